@@ -1,0 +1,239 @@
+#include "actor/actor.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "actor/envs/registry.h"
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "common/status_macros.h"
+#include "torch/torch.h"
+
+namespace rill::actor {
+namespace {
+
+// Actor ids above this are reserved for evaluators, so keys never collide.
+constexpr int kEvaluatorSeedOffset = 1 << 20;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options, prometheus::Registry* registry) {
+  std::unique_ptr<Actor> actor(new Actor(options));
+  const v1::ExperimentConfig& config = actor->options_.config;
+  if (options.actor_id < 0) return absl::InvalidArgumentError("actor id must be >= 0");
+  const int num_envs = options.evaluator ? config.eval().episodes() : config.actor().num_envs();
+  const uint64_t base_seed =
+      options.seed * 1000003ULL + static_cast<uint64_t>(options.actor_id + (options.evaluator ? kEvaluatorSeedOffset : 0)) * 4099ULL;
+  actor->rng_.seed(base_seed);
+  for (int i = 0; i < num_envs; ++i) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Env> env, MakeEnv(config.env().name(), config.env().max_episode_steps(), base_seed + i + 1));
+    actor->envs_.push_back(std::move(env));
+  }
+  Env& first = *actor->envs_.front();
+  if (first.discrete()) return absl::InvalidArgumentError("the actor's SAC policy needs a continuous action space");
+  actor->obs_dim_ = first.obs_dim();
+  actor->act_dim_ = first.act_dim();
+  actor->action_high_ = first.action_high();
+  actor->obs_.assign(static_cast<size_t>(num_envs) * actor->obs_dim_, 0.f);
+  actor->actions_.assign(static_cast<size_t>(num_envs) * actor->act_dim_, 0.f);
+
+  std::vector<int> hidden(config.network().hidden_sizes().begin(), config.network().hidden_sizes().end());
+  ASSIGN_OR_RETURN(actor->policy_,
+                   learner::GaussianPolicy::Create(actor->obs_dim_, actor->act_dim_, hidden, base_seed));
+  actor->parameters_ = std::make_unique<ParameterClient>(options.learner_address, config.replay().max_message_bytes());
+
+  if (!options.evaluator) {
+    const v1::TableConfig& table = config.replay().tables(0);
+    replay::WriterOptions writer_options;
+    // One shard per actor, chosen stably by actor id.
+    std::vector<std::string> shards = absl::StrSplit(options.replay_address, ',', absl::SkipEmpty());
+    if (shards.empty()) return absl::InvalidArgumentError("no replay address given");
+    writer_options.address = shards[options.actor_id % shards.size()];
+    writer_options.table = table.name();
+    writer_options.signature = table.signature();
+    writer_options.batch_items = config.actor().insert_batch_items();
+    writer_options.max_in_flight_batches = config.actor().max_in_flight_batches();
+    writer_options.key_prefix = static_cast<uint64_t>(options.actor_id);
+    writer_options.max_message_bytes = config.replay().max_message_bytes();
+    ASSIGN_OR_RETURN(actor->writer_, replay::ReplayWriter::Create(writer_options));
+  }
+  if (registry == nullptr) {
+    actor->own_registry_ = std::make_unique<prometheus::Registry>();
+    registry = actor->own_registry_.get();
+  }
+  actor->InitMetrics(registry);
+  return actor;
+}
+
+void Actor::InitMetrics(prometheus::Registry* registry) {
+  const std::string role = options_.evaluator ? "evaluator" : "actor";
+  const std::map<std::string, std::string> labels = {{"role", role}};
+  metrics_.env_steps = &prometheus::BuildCounter().Name("rill_actor_env_steps_total")
+                            .Help("Environment steps taken").Register(*registry).Add(labels);
+  metrics_.episodes = &prometheus::BuildCounter().Name("rill_actor_episodes_total")
+                           .Help("Episodes finished").Register(*registry).Add(labels);
+  metrics_.episode_return = &prometheus::BuildGauge().Name("rill_actor_episode_return")
+                                 .Help("Return of the last finished episode").Register(*registry).Add(labels);
+  metrics_.episode_return_hist = &prometheus::BuildHistogram().Name("rill_actor_episode_return_distribution")
+                                      .Help("Returns of finished episodes").Register(*registry)
+                                      .Add(labels, prometheus::Histogram::BucketBoundaries{-1500, -1000, -800, -600, -400, -300, -200, -150, -100, 0, 100, 200, 500});
+  metrics_.parameter_version = &prometheus::BuildGauge().Name("rill_actor_parameter_version")
+                                    .Help("Policy parameter version in use").Register(*registry).Add(labels);
+  metrics_.step_seconds = &prometheus::BuildHistogram().Name("rill_actor_step_seconds")
+                               .Help("Wall time of one lockstep step of all envs (policy + envs + write)")
+                               .Register(*registry).Add(labels, LatencyBuckets());
+  metrics_.eval_rounds = &prometheus::BuildCounter().Name("rill_eval_rounds_total")
+                              .Help("Evaluation rounds finished").Register(*registry).Add({});
+  metrics_.eval_episodes = &prometheus::BuildCounter().Name("rill_eval_episodes_total")
+                                .Help("Evaluation episodes finished").Register(*registry).Add({});
+  metrics_.eval_return_mean = &prometheus::BuildGauge().Name("rill_eval_return_mean")
+                                   .Help("Mean return of the last evaluation round").Register(*registry).Add({});
+  metrics_.eval_parameter_version = &prometheus::BuildGauge().Name("rill_eval_parameter_version")
+                                         .Help("Parameter version the last evaluation round used").Register(*registry).Add({});
+}
+
+absl::Status Actor::MaybeUpdatePolicy() {
+  std::optional<ReceivedParameters> received = parameters_->TakeNewer();
+  if (!received.has_value()) return absl::OkStatus();
+  absl::Status status = policy_->LoadParameters(received->parameters);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("parameter version ", received->version, " does not fit this actor's policy: ", status.message()));
+  }
+  policy_version_ = received->version;
+  metrics_.parameter_version->Set(static_cast<double>(policy_version_));
+  return absl::OkStatus();
+}
+
+void Actor::ChooseActions(bool random, bool deterministic) {
+  if (random) {
+    std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+    for (float& a : actions_) a = uniform(rng_);
+    return;
+  }
+  const int64_t n = static_cast<int64_t>(envs_.size());
+  torch::Tensor obs = torch::from_blob(obs_.data(), {n, obs_dim_}, torch::kFloat32);
+  torch::Tensor actions = policy_->Act(obs, deterministic).to(torch::kFloat32).contiguous();
+  std::memcpy(actions_.data(), actions.data_ptr<float>(), actions_.size() * sizeof(float));
+}
+
+absl::Status Actor::Run(const absl::Notification& stop) {
+  torch::set_num_threads(1);
+  return options_.evaluator ? RunEvaluation(stop) : RunTraining(stop);
+}
+
+absl::Status Actor::RunTraining(const absl::Notification& stop) {
+  const v1::ExperimentConfig& config = options_.config;
+  const int n = static_cast<int>(envs_.size());
+  const int num_actors = std::max(1, config.topology().num_actors());
+  // The random-action warm-up is shared out over all actors.
+  const int64_t random_steps = (config.actor().learning_starts() + num_actors - 1) / num_actors;
+  std::vector<float> next_obs(obs_.size());
+  std::vector<float> env_actions(static_cast<size_t>(act_dim_));
+  std::vector<float> rewards(n), terminated(n);
+  std::vector<double> returns(n, 0.0);
+  std::vector<bool> ended(n, false);
+  for (int i = 0; i < n; ++i) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
+
+  RILL_LOG(INFO) << "actor " << options_.actor_id << ": " << n << " x " << config.env().name() << ", writing to "
+                 << options_.replay_address << ", random actions for the first " << random_steps << " steps";
+  while (!stop.HasBeenNotified() && (options_.max_env_steps == 0 || env_steps_ < options_.max_env_steps)) {
+    const absl::Time start = absl::Now();
+    RETURN_IF_ERROR(MaybeUpdatePolicy());
+    ChooseActions(/*random=*/env_steps_ < random_steps || policy_version_ == 0, /*deterministic=*/false);
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < act_dim_; ++j) env_actions[j] = actions_[static_cast<size_t>(i) * act_dim_ + j] * action_high_;
+      float* next = &next_obs[static_cast<size_t>(i) * obs_dim_];
+      ASSIGN_OR_RETURN(StepResult result, envs_[i]->Step(env_actions.data(), next));
+      rewards[i] = result.reward;
+      // Only a true terminal state stops bootstrapping; a time limit does not.
+      terminated[i] = result.terminated ? 1.f : 0.f;
+      returns[i] += result.reward;
+      ended[i] = result.terminated || result.truncated;
+      if (ended[i]) {
+        metrics_.episodes->Increment();
+        metrics_.episode_return->Set(returns[i]);
+        metrics_.episode_return_hist->Observe(returns[i]);
+        returns[i] = 0.0;
+      }
+    }
+    // Columns in signature order: obs, action, reward, terminated, next_obs.
+    absl::Status written;
+    do {
+      written = writer_->Append({obs_.data(), actions_.data(), rewards.data(), terminated.data(), next_obs.data()}, n);
+      // DeadlineExceeded: replay is applying backpressure (rate limiter);
+      // keep waiting unless asked to stop.
+    } while (absl::IsDeadlineExceeded(written) && !stop.HasBeenNotified());
+    if (absl::IsDeadlineExceeded(written)) break;
+    RETURN_IF_ERROR(written);
+    // Auto-reset finished episodes; the next step starts from the reset obs.
+    obs_.swap(next_obs);
+    for (int i = 0; i < n; ++i) {
+      if (ended[i]) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
+    }
+    env_steps_ += n;
+    metrics_.env_steps->Increment(n);
+    metrics_.step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  absl::Status flushed = writer_->Flush(absl::Seconds(30));
+  RILL_LOG(INFO) << "actor " << options_.actor_id << " stops after " << env_steps_ << " env steps ("
+                 << writer_->acked_items() << " items acknowledged by replay)";
+  return flushed;
+}
+
+absl::Status Actor::RunEvaluation(const absl::Notification& stop) {
+  const int n = static_cast<int>(envs_.size());
+  std::vector<float> next_obs(obs_.size());
+  std::vector<float> env_actions(static_cast<size_t>(act_dim_));
+  int64_t evaluated_version = 0;
+  while (!stop.HasBeenNotified()) {
+    // Each round evaluates a version newer than the last one evaluated, at
+    // least `every_updates` newer -- or, when the learner has stopped
+    // publishing for a second, the final one.
+    if (!parameters_->WaitForVersionAfter(evaluated_version, absl::Milliseconds(200))) continue;
+    const int64_t every = std::max<int64_t>(0, options_.config.eval().every_updates());
+    int64_t seen = parameters_->latest_version();
+    while (seen < evaluated_version + every && !stop.HasBeenNotified()) {
+      if (!parameters_->WaitForVersionAfter(seen, absl::Seconds(1))) break;  // stable: evaluate it
+      seen = parameters_->latest_version();
+    }
+    if (stop.HasBeenNotified()) break;
+    RETURN_IF_ERROR(MaybeUpdatePolicy());
+    if (policy_version_ <= evaluated_version) continue;
+    std::vector<double> returns(n, 0.0);
+    std::vector<bool> done(n, false);
+    for (int i = 0; i < n; ++i) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
+    int remaining = n;
+    while (remaining > 0 && !stop.HasBeenNotified()) {
+      ChooseActions(/*random=*/false, /*deterministic=*/true);
+      for (int i = 0; i < n; ++i) {
+        if (done[i]) continue;
+        for (int j = 0; j < act_dim_; ++j) env_actions[j] = actions_[static_cast<size_t>(i) * act_dim_ + j] * action_high_;
+        ASSIGN_OR_RETURN(StepResult result, envs_[i]->Step(env_actions.data(), &next_obs[static_cast<size_t>(i) * obs_dim_]));
+        returns[i] += result.reward;
+        if (result.terminated || result.truncated) {
+          done[i] = true;
+          --remaining;
+        }
+      }
+      obs_.swap(next_obs);
+      env_steps_ += n;
+    }
+    if (remaining > 0) break;
+    double mean = 0;
+    for (double r : returns) mean += r / n;
+    evaluated_version = policy_version_;
+    metrics_.eval_episodes->Increment(n);
+    metrics_.eval_return_mean->Set(mean);
+    metrics_.eval_parameter_version->Set(static_cast<double>(evaluated_version));
+    metrics_.eval_rounds->Increment();
+    RILL_LOG(INFO) << absl::StrFormat("eval: version %d, %d episodes, mean return %.1f", evaluated_version, n, mean);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rill::actor

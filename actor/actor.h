@@ -1,0 +1,100 @@
+// An actor: owns `num_envs` environments stepped in lockstep, runs ONE
+// batched forward of its local policy copy per step for all of them, and
+// writes each step's transitions to replay through a ReplayWriter (batched,
+// acknowledged, long-lived stream). New policy parameters are picked up
+// between steps from a ParameterClient, never stalling the env loop.
+//
+// In evaluator mode it writes nothing: it runs rounds of `eval.episodes`
+// episodes in lockstep with the deterministic policy of the newest version
+// and reports each round's mean return (metrics and log).
+//
+// Run() is called from one thread; the object is not otherwise thread-safe.
+#ifndef RILL_ACTOR_ACTOR_H_
+#define RILL_ACTOR_ACTOR_H_
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "actor/envs/interface.h"
+#include "actor/parameter_client.h"
+#include "learner/networks.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "proto/config.pb.h"
+#include "replay/writer.h"
+
+namespace rill::actor {
+
+struct ActorOptions {
+  v1::ExperimentConfig config;  // finalized (common/config.h)
+  int actor_id = 0;
+  bool evaluator = false;
+  std::string replay_address;
+  std::string learner_address;
+  // This actor stops after this many env steps; 0: runs until stopped.
+  int64_t max_env_steps = 0;
+  uint64_t seed = 0;
+};
+
+class Actor {
+ public:
+  // InvalidArgument for a bad config; `registry` may be null (no metrics).
+  static absl::StatusOr<std::unique_ptr<Actor>> Create(const ActorOptions& options,
+                                                       prometheus::Registry* registry);
+
+  // Steps until `stop` is notified or the step budget is spent, then flushes
+  // what it wrote (all acknowledged). Returns the first error that cannot be
+  // retried (a replay that rejects the items, an env error).
+  absl::Status Run(const absl::Notification& stop);
+
+  int64_t env_steps() const { return env_steps_; }
+
+ private:
+  struct Metrics {
+    prometheus::Counter* env_steps = nullptr;
+    prometheus::Counter* episodes = nullptr;
+    prometheus::Gauge* episode_return = nullptr;
+    prometheus::Histogram* episode_return_hist = nullptr;
+    prometheus::Gauge* parameter_version = nullptr;
+    prometheus::Histogram* step_seconds = nullptr;
+    prometheus::Counter* eval_rounds = nullptr;
+    prometheus::Gauge* eval_return_mean = nullptr;
+    prometheus::Gauge* eval_parameter_version = nullptr;
+    prometheus::Counter* eval_episodes = nullptr;
+  };
+
+  explicit Actor(ActorOptions options) : options_(std::move(options)) {}
+  void InitMetrics(prometheus::Registry* registry);
+  // Loads the newest received parameters, if any arrived.
+  absl::Status MaybeUpdatePolicy();
+  // Fills `actions_` ([num_envs, act_dim] in [-1, 1]) for `obs_`.
+  void ChooseActions(bool random, bool deterministic);
+  absl::Status RunTraining(const absl::Notification& stop);
+  absl::Status RunEvaluation(const absl::Notification& stop);
+
+  ActorOptions options_;
+  std::vector<std::unique_ptr<Env>> envs_;
+  std::unique_ptr<learner::GaussianPolicy> policy_;
+  std::unique_ptr<ParameterClient> parameters_;
+  std::unique_ptr<replay::ReplayWriter> writer_;
+  std::unique_ptr<prometheus::Registry> own_registry_;
+  Metrics metrics_;
+  std::mt19937_64 rng_;
+  int obs_dim_ = 0;
+  int act_dim_ = 0;
+  float action_high_ = 1;
+  int64_t policy_version_ = 0;
+  int64_t env_steps_ = 0;
+  std::vector<float> obs_;      // [num_envs, obs_dim]
+  std::vector<float> actions_;  // [num_envs, act_dim], policy space [-1, 1]
+};
+
+}  // namespace rill::actor
+
+#endif  // RILL_ACTOR_ACTOR_H_

@@ -1,0 +1,34 @@
+// MakeEnv: the one place that turns an environment name from a config into an
+// Env. Actors call it once per environment instance they run.
+//
+// Thread-safe: MakeEnv keeps no state; the Envs it returns are not
+// thread-safe (see interface.h).
+#ifndef RILL_ACTOR_ENVS_REGISTRY_H_
+#define RILL_ACTOR_ENVS_REGISTRY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "actor/envs/interface.h"
+
+namespace rill::actor {
+
+// Creates the environment with Gymnasium id `name` ("Pendulum-v1",
+// "CartPole-v1"). `max_episode_steps` = 0 takes the environment's default
+// (200, 500). The Env's RNG is seeded from `seed`: equal seeds give equal
+// episode sequences, so give each instance its own seed.
+// Errors: NotFound for an unknown name (the message lists the known ones);
+// InvalidArgument for a negative max_episode_steps.
+absl::StatusOr<std::unique_ptr<Env>> MakeEnv(const std::string& name,
+                                             int max_episode_steps,
+                                             uint64_t seed);
+
+// The names MakeEnv accepts, sorted.
+std::vector<std::string> KnownEnvNames();
+
+}  // namespace rill::actor
+
+#endif  // RILL_ACTOR_ENVS_REGISTRY_H_

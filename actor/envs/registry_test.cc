@@ -1,0 +1,74 @@
+#include "actor/envs/registry.h"
+
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::actor {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(MakeEnvTest, CreatesEachKnownEnvironmentUnderItsName) {
+  for (const std::string& name : KnownEnvNames()) {
+    auto env = MakeEnv(name, 0, 1);
+    ASSERT_TRUE(env.ok()) << name << ": " << env.status();
+    EXPECT_EQ((*env)->name(), name);
+  }
+  EXPECT_THAT(KnownEnvNames(), ElementsAre("CartPole-v1", "Pendulum-v1"));
+}
+
+TEST(MakeEnvTest, ZeroMaxEpisodeStepsTakesTheEnvDefault) {
+  EXPECT_EQ(MakeEnv("Pendulum-v1", 0, 1).value()->max_episode_steps(), 200);
+  EXPECT_EQ(MakeEnv("CartPole-v1", 0, 1).value()->max_episode_steps(), 500);
+}
+
+TEST(MakeEnvTest, ExplicitMaxEpisodeStepsTruncatesThere) {
+  auto env = MakeEnv("CartPole-v1", 5, 1).value();
+  EXPECT_EQ(env->max_episode_steps(), 5);
+  float obs[4];
+  env->Reset(obs);
+  // Alternating pushes keep the pole up for far more than 5 steps.
+  for (int step = 1; step <= 5; ++step) {
+    const float action = step % 2;
+    auto result = env->Step(&action, obs);
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_FALSE(result->terminated) << "step " << step;
+    EXPECT_EQ(result->truncated, step == 5) << "step " << step;
+  }
+}
+
+TEST(MakeEnvTest, UnknownNameIsNotFoundAndListsKnownNames) {
+  auto env = MakeEnv("MountainCar-v0", 0, 1);
+  EXPECT_EQ(env.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(env.status().message()),
+              AllOf(HasSubstr("MountainCar-v0"), HasSubstr("CartPole-v1"),
+                    HasSubstr("Pendulum-v1")));
+}
+
+TEST(MakeEnvTest, NegativeMaxEpisodeStepsIsInvalidArgument) {
+  EXPECT_EQ(MakeEnv("Pendulum-v1", -1, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeEnv("CartPole-v1", -1, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MakeEnvTest, SameSeedGivesTheSameFirstObservation) {
+  float a[3], b[3];
+  MakeEnv("Pendulum-v1", 0, 99).value()->Reset(a);
+  MakeEnv("Pendulum-v1", 0, 99).value()->Reset(b);
+  EXPECT_EQ(std::vector<float>(a, a + 3), std::vector<float>(b, b + 3));
+}
+
+TEST(MakeEnvTest, DifferentSeedsGiveDifferentFirstObservations) {
+  float a[3], b[3];
+  MakeEnv("Pendulum-v1", 0, 99).value()->Reset(a);
+  MakeEnv("Pendulum-v1", 0, 100).value()->Reset(b);
+  EXPECT_NE(std::vector<float>(a, a + 3), std::vector<float>(b, b + 3));
+}
+
+}  // namespace
+}  // namespace rill::actor

@@ -1,0 +1,28 @@
+// SeededRng: the random source of one Env, deterministic for a given seed on
+// every platform (std::uniform_real_distribution is not, so the mapping to
+// doubles is done here).
+//
+// Owned by one Env and used from that Env's thread only; not thread-safe.
+#ifndef RILL_ACTOR_ENVS_SEEDED_RNG_H_
+#define RILL_ACTOR_ENVS_SEEDED_RNG_H_
+
+#include <cstdint>
+#include <random>
+
+namespace rill::actor {
+
+class SeededRng {
+ public:
+  // Seeds a std::mt19937_64 through std::seed_seq with both halves of `seed`.
+  explicit SeededRng(uint64_t seed);
+
+  // A double uniform in [low, high), like numpy's Generator.uniform.
+  double Uniform(double low, double high);
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+}  // namespace rill::actor
+
+#endif  // RILL_ACTOR_ENVS_SEEDED_RNG_H_

@@ -1,0 +1,59 @@
+// Follows the learner's parameter stream in a background thread so that the
+// actor's env loop never waits for the network: the loop calls TakeNewer()
+// between steps and gets the newest decoded parameters if any arrived.
+// Reconnects (with a capped backoff) when the learner goes away.
+// Thread-safe; the destructor stops and joins the thread.
+#ifndef RILL_ACTOR_PARAMETER_CLIENT_H_
+#define RILL_ACTOR_PARAMETER_CLIENT_H_
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/parameters.grpc.pb.h"
+
+namespace rill::actor {
+
+struct ReceivedParameters {
+  int64_t version = 0;
+  int64_t learner_updates = 0;
+  v1::ParameterSet parameters;
+};
+
+class ParameterClient {
+ public:
+  ParameterClient(const std::string& learner_address, int64_t max_message_bytes);
+  ~ParameterClient();
+
+  // The newest version received since the last call, if any. Never blocks on
+  // the network (only briefly on the mutex).
+  std::optional<ReceivedParameters> TakeNewer() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Blocks until a version newer than `version` has been received (true) or
+  // the timeout passes (false).
+  bool WaitForVersionAfter(int64_t version, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+
+  int64_t latest_version() const { return latest_version_.load(); }
+
+ private:
+  void Run();
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ParameterService::Stub> stub_;
+  mutable absl::Mutex mu_;
+  std::optional<ReceivedParameters> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* active_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::atomic<int64_t> latest_version_{0};
+  std::thread thread_;
+};
+
+}  // namespace rill::actor
+
+#endif  // RILL_ACTOR_PARAMETER_CLIENT_H_

@@ -1,0 +1,209 @@
+#include "common/config.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/tensor_codec.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace rill {
+namespace {
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (!errors_.empty()) errors_ += "; ";
+    absl::StrAppend(&errors_, "line ", line + 1, " column ", column + 1, ": ", message);
+  }
+  const std::string& errors() const { return errors_; }
+
+ private:
+  std::string errors_;
+};
+
+absl::Status Invalid(const std::string& field, const std::string& why) {
+  return absl::InvalidArgumentError(absl::StrCat("config field ", field, ": ", why));
+}
+
+v1::ColumnSpec Column(const std::string& name, v1::DType dtype, std::initializer_list<int64_t> shape) {
+  v1::ColumnSpec spec;
+  spec.set_name(name);
+  spec.set_dtype(dtype);
+  for (int64_t d : shape) spec.add_shape(d);
+  return spec;
+}
+
+}  // namespace
+
+absl::StatusOr<EnvSpaces> LookupEnvSpaces(const std::string& env_name) {
+  if (env_name == "Pendulum-v1") return EnvSpaces{3, 1, false};
+  if (env_name == "CartPole-v1") return EnvSpaces{4, 2, true};
+  return absl::NotFoundError(
+      absl::StrCat("unknown environment '", env_name, "' (known: Pendulum-v1, CartPole-v1)"));
+}
+
+v1::Signature TransitionSignature(const EnvSpaces& spaces) {
+  v1::Signature signature;
+  *signature.add_columns() = Column("obs", v1::DTYPE_FLOAT32, {spaces.obs_dim});
+  if (spaces.discrete) {
+    *signature.add_columns() = Column("action", v1::DTYPE_INT64, {});
+  } else {
+    *signature.add_columns() = Column("action", v1::DTYPE_FLOAT32, {spaces.act_dim});
+  }
+  *signature.add_columns() = Column("reward", v1::DTYPE_FLOAT32, {});
+  *signature.add_columns() = Column("terminated", v1::DTYPE_FLOAT32, {});
+  *signature.add_columns() = Column("next_obs", v1::DTYPE_FLOAT32, {spaces.obs_dim});
+  return signature;
+}
+
+absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config) {
+  if (config.env().name().empty()) return Invalid("env.name", "is required");
+  ASSIGN_OR_RETURN(EnvSpaces spaces, LookupEnvSpaces(config.env().name()));
+  if (config.env().max_episode_steps() < 0) return Invalid("env.max_episode_steps", "must be >= 0");
+
+  if (config.network().hidden_sizes_size() == 0) {
+    config.mutable_network()->add_hidden_sizes(256);
+    config.mutable_network()->add_hidden_sizes(256);
+  }
+  for (int h : config.network().hidden_sizes()) {
+    if (h <= 0 || h > 65536) return Invalid("network.hidden_sizes", absl::StrCat("width ", h, " is out of range (1..65536)"));
+  }
+
+  v1::SacConfig* sac = config.mutable_sac();
+  if (sac->actor_lr() == 0) sac->set_actor_lr(3e-4);
+  if (sac->critic_lr() == 0) sac->set_critic_lr(3e-4);
+  if (sac->alpha_lr() == 0) sac->set_alpha_lr(3e-4);
+  if (sac->gamma() == 0) sac->set_gamma(0.99);
+  if (sac->tau() == 0) sac->set_tau(0.005);
+  if (sac->batch_size() == 0) sac->set_batch_size(256);
+  if (sac->initial_alpha() == 0) sac->set_initial_alpha(1.0);
+  if (!sac->has_target_entropy()) {
+    sac->set_target_entropy(-static_cast<double>(spaces.act_dim));
+    sac->set_has_target_entropy(true);
+  }
+  if (sac->actor_lr() < 0 || sac->critic_lr() < 0 || sac->alpha_lr() < 0) return Invalid("sac.*_lr", "learning rates must be > 0");
+  if (sac->gamma() < 0 || sac->gamma() > 1) return Invalid("sac.gamma", "must be in [0, 1]");
+  if (sac->tau() < 0 || sac->tau() > 1) return Invalid("sac.tau", "must be in (0, 1]");
+  if (sac->batch_size() < 0) return Invalid("sac.batch_size", "must be > 0");
+  if (sac->initial_alpha() < 0) return Invalid("sac.initial_alpha", "must be > 0");
+
+  v1::ActorConfig* actor = config.mutable_actor();
+  if (actor->num_envs() == 0) actor->set_num_envs(1);
+  if (actor->learning_starts() == 0) actor->set_learning_starts(1000);
+  if (actor->insert_batch_items() == 0) actor->set_insert_batch_items(64);
+  if (actor->max_in_flight_batches() == 0) actor->set_max_in_flight_batches(8);
+  if (actor->num_envs() < 0 || actor->num_envs() > 4096) return Invalid("actor.num_envs", "must be in 1..4096");
+  if (actor->learning_starts() < 0) return Invalid("actor.learning_starts", "must be >= 0");
+  if (actor->insert_batch_items() < 0) return Invalid("actor.insert_batch_items", "must be > 0");
+  if (actor->max_in_flight_batches() < 0) return Invalid("actor.max_in_flight_batches", "must be > 0");
+
+  v1::LearnerConfig* learner = config.mutable_learner();
+  if (learner->algorithm().empty()) learner->set_algorithm("sac");
+  if (learner->algorithm() != "sac") return Invalid("learner.algorithm", absl::StrCat("'", learner->algorithm(), "' is not supported (known: sac)"));
+  if (spaces.discrete) return Invalid("learner.algorithm", absl::StrCat("sac needs a continuous action space; ", config.env().name(), " is discrete"));
+  if (learner->publish_every() == 0) learner->set_publish_every(10);
+  if (learner->prefetch_batches() == 0) learner->set_prefetch_batches(8);
+  if (learner->checkpoint_every() == 0) learner->set_checkpoint_every(5000);
+  if (learner->device().empty()) learner->set_device("auto");
+  if (learner->device() != "auto" && learner->device() != "cpu" && learner->device() != "cuda") {
+    return Invalid("learner.device", absl::StrCat("'", learner->device(), "' (known: auto, cpu, cuda)"));
+  }
+  if (learner->publish_every() < 0) return Invalid("learner.publish_every", "must be > 0");
+  if (learner->prefetch_batches() < 0) return Invalid("learner.prefetch_batches", "must be > 0");
+  if (learner->num_threads() < 0) return Invalid("learner.num_threads", "must be >= 0");
+
+  if (config.eval().episodes() == 0) config.mutable_eval()->set_episodes(10);
+  if (config.eval().episodes() < 0) return Invalid("eval.episodes", "must be > 0");
+  if (config.eval().every_updates() == 0) config.mutable_eval()->set_every_updates(1000);
+  if (config.eval().every_updates() < -1) return Invalid("eval.every_updates", "must be > 0, or -1 for every version");
+  if (config.topology().num_actors() == 0) config.mutable_topology()->set_num_actors(2);
+  if (config.topology().num_actors() < 0) return Invalid("topology.num_actors", "must be > 0");
+  if (config.max_env_steps() < 0) return Invalid("max_env_steps", "must be >= 0");
+
+  v1::ReplayConfig* replay = config.mutable_replay();
+  if (replay->max_message_bytes() == 0) replay->set_max_message_bytes(64 << 20);
+  if (replay->tables_size() == 0) {
+    v1::TableConfig* table = replay->add_tables();
+    table->set_name("transitions");
+    table->set_max_size(1000000);
+  }
+  for (int i = 0; i < replay->tables_size(); ++i) {
+    v1::TableConfig* table = replay->mutable_tables(i);
+    const std::string field = absl::StrCat("replay.tables[", i, "]");
+    if (table->name().empty()) return Invalid(field + ".name", "is required");
+    for (int j = 0; j < i; ++j) {
+      if (replay->tables(j).name() == table->name()) return Invalid(field + ".name", absl::StrCat("'", table->name(), "' is used twice"));
+    }
+    if (table->signature().columns_size() == 0) *table->mutable_signature() = TransitionSignature(spaces);
+    absl::Status st = CheckSignature(table->signature());
+    if (!st.ok()) return Invalid(field + ".signature", std::string(st.message()));
+    if (table->selector().empty()) table->set_selector("uniform");
+    if (table->selector() != "uniform") return Invalid(field + ".selector", absl::StrCat("'", table->selector(), "' (known: uniform)"));
+    if (table->remover().empty()) table->set_remover("fifo");
+    if (table->remover() != "fifo") return Invalid(field + ".remover", absl::StrCat("'", table->remover(), "' (known: fifo)"));
+    if (table->max_size() <= 0) return Invalid(field + ".max_size", "must be > 0");
+    if (table->max_bytes() < 0) return Invalid(field + ".max_bytes", "must be >= 0");
+    if (table->max_times_sampled() < 0) return Invalid(field + ".max_times_sampled", "must be >= 0");
+    const v1::RateLimiterConfig& rl = table->rate_limiter();
+    if (rl.min_size_to_sample() < 0) return Invalid(field + ".rate_limiter.min_size_to_sample", "must be >= 0");
+    if (rl.min_size_to_sample() > table->max_size()) {
+      return Invalid(field + ".rate_limiter.min_size_to_sample",
+                     absl::StrCat(rl.min_size_to_sample(), " exceeds max_size ", table->max_size(), ": sampling could never start"));
+    }
+    if (rl.samples_per_insert() < 0) return Invalid(field + ".rate_limiter.samples_per_insert", "must be >= 0");
+    if (rl.error_buffer() < 0) return Invalid(field + ".rate_limiter.error_buffer", "must be >= 0");
+    if (rl.samples_per_insert() > 0 && rl.error_buffer() < std::max(1.0, rl.samples_per_insert())) {
+      return Invalid(field + ".rate_limiter.error_buffer",
+                     absl::StrCat(rl.error_buffer(), " is smaller than samples_per_insert ", rl.samples_per_insert(),
+                                  ": neither one insert nor one sample could ever proceed (deadlock)"));
+    }
+  }
+  return config;
+}
+
+absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text) {
+  v1::ExperimentConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, &config)) {
+    return absl::InvalidArgumentError(absl::StrCat("experiment config: ", errors.errors()));
+  }
+  return FinalizeExperimentConfig(std::move(config));
+}
+
+absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open experiment config '", path, "'"));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text.str());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(), absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+absl::Status WriteExperimentConfig(const v1::ExperimentConfig& config, const std::string& path) {
+  std::string text;
+  if (!google::protobuf::TextFormat::PrintToString(config, &text)) {
+    return absl::InternalError("cannot print the experiment config");
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write '", tmp, "'"));
+    out << text;
+    if (!out.flush()) return absl::DataLossError(absl::StrCat("short write to '", tmp, "'"));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename '", tmp, "' to '", path, "'"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rill

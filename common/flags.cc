@@ -1,0 +1,14 @@
+#include "common/flags.h"
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(std::string, config, "deploy/configs/pendulum_sac.textpb",
+          "Experiment config in protobuf text format (rill.v1.ExperimentConfig).");
+ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC and metrics servers bind.");
+ABSL_FLAG(int32_t, port, 0, "gRPC port to serve on; 0 picks a free port.");
+ABSL_FLAG(int32_t, metrics_port, 0, "Prometheus /metrics port; 0 picks a free port, -1 disables.");
+ABSL_FLAG(int32_t, ready_fd, -1, "File descriptor to write the 'ready' line with bound ports to.");
+ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoints; empty: no checkpoints.");
+ABSL_FLAG(std::string, replay_address, "127.0.0.1:50051", "Replay shard(s), comma-separated HOST:PORT.");
+ABSL_FLAG(std::string, learner_address, "127.0.0.1:50052", "Learner parameter service HOST:PORT.");
+ABSL_FLAG(int64_t, seed, -1, "Random seed; -1 uses the config's seed.");

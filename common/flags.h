@@ -1,0 +1,22 @@
+// Flags shared by every role of the one `rill` binary. absl flags are global,
+// so a flag used by several roles is defined once, here; a role's own flags
+// live beside its entry point and must not reuse these names.
+#ifndef RILL_COMMON_FLAGS_H_
+#define RILL_COMMON_FLAGS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/flags/declare.h"
+
+ABSL_DECLARE_FLAG(std::string, config);       // experiment config (textproto)
+ABSL_DECLARE_FLAG(std::string, host);         // address servers bind
+ABSL_DECLARE_FLAG(int32_t, port);             // gRPC port; 0 picks a free one
+ABSL_DECLARE_FLAG(int32_t, metrics_port);     // Prometheus port; 0 picks a free one, -1 disables
+ABSL_DECLARE_FLAG(int32_t, ready_fd);         // launcher's pipe for the ready line
+ABSL_DECLARE_FLAG(std::string, checkpoint_dir);
+ABSL_DECLARE_FLAG(std::string, replay_address);   // comma-separated HOST:PORT list
+ABSL_DECLARE_FLAG(std::string, learner_address);  // HOST:PORT of the parameter service
+ABSL_DECLARE_FLAG(int64_t, seed);             // overrides the config's seed when >= 0
+
+#endif  // RILL_COMMON_FLAGS_H_

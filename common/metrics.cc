@@ -1,0 +1,120 @@
+#include "common/metrics.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "prometheus/text_serializer.h"
+
+namespace rill {
+namespace {
+
+// How often the accept loop looks at stopping_.
+constexpr int kPollMillis = 200;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("metrics address '", address, "' is not HOST:PORT"));
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* resolved = nullptr;
+  if (getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(), &hints, &resolved) != 0 ||
+      resolved == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot resolve metrics host '", host, "'"));
+  }
+  int fd = socket(resolved->ai_family, resolved->ai_socktype | SOCK_CLOEXEC, resolved->ai_protocol);
+  int one = 1;
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (fd < 0 || bind(fd, resolved->ai_addr, resolved->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+    const std::string why = strerror(errno);
+    if (fd >= 0) close(fd);
+    freeaddrinfo(resolved);
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", address, ": ", why));
+  }
+  freeaddrinfo(resolved);
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  std::unique_ptr<MetricsServer> server(new MetricsServer());
+  server->registry_ = std::make_shared<prometheus::Registry>();
+  server->listen_fd_ = fd;
+  server->port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                              : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  server->thread_ = std::thread([s = server.get()] { s->Serve(); });
+  return server;
+}
+
+MetricsServer::~MetricsServer() {
+  stopping_.store(true);
+  if (thread_.joinable()) thread_.join();
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+void MetricsServer::Serve() {
+  while (!stopping_.load()) {
+    pollfd fd{listen_fd_, POLLIN, 0};
+    if (poll(&fd, 1, kPollMillis) <= 0) continue;
+    int connection = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (connection < 0) continue;
+    Answer(connection);
+    close(connection);
+  }
+}
+
+void MetricsServer::Answer(int connection) {
+  // A slow or silent client cannot hold the server for more than a second.
+  timeval timeout{1, 0};
+  setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  std::string request;
+  char buffer[4096];
+  while (request.find("\r\n\r\n") == std::string::npos && request.size() < 16384) {
+    ssize_t n = recv(connection, buffer, sizeof(buffer), 0);
+    if (n <= 0) return;
+    request.append(buffer, static_cast<size_t>(n));
+  }
+  std::string status = "200 OK";
+  std::string body;
+  if (request.compare(0, 4, "GET ") != 0) {
+    status = "405 Method Not Allowed";
+    body = "only GET /metrics is served\n";
+  } else if (request.compare(4, 9, "/metrics ") != 0 && request.compare(4, 9, "/metrics?") != 0 &&
+             request.compare(4, 2, "/ ") != 0) {
+    status = "404 Not Found";
+    body = "metrics are at /metrics\n";
+  } else {
+    body = prometheus::TextSerializer().Serialize(registry_->Collect());
+  }
+  const std::string response = absl::StrCat("HTTP/1.1 ", status,
+                                            "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                                            "Content-Length: ", body.size(), "\r\nConnection: close\r\n\r\n", body);
+  size_t sent = 0;
+  while (sent < response.size()) {
+    ssize_t n = send(connection, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    sent += static_cast<size_t>(n);
+  }
+}
+
+prometheus::Histogram::BucketBoundaries LatencyBuckets() {
+  return {5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 10};
+}
+
+}  // namespace rill

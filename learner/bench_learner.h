@@ -1,0 +1,24 @@
+// `rill bench learner`: how many SAC updates per second this machine runs,
+// and how close that comes to the machine's own matmul speed.
+//
+// Reads the flags --algo (only "sac"), --obs_dim, --act_dim, --batch,
+// --bench_seconds and --bench_threads (0: all cores), defined in
+// bench_learner.cc. Builds a Sac on CUDA when LibTorch sees a GPU, else on
+// the CPU, feeds it one random batch over and over, and in the same run times
+// a 256x256 float32 matmul on the same threads as the reference. Prints a
+// summary to stderr and, as the last line of stdout, one JSON object:
+//   {"algo", "obs_dim", "act_dim", "batch", "threads", "device",
+//    "updates_per_second", "achieved_gflops", "matmul_gflops",
+//    "flops_per_update", "fraction_of_matmul"}.
+// Runs on the calling thread; not meant to run beside other work.
+#ifndef RILL_LEARNER_BENCH_LEARNER_H_
+#define RILL_LEARNER_BENCH_LEARNER_H_
+
+namespace rill::learner {
+
+// Returns the process exit code: 0, or 1 after printing the error to stderr.
+int RunLearnerBench();
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_BENCH_LEARNER_H_

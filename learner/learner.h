@@ -1,0 +1,86 @@
+// The learner process's training loop. A ReplaySampler keeps whole batches
+// prefetched from every shard; each batch becomes tensors without per-element
+// copies (views over the response bytes on CPU; pinned memory and
+// non_blocking copies on CUDA); SAC updates; every `publish_every` updates the
+// policy is encoded once into the ParameterStore; every `checkpoint_every`
+// updates (and at shutdown) networks, optimizers and counters are saved, and
+// a restart resumes from the newest checkpoint.
+//
+// Run() is called from one thread; the store is shared with the gRPC service.
+#ifndef RILL_LEARNER_LEARNER_H_
+#define RILL_LEARNER_LEARNER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "learner/parameter_service.h"
+#include "learner/sac.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "proto/config.pb.h"
+#include "replay/sampler.h"
+
+namespace rill::learner {
+
+struct LearnerOptions {
+  v1::ExperimentConfig config;  // finalized
+  std::vector<std::string> replay_addresses;
+  std::string checkpoint_dir;   // empty: no checkpoints
+  uint64_t seed = 0;
+  // Stop after this many updates (counting resumed ones); 0: until stopped.
+  int64_t max_updates = 0;
+};
+
+class Learner {
+ public:
+  // Creates the networks on the configured device and, when checkpoint_dir
+  // holds a checkpoint, resumes from it (InvalidArgument if it does not fit).
+  static absl::StatusOr<std::unique_ptr<Learner>> Create(const LearnerOptions& options, ParameterStore* store,
+                                                         prometheus::Registry* registry);
+
+  // Trains until `stop` is notified; saves a final checkpoint.
+  absl::Status Run(const absl::Notification& stop);
+
+  int64_t updates() const { return sac_->updates(); }
+  const torch::Device& device() const { return device_; }
+
+ private:
+  Learner(LearnerOptions options, ParameterStore* store) : options_(std::move(options)), store_(store) {}
+  absl::Status Publish();
+  absl::Status Checkpoint();
+  absl::StatusOr<TransitionBatch> ToBatch(const v1::SampleResponse& response);
+
+  LearnerOptions options_;
+  ParameterStore* store_;
+  torch::Device device_ = torch::kCPU;
+  std::unique_ptr<Sac> sac_;
+  std::unique_ptr<replay::ReplaySampler> sampler_;
+  std::unique_ptr<prometheus::Registry> own_registry_;
+  int64_t version_ = 0;
+  int64_t samples_ = 0;
+  // Column positions of obs, action, reward, terminated, next_obs.
+  int column_index_[5] = {0, 1, 2, 3, 4};
+
+  prometheus::Counter* updates_total_ = nullptr;
+  prometheus::Counter* samples_total_ = nullptr;
+  prometheus::Gauge* version_gauge_ = nullptr;
+  prometheus::Gauge* updates_per_second_ = nullptr;
+  prometheus::Gauge* samples_per_second_ = nullptr;
+  prometheus::Gauge* critic_loss_ = nullptr;
+  prometheus::Gauge* actor_loss_ = nullptr;
+  prometheus::Gauge* alpha_loss_ = nullptr;
+  prometheus::Gauge* alpha_ = nullptr;
+  prometheus::Gauge* q_mean_ = nullptr;
+  prometheus::Histogram* batch_wait_seconds_ = nullptr;
+  prometheus::Histogram* update_seconds_ = nullptr;
+  prometheus::Histogram* checkpoint_seconds_ = nullptr;
+};
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_LEARNER_H_

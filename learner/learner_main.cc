@@ -1,0 +1,56 @@
+#include "learner/learner_main.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/flags.h"
+#include "common/grpc_util.h"
+#include "common/logging.h"
+#include "common/process.h"
+#include "common/role.h"
+#include "learner/learner.h"
+
+ABSL_FLAG(int64_t, max_updates, 0, "Stop after this many updates; 0 trains until stopped.");
+
+namespace rill::learner {
+
+int LearnerMain() {
+  absl::Notification& stop = InstallShutdownSignals();
+  SetLogRole("learner");
+  absl::StatusOr<v1::ExperimentConfig> config = LoadConfigFromFlags();
+  if (!config.ok()) return ExitWith("bad config", config.status());
+  absl::StatusOr<std::unique_ptr<MetricsServer>> metrics = StartMetricsFromFlags();
+  if (!metrics.ok()) return ExitWith("metrics", metrics.status());
+
+  LearnerOptions options;
+  options.config = *config;
+  options.replay_addresses = absl::StrSplit(absl::GetFlag(FLAGS_replay_address), ',', absl::SkipEmpty());
+  options.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
+  options.seed = config->seed();
+  options.max_updates = absl::GetFlag(FLAGS_max_updates);
+  if (options.replay_addresses.empty()) return ExitWith("flags", absl::InvalidArgumentError("--replay_address is empty"));
+
+  ParameterStore store;
+  absl::StatusOr<std::unique_ptr<Learner>> learner =
+      Learner::Create(options, &store, *metrics ? &(*metrics)->registry() : nullptr);
+  if (!learner.ok()) return ExitWith("cannot start the learner", learner.status());
+  ParameterServiceImpl service(&store);
+  absl::StatusOr<StartedServer> server =
+      StartGrpcServer(absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port)), {&service},
+                      config->replay().max_message_bytes());
+  if (!server.ok()) return ExitWith("cannot serve parameters", server.status());
+  RILL_LOG(INFO) << "parameter service on port " << server->port
+                 << (*metrics ? absl::StrCat(", metrics on port ", (*metrics)->port()) : "");
+  std::map<std::string, int> ports = {{"grpc_port", server->port}};
+  if (*metrics) ports["metrics_port"] = (*metrics)->port();
+  absl::Status ready = AnnounceReady(absl::GetFlag(FLAGS_ready_fd), ports);
+  if (!ready.ok()) return ExitWith("ready", ready);
+
+  absl::Status status = (*learner)->Run(stop);
+  store.Close();
+  server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
+  if (!status.ok()) return ExitWith("learner failed", status);
+  return 0;
+}
+
+}  // namespace rill::learner

@@ -1,0 +1,309 @@
+#include "learner/networks.h"
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "ATen/CPUGeneratorImpl.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "common/torch_tensor.h"
+
+namespace rill::learner {
+namespace {
+
+// OpenBLAS cores that dynamic-arch builds fall back to for CPUs they do not
+// know; none of them uses AVX2 or AVX-512.
+bool IsGenericOpenBlasCore(const std::string& core) {
+  static const std::set<std::string>* const kGeneric = new std::set<std::string>{
+      "Prescott", "Katmai", "Coppermine", "Northwood", "Banias", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom"};
+  return kGeneric->count(core) > 0;
+}
+
+std::string SelectOpenBlasKernels() {
+  using CoreNameFn = char* (*)();
+  using VoidFn = void (*)();
+  auto core_name = reinterpret_cast<CoreNameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (core_name == nullptr) return "";
+  std::string core = core_name();
+  auto dynamic_quit = reinterpret_cast<VoidFn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit"));
+  auto dynamic_init = reinterpret_cast<VoidFn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init"));
+  // Not a dynamic-arch build, or the user chose a core: leave it.
+  if (dynamic_quit == nullptr || dynamic_init == nullptr || std::getenv("OPENBLAS_CORETYPE") != nullptr) return core;
+  if (!IsGenericOpenBlasCore(core)) return core;
+  __builtin_cpu_init();
+  const char* wanted = nullptr;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+    wanted = "SkylakeX";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    wanted = "Haswell";
+  }
+  if (wanted == nullptr) return core;
+  // gotoblas_dynamic_init reads OPENBLAS_CORETYPE exactly as it did when the
+  // library was loaded; the variable also reaches child processes.
+  setenv("OPENBLAS_CORETYPE", wanted, /*overwrite=*/0);
+  dynamic_quit();
+  dynamic_init();
+  return core_name();
+}
+
+}  // namespace
+
+std::string EnsureFastOpenBlasKernels() {
+  static std::once_flag once;
+  static std::string* core = nullptr;
+  std::call_once(once, [] { core = new std::string(SelectOpenBlasKernels()); });
+  return *core;
+}
+
+absl::StatusOr<FlatMlp> FlatMlp::Create(const MlpShape& shape, uint64_t seed, torch::Device device) {
+  if (shape.in_dim <= 0 || shape.out_dim <= 0 || shape.ensemble <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("MLP sizes must be positive: in_dim ", shape.in_dim, ", out_dim ",
+                                                   shape.out_dim, ", ensemble ", shape.ensemble));
+  }
+  for (int64_t h : shape.hidden) {
+    if (h <= 0) return absl::InvalidArgumentError(absl::StrCat("hidden sizes must be positive: ", h));
+  }
+  EnsureFastOpenBlasKernels();
+  try {
+    FlatMlp mlp;
+    mlp.shape_ = shape;
+    std::vector<int64_t> sizes = {shape.in_dim};
+    sizes.insert(sizes.end(), shape.hidden.begin(), shape.hidden.end());
+    sizes.push_back(shape.out_dim);
+    int64_t total = 0;
+    for (size_t l = 0; l + 1 < sizes.size(); ++l) total += shape.ensemble * sizes[l + 1] * (sizes[l] + 1);
+    torch::NoGradGuard no_grad;
+    at::Generator generator = at::detail::createCPUGenerator(seed);
+    torch::Tensor cpu = torch::empty({total}, torch::kFloat32);
+    int64_t offset = 0;
+    for (size_t l = 0; l + 1 < sizes.size(); ++l) {
+      // torch.nn.Linear: kaiming_uniform(a=sqrt(5)) and the bias rule both
+      // give U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+      const double bound = 1.0 / std::sqrt(static_cast<double>(sizes[l]));
+      const int64_t n = shape.ensemble * sizes[l + 1] * (sizes[l] + 1);
+      cpu.narrow(0, offset, n).uniform_(-bound, bound, generator);
+      offset += n;
+    }
+    mlp.params_ = cpu.to(device);
+    mlp.grads_ = torch::zeros_like(mlp.params_);
+    mlp.BindViews();
+    return mlp;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot create MLP: ", e.what_without_backtrace()));
+  }
+}
+
+void FlatMlp::BindViews() {
+  std::vector<int64_t> sizes = {shape_.in_dim};
+  sizes.insert(sizes.end(), shape_.hidden.begin(), shape_.hidden.end());
+  sizes.push_back(shape_.out_dim);
+  const int64_t e = shape_.ensemble;
+  weights_.clear();
+  biases_.clear();
+  weight_grads_.clear();
+  bias_grads_.clear();
+  int64_t offset = 0;
+  for (size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const int64_t in = sizes[l], out = sizes[l + 1];
+    weights_.push_back(params_.narrow(0, offset, e * out * in).view({e, out, in}));
+    weight_grads_.push_back(grads_.narrow(0, offset, e * out * in).view({e, out, in}));
+    offset += e * out * in;
+    biases_.push_back(params_.narrow(0, offset, e * out).view({e, 1, out}));
+    bias_grads_.push_back(grads_.narrow(0, offset, e * out).view({e, 1, out}));
+    offset += e * out;
+  }
+}
+
+FlatMlp FlatMlp::Clone() const {
+  FlatMlp copy;
+  copy.shape_ = shape_;
+  copy.params_ = params_.clone();
+  copy.grads_ = torch::zeros_like(grads_);
+  copy.BindViews();
+  return copy;
+}
+
+namespace {
+
+// `buffer` if it has `shape`, else a new tensor of that shape.
+torch::Tensor& Reuse(torch::Tensor& buffer, at::IntArrayRef shape, const torch::TensorOptions& options) {
+  if (!buffer.defined() || buffer.sizes() != shape || buffer.device() != options.device()) {
+    buffer = torch::empty(shape, options);
+  }
+  return buffer;
+}
+
+}  // namespace
+
+torch::Tensor FlatMlp::Forward(const torch::Tensor& x, MlpTrace& trace) const {
+  torch::NoGradGuard no_grad;
+  const int64_t e = shape_.ensemble;
+  torch::Tensor h = x.dim() == 2 ? x.unsqueeze(0) : x;
+  if (h.size(0) != e) h = h.expand({e, h.size(1), h.size(2)});
+  const size_t layers = weights_.size();
+  trace.inputs.resize(layers);
+  trace.outputs.resize(layers);
+  for (size_t l = 0; l < layers; ++l) {
+    trace.inputs[l] = h;
+    torch::Tensor& z = Reuse(trace.outputs[l], {e, h.size(1), weights_[l].size(1)}, params_.options());
+    // One batched matmul for all members: bias + h @ W^T.
+    at::baddbmm_out(z, biases_[l], h, weights_[l].transpose(1, 2));
+    if (l + 1 < layers) z.relu_();
+    h = z;
+  }
+  return h;
+}
+
+torch::Tensor FlatMlp::Backward(MlpTrace& trace, const torch::Tensor& grad_out, int64_t row_begin,
+                                bool weight_grads, std::optional<std::pair<int64_t, int64_t>> input_columns) {
+  torch::NoGradGuard no_grad;
+  const int64_t e = shape_.ensemble;
+  const int64_t rows = grad_out.size(1);
+  trace.input_grads.resize(weights_.size());
+  torch::Tensor g = grad_out;  // d loss / d (pre-activation output) of layer l
+  for (int l = num_layers() - 1; l >= 0; --l) {
+    const torch::Tensor& full_input = trace.inputs[l];
+    torch::Tensor input =
+        (row_begin == 0 && full_input.size(1) == rows) ? full_input : full_input.narrow(1, row_begin, rows);
+    if (weight_grads) {
+      // dW = g^T @ input, db = sum over the batch of g.
+      at::bmm_out(weight_grads_[l], g.transpose(1, 2), input);
+      at::sum_out(bias_grads_[l], g, {1}, /*keepdim=*/true);
+    }
+    if (l > 0) {
+      torch::Tensor& grad_input = Reuse(trace.input_grads[l], {e, rows, weights_[l].size(2)}, params_.options());
+      at::bmm_out(grad_input, g, weights_[l]);
+      // ReLU: the gradient passes where the layer's output (our input) > 0.
+      at::threshold_backward_out(grad_input, grad_input, input, 0);
+      g = grad_input;
+    } else if (input_columns.has_value()) {
+      const auto [begin, end] = *input_columns;
+      torch::Tensor& grad_input = Reuse(trace.input_grads[0], {e, rows, end - begin}, params_.options());
+      return at::bmm_out(grad_input, g, weights_[0].narrow(2, begin, end - begin));
+    }
+  }
+  return torch::Tensor();
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> FlatMlp::Named(const std::string& prefix,
+                                                                  const std::vector<torch::Tensor>& weights,
+                                                                  const std::vector<torch::Tensor>& biases) {
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (size_t l = 0; l < weights.size(); ++l) {
+    torch::Tensor w = weights[l], b = biases[l].squeeze(1);
+    if (w.size(0) == 1) {
+      w = w.squeeze(0);
+      b = b.squeeze(0);
+    }
+    named.emplace_back(absl::StrCat(prefix, ".layers.", l, ".weight"), w);
+    named.emplace_back(absl::StrCat(prefix, ".layers.", l, ".bias"), b);
+  }
+  return named;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> FlatMlp::NamedParameters(const std::string& prefix) const {
+  return Named(prefix, weights_, biases_);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> FlatMlp::NamedGradients(const std::string& prefix) const {
+  return Named(prefix, weight_grads_, bias_grads_);
+}
+
+absl::StatusOr<rill::v1::ParameterSet> ToParameterSet(
+    const std::vector<std::pair<std::string, torch::Tensor>>& named) {
+  rill::v1::ParameterSet set;
+  for (const auto& [name, tensor] : named) {
+    rill::v1::NamedTensor* out = set.add_tensors();
+    out->set_name(name);
+    ASSIGN_OR_RETURN(*out->mutable_tensor(), FromTorch(tensor));
+  }
+  return set;
+}
+
+namespace {
+
+std::string ShapeString(at::IntArrayRef shape) { return absl::StrCat("[", absl::StrJoin(shape, ", "), "]"); }
+
+}  // namespace
+
+absl::Status CopyFromParameterSet(const rill::v1::ParameterSet& params,
+                                  const std::vector<std::pair<std::string, torch::Tensor>>& named) {
+  if (params.tensors_size() != static_cast<int>(named.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("parameter set has ", params.tensors_size(), " tensors, expected ",
+                                                   named.size()));
+  }
+  // Check everything before changing anything.
+  std::vector<torch::Tensor> sources;
+  sources.reserve(named.size());
+  for (size_t i = 0; i < named.size(); ++i) {
+    const rill::v1::NamedTensor& source = params.tensors(static_cast<int>(i));
+    const auto& [name, target] = named[i];
+    if (source.name() != name) {
+      return absl::InvalidArgumentError(absl::StrCat("parameter ", i, " is '", source.name(), "', expected '", name, "'"));
+    }
+    absl::StatusOr<torch::Tensor> view = ViewAsTorch(source.tensor());
+    if (!view.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("parameter '", name, "': ", view.status().message()));
+    }
+    if (view->scalar_type() != torch::kFloat32) {
+      return absl::InvalidArgumentError(absl::StrCat("parameter '", name, "' must be float32"));
+    }
+    if (view->sizes() != target.sizes()) {
+      return absl::InvalidArgumentError(absl::StrCat("parameter '", name, "' has shape ", ShapeString(view->sizes()),
+                                                     ", expected ", ShapeString(target.sizes())));
+    }
+    sources.push_back(*std::move(view));
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < named.size(); ++i) named[i].second.copy_(sources[i]);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot copy parameters: ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+GaussianPolicy::GaussianPolicy(FlatMlp mlp, int act_dim, uint64_t seed)
+    : mlp_(std::move(mlp)),
+      act_dim_(act_dim),
+      generator_(at::detail::createCPUGenerator(seed)),
+      named_(mlp_.NamedParameters(kPolicyPrefix)) {}
+
+absl::StatusOr<std::unique_ptr<GaussianPolicy>> GaussianPolicy::Create(int obs_dim, int act_dim,
+                                                                       const std::vector<int>& hidden,
+                                                                       uint64_t seed) {
+  if (obs_dim <= 0 || act_dim <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("obs_dim (", obs_dim, ") and act_dim (", act_dim, ") must be positive"));
+  }
+  MlpShape shape;
+  shape.in_dim = obs_dim;
+  shape.hidden.assign(hidden.begin(), hidden.end());
+  shape.out_dim = 2 * static_cast<int64_t>(act_dim);
+  ASSIGN_OR_RETURN(FlatMlp mlp, FlatMlp::Create(shape, seed, torch::kCPU));
+  return std::unique_ptr<GaussianPolicy>(new GaussianPolicy(std::move(mlp), act_dim, seed));
+}
+
+torch::Tensor GaussianPolicy::Act(const torch::Tensor& obs, bool deterministic) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor out = mlp_.Forward(obs, trace_).squeeze(0);
+  torch::Tensor mean = out.narrow(1, 0, act_dim_);
+  if (deterministic) return torch::tanh(mean);
+  torch::Tensor log_std = out.narrow(1, act_dim_, act_dim_).clamp(kLogStdMin, kLogStdMax);
+  torch::Tensor noise = torch::randn(mean.sizes(), generator_, mean.options());
+  return torch::tanh(mean + log_std.exp_() * noise);
+}
+
+absl::Status GaussianPolicy::LoadParameters(const rill::v1::ParameterSet& params) {
+  return CopyFromParameterSet(params, named_);
+}
+
+absl::StatusOr<rill::v1::ParameterSet> GaussianPolicy::ExportParameters() const { return ToParameterSet(named_); }
+
+}  // namespace rill::learner

@@ -1,0 +1,170 @@
+// Soft Actor-Critic for continuous actions with automatic entropy tuning
+// (Haarnoja et al. 2018, "SAC: Algorithms and Applications"), matching
+// Stable-Baselines3's SAC update step by step.
+//
+// The learner loop owns one Sac and calls Update once per sampled batch; every
+// few updates it publishes ExportPolicy() to the actors (whose
+// GaussianPolicy loads it) and now and then checkpoints with Save.
+//
+// Speed: each network is one flat buffer (see FlatMlp), the twin critics run
+// as one batched matmul per layer, gradients are computed explicitly (only
+// those needed: the actor's pass through the critics computes no critic
+// weight gradients and only the action columns of the input gradient), Adam
+// and Polyak averaging are a few ops on whole buffers, and Update never
+// synchronizes with the device.
+//
+// Thread safety: not thread-safe; one thread calls all methods.
+#ifndef RILL_LEARNER_SAC_H_
+#define RILL_LEARNER_SAC_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "learner/networks.h"
+#include "proto/parameters.pb.h"
+#include "torch/torch.h"
+
+namespace rill::learner {
+
+struct SacOptions {
+  int obs_dim = 0;
+  int act_dim = 0;
+  std::vector<int> hidden = {256, 256};
+  double actor_lr = 3e-4;
+  double critic_lr = 3e-4;
+  double alpha_lr = 3e-4;
+  double gamma = 0.99;
+  double tau = 0.005;
+  double initial_alpha = 1.0;
+  // Unset: -act_dim.
+  std::optional<double> target_entropy;
+  // Keep alpha at initial_alpha.
+  bool fixed_alpha = false;
+  torch::Device device = torch::kCPU;
+  uint64_t seed = 0;
+};
+
+// float32 tensors on the Sac's device; action in [-1, 1].
+struct TransitionBatch {
+  torch::Tensor obs;         // [B, obs_dim]
+  torch::Tensor action;      // [B, act_dim]
+  torch::Tensor reward;      // [B]
+  torch::Tensor terminated;  // [B], 1 where the episode ended in a terminal state (not on truncation)
+  torch::Tensor next_obs;    // [B, obs_dim]
+};
+
+struct SacStats {
+  double critic_loss = 0;    // 0.5 * (MSE(Q1, y) + MSE(Q2, y))
+  double actor_loss = 0;     // mean(alpha * logp(a|s) - min(Q1, Q2)(s, a))
+  double alpha_loss = 0;     // -mean(log_alpha * (logp + target_entropy))
+  double alpha = 0;          // the temperature the update used
+  double q_mean = 0;         // mean of Q1 and Q2 on the batch's actions
+  double log_prob_mean = 0;  // mean logp(a|s) of the policy's actions
+};
+
+// Adam (Kingma & Ba; torch.optim.Adam's defaults: betas 0.9 / 0.999, eps
+// 1e-8, no weight decay) over one flat parameter buffer.
+struct FlatAdam {
+  double lr = 3e-4;
+  int64_t step = 0;
+  torch::Tensor exp_avg, exp_avg_sq, scratch;
+
+  explicit FlatAdam(const torch::Tensor& like, double lr);
+  FlatAdam() = default;
+  void Step(const torch::Tensor& params, const torch::Tensor& grads);
+};
+
+class Sac {
+ public:
+  // InvalidArgument for bad sizes or hyperparameters; FailedPrecondition for
+  // an unavailable device.
+  static absl::StatusOr<std::unique_ptr<Sac>> Create(const SacOptions& options);
+
+  // One gradient step: critics, then the actor (through the freshly updated
+  // critics), then the temperature, then Polyak-averages the target critics.
+  // InvalidArgument naming the field for bad shapes, dtypes or devices (the
+  // networks are untouched then). Never blocks on the device.
+  absl::Status Update(const TransitionBatch& batch);
+
+  // Stats of the last update (zeros before the first). Synchronizes with the
+  // device: read them rarely.
+  SacStats LastStats() const;
+  int64_t updates() const { return updates_; }
+  const SacOptions& options() const { return options_; }
+
+  // CPU copies of the policy's parameters, named as GaussianPolicy expects.
+  absl::StatusOr<rill::v1::ParameterSet> ExportPolicy() const;
+
+  // Writes networks, target networks, Adam states, log_alpha, the update
+  // counter and the noise generator into `dir`, atomically: everything goes
+  // to a sibling temporary folder first that is then renamed to `dir`
+  // (replacing an older checkpoint there). Internal / PermissionDenied on I/O
+  // errors.
+  absl::Status Save(const std::string& dir) const;
+  // Restores everything Save wrote. NotFound when `dir` has no checkpoint,
+  // InvalidArgument when its shapes do not fit these options (nothing is
+  // changed then), DataLoss for an unreadable file.
+  absl::Status Load(const std::string& dir);
+
+  // Number of floating-point operations in the matmuls of one Update with
+  // `batch` transitions (2*M*N*K per matmul, forward and backward; see
+  // sac.cc for the list). The benchmark reports achieved GFLOP/s with it.
+  static int64_t UpdateMatmulFlops(const SacOptions& options, int64_t batch);
+
+  // ---- Test-only hooks: tests set tiny networks by hand and fix the noise.
+  // Live views of every parameter, by name: "policy.layers.<l>.weight"
+  // ([out, in]) and ".bias", "critic.layers.<l>.weight" ([2, out, in]),
+  // "critic.layers.<l>.bias" ([2, out]), the same under "critic_target", and
+  // "log_alpha" ([1]). Writing into them changes the networks.
+  std::map<std::string, torch::Tensor> ParametersForTesting();
+  // The gradients of the last update, by the same names (no "critic_target";
+  // "log_alpha" holds d alpha_loss / d log_alpha).
+  std::map<std::string, torch::Tensor> GradientsForTesting();
+  // Update with the given standard-normal noise ([B, act_dim] each) for
+  // a' ~ pi(.|s') and a ~ pi(.|s) instead of drawing it.
+  absl::Status UpdateWithNoiseForTesting(const TransitionBatch& batch, const torch::Tensor& next_noise,
+                                         const torch::Tensor& noise);
+  // The TD target y ([B]) of the last update.
+  torch::Tensor LastTargetForTesting() const { return last_.target; }
+
+ private:
+  Sac(const SacOptions& options, FlatMlp actor, FlatMlp critic);
+
+  absl::Status CheckBatch(const TransitionBatch& batch) const;
+  // `noise`: [2B, act_dim], rows [0, B) for s', [B, 2B) for s.
+  void UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise);
+  std::vector<std::pair<std::string, torch::Tensor>> CheckpointTensors() const;
+
+  SacOptions options_;
+  double target_entropy_;
+  FlatMlp actor_;
+  FlatMlp critic_;
+  FlatMlp critic_target_;
+  torch::Tensor log_alpha_;       // [1]
+  torch::Tensor log_alpha_grad_;  // [1]
+  FlatAdam actor_adam_, critic_adam_, alpha_adam_;
+  c10::optional<at::Generator> generator_;  // CPU; the device's default generator elsewhere
+  int64_t updates_ = 0;
+  // Activations and gradient buffers, reused by every update.
+  MlpTrace actor_trace_, target_trace_, critic_trace_, pi_trace_;
+
+  // What LastStats and the test hooks read, kept from the last update
+  // (computing the stats lazily keeps reductions out of Update).
+  struct Last {
+    torch::Tensor q;          // [2, B, 1] critics on the batch's actions
+    torch::Tensor target;     // [B]
+    torch::Tensor log_alpha;  // [1] before the update
+    torch::Tensor log_prob;   // [B] logp(a|s)
+    torch::Tensor min_q_pi;   // [B] min(Q1, Q2)(s, a) after the critic step
+  } last_;
+};
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_SAC_H_

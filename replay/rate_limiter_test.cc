@@ -1,0 +1,135 @@
+#include "replay/rate_limiter.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::replay {
+namespace {
+
+using ::testing::HasSubstr;
+
+RateLimiter MakeLimiter(int64_t min_size, double spi, double error_buffer) {
+  v1::RateLimiterConfig config;
+  config.set_min_size_to_sample(min_size);
+  config.set_samples_per_insert(spi);
+  config.set_error_buffer(error_buffer);
+  absl::StatusOr<RateLimiter> limiter = RateLimiter::Create(config);
+  EXPECT_TRUE(limiter.ok()) << limiter.status();
+  return *limiter;
+}
+
+TEST(RateLimiterTest, BlocksSampleUntilMinSizeReached) {
+  RateLimiter limiter = MakeLimiter(/*min_size=*/3, /*spi=*/0, /*error_buffer=*/0);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(limiter.CanSample(1)) << "size " << limiter.size();
+    EXPECT_THAT(limiter.SampleBlockedReason(), HasSubstr("fewer than min_size_to_sample 3"));
+    limiter.Inserted(1);
+  }
+  EXPECT_TRUE(limiter.CanSample(1));
+  EXPECT_EQ(limiter.SampleBlockedReason(), "");
+}
+
+TEST(RateLimiterTest, EmptyTableCannotBeSampledEvenWithMinSizeZero) {
+  RateLimiter limiter = MakeLimiter(0, 0, 0);
+  EXPECT_FALSE(limiter.CanSample(1));
+  limiter.Inserted(1);
+  EXPECT_TRUE(limiter.CanSample(1));
+}
+
+TEST(RateLimiterTest, EvictionsCountAgainstMinSize) {
+  RateLimiter limiter = MakeLimiter(2, 0, 0);
+  limiter.Inserted(2);
+  EXPECT_TRUE(limiter.CanSample(1));
+  limiter.Deleted(1);
+  EXPECT_EQ(limiter.size(), 1);
+  EXPECT_FALSE(limiter.CanSample(1));
+}
+
+TEST(RateLimiterTest, ZeroSamplesPerInsertNeverBlocksInsertsOrSamplesAfterMinSize) {
+  RateLimiter limiter = MakeLimiter(1, 0, 0);
+  limiter.Inserted(1000000);
+  EXPECT_TRUE(limiter.CanInsert(1000000));
+  limiter.Sampled(1000000000);
+  EXPECT_TRUE(limiter.CanSample(1000000));
+  EXPECT_EQ(limiter.InsertBlockedReason(), "");
+}
+
+TEST(RateLimiterTest, BlocksInsertWhenTooFarAheadOfSamples) {
+  // max diff = 1 * 1 + 2 = 3: three inserts ahead of samples at most.
+  RateLimiter limiter = MakeLimiter(/*min_size=*/1, /*spi=*/1, /*error_buffer=*/2);
+  EXPECT_EQ(limiter.MaxInsertable(10), 3);
+  limiter.Inserted(3);
+  EXPECT_FALSE(limiter.CanInsert(1));
+  EXPECT_EQ(limiter.MaxInsertable(10), 0);
+  EXPECT_THAT(limiter.InsertBlockedReason(), HasSubstr("insert blocked"));
+  EXPECT_THAT(limiter.InsertBlockedReason(), HasSubstr("above min_size_to_sample*samples_per_insert + error_buffer = 3"));
+  EXPECT_THAT(limiter.InsertBlockedReason(), HasSubstr("inserts=3, samples=0"));
+  limiter.Sampled(1);
+  EXPECT_TRUE(limiter.CanInsert(1));
+  EXPECT_FALSE(limiter.CanInsert(2));
+  EXPECT_EQ(limiter.InsertBlockedReason(), "");
+}
+
+TEST(RateLimiterTest, BlocksSampleWhenTooFarAheadOfInserts) {
+  // min diff = 2 * 2 - 4 = 0.
+  RateLimiter limiter = MakeLimiter(/*min_size=*/2, /*spi=*/2, /*error_buffer=*/4);
+  limiter.Inserted(2);  // diff 4
+  EXPECT_EQ(limiter.MaxSamplable(10), 4);
+  limiter.Sampled(4);
+  EXPECT_FALSE(limiter.CanSample(1));
+  EXPECT_THAT(limiter.SampleBlockedReason(), HasSubstr("below min_size_to_sample*samples_per_insert - error_buffer = 0"));
+  limiter.Inserted(1);
+  EXPECT_EQ(limiter.MaxSamplable(10), 2);
+}
+
+TEST(RateLimiterTest, RatioHoldsWithinErrorBufferUnderGreedyProducerAndConsumer) {
+  const double spi = 4, error_buffer = 10;
+  const int64_t min_size = 5;
+  RateLimiter limiter = MakeLimiter(min_size, spi, error_buffer);
+  for (int round = 0; round < 1000; ++round) {
+    // Uneven chunk sizes, each side taking what it is allowed.
+    limiter.Inserted(limiter.MaxInsertable(1 + round % 3));
+    limiter.Sampled(limiter.MaxSamplable(1 + round % 7));
+    const double diff = limiter.inserts() * spi - limiter.samples();
+    if (limiter.size() < min_size) {  // the ratio starts at the min size
+      ASSERT_EQ(limiter.samples(), 0);
+      continue;
+    }
+    ASSERT_GE(diff, min_size * spi - error_buffer) << "round " << round;
+    ASSERT_LE(diff, min_size * spi + error_buffer) << "round " << round;
+  }
+  ASSERT_GT(limiter.inserts(), 100);
+  const double ratio = static_cast<double>(limiter.samples()) / limiter.inserts();
+  EXPECT_NEAR(ratio, spi, (min_size * spi + error_buffer) / limiter.inserts());
+}
+
+TEST(RateLimiterTest, CountsBlockedTimePerSideWithoutDoubleCountingConcurrentWaiters) {
+  RateLimiter limiter = MakeLimiter(1, 0, 0);
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  limiter.BeginWait(RateLimiter::Side::kSample, t0);
+  limiter.BeginWait(RateLimiter::Side::kSample, t0 + absl::Seconds(1));
+  EXPECT_EQ(limiter.BlockedTime(RateLimiter::Side::kSample, t0 + absl::Seconds(2)), absl::Seconds(2));
+  limiter.EndWait(RateLimiter::Side::kSample, t0 + absl::Seconds(3));
+  limiter.EndWait(RateLimiter::Side::kSample, t0 + absl::Seconds(4));
+  EXPECT_EQ(limiter.BlockedTime(RateLimiter::Side::kSample, t0 + absl::Seconds(10)), absl::Seconds(4));
+  EXPECT_EQ(limiter.BlockedTime(RateLimiter::Side::kInsert, t0 + absl::Seconds(10)), absl::ZeroDuration());
+}
+
+TEST(RateLimiterTest, RejectsErrorBufferThatWouldDeadlock) {
+  v1::RateLimiterConfig config;
+  config.set_min_size_to_sample(10);
+  config.set_samples_per_insert(8);
+  config.set_error_buffer(4);
+  absl::StatusOr<RateLimiter> limiter = RateLimiter::Create(config);
+  EXPECT_EQ(limiter.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(limiter.status().message(), HasSubstr("error_buffer"));
+}
+
+TEST(RateLimiterTest, RejectsNegativeMinSize) {
+  v1::RateLimiterConfig config;
+  config.set_min_size_to_sample(-1);
+  EXPECT_THAT(RateLimiter::Create(config).status().message(), HasSubstr("min_size_to_sample"));
+}
+
+}  // namespace
+}  // namespace rill::replay

@@ -1,0 +1,109 @@
+#include "replay/replay_main.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "common/config.h"
+#include "common/flags.h"
+#include "common/grpc_util.h"
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "common/process.h"
+#include "replay/replay_service.h"
+
+ABSL_FLAG(int32_t, shard_index, 0, "Index of this replay shard among the run's shards (reported by Info).");
+
+namespace rill::replay {
+namespace {
+
+// How long the server waits for calls and connections to end after the
+// tables are closed and the streams cancelled. What remains then is idle
+// client connections: a sync gRPC client polls its socket only during a
+// call, so it may never answer the server's GOAWAY.
+constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
+
+// "HOST:PORT", bracketing an IPv6 host.
+std::string HostPort(const std::string& host, int port) {
+  if (host.find(':') != std::string::npos && host.front() != '[') return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
+}  // namespace
+
+int ReplayMain() {
+  absl::Notification& shutdown = InstallShutdownSignals();
+  const int shard = absl::GetFlag(FLAGS_shard_index);
+  SetLogRole(absl::StrCat("replay/", shard));
+  const std::string host = absl::GetFlag(FLAGS_host);
+  const int port = absl::GetFlag(FLAGS_port);
+  const int metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  if (shard < 0) {
+    RILL_LOG(ERROR) << "--shard_index " << shard << " must be >= 0";
+    return 2;
+  }
+  if (port < 0 || port > 65535 || metrics_port < -1 || metrics_port > 65535) {
+    RILL_LOG(ERROR) << "--port " << port << " / --metrics_port " << metrics_port << " out of range";
+    return 2;
+  }
+
+  absl::StatusOr<v1::ExperimentConfig> config = LoadExperimentConfig(absl::GetFlag(FLAGS_config));
+  if (!config.ok()) {
+    RILL_LOG(ERROR) << "bad experiment config: " << config.status().ToString();
+    return 2;
+  }
+
+  std::unique_ptr<MetricsServer> metrics;
+  if (metrics_port >= 0) {
+    absl::StatusOr<std::unique_ptr<MetricsServer>> created = MetricsServer::Create(HostPort(host, metrics_port));
+    if (!created.ok()) {
+      RILL_LOG(ERROR) << created.status().ToString();
+      return 1;
+    }
+    metrics = *std::move(created);
+  }
+
+  absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> service =
+      ReplayServiceImpl::Create(config->replay(), shard, metrics ? &metrics->registry() : nullptr);
+  if (!service.ok()) {
+    RILL_LOG(ERROR) << "bad replay config: " << service.status().ToString();
+    return 2;
+  }
+  absl::StatusOr<StartedServer> server =
+      StartGrpcServer(HostPort(host, port), {service->get()}, config->replay().max_message_bytes());
+  if (!server.ok()) {
+    RILL_LOG(ERROR) << server.status().ToString();
+    return 1;
+  }
+
+  std::vector<std::string> tables;
+  for (const v1::TableConfig& table : config->replay().tables()) {
+    tables.push_back(absl::StrCat(table.name(), " (max_size ", table.max_size(), ")"));
+  }
+  const int bound_metrics_port = metrics ? metrics->port() : -1;
+  RILL_LOG(INFO) << "replay shard " << shard << " serving " << absl::StrJoin(tables, ", ") << " on "
+                 << HostPort(host, server->port) << ", metrics on port " << bound_metrics_port;
+  absl::Status ready =
+      AnnounceReady(absl::GetFlag(FLAGS_ready_fd), {{"grpc_port", server->port}, {"metrics_port", bound_metrics_port}});
+  if (!ready.ok()) RILL_LOG(WARNING) << ready.ToString();
+
+  shutdown.WaitForNotification();
+  RILL_LOG(INFO) << "shutting down";
+  (*service)->Shutdown();
+  server->server->Shutdown(DeadlineIn(kShutdownGrace));
+  server->server->Wait();
+  for (const v1::TableConfig& table : config->replay().tables()) {
+    const TableStats stats = (*service)->FindTable(table.name())->Stats();
+    RILL_LOG(INFO) << "table " << table.name() << ": " << stats.size << " items held, " << stats.items_inserted
+                   << " inserted, " << stats.items_sampled << " sampled";
+  }
+  RILL_LOG(INFO) << "stopped";
+  return 0;
+}
+
+}  // namespace rill::replay

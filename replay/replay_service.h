@@ -1,0 +1,133 @@
+// ReplayServiceImpl: the gRPC face of one replay shard (proto/replay.proto).
+// Handlers are thin: they find the table, call Table::Insert / Sample /
+// Info, and convert the absl::Status with common/grpc_status.h.
+//
+// It uses gRPC's SYNC API on purpose (not the callback API STYLE.md
+// suggests): the table's rate limiter blocks a caller until the other side
+// catches up, and with the sync API each stream has its own handler thread,
+// so a writer or sampler held back by the limiter stalls only its own stream.
+// Blocked handlers wait on the table in slices of at most kCancelCheckPeriod
+// to notice a cancelled call or a shutting-down server.
+//
+// Thread-safety: all methods are thread-safe; gRPC calls the handlers from
+// many threads. The tables are owned here and outlive the server that serves
+// them (destroy the server first).
+#ifndef RILL_REPLAY_REPLAY_SERVICE_H_
+#define RILL_REPLAY_REPLAY_SERVICE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "proto/config.pb.h"
+#include "proto/replay.grpc.pb.h"
+#include "replay/table.h"
+
+namespace rill::replay {
+
+class ReplayServiceImpl final : public v1::ReplayService::Service {
+ public:
+  // How long a blocked handler waits on its table before checking whether
+  // its call was cancelled or the service is shutting down.
+  static constexpr absl::Duration kCancelCheckPeriod = absl::Milliseconds(100);
+
+  // Builds one Table per config.tables() (InvalidArgument / Unimplemented as
+  // Table::Create says, naming the table). `max_message_bytes` is the
+  // server's message limit: Sample rejects batches that could not be sent.
+  // `registry` receives the rill_replay_* metrics; nullptr: no metrics.
+  static absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> Create(const v1::ReplayConfig& config,
+                                                                   int shard_index,
+                                                                   prometheus::Registry* registry);
+
+  // Serves the given tables (unique names).
+  ReplayServiceImpl(std::vector<std::unique_ptr<Table>> tables, int shard_index,
+                    int64_t max_message_bytes, prometheus::Registry* registry);
+  ~ReplayServiceImpl() override;
+
+  // Each request is stored (blocking as the rate limiter says, up to the
+  // client's deadline) and then answered with its keys. The stream ends with
+  // NOT_FOUND for an unknown table, INVALID_ARGUMENT naming the field for a
+  // bad request (items of earlier requests stay stored), CANCELLED on
+  // shutdown, DEADLINE_EXCEEDED at the client's deadline.
+  grpc::Status Insert(grpc::ServerContext* context,
+                      grpc::ServerReaderWriter<v1::InsertResponse, v1::InsertRequest>* stream) override;
+
+  // Each request grants num_batches credits (table and batch_size may be
+  // left empty / 0 after the first request to keep the previous ones); one
+  // whole batch is written per credit as soon as the table allows. The stream
+  // ends with NOT_FOUND, INVALID_ARGUMENT (bad batch_size, a batch over the
+  // message limit), CANCELLED on shutdown.
+  grpc::Status Sample(grpc::ServerContext* context,
+                      grpc::ServerReaderWriter<v1::SampleResponse, v1::SampleRequest>* stream) override;
+
+  // UNIMPLEMENTED for tables whose selector has no priorities (uniform).
+  grpc::Status UpdatePriorities(grpc::ServerContext* context, const v1::UpdatePrioritiesRequest* request,
+                                v1::UpdatePrioritiesResponse* response) override;
+
+  // Every table's TableInfo.
+  grpc::Status Info(grpc::ServerContext* context, const v1::InfoRequest* request,
+                    v1::InfoResponse* response) override;
+
+  // Closes every table and cancels every open stream (a writer's stream
+  // waiting for its next request included): blocked and later calls end
+  // with CANCELLED, so that grpc::Server::Shutdown finishes promptly instead
+  // of waiting out its deadline. Clients resend what was not acknowledged.
+  // Idempotent.
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // nullptr if there is no such table.
+  Table* FindTable(const std::string& name) const;
+  // NotFound naming `name` and listing the known tables.
+  absl::StatusOr<Table*> LookupTable(const std::string& name) const;
+
+ private:
+  // Per-table metrics; counters advance by the table's counter deltas.
+  struct TableMetrics {
+    prometheus::Counter* inserted = nullptr;
+    prometheus::Counter* sampled = nullptr;
+    prometheus::Gauge* size = nullptr;
+    prometheus::Gauge* bytes = nullptr;
+    prometheus::Counter* insert_blocked_seconds = nullptr;
+    prometheus::Counter* sample_blocked_seconds = nullptr;
+    absl::Mutex mu;
+    TableStats reported ABSL_GUARDED_BY(mu);
+  };
+
+  // Runs `attempt(deadline)` in slices of kCancelCheckPeriod until it stops
+  // returning DeadlineExceeded, the call's own deadline passes, the call is
+  // cancelled or the service shuts down.
+  template <typename Attempt>
+  absl::Status RunBlocking(grpc::ServerContext* context, Table* table, Attempt attempt);
+  void UpdateMetrics(Table* table);
+  void ObserveRpc(const std::string& method, absl::Duration latency);
+  bool shutting_down() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Streams register while their handler runs, so that Shutdown can cancel them.
+  class ActiveCall;
+
+  const int shard_index_;
+  const int64_t max_message_bytes_;
+  std::vector<std::unique_ptr<Table>> tables_;  // immutable after construction
+  absl::flat_hash_map<std::string, Table*> tables_by_name_;
+  absl::flat_hash_map<const Table*, std::unique_ptr<TableMetrics>> metrics_;  // empty without registry
+  absl::flat_hash_map<std::string, prometheus::Histogram*> rpc_seconds_;      // by method
+
+  mutable absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<grpc::ServerContext*> active_calls_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace rill::replay
+
+#endif  // RILL_REPLAY_REPLAY_SERVICE_H_

@@ -1,0 +1,160 @@
+#include "replay/sampler.h"
+
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "replay/test_items.h"
+#include "replay/test_server.h"
+
+namespace rill::replay {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kStillBlocked = absl::Milliseconds(200);
+constexpr absl::Duration kReleased = absl::Seconds(10);
+
+std::unique_ptr<TestShard> StartShard(const v1::TableConfig& config, int port = 0) {
+  absl::StatusOr<std::unique_ptr<TestShard>> shard = TestShard::Start(config, port);
+  EXPECT_TRUE(shard.ok()) << shard.status();
+  return shard.ok() ? *std::move(shard) : nullptr;
+}
+
+void Insert(TestShard& shard, const std::vector<uint64_t>& keys) {
+  std::vector<uint64_t> stored;
+  absl::Status status = shard.table().Insert(TestInsertRequest(keys), absl::Now() + absl::Seconds(10), &stored);
+  ASSERT_TRUE(status.ok()) << status;
+}
+
+std::unique_ptr<ReplaySampler> MakeSampler(std::vector<std::string> addresses, int batch_size = 4,
+                                           int prefetch_batches = 2, const std::string& table = kTestTable) {
+  SamplerOptions options;
+  options.addresses = std::move(addresses);
+  options.table = table;
+  options.batch_size = batch_size;
+  options.prefetch_batches = prefetch_batches;
+  absl::StatusOr<std::unique_ptr<ReplaySampler>> sampler = ReplaySampler::Create(options);
+  EXPECT_TRUE(sampler.ok()) << sampler.status();
+  return sampler.ok() ? *std::move(sampler) : nullptr;
+}
+
+TEST(ReplaySamplerTest, NextReturnsWholeBatchesWithTheirItemsBytes) {
+  std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(100));
+  Insert(*shard, {1, 2, 3, 4, 5});
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({shard->address()});
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(10));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    EXPECT_EQ((*batch)->keys_size(), 4);
+    EXPECT_TRUE(RowsMatchKeys(**batch));
+  }
+}
+
+TEST(ReplaySamplerTest, SamplesEveryShard) {
+  std::unique_ptr<TestShard> a = StartShard(TestTableConfig(100));
+  std::unique_ptr<TestShard> b = StartShard(TestTableConfig(100));
+  Insert(*a, {1, 2, 3});
+  Insert(*b, {101, 102, 103});
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({a->address(), b->address()});
+  bool saw_a = false, saw_b = false;
+  for (int i = 0; i < 200 && !(saw_a && saw_b); ++i) {
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(10));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    for (uint64_t key : (*batch)->keys()) (key > 100 ? saw_b : saw_a) = true;
+  }
+  EXPECT_TRUE(saw_a);
+  EXPECT_TRUE(saw_b);
+}
+
+TEST(ReplaySamplerTest, NextTimesOutUntilReplayHasData) {
+  std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(100, /*min_size_to_sample=*/3));
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({shard->address()});
+  EXPECT_EQ(sampler->Next(absl::Milliseconds(100)).status().code(), absl::StatusCode::kDeadlineExceeded);
+  absl::Notification got;
+  absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch;
+  std::thread learner([&] {
+    batch = sampler->Next(absl::Seconds(30));
+    got.Notify();
+  });
+  Insert(*shard, {1, 2});
+  EXPECT_FALSE(got.WaitForNotificationWithTimeout(kStillBlocked));
+  Insert(*shard, {3});
+  EXPECT_TRUE(got.WaitForNotificationWithTimeout(kReleased));
+  learner.join();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_TRUE(RowsMatchKeys(**batch));
+}
+
+TEST(ReplaySamplerTest, PrefetchIsBoundedWhileTheLearnerDoesNotConsume) {
+  std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(100));
+  Insert(*shard, {1, 2, 3});
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({shard->address()}, /*batch_size=*/4, /*prefetch=*/2);
+  ASSERT_TRUE(sampler->Next(absl::Seconds(10)).ok());
+  // Time for the threads to fill what they may; nothing is waited for here.
+  absl::Notification never;
+  never.WaitForNotificationWithTimeout(kStillBlocked);
+  // One consumed, two queued, two credits in flight at most.
+  EXPECT_LE(shard->table().Info().items_sampled(), (1 + 2 + 2) * 4);
+}
+
+TEST(ReplaySamplerTest, ReconnectsAfterAShardRestart) {
+  std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(100));
+  const int port = shard->port();
+  Insert(*shard, {1, 2, 3});
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({shard->address()});
+  ASSERT_TRUE(sampler->Next(absl::Seconds(10)).ok());
+  shard->Stop();
+  std::unique_ptr<TestShard> restarted = StartShard(TestTableConfig(100), port);
+  ASSERT_NE(restarted, nullptr);
+  Insert(*restarted, {201, 202, 203});
+  // Batches queued before the restart come first; then the new shard's.
+  bool saw_restarted = false;
+  for (int i = 0; i < 20 && !saw_restarted; ++i) {
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(20));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    saw_restarted = (*batch)->keys(0) > 200;
+  }
+  EXPECT_TRUE(saw_restarted);
+  EXPECT_GE(sampler->reconnects(), 1);
+}
+
+TEST(ReplaySamplerTest, UnknownTableIsReturnedAsNotFound) {
+  std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(100));
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({shard->address()}, 4, 2, "nope");
+  absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(10));
+  EXPECT_EQ(batch.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(batch.status().message(), HasSubstr("'nope'"));
+  EXPECT_EQ(sampler->Next(absl::Seconds(10)).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ReplaySamplerTest, CloseWakesABlockedNextWithCancelled) {
+  std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(100));
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({shard->address()});
+  absl::Notification returned;
+  absl::Status status;
+  std::thread learner([&] {
+    status = sampler->Next(absl::Seconds(60)).status();
+    returned.Notify();
+  });
+  EXPECT_FALSE(returned.WaitForNotificationWithTimeout(kStillBlocked));
+  sampler->Close();
+  EXPECT_TRUE(returned.WaitForNotificationWithTimeout(kReleased));
+  learner.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+}
+
+TEST(ReplaySamplerTest, CreateRejectsBadOptions) {
+  SamplerOptions options;
+  options.table = kTestTable;
+  EXPECT_THAT(ReplaySampler::Create(options).status().message(), HasSubstr("addresses"));
+  options.addresses = {"127.0.0.1:1"};
+  options.batch_size = 0;
+  EXPECT_THAT(ReplaySampler::Create(options).status().message(), HasSubstr("batch_size"));
+}
+
+}  // namespace
+}  // namespace rill::replay

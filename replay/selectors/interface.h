@@ -1,0 +1,50 @@
+// ItemSelector: how a Table picks the items it samples. A Table stores items
+// in numbered slots (0 .. capacity-1) and tells its selector which slots hold
+// an item and, for prioritized selectors, with what priority; the selector
+// answers "which slot next, and with what probability". Implementations:
+// uniform.h now; a prioritized sum tree and a FIFO queue fit the same
+// interface (FIFO answers the oldest slot; prioritized keeps a tree over
+// slots and implements Update).
+//
+// Not thread-safe: the owning Table calls it under its own mutex.
+#ifndef RILL_REPLAY_SELECTORS_INTERFACE_H_
+#define RILL_REPLAY_SELECTORS_INTERFACE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/random/bit_gen_ref.h"
+#include "absl/status/status.h"
+
+namespace rill::replay {
+
+struct Selection {
+  int64_t slot = -1;
+  // Probability with which `slot` was drawn.
+  double probability = 0;
+};
+
+class ItemSelector {
+ public:
+  virtual ~ItemSelector() = default;
+
+  // `slot` now holds an item. Never called for a slot that already holds one.
+  virtual void Insert(int64_t slot, double priority) = 0;
+  // `slot` no longer holds an item.
+  virtual void Remove(int64_t slot) = 0;
+  // Changes the priority of an occupied slot; Unimplemented for selectors
+  // without priorities.
+  virtual absl::Status Update(int64_t slot, double priority) = 0;
+  // Draws one occupied slot. Only called when size() > 0.
+  virtual Selection Sample(absl::BitGenRef gen) = 0;
+
+  virtual int64_t size() const = 0;
+  // Whether Update does anything (UpdatePriorities is rejected otherwise).
+  virtual bool uses_priorities() const = 0;
+  // The config's name for it ("uniform"), reported by TableInfo.
+  virtual std::string name() const = 0;
+};
+
+}  // namespace rill::replay
+
+#endif  // RILL_REPLAY_SELECTORS_INTERFACE_H_

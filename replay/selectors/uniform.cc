@@ -1,0 +1,38 @@
+#include "replay/selectors/uniform.h"
+
+#include "absl/random/distributions.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+
+namespace rill::replay {
+
+UniformSelector::UniformSelector(int64_t capacity) : position_(capacity, kAbsent) {
+  slots_.reserve(capacity);
+}
+
+void UniformSelector::Insert(int64_t slot, double /*priority*/) {
+  if (position_[slot] != kAbsent) RILL_LOG(FATAL) << "slot " << slot << " inserted twice";
+  position_[slot] = static_cast<int64_t>(slots_.size());
+  slots_.push_back(slot);
+}
+
+void UniformSelector::Remove(int64_t slot) {
+  const int64_t pos = position_[slot];
+  if (pos == kAbsent) RILL_LOG(FATAL) << "slot " << slot << " removed but not present";
+  const int64_t last = slots_.back();
+  slots_[pos] = last;
+  position_[last] = pos;
+  slots_.pop_back();
+  position_[slot] = kAbsent;
+}
+
+absl::Status UniformSelector::Update(int64_t /*slot*/, double /*priority*/) {
+  return absl::UnimplementedError("the uniform selector has no priorities to update");
+}
+
+Selection UniformSelector::Sample(absl::BitGenRef gen) {
+  const int64_t n = size();
+  return Selection{slots_[absl::Uniform<int64_t>(gen, 0, n)], 1.0 / static_cast<double>(n)};
+}
+
+}  // namespace rill::replay

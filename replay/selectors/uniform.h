@@ -1,0 +1,37 @@
+// UniformSelector: every stored item is drawn with probability 1 / size.
+// Keeps the occupied slots in a dense array plus each slot's position in it,
+// so Insert, Remove and Sample are O(1) whatever order items leave in.
+// Not thread-safe (see interface.h).
+#ifndef RILL_REPLAY_SELECTORS_UNIFORM_H_
+#define RILL_REPLAY_SELECTORS_UNIFORM_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "replay/selectors/interface.h"
+
+namespace rill::replay {
+
+class UniformSelector final : public ItemSelector {
+ public:
+  // Slots are in [0, capacity).
+  explicit UniformSelector(int64_t capacity);
+
+  void Insert(int64_t slot, double priority) override;
+  void Remove(int64_t slot) override;
+  absl::Status Update(int64_t slot, double priority) override;
+  Selection Sample(absl::BitGenRef gen) override;
+  int64_t size() const override { return static_cast<int64_t>(slots_.size()); }
+  bool uses_priorities() const override { return false; }
+  std::string name() const override { return "uniform"; }
+
+ private:
+  static constexpr int64_t kAbsent = -1;
+  std::vector<int64_t> slots_;     // occupied slots, in no particular order
+  std::vector<int64_t> position_;  // slot -> index in slots_, or kAbsent
+};
+
+}  // namespace rill::replay
+
+#endif  // RILL_REPLAY_SELECTORS_UNIFORM_H_

@@ -1,0 +1,370 @@
+#include "replay/table.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/tensor_codec.h"
+#include "replay/selectors/uniform.h"
+
+namespace rill::replay {
+namespace {
+
+absl::Status CheckPriorities(const google::protobuf::RepeatedField<double>& priorities,
+                             int64_t num_items, const std::string& table) {
+  if (priorities.empty()) return absl::OkStatus();
+  if (priorities.size() != num_items) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", table, "': ", priorities.size(),
+                                                   " priorities for ", num_items,
+                                                   " items (give one per item, or none)"));
+  }
+  for (int i = 0; i < priorities.size(); ++i) {
+    const double p = priorities.Get(i);
+    if (std::isnan(p) || std::isinf(p) || p < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("table '", table, "': priorities[", i, "] is ", p,
+                                                     "; priorities must be finite and >= 0"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<int64_t> Table::ColumnItemBytes(const std::vector<Column>& columns) {
+  std::vector<int64_t> bytes;
+  for (const Column& column : columns) bytes.push_back(column.item_bytes);
+  return bytes;
+}
+
+absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& config) {
+  const std::string where = absl::StrCat("table '", config.name(), "': ");
+  if (config.name().empty()) return absl::InvalidArgumentError("table config without a name");
+  absl::Status st = CheckSignature(config.signature());
+  if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat(where, st.message()));
+  if (!config.selector().empty() && config.selector() != "uniform") {
+    return absl::UnimplementedError(
+        absl::StrCat(where, "selector '", config.selector(), "' is not available (known: uniform)"));
+  }
+  if (!config.remover().empty() && config.remover() != "fifo") {
+    return absl::UnimplementedError(
+        absl::StrCat(where, "remover '", config.remover(), "' is not available (known: fifo)"));
+  }
+  if (config.max_times_sampled() != 0) {
+    return absl::UnimplementedError(absl::StrCat(where, "max_times_sampled is not available yet (use 0)"));
+  }
+  if (config.max_size() <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "max_size ", config.max_size(), " must be > 0"));
+  }
+  if (config.max_bytes() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "max_bytes ", config.max_bytes(), " must be >= 0"));
+  }
+  absl::StatusOr<RateLimiter> limiter = RateLimiter::Create(config.rate_limiter());
+  if (!limiter.ok()) return absl::InvalidArgumentError(absl::StrCat(where, limiter.status().message()));
+
+  std::vector<Column> columns;
+  int64_t item_bytes = 0;
+  for (const v1::ColumnSpec& spec : config.signature().columns()) {
+    ASSIGN_OR_RETURN(int64_t bytes, ItemBytes(spec));
+    columns.push_back(Column{spec, bytes, nullptr});
+    item_bytes += bytes;
+  }
+  // Items have a fixed size, so a byte budget is an item budget.
+  int64_t capacity = config.max_size();
+  if (config.max_bytes() > 0 && item_bytes > 0) {
+    capacity = std::min(capacity, config.max_bytes() / item_bytes);
+    if (capacity == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "max_bytes ", config.max_bytes(),
+                                                     " is smaller than one item (", item_bytes, " bytes)"));
+    }
+  }
+  if (config.rate_limiter().min_size_to_sample() > capacity) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, "rate_limiter.min_size_to_sample ", config.rate_limiter().min_size_to_sample(),
+        " exceeds the table's capacity ", capacity, ": sampling could never start"));
+  }
+  try {
+    for (Column& column : columns) {
+      // Default-initialized on purpose (see Column::data).
+      column.data.reset(new char[static_cast<size_t>(capacity * column.item_bytes)]);
+    }
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(absl::StrCat(where, "cannot allocate ", capacity * item_bytes,
+                                                     " bytes for ", capacity, " items"));
+  }
+  return std::unique_ptr<Table>(new Table(config, capacity, item_bytes, std::move(columns),
+                                          *std::move(limiter),
+                                          std::make_unique<UniformSelector>(capacity)));
+}
+
+Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes,
+             std::vector<Column> columns, RateLimiter limiter, std::unique_ptr<ItemSelector> selector)
+    : name_(config.name()),
+      signature_(config.signature()),
+      capacity_(capacity),
+      item_bytes_(item_bytes),
+      column_item_bytes_(ColumnItemBytes(columns)),
+      columns_(std::move(columns)),
+      slot_keys_(capacity),
+      limiter_(std::move(limiter)),
+      selector_(std::move(selector)) {
+  key_to_slot_.reserve(std::min<int64_t>(capacity, 1 << 20));
+}
+
+std::string Table::ClosedMessage() const {
+  return absl::StrCat("table '", name_, "' is closed (the shard is shutting down)");
+}
+
+absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
+  const std::string where = absl::StrCat("table '", name_, "': ");
+  const int64_t num_items = request.keys_size();
+  if (num_items == 0) return absl::InvalidArgumentError(absl::StrCat(where, "insert request has no keys (no items)"));
+  if (num_items > capacity_) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "insert request of ", num_items,
+                                                   " items exceeds the table's capacity ", capacity_));
+  }
+  if (request.columns_size() != signature_.columns_size()) {
+    std::string names;
+    for (const v1::ColumnSpec& spec : signature_.columns()) {
+      absl::StrAppend(&names, names.empty() ? "" : ", ", spec.name());
+    }
+    return absl::InvalidArgumentError(absl::StrCat(where, "insert request has ", request.columns_size(),
+                                                   " columns but the signature has ",
+                                                   signature_.columns_size(), " (", names, ")"));
+  }
+  for (int c = 0; c < signature_.columns_size(); ++c) {
+    absl::Status st = CheckBatchedColumn(request.columns(c), signature_.columns(c), num_items);
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "columns[", c, "]: ", st.message()));
+    }
+  }
+  absl::flat_hash_set<uint64_t> keys;
+  keys.reserve(num_items);
+  for (int i = 0; i < num_items; ++i) {
+    if (!keys.insert(request.keys(i)).second) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "keys[", i, "] = ", request.keys(i),
+                                                     " appears twice in the insert request"));
+    }
+  }
+  return CheckPriorities(request.priorities(), num_items, name_);
+}
+
+absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline,
+                           std::vector<uint64_t>* stored_keys) {
+  stored_keys->clear();
+  RETURN_IF_ERROR(ValidateInsert(request));
+  const int num_items = request.keys_size();
+  stored_keys->reserve(num_items);
+
+  absl::MutexLock lock(&mu_);
+  int i = 0;
+  while (i < num_items) {
+    if (closed_) return absl::CancelledError(ClosedMessage());
+    // A retried item: acknowledge again, store once.
+    if (key_to_slot_.contains(request.keys(i))) {
+      stored_keys->push_back(request.keys(i));
+      ++i;
+      continue;
+    }
+    int run = 1;
+    while (i + run < num_items && !key_to_slot_.contains(request.keys(i + run))) ++run;
+    const int64_t admitted = limiter_.MaxInsertable(run);
+    if (admitted == 0) {
+      RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kInsert, deadline));
+      continue;
+    }
+    for (int64_t j = 0; j < admitted; ++j, ++i) {
+      StoreLocked(request, i);
+      stored_keys->push_back(request.keys(i));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Table::EvictOldestLocked() {
+  const int64_t slot = head_;
+  key_to_slot_.erase(slot_keys_[slot]);
+  selector_->Remove(slot);
+  head_ = (head_ + 1) % capacity_;
+  --size_;
+  limiter_.Deleted(1);
+}
+
+void Table::StoreLocked(const v1::InsertRequest& request, int index) {
+  if (size_ == capacity_) EvictOldestLocked();
+  const int64_t slot = (head_ + size_) % capacity_;
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    Column& column = columns_[c];
+    std::memcpy(column.data.get() + slot * column.item_bytes,
+                request.columns(c).data().data() + index * column.item_bytes, column.item_bytes);
+  }
+  const uint64_t key = request.keys(index);
+  slot_keys_[slot] = key;
+  key_to_slot_[key] = slot;
+  selector_->Insert(slot, request.priorities().empty() ? 1.0 : request.priorities(index));
+  ++size_;
+  limiter_.Inserted(1);
+}
+
+absl::Status Table::WaitLocked(RateLimiter::Side side, absl::Time deadline) {
+  auto ready = [this, side]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || (side == RateLimiter::Side::kInsert ? limiter_.CanInsert(1) : limiter_.CanSample(1));
+  };
+  limiter_.BeginWait(side, absl::Now());
+  const bool ready_in_time = mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  limiter_.EndWait(side, absl::Now());
+  if (closed_) return absl::CancelledError(ClosedMessage());
+  if (!ready_in_time) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "table '", name_, "': deadline passed while ",
+        side == RateLimiter::Side::kInsert ? limiter_.InsertBlockedReason() : limiter_.SampleBlockedReason()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Table::PrepareSampleResponse(int batch_size, v1::SampleResponse* out) const {
+  if (out->keys_size() > 0) {
+    // A partial batch from an earlier call that hit its deadline.
+    bool matches = out->table() == name_ && out->keys_size() < batch_size &&
+                   out->columns_size() == signature_.columns_size();
+    for (int c = 0; matches && c < out->columns_size(); ++c) {
+      matches = out->columns(c).shape_size() > 0 && out->columns(c).shape(0) == batch_size;
+    }
+    if (!matches) {
+      return absl::InvalidArgumentError(absl::StrCat("table '", name_,
+                                                     "': the response holds a different partial batch"));
+    }
+    return absl::OkStatus();
+  }
+  out->Clear();
+  out->set_table(name_);
+  out->mutable_keys()->Reserve(batch_size);
+  out->mutable_probabilities()->Reserve(batch_size);
+  for (int c = 0; c < signature_.columns_size(); ++c) {
+    const v1::ColumnSpec& spec = signature_.columns(c);
+    v1::Tensor* tensor = out->add_columns();
+    tensor->set_dtype(spec.dtype());
+    tensor->add_shape(batch_size);
+    for (int64_t d : spec.shape()) tensor->add_shape(d);
+    tensor->mutable_data()->resize(static_cast<size_t>(batch_size * column_item_bytes_[c]));
+  }
+  return absl::OkStatus();
+}
+
+void Table::GatherLocked(int64_t slot, int row, v1::SampleResponse* out) const {
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    const Column& column = columns_[c];
+    std::string* data = out->mutable_columns(c)->mutable_data();
+    std::memcpy(data->data() + row * column.item_bytes, column.data.get() + slot * column.item_bytes,
+                column.item_bytes);
+  }
+}
+
+absl::Status Table::Sample(int batch_size, absl::Time deadline, v1::SampleResponse* out) {
+  if (batch_size <= 0 || batch_size > kMaxSampleBatchSize) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': batch_size ", batch_size,
+                                                   " is out of range (1..", kMaxSampleBatchSize, ")"));
+  }
+  if (static_cast<int64_t>(batch_size) * item_bytes_ > kMaxSampleBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': batch_size ", batch_size, " of ",
+                                                   item_bytes_, "-byte items exceeds ", kMaxSampleBytes,
+                                                   " bytes per batch"));
+  }
+  RETURN_IF_ERROR(PrepareSampleResponse(batch_size, out));
+
+  absl::MutexLock lock(&mu_);
+  while (out->keys_size() < batch_size) {
+    if (closed_) return absl::CancelledError(ClosedMessage());
+    const int64_t allowed = limiter_.MaxSamplable(batch_size - out->keys_size());
+    if (allowed == 0) {
+      RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kSample, deadline));
+      continue;
+    }
+    for (int64_t j = 0; j < allowed; ++j) {
+      const Selection selection = selector_->Sample(gen_);
+      GatherLocked(selection.slot, out->keys_size(), out);
+      out->add_keys(slot_keys_[selection.slot]);
+      out->add_probabilities(selection.probability);
+    }
+    limiter_.Sampled(allowed);
+  }
+  out->set_table_size(size_);
+  return absl::OkStatus();
+}
+
+absl::Status Table::UpdatePriorities(const v1::UpdatePrioritiesRequest& request, int64_t* updated) {
+  *updated = 0;
+  if (request.priorities_size() != request.keys_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': ", request.keys_size(), " keys but ",
+                                                   request.priorities_size(), " priorities"));
+  }
+  RETURN_IF_ERROR(CheckPriorities(request.priorities(), request.keys_size(), name_));
+  absl::MutexLock lock(&mu_);
+  if (!selector_->uses_priorities()) {
+    return absl::UnimplementedError(absl::StrCat("table '", name_, "' uses the ", selector_->name(),
+                                                 " selector, which has no priorities to update"));
+  }
+  for (int i = 0; i < request.keys_size(); ++i) {
+    auto it = key_to_slot_.find(request.keys(i));
+    if (it == key_to_slot_.end()) continue;
+    RETURN_IF_ERROR(selector_->Update(it->second, request.priorities(i)));
+    ++*updated;
+  }
+  return absl::OkStatus();
+}
+
+void Table::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+}
+
+v1::TableInfo Table::Info() const {
+  v1::TableInfo info;
+  info.set_name(name_);
+  *info.mutable_signature() = signature_;
+  info.set_max_size(capacity_);
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  info.set_size(size_);
+  info.set_bytes(size_ * item_bytes_);
+  info.set_items_inserted(limiter_.inserts());
+  info.set_items_sampled(limiter_.samples());
+  info.set_items_evicted(limiter_.deletes());
+  info.set_selector(selector_->name());
+  v1::RateLimiterInfo* rl = info.mutable_rate_limiter();
+  rl->set_min_size_to_sample(limiter_.min_size_to_sample());
+  rl->set_samples_per_insert(limiter_.samples_per_insert());
+  rl->set_error_buffer(limiter_.error_buffer());
+  const std::string insert_reason = limiter_.InsertBlockedReason();
+  const std::string sample_reason = limiter_.SampleBlockedReason();
+  rl->set_insert_blocked(!insert_reason.empty());
+  rl->set_sample_blocked(!sample_reason.empty());
+  rl->set_blocked_reason(insert_reason.empty() || sample_reason.empty()
+                             ? insert_reason + sample_reason
+                             : absl::StrCat(insert_reason, "; ", sample_reason));
+  rl->set_insert_blocked_seconds(
+      absl::ToDoubleSeconds(limiter_.BlockedTime(RateLimiter::Side::kInsert, now)));
+  rl->set_sample_blocked_seconds(
+      absl::ToDoubleSeconds(limiter_.BlockedTime(RateLimiter::Side::kSample, now)));
+  return info;
+}
+
+TableStats Table::Stats() const {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  TableStats stats;
+  stats.size = size_;
+  stats.bytes = size_ * item_bytes_;
+  stats.items_inserted = limiter_.inserts();
+  stats.items_sampled = limiter_.samples();
+  stats.items_evicted = limiter_.deletes();
+  stats.insert_blocked = limiter_.BlockedTime(RateLimiter::Side::kInsert, now);
+  stats.sample_blocked = limiter_.BlockedTime(RateLimiter::Side::kSample, now);
+  return stats;
+}
+
+}  // namespace rill::replay

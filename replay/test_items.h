@@ -1,0 +1,43 @@
+// Test-only helpers shared by the replay tests: a two-column table and items
+// whose data is derived from their key, so any sampled row can be checked
+// against its key. Column "obs" is float32 [2] and "action" int64 []; the item
+// with key k (v = k mod 2^20) holds obs = {v, v + 0.5} and action = 10 * v.
+#ifndef RILL_REPLAY_TEST_ITEMS_H_
+#define RILL_REPLAY_TEST_ITEMS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "proto/config.pb.h"
+#include "proto/replay.pb.h"
+#include "proto/tensor.pb.h"
+
+namespace rill::replay {
+
+inline constexpr char kTestTable[] = "transitions";
+
+v1::Signature TestSignature();
+
+// Table "transitions" with TestSignature and the given rate limiter.
+v1::TableConfig TestTableConfig(int64_t max_size, int64_t min_size_to_sample = 1,
+                                double samples_per_insert = 0, double error_buffer = 0);
+
+v1::InsertRequest TestInsertRequest(const std::vector<uint64_t>& keys);
+
+// The items' data column by column, as ReplayWriter::Append takes it.
+struct TestItems {
+  std::vector<float> obs;
+  std::vector<int64_t> action;
+  std::vector<const void*> columns() const { return {obs.data(), action.data()}; }
+};
+TestItems MakeTestItems(const std::vector<uint64_t>& keys);
+
+// Whether every row of a sampled batch holds the data of its key, with the
+// batch's shapes.
+::testing::AssertionResult RowsMatchKeys(const v1::SampleResponse& response);
+
+}  // namespace rill::replay
+
+#endif  // RILL_REPLAY_TEST_ITEMS_H_

@@ -1,0 +1,43 @@
+// Shared pieces of the multi-process tests: start `rill` roles as real child
+// processes (port 0, ready pipe), read their /metrics, and wait for a
+// condition with a deadline. Children are killed when their handle dies, so
+// a failing test leaves no process behind.
+#ifndef RILL_TESTS_HARNESS_H_
+#define RILL_TESTS_HARNESS_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/metrics_scrape.h"
+#include "tools/child_process.h"
+
+namespace rill::testing {
+
+struct RoleProcess {
+  std::unique_ptr<tools::ChildProcess> process;
+  int grpc_port = 0;
+  int metrics_port = 0;
+  std::string address() const { return "127.0.0.1:" + std::to_string(grpc_port); }
+  MetricSamples Metrics() const;
+};
+
+// The `rill` binary in the test's runfiles.
+std::string RillBinary();
+
+// A fresh folder under TEST_TMPDIR.
+std::string TempDir(const std::string& name);
+
+// Starts `rill <args...> --host=127.0.0.1 --port=0 --metrics_port=0` and
+// waits until it is ready.
+absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args);
+
+// Polls `condition` every 50 ms until it holds (true) or the timeout passes.
+bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout);
+
+}  // namespace rill::testing
+
+#endif  // RILL_TESTS_HARNESS_H_

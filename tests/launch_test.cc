@@ -1,0 +1,134 @@
+// `rill launch` as a user runs it: to --max_env_steps with a summary, stopped
+// by Ctrl-C, and with an actor killed mid-run.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/harness.h"
+
+namespace rill::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kConfig[] = "--config=tests/configs/tiny_pendulum.textpb";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A number field of the flat summary JSON; NaN if absent.
+double JsonNumber(const std::string& json, const std::string& key) {
+  std::smatch match;
+  if (!std::regex_search(json, match, std::regex("\"" + key + "\": (-?[0-9.eE+-]+)"))) return std::nan("");
+  return std::stod(match[1].str());
+}
+
+// Pids of live processes whose command line mentions `needle`.
+std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ReadFile(entry.path().string() + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    std::string stat = ReadFile(entry.path().string() + "/stat");
+    const bool zombie = stat.find(") Z ") != std::string::npos;
+    if (!zombie && cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+struct Launched {
+  std::unique_ptr<tools::ChildProcess> process;
+  std::string run_dir;
+  std::string log;
+  std::string summary;
+};
+
+Launched StartLaunch(const std::string& name, const std::vector<std::string>& extra) {
+  Launched launched;
+  launched.run_dir = TempDir("run-" + name);
+  launched.log = launched.run_dir + "-launch.log";
+  launched.summary = launched.run_dir + "/summary.json";
+  std::vector<std::string> args = {"launch", kConfig, "--run_dir=" + launched.run_dir,
+                                   "--summary_json=" + launched.summary, "--progress_every=1s"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto child = tools::ChildProcess::Start(name, RillBinary(), args, launched.log);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (child.ok()) launched.process = std::move(*child);
+  return launched;
+}
+
+TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
+  Launched run = StartLaunch("max-steps", {"--max_env_steps=2000"});
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 2000) << summary;
+  EXPECT_GT(JsonNumber(summary, "learner_updates"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "wall_seconds"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "env_steps_per_second"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "updates_per_second"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  EXPECT_LE(JsonNumber(summary, "eval_return_mean"), 0) << summary;  // Pendulum returns are negative
+  EXPECT_THAT(ReadFile(run.log), HasSubstr("env steps"));
+  // Every child is gone.
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+TEST(LaunchTest, CtrlCStopsEveryProcessCleanly) {
+  Launched run = StartLaunch("sigint", {"--max_env_steps=0"});
+  ASSERT_NE(run.process, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("all processes ready") != std::string::npos; },
+                        absl::Seconds(90)))
+      << ReadFile(run.log);
+  // The launcher, replay, learner, 2 actors and the evaluator.
+  EXPECT_EQ(ProcessesMentioning(run.run_dir).size(), 6u);
+  run.process->Signal(SIGINT);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(90));
+  ASSERT_TRUE(status.has_value()) << run.process->LogTail(20);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(20);
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+  EXPECT_TRUE(std::filesystem::exists(run.summary));
+}
+
+TEST(LaunchTest, KilledActorIsRestartedAndTheRunGoesOn) {
+  Launched run = StartLaunch("restart", {"--max_env_steps=0"});
+  ASSERT_NE(run.process, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("all processes ready") != std::string::npos; },
+                        absl::Seconds(90)))
+      << ReadFile(run.log);
+  std::vector<pid_t> before = ProcessesMentioning("--actor_id=0 ");
+  std::vector<pid_t> mine;
+  for (pid_t pid : before) {
+    std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+    if (cmdline.find(run.run_dir) != std::string::npos) mine.push_back(pid);
+  }
+  ASSERT_EQ(mine.size(), 1u);
+  ASSERT_EQ(kill(mine[0], SIGKILL), 0);
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("restarting it") != std::string::npos; },
+                        absl::Seconds(30)))
+      << ReadFile(run.log);
+  EXPECT_TRUE(WaitUntil([&] { return ProcessesMentioning(run.run_dir).size() == 6; }, absl::Seconds(30)));
+  run.process->Signal(SIGINT);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(90));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(20);
+  EXPECT_EQ(JsonNumber(ReadFile(run.summary), "actor_restarts"), 1);
+}
+
+}  // namespace
+}  // namespace rill::testing

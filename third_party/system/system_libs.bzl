@@ -1,0 +1,64 @@
+"""A repository of the system's C++ libraries, described by pkg-config.
+
+Headers live in /usr/include, which the compiler searches already; each
+target here carries only the link flags (LibTorch's C++ API include folder is
+added in .bazelrc, since copts do not reach dependents).
+"""
+
+_PKG_CONFIG = {
+    "grpc": ["grpc++", "protobuf"],
+    "protobuf": ["protobuf"],
+    "prometheus": ["prometheus-cpp-core"],
+    "absl": [
+        "absl_flags_parse",
+        "absl_flags",
+        "absl_flags_usage",
+        "absl_status",
+        "absl_statusor",
+        "absl_strings",
+        "absl_str_format",
+        "absl_synchronization",
+        "absl_time",
+        "absl_random_random",
+        "absl_hash",
+        "absl_raw_hash_set",
+        "absl_cord",
+    ],
+}
+
+def _pkg_config_libs(ctx, packages):
+    result = ctx.execute(["pkg-config", "--libs"] + packages)
+    if result.return_code != 0:
+        fail("pkg-config --libs %s failed (run tools/setup.sh): %s" %
+             (" ".join(packages), result.stderr))
+    return result.stdout.strip().split(" ")
+
+def _system_libs_impl(ctx):
+    rules = ['package(default_visibility = ["//visibility:public"])', ""]
+    for name, packages in _PKG_CONFIG.items():
+        flags = [f for f in _pkg_config_libs(ctx, packages) if f]
+        rules.append("cc_library(name = %r, linkopts = %r)" % (name, flags + ["-lpthread"]))
+    rules.append("""cc_library(
+    name = "torch",
+    linkopts = ["-ltorch", "-ltorch_cpu", "-lc10", "-lpthread"],
+)""")
+    rules.append("""cc_library(
+    name = "gtest_main",
+    linkopts = ["-lgmock_main", "-lgmock", "-lgtest", "-lpthread"],
+)""")
+    rules.append("""cc_library(
+    name = "gtest",
+    linkopts = ["-lgmock", "-lgtest", "-lpthread"],
+)""")
+    rules.append("""cc_library(
+    name = "benchmark",
+    linkopts = ["-lbenchmark", "-lpthread"],
+)""")
+    ctx.file("WORKSPACE", 'workspace(name = "%s")\n' % ctx.name)
+    ctx.file("BUILD.bazel", "\n".join(rules) + "\n")
+
+system_libs = repository_rule(
+    implementation = _system_libs_impl,
+    local = True,
+    environ = ["PKG_CONFIG_PATH"],
+)

@@ -1,0 +1,20 @@
+// `rill launch`: a whole run on this machine. Starts a replay shard, the
+// learner, K actors and the evaluator as child processes on free local ports,
+// waits until each is ready and its gRPC health check says SERVING, restarts
+// an actor that crashes (with the rest of its step budget), prints a progress
+// line every few seconds from the processes' own /metrics, and stops
+// everything in order on Ctrl-C or once --max_env_steps are taken: actors
+// first (their writes flushed), then a last evaluation of the final policy,
+// then learner (final checkpoint), evaluator and replay. With --summary_json
+// it writes the run's figures.
+#ifndef RILL_TOOLS_LAUNCHER_H_
+#define RILL_TOOLS_LAUNCHER_H_
+
+namespace rill::tools {
+
+// Reads the flags (already parsed); returns the process exit code.
+int LaunchMain();
+
+}  // namespace rill::tools
+
+#endif  // RILL_TOOLS_LAUNCHER_H_

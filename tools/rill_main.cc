@@ -1,0 +1,64 @@
+// The one `rill` binary: dispatches to each role's entry point. Every role's
+// flags are absl flags (global), parsed here after the subcommand words.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "actor/actor_main.h"
+#include "learner/bench_learner.h"
+#include "learner/learner_main.h"
+#include "replay/replay_main.h"
+#include "tools/launcher.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(rill: a distributed actor-learner system for deep RL.
+
+usage: rill <command> [--flags]
+
+commands:
+  launch          run replay, learner, actors and evaluator on this machine
+  replay          one replay shard (gRPC server)
+  learner         the learner (training loop + parameter service)
+  actor           one actor; with --eval, the evaluator
+  bench learner   SAC update throughput (JSON on the last line)
+
+Common flags: --config=deploy/configs/pendulum_sac.textpb --port --metrics_port
+--host --seed. `rill <command> --helpfull` lists every flag.
+)";
+
+int Usage() {
+  std::fputs(kUsage, stderr);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0) return Usage();
+  std::string command = argv[1];
+  int consumed = 2;
+  if (command == "bench") {
+    if (argc < 3) return Usage();
+    command = std::string("bench ") + argv[2];
+    consumed = 3;
+  }
+  std::vector<char*> args = {argv[0]};
+  for (int i = consumed; i < argc; ++i) args.push_back(argv[i]);
+  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "rill %s: unexpected argument '%s'\n", command.c_str(), positional[1]);
+    return 2;
+  }
+  if (command == "launch") return rill::tools::LaunchMain();
+  if (command == "replay") return rill::replay::ReplayMain();
+  if (command == "learner") return rill::learner::LearnerMain();
+  if (command == "actor") return rill::actor::ActorMain();
+  if (command == "bench learner") return rill::learner::RunLearnerBench();
+  std::fprintf(stderr, "rill: unknown command '%s'\n\n", command.c_str());
+  return Usage();
+}

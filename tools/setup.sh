@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs every Debian package Rill needs to build, test and run, and
+# nothing when they are all present. Safe to run again and again.
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap          # Bazel 4, builds offline with the stubs in third_party/
+  g++ pkg-config python3
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev
+  libtorch-dev
+  libopenblas0-openmp      # without it LibTorch falls back to reference BLAS (~15x slower)
+  prometheus-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  iproute2 procps curl     # tests: network namespaces, process checks, metric scrapes
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install packages" >&2; exit 1; }
+  SUDO="sudo"
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# LibTorch must pick the OpenMP OpenBLAS, not the reference BLAS.
+if command -v update-alternatives >/dev/null; then
+  lib=$(ls /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 2>/dev/null || true)
+  if [ -n "$lib" ]; then
+    $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu "$lib" >/dev/null 2>&1 || true
+  fi
+fi
+echo "setup: done"
