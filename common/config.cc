@@ -142,9 +142,25 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     absl::Status st = CheckSignature(table->signature());
     if (!st.ok()) return Invalid(field + ".signature", std::string(st.message()));
     if (table->selector().empty()) table->set_selector("uniform");
-    if (table->selector() != "uniform") return Invalid(field + ".selector", absl::StrCat("'", table->selector(), "' (known: uniform)"));
+    if (table->selector() != "uniform" && table->selector() != "prioritized" && table->selector() != "fifo") {
+      return Invalid(field + ".selector", absl::StrCat("'", table->selector(), "' (known: uniform, prioritized, fifo)"));
+    }
     if (table->remover().empty()) table->set_remover("fifo");
-    if (table->remover() != "fifo") return Invalid(field + ".remover", absl::StrCat("'", table->remover(), "' (known: fifo)"));
+    if (table->remover() != "fifo" && table->remover() != "lowest_priority") {
+      return Invalid(field + ".remover", absl::StrCat("'", table->remover(), "' (known: fifo, lowest_priority)"));
+    }
+    if (table->remover() == "lowest_priority" && table->selector() != "prioritized") {
+      return Invalid(field + ".remover", absl::StrCat("'lowest_priority' needs selector 'prioritized' (got '", table->selector(), "')"));
+    }
+    if (table->selector() == "fifo" && table->max_times_sampled() > 1) {
+      return Invalid(field + ".max_times_sampled", "must be 0 or 1 with selector 'fifo' (a queue hands out each item once)");
+    }
+    if (table->selector() != "prioritized" && table->has_priority_exponent()) {
+      return Invalid(field + ".priority_exponent", absl::StrCat("is set but selector '", table->selector(), "' has no priorities"));
+    }
+    if (table->selector() != "prioritized" && table->has_importance_sampling_exponent()) {
+      return Invalid(field + ".importance_sampling_exponent", absl::StrCat("is set but selector '", table->selector(), "' has no priorities"));
+    }
     if (table->max_size() <= 0) return Invalid(field + ".max_size", "must be > 0");
     if (table->max_bytes() < 0) return Invalid(field + ".max_bytes", "must be >= 0");
     if (table->max_times_sampled() < 0) return Invalid(field + ".max_times_sampled", "must be >= 0");

@@ -62,6 +62,51 @@ TEST(ConfigTest, MinSizeAboveMaxSizeIsRefused) {
   EXPECT_THAT(config.status().message(), HasSubstr("min_size_to_sample"));
 }
 
+TEST(ConfigTest, PrioritizedAndFifoTablesAreAccepted) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay {
+      tables { name: "per" max_size: 100 selector: "prioritized" remover: "lowest_priority"
+               priority_exponent: 0.7 importance_sampling_exponent: 0.5 }
+      tables { name: "queue" max_size: 100 selector: "fifo" } })");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->replay().tables(0).remover(), "lowest_priority");
+  EXPECT_EQ(config->replay().tables(1).remover(), "fifo");
+}
+
+TEST(ConfigTest, LowestPriorityRemoverWithoutPrioritizedSelectorIsRefused) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 remover: "lowest_priority" } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].remover"));
+  EXPECT_THAT(config.status().message(), HasSubstr("needs selector 'prioritized'"));
+}
+
+TEST(ConfigTest, UnknownSelectorIsRefusedNamingTheField) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 selector: "heap" } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].selector: 'heap'"));
+}
+
+TEST(ConfigTest, FifoSelectorSampledMoreThanOnceIsRefused) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 selector: "fifo" max_times_sampled: 3 } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].max_times_sampled"));
+}
+
+TEST(ConfigTest, PriorityExponentOnAUniformTableIsRefused) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 priority_exponent: 0.5 } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].priority_exponent"));
+}
+
 TEST(ConfigTest, SacOnADiscreteEnvironmentIsRefused) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"CartPole-v1\" }");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);

@@ -91,6 +91,15 @@ absl::Status Run() {
   const double matmuls_per_second = Rate(std::clamp(seconds / 4, 0.5, 3.0), 50, matmul, sync_matmul);
   const double matmul_gflops = 2.0 * 256 * 256 * 256 * matmuls_per_second / 1e9;
 
+  // FLOPs of one update, counted from the matmul shapes (2*M*N*K each): the
+  // actor forward over s' and s (2B rows), three twin-critic forwards (target
+  // on s', online on the replay actions, online on the policy's actions), the
+  // critics' weight gradients and their input gradients for layers >= 1, the
+  // input gradients through the critics for the actor (layers >= 1 plus the
+  // action columns of the first layer), and the actor's weight gradients and
+  // input gradients for layers >= 1 (B rows). Element-wise work is not
+  // counted. For 17/6/256x256/B=256 this is 577.1 MFLOP; see
+  // Sac::UpdateMatmulFlops.
   const int64_t flops_per_update = Sac::UpdateMatmulFlops(options, batch);
   const double achieved_gflops = static_cast<double>(flops_per_update) * updates_per_second / 1e9;
   const std::string device = options.device.is_cuda() ? "cuda" : "cpu";

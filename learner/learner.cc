@@ -1,6 +1,7 @@
 #include "learner/learner.h"
 
 #include <filesystem>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -10,6 +11,7 @@
 #include "common/metrics.h"
 #include "common/status_macros.h"
 #include "common/torch_tensor.h"
+#include "learner/networks.h"
 
 namespace rill::learner {
 namespace {
@@ -31,8 +33,13 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   const v1::ExperimentConfig& config = learner->options_.config;
   ASSIGN_OR_RETURN(learner->device_, PickDevice(config.learner().device()));
   if (learner->device_.is_cpu()) {
+    // Set explicitly, as the benchmark does: SAC runs its twin critics on
+    // the intra-op threads side by side.
     int threads = config.learner().num_threads();
-    if (threads > 0) torch::set_num_threads(threads);
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads);
+    RILL_LOG(INFO) << "learner: " << at::get_num_threads() << " intra-op threads, BLAS kernels "
+                   << EnsureFastOpenBlasKernels();
   }
   ASSIGN_OR_RETURN(EnvSpaces spaces, LookupEnvSpaces(config.env().name()));
   const v1::TableConfig& table = config.replay().tables(0);

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "ATen/CPUGeneratorImpl.h"
+#include "ATen/Parallel.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -142,54 +144,119 @@ torch::Tensor& Reuse(torch::Tensor& buffer, at::IntArrayRef shape, const torch::
 
 }  // namespace
 
+// A task gets at least this many rows: smaller matmuls lose more to
+// overhead than a second core gains.
+constexpr int64_t kMinRowsPerTask = 64;
+
+int64_t FlatMlp::RowBlocks(int64_t rows) const {
+  if (!params_.is_cpu()) return 1;
+  const int64_t threads = at::get_num_threads();
+  return std::max<int64_t>(1, std::min(threads / shape_.ensemble, rows / kMinRowsPerTask));
+}
+
+// Runs task(0) ... task(n - 1), on the intra-op threads when on the CPU.
+template <typename Task>
+void RunTasks(int64_t n, bool cpu, const Task& task) {
+  if (n > 1 && cpu) {
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) task(i);
+    });
+  } else {
+    for (int64_t i = 0; i < n; ++i) task(i);
+  }
+}
+
 torch::Tensor FlatMlp::Forward(const torch::Tensor& x, MlpTrace& trace) const {
   torch::NoGradGuard no_grad;
   const int64_t e = shape_.ensemble;
-  torch::Tensor h = x.dim() == 2 ? x.unsqueeze(0) : x;
-  if (h.size(0) != e) h = h.expand({e, h.size(1), h.size(2)});
-  const size_t layers = weights_.size();
-  trace.inputs.resize(layers);
+  const bool shared = x.dim() == 2;
+  const int64_t rows = x.size(shared ? 0 : 1);
+  const int layers = num_layers();
+  trace.input = x;
   trace.outputs.resize(layers);
-  for (size_t l = 0; l < layers; ++l) {
-    trace.inputs[l] = h;
-    torch::Tensor& z = Reuse(trace.outputs[l], {e, h.size(1), weights_[l].size(1)}, params_.options());
-    // One batched matmul for all members: bias + h @ W^T.
-    at::baddbmm_out(z, biases_[l], h, weights_[l].transpose(1, 2));
-    if (l + 1 < layers) z.relu_();
-    h = z;
-  }
-  return h;
+  for (int l = 0; l < layers; ++l) Reuse(trace.outputs[l], {e, rows, weights_[l].size(1)}, params_.options());
+  const int64_t blocks = RowBlocks(rows);
+  RunTasks(e * blocks, params_.is_cpu(), [&](int64_t task) {
+    const int64_t member = task / blocks, block = task % blocks;
+    const int64_t begin = rows * block / blocks, n = rows * (block + 1) / blocks - begin;
+    torch::Tensor h = (shared ? x : x[member]).narrow(0, begin, n);
+    for (int l = 0; l < layers; ++l) {
+      torch::Tensor z = trace.outputs[l][member].narrow(0, begin, n);
+      // bias + h @ W^T
+      at::addmm_out(z, biases_[l][member][0], h, weights_[l][member].t());
+      if (l + 1 < layers) z.relu_();
+      h = z;
+    }
+  });
+  return trace.outputs[layers - 1];
 }
+
+namespace {
+
+// The view of `flat` laid out as `view` is in `base` (a flat buffer of the
+// same layout).
+torch::Tensor SameView(const torch::Tensor& flat, const torch::Tensor& base, const torch::Tensor& view) {
+  return flat.as_strided(view.sizes(), view.strides(), flat.storage_offset() + view.storage_offset() - base.storage_offset());
+}
+
+}  // namespace
 
 torch::Tensor FlatMlp::Backward(MlpTrace& trace, const torch::Tensor& grad_out, int64_t row_begin,
                                 bool weight_grads, std::optional<std::pair<int64_t, int64_t>> input_columns) {
   torch::NoGradGuard no_grad;
   const int64_t e = shape_.ensemble;
   const int64_t rows = grad_out.size(1);
-  trace.input_grads.resize(weights_.size());
-  torch::Tensor g = grad_out;  // d loss / d (pre-activation output) of layer l
-  for (int l = num_layers() - 1; l >= 0; --l) {
-    const torch::Tensor& full_input = trace.inputs[l];
-    torch::Tensor input =
-        (row_begin == 0 && full_input.size(1) == rows) ? full_input : full_input.narrow(1, row_begin, rows);
-    if (weight_grads) {
-      // dW = g^T @ input, db = sum over the batch of g.
-      at::bmm_out(weight_grads_[l], g.transpose(1, 2), input);
-      at::sum_out(bias_grads_[l], g, {1}, /*keepdim=*/true);
-    }
-    if (l > 0) {
-      torch::Tensor& grad_input = Reuse(trace.input_grads[l], {e, rows, weights_[l].size(2)}, params_.options());
-      at::bmm_out(grad_input, g, weights_[l]);
-      // ReLU: the gradient passes where the layer's output (our input) > 0.
-      at::threshold_backward_out(grad_input, grad_input, input, 0);
-      g = grad_input;
-    } else if (input_columns.has_value()) {
-      const auto [begin, end] = *input_columns;
-      torch::Tensor& grad_input = Reuse(trace.input_grads[0], {e, rows, end - begin}, params_.options());
-      return at::bmm_out(grad_input, g, weights_[0].narrow(2, begin, end - begin));
-    }
+  const int layers = num_layers();
+  const bool shared = trace.input.dim() == 2;
+  trace.input_grads.resize(layers);
+  for (int l = 1; l < layers; ++l) Reuse(trace.input_grads[l], {e, rows, weights_[l].size(2)}, params_.options());
+  if (input_columns.has_value()) {
+    Reuse(trace.input_grads[0], {e, rows, input_columns->second - input_columns->first}, params_.options());
   }
-  return torch::Tensor();
+  const int64_t blocks = RowBlocks(rows);
+  // Row blocks after the first sum their weight gradients separately.
+  if (weight_grads && blocks > 1) Reuse(trace.partial_grads, {blocks - 1, grads_.numel()}, grads_.options());
+  RunTasks(e * blocks, params_.is_cpu(), [&](int64_t task) {
+    const int64_t member = task / blocks, block = task % blocks;
+    const int64_t begin = rows * block / blocks, n = rows * (block + 1) / blocks - begin;
+    torch::Tensor g = grad_out[member].narrow(0, begin, n);  // d loss / d (pre-activation) output of layer l
+    for (int l = layers - 1; l >= 0; --l) {
+      torch::Tensor input = (l == 0 ? (shared ? trace.input : trace.input[member]) : trace.outputs[l - 1][member])
+                                .narrow(0, row_begin + begin, n);
+      if (weight_grads) {
+        torch::Tensor grad_w = weight_grads_[l][member];
+        torch::Tensor grad_b = bias_grads_[l][member];
+        if (block > 0) {
+          torch::Tensor partial = trace.partial_grads[block - 1];
+          grad_w = SameView(partial, grads_, grad_w);
+          grad_b = SameView(partial, grads_, grad_b);
+        }
+        // dW = g^T @ input, db = sum over rows of g.
+        at::mm_out(grad_w, g.t(), input);
+        at::sum_out(grad_b, g, {0}, /*keepdim=*/true);
+      }
+      const torch::Tensor& w = weights_[l][member];
+      if (l > 0) {
+        torch::Tensor grad_input = trace.input_grads[l][member].narrow(0, begin, n);
+        if (w.size(0) == 1) {
+          at::mul_out(grad_input, g, w);  // an outer product: no matmul needed
+        } else {
+          at::mm_out(grad_input, g, w);
+        }
+        // ReLU: the gradient passes where the layer's output (our input) > 0.
+        at::threshold_backward_out(grad_input, grad_input, input, 0);
+        g = grad_input;
+      } else if (input_columns.has_value()) {
+        const auto [first, end] = *input_columns;
+        torch::Tensor grad_input = trace.input_grads[0][member].narrow(0, begin, n);
+        at::mm_out(grad_input, g, w.narrow(1, first, end - first));
+      }
+    }
+  });
+  if (weight_grads) {
+    for (int64_t block = 1; block < blocks; ++block) grads_.add_(trace.partial_grads[block - 1]);
+  }
+  return input_columns.has_value() ? trace.input_grads[0] : torch::Tensor();
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> FlatMlp::Named(const std::string& prefix,

@@ -11,11 +11,8 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 
-#include <chrono>
 namespace rill::learner {
-double g_phase[8];
 namespace {
-auto Now() { return std::chrono::steady_clock::now(); }
 
 constexpr double kAdamBeta1 = 0.9;
 constexpr double kAdamBeta2 = 0.999;
@@ -202,7 +199,6 @@ absl::Status Sac::UpdateWithNoiseForTesting(const TransitionBatch& batch, const 
 }
 
 void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise) {
-  auto t_prev = Now();
   torch::NoGradGuard no_grad;
   const int64_t b = batch.obs.size(0);
   const int64_t a_dim = options_.act_dim;
@@ -211,12 +207,12 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   // 1. The policy on s' (rows [0, B)) and s (rows [B, 2B)) in one pass: the
   // actor does not change before its own step, and one [2B]-row matmul runs
   // faster than two [B]-row ones. Only the s rows are differentiated.
-    torch::Tensor out = actor_.Forward(torch::cat({batch.next_obs, batch.obs}, 0), actor_trace_).squeeze(0);
+  torch::Tensor out = actor_.Forward(torch::cat({batch.next_obs, batch.obs}, 0), actor_trace_).squeeze(0);
   torch::Tensor raw_log_std = out.narrow(1, a_dim, a_dim);
   torch::Tensor log_std = raw_log_std.clamp(kLogStdMin, kLogStdMax);
-  torch::Tensor std = log_std.exp();
+  torch::Tensor std_dev = log_std.exp();
   // Reparameterised: u = mean + std * eps, a = tanh(u).
-  torch::Tensor action = torch::addcmul(out.narrow(1, 0, a_dim), std, noise).tanh_();
+  torch::Tensor action = torch::addcmul(out.narrow(1, 0, a_dim), std_dev, noise).tanh_();
   torch::Tensor one_minus_a2 = 1 - action.square();
   // log N(u; mean, std) = sum_j(-eps_j^2 / 2 - log_std_j) - A log(2 pi) / 2,
   // minus the tanh correction sum_j log(1 - a_j^2 + 1e-6), as SB3.
@@ -225,7 +221,6 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
           0.5 * a_dim * std::log(2 * M_PI));
   torch::Tensor alpha = log_alpha_.exp();  // [1]; every loss uses the temperature before this update
 
-  { auto t = Now(); g_phase[0] += std::chrono::duration<double>(t - t_prev).count(); t_prev = t; }
   // 2. TD target, no gradient: y = r + gamma (1 - terminated) (min(Q1t, Q2t)(s', a') - alpha logp(a'|s')).
   torch::Tensor next_action = action.narrow(0, 0, b);
   torch::Tensor next_log_prob = log_prob.narrow(0, 0, b);
@@ -234,29 +229,25 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   torch::Tensor discount = batch.terminated.mul(-options_.gamma).add_(options_.gamma);
   torch::Tensor target = torch::addcmul(batch.reward, discount, soft_next);
 
-  { auto t = Now(); g_phase[1] += std::chrono::duration<double>(t - t_prev).count(); t_prev = t; }
   // 3. Critic step. Loss = 0.5 * (MSE(Q1, y) + MSE(Q2, y)), SB3's constant,
   // so d loss / d Q_e = (Q_e - y) / B.
-    torch::Tensor q = critic_.Forward(torch::cat({batch.obs, batch.action}, 1), critic_trace_);  // [2, B, 1]
+  torch::Tensor q = critic_.Forward(torch::cat({batch.obs, batch.action}, 1), critic_trace_);  // [2, B, 1]
   torch::Tensor grad_q = (q - target.view({1, b, 1})).mul_(1.0 / b);
   critic_.Backward(critic_trace_, grad_q, /*row_begin=*/0, /*weight_grads=*/true, std::nullopt);
-  { auto t = Now(); g_phase[2] += std::chrono::duration<double>(t - t_prev).count(); t_prev = t; }
   critic_adam_.Step(critic_.params(), critic_.grads());
 
-  { auto t = Now(); g_phase[3] += std::chrono::duration<double>(t - t_prev).count(); t_prev = t; }
   // 4. Actor step through the updated critics, whose weights stay fixed:
   // only d loss / d action is computed on the way back.
   // Loss = mean(alpha * logp(a|s) - min(Q1, Q2)(s, a)).
   torch::Tensor pi_action = action.narrow(0, b, b);
   torch::Tensor pi_log_prob = log_prob.narrow(0, b, b);
   torch::Tensor pi_one_minus_a2 = one_minus_a2.narrow(0, b, b);
-    torch::Tensor q_pi = critic_.Forward(torch::cat({batch.obs, pi_action}, 1), pi_trace_);  // [2, B, 1]
+  torch::Tensor q_pi = critic_.Forward(torch::cat({batch.obs, pi_action}, 1), pi_trace_);  // [2, B, 1]
   torch::Tensor min_q_pi = torch::minimum(q_pi[0], q_pi[1]).view({b});
   // d loss / d Q_e = -1/B for the smaller critic (torch.min splits ties):
   // with s = sign(Q1 - Q2), dQ1 = -(1 - s) / 2B and dQ2 = -(1 + s) / 2B.
   torch::Tensor sign = (q_pi[0] - q_pi[1]).sign_();
   torch::Tensor grad_q_pi = torch::stack({sign - 1, sign.neg() - 1}).mul_(0.5 / b);
-  { auto t = Now(); g_phase[4] += std::chrono::duration<double>(t - t_prev).count(); t_prev = t; }
   torch::Tensor grad_action =
       critic_.Backward(pi_trace_, grad_q_pi, 0, /*weight_grads=*/false, std::make_pair(o_dim, o_dim + a_dim))
           .sum(0);  // [B, A]
@@ -269,13 +260,11 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   torch::Tensor pi_raw_log_std = raw_log_std.narrow(0, b, b);
   torch::Tensor in_range = pi_raw_log_std.ge(kLogStdMin).logical_and_(pi_raw_log_std.le(kLogStdMax));
   torch::Tensor grad_log_std =
-      (grad_u * std.narrow(0, b, b) * noise.narrow(0, b, b)).sub_(c).mul_(in_range);
+      (grad_u * std_dev.narrow(0, b, b) * noise.narrow(0, b, b)).sub_(c).mul_(in_range);
   torch::Tensor grad_out = torch::cat({grad_u, grad_log_std}, 1).unsqueeze(0);  // [1, B, 2A]
-  { auto t = Now(); g_phase[5] += std::chrono::duration<double>(t - t_prev).count(); t_prev = t; }
   actor_.Backward(actor_trace_, grad_out, /*row_begin=*/b, /*weight_grads=*/true, std::nullopt);
   actor_adam_.Step(actor_.params(), actor_.grads());
 
-  { auto t = Now(); g_phase[6] += std::chrono::duration<double>(t - t_prev).count(); t_prev = t; }
   // 5. Temperature: loss = -mean(log_alpha * (logp + target_entropy)) with
   // logp detached, so d loss / d log_alpha = -mean(logp + target_entropy).
   torch::Tensor log_alpha_before = log_alpha_.clone();
@@ -287,7 +276,6 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   // 6. Polyak: target = tau * online + (1 - tau) * target.
   critic_target_.params().lerp_(critic_.params(), options_.tau);
 
-  { auto t = Now(); g_phase[7] += std::chrono::duration<double>(t - t_prev).count(); t_prev = t; }
   last_.q = q;
   last_.target = target;
   last_.log_alpha = log_alpha_before;
@@ -421,6 +409,11 @@ absl::Status Sac::Load(const std::string& dir) {
       return absl::DataLossError(absl::StrCat("checkpoint '", file.string(), "': cannot read '", name, "': ",
                                               e.what_without_backtrace()));
     }
+    if (!found && name == "generator") {
+      // Written on another device: keep this learner's noise generator.
+      loaded.emplace_back();
+      continue;
+    }
     if (!found) return absl::InvalidArgumentError(absl::StrCat("checkpoint '", file.string(), "' lacks '", name, "'"));
     if (value.sizes() != target.sizes() || value.scalar_type() != target.scalar_type()) {
       return absl::InvalidArgumentError(absl::StrCat("checkpoint '", file.string(), "': '", name, "' has shape ",
@@ -444,7 +437,7 @@ absl::Status Sac::Load(const std::string& dir) {
       } else if (name == "updates") {
         updates_ = count(i);
       } else if (name == "generator") {
-        generator_->set_state(loaded[i]);
+        if (loaded[i].defined()) generator_->set_state(loaded[i]);
       } else {
         targets[i].second.copy_(loaded[i]);
       }

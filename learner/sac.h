@@ -6,12 +6,15 @@
 // few updates it publishes ExportPolicy() to the actors (whose
 // GaussianPolicy loads it) and now and then checkpoints with Save.
 //
-// Speed: each network is one flat buffer (see FlatMlp), the twin critics run
-// as one batched matmul per layer, gradients are computed explicitly (only
-// those needed: the actor's pass through the critics computes no critic
-// weight gradients and only the action columns of the input gradient), Adam
-// and Polyak averaging are a few ops on whole buffers, and Update never
-// synchronizes with the device.
+// Speed: each network is one flat buffer (see FlatMlp), so Adam (one fused
+// pass on the CPU) and Polyak averaging (one lerp_) work on whole networks;
+// gradients are computed explicitly and only where needed (the actor's pass
+// through the critics computes no critic weight gradients and only the action
+// columns of the input gradient); the actor runs once over s' and s together;
+// on the CPU the twin critics run side by side on two cores; activations live
+// in buffers reused by every update; and Update never synchronizes with the
+// device. The tanh-Gaussian log-probability uses the noise directly:
+// log N(u; mean, std) = -eps^2/2 - log std - log(2 pi)/2.
 //
 // Thread safety: not thread-safe; one thread calls all methods.
 #ifndef RILL_LEARNER_SAC_H_

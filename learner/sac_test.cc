@@ -219,11 +219,11 @@ PolicySample Policy(const torch::Tensor& obs, const torch::Tensor& eps, const st
   torch::Tensor out = Mlp(obs, p, "policy", layers, -1);
   torch::Tensor mean = out.narrow(1, 0, act_dim);
   torch::Tensor log_std = torch::clamp(out.narrow(1, act_dim, act_dim), -20, 2);
-  torch::Tensor std = log_std.exp();
-  torch::Tensor u = mean + std * eps;
+  torch::Tensor std_dev = log_std.exp();
+  torch::Tensor u = mean + std_dev * eps;
   torch::Tensor action = torch::tanh(u);
   // Normal(mean, std).log_prob(u), then SB3's tanh correction.
-  torch::Tensor normal = -(u - mean).pow(2) / (2 * std.pow(2)) - log_std - 0.5 * std::log(2 * M_PI);
+  torch::Tensor normal = -(u - mean).pow(2) / (2 * std_dev.pow(2)) - log_std - 0.5 * std::log(2 * M_PI);
   torch::Tensor log_prob = (normal - torch::log(1 - action.pow(2) + 1e-6)).sum(1);
   return {action, log_prob};
 }
@@ -302,6 +302,31 @@ TEST(SacTest, CriticLossFallsOnAFixedRegressionProblem) {
   const double first = sac->LastStats().critic_loss;
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(sac->Update(batch).ok());
   EXPECT_LT(sac->LastStats().critic_loss, 0.1 * first);
+}
+
+TEST(SacTest, PolicyLearnsTheBestActionOfAOneStepProblem) {
+  // One state, reward -4 (a - 0.5)^2, no bootstrap: the best action is 0.5.
+  SacOptions options;
+  options.obs_dim = 1;
+  options.act_dim = 1;
+  options.hidden = {32, 32};
+  options.gamma = 0;
+  options.actor_lr = options.critic_lr = 3e-3;
+  options.seed = 2;
+  std::unique_ptr<Sac> sac = *Sac::Create(options);
+  torch::manual_seed(0);
+  for (int i = 0; i < 600; ++i) {
+    TransitionBatch batch;
+    batch.obs = torch::ones({64, 1});
+    batch.action = torch::rand({64, 1}) * 2 - 1;  // replay covers the whole action range
+    batch.reward = -4 * (batch.action.squeeze(1) - 0.5).square();
+    batch.terminated = torch::ones({64});
+    batch.next_obs = torch::ones({64, 1});
+    ASSERT_TRUE(sac->Update(batch).ok());
+  }
+  std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(1, 1, {32, 32}, 0);
+  ASSERT_TRUE(policy->LoadParameters(*sac->ExportPolicy()).ok());
+  EXPECT_NEAR(policy->Act(torch::ones({1, 1}), /*deterministic=*/true).item<float>(), 0.5f, 0.1f);
 }
 
 std::string TempDir(const std::string& name) {

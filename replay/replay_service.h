@@ -72,7 +72,11 @@ class ReplayServiceImpl final : public v1::ReplayService::Service {
   grpc::Status Sample(grpc::ServerContext* context,
                       grpc::ServerReaderWriter<v1::SampleResponse, v1::SampleRequest>* stream) override;
 
-  // UNIMPLEMENTED for tables whose selector has no priorities (uniform).
+  // Sets the priorities of the listed keys still in the table (others were
+  // evicted meanwhile and are skipped) and answers how many it set.
+  // UNIMPLEMENTED for tables whose selector has no priorities (uniform,
+  // fifo); INVALID_ARGUMENT naming the index and key of a NaN, infinite or
+  // negative priority, or for mismatched counts, and then nothing changes.
   grpc::Status UpdatePriorities(grpc::ServerContext* context, const v1::UpdatePrioritiesRequest* request,
                                 v1::UpdatePrioritiesResponse* response) override;
 

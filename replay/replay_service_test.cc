@@ -1,5 +1,6 @@
 #include "replay/replay_service.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -321,6 +322,80 @@ TEST_F(ReplayServiceTest, UpdatePrioritiesIsUnimplementedForUniformTables) {
   grpc::Status status = stub_->UpdatePriorities(&context, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(status.error_message(), HasSubstr("uniform selector"));
+}
+
+v1::TableConfig PrioritizedTableConfig() {
+  v1::TableConfig config = TestTableConfig(100);
+  config.set_selector("prioritized");
+  config.set_priority_exponent(1.0);
+  return config;
+}
+
+v1::UpdatePrioritiesRequest PriorityUpdate(const std::vector<uint64_t>& keys, const std::vector<double>& priorities) {
+  v1::UpdatePrioritiesRequest request;
+  request.set_table(kTestTable);
+  request.mutable_keys()->Add(keys.begin(), keys.end());
+  request.mutable_priorities()->Add(priorities.begin(), priorities.end());
+  return request;
+}
+
+// One batch of `batch_size` over a fresh Sample stream.
+v1::SampleResponse SampleBatch(v1::ReplayService::Stub& stub, int batch_size) {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  std::unique_ptr<SampleStream> stream = stub.Sample(&context);
+  v1::SampleRequest request;
+  request.set_table(kTestTable);
+  request.set_batch_size(batch_size);
+  request.set_num_batches(1);
+  v1::SampleResponse response;
+  EXPECT_TRUE(stream->Write(request));
+  EXPECT_TRUE(stream->Read(&response));
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+  return response;
+}
+
+TEST_F(ReplayServiceTest, PriorityUpdateOverGrpcChangesTheSampledDistribution) {
+  StartServer(PrioritizedTableConfig());
+  InsertKeys({1, 2, 3, 4});
+  const v1::SampleResponse before = SampleBatch(*stub_, 1000);
+  ASSERT_EQ(before.probabilities_size(), 1000);
+  for (double p : before.probabilities()) EXPECT_DOUBLE_EQ(p, 0.25);
+
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  v1::UpdatePrioritiesResponse response;
+  // Key 9 was never stored: ignored, not counted.
+  grpc::Status status =
+      stub_->UpdatePriorities(&context, PriorityUpdate({1, 2, 3, 9}, {0.0, 0.0, 3.0, 1.0}), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.updated(), 3);
+
+  v1::SampleResponse after = SampleBatch(*stub_, 1000);
+  std::map<uint64_t, int> counts;
+  for (uint64_t key : after.keys()) ++counts[key];
+  EXPECT_EQ(counts.count(1) + counts.count(2), 0u);
+  // P(3) = 0.75: 750 expected, standard deviation 14.
+  EXPECT_NEAR(counts[3], 750, 100);
+  for (int i = 0; i < after.keys_size(); ++i) {
+    EXPECT_DOUBLE_EQ(after.probabilities(i), after.keys(i) == 3 ? 0.75 : 0.25);
+  }
+  ASSERT_EQ(after.importance_weights_size(), 1000);
+}
+
+TEST_F(ReplayServiceTest, BadPrioritiesAreInvalidArgumentAndChangeNothing) {
+  StartServer(PrioritizedTableConfig());
+  InsertKeys({1, 2});
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  v1::UpdatePrioritiesResponse response;
+  grpc::Status status = stub_->UpdatePriorities(&context, PriorityUpdate({1, 2}, {5.0, -1.0}), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("priorities[1] is -1 (key 2)"));
+  const v1::SampleResponse after = SampleBatch(*stub_, 100);
+  ASSERT_EQ(after.probabilities_size(), 100);
+  for (double p : after.probabilities()) EXPECT_DOUBLE_EQ(p, 0.5);
 }
 
 TEST_F(ReplayServiceTest, ExportsTableMetrics) {

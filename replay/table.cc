@@ -10,13 +10,19 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
+#include "replay/removers/fifo.h"
+#include "replay/removers/lowest_priority.h"
+#include "replay/selectors/fifo.h"
+#include "replay/selectors/prioritized.h"
 #include "replay/selectors/uniform.h"
 
 namespace rill::replay {
 namespace {
 
+// `keys`, one per item, name the offending item in the message.
 absl::Status CheckPriorities(const google::protobuf::RepeatedField<double>& priorities,
-                             int64_t num_items, const std::string& table) {
+                             const google::protobuf::RepeatedField<uint64_t>& keys, const std::string& table) {
+  const int64_t num_items = keys.size();
   if (priorities.empty()) return absl::OkStatus();
   if (priorities.size() != num_items) {
     return absl::InvalidArgumentError(absl::StrCat("table '", table, "': ", priorities.size(),
@@ -26,11 +32,20 @@ absl::Status CheckPriorities(const google::protobuf::RepeatedField<double>& prio
   for (int i = 0; i < priorities.size(); ++i) {
     const double p = priorities.Get(i);
     if (std::isnan(p) || std::isinf(p) || p < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("table '", table, "': priorities[", i, "] is ", p,
-                                                     "; priorities must be finite and >= 0"));
+      return absl::InvalidArgumentError(absl::StrCat("table '", table, "': priorities[", i, "] is ", p, " (key ",
+                                                     keys.Get(i), "); priorities must be finite and >= 0"));
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<double> Exponent(bool has, double value, double default_value, double max,
+                                const std::string& field, const std::string& where) {
+  if (!has) return default_value;
+  if (!(value >= 0 && value <= max)) {
+    return absl::InvalidArgumentError(absl::StrCat(where, field, " ", value, " must be in [0, ", max, "]"));
+  }
+  return value;
 }
 
 }  // namespace
@@ -46,17 +61,41 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
   if (config.name().empty()) return absl::InvalidArgumentError("table config without a name");
   absl::Status st = CheckSignature(config.signature());
   if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat(where, st.message()));
-  if (!config.selector().empty() && config.selector() != "uniform") {
-    return absl::UnimplementedError(
-        absl::StrCat(where, "selector '", config.selector(), "' is not available (known: uniform)"));
+  const std::string selector = config.selector().empty() ? "uniform" : config.selector();
+  const std::string remover = config.remover().empty() ? "fifo" : config.remover();
+  if (selector != "uniform" && selector != "prioritized" && selector != "fifo") {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, "selector '", selector, "' is unknown (known: uniform, prioritized, fifo)"));
   }
-  if (!config.remover().empty() && config.remover() != "fifo") {
-    return absl::UnimplementedError(
-        absl::StrCat(where, "remover '", config.remover(), "' is not available (known: fifo)"));
+  if (remover != "fifo" && remover != "lowest_priority") {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, "remover '", remover, "' is unknown (known: fifo, lowest_priority)"));
   }
-  if (config.max_times_sampled() != 0) {
-    return absl::UnimplementedError(absl::StrCat(where, "max_times_sampled is not available yet (use 0)"));
+  if (remover == "lowest_priority" && selector != "prioritized") {
+    return absl::InvalidArgumentError(absl::StrCat(where, "remover 'lowest_priority' needs selector 'prioritized' (got '",
+                                                   selector, "'): only it keeps priorities"));
   }
+  if (config.max_times_sampled() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, "max_times_sampled ", config.max_times_sampled(), " must be >= 0"));
+  }
+  if (selector == "fifo" && config.max_times_sampled() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "max_times_sampled ", config.max_times_sampled(),
+                                                   " with selector 'fifo': a queue hands out each item once (use 0 or 1)"));
+  }
+  if (selector != "prioritized" &&
+      (config.has_priority_exponent() || config.has_importance_sampling_exponent())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, config.has_priority_exponent() ? "priority_exponent" : "importance_sampling_exponent",
+        " is set but selector '", selector, "' has no priorities (use selector 'prioritized')"));
+  }
+  ASSIGN_OR_RETURN(const double alpha,
+                   Exponent(config.has_priority_exponent(), config.priority_exponent(),
+                            kDefaultPriorityExponent, 1e6, "priority_exponent", where));
+  ASSIGN_OR_RETURN(const double beta,
+                   Exponent(config.has_importance_sampling_exponent(), config.importance_sampling_exponent(),
+                            kDefaultImportanceSamplingExponent, 1.0, "importance_sampling_exponent", where));
+  const int32_t max_times_sampled = selector == "fifo" ? 1 : config.max_times_sampled();
   if (config.max_size() <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(where, "max_size ", config.max_size(), " must be > 0"));
   }
@@ -96,23 +135,48 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
     return absl::ResourceExhaustedError(absl::StrCat(where, "cannot allocate ", capacity * item_bytes,
                                                      " bytes for ", capacity, " items"));
   }
-  return std::unique_ptr<Table>(new Table(config, capacity, item_bytes, std::move(columns),
-                                          *std::move(limiter),
-                                          std::make_unique<UniformSelector>(capacity)));
+  std::unique_ptr<ItemSelector> item_selector;
+  if (selector == "prioritized") {
+    item_selector = std::make_unique<PrioritizedSelector>(capacity, alpha);
+  } else if (selector == "fifo") {
+    item_selector = std::make_unique<FifoSelector>(capacity);
+  } else {
+    item_selector = std::make_unique<UniformSelector>(capacity);
+  }
+  std::unique_ptr<ItemRemover> item_remover;
+  if (remover == "lowest_priority") {
+    item_remover = std::make_unique<LowestPriorityRemover>(capacity);
+  } else {
+    item_remover = std::make_unique<FifoRemover>(capacity);
+  }
+  return std::unique_ptr<Table>(new Table(config, capacity, item_bytes, std::move(columns), *std::move(limiter),
+                                          std::move(item_selector), std::move(item_remover),
+                                          max_times_sampled, beta));
 }
 
 Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes,
-             std::vector<Column> columns, RateLimiter limiter, std::unique_ptr<ItemSelector> selector)
+             std::vector<Column> columns, RateLimiter limiter, std::unique_ptr<ItemSelector> selector,
+             std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
+             double importance_sampling_exponent)
     : name_(config.name()),
       signature_(config.signature()),
       capacity_(capacity),
       item_bytes_(item_bytes),
       column_item_bytes_(ColumnItemBytes(columns)),
+      max_times_sampled_(max_times_sampled),
+      importance_sampling_exponent_(importance_sampling_exponent),
+      takes_whole_batches_(selector->name() == "fifo"),
+      has_priorities_(selector->uses_priorities()),
       columns_(std::move(columns)),
       slot_keys_(capacity),
+      times_sampled_(capacity, 0),
       limiter_(std::move(limiter)),
-      selector_(std::move(selector)) {
+      selector_(std::move(selector)),
+      remover_(std::move(remover)) {
   key_to_slot_.reserve(std::min<int64_t>(capacity, 1 << 20));
+  // Hand out low slots first: pages of a large table are touched in order.
+  free_slots_.reserve(capacity);
+  for (int64_t slot = capacity - 1; slot >= 0; --slot) free_slots_.push_back(slot);
 }
 
 std::string Table::ClosedMessage() const {
@@ -150,7 +214,7 @@ absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
                                                      " appears twice in the insert request"));
     }
   }
-  return CheckPriorities(request.priorities(), num_items, name_);
+  return CheckPriorities(request.priorities(), request.keys(), name_);
 }
 
 absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline,
@@ -174,7 +238,7 @@ absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline
     while (i + run < num_items && !key_to_slot_.contains(request.keys(i + run))) ++run;
     const int64_t admitted = limiter_.MaxInsertable(run);
     if (admitted == 0) {
-      RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kInsert, deadline));
+      RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kInsert, 1, deadline));
       continue;
     }
     for (int64_t j = 0; j < admitted; ++j, ++i) {
@@ -185,18 +249,19 @@ absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline
   return absl::OkStatus();
 }
 
-void Table::EvictOldestLocked() {
-  const int64_t slot = head_;
+void Table::RemoveLocked(int64_t slot) {
   key_to_slot_.erase(slot_keys_[slot]);
   selector_->Remove(slot);
-  head_ = (head_ + 1) % capacity_;
+  remover_->Remove(slot);
+  free_slots_.push_back(slot);
   --size_;
   limiter_.Deleted(1);
 }
 
 void Table::StoreLocked(const v1::InsertRequest& request, int index) {
-  if (size_ == capacity_) EvictOldestLocked();
-  const int64_t slot = (head_ + size_) % capacity_;
+  if (size_ == capacity_) RemoveLocked(remover_->Victim());
+  const int64_t slot = free_slots_.back();
+  free_slots_.pop_back();
   for (size_t c = 0; c < columns_.size(); ++c) {
     Column& column = columns_[c];
     std::memcpy(column.data.get() + slot * column.item_bytes,
@@ -205,14 +270,39 @@ void Table::StoreLocked(const v1::InsertRequest& request, int index) {
   const uint64_t key = request.keys(index);
   slot_keys_[slot] = key;
   key_to_slot_[key] = slot;
-  selector_->Insert(slot, request.priorities().empty() ? 1.0 : request.priorities(index));
+  times_sampled_[slot] = 0;
+  double priority = default_priority_;
+  if (!request.priorities().empty()) {
+    priority = request.priorities(index);
+    default_priority_ = std::max(default_priority_, priority);
+  }
+  selector_->Insert(slot, priority);
+  remover_->Insert(slot, priority);
   ++size_;
   limiter_.Inserted(1);
 }
 
-absl::Status Table::WaitLocked(RateLimiter::Side side, absl::Time deadline) {
-  auto ready = [this, side]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return closed_ || (side == RateLimiter::Side::kInsert ? limiter_.CanInsert(1) : limiter_.CanSample(1));
+bool Table::CanSampleLocked(int64_t num_items) const {
+  return limiter_.CanSample(num_items) && (!takes_whole_batches_ || size_ >= num_items);
+}
+
+std::string Table::SampleBlockedReasonLocked(int64_t num_items) const {
+  if (takes_whole_batches_ && size_ < num_items) {
+    return absl::StrCat("sample blocked: the queue holds ", size_, " items, fewer than the ", num_items,
+                        " still wanted for the batch; waiting for inserts");
+  }
+  std::string reason = limiter_.SampleBlockedReason();
+  if (reason.empty() && !limiter_.CanSample(num_items)) {
+    reason = absl::StrCat("sample blocked: the rate limiter does not admit ", num_items,
+                          " samples at once; waiting for inserts");
+  }
+  return reason;
+}
+
+absl::Status Table::WaitLocked(RateLimiter::Side side, int64_t num_items, absl::Time deadline) {
+  auto ready = [this, side, num_items]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ ||
+           (side == RateLimiter::Side::kInsert ? limiter_.CanInsert(num_items) : CanSampleLocked(num_items));
   };
   limiter_.BeginWait(side, absl::Now());
   const bool ready_in_time = mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
@@ -221,7 +311,8 @@ absl::Status Table::WaitLocked(RateLimiter::Side side, absl::Time deadline) {
   if (!ready_in_time) {
     return absl::DeadlineExceededError(absl::StrCat(
         "table '", name_, "': deadline passed while ",
-        side == RateLimiter::Side::kInsert ? limiter_.InsertBlockedReason() : limiter_.SampleBlockedReason()));
+        side == RateLimiter::Side::kInsert ? limiter_.InsertBlockedReason()
+                                           : SampleBlockedReasonLocked(num_items)));
   }
   return absl::OkStatus();
 }
@@ -244,6 +335,7 @@ absl::Status Table::PrepareSampleResponse(int batch_size, v1::SampleResponse* ou
   out->set_table(name_);
   out->mutable_keys()->Reserve(batch_size);
   out->mutable_probabilities()->Reserve(batch_size);
+  out->mutable_importance_weights()->Reserve(batch_size);
   for (int c = 0; c < signature_.columns_size(); ++c) {
     const v1::ColumnSpec& spec = signature_.columns(c);
     v1::Tensor* tensor = out->add_columns();
@@ -274,26 +366,81 @@ absl::Status Table::Sample(int batch_size, absl::Time deadline, v1::SampleRespon
                                                    item_bytes_, "-byte items exceeds ", kMaxSampleBytes,
                                                    " bytes per batch"));
   }
+  if (takes_whole_batches_ && batch_size > capacity_) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': batch_size ", batch_size,
+                                                   " exceeds the queue's capacity ", capacity_,
+                                                   ": the batch could never fill"));
+  }
   RETURN_IF_ERROR(PrepareSampleResponse(batch_size, out));
 
   absl::MutexLock lock(&mu_);
   while (out->keys_size() < batch_size) {
     if (closed_) return absl::CancelledError(ClosedMessage());
-    const int64_t allowed = limiter_.MaxSamplable(batch_size - out->keys_size());
-    if (allowed == 0) {
-      RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kSample, deadline));
-      continue;
+    const int64_t remaining = batch_size - out->keys_size();
+    if (takes_whole_batches_ || max_times_sampled_ > 0) {
+      // Items may leave after each draw: one at a time.
+      const int64_t wanted = takes_whole_batches_ ? remaining : 1;
+      if (!CanSampleLocked(wanted)) {
+        RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kSample, wanted, deadline));
+        continue;
+      }
+      for (int64_t j = 0; j < wanted; ++j) SampleOneLocked(out);
+    } else {
+      const int64_t allowed = limiter_.MaxSamplable(remaining);
+      if (allowed == 0) {
+        RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kSample, 1, deadline));
+        continue;
+      }
+      SampleManyLocked(allowed, out);
     }
-    for (int64_t j = 0; j < allowed; ++j) {
-      const Selection selection = selector_->Sample(gen_);
-      GatherLocked(selection.slot, out->keys_size(), out);
-      out->add_keys(slot_keys_[selection.slot]);
-      out->add_probabilities(selection.probability);
-    }
-    limiter_.Sampled(allowed);
   }
   out->set_table_size(size_);
+  SetImportanceWeights(out);
   return absl::OkStatus();
+}
+
+void Table::SampleOneLocked(v1::SampleResponse* out) {
+  const Selection selection = selector_->Sample(gen_);
+  GatherLocked(selection.slot, out->keys_size(), out);
+  out->add_keys(slot_keys_[selection.slot]);
+  out->add_probabilities(selection.probability);
+  limiter_.Sampled(1);
+  if (max_times_sampled_ > 0 && ++times_sampled_[selection.slot] >= max_times_sampled_) {
+    RemoveLocked(selection.slot);
+  }
+}
+
+void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out) {
+  draws_.clear();
+  selector_->SampleMany(gen_, num_items, &draws_);
+  // The rows of a large table are cache misses: start them all before
+  // copying any, so that they overlap instead of queueing.
+  for (const Selection& draw : draws_) {
+    __builtin_prefetch(&slot_keys_[draw.slot]);
+    for (const Column& column : columns_) {
+      const char* row = column.data.get() + draw.slot * column.item_bytes;
+      __builtin_prefetch(row);
+      __builtin_prefetch(row + column.item_bytes - 1);
+    }
+  }
+  for (const Selection& draw : draws_) {
+    GatherLocked(draw.slot, out->keys_size(), out);
+    out->add_keys(slot_keys_[draw.slot]);
+    out->add_probabilities(draw.probability);
+  }
+  limiter_.Sampled(num_items);
+}
+
+void Table::SetImportanceWeights(v1::SampleResponse* out) const {
+  // w_i = (N * P(i))^-beta / max_j (N * P(j))^-beta = (min_j P(j) / P(i))^beta:
+  // N cancels, so the weights need only the batch's probabilities.
+  out->clear_importance_weights();
+  double min_probability = 1;
+  for (double p : out->probabilities()) min_probability = std::min(min_probability, p);
+  for (double p : out->probabilities()) {
+    out->add_importance_weights(has_priorities_ && p > 0 ? std::pow(min_probability / p, importance_sampling_exponent_)
+                                                     : 1.0);
+  }
 }
 
 absl::Status Table::UpdatePriorities(const v1::UpdatePrioritiesRequest& request, int64_t* updated) {
@@ -302,16 +449,21 @@ absl::Status Table::UpdatePriorities(const v1::UpdatePrioritiesRequest& request,
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': ", request.keys_size(), " keys but ",
                                                    request.priorities_size(), " priorities"));
   }
-  RETURN_IF_ERROR(CheckPriorities(request.priorities(), request.keys_size(), name_));
+  RETURN_IF_ERROR(CheckPriorities(request.priorities(), request.keys(), name_));
   absl::MutexLock lock(&mu_);
   if (!selector_->uses_priorities()) {
     return absl::UnimplementedError(absl::StrCat("table '", name_, "' uses the ", selector_->name(),
                                                  " selector, which has no priorities to update"));
   }
+  for (uint64_t key : request.keys()) key_to_slot_.prefetch(key);
   for (int i = 0; i < request.keys_size(); ++i) {
     auto it = key_to_slot_.find(request.keys(i));
     if (it == key_to_slot_.end()) continue;
-    RETURN_IF_ERROR(selector_->Update(it->second, request.priorities(i)));
+    const double priority = request.priorities(i);
+    // Cannot fail: the slot is occupied and the priority was checked above.
+    RETURN_IF_ERROR(selector_->Update(it->second, priority));
+    remover_->Update(it->second, priority);
+    default_priority_ = std::max(default_priority_, priority);
     ++*updated;
   }
   return absl::OkStatus();

@@ -4,19 +4,26 @@
 // items, so that storing an item is one memcpy per column and a sampled batch
 // is a gather straight into the response's column buffers.
 //
-// Slots are filled in a ring: the oldest item sits at `head_` and is the one
-// evicted (O(1)) when a new item arrives at a full table. An ItemSelector
-// (selectors/interface.h; uniform now) decides which occupied slots are
-// sampled, and a RateLimiter decides when inserts and samples may proceed.
-// Every item has a writer-chosen key; key -> slot lets a retried insert be
-// acknowledged again without storing the item twice.
+// Items occupy numbered slots, taken from a free list. An ItemSelector
+// (selectors/: uniform, prioritized, fifo) decides which occupied slots are
+// sampled; an ItemRemover (removers/: fifo, lowest_priority) decides which
+// item a full table evicts for a new one; a RateLimiter decides when inserts
+// and samples may proceed. Every item has a writer-chosen key; key -> slot
+// lets a retried insert be acknowledged again without storing the item twice.
+// An item also leaves once it has been sampled max_times_sampled times.
 //
-// Later extensions fit here: a prioritized or FIFO-queue selector replaces
-// the UniformSelector (FIFO and max_times_sampled remove arbitrary slots:
-// the ring then skips freed slots when evicting); a byte budget already
-// bounds `capacity` (items have a fixed size); a checkpoint writes the column
-// buffers of the occupied slots in ring order with their keys and the
-// limiter's counters.
+// Priorities: an item inserted without one gets the largest priority given
+// so far (by an insert or an update; 1 before any), as in Schaul et al., so
+// that new experience is sampled soon.
+//
+// A FIFO table (selector "fifo") is a queue for on-policy data: every item is
+// handed out once (max_times_sampled 1, oldest first) and Sample takes a
+// whole batch at once: it blocks until the table holds batch_size items and
+// the rate limiter admits batch_size samples, so a batch never mixes a stale
+// partial draw with later items and a deadline never consumes items. When it
+// is full the remover evicts the oldest unsampled item, so actors never
+// block; for a blocking queue (Reverb's Queue) give it a rate limiter with
+// samples_per_insert 1 and error_buffer = max_size - min_size_to_sample.
 //
 // Thread-safety: all public methods are thread-safe. Insert and Sample block
 // (on mu_, via the rate limiter's conditions) until they can proceed, their
@@ -42,6 +49,7 @@
 #include "proto/replay.pb.h"
 #include "proto/tensor.pb.h"
 #include "replay/rate_limiter.h"
+#include "replay/removers/interface.h"
 #include "replay/selectors/interface.h"
 
 namespace rill::replay {
@@ -63,10 +71,17 @@ class Table {
   static constexpr int kMaxSampleBatchSize = 1 << 20;
   static constexpr int64_t kMaxSampleBytes = int64_t{1} << 30;
 
+  // Unset priority_exponent (alpha) and importance_sampling_exponent (beta).
+  static constexpr double kDefaultPriorityExponent = 0.6;
+  static constexpr double kDefaultImportanceSamplingExponent = 0.4;
+
   // Builds the table from a finalized config (common/config.h). InvalidArgument
-  // for a bad signature, max_size, max_bytes or rate limiter; Unimplemented
-  // for a selector, remover or max_times_sampled this build does not have;
-  // ResourceExhausted when the storage cannot be allocated.
+  // naming the field for a bad signature, max_size, max_bytes, rate limiter,
+  // an unknown selector or remover, a combination that cannot work
+  // (lowest_priority remover without the prioritized selector, a fifo
+  // selector with max_times_sampled > 1, exponents on a table without
+  // priorities) or an exponent out of range; ResourceExhausted when the
+  // storage cannot be allocated.
   static absl::StatusOr<std::unique_ptr<Table>> Create(const v1::TableConfig& config);
 
   Table(const Table&) = delete;
@@ -94,20 +109,25 @@ class Table {
                       std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Fills `out` with `batch_size` items drawn by the selector (with
-  // replacement), columns of shape [batch_size, ...], their keys and
-  // probabilities. Draws in chunks as the rate limiter allows, waiting in
-  // between: DeadlineExceeded once `deadline` passes, Cancelled after Close().
-  // On those errors `out` keeps the items drawn so far (they count as
-  // sampled); passing the same `out` again completes that batch, so a caller
-  // that waits in short slices loses nothing. InvalidArgument for
-  // batch_size <= 0, above kMaxSampleBatchSize or kMaxSampleBytes, or an `out`
-  // holding a different partial batch.
+  // replacement unless max_times_sampled removes them), columns of shape
+  // [batch_size, ...], their keys, probabilities and importance weights
+  // (w_i = (N * P(i))^-beta / max_j w_j over the batch, N the table size;
+  // all 1 without priorities). Draws item by item as the rate limiter
+  // allows, waiting in between: DeadlineExceeded once `deadline` passes,
+  // Cancelled after Close(). On those errors `out` keeps the items drawn so
+  // far (they count as sampled); passing the same `out` again completes that
+  // batch, so a caller that waits in short slices loses nothing. A FIFO
+  // table draws the whole batch at once instead (see above). InvalidArgument
+  // for batch_size <= 0, above kMaxSampleBatchSize or kMaxSampleBytes, above
+  // the capacity of a FIFO table, or an `out` holding a different partial batch.
   absl::Status Sample(int batch_size, absl::Time deadline, v1::SampleResponse* out)
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Sets the priorities of the listed keys still in the table; `updated`
-  // counts them. Unimplemented for a selector without priorities (uniform);
-  // InvalidArgument for mismatched counts or a NaN / negative priority.
+  // Sets the priorities of the listed keys still in the table and ignores
+  // the others (evicted meanwhile); `updated` counts the keys it set.
+  // Unimplemented for a selector without priorities (uniform, fifo);
+  // InvalidArgument for mismatched counts or a NaN / infinite / negative
+  // priority, naming its index and key, and then nothing is changed.
   absl::Status UpdatePriorities(const v1::UpdatePrioritiesRequest& request, int64_t* updated)
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -128,7 +148,9 @@ class Table {
   };
 
   Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes,
-        std::vector<Column> columns, RateLimiter limiter, std::unique_ptr<ItemSelector> selector);
+        std::vector<Column> columns, RateLimiter limiter, std::unique_ptr<ItemSelector> selector,
+        std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
+        double importance_sampling_exponent);
 
   // Checks everything Insert stores, without the lock (the signature is immutable).
   absl::Status ValidateInsert(const v1::InsertRequest& request) const;
@@ -136,12 +158,28 @@ class Table {
   // batch from an earlier call matches.
   absl::Status PrepareSampleResponse(int batch_size, v1::SampleResponse* out) const;
 
-  // Waits until one item of `side` may proceed; Cancelled / DeadlineExceeded.
-  absl::Status WaitLocked(RateLimiter::Side side, absl::Time deadline)
+  // Waits until `num_items` items of `side` may proceed; Cancelled /
+  // DeadlineExceeded.
+  absl::Status WaitLocked(RateLimiter::Side side, int64_t num_items, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Stores item `index` of the validated request, evicting the oldest item if full.
+  // Whether `num_items` items may be sampled now (a FIFO table also needs
+  // that many stored), and why not in words.
+  bool CanSampleLocked(int64_t num_items) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string SampleBlockedReasonLocked(int64_t num_items) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores item `index` of the validated request, evicting the remover's
+  // victim if full.
   void StoreLocked(const v1::InsertRequest& request, int index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EvictOldestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Draws one item into the next row of `out`, removing it if it reached
+  // max_times_sampled.
+  void SampleOneLocked(v1::SampleResponse* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Draws `num_items` items into the next rows of `out`, for tables whose
+  // items stay after sampling: all draws first, then one gather with the
+  // rows prefetched.
+  void SampleManyLocked(int64_t num_items, v1::SampleResponse* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Frees an occupied slot (eviction or max_times_sampled).
+  void RemoveLocked(int64_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fills out->importance_weights for its complete batch.
+  void SetImportanceWeights(v1::SampleResponse* out) const;
   // Copies slot `slot` into row `row` of the prepared `out`.
   void GatherLocked(int64_t slot, int row, v1::SampleResponse* out) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -153,16 +191,25 @@ class Table {
   const int64_t capacity_;
   const int64_t item_bytes_;
   const std::vector<int64_t> column_item_bytes_;  // per column, signature order
+  const int32_t max_times_sampled_;                // 0: unlimited
+  const double importance_sampling_exponent_;     // beta
+  const bool takes_whole_batches_;                 // a FIFO queue
+  const bool has_priorities_;                      // the selector's uses_priorities()
 
   mutable absl::Mutex mu_;
   std::vector<Column> columns_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> slot_keys_ ABSL_GUARDED_BY(mu_);  // key of each occupied slot
+  std::vector<int32_t> times_sampled_ ABSL_GUARDED_BY(mu_);  // of each occupied slot
   absl::flat_hash_map<uint64_t, int64_t> key_to_slot_ ABSL_GUARDED_BY(mu_);
-  int64_t head_ ABSL_GUARDED_BY(mu_) = 0;  // slot of the oldest item
+  std::vector<int64_t> free_slots_ ABSL_GUARDED_BY(mu_);  // a stack
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  // Priority of items inserted without one: the largest given so far.
+  double default_priority_ ABSL_GUARDED_BY(mu_) = 1.0;
   RateLimiter limiter_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<ItemSelector> selector_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ItemRemover> remover_ ABSL_GUARDED_BY(mu_);
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
+  std::vector<Selection> draws_ ABSL_GUARDED_BY(mu_);  // SampleManyLocked's scratch
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

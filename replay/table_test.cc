@@ -1,5 +1,6 @@
 #include "replay/table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -30,6 +31,32 @@ std::unique_ptr<Table> MakeTable(const v1::TableConfig& config) {
 }
 
 v1::InsertRequest MakeRequest(const std::vector<uint64_t>& keys) { return TestInsertRequest(keys); }
+
+
+v1::TableConfig PrioritizedConfig(int64_t max_size, double alpha = 1.0, double beta = 0.5) {
+  v1::TableConfig config = MakeConfig(max_size);
+  config.set_selector("prioritized");
+  config.set_priority_exponent(alpha);
+  config.set_importance_sampling_exponent(beta);
+  return config;
+}
+
+v1::InsertRequest MakeRequest(const std::vector<uint64_t>& keys, const std::vector<double>& priorities) {
+  v1::InsertRequest request = TestInsertRequest(keys);
+  request.mutable_priorities()->Add(priorities.begin(), priorities.end());
+  return request;
+}
+
+// Draws `draws` items in batches of 100 and counts them by key.
+std::map<uint64_t, int> SampleCounts(Table& table, int draws) {
+  std::map<uint64_t, int> counts;
+  for (int done = 0; done < draws; done += 100) {
+    v1::SampleResponse response;
+    EXPECT_TRUE(table.Sample(100, absl::Now() + absl::Seconds(30), &response).ok());
+    for (uint64_t key : response.keys()) ++counts[key];
+  }
+  return counts;
+}
 
 absl::Time Soon() { return absl::Now() + absl::Milliseconds(50); }
 absl::Time Later() { return absl::Now() + absl::Seconds(30); }
@@ -318,8 +345,8 @@ TEST(TableTest, MaxBytesLowersCapacity) {
 
 TEST(TableTest, CreateRejectsBadConfigs) {
   v1::TableConfig config = MakeConfig(10);
-  config.set_selector("prioritized");
-  EXPECT_EQ(Table::Create(config).status().code(), absl::StatusCode::kUnimplemented);
+  config.set_selector("heap");
+  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("selector 'heap' is unknown"));
   config = MakeConfig(10, /*min_size=*/11);
   EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("sampling could never start"));
   config = MakeConfig(0);
@@ -338,6 +365,253 @@ TEST(TableTest, UniformTableRejectsPriorityUpdates) {
   absl::Status status = table->UpdatePriorities(request, &updated);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(status.message(), HasSubstr("uniform selector"));
+}
+
+TEST(TableTest, PrioritizedTableSamplesInProportionToPriorities) {
+  std::unique_ptr<Table> table = MakeTable(PrioritizedConfig(10, /*alpha=*/1.0));
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2}, {1.0, 9.0}), Later(), &stored).ok());
+  const std::map<uint64_t, int> counts = SampleCounts(*table, 10000);
+  // P(1) = 0.1: 1000 expected, standard deviation 30.
+  EXPECT_NEAR(counts.at(1), 1000, 200);
+  EXPECT_EQ(table->Info().selector(), "prioritized");
+}
+
+TEST(TableTest, ImportanceWeightsMatchAHandComputedExample) {
+  // alpha 1, beta 0.5, priorities 1 and 3: P = 0.25, 0.75 and N = 2, so
+  // w = (2 * 0.25)^-0.5 = 1.41421 and (2 * 0.75)^-0.5 = 0.81650; divided by
+  // the largest: 1 and 0.57735.
+  std::unique_ptr<Table> table = MakeTable(PrioritizedConfig(10, 1.0, 0.5));
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2}, {1.0, 3.0}), Later(), &stored).ok());
+  v1::SampleResponse response;
+  // Both keys are in a batch of 200 except with probability 0.75^200.
+  ASSERT_TRUE(table->Sample(200, Later(), &response).ok());
+  ASSERT_EQ(response.importance_weights_size(), 200);
+  for (int i = 0; i < response.keys_size(); ++i) {
+    const bool low = response.keys(i) == 1;
+    EXPECT_DOUBLE_EQ(response.probabilities(i), low ? 0.25 : 0.75);
+    EXPECT_NEAR(response.importance_weights(i), low ? 1.0 : 0.5773502692, 1e-9);
+  }
+}
+
+TEST(TableTest, UniformTableReportsImportanceWeightsOfOne) {
+  std::unique_ptr<Table> table = MakeTable(MakeConfig(10));
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2, 3}), Later(), &stored).ok());
+  v1::SampleResponse response;
+  ASSERT_TRUE(table->Sample(5, Later(), &response).ok());
+  ASSERT_EQ(response.importance_weights_size(), 5);
+  for (double w : response.importance_weights()) EXPECT_EQ(w, 1.0);
+}
+
+TEST(TableTest, ItemsInsertedWithoutPriorityGetTheLargestPriorityGivenSoFar) {
+  std::unique_ptr<Table> table = MakeTable(PrioritizedConfig(10, 1.0));
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1}, {4.0}), Later(), &stored).ok());
+  ASSERT_TRUE(table->Insert(MakeRequest({2}), Later(), &stored).ok());
+  v1::SampleResponse response;
+  ASSERT_TRUE(table->Sample(20, Later(), &response).ok());
+  for (double p : response.probabilities()) EXPECT_DOUBLE_EQ(p, 0.5);
+}
+
+TEST(TableTest, PriorityUpdatesChangeTheDistributionAndSkipUnknownKeys) {
+  std::unique_ptr<Table> table = MakeTable(PrioritizedConfig(10, 1.0));
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2}, {1.0, 1.0}), Later(), &stored).ok());
+  v1::UpdatePrioritiesRequest request;
+  request.add_keys(1);
+  request.add_priorities(0.0);
+  request.add_keys(77);  // never stored
+  request.add_priorities(5.0);
+  int64_t updated = 0;
+  ASSERT_TRUE(table->UpdatePriorities(request, &updated).ok());
+  EXPECT_EQ(updated, 1);
+  const std::map<uint64_t, int> counts = SampleCounts(*table, 1000);
+  EXPECT_EQ(counts.count(1), 0u);
+  EXPECT_EQ(counts.at(2), 1000);
+}
+
+TEST(TableTest, BadPriorityUpdateIsRejectedNamingTheKeyAndChangesNothing) {
+  std::unique_ptr<Table> table = MakeTable(PrioritizedConfig(10, 1.0));
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2}, {1.0, 3.0}), Later(), &stored).ok());
+  for (double bad : {-1.0, std::nan(""), static_cast<double>(INFINITY)}) {
+    v1::UpdatePrioritiesRequest request;
+    request.add_keys(1);
+    request.add_priorities(100.0);  // valid, but must not be applied either
+    request.add_keys(2);
+    request.add_priorities(bad);
+    int64_t updated = -1;
+    absl::Status status = table->UpdatePriorities(request, &updated);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(status.message(), HasSubstr("priorities[1] is ")) << bad;
+    EXPECT_THAT(status.message(), HasSubstr("(key 2)")) << bad;
+    EXPECT_EQ(updated, 0);
+  }
+  v1::SampleResponse response;
+  ASSERT_TRUE(table->Sample(50, Later(), &response).ok());
+  for (int i = 0; i < response.keys_size(); ++i) {
+    EXPECT_DOUBLE_EQ(response.probabilities(i), response.keys(i) == 1 ? 0.25 : 0.75);
+  }
+}
+
+TEST(TableTest, LowestPriorityRemoverEvictsTheMinimumPriorityItem) {
+  v1::TableConfig config = PrioritizedConfig(3, 1.0);
+  config.set_remover("lowest_priority");
+  std::unique_ptr<Table> table = MakeTable(config);
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2, 3}, {5.0, 0.5, 2.0}), Later(), &stored).ok());
+  ASSERT_TRUE(table->Insert(MakeRequest({4}, {1.0}), Later(), &stored).ok());
+  EXPECT_EQ(table->Info().items_evicted(), 1);
+  std::map<uint64_t, int> counts = SampleCounts(*table, 2000);
+  EXPECT_EQ(counts.count(2), 0u) << "the lowest-priority item survived";
+  EXPECT_EQ(counts.size(), 3u);
+  // Key 4 (priority 1) is now the lowest.
+  ASSERT_TRUE(table->Insert(MakeRequest({5}, {3.0}), Later(), &stored).ok());
+  counts = SampleCounts(*table, 2000);
+  EXPECT_EQ(counts.count(4), 0u);
+}
+
+TEST(TableTest, MaxTimesSampledRemovesItemsOnceSampledThatOften) {
+  v1::TableConfig config = MakeConfig(10);
+  config.set_max_times_sampled(2);
+  std::unique_ptr<Table> table = MakeTable(config);
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2, 3}), Later(), &stored).ok());
+  v1::SampleResponse response;
+  ASSERT_TRUE(table->Sample(6, Later(), &response).ok());
+  std::map<uint64_t, int> counts;
+  for (uint64_t key : response.keys()) ++counts[key];
+  EXPECT_EQ(counts, (std::map<uint64_t, int>{{1, 2}, {2, 2}, {3, 2}}));
+  EXPECT_TRUE(RowsMatchKeys(response));
+  EXPECT_EQ(table->Info().size(), 0);
+  EXPECT_EQ(table->Info().items_evicted(), 3);
+  // Nothing left: the next sample waits for inserts.
+  v1::SampleResponse more;
+  EXPECT_EQ(table->Sample(1, Soon(), &more).code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(TableTest, FreedSlotsAreReusedAndEvictionStaysOldestFirst) {
+  v1::TableConfig config = MakeConfig(3);
+  config.set_max_times_sampled(1);
+  std::unique_ptr<Table> table = MakeTable(config);
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2, 3}), Later(), &stored).ok());
+  v1::SampleResponse response;
+  ASSERT_TRUE(table->Sample(1, Later(), &response).ok());
+  const uint64_t gone = response.keys(0);
+  ASSERT_TRUE(table->Insert(MakeRequest({4, 5}), Later(), &stored).ok());
+  // 4 filled the freed slot; 5 evicted the oldest remaining item.
+  EXPECT_EQ(table->Info().size(), 3);
+  v1::SampleResponse rest;
+  ASSERT_TRUE(table->Sample(3, Later(), &rest).ok());
+  std::vector<uint64_t> keys(rest.keys().begin(), rest.keys().end());
+  std::sort(keys.begin(), keys.end());
+  std::vector<uint64_t> expected;
+  for (uint64_t key : {1, 2, 3}) {
+    if (key != gone) expected.push_back(key);
+  }
+  expected.erase(expected.begin());  // the oldest survivor was evicted
+  expected.push_back(4);
+  expected.push_back(5);
+  EXPECT_EQ(keys, expected);
+  EXPECT_TRUE(RowsMatchKeys(rest));
+}
+
+TEST(TableTest, FifoTableReturnsItemsInInsertionOrderEachOnce) {
+  v1::TableConfig config = MakeConfig(10);
+  config.set_selector("fifo");
+  std::unique_ptr<Table> table = MakeTable(config);
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({5, 3, 9}), Later(), &stored).ok());
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 7}), Later(), &stored).ok());
+  v1::SampleResponse first;
+  ASSERT_TRUE(table->Sample(2, Later(), &first).ok());
+  EXPECT_THAT(first.keys(), ElementsAre(5, 3));
+  EXPECT_THAT(first.probabilities(), ElementsAre(1.0, 1.0));
+  EXPECT_TRUE(RowsMatchKeys(first));
+  v1::SampleResponse second;
+  ASSERT_TRUE(table->Sample(3, Later(), &second).ok());
+  EXPECT_THAT(second.keys(), ElementsAre(9, 1, 7));
+  EXPECT_EQ(table->Info().size(), 0);
+  EXPECT_EQ(table->Info().selector(), "fifo");
+}
+
+TEST(TableTest, FifoSampleBlocksUntilAWholeBatchIsStoredAndTakesNothingBefore) {
+  v1::TableConfig config = MakeConfig(10);
+  config.set_selector("fifo");
+  std::unique_ptr<Table> table = MakeTable(config);
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2}), Later(), &stored).ok());
+  v1::SampleResponse timed_out;
+  absl::Status status = table->Sample(3, Soon(), &timed_out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(status.message(), HasSubstr("the queue holds 2 items"));
+  EXPECT_EQ(timed_out.keys_size(), 0);
+  EXPECT_EQ(table->Info().size(), 2);
+
+  absl::Notification done;
+  absl::Status sample_status;
+  v1::SampleResponse response;
+  std::thread learner([&] {
+    sample_status = table->Sample(3, Later(), &response);
+    done.Notify();
+  });
+  EXPECT_FALSE(done.WaitForNotificationWithTimeout(kStillBlocked));
+  ASSERT_TRUE(table->Insert(MakeRequest({3}), Later(), &stored).ok());
+  EXPECT_TRUE(done.WaitForNotificationWithTimeout(kReleased));
+  learner.join();
+  ASSERT_TRUE(sample_status.ok()) << sample_status;
+  EXPECT_THAT(response.keys(), ElementsAre(1, 2, 3));
+}
+
+TEST(TableTest, FifoTableRejectsBatchesLargerThanItsCapacity) {
+  v1::TableConfig config = MakeConfig(4);
+  config.set_selector("fifo");
+  std::unique_ptr<Table> table = MakeTable(config);
+  v1::SampleResponse response;
+  absl::Status status = table->Sample(5, Later(), &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("capacity 4"));
+}
+
+TEST(TableTest, FifoTableRejectsPriorityUpdates) {
+  v1::TableConfig config = MakeConfig(4);
+  config.set_selector("fifo");
+  std::unique_ptr<Table> table = MakeTable(config);
+  v1::UpdatePrioritiesRequest request;
+  request.add_keys(1);
+  request.add_priorities(1.0);
+  int64_t updated = 0;
+  EXPECT_EQ(table->UpdatePriorities(request, &updated).code(), absl::StatusCode::kUnimplemented);
+}
+
+TEST(TableTest, CreateRejectsSelectorAndRemoverCombinationsThatCannotWork) {
+  v1::TableConfig config = MakeConfig(10);
+  config.set_remover("lowest_priority");
+  absl::Status status = Table::Create(config).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("remover 'lowest_priority' needs selector 'prioritized'"));
+
+  config = MakeConfig(10);
+  config.set_remover("random");
+  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("remover 'random' is unknown"));
+
+  config = MakeConfig(10);
+  config.set_selector("fifo");
+  config.set_max_times_sampled(2);
+  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("max_times_sampled 2 with selector 'fifo'"));
+
+  config = MakeConfig(10);
+  config.set_priority_exponent(0.5);
+  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("priority_exponent is set but selector 'uniform'"));
+
+  config = PrioritizedConfig(10, 0.6, /*beta=*/1.5);
+  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("importance_sampling_exponent 1.5"));
+
+  config = PrioritizedConfig(10, /*alpha=*/-1);
+  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("priority_exponent -1"));
 }
 
 }  // namespace

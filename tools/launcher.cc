@@ -108,6 +108,9 @@ class Launch {
     return total;
   }
   void RefreshActorSteps();
+  void RefreshLearner(const MetricSamples& learner);
+  // Reads the evaluator's latest round, if it has finished one.
+  void RefreshEval();
   absl::Status SuperviseActors();
   void PrintProgress();
   void FinalEvaluation();
@@ -175,17 +178,23 @@ absl::Status Launch::SuperviseActors() {
   return absl::OkStatus();
 }
 
+void Launch::RefreshLearner(const MetricSamples& learner) {
+  if (HasMetric(learner, "rill_learner_updates_total")) learner_updates_ = SumMetric(learner, "rill_learner_updates_total");
+}
+
+void Launch::RefreshEval() {
+  MetricSamples eval = Scrape(evaluator_);
+  if (SumMetric(eval, "rill_eval_rounds_total") <= 0) return;
+  have_eval_ = true;
+  eval_return_ = SumMetric(eval, "rill_eval_return_mean");
+  eval_episodes_ = SumMetric(eval, "rill_eval_episodes_total");
+  eval_version_ = SumMetric(eval, "rill_eval_parameter_version");
+}
+
 void Launch::PrintProgress() {
   const absl::Time now = absl::Now();
-  MetricSamples learner = Scrape(learner_);
-  if (HasMetric(learner, "rill_learner_updates_total")) learner_updates_ = SumMetric(learner, "rill_learner_updates_total");
-  MetricSamples eval = Scrape(evaluator_);
-  if (SumMetric(eval, "rill_eval_rounds_total") > 0) {
-    have_eval_ = true;
-    eval_return_ = SumMetric(eval, "rill_eval_return_mean");
-    eval_episodes_ = SumMetric(eval, "rill_eval_episodes_total");
-    eval_version_ = SumMetric(eval, "rill_eval_parameter_version");
-  }
+  RefreshLearner(Scrape(learner_));
+  RefreshEval();
   const double seconds = std::max(1e-3, absl::ToDoubleSeconds(now - last_progress_));
   const int64_t steps = EnvSteps();
   std::string line = absl::StrFormat("[%6.1fs] env steps %s (%.0f/s) | updates %s (%.0f/s)",
@@ -213,19 +222,13 @@ void Launch::FinalEvaluation() {
   absl::Time stable_since = absl::Now();
   while (absl::Now() < deadline) {
     MetricSamples learner = Scrape(learner_);
+    RefreshLearner(learner);
     const double current = SumMetric(learner, "rill_learner_parameter_version");
-    if (HasMetric(learner, "rill_learner_updates_total")) learner_updates_ = SumMetric(learner, "rill_learner_updates_total");
     if (current != version) {
       version = current;
       stable_since = absl::Now();
     }
-    MetricSamples eval = Scrape(evaluator_);
-    if (SumMetric(eval, "rill_eval_rounds_total") > 0) {
-      have_eval_ = true;
-      eval_return_ = SumMetric(eval, "rill_eval_return_mean");
-      eval_episodes_ = SumMetric(eval, "rill_eval_episodes_total");
-      eval_version_ = SumMetric(eval, "rill_eval_parameter_version");
-    }
+    RefreshEval();
     if (absl::Now() - stable_since >= absl::Seconds(1) && eval_version_ >= version) return;
     absl::SleepFor(kTick);
   }

@@ -2,9 +2,9 @@
 // in numbered slots (0 .. capacity-1) and tells its selector which slots hold
 // an item and, for prioritized selectors, with what priority; the selector
 // answers "which slot next, and with what probability". Implementations:
-// uniform.h now; a prioritized sum tree and a FIFO queue fit the same
-// interface (FIFO answers the oldest slot; prioritized keeps a tree over
-// slots and implements Update).
+// uniform.h, prioritized.h (a sum tree over slots; implements Update) and
+// fifo.h (answers the oldest slot). Which item leaves a full table is a
+// separate choice, an ItemRemover (replay/removers/interface.h).
 //
 // Not thread-safe: the owning Table calls it under its own mutex.
 #ifndef RILL_REPLAY_SELECTORS_INTERFACE_H_
@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
@@ -37,6 +38,12 @@ class ItemSelector {
   virtual absl::Status Update(int64_t slot, double priority) = 0;
   // Draws one occupied slot. Only called when size() > 0.
   virtual Selection Sample(absl::BitGenRef gen) = 0;
+  // Appends `n` independent draws (with replacement) to `out`: the same as
+  // calling Sample n times, which is what it does unless a selector can
+  // draw a batch faster. Only called when size() > 0.
+  virtual void SampleMany(absl::BitGenRef gen, int64_t n, std::vector<Selection>* out) {
+    for (int64_t i = 0; i < n; ++i) out->push_back(Sample(gen));
+  }
 
   virtual int64_t size() const = 0;
   // Whether Update does anything (UpdatePriorities is rejected otherwise).

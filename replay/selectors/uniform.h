@@ -25,6 +25,7 @@ class UniformSelector final : public ItemSelector {
   int64_t size() const override { return static_cast<int64_t>(slots_.size()); }
   bool uses_priorities() const override { return false; }
   std::string name() const override { return "uniform"; }
+  bool contains(int64_t slot) const { return position_[slot] != kAbsent; }
 
  private:
   static constexpr int64_t kAbsent = -1;

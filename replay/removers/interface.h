@@ -1,0 +1,38 @@
+// ItemRemover: which item a full Table evicts to make room for a new one.
+// Like an ItemSelector it is told which slots hold an item and with what
+// priority, and answers one question: "which slot goes next". The table
+// removes that slot from the selector and the remover alike. Implementations:
+// fifo.h (oldest first) and lowest_priority.h (smallest priority first).
+//
+// Not thread-safe: the owning Table calls it under its own mutex.
+#ifndef RILL_REPLAY_REMOVERS_INTERFACE_H_
+#define RILL_REPLAY_REMOVERS_INTERFACE_H_
+
+#include <cstdint>
+#include <string>
+
+namespace rill::replay {
+
+class ItemRemover {
+ public:
+  virtual ~ItemRemover() = default;
+
+  // `slot` now holds an item with `priority`. Never called for a slot that
+  // already holds one.
+  virtual void Insert(int64_t slot, double priority) = 0;
+  // `slot` no longer holds an item (evicted, or sampled max_times_sampled times).
+  virtual void Remove(int64_t slot) = 0;
+  // The priority of an occupied slot changed (ignored by removers that do
+  // not look at priorities).
+  virtual void Update(int64_t slot, double priority) = 0;
+  // The slot to evict next. Only called when size() > 0.
+  virtual int64_t Victim() const = 0;
+
+  virtual int64_t size() const = 0;
+  // The config's name for it ("fifo").
+  virtual std::string name() const = 0;
+};
+
+}  // namespace rill::replay
+
+#endif  // RILL_REPLAY_REMOVERS_INTERFACE_H_
