@@ -89,6 +89,25 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
 
+// The rate limiter holds samples per insert at the configured 32 (one update
+// of batch 32 per env step) whatever the number of actors: after 2,000 steps
+// with learning from 200, updates are 1,800 plus at most error_buffer / 32 =
+// 100 that the learner may run ahead.
+TEST(LaunchTest, UpdatesPerEnvStepDoNotDependOnTheNumberOfActors) {
+  for (int actors : {1, 3}) {
+    SCOPED_TRACE(actors);
+    Launched run = StartLaunch("ratio-" + std::to_string(actors),
+                               {"--max_env_steps=2000", "--num_actors=" + std::to_string(actors)});
+    ASSERT_NE(run.process, nullptr);
+    std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+    ASSERT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+    const std::string summary = ReadFile(run.summary);
+    EXPECT_EQ(JsonNumber(summary, "num_actors"), actors) << summary;
+    EXPECT_GE(JsonNumber(summary, "learner_updates"), 1800) << summary;
+    EXPECT_LE(JsonNumber(summary, "learner_updates"), 1900) << summary;
+  }
+}
+
 TEST(LaunchTest, CtrlCStopsEveryProcessCleanly) {
   Launched run = StartLaunch("sigint", {"--max_env_steps=0"});
   ASSERT_NE(run.process, nullptr);
