@@ -145,7 +145,12 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
     const absl::Time start = absl::Now();
     RETURN_IF_ERROR(MaybeUpdatePolicy());
     ChooseActions(/*random=*/env_steps_ < random_steps || policy_version_ == 0, /*deterministic=*/false);
-    for (int i = 0; i < n; ++i) {
+    // The last step of a budget that is not a multiple of num_envs steps only
+    // the first envs, so the actor takes exactly its budget.
+    const int active = options_.max_env_steps > 0
+                           ? static_cast<int>(std::min<int64_t>(n, options_.max_env_steps - env_steps_))
+                           : n;
+    for (int i = 0; i < active; ++i) {
       for (int j = 0; j < act_dim_; ++j) env_actions[j] = actions_[static_cast<size_t>(i) * act_dim_ + j] * action_high_;
       float* next = &next_obs[static_cast<size_t>(i) * obs_dim_];
       ASSIGN_OR_RETURN(StepResult result, envs_[i]->Step(env_actions.data(), next));
@@ -164,7 +169,7 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
     // Columns in signature order: obs, action, reward, terminated, next_obs.
     absl::Status written;
     do {
-      written = writer_->Append({obs_.data(), actions_.data(), rewards.data(), terminated.data(), next_obs.data()}, n);
+      written = writer_->Append({obs_.data(), actions_.data(), rewards.data(), terminated.data(), next_obs.data()}, active);
       // DeadlineExceeded: replay is applying backpressure (rate limiter);
       // keep waiting unless asked to stop.
     } while (absl::IsDeadlineExceeded(written) && !stop.HasBeenNotified());
@@ -172,11 +177,11 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
     RETURN_IF_ERROR(written);
     // Auto-reset finished episodes; the next step starts from the reset obs.
     obs_.swap(next_obs);
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < active; ++i) {
       if (ended[i]) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
     }
-    env_steps_ += n;
-    metrics_.env_steps->Increment(n);
+    env_steps_ += active;
+    metrics_.env_steps->Increment(active);
     metrics_.step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   }
   absl::Status flushed = writer_->Flush(absl::Seconds(30));
