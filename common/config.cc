@@ -122,10 +122,35 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (config.eval().every_updates() < -1) return Invalid("eval.every_updates", "must be > 0, or -1 for every version");
   if (config.topology().num_actors() == 0) config.mutable_topology()->set_num_actors(2);
   if (config.topology().num_actors() < 0) return Invalid("topology.num_actors", "must be > 0");
+  if (config.topology().num_replay_shards() == 0) config.mutable_topology()->set_num_replay_shards(1);
+  if (config.topology().num_replay_shards() < 0) return Invalid("topology.num_replay_shards", "must be > 0");
   if (config.max_env_steps() < 0) return Invalid("max_env_steps", "must be >= 0");
 
   v1::ReplayConfig* replay = config.mutable_replay();
   if (replay->max_message_bytes() == 0) replay->set_max_message_bytes(64 << 20);
+  if (replay->max_in_flight_inserts_per_stream() == 0) replay->set_max_in_flight_inserts_per_stream(8);
+  if (replay->max_in_flight_inserts_per_stream() < 0) {
+    return Invalid("replay.max_in_flight_inserts_per_stream", "must be > 0");
+  }
+  if (replay->grpc_memory_quota_bytes() == 0) replay->set_grpc_memory_quota_bytes(int64_t{512} << 20);
+  if (replay->grpc_memory_quota_bytes() < (int64_t{16} << 20)) {
+    return Invalid("replay.grpc_memory_quota_bytes", "must be at least 16 MiB (16777216)");
+  }
+  v1::DurabilityConfig* durability = replay->mutable_durability();
+  if (durability->mode().empty()) durability->set_mode("none");
+  if (durability->mode() != "none" && durability->mode() != "checkpoint" && durability->mode() != "wal") {
+    return Invalid("replay.durability.mode",
+                   absl::StrCat("'", durability->mode(), "' is unknown (known: none, checkpoint, wal)"));
+  }
+  if (durability->checkpoint_interval_seconds() == 0) durability->set_checkpoint_interval_seconds(60);
+  if (!(durability->checkpoint_interval_seconds() > 0)) {
+    return Invalid("replay.durability.checkpoint_interval_seconds", "must be > 0");
+  }
+  if (durability->keep_latest() == 0) durability->set_keep_latest(2);
+  if (durability->keep_latest() < 0) return Invalid("replay.durability.keep_latest", "must be > 0");
+  if (durability->group_commit_micros() < 0) {
+    return Invalid("replay.durability.group_commit_micros", "must be >= 0");
+  }
   if (replay->tables_size() == 0) {
     v1::TableConfig* table = replay->add_tables();
     table->set_name("transitions");
