@@ -456,16 +456,22 @@ absl::Status Table::UpdatePriorities(const v1::UpdatePrioritiesRequest& request,
                                                  " selector, which has no priorities to update"));
   }
   for (uint64_t key : request.keys()) key_to_slot_.prefetch(key);
+  update_slots_.clear();
+  update_priorities_.clear();
   for (int i = 0; i < request.keys_size(); ++i) {
     auto it = key_to_slot_.find(request.keys(i));
     if (it == key_to_slot_.end()) continue;
-    const double priority = request.priorities(i);
-    // Cannot fail: the slot is occupied and the priority was checked above.
-    RETURN_IF_ERROR(selector_->Update(it->second, priority));
-    remover_->Update(it->second, priority);
-    default_priority_ = std::max(default_priority_, priority);
-    ++*updated;
+    update_slots_.push_back(it->second);
+    update_priorities_.push_back(request.priorities(i));
   }
+  // Cannot fail: the slots are occupied and the priorities were checked above.
+  RETURN_IF_ERROR(selector_->UpdateMany(update_slots_.data(), update_priorities_.data(),
+                                        static_cast<int64_t>(update_slots_.size())));
+  for (size_t i = 0; i < update_slots_.size(); ++i) {
+    remover_->Update(update_slots_[i], update_priorities_[i]);
+    default_priority_ = std::max(default_priority_, update_priorities_[i]);
+  }
+  *updated = static_cast<int64_t>(update_slots_.size());
   return absl::OkStatus();
 }
 

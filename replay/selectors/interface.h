@@ -36,6 +36,17 @@ class ItemSelector {
   // Changes the priority of an occupied slot; Unimplemented for selectors
   // without priorities.
   virtual absl::Status Update(int64_t slot, double priority) = 0;
+  // Update for each of slots[0 .. n), which the caller knows to be occupied,
+  // with priorities[0 .. n) already checked finite and >= 0. The same as n
+  // Update calls, which is what it does unless a selector can do a batch
+  // faster; stops at the first error.
+  virtual absl::Status UpdateMany(const int64_t* slots, const double* priorities, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      absl::Status status = Update(slots[i], priorities[i]);
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
   // Draws one occupied slot. Only called when size() > 0.
   virtual Selection Sample(absl::BitGenRef gen) = 0;
   // Appends `n` independent draws (with replacement) to `out`: the same as

@@ -38,6 +38,13 @@ absl::Status PrioritizedSelector::Update(int64_t slot, double priority) {
   return absl::OkStatus();
 }
 
+absl::Status PrioritizedSelector::UpdateMany(const int64_t* slots, const double* priorities, int64_t n) {
+  weights_.resize(n);
+  for (int64_t i = 0; i < n; ++i) weights_[i] = Weight(priorities[i]);
+  tree_.SetMany(slots, weights_.data(), n);
+  return absl::OkStatus();
+}
+
 double PrioritizedSelector::Probability(int64_t slot) const {
   if (!occupied_.contains(slot)) return 0;
   const double total = tree_.total();

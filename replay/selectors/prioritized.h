@@ -38,6 +38,8 @@ class PrioritizedSelector final : public ItemSelector {
   // InvalidArgument for a NaN, infinite or negative priority; FailedPrecondition
   // for an empty slot. Nothing changes on error.
   absl::Status Update(int64_t slot, double priority) override;
+  // One SumTree::SetMany for the whole batch.
+  absl::Status UpdateMany(const int64_t* slots, const double* priorities, int64_t n) override;
   Selection Sample(absl::BitGenRef gen) override;
   // Walks the tree for all n draws together (SumTree::FindMany).
   void SampleMany(absl::BitGenRef gen, int64_t n, std::vector<Selection>* out) override;
@@ -57,6 +59,7 @@ class PrioritizedSelector final : public ItemSelector {
   UniformSelector occupied_;  // the stored slots, for size and the all-zero case
   std::vector<double> values_;  // SampleMany's scratch
   std::vector<int64_t> slots_;  // SampleMany's scratch
+  std::vector<double> weights_;  // UpdateMany's scratch
 };
 
 }  // namespace rill::replay

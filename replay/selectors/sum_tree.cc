@@ -8,21 +8,27 @@ namespace {
 int64_t RoundUpToFanout(int64_t n) { return (n + SumTree::kFanout - 1) / SumTree::kFanout * SumTree::kFanout; }
 
 // Picks the child, among a block of kFanout, whose interval holds `*value`
-// and leaves the remainder in `*value`. Never a child of weight 0.
+// and leaves the remainder in `*value`. Never a child of weight 0: its
+// interval is empty. Branch-free (the comparisons vectorize): the child is
+// the number of inclusive prefix sums at or below the value.
 int64_t ChooseChild(const double* children, double* value) {
-  int64_t chosen = -1;
-  int64_t last_positive = -1;
+  double prefix[SumTree::kFanout];
+  double acc = 0;
   for (int64_t c = 0; c < SumTree::kFanout; ++c) {
-    if (children[c] <= 0) continue;
-    last_positive = c;
-    if (*value < children[c]) {
-      chosen = c;
-      break;
-    }
-    *value -= children[c];
+    acc += children[c];
+    prefix[c] = acc;
   }
-  // Rounding can leave `value` just past the sum of the children.
-  return chosen < 0 ? last_positive : chosen;
+  int64_t chosen = 0;
+  for (int64_t c = 0; c < SumTree::kFanout; ++c) chosen += prefix[c] <= *value ? 1 : 0;
+  if (chosen == SumTree::kFanout) {
+    // Rounding left `value` at or past the block's sum: the last positive child.
+    chosen = SumTree::kFanout - 1;
+    while (chosen > 0 && children[chosen] <= 0) --chosen;
+    *value = children[chosen];
+    return chosen;
+  }
+  if (chosen > 0) *value -= prefix[chosen - 1];
+  return chosen;
 }
 
 }  // namespace
@@ -45,6 +51,34 @@ void SumTree::Set(int64_t slot, double weight) {
     double sum = 0;
     for (int64_t c = 0; c < kFanout; ++c) sum += children[c];
     levels_[level][index] = sum;
+  }
+}
+
+void SumTree::SetMany(const int64_t* slots, const double* weights, int64_t n) {
+  if (n <= 0) return;
+  double* leaves = levels_[0].data();
+  for (int64_t i = 0; i < n; ++i) __builtin_prefetch(leaves + slots[i], 1);
+  for (int64_t i = 0; i < n; ++i) leaves[slots[i]] = weights[i];
+  scratch_.assign(slots, slots + n);
+  for (std::size_t level = 1; level < levels_.size(); ++level) {
+    const double* children = levels_[level - 1].data();
+    double* nodes = levels_[level].data();
+    for (int64_t& index : scratch_) {
+      index /= kFanout;
+      __builtin_prefetch(nodes + index, 1);
+    }
+    // Sibling leaves share a parent: summing it twice is harmless, and on
+    // the upper levels, where most indices repeat, skipping adjacent
+    // repeats saves the work.
+    int64_t previous = -1;
+    for (int64_t index : scratch_) {
+      if (index == previous) continue;
+      previous = index;
+      const double* block = children + index * kFanout;
+      double sum = 0;
+      for (int64_t c = 0; c < kFanout; ++c) sum += block[c];
+      nodes[index] = sum;
+    }
   }
 }
 

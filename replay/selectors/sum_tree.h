@@ -28,6 +28,11 @@ class SumTree {
 
   // Sets the weight of `slot` (finite, >= 0) and updates its ancestors.
   void Set(int64_t slot, double weight);
+  // Set for each of slots[0 .. n) with weights[0 .. n) (a slot listed twice
+  // gets its last weight). Leaves first, then the ancestors level by level,
+  // each level's nodes prefetched before any is summed, so that the cache
+  // misses of a large tree overlap instead of queueing one Set after another.
+  void SetMany(const int64_t* slots, const double* weights, int64_t n);
   double Get(int64_t slot) const { return levels_[0][slot]; }
   // Sum of all weights.
   double total() const { return levels_.back()[0]; }
@@ -49,6 +54,7 @@ class SumTree {
   // i*kFanout + kFanout). Every level is padded with zeros to whole child
   // blocks; the last level has one meaningful node, the total.
   std::vector<std::vector<double>> levels_;
+  std::vector<int64_t> scratch_;  // SetMany's node indices
 };
 
 }  // namespace rill::replay

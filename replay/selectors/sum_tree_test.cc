@@ -75,6 +75,32 @@ TEST(SumTreeTest, FindManyAgreesWithFind) {
   for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(slots[i], tree.Find(values[i])) << values[i];
 }
 
+TEST(SumTreeTest, SetManyMatchesOneSetPerSlotIncludingRepeatedSlots) {
+  std::mt19937_64 gen(7);
+  for (int64_t capacity : {1, 7, 8, 9, 64, 1000, 4097}) {
+    SumTree one_by_one(capacity), batched(capacity);
+    std::uniform_int_distribution<int64_t> slot(0, capacity - 1);
+    std::uniform_real_distribution<double> weight(0.0, 5.0);
+    for (int round = 0; round < 20; ++round) {
+      std::vector<int64_t> slots;
+      std::vector<double> weights;
+      for (int i = 0; i < 37; ++i) {
+        slots.push_back(slot(gen));
+        weights.push_back(i % 9 == 0 ? 0.0 : weight(gen));
+      }
+      for (size_t i = 0; i < slots.size(); ++i) one_by_one.Set(slots[i], weights[i]);
+      batched.SetMany(slots.data(), weights.data(), static_cast<int64_t>(slots.size()));
+      ASSERT_EQ(batched.total(), one_by_one.total()) << "capacity " << capacity << " round " << round;
+      for (int64_t s = 0; s < capacity; ++s) ASSERT_EQ(batched.Get(s), one_by_one.Get(s)) << "slot " << s;
+      if (batched.total() > 0) {
+        for (double f : {0.0, 0.25, 0.5, 0.999}) {
+          EXPECT_EQ(batched.Find(f * batched.total()), one_by_one.Find(f * one_by_one.total()));
+        }
+      }
+    }
+  }
+}
+
 TEST(SumTreeTest, WorksWithOneSlotAndWithCapacitiesAcrossLevels) {
   for (int capacity : {1, 7, 8, 9, 64, 65, 513}) {
     SumTree tree(capacity);
