@@ -169,6 +169,7 @@ absl::Status Sac::CheckBatch(const TransitionBatch& batch) const {
   RETURN_IF_ERROR(CheckField("reward", batch.reward, {b}, device));
   RETURN_IF_ERROR(CheckField("terminated", batch.terminated, {b}, device));
   RETURN_IF_ERROR(CheckField("next_obs", batch.next_obs, {b, options_.obs_dim}, device));
+  if (batch.weight.defined()) RETURN_IF_ERROR(CheckField("weight", batch.weight, {b}, device));
   return absl::OkStatus();
 }
 
@@ -230,9 +231,11 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   torch::Tensor target = torch::addcmul(batch.reward, discount, soft_next);
 
   // 3. Critic step. Loss = 0.5 * (MSE(Q1, y) + MSE(Q2, y)), SB3's constant,
-  // so d loss / d Q_e = (Q_e - y) / B.
+  // so d loss / d Q_e = (Q_e - y) / B; with importance weights each term
+  // is scaled by w_i, and so is its gradient.
   torch::Tensor q = critic_.Forward(torch::cat({batch.obs, batch.action}, 1), critic_trace_);  // [2, B, 1]
   torch::Tensor grad_q = (q - target.view({1, b, 1})).mul_(1.0 / b);
+  if (batch.weight.defined()) grad_q.mul_(batch.weight.view({1, b, 1}));
   critic_.Backward(critic_trace_, grad_q, /*row_begin=*/0, /*weight_grads=*/true, std::nullopt);
   critic_adam_.Step(critic_.params(), critic_.grads());
 
@@ -282,6 +285,12 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   last_.log_prob = pi_log_prob;
   last_.min_q_pi = min_q_pi;
   ++updates_;
+}
+
+torch::Tensor Sac::LastTdErrors() const {
+  if (!last_.q.defined()) return {};
+  torch::NoGradGuard no_grad;
+  return (last_.q - last_.target.view({1, -1, 1})).abs_().mean(0).view({-1});
 }
 
 SacStats Sac::LastStats() const {

@@ -60,6 +60,11 @@ struct TransitionBatch {
   torch::Tensor reward;      // [B]
   torch::Tensor terminated;  // [B], 1 where the episode ended in a terminal state (not on truncation)
   torch::Tensor next_obs;    // [B, obs_dim]
+  // [B] importance-sampling weights of a prioritized table (SampleResponse's
+  // importance_weights): each transition's term of the critic loss is
+  // scaled by its weight, which undoes the bias of drawing it with
+  // probability != 1/N (Schaul et al. 2016). Undefined: all 1.
+  torch::Tensor weight;
 };
 
 struct SacStats {
@@ -133,6 +138,12 @@ class Sac {
   // a' ~ pi(.|s') and a ~ pi(.|s) instead of drawing it.
   absl::Status UpdateWithNoiseForTesting(const TransitionBatch& batch, const torch::Tensor& next_noise,
                                          const torch::Tensor& noise);
+  // |TD error| of each transition of the last update, averaged over the two
+  // critics (taken before the critic step): [B] float32 on the device, the
+  // new priorities for a prioritized table. Undefined before the first
+  // update. Reading it synchronizes with the device.
+  torch::Tensor LastTdErrors() const;
+
   // The TD target y ([B]) of the last update.
   torch::Tensor LastTargetForTesting() const { return last_.target; }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,46 @@ TEST(SacTest, CriticLossMatchesHandComputation) {
   SacStats stats = sac->LastStats();
   EXPECT_NEAR(stats.critic_loss, 0.97096105, 1e-5);
   EXPECT_NEAR(stats.q_mean, 2.25, 1e-6);
+}
+
+TEST(SacTest, TdErrorsAreTheMeanAbsoluteErrorOfTheTwoCritics) {
+  std::unique_ptr<Sac> sac = TinySac();
+  EXPECT_FALSE(sac->LastTdErrors().defined());
+  ASSERT_TRUE(TinyUpdate(*sac, TinyBatch({0, 0})).ok());
+  // Q1 = 1.5, Q2 = 3 (as above): (|1.5 - y| + |3 - y|) / 2.
+  const double expected = (std::abs(1.5 - kTinyTarget) + std::abs(3 - kTinyTarget)) / 2;
+  torch::Tensor td = sac->LastTdErrors();
+  ASSERT_EQ(td.sizes(), (std::vector<int64_t>{2}));
+  EXPECT_NEAR(td[0].item<double>(), expected, 1e-5);
+  EXPECT_NEAR(td[1].item<double>(), expected, 1e-5);
+}
+
+TEST(SacTest, ImportanceWeightsScaleEachTransitionsCriticGradient) {
+  // Two identical transitions: weights (1, 1) give the unweighted gradient,
+  // weights (3, 1) twice it ((3 + 1) / 2), weights (0, 0) none.
+  auto critic_grads = [](std::optional<std::vector<float>> weights) {
+    std::unique_ptr<Sac> sac = TinySac();
+    TransitionBatch batch = TinyBatch({0, 0});
+    if (weights) batch.weight = torch::tensor(*weights);
+    EXPECT_TRUE(TinyUpdate(*sac, batch).ok());
+    std::map<std::string, torch::Tensor> grads = sac->GradientsForTesting();
+    return torch::cat({grads["critic.layers.0.weight"].flatten(), grads["critic.layers.1.weight"].flatten(),
+                       grads["critic.layers.1.bias"].flatten()});
+  };
+  const torch::Tensor plain = critic_grads(std::nullopt);
+  ASSERT_GT(plain.abs().sum().item<double>(), 0);
+  EXPECT_TRUE(torch::allclose(critic_grads(std::vector<float>{1, 1}), plain));
+  EXPECT_TRUE(torch::allclose(critic_grads(std::vector<float>{3, 1}), plain * 2));
+  EXPECT_EQ(critic_grads(std::vector<float>{0, 0}).abs().sum().item<double>(), 0);
+}
+
+TEST(SacTest, UpdateRejectsWeightsOfTheWrongLength) {
+  std::unique_ptr<Sac> sac = TinySac();
+  TransitionBatch batch = TinyBatch({0, 0});
+  batch.weight = torch::ones({3});
+  absl::Status status = TinyUpdate(*sac, batch);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("weight"), std::string::npos) << status.message();
 }
 
 TEST(SacTest, ActorLossMatchesHandComputation) {
