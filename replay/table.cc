@@ -121,6 +121,10 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
                                                      " is smaller than one item (", item_bytes, " bytes)"));
     }
   }
+  if (capacity > kMaxSlots) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "max_size ", capacity, " exceeds the most items a table holds, ",
+                                                   kMaxSlots));
+  }
   if (config.rate_limiter().min_size_to_sample() > capacity) {
     return absl::InvalidArgumentError(absl::StrCat(
         where, "rate_limiter.min_size_to_sample ", config.rate_limiter().min_size_to_sample(),

@@ -351,6 +351,8 @@ TEST(TableTest, CreateRejectsBadConfigs) {
   EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("sampling could never start"));
   config = MakeConfig(0);
   EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("max_size 0"));
+  config = MakeConfig(int64_t{1} << 32);  // refused before anything is allocated
+  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("exceeds the most items a table holds"));
   config = MakeConfig(10);
   config.mutable_signature()->mutable_columns(1)->set_name("obs");
   EXPECT_EQ(Table::Create(config).status().code(), absl::StatusCode::kInvalidArgument);

@@ -19,6 +19,11 @@
 
 namespace rill::replay {
 
+// Selectors and removers keep per-slot bookkeeping as 32-bit indices, which
+// halves their memory next to the items: a table has at most kMaxSlots slots.
+using SlotIndex = int32_t;
+inline constexpr int64_t kMaxSlots = INT32_MAX;
+
 struct Selection {
   int64_t slot = -1;
   // Probability with which `slot` was drawn.

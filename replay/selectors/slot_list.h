@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "replay/selectors/interface.h"
 
 namespace rill::replay {
 
@@ -19,18 +20,18 @@ class SlotList {
  public:
   static constexpr int64_t kNone = -1;
 
-  // Slots are in [0, capacity).
+  // Slots are in [0, capacity), capacity <= kMaxSlots.
   explicit SlotList(int64_t capacity) : prev_(capacity, kAbsent), next_(capacity, kAbsent) {}
 
   // Appends `slot`, which must not be in the list, as the newest.
   void PushBack(int64_t slot) {
     if (contains(slot)) RILL_LOG(FATAL) << "slot " << slot << " added twice";
-    prev_[slot] = tail_;
-    next_[slot] = kNone;
+    prev_[slot] = static_cast<SlotIndex>(tail_);
+    next_[slot] = static_cast<SlotIndex>(kNone);
     if (tail_ == kNone) {
       head_ = slot;
     } else {
-      next_[tail_] = slot;
+      next_[tail_] = static_cast<SlotIndex>(slot);
     }
     tail_ = slot;
     ++size_;
@@ -44,12 +45,12 @@ class SlotList {
     if (prev == kNone) {
       head_ = next;
     } else {
-      next_[prev] = next;
+      next_[prev] = static_cast<SlotIndex>(next);
     }
     if (next == kNone) {
       tail_ = prev;
     } else {
-      prev_[next] = prev;
+      prev_[next] = static_cast<SlotIndex>(prev);
     }
     prev_[slot] = next_[slot] = kAbsent;
     --size_;
@@ -61,9 +62,10 @@ class SlotList {
   int64_t size() const { return size_; }
 
  private:
-  static constexpr int64_t kAbsent = -2;
-  std::vector<int64_t> prev_;  // slot -> older neighbour, kNone, or kAbsent
-  std::vector<int64_t> next_;  // slot -> newer neighbour, kNone, or kAbsent
+  static constexpr SlotIndex kAbsent = -2;
+  // 32-bit to halve their memory (selectors/interface.h).
+  std::vector<SlotIndex> prev_;  // slot -> older neighbour, kNone, or kAbsent
+  std::vector<SlotIndex> next_;  // slot -> newer neighbour, kNone, or kAbsent
   int64_t head_ = kNone;
   int64_t tail_ = kNone;
   int64_t size_ = 0;

@@ -7,19 +7,19 @@
 namespace rill::replay {
 
 UniformSelector::UniformSelector(int64_t capacity) : position_(capacity, kAbsent) {
-  slots_.reserve(capacity);
+  if (capacity > kMaxSlots) RILL_LOG(FATAL) << "capacity " << capacity << " exceeds " << kMaxSlots << " slots";
 }
 
 void UniformSelector::Insert(int64_t slot, double /*priority*/) {
   if (position_[slot] != kAbsent) RILL_LOG(FATAL) << "slot " << slot << " inserted twice";
-  position_[slot] = static_cast<int64_t>(slots_.size());
-  slots_.push_back(slot);
+  position_[slot] = static_cast<SlotIndex>(slots_.size());
+  slots_.push_back(static_cast<SlotIndex>(slot));
 }
 
 void UniformSelector::Remove(int64_t slot) {
-  const int64_t pos = position_[slot];
+  const SlotIndex pos = position_[slot];
   if (pos == kAbsent) RILL_LOG(FATAL) << "slot " << slot << " removed but not present";
-  const int64_t last = slots_.back();
+  const SlotIndex last = slots_.back();
   slots_[pos] = last;
   position_[last] = pos;
   slots_.pop_back();

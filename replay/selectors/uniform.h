@@ -15,7 +15,7 @@ namespace rill::replay {
 
 class UniformSelector final : public ItemSelector {
  public:
-  // Slots are in [0, capacity).
+  // Slots are in [0, capacity), capacity <= kMaxSlots.
   explicit UniformSelector(int64_t capacity);
 
   void Insert(int64_t slot, double priority) override;
@@ -28,9 +28,9 @@ class UniformSelector final : public ItemSelector {
   bool contains(int64_t slot) const { return position_[slot] != kAbsent; }
 
  private:
-  static constexpr int64_t kAbsent = -1;
-  std::vector<int64_t> slots_;     // occupied slots, in no particular order
-  std::vector<int64_t> position_;  // slot -> index in slots_, or kAbsent
+  static constexpr SlotIndex kAbsent = -1;
+  std::vector<SlotIndex> slots_;     // occupied slots, in no particular order
+  std::vector<SlotIndex> position_;  // slot -> index in slots_, or kAbsent
 };
 
 }  // namespace rill::replay
