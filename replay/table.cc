@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <utility>
 
@@ -96,6 +97,15 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
                    Exponent(config.has_importance_sampling_exponent(), config.importance_sampling_exponent(),
                             kDefaultImportanceSamplingExponent, 1.0, "importance_sampling_exponent", where));
   const int32_t max_times_sampled = selector == "fifo" ? 1 : config.max_times_sampled();
+  const double samples_per_insert = config.rate_limiter().samples_per_insert();
+  if (max_times_sampled > 0 && samples_per_insert > max_times_sampled) {
+    // Each item leaves after max_times_sampled draws, so the run can never
+    // reach the ratio: inserts end up waiting for samples of an empty table.
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, "rate_limiter.samples_per_insert ", samples_per_insert, " exceeds max_times_sampled ",
+        max_times_sampled, selector == "fifo" ? " (a fifo queue hands out each item once)" : "",
+        ": items leave before they can be sampled that often, so inserts and samples would deadlock"));
+  }
   if (config.max_size() <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(where, "max_size ", config.max_size(), " must be > 0"));
   }
@@ -170,6 +180,7 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
       max_times_sampled_(max_times_sampled),
       importance_sampling_exponent_(importance_sampling_exponent),
       takes_whole_batches_(selector->name() == "fifo"),
+      limiter_admits_at_most_(LargestAdmittedBatch(config.rate_limiter())),
       has_priorities_(selector->uses_priorities()),
       columns_(std::move(columns)),
       slot_keys_(capacity),
@@ -181,6 +192,18 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
   // Hand out low slots first: pages of a large table are touched in order.
   free_slots_.reserve(capacity);
   for (int64_t slot = capacity - 1; slot >= 0; --slot) free_slots_.push_back(slot);
+}
+
+int64_t Table::LargestAdmittedBatch(const v1::RateLimiterConfig& config) {
+  const double spi = config.samples_per_insert();
+  if (spi <= 0) return std::numeric_limits<int64_t>::max();
+  // The limiter keeps inserts * SPI - samples within a window 2 * error_buffer
+  // wide, so no more samples than that fit at once. With SPI 1 and every item
+  // sampled once, that difference is also the number of items stored, which
+  // inserts keep at or below min_size_to_sample + error_buffer.
+  double most = 2 * config.error_buffer();
+  if (spi == 1) most = std::min(most, static_cast<double>(config.min_size_to_sample()) + config.error_buffer());
+  return static_cast<int64_t>(std::floor(most));
 }
 
 std::string Table::ClosedMessage() const {
@@ -369,6 +392,12 @@ absl::Status Table::Sample(int batch_size, absl::Time deadline, v1::SampleRespon
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': batch_size ", batch_size, " of ",
                                                    item_bytes_, "-byte items exceeds ", kMaxSampleBytes,
                                                    " bytes per batch"));
+  }
+  if (takes_whole_batches_ && limiter_admits_at_most_ < batch_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "table '", name_, "': batch_size ", batch_size, " can never be admitted at once by the queue's rate limiter (",
+        limiter_admits_at_most_, " at most: 2 * error_buffer, and min_size_to_sample + error_buffer when "
+        "samples_per_insert is 1); ask for smaller batches or raise error_buffer"));
   }
   if (takes_whole_batches_ && batch_size > capacity_) {
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': batch_size ", batch_size,

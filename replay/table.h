@@ -184,6 +184,8 @@ class Table {
   void GatherLocked(int64_t slot, int row, v1::SampleResponse* out) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ClosedMessage() const;
+  // Most samples a FIFO table's rate limiter can ever admit at once.
+  static int64_t LargestAdmittedBatch(const v1::RateLimiterConfig& config);
   static std::vector<int64_t> ColumnItemBytes(const std::vector<Column>& columns);
 
   const std::string name_;
@@ -194,6 +196,7 @@ class Table {
   const int32_t max_times_sampled_;                // 0: unlimited
   const double importance_sampling_exponent_;     // beta
   const bool takes_whole_batches_;                 // a FIFO queue
+  const int64_t limiter_admits_at_most_;           // LargestAdmittedBatch
   const bool has_priorities_;                      // the selector's uses_priorities()
 
   mutable absl::Mutex mu_;

@@ -578,6 +578,44 @@ TEST(TableTest, FifoTableRejectsBatchesLargerThanItsCapacity) {
   EXPECT_THAT(status.message(), HasSubstr("capacity 4"));
 }
 
+TEST(TableTest, CreateRefusesARatioThatItemsLeavingAfterSamplingCanNeverReach) {
+  v1::TableConfig config = MakeConfig(10);
+  config.set_max_times_sampled(2);
+  config.mutable_rate_limiter()->set_samples_per_insert(3);
+  config.mutable_rate_limiter()->set_error_buffer(10);
+  absl::Status status = Table::Create(config).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("samples_per_insert 3 exceeds max_times_sampled 2"));
+  EXPECT_THAT(status.message(), HasSubstr("deadlock"));
+
+  config.set_selector("fifo");
+  config.set_max_times_sampled(0);
+  config.mutable_rate_limiter()->set_samples_per_insert(1.5);
+  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("a fifo queue hands out each item once"));
+
+  config.mutable_rate_limiter()->set_samples_per_insert(1);
+  EXPECT_TRUE(Table::Create(config).ok());
+}
+
+TEST(TableTest, FifoTableRejectsBatchesItsRateLimiterCanNeverAdmitAtOnce) {
+  v1::TableConfig config = MakeConfig(100);
+  config.set_selector("fifo");
+  config.mutable_rate_limiter()->set_min_size_to_sample(1);
+  config.mutable_rate_limiter()->set_samples_per_insert(1);
+  config.mutable_rate_limiter()->set_error_buffer(2);
+  std::unique_ptr<Table> table = MakeTable(config);
+  v1::SampleResponse response;
+  // The queue never holds more than min_size_to_sample + error_buffer = 3.
+  absl::Status status = table->Sample(4, Later(), &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("batch_size 4 can never be admitted at once"));
+
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2, 3}), Later(), &stored).ok());
+  ASSERT_TRUE(table->Sample(3, Later(), &response).ok());
+  EXPECT_THAT(response.keys(), ElementsAre(1, 2, 3));
+}
+
 TEST(TableTest, FifoTableRejectsPriorityUpdates) {
   v1::TableConfig config = MakeConfig(4);
   config.set_selector("fifo");
