@@ -326,7 +326,8 @@ absl::StatusOr<CheckpointSummary> CheckpointStore::Write(const v1::ReplayConfig&
     RETURN_IF_ERROR(WriteTableFile(absl::StrCat(temporary, "/", TableFileName(static_cast<int>(i))),
                                    config.tables(static_cast<int>(i)), snapshot));
   }
-  summary.completed = absl::Now();
+  // Whole microseconds, as the manifest keeps it.
+  summary.completed = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()));
   summary.duration = summary.completed - start;
   ASSIGN_OR_RETURN(RecordWriter manifest, RecordWriter::Create(absl::StrCat(temporary, "/", kManifestName)));
   RETURN_IF_ERROR(manifest.Write(EncodeManifest(summary, names)));
