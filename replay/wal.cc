@@ -1,10 +1,13 @@
 #include "replay/wal.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <utility>
 
@@ -180,15 +183,40 @@ void WriteAheadLog::CommitLoop() {
     const absl::Time start = absl::Now();
     absl::Status status;
     uint64_t segment_switched_to = 0;
+    // Consecutive records go out in writev calls of up to kMaxIov buffers.
+    constexpr size_t kMaxIov = 512;
+    std::vector<iovec> iov;
+    auto flush = [&]() -> absl::Status {
+      size_t i = 0;
+      while (i < iov.size()) {
+        const int count = static_cast<int>(std::min(kMaxIov, iov.size() - i));
+        const ssize_t n = ::writev(fd_, &iov[i], count);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return absl::InternalError(absl::StrCat("cannot write '", path_, "': ", std::strerror(errno)));
+        }
+        // Skip what was written; a short write resumes inside a buffer.
+        size_t left = static_cast<size_t>(n);
+        while (left > 0 && left >= iov[i].iov_len) left -= iov[i++].iov_len;
+        if (left > 0) {
+          iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
+          iov[i].iov_len -= left;
+        }
+      }
+      iov.clear();
+      return absl::OkStatus();
+    };
     for (Entry& entry : batch) {
       if (!status.ok()) break;
       if (entry.record.empty()) {
-        status = OpenSegment(entry.next_segment);
+        status = flush();
+        if (status.ok()) status = OpenSegment(entry.next_segment);
         segment_switched_to = entry.next_segment;
       } else {
-        status = WriteAll(fd_, entry.record.data(), entry.record.size(), path_);
+        iov.push_back(iovec{entry.record.data(), entry.record.size()});
       }
     }
+    if (status.ok()) status = flush();
     if (status.ok()) status = SyncFile(fd_, path_);
     batch.clear();
     if (options_.on_sync) options_.on_sync(absl::Now() - start);
