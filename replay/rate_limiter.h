@@ -47,6 +47,13 @@ class RateLimiter {
   void Inserted(int64_t num_items) { inserts_ += num_items; }
   void Sampled(int64_t num_items) { samples_ += num_items; }
   void Deleted(int64_t num_items) { deletes_ += num_items; }
+  // Sets the counters to those of a restored checkpoint, so that the ratio
+  // carries on where the checkpointed shard left it. Blocked times restart at 0.
+  void RestoreCounters(int64_t inserts, int64_t samples, int64_t deletes) {
+    inserts_ = inserts;
+    samples_ = samples;
+    deletes_ = deletes;
+  }
 
   // Why one more item cannot be inserted / sampled now, in words with the
   // counters and bounds; empty when it can.

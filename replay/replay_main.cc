@@ -15,6 +15,8 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/process.h"
+#include "replay/checkpoint.h"
+#include "replay/durability.h"
 #include "replay/replay_service.h"
 
 ABSL_FLAG(int32_t, shard_index, 0, "Index of this replay shard among the run's shards (reported by Info).");
@@ -68,14 +70,42 @@ int ReplayMain() {
     metrics = *std::move(created);
   }
 
-  absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> service =
-      ReplayServiceImpl::Create(config->replay(), shard, metrics ? &metrics->registry() : nullptr);
-  if (!service.ok()) {
-    RILL_LOG(ERROR) << "bad replay config: " << service.status().ToString();
+  prometheus::Registry* registry = metrics ? &metrics->registry() : nullptr;
+  absl::StatusOr<std::vector<std::unique_ptr<Table>>> created = CreateTables(config->replay());
+  if (!created.ok()) {
+    RILL_LOG(ERROR) << "bad replay config: " << created.status().ToString();
     return 2;
   }
+  // Restore before serving: the tables are rebuilt from disk first.
+  const v1::DurabilityConfig& durability_config = config->replay().durability();
+  std::unique_ptr<ShardDurability> durability;
+  if (durability_config.mode() != "none") {
+    absl::StatusOr<std::string> dir =
+        ResolveDurabilityDir(absl::GetFlag(FLAGS_checkpoint_dir), durability_config.dir(), shard);
+    if (!dir.ok()) {
+      RILL_LOG(ERROR) << "bad replay config: " << dir.status().message();
+      return 2;
+    }
+    absl::StatusOr<std::unique_ptr<ShardDurability>> opened =
+        ShardDurability::Open(config->replay(), *dir, &*created, registry);
+    if (!opened.ok()) {
+      RILL_LOG(ERROR) << "cannot restore the shard from '" << *dir << "': " << opened.status().ToString();
+      return absl::IsFailedPrecondition(opened.status()) || absl::IsInvalidArgument(opened.status()) ? 2 : 1;
+    }
+    durability = *std::move(opened);
+    RILL_LOG(INFO) << "durability mode " << durability_config.mode() << " in '" << *dir << "' (checkpoint every "
+                   << durability_config.checkpoint_interval_seconds() << " s, keeping "
+                   << durability_config.keep_latest() << "): " << durability->RestoreReport();
+  }
+  const int64_t max_message_bytes = config->replay().max_message_bytes() > 0 ? config->replay().max_message_bytes()
+                                                                               : int64_t{64} << 20;
+  auto service = std::make_unique<ReplayServiceImpl>(*std::move(created), shard, max_message_bytes, registry);
+  if (durability) {
+    service->AttachDurability(durability.get(), config->replay().max_in_flight_inserts_per_stream());
+    durability->Start(service->tables());
+  }
   absl::StatusOr<StartedServer> server =
-      StartGrpcServer(HostPort(host, port), {service->get()}, config->replay().max_message_bytes());
+      StartGrpcServer(HostPort(host, port), {service.get()}, config->replay().max_message_bytes());
   if (!server.ok()) {
     RILL_LOG(ERROR) << server.status().ToString();
     return 1;
@@ -94,11 +124,22 @@ int ReplayMain() {
 
   shutdown.WaitForNotification();
   RILL_LOG(INFO) << "shutting down";
-  (*service)->Shutdown();
+  service->Shutdown();
   server->server->Shutdown(DeadlineIn(kShutdownGrace));
   server->server->Wait();
+  if (durability) {
+    // Nothing is inserted any more: the final checkpoint holds everything.
+    absl::Status st = durability->Stop(/*final_checkpoint=*/true);
+    if (st.ok()) {
+      const v1::CheckpointInfo info = durability->Info();
+      RILL_LOG(INFO) << "final checkpoint '" << info.path() << "': " << info.items() << " items in "
+                     << info.duration_seconds() << " s";
+    } else {
+      RILL_LOG(ERROR) << "final checkpoint failed: " << st;
+    }
+  }
   for (const v1::TableConfig& table : config->replay().tables()) {
-    const TableStats stats = (*service)->FindTable(table.name())->Stats();
+    const TableStats stats = service->FindTable(table.name())->Stats();
     RILL_LOG(INFO) << "table " << table.name() << ": " << stats.size << " items held, " << stats.items_inserted
                    << " inserted, " << stats.items_sampled << " sampled";
   }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +11,8 @@
 #include "common/grpc_status.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
+#include "replay/checkpoint.h"
+#include "replay/record_file.h"
 
 namespace rill::replay {
 namespace {
@@ -31,16 +35,7 @@ int64_t EstimatedBatchBytes(const Table& table, int64_t batch_size) {
 
 absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(
     const v1::ReplayConfig& config, int shard_index, prometheus::Registry* registry) {
-  std::vector<std::unique_ptr<Table>> tables;
-  for (const v1::TableConfig& table_config : config.tables()) {
-    for (const auto& existing : tables) {
-      if (existing->name() == table_config.name()) {
-        return absl::InvalidArgumentError(absl::StrCat("table '", table_config.name(), "' is configured twice"));
-      }
-    }
-    ASSIGN_OR_RETURN(std::unique_ptr<Table> table, Table::Create(table_config));
-    tables.push_back(std::move(table));
-  }
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Table>> tables, CreateTables(config));
   const int64_t max_message_bytes =
       config.max_message_bytes() > 0 ? config.max_message_bytes() : kDefaultMaxMessageBytes;
   return std::make_unique<ReplayServiceImpl>(std::move(tables), shard_index, max_message_bytes, registry);
@@ -111,6 +106,17 @@ class ReplayServiceImpl::ActiveCall {
 };
 
 ReplayServiceImpl::~ReplayServiceImpl() { Shutdown(); }
+
+void ReplayServiceImpl::AttachDurability(ShardDurability* durability, int max_in_flight_inserts) {
+  durability_ = durability;
+  max_in_flight_inserts_ = std::max(1, max_in_flight_inserts);
+}
+
+std::vector<Table*> ReplayServiceImpl::tables() const {
+  std::vector<Table*> tables;
+  for (const auto& table : tables_) tables.push_back(table.get());
+  return tables;
+}
 
 void ReplayServiceImpl::Shutdown() {
   for (const auto& table : tables_) table->Close();
@@ -184,6 +190,7 @@ void ReplayServiceImpl::ObserveRpc(const std::string& method, absl::Duration lat
 
 grpc::Status ReplayServiceImpl::Insert(
     grpc::ServerContext* context, grpc::ServerReaderWriter<v1::InsertResponse, v1::InsertRequest>* stream) {
+  if (durability_ != nullptr && durability_->wal() != nullptr) return InsertDurably(context, stream);
   ActiveCall active(this, context);
   v1::InsertRequest request;
   std::vector<uint64_t> stored_keys;
@@ -204,6 +211,106 @@ grpc::Status ReplayServiceImpl::Insert(
     ObserveRpc("Insert", absl::Now() - start);
   }
   return grpc::Status::OK;
+}
+
+grpc::Status ReplayServiceImpl::InsertDurably(
+    grpc::ServerContext* context, grpc::ServerReaderWriter<v1::InsertResponse, v1::InsertRequest>* stream) {
+  ActiveCall active(this, context);
+  WriteAheadLog* wal = durability_->wal();
+  struct Pending {
+    uint64_t ticket = 0;
+    v1::InsertResponse response;
+    absl::Time start;
+  };
+  absl::Mutex mu;
+  std::deque<Pending> pending;  // guarded by mu, as are the next two
+  bool reader_done = false;
+  absl::Status writer_status;  // first failure of the writer thread
+
+  // Acknowledges requests in order as their records become durable.
+  std::thread writer([&] {
+    while (true) {
+      Pending next;
+      {
+        absl::MutexLock lock(&mu);
+        auto ready = [&] { return !pending.empty() || reader_done; };
+        mu.Await(absl::Condition(&ready));
+        if (pending.empty()) return;
+        next = std::move(pending.front());
+      }
+      absl::Status status;
+      while (true) {
+        status = wal->WaitDurable(next.ticket, absl::Now() + kCancelCheckPeriod);
+        if (!absl::IsDeadlineExceeded(status)) break;
+        if (context->IsCancelled()) {
+          status = absl::CancelledError("the client cancelled the call");
+          break;
+        }
+        if (shutting_down()) {
+          status = absl::CancelledError("the replay shard is shutting down");
+          break;
+        }
+      }
+      if (status.ok() && !stream->Write(next.response)) {
+        status = absl::CancelledError("the writer went away before its acknowledgement");
+      }
+      absl::MutexLock lock(&mu);
+      if (!status.ok()) {
+        writer_status = status;
+        // Wakes the handler thread out of Read.
+        context->TryCancel();
+        return;
+      }
+      ObserveRpc("Insert", absl::Now() - next.start);
+      pending.pop_front();
+    }
+  });
+
+  absl::Status status;
+  v1::InsertRequest request;
+  std::vector<uint64_t> stored_keys;
+  while (true) {
+    {
+      // At most max_in_flight_inserts_ requests wait for the log.
+      absl::MutexLock lock(&mu);
+      auto room = [&] {
+        return static_cast<int>(pending.size()) < max_in_flight_inserts_ || !writer_status.ok();
+      };
+      mu.Await(absl::Condition(&room));
+      if (!writer_status.ok()) break;
+    }
+    if (!stream->Read(&request)) break;
+    const absl::Time start = absl::Now();
+    absl::StatusOr<Table*> table = LookupTable(request.table());
+    if (!table.ok()) {
+      status = table.status();
+      break;
+    }
+    status = RunBlocking(context, *table, [&](absl::Time deadline) {
+      return (*table)->Insert(request, deadline, &stored_keys);
+    });
+    UpdateMetrics(*table);
+    if (!status.ok()) break;
+    // Stored, then logged: a checkpoint that rotates the log after this
+    // append snapshots the table after this store (see wal.h).
+    std::string record(kRecordHeaderBytes, '\0');
+    request.AppendToString(&record);
+    Pending entry;
+    entry.ticket = wal->Append(std::move(record));
+    entry.response.mutable_keys()->Add(stored_keys.begin(), stored_keys.end());
+    entry.start = start;
+    absl::MutexLock lock(&mu);
+    pending.push_back(std::move(entry));
+  }
+  {
+    absl::MutexLock lock(&mu);
+    reader_done = true;
+  }
+  // The writer acknowledges what is already logged before the stream ends.
+  writer.join();
+  absl::MutexLock lock(&mu);
+  if (!writer_status.ok()) return ToGrpcStatus(writer_status);
+  return ToGrpcStatus(status);
 }
 
 grpc::Status ReplayServiceImpl::Sample(
@@ -275,6 +382,12 @@ grpc::Status ReplayServiceImpl::Info(grpc::ServerContext* /*context*/, const v1:
                                      v1::InfoResponse* response) {
   const absl::Time start = absl::Now();
   response->set_shard(shard_index_);
+  if (durability_ != nullptr) {
+    response->set_durability_mode(durability_->mode());
+    *response->mutable_last_checkpoint() = durability_->Info();
+  } else {
+    response->set_durability_mode("none");
+  }
   for (const auto& table : tables_) {
     *response->add_tables() = table->Info();
     UpdateMetrics(table.get());

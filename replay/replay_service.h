@@ -9,6 +9,15 @@
 // Blocked handlers wait on the table in slices of at most kCancelCheckPeriod
 // to notice a cancelled call or a shutting-down server.
 //
+// Durability (replay/durability.h): with a write-ahead log attached, an
+// insert request is stored in its table, then appended to the log, and
+// acknowledged only once the log has synced it. The stream is pipelined: a
+// writer thread per stream sends acknowledgements in order as their records
+// become durable while the handler thread keeps reading and storing later
+// requests, at most max_in_flight_inserts_per_stream of them unacknowledged
+// (then it stops reading, and HTTP/2 flow control holds the client back).
+// Info reports the durability mode and the last checkpoint.
+//
 // Thread-safety: all methods are thread-safe; gRPC calls the handlers from
 // many threads. The tables are owned here and outlive the server that serves
 // them (destroy the server first).
@@ -33,6 +42,7 @@
 #include "prometheus/registry.h"
 #include "proto/config.pb.h"
 #include "proto/replay.grpc.pb.h"
+#include "replay/durability.h"
 #include "replay/table.h"
 
 namespace rill::replay {
@@ -55,6 +65,15 @@ class ReplayServiceImpl final : public v1::ReplayService::Service {
   ReplayServiceImpl(std::vector<std::unique_ptr<Table>> tables, int shard_index,
                     int64_t max_message_bytes, prometheus::Registry* registry);
   ~ReplayServiceImpl() override;
+
+  // Makes inserts durable as `durability` says (its log, if any) and reports
+  // it in Info; `max_in_flight_inserts` bounds the unacknowledged requests of
+  // one stream waiting for the log. Call before the server starts serving;
+  // `durability` outlives the server. nullptr: mode "none".
+  void AttachDurability(ShardDurability* durability, int max_in_flight_inserts);
+
+  // The tables in config order.
+  std::vector<Table*> tables() const;
 
   // Each request is stored (blocking as the rate limiter says, up to the
   // client's deadline) and then answered with its keys. The stream ends with
@@ -80,7 +99,7 @@ class ReplayServiceImpl final : public v1::ReplayService::Service {
   grpc::Status UpdatePriorities(grpc::ServerContext* context, const v1::UpdatePrioritiesRequest* request,
                                 v1::UpdatePrioritiesResponse* response) override;
 
-  // Every table's TableInfo.
+  // Every table's TableInfo, the durability mode and the last checkpoint.
   grpc::Status Info(grpc::ServerContext* context, const v1::InfoRequest* request,
                     v1::InfoResponse* response) override;
 
@@ -117,6 +136,9 @@ class ReplayServiceImpl final : public v1::ReplayService::Service {
   void UpdateMetrics(Table* table);
   void ObserveRpc(const std::string& method, absl::Duration latency);
   bool shutting_down() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Insert with a write-ahead log: the pipelined stream described above.
+  grpc::Status InsertDurably(grpc::ServerContext* context,
+                             grpc::ServerReaderWriter<v1::InsertResponse, v1::InsertRequest>* stream);
   // Streams register while their handler runs, so that Shutdown can cancel them.
   class ActiveCall;
 
@@ -126,6 +148,8 @@ class ReplayServiceImpl final : public v1::ReplayService::Service {
   absl::flat_hash_map<std::string, Table*> tables_by_name_;
   absl::flat_hash_map<const Table*, std::unique_ptr<TableMetrics>> metrics_;  // empty without registry
   absl::flat_hash_map<std::string, prometheus::Histogram*> rpc_seconds_;      // by method
+  ShardDurability* durability_ = nullptr;  // set before serving
+  int max_in_flight_inserts_ = 8;
 
   mutable absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -185,6 +185,8 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
       columns_(std::move(columns)),
       slot_keys_(capacity),
       times_sampled_(capacity, 0),
+      slot_sequence_(capacity, 0),
+      priorities_(has_priorities_ ? capacity : 0, 0.0),
       limiter_(std::move(limiter)),
       selector_(std::move(selector)),
       remover_(std::move(remover)) {
@@ -278,6 +280,7 @@ absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline
 
 void Table::RemoveLocked(int64_t slot) {
   key_to_slot_.erase(slot_keys_[slot]);
+  slot_sequence_[slot] = 0;
   selector_->Remove(slot);
   remover_->Remove(slot);
   free_slots_.push_back(slot);
@@ -285,27 +288,38 @@ void Table::RemoveLocked(int64_t slot) {
   limiter_.Deleted(1);
 }
 
-void Table::StoreLocked(const v1::InsertRequest& request, int index) {
+int64_t Table::TakeSlotLocked() {
   if (size_ == capacity_) RemoveLocked(remover_->Victim());
   const int64_t slot = free_slots_.back();
   free_slots_.pop_back();
+  high_water_ = std::max(high_water_, slot + 1);
+  return slot;
+}
+
+void Table::IndexSlotLocked(int64_t slot, uint64_t key, double priority, int32_t times_sampled) {
+  slot_keys_[slot] = key;
+  key_to_slot_[key] = slot;
+  times_sampled_[slot] = times_sampled;
+  slot_sequence_[slot] = next_sequence_++;
+  if (has_priorities_) priorities_[slot] = priority;
+  selector_->Insert(slot, priority);
+  remover_->Insert(slot, priority);
+  ++size_;
+}
+
+void Table::StoreLocked(const v1::InsertRequest& request, int index) {
+  const int64_t slot = TakeSlotLocked();
   for (size_t c = 0; c < columns_.size(); ++c) {
     Column& column = columns_[c];
     std::memcpy(column.data.get() + slot * column.item_bytes,
                 request.columns(c).data().data() + index * column.item_bytes, column.item_bytes);
   }
-  const uint64_t key = request.keys(index);
-  slot_keys_[slot] = key;
-  key_to_slot_[key] = slot;
-  times_sampled_[slot] = 0;
   double priority = default_priority_;
   if (!request.priorities().empty()) {
     priority = request.priorities(index);
     default_priority_ = std::max(default_priority_, priority);
   }
-  selector_->Insert(slot, priority);
-  remover_->Insert(slot, priority);
-  ++size_;
+  IndexSlotLocked(slot, request.keys(index), priority, 0);
   limiter_.Inserted(1);
 }
 
@@ -496,6 +510,7 @@ absl::Status Table::UpdatePriorities(const v1::UpdatePrioritiesRequest& request,
     if (it == key_to_slot_.end()) continue;
     update_slots_.push_back(it->second);
     update_priorities_.push_back(request.priorities(i));
+    priorities_[it->second] = request.priorities(i);
   }
   // Cannot fail: the slots are occupied and the priorities were checked above.
   RETURN_IF_ERROR(selector_->UpdateMany(update_slots_.data(), update_priorities_.data(),
@@ -556,6 +571,120 @@ TableStats Table::Stats() const {
   stats.insert_blocked = limiter_.BlockedTime(RateLimiter::Side::kInsert, now);
   stats.sample_blocked = limiter_.BlockedTime(RateLimiter::Side::kSample, now);
   return stats;
+}
+
+TableSnapshot Table::Snapshot() const {
+  TableSnapshot snapshot;
+  snapshot.column_item_bytes = column_item_bytes_;
+  // Buffers are sized and their pages touched before the lock is taken, so
+  // that the copy under the lock is bare memcpy.
+  int64_t rows = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    rows = high_water_;
+  }
+  auto allocate = [&](int64_t num_rows) {
+    snapshot.columns.clear();
+    for (int64_t bytes : column_item_bytes_) {
+      const size_t size = static_cast<size_t>(num_rows * bytes);
+      snapshot.columns.emplace_back(new char[std::max<size_t>(size, 1)]);
+      std::memset(snapshot.columns.back().get(), 0, size);
+    }
+    snapshot.keys.assign(num_rows, 0);
+    snapshot.sequence.assign(num_rows, 0);
+    snapshot.times_sampled.assign(num_rows, 0);
+    if (has_priorities_) snapshot.priorities.assign(num_rows, 0.0);
+  };
+  allocate(rows);
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time start = absl::Now();
+    // Inserts in between may have raised the high-water mark (rare: buffers
+    // are allocated under the lock then).
+    if (high_water_ > rows) allocate(rows = high_water_);
+    if (size_ * 2 >= high_water_) {
+      // Mostly occupied: copy slots [0, high_water_) as blocks.
+      snapshot.num_rows = high_water_;
+      for (size_t c = 0; c < columns_.size(); ++c) {
+        std::memcpy(snapshot.columns[c].get(), columns_[c].data.get(),
+                    static_cast<size_t>(high_water_ * column_item_bytes_[c]));
+      }
+      std::copy_n(slot_keys_.begin(), high_water_, snapshot.keys.begin());
+      std::copy_n(slot_sequence_.begin(), high_water_, snapshot.sequence.begin());
+      std::copy_n(times_sampled_.begin(), high_water_, snapshot.times_sampled.begin());
+      if (has_priorities_) std::copy_n(priorities_.begin(), high_water_, snapshot.priorities.begin());
+    } else {
+      // Mostly free (a drained queue): gather the occupied slots.
+      int64_t row = 0;
+      for (int64_t slot = 0; slot < high_water_; ++slot) {
+        if (slot_sequence_[slot] == 0) continue;
+        for (size_t c = 0; c < columns_.size(); ++c) {
+          const int64_t bytes = column_item_bytes_[c];
+          std::memcpy(snapshot.columns[c].get() + row * bytes, columns_[c].data.get() + slot * bytes,
+                      static_cast<size_t>(bytes));
+        }
+        snapshot.keys[row] = slot_keys_[slot];
+        snapshot.sequence[row] = slot_sequence_[slot];
+        snapshot.times_sampled[row] = times_sampled_[slot];
+        if (has_priorities_) snapshot.priorities[row] = priorities_[slot];
+        ++row;
+      }
+      snapshot.num_rows = row;
+    }
+    snapshot.default_priority = default_priority_;
+    snapshot.inserts = limiter_.inserts();
+    snapshot.samples = limiter_.samples();
+    snapshot.deletes = limiter_.deletes();
+    snapshot.pause = absl::Now() - start;
+  }
+  for (int64_t row = 0; row < snapshot.num_rows; ++row) {
+    if (snapshot.sequence[row] != 0) snapshot.order.push_back(row);
+  }
+  std::sort(snapshot.order.begin(), snapshot.order.end(),
+            [&](int64_t a, int64_t b) { return snapshot.sequence[a] < snapshot.sequence[b]; });
+  return snapshot;
+}
+
+absl::Status Table::RestoreItems(const RestoredItems& items) {
+  if (items.columns.size() != columns_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': restored items have ", items.columns.size(),
+                                                   " columns but the signature has ", columns_.size()));
+  }
+  absl::MutexLock lock(&mu_);
+  for (int64_t i = 0; i < items.count; ++i) {
+    const uint64_t key = items.keys[i];
+    if (key_to_slot_.contains(key)) continue;
+    const int64_t slot = TakeSlotLocked();
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      const int64_t bytes = column_item_bytes_[c];
+      std::memcpy(columns_[c].data.get() + slot * bytes, items.columns[c] + i * bytes, static_cast<size_t>(bytes));
+    }
+    const double priority = items.priorities != nullptr ? items.priorities[i] : default_priority_;
+    IndexSlotLocked(slot, key, priority, items.times_sampled[i]);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Table::RestoreCounters(double default_priority, int64_t inserts, int64_t samples, int64_t deletes) {
+  absl::MutexLock lock(&mu_);
+  if (inserts - deletes != size_) {
+    return absl::DataLossError(absl::StrCat("table '", name_, "': the checkpoint's counters (", inserts,
+                                            " inserted, ", deletes, " deleted) disagree with the ", size_,
+                                            " items it holds"));
+  }
+  default_priority_ = default_priority;
+  limiter_.RestoreCounters(inserts, samples, deletes);
+  return absl::OkStatus();
+}
+
+absl::Status Table::ReplayInsert(const v1::InsertRequest& request) {
+  RETURN_IF_ERROR(ValidateInsert(request));
+  absl::MutexLock lock(&mu_);
+  for (int i = 0; i < request.keys_size(); ++i) {
+    if (key_to_slot_.contains(request.keys(i))) continue;
+    StoreLocked(request, i);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace rill::replay

@@ -25,6 +25,11 @@
 // block; for a blocking queue (Reverb's Queue) give it a rate limiter with
 // samples_per_insert 1 and error_buffer = max_size - min_size_to_sample.
 //
+// Durability (replay/checkpoint.h, replay/wal.h): Snapshot copies the items
+// and counters under the lock with block memcpys, so that a checkpoint pauses
+// the table only for that copy; RestoreItems / RestoreCounters / ReplayInsert
+// rebuild a table at start-up without waiting on the rate limiter.
+//
 // Thread-safety: all public methods are thread-safe. Insert and Sample block
 // (on mu_, via the rate limiter's conditions) until they can proceed, their
 // deadline passes (DeadlineExceeded) or Close() is called (Cancelled). The
@@ -63,6 +68,42 @@ struct TableStats {
   int64_t items_evicted = 0;
   absl::Duration insert_blocked;
   absl::Duration sample_blocked;
+};
+
+// A copy of a table's items and counters, taken by Table::Snapshot for a
+// checkpoint. Rows are either a block copy of slots [0, num_rows) (free slots
+// included, with sequence 0) or the occupied slots gathered densely,
+// whichever is smaller to copy; `order` lists the rows that hold an item,
+// oldest first, so that a restore rebuilds the FIFO order of the selector and
+// remover (and the insertion-order tie-break of the lowest-priority remover).
+struct TableSnapshot {
+  int64_t num_rows = 0;
+  std::vector<int64_t> column_item_bytes;          // signature order
+  std::vector<std::unique_ptr<char[]>> columns;    // num_rows * column_item_bytes[c] each
+  std::vector<uint64_t> keys;                      // per row
+  std::vector<uint64_t> sequence;                  // per row: insertion number, 0 for a free slot
+  std::vector<int32_t> times_sampled;              // per row
+  std::vector<double> priorities;                  // per row; empty for a table without priorities
+  std::vector<int64_t> order;                      // rows holding an item, oldest first
+  double default_priority = 1.0;
+  // Rate-limiter counters.
+  int64_t inserts = 0;
+  int64_t samples = 0;
+  int64_t deletes = 0;
+  // How long Snapshot held the table's lock: the pause inserts and samples saw.
+  absl::Duration pause;
+
+  int64_t size() const { return static_cast<int64_t>(order.size()); }
+};
+
+// Consecutive items of a checkpoint, oldest first, as Table::RestoreItems
+// takes them. Pointers stay owned by the caller.
+struct RestoredItems {
+  int64_t count = 0;
+  const uint64_t* keys = nullptr;
+  const int32_t* times_sampled = nullptr;
+  const double* priorities = nullptr;  // nullptr: the table has no priorities
+  std::vector<const char*> columns;    // count * column item bytes each, signature order
 };
 
 class Table {
@@ -138,6 +179,29 @@ class Table {
   v1::TableInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);
   TableStats Stats() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Copies every item (payload, key, priority, times sampled, insertion
+  // order) and the counters for a checkpoint. The lock is held only for
+  // block copies into buffers allocated and touched beforehand; sorting the
+  // rows into insertion order happens after it is released. Blocks on mu_
+  // (behind at most one Insert / Sample chunk). Never fails; ResourceExhausted
+  // is not caught: a snapshot needs as much memory as the items it copies.
+  TableSnapshot Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Start-up restore of a checkpoint: stores `items` in the given order after
+  // those stored before, without the rate limiter and without counting them
+  // (RestoreCounters sets the counters last). Keys already held are skipped.
+  // InvalidArgument if the column count differs from the signature.
+  absl::Status RestoreItems(const RestoredItems& items) ABSL_LOCKS_EXCLUDED(mu_);
+  // Sets the rate limiter's counters and the default priority of a restored
+  // checkpoint. DataLoss if inserts - deletes differs from the items held
+  // (the checkpoint contradicts itself).
+  absl::Status RestoreCounters(double default_priority, int64_t inserts, int64_t samples, int64_t deletes)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Start-up replay of a write-ahead-log record: Insert without the rate
+  // limiter, deadline or Close (evicting as a full table does). Validates as
+  // Insert does (InvalidArgument, nothing stored); held keys are skipped.
+  absl::Status ReplayInsert(const v1::InsertRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   struct Column {
     v1::ColumnSpec spec;
@@ -169,6 +233,11 @@ class Table {
   // Stores item `index` of the validated request, evicting the remover's
   // victim if full.
   void StoreLocked(const v1::InsertRequest& request, int index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A free slot for a new item, evicting the remover's victim if full.
+  int64_t TakeSlotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records that `slot`, its payload copied, now holds `key`.
+  void IndexSlotLocked(int64_t slot, uint64_t key, double priority, int32_t times_sampled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Draws one item into the next row of `out`, removing it if it reached
   // max_times_sampled.
   void SampleOneLocked(v1::SampleResponse* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -203,6 +272,15 @@ class Table {
   std::vector<Column> columns_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> slot_keys_ ABSL_GUARDED_BY(mu_);  // key of each occupied slot
   std::vector<int32_t> times_sampled_ ABSL_GUARDED_BY(mu_);  // of each occupied slot
+  // Insertion number of each slot's item (1, 2, ...), 0 for a free slot:
+  // the insertion order a checkpoint keeps.
+  std::vector<uint64_t> slot_sequence_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
+  // Priority of each occupied slot; empty for a table without priorities.
+  std::vector<double> priorities_ ABSL_GUARDED_BY(mu_);
+  // One past the highest slot ever used: slots are handed out low first, so
+  // a snapshot copies [0, high_water_).
+  int64_t high_water_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<uint64_t, int64_t> key_to_slot_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> free_slots_ ABSL_GUARDED_BY(mu_);  // a stack
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
