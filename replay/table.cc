@@ -184,17 +184,13 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
       has_priorities_(selector->uses_priorities()),
       columns_(std::move(columns)),
       slot_keys_(capacity),
-      times_sampled_(capacity, 0),
+      key_index_(capacity, slot_keys_.data()),
+      times_sampled_(max_times_sampled > 0 ? capacity : 0, 0),
       slot_sequence_(capacity, 0),
       priorities_(has_priorities_ ? capacity : 0, 0.0),
       limiter_(std::move(limiter)),
       selector_(std::move(selector)),
-      remover_(std::move(remover)) {
-  key_to_slot_.reserve(std::min<int64_t>(capacity, 1 << 20));
-  // Hand out low slots first: pages of a large table are touched in order.
-  free_slots_.reserve(capacity);
-  for (int64_t slot = capacity - 1; slot >= 0; --slot) free_slots_.push_back(slot);
-}
+      remover_(std::move(remover)) {}
 
 int64_t Table::LargestAdmittedBatch(const v1::RateLimiterConfig& config) {
   const double spi = config.samples_per_insert();
@@ -258,13 +254,13 @@ absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline
   while (i < num_items) {
     if (closed_) return absl::CancelledError(ClosedMessage());
     // A retried item: acknowledge again, store once.
-    if (key_to_slot_.contains(request.keys(i))) {
+    if (key_index_.contains(request.keys(i))) {
       stored_keys->push_back(request.keys(i));
       ++i;
       continue;
     }
     int run = 1;
-    while (i + run < num_items && !key_to_slot_.contains(request.keys(i + run))) ++run;
+    while (i + run < num_items && !key_index_.contains(request.keys(i + run))) ++run;
     const int64_t admitted = limiter_.MaxInsertable(run);
     if (admitted == 0) {
       RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kInsert, 1, deadline));
@@ -279,7 +275,7 @@ absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline
 }
 
 void Table::RemoveLocked(int64_t slot) {
-  key_to_slot_.erase(slot_keys_[slot]);
+  key_index_.Erase(slot_keys_[slot]);
   slot_sequence_[slot] = 0;
   selector_->Remove(slot);
   remover_->Remove(slot);
@@ -290,16 +286,16 @@ void Table::RemoveLocked(int64_t slot) {
 
 int64_t Table::TakeSlotLocked() {
   if (size_ == capacity_) RemoveLocked(remover_->Victim());
+  if (free_slots_.empty()) return high_water_++;  // a fresh slot, lowest first
   const int64_t slot = free_slots_.back();
   free_slots_.pop_back();
-  high_water_ = std::max(high_water_, slot + 1);
   return slot;
 }
 
 void Table::IndexSlotLocked(int64_t slot, uint64_t key, double priority, int32_t times_sampled) {
   slot_keys_[slot] = key;
-  key_to_slot_[key] = slot;
-  times_sampled_[slot] = times_sampled;
+  key_index_.Insert(slot);
+  if (max_times_sampled_ > 0) times_sampled_[slot] = times_sampled;
   slot_sequence_[slot] = next_sequence_++;
   if (has_priorities_) priorities_[slot] = priority;
   selector_->Insert(slot, priority);
@@ -502,15 +498,15 @@ absl::Status Table::UpdatePriorities(const v1::UpdatePrioritiesRequest& request,
     return absl::UnimplementedError(absl::StrCat("table '", name_, "' uses the ", selector_->name(),
                                                  " selector, which has no priorities to update"));
   }
-  for (uint64_t key : request.keys()) key_to_slot_.prefetch(key);
+  for (uint64_t key : request.keys()) key_index_.Prefetch(key);
   update_slots_.clear();
   update_priorities_.clear();
   for (int i = 0; i < request.keys_size(); ++i) {
-    auto it = key_to_slot_.find(request.keys(i));
-    if (it == key_to_slot_.end()) continue;
-    update_slots_.push_back(it->second);
+    const int64_t slot = key_index_.Find(request.keys(i));
+    if (slot == KeyIndex::kNotFound) continue;
+    update_slots_.push_back(slot);
     update_priorities_.push_back(request.priorities(i));
-    priorities_[it->second] = request.priorities(i);
+    priorities_[slot] = request.priorities(i);
   }
   // Cannot fail: the slots are occupied and the priorities were checked above.
   RETURN_IF_ERROR(selector_->UpdateMany(update_slots_.data(), update_priorities_.data(),
@@ -611,7 +607,7 @@ TableSnapshot Table::Snapshot() const {
       }
       std::copy_n(slot_keys_.begin(), high_water_, snapshot.keys.begin());
       std::copy_n(slot_sequence_.begin(), high_water_, snapshot.sequence.begin());
-      std::copy_n(times_sampled_.begin(), high_water_, snapshot.times_sampled.begin());
+      if (max_times_sampled_ > 0) std::copy_n(times_sampled_.begin(), high_water_, snapshot.times_sampled.begin());
       if (has_priorities_) std::copy_n(priorities_.begin(), high_water_, snapshot.priorities.begin());
     } else {
       // Mostly free (a drained queue): gather the occupied slots.
@@ -625,7 +621,7 @@ TableSnapshot Table::Snapshot() const {
         }
         snapshot.keys[row] = slot_keys_[slot];
         snapshot.sequence[row] = slot_sequence_[slot];
-        snapshot.times_sampled[row] = times_sampled_[slot];
+        if (max_times_sampled_ > 0) snapshot.times_sampled[row] = times_sampled_[slot];
         if (has_priorities_) snapshot.priorities[row] = priorities_[slot];
         ++row;
       }
@@ -653,7 +649,7 @@ absl::Status Table::RestoreItems(const RestoredItems& items) {
   absl::MutexLock lock(&mu_);
   for (int64_t i = 0; i < items.count; ++i) {
     const uint64_t key = items.keys[i];
-    if (key_to_slot_.contains(key)) continue;
+    if (key_index_.contains(key)) continue;
     const int64_t slot = TakeSlotLocked();
     for (size_t c = 0; c < columns_.size(); ++c) {
       const int64_t bytes = column_item_bytes_[c];
@@ -681,7 +677,7 @@ absl::Status Table::ReplayInsert(const v1::InsertRequest& request) {
   RETURN_IF_ERROR(ValidateInsert(request));
   absl::MutexLock lock(&mu_);
   for (int i = 0; i < request.keys_size(); ++i) {
-    if (key_to_slot_.contains(request.keys(i))) continue;
+    if (key_index_.contains(request.keys(i))) continue;
     StoreLocked(request, i);
   }
   return absl::OkStatus();

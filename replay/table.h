@@ -53,6 +53,7 @@
 #include "proto/config.pb.h"
 #include "proto/replay.pb.h"
 #include "proto/tensor.pb.h"
+#include "replay/key_index.h"
 #include "replay/rate_limiter.h"
 #include "replay/removers/interface.h"
 #include "replay/selectors/interface.h"
@@ -271,7 +272,9 @@ class Table {
   mutable absl::Mutex mu_;
   std::vector<Column> columns_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> slot_keys_ ABSL_GUARDED_BY(mu_);  // key of each occupied slot
-  std::vector<int32_t> times_sampled_ ABSL_GUARDED_BY(mu_);  // of each occupied slot
+  KeyIndex key_index_ ABSL_GUARDED_BY(mu_);               // key -> slot, over slot_keys_
+  // Of each occupied slot; empty without max_times_sampled.
+  std::vector<int32_t> times_sampled_ ABSL_GUARDED_BY(mu_);
   // Insertion number of each slot's item (1, 2, ...), 0 for a free slot:
   // the insertion order a checkpoint keeps.
   std::vector<uint64_t> slot_sequence_ ABSL_GUARDED_BY(mu_);
@@ -281,8 +284,9 @@ class Table {
   // One past the highest slot ever used: slots are handed out low first, so
   // a snapshot copies [0, high_water_).
   int64_t high_water_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<uint64_t, int64_t> key_to_slot_ ABSL_GUARDED_BY(mu_);
-  std::vector<int64_t> free_slots_ ABSL_GUARDED_BY(mu_);  // a stack
+  // Slots freed below high_water_ (a stack); empty while items only arrive
+  // or are evicted for new ones, so it costs no memory in a full table.
+  std::vector<int64_t> free_slots_ ABSL_GUARDED_BY(mu_);
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
   // Priority of items inserted without one: the largest given so far.
   double default_priority_ ABSL_GUARDED_BY(mu_) = 1.0;
