@@ -44,6 +44,8 @@
 #include "tools/child_process.h"
 
 ABSL_FLAG(std::string, bench_writers, "1,4,16", "Concurrent writers (and then samplers) per case, comma-separated.");
+ABSL_FLAG(std::string, bench_tables, "pendulum,halfcheetah,frames",
+          "Item sizes to measure, comma-separated: pendulum (36 B), halfcheetah (168 B), frames (28,224 B).");
 ABSL_FLAG(int32_t, bench_insert_request_kib, 512,
           "Payload per insert request in KiB; items per request = this / item size (at least 1).");
 ABSL_FLAG(int32_t, bench_in_flight, 4, "Requests (inserts) or batches (samples) in flight per stream.");
@@ -521,7 +523,17 @@ absl::Status Run() {
   if (absl::GetFlag(FLAGS_bench_insert_request_kib) <= 0) {
     return absl::InvalidArgumentError("--bench_insert_request_kib must be positive");
   }
-  ASSIGN_OR_RETURN(const std::vector<ItemKind> kinds, Kinds());
+  ASSIGN_OR_RETURN(std::vector<ItemKind> all_kinds, Kinds());
+  std::vector<ItemKind> kinds;
+  for (absl::string_view word : absl::StrSplit(absl::GetFlag(FLAGS_bench_tables), ',', absl::SkipEmpty())) {
+    auto it = std::find_if(all_kinds.begin(), all_kinds.end(), [&](const ItemKind& k) { return k.table == word; });
+    if (it == all_kinds.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--bench_tables: '", word, "' is unknown (known: pendulum, halfcheetah, frames)"));
+    }
+    kinds.push_back(*it);
+  }
+  if (kinds.empty()) return absl::InvalidArgumentError("--bench_tables lists no item size");
 
   std::string dir = absl::GetFlag(FLAGS_bench_dir);
   const bool own_dir = dir.empty();

@@ -16,7 +16,7 @@
 // shards filled to a sizeable payload, VmRSS per stored byte.
 //
 // Flags (bench_replay.cc): --bench_seconds (common/flags.h; 0: 2 s per
-// case), --bench_writers, --bench_insert_request_kib, --bench_in_flight,
+// case), --bench_tables, --bench_writers, --bench_insert_request_kib, --bench_in_flight,
 // --bench_sample_batch, --bench_memory, --bench_memory_mib,
 // --bench_memory_large_mib, --bench_wal, --bench_dir. Progress goes to
 // stderr; the last line of stdout is one JSON object:
