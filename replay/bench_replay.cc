@@ -561,8 +561,13 @@ absl::Status Run() {
   const std::string load_before = LoadAverage();
   std::cerr << "replay bench: " << std::thread::hardware_concurrency() << " cores, load average " << load_before
             << ", " << seconds << " s per case, files in " << dir << "\n";
-  ASSIGN_OR_RETURN(const double loopback_mb, LoopbackTcpMbPerSecond(std::min(seconds, 2.0)));
-  std::cerr << absl::StrFormat("  loopback TCP: %.0f MB/s (one connection)\n", loopback_mb);
+  // Best of three: on a busy machine one trial may lose its core for a while.
+  double loopback_mb = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    ASSIGN_OR_RETURN(const double mb, LoopbackTcpMbPerSecond(std::min(seconds, 2.0) / 2));
+    loopback_mb = std::max(loopback_mb, mb);
+  }
+  std::cerr << absl::StrFormat("  loopback TCP: %.0f MB/s (one connection, best of 3)\n", loopback_mb);
 
   // ---- throughput: one shard holding a table per item size ----
   std::vector<CaseResult> cases;
