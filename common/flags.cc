@@ -12,3 +12,6 @@ ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoints; empty: no ch
 ABSL_FLAG(std::string, replay_address, "127.0.0.1:50051", "Replay shard(s), comma-separated HOST:PORT.");
 ABSL_FLAG(std::string, learner_address, "127.0.0.1:50052", "Learner parameter service HOST:PORT.");
 ABSL_FLAG(int64_t, seed, -1, "Random seed; -1 uses the config's seed.");
+ABSL_FLAG(double, bench_seconds, 0,
+          "Seconds a benchmark (`rill bench ...`) measures for; 0: the benchmark's own default "
+          "(learner: 10 s in all, replay: 2 s per case).");

@@ -18,5 +18,6 @@ ABSL_DECLARE_FLAG(std::string, checkpoint_dir);
 ABSL_DECLARE_FLAG(std::string, replay_address);   // comma-separated HOST:PORT list
 ABSL_DECLARE_FLAG(std::string, learner_address);  // HOST:PORT of the parameter service
 ABSL_DECLARE_FLAG(int64_t, seed);             // overrides the config's seed when >= 0
+ABSL_DECLARE_FLAG(double, bench_seconds);   // benchmarks; 0: their own default
 
 #endif  // RILL_COMMON_FLAGS_H_

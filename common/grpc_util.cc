@@ -1,6 +1,9 @@
 #include "common/grpc_util.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
+#include "grpcpp/resource_quota.h"
 #include "common/grpc_status.h"
 #include "proto/health.grpc.pb.h"
 
@@ -9,12 +12,34 @@ namespace rill {
 absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
                                               const std::vector<grpc::Service*>& services,
                                               int64_t max_message_bytes) {
+  GrpcServerOptions options;
+  options.max_message_bytes = max_message_bytes;
+  return StartGrpcServer(address, services, options);
+}
+
+absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
+                                              const std::vector<grpc::Service*>& services,
+                                              const GrpcServerOptions& options) {
+  if (options.max_message_bytes <= 0 || options.max_message_bytes > std::numeric_limits<int>::max()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("gRPC max_message_bytes ", options.max_message_bytes, " is out of range (1..2^31-1)"));
+  }
+  if (options.memory_quota_bytes < 0 || options.max_threads < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("gRPC memory_quota_bytes ", options.memory_quota_bytes,
+                                                   " and max_threads ", options.max_threads, " must be >= 0"));
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   StartedServer started;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &started.port);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(max_message_bytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(max_message_bytes));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
+  if (options.memory_quota_bytes > 0 || options.max_threads > 0) {
+    grpc::ResourceQuota quota("rill_server_quota");
+    if (options.memory_quota_bytes > 0) quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
+    if (options.max_threads > 0) quota.SetMaxThreads(options.max_threads);
+    builder.SetResourceQuota(quota);
+  }
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);

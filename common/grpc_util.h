@@ -1,9 +1,10 @@
 // gRPC plumbing shared by every process: starting a server on HOST:PORT
-// (port 0 picks a free one) with health checking and message limits, and
-// client channels with keepalive.
+// (port 0 picks a free one) with health checking, message limits and an
+// optional memory / thread bound, and client channels with keepalive.
 #ifndef RILL_COMMON_GRPC_UTIL_H_
 #define RILL_COMMON_GRPC_UTIL_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,8 +20,27 @@ struct StartedServer {
   int port = 0;
 };
 
+struct GrpcServerOptions {
+  // Largest message received or sent, in bytes.
+  int64_t max_message_bytes = int64_t{64} << 20;
+  // Bound on the memory gRPC may take for this server's transport buffers (a
+  // grpc::ResourceQuota): under pressure it shrinks the HTTP/2 windows it
+  // grants, so that clients sending faster than the server reads are held
+  // back by flow control instead of growing the heap. 0: no bound.
+  int64_t memory_quota_bytes = 0;
+  // Most threads the server may run (pollers and, with the sync API, one per
+  // active call). A call that finds none free fails RESOURCE_EXHAUSTED, so
+  // leave room for every stream a server is expected to hold. 0: no bound.
+  int max_threads = 0;
+};
+
 // Registers `services`, enables grpc.health.v1 and starts the server.
-// Unavailable (naming the address) when the port cannot be bound.
+// Unavailable (naming the address) when the port cannot be bound;
+// InvalidArgument for a negative or oversized option.
+absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
+                                              const std::vector<grpc::Service*>& services,
+                                              const GrpcServerOptions& options);
+// The same with default options but for the message limit.
 absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
                                               const std::vector<grpc::Service*>& services,
                                               int64_t max_message_bytes);

@@ -2,8 +2,8 @@
 // and how close that comes to the machine's own matmul speed.
 //
 // Reads the flags --algo (only "sac"), --obs_dim, --act_dim, --batch,
-// --bench_seconds and --bench_threads (0: all cores), defined in
-// bench_learner.cc. Builds a Sac on CUDA when LibTorch sees a GPU, else on
+// --bench_seconds (common/flags.h; 0: 10 s) and --bench_threads (0: all
+// cores), the others defined in bench_learner.cc. Builds a Sac on CUDA when LibTorch sees a GPU, else on
 // the CPU, feeds it one random batch over and over, and in the same run times
 // a 256x256 float32 matmul on the same threads as the reference. Prints a
 // summary to stderr and, as the last line of stdout, one JSON object:

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -17,7 +18,9 @@
 #include "common/process.h"
 #include "replay/checkpoint.h"
 #include "replay/durability.h"
+#include "replay/blocked_reporter.h"
 #include "replay/replay_service.h"
+#include "replay/server_options.h"
 
 ABSL_FLAG(int32_t, shard_index, 0, "Index of this replay shard among the run's shards (reported by Info).");
 
@@ -105,16 +108,20 @@ int ReplayMain() {
     durability->Start(service->tables());
   }
   absl::StatusOr<StartedServer> server =
-      StartGrpcServer(HostPort(host, port), {service.get()}, config->replay().max_message_bytes());
+      StartGrpcServer(HostPort(host, port), {service.get()}, ReplayServerOptions(config->replay()));
   if (!server.ok()) {
     RILL_LOG(ERROR) << server.status().ToString();
     return 1;
   }
 
   std::vector<std::string> tables;
+  std::vector<const Table*> watched_tables;
   for (const v1::TableConfig& table : config->replay().tables()) {
     tables.push_back(absl::StrCat(table.name(), " (max_size ", table.max_size(), ")"));
+    watched_tables.push_back(service->FindTable(table.name()));
   }
+  // Logs every few seconds why a table keeps its writers or samplers waiting.
+  BlockedReporter blocked_reporter(std::move(watched_tables), BlockedReporterOptions());
   const int bound_metrics_port = metrics ? metrics->port() : -1;
   RILL_LOG(INFO) << "replay shard " << shard << " serving " << absl::StrJoin(tables, ", ") << " on "
                  << HostPort(host, server->port) << ", metrics on port " << bound_metrics_port;

@@ -10,6 +10,8 @@
 #include "actor/actor_main.h"
 #include "learner/bench_learner.h"
 #include "learner/learner_main.h"
+#include "replay/bench_replay.h"
+#include "replay/info_main.h"
 #include "replay/replay_main.h"
 #include "tools/launcher.h"
 
@@ -22,9 +24,13 @@ usage: rill <command> [--flags]
 commands:
   launch          run replay, learner, actors and evaluator on this machine
   replay          one replay shard (gRPC server)
+  replay info     a running shard's tables, rate limiters and last checkpoint
+                  (--address=HOST:PORT)
   learner         the learner (training loop + parameter service)
   actor           one actor; with --eval, the evaluator
   bench learner   SAC update throughput (JSON on the last line)
+  bench replay    replay shard insert / sample throughput and memory per
+                  stored byte, against a real shard process (JSON last line)
 
 Common flags: --config=deploy/configs/pendulum_sac.textpb --port --metrics_port
 --host --seed. `rill <command> --helpfull` lists every flag.
@@ -46,6 +52,9 @@ int main(int argc, char** argv) {
     if (argc < 3) return Usage();
     command = std::string("bench ") + argv[2];
     consumed = 3;
+  } else if (command == "replay" && argc >= 3 && std::strcmp(argv[2], "info") == 0) {
+    command = "replay info";
+    consumed = 3;
   }
   std::vector<char*> args = {argv[0]};
   for (int i = consumed; i < argc; ++i) args.push_back(argv[i]);
@@ -56,9 +65,11 @@ int main(int argc, char** argv) {
   }
   if (command == "launch") return rill::tools::LaunchMain();
   if (command == "replay") return rill::replay::ReplayMain();
+  if (command == "replay info") return rill::replay::ReplayInfoMain();
   if (command == "learner") return rill::learner::LearnerMain();
   if (command == "actor") return rill::actor::ActorMain();
   if (command == "bench learner") return rill::learner::RunLearnerBench();
+  if (command == "bench replay") return rill::replay::RunReplayBench();
   std::fprintf(stderr, "rill: unknown command '%s'\n\n", command.c_str());
   return Usage();
 }

@@ -1,0 +1,753 @@
+#include "replay/bench_replay.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "common/flags.h"
+#include "common/grpc_util.h"
+#include "common/status_macros.h"
+#include "common/tensor_codec.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/config.pb.h"
+#include "proto/replay.grpc.pb.h"
+#include "proto/replay.pb.h"
+#include "tools/child_process.h"
+
+ABSL_FLAG(std::string, bench_writers, "1,4,16", "Concurrent writers (and then samplers) per case, comma-separated.");
+ABSL_FLAG(std::string, bench_tables, "pendulum,halfcheetah,frames",
+          "Item sizes to measure, comma-separated: pendulum (36 B), halfcheetah (168 B), frames (28,224 B).");
+ABSL_FLAG(int32_t, bench_insert_request_kib, 512,
+          "Payload per insert request in KiB; items per request = this / item size (at least 1).");
+ABSL_FLAG(int32_t, bench_in_flight, 4, "Requests (inserts) or batches (samples) in flight per stream.");
+ABSL_FLAG(int32_t, bench_sample_batch, 256, "Items per sampled batch.");
+ABSL_FLAG(bool, bench_memory, true, "Also measure resident memory per stored payload byte.");
+ABSL_FLAG(int64_t, bench_memory_mib, 256, "Payload (MiB) the memory section stores of each small item size.");
+ABSL_FLAG(int64_t, bench_memory_large_mib, 1024, "Payload (MiB) the memory section stores of 28 KB items.");
+ABSL_FLAG(bool, bench_wal, true, "Also time inserts into a shard in WAL durability mode.");
+ABSL_FLAG(std::string, bench_dir, "",
+          "Folder for the generated configs, shard logs and WAL; empty: a fresh folder under $TMPDIR, "
+          "removed at the end.");
+
+namespace rill::replay {
+namespace {
+
+constexpr int64_t kMaxMessageBytes = int64_t{256} << 20;
+// Sampled bytes in flight per sampler stream, at most (large items get fewer batches in flight).
+constexpr int64_t kMaxSampleBytesInFlight = int64_t{16} << 20;
+constexpr double kDefaultCaseSeconds = 2;
+// Targets of the replay issue, reported beside the measured figures.
+constexpr double kTargetSmallInsertsPerSecond = 2e6;
+constexpr double kTargetLargeInsertMbPerSecond = 1000;
+constexpr double kTargetSampleBatchesPerSecond = 5000;
+constexpr double kTargetRssPerPayloadByte = 1.2;
+
+struct ItemKind {
+  std::string table;  // also names the kind in the output
+  v1::Signature signature;
+  int64_t item_bytes = 0;
+  int64_t throughput_capacity = 0;  // max_size in the throughput shard
+  bool large = false;
+};
+
+v1::ColumnSpec Column(const std::string& name, v1::DType dtype, std::vector<int64_t> shape) {
+  v1::ColumnSpec spec;
+  spec.set_name(name);
+  spec.set_dtype(dtype);
+  for (int64_t d : shape) spec.add_shape(d);
+  return spec;
+}
+
+v1::Signature Transition(int64_t obs_dim, int64_t act_dim) {
+  v1::Signature signature;
+  *signature.add_columns() = Column("obs", v1::DTYPE_FLOAT32, {obs_dim});
+  *signature.add_columns() = Column("action", v1::DTYPE_FLOAT32, {act_dim});
+  *signature.add_columns() = Column("reward", v1::DTYPE_FLOAT32, {});
+  *signature.add_columns() = Column("terminated", v1::DTYPE_FLOAT32, {});
+  *signature.add_columns() = Column("next_obs", v1::DTYPE_FLOAT32, {obs_dim});
+  return signature;
+}
+
+absl::StatusOr<std::vector<ItemKind>> Kinds() {
+  std::vector<ItemKind> kinds(3);
+  kinds[0].table = "pendulum";
+  kinds[0].signature = Transition(3, 1);
+  kinds[0].throughput_capacity = 2'000'000;
+  kinds[1].table = "halfcheetah";
+  kinds[1].signature = Transition(17, 6);
+  kinds[1].throughput_capacity = 1'000'000;
+  kinds[2].table = "frames";
+  *kinds[2].signature.add_columns() = Column("frames", v1::DTYPE_UINT8, {84, 84, 4});
+  kinds[2].throughput_capacity = 16'384;
+  kinds[2].large = true;
+  for (ItemKind& kind : kinds) {
+    for (const v1::ColumnSpec& spec : kind.signature.columns()) {
+      ASSIGN_OR_RETURN(int64_t bytes, ItemBytes(spec));
+      kind.item_bytes += bytes;
+    }
+  }
+  return kinds;
+}
+
+v1::TableConfig BenchTable(const ItemKind& kind, int64_t max_size) {
+  v1::TableConfig table;
+  table.set_name(kind.table);
+  *table.mutable_signature() = kind.signature;
+  table.set_max_size(max_size);
+  table.mutable_rate_limiter()->set_min_size_to_sample(1);
+  return table;
+}
+
+std::string SelfBinary() {
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  return error ? std::string("rill") : self.string();
+}
+
+// ---- /proc readers ----
+
+// A "Name:  N kB" line of /proc/PID/status, in bytes: "VmRSS" (resident set)
+// or "RssAnon" (its anonymous part: heap and table storage, without the
+// mapped binary and libraries).
+absl::StatusOr<int64_t> ProcStatusBytes(pid_t pid, const std::string& name) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + ":", 0) != 0) continue;
+    std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    int64_t kib = 0;
+    if (words.size() >= 2 && absl::SimpleAtoi(words[1], &kib)) return kib * 1024;
+  }
+  return absl::NotFoundError(absl::StrCat("no ", name, " in /proc/", pid, "/status"));
+}
+
+// User + system CPU seconds of `pid` (/proc/PID/stat); 0 if unreadable.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::vector<std::string> fields = absl::StrSplit(text.substr(paren + 2), ' ', absl::SkipEmpty());
+  // After "pid (comm) ", field 3 (state) is fields[0]; utime and stime are fields 14 and 15.
+  int64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) || !absl::SimpleAtoi(fields[12], &stime)) return 0;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one;
+  in >> one;
+  return one.empty() ? "null" : one;
+}
+
+// ---- loopback reference ----
+
+// Bytes per second one TCP connection over 127.0.0.1 carries, as MB/s
+// (1e6 bytes), writer and reader on two threads for about `seconds`.
+absl::StatusOr<double> LoopbackTcpMbPerSecond(double seconds) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  if (listener < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || listen(listener, 1) != 0 ||
+      getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    close(listener);
+    return absl::InternalError(absl::StrCat("loopback listener: ", strerror(errno)));
+  }
+  const int sender = socket(AF_INET, SOCK_STREAM, 0);
+  if (sender < 0 || connect(sender, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(listener);
+    if (sender >= 0) close(sender);
+    return absl::InternalError(absl::StrCat("loopback connect: ", strerror(errno)));
+  }
+  const int receiver = accept(listener, nullptr, nullptr);
+  close(listener);
+  if (receiver < 0) {
+    close(sender);
+    return absl::InternalError(absl::StrCat("loopback accept: ", strerror(errno)));
+  }
+  constexpr size_t kChunk = 1 << 20;
+  int64_t received = 0;
+  absl::Time done;
+  std::thread reader([&] {
+    std::vector<char> buffer(kChunk);
+    ssize_t n;
+    while ((n = read(receiver, buffer.data(), buffer.size())) > 0) received += n;
+    done = absl::Now();
+  });
+  std::vector<char> buffer(kChunk, 'x');
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + absl::Seconds(seconds);
+  while (absl::Now() < end) {
+    size_t sent = 0;
+    while (sent < buffer.size()) {
+      ssize_t n = write(sender, buffer.data() + sent, buffer.size() - sent);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+  }
+  close(sender);
+  reader.join();
+  close(receiver);
+  return static_cast<double>(received) / absl::ToDoubleSeconds(done - start) / 1e6;
+}
+
+// ---- the shard ----
+
+struct Shard {
+  std::unique_ptr<tools::ChildProcess> process;
+  std::string address;
+};
+
+absl::StatusOr<Shard> StartShard(const std::string& dir, const std::string& name,
+                                 const std::vector<v1::TableConfig>& tables, const v1::DurabilityConfig* durability) {
+  v1::ExperimentConfig config;
+  config.set_name(absl::StrCat("bench_replay_", name));
+  config.mutable_env()->set_name("Pendulum-v1");
+  v1::ReplayConfig* replay = config.mutable_replay();
+  for (const v1::TableConfig& table : tables) *replay->add_tables() = table;
+  replay->set_max_message_bytes(kMaxMessageBytes);
+  if (durability != nullptr) *replay->mutable_durability() = *durability;
+  ASSIGN_OR_RETURN(config, FinalizeExperimentConfig(config));
+  const std::string config_path = absl::StrCat(dir, "/", name, ".textpb");
+  RETURN_IF_ERROR(WriteExperimentConfig(config, config_path));
+  ASSIGN_OR_RETURN(std::unique_ptr<tools::ChildProcess> process,
+                   tools::ChildProcess::Start(name, SelfBinary(),
+                                              {"replay", absl::StrCat("--config=", config_path), "--host=127.0.0.1",
+                                               "--port=0", "--metrics_port=-1"},
+                                              absl::StrCat(dir, "/", name, ".log")));
+  ASSIGN_OR_RETURN(auto ports, process->WaitReady(absl::Seconds(60)));
+  Shard shard;
+  shard.process = std::move(process);
+  shard.address = absl::StrCat("127.0.0.1:", ports["grpc_port"]);
+  return shard;
+}
+
+// A channel with its own TCP connection (gRPC shares a connection between
+// channels with equal arguments unless told otherwise).
+std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
+  args.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+absl::StatusOr<v1::InfoResponse> ShardInfo(const std::string& address) {
+  auto stub = v1::ReplayService::NewStub(OwnChannel(address));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  context.set_wait_for_ready(true);
+  v1::InfoResponse response;
+  grpc::Status status = stub->Info(&context, v1::InfoRequest(), &response);
+  if (!status.ok()) return absl::UnavailableError(absl::StrCat("Info from ", address, ": ", status.error_message()));
+  return response;
+}
+
+// ---- clients ----
+
+// An insert request of `num_items` random items (valid floats, random bytes);
+// its keys are set per send.
+v1::InsertRequest MakeInsertRequest(const ItemKind& kind, int num_items, std::mt19937_64& rng) {
+  v1::InsertRequest request;
+  request.set_table(kind.table);
+  for (int i = 0; i < num_items; ++i) request.add_keys(0);
+  std::uniform_real_distribution<float> real(-1, 1);
+  for (const v1::ColumnSpec& spec : kind.signature.columns()) {
+    v1::Tensor* tensor = request.add_columns();
+    tensor->set_dtype(spec.dtype());
+    tensor->add_shape(num_items);
+    int64_t elements = 1;
+    for (int64_t d : spec.shape()) {
+      tensor->add_shape(d);
+      elements *= d;
+    }
+    std::string* data = tensor->mutable_data();
+    if (spec.dtype() == v1::DTYPE_FLOAT32) {
+      std::vector<float> values(static_cast<size_t>(elements * num_items));
+      for (float& v : values) v = real(rng);
+      data->assign(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+    } else {
+      data->resize(static_cast<size_t>(elements * num_items));
+      for (char& c : *data) c = static_cast<char>(rng());
+    }
+  }
+  return request;
+}
+
+// One writer: its own channel and Insert stream, `in_flight` requests
+// outstanding, fresh keys (key_base + sequence) on every request. Stops when
+// `stop` is set or after sending `max_items` items (< 0: no limit), and
+// waits for the outstanding acknowledgements. `acked` counts acknowledged items.
+absl::Status RunWriter(const std::string& address, v1::InsertRequest request, int in_flight, uint64_t key_base,
+                       int64_t max_items, const std::atomic<bool>& stop, std::atomic<int64_t>& acked,
+                       absl::Duration timeout) {
+  auto stub = v1::ReplayService::NewStub(OwnChannel(address));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(timeout));
+  context.set_wait_for_ready(true);
+  std::unique_ptr<grpc::ClientReaderWriter<v1::InsertRequest, v1::InsertResponse>> stream = stub->Insert(&context);
+  const int n = request.keys_size();
+  uint64_t next_key = key_base;
+  int64_t sent_items = 0;
+  int outstanding = 0;
+  auto more = [&] { return !stop.load(std::memory_order_relaxed) && (max_items < 0 || sent_items < max_items); };
+  auto send = [&] {
+    for (int i = 0; i < n; ++i) request.set_keys(i, next_key++);
+    sent_items += n;
+    ++outstanding;
+    // Write serializes the request before it returns, so it can be reused.
+    return stream->Write(request);
+  };
+  bool ok = true;
+  while (ok && outstanding < in_flight && more()) ok = send();
+  v1::InsertResponse response;
+  while (ok && outstanding > 0 && stream->Read(&response)) {
+    --outstanding;
+    acked.fetch_add(response.keys_size(), std::memory_order_relaxed);
+    if (more()) ok = send();
+  }
+  stream->WritesDone();
+  while (stream->Read(&response)) acked.fetch_add(response.keys_size(), std::memory_order_relaxed);
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat("insert stream to ", address, " ended: ", status.error_message()));
+  }
+  return absl::OkStatus();
+}
+
+// One sampler: its own channel and Sample stream with `in_flight` credits
+// outstanding; `batches` counts batches received.
+absl::Status RunSampler(const std::string& address, const std::string& table, int batch_size, int in_flight,
+                        const std::atomic<bool>& stop, std::atomic<int64_t>& batches, absl::Duration timeout) {
+  auto stub = v1::ReplayService::NewStub(OwnChannel(address));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(timeout));
+  context.set_wait_for_ready(true);
+  std::unique_ptr<grpc::ClientReaderWriter<v1::SampleRequest, v1::SampleResponse>> stream = stub->Sample(&context);
+  v1::SampleRequest first;
+  first.set_table(table);
+  first.set_batch_size(batch_size);
+  first.set_num_batches(in_flight);
+  bool ok = stream->Write(first);
+  int outstanding = ok ? in_flight : 0;
+  v1::SampleRequest credit;
+  credit.set_num_batches(1);
+  v1::SampleResponse response;
+  while (ok && outstanding > 0 && stream->Read(&response)) {
+    --outstanding;
+    if (response.keys_size() == batch_size) batches.fetch_add(1, std::memory_order_relaxed);
+    if (!stop.load(std::memory_order_relaxed)) {
+      ok = stream->Write(credit);
+      ++outstanding;
+    }
+  }
+  stream->WritesDone();
+  while (stream->Read(&response)) {
+  }
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat("sample stream to ", address, " ended: ", status.error_message()));
+  }
+  return absl::OkStatus();
+}
+
+struct PhaseResult {
+  double per_second = 0;         // counted units per second in the timed window
+  int64_t total = 0;             // counted units over the whole phase, warm-up and drain included
+  double shard_cpu_cores = 0;    // shard CPU seconds per second in the window
+  double client_cpu_cores = 0;   // this process's, likewise
+  absl::Status status;
+};
+
+// Runs `workers` threads of `work(index, stop, count)`; after a warm-up,
+// times how fast `count` grows for `seconds`, then stops them and joins.
+template <typename Work>
+PhaseResult RunPhase(int workers, double seconds, pid_t shard_pid, Work work) {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> count{0};
+  std::vector<absl::Status> statuses(static_cast<size_t>(workers));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < workers; ++i) {
+    threads.emplace_back([&, i] { statuses[static_cast<size_t>(i)] = work(i, stop, count); });
+  }
+  absl::SleepFor(absl::Seconds(std::clamp(seconds / 4, 0.2, 1.0)));  // warm-up: connections, caches
+  const int64_t count0 = count.load();
+  const double shard0 = ProcessCpuSeconds(shard_pid);
+  const double self0 = SelfCpuSeconds();
+  const absl::Time t0 = absl::Now();
+  absl::SleepFor(absl::Seconds(seconds));
+  const int64_t count1 = count.load();
+  const double shard1 = ProcessCpuSeconds(shard_pid);
+  const double self1 = SelfCpuSeconds();
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - t0);
+  stop.store(true);
+  for (std::thread& thread : threads) thread.join();
+  PhaseResult result;
+  result.per_second = static_cast<double>(count1 - count0) / elapsed;
+  result.total = count.load();
+  result.shard_cpu_cores = (shard1 - shard0) / elapsed;
+  result.client_cpu_cores = (self1 - self0) / elapsed;
+  for (const absl::Status& status : statuses) {
+    if (!status.ok()) {
+      result.status = status;
+      break;
+    }
+  }
+  return result;
+}
+
+int ItemsPerRequest(const ItemKind& kind) {
+  const int64_t bytes = int64_t{absl::GetFlag(FLAGS_bench_insert_request_kib)} * 1024;
+  return static_cast<int>(std::clamp<int64_t>(bytes / kind.item_bytes, 1, kind.throughput_capacity / 4));
+}
+
+int SampleInFlight(const ItemKind& kind, int batch_size, int in_flight) {
+  const int64_t batch_bytes = kind.item_bytes * batch_size;
+  return static_cast<int>(std::clamp<int64_t>(kMaxSampleBytesInFlight / batch_bytes, 1, in_flight));
+}
+
+struct CaseResult {
+  const ItemKind* kind = nullptr;
+  int writers = 0;
+  int items_per_request = 0;
+  PhaseResult insert;
+  PhaseResult sample;
+};
+
+absl::Duration StreamTimeout(double seconds) { return absl::Seconds(4 * seconds + 300); }
+
+// Keys unique over the whole run: a phase id in the high 16 bits, the
+// writer in the next 8, a sequence number below.
+uint64_t KeyBase(int phase, int writer) {
+  return (static_cast<uint64_t>(phase) << 48) | (static_cast<uint64_t>(writer) << 40);
+}
+
+absl::StatusOr<int64_t> ItemsInserted(const Shard& shard, const std::string& table) {
+  ASSIGN_OR_RETURN(v1::InfoResponse info, ShardInfo(shard.address));
+  for (const v1::TableInfo& t : info.tables()) {
+    if (t.name() == table) return t.items_inserted();
+  }
+  return absl::NotFoundError(absl::StrCat("the shard has no table '", table, "'"));
+}
+
+// Times `writers` writers, and checks with Info that the table stored
+// exactly the items they saw acknowledged (all keys are fresh).
+PhaseResult InsertPhase(const Shard& shard, const ItemKind& kind, int writers, int phase, double seconds,
+                        int in_flight) {
+  std::mt19937_64 rng(static_cast<uint64_t>(phase) * 7919 + 1);
+  const v1::InsertRequest prototype = MakeInsertRequest(kind, ItemsPerRequest(kind), rng);
+  absl::StatusOr<int64_t> before = ItemsInserted(shard, kind.table);
+  if (!before.ok()) return PhaseResult{0, 0, 0, 0, before.status()};
+  PhaseResult result = RunPhase(writers, seconds, shard.process->pid(),
+                                [&](int i, const std::atomic<bool>& stop, std::atomic<int64_t>& count) {
+                                  return RunWriter(shard.address, prototype, in_flight, KeyBase(phase, i), -1,
+                                                   stop, count, StreamTimeout(seconds));
+                                });
+  if (!result.status.ok()) return result;
+  absl::StatusOr<int64_t> after = ItemsInserted(shard, kind.table);
+  if (!after.ok()) {
+    result.status = after.status();
+  } else if (*after - *before != result.total) {
+    result.status = absl::InternalError(absl::StrCat("table '", kind.table, "' stored ", *after - *before,
+                                                     " items but the writers saw ", result.total, " acknowledged"));
+  }
+  return result;
+}
+
+std::string Num(double value) {
+  if (!(value == value)) return "null";  // NaN
+  return absl::StrFormat("%.6g", value);
+}
+
+std::string Cpu(const PhaseResult& phase) {
+  return absl::StrFormat("%.2f", phase.shard_cpu_cores) + "/" + absl::StrFormat("%.2f", phase.client_cpu_cores);
+}
+
+absl::Status Run() {
+  double seconds = absl::GetFlag(FLAGS_bench_seconds);
+  if (seconds == 0) seconds = kDefaultCaseSeconds;
+  if (!(seconds > 0)) return absl::InvalidArgumentError("--bench_seconds must be positive");
+  std::vector<int> writer_counts;
+  for (absl::string_view word : absl::StrSplit(absl::GetFlag(FLAGS_bench_writers), ',', absl::SkipEmpty())) {
+    int n = 0;
+    if (!absl::SimpleAtoi(word, &n) || n <= 0 || n > 255) {
+      return absl::InvalidArgumentError(absl::StrCat("--bench_writers: '", word, "' is not a count in 1..255"));
+    }
+    writer_counts.push_back(n);
+  }
+  if (writer_counts.empty()) return absl::InvalidArgumentError("--bench_writers lists no writer count");
+  const int in_flight = absl::GetFlag(FLAGS_bench_in_flight);
+  const int batch_size = absl::GetFlag(FLAGS_bench_sample_batch);
+  if (in_flight <= 0) return absl::InvalidArgumentError("--bench_in_flight must be positive");
+  if (batch_size <= 0) return absl::InvalidArgumentError("--bench_sample_batch must be positive");
+  if (absl::GetFlag(FLAGS_bench_insert_request_kib) <= 0) {
+    return absl::InvalidArgumentError("--bench_insert_request_kib must be positive");
+  }
+  ASSIGN_OR_RETURN(std::vector<ItemKind> all_kinds, Kinds());
+  std::vector<ItemKind> kinds;
+  for (absl::string_view word : absl::StrSplit(absl::GetFlag(FLAGS_bench_tables), ',', absl::SkipEmpty())) {
+    auto it = std::find_if(all_kinds.begin(), all_kinds.end(), [&](const ItemKind& k) { return k.table == word; });
+    if (it == all_kinds.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--bench_tables: '", word, "' is unknown (known: pendulum, halfcheetah, frames)"));
+    }
+    kinds.push_back(*it);
+  }
+  if (kinds.empty()) return absl::InvalidArgumentError("--bench_tables lists no item size");
+
+  std::string dir = absl::GetFlag(FLAGS_bench_dir);
+  const bool own_dir = dir.empty();
+  if (own_dir) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/rill_bench_replay.XXXXXX");
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot create a folder like ", pattern, ": ", strerror(errno)));
+    }
+    dir = pattern;
+  } else {
+    std::error_code error;
+    std::filesystem::create_directories(dir, error);
+    if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create '", dir, "': ", error.message()));
+  }
+  struct Cleanup {
+    std::string dir;
+    bool remove;
+    ~Cleanup() {
+      std::error_code error;
+      if (remove) std::filesystem::remove_all(dir, error);
+    }
+  } cleanup{dir, own_dir};
+
+  const std::string load_before = LoadAverage();
+  std::cerr << "replay bench: " << std::thread::hardware_concurrency() << " cores, load average " << load_before
+            << ", " << seconds << " s per case, files in " << dir << "\n";
+  // Best of three: on a busy machine one trial may lose its core for a while.
+  double loopback_mb = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    ASSIGN_OR_RETURN(const double mb, LoopbackTcpMbPerSecond(std::min(seconds, 2.0) / 2));
+    loopback_mb = std::max(loopback_mb, mb);
+  }
+  std::cerr << absl::StrFormat("  loopback TCP: %.0f MB/s (one connection, best of 3)\n", loopback_mb);
+
+  // ---- throughput: one shard holding a table per item size ----
+  std::vector<CaseResult> cases;
+  int phase = 1;
+  {
+    std::vector<v1::TableConfig> tables;
+    for (const ItemKind& kind : kinds) tables.push_back(BenchTable(kind, kind.throughput_capacity));
+    ASSIGN_OR_RETURN(Shard shard, StartShard(dir, "throughput", tables, nullptr));
+    for (const ItemKind& kind : kinds) {
+      for (int writers : writer_counts) {
+        CaseResult result;
+        result.kind = &kind;
+        result.writers = writers;
+        result.items_per_request = ItemsPerRequest(kind);
+        result.insert = InsertPhase(shard, kind, writers, phase++, seconds, in_flight);
+        RETURN_IF_ERROR(result.insert.status);
+        const int sample_in_flight = SampleInFlight(kind, batch_size, in_flight);
+        result.sample = RunPhase(writers, seconds, shard.process->pid(),
+                                 [&](int, const std::atomic<bool>& stop, std::atomic<int64_t>& count) {
+                                   return RunSampler(shard.address, kind.table, batch_size, sample_in_flight, stop,
+                                                     count, StreamTimeout(seconds));
+                                 });
+        RETURN_IF_ERROR(result.sample.status);
+        std::cerr << absl::StrFormat(
+            "  %-11s %6d B x %2d writers: insert %10.0f items/s %8.1f MB/s (%d items/request, cpu shard/bench "
+            "%s); sample %8.0f batches/s of %d (cpu %s)\n",
+            kind.table, kind.item_bytes, writers, result.insert.per_second,
+            result.insert.per_second * kind.item_bytes / 1e6, result.items_per_request, Cpu(result.insert),
+            result.sample.per_second, batch_size, Cpu(result.sample));
+        cases.push_back(result);
+      }
+    }
+    shard.process->Stop(absl::Seconds(10));
+  }
+
+  // ---- WAL durability: the same inserts into a shard that logs them ----
+  std::string wal_json = "null";
+  double wal_headline = -1, wal_ratio_headline = -1;
+  if (absl::GetFlag(FLAGS_bench_wal)) {
+    const int wal_writers =
+        std::find(writer_counts.begin(), writer_counts.end(), 4) != writer_counts.end() ? 4 : writer_counts[0];
+    v1::DurabilityConfig durability;
+    durability.set_mode("wal");
+    durability.set_dir(dir + "/wal");
+    std::vector<v1::TableConfig> tables;
+    for (const ItemKind& kind : kinds) tables.push_back(BenchTable(kind, kind.throughput_capacity));
+    ASSIGN_OR_RETURN(Shard shard, StartShard(dir, "wal", tables, &durability));
+    ASSIGN_OR_RETURN(v1::InfoResponse info, ShardInfo(shard.address));
+    std::vector<std::string> wal_cases;
+    for (const ItemKind& kind : kinds) {
+      PhaseResult wal = InsertPhase(shard, kind, wal_writers, phase++, seconds, in_flight);
+      RETURN_IF_ERROR(wal.status);
+      double none_rate = -1;
+      for (const CaseResult& c : cases) {
+        if (c.kind == &kind && c.writers == wal_writers) none_rate = c.insert.per_second;
+      }
+      const double ratio = none_rate > 0 ? wal.per_second / none_rate : -1;
+      std::cerr << absl::StrFormat("  wal %-11s %6d B x %2d writers: insert %10.0f items/s (%.2f of mode none, cpu %s)\n",
+                                   kind.table, kind.item_bytes, wal_writers, wal.per_second, ratio, Cpu(wal));
+      wal_cases.push_back(absl::StrFormat(
+          "{\"item_bytes\":%d,\"writers\":%d,\"wal_insert_items_per_second\":%s,\"wal_insert_mb_per_second\":%s,"
+          "\"none_insert_items_per_second\":%s,\"wal_to_none_ratio\":%s,\"shard_cpu_cores\":%s}",
+          kind.item_bytes, wal_writers, Num(wal.per_second), Num(wal.per_second * kind.item_bytes / 1e6),
+          Num(none_rate), Num(ratio), Num(wal.shard_cpu_cores)));
+      if (kind.table == "halfcheetah") {
+        wal_headline = wal.per_second;
+        wal_ratio_headline = ratio;
+      }
+    }
+    shard.process->Stop(absl::Seconds(30));
+    wal_json = absl::StrFormat("{\"durability_mode_reported\":\"%s\",\"writers\":%d,\"cases\":[%s]}",
+                               info.durability_mode(), wal_writers, absl::StrJoin(wal_cases, ","));
+  }
+
+  // ---- memory: a fresh shard per item size, filled to a sizeable payload ----
+  std::vector<std::string> memory_json;
+  double worst_rss_ratio = -1;
+  if (absl::GetFlag(FLAGS_bench_memory)) {
+    for (const ItemKind& kind : kinds) {
+      const int64_t target_bytes =
+          (kind.large ? absl::GetFlag(FLAGS_bench_memory_large_mib) : absl::GetFlag(FLAGS_bench_memory_mib)) << 20;
+      const int64_t capacity = std::max<int64_t>(1, target_bytes / kind.item_bytes);
+      ASSIGN_OR_RETURN(Shard shard,
+                       StartShard(dir, absl::StrCat("memory_", kind.table), {BenchTable(kind, capacity)}, nullptr));
+      RETURN_IF_ERROR(ShardInfo(shard.address).status());
+      ASSIGN_OR_RETURN(const int64_t baseline, ProcStatusBytes(shard.process->pid(), "VmRSS"));
+      ASSIGN_OR_RETURN(const int64_t baseline_anon, ProcStatusBytes(shard.process->pid(), "RssAnon"));
+      constexpr int kFillWriters = 2;
+      ItemKind fill_kind = kind;
+      fill_kind.throughput_capacity = capacity;
+      std::mt19937_64 rng(static_cast<uint64_t>(phase));
+      const v1::InsertRequest prototype = MakeInsertRequest(fill_kind, ItemsPerRequest(fill_kind), rng);
+      const int64_t per_writer = (capacity + kFillWriters - 1) / kFillWriters;
+      std::atomic<bool> never{false};
+      std::atomic<int64_t> acked{0};
+      std::vector<absl::Status> statuses(kFillWriters);
+      std::vector<std::thread> threads;
+      const absl::Time start = absl::Now();
+      for (int i = 0; i < kFillWriters; ++i) {
+        threads.emplace_back([&, i] {
+          statuses[static_cast<size_t>(i)] = RunWriter(shard.address, prototype, in_flight, KeyBase(phase, i),
+                                                       per_writer, never, acked, absl::Minutes(10));
+        });
+      }
+      for (std::thread& thread : threads) thread.join();
+      ++phase;
+      const double fill_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+      for (const absl::Status& status : statuses) RETURN_IF_ERROR(status);
+      ASSIGN_OR_RETURN(v1::InfoResponse info, ShardInfo(shard.address));
+      ASSIGN_OR_RETURN(const int64_t rss, ProcStatusBytes(shard.process->pid(), "VmRSS"));
+      ASSIGN_OR_RETURN(const int64_t rss_anon, ProcStatusBytes(shard.process->pid(), "RssAnon"));
+      const int64_t payload = info.tables(0).bytes();
+      const double ratio = static_cast<double>(rss) / static_cast<double>(payload);
+      const double anon_ratio = static_cast<double>(rss_anon) / static_cast<double>(payload);
+      const double over_baseline = static_cast<double>(rss - baseline) / static_cast<double>(payload);
+      worst_rss_ratio = std::max(worst_rss_ratio, ratio);
+      std::cerr << absl::StrFormat(
+          "  memory %-11s %6d B: %d items, payload %.1f MB, RSS %.1f MB (anonymous %.1f MB; empty shard %.1f MB, "
+          "anonymous %.1f MB): %.3f per payload byte (anonymous %.3f), %.3f over empty (filled in %.1f s)\n",
+          kind.table, kind.item_bytes, info.tables(0).size(), payload / 1e6, rss / 1e6, rss_anon / 1e6,
+          baseline / 1e6, baseline_anon / 1e6, ratio, anon_ratio, over_baseline, fill_seconds);
+      memory_json.push_back(absl::StrFormat(
+          "{\"item_bytes\":%d,\"items\":%d,\"payload_bytes\":%d,\"rss_bytes\":%d,\"rss_anon_bytes\":%d,"
+          "\"empty_rss_bytes\":%d,\"empty_rss_anon_bytes\":%d,\"rss_per_payload_byte\":%s,"
+          "\"rss_anon_per_payload_byte\":%s,\"rss_over_empty_per_payload_byte\":%s}",
+          kind.item_bytes, info.tables(0).size(), payload, rss, rss_anon, baseline, baseline_anon, Num(ratio),
+          Num(anon_ratio), Num(over_baseline)));
+      shard.process->Stop(absl::Seconds(10));
+    }
+  }
+
+  // ---- the JSON line ----
+  std::vector<std::string> case_json;
+  double best_small_inserts = 0, best_large_mb = 0, best_halfcheetah_batches = 0;
+  for (const CaseResult& c : cases) {
+    const double insert_mb = c.insert.per_second * c.kind->item_bytes / 1e6;
+    if (c.kind->table == "pendulum") best_small_inserts = std::max(best_small_inserts, c.insert.per_second);
+    if (c.kind->large) best_large_mb = std::max(best_large_mb, insert_mb);
+    if (c.kind->table == "halfcheetah") best_halfcheetah_batches = std::max(best_halfcheetah_batches, c.sample.per_second);
+    case_json.push_back(absl::StrFormat(
+        "{\"table\":\"%s\",\"item_bytes\":%d,\"writers\":%d,\"insert_items_per_second\":%s,"
+        "\"insert_mb_per_second\":%s,\"sample_batches_per_second\":%s,\"sample_mb_per_second\":%s,"
+        "\"insert_items_per_request\":%d,\"insert_in_flight_per_stream\":%d,\"samplers\":%d,"
+        "\"insert_shard_cpu_cores\":%s,\"insert_bench_cpu_cores\":%s,\"sample_shard_cpu_cores\":%s,"
+        "\"sample_bench_cpu_cores\":%s}",
+        c.kind->table, c.kind->item_bytes, c.writers, Num(c.insert.per_second), Num(insert_mb),
+        Num(c.sample.per_second), Num(c.sample.per_second * batch_size * c.kind->item_bytes / 1e6),
+        c.items_per_request, in_flight, c.writers, Num(c.insert.shard_cpu_cores), Num(c.insert.client_cpu_cores),
+        Num(c.sample.shard_cpu_cores), Num(c.sample.client_cpu_cores)));
+  }
+  std::cout << absl::StrFormat(
+                   "{\"loopback_tcp_mb_per_second\":%s,\"cores\":%d,\"load_average_1m_before\":%s,"
+                   "\"load_average_1m_after\":%s,\"seconds_per_case\":%s,\"sample_batch_size\":%d,\"cases\":[%s],"
+                   "\"wal_insert_items_per_second\":%s,\"wal_to_none_insert_ratio\":%s,\"wal\":%s,"
+                   "\"memory\":[%s],"
+                   "\"targets\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
+                   "\"halfcheetah_sample_batches_per_second\":%s,\"rss_per_payload_byte\":%s},"
+                   "\"best\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
+                   "\"halfcheetah_sample_batches_per_second\":%s,\"worst_rss_per_payload_byte\":%s}}",
+                   Num(loopback_mb), static_cast<int>(std::thread::hardware_concurrency()), load_before,
+                   LoadAverage(), Num(seconds), batch_size, absl::StrJoin(case_json, ","),
+                   wal_headline < 0 ? "null" : Num(wal_headline),
+                   wal_ratio_headline < 0 ? "null" : Num(wal_ratio_headline), wal_json,
+                   absl::StrJoin(memory_json, ","), Num(kTargetSmallInsertsPerSecond),
+                   Num(kTargetLargeInsertMbPerSecond), Num(kTargetSampleBatchesPerSecond),
+                   Num(kTargetRssPerPayloadByte), Num(best_small_inserts), Num(best_large_mb),
+                   Num(best_halfcheetah_batches), worst_rss_ratio < 0 ? "null" : Num(worst_rss_ratio))
+            << std::endl;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunReplayBench() {
+  absl::Status status = Run();
+  if (!status.ok()) {
+    std::cerr << "replay bench failed: " << status << std::endl;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace rill::replay
