@@ -1,6 +1,7 @@
 #include "replay/bench_replay.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -51,7 +52,7 @@ ABSL_FLAG(int32_t, bench_insert_request_kib, 512,
 ABSL_FLAG(int32_t, bench_in_flight, 4, "Requests (inserts) or batches (samples) in flight per stream.");
 ABSL_FLAG(int32_t, bench_sample_batch, 256, "Items per sampled batch.");
 ABSL_FLAG(bool, bench_memory, true, "Also measure resident memory per stored payload byte.");
-ABSL_FLAG(int64_t, bench_memory_mib, 256, "Payload (MiB) the memory section stores of each small item size.");
+ABSL_FLAG(int64_t, bench_memory_mib, 1024, "Payload (MiB) the memory section stores of each small item size.");
 ABSL_FLAG(int64_t, bench_memory_large_mib, 1024, "Payload (MiB) the memory section stores of 28 KB items.");
 ABSL_FLAG(bool, bench_wal, true, "Also time inserts into a shard in WAL durability mode.");
 ABSL_FLAG(std::string, bench_dir, "",
@@ -229,6 +230,35 @@ absl::StatusOr<double> LoopbackTcpMbPerSecond(double seconds) {
   reader.join();
   close(receiver);
   return static_cast<double>(received) / absl::ToDoubleSeconds(done - start) / 1e6;
+}
+
+// ---- disk reference ----
+
+// What the disk under `dir` takes in synced sequential writes, as MB/s: 1 MiB
+// writes, each followed by fdatasync (what one WAL group commit does), for
+// about `seconds` or 1 GiB. The WAL mode cannot log faster than this.
+absl::StatusOr<double> SyncedDiskWriteMbPerSecond(const std::string& dir, double seconds) {
+  const std::string path = dir + "/disk-probe";
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return absl::InternalError(absl::StrCat("disk probe '", path, "': ", strerror(errno)));
+  constexpr size_t kChunk = 1 << 20;
+  std::vector<char> buffer(kChunk, 'w');
+  int64_t written = 0;
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + absl::Seconds(seconds);
+  absl::Status status;
+  while (absl::Now() < end && written < (int64_t{1} << 30)) {
+    if (write(fd, buffer.data(), kChunk) != static_cast<ssize_t>(kChunk) || fdatasync(fd) != 0) {
+      status = absl::InternalError(absl::StrCat("disk probe '", path, "': ", strerror(errno)));
+      break;
+    }
+    written += kChunk;
+  }
+  const absl::Duration elapsed = absl::Now() - start;
+  close(fd);
+  unlink(path.c_str());
+  RETURN_IF_ERROR(status);
+  return static_cast<double>(written) / absl::ToDoubleSeconds(elapsed) / 1e6;
 }
 
 // ---- the shard ----
@@ -607,6 +637,13 @@ absl::Status Run() {
   std::string wal_json = "null";
   double wal_headline = -1, wal_ratio_headline = -1;
   if (absl::GetFlag(FLAGS_bench_wal)) {
+    std::filesystem::create_directories(dir + "/wal");
+    double disk_mb = 0;
+    for (int trial = 0; trial < 2; ++trial) {
+      ASSIGN_OR_RETURN(const double mb, SyncedDiskWriteMbPerSecond(dir + "/wal", std::min(seconds, 2.0) / 2));
+      disk_mb = std::max(disk_mb, mb);
+    }
+    std::cerr << absl::StrFormat("  disk: %.0f MB/s of synced 1 MiB writes (best of 2)\n", disk_mb);
     const int wal_writers =
         std::find(writer_counts.begin(), writer_counts.end(), 4) != writer_counts.end() ? 4 : writer_counts[0];
     v1::DurabilityConfig durability;
@@ -629,17 +666,21 @@ absl::Status Run() {
                                    kind.table, kind.item_bytes, wal_writers, wal.per_second, ratio, Cpu(wal));
       wal_cases.push_back(absl::StrFormat(
           "{\"item_bytes\":%d,\"writers\":%d,\"wal_insert_items_per_second\":%s,\"wal_insert_mb_per_second\":%s,"
-          "\"none_insert_items_per_second\":%s,\"wal_to_none_ratio\":%s,\"shard_cpu_cores\":%s}",
+          "\"none_insert_items_per_second\":%s,\"wal_to_none_ratio\":%s,\"wal_to_disk_ratio\":%s,"
+          "\"shard_cpu_cores\":%s}",
           kind.item_bytes, wal_writers, Num(wal.per_second), Num(wal.per_second * kind.item_bytes / 1e6),
-          Num(none_rate), Num(ratio), Num(wal.shard_cpu_cores)));
+          Num(none_rate), Num(ratio), Num(wal.per_second * kind.item_bytes / 1e6 / disk_mb),
+          Num(wal.shard_cpu_cores)));
       if (kind.table == "halfcheetah") {
         wal_headline = wal.per_second;
         wal_ratio_headline = ratio;
       }
     }
     shard.process->Stop(absl::Seconds(30));
-    wal_json = absl::StrFormat("{\"durability_mode_reported\":\"%s\",\"writers\":%d,\"cases\":[%s]}",
-                               info.durability_mode(), wal_writers, absl::StrJoin(wal_cases, ","));
+    wal_json = absl::StrFormat(
+        "{\"durability_mode_reported\":\"%s\",\"disk_synced_write_mb_per_second\":%s,\"writers\":%d,"
+        "\"cases\":[%s]}",
+        info.durability_mode(), Num(disk_mb), wal_writers, absl::StrJoin(wal_cases, ","));
   }
 
   // ---- memory: a fresh shard per item size, filled to a sizeable payload ----
