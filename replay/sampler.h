@@ -18,7 +18,9 @@
 // to arrive.
 //
 // Failures. A broken stream marks its shard down: logged once, its queued
-// batches dropped, and not picked. Its thread then health-checks the shard
+// batches dropped, and not picked. (A shard's thread sees its stream break
+// once it reads again, i.e. once its queue has room: a learner that keeps
+// calling Next notices within prefetch_batches of that shard's batches.) Its thread then health-checks the shard
 // with backoff (100 ms doubling to 2 s) and, once it answers, logs that it
 // is back, reopens the stream and picks it again. A permanent error
 // (unknown table, bad batch size: see client_errors.h) is returned by Next.

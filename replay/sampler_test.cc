@@ -177,6 +177,12 @@ TEST(ReplaySamplerTest, PicksShardsInProportionToTheirTableSizes) {
   // while, and skipping it would skew the proportions this test measures.
   std::unique_ptr<ReplaySampler> sampler =
       MakeSampler({small->address(), large->address()}, 4, 4, kTestTable, absl::Seconds(10));
+  // Until a shard's first batch its size is unknown and it is not picked:
+  // measure from the moment both are known.
+  ASSERT_TRUE(WaitFor([&] {
+    std::vector<SamplerShardStats> stats = sampler->shard_stats();
+    return stats[0].table_size > 0 && stats[1].table_size > 0;
+  }));
   constexpr int kBatches = 4000;
   int from_large = 0;
   for (int i = 0; i < kBatches; ++i) {
@@ -205,6 +211,10 @@ TEST(ReplaySamplerTest, KeepsDeliveringWhileAShardIsDownAndSamplesItAgainOnceItI
   ASSERT_TRUE(sampler->Next(absl::Seconds(10)).ok());
 
   a->Stop();
+  // Batches queued from A are used up; then A's thread sees its stream end.
+  for (int i = 0; i < 1000 && sampler->shards_up() == 2; ++i) {
+    ASSERT_TRUE(sampler->Next(absl::Seconds(5)).ok());
+  }
   ASSERT_TRUE(WaitFor([&] { return sampler->shards_up() == 1; })) << "shard 0 not seen down";
   EXPECT_FALSE(sampler->shard_stats()[0].up);
   for (int i = 0; i < 50; ++i) {

@@ -372,6 +372,12 @@ TEST(FailoverTest, SamplerKeepsDeliveringWhileAShardIsDeadAndSamplesItAgainAfter
 
   s0->role.process->Signal(SIGKILL);
   ASSERT_TRUE(s0->role.process->WaitExit(absl::Seconds(10)).has_value());
+  // The learner goes on training: batches already queued from shard 0 are
+  // used up, then its thread sees the stream broken.
+  for (int i = 0; i < 1000 && (*sampler)->shards_up() == 2; ++i) {
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = (*sampler)->Next(absl::Seconds(5));
+    ASSERT_TRUE(batch.ok()) << "batch " << i << " after shard 0 died: " << batch.status();
+  }
   ASSERT_TRUE(WaitUntil([&] { return (*sampler)->shards_up() == 1; }, absl::Seconds(30)));
   for (int i = 0; i < 100; ++i) {
     absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = (*sampler)->Next(absl::Seconds(5));
