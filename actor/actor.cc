@@ -49,10 +49,10 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   if (!options.evaluator) {
     const v1::TableConfig& table = config.replay().tables(0);
     replay::WriterOptions writer_options;
-    // One shard per actor, chosen stably by actor id.
-    std::vector<std::string> shards = absl::StrSplit(options.replay_address, ',', absl::SkipEmpty());
-    if (shards.empty()) return absl::InvalidArgumentError("no replay address given");
-    writer_options.address = shards[options.actor_id % shards.size()];
+    // Every shard: the writer picks its home shard by actor id and fails
+    // over to the others while it is down.
+    writer_options.addresses = absl::StrSplit(options.replay_address, ',', absl::SkipEmpty());
+    if (writer_options.addresses.empty()) return absl::InvalidArgumentError("no replay address given");
     writer_options.table = table.name();
     writer_options.signature = table.signature();
     writer_options.batch_items = config.actor().insert_batch_items();
@@ -92,8 +92,19 @@ void Actor::InitMetrics(prometheus::Registry* registry) {
                                 .Help("Evaluation episodes finished").Register(*registry).Add({});
   metrics_.eval_return_mean = &prometheus::BuildGauge().Name("rill_eval_return_mean")
                                    .Help("Mean return of the last evaluation round").Register(*registry).Add({});
+  metrics_.replay_failovers = &prometheus::BuildCounter().Name("rill_actor_replay_failovers_total")
+                                   .Help("Times the replay writer left a down shard for another").Register(*registry).Add(labels);
+  metrics_.replay_shard = &prometheus::BuildGauge().Name("rill_actor_replay_shard")
+                               .Help("Replay shard the writer sends new items to").Register(*registry).Add(labels);
   metrics_.eval_parameter_version = &prometheus::BuildGauge().Name("rill_eval_parameter_version")
                                          .Help("Parameter version the last evaluation round used").Register(*registry).Add({});
+}
+
+void Actor::ExportWriterMetrics() {
+  if (writer_ == nullptr) return;
+  const double failovers = static_cast<double>(writer_->failovers());
+  if (failovers > metrics_.replay_failovers->Value()) metrics_.replay_failovers->Increment(failovers - metrics_.replay_failovers->Value());
+  metrics_.replay_shard->Set(writer_->current_shard());
 }
 
 absl::Status Actor::MaybeUpdatePolicy() {
@@ -182,6 +193,7 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
     }
     env_steps_ += active;
     metrics_.env_steps->Increment(active);
+    ExportWriterMetrics();
     metrics_.step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   }
   absl::Status flushed = writer_->Flush(absl::Seconds(30));

@@ -67,10 +67,16 @@ class Actor {
     prometheus::Gauge* eval_return_mean = nullptr;
     prometheus::Gauge* eval_parameter_version = nullptr;
     prometheus::Counter* eval_episodes = nullptr;
+    // Replay writer failover: times it left a down shard, and the shard it
+    // writes to now.
+    prometheus::Counter* replay_failovers = nullptr;
+    prometheus::Gauge* replay_shard = nullptr;
   };
 
   explicit Actor(ActorOptions options) : options_(std::move(options)) {}
   void InitMetrics(prometheus::Registry* registry);
+  // Copies the writer's failover counters into the metrics.
+  void ExportWriterMetrics();
   // Loads the newest received parameters, if any arrived.
   absl::Status MaybeUpdatePolicy();
   // Fills `actions_` ([num_envs, act_dim] in [-1, 1]) for `obs_`.

@@ -108,6 +108,16 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   learner->samples_per_second_ = gauge("rill_learner_samples_per_second", "Transitions consumed per second over the last interval");
   learner->alpha_ = gauge("rill_learner_alpha", "SAC entropy temperature");
   learner->q_mean_ = gauge("rill_learner_q_mean", "Mean Q value of the latest logged batch");
+  learner->shards_up_ = gauge("rill_learner_replay_shards_up", "Replay shards the sampler currently reaches");
+  auto& shard_up = prometheus::BuildGauge().Name("rill_learner_replay_shard_up")
+      .Help("1 while the sampler reaches this replay shard, 0 while it is down").Register(*registry);
+  auto& shard_size = prometheus::BuildGauge().Name("rill_learner_replay_shard_table_size")
+      .Help("Table size of this replay shard at its latest sampled batch").Register(*registry);
+  for (size_t i = 0; i < options.replay_addresses.size(); ++i) {
+    learner->shard_up_.push_back(&shard_up.Add({{"shard", std::to_string(i)}}));
+    learner->shard_table_size_.push_back(&shard_size.Add({{"shard", std::to_string(i)}}));
+  }
+  learner->ExportShardMetrics();
   learner->batch_wait_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_batch_wait_seconds")
       .Help("Time the update loop waited for a sampled batch").Register(*registry).Add({}, LatencyBuckets());
   learner->update_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_update_seconds")
@@ -168,6 +178,17 @@ absl::StatusOr<TransitionBatch> Learner::ToBatch(const v1::SampleResponse& respo
   return batch;
 }
 
+void Learner::ExportShardMetrics() {
+  const std::vector<replay::SamplerShardStats> stats = sampler_->shard_stats();
+  int up = 0;
+  for (size_t i = 0; i < stats.size() && i < shard_up_.size(); ++i) {
+    up += stats[i].up ? 1 : 0;
+    shard_up_[i]->Set(stats[i].up ? 1 : 0);
+    if (stats[i].table_size >= 0) shard_table_size_[i]->Set(static_cast<double>(stats[i].table_size));
+  }
+  shards_up_->Set(up);
+}
+
 absl::Status Learner::Run(const absl::Notification& stop) {
   RETURN_IF_ERROR(Publish());
   const int publish_every = options_.config.learner().publish_every();
@@ -179,7 +200,10 @@ absl::Status Learner::Run(const absl::Notification& stop) {
   while (!stop.HasBeenNotified() && (options_.max_updates == 0 || sac_->updates() < options_.max_updates)) {
     const absl::Time wait_start = absl::Now();
     absl::StatusOr<std::unique_ptr<v1::SampleResponse>> response = sampler_->Next(absl::Milliseconds(200));
-    if (absl::IsDeadlineExceeded(response.status())) continue;
+    if (absl::IsDeadlineExceeded(response.status())) {
+      ExportShardMetrics();
+      continue;
+    }
     if (!response.ok()) return response.status();
     batch_wait_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - wait_start));
     const absl::Time update_start = absl::Now();
@@ -208,6 +232,7 @@ absl::Status Learner::Run(const absl::Notification& stop) {
       alpha_->Set(stats.alpha);
       q_mean_->Set(stats.q_mean);
       store_->SetProgress(updates, samples_, rate);
+      ExportShardMetrics();
       RILL_LOG(INFO) << absl::StrFormat("update %d: %.0f updates/s, critic %.3f, actor %.3f, alpha %.4f, q %.1f",
                                         updates, rate, stats.critic_loss, stats.actor_loss, stats.alpha, stats.q_mean);
       interval_start = absl::Now();

@@ -1,5 +1,7 @@
 // The learner process's training loop. A ReplaySampler keeps whole batches
-// prefetched from every shard; each batch becomes tensors without per-element
+// prefetched from every shard (picked in proportion to the shards' sizes;
+// training goes on while a shard is down, exported as
+// rill_learner_replay_shards_up and rill_learner_replay_shard_up{shard}); each batch becomes tensors without per-element
 // copies (views over the response bytes on CPU; pinned memory and
 // non_blocking copies on CUDA); SAC updates; every `publish_every` updates the
 // policy is encoded once into the ParameterStore; every `checkpoint_every`
@@ -54,6 +56,8 @@ class Learner {
   absl::Status Publish();
   absl::Status Checkpoint();
   absl::StatusOr<TransitionBatch> ToBatch(const v1::SampleResponse& response);
+  // Copies the sampler's view of the replay shards into the metrics.
+  void ExportShardMetrics();
 
   LearnerOptions options_;
   ParameterStore* store_;
@@ -76,6 +80,11 @@ class Learner {
   prometheus::Gauge* alpha_loss_ = nullptr;
   prometheus::Gauge* alpha_ = nullptr;
   prometheus::Gauge* q_mean_ = nullptr;
+  // Replay shards the sampler sees up (all, and one gauge per shard), and
+  // each shard's table size at its latest batch.
+  prometheus::Gauge* shards_up_ = nullptr;
+  std::vector<prometheus::Gauge*> shard_up_;
+  std::vector<prometheus::Gauge*> shard_table_size_;
   prometheus::Histogram* batch_wait_seconds_ = nullptr;
   prometheus::Histogram* update_seconds_ = nullptr;
   prometheus::Histogram* checkpoint_seconds_ = nullptr;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/random/distributions.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/grpc_util.h"
@@ -30,15 +31,25 @@ absl::StatusOr<std::unique_ptr<ReplaySampler>> ReplaySampler::Create(const Sampl
     return absl::InvalidArgumentError(
         absl::StrCat("SamplerOptions.prefetch_batches ", options.prefetch_batches, " must be >= 1"));
   }
+  if (options.shard_patience < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("SamplerOptions.shard_patience must be >= 0");
+  }
+  if (options.probe_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("SamplerOptions.probe_timeout must be > 0");
+  }
   std::unique_ptr<ReplaySampler> sampler(new ReplaySampler(options));
-  for (const std::string& address : options.addresses) {
-    sampler->threads_.emplace_back([s = sampler.get(), address] { s->ShardLoop(address); });
+  for (int i = 0; i < static_cast<int>(options.addresses.size()); ++i) {
+    sampler->threads_.emplace_back([s = sampler.get(), i] { s->ShardLoop(i); });
   }
   return sampler;
 }
 
-ReplaySampler::ReplaySampler(const SamplerOptions& options)
-    : options_(options), queue_(static_cast<size_t>(options.prefetch_batches)) {}
+ReplaySampler::ReplaySampler(const SamplerOptions& options) : options_(options), shards_(options.addresses.size()) {
+  for (const std::string& address : options.addresses) {
+    channels_.push_back(MakeChannel(address, options.max_message_bytes));
+    stubs_.push_back(v1::ReplayService::NewStub(channels_.back()));
+  }
+}
 
 ReplaySampler::~ReplaySampler() {
   Close();
@@ -46,12 +57,9 @@ ReplaySampler::~ReplaySampler() {
 }
 
 void ReplaySampler::Close() {
-  {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-    for (grpc::ClientContext* context : open_calls_) context->TryCancel();
-  }
-  queue_.Close();
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+  for (grpc::ClientContext* context : open_calls_) context->TryCancel();
 }
 
 int64_t ReplaySampler::reconnects() const {
@@ -59,26 +67,95 @@ int64_t ReplaySampler::reconnects() const {
   return reconnects_;
 }
 
+int ReplaySampler::shards_up() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(std::count_if(shards_.begin(), shards_.end(), [](const ShardState& s) { return s.up; }));
+}
+
+std::vector<SamplerShardStats> ReplaySampler::shard_stats() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<SamplerShardStats> stats;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    const ShardState& state = shards_[i];
+    stats.push_back({options_.addresses[i], state.up, state.table_size, state.batches, state.downs});
+  }
+  return stats;
+}
+
+std::string ReplaySampler::DescribeShard(int shard) const {
+  return absl::StrCat("replay sampler for table '", options_.table, "': replay shard ", shard, " at ",
+                      options_.addresses[shard]);
+}
+
+bool ReplaySampler::PickableLocked(int shard) const {
+  const ShardState& state = shards_[shard];
+  return state.up && !state.starved && state.table_size > 0;
+}
+
+int ReplaySampler::PickShardLocked() {
+  double total = 0;
+  for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
+    if (PickableLocked(i)) total += static_cast<double>(shards_[i].table_size);
+  }
+  if (total <= 0) return -1;
+  double point = absl::Uniform(rng_, 0.0, total);
+  int last = -1;
+  for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
+    if (!PickableLocked(i)) continue;
+    last = i;
+    point -= static_cast<double>(shards_[i].table_size);
+    if (point < 0) return i;
+  }
+  return last;  // rounding
+}
+
+std::unique_ptr<v1::SampleResponse> ReplaySampler::TakeLocked(int shard) {
+  ShardState& state = shards_[shard];
+  std::unique_ptr<v1::SampleResponse> batch = std::move(state.ready.front());
+  state.ready.pop_front();
+  ++state.batches;
+  return batch;
+}
+
 absl::StatusOr<std::unique_ptr<v1::SampleResponse>> ReplaySampler::Next(absl::Duration timeout) {
-  {
-    absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::MutexLock lock(&mu_);
+  while (true) {
     if (!error_.ok()) return error_;
     if (closed_) return absl::CancelledError("the replay sampler is closed");
-  }
-  absl::StatusOr<Item> item = queue_.Pop(timeout);
-  if (!item.ok()) {
-    if (item.status().code() == absl::StatusCode::kDeadlineExceeded) {
+    const int shard = PickShardLocked();
+    if (shard >= 0) {
+      if (!shards_[shard].ready.empty()) return TakeLocked(shard);
+      auto arrived = [this, shard]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return closed_ || !error_.ok() || !shards_[shard].ready.empty() || !shards_[shard].up;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&arrived),
+                            std::min(deadline, absl::Now() + options_.shard_patience));
+      if (!error_.ok() || closed_) continue;
+      if (!shards_[shard].ready.empty()) return TakeLocked(shard);
+      // It missed its turn: skip it until it delivers again.
+      if (shards_[shard].up) shards_[shard].starved = true;
+    } else {
+      // No shard has a known size (or all are starved or down): wait for
+      // the first batch from any.
+      auto any = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        if (closed_ || !error_.ok()) return true;
+        for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
+          if (PickableLocked(i)) return true;
+        }
+        return false;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&any), deadline);
+    }
+    if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat("no batch of table '", options_.table, "' from ",
                                                       options_.addresses.size(), " replay shard(s) within ",
                                                       absl::FormatDuration(timeout)));
     }
-    return item.status();
   }
-  if (item->batch == nullptr) return item->error;
-  return std::move(item->batch);
 }
 
-absl::Status ReplaySampler::RunStream(v1::ReplayService::Stub& stub) {
+absl::Status ReplaySampler::RunStream(int shard) {
   grpc::ClientContext context;
   // Wait for a (re)starting shard, and send the call's metadata with the
   // first request so that opening never blocks.
@@ -89,7 +166,8 @@ absl::Status ReplaySampler::RunStream(v1::ReplayService::Stub& stub) {
     if (closed_) return absl::CancelledError("closed");
     open_calls_.insert(&context);
   }
-  std::unique_ptr<grpc::ClientReaderWriter<v1::SampleRequest, v1::SampleResponse>> stream = stub.Sample(&context);
+  std::unique_ptr<grpc::ClientReaderWriter<v1::SampleRequest, v1::SampleResponse>> stream =
+      stubs_[shard]->Sample(&context);
   v1::SampleRequest request;
   request.set_table(options_.table);
   request.set_batch_size(options_.batch_size);
@@ -97,12 +175,24 @@ absl::Status ReplaySampler::RunStream(v1::ReplayService::Stub& stub) {
   bool open = stream->Write(request);
   v1::SampleRequest credit;
   credit.set_num_batches(1);
+  const size_t capacity = static_cast<size_t>(options_.prefetch_batches);
   while (open) {
     auto batch = std::make_unique<v1::SampleResponse>();
     if (!stream->Read(batch.get())) break;
-    if (!queue_.Push(Item{std::move(batch), absl::OkStatus()}, absl::InfiniteDuration()).ok()) {
-      context.TryCancel();  // closed
-      break;
+    {
+      absl::MutexLock lock(&mu_);
+      auto room = [this, shard, capacity]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return closed_ || shards_[shard].ready.size() < capacity;
+      };
+      mu_.Await(absl::Condition(&room));
+      if (closed_) {
+        context.TryCancel();
+        break;
+      }
+      ShardState& state = shards_[shard];
+      state.table_size = batch->table_size();
+      state.starved = false;
+      state.ready.push_back(std::move(batch));
     }
     open = stream->Write(credit);
   }
@@ -119,36 +209,57 @@ absl::Status ReplaySampler::RunStream(v1::ReplayService::Stub& stub) {
   return status;
 }
 
-void ReplaySampler::ShardLoop(const std::string& address) {
-  std::unique_ptr<v1::ReplayService::Stub> stub =
-      v1::ReplayService::NewStub(MakeChannel(address, options_.max_message_bytes));
+void ReplaySampler::MarkDownLocked(int shard, const absl::Status& why) {
+  ShardState& state = shards_[shard];
+  if (!state.up) return;
+  RILL_LOG(WARNING) << DescribeShard(shard) << " is down (" << why.ToString() << "); dropping its "
+                    << state.ready.size() << " queued batches and sampling the other shards until it is back";
+  state.up = false;
+  state.starved = false;
+  state.ready.clear();
+  // Unknown until its first batch after it returns: not picked before.
+  state.table_size = -1;
+  state.down_since = absl::Now();
+  ++state.downs;
+}
+
+void ReplaySampler::ShardLoop(int shard) {
   absl::Duration backoff = kFirstBackoff;
   while (true) {
     const absl::Time started = absl::Now();
-    const absl::Status status = RunStream(*stub);
-    if (IsPermanentStreamError(status)) {
-      const absl::Status error(status.code(), absl::StrCat("replay sampler for table '", options_.table,
-                                                           "' at ", address, ": ", status.message()));
-      RILL_LOG(ERROR) << error.ToString();
+    const absl::Status status = RunStream(shard);
+    {
+      absl::MutexLock lock(&mu_);
+      if (closed_) return;
+      if (IsPermanentStreamError(status)) {
+        const absl::Status error(status.code(), absl::StrCat(DescribeShard(shard), ": ", status.message()));
+        RILL_LOG(ERROR) << error.ToString();
+        if (error_.ok()) error_ = error;
+        return;
+      }
+      MarkDownLocked(shard, status);
+      ++reconnects_;
+      // A stream that worked for a while restarts the backoff.
+      if (absl::Now() - started > kMaxBackoff) backoff = kFirstBackoff;
+    }
+    // Health-check the shard, with backoff, until it answers; then reopen.
+    while (true) {
       {
         absl::MutexLock lock(&mu_);
+        mu_.AwaitWithTimeout(absl::Condition(&closed_), backoff);
         if (closed_) return;
-        if (error_.ok()) error_ = error;
       }
-      // Wakes a Next waiting on an empty queue.
-      queue_.Push(Item{nullptr, error}, absl::InfiniteDuration()).IgnoreError();
-      return;
+      backoff = std::min(2 * backoff, kMaxBackoff);
+      const absl::Status health = CheckHealth(*channels_[shard], options_.probe_timeout);
+      if (!health.ok()) continue;
+      absl::MutexLock lock(&mu_);
+      if (closed_) return;
+      ShardState& state = shards_[shard];
+      state.up = true;
+      RILL_LOG(INFO) << DescribeShard(shard) << " is back after " << absl::FormatDuration(absl::Now() - state.down_since)
+                     << "; sampling it again";
+      break;
     }
-    absl::MutexLock lock(&mu_);
-    if (closed_) return;
-    RILL_LOG(WARNING) << "replay sampler for table '" << options_.table << "' at " << address
-                      << ": stream ended (" << status.ToString() << "); reopening it";
-    // A stream that worked for a while restarts the backoff.
-    if (absl::Now() - started > kMaxBackoff) backoff = kFirstBackoff;
-    mu_.AwaitWithTimeout(absl::Condition(&closed_), backoff);
-    if (closed_) return;
-    backoff = std::min(2 * backoff, kMaxBackoff);
-    ++reconnects_;
   }
 }
 

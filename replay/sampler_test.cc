@@ -1,10 +1,13 @@
 #include "replay/sampler.h"
 
+#include <functional>
 #include <memory>
+#include <numeric>
 #include <set>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/test_items.h"
@@ -31,8 +34,10 @@ void Insert(TestShard& shard, const std::vector<uint64_t>& keys) {
 }
 
 std::unique_ptr<ReplaySampler> MakeSampler(std::vector<std::string> addresses, int batch_size = 4,
-                                           int prefetch_batches = 2, const std::string& table = kTestTable) {
+                                           int prefetch_batches = 2, const std::string& table = kTestTable,
+                                           absl::Duration shard_patience = absl::Milliseconds(20)) {
   SamplerOptions options;
+  options.shard_patience = shard_patience;
   options.addresses = std::move(addresses);
   options.table = table;
   options.batch_size = batch_size;
@@ -40,6 +45,22 @@ std::unique_ptr<ReplaySampler> MakeSampler(std::vector<std::string> addresses, i
   absl::StatusOr<std::unique_ptr<ReplaySampler>> sampler = ReplaySampler::Create(options);
   EXPECT_TRUE(sampler.ok()) << sampler.status();
   return sampler.ok() ? *std::move(sampler) : nullptr;
+}
+
+// Polls `condition` until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(20)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+std::vector<uint64_t> Range(uint64_t first, uint64_t end) {
+  std::vector<uint64_t> keys(end - first);
+  std::iota(keys.begin(), keys.end(), first);
+  return keys;
 }
 
 TEST(ReplaySamplerTest, NextReturnsWholeBatchesWithTheirItemsBytes) {
@@ -145,6 +166,94 @@ TEST(ReplaySamplerTest, CloseWakesABlockedNextWithCancelled) {
   EXPECT_TRUE(returned.WaitForNotificationWithTimeout(kReleased));
   learner.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+}
+
+TEST(ReplaySamplerTest, PicksShardsInProportionToTheirTableSizes) {
+  std::unique_ptr<TestShard> small = StartShard(TestTableConfig(10000));
+  std::unique_ptr<TestShard> large = StartShard(TestTableConfig(10000));
+  Insert(*small, Range(0, 1000));
+  Insert(*large, Range(100000, 103000));
+  // A long patience: on a loaded machine a shard's next batch may take a
+  // while, and skipping it would skew the proportions this test measures.
+  std::unique_ptr<ReplaySampler> sampler =
+      MakeSampler({small->address(), large->address()}, 4, 4, kTestTable, absl::Seconds(10));
+  // Until a shard's first batch its size is unknown and it is not picked:
+  // measure from the moment both are known.
+  ASSERT_TRUE(WaitFor([&] {
+    std::vector<SamplerShardStats> stats = sampler->shard_stats();
+    return stats[0].table_size > 0 && stats[1].table_size > 0;
+  }));
+  constexpr int kBatches = 4000;
+  int from_large = 0;
+  for (int i = 0; i < kBatches; ++i) {
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(10));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    if ((*batch)->keys(0) >= 100000) ++from_large;
+  }
+  // Expected 3000 / 4000 = 0.75; one standard deviation is 0.007.
+  const double share = static_cast<double>(from_large) / kBatches;
+  std::printf("{\"large_shard_share\": %.4f, \"expected\": 0.75, \"batches\": %d}\n", share, kBatches);
+  EXPECT_NEAR(share, 0.75, 0.04);
+  std::vector<SamplerShardStats> stats = sampler->shard_stats();
+  EXPECT_EQ(stats[0].table_size, 1000);
+  EXPECT_EQ(stats[1].table_size, 3000);
+  EXPECT_EQ(stats[0].batches + stats[1].batches, kBatches);
+}
+
+TEST(ReplaySamplerTest, KeepsDeliveringWhileAShardIsDownAndSamplesItAgainOnceItIsBack) {
+  std::unique_ptr<TestShard> a = StartShard(TestTableConfig(100));
+  std::unique_ptr<TestShard> b = StartShard(TestTableConfig(100));
+  const int port_a = a->port();
+  Insert(*a, {1, 2, 3});
+  Insert(*b, {101, 102, 103});
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({a->address(), b->address()});
+  EXPECT_EQ(sampler->shards_up(), 2);
+  ASSERT_TRUE(sampler->Next(absl::Seconds(10)).ok());
+
+  a->Stop();
+  // Batches queued from A are used up; then A's thread sees its stream end.
+  for (int i = 0; i < 1000 && sampler->shards_up() == 2; ++i) {
+    ASSERT_TRUE(sampler->Next(absl::Seconds(5)).ok());
+  }
+  ASSERT_TRUE(WaitFor([&] { return sampler->shards_up() == 1; })) << "shard 0 not seen down";
+  EXPECT_FALSE(sampler->shard_stats()[0].up);
+  for (int i = 0; i < 50; ++i) {
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(5));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    EXPECT_GT((*batch)->keys(0), 100u) << "a batch from the down shard";
+  }
+
+  std::unique_ptr<TestShard> restarted = StartShard(TestTableConfig(100), port_a);
+  ASSERT_NE(restarted, nullptr);
+  Insert(*restarted, {201, 202, 203});
+  ASSERT_TRUE(WaitFor([&] { return sampler->shards_up() == 2; })) << "shard 0 not seen back";
+  bool saw_restarted = false;
+  for (int i = 0; i < 500 && !saw_restarted; ++i) {
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(5));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    saw_restarted = (*batch)->keys(0) > 200;
+  }
+  EXPECT_TRUE(saw_restarted);
+  EXPECT_EQ(sampler->shard_stats()[0].downs, 1);
+}
+
+TEST(ReplaySamplerTest, ARateLimitedShardDoesNotStallTheOthers) {
+  // Shard A allows a few samples for its 20 inserts, then holds samples back
+  // for good; it is much larger than B, so it is picked nine times in ten.
+  std::unique_ptr<TestShard> a = StartShard(TestTableConfig(1000, 1, /*samples_per_insert=*/0.5, 10));
+  std::unique_ptr<TestShard> b = StartShard(TestTableConfig(1000));
+  Insert(*a, Range(0, 20));
+  Insert(*b, Range(500, 504));
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({a->address(), b->address()});
+  int from_b = 0;
+  for (int i = 0; i < 200; ++i) {
+    // Each Next would time out if a pick of A waited for A.
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(2));
+    ASSERT_TRUE(batch.ok()) << "batch " << i << ": " << batch.status();
+    if ((*batch)->keys(0) >= 500) ++from_b;
+  }
+  EXPECT_GE(from_b, 200 - static_cast<int>(a->table().Info().items_sampled() / 4));
+  EXPECT_TRUE(a->table().Info().rate_limiter().sample_blocked());
 }
 
 TEST(ReplaySamplerTest, CreateRejectsBadOptions) {

@@ -20,7 +20,12 @@ constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReplayWriter>> ReplayWriter::Create(const WriterOptions& options) {
-  if (options.address.empty()) return absl::InvalidArgumentError("WriterOptions.address is empty");
+  if (options.addresses.empty()) return absl::InvalidArgumentError("WriterOptions.addresses is empty");
+  for (size_t i = 0; i < options.addresses.size(); ++i) {
+    if (options.addresses[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("WriterOptions.addresses[", i, "] is empty"));
+    }
+  }
   if (options.table.empty()) return absl::InvalidArgumentError("WriterOptions.table is empty");
   absl::Status st = CheckSignature(options.signature);
   if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("WriterOptions.signature: ", st.message()));
@@ -35,8 +40,15 @@ absl::StatusOr<std::unique_ptr<ReplayWriter>> ReplayWriter::Create(const WriterO
     return absl::InvalidArgumentError(
         absl::StrCat("WriterOptions.key_prefix ", options.key_prefix, " does not fit in ", kKeyPrefixBits, " bits"));
   }
-  if (options.rpc_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("WriterOptions.rpc_timeout must be > 0");
+  const std::pair<const char*, absl::Duration> durations[] = {{"rpc_timeout", options.rpc_timeout},
+                                                               {"ack_timeout", options.ack_timeout},
+                                                               {"probe_timeout", options.probe_timeout},
+                                                               {"probe_interval", options.probe_interval},
+                                                               {"rebind_grace", options.rebind_grace}};
+  for (const auto& [name, duration] : durations) {
+    if (duration <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat("WriterOptions.", name, " must be > 0"));
+    }
   }
   std::vector<int64_t> column_bytes;
   int64_t item_bytes = 0;
@@ -53,59 +65,82 @@ absl::StatusOr<std::unique_ptr<ReplayWriter>> ReplayWriter::Create(const WriterO
                                                    options.max_message_bytes, "; lower batch_items"));
   }
   std::unique_ptr<ReplayWriter> writer(new ReplayWriter(options, std::move(column_bytes)));
-  std::shared_ptr<Stream> stream = writer->OpenStream();
+  const int num_shards = static_cast<int>(options.addresses.size());
   {
     absl::MutexLock lock(&writer->mu_);
-    writer->stream_ = std::move(stream);
+    for (int i = 0; i < num_shards; ++i) writer->shards_[i].stream = writer->OpenStream(i);
   }
-  writer->sender_ = std::thread([w = writer.get()] { w->SenderLoop(); });
-  writer->reader_ = std::thread([w = writer.get()] { w->ReaderLoop(); });
+  for (int i = 0; i < num_shards; ++i) {
+    writer->threads_.emplace_back([w = writer.get(), i] { w->SenderLoop(i); });
+    writer->threads_.emplace_back([w = writer.get(), i] { w->ReaderLoop(i); });
+  }
+  writer->threads_.emplace_back([w = writer.get()] { w->MonitorLoop(); });
   return writer;
 }
 
 ReplayWriter::ReplayWriter(const WriterOptions& options, std::vector<int64_t> column_bytes)
     : options_(options),
       column_bytes_(std::move(column_bytes)),
-      stub_(v1::ReplayService::NewStub(MakeChannel(options.address, options.max_message_bytes))),
+      home_(static_cast<int>(options.key_prefix % options.addresses.size())),
+      shards_(options.addresses.size()),
+      current_(home_),
       next_sequence_(options.first_sequence >= 0
                          ? static_cast<uint64_t>(options.first_sequence)
-                         : static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {}
+                         : static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {
+  for (const std::string& address : options.addresses) {
+    channels_.push_back(MakeChannel(address, options.max_message_bytes));
+    stubs_.push_back(v1::ReplayService::NewStub(channels_.back()));
+  }
+}
 
 ReplayWriter::~ReplayWriter() {
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
-    if (stream_ != nullptr) stream_->context.TryCancel();
+    for (ShardState& shard : shards_) {
+      if (shard.stream != nullptr) shard.stream->context.TryCancel();
+    }
   }
-  if (sender_.joinable()) sender_.join();
-  if (reader_.joinable()) reader_.join();
+  for (std::thread& thread : threads_) thread.join();
 }
 
 std::string ReplayWriter::Describe() const {
-  return absl::StrCat("replay writer for table '", options_.table, "' at ", options_.address);
+  return absl::StrCat("replay writer for table '", options_.table, "'");
 }
 
-std::shared_ptr<ReplayWriter::Stream> ReplayWriter::OpenStream() {
+std::string ReplayWriter::DescribeShard(int shard) const {
+  return absl::StrCat("replay shard ", shard, " at ", options_.addresses[shard]);
+}
+
+std::shared_ptr<ReplayWriter::Stream> ReplayWriter::OpenStream(int shard) {
   auto stream = std::make_shared<Stream>();
   // Wait for a restarting shard rather than failing at once, and send the
   // call's metadata with the first batch so that opening never blocks.
   stream->context.set_wait_for_ready(true);
   stream->context.set_initial_metadata_corked(true);
-  stream->rw = stub_->Insert(&stream->context);
+  stream->rw = stubs_[shard]->Insert(&stream->context);
   return stream;
+}
+
+size_t ReplayWriter::TotalInFlightLocked() const {
+  size_t total = 0;
+  for (const ShardState& shard : shards_) total += shard.in_flight.size();
+  return total;
 }
 
 absl::Status ReplayWriter::WaitForRoomLocked(int num_batches, absl::Time deadline) {
   const size_t limit = static_cast<size_t>(std::max(options_.max_in_flight_batches, num_batches));
+  // The current shard may change while we wait (a failover makes room).
   auto room = [this, num_batches, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return closed_ || !error_.ok() || in_flight_.size() + num_batches <= limit;
+    return closed_ || !error_.ok() || shards_[current_].in_flight.size() + num_batches <= limit;
   };
   const bool fits = mu_.AwaitWithDeadline(absl::Condition(&room), deadline);
   if (!error_.ok()) return error_;
   if (closed_) return absl::CancelledError(absl::StrCat(Describe(), " is closed"));
   if (!fits) {
-    return absl::DeadlineExceededError(absl::StrCat(Describe(), ": ", in_flight_.size(),
-                                                    " batches still await acknowledgement (max_in_flight_batches ",
+    return absl::DeadlineExceededError(absl::StrCat(Describe(), ": ", shards_[current_].in_flight.size(),
+                                                    " batches still await acknowledgement by ",
+                                                    DescribeShard(current_), " (max_in_flight_batches ",
                                                     options_.max_in_flight_batches, ")"));
   }
   return absl::OkStatus();
@@ -113,7 +148,7 @@ absl::Status ReplayWriter::WaitForRoomLocked(int num_batches, absl::Time deadlin
 
 void ReplayWriter::SealPendingLocked() {
   for (int c = 0; c < pending_->columns_size(); ++c) pending_->mutable_columns(c)->set_shape(0, pending_items_);
-  in_flight_.push_back(std::shared_ptr<const Batch>(std::move(pending_)));
+  shards_[current_].in_flight.push_back(std::shared_ptr<const Batch>(std::move(pending_)));
   pending_items_ = 0;
 }
 
@@ -178,14 +213,19 @@ absl::Status ReplayWriter::Flush(absl::Duration timeout) {
     SealPendingLocked();
   }
   auto acked = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return closed_ || !error_.ok() || in_flight_.empty();
+    return closed_ || !error_.ok() || TotalInFlightLocked() == 0;
   };
   const bool all_acked = mu_.AwaitWithDeadline(absl::Condition(&acked), deadline);
   if (!error_.ok()) return error_;
   if (!all_acked) {
-    return absl::DeadlineExceededError(absl::StrCat(Describe(), ": ", in_flight_.size(),
-                                                    " batches still unacknowledged after ",
-                                                    absl::FormatDuration(timeout)));
+    std::string where;
+    for (size_t i = 0; i < shards_.size(); ++i) {
+      if (shards_[i].in_flight.empty()) continue;
+      absl::StrAppend(&where, where.empty() ? "" : ", ", shards_[i].in_flight.size(), " on shard ", i,
+                      shards_[i].up ? "" : " (down)");
+    }
+    return absl::DeadlineExceededError(absl::StrCat(Describe(), ": batches still unacknowledged after ",
+                                                    absl::FormatDuration(timeout), ": ", where));
   }
   return absl::OkStatus();
 }
@@ -195,81 +235,234 @@ int64_t ReplayWriter::acked_items() const {
   return acked_items_;
 }
 
+std::vector<int64_t> ReplayWriter::acked_items_by_shard() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<int64_t> acked;
+  for (const ShardState& shard : shards_) acked.push_back(shard.acked_items);
+  return acked;
+}
+
 int64_t ReplayWriter::reconnects() const {
   absl::MutexLock lock(&mu_);
   return reconnects_;
 }
 
-void ReplayWriter::SenderLoop() {
+int64_t ReplayWriter::failovers() const {
+  absl::MutexLock lock(&mu_);
+  return failovers_;
+}
+
+int64_t ReplayWriter::rebound_batches() const {
+  absl::MutexLock lock(&mu_);
+  return rebound_batches_;
+}
+
+int ReplayWriter::current_shard() const {
+  absl::MutexLock lock(&mu_);
+  return current_;
+}
+
+bool ReplayWriter::shard_up(int shard) const {
+  absl::MutexLock lock(&mu_);
+  return shard >= 0 && shard < static_cast<int>(shards_.size()) && shards_[shard].up;
+}
+
+void ReplayWriter::MoveBatchesLocked(int from, size_t from_index) {
+  ShardState& source = shards_[from];
+  if (from == current_ || from_index >= source.in_flight.size()) return;
+  ShardState& target = shards_[current_];
+  for (size_t i = from_index; i < source.in_flight.size(); ++i) target.in_flight.push_back(source.in_flight[i]);
+  source.in_flight.erase(source.in_flight.begin() + static_cast<std::ptrdiff_t>(from_index), source.in_flight.end());
+  source.sent = std::min(source.sent, source.in_flight.size());
+  source.ever_sent = std::min(source.ever_sent, source.in_flight.size());
+}
+
+void ReplayWriter::MarkDownLocked(int shard, const std::string& why) {
+  ShardState& state = shards_[shard];
+  if (!state.up) return;
+  state.up = false;
+  state.down_since = absl::Now();
+  RILL_LOG(WARNING) << Describe() << ": " << DescribeShard(shard) << " is down (" << why << ")";
+  if (shard == current_) {
+    const int num_shards = static_cast<int>(shards_.size());
+    for (int k = 0; k < num_shards; ++k) {
+      const int candidate = (home_ + k) % num_shards;
+      if (candidate == shard || !shards_[candidate].up) continue;
+      current_ = candidate;
+      ++failovers_;
+      RILL_LOG(WARNING) << Describe() << ": writing new batches to " << DescribeShard(candidate) << "; "
+                        << state.ever_sent << " batches already sent to shard " << shard
+                        << " stay bound to it until it returns";
+      break;
+    }
+  }
+  // Batches never written to the down shard cannot be stored there: they
+  // may go to the current shard at once.
+  MoveBatchesLocked(shard, state.ever_sent);
+}
+
+void ReplayWriter::MarkUpLocked(int shard, const std::string& why) {
+  ShardState& state = shards_[shard];
+  if (state.up) return;
+  state.up = true;
+  RILL_LOG(INFO) << Describe() << ": " << DescribeShard(shard) << " is back (" << why << ") after "
+                 << absl::FormatDuration(absl::Now() - state.down_since);
+  if (shard != current_ && (shard == home_ || !shards_[current_].up)) {
+    const int previous = current_;
+    current_ = shard;
+    RILL_LOG(INFO) << Describe() << ": writing new batches to " << DescribeShard(shard)
+                   << (shard == home_ ? " (home) again" : "");
+    if (!shards_[previous].up) MoveBatchesLocked(previous, shards_[previous].ever_sent);
+  }
+}
+
+void ReplayWriter::SenderLoop(int shard) {
   while (true) {
     std::shared_ptr<const Batch> batch;
     std::shared_ptr<Stream> stream;
     {
       absl::MutexLock lock(&mu_);
-      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return closed_ || (error_.ok() && sent_ < in_flight_.size());
+      auto work = [this, shard]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return closed_ || (error_.ok() && shards_[shard].sent < shards_[shard].in_flight.size());
       };
       mu_.Await(absl::Condition(&work));
       if (closed_) return;
-      batch = in_flight_[sent_++];
-      stream = stream_;
+      ShardState& state = shards_[shard];
+      if (state.sent == 0) state.waiting_since = absl::Now();
+      batch = state.in_flight[state.sent++];
+      state.ever_sent = std::max(state.ever_sent, state.sent);
+      stream = state.stream;
     }
     // A failed write means a broken stream: the reader sees it end, reopens
-    // it, and everything unacknowledged is sent again.
+    // it, and everything unacknowledged by this shard is sent again.
     stream->rw->Write(*batch);
   }
 }
 
-void ReplayWriter::HandleAck(const v1::InsertResponse& response) {
+void ReplayWriter::HandleAck(int shard, uint64_t generation, const v1::InsertResponse& response) {
   absl::MutexLock lock(&mu_);
-  if (!error_.ok()) return;
-  const bool matches = !in_flight_.empty() && sent_ > 0 &&
-                       response.keys_size() == in_flight_.front()->keys_size() &&
+  ShardState& state = shards_[shard];
+  if (!error_.ok() || generation != state.generation) return;
+  const bool matches = !state.in_flight.empty() && state.sent > 0 &&
+                       response.keys_size() == state.in_flight.front()->keys_size() &&
                        std::equal(response.keys().begin(), response.keys().end(),
-                                  in_flight_.front()->keys().begin());
+                                  state.in_flight.front()->keys().begin());
   if (!matches) {
     error_ = absl::InternalError(absl::StrCat(Describe(), ": an acknowledgement of ", response.keys_size(),
-                                              " keys does not match the oldest unacknowledged batch"));
-    stream_->context.TryCancel();
+                                              " keys from ", DescribeShard(shard),
+                                              " does not match its oldest unacknowledged batch"));
+    state.stream->context.TryCancel();
     return;
   }
   acked_items_ += response.keys_size();
-  in_flight_.pop_front();
-  --sent_;
+  state.acked_items += response.keys_size();
+  state.in_flight.pop_front();
+  --state.sent;
+  --state.ever_sent;
+  state.waiting_since = state.sent > 0 ? absl::Now() : absl::InfiniteFuture();
+  MarkUpLocked(shard, "it acknowledged a batch");
 }
 
-void ReplayWriter::ReaderLoop() {
+void ReplayWriter::ReaderLoop(int shard) {
   absl::Duration backoff = kFirstBackoff;
   while (true) {
     std::shared_ptr<Stream> stream;
+    uint64_t generation;
     {
       absl::MutexLock lock(&mu_);
       if (closed_) return;
-      stream = stream_;
+      stream = shards_[shard].stream;
+      generation = shards_[shard].generation;
     }
     v1::InsertResponse response;
     while (stream->rw->Read(&response)) {
-      HandleAck(response);
+      HandleAck(shard, generation, response);
       backoff = kFirstBackoff;
     }
     const absl::Status status = FromGrpcStatus(stream->rw->Finish());
 
     absl::MutexLock lock(&mu_);
     if (closed_ || !error_.ok()) return;
-    if (IsPermanentStreamError(status)) {
-      error_ = absl::Status(status.code(), absl::StrCat(Describe(), ": ", status.message()));
-      RILL_LOG(ERROR) << error_.ToString();
-      return;
+    ShardState& state = shards_[shard];
+    // Otherwise the monitor abandoned this stream (a rebind) and cancelled it.
+    if (generation == state.generation) {
+      if (IsPermanentStreamError(status)) {
+        error_ = absl::Status(status.code(), absl::StrCat(Describe(), ": ", DescribeShard(shard), ": ",
+                                                          status.message()));
+        RILL_LOG(ERROR) << error_.ToString();
+        return;
+      }
+      MarkDownLocked(shard, absl::StrCat("its stream ended: ", status.ToString()));
+      RILL_LOG(WARNING) << Describe() << ": reopening the stream to " << DescribeShard(shard) << "; resending "
+                        << state.in_flight.size() << " batches bound to it";
     }
-    RILL_LOG(WARNING) << Describe() << ": stream ended (" << status.ToString() << "); reopening it and resending "
-                      << in_flight_.size() << " unacknowledged batches";
     mu_.AwaitWithTimeout(absl::Condition(&closed_), backoff);
     if (closed_) return;
     backoff = std::min(2 * backoff, kMaxBackoff);
     // OpenStream does not block: the call starts with its first write.
-    stream_ = OpenStream();
-    sent_ = 0;
+    state.stream = OpenStream(shard);
+    ++state.generation;
+    state.sent = 0;
+    state.waiting_since = absl::InfiniteFuture();
     ++reconnects_;
+  }
+}
+
+void ReplayWriter::MonitorLoop() {
+  while (true) {
+    std::vector<int> to_probe;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&closed_), options_.probe_interval);
+      if (closed_) return;
+      const absl::Time now = absl::Now();
+      for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
+        const ShardState& state = shards_[i];
+        if (!state.up || now - state.waiting_since >= options_.ack_timeout) to_probe.push_back(i);
+      }
+    }
+    // Health checks block up to probe_timeout each: without the lock.
+    std::vector<absl::Status> health;
+    for (int i : to_probe) health.push_back(CheckHealth(*channels_[i], options_.probe_timeout));
+
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    const absl::Time now = absl::Now();
+    for (size_t p = 0; p < to_probe.size(); ++p) {
+      const int i = to_probe[p];
+      ShardState& state = shards_[i];
+      if (health[p].ok()) {
+        if (!state.up) {
+          MarkUpLocked(i, "its health check answers SERVING");
+        } else if (now - state.waiting_since >= options_.ack_timeout) {
+          // Alive but holding acks back: backpressure, not a failure.
+          state.waiting_since = now;
+        }
+      } else if (state.up && now - state.waiting_since >= options_.ack_timeout) {
+        MarkDownLocked(i, absl::StrCat("no acknowledgement for ", absl::FormatDuration(now - state.waiting_since),
+                                       " and its health check failed: ", health[p].message()));
+      }
+    }
+    for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
+      ShardState& state = shards_[i];
+      if (state.up || i == current_ || state.in_flight.empty() || !shards_[current_].up ||
+          now - state.down_since < options_.rebind_grace) {
+        continue;
+      }
+      const size_t moved = state.in_flight.size();
+      RILL_LOG(WARNING) << Describe() << ": " << DescribeShard(i) << " has been down for "
+                        << absl::FormatDuration(now - state.down_since) << "; moving its " << moved
+                        << " unacknowledged batches to " << DescribeShard(current_)
+                        << ": an item it had stored without acknowledging may now be stored twice";
+      rebound_batches_ += static_cast<int64_t>(moved);
+      // Acks from the abandoned stream no longer match: ignore them.
+      ++state.generation;
+      state.stream->context.TryCancel();
+      MoveBatchesLocked(i, 0);
+      state.sent = 0;
+      state.ever_sent = 0;
+      state.waiting_since = absl::InfiniteFuture();
+    }
   }
 }
 

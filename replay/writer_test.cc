@@ -1,11 +1,13 @@
 #include "replay/writer.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <set>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/test_items.h"
@@ -27,7 +29,7 @@ std::unique_ptr<TestShard> StartShard(const v1::TableConfig& config, int port = 
 
 WriterOptions Options(const TestShard& shard) {
   WriterOptions options;
-  options.address = shard.address();
+  options.addresses = {shard.address()};
   options.table = kTestTable;
   options.signature = TestSignature();
   options.batch_items = 4;
@@ -59,6 +61,36 @@ std::set<uint64_t> SampledKeys(Table& table, int draws) {
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_TRUE(RowsMatchKeys(response));
   return std::set<uint64_t>(response.keys().begin(), response.keys().end());
+}
+
+// Polls `condition` until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(20)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+uint64_t Key(uint64_t prefix, uint64_t sequence) { return (prefix << ReplayWriter::kSequenceBits) | sequence; }
+
+std::set<uint64_t> Keys(uint64_t prefix, uint64_t first, uint64_t end) {
+  std::set<uint64_t> keys;
+  for (uint64_t seq = first; seq < end; ++seq) keys.insert(Key(prefix, seq));
+  return keys;
+}
+
+// Options for a writer over several shards, with quick failure detection.
+WriterOptions ShardedOptions(const std::vector<TestShard*>& shards, uint64_t key_prefix) {
+  WriterOptions options = Options(*shards[0]);
+  options.addresses.clear();
+  for (TestShard* shard : shards) options.addresses.push_back(shard->address());
+  options.key_prefix = key_prefix;
+  options.ack_timeout = absl::Milliseconds(300);
+  options.probe_timeout = absl::Milliseconds(300);
+  options.probe_interval = absl::Milliseconds(50);
+  return options;
 }
 
 TEST(ReplayWriterTest, SendsBatchesAndFlushWaitsForAllAcks) {
@@ -176,9 +208,128 @@ TEST(ReplayWriterTest, ResendsUnacknowledgedBatchesWithTheSameKeysAfterAShardRes
   EXPECT_EQ(SampledKeys(restarted->table(), 2000), expected);
 }
 
+TEST(ReplayWriterTest, WritesEverythingToTheHomeShardPickedByActorId) {
+  std::unique_ptr<TestShard> a = StartShard(TestTableConfig(1000));
+  std::unique_ptr<TestShard> b = StartShard(TestTableConfig(1000));
+  std::unique_ptr<TestShard> c = StartShard(TestTableConfig(1000));
+  // Actor 4 of 3 shards: home shard 1.
+  std::unique_ptr<ReplayWriter> writer = MakeWriter(ShardedOptions({a.get(), b.get(), c.get()}, 4));
+  EXPECT_EQ(writer->home_shard(), 1);
+  ASSERT_TRUE(AppendItems(*writer, 0, 12).ok());
+  ASSERT_TRUE(writer->Flush(absl::Seconds(10)).ok());
+  EXPECT_EQ(a->table().Info().size(), 0);
+  EXPECT_EQ(b->table().Info().size(), 12);
+  EXPECT_EQ(c->table().Info().size(), 0);
+  EXPECT_EQ(writer->acked_items_by_shard(), (std::vector<int64_t>{0, 12, 0}));
+  EXPECT_EQ(writer->failovers(), 0);
+}
+
+TEST(ReplayWriterTest, FailsOverWhileTheHomeShardIsDownAndReturnsHomeWhenItIsBack) {
+  std::unique_ptr<TestShard> a = StartShard(TestTableConfig(1000));
+  std::unique_ptr<TestShard> b = StartShard(TestTableConfig(1000));
+  const int port_a = a->port();
+  std::unique_ptr<ReplayWriter> writer = MakeWriter(ShardedOptions({a.get(), b.get()}, 0));
+  ASSERT_TRUE(AppendItems(*writer, 0, 8).ok());
+  ASSERT_TRUE(writer->Flush(absl::Seconds(10)).ok());
+  EXPECT_EQ(a->table().Info().size(), 8);
+
+  a->Stop();
+  ASSERT_TRUE(WaitFor([&] { return writer->current_shard() == 1; })) << "no failover to shard 1";
+  EXPECT_FALSE(writer->shard_up(0));
+  EXPECT_EQ(writer->failovers(), 1);
+  ASSERT_TRUE(AppendItems(*writer, 8, 8).ok());
+  ASSERT_TRUE(writer->Flush(absl::Seconds(10)).ok()) << "the other shard acknowledges while home is down";
+  EXPECT_EQ(SampledKeys(b->table(), 2000), Keys(0, 8, 16));
+
+  std::unique_ptr<TestShard> restarted = StartShard(TestTableConfig(1000), port_a);
+  ASSERT_NE(restarted, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return writer->current_shard() == 0; })) << "did not return to the home shard";
+  EXPECT_TRUE(writer->shard_up(0));
+  ASSERT_TRUE(AppendItems(*writer, 16, 8).ok());
+  ASSERT_TRUE(writer->Flush(absl::Seconds(10)).ok());
+  EXPECT_EQ(SampledKeys(restarted->table(), 2000), Keys(0, 16, 24));
+  EXPECT_EQ(b->table().Info().size(), 8);
+  EXPECT_EQ(writer->acked_items(), 24);
+  EXPECT_EQ(writer->failovers(), 1);
+}
+
+TEST(ReplayWriterTest, AShardHoldingAcknowledgementsBackForItsRateLimiterIsNotFailedOver) {
+  // Admits two items ahead of samples, then holds inserts back; it still
+  // answers its health checks.
+  std::unique_ptr<TestShard> a = StartShard(TestTableConfig(1000, 1, 1.0, 1.0));
+  std::unique_ptr<TestShard> b = StartShard(TestTableConfig(1000));
+  WriterOptions options = ShardedOptions({a.get(), b.get()}, 0);
+  options.batch_items = 1;
+  options.max_in_flight_batches = 2;
+  options.ack_timeout = absl::Milliseconds(100);
+  std::unique_ptr<ReplayWriter> writer = MakeWriter(options);
+  ASSERT_TRUE(AppendItems(*writer, 0, 4).ok());
+  // Several ack timeouts pass, each followed by a health check that answers.
+  EXPECT_EQ(writer->Flush(absl::Seconds(1)).code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(writer->acked_items(), 2);
+  EXPECT_EQ(writer->failovers(), 0);
+  EXPECT_EQ(writer->current_shard(), 0);
+  v1::SampleResponse response;
+  ASSERT_TRUE(a->table().Sample(2, absl::Now() + absl::Seconds(10), &response).ok());
+  ASSERT_TRUE(writer->Flush(absl::Seconds(10)).ok());
+  EXPECT_EQ(a->table().Info().items_inserted(), 4);
+  EXPECT_EQ(b->table().Info().size(), 0);
+}
+
+// Item 2 is sent to home shard A, which holds it back (its rate limiter
+// admits two items ahead of samples), and then A dies. Item 2 stays bound to
+// A; items 3..6, never sent to A, go to shard B.
+struct StrandedBatch {
+  std::unique_ptr<TestShard> a, b;
+  int port_a = 0;
+  std::unique_ptr<ReplayWriter> writer;
+
+  explicit StrandedBatch(absl::Duration rebind_grace) {
+    a = StartShard(TestTableConfig(1000, 1, 1.0, 1.0));
+    b = StartShard(TestTableConfig(1000));
+    port_a = a->port();
+    WriterOptions options = ShardedOptions({a.get(), b.get()}, 0);
+    options.batch_items = 1;
+    options.max_in_flight_batches = 1;
+    options.rebind_grace = rebind_grace;
+    writer = MakeWriter(options);
+    EXPECT_TRUE(AppendItems(*writer, 0, 3).ok());
+    // Item 2 has reached A: A's insert side is waiting.
+    EXPECT_TRUE(WaitFor([&] { return a->table().Info().rate_limiter().insert_blocked_seconds() > 0; }));
+    EXPECT_EQ(writer->acked_items(), 2);
+    a->Stop();
+    EXPECT_TRUE(WaitFor([&] { return writer->current_shard() == 1; })) << "no failover to shard 1";
+    EXPECT_TRUE(AppendItems(*writer, 3, 4).ok());
+  }
+};
+
+TEST(ReplayWriterTest, BatchesSentToADeadShardWaitForItAndAreResentToItWhenItReturns) {
+  StrandedBatch run(/*rebind_grace=*/absl::Seconds(60));
+  absl::Status flushed = run.writer->Flush(absl::Milliseconds(500));
+  EXPECT_EQ(flushed.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(flushed.message(), HasSubstr("1 on shard 0 (down)"));
+  EXPECT_EQ(SampledKeys(run.b->table(), 2000), Keys(0, 3, 7));
+
+  std::unique_ptr<TestShard> restarted = StartShard(TestTableConfig(1000), run.port_a);
+  ASSERT_NE(restarted, nullptr);
+  ASSERT_TRUE(run.writer->Flush(absl::Seconds(20)).ok());
+  EXPECT_EQ(SampledKeys(restarted->table(), 2000), Keys(0, 2, 3));
+  EXPECT_EQ(run.b->table().Info().size(), 4);
+  EXPECT_EQ(run.writer->acked_items(), 7);
+  EXPECT_EQ(run.writer->rebound_batches(), 0);
+}
+
+TEST(ReplayWriterTest, BatchesBoundToAShardDownPastTheGraceMoveToTheCurrentShard) {
+  StrandedBatch run(/*rebind_grace=*/absl::Milliseconds(300));
+  ASSERT_TRUE(run.writer->Flush(absl::Seconds(20)).ok());
+  EXPECT_EQ(SampledKeys(run.b->table(), 2000), Keys(0, 2, 7));
+  EXPECT_EQ(run.writer->rebound_batches(), 1);
+  EXPECT_EQ(run.writer->acked_items(), 7);
+}
+
 TEST(ReplayWriterTest, CreateRejectsBadOptions) {
   WriterOptions options;
-  options.address = "127.0.0.1:1";
+  options.addresses = {"127.0.0.1:1"};
   options.table = kTestTable;
   options.signature = TestSignature();
   options.key_prefix = 1 << 24;
@@ -189,6 +340,13 @@ TEST(ReplayWriterTest, CreateRejectsBadOptions) {
   options.batch_items = 1 << 20;
   options.max_message_bytes = 1 << 20;
   EXPECT_THAT(ReplayWriter::Create(options).status().message(), HasSubstr("over max_message_bytes"));
+  options.max_message_bytes = 64 << 20;
+  options.batch_items = 4;
+  options.addresses = {"127.0.0.1:1", ""};
+  EXPECT_THAT(ReplayWriter::Create(options).status().message(), HasSubstr("addresses[1] is empty"));
+  options.addresses = {"127.0.0.1:1"};
+  options.ack_timeout = absl::ZeroDuration();
+  EXPECT_THAT(ReplayWriter::Create(options).status().message(), HasSubstr("ack_timeout"));
 }
 
 TEST(ReplayWriterTest, AppendRejectsWrongColumnCount) {

@@ -149,5 +149,46 @@ TEST(LaunchTest, KilledActorIsRestartedAndTheRunGoesOn) {
   EXPECT_EQ(JsonNumber(ReadFile(run.summary), "actor_restarts"), 1);
 }
 
+// Two replay shards: actors 0 and 1 have different home shards. Shard 1 is
+// killed; the launcher restarts it on its port, the learner keeps training
+// meanwhile, and the run stops cleanly.
+TEST(LaunchTest, KilledReplayShardIsRestartedWhileTrainingGoesOn) {
+  Launched run = StartLaunch("shards", {"--max_env_steps=0", "--num_replay_shards=2"});
+  ASSERT_NE(run.process, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("all processes ready") != std::string::npos; },
+                        absl::Seconds(90)))
+      << ReadFile(run.log);
+  // The launcher, 2 replay shards, learner, 2 actors and the evaluator.
+  EXPECT_EQ(ProcessesMentioning(run.run_dir).size(), 7u);
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("2/2 shards up") != std::string::npos; },
+                        absl::Seconds(30)))
+      << ReadFile(run.log);
+  std::vector<pid_t> mine;
+  for (pid_t pid : ProcessesMentioning("--shard_index=1")) {
+    std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+    if (cmdline.find(run.run_dir) != std::string::npos) mine.push_back(pid);
+  }
+  ASSERT_EQ(mine.size(), 1u);
+  ASSERT_EQ(kill(mine[0], SIGKILL), 0);
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("replay/1 ended") != std::string::npos; },
+                        absl::Seconds(30)))
+      << ReadFile(run.log);
+  EXPECT_TRUE(WaitUntil([&] { return ProcessesMentioning(run.run_dir).size() == 7; }, absl::Seconds(30)));
+  // Progress goes on with both shards.
+  const size_t mark = ReadFile(run.log).size();
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("2/2 shards up", mark) != std::string::npos; },
+                        absl::Seconds(30)))
+      << ReadFile(run.log);
+  run.process->Signal(SIGINT);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(90));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(20);
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_EQ(JsonNumber(summary, "replay_shards"), 2) << summary;
+  EXPECT_EQ(JsonNumber(summary, "replay_restarts"), 1) << summary;
+  EXPECT_GT(JsonNumber(summary, "learner_updates"), 0) << summary;
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace rill::testing

@@ -11,7 +11,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/config.h"
 #include "common/flags.h"
@@ -29,6 +31,8 @@ ABSL_FLAG(std::string, run_dir, "", "Folder for logs and checkpoints; default .r
 ABSL_FLAG(absl::Duration, progress_every, absl::Seconds(5), "Interval between progress lines.");
 ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(60), "How long each process may take to become ready.");
 ABSL_FLAG(int32_t, max_actor_restarts, 5, "Restarts allowed per actor before the run fails.");
+ABSL_FLAG(int32_t, num_replay_shards, -1, "Replay shards to start; -1 uses the config's topology.num_replay_shards.");
+ABSL_FLAG(int32_t, max_replay_restarts, 5, "Restarts allowed per replay shard before the run fails.");
 
 namespace rill::tools {
 namespace {
@@ -108,6 +112,9 @@ class Launch {
     return total;
   }
   void RefreshActorSteps();
+  // Restarts a replay shard that ended, on its old ports so that the
+  // actors' writers and the learner's sampler find it again.
+  absl::Status SuperviseReplay();
   void RefreshLearner(const MetricSamples& learner);
   // Reads the evaluator's latest round, if it has finished one.
   void RefreshEval();
@@ -119,7 +126,8 @@ class Launch {
 
   v1::ExperimentConfig config_;
   std::string run_dir_;
-  Role replay_, learner_, evaluator_;
+  std::vector<Role> replays_;
+  Role learner_, evaluator_;
   std::vector<Role> actors_;
   absl::Time start_ = absl::Now();
   absl::Time last_progress_ = absl::Now();
@@ -141,6 +149,39 @@ void Launch::RefreshActorSteps() {
       actor.current_steps = static_cast<int64_t>(SumMetric(samples, "rill_actor_env_steps_total"));
     }
   }
+}
+
+absl::Status Launch::SuperviseReplay() {
+  for (size_t i = 0; i < replays_.size(); ++i) {
+    Role& shard = replays_[i];
+    std::optional<int> status = shard.process->Poll();
+    if (!status.has_value()) continue;
+    const std::string name = absl::StrCat("replay/", i);
+    if (WIFEXITED(*status) && WEXITSTATUS(*status) == kExitBadInput) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " rejected its input (", ChildProcess::DescribeStatus(*status),
+                                                     "):\n", shard.process->LogTail(10)));
+    }
+    if (shard.restarts >= absl::GetFlag(FLAGS_max_replay_restarts)) {
+      return absl::AbortedError(absl::StrCat(name, " ended ", shard.restarts + 1, " times; last: ",
+                                             ChildProcess::DescribeStatus(*status), "\n", shard.process->LogTail(10)));
+    }
+    ++shard.restarts;
+    RILL_LOG(WARNING) << name << " ended (" << ChildProcess::DescribeStatus(*status) << "); restarting it (restart "
+                      << shard.restarts << ") on port " << shard.grpc_port
+                      << "; the actors write to the other shards meanwhile";
+    std::printf("%s ended (%s); restarting it on port %d\n", name.c_str(),
+                ChildProcess::DescribeStatus(*status).c_str(), shard.grpc_port);
+    std::fflush(stdout);
+    for (std::string& arg : shard.args) {
+      if (arg == "--port=0" || absl::StartsWith(arg, "--port=")) arg = absl::StrCat("--port=", shard.grpc_port);
+      if (arg == "--metrics_port=0" || absl::StartsWith(arg, "--metrics_port=")) {
+        arg = absl::StrCat("--metrics_port=", shard.metrics_port);
+      }
+    }
+    absl::Status started = StartRole(name, shard);
+    if (!started.ok()) return started;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Launch::SuperviseActors() {
@@ -201,6 +242,16 @@ void Launch::PrintProgress() {
                                      absl::ToDoubleSeconds(now - start_), FormatCount(static_cast<double>(steps)),
                                      (steps - last_steps_) / seconds, FormatCount(learner_updates_),
                                      (learner_updates_ - last_updates_) / seconds);
+  int shards_up = 0;
+  double replay_items = 0;
+  for (const Role& shard : replays_) {
+    MetricSamples samples = Scrape(shard);
+    if (!HasMetric(samples, "rill_replay_table_size")) continue;
+    ++shards_up;
+    replay_items += SumMetric(samples, "rill_replay_table_size");
+  }
+  absl::StrAppendFormat(&line, " | replay %d/%d shards up, %s items", shards_up, static_cast<int>(replays_.size()),
+                        FormatCount(replay_items));
   if (have_eval_) {
     absl::StrAppendFormat(&line, " | eval return %.1f (version %.0f)", eval_return_, eval_version_);
   } else {
@@ -242,7 +293,9 @@ void Launch::StopAll() {
   }
   if (learner_.process) learner_.process->Stop(absl::Seconds(30));
   if (evaluator_.process) evaluator_.process->Stop(absl::Seconds(10));
-  if (replay_.process) replay_.process->Stop(absl::Seconds(10));
+  for (Role& shard : replays_) {
+    if (shard.process) shard.process->Stop(absl::Seconds(10));
+  }
 }
 
 absl::Status Launch::WriteSummary(const std::string& path) {
@@ -250,13 +303,16 @@ absl::Status Launch::WriteSummary(const std::string& path) {
   const double steps = static_cast<double>(EnvSteps());
   int restarts = 0;
   for (const Role& actor : actors_) restarts += actor.restarts;
+  int replay_restarts = 0;
+  for (const Role& shard : replays_) replay_restarts += shard.restarts;
   std::string json = absl::StrFormat(
       "{\"env_steps\": %.0f, \"learner_updates\": %.0f, \"wall_seconds\": %.3f, \"env_steps_per_second\": %.3f, "
       "\"updates_per_second\": %.3f, \"eval_return_mean\": %s, \"eval_episodes\": %.0f, "
-      "\"eval_parameter_version\": %.0f, \"num_actors\": %d, \"actor_restarts\": %d, \"run_dir\": \"%s\"}",
+      "\"eval_parameter_version\": %.0f, \"num_actors\": %d, \"actor_restarts\": %d, \"replay_shards\": %d, "
+      "\"replay_restarts\": %d, \"run_dir\": \"%s\"}",
       steps, learner_updates_, wall, steps / wall, learner_updates_ / wall,
       have_eval_ ? absl::StrFormat("%.3f", eval_return_) : std::string("null"), eval_episodes_, eval_version_,
-      static_cast<int>(actors_.size()), restarts, run_dir_);
+      static_cast<int>(actors_.size()), restarts, static_cast<int>(replays_.size()), replay_restarts, run_dir_);
   std::printf("%s\n", json.c_str());
   if (path.empty()) return absl::OkStatus();
   std::ofstream out(path, std::ios::trunc);
@@ -272,24 +328,37 @@ int Launch::Run(absl::Notification& stop) {
   if (error) return ExitWith("run folder", absl::PermissionDeniedError(absl::StrCat("cannot create '", logs, "': ", error.message())));
   const int num_actors = config_.topology().num_actors();
   const int64_t max_steps = config_.max_env_steps();
-  std::printf("rill launch: %s, %d actors, %s env steps; logs in %s\n", config_.env().name().c_str(), num_actors,
+  std::printf("rill launch: %s, %d replay shard(s), %d actors, %s env steps; logs in %s\n", config_.env().name().c_str(),
+              config_.topology().num_replay_shards(), num_actors,
               max_steps > 0 ? FormatCount(static_cast<double>(max_steps)).c_str() : "unlimited", logs.c_str());
   std::fflush(stdout);
 
   absl::Status status = [&]() -> absl::Status {
-    replay_.args = CommonArgs();
-    replay_.args.insert(replay_.args.begin(), "replay");
-    replay_.log_path = logs + "/replay.log";
-    absl::Status started = StartRole("replay", replay_);
-    if (!started.ok()) return started;
-    const std::string replay_address = absl::StrCat("127.0.0.1:", replay_.grpc_port);
+    const int num_shards = config_.topology().num_replay_shards();
+    const bool durable = config_.replay().durability().mode() != "none";
+    replays_.resize(num_shards);
+    std::vector<std::string> shard_addresses;
+    for (int i = 0; i < num_shards; ++i) {
+      Role& shard = replays_[i];
+      shard.args = CommonArgs();
+      shard.args.insert(shard.args.begin(), "replay");
+      shard.args.push_back(absl::StrCat("--shard_index=", i));
+      if (durable) shard.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/replay-", i));
+      shard.log_path = num_shards == 1 ? logs + "/replay.log" : absl::StrCat(logs, "/replay-", i, ".log");
+      absl::Status started = StartRole(absl::StrCat("replay/", i), shard);
+      if (!started.ok()) return started;
+      shard_addresses.push_back(absl::StrCat("127.0.0.1:", shard.grpc_port));
+    }
+    // Every shard, in shard order: writers pick their home shard by actor
+    // id, the learner samples them all.
+    const std::string replay_address = absl::StrJoin(shard_addresses, ",");
 
     learner_.args = CommonArgs();
     learner_.args.insert(learner_.args.begin(), "learner");
     learner_.args.push_back(absl::StrCat("--replay_address=", replay_address));
     learner_.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/checkpoints/learner"));
     learner_.log_path = logs + "/learner.log";
-    started = StartRole("learner", learner_);
+    absl::Status started = StartRole("learner", learner_);
     if (!started.ok()) return started;
     const std::string learner_address = absl::StrCat("127.0.0.1:", learner_.grpc_port);
 
@@ -315,13 +384,15 @@ int Launch::Run(absl::Notification& stop) {
     evaluator_.log_path = logs + "/evaluator.log";
     started = StartRole("evaluator", evaluator_);
     if (!started.ok()) return started;
-    std::printf("all processes ready after %.1fs: replay :%d, learner :%d\n",
-                absl::ToDoubleSeconds(absl::Now() - start_), replay_.grpc_port, learner_.grpc_port);
+    std::printf("all processes ready after %.1fs: replay %s, learner :%d\n",
+                absl::ToDoubleSeconds(absl::Now() - start_), replay_address.c_str(), learner_.grpc_port);
     std::fflush(stdout);
 
     const absl::Duration progress_every = absl::GetFlag(FLAGS_progress_every);
     while (!stop.WaitForNotificationWithTimeout(kTick)) {
-      for (Role* core : {&replay_, &learner_, &evaluator_}) {
+      absl::Status replay_supervised = SuperviseReplay();
+      if (!replay_supervised.ok()) return replay_supervised;
+      for (Role* core : {&learner_, &evaluator_}) {
         std::optional<int> ended = core->process->Poll();
         if (ended.has_value()) {
           return absl::AbortedError(absl::StrCat(core->process->name(), " ended (", ChildProcess::DescribeStatus(*ended),
@@ -371,6 +442,12 @@ int LaunchMain() {
   }
   if (absl::GetFlag(FLAGS_num_actors) > 0) config->mutable_topology()->set_num_actors(absl::GetFlag(FLAGS_num_actors));
   if (absl::GetFlag(FLAGS_max_env_steps) >= 0) config->set_max_env_steps(absl::GetFlag(FLAGS_max_env_steps));
+  if (absl::GetFlag(FLAGS_num_replay_shards) == 0 || absl::GetFlag(FLAGS_num_replay_shards) < -1) {
+    return ExitWith("flags", absl::InvalidArgumentError("--num_replay_shards must be >= 1 (or -1 for the config's)"));
+  }
+  if (absl::GetFlag(FLAGS_num_replay_shards) > 0) {
+    config->mutable_topology()->set_num_replay_shards(absl::GetFlag(FLAGS_num_replay_shards));
+  }
   std::string run_dir = absl::GetFlag(FLAGS_run_dir);
   if (run_dir.empty()) {
     run_dir = absl::StrCat(".rill-runs/", config->name().empty() ? "run" : config->name(), "-",

@@ -1,7 +1,11 @@
-// `rill launch`: a whole run on this machine. Starts a replay shard, the
-// learner, K actors and the evaluator as child processes on free local ports,
-// waits until each is ready and its gRPC health check says SERVING, restarts
-// an actor that crashes (with the rest of its step budget), prints a progress
+// `rill launch`: a whole run on this machine. Starts topology.num_replay_shards
+// replay shards (--shard_index=i; with a durable replay config each gets
+// --checkpoint_dir=<run_dir>/replay-<i>), the learner, K actors and the
+// evaluator as child processes on free local ports, waits until each is
+// ready and its gRPC health check says SERVING, gives actors and learner the
+// comma-separated list of shard addresses, restarts an actor that crashes
+// (with the rest of its step budget) and a replay shard that ends (on its old
+// ports, so that writers and sampler find it again), prints a progress
 // line every few seconds from the processes' own /metrics, and stops
 // everything in order on Ctrl-C or once --max_env_steps are taken: actors
 // first (their writes flushed), then a last evaluation of the final policy,
