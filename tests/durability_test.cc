@@ -9,6 +9,7 @@
 #include <atomic>
 #include <fstream>
 #include <mutex>
+#include <iostream>
 #include <set>
 #include <thread>
 
@@ -81,24 +82,34 @@ void InsertAll(const RoleProcess& role, uint64_t begin, uint64_t end, int batch)
   ASSERT_TRUE(status.ok()) << status.error_message();
 }
 
-// Samples the whole table once (each item leaves after one sample): its keys.
+// Samples the whole table once (each item leaves after one sample): its
+// keys. Batches of at most kDrainBatch keep each message small.
 std::set<uint64_t> Drain(const RoleProcess& role) {
+  constexpr int64_t kDrainBatch = 100000;
   const int64_t size = Info(role).tables(0).size();
   std::set<uint64_t> keys;
   if (size == 0) return keys;
   auto stub = Connect(role);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   auto stream = stub->Sample(&context);
-  v1::SampleRequest request;
-  request.set_table(replay::kTestTable);
-  request.set_batch_size(static_cast<int32_t>(size));
-  request.set_num_batches(1);
-  EXPECT_TRUE(stream->Write(request));
-  v1::SampleResponse batch;
-  EXPECT_TRUE(stream->Read(&batch));
-  EXPECT_TRUE(replay::RowsMatchKeys(batch));
-  keys.insert(batch.keys().begin(), batch.keys().end());
+  int64_t drawn = 0;
+  while (drawn < size) {
+    const int64_t batch_size = std::min(kDrainBatch, size - drawn);
+    v1::SampleRequest request;
+    request.set_table(replay::kTestTable);
+    request.set_batch_size(static_cast<int32_t>(batch_size));
+    request.set_num_batches(1);
+    EXPECT_TRUE(stream->Write(request));
+    v1::SampleResponse batch;
+    if (!stream->Read(&batch)) {
+      ADD_FAILURE() << "the sample stream ended after " << drawn << " of " << size << " items";
+      break;
+    }
+    EXPECT_TRUE(replay::RowsMatchKeys(batch));
+    keys.insert(batch.keys().begin(), batch.keys().end());
+    drawn += batch_size;
+  }
   EXPECT_EQ(keys.size(), static_cast<size_t>(size)) << "an item was sampled twice";
   context.TryCancel();
   return keys;
@@ -174,15 +185,20 @@ TEST(DurabilityTest, CheckpointModeRestoresTheFinalCheckpointOfAGracefulStopAndN
   EXPECT_EQ(Drain(*third), KeySet(0, 300));
 }
 
+constexpr int64_t kWalTableSize = 1000000;
+
 TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedItemAfterKill9) {
   const std::string dir = TempDir("durable-wal");
   const std::string config =
-      WriteConfig("wal", absl::StrCat("mode: \"wal\" dir: \"", dir, "\" checkpoint_interval_seconds: 0.2"));
+      WriteConfig("wal", absl::StrCat("mode: \"wal\" dir: \"", dir, "\" checkpoint_interval_seconds: 0.2"),
+                  /*max_size=*/kWalTableSize);
   absl::StatusOr<RoleProcess> replay = StartRole("wal-replay", {"replay", "--config=" + config});
   ASSERT_TRUE(replay.ok()) << replay.status();
   EXPECT_EQ(Info(*replay).durability_mode(), "wal");
 
-  // Two writers, each with up to 8 requests in flight, until the shard dies.
+  // Two writers, each with up to 8 requests in flight, until the shard dies
+  // or they have written half the table each (so that nothing acknowledged
+  // is evicted: every acknowledged item must come back).
   std::mutex mu;
   std::set<uint64_t> acknowledged;
   std::atomic<int64_t> acked_count{0};
@@ -197,11 +213,12 @@ TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedItemAfterKill9) {
       uint64_t next = 0;
       std::vector<std::vector<uint64_t>> in_flight;
       while (true) {
-        while (in_flight.size() < 8) {
+        while (in_flight.size() < 8 && next < kWalTableSize / 2) {
           in_flight.push_back(Range(base + next, base + next + 20));
           next += 20;
           if (!stream->Write(TestInsertRequest(in_flight.back()))) return;
         }
+        if (in_flight.empty()) return;  // done before the kill
         v1::InsertResponse ack;
         if (!stream->Read(&ack)) return;  // the shard died
         std::vector<uint64_t> keys(ack.keys().begin(), ack.keys().end());
@@ -227,6 +244,7 @@ TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedItemAfterKill9) {
     acked = acknowledged;
   }
 
+  std::cout << "acknowledged before kill -9: " << acked.size() << " of " << kWalTableSize << " written" << std::endl;
   absl::StatusOr<RoleProcess> restarted = StartRole("wal-replay2", {"replay", "--config=" + config});
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   EXPECT_THAT(restarted->process->LogTail(20), HasSubstr("write-ahead log records"));
