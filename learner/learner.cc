@@ -89,6 +89,13 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   sampler.prefetch_batches = config.learner().prefetch_batches();
   sampler.max_message_bytes = config.replay().max_message_bytes();
   ASSIGN_OR_RETURN(learner->sampler_, replay::ReplaySampler::Create(sampler));
+  if (table.selector() == "prioritized") {
+    replay::PriorityUpdaterOptions updater;
+    updater.addresses = options.replay_addresses;
+    updater.table = table.name();
+    updater.max_message_bytes = config.replay().max_message_bytes();
+    ASSIGN_OR_RETURN(learner->priority_updater_, replay::PriorityUpdater::Create(updater));
+  }
 
   if (registry == nullptr) {
     learner->own_registry_ = std::make_unique<prometheus::Registry>();
@@ -118,6 +125,12 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
     learner->shard_table_size_.push_back(&shard_size.Add({{"shard", std::to_string(i)}}));
   }
   learner->ExportShardMetrics();
+  auto& priority_updates = prometheus::BuildGauge().Name("rill_learner_priority_updates")
+      .Help("Priority updates sent back to a prioritized replay table, by result (sent, dropped from a full "
+            "queue, failed)").Register(*registry);
+  learner->priority_updates_sent_ = &priority_updates.Add({{"result", "sent"}});
+  learner->priority_updates_dropped_ = &priority_updates.Add({{"result", "dropped"}});
+  learner->priority_updates_failed_ = &priority_updates.Add({{"result", "failed"}});
   learner->batch_wait_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_batch_wait_seconds")
       .Help("Time the update loop waited for a sampled batch").Register(*registry).Add({}, LatencyBuckets());
   learner->update_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_update_seconds")
@@ -170,6 +183,17 @@ absl::StatusOr<TransitionBatch> Learner::ToBatch(const v1::SampleResponse& respo
     columns[c] = view;
   }
   TransitionBatch batch;
+  if (priority_updater_ != nullptr) {
+    if (response.importance_weights_size() != response.keys_size()) {
+      return absl::InvalidArgumentError(absl::StrCat("sampled batch of a prioritized table has ",
+                                                     response.importance_weights_size(), " importance weights for ",
+                                                     response.keys_size(), " items"));
+    }
+    batch.weight = torch::tensor(std::vector<double>(response.importance_weights().begin(),
+                                                     response.importance_weights().end()),
+                                 torch::kFloat64)
+                       .to(device_, torch::kFloat32);
+  }
   batch.obs = columns[0];
   batch.action = columns[1];
   batch.reward = columns[2];
@@ -189,6 +213,18 @@ void Learner::ExportShardMetrics() {
   shards_up_->Set(up);
 }
 
+absl::Status Learner::SendPriorities(const v1::SampleResponse& response, int shard) {
+  // p_i = |delta_i| + epsilon: a transition the critics already fit is still
+  // drawn now and then (Schaul et al. 2016).
+  constexpr double kPriorityEpsilon = 1e-6;
+  torch::Tensor td = sac_->LastTdErrors().to(torch::kCPU, torch::kFloat64).contiguous();
+  const double* errors = td.data_ptr<double>();
+  std::vector<double> priorities(errors, errors + td.numel());
+  for (double& p : priorities) p += kPriorityEpsilon;
+  return priority_updater_->Enqueue(shard, std::vector<uint64_t>(response.keys().begin(), response.keys().end()),
+                                    std::move(priorities));
+}
+
 absl::Status Learner::Run(const absl::Notification& stop) {
   RETURN_IF_ERROR(Publish());
   const int publish_every = options_.config.learner().publish_every();
@@ -199,7 +235,8 @@ absl::Status Learner::Run(const absl::Notification& stop) {
                  << " shard(s), batch " << options_.config.sac().batch_size();
   while (!stop.HasBeenNotified() && (options_.max_updates == 0 || sac_->updates() < options_.max_updates)) {
     const absl::Time wait_start = absl::Now();
-    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> response = sampler_->Next(absl::Milliseconds(200));
+    int shard = -1;
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> response = sampler_->Next(absl::Milliseconds(200), &shard);
     if (absl::IsDeadlineExceeded(response.status())) {
       ExportShardMetrics();
       continue;
@@ -209,6 +246,7 @@ absl::Status Learner::Run(const absl::Notification& stop) {
     const absl::Time update_start = absl::Now();
     ASSIGN_OR_RETURN(TransitionBatch batch, ToBatch(**response));
     RETURN_IF_ERROR(sac_->Update(batch));
+    if (priority_updater_ != nullptr) RETURN_IF_ERROR(SendPriorities(**response, shard));
     update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - update_start));
     const int64_t batch_items = (*response)->keys_size();
     samples_ += batch_items;
@@ -233,6 +271,12 @@ absl::Status Learner::Run(const absl::Notification& stop) {
       q_mean_->Set(stats.q_mean);
       store_->SetProgress(updates, samples_, rate);
       ExportShardMetrics();
+      if (priority_updater_ != nullptr) {
+        const replay::PriorityUpdaterStats priority = priority_updater_->stats();
+        priority_updates_sent_->Set(static_cast<double>(priority.sent));
+        priority_updates_dropped_->Set(static_cast<double>(priority.dropped));
+        priority_updates_failed_->Set(static_cast<double>(priority.failed));
+      }
       RILL_LOG(INFO) << absl::StrFormat("update %d: %.0f updates/s, critic %.3f, actor %.3f, alpha %.4f, q %.1f",
                                         updates, rate, stats.critic_loss, stats.actor_loss, stats.alpha, stats.q_mean);
       interval_start = absl::Now();
@@ -240,6 +284,10 @@ absl::Status Learner::Run(const absl::Notification& stop) {
     }
   }
   sampler_->Close();
+  if (priority_updater_ != nullptr) {
+    absl::Status flushed = priority_updater_->Flush(absl::Seconds(5));
+    if (!flushed.ok()) RILL_LOG(WARNING) << "last priority updates not sent: " << flushed;
+  }
   store_->SetProgress(sac_->updates(), samples_, 0);
   RETURN_IF_ERROR(Publish());
   RETURN_IF_ERROR(Checkpoint());

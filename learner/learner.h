@@ -25,6 +25,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "proto/config.pb.h"
+#include "replay/priority_updater.h"
 #include "replay/sampler.h"
 
 namespace rill::learner {
@@ -56,6 +57,9 @@ class Learner {
   absl::Status Publish();
   absl::Status Checkpoint();
   absl::StatusOr<TransitionBatch> ToBatch(const v1::SampleResponse& response);
+  // Prioritized tables: sends |TD error| + kPriorityEpsilon of the last
+  // update's transitions to the shard they came from.
+  absl::Status SendPriorities(const v1::SampleResponse& response, int shard);
   // Copies the sampler's view of the replay shards into the metrics.
   void ExportShardMetrics();
 
@@ -64,6 +68,9 @@ class Learner {
   torch::Device device_ = torch::kCPU;
   std::unique_ptr<Sac> sac_;
   std::unique_ptr<replay::ReplaySampler> sampler_;
+  // Set when the sampled table is prioritized: the update then weighs each
+  // transition by its importance weight and sends new priorities back.
+  std::unique_ptr<replay::PriorityUpdater> priority_updater_;
   std::unique_ptr<prometheus::Registry> own_registry_;
   int64_t version_ = 0;
   int64_t samples_ = 0;
@@ -85,6 +92,9 @@ class Learner {
   prometheus::Gauge* shards_up_ = nullptr;
   std::vector<prometheus::Gauge*> shard_up_;
   std::vector<prometheus::Gauge*> shard_table_size_;
+  prometheus::Gauge* priority_updates_sent_ = nullptr;
+  prometheus::Gauge* priority_updates_dropped_ = nullptr;
+  prometheus::Gauge* priority_updates_failed_ = nullptr;
   prometheus::Histogram* batch_wait_seconds_ = nullptr;
   prometheus::Histogram* update_seconds_ = nullptr;
   prometheus::Histogram* checkpoint_seconds_ = nullptr;

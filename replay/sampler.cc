@@ -109,7 +109,8 @@ int ReplaySampler::PickShardLocked() {
   return last;  // rounding
 }
 
-std::unique_ptr<v1::SampleResponse> ReplaySampler::TakeLocked(int shard) {
+std::unique_ptr<v1::SampleResponse> ReplaySampler::TakeLocked(int shard, int* shard_out) {
+  if (shard_out != nullptr) *shard_out = shard;
   ShardState& state = shards_[shard];
   std::unique_ptr<v1::SampleResponse> batch = std::move(state.ready.front());
   state.ready.pop_front();
@@ -117,7 +118,7 @@ std::unique_ptr<v1::SampleResponse> ReplaySampler::TakeLocked(int shard) {
   return batch;
 }
 
-absl::StatusOr<std::unique_ptr<v1::SampleResponse>> ReplaySampler::Next(absl::Duration timeout) {
+absl::StatusOr<std::unique_ptr<v1::SampleResponse>> ReplaySampler::Next(absl::Duration timeout, int* shard_out) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock lock(&mu_);
   while (true) {
@@ -125,14 +126,14 @@ absl::StatusOr<std::unique_ptr<v1::SampleResponse>> ReplaySampler::Next(absl::Du
     if (closed_) return absl::CancelledError("the replay sampler is closed");
     const int shard = PickShardLocked();
     if (shard >= 0) {
-      if (!shards_[shard].ready.empty()) return TakeLocked(shard);
+      if (!shards_[shard].ready.empty()) return TakeLocked(shard, shard_out);
       auto arrived = [this, shard]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return closed_ || !error_.ok() || !shards_[shard].ready.empty() || !shards_[shard].up;
       };
       mu_.AwaitWithDeadline(absl::Condition(&arrived),
                             std::min(deadline, absl::Now() + options_.shard_patience));
       if (!error_.ok() || closed_) continue;
-      if (!shards_[shard].ready.empty()) return TakeLocked(shard);
+      if (!shards_[shard].ready.empty()) return TakeLocked(shard, shard_out);
       // It missed its turn: skip it until it delivers again.
       if (shards_[shard].up) shards_[shard].starved = true;
     } else {

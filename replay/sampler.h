@@ -92,7 +92,10 @@ class ReplaySampler {
   // comment says. Blocks up to `timeout`: DeadlineExceeded when none arrived
   // (replay is empty, rate limited or down), Cancelled after Close(), or a
   // shard's permanent error (NotFound, InvalidArgument, ...).
-  absl::StatusOr<std::unique_ptr<v1::SampleResponse>> Next(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  // `shard_out`, when given, receives the index (in `addresses`) of the shard
+  // the batch came from: priority updates for its keys go there.
+  absl::StatusOr<std::unique_ptr<v1::SampleResponse>> Next(absl::Duration timeout, int* shard_out = nullptr)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Ends the streams and wakes a blocked Next with Cancelled. Idempotent.
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
@@ -123,7 +126,7 @@ class ReplaySampler {
   // those up, with a known size and not starved; -1 when there is none.
   int PickShardLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool PickableLocked(int shard) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::unique_ptr<v1::SampleResponse> TakeLocked(int shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::unique_ptr<v1::SampleResponse> TakeLocked(int shard, int* shard_out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkDownLocked(int shard, const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string DescribeShard(int shard) const;
 

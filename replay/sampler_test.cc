@@ -83,9 +83,14 @@ TEST(ReplaySamplerTest, SamplesEveryShard) {
   std::unique_ptr<ReplaySampler> sampler = MakeSampler({a->address(), b->address()});
   bool saw_a = false, saw_b = false;
   for (int i = 0; i < 200 && !(saw_a && saw_b); ++i) {
-    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(10));
+    int shard = -1;
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(10), &shard);
     ASSERT_TRUE(batch.ok()) << batch.status();
-    for (uint64_t key : (*batch)->keys()) (key > 100 ? saw_b : saw_a) = true;
+    // Every key of a batch is from the shard Next names.
+    for (uint64_t key : (*batch)->keys()) {
+      ASSERT_EQ(shard, key > 100 ? 1 : 0) << "key " << key;
+      (key > 100 ? saw_b : saw_a) = true;
+    }
   }
   EXPECT_TRUE(saw_a);
   EXPECT_TRUE(saw_b);

@@ -61,6 +61,45 @@ TEST(PipelineTest, ItemsFlowAndParameterVersionsReachTheActors) {
   EXPECT_TRUE(std::filesystem::exists(checkpoints + "/config.textpb"));
 }
 
+TEST(PipelineTest, LearnerSendsPrioritiesBackToAPrioritizedTable) {
+  constexpr char kPrioritized[] = "--config=tests/configs/tiny_pendulum_prioritized.textpb";
+  absl::StatusOr<RoleProcess> replay = StartRole("replay-prio", {"replay", kPrioritized});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  absl::StatusOr<RoleProcess> learner =
+      StartRole("learner-prio", {"learner", kPrioritized, "--replay_address=" + replay->address()});
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::StatusOr<RoleProcess> actor =
+      StartRole("actor-prio", {"actor", kPrioritized, "--actor_id=0", "--replay_address=" + replay->address(),
+                               "--learner_address=" + learner->address()});
+  ASSERT_TRUE(actor.ok()) << actor.status();
+
+  // Every update sends one UpdatePriorities call; the shard answers them all.
+  const std::string served = "rill_replay_rpc_seconds_count{method=\"UpdatePriorities\"}";
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const MetricSamples metrics = replay->Metrics();
+        return metrics.count(served) > 0 && metrics.at(served) >= 50;
+      },
+      absl::Seconds(60)))
+      << "the shard did not receive 50 priority updates";
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const MetricSamples metrics = learner->Metrics();
+        const std::string sent = "rill_learner_priority_updates{result=\"sent\"}";
+        return metrics.count(sent) > 0 && metrics.at(sent) > 0;
+      },
+      absl::Seconds(30)))
+      << "the learner reports no priority update sent";
+  const MetricSamples metrics = learner->Metrics();
+  EXPECT_EQ(metrics.at("rill_learner_priority_updates{result=\"failed\"}"), 0);
+  for (RoleProcess* role : {&*actor, &*learner, &*replay}) {
+    const int status = role->process->Stop(absl::Seconds(30));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << role->process->name() << ": " << tools::ChildProcess::DescribeStatus(status) << "\n"
+        << role->process->LogTail(10);
+  }
+}
+
 TEST(PipelineTest, RestartedLearnerResumesFromItsCheckpoint) {
   absl::StatusOr<RoleProcess> replay = StartRole("replay2", {"replay", kConfig});
   ASSERT_TRUE(replay.ok()) << replay.status();
