@@ -46,47 +46,71 @@ void BlockedTracker::UpdateSide(const v1::TableInfo& table, bool insert_side, ab
   const v1::RateLimiterInfo& limiter = table.rate_limiter();
   const double blocked_seconds =
       insert_side ? limiter.insert_blocked_seconds() : limiter.sample_blocked_seconds();
+  const int64_t items = insert_side ? table.items_inserted() : table.items_sampled();
   SideState& state = sides_[absl::StrCat(table.name(), insert_side ? "/insert" : "/sample")];
   if (!state.seen) {
     state.seen = true;
     state.blocked_seconds = blocked_seconds;
+    state.items = items;
     state.polled = now;
     return;
   }
   const double elapsed = absl::ToDoubleSeconds(now - state.polled);
   const double waited = blocked_seconds - state.blocked_seconds;
+  const int64_t moved = items - state.items;
   const bool blocked = elapsed > 0 && waited >= min_blocked_fraction_ * elapsed;
   const char* what = insert_side ? "inserts" : "samples";
   if (blocked) {
     if (!state.in_streak) {
       state.in_streak = true;
       state.streak_base = state.blocked_seconds;
+      state.throttled_logged = absl::InfinitePast();
     }
     std::string reason = SideReason(limiter.blocked_reason(), insert_side);
     if (reason.empty()) {
       // The limiter admits one item at this instant: a FIFO table waiting
       // for a whole batch, or a wait that ended just now.
-      reason = absl::StrCat("the rate limiter admits one more item right now (a queue waits for a whole batch)");
+      reason = "the rate limiter admits one more item right now (a queue waits for a whole batch)";
     }
-    lines->push_back(BlockedLine{
-        LogLevel::kWarning,
-        absl::StrFormat("table '%s': %s blocked for %.1f s: %s (size=%d, inserted=%d, sampled=%d)", table.name(),
-                        what, blocked_seconds - state.streak_base, reason, table.size(), table.items_inserted(),
-                        table.items_sampled())});
+    const std::string counters = absl::StrFormat("(size=%d, inserted=%d, sampled=%d)", table.size(),
+                                                 table.items_inserted(), table.items_sampled());
+    if (moved == 0) {
+      if (!state.stalled) {
+        state.stalled = true;
+        state.stall_base = state.blocked_seconds;
+      }
+      lines->push_back(BlockedLine{
+          LogLevel::kWarning, absl::StrFormat("table '%s': %s stalled for %.1f s (none in the last %.1f s): %s %s",
+                                              table.name(), what, blocked_seconds - state.stall_base, elapsed,
+                                              reason, counters)});
+    } else {
+      state.stalled = false;
+      if (now - state.throttled_logged >= throttled_log_period_) {
+        state.throttled_logged = now;
+        lines->push_back(BlockedLine{
+            LogLevel::kInfo,
+            absl::StrFormat("table '%s': %s throttled by the rate limiter for %.1f s (waiting %.0f%% of the last "
+                            "%.1f s, %d %s meanwhile): %s %s",
+                            table.name(), what, blocked_seconds - state.streak_base, 100 * waited / elapsed, elapsed,
+                            moved, insert_side ? "inserted" : "sampled", reason, counters)});
+      }
+    }
   } else if (state.in_streak) {
     state.in_streak = false;
+    state.stalled = false;
     lines->push_back(BlockedLine{LogLevel::kInfo,
                                  absl::StrFormat("table '%s': %s no longer blocked (were blocked for %.1f s)",
                                                  table.name(), what, blocked_seconds - state.streak_base)});
   }
   state.blocked_seconds = blocked_seconds;
+  state.items = items;
   state.polled = now;
 }
 
 BlockedReporter::BlockedReporter(std::vector<const Table*> tables, BlockedReporterOptions options)
     : tables_(std::move(tables)),
       options_(std::move(options)),
-      tracker_(options_.min_blocked_fraction),
+      tracker_(options_.min_blocked_fraction, options_.throttled_log_period),
       thread_([this] { Run(); }) {}
 
 BlockedReporter::~BlockedReporter() {

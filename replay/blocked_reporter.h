@@ -1,12 +1,20 @@
 // BlockedReporter: makes a blocked replay table say why. A thread polls each
 // table's Info() every `interval`; a side (insert or sample) whose callers
-// spent most of that interval waiting on the rate limiter is blocked, and
-// while it stays blocked the reporter writes one line per interval:
-//   table 'transitions': inserts blocked for 12.0 s: insert blocked: one more
-//   insert would raise ... (inserts=..., samples=..., size=..., ...)
-// i.e. how long this blocked stretch has lasted and the limiter's reason with
-// the counters that block it; once the side moves again, one line says so.
-// The rill_replay_rate_limiter_blocked_seconds_total counter shows the same
+// spent most of that interval waiting on the rate limiter is blocked. It
+// tells two cases apart:
+//   stalled: nothing got through on that side during the interval. This is
+//     the state nobody can diagnose in other systems (a learner that never
+//     starts, actors frozen behind a dead learner), so a WARNING line goes
+//     out every interval while it lasts:
+//       table 'transitions': inserts stalled for 12.0 s (none in the last
+//       5.0 s): insert blocked: one more insert would raise ... (inserts=...,
+//       samples=..., size=..., ...)
+//   throttled: callers wait but items flow; the limiter is pacing the fast
+//     side to the slow one, which is its job (actors held to the learner's
+//     samples_per_insert). One INFO line at the start and then every
+//     `throttled_log_period` says so, with the same reason and counters.
+// Once the side moves freely again, one line says so. The
+// rill_replay_rate_limiter_blocked_seconds_total counter shows the same
 // time; the log line adds the why.
 //
 // BlockedTracker is the decision logic without the thread or the clock, so
@@ -35,7 +43,7 @@
 namespace rill::replay {
 
 struct BlockedLine {
-  LogLevel level = LogLevel::kWarning;  // kWarning while blocked, kInfo once released
+  LogLevel level = LogLevel::kWarning;  // kWarning while stalled, else kInfo
   std::string text;
 };
 
@@ -46,31 +54,41 @@ struct BlockedReporterOptions {
   // least this fraction of it: a learner that waits briefly for each batch
   // is not reported, one that waits most of the time is.
   double min_blocked_fraction = 0.5;
+  // How often a throttled side (blocked, but items flow) is reported again.
+  absl::Duration throttled_log_period = absl::Seconds(60);
   // Receives each line; unset: RILL_LOG at the line's level.
   std::function<void(const BlockedLine&)> sink;
 };
 
 class BlockedTracker {
  public:
-  explicit BlockedTracker(double min_blocked_fraction) : min_blocked_fraction_(min_blocked_fraction) {}
+  BlockedTracker(double min_blocked_fraction, absl::Duration throttled_log_period)
+      : min_blocked_fraction_(min_blocked_fraction), throttled_log_period_(throttled_log_period) {}
 
   // Compares `tables` (Table::Info at `now`) with the previous call and
-  // returns the lines to write: one per side blocked over the interval since,
-  // one per side no longer blocked. The first call for a table only records.
+  // returns the lines to write: one per side stalled over the interval since,
+  // one per side that became throttled or stayed throttled for
+  // throttled_log_period since its last line, one per side no longer
+  // blocked. The first call for a table only records.
   std::vector<BlockedLine> Update(const std::vector<v1::TableInfo>& tables, absl::Time now);
 
  private:
   struct SideState {
     bool seen = false;
     double blocked_seconds = 0;  // at the previous call
+    int64_t items = 0;           // inserted / sampled at the previous call
     absl::Time polled;           // the previous call
     bool in_streak = false;
     double streak_base = 0;      // blocked_seconds when the streak began
+    bool stalled = false;        // the streak's last interval let nothing through
+    double stall_base = 0;       // blocked_seconds when the stall began
+    absl::Time throttled_logged = absl::InfinitePast();
   };
   // Appends the line for one side, if any, and advances its state.
   void UpdateSide(const v1::TableInfo& table, bool insert_side, absl::Time now, std::vector<BlockedLine>* lines);
 
   const double min_blocked_fraction_;
+  const absl::Duration throttled_log_period_;
   absl::flat_hash_map<std::string, SideState> sides_;  // by "table/insert", "table/sample"
 };
 

@@ -23,11 +23,12 @@ constexpr char kSampleReason[] =
     "sample blocked: the table holds 0 items, fewer than min_size_to_sample 5; waiting for inserts "
     "(inserts=0, samples=0)";
 
-v1::TableInfo Info(double insert_blocked_seconds, double sample_blocked_seconds, const std::string& reason) {
+v1::TableInfo Info(double insert_blocked_seconds, double sample_blocked_seconds, const std::string& reason,
+                   int64_t inserted = 3) {
   v1::TableInfo info;
   info.set_name("transitions");
   info.set_size(3);
-  info.set_items_inserted(3);
+  info.set_items_inserted(inserted);
   info.mutable_rate_limiter()->set_insert_blocked_seconds(insert_blocked_seconds);
   info.mutable_rate_limiter()->set_sample_blocked_seconds(sample_blocked_seconds);
   info.mutable_rate_limiter()->set_blocked_reason(reason);
@@ -45,31 +46,56 @@ TEST(SideReasonTest, SplitsTheTwoSidesOfTheLimitersReason) {
   EXPECT_EQ(SideReason("", false), "");
 }
 
-TEST(BlockedTrackerTest, ReportsABlockedSideEveryIntervalWithHowLongAndWhy) {
-  BlockedTracker tracker(0.5);
+TEST(BlockedTrackerTest, ReportsAStalledSideEveryIntervalWithHowLongAndWhy) {
+  BlockedTracker tracker(0.5, absl::Seconds(60));
   EXPECT_THAT(tracker.Update({Info(0, 0, kInsertReason)}, kStart), IsEmpty());
   std::vector<BlockedLine> lines = tracker.Update({Info(4.5, 0, kInsertReason)}, kStart + absl::Seconds(5));
   ASSERT_THAT(lines, SizeIs(1));
   EXPECT_EQ(lines[0].level, LogLevel::kWarning);
-  EXPECT_THAT(lines[0].text, HasSubstr("table 'transitions': inserts blocked for 4.5 s: insert blocked:"));
+  EXPECT_THAT(lines[0].text, HasSubstr("table 'transitions': inserts stalled for 4.5 s (none in the last 5.0 s): insert blocked:"));
   EXPECT_THAT(lines[0].text, HasSubstr("inserts=3, samples=0"));
   lines = tracker.Update({Info(9.5, 0, kInsertReason)}, kStart + absl::Seconds(10));
   ASSERT_THAT(lines, SizeIs(1));
-  EXPECT_THAT(lines[0].text, HasSubstr("inserts blocked for 9.5 s"));
+  EXPECT_THAT(lines[0].text, HasSubstr("inserts stalled for 9.5 s"));
+}
+
+TEST(BlockedTrackerTest, AThrottledSideIsReportedAtInfoOncePerPeriod) {
+  // Inserts wait 90% of the time but keep flowing: the limiter paces them.
+  BlockedTracker tracker(0.5, absl::Seconds(60));
+  tracker.Update({Info(0, 0, kInsertReason, 100)}, kStart);
+  std::vector<BlockedLine> lines = tracker.Update({Info(4.5, 0, kInsertReason, 150)}, kStart + absl::Seconds(5));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].level, LogLevel::kInfo);
+  EXPECT_THAT(lines[0].text, HasSubstr("inserts throttled by the rate limiter for 4.5 s (waiting 90% of the last "
+                                       "5.0 s, 50 inserted meanwhile): insert blocked:"));
+  for (int i = 2; i <= 12; ++i) {
+    EXPECT_THAT(tracker.Update({Info(4.5 * i, 0, kInsertReason, 100 + 50 * i)}, kStart + absl::Seconds(5 * i)),
+                IsEmpty())
+        << "interval " << i;
+  }
+  // 60 s after the first line, the next.
+  lines = tracker.Update({Info(4.5 * 13, 0, kInsertReason, 750)}, kStart + absl::Seconds(65));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0].text, HasSubstr("throttled by the rate limiter for 58.5 s"));
+  // Then nothing gets through: a stall, at WARNING, counted from its start.
+  lines = tracker.Update({Info(4.5 * 13 + 5, 0, kInsertReason, 750)}, kStart + absl::Seconds(70));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].level, LogLevel::kWarning);
+  EXPECT_THAT(lines[0].text, HasSubstr("inserts stalled for 5.0 s"));
 }
 
 TEST(BlockedTrackerTest, IgnoresSidesThatWaitedLessThanTheFraction) {
-  BlockedTracker tracker(0.5);
+  BlockedTracker tracker(0.5, absl::Seconds(60));
   tracker.Update({Info(0, 0, "")}, kStart);
   EXPECT_THAT(tracker.Update({Info(1.0, 2.0, "")}, kStart + absl::Seconds(5)), IsEmpty());
 }
 
 TEST(BlockedTrackerTest, SaysOnceWhenASideIsNoLongerBlocked) {
-  BlockedTracker tracker(0.5);
+  BlockedTracker tracker(0.5, absl::Seconds(60));
   tracker.Update({Info(0, 0, kSampleReason)}, kStart);
   std::vector<BlockedLine> lines = tracker.Update({Info(0, 5, kSampleReason)}, kStart + absl::Seconds(5));
   ASSERT_THAT(lines, SizeIs(1));
-  EXPECT_THAT(lines[0].text, HasSubstr("samples blocked for 5.0 s: sample blocked: the table holds 0 items"));
+  EXPECT_THAT(lines[0].text, HasSubstr("samples stalled for 5.0 s (none in the last 5.0 s): sample blocked: the table holds 0 items"));
   lines = tracker.Update({Info(0, 6, "")}, kStart + absl::Seconds(10));
   ASSERT_THAT(lines, SizeIs(1));
   EXPECT_EQ(lines[0].level, LogLevel::kInfo);
@@ -78,13 +104,13 @@ TEST(BlockedTrackerTest, SaysOnceWhenASideIsNoLongerBlocked) {
 }
 
 TEST(BlockedTrackerTest, AStretchThatStartsAgainIsTimedAfresh) {
-  BlockedTracker tracker(0.5);
+  BlockedTracker tracker(0.5, absl::Seconds(60));
   tracker.Update({Info(0, 0, kInsertReason)}, kStart);
   tracker.Update({Info(5, 0, kInsertReason)}, kStart + absl::Seconds(5));
   tracker.Update({Info(5, 0, "")}, kStart + absl::Seconds(10));
   std::vector<BlockedLine> lines = tracker.Update({Info(8, 0, kInsertReason)}, kStart + absl::Seconds(15));
   ASSERT_THAT(lines, SizeIs(1));
-  EXPECT_THAT(lines[0].text, HasSubstr("inserts blocked for 3.0 s"));
+  EXPECT_THAT(lines[0].text, HasSubstr("inserts stalled for 3.0 s"));
 }
 
 // Collects the reporter's lines; waits for one containing a phrase.
@@ -135,8 +161,8 @@ TEST(BlockedReporterTest, LogsWhyARealTableBlocksItsWritersAndWhenTheyMoveAgain)
     std::vector<uint64_t> keys;
     insert_status = (*table)->Insert(TestInsertRequest({4}), absl::Now() + absl::Seconds(30), &keys);
   });
-  const std::string blocked = sink.WaitFor("inserts blocked for", absl::Seconds(10));
-  EXPECT_THAT(blocked, HasSubstr("table 'transitions': inserts blocked for"));
+  const std::string blocked = sink.WaitFor("inserts stalled for", absl::Seconds(10));
+  EXPECT_THAT(blocked, HasSubstr("table 'transitions': inserts stalled for"));
   EXPECT_THAT(blocked, HasSubstr("waiting for samples (inserts=3, samples=0, size=3"));
 
   v1::SampleResponse response;
