@@ -24,14 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string FreshDir(const std::string& name) {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const std::string dir = std::string(root ? root : "/tmp") + "/" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 v1::ReplayConfig OneTable(const v1::TableConfig& table) {
   v1::ReplayConfig config;
   *config.add_tables() = table;
@@ -143,7 +135,7 @@ TEST_P(RoundTripTest, RestoredTableHoldsTheSameItemsOrderPrioritiesAndCounters) 
   ASSERT_GT(before.deletes, 0);
   ASSERT_GT(before.samples, 0);
 
-  const std::string dir = FreshDir(absl::StrCat("roundtrip-", GetParam().selector, "-", GetParam().remover));
+  const std::string dir = FreshTestDir(absl::StrCat("roundtrip-", GetParam().selector, "-", GetParam().remover));
   absl::StatusOr<std::unique_ptr<CheckpointStore>> store = CheckpointStore::Open(dir, 2);
   ASSERT_TRUE(store.ok()) << store.status();
   absl::StatusOr<CheckpointSummary> written = (*store)->Write(config, Raw(tables), 0);
@@ -193,7 +185,7 @@ TEST(CheckpointTest, RestoresRateLimiterCountersSoTheRatioCarriesOn) {
   Insert(*tables[0], Range(0, 15));
   v1::SampleResponse sampled;
   ASSERT_TRUE(tables[0]->Sample(4, absl::Now() + absl::Seconds(5), &sampled).ok());
-  const std::string dir = FreshDir("limiter");
+  const std::string dir = FreshTestDir("limiter");
   auto store = *CheckpointStore::Open(dir, 2);
   ASSERT_TRUE(store->Write(config, Raw(tables), 0).ok());
   std::vector<std::unique_ptr<Table>> restored = Tables(config);
@@ -211,7 +203,7 @@ TEST(CheckpointTest, RestoresRateLimiterCountersSoTheRatioCarriesOn) {
 TEST(CheckpointTest, HalfWrittenAndCorruptCheckpointsAreSkipped) {
   const v1::ReplayConfig config = OneTable(TestTableConfig(1000));
   std::vector<std::unique_ptr<Table>> tables = Tables(config);
-  const std::string dir = FreshDir("half-written");
+  const std::string dir = FreshTestDir("half-written");
   auto store = *CheckpointStore::Open(dir, 5);
   Insert(*tables[0], Range(0, 10));
   absl::StatusOr<CheckpointSummary> first = store->Write(config, Raw(tables), 0);
@@ -246,7 +238,7 @@ TEST(CheckpointTest, ATableConfigThatDiffersIsRefusedNamingTheTableAndField) {
   const v1::ReplayConfig config = OneTable(TestTableConfig(100));
   std::vector<std::unique_ptr<Table>> tables = Tables(config);
   Insert(*tables[0], Range(0, 10));
-  const std::string dir = FreshDir("mismatch");
+  const std::string dir = FreshTestDir("mismatch");
   auto store = *CheckpointStore::Open(dir, 2);
   ASSERT_TRUE(store->Write(config, Raw(tables), 0).ok());
 
@@ -284,7 +276,7 @@ TEST(CheckpointTest, ATableConfigThatDiffersIsRefusedNamingTheTableAndField) {
 TEST(CheckpointTest, KeepsOnlyTheNewestKeepLatestCheckpoints) {
   const v1::ReplayConfig config = OneTable(TestTableConfig(100));
   std::vector<std::unique_ptr<Table>> tables = Tables(config);
-  const std::string dir = FreshDir("prune");
+  const std::string dir = FreshTestDir("prune");
   auto store = *CheckpointStore::Open(dir, 2);
   std::vector<std::string> paths;
   for (int i = 0; i < 4; ++i) {
@@ -323,7 +315,7 @@ TEST(DurabilityTest, WalReplaysItemsWrittenAfterTheLastCheckpoint) {
   v1::ReplayConfig config = OneTable(TestTableConfig(1000));
   config.mutable_durability()->set_mode("wal");
   config.mutable_durability()->set_keep_latest(1);
-  const std::string dir = FreshDir("durability-wal");
+  const std::string dir = FreshTestDir("durability-wal");
   {
     std::vector<std::unique_ptr<Table>> tables = Tables(config);
     auto durability = ShardDurability::Open(config, dir, &tables, nullptr);

@@ -47,16 +47,6 @@ std::unique_ptr<ReplaySampler> MakeSampler(std::vector<std::string> addresses, i
   return sampler.ok() ? *std::move(sampler) : nullptr;
 }
 
-// Polls `condition` until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(20)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
-
 std::vector<uint64_t> Range(uint64_t first, uint64_t end) {
   std::vector<uint64_t> keys(end - first);
   std::iota(keys.begin(), keys.end(), first);

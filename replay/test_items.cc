@@ -1,6 +1,10 @@
 #include "replay/test_items.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+
+#include "absl/time/clock.h"
 
 namespace rill::replay {
 namespace {
@@ -88,6 +92,23 @@ v1::InsertRequest TestInsertRequest(const std::vector<uint64_t>& keys) {
     }
   }
   return ::testing::AssertionSuccess();
+}
+
+std::string FreshTestDir(const std::string& name) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::string dir = std::string(root ? root : "/tmp") + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
 }
 
 }  // namespace rill::replay

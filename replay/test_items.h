@@ -6,6 +6,8 @@
 #define RILL_REPLAY_TEST_ITEMS_H_
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "proto/config.pb.h"
 #include "proto/replay.pb.h"
 #include "proto/tensor.pb.h"
+#include "absl/time/time.h"
 
 namespace rill::replay {
 
@@ -37,6 +40,12 @@ TestItems MakeTestItems(const std::vector<uint64_t>& keys);
 // Whether every row of a sampled batch holds the data of its key, with the
 // batch's shapes.
 ::testing::AssertionResult RowsMatchKeys(const v1::SampleResponse& response);
+
+// An empty folder `name` under TEST_TMPDIR (or /tmp), emptied if it exists.
+std::string FreshTestDir(const std::string& name);
+
+// Polls `condition` every 10 ms until it holds (true) or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(20));
 
 }  // namespace rill::replay
 

@@ -1,6 +1,7 @@
 // The write-ahead log on real files: durable records read back in order, a
 // torn tail is dropped without losing the records before it, rotation starts
 // a new segment and old ones can be deleted.
+#include "replay/test_items.h"
 #include "replay/wal.h"
 
 #include <unistd.h>
@@ -17,14 +18,6 @@ namespace rill::replay {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string FreshDir(const std::string& name) {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const std::string dir = std::string(root ? root : "/tmp") + "/" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 std::string Record(const std::string& payload) { return std::string(kRecordHeaderBytes, '\0') + payload; }
 
@@ -50,7 +43,7 @@ std::unique_ptr<WriteAheadLog> OpenLog(const std::string& dir, uint64_t first_se
 }
 
 TEST(WalTest, DurableRecordsFromManyThreadsReadBackInTicketOrder) {
-  const std::string dir = FreshDir("wal-order");
+  const std::string dir = FreshTestDir("wal-order");
   auto log = OpenLog(dir, 1);
   std::vector<std::thread> writers;
   for (int t = 0; t < 4; ++t) {
@@ -78,7 +71,7 @@ TEST(WalTest, DurableRecordsFromManyThreadsReadBackInTicketOrder) {
 }
 
 TEST(WalTest, ATornTailIsDroppedAndTheRecordsBeforeItKept) {
-  const std::string dir = FreshDir("wal-torn");
+  const std::string dir = FreshTestDir("wal-torn");
   {
     auto log = OpenLog(dir, 1);
     uint64_t ticket = 0;
@@ -104,7 +97,7 @@ TEST(WalTest, ATornTailIsDroppedAndTheRecordsBeforeItKept) {
 }
 
 TEST(WalTest, ACorruptedRecordEndsItsSegment) {
-  const std::string dir = FreshDir("wal-corrupt");
+  const std::string dir = FreshTestDir("wal-corrupt");
   {
     auto log = OpenLog(dir, 1);
     uint64_t ticket = 0;
@@ -120,7 +113,7 @@ TEST(WalTest, ACorruptedRecordEndsItsSegment) {
 }
 
 TEST(WalTest, RotationStartsANewSegmentAndOldOnesCanBeDeleted) {
-  const std::string dir = FreshDir("wal-rotate");
+  const std::string dir = FreshTestDir("wal-rotate");
   auto log = OpenLog(dir, 5);
   uint64_t ticket = log->Append(Record("old"));
   const uint64_t segment = log->Rotate();
@@ -137,7 +130,7 @@ TEST(WalTest, RotationStartsANewSegmentAndOldOnesCanBeDeleted) {
 }
 
 TEST(WalTest, WaitDurableHonoursItsDeadlineOnlyWhenTheRecordIsNotSynced) {
-  const std::string dir = FreshDir("wal-deadline");
+  const std::string dir = FreshTestDir("wal-deadline");
   WriteAheadLog::Options options;
   options.dir = dir;
   options.group_commit = absl::Milliseconds(300);

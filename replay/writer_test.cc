@@ -63,16 +63,6 @@ std::set<uint64_t> SampledKeys(Table& table, int draws) {
   return std::set<uint64_t>(response.keys().begin(), response.keys().end());
 }
 
-// Polls `condition` until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(20)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
-
 uint64_t Key(uint64_t prefix, uint64_t sequence) { return (prefix << ReplayWriter::kSequenceBits) | sequence; }
 
 std::set<uint64_t> Keys(uint64_t prefix, uint64_t first, uint64_t end) {
