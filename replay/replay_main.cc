@@ -1,8 +1,11 @@
 #include "replay/replay_main.h"
 
+#include <malloc.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -32,6 +35,9 @@ namespace {
 // client connections: a sync gRPC client polls its socket only during a
 // call, so it may never answer the server's GOAWAY.
 constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
+
+// How often freed heap memory is returned to the system.
+constexpr absl::Duration kTrimPeriod = absl::Seconds(5);
 
 // "HOST:PORT", bracketing an IPv6 host.
 std::string HostPort(const std::string& host, int port) {
@@ -129,7 +135,14 @@ int ReplayMain() {
       AnnounceReady(absl::GetFlag(FLAGS_ready_fd), {{"grpc_port", server->port}, {"metrics_port", bound_metrics_port}});
   if (!ready.ok()) RILL_LOG(WARNING) << ready.ToString();
 
+  // Request buffers come and go as items are copied into the tables; hand
+  // the freed heap pages back every few seconds, so that resident memory
+  // tracks the stored items rather than the largest burst of requests.
+  std::thread trimmer([&shutdown] {
+    while (!shutdown.WaitForNotificationWithTimeout(kTrimPeriod)) malloc_trim(0);
+  });
   shutdown.WaitForNotification();
+  trimmer.join();
   RILL_LOG(INFO) << "shutting down";
   service->Shutdown();
   server->server->Shutdown(DeadlineIn(kShutdownGrace));

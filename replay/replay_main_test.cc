@@ -1,4 +1,4 @@
-// Runs replay_main_bin as a child process: the launcher's view of a shard.
+// Runs rill-replay (what `rill replay` execs) as a child process: the launcher's view of a shard.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,7 +29,7 @@ using ::testing::HasSubstr;
 
 constexpr absl::Duration kTimeout = absl::Seconds(30);
 
-std::string BinaryPath() { return absl::StrCat(std::getenv("TEST_SRCDIR"), "/rill/replay/replay_main_bin"); }
+std::string BinaryPath() { return absl::StrCat(std::getenv("TEST_SRCDIR"), "/rill/rill-replay"); }
 
 std::string WriteFile(const std::string& name, const std::string& text) {
   const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
@@ -52,7 +52,7 @@ std::string ReadAll(int fd, absl::Duration timeout) {
   return text;
 }
 
-// A child process running replay_main_bin with `args`; stderr and the ready
+// A child process running rill-replay with `args`; stderr and the ready
 // line come back through pipes.
 class Child {
  public:

@@ -22,12 +22,13 @@ std::string TempDir(const std::string& name) {
   return dir;
 }
 
-absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args) {
+absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args,
+                                      const std::string& binary) {
   args.push_back("--host=127.0.0.1");
   args.push_back("--port=0");
   args.push_back("--metrics_port=0");
   const std::string log = TempDir("logs-" + name) + "/out.log";
-  absl::StatusOr<std::unique_ptr<tools::ChildProcess>> child = tools::ChildProcess::Start(name, RillBinary(), args, log);
+  absl::StatusOr<std::unique_ptr<tools::ChildProcess>> child = tools::ChildProcess::Start(name, binary.empty() ? RillBinary() : binary, args, log);
   if (!child.ok()) return child.status();
   RoleProcess role;
   role.process = std::move(*child);

@@ -33,7 +33,9 @@ std::string TempDir(const std::string& name);
 
 // Starts `rill <args...> --host=127.0.0.1 --port=0 --metrics_port=0` and
 // waits until it is ready.
-absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args);
+// `binary` replaces the `rill` of the runfiles when given.
+absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args,
+                                      const std::string& binary = "");
 
 // Polls `condition` every 50 ms until it holds (true) or the timeout passes.
 bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout);

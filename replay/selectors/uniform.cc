@@ -8,6 +8,7 @@ namespace rill::replay {
 
 UniformSelector::UniformSelector(int64_t capacity) : position_(capacity, kAbsent) {
   if (capacity > kMaxSlots) RILL_LOG(FATAL) << "capacity " << capacity << " exceeds " << kMaxSlots << " slots";
+  slots_.reserve(capacity);  // untouched until used: no resident cost up front
 }
 
 void UniformSelector::Insert(int64_t slot, double /*priority*/) {
