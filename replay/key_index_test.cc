@@ -88,13 +88,13 @@ TEST(KeyIndexTest, StaysExactThroughRandomChurnAtFullLoad) {
   }
 }
 
-TEST(KeyIndexTest, UsesFourBytesPerBucketAndFewerThanEightThirdsBucketsPerKey) {
-  // The bucket count is the power of two just above 4/3 of the capacity.
+TEST(KeyIndexTest, UsesFourBytesPerBucketAndFewerThanSixteenSeventhsBucketsPerKey) {
+  // The bucket count is the power of two just above 8/7 of the capacity.
   std::vector<uint64_t> keys(1000000);
   KeyIndex index(1000000, keys.data());
   EXPECT_EQ(index.memory_bytes(), 4 * (int64_t{1} << 21));
-  EXPECT_LT(index.memory_bytes(), 4 * 1000000 * 8 / 3);
-  EXPECT_GE(index.memory_bytes() * 3 / 4 / 4, 1000000);  // load factor at most 3/4
+  EXPECT_LT(index.memory_bytes(), int64_t{4} * 1000000 * 16 / 7);
+  EXPECT_GE(index.memory_bytes() * 7 / 8 / 4, 1000000);  // load factor at most 7/8
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
 #include "replay/removers/fifo.h"
+#include "replay/removers/fifo_ring.h"
 #include "replay/removers/lowest_priority.h"
 #include "replay/selectors/fifo.h"
 #include "replay/selectors/prioritized.h"
@@ -19,6 +20,8 @@
 
 namespace rill::replay {
 namespace {
+
+static_assert(kMaxSlots <= KeyIndex::kMaxCapacity, "every slot of a table must fit its key index");
 
 // `keys`, one per item, name the offending item in the message.
 absl::Status CheckPriorities(const google::protobuf::RepeatedField<double>& priorities,
@@ -160,6 +163,9 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
   std::unique_ptr<ItemRemover> item_remover;
   if (remover == "lowest_priority") {
     item_remover = std::make_unique<LowestPriorityRemover>(capacity);
+  } else if (max_times_sampled == 0) {
+    // Items leave only as the oldest: a ring of slots is enough.
+    item_remover = std::make_unique<FifoRingRemover>(capacity);
   } else {
     item_remover = std::make_unique<FifoRemover>(capacity);
   }
@@ -186,7 +192,8 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
       slot_keys_(capacity),
       key_index_(capacity, slot_keys_.data()),
       times_sampled_(max_times_sampled > 0 ? capacity : 0, 0),
-      slot_sequence_(capacity, 0),
+      keeps_sequence_(!remover->keeps_insertion_order()),
+      slot_sequence_(keeps_sequence_ ? capacity : 0, 0),
       priorities_(has_priorities_ ? capacity : 0, 0.0),
       limiter_(std::move(limiter)),
       selector_(std::move(selector)),
@@ -276,7 +283,7 @@ absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline
 
 void Table::RemoveLocked(int64_t slot) {
   key_index_.Erase(slot_keys_[slot]);
-  slot_sequence_[slot] = 0;
+  if (keeps_sequence_) slot_sequence_[slot] = 0;
   selector_->Remove(slot);
   remover_->Remove(slot);
   free_slots_.push_back(slot);
@@ -296,7 +303,7 @@ void Table::IndexSlotLocked(int64_t slot, uint64_t key, double priority, int32_t
   slot_keys_[slot] = key;
   key_index_.Insert(slot);
   if (max_times_sampled_ > 0) times_sampled_[slot] = times_sampled;
-  slot_sequence_[slot] = next_sequence_++;
+  if (keeps_sequence_) slot_sequence_[slot] = next_sequence_++;
   if (has_priorities_) priorities_[slot] = priority;
   selector_->Insert(slot, priority);
   remover_->Insert(slot, priority);
@@ -587,7 +594,8 @@ TableSnapshot Table::Snapshot() const {
       std::memset(snapshot.columns.back().get(), 0, size);
     }
     snapshot.keys.assign(num_rows, 0);
-    snapshot.sequence.assign(num_rows, 0);
+    if (keeps_sequence_) snapshot.sequence.assign(num_rows, 0);
+    snapshot.order.reserve(num_rows);
     snapshot.times_sampled.assign(num_rows, 0);
     if (has_priorities_) snapshot.priorities.assign(num_rows, 0.0);
   };
@@ -598,29 +606,40 @@ TableSnapshot Table::Snapshot() const {
     // Inserts in between may have raised the high-water mark (rare: buffers
     // are allocated under the lock then).
     if (high_water_ > rows) allocate(rows = high_water_);
+    // Without insertion numbers, the remover lists the slots oldest first.
+    if (!keeps_sequence_) remover_->AppendOldestFirst(&snapshot.order);
     if (size_ * 2 >= high_water_) {
-      // Mostly occupied: copy slots [0, high_water_) as blocks.
+      // Mostly occupied: copy slots [0, high_water_) as blocks; rows are slots.
       snapshot.num_rows = high_water_;
       for (size_t c = 0; c < columns_.size(); ++c) {
         std::memcpy(snapshot.columns[c].get(), columns_[c].data.get(),
                     static_cast<size_t>(high_water_ * column_item_bytes_[c]));
       }
       std::copy_n(slot_keys_.begin(), high_water_, snapshot.keys.begin());
-      std::copy_n(slot_sequence_.begin(), high_water_, snapshot.sequence.begin());
+      if (keeps_sequence_) std::copy_n(slot_sequence_.begin(), high_water_, snapshot.sequence.begin());
       if (max_times_sampled_ > 0) std::copy_n(times_sampled_.begin(), high_water_, snapshot.times_sampled.begin());
       if (has_priorities_) std::copy_n(priorities_.begin(), high_water_, snapshot.priorities.begin());
     } else {
-      // Mostly free (a drained queue): gather the occupied slots.
+      // Mostly free (a drained queue): gather the occupied slots, in the
+      // remover's order when it gave one (rows then are that order).
+      std::vector<int64_t> occupied;
+      if (keeps_sequence_) {
+        for (int64_t slot = 0; slot < high_water_; ++slot) {
+          if (slot_sequence_[slot] != 0) occupied.push_back(slot);
+        }
+      } else {
+        occupied.swap(snapshot.order);
+        for (int64_t i = 0; i < static_cast<int64_t>(occupied.size()); ++i) snapshot.order.push_back(i);
+      }
       int64_t row = 0;
-      for (int64_t slot = 0; slot < high_water_; ++slot) {
-        if (slot_sequence_[slot] == 0) continue;
+      for (int64_t slot : occupied) {
         for (size_t c = 0; c < columns_.size(); ++c) {
           const int64_t bytes = column_item_bytes_[c];
           std::memcpy(snapshot.columns[c].get() + row * bytes, columns_[c].data.get() + slot * bytes,
                       static_cast<size_t>(bytes));
         }
         snapshot.keys[row] = slot_keys_[slot];
-        snapshot.sequence[row] = slot_sequence_[slot];
+        if (keeps_sequence_) snapshot.sequence[row] = slot_sequence_[slot];
         if (max_times_sampled_ > 0) snapshot.times_sampled[row] = times_sampled_[slot];
         if (has_priorities_) snapshot.priorities[row] = priorities_[slot];
         ++row;
@@ -633,11 +652,13 @@ TableSnapshot Table::Snapshot() const {
     snapshot.deletes = limiter_.deletes();
     snapshot.pause = absl::Now() - start;
   }
-  for (int64_t row = 0; row < snapshot.num_rows; ++row) {
-    if (snapshot.sequence[row] != 0) snapshot.order.push_back(row);
+  if (keeps_sequence_) {
+    for (int64_t row = 0; row < snapshot.num_rows; ++row) {
+      if (snapshot.sequence[row] != 0) snapshot.order.push_back(row);
+    }
+    std::sort(snapshot.order.begin(), snapshot.order.end(),
+              [&](int64_t a, int64_t b) { return snapshot.sequence[a] < snapshot.sequence[b]; });
   }
-  std::sort(snapshot.order.begin(), snapshot.order.end(),
-            [&](int64_t a, int64_t b) { return snapshot.sequence[a] < snapshot.sequence[b]; });
   return snapshot;
 }
 

@@ -82,7 +82,9 @@ struct TableSnapshot {
   std::vector<int64_t> column_item_bytes;          // signature order
   std::vector<std::unique_ptr<char[]>> columns;    // num_rows * column_item_bytes[c] each
   std::vector<uint64_t> keys;                      // per row
-  std::vector<uint64_t> sequence;                  // per row: insertion number, 0 for a free slot
+  // Per row: insertion number, 0 for a free slot; empty when the remover
+  // gave `order` itself.
+  std::vector<uint64_t> sequence;
   std::vector<int32_t> times_sampled;              // per row
   std::vector<double> priorities;                  // per row; empty for a table without priorities
   std::vector<int64_t> order;                      // rows holding an item, oldest first
@@ -276,7 +278,9 @@ class Table {
   // Of each occupied slot; empty without max_times_sampled.
   std::vector<int32_t> times_sampled_ ABSL_GUARDED_BY(mu_);
   // Insertion number of each slot's item (1, 2, ...), 0 for a free slot:
-  // the insertion order a checkpoint keeps.
+  // the insertion order a checkpoint keeps. Only kept (keeps_sequence_) when
+  // the remover does not know that order itself (the lowest_priority one).
+  const bool keeps_sequence_;
   std::vector<uint64_t> slot_sequence_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   // Priority of each occupied slot; empty for a table without priorities.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "replay/removers/interface.h"
 #include "replay/selectors/slot_list.h"
@@ -21,6 +22,8 @@ class FifoRemover final : public ItemRemover {
   void Remove(int64_t slot) override { order_.Erase(slot); }
   void Update(int64_t /*slot*/, double /*priority*/) override {}
   int64_t Victim() const override { return order_.front(); }
+  bool keeps_insertion_order() const override { return true; }
+  void AppendOldestFirst(std::vector<int64_t>* out) const override { order_.AppendInOrder(out); }
   int64_t size() const override { return order_.size(); }
   std::string name() const override { return "fifo"; }
 

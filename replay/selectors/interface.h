@@ -20,9 +20,10 @@
 namespace rill::replay {
 
 // Selectors and removers keep per-slot bookkeeping as 32-bit indices, which
-// halves their memory next to the items: a table has at most kMaxSlots slots.
+// halves their memory next to the items. A table has at most kMaxSlots
+// slots (134 million items): the table's key index packs a slot in 27 bits.
 using SlotIndex = int32_t;
-inline constexpr int64_t kMaxSlots = INT32_MAX;
+inline constexpr int64_t kMaxSlots = (int64_t{1} << 27) - 2;
 
 struct Selection {
   int64_t slot = -1;

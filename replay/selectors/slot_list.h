@@ -58,6 +58,10 @@ class SlotList {
 
   // The oldest slot, or kNone when empty.
   int64_t front() const { return head_; }
+  // Appends every slot in the list to `out`, oldest first.
+  void AppendInOrder(std::vector<int64_t>* out) const {
+    for (int64_t slot = head_; slot != kNone; slot = next_[slot]) out->push_back(slot);
+  }
   bool contains(int64_t slot) const { return next_[slot] != kAbsent; }
   int64_t size() const { return size_; }
 
