@@ -16,18 +16,11 @@ constexpr char kSamplePrefix[] = "sample blocked:";
 std::string SideReason(const std::string& blocked_reason, bool insert_side) {
   // Table::Info joins the two sides' reasons as "<insert>; <sample>", and
   // each starts with its prefix.
-  const size_t insert_at = blocked_reason.find(kInsertPrefix);
-  const size_t sample_at = blocked_reason.find(kSamplePrefix);
-  if (insert_side) {
-    if (insert_at == std::string::npos) return "";
-    size_t end = sample_at == std::string::npos || sample_at < insert_at ? blocked_reason.size() : sample_at;
-    std::string reason = blocked_reason.substr(insert_at, end - insert_at);
-    while (!reason.empty() && (reason.back() == ' ' || reason.back() == ';')) reason.pop_back();
-    return reason;
-  }
-  if (sample_at == std::string::npos) return "";
-  size_t end = insert_at == std::string::npos || insert_at < sample_at ? blocked_reason.size() : insert_at;
-  std::string reason = blocked_reason.substr(sample_at, end - sample_at);
+  const size_t begin = blocked_reason.find(insert_side ? kInsertPrefix : kSamplePrefix);
+  if (begin == std::string::npos) return "";
+  const size_t other = blocked_reason.find(insert_side ? kSamplePrefix : kInsertPrefix);
+  const size_t end = other == std::string::npos || other < begin ? blocked_reason.size() : other;
+  std::string reason = blocked_reason.substr(begin, end - begin);
   while (!reason.empty() && (reason.back() == ' ' || reason.back() == ';')) reason.pop_back();
   return reason;
 }
