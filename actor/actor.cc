@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "actor/envs/registry.h"
+#include "learner/policies/registry.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
@@ -33,17 +34,13 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     ASSIGN_OR_RETURN(std::unique_ptr<Env> env, MakeEnv(config.env().name(), config.env().max_episode_steps(), base_seed + i + 1));
     actor->envs_.push_back(std::move(env));
   }
-  Env& first = *actor->envs_.front();
-  if (first.discrete()) return absl::InvalidArgumentError("the actor's SAC policy needs a continuous action space");
-  actor->obs_dim_ = first.obs_dim();
-  actor->act_dim_ = first.act_dim();
-  actor->action_high_ = first.action_high();
+  ASSIGN_OR_RETURN(actor->env_spec_, LookupEnvSpec(config.env().name(), config.env().max_episode_steps()));
+  actor->seed_ = base_seed;
+  actor->obs_dim_ = actor->env_spec_.obs_dim();
+  actor->act_dim_ = actor->env_spec_.discrete ? 1 : actor->env_spec_.action_dim();
   actor->obs_.assign(static_cast<size_t>(num_envs) * actor->obs_dim_, 0.f);
   actor->actions_.assign(static_cast<size_t>(num_envs) * actor->act_dim_, 0.f);
-
-  std::vector<int> hidden(config.network().hidden_sizes().begin(), config.network().hidden_sizes().end());
-  ASSIGN_OR_RETURN(actor->policy_,
-                   learner::GaussianPolicy::Create(actor->obs_dim_, actor->act_dim_, hidden, base_seed));
+  actor->action_indices_.assign(static_cast<size_t>(num_envs), 0);
   actor->parameters_ = std::make_unique<ParameterClient>(options.learner_address, config.replay().max_message_bytes());
 
   if (!options.evaluator) {
@@ -53,6 +50,18 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     // over to the others while it is down.
     writer_options.addresses = absl::StrSplit(options.replay_address, ',', absl::SkipEmpty());
     if (writer_options.addresses.empty()) return absl::InvalidArgumentError("no replay address given");
+    TransitionBuilderOptions items;
+    items.env = actor->env_spec_;
+    items.num_envs = num_envs;
+    items.n_step = config.learner().n_step();
+    items.gamma = config.learner().gamma();
+    items.signature = table.signature();
+    absl::StatusOr<std::unique_ptr<TransitionBuilder>> builder = TransitionBuilder::Create(items);
+    if (!builder.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("replay table '", table.name(), "': ", builder.status().message()));
+    }
+    actor->items_ = *std::move(builder);
     writer_options.table = table.name();
     writer_options.signature = table.signature();
     writer_options.batch_items = config.actor().insert_batch_items();
@@ -110,7 +119,22 @@ void Actor::ExportWriterMetrics() {
 absl::Status Actor::MaybeUpdatePolicy() {
   std::optional<ReceivedParameters> received = parameters_->TakeNewer();
   if (!received.has_value()) return absl::OkStatus();
-  absl::Status status = policy_->LoadParameters(received->parameters);
+  const v1::PolicySpec& spec = received->parameters.policy();
+  const bool categorical = spec.kind() == "categorical";
+  if (spec.obs_dim() != obs_dim_ || spec.action_dim() != env_spec_.action_dim() || categorical != env_spec_.discrete) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "parameter version ", received->version, " is a ", spec.kind(), " policy for obs ", spec.obs_dim(),
+        ", actions ", spec.action_dim(), "; ", env_spec_.name, " has obs ", obs_dim_, ", ",
+        env_spec_.discrete ? "discrete actions " : "continuous actions ", env_spec_.action_dim()));
+  }
+  absl::Status status;
+  if (policy_ == nullptr || policy_->spec().SerializeAsString() != spec.SerializeAsString()) {
+    absl::StatusOr<std::unique_ptr<learner::Policy>> policy = learner::PolicyFromParameters(received->parameters, seed_);
+    if (policy.ok()) policy_ = *std::move(policy);
+    status = policy.status();
+  } else {
+    status = policy_->LoadParameters(received->parameters);
+  }
   if (!status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("parameter version ", received->version, " does not fit this actor's policy: ", status.message()));
@@ -121,15 +145,52 @@ absl::Status Actor::MaybeUpdatePolicy() {
 }
 
 void Actor::ChooseActions(bool random, bool deterministic) {
-  if (random) {
-    std::uniform_real_distribution<float> uniform(-1.f, 1.f);
-    for (float& a : actions_) a = uniform(rng_);
+  if (random || policy_ == nullptr) {
+    if (env_spec_.discrete) {
+      std::uniform_int_distribution<int64_t> uniform(0, env_spec_.num_actions - 1);
+      for (int64_t& a : action_indices_) a = uniform(rng_);
+    } else {
+      std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+      for (float& a : actions_) a = uniform(rng_);
+    }
     return;
   }
   const int64_t n = static_cast<int64_t>(envs_.size());
   torch::Tensor obs = torch::from_blob(obs_.data(), {n, obs_dim_}, torch::kFloat32);
-  torch::Tensor actions = policy_->Act(obs, deterministic).to(torch::kFloat32).contiguous();
-  std::memcpy(actions_.data(), actions.data_ptr<float>(), actions_.size() * sizeof(float));
+  torch::Tensor actions = policy_->Act(obs, deterministic).contiguous();
+  if (env_spec_.discrete) {
+    actions = actions.to(torch::kInt64);
+    std::memcpy(action_indices_.data(), actions.data_ptr<int64_t>(), action_indices_.size() * sizeof(int64_t));
+  } else {
+    actions = actions.to(torch::kFloat32);
+    std::memcpy(actions_.data(), actions.data_ptr<float>(), actions_.size() * sizeof(float));
+  }
+}
+
+void Actor::EnvAction(int i, float* env_action) const {
+  if (env_spec_.discrete) {
+    env_action[0] = static_cast<float>(action_indices_[i]);
+    return;
+  }
+  // The policy acts in [-1, 1]; the env in [low, high].
+  for (int j = 0; j < act_dim_; ++j) {
+    const float a = actions_[static_cast<size_t>(i) * act_dim_ + j];
+    env_action[j] = env_spec_.action_low[j] + (a + 1.f) * 0.5f * (env_spec_.action_high[j] - env_spec_.action_low[j]);
+  }
+}
+
+absl::StatusOr<bool> Actor::WriteReady(const absl::Notification& stop) {
+  if (items_->ready() == 0) return true;
+  absl::Status written;
+  do {
+    written = writer_->Append(items_->Columns(), items_->ready());
+    // DeadlineExceeded: replay is applying backpressure (rate limiter);
+    // keep waiting unless asked to stop.
+  } while (absl::IsDeadlineExceeded(written) && !stop.HasBeenNotified());
+  if (absl::IsDeadlineExceeded(written)) return false;
+  RETURN_IF_ERROR(written);
+  items_->ClearReady();
+  return true;
 }
 
 absl::Status Actor::Run(const absl::Notification& stop) {
@@ -145,10 +206,10 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
   const int64_t random_steps = (config.actor().learning_starts() + num_actors - 1) / num_actors;
   std::vector<float> next_obs(obs_.size());
   std::vector<float> env_actions(static_cast<size_t>(act_dim_));
-  std::vector<float> rewards(n), terminated(n);
   std::vector<double> returns(n, 0.0);
   std::vector<bool> ended(n, false);
   for (int i = 0; i < n; ++i) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
+  bool stopped = false;
 
   RILL_LOG(INFO) << "actor " << options_.actor_id << ": " << n << " x " << config.env().name() << ", writing to "
                  << options_.replay_address << ", random actions for the first " << random_steps << " steps";
@@ -162,12 +223,17 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
                            ? static_cast<int>(std::min<int64_t>(n, options_.max_env_steps - env_steps_))
                            : n;
     for (int i = 0; i < active; ++i) {
-      for (int j = 0; j < act_dim_; ++j) env_actions[j] = actions_[static_cast<size_t>(i) * act_dim_ + j] * action_high_;
+      EnvAction(i, env_actions.data());
+      const float* obs = &obs_[static_cast<size_t>(i) * obs_dim_];
       float* next = &next_obs[static_cast<size_t>(i) * obs_dim_];
       ASSIGN_OR_RETURN(StepResult result, envs_[i]->Step(env_actions.data(), next));
-      rewards[i] = result.reward;
       // Only a true terminal state stops bootstrapping; a time limit does not.
-      terminated[i] = result.terminated ? 1.f : 0.f;
+      if (env_spec_.discrete) {
+        items_->AddStep(i, obs, action_indices_[i], result.reward, result.terminated, result.truncated, next);
+      } else {
+        items_->AddStep(i, obs, &actions_[static_cast<size_t>(i) * act_dim_], result.reward, result.terminated,
+                        result.truncated, next);
+      }
       returns[i] += result.reward;
       ended[i] = result.terminated || result.truncated;
       if (ended[i]) {
@@ -177,15 +243,11 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
         returns[i] = 0.0;
       }
     }
-    // Columns in signature order: obs, action, reward, terminated, next_obs.
-    absl::Status written;
-    do {
-      written = writer_->Append({obs_.data(), actions_.data(), rewards.data(), terminated.data(), next_obs.data()}, active);
-      // DeadlineExceeded: replay is applying backpressure (rate limiter);
-      // keep waiting unless asked to stop.
-    } while (absl::IsDeadlineExceeded(written) && !stop.HasBeenNotified());
-    if (absl::IsDeadlineExceeded(written)) break;
-    RETURN_IF_ERROR(written);
+    ASSIGN_OR_RETURN(const bool written, WriteReady(stop));
+    if (!written) {
+      stopped = true;
+      break;
+    }
     // Auto-reset finished episodes; the next step starts from the reset obs.
     obs_.swap(next_obs);
     for (int i = 0; i < active; ++i) {
@@ -195,6 +257,12 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
     metrics_.env_steps->Increment(active);
     ExportWriterMetrics();
     metrics_.step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  if (!stopped) {
+    // Items still waiting for their n-th step end here as if truncated: they
+    // bootstrap from the last observation they saw.
+    items_->FlushPending();
+    RETURN_IF_ERROR(WriteReady(stop).status());
   }
   absl::Status flushed = writer_->Flush(absl::Seconds(30));
   RILL_LOG(INFO) << "actor " << options_.actor_id << " stops after " << env_steps_ << " env steps ("
@@ -229,7 +297,7 @@ absl::Status Actor::RunEvaluation(const absl::Notification& stop) {
       ChooseActions(/*random=*/false, /*deterministic=*/true);
       for (int i = 0; i < n; ++i) {
         if (done[i]) continue;
-        for (int j = 0; j < act_dim_; ++j) env_actions[j] = actions_[static_cast<size_t>(i) * act_dim_ + j] * action_high_;
+        EnvAction(i, env_actions.data());
         ASSIGN_OR_RETURN(StepResult result, envs_[i]->Step(env_actions.data(), &next_obs[static_cast<size_t>(i) * obs_dim_]));
         returns[i] += result.reward;
         if (result.terminated || result.truncated) {

@@ -1,8 +1,12 @@
 // An actor: owns `num_envs` environments stepped in lockstep, runs ONE
-// batched forward of its local policy copy per step for all of them, and
-// writes each step's transitions to replay through a ReplayWriter (batched,
-// acknowledged, long-lived stream). New policy parameters are picked up
-// between steps from a ParameterClient, never stalling the env loop.
+// batched forward of its local policy copy per step for all of them, turns
+// the steps into items with a TransitionBuilder (columns filled by name from
+// the table's signature; n-step returns) and writes them to replay through a
+// ReplayWriter (batched, acknowledged, long-lived stream). New policy
+// parameters are picked up between steps from a ParameterClient, never
+// stalling the env loop. The policy is whatever network the learner
+// publishes (its ParameterSet's PolicySpec; learner/policies/): the actor
+// knows no algorithm.
 //
 // In evaluator mode it writes nothing: it runs rounds of `eval.episodes`
 // episodes in lockstep with the deterministic policy of the newest version
@@ -20,8 +24,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "actor/envs/interface.h"
+#include "actor/envs/spec.h"
+#include "actor/items/transition.h"
 #include "actor/parameter_client.h"
-#include "learner/networks.h"
+#include "learner/policies/interface.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -77,28 +83,38 @@ class Actor {
   void InitMetrics(prometheus::Registry* registry);
   // Copies the writer's failover counters into the metrics.
   void ExportWriterMetrics();
-  // Loads the newest received parameters, if any arrived.
+  // Loads the newest received parameters, if any arrived; the first ones
+  // build the policy. InvalidArgument when they do not fit this env.
   absl::Status MaybeUpdatePolicy();
-  // Fills `actions_` ([num_envs, act_dim] in [-1, 1]) for `obs_`.
+  // Fills `actions_` ([num_envs, act_dim] in [-1, 1]) or, for a discrete
+  // env, `action_indices_` ([num_envs]) for `obs_`.
   void ChooseActions(bool random, bool deterministic);
+  // Writes env i's chosen action in env units into `env_action`.
+  void EnvAction(int i, float* env_action) const;
+  // Writes the builder's ready items; false if asked to stop while replay
+  // held them back.
+  absl::StatusOr<bool> WriteReady(const absl::Notification& stop);
   absl::Status RunTraining(const absl::Notification& stop);
   absl::Status RunEvaluation(const absl::Notification& stop);
 
   ActorOptions options_;
   std::vector<std::unique_ptr<Env>> envs_;
-  std::unique_ptr<learner::GaussianPolicy> policy_;
+  EnvSpec env_spec_;
+  uint64_t seed_ = 0;
+  std::unique_ptr<learner::Policy> policy_;
+  std::unique_ptr<TransitionBuilder> items_;
   std::unique_ptr<ParameterClient> parameters_;
   std::unique_ptr<replay::ReplayWriter> writer_;
   std::unique_ptr<prometheus::Registry> own_registry_;
   Metrics metrics_;
   std::mt19937_64 rng_;
   int obs_dim_ = 0;
-  int act_dim_ = 0;
-  float action_high_ = 1;
+  int act_dim_ = 0;  // continuous: action dimensions; discrete: 1 (the index)
   int64_t policy_version_ = 0;
   int64_t env_steps_ = 0;
   std::vector<float> obs_;      // [num_envs, obs_dim]
   std::vector<float> actions_;  // [num_envs, act_dim], policy space [-1, 1]
+  std::vector<int64_t> action_indices_;  // [num_envs], discrete envs
 };
 
 }  // namespace rill::actor

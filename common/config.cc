@@ -4,8 +4,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "actor/envs/registry.h"
+#include "actor/items/transition.h"
 #include "common/status_macros.h"
+#include "learner/algorithms/spec.h"
 #include "common/tensor_codec.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -29,41 +33,13 @@ absl::Status Invalid(const std::string& field, const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat("config field ", field, ": ", why));
 }
 
-v1::ColumnSpec Column(const std::string& name, v1::DType dtype, std::initializer_list<int64_t> shape) {
-  v1::ColumnSpec spec;
-  spec.set_name(name);
-  spec.set_dtype(dtype);
-  for (int64_t d : shape) spec.add_shape(d);
-  return spec;
-}
-
 }  // namespace
-
-absl::StatusOr<EnvSpaces> LookupEnvSpaces(const std::string& env_name) {
-  if (env_name == "Pendulum-v1") return EnvSpaces{3, 1, false};
-  if (env_name == "CartPole-v1") return EnvSpaces{4, 2, true};
-  return absl::NotFoundError(
-      absl::StrCat("unknown environment '", env_name, "' (known: Pendulum-v1, CartPole-v1)"));
-}
-
-v1::Signature TransitionSignature(const EnvSpaces& spaces) {
-  v1::Signature signature;
-  *signature.add_columns() = Column("obs", v1::DTYPE_FLOAT32, {spaces.obs_dim});
-  if (spaces.discrete) {
-    *signature.add_columns() = Column("action", v1::DTYPE_INT64, {});
-  } else {
-    *signature.add_columns() = Column("action", v1::DTYPE_FLOAT32, {spaces.act_dim});
-  }
-  *signature.add_columns() = Column("reward", v1::DTYPE_FLOAT32, {});
-  *signature.add_columns() = Column("terminated", v1::DTYPE_FLOAT32, {});
-  *signature.add_columns() = Column("next_obs", v1::DTYPE_FLOAT32, {spaces.obs_dim});
-  return signature;
-}
 
 absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config) {
   if (config.env().name().empty()) return Invalid("env.name", "is required");
-  ASSIGN_OR_RETURN(EnvSpaces spaces, LookupEnvSpaces(config.env().name()));
   if (config.env().max_episode_steps() < 0) return Invalid("env.max_episode_steps", "must be >= 0");
+  absl::StatusOr<actor::EnvSpec> env = actor::LookupEnvSpec(config.env().name(), config.env().max_episode_steps());
+  if (!env.ok()) return absl::Status(env.status().code(), absl::StrCat("config field env.name: ", env.status().message()));
 
   if (config.network().hidden_sizes_size() == 0) {
     config.mutable_network()->add_hidden_sizes(256);
@@ -72,24 +48,6 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   for (int h : config.network().hidden_sizes()) {
     if (h <= 0 || h > 65536) return Invalid("network.hidden_sizes", absl::StrCat("width ", h, " is out of range (1..65536)"));
   }
-
-  v1::SacConfig* sac = config.mutable_sac();
-  if (sac->actor_lr() == 0) sac->set_actor_lr(3e-4);
-  if (sac->critic_lr() == 0) sac->set_critic_lr(3e-4);
-  if (sac->alpha_lr() == 0) sac->set_alpha_lr(3e-4);
-  if (sac->gamma() == 0) sac->set_gamma(0.99);
-  if (sac->tau() == 0) sac->set_tau(0.005);
-  if (sac->batch_size() == 0) sac->set_batch_size(256);
-  if (sac->initial_alpha() == 0) sac->set_initial_alpha(1.0);
-  if (!sac->has_target_entropy()) {
-    sac->set_target_entropy(-static_cast<double>(spaces.act_dim));
-    sac->set_has_target_entropy(true);
-  }
-  if (sac->actor_lr() < 0 || sac->critic_lr() < 0 || sac->alpha_lr() < 0) return Invalid("sac.*_lr", "learning rates must be > 0");
-  if (sac->gamma() < 0 || sac->gamma() > 1) return Invalid("sac.gamma", "must be in [0, 1]");
-  if (sac->tau() < 0 || sac->tau() > 1) return Invalid("sac.tau", "must be in (0, 1]");
-  if (sac->batch_size() < 0) return Invalid("sac.batch_size", "must be > 0");
-  if (sac->initial_alpha() < 0) return Invalid("sac.initial_alpha", "must be > 0");
 
   v1::ActorConfig* actor = config.mutable_actor();
   if (actor->num_envs() == 0) actor->set_num_envs(1);
@@ -101,20 +59,8 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (actor->insert_batch_items() < 0) return Invalid("actor.insert_batch_items", "must be > 0");
   if (actor->max_in_flight_batches() < 0) return Invalid("actor.max_in_flight_batches", "must be > 0");
 
-  v1::LearnerConfig* learner = config.mutable_learner();
-  if (learner->algorithm().empty()) learner->set_algorithm("sac");
-  if (learner->algorithm() != "sac") return Invalid("learner.algorithm", absl::StrCat("'", learner->algorithm(), "' is not supported (known: sac)"));
-  if (spaces.discrete) return Invalid("learner.algorithm", absl::StrCat("sac needs a continuous action space; ", config.env().name(), " is discrete"));
-  if (learner->publish_every() == 0) learner->set_publish_every(10);
-  if (learner->prefetch_batches() == 0) learner->set_prefetch_batches(8);
-  if (learner->checkpoint_every() == 0) learner->set_checkpoint_every(5000);
-  if (learner->device().empty()) learner->set_device("auto");
-  if (learner->device() != "auto" && learner->device() != "cpu" && learner->device() != "cuda") {
-    return Invalid("learner.device", absl::StrCat("'", learner->device(), "' (known: auto, cpu, cuda)"));
-  }
-  if (learner->publish_every() < 0) return Invalid("learner.publish_every", "must be > 0");
-  if (learner->prefetch_batches() < 0) return Invalid("learner.prefetch_batches", "must be > 0");
-  if (learner->num_threads() < 0) return Invalid("learner.num_threads", "must be >= 0");
+  RETURN_IF_ERROR(learner::FinalizeLearnerConfig(*config.mutable_learner(), *env));
+  const int n_step = config.learner().n_step();
 
   if (config.eval().episodes() == 0) config.mutable_eval()->set_episodes(10);
   if (config.eval().episodes() < 0) return Invalid("eval.episodes", "must be > 0");
@@ -163,8 +109,11 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     for (int j = 0; j < i; ++j) {
       if (replay->tables(j).name() == table->name()) return Invalid(field + ".name", absl::StrCat("'", table->name(), "' is used twice"));
     }
-    if (table->signature().columns_size() == 0) *table->mutable_signature() = TransitionSignature(spaces);
+    if (table->signature().columns_size() == 0) {
+      *table->mutable_signature() = actor::TransitionBuilder::DefaultSignature(*env, n_step);
+    }
     absl::Status st = CheckSignature(table->signature());
+    if (st.ok()) st = actor::TransitionBuilder::CheckSignature(table->signature(), *env, n_step);
     if (!st.ok()) return Invalid(field + ".signature", std::string(st.message()));
     if (table->selector().empty()) table->set_selector("uniform");
     if (table->selector() != "uniform" && table->selector() != "prioritized" && table->selector() != "fifo") {
@@ -212,7 +161,16 @@ absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& te
   CollectErrors errors;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &config)) {
-    return absl::InvalidArgumentError(absl::StrCat("experiment config: ", errors.errors()));
+    std::string message = errors.errors();
+    if (absl::StrContains(message, "rill.v1.LearnerConfig") && absl::StrContains(message, "has no field named")) {
+      absl::StrAppend(&message, " (learner.algorithm is one of: ", learner::KnownAlgorithmNames(),
+                      "; write e.g. learner { td3 { } })");
+    }
+    if (absl::StrContains(message, "rill.v1.ExperimentConfig\" has no field named \"sac\"")) {
+      absl::StrAppend(&message, " (the algorithm's settings moved into the learner section: learner { sac { ... } "
+                                "batch_size: ... gamma: ... tau: ... })");
+    }
+    return absl::InvalidArgumentError(absl::StrCat("experiment config: ", message));
   }
   return FinalizeExperimentConfig(std::move(config));
 }

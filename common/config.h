@@ -1,8 +1,11 @@
 // Loading, defaulting and validating the experiment config (a textproto
 // rill.v1.ExperimentConfig) that every process reads. Zero fields take the
-// defaults documented in proto/config.proto. Table signatures that the config
-// leaves empty are derived from the environment's spaces
-// (TransitionSignature), so replay, actors and learner always agree.
+// defaults documented in proto/config.proto. The environment's spaces come
+// from the env registry (actor/envs/registry.h), the learner section's rules
+// from the algorithm specs (learner/algorithms/spec.h), and table signatures
+// that the config leaves empty from the item builder
+// (actor/items/transition.h), so replay, actors and learner always agree and
+// no rule is written twice.
 #ifndef RILL_COMMON_CONFIG_H_
 #define RILL_COMMON_CONFIG_H_
 
@@ -13,21 +16,6 @@
 #include "proto/tensor.pb.h"
 
 namespace rill {
-
-// What the rest of the system needs to know of an environment's spaces.
-struct EnvSpaces {
-  int obs_dim = 0;
-  // Continuous: action dimensions. Discrete: number of actions.
-  int act_dim = 0;
-  bool discrete = false;
-};
-
-// The environments Rill ships; NotFound naming the known ones otherwise.
-absl::StatusOr<EnvSpaces> LookupEnvSpaces(const std::string& env_name);
-
-// obs [obs_dim] f32, action [act_dim] f32 (continuous, in [-1, 1]) or []
-// int64 (discrete), reward [] f32, terminated [] f32, next_obs [obs_dim] f32.
-v1::Signature TransitionSignature(const EnvSpaces& spaces);
 
 // Parses the text, fills defaults and validates. InvalidArgument names the
 // field (and the line, for a parse error).

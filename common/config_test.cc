@@ -2,7 +2,13 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "actor/envs/registry.h"
+#include "actor/items/transition.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -15,8 +21,9 @@ TEST(ConfigTest, ShippedPendulumConfigLoadsWithDefaultsFilled) {
   absl::StatusOr<v1::ExperimentConfig> config = LoadExperimentConfig("deploy/configs/pendulum_sac.textpb");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->env().name(), "Pendulum-v1");
-  EXPECT_EQ(config->sac().batch_size(), 256);
-  EXPECT_DOUBLE_EQ(config->sac().target_entropy(), -1.0);
+  EXPECT_EQ(config->learner().batch_size(), 256);
+  ASSERT_TRUE(config->learner().has_sac());
+  EXPECT_DOUBLE_EQ(config->learner().sac().target_entropy(), -1.0);
   ASSERT_EQ(config->replay().tables_size(), 1);
   const v1::Signature& signature = config->replay().tables(0).signature();
   ASSERT_EQ(signature.columns_size(), 5);
@@ -34,7 +41,7 @@ TEST(ConfigTest, EmptyConfigNamesTheMissingEnvironment) {
 
 TEST(ConfigTest, ParseErrorNamesTheLine) {
   absl::StatusOr<v1::ExperimentConfig> config =
-      ParseExperimentConfig("env { name: \"Pendulum-v1\" }\nsac { gamma: oops }\n");
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" }\nlearner { gamma: oops }\n");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(config.status().message(), HasSubstr("line 2"));
 }
@@ -108,7 +115,8 @@ TEST(ConfigTest, PriorityExponentOnAUniformTableIsRefused) {
 }
 
 TEST(ConfigTest, SacOnADiscreteEnvironmentIsRefused) {
-  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"CartPole-v1\" }");
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"CartPole-v1\" } learner { sac { } }");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(config.status().message(), HasSubstr("discrete"));
 }
@@ -128,9 +136,125 @@ TEST(ConfigTest, WrittenConfigReadsBackTheSame) {
 }
 
 TEST(ConfigTest, DiscreteTransitionSignatureStoresIntegerActions) {
-  v1::Signature signature = TransitionSignature(EnvSpaces{4, 2, true});
+  v1::Signature signature =
+      actor::TransitionBuilder::DefaultSignature(*actor::LookupEnvSpec("CartPole-v1"), /*n_step=*/1);
   EXPECT_EQ(signature.columns(1).dtype(), v1::DTYPE_INT64);
   EXPECT_EQ(signature.columns(1).shape_size(), 0);
+}
+
+TEST(ConfigTest, EveryShippedConfigLoads) {
+  for (const char* path : {"deploy/configs/pendulum_sac.textpb", "deploy/configs/pendulum_sac_sharded.textpb",
+                           "deploy/configs/pendulum_td3.textpb", "deploy/configs/cartpole_sac_discrete.textpb"}) {
+    absl::StatusOr<v1::ExperimentConfig> config = LoadExperimentConfig(path);
+    EXPECT_TRUE(config.ok()) << path << ": " << config.status();
+  }
+}
+
+TEST(ConfigTest, OldTopLevelSacSectionIsRefusedSayingWhereItMoved) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" }\nsac { actor_lr: 1e-3 }\n");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("line 2"));
+  EXPECT_THAT(config.status().message(), HasSubstr("learner { sac {"));
+}
+
+TEST(ConfigTest, AlgorithmDefaultsToTheEnvsActionSpace) {
+  absl::StatusOr<v1::ExperimentConfig> pendulum = ParseExperimentConfig("env { name: \"Pendulum-v1\" }");
+  ASSERT_TRUE(pendulum.ok()) << pendulum.status();
+  EXPECT_TRUE(pendulum->learner().has_sac());
+  absl::StatusOr<v1::ExperimentConfig> cartpole = ParseExperimentConfig("env { name: \"CartPole-v1\" }");
+  ASSERT_TRUE(cartpole.ok()) << cartpole.status();
+  EXPECT_TRUE(cartpole->learner().has_sac_discrete());
+  EXPECT_DOUBLE_EQ(cartpole->learner().sac_discrete().target_entropy_fraction(), 0.89);
+}
+
+TEST(ConfigTest, UnknownAlgorithmNamesTheFieldAndTheKnownOnes) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" }\nlearner { ppo { } }\n");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("ppo"));
+  EXPECT_THAT(config.status().message(), HasSubstr("line 2"));
+  EXPECT_THAT(config.status().message(), HasSubstr("sac, td3, ddpg, sac_discrete"));
+}
+
+TEST(ConfigTest, ContinuousAlgorithmOnADiscreteEnvIsRefusedNamingTheField) {
+  for (const char* algorithm : {"td3", "ddpg", "sac"}) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(
+        absl::StrCat("env { name: \"CartPole-v1\" } learner { ", algorithm, " { } }"));
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << algorithm;
+    EXPECT_THAT(config.status().message(), HasSubstr(absl::StrCat("learner.", algorithm)));
+    EXPECT_THAT(config.status().message(), HasSubstr("continuous"));
+  }
+}
+
+TEST(ConfigTest, DiscreteAlgorithmOnAContinuousEnvIsRefusedNamingTheField) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { sac_discrete { } }");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("learner.sac_discrete"));
+  EXPECT_THAT(config.status().message(), HasSubstr("discrete"));
+}
+
+TEST(ConfigTest, ZeroGammaAndTauAreLegalAndUnsetOnesTakeTheDefaults) {
+  absl::StatusOr<v1::ExperimentConfig> zero =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { gamma: 0 tau: 0 td3 { target_noise: 0 } }");
+  ASSERT_TRUE(zero.ok()) << zero.status();
+  EXPECT_EQ(zero->learner().gamma(), 0);
+  EXPECT_EQ(zero->learner().tau(), 0);
+  EXPECT_EQ(zero->learner().td3().target_noise(), 0);
+  absl::StatusOr<v1::ExperimentConfig> unset = ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { td3 { } }");
+  ASSERT_TRUE(unset.ok()) << unset.status();
+  EXPECT_DOUBLE_EQ(unset->learner().gamma(), 0.99);
+  EXPECT_DOUBLE_EQ(unset->learner().tau(), 0.005);
+  EXPECT_DOUBLE_EQ(unset->learner().td3().target_noise(), 0.2);
+  EXPECT_EQ(unset->learner().td3().num_critics(), 2);
+  EXPECT_EQ(unset->learner().td3().policy_delay(), 2);
+}
+
+TEST(ConfigTest, DdpgIsTd3WithOneCriticNoSmoothingAndNoDelay) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { ddpg { } }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->learner().ddpg().num_critics(), 1);
+  EXPECT_EQ(config->learner().ddpg().target_noise(), 0);
+  EXPECT_EQ(config->learner().ddpg().policy_delay(), 1);
+  EXPECT_DOUBLE_EQ(config->learner().ddpg().exploration_noise(), 0.1);
+}
+
+TEST(ConfigTest, OutOfRangeTunablesNameTheirField) {
+  for (const auto& [text, field] : std::vector<std::pair<std::string, std::string>>{
+           {"learner { gamma: 1.5 }", "learner.gamma"},
+           {"learner { tau: -0.1 }", "learner.tau"},
+           {"learner { n_step: -2 }", "learner.n_step"},
+           {"learner { sac { actor_lr: 0 } }", "learner.sac.actor_lr"},
+           {"learner { td3 { policy_delay: 0 } }", "learner.td3.policy_delay"},
+           {"learner { td3 { num_critics: 9 } }", "learner.td3.num_critics"},
+           {"learner { ddpg { exploration_noise: -1 } }", "learner.ddpg.exploration_noise"}}) {
+    absl::StatusOr<v1::ExperimentConfig> config =
+        ParseExperimentConfig(absl::StrCat("env { name: \"Pendulum-v1\" } ", text));
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr(field)) << text;
+  }
+}
+
+TEST(ConfigTest, NStepAddsADiscountColumnToTheDerivedSignature) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { n_step: 3 }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const v1::Signature& signature = config->replay().tables(0).signature();
+  ASSERT_EQ(signature.columns_size(), 6);
+  EXPECT_EQ(signature.columns(5).name(), "discount");
+}
+
+TEST(ConfigTest, SignatureMissingAColumnIsRefusedNamingIt) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 signature {
+      columns { name: "obs" dtype: DTYPE_FLOAT32 shape: 3 }
+      columns { name: "action" dtype: DTYPE_FLOAT32 shape: 1 }
+      columns { name: "reward" dtype: DTYPE_FLOAT32 }
+      columns { name: "next_obs" dtype: DTYPE_FLOAT32 shape: 3 } } } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].signature"));
+  EXPECT_THAT(config.status().message(), HasSubstr("terminated"));
 }
 
 }  // namespace

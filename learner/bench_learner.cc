@@ -14,13 +14,14 @@
 #include "absl/time/time.h"
 #include "common/flags.h"
 #include "common/status_macros.h"
+#include "learner/algorithms/registry.h"
+#include "learner/algorithms/spec.h"
 #include "learner/networks.h"
-#include "learner/sac.h"
 #include "torch/torch.h"
 
-ABSL_FLAG(std::string, algo, "sac", "Algorithm whose update the learner benchmark times (only \"sac\").");
+ABSL_FLAG(std::string, algo, "sac", "Algorithm whose update the learner benchmark times: sac, td3, ddpg, sac_discrete.");
 ABSL_FLAG(int, obs_dim, 17, "Observation size of the benchmarked networks.");
-ABSL_FLAG(int, act_dim, 6, "Action size of the benchmarked networks.");
+ABSL_FLAG(int, act_dim, 6, "Action size of the benchmarked networks (number of actions for a discrete algorithm).");
 ABSL_FLAG(int, batch, 256, "Transitions per benchmarked update.");
 ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
 
@@ -46,42 +47,79 @@ double Rate(double seconds, int warmup, Step step, Sync sync) {
   return static_cast<double>(calls) / absl::ToDoubleSeconds(now - start);
 }
 
+// A batch of random items with the columns `algorithm` reads.
+Batch RandomBatch(const Algorithm& algorithm, int64_t batch, const torch::Device& device) {
+  const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  Batch random;
+  random.size = batch;
+  for (const ColumnRequirement& column : algorithm.Columns()) {
+    if (column.optional) continue;
+    std::vector<int64_t> shape = {batch};
+    shape.insert(shape.end(), column.shape.begin(), column.shape.end());
+    torch::Tensor values;
+    if (column.dtype == v1::DTYPE_INT64) {
+      values = torch::randint(0, absl::GetFlag(FLAGS_act_dim), shape, float_options.dtype(torch::kInt64));
+    } else if (column.name == "action") {
+      values = torch::rand(shape, float_options).mul_(2).sub_(1);
+    } else if (column.name == "terminated") {
+      values = torch::rand(shape, float_options).lt(0.05).to(torch::kFloat32);
+    } else {
+      values = torch::randn(shape, float_options);
+    }
+    random.columns[column.name] = values;
+  }
+  return random;
+}
+
 absl::Status Run() {
   const std::string algo = absl::GetFlag(FLAGS_algo);
-  if (algo != "sac") return absl::InvalidArgumentError(absl::StrCat("--algo=", algo, " is not benchmarked (only sac)"));
+  ASSIGN_OR_RETURN(const AlgorithmSpec* spec, FindAlgorithmSpec(algo));
   const int batch = absl::GetFlag(FLAGS_batch);
   double seconds = absl::GetFlag(FLAGS_bench_seconds);
   if (seconds == 0) seconds = 10;  // the flag is shared with other benchmarks
   if (batch <= 0) return absl::InvalidArgumentError("--batch must be positive");
   if (!(seconds > 0)) return absl::InvalidArgumentError("--bench_seconds must be positive");
+  const int obs_dim = absl::GetFlag(FLAGS_obs_dim);
+  const int act_dim = absl::GetFlag(FLAGS_act_dim);
+  if (obs_dim <= 0 || act_dim <= 0) return absl::InvalidArgumentError("--obs_dim and --act_dim must be positive");
   int threads = absl::GetFlag(FLAGS_bench_threads);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   const std::string blas_core = EnsureFastOpenBlasKernels();
 
-  SacOptions options;
-  options.obs_dim = absl::GetFlag(FLAGS_obs_dim);
-  options.act_dim = absl::GetFlag(FLAGS_act_dim);
-  options.device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  ASSIGN_OR_RETURN(std::unique_ptr<Sac> sac, Sac::Create(options));
-
-  const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(options.device);
-  TransitionBatch transitions;
-  transitions.obs = torch::randn({batch, options.obs_dim}, float_options);
-  transitions.action = torch::rand({batch, options.act_dim}, float_options).mul_(2).sub_(1);
-  transitions.reward = torch::randn({batch}, float_options);
-  transitions.terminated = torch::rand({batch}, float_options).lt(0.05).to(torch::kFloat32);
-  transitions.next_obs = torch::randn({batch, options.obs_dim}, float_options);
+  // A synthetic env of the requested sizes and the algorithm's defaults.
+  AlgorithmContext context;
+  context.env.name = "bench";
+  context.env.observation_shape = {obs_dim};
+  context.env.discrete = spec->discrete_actions;
+  if (spec->discrete_actions) {
+    context.env.num_actions = act_dim;
+  } else {
+    context.env.action_low.assign(act_dim, -1.f);
+    context.env.action_high.assign(act_dim, 1.f);
+  }
+  context.config.mutable_network()->add_hidden_sizes(256);
+  context.config.mutable_network()->add_hidden_sizes(256);
+  v1::LearnerConfig* learner = context.config.mutable_learner();
+  const google::protobuf::FieldDescriptor* field = learner->GetDescriptor()->FindFieldByName(spec->name);
+  learner->GetReflection()->MutableMessage(learner, field);  // selects the algorithm with its defaults
+  learner->set_batch_size(batch);
+  RETURN_IF_ERROR(FinalizeLearnerConfig(*learner, context.env));
+  context.device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, CreateAlgorithm(context));
+  const torch::Device device = context.device;
+  const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  const Batch items = RandomBatch(*algorithm, batch, device);
 
   absl::Status update_status;
   auto update = [&] {
-    if (update_status.ok()) update_status = sac->Update(transitions);
+    if (update_status.ok()) update_status = algorithm->Update(items);
   };
-  // Reading the stats waits for the device.
-  auto sync_sac = [&] { (void)sac->LastStats(); };
-  const double updates_per_second = Rate(seconds, 20, update, sync_sac);
+  // Reading the statistics waits for the device.
+  auto sync_algorithm = [&] { (void)algorithm->Statistics(); };
+  const double updates_per_second = Rate(seconds, 20, update, sync_algorithm);
   RETURN_IF_ERROR(update_status);
-  const SacStats stats = sac->LastStats();
+  const std::vector<Statistic> stats = algorithm->Statistics();
 
   // The reference: a 256x256 matmul on the same threads and device.
   torch::Tensor a = torch::randn({256, 256}, float_options);
@@ -92,31 +130,30 @@ absl::Status Run() {
   const double matmuls_per_second = Rate(std::clamp(seconds / 4, 0.5, 3.0), 50, matmul, sync_matmul);
   const double matmul_gflops = 2.0 * 256 * 256 * 256 * matmuls_per_second / 1e9;
 
-  // FLOPs of one update, counted from the matmul shapes (2*M*N*K each): the
-  // actor forward over s' and s (2B rows), three twin-critic forwards (target
-  // on s', online on the replay actions, online on the policy's actions), the
-  // critics' weight gradients and their input gradients for layers >= 1, the
-  // input gradients through the critics for the actor (layers >= 1 plus the
-  // action columns of the first layer), and the actor's weight gradients and
-  // input gradients for layers >= 1 (B rows). Element-wise work is not
-  // counted. For 17/6/256x256/B=256 this is 577.1 MFLOP; see
-  // Sac::UpdateMatmulFlops.
-  const int64_t flops_per_update = Sac::UpdateMatmulFlops(options, batch);
+  // FLOPs of one update, counted by the algorithm from its matmul shapes
+  // (2*M*N*K each; element-wise work is not counted). For SAC at
+  // 17/6/256x256/B=256 this is 577.1 MFLOP; see Sac::UpdateMatmulFlops.
+  const int64_t flops_per_update = algorithm->UpdateMatmulFlops(batch);
   const double achieved_gflops = static_cast<double>(flops_per_update) * updates_per_second / 1e9;
-  const std::string device = options.device.is_cuda() ? "cuda" : "cpu";
+  const std::string device_name = device.is_cuda() ? "cuda" : "cpu";
+  std::string last;
+  for (const Statistic& statistic : stats) {
+    absl::StrAppendFormat(&last, "%s%s%s %.4f", last.empty() ? "" : ", ", statistic.name,
+                          statistic.is_loss ? " loss" : "", statistic.value);
+  }
 
   std::cerr << absl::StrFormat(
-      "learner bench: SAC obs %d act %d hidden 256x256 batch %d on %s, %d threads (OpenBLAS core: %s)\n"
+      "learner bench: %s obs %d act %d hidden 256x256 batch %d on %s, %d threads (OpenBLAS core: %s)\n"
       "  %.1f updates/s, %.2f MFLOP/update -> %.1f GFLOP/s; 256x256 matmul %.1f GFLOP/s (%.0f%%)\n"
-      "  last update: critic loss %.4f, actor loss %.4f, alpha %.4f\n",
-      options.obs_dim, options.act_dim, batch, device, threads, blas_core.empty() ? "n/a" : blas_core,
+      "  last update: %s\n",
+      algo, obs_dim, act_dim, batch, device_name, threads, blas_core.empty() ? "n/a" : blas_core,
       updates_per_second, flops_per_update / 1e6, achieved_gflops, matmul_gflops,
-      100 * achieved_gflops / matmul_gflops, stats.critic_loss, stats.actor_loss, stats.alpha);
+      100 * achieved_gflops / matmul_gflops, last);
   std::cout << absl::StrFormat(
-                   "{\"algo\":\"sac\",\"obs_dim\":%d,\"act_dim\":%d,\"batch\":%d,\"threads\":%d,\"device\":\"%s\","
+                   "{\"algo\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"batch\":%d,\"threads\":%d,\"device\":\"%s\","
                    "\"updates_per_second\":%.2f,\"achieved_gflops\":%.3f,\"matmul_gflops\":%.3f,"
                    "\"flops_per_update\":%d,\"fraction_of_matmul\":%.4f}",
-                   options.obs_dim, options.act_dim, batch, threads, device, updates_per_second, achieved_gflops,
+                   algo, obs_dim, act_dim, batch, threads, device_name, updates_per_second, achieved_gflops,
                    matmul_gflops, flops_per_update, achieved_gflops / matmul_gflops)
             << std::endl;
   return absl::OkStatus();

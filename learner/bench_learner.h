@@ -1,10 +1,12 @@
-// `rill bench learner`: how many SAC updates per second this machine runs,
-// and how close that comes to the machine's own matmul speed.
+// `rill bench learner`: how many updates per second of an algorithm (SAC,
+// TD3, DDPG, SAC-discrete) this machine runs, and how close that comes to
+// the machine's own matmul speed.
 //
-// Reads the flags --algo (only "sac"), --obs_dim, --act_dim, --batch,
+// Reads the flags --algo (sac, td3, ddpg, sac_discrete), --obs_dim, --act_dim, --batch,
 // --bench_seconds (common/flags.h; 0: 10 s) and --bench_threads (0: all
-// cores), the others defined in bench_learner.cc. Builds a Sac on CUDA when LibTorch sees a GPU, else on
-// the CPU, feeds it one random batch over and over, and in the same run times
+// cores), the others defined in bench_learner.cc. Builds the algorithm through its registry, with its config
+// defaults, on CUDA when LibTorch sees a GPU, else on the CPU, feeds it one
+// random batch over and over, and in the same run times
 // a 256x256 float32 matmul on the same threads as the reference. Prints a
 // summary to stderr and, as the last line of stdout, one JSON object:
 //   {"algo", "obs_dim", "act_dim", "batch", "threads", "device",

@@ -10,13 +10,49 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
+#include "common/tensor_codec.h"
 #include "common/torch_tensor.h"
+#include "actor/envs/registry.h"
+#include "learner/algorithms/registry.h"
+#include "learner/checkpoint.h"
 #include "learner/networks.h"
 
 namespace rill::learner {
 namespace {
 
-constexpr const char* kColumns[5] = {"obs", "action", "reward", "terminated", "next_obs"};
+std::string ItemShape(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) absl::StrAppend(&out, i > 0 ? ", " : "", shape[i]);
+  return out + "]";
+}
+
+// The position of each column the algorithm reads in the table's signature.
+// InvalidArgument naming the column for a missing one, or one of another
+// dtype or item shape.
+absl::StatusOr<std::vector<std::pair<std::string, int>>> MapColumns(const Algorithm& algorithm,
+                                                                    const v1::TableConfig& table) {
+  std::vector<std::pair<std::string, int>> columns;
+  for (const ColumnRequirement& need : algorithm.Columns()) {
+    int found = -1;
+    for (int i = 0; i < table.signature().columns_size(); ++i) {
+      if (table.signature().columns(i).name() == need.name) found = i;
+    }
+    if (found < 0) {
+      if (need.optional) continue;
+      return absl::InvalidArgumentError(absl::StrCat("replay table '", table.name(), "' has no column '", need.name,
+                                                     "' that ", algorithm.name(), " needs"));
+    }
+    const v1::ColumnSpec& column = table.signature().columns(found);
+    const std::vector<int64_t> shape(column.shape().begin(), column.shape().end());
+    if (column.dtype() != need.dtype || shape != need.shape) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay table '", table.name(), "' column '", need.name, "' is ", DTypeName(column.dtype()), " ",
+          ItemShape(shape), "; ", algorithm.name(), " needs ", DTypeName(need.dtype), " ", ItemShape(need.shape)));
+    }
+    columns.emplace_back(need.name, found);
+  }
+  return columns;
+}
 
 absl::StatusOr<torch::Device> PickDevice(const std::string& wanted) {
   const bool cuda = torch::cuda::is_available();
@@ -41,34 +77,14 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
     RILL_LOG(INFO) << "learner: " << at::get_num_threads() << " intra-op threads, BLAS kernels "
                    << EnsureFastOpenBlasKernels();
   }
-  ASSIGN_OR_RETURN(EnvSpaces spaces, LookupEnvSpaces(config.env().name()));
+  AlgorithmContext context;
+  context.config = config;
+  ASSIGN_OR_RETURN(context.env, actor::LookupEnvSpec(config.env().name(), config.env().max_episode_steps()));
+  context.device = learner->device_;
+  context.seed = options.seed;
+  ASSIGN_OR_RETURN(learner->algorithm_, CreateAlgorithm(context));
   const v1::TableConfig& table = config.replay().tables(0);
-  for (int c = 0; c < 5; ++c) {
-    int found = -1;
-    for (int i = 0; i < table.signature().columns_size(); ++i) {
-      if (table.signature().columns(i).name() == kColumns[c]) found = i;
-    }
-    if (found < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("table '", table.name(), "' has no column '", kColumns[c], "' that SAC needs"));
-    }
-    learner->column_index_[c] = found;
-  }
-
-  SacOptions sac;
-  sac.obs_dim = spaces.obs_dim;
-  sac.act_dim = spaces.act_dim;
-  sac.hidden.assign(config.network().hidden_sizes().begin(), config.network().hidden_sizes().end());
-  sac.actor_lr = config.sac().actor_lr();
-  sac.critic_lr = config.sac().critic_lr();
-  sac.alpha_lr = config.sac().alpha_lr();
-  sac.gamma = config.sac().gamma();
-  sac.tau = config.sac().tau();
-  sac.initial_alpha = config.sac().initial_alpha();
-  sac.target_entropy = config.sac().target_entropy();
-  sac.fixed_alpha = config.sac().fixed_alpha();
-  sac.device = learner->device_;
-  sac.seed = options.seed;
-  ASSIGN_OR_RETURN(learner->sac_, Sac::Create(sac));
+  ASSIGN_OR_RETURN(learner->columns_, MapColumns(*learner->algorithm_, table));
 
   if (!options.checkpoint_dir.empty()) {
     std::error_code error;
@@ -76,8 +92,13 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
     if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create checkpoint folder '", options.checkpoint_dir, "': ", error.message()));
     const std::string latest = options.checkpoint_dir + "/latest";
     if (std::filesystem::exists(latest)) {
-      RETURN_IF_ERROR(learner->sac_->Load(latest));
-      RILL_LOG(INFO) << "resumed from " << latest << " at update " << learner->sac_->updates();
+      absl::StatusOr<std::map<std::string, torch::Tensor>> saved = ReadCheckpointState(latest);
+      absl::Status restored = saved.ok() ? learner->algorithm_->state().Restore(*saved) : saved.status();
+      if (!restored.ok()) {
+        return absl::Status(restored.code(), absl::StrCat("cannot resume ", learner->algorithm_->name(), " from '",
+                                                          latest, "': ", restored.message()));
+      }
+      RILL_LOG(INFO) << "resumed from " << latest << " at update " << learner->algorithm_->updates();
     }
     RETURN_IF_ERROR(WriteExperimentConfig(config, options.checkpoint_dir + "/config.textpb"));
   }
@@ -85,7 +106,7 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   replay::SamplerOptions sampler;
   sampler.addresses = options.replay_addresses;
   sampler.table = table.name();
-  sampler.batch_size = config.sac().batch_size();
+  sampler.batch_size = config.learner().batch_size();
   sampler.prefetch_batches = config.learner().prefetch_batches();
   sampler.max_message_bytes = config.replay().max_message_bytes();
   ASSIGN_OR_RETURN(learner->sampler_, replay::ReplaySampler::Create(sampler));
@@ -104,17 +125,20 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   auto gauge = [registry](const std::string& name, const std::string& help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
   };
-  auto& losses = prometheus::BuildGauge().Name("rill_learner_loss").Help("Loss of the latest logged update").Register(*registry);
-  learner->critic_loss_ = &losses.Add({{"loss", "critic"}});
-  learner->actor_loss_ = &losses.Add({{"loss", "actor"}});
-  learner->alpha_loss_ = &losses.Add({{"loss", "alpha"}});
+  auto& losses = prometheus::BuildGauge().Name("rill_learner_loss")
+      .Help("The algorithm's losses at the latest logged update, by name").Register(*registry);
+  auto& statistics = prometheus::BuildGauge().Name("rill_learner_statistic")
+      .Help("The algorithm's other statistics (temperature, mean Q, ...) at the latest logged update, by name")
+      .Register(*registry);
+  for (const Statistic& statistic : learner->algorithm_->Statistics()) {
+    auto& family = statistic.is_loss ? losses : statistics;
+    learner->statistic_gauges_.push_back(&family.Add({{"name", statistic.name}}));
+  }
   learner->updates_total_ = &prometheus::BuildCounter().Name("rill_learner_updates_total").Help("Gradient updates").Register(*registry).Add({});
   learner->samples_total_ = &prometheus::BuildCounter().Name("rill_learner_samples_total").Help("Transitions consumed by updates").Register(*registry).Add({});
   learner->version_gauge_ = gauge("rill_learner_parameter_version", "Newest published parameter version");
   learner->updates_per_second_ = gauge("rill_learner_updates_per_second", "Updates per second over the last interval");
   learner->samples_per_second_ = gauge("rill_learner_samples_per_second", "Transitions consumed per second over the last interval");
-  learner->alpha_ = gauge("rill_learner_alpha", "SAC entropy temperature");
-  learner->q_mean_ = gauge("rill_learner_q_mean", "Mean Q value of the latest logged batch");
   learner->shards_up_ = gauge("rill_learner_replay_shards_up", "Replay shards the sampler currently reaches");
   auto& shard_up = prometheus::BuildGauge().Name("rill_learner_replay_shard_up")
       .Help("1 while the sampler reaches this replay shard, 0 while it is down").Register(*registry);
@@ -143,11 +167,11 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
 absl::Status Learner::Publish() {
   // The version is the update count plus one: it increases with every
   // publish and carries on across a restart from a checkpoint.
-  const int64_t version = sac_->updates() + 1;
+  const int64_t version = algorithm_->updates() + 1;
   if (version <= version_) return absl::OkStatus();
-  ASSIGN_OR_RETURN(v1::ParameterSet parameters, sac_->ExportPolicy());
+  ASSIGN_OR_RETURN(v1::ParameterSet parameters, algorithm_->ExportPolicy());
   version_ = version;
-  RETURN_IF_ERROR(store_->Publish(version_, sac_->updates(), parameters.SerializeAsString()));
+  RETURN_IF_ERROR(store_->Publish(version_, algorithm_->updates(), parameters.SerializeAsString()));
   version_gauge_->Set(static_cast<double>(version_));
   return absl::OkStatus();
 }
@@ -155,34 +179,24 @@ absl::Status Learner::Publish() {
 absl::Status Learner::Checkpoint() {
   if (options_.checkpoint_dir.empty()) return absl::OkStatus();
   const absl::Time start = absl::Now();
-  const std::string latest = options_.checkpoint_dir + "/latest";
-  const std::string staging = options_.checkpoint_dir + "/latest.new";
-  std::error_code error;
-  std::filesystem::remove_all(staging, error);
-  RETURN_IF_ERROR(sac_->Save(staging));
-  // Swap in the finished checkpoint; a crash before this rename keeps the old one.
-  const std::string previous = options_.checkpoint_dir + "/previous";
-  std::filesystem::remove_all(previous, error);
-  if (std::filesystem::exists(latest)) std::filesystem::rename(latest, previous, error);
-  std::filesystem::rename(staging, latest, error);
-  if (error) return absl::InternalError(absl::StrCat("cannot install checkpoint '", latest, "': ", error.message()));
-  std::filesystem::remove_all(previous, error);
+  ASSIGN_OR_RETURN(v1::ParameterSet policy, algorithm_->ExportPolicy());
+  RETURN_IF_ERROR(WriteCheckpoint(options_.checkpoint_dir + "/latest", algorithm_->state().Save(), policy));
   checkpoint_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   return absl::OkStatus();
 }
 
-absl::StatusOr<TransitionBatch> Learner::ToBatch(const v1::SampleResponse& response) {
-  std::vector<torch::Tensor> columns(5);
-  for (int c = 0; c < 5; ++c) {
-    if (column_index_[c] >= response.columns_size()) {
-      return absl::InvalidArgumentError(absl::StrCat("sampled batch lacks column '", kColumns[c], "'"));
+absl::StatusOr<Batch> Learner::ToBatch(const v1::SampleResponse& response) {
+  Batch batch;
+  batch.size = response.keys_size();
+  for (const auto& [name, index] : columns_) {
+    if (index >= response.columns_size()) {
+      return absl::InvalidArgumentError(absl::StrCat("sampled batch lacks column '", name, "'"));
     }
     // A view over the response's bytes: no per-element copy on CPU.
-    ASSIGN_OR_RETURN(torch::Tensor view, ViewAsTorch(response.columns(column_index_[c])));
+    ASSIGN_OR_RETURN(torch::Tensor view, ViewAsTorch(response.columns(index)));
     if (device_.is_cuda()) view = view.pin_memory().to(device_, /*non_blocking=*/true);
-    columns[c] = view;
+    batch.columns[name] = view;
   }
-  TransitionBatch batch;
   if (priority_updater_ != nullptr) {
     if (response.importance_weights_size() != response.keys_size()) {
       return absl::InvalidArgumentError(absl::StrCat("sampled batch of a prioritized table has ",
@@ -194,12 +208,15 @@ absl::StatusOr<TransitionBatch> Learner::ToBatch(const v1::SampleResponse& respo
                                  torch::kFloat64)
                        .to(device_, torch::kFloat32);
   }
-  batch.obs = columns[0];
-  batch.action = columns[1];
-  batch.reward = columns[2];
-  batch.terminated = columns[3];
-  batch.next_obs = columns[4];
   return batch;
+}
+
+std::vector<Statistic> Learner::ExportStatistics() {
+  std::vector<Statistic> statistics = algorithm_->Statistics();
+  for (size_t i = 0; i < statistics.size() && i < statistic_gauges_.size(); ++i) {
+    statistic_gauges_[i]->Set(statistics[i].value);
+  }
+  return statistics;
 }
 
 void Learner::ExportShardMetrics() {
@@ -217,7 +234,9 @@ absl::Status Learner::SendPriorities(const v1::SampleResponse& response, int sha
   // p_i = |delta_i| + epsilon: a transition the critics already fit is still
   // drawn now and then (Schaul et al. 2016).
   constexpr double kPriorityEpsilon = 1e-6;
-  torch::Tensor td = sac_->LastTdErrors().to(torch::kCPU, torch::kFloat64).contiguous();
+  torch::Tensor priorities_now = algorithm_->Priorities();
+  if (!priorities_now.defined()) return absl::OkStatus();
+  torch::Tensor td = priorities_now.to(torch::kCPU, torch::kFloat64).contiguous();
   const double* errors = td.data_ptr<double>();
   std::vector<double> priorities(errors, errors + td.numel());
   for (double& p : priorities) p += kPriorityEpsilon;
@@ -232,8 +251,8 @@ absl::Status Learner::Run(const absl::Notification& stop) {
   absl::Time interval_start = absl::Now();
   int64_t interval_updates = 0;
   RILL_LOG(INFO) << "learner on " << device_.str() << " sampling from " << options_.replay_addresses.size()
-                 << " shard(s), batch " << options_.config.sac().batch_size();
-  while (!stop.HasBeenNotified() && (options_.max_updates == 0 || sac_->updates() < options_.max_updates)) {
+                 << " shard(s), " << algorithm_->name() << ", batch " << options_.config.learner().batch_size();
+  while (!stop.HasBeenNotified() && (options_.max_updates == 0 || algorithm_->updates() < options_.max_updates)) {
     const absl::Time wait_start = absl::Now();
     int shard = -1;
     absl::StatusOr<std::unique_ptr<v1::SampleResponse>> response = sampler_->Next(absl::Milliseconds(200), &shard);
@@ -244,8 +263,8 @@ absl::Status Learner::Run(const absl::Notification& stop) {
     if (!response.ok()) return response.status();
     batch_wait_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - wait_start));
     const absl::Time update_start = absl::Now();
-    ASSIGN_OR_RETURN(TransitionBatch batch, ToBatch(**response));
-    RETURN_IF_ERROR(sac_->Update(batch));
+    ASSIGN_OR_RETURN(Batch batch, ToBatch(**response));
+    RETURN_IF_ERROR(algorithm_->Update(batch));
     if (priority_updater_ != nullptr) RETURN_IF_ERROR(SendPriorities(**response, shard));
     update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - update_start));
     const int64_t batch_items = (*response)->keys_size();
@@ -253,7 +272,7 @@ absl::Status Learner::Run(const absl::Notification& stop) {
     updates_total_->Increment();
     samples_total_->Increment(static_cast<double>(batch_items));
     ++interval_updates;
-    const int64_t updates = sac_->updates();
+    const int64_t updates = algorithm_->updates();
     if (updates % publish_every == 0) RETURN_IF_ERROR(Publish());
     if (checkpoint_every > 0 && updates % checkpoint_every == 0) RETURN_IF_ERROR(Checkpoint());
     const absl::Duration elapsed = absl::Now() - interval_start;
@@ -261,14 +280,9 @@ absl::Status Learner::Run(const absl::Notification& stop) {
       const double seconds = absl::ToDoubleSeconds(elapsed);
       const double rate = interval_updates / seconds;
       updates_per_second_->Set(rate);
-      samples_per_second_->Set(rate * options_.config.sac().batch_size());
-      // Reading the stats synchronizes the device, so only every interval.
-      SacStats stats = sac_->LastStats();
-      critic_loss_->Set(stats.critic_loss);
-      actor_loss_->Set(stats.actor_loss);
-      alpha_loss_->Set(stats.alpha_loss);
-      alpha_->Set(stats.alpha);
-      q_mean_->Set(stats.q_mean);
+      samples_per_second_->Set(rate * options_.config.learner().batch_size());
+      // Reading the statistics synchronizes the device, so only every interval.
+      const std::vector<Statistic> statistics = ExportStatistics();
       store_->SetProgress(updates, samples_, rate);
       ExportShardMetrics();
       if (priority_updater_ != nullptr) {
@@ -277,8 +291,11 @@ absl::Status Learner::Run(const absl::Notification& stop) {
         priority_updates_dropped_->Set(static_cast<double>(priority.dropped));
         priority_updates_failed_->Set(static_cast<double>(priority.failed));
       }
-      RILL_LOG(INFO) << absl::StrFormat("update %d: %.0f updates/s, critic %.3f, actor %.3f, alpha %.4f, q %.1f",
-                                        updates, rate, stats.critic_loss, stats.actor_loss, stats.alpha, stats.q_mean);
+      std::string line = absl::StrFormat("update %d: %.0f updates/s", updates, rate);
+      for (const Statistic& statistic : statistics) {
+        absl::StrAppendFormat(&line, ", %s%s %.4g", statistic.name, statistic.is_loss ? " loss" : "", statistic.value);
+      }
+      RILL_LOG(INFO) << line;
       interval_start = absl::Now();
       interval_updates = 0;
     }
@@ -288,10 +305,10 @@ absl::Status Learner::Run(const absl::Notification& stop) {
     absl::Status flushed = priority_updater_->Flush(absl::Seconds(5));
     if (!flushed.ok()) RILL_LOG(WARNING) << "last priority updates not sent: " << flushed;
   }
-  store_->SetProgress(sac_->updates(), samples_, 0);
+  store_->SetProgress(algorithm_->updates(), samples_, 0);
   RETURN_IF_ERROR(Publish());
   RETURN_IF_ERROR(Checkpoint());
-  RILL_LOG(INFO) << "learner stops after " << sac_->updates() << " updates, parameter version " << version_;
+  RILL_LOG(INFO) << "learner stops after " << algorithm_->updates() << " updates, parameter version " << version_;
   return absl::OkStatus();
 }
 

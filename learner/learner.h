@@ -3,10 +3,14 @@
 // training goes on while a shard is down, exported as
 // rill_learner_replay_shards_up and rill_learner_replay_shard_up{shard}); each batch becomes tensors without per-element
 // copies (views over the response bytes on CPU; pinned memory and
-// non_blocking copies on CUDA); SAC updates; every `publish_every` updates the
-// policy is encoded once into the ParameterStore; every `checkpoint_every`
-// updates (and at shutdown) networks, optimizers and counters are saved, and
-// a restart resumes from the newest checkpoint.
+// non_blocking copies on CUDA), its columns looked up by the names the
+// algorithm declares; the configured algorithm (learner/algorithms/)
+// updates; every `publish_every` updates the policy is encoded once into the
+// ParameterStore; every `checkpoint_every` updates (and at shutdown) the
+// algorithm's TrainingState is saved (learner/checkpoint.h), and a restart
+// resumes from the newest checkpoint. The loop knows no algorithm by name:
+// its metrics come from the algorithm's named statistics
+// (rill_learner_loss{name}, rill_learner_statistic{name}).
 //
 // Run() is called from one thread; the store is shared with the gRPC service.
 #ifndef RILL_LEARNER_LEARNER_H_
@@ -18,8 +22,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "learner/algorithms/interface.h"
 #include "learner/parameter_service.h"
-#include "learner/sac.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -41,32 +45,38 @@ struct LearnerOptions {
 
 class Learner {
  public:
-  // Creates the networks on the configured device and, when checkpoint_dir
+  // Creates the algorithm on the configured device and, when checkpoint_dir
   // holds a checkpoint, resumes from it (InvalidArgument if it does not fit).
+  // InvalidArgument naming the column when the table's signature lacks a
+  // column the algorithm needs or gives it another dtype or shape.
   static absl::StatusOr<std::unique_ptr<Learner>> Create(const LearnerOptions& options, ParameterStore* store,
                                                          prometheus::Registry* registry);
 
   // Trains until `stop` is notified; saves a final checkpoint.
   absl::Status Run(const absl::Notification& stop);
 
-  int64_t updates() const { return sac_->updates(); }
+  int64_t updates() const { return algorithm_->updates(); }
+  const Algorithm& algorithm() const { return *algorithm_; }
   const torch::Device& device() const { return device_; }
 
  private:
   Learner(LearnerOptions options, ParameterStore* store) : options_(std::move(options)), store_(store) {}
   absl::Status Publish();
   absl::Status Checkpoint();
-  absl::StatusOr<TransitionBatch> ToBatch(const v1::SampleResponse& response);
-  // Prioritized tables: sends |TD error| + kPriorityEpsilon of the last
-  // update's transitions to the shard they came from.
+  absl::StatusOr<Batch> ToBatch(const v1::SampleResponse& response);
+  // Prioritized tables: sends the algorithm's priorities (|TD error|) +
+  // kPriorityEpsilon of the last update's items to the shard they came from.
   absl::Status SendPriorities(const v1::SampleResponse& response, int shard);
   // Copies the sampler's view of the replay shards into the metrics.
   void ExportShardMetrics();
+  // Reads the algorithm's statistics (synchronizes with the device) into the
+  // metrics; returns them for the log line.
+  std::vector<Statistic> ExportStatistics();
 
   LearnerOptions options_;
   ParameterStore* store_;
   torch::Device device_ = torch::kCPU;
-  std::unique_ptr<Sac> sac_;
+  std::unique_ptr<Algorithm> algorithm_;
   std::unique_ptr<replay::ReplaySampler> sampler_;
   // Set when the sampled table is prioritized: the update then weighs each
   // transition by its importance weight and sends new priorities back.
@@ -74,19 +84,16 @@ class Learner {
   std::unique_ptr<prometheus::Registry> own_registry_;
   int64_t version_ = 0;
   int64_t samples_ = 0;
-  // Column positions of obs, action, reward, terminated, next_obs.
-  int column_index_[5] = {0, 1, 2, 3, 4};
+  // The algorithm's columns: name and position in the table's signature.
+  std::vector<std::pair<std::string, int>> columns_;
 
   prometheus::Counter* updates_total_ = nullptr;
   prometheus::Counter* samples_total_ = nullptr;
   prometheus::Gauge* version_gauge_ = nullptr;
   prometheus::Gauge* updates_per_second_ = nullptr;
   prometheus::Gauge* samples_per_second_ = nullptr;
-  prometheus::Gauge* critic_loss_ = nullptr;
-  prometheus::Gauge* actor_loss_ = nullptr;
-  prometheus::Gauge* alpha_loss_ = nullptr;
-  prometheus::Gauge* alpha_ = nullptr;
-  prometheus::Gauge* q_mean_ = nullptr;
+  // One gauge per statistic, in the algorithm's order.
+  std::vector<prometheus::Gauge*> statistic_gauges_;
   // Replay shards the sampler sees up (all, and one gauge per shard), and
   // each shard's table size at its latest batch.
   prometheus::Gauge* shards_up_ = nullptr;

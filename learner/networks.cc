@@ -148,10 +148,10 @@ torch::Tensor& Reuse(torch::Tensor& buffer, at::IntArrayRef shape, const torch::
 // overhead than a second core gains.
 constexpr int64_t kMinRowsPerTask = 64;
 
-int64_t FlatMlp::RowBlocks(int64_t rows) const {
+int64_t FlatMlp::RowBlocks(int64_t members, int64_t rows) const {
   if (!params_.is_cpu()) return 1;
   const int64_t threads = at::get_num_threads();
-  return std::max<int64_t>(1, std::min(threads / shape_.ensemble, rows / kMinRowsPerTask));
+  return std::max<int64_t>(1, std::min(threads / members, rows / kMinRowsPerTask));
 }
 
 // Runs task(0) ... task(n - 1), on the intra-op threads when on the CPU.
@@ -166,16 +166,18 @@ void RunTasks(int64_t n, bool cpu, const Task& task) {
   }
 }
 
-torch::Tensor FlatMlp::Forward(const torch::Tensor& x, MlpTrace& trace) const {
+torch::Tensor FlatMlp::Forward(const torch::Tensor& x, MlpTrace& trace, int64_t members) const {
   torch::NoGradGuard no_grad;
-  const int64_t e = shape_.ensemble;
+  TORCH_CHECK(members == -1 || (members >= 1 && members <= shape_.ensemble), "FlatMlp::Forward: members ", members,
+              " outside [1, ", shape_.ensemble, "]");
+  const int64_t e = members == -1 ? shape_.ensemble : members;
   const bool shared = x.dim() == 2;
   const int64_t rows = x.size(shared ? 0 : 1);
   const int layers = num_layers();
   trace.input = x;
   trace.outputs.resize(layers);
   for (int l = 0; l < layers; ++l) Reuse(trace.outputs[l], {e, rows, weights_[l].size(1)}, params_.options());
-  const int64_t blocks = RowBlocks(rows);
+  const int64_t blocks = RowBlocks(e, rows);
   RunTasks(e * blocks, params_.is_cpu(), [&](int64_t task) {
     const int64_t member = task / blocks, block = task % blocks;
     const int64_t begin = rows * block / blocks, n = rows * (block + 1) / blocks - begin;
@@ -204,7 +206,10 @@ torch::Tensor SameView(const torch::Tensor& flat, const torch::Tensor& base, con
 torch::Tensor FlatMlp::Backward(MlpTrace& trace, const torch::Tensor& grad_out, int64_t row_begin,
                                 bool weight_grads, std::optional<std::pair<int64_t, int64_t>> input_columns) {
   torch::NoGradGuard no_grad;
-  const int64_t e = shape_.ensemble;
+  const int64_t e = grad_out.size(0);  // members [0, e) are differentiated
+  TORCH_CHECK(e >= 1 && e <= shape_.ensemble && !trace.outputs.empty() && e <= trace.outputs[0].size(0),
+              "FlatMlp::Backward: grad_out has ", e, " members, the network ", shape_.ensemble, ", the trace ",
+              trace.outputs.empty() ? 0 : trace.outputs[0].size(0));
   const int64_t rows = grad_out.size(1);
   const int layers = num_layers();
   const bool shared = trace.input.dim() == 2;
@@ -213,7 +218,7 @@ torch::Tensor FlatMlp::Backward(MlpTrace& trace, const torch::Tensor& grad_out, 
   if (input_columns.has_value()) {
     Reuse(trace.input_grads[0], {e, rows, input_columns->second - input_columns->first}, params_.options());
   }
-  const int64_t blocks = RowBlocks(rows);
+  const int64_t blocks = RowBlocks(e, rows);
   // Row blocks after the first sum their weight gradients separately.
   if (weight_grads && blocks > 1) Reuse(trace.partial_grads, {blocks - 1, grads_.numel()}, grads_.options());
   RunTasks(e * blocks, params_.is_cpu(), [&](int64_t task) {
@@ -254,7 +259,18 @@ torch::Tensor FlatMlp::Backward(MlpTrace& trace, const torch::Tensor& grad_out, 
     }
   });
   if (weight_grads) {
-    for (int64_t block = 1; block < blocks; ++block) grads_.add_(trace.partial_grads[block - 1]);
+    for (int64_t block = 1; block < blocks; ++block) {
+      const torch::Tensor& partial = trace.partial_grads[block - 1];
+      if (e == shape_.ensemble) {
+        grads_.add_(partial);
+        continue;
+      }
+      // Only members [0, e) were written; the rest of `partial` is stale.
+      for (int l = 0; l < layers; ++l) {
+        weight_grads_[l].narrow(0, 0, e).add_(SameView(partial, grads_, weight_grads_[l]).narrow(0, 0, e));
+        bias_grads_[l].narrow(0, 0, e).add_(SameView(partial, grads_, bias_grads_[l]).narrow(0, 0, e));
+      }
+    }
   }
   return input_columns.has_value() ? trace.input_grads[0] : torch::Tensor();
 }
@@ -336,41 +352,5 @@ absl::Status CopyFromParameterSet(const rill::v1::ParameterSet& params,
   }
   return absl::OkStatus();
 }
-
-GaussianPolicy::GaussianPolicy(FlatMlp mlp, int act_dim, uint64_t seed)
-    : mlp_(std::move(mlp)),
-      act_dim_(act_dim),
-      generator_(at::detail::createCPUGenerator(seed)),
-      named_(mlp_.NamedParameters(kPolicyPrefix)) {}
-
-absl::StatusOr<std::unique_ptr<GaussianPolicy>> GaussianPolicy::Create(int obs_dim, int act_dim,
-                                                                       const std::vector<int>& hidden,
-                                                                       uint64_t seed) {
-  if (obs_dim <= 0 || act_dim <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("obs_dim (", obs_dim, ") and act_dim (", act_dim, ") must be positive"));
-  }
-  MlpShape shape;
-  shape.in_dim = obs_dim;
-  shape.hidden.assign(hidden.begin(), hidden.end());
-  shape.out_dim = 2 * static_cast<int64_t>(act_dim);
-  ASSIGN_OR_RETURN(FlatMlp mlp, FlatMlp::Create(shape, seed, torch::kCPU));
-  return std::unique_ptr<GaussianPolicy>(new GaussianPolicy(std::move(mlp), act_dim, seed));
-}
-
-torch::Tensor GaussianPolicy::Act(const torch::Tensor& obs, bool deterministic) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor out = mlp_.Forward(obs, trace_).squeeze(0);
-  torch::Tensor mean = out.narrow(1, 0, act_dim_);
-  if (deterministic) return torch::tanh(mean);
-  torch::Tensor log_std = out.narrow(1, act_dim_, act_dim_).clamp(kLogStdMin, kLogStdMax);
-  torch::Tensor noise = torch::randn(mean.sizes(), generator_, mean.options());
-  return torch::tanh(mean + log_std.exp_() * noise);
-}
-
-absl::Status GaussianPolicy::LoadParameters(const rill::v1::ParameterSet& params) {
-  return CopyFromParameterSet(params, named_);
-}
-
-absl::StatusOr<rill::v1::ParameterSet> GaussianPolicy::ExportParameters() const { return ToParameterSet(named_); }
 
 }  // namespace rill::learner

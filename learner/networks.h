@@ -9,9 +9,7 @@
 // explicit (no autograd): Backward computes only the gradients its caller
 // asks for, writing weight gradients straight into the gradient buffer.
 //
-// GaussianPolicy is the tanh-squashed Gaussian policy actors run, reading the
-// parameters the learner publishes (Sac::ExportPolicy produces the same names
-// and layout, see kPolicyPrefix below).
+// The policies actors run (learner/policies/) are FlatMlps too.
 //
 // Thread safety: none of these classes is safe for concurrent use; each actor
 // or learner thread owns its own instance.
@@ -56,7 +54,7 @@ struct MlpShape {
 // memory (large per-call allocations cost page faults on every update).
 struct MlpTrace {
   torch::Tensor input;                     // [B, in] shared by all members, or [E, B, in]
-  std::vector<torch::Tensor> outputs;      // outputs[l]: [E, B, out_l], after the ReLU
+  std::vector<torch::Tensor> outputs;      // outputs[l]: [M, B, out_l], after the ReLU (M members run)
   std::vector<torch::Tensor> input_grads;  // Backward's d loss / d input of layer l
   torch::Tensor partial_grads;             // [row blocks - 1, num_parameters]
 };
@@ -100,20 +98,29 @@ class FlatMlp {
   const torch::Tensor& bias(int l) const { return biases_[l]; }
 
   // x: [E, B, in_dim], or [B, in_dim] when all members see the same input
-  // -> [E, B, out_dim]. Records what Backward needs in `trace` and writes
-  // the activations into its buffers: the result lives in `trace` and is
-  // overwritten by the next Forward with it. Never records autograd history.
-  torch::Tensor Forward(const torch::Tensor& x, MlpTrace& trace) const;
+  // -> [M, B, out_dim], running only the first M = `members` members (-1:
+  // all E; e.g. TD3's actor loss reads critic 1 alone, and a lone member's
+  // rows are then split over the cores instead). Records what Backward needs
+  // in `trace` and writes the activations into its buffers: the result
+  // lives in `trace` and is overwritten by the next Forward with it. Never
+  // records autograd history. Throws c10::Error for members outside [1, E]
+  // (or -1): a programming error, turned into a Status by the caller's
+  // catch.
+  torch::Tensor Forward(const torch::Tensor& x, MlpTrace& trace, int64_t members = -1) const;
 
-  // Back-propagates grad_out ([E, B', out_dim], contiguous) through the pass recorded in
-  // `trace`, restricted to the rows [row_begin, row_begin + B') of its batch
+  // Back-propagates grad_out ([M, B', out_dim], contiguous) through the pass recorded in
+  // `trace`, for its first M members (the trace must hold at least M,
+  // i.e. come from a Forward over at least M members), restricted to the
+  // rows [row_begin, row_begin + B') of its batch
   // (so one Forward over a concatenated batch can be differentiated for one
-  // part only). When `weight_grads`, writes d loss / d parameters into
-  // grads() (overwriting: no zeroing is needed). When input_columns is set,
-  // returns d loss / d input[..., begin:end] ([E, B', end - begin]) without
-  // computing the rest of the input gradient; otherwise returns an undefined
-  // tensor and skips the first layer's input gradient entirely. The result
-  // lives in `trace` until its next Backward.
+  // part only). When `weight_grads`, writes d loss / d parameters of
+  // members [0, M) into grads() (overwriting: no zeroing is needed); the
+  // gradients of members M and up are left as they were. When
+  // input_columns is set, returns d loss / d input[..., begin:end]
+  // ([M, B', end - begin]) without computing the rest of the input
+  // gradient; otherwise returns an undefined tensor and skips the first
+  // layer's input gradient entirely. The result lives in `trace` until its
+  // next Backward.
   torch::Tensor Backward(MlpTrace& trace, const torch::Tensor& grad_out, int64_t row_begin,
                          bool weight_grads, std::optional<std::pair<int64_t, int64_t>> input_columns);
 
@@ -126,8 +133,9 @@ class FlatMlp {
 
  private:
   void BindViews();
-  // The number of row blocks a pass over `rows` rows is split into.
-  int64_t RowBlocks(int64_t rows) const;
+  // The number of row blocks a pass of `members` members over `rows` rows
+  // is split into.
+  int64_t RowBlocks(int64_t members, int64_t rows) const;
   static std::vector<std::pair<std::string, torch::Tensor>> Named(const std::string& prefix,
                                                                   const std::vector<torch::Tensor>& weights,
                                                                   const std::vector<torch::Tensor>& biases);
@@ -138,15 +146,6 @@ class FlatMlp {
   std::vector<torch::Tensor> weights_, biases_, weight_grads_, bias_grads_;
 };
 
-// Prefix of the policy's parameter names: the learner publishes and actors
-// load "policy.layers.<l>.weight" ([out, in]) and "policy.layers.<l>.bias"
-// ([out]). The last layer has 2 * act_dim outputs: the mean in the first
-// act_dim, the unclamped log standard deviation in the rest.
-inline constexpr char kPolicyPrefix[] = "policy";
-// log_std is clamped to [kLogStdMin, kLogStdMax] (as in SB3 and CleanRL).
-inline constexpr double kLogStdMin = -20.0;
-inline constexpr double kLogStdMax = 2.0;
-
 // Encodes named tensors as a ParameterSet (CPU float32 copies).
 absl::StatusOr<rill::v1::ParameterSet> ToParameterSet(
     const std::vector<std::pair<std::string, torch::Tensor>>& named);
@@ -156,38 +155,6 @@ absl::StatusOr<rill::v1::ParameterSet> ToParameterSet(
 // otherwise; on error nothing has been changed.
 absl::Status CopyFromParameterSet(const rill::v1::ParameterSet& params,
                                   const std::vector<std::pair<std::string, torch::Tensor>>& named);
-
-// obs -> MLP(hidden, ReLU) -> (mean, log_std); action = tanh(mean + std * N(0, 1)).
-class GaussianPolicy {
- public:
-  // InvalidArgument for non-positive sizes. `seed` seeds the initial
-  // parameters and the policy's own noise generator.
-  static absl::StatusOr<std::unique_ptr<GaussianPolicy>> Create(int obs_dim, int act_dim,
-                                                                const std::vector<int>& hidden, uint64_t seed);
-
-  // obs [B, obs_dim] float32 CPU -> actions [B, act_dim] float32 in [-1, 1].
-  // deterministic: tanh(mean). No autograd; allocates only the activations.
-  // The caller guarantees the shape (a mismatch is a programming error in the
-  // actor and throws c10::Error).
-  torch::Tensor Act(const torch::Tensor& obs, bool deterministic);
-
-  // Replaces the parameters with a published set. InvalidArgument naming the
-  // tensor when names or shapes differ; the old parameters stay then.
-  absl::Status LoadParameters(const rill::v1::ParameterSet& params);
-  absl::StatusOr<rill::v1::ParameterSet> ExportParameters() const;
-
-  int obs_dim() const { return static_cast<int>(mlp_.shape().in_dim); }
-  int act_dim() const { return act_dim_; }
-
- private:
-  GaussianPolicy(FlatMlp mlp, int act_dim, uint64_t seed);
-
-  FlatMlp mlp_;
-  int act_dim_;
-  MlpTrace trace_;
-  at::Generator generator_;
-  std::vector<std::pair<std::string, torch::Tensor>> named_;
-};
 
 }  // namespace rill::learner
 

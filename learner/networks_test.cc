@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "ATen/Parallel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -106,6 +107,46 @@ TEST(FlatMlpTest, BackwardMatchesAutogradOnRandomNetwork) {
   EXPECT_TRUE(torch::allclose(input_grad.sum(0), x_leaf.grad().narrow(0, 2, 4).narrow(1, 1, 3), 1e-5, 1e-6));
 }
 
+TEST(FlatMlpTest, FirstMemberAloneMatchesItsPartOfTheFullPass) {
+  // Two threads and 200 rows: the full pass runs one task per member, the
+  // lone member's pass splits its rows into two blocks.
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  FlatMlp mlp = *FlatMlp::Create(MlpShape{5, {7, 4}, 3, 2}, /*seed=*/4, torch::kCPU);
+  torch::Tensor x = torch::randn({200, 5});
+  torch::Tensor grad_out = torch::randn({2, 200, 3});
+  MlpTrace full;
+  torch::Tensor out_full = mlp.Forward(x, full).clone();
+  torch::Tensor input_grad_full =
+      mlp.Backward(full, grad_out, 0, /*weight_grads=*/true, std::make_pair<int64_t, int64_t>(0, 5)).clone();
+  std::map<std::string, torch::Tensor> grads_full;
+  for (auto& [name, t] : mlp.NamedGradients("net")) grads_full[name] = t.clone();
+
+  mlp.grads().fill_(7);  // a marker: member 1's gradients must keep it
+  MlpTrace one;
+  torch::Tensor out_one = mlp.Forward(x, one, /*members=*/1);
+  ASSERT_EQ(out_one.sizes(), (std::vector<int64_t>{1, 200, 3}));
+  EXPECT_TRUE(torch::allclose(out_one[0], out_full[0], 1e-5, 1e-6));
+  // Garbage in the per-block scratch: only member 0's part of it may be used.
+  one.partial_grads = torch::full({1, mlp.num_parameters()}, 1000.f);
+  torch::Tensor input_grad_one = mlp.Backward(one, grad_out.narrow(0, 0, 1).contiguous(), 0, /*weight_grads=*/true,
+                                              std::make_pair<int64_t, int64_t>(0, 5));
+  ASSERT_EQ(input_grad_one.sizes(), (std::vector<int64_t>{1, 200, 5}));
+  EXPECT_TRUE(torch::allclose(input_grad_one[0], input_grad_full[0], 1e-5, 1e-6));
+  for (auto& [name, g] : mlp.NamedGradients("net")) {
+    EXPECT_TRUE(torch::allclose(g[0], grads_full[name][0], 1e-4, 1e-5)) << name;
+    EXPECT_TRUE(torch::equal(g[1], torch::full_like(g[1], 7))) << name;
+  }
+  at::set_num_threads(threads);
+}
+
+TEST(FlatMlpTest, ForwardRejectsMoreMembersThanTheEnsembleHas) {
+  FlatMlp mlp = TinyEnsemble();
+  MlpTrace trace;
+  EXPECT_THROW(mlp.Forward(torch::ones({1, 2}), trace, /*members=*/3), c10::Error);
+  EXPECT_THROW(mlp.Forward(torch::ones({1, 2}), trace, /*members=*/0), c10::Error);
+}
+
 TEST(FlatMlpTest, CreateRejectsNonPositiveSizes) {
   EXPECT_EQ(FlatMlp::Create(MlpShape{0, {4}, 1, 1}, 0, torch::kCPU).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -119,100 +160,6 @@ TEST(FlatMlpTest, CloneCopiesParametersIntoItsOwnBuffer) {
   EXPECT_TRUE(torch::equal(copy.params(), mlp.params()));
   mlp.params().add_(1);
   EXPECT_FALSE(torch::equal(copy.params(), mlp.params()));
-}
-
-// Policy 2 -> 2 -> (mean, log_std): h = relu(obs), mean = h1 - 0.5 h2,
-// log_std = 0.1 h2 - 1.
-std::unique_ptr<GaussianPolicy> TinyPolicy(uint64_t seed) {
-  std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(2, 1, {2}, seed);
-  rill::v1::ParameterSet set = *policy->ExportParameters();
-  auto put = [&](int i, std::vector<float> values) {
-    std::string* data = set.mutable_tensors(i)->mutable_tensor()->mutable_data();
-    data->assign(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
-  };
-  put(0, {1, 0, 0, 1});     // policy.layers.0.weight [2, 2]
-  put(1, {0, 0});           // policy.layers.0.bias [2]
-  put(2, {1, -0.5, 0, 0.1});  // policy.layers.1.weight [2, 2]
-  put(3, {0, -1});          // policy.layers.1.bias [2]
-  EXPECT_TRUE(policy->LoadParameters(set).ok());
-  return policy;
-}
-
-TEST(GaussianPolicyTest, ExportsParametersUnderPolicyNames) {
-  std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(17, 6, {256, 256}, 0);
-  rill::v1::ParameterSet set = *policy->ExportParameters();
-  ASSERT_EQ(set.tensors_size(), 6);
-  EXPECT_EQ(set.tensors(0).name(), "policy.layers.0.weight");
-  EXPECT_THAT(set.tensors(0).tensor().shape(), ::testing::ElementsAre(256, 17));
-  EXPECT_EQ(set.tensors(5).name(), "policy.layers.2.bias");
-  EXPECT_THAT(set.tensors(5).tensor().shape(), ::testing::ElementsAre(12));
-}
-
-TEST(GaussianPolicyTest, DeterministicActionIsTanhOfMean) {
-  std::unique_ptr<GaussianPolicy> policy = TinyPolicy(0);
-  torch::Tensor actions = policy->Act(torch::tensor({{1.f, 2.f}, {-3.f, 0.5f}}), /*deterministic=*/true);
-  ASSERT_EQ(actions.sizes(), (std::vector<int64_t>{2, 1}));
-  // obs (1, 2): h = (1, 2), mean = 1 - 1 = 0 -> tanh(0) = 0.
-  // obs (-3, 0.5): h = (0, 0.5), mean = -0.25 -> tanh(-0.25) = -0.24491866.
-  EXPECT_NEAR(actions[0][0].item<float>(), 0.0f, 1e-7);
-  EXPECT_NEAR(actions[1][0].item<float>(), -0.24491866f, 1e-6);
-}
-
-TEST(GaussianPolicyTest, SampledActionsStayInRangeAndSpreadAroundTheMean) {
-  std::unique_ptr<GaussianPolicy> policy = TinyPolicy(5);
-  // obs (0.5, 1): h = (0.5, 1), mean = 0.5 - 0.5 = 0, log_std = 0.1 - 1 =
-  // -0.9, std = exp(-0.9) = 0.40657: tanh(N(0, 0.40657^2)) has mean 0 and
-  // standard deviation 0.3567 (numerical integration).
-  torch::Tensor obs = torch::tensor({0.5f, 1.f}).repeat({4000, 1});
-  torch::Tensor actions = policy->Act(obs, /*deterministic=*/false);
-  EXPECT_LE(actions.max().item<float>(), 1.0f);
-  EXPECT_GE(actions.min().item<float>(), -1.0f);
-  EXPECT_NEAR(actions.mean().item<float>(), 0.0f, 0.03);
-  EXPECT_NEAR(actions.std().item<float>(), 0.3567f, 0.02);
-}
-
-TEST(GaussianPolicyTest, SameSeedSamplesSameActions) {
-  std::unique_ptr<GaussianPolicy> a = TinyPolicy(7);
-  std::unique_ptr<GaussianPolicy> b = TinyPolicy(7);
-  torch::Tensor obs = torch::randn({8, 2});
-  EXPECT_TRUE(torch::equal(a->Act(obs, false), b->Act(obs, false)));
-}
-
-TEST(GaussianPolicyTest, LoadedParametersGiveIdenticalActions) {
-  std::unique_ptr<GaussianPolicy> source = *GaussianPolicy::Create(4, 2, {8, 8}, 1);
-  std::unique_ptr<GaussianPolicy> target = *GaussianPolicy::Create(4, 2, {8, 8}, 2);
-  torch::Tensor obs = torch::randn({5, 4});
-  EXPECT_FALSE(torch::equal(source->Act(obs, true), target->Act(obs, true)));
-  ASSERT_TRUE(target->LoadParameters(*source->ExportParameters()).ok());
-  EXPECT_TRUE(torch::equal(source->Act(obs, true), target->Act(obs, true)));
-}
-
-TEST(GaussianPolicyTest, LoadRejectsWrongShapeNamingTheTensorAndKeepsOldParameters) {
-  std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(4, 2, {8}, 1);
-  std::unique_ptr<GaussianPolicy> other = *GaussianPolicy::Create(4, 2, {9}, 1);
-  torch::Tensor obs = torch::randn({3, 4});
-  torch::Tensor before = policy->Act(obs, true);
-  absl::Status status = policy->LoadParameters(*other->ExportParameters());
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("policy.layers.0.weight"));
-  EXPECT_TRUE(torch::equal(policy->Act(obs, true), before));
-}
-
-TEST(GaussianPolicyTest, LoadRejectsWrongName) {
-  std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(4, 2, {8}, 1);
-  rill::v1::ParameterSet set = *policy->ExportParameters();
-  set.mutable_tensors(2)->set_name("critic.layers.1.weight");
-  absl::Status status = policy->LoadParameters(set);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("critic.layers.1.weight"));
-  EXPECT_THAT(status.message(), HasSubstr("policy.layers.1.weight"));
-}
-
-TEST(GaussianPolicyTest, LoadRejectsMissingTensors) {
-  std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(4, 2, {8}, 1);
-  rill::v1::ParameterSet set = *policy->ExportParameters();
-  set.mutable_tensors()->RemoveLast();
-  EXPECT_EQ(policy->LoadParameters(set).code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

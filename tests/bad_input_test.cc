@@ -51,6 +51,39 @@ TEST(BadInputTest, UnknownEnvironmentListsTheKnownOnes) {
   ExpectRefused({"actor", "--config=" + path}, "Pendulum-v1");
 }
 
+TEST(BadInputTest, UnknownAlgorithmIsNamedWithTheKnownOnes) {
+  const std::string path = WriteConfig("algorithm", "env { name: \"Pendulum-v1\" }\nlearner { ppo { } }\n");
+  for (const char* role : {"replay", "learner", "actor"}) {
+    SCOPED_TRACE(role);
+    ExpectRefused({role, "--config=" + path}, "ppo");
+    ExpectRefused({role, "--config=" + path}, "sac, td3, ddpg, sac_discrete");
+  }
+}
+
+TEST(BadInputTest, AlgorithmThatCannotActInTheEnvsActionSpaceIsNamed) {
+  const std::string td3 = WriteConfig("td3-cartpole", "env { name: \"CartPole-v1\" } learner { td3 { } }");
+  const std::string discrete = WriteConfig("sacd-pendulum", "env { name: \"Pendulum-v1\" } learner { sac_discrete { } }");
+  for (const char* role : {"learner", "actor"}) {
+    SCOPED_TRACE(role);
+    ExpectRefused({role, "--config=" + td3}, "learner.td3: td3 needs a continuous action space");
+    ExpectRefused({role, "--config=" + discrete}, "learner.sac_discrete: sac_discrete needs a discrete action space");
+  }
+  ExpectRefused({"launch", "--config=" + td3}, "learner.td3");
+}
+
+TEST(BadInputTest, TableSignatureMissingAColumnIsNamed) {
+  const std::string path = WriteConfig("signature", R"(env { name: "Pendulum-v1" }
+replay { tables { name: "t" max_size: 1000 signature {
+  columns { name: "obs" dtype: DTYPE_FLOAT32 shape: 3 }
+  columns { name: "action" dtype: DTYPE_FLOAT32 shape: 1 }
+  columns { name: "reward" dtype: DTYPE_FLOAT32 }
+  columns { name: "next_obs" dtype: DTYPE_FLOAT32 shape: 3 } } } })");
+  for (const char* role : {"replay", "learner", "actor"}) {
+    SCOPED_TRACE(role);
+    ExpectRefused({role, "--config=" + path}, "terminated");
+  }
+}
+
 TEST(BadInputTest, LaunchRefusesZeroActors) {
   ExpectRefused({"launch", "--config=tests/configs/tiny_pendulum.textpb", "--num_actors=0"}, "--num_actors");
 }

@@ -13,6 +13,7 @@
 #include "absl/flags/usage.h"
 #include "actor/actor_main.h"
 #include "learner/bench_learner.h"
+#include "learner/export_main.h"
 #include "learner/learner_main.h"
 #include "replay/bench_replay.h"
 #include "replay/info_main.h"
@@ -32,7 +33,10 @@ commands:
                   (--address=HOST:PORT)
   learner         the learner (training loop + parameter service)
   actor           one actor; with --eval, the evaluator
-  bench learner   SAC update throughput (JSON on the last line)
+  export          a learner checkpoint's policy as TorchScript
+                  (--checkpoint_dir=DIR --out=policy.pt)
+  bench learner   update throughput of --algo=sac|td3|ddpg|sac_discrete
+                  (JSON on the last line)
   bench replay    replay shard insert / sample throughput and memory per
                   stored byte, against a real shard process (JSON last line)
 
@@ -94,6 +98,7 @@ int main(int argc, char** argv) {
   if (command == "replay info") return rill::replay::ReplayInfoMain();
   if (command == "learner") return rill::learner::LearnerMain();
   if (command == "actor") return rill::actor::ActorMain();
+  if (command == "export") return rill::learner::ExportMain();
   if (command == "bench learner") return rill::learner::RunLearnerBench();
   if (command == "bench replay") return rill::replay::RunReplayBench();
   std::fprintf(stderr, "rill: unknown command '%s'\n\n", command.c_str());

@@ -13,6 +13,7 @@ PACKAGES=(
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 procps curl     # tests: network namespaces, process checks, metric scrapes
+  python3-torch            # tests: the exported TorchScript policy runs in Python (torch.jit.load)
 )
 
 missing=()

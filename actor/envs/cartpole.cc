@@ -8,6 +8,16 @@
 
 namespace rill::actor {
 
+EnvSpec CartPole::Spec() {
+  EnvSpec spec;
+  spec.name = "CartPole-v1";
+  spec.observation_shape = {4};
+  spec.discrete = true;
+  spec.num_actions = 2;
+  spec.max_episode_steps = kDefaultMaxEpisodeSteps;
+  return spec;
+}
+
 absl::StatusOr<std::unique_ptr<CartPole>> CartPole::Create(
     int max_episode_steps, uint64_t seed) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(
@@ -18,7 +28,7 @@ absl::StatusOr<std::unique_ptr<CartPole>> CartPole::Create(
 }
 
 CartPole::CartPole(int max_episode_steps, uint64_t seed)
-    : rng_(seed), time_limit_(max_episode_steps) {}
+    : Env(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed), time_limit_(max_episode_steps) {}
 
 void CartPole::Reset(float* obs) {
   x_ = rng_.Uniform(-0.05, 0.05);
@@ -31,11 +41,11 @@ void CartPole::Reset(float* obs) {
 
 absl::StatusOr<StepResult> CartPole::Step(const float* action,
                                           float* next_obs) {
-  RETURN_IF_ERROR(time_limit_.CheckCanStep(name_));
+  RETURN_IF_ERROR(time_limit_.CheckCanStep(name()));
   const float a = action[0];
   if (a != 0.0f && a != 1.0f) {
     return absl::InvalidArgumentError(absl::StrCat(
-        name_, ": action must be 0 or 1 (as a float), got ", a));
+        name(), ": action must be 0 or 1 (as a float), got ", a));
   }
   const double force = a == 1.0f ? kForceMag : -kForceMag;
   const double costheta = std::cos(theta_);

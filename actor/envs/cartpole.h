@@ -39,14 +39,9 @@ class CartPole final : public Env {
   static absl::StatusOr<std::unique_ptr<CartPole>> Create(
       int max_episode_steps, uint64_t seed);
 
-  const std::string& name() const override { return name_; }
-  int obs_dim() const override { return 4; }
-  int act_dim() const override { return 2; }
-  bool discrete() const override { return true; }
-  float action_high() const override { return 0; }
-  int max_episode_steps() const override {
-    return time_limit_.max_episode_steps();
-  }
+  // The spaces and the default time limit; the registry's only source.
+  static EnvSpec Spec();
+
 
   // x, x_dot, theta, theta_dot each ~ U(-0.05, 0.05).
   void Reset(float* obs) override;
@@ -63,7 +58,6 @@ class CartPole final : public Env {
   CartPole(int max_episode_steps, uint64_t seed);
   void WriteObs(float* obs) const;
 
-  const std::string name_ = "CartPole-v1";
   SeededRng rng_;
   TimeLimit time_limit_;
   double x_ = 0;

@@ -19,8 +19,10 @@
 #define RILL_ACTOR_ENVS_INTERFACE_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "actor/envs/spec.h"
 
 namespace rill::actor {
 
@@ -37,17 +39,20 @@ class Env {
  public:
   virtual ~Env() = default;
 
+  // The env's spaces, with max_episode_steps its actual time limit.
+  const EnvSpec& spec() const { return spec_; }
   // The Gymnasium id, e.g. "Pendulum-v1".
-  virtual const std::string& name() const = 0;
+  const std::string& name() const { return spec_.name; }
   // Number of floats in an observation.
-  virtual int obs_dim() const = 0;
+  int obs_dim() const { return spec_.obs_dim(); }
   // Continuous: number of action dimensions. Discrete: number of actions.
-  virtual int act_dim() const = 0;
-  virtual bool discrete() const = 0;
-  // Continuous actions lie in [-action_high, action_high]; 0 for discrete.
-  virtual float action_high() const = 0;
+  int act_dim() const { return spec_.action_dim(); }
+  bool discrete() const { return spec_.discrete; }
+  // Continuous actions lie in [-action_high, action_high] (the first
+  // dimension's bound); 0 for discrete.
+  float action_high() const { return spec_.action_high.empty() ? 0.f : spec_.action_high[0]; }
   // Steps after which an episode is truncated.
-  virtual int max_episode_steps() const = 0;
+  int max_episode_steps() const { return spec_.max_episode_steps; }
 
   // Starts a new episode and writes obs_dim floats to `obs`. The initial state
   // is drawn from the Env's own RNG, seeded at creation, so a given seed
@@ -66,6 +71,14 @@ class Env {
   //   FailedPrecondition: no Reset yet, or the episode already ended.
   virtual absl::StatusOr<StepResult> Step(const float* action,
                                           float* next_obs) = 0;
+
+ protected:
+  // `spec`: the class's Spec() with max_episode_steps set to this
+  // instance's limit.
+  explicit Env(EnvSpec spec) : spec_(std::move(spec)) {}
+
+ private:
+  EnvSpec spec_;
 };
 
 }  // namespace rill::actor

@@ -22,6 +22,17 @@ double AngleNormalize(double x) {
 
 }  // namespace
 
+EnvSpec Pendulum::Spec() {
+  EnvSpec spec;
+  spec.name = "Pendulum-v1";
+  spec.observation_shape = {3};
+  spec.discrete = false;
+  spec.action_low = {static_cast<float>(-kMaxTorque)};
+  spec.action_high = {static_cast<float>(kMaxTorque)};
+  spec.max_episode_steps = kDefaultMaxEpisodeSteps;
+  return spec;
+}
+
 absl::StatusOr<std::unique_ptr<Pendulum>> Pendulum::Create(
     int max_episode_steps, uint64_t seed) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(
@@ -32,7 +43,7 @@ absl::StatusOr<std::unique_ptr<Pendulum>> Pendulum::Create(
 }
 
 Pendulum::Pendulum(int max_episode_steps, uint64_t seed)
-    : rng_(seed), time_limit_(max_episode_steps) {}
+    : Env(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed), time_limit_(max_episode_steps) {}
 
 void Pendulum::Reset(float* obs) {
   th_ = rng_.Uniform(-kPi, kPi);

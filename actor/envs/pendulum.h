@@ -34,14 +34,9 @@ class Pendulum final : public Env {
   static absl::StatusOr<std::unique_ptr<Pendulum>> Create(
       int max_episode_steps, uint64_t seed);
 
-  const std::string& name() const override { return name_; }
-  int obs_dim() const override { return 3; }
-  int act_dim() const override { return 1; }
-  bool discrete() const override { return false; }
-  float action_high() const override { return kMaxTorque; }
-  int max_episode_steps() const override {
-    return time_limit_.max_episode_steps();
-  }
+  // The spaces and the default time limit; the registry's only source.
+  static EnvSpec Spec();
+
 
   // th ~ U(-pi, pi), thdot ~ U(-1, 1).
   void Reset(float* obs) override;
@@ -58,7 +53,6 @@ class Pendulum final : public Env {
   Pendulum(int max_episode_steps, uint64_t seed);
   void WriteObs(float* obs) const;
 
-  const std::string name_ = "Pendulum-v1";
   SeededRng rng_;
   TimeLimit time_limit_;
   double th_ = 0;

@@ -1,7 +1,9 @@
-// MakeEnv: the one place that turns an environment name from a config into an
-// Env. Actors call it once per environment instance they run.
+// The environment registry: the one place that turns an environment name
+// from a config into an EnvSpec (config finalization, learner, actors) or an
+// Env (actors, once per instance they run). Adding an env is one class with
+// a static Spec() and Create(), and one line in registry.cc.
 //
-// Thread-safe: MakeEnv keeps no state; the Envs it returns are not
+// Thread-safe: the registry is a constant table; the Envs it returns are not
 // thread-safe (see interface.h).
 #ifndef RILL_ACTOR_ENVS_REGISTRY_H_
 #define RILL_ACTOR_ENVS_REGISTRY_H_
@@ -13,15 +15,21 @@
 
 #include "absl/status/statusor.h"
 #include "actor/envs/interface.h"
+#include "actor/envs/spec.h"
 
 namespace rill::actor {
+
+// The spec of the environment with Gymnasium id `name`, its time limit set
+// to `max_episode_steps` (0: the env's default).
+// Errors: NotFound for an unknown name (the message lists the known ones);
+// InvalidArgument for a negative max_episode_steps.
+absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_steps = 0);
 
 // Creates the environment with Gymnasium id `name` ("Pendulum-v1",
 // "CartPole-v1"). `max_episode_steps` = 0 takes the environment's default
 // (200, 500). The Env's RNG is seeded from `seed`: equal seeds give equal
 // episode sequences, so give each instance its own seed.
-// Errors: NotFound for an unknown name (the message lists the known ones);
-// InvalidArgument for a negative max_episode_steps.
+// Errors: as LookupEnvSpec.
 absl::StatusOr<std::unique_ptr<Env>> MakeEnv(const std::string& name,
                                              int max_episode_steps,
                                              uint64_t seed);

@@ -41,6 +41,35 @@ TEST(MakeEnvTest, ExplicitMaxEpisodeStepsTruncatesThere) {
   }
 }
 
+TEST(LookupEnvSpecTest, SpecsDescribeTheSpacesTheEnvsHave) {
+  for (const std::string& name : KnownEnvNames()) {
+    absl::StatusOr<EnvSpec> spec = LookupEnvSpec(name);
+    ASSERT_TRUE(spec.ok()) << name << ": " << spec.status();
+    auto env = MakeEnv(name, 0, 1).value();
+    EXPECT_EQ(spec->name, name);
+    EXPECT_EQ(spec->obs_dim(), env->obs_dim());
+    EXPECT_EQ(spec->action_dim(), env->act_dim());
+    EXPECT_EQ(spec->discrete, env->discrete());
+    EXPECT_EQ(spec->max_episode_steps, env->max_episode_steps());
+  }
+  const EnvSpec pendulum = LookupEnvSpec("Pendulum-v1").value();
+  EXPECT_THAT(pendulum.observation_shape, ElementsAre(3));
+  EXPECT_THAT(pendulum.action_low, ElementsAre(-2.f));
+  EXPECT_THAT(pendulum.action_high, ElementsAre(2.f));
+  const EnvSpec cartpole = LookupEnvSpec("CartPole-v1").value();
+  EXPECT_TRUE(cartpole.discrete);
+  EXPECT_EQ(cartpole.num_actions, 2);
+  EXPECT_TRUE(cartpole.action_low.empty());
+}
+
+TEST(LookupEnvSpecTest, TimeLimitOverridesTheDefaultAndBadInputIsNamed) {
+  EXPECT_EQ(LookupEnvSpec("CartPole-v1", 100).value().max_episode_steps, 100);
+  EXPECT_EQ(LookupEnvSpec("CartPole-v1", -1).status().code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<EnvSpec> unknown = LookupEnvSpec("Walker-v9");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("Pendulum-v1"));
+}
+
 TEST(MakeEnvTest, UnknownNameIsNotFoundAndListsKnownNames) {
   auto env = MakeEnv("MountainCar-v0", 0, 1);
   EXPECT_EQ(env.status().code(), absl::StatusCode::kNotFound);

@@ -1,4 +1,4 @@
-#include "learner/sac.h"
+#include "learner/algorithms/sac.h"
 
 #include <cmath>
 #include <filesystem>
@@ -10,101 +10,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "learner/algorithms/checks.h"
+#include "learner/checkpoint.h"
+#include "learner/policies/gaussian.h"
 
 namespace rill::learner {
 namespace {
 
-constexpr double kAdamBeta1 = 0.9;
-constexpr double kAdamBeta2 = 0.999;
-constexpr double kAdamEps = 1e-8;
 // SB3's epsilon in the tanh correction log(1 - tanh(u)^2 + eps).
 constexpr double kTanhEps = 1e-6;
-constexpr char kCheckpointFile[] = "sac.pt";
-
-std::string ShapeString(at::IntArrayRef shape) { return absl::StrCat("[", absl::StrJoin(shape, ", "), "]"); }
-
-absl::Status CheckField(const char* name, const torch::Tensor& t, const std::vector<int64_t>& shape,
-                        const torch::Device& device) {
-  if (!t.defined()) return absl::InvalidArgumentError(absl::StrCat("batch.", name, " is missing"));
-  if (t.scalar_type() != torch::kFloat32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch.", name, " must be float32, not ", c10::toString(t.scalar_type())));
-  }
-  if (t.device() != device) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch.", name, " is on ", t.device().str(), ", the learner on ", device.str()));
-  }
-  if (t.sizes() != at::IntArrayRef(shape)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch.", name, " has shape ", ShapeString(t.sizes()), ", expected ", ShapeString(shape)));
-  }
-  return absl::OkStatus();
-}
 
 std::vector<int64_t> Hidden(const SacOptions& options) {
   return std::vector<int64_t>(options.hidden.begin(), options.hidden.end());
 }
 
-// 2 * rows * in * out summed over the layers l in [first, last).
-int64_t MatmulFlops(const std::vector<int64_t>& sizes, int64_t rows, size_t first = 0) {
-  int64_t flops = 0;
-  for (size_t l = first; l + 1 < sizes.size(); ++l) flops += 2 * rows * sizes[l] * sizes[l + 1];
-  return flops;
-}
-
 }  // namespace
-
-FlatAdam::FlatAdam(const torch::Tensor& like, double lr)
-    : lr(lr),
-      exp_avg(torch::zeros_like(like)),
-      exp_avg_sq(torch::zeros_like(like)),
-      scratch(torch::empty_like(like)) {}
-
-namespace {
-
-// Adam on float32 CPU buffers in one pass instead of six element-wise ops
-// (the step is memory-bound); the same arithmetic as the ATen path below.
-void AdamChunk(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
-               int64_t n, float step_size, float bias_correction2_sqrt) {
-  constexpr float kOneMinusBeta1 = static_cast<float>(1 - kAdamBeta1);
-  constexpr float kBeta2 = static_cast<float>(kAdamBeta2);
-  constexpr float kOneMinusBeta2 = static_cast<float>(1 - kAdamBeta2);
-  constexpr float kEps = static_cast<float>(kAdamEps);
-  for (int64_t i = 0; i < n; ++i) {
-    const float gi = g[i];
-    const float mi = m[i] + kOneMinusBeta1 * (gi - m[i]);
-    const float vi = kBeta2 * v[i] + kOneMinusBeta2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= step_size * mi / (std::sqrt(vi) / bias_correction2_sqrt + kEps);
-  }
-}
-
-}  // namespace
-
-void FlatAdam::Step(const torch::Tensor& params, const torch::Tensor& grads) {
-  // torch.optim.Adam (1.13, single-tensor path), on the whole buffer at once.
-  ++step;
-  const double bias_correction1 = 1 - std::pow(kAdamBeta1, static_cast<double>(step));
-  const double bias_correction2_sqrt = std::sqrt(1 - std::pow(kAdamBeta2, static_cast<double>(step)));
-  const double step_size = lr / bias_correction1;
-  if (params.is_cpu() && params.scalar_type() == torch::kFloat32 && params.is_contiguous() &&
-      grads.is_contiguous()) {
-    float* p = params.data_ptr<float>();
-    const float* g = grads.data_ptr<float>();
-    float* m = exp_avg.data_ptr<float>();
-    float* v = exp_avg_sq.data_ptr<float>();
-    at::parallel_for(0, params.numel(), /*grain_size=*/16384, [&](int64_t begin, int64_t end) {
-      AdamChunk(p + begin, g + begin, m + begin, v + begin, end - begin, static_cast<float>(step_size),
-                static_cast<float>(bias_correction2_sqrt));
-    });
-    return;
-  }
-  exp_avg.lerp_(grads, 1 - kAdamBeta1);
-  exp_avg_sq.mul_(kAdamBeta2).addcmul_(grads, grads, 1 - kAdamBeta2);
-  at::sqrt_out(scratch, exp_avg_sq).div_(bias_correction2_sqrt).add_(kAdamEps);
-  params.addcdiv_(exp_avg, scratch, -step_size);
-}
 
 Sac::Sac(const SacOptions& options, FlatMlp actor, FlatMlp critic)
     : options_(options),
@@ -119,6 +39,7 @@ Sac::Sac(const SacOptions& options, FlatMlp actor, FlatMlp critic)
       critic_adam_(critic_.params(), options.critic_lr),
       alpha_adam_(log_alpha_, options.alpha_lr) {
   if (options.device.is_cpu()) generator_ = at::detail::createCPUGenerator(options.seed * 2654435761ULL + 3);
+  RegisterState();
 }
 
 absl::StatusOr<std::unique_ptr<Sac>> Sac::Create(const SacOptions& options) {
@@ -130,14 +51,12 @@ absl::StatusOr<std::unique_ptr<Sac>> Sac::Create(const SacOptions& options) {
   for (int h : options.hidden) {
     if (h <= 0) return absl::InvalidArgumentError(absl::StrCat("hidden sizes must be positive, got ", h));
   }
-  if (!(options.actor_lr > 0) || !(options.critic_lr > 0) || !(options.alpha_lr > 0)) {
-    return absl::InvalidArgumentError("learning rates must be positive");
-  }
-  if (!(options.gamma >= 0 && options.gamma <= 1)) return absl::InvalidArgumentError("gamma must be in [0, 1]");
-  if (!(options.tau > 0 && options.tau <= 1)) return absl::InvalidArgumentError("tau must be in (0, 1]");
-  if (!(options.initial_alpha > 0)) return absl::InvalidArgumentError("initial_alpha must be positive");
-  if (options.target_entropy.has_value() && !std::isfinite(*options.target_entropy)) {
-    return absl::InvalidArgumentError("target_entropy must be finite");
+  if (!options.action_low.empty() || !options.action_high.empty()) {
+    if (options.action_low.size() != static_cast<size_t>(options.act_dim) ||
+        options.action_high.size() != static_cast<size_t>(options.act_dim)) {
+      return absl::InvalidArgumentError(absl::StrCat("action_low and action_high need act_dim (", options.act_dim,
+                                                     ") values each"));
+    }
   }
   if (options.device.is_cuda() && !torch::cuda::is_available()) {
     return absl::FailedPreconditionError(absl::StrCat("device ", options.device.str(), " is not available"));
@@ -156,6 +75,54 @@ absl::StatusOr<std::unique_ptr<Sac>> Sac::Create(const SacOptions& options) {
   }
 }
 
+absl::StatusOr<std::unique_ptr<Algorithm>> Sac::FromConfig(const AlgorithmContext& context) {
+  const v1::LearnerConfig& learner = context.config.learner();
+  if (learner.algorithm_case() != v1::LearnerConfig::kSac) {
+    return absl::InvalidArgumentError("config field learner.sac: is not the selected algorithm");
+  }
+  if (context.env.discrete) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config field learner.sac: sac needs a continuous action space; ", context.env.name, " is discrete"));
+  }
+  const v1::SacConfig& sac = learner.sac();
+  SacOptions options;
+  options.obs_dim = context.env.obs_dim();
+  options.act_dim = context.env.action_dim();
+  options.hidden = context.hidden();
+  options.actor_lr = sac.actor_lr();
+  options.critic_lr = sac.critic_lr();
+  options.alpha_lr = sac.alpha_lr();
+  options.gamma = learner.gamma();
+  options.tau = learner.tau();
+  options.initial_alpha = sac.initial_alpha();
+  if (sac.has_target_entropy()) options.target_entropy = sac.target_entropy();
+  options.fixed_alpha = sac.fixed_alpha();
+  options.action_low = context.env.action_low;
+  options.action_high = context.env.action_high;
+  options.device = context.device;
+  options.seed = context.seed;
+  ASSIGN_OR_RETURN(std::unique_ptr<Sac> algorithm, Create(options));
+  return std::unique_ptr<Algorithm>(std::move(algorithm));
+}
+
+const std::string& Sac::name() const {
+  static const std::string* const kName = new std::string("sac");
+  return *kName;
+}
+
+std::vector<ColumnRequirement> Sac::Columns() const {
+  actor::EnvSpec env;
+  env.observation_shape = {options_.obs_dim};
+  env.action_low.assign(options_.act_dim, -1.f);
+  env.action_high.assign(options_.act_dim, 1.f);
+  return TransitionColumns(env);
+}
+
+absl::Status Sac::Update(const Batch& batch) {
+  ASSIGN_OR_RETURN(TransitionBatch transitions, ToTransitionBatch(batch));
+  return Update(transitions);
+}
+
 absl::Status Sac::CheckBatch(const TransitionBatch& batch) const {
   if (!batch.obs.defined()) return absl::InvalidArgumentError("batch.obs is missing");
   if (batch.obs.dim() != 2 || batch.obs.size(0) == 0) {
@@ -164,12 +131,13 @@ absl::Status Sac::CheckBatch(const TransitionBatch& batch) const {
   }
   const int64_t b = batch.obs.size(0);
   const torch::Device& device = options_.device;
-  RETURN_IF_ERROR(CheckField("obs", batch.obs, {b, options_.obs_dim}, device));
-  RETURN_IF_ERROR(CheckField("action", batch.action, {b, options_.act_dim}, device));
-  RETURN_IF_ERROR(CheckField("reward", batch.reward, {b}, device));
-  RETURN_IF_ERROR(CheckField("terminated", batch.terminated, {b}, device));
-  RETURN_IF_ERROR(CheckField("next_obs", batch.next_obs, {b, options_.obs_dim}, device));
-  if (batch.weight.defined()) RETURN_IF_ERROR(CheckField("weight", batch.weight, {b}, device));
+  RETURN_IF_ERROR(CheckBatchField("obs", batch.obs, {b, options_.obs_dim}, device));
+  RETURN_IF_ERROR(CheckBatchField("action", batch.action, {b, options_.act_dim}, device));
+  RETURN_IF_ERROR(CheckBatchField("reward", batch.reward, {b}, device));
+  RETURN_IF_ERROR(CheckBatchField("terminated", batch.terminated, {b}, device));
+  RETURN_IF_ERROR(CheckBatchField("next_obs", batch.next_obs, {b, options_.obs_dim}, device));
+  if (batch.discount.defined()) RETURN_IF_ERROR(CheckBatchField("discount", batch.discount, {b}, device));
+  if (batch.weight.defined()) RETURN_IF_ERROR(CheckBatchField("weight", batch.weight, {b}, device));
   return absl::OkStatus();
 }
 
@@ -189,8 +157,8 @@ absl::Status Sac::UpdateWithNoiseForTesting(const TransitionBatch& batch, const 
                                             const torch::Tensor& noise) {
   RETURN_IF_ERROR(CheckBatch(batch));
   const int64_t b = batch.obs.size(0);
-  RETURN_IF_ERROR(CheckField("next_noise", next_noise, {b, options_.act_dim}, options_.device));
-  RETURN_IF_ERROR(CheckField("noise", noise, {b, options_.act_dim}, options_.device));
+  RETURN_IF_ERROR(CheckBatchField("next_noise", next_noise, {b, options_.act_dim}, options_.device));
+  RETURN_IF_ERROR(CheckBatchField("noise", noise, {b, options_.act_dim}, options_.device));
   try {
     UpdateUnchecked(batch, torch::cat({next_noise, noise}, 0));
   } catch (const c10::Error& e) {
@@ -227,7 +195,7 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   torch::Tensor next_log_prob = log_prob.narrow(0, 0, b);
   torch::Tensor q_next = critic_target_.Forward(torch::cat({batch.next_obs, next_action}, 1), target_trace_);
   torch::Tensor soft_next = torch::minimum(q_next[0], q_next[1]).view({b}).sub_(alpha * next_log_prob);
-  torch::Tensor discount = batch.terminated.mul(-options_.gamma).add_(options_.gamma);
+  torch::Tensor discount = BootstrapDiscount(batch, options_.gamma);
   torch::Tensor target = torch::addcmul(batch.reward, discount, soft_next);
 
   // 3. Critic step. Loss = 0.5 * (MSE(Q1, y) + MSE(Q2, y)), SB3's constant,
@@ -319,7 +287,29 @@ SacStats Sac::LastStats() const {
 }
 
 absl::StatusOr<rill::v1::ParameterSet> Sac::ExportPolicy() const {
-  return ToParameterSet(actor_.NamedParameters(kPolicyPrefix));
+  ASSIGN_OR_RETURN(rill::v1::ParameterSet set, ToParameterSet(actor_.NamedParameters(kPolicyPrefix)));
+  actor::EnvSpec env;
+  env.observation_shape = {options_.obs_dim};
+  env.action_low = options_.action_low;
+  env.action_high = options_.action_high;
+  if (env.action_low.empty()) {
+    env.action_low.assign(options_.act_dim, -1.f);
+    env.action_high.assign(options_.act_dim, 1.f);
+  }
+  *set.mutable_policy() = PolicySpecFor(GaussianPolicy::kKind, env, options_.hidden);
+  return set;
+}
+
+std::vector<Statistic> Sac::Statistics() const {
+  const SacStats stats = LastStats();
+  return {
+      {"critic", stats.critic_loss, true},
+      {"actor", stats.actor_loss, true},
+      {"alpha", stats.alpha_loss, true},
+      {"alpha", stats.alpha, false},
+      {"q_mean", stats.q_mean, false},
+      {"log_prob_mean", stats.log_prob_mean, false},
+  };
 }
 
 std::map<std::string, torch::Tensor> Sac::ParametersForTesting() {
@@ -339,121 +329,30 @@ std::map<std::string, torch::Tensor> Sac::GradientsForTesting() {
   return named;
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> Sac::CheckpointTensors() const {
-  auto counter = [](int64_t value) { return torch::full({1}, value, torch::kInt64); };
-  std::vector<std::pair<std::string, torch::Tensor>> tensors = {
-      {"actor", actor_.params()},
-      {"critic", critic_.params()},
-      {"critic_target", critic_target_.params()},
-      {"log_alpha", log_alpha_},
-      {"actor_adam.exp_avg", actor_adam_.exp_avg},
-      {"actor_adam.exp_avg_sq", actor_adam_.exp_avg_sq},
-      {"actor_adam.step", counter(actor_adam_.step)},
-      {"critic_adam.exp_avg", critic_adam_.exp_avg},
-      {"critic_adam.exp_avg_sq", critic_adam_.exp_avg_sq},
-      {"critic_adam.step", counter(critic_adam_.step)},
-      {"alpha_adam.exp_avg", alpha_adam_.exp_avg},
-      {"alpha_adam.exp_avg_sq", alpha_adam_.exp_avg_sq},
-      {"alpha_adam.step", counter(alpha_adam_.step)},
-      {"updates", counter(updates_)},
-  };
-  if (generator_.has_value()) tensors.emplace_back("generator", generator_->get_state());
-  return tensors;
+void Sac::RegisterState() {
+  state_.AddTensor("actor", actor_.params());
+  state_.AddTensor("critic", critic_.params());
+  state_.AddTensor("critic_target", critic_target_.params());
+  state_.AddTensor("log_alpha", log_alpha_);
+  for (auto [name, adam] : {std::pair<const char*, FlatAdam*>{"actor_adam", &actor_adam_},
+                            {"critic_adam", &critic_adam_},
+                            {"alpha_adam", &alpha_adam_}}) {
+    state_.AddTensor(absl::StrCat(name, ".exp_avg"), adam->exp_avg);
+    state_.AddTensor(absl::StrCat(name, ".exp_avg_sq"), adam->exp_avg_sq);
+    state_.AddCounter(absl::StrCat(name, ".step"), &adam->step);
+  }
+  state_.AddCounter("updates", &updates_);
+  if (generator_.has_value()) state_.AddGenerator("generator", &*generator_);
 }
 
-absl::Status Sac::Save(const std::string& dir) const {
-  namespace fs = std::filesystem;
-  const fs::path final_dir = fs::path(dir).lexically_normal();
-  if (final_dir.filename().empty()) return absl::InvalidArgumentError(absl::StrCat("bad checkpoint folder '", dir, "'"));
-  const fs::path staging = fs::path(final_dir.string() + ".saving");
-  const fs::path previous = fs::path(final_dir.string() + ".previous");
-  std::error_code error;
-  fs::remove_all(staging, error);
-  fs::create_directories(staging, error);
-  if (error) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create checkpoint folder '", staging.string(), "': ", error.message()));
-  }
-  try {
-    torch::serialize::OutputArchive archive;
-    for (const auto& [name, tensor] : CheckpointTensors()) archive.write(name, tensor.detach().to(torch::kCPU));
-    archive.save_to((staging / kCheckpointFile).string());
-  } catch (const c10::Error& e) {
-    fs::remove_all(staging, error);
-    return absl::InternalError(absl::StrCat("cannot write checkpoint to '", staging.string(), "': ",
-                                            e.what_without_backtrace()));
-  }
-  // Swap the finished folder in; an older checkpoint is removed only after.
-  fs::remove_all(previous, error);
-  error.clear();
-  if (fs::exists(final_dir)) fs::rename(final_dir, previous, error);
-  if (!error) fs::rename(staging, final_dir, error);
-  if (error) {
-    return absl::InternalError(absl::StrCat("cannot install checkpoint '", final_dir.string(), "': ", error.message()));
-  }
-  fs::remove_all(previous, error);
-  return absl::OkStatus();
+absl::Status Sac::Save(const std::string& dir) {
+  ASSIGN_OR_RETURN(rill::v1::ParameterSet policy, ExportPolicy());
+  return WriteCheckpoint(dir, state_.Save(), policy);
 }
 
 absl::Status Sac::Load(const std::string& dir) {
-  const std::filesystem::path file = std::filesystem::path(dir) / kCheckpointFile;
-  if (!std::filesystem::exists(file)) {
-    return absl::NotFoundError(absl::StrCat("no SAC checkpoint in '", dir, "'"));
-  }
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(file.string());
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(absl::StrCat("cannot read checkpoint '", file.string(), "': ", e.what_without_backtrace()));
-  }
-  // Read and check everything before changing anything.
-  std::vector<std::pair<std::string, torch::Tensor>> targets = CheckpointTensors();
-  std::vector<torch::Tensor> loaded;
-  for (const auto& [name, target] : targets) {
-    torch::Tensor value;
-    bool found = false;
-    try {
-      found = archive.try_read(name, value);
-    } catch (const c10::Error& e) {
-      return absl::DataLossError(absl::StrCat("checkpoint '", file.string(), "': cannot read '", name, "': ",
-                                              e.what_without_backtrace()));
-    }
-    if (!found && name == "generator") {
-      // Written on another device: keep this learner's noise generator.
-      loaded.emplace_back();
-      continue;
-    }
-    if (!found) return absl::InvalidArgumentError(absl::StrCat("checkpoint '", file.string(), "' lacks '", name, "'"));
-    if (value.sizes() != target.sizes() || value.scalar_type() != target.scalar_type()) {
-      return absl::InvalidArgumentError(absl::StrCat("checkpoint '", file.string(), "': '", name, "' has shape ",
-                                                     ShapeString(value.sizes()), " ", c10::toString(value.scalar_type()),
-                                                     ", this learner needs ", ShapeString(target.sizes()), " ",
-                                                     c10::toString(target.scalar_type())));
-    }
-    loaded.push_back(value);
-  }
-  try {
-    torch::NoGradGuard no_grad;
-    auto count = [&](size_t i) { return loaded[i].item<int64_t>(); };
-    for (size_t i = 0; i < targets.size(); ++i) {
-      const std::string& name = targets[i].first;
-      if (name == "actor_adam.step") {
-        actor_adam_.step = count(i);
-      } else if (name == "critic_adam.step") {
-        critic_adam_.step = count(i);
-      } else if (name == "alpha_adam.step") {
-        alpha_adam_.step = count(i);
-      } else if (name == "updates") {
-        updates_ = count(i);
-      } else if (name == "generator") {
-        if (loaded[i].defined()) generator_->set_state(loaded[i]);
-      } else {
-        targets[i].second.copy_(loaded[i]);
-      }
-    }
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(absl::StrCat("cannot restore checkpoint '", file.string(), "': ", e.what_without_backtrace()));
-  }
+  ASSIGN_OR_RETURN(auto saved, ReadCheckpointState(dir));
+  RETURN_IF_ERROR(state_.Restore(saved));
   last_ = Last();
   return absl::OkStatus();
 }

@@ -2,9 +2,9 @@
 // (Haarnoja et al. 2018, "SAC: Algorithms and Applications"), matching
 // Stable-Baselines3's SAC update step by step.
 //
-// The learner loop owns one Sac and calls Update once per sampled batch; every
-// few updates it publishes ExportPolicy() to the actors (whose
-// GaussianPolicy loads it) and now and then checkpoints with Save.
+// An Algorithm (interface.h): the learner loop calls Update once per sampled
+// batch; every few updates it publishes ExportPolicy() to the actors (whose
+// GaussianPolicy loads it) and now and then checkpoints state().
 //
 // Speed: each network is one flat buffer (see FlatMlp), so Adam (one fused
 // pass on the CPU) and Polyak averaging (one lerp_) work on whole networks;
@@ -17,8 +17,8 @@
 // log N(u; mean, std) = -eps^2/2 - log std - log(2 pi)/2.
 //
 // Thread safety: not thread-safe; one thread calls all methods.
-#ifndef RILL_LEARNER_SAC_H_
-#define RILL_LEARNER_SAC_H_
+#ifndef RILL_LEARNER_ALGORITHMS_SAC_H_
+#define RILL_LEARNER_ALGORITHMS_SAC_H_
 
 #include <cstdint>
 #include <map>
@@ -29,6 +29,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "learner/algorithms/context.h"
+#include "learner/algorithms/interface.h"
+#include "learner/algorithms/training_state.h"
+#include "learner/algorithms/transitions.h"
+#include "learner/flat_adam.h"
 #include "learner/networks.h"
 #include "proto/parameters.pb.h"
 #include "torch/torch.h"
@@ -49,22 +54,11 @@ struct SacOptions {
   std::optional<double> target_entropy;
   // Keep alpha at initial_alpha.
   bool fixed_alpha = false;
+  // The env's action bounds (env units), for the exported PolicySpec; empty:
+  // [-1, 1] in every dimension.
+  std::vector<float> action_low, action_high;
   torch::Device device = torch::kCPU;
   uint64_t seed = 0;
-};
-
-// float32 tensors on the Sac's device; action in [-1, 1].
-struct TransitionBatch {
-  torch::Tensor obs;         // [B, obs_dim]
-  torch::Tensor action;      // [B, act_dim]
-  torch::Tensor reward;      // [B]
-  torch::Tensor terminated;  // [B], 1 where the episode ended in a terminal state (not on truncation)
-  torch::Tensor next_obs;    // [B, obs_dim]
-  // [B] importance-sampling weights of a prioritized table (SampleResponse's
-  // importance_weights): each transition's term of the critic loss is
-  // scaled by its weight, which undoes the bias of drawing it with
-  // probability != 1/N (Schaul et al. 2016). Undefined: all 1.
-  torch::Tensor weight;
 };
 
 struct SacStats {
@@ -76,23 +70,25 @@ struct SacStats {
   double log_prob_mean = 0;  // mean logp(a|s) of the policy's actions
 };
 
-// Adam (Kingma & Ba; torch.optim.Adam's defaults: betas 0.9 / 0.999, eps
-// 1e-8, no weight decay) over one flat parameter buffer.
-struct FlatAdam {
-  double lr = 3e-4;
-  int64_t step = 0;
-  torch::Tensor exp_avg, exp_avg_sq, scratch;
-
-  explicit FlatAdam(const torch::Tensor& like, double lr);
-  FlatAdam() = default;
-  void Step(const torch::Tensor& params, const torch::Tensor& grads);
-};
-
-class Sac {
+class Sac final : public Algorithm {
  public:
-  // InvalidArgument for bad sizes or hyperparameters; FailedPrecondition for
-  // an unavailable device.
+  // InvalidArgument for bad sizes; FailedPrecondition for an unavailable
+  // device. The hyperparameters' ranges are config rules (spec.cc), checked
+  // when the config is finalized.
   static absl::StatusOr<std::unique_ptr<Sac>> Create(const SacOptions& options);
+  // From learner.sac of a finalized config.
+  static absl::StatusOr<std::unique_ptr<Algorithm>> FromConfig(const AlgorithmContext& context);
+
+  // ---- Algorithm
+  const std::string& name() const override;
+  std::vector<ColumnRequirement> Columns() const override;
+  absl::Status Update(const Batch& batch) override;
+  int64_t updates() const override { return updates_; }
+  absl::StatusOr<rill::v1::ParameterSet> ExportPolicy() const override;
+  torch::Tensor Priorities() const override { return LastTdErrors(); }
+  std::vector<Statistic> Statistics() const override;
+  TrainingState& state() override { return state_; }
+  int64_t UpdateMatmulFlops(int64_t batch) const override { return UpdateMatmulFlops(options_, batch); }
 
   // One gradient step: critics, then the actor (through the freshly updated
   // critics), then the temperature, then Polyak-averages the target critics.
@@ -103,18 +99,12 @@ class Sac {
   // Stats of the last update (zeros before the first). Synchronizes with the
   // device: read them rarely.
   SacStats LastStats() const;
-  int64_t updates() const { return updates_; }
   const SacOptions& options() const { return options_; }
 
-  // CPU copies of the policy's parameters, named as GaussianPolicy expects.
-  absl::StatusOr<rill::v1::ParameterSet> ExportPolicy() const;
-
-  // Writes networks, target networks, Adam states, log_alpha, the update
-  // counter and the noise generator into `dir`, atomically: everything goes
-  // to a sibling temporary folder first that is then renamed to `dir`
-  // (replacing an older checkpoint there). Internal / PermissionDenied on I/O
-  // errors.
-  absl::Status Save(const std::string& dir) const;
+  // Writes state() and the exported policy into `dir` as a learner
+  // checkpoint (learner/checkpoint.h), atomically. Internal /
+  // PermissionDenied on I/O errors.
+  absl::Status Save(const std::string& dir);
   // Restores everything Save wrote. NotFound when `dir` has no checkpoint,
   // InvalidArgument when its shapes do not fit these options (nothing is
   // changed then), DataLoss for an unreadable file.
@@ -153,7 +143,7 @@ class Sac {
   absl::Status CheckBatch(const TransitionBatch& batch) const;
   // `noise`: [2B, act_dim], rows [0, B) for s', [B, 2B) for s.
   void UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise);
-  std::vector<std::pair<std::string, torch::Tensor>> CheckpointTensors() const;
+  void RegisterState();
 
   SacOptions options_;
   double target_entropy_;
@@ -165,6 +155,7 @@ class Sac {
   FlatAdam actor_adam_, critic_adam_, alpha_adam_;
   c10::optional<at::Generator> generator_;  // CPU; the device's default generator elsewhere
   int64_t updates_ = 0;
+  TrainingState state_;
   // Activations and gradient buffers, reused by every update.
   MlpTrace actor_trace_, target_trace_, critic_trace_, pi_trace_;
 
@@ -181,4 +172,4 @@ class Sac {
 
 }  // namespace rill::learner
 
-#endif  // RILL_LEARNER_SAC_H_
+#endif  // RILL_LEARNER_ALGORITHMS_SAC_H_

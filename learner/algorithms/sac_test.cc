@@ -1,4 +1,4 @@
-#include "learner/sac.h"
+#include "learner/algorithms/sac.h"
 
 #include <cmath>
 #include <filesystem>
@@ -9,17 +9,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/algorithms/test_util.h"
 #include "learner/networks.h"
+#include "learner/policies/gaussian.h"
 
 namespace rill::learner {
 namespace {
 
 using ::testing::HasSubstr;
-
-void Set(const torch::Tensor& target, std::vector<float> values) {
-  torch::NoGradGuard no_grad;
-  target.copy_(torch::tensor(values).view(target.sizes()));
-}
 
 // The tiny SAC the hand computations below use: obs_dim 2, act_dim 1, one
 // hidden layer of 2, gamma 0.9, alpha 0.5, target entropy -1 (= -act_dim).
@@ -236,21 +233,6 @@ TransitionBatch RandomBatch(const SacOptions& options, int64_t b, uint64_t seed)
 
 // The gradients SAC computes by hand, against torch autograd on the losses
 // written the way SB3 writes them.
-torch::Tensor Mlp(torch::Tensor h, const std::map<std::string, torch::Tensor>& p, const std::string& prefix,
-                  int layers, int member) {
-  for (int l = 0; l < layers; ++l) {
-    torch::Tensor w = p.at(prefix + ".layers." + std::to_string(l) + ".weight");
-    torch::Tensor b = p.at(prefix + ".layers." + std::to_string(l) + ".bias");
-    if (member >= 0) {
-      w = w[member];
-      b = b[member];
-    }
-    h = torch::nn::functional::linear(h, w, b);
-    if (l + 1 < layers) h = torch::relu(h);
-  }
-  return h;
-}
-
 struct PolicySample {
   torch::Tensor action, log_prob;
 };
@@ -510,7 +492,7 @@ TEST(SacTest, CreateRejectsBadOptions) {
   options.act_dim = 0;
   EXPECT_EQ(Sac::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
   options = TinyOptions();
-  options.tau = 0;
+  options.hidden = {0};
   EXPECT_EQ(Sac::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
   options = TinyOptions();
   options.hidden = {};

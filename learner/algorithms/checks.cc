@@ -1,0 +1,34 @@
+#include "learner/algorithms/checks.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace rill::learner {
+
+std::string ShapeString(at::IntArrayRef shape) { return absl::StrCat("[", absl::StrJoin(shape, ", "), "]"); }
+
+absl::Status CheckBatchField(const char* name, const torch::Tensor& t, const std::vector<int64_t>& shape,
+                             const torch::Device& device, torch::ScalarType dtype) {
+  if (!t.defined()) return absl::InvalidArgumentError(absl::StrCat("batch.", name, " is missing"));
+  if (t.scalar_type() != dtype) {
+    return absl::InvalidArgumentError(absl::StrCat("batch.", name, " must be ", c10::toString(dtype), ", not ",
+                                                   c10::toString(t.scalar_type())));
+  }
+  if (t.device() != device) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch.", name, " is on ", t.device().str(), ", the learner on ", device.str()));
+  }
+  if (t.sizes() != at::IntArrayRef(shape)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch.", name, " has shape ", ShapeString(t.sizes()), ", expected ", ShapeString(shape)));
+  }
+  return absl::OkStatus();
+}
+
+int64_t MatmulFlops(const std::vector<int64_t>& sizes, int64_t rows, size_t first) {
+  int64_t flops = 0;
+  for (size_t l = first; l + 1 < sizes.size(); ++l) flops += 2 * rows * sizes[l] * sizes[l + 1];
+  return flops;
+}
+
+}  // namespace rill::learner

@@ -1,0 +1,30 @@
+// AlgorithmContext: what every algorithm's FromConfig gets.
+#ifndef RILL_LEARNER_ALGORITHMS_CONTEXT_H_
+#define RILL_LEARNER_ALGORITHMS_CONTEXT_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "actor/envs/spec.h"
+#include "proto/config.pb.h"
+#include "torch/torch.h"
+
+namespace rill::learner {
+
+struct AlgorithmContext {
+  // Finalized (common/config.h): every default filled in, every rule checked.
+  v1::ExperimentConfig config;
+  // The env's spaces (actor/envs/registry.h).
+  actor::EnvSpec env;
+  torch::Device device = torch::kCPU;
+  uint64_t seed = 0;
+
+  // network.hidden_sizes.
+  std::vector<int> hidden() const {
+    return std::vector<int>(config.network().hidden_sizes().begin(), config.network().hidden_sizes().end());
+  }
+};
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_ALGORITHMS_CONTEXT_H_

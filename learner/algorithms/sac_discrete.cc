@@ -1,0 +1,342 @@
+#include "learner/algorithms/sac_discrete.h"
+
+#include <cmath>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "learner/algorithms/checks.h"
+#include "learner/policies/categorical.h"
+#include "learner/policies/registry.h"
+
+namespace rill::learner {
+namespace {
+
+// Layer sizes of one network obs -> hidden... -> one output per action.
+std::vector<int64_t> LayerSizes(const SacDiscreteOptions& options) {
+  std::vector<int64_t> sizes = {options.obs_dim};
+  sizes.insert(sizes.end(), options.hidden.begin(), options.hidden.end());
+  sizes.push_back(options.num_actions);
+  return sizes;
+}
+
+// The env the options describe, as PolicySpecFor and TransitionColumns read it.
+actor::EnvSpec DiscreteEnv(const SacDiscreteOptions& options) {
+  actor::EnvSpec env;
+  env.observation_shape = {options.obs_dim};
+  env.discrete = true;
+  env.num_actions = options.num_actions;
+  return env;
+}
+
+}  // namespace
+
+SacDiscrete::SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, FlatMlp critic)
+    : options_(options),
+      target_entropy_(options.target_entropy_fraction * std::log(static_cast<double>(options.num_actions))),
+      policy_(std::move(policy)),
+      critic_(std::move(critic)),
+      critic_target_(critic_.Clone()),
+      log_alpha_(torch::full({1}, std::log(options.initial_alpha),
+                             torch::TensorOptions().dtype(torch::kFloat32).device(options.device))),
+      log_alpha_grad_(torch::zeros_like(log_alpha_)),
+      policy_adam_(policy_.params(), options.actor_lr),
+      critic_adam_(critic_.params(), options.critic_lr),
+      alpha_adam_(log_alpha_, options.alpha_lr) {
+  state_.AddTensor("policy", policy_.params());
+  state_.AddTensor("critic", critic_.params());
+  state_.AddTensor("critic_target", critic_target_.params());
+  state_.AddTensor("log_alpha", log_alpha_);
+  for (auto& [name, adam] : {std::pair<const char*, FlatAdam*>{"policy_adam", &policy_adam_},
+                             std::pair<const char*, FlatAdam*>{"critic_adam", &critic_adam_},
+                             std::pair<const char*, FlatAdam*>{"alpha_adam", &alpha_adam_}}) {
+    state_.AddTensor(absl::StrCat(name, ".exp_avg"), adam->exp_avg);
+    state_.AddTensor(absl::StrCat(name, ".exp_avg_sq"), adam->exp_avg_sq);
+    state_.AddCounter(absl::StrCat(name, ".step"), &adam->step);
+  }
+  state_.AddCounter("updates", &updates_);
+}
+
+absl::StatusOr<std::unique_ptr<Algorithm>> SacDiscrete::FromConfig(const AlgorithmContext& context) {
+  if (!context.env.discrete) {
+    return absl::InvalidArgumentError(absl::StrCat("config field learner.sac_discrete: sac_discrete needs a discrete "
+                                                   "action space; ",
+                                                   context.env.name, " is continuous"));
+  }
+  const v1::LearnerConfig& learner = context.config.learner();
+  const v1::SacDiscreteConfig& config = learner.sac_discrete();
+  SacDiscreteOptions options;
+  options.obs_dim = context.env.obs_dim();
+  options.num_actions = context.env.num_actions;
+  options.hidden = context.hidden();
+  options.actor_lr = config.actor_lr();
+  options.critic_lr = config.critic_lr();
+  options.alpha_lr = config.alpha_lr();
+  options.initial_alpha = config.initial_alpha();
+  options.target_entropy_fraction = config.target_entropy_fraction();
+  options.fixed_alpha = config.fixed_alpha();
+  options.gamma = learner.gamma();
+  options.tau = learner.tau();
+  options.device = context.device;
+  options.seed = context.seed;
+  ASSIGN_OR_RETURN(std::unique_ptr<SacDiscrete> algorithm, Create(options));
+  return std::unique_ptr<Algorithm>(std::move(algorithm));
+}
+
+absl::StatusOr<std::unique_ptr<SacDiscrete>> SacDiscrete::Create(const SacDiscreteOptions& options) {
+  if (options.obs_dim <= 0 || options.num_actions <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("obs_dim (", options.obs_dim, ") and num_actions (",
+                                                   options.num_actions, ") must be positive"));
+  }
+  if (options.hidden.empty()) return absl::InvalidArgumentError("hidden must name at least one layer");
+  for (int h : options.hidden) {
+    if (h <= 0) return absl::InvalidArgumentError(absl::StrCat("hidden sizes must be positive, got ", h));
+  }
+  if (!(options.actor_lr > 0) || !(options.critic_lr > 0) || !(options.alpha_lr > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("learning rates must be positive: actor_lr ", options.actor_lr,
+                                                   ", critic_lr ", options.critic_lr, ", alpha_lr ",
+                                                   options.alpha_lr));
+  }
+  if (!(options.gamma >= 0 && options.gamma <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("gamma ", options.gamma, " must be in [0, 1]"));
+  }
+  if (!(options.tau >= 0 && options.tau <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("tau ", options.tau, " must be in [0, 1]"));
+  }
+  if (!(options.initial_alpha > 0) || !std::isfinite(options.initial_alpha)) {
+    return absl::InvalidArgumentError(absl::StrCat("initial_alpha ", options.initial_alpha, " must be positive"));
+  }
+  if (!(options.target_entropy_fraction > 0 && options.target_entropy_fraction <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target_entropy_fraction ", options.target_entropy_fraction, " must be in (0, 1]"));
+  }
+  if (options.device.is_cuda() && !torch::cuda::is_available()) {
+    return absl::FailedPreconditionError(absl::StrCat("device ", options.device.str(), " is not available"));
+  }
+  if (!options.device.is_cpu() && !options.device.is_cuda()) {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported device ", options.device.str()));
+  }
+  std::vector<int64_t> hidden(options.hidden.begin(), options.hidden.end());
+  MlpShape policy_shape{options.obs_dim, hidden, options.num_actions, 1};
+  MlpShape critic_shape{options.obs_dim, hidden, options.num_actions, 2};
+  ASSIGN_OR_RETURN(FlatMlp policy,
+                   FlatMlp::Create(policy_shape, options.seed * 2654435761ULL + 1, options.device));
+  ASSIGN_OR_RETURN(FlatMlp critic,
+                   FlatMlp::Create(critic_shape, options.seed * 2654435761ULL + 2, options.device));
+  try {
+    return std::unique_ptr<SacDiscrete>(new SacDiscrete(options, std::move(policy), std::move(critic)));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot create SAC-discrete: ", e.what_without_backtrace()));
+  }
+}
+
+const std::string& SacDiscrete::name() const {
+  static const std::string* const kName = new std::string("sac_discrete");
+  return *kName;
+}
+
+std::vector<ColumnRequirement> SacDiscrete::Columns() const { return TransitionColumns(DiscreteEnv(options_)); }
+
+absl::Status SacDiscrete::CheckBatch(const TransitionBatch& batch) const {
+  if (!batch.obs.defined()) return absl::InvalidArgumentError("batch.obs is missing");
+  if (batch.obs.dim() != 2 || batch.obs.size(0) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("batch.obs has shape ", ShapeString(batch.obs.sizes()),
+                                                   ", expected [B, ", options_.obs_dim, "] with B > 0"));
+  }
+  const int64_t b = batch.obs.size(0);
+  const torch::Device& device = options_.device;
+  RETURN_IF_ERROR(CheckBatchField("obs", batch.obs, {b, options_.obs_dim}, device, torch::kFloat32));
+  RETURN_IF_ERROR(CheckBatchField("action", batch.action, {b}, device, torch::kInt64));
+  RETURN_IF_ERROR(CheckBatchField("reward", batch.reward, {b}, device, torch::kFloat32));
+  RETURN_IF_ERROR(CheckBatchField("terminated", batch.terminated, {b}, device, torch::kFloat32));
+  RETURN_IF_ERROR(CheckBatchField("next_obs", batch.next_obs, {b, options_.obs_dim}, device, torch::kFloat32));
+  if (batch.discount.defined()) {
+    RETURN_IF_ERROR(CheckBatchField("discount", batch.discount, {b}, device, torch::kFloat32));
+  }
+  if (batch.weight.defined()) RETURN_IF_ERROR(CheckBatchField("weight", batch.weight, {b}, device, torch::kFloat32));
+  // An index out of range would read past the critics' outputs (and on a
+  // GPU abort the process from a device-side assert): one reduction, one
+  // device-to-host copy.
+  int64_t low = 0, high = 0;
+  try {
+    torch::NoGradGuard no_grad;
+    auto [min, max] = at::aminmax(batch.action);
+    torch::Tensor range = torch::stack({min, max}).to(torch::kCPU);
+    low = range[0].item<int64_t>();
+    high = range[1].item<int64_t>();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot check batch.action: ", e.what_without_backtrace()));
+  }
+  if (low < 0 || high >= options_.num_actions) {
+    return absl::InvalidArgumentError(absl::StrCat("batch.action holds indices in [", low, ", ", high,
+                                                   "], outside the ", options_.num_actions, " actions [0, ",
+                                                   options_.num_actions, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SacDiscrete::Update(const Batch& batch) {
+  ASSIGN_OR_RETURN(TransitionBatch view, ToTransitionBatch(batch));
+  return Update(view);
+}
+
+absl::Status SacDiscrete::Update(const TransitionBatch& batch) {
+  RETURN_IF_ERROR(CheckBatch(batch));
+  try {
+    UpdateUnchecked(batch);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("SAC-discrete update failed: ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
+  torch::NoGradGuard no_grad;
+  const int64_t b = batch.obs.size(0);
+  const int64_t num_actions = options_.num_actions;
+
+  // 1. The policy on s' (rows [0, B)) and s (rows [B, 2B)) in one pass: it
+  // does not change before its own step. Only the s rows are differentiated.
+  torch::Tensor logits = policy_.Forward(torch::cat({batch.next_obs, batch.obs}, 0), policy_trace_).squeeze(0);
+  torch::Tensor log_p = torch::log_softmax(logits, 1);  // [2B, A]
+  torch::Tensor p = log_p.exp();
+  torch::Tensor alpha = log_alpha_.exp();  // [1]; every loss uses the temperature before this update
+
+  // 2. TD target, no gradient: the soft value of s' is an exact expectation,
+  // V(s') = sum_a p'(a) (min(Q1t, Q2t)(s', a) - alpha logp'(a)), and
+  // y = r + discount * V(s').
+  torch::Tensor q_next = critic_target_.Forward(batch.next_obs, target_trace_);  // [2, B, A]
+  torch::Tensor soft_next = torch::minimum(q_next[0], q_next[1])
+                                .sub_(log_p.narrow(0, 0, b) * alpha)
+                                .mul_(p.narrow(0, 0, b))
+                                .sum(1);  // [B]
+  torch::Tensor target = torch::addcmul(batch.reward, BootstrapDiscount(batch, options_.gamma), soft_next);
+
+  // 3. Critic step on the replayed actions. Loss = 0.5 * sum_e MSE(Q_e(s, a), y),
+  // so d loss / d Q_e(s, a) = (Q_e - y) / B (times the item's importance
+  // weight), and zero for every other action's output.
+  torch::Tensor index = batch.action.view({1, b, 1}).expand({2, b, 1});
+  torch::Tensor q = critic_.Forward(batch.obs, critic_trace_).gather(2, index);  // [2, B, 1]
+  torch::Tensor grad_taken = (q - target.view({1, b, 1})).mul_(1.0 / b);
+  if (batch.weight.defined()) grad_taken.mul_(batch.weight.view({1, b, 1}));
+  if (!grad_q_.defined() || grad_q_.size(1) != b) grad_q_ = torch::empty({2, b, num_actions}, q.options());
+  grad_q_.zero_().scatter_(2, index, grad_taken);
+  critic_.Backward(critic_trace_, grad_q_, /*row_begin=*/0, /*weight_grads=*/true, std::nullopt);
+  critic_adam_.Step(critic_.params(), critic_.grads());
+
+  // 4. Policy step through the updated critics, whose weights stay fixed.
+  // Loss = mean_s sum_a p(a) f(a) with f = alpha logp - min(Q1, Q2); its
+  // gradient in the logits is d/dz_j = p_j (f_j - sum_a p_a f_a) / B (the
+  // alpha logp term's own derivative, sum_a p_a d logp_a = 0, drops out).
+  torch::Tensor pi_log_p = log_p.narrow(0, b, b);
+  torch::Tensor pi_p = p.narrow(0, b, b);
+  torch::Tensor q_pi = critic_.Forward(batch.obs, pi_trace_);  // [2, B, A]
+  torch::Tensor f = torch::addcmul(torch::minimum(q_pi[0], q_pi[1]).neg_(), pi_log_p, alpha);  // [B, A]
+  torch::Tensor actor_loss = (pi_p * f).sum(1, /*keepdim=*/true);                             // [B, 1]
+  if (!grad_logits_.defined() || grad_logits_.size(1) != b) {
+    grad_logits_ = torch::empty({1, b, num_actions}, f.options());
+  }
+  torch::Tensor grad_logits = grad_logits_[0];
+  at::mul_out(grad_logits, f.sub_(actor_loss), pi_p).mul_(1.0 / b);
+  policy_.Backward(policy_trace_, grad_logits_, /*row_begin=*/b, /*weight_grads=*/true, std::nullopt);
+  policy_adam_.Step(policy_.params(), policy_.grads());
+
+  // 5. Temperature: loss = -mean(log_alpha * (sum_a p logp + target_entropy))
+  // with p and logp detached, so d loss / d log_alpha = entropy - target
+  // (mean over the batch): above the target, alpha falls.
+  torch::Tensor neg_entropy = (pi_p * pi_log_p).sum(1);  // [B]
+  torch::Tensor log_alpha_before = log_alpha_.clone();
+  if (!options_.fixed_alpha) {
+    at::mean_out(log_alpha_grad_, neg_entropy, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
+    alpha_adam_.Step(log_alpha_, log_alpha_grad_);
+  }
+
+  // 6. Polyak: target = tau * online + (1 - tau) * target.
+  critic_target_.params().lerp_(critic_.params(), options_.tau);
+
+  last_.q = q.view({2, b});
+  last_.target = target;
+  last_.log_alpha = log_alpha_before;
+  last_.actor_loss = actor_loss.view({b});
+  last_.neg_entropy = neg_entropy;
+  ++updates_;
+}
+
+torch::Tensor SacDiscrete::Priorities() const {
+  if (!last_.q.defined()) return {};
+  torch::NoGradGuard no_grad;
+  return (last_.q - last_.target.view({1, -1})).abs_().mean(0);
+}
+
+std::vector<Statistic> SacDiscrete::Statistics() const {
+  std::vector<Statistic> stats = {
+      {"critic", 0, true}, {"actor", 0, true},  {"alpha", 0, true},
+      {"alpha", 0, false}, {"q_mean", 0, false}, {"entropy", 0, false},
+  };
+  if (!last_.q.defined()) return stats;
+  try {
+    torch::NoGradGuard no_grad;
+    // One tensor, one device-to-host copy.
+    torch::Tensor all =
+        torch::stack({
+                         (last_.q - last_.target.view({1, -1})).square().mean(1).sum() * 0.5,
+                         last_.actor_loss.mean(),
+                         -(last_.log_alpha * (last_.neg_entropy + target_entropy_)).mean(),
+                         last_.log_alpha.exp().squeeze(0),
+                         last_.q.mean(),
+                         -last_.neg_entropy.mean(),
+                     })
+            .to(torch::kCPU, torch::kFloat64);
+    for (size_t i = 0; i < stats.size(); ++i) stats[i].value = all[static_cast<int64_t>(i)].item<double>();
+  } catch (const c10::Error&) {
+    // Statistics are advisory; a failing device shows up in the next Update.
+  }
+  return stats;
+}
+
+absl::StatusOr<v1::ParameterSet> SacDiscrete::ExportPolicy() const {
+  try {
+    ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(policy_.NamedParameters(kPolicyPrefix)));
+    *set.mutable_policy() = PolicySpecFor(CategoricalPolicy::kKind, DiscreteEnv(options_), options_.hidden);
+    return set;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot export the policy: ", e.what_without_backtrace()));
+  }
+}
+
+int64_t SacDiscrete::UpdateMatmulFlops(int64_t batch) const {
+  // The policy and one critic have the same layer sizes.
+  const std::vector<int64_t> net = LayerSizes(options_);
+  const int64_t b = batch;
+  int64_t flops = 0;
+  flops += MatmulFlops(net, 2 * b);     // policy forward on s' and s
+  flops += 2 * MatmulFlops(net, b);     // target critics forward on s'
+  flops += 2 * MatmulFlops(net, b);     // critics forward on s
+  flops += 2 * MatmulFlops(net, b);     // critic weight gradients
+  flops += 2 * MatmulFlops(net, b, 1);  // critic input gradients, layers >= 1
+  flops += 2 * MatmulFlops(net, b);     // updated critics forward on s
+  flops += MatmulFlops(net, b);         // policy weight gradients (s rows only)
+  flops += MatmulFlops(net, b, 1);      // policy input gradients, layers >= 1
+  return flops;
+}
+
+std::map<std::string, torch::Tensor> SacDiscrete::ParametersForTesting() {
+  std::map<std::string, torch::Tensor> named;
+  for (auto& [name, t] : policy_.NamedParameters(kPolicyPrefix)) named[name] = t;
+  for (auto& [name, t] : critic_.NamedParameters("critic")) named[name] = t;
+  for (auto& [name, t] : critic_target_.NamedParameters("critic_target")) named[name] = t;
+  named["log_alpha"] = log_alpha_;
+  return named;
+}
+
+std::map<std::string, torch::Tensor> SacDiscrete::GradientsForTesting() {
+  std::map<std::string, torch::Tensor> named;
+  for (auto& [name, t] : policy_.NamedGradients(kPolicyPrefix)) named[name] = t;
+  for (auto& [name, t] : critic_.NamedGradients("critic")) named[name] = t;
+  named["log_alpha"] = log_alpha_grad_;
+  return named;
+}
+
+}  // namespace rill::learner

@@ -1,0 +1,178 @@
+#include "learner/algorithms/spec.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace rill::learner {
+namespace {
+
+absl::Status Invalid(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("config field ", field, ": ", why));
+}
+
+// For an optional double field: sets it to `fallback` when unset, then
+// requires a finite value in [low, high] (or (low, high] when low_open).
+template <typename Message>
+absl::Status FillDouble(Message& message, const std::string& field, bool (Message::*has)() const,
+                        double (Message::*get)() const, void (Message::*set)(double), double fallback, double low,
+                        double high, bool low_open) {
+  if (!(message.*has)()) (message.*set)(fallback);
+  const double value = (message.*get)();
+  const bool above = low_open ? value > low : value >= low;
+  if (!std::isfinite(value) || !above || value > high) {
+    return Invalid(field, absl::StrCat(value, " is out of range: must be in ", low_open ? "(" : "[", low, ", ",
+                                       std::isinf(high) ? "inf)" : absl::StrCat(high, "]")));
+  }
+  return absl::OkStatus();
+}
+
+constexpr double kInf = INFINITY;
+
+#define RILL_FILL(message, prefix, field, fallback, low, high, low_open)                                      \
+  do {                                                                                                          \
+    using M = std::decay_t<decltype(message)>;                                                                  \
+    absl::Status status = FillDouble<M>(message, absl::StrCat(prefix, "." #field), &M::has_##field, &M::field, \
+                                        &M::set_##field, fallback, low, high, low_open);                        \
+    if (!status.ok()) return status;                                                                            \
+  } while (0)
+
+absl::Status FinalizeSac(v1::LearnerConfig& learner, const actor::EnvSpec& env) {
+  v1::SacConfig& sac = *learner.mutable_sac();
+  RILL_FILL(sac, "learner.sac", actor_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(sac, "learner.sac", critic_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(sac, "learner.sac", alpha_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(sac, "learner.sac", initial_alpha, 1.0, 0, kInf, true);
+  RILL_FILL(sac, "learner.sac", target_entropy, -static_cast<double>(env.action_dim()), -kInf, kInf, false);
+  return absl::OkStatus();
+}
+
+// TD3 and DDPG share the message and every rule; only the defaults differ.
+absl::Status FinalizeTd3Like(v1::Td3Config& td3, const std::string& prefix, int critics, double noise, int delay) {
+  RILL_FILL(td3, prefix, actor_lr, 1e-3, 0, kInf, true);
+  RILL_FILL(td3, prefix, critic_lr, 1e-3, 0, kInf, true);
+  RILL_FILL(td3, prefix, target_noise, noise, 0, kInf, false);
+  RILL_FILL(td3, prefix, target_noise_clip, 0.5, 0, kInf, false);
+  RILL_FILL(td3, prefix, exploration_noise, 0.1, 0, kInf, false);
+  if (!td3.has_num_critics()) td3.set_num_critics(critics);
+  if (td3.num_critics() < 1 || td3.num_critics() > 8) {
+    return Invalid(prefix + ".num_critics", absl::StrCat(td3.num_critics(), " is out of range: must be in 1..8"));
+  }
+  if (!td3.has_policy_delay()) td3.set_policy_delay(delay);
+  if (td3.policy_delay() < 1) {
+    return Invalid(prefix + ".policy_delay", absl::StrCat(td3.policy_delay(), " is out of range: must be >= 1"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FinalizeTd3(v1::LearnerConfig& learner, const actor::EnvSpec&) {
+  return FinalizeTd3Like(*learner.mutable_td3(), "learner.td3", /*critics=*/2, /*noise=*/0.2, /*delay=*/2);
+}
+
+absl::Status FinalizeDdpg(v1::LearnerConfig& learner, const actor::EnvSpec&) {
+  return FinalizeTd3Like(*learner.mutable_ddpg(), "learner.ddpg", /*critics=*/1, /*noise=*/0, /*delay=*/1);
+}
+
+absl::Status FinalizeSacDiscrete(v1::LearnerConfig& learner, const actor::EnvSpec&) {
+  v1::SacDiscreteConfig& sac = *learner.mutable_sac_discrete();
+  RILL_FILL(sac, "learner.sac_discrete", actor_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(sac, "learner.sac_discrete", critic_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(sac, "learner.sac_discrete", alpha_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(sac, "learner.sac_discrete", initial_alpha, 1.0, 0, kInf, true);
+  RILL_FILL(sac, "learner.sac_discrete", target_entropy_fraction, 0.89, 0, 1, true);
+  return absl::OkStatus();
+}
+
+#undef RILL_FILL
+
+}  // namespace
+
+const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
+  using C = v1::LearnerConfig;
+  static const std::vector<AlgorithmSpec>* const kSpecs = new std::vector<AlgorithmSpec>{
+      {"sac", C::kSac, /*discrete_actions=*/false, ItemKind::kTransition, &FinalizeSac},
+      {"td3", C::kTd3, /*discrete_actions=*/false, ItemKind::kTransition, &FinalizeTd3},
+      {"ddpg", C::kDdpg, /*discrete_actions=*/false, ItemKind::kTransition, &FinalizeDdpg},
+      {"sac_discrete", C::kSacDiscrete, /*discrete_actions=*/true, ItemKind::kTransition, &FinalizeSacDiscrete},
+  };
+  return *kSpecs;
+}
+
+std::string KnownAlgorithmNames() {
+  std::vector<std::string> names;
+  for (const AlgorithmSpec& spec : AlgorithmSpecs()) names.push_back(spec.name);
+  return absl::StrJoin(names, ", ");
+}
+
+absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(const v1::LearnerConfig& learner) {
+  for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
+    if (spec.config_case == learner.algorithm_case()) return &spec;
+  }
+  return Invalid("learner.algorithm", absl::StrCat("no algorithm is selected (known: ", KnownAlgorithmNames(), ")"));
+}
+
+absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(absl::string_view name) {
+  for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
+    if (spec.name == name) return &spec;
+  }
+  return absl::NotFoundError(absl::StrCat("unknown algorithm '", name, "' (known: ", KnownAlgorithmNames(), ")"));
+}
+
+const google::protobuf::Message* AlgorithmSection(const v1::LearnerConfig& learner) {
+  switch (learner.algorithm_case()) {
+    case v1::LearnerConfig::kSac: return &learner.sac();
+    case v1::LearnerConfig::kTd3: return &learner.td3();
+    case v1::LearnerConfig::kDdpg: return &learner.ddpg();
+    case v1::LearnerConfig::kSacDiscrete: return &learner.sac_discrete();
+    default: return nullptr;
+  }
+}
+
+absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const actor::EnvSpec& env) {
+  if (learner.algorithm_case() == v1::LearnerConfig::ALGORITHM_NOT_SET) {
+    if (env.discrete) {
+      learner.mutable_sac_discrete();
+    } else {
+      learner.mutable_sac();
+    }
+  }
+  absl::StatusOr<const AlgorithmSpec*> spec = FindAlgorithmSpec(learner);
+  if (!spec.ok()) return spec.status();
+  const std::string field = absl::StrCat("learner.", (*spec)->name);
+  if ((*spec)->discrete_actions != env.discrete) {
+    return Invalid(field, absl::StrCat((*spec)->name, " needs a ", (*spec)->discrete_actions ? "discrete" : "continuous",
+                                       " action space; ", env.name, " is ", env.discrete ? "discrete" : "continuous"));
+  }
+  absl::Status status = (*spec)->finalize(learner, env);
+  if (!status.ok()) return status;
+
+  if (learner.batch_size() == 0) learner.set_batch_size(256);
+  if (learner.batch_size() < 0) return Invalid("learner.batch_size", "must be > 0");
+  if (!learner.has_gamma()) learner.set_gamma(0.99);
+  if (!(learner.gamma() >= 0 && learner.gamma() <= 1)) {
+    return Invalid("learner.gamma", absl::StrCat(learner.gamma(), " is out of range: must be in [0, 1]"));
+  }
+  if (!learner.has_tau()) learner.set_tau(0.005);
+  if (!(learner.tau() >= 0 && learner.tau() <= 1)) {
+    return Invalid("learner.tau", absl::StrCat(learner.tau(), " is out of range: must be in [0, 1]"));
+  }
+  if (learner.n_step() == 0) learner.set_n_step(1);
+  if (learner.n_step() < 0 || learner.n_step() > 1000) {
+    return Invalid("learner.n_step", absl::StrCat(learner.n_step(), " is out of range: must be in 1..1000"));
+  }
+  if (learner.publish_every() == 0) learner.set_publish_every(10);
+  if (learner.prefetch_batches() == 0) learner.set_prefetch_batches(8);
+  if (learner.checkpoint_every() == 0) learner.set_checkpoint_every(5000);
+  if (learner.device().empty()) learner.set_device("auto");
+  if (learner.device() != "auto" && learner.device() != "cpu" && learner.device() != "cuda") {
+    return Invalid("learner.device", absl::StrCat("'", learner.device(), "' (known: auto, cpu, cuda)"));
+  }
+  if (learner.publish_every() < 0) return Invalid("learner.publish_every", "must be > 0");
+  if (learner.prefetch_batches() < 0) return Invalid("learner.prefetch_batches", "must be > 0");
+  if (learner.checkpoint_every() < 0) return Invalid("learner.checkpoint_every", "must be >= 0");
+  if (learner.num_threads() < 0) return Invalid("learner.num_threads", "must be >= 0");
+  return absl::OkStatus();
+}
+
+}  // namespace rill::learner

@@ -1,0 +1,67 @@
+// AlgorithmSpec: what the rest of Rill knows of a learning algorithm without
+// linking it (no LibTorch here: replay shards and config tools read it):
+// its name (the field of the learner.algorithm oneof), the action space it
+// acts in, the items it trains on, and the one function that fills its
+// config section's defaults and checks every rule of it. Config
+// finalization (common/config.h) calls FinalizeLearnerConfig and nothing
+// else for the learner section, so each rule lives here once.
+//
+// A new algorithm is one entry in spec.cc beside its implementation file and
+// its line in registry.cc.
+//
+// Thread-safe: constant tables and pure functions.
+#ifndef RILL_LEARNER_ALGORITHMS_SPEC_H_
+#define RILL_LEARNER_ALGORITHMS_SPEC_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "actor/envs/spec.h"
+#include "proto/config.pb.h"
+
+namespace rill::learner {
+
+// What an actor writes for the algorithm (actor/items/).
+enum class ItemKind {
+  kTransition,  // (obs, action, reward, terminated, next_obs[, discount])
+};
+
+struct AlgorithmSpec {
+  std::string name;  // "td3": the learner.algorithm oneof field
+  v1::LearnerConfig::AlgorithmCase config_case;
+  bool discrete_actions = false;  // acts in a discrete (else continuous) action space
+  ItemKind items = ItemKind::kTransition;
+  // Fills the defaults of the algorithm's own section and checks it.
+  // InvalidArgument naming the field ("learner.td3.policy_delay").
+  absl::Status (*finalize)(v1::LearnerConfig& learner, const actor::EnvSpec& env) = nullptr;
+};
+
+// Every algorithm, in the oneof's order.
+const std::vector<AlgorithmSpec>& AlgorithmSpecs();
+
+// "sac, td3, ddpg, sac_discrete".
+std::string KnownAlgorithmNames();
+
+// The spec of the algorithm `learner` selects. InvalidArgument when none is
+// selected (FinalizeLearnerConfig picks one first).
+absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(const v1::LearnerConfig& learner);
+// By name; NotFound listing the known names.
+absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(absl::string_view name);
+
+// Fills the learner section's defaults (the algorithm when none is set: sac
+// for a continuous action space, sac_discrete for a discrete one; batch
+// size, gamma, tau, n_step, publish and checkpoint intervals, device) and
+// checks every rule, including that the algorithm can act in `env`'s action
+// space. InvalidArgument naming the field.
+absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const actor::EnvSpec& env);
+
+// The algorithm's section of `learner` as a message (for logs and tools);
+// null when none is selected.
+const google::protobuf::Message* AlgorithmSection(const v1::LearnerConfig& learner);
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_ALGORITHMS_SPEC_H_

@@ -1,0 +1,50 @@
+// What the off-policy algorithms (SAC, TD3 / DDPG, SAC-discrete) share: the
+// transition columns they read from a sampled Batch by name, the typed view
+// they update on, and the one rule for the bootstrap discount.
+//
+// Thread-compatible free functions.
+#ifndef RILL_LEARNER_ALGORITHMS_TRANSITIONS_H_
+#define RILL_LEARNER_ALGORITHMS_TRANSITIONS_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "actor/envs/spec.h"
+#include "learner/algorithms/interface.h"
+#include "torch/torch.h"
+
+namespace rill::learner {
+
+// Tensors on the algorithm's device. Continuous actions are float32 in the
+// policy's [-1, 1] units; discrete actions int64 indices.
+struct TransitionBatch {
+  torch::Tensor obs;         // [B, obs_dim] float32
+  torch::Tensor action;      // [B, act_dim] float32, or [B] int64 (discrete)
+  torch::Tensor reward;      // [B] float32 (the discounted n-step sum for n > 1)
+  torch::Tensor terminated;  // [B] float32, 1 where the episode ended in a terminal state (not on truncation)
+  torch::Tensor next_obs;    // [B, obs_dim] float32
+  // [B] float32: the factor on the bootstrapped value of next_obs (gamma^k,
+  // 0 after a termination), as n-step items carry it. Undefined:
+  // gamma * (1 - terminated), the one-step rule.
+  torch::Tensor discount;
+  // [B] importance-sampling weights of a prioritized table (SampleResponse's
+  // importance_weights): each transition's term of the critic loss is
+  // scaled by its weight, which undoes the bias of drawing it with
+  // probability != 1/N (Schaul et al. 2016). Undefined: all 1.
+  torch::Tensor weight;
+};
+
+// obs, action, reward, terminated, next_obs and the optional discount, with
+// the dtypes and item shapes `env` gives them.
+std::vector<ColumnRequirement> TransitionColumns(const actor::EnvSpec& env);
+
+// The typed view of a sampled batch (no copies). InvalidArgument naming the
+// column when a required one is missing.
+absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch);
+
+// batch.discount, or gamma * (1 - terminated) when it is undefined.
+torch::Tensor BootstrapDiscount(const TransitionBatch& batch, double gamma);
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_ALGORITHMS_TRANSITIONS_H_

@@ -1,0 +1,47 @@
+// Learner checkpoints on disk: one folder per checkpoint holding
+//   state.pt    every tensor of the algorithm's TrainingState (a LibTorch
+//               archive, CPU tensors by name), and
+//   policy.pb   the exported policy (a ParameterSet with its PolicySpec),
+//               which `rill export` turns into TorchScript without knowing
+//               the algorithm.
+// The same format for every algorithm. Writing is atomic: the folder is
+// written under a temporary name, then swapped in by rename, so a crash
+// leaves either the old checkpoint or the new one, never half of one.
+//
+// Thread-compatible free functions.
+#ifndef RILL_LEARNER_CHECKPOINT_H_
+#define RILL_LEARNER_CHECKPOINT_H_
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/parameters.pb.h"
+#include "torch/torch.h"
+
+namespace rill::learner {
+
+inline constexpr char kCheckpointStateFile[] = "state.pt";
+inline constexpr char kCheckpointPolicyFile[] = "policy.pb";
+
+// Writes `tensors` and `policy` to the folder `dir`, replacing an older
+// checkpoint there atomically. InvalidArgument for an empty folder name,
+// PermissionDenied when the folder cannot be created, Internal on I/O errors.
+absl::Status WriteCheckpoint(const std::string& dir,
+                             const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                             const v1::ParameterSet& policy);
+
+// Reads the tensors of the checkpoint in `dir`. NotFound when there is none,
+// DataLoss when the file cannot be read.
+absl::StatusOr<std::map<std::string, torch::Tensor>> ReadCheckpointState(const std::string& dir);
+
+// Reads the exported policy of the checkpoint in `dir`. NotFound when there
+// is none, DataLoss when it cannot be parsed.
+absl::StatusOr<v1::ParameterSet> ReadCheckpointPolicy(const std::string& dir);
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_CHECKPOINT_H_

@@ -1,0 +1,29 @@
+// FlatAdam: Adam over one flat parameter buffer (a whole FlatMlp, or a
+// scalar like SAC's log temperature), fused into one pass on the CPU. Used by
+// every algorithm in learner/algorithms/.
+//
+// Thread safety: none; the owning algorithm's thread calls it.
+#ifndef RILL_LEARNER_FLAT_ADAM_H_
+#define RILL_LEARNER_FLAT_ADAM_H_
+
+#include <cstdint>
+
+#include "torch/torch.h"
+
+namespace rill::learner {
+
+// Adam (Kingma & Ba; torch.optim.Adam's defaults: betas 0.9 / 0.999, eps
+// 1e-8, no weight decay) over one flat parameter buffer.
+struct FlatAdam {
+  double lr = 3e-4;
+  int64_t step = 0;
+  torch::Tensor exp_avg, exp_avg_sq, scratch;
+
+  explicit FlatAdam(const torch::Tensor& like, double lr);
+  FlatAdam() = default;
+  void Step(const torch::Tensor& params, const torch::Tensor& grads);
+};
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_FLAT_ADAM_H_

@@ -1,0 +1,93 @@
+// Every policy kind exported as TorchScript runs under torch::jit::load,
+// with no Rill code, and gives the policy class's deterministic action in
+// env units (or its action index).
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "learner/policies/registry.h"
+#include "torch/script.h"
+
+namespace rill::learner {
+namespace {
+
+using ::testing::HasSubstr;
+
+v1::PolicySpec Spec(const std::string& kind, int obs_dim, int action_dim) {
+  v1::PolicySpec spec;
+  spec.set_kind(kind);
+  spec.set_obs_dim(obs_dim);
+  spec.set_action_dim(action_dim);
+  spec.add_hidden_sizes(16);
+  spec.add_hidden_sizes(8);
+  spec.set_exploration_noise(0.1);
+  if (kind != "categorical") {
+    for (int i = 0; i < action_dim; ++i) {
+      spec.add_action_low(-2.f - i);  // asymmetric in the last dimension below
+      spec.add_action_high(i == action_dim - 1 ? 0.5f : 2.f + i);
+    }
+  }
+  return spec;
+}
+
+std::string Path(const std::string& name) { return std::string(std::getenv("TEST_TMPDIR")) + "/" + name; }
+
+// The policy's deterministic action, mapped to env units as the actor does.
+torch::Tensor EnvUnits(const v1::PolicySpec& spec, const torch::Tensor& a) {
+  torch::Tensor low = torch::tensor(std::vector<float>(spec.action_low().begin(), spec.action_low().end()));
+  torch::Tensor high = torch::tensor(std::vector<float>(spec.action_high().begin(), spec.action_high().end()));
+  return low + (a + 1) * 0.5 * (high - low);
+}
+
+class ExportTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ExportTest, LoadedModuleGivesThePolicysDeterministicActions) {
+  const v1::PolicySpec spec = Spec(GetParam(), 5, 3);
+  std::unique_ptr<Policy> policy = *MakePolicy(spec, /*seed=*/11);
+  const std::string path = Path(GetParam() + ".pt");
+  ASSERT_TRUE(ExportTorchScript(*policy->ExportParameters(), path).ok());
+
+  torch::jit::Module module = torch::jit::load(path);
+  const torch::Tensor obs = torch::randn({64, 5});
+  const torch::Tensor scripted = module.forward({obs}).toTensor();
+  const torch::Tensor expected = policy->Act(obs, /*deterministic=*/true);
+  if (GetParam() == "categorical") {
+    EXPECT_EQ(scripted.scalar_type(), torch::kInt64);
+    EXPECT_TRUE(torch::equal(scripted, expected));
+  } else {
+    EXPECT_EQ(scripted.scalar_type(), torch::kFloat32);
+    ASSERT_EQ(scripted.sizes(), (std::vector<int64_t>{64, 3}));
+    EXPECT_TRUE(torch::allclose(scripted, EnvUnits(spec, expected), 1e-5, 1e-6));
+    EXPECT_LE(scripted.select(1, 2).max().item<float>(), 0.5f);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryKind, ExportTest, ::testing::Values("gaussian", "deterministic", "categorical"));
+
+TEST(ExportTest, UnknownKindIsRefusedNamingIt) {
+  v1::ParameterSet params;
+  params.mutable_policy()->set_kind("beta");
+  absl::Status status = ExportTorchScript(params, Path("beta.pt"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("beta"));
+}
+
+TEST(ExportTest, ParametersOfAnotherShapeAreRefusedNamingTheTensor) {
+  std::unique_ptr<Policy> policy = *MakePolicy(Spec("gaussian", 5, 3), 1);
+  v1::ParameterSet params = *policy->ExportParameters();
+  params.mutable_policy()->set_obs_dim(6);
+  absl::Status status = ExportTorchScript(params, Path("wrong.pt"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("policy.layers.0.weight"));
+}
+
+TEST(ExportTest, MissingBoundsAreRefusedNamingTheField) {
+  v1::PolicySpec spec = Spec("deterministic", 5, 3);
+  spec.clear_action_high();
+  EXPECT_THAT(MakePolicy(spec, 1).status().message(), HasSubstr("action_low"));
+}
+
+}  // namespace
+}  // namespace rill::learner

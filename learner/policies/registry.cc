@@ -1,0 +1,57 @@
+#include "learner/policies/registry.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "learner/policies/categorical.h"
+#include "learner/policies/deterministic.h"
+#include "learner/policies/gaussian.h"
+
+namespace rill::learner {
+namespace {
+
+template <typename P>
+absl::StatusOr<std::unique_ptr<Policy>> Make(const v1::PolicySpec& spec, uint64_t seed) {
+  ASSIGN_OR_RETURN(std::unique_ptr<P> policy, P::Create(spec, seed));
+  return std::unique_ptr<Policy>(std::move(policy));
+}
+
+struct Entry {
+  const char* kind;
+  absl::StatusOr<std::unique_ptr<Policy>> (*make)(const v1::PolicySpec&, uint64_t);
+};
+
+// One line per policy kind.
+constexpr Entry kEntries[] = {
+    {GaussianPolicy::kKind, &Make<GaussianPolicy>},
+    {DeterministicPolicy::kKind, &Make<DeterministicPolicy>},
+    {CategoricalPolicy::kKind, &Make<CategoricalPolicy>},
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const v1::PolicySpec& spec, uint64_t seed) {
+  for (const Entry& entry : kEntries) {
+    if (spec.kind() == entry.kind) return entry.make(spec, seed);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("policy spec kind: '", spec.kind(),
+                                                 "' is unknown (known: gaussian, deterministic, categorical)"));
+}
+
+absl::StatusOr<std::unique_ptr<Policy>> PolicyFromParameters(const v1::ParameterSet& params, uint64_t seed) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, MakePolicy(params.policy(), seed));
+  RETURN_IF_ERROR(policy->LoadParameters(params));
+  return policy;
+}
+
+absl::Status ExportTorchScript(const v1::ParameterSet& params, const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, PolicyFromParameters(params, /*seed=*/0));
+  ASSIGN_OR_RETURN(torch::jit::Module module, policy->ToTorchScript());
+  try {
+    module.save(path);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot write '", path, "': ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rill::learner

@@ -1,0 +1,39 @@
+// Builds a Policy from a PolicySpec (the one a ParameterSet carries), so an
+// actor, the evaluator and `rill export` construct whatever network the
+// learner publishes. A new policy kind is one class and one line in
+// registry.cc.
+//
+// Thread-safe free functions.
+#ifndef RILL_LEARNER_POLICIES_REGISTRY_H_
+#define RILL_LEARNER_POLICIES_REGISTRY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "actor/envs/spec.h"
+#include "learner/policies/interface.h"
+#include "learner/policies/mlp_policy.h"  // PolicySpecFor
+#include "proto/parameters.pb.h"
+
+namespace rill::learner {
+
+// A policy of `spec` with freshly initialised parameters; `seed` seeds them
+// and the policy's own noise generator. InvalidArgument naming the field for
+// an unknown kind, non-positive sizes, or action bounds that do not match
+// action_dim.
+absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const v1::PolicySpec& spec, uint64_t seed);
+
+// MakePolicy(params.policy()) loaded with `params`.
+absl::StatusOr<std::unique_ptr<Policy>> PolicyFromParameters(const v1::ParameterSet& params, uint64_t seed);
+
+// Saves the deterministic policy of `params` as TorchScript to `path`
+// (loadable by torch.jit.load and torch::jit::load with no Rill code).
+// InvalidArgument for a bad ParameterSet, Internal for I/O errors.
+absl::Status ExportTorchScript(const v1::ParameterSet& params, const std::string& path);
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_POLICIES_REGISTRY_H_
