@@ -112,8 +112,11 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     if (table->signature().columns_size() == 0) {
       *table->mutable_signature() = actor::TransitionBuilder::DefaultSignature(*env, n_step);
     }
+    // Only the generic rules here: a shard serves any signature (frames,
+    // unrolls, benchmarks). The roles that fill or read the columns (the
+    // actor's item builder, the learner's algorithm) check theirs by name
+    // at start-up.
     absl::Status st = CheckSignature(table->signature());
-    if (st.ok()) st = actor::TransitionBuilder::CheckSignature(table->signature(), *env, n_step);
     if (!st.ok()) return Invalid(field + ".signature", std::string(st.message()));
     if (table->selector().empty()) table->set_selector("uniform");
     if (table->selector() != "uniform" && table->selector() != "prioritized" && table->selector() != "fifo") {

@@ -78,7 +78,7 @@ replay { tables { name: "t" max_size: 1000 signature {
   columns { name: "action" dtype: DTYPE_FLOAT32 shape: 1 }
   columns { name: "reward" dtype: DTYPE_FLOAT32 }
   columns { name: "next_obs" dtype: DTYPE_FLOAT32 shape: 3 } } } })");
-  for (const char* role : {"replay", "learner", "actor"}) {
+  for (const char* role : {"learner", "actor"}) {
     SCOPED_TRACE(role);
     ExpectRefused({role, "--config=" + path}, "terminated");
   }
