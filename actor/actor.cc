@@ -8,6 +8,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "actor/envs/registry.h"
+#include "actor/items/unroll.h"
+#include "learner/algorithms/spec.h"
 #include "learner/policies/registry.h"
 #include "common/logging.h"
 #include "common/metrics.h"
@@ -41,6 +43,9 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   actor->obs_.assign(static_cast<size_t>(num_envs) * actor->obs_dim_, 0.f);
   actor->actions_.assign(static_cast<size_t>(num_envs) * actor->act_dim_, 0.f);
   actor->action_indices_.assign(static_cast<size_t>(num_envs), 0);
+  actor->log_probs_.assign(static_cast<size_t>(num_envs), 0.f);
+  actor->distribution_width_ = actor->env_spec_.discrete ? actor->env_spec_.num_actions : 2 * actor->act_dim_;
+  actor->distributions_.assign(static_cast<size_t>(num_envs) * actor->distribution_width_, 0.f);
   actor->parameters_ = std::make_unique<ParameterClient>(options.learner_address, config.replay().max_message_bytes());
 
   if (!options.evaluator) {
@@ -50,13 +55,25 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     // over to the others while it is down.
     writer_options.addresses = absl::StrSplit(options.replay_address, ',', absl::SkipEmpty());
     if (writer_options.addresses.empty()) return absl::InvalidArgumentError("no replay address given");
-    TransitionBuilderOptions items;
-    items.env = actor->env_spec_;
-    items.num_envs = num_envs;
-    items.n_step = config.learner().n_step();
-    items.gamma = config.learner().gamma();
-    items.signature = table.signature();
-    absl::StatusOr<std::unique_ptr<TransitionBuilder>> builder = TransitionBuilder::Create(items);
+    ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
+    absl::StatusOr<std::unique_ptr<ItemBuilder>> builder;
+    if (algorithm->items == learner::ItemKind::kUnroll) {
+      UnrollBuilderOptions items;
+      items.env = actor->env_spec_;
+      items.num_envs = num_envs;
+      items.unroll_length = config.learner().impala().unroll_length();
+      items.signature = table.signature();
+      builder = UnrollBuilder::Create(items);
+      actor->synchronous_ = config.learner().impala().synchronous();
+    } else {
+      TransitionBuilderOptions items;
+      items.env = actor->env_spec_;
+      items.num_envs = num_envs;
+      items.n_step = config.learner().n_step();
+      items.gamma = config.learner().gamma();
+      items.signature = table.signature();
+      builder = TransitionBuilder::Create(items);
+    }
     if (!builder.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("replay table '", table.name(), "': ", builder.status().message()));
@@ -65,6 +82,10 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     writer_options.table = table.name();
     writer_options.signature = table.signature();
     writer_options.batch_items = config.actor().insert_batch_items();
+    // The envs step in lockstep, so their unrolls complete together: one
+    // insert per completed round keeps them from waiting in the writer
+    // for later rounds (which would add to the policy lag).
+    if (actor->items_->needs_behaviour()) writer_options.batch_items = std::min(writer_options.batch_items, num_envs);
     writer_options.max_in_flight_batches = config.actor().max_in_flight_batches();
     writer_options.key_prefix = static_cast<uint64_t>(options.actor_id);
     writer_options.max_message_bytes = config.replay().max_message_bytes();
@@ -144,7 +165,7 @@ absl::Status Actor::MaybeUpdatePolicy() {
   return absl::OkStatus();
 }
 
-void Actor::ChooseActions(bool random, bool deterministic) {
+absl::Status Actor::ChooseActions(bool random, bool deterministic) {
   if (random || policy_ == nullptr) {
     if (env_spec_.discrete) {
       std::uniform_int_distribution<int64_t> uniform(0, env_spec_.num_actions - 1);
@@ -153,11 +174,26 @@ void Actor::ChooseActions(bool random, bool deterministic) {
       std::uniform_real_distribution<float> uniform(-1.f, 1.f);
       for (float& a : actions_) a = uniform(rng_);
     }
-    return;
+    return absl::OkStatus();
   }
   const int64_t n = static_cast<int64_t>(envs_.size());
   torch::Tensor obs = torch::from_blob(obs_.data(), {n, obs_dim_}, torch::kFloat32);
-  torch::Tensor actions = policy_->Act(obs, deterministic).contiguous();
+  torch::Tensor actions;
+  if (!deterministic && items_ != nullptr && items_->needs_behaviour()) {
+    learner::Behaviour behaviour;
+    absl::StatusOr<torch::Tensor> acted = policy_->ActWithBehaviour(obs, &behaviour);
+    if (!acted.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("the replay table's items need the behaviour policy: ",
+                                                        acted.status().message()));
+    }
+    actions = acted->contiguous();
+    torch::Tensor log_prob = behaviour.log_prob.to(torch::kFloat32).contiguous();
+    torch::Tensor distribution = behaviour.distribution.to(torch::kFloat32).contiguous();
+    std::memcpy(log_probs_.data(), log_prob.data_ptr<float>(), log_probs_.size() * sizeof(float));
+    std::memcpy(distributions_.data(), distribution.data_ptr<float>(), distributions_.size() * sizeof(float));
+  } else {
+    actions = policy_->Act(obs, deterministic).contiguous();
+  }
   if (env_spec_.discrete) {
     actions = actions.to(torch::kInt64);
     std::memcpy(action_indices_.data(), actions.data_ptr<int64_t>(), action_indices_.size() * sizeof(int64_t));
@@ -165,6 +201,7 @@ void Actor::ChooseActions(bool random, bool deterministic) {
     actions = actions.to(torch::kFloat32);
     std::memcpy(actions_.data(), actions.data_ptr<float>(), actions_.size() * sizeof(float));
   }
+  return absl::OkStatus();
 }
 
 void Actor::EnvAction(int i, float* env_action) const {
@@ -202,65 +239,90 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
   const v1::ExperimentConfig& config = options_.config;
   const int n = static_cast<int>(envs_.size());
   const int num_actors = std::max(1, config.topology().num_actors());
-  // The random-action warm-up is shared out over all actors.
+  // The random-action warm-up is shared out over all actors. Builders that
+  // need the behaviour policy never act at random (learning_starts is 0).
   const int64_t random_steps = (config.actor().learning_starts() + num_actors - 1) / num_actors;
+  const bool on_policy = items_->needs_behaviour();
   std::vector<float> next_obs(obs_.size());
+  std::vector<float> final_obs(static_cast<size_t>(obs_dim_));
   std::vector<float> env_actions(static_cast<size_t>(act_dim_));
   std::vector<double> returns(n, 0.0);
-  std::vector<bool> ended(n, false);
   for (int i = 0; i < n; ++i) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
   bool stopped = false;
 
   RILL_LOG(INFO) << "actor " << options_.actor_id << ": " << n << " x " << config.env().name() << ", writing to "
-                 << options_.replay_address << ", random actions for the first " << random_steps << " steps";
+                 << options_.replay_address << ", "
+                 << (on_policy ? absl::StrCat("unrolls of the behaviour policy", synchronous_ ? ", synchronous" : "")
+                               : absl::StrCat("random actions for the first ", random_steps, " steps"));
   while (!stop.HasBeenNotified() && (options_.max_env_steps == 0 || env_steps_ < options_.max_env_steps)) {
     const absl::Time start = absl::Now();
     RETURN_IF_ERROR(MaybeUpdatePolicy());
-    ChooseActions(/*random=*/env_steps_ < random_steps || policy_version_ == 0, /*deterministic=*/false);
+    if (on_policy && policy_ == nullptr) {
+      // Unrolls carry the behaviour policy: wait for the first parameters.
+      parameters_->WaitForVersionAfter(0, absl::Milliseconds(200));
+      continue;
+    }
+    RETURN_IF_ERROR(ChooseActions(/*random=*/env_steps_ < random_steps || policy_version_ == 0, /*deterministic=*/false));
     // The last step of a budget that is not a multiple of num_envs steps only
     // the first envs, so the actor takes exactly its budget.
     const int active = options_.max_env_steps > 0
                            ? static_cast<int>(std::min<int64_t>(n, options_.max_env_steps - env_steps_))
                            : n;
+    const int64_t ready_before = items_->ready();
     for (int i = 0; i < active; ++i) {
       EnvAction(i, env_actions.data());
-      const float* obs = &obs_[static_cast<size_t>(i) * obs_dim_];
       float* next = &next_obs[static_cast<size_t>(i) * obs_dim_];
       ASSIGN_OR_RETURN(StepResult result, envs_[i]->Step(env_actions.data(), next));
+      Step step;
+      step.obs = &obs_[static_cast<size_t>(i) * obs_dim_];
+      step.action = env_spec_.discrete ? nullptr : &actions_[static_cast<size_t>(i) * act_dim_];
+      step.action_index = action_indices_[i];
+      step.reward = result.reward;
       // Only a true terminal state stops bootstrapping; a time limit does not.
-      if (env_spec_.discrete) {
-        items_->AddStep(i, obs, action_indices_[i], result.reward, result.terminated, result.truncated, next);
-      } else {
-        items_->AddStep(i, obs, &actions_[static_cast<size_t>(i) * act_dim_], result.reward, result.terminated,
-                        result.truncated, next);
-      }
+      step.terminated = result.terminated;
+      step.truncated = result.truncated;
+      step.final_obs = next;
+      step.next_obs = next;
+      step.log_prob = log_probs_[i];
+      step.distribution = &distributions_[static_cast<size_t>(i) * distribution_width_];
+      step.version = policy_version_;
       returns[i] += result.reward;
-      ended[i] = result.terminated || result.truncated;
-      if (ended[i]) {
+      if (result.terminated || result.truncated) {
+        // Auto-reset: the env goes on from the next episode's first
+        // observation; the builder still sees the real last one.
+        std::copy_n(next, obs_dim_, final_obs.data());
+        step.final_obs = final_obs.data();
+        envs_[i]->Reset(next);
         metrics_.episodes->Increment();
         metrics_.episode_return->Set(returns[i]);
         metrics_.episode_return_hist->Observe(returns[i]);
         returns[i] = 0.0;
       }
+      items_->AddStep(i, step);
     }
+    const bool completed_unrolls = on_policy && items_->ready() > ready_before;
     ASSIGN_OR_RETURN(const bool written, WriteReady(stop));
     if (!written) {
       stopped = true;
       break;
     }
-    // Auto-reset finished episodes; the next step starts from the reset obs.
     obs_.swap(next_obs);
-    for (int i = 0; i < active; ++i) {
-      if (ended[i]) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
-    }
     env_steps_ += active;
     metrics_.env_steps->Increment(active);
     ExportWriterMetrics();
     metrics_.step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    if (completed_unrolls && synchronous_) {
+      // A3C-style: the next unroll is acted by the version the learner
+      // makes from this one (policy lag 0).
+      RETURN_IF_ERROR(writer_->Flush(absl::Seconds(30)));
+      while (!stop.HasBeenNotified() && !parameters_->WaitForVersionAfter(policy_version_, absl::Milliseconds(200))) {
+      }
+    }
   }
   if (!stopped) {
-    // Items still waiting for their n-th step end here as if truncated: they
-    // bootstrap from the last observation they saw.
+    // Items still waiting for later steps end here: transitions as if
+    // truncated (they bootstrap from the last observation they saw); a
+    // partial unroll is dropped.
     items_->FlushPending();
     RETURN_IF_ERROR(WriteReady(stop).status());
   }
@@ -294,7 +356,7 @@ absl::Status Actor::RunEvaluation(const absl::Notification& stop) {
     for (int i = 0; i < n; ++i) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
     int remaining = n;
     while (remaining > 0 && !stop.HasBeenNotified()) {
-      ChooseActions(/*random=*/false, /*deterministic=*/true);
+      RETURN_IF_ERROR(ChooseActions(/*random=*/false, /*deterministic=*/true));
       for (int i = 0; i < n; ++i) {
         if (done[i]) continue;
         EnvAction(i, env_actions.data());

@@ -1,7 +1,8 @@
 // An actor: owns `num_envs` environments stepped in lockstep, runs ONE
 // batched forward of its local policy copy per step for all of them, turns
-// the steps into items with a TransitionBuilder (columns filled by name from
-// the table's signature; n-step returns) and writes them to replay through a
+// the steps into items with an ItemBuilder (actor/items/: n-step
+// transitions, or IMPALA unrolls with the behaviour policy; columns filled
+// by name from the table's signature) and writes them to replay through a
 // ReplayWriter (batched, acknowledged, long-lived stream). New policy
 // parameters are picked up between steps from a ParameterClient, never
 // stalling the env loop. The policy is whatever network the learner
@@ -25,6 +26,7 @@
 #include "absl/synchronization/notification.h"
 #include "actor/envs/interface.h"
 #include "actor/envs/spec.h"
+#include "actor/items/interface.h"
 #include "actor/items/transition.h"
 #include "actor/parameter_client.h"
 #include "learner/policies/interface.h"
@@ -87,8 +89,11 @@ class Actor {
   // build the policy. InvalidArgument when they do not fit this env.
   absl::Status MaybeUpdatePolicy();
   // Fills `actions_` ([num_envs, act_dim] in [-1, 1]) or, for a discrete
-  // env, `action_indices_` ([num_envs]) for `obs_`.
-  void ChooseActions(bool random, bool deterministic);
+  // env, `action_indices_` ([num_envs]) for `obs_`; when the item builder
+  // needs the behaviour policy (and not deterministic), also `log_probs_`
+  // and `distributions_`. FailedPrecondition when it needs them and the
+  // policy has none.
+  absl::Status ChooseActions(bool random, bool deterministic);
   // Writes env i's chosen action in env units into `env_action`.
   void EnvAction(int i, float* env_action) const;
   // Writes the builder's ready items; false if asked to stop while replay
@@ -102,7 +107,10 @@ class Actor {
   EnvSpec env_spec_;
   uint64_t seed_ = 0;
   std::unique_ptr<learner::Policy> policy_;
-  std::unique_ptr<TransitionBuilder> items_;
+  std::unique_ptr<ItemBuilder> items_;
+  // IMPALA's synchronous (A3C-style) mode: after each round of unrolls,
+  // wait for the next parameter version.
+  bool synchronous_ = false;
   std::unique_ptr<ParameterClient> parameters_;
   std::unique_ptr<replay::ReplayWriter> writer_;
   std::unique_ptr<prometheus::Registry> own_registry_;
@@ -115,6 +123,11 @@ class Actor {
   std::vector<float> obs_;      // [num_envs, obs_dim]
   std::vector<float> actions_;  // [num_envs, act_dim], policy space [-1, 1]
   std::vector<int64_t> action_indices_;  // [num_envs], discrete envs
+  // The behaviour policy of the last step (unroll items): log mu(a|obs)
+  // [num_envs] and the distribution's parameters [num_envs, width].
+  std::vector<float> log_probs_;
+  std::vector<float> distributions_;
+  int distribution_width_ = 0;
 };
 
 }  // namespace rill::actor

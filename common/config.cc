@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "actor/envs/registry.h"
 #include "actor/items/transition.h"
+#include "actor/items/unroll.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/spec.h"
 #include "common/tensor_codec.h"
@@ -49,18 +50,25 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     if (h <= 0 || h > 65536) return Invalid("network.hidden_sizes", absl::StrCat("width ", h, " is out of range (1..65536)"));
   }
 
+  RETURN_IF_ERROR(learner::FinalizeLearnerConfig(*config.mutable_learner(), *env));
+  const int n_step = config.learner().n_step();
+  const learner::AlgorithmSpec* algorithm = *learner::FindAlgorithmSpec(config.learner());
+  const bool unrolls = algorithm->items == learner::ItemKind::kUnroll;
+
   v1::ActorConfig* actor = config.mutable_actor();
   if (actor->num_envs() == 0) actor->set_num_envs(1);
-  if (actor->learning_starts() == 0) actor->set_learning_starts(1000);
+  if (unrolls && actor->learning_starts() != 0) {
+    return Invalid("actor.learning_starts", absl::StrCat(actor->learning_starts(), ": ", algorithm->name,
+                                                          " acts with its policy from the first step (its unrolls carry "
+                                                          "the behaviour log-probabilities); leave it unset"));
+  }
+  if (actor->learning_starts() == 0 && !unrolls) actor->set_learning_starts(1000);
   if (actor->insert_batch_items() == 0) actor->set_insert_batch_items(64);
   if (actor->max_in_flight_batches() == 0) actor->set_max_in_flight_batches(8);
   if (actor->num_envs() < 0 || actor->num_envs() > 4096) return Invalid("actor.num_envs", "must be in 1..4096");
   if (actor->learning_starts() < 0) return Invalid("actor.learning_starts", "must be >= 0");
   if (actor->insert_batch_items() < 0) return Invalid("actor.insert_batch_items", "must be > 0");
   if (actor->max_in_flight_batches() < 0) return Invalid("actor.max_in_flight_batches", "must be > 0");
-
-  RETURN_IF_ERROR(learner::FinalizeLearnerConfig(*config.mutable_learner(), *env));
-  const int n_step = config.learner().n_step();
 
   if (config.eval().episodes() == 0) config.mutable_eval()->set_episodes(10);
   if (config.eval().episodes() < 0) return Invalid("eval.episodes", "must be > 0");
@@ -71,6 +79,14 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (config.topology().num_replay_shards() == 0) config.mutable_topology()->set_num_replay_shards(1);
   if (config.topology().num_replay_shards() < 0) return Invalid("topology.num_replay_shards", "must be > 0");
   if (config.max_env_steps() < 0) return Invalid("max_env_steps", "must be >= 0");
+  if (config.learner().has_impala() && config.learner().impala().synchronous()) {
+    const int64_t envs = static_cast<int64_t>(config.topology().num_actors()) * actor->num_envs();
+    if (config.learner().batch_size() > envs) {
+      return Invalid("learner.batch_size",
+                     absl::StrCat(config.learner().batch_size(), " unrolls per batch, but a synchronous run has only ",
+                                  envs, " envs (num_actors x num_envs), each waiting for the next version"));
+    }
+  }
 
   v1::ReplayConfig* replay = config.mutable_replay();
   if (replay->max_message_bytes() == 0) replay->set_max_message_bytes(64 << 20);
@@ -97,7 +113,19 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (durability->group_commit_micros() < 0) {
     return Invalid("replay.durability.group_commit_micros", "must be >= 0");
   }
-  if (replay->tables_size() == 0) {
+  if (replay->tables_size() == 0 && unrolls) {
+    // A queue: each unroll is sampled once, oldest first, in whole batches;
+    // actors run at most 4 batches ahead of the learner (the rate limiter
+    // blocks their inserts before the table would have to evict).
+    const int64_t batch = config.learner().batch_size();
+    v1::TableConfig* table = replay->add_tables();
+    table->set_name("unrolls");
+    table->set_selector("fifo");
+    table->set_max_size(4 * batch);
+    table->mutable_rate_limiter()->set_min_size_to_sample(batch);
+    table->mutable_rate_limiter()->set_samples_per_insert(1);
+    table->mutable_rate_limiter()->set_error_buffer(3 * batch);
+  } else if (replay->tables_size() == 0) {
     v1::TableConfig* table = replay->add_tables();
     table->set_name("transitions");
     table->set_max_size(1000000);
@@ -110,7 +138,9 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
       if (replay->tables(j).name() == table->name()) return Invalid(field + ".name", absl::StrCat("'", table->name(), "' is used twice"));
     }
     if (table->signature().columns_size() == 0) {
-      *table->mutable_signature() = actor::TransitionBuilder::DefaultSignature(*env, n_step);
+      *table->mutable_signature() =
+          unrolls ? actor::UnrollBuilder::DefaultSignature(*env, config.learner().impala().unroll_length())
+                  : actor::TransitionBuilder::DefaultSignature(*env, n_step);
     }
     // Only the generic rules here: a shard serves any signature (frames,
     // unrolls, benchmarks). The roles that fill or read the columns (the

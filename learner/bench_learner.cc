@@ -10,6 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/flags.h"
@@ -19,10 +21,15 @@
 #include "learner/networks.h"
 #include "torch/torch.h"
 
-ABSL_FLAG(std::string, algo, "sac", "Algorithm whose update the learner benchmark times: sac, td3, ddpg, sac_discrete.");
+ABSL_FLAG(std::string, algo, "sac", "Algorithm whose update the learner benchmark times: sac, td3, ddpg, sac_discrete, impala.");
 ABSL_FLAG(int, obs_dim, 17, "Observation size of the benchmarked networks.");
 ABSL_FLAG(int, act_dim, 6, "Action size of the benchmarked networks (number of actions for a discrete algorithm).");
-ABSL_FLAG(int, batch, 256, "Transitions per benchmarked update.");
+ABSL_FLAG(int, batch, 256, "Items per benchmarked update (transitions, or unrolls for impala).");
+ABSL_FLAG(int, unroll, 20, "impala: steps per unroll (T).");
+ABSL_FLAG(std::string, action_space, "auto",
+          "discrete or continuous, for an algorithm that acts in both (impala); auto: the algorithm's only one, "
+          "discrete for impala.");
+ABSL_FLAG(std::string, hidden, "256,256", "Hidden layer widths of the benchmarked networks, comma-separated.");
 ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
 
 namespace rill::learner {
@@ -61,7 +68,7 @@ Batch RandomBatch(const Algorithm& algorithm, int64_t batch, const torch::Device
       values = torch::randint(0, absl::GetFlag(FLAGS_act_dim), shape, float_options.dtype(torch::kInt64));
     } else if (column.name == "action") {
       values = torch::rand(shape, float_options).mul_(2).sub_(1);
-    } else if (column.name == "terminated") {
+    } else if (column.name == "terminated" || column.name == "truncated") {
       values = torch::rand(shape, float_options).lt(0.05).to(torch::kFloat32);
     } else {
       values = torch::randn(shape, float_options);
@@ -91,19 +98,38 @@ absl::Status Run() {
   AlgorithmContext context;
   context.env.name = "bench";
   context.env.observation_shape = {obs_dim};
-  context.env.discrete = spec->discrete_actions;
-  if (spec->discrete_actions) {
+  const std::string space = absl::GetFlag(FLAGS_action_space);
+  if (space != "auto" && space != "discrete" && space != "continuous") {
+    return absl::InvalidArgumentError(absl::StrCat("--action_space '", space, "' (known: auto, discrete, continuous)"));
+  }
+  context.env.discrete = space == "auto" ? spec->action_spaces != ActionSpaces::kContinuous : space == "discrete";
+  if (context.env.discrete) {
     context.env.num_actions = act_dim;
   } else {
     context.env.action_low.assign(act_dim, -1.f);
     context.env.action_high.assign(act_dim, 1.f);
   }
-  context.config.mutable_network()->add_hidden_sizes(256);
-  context.config.mutable_network()->add_hidden_sizes(256);
+  std::string hidden_text;
+  for (absl::string_view width : absl::StrSplit(absl::GetFlag(FLAGS_hidden), ',', absl::SkipEmpty())) {
+    int h = 0;
+    if (!absl::SimpleAtoi(width, &h) || h <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--hidden '", absl::GetFlag(FLAGS_hidden), "': '", width,
+                                                     "' is not a positive width"));
+    }
+    context.config.mutable_network()->add_hidden_sizes(h);
+    absl::StrAppend(&hidden_text, hidden_text.empty() ? "" : "x", h);
+  }
+  if (context.config.network().hidden_sizes_size() == 0) return absl::InvalidArgumentError("--hidden is empty");
   v1::LearnerConfig* learner = context.config.mutable_learner();
   const google::protobuf::FieldDescriptor* field = learner->GetDescriptor()->FindFieldByName(spec->name);
   learner->GetReflection()->MutableMessage(learner, field);  // selects the algorithm with its defaults
   learner->set_batch_size(batch);
+  int64_t steps_per_item = 1;
+  if (spec->items == ItemKind::kUnroll) {
+    if (absl::GetFlag(FLAGS_unroll) < 1) return absl::InvalidArgumentError("--unroll must be positive");
+    learner->mutable_impala()->set_unroll_length(absl::GetFlag(FLAGS_unroll));
+    steps_per_item = absl::GetFlag(FLAGS_unroll);
+  }
   RETURN_IF_ERROR(FinalizeLearnerConfig(*learner, context.env));
   context.device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, CreateAlgorithm(context));
@@ -136,6 +162,7 @@ absl::Status Run() {
   const int64_t flops_per_update = algorithm->UpdateMatmulFlops(batch);
   const double achieved_gflops = static_cast<double>(flops_per_update) * updates_per_second / 1e9;
   const std::string device_name = device.is_cuda() ? "cuda" : "cpu";
+  const double env_steps_per_second = updates_per_second * batch * static_cast<double>(steps_per_item);
   std::string last;
   for (const Statistic& statistic : stats) {
     absl::StrAppendFormat(&last, "%s%s%s %.4f", last.empty() ? "" : ", ", statistic.name,
@@ -143,18 +170,21 @@ absl::Status Run() {
   }
 
   std::cerr << absl::StrFormat(
-      "learner bench: %s obs %d act %d hidden 256x256 batch %d on %s, %d threads (OpenBLAS core: %s)\n"
-      "  %.1f updates/s, %.2f MFLOP/update -> %.1f GFLOP/s; 256x256 matmul %.1f GFLOP/s (%.0f%%)\n"
+      "learner bench: %s obs %d act %d (%s) hidden %s batch %d x %d steps on %s, %d threads (OpenBLAS core: %s)\n"
+      "  %.1f updates/s (%.0f env steps/s learned), %.2f MFLOP/update -> %.1f GFLOP/s; 256x256 matmul %.1f "
+      "GFLOP/s (%.0f%%)\n"
       "  last update: %s\n",
-      algo, obs_dim, act_dim, batch, device_name, threads, blas_core.empty() ? "n/a" : blas_core,
-      updates_per_second, flops_per_update / 1e6, achieved_gflops, matmul_gflops,
-      100 * achieved_gflops / matmul_gflops, last);
+      algo, obs_dim, act_dim, context.env.discrete ? "discrete" : "continuous", hidden_text, batch, steps_per_item,
+      device_name, threads, blas_core.empty() ? "n/a" : blas_core, updates_per_second, env_steps_per_second,
+      flops_per_update / 1e6, achieved_gflops, matmul_gflops, 100 * achieved_gflops / matmul_gflops, last);
   std::cout << absl::StrFormat(
-                   "{\"algo\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"batch\":%d,\"threads\":%d,\"device\":\"%s\","
-                   "\"updates_per_second\":%.2f,\"achieved_gflops\":%.3f,\"matmul_gflops\":%.3f,"
-                   "\"flops_per_update\":%d,\"fraction_of_matmul\":%.4f}",
-                   algo, obs_dim, act_dim, batch, threads, device_name, updates_per_second, achieved_gflops,
-                   matmul_gflops, flops_per_update, achieved_gflops / matmul_gflops)
+                   "{\"algo\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"discrete\":%s,\"hidden\":\"%s\","
+                   "\"batch\":%d,\"steps_per_item\":%d,\"threads\":%d,\"device\":\"%s\","
+                   "\"updates_per_second\":%.2f,\"env_steps_per_second\":%.1f,\"achieved_gflops\":%.3f,"
+                   "\"matmul_gflops\":%.3f,\"flops_per_update\":%d,\"fraction_of_matmul\":%.4f}",
+                   algo, obs_dim, act_dim, context.env.discrete ? "true" : "false", hidden_text, batch, steps_per_item,
+                   threads, device_name, updates_per_second, env_steps_per_second, achieved_gflops, matmul_gflops,
+                   flops_per_update, achieved_gflops / matmul_gflops)
             << std::endl;
   return absl::OkStatus();
 }

@@ -1,5 +1,7 @@
 #include "learner/learner.h"
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -14,6 +16,7 @@
 #include "common/torch_tensor.h"
 #include "actor/envs/registry.h"
 #include "learner/algorithms/registry.h"
+#include "learner/algorithms/spec.h"
 #include "learner/checkpoint.h"
 #include "learner/networks.h"
 
@@ -85,6 +88,23 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   ASSIGN_OR_RETURN(learner->algorithm_, CreateAlgorithm(context));
   const v1::TableConfig& table = config.replay().tables(0);
   ASSIGN_OR_RETURN(learner->columns_, MapColumns(*learner->algorithm_, table));
+  for (int i = 0; i < table.signature().columns_size(); ++i) {
+    const v1::ColumnSpec& column = table.signature().columns(i);
+    if (column.name() != kPolicyVersionColumn) continue;
+    if (column.dtype() != v1::DTYPE_INT64 || column.shape_size() != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("replay table '", table.name(), "' column '", kPolicyVersionColumn,
+                                                     "' is ", DTypeName(column.dtype()), " ",
+                                                     ItemShape({column.shape().begin(), column.shape().end()}),
+                                                     "; the learner reads it as DTYPE_INT64 []"));
+    }
+    learner->version_column_ = i;
+  }
+  if (config.learner().has_max_policy_lag() && learner->version_column_ < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("learner.max_policy_lag is set but replay table '", table.name(),
+                                                   "' has no column '", kPolicyVersionColumn, "' to measure the lag by"));
+  }
+  ASSIGN_OR_RETURN(const AlgorithmSpec* spec, FindAlgorithmSpec(config.learner()));
+  if (spec->items == ItemKind::kUnroll) learner->steps_per_item_ = config.learner().impala().unroll_length();
 
   if (!options.checkpoint_dir.empty()) {
     std::error_code error;
@@ -139,6 +159,15 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   learner->version_gauge_ = gauge("rill_learner_parameter_version", "Newest published parameter version");
   learner->updates_per_second_ = gauge("rill_learner_updates_per_second", "Updates per second over the last interval");
   learner->samples_per_second_ = gauge("rill_learner_samples_per_second", "Transitions consumed per second over the last interval");
+  learner->env_steps_per_second_ = gauge("rill_learner_env_steps_per_second",
+                                         "Env steps learned per second over the last interval (items x steps per item)");
+  learner->policy_lag_ = &prometheus::BuildHistogram().Name("rill_learner_policy_lag_updates")
+      .Help("Updates between the parameter version that produced a sampled item and the learner's current one")
+      .Register(*registry).Add({}, prometheus::Histogram::BucketBoundaries{0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256});
+  learner->stale_items_ = &prometheus::BuildCounter().Name("rill_learner_stale_unrolls_total")
+      .Help("Sampled items dropped for a policy lag above learner.max_policy_lag").Register(*registry).Add({});
+  learner->refused_items_ = &prometheus::BuildCounter().Name("rill_learner_refused_items_total")
+      .Help("Sampled items the algorithm refused (non-finite inputs) and the learner dropped").Register(*registry).Add({});
   learner->shards_up_ = gauge("rill_learner_replay_shards_up", "Replay shards the sampler currently reaches");
   auto& shard_up = prometheus::BuildGauge().Name("rill_learner_replay_shard_up")
       .Help("1 while the sampler reaches this replay shard, 0 while it is down").Register(*registry);
@@ -230,6 +259,67 @@ void Learner::ExportShardMetrics() {
   shards_up_->Set(up);
 }
 
+absl::Status Learner::FilterBatch(const v1::SampleResponse& response, Batch& batch) {
+  kept_rows_.clear();
+  std::vector<bool> keep(static_cast<size_t>(batch.size), true);
+  int64_t dropped = 0;
+  if (version_column_ >= 0) {
+    const v1::Tensor& column = response.columns(version_column_);
+    if (static_cast<int64_t>(column.data().size()) != batch.size * static_cast<int64_t>(sizeof(int64_t))) {
+      return absl::InvalidArgumentError(absl::StrCat("sampled batch column '", kPolicyVersionColumn, "' holds ",
+                                                     column.data().size(), " bytes for ", batch.size, " items"));
+    }
+    const int64_t current = algorithm_->updates() + 1;  // the version these parameters publish as
+    const bool bounded = options_.config.learner().has_max_policy_lag();
+    const int64_t max_lag = options_.config.learner().max_policy_lag();
+    int64_t stale = 0;
+    for (int64_t i = 0; i < batch.size; ++i) {
+      int64_t version;
+      std::memcpy(&version, column.data().data() + i * sizeof(int64_t), sizeof(int64_t));
+      const int64_t lag = std::max<int64_t>(0, current - version);
+      policy_lag_->Observe(static_cast<double>(lag));
+      lag_.Add(lag);
+      if (bounded && lag > max_lag) {
+        keep[i] = false;
+        ++stale;
+      }
+    }
+    if (stale > 0) {
+      stale_items_->Increment(static_cast<double>(stale));
+      dropped += stale;
+    }
+  }
+  torch::Tensor refused = algorithm_->RefusedRows(batch);
+  if (refused.defined()) {
+    refused = refused.to(torch::kCPU, torch::kBool).contiguous();
+    const bool* bad = refused.data_ptr<bool>();
+    int64_t count = 0;
+    std::string keys;
+    for (int64_t i = 0; i < batch.size; ++i) {
+      if (!bad[i]) continue;
+      if (keep[i]) ++dropped;
+      keep[i] = false;
+      ++count;
+      if (count <= 5) absl::StrAppend(&keys, count > 1 ? ", " : "", response.keys(static_cast<int>(i)));
+    }
+    if (count > 0) {
+      refused_items_->Increment(static_cast<double>(count));
+      RILL_LOG(WARNING) << "dropped " << count << " sampled item(s) that " << algorithm_->name()
+                        << " refuses (non-finite observations, rewards or behaviour log-probabilities); keys " << keys
+                        << (count > 5 ? ", ..." : "");
+    }
+  }
+  if (dropped == 0) return absl::OkStatus();
+  for (int64_t i = 0; i < batch.size; ++i) {
+    if (keep[i]) kept_rows_.push_back(i);
+  }
+  torch::Tensor rows = torch::tensor(kept_rows_, torch::kInt64).to(device_);
+  for (auto& [name, column] : batch.columns) column = column.index_select(0, rows);
+  if (batch.weight.defined()) batch.weight = batch.weight.index_select(0, rows);
+  batch.size = static_cast<int64_t>(kept_rows_.size());
+  return absl::OkStatus();
+}
+
 absl::Status Learner::SendPriorities(const v1::SampleResponse& response, int shard) {
   // p_i = |delta_i| + epsilon: a transition the critics already fit is still
   // drawn now and then (Schaul et al. 2016).
@@ -240,8 +330,13 @@ absl::Status Learner::SendPriorities(const v1::SampleResponse& response, int sha
   const double* errors = td.data_ptr<double>();
   std::vector<double> priorities(errors, errors + td.numel());
   for (double& p : priorities) p += kPriorityEpsilon;
-  return priority_updater_->Enqueue(shard, std::vector<uint64_t>(response.keys().begin(), response.keys().end()),
-                                    std::move(priorities));
+  std::vector<uint64_t> keys;
+  if (kept_rows_.empty()) {
+    keys.assign(response.keys().begin(), response.keys().end());
+  } else {
+    for (int64_t row : kept_rows_) keys.push_back(response.keys(static_cast<int>(row)));
+  }
+  return priority_updater_->Enqueue(shard, std::move(keys), std::move(priorities));
 }
 
 absl::Status Learner::Run(const absl::Notification& stop) {
@@ -250,6 +345,7 @@ absl::Status Learner::Run(const absl::Notification& stop) {
   const int64_t checkpoint_every = options_.config.learner().checkpoint_every();
   absl::Time interval_start = absl::Now();
   int64_t interval_updates = 0;
+  int64_t interval_start_samples = samples_;
   RILL_LOG(INFO) << "learner on " << device_.str() << " sampling from " << options_.replay_addresses.size()
                  << " shard(s), " << algorithm_->name() << ", batch " << options_.config.learner().batch_size();
   while (!stop.HasBeenNotified() && (options_.max_updates == 0 || algorithm_->updates() < options_.max_updates)) {
@@ -264,10 +360,12 @@ absl::Status Learner::Run(const absl::Notification& stop) {
     batch_wait_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - wait_start));
     const absl::Time update_start = absl::Now();
     ASSIGN_OR_RETURN(Batch batch, ToBatch(**response));
+    RETURN_IF_ERROR(FilterBatch(**response, batch));
+    if (batch.size == 0) continue;  // every item was stale or refused
     RETURN_IF_ERROR(algorithm_->Update(batch));
     if (priority_updater_ != nullptr) RETURN_IF_ERROR(SendPriorities(**response, shard));
     update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - update_start));
-    const int64_t batch_items = (*response)->keys_size();
+    const int64_t batch_items = batch.size;
     samples_ += batch_items;
     updates_total_->Increment();
     samples_total_->Increment(static_cast<double>(batch_items));
@@ -280,7 +378,9 @@ absl::Status Learner::Run(const absl::Notification& stop) {
       const double seconds = absl::ToDoubleSeconds(elapsed);
       const double rate = interval_updates / seconds;
       updates_per_second_->Set(rate);
-      samples_per_second_->Set(rate * options_.config.learner().batch_size());
+      const double items_per_second = static_cast<double>(samples_ - interval_start_samples) / seconds;
+      samples_per_second_->Set(items_per_second);
+      env_steps_per_second_->Set(items_per_second * steps_per_item_);
       // Reading the statistics synchronizes the device, so only every interval.
       const std::vector<Statistic> statistics = ExportStatistics();
       store_->SetProgress(updates, samples_, rate);
@@ -292,12 +392,18 @@ absl::Status Learner::Run(const absl::Notification& stop) {
         priority_updates_failed_->Set(static_cast<double>(priority.failed));
       }
       std::string line = absl::StrFormat("update %d: %.0f updates/s", updates, rate);
+      if (steps_per_item_ > 1) absl::StrAppendFormat(&line, ", %.0f env steps/s learned", items_per_second * steps_per_item_);
+      if (lag_.count > 0) {
+        absl::StrAppendFormat(&line, ", policy lag min %d mean %.1f max %d", lag_.min, lag_.Mean(), lag_.max);
+        lag_ = LagWindow();
+      }
       for (const Statistic& statistic : statistics) {
         absl::StrAppendFormat(&line, ", %s%s %.4g", statistic.name, statistic.is_loss ? " loss" : "", statistic.value);
       }
       RILL_LOG(INFO) << line;
       interval_start = absl::Now();
       interval_updates = 0;
+      interval_start_samples = samples_;
     }
   }
   sampler_->Close();

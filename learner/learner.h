@@ -12,10 +12,21 @@
 // its metrics come from the algorithm's named statistics
 // (rill_learner_loss{name}, rill_learner_statistic{name}).
 //
+// Items stamped with the version that produced them (a policy_version
+// column: IMPALA unrolls) have their policy lag measured
+// (rill_learner_policy_lag_updates, min/mean/max on the log line), and those
+// above learner.max_policy_lag are dropped and counted
+// (rill_learner_stale_unrolls_total), never used silently. Items the
+// algorithm refuses (Algorithm::RefusedRows: a NaN log-probability) are
+// dropped, counted (rill_learner_refused_items_total) and logged; training
+// goes on with the rest of the batch.
+//
 // Run() is called from one thread; the store is shared with the gRPC service.
 #ifndef RILL_LEARNER_LEARNER_H_
 #define RILL_LEARNER_LEARNER_H_
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +44,10 @@
 #include "replay/sampler.h"
 
 namespace rill::learner {
+
+// The column an item carries the parameter version that produced it in
+// (int64 []; IMPALA unrolls): the learner measures the policy lag by it.
+inline constexpr char kPolicyVersionColumn[] = "policy_version";
 
 struct LearnerOptions {
   v1::ExperimentConfig config;  // finalized
@@ -64,6 +79,11 @@ class Learner {
   absl::Status Publish();
   absl::Status Checkpoint();
   absl::StatusOr<Batch> ToBatch(const v1::SampleResponse& response);
+  // Measures the policy lag of the batch's items (when the table has a
+  // policy_version column) and drops, in place, the items above
+  // learner.max_policy_lag and those the algorithm refuses, counting and
+  // logging them. kept_rows_ then lists the rows kept (empty: all).
+  absl::Status FilterBatch(const v1::SampleResponse& response, Batch& batch);
   // Prioritized tables: sends the algorithm's priorities (|TD error|) +
   // kPriorityEpsilon of the last update's items to the shard they came from.
   absl::Status SendPriorities(const v1::SampleResponse& response, int shard);
@@ -86,12 +106,34 @@ class Learner {
   int64_t samples_ = 0;
   // The algorithm's columns: name and position in the table's signature.
   std::vector<std::pair<std::string, int>> columns_;
+  // Position of the policy_version column in the signature; -1: none.
+  int version_column_ = -1;
+  // Env steps per item: 1 for transitions, T for unrolls.
+  int64_t steps_per_item_ = 1;
+  // Rows of the last batch FilterBatch kept, when it dropped some.
+  std::vector<int64_t> kept_rows_;
+  // Policy lag of the items sampled since the last log line.
+  struct LagWindow {
+    int64_t count = 0, min = 0, max = 0, sum = 0;
+    void Add(int64_t lag) {
+      min = count == 0 ? lag : std::min(min, lag);
+      max = count == 0 ? lag : std::max(max, lag);
+      sum += lag;
+      ++count;
+    }
+    double Mean() const { return count > 0 ? static_cast<double>(sum) / count : 0.0; }
+  };
+  LagWindow lag_;
 
   prometheus::Counter* updates_total_ = nullptr;
   prometheus::Counter* samples_total_ = nullptr;
   prometheus::Gauge* version_gauge_ = nullptr;
   prometheus::Gauge* updates_per_second_ = nullptr;
   prometheus::Gauge* samples_per_second_ = nullptr;
+  prometheus::Gauge* env_steps_per_second_ = nullptr;
+  prometheus::Histogram* policy_lag_ = nullptr;
+  prometheus::Counter* stale_items_ = nullptr;
+  prometheus::Counter* refused_items_ = nullptr;
   // One gauge per statistic, in the algorithm's order.
   std::vector<prometheus::Gauge*> statistic_gauges_;
   // Replay shards the sampler sees up (all, and one gauge per shard), and

@@ -89,13 +89,20 @@ std::string ReplaySampler::DescribeShard(int shard) const {
 
 bool ReplaySampler::PickableLocked(int shard) const {
   const ShardState& state = shards_[shard];
-  return state.up && !state.starved && state.table_size > 0;
+  // A batch already delivered makes a shard pickable whatever its size: a
+  // queue (fifo) table is often empty right after handing out a batch.
+  return state.up && !state.starved && (state.table_size > 0 || !state.ready.empty());
+}
+
+double ReplaySampler::WeightLocked(int shard) const {
+  const ShardState& state = shards_[shard];
+  return static_cast<double>(std::max<int64_t>(state.table_size, state.ready.empty() ? 0 : 1));
 }
 
 int ReplaySampler::PickShardLocked() {
   double total = 0;
   for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
-    if (PickableLocked(i)) total += static_cast<double>(shards_[i].table_size);
+    if (PickableLocked(i)) total += WeightLocked(i);
   }
   if (total <= 0) return -1;
   double point = absl::Uniform(rng_, 0.0, total);
@@ -103,7 +110,7 @@ int ReplaySampler::PickShardLocked() {
   for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
     if (!PickableLocked(i)) continue;
     last = i;
-    point -= static_cast<double>(shards_[i].table_size);
+    point -= WeightLocked(i);
     if (point < 0) return i;
   }
   return last;  // rounding

@@ -126,6 +126,9 @@ class ReplaySampler {
   // those up, with a known size and not starved; -1 when there is none.
   int PickShardLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool PickableLocked(int shard) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The shard's weight when picking: its table size, at least 1 while it
+  // has a delivered batch waiting.
+  double WeightLocked(int shard) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::unique_ptr<v1::SampleResponse> TakeLocked(int shard, int* shard_out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkDownLocked(int shard, const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string DescribeShard(int shard) const;

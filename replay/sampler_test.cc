@@ -105,6 +105,24 @@ TEST(ReplaySamplerTest, NextTimesOutUntilReplayHasData) {
   EXPECT_TRUE(RowsMatchKeys(**batch));
 }
 
+// A queue hands out each item once: right after a batch the table is often
+// empty, and the batch already delivered must still be taken (IMPALA's
+// unroll queue stalled on this).
+TEST(ReplaySamplerTest, DeliversEveryBatchOfAQueueThatEachBatchDrains) {
+  v1::TableConfig config = TestTableConfig(100);
+  config.set_selector("fifo");
+  std::unique_ptr<TestShard> shard = StartShard(config);
+  std::unique_ptr<ReplaySampler> sampler = MakeSampler({shard->address()}, /*batch_size=*/4, /*prefetch=*/1);
+  for (uint64_t round = 0; round < 5; ++round) {
+    Insert(*shard, Range(round * 4 + 1, round * 4 + 5));
+    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = sampler->Next(absl::Seconds(10));
+    ASSERT_TRUE(batch.ok()) << "round " << round << ": " << batch.status();
+    EXPECT_EQ((*batch)->table_size(), 0);
+    std::vector<uint64_t> keys((*batch)->keys().begin(), (*batch)->keys().end());
+    EXPECT_EQ(keys, Range(round * 4 + 1, round * 4 + 5));
+  }
+}
+
 TEST(ReplaySamplerTest, PrefetchIsBoundedWhileTheLearnerDoesNotConsume) {
   std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(100));
   Insert(*shard, {1, 2, 3});

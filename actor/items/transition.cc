@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "actor/items/columns.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
@@ -24,50 +25,20 @@ constexpr const char* kDiscount = "discount";
 // The columns a transition table can have, in DefaultSignature's order.
 constexpr const char* kKnownColumns[] = {kObs, kAction, kReward, kTerminated, kNextObs, kDiscount};
 
-v1::ColumnSpec Column(const std::string& name, v1::DType dtype, std::vector<int64_t> shape) {
-  v1::ColumnSpec column;
-  column.set_name(name);
-  column.set_dtype(dtype);
-  for (int64_t d : shape) column.add_shape(d);
-  return column;
-}
-
 // The column the builder writes for `name` in `env`; false for an unknown name.
 bool ExpectedColumn(const std::string& name, const EnvSpec& env, v1::ColumnSpec* column) {
   const int64_t obs_dim = env.obs_dim();
   if (name == kObs || name == kNextObs) {
-    *column = Column(name, v1::DTYPE_FLOAT32, {obs_dim});
+    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {obs_dim});
   } else if (name == kAction) {
-    *column = env.discrete ? Column(name, v1::DTYPE_INT64, {})
-                             : Column(name, v1::DTYPE_FLOAT32, {static_cast<int64_t>(env.action_low.size())});
+    *column = env.discrete ? MakeColumn(name, v1::DTYPE_INT64, {})
+                             : MakeColumn(name, v1::DTYPE_FLOAT32, {static_cast<int64_t>(env.action_low.size())});
   } else if (name == kReward || name == kTerminated || name == kDiscount) {
-    *column = Column(name, v1::DTYPE_FLOAT32, {});
+    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {});
   } else {
     return false;
   }
   return true;
-}
-
-bool SameShape(const google::protobuf::RepeatedField<int64_t>& a, const google::protobuf::RepeatedField<int64_t>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end());
-}
-
-std::string Describe(const v1::ColumnSpec& column) {
-  return absl::StrCat(DTypeName(column.dtype()), " ", ShapeString(column.shape()));
-}
-
-absl::Status CheckEnv(const EnvSpec& env) {
-  if (env.observation_shape.empty() || env.obs_dim() < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("env '", env.name, "': observation shape has no elements"));
-  }
-  if (env.discrete && env.num_actions < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("env '", env.name, "': discrete with num_actions ", env.num_actions));
-  }
-  if (!env.discrete && (env.action_low.empty() || env.action_low.size() != env.action_high.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("env '", env.name, "': continuous with ", env.action_low.size(),
-                                                   " action lows and ", env.action_high.size(), " action highs"));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -90,11 +61,8 @@ absl::Status TransitionBuilder::CheckSignature(const v1::Signature& signature, c
                                                      "' is not a transition column; the known columns are ",
                                                      absl::StrJoin(kKnownColumns, ", ")));
     }
-    if (column.dtype() != expected.dtype() || !SameShape(column.shape(), expected.shape())) {
-      return absl::InvalidArgumentError(absl::StrCat("signature column '", column.name(), "' is ", Describe(column),
-                                                     " but env '", env.name, "' needs ", Describe(expected),
-                                                     column.name() == kAction && env.discrete ? " (the action index)" : ""));
-    }
+    RETURN_IF_ERROR(CheckColumnType(column, expected, env.name,
+                                    column.name() == kAction && env.discrete ? " (the action index)" : ""));
   }
   for (const char* name : kKnownColumns) {
     if (std::string(name) == kDiscount && n_step <= 1) continue;  // optional at n = 1
@@ -118,7 +86,7 @@ absl::StatusOr<std::unique_ptr<TransitionBuilder>> TransitionBuilder::Create(con
   if (!(options.gamma >= 0 && options.gamma <= 1)) {  // NaN fails too
     return absl::InvalidArgumentError(absl::StrCat("gamma must be in [0, 1], got ", options.gamma));
   }
-  RETURN_IF_ERROR(CheckEnv(options.env));
+  RETURN_IF_ERROR(CheckEnvForItems(options.env));
   RETURN_IF_ERROR(CheckSignature(options.signature, options.env, options.n_step));
   return std::unique_ptr<TransitionBuilder>(new TransitionBuilder(options));
 }
@@ -185,6 +153,14 @@ void TransitionBuilder::AddStep(int env, const float* obs, int64_t action_index,
     RILL_LOG(FATAL) << "action index " << action_index << " outside [0, " << options_.env.num_actions << ")";
   }
   Add(env, obs, nullptr, action_index, reward, terminated, truncated, next_obs);
+}
+
+void TransitionBuilder::AddStep(int env, const Step& step) {
+  if (options_.env.discrete) {
+    AddStep(env, step.obs, step.action_index, step.reward, step.terminated, step.truncated, step.final_obs);
+  } else {
+    AddStep(env, step.obs, step.action, step.reward, step.terminated, step.truncated, step.final_obs);
+  }
 }
 
 int TransitionBuilder::Slot(int env, int i) const {

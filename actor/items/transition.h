@@ -34,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "actor/envs/spec.h"
+#include "actor/items/interface.h"
 #include "proto/tensor.pb.h"
 
 namespace rill::actor {
@@ -47,7 +48,7 @@ struct TransitionBuilderOptions {
   v1::Signature signature;
 };
 
-class TransitionBuilder {
+class TransitionBuilder final : public ItemBuilder {
  public:
   // The signature config finalization derives for a table left without one:
   // obs, action, reward, terminated, next_obs, and discount when n_step > 1.
@@ -62,6 +63,9 @@ class TransitionBuilder {
   // n_step < 1 or gamma outside [0, 1].
   static absl::StatusOr<std::unique_ptr<TransitionBuilder>> Create(const TransitionBuilderOptions& options);
 
+  // The step's final_obs is the item's next observation.
+  void AddStep(int env, const Step& step) override;
+
   // Records one step of env `env` (0 <= env < num_envs): `obs` the
   // observation the action was taken in, `next_obs` the real observation
   // after it (also on an episode's last step). Completed items are appended
@@ -75,15 +79,12 @@ class TransitionBuilder {
   // Ends every open window as if truncated now: the pending items of each
   // env (fewer than n steps) become complete, bootstrapping from the last
   // next_obs. Called when the actor stops mid-episode.
-  void FlushPending();
+  void FlushPending() override;
 
-  // Items completed and not yet taken.
-  int64_t ready() const { return ready_; }
-  // One pointer per signature column, in the signature's order, to `ready()`
-  // contiguous items: what ReplayWriter::Append takes.
-  std::vector<const void*> Columns() const;
-  // Forgets the ready items (once the writer has them).
-  void ClearReady();
+  bool needs_behaviour() const override { return false; }
+  int64_t ready() const override { return ready_; }
+  std::vector<const void*> Columns() const override;
+  void ClearReady() override;
   // Steps of `env` waiting in its window for later steps (< n_step).
   int pending(int env) const { return static_cast<int>(windows_[env].size()); }
 

@@ -1,7 +1,7 @@
 // Algorithm: what the learner loop trains, behind one interface, so that the
 // loop (learner/learner.h), the benchmark and the checkpoint format know no
 // algorithm by name. Implementations sit beside this file (sac, td3 with
-// ddpg as its one-critic variant, sac_discrete) and are created by name
+// ddpg as its one-critic variant, sac_discrete, impala) and are created by name
 // through registry.h.
 //
 // The loop samples a batch from the replay table, looks its columns up by
@@ -66,7 +66,7 @@ class Algorithm {
  public:
   virtual ~Algorithm() = default;
 
-  // "sac", "td3", "ddpg", "sac_discrete": the config's oneof field name.
+  // "sac", "td3", "ddpg", "sac_discrete", "impala": the config's oneof field name.
   virtual const std::string& name() const = 0;
 
   // The columns Update reads, with the dtype and item shape each must have.
@@ -79,6 +79,11 @@ class Algorithm {
   // wrong shape, dtype or device (nothing is changed then). Never blocks on
   // the device.
   virtual absl::Status Update(const Batch& batch) = 0;
+
+  // Rows of `batch` ([B] bool) the algorithm cannot train on (e.g. a NaN
+  // behaviour log-probability); the loop drops them before Update, counts
+  // and logs them. Undefined: every row is fine (the default).
+  virtual torch::Tensor RefusedRows(const Batch& batch) const { return {}; }
 
   // Updates done (counting those restored from a checkpoint).
   virtual int64_t updates() const = 0;

@@ -1,6 +1,7 @@
 #include "learner/algorithms/registry.h"
 
 #include "absl/strings/str_cat.h"
+#include "learner/algorithms/impala.h"
 #include "learner/algorithms/sac.h"
 #include "learner/algorithms/sac_discrete.h"
 #include "learner/algorithms/spec.h"
@@ -15,6 +16,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const AlgorithmContex
     case v1::LearnerConfig::kTd3: return Td3::FromConfig(context);
     case v1::LearnerConfig::kDdpg: return Td3::FromConfig(context);
     case v1::LearnerConfig::kSacDiscrete: return SacDiscrete::FromConfig(context);
+    case v1::LearnerConfig::kImpala: return Impala::FromConfig(context);
     default:
       return absl::InvalidArgumentError(absl::StrCat("config field learner.algorithm: no algorithm is selected (known: ",
                                                      KnownAlgorithmNames(), ")"));

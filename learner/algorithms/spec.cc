@@ -84,6 +84,31 @@ absl::Status FinalizeSacDiscrete(v1::LearnerConfig& learner, const actor::EnvSpe
   return absl::OkStatus();
 }
 
+absl::Status FinalizeImpala(v1::LearnerConfig& learner, const actor::EnvSpec&) {
+  v1::ImpalaConfig& impala = *learner.mutable_impala();
+  if (!impala.has_unroll_length()) impala.set_unroll_length(20);
+  if (impala.unroll_length() < 1 || impala.unroll_length() > 1000) {
+    return Invalid("learner.impala.unroll_length",
+                   absl::StrCat(impala.unroll_length(), " is out of range: must be in 1..1000"));
+  }
+  RILL_FILL(impala, "learner.impala", rho_bar, 1.0, 0, kInf, true);
+  RILL_FILL(impala, "learner.impala", c_bar, 1.0, 0, kInf, true);
+  RILL_FILL(impala, "learner.impala", lambda, 1.0, 0, 1, false);
+  RILL_FILL(impala, "learner.impala", baseline_cost, 0.5, 0, kInf, false);
+  RILL_FILL(impala, "learner.impala", entropy_cost, 0.01, 0, kInf, false);
+  RILL_FILL(impala, "learner.impala", max_grad_norm, 40.0, 0, kInf, false);
+  if (impala.optimizer().empty()) impala.set_optimizer("rmsprop");
+  const bool adam = impala.optimizer() == "adam";
+  if (!adam && impala.optimizer() != "rmsprop") {
+    return Invalid("learner.impala.optimizer", absl::StrCat("'", impala.optimizer(), "' (known: rmsprop, adam)"));
+  }
+  RILL_FILL(impala, "learner.impala", learning_rate, adam ? 1e-3 : 6e-4, 0, kInf, true);
+  RILL_FILL(impala, "learner.impala", epsilon, adam ? 1e-8 : 0.01, 0, kInf, true);
+  if (impala.lr_decay_env_steps() < 0) return Invalid("learner.impala.lr_decay_env_steps", "must be >= 0");
+  if (learner.batch_size() == 0) learner.set_batch_size(32);
+  return absl::OkStatus();
+}
+
 #undef RILL_FILL
 
 }  // namespace
@@ -91,10 +116,11 @@ absl::Status FinalizeSacDiscrete(v1::LearnerConfig& learner, const actor::EnvSpe
 const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
   using C = v1::LearnerConfig;
   static const std::vector<AlgorithmSpec>* const kSpecs = new std::vector<AlgorithmSpec>{
-      {"sac", C::kSac, /*discrete_actions=*/false, ItemKind::kTransition, &FinalizeSac},
-      {"td3", C::kTd3, /*discrete_actions=*/false, ItemKind::kTransition, &FinalizeTd3},
-      {"ddpg", C::kDdpg, /*discrete_actions=*/false, ItemKind::kTransition, &FinalizeDdpg},
-      {"sac_discrete", C::kSacDiscrete, /*discrete_actions=*/true, ItemKind::kTransition, &FinalizeSacDiscrete},
+      {"sac", C::kSac, ActionSpaces::kContinuous, ItemKind::kTransition, &FinalizeSac},
+      {"td3", C::kTd3, ActionSpaces::kContinuous, ItemKind::kTransition, &FinalizeTd3},
+      {"ddpg", C::kDdpg, ActionSpaces::kContinuous, ItemKind::kTransition, &FinalizeDdpg},
+      {"sac_discrete", C::kSacDiscrete, ActionSpaces::kDiscrete, ItemKind::kTransition, &FinalizeSacDiscrete},
+      {"impala", C::kImpala, ActionSpaces::kBoth, ItemKind::kUnroll, &FinalizeImpala},
   };
   return *kSpecs;
 }
@@ -125,6 +151,7 @@ const google::protobuf::Message* AlgorithmSection(const v1::LearnerConfig& learn
     case v1::LearnerConfig::kTd3: return &learner.td3();
     case v1::LearnerConfig::kDdpg: return &learner.ddpg();
     case v1::LearnerConfig::kSacDiscrete: return &learner.sac_discrete();
+    case v1::LearnerConfig::kImpala: return &learner.impala();
     default: return nullptr;
   }
 }
@@ -140,8 +167,9 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const actor::EnvS
   absl::StatusOr<const AlgorithmSpec*> spec = FindAlgorithmSpec(learner);
   if (!spec.ok()) return spec.status();
   const std::string field = absl::StrCat("learner.", (*spec)->name);
-  if ((*spec)->discrete_actions != env.discrete) {
-    return Invalid(field, absl::StrCat((*spec)->name, " needs a ", (*spec)->discrete_actions ? "discrete" : "continuous",
+  const ActionSpaces spaces = (*spec)->action_spaces;
+  if (spaces != ActionSpaces::kBoth && (spaces == ActionSpaces::kDiscrete) != env.discrete) {
+    return Invalid(field, absl::StrCat((*spec)->name, " needs a ", spaces == ActionSpaces::kDiscrete ? "discrete" : "continuous",
                                        " action space; ", env.name, " is ", env.discrete ? "discrete" : "continuous"));
   }
   absl::Status status = (*spec)->finalize(learner, env);
@@ -172,6 +200,14 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const actor::EnvS
   if (learner.prefetch_batches() < 0) return Invalid("learner.prefetch_batches", "must be > 0");
   if (learner.checkpoint_every() < 0) return Invalid("learner.checkpoint_every", "must be >= 0");
   if (learner.num_threads() < 0) return Invalid("learner.num_threads", "must be >= 0");
+  if (learner.has_max_policy_lag() && learner.max_policy_lag() < 0) {
+    return Invalid("learner.max_policy_lag", absl::StrCat(learner.max_policy_lag(), " is out of range: must be >= 0"));
+  }
+  if (learner.has_impala() && learner.impala().synchronous() && learner.publish_every() != 1) {
+    return Invalid("learner.impala.synchronous",
+                   absl::StrCat("needs learner.publish_every 1 (actors wait for every new version; got ",
+                                learner.publish_every(), ")"));
+  }
   return absl::OkStatus();
 }
 

@@ -26,13 +26,17 @@ namespace rill::learner {
 
 // What an actor writes for the algorithm (actor/items/).
 enum class ItemKind {
-  kTransition,  // (obs, action, reward, terminated, next_obs[, discount])
+  kTransition,  // (obs, action, reward, terminated, next_obs[, discount]): actor/items/transition.h
+  kUnroll,      // T steps of one env with the behaviour policy: actor/items/unroll.h
 };
+
+// The action spaces an algorithm can act in.
+enum class ActionSpaces { kContinuous, kDiscrete, kBoth };
 
 struct AlgorithmSpec {
   std::string name;  // "td3": the learner.algorithm oneof field
   v1::LearnerConfig::AlgorithmCase config_case;
-  bool discrete_actions = false;  // acts in a discrete (else continuous) action space
+  ActionSpaces action_spaces = ActionSpaces::kContinuous;
   ItemKind items = ItemKind::kTransition;
   // Fills the defaults of the algorithm's own section and checks it.
   // InvalidArgument naming the field ("learner.td3.policy_delay").
@@ -42,7 +46,7 @@ struct AlgorithmSpec {
 // Every algorithm, in the oneof's order.
 const std::vector<AlgorithmSpec>& AlgorithmSpecs();
 
-// "sac, td3, ddpg, sac_discrete".
+// "sac, td3, ddpg, sac_discrete, impala".
 std::string KnownAlgorithmNames();
 
 // The spec of the algorithm `learner` selects. InvalidArgument when none is
@@ -53,9 +57,9 @@ absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(absl::string_view name);
 
 // Fills the learner section's defaults (the algorithm when none is set: sac
 // for a continuous action space, sac_discrete for a discrete one; batch
-// size, gamma, tau, n_step, publish and checkpoint intervals, device) and
-// checks every rule, including that the algorithm can act in `env`'s action
-// space. InvalidArgument naming the field.
+// size, gamma, tau, n_step, publish and checkpoint intervals, device,
+// max_policy_lag) and checks every rule, including that the algorithm can act
+// in `env`'s action space. InvalidArgument naming the field.
 absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const actor::EnvSpec& env);
 
 // The algorithm's section of `learner` as a message (for logs and tools);

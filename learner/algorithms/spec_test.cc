@@ -27,7 +27,7 @@ actor::EnvSpec Discrete() {
 }
 
 TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
-  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete");
+  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala");
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
     absl::StatusOr<const AlgorithmSpec*> by_name = FindAlgorithmSpec(spec.name);
     ASSERT_TRUE(by_name.ok()) << spec.name;
@@ -104,6 +104,48 @@ TEST(AlgorithmSpecTest, NanLearningRateIsRefused) {
   absl::Status status = FinalizeLearnerConfig(learner, Continuous());
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("learner.ddpg.actor_lr"));
+}
+
+}  // namespace
+}  // namespace rill::learner
+
+namespace rill::learner {
+namespace {
+
+TEST(AlgorithmSpecTest, ImpalaActsInBothSpacesWithThePapersDefaults) {
+  for (bool discrete : {true, false}) {
+    actor::EnvSpec env;
+    env.name = discrete ? "CartPole-v1" : "Pendulum-v1";
+    env.observation_shape = {3};
+    env.discrete = discrete;
+    env.num_actions = discrete ? 2 : 0;
+    if (!discrete) {
+      env.action_low = {-2};
+      env.action_high = {2};
+    }
+    v1::LearnerConfig learner;
+    learner.mutable_impala();
+    ASSERT_TRUE(FinalizeLearnerConfig(learner, env).ok()) << env.name;
+    EXPECT_EQ(learner.impala().unroll_length(), 20);
+    EXPECT_EQ(learner.impala().optimizer(), "rmsprop");
+    EXPECT_DOUBLE_EQ(learner.impala().learning_rate(), 6e-4);
+    EXPECT_DOUBLE_EQ(learner.impala().baseline_cost(), 0.5);
+    EXPECT_DOUBLE_EQ(learner.impala().entropy_cost(), 0.01);
+    EXPECT_DOUBLE_EQ(learner.impala().max_grad_norm(), 40);
+    EXPECT_EQ(learner.batch_size(), 32);
+  }
+  actor::EnvSpec env;
+  env.name = "CartPole-v1";
+  env.observation_shape = {4};
+  env.discrete = true;
+  env.num_actions = 2;
+  v1::LearnerConfig learner;
+  learner.mutable_impala()->set_synchronous(true);
+  learner.set_publish_every(10);
+  EXPECT_THAT(FinalizeLearnerConfig(learner, env).message(), ::testing::HasSubstr("learner.impala.synchronous"));
+  learner.Clear();
+  learner.mutable_impala()->set_lambda(1.5);
+  EXPECT_THAT(FinalizeLearnerConfig(learner, env).message(), ::testing::HasSubstr("learner.impala.lambda"));
 }
 
 }  // namespace

@@ -21,6 +21,16 @@ torch::Tensor CategoricalPolicy::Act(const torch::Tensor& obs, bool deterministi
       .squeeze(1);
 }
 
+absl::StatusOr<torch::Tensor> CategoricalPolicy::ActWithBehaviour(const torch::Tensor& obs, Behaviour* behaviour) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor logits = Forward(obs).clone();  // Forward's buffer is reused by the next call
+  torch::Tensor log_probs = torch::log_softmax(logits, 1);
+  torch::Tensor action = torch::multinomial(log_probs.exp(), /*num_samples=*/1, /*replacement=*/true, generator());
+  behaviour->log_prob = log_probs.gather(1, action).squeeze(1);
+  behaviour->distribution = logits;
+  return action.squeeze(1);
+}
+
 std::string CategoricalPolicy::ScriptHead() const { return "    return torch.argmax(out, dim=1)\n"; }
 
 }  // namespace rill::learner

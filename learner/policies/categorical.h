@@ -26,6 +26,7 @@ class CategoricalPolicy final : public MlpPolicy {
   // [B] int64 action indices: the argmax of the logits when deterministic,
   // else one draw per row from softmax(logits) with the policy's generator.
   torch::Tensor Act(const torch::Tensor& obs, bool deterministic) override;
+  absl::StatusOr<torch::Tensor> ActWithBehaviour(const torch::Tensor& obs, Behaviour* behaviour) override;
 
   int obs_dim() const { return spec().obs_dim(); }
   int num_actions() const { return spec().action_dim(); }

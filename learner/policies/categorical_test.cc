@@ -131,5 +131,22 @@ TEST(CategoricalPolicyTest, CreateRejectsAnotherKindOrNoActions) {
   EXPECT_THAT(policy.status().message(), HasSubstr("action_dim"));
 }
 
+TEST(CategoricalPolicyTest, BehaviourIsTheLogitsAndTheLogProbabilityOfTheDrawnAction) {
+  std::unique_ptr<CategoricalPolicy> policy = TinyPolicy(4);
+  const torch::Tensor obs = torch::tensor({{1.f, 2.f}, {3.f, -1.f}, {-1.f, -1.f}}).repeat({200, 1});
+  Behaviour behaviour;
+  absl::StatusOr<torch::Tensor> actions = policy->ActWithBehaviour(obs, &behaviour);
+  ASSERT_TRUE(actions.ok()) << actions.status();
+  ASSERT_EQ(behaviour.distribution.sizes(), (std::vector<int64_t>{600, 3}));
+  ASSERT_EQ(behaviour.log_prob.sizes(), (std::vector<int64_t>{600}));
+  // logits (1, 2, 0.5) for the first row of each triple.
+  EXPECT_TRUE(torch::allclose(behaviour.distribution[0], torch::tensor({1.f, 2.f, 0.5f})));
+  const torch::Tensor expected = torch::log_softmax(behaviour.distribution, 1).gather(1, actions->unsqueeze(1)).squeeze(1);
+  EXPECT_TRUE(torch::allclose(behaviour.log_prob, expected));
+  // Every action is drawn: the rows with logits (0, 0, 0.5) pick each one.
+  const torch::Tensor third = actions->view({200, 3}).select(1, 2);
+  for (int64_t a = 0; a < 3; ++a) EXPECT_GT((third == a).sum().item<int64_t>(), 20) << a;
+}
+
 }  // namespace
 }  // namespace rill::learner

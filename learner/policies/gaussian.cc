@@ -37,6 +37,29 @@ torch::Tensor GaussianPolicy::Act(const torch::Tensor& obs, bool deterministic) 
   return torch::tanh(mean + log_std.exp_() * noise);
 }
 
+absl::StatusOr<torch::Tensor> GaussianPolicy::ActWithBehaviour(const torch::Tensor& obs, Behaviour* behaviour) {
+  torch::NoGradGuard no_grad;
+  const int64_t a = act_dim();
+  torch::Tensor out = Forward(obs);
+  torch::Tensor mean = out.narrow(1, 0, a);
+  torch::Tensor log_std = out.narrow(1, a, a).clamp(kLogStdMin, kLogStdMax);
+  torch::Tensor noise = torch::randn(mean.sizes(), generator(), mean.options());
+  torch::Tensor action = torch::tanh(mean + log_std.exp() * noise);
+  behaviour->log_prob = SquashedGaussianLogProb(mean, log_std, action);
+  behaviour->distribution = torch::cat({mean, log_std}, 1);
+  return action;
+}
+
+torch::Tensor SquashedGaussianLogProb(const torch::Tensor& mean, const torch::Tensor& log_std,
+                                      const torch::Tensor& action) {
+  // 1 - 1e-6 is the float nearest below 1 that atanh keeps finite (7.25).
+  constexpr double kEdge = 1.0 - 1e-6;
+  constexpr double kHalfLog2Pi = 0.91893853320467274178;
+  torch::Tensor u = torch::atanh(action.clamp(-kEdge, kEdge));
+  torch::Tensor z = (u - mean) * torch::exp(-log_std);
+  return (-0.5 * z * z - log_std - kHalfLog2Pi).sum(1);
+}
+
 std::string GaussianPolicy::ScriptHead() const {
   return absl::StrCat("    a = torch.tanh(out[:, 0:", act_dim(), "])\n", kScriptScaleToBounds);
 }

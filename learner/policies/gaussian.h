@@ -20,6 +20,15 @@ namespace rill::learner {
 inline constexpr double kLogStdMin = -20.0;
 inline constexpr double kLogStdMax = 2.0;
 
+// log N(atanh(action); mean, exp(log_std)) summed over the action's
+// dimensions: [B, A] each -> [B]. The density of the pre-tanh action,
+// without tanh's Jacobian, which cancels in every ratio of two such policies
+// at one action (all IMPALA takes). `action` is clamped just inside (-1, 1)
+// first, so actor and learner, both computing it from the float action,
+// agree even where tanh saturated.
+torch::Tensor SquashedGaussianLogProb(const torch::Tensor& mean, const torch::Tensor& log_std,
+                                      const torch::Tensor& action);
+
 class GaussianPolicy final : public MlpPolicy {
  public:
   static constexpr char kKind[] = "gaussian";
@@ -31,6 +40,7 @@ class GaussianPolicy final : public MlpPolicy {
                                                                 const std::vector<int>& hidden, uint64_t seed);
 
   torch::Tensor Act(const torch::Tensor& obs, bool deterministic) override;
+  absl::StatusOr<torch::Tensor> ActWithBehaviour(const torch::Tensor& obs, Behaviour* behaviour) override;
 
   int obs_dim() const { return spec().obs_dim(); }
   int act_dim() const { return spec().action_dim(); }

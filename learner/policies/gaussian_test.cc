@@ -1,5 +1,6 @@
 #include "learner/policies/gaussian.h"
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -104,6 +105,34 @@ TEST(GaussianPolicyTest, LoadRejectsMissingTensors) {
   rill::v1::ParameterSet set = *policy->ExportParameters();
   set.mutable_tensors()->RemoveLast();
   EXPECT_EQ(policy->LoadParameters(set).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GaussianPolicyTest, BehaviourIsMeanLogStdAndThePreTanhDensityOfTheDrawnAction) {
+  std::unique_ptr<GaussianPolicy> policy = TinyPolicy(5);
+  // obs (1, 2): h = (1, 2), mean = 0, log_std = -0.8.
+  const torch::Tensor obs = torch::tensor({{1.f, 2.f}}).repeat({4000, 1});
+  Behaviour behaviour;
+  absl::StatusOr<torch::Tensor> actions = policy->ActWithBehaviour(obs, &behaviour);
+  ASSERT_TRUE(actions.ok()) << actions.status();
+  ASSERT_EQ(behaviour.distribution.sizes(), (std::vector<int64_t>{4000, 2}));
+  EXPECT_NEAR(behaviour.distribution[0][0].item<float>(), 0.f, 1e-6);
+  EXPECT_NEAR(behaviour.distribution[0][1].item<float>(), -0.8f, 1e-6);
+  // The density of u = atanh(a) under N(0, e^-0.8), by hand in double.
+  const double sigma = std::exp(-0.8);
+  for (int i = 0; i < 5; ++i) {
+    const double u = std::atanh(static_cast<double>((*actions)[i][0].item<float>()));
+    const double expected = -0.5 * (u / sigma) * (u / sigma) - std::log(sigma) - 0.5 * std::log(2 * M_PI);
+    EXPECT_NEAR(behaviour.log_prob[i].item<float>(), expected, 1e-4);
+  }
+  // The draws follow that Gaussian: std of atanh(a) near e^-0.8.
+  EXPECT_NEAR(torch::atanh(*actions).std().item<float>(), sigma, 0.03);
+}
+
+TEST(GaussianPolicyTest, SquashedLogProbStaysFiniteAtSaturatedActions) {
+  const torch::Tensor mean = torch::tensor({{9.f}, {-9.f}});
+  const torch::Tensor log_std = torch::tensor({{-3.f}, {-3.f}});
+  const torch::Tensor logp = SquashedGaussianLogProb(mean, log_std, torch::tensor({{1.f}, {-1.f}}));
+  EXPECT_TRUE(torch::isfinite(logp).all().item<bool>());
 }
 
 }  // namespace

@@ -15,11 +15,24 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "proto/parameters.pb.h"
 #include "torch/script.h"
 #include "torch/torch.h"
 
 namespace rill::learner {
+
+// What the behaviour policy knew when it acted: what IMPALA's V-trace needs
+// to correct for the lag between the actors' policy and the learner's.
+struct Behaviour {
+  // [B] float32: log mu(a | obs) of the returned actions (for a Gaussian, the
+  // density of the pre-tanh action; see gaussian.h).
+  torch::Tensor log_prob;
+  // [B, k] float32: the distribution's parameters. Categorical: the logits
+  // [B, num_actions]; Gaussian: the means, then the (clamped) log-stds
+  // [B, 2 * action_dim].
+  torch::Tensor distribution;
+};
 
 class Policy {
  public:
@@ -36,6 +49,12 @@ class Policy {
   // The caller guarantees the shape (a mismatch is a programming error in
   // the actor and throws c10::Error).
   virtual torch::Tensor Act(const torch::Tensor& obs, bool deterministic) = 0;
+
+  // The exploring action, as Act(obs, false), and in `behaviour` what it was
+  // drawn from. Unimplemented for a policy without a density (deterministic).
+  virtual absl::StatusOr<torch::Tensor> ActWithBehaviour(const torch::Tensor& obs, Behaviour* behaviour) {
+    return absl::UnimplementedError(absl::StrCat("a ", spec().kind(), " policy has no action probabilities"));
+  }
 
   // Replaces the parameters with a published set. InvalidArgument naming the
   // tensor when names or shapes differ; the old parameters stay then.

@@ -1,0 +1,255 @@
+#include "learner/algorithms/impala.h"
+
+#include <cmath>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "learner/policies/registry.h"
+
+namespace rill::learner {
+namespace {
+
+using ::testing::HasSubstr;
+
+actor::EnvSpec TwoArmSpec() {
+  actor::EnvSpec env;
+  env.name = "TwoArm";
+  env.observation_shape = {3};
+  env.discrete = true;
+  env.num_actions = 2;
+  env.max_episode_steps = 100;
+  return env;
+}
+
+actor::EnvSpec ContinuousSpec() {
+  actor::EnvSpec env;
+  env.name = "Line";
+  env.observation_shape = {3};
+  env.action_low = {-2, -2};
+  env.action_high = {2, 2};
+  env.max_episode_steps = 100;
+  return env;
+}
+
+ImpalaOptions Options(const actor::EnvSpec& env, int t) {
+  ImpalaOptions options;
+  options.env = env;
+  options.hidden = {16};
+  options.unroll_length = t;
+  options.optimizer = "adam";
+  options.learning_rate = 3e-3;
+  options.epsilon = 1e-8;
+  options.seed = 7;
+  return options;
+}
+
+std::unique_ptr<Impala> Make(const ImpalaOptions& options) {
+  absl::StatusOr<std::unique_ptr<Impala>> impala = Impala::Create(options);
+  EXPECT_TRUE(impala.ok()) << impala.status();
+  return impala.ok() ? *std::move(impala) : nullptr;
+}
+
+// B unrolls of T steps acted by the learner's exported policy (as an actor
+// would) in a bandit-like env: random observations, reward 1 for the
+// "right" action (index 1, or a positive first action dimension), episodes
+// terminating or truncating at random steps.
+Batch ActedBatch(const Impala& impala, const actor::EnvSpec& env, int b, int t, uint64_t seed) {
+  std::unique_ptr<Policy> policy = *PolicyFromParameters(*impala.ExportPolicy(), seed);
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::bernoulli_distribution end(0.1);
+  const int64_t d = env.obs_dim();
+  torch::Tensor obs = torch::randn({t + 1, b, d});
+  torch::Tensor final_obs = torch::zeros({t, b, d});
+  torch::Tensor reward = torch::zeros({t, b});
+  torch::Tensor terminated = torch::zeros({t, b});
+  torch::Tensor truncated = torch::zeros({t, b});
+  torch::Tensor log_prob = torch::zeros({t, b});
+  std::vector<torch::Tensor> actions, distributions;
+  for (int s = 0; s < t; ++s) {
+    Behaviour behaviour;
+    torch::Tensor action = *policy->ActWithBehaviour(obs[s].contiguous(), &behaviour);
+    actions.push_back(action);
+    distributions.push_back(behaviour.distribution);
+    log_prob[s] = behaviour.log_prob;
+    reward[s] = env.discrete ? action.eq(1).to(torch::kFloat32) : action.select(1, 0).gt(0).to(torch::kFloat32);
+    for (int i = 0; i < b; ++i) {
+      if (end(rng)) {
+        terminated[s][i] = 1;
+      } else if (end(rng)) {
+        truncated[s][i] = 1;
+        final_obs[s][i] = torch::randn({d});
+      }
+    }
+  }
+  Batch batch;
+  batch.size = b;
+  auto batch_major = [](const torch::Tensor& time_major) { return time_major.transpose(0, 1).contiguous(); };
+  batch.columns["obs"] = batch_major(obs);
+  batch.columns["action"] = batch_major(torch::stack(actions));
+  batch.columns["reward"] = batch_major(reward);
+  batch.columns["terminated"] = batch_major(terminated);
+  batch.columns["truncated"] = batch_major(truncated);
+  batch.columns["final_obs"] = batch_major(final_obs);
+  batch.columns["behaviour_log_prob"] = batch_major(log_prob);
+  torch::Tensor distribution = batch_major(torch::stack(distributions));
+  if (env.discrete) {
+    batch.columns["behaviour_logits"] = distribution;
+  } else {
+    const int64_t a = static_cast<int64_t>(env.action_low.size());
+    batch.columns["behaviour_mean"] = distribution.narrow(2, 0, a).contiguous();
+    batch.columns["behaviour_log_std"] = distribution.narrow(2, a, a).contiguous();
+  }
+  return batch;
+}
+
+double Stat(const Impala& impala, const std::string& name) {
+  for (const Statistic& s : impala.Statistics()) {
+    if (s.name == name) return s.value;
+  }
+  ADD_FAILURE() << "no statistic " << name;
+  return NAN;
+}
+
+TEST(ImpalaTest, ExportedPolicyIsTheLearnersPolicySoOnPolicyRatiosAreOne) {
+  for (const actor::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
+    std::unique_ptr<Impala> impala = Make(Options(env, 5));
+    Batch batch = ActedBatch(*impala, env, 4, 5, 1);
+    ASSERT_TRUE(impala->Update(batch).ok());
+    // The actors' policy and the learner's agree before the step: every
+    // importance ratio is 1 and the KL 0.
+    EXPECT_NEAR(Stat(*impala, "clipped_rho_mean"), 1.0, 1e-5) << env.name;
+    EXPECT_NEAR(Stat(*impala, "kl"), 0.0, 1e-5) << env.name;
+    EXPECT_GT(Stat(*impala, "grad_norm"), 0.0);
+    EXPECT_EQ(impala->updates(), 1);
+    EXPECT_EQ(impala->env_steps_learned(), 20);
+    // After the step they differ.
+    ASSERT_TRUE(impala->Update(batch).ok());
+    EXPECT_GT(Stat(*impala, "kl"), 0.0) << env.name;
+  }
+}
+
+TEST(ImpalaTest, ExportsTorsoAndPolicyHeadAsTheActorsPolicy) {
+  std::unique_ptr<Impala> impala = Make(Options(TwoArmSpec(), 5));
+  v1::ParameterSet set = *impala->ExportPolicy();
+  EXPECT_EQ(set.policy().kind(), "categorical");
+  ASSERT_EQ(set.tensors_size(), 4);  // one hidden layer + head, no baseline
+  EXPECT_EQ(set.tensors(0).name(), "policy.layers.0.weight");
+  EXPECT_EQ(set.tensors(3).name(), "policy.layers.1.bias");
+  std::unique_ptr<Impala> continuous = Make(Options(ContinuousSpec(), 5));
+  EXPECT_EQ(continuous->ExportPolicy()->policy().kind(), "gaussian");
+}
+
+// The gradient points the right way: acting on-policy, the learner learns
+// to prefer the rewarded action, and its baseline learns the return.
+TEST(ImpalaTest, LearnsTheRewardedActionOnPolicy) {
+  for (const actor::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
+    ImpalaOptions options = Options(env, 5);
+    options.vtrace.gamma = 0.0;  // the value of a step is its reward
+    std::unique_ptr<Impala> impala = Make(options);
+    for (int i = 0; i < 150; ++i) ASSERT_TRUE(impala->Update(ActedBatch(*impala, env, 16, 5, 100 + i)).ok());
+    Batch batch = ActedBatch(*impala, env, 64, 5, 9999);
+    const double rewarded = batch.columns["reward"].mean().item<double>();
+    EXPECT_GT(rewarded, 0.9) << env.name;
+    // Gamma 0: V(x) learns the expected reward.
+    ASSERT_TRUE(impala->Update(batch).ok());
+    EXPECT_NEAR(Stat(*impala, "value_mean"), rewarded, 0.15) << env.name;
+  }
+}
+
+TEST(ImpalaTest, BadColumnsAreRefusedByNameAndNothingChanges) {
+  const actor::EnvSpec env = TwoArmSpec();
+  std::unique_ptr<Impala> impala = Make(Options(env, 5));
+  Batch good = ActedBatch(*impala, env, 4, 5, 3);
+  const torch::Tensor before = impala->named_parameters()[0].second.clone();
+
+  Batch bad = good;
+  bad.columns["obs"] = good.columns["obs"].narrow(1, 0, 5);
+  absl::Status status = impala->Update(bad);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("obs"));
+
+  bad = good;
+  bad.columns.erase("final_obs");
+  EXPECT_THAT(impala->Update(bad).message(), HasSubstr("final_obs"));
+
+  bad = good;
+  bad.columns["action"] = good.columns["action"].clone();
+  bad.columns["action"][0][0] = 2;
+  EXPECT_THAT(impala->Update(bad).message(), HasSubstr("outside [0, 2)"));
+
+  bad = good;
+  bad.columns["behaviour_log_prob"] = good.columns["behaviour_log_prob"].clone();
+  bad.columns["behaviour_log_prob"][2][1] = NAN;
+  EXPECT_THAT(impala->Update(bad).message(), HasSubstr("behaviour_log_prob holds NaN"));
+
+  EXPECT_EQ(impala->updates(), 0);
+  EXPECT_TRUE(torch::equal(before, impala->named_parameters()[0].second));
+}
+
+TEST(ImpalaTest, RefusedRowsAreThoseWithNonFiniteInputs) {
+  const actor::EnvSpec env = TwoArmSpec();
+  std::unique_ptr<Impala> impala = Make(Options(env, 5));
+  Batch batch = ActedBatch(*impala, env, 4, 5, 3);
+  batch.columns["behaviour_log_prob"][1][3] = NAN;
+  batch.columns["reward"][3][0] = INFINITY;
+  torch::Tensor refused = impala->RefusedRows(batch);
+  ASSERT_TRUE(refused.defined());
+  EXPECT_TRUE(torch::equal(refused, torch::tensor({false, true, false, true})));
+}
+
+TEST(ImpalaTest, LearningRateDecaysLinearlyToZero) {
+  ImpalaOptions options = Options(TwoArmSpec(), 5);
+  options.lr_decay_env_steps = 4 * 5 * 4;  // four updates of 4 x 5 steps
+  std::unique_ptr<Impala> impala = Make(options);
+  std::vector<double> rates;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(impala->Update(ActedBatch(*impala, TwoArmSpec(), 4, 5, i)).ok());
+    rates.push_back(Stat(*impala, "learning_rate"));
+  }
+  EXPECT_THAT(rates, ::testing::ElementsAre(::testing::DoubleNear(3e-3, 1e-12), ::testing::DoubleNear(2.25e-3, 1e-12),
+                                            ::testing::DoubleNear(1.5e-3, 1e-12), ::testing::DoubleNear(0.75e-3, 1e-12),
+                                            ::testing::DoubleNear(0, 1e-12)));
+  // At rate 0 nothing moves.
+  const torch::Tensor before = impala->named_parameters()[0].second.clone();
+  ASSERT_TRUE(impala->Update(ActedBatch(*impala, TwoArmSpec(), 4, 5, 9)).ok());
+  EXPECT_TRUE(torch::equal(before, impala->named_parameters()[0].second));
+}
+
+TEST(ImpalaTest, RestoredStateContinuesIdentically) {
+  for (const char* optimizer : {"rmsprop", "adam"}) {
+    ImpalaOptions options = Options(TwoArmSpec(), 4);
+    options.optimizer = optimizer;
+    options.epsilon = 0.01;
+    std::unique_ptr<Impala> a = Make(options);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(a->Update(ActedBatch(*a, TwoArmSpec(), 4, 4, i)).ok());
+    std::map<std::string, torch::Tensor> saved;
+    for (auto& [name, tensor] : a->state().Save()) saved[name] = tensor;
+    options.seed = 99;  // another initialisation, overwritten by the restore
+    std::unique_ptr<Impala> b = Make(options);
+    ASSERT_TRUE(b->state().Restore(saved).ok());
+    EXPECT_EQ(b->updates(), 3);
+    Batch batch = ActedBatch(*a, TwoArmSpec(), 4, 4, 50);
+    ASSERT_TRUE(a->Update(batch).ok());
+    ASSERT_TRUE(b->Update(batch).ok());
+    for (size_t i = 0; i < a->named_parameters().size(); ++i) {
+      EXPECT_TRUE(torch::allclose(a->named_parameters()[i].second, b->named_parameters()[i].second)) << optimizer;
+    }
+  }
+}
+
+TEST(ImpalaTest, BadOptionsAreRefused) {
+  ImpalaOptions options = Options(TwoArmSpec(), 5);
+  options.hidden = {};
+  EXPECT_THAT(Impala::Create(options).status().message(), HasSubstr("torso"));
+  options = Options(TwoArmSpec(), 5);
+  options.optimizer = "sgd";
+  EXPECT_THAT(Impala::Create(options).status().message(), HasSubstr("optimizer 'sgd'"));
+  options = Options(TwoArmSpec(), 0);
+  EXPECT_THAT(Impala::Create(options).status().message(), HasSubstr("unroll_length"));
+}
+
+}  // namespace
+}  // namespace rill::learner
