@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -34,7 +35,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   actor->rng_.seed(base_seed);
   for (int i = 0; i < num_envs; ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<Env> env, MakeEnv(config.env().name(), config.env().max_episode_steps(), base_seed + i + 1));
-    actor->envs_.push_back(std::move(env));
+    actor->envs_.push_back(std::make_unique<EpisodeStatistics>(std::move(env)));
   }
   ASSIGN_OR_RETURN(actor->env_spec_, LookupEnvSpec(config.env().name(), config.env().max_episode_steps()));
   actor->seed_ = base_seed;
@@ -110,7 +111,15 @@ void Actor::InitMetrics(prometheus::Registry* registry) {
                                  .Help("Return of the last finished episode").Register(*registry).Add(labels);
   metrics_.episode_return_hist = &prometheus::BuildHistogram().Name("rill_actor_episode_return_distribution")
                                       .Help("Returns of finished episodes").Register(*registry)
-                                      .Add(labels, prometheus::Histogram::BucketBoundaries{-1500, -1000, -800, -600, -400, -300, -200, -150, -100, 0, 100, 200, 500});
+                                      .Add(labels, prometheus::Histogram::BucketBoundaries{
+                                          -2000, -1000, -500, -300, -200, -150, -100, -50, 0, 50, 100, 200,
+                                          300, 500, 1000, 2000, 3000, 5000, 10000});
+  metrics_.episode_length = &prometheus::BuildGauge().Name("rill_actor_episode_length")
+                                 .Help("Length in env steps of the last finished episode").Register(*registry).Add(labels);
+  metrics_.episode_length_hist = &prometheus::BuildHistogram().Name("rill_actor_episode_length_distribution")
+                                      .Help("Lengths in env steps of finished episodes").Register(*registry)
+                                      .Add(labels, prometheus::Histogram::BucketBoundaries{
+                                          10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000});
   metrics_.parameter_version = &prometheus::BuildGauge().Name("rill_actor_parameter_version")
                                     .Help("Policy parameter version in use").Register(*registry).Add(labels);
   metrics_.step_seconds = &prometheus::BuildHistogram().Name("rill_actor_step_seconds")
@@ -122,6 +131,9 @@ void Actor::InitMetrics(prometheus::Registry* registry) {
                                 .Help("Evaluation episodes finished").Register(*registry).Add({});
   metrics_.eval_return_mean = &prometheus::BuildGauge().Name("rill_eval_return_mean")
                                    .Help("Mean return of the last evaluation round").Register(*registry).Add({});
+  metrics_.eval_episode_length_mean = &prometheus::BuildGauge().Name("rill_eval_episode_length_mean")
+                                           .Help("Mean episode length of the last evaluation round")
+                                           .Register(*registry).Add({});
   metrics_.replay_failovers = &prometheus::BuildCounter().Name("rill_actor_replay_failovers_total")
                                    .Help("Times the replay writer left a down shard for another").Register(*registry).Add(labels);
   metrics_.replay_shard = &prometheus::BuildGauge().Name("rill_actor_replay_shard")
@@ -235,6 +247,38 @@ absl::Status Actor::Run(const absl::Notification& stop) {
   return options_.evaluator ? RunEvaluation(stop) : RunTraining(stop);
 }
 
+void Actor::RecordEpisode(int i) {
+  const std::optional<EpisodeRecord>& episode = envs_[i]->finished();
+  if (!episode.has_value()) return;
+  metrics_.episodes->Increment();
+  metrics_.episode_return->Set(episode->episode_return);
+  metrics_.episode_return_hist->Observe(episode->episode_return);
+  metrics_.episode_length->Set(episode->length);
+  metrics_.episode_length_hist->Observe(episode->length);
+  if (summary_.episodes == 0) {
+    summary_.return_min = summary_.return_max = episode->episode_return;
+  }
+  ++summary_.episodes;
+  summary_.return_sum += episode->episode_return;
+  summary_.return_min = std::min(summary_.return_min, episode->episode_return);
+  summary_.return_max = std::max(summary_.return_max, episode->episode_return);
+  summary_.length_sum += episode->length;
+}
+
+void Actor::LogEpisodeSummary(bool force) {
+  const absl::Time now = absl::Now();
+  if (!force && now - summary_.since < absl::Seconds(30)) return;
+  if (summary_.episodes > 0) {
+    const double count = static_cast<double>(summary_.episodes);
+    RILL_LOG(INFO) << absl::StrFormat(
+        "actor %d: %d episodes in %.0f s, return mean %.1f (min %.1f, max %.1f), length mean %.1f", options_.actor_id,
+        summary_.episodes, absl::ToDoubleSeconds(now - summary_.since), summary_.return_sum / count,
+        summary_.return_min, summary_.return_max, static_cast<double>(summary_.length_sum) / count);
+  }
+  summary_ = EpisodeSummary{};
+  summary_.since = now;
+}
+
 absl::Status Actor::RunTraining(const absl::Notification& stop) {
   const v1::ExperimentConfig& config = options_.config;
   const int n = static_cast<int>(envs_.size());
@@ -246,8 +290,9 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
   std::vector<float> next_obs(obs_.size());
   std::vector<float> final_obs(static_cast<size_t>(obs_dim_));
   std::vector<float> env_actions(static_cast<size_t>(act_dim_));
-  std::vector<double> returns(n, 0.0);
   for (int i = 0; i < n; ++i) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
+  summary_ = EpisodeSummary{};
+  summary_.since = absl::Now();
   bool stopped = false;
 
   RILL_LOG(INFO) << "actor " << options_.actor_id << ": " << n << " x " << config.env().name() << ", writing to "
@@ -286,17 +331,13 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
       step.log_prob = log_probs_[i];
       step.distribution = &distributions_[static_cast<size_t>(i) * distribution_width_];
       step.version = policy_version_;
-      returns[i] += result.reward;
       if (result.terminated || result.truncated) {
+        RecordEpisode(i);
         // Auto-reset: the env goes on from the next episode's first
         // observation; the builder still sees the real last one.
         std::copy_n(next, obs_dim_, final_obs.data());
         step.final_obs = final_obs.data();
         envs_[i]->Reset(next);
-        metrics_.episodes->Increment();
-        metrics_.episode_return->Set(returns[i]);
-        metrics_.episode_return_hist->Observe(returns[i]);
-        returns[i] = 0.0;
       }
       items_->AddStep(i, step);
     }
@@ -311,6 +352,7 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
     metrics_.env_steps->Increment(active);
     ExportWriterMetrics();
     metrics_.step_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    LogEpisodeSummary(/*force=*/false);
     if (completed_unrolls && synchronous_) {
       // A3C-style: the next unroll is acted by the version the learner
       // makes from this one (policy lag 0).
@@ -327,6 +369,7 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
     RETURN_IF_ERROR(WriteReady(stop).status());
   }
   absl::Status flushed = writer_->Flush(absl::Seconds(30));
+  LogEpisodeSummary(/*force=*/true);
   RILL_LOG(INFO) << "actor " << options_.actor_id << " stops after " << env_steps_ << " env steps ("
                  << writer_->acked_items() << " items acknowledged by replay)";
   return flushed;
@@ -351,7 +394,7 @@ absl::Status Actor::RunEvaluation(const absl::Notification& stop) {
     if (stop.HasBeenNotified()) break;
     RETURN_IF_ERROR(MaybeUpdatePolicy());
     if (policy_version_ <= evaluated_version) continue;
-    std::vector<double> returns(n, 0.0);
+    std::vector<EpisodeRecord> episodes(n);
     std::vector<bool> done(n, false);
     for (int i = 0; i < n; ++i) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
     int remaining = n;
@@ -361,8 +404,8 @@ absl::Status Actor::RunEvaluation(const absl::Notification& stop) {
         if (done[i]) continue;
         EnvAction(i, env_actions.data());
         ASSIGN_OR_RETURN(StepResult result, envs_[i]->Step(env_actions.data(), &next_obs[static_cast<size_t>(i) * obs_dim_]));
-        returns[i] += result.reward;
         if (result.terminated || result.truncated) {
+          episodes[i] = *envs_[i]->finished();
           done[i] = true;
           --remaining;
         }
@@ -371,14 +414,22 @@ absl::Status Actor::RunEvaluation(const absl::Notification& stop) {
       env_steps_ += n;
     }
     if (remaining > 0) break;
-    double mean = 0;
-    for (double r : returns) mean += r / n;
+    double mean = 0, mean_length = 0;
+    double lowest = episodes[0].episode_return, highest = episodes[0].episode_return;
+    for (const EpisodeRecord& episode : episodes) {
+      mean += episode.episode_return / n;
+      mean_length += static_cast<double>(episode.length) / n;
+      lowest = std::min(lowest, episode.episode_return);
+      highest = std::max(highest, episode.episode_return);
+    }
     evaluated_version = policy_version_;
     metrics_.eval_episodes->Increment(n);
     metrics_.eval_return_mean->Set(mean);
+    metrics_.eval_episode_length_mean->Set(mean_length);
     metrics_.eval_parameter_version->Set(static_cast<double>(evaluated_version));
     metrics_.eval_rounds->Increment();
-    RILL_LOG(INFO) << absl::StrFormat("eval: version %d, %d episodes, mean return %.1f", evaluated_version, n, mean);
+    RILL_LOG(INFO) << absl::StrFormat("eval: version %d, %d episodes, mean return %.1f (min %.1f, max %.1f), mean length %.1f",
+                                      evaluated_version, n, mean, lowest, highest, mean_length);
   }
   return absl::OkStatus();
 }

@@ -24,6 +24,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "actor/envs/episode_statistics.h"
 #include "actor/envs/interface.h"
 #include "actor/envs/spec.h"
 #include "actor/items/interface.h"
@@ -69,12 +71,15 @@ class Actor {
     prometheus::Counter* episodes = nullptr;
     prometheus::Gauge* episode_return = nullptr;
     prometheus::Histogram* episode_return_hist = nullptr;
+    prometheus::Gauge* episode_length = nullptr;
+    prometheus::Histogram* episode_length_hist = nullptr;
     prometheus::Gauge* parameter_version = nullptr;
     prometheus::Histogram* step_seconds = nullptr;
     prometheus::Counter* eval_rounds = nullptr;
     prometheus::Gauge* eval_return_mean = nullptr;
     prometheus::Gauge* eval_parameter_version = nullptr;
     prometheus::Counter* eval_episodes = nullptr;
+    prometheus::Gauge* eval_episode_length_mean = nullptr;
     // Replay writer failover: times it left a down shard, and the shard it
     // writes to now.
     prometheus::Counter* replay_failovers = nullptr;
@@ -85,6 +90,12 @@ class Actor {
   void InitMetrics(prometheus::Registry* registry);
   // Copies the writer's failover counters into the metrics.
   void ExportWriterMetrics();
+  // Exports env i's episode if its last step finished one, and adds it to
+  // the training log's summary.
+  void RecordEpisode(int i);
+  // Logs the episodes finished since the last summary (every 30 s, and at
+  // the end of the run): count, mean / min / max return, mean length.
+  void LogEpisodeSummary(bool force);
   // Loads the newest received parameters, if any arrived; the first ones
   // build the policy. InvalidArgument when they do not fit this env.
   absl::Status MaybeUpdatePolicy();
@@ -103,7 +114,9 @@ class Actor {
   absl::Status RunEvaluation(const absl::Notification& stop);
 
   ActorOptions options_;
-  std::vector<std::unique_ptr<Env>> envs_;
+  // Each env wrapped to record its finished episodes' return and length
+  // (Gymnasium's RecordEpisodeStatistics).
+  std::vector<std::unique_ptr<EpisodeStatistics>> envs_;
   EnvSpec env_spec_;
   uint64_t seed_ = 0;
   std::unique_ptr<learner::Policy> policy_;
@@ -120,6 +133,13 @@ class Actor {
   int act_dim_ = 0;  // continuous: action dimensions; discrete: 1 (the index)
   int64_t policy_version_ = 0;
   int64_t env_steps_ = 0;
+  // Episodes finished since the last LogEpisodeSummary.
+  struct EpisodeSummary {
+    int64_t episodes = 0;
+    double return_sum = 0, return_min = 0, return_max = 0;
+    int64_t length_sum = 0;
+    absl::Time since = absl::InfinitePast();
+  } summary_;
   std::vector<float> obs_;      // [num_envs, obs_dim]
   std::vector<float> actions_;  // [num_envs, act_dim], policy space [-1, 1]
   std::vector<int64_t> action_indices_;  // [num_envs], discrete envs

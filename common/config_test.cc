@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <utility>
@@ -143,10 +144,19 @@ TEST(ConfigTest, DiscreteTransitionSignatureStoresIntegerActions) {
 }
 
 TEST(ConfigTest, EveryShippedConfigLoads) {
-  for (const char* path : {"deploy/configs/pendulum_sac.textpb", "deploy/configs/pendulum_sac_sharded.textpb",
-                           "deploy/configs/pendulum_td3.textpb", "deploy/configs/cartpole_sac_discrete.textpb"}) {
+  // Every file in deploy/configs, so a new config is checked without being
+  // listed here.
+  std::vector<std::string> paths;
+  for (const auto& entry : std::filesystem::directory_iterator("deploy/configs")) {
+    if (entry.path().extension() == ".textpb") paths.push_back(entry.path().string());
+  }
+  EXPECT_GE(paths.size(), 13u);
+  for (const std::string& path : paths) {
     absl::StatusOr<v1::ExperimentConfig> config = LoadExperimentConfig(path);
     EXPECT_TRUE(config.ok()) << path << ": " << config.status();
+    if (config.ok()) {
+      EXPECT_EQ(config->name(), std::filesystem::path(path).stem().string()) << path;
+    }
   }
 }
 

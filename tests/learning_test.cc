@@ -5,6 +5,7 @@
 //     reports about -157 at 20k steps).
 //   TD3 on Pendulum-v1: >= -250 within 20,000 env steps.
 //   SAC-discrete on CartPole-v1: >= 300 within 50,000 env steps.
+//   IMPALA on CartPole-v1 (4 actors): >= 450 within 500,000 env steps.
 #include <sys/wait.h>
 
 #include <fstream>
@@ -67,21 +68,15 @@ TEST(LearningTest, SacDiscreteReaches300OnCartPoleWithin50kStepsAcrossProcesses)
   EXPECT_GE(LaunchAndEvaluate("sac_discrete", "deploy/configs/cartpole_sac_discrete.textpb", 50000), 300.0);
 }
 
-}  // namespace
-}  // namespace rill::testing
-
-namespace rill::testing {
-namespace {
-
 // IMPALA through the whole stack: 4 actors x 8 envs, unrolls through the
-// FIFO queue, V-trace on the learner. The target is eval >= 450
-// within 500,000 env steps; measured over 10 runs of this config the final
-// evaluation spread from 284 to 490 (best evaluation during a run 314 to
-// 500), so this checks what every run reached, and the 3-minute budget.
+// FIFO queue, V-trace with PopArt on the learner. The target is eval
+// >= 450 within 500,000 env steps and 3 minutes: over 14 runs of this config
+// (4 of them with both cores taken by busy loops, 60-70 s each) every final
+// evaluation was 500.0.
 TEST(LearningTest, ImpalaLearnsCartPoleWithin500kStepsAndThreeMinutesAcrossProcesses) {
   double wall = 0;
   EXPECT_GE(LaunchAndEvaluate("impala", "deploy/configs/cartpole_impala.textpb", 500000, /*num_actors=*/4, &wall),
-            200.0);
+            450.0);
   EXPECT_LE(wall, 180.0);
 }
 

@@ -3,6 +3,7 @@
 // versions it publishes reach the actors and the evaluator.
 #include <filesystem>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/harness.h"
 
@@ -49,6 +50,14 @@ TEST(PipelineTest, ItemsFlowAndParameterVersionsReachTheActors) {
       << "the evaluator finished no round";
   EXPECT_GT(SumMetric(actors[0].Metrics(), "rill_actor_env_steps_total"), 0);
   EXPECT_GT(SumMetric(replay->Metrics(), "rill_replay_items_sampled_total"), 0);
+  // Episode statistics: every Pendulum-v1 episode ends at its 200-step
+  // time limit, in training and in evaluation.
+  EXPECT_TRUE(WaitUntil([&] { return SumMetric(actors[0].Metrics(), "rill_actor_episodes_total") >= 1; },
+                        absl::Seconds(60)))
+      << "actor 0 finished no episode";
+  EXPECT_EQ(SumMetric(actors[0].Metrics(), "rill_actor_episode_length"), 200);
+  EXPECT_LT(SumMetric(actors[0].Metrics(), "rill_actor_episode_return"), 0);  // Pendulum's costs
+  EXPECT_EQ(SumMetric(evaluator->Metrics(), "rill_eval_episode_length_mean"), 200);
 
   // A graceful stop: every process exits 0, the learner leaves a checkpoint.
   for (RoleProcess* role : {&actors[0], &actors[1], &*evaluator, &*learner, &*replay}) {
@@ -59,6 +68,10 @@ TEST(PipelineTest, ItemsFlowAndParameterVersionsReachTheActors) {
   }
   EXPECT_TRUE(std::filesystem::exists(checkpoints + "/latest"));
   EXPECT_TRUE(std::filesystem::exists(checkpoints + "/config.textpb"));
+  // The actor's last summary of its finished episodes, and the evaluator's
+  // rounds, are in their logs.
+  EXPECT_THAT(actors[0].process->LogTail(5), ::testing::HasSubstr("length mean 200.0"));
+  EXPECT_THAT(evaluator->process->LogTail(20), ::testing::ContainsRegex("mean return -?[0-9.]+ \\(min"));
 }
 
 TEST(PipelineTest, LearnerSendsPrioritiesBackToAPrioritizedTable) {

@@ -12,6 +12,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "actor/actor_main.h"
+#include "actor/envs/bench_env.h"
+#include "actor/envs/list_main.h"
 #include "learner/bench_learner.h"
 #include "learner/export_main.h"
 #include "learner/learner_main.h"
@@ -35,10 +37,13 @@ commands:
   actor           one actor; with --eval, the evaluator
   export          a learner checkpoint's policy as TorchScript
                   (--checkpoint_dir=DIR --out=policy.pt)
+  envs            the environments, with their spaces and time limits
   bench learner   update throughput of --algo=sac|td3|ddpg|sac_discrete
                   (JSON on the last line)
   bench replay    replay shard insert / sample throughput and memory per
                   stored byte, against a real shard process (JSON last line)
+  bench env       env steps per second of --env=NAME, alone and in the actor
+                  loop with its policy, against bare physics (JSON last line)
 
 Common flags: --config=deploy/configs/pendulum_sac.textpb --port --metrics_port
 --host --seed. `rill <command> --helpfull` lists every flag.
@@ -99,8 +104,10 @@ int main(int argc, char** argv) {
   if (command == "learner") return rill::learner::LearnerMain();
   if (command == "actor") return rill::actor::ActorMain();
   if (command == "export") return rill::learner::ExportMain();
+  if (command == "envs") return rill::actor::ListEnvsMain();
   if (command == "bench learner") return rill::learner::RunLearnerBench();
   if (command == "bench replay") return rill::replay::RunReplayBench();
+  if (command == "bench env") return rill::actor::RunEnvBench();
   std::fprintf(stderr, "rill: unknown command '%s'\n\n", command.c_str());
   return Usage();
 }

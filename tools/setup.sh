@@ -12,6 +12,7 @@ PACKAGES=(
   libopenblas0-openmp      # without it LibTorch falls back to reference BLAS (~15x slower)
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libmujoco-dev            # MuJoCo 2.2 physics for the locomotion envs (actor/envs/mujoco/)
   iproute2 procps curl     # tests: network namespaces, process checks, metric scrapes
   python3-torch            # tests: the exported TorchScript policy runs in Python (torch.jit.load)
 )

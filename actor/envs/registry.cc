@@ -5,8 +5,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "actor/envs/cartpole.h"
-#include "actor/envs/pendulum.h"
+#include "actor/envs/classic/acrobot.h"
+#include "actor/envs/classic/cartpole.h"
+#include "actor/envs/classic/mountain_car.h"
+#include "actor/envs/classic/mountain_car_continuous.h"
+#include "actor/envs/classic/pendulum.h"
+#include "actor/envs/mujoco/ant.h"
+#include "actor/envs/mujoco/half_cheetah.h"
+#include "actor/envs/mujoco/hopper.h"
+#include "actor/envs/mujoco/humanoid.h"
+#include "actor/envs/mujoco/walker2d.h"
 #include "actor/envs/time_limit.h"
 #include "common/status_macros.h"
 
@@ -27,8 +35,16 @@ absl::StatusOr<std::unique_ptr<Env>> Make(int max_episode_steps, uint64_t seed) 
 // One line per environment.
 const std::vector<Entry>& Entries() {
   static const std::vector<Entry>* const kEntries = new std::vector<Entry>{
+      {&Acrobot::Spec, &Make<Acrobot>},
       {&CartPole::Spec, &Make<CartPole>},
+      {&MountainCar::Spec, &Make<MountainCar>},
+      {&MountainCarContinuous::Spec, &Make<MountainCarContinuous>},
       {&Pendulum::Spec, &Make<Pendulum>},
+      {&HalfCheetah::Spec, &Make<HalfCheetah>},
+      {&Hopper::Spec, &Make<Hopper>},
+      {&Walker2d::Spec, &Make<Walker2d>},
+      {&Ant::Spec, &Make<Ant>},
+      {&Humanoid::Spec, &Make<Humanoid>},
   };
   return *kEntries;
 }

@@ -18,7 +18,9 @@ TEST(MakeEnvTest, CreatesEachKnownEnvironmentUnderItsName) {
     ASSERT_TRUE(env.ok()) << name << ": " << env.status();
     EXPECT_EQ((*env)->name(), name);
   }
-  EXPECT_THAT(KnownEnvNames(), ElementsAre("CartPole-v1", "Pendulum-v1"));
+  EXPECT_THAT(KnownEnvNames(),
+              ElementsAre("Acrobot-v1", "Ant-v4", "CartPole-v1", "HalfCheetah-v4", "Hopper-v4", "Humanoid-v4",
+                          "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1", "Walker2d-v4"));
 }
 
 TEST(MakeEnvTest, ZeroMaxEpisodeStepsTakesTheEnvDefault) {
@@ -71,10 +73,10 @@ TEST(LookupEnvSpecTest, TimeLimitOverridesTheDefaultAndBadInputIsNamed) {
 }
 
 TEST(MakeEnvTest, UnknownNameIsNotFoundAndListsKnownNames) {
-  auto env = MakeEnv("MountainCar-v0", 0, 1);
+  auto env = MakeEnv("LunarLander-v2", 0, 1);
   EXPECT_EQ(env.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(env.status().message()),
-              AllOf(HasSubstr("MountainCar-v0"), HasSubstr("CartPole-v1"),
+              AllOf(HasSubstr("LunarLander-v2"), HasSubstr("CartPole-v1"),
                     HasSubstr("Pendulum-v1")));
 }
 

@@ -19,8 +19,16 @@ class SeededRng {
   // A double uniform in [low, high), like numpy's Generator.uniform.
   double Uniform(double low, double high);
 
+  // A standard normal draw (mean 0, variance 1), like numpy's
+  // Generator.standard_normal in distribution though not in sequence: the
+  // Box-Muller transform of two Uniform draws, one of the pair kept for the
+  // next call.
+  double Normal();
+
  private:
   std::mt19937_64 engine_;
+  bool has_spare_normal_ = false;
+  double spare_normal_ = 0;
 };
 
 }  // namespace rill::actor

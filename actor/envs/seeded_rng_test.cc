@@ -1,5 +1,7 @@
 #include "actor/envs/seeded_rng.h"
 
+#include <cmath>
+
 #include "gtest/gtest.h"
 
 namespace rill::actor {
@@ -22,6 +24,28 @@ TEST(SeededRngTest, UniformStaysInHalfOpenRange) {
     ASSERT_GE(v, -0.05);
     ASSERT_LT(v, 0.05);
   }
+}
+
+TEST(SeededRngTest, NormalHasMeanZeroAndVarianceOne) {
+  SeededRng rng(5);
+  constexpr int kDraws = 200000;
+  double sum = 0, sum_sq = 0;
+  for (int i = 0; i < kDraws; ++i) {
+    const double v = rng.Normal();
+    ASSERT_TRUE(std::isfinite(v));
+    sum += v;
+    sum_sq += v * v;
+  }
+  const double mean = sum / kDraws;
+  // Standard errors: 1/sqrt(n) = 0.0022 for the mean, sqrt(2/n) = 0.0032
+  // for the variance; five of them apart.
+  EXPECT_NEAR(mean, 0.0, 0.011);
+  EXPECT_NEAR(sum_sq / kDraws - mean * mean, 1.0, 0.016);
+}
+
+TEST(SeededRngTest, NormalIsDeterministicForASeed) {
+  SeededRng a(77), b(77);
+  for (int i = 0; i < 101; ++i) EXPECT_EQ(a.Normal(), b.Normal());
 }
 
 }  // namespace

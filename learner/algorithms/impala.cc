@@ -20,10 +20,14 @@ constexpr double kAdamBeta1 = 0.9;
 constexpr double kAdamBeta2 = 0.999;
 // 0.5 * (1 + log(2 pi)): a unit Gaussian's entropy.
 constexpr double kGaussianEntropyConstant = 1.4189385332046727;
+// PopArt's standard deviation is kept in this range (the paper's bounds).
+constexpr double kPopArtMinStd = 1e-4;
+constexpr double kPopArtMaxStd = 1e6;
 
 // Statistics in last_statistics_'s order.
 enum StatisticIndex {
-  kPolicyLoss, kBaselineLoss, kEntropyLoss, kTotalLoss, kEntropy, kKl, kClippedRho, kValueMean, kGradNorm, kCount,
+  kPolicyLoss, kBaselineLoss, kEntropyLoss, kTotalLoss, kEntropy, kKl, kClippedRho, kValueMean, kGradNorm,
+  kValueScaleMean, kValueScaleStd, kCount,
 };
 
 torch::Tensor TimeMajor(const torch::Tensor& batch_major) { return batch_major.transpose(0, 1).contiguous(); }
@@ -48,6 +52,8 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Impala::FromConfig(const AlgorithmCon
   options.learning_rate = impala.learning_rate();
   options.epsilon = impala.epsilon();
   options.lr_decay_env_steps = impala.lr_decay_env_steps();
+  options.popart = impala.popart();
+  options.popart_beta = impala.popart_beta();
   options.device = context.device;
   options.seed = context.seed;
   ASSIGN_OR_RETURN(std::unique_ptr<Impala> algorithm, Create(options));
@@ -74,6 +80,7 @@ absl::StatusOr<std::unique_ptr<Impala>> Impala::Create(const ImpalaOptions& opti
     return invalid(absl::StrCat("optimizer '", options.optimizer, "' (known: rmsprop, adam)"));
   }
   if (options.lr_decay_env_steps < 0) return invalid("lr_decay_env_steps must be >= 0");
+  if (!(options.popart_beta > 0 && options.popart_beta <= 1)) return invalid("popart_beta must be in (0, 1]");
   if (options.device.is_cuda() && !torch::cuda::is_available()) {
     return absl::FailedPreconditionError("impala: CUDA device requested but LibTorch sees none");
   }
@@ -137,11 +144,13 @@ Impala::Impala(ImpalaOptions options) : options_(std::move(options)) {
   }
   square_avg_ = torch::zeros_like(data);
   exp_avg_ = torch::zeros_like(data);
+  value_moments_ = torch::zeros({2}, data.options());
   last_statistics_ = torch::zeros({kCount}, data.options());
 
   state_.AddTensor("impala.params", data);
   state_.AddTensor("impala.square_avg", square_avg_);
   state_.AddTensor("impala.exp_avg", exp_avg_);
+  state_.AddTensor("impala.value_moments", value_moments_);
   state_.AddCounter("impala.updates", &updates_);
   state_.AddCounter("impala.env_steps_learned", &env_steps_learned_);
 }
@@ -256,6 +265,34 @@ double Impala::LearningRate() const {
   return options_.learning_rate * std::max(0.0, left);
 }
 
+std::pair<torch::Tensor, torch::Tensor> Impala::ValueScale() const {
+  if (!options_.popart || updates_ == 0) {
+    return {torch::zeros({}, value_moments_.options()), torch::ones({}, value_moments_.options())};
+  }
+  // Bias correction as Adam's: the first update's statistics are its batch's.
+  const double correction = 1.0 - std::pow(1.0 - options_.popart_beta, static_cast<double>(updates_));
+  torch::Tensor mean = value_moments_[0] / correction;
+  torch::Tensor second = value_moments_[1] / correction;
+  torch::Tensor std = (second - mean * mean).clamp_min(kPopArtMinStd * kPopArtMinStd).sqrt().clamp_max(kPopArtMaxStd);
+  return {mean, std};
+}
+
+void Impala::UpdateValueScale(const torch::Tensor& vs) {
+  auto [old_mean, old_std] = ValueScale();
+  const double beta = options_.popart_beta;
+  value_moments_[0].mul_(1 - beta).add_(vs.mean(), beta);
+  value_moments_[1].mul_(1 - beta).add_(vs.pow(2).mean(), beta);
+  ++updates_;  // ValueScale's bias correction counts this update
+  auto [mean, std] = ValueScale();
+  --updates_;
+  // Preserve the outputs: std' v' + mean' = std v + mean for every torso
+  // output, so w' = w std / std' and b' = (std b + mean - mean') / std'.
+  torch::Tensor& weight = named_[2 * num_policy_layers_].second;
+  torch::Tensor& bias = named_[2 * num_policy_layers_ + 1].second;
+  weight.mul_(old_std / std);
+  bias.mul_(old_std).add_(old_mean - mean).div_(std);
+}
+
 absl::Status Impala::Update(const Batch& batch) {
   RETURN_IF_ERROR(CheckBatch(batch));
   try {
@@ -266,7 +303,10 @@ absl::Status Impala::Update(const Batch& batch) {
     torch::Tensor obs = TimeMajor(batch.column("obs")).view({(t + 1) * b, obs_dim_});
     auto [head_all, values_all] = Forward(obs);
     torch::Tensor head = head_all.view({t + 1, b, head_outputs_}).narrow(0, 0, t);
-    torch::Tensor values_plus = values_all.view({t + 1, b});
+    // With PopArt the baseline head's output is normalised: V = std * out + mean.
+    auto [value_mean, value_std] = ValueScale();
+    torch::Tensor outputs = values_all.view({t + 1, b}).narrow(0, 0, t);
+    torch::Tensor values_plus = values_all.detach().view({t + 1, b}) * value_std + value_mean;
     torch::Tensor values = values_plus.narrow(0, 0, t);
     torch::Tensor truncated = TimeMajor(batch.column("truncated"));
     torch::Tensor terminated = TimeMajor(batch.column("terminated"));
@@ -275,13 +315,13 @@ absl::Status Impala::Update(const Batch& batch) {
 
     // Bootstrap values: V(x_{t+1}), except after a truncation, where the
     // episode's real final observation stands in.
-    torch::Tensor bootstrap = values_plus.narrow(0, 1, t).detach().clone();
+    torch::Tensor bootstrap = values_plus.narrow(0, 1, t).clone();
     {
       torch::NoGradGuard no_grad;
       torch::Tensor rows = truncated.view(-1).nonzero().squeeze(1);
       if (rows.numel() > 0) {
         torch::Tensor final_obs = TimeMajor(batch.column("final_obs")).view({t * b, obs_dim_}).index_select(0, rows);
-        bootstrap.view(-1).index_copy_(0, rows, Forward(final_obs).second);
+        bootstrap.view(-1).index_copy_(0, rows, Forward(final_obs).second * value_std + value_mean);
       }
     }
 
@@ -317,10 +357,12 @@ absl::Status Impala::Update(const Batch& batch) {
     }
 
     torch::Tensor log_rhos = log_pi.detach() - behaviour_log_prob;
-    ASSIGN_OR_RETURN(VTraceReturns vtrace, VTrace(options_.vtrace, log_rhos, rewards, values.detach(), bootstrap,
+    ASSIGN_OR_RETURN(VTraceReturns vtrace, VTrace(options_.vtrace, log_rhos, rewards, values, bootstrap,
                                                   terminated, truncated));
-    torch::Tensor policy_loss = -(log_pi * vtrace.pg_advantages).mean();
-    torch::Tensor baseline_loss = options_.baseline_cost * 0.5 * (vtrace.vs - values).pow(2).mean();
+    // Without PopArt value_std is 1 and value_mean 0: the paper's losses.
+    torch::Tensor policy_loss = -(log_pi * (vtrace.pg_advantages / value_std)).mean();
+    torch::Tensor baseline_loss =
+        options_.baseline_cost * 0.5 * ((vtrace.vs - value_mean) / value_std - outputs).pow(2).mean();
     torch::Tensor entropy_loss = -options_.entropy_cost * entropy.mean();
     torch::Tensor total = policy_loss + baseline_loss + entropy_loss;
 
@@ -348,6 +390,7 @@ absl::Status Impala::Update(const Batch& batch) {
       const double correction2_sqrt = std::sqrt(1 - std::pow(kAdamBeta2, step));
       data.addcdiv_(exp_avg_, square_avg_.sqrt().div_(correction2_sqrt).add_(options_.epsilon), -lr / correction1);
     }
+    if (options_.popart) UpdateValueScale(vtrace.vs);
     ++updates_;
     env_steps_learned_ += b * t;
     last_learning_rate_ = lr;
@@ -355,7 +398,7 @@ absl::Status Impala::Update(const Batch& batch) {
     last_statistics_ = torch::stack({policy_loss.detach(), baseline_loss.detach(), entropy_loss.detach(),
                                      total.detach(), entropy.detach().mean(),
                                      kl.defined() ? kl : torch::zeros({}, values.options()),
-                                     vtrace.clipped_rhos.mean(), values.detach().mean(), grad_norm});
+                                     vtrace.clipped_rhos.mean(), values.mean(), grad_norm, value_mean, value_std});
     return absl::OkStatus();
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("impala update: ", e.what_without_backtrace()));
@@ -389,6 +432,10 @@ std::vector<Statistic> Impala::Statistics() const {
       {"grad_norm", v[kGradNorm], false},
       {"learning_rate", updates_ > 0 ? last_learning_rate_ : LearningRate(), false},
   };
+  if (options_.popart) {
+    statistics.push_back({"popart_mean", v[kValueScaleMean], false});
+    statistics.push_back({"popart_std", v[kValueScaleStd], false});
+  }
   return statistics;
 }
 

@@ -64,6 +64,8 @@ struct ImpalaOptions {
   double learning_rate = 6e-4;
   double epsilon = 0.01;
   int64_t lr_decay_env_steps = 0;  // 0: constant
+  bool popart = false;  // normalise the baseline's targets and the advantages
+  double popart_beta = 3e-3;
   torch::Device device = torch::kCPU;
   uint64_t seed = 0;
 };
@@ -112,6 +114,12 @@ class Impala final : public Algorithm {
   std::pair<torch::Tensor, torch::Tensor> Forward(const torch::Tensor& obs) const;
   absl::Status CheckBatch(const Batch& batch) const;
   double LearningRate() const;
+  // PopArt's mean and standard deviation of the V-trace targets (0 and 1
+  // before the first update, or without PopArt), as device scalars.
+  std::pair<torch::Tensor, torch::Tensor> ValueScale() const;
+  // Moves the statistics towards `vs` and rescales the baseline head so that
+  // the unnormalised values it gives stay the same.
+  void UpdateValueScale(const torch::Tensor& vs);
 
   ImpalaOptions options_;
   int64_t obs_dim_ = 0;
@@ -123,6 +131,9 @@ class Impala final : public Algorithm {
   // Optimizer state (RMSProp: square_avg; Adam: exp_avg and square_avg).
   torch::Tensor square_avg_;
   torch::Tensor exp_avg_;
+  // PopArt: exponential moving averages of the targets' first and second
+  // moments, without bias correction (ValueScale corrects them).
+  torch::Tensor value_moments_;
   int64_t updates_ = 0;
   int64_t env_steps_learned_ = 0;
   TrainingState state_;

@@ -104,6 +104,7 @@ absl::Status FinalizeImpala(v1::LearnerConfig& learner, const actor::EnvSpec&) {
   }
   RILL_FILL(impala, "learner.impala", learning_rate, adam ? 1e-3 : 6e-4, 0, kInf, true);
   RILL_FILL(impala, "learner.impala", epsilon, adam ? 1e-8 : 0.01, 0, kInf, true);
+  RILL_FILL(impala, "learner.impala", popart_beta, 3e-3, 0, 1, true);
   if (impala.lr_decay_env_steps() < 0) return Invalid("learner.impala.lr_decay_env_steps", "must be >= 0");
   if (learner.batch_size() == 0) learner.set_batch_size(32);
   return absl::OkStatus();

@@ -50,6 +50,12 @@ def _system_libs_impl(ctx):
     name = "gtest",
     linkopts = ["-lgmock", "-lgtest", "-lpthread"],
 )""")
+    # Debian's libmujoco-dev ships no pkg-config file; headers are in
+    # /usr/include/mujoco (included as "mujoco/mujoco.h").
+    rules.append("""cc_library(
+    name = "mujoco",
+    linkopts = ["-lmujoco", "-lpthread"],
+)""")
     rules.append("""cc_library(
     name = "benchmark",
     linkopts = ["-lbenchmark", "-lpthread"],

@@ -1,4 +1,4 @@
-#include "actor/envs/cartpole.h"
+#include "actor/envs/classic/cartpole.h"
 
 #include <cmath>
 

@@ -6,8 +6,8 @@
 //
 // Physics runs in double (Euler integration, as Gymnasium's default), and only
 // the outputs are rounded to float. Not thread-safe (see Env).
-#ifndef RILL_ACTOR_ENVS_CARTPOLE_H_
-#define RILL_ACTOR_ENVS_CARTPOLE_H_
+#ifndef RILL_ACTOR_ENVS_CLASSIC_CARTPOLE_H_
+#define RILL_ACTOR_ENVS_CLASSIC_CARTPOLE_H_
 
 #include <cstdint>
 #include <memory>
@@ -68,4 +68,4 @@ class CartPole final : public Env {
 
 }  // namespace rill::actor
 
-#endif  // RILL_ACTOR_ENVS_CARTPOLE_H_
+#endif  // RILL_ACTOR_ENVS_CLASSIC_CARTPOLE_H_

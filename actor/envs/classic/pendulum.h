@@ -6,8 +6,8 @@
 //
 // Physics runs in double, as Gymnasium's numpy float64 state does, and only
 // the outputs are rounded to float. Not thread-safe (see Env).
-#ifndef RILL_ACTOR_ENVS_PENDULUM_H_
-#define RILL_ACTOR_ENVS_PENDULUM_H_
+#ifndef RILL_ACTOR_ENVS_CLASSIC_PENDULUM_H_
+#define RILL_ACTOR_ENVS_CLASSIC_PENDULUM_H_
 
 #include <cstdint>
 #include <memory>
@@ -61,4 +61,4 @@ class Pendulum final : public Env {
 
 }  // namespace rill::actor
 
-#endif  // RILL_ACTOR_ENVS_PENDULUM_H_
+#endif  // RILL_ACTOR_ENVS_CLASSIC_PENDULUM_H_

@@ -1,4 +1,4 @@
-#include "actor/envs/pendulum.h"
+#include "actor/envs/classic/pendulum.h"
 
 #include <algorithm>
 #include <cmath>
