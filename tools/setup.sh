@@ -15,6 +15,12 @@ PACKAGES=(
   libmujoco-dev            # MuJoCo 2.2 physics for the locomotion envs (actor/envs/mujoco/)
   iproute2 procps curl     # tests: network namespaces, process checks, metric scrapes
   python3-torch            # tests: the exported TorchScript policy runs in Python (torch.jit.load)
+  # tests/k8s: the image built and run with podman (runc, not the crun it
+  # defaults to; catatonit for `podman kube play`'s pod infra containers) on
+  # a debootstrapped bookworm base; python3-grpcio asks a shard in the image
+  # for grpc.health.v1. kubectl (with kustomize) and nodejs/npm come with the
+  # machine; tests/k8s/run.sh says so when they are missing.
+  podman runc catatonit debootstrap python3-grpcio
 )
 
 missing=()

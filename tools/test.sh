@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs every test: unit tests
 # beside the code, then the multi-process integration and learning tests in
-# tests/. Ends with the line "N passed, N failed" (test cases, read from the
-# JUnit XML each test target writes), and exits non-zero if anything failed.
+# tests/, then the Kubernetes checks (tests/k8s/run.sh: manifests, image,
+# podman run). Ends with the line "N passed, N failed" (test cases, read from
+# the JUnit XML each test target writes, plus one per Kubernetes check), and
+# exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,19 @@ build_ok=${PIPESTATUS[0]}
 echo "== test"
 bazel test //... "$@" 2>&1 | filter
 test_rc=${PIPESTATUS[0]}
+
+# The Kubernetes manifests, the image and a podman run of them: one PASS or
+# FAIL line per check, counted below with the test cases.
+echo "== kubernetes (tests/k8s/run.sh)"
+k8s_log=$(mktemp)
+bash tests/k8s/run.sh 2>&1 | tee "$k8s_log"
+k8s_rc=${PIPESTATUS[0]}
+k8s_passed=$(grep -c '^PASS ' "$k8s_log")
+k8s_failed=$(grep -c '^FAIL ' "$k8s_log")
+rm -f "$k8s_log"
+if [ "$k8s_rc" -ne 0 ] && [ "$k8s_failed" -eq 0 ]; then
+  k8s_failed=1  # the script died before reporting what failed
+fi
 
 # Count test cases from the XML each test target wrote.
 testlogs=$(bazel info bazel-testlogs 2>/dev/null)
@@ -50,5 +65,7 @@ done < <(bazel query 'tests(//...)' 2>/dev/null)
 if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1  # a build error or a crash that wrote no XML
 fi
+passed=$((passed + k8s_passed))
+failed=$((failed + k8s_failed))
 echo "$passed passed, $failed failed"
-[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ]
+[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$k8s_rc" -eq 0 ]

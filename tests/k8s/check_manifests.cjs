@@ -1,0 +1,524 @@
+// Checks rendered Kubernetes manifests (the output of `kubectl kustomize`) the
+// way a cluster would, and more strictly: tests/k8s/run.sh calls it once with
+// every overlay of deploy/k8s and every planted bad fixture of
+// tests/k8s/fixtures, after `npm ci` of this folder's package.json.
+//
+//   node check_manifests.cjs --work DIR --configs deploy/configs --gpu-overlay gpu \
+//       --overlay cpu=cpu.yaml ... --fixture misspelled_field=fixtures/misspelled_field.yaml ...
+//
+// Checks of each set of objects:
+//   schema       every object validates against the Kubernetes OpenAPI schema
+//                (kubernetes-models; prometheus-operator's for PodMonitor)
+//   types        every object type-checks as its I<Kind> interface under
+//                `tsc --strict`: a misspelled field fails here, which the
+//                schemas (open to unknown fields) let through
+//   api-versions every apiVersion is on the allowlist below
+//   consistency  one image for every container; ports, probes, Services,
+//                addresses, the NetworkPolicy and the PodMonitor agree with
+//                each other; requests and limits everywhere; GPUs only for
+//                the learner, and only in the --gpu-overlay; the ConfigMap
+//                holds exactly the configs in --configs
+// An overlay passes a check when nothing is wrong; a fixture passes "rejects
+// <fixture>" when the check named on its `# expect: CHECK: TEXT` line finds
+// it wrong for the reason TEXT (a part of the message), so that a fixture
+// wrong in some other, unplanned way does not pass. Prints one line per
+// check, `PASS <name>` or `FAIL <name>: <why>`, and exits 1 if any failed.
+// `--work DIR` holds node_modules (tsc) and receives the generated .ts files.
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+const { execFileSync } = require("child_process");
+const YAML = require("yaml");
+
+const ALLOWED_API_VERSIONS = new Set(["v1", "apps/v1", "policy/v1", "networking.k8s.io/v1", "monitoring.coreos.com/v1"]);
+
+// "apiVersion/kind" -> module exporting the model class and its I<Kind> type.
+const MODELS = {
+  "v1/ConfigMap": "kubernetes-models/v1/ConfigMap",
+  "v1/PersistentVolumeClaim": "kubernetes-models/v1/PersistentVolumeClaim",
+  "v1/Service": "kubernetes-models/v1/Service",
+  "apps/v1/Deployment": "kubernetes-models/apps/v1/Deployment",
+  "apps/v1/StatefulSet": "kubernetes-models/apps/v1/StatefulSet",
+  "policy/v1/PodDisruptionBudget": "kubernetes-models/policy/v1/PodDisruptionBudget",
+  "networking.k8s.io/v1/NetworkPolicy": "kubernetes-models/networking.k8s.io/v1/NetworkPolicy",
+  "monitoring.coreos.com/v1/PodMonitor": "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor",
+};
+
+function parseArgs(argv) {
+  const args = { overlays: [], fixtures: [], work: null, configs: null, gpuOverlay: null };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === "--overlay" || flag === "--fixture") {
+      const eq = value.indexOf("=");
+      if (eq < 0) throw new Error(`${flag} ${value}: expected NAME=FILE`);
+      (flag === "--overlay" ? args.overlays : args.fixtures).push({ name: value.slice(0, eq), file: value.slice(eq + 1) });
+    } else if (flag === "--work") args.work = value;
+    else if (flag === "--configs") args.configs = value;
+    else if (flag === "--gpu-overlay") args.gpuOverlay = value;
+    else throw new Error(`unknown flag ${flag}`);
+  }
+  if (!args.work) throw new Error("--work DIR is required");
+  return args;
+}
+
+function loadObjects(file) {
+  const docs = YAML.parseAllDocuments(fs.readFileSync(file, "utf8"));
+  const objects = [];
+  for (const doc of docs) {
+    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
+    const object = doc.toJSON();
+    if (object !== null && object !== undefined) objects.push(object);
+  }
+  return objects;
+}
+
+function describe(object) {
+  return `${object.kind || "?"}/${(object.metadata && object.metadata.name) || "?"}`;
+}
+
+// ---------------------------------------------------------------- schema
+
+function checkSchema(objects) {
+  const problems = [];
+  for (const object of objects) {
+    const module = MODELS[`${object.apiVersion}/${object.kind}`];
+    if (!module) {
+      problems.push(`${describe(object)}: no schema for ${object.apiVersion} ${object.kind}`);
+      continue;
+    }
+    const Model = require(module)[object.kind];
+    try {
+      new Model(object).validate();
+    } catch (error) {
+      problems.push(`${describe(object)}: ${String(error.message).split("\n")[0]}`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------- types
+
+// Writes one TypeScript file per set, each object a literal typed as its
+// I<Kind>, and type-checks them all in one tsc run. Returns set name ->
+// problems.
+function checkTypes(sets, work) {
+  const dir = path.join(work, "typed");
+  fs.mkdirSync(dir, { recursive: true });
+  const ranges = {};  // file -> [{first, last, what}]
+  const files = [];
+  for (const set of sets) {
+    const imports = new Set();
+    const body = [];
+    const spans = [];
+    let line = 1;
+    set.objects.forEach((object, index) => {
+      const module = MODELS[`${object.apiVersion}/${object.kind}`];
+      if (!module) return;  // reported by the schema check
+      imports.add(`import type { I${object.kind} } from "${module}";`);
+      const literal = JSON.stringify(object, null, 2);
+      spans.push({ first: line, last: line + literal.split("\n").length - 1, what: describe(object) });
+      body.push(`export const object${index}: I${object.kind} = ${literal};`);
+      line += literal.split("\n").length;
+    });
+    const header = [...imports];
+    const offset = header.length;
+    for (const span of spans) {
+      span.first += offset;
+      span.last += offset;
+    }
+    const file = path.join(dir, `${set.name}.ts`);
+    fs.writeFileSync(file, header.concat(body).join("\n") + "\n");
+    ranges[path.basename(file)] = spans;
+    files.push(file);
+  }
+  const problems = Object.fromEntries(sets.map((set) => [set.name, []]));
+  if (files.length === 0) return problems;
+  const tsc = path.join(work, "node_modules", ".bin", "tsc");
+  let output = "";
+  try {
+    execFileSync(tsc, ["--noEmit", "--strict", "--skipLibCheck", "--target", "es2020", "--module", "commonjs",
+                       "--moduleResolution", "node", "--pretty", "false", ...files],
+                 { cwd: work, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    output = `${error.stdout || ""}${error.stderr || ""}`;
+    if (!/error TS\d+/.test(output)) throw new Error(`tsc failed to run: ${output || error.message}`);
+  }
+  // typed/cpu.ts(12,7): error TS2353: Object literal may only specify known properties, ...
+  for (const match of output.matchAll(/([^\s(]+\.ts)\((\d+),\d+\): error (TS\d+: .*)/g)) {
+    const base = path.basename(match[1]);
+    const at = Number(match[2]);
+    const span = (ranges[base] || []).find((s) => at >= s.first && at <= s.last);
+    problems[base.replace(/\.ts$/, "")].push(`${span ? span.what : `line ${at}`}: ${match[3]}`);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------- api-versions
+
+function checkApiVersions(objects) {
+  return objects.filter((o) => !ALLOWED_API_VERSIONS.has(o.apiVersion))
+      .map((o) => `${describe(o)}: apiVersion ${o.apiVersion} is not allowed (allowed: ${[...ALLOWED_API_VERSIONS].join(", ")})`);
+}
+
+// ---------------------------------------------------------------- consistency
+
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet"]);
+
+function envOf(container) {
+  const env = {};
+  for (const item of container.env || []) env[item.name] = item.value;
+  return env;
+}
+
+function labelsMatch(selector, labels) {
+  return Object.entries(selector || {}).every(([key, value]) => labels[key] === value);
+}
+
+function expressionsMatch(selector, labels) {
+  if (!selector) return true;
+  if (!labelsMatch(selector.matchLabels, labels)) return false;
+  return (selector.matchExpressions || []).every((e) => {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    if (e.operator === "In") return has && e.values.includes(labels[e.key]);
+    if (e.operator === "NotIn") return !has || !e.values.includes(labels[e.key]);
+    if (e.operator === "Exists") return has;
+    if (e.operator === "DoesNotExist") return !has;
+    return false;
+  });
+}
+
+function splitAddress(address) {
+  const colon = address.lastIndexOf(":");
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+}
+
+function containerPort(container, nameOrNumber) {
+  for (const port of container.ports || []) {
+    if (port.name === nameOrNumber || port.containerPort === nameOrNumber) return port.containerPort;
+  }
+  return undefined;
+}
+
+function checkConsistency(objects, options) {
+  const problems = [];
+  const workloads = objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
+  const services = objects.filter((o) => o.kind === "Service");
+  const byComponent = {};
+  for (const workload of workloads) {
+    const component = (workload.spec.template.metadata.labels || {})["app.kubernetes.io/component"];
+    if (!component) problems.push(`${describe(workload)}: pods have no app.kubernetes.io/component label`);
+    byComponent[component] = workload;
+    if (!labelsMatch(workload.spec.selector.matchLabels, workload.spec.template.metadata.labels || {})) {
+      problems.push(`${describe(workload)}: selector does not match its own pod labels`);
+    }
+  }
+
+  // One image for every role.
+  const images = new Set();
+  for (const workload of workloads) {
+    const spec = workload.spec.template.spec;
+    for (const container of [...(spec.initContainers || []), ...spec.containers]) images.add(container.image);
+  }
+  if (images.size !== 1) problems.push(`containers use ${images.size} images (${[...images].join(", ")}), want one`);
+
+  // Requests and limits on every container; GPUs for the learner only.
+  let learnerGpus = 0;
+  for (const workload of workloads) {
+    for (const container of workload.spec.template.spec.containers) {
+      const resources = container.resources || {};
+      for (const kind of ["requests", "limits"]) {
+        for (const resource of ["cpu", "memory"]) {
+          if (!resources[kind] || resources[kind][resource] === undefined) {
+            problems.push(`${describe(workload)}: container ${container.name} has no ${kind}.${resource}`);
+          }
+        }
+      }
+      const gpu = (resources.limits || {})["nvidia.com/gpu"] || (resources.requests || {})["nvidia.com/gpu"];
+      if (gpu !== undefined) {
+        if (workload !== byComponent.learner) problems.push(`${describe(workload)}: only the learner may ask for a GPU`);
+        else learnerGpus = Number((resources.limits || {})["nvidia.com/gpu"] || 0);
+      }
+    }
+  }
+  if (options.gpu && learnerGpus !== 1) problems.push(`the learner's limits ask for ${learnerGpus} nvidia.com/gpu, want 1`);
+  if (!options.gpu && learnerGpus !== 0) problems.push(`the learner asks for a GPU outside the GPU overlay`);
+
+  // The experiment configs: the ConfigMap holds every config, and every
+  // FLAGS_config names one of them where the ConfigMap is mounted.
+  const configMaps = objects.filter((o) => o.kind === "ConfigMap");
+  const configMap = configMaps.find((o) => o.metadata.name.startsWith("rill-configs"));
+  if (options.configs) {
+    const want = fs.readdirSync(options.configs).filter((f) => f.endsWith(".textpb")).sort();
+    const have = configMap ? Object.keys(configMap.data || {}).sort() : [];
+    if (JSON.stringify(want) !== JSON.stringify(have)) {
+      problems.push(`ConfigMap rill-configs holds [${have.join(", ")}], deploy/configs has [${want.join(", ")}]`);
+    }
+  }
+  for (const workload of workloads) {
+    const spec = workload.spec.template.spec;
+    for (const container of spec.containers) {
+      const config = envOf(container).FLAGS_config;
+      if (!config) continue;
+      const mount = (container.volumeMounts || []).find((m) => config.startsWith(`${m.mountPath}/`));
+      const volume = mount && (spec.volumes || []).find((v) => v.name === mount.name);
+      const key = mount ? config.slice(mount.mountPath.length + 1) : null;
+      if (!volume || !volume.configMap || !configMap || volume.configMap.name !== configMap.metadata.name ||
+          !Object.prototype.hasOwnProperty.call(configMap.data || {}, key)) {
+        problems.push(`${describe(workload)}: FLAGS_config ${config} is not a file of the mounted ConfigMap`);
+      }
+    }
+  }
+
+  // Ports: what each process binds (its FLAGS_*), what the pod declares,
+  // what probes, Services, addresses, the NetworkPolicy and the PodMonitor
+  // point at.
+  const hostNetwork = workloads.some((w) => w.spec.template.spec.hostNetwork);
+  if (hostNetwork && !workloads.every((w) => w.spec.template.spec.hostNetwork)) {
+    problems.push("some pods use the host's network and some do not");
+  }
+  const grpcPortOf = {};  // component -> port its process binds
+  for (const workload of workloads) {
+    const component = workload.spec.template.metadata.labels["app.kubernetes.io/component"];
+    for (const container of workload.spec.template.spec.containers) {
+      const env = envOf(container);
+      const where = `${describe(workload)}: container ${container.name}`;
+      if (env.FLAGS_port !== undefined) grpcPortOf[component] = Number(env.FLAGS_port);
+      if (hostNetwork) {
+        if ((container.ports || []).length > 0) problems.push(`${where}: declares ports on the host network`);
+        if (env.FLAGS_host !== undefined && env.FLAGS_host !== "127.0.0.1") {
+          problems.push(`${where}: binds ${env.FLAGS_host} on the host network, want 127.0.0.1`);
+        }
+        continue;
+      }
+      if (env.FLAGS_port !== undefined && containerPort(container, "grpc") !== Number(env.FLAGS_port)) {
+        problems.push(`${where}: serves gRPC on ${env.FLAGS_port} but its "grpc" port is ${containerPort(container, "grpc")}`);
+      }
+      if (env.FLAGS_metrics_port !== undefined && containerPort(container, "metrics") !== Number(env.FLAGS_metrics_port)) {
+        problems.push(`${where}: serves /metrics on ${env.FLAGS_metrics_port} but its "metrics" port is ${containerPort(container, "metrics")}`);
+      }
+      if (env.FLAGS_port !== undefined) {
+        for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+          if (probe !== "startupProbe" && !(container[probe] && container[probe].grpc)) {
+            problems.push(`${where}: serves gRPC but has no gRPC ${probe}`);
+          }
+          if (container[probe] && container[probe].grpc && container[probe].grpc.port !== Number(env.FLAGS_port)) {
+            problems.push(`${where}: ${probe} checks port ${container[probe].grpc.port}, the server is on ${env.FLAGS_port}`);
+          }
+        }
+      }
+    }
+  }
+
+  // Every listening port once on the host network (actors spaced by
+  // RILL_METRICS_PORT_STEP, one per replica).
+  if (hostNetwork) {
+    const owners = {};
+    const claim = (port, who) => {
+      if (owners[port]) problems.push(`port ${port} is bound by both ${owners[port]} and ${who}`);
+      owners[port] = who;
+    };
+    for (const workload of workloads) {
+      const replicas = workload.spec.replicas === undefined ? 1 : workload.spec.replicas;
+      for (const container of workload.spec.template.spec.containers) {
+        const env = envOf(container);
+        const step = Number(env.RILL_METRICS_PORT_STEP || 0);
+        if (replicas > 1 && step === 0 && env.FLAGS_metrics_port !== "-1") {
+          problems.push(`${describe(workload)}: ${replicas} replicas on the host network share metrics port ${env.FLAGS_metrics_port}`);
+        }
+        for (let i = 0; i < replicas; ++i) {
+          if (env.FLAGS_port !== undefined && i === 0) claim(Number(env.FLAGS_port), `${describe(workload)} gRPC`);
+          if (env.FLAGS_metrics_port !== undefined && (i === 0 || step > 0)) {
+            claim(Number(env.FLAGS_metrics_port) + step * i, `${describe(workload)}#${i} metrics`);
+          }
+        }
+      }
+    }
+  }
+
+  // Services select one workload and reach a port it declares.
+  const serviceFor = {};  // service name -> {workload, port}
+  for (const service of services) {
+    const selected = workloads.filter((w) => labelsMatch(service.spec.selector, w.spec.template.metadata.labels));
+    if (selected.length !== 1) {
+      problems.push(`${describe(service)}: selects ${selected.length} workloads, want 1`);
+      continue;
+    }
+    const container = selected[0].spec.template.spec.containers[0];
+    for (const port of service.spec.ports || []) {
+      const target = port.targetPort === undefined ? port.port : port.targetPort;
+      if (containerPort(container, target) === undefined) {
+        problems.push(`${describe(service)}: port ${port.port} targets ${target}, which ${describe(selected[0])} does not declare`);
+      }
+    }
+    serviceFor[service.metadata.name] = { workload: selected[0], service };
+  }
+  const statefulSets = workloads.filter((w) => w.kind === "StatefulSet");
+  for (const set of statefulSets) {
+    const governing = serviceFor[set.spec.serviceName];
+    if (!governing || governing.workload !== set || governing.service.spec.clusterIP !== "None") {
+      problems.push(`${describe(set)}: serviceName ${set.spec.serviceName} is not a headless Service selecting it`);
+    }
+  }
+
+  // Addresses handed to the processes reach a server of the right role on
+  // the port it binds, and FLAGS_replay_address lists every shard in order.
+  const replay = byComponent.replay;
+  const learner = byComponent.learner;
+  for (const workload of workloads) {
+    for (const container of workload.spec.template.spec.containers) {
+      const env = envOf(container);
+      const where = `${describe(workload)}: container ${container.name}`;
+      if (env.FLAGS_replay_address !== undefined) {
+        const addresses = env.FLAGS_replay_address.split(",").filter((a) => a).map(splitAddress);
+        const shards = replay ? (replay.spec.replicas === undefined ? 1 : replay.spec.replicas) : 0;
+        if (addresses.length !== shards) {
+          problems.push(`${where}: FLAGS_replay_address names ${addresses.length} shards, replay runs ${shards}`);
+        }
+        addresses.forEach((a, i) => {
+          const ok = hostNetwork ? a.host === "127.0.0.1" && a.port === grpcPortOf.replay
+              : replay && replay.kind === "StatefulSet" && serviceFor[replay.spec.serviceName] &&
+                a.host === `${replay.metadata.name}-${i}.${replay.spec.serviceName}` &&
+                serviceFor[replay.spec.serviceName].service.spec.ports.some((p) => p.port === a.port &&
+                    containerPort(replay.spec.template.spec.containers[0], p.targetPort) === grpcPortOf.replay);
+          if (!ok) problems.push(`${where}: replay address ${a.host}:${a.port} (shard ${i}) does not reach replay shard ${i}`);
+        });
+      }
+      if (env.FLAGS_learner_address !== undefined) {
+        const a = splitAddress(env.FLAGS_learner_address);
+        const target = serviceFor[a.host];
+        const ok = hostNetwork ? a.host === "127.0.0.1" && a.port === grpcPortOf.learner
+            : target && target.workload === learner && target.service.spec.ports.some((p) => p.port === a.port &&
+                  containerPort(learner.spec.template.spec.containers[0], p.targetPort) === grpcPortOf.learner);
+        if (!ok) problems.push(`${where}: learner address ${a.host}:${a.port} does not reach the learner's gRPC port`);
+      }
+    }
+  }
+
+  // The NetworkPolicy admits, to the replay and learner pods, their gRPC
+  // ports from the run's pods and their metrics ports.
+  for (const policy of objects.filter((o) => o.kind === "NetworkPolicy")) {
+    for (const workload of workloads) {
+      const labels = workload.spec.template.metadata.labels;
+      if (!expressionsMatch(policy.spec.podSelector, labels)) continue;
+      const container = workload.spec.template.spec.containers[0];
+      const admitted = (name) => (policy.spec.ingress || []).some((rule) =>
+          (rule.ports || []).some((p) => p.port === containerPort(container, name) || p.port === name));
+      for (const name of ["grpc", "metrics"]) {
+        if (containerPort(container, name) !== undefined && !admitted(name)) {
+          problems.push(`${describe(policy)}: does not admit ${describe(workload)}'s ${name} port`);
+        }
+      }
+      // gRPC only from the run's own pods: every rule that opens it names
+      // them, and nothing else.
+      const grpc = containerPort(container, "grpc");
+      for (const rule of policy.spec.ingress || []) {
+        const opens = (rule.ports || []).length === 0 ||
+            rule.ports.some((p) => p.port === grpc || p.port === "grpc");
+        const ownPodsOnly = (rule.from || []).length > 0 && rule.from.every((peer) =>
+            peer.podSelector && !peer.namespaceSelector && !peer.ipBlock &&
+            (peer.podSelector.matchLabels || {})["app.kubernetes.io/name"] === "rill");
+        if (grpc !== undefined && opens && !ownPodsOnly) {
+          problems.push(`${describe(policy)}: admits ${describe(workload)}'s gRPC port from beyond the run's pods`);
+        }
+      }
+    }
+    for (const component of ["replay", "learner"]) {
+      const workload = byComponent[component];
+      if (workload && !expressionsMatch(policy.spec.podSelector, workload.spec.template.metadata.labels)) {
+        problems.push(`${describe(policy)}: does not select the ${component} pods`);
+      }
+    }
+  }
+
+  // The PodMonitor scrapes a port every selected pod declares, and selects
+  // every role.
+  for (const monitor of objects.filter((o) => o.kind === "PodMonitor")) {
+    for (const workload of workloads) {
+      if (!expressionsMatch(monitor.spec.selector, workload.spec.template.metadata.labels)) {
+        problems.push(`${describe(monitor)}: does not select ${describe(workload)}`);
+        continue;
+      }
+      for (const endpoint of monitor.spec.podMetricsEndpoints || []) {
+        if (containerPort(workload.spec.template.spec.containers[0], endpoint.port) === undefined) {
+          problems.push(`${describe(monitor)}: port ${endpoint.port} is not declared by ${describe(workload)}`);
+        }
+      }
+    }
+  }
+
+  // PodDisruptionBudgets select a workload.
+  for (const budget of objects.filter((o) => o.kind === "PodDisruptionBudget")) {
+    if (!workloads.some((w) => expressionsMatch(budget.spec.selector, w.spec.template.metadata.labels))) {
+      problems.push(`${describe(budget)}: selects no workload`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------- main
+
+function report(results, name, problems) {
+  if (problems.length === 0) {
+    console.log(`PASS ${name}`);
+    results.push(true);
+  } else {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1, 4).join("; ")})` : "";
+    console.log(`FAIL ${name}: ${problems[0]}${more}`);
+    results.push(false);
+  }
+}
+
+function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const sets = [];
+  const results = [];
+  for (const entry of args.overlays.concat(args.fixtures)) {
+    const fixture = args.fixtures.includes(entry);
+    let objects;
+    try {
+      objects = loadObjects(entry.file);
+    } catch (error) {
+      report(results, fixture ? `rejects ${entry.name}` : `parse ${entry.name}`, [error.message]);
+      continue;
+    }
+    let expect = null;
+    let reason = null;
+    if (fixture) {
+      const m = /^# expect: ([a-z-]+): (.+)$/m.exec(fs.readFileSync(entry.file, "utf8"));
+      if (m) [expect, reason] = [m[1], m[2].trim()];
+    }
+    sets.push({ name: entry.name, objects, fixture, expect, reason });
+  }
+  const typeProblems = checkTypes(sets, args.work);
+  for (const set of sets) {
+    const checks = {
+      "schema": () => checkSchema(set.objects),
+      "types": () => typeProblems[set.name],
+      "api-versions": () => checkApiVersions(set.objects),
+      "consistency": () => checkConsistency(set.objects, {
+        gpu: set.name === args.gpuOverlay,
+        configs: set.fixture ? null : args.configs,
+      }),
+    };
+    if (!set.fixture) {
+      for (const [check, run] of Object.entries(checks)) report(results, `${check} ${set.name}`, run());
+      continue;
+    }
+    if (!checks[set.expect]) {
+      report(results, `rejects ${set.name}`,
+             [`no "# expect: CHECK: TEXT" line naming one of ${Object.keys(checks).join(", ")}`]);
+      continue;
+    }
+    const found = checks[set.expect]();
+    const planted = found.find((problem) => problem.includes(set.reason));
+    report(results, `rejects ${set.name}`, planted ? [] : [found.length === 0
+        ? `the ${set.expect} check accepted this bad manifest`
+        : `the ${set.expect} check found other problems, not "${set.reason}": ${found[0]}`]);
+    if (planted) console.log(`  ${set.expect} said: ${planted}`);
+  }
+  process.exit(results.every((ok) => ok) ? 0 : 1);
+}
+
+main();
