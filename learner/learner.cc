@@ -86,6 +86,10 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   context.device = learner->device_;
   context.seed = options.seed;
   ASSIGN_OR_RETURN(learner->algorithm_, CreateAlgorithm(context));
+  if (config.learner().normalize_observations()) {
+    learner->normalizer_ = std::make_unique<ObservationNormalizer>(context.env.obs_dim(),
+                                                                   config.learner().observation_clip(), learner->device_);
+  }
   const v1::TableConfig& table = config.replay().tables(0);
   ASSIGN_OR_RETURN(learner->columns_, MapColumns(*learner->algorithm_, table));
   for (int i = 0; i < table.signature().columns_size(); ++i) {
@@ -114,6 +118,7 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
     if (std::filesystem::exists(latest)) {
       absl::StatusOr<std::map<std::string, torch::Tensor>> saved = ReadCheckpointState(latest);
       absl::Status restored = saved.ok() ? learner->algorithm_->state().Restore(*saved) : saved.status();
+      if (restored.ok() && learner->normalizer_ != nullptr) restored = learner->normalizer_->state().Restore(*saved);
       if (!restored.ok()) {
         return absl::Status(restored.code(), absl::StrCat("cannot resume ", learner->algorithm_->name(), " from '",
                                                           latest, "': ", restored.message()));
@@ -198,18 +203,41 @@ absl::Status Learner::Publish() {
   // publish and carries on across a restart from a checkpoint.
   const int64_t version = algorithm_->updates() + 1;
   if (version <= version_) return absl::OkStatus();
-  ASSIGN_OR_RETURN(v1::ParameterSet parameters, algorithm_->ExportPolicy());
+  ASSIGN_OR_RETURN(v1::ParameterSet parameters, ExportPolicy());
   version_ = version;
   RETURN_IF_ERROR(store_->Publish(version_, algorithm_->updates(), parameters.SerializeAsString()));
   version_gauge_->Set(static_cast<double>(version_));
   return absl::OkStatus();
 }
 
+absl::StatusOr<v1::ParameterSet> Learner::ExportPolicy() const {
+  ASSIGN_OR_RETURN(v1::ParameterSet parameters, algorithm_->ExportPolicy());
+  if (normalizer_ != nullptr) RETURN_IF_ERROR(normalizer_->AddTo(&parameters));
+  return parameters;
+}
+
+absl::Status Learner::NormalizeObservations(Batch& batch) {
+  if (normalizer_ == nullptr) return absl::OkStatus();
+  // Statistics from the observations the actors saw (an unroll's obs
+  // include its bootstrap observation; next_obs and final_obs would count
+  // most observations twice).
+  RETURN_IF_ERROR(normalizer_->Update(batch.column("obs")));
+  for (const char* name : {"obs", "next_obs", "final_obs"}) {
+    auto it = batch.columns.find(name);
+    if (it != batch.columns.end()) it->second = normalizer_->Normalize(it->second);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Learner::Checkpoint() {
   if (options_.checkpoint_dir.empty()) return absl::OkStatus();
   const absl::Time start = absl::Now();
-  ASSIGN_OR_RETURN(v1::ParameterSet policy, algorithm_->ExportPolicy());
-  RETURN_IF_ERROR(WriteCheckpoint(options_.checkpoint_dir + "/latest", algorithm_->state().Save(), policy));
+  ASSIGN_OR_RETURN(v1::ParameterSet policy, ExportPolicy());
+  std::vector<std::pair<std::string, torch::Tensor>> state = algorithm_->state().Save();
+  if (normalizer_ != nullptr) {
+    for (auto& entry : normalizer_->state().Save()) state.push_back(std::move(entry));
+  }
+  RETURN_IF_ERROR(WriteCheckpoint(options_.checkpoint_dir + "/latest", state, policy));
   checkpoint_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   return absl::OkStatus();
 }
@@ -362,6 +390,7 @@ absl::Status Learner::Run(const absl::Notification& stop) {
     ASSIGN_OR_RETURN(Batch batch, ToBatch(**response));
     RETURN_IF_ERROR(FilterBatch(**response, batch));
     if (batch.size == 0) continue;  // every item was stale or refused
+    RETURN_IF_ERROR(NormalizeObservations(batch));
     RETURN_IF_ERROR(algorithm_->Update(batch));
     if (priority_updater_ != nullptr) RETURN_IF_ERROR(SendPriorities(**response, shard));
     update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - update_start));

@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "learner/algorithms/interface.h"
+#include "learner/observation_normalizer.h"
 #include "learner/parameter_service.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -78,6 +79,12 @@ class Learner {
   Learner(LearnerOptions options, ParameterStore* store) : options_(std::move(options)), store_(store) {}
   absl::Status Publish();
   absl::Status Checkpoint();
+  // The algorithm's policy, with the observation normaliser's statistics
+  // when the run normalises observations.
+  absl::StatusOr<v1::ParameterSet> ExportPolicy() const;
+  // Normalisation: merges the batch's "obs" into the statistics, then
+  // normalises every observation column in place.
+  absl::Status NormalizeObservations(Batch& batch);
   absl::StatusOr<Batch> ToBatch(const v1::SampleResponse& response);
   // Measures the policy lag of the batch's items (when the table has a
   // policy_version column) and drops, in place, the items above
@@ -97,6 +104,8 @@ class Learner {
   ParameterStore* store_;
   torch::Device device_ = torch::kCPU;
   std::unique_ptr<Algorithm> algorithm_;
+  // Set when learner.normalize_observations.
+  std::unique_ptr<ObservationNormalizer> normalizer_;
   std::unique_ptr<replay::ReplaySampler> sampler_;
   // Set when the sampled table is prioritized: the update then weighs each
   // transition by its importance weight and sends new priorities back.

@@ -11,6 +11,8 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "common/torch_tensor.h"
+#include "learner/checkpoint.h"
 #include "tests/harness.h"
 
 namespace rill::testing {
@@ -87,6 +89,42 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
   EXPECT_THAT(ReadFile(run.log), HasSubstr("env steps"));
   // Every child is gone.
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+// Observation normalisation through every process: the learner's
+// statistics of Pendulum's observations reach the checkpoint's policy (and
+// so every actor and the evaluator, which act with them).
+TEST(LaunchTest, NormalizedObservationsShipWithTheParametersAndTheCheckpoint) {
+  Launched run = StartLaunch("normalized", {"--config=tests/configs/tiny_pendulum_normalized.textpb",
+                                            "--max_env_steps=2000"});
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  EXPECT_GT(JsonNumber(ReadFile(run.summary), "eval_episodes"), 0);
+
+  const std::string checkpoint = run.run_dir + "/checkpoints/learner/latest";
+  absl::StatusOr<v1::ParameterSet> policy = learner::ReadCheckpointPolicy(checkpoint);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->policy().observation_clip(), 10);
+  const int n = policy->tensors_size();
+  ASSERT_GE(n, 2);
+  EXPECT_EQ(policy->tensors(n - 2).name(), "obs_norm.mean");
+  EXPECT_EQ(policy->tensors(n - 1).name(), "obs_norm.std");
+  absl::StatusOr<torch::Tensor> mean = ViewAsTorch(policy->tensors(n - 2).tensor());
+  absl::StatusOr<torch::Tensor> std = ViewAsTorch(policy->tensors(n - 1).tensor());
+  ASSERT_TRUE(mean.ok() && std.ok());
+  // Pendulum-v1: (cos, sin) on the unit circle, angular velocity in [-8, 8].
+  EXPECT_LT(mean->abs().max().item<float>(), 8.0f) << *mean;
+  EXPECT_GT(std->select(0, 0).item<float>(), 0.05f) << *std;
+  EXPECT_LT(std->select(0, 0).item<float>(), 1.0f) << *std;
+  EXPECT_GT(std->select(0, 2).item<float>(), 0.1f) << *std;
+  EXPECT_LT(std->select(0, 2).item<float>(), 8.0f) << *std;
+  // The statistics are in the checkpoint's state: every sampled batch counted.
+  absl::StatusOr<std::map<std::string, torch::Tensor>> state = learner::ReadCheckpointState(checkpoint);
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_TRUE(state->count("obs_norm.count"));
+  EXPECT_GE(state->at("obs_norm.count").item<double>(), 32.0 * JsonNumber(ReadFile(run.summary), "learner_updates"));
 }
 
 // The rate limiter holds samples per insert at the configured 32 (one update

@@ -204,6 +204,11 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const actor::EnvS
   if (learner.has_max_policy_lag() && learner.max_policy_lag() < 0) {
     return Invalid("learner.max_policy_lag", absl::StrCat(learner.max_policy_lag(), " is out of range: must be >= 0"));
   }
+  if (!learner.has_observation_clip()) learner.set_observation_clip(10);
+  if (!(learner.observation_clip() > 0) || std::isinf(learner.observation_clip())) {
+    return Invalid("learner.observation_clip",
+                   absl::StrCat(learner.observation_clip(), " is out of range: must be in (0, inf)"));
+  }
   if (learner.has_impala() && learner.impala().synchronous() && learner.publish_every() != 1) {
     return Invalid("learner.impala.synchronous",
                    absl::StrCat("needs learner.publish_every 1 (actors wait for every new version; got ",

@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/networks.h"
 #include "learner/policies/registry.h"
 #include "torch/script.h"
 
@@ -62,6 +63,46 @@ TEST_P(ExportTest, LoadedModuleGivesThePolicysDeterministicActions) {
     EXPECT_TRUE(torch::allclose(scripted, EnvUnits(spec, expected), 1e-5, 1e-6));
     EXPECT_LE(scripted.select(1, 2).max().item<float>(), 0.5f);
   }
+}
+
+// A policy whose spec normalises observations acts on
+// clip((obs - mean) / std, -clip, clip) with the mean and std of its
+// parameter set, in C++ and in the exported module alike.
+TEST_P(ExportTest, NormalizingPolicyActsOnNormalizedObservations) {
+  const v1::PolicySpec plain_spec = Spec(GetParam(), 5, 3);
+  std::unique_ptr<Policy> plain = *MakePolicy(plain_spec, /*seed=*/11);
+  v1::ParameterSet params = *plain->ExportParameters();
+  const torch::Tensor mean = torch::tensor({1.0f, -2.0f, 0.0f, 30.0f, 0.5f});
+  const torch::Tensor std = torch::tensor({0.5f, 2.0f, 1.0f, 10.0f, 0.01f});
+  v1::NamedTensor* mean_tensor = params.add_tensors();
+  v1::NamedTensor* std_tensor = params.add_tensors();
+  *mean_tensor = (*ToParameterSet({{kObsNormMeanName, mean}})).tensors(0);
+  *std_tensor = (*ToParameterSet({{kObsNormStdName, std}})).tensors(0);
+  params.mutable_policy()->set_observation_clip(4);
+  absl::StatusOr<std::unique_ptr<Policy>> normalizing = PolicyFromParameters(params, /*seed=*/11);
+  ASSERT_TRUE(normalizing.ok()) << normalizing.status();
+
+  const torch::Tensor obs = torch::randn({64, 5}) * 20;  // far outside: the clip matters
+  const torch::Tensor expected = plain->Act(((obs - mean) / std).clamp(-4, 4), /*deterministic=*/true);
+  const torch::Tensor acted = (*normalizing)->Act(obs, /*deterministic=*/true);
+  EXPECT_TRUE(torch::allclose(acted.to(torch::kFloat32), expected.to(torch::kFloat32), 1e-5, 1e-6));
+
+  // Exported parameters round-trip with the statistics, and the module agrees.
+  v1::ParameterSet exported = *(*normalizing)->ExportParameters();
+  EXPECT_EQ(exported.tensors(exported.tensors_size() - 1).name(), kObsNormStdName);
+  const std::string path = Path(GetParam() + "-normalized.pt");
+  ASSERT_TRUE(ExportTorchScript(exported, path).ok());
+  const torch::Tensor scripted = torch::jit::load(path).forward({obs}).toTensor();
+  if (GetParam() == "categorical") {
+    EXPECT_TRUE(torch::equal(scripted, expected));
+  } else {
+    EXPECT_TRUE(torch::allclose(scripted, EnvUnits(plain_spec, expected), 1e-5, 1e-5));
+  }
+
+  // A set that says it normalises but lacks the statistics is refused.
+  v1::ParameterSet missing = *plain->ExportParameters();
+  missing.mutable_policy()->set_observation_clip(4);
+  EXPECT_THAT(PolicyFromParameters(missing, 1).status().message(), HasSubstr("expected"));
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryKind, ExportTest, ::testing::Values("gaussian", "deterministic", "categorical"));

@@ -22,6 +22,11 @@
 
 namespace rill::learner {
 
+// Names of the observation normaliser's tensors, the last two of a
+// ParameterSet whose PolicySpec has observation_clip > 0 ([obs_dim] each).
+inline constexpr char kObsNormMeanName[] = "obs_norm.mean";
+inline constexpr char kObsNormStdName[] = "obs_norm.std";
+
 // What the behaviour policy knew when it acted: what IMPALA's V-trace needs
 // to correct for the lag between the actors' policy and the learner's.
 struct Behaviour {

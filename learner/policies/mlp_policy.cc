@@ -1,5 +1,7 @@
 #include "learner/policies/mlp_policy.h"
 
+#include <cmath>
+
 #include "ATen/CPUGeneratorImpl.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -22,6 +24,9 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind
     if (h <= 0) return Invalid("hidden_sizes", absl::StrCat("width ", h, " must be positive"));
   }
   if (!(spec.exploration_noise() >= 0)) return Invalid("exploration_noise", "must be >= 0");
+  if (!(spec.observation_clip() >= 0) || std::isinf(spec.observation_clip())) {
+    return Invalid("observation_clip", absl::StrCat(spec.observation_clip(), " must be finite and >= 0"));
+  }
   if (kind == "categorical") return absl::OkStatus();
   if (spec.action_low_size() != spec.action_dim() || spec.action_high_size() != spec.action_dim()) {
     return Invalid("action_low", absl::StrCat("action_low and action_high need ", spec.action_dim(),
@@ -62,10 +67,21 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, FlatMlp mlp, uint64_t seed)
     : spec_(std::move(spec)),
       mlp_(std::move(mlp)),
       generator_(at::detail::createCPUGenerator(seed)),
-      named_(mlp_.NamedParameters(kPolicyPrefix)) {}
+      named_(mlp_.NamedParameters(kPolicyPrefix)) {
+  if (spec_.observation_clip() > 0) {
+    obs_mean_ = torch::zeros({spec_.obs_dim()});
+    obs_std_ = torch::ones({spec_.obs_dim()});
+    named_.emplace_back(kObsNormMeanName, obs_mean_);
+    named_.emplace_back(kObsNormStdName, obs_std_);
+  }
+}
 
 torch::Tensor MlpPolicy::Forward(const torch::Tensor& obs) {
   torch::NoGradGuard no_grad;
+  if (obs_mean_.defined()) {
+    const double clip = spec_.observation_clip();
+    return mlp_.Forward(((obs - obs_mean_) / obs_std_).clamp(-clip, clip), trace_).squeeze(0);
+  }
   return mlp_.Forward(obs, trace_).squeeze(0);
 }
 
@@ -85,6 +101,12 @@ absl::StatusOr<torch::jit::Module> MlpPolicy::ToTorchScript() const {
     torch::jit::Module module("RillPolicy");
     const int layers = mlp_.num_layers();
     std::string source = "def forward(self, obs: Tensor) -> Tensor:\n    h = obs\n";
+    if (obs_mean_.defined()) {
+      module.register_buffer("obs_mean", obs_mean_.clone());
+      module.register_buffer("obs_std", obs_std_.clone());
+      absl::StrAppend(&source, "    h = torch.clamp((obs - self.obs_mean) / self.obs_std, ", -spec_.observation_clip(),
+                      ", ", spec_.observation_clip(), ")\n");
+    }
     for (int l = 0; l < layers; ++l) {
       module.register_buffer(absl::StrCat("w", l), mlp_.weight(l)[0].detach().clone());
       module.register_buffer(absl::StrCat("b", l), mlp_.bias(l)[0][0].detach().clone());

@@ -43,7 +43,9 @@ class MlpPolicy : public Policy {
   absl::StatusOr<v1::ParameterSet> ExportParameters() const override;
   absl::StatusOr<torch::jit::Module> ToTorchScript() const override;
 
-  // Live views of the parameters by name (tests set tiny networks by hand).
+  // Live views of the parameters by name (tests set tiny networks by hand),
+  // then, when the spec normalises observations, "obs_norm.mean" and
+  // "obs_norm.std".
   const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const { return named_; }
 
  protected:
@@ -67,6 +69,9 @@ class MlpPolicy : public Policy {
   MlpTrace trace_;
   at::Generator generator_;
   std::vector<std::pair<std::string, torch::Tensor>> named_;
+  // [obs_dim] each, when spec_.observation_clip() > 0 (mean 0, std 1 until
+  // parameters are loaded).
+  torch::Tensor obs_mean_, obs_std_;
 };
 
 // The TorchScript line that maps `a` in [-1, 1] to env units.
