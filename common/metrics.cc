@@ -3,15 +3,23 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "prometheus/text_serializer.h"
 
 namespace rill {
@@ -54,6 +62,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(const std::
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->registry_ = std::make_shared<prometheus::Registry>();
+  server->RegisterProcessMetrics();
   server->listen_fd_ = fd;
   server->port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                                               : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
@@ -100,6 +109,7 @@ void MetricsServer::Answer(int connection) {
     status = "404 Not Found";
     body = "metrics are at /metrics\n";
   } else {
+    UpdateProcessMetrics();
     body = prometheus::TextSerializer().Serialize(registry_->Collect());
   }
   const std::string response = absl::StrCat("HTTP/1.1 ", status,
@@ -111,6 +121,65 @@ void MetricsServer::Answer(int connection) {
     if (n <= 0) return;
     sent += static_cast<size_t>(n);
   }
+}
+
+void MetricsServer::RegisterProcessMetrics() {
+  auto gauge = [&](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
+  };
+  process_.cpu_seconds = &prometheus::BuildCounter().Name("process_cpu_seconds_total")
+                              .Help("Total user and system CPU time spent in seconds.").Register(*registry_).Add({});
+  process_.resident_memory_bytes = gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+  process_.virtual_memory_bytes = gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.");
+  process_.start_time_seconds =
+      gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.");
+  process_.open_fds = gauge("process_open_fds", "Number of open file descriptors.");
+  process_.max_fds = gauge("process_max_fds", "Maximum number of open file descriptors.");
+  UpdateProcessMetrics();
+}
+
+void MetricsServer::UpdateProcessMetrics() {
+  // /proc/self/stat: the fields after the command's closing parenthesis
+  // start at field 3 (state); utime 14, stime 15, starttime 22 (clock ticks),
+  // vsize 23 (bytes), rss 24 (pages). See proc(5).
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  const size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return;
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(close_paren + 2), ' ', absl::SkipEmpty());
+  auto field = [&](int number) {
+    double value = 0;
+    const size_t index = static_cast<size_t>(number - 3);
+    if (index < fields.size()) (void)absl::SimpleAtod(fields[index], &value);
+    return value;
+  };
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double cpu = (field(14) + field(15)) / ticks;
+  if (cpu > process_.cpu_seconds_seen) {
+    process_.cpu_seconds->Increment(cpu - process_.cpu_seconds_seen);
+    process_.cpu_seconds_seen = cpu;
+  }
+  process_.virtual_memory_bytes->Set(field(23));
+  process_.resident_memory_bytes->Set(field(24) * static_cast<double>(sysconf(_SC_PAGESIZE)));
+  // Boot time ("btime" in /proc/stat) plus the start in ticks since boot.
+  std::ifstream proc_stat("/proc/stat");
+  std::string line;
+  while (std::getline(proc_stat, line)) {
+    double boot = 0;
+    if (absl::StartsWith(line, "btime ") && absl::SimpleAtod(line.substr(6), &boot)) {
+      process_.start_time_seconds->Set(boot + field(22) / ticks);
+      break;
+    }
+  }
+  std::error_code error;
+  int open = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    ++open;
+  }
+  process_.open_fds->Set(open);
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) process_.max_fds->Set(static_cast<double>(limit.rlim_cur));
 }
 
 prometheus::Histogram::BucketBoundaries LatencyBuckets() {

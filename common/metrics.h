@@ -38,12 +38,26 @@ class MetricsServer {
   MetricsServer() = default;
   void Serve();
   void Answer(int connection);
+  // The standard process_* metrics (CPU seconds, resident and virtual
+  // memory, start time, open and maximum file descriptors), read from
+  // /proc/self at each scrape.
+  void RegisterProcessMetrics();
+  void UpdateProcessMetrics();
 
   std::shared_ptr<prometheus::Registry> registry_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  struct ProcessMetrics {
+    prometheus::Counter* cpu_seconds = nullptr;
+    double cpu_seconds_seen = 0;
+    prometheus::Gauge* resident_memory_bytes = nullptr;
+    prometheus::Gauge* virtual_memory_bytes = nullptr;
+    prometheus::Gauge* start_time_seconds = nullptr;
+    prometheus::Gauge* open_fds = nullptr;
+    prometheus::Gauge* max_fds = nullptr;
+  } process_;
 };
 
 // Latency buckets in seconds, 50 us .. 10 s, for RPC and step histograms.

@@ -1,6 +1,9 @@
 #include "common/metrics_scrape.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/metrics.h"
 #include "gtest/gtest.h"
 
@@ -54,6 +57,25 @@ TEST(MetricsServerTest, UnknownPathIsNotFoundAndTheServerKeepsServing) {
   EXPECT_EQ(MetricsServer::Create("127.0.0.1:not-a-port").status().code(), absl::StatusCode::kInvalidArgument);
   MetricSamples after = *ScrapeMetrics("127.0.0.1", (*server)->port(), absl::Seconds(5));
   EXPECT_DOUBLE_EQ(SumMetric(after, "rill_test_up"), 1);
+}
+
+// The standard process metrics describe this very process.
+TEST(MetricsServerTest, ServesTheProcessMetricsOfThisProcess) {
+  absl::StatusOr<std::unique_ptr<MetricsServer>> server = MetricsServer::Create("127.0.0.1:0");
+  ASSERT_TRUE(server.ok()) << server.status();
+  // 64 MiB touched: the resident size must include them.
+  std::vector<char> ballast(64 << 20, 1);
+  const double now = absl::ToUnixSeconds(absl::Now());
+  MetricSamples samples = *ScrapeMetrics("127.0.0.1", (*server)->port(), absl::Seconds(5));
+  EXPECT_GT(SumMetric(samples, "process_resident_memory_bytes"), 64.0 * (1 << 20));
+  EXPECT_GE(SumMetric(samples, "process_virtual_memory_bytes"), SumMetric(samples, "process_resident_memory_bytes"));
+  const double start = SumMetric(samples, "process_start_time_seconds");
+  EXPECT_LE(start, now + 1);
+  EXPECT_GT(start, now - 3600);  // this test binary started within the hour
+  EXPECT_GE(SumMetric(samples, "process_open_fds"), 3);  // stdin, stdout, stderr, the listening socket
+  EXPECT_GE(SumMetric(samples, "process_max_fds"), SumMetric(samples, "process_open_fds"));
+  EXPECT_TRUE(HasMetric(samples, "process_cpu_seconds_total"));
+  EXPECT_GT(ballast[12345], 0);
 }
 
 TEST(MetricsServerTest, PortInUseIsUnavailable) {

@@ -1,12 +1,23 @@
 #include "tools/launcher.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -22,6 +33,7 @@
 #include "common/metrics_scrape.h"
 #include "common/process.h"
 #include "common/role.h"
+#include "common/status_macros.h"
 #include "tools/child_process.h"
 
 ABSL_FLAG(int32_t, num_actors, -1, "Actors to start; -1 uses the config's topology.num_actors.");
@@ -33,6 +45,15 @@ ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(60), "How long each proce
 ABSL_FLAG(int32_t, max_actor_restarts, 5, "Restarts allowed per actor before the run fails.");
 ABSL_FLAG(int32_t, num_replay_shards, -1, "Replay shards to start; -1 uses the config's topology.num_replay_shards.");
 ABSL_FLAG(int32_t, max_replay_restarts, 5, "Restarts allowed per replay shard before the run fails.");
+ABSL_FLAG(bool, prometheus, false,
+          "Also run Debian's Prometheus on a free local port, scraping every process each second with the rules and "
+          "console dashboard of --prometheus_assets; its data stays in <run_dir>/prometheus/data.");
+ABSL_FLAG(std::string, prometheus_binary, "/usr/bin/prometheus", "The Prometheus server --prometheus runs.");
+ABSL_FLAG(std::string, prometheus_assets, "deploy/prometheus",
+          "Folder with rules.yml, consoles/ and console_libraries/ for --prometheus.");
+ABSL_FLAG(absl::Duration, prometheus_linger, absl::ZeroDuration(),
+          "With --prometheus: how long Prometheus keeps serving the dashboard after the run's processes have "
+          "stopped (Ctrl-C ends it sooner).");
 
 namespace rill::tools {
 namespace {
@@ -96,6 +117,269 @@ std::string FormatCount(double value) {
   return out;
 }
 
+// A free TCP port on 127.0.0.1 right now: bound with port 0, read back, and
+// closed again. Another process may take it before Prometheus binds it; the
+// caller retries then.
+absl::StatusOr<int> PickFreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    const std::string error = strerror(errno);
+    close(fd);
+    return absl::UnavailableError(absl::StrCat("no free local port: ", error));
+  }
+  close(fd);
+  return static_cast<int>(ntohs(address.sin_port));
+}
+
+// Writes `text` to `path` through a temporary file and a rename, so that a
+// reader (Prometheus' file discovery) never sees half a file.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write '", temporary, "'"));
+    out << text;
+    if (!out.flush()) return absl::DataLossError(absl::StrCat("cannot write '", temporary, "'"));
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) return absl::PermissionDeniedError(absl::StrCat("cannot rename to '", path, "': ", error.message()));
+  return absl::OkStatus();
+}
+
+// One scrape target of the run: a process's /metrics port and the instance
+// label it goes by ("actor-0", "replay-1", "learner").
+struct ScrapeTarget {
+  std::string instance;
+  int port = 0;
+};
+
+// The Prometheus server of `rill launch --prometheus`: Debian's
+// /usr/bin/prometheus as a child process on a free local port, scraping
+// every process of the run each second. Its config
+// (<dir>/prometheus.yml) has one job per role (replay, learner, actor,
+// evaluator) whose targets come from <dir>/targets/<job>.json, which
+// SetTargets rewrites whenever a process starts or restarts on new ports;
+// Prometheus re-reads those files by itself. It loads the recording rules and
+// alerts of <assets>/rules.yml and serves the console dashboard
+// <assets>/consoles/rill.html. Its data stays in <dir>/data after Stop.
+// Not thread-safe: the launcher's supervising thread owns it.
+class PrometheusServer {
+ public:
+  static constexpr const char* kJobs[] = {"replay", "learner", "actor", "evaluator"};
+
+  struct Options {
+    std::string binary;  // the prometheus executable
+    std::string assets;  // folder with rules.yml, consoles/, console_libraries/
+    std::string dir;     // <run_dir>/prometheus
+    std::string log_path;
+    absl::Duration start_timeout;
+  };
+
+  // Writes the config and starts Prometheus; blocks until it reports ready
+  // (its prometheus_ready gauge reads 1) or `start_timeout` passes.
+  // FailedPrecondition if the binary or an asset is missing, Unavailable if
+  // it exits before it is ready (with its log's tail), DeadlineExceeded.
+  static absl::StatusOr<std::unique_ptr<PrometheusServer>> Start(const Options& options);
+
+  ~PrometheusServer() { Stop(absl::Seconds(30)); }
+
+  // Replaces the targets of `job` (one of kJobs). PermissionDenied if the
+  // targets file cannot be written.
+  absl::Status SetTargets(const std::string& job, const std::vector<ScrapeTarget>& targets);
+
+  // SIGTERM (Prometheus then writes out its head block and exits), up to
+  // `grace`, then SIGKILL. Returns once the process has ended; a no-op after
+  // the first call.
+  void Stop(absl::Duration grace);
+
+  int port() const { return port_; }
+  std::string DashboardUrl() const { return absl::StrCat("http://127.0.0.1:", port_, "/consoles/rill.html"); }
+  const std::string& data_dir() const { return data_dir_; }
+
+ private:
+  PrometheusServer() = default;
+  // Forks and execs the binary with `args`, its output appended to the log.
+  absl::Status Spawn(const std::vector<std::string>& args);
+  std::optional<int> Poll();
+  std::string LogTail(int lines) const;
+
+  Options options_;
+  std::string data_dir_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+  int port_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(const Options& options) {
+  if (access(options.binary.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--prometheus runs '", options.binary, "', which is missing; install Debian's prometheus package "
+        "(apt-get install prometheus, or bash tools/setup.sh)"));
+  }
+  std::error_code error;
+  const std::string assets = std::filesystem::absolute(options.assets, error).lexically_normal().string();
+  for (const char* needed : {"rules.yml", "consoles/rill.html", "console_libraries"}) {
+    if (!std::filesystem::exists(std::filesystem::path(assets) / needed)) {
+      return absl::FailedPreconditionError(absl::StrCat("--prometheus needs '", assets, "/", needed,
+                                                        "'; run from the repository root or set --prometheus_assets"));
+    }
+  }
+  const std::string dir = std::filesystem::absolute(options.dir, error).lexically_normal().string();
+  std::filesystem::create_directories(dir + "/targets", error);
+  if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create '", dir, "/targets': ", error.message()));
+
+  std::unique_ptr<PrometheusServer> server(new PrometheusServer());
+  server->options_ = options;
+  server->options_.dir = dir;
+  server->data_dir_ = dir + "/data";
+  for (const char* job : kJobs) {
+    RETURN_IF_ERROR(server->SetTargets(job, {}));
+  }
+  std::string config = absl::StrCat(
+      "# Written by `rill launch --prometheus`: every process of this run, one\n"
+      "# job per role, targets in targets/<job>.json (rewritten as processes\n"
+      "# start and restart).\n"
+      "global:\n"
+      "  scrape_interval: 1s\n"
+      "  scrape_timeout: 1s\n"
+      "  evaluation_interval: 1s\n"
+      "rule_files:\n"
+      "  - ", assets, "/rules.yml\n"
+      "scrape_configs:\n");
+  for (const char* job : kJobs) {
+    absl::StrAppend(&config, "  - job_name: ", job, "\n", "    file_sd_configs:\n", "      - files: ['", dir,
+                    "/targets/", job, ".json']\n", "        refresh_interval: 5s\n");
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(dir + "/prometheus.yml", config));
+
+  // The port is free when picked but may be taken before Prometheus binds
+  // it: then it exits at once, and another port is tried.
+  constexpr int kAttempts = 3;
+  absl::Status last;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(server->port_, PickFreePort());
+    server->exit_status_.reset();
+    RETURN_IF_ERROR(server->Spawn({
+        absl::StrCat("--config.file=", dir, "/prometheus.yml"),
+        absl::StrCat("--storage.tsdb.path=", server->data_dir_),
+        absl::StrCat("--web.listen-address=127.0.0.1:", server->port_),
+        absl::StrCat("--web.console.templates=", assets, "/consoles"),
+        absl::StrCat("--web.console.libraries=", assets, "/console_libraries"),
+    }));
+    const absl::Time deadline = absl::Now() + options.start_timeout;
+    while (true) {
+      std::optional<int> ended = server->Poll();
+      if (ended.has_value()) {
+        last = absl::UnavailableError(absl::StrCat("prometheus exited before it was ready (",
+                                                   ChildProcess::DescribeStatus(*ended), "); its log ends with:\n",
+                                                   server->LogTail(10)));
+        break;
+      }
+      absl::StatusOr<MetricSamples> samples = ScrapeMetrics("127.0.0.1", server->port_, kScrapeTimeout);
+      if (samples.ok() && SumMetric(*samples, "prometheus_ready") >= 1) return server;
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(absl::StrCat("prometheus was not ready within ",
+                                                        absl::FormatDuration(options.start_timeout),
+                                                        "; its log ends with:\n", server->LogTail(10)));
+      }
+      // Prometheus tells nothing when it is ready; ask it again shortly.
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    if (server->LogTail(10).find("address already in use") == std::string::npos) break;
+  }
+  return last;
+}
+
+absl::Status PrometheusServer::Spawn(const std::vector<std::string>& args) {
+  const int log_fd = open(options_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot open log '", options_.log_path, "': ", strerror(errno)));
+  }
+  std::vector<std::string> argv_storage = {options_.binary};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec. Its own process group
+    // keeps Ctrl-C from it (the launcher stops it last); the parent-death
+    // signal keeps a killed launcher from leaving it behind.
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    const int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    execv(argv[0], argv.data());
+    const char message[] = "exec of prometheus failed\n";
+    (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
+    _exit(127);
+  }
+  close(log_fd);
+  pid_ = pid;
+  return absl::OkStatus();
+}
+
+std::optional<int> PrometheusServer::Poll() {
+  if (exit_status_.has_value() || pid_ < 0) return exit_status_;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) exit_status_ = status;
+  return exit_status_;
+}
+
+std::string PrometheusServer::LogTail(int lines) const {
+  std::ifstream in(options_.log_path);
+  std::vector<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(line);
+    if (static_cast<int>(tail.size()) > lines) tail.erase(tail.begin());
+  }
+  return absl::StrJoin(tail, "\n");
+}
+
+absl::Status PrometheusServer::SetTargets(const std::string& job, const std::vector<ScrapeTarget>& targets) {
+  std::vector<std::string> groups;
+  for (const ScrapeTarget& target : targets) {
+    groups.push_back(absl::StrFormat("  {\"targets\": [\"127.0.0.1:%d\"], \"labels\": {\"instance\": \"%s\"}}",
+                                     target.port, target.instance));
+  }
+  return WriteFileAtomically(absl::StrCat(options_.dir, "/targets/", job, ".json"),
+                             groups.empty() ? "[]\n" : absl::StrCat("[\n", absl::StrJoin(groups, ",\n"), "\n]\n"));
+}
+
+void PrometheusServer::Stop(absl::Duration grace) {
+  if (pid_ < 0 || Poll().has_value()) return;
+  kill(pid_, SIGTERM);
+  const absl::Time deadline = absl::Now() + grace;
+  // waitpid has no timeout; a short poll interval bounds the wait.
+  while (!Poll().has_value() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  if (!Poll().has_value()) {
+    RILL_LOG(WARNING) << "prometheus did not stop within " << absl::FormatDuration(grace) << "; killing it";
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exit_status_ = status;
+  }
+}
+
 class Launch {
  public:
   Launch(v1::ExperimentConfig config, std::string run_dir) : config_(std::move(config)), run_dir_(std::move(run_dir)) {}
@@ -111,6 +395,13 @@ class Launch {
     for (const Role& actor : actors_) total += actor.earlier_steps + actor.current_steps;
     return total;
   }
+  // StartRole, then (with --prometheus) tells Prometheus the new ports.
+  absl::Status Start(const std::string& name, Role& role);
+  // Rewrites Prometheus' targets from every process's current metrics port.
+  void UpdatePrometheusTargets();
+  // With --prometheus_linger, keeps the dashboard up a while after the run;
+  // then stops Prometheus.
+  void StopPrometheus(absl::Notification& stop);
   void RefreshActorSteps();
   // Restarts a replay shard that ended, on its old ports so that the
   // actors' writers and the learner's sampler find it again.
@@ -129,6 +420,7 @@ class Launch {
   std::vector<Role> replays_;
   Role learner_, evaluator_;
   std::vector<Role> actors_;
+  std::unique_ptr<PrometheusServer> prometheus_;  // with --prometheus
   absl::Time start_ = absl::Now();
   absl::Time last_progress_ = absl::Now();
   int64_t last_steps_ = 0;
@@ -140,6 +432,43 @@ class Launch {
   bool have_eval_ = false;
   absl::Time end_;
 };
+
+absl::Status Launch::Start(const std::string& name, Role& role) {
+  absl::Status started = StartRole(name, role);
+  UpdatePrometheusTargets();
+  return started;
+}
+
+void Launch::UpdatePrometheusTargets() {
+  if (prometheus_ == nullptr) return;
+  std::map<std::string, std::vector<ScrapeTarget>> jobs;
+  auto add = [&](const char* job, std::string instance, const Role& role) {
+    if (role.process != nullptr && role.metrics_port > 0) jobs[job].push_back({std::move(instance), role.metrics_port});
+  };
+  for (size_t i = 0; i < replays_.size(); ++i) add("replay", absl::StrCat("replay-", i), replays_[i]);
+  add("learner", "learner", learner_);
+  for (size_t i = 0; i < actors_.size(); ++i) add("actor", absl::StrCat("actor-", i), actors_[i]);
+  add("evaluator", "evaluator", evaluator_);
+  for (const char* job : PrometheusServer::kJobs) {
+    absl::Status written = prometheus_->SetTargets(job, jobs[job]);
+    if (!written.ok()) RILL_LOG(WARNING) << "prometheus targets of " << job << ": " << written.message();
+  }
+}
+
+void Launch::StopPrometheus(absl::Notification& stop) {
+  if (prometheus_ == nullptr) return;
+  const absl::Duration linger = absl::GetFlag(FLAGS_prometheus_linger);
+  if (linger > absl::ZeroDuration() && !stop.HasBeenNotified()) {
+    std::printf("prometheus keeps serving %s for %s (Ctrl-C ends it)\n", prometheus_->DashboardUrl().c_str(),
+                absl::FormatDuration(linger).c_str());
+    std::fflush(stdout);
+    stop.WaitForNotificationWithTimeout(linger);
+  }
+  prometheus_->Stop(absl::Seconds(30));
+  std::printf("prometheus stopped; its data stays in %s\n", prometheus_->data_dir().c_str());
+  std::fflush(stdout);
+  prometheus_.reset();
+}
 
 void Launch::RefreshActorSteps() {
   for (Role& actor : actors_) {
@@ -178,7 +507,7 @@ absl::Status Launch::SuperviseReplay() {
         arg = absl::StrCat("--metrics_port=", shard.metrics_port);
       }
     }
-    absl::Status started = StartRole(name, shard);
+    absl::Status started = Start(name, shard);
     if (!started.ok()) return started;
   }
   return absl::OkStatus();
@@ -213,7 +542,7 @@ absl::Status Launch::SuperviseActors() {
     if (actor.budget > 0) {
       actor.args.back() = absl::StrCat("--actor_max_env_steps=", std::max<int64_t>(1, actor.budget - actor.earlier_steps));
     }
-    absl::Status started = StartRole(name, actor);
+    absl::Status started = Start(name, actor);
     if (!started.ok()) return started;
   }
   return absl::OkStatus();
@@ -334,6 +663,17 @@ int Launch::Run(absl::Notification& stop) {
   std::fflush(stdout);
 
   absl::Status status = [&]() -> absl::Status {
+    if (absl::GetFlag(FLAGS_prometheus)) {
+      PrometheusServer::Options options;
+      options.binary = absl::GetFlag(FLAGS_prometheus_binary);
+      options.assets = absl::GetFlag(FLAGS_prometheus_assets);
+      options.dir = run_dir_ + "/prometheus";
+      options.log_path = logs + "/prometheus.log";
+      options.start_timeout = absl::GetFlag(FLAGS_start_timeout);
+      ASSIGN_OR_RETURN(prometheus_, PrometheusServer::Start(options));
+      std::printf("prometheus: %s\n", prometheus_->DashboardUrl().c_str());
+      std::fflush(stdout);
+    }
     const int num_shards = config_.topology().num_replay_shards();
     const bool durable = config_.replay().durability().mode() != "none";
     replays_.resize(num_shards);
@@ -345,7 +685,7 @@ int Launch::Run(absl::Notification& stop) {
       shard.args.push_back(absl::StrCat("--shard_index=", i));
       if (durable) shard.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/replay-", i));
       shard.log_path = num_shards == 1 ? logs + "/replay.log" : absl::StrCat(logs, "/replay-", i, ".log");
-      absl::Status started = StartRole(absl::StrCat("replay/", i), shard);
+      absl::Status started = Start(absl::StrCat("replay/", i), shard);
       if (!started.ok()) return started;
       shard_addresses.push_back(absl::StrCat("127.0.0.1:", shard.grpc_port));
     }
@@ -358,7 +698,7 @@ int Launch::Run(absl::Notification& stop) {
     learner_.args.push_back(absl::StrCat("--replay_address=", replay_address));
     learner_.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/checkpoints/learner"));
     learner_.log_path = logs + "/learner.log";
-    absl::Status started = StartRole("learner", learner_);
+    absl::Status started = Start("learner", learner_);
     if (!started.ok()) return started;
     const std::string learner_address = absl::StrCat("127.0.0.1:", learner_.grpc_port);
 
@@ -373,7 +713,7 @@ int Launch::Run(absl::Notification& stop) {
       actor.args.push_back(absl::StrCat("--actor_id=", i));
       actor.args.push_back(absl::StrCat("--actor_max_env_steps=", actor.budget));
       actor.log_path = absl::StrCat(logs, "/actor-", i, ".log");
-      started = StartRole(absl::StrCat("actor/", i), actor);
+      started = Start(absl::StrCat("actor/", i), actor);
       if (!started.ok()) return started;
     }
     evaluator_.args = CommonArgs();
@@ -382,7 +722,7 @@ int Launch::Run(absl::Notification& stop) {
     evaluator_.args.push_back(absl::StrCat("--learner_address=", learner_address));
     evaluator_.args.push_back("--eval");
     evaluator_.log_path = logs + "/evaluator.log";
-    started = StartRole("evaluator", evaluator_);
+    started = Start("evaluator", evaluator_);
     if (!started.ok()) return started;
     std::printf("all processes ready after %.1fs: replay %s, learner :%d\n",
                 absl::ToDoubleSeconds(absl::Now() - start_), replay_address.c_str(), learner_.grpc_port);
@@ -421,6 +761,7 @@ int Launch::Run(absl::Notification& stop) {
   }();
   end_ = absl::Now();
   StopAll();
+  StopPrometheus(stop);
   if (!status.ok()) {
     std::fprintf(stderr, "rill launch failed: %s\n", std::string(status.message()).c_str());
     return absl::IsInvalidArgument(status) ? kExitBadInput : kExitFailure;

@@ -21,6 +21,7 @@ PACKAGES=(
   # for grpc.health.v1. kubectl (with kustomize) and nodejs/npm come with the
   # machine; tests/k8s/run.sh says so when they are missing.
   podman runc catatonit debootstrap python3-grpcio
+  prometheus chromium      # `rill launch --prometheus` and tests/prometheus (promtool, headless chromium)
 )
 
 missing=()

@@ -2,9 +2,11 @@
 # Installs what is missing, builds everything and runs every test: unit tests
 # beside the code, then the multi-process integration and learning tests in
 # tests/, then the Kubernetes checks (tests/k8s/run.sh: manifests, image,
-# podman run). Ends with the line "N passed, N failed" (test cases, read from
-# the JUnit XML each test target writes, plus one per Kubernetes check), and
-# exits non-zero if anything failed.
+# podman run) and the Prometheus checks (tests/prometheus/run.sh: rules,
+# dashboard queries against a live run, headless chromium). Ends with the
+# line "N passed, N failed" (test cases, read from the JUnit XML each test
+# target writes, plus one per Kubernetes or Prometheus check), and exits
+# non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +34,19 @@ k8s_failed=$(grep -c '^FAIL ' "$k8s_log")
 rm -f "$k8s_log"
 if [ "$k8s_rc" -ne 0 ] && [ "$k8s_failed" -eq 0 ]; then
   k8s_failed=1  # the script died before reporting what failed
+fi
+
+# Prometheus: rules and their unit tests, a `rill launch --prometheus` run,
+# its dashboard's queries and headless chromium: one PASS or FAIL line per check.
+echo "== prometheus (tests/prometheus/run.sh)"
+prom_log=$(mktemp)
+bash tests/prometheus/run.sh 2>&1 | tee "$prom_log"
+prom_rc=${PIPESTATUS[0]}
+prom_passed=$(grep -c '^PASS ' "$prom_log")
+prom_failed=$(grep -c '^FAIL ' "$prom_log")
+rm -f "$prom_log"
+if [ "$prom_rc" -ne 0 ] && [ "$prom_failed" -eq 0 ]; then
+  prom_failed=1  # the script died before reporting what failed
 fi
 
 # Count test cases from the XML each test target wrote.
@@ -65,7 +80,7 @@ done < <(bazel query 'tests(//...)' 2>/dev/null)
 if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1  # a build error or a crash that wrote no XML
 fi
-passed=$((passed + k8s_passed))
-failed=$((failed + k8s_failed))
+passed=$((passed + k8s_passed + prom_passed))
+failed=$((failed + k8s_failed + prom_failed))
 echo "$passed passed, $failed failed"
-[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$k8s_rc" -eq 0 ]
+[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$k8s_rc" -eq 0 ] && [ "$prom_rc" -eq 0 ]

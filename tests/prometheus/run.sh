@@ -167,7 +167,11 @@ for t in json.load(sys.stdin)["data"]["activeTargets"]:
   elif [ -n "$console" ]; then
     fail "console-loads-in-chromium" "$(head -n 3 <<<"$console" | tr '\n' ' ')"
   else
-    pass "console-loads-in-chromium (no JavaScript console message, screenshot $(wc -c <"$work/rill.png") bytes)"
+    # The screenshot is the test's output file: kept where a person (or CI)
+    # can look at it after the run.
+    outputs=${RILL_TEST_OUTPUTS:-$PWD/.test-outputs}
+    mkdir -p "$outputs" && cp "$work/rill.png" "$outputs/prometheus-console.png"
+    pass "console-loads-in-chromium (no JavaScript console message, screenshot $outputs/prometheus-console.png, $(wc -c <"$work/rill.png") bytes)"
   fi
 fi
 
