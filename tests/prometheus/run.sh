@@ -3,14 +3,25 @@
 #   1. deploy/prometheus/rules.yml passes `promtool check rules`, and its unit
 #      tests rules_test.yml (every alert firing and quiet) `promtool test rules`;
 #   2. headless chromium reports a planted JavaScript error (fixtures/
-#      js_error.html), which proves check 5 can fail;
+#      js_error.html), which proves check 5 can fail; deploy/grafana/rill.json
+#      type-checks under `tsc --strict` as npm @grafana/schema's Dashboard
+#      (and, stricter, its panels as the schema's timeseries and stat options
+#      with Prometheus targets), and the planted misspelled field of
+#      fixtures/misspelled_field.json is rejected (the exact npm versions
+#      below, installed once into ~/.cache/rill-npm);
 #   3. a short `rill launch --prometheus` (Pendulum SAC, 2 actors, 1 s
 #      scrapes) starts Prometheus, whose targets are every process, one job
 #      per role, labelled replay-0, learner, actor-0, actor-1, evaluator;
-#   4. every PromQL expression of consoles/rill.html and every recording rule
-#      of rules.yml returns a non-empty result from that Prometheus
-#      (check_queries.py reads them from the files); the planted misspelled
-#      metric of fixtures/misspelled_metric.html is reported empty;
+#   4. every PromQL expression of consoles/rill.html, of the Grafana
+#      dashboard deploy/grafana/rill.json (its variables as "All": .*, and
+#      $__rate_interval as 1m) and every recording rule of rules.yml returns
+#      a non-empty result from that Prometheus, and the dashboard's
+#      label_values() variables have values (check_queries.py reads them from
+#      the files); the planted misspelled metrics of
+#      fixtures/misspelled_metric.html and .json are reported empty;
+#      every role's /metrics (the targets the launcher wrote for Prometheus)
+#      passes `promtool check metrics` with no lint finding, and the planted
+#      findings of fixtures/bad_metrics.txt are reported;
 #   5. the dashboard renders (HTTP 200), every script, stylesheet and icon it
 #      links answers 200 (no 404 is allowed), and headless chromium loads it
 #      with no JavaScript console message;
@@ -19,9 +30,10 @@
 # Prints one line per check, `PASS <name>` or `FAIL <name>: <why>` (other
 # lines are details), and exits non-zero if any failed. Kills what it started
 # and removes its temporary folder, on failure and on Ctrl-C too. Takes about
-# a minute.
+# a minute (a first run also installs the npm packages, from the registry).
 #
-# Needs tools/setup.sh's packages (prometheus, chromium) and builds //:rill.
+# Needs tools/setup.sh's packages (prometheus, chromium, nodejs/npm) and
+# builds //:rill.
 # Run it from anywhere: bash tests/prometheus/run.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,6 +43,10 @@ cd "$(dirname "$0")/../.."
 readonly READY_DEADLINE_S=${RILL_PROMETHEUS_READY_DEADLINE_S:-90}
 readonly QUERY_DEADLINE_S=${RILL_PROMETHEUS_QUERY_DEADLINE_S:-45}
 readonly EXPECTED_TARGETS="actor/actor-0 actor/actor-1 evaluator/evaluator learner/learner replay/replay-0"
+# The Grafana schema the dashboard is checked against, and the compiler:
+# exact versions, installed once into NPM_DIR (not the repository).
+readonly GRAFANA_SCHEMA_VERSION=13.2.3 TYPESCRIPT_VERSION=5.9.3
+readonly NPM_DIR=${RILL_NPM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rill-npm}/grafana-schema-$GRAFANA_SCHEMA_VERSION-typescript-$TYPESCRIPT_VERSION
 
 failures=0
 pass() { echo "PASS $1"; }
@@ -62,7 +78,7 @@ chromium_console() {
     --screenshot="$2" "$1" 2>&1 >/dev/null | grep ':CONSOLE' || true
 }
 
-for tool in promtool prometheus chromium curl; do
+for tool in promtool prometheus chromium curl node npm; do
   command -v "$tool" >/dev/null || fail "tools" "$tool not found: run tools/setup.sh"
 done
 
@@ -85,6 +101,91 @@ if grep -q 'Uncaught' <<<"$console"; then
   pass "chromium-reports-js-errors (fixtures/js_error.html: $(sed 's/.*CONSOLE[^]]*\] "\([^"]*\)".*/\1/' <<<"$console" | head -n 1))"
 else
   fail "chromium-reports-js-errors" "no console error logged for fixtures/js_error.html"
+fi
+
+# ------------------------------------------------------------ 2. grafana types
+# Each dashboard becomes a .ts file holding its JSON twice, inlined as object
+# literals (TypeScript checks excess properties, so a misspelled field, only
+# in literals): once typed as the schema's Dashboard, once as RillDashboard,
+# which also types each panel's options and fieldConfig by its panel type and
+# its targets as Prometheus queries. Json<T> accepts an enum's JSON value
+# ("list") where the schema has a TypeScript enum (LegendDisplayMode.List).
+# Prints "FILE(line,col): error ..." for every tsc error, one line each.
+grafana_type_errors() {
+  local dir="$work/grafana-types" i=0 errors path
+  mkdir -p "$dir" && ln -sfn "$NPM_DIR/node_modules" "$dir/node_modules"
+  /usr/bin/python3 - "$dir" "$@" <<'EOF'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+header = """import type { Dashboard, DataQuery, DataSourceRef, FieldConfigSource, Panel, RowPanel } from '@grafana/schema';
+import type * as stat from '@grafana/schema/dist/esm/raw/composable/stat/panelcfg/x/StatPanelCfg_types.gen';
+import type * as timeseries from '@grafana/schema/dist/esm/raw/composable/timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen';
+type Json<T> = T extends string ? `${T}` : T extends readonly (infer E)[] ? Json<E>[]
+  : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
+interface PrometheusQuery extends DataQuery {
+  datasource?: DataSourceRef; expr: string; legendFormat?: string; range?: boolean; instant?: boolean; interval?: string;
+}
+type TypedPanel<P extends string, O, F> = Omit<Panel<O, F>, 'type' | 'options' | 'fieldConfig' | 'targets'> &
+  { type: P; options: Json<O>; fieldConfig: Json<FieldConfigSource<F>>; targets: PrometheusQuery[] };
+type RillDashboard = Omit<Dashboard, 'panels'> & { panels: Array<RowPanel |
+  TypedPanel<'timeseries', timeseries.Options, timeseries.FieldConfig> | TypedPanel<'stat', stat.Options, {}>> };
+"""
+files = []
+for i, path in enumerate(sys.argv[2:]):
+    literal = json.dumps(json.load(open(path, encoding="utf-8")), indent=2)
+    name = "dashboard%d.ts" % i
+    (out / name).write_text("%sexport const schema: Dashboard = %s;\nexport const strict: RillDashboard = %s;\n"
+                            % (header, literal, literal))
+    files.append(name)
+(out / "tsconfig.json").write_text(json.dumps({"files": files, "compilerOptions": {
+    "strict": True, "noEmit": True, "target": "es2022", "module": "esnext", "moduleResolution": "bundler",
+    "skipLibCheck": True, "types": []}}))
+EOF
+  errors=$(cd "$dir" && node node_modules/typescript/bin/tsc -p tsconfig.json 2>&1)
+  for path in "$@"; do
+    grep "^dashboard$i\.ts" <<<"$errors" | sed "s|^dashboard$i\.ts|$path|"
+    i=$((i + 1))
+  done
+  # What tsc says about no one file (its options, a module not found).
+  grep -v '^dashboard[0-9]*\.ts' <<<"$errors" | grep . | sed 's|^|tsc: |'
+}
+
+t=$(now)
+if [ ! -f "$NPM_DIR/node_modules/typescript/bin/tsc" ] || [ ! -f "$NPM_DIR/node_modules/@grafana/schema/package.json" ]; then
+  mkdir -p "$NPM_DIR"
+  if ! out=$(npm install --no-save --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
+               "@grafana/schema@$GRAFANA_SCHEMA_VERSION" "typescript@$TYPESCRIPT_VERSION" 2>&1); then
+    fail "grafana-npm" "npm install into $NPM_DIR: $(grep -v nodedir <<<"$out" | tail -n 1)"
+    rm -rf "$NPM_DIR"
+  fi
+fi
+if [ -f "$NPM_DIR/node_modules/@grafana/schema/package.json" ]; then
+  errors=$(grafana_type_errors deploy/grafana/rill.json tests/prometheus/fixtures/misspelled_metric.json \
+                               tests/prometheus/fixtures/misspelled_field.json)
+  good=$(grep -v '^tests/prometheus/fixtures/misspelled_field\.json' <<<"$errors")
+  planted=$(grep '^tests/prometheus/fixtures/misspelled_field\.json' <<<"$errors")
+  if [ -z "$good" ]; then
+    pass "grafana-types (deploy/grafana/rill.json and fixtures/misspelled_metric.json type-check as @grafana/schema@$GRAFANA_SCHEMA_VERSION's Dashboard, tsc $TYPESCRIPT_VERSION --strict, $(($(now) - t)) s)"
+  else
+    fail "grafana-types" "$(grep -c . <<<"$good") error(s): $(head -n 2 <<<"$good" | tr '\n' ' ')"
+    sed 's/^/  /' <<<"$good"
+  fi
+  # Rejected for the planted field, and for nothing else.
+  if [ -n "$planted" ] && ! grep -qv "'\"gridPoss\"' does not exist" <<<"$planted"; then
+    pass "grafana-types-reject-misspelled-field ($(head -n 1 <<<"$planted" | sed 's|^tests/prometheus/||'))"
+  else
+    fail "grafana-types-reject-misspelled-field" "want only errors about \"gridPoss\", got: $(head -n 3 <<<"$planted" | tr '\n' ' ')"
+  fi
+fi
+
+# promtool's lint reports planted findings, which proves check 4's lint of
+# every role's /metrics can fail.
+out=$(promtool check metrics <tests/prometheus/fixtures/bad_metrics.txt 2>&1)
+if [ $? -ne 0 ] && grep -q 'rill_fixture_env_steps counter metrics should have "_total" suffix' <<<"$out" &&
+   grep -q 'rill_fixture_replay_items no help text' <<<"$out"; then
+  pass "promtool-lint-reports-findings (fixtures/bad_metrics.txt: $(paste -sd ';' <<<"$out" | sed 's/;/; /g'))"
+else
+  fail "promtool-lint-reports-findings" "want the 2 planted findings of fixtures/bad_metrics.txt, got: $(tr '\n' ' ' <<<"$out")"
 fi
 
 # ------------------------------------------------------------ 3. launch
@@ -135,10 +236,40 @@ for t in json.load(sys.stdin)["data"]["activeTargets"]:
   # ---------------------------------------------------------- 4. queries
   output=$(/usr/bin/python3 tests/prometheus/check_queries.py --url "$url" --deadline "$QUERY_DEADLINE_S" \
              --console deploy/prometheus/consoles/rill.html --rules deploy/prometheus/rules.yml \
-             --expect-empty tests/prometheus/fixtures/misspelled_metric.html 2>&1)
+             --grafana deploy/grafana/rill.json \
+             --expect-empty tests/prometheus/fixtures/misspelled_metric.html \
+             --expect-empty tests/prometheus/fixtures/misspelled_metric.json 2>&1)
   echo "$output"
   failures=$((failures + $(grep -c '^FAIL ' <<<"$output")))
   if ! grep -q '^\(PASS\|FAIL\) ' <<<"$output"; then fail "check-queries" "no result: $(tail -n 1 <<<"$output")"; fi
+
+  # Every role's /metrics, as Prometheus scrapes it (the targets files the
+  # launcher wrote), through promtool's lint: names, units, _total on
+  # counters, HELP texts. Read after the queries, so that metrics a process
+  # registers on first use have appeared.
+  findings=""
+  scraped=()
+  while read -r job instance address; do
+    scraped+=("$job/$instance")
+    if ! body=$(curl -sf --max-time 5 "http://$address/metrics"); then
+      findings+="$job/$instance: /metrics at $address did not answer"$'\n'
+    elif ! lint=$(promtool check metrics <<<"$body" 2>&1); then
+      findings+="$(sed "s|^|$job/$instance: |" <<<"$lint")"$'\n'
+    fi
+  done < <(/usr/bin/python3 -c '
+import json, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
+    for group in json.loads(path.read_text()):
+        for address in group["targets"]:
+            print(path.stem, group["labels"].get("instance", address), address)' "$work/run/prometheus/targets")
+  if [ "${#scraped[@]}" -eq 0 ]; then
+    fail "promtool-check-metrics" "no targets in $work/run/prometheus/targets"
+  elif [ -z "$findings" ]; then
+    pass "promtool-check-metrics (${scraped[*]}: no lint finding)"
+  else
+    fail "promtool-check-metrics" "$(grep -c . <<<"$findings") lint finding(s): $(head -n 3 <<<"$findings" | paste -sd ';')"
+    sed '/^$/d; s/^/  /' <<<"$findings"
+  fi
 
   # ---------------------------------------------------------- 5. dashboard
   page="$work/rill.html"
