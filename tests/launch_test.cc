@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -89,6 +91,82 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
   EXPECT_THAT(ReadFile(run.log), HasSubstr("env steps"));
   // Every child is gone.
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+// Rows of a CSV file with a header line, each as numbers by column name.
+std::vector<std::map<std::string, double>> ReadCsv(const std::string& path) {
+  std::vector<std::map<std::string, double>> rows;
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return rows;
+  const std::vector<std::string> header = absl::StrSplit(line, ',');
+  while (std::getline(in, line)) {
+    const std::vector<std::string> cells = absl::StrSplit(line, ',');
+    std::map<std::string, double> row;
+    for (size_t i = 0; i < header.size() && i < cells.size(); ++i) row[header[i]] = std::stod(cells[i]);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// Width and height from a PNG file's signature and IHDR chunk; {0, 0} if it
+// is not a PNG.
+std::pair<uint32_t, uint32_t> PngSize(const std::string& path) {
+  const std::string bytes = ReadFile(path);
+  static constexpr unsigned char kSignature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (bytes.size() < 24 || bytes.compare(0, 8, reinterpret_cast<const char*>(kSignature), 8) != 0 ||
+      bytes.compare(12, 4, "IHDR") != 0) {
+    return {0, 0};
+  }
+  auto big_endian = [&](size_t at) {
+    uint32_t value = 0;
+    for (size_t i = at; i < at + 4; ++i) value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+    return value;
+  };
+  return {big_endian(16), big_endian(20)};
+}
+
+// The PNGs are drawn from the metric history the launcher scraped, whose
+// CSVs end with the summary's figures.
+TEST(LaunchTest, RunEndsWithPlotsDrawnFromItsMetricHistory) {
+  Launched run = StartLaunch("plots", {"--max_env_steps=2000"});
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string summary = ReadFile(run.summary);
+  const std::string plots = run.run_dir + "/plots";
+  for (const char* name : {"eval_return_by_env_steps.png", "eval_return_by_time.png", "env_steps_per_second.png",
+                           "updates_per_second.png"}) {
+    SCOPED_TRACE(name);
+    const std::string path = plots + "/" + name;
+    EXPECT_THAT(summary, HasSubstr("\"" + path + "\"")) << summary;
+    const auto [width, height] = PngSize(path);
+    EXPECT_GT(width, 0u) << ReadFile(run.run_dir + "/logs/plot.log");
+    EXPECT_GT(height, 0u);
+  }
+  EXPECT_THAT(ReadFile(run.log), HasSubstr("plots ("));
+
+  const std::vector<std::map<std::string, double>> history = ReadCsv(plots + "/history.csv");
+  ASSERT_FALSE(history.empty());
+  for (size_t i = 1; i < history.size(); ++i) {
+    EXPECT_GT(history[i].at("seconds"), history[i - 1].at("seconds")) << "row " << i;
+    EXPECT_GE(history[i].at("env_steps"), history[i - 1].at("env_steps")) << "row " << i;
+    EXPECT_GE(history[i].at("learner_updates"), history[i - 1].at("learner_updates")) << "row " << i;
+  }
+  EXPECT_EQ(history.back().at("env_steps"), JsonNumber(summary, "env_steps")) << summary;
+  EXPECT_EQ(history.back().at("env_steps"), 2000);
+  EXPECT_EQ(history.back().at("learner_updates"), JsonNumber(summary, "learner_updates")) << summary;
+
+  const std::vector<std::map<std::string, double>> evals = ReadCsv(plots + "/eval.csv");
+  ASSERT_FALSE(evals.empty());
+  for (size_t i = 1; i < evals.size(); ++i) {
+    EXPECT_GT(evals[i].at("seconds"), evals[i - 1].at("seconds")) << "row " << i;
+    EXPECT_GE(evals[i].at("env_steps"), evals[i - 1].at("env_steps")) << "row " << i;
+  }
+  // The summary prints the return with 3 decimals.
+  EXPECT_NEAR(evals.back().at("return_mean"), JsonNumber(summary, "eval_return_mean"), 0.0005) << summary;
+  EXPECT_EQ(evals.back().at("parameter_version"), JsonNumber(summary, "eval_parameter_version")) << summary;
 }
 
 // Observation normalisation through every process: the learner's

@@ -54,8 +54,15 @@ ABSL_FLAG(std::string, prometheus_assets, "deploy/prometheus",
 ABSL_FLAG(absl::Duration, prometheus_linger, absl::ZeroDuration(),
           "With --prometheus: how long Prometheus keeps serving the dashboard after the run's processes have "
           "stopped (Ctrl-C ends it sooner).");
+ABSL_FLAG(std::string, plot_python, "/usr/bin/python3",
+          "Python with matplotlib that draws the run's plots into <run_dir>/plots at the end; empty writes only "
+          "the metric history's CSVs there.");
 
 namespace rill::tools {
+
+// tools/plot_run.py, embedded by //tools:plot_run_embedded.
+extern const char kPlotRunScript[];
+
 namespace {
 
 constexpr absl::Duration kTick = absl::Milliseconds(250);
@@ -380,6 +387,146 @@ void PrometheusServer::Stop(absl::Duration grace) {
   }
 }
 
+// The run's metric history: what the launcher scrapes for its progress lines,
+// kept in memory and written at the end as <run_dir>/plots/history.csv and
+// eval.csv, from which tools/plot_run.py draws the run's plots. Not
+// thread-safe: the launcher's supervising thread owns it.
+class RunHistory {
+ public:
+  struct Progress {
+    double seconds = 0;  // since the launcher started
+    int64_t env_steps = 0;
+    double learner_updates = 0;
+    // Over the interval since the previous row (since the start for the
+    // first).
+    double env_steps_per_second = 0;
+    double updates_per_second = 0;
+  };
+  struct Evaluation {
+    double seconds = 0;  // when the launcher first saw the round finished
+    int64_t env_steps = 0;
+    double learner_updates = 0;
+    double parameter_version = 0;
+    double return_mean = 0;
+  };
+
+  // Appends a row; a row within a millisecond of the previous one replaces
+  // it, so that times strictly increase. Returns the row.
+  const Progress& AddProgress(absl::Duration since_start, int64_t env_steps, double learner_updates);
+
+  // Appends the evaluator's round number `round` (its rill_eval_rounds_total)
+  // when it is new. The same round read again with other figures (a scrape
+  // between the evaluator's updates of its gauges) corrects the last row's
+  // figures and keeps its time.
+  void AddEvaluation(double round, const Evaluation& evaluation);
+
+  // Writes <dir>/history.csv and <dir>/eval.csv (headers always), creating
+  // `dir`. PermissionDenied if a file cannot be written.
+  absl::Status WriteCsv(const std::string& dir) const;
+
+ private:
+  std::vector<Progress> progress_;
+  std::vector<Evaluation> evaluations_;
+  double last_round_ = 0;
+};
+
+const RunHistory::Progress& RunHistory::AddProgress(absl::Duration since_start, int64_t env_steps,
+                                                    double learner_updates) {
+  const double seconds = absl::ToDoubleSeconds(since_start);
+  if (!progress_.empty() && seconds - progress_.back().seconds < 1e-3) progress_.pop_back();
+  const Progress previous = progress_.empty() ? Progress{} : progress_.back();
+  const double interval = std::max(1e-3, seconds - previous.seconds);
+  Progress row;
+  row.seconds = seconds;
+  row.env_steps = env_steps;
+  row.learner_updates = learner_updates;
+  row.env_steps_per_second = static_cast<double>(env_steps - previous.env_steps) / interval;
+  row.updates_per_second = (learner_updates - previous.learner_updates) / interval;
+  progress_.push_back(row);
+  return progress_.back();
+}
+
+void RunHistory::AddEvaluation(double round, const Evaluation& evaluation) {
+  if (round <= 0) return;
+  if (!evaluations_.empty() && round == last_round_) {
+    evaluations_.back().parameter_version = evaluation.parameter_version;
+    evaluations_.back().return_mean = evaluation.return_mean;
+    return;
+  }
+  last_round_ = round;
+  evaluations_.push_back(evaluation);
+}
+
+absl::Status RunHistory::WriteCsv(const std::string& dir) const {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create '", dir, "': ", error.message()));
+  std::string history = "seconds,env_steps,learner_updates,env_steps_per_second,updates_per_second\n";
+  for (const Progress& row : progress_) {
+    absl::StrAppendFormat(&history, "%.3f,%d,%.0f,%.3f,%.3f\n", row.seconds, row.env_steps, row.learner_updates,
+                          row.env_steps_per_second, row.updates_per_second);
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(dir + "/history.csv", history));
+  std::string eval = "seconds,env_steps,learner_updates,parameter_version,return_mean\n";
+  for (const Evaluation& row : evaluations_) {
+    absl::StrAppendFormat(&eval, "%.3f,%d,%.0f,%.0f,%.6f\n", row.seconds, row.env_steps, row.learner_updates,
+                          row.parameter_version, row.return_mean);
+  }
+  return WriteFileAtomically(dir + "/eval.csv", eval);
+}
+
+// Runs `binary args...` to its end with its output appended to `log_path`, in
+// its own process group (a Ctrl-C at the terminal reaches only the
+// launcher) and with a parent-death signal. Blocks until it ends or
+// `timeout` passes (then SIGKILL); returns its wait status. Internal if fork
+// fails, PermissionDenied if the log cannot be opened.
+absl::StatusOr<int> RunToEnd(const std::string& binary, const std::vector<std::string>& args,
+                             const std::string& log_path, absl::Duration timeout) {
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot open '", log_path, "': ", strerror(errno)));
+  std::vector<std::string> argv_storage = {binary};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    const int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    execv(argv[0], argv.data());
+    const char message[] = "exec failed\n";
+    (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
+    _exit(127);
+  }
+  close(log_fd);
+  const absl::Time deadline = absl::Now() + timeout;
+  int status = 0;
+  // waitpid has no timeout; a short poll interval bounds the wait.
+  while (waitpid(pid, &status, WNOHANG) != pid) {
+    if (absl::Now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return status;
+}
+
 class Launch {
  public:
   Launch(v1::ExperimentConfig config, std::string run_dir) : config_(std::move(config)), run_dir_(std::move(run_dir)) {}
@@ -413,7 +560,15 @@ class Launch {
   void PrintProgress();
   void FinalEvaluation();
   void StopAll();
-  absl::Status WriteSummary(const std::string& path);
+  struct PlotFiles {
+    std::vector<std::string> csvs;  // the metric history
+    std::vector<std::string> pngs;  // drawn from it
+  };
+  // Writes the metric history's CSVs into <run_dir>/plots and draws the
+  // plots there with --plot_python. Without Python or matplotlib (or if
+  // drawing fails) prints one line why and returns no PNGs.
+  PlotFiles WritePlots();
+  absl::Status WriteSummary(const std::string& path, const PlotFiles& plots);
 
   v1::ExperimentConfig config_;
   std::string run_dir_;
@@ -423,8 +578,7 @@ class Launch {
   std::unique_ptr<PrometheusServer> prometheus_;  // with --prometheus
   absl::Time start_ = absl::Now();
   absl::Time last_progress_ = absl::Now();
-  int64_t last_steps_ = 0;
-  double last_updates_ = 0;
+  RunHistory history_;
   double learner_updates_ = 0;
   double eval_return_ = 0;
   double eval_episodes_ = 0;
@@ -554,23 +708,29 @@ void Launch::RefreshLearner(const MetricSamples& learner) {
 
 void Launch::RefreshEval() {
   MetricSamples eval = Scrape(evaluator_);
-  if (SumMetric(eval, "rill_eval_rounds_total") <= 0) return;
+  const double rounds = SumMetric(eval, "rill_eval_rounds_total");
+  if (rounds <= 0) return;
   have_eval_ = true;
   eval_return_ = SumMetric(eval, "rill_eval_return_mean");
   eval_episodes_ = SumMetric(eval, "rill_eval_episodes_total");
   eval_version_ = SumMetric(eval, "rill_eval_parameter_version");
+  RunHistory::Evaluation evaluation;
+  evaluation.seconds = absl::ToDoubleSeconds(absl::Now() - start_);
+  evaluation.env_steps = EnvSteps();
+  evaluation.learner_updates = learner_updates_;
+  evaluation.parameter_version = eval_version_;
+  evaluation.return_mean = eval_return_;
+  history_.AddEvaluation(rounds, evaluation);
 }
 
 void Launch::PrintProgress() {
   const absl::Time now = absl::Now();
   RefreshLearner(Scrape(learner_));
   RefreshEval();
-  const double seconds = std::max(1e-3, absl::ToDoubleSeconds(now - last_progress_));
-  const int64_t steps = EnvSteps();
-  std::string line = absl::StrFormat("[%6.1fs] env steps %s (%.0f/s) | updates %s (%.0f/s)",
-                                     absl::ToDoubleSeconds(now - start_), FormatCount(static_cast<double>(steps)),
-                                     (steps - last_steps_) / seconds, FormatCount(learner_updates_),
-                                     (learner_updates_ - last_updates_) / seconds);
+  const RunHistory::Progress& row = history_.AddProgress(now - start_, EnvSteps(), learner_updates_);
+  std::string line = absl::StrFormat("[%6.1fs] env steps %s (%.0f/s) | updates %s (%.0f/s)", row.seconds,
+                                     FormatCount(static_cast<double>(row.env_steps)), row.env_steps_per_second,
+                                     FormatCount(row.learner_updates), row.updates_per_second);
   int shards_up = 0;
   double replay_items = 0;
   for (const Role& shard : replays_) {
@@ -589,8 +749,6 @@ void Launch::PrintProgress() {
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   last_progress_ = now;
-  last_steps_ = steps;
-  last_updates_ = learner_updates_;
 }
 
 void Launch::FinalEvaluation() {
@@ -627,21 +785,73 @@ void Launch::StopAll() {
   }
 }
 
-absl::Status Launch::WriteSummary(const std::string& path) {
+Launch::PlotFiles Launch::WritePlots() {
+  const std::string dir = run_dir_ + "/plots";
+  PlotFiles files;
+  absl::Status written = history_.WriteCsv(dir);
+  if (!written.ok()) {
+    std::printf("no plots: the metric history could not be written: %s\n", std::string(written.message()).c_str());
+    std::fflush(stdout);
+    return files;
+  }
+  files.csvs = {dir + "/history.csv", dir + "/eval.csv"};
+  const absl::Time began = absl::Now();
+  const std::string why_not = [&]() -> std::string {
+    const std::string python = absl::GetFlag(FLAGS_plot_python);
+    if (python.empty()) return "--plot_python is empty";
+    if (access(python.c_str(), X_OK) != 0) {
+      return absl::StrCat(python, " is missing (install python3 and python3-matplotlib, or set --plot_python)");
+    }
+    const std::string script = dir + "/plot_run.py";
+    absl::Status saved = WriteFileAtomically(script, kPlotRunScript);
+    if (!saved.ok()) return std::string(saved.message());
+    const std::string log = run_dir_ + "/logs/plot.log";
+    // Drawing takes about a second; the bound only keeps a stuck Python
+    // from holding the launcher.
+    absl::StatusOr<int> status = RunToEnd(python, {script, dir}, log, absl::Seconds(30));
+    if (!status.ok()) return std::string(status.status().message());
+    constexpr int kNoMatplotlib = 3;  // plot_run.py's exit code
+    if (WIFEXITED(*status) && WEXITSTATUS(*status) == kNoMatplotlib) {
+      return absl::StrCat("matplotlib is missing for ", python, " (install python3-matplotlib)");
+    }
+    if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+      return absl::StrCat("plot_run.py failed (", ChildProcess::DescribeStatus(*status), "); see ", log);
+    }
+    return "";
+  }();
+  std::vector<std::string>& pngs = files.pngs;
+  if (why_not.empty()) {
+    for (const char* name : {"eval_return_by_env_steps.png", "eval_return_by_time.png", "env_steps_per_second.png",
+                             "updates_per_second.png"}) {
+      const std::string path = absl::StrCat(dir, "/", name);
+      if (std::filesystem::exists(path)) pngs.push_back(path);
+    }
+    std::printf("plots (%.1fs): %s\n", absl::ToDoubleSeconds(absl::Now() - began), absl::StrJoin(pngs, " ").c_str());
+  } else {
+    std::printf("no plots: %s; the metric history is in %s/history.csv and eval.csv\n", why_not.c_str(),
+                dir.c_str());
+  }
+  std::fflush(stdout);
+  return files;
+}
+
+absl::Status Launch::WriteSummary(const std::string& path, const PlotFiles& plots) {
   const double wall = absl::ToDoubleSeconds(end_ - start_);
   const double steps = static_cast<double>(EnvSteps());
   int restarts = 0;
   for (const Role& actor : actors_) restarts += actor.restarts;
   int replay_restarts = 0;
   for (const Role& shard : replays_) replay_restarts += shard.restarts;
+  const auto quoted = [](std::string* out, const std::string& path) { absl::StrAppend(out, "\"", path, "\""); };
   std::string json = absl::StrFormat(
       "{\"env_steps\": %.0f, \"learner_updates\": %.0f, \"wall_seconds\": %.3f, \"env_steps_per_second\": %.3f, "
       "\"updates_per_second\": %.3f, \"eval_return_mean\": %s, \"eval_episodes\": %.0f, "
       "\"eval_parameter_version\": %.0f, \"num_actors\": %d, \"actor_restarts\": %d, \"replay_shards\": %d, "
-      "\"replay_restarts\": %d, \"run_dir\": \"%s\"}",
+      "\"replay_restarts\": %d, \"run_dir\": \"%s\", \"plots\": [%s], \"plot_data\": [%s]}",
       steps, learner_updates_, wall, steps / wall, learner_updates_ / wall,
       have_eval_ ? absl::StrFormat("%.3f", eval_return_) : std::string("null"), eval_episodes_, eval_version_,
-      static_cast<int>(actors_.size()), restarts, static_cast<int>(replays_.size()), replay_restarts, run_dir_);
+      static_cast<int>(actors_.size()), restarts, static_cast<int>(replays_.size()), replay_restarts, run_dir_,
+      absl::StrJoin(plots.pngs, ", ", quoted), absl::StrJoin(plots.csvs, ", ", quoted));
   std::printf("%s\n", json.c_str());
   if (path.empty()) return absl::OkStatus();
   std::ofstream out(path, std::ios::trunc);
@@ -662,6 +872,7 @@ int Launch::Run(absl::Notification& stop) {
               max_steps > 0 ? FormatCount(static_cast<double>(max_steps)).c_str() : "unlimited", logs.c_str());
   std::fflush(stdout);
 
+  bool all_ready = false;  // every process started; the metric history began
   absl::Status status = [&]() -> absl::Status {
     if (absl::GetFlag(FLAGS_prometheus)) {
       PrometheusServer::Options options;
@@ -728,6 +939,7 @@ int Launch::Run(absl::Notification& stop) {
                 absl::ToDoubleSeconds(absl::Now() - start_), replay_address.c_str(), learner_.grpc_port);
     std::fflush(stdout);
 
+    all_ready = true;
     const absl::Duration progress_every = absl::GetFlag(FLAGS_progress_every);
     while (!stop.WaitForNotificationWithTimeout(kTick)) {
       absl::Status replay_supervised = SuperviseReplay();
@@ -757,16 +969,22 @@ int Launch::Run(absl::Notification& stop) {
     std::printf("interrupted; stopping all processes\n");
     std::fflush(stdout);
     RefreshActorSteps();
+    RefreshLearner(Scrape(learner_));
     return absl::OkStatus();
   }();
   end_ = absl::Now();
+  // The history's last row holds the figures of the summary.
+  if (all_ready) history_.AddProgress(end_ - start_, EnvSteps(), learner_updates_);
   StopAll();
+  // Drawn once the run's processes have stopped, so that Python has the
+  // machine to itself; for a failed or interrupted run too, as far as it got.
+  const PlotFiles plots = all_ready ? WritePlots() : PlotFiles{};
   StopPrometheus(stop);
   if (!status.ok()) {
     std::fprintf(stderr, "rill launch failed: %s\n", std::string(status.message()).c_str());
     return absl::IsInvalidArgument(status) ? kExitBadInput : kExitFailure;
   }
-  absl::Status written = WriteSummary(absl::GetFlag(FLAGS_summary_json));
+  absl::Status written = WriteSummary(absl::GetFlag(FLAGS_summary_json), plots);
   if (!written.ok()) return ExitWith("summary", written);
   return 0;
 }

@@ -9,8 +9,13 @@
 // line every few seconds from the processes' own /metrics, and stops
 // everything in order on Ctrl-C or once --max_env_steps are taken: actors
 // first (their writes flushed), then a last evaluation of the final policy,
-// then learner (final checkpoint), evaluator and replay. With --summary_json
-// it writes the run's figures.
+// then learner (final checkpoint), evaluator and replay. At the end (Ctrl-C
+// too) it writes the metric history behind its progress lines to
+// <run_dir>/plots/history.csv and eval.csv and draws the run's plots there
+// (eval return over env steps and over time, env steps/s, updates/s) with
+// the embedded tools/plot_run.py and --plot_python; without Python or
+// matplotlib it says so and still succeeds. With --summary_json it writes
+// the run's figures, the plots' paths among them.
 #ifndef RILL_TOOLS_LAUNCHER_H_
 #define RILL_TOOLS_LAUNCHER_H_
 

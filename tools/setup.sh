@@ -22,6 +22,7 @@ PACKAGES=(
   # machine; tests/k8s/run.sh says so when they are missing.
   podman runc catatonit debootstrap python3-grpcio
   prometheus chromium      # `rill launch --prometheus` and tests/prometheus (promtool, headless chromium)
+  python3-matplotlib       # the plots `rill launch` draws at the end of every run (tools/plot_run.py)
 )
 
 missing=()
