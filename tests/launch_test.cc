@@ -306,5 +306,39 @@ TEST(LaunchTest, KilledReplayShardIsRestartedWhileTrainingGoesOn) {
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
 
+// kill -9 of the learner mid-run: the launcher restarts it on its ports, it
+// resumes from its checkpoint (updates go on counting from there), the actors
+// and replay keep running, and the run reaches its step budget.
+TEST(LaunchTest, KilledLearnerIsRestartedAndResumesFromItsCheckpoint) {
+  Launched run = StartLaunch("learner-kill", {"--max_env_steps=8000"});
+  ASSERT_NE(run.process, nullptr);
+  const std::string checkpoint_dir = run.run_dir + "/checkpoints/learner";
+  // tiny_pendulum checkpoints every 500 updates.
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(checkpoint_dir + "/latest"); }, absl::Seconds(120)))
+      << ReadFile(run.log);
+  std::vector<pid_t> learner = ProcessesMentioning("--checkpoint_dir=" + checkpoint_dir);
+  ASSERT_EQ(learner.size(), 1u);
+  ASSERT_EQ(kill(learner[0], SIGKILL), 0);
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("learner ended") != std::string::npos; },
+                        absl::Seconds(30)))
+      << ReadFile(run.log);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 8000) << summary;
+  EXPECT_EQ(JsonNumber(summary, "learner_restarts"), 1) << summary;
+  EXPECT_EQ(JsonNumber(summary, "actor_restarts"), 0) << summary;
+  // Resumed, not restarted from scratch: the new learner's log says from
+  // which update, and the count went on past the checkpoint.
+  const std::string learner_log = ReadFile(run.run_dir + "/logs/learner.log");
+  std::smatch resumed;
+  ASSERT_TRUE(std::regex_search(learner_log, resumed, std::regex("resumed from .* at update ([0-9]+)"))) << learner_log;
+  EXPECT_GE(std::stod(resumed[1].str()), 500);
+  EXPECT_GT(JsonNumber(summary, "learner_updates"), std::stod(resumed[1].str())) << summary;
+  EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace rill::testing

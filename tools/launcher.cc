@@ -45,6 +45,9 @@ ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(60), "How long each proce
 ABSL_FLAG(int32_t, max_actor_restarts, 5, "Restarts allowed per actor before the run fails.");
 ABSL_FLAG(int32_t, num_replay_shards, -1, "Replay shards to start; -1 uses the config's topology.num_replay_shards.");
 ABSL_FLAG(int32_t, max_replay_restarts, 5, "Restarts allowed per replay shard before the run fails.");
+ABSL_FLAG(int32_t, max_learner_restarts, 5,
+          "Restarts allowed to the learner (and to the evaluator) before the run fails; a restarted learner resumes "
+          "from its last checkpoint.");
 ABSL_FLAG(bool, prometheus, false,
           "Also run Debian's Prometheus on a free local port, scraping every process each second with the rules and "
           "console dashboard of --prometheus_assets; its data stays in <run_dir>/prometheus/data.");
@@ -82,6 +85,15 @@ struct Role {
   int restarts = 0;
   bool finished = false;
 };
+
+// Pins a restarting process to the ports its previous incarnation had, so
+// that its peers find it again at the address they were given.
+void PinPorts(Role& role) {
+  for (std::string& arg : role.args) {
+    if (absl::StartsWith(arg, "--port=")) arg = absl::StrCat("--port=", role.grpc_port);
+    if (absl::StartsWith(arg, "--metrics_port=")) arg = absl::StrCat("--metrics_port=", role.metrics_port);
+  }
+}
 
 std::string SelfBinary() {
   std::error_code error;
@@ -553,6 +565,10 @@ class Launch {
   // Restarts a replay shard that ended, on its old ports so that the
   // actors' writers and the learner's sampler find it again.
   absl::Status SuperviseReplay();
+  // Restarts the learner or the evaluator when it ended, on its old ports:
+  // the learner resumes from its checkpoint; actors and replay keep running
+  // and the actors' parameter subscriptions reconnect.
+  absl::Status SuperviseCore(Role& role);
   void RefreshLearner(const MetricSamples& learner);
   // Reads the evaluator's latest round, if it has finished one.
   void RefreshEval();
@@ -655,16 +671,34 @@ absl::Status Launch::SuperviseReplay() {
     std::printf("%s ended (%s); restarting it on port %d\n", name.c_str(),
                 ChildProcess::DescribeStatus(*status).c_str(), shard.grpc_port);
     std::fflush(stdout);
-    for (std::string& arg : shard.args) {
-      if (arg == "--port=0" || absl::StartsWith(arg, "--port=")) arg = absl::StrCat("--port=", shard.grpc_port);
-      if (arg == "--metrics_port=0" || absl::StartsWith(arg, "--metrics_port=")) {
-        arg = absl::StrCat("--metrics_port=", shard.metrics_port);
-      }
-    }
+    PinPorts(shard);
     absl::Status started = Start(name, shard);
     if (!started.ok()) return started;
   }
   return absl::OkStatus();
+}
+
+absl::Status Launch::SuperviseCore(Role& role) {
+  std::optional<int> status = role.process->Poll();
+  if (!status.has_value()) return absl::OkStatus();
+  const std::string name = role.process->name();
+  if (WIFEXITED(*status) && WEXITSTATUS(*status) == kExitBadInput) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " rejected its input (", ChildProcess::DescribeStatus(*status),
+                                                   "):\n", role.process->LogTail(15)));
+  }
+  if (role.restarts >= absl::GetFlag(FLAGS_max_learner_restarts)) {
+    return absl::AbortedError(absl::StrCat(name, " ended ", role.restarts + 1, " times; last: ",
+                                           ChildProcess::DescribeStatus(*status), "; its log ends with:\n",
+                                           role.process->LogTail(15)));
+  }
+  ++role.restarts;
+  RILL_LOG(WARNING) << name << " ended (" << ChildProcess::DescribeStatus(*status) << "); restarting it (restart "
+                    << role.restarts << ") on port " << role.grpc_port;
+  std::printf("%s ended (%s); restarting it on port %d%s\n", name.c_str(), ChildProcess::DescribeStatus(*status).c_str(),
+              role.grpc_port, &role == &learner_ ? "; it resumes from its last checkpoint" : "");
+  std::fflush(stdout);
+  PinPorts(role);
+  return Start(name, role);
 }
 
 absl::Status Launch::SuperviseActors() {
@@ -847,10 +881,12 @@ absl::Status Launch::WriteSummary(const std::string& path, const PlotFiles& plot
       "{\"env_steps\": %.0f, \"learner_updates\": %.0f, \"wall_seconds\": %.3f, \"env_steps_per_second\": %.3f, "
       "\"updates_per_second\": %.3f, \"eval_return_mean\": %s, \"eval_episodes\": %.0f, "
       "\"eval_parameter_version\": %.0f, \"num_actors\": %d, \"actor_restarts\": %d, \"replay_shards\": %d, "
-      "\"replay_restarts\": %d, \"run_dir\": \"%s\", \"plots\": [%s], \"plot_data\": [%s]}",
+      "\"replay_restarts\": %d, \"learner_restarts\": %d, \"run_dir\": \"%s\", \"plots\": [%s], "
+      "\"plot_data\": [%s]}",
       steps, learner_updates_, wall, steps / wall, learner_updates_ / wall,
       have_eval_ ? absl::StrFormat("%.3f", eval_return_) : std::string("null"), eval_episodes_, eval_version_,
-      static_cast<int>(actors_.size()), restarts, static_cast<int>(replays_.size()), replay_restarts, run_dir_,
+      static_cast<int>(actors_.size()), restarts, static_cast<int>(replays_.size()), replay_restarts,
+      learner_.restarts, run_dir_,
       absl::StrJoin(plots.pngs, ", ", quoted), absl::StrJoin(plots.csvs, ", ", quoted));
   std::printf("%s\n", json.c_str());
   if (path.empty()) return absl::OkStatus();
@@ -945,11 +981,8 @@ int Launch::Run(absl::Notification& stop) {
       absl::Status replay_supervised = SuperviseReplay();
       if (!replay_supervised.ok()) return replay_supervised;
       for (Role* core : {&learner_, &evaluator_}) {
-        std::optional<int> ended = core->process->Poll();
-        if (ended.has_value()) {
-          return absl::AbortedError(absl::StrCat(core->process->name(), " ended (", ChildProcess::DescribeStatus(*ended),
-                                                 "); its log ends with:\n", core->process->LogTail(15)));
-        }
+        absl::Status core_supervised = SuperviseCore(*core);
+        if (!core_supervised.ok()) return core_supervised;
       }
       absl::Status supervised = SuperviseActors();
       if (!supervised.ok()) return supervised;
