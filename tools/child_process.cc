@@ -30,24 +30,45 @@ constexpr int kReadyFd = 3;
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::string& name, const std::string& binary,
                                                                   const std::vector<std::string>& args,
                                                                   const std::string& log_path) {
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  return Spawn(name, binary, args, log_path, /*ready_pipe=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::StartProgram(const std::string& name,
+                                                                         const std::string& binary,
+                                                                         const std::vector<std::string>& args,
+                                                                         const std::string& log_path) {
+  return Spawn(name, binary, args, log_path, /*ready_pipe=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const std::string& name, const std::string& binary,
+                                                                  const std::vector<std::string>& args,
+                                                                  const std::string& log_path, bool ready_pipe) {
+  int pipe_fds[2] = {-1, -1};
+  if (ready_pipe && pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  auto close_pipe = [&] {
+    for (int fd : pipe_fds) {
+      if (fd >= 0) close(fd);
+    }
+  };
   int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
+    close_pipe();
     return absl::PermissionDeniedError(absl::StrCat("cannot open log '", log_path, "': ", strerror(errno)));
   }
   std::vector<std::string> argv_storage = {binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  argv_storage.push_back(absl::StrCat("--ready_fd=", kReadyFd));
+  if (ready_pipe) argv_storage.push_back(absl::StrCat("--ready_fd=", kReadyFd));
   std::vector<char*> argv;
   for (std::string& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
   const pid_t parent = getpid();
 
   pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid < 0) {
+    close_pipe();
+    close(log_fd);
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  }
   if (pid == 0) {
     // Child: only async-signal-safe calls until exec.
     setpgid(0, 0);
@@ -56,7 +77,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::str
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    dup2(pipe_fds[1], kReadyFd);
+    if (ready_pipe) dup2(pipe_fds[1], kReadyFd);
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);
@@ -66,7 +87,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::str
     (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
     _exit(127);
   }
-  close(pipe_fds[1]);
+  if (pipe_fds[1] >= 0) close(pipe_fds[1]);
   close(log_fd);
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   child->name_ = name;
@@ -86,6 +107,7 @@ ChildProcess::~ChildProcess() {
 }
 
 absl::StatusOr<std::map<std::string, int>> ChildProcess::WaitReady(absl::Duration timeout) {
+  if (ready_fd_ < 0) return absl::FailedPreconditionError(absl::StrCat(name_, " was started without a ready pipe"));
   const absl::Time deadline = absl::Now() + timeout;
   std::string line;
   while (line.find('\n') == std::string::npos) {

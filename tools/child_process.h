@@ -27,6 +27,12 @@ class ChildProcess {
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const std::string& name, const std::string& binary,
                                                              const std::vector<std::string>& args,
                                                              const std::string& log_path);
+  // Another program (Prometheus, Python): the same process group, parent-
+  // death signal and log, but no ready pipe and no --ready_fd; WaitReady
+  // does not apply.
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> StartProgram(const std::string& name, const std::string& binary,
+                                                                    const std::vector<std::string>& args,
+                                                                    const std::string& log_path);
   ~ChildProcess();  // SIGKILLs and reaps a child still running
 
   // Blocks until the ready line arrives (returns its key=value pairs), the
@@ -52,6 +58,9 @@ class ChildProcess {
 
  private:
   ChildProcess() = default;
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(const std::string& name, const std::string& binary,
+                                                             const std::vector<std::string>& args,
+                                                             const std::string& log_path, bool ready_pipe);
   std::string name_;
   std::string log_path_;
   pid_t pid_ = -1;

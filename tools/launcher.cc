@@ -1,9 +1,7 @@
 #include "tools/launcher.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,15 +223,10 @@ class PrometheusServer {
 
  private:
   PrometheusServer() = default;
-  // Forks and execs the binary with `args`, its output appended to the log.
-  absl::Status Spawn(const std::vector<std::string>& args);
-  std::optional<int> Poll();
-  std::string LogTail(int lines) const;
 
   Options options_;
   std::string data_dir_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_status_;
+  std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
 };
 
@@ -285,21 +278,23 @@ absl::StatusOr<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(const 
   absl::Status last;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     ASSIGN_OR_RETURN(server->port_, PickFreePort());
-    server->exit_status_.reset();
-    RETURN_IF_ERROR(server->Spawn({
-        absl::StrCat("--config.file=", dir, "/prometheus.yml"),
-        absl::StrCat("--storage.tsdb.path=", server->data_dir_),
-        absl::StrCat("--web.listen-address=127.0.0.1:", server->port_),
-        absl::StrCat("--web.console.templates=", assets, "/consoles"),
-        absl::StrCat("--web.console.libraries=", assets, "/console_libraries"),
-    }));
+    ASSIGN_OR_RETURN(server->process_,
+                     ChildProcess::StartProgram("prometheus", options.binary,
+                                                {
+                                                    absl::StrCat("--config.file=", dir, "/prometheus.yml"),
+                                                    absl::StrCat("--storage.tsdb.path=", server->data_dir_),
+                                                    absl::StrCat("--web.listen-address=127.0.0.1:", server->port_),
+                                                    absl::StrCat("--web.console.templates=", assets, "/consoles"),
+                                                    absl::StrCat("--web.console.libraries=", assets, "/console_libraries"),
+                                                },
+                                                options.log_path));
     const absl::Time deadline = absl::Now() + options.start_timeout;
     while (true) {
-      std::optional<int> ended = server->Poll();
+      std::optional<int> ended = server->process_->Poll();
       if (ended.has_value()) {
         last = absl::UnavailableError(absl::StrCat("prometheus exited before it was ready (",
                                                    ChildProcess::DescribeStatus(*ended), "); its log ends with:\n",
-                                                   server->LogTail(10)));
+                                                   server->process_->LogTail(10)));
         break;
       }
       absl::StatusOr<MetricSamples> samples = ScrapeMetrics("127.0.0.1", server->port_, kScrapeTimeout);
@@ -307,71 +302,14 @@ absl::StatusOr<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(const 
       if (absl::Now() >= deadline) {
         return absl::DeadlineExceededError(absl::StrCat("prometheus was not ready within ",
                                                         absl::FormatDuration(options.start_timeout),
-                                                        "; its log ends with:\n", server->LogTail(10)));
+                                                        "; its log ends with:\n", server->process_->LogTail(10)));
       }
       // Prometheus tells nothing when it is ready; ask it again shortly.
       absl::SleepFor(absl::Milliseconds(100));
     }
-    if (server->LogTail(10).find("address already in use") == std::string::npos) break;
+    if (server->process_->LogTail(10).find("address already in use") == std::string::npos) break;
   }
   return last;
-}
-
-absl::Status PrometheusServer::Spawn(const std::vector<std::string>& args) {
-  const int log_fd = open(options_.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot open log '", options_.log_path, "': ", strerror(errno)));
-  }
-  std::vector<std::string> argv_storage = {options_.binary};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(log_fd);
-    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
-  }
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec. Its own process group
-    // keeps Ctrl-C from it (the launcher stops it last); the parent-death
-    // signal keeps a killed launcher from leaving it behind.
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    const int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    execv(argv[0], argv.data());
-    const char message[] = "exec of prometheus failed\n";
-    (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
-    _exit(127);
-  }
-  close(log_fd);
-  pid_ = pid;
-  return absl::OkStatus();
-}
-
-std::optional<int> PrometheusServer::Poll() {
-  if (exit_status_.has_value() || pid_ < 0) return exit_status_;
-  int status = 0;
-  if (waitpid(pid_, &status, WNOHANG) == pid_) exit_status_ = status;
-  return exit_status_;
-}
-
-std::string PrometheusServer::LogTail(int lines) const {
-  std::ifstream in(options_.log_path);
-  std::vector<std::string> tail;
-  for (std::string line; std::getline(in, line);) {
-    tail.push_back(line);
-    if (static_cast<int>(tail.size()) > lines) tail.erase(tail.begin());
-  }
-  return absl::StrJoin(tail, "\n");
 }
 
 absl::Status PrometheusServer::SetTargets(const std::string& job, const std::vector<ScrapeTarget>& targets) {
@@ -385,18 +323,9 @@ absl::Status PrometheusServer::SetTargets(const std::string& job, const std::vec
 }
 
 void PrometheusServer::Stop(absl::Duration grace) {
-  if (pid_ < 0 || Poll().has_value()) return;
-  kill(pid_, SIGTERM);
-  const absl::Time deadline = absl::Now() + grace;
-  // waitpid has no timeout; a short poll interval bounds the wait.
-  while (!Poll().has_value() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
-  if (!Poll().has_value()) {
-    RILL_LOG(WARNING) << "prometheus did not stop within " << absl::FormatDuration(grace) << "; killing it";
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exit_status_ = status;
-  }
+  // SIGTERM: Prometheus writes out its head block and exits; SIGKILL after
+  // `grace`.
+  if (process_ != nullptr && process_->running()) process_->Stop(grace);
 }
 
 // The run's metric history: what the launcher scrapes for its progress lines,
@@ -487,56 +416,16 @@ absl::Status RunHistory::WriteCsv(const std::string& dir) const {
   return WriteFileAtomically(dir + "/eval.csv", eval);
 }
 
-// Runs `binary args...` to its end with its output appended to `log_path`, in
-// its own process group (a Ctrl-C at the terminal reaches only the
-// launcher) and with a parent-death signal. Blocks until it ends or
-// `timeout` passes (then SIGKILL); returns its wait status. Internal if fork
-// fails, PermissionDenied if the log cannot be opened.
+// Runs `binary args...` to its end as a ChildProcess (own process group,
+// parent-death signal, output appended to `log_path`). Blocks until it ends
+// or `timeout` passes (then SIGTERM and SIGKILL); returns its wait status.
+// Internal if fork fails, PermissionDenied if the log cannot be opened.
 absl::StatusOr<int> RunToEnd(const std::string& binary, const std::vector<std::string>& args,
                              const std::string& log_path, absl::Duration timeout) {
-  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot open '", log_path, "': ", strerror(errno)));
-  std::vector<std::string> argv_storage = {binary};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(log_fd);
-    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
-  }
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    const int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    execv(argv[0], argv.data());
-    const char message[] = "exec failed\n";
-    (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
-    _exit(127);
-  }
-  close(log_fd);
-  const absl::Time deadline = absl::Now() + timeout;
-  int status = 0;
-  // waitpid has no timeout; a short poll interval bounds the wait.
-  while (waitpid(pid, &status, WNOHANG) != pid) {
-    if (absl::Now() >= deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return status;
+  ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> child,
+                   ChildProcess::StartProgram(binary, binary, args, log_path));
+  std::optional<int> status = child->WaitExit(timeout);
+  return status.has_value() ? *status : child->Stop(absl::ZeroDuration());
 }
 
 class Launch {
