@@ -49,6 +49,12 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   actor->distributions_.assign(static_cast<size_t>(num_envs) * actor->distribution_width_, 0.f);
   actor->parameters_ = std::make_unique<ParameterClient>(options.learner_address, config.replay().max_message_bytes());
 
+  if (registry == nullptr) {
+    actor->own_registry_ = std::make_unique<prometheus::Registry>();
+    registry = actor->own_registry_.get();
+  }
+  actor->InitMetrics(registry);
+
   if (!options.evaluator) {
     const v1::TableConfig& table = config.replay().tables(0);
     replay::WriterOptions writer_options;
@@ -90,13 +96,11 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     writer_options.max_in_flight_batches = config.actor().max_in_flight_batches();
     writer_options.key_prefix = static_cast<uint64_t>(options.actor_id);
     writer_options.max_message_bytes = config.replay().max_message_bytes();
+    writer_options.on_ack_latency = [histogram = actor->metrics_.insert_rpc_seconds](absl::Duration latency) {
+      histogram->Observe(absl::ToDoubleSeconds(latency));
+    };
     ASSIGN_OR_RETURN(actor->writer_, replay::ReplayWriter::Create(writer_options));
   }
-  if (registry == nullptr) {
-    actor->own_registry_ = std::make_unique<prometheus::Registry>();
-    registry = actor->own_registry_.get();
-  }
-  actor->InitMetrics(registry);
   return actor;
 }
 
@@ -125,6 +129,14 @@ void Actor::InitMetrics(prometheus::Registry* registry) {
   metrics_.step_seconds = &prometheus::BuildHistogram().Name("rill_actor_step_seconds")
                                .Help("Wall time of one lockstep step of all envs (policy + envs + write)")
                                .Register(*registry).Add(labels, LatencyBuckets());
+  metrics_.insert_rpc_seconds = &prometheus::BuildHistogram().Name("rill_replay_client_rpc_seconds")
+                                     .Help("Client side of replay RPCs: per batch, from its write to the stream "
+                                           "to its acknowledgement (Insert) or from the credit that asked for it "
+                                           "to its arrival (Sample); per call for UpdatePriorities")
+                                     .Register(*registry).Add({{"role", role}, {"method", "Insert"}}, LatencyBuckets());
+  metrics_.parameter_delay_seconds = &prometheus::BuildHistogram().Name("rill_actor_parameter_delay_seconds")
+                                          .Help("From the learner's publish of a parameter version to its receipt here")
+                                          .Register(*registry).Add(labels, LatencyBuckets());
   metrics_.eval_rounds = &prometheus::BuildCounter().Name("rill_eval_rounds_total")
                               .Help("Evaluation rounds finished").Register(*registry).Add({});
   metrics_.eval_episodes = &prometheus::BuildCounter().Name("rill_eval_episodes_total")
@@ -152,6 +164,10 @@ void Actor::ExportWriterMetrics() {
 absl::Status Actor::MaybeUpdatePolicy() {
   std::optional<ReceivedParameters> received = parameters_->TakeNewer();
   if (!received.has_value()) return absl::OkStatus();
+  if (received->published > absl::UnixEpoch()) {
+    metrics_.parameter_delay_seconds->Observe(
+        std::max(0.0, absl::ToDoubleSeconds(received->received - received->published)));
+  }
   const v1::PolicySpec& spec = received->parameters.policy();
   const bool categorical = spec.kind() == "categorical";
   if (spec.obs_dim() != obs_dim_ || spec.action_dim() != env_spec_.action_dim() || categorical != env_spec_.discrete) {

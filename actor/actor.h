@@ -75,6 +75,10 @@ class Actor {
     prometheus::Histogram* episode_length_hist = nullptr;
     prometheus::Gauge* parameter_version = nullptr;
     prometheus::Histogram* step_seconds = nullptr;
+    // Client side of the RPCs: a written batch until its acknowledgement,
+    // and a parameter version from the learner's publish to its receipt.
+    prometheus::Histogram* insert_rpc_seconds = nullptr;
+    prometheus::Histogram* parameter_delay_seconds = nullptr;
     prometheus::Counter* eval_rounds = nullptr;
     prometheus::Gauge* eval_return_mean = nullptr;
     prometheus::Gauge* eval_parameter_version = nullptr;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/backoff.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
 
@@ -38,7 +39,7 @@ bool ParameterClient::WaitForVersionAfter(int64_t version, absl::Duration timeou
 }
 
 void ParameterClient::Run() {
-  absl::Duration backoff = absl::Milliseconds(100);
+  Backoff backoff;
   while (true) {
     grpc::ClientContext context;
     {
@@ -52,8 +53,10 @@ void ParameterClient::Run() {
     std::unique_ptr<grpc::ClientReader<v1::ParameterUpdate>> reader = stub_->Subscribe(&context, request);
     v1::ParameterUpdate update;
     while (reader->Read(&update)) {
-      backoff = absl::Milliseconds(100);
+      backoff.Reset();
       ReceivedParameters received;
+      received.received = absl::Now();
+      received.published = absl::FromUnixMicros(update.published_unix_micros());
       received.version = update.version();
       received.learner_updates = update.learner_updates();
       if (!received.parameters.ParseFromString(update.blob())) {
@@ -69,11 +72,11 @@ void ParameterClient::Run() {
     absl::MutexLock lock(&mu_);
     active_context_ = nullptr;
     if (stopping_) return;
+    const absl::Duration wait = backoff.Next();
     RILL_LOG(WARNING) << "parameter stream ended (" << status.error_message() << "); reconnecting in "
-                      << absl::FormatDuration(backoff);
+                      << absl::FormatDuration(wait);
     auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-    mu_.AwaitWithTimeout(absl::Condition(&stop), backoff);
-    backoff = std::min(backoff * 2, absl::Seconds(2));
+    mu_.AwaitWithTimeout(absl::Condition(&stop), wait);
   }
 }
 

@@ -1,7 +1,8 @@
 // Follows the learner's parameter stream in a background thread so that the
 // actor's env loop never waits for the network: the loop calls TakeNewer()
 // between steps and gets the newest decoded parameters if any arrived.
-// Reconnects (with a capped backoff) when the learner goes away.
+// Reconnects (with a capped, jittered backoff: common/backoff.h) when the
+// learner goes away.
 // Thread-safe; the destructor stops and joins the thread.
 #ifndef RILL_ACTOR_PARAMETER_CLIENT_H_
 #define RILL_ACTOR_PARAMETER_CLIENT_H_
@@ -24,6 +25,9 @@ struct ReceivedParameters {
   int64_t version = 0;
   int64_t learner_updates = 0;
   v1::ParameterSet parameters;
+  // The learner's publish time and this client's receipt time.
+  absl::Time published;
+  absl::Time received;
 };
 
 class ParameterClient {

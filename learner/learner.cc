@@ -128,25 +128,36 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
     RETURN_IF_ERROR(WriteExperimentConfig(config, options.checkpoint_dir + "/config.textpb"));
   }
 
+  if (registry == nullptr) {
+    learner->own_registry_ = std::make_unique<prometheus::Registry>();
+    registry = learner->own_registry_.get();
+  }
+  auto& client_rpc = prometheus::BuildHistogram().Name("rill_replay_client_rpc_seconds")
+      .Help("Client side of replay RPCs: per batch, from its write to the stream to its acknowledgement (Insert) "
+            "or from the credit that asked for it to its arrival (Sample); per call for UpdatePriorities")
+      .Register(*registry);
+  auto observer = [](prometheus::Histogram* histogram) {
+    return [histogram](absl::Duration latency) { histogram->Observe(absl::ToDoubleSeconds(latency)); };
+  };
+
   replay::SamplerOptions sampler;
   sampler.addresses = options.replay_addresses;
   sampler.table = table.name();
   sampler.batch_size = config.learner().batch_size();
   sampler.prefetch_batches = config.learner().prefetch_batches();
   sampler.max_message_bytes = config.replay().max_message_bytes();
+  sampler.on_batch_latency = observer(&client_rpc.Add({{"role", "learner"}, {"method", "Sample"}}, LatencyBuckets()));
   ASSIGN_OR_RETURN(learner->sampler_, replay::ReplaySampler::Create(sampler));
   if (table.selector() == "prioritized") {
     replay::PriorityUpdaterOptions updater;
     updater.addresses = options.replay_addresses;
     updater.table = table.name();
     updater.max_message_bytes = config.replay().max_message_bytes();
+    updater.on_rpc_latency =
+        observer(&client_rpc.Add({{"role", "learner"}, {"method", "UpdatePriorities"}}, LatencyBuckets()));
     ASSIGN_OR_RETURN(learner->priority_updater_, replay::PriorityUpdater::Create(updater));
   }
 
-  if (registry == nullptr) {
-    learner->own_registry_ = std::make_unique<prometheus::Registry>();
-    registry = learner->own_registry_.get();
-  }
   auto gauge = [registry](const std::string& name, const std::string& help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
   };

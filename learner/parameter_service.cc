@@ -9,6 +9,7 @@ absl::Status ParameterStore::Publish(int64_t version, int64_t learner_updates, s
   auto update = std::make_shared<v1::ParameterUpdate>();
   update->set_version(version);
   update->set_learner_updates(learner_updates);
+  update->set_published_unix_micros(absl::ToUnixMicros(absl::Now()));
   *update->mutable_blob() = std::move(blob);
   absl::MutexLock lock(&mu_);
   if (latest_ != nullptr && version <= latest_->version()) {

@@ -101,7 +101,9 @@ void PriorityUpdater::SendLoop() {
     grpc::ClientContext context;
     context.set_deadline(DeadlineIn(options_.rpc_timeout));
     v1::UpdatePrioritiesResponse response;
+    const absl::Time start = absl::Now();
     const grpc::Status status = stubs_[pending.shard]->UpdatePriorities(&context, pending.request, &response);
+    if (status.ok() && options_.on_rpc_latency) options_.on_rpc_latency(absl::Now() - start);
     absl::MutexLock lock(&mu_);
     sending_ = false;
     if (status.ok()) {

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,6 +39,9 @@ struct PriorityUpdaterOptions {
   int max_pending = 64;
   absl::Duration rpc_timeout = absl::Seconds(5);
   int64_t max_message_bytes = 64 << 20;
+  // Called with the latency of every UpdatePriorities call that succeeded,
+  // from the sending thread; may be empty.
+  std::function<void(absl::Duration)> on_rpc_latency;
 };
 
 struct PriorityUpdaterStats {

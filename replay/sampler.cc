@@ -5,6 +5,7 @@
 
 #include "absl/random/distributions.h"
 #include "absl/strings/str_cat.h"
+#include "common/backoff.h"
 #include "common/grpc_status.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
@@ -13,8 +14,8 @@
 namespace rill::replay {
 namespace {
 
-constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
-constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
+// A stream that lived this long worked: its end restarts the backoff.
+constexpr absl::Duration kHealthyStream = absl::Seconds(2);
 
 }  // namespace
 
@@ -180,6 +181,9 @@ absl::Status ReplaySampler::RunStream(int shard) {
   request.set_table(options_.table);
   request.set_batch_size(options_.batch_size);
   request.set_num_batches(options_.prefetch_batches);
+  // When each outstanding credit was granted, oldest first: the server
+  // answers credits in order.
+  std::deque<absl::Time> asked_at(static_cast<size_t>(options_.prefetch_batches), absl::Now());
   bool open = stream->Write(request);
   v1::SampleRequest credit;
   credit.set_num_batches(1);
@@ -187,6 +191,10 @@ absl::Status ReplaySampler::RunStream(int shard) {
   while (open) {
     auto batch = std::make_unique<v1::SampleResponse>();
     if (!stream->Read(batch.get())) break;
+    if (!asked_at.empty()) {
+      if (options_.on_batch_latency) options_.on_batch_latency(absl::Now() - asked_at.front());
+      asked_at.pop_front();
+    }
     {
       absl::MutexLock lock(&mu_);
       auto room = [this, shard, capacity]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -202,6 +210,7 @@ absl::Status ReplaySampler::RunStream(int shard) {
       state.starved = false;
       state.ready.push_back(std::move(batch));
     }
+    asked_at.push_back(absl::Now());
     open = stream->Write(credit);
   }
   if (!open) {
@@ -232,7 +241,7 @@ void ReplaySampler::MarkDownLocked(int shard, const absl::Status& why) {
 }
 
 void ReplaySampler::ShardLoop(int shard) {
-  absl::Duration backoff = kFirstBackoff;
+  Backoff backoff;
   while (true) {
     const absl::Time started = absl::Now();
     const absl::Status status = RunStream(shard);
@@ -248,16 +257,15 @@ void ReplaySampler::ShardLoop(int shard) {
       MarkDownLocked(shard, status);
       ++reconnects_;
       // A stream that worked for a while restarts the backoff.
-      if (absl::Now() - started > kMaxBackoff) backoff = kFirstBackoff;
+      if (absl::Now() - started > kHealthyStream) backoff.Reset();
     }
     // Health-check the shard, with backoff, until it answers; then reopen.
     while (true) {
       {
         absl::MutexLock lock(&mu_);
-        mu_.AwaitWithTimeout(absl::Condition(&closed_), backoff);
+        mu_.AwaitWithTimeout(absl::Condition(&closed_), backoff.Next());
         if (closed_) return;
       }
-      backoff = std::min(2 * backoff, kMaxBackoff);
       const absl::Status health = CheckHealth(*channels_[shard], options_.probe_timeout);
       if (!health.ok()) continue;
       absl::MutexLock lock(&mu_);

@@ -21,7 +21,7 @@
 // batches dropped, and not picked. (A shard's thread sees its stream break
 // once it reads again, i.e. once its queue has room: a learner that keeps
 // calling Next notices within prefetch_batches of that shard's batches.) Its thread then health-checks the shard
-// with backoff (100 ms doubling to 2 s) and, once it answers, logs that it
+// with jittered backoff (100 ms doubling to 2 s: common/backoff.h) and, once it answers, logs that it
 // is back, reopens the stream and picks it again. A permanent error
 // (unknown table, bad batch size: see client_errors.h) is returned by Next.
 //
@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -63,6 +64,11 @@ struct SamplerOptions {
   absl::Duration shard_patience = absl::Milliseconds(20);
   // Deadline of the health check that decides whether a down shard is back.
   absl::Duration probe_timeout = absl::Seconds(1);
+  // Called with every batch's round trip, from the credit that asked for it
+  // to its arrival (what a dashboard's client-side Sample latency shows: it
+  // includes the time the shard's rate limiter held the request); may be
+  // empty. Called from the shard threads without the sampler's lock.
+  std::function<void(absl::Duration)> on_batch_latency;
 };
 
 // One shard as the sampler sees it.

@@ -65,6 +65,33 @@ TEST(ReplaySamplerTest, NextReturnsWholeBatchesWithTheirItemsBytes) {
   }
 }
 
+// The client-side latency of a batch includes the time the shard held its
+// request back (here: an empty table), as a dashboard must show it.
+TEST(ReplaySamplerTest, ReportsBatchLatencyFromTheCreditThatAskedForIt) {
+  std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(100));
+  SamplerOptions options;
+  options.addresses = {shard->address()};
+  options.table = kTestTable;
+  options.batch_size = 4;
+  options.prefetch_batches = 1;
+  absl::Mutex mu;
+  std::vector<absl::Duration> latencies;
+  options.on_batch_latency = [&](absl::Duration latency) {
+    absl::MutexLock lock(&mu);
+    latencies.push_back(latency);
+  };
+  absl::StatusOr<std::unique_ptr<ReplaySampler>> sampler = ReplaySampler::Create(options);
+  ASSERT_TRUE(sampler.ok()) << sampler.status();
+  EXPECT_TRUE(absl::IsDeadlineExceeded((*sampler)->Next(absl::Milliseconds(300)).status()));
+  Insert(*shard, {1, 2, 3, 4});
+  ASSERT_TRUE((*sampler)->Next(kReleased).ok());
+  ASSERT_TRUE((*sampler)->Next(kReleased).ok());
+  absl::MutexLock lock(&mu);
+  ASSERT_GE(latencies.size(), 2u);
+  EXPECT_GE(latencies[0], absl::Milliseconds(300)) << "held while the table was empty";
+  EXPECT_LT(latencies[1], latencies[0]) << "data waiting: answered at once";
+}
+
 TEST(ReplaySamplerTest, SamplesEveryShard) {
   std::unique_ptr<TestShard> a = StartShard(TestTableConfig(100));
   std::unique_ptr<TestShard> b = StartShard(TestTableConfig(100));

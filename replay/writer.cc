@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/backoff.h"
 #include "common/grpc_status.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
@@ -14,8 +15,6 @@ namespace rill::replay {
 namespace {
 
 constexpr uint64_t kSequenceMask = (uint64_t{1} << ReplayWriter::kSequenceBits) - 1;
-constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
-constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
 
 }  // namespace
 
@@ -274,6 +273,7 @@ void ReplayWriter::MoveBatchesLocked(int from, size_t from_index) {
   for (size_t i = from_index; i < source.in_flight.size(); ++i) target.in_flight.push_back(source.in_flight[i]);
   source.in_flight.erase(source.in_flight.begin() + static_cast<std::ptrdiff_t>(from_index), source.in_flight.end());
   source.sent = std::min(source.sent, source.in_flight.size());
+  source.sent_at.resize(source.sent);
   source.ever_sent = std::min(source.ever_sent, source.in_flight.size());
 }
 
@@ -330,6 +330,7 @@ void ReplayWriter::SenderLoop(int shard) {
       ShardState& state = shards_[shard];
       if (state.sent == 0) state.waiting_since = absl::Now();
       batch = state.in_flight[state.sent++];
+      state.sent_at.push_back(absl::Now());
       state.ever_sent = std::max(state.ever_sent, state.sent);
       stream = state.stream;
     }
@@ -358,13 +359,15 @@ void ReplayWriter::HandleAck(int shard, uint64_t generation, const v1::InsertRes
   state.acked_items += response.keys_size();
   state.in_flight.pop_front();
   --state.sent;
+  if (options_.on_ack_latency) options_.on_ack_latency(absl::Now() - state.sent_at.front());
+  state.sent_at.pop_front();
   --state.ever_sent;
   state.waiting_since = state.sent > 0 ? absl::Now() : absl::InfiniteFuture();
   MarkUpLocked(shard, "it acknowledged a batch");
 }
 
 void ReplayWriter::ReaderLoop(int shard) {
-  absl::Duration backoff = kFirstBackoff;
+  Backoff backoff;
   while (true) {
     std::shared_ptr<Stream> stream;
     uint64_t generation;
@@ -377,7 +380,7 @@ void ReplayWriter::ReaderLoop(int shard) {
     v1::InsertResponse response;
     while (stream->rw->Read(&response)) {
       HandleAck(shard, generation, response);
-      backoff = kFirstBackoff;
+      backoff.Reset();
     }
     const absl::Status status = FromGrpcStatus(stream->rw->Finish());
 
@@ -396,13 +399,13 @@ void ReplayWriter::ReaderLoop(int shard) {
       RILL_LOG(WARNING) << Describe() << ": reopening the stream to " << DescribeShard(shard) << "; resending "
                         << state.in_flight.size() << " batches bound to it";
     }
-    mu_.AwaitWithTimeout(absl::Condition(&closed_), backoff);
+    mu_.AwaitWithTimeout(absl::Condition(&closed_), backoff.Next());
     if (closed_) return;
-    backoff = std::min(2 * backoff, kMaxBackoff);
     // OpenStream does not block: the call starts with its first write.
     state.stream = OpenStream(shard);
     ++state.generation;
     state.sent = 0;
+    state.sent_at.clear();
     state.waiting_since = absl::InfiniteFuture();
     ++reconnects_;
   }
@@ -460,6 +463,7 @@ void ReplayWriter::MonitorLoop() {
       state.stream->context.TryCancel();
       MoveBatchesLocked(i, 0);
       state.sent = 0;
+      state.sent_at.clear();
       state.ever_sent = 0;
       state.waiting_since = absl::InfiniteFuture();
     }

@@ -45,6 +45,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -89,6 +90,12 @@ struct WriterOptions {
   absl::Duration probe_timeout = absl::Seconds(1);
   absl::Duration probe_interval = absl::Milliseconds(500);
   absl::Duration rebind_grace = absl::Seconds(60);
+
+  // Called with every batch's round trip, from its write to the stream to
+  // its acknowledgement (what a dashboard's client-side Insert latency
+  // shows); may be empty. Called with the writer's lock held: keep it cheap
+  // (a histogram's Observe).
+  std::function<void(absl::Duration)> on_ack_latency;
 };
 
 class ReplayWriter {
@@ -156,6 +163,8 @@ class ReplayWriter {
     // to some stream of this shard (they stay bound to it). sent <= ever_sent.
     size_t sent = 0;
     size_t ever_sent = 0;
+    // When in_flight[i] was written to the current stream, for i < sent.
+    std::deque<absl::Time> sent_at;
     std::shared_ptr<Stream> stream;
     // Bumped whenever `stream` is replaced or abandoned: acks read from an
     // older stream are ignored.

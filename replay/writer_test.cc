@@ -100,6 +100,28 @@ TEST(ReplayWriterTest, SendsBatchesAndFlushWaitsForAllAcks) {
   }
 }
 
+TEST(ReplayWriterTest, ReportsTheRoundTripOfEveryAcknowledgedBatch) {
+  std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(1000));
+  WriterOptions options = Options(*shard);
+  absl::Mutex mu;
+  std::vector<absl::Duration> latencies;
+  options.on_ack_latency = [&](absl::Duration latency) {
+    absl::MutexLock lock(&mu);
+    latencies.push_back(latency);
+  };
+  std::unique_ptr<ReplayWriter> writer = MakeWriter(options);
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(AppendItems(*writer, 0, 11).ok());  // batches of 4, 4 and 3
+  ASSERT_TRUE(writer->Flush(absl::Seconds(10)).ok());
+  const absl::Duration elapsed = absl::Now() - start;
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(latencies.size(), 3u);
+  for (absl::Duration latency : latencies) {
+    EXPECT_GT(latency, absl::ZeroDuration());
+    EXPECT_LE(latency, elapsed);
+  }
+}
+
 TEST(ReplayWriterTest, AppendBlocksWhileMaxInFlightBatchesAreUnacknowledged) {
   // The rate limiter admits two items ahead of samples: later batches wait.
   std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(1000, 1, 1.0, 1.0));
