@@ -60,6 +60,12 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int64_t m
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // A pod that is replaced comes back under the same DNS name with a new IP.
+  // A channel whose connection broke asks the resolver again, but gRPC's
+  // default spaces two resolutions 30 s apart, so a restarted replay shard or
+  // learner would be unreachable that long; one second is enough to coalesce
+  // the reconnect storm of a failing peer.
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 1000);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 

@@ -39,6 +39,12 @@ int LearnerMain() {
       StartGrpcServer(absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port)), {&service},
                       config->replay().max_message_bytes());
   if (!server.ok()) return ExitWith("cannot serve parameters", server.status());
+  // On SIGTERM, readiness goes first; then the update loop stops, the last
+  // version is published and the final checkpoint written (common/process.h).
+  std::unique_ptr<ShutdownHook> not_serving = OnShutdownSignal([&server] {
+    server->server->GetHealthCheckService()->SetServingStatus(false);
+    RILL_LOG(INFO) << "health: NOT_SERVING";
+  });
   RILL_LOG(INFO) << "parameter service on port " << server->port
                  << (*metrics ? absl::StrCat(", metrics on port ", (*metrics)->port()) : "");
   std::map<std::string, int> ports = {{"grpc_port", server->port}};

@@ -36,6 +36,10 @@ namespace {
 // call, so it may never answer the server's GOAWAY.
 constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
 
+// How long a stopping shard waits for the requests it has read to be stored
+// and acknowledged before it cancels what is left (see Shutdown).
+constexpr absl::Duration kDrain = absl::Seconds(2);
+
 // How often freed heap memory is returned to the system.
 constexpr absl::Duration kTrimPeriod = absl::Seconds(5);
 
@@ -120,6 +124,12 @@ int ReplayMain() {
     return 1;
   }
 
+  // On SIGTERM, readiness goes first, before the drain (common/process.h).
+  std::unique_ptr<ShutdownHook> not_serving = OnShutdownSignal([&server] {
+    server->server->GetHealthCheckService()->SetServingStatus(false);
+    RILL_LOG(INFO) << "health: NOT_SERVING";
+  });
+
   std::vector<std::string> tables;
   std::vector<const Table*> watched_tables;
   for (const v1::TableConfig& table : config->replay().tables()) {
@@ -144,7 +154,7 @@ int ReplayMain() {
   shutdown.WaitForNotification();
   trimmer.join();
   RILL_LOG(INFO) << "shutting down";
-  service->Shutdown();
+  service->Shutdown(kDrain);
   server->server->Shutdown(DeadlineIn(kShutdownGrace));
   server->server->Wait();
   if (durability) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/grpc_status.h"
+#include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
 #include "replay/checkpoint.h"
@@ -105,6 +106,19 @@ class ReplayServiceImpl::ActiveCall {
   grpc::ServerContext* const context_;
 };
 
+// A request read from a stream and not yet answered: Shutdown's drain waits
+// for these.
+class ReplayServiceImpl::BusyRequest {
+ public:
+  explicit BusyRequest(ReplayServiceImpl* service) : service_(service) { service_->AddBusy(1); }
+  ~BusyRequest() { service_->AddBusy(-1); }
+  BusyRequest(const BusyRequest&) = delete;
+  BusyRequest& operator=(const BusyRequest&) = delete;
+
+ private:
+  ReplayServiceImpl* const service_;
+};
+
 ReplayServiceImpl::~ReplayServiceImpl() { Shutdown(); }
 
 void ReplayServiceImpl::AttachDurability(ShardDurability* durability, int max_in_flight_inserts) {
@@ -118,11 +132,31 @@ std::vector<Table*> ReplayServiceImpl::tables() const {
   return tables;
 }
 
-void ReplayServiceImpl::Shutdown() {
+void ReplayServiceImpl::Shutdown(absl::Duration drain) {
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+    auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return busy_requests_ == 0; };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&drained), drain)) {
+      RILL_LOG(WARNING) << "replay shard " << shard_index_ << ": " << busy_requests_
+                        << " requests still unacknowledged after a drain of " << absl::FormatDuration(drain)
+                        << "; their writers resend them";
+    }
+  }
   for (const auto& table : tables_) table->Close();
   absl::MutexLock lock(&mu_);
-  shutting_down_ = true;
   for (grpc::ServerContext* context : active_calls_) context->TryCancel();
+}
+
+grpc::Status ReplayServiceImpl::ShuttingDownStatus() const {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      absl::StrCat("replay shard ", shard_index_,
+                                   " is shutting down; unacknowledged items go to another shard or wait for its restart"));
+}
+
+void ReplayServiceImpl::AddBusy(int delta) {
+  absl::MutexLock lock(&mu_);
+  busy_requests_ += delta;
 }
 
 bool ReplayServiceImpl::shutting_down() const {
@@ -195,6 +229,7 @@ grpc::Status ReplayServiceImpl::Insert(
   v1::InsertRequest request;
   std::vector<uint64_t> stored_keys;
   while (stream->Read(&request)) {
+    BusyRequest busy(this);
     const absl::Time start = absl::Now();
     absl::StatusOr<Table*> table = LookupTable(request.table());
     if (!table.ok()) return ToGrpcStatus(table.status());
@@ -209,6 +244,7 @@ grpc::Status ReplayServiceImpl::Insert(
       return grpc::Status(grpc::StatusCode::CANCELLED, "the writer went away before its acknowledgement");
     }
     ObserveRpc("Insert", absl::Now() - start);
+    if (shutting_down()) return ShuttingDownStatus();
   }
   return grpc::Status::OK;
 }
@@ -226,6 +262,7 @@ grpc::Status ReplayServiceImpl::InsertDurably(
   std::deque<Pending> pending;  // guarded by mu, as are the next two
   bool reader_done = false;
   absl::Status writer_status;  // first failure of the writer thread
+  bool draining = false;  // the reader stopped because Shutdown began
 
   // Acknowledges requests in order as their records become durable.
   std::thread writer([&] {
@@ -242,12 +279,10 @@ grpc::Status ReplayServiceImpl::InsertDurably(
       while (true) {
         status = wal->WaitDurable(next.ticket, absl::Now() + kCancelCheckPeriod);
         if (!absl::IsDeadlineExceeded(status)) break;
+        // Shutdown's drain waits for logged requests to be acknowledged;
+        // after it, it cancels the call.
         if (context->IsCancelled()) {
-          status = absl::CancelledError("the client cancelled the call");
-          break;
-        }
-        if (shutting_down()) {
-          status = absl::CancelledError("the replay shard is shutting down");
+          status = absl::CancelledError("the call was cancelled");
           break;
         }
       }
@@ -263,6 +298,7 @@ grpc::Status ReplayServiceImpl::InsertDurably(
       }
       ObserveRpc("Insert", absl::Now() - next.start);
       pending.pop_front();
+      AddBusy(-1);
     }
   });
 
@@ -279,7 +315,12 @@ grpc::Status ReplayServiceImpl::InsertDurably(
       mu.Await(absl::Condition(&room));
       if (!writer_status.ok()) break;
     }
+    if (shutting_down()) {
+      draining = true;
+      break;
+    }
     if (!stream->Read(&request)) break;
+    BusyRequest busy(this);
     const absl::Time start = absl::Now();
     absl::StatusOr<Table*> table = LookupTable(request.table());
     if (!table.ok()) {
@@ -299,6 +340,7 @@ grpc::Status ReplayServiceImpl::InsertDurably(
     entry.ticket = wal->Append(std::move(record));
     entry.response.mutable_keys()->Add(stored_keys.begin(), stored_keys.end());
     entry.start = start;
+    AddBusy(1);  // until the writer thread acknowledges it
     absl::MutexLock lock(&mu);
     pending.push_back(std::move(entry));
   }
@@ -309,7 +351,9 @@ grpc::Status ReplayServiceImpl::InsertDurably(
   // The writer acknowledges what is already logged before the stream ends.
   writer.join();
   absl::MutexLock lock(&mu);
+  AddBusy(-static_cast<int>(pending.size()));  // never acknowledged
   if (!writer_status.ok()) return ToGrpcStatus(writer_status);
+  if (draining && status.ok()) return ShuttingDownStatus();
   return ToGrpcStatus(status);
 }
 

@@ -103,12 +103,16 @@ class ReplayServiceImpl final : public v1::ReplayService::Service {
   grpc::Status Info(grpc::ServerContext* context, const v1::InfoRequest* request,
                     v1::InfoResponse* response) override;
 
-  // Closes every table and cancels every open stream (a writer's stream
-  // waiting for its next request included): blocked and later calls end
-  // with CANCELLED, so that grpc::Server::Shutdown finishes promptly instead
-  // of waiting out its deadline. Clients resend what was not acknowledged.
-  // Idempotent.
-  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
+  // Stops the service in two steps. Drain: new calls and calls blocked on
+  // a rate limiter end (CANCELLED), an Insert stream ends (UNAVAILABLE,
+  // "shutting down") right after acknowledging the request it is working
+  // on, and Shutdown waits up to `drain` for every request already read to
+  // be stored and acknowledged. Then it closes every table and cancels every
+  // open stream (one waiting for its next request included), so that
+  // grpc::Server::Shutdown finishes promptly instead of waiting out its
+  // deadline. Clients resend what was not acknowledged. Blocks up to
+  // `drain`; idempotent.
+  void Shutdown(absl::Duration drain = absl::ZeroDuration()) ABSL_LOCKS_EXCLUDED(mu_);
 
   // nullptr if there is no such table.
   Table* FindTable(const std::string& name) const;
@@ -136,11 +140,16 @@ class ReplayServiceImpl final : public v1::ReplayService::Service {
   void UpdateMetrics(Table* table);
   void ObserveRpc(const std::string& method, absl::Duration latency);
   bool shutting_down() const ABSL_LOCKS_EXCLUDED(mu_);
+  // UNAVAILABLE, naming the shard: how a stream ends once Shutdown began.
+  grpc::Status ShuttingDownStatus() const;
+  // Adds `delta` to busy_requests_ (see Shutdown's drain).
+  void AddBusy(int delta) ABSL_LOCKS_EXCLUDED(mu_);
   // Insert with a write-ahead log: the pipelined stream described above.
   grpc::Status InsertDurably(grpc::ServerContext* context,
                              grpc::ServerReaderWriter<v1::InsertResponse, v1::InsertRequest>* stream);
   // Streams register while their handler runs, so that Shutdown can cancel them.
   class ActiveCall;
+  class BusyRequest;
 
   const int shard_index_;
   const int64_t max_message_bytes_;
@@ -153,6 +162,8 @@ class ReplayServiceImpl final : public v1::ReplayService::Service {
 
   mutable absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  // Requests read from a stream and not yet acknowledged (or refused).
+  int busy_requests_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_set<grpc::ServerContext*> active_calls_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -23,9 +23,9 @@ std::string TempDir(const std::string& name) {
 }
 
 absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args,
-                                      const std::string& binary) {
+                                      const std::string& binary, int port) {
   args.push_back("--host=127.0.0.1");
-  args.push_back("--port=0");
+  args.push_back("--port=" + std::to_string(port));
   args.push_back("--metrics_port=0");
   const std::string log = TempDir("logs-" + name) + "/out.log";
   absl::StatusOr<std::unique_ptr<tools::ChildProcess>> child = tools::ChildProcess::Start(name, binary.empty() ? RillBinary() : binary, args, log);

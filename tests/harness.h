@@ -31,11 +31,11 @@ std::string RillBinary();
 // A fresh folder under TEST_TMPDIR.
 std::string TempDir(const std::string& name);
 
-// Starts `rill <args...> --host=127.0.0.1 --port=0 --metrics_port=0` and
-// waits until it is ready.
-// `binary` replaces the `rill` of the runfiles when given.
+// Starts `rill <args...> --host=127.0.0.1 --port=PORT --metrics_port=0` and
+// waits until it is ready. `binary` replaces the `rill` of the runfiles
+// when given; `port` 0 picks a free one (a restart passes the old one).
 absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args,
-                                      const std::string& binary = "");
+                                      const std::string& binary = "", int port = 0);
 
 // Polls `condition` every 50 ms until it holds (true) or the timeout passes.
 bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout);
