@@ -8,7 +8,7 @@
 namespace rill::testing {
 
 MetricSamples RoleProcess::Metrics() const {
-  absl::StatusOr<MetricSamples> samples = ScrapeMetrics("127.0.0.1", metrics_port, absl::Seconds(2));
+  absl::StatusOr<MetricSamples> samples = ScrapeMetrics(host, metrics_port, absl::Seconds(2));
   return samples.ok() ? *samples : MetricSamples{};
 }
 
@@ -24,7 +24,11 @@ std::string TempDir(const std::string& name) {
 
 absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args,
                                       const std::string& binary, int port) {
-  args.push_back("--host=127.0.0.1");
+  std::string host = "127.0.0.1";
+  for (const std::string& arg : args) {
+    if (arg.rfind("--host=", 0) == 0) host = arg.substr(7);
+  }
+  if (host == "127.0.0.1") args.push_back("--host=127.0.0.1");
   args.push_back("--port=" + std::to_string(port));
   args.push_back("--metrics_port=0");
   const std::string log = TempDir("logs-" + name) + "/out.log";
@@ -32,6 +36,7 @@ absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::
   if (!child.ok()) return child.status();
   RoleProcess role;
   role.process = std::move(*child);
+  role.host = host;
   absl::StatusOr<std::map<std::string, int>> ports = role.process->WaitReady(absl::Seconds(60));
   if (!ports.ok()) return ports.status();
   role.grpc_port = (*ports)["grpc_port"];

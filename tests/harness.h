@@ -21,7 +21,8 @@ struct RoleProcess {
   std::unique_ptr<tools::ChildProcess> process;
   int grpc_port = 0;
   int metrics_port = 0;
-  std::string address() const { return "127.0.0.1:" + std::to_string(grpc_port); }
+  std::string host = "127.0.0.1";  // what it binds: --host, 127.0.0.1 unless the args say otherwise
+  std::string address() const { return host + ":" + std::to_string(grpc_port); }
   MetricSamples Metrics() const;
 };
 
@@ -32,7 +33,7 @@ std::string RillBinary();
 std::string TempDir(const std::string& name);
 
 // Starts `rill <args...> --host=127.0.0.1 --port=PORT --metrics_port=0` and
-// waits until it is ready. `binary` replaces the `rill` of the runfiles
+// waits until it is ready (a --host=... in `args` replaces the 127.0.0.1). `binary` replaces the `rill` of the runfiles
 // when given; `port` 0 picks a free one (a restart passes the old one).
 absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args,
                                       const std::string& binary = "", int port = 0);
