@@ -15,6 +15,7 @@
 #include "actor/envs/bench_env.h"
 #include "actor/envs/list_main.h"
 #include "learner/bench_learner.h"
+#include "learner/bench_parameters.h"
 #include "learner/export_main.h"
 #include "learner/learner_main.h"
 #include "replay/bench_replay.h"
@@ -44,6 +45,9 @@ commands:
                   stored byte, against a real shard process (JSON last line)
   bench env       env steps per second of --env=NAME, alone and in the actor
                   loop with its policy, against bare physics (JSON last line)
+  bench parameters
+                  time for a new policy version to reach
+                  --bench_subscribers=1000 subscribed actors (JSON last line)
 
 Common flags: --config=deploy/configs/pendulum_sac.textpb --port --metrics_port
 --host --seed. `rill <command> --helpfull` lists every flag.
@@ -108,6 +112,7 @@ int main(int argc, char** argv) {
   if (command == "bench learner") return rill::learner::RunLearnerBench();
   if (command == "bench replay") return rill::replay::RunReplayBench();
   if (command == "bench env") return rill::actor::RunEnvBench();
+  if (command == "bench parameters") return rill::learner::RunParameterBench();
   std::fprintf(stderr, "rill: unknown command '%s'\n\n", command.c_str());
   return Usage();
 }
