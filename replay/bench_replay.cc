@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -30,7 +31,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/bench_probes.h"
@@ -45,7 +48,12 @@
 #include "proto/replay.pb.h"
 #include "tools/child_process.h"
 
-ABSL_FLAG(std::string, bench_writers, "1,4,16", "Concurrent writers (and then samplers) per case, comma-separated.");
+ABSL_FLAG(std::string, bench_writers, "1,4,16",
+          "Concurrent writers (and then samplers) per case, comma-separated; each 1..1000.");
+ABSL_FLAG(int32_t, bench_crowd_writers, 1000,
+          "Writers of the crowd case: one small request in flight each into a table whose samples-per-insert "
+          "limiter a live sampler holds, so most are blocked at any time; also the idle streams whose memory is "
+          "measured. 0 skips the case.");
 ABSL_FLAG(std::string, bench_tables, "pendulum,halfcheetah,frames",
           "Item sizes to measure, comma-separated: pendulum (36 B), halfcheetah (168 B), frames (28,224 B).");
 ABSL_FLAG(int32_t, bench_insert_request_kib, 512,
@@ -67,6 +75,8 @@ constexpr int64_t kMaxMessageBytes = int64_t{256} << 20;
 // Sampled bytes in flight per sampler stream, at most (large items get fewer batches in flight).
 constexpr int64_t kMaxSampleBytesInFlight = int64_t{16} << 20;
 constexpr double kDefaultCaseSeconds = 2;
+// Most writers a case may run (keys give a writer 12 bits).
+constexpr int kMaxWriters = 1000;
 // Targets of the replay issue, reported beside the measured figures.
 constexpr double kTargetSmallInsertsPerSecond = 2e6;
 constexpr double kTargetLargeInsertMbPerSecond = 1000;
@@ -218,6 +228,16 @@ absl::StatusOr<v1::InfoResponse> ShardInfo(const std::string& address) {
 
 // ---- clients ----
 
+// One writer's acknowledgement waits (send to ack, in ms) inside the timed
+// window of a phase; written by that writer's thread only.
+struct AckTimes {
+  const std::atomic<bool>* timing = nullptr;
+  std::vector<double> ms;
+  void Add(absl::Time sent, absl::Time acked) {
+    if (timing->load(std::memory_order_relaxed)) ms.push_back(absl::ToDoubleMilliseconds(acked - sent));
+  }
+};
+
 // An insert request of `num_items` random items (valid floats, random bytes);
 // its keys are set per send.
 v1::InsertRequest MakeInsertRequest(const ItemKind& kind, int num_items, std::mt19937_64& rng) {
@@ -253,7 +273,7 @@ v1::InsertRequest MakeInsertRequest(const ItemKind& kind, int num_items, std::mt
 // waits for the outstanding acknowledgements. `acked` counts acknowledged items.
 absl::Status RunWriter(const std::string& address, v1::InsertRequest request, int in_flight, uint64_t key_base,
                        int64_t max_items, const std::atomic<bool>& stop, std::atomic<int64_t>& acked,
-                       absl::Duration timeout) {
+                       absl::Duration timeout, AckTimes* ack_times = nullptr) {
   auto stub = v1::ReplayService::NewStub(OwnChannel(address));
   grpc::ClientContext context;
   context.set_deadline(DeadlineIn(timeout));
@@ -263,11 +283,13 @@ absl::Status RunWriter(const std::string& address, v1::InsertRequest request, in
   uint64_t next_key = key_base;
   int64_t sent_items = 0;
   int outstanding = 0;
+  std::deque<absl::Time> sent_at;  // acknowledgements come back in request order
   auto more = [&] { return !stop.load(std::memory_order_relaxed) && (max_items < 0 || sent_items < max_items); };
   auto send = [&] {
     for (int i = 0; i < n; ++i) request.set_keys(i, next_key++);
     sent_items += n;
     ++outstanding;
+    if (ack_times != nullptr) sent_at.push_back(absl::Now());
     // Write serializes the request before it returns, so it can be reused.
     return stream->Write(request);
   };
@@ -277,6 +299,10 @@ absl::Status RunWriter(const std::string& address, v1::InsertRequest request, in
   while (ok && outstanding > 0 && stream->Read(&response)) {
     --outstanding;
     acked.fetch_add(response.keys_size(), std::memory_order_relaxed);
+    if (ack_times != nullptr && !sent_at.empty()) {
+      ack_times->Add(sent_at.front(), absl::Now());
+      sent_at.pop_front();
+    }
     if (more()) ok = send();
   }
   stream->WritesDone();
@@ -329,13 +355,15 @@ struct PhaseResult {
   int64_t total = 0;             // counted units over the whole phase, warm-up and drain included
   double shard_cpu_cores = 0;    // shard CPU seconds per second in the window
   double client_cpu_cores = 0;   // this process's, likewise
+  int shard_threads = 0;         // the shard's threads at the end of the window
+  int64_t shard_rss = 0;         // its resident memory then, bytes
   absl::Status status;
 };
 
 // Runs `workers` threads of `work(index, stop, count)`; after a warm-up,
 // times how fast `count` grows for `seconds`, then stops them and joins.
 template <typename Work>
-PhaseResult RunPhase(int workers, double seconds, pid_t shard_pid, Work work) {
+PhaseResult RunPhase(int workers, double seconds, pid_t shard_pid, Work work, std::atomic<bool>* timing = nullptr) {
   std::atomic<bool> stop{false};
   std::atomic<int64_t> count{0};
   std::vector<absl::Status> statuses(static_cast<size_t>(workers));
@@ -348,11 +376,15 @@ PhaseResult RunPhase(int workers, double seconds, pid_t shard_pid, Work work) {
   const double shard0 = ProcessCpuSeconds(shard_pid);
   const double self0 = SelfCpuSeconds();
   const absl::Time t0 = absl::Now();
+  if (timing != nullptr) timing->store(true);
   absl::SleepFor(absl::Seconds(seconds));
+  if (timing != nullptr) timing->store(false);
   const int64_t count1 = count.load();
   const double shard1 = ProcessCpuSeconds(shard_pid);
   const double self1 = SelfCpuSeconds();
   const double elapsed = absl::ToDoubleSeconds(absl::Now() - t0);
+  const int shard_threads = ThreadCount(shard_pid);
+  const int64_t shard_rss = ProcStatusBytes(shard_pid, "VmRSS").value_or(0);
   stop.store(true);
   for (std::thread& thread : threads) thread.join();
   PhaseResult result;
@@ -360,6 +392,8 @@ PhaseResult RunPhase(int workers, double seconds, pid_t shard_pid, Work work) {
   result.total = count.load();
   result.shard_cpu_cores = (shard1 - shard0) / elapsed;
   result.client_cpu_cores = (self1 - self0) / elapsed;
+  result.shard_threads = shard_threads;
+  result.shard_rss = shard_rss;
   for (const absl::Status& status : statuses) {
     if (!status.ok()) {
       result.status = status;
@@ -379,20 +413,30 @@ int SampleInFlight(const ItemKind& kind, int batch_size, int in_flight) {
   return static_cast<int>(std::clamp<int64_t>(kMaxSampleBytesInFlight / batch_bytes, 1, in_flight));
 }
 
+// Acknowledgement waits over all writers of a phase.
+struct AckSummary {
+  int64_t acks = 0;
+  double p50_ms = 0, p99_ms = 0, max_ms = 0, mean_ms = 0;
+  // The slowest writer's mean wait over the mean of all waits (1: fair).
+  double worst_writer_mean_over_mean = 0;
+  int writers_without_ack = 0;  // in the timed window
+};
+
 struct CaseResult {
   const ItemKind* kind = nullptr;
   int writers = 0;
   int items_per_request = 0;
   PhaseResult insert;
   PhaseResult sample;
+  AckSummary acks;
 };
 
 absl::Duration StreamTimeout(double seconds) { return absl::Seconds(4 * seconds + 300); }
 
-// Keys unique over the whole run: a phase id in the high 16 bits, the
-// writer in the next 8, a sequence number below.
+// Keys unique over the whole run: a phase id in the high 12 bits, the
+// writer in the next 12, a sequence number below.
 uint64_t KeyBase(int phase, int writer) {
-  return (static_cast<uint64_t>(phase) << 48) | (static_cast<uint64_t>(writer) << 40);
+  return (static_cast<uint64_t>(phase) << 52) | (static_cast<uint64_t>(writer) << 40);
 }
 
 absl::StatusOr<int64_t> ItemsInserted(const Shard& shard, const std::string& table) {
@@ -406,16 +450,24 @@ absl::StatusOr<int64_t> ItemsInserted(const Shard& shard, const std::string& tab
 // Times `writers` writers, and checks with Info that the table stored
 // exactly the items they saw acknowledged (all keys are fresh).
 PhaseResult InsertPhase(const Shard& shard, const ItemKind& kind, int writers, int phase, double seconds,
-                        int in_flight) {
+                        int in_flight, std::vector<AckTimes>* acks = nullptr) {
   std::mt19937_64 rng(static_cast<uint64_t>(phase) * 7919 + 1);
   const v1::InsertRequest prototype = MakeInsertRequest(kind, ItemsPerRequest(kind), rng);
   absl::StatusOr<int64_t> before = ItemsInserted(shard, kind.table);
-  if (!before.ok()) return PhaseResult{0, 0, 0, 0, before.status()};
-  PhaseResult result = RunPhase(writers, seconds, shard.process->pid(),
-                                [&](int i, const std::atomic<bool>& stop, std::atomic<int64_t>& count) {
-                                  return RunWriter(shard.address, prototype, in_flight, KeyBase(phase, i), -1,
-                                                   stop, count, StreamTimeout(seconds));
-                                });
+  if (!before.ok()) {
+    PhaseResult failed;
+    failed.status = before.status();
+    return failed;
+  }
+  std::atomic<bool> timing{false};
+  if (acks != nullptr) acks->assign(static_cast<size_t>(writers), AckTimes{&timing, {}});
+  PhaseResult result = RunPhase(
+      writers, seconds, shard.process->pid(),
+      [&](int i, const std::atomic<bool>& stop, std::atomic<int64_t>& count) {
+        return RunWriter(shard.address, prototype, in_flight, KeyBase(phase, i), -1, stop, count,
+                         StreamTimeout(seconds), acks != nullptr ? &(*acks)[static_cast<size_t>(i)] : nullptr);
+      },
+      &timing);
   if (!result.status.ok()) return result;
   absl::StatusOr<int64_t> after = ItemsInserted(shard, kind.table);
   if (!after.ok()) {
@@ -436,6 +488,140 @@ std::string Cpu(const PhaseResult& phase) {
   return absl::StrFormat("%.2f", phase.shard_cpu_cores) + "/" + absl::StrFormat("%.2f", phase.client_cpu_cores);
 }
 
+AckSummary Summarize(const std::vector<AckTimes>& acks) {
+  AckSummary summary;
+  std::vector<double> all;
+  double worst_writer_mean = 0;
+  for (const AckTimes& writer : acks) {
+    if (writer.ms.empty()) {
+      ++summary.writers_without_ack;
+      continue;
+    }
+    double sum = 0;
+    for (double ms : writer.ms) sum += ms;
+    worst_writer_mean = std::max(worst_writer_mean, sum / static_cast<double>(writer.ms.size()));
+    all.insert(all.end(), writer.ms.begin(), writer.ms.end());
+  }
+  if (all.empty()) return summary;
+  std::sort(all.begin(), all.end());
+  auto at = [&](double q) { return all[std::min(all.size() - 1, static_cast<size_t>(q * static_cast<double>(all.size())))]; };
+  summary.acks = static_cast<int64_t>(all.size());
+  summary.p50_ms = at(0.5);
+  summary.p99_ms = at(0.99);
+  summary.max_ms = all.back();
+  double sum = 0;
+  for (double ms : all) sum += ms;
+  summary.mean_ms = sum / static_cast<double>(all.size());
+  summary.worst_writer_mean_over_mean = worst_writer_mean / summary.mean_ms;
+  return summary;
+}
+
+// The crowd case: `writers` actors on one shard whose table a live sampler
+// paces (samples_per_insert 1), each with one small request in flight, so
+// that most are blocked in the rate limiter at any time. First measures
+// the memory an idle Insert stream costs the shard, then runs the crowd.
+// Failures of individual writers (a server out of threads) are reported,
+// not fatal.
+absl::StatusOr<std::string> CrowdCase(const std::string& dir, const ItemKind& kind, int writers, int phase,
+                                      double seconds, int batch_size) {
+  v1::TableConfig table = BenchTable(kind, int64_t{1} << 20);
+  table.mutable_rate_limiter()->set_min_size_to_sample(batch_size);
+  table.mutable_rate_limiter()->set_samples_per_insert(1);
+  table.mutable_rate_limiter()->set_error_buffer(4 * batch_size);
+  ASSIGN_OR_RETURN(Shard shard, StartShard(dir, "crowd", {table}, nullptr));
+  RETURN_IF_ERROR(ShardInfo(shard.address).status());
+  const pid_t pid = shard.process->pid();
+  std::string idle_json;
+
+  // Idle streams: opened, nothing sent.
+  const int idle_threads_before = ThreadCount(pid);
+  ASSIGN_OR_RETURN(const int64_t idle_rss_before, ProcStatusBytes(pid, "VmRSS"));
+  {
+    struct Idle {
+      std::unique_ptr<v1::ReplayService::Stub> stub;
+      grpc::ClientContext context;
+      std::unique_ptr<grpc::ClientReaderWriter<v1::InsertRequest, v1::InsertResponse>> stream;
+    };
+    std::vector<std::unique_ptr<Idle>> idle;
+    for (int i = 0; i < writers; ++i) {
+      auto stream = std::make_unique<Idle>();
+      stream->stub = v1::ReplayService::NewStub(OwnChannel(shard.address));
+      stream->context.set_deadline(DeadlineIn(absl::Seconds(120)));
+      stream->stream = stream->stub->Insert(&stream->context);
+      idle.push_back(std::move(stream));
+    }
+    absl::SleepFor(absl::Seconds(2));  // let the shard take every call in
+    const int idle_threads = ThreadCount(pid);
+    ASSIGN_OR_RETURN(const int64_t idle_rss, ProcStatusBytes(pid, "VmRSS"));
+    for (auto& stream : idle) stream->context.TryCancel();
+    for (auto& stream : idle) stream->stream->Finish();
+    std::cerr << absl::StrFormat("  crowd: %d idle insert streams: shard threads %d -> %d, RSS %.1f -> %.1f MB (%.1f KB per stream)\n",
+                                 writers, idle_threads_before, idle_threads, idle_rss_before / 1e6, idle_rss / 1e6,
+                                 static_cast<double>(idle_rss - idle_rss_before) / writers / 1e3);
+    idle_json = absl::StrFormat(
+        "{\"streams\":%d,\"shard_threads_before\":%d,\"shard_threads\":%d,\"rss_before_bytes\":%d,\"rss_bytes\":%d,"
+        "\"rss_bytes_per_stream\":%s}",
+        writers, idle_threads_before, idle_threads, idle_rss_before, idle_rss,
+        Num(static_cast<double>(idle_rss - idle_rss_before) / writers));
+  }
+
+  // The crowd: a sampler paces the writers.
+  std::mt19937_64 rng(static_cast<uint64_t>(phase) * 7919 + 3);
+  constexpr int kItemsPerRequest = 8;
+  const v1::InsertRequest prototype = MakeInsertRequest(kind, kItemsPerRequest, rng);
+  std::atomic<bool> sampler_stop{false};
+  std::atomic<int64_t> batches{0};
+  absl::Status sampler_status;
+  std::thread sampler([&] {
+    sampler_status = RunSampler(shard.address, kind.table, batch_size, 2, sampler_stop, batches, StreamTimeout(seconds));
+  });
+  std::atomic<bool> timing{false};
+  std::vector<AckTimes> acks(static_cast<size_t>(writers), AckTimes{&timing, {}});
+  std::atomic<int> failed{0};
+  std::string first_error;
+  absl::Mutex error_mu;
+  const int64_t batches0 = batches.load();
+  const absl::Time start = absl::Now();
+  PhaseResult result = RunPhase(
+      writers, seconds, pid,
+      [&](int i, const std::atomic<bool>& stop, std::atomic<int64_t>& count) {
+        absl::Status status = RunWriter(shard.address, prototype, 1, KeyBase(phase, i), -1, stop, count,
+                                        StreamTimeout(seconds), &acks[static_cast<size_t>(i)]);
+        if (!status.ok()) {
+          failed.fetch_add(1);
+          absl::MutexLock lock(&error_mu);
+          if (first_error.empty()) first_error = status.ToString();
+        }
+        return absl::OkStatus();
+      },
+      &timing);
+  const double sample_rate = static_cast<double>(batches.load() - batches0) / absl::ToDoubleSeconds(absl::Now() - start);
+  sampler_stop.store(true);
+  // The writers are gone: let the sampler's outstanding credits drain by
+  // closing the shard rather than feeding it.
+  shard.process->Stop(absl::Seconds(10));
+  sampler.join();
+  const AckSummary summary = Summarize(acks);
+  std::cerr << absl::StrFormat(
+      "  crowd: %d writers x %d items, 1 sampler of %d: insert %.0f items/s, %.0f batches/s; shard threads %d, RSS "
+      "%.1f MB; ack p50 %.1f ms p99 %.1f ms max %.1f ms (mean %.1f; slowest writer's mean %.2f x the mean; %d "
+      "writers without an ack, %d failed%s)\n",
+      writers, kItemsPerRequest, batch_size, result.per_second, sample_rate, result.shard_threads,
+      result.shard_rss / 1e6, summary.p50_ms, summary.p99_ms, summary.max_ms, summary.mean_ms,
+      summary.worst_writer_mean_over_mean, summary.writers_without_ack, failed.load(),
+      first_error.empty() ? "" : ": " + first_error);
+  return absl::StrFormat(
+      "{\"writers\":%d,\"items_per_request\":%d,\"in_flight_per_writer\":1,\"sample_batch_size\":%d,"
+      "\"samples_per_insert\":1,\"insert_items_per_second\":%s,\"sample_batches_per_second\":%s,"
+      "\"shard_threads\":%d,\"shard_rss_bytes\":%d,\"ack_ms\":{\"p50\":%s,\"p99\":%s,\"max\":%s,\"mean\":%s},"
+      "\"slowest_writer_mean_over_mean\":%s,\"writers_without_ack\":%d,\"writers_failed\":%d,\"first_error\":\"%s\","
+      "\"idle_streams\":%s}",
+      writers, kItemsPerRequest, batch_size, Num(result.per_second), Num(sample_rate), result.shard_threads,
+      result.shard_rss, Num(summary.p50_ms), Num(summary.p99_ms), Num(summary.max_ms), Num(summary.mean_ms),
+      Num(summary.worst_writer_mean_over_mean), summary.writers_without_ack, failed.load(),
+      absl::StrReplaceAll(first_error, {{"\"", "'"}, {"\\", "/"}, {"\n", " "}}), idle_json);
+}
+
 absl::Status Run() {
   double seconds = absl::GetFlag(FLAGS_bench_seconds);
   if (seconds == 0) seconds = kDefaultCaseSeconds;
@@ -443,8 +629,9 @@ absl::Status Run() {
   std::vector<int> writer_counts;
   for (absl::string_view word : absl::StrSplit(absl::GetFlag(FLAGS_bench_writers), ',', absl::SkipEmpty())) {
     int n = 0;
-    if (!absl::SimpleAtoi(word, &n) || n <= 0 || n > 255) {
-      return absl::InvalidArgumentError(absl::StrCat("--bench_writers: '", word, "' is not a count in 1..255"));
+    if (!absl::SimpleAtoi(word, &n) || n <= 0 || n > kMaxWriters) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--bench_writers: '", word, "' is not a count in 1..", kMaxWriters));
     }
     writer_counts.push_back(n);
   }
@@ -515,8 +702,10 @@ absl::Status Run() {
         result.kind = &kind;
         result.writers = writers;
         result.items_per_request = ItemsPerRequest(kind);
-        result.insert = InsertPhase(shard, kind, writers, phase++, seconds, in_flight);
+        std::vector<AckTimes> acks;
+        result.insert = InsertPhase(shard, kind, writers, phase++, seconds, in_flight, &acks);
         RETURN_IF_ERROR(result.insert.status);
+        result.acks = Summarize(acks);
         const int sample_in_flight = SampleInFlight(kind, batch_size, in_flight);
         result.sample = RunPhase(writers, seconds, shard.process->pid(),
                                  [&](int, const std::atomic<bool>& stop, std::atomic<int64_t>& count) {
@@ -526,14 +715,25 @@ absl::Status Run() {
         RETURN_IF_ERROR(result.sample.status);
         std::cerr << absl::StrFormat(
             "  %-11s %6d B x %2d writers: insert %10.0f items/s %8.1f MB/s (%d items/request, cpu shard/bench "
-            "%s); sample %8.0f batches/s of %d (cpu %s)\n",
+            "%s, ack p50/p99 %.1f/%.1f ms, shard threads %d); sample %8.0f batches/s of %d (cpu %s)\n",
             kind.table, kind.item_bytes, writers, result.insert.per_second,
             result.insert.per_second * kind.item_bytes / 1e6, result.items_per_request, Cpu(result.insert),
-            result.sample.per_second, batch_size, Cpu(result.sample));
+            result.acks.p50_ms, result.acks.p99_ms, result.insert.shard_threads, result.sample.per_second, batch_size, Cpu(result.sample));
         cases.push_back(result);
       }
     }
     shard.process->Stop(absl::Seconds(10));
+  }
+
+  // ---- the crowd: most writers blocked by an engaged limiter ----
+  std::string crowd_json = "null";
+  if (const int crowd = absl::GetFlag(FLAGS_bench_crowd_writers); crowd > 0) {
+    if (crowd > kMaxWriters) {
+      return absl::InvalidArgumentError(absl::StrCat("--bench_crowd_writers must be 0..", kMaxWriters));
+    }
+    const ItemKind& pendulum = *std::find_if(all_kinds.begin(), all_kinds.end(),
+                                              [](const ItemKind& k) { return k.table == "pendulum"; });
+    ASSIGN_OR_RETURN(crowd_json, CrowdCase(dir, pendulum, crowd, phase++, seconds, batch_size));
   }
 
   // ---- WAL durability: the same inserts into a shard that logs them ----
@@ -660,17 +860,19 @@ absl::Status Run() {
         "\"insert_mb_per_second\":%s,\"sample_batches_per_second\":%s,\"sample_mb_per_second\":%s,"
         "\"insert_items_per_request\":%d,\"insert_in_flight_per_stream\":%d,\"samplers\":%d,"
         "\"insert_shard_cpu_cores\":%s,\"insert_bench_cpu_cores\":%s,\"sample_shard_cpu_cores\":%s,"
-        "\"sample_bench_cpu_cores\":%s}",
+        "\"sample_bench_cpu_cores\":%s,\"insert_ack_ms\":{\"p50\":%s,\"p99\":%s,\"max\":%s},"
+        "\"insert_shard_threads\":%d,\"insert_shard_rss_bytes\":%d}",
         c.kind->table, c.kind->item_bytes, c.writers, Num(c.insert.per_second), Num(insert_mb),
         Num(c.sample.per_second), Num(c.sample.per_second * batch_size * c.kind->item_bytes / 1e6),
         c.items_per_request, in_flight, c.writers, Num(c.insert.shard_cpu_cores), Num(c.insert.client_cpu_cores),
-        Num(c.sample.shard_cpu_cores), Num(c.sample.client_cpu_cores)));
+        Num(c.sample.shard_cpu_cores), Num(c.sample.client_cpu_cores), Num(c.acks.p50_ms), Num(c.acks.p99_ms),
+        Num(c.acks.max_ms), c.insert.shard_threads, c.insert.shard_rss));
   }
   std::cout << absl::StrFormat(
                    "{\"loopback_tcp_mb_per_second\":%s,\"cores\":%d,\"load_average_1m_before\":%s,"
                    "\"load_average_1m_after\":%s,\"seconds_per_case\":%s,\"sample_batch_size\":%d,\"cases\":[%s],"
                    "\"wal_insert_items_per_second\":%s,\"wal_to_none_insert_ratio\":%s,\"wal\":%s,"
-                   "\"memory\":[%s],"
+                   "\"memory\":[%s],\"crowd\":%s,"
                    "\"targets\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
                    "\"halfcheetah_sample_batches_per_second\":%s,\"rss_per_payload_byte\":%s},"
                    "\"best\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
@@ -679,7 +881,7 @@ absl::Status Run() {
                    LoadAverage(), Num(seconds), batch_size, absl::StrJoin(case_json, ","),
                    wal_headline < 0 ? "null" : Num(wal_headline),
                    wal_ratio_headline < 0 ? "null" : Num(wal_ratio_headline), wal_json,
-                   absl::StrJoin(memory_json, ","), Num(kTargetSmallInsertsPerSecond),
+                   absl::StrJoin(memory_json, ","), crowd_json, Num(kTargetSmallInsertsPerSecond),
                    Num(kTargetLargeInsertMbPerSecond), Num(kTargetSampleBatchesPerSecond),
                    Num(kTargetRssPerPayloadByte), Num(best_small_inserts), Num(best_large_mb),
                    Num(best_halfcheetah_batches), worst_rss_ratio < 0 ? "null" : Num(worst_rss_ratio))
