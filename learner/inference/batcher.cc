@@ -1,0 +1,227 @@
+#include "learner/inference/batcher.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "learner/policies/registry.h"
+#include "proto/parameters.pb.h"
+
+namespace rill::learner {
+
+InferenceBatcher::InferenceBatcher(InferenceOptions options, LatestParameters latest)
+    : options_(options), latest_(std::move(latest)), thread_([this] { Loop(); }) {}
+
+InferenceBatcher::~InferenceBatcher() { Stop(); }
+
+absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations, ActKind kind, ActDone done) {
+  if (!observations.defined() || observations.dim() != 2 || observations.scalar_type() != torch::kFloat32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "observations must be a [rows, obs_dim] float32 tensor, got ",
+        observations.defined() ? absl::StrCat(observations.dim(), "-d ", c10::toString(observations.scalar_type()))
+                               : "none"));
+  }
+  const int64_t rows = observations.size(0);
+  if (rows < 1 || rows > kMaxRequestRows || observations.size(1) < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("observations have shape [", rows, ", ", observations.size(1),
+                                                   "]; rows must be 1..", kMaxRequestRows, " and obs_dim >= 1"));
+  }
+  if (!torch::isfinite(observations).all().item<bool>()) {
+    return absl::InvalidArgumentError("observations hold a NaN or infinite value");
+  }
+  absl::MutexLock lock(&mu_);
+  if (stopped_) return absl::CancelledError("the inference service is shutting down");
+  auto [it, inserted] = stream_rows_.try_emplace(stream, rows);
+  if (inserted) {
+    connected_rows_ += rows;
+  } else if (it->second != rows) {
+    connected_rows_ += rows - it->second;
+    it->second = rows;
+  }
+  Queue& queue = queues_[static_cast<int>(kind)];
+  queue.items.push_back(Pending{std::move(observations), std::move(done), absl::Now()});
+  queue.rows += rows;
+  ++submissions_;
+  return absl::OkStatus();
+}
+
+void InferenceBatcher::StreamClosed(int64_t stream) {
+  absl::MutexLock lock(&mu_);
+  auto it = stream_rows_.find(stream);
+  if (it == stream_rows_.end()) return;
+  connected_rows_ -= it->second;
+  stream_rows_.erase(it);
+  ++submissions_;  // the target may have dropped below what is queued
+}
+
+void InferenceBatcher::Stop() {
+  std::vector<Pending> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (Queue& queue : queues_) {
+      for (Pending& pending : queue.items) cancelled.push_back(std::move(pending));
+      queue.items.clear();
+      queue.rows = 0;
+    }
+  }
+  if (thread_.joinable()) thread_.join();
+  for (Pending& pending : cancelled) pending.done(absl::CancelledError("the inference service is shutting down"));
+}
+
+InferenceStats InferenceBatcher::Stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+int64_t InferenceBatcher::TargetRows() const {
+  absl::MutexLock lock(&mu_);
+  return TargetRowsLocked();
+}
+
+int64_t InferenceBatcher::TargetRowsLocked() const {
+  if (options_.max_batch > 0) return options_.max_batch;
+  return std::max<int64_t>(1, connected_rows_ / 2);
+}
+
+bool InferenceBatcher::NextBatch(ActKind* kind, std::vector<Pending>* batch) {
+  absl::MutexLock lock(&mu_);
+  int chosen = -1;
+  while (chosen < 0) {
+    if (stopped_) return false;
+    const int64_t target = TargetRowsLocked();
+    absl::Time earliest = absl::InfiniteFuture();
+    int earliest_kind = -1;
+    for (int k = 0; k < 3 && chosen < 0; ++k) {
+      const Queue& queue = queues_[k];
+      if (queue.items.empty()) continue;
+      if (queue.rows >= target) {
+        chosen = k;
+      } else if (queue.items.front().arrived + options_.max_wait < earliest) {
+        earliest = queue.items.front().arrived + options_.max_wait;
+        earliest_kind = k;
+      }
+    }
+    if (chosen >= 0) break;
+    if (earliest_kind >= 0 && absl::Now() >= earliest) {
+      chosen = earliest_kind;
+      break;
+    }
+    // Sleep until a request arrives, a stream leaves, Stop, or the oldest
+    // request's wait runs out; nothing polls.
+    const uint64_t seen = submissions_;
+    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopped_ || submissions_ != seen; };
+    mu_.AwaitWithDeadline(absl::Condition(&changed), earliest);
+  }
+  Queue& queue = queues_[chosen];
+  const int64_t target = TargetRowsLocked();
+  int64_t rows = 0;
+  while (!queue.items.empty() && (rows == 0 || rows + queue.items.front().observations.size(0) <= target)) {
+    rows += queue.items.front().observations.size(0);
+    batch->push_back(std::move(queue.items.front()));
+    queue.items.pop_front();
+  }
+  queue.rows -= rows;
+  *kind = static_cast<ActKind>(chosen);
+  return true;
+}
+
+void InferenceBatcher::Loop() {
+  torch::NoGradGuard no_grad;
+  ActKind kind;
+  std::vector<Pending> batch;
+  while (NextBatch(&kind, &batch)) {
+    RunBatch(kind, batch);
+    batch.clear();
+  }
+}
+
+void InferenceBatcher::RefreshPolicy() {
+  ParameterUpdatePtr latest = latest_ ? latest_() : nullptr;
+  if (latest == nullptr || latest->version() == version_) return;
+  v1::ParameterSet params;
+  if (!params.ParseFromString(latest->blob())) {
+    RILL_LOG(ERROR) << "inference: parameter version " << latest->version() << " does not parse; keeping version "
+                    << version_;
+    return;
+  }
+  // The same network: load in place. A first or different one: build it.
+  if (policy_ == nullptr || !policy_->LoadParameters(params).ok()) {
+    absl::StatusOr<std::unique_ptr<Policy>> policy = PolicyFromParameters(params, options_.seed);
+    if (!policy.ok()) {
+      RILL_LOG(ERROR) << "inference: cannot build the policy of version " << latest->version() << ": "
+                      << policy.status();
+      return;
+    }
+    policy_ = std::move(*policy);
+  }
+  version_ = latest->version();
+  absl::MutexLock lock(&mu_);
+  stats_.version = version_;
+}
+
+void InferenceBatcher::RunBatch(ActKind kind, std::vector<Pending>& batch) {
+  RefreshPolicy();
+  if (policy_ == nullptr) {
+    for (Pending& pending : batch) pending.done(absl::UnavailableError("no parameters published yet"));
+    return;
+  }
+  const int64_t obs_dim = policy_->spec().obs_dim();
+  std::vector<torch::Tensor> parts;
+  std::vector<Pending*> served;
+  for (Pending& pending : batch) {
+    if (pending.observations.size(1) != obs_dim) {
+      pending.done(absl::InvalidArgumentError(absl::StrCat("observations have ", pending.observations.size(1),
+                                                           " columns; the policy takes obs_dim ", obs_dim)));
+      continue;
+    }
+    parts.push_back(pending.observations);
+    served.push_back(&pending);
+  }
+  if (served.empty()) return;
+  const torch::Tensor observations = parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
+  const int batch_rows = static_cast<int>(observations.size(0));
+  torch::Tensor actions;
+  Behaviour behaviour;
+  absl::Status status;
+  try {
+    if (kind == ActKind::kExploreWithBehaviour) {
+      absl::StatusOr<torch::Tensor> acted = policy_->ActWithBehaviour(observations, &behaviour);
+      if (acted.ok()) {
+        actions = std::move(*acted);
+      } else {
+        status = acted.status();
+      }
+    } else {
+      actions = policy_->Act(observations, kind == ActKind::kDeterministic);
+    }
+  } catch (const c10::Error& error) {
+    status = absl::InternalError(absl::StrCat("the policy failed on a batch of ", batch_rows, ": ", error.what()));
+  }
+  if (!status.ok()) {
+    for (Pending* pending : served) pending->done(status);
+    return;
+  }
+  int64_t offset = 0;
+  for (Pending* pending : served) {
+    const int64_t rows = pending->observations.size(0);
+    ActResult result;
+    result.actions = actions.narrow(0, offset, rows);
+    if (kind == ActKind::kExploreWithBehaviour) {
+      result.log_prob = behaviour.log_prob.narrow(0, offset, rows);
+      result.distribution = behaviour.distribution.narrow(0, offset, rows);
+    }
+    result.version = version_;
+    result.batch_rows = batch_rows;
+    offset += rows;
+    pending->done(std::move(result));
+  }
+  absl::MutexLock lock(&mu_);
+  ++stats_.batches;
+  stats_.rows += batch_rows;
+  stats_.requests += static_cast<int64_t>(served.size());
+}
+
+}  // namespace rill::learner

@@ -1,0 +1,232 @@
+#include "learner/inference/batcher.h"
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "learner/policies/registry.h"
+
+namespace rill::learner {
+namespace {
+
+v1::PolicySpec Spec(const std::string& kind = "gaussian") {
+  v1::PolicySpec spec;
+  spec.set_kind(kind);
+  spec.set_obs_dim(3);
+  spec.set_action_dim(kind == "categorical" ? 4 : 1);
+  spec.add_hidden_sizes(16);
+  spec.add_hidden_sizes(16);
+  if (kind != "categorical") {
+    spec.add_action_low(-2);
+    spec.add_action_high(2);
+  }
+  return spec;
+}
+
+// Publishes a freshly initialised policy of `spec` (seeded) as `version`
+// and returns a copy of it for direct forwards.
+std::unique_ptr<Policy> PublishPolicy(ParameterStore& store, int64_t version, uint64_t seed,
+                                      const v1::PolicySpec& spec = Spec()) {
+  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(spec, seed);
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  absl::StatusOr<v1::ParameterSet> params = (*policy)->ExportParameters();
+  EXPECT_TRUE(params.ok()) << params.status();
+  EXPECT_TRUE(store.Publish(version, version, params->SerializeAsString()).ok());
+  absl::StatusOr<std::unique_ptr<Policy>> copy = PolicyFromParameters(*params, seed);
+  EXPECT_TRUE(copy.ok()) << copy.status();
+  return std::move(*copy);
+}
+
+// Collects one request's answer.
+struct Answer {
+  absl::Notification arrived;
+  std::optional<absl::StatusOr<ActResult>> result;
+  ActDone Callback() {
+    return [this](absl::StatusOr<ActResult> r) {
+      result.emplace(std::move(r));
+      arrived.Notify();
+    };
+  }
+  bool Wait(absl::Duration timeout = absl::Seconds(10)) { return arrived.WaitForNotificationWithTimeout(timeout); }
+};
+
+LatestParameters From(ParameterStore& store) {
+  return [&store] { return store.Latest(); };
+}
+
+TEST(InferenceBatcherTest, RequestsOfManyStreamsGetExactlyTheirRowsOfOneForward) {
+  ParameterStore store;
+  std::unique_ptr<Policy> direct = PublishPolicy(store, 1, 7);
+  InferenceOptions options;
+  options.max_batch = 4 * 5;  // all four requests in one batch
+  options.max_wait = absl::Hours(1);
+  InferenceBatcher batcher(options, From(store));
+  std::vector<torch::Tensor> observations;
+  std::vector<Answer> answers(4);
+  for (int stream = 0; stream < 4; ++stream) {
+    observations.push_back(torch::randn({5, 3}));
+    ASSERT_TRUE(batcher.Submit(stream, observations.back(), ActKind::kDeterministic, answers[stream].Callback()).ok());
+  }
+  for (int stream = 0; stream < 4; ++stream) {
+    ASSERT_TRUE(answers[stream].Wait());
+    ASSERT_TRUE(answers[stream].result->ok()) << answers[stream].result->status();
+    const ActResult& result = **answers[stream].result;
+    EXPECT_EQ(result.batch_rows, 20);
+    EXPECT_EQ(result.version, 1);
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(result.actions, direct->Act(observations[stream], true), 1e-5, 1e-6))
+        << "stream " << stream;
+  }
+  EXPECT_EQ(batcher.Stats().batches, 1);
+  EXPECT_EQ(batcher.Stats().requests, 4);
+}
+
+TEST(InferenceBatcherTest, ABatchClosesOnSize) {
+  ParameterStore store;
+  PublishPolicy(store, 1, 7);
+  InferenceOptions options;
+  options.max_batch = 8;
+  options.max_wait = absl::Hours(1);
+  InferenceBatcher batcher(options, From(store));
+  Answer first, second;
+  ASSERT_TRUE(batcher.Submit(1, torch::zeros({3, 3}), ActKind::kExplore, first.Callback()).ok());
+  EXPECT_FALSE(first.Wait(absl::Milliseconds(200))) << "3 of 8 rows, and the wait is an hour";
+  ASSERT_TRUE(batcher.Submit(2, torch::zeros({5, 3}), ActKind::kExplore, second.Callback()).ok());
+  ASSERT_TRUE(first.Wait());
+  ASSERT_TRUE(second.Wait());
+  EXPECT_EQ((*first.result)->batch_rows, 8);
+  EXPECT_EQ((*second.result)->actions.size(0), 5);
+}
+
+TEST(InferenceBatcherTest, ABatchClosesOnTime) {
+  ParameterStore store;
+  PublishPolicy(store, 1, 7);
+  InferenceOptions options;
+  options.max_batch = 1000;
+  options.max_wait = absl::Milliseconds(30);
+  InferenceBatcher batcher(options, From(store));
+  Answer answer;
+  const absl::Time submitted = absl::Now();
+  ASSERT_TRUE(batcher.Submit(1, torch::zeros({2, 3}), ActKind::kExplore, answer.Callback()).ok());
+  ASSERT_TRUE(answer.Wait());
+  EXPECT_GE(absl::Now() - submitted, absl::Milliseconds(30));
+  ASSERT_TRUE(answer.result->ok());
+  EXPECT_EQ((*answer.result)->batch_rows, 2);
+}
+
+TEST(InferenceBatcherTest, TheAutomaticBatchIsHalfTheConnectedRows) {
+  ParameterStore store;
+  PublishPolicy(store, 1, 7);
+  InferenceOptions options;
+  options.max_wait = absl::Hours(1);
+  InferenceBatcher batcher(options, From(store));
+  std::vector<Answer> answers(4);
+  // Four streams of 4 envs: 16 rows connected, batches close at 8.
+  for (int stream = 0; stream < 4; ++stream) {
+    ASSERT_TRUE(batcher.Submit(stream, torch::zeros({4, 3}), ActKind::kExplore, answers[stream].Callback()).ok());
+  }
+  for (Answer& answer : answers) ASSERT_TRUE(answer.Wait());
+  EXPECT_EQ(batcher.TargetRows(), 8);
+  for (Answer& answer : answers) EXPECT_EQ((*answer.result)->batch_rows, 8);
+  for (int stream = 0; stream < 4; ++stream) batcher.StreamClosed(stream);
+  EXPECT_EQ(batcher.TargetRows(), 1);
+}
+
+TEST(InferenceBatcherTest, ANewVersionActsFromTheNextBatchOn) {
+  ParameterStore store;
+  std::unique_ptr<Policy> first_policy = PublishPolicy(store, 1, 7);
+  InferenceOptions options;
+  options.max_batch = 1;
+  InferenceBatcher batcher(options, From(store));
+  const torch::Tensor obs = torch::randn({6, 3});
+  Answer before;
+  ASSERT_TRUE(batcher.Submit(1, obs, ActKind::kDeterministic, before.Callback()).ok());
+  ASSERT_TRUE(before.Wait());
+  std::unique_ptr<Policy> second_policy = PublishPolicy(store, 2, 99);
+  Answer after;
+  ASSERT_TRUE(batcher.Submit(1, obs, ActKind::kDeterministic, after.Callback()).ok());
+  ASSERT_TRUE(after.Wait());
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ((*before.result)->version, 1);
+  EXPECT_TRUE(torch::allclose((*before.result)->actions, first_policy->Act(obs, true), 1e-5, 1e-6));
+  EXPECT_EQ((*after.result)->version, 2);
+  EXPECT_TRUE(torch::allclose((*after.result)->actions, second_policy->Act(obs, true), 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose((*before.result)->actions, (*after.result)->actions));
+}
+
+TEST(InferenceBatcherTest, BehaviourRequestsGetTheDistribution) {
+  ParameterStore store;
+  PublishPolicy(store, 1, 7, Spec("categorical"));
+  InferenceOptions options;
+  options.max_batch = 1;
+  InferenceBatcher batcher(options, From(store));
+  Answer answer;
+  ASSERT_TRUE(batcher.Submit(1, torch::randn({5, 3}), ActKind::kExploreWithBehaviour, answer.Callback()).ok());
+  ASSERT_TRUE(answer.Wait());
+  ASSERT_TRUE(answer.result->ok()) << answer.result->status();
+  EXPECT_EQ((*answer.result)->actions.sizes(), (std::vector<int64_t>{5}));
+  EXPECT_EQ((*answer.result)->log_prob.sizes(), (std::vector<int64_t>{5}));
+  EXPECT_EQ((*answer.result)->distribution.sizes(), (std::vector<int64_t>{5, 4}));
+}
+
+TEST(InferenceBatcherTest, BadObservationsAreRefusedWithoutHurtingTheirBatch) {
+  ParameterStore store;
+  std::unique_ptr<Policy> direct = PublishPolicy(store, 1, 7);
+  InferenceOptions options;
+  options.max_batch = 6;
+  options.max_wait = absl::Hours(1);
+  InferenceBatcher batcher(options, From(store));
+  Answer ignored;
+  torch::Tensor with_nan = torch::zeros({2, 3});
+  with_nan[1][2] = std::numeric_limits<float>::quiet_NaN();
+  absl::Status nan = batcher.Submit(1, with_nan, ActKind::kExplore, ignored.Callback());
+  EXPECT_EQ(nan.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(nan.message().find("NaN"), std::string::npos) << nan;
+  EXPECT_EQ(batcher.Submit(1, torch::zeros({2, 3}, torch::kFloat64), ActKind::kExplore, ignored.Callback()).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(batcher.Submit(1, torch::zeros({3}), ActKind::kExplore, ignored.Callback()).code(),
+            absl::StatusCode::kInvalidArgument);
+  // The wrong width is only known against the policy: it fails alone.
+  Answer wrong, good;
+  const torch::Tensor obs = torch::randn({3, 3});
+  ASSERT_TRUE(batcher.Submit(2, torch::zeros({3, 5}), ActKind::kDeterministic, wrong.Callback()).ok());
+  ASSERT_TRUE(batcher.Submit(3, obs, ActKind::kDeterministic, good.Callback()).ok());
+  ASSERT_TRUE(wrong.Wait());
+  ASSERT_TRUE(good.Wait());
+  EXPECT_EQ(wrong.result->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.result->status().message().find("obs_dim 3"), std::string::npos) << wrong.result->status();
+  ASSERT_TRUE(good.result->ok());
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose((*good.result)->actions, direct->Act(obs, true), 1e-5, 1e-6));
+  EXPECT_FALSE(ignored.arrived.HasBeenNotified());
+}
+
+TEST(InferenceBatcherTest, UnavailableBeforeTheFirstVersionAndCancelledOnStop) {
+  ParameterStore store;
+  InferenceOptions options;
+  options.max_batch = 1;
+  InferenceBatcher batcher(options, From(store));
+  Answer early;
+  ASSERT_TRUE(batcher.Submit(1, torch::zeros({1, 3}), ActKind::kExplore, early.Callback()).ok());
+  ASSERT_TRUE(early.Wait());
+  EXPECT_EQ(early.result->status().code(), absl::StatusCode::kUnavailable);
+
+  InferenceOptions slow;
+  slow.max_batch = 100;
+  slow.max_wait = absl::Hours(1);
+  InferenceBatcher stopping(slow, From(store));
+  Answer queued;
+  ASSERT_TRUE(stopping.Submit(1, torch::zeros({1, 3}), ActKind::kExplore, queued.Callback()).ok());
+  stopping.Stop();
+  ASSERT_TRUE(queued.Wait());
+  EXPECT_EQ(queued.result->status().code(), absl::StatusCode::kCancelled);
+  Answer late;
+  EXPECT_EQ(stopping.Submit(1, torch::zeros({1, 3}), ActKind::kExplore, late.Callback()).code(),
+            absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace rill::learner

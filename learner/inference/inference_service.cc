@@ -1,0 +1,165 @@
+#include "learner/inference/inference_service.h"
+
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/grpc_status.h"
+#include "common/torch_tensor.h"
+
+namespace rill::learner {
+namespace {
+
+// One actor's stream, from Act() until it is both done (OnDone) and no
+// longer awaited by the batcher; whichever comes last deletes it.
+class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActResponse> {
+ public:
+  ActReactor(InferenceBatcher* batcher, int64_t stream) : batcher_(batcher), stream_(stream) { StartRead(&request_); }
+
+  void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (!ok) {  // the actor closed its side (or went away)
+      FinishLocked(grpc::Status::OK);
+      return;
+    }
+    if (request_.deterministic() && request_.behaviour()) {
+      FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "ActRequest: behaviour asks for the exploring policy's distribution; "
+                                "it cannot be combined with deterministic"));
+      return;
+    }
+    absl::StatusOr<torch::Tensor> observations = ToTorch(request_.observations());
+    if (!observations.ok()) {
+      FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                absl::StrCat("ActRequest.observations: ", observations.status().message())));
+      return;
+    }
+    const ActKind kind = request_.deterministic() ? ActKind::kDeterministic
+                         : request_.behaviour()   ? ActKind::kExploreWithBehaviour
+                                                  : ActKind::kExplore;
+    awaiting_batcher_ = true;
+    absl::Status submitted =
+        batcher_->Submit(stream_, std::move(*observations), kind, [this](absl::StatusOr<ActResult> result) {
+          OnActed(std::move(result));
+        });
+    if (!submitted.ok()) {
+      awaiting_batcher_ = false;
+      FinishLocked(grpc::Status(absl::IsCancelled(submitted) ? grpc::StatusCode::CANCELLED
+                                                              : grpc::StatusCode::INVALID_ARGUMENT,
+                                absl::StrCat("ActRequest.observations: ", submitted.message())));
+    }
+  }
+
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (finished_) {
+      if (finish_after_write_) Finish(final_status_);
+      return;
+    }
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the actor went away before its actions"));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the actor cancelled the stream"));
+  }
+
+  void OnDone() override {
+    batcher_->StreamClosed(stream_);
+    bool last;
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      last = !awaiting_batcher_;
+    }
+    if (last) delete this;
+  }
+
+ private:
+  // On the inference thread.
+  void OnActed(absl::StatusOr<ActResult> result) ABSL_LOCKS_EXCLUDED(mu_) {
+    mu_.Lock();
+    awaiting_batcher_ = false;
+    if (done_) {
+      mu_.Unlock();
+      delete this;
+      return;
+    }
+    if (finished_) {
+      mu_.Unlock();
+      return;
+    }
+    if (!result.ok()) {
+      const grpc::StatusCode code = absl::IsInvalidArgument(result.status()) ? grpc::StatusCode::INVALID_ARGUMENT
+                                                                             : ToGrpcStatus(result.status()).error_code();
+      FinishLocked(grpc::Status(code, absl::StrCat("ActRequest.observations: ", result.status().message())));
+      mu_.Unlock();
+      return;
+    }
+    response_.Clear();
+    absl::Status encoded = Encode(*result, &response_);
+    if (!encoded.ok()) {
+      FinishLocked(ToGrpcStatus(encoded));
+      mu_.Unlock();
+      return;
+    }
+    writing_ = true;
+    StartWrite(&response_);
+    mu_.Unlock();
+  }
+
+  static absl::Status Encode(const ActResult& result, v1::ActResponse* response) {
+    absl::StatusOr<v1::Tensor> actions = FromTorch(result.actions);
+    if (!actions.ok()) return actions.status();
+    *response->mutable_actions() = std::move(*actions);
+    if (result.log_prob.defined()) {
+      absl::StatusOr<v1::Tensor> log_prob = FromTorch(result.log_prob);
+      absl::StatusOr<v1::Tensor> distribution = FromTorch(result.distribution);
+      if (!log_prob.ok()) return log_prob.status();
+      if (!distribution.ok()) return distribution.status();
+      *response->mutable_log_prob() = std::move(*log_prob);
+      *response->mutable_distribution() = std::move(*distribution);
+    }
+    response->set_version(result.version);
+    response->set_batch_rows(result.batch_rows);
+    return absl::OkStatus();
+  }
+
+  // Finishes once: at once, or after the write on the wire completes.
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    if (writing_) {
+      finish_after_write_ = true;
+      final_status_ = std::move(status);
+      return;
+    }
+    Finish(std::move(status));
+  }
+
+  InferenceBatcher* const batcher_;
+  const int64_t stream_;
+  absl::Mutex mu_;
+  v1::ActRequest request_;    // the read in progress or the request being acted on
+  v1::ActResponse response_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_after_write_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+  bool awaiting_batcher_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::ActRequest, v1::ActResponse>* InferenceServiceImpl::Act(grpc::CallbackServerContext*) {
+  return new ActReactor(batcher_, next_stream_.fetch_add(1));
+}
+
+}  // namespace rill::learner

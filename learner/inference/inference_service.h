@@ -1,0 +1,37 @@
+// rill.v1.InferenceService on gRPC's callback API: one ActReactor per actor
+// stream, no thread per stream. A reactor reads one ActRequest, hands its
+// observations to the InferenceBatcher, writes the answer when the batch
+// it landed in has run, and only then reads the next request (an actor
+// steps its envs between two requests, and an unread request stays in the
+// transport's flow control).
+//
+// A bad request (not a [rows, obs_dim] float32 tensor of finite values, the
+// wrong obs_dim, behaviour with deterministic) ends that stream with
+// INVALID_ARGUMENT naming the field; the other streams, the ones batched
+// with it included, are answered as usual.
+#ifndef RILL_LEARNER_INFERENCE_INFERENCE_SERVICE_H_
+#define RILL_LEARNER_INFERENCE_INFERENCE_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "learner/inference/batcher.h"
+#include "proto/inference.grpc.pb.h"
+
+namespace rill::learner {
+
+class InferenceServiceImpl final : public v1::InferenceService::CallbackService {
+ public:
+  // `batcher` must outlive the service.
+  explicit InferenceServiceImpl(InferenceBatcher* batcher) : batcher_(batcher) {}
+
+  grpc::ServerBidiReactor<v1::ActRequest, v1::ActResponse>* Act(grpc::CallbackServerContext* context) override;
+
+ private:
+  InferenceBatcher* const batcher_;
+  std::atomic<int64_t> next_stream_{1};
+};
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_INFERENCE_INFERENCE_SERVICE_H_
