@@ -47,7 +47,15 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   actor->log_probs_.assign(static_cast<size_t>(num_envs), 0.f);
   actor->distribution_width_ = actor->env_spec_.discrete ? actor->env_spec_.num_actions : 2 * actor->act_dim_;
   actor->distributions_.assign(static_cast<size_t>(num_envs) * actor->distribution_width_, 0.f);
-  actor->parameters_ = std::make_unique<ParameterClient>(options.learner_address, config.replay().max_message_bytes());
+  if (config.topology().inference() == "central" && !options.evaluator) {
+    // GA3C / SEED: no policy copy and no parameter stream here.
+    const std::string address =
+        config.inference().address().empty() ? options.learner_address : config.inference().address();
+    actor->central_ = std::make_unique<CentralActionSource>(address, config.replay().max_message_bytes());
+  } else {
+    actor->parameters_ =
+        std::make_unique<ParameterClient>(options.learner_address, config.replay().max_message_bytes());
+  }
 
   if (registry == nullptr) {
     actor->own_registry_ = std::make_unique<prometheus::Registry>();
@@ -162,6 +170,7 @@ void Actor::ExportWriterMetrics() {
 }
 
 absl::Status Actor::MaybeUpdatePolicy() {
+  if (parameters_ == nullptr) return absl::OkStatus();  // central inference
   std::optional<ReceivedParameters> received = parameters_->TakeNewer();
   if (!received.has_value()) return absl::OkStatus();
   if (received->published > absl::UnixEpoch()) {
@@ -194,6 +203,23 @@ absl::Status Actor::MaybeUpdatePolicy() {
 }
 
 absl::Status Actor::ChooseActions(bool random, bool deterministic) {
+  if (central_ != nullptr && !random) {
+    CentralActions out;
+    out.actions = actions_.data();
+    out.action_indices = action_indices_.data();
+    out.log_probs = log_probs_.data();
+    out.distributions = distributions_.data();
+    out.action_dim = env_spec_.discrete ? 0 : act_dim_;
+    out.distribution_width = distribution_width_;
+    const bool behaviour = items_ != nullptr && items_->needs_behaviour();
+    ASSIGN_OR_RETURN(const CentralAnswer answer,
+                     central_->Act(obs_.data(), static_cast<int>(envs_.size()), obs_dim_, behaviour, *stop_, out));
+    if (answer.version != policy_version_) {
+      policy_version_ = answer.version;
+      metrics_.parameter_version->Set(static_cast<double>(policy_version_));
+    }
+    return absl::OkStatus();
+  }
   if (random || policy_ == nullptr) {
     if (env_spec_.discrete) {
       std::uniform_int_distribution<int64_t> uniform(0, env_spec_.num_actions - 1);
@@ -260,6 +286,7 @@ absl::StatusOr<bool> Actor::WriteReady(const absl::Notification& stop) {
 
 absl::Status Actor::Run(const absl::Notification& stop) {
   torch::set_num_threads(1);
+  stop_ = &stop;
   return options_.evaluator ? RunEvaluation(stop) : RunTraining(stop);
 }
 
@@ -318,12 +345,17 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
   while (!stop.HasBeenNotified() && (options_.max_env_steps == 0 || env_steps_ < options_.max_env_steps)) {
     const absl::Time start = absl::Now();
     RETURN_IF_ERROR(MaybeUpdatePolicy());
-    if (on_policy && policy_ == nullptr) {
+    if (on_policy && policy_ == nullptr && central_ == nullptr) {
       // Unrolls carry the behaviour policy: wait for the first parameters.
       parameters_->WaitForVersionAfter(0, absl::Milliseconds(200));
       continue;
     }
-    RETURN_IF_ERROR(ChooseActions(/*random=*/env_steps_ < random_steps || policy_version_ == 0, /*deterministic=*/false));
+    // Local inference acts at random until the first version arrives;
+    // central inference always has the learner's newest.
+    const bool no_policy_yet = central_ == nullptr && policy_version_ == 0;
+    absl::Status chosen = ChooseActions(/*random=*/env_steps_ < random_steps || no_policy_yet, /*deterministic=*/false);
+    if (absl::IsCancelled(chosen)) break;  // stopped while the inference service was away
+    RETURN_IF_ERROR(chosen);
     // The last step of a budget that is not a multiple of num_envs steps only
     // the first envs, so the actor takes exactly its budget.
     const int active = options_.max_env_steps > 0

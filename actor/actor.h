@@ -1,5 +1,7 @@
 // An actor: owns `num_envs` environments stepped in lockstep, runs ONE
-// batched forward of its local policy copy per step for all of them, turns
+// batched forward of its local policy copy per step for all of them (or,
+// with central inference, sends their observations to the inference
+// service in one request: action_sources/central.h), turns
 // the steps into items with an ItemBuilder (actor/items/: n-step
 // transitions, or IMPALA unrolls with the behaviour policy; columns filled
 // by name from the table's signature) and writes them to replay through a
@@ -25,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "actor/action_sources/central.h"
 #include "actor/envs/episode_statistics.h"
 #include "actor/envs/interface.h"
 #include "actor/envs/spec.h"
@@ -128,7 +131,12 @@ class Actor {
   // IMPALA's synchronous (A3C-style) mode: after each round of unrolls,
   // wait for the next parameter version.
   bool synchronous_ = false;
+  // Local inference: the parameter stream that refreshes policy_. Central
+  // inference (topology.inference "central", not the evaluator): central_
+  // instead, and no policy_.
   std::unique_ptr<ParameterClient> parameters_;
+  std::unique_ptr<CentralActionSource> central_;
+  const absl::Notification* stop_ = nullptr;  // Run's, for waits inside a step
   std::unique_ptr<replay::ReplayWriter> writer_;
   std::unique_ptr<prometheus::Registry> own_registry_;
   Metrics metrics_;

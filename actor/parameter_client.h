@@ -46,7 +46,7 @@ class ParameterClient {
   int64_t latest_version() const { return latest_version_.load(); }
 
  private:
-  void Run();
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ParameterService::Stub> stub_;

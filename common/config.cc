@@ -79,6 +79,21 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (config.topology().num_replay_shards() == 0) config.mutable_topology()->set_num_replay_shards(1);
   if (config.topology().num_replay_shards() < 0) return Invalid("topology.num_replay_shards", "must be > 0");
   if (config.max_env_steps() < 0) return Invalid("max_env_steps", "must be >= 0");
+  if (config.topology().inference().empty()) config.mutable_topology()->set_inference("actor");
+  if (config.topology().inference() != "actor" && config.topology().inference() != "central") {
+    return Invalid("topology.inference",
+                   absl::StrCat("'", config.topology().inference(), "' is unknown (known: actor, central)"));
+  }
+  v1::InferenceConfig* inference = config.mutable_inference();
+  if (inference->max_batch() < 0) return Invalid("inference.max_batch", "must be >= 0 (0: half the connected envs)");
+  if (inference->max_wait_micros() == 0) inference->set_max_wait_micros(2000);
+  if (inference->max_wait_micros() < 0) return Invalid("inference.max_wait_micros", "must be > 0");
+  if (config.topology().inference() == "central" && config.learner().has_impala() &&
+      config.learner().impala().synchronous()) {
+    return Invalid("learner.impala.synchronous",
+                   "a synchronous run waits for each version in the actors; with topology.inference \"central\" "
+                   "the actors hold no policy (and central inference already acts with the newest version)");
+  }
   if (config.learner().has_impala() && config.learner().impala().synchronous()) {
     const int64_t envs = static_cast<int64_t>(config.topology().num_actors()) * actor->num_envs();
     if (config.learner().batch_size() > envs) {

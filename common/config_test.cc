@@ -238,12 +238,30 @@ TEST(ConfigTest, OutOfRangeTunablesNameTheirField) {
            {"learner { sac { actor_lr: 0 } }", "learner.sac.actor_lr"},
            {"learner { td3 { policy_delay: 0 } }", "learner.td3.policy_delay"},
            {"learner { td3 { num_critics: 9 } }", "learner.td3.num_critics"},
-           {"learner { ddpg { exploration_noise: -1 } }", "learner.ddpg.exploration_noise"}}) {
+           {"learner { ddpg { exploration_noise: -1 } }", "learner.ddpg.exploration_noise"},
+           {"topology { inference: \"gpu\" }", "topology.inference"},
+           {"inference { max_batch: -1 }", "inference.max_batch"},
+           {"inference { max_wait_micros: -5 }", "inference.max_wait_micros"}}) {
     absl::StatusOr<v1::ExperimentConfig> config =
         ParseExperimentConfig(absl::StrCat("env { name: \"Pendulum-v1\" } ", text));
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_THAT(config.status().message(), HasSubstr(field)) << text;
   }
+}
+
+TEST(ConfigTest, InferenceDefaultsToTheActorsAndCentralTakesItsDefaults) {
+  absl::StatusOr<v1::ExperimentConfig> local = ParseExperimentConfig("env { name: \"Pendulum-v1\" }");
+  ASSERT_TRUE(local.ok()) << local.status();
+  EXPECT_EQ(local->topology().inference(), "actor");
+  absl::StatusOr<v1::ExperimentConfig> central =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" } topology { inference: \"central\" }");
+  ASSERT_TRUE(central.ok()) << central.status();
+  EXPECT_EQ(central->inference().max_batch(), 0);
+  EXPECT_EQ(central->inference().max_wait_micros(), 2000);
+  absl::StatusOr<v1::ExperimentConfig> synchronous = ParseExperimentConfig(
+      "env { name: \"CartPole-v1\" } learner { impala { synchronous: true } } topology { inference: \"central\" }");
+  EXPECT_EQ(synchronous.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(synchronous.status().message(), HasSubstr("learner.impala.synchronous"));
 }
 
 TEST(ConfigTest, NStepAddsADiscountColumnToTheDerivedSignature) {

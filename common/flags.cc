@@ -15,3 +15,9 @@ ABSL_FLAG(int64_t, seed, -1, "Random seed; -1 uses the config's seed.");
 ABSL_FLAG(double, bench_seconds, 0,
           "Seconds a benchmark (`rill bench ...`) measures for; 0: the benchmark's own default "
           "(learner: 10 s in all, replay: 2 s per case).");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain) this process presents as a gRPC server and as a client. With --tls_key and "
+          "--tls_ca: mutual TLS on every gRPC server and channel; all three empty: plain text.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted).");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificate(s): a peer (server or client) whose certificate does not chain to one is refused.");

@@ -19,5 +19,10 @@ ABSL_DECLARE_FLAG(std::string, replay_address);   // comma-separated HOST:PORT l
 ABSL_DECLARE_FLAG(std::string, learner_address);  // HOST:PORT of the parameter service
 ABSL_DECLARE_FLAG(int64_t, seed);             // overrides the config's seed when >= 0
 ABSL_DECLARE_FLAG(double, bench_seconds);   // benchmarks; 0: their own default
+// Mutual TLS for every gRPC server and channel (common/tls.h): all three PEM
+// files, or none for plain text.
+ABSL_DECLARE_FLAG(std::string, tls_cert);     // this process's certificate (chain)
+ABSL_DECLARE_FLAG(std::string, tls_key);      // its private key
+ABSL_DECLARE_FLAG(std::string, tls_ca);       // the CA(s) every peer's certificate must chain to
 
 #endif  // RILL_COMMON_FLAGS_H_

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/resource_quota.h"
 #include "common/grpc_status.h"
+#include "common/tls.h"
 #include "proto/health.grpc.pb.h"
 
 namespace rill {
@@ -31,7 +32,7 @@ absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   StartedServer started;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &started.port);
+  builder.AddListeningPort(address, MakeServerCredentials(), &started.port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   if (options.memory_quota_bytes > 0 || options.max_threads > 0) {
@@ -66,7 +67,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int64_t m
   // learner would be unreachable that long; one second is enough to coalesce
   // the reconnect storm of a failing peer.
   args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 1000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, MakeChannelCredentials(), args);
 }
 
 bool WaitForConnected(grpc::Channel& channel, absl::Duration timeout) {

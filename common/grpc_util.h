@@ -1,6 +1,8 @@
 // gRPC plumbing shared by every process: starting a server on HOST:PORT
 // (port 0 picks a free one) with health checking, message limits and an
-// optional memory / thread bound, and client channels with keepalive.
+// optional memory / thread bound, and client channels with keepalive. Both
+// use the process's TLS setting (common/tls.h): mutual TLS once
+// ConfigureTls has been given certificates, plain text otherwise.
 #ifndef RILL_COMMON_GRPC_UTIL_H_
 #define RILL_COMMON_GRPC_UTIL_H_
 
@@ -34,7 +36,8 @@ struct GrpcServerOptions {
   int max_threads = 0;
 };
 
-// Registers `services`, enables grpc.health.v1 and starts the server.
+// Registers `services`, enables grpc.health.v1 and starts the server (with
+// TLS configured, it refuses clients without a certificate from the CA).
 // Unavailable (naming the address) when the port cannot be bound;
 // InvalidArgument for a negative or oversized option.
 absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
@@ -45,7 +48,8 @@ absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
                                               const std::vector<grpc::Service*>& services,
                                               int64_t max_message_bytes);
 
-// An insecure channel with keepalive pings and the given message limit.
+// A channel with keepalive pings and the given message limit; TLS with the
+// process's certificate when TLS is configured, plain text otherwise.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int64_t max_message_bytes);
 
 // Blocks until the channel is connected or the timeout passes.

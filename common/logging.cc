@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/base/attributes.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -11,8 +13,9 @@
 namespace rill {
 namespace {
 
-absl::Mutex log_mu;
-std::string& Role() {
+// Serializes log lines and guards the role they are tagged with.
+ABSL_CONST_INIT absl::Mutex log_mu(absl::kConstInit);
+std::string& Role() ABSL_EXCLUSIVE_LOCKS_REQUIRED(log_mu) {
   static std::string* role = new std::string("rill");
   return *role;
 }

@@ -8,6 +8,8 @@
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/role.h"
+#include "learner/inference/batcher.h"
+#include "learner/inference/inference_service.h"
 #include "learner/learner.h"
 
 ABSL_FLAG(int64_t, max_updates, 0, "Stop after this many updates; 0 trains until stopped.");
@@ -35,8 +37,22 @@ int LearnerMain() {
       Learner::Create(options, &store, *metrics ? &(*metrics)->registry() : nullptr);
   if (!learner.ok()) return ExitWith("cannot start the learner", learner.status());
   ParameterServiceImpl service(&store);
+  std::vector<grpc::Service*> services = {&service};
+  // Central inference: the actors' policy runs here, on the newest version.
+  std::unique_ptr<InferenceBatcher> batcher;
+  std::unique_ptr<InferenceServiceImpl> inference;
+  if (config->topology().inference() == "central") {
+    InferenceOptions inference_options;
+    inference_options.max_batch = config->inference().max_batch();
+    inference_options.max_wait = absl::Microseconds(config->inference().max_wait_micros());
+    inference_options.seed = config->seed() + 7919;
+    batcher = std::make_unique<InferenceBatcher>(inference_options, [&store] { return store.Latest(); },
+                                                 *metrics ? &(*metrics)->registry() : nullptr);
+    inference = std::make_unique<InferenceServiceImpl>(batcher.get());
+    services.push_back(inference.get());
+  }
   absl::StatusOr<StartedServer> server =
-      StartGrpcServer(absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port)), {&service},
+      StartGrpcServer(absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port)), services,
                       config->replay().max_message_bytes());
   if (!server.ok()) return ExitWith("cannot serve parameters", server.status());
   // On SIGTERM, readiness goes first; then the update loop stops, the last
@@ -45,7 +61,7 @@ int LearnerMain() {
     server->server->GetHealthCheckService()->SetServingStatus(false);
     RILL_LOG(INFO) << "health: NOT_SERVING";
   });
-  RILL_LOG(INFO) << "parameter service on port " << server->port
+  RILL_LOG(INFO) << "parameter service" << (inference ? " and central inference" : "") << " on port " << server->port
                  << (*metrics ? absl::StrCat(", metrics on port ", (*metrics)->port()) : "");
   std::map<std::string, int> ports = {{"grpc_port", server->port}};
   if (*metrics) ports["metrics_port"] = (*metrics)->port();
@@ -54,6 +70,7 @@ int LearnerMain() {
 
   absl::Status status = (*learner)->Run(stop);
   store.Close();
+  if (batcher) batcher->Stop();  // queued requests end CANCELLED, streams finish
   server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
   if (!status.ok()) return ExitWith("learner failed", status);
   return 0;

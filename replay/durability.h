@@ -81,7 +81,7 @@ class ShardDurability {
 
  private:
   ShardDurability(const v1::ReplayConfig& config, std::string dir, prometheus::Registry* registry);
-  void CheckpointLoop();
+  void CheckpointLoop() ABSL_LOCKS_EXCLUDED(mu_, checkpoint_mu_);
 
   const v1::ReplayConfig config_;
   const std::string mode_;
@@ -106,6 +106,9 @@ class ShardDurability {
   std::string restore_report_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // Not ABSL_GUARDED_BY: Start writes it under mu_ only while !stopping_, and
+  // Stop reads it (join, outside mu_, since CheckpointLoop takes mu_) only
+  // after setting stopping_ under mu_, so the two never overlap.
   std::thread thread_;
 };
 

@@ -258,10 +258,13 @@ grpc::Status ReplayServiceImpl::InsertDurably(
     v1::InsertResponse response;
     absl::Time start;
   };
-  absl::Mutex mu;
-  std::deque<Pending> pending;  // guarded by mu, as are the next two
-  bool reader_done = false;
-  absl::Status writer_status;  // first failure of the writer thread
+  // What this (reader) thread and the writer thread share.
+  struct Shared {
+    absl::Mutex mu;
+    std::deque<Pending> pending ABSL_GUARDED_BY(mu);
+    bool reader_done ABSL_GUARDED_BY(mu) = false;
+    absl::Status writer_status ABSL_GUARDED_BY(mu);  // first failure of the writer thread
+  } shared;
   bool draining = false;  // the reader stopped because Shutdown began
 
   // Acknowledges requests in order as their records become durable.
@@ -269,11 +272,13 @@ grpc::Status ReplayServiceImpl::InsertDurably(
     while (true) {
       Pending next;
       {
-        absl::MutexLock lock(&mu);
-        auto ready = [&] { return !pending.empty() || reader_done; };
-        mu.Await(absl::Condition(&ready));
-        if (pending.empty()) return;
-        next = std::move(pending.front());
+        absl::MutexLock lock(&shared.mu);
+        auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared.mu) {
+          return !shared.pending.empty() || shared.reader_done;
+        };
+        shared.mu.Await(absl::Condition(&ready));
+        if (shared.pending.empty()) return;
+        next = std::move(shared.pending.front());
       }
       absl::Status status;
       while (true) {
@@ -289,15 +294,15 @@ grpc::Status ReplayServiceImpl::InsertDurably(
       if (status.ok() && !stream->Write(next.response)) {
         status = absl::CancelledError("the writer went away before its acknowledgement");
       }
-      absl::MutexLock lock(&mu);
+      absl::MutexLock lock(&shared.mu);
       if (!status.ok()) {
-        writer_status = status;
+        shared.writer_status = status;
         // Wakes the handler thread out of Read.
         context->TryCancel();
         return;
       }
       ObserveRpc("Insert", absl::Now() - next.start);
-      pending.pop_front();
+      shared.pending.pop_front();
       AddBusy(-1);
     }
   });
@@ -308,12 +313,12 @@ grpc::Status ReplayServiceImpl::InsertDurably(
   while (true) {
     {
       // At most max_in_flight_inserts_ requests wait for the log.
-      absl::MutexLock lock(&mu);
-      auto room = [&] {
-        return static_cast<int>(pending.size()) < max_in_flight_inserts_ || !writer_status.ok();
+      absl::MutexLock lock(&shared.mu);
+      auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared.mu) {
+        return static_cast<int>(shared.pending.size()) < max_in_flight_inserts_ || !shared.writer_status.ok();
       };
-      mu.Await(absl::Condition(&room));
-      if (!writer_status.ok()) break;
+      shared.mu.Await(absl::Condition(&room));
+      if (!shared.writer_status.ok()) break;
     }
     if (shutting_down()) {
       draining = true;
@@ -341,18 +346,18 @@ grpc::Status ReplayServiceImpl::InsertDurably(
     entry.response.mutable_keys()->Add(stored_keys.begin(), stored_keys.end());
     entry.start = start;
     AddBusy(1);  // until the writer thread acknowledges it
-    absl::MutexLock lock(&mu);
-    pending.push_back(std::move(entry));
+    absl::MutexLock lock(&shared.mu);
+    shared.pending.push_back(std::move(entry));
   }
   {
-    absl::MutexLock lock(&mu);
-    reader_done = true;
+    absl::MutexLock lock(&shared.mu);
+    shared.reader_done = true;
   }
   // The writer acknowledges what is already logged before the stream ends.
   writer.join();
-  absl::MutexLock lock(&mu);
-  AddBusy(-static_cast<int>(pending.size()));  // never acknowledged
-  if (!writer_status.ok()) return ToGrpcStatus(writer_status);
+  absl::MutexLock lock(&shared.mu);
+  AddBusy(-static_cast<int>(shared.pending.size()));  // never acknowledged
+  if (!shared.writer_status.ok()) return ToGrpcStatus(shared.writer_status);
   if (draining && status.ok()) return ShuttingDownStatus();
   return ToGrpcStatus(status);
 }

@@ -663,9 +663,11 @@ TableSnapshot Table::Snapshot() const {
 }
 
 absl::Status Table::RestoreItems(const RestoredItems& items) {
-  if (items.columns.size() != columns_.size()) {
+  // column_item_bytes_ is const and has one entry per column: no lock needed.
+  if (items.columns.size() != column_item_bytes_.size()) {
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': restored items have ", items.columns.size(),
-                                                   " columns but the signature has ", columns_.size()));
+                                                   " columns but the signature has ",
+                                                   column_item_bytes_.size()));
   }
   absl::MutexLock lock(&mu_);
   for (int64_t i = 0; i < items.count; ++i) {

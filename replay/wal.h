@@ -109,7 +109,7 @@ class WriteAheadLog {
 
   explicit WriteAheadLog(Options options);
   absl::Status OpenSegment(uint64_t segment);
-  void CommitLoop();
+  void CommitLoop() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options options_;
 
@@ -124,6 +124,7 @@ class WriteAheadLog {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
 
   // Owned by the committer thread (and Open before it starts).
+  // The committer's alone (and Open's, before it starts the committer).
   int fd_ = -1;
   std::string path_;
 

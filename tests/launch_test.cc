@@ -13,6 +13,8 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "common/grpc_util.h"
+#include "common/tls.h"
 #include "common/torch_tensor.h"
 #include "learner/checkpoint.h"
 #include "tests/harness.h"
@@ -337,6 +339,54 @@ TEST(LaunchTest, KilledLearnerIsRestartedAndResumesFromItsCheckpoint) {
   EXPECT_GE(std::stod(resumed[1].str()), 500);
   EXPECT_GT(JsonNumber(summary, "learner_updates"), std::stod(resumed[1].str())) << summary;
   EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+// `rill launch --tls`: the launcher makes a throwaway CA and certificate in
+// <run_dir>/tls, every process serves and dials mutual TLS with them, and the
+// run trains to its budget. Meanwhile the replay shard answers a client with
+// the run's certificate and refuses a plain-text one.
+TEST(LaunchTest, TlsRunTrainsAndItsShardRefusesPlainTextClients) {
+  Launched run = StartLaunch("tls", {"--tls", "--max_env_steps=4000"});
+  ASSERT_NE(run.process, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("all processes ready") != std::string::npos; },
+                        absl::Seconds(90)))
+      << ReadFile(run.log);
+  std::smatch ready;
+  const std::string log = ReadFile(run.log);
+  ASSERT_TRUE(std::regex_search(log, ready, std::regex("all processes ready .*: replay (127\\.0\\.0\\.1:[0-9]+)")))
+      << log;
+  const std::string replay_address = ready[1].str();
+  const std::string tls_dir = run.run_dir + "/tls";
+  TlsFiles files;
+  files.cert = tls_dir + "/tls.crt";
+  files.key = tls_dir + "/tls.key";
+  files.ca = tls_dir + "/ca.crt";
+  absl::StatusOr<TlsMaterial> material = LoadTlsMaterial(files, absl::Now());
+  ASSERT_TRUE(material.ok()) << material.status();
+  auto tls = grpc::CreateChannel(replay_address, MakeChannelCredentials(*material));
+  auto plain = grpc::CreateChannel(replay_address, grpc::InsecureChannelCredentials());
+  EXPECT_TRUE(CheckHealth(*tls, absl::Seconds(10)).ok());
+  const absl::Status refused = CheckHealth(*plain, absl::Seconds(10));
+  EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
+  // Still serving: the plain client was refused for want of TLS.
+  EXPECT_TRUE(CheckHealth(*tls, absl::Seconds(10)).ok());
+
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 4000) << summary;
+  EXPECT_GT(JsonNumber(summary, "learner_updates"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  // The certificate's key is private; the CA's key is gone.
+  EXPECT_EQ(std::filesystem::status(files.key).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_FALSE(std::filesystem::exists(tls_dir + "/ca.key"));
+  for (const char* role : {"replay", "learner", "actor-0", "actor-1", "evaluator"}) {
+    EXPECT_THAT(ReadFile(run.run_dir + "/logs/" + role + ".log"), HasSubstr("mutual TLS on every gRPC server"))
+        << role;
+  }
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
 

@@ -2,10 +2,13 @@
 // the evaluator's mean return over 10 deterministic episodes of the final
 // policy reaches the bar within the step budget.
 //   SAC on Pendulum-v1: >= -250 within 20,000 env steps (SB3's SAC benchmark
-//     reports about -157 at 20k steps).
+//     reports about -157 at 20k steps), with the actors' own policy copies
+//     and with central inference (the learner batches the actors'
+//     observations and acts with its newest policy).
 //   TD3 on Pendulum-v1: >= -250 within 20,000 env steps.
 //   SAC-discrete on CartPole-v1: >= 300 within 50,000 env steps.
-//   IMPALA on CartPole-v1 (4 actors): >= 450 within 500,000 env steps.
+//   IMPALA on CartPole-v1 (4 actors): >= 450 within 500,000 env steps, with
+//     local and with central inference.
 #include <sys/wait.h>
 
 #include <fstream>
@@ -22,7 +25,7 @@ namespace {
 // Runs `rill launch` on `config` for `steps` env steps and returns the final
 // evaluation's mean return (failing the test if the run fails).
 double LaunchAndEvaluate(const std::string& name, const std::string& config, int64_t steps, int num_actors = 2,
-                         double* wall_seconds = nullptr) {
+                         double* wall_seconds = nullptr, std::string* summary_out = nullptr) {
   const std::string run_dir = TempDir("learning-" + name);
   const std::string summary_path = run_dir + "/summary.json";
   auto child = tools::ChildProcess::Start(
@@ -49,6 +52,7 @@ double LaunchAndEvaluate(const std::string& name, const std::string& config, int
     return -1e9;
   }
   std::printf("learning summary (%s): %s\n", name.c_str(), summary.c_str());
+  if (summary_out != nullptr) *summary_out = summary;
   std::smatch wall;
   if (wall_seconds != nullptr && std::regex_search(summary, wall, std::regex("\"wall_seconds\": ([0-9.]+)"))) {
     *wall_seconds = std::stod(wall[1].str());
@@ -58,6 +62,18 @@ double LaunchAndEvaluate(const std::string& name, const std::string& config, int
 
 TEST(LearningTest, SacReachesMinus250OnPendulumWithin20kStepsAcrossProcesses) {
   EXPECT_GE(LaunchAndEvaluate("sac", "deploy/configs/pendulum_sac.textpb", 20000), -250.0);
+}
+
+TEST(LearningTest, SacWithCentralInferenceReachesMinus250OnPendulumWithin20kSteps) {
+  std::string summary;
+  EXPECT_GE(LaunchAndEvaluate("sac_central", "deploy/configs/pendulum_sac_central.textpb", 20000, 2, nullptr, &summary),
+            -250.0);
+  // The actions came from the learner's batches: two actors of one env,
+  // so batches of one or two rows.
+  std::smatch batch;
+  ASSERT_TRUE(std::regex_search(summary, batch, std::regex("\"inference_batch_rows_mean\": ([0-9.]+)"))) << summary;
+  EXPECT_GE(std::stod(batch[1].str()), 1.0);
+  EXPECT_LE(std::stod(batch[1].str()), 2.0);
 }
 
 TEST(LearningTest, Td3ReachesMinus250OnPendulumWithin20kStepsAcrossProcesses) {
@@ -78,6 +94,18 @@ TEST(LearningTest, ImpalaLearnsCartPoleWithin500kStepsAndThreeMinutesAcrossProce
   EXPECT_GE(LaunchAndEvaluate("impala", "deploy/configs/cartpole_impala.textpb", 500000, /*num_actors=*/4, &wall),
             450.0);
   EXPECT_LE(wall, 180.0);
+}
+
+// The same with central inference: the learner acts for all 32 envs in
+// batches and returns the behaviour log-probabilities V-trace needs.
+TEST(LearningTest, ImpalaWithCentralInferenceLearnsCartPoleWithin500kSteps) {
+  std::string summary;
+  EXPECT_GE(LaunchAndEvaluate("impala_central", "deploy/configs/cartpole_impala_central.textpb", 500000,
+                              /*num_actors=*/4, nullptr, &summary),
+            450.0);
+  std::smatch batch;
+  ASSERT_TRUE(std::regex_search(summary, batch, std::regex("\"inference_batch_rows_mean\": ([0-9.]+)"))) << summary;
+  EXPECT_GE(std::stod(batch[1].str()), 8.0) << "each request carries an actor's 8 envs";
 }
 
 }  // namespace

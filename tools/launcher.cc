@@ -32,7 +32,9 @@
 #include "common/process.h"
 #include "common/role.h"
 #include "common/status_macros.h"
+#include "common/tls.h"
 #include "tools/child_process.h"
+#include "tools/throwaway_tls.h"
 
 ABSL_FLAG(int32_t, num_actors, -1, "Actors to start; -1 uses the config's topology.num_actors.");
 ABSL_FLAG(int64_t, max_env_steps, -1, "Stop after this many env steps over all actors; -1 uses the config.");
@@ -55,6 +57,11 @@ ABSL_FLAG(std::string, prometheus_assets, "deploy/prometheus",
 ABSL_FLAG(absl::Duration, prometheus_linger, absl::ZeroDuration(),
           "With --prometheus: how long Prometheus keeps serving the dashboard after the run's processes have "
           "stopped (Ctrl-C ends it sooner).");
+ABSL_FLAG(bool, tls, false,
+          "Mutual TLS between the run's processes with a throwaway CA and certificate made in <run_dir>/tls by "
+          "--openssl_binary (the CA's key is deleted once it has signed). For your own files give --tls_cert, "
+          "--tls_key and --tls_ca instead; the launcher passes them to every process.");
+ABSL_FLAG(std::string, openssl_binary, "/usr/bin/openssl", "The openssl command --tls runs (Debian's openssl package).");
 ABSL_FLAG(std::string, plot_python, "/usr/bin/python3",
           "Python with matplotlib that draws the run's plots into <run_dir>/plots at the end; empty writes only "
           "the metric history's CSVs there.");
@@ -435,8 +442,18 @@ class Launch {
 
  private:
   std::vector<std::string> CommonArgs() const {
-    return {absl::StrCat("--config=", absl::GetFlag(FLAGS_config)), absl::StrCat("--seed=", config_.seed()),
-            "--host=127.0.0.1", "--port=0", "--metrics_port=0"};
+    std::vector<std::string> args = {absl::StrCat("--config=", absl::GetFlag(FLAGS_config)),
+                                     absl::StrCat("--seed=", config_.seed()), "--host=127.0.0.1", "--port=0",
+                                     "--metrics_port=0"};
+    // Every process serves and dials with the launcher's TLS files (set by
+    // SetUpTls; all empty for plain text).
+    const TlsFiles tls = TlsFilesFromFlags();
+    if (!tls.empty()) {
+      args.push_back(absl::StrCat("--tls_cert=", tls.cert));
+      args.push_back(absl::StrCat("--tls_key=", tls.key));
+      args.push_back(absl::StrCat("--tls_ca=", tls.ca));
+    }
+    return args;
   }
   int64_t EnvSteps() const {
     int64_t total = 0;
@@ -485,6 +502,10 @@ class Launch {
   absl::Time last_progress_ = absl::Now();
   RunHistory history_;
   double learner_updates_ = 0;
+  // Central inference: the learner's batch counters (rows and batches so
+  // far), and what the last progress line had seen of them.
+  double inference_rows_ = 0, inference_batches_ = 0;
+  double inference_rows_shown_ = 0, inference_batches_shown_ = 0;
   double eval_return_ = 0;
   double eval_episodes_ = 0;
   double eval_version_ = 0;
@@ -627,6 +648,10 @@ absl::Status Launch::SuperviseActors() {
 
 void Launch::RefreshLearner(const MetricSamples& learner) {
   if (HasMetric(learner, "rill_learner_updates_total")) learner_updates_ = SumMetric(learner, "rill_learner_updates_total");
+  if (HasMetric(learner, "rill_inference_batch_rows_count")) {
+    inference_batches_ = SumMetric(learner, "rill_inference_batch_rows_count");
+    inference_rows_ = SumMetric(learner, "rill_inference_batch_rows_sum");
+  }
 }
 
 void Launch::RefreshEval() {
@@ -664,6 +689,13 @@ void Launch::PrintProgress() {
   }
   absl::StrAppendFormat(&line, " | replay %d/%d shards up, %s items", shards_up, static_cast<int>(replays_.size()),
                         FormatCount(replay_items));
+  if (inference_batches_ > inference_batches_shown_) {
+    // Central inference: the mean batch since the last line.
+    absl::StrAppendFormat(&line, " | inference batch %.1f",
+                          (inference_rows_ - inference_rows_shown_) / (inference_batches_ - inference_batches_shown_));
+    inference_rows_shown_ = inference_rows_;
+    inference_batches_shown_ = inference_batches_;
+  }
   if (have_eval_) {
     absl::StrAppendFormat(&line, " | eval return %.1f (version %.0f)", eval_return_, eval_version_);
   } else {
@@ -770,12 +802,14 @@ absl::Status Launch::WriteSummary(const std::string& path, const PlotFiles& plot
       "{\"env_steps\": %.0f, \"learner_updates\": %.0f, \"wall_seconds\": %.3f, \"env_steps_per_second\": %.3f, "
       "\"updates_per_second\": %.3f, \"eval_return_mean\": %s, \"eval_episodes\": %.0f, "
       "\"eval_parameter_version\": %.0f, \"num_actors\": %d, \"actor_restarts\": %d, \"replay_shards\": %d, "
-      "\"replay_restarts\": %d, \"learner_restarts\": %d, \"run_dir\": \"%s\", \"plots\": [%s], "
-      "\"plot_data\": [%s]}",
+      "\"replay_restarts\": %d, \"learner_restarts\": %d, \"inference_batch_rows_mean\": %s, "
+      "\"run_dir\": \"%s\", \"plots\": [%s], \"plot_data\": [%s]}",
       steps, learner_updates_, wall, steps / wall, learner_updates_ / wall,
       have_eval_ ? absl::StrFormat("%.3f", eval_return_) : std::string("null"), eval_episodes_, eval_version_,
       static_cast<int>(actors_.size()), restarts, static_cast<int>(replays_.size()), replay_restarts,
-      learner_.restarts, run_dir_,
+      learner_.restarts,
+      inference_batches_ > 0 ? absl::StrFormat("%.3f", inference_rows_ / inference_batches_) : std::string("null"),
+      run_dir_,
       absl::StrJoin(plots.pngs, ", ", quoted), absl::StrJoin(plots.csvs, ", ", quoted));
   std::printf("%s\n", json.c_str());
   if (path.empty()) return absl::OkStatus();
@@ -911,6 +945,42 @@ int Launch::Run(absl::Notification& stop) {
   return 0;
 }
 
+// With --tls, makes the run's throwaway CA and certificate in <run_dir>/tls;
+// with --tls_cert/--tls_key/--tls_ca (already checked and configured by
+// rill_main), makes their paths absolute for the children. Either way the
+// flags then name the files, the launcher's own health checks use them, and
+// CommonArgs passes them on. InvalidArgument for --tls together with files.
+absl::Status SetUpTls(const std::string& run_dir) {
+  const TlsFiles given = TlsFilesFromFlags();
+  TlsFiles files = given;
+  if (absl::GetFlag(FLAGS_tls)) {
+    if (!given.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls makes a throwaway CA and certificate; give either --tls or your own --tls_cert, --tls_key and "
+          "--tls_ca, not both");
+    }
+    ThrowawayTlsOptions options;
+    options.openssl_binary = absl::GetFlag(FLAGS_openssl_binary);
+    options.dir = run_dir + "/tls";
+    options.log_path = run_dir + "/tls/openssl.log";
+    ASSIGN_OR_RETURN(files, MakeThrowawayTls(options));
+    RETURN_IF_ERROR(ConfigureTls(files));
+    std::printf("tls: mutual TLS between every process, with a throwaway CA and certificate in %s\n",
+                options.dir.c_str());
+    std::fflush(stdout);
+  } else if (given.empty()) {
+    return absl::OkStatus();
+  }
+  std::error_code error;
+  for (std::string* path : {&files.cert, &files.key, &files.ca}) {
+    *path = std::filesystem::absolute(*path, error).lexically_normal().string();
+  }
+  absl::SetFlag(&FLAGS_tls_cert, files.cert);
+  absl::SetFlag(&FLAGS_tls_key, files.key);
+  absl::SetFlag(&FLAGS_tls_ca, files.ca);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int LaunchMain() {
@@ -942,6 +1012,8 @@ int LaunchMain() {
   absl::Status written = WriteExperimentConfig(*config, effective);
   if (!written.ok()) return ExitWith("run folder", written);
   absl::SetFlag(&FLAGS_config, effective);
+  absl::Status tls = SetUpTls(run_dir);
+  if (!tls.ok()) return ExitWith("tls", tls);
   Launch launch(*config, run_dir);
   return launch.Run(stop);
 }

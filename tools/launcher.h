@@ -15,7 +15,10 @@
 // (eval return over env steps and over time, env steps/s, updates/s) with
 // the embedded tools/plot_run.py and --plot_python; without Python or
 // matplotlib it says so and still succeeds. With --summary_json it writes
-// the run's figures, the plots' paths among them.
+// the run's figures, the plots' paths among them. With --tls every process
+// serves and dials mutual TLS with a throwaway CA and certificate made in
+// <run_dir>/tls (tools/throwaway_tls.h); with --tls_cert/--tls_key/--tls_ca
+// it passes the user's files on. /metrics stays plain HTTP either way.
 #ifndef RILL_TOOLS_LAUNCHER_H_
 #define RILL_TOOLS_LAUNCHER_H_
 

@@ -14,13 +14,16 @@
 #include "actor/actor_main.h"
 #include "actor/envs/bench_env.h"
 #include "actor/envs/list_main.h"
+#include "common/tls.h"
 #include "learner/bench_learner.h"
 #include "learner/bench_parameters.h"
+#include "learner/inference/bench_inference.h"
 #include "learner/export_main.h"
 #include "learner/learner_main.h"
 #include "replay/bench_replay.h"
 #include "replay/info_main.h"
 #include "replay/replay_main.h"
+#include "tools/health_main.h"
 #include "tools/launcher.h"
 
 namespace {
@@ -39,18 +42,24 @@ commands:
   export          a learner checkpoint's policy as TorchScript
                   (--checkpoint_dir=DIR --out=policy.pt)
   envs            the environments, with their spaces and time limits
+  health          whether the gRPC server on 127.0.0.1:--port is SERVING
+                  (exit 0), as a Kubernetes probe of a TLS server asks it
   bench learner   update throughput of --algo=sac|td3|ddpg|sac_discrete
                   (JSON on the last line)
   bench replay    replay shard insert / sample throughput and memory per
                   stored byte, against a real shard process (JSON last line)
   bench env       env steps per second of --env=NAME, alone and in the actor
                   loop with its policy, against bare physics (JSON last line)
+  bench inference central inference's actions/s and round trip for 1..256
+                  actor streams, against local inference (JSON last line)
   bench parameters
                   time for a new policy version to reach
                   --bench_subscribers=1000 subscribed actors (JSON last line)
 
 Common flags: --config=deploy/configs/pendulum_sac.textpb --port --metrics_port
---host --seed. `rill <command> --helpfull` lists every flag.
+--host --seed; --tls_cert --tls_key --tls_ca (PEM files) for mutual TLS on
+every gRPC server and channel (`rill launch --tls` makes a throwaway set).
+`rill <command> --helpfull` lists every flag.
 )";
 
 // `rill replay`: replaces this process with rill-replay from the same
@@ -102,6 +111,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rill %s: unexpected argument '%s'\n", command.c_str(), positional[1]);
     return 2;
   }
+  // Before any role makes a server or channel: every one of them then uses
+  // the same TLS setting (plain text without the flags).
+  const absl::Status tls = rill::ConfigureTlsFromFlags();
+  if (!tls.ok()) {
+    std::fprintf(stderr, "rill %s: %s\n", command.c_str(), std::string(tls.message()).c_str());
+    return 2;
+  }
   if (command == "launch") return rill::tools::LaunchMain();
   if (command == "replay") return rill::replay::ReplayMain();
   if (command == "replay info") return rill::replay::ReplayInfoMain();
@@ -109,10 +125,12 @@ int main(int argc, char** argv) {
   if (command == "actor") return rill::actor::ActorMain();
   if (command == "export") return rill::learner::ExportMain();
   if (command == "envs") return rill::actor::ListEnvsMain();
+  if (command == "health") return rill::tools::HealthMain();
   if (command == "bench learner") return rill::learner::RunLearnerBench();
   if (command == "bench replay") return rill::replay::RunReplayBench();
   if (command == "bench env") return rill::actor::RunEnvBench();
   if (command == "bench parameters") return rill::learner::RunParameterBench();
+  if (command == "bench inference") return rill::learner::RunInferenceBench();
   std::fprintf(stderr, "rill: unknown command '%s'\n\n", command.c_str());
   return Usage();
 }

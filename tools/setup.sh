@@ -6,7 +6,10 @@ set -euo pipefail
 PACKAGES=(
   bazel-bootstrap          # Bazel 4, builds offline with the stubs in third_party/
   g++ pkg-config python3
+  clang-14 libomp-14-dev   # `--config=tsa`: clang's thread-safety analysis (OpenMP for the learner's -fopenmp)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libssl-dev               # common/tls checks certificates and keys with libcrypto
+  openssl                  # `rill launch --tls` makes its throwaway CA with it; tests/tls_test
   libabsl-dev
   libtorch-dev
   libopenblas0-openmp      # without it LibTorch falls back to reference BLAS (~15x slower)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs every test: unit tests
 # beside the code, then the multi-process integration and learning tests in
-# tests/, then the Kubernetes checks (tests/k8s/run.sh: manifests, image,
-# podman run) and the Prometheus checks (tests/prometheus/run.sh: rules,
-# dashboard queries against a live run, headless chromium). Ends with the
-# line "N passed, N failed" (test cases, read from the JUnit XML each test
-# target writes, plus one per Kubernetes or Prometheus check), and exits
-# non-zero if anything failed.
+# tests/, then clang's thread-safety analysis (a `--config=tsa` build), then
+# the Kubernetes checks (tests/k8s/run.sh: manifests, image, podman run) and
+# the Prometheus checks (tests/prometheus/run.sh: rules, dashboard queries
+# against a live run, headless chromium). Ends with the line "N passed, N
+# failed" (test cases, read from the JUnit XML each test target writes, plus
+# one for the thread-safety analysis and one per Kubernetes or Prometheus
+# check), and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,18 @@ build_ok=${PIPESTATUS[0]}
 echo "== test"
 bazel test //... "$@" 2>&1 | filter
 test_rc=${PIPESTATUS[0]}
+
+# Clang's thread-safety analysis (--config=tsa in .bazelrc): the build fails
+# on any access that breaks an ABSL_GUARDED_BY / ABSL_EXCLUSIVE_LOCKS_REQUIRED
+# / lock-order annotation. One check: PASS or FAIL.
+echo "== thread-safety analysis (bazel build --config=tsa //...)"
+bazel build --config=tsa //... 2>&1 | filter
+tsa_rc=${PIPESTATUS[0]}
+if [ "$tsa_rc" -eq 0 ]; then
+  echo "PASS thread-safety analysis"
+else
+  echo "FAIL thread-safety analysis"
+fi
 
 # The Kubernetes manifests, the image and a podman run of them: one PASS or
 # FAIL line per check, counted below with the test cases.
@@ -82,5 +95,6 @@ if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
 fi
 passed=$((passed + k8s_passed + prom_passed))
 failed=$((failed + k8s_failed + prom_failed))
+if [ "$tsa_rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "$passed passed, $failed failed"
-[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$k8s_rc" -eq 0 ] && [ "$prom_rc" -eq 0 ]
+[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$tsa_rc" -eq 0 ] && [ "$k8s_rc" -eq 0 ] && [ "$prom_rc" -eq 0 ]

@@ -4,14 +4,46 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/metrics.h"
 #include "learner/policies/registry.h"
 #include "proto/parameters.pb.h"
 
 namespace rill::learner {
 
-InferenceBatcher::InferenceBatcher(InferenceOptions options, LatestParameters latest)
-    : options_(options), latest_(std::move(latest)), thread_([this] { Loop(); }) {}
+InferenceBatcher::InferenceBatcher(InferenceOptions options, LatestParameters latest, prometheus::Registry* registry)
+    : options_(options), latest_(std::move(latest)) {
+  if (registry != nullptr) {
+    metrics_.batch_rows = &prometheus::BuildHistogram()
+                               .Name("rill_inference_batch_rows")
+                               .Help("Observations per batch the central inference ran")
+                               .Register(*registry)
+                               .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256,
+                                                                                  512, 1024, 2048, 4096});
+    metrics_.queue_wait_seconds = &prometheus::BuildHistogram()
+                                       .Name("rill_inference_queue_wait_seconds")
+                                       .Help("From a request's arrival to the start of the batch it runs in")
+                                       .Register(*registry)
+                                       .Add({}, LatencyBuckets());
+    metrics_.forward_seconds = &prometheus::BuildHistogram()
+                                    .Name("rill_inference_forward_seconds")
+                                    .Help("The policy's forward over one batch (concatenation included)")
+                                    .Register(*registry)
+                                    .Add({}, LatencyBuckets());
+    metrics_.requests = &prometheus::BuildCounter()
+                             .Name("rill_inference_requests_total")
+                             .Help("Act requests answered (one per actor step)")
+                             .Register(*registry)
+                             .Add({});
+    metrics_.connected_streams = &prometheus::BuildGauge()
+                                      .Name("rill_inference_connected_streams")
+                                      .Help("Actor streams that sent a request and are still open")
+                                      .Register(*registry)
+                                      .Add({});
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
 
 InferenceBatcher::~InferenceBatcher() { Stop(); }
 
@@ -35,6 +67,7 @@ absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations
   auto [it, inserted] = stream_rows_.try_emplace(stream, rows);
   if (inserted) {
     connected_rows_ += rows;
+    if (metrics_.connected_streams != nullptr) metrics_.connected_streams->Increment();
   } else if (it->second != rows) {
     connected_rows_ += rows - it->second;
     it->second = rows;
@@ -52,6 +85,7 @@ void InferenceBatcher::StreamClosed(int64_t stream) {
   if (it == stream_rows_.end()) return;
   connected_rows_ -= it->second;
   stream_rows_.erase(it);
+  if (metrics_.connected_streams != nullptr) metrics_.connected_streams->Decrement();
   ++submissions_;  // the target may have dropped below what is queued
 }
 
@@ -181,6 +215,12 @@ void InferenceBatcher::RunBatch(ActKind kind, std::vector<Pending>& batch) {
     served.push_back(&pending);
   }
   if (served.empty()) return;
+  const absl::Time started = absl::Now();
+  if (metrics_.queue_wait_seconds != nullptr) {
+    for (Pending* pending : served) {
+      metrics_.queue_wait_seconds->Observe(absl::ToDoubleSeconds(started - pending->arrived));
+    }
+  }
   const torch::Tensor observations = parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
   const int batch_rows = static_cast<int>(observations.size(0));
   torch::Tensor actions;
@@ -203,6 +243,11 @@ void InferenceBatcher::RunBatch(ActKind kind, std::vector<Pending>& batch) {
   if (!status.ok()) {
     for (Pending* pending : served) pending->done(status);
     return;
+  }
+  if (metrics_.forward_seconds != nullptr) {
+    metrics_.forward_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));
+    metrics_.batch_rows->Observe(batch_rows);
+    metrics_.requests->Increment(static_cast<double>(served.size()));
   }
   int64_t offset = 0;
   for (Pending* pending : served) {

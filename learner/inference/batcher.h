@@ -36,6 +36,10 @@
 #include "absl/time/time.h"
 #include "learner/parameter_service.h"
 #include "learner/policies/interface.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
 #include "torch/torch.h"
 
 namespace rill::learner {
@@ -76,8 +80,10 @@ class InferenceBatcher {
   // Most rows one request may carry.
   static constexpr int64_t kMaxRequestRows = 1 << 16;
 
-  // Starts the inference thread.
-  InferenceBatcher(InferenceOptions options, LatestParameters latest);
+  // Starts the inference thread. With a registry it exports
+  // rill_inference_batch_rows, _queue_wait_seconds, _forward_seconds
+  // (histograms), _requests_total and _connected_streams.
+  InferenceBatcher(InferenceOptions options, LatestParameters latest, prometheus::Registry* registry = nullptr);
   ~InferenceBatcher();  // Stop()
   InferenceBatcher(const InferenceBatcher&) = delete;
   InferenceBatcher& operator=(const InferenceBatcher&) = delete;
@@ -122,6 +128,13 @@ class InferenceBatcher {
 
   const InferenceOptions options_;
   const LatestParameters latest_;
+  struct Metrics {
+    prometheus::Histogram* batch_rows = nullptr;
+    prometheus::Histogram* queue_wait_seconds = nullptr;
+    prometheus::Histogram* forward_seconds = nullptr;
+    prometheus::Counter* requests = nullptr;
+    prometheus::Gauge* connected_streams = nullptr;
+  } metrics_;
 
   mutable absl::Mutex mu_;
   Queue queues_[3] ABSL_GUARDED_BY(mu_);

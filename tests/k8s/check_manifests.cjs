@@ -15,7 +15,9 @@
 //   api-versions every apiVersion is on the allowlist below
 //   consistency  one image for every container; ports, probes, Services,
 //                addresses, the NetworkPolicy and the PodMonitor agree with
-//                each other; requests and limits everywhere; GPUs only for
+//                each other; every FLAGS_* variable is read by its process;
+//                mutual TLS in every process or none, from a mounted Secret,
+//                with probes that can speak it; requests and limits everywhere; GPUs only for
 //                the learner, and only in the --gpu-overlay; the ConfigMap
 //                holds exactly the configs in --configs
 // An overlay passes a check when nothing is wrong; a fixture passes "rejects
@@ -172,6 +174,50 @@ function envOf(container) {
   return env;
 }
 
+// Flag names a process reads from FLAGS_<name> variables: every
+// --fromenv= and --tryfromenv= list in its command and args (the actors'
+// shell script included).
+function flagsFromEnv(argv) {
+  const names = new Set();
+  for (const arg of argv || []) {
+    for (const match of String(arg).matchAll(/--(?:try)?fromenv=([A-Za-z0-9_,]+)/g)) {
+      for (const name of match[1].split(",")) if (name) names.add(name);
+    }
+  }
+  return names;
+}
+
+function commandLine(container) {
+  return [...(container.command || []), ...(container.args || [])];
+}
+
+// A flag's value as the process sees it: --name=value in its arguments, or
+// FLAGS_name when it reads that from the environment; undefined otherwise.
+function flagValue(container, name, argv = commandLine(container)) {
+  for (const arg of argv) {
+    const match = new RegExp(`(?:^|\\s)--${name}=(\\S+)`).exec(String(arg));
+    if (match) return match[1];
+  }
+  return flagsFromEnv(argv).has(name) ? envOf(container)[`FLAGS_${name}`] : undefined;
+}
+
+const TLS_FLAGS = ["tls_cert", "tls_key", "tls_ca"];
+
+// What a probe checks: {grpc: port} for the kubelet's gRPC probe,
+// {health: port, tls} for an exec of `rill health` / `rill-replay health`
+// (it dials 127.0.0.1:--port, reading flags from the container's own
+// environment), or null for anything else.
+function probeTarget(container, probe) {
+  if (!probe) return null;
+  if (probe.grpc) return { grpc: probe.grpc.port };
+  const command = (probe.exec && probe.exec.command) || [];
+  const binary = String(command[0] || "").split("/").pop();
+  if (!["rill", "rill-replay"].includes(binary) || command[1] !== "health") return null;
+  const port = flagValue(container, "port", command.slice(2));
+  return { health: port === undefined ? undefined : Number(port),
+           tls: TLS_FLAGS.every((flag) => flagValue(container, flag, command.slice(2)) !== undefined) };
+}
+
 function labelsMatch(selector, labels) {
   return Object.entries(selector || {}).every(([key, value]) => labels[key] === value);
 }
@@ -300,15 +346,63 @@ function checkConsistency(objects, options) {
       }
       if (env.FLAGS_port !== undefined) {
         for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
-          if (probe !== "startupProbe" && !(container[probe] && container[probe].grpc)) {
-            problems.push(`${where}: serves gRPC but has no gRPC ${probe}`);
+          const target = probeTarget(container, container[probe]);
+          if (probe !== "startupProbe" && !target) {
+            problems.push(`${where}: serves gRPC but has no gRPC ${probe} (grpc, or exec \`rill-replay health\`)`);
           }
-          if (container[probe] && container[probe].grpc && container[probe].grpc.port !== Number(env.FLAGS_port)) {
-            problems.push(`${where}: ${probe} checks port ${container[probe].grpc.port}, the server is on ${env.FLAGS_port}`);
+          if (!target) continue;
+          const port = target.grpc !== undefined ? target.grpc : target.health;
+          if (port !== Number(env.FLAGS_port)) {
+            problems.push(`${where}: ${probe} checks port ${port}, the server is on ${env.FLAGS_port}`);
+          }
+          const tls = flagValue(container, "tls_cert") !== undefined;
+          if (tls && target.grpc !== undefined) {
+            problems.push(`${where}: the server speaks TLS, which the kubelet's gRPC ${probe} cannot speak (use an exec of \`rill-replay health\` with the TLS flags)`);
+          }
+          if (tls && target.health !== undefined && !target.tls) {
+            problems.push(`${where}: ${probe} runs \`rill health\` without the TLS flags against a TLS server`);
           }
         }
       }
     }
+  }
+
+  // Flags from the environment: every FLAGS_* a container sets is one its
+  // process reads (--fromenv / --tryfromenv), or it has no effect.
+  // Mutual TLS: all of the run's processes or none, each with all three
+  // files, each file a key of a mounted Secret.
+  const tlsOf = {};  // describe(workload) -> whether its processes speak TLS
+  for (const workload of workloads) {
+    const spec = workload.spec.template.spec;
+    for (const container of spec.containers) {
+      const where = `${describe(workload)}: container ${container.name}`;
+      const read = flagsFromEnv(commandLine(container));
+      for (const name of Object.keys(envOf(container))) {
+        if (name.startsWith("FLAGS_") && !read.has(name.slice(6))) {
+          problems.push(`${where}: sets ${name}, but its process does not read it (no --fromenv=${name.slice(6)})`);
+        }
+      }
+      const given = TLS_FLAGS.filter((flag) => flagValue(container, flag) !== undefined);
+      if (given.length > 0 && given.length < TLS_FLAGS.length) {
+        problems.push(`${where}: has ${given.map((f) => `--${f}`).join(", ")} but not all of --tls_cert, --tls_key, --tls_ca`);
+      }
+      tlsOf[describe(workload)] = given.length > 0;
+      for (const flag of given) {
+        const file = flagValue(container, flag);
+        const mount = (container.volumeMounts || []).find((m) => file.startsWith(`${m.mountPath}/`));
+        const volume = mount && (spec.volumes || []).find((v) => v.name === mount.name);
+        const key = mount ? file.slice(mount.mountPath.length + 1) : null;
+        const items = volume && volume.secret && volume.secret.items;
+        if (!volume || !volume.secret || (items && !items.some((item) => item.path === key))) {
+          problems.push(`${where}: --${flag}=${file} is not a file of a mounted Secret`);
+        }
+      }
+    }
+  }
+  const tlsWorkloads = Object.keys(tlsOf).filter((w) => tlsOf[w]);
+  const plainWorkloads = Object.keys(tlsOf).filter((w) => !tlsOf[w]);
+  if (tlsWorkloads.length > 0 && plainWorkloads.length > 0) {
+    problems.push(`${tlsWorkloads.join(", ")} speak${tlsWorkloads.length === 1 ? "s" : ""} TLS but ${plainWorkloads.join(", ")} plain text: they cannot talk to each other`);
   }
 
   // Every listening port once on the host network (actors spaced by

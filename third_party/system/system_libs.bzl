@@ -9,6 +9,9 @@ _PKG_CONFIG = {
     "grpc": ["grpc++", "protobuf"],
     "protobuf": ["protobuf"],
     "prometheus": ["prometheus-cpp-core"],
+    # libcrypto only: common/tls checks certificates and keys at start-up
+    # (gRPC itself links the same OpenSSL for the handshakes).
+    "openssl": ["libcrypto"],
     "absl": [
         "absl_flags_parse",
         "absl_flags",

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/base/call_once.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "actor/envs/mujoco/assets.h"
@@ -48,20 +49,23 @@ absl::StatusOr<std::unique_ptr<MujocoModel>> MujocoModel::FromXml(absl::string_v
 MujocoModel::~MujocoModel() { mj_deleteModel(model_); }
 
 absl::StatusOr<std::shared_ptr<const MujocoModel>> SharedMujocoModel(absl::string_view asset) {
-  static absl::Mutex mu(absl::kConstInit);
+  struct Cache {
+    absl::Mutex mu;
+    std::map<std::string, absl::StatusOr<std::shared_ptr<const MujocoModel>>, std::less<>> models
+        ABSL_GUARDED_BY(mu);
+  };
   // Never freed: the models live as long as the process, like the envs that
   // may step them from any thread until exit.
-  static auto* const models =
-      new std::map<std::string, absl::StatusOr<std::shared_ptr<const MujocoModel>>, std::less<>>();
-  absl::MutexLock lock(&mu);
-  auto it = models->find(asset);
-  if (it != models->end()) return it->second;
+  static Cache* const cache = new Cache();
+  absl::MutexLock lock(&cache->mu);
+  auto it = cache->models.find(asset);
+  if (it != cache->models.end()) return it->second;
   ASSIGN_OR_RETURN(const absl::string_view xml, FindMujocoAsset(asset));
   absl::StatusOr<std::unique_ptr<MujocoModel>> compiled = MujocoModel::FromXml(asset, xml);
   absl::StatusOr<std::shared_ptr<const MujocoModel>> shared =
       compiled.ok() ? absl::StatusOr<std::shared_ptr<const MujocoModel>>(std::move(*compiled))
                     : absl::StatusOr<std::shared_ptr<const MujocoModel>>(compiled.status());
-  models->emplace(std::string(asset), shared);
+  cache->models.emplace(std::string(asset), shared);
   return shared;
 }
 

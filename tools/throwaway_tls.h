@@ -1,0 +1,40 @@
+// `rill launch --tls`: a throwaway certificate authority and one certificate
+// signed by it, for a run whose processes all live on this machine. Made by
+// Debian's openssl command (package openssl) as child processes
+// (ChildProcess::StartProgram): an EC P-256 CA, then one EC P-256 key and
+// certificate for 127.0.0.1 and localhost, good for serving and for dialling
+// (extendedKeyUsage serverAuth, clientAuth), that every process of the run
+// presents. The CA's private key is deleted once it has signed, so nothing
+// else can ever be signed by this CA; the certificate's key is mode 0600 in a
+// folder of mode 0700. Not thread-safe; the launcher calls it once.
+#ifndef RILL_TOOLS_THROWAWAY_TLS_H_
+#define RILL_TOOLS_THROWAWAY_TLS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/tls.h"
+
+namespace rill::tools {
+
+struct ThrowawayTlsOptions {
+  std::string openssl_binary = "/usr/bin/openssl";
+  // Receives ca.crt, tls.crt, tls.key (the names of a Kubernetes TLS Secret)
+  // and the openssl.cnf they were made with; created if missing.
+  std::string dir;
+  // openssl's output goes here (appended).
+  std::string log_path;
+  // How long the CA and the certificate stay valid.
+  absl::Duration validity = absl::Hours(24 * 365);
+};
+
+// Makes the files and returns their absolute paths. FailedPrecondition when
+// the openssl binary is missing; PermissionDenied when the folder or a file
+// cannot be written; Internal when openssl fails (with its log's tail).
+// Blocks until openssl has finished (well under a second; 30 s at most).
+absl::StatusOr<TlsFiles> MakeThrowawayTls(const ThrowawayTlsOptions& options);
+
+}  // namespace rill::tools
+
+#endif  // RILL_TOOLS_THROWAWAY_TLS_H_
