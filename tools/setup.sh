@@ -7,6 +7,9 @@ PACKAGES=(
   bazel-bootstrap          # Bazel 4, builds offline with the stubs in third_party/
   g++ pkg-config python3
   clang-14 libomp-14-dev   # `--config=tsa`: clang's thread-safety analysis (OpenMP for the learner's -fopenmp)
+  # `--config=tsan`: clang's ThreadSanitizer runtime, and what
+  # third_party/tsan/build_absl.sh needs to rebuild Debian's Abseil with it.
+  libclang-rt-14-dev cmake ninja-build dpkg-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libssl-dev               # common/tls checks certificates and keys with libcrypto
   openssl                  # `rill launch --tls` makes its throwaway CA with it; tests/tls_test

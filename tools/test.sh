@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs every test: unit tests
 # beside the code, then the multi-process integration and learning tests in
-# tests/, then clang's thread-safety analysis (a `--config=tsa` build), then
-# the Kubernetes checks (tests/k8s/run.sh: manifests, image, podman run) and
-# the Prometheus checks (tests/prometheus/run.sh: rules, dashboard queries
-# against a live run, headless chromium). Ends with the line "N passed, N
-# failed" (test cases, read from the JUnit XML each test target writes, plus
-# one for the thread-safety analysis and one per Kubernetes or Prometheus
-# check), and exits non-zero if anything failed.
+# tests/, then clang's thread-safety analysis (a `--config=tsa` build) and
+# the ThreadSanitizer tests (`--config=tsan`), then the Kubernetes checks
+# (tests/k8s/run.sh: manifests, image, podman run) and the Prometheus checks
+# (tests/prometheus/run.sh: rules, dashboard queries against a live run,
+# headless chromium). Ends with the line "N passed, N failed" (test cases,
+# read from the JUnit XML each test target writes, plus one for the
+# thread-safety analysis, one per ThreadSanitizer test target and one per
+# Kubernetes or Prometheus check), and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,20 @@ if [ "$tsa_rc" -eq 0 ]; then
   echo "PASS thread-safety analysis"
 else
   echo "FAIL thread-safety analysis"
+fi
+
+# ThreadSanitizer (--config=tsan in .bazelrc, third_party/tsan): the replay
+# unit tests and the failover and backpressure tests; one check per test
+# target. The first run on a machine rebuilds Debian's Abseil with TSAN.
+echo "== thread sanitizer (bazel test --config=tsan)"
+tsan_log=$(mktemp)
+bazel test --config=tsan //replay/... //tests:failover_test //tests:backpressure_test 2>&1 | filter | tee "$tsan_log"
+tsan_rc=${PIPESTATUS[0]}
+tsan_passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$tsan_log")
+tsan_failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|FLAKY|TIMEOUT|NO STATUS|INCOMPLETE)' "$tsan_log")
+rm -f "$tsan_log"
+if [ "$tsan_rc" -ne 0 ] && [ "$tsan_failed" -eq 0 ]; then
+  tsan_failed=1  # a build error: no test ran
 fi
 
 # The Kubernetes manifests, the image and a podman run of them: one PASS or
@@ -93,8 +108,9 @@ done < <(bazel query 'tests(//...)' 2>/dev/null)
 if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1  # a build error or a crash that wrote no XML
 fi
-passed=$((passed + k8s_passed + prom_passed))
-failed=$((failed + k8s_failed + prom_failed))
+passed=$((passed + tsan_passed + k8s_passed + prom_passed))
+failed=$((failed + tsan_failed + k8s_failed + prom_failed))
 if [ "$tsa_rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "$passed passed, $failed failed"
-[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$tsa_rc" -eq 0 ] && [ "$k8s_rc" -eq 0 ] && [ "$prom_rc" -eq 0 ]
+[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$tsa_rc" -eq 0 ] && [ "$tsan_rc" -eq 0 ] && [ "$k8s_rc" -eq 0 ] &&
+  [ "$prom_rc" -eq 0 ]
