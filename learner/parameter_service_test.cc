@@ -1,6 +1,6 @@
 #include "learner/parameter_service.h"
 
-#include <dirent.h>
+#include <unistd.h>
 
 #include <memory>
 #include <thread>
@@ -8,6 +8,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/bench_probes.h"
 #include "common/grpc_util.h"
 #include "gtest/gtest.h"
 
@@ -89,15 +90,6 @@ TEST(ParameterServiceTest, GetParametersIsUnavailableBeforeTheFirstPublish) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   store.Close();
   server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
-}
-
-// Threads of this process (client and server both live in it).
-int CountThreads() {
-  DIR* dir = opendir("/proc/self/task");
-  int count = 0;
-  while (dirent* entry = readdir(dir)) count += entry->d_name[0] != '.';
-  closedir(dir);
-  return count;
 }
 
 bool WaitFor(const std::function<bool()>& condition) {
@@ -211,7 +203,7 @@ TEST(ParameterServiceTest, SubscribersTakeNoThreadEach) {
     context.TryCancel();
   }
   ASSERT_TRUE(WaitFor([&] { return served.store.listeners() == 0; }));
-  const int threads_before = CountThreads();
+  const int threads_before = ThreadCount(getpid());
   constexpr int kStreams = 300;
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<grpc::ClientReader<v1::ParameterUpdate>>> readers;
@@ -230,7 +222,7 @@ TEST(ParameterServiceTest, SubscribersTakeNoThreadEach) {
     }
     EXPECT_EQ(update.version(), 2);
   }
-  const int threads_during = CountThreads();
+  const int threads_during = ThreadCount(getpid());
   // The sync API held a thread per stream (300 here).
   EXPECT_LT(threads_during - threads_before, 32) << threads_before << " threads before, " << threads_during << " with "
                                                  << kStreams << " streams";

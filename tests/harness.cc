@@ -1,5 +1,6 @@
 #include "tests/harness.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -42,6 +43,21 @@ absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::
   role.grpc_port = (*ports)["grpc_port"];
   role.metrics_port = (*ports)["metrics_port"];
   return role;
+}
+
+v1::InsertRequest FiveTransitions() {
+  v1::InsertRequest request;
+  request.set_table("transitions");
+  const int n = 5;
+  for (int i = 0; i < n; ++i) request.add_keys(100 + i);
+  for (int dims : {3, 1, 0, 0, 3}) {
+    v1::Tensor* column = request.add_columns();
+    column->set_dtype(v1::DTYPE_FLOAT32);
+    column->add_shape(n);
+    if (dims > 0) column->add_shape(dims);
+    column->mutable_data()->assign(static_cast<size_t>(n * std::max(dims, 1)) * sizeof(float), '\0');
+  }
+  return request;
 }
 
 bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout) {

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics_scrape.h"
+#include "proto/replay.pb.h"
 #include "tools/child_process.h"
 
 namespace rill::testing {
@@ -37,6 +38,10 @@ std::string TempDir(const std::string& name);
 // when given; `port` 0 picks a free one (a restart passes the old one).
 absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args,
                                       const std::string& binary = "", int port = 0);
+
+// Five zero Pendulum transitions (obs 3, action 1, reward, terminated,
+// next_obs 3) for table "transitions", keys 100..104.
+v1::InsertRequest FiveTransitions();
 
 // Polls `condition` every 50 ms until it holds (true) or the timeout passes.
 bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout);

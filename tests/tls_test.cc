@@ -149,22 +149,6 @@ std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const std::string& c
   return grpc::SslCredentials(options);
 }
 
-// Five Pendulum transitions (obs 3, action 1, reward, terminated, next_obs 3).
-v1::InsertRequest FiveTransitions() {
-  v1::InsertRequest request;
-  request.set_table("transitions");
-  const int n = 5;
-  for (int i = 0; i < n; ++i) request.add_keys(100 + i);
-  for (int dims : {3, 1, 0, 0, 3}) {
-    v1::Tensor* column = request.add_columns();
-    column->set_dtype(v1::DTYPE_FLOAT32);
-    column->add_shape(n);
-    if (dims > 0) column->add_shape(dims);
-    column->mutable_data()->assign(static_cast<size_t>(n * std::max(dims, 1)) * sizeof(float), '\0');
-  }
-  return request;
-}
-
 class TlsReplayTest : public ::testing::Test {
  protected:
   void SetUp() override {
