@@ -107,7 +107,9 @@ void InferenceBatcher::Stop() {
 
 InferenceStats InferenceBatcher::Stats() const {
   absl::MutexLock lock(&mu_);
-  return stats_;
+  InferenceStats stats = stats_;
+  for (const Queue& queue : queues_) stats.queued_rows += queue.rows;
+  return stats;
 }
 
 int64_t InferenceBatcher::TargetRows() const {
@@ -249,6 +251,13 @@ void InferenceBatcher::RunBatch(ActKind kind, std::vector<Pending>& batch) {
     metrics_.batch_rows->Observe(batch_rows);
     metrics_.requests->Increment(static_cast<double>(served.size()));
   }
+  {
+    // Counted before any answer goes out: whoever holds an answer sees its batch.
+    absl::MutexLock lock(&mu_);
+    ++stats_.batches;
+    stats_.rows += batch_rows;
+    stats_.requests += static_cast<int64_t>(served.size());
+  }
   int64_t offset = 0;
   for (Pending* pending : served) {
     const int64_t rows = pending->observations.size(0);
@@ -263,10 +272,6 @@ void InferenceBatcher::RunBatch(ActKind kind, std::vector<Pending>& batch) {
     offset += rows;
     pending->done(std::move(result));
   }
-  absl::MutexLock lock(&mu_);
-  ++stats_.batches;
-  stats_.rows += batch_rows;
-  stats_.requests += static_cast<int64_t>(served.size());
 }
 
 }  // namespace rill::learner

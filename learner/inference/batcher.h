@@ -72,7 +72,8 @@ struct InferenceStats {
   int64_t batches = 0;
   int64_t rows = 0;
   int64_t requests = 0;
-  int64_t version = 0;  // loaded by the inference thread
+  int64_t version = 0;      // loaded by the inference thread
+  int64_t queued_rows = 0;  // waiting for a batch now
 };
 
 class InferenceBatcher {

@@ -106,6 +106,10 @@ TEST(InferenceServiceTest, AnActorThatLeavesMidBatchDoesNotBreakTheOthers) {
   Served served(3 * 4);
   ActorStream leaving(served), second(served), third(served);
   ASSERT_TRUE(leaving.Send(torch::randn({4, 3})));
+  // Its rows are in the batch being gathered when it leaves.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (served.batcher->Stats().queued_rows < 4 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(served.batcher->Stats().queued_rows, 4);
   leaving.context.TryCancel();
   EXPECT_EQ(leaving.stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   const torch::Tensor obs2 = torch::randn({4, 3}), obs3 = torch::randn({4, 3});
