@@ -526,6 +526,15 @@ absl::Status Table::UpdatePriorities(const v1::UpdatePrioritiesRequest& request,
   return absl::OkStatus();
 }
 
+void Table::SetWaiting(RateLimiter::Side side, bool waiting) {
+  absl::MutexLock lock(&mu_);
+  if (waiting) {
+    limiter_.BeginWait(side, absl::Now());
+  } else {
+    limiter_.EndWait(side, absl::Now());
+  }
+}
+
 void Table::Close() {
   absl::MutexLock lock(&mu_);
   closed_ = true;

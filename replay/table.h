@@ -32,9 +32,11 @@
 //
 // Thread-safety: all public methods are thread-safe. Insert and Sample block
 // (on mu_, via the rate limiter's conditions) until they can proceed, their
-// deadline passes (DeadlineExceeded) or Close() is called (Cancelled). The
-// caller runs one thread per blocked call: the replay service's sync gRPC
-// handlers do.
+// deadline passes (DeadlineExceeded) or Close() is called (Cancelled). With
+// a deadline in the past they never wait: they store / draw what the rate
+// limiter admits now and say DeadlineExceeded if that was not everything,
+// which is how replay/admission_queue.h queues blocked callers without a
+// thread each (the replay service's callback reactors).
 #ifndef RILL_REPLAY_TABLE_H_
 #define RILL_REPLAY_TABLE_H_
 
@@ -151,6 +153,10 @@ class Table {
   // request finishes the job).
   absl::Status Insert(const v1::InsertRequest& request, absl::Time deadline,
                       std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
+  // The checks Insert makes before storing anything (InvalidArgument as
+  // Insert says), without the lock: a caller that queues the request first
+  // can refuse a bad one at once.
+  absl::Status ValidateInsert(const v1::InsertRequest& request) const;
 
   // Fills `out` with `batch_size` items drawn by the selector (with
   // replacement unless max_times_sampled removes them), columns of shape
@@ -174,6 +180,12 @@ class Table {
   // priority, naming its index and key, and then nothing is changed.
   absl::Status UpdatePriorities(const v1::UpdatePrioritiesRequest& request, int64_t* updated)
       ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Blocked-time bookkeeping for callers that wait outside the table (an
+  // admission queue): between SetWaiting(side, true) and SetWaiting(side,
+  // false) `side` counts as blocked in Info / Stats, as a blocked Insert or
+  // Sample does. Calls must pair up.
+  void SetWaiting(RateLimiter::Side side, bool waiting) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Wakes every blocked Insert and Sample with Cancelled; later calls fail
   // the same way. Stored items stay readable through Info. Idempotent.
@@ -219,8 +231,6 @@ class Table {
         std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
         double importance_sampling_exponent);
 
-  // Checks everything Insert stores, without the lock (the signature is immutable).
-  absl::Status ValidateInsert(const v1::InsertRequest& request) const;
   // Readies an empty `out` for `batch_size` items, or checks that a partial
   // batch from an earlier call matches.
   absl::Status PrepareSampleResponse(int batch_size, v1::SampleResponse* out) const;
