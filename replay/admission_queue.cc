@@ -7,7 +7,22 @@
 
 namespace rill::replay {
 
-AdmissionQueue::~AdmissionQueue() { Drain(absl::CancelledError("the replay table's admission queue is closing")); }
+AdmissionQueue::AdmissionQueue(Table* table) : table_(table) {
+  table_->SetChangeListener([this] { OnTableChanged(); });
+}
+
+AdmissionQueue::~AdmissionQueue() {
+  Drain(absl::CancelledError("the replay table's admission queue is closing"));
+  table_->SetChangeListener(nullptr);
+}
+
+void AdmissionQueue::OnTableChanged() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (pumping_ && pumper_ == std::this_thread::get_id()) return;
+  }
+  Pump();
+}
 
 void AdmissionQueue::Insert(const void* owner, const v1::InsertRequest* request, std::vector<uint64_t>* stored_keys,
                             Done done) {
@@ -137,6 +152,7 @@ void AdmissionQueue::Pump() {
       return;
     }
     pumping_ = true;
+    pumper_ = std::this_thread::get_id();
     pump_again_ = false;
   }
   std::vector<Completion> completions;

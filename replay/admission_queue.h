@@ -12,10 +12,10 @@
 // first served (the sync service admitted them in whatever order the
 // limiter's condition variable woke them).
 //
-// Wake-ups: every admission goes through this queue, so the table's
-// limiter state only changes when the queue itself stores or draws items.
-// After any progress on one side the queue re-attempts the other side's head:
-// no timer and no polling. Deadlines are the calls' own: gRPC cancels a call
+// Wake-ups: the queue is the table's change listener (Table::
+// SetChangeListener): after any insert, sample, restore or Close — its own
+// attempts or a direct call on the table — it re-attempts the waiting heads.
+// No timer and no polling. Deadlines are the calls' own: gRPC cancels a call
 // whose deadline passes, and its reactor then Cancel()s its entry.
 //
 // Who runs attempts: the thread that enqueues or cancels pumps the queue
@@ -36,6 +36,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -51,9 +52,11 @@ class AdmissionQueue {
  public:
   using Done = std::function<void(absl::Status)>;
 
-  // `table` outlives the queue.
-  explicit AdmissionQueue(Table* table) : table_(table) {}
-  // Ends waiting entries (their callbacks run with Cancelled).
+  // `table` outlives the queue; the queue becomes its change listener
+  // (call before the table is shared between threads).
+  explicit AdmissionQueue(Table* table);
+  // Ends waiting entries (their callbacks run with Cancelled) and stops
+  // listening to the table.
   ~AdmissionQueue();
 
   AdmissionQueue(const AdmissionQueue&) = delete;
@@ -108,6 +111,9 @@ class AdmissionQueue {
   };
 
   void Enqueue(Side side, std::unique_ptr<Entry> entry) ABSL_LOCKS_EXCLUDED(mu_);
+  // The table's change listener: pumps, unless this thread is the one
+  // pumping (its own attempt changed the table; it looks again anyway).
+  void OnTableChanged() ABSL_LOCKS_EXCLUDED(mu_);
   // Attempts heads until neither side progresses; runs the callbacks.
   void Pump() ABSL_LOCKS_EXCLUDED(mu_);
   // One attempt at `side`'s head; true if it stored / drew anything or
@@ -127,6 +133,7 @@ class AdmissionQueue {
   // The entry a pumping thread is attempting, outside mu_ (a head).
   const Entry* attempting_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool pumping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread::id pumper_ ABSL_GUARDED_BY(mu_);  // while pumping_
   bool pump_again_ ABSL_GUARDED_BY(mu_) = false;  // work arrived while pumping
   bool insert_waiting_ ABSL_GUARDED_BY(mu_) = false;  // Table::SetWaiting(kInsert, true) in effect
   bool sample_waiting_ ABSL_GUARDED_BY(mu_) = false;

@@ -165,5 +165,30 @@ TEST(AdmissionQueueTest, QueuedTimeCountsAsBlocked) {
   EXPECT_EQ(table->Info().rate_limiter().sample_blocked_seconds(), stopped);
 }
 
+TEST(AdmissionQueueTest, AnInsertMadeDirectlyOnTheTableReleasesAQueuedSample) {
+  std::unique_ptr<Table> table = RatioTable();
+  AdmissionQueue queue(table.get());
+  PendingSample sample;
+  sample.Queue(queue, 1);
+  EXPECT_FALSE(sample.done.HasBeenNotified());
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(TestInsertRequest({9}), absl::Now() + absl::Seconds(10), &stored).ok());
+  ASSERT_TRUE(sample.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(sample.status.ok()) << sample.status;
+  EXPECT_THAT(sample.response.keys(), ElementsAre(9));
+}
+
+TEST(AdmissionQueueTest, ClosingTheTableEndsWaitingRequestsWithCancelled) {
+  std::unique_ptr<Table> table = RatioTable();
+  AdmissionQueue queue(table.get());
+  PendingSample sample;
+  sample.Queue(queue, 1);
+  EXPECT_FALSE(sample.done.HasBeenNotified());
+  table->Close();
+  ASSERT_TRUE(sample.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(absl::IsCancelled(sample.status)) << sample.status;
+  EXPECT_EQ(queue.waiting_samples(), 0);
+}
+
 }  // namespace
 }  // namespace rill::replay

@@ -251,6 +251,14 @@ absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
 
 absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline,
                            std::vector<uint64_t>* stored_keys) {
+  absl::Status status = InsertUnnotified(request, deadline, stored_keys);
+  // Nothing was stored after a failed validation.
+  if (!absl::IsInvalidArgument(status)) NotifyChanged();
+  return status;
+}
+
+absl::Status Table::InsertUnnotified(const v1::InsertRequest& request, absl::Time deadline,
+                                     std::vector<uint64_t>* stored_keys) {
   stored_keys->clear();
   RETURN_IF_ERROR(ValidateInsert(request));
   const int num_items = request.keys_size();
@@ -401,6 +409,12 @@ void Table::GatherLocked(int64_t slot, int row, v1::SampleResponse* out) const {
 }
 
 absl::Status Table::Sample(int batch_size, absl::Time deadline, v1::SampleResponse* out) {
+  absl::Status status = SampleUnnotified(batch_size, deadline, out);
+  if (!absl::IsInvalidArgument(status)) NotifyChanged();
+  return status;
+}
+
+absl::Status Table::SampleUnnotified(int batch_size, absl::Time deadline, v1::SampleResponse* out) {
   if (batch_size <= 0 || batch_size > kMaxSampleBatchSize) {
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': batch_size ", batch_size,
                                                    " is out of range (1..", kMaxSampleBatchSize, ")"));
@@ -536,8 +550,11 @@ void Table::SetWaiting(RateLimiter::Side side, bool waiting) {
 }
 
 void Table::Close() {
-  absl::MutexLock lock(&mu_);
-  closed_ = true;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  NotifyChanged();
 }
 
 v1::TableInfo Table::Info() const {
@@ -676,7 +693,7 @@ absl::Status Table::RestoreItems(const RestoredItems& items) {
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': restored items have ", items.columns.size(),
                                                    " columns but the signature has ", columns_.size()));
   }
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   for (int64_t i = 0; i < items.count; ++i) {
     const uint64_t key = items.keys[i];
     if (key_index_.contains(key)) continue;
@@ -688,6 +705,8 @@ absl::Status Table::RestoreItems(const RestoredItems& items) {
     const double priority = items.priorities != nullptr ? items.priorities[i] : default_priority_;
     IndexSlotLocked(slot, key, priority, items.times_sampled[i]);
   }
+  lock.Release();
+  NotifyChanged();
   return absl::OkStatus();
 }
 
@@ -705,11 +724,13 @@ absl::Status Table::RestoreCounters(double default_priority, int64_t inserts, in
 
 absl::Status Table::ReplayInsert(const v1::InsertRequest& request) {
   RETURN_IF_ERROR(ValidateInsert(request));
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   for (int i = 0; i < request.keys_size(); ++i) {
     if (key_index_.contains(request.keys(i))) continue;
     StoreLocked(request, i);
   }
+  lock.Release();
+  NotifyChanged();
   return absl::OkStatus();
 }
 

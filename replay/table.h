@@ -41,6 +41,7 @@
 #define RILL_REPLAY_TABLE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -181,6 +182,13 @@ class Table {
   absl::Status UpdatePriorities(const v1::UpdatePrioritiesRequest& request, int64_t* updated)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Calls `listener` (outside mu_, on the caller's thread) after every
+  // Insert, Sample, ReplayInsert, RestoreItems and Close: the calls that may
+  // let a blocked caller proceed. An AdmissionQueue re-examines its waiting
+  // requests there. Set it before the table is shared between threads; one
+  // listener at most (nullptr removes it).
+  void SetChangeListener(std::function<void()> listener) { change_listener_ = std::move(listener); }
+
   // Blocked-time bookkeeping for callers that wait outside the table (an
   // admission queue): between SetWaiting(side, true) and SetWaiting(side,
   // false) `side` counts as blocked in Info / Stats, as a blocked Insert or
@@ -231,6 +239,14 @@ class Table {
         std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
         double importance_sampling_exponent);
 
+  // Insert and Sample without telling the change listener.
+  absl::Status InsertUnnotified(const v1::InsertRequest& request, absl::Time deadline,
+                                std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status SampleUnnotified(int batch_size, absl::Time deadline, v1::SampleResponse* out)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void NotifyChanged() const {
+    if (change_listener_) change_listener_();
+  }
   // Readies an empty `out` for `batch_size` items, or checks that a partial
   // batch from an earlier call matches.
   absl::Status PrepareSampleResponse(int batch_size, v1::SampleResponse* out) const;
@@ -280,6 +296,7 @@ class Table {
   const bool takes_whole_batches_;                 // a FIFO queue
   const int64_t limiter_admits_at_most_;           // LargestAdmittedBatch
   const bool has_priorities_;                      // the selector's uses_priorities()
+  std::function<void()> change_listener_;          // set before sharing
 
   mutable absl::Mutex mu_;
   std::vector<Column> columns_ ABSL_GUARDED_BY(mu_);
