@@ -119,7 +119,7 @@ bool AdmissionQueue::Step(Side side, std::vector<Completion>* completions) {
   absl::Status status;
   int64_t progress = 0;
   if (side == Side::kInsert) {
-    status = table_->Insert(*head->request, absl::InfinitePast(), head->stored_keys);
+    status = table_->InsertValidated(*head->request, absl::InfinitePast(), head->stored_keys);
     progress = static_cast<int64_t>(head->stored_keys->size());
   } else {
     status = table_->Sample(head->batch_size, absl::InfinitePast(), head->out);

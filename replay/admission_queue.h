@@ -62,10 +62,11 @@ class AdmissionQueue {
   AdmissionQueue(const AdmissionQueue&) = delete;
   AdmissionQueue& operator=(const AdmissionQueue&) = delete;
 
-  // Queues `request` for storing; `owner` names the entry for Cancel (one
-  // entry per owner at a time). `done` is called once: Ok with
-  // `stored_keys` listing the request's keys (as Table::Insert fills it), or
-  // the table's error (InvalidArgument, Cancelled after Table::Close), or
+  // Queues `request`, which passed Table::ValidateInsert, for storing;
+  // `owner` names the entry for Cancel (one entry per owner at a time).
+  // `done` is called once: Ok with `stored_keys` listing the request's keys
+  // (as Table::Insert fills it), or the table's error (Cancelled after
+  // Table::Close), or
   // the status given to Drain / Close. `request` and `stored_keys` stay
   // owned by the caller and must live until `done` runs or Cancel returns.
   // `done` may run before Insert returns, on this thread.

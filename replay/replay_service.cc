@@ -587,6 +587,10 @@ absl::StatusOr<Table*> ReplayServiceImpl::LookupTable(const std::string& name) c
                                           " (known: ", absl::StrJoin(known, ", "), ")"));
 }
 
+void ReplayServiceImpl::RefreshMetrics() {
+  for (const auto& table : tables_) UpdateMetrics(table.get());
+}
+
 AdmissionQueue* ReplayServiceImpl::queue(const Table* table) const {
   auto it = queues_.find(table);
   return it == queues_.end() ? nullptr : it->second.get();

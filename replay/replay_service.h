@@ -114,6 +114,11 @@ class ReplayServiceImpl final : public v1::ReplayService::CallbackService {
   // idempotent.
   void Shutdown(absl::Duration drain = absl::ZeroDuration()) ABSL_LOCKS_EXCLUDED(calls_mu_, busy_mu_);
 
+  // Brings every table's metrics up to date. Completions and Info do so as
+  // they happen; a caller that wants the blocked time of a long wait to show
+  // while it accrues calls this periodically (replay_main: every second).
+  void RefreshMetrics();
+
   // nullptr if there is no such table.
   Table* FindTable(const std::string& name) const;
   // NotFound naming `name` and listing the known tables.

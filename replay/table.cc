@@ -251,16 +251,21 @@ absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
 
 absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline,
                            std::vector<uint64_t>* stored_keys) {
+  stored_keys->clear();
+  RETURN_IF_ERROR(ValidateInsert(request));
+  return InsertValidated(request, deadline, stored_keys);
+}
+
+absl::Status Table::InsertValidated(const v1::InsertRequest& request, absl::Time deadline,
+                                    std::vector<uint64_t>* stored_keys) {
   absl::Status status = InsertUnnotified(request, deadline, stored_keys);
-  // Nothing was stored after a failed validation.
-  if (!absl::IsInvalidArgument(status)) NotifyChanged();
+  NotifyChanged();
   return status;
 }
 
 absl::Status Table::InsertUnnotified(const v1::InsertRequest& request, absl::Time deadline,
                                      std::vector<uint64_t>* stored_keys) {
   stored_keys->clear();
-  RETURN_IF_ERROR(ValidateInsert(request));
   const int num_items = request.keys_size();
   stored_keys->reserve(num_items);
 

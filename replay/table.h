@@ -158,6 +158,11 @@ class Table {
   // Insert says), without the lock: a caller that queues the request first
   // can refuse a bad one at once.
   absl::Status ValidateInsert(const v1::InsertRequest& request) const;
+  // Insert for a request that already passed ValidateInsert: an admission
+  // queue validates once and may attempt a blocked request many times (the
+  // key check alone costs a hash set of the request's keys).
+  absl::Status InsertValidated(const v1::InsertRequest& request, absl::Time deadline,
+                               std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Fills `out` with `batch_size` items drawn by the selector (with
   // replacement unless max_times_sampled removes them), columns of shape
@@ -239,7 +244,7 @@ class Table {
         std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
         double importance_sampling_exponent);
 
-  // Insert and Sample without telling the change listener.
+  // InsertValidated and Sample without telling the change listener.
   absl::Status InsertUnnotified(const v1::InsertRequest& request, absl::Time deadline,
                                 std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status SampleUnnotified(int batch_size, absl::Time deadline, v1::SampleResponse* out)
