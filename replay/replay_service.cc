@@ -83,6 +83,8 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
       queue = service_->queue(table_);
     }
     queue->Insert(this, &request_, &stored_keys_, [this](absl::Status status) { OnStored(std::move(status)); });
+    // Safe to touch `this`: gRPC runs OnDone only after this reaction returns.
+    RemoveIfCancelled(queue);
   }
 
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
@@ -143,6 +145,20 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
     bool durable = false;
     absl::Time start;
   };
+
+  // A cancel between queued_ = true and the queue call found nothing to
+  // remove: remove the entry now, so that it leaves no trace.
+  void RemoveIfCancelled(AdmissionQueue* queue) ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!finishing_ || !queued_) return;
+    }
+    if (queue->Cancel(this)) {
+      absl::MutexLock lock(&mu_);
+      queued_ = false;
+      MaybeFinishLocked();
+    }
+  }
 
   // The queue's callback: the request is stored (or failed).
   void OnStored(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -226,10 +242,13 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
     }
   }
 
+  // The first status wins; every caller (an operation that just completed
+  // among them) lets Finish go out if nothing is outstanding any more.
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finishing_) return;
-    finishing_ = true;
-    final_status_ = std::move(status);
+    if (!finishing_) {
+      finishing_ = true;
+      final_status_ = std::move(status);
+    }
     MaybeFinishLocked();
   }
 
@@ -249,6 +268,8 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
   const bool registered_;  // with the service, for Shutdown
 
   absl::Mutex mu_;
+  // Filled by the read; while queued_ the admission queue alone uses them
+  // (outside mu_), until it calls OnStored or Cancel returns true.
   v1::InsertRequest request_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> stored_keys_ ABSL_GUARDED_BY(mu_);
   Table* table_ ABSL_GUARDED_BY(mu_) = nullptr;
@@ -389,7 +410,7 @@ class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1
     return grpc::Status::OK;
   }
 
-  // Queues the next batch (queued_ already set).
+  // Queues the next batch (queued_ already set). Called from a reaction.
   void QueueBatch() ABSL_LOCKS_EXCLUDED(mu_) {
     Table* table;
     int batch_size;
@@ -400,8 +421,21 @@ class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1
       table = table_;
       batch_size = batch_size_;
     }
-    service_->queue(table)->Sample(this, batch_size, &response_,
-                                   [this](absl::Status status) { OnSampled(std::move(status)); });
+    AdmissionQueue* queue = service_->queue(table);
+    queue->Sample(this, batch_size, &response_, [this](absl::Status status) { OnSampled(std::move(status)); });
+    // A cancel between queued_ = true and the queue call found nothing to
+    // remove: remove the entry now, so that it leaves no trace. Safe to touch
+    // `this`: QueueBatch runs inside a reaction, and gRPC runs OnDone only
+    // after it returns.
+    {
+      absl::MutexLock lock(&mu_);
+      if (!finishing_ || !queued_) return;
+    }
+    if (queue->Cancel(this)) {
+      absl::MutexLock lock(&mu_);
+      queued_ = false;
+      MaybeFinishLocked();
+    }
   }
 
   void OnSampled(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -420,10 +454,13 @@ class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1
     StartWrite(&response_);
   }
 
+  // The first status wins; every caller (an operation that just completed
+  // among them) lets Finish go out if nothing is outstanding any more.
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finishing_) return;
-    finishing_ = true;
-    final_status_ = std::move(status);
+    if (!finishing_) {
+      finishing_ = true;
+      final_status_ = std::move(status);
+    }
     MaybeFinishLocked();
   }
 
@@ -438,6 +475,8 @@ class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1
 
   absl::Mutex mu_;
   v1::SampleRequest request_ ABSL_GUARDED_BY(mu_);
+  // While queued_ the admission queue alone fills it (outside mu_); while
+  // writing_ gRPC reads it.
   v1::SampleResponse response_ ABSL_GUARDED_BY(mu_);
   Table* table_ ABSL_GUARDED_BY(mu_) = nullptr;
   int batch_size_ ABSL_GUARDED_BY(mu_) = 0;
