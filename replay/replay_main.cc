@@ -42,6 +42,7 @@ constexpr absl::Duration kDrain = absl::Seconds(2);
 
 // How often freed heap memory is returned to the system.
 constexpr absl::Duration kTrimPeriod = absl::Seconds(5);
+constexpr absl::Duration kMetricsPeriod = absl::Seconds(1);
 
 // "HOST:PORT", bracketing an IPv6 host.
 std::string HostPort(const std::string& host, int port) {
@@ -147,12 +148,22 @@ int ReplayMain() {
 
   // Request buffers come and go as items are copied into the tables; hand
   // the freed heap pages back every few seconds, so that resident memory
-  // tracks the stored items rather than the largest burst of requests.
-  std::thread trimmer([&shutdown] {
-    while (!shutdown.WaitForNotificationWithTimeout(kTrimPeriod)) malloc_trim(0);
+  // tracks the stored items rather than the largest burst of requests. The
+  // same thread refreshes the table metrics every second, so that the
+  // blocked time of requests waiting in an admission queue shows while it
+  // accrues (no thread waits on the tables to report it).
+  std::thread housekeeper([&shutdown, &service] {
+    absl::Time next_trim = absl::Now() + kTrimPeriod;
+    while (!shutdown.WaitForNotificationWithTimeout(kMetricsPeriod)) {
+      service->RefreshMetrics();
+      if (absl::Now() >= next_trim) {
+        malloc_trim(0);
+        next_trim = absl::Now() + kTrimPeriod;
+      }
+    }
   });
   shutdown.WaitForNotification();
-  trimmer.join();
+  housekeeper.join();
   RILL_LOG(INFO) << "shutting down";
   service->Shutdown(kDrain);
   server->server->Shutdown(DeadlineIn(kShutdownGrace));

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,7 +11,6 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
-#include "replay/checkpoint.h"
 #include "replay/record_file.h"
 
 namespace rill::replay {
@@ -20,19 +18,477 @@ namespace {
 
 constexpr int64_t kDefaultMaxMessageBytes = 64 << 20;
 
-absl::Time CallDeadline(const grpc::ServerContext& context) {
-  const std::chrono::system_clock::time_point deadline = context.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
-  return absl::FromChrono(deadline);
-}
-
 // Wire size of a sampled batch, generously: payload, a varint key and a
 // double probability per item, and per-column headers.
 int64_t EstimatedBatchBytes(const Table& table, int64_t batch_size) {
   return batch_size * (table.item_bytes() + 10 + 8) + 64 * table.signature().columns_size() + 1024;
 }
 
+grpc::Status ShutdownCancelled() {
+  return grpc::Status(grpc::StatusCode::CANCELLED, "the replay shard is shutting down");
+}
+
 }  // namespace
+
+// One Insert stream, from Insert() until gRPC calls OnDone. One request is
+// read, then stored through the table's admission queue; without a log its
+// acknowledgement is written and only then the next request read. With a
+// log, the stored request is appended and the next one read while the log
+// syncs, up to max_in_flight_inserts unacknowledged; acknowledgements are
+// written in order from the log's callbacks. At most one read, one write
+// and one queued request are outstanding; Finish waits for all of them and
+// for the log's callbacks, so that no callback outlives the reactor.
+class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse>,
+                            public ReplayServiceImpl::Call {
+ public:
+  explicit InsertReactor(ReplayServiceImpl* service)
+      : service_(service), wal_(service->wal()), registered_(service->Register(this)) {
+    absl::MutexLock lock(&mu_);
+    if (!registered_) {
+      FinishLocked(ShutdownCancelled());
+    } else if (!finishing_) {  // Shutdown may have stopped it already
+      StartReadLocked();
+    }
+  }
+
+  void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    AdmissionQueue* queue = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (!ok) {
+        // The writer half-closed (or went away): end once every stored
+        // request is acknowledged.
+        read_done_ = true;
+        MaybeEndLocked();
+        return;
+      }
+      if (finishing_) return;
+      ++busy_;
+      service_->AddBusy(1);
+      start_ = absl::Now();
+      absl::StatusOr<Table*> table = service_->LookupTable(request_.table());
+      if (!table.ok()) {
+        FinishLocked(ToGrpcStatus(table.status()));
+        return;
+      }
+      table_ = *table;
+      // A bad request is refused at once, not after the ones queued before it.
+      absl::Status valid = table_->ValidateInsert(request_);
+      if (!valid.ok()) {
+        FinishLocked(ToGrpcStatus(valid));
+        return;
+      }
+      queued_ = true;
+      queue = service_->queue(table_);
+    }
+    queue->Insert(this, &request_, &stored_keys_, [this](absl::Status status) { OnStored(std::move(status)); });
+    // Safe to touch `this`: gRPC runs OnDone only after this reaction returns.
+    RemoveIfCancelled(queue);
+  }
+
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the writer went away before its acknowledgement"));
+      return;
+    }
+    service_->ObserveRpc("Insert", absl::Now() - acks_.front().start);
+    acks_.pop_front();
+    --busy_;
+    service_->AddBusy(-1);
+    if (finishing_) {
+      MaybeFinishLocked();
+      return;
+    }
+    WriteNextLocked();
+    const int room = wal_ == nullptr ? 1 : service_->max_in_flight_inserts_;
+    if (!reading_ && !queued_ && !read_done_ && !draining_ && static_cast<int>(acks_.size()) < room) {
+      StartReadLocked();
+    }
+    MaybeEndLocked();
+  }
+
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
+    AdmissionQueue* queue = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the writer cancelled the call"));
+      // Once the lock is released the reactor may be gone unless queued.
+      if (!queued_) return;
+      queue = service_->queue(table_);
+    }
+    // Leaves no trace in the queue; if the entry already completed, its
+    // callback finishes the stream instead (and `this` must not be touched).
+    if (queue->Cancel(this)) {
+      absl::MutexLock lock(&mu_);
+      queued_ = false;
+      MaybeFinishLocked();
+    }
+  }
+
+  void OnDone() override {
+    if (registered_) service_->Unregister(this);
+    delete this;
+  }
+
+  void Stop(grpc::Status status) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(std::move(status));
+  }
+
+ private:
+  struct Ack {
+    v1::InsertResponse response;
+    uint64_t ticket = 0;  // in the log; 0 without one
+    bool durable = false;
+    absl::Time start;
+  };
+
+  // A cancel between queued_ = true and the queue call found nothing to
+  // remove: remove the entry now, so that it leaves no trace.
+  void RemoveIfCancelled(AdmissionQueue* queue) ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!finishing_ || !queued_) return;
+    }
+    if (queue->Cancel(this)) {
+      absl::MutexLock lock(&mu_);
+      queued_ = false;
+      MaybeFinishLocked();
+    }
+  }
+
+  // The queue's callback: the request is stored (or failed).
+  void OnStored(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
+    uint64_t ticket = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      queued_ = false;
+      service_->UpdateMetrics(table_);
+      if (finishing_) {
+        MaybeFinishLocked();
+        return;
+      }
+      if (!status.ok()) {
+        FinishLocked(ToGrpcStatus(status));
+        return;
+      }
+      Ack& ack = acks_.emplace_back();
+      ack.response.mutable_keys()->Add(stored_keys_.begin(), stored_keys_.end());
+      ack.start = start_;
+      if (wal_ == nullptr) {
+        ack.durable = true;
+        WriteNextLocked();
+        return;
+      }
+      // Stored, then logged: a checkpoint that rotates the log after this
+      // append snapshots the table after this store (see wal.h).
+      std::string record(kRecordHeaderBytes, '\0');
+      request_.AppendToString(&record);
+      ticket = ack.ticket = wal_->Append(std::move(record));
+      ++durable_callbacks_;
+      if (static_cast<int>(acks_.size()) < service_->max_in_flight_inserts_) StartReadLocked();
+    }
+    wal_->OnDurable(ticket, [this, ticket](absl::Status durable) { OnDurable(ticket, std::move(durable)); });
+  }
+
+  // The log's callback: `ticket` is synced (or the log failed).
+  void OnDurable(uint64_t ticket, absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    --durable_callbacks_;
+    if (finishing_) {
+      MaybeFinishLocked();
+      return;
+    }
+    if (!status.ok()) {
+      FinishLocked(ToGrpcStatus(status));
+      return;
+    }
+    for (Ack& ack : acks_) {
+      if (ack.ticket == ticket) ack.durable = true;
+    }
+    WriteNextLocked();
+  }
+
+  void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    // Once Shutdown began, no new request is taken: the stream ends after
+    // acknowledging the ones it has.
+    if (service_->shutting_down()) {
+      draining_ = true;
+      MaybeEndLocked();
+      return;
+    }
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  // Writes the oldest acknowledgement if it is ready and nothing is on the wire.
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || acks_.empty() || !acks_.front().durable) return;
+    writing_ = true;
+    StartWrite(&acks_.front().response);
+  }
+
+  // Ends the stream once it read its last request (or stopped reading for
+  // Shutdown) and acknowledged everything stored.
+  void MaybeEndLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finishing_ || reading_ || queued_ || !acks_.empty()) return;
+    if (draining_) {
+      FinishLocked(service_->ShuttingDownStatus());
+    } else if (read_done_) {
+      FinishLocked(grpc::Status::OK);
+    }
+  }
+
+  // The first status wins; every caller (an operation that just completed
+  // among them) lets Finish go out if nothing is outstanding any more.
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finishing_) {
+      finishing_ = true;
+      final_status_ = std::move(status);
+    }
+    MaybeFinishLocked();
+  }
+
+  // Finish may go out only once no operation or callback is outstanding
+  // (a read may be: it completes with ok = false).
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finishing_ || finished_ || writing_ || queued_ || durable_callbacks_ > 0) return;
+    finished_ = true;
+    // Requests never acknowledged no longer hold up Shutdown's drain.
+    if (busy_ > 0) service_->AddBusy(-busy_);
+    busy_ = 0;
+    Finish(final_status_);
+  }
+
+  ReplayServiceImpl* const service_;
+  WriteAheadLog* const wal_;
+  const bool registered_;  // with the service, for Shutdown
+
+  absl::Mutex mu_;
+  // Filled by the read; while queued_ the admission queue alone uses them
+  // (outside mu_), until it calls OnStored or Cancel returns true.
+  v1::InsertRequest request_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> stored_keys_ ABSL_GUARDED_BY(mu_);
+  Table* table_ ABSL_GUARDED_BY(mu_) = nullptr;
+  absl::Time start_ ABSL_GUARDED_BY(mu_);
+  std::deque<Ack> acks_ ABSL_GUARDED_BY(mu_);  // stored, not yet acknowledged, in order
+  int busy_ ABSL_GUARDED_BY(mu_) = 0;          // this stream's share of busy_requests_
+  int durable_callbacks_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool queued_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// One Sample stream. Credits are served in the order granted: a request's
+// batches are each queued, drawn and written before the next batch is
+// queued, and the next request is read once they are all written (credits
+// granted meanwhile wait in gRPC's buffers).
+class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1::SampleResponse>,
+                            public ReplayServiceImpl::Call {
+ public:
+  explicit SampleReactor(ReplayServiceImpl* service) : service_(service), registered_(service->Register(this)) {
+    absl::MutexLock lock(&mu_);
+    if (!registered_) {
+      FinishLocked(ShutdownCancelled());
+    } else if (!finishing_) {  // Shutdown may have stopped it already
+      reading_ = true;
+      StartRead(&request_);
+    }
+  }
+
+  void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (finishing_) return;
+      if (!ok) {
+        FinishLocked(grpc::Status::OK);
+        return;
+      }
+      grpc::Status valid = TakeRequestLocked();
+      if (!valid.ok()) {
+        FinishLocked(std::move(valid));
+        return;
+      }
+      if (credits_ == 0) {
+        reading_ = true;
+        StartRead(&request_);
+        return;
+      }
+      queued_ = true;
+    }
+    QueueBatch();
+  }
+
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) {
+        FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the sampler went away"));
+        return;
+      }
+      service_->ObserveRpc("Sample", absl::Now() - start_);
+      if (finishing_) {
+        MaybeFinishLocked();
+        return;
+      }
+      if (--credits_ == 0) {
+        reading_ = true;
+        StartRead(&request_);
+        return;
+      }
+      queued_ = true;
+    }
+    QueueBatch();
+  }
+
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
+    AdmissionQueue* queue = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the sampler cancelled the call"));
+      // Once the lock is released the reactor may be gone unless queued.
+      if (!queued_) return;
+      queue = service_->queue(table_);
+    }
+    if (queue->Cancel(this)) {
+      absl::MutexLock lock(&mu_);
+      queued_ = false;
+      MaybeFinishLocked();
+    }
+  }
+
+  void OnDone() override {
+    if (registered_) service_->Unregister(this);
+    delete this;
+  }
+
+  void Stop(grpc::Status status) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(std::move(status));
+  }
+
+ private:
+  // Checks request_ and takes its table, batch size and credits.
+  grpc::Status TakeRequestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!request_.table().empty()) {
+      absl::StatusOr<Table*> found = service_->LookupTable(request_.table());
+      if (!found.ok()) return ToGrpcStatus(found.status());
+      table_ = *found;
+    }
+    if (table_ == nullptr) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first SampleRequest must name a table");
+    }
+    if (request_.batch_size() != 0) batch_size_ = request_.batch_size();
+    if (batch_size_ <= 0 || batch_size_ > Table::kMaxSampleBatchSize) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("SampleRequest.batch_size ", batch_size_, " is out of range (1..",
+                                       Table::kMaxSampleBatchSize, ")"));
+    }
+    if (request_.num_batches() < 0) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("SampleRequest.num_batches ", request_.num_batches(), " must be >= 0"));
+    }
+    const int64_t max_message_bytes = service_->max_message_bytes_;
+    if (EstimatedBatchBytes(*table_, batch_size_) > max_message_bytes) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("a batch of ", batch_size_, " items of table '", table_->name(),
+                                       "' needs about ", EstimatedBatchBytes(*table_, batch_size_),
+                                       " bytes, over the max message size of ", max_message_bytes,
+                                       "; ask for smaller batches"));
+    }
+    credits_ = request_.num_batches();
+    return grpc::Status::OK;
+  }
+
+  // Queues the next batch (queued_ already set). Called from a reaction.
+  void QueueBatch() ABSL_LOCKS_EXCLUDED(mu_) {
+    Table* table;
+    int batch_size;
+    {
+      absl::MutexLock lock(&mu_);
+      response_.Clear();
+      start_ = absl::Now();
+      table = table_;
+      batch_size = batch_size_;
+    }
+    AdmissionQueue* queue = service_->queue(table);
+    queue->Sample(this, batch_size, &response_, [this](absl::Status status) { OnSampled(std::move(status)); });
+    // A cancel between queued_ = true and the queue call found nothing to
+    // remove: remove the entry now, so that it leaves no trace. Safe to touch
+    // `this`: QueueBatch runs inside a reaction, and gRPC runs OnDone only
+    // after it returns.
+    {
+      absl::MutexLock lock(&mu_);
+      if (!finishing_ || !queued_) return;
+    }
+    if (queue->Cancel(this)) {
+      absl::MutexLock lock(&mu_);
+      queued_ = false;
+      MaybeFinishLocked();
+    }
+  }
+
+  void OnSampled(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    queued_ = false;
+    service_->UpdateMetrics(table_);
+    if (finishing_) {
+      MaybeFinishLocked();
+      return;
+    }
+    if (!status.ok()) {
+      FinishLocked(ToGrpcStatus(status));
+      return;
+    }
+    writing_ = true;
+    StartWrite(&response_);
+  }
+
+  // The first status wins; every caller (an operation that just completed
+  // among them) lets Finish go out if nothing is outstanding any more.
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finishing_) {
+      finishing_ = true;
+      final_status_ = std::move(status);
+    }
+    MaybeFinishLocked();
+  }
+
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finishing_ || finished_ || writing_ || queued_) return;
+    finished_ = true;
+    Finish(final_status_);
+  }
+
+  ReplayServiceImpl* const service_;
+  const bool registered_;  // with the service, for Shutdown
+
+  absl::Mutex mu_;
+  v1::SampleRequest request_ ABSL_GUARDED_BY(mu_);
+  // While queued_ the admission queue alone fills it (outside mu_); while
+  // writing_ gRPC reads it.
+  v1::SampleResponse response_ ABSL_GUARDED_BY(mu_);
+  Table* table_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int batch_size_ ABSL_GUARDED_BY(mu_) = 0;
+  int credits_ ABSL_GUARDED_BY(mu_) = 0;  // batches left of the current request
+  absl::Time start_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool queued_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
 
 absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(
     const v1::ReplayConfig& config, int shard_index, prometheus::Registry* registry) {
@@ -45,9 +501,11 @@ absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(
 ReplayServiceImpl::ReplayServiceImpl(std::vector<std::unique_ptr<Table>> tables, int shard_index,
                                      int64_t max_message_bytes, prometheus::Registry* registry)
     : shard_index_(shard_index), max_message_bytes_(max_message_bytes), tables_(std::move(tables)) {
-  for (const auto& table : tables_) tables_by_name_[table->name()] = table.get();
+  for (const auto& table : tables_) {
+    tables_by_name_[table->name()] = table.get();
+    queues_[table.get()] = std::make_unique<AdmissionQueue>(table.get());
+  }
   if (registry == nullptr) return;
-
   auto& inserted = prometheus::BuildCounter()
                        .Name("rill_replay_items_inserted_total")
                        .Help("Items stored in a replay table (retries not counted again).")
@@ -89,36 +547,6 @@ ReplayServiceImpl::ReplayServiceImpl(std::vector<std::unique_ptr<Table>> tables,
   }
 }
 
-class ReplayServiceImpl::ActiveCall {
- public:
-  ActiveCall(ReplayServiceImpl* service, grpc::ServerContext* context) : service_(service), context_(context) {
-    absl::MutexLock lock(&service_->mu_);
-    service_->active_calls_.insert(context_);
-    if (service_->shutting_down_) context_->TryCancel();
-  }
-  ~ActiveCall() {
-    absl::MutexLock lock(&service_->mu_);
-    service_->active_calls_.erase(context_);
-  }
-
- private:
-  ReplayServiceImpl* const service_;
-  grpc::ServerContext* const context_;
-};
-
-// A request read from a stream and not yet answered: Shutdown's drain waits
-// for these.
-class ReplayServiceImpl::BusyRequest {
- public:
-  explicit BusyRequest(ReplayServiceImpl* service) : service_(service) { service_->AddBusy(1); }
-  ~BusyRequest() { service_->AddBusy(-1); }
-  BusyRequest(const BusyRequest&) = delete;
-  BusyRequest& operator=(const BusyRequest&) = delete;
-
- private:
-  ReplayServiceImpl* const service_;
-};
-
 ReplayServiceImpl::~ReplayServiceImpl() { Shutdown(); }
 
 void ReplayServiceImpl::AttachDurability(ShardDurability* durability, int max_in_flight_inserts) {
@@ -134,18 +562,42 @@ std::vector<Table*> ReplayServiceImpl::tables() const {
 
 void ReplayServiceImpl::Shutdown(absl::Duration drain) {
   {
-    absl::MutexLock lock(&mu_);
-    shutting_down_ = true;
-    auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return busy_requests_ == 0; };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&drained), drain)) {
+    absl::MutexLock lock(&calls_mu_);
+    shutting_down_.store(true);
+  }
+  // Requests the rate limiter holds back end now; others still proceed.
+  for (const auto& [table, queue] : queues_) {
+    queue->Drain(absl::CancelledError("the replay shard is shutting down"));
+  }
+  {
+    absl::MutexLock lock(&busy_mu_);
+    auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(busy_mu_) { return busy_requests_ == 0; };
+    if (!busy_mu_.AwaitWithTimeout(absl::Condition(&drained), drain)) {
       RILL_LOG(WARNING) << "replay shard " << shard_index_ << ": " << busy_requests_
                         << " requests still unacknowledged after a drain of " << absl::FormatDuration(drain)
                         << "; their writers resend them";
     }
   }
   for (const auto& table : tables_) table->Close();
-  absl::MutexLock lock(&mu_);
-  for (grpc::ServerContext* context : active_calls_) context->TryCancel();
+  absl::MutexLock lock(&calls_mu_);
+  for (Call* call : calls_) call->Stop(ShutdownCancelled());
+}
+
+bool ReplayServiceImpl::Register(Call* call) {
+  absl::MutexLock lock(&calls_mu_);
+  if (shutting_down_.load()) return false;
+  calls_.insert(call);
+  return true;
+}
+
+void ReplayServiceImpl::Unregister(Call* call) {
+  absl::MutexLock lock(&calls_mu_);
+  calls_.erase(call);
+}
+
+int64_t ReplayServiceImpl::open_streams() const {
+  absl::MutexLock lock(&calls_mu_);
+  return static_cast<int64_t>(calls_.size());
 }
 
 grpc::Status ReplayServiceImpl::ShuttingDownStatus() const {
@@ -155,14 +607,11 @@ grpc::Status ReplayServiceImpl::ShuttingDownStatus() const {
 }
 
 void ReplayServiceImpl::AddBusy(int delta) {
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&busy_mu_);
   busy_requests_ += delta;
 }
 
-bool ReplayServiceImpl::shutting_down() const {
-  absl::MutexLock lock(&mu_);
-  return shutting_down_;
-}
+bool ReplayServiceImpl::shutting_down() const { return shutting_down_.load(); }
 
 Table* ReplayServiceImpl::FindTable(const std::string& name) const {
   auto it = tables_by_name_.find(name);
@@ -177,17 +626,13 @@ absl::StatusOr<Table*> ReplayServiceImpl::LookupTable(const std::string& name) c
                                           " (known: ", absl::StrJoin(known, ", "), ")"));
 }
 
-template <typename Attempt>
-absl::Status ReplayServiceImpl::RunBlocking(grpc::ServerContext* context, Table* table, Attempt attempt) {
-  const absl::Time call_deadline = CallDeadline(*context);
-  while (true) {
-    absl::Status status = attempt(std::min(call_deadline, absl::Now() + kCancelCheckPeriod));
-    if (status.code() != absl::StatusCode::kDeadlineExceeded) return status;
-    UpdateMetrics(table);  // so that blocked time shows while it accrues
-    if (context->IsCancelled()) return absl::CancelledError("the client cancelled the call");
-    if (shutting_down()) return absl::CancelledError("the replay shard is shutting down");
-    if (absl::Now() >= call_deadline) return status;
-  }
+void ReplayServiceImpl::RefreshMetrics() {
+  for (const auto& table : tables_) UpdateMetrics(table.get());
+}
+
+AdmissionQueue* ReplayServiceImpl::queue(const Table* table) const {
+  auto it = queues_.find(table);
+  return it == queues_.end() ? nullptr : it->second.get();
 }
 
 void ReplayServiceImpl::UpdateMetrics(Table* table) {
@@ -222,213 +667,36 @@ void ReplayServiceImpl::ObserveRpc(const std::string& method, absl::Duration lat
   if (it != rpc_seconds_.end()) it->second->Observe(absl::ToDoubleSeconds(latency));
 }
 
-grpc::Status ReplayServiceImpl::Insert(
-    grpc::ServerContext* context, grpc::ServerReaderWriter<v1::InsertResponse, v1::InsertRequest>* stream) {
-  if (durability_ != nullptr && durability_->wal() != nullptr) return InsertDurably(context, stream);
-  ActiveCall active(this, context);
-  v1::InsertRequest request;
-  std::vector<uint64_t> stored_keys;
-  while (stream->Read(&request)) {
-    BusyRequest busy(this);
-    const absl::Time start = absl::Now();
-    absl::StatusOr<Table*> table = LookupTable(request.table());
-    if (!table.ok()) return ToGrpcStatus(table.status());
-    absl::Status status = RunBlocking(context, *table, [&](absl::Time deadline) {
-      return (*table)->Insert(request, deadline, &stored_keys);
-    });
-    UpdateMetrics(*table);
-    if (!status.ok()) return ToGrpcStatus(status);
-    v1::InsertResponse response;
-    response.mutable_keys()->Add(stored_keys.begin(), stored_keys.end());
-    if (!stream->Write(response)) {
-      return grpc::Status(grpc::StatusCode::CANCELLED, "the writer went away before its acknowledgement");
-    }
-    ObserveRpc("Insert", absl::Now() - start);
-    if (shutting_down()) return ShuttingDownStatus();
-  }
-  return grpc::Status::OK;
+grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse>* ReplayServiceImpl::Insert(
+    grpc::CallbackServerContext* /*context*/) {
+  return new InsertReactor(this);
 }
 
-grpc::Status ReplayServiceImpl::InsertDurably(
-    grpc::ServerContext* context, grpc::ServerReaderWriter<v1::InsertResponse, v1::InsertRequest>* stream) {
-  ActiveCall active(this, context);
-  WriteAheadLog* wal = durability_->wal();
-  struct Pending {
-    uint64_t ticket = 0;
-    v1::InsertResponse response;
-    absl::Time start;
-  };
-  // What this (reader) thread and the writer thread share.
-  struct Shared {
-    absl::Mutex mu;
-    std::deque<Pending> pending ABSL_GUARDED_BY(mu);
-    bool reader_done ABSL_GUARDED_BY(mu) = false;
-    absl::Status writer_status ABSL_GUARDED_BY(mu);  // first failure of the writer thread
-  } shared;
-  bool draining = false;  // the reader stopped because Shutdown began
-
-  // Acknowledges requests in order as their records become durable.
-  std::thread writer([&] {
-    while (true) {
-      Pending next;
-      {
-        absl::MutexLock lock(&shared.mu);
-        auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared.mu) {
-          return !shared.pending.empty() || shared.reader_done;
-        };
-        shared.mu.Await(absl::Condition(&ready));
-        if (shared.pending.empty()) return;
-        next = std::move(shared.pending.front());
-      }
-      absl::Status status;
-      while (true) {
-        status = wal->WaitDurable(next.ticket, absl::Now() + kCancelCheckPeriod);
-        if (!absl::IsDeadlineExceeded(status)) break;
-        // Shutdown's drain waits for logged requests to be acknowledged;
-        // after it, it cancels the call.
-        if (context->IsCancelled()) {
-          status = absl::CancelledError("the call was cancelled");
-          break;
-        }
-      }
-      if (status.ok() && !stream->Write(next.response)) {
-        status = absl::CancelledError("the writer went away before its acknowledgement");
-      }
-      absl::MutexLock lock(&shared.mu);
-      if (!status.ok()) {
-        shared.writer_status = status;
-        // Wakes the handler thread out of Read.
-        context->TryCancel();
-        return;
-      }
-      ObserveRpc("Insert", absl::Now() - next.start);
-      shared.pending.pop_front();
-      AddBusy(-1);
-    }
-  });
-
-  absl::Status status;
-  v1::InsertRequest request;
-  std::vector<uint64_t> stored_keys;
-  while (true) {
-    {
-      // At most max_in_flight_inserts_ requests wait for the log.
-      absl::MutexLock lock(&shared.mu);
-      auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared.mu) {
-        return static_cast<int>(shared.pending.size()) < max_in_flight_inserts_ || !shared.writer_status.ok();
-      };
-      shared.mu.Await(absl::Condition(&room));
-      if (!shared.writer_status.ok()) break;
-    }
-    if (shutting_down()) {
-      draining = true;
-      break;
-    }
-    if (!stream->Read(&request)) break;
-    BusyRequest busy(this);
-    const absl::Time start = absl::Now();
-    absl::StatusOr<Table*> table = LookupTable(request.table());
-    if (!table.ok()) {
-      status = table.status();
-      break;
-    }
-    status = RunBlocking(context, *table, [&](absl::Time deadline) {
-      return (*table)->Insert(request, deadline, &stored_keys);
-    });
-    UpdateMetrics(*table);
-    if (!status.ok()) break;
-    // Stored, then logged: a checkpoint that rotates the log after this
-    // append snapshots the table after this store (see wal.h).
-    std::string record(kRecordHeaderBytes, '\0');
-    request.AppendToString(&record);
-    Pending entry;
-    entry.ticket = wal->Append(std::move(record));
-    entry.response.mutable_keys()->Add(stored_keys.begin(), stored_keys.end());
-    entry.start = start;
-    AddBusy(1);  // until the writer thread acknowledges it
-    absl::MutexLock lock(&shared.mu);
-    shared.pending.push_back(std::move(entry));
-  }
-  {
-    absl::MutexLock lock(&shared.mu);
-    shared.reader_done = true;
-  }
-  // The writer acknowledges what is already logged before the stream ends.
-  writer.join();
-  absl::MutexLock lock(&shared.mu);
-  AddBusy(-static_cast<int>(shared.pending.size()));  // never acknowledged
-  if (!shared.writer_status.ok()) return ToGrpcStatus(shared.writer_status);
-  if (draining && status.ok()) return ShuttingDownStatus();
-  return ToGrpcStatus(status);
+grpc::ServerBidiReactor<v1::SampleRequest, v1::SampleResponse>* ReplayServiceImpl::Sample(
+    grpc::CallbackServerContext* /*context*/) {
+  return new SampleReactor(this);
 }
 
-grpc::Status ReplayServiceImpl::Sample(
-    grpc::ServerContext* context, grpc::ServerReaderWriter<v1::SampleResponse, v1::SampleRequest>* stream) {
-  ActiveCall active(this, context);
-  v1::SampleRequest request;
-  Table* table = nullptr;
-  int batch_size = 0;
-  // Credits are served in the order granted: a request's batches are all
-  // written before the next request is read, and credits granted meanwhile
-  // wait in gRPC's buffers.
-  while (stream->Read(&request)) {
-    if (!request.table().empty()) {
-      absl::StatusOr<Table*> found = LookupTable(request.table());
-      if (!found.ok()) return ToGrpcStatus(found.status());
-      table = *found;
-    }
-    if (table == nullptr) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first SampleRequest must name a table");
-    }
-    if (request.batch_size() != 0) batch_size = request.batch_size();
-    if (batch_size <= 0 || batch_size > Table::kMaxSampleBatchSize) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("SampleRequest.batch_size ", batch_size, " is out of range (1..",
-                                       Table::kMaxSampleBatchSize, ")"));
-    }
-    if (request.num_batches() < 0) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("SampleRequest.num_batches ", request.num_batches(), " must be >= 0"));
-    }
-    if (EstimatedBatchBytes(*table, batch_size) > max_message_bytes_) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("a batch of ", batch_size, " items of table '", table->name(),
-                                       "' needs about ", EstimatedBatchBytes(*table, batch_size),
-                                       " bytes, over the max message size of ", max_message_bytes_,
-                                       "; ask for smaller batches"));
-    }
-    for (int i = 0; i < request.num_batches(); ++i) {
-      const absl::Time start = absl::Now();
-      v1::SampleResponse response;
-      absl::Status status = RunBlocking(context, table, [&](absl::Time deadline) {
-        return table->Sample(batch_size, deadline, &response);
-      });
-      UpdateMetrics(table);
-      if (!status.ok()) return ToGrpcStatus(status);
-      if (!stream->Write(response)) {
-        return grpc::Status(grpc::StatusCode::CANCELLED, "the sampler went away");
-      }
-      ObserveRpc("Sample", absl::Now() - start);
-    }
-  }
-  return grpc::Status::OK;
-}
-
-grpc::Status ReplayServiceImpl::UpdatePriorities(grpc::ServerContext* /*context*/,
-                                                 const v1::UpdatePrioritiesRequest* request,
-                                                 v1::UpdatePrioritiesResponse* response) {
+grpc::ServerUnaryReactor* ReplayServiceImpl::UpdatePriorities(grpc::CallbackServerContext* context,
+                                                              const v1::UpdatePrioritiesRequest* request,
+                                                              v1::UpdatePrioritiesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
   absl::StatusOr<Table*> table = LookupTable(request->table());
-  if (!table.ok()) return ToGrpcStatus(table.status());
+  if (!table.ok()) {
+    reactor->Finish(ToGrpcStatus(table.status()));
+    return reactor;
+  }
   int64_t updated = 0;
   absl::Status status = (*table)->UpdatePriorities(*request, &updated);
   response->set_updated(updated);
   ObserveRpc("UpdatePriorities", absl::Now() - start);
-  return ToGrpcStatus(status);
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
 }
 
-grpc::Status ReplayServiceImpl::Info(grpc::ServerContext* /*context*/, const v1::InfoRequest* /*request*/,
-                                     v1::InfoResponse* response) {
+grpc::ServerUnaryReactor* ReplayServiceImpl::Info(grpc::CallbackServerContext* context,
+                                                  const v1::InfoRequest* /*request*/, v1::InfoResponse* response) {
   const absl::Time start = absl::Now();
   response->set_shard(shard_index_);
   if (durability_ != nullptr) {
@@ -442,7 +710,9 @@ grpc::Status ReplayServiceImpl::Info(grpc::ServerContext* /*context*/, const v1:
     UpdateMetrics(table.get());
   }
   ObserveRpc("Info", absl::Now() - start);
-  return grpc::Status::OK;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace rill::replay

@@ -10,11 +10,11 @@
 
 namespace rill::replay {
 
-// Most threads a shard's gRPC server runs. The service uses the sync API, so
-// every open Insert or Sample stream holds one thread (blocked on the rate
-// limiter or waiting for its client); this leaves room for several hundred
-// actors and samplers per shard while keeping a runaway client from
-// exhausting the process. Calls beyond it fail RESOURCE_EXHAUSTED.
+// Most threads a shard's gRPC server runs. The replay service uses the
+// callback API, so its streams hold no thread however many are open; the
+// bound only caps threads of sync-API services in the same server and keeps
+// a runaway client from exhausting the process. Sync calls beyond it fail
+// RESOURCE_EXHAUSTED.
 inline constexpr int kReplayServerMaxThreads = 1024;
 
 // Options from a finalized config (common/config.h fills the defaults).

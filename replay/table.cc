@@ -253,6 +253,19 @@ absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline
                            std::vector<uint64_t>* stored_keys) {
   stored_keys->clear();
   RETURN_IF_ERROR(ValidateInsert(request));
+  return InsertValidated(request, deadline, stored_keys);
+}
+
+absl::Status Table::InsertValidated(const v1::InsertRequest& request, absl::Time deadline,
+                                    std::vector<uint64_t>* stored_keys) {
+  absl::Status status = InsertUnnotified(request, deadline, stored_keys);
+  NotifyChanged();
+  return status;
+}
+
+absl::Status Table::InsertUnnotified(const v1::InsertRequest& request, absl::Time deadline,
+                                     std::vector<uint64_t>* stored_keys) {
+  stored_keys->clear();
   const int num_items = request.keys_size();
   stored_keys->reserve(num_items);
 
@@ -401,6 +414,12 @@ void Table::GatherLocked(int64_t slot, int row, v1::SampleResponse* out) const {
 }
 
 absl::Status Table::Sample(int batch_size, absl::Time deadline, v1::SampleResponse* out) {
+  absl::Status status = SampleUnnotified(batch_size, deadline, out);
+  if (!absl::IsInvalidArgument(status)) NotifyChanged();
+  return status;
+}
+
+absl::Status Table::SampleUnnotified(int batch_size, absl::Time deadline, v1::SampleResponse* out) {
   if (batch_size <= 0 || batch_size > kMaxSampleBatchSize) {
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': batch_size ", batch_size,
                                                    " is out of range (1..", kMaxSampleBatchSize, ")"));
@@ -526,9 +545,21 @@ absl::Status Table::UpdatePriorities(const v1::UpdatePrioritiesRequest& request,
   return absl::OkStatus();
 }
 
-void Table::Close() {
+void Table::SetWaiting(RateLimiter::Side side, bool waiting) {
   absl::MutexLock lock(&mu_);
-  closed_ = true;
+  if (waiting) {
+    limiter_.BeginWait(side, absl::Now());
+  } else {
+    limiter_.EndWait(side, absl::Now());
+  }
+}
+
+void Table::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  NotifyChanged();
 }
 
 v1::TableInfo Table::Info() const {
@@ -669,7 +700,7 @@ absl::Status Table::RestoreItems(const RestoredItems& items) {
                                                    " columns but the signature has ",
                                                    column_item_bytes_.size()));
   }
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   for (int64_t i = 0; i < items.count; ++i) {
     const uint64_t key = items.keys[i];
     if (key_index_.contains(key)) continue;
@@ -681,6 +712,8 @@ absl::Status Table::RestoreItems(const RestoredItems& items) {
     const double priority = items.priorities != nullptr ? items.priorities[i] : default_priority_;
     IndexSlotLocked(slot, key, priority, items.times_sampled[i]);
   }
+  lock.Release();
+  NotifyChanged();
   return absl::OkStatus();
 }
 
@@ -698,11 +731,13 @@ absl::Status Table::RestoreCounters(double default_priority, int64_t inserts, in
 
 absl::Status Table::ReplayInsert(const v1::InsertRequest& request) {
   RETURN_IF_ERROR(ValidateInsert(request));
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   for (int i = 0; i < request.keys_size(); ++i) {
     if (key_index_.contains(request.keys(i))) continue;
     StoreLocked(request, i);
   }
+  lock.Release();
+  NotifyChanged();
   return absl::OkStatus();
 }
 

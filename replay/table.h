@@ -32,13 +32,16 @@
 //
 // Thread-safety: all public methods are thread-safe. Insert and Sample block
 // (on mu_, via the rate limiter's conditions) until they can proceed, their
-// deadline passes (DeadlineExceeded) or Close() is called (Cancelled). The
-// caller runs one thread per blocked call: the replay service's sync gRPC
-// handlers do.
+// deadline passes (DeadlineExceeded) or Close() is called (Cancelled). With
+// a deadline in the past they never wait: they store / draw what the rate
+// limiter admits now and say DeadlineExceeded if that was not everything,
+// which is how replay/admission_queue.h queues blocked callers without a
+// thread each (the replay service's callback reactors).
 #ifndef RILL_REPLAY_TABLE_H_
 #define RILL_REPLAY_TABLE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -151,6 +154,15 @@ class Table {
   // request finishes the job).
   absl::Status Insert(const v1::InsertRequest& request, absl::Time deadline,
                       std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
+  // The checks Insert makes before storing anything (InvalidArgument as
+  // Insert says), without the lock: a caller that queues the request first
+  // can refuse a bad one at once.
+  absl::Status ValidateInsert(const v1::InsertRequest& request) const;
+  // Insert for a request that already passed ValidateInsert: an admission
+  // queue validates once and may attempt a blocked request many times (the
+  // key check alone costs a hash set of the request's keys).
+  absl::Status InsertValidated(const v1::InsertRequest& request, absl::Time deadline,
+                               std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Fills `out` with `batch_size` items drawn by the selector (with
   // replacement unless max_times_sampled removes them), columns of shape
@@ -174,6 +186,19 @@ class Table {
   // priority, naming its index and key, and then nothing is changed.
   absl::Status UpdatePriorities(const v1::UpdatePrioritiesRequest& request, int64_t* updated)
       ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Calls `listener` (outside mu_, on the caller's thread) after every
+  // Insert, Sample, ReplayInsert, RestoreItems and Close: the calls that may
+  // let a blocked caller proceed. An AdmissionQueue re-examines its waiting
+  // requests there. Set it before the table is shared between threads; one
+  // listener at most (nullptr removes it).
+  void SetChangeListener(std::function<void()> listener) { change_listener_ = std::move(listener); }
+
+  // Blocked-time bookkeeping for callers that wait outside the table (an
+  // admission queue): between SetWaiting(side, true) and SetWaiting(side,
+  // false) `side` counts as blocked in Info / Stats, as a blocked Insert or
+  // Sample does. Calls must pair up.
+  void SetWaiting(RateLimiter::Side side, bool waiting) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Wakes every blocked Insert and Sample with Cancelled; later calls fail
   // the same way. Stored items stay readable through Info. Idempotent.
@@ -219,8 +244,14 @@ class Table {
         std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
         double importance_sampling_exponent);
 
-  // Checks everything Insert stores, without the lock (the signature is immutable).
-  absl::Status ValidateInsert(const v1::InsertRequest& request) const;
+  // InsertValidated and Sample without telling the change listener.
+  absl::Status InsertUnnotified(const v1::InsertRequest& request, absl::Time deadline,
+                                std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status SampleUnnotified(int batch_size, absl::Time deadline, v1::SampleResponse* out)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void NotifyChanged() const {
+    if (change_listener_) change_listener_();
+  }
   // Readies an empty `out` for `batch_size` items, or checks that a partial
   // batch from an earlier call matches.
   absl::Status PrepareSampleResponse(int batch_size, v1::SampleResponse* out) const;
@@ -270,6 +301,7 @@ class Table {
   const bool takes_whole_batches_;                 // a FIFO queue
   const int64_t limiter_admits_at_most_;           // LargestAdmittedBatch
   const bool has_priorities_;                      // the selector's uses_priorities()
+  std::function<void()> change_listener_;          // set before sharing
 
   mutable absl::Mutex mu_;
   std::vector<Column> columns_ ABSL_GUARDED_BY(mu_);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -135,6 +136,47 @@ absl::Status WriteAheadLog::WaitDurable(uint64_t ticket, absl::Time deadline) {
   return absl::DeadlineExceededError("deadline passed while waiting for the write-ahead log");
 }
 
+absl::Status WriteAheadLog::FailedStatusLocked() const {
+  if (!failure_.ok()) {
+    return absl::UnavailableError(absl::StrCat("the write-ahead log failed, so the insert cannot be made durable: ",
+                                               failure_.message()));
+  }
+  return absl::UnavailableError("the write-ahead log is closed, so the insert cannot be made durable");
+}
+
+void WriteAheadLog::OnDurable(uint64_t ticket, std::function<void(absl::Status)> done) {
+  absl::Status now;
+  {
+    absl::MutexLock lock(&mu_);
+    if (durable_ < ticket && failure_.ok() && !committer_done_) {
+      callbacks_.push_back(DurableCallback{ticket, std::move(done)});
+      return;
+    }
+    if (durable_ < ticket) now = FailedStatusLocked();
+  }
+  done(now);
+}
+
+void WriteAheadLog::RunDurableCallbacks(const absl::Status& failure) {
+  std::vector<DurableCallback> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!failure.ok()) {
+      ready.swap(callbacks_);
+    } else {
+      auto not_durable = [this](const DurableCallback& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return c.ticket > durable_;
+      };
+      auto split = std::stable_partition(callbacks_.begin(), callbacks_.end(), not_durable);
+      ready.assign(std::make_move_iterator(split), std::make_move_iterator(callbacks_.end()));
+      callbacks_.erase(split, callbacks_.end());
+    }
+  }
+  std::sort(ready.begin(), ready.end(),
+            [](const DurableCallback& a, const DurableCallback& b) { return a.ticket < b.ticket; });
+  for (DurableCallback& callback : ready) callback.done(failure);
+}
+
 uint64_t WriteAheadLog::Rotate() {
   absl::MutexLock lock(&mu_);
   const uint64_t segment = next_segment_++;
@@ -172,7 +214,14 @@ void WriteAheadLog::CommitLoop() {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || closing_; };
       mu_.Await(absl::Condition(&ready));
-      if (queue_.empty() && closing_) return;
+      if (queue_.empty() && closing_) {
+        committer_done_ = true;
+        const absl::Status closed = FailedStatusLocked();
+        mu_.Unlock();
+        RunDurableCallbacks(closed);  // tickets never appended (none in practice)
+        mu_.Lock();
+        return;
+      }
       if (options_.group_commit > absl::ZeroDuration() && !closing_) {
         // Let more records join this group.
         mu_.AwaitWithTimeout(absl::Condition(&closing_), options_.group_commit);
@@ -220,17 +269,24 @@ void WriteAheadLog::CommitLoop() {
     if (status.ok()) status = SyncFile(fd_, path_);
     batch.clear();
     if (options_.on_sync) options_.on_sync(absl::Now() - start);
-    absl::MutexLock lock(&mu_);
-    if (segment_switched_to != 0) writing_segment_ = segment_switched_to;
-    if (!status.ok()) {
-      if (failure_.ok()) RILL_LOG(ERROR) << "write-ahead log failed: " << status;
-      failure_ = status;
-      // Nothing more is written; waiters learn of the failure.
-      queue_.clear();
-      closing_ = true;
-      return;
+    absl::Status failed;
+    {
+      absl::MutexLock lock(&mu_);
+      if (segment_switched_to != 0) writing_segment_ = segment_switched_to;
+      if (!status.ok()) {
+        if (failure_.ok()) RILL_LOG(ERROR) << "write-ahead log failed: " << status;
+        failure_ = status;
+        // Nothing more is written; waiters learn of the failure.
+        queue_.clear();
+        closing_ = true;
+        committer_done_ = true;
+        failed = FailedStatusLocked();
+      } else {
+        durable_ = last_ticket;
+      }
     }
-    durable_ = last_ticket;
+    RunDurableCallbacks(failed);
+    if (!failed.ok()) return;
   }
 }
 

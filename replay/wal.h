@@ -80,6 +80,14 @@ class WriteAheadLog {
   // Blocks until `ticket`'s record is durable (Ok), `deadline` passes
   // (DeadlineExceeded) or the log has failed (Unavailable with the reason).
   absl::Status WaitDurable(uint64_t ticket, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // The callback form of WaitDurable, for callers that must not hold a
+  // thread (the replay service's reactors): calls `done` once `ticket`'s
+  // record is durable (Ok) or the log has failed or closed before that
+  // (Unavailable). It runs on the committer thread right after the sync that
+  // covers the ticket, or at once on the caller's thread when that is already
+  // known; never with the log's mutex held. Callbacks of one sync run in
+  // ticket order. `done` must not block.
+  void OnDurable(uint64_t ticket, std::function<void(absl::Status)> done) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Records appended from now on go to a new segment, whose number it
   // returns; records appended before stay in the older ones.
@@ -107,9 +115,18 @@ class WriteAheadLog {
     uint64_t next_segment = 0;  // a rotation: the segment to switch to
   };
 
+  struct DurableCallback {
+    uint64_t ticket = 0;
+    std::function<void(absl::Status)> done;
+  };
+
   explicit WriteAheadLog(Options options);
   absl::Status OpenSegment(uint64_t segment);
   void CommitLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs, outside mu_, the callbacks whose ticket is durable now, or all of
+  // them with `failure` when it is not ok.
+  void RunDurableCallbacks(const absl::Status& failure) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status FailedStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
 
@@ -122,8 +139,9 @@ class WriteAheadLog {
   int64_t bytes_since_rotation_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool committer_done_ ABSL_GUARDED_BY(mu_) = false;  // CommitLoop returned
+  std::vector<DurableCallback> callbacks_ ABSL_GUARDED_BY(mu_);  // OnDurable's, not yet run
 
-  // Owned by the committer thread (and Open before it starts).
   // The committer's alone (and Open's, before it starts the committer).
   int fd_ = -1;
   std::string path_;
