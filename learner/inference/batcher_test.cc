@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -123,11 +124,29 @@ TEST(InferenceBatcherTest, TheAutomaticBatchIsHalfTheConnectedRows) {
   InferenceOptions options;
   options.max_wait = absl::Hours(1);
   InferenceBatcher batcher(options, From(store));
+  // Hold the batch thread inside the answer of a first request, so that all
+  // four streams are queued before it picks its next batch; otherwise it can
+  // close a batch when only the first stream is connected (target 2) and
+  // leave the last one short of 8 rows for the hour-long wait.
+  absl::Notification holding, release;
+  absl::Cleanup never_hold_forever = [&] {
+    if (!release.HasBeenNotified()) release.Notify();
+  };
+  ASSERT_TRUE(batcher
+                  .Submit(100, torch::zeros({1, 3}), ActKind::kExplore,
+                          [&](absl::StatusOr<ActResult>) {
+                            holding.Notify();
+                            release.WaitForNotification();
+                          })
+                  .ok());
+  ASSERT_TRUE(holding.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  batcher.StreamClosed(100);
   std::vector<Answer> answers(4);
   // Four streams of 4 envs: 16 rows connected, batches close at 8.
   for (int stream = 0; stream < 4; ++stream) {
     ASSERT_TRUE(batcher.Submit(stream, torch::zeros({4, 3}), ActKind::kExplore, answers[stream].Callback()).ok());
   }
+  release.Notify();
   for (Answer& answer : answers) ASSERT_TRUE(answer.Wait());
   EXPECT_EQ(batcher.TargetRows(), 8);
   for (Answer& answer : answers) EXPECT_EQ((*answer.result)->batch_rows, 8);
