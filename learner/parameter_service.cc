@@ -142,6 +142,9 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
 
   void OnDone() override {
     store_->RemoveListener(this);
+    // OnStoreClosed may have called Finish under mu_ from the store's thread:
+    // wait until it has let go of the lock before the reactor goes.
+    { absl::MutexLock lock(&mu_); }
     delete this;
   }
 

@@ -41,8 +41,9 @@ grpc::Status ShutdownCancelled() {
 class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse>,
                             public ReplayServiceImpl::Call {
  public:
-  explicit InsertReactor(ReplayServiceImpl* service)
-      : service_(service), wal_(service->wal()), registered_(service->Register(this)) {
+  // Registers once every member exists: Shutdown may Stop it from then on.
+  explicit InsertReactor(ReplayServiceImpl* service) : service_(service), wal_(service->wal()) {
+    registered_ = service_->Register(this);
     absl::MutexLock lock(&mu_);
     if (!registered_) {
       FinishLocked(ShutdownCancelled());
@@ -130,6 +131,10 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
 
   void OnDone() override {
     if (registered_) service_->Unregister(this);
+    // Finish may have been called under mu_ from outside a reaction (the
+    // admission queue, the WAL's commit thread, Shutdown): wait until that
+    // caller has let go of the lock before the reactor goes.
+    { absl::MutexLock lock(&mu_); }
     delete this;
   }
 
@@ -265,7 +270,7 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
 
   ReplayServiceImpl* const service_;
   WriteAheadLog* const wal_;
-  const bool registered_;  // with the service, for Shutdown
+  bool registered_ = false;  // with the service, for Shutdown; set in the constructor only
 
   absl::Mutex mu_;
   // Filled by the read; while queued_ the admission queue alone uses them
@@ -294,7 +299,9 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
 class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1::SampleResponse>,
                             public ReplayServiceImpl::Call {
  public:
-  explicit SampleReactor(ReplayServiceImpl* service) : service_(service), registered_(service->Register(this)) {
+  // Registers once every member exists: Shutdown may Stop it from then on.
+  explicit SampleReactor(ReplayServiceImpl* service) : service_(service) {
+    registered_ = service_->Register(this);
     absl::MutexLock lock(&mu_);
     if (!registered_) {
       FinishLocked(ShutdownCancelled());
@@ -369,6 +376,10 @@ class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1
 
   void OnDone() override {
     if (registered_) service_->Unregister(this);
+    // Finish may have been called under mu_ from outside a reaction (the
+    // admission queue, the WAL's commit thread, Shutdown): wait until that
+    // caller has let go of the lock before the reactor goes.
+    { absl::MutexLock lock(&mu_); }
     delete this;
   }
 
@@ -471,7 +482,7 @@ class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1
   }
 
   ReplayServiceImpl* const service_;
-  const bool registered_;  // with the service, for Shutdown
+  bool registered_ = false;  // with the service, for Shutdown; set in the constructor only
 
   absl::Mutex mu_;
   v1::SampleRequest request_ ABSL_GUARDED_BY(mu_);

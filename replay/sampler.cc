@@ -165,6 +165,13 @@ absl::StatusOr<std::unique_ptr<v1::SampleResponse>> ReplaySampler::Next(absl::Du
 }
 
 absl::Status ReplaySampler::RunStream(int shard) {
+  // A shard that went away before its stream connected (or never came up)
+  // is down like one whose stream broke; wait_for_ready below would wait
+  // for it forever, and it would never be reported.
+  if (!channels_[shard]->WaitForConnected(absl::ToChronoTime(absl::Now() + options_.probe_timeout))) {
+    return absl::UnavailableError(
+        absl::StrCat("not connected within ", absl::FormatDuration(options_.probe_timeout)));
+  }
   grpc::ClientContext context;
   // Wait for a (re)starting shard, and send the call's metadata with the
   // first request so that opening never blocks.

@@ -363,7 +363,9 @@ TEST(FailoverTest, SamplerKeepsDeliveringWhileAShardIsDeadAndSamplesItAgainAfter
   ASSERT_TRUE(sampler.ok()) << sampler.status();
   auto shard_of = [](const v1::SampleResponse& batch) { return static_cast<int>(batch.keys(0) >> ReplayWriter::kSequenceBits); };
   std::set<int> seen;
-  for (int i = 0; i < 200 && seen.size() < 2; ++i) {
+  // Until both have delivered: a shard is picked once its first batch told
+  // its table size, which a slow start (TSAN) delays.
+  for (const absl::Time until = absl::Now() + absl::Seconds(30); absl::Now() < until && seen.size() < 2;) {
     absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = (*sampler)->Next(absl::Seconds(10));
     ASSERT_TRUE(batch.ok()) << batch.status();
     seen.insert(shard_of(**batch));
@@ -389,7 +391,7 @@ TEST(FailoverTest, SamplerKeepsDeliveringWhileAShardIsDeadAndSamplesItAgainAfter
   fill(0, 1000);
   ASSERT_TRUE(WaitUntil([&] { return (*sampler)->shards_up() == 2; }, absl::Seconds(30)));
   bool saw_restarted = false;
-  for (int i = 0; i < 500 && !saw_restarted; ++i) {
+  for (const absl::Time until = absl::Now() + absl::Seconds(30); absl::Now() < until && !saw_restarted;) {
     absl::StatusOr<std::unique_ptr<v1::SampleResponse>> batch = (*sampler)->Next(absl::Seconds(5));
     ASSERT_TRUE(batch.ok()) << batch.status();
     saw_restarted = shard_of(**batch) == 0;
