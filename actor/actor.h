@@ -40,7 +40,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "proto/config.pb.h"
-#include "replay/writer.h"
+#include "replay/client/writer.h"
 
 namespace rill::actor {
 

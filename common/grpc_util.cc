@@ -44,10 +44,15 @@ absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // gRPC binds with SO_REUSEPORT by default, so a second process on a port
+  // in use would start and silently take half of its connections: a taken
+  // port is an error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   for (grpc::Service* service : services) builder.RegisterService(service);
   started.server = builder.BuildAndStart();
   if (started.server == nullptr || started.port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot start a gRPC server on ", address));
+    return absl::UnavailableError(
+        absl::StrCat("cannot start a gRPC server on ", address, " (is the port in use by another process?)"));
   }
   return started;
 }

@@ -41,8 +41,8 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "proto/config.pb.h"
-#include "replay/priority_updater.h"
-#include "replay/sampler.h"
+#include "replay/client/priority_updater.h"
+#include "replay/client/sampler.h"
 
 namespace rill::learner {
 

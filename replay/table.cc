@@ -741,4 +741,18 @@ absl::Status Table::ReplayInsert(const v1::InsertRequest& request) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::unique_ptr<Table>>> CreateTables(const v1::ReplayConfig& config) {
+  std::vector<std::unique_ptr<Table>> tables;
+  for (const v1::TableConfig& table_config : config.tables()) {
+    for (const auto& existing : tables) {
+      if (existing->name() == table_config.name()) {
+        return absl::InvalidArgumentError(absl::StrCat("table '", table_config.name(), "' is configured twice"));
+      }
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<Table> table, Table::Create(table_config));
+    tables.push_back(std::move(table));
+  }
+  return tables;
+}
+
 }  // namespace rill::replay

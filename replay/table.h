@@ -25,7 +25,7 @@
 // block; for a blocking queue (Reverb's Queue) give it a rate limiter with
 // samples_per_insert 1 and error_buffer = max_size - min_size_to_sample.
 //
-// Durability (replay/checkpoint.h, replay/wal.h): Snapshot copies the items
+// Durability (replay/durability/checkpoint.h, replay/durability/wal.h): Snapshot copies the items
 // and counters under the lock with block memcpys, so that a checkpoint pauses
 // the table only for that copy; RestoreItems / RestoreCounters / ReplayInsert
 // rebuild a table at start-up without waiting on the rate limiter.
@@ -335,6 +335,10 @@ class Table {
   std::vector<double> update_priorities_ ABSL_GUARDED_BY(mu_);  // UpdatePriorities' scratch
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+// Builds one empty table per config.tables() (InvalidArgument for a name
+// used twice, otherwise as Table::Create).
+absl::StatusOr<std::vector<std::unique_ptr<Table>>> CreateTables(const v1::ReplayConfig& config);
 
 }  // namespace rill::replay
 

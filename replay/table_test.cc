@@ -9,7 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "replay/test_items.h"
+#include "replay/testing/test_items.h"
 
 namespace rill::replay {
 namespace {

@@ -18,7 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/replay.grpc.pb.h"
-#include "replay/test_items.h"
+#include "replay/testing/test_items.h"
 #include "tests/harness.h"
 
 namespace rill::testing {

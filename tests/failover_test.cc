@@ -19,9 +19,9 @@
 #include "common/grpc_util.h"
 #include "gtest/gtest.h"
 #include "proto/replay.grpc.pb.h"
-#include "replay/sampler.h"
-#include "replay/test_items.h"
-#include "replay/writer.h"
+#include "replay/client/sampler.h"
+#include "replay/testing/test_items.h"
+#include "replay/client/writer.h"
 #include "tests/harness.h"
 
 namespace rill::testing {

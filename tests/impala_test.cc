@@ -16,7 +16,7 @@
 #include "actor/items/unroll.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "replay/writer.h"
+#include "replay/client/writer.h"
 #include "tests/harness.h"
 
 namespace rill::testing {

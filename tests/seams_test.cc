@@ -19,7 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "replay/sampler.h"
+#include "replay/client/sampler.h"
 #include "tests/harness.h"
 #include "torch/script.h"
 

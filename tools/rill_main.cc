@@ -20,9 +20,9 @@
 #include "learner/inference/bench_inference.h"
 #include "learner/export_main.h"
 #include "learner/learner_main.h"
-#include "replay/bench_replay.h"
-#include "replay/info_main.h"
-#include "replay/replay_main.h"
+#include "replay/bench/bench_replay.h"
+#include "replay/server/info_main.h"
+#include "replay/server/replay_main.h"
 #include "tools/health_main.h"
 #include "tools/launcher.h"
 

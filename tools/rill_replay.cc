@@ -16,7 +16,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/tls.h"
-#include "replay/replay_main.h"
+#include "replay/server/replay_main.h"
 #include "tools/health_main.h"
 
 int main(int argc, char** argv) {

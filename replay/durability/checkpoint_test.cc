@@ -1,0 +1,358 @@
+// Checkpoints on real files in TEST_TMPDIR: a table survives a write and a
+// restore with its items, priorities, times sampled, insertion order and
+// rate-limiter counters, for every selector and remover; half-written and
+// corrupt checkpoints are skipped; a different table config is refused;
+// keep_latest prunes; a shard's write-ahead log brings back items written
+// after the last checkpoint.
+#include "replay/durability/checkpoint.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "replay/durability/shard_durability.h"
+#include "replay/durability/record_file.h"
+#include "replay/testing/test_items.h"
+#include "replay/durability/wal.h"
+
+namespace rill::replay {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+v1::ReplayConfig OneTable(const v1::TableConfig& table) {
+  v1::ReplayConfig config;
+  *config.add_tables() = table;
+  return config;
+}
+
+std::vector<std::unique_ptr<Table>> Tables(const v1::ReplayConfig& config) {
+  absl::StatusOr<std::vector<std::unique_ptr<Table>>> tables = CreateTables(config);
+  EXPECT_TRUE(tables.ok()) << tables.status();
+  return *std::move(tables);
+}
+
+std::vector<Table*> Raw(const std::vector<std::unique_ptr<Table>>& tables) {
+  std::vector<Table*> raw;
+  for (const auto& t : tables) raw.push_back(t.get());
+  return raw;
+}
+
+void Insert(Table& table, const std::vector<uint64_t>& keys, const std::vector<double>& priorities = {}) {
+  v1::InsertRequest request = TestInsertRequest(keys);
+  for (double p : priorities) request.add_priorities(p);
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table.Insert(request, absl::Now() + absl::Seconds(5), &stored).ok());
+}
+
+std::vector<uint64_t> Range(uint64_t begin, uint64_t end) {
+  std::vector<uint64_t> keys;
+  for (uint64_t k = begin; k < end; ++k) keys.push_back(k);
+  return keys;
+}
+
+// Everything a snapshot says about the items, in insertion order.
+struct Contents {
+  std::vector<uint64_t> keys;
+  std::vector<double> priorities;
+  std::vector<int32_t> times_sampled;
+  std::vector<std::string> rows;  // payload of each item, all columns
+  double default_priority;
+  int64_t inserts, samples, deletes;
+  bool operator==(const Contents& o) const {
+    return keys == o.keys && priorities == o.priorities && times_sampled == o.times_sampled && rows == o.rows &&
+           default_priority == o.default_priority && inserts == o.inserts && samples == o.samples &&
+           deletes == o.deletes;
+  }
+};
+
+Contents ContentsOf(const Table& table) {
+  const TableSnapshot s = table.Snapshot();
+  Contents c;
+  for (int64_t row : s.order) {
+    c.keys.push_back(s.keys[row]);
+    if (!s.priorities.empty()) c.priorities.push_back(s.priorities[row]);
+    c.times_sampled.push_back(s.times_sampled[row]);
+    std::string payload;
+    for (size_t col = 0; col < s.columns.size(); ++col) {
+      payload.append(s.columns[col].get() + row * s.column_item_bytes[col], s.column_item_bytes[col]);
+    }
+    c.rows.push_back(payload);
+  }
+  c.default_priority = s.default_priority;
+  c.inserts = s.inserts;
+  c.samples = s.samples;
+  c.deletes = s.deletes;
+  return c;
+}
+
+struct Layout {
+  const char* selector;
+  const char* remover;
+  int32_t max_times_sampled;
+};
+
+class RoundTripTest : public ::testing::TestWithParam<Layout> {};
+
+TEST_P(RoundTripTest, RestoredTableHoldsTheSameItemsOrderPrioritiesAndCounters) {
+  v1::TableConfig table_config = TestTableConfig(/*max_size=*/100);
+  table_config.set_selector(GetParam().selector);
+  table_config.set_remover(GetParam().remover);
+  table_config.set_max_times_sampled(GetParam().max_times_sampled);
+  const bool prioritized = std::string(GetParam().selector) == "prioritized";
+  if (prioritized) table_config.set_priority_exponent(1.0);
+  const v1::ReplayConfig config = OneTable(table_config);
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  Table& table = *tables[0];
+
+  // 150 items into 100 slots: evictions; then samples (some items leave at
+  // max_times_sampled) and priority updates.
+  for (uint64_t begin = 0; begin < 150; begin += 10) {
+    std::vector<double> priorities;
+    if (prioritized) {
+      for (int i = 0; i < 10; ++i) priorities.push_back(0.5 + ((begin + i) * 7919 % 13));
+    }
+    Insert(table, Range(begin, begin + 10), priorities);
+  }
+  v1::SampleResponse sampled;
+  ASSERT_TRUE(table.Sample(table_config.selector() == "fifo" ? 30 : 60, absl::Now() + absl::Seconds(5), &sampled).ok());
+  if (prioritized) {
+    v1::UpdatePrioritiesRequest update;
+    update.set_table(kTestTable);
+    update.add_keys(120);
+    update.add_priorities(42.0);
+    update.add_keys(121);
+    update.add_priorities(0.0);
+    int64_t updated = 0;
+    ASSERT_TRUE(table.UpdatePriorities(update, &updated).ok());
+  }
+  const Contents before = ContentsOf(table);
+  ASSERT_GT(before.keys.size(), 10u);
+  ASSERT_GT(before.deletes, 0);
+  ASSERT_GT(before.samples, 0);
+
+  const std::string dir = FreshTestDir(absl::StrCat("roundtrip-", GetParam().selector, "-", GetParam().remover));
+  absl::StatusOr<std::unique_ptr<CheckpointStore>> store = CheckpointStore::Open(dir, 2);
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<CheckpointSummary> written = (*store)->Write(config, Raw(tables), 0);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->items, static_cast<int64_t>(before.keys.size()));
+  EXPECT_EQ(written->bytes, written->items * table.item_bytes());
+
+  std::vector<std::unique_ptr<Table>> restored = Tables(config);
+  absl::StatusOr<std::optional<CheckpointSummary>> summary = (*store)->RestoreLatest(config, &restored);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_TRUE(summary->has_value());
+  EXPECT_EQ((*summary)->path, written->path);
+  EXPECT_TRUE(ContentsOf(*restored[0]) == before);
+  const v1::TableInfo info_before = table.Info(), info_after = restored[0]->Info();
+  EXPECT_EQ(info_after.items_inserted(), info_before.items_inserted());
+  EXPECT_EQ(info_after.items_sampled(), info_before.items_sampled());
+  EXPECT_EQ(info_after.items_evicted(), info_before.items_evicted());
+
+  // Both tables go on the same way: the same victims, the same next items.
+  Insert(table, Range(1000, 1030));
+  Insert(*restored[0], Range(1000, 1030));
+  EXPECT_EQ(ContentsOf(*restored[0]).keys, ContentsOf(table).keys);
+  if (table_config.selector() == "fifo") {
+    v1::SampleResponse a, b;
+    ASSERT_TRUE(table.Sample(20, absl::Now() + absl::Seconds(5), &a).ok());
+    ASSERT_TRUE(restored[0]->Sample(20, absl::Now() + absl::Seconds(5), &b).ok());
+    EXPECT_EQ(std::vector<uint64_t>(a.keys().begin(), a.keys().end()),
+              std::vector<uint64_t>(b.keys().begin(), b.keys().end()));
+    EXPECT_TRUE(RowsMatchKeys(b));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllSelectorsAndRemovers, RoundTripTest,
+                         ::testing::Values(Layout{"uniform", "fifo", 0}, Layout{"uniform", "fifo", 2},
+                                           Layout{"prioritized", "fifo", 0},
+                                           Layout{"prioritized", "lowest_priority", 3}, Layout{"fifo", "fifo", 1}),
+                         [](const auto& info) {
+                           return absl::StrCat(info.param.selector, "_", info.param.remover, "_",
+                                               info.param.max_times_sampled);
+                         });
+
+TEST(CheckpointTest, RestoresRateLimiterCountersSoTheRatioCarriesOn) {
+  // samples_per_insert 1, error buffer 5: after 10 inserts and 4 samples an
+  // insert may proceed only while inserts - samples stays <= 10 + 5.
+  const v1::ReplayConfig config = OneTable(TestTableConfig(100, 10, 1.0, 5.0));
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  Insert(*tables[0], Range(0, 15));
+  v1::SampleResponse sampled;
+  ASSERT_TRUE(tables[0]->Sample(4, absl::Now() + absl::Seconds(5), &sampled).ok());
+  const std::string dir = FreshTestDir("limiter");
+  auto store = *CheckpointStore::Open(dir, 2);
+  ASSERT_TRUE(store->Write(config, Raw(tables), 0).ok());
+  std::vector<std::unique_ptr<Table>> restored = Tables(config);
+  ASSERT_TRUE(store->RestoreLatest(config, &restored).ok());
+  const v1::TableInfo info = restored[0]->Info();
+  EXPECT_EQ(info.items_inserted(), 15);
+  EXPECT_EQ(info.items_sampled(), 4);
+  // 15 - 4 = 11: four more inserts fit (15 <= 15), the fifth is blocked.
+  std::vector<uint64_t> stored;
+  EXPECT_TRUE(restored[0]->Insert(TestInsertRequest(Range(100, 104)), absl::Now() + absl::Seconds(5), &stored).ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(
+      restored[0]->Insert(TestInsertRequest({200}), absl::Now() + absl::Milliseconds(50), &stored)));
+}
+
+TEST(CheckpointTest, HalfWrittenAndCorruptCheckpointsAreSkipped) {
+  const v1::ReplayConfig config = OneTable(TestTableConfig(1000));
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  const std::string dir = FreshTestDir("half-written");
+  auto store = *CheckpointStore::Open(dir, 5);
+  Insert(*tables[0], Range(0, 10));
+  absl::StatusOr<CheckpointSummary> first = store->Write(config, Raw(tables), 0);
+  ASSERT_TRUE(first.ok());
+  Insert(*tables[0], Range(10, 20));
+  absl::StatusOr<CheckpointSummary> second = store->Write(config, Raw(tables), 0);
+  ASSERT_TRUE(second.ok());
+  Insert(*tables[0], Range(20, 30));
+  absl::StatusOr<CheckpointSummary> third = store->Write(config, Raw(tables), 0);
+  ASSERT_TRUE(third.ok());
+
+  // The newest lost its completion marker (as if the crash came before it),
+  // the second has a flipped byte in its table file, and a temporary folder
+  // of a fourth lies around.
+  fs::remove(third->path + "/COMPLETE");
+  {
+    std::fstream file(second->path + "/table-0.rtbl", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(-20, std::ios::end);
+    file.put('\x5a');
+  }
+  fs::create_directories(dir + "/.tmp-ckpt-0000000004");
+
+  std::vector<std::unique_ptr<Table>> restored = Tables(config);
+  absl::StatusOr<std::optional<CheckpointSummary>> summary = store->RestoreLatest(config, &restored);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_TRUE(summary->has_value());
+  EXPECT_EQ((*summary)->path, first->path);
+  EXPECT_EQ(ContentsOf(*restored[0]).keys, Range(0, 10));
+}
+
+TEST(CheckpointTest, ATableConfigThatDiffersIsRefusedNamingTheTableAndField) {
+  const v1::ReplayConfig config = OneTable(TestTableConfig(100));
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  Insert(*tables[0], Range(0, 10));
+  const std::string dir = FreshTestDir("mismatch");
+  auto store = *CheckpointStore::Open(dir, 2);
+  ASSERT_TRUE(store->Write(config, Raw(tables), 0).ok());
+
+  v1::TableConfig bigger = TestTableConfig(200);
+  v1::ReplayConfig changed = OneTable(bigger);
+  std::vector<std::unique_ptr<Table>> restored = Tables(changed);
+  absl::StatusOr<std::optional<CheckpointSummary>> summary = store->RestoreLatest(changed, &restored);
+  ASSERT_TRUE(absl::IsFailedPrecondition(summary.status())) << summary.status();
+  EXPECT_THAT(summary.status().message(), HasSubstr("table 'transitions'"));
+  EXPECT_THAT(summary.status().message(), HasSubstr("max_size"));
+
+  v1::TableConfig prioritized = TestTableConfig(100);
+  prioritized.set_selector("prioritized");
+  changed = OneTable(prioritized);
+  restored = Tables(changed);
+  summary = store->RestoreLatest(changed, &restored);
+  ASSERT_TRUE(absl::IsFailedPrecondition(summary.status())) << summary.status();
+  EXPECT_THAT(summary.status().message(), HasSubstr("selector"));
+
+  v1::ReplayConfig renamed = config;
+  renamed.mutable_tables(0)->set_name("other");
+  restored = Tables(renamed);
+  summary = store->RestoreLatest(renamed, &restored);
+  ASSERT_TRUE(absl::IsFailedPrecondition(summary.status())) << summary.status();
+  EXPECT_THAT(summary.status().message(), HasSubstr("holds tables [transitions]"));
+
+  // A different rate limiter is not a different layout.
+  v1::ReplayConfig retuned = OneTable(TestTableConfig(100, 5, 2.0, 10.0));
+  restored = Tables(retuned);
+  summary = store->RestoreLatest(retuned, &restored);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(restored[0]->Stats().size, 10);
+}
+
+TEST(CheckpointTest, KeepsOnlyTheNewestKeepLatestCheckpoints) {
+  const v1::ReplayConfig config = OneTable(TestTableConfig(100));
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  const std::string dir = FreshTestDir("prune");
+  auto store = *CheckpointStore::Open(dir, 2);
+  std::vector<std::string> paths;
+  for (int i = 0; i < 4; ++i) {
+    Insert(*tables[0], {static_cast<uint64_t>(i)});
+    absl::StatusOr<CheckpointSummary> written = store->Write(config, Raw(tables), 10 + i);
+    ASSERT_TRUE(written.ok());
+    paths.push_back(written->path);
+  }
+  std::set<std::string> present;
+  for (const auto& entry : fs::directory_iterator(dir)) present.insert(entry.path().string());
+  EXPECT_EQ(present, (std::set<std::string>{paths[2], paths[3]}));
+  EXPECT_EQ(store->OldestNeededWalSegment(), 12u);
+  // A reopened store numbers on after the newest.
+  auto reopened = *CheckpointStore::Open(dir, 2);
+  absl::StatusOr<CheckpointSummary> next = reopened->Write(config, Raw(tables), 0);
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(next->path, paths[3]);
+}
+
+TEST(CheckpointTest, SnapshotOfADrainedQueueCopiesOnlyItsItems) {
+  v1::TableConfig queue = TestTableConfig(1000);
+  queue.set_selector("fifo");
+  const v1::ReplayConfig config = OneTable(queue);
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  Insert(*tables[0], Range(0, 1000));
+  v1::SampleResponse sampled;
+  ASSERT_TRUE(tables[0]->Sample(990, absl::Now() + absl::Seconds(5), &sampled).ok());
+  const TableSnapshot snapshot = tables[0]->Snapshot();
+  EXPECT_EQ(snapshot.num_rows, 10);  // gathered, not the 1000-slot block
+  EXPECT_EQ(ContentsOf(*tables[0]).keys, Range(990, 1000));
+}
+
+// ShardDurability in WAL mode: items inserted after the last checkpoint come
+// back from the log; the log segments a checkpoint covers are deleted.
+TEST(DurabilityTest, WalReplaysItemsWrittenAfterTheLastCheckpoint) {
+  v1::ReplayConfig config = OneTable(TestTableConfig(1000));
+  config.mutable_durability()->set_mode("wal");
+  config.mutable_durability()->set_keep_latest(1);
+  const std::string dir = FreshTestDir("durability-wal");
+  {
+    std::vector<std::unique_ptr<Table>> tables = Tables(config);
+    auto durability = ShardDurability::Open(config, dir, &tables, nullptr);
+    ASSERT_TRUE(durability.ok()) << durability.status();
+    (*durability)->Start(Raw(tables));
+    auto log = [&](const std::vector<uint64_t>& keys) {
+      Insert(*tables[0], keys);
+      std::string record(kRecordHeaderBytes, '\0');
+      TestInsertRequest(keys).AppendToString(&record);
+      const uint64_t ticket = (*durability)->wal()->Append(std::move(record));
+      ASSERT_TRUE((*durability)->wal()->WaitDurable(ticket, absl::Now() + absl::Seconds(10)).ok());
+    };
+    log(Range(0, 10));
+    ASSERT_TRUE((*durability)->Checkpoint().ok());
+    log(Range(10, 20));
+    ASSERT_TRUE((*durability)->Checkpoint().ok());
+    log(Range(20, 30));
+    EXPECT_EQ((*durability)->Info().items(), 20);
+    EXPECT_GT((*durability)->Info().wal_bytes(), 0);
+    // Only the segment written since the last checkpoint (and perhaps the
+    // one being switched from) remains.
+    EXPECT_LE(WriteAheadLog::ListSegments(dir).size(), 2u);
+    // No final checkpoint: as after kill -9.
+  }
+  std::vector<std::unique_ptr<Table>> restored = Tables(config);
+  auto durability = ShardDurability::Open(config, dir, &restored, nullptr);
+  ASSERT_TRUE(durability.ok()) << durability.status();
+  EXPECT_EQ(ContentsOf(*restored[0]).keys, Range(0, 30));
+  EXPECT_TRUE((*durability)->Info().restored());
+  EXPECT_THAT((*durability)->RestoreReport(), HasSubstr("now holding 30 items"));
+}
+
+TEST(DurabilityTest, ResolvesTheShardFolder) {
+  EXPECT_EQ(*ResolveDurabilityDir("", "/data/replay", 3), "/data/replay/shard-3");
+  EXPECT_EQ(*ResolveDurabilityDir("/flag/dir", "/data/replay", 3), "/flag/dir");
+  EXPECT_TRUE(absl::IsInvalidArgument(ResolveDurabilityDir("", "", 0).status()));
+}
+
+}  // namespace
+}  // namespace rill::replay

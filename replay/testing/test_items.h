@@ -1,0 +1,52 @@
+// Test-only helpers shared by the replay tests: a two-column table and items
+// whose data is derived from their key, so any sampled row can be checked
+// against its key. Column "obs" is float32 [2] and "action" int64 []; the item
+// with key k (v = k mod 2^20) holds obs = {v, v + 0.5} and action = 10 * v.
+#ifndef RILL_REPLAY_TESTING_TEST_ITEMS_H_
+#define RILL_REPLAY_TESTING_TEST_ITEMS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "proto/config.pb.h"
+#include "proto/replay.pb.h"
+#include "proto/tensor.pb.h"
+#include "absl/time/time.h"
+
+namespace rill::replay {
+
+inline constexpr char kTestTable[] = "transitions";
+
+v1::Signature TestSignature();
+
+// Table "transitions" with TestSignature and the given rate limiter.
+v1::TableConfig TestTableConfig(int64_t max_size, int64_t min_size_to_sample = 1,
+                                double samples_per_insert = 0, double error_buffer = 0);
+
+v1::InsertRequest TestInsertRequest(const std::vector<uint64_t>& keys);
+
+// The items' data column by column, as ReplayWriter::Append takes it.
+struct TestItems {
+  std::vector<float> obs;
+  std::vector<int64_t> action;
+  std::vector<const void*> columns() const { return {obs.data(), action.data()}; }
+};
+TestItems MakeTestItems(const std::vector<uint64_t>& keys);
+
+// Whether every row of a sampled batch holds the data of its key, with the
+// batch's shapes.
+::testing::AssertionResult RowsMatchKeys(const v1::SampleResponse& response);
+
+// An empty folder `name` under TEST_TMPDIR (or /tmp), emptied if it exists.
+std::string FreshTestDir(const std::string& name);
+
+// Polls `condition` every 10 ms until it holds (true) or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(20));
+
+}  // namespace rill::replay
+
+#endif  // RILL_REPLAY_TESTING_TEST_ITEMS_H_
