@@ -64,6 +64,9 @@ ABSL_FLAG(bool, bench_memory, true, "Also measure resident memory per stored pay
 ABSL_FLAG(int64_t, bench_memory_mib, 1024, "Payload (MiB) the memory section stores of each small item size.");
 ABSL_FLAG(int64_t, bench_memory_large_mib, 1024, "Payload (MiB) the memory section stores of 28 KB items.");
 ABSL_FLAG(bool, bench_wal, true, "Also time inserts into a shard in WAL durability mode.");
+ABSL_FLAG(std::string, bench_baseline, "",
+          "A `rill` binary of another build (e.g. the previous release): the throughput cases run again against a "
+          "shard it starts, in the same run, and each case reports its ratio to that baseline.");
 ABSL_FLAG(std::string, bench_dir, "",
           "Folder for the generated configs, shard logs and WAL; empty: a fresh folder under $TMPDIR, "
           "removed at the end.");
@@ -182,7 +185,8 @@ struct Shard {
 };
 
 absl::StatusOr<Shard> StartShard(const std::string& dir, const std::string& name,
-                                 const std::vector<v1::TableConfig>& tables, const v1::DurabilityConfig* durability) {
+                                 const std::vector<v1::TableConfig>& tables, const v1::DurabilityConfig* durability,
+                                 const std::string& binary = SelfBinary()) {
   v1::ExperimentConfig config;
   config.set_name(absl::StrCat("bench_replay_", name));
   config.mutable_env()->set_name("Pendulum-v1");
@@ -194,7 +198,7 @@ absl::StatusOr<Shard> StartShard(const std::string& dir, const std::string& name
   const std::string config_path = absl::StrCat(dir, "/", name, ".textpb");
   RETURN_IF_ERROR(WriteExperimentConfig(config, config_path));
   ASSIGN_OR_RETURN(std::unique_ptr<tools::ChildProcess> process,
-                   tools::ChildProcess::Start(name, SelfBinary(),
+                   tools::ChildProcess::Start(name, binary,
                                               {"replay", absl::StrCat("--config=", config_path), "--host=127.0.0.1",
                                                "--port=0", "--metrics_port=-1"},
                                               absl::StrCat(dir, "/", name, ".log")));
@@ -516,25 +520,30 @@ AckSummary Summarize(const std::vector<AckTimes>& acks) {
   return summary;
 }
 
-// The crowd case: `writers` actors on one shard whose table a live sampler
-// paces (samples_per_insert 1), each with one small request in flight, so
-// that most are blocked in the rate limiter at any time. First measures
-// the memory an idle Insert stream costs the shard, then runs the crowd.
-// Failures of individual writers (a server out of threads) are reported,
-// not fatal.
+// The crowd case: `writers` actors on one shard, each with one small
+// request in flight, and a live sampler. `paced`: the sampler paces the
+// table (samples_per_insert 1), so that most writers are blocked in the
+// rate limiter at any time; first measures the memory an idle Insert stream
+// costs the shard. Unpaced: every request is admitted on arrival, so the
+// ack wait is the serving cost of that many streams. Failures of individual
+// writers (a server out of threads) are reported, not fatal.
 absl::StatusOr<std::string> CrowdCase(const std::string& dir, const ItemKind& kind, int writers, int phase,
-                                      double seconds, int batch_size) {
+                                      double seconds, int batch_size, bool paced) {
   v1::TableConfig table = BenchTable(kind, int64_t{1} << 20);
   table.mutable_rate_limiter()->set_min_size_to_sample(batch_size);
-  table.mutable_rate_limiter()->set_samples_per_insert(1);
-  table.mutable_rate_limiter()->set_error_buffer(4 * batch_size);
-  ASSIGN_OR_RETURN(Shard shard, StartShard(dir, "crowd", {table}, nullptr));
+  if (paced) {
+    table.mutable_rate_limiter()->set_samples_per_insert(1);
+    table.mutable_rate_limiter()->set_error_buffer(4 * batch_size);
+  }
+  const std::string name = paced ? "crowd" : "crowd_unpaced";
+  ASSIGN_OR_RETURN(Shard shard, StartShard(dir, name, {table}, nullptr));
   RETURN_IF_ERROR(ShardInfo(shard.address).status());
   const pid_t pid = shard.process->pid();
-  std::string idle_json;
+  std::string idle_json = "null";
 
   // Idle streams: opened, nothing sent.
   const int idle_threads_before = ThreadCount(pid);
+  if (paced) {
   ASSIGN_OR_RETURN(const int64_t idle_rss_before, ProcStatusBytes(pid, "VmRSS"));
   {
     struct Idle {
@@ -563,6 +572,7 @@ absl::StatusOr<std::string> CrowdCase(const std::string& dir, const ItemKind& ki
         "\"rss_bytes_per_stream\":%s}",
         writers, idle_threads_before, idle_threads, idle_rss_before, idle_rss,
         Num(static_cast<double>(idle_rss - idle_rss_before) / writers));
+  }
   }
 
   // The crowd: a sampler paces the writers.
@@ -603,21 +613,21 @@ absl::StatusOr<std::string> CrowdCase(const std::string& dir, const ItemKind& ki
   sampler.join();
   const AckSummary summary = Summarize(acks);
   std::cerr << absl::StrFormat(
-      "  crowd: %d writers x %d items, 1 sampler of %d: insert %.0f items/s, %.0f batches/s; shard threads %d, RSS "
+      "  %s: %d writers x %d items, 1 sampler of %d: insert %.0f items/s, %.0f batches/s; shard threads %d, RSS "
       "%.1f MB; ack p50 %.1f ms p99 %.1f ms max %.1f ms (mean %.1f; slowest writer's mean %.2f x the mean; %d "
       "writers without an ack, %d failed%s)\n",
-      writers, kItemsPerRequest, batch_size, result.per_second, sample_rate, result.shard_threads,
+      name, writers, kItemsPerRequest, batch_size, result.per_second, sample_rate, result.shard_threads,
       result.shard_rss / 1e6, summary.p50_ms, summary.p99_ms, summary.max_ms, summary.mean_ms,
       summary.worst_writer_mean_over_mean, summary.writers_without_ack, failed.load(),
       first_error.empty() ? "" : ": " + first_error);
   return absl::StrFormat(
       "{\"writers\":%d,\"items_per_request\":%d,\"in_flight_per_writer\":1,\"sample_batch_size\":%d,"
-      "\"samples_per_insert\":1,\"insert_items_per_second\":%s,\"sample_batches_per_second\":%s,"
+      "\"samples_per_insert\":%s,\"insert_items_per_second\":%s,\"sample_batches_per_second\":%s,"
       "\"shard_threads\":%d,\"shard_rss_bytes\":%d,\"ack_ms\":{\"p50\":%s,\"p99\":%s,\"max\":%s,\"mean\":%s},"
       "\"slowest_writer_mean_over_mean\":%s,\"writers_without_ack\":%d,\"writers_failed\":%d,\"first_error\":\"%s\","
       "\"idle_streams\":%s}",
-      writers, kItemsPerRequest, batch_size, Num(result.per_second), Num(sample_rate), result.shard_threads,
-      result.shard_rss, Num(summary.p50_ms), Num(summary.p99_ms), Num(summary.max_ms), Num(summary.mean_ms),
+      writers, kItemsPerRequest, batch_size, paced ? "1" : "null", Num(result.per_second), Num(sample_rate),
+      result.shard_threads, result.shard_rss, Num(summary.p50_ms), Num(summary.p99_ms), Num(summary.max_ms), Num(summary.mean_ms),
       Num(summary.worst_writer_mean_over_mean), summary.writers_without_ack, failed.load(),
       absl::StrReplaceAll(first_error, {{"\"", "'"}, {"\\", "/"}, {"\n", " "}}), idle_json);
 }
@@ -690,12 +700,12 @@ absl::Status Run() {
   std::cerr << absl::StrFormat("  loopback TCP: %.0f MB/s (one connection, best of 3)\n", loopback_mb);
 
   // ---- throughput: one shard holding a table per item size ----
-  std::vector<CaseResult> cases;
   int phase = 1;
-  {
+  auto throughput = [&](const std::string& binary, const std::string& label,
+                        std::vector<CaseResult>* results) -> absl::Status {
     std::vector<v1::TableConfig> tables;
     for (const ItemKind& kind : kinds) tables.push_back(BenchTable(kind, kind.throughput_capacity));
-    ASSIGN_OR_RETURN(Shard shard, StartShard(dir, "throughput", tables, nullptr));
+    ASSIGN_OR_RETURN(Shard shard, StartShard(dir, absl::StrCat("throughput", label), tables, nullptr, binary));
     for (const ItemKind& kind : kinds) {
       for (int writers : writer_counts) {
         CaseResult result;
@@ -714,26 +724,48 @@ absl::Status Run() {
                                  });
         RETURN_IF_ERROR(result.sample.status);
         std::cerr << absl::StrFormat(
-            "  %-11s %6d B x %2d writers: insert %10.0f items/s %8.1f MB/s (%d items/request, cpu shard/bench "
+            "  %s%-11s %6d B x %2d writers: insert %10.0f items/s %8.1f MB/s (%d items/request, cpu shard/bench "
             "%s, ack p50/p99 %.1f/%.1f ms, shard threads %d); sample %8.0f batches/s of %d (cpu %s)\n",
-            kind.table, kind.item_bytes, writers, result.insert.per_second,
+            label.empty() ? "" : label + " ", kind.table, kind.item_bytes, writers, result.insert.per_second,
             result.insert.per_second * kind.item_bytes / 1e6, result.items_per_request, Cpu(result.insert),
-            result.acks.p50_ms, result.acks.p99_ms, result.insert.shard_threads, result.sample.per_second, batch_size, Cpu(result.sample));
-        cases.push_back(result);
+            result.acks.p50_ms, result.acks.p99_ms, result.insert.shard_threads, result.sample.per_second, batch_size,
+            Cpu(result.sample));
+        results->push_back(result);
       }
     }
     shard.process->Stop(absl::Seconds(10));
+    return absl::OkStatus();
+  };
+  std::vector<CaseResult> cases;
+  RETURN_IF_ERROR(throughput(SelfBinary(), "", &cases));
+  // The same cases against another build's shard, right after, for a
+  // before/after comparison on the same machine at the same load.
+  std::vector<CaseResult> baseline_cases;
+  if (const std::string baseline = absl::GetFlag(FLAGS_bench_baseline); !baseline.empty()) {
+    if (!std::filesystem::exists(baseline)) {
+      return absl::NotFoundError(absl::StrCat("--bench_baseline: no binary at '", baseline, "'"));
+    }
+    RETURN_IF_ERROR(throughput(baseline, "baseline", &baseline_cases));
+    for (size_t i = 0; i < cases.size(); ++i) {
+      std::cerr << absl::StrFormat("  %-11s x %2d writers: insert %.2f, sample %.2f of the baseline\n",
+                                   cases[i].kind->table, cases[i].writers,
+                                   cases[i].insert.per_second / baseline_cases[i].insert.per_second,
+                                   cases[i].sample.per_second / baseline_cases[i].sample.per_second);
+    }
   }
 
   // ---- the crowd: most writers blocked by an engaged limiter ----
   std::string crowd_json = "null";
+  std::string crowd_unpaced_json = "null";
   if (const int crowd = absl::GetFlag(FLAGS_bench_crowd_writers); crowd > 0) {
     if (crowd > kMaxWriters) {
       return absl::InvalidArgumentError(absl::StrCat("--bench_crowd_writers must be 0..", kMaxWriters));
     }
     const ItemKind& pendulum = *std::find_if(all_kinds.begin(), all_kinds.end(),
                                               [](const ItemKind& k) { return k.table == "pendulum"; });
-    ASSIGN_OR_RETURN(crowd_json, CrowdCase(dir, pendulum, crowd, phase++, seconds, batch_size));
+    ASSIGN_OR_RETURN(crowd_json, CrowdCase(dir, pendulum, crowd, phase++, seconds, batch_size, /*paced=*/true));
+    ASSIGN_OR_RETURN(crowd_unpaced_json,
+                     CrowdCase(dir, pendulum, crowd, phase++, seconds, batch_size, /*paced=*/false));
   }
 
   // ---- WAL durability: the same inserts into a shard that logs them ----
@@ -868,11 +900,24 @@ absl::Status Run() {
         Num(c.sample.shard_cpu_cores), Num(c.sample.client_cpu_cores), Num(c.acks.p50_ms), Num(c.acks.p99_ms),
         Num(c.acks.max_ms), c.insert.shard_threads, c.insert.shard_rss));
   }
+  std::vector<std::string> baseline_json;
+  for (size_t i = 0; i < baseline_cases.size(); ++i) {
+    const CaseResult& b = baseline_cases[i];
+    baseline_json.push_back(absl::StrFormat(
+        "{\"table\":\"%s\",\"writers\":%d,\"insert_items_per_second\":%s,\"sample_batches_per_second\":%s,"
+        "\"insert_ack_ms\":{\"p50\":%s,\"p99\":%s},\"insert_shard_threads\":%d,\"insert_ratio\":%s,"
+        "\"sample_ratio\":%s}",
+        b.kind->table, b.writers, Num(b.insert.per_second), Num(b.sample.per_second), Num(b.acks.p50_ms),
+        Num(b.acks.p99_ms), b.insert.shard_threads, Num(cases[i].insert.per_second / b.insert.per_second),
+        Num(cases[i].sample.per_second / b.sample.per_second)));
+  }
+  const std::string baseline_cases_json =
+      baseline_json.empty() ? "null" : absl::StrCat("[", absl::StrJoin(baseline_json, ","), "]");
   std::cout << absl::StrFormat(
                    "{\"loopback_tcp_mb_per_second\":%s,\"cores\":%d,\"load_average_1m_before\":%s,"
                    "\"load_average_1m_after\":%s,\"seconds_per_case\":%s,\"sample_batch_size\":%d,\"cases\":[%s],"
                    "\"wal_insert_items_per_second\":%s,\"wal_to_none_insert_ratio\":%s,\"wal\":%s,"
-                   "\"memory\":[%s],\"crowd\":%s,"
+                   "\"memory\":[%s],\"crowd\":%s,\"crowd_unpaced\":%s,\"baseline_cases\":%s,"
                    "\"targets\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
                    "\"halfcheetah_sample_batches_per_second\":%s,\"rss_per_payload_byte\":%s},"
                    "\"best\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
@@ -881,7 +926,7 @@ absl::Status Run() {
                    LoadAverage(), Num(seconds), batch_size, absl::StrJoin(case_json, ","),
                    wal_headline < 0 ? "null" : Num(wal_headline),
                    wal_ratio_headline < 0 ? "null" : Num(wal_ratio_headline), wal_json,
-                   absl::StrJoin(memory_json, ","), crowd_json, Num(kTargetSmallInsertsPerSecond),
+                   absl::StrJoin(memory_json, ","), crowd_json, crowd_unpaced_json, baseline_cases_json, Num(kTargetSmallInsertsPerSecond),
                    Num(kTargetLargeInsertMbPerSecond), Num(kTargetSampleBatchesPerSecond),
                    Num(kTargetRssPerPayloadByte), Num(best_small_inserts), Num(best_large_mb),
                    Num(best_halfcheetah_batches), worst_rss_ratio < 0 ? "null" : Num(worst_rss_ratio))
