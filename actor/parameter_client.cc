@@ -1,6 +1,7 @@
 #include "actor/parameter_client.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "common/backoff.h"
 #include "common/grpc_util.h"
@@ -8,9 +9,11 @@
 
 namespace rill::actor {
 
-ParameterClient::ParameterClient(const std::string& learner_address, int64_t max_message_bytes)
+ParameterClient::ParameterClient(const std::string& learner_address, int64_t max_message_bytes,
+                                 ParameterUpdateCallback on_update)
     : channel_(MakeChannel(learner_address, max_message_bytes)),
       stub_(v1::ParameterService::NewStub(channel_)),
+      on_update_(std::move(on_update)),
       thread_([this] { Run(); }) {}
 
 ParameterClient::~ParameterClient() {
@@ -54,6 +57,14 @@ void ParameterClient::Run() {
     v1::ParameterUpdate update;
     while (reader->Read(&update)) {
       backoff.Reset();
+      if (on_update_) {
+        const int64_t version = update.version();
+        on_update_(std::move(update));
+        update.Clear();  // moved from; Read fills it again
+        absl::MutexLock lock(&mu_);
+        latest_version_.store(version);
+        continue;
+      }
       ReceivedParameters received;
       received.received = absl::Now();
       received.published = absl::FromUnixMicros(update.published_unix_micros());

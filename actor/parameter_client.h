@@ -2,12 +2,15 @@
 // actor's env loop never waits for the network: the loop calls TakeNewer()
 // between steps and gets the newest decoded parameters if any arrived.
 // Reconnects (with a capped, jittered backoff: common/backoff.h) when the
-// learner goes away.
+// learner goes away. A process that passes parameters on rather than acting
+// with them (`rill inference`) gives it a callback instead and gets every
+// version as the learner sent it.
 // Thread-safe; the destructor stops and joins the thread.
 #ifndef RILL_ACTOR_PARAMETER_CLIENT_H_
 #define RILL_ACTOR_PARAMETER_CLIENT_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,9 +33,17 @@ struct ReceivedParameters {
   absl::Time received;
 };
 
+// Handed each version received, as the learner sent it (the blob not
+// decoded). Runs on the client's thread; must not block.
+using ParameterUpdateCallback = std::function<void(v1::ParameterUpdate update)>;
+
 class ParameterClient {
  public:
-  ParameterClient(const std::string& learner_address, int64_t max_message_bytes);
+  // With `on_update`, each version received goes to it instead of being
+  // kept for TakeNewer (which then returns nothing); latest_version and
+  // WaitForVersionAfter see a version once `on_update` has returned.
+  ParameterClient(const std::string& learner_address, int64_t max_message_bytes,
+                  ParameterUpdateCallback on_update = nullptr);
   ~ParameterClient();
 
   // The newest version received since the last call, if any. Never blocks on
@@ -50,6 +61,7 @@ class ParameterClient {
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ParameterService::Stub> stub_;
+  const ParameterUpdateCallback on_update_;
   mutable absl::Mutex mu_;
   std::optional<ReceivedParameters> pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

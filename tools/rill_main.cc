@@ -18,6 +18,7 @@
 #include "learner/bench_learner.h"
 #include "learner/bench_parameters.h"
 #include "learner/inference/bench_inference.h"
+#include "learner/inference/inference_main.h"
 #include "learner/export_main.h"
 #include "learner/learner_main.h"
 #include "replay/bench/bench_replay.h"
@@ -38,6 +39,8 @@ commands:
   replay info     a running shard's tables, rate limiters and last checkpoint
                   (--address=HOST:PORT)
   learner         the learner (training loop + parameter service)
+  inference       central inference for the actors of a topology.inference
+                  "central" run, on the parameters of --learner_address
   actor           one actor; with --eval, the evaluator
   export          a learner checkpoint's policy as TorchScript
                   (--checkpoint_dir=DIR --out=policy.pt)
@@ -123,6 +126,7 @@ int main(int argc, char** argv) {
   if (command == "replay info") return rill::replay::ReplayInfoMain();
   if (command == "learner") return rill::learner::LearnerMain();
   if (command == "actor") return rill::actor::ActorMain();
+  if (command == "inference") return rill::learner::InferenceMain();
   if (command == "export") return rill::learner::ExportMain();
   if (command == "envs") return rill::actor::ListEnvsMain();
   if (command == "health") return rill::tools::HealthMain();

@@ -1,0 +1,249 @@
+// `rill inference` across real processes: a learner, and an inference role
+// that follows its parameter stream and acts for actors pointed at it
+// through inference.address. Actions come back in the env's shape with a
+// version the learner published; a wrong observation shape is refused with
+// INVALID_ARGUMENT naming the field; once the learner trains (on an actor
+// acting through the inference role), the role acts with newer versions.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_util.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/inference.grpc.pb.h"
+#include "proto/parameters.grpc.pb.h"
+#include "tests/harness.h"
+
+namespace rill::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kConfigPath[] = "tests/configs/tiny_pendulum.textpb";
+constexpr int kPublishEvery = 5;  // the config's learner.publish_every
+constexpr int kObsDim = 3;        // Pendulum-v1
+constexpr int kActionDim = 1;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The test config with topology.inference "central" and, when `address` is
+// not empty, inference.address; returns its path ("" if the config changed
+// shape).
+std::string WriteCentralConfig(const std::string& name, const std::string& address) {
+  std::string text = ReadFile(kConfigPath);
+  const std::string topology = "topology { num_actors: 2 }";
+  const size_t at = text.find(topology);
+  EXPECT_NE(at, std::string::npos) << kConfigPath << " changed; update this test";
+  if (at == std::string::npos) return "";
+  std::string central = "topology { num_actors: 1 inference: \"central\" }";
+  if (!address.empty()) absl::StrAppend(&central, "\ninference { address: \"", address, "\" }");
+  text.replace(at, topology.size(), central);
+  const std::string path = TempDir(name) + "/central.textpb";
+  std::ofstream(path) << text;
+  return path;
+}
+
+// `rows` observations, a [rows, cols] float32 tensor (a [rows] one when
+// cols is 0), every value 0.5.
+v1::ActRequest Observations(int rows, int cols) {
+  v1::ActRequest request;
+  v1::Tensor* tensor = request.mutable_observations();
+  tensor->set_dtype(v1::DTYPE_FLOAT32);
+  tensor->add_shape(rows);
+  if (cols > 0) tensor->add_shape(cols);
+  std::vector<float> values(static_cast<size_t>(rows) * std::max(cols, 1), 0.5f);
+  tensor->set_data(values.data(), values.size() * sizeof(float));
+  return request;
+}
+
+struct Acted {
+  bool answered = false;
+  v1::ActResponse response;
+  grpc::Status status;  // how the stream ended
+};
+
+// Opens an Act stream, sends `request` and closes the stream after the
+// answer.
+Acted ActOnce(v1::InferenceService::Stub& stub, const v1::ActRequest& request) {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(10)));
+  std::unique_ptr<grpc::ClientReaderWriter<v1::ActRequest, v1::ActResponse>> stream = stub.Act(&context);
+  Acted acted;
+  acted.answered = stream->Write(request) && stream->Read(&acted.response);
+  stream->WritesDone();
+  acted.status = stream->Finish();
+  return acted;
+}
+
+// The learner's newest published version (its Status RPC).
+int64_t LearnerVersion(v1::ParameterService::Stub& stub) {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(5)));
+  v1::LearnerStatus status;
+  const grpc::Status rpc = stub.Status(&context, v1::LearnerStatusRequest(), &status);
+  EXPECT_TRUE(rpc.ok()) << rpc.error_message();
+  return status.version();
+}
+
+// The learner publishes at its start (version 1) and every publish_every
+// updates (version = updates + 1).
+bool IsPublishedVersion(int64_t version, int64_t learner_version) {
+  return version >= 1 && version <= learner_version && (version - 1) % kPublishEvery == 0;
+}
+
+void ExpectActionsOfTheEnvsShape(const v1::ActResponse& response, int rows) {
+  const v1::Tensor& actions = response.actions();
+  EXPECT_EQ(actions.dtype(), v1::DTYPE_FLOAT32);
+  ASSERT_THAT(actions.shape(), ::testing::ElementsAre(rows, kActionDim));
+  ASSERT_EQ(actions.data().size(), static_cast<size_t>(rows) * kActionDim * sizeof(float));
+  std::vector<float> values(static_cast<size_t>(rows) * kActionDim);
+  std::memcpy(values.data(), actions.data().data(), actions.data().size());
+  for (float value : values) {
+    EXPECT_GE(value, -1.f);  // the policy's [-1, 1] units
+    EXPECT_LE(value, 1.f);
+  }
+  EXPECT_GE(response.batch_rows(), rows);
+}
+
+void ExpectCleanStop(RoleProcess& role) {
+  const int status = role.process->Stop(absl::Seconds(30));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << role.process->name() << ": " << tools::ChildProcess::DescribeStatus(status) << "\n"
+      << role.process->LogTail(10);
+}
+
+TEST(InferenceRoleTest, ActsWithTheLearnersVersionsForActorsPointedAtIt) {
+  const std::string config = absl::StrCat("--config=", kConfigPath);
+  absl::StatusOr<RoleProcess> replay = StartRole("replay", {"replay", config});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  // The learner's config is the plain one, so that it serves no
+  // InferenceService itself; the role reads the actors' (central).
+  absl::StatusOr<RoleProcess> learner = StartRole(
+      "learner", {"learner", config, "--replay_address=" + replay->address(), "--checkpoint_dir=" + TempDir("ckpt")});
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  const std::string role_config = WriteCentralConfig("inference-role-config", "");
+  ASSERT_FALSE(role_config.empty());
+  absl::StatusOr<RoleProcess> inference = StartRole(
+      "inference", {"inference", "--config=" + role_config, "--learner_address=" + learner->address()});
+  ASSERT_TRUE(inference.ok()) << inference.status();
+
+  auto parameters = v1::ParameterService::NewStub(MakeChannel(learner->address(), 64 << 20));
+  auto stub = v1::InferenceService::NewStub(MakeChannel(inference->address(), 64 << 20));
+
+  // Until the first version arrives from the learner, requests get
+  // UNAVAILABLE; then actions of the env's shape, by the version the learner
+  // holds (no actor yet, so it has not trained past version 1).
+  Acted first;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        first = ActOnce(*stub, Observations(2, kObsDim));
+        return first.answered;
+      },
+      absl::Seconds(30)))
+      << first.status.error_code() << ": " << first.status.error_message() << "\n"
+      << inference->process->LogTail(10);
+  EXPECT_TRUE(first.status.ok()) << first.status.error_message();
+  ExpectActionsOfTheEnvsShape(first.response, 2);
+  EXPECT_EQ(first.response.version(), 1);
+  EXPECT_EQ(first.response.version(), LearnerVersion(*parameters));
+
+  // Observations of the wrong width, or not a matrix: the stream ends with
+  // INVALID_ARGUMENT naming the field.
+  const Acted wide = ActOnce(*stub, Observations(2, kObsDim + 2));
+  EXPECT_FALSE(wide.answered);
+  EXPECT_EQ(wide.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(wide.status.error_message(), HasSubstr("ActRequest.observations"));
+  EXPECT_THAT(wide.status.error_message(), HasSubstr("obs_dim 3"));
+  const Acted flat = ActOnce(*stub, Observations(kObsDim, 0));
+  EXPECT_FALSE(flat.answered);
+  EXPECT_EQ(flat.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(flat.status.error_message(), HasSubstr("ActRequest.observations"));
+  // ...and the role serves the next stream as before.
+  const Acted again = ActOnce(*stub, Observations(3, kObsDim));
+  ASSERT_TRUE(again.answered) << again.status.error_message();
+  ExpectActionsOfTheEnvsShape(again.response, 3);
+  const double requests_before_actor = SumMetric(inference->Metrics(), "rill_inference_requests_total");
+
+  // An actor whose config points inference.address at the role. Its items
+  // let the learner train and publish newer versions.
+  const std::string actor_config = WriteCentralConfig("actor-config", inference->address());
+  ASSERT_FALSE(actor_config.empty());
+  absl::StatusOr<RoleProcess> actor =
+      StartRole("actor", {"actor", "--config=" + actor_config, "--actor_id=0", "--replay_address=" + replay->address(),
+                          "--learner_address=" + learner->address()});
+  ASSERT_TRUE(actor.ok()) << actor.status();
+
+  // The role takes up the learner's newer versions: a fresh stream acts with
+  // one the learner published after version 1.
+  Acted newer;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        newer = ActOnce(*stub, Observations(2, kObsDim));
+        return newer.answered && newer.response.version() > 1;
+      },
+      absl::Seconds(40)))
+      << "the inference role still acts with version " << newer.response.version() << "; learner at version "
+      << LearnerVersion(*parameters) << "\n"
+      << learner->process->LogTail(5) << "\n"
+      << inference->process->LogTail(5) << "\n"
+      << actor->process->LogTail(5);
+  ExpectActionsOfTheEnvsShape(newer.response, 2);
+  const int64_t learner_version = LearnerVersion(*parameters);
+  EXPECT_TRUE(IsPublishedVersion(newer.response.version(), learner_version))
+      << "version " << newer.response.version() << " with the learner at " << learner_version;
+  // The actor acted through the role, with the role's versions (it holds no
+  // policy of its own with central inference).
+  const MetricSamples role_metrics = inference->Metrics();
+  EXPECT_GT(SumMetric(role_metrics, "rill_inference_requests_total"), requests_before_actor + 1);
+  EXPECT_GT(SumMetric(role_metrics, "rill_inference_parameter_version"), 1);
+  EXPECT_TRUE(WaitUntil([&] { return SumMetric(actor->Metrics(), "rill_actor_parameter_version") > 1; },
+                        absl::Seconds(10)))
+      << actor->process->LogTail(10);
+  const int64_t actor_version = static_cast<int64_t>(SumMetric(actor->Metrics(), "rill_actor_parameter_version"));
+  EXPECT_TRUE(IsPublishedVersion(actor_version, LearnerVersion(*parameters))) << "actor at version " << actor_version;
+
+  for (RoleProcess* role : {&*actor, &*inference, &*learner, &*replay}) ExpectCleanStop(*role);
+  EXPECT_THAT(inference->process->LogTail(3), HasSubstr("stopped after"));
+  EXPECT_THAT(inference->process->LogTail(20), ::testing::Not(HasSubstr("topology.inference is")));
+}
+
+// Bad flags and configs stop the role at once with exit code 2 and a line
+// naming what is wrong.
+TEST(InferenceRoleTest, RefusesAnEmptyLearnerAddressAndAMissingConfig) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {{"inference", absl::StrCat("--config=", kConfigPath), "--learner_address="}, "--learner_address is empty"},
+      {{"inference", "--config=tests/configs/missing.textpb", "--learner_address=127.0.0.1:1"},
+       "tests/configs/missing.textpb"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.names);
+    auto child = tools::ChildProcess::Start("inference", RillBinary(), c.args, TempDir("inference-bad") + "/out.log");
+    ASSERT_TRUE(child.ok()) << child.status();
+    const std::optional<int> status = (*child)->WaitExit(absl::Seconds(30));
+    ASSERT_TRUE(status.has_value()) << "still running\n" << (*child)->LogTail(10);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << tools::ChildProcess::DescribeStatus(*status);
+    EXPECT_THAT((*child)->LogTail(5), HasSubstr(c.names));
+  }
+}
+
+}  // namespace
+}  // namespace rill::testing
