@@ -95,4 +95,9 @@ absl::Status CheckHealth(grpc::Channel& channel, absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+std::string HostPort(const std::string& host, int port) {
+  if (host.find(':') != std::string::npos && host.front() != '[') return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
 }  // namespace rill

@@ -58,6 +58,9 @@ bool WaitForConnected(grpc::Channel& channel, absl::Duration timeout);
 // Calls grpc.health.v1.Health/Check; OK when the server reports SERVING.
 absl::Status CheckHealth(grpc::Channel& channel, absl::Duration timeout);
 
+// "HOST:PORT", bracketing an IPv6 host ("[::1]:50051").
+std::string HostPort(const std::string& host, int port);
+
 inline std::chrono::system_clock::time_point DeadlineIn(absl::Duration timeout) {
   return absl::ToChronoTime(absl::Now() + timeout);
 }

@@ -38,10 +38,14 @@ int LearnerMain() {
   if (!learner.ok()) return ExitWith("cannot start the learner", learner.status());
   ParameterServiceImpl service(&store);
   std::vector<grpc::Service*> services = {&service};
-  // Central inference: the actors' policy runs here, on the newest version.
+  // Central inference: the actors' policy runs here, on the newest version,
+  // unless inference.address names a separate `rill inference` process.
   std::unique_ptr<InferenceBatcher> batcher;
   std::unique_ptr<InferenceServiceImpl> inference;
-  if (config->topology().inference() == "central") {
+  const bool central = config->topology().inference() == "central";
+  if (central && !config->inference().address().empty()) {
+    RILL_LOG(INFO) << "central inference is served by " << config->inference().address() << " (rill inference)";
+  } else if (central) {
     InferenceOptions inference_options;
     inference_options.max_batch = config->inference().max_batch();
     inference_options.max_wait = absl::Microseconds(config->inference().max_wait_micros());
@@ -52,7 +56,7 @@ int LearnerMain() {
     services.push_back(inference.get());
   }
   absl::StatusOr<StartedServer> server =
-      StartGrpcServer(absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port)), services,
+      StartGrpcServer(HostPort(absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_port)), services,
                       config->replay().max_message_bytes());
   if (!server.ok()) return ExitWith("cannot serve parameters", server.status());
   // On SIGTERM, readiness goes first; then the update loop stops, the last

@@ -26,12 +26,6 @@
 namespace rill::learner {
 namespace {
 
-// "HOST:PORT", bracketing an IPv6 host.
-std::string HostPort(const std::string& host, int port) {
-  if (host.find(':') != std::string::npos && host.front() != '[') return absl::StrCat("[", host, "]:", port);
-  return absl::StrCat(host, ":", port);
-}
-
 // The newest parameter version received from the learner, as the batcher
 // loads it before its next batch. Set on the ParameterClient's thread, read
 // on the inference thread; thread-safe, and neither side waits on the other

@@ -39,12 +39,6 @@ constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
 constexpr absl::Duration kTrimPeriod = absl::Seconds(5);
 constexpr absl::Duration kMetricsPeriod = absl::Seconds(1);
 
-// "HOST:PORT", bracketing an IPv6 host.
-std::string HostPort(const std::string& host, int port) {
-  if (host.find(':') != std::string::npos && host.front() != '[') return absl::StrCat("[", host, "]:", port);
-  return absl::StrCat(host, ":", port);
-}
-
 }  // namespace
 
 int ReplayMain() {
