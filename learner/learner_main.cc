@@ -46,11 +46,7 @@ int LearnerMain() {
   if (central && !config->inference().address().empty()) {
     RILL_LOG(INFO) << "central inference is served by " << config->inference().address() << " (rill inference)";
   } else if (central) {
-    InferenceOptions inference_options;
-    inference_options.max_batch = config->inference().max_batch();
-    inference_options.max_wait = absl::Microseconds(config->inference().max_wait_micros());
-    inference_options.seed = config->seed() + 7919;
-    batcher = std::make_unique<InferenceBatcher>(inference_options, [&store] { return store.Latest(); },
+    batcher = std::make_unique<InferenceBatcher>(InferenceOptions::FromConfig(*config), [&store] { return store.Latest(); },
                                                  *metrics ? &(*metrics)->registry() : nullptr);
     inference = std::make_unique<InferenceServiceImpl>(batcher.get());
     services.push_back(inference.get());

@@ -12,6 +12,14 @@
 
 namespace rill::learner {
 
+InferenceOptions InferenceOptions::FromConfig(const v1::ExperimentConfig& config) {
+  InferenceOptions options;
+  options.max_batch = config.inference().max_batch();
+  options.max_wait = absl::Microseconds(config.inference().max_wait_micros());
+  options.seed = config.seed() + 7919;  // not the actors' or the learner's own streams
+  return options;
+}
+
 InferenceBatcher::InferenceBatcher(InferenceOptions options, LatestParameters latest, prometheus::Registry* registry)
     : options_(options), latest_(std::move(latest)) {
   if (registry != nullptr) {

@@ -40,6 +40,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "proto/config.pb.h"
 #include "torch/torch.h"
 
 namespace rill::learner {
@@ -52,6 +53,10 @@ struct InferenceOptions {
   absl::Duration max_wait = absl::Milliseconds(2);
   // Seeds the policy's exploration noise.
   uint64_t seed = 1;
+
+  // The options of a finalized config's `inference` block, seeded from its
+  // `seed`: the same for the learner's own service and `rill inference`.
+  static InferenceOptions FromConfig(const v1::ExperimentConfig& config);
 };
 
 // What a request gets back: its rows of the batch's outputs.

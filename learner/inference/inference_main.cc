@@ -101,11 +101,7 @@ int InferenceMain() {
   // Declared in dependency order, so that they go in reverse: the client's
   // callback and the batcher both read `newest`.
   NewestParameters newest(registry);
-  InferenceOptions options;
-  options.max_batch = config->inference().max_batch();
-  options.max_wait = absl::Microseconds(config->inference().max_wait_micros());
-  options.seed = config->seed() + 7919;  // as the learner's own inference service
-  InferenceBatcher batcher(options, [&newest] { return newest.Get(); }, registry);
+  InferenceBatcher batcher(InferenceOptions::FromConfig(*config), [&newest] { return newest.Get(); }, registry);
   InferenceServiceImpl service(&batcher);
   actor::ParameterClient parameters(learner_address, max_message_bytes,
                                     [&newest](v1::ParameterUpdate update) { newest.Set(std::move(update)); });
