@@ -12,10 +12,10 @@
 #include "actor/items/unroll.h"
 #include "learner/algorithms/spec.h"
 #include "learner/policies/registry.h"
+#include "common/blas.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
-#include "torch/torch.h"
 
 namespace rill::actor {
 namespace {
@@ -231,29 +231,21 @@ absl::Status Actor::ChooseActions(bool random, bool deterministic) {
     return absl::OkStatus();
   }
   const int64_t n = static_cast<int64_t>(envs_.size());
-  torch::Tensor obs = torch::from_blob(obs_.data(), {n, obs_dim_}, torch::kFloat32);
-  torch::Tensor actions;
   if (!deterministic && items_ != nullptr && items_->needs_behaviour()) {
-    learner::Behaviour behaviour;
-    absl::StatusOr<torch::Tensor> acted = policy_->ActWithBehaviour(obs, &behaviour);
+    const absl::Status acted = policy_->ActWithBehaviour(obs_.data(), n, &policy_output_);
     if (!acted.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat("the replay table's items need the behaviour policy: ",
-                                                        acted.status().message()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the replay table's items need the behaviour policy: ", acted.message()));
     }
-    actions = acted->contiguous();
-    torch::Tensor log_prob = behaviour.log_prob.to(torch::kFloat32).contiguous();
-    torch::Tensor distribution = behaviour.distribution.to(torch::kFloat32).contiguous();
-    std::memcpy(log_probs_.data(), log_prob.data_ptr<float>(), log_probs_.size() * sizeof(float));
-    std::memcpy(distributions_.data(), distribution.data_ptr<float>(), distributions_.size() * sizeof(float));
+    std::copy(policy_output_.log_prob.begin(), policy_output_.log_prob.end(), log_probs_.begin());
+    std::copy(policy_output_.distribution.begin(), policy_output_.distribution.end(), distributions_.begin());
   } else {
-    actions = policy_->Act(obs, deterministic).contiguous();
+    policy_->Act(obs_.data(), n, deterministic, &policy_output_);
   }
   if (env_spec_.discrete) {
-    actions = actions.to(torch::kInt64);
-    std::memcpy(action_indices_.data(), actions.data_ptr<int64_t>(), action_indices_.size() * sizeof(int64_t));
+    std::copy(policy_output_.indices.begin(), policy_output_.indices.end(), action_indices_.begin());
   } else {
-    actions = actions.to(torch::kFloat32);
-    std::memcpy(actions_.data(), actions.data_ptr<float>(), actions_.size() * sizeof(float));
+    std::copy(policy_output_.actions.begin(), policy_output_.actions.end(), actions_.begin());
   }
   return absl::OkStatus();
 }
@@ -285,7 +277,9 @@ absl::StatusOr<bool> Actor::WriteReady(const absl::Notification& stop) {
 }
 
 absl::Status Actor::Run(const absl::Notification& stop) {
-  torch::set_num_threads(1);
+  // The policy's forwards are small: the BLAS's own threads would only
+  // compete with the envs (and with the other actors on the machine).
+  SetBlasThreads(1);
   stop_ = &stop;
   return options_.evaluator ? RunEvaluation(stop) : RunTraining(stop);
 }

@@ -159,6 +159,8 @@ class Actor {
   // [num_envs] and the distribution's parameters [num_envs, width].
   std::vector<float> log_probs_;
   std::vector<float> distributions_;
+  // What the local policy last wrote (reused, so a step allocates nothing).
+  learner::PolicyOutput policy_output_;
   int distribution_width_ = 0;
 };
 

@@ -9,6 +9,7 @@
 #include "common/flags.h"
 #include "learner/checkpoint.h"
 #include "learner/policies/registry.h"
+#include "learner/policies/torch_policy.h"  // ExportTorchScript
 
 ABSL_FLAG(std::string, out, "", "rill export: where to write the TorchScript policy (e.g. policy.pt).");
 

@@ -9,7 +9,8 @@
 // explicit (no autograd): Backward computes only the gradients its caller
 // asks for, writing weight gradients straight into the gradient buffer.
 //
-// The policies actors run (learner/policies/) are FlatMlps too.
+// The policies actors run (learner/policies/) share FlatMlp's parameter
+// names and layout but run on BlasMlp, without LibTorch.
 //
 // Thread safety: none of these classes is safe for concurrent use; each actor
 // or learner thread owns its own instance.
@@ -24,22 +25,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/blas.h"  // EnsureFastOpenBlasKernels
 #include "proto/parameters.pb.h"
 #include "torch/torch.h"
 
 namespace rill::learner {
-
-// Debian's OpenBLAS 0.3.21 does not recognise recent Xeons (Sapphire/Emerald
-// Rapids) and falls back to its SSE3 "Prescott" kernels, which run a 256x256
-// matmul 4x slower (measured on the 2-core build machine: 74 vs 292 GFLOP/s).
-// When the process's BLAS is a dynamic-arch OpenBLAS that picked such a
-// generic core, OPENBLAS_CORETYPE is unset and the CPU supports AVX-512 (or
-// AVX2), this switches OpenBLAS to its SkylakeX (or Haswell) kernels, exactly
-// as OPENBLAS_CORETYPE would at start-up. It runs once per process; later
-// calls return the first answer. It must run before any other thread calls
-// BLAS, so FlatMlp::Create calls it. Returns the OpenBLAS core in use ("" when
-// the BLAS is not OpenBLAS).
-std::string EnsureFastOpenBlasKernels();
 
 // Sizes of an ensemble of `ensemble` MLPs in_dim -> hidden... -> out_dim.
 struct MlpShape {

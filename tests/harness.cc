@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "absl/time/clock.h"
 
@@ -58,6 +60,18 @@ v1::InsertRequest FiveTransitions() {
     column->mutable_data()->assign(static_cast<size_t>(n * std::max(dims, 1)) * sizeof(float), '\0');
   }
   return request;
+}
+
+std::string ProcFile(const RoleProcess& role, const std::string& name) {
+  std::ifstream in("/proc/" + std::to_string(role.process->pid()) + "/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string ExePath(const RoleProcess& role) {
+  std::error_code error;
+  return std::filesystem::read_symlink("/proc/" + std::to_string(role.process->pid()) + "/exe", error).string();
 }
 
 bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout) {

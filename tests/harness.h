@@ -39,6 +39,11 @@ std::string TempDir(const std::string& name);
 absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args,
                                       const std::string& binary = "", int port = 0);
 
+// /proc/<pid>/`name` of the role's process ("maps", "status"; "" if
+// unreadable), and the path of the image it runs (/proc/<pid>/exe).
+std::string ProcFile(const RoleProcess& role, const std::string& name);
+std::string ExePath(const RoleProcess& role);
+
 // Five zero Pendulum transitions (obs 3, action 1, reward, terminated,
 // next_obs 3) for table "transitions", keys 100..104.
 v1::InsertRequest FiveTransitions();

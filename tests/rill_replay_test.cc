@@ -2,8 +2,6 @@
 // is linked without LibTorch, and still runs it in-process when that binary
 // is missing. Real processes; /proc tells which image each one runs.
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -19,22 +17,11 @@ using ::testing::Not;
 
 constexpr char kConfig[] = "--config=tests/configs/tiny_pendulum.textpb";
 
-std::string ExePath(const RoleProcess& role) {
-  return std::filesystem::read_symlink("/proc/" + std::to_string(role.process->pid()) + "/exe").string();
-}
-
-std::string Maps(const RoleProcess& role) {
-  std::ifstream maps("/proc/" + std::to_string(role.process->pid()) + "/maps");
-  std::stringstream text;
-  text << maps.rdbuf();
-  return text.str();
-}
-
 TEST(RillReplayTest, ReplayShardRunsWithoutLibTorch) {
   absl::StatusOr<RoleProcess> replay = StartRole("torch-free-replay", {"replay", kConfig});
   ASSERT_TRUE(replay.ok()) << replay.status();
   EXPECT_THAT(ExePath(*replay), EndsWith("/rill-replay"));
-  EXPECT_THAT(Maps(*replay), Not(HasSubstr("libtorch")));
+  EXPECT_THAT(ProcFile(*replay, "maps"), Not(HasSubstr("libtorch")));
   // It serves: metrics and the ready pipe came through the exec.
   EXPECT_TRUE(HasMetric(replay->Metrics(), "rill_replay_table_size"));
   const int status = replay->process->Stop(absl::Seconds(30));

@@ -14,7 +14,7 @@
 #                   Dockerfile's, debian:bookworm-slim); an image that already
 #                   holds the runtime libraries is used as it is, with no
 #                   network (CI's debootstrapped base, tests/k8s/run.sh)
-#   --no-bazel      do not run `bazel build //:rill //:rill-replay`; take the
+#   --no-bazel      do not run `bazel build //:rill //:rill-replay //:rill-actor`; take the
 #                   binaries already in bazel-bin/
 #
 # The binaries are linked against Debian bookworm's shared libraries, so
@@ -58,18 +58,18 @@ case "$engine" in
 esac
 
 if [ "$run_bazel" -eq 1 ]; then
-  bazel build //:rill //:rill-replay
+  bazel build //:rill //:rill-replay //:rill-actor
 fi
 bin=bazel-bin
-for binary in rill rill-replay; do
-  [ -x "$bin/$binary" ] || { echo "image.sh: $bin/$binary missing: run bazel build //:rill //:rill-replay" >&2; exit 1; }
+for binary in rill rill-replay rill-actor; do
+  [ -x "$bin/$binary" ] || { echo "image.sh: $bin/$binary missing: run bazel build //:rill //:rill-replay //:rill-actor" >&2; exit 1; }
 done
 
 context="$(mktemp -d "${TMPDIR:-/tmp}/rill-image.XXXXXX")"
 trap 'rm -rf "$context"' EXIT
 cp deploy/docker/Dockerfile "$context/"
-cp "$bin/rill" "$bin/rill-replay" "$context/"
-chmod 0755 "$context/rill" "$context/rill-replay"
+cp "$bin/rill" "$bin/rill-replay" "$bin/rill-actor" "$context/"
+chmod 0755 "$context/rill" "$context/rill-replay" "$context/rill-actor"
 mkdir "$context/configs"
 cp deploy/configs/*.textpb "$context/configs/"
 

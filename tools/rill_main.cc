@@ -65,24 +65,25 @@ every gRPC server and channel (`rill launch --tls` makes a throwaway set).
 `rill <command> --helpfull` lists every flag.
 )";
 
-// `rill replay`: replaces this process with rill-replay from the same
-// folder, the shard linked without LibTorch (about 150 MB less resident
-// memory per shard). The pid, open descriptors (the ready pipe) and
-// arguments carry over. Returns only when there is no such binary or the
-// exec fails; the shard then runs in this process.
-void ExecTorchFreeReplay(int argc, char** argv, int consumed) {
+// `rill replay` and `rill actor`: replace this process with `binary`
+// (rill-replay, rill-actor) from the same folder, the role linked without
+// LibTorch (about 150 MB less resident memory per process). The pid, open
+// descriptors (the ready pipe) and arguments carry over. Returns only when
+// there is no such binary or the exec fails; the role then runs in this
+// process.
+void ExecTorchFreeRole(const char* binary, const char* command, int argc, char** argv, int consumed) {
   char self[PATH_MAX];
   const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (length <= 0) return;
   self[length] = '\0';
   std::string path(self);
-  path = path.substr(0, path.rfind('/') + 1) + "rill-replay";
+  path = path.substr(0, path.rfind('/') + 1) + binary;
   if (access(path.c_str(), X_OK) != 0) return;
   std::vector<char*> args = {path.data()};
   for (int i = consumed; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
   execv(path.c_str(), args.data());
-  std::fprintf(stderr, "rill replay: cannot run %s (%s); running the shard in this process\n", path.c_str(),
+  std::fprintf(stderr, "rill %s: cannot run %s (%s); running it in this process\n", command, path.c_str(),
                std::strerror(errno));
 }
 
@@ -106,7 +107,8 @@ int main(int argc, char** argv) {
     command = "replay info";
     consumed = 3;
   }
-  if (command == "replay") ExecTorchFreeReplay(argc, argv, consumed);
+  if (command == "replay") ExecTorchFreeRole("rill-replay", "replay", argc, argv, consumed);
+  if (command == "actor") ExecTorchFreeRole("rill-actor", "actor", argc, argv, consumed);
   std::vector<char*> args = {argv[0]};
   for (int i = consumed; i < argc; ++i) args.push_back(argv[i]);
   std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());

@@ -16,6 +16,7 @@ PACKAGES=(
   libabsl-dev
   libtorch-dev
   libopenblas0-openmp      # without it LibTorch falls back to reference BLAS (~15x slower)
+  libblas-dev              # cblas.h and libblas.so: the actors' policies call OpenBLAS's cblas_sgemm directly
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libmujoco-dev            # MuJoCo 2.2 physics for the locomotion envs (actor/envs/mujoco/)

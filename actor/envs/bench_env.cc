@@ -18,11 +18,11 @@
 #include "actor/envs/interface.h"
 #include "actor/envs/mujoco/mujoco_env.h"
 #include "actor/envs/registry.h"
+#include "common/blas.h"
 #include "common/flags.h"
 #include "common/status_macros.h"
 #include "learner/policies/registry.h"
 #include "mujoco/mujoco.h"
-#include "torch/torch.h"
 
 ABSL_FLAG(std::string, env, "HalfCheetah-v4", "Environment `rill bench env` measures (a name `rill envs` lists).");
 ABSL_FLAG(int, bench_num_envs, 16, "rill bench env: envs stepped in lockstep, as one actor runs them.");
@@ -127,7 +127,7 @@ absl::Status Run() {
   const absl::Duration duration = absl::Seconds(seconds);
   ASSIGN_OR_RETURN(const std::vector<int> hidden, ParseWidths(absl::GetFlag(FLAGS_bench_policy_hidden)));
   ASSIGN_OR_RETURN(const EnvSpec spec, LookupEnvSpec(name));
-  torch::set_num_threads(1);
+  SetBlasThreads(1);
   std::mt19937_64 rng(7);
 
   // 1. Envs alone, random actions.
@@ -145,21 +145,16 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(std::unique_ptr<learner::Policy> policy, learner::MakePolicy(policy_spec, /*seed=*/1));
   const int obs_dim = spec.obs_dim();
   const int act_dim = spec.action_dim();
+  learner::PolicyOutput out;
   ASSIGN_OR_RETURN(const double policy_rate, Measure(duration, num_envs, [&]() -> absl::Status {
-    torch::NoGradGuard no_grad;
-    torch::Tensor obs = torch::from_blob(looped->obs(), {num_envs, obs_dim}, torch::kFloat32);
-    torch::Tensor actions = policy->Act(obs, /*deterministic=*/false).contiguous();
+    policy->Act(looped->obs(), num_envs, /*deterministic=*/false, &out);
     if (spec.discrete) {
-      actions = actions.to(torch::kInt64);
-      const int64_t* index = actions.data_ptr<int64_t>();
-      for (int i = 0; i < num_envs; ++i) looped->action_row(i)[0] = static_cast<float>(index[i]);
+      for (int i = 0; i < num_envs; ++i) looped->action_row(i)[0] = static_cast<float>(out.indices[i]);
     } else {
-      actions = actions.to(torch::kFloat32);
-      const float* a = actions.data_ptr<float>();
       for (int i = 0; i < num_envs; ++i) {
         float* row = looped->action_row(i);
         for (int j = 0; j < act_dim; ++j) {
-          const float unit = a[static_cast<size_t>(i) * act_dim + j];
+          const float unit = out.actions[static_cast<size_t>(i) * act_dim + j];
           row[j] = spec.action_low[j] + (unit + 1.f) * 0.5f * (spec.action_high[j] - spec.action_low[j]);
         }
       }

@@ -9,7 +9,8 @@
 #include "learner/networks.h"
 #include "learner/policies/categorical.h"
 #include "learner/policies/gaussian.h"
-#include "learner/policies/mlp_policy.h"
+#include "learner/policies/spec.h"
+#include "learner/policies/torch_policy.h"  // SquashedGaussianLogProb
 
 namespace rill::learner {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 #include "learner/policies/registry.h"
 
 namespace rill::learner {
@@ -70,7 +71,7 @@ Batch ActedBatch(const Impala& impala, const actor::EnvSpec& env, int b, int t, 
   std::vector<torch::Tensor> actions, distributions;
   for (int s = 0; s < t; ++s) {
     Behaviour behaviour;
-    torch::Tensor action = *policy->ActWithBehaviour(obs[s].contiguous(), &behaviour);
+    torch::Tensor action = *ActWithBehaviour(*policy, obs[s].contiguous(), &behaviour);
     actions.push_back(action);
     distributions.push_back(behaviour.distribution);
     log_prob[s] = behaviour.log_prob;

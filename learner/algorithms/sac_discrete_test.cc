@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/networks.h"
 #include "learner/policies/registry.h"
@@ -353,7 +354,7 @@ TEST(SacDiscreteTest, PolicyLearnsTheBestActionOfAOneStepProblem) {
     ASSERT_TRUE(sac->Update(batch).ok());
   }
   std::unique_ptr<Policy> policy = *PolicyFromParameters(*sac->ExportPolicy(), 0);
-  torch::Tensor actions = policy->Act(torch::eye(3), /*deterministic=*/true);
+  torch::Tensor actions = Act(*policy, torch::eye(3), /*deterministic=*/true);
   EXPECT_TRUE(torch::equal(actions, torch::arange(3, torch::kInt64))) << actions;
   EXPECT_NEAR(sac->Statistics()[4].value, 1.0 / 3, 0.1);  // q_mean: E[r] under the uniform replay
 }
@@ -446,7 +447,7 @@ TEST(SacDiscreteTest, ExportedPolicyIsACategoricalPolicyWhoseArgmaxMatchesThePol
   torch::manual_seed(9);
   torch::Tensor obs = torch::randn({64, 5});
   torch::Tensor expected = Mlp(obs, sac->ParametersForTesting(), "policy", 3, -1).argmax(1);
-  EXPECT_TRUE(torch::equal((*policy)->Act(obs, /*deterministic=*/true), expected));
+  EXPECT_TRUE(torch::equal(Act(**policy, obs, /*deterministic=*/true), expected));
 }
 
 // ---- Bad input.

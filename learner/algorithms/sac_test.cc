@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/networks.h"
 #include "learner/policies/gaussian.h"
@@ -349,7 +350,7 @@ TEST(SacTest, PolicyLearnsTheBestActionOfAOneStepProblem) {
   }
   std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(1, 1, {32, 32}, 0);
   ASSERT_TRUE(policy->LoadParameters(*sac->ExportPolicy()).ok());
-  EXPECT_NEAR(policy->Act(torch::ones({1, 1}), /*deterministic=*/true).item<float>(), 0.5f, 0.1f);
+  EXPECT_NEAR(Act(*policy, torch::ones({1, 1}), /*deterministic=*/true).item<float>(), 0.5f, 0.1f);
 }
 
 std::string TempDir(const std::string& name) {
@@ -422,7 +423,7 @@ TEST(SacTest, ExportedPolicyLoadsIntoGaussianPolicyWithIdenticalActions) {
   ASSERT_TRUE(policy->LoadParameters(*sac->ExportPolicy()).ok());
   // The tiny policy's mean at obs (1, 2) is 0.5 h1 = 0.5; at (3, -1) it is
   // 1.5: deterministic actions tanh(0.5) = 0.46211716, tanh(1.5) = 0.90514825.
-  torch::Tensor actions = policy->Act(torch::tensor({{1.f, 2.f}, {3.f, -1.f}}), /*deterministic=*/true);
+  torch::Tensor actions = Act(*policy, torch::tensor({{1.f, 2.f}, {3.f, -1.f}}), /*deterministic=*/true);
   EXPECT_NEAR(actions[0][0].item<float>(), 0.46211716f, 1e-6);
   EXPECT_NEAR(actions[1][0].item<float>(), 0.90514825f, 1e-6);
 }
@@ -440,7 +441,7 @@ TEST(SacTest, ExportedPolicyMatchesTheLearnersPolicyAfterTraining) {
   ASSERT_TRUE(a->LoadParameters(exported).ok());
   ASSERT_TRUE(b->LoadParameters(exported).ok());
   torch::Tensor obs = torch::randn({4, 5});
-  EXPECT_TRUE(torch::equal(a->Act(obs, true), b->Act(obs, true)));
+  EXPECT_TRUE(torch::equal(Act(*a, obs, true), Act(*b, obs, true)));
   // And it is the learner's current policy, tensor for tensor.
   std::map<std::string, torch::Tensor> params = sac->ParametersForTesting();
   rill::v1::ParameterSet reexported = *a->ExportParameters();

@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/algorithms/spec.h"
 #include "learner/networks.h"
@@ -560,7 +561,7 @@ TEST(Td3Test, ExportedPolicyLoadsIntoADeterministicPolicyActingAsTheActor) {
   ASSERT_TRUE(policy.ok()) << policy.status();
   // The tiny actor: a = tanh(0.5 relu(o1)): tanh(0.5) = 0.46211716 at
   // (1, 2), tanh(1.5) = 0.90514825 at (3, -1).
-  torch::Tensor actions = (*policy)->Act(torch::tensor({{1.f, 2.f}, {3.f, -1.f}}), /*deterministic=*/true);
+  torch::Tensor actions = Act(**policy, torch::tensor({{1.f, 2.f}, {3.f, -1.f}}), /*deterministic=*/true);
   EXPECT_NEAR(actions[0][0].item<float>(), 0.46211716f, 1e-6);
   EXPECT_NEAR(actions[1][0].item<float>(), 0.90514825f, 1e-6);
 }
@@ -585,7 +586,7 @@ TEST(Td3Test, PolicyLearnsTheBestActionOfAOneStepProblem) {
     ASSERT_TRUE(td3->Update(batch).ok());
   }
   std::unique_ptr<Policy> policy = *PolicyFromParameters(*td3->ExportPolicy(), 0);
-  EXPECT_NEAR(policy->Act(torch::ones({1, 1}), /*deterministic=*/true).item<float>(), 0.5f, 0.1f);
+  EXPECT_NEAR(Act(*policy, torch::ones({1, 1}), /*deterministic=*/true).item<float>(), 0.5f, 0.1f);
 }
 
 TEST(Td3Test, CreateRejectsBadOptions) {

@@ -238,14 +238,14 @@ void InferenceBatcher::RunBatch(ActKind kind, std::vector<Pending>& batch) {
   absl::Status status;
   try {
     if (kind == ActKind::kExploreWithBehaviour) {
-      absl::StatusOr<torch::Tensor> acted = policy_->ActWithBehaviour(observations, &behaviour);
+      absl::StatusOr<torch::Tensor> acted = ActWithBehaviour(*policy_, observations, &behaviour);
       if (acted.ok()) {
         actions = std::move(*acted);
       } else {
         status = acted.status();
       }
     } else {
-      actions = policy_->Act(observations, kind == ActKind::kDeterministic);
+      actions = Act(*policy_, observations, kind == ActKind::kDeterministic);
     }
   } catch (const c10::Error& error) {
     status = absl::InternalError(absl::StrCat("the policy failed on a batch of ", batch_rows, ": ", error.what()));

@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "learner/parameter_service.h"
 #include "learner/policies/interface.h"
+#include "learner/policies/torch_policy.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"

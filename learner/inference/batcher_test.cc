@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 #include "learner/policies/registry.h"
 
 namespace rill::learner {
@@ -78,7 +79,7 @@ TEST(InferenceBatcherTest, RequestsOfManyStreamsGetExactlyTheirRowsOfOneForward)
     EXPECT_EQ(result.batch_rows, 20);
     EXPECT_EQ(result.version, 1);
     torch::NoGradGuard no_grad;
-    EXPECT_TRUE(torch::allclose(result.actions, direct->Act(observations[stream], true), 1e-5, 1e-6))
+    EXPECT_TRUE(torch::allclose(result.actions, Act(*direct, observations[stream], true), 1e-5, 1e-6))
         << "stream " << stream;
   }
   EXPECT_EQ(batcher.Stats().batches, 1);
@@ -170,9 +171,9 @@ TEST(InferenceBatcherTest, ANewVersionActsFromTheNextBatchOn) {
   ASSERT_TRUE(after.Wait());
   torch::NoGradGuard no_grad;
   EXPECT_EQ((*before.result)->version, 1);
-  EXPECT_TRUE(torch::allclose((*before.result)->actions, first_policy->Act(obs, true), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose((*before.result)->actions, Act(*first_policy, obs, true), 1e-5, 1e-6));
   EXPECT_EQ((*after.result)->version, 2);
-  EXPECT_TRUE(torch::allclose((*after.result)->actions, second_policy->Act(obs, true), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose((*after.result)->actions, Act(*second_policy, obs, true), 1e-5, 1e-6));
   EXPECT_FALSE(torch::allclose((*before.result)->actions, (*after.result)->actions));
 }
 
@@ -219,7 +220,7 @@ TEST(InferenceBatcherTest, BadObservationsAreRefusedWithoutHurtingTheirBatch) {
   EXPECT_NE(wrong.result->status().message().find("obs_dim 3"), std::string::npos) << wrong.result->status();
   ASSERT_TRUE(good.result->ok());
   torch::NoGradGuard no_grad;
-  EXPECT_TRUE(torch::allclose((*good.result)->actions, direct->Act(obs, true), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose((*good.result)->actions, Act(*direct, obs, true), 1e-5, 1e-6));
   EXPECT_FALSE(ignored.arrived.HasBeenNotified());
 }
 

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/bench_probes.h"
+#include "common/blas.h"
 #include "common/flags.h"
 #include "common/grpc_util.h"
 #include "common/status_macros.h"
@@ -152,14 +154,19 @@ v1::PolicySpec BenchSpec(int obs_dim, int act_dim) {
 // Local inference: one actor's forward over its `envs` rows, on this
 // thread, as actions per second.
 double LocalActionsPerSecond(Policy& policy, int obs_dim, int envs, double seconds) {
-  torch::NoGradGuard no_grad;
-  const torch::Tensor obs = torch::randn({envs, obs_dim});
-  for (int i = 0; i < 20; ++i) policy.Act(obs, false);
+  // What an actor in local mode does per step: one batched forward over its
+  // envs' observations on its own thread.
+  std::vector<float> obs(static_cast<size_t>(envs) * obs_dim);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal;
+  for (float& x : obs) x = normal(rng);
+  PolicyOutput out;
+  for (int i = 0; i < 20; ++i) policy.Act(obs.data(), envs, false, &out);
   int64_t forwards = 0;
   const absl::Time start = absl::Now();
   const absl::Time end = start + absl::Seconds(seconds);
   while (absl::Now() < end) {
-    policy.Act(obs, false);
+    policy.Act(obs.data(), envs, false, &out);
     ++forwards;
   }
   return static_cast<double>(forwards * envs) / absl::ToDoubleSeconds(absl::Now() - start);
@@ -178,6 +185,7 @@ absl::Status Run() {
   files.rlim_cur = files.rlim_max;
   setrlimit(RLIMIT_NOFILE, &files);
   torch::set_num_threads(1);  // the batch runs on the inference thread, as in the learner's default
+  SetBlasThreads(1);
   const int cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   const std::string load_before = LoadAverage();
   std::cerr << "inference bench: " << cores << " cores, load average " << load_before << ", " << seconds

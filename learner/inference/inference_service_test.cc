@@ -7,6 +7,7 @@
 #include "common/grpc_util.h"
 #include "common/torch_tensor.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 #include "learner/policies/registry.h"
 
 namespace rill::learner {
@@ -92,7 +93,7 @@ TEST(InferenceServiceTest, StreamsOfFourActorsAreAnsweredFromOneBatchExactly) {
       absl::StatusOr<torch::Tensor> actions = ToTorch(response.actions());
       ASSERT_TRUE(actions.ok());
       torch::NoGradGuard no_grad;
-      EXPECT_TRUE(torch::allclose(*actions, served.direct->Act(observations[i], true), 1e-5, 1e-6));
+      EXPECT_TRUE(torch::allclose(*actions, Act(*served.direct, observations[i], true), 1e-5, 1e-6));
     }
   }
   for (auto& actor : actors) {
@@ -118,9 +119,9 @@ TEST(InferenceServiceTest, AnActorThatLeavesMidBatchDoesNotBreakTheOthers) {
   v1::ActResponse response;
   ASSERT_TRUE(second.stream->Read(&response));
   torch::NoGradGuard no_grad;
-  EXPECT_TRUE(torch::allclose(*ToTorch(response.actions()), served.direct->Act(obs2, true), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(*ToTorch(response.actions()), Act(*served.direct, obs2, true), 1e-5, 1e-6));
   ASSERT_TRUE(third.stream->Read(&response));
-  EXPECT_TRUE(torch::allclose(*ToTorch(response.actions()), served.direct->Act(obs3, true), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(*ToTorch(response.actions()), Act(*served.direct, obs3, true), 1e-5, 1e-6));
 }
 
 TEST(InferenceServiceTest, BadObservationsEndOnlyTheirStreamWithInvalidArgument) {
@@ -154,7 +155,7 @@ TEST(InferenceServiceTest, BadObservationsEndOnlyTheirStreamWithInvalidArgument)
     ASSERT_TRUE(good.Send(obs));
     ASSERT_TRUE(good.stream->Read(&response)) << c.what;
     torch::NoGradGuard no_grad;
-    EXPECT_TRUE(torch::allclose(*ToTorch(response.actions()), served.direct->Act(obs, true), 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(*ToTorch(response.actions()), Act(*served.direct, obs, true), 1e-5, 1e-6));
   }
 }
 

@@ -1,6 +1,8 @@
 #include "learner/policies/categorical.h"
 
-#include <utility>
+#include <algorithm>
+#include <cmath>
+#include <random>
 
 #include "common/status_macros.h"
 
@@ -9,28 +11,54 @@ namespace rill::learner {
 absl::StatusOr<std::unique_ptr<CategoricalPolicy>> CategoricalPolicy::Create(const v1::PolicySpec& spec,
                                                                              uint64_t seed) {
   RETURN_IF_ERROR(CheckPolicySpec(spec, kKind));
-  ASSIGN_OR_RETURN(FlatMlp mlp, MakeNetwork(spec, spec.action_dim(), seed));
-  return std::unique_ptr<CategoricalPolicy>(new CategoricalPolicy(spec, std::move(mlp), seed));
+  return std::unique_ptr<CategoricalPolicy>(new CategoricalPolicy(spec, spec.action_dim(), seed));
 }
 
-torch::Tensor CategoricalPolicy::Act(const torch::Tensor& obs, bool deterministic) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor logits = Forward(obs);  // [B, A]
-  if (deterministic) return logits.argmax(1);
-  return torch::multinomial(torch::softmax(logits, 1), /*num_samples=*/1, /*replacement=*/true, generator())
-      .squeeze(1);
+int64_t CategoricalPolicy::Draw(const float* logits, int64_t n) {
+  const float max = *std::max_element(logits, logits + n);
+  probabilities_.resize(static_cast<size_t>(n));
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) total += probabilities_[i] = std::exp(static_cast<double>(logits[i] - max));
+  const double u = std::uniform_real_distribution<double>(0, total)(rng());
+  double cumulative = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    cumulative += probabilities_[i];
+    if (u < cumulative) return i;
+  }
+  // Rounding left u at the very top: the last action with any probability.
+  for (int64_t i = n - 1; i > 0; --i) {
+    if (probabilities_[i] > 0) return i;
+  }
+  return 0;
 }
 
-absl::StatusOr<torch::Tensor> CategoricalPolicy::ActWithBehaviour(const torch::Tensor& obs, Behaviour* behaviour) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor logits = Forward(obs).clone();  // Forward's buffer is reused by the next call
-  torch::Tensor log_probs = torch::log_softmax(logits, 1);
-  torch::Tensor action = torch::multinomial(log_probs.exp(), /*num_samples=*/1, /*replacement=*/true, generator());
-  behaviour->log_prob = log_probs.gather(1, action).squeeze(1);
-  behaviour->distribution = logits;
-  return action.squeeze(1);
+void CategoricalPolicy::Act(const float* obs, int64_t batch, bool deterministic, PolicyOutput* out) {
+  const int64_t n = num_actions();
+  const float* logits = Forward(obs, batch);
+  out->indices.resize(static_cast<size_t>(batch));
+  for (int64_t r = 0; r < batch; ++r) {
+    const float* row = logits + r * n;
+    out->indices[r] = deterministic ? std::max_element(row, row + n) - row : Draw(row, n);
+  }
 }
 
-std::string CategoricalPolicy::ScriptHead() const { return "    return torch.argmax(out, dim=1)\n"; }
+absl::Status CategoricalPolicy::ActWithBehaviour(const float* obs, int64_t batch, PolicyOutput* out) {
+  const int64_t n = num_actions();
+  const float* logits = Forward(obs, batch);
+  out->indices.resize(static_cast<size_t>(batch));
+  out->log_prob.resize(static_cast<size_t>(batch));
+  out->distribution.assign(logits, logits + batch * n);
+  for (int64_t r = 0; r < batch; ++r) {
+    const float* row = logits + r * n;
+    const int64_t action = Draw(row, n);
+    // log softmax(row)[action], shifted by the max for range.
+    const float max = *std::max_element(row, row + n);
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(row[i] - max));
+    out->indices[r] = action;
+    out->log_prob[r] = static_cast<float>(static_cast<double>(row[action] - max) - std::log(sum));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace rill::learner

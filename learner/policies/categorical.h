@@ -1,6 +1,7 @@
 // CategoricalPolicy: SAC-discrete's softmax policy. obs -> MLP -> one logit
 // per action; the exploring action is drawn from softmax(logits), the
-// deterministic one is the argmax (the most probable action).
+// deterministic one is the argmax (the most probable action; the first of
+// equal ones).
 //
 // Thread safety: none (see interface.h).
 #ifndef RILL_LEARNER_POLICIES_CATEGORICAL_H_
@@ -8,7 +9,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <string>
 
 #include "absl/status/statusor.h"
 #include "learner/policies/mlp_policy.h"
@@ -23,17 +23,19 @@ class CategoricalPolicy final : public MlpPolicy {
   // InvalidArgument naming the field for a bad spec (CheckPolicySpec).
   static absl::StatusOr<std::unique_ptr<CategoricalPolicy>> Create(const v1::PolicySpec& spec, uint64_t seed);
 
-  // [B] int64 action indices: the argmax of the logits when deterministic,
-  // else one draw per row from softmax(logits) with the policy's generator.
-  torch::Tensor Act(const torch::Tensor& obs, bool deterministic) override;
-  absl::StatusOr<torch::Tensor> ActWithBehaviour(const torch::Tensor& obs, Behaviour* behaviour) override;
+  // out->indices [B]: the argmax of the logits when deterministic, else one
+  // draw per row from softmax(logits) with the policy's generator.
+  void Act(const float* obs, int64_t batch, bool deterministic, PolicyOutput* out) override;
+  absl::Status ActWithBehaviour(const float* obs, int64_t batch, PolicyOutput* out) override;
 
   int obs_dim() const { return spec().obs_dim(); }
   int num_actions() const { return spec().action_dim(); }
 
  private:
   using MlpPolicy::MlpPolicy;
-  std::string ScriptHead() const override;
+  // One draw from softmax(logits[0..n)); `probabilities` is scratch.
+  int64_t Draw(const float* logits, int64_t n);
+  std::vector<double> probabilities_;
 };
 
 }  // namespace rill::learner

@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 
 namespace rill::learner {
 namespace {
@@ -31,11 +32,12 @@ std::unique_ptr<CategoricalPolicy> TinyPolicy(uint64_t seed) {
       {1, 0, 0, 1, 0, 0},     // policy.layers.1.weight [3, 2]
       {0, 0, 0.5},            // policy.layers.1.bias [3]
   };
-  torch::NoGradGuard no_grad;
+  v1::ParameterSet set = *policy->ExportParameters();
   for (size_t i = 0; i < values.size(); ++i) {
-    const torch::Tensor& target = policy->named_parameters()[i].second;
-    target.copy_(torch::tensor(values[i]).view(target.sizes()));
+    set.mutable_tensors(static_cast<int>(i))->mutable_tensor()->mutable_data()->assign(
+        reinterpret_cast<const char*>(values[i].data()), values[i].size() * sizeof(float));
   }
+  EXPECT_TRUE(policy->LoadParameters(set).ok());
   return policy;
 }
 
@@ -43,7 +45,7 @@ TEST(CategoricalPolicyTest, DeterministicActionIsTheArgmaxOfTheLogits) {
   std::unique_ptr<CategoricalPolicy> policy = TinyPolicy(0);
   // logits (1, 2, 0.5) -> 1; (3, 0, 0.5) -> 0; (0, 0, 0.5) -> 2.
   torch::Tensor actions =
-      policy->Act(torch::tensor({{1.f, 2.f}, {3.f, -1.f}, {-1.f, -1.f}}), /*deterministic=*/true);
+      Act(*policy, torch::tensor({{1.f, 2.f}, {3.f, -1.f}, {-1.f, -1.f}}), /*deterministic=*/true);
   ASSERT_EQ(actions.scalar_type(), torch::kInt64);
   ASSERT_EQ(actions.sizes(), (std::vector<int64_t>{3}));
   EXPECT_EQ(actions[0].item<int64_t>(), 1);
@@ -56,7 +58,7 @@ TEST(CategoricalPolicyTest, SampledActionFrequenciesMatchTheSoftmax) {
   // obs (0.5, 1): logits (0.5, 1, 0.5), probabilities
   // (e^0.5, e, e^0.5) / (2 e^0.5 + e) = (0.27406862, 0.45186276, 0.27406862).
   const int64_t n = 20000;
-  torch::Tensor actions = policy->Act(torch::tensor({0.5f, 1.f}).repeat({n, 1}), /*deterministic=*/false);
+  torch::Tensor actions = Act(*policy, torch::tensor({0.5f, 1.f}).repeat({n, 1}), /*deterministic=*/false);
   ASSERT_EQ(actions.scalar_type(), torch::kInt64);
   ASSERT_EQ(actions.sizes(), (std::vector<int64_t>{n}));
   torch::Tensor counts = torch::bincount(actions, /*weights=*/{}, /*minlength=*/3).to(torch::kFloat64) / n;
@@ -70,7 +72,7 @@ TEST(CategoricalPolicyTest, SampledActionFrequenciesMatchTheSoftmax) {
 TEST(CategoricalPolicyTest, AnActionWithNegligibleProbabilityIsNeverSampled) {
   std::unique_ptr<CategoricalPolicy> policy = TinyPolicy(4);
   // obs (40, 0): logits (40, 0, 0.5): action 0 has probability 1 - 1e-17.
-  torch::Tensor actions = policy->Act(torch::tensor({40.f, 0.f}).repeat({1000, 1}), /*deterministic=*/false);
+  torch::Tensor actions = Act(*policy, torch::tensor({40.f, 0.f}).repeat({1000, 1}), /*deterministic=*/false);
   EXPECT_TRUE(torch::equal(actions, torch::zeros({1000}, torch::kInt64)));
 }
 
@@ -79,9 +81,9 @@ TEST(CategoricalPolicyTest, SameSeedSamplesSameActions) {
   std::unique_ptr<CategoricalPolicy> b = TinyPolicy(7);
   std::unique_ptr<CategoricalPolicy> c = TinyPolicy(8);
   torch::Tensor obs = torch::tensor({0.5f, 1.f}).repeat({64, 1});
-  torch::Tensor first = a->Act(obs, false);
-  EXPECT_TRUE(torch::equal(first, b->Act(obs, false)));
-  EXPECT_FALSE(torch::equal(first, c->Act(obs, false)));
+  torch::Tensor first = Act(*a, obs, false);
+  EXPECT_TRUE(torch::equal(first, Act(*b, obs, false)));
+  EXPECT_FALSE(torch::equal(first, Act(*c, obs, false)));
 }
 
 TEST(CategoricalPolicyTest, ExportedParametersLoadIntoAnotherPolicyWithIdenticalActions) {
@@ -89,7 +91,7 @@ TEST(CategoricalPolicyTest, ExportedParametersLoadIntoAnotherPolicyWithIdentical
   std::unique_ptr<CategoricalPolicy> target = *CategoricalPolicy::Create(Spec(4, 5, {8, 8}), 2);
   torch::manual_seed(0);
   torch::Tensor obs = torch::randn({64, 4});
-  EXPECT_FALSE(torch::equal(source->Act(obs, true), target->Act(obs, true)));
+  EXPECT_FALSE(torch::equal(Act(*source, obs, true), Act(*target, obs, true)));
   v1::ParameterSet exported = *source->ExportParameters();
   EXPECT_EQ(exported.policy().kind(), "categorical");
   EXPECT_EQ(exported.policy().action_dim(), 5);
@@ -97,7 +99,7 @@ TEST(CategoricalPolicyTest, ExportedParametersLoadIntoAnotherPolicyWithIdentical
   EXPECT_EQ(exported.tensors(4).name(), "policy.layers.2.weight");
   EXPECT_THAT(exported.tensors(4).tensor().shape(), ::testing::ElementsAre(5, 8));
   ASSERT_TRUE(target->LoadParameters(exported).ok());
-  EXPECT_TRUE(torch::equal(source->Act(obs, true), target->Act(obs, true)));
+  EXPECT_TRUE(torch::equal(Act(*source, obs, true), Act(*target, obs, true)));
   EXPECT_EQ(target->ExportParameters()->SerializeAsString(), exported.SerializeAsString());
 }
 
@@ -111,13 +113,13 @@ TEST(CategoricalPolicyTest, LoadRejectsAnotherActionCountNamingTheTensor) {
 
 TEST(CategoricalPolicyTest, TorchScriptModuleReturnsTheArgmaxAsInt64) {
   std::unique_ptr<CategoricalPolicy> policy = *CategoricalPolicy::Create(Spec(3, 4, {16, 16}), 5);
-  absl::StatusOr<torch::jit::Module> module = policy->ToTorchScript();
+  absl::StatusOr<torch::jit::Module> module = ToTorchScript(*policy);
   ASSERT_TRUE(module.ok()) << module.status();
   torch::manual_seed(1);
   torch::Tensor obs = torch::randn({32, 3});
   torch::Tensor scripted = module->forward({obs}).toTensor();
   EXPECT_EQ(scripted.scalar_type(), torch::kInt64);
-  EXPECT_TRUE(torch::equal(scripted, policy->Act(obs, /*deterministic=*/true)));
+  EXPECT_TRUE(torch::equal(scripted, Act(*policy, obs, /*deterministic=*/true)));
 }
 
 TEST(CategoricalPolicyTest, CreateRejectsAnotherKindOrNoActions) {
@@ -135,7 +137,7 @@ TEST(CategoricalPolicyTest, BehaviourIsTheLogitsAndTheLogProbabilityOfTheDrawnAc
   std::unique_ptr<CategoricalPolicy> policy = TinyPolicy(4);
   const torch::Tensor obs = torch::tensor({{1.f, 2.f}, {3.f, -1.f}, {-1.f, -1.f}}).repeat({200, 1});
   Behaviour behaviour;
-  absl::StatusOr<torch::Tensor> actions = policy->ActWithBehaviour(obs, &behaviour);
+  absl::StatusOr<torch::Tensor> actions = ActWithBehaviour(*policy, obs, &behaviour);
   ASSERT_TRUE(actions.ok()) << actions.status();
   ASSERT_EQ(behaviour.distribution.sizes(), (std::vector<int64_t>{600, 3}));
   ASSERT_EQ(behaviour.log_prob.sizes(), (std::vector<int64_t>{600}));

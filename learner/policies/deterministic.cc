@@ -1,6 +1,9 @@
 #include "learner/policies/deterministic.h"
 
-#include "absl/strings/str_cat.h"
+#include <algorithm>
+#include <cmath>
+#include <random>
+
 #include "common/status_macros.h"
 
 namespace rill::learner {
@@ -8,8 +11,7 @@ namespace rill::learner {
 absl::StatusOr<std::unique_ptr<DeterministicPolicy>> DeterministicPolicy::Create(const v1::PolicySpec& spec,
                                                                                  uint64_t seed) {
   RETURN_IF_ERROR(CheckPolicySpec(spec, kKind));
-  ASSIGN_OR_RETURN(FlatMlp mlp, MakeNetwork(spec, spec.action_dim(), seed));
-  return std::unique_ptr<DeterministicPolicy>(new DeterministicPolicy(spec, std::move(mlp), seed));
+  return std::unique_ptr<DeterministicPolicy>(new DeterministicPolicy(spec, spec.action_dim(), seed));
 }
 
 absl::StatusOr<std::unique_ptr<DeterministicPolicy>> DeterministicPolicy::Create(int obs_dim, int act_dim,
@@ -29,16 +31,15 @@ absl::StatusOr<std::unique_ptr<DeterministicPolicy>> DeterministicPolicy::Create
   return Create(spec, seed);
 }
 
-torch::Tensor DeterministicPolicy::Act(const torch::Tensor& obs, bool deterministic) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor action = torch::tanh(Forward(obs));
-  const double noise = spec().exploration_noise();
-  if (deterministic || noise == 0) return action;
-  return action.add_(torch::randn(action.sizes(), generator(), action.options()).mul_(noise)).clamp_(-1, 1);
-}
-
-std::string DeterministicPolicy::ScriptHead() const {
-  return absl::StrCat("    a = torch.tanh(out)\n", kScriptScaleToBounds);
+void DeterministicPolicy::Act(const float* obs, int64_t batch, bool deterministic, PolicyOutput* out) {
+  const int64_t n = batch * act_dim();
+  const float* head = Forward(obs, batch);
+  out->actions.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) out->actions[i] = std::tanh(head[i]);
+  const float noise = static_cast<float>(spec().exploration_noise());
+  if (deterministic || noise == 0) return;
+  std::normal_distribution<float> normal(0.f, noise);
+  for (float& a : out->actions) a = std::clamp(a + normal(rng()), -1.f, 1.f);
 }
 
 }  // namespace rill::learner

@@ -28,14 +28,13 @@ class DeterministicPolicy final : public MlpPolicy {
                                                                      const std::vector<int>& hidden,
                                                                      double exploration_noise, uint64_t seed);
 
-  torch::Tensor Act(const torch::Tensor& obs, bool deterministic) override;
+  void Act(const float* obs, int64_t batch, bool deterministic, PolicyOutput* out) override;
 
   int obs_dim() const { return spec().obs_dim(); }
   int act_dim() const { return spec().action_dim(); }
 
  private:
   using MlpPolicy::MlpPolicy;
-  std::string ScriptHead() const override;
 };
 
 }  // namespace rill::learner

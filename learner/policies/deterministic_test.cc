@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 #include "torch/script.h"
 
 namespace rill::learner {
@@ -72,7 +73,7 @@ TEST(DeterministicPolicyTest, CreateRejectsAnotherKind) {
 
 TEST(DeterministicPolicyTest, DeterministicActionIsTanhOfTheNetworkOutput) {
   std::unique_ptr<DeterministicPolicy> policy = TinyPolicy(0.1, 0);
-  torch::Tensor actions = policy->Act(TinyObs(), /*deterministic=*/true);
+  torch::Tensor actions = Act(*policy, TinyObs(), /*deterministic=*/true);
   ASSERT_EQ(actions.sizes(), (std::vector<int64_t>{2, 2}));
   for (int i = 0; i < 2; ++i) {
     for (int j = 0; j < 2; ++j) EXPECT_NEAR(actions[i][j].item<float>(), kTinyActions[i][j], 1e-6) << i << j;
@@ -84,7 +85,7 @@ TEST(DeterministicPolicyTest, ExploringActionsStayInRangeWithTheConfiguredSpread
   // obs (1, 2): mean action (0, 0.537); noise std 0.2 is clipped at 1 only
   // 2.3 std above 0.537, which takes a little off the second column's spread.
   torch::Tensor obs = TinyObs()[0].repeat({4000, 1});
-  torch::Tensor actions = policy->Act(obs, /*deterministic=*/false);
+  torch::Tensor actions = Act(*policy, obs, /*deterministic=*/false);
   EXPECT_LE(actions.max().item<float>(), 1.0f);
   EXPECT_GE(actions.min().item<float>(), -1.0f);
   torch::Tensor first = actions.select(1, 0);
@@ -97,14 +98,14 @@ TEST(DeterministicPolicyTest, ExploringActionsStayInRangeWithTheConfiguredSpread
 
 TEST(DeterministicPolicyTest, ExploringActionsAreClippedToTheBounds) {
   std::unique_ptr<DeterministicPolicy> policy = TinyPolicy(10.0, 4);
-  torch::Tensor actions = policy->Act(TinyObs().repeat({500, 1}), /*deterministic=*/false);
+  torch::Tensor actions = Act(*policy, TinyObs().repeat({500, 1}), /*deterministic=*/false);
   EXPECT_FLOAT_EQ(actions.max().item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(actions.min().item<float>(), -1.0f);
 }
 
 TEST(DeterministicPolicyTest, ZeroNoiseExploresWithTheDeterministicAction) {
   std::unique_ptr<DeterministicPolicy> policy = TinyPolicy(0.0, 1);
-  EXPECT_TRUE(torch::equal(policy->Act(TinyObs(), /*deterministic=*/false), policy->Act(TinyObs(), true)));
+  EXPECT_TRUE(torch::equal(Act(*policy, TinyObs(), /*deterministic=*/false), Act(*policy, TinyObs(), true)));
 }
 
 TEST(DeterministicPolicyTest, SameSeedExploresWithSameActions) {
@@ -112,14 +113,14 @@ TEST(DeterministicPolicyTest, SameSeedExploresWithSameActions) {
   std::unique_ptr<DeterministicPolicy> b = TinyPolicy(0.3, 7);
   std::unique_ptr<DeterministicPolicy> c = TinyPolicy(0.3, 8);
   torch::Tensor obs = torch::randn({8, 2});
-  torch::Tensor from_a = a->Act(obs, false);
-  EXPECT_TRUE(torch::equal(from_a, b->Act(obs, false)));
-  EXPECT_FALSE(torch::equal(from_a, c->Act(obs, false)));
+  torch::Tensor from_a = Act(*a, obs, false);
+  EXPECT_TRUE(torch::equal(from_a, Act(*b, obs, false)));
+  EXPECT_FALSE(torch::equal(from_a, Act(*c, obs, false)));
 }
 
 TEST(DeterministicPolicyTest, TorchScriptModuleGivesTheDeterministicActionInEnvUnits) {
   std::unique_ptr<DeterministicPolicy> policy = TinyPolicy(0.1, 0);
-  absl::StatusOr<torch::jit::Module> module = policy->ToTorchScript();
+  absl::StatusOr<torch::jit::Module> module = ToTorchScript(*policy);
   ASSERT_TRUE(module.ok()) << module.status();
   torch::Tensor actions = module->forward({TinyObs()}).toTensor();
   ASSERT_EQ(actions.sizes(), (std::vector<int64_t>{2, 2}));
@@ -133,9 +134,9 @@ TEST(DeterministicPolicyTest, LoadedParametersGiveIdenticalActions) {
   std::unique_ptr<DeterministicPolicy> source = *DeterministicPolicy::Create(4, 2, {8, 8}, 0.1, 1);
   std::unique_ptr<DeterministicPolicy> target = *DeterministicPolicy::Create(4, 2, {8, 8}, 0.1, 2);
   torch::Tensor obs = torch::randn({5, 4});
-  EXPECT_FALSE(torch::equal(source->Act(obs, true), target->Act(obs, true)));
+  EXPECT_FALSE(torch::equal(Act(*source, obs, true), Act(*target, obs, true)));
   ASSERT_TRUE(target->LoadParameters(*source->ExportParameters()).ok());
-  EXPECT_TRUE(torch::equal(source->Act(obs, true), target->Act(obs, true)));
+  EXPECT_TRUE(torch::equal(Act(*source, obs, true), Act(*target, obs, true)));
 }
 
 }  // namespace

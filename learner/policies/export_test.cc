@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 #include "learner/networks.h"
 #include "learner/policies/registry.h"
 #include "torch/script.h"
@@ -53,7 +54,7 @@ TEST_P(ExportTest, LoadedModuleGivesThePolicysDeterministicActions) {
   torch::jit::Module module = torch::jit::load(path);
   const torch::Tensor obs = torch::randn({64, 5});
   const torch::Tensor scripted = module.forward({obs}).toTensor();
-  const torch::Tensor expected = policy->Act(obs, /*deterministic=*/true);
+  const torch::Tensor expected = Act(*policy, obs, /*deterministic=*/true);
   if (GetParam() == "categorical") {
     EXPECT_EQ(scripted.scalar_type(), torch::kInt64);
     EXPECT_TRUE(torch::equal(scripted, expected));
@@ -83,8 +84,8 @@ TEST_P(ExportTest, NormalizingPolicyActsOnNormalizedObservations) {
   ASSERT_TRUE(normalizing.ok()) << normalizing.status();
 
   const torch::Tensor obs = torch::randn({64, 5}) * 20;  // far outside: the clip matters
-  const torch::Tensor expected = plain->Act(((obs - mean) / std).clamp(-4, 4), /*deterministic=*/true);
-  const torch::Tensor acted = (*normalizing)->Act(obs, /*deterministic=*/true);
+  const torch::Tensor expected = Act(*plain, ((obs - mean) / std).clamp(-4, 4), /*deterministic=*/true);
+  const torch::Tensor acted = Act(**normalizing, obs, /*deterministic=*/true);
   EXPECT_TRUE(torch::allclose(acted.to(torch::kFloat32), expected.to(torch::kFloat32), 1e-5, 1e-6));
 
   // Exported parameters round-trip with the statistics, and the module agrees.

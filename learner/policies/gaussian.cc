@@ -1,14 +1,16 @@
 #include "learner/policies/gaussian.h"
 
-#include "absl/strings/str_cat.h"
+#include <algorithm>
+#include <cmath>
+#include <random>
+
 #include "common/status_macros.h"
 
 namespace rill::learner {
 
 absl::StatusOr<std::unique_ptr<GaussianPolicy>> GaussianPolicy::Create(const v1::PolicySpec& spec, uint64_t seed) {
   RETURN_IF_ERROR(CheckPolicySpec(spec, kKind));
-  ASSIGN_OR_RETURN(FlatMlp mlp, MakeNetwork(spec, 2 * static_cast<int64_t>(spec.action_dim()), seed));
-  return std::unique_ptr<GaussianPolicy>(new GaussianPolicy(spec, std::move(mlp), seed));
+  return std::unique_ptr<GaussianPolicy>(new GaussianPolicy(spec, 2 * spec.action_dim(), seed));
 }
 
 absl::StatusOr<std::unique_ptr<GaussianPolicy>> GaussianPolicy::Create(int obs_dim, int act_dim,
@@ -26,42 +28,47 @@ absl::StatusOr<std::unique_ptr<GaussianPolicy>> GaussianPolicy::Create(int obs_d
   return Create(spec, seed);
 }
 
-torch::Tensor GaussianPolicy::Act(const torch::Tensor& obs, bool deterministic) {
-  torch::NoGradGuard no_grad;
+void GaussianPolicy::Act(const float* obs, int64_t batch, bool deterministic, PolicyOutput* out) {
+  if (!deterministic) return Sample(obs, batch, /*behaviour=*/false, out);
   const int64_t a = act_dim();
-  torch::Tensor out = Forward(obs);
-  torch::Tensor mean = out.narrow(1, 0, a);
-  if (deterministic) return torch::tanh(mean);
-  torch::Tensor log_std = out.narrow(1, a, a).clamp(kLogStdMin, kLogStdMax);
-  torch::Tensor noise = torch::randn(mean.sizes(), generator(), mean.options());
-  return torch::tanh(mean + log_std.exp_() * noise);
+  const float* head = Forward(obs, batch);
+  out->actions.resize(static_cast<size_t>(batch * a));
+  for (int64_t r = 0; r < batch; ++r) {
+    for (int64_t j = 0; j < a; ++j) out->actions[r * a + j] = std::tanh(head[r * 2 * a + j]);
+  }
 }
 
-absl::StatusOr<torch::Tensor> GaussianPolicy::ActWithBehaviour(const torch::Tensor& obs, Behaviour* behaviour) {
-  torch::NoGradGuard no_grad;
+absl::Status GaussianPolicy::ActWithBehaviour(const float* obs, int64_t batch, PolicyOutput* out) {
+  Sample(obs, batch, /*behaviour=*/true, out);
+  return absl::OkStatus();
+}
+
+void GaussianPolicy::Sample(const float* obs, int64_t batch, bool behaviour, PolicyOutput* out) {
+  constexpr float kHalfLog2Pi = 0.91893853320467274178f;
   const int64_t a = act_dim();
-  torch::Tensor out = Forward(obs);
-  torch::Tensor mean = out.narrow(1, 0, a);
-  torch::Tensor log_std = out.narrow(1, a, a).clamp(kLogStdMin, kLogStdMax);
-  torch::Tensor noise = torch::randn(mean.sizes(), generator(), mean.options());
-  torch::Tensor action = torch::tanh(mean + log_std.exp() * noise);
-  behaviour->log_prob = SquashedGaussianLogProb(mean, log_std, action);
-  behaviour->distribution = torch::cat({mean, log_std}, 1);
-  return action;
-}
-
-torch::Tensor SquashedGaussianLogProb(const torch::Tensor& mean, const torch::Tensor& log_std,
-                                      const torch::Tensor& action) {
-  // 1 - 1e-6 is the float nearest below 1 that atanh keeps finite (7.25).
-  constexpr double kEdge = 1.0 - 1e-6;
-  constexpr double kHalfLog2Pi = 0.91893853320467274178;
-  torch::Tensor u = torch::atanh(action.clamp(-kEdge, kEdge));
-  torch::Tensor z = (u - mean) * torch::exp(-log_std);
-  return (-0.5 * z * z - log_std - kHalfLog2Pi).sum(1);
-}
-
-std::string GaussianPolicy::ScriptHead() const {
-  return absl::StrCat("    a = torch.tanh(out[:, 0:", act_dim(), "])\n", kScriptScaleToBounds);
+  const float* head = Forward(obs, batch);
+  out->actions.resize(static_cast<size_t>(batch * a));
+  if (behaviour) {
+    out->log_prob.assign(static_cast<size_t>(batch), 0.f);
+    out->distribution.resize(static_cast<size_t>(batch * 2 * a));
+  }
+  std::normal_distribution<float> normal;
+  for (int64_t r = 0; r < batch; ++r) {
+    const float* mean = head + r * 2 * a;
+    const float* raw_log_std = mean + a;
+    for (int64_t j = 0; j < a; ++j) {
+      const float log_std = std::clamp(raw_log_std[j], static_cast<float>(kLogStdMin), static_cast<float>(kLogStdMax));
+      const float action = std::tanh(mean[j] + std::exp(log_std) * normal(rng()));
+      out->actions[r * a + j] = action;
+      if (!behaviour) continue;
+      const float edge = static_cast<float>(kSquashEdge);
+      const float u = std::atanh(std::clamp(action, -edge, edge));
+      const float z = (u - mean[j]) * std::exp(-log_std);
+      out->log_prob[r] += -0.5f * z * z - log_std - kHalfLog2Pi;
+      out->distribution[r * 2 * a + j] = mean[j];
+      out->distribution[r * 2 * a + a + j] = log_std;
+    }
+  }
 }
 
 }  // namespace rill::learner

@@ -3,6 +3,13 @@
 // rest the unclamped log standard deviation; action = tanh(mean + std * e),
 // e ~ N(0, 1), or tanh(mean) when deterministic.
 //
+// The behaviour log-probability is log N(atanh(action); mean, std) summed
+// over the action's dimensions: the density of the pre-tanh action, without
+// tanh's Jacobian, which cancels in every ratio of two such policies at one
+// action (all IMPALA takes). `action` is clamped just inside (-1, 1) first,
+// so actor and learner (SquashedGaussianLogProb in torch_policy.h), both
+// computing it from the float action, agree even where tanh saturated.
+//
 // Thread safety: none (see interface.h).
 #ifndef RILL_LEARNER_POLICIES_GAUSSIAN_H_
 #define RILL_LEARNER_POLICIES_GAUSSIAN_H_
@@ -16,18 +23,8 @@
 
 namespace rill::learner {
 
-// log_std is clamped to [kLogStdMin, kLogStdMax] (as in SB3 and CleanRL).
-inline constexpr double kLogStdMin = -20.0;
-inline constexpr double kLogStdMax = 2.0;
-
-// log N(atanh(action); mean, exp(log_std)) summed over the action's
-// dimensions: [B, A] each -> [B]. The density of the pre-tanh action,
-// without tanh's Jacobian, which cancels in every ratio of two such policies
-// at one action (all IMPALA takes). `action` is clamped just inside (-1, 1)
-// first, so actor and learner, both computing it from the float action,
-// agree even where tanh saturated.
-torch::Tensor SquashedGaussianLogProb(const torch::Tensor& mean, const torch::Tensor& log_std,
-                                      const torch::Tensor& action);
+// 1 - 1e-6: the clamp of an action before atanh (atanh stays below 7.25).
+inline constexpr double kSquashEdge = 1.0 - 1e-6;
 
 class GaussianPolicy final : public MlpPolicy {
  public:
@@ -39,15 +36,17 @@ class GaussianPolicy final : public MlpPolicy {
   static absl::StatusOr<std::unique_ptr<GaussianPolicy>> Create(int obs_dim, int act_dim,
                                                                 const std::vector<int>& hidden, uint64_t seed);
 
-  torch::Tensor Act(const torch::Tensor& obs, bool deterministic) override;
-  absl::StatusOr<torch::Tensor> ActWithBehaviour(const torch::Tensor& obs, Behaviour* behaviour) override;
+  void Act(const float* obs, int64_t batch, bool deterministic, PolicyOutput* out) override;
+  absl::Status ActWithBehaviour(const float* obs, int64_t batch, PolicyOutput* out) override;
 
   int obs_dim() const { return spec().obs_dim(); }
   int act_dim() const { return spec().action_dim(); }
 
  private:
   using MlpPolicy::MlpPolicy;
-  std::string ScriptHead() const override;
+  // Act's exploring path; with `behaviour`, also out->log_prob and
+  // out->distribution.
+  void Sample(const float* obs, int64_t batch, bool behaviour, PolicyOutput* out);
 };
 
 }  // namespace rill::learner

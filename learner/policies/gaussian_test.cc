@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/policies/torch_policy.h"
 
 namespace rill::learner {
 namespace {
@@ -42,7 +43,7 @@ TEST(GaussianPolicyTest, ExportsParametersUnderPolicyNames) {
 
 TEST(GaussianPolicyTest, DeterministicActionIsTanhOfMean) {
   std::unique_ptr<GaussianPolicy> policy = TinyPolicy(0);
-  torch::Tensor actions = policy->Act(torch::tensor({{1.f, 2.f}, {-3.f, 0.5f}}), /*deterministic=*/true);
+  torch::Tensor actions = Act(*policy, torch::tensor({{1.f, 2.f}, {-3.f, 0.5f}}), /*deterministic=*/true);
   ASSERT_EQ(actions.sizes(), (std::vector<int64_t>{2, 1}));
   // obs (1, 2): h = (1, 2), mean = 1 - 1 = 0 -> tanh(0) = 0.
   // obs (-3, 0.5): h = (0, 0.5), mean = -0.25 -> tanh(-0.25) = -0.24491866.
@@ -56,7 +57,7 @@ TEST(GaussianPolicyTest, SampledActionsStayInRangeAndSpreadAroundTheMean) {
   // -0.9, std = exp(-0.9) = 0.40657: tanh(N(0, 0.40657^2)) has mean 0 and
   // standard deviation 0.3567 (numerical integration).
   torch::Tensor obs = torch::tensor({0.5f, 1.f}).repeat({4000, 1});
-  torch::Tensor actions = policy->Act(obs, /*deterministic=*/false);
+  torch::Tensor actions = Act(*policy, obs, /*deterministic=*/false);
   EXPECT_LE(actions.max().item<float>(), 1.0f);
   EXPECT_GE(actions.min().item<float>(), -1.0f);
   EXPECT_NEAR(actions.mean().item<float>(), 0.0f, 0.03);
@@ -67,27 +68,27 @@ TEST(GaussianPolicyTest, SameSeedSamplesSameActions) {
   std::unique_ptr<GaussianPolicy> a = TinyPolicy(7);
   std::unique_ptr<GaussianPolicy> b = TinyPolicy(7);
   torch::Tensor obs = torch::randn({8, 2});
-  EXPECT_TRUE(torch::equal(a->Act(obs, false), b->Act(obs, false)));
+  EXPECT_TRUE(torch::equal(Act(*a, obs, false), Act(*b, obs, false)));
 }
 
 TEST(GaussianPolicyTest, LoadedParametersGiveIdenticalActions) {
   std::unique_ptr<GaussianPolicy> source = *GaussianPolicy::Create(4, 2, {8, 8}, 1);
   std::unique_ptr<GaussianPolicy> target = *GaussianPolicy::Create(4, 2, {8, 8}, 2);
   torch::Tensor obs = torch::randn({5, 4});
-  EXPECT_FALSE(torch::equal(source->Act(obs, true), target->Act(obs, true)));
+  EXPECT_FALSE(torch::equal(Act(*source, obs, true), Act(*target, obs, true)));
   ASSERT_TRUE(target->LoadParameters(*source->ExportParameters()).ok());
-  EXPECT_TRUE(torch::equal(source->Act(obs, true), target->Act(obs, true)));
+  EXPECT_TRUE(torch::equal(Act(*source, obs, true), Act(*target, obs, true)));
 }
 
 TEST(GaussianPolicyTest, LoadRejectsWrongShapeNamingTheTensorAndKeepsOldParameters) {
   std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(4, 2, {8}, 1);
   std::unique_ptr<GaussianPolicy> other = *GaussianPolicy::Create(4, 2, {9}, 1);
   torch::Tensor obs = torch::randn({3, 4});
-  torch::Tensor before = policy->Act(obs, true);
+  torch::Tensor before = Act(*policy, obs, true);
   absl::Status status = policy->LoadParameters(*other->ExportParameters());
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("policy.layers.0.weight"));
-  EXPECT_TRUE(torch::equal(policy->Act(obs, true), before));
+  EXPECT_TRUE(torch::equal(Act(*policy, obs, true), before));
 }
 
 TEST(GaussianPolicyTest, LoadRejectsWrongName) {
@@ -112,7 +113,7 @@ TEST(GaussianPolicyTest, BehaviourIsMeanLogStdAndThePreTanhDensityOfTheDrawnActi
   // obs (1, 2): h = (1, 2), mean = 0, log_std = -0.8.
   const torch::Tensor obs = torch::tensor({{1.f, 2.f}}).repeat({4000, 1});
   Behaviour behaviour;
-  absl::StatusOr<torch::Tensor> actions = policy->ActWithBehaviour(obs, &behaviour);
+  absl::StatusOr<torch::Tensor> actions = ActWithBehaviour(*policy, obs, &behaviour);
   ASSERT_TRUE(actions.ok()) << actions.status();
   ASSERT_EQ(behaviour.distribution.sizes(), (std::vector<int64_t>{4000, 2}));
   EXPECT_NEAR(behaviour.distribution[0][0].item<float>(), 0.f, 1e-6);

@@ -43,15 +43,4 @@ absl::StatusOr<std::unique_ptr<Policy>> PolicyFromParameters(const v1::Parameter
   return policy;
 }
 
-absl::Status ExportTorchScript(const v1::ParameterSet& params, const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, PolicyFromParameters(params, /*seed=*/0));
-  ASSIGN_OR_RETURN(torch::jit::Module module, policy->ToTorchScript());
-  try {
-    module.save(path);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("cannot write '", path, "': ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace rill::learner

@@ -1,7 +1,7 @@
 // Builds a Policy from a PolicySpec (the one a ParameterSet carries), so an
 // actor, the evaluator and `rill export` construct whatever network the
 // learner publishes. A new policy kind is one class and one line in
-// registry.cc.
+// registry.cc. No LibTorch (`rill export`'s TorchScript is torch_policy.h).
 //
 // Thread-safe free functions.
 #ifndef RILL_LEARNER_POLICIES_REGISTRY_H_
@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "actor/envs/spec.h"
 #include "learner/policies/interface.h"
-#include "learner/policies/mlp_policy.h"  // PolicySpecFor
+#include "learner/policies/spec.h"  // PolicySpecFor
 #include "proto/parameters.pb.h"
 
 namespace rill::learner {
@@ -28,11 +28,6 @@ absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const v1::PolicySpec& spec, u
 
 // MakePolicy(params.policy()) loaded with `params`.
 absl::StatusOr<std::unique_ptr<Policy>> PolicyFromParameters(const v1::ParameterSet& params, uint64_t seed);
-
-// Saves the deterministic policy of `params` as TorchScript to `path`
-// (loadable by torch.jit.load and torch::jit::load with no Rill code).
-// InvalidArgument for a bad ParameterSet, Internal for I/O errors.
-absl::Status ExportTorchScript(const v1::ParameterSet& params, const std::string& path);
 
 }  // namespace rill::learner
 

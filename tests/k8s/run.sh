@@ -171,22 +171,22 @@ EOF
 fi
 
 if [ -n "$image_ok" ]; then
-  # One image for every role: non-root, rill as entrypoint, rill-replay
-  # beside it, no compiler.
+  # One image for every role: non-root, rill as entrypoint, rill-replay and
+  # rill-actor beside it, no compiler.
   user=$(podman image inspect --format '{{.Config.User}}' "$image")
   entrypoint=$(podman image inspect --format '{{join .Config.Entrypoint " "}}' "$image")
   layout=$(podman run --rm --network=host --entrypoint /bin/sh "$image" -c \
-             'command -v rill; command -v rill-replay; for c in cc gcc g++ c++ clang make; do command -v $c; done; id -u' 2>&1)
+             'command -v rill; command -v rill-replay; command -v rill-actor; for c in cc gcc g++ c++ clang make; do command -v $c; done; id -u' 2>&1)
   if [ "$entrypoint" != rill ]; then
     fail "image-contents" "entrypoint is '$entrypoint', want rill"
   elif [ "${user%%:*}" = 0 ] || [ -z "$user" ] || [ "$(tail -n 1 <<<"$layout")" = 0 ]; then
     fail "image-contents" "runs as root (USER '$user')"
-  elif [ "$(head -n 2 <<<"$layout" | tr '\n' ' ')" != "/usr/local/bin/rill /usr/local/bin/rill-replay " ]; then
-    fail "image-contents" "rill and rill-replay are not side by side in /usr/local/bin: $(head -n 2 <<<"$layout" | tr '\n' ' ')"
-  elif [ "$(wc -l <<<"$layout")" -ne 3 ]; then
-    fail "image-contents" "has build tools: $(sed -n '3,$p' <<<"$layout" | sed '$d' | tr '\n' ' ')"
+  elif [ "$(head -n 3 <<<"$layout" | tr '\n' ' ')" != "/usr/local/bin/rill /usr/local/bin/rill-replay /usr/local/bin/rill-actor " ]; then
+    fail "image-contents" "rill, rill-replay and rill-actor are not side by side in /usr/local/bin: $(head -n 3 <<<"$layout" | tr '\n' ' ')"
+  elif [ "$(wc -l <<<"$layout")" -ne 4 ]; then
+    fail "image-contents" "has build tools: $(sed -n '4,$p' <<<"$layout" | sed '$d' | tr '\n' ' ')"
   else
-    pass "image-contents (user $user, entrypoint rill, rill-replay beside it, no compiler)"
+    pass "image-contents (user $user, entrypoint rill, rill-replay and rill-actor beside it, no compiler)"
   fi
 
   # `rill --help` prints the usage (and exits 2, as for any usage message).

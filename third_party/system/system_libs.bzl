@@ -45,6 +45,12 @@ def _system_libs_impl(ctx):
     name = "torch",
     linkopts = ["-ltorch", "-ltorch_cpu", "-lc10", "-lpthread"],
 )""")
+    # libblas.so.3: OpenBLAS through Debian's alternatives (tools/setup.sh
+    # selects it); the actors' policies call its cblas_sgemm.
+    rules.append("""cc_library(
+    name = "blas",
+    linkopts = ["-lblas", "-lpthread"],
+)""")
     rules.append("""cc_library(
     name = "gtest_main",
     linkopts = ["-lgmock_main", "-lgmock", "-lgtest", "-lpthread"],
