@@ -38,10 +38,17 @@ std::string SelectOpenBlasKernels() {
   }
   if (wanted == nullptr) return core;
   // gotoblas_dynamic_init reads OPENBLAS_CORETYPE exactly as it did when the
-  // library was loaded; the variable also reaches child processes.
+  // library was loaded; the variable also reaches child processes. The
+  // thread count is not the kernels': keep whatever was set.
+  using GetThreadsFn = int (*)();
+  using SetThreadsFn = void (*)(int);
+  auto get_threads = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  auto set_threads = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  const int threads = get_threads != nullptr ? get_threads() : 0;
   setenv("OPENBLAS_CORETYPE", wanted, /*overwrite=*/0);
   dynamic_quit();
   dynamic_init();
+  if (threads > 0 && set_threads != nullptr) set_threads(threads);
   return core_name();
 }
 
@@ -55,7 +62,16 @@ std::string EnsureFastOpenBlasKernels() {
 }
 
 bool SetBlasThreads(int threads) {
+  EnsureFastOpenBlasKernels();  // first: it reinitialises OpenBLAS
   using SetThreadsFn = void (*)(int);
+  // OpenBLAS's OpenMP build sizes each call's team from the calling thread's
+  // OpenMP setting (openblas_set_num_threads alone is undone by the next
+  // call from a thread that has the default).
+  auto omp_set_threads = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (omp_set_threads != nullptr) {
+    omp_set_threads(threads);
+    return true;
+  }
   auto set_threads = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   if (set_threads == nullptr) return false;
   set_threads(threads);

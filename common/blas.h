@@ -2,7 +2,7 @@
 // choice and thread count. The learner's LibTorch and the actors' policies
 // (learner/policies/blas_mlp.h) both run their matmuls on it.
 //
-// Thread-safe; both are process-wide settings.
+// Thread-safe.
 #ifndef RILL_COMMON_BLAS_H_
 #define RILL_COMMON_BLAS_H_
 
@@ -22,8 +22,11 @@ namespace rill {
 // OpenBLAS core in use ("" when the BLAS is not OpenBLAS).
 std::string EnsureFastOpenBlasKernels();
 
-// Caps the BLAS's own threads (an actor runs its small forwards on the
-// calling thread). False when the BLAS has no such setting.
+// Caps the threads the BLAS uses for calls from the calling thread (an
+// actor's forwards, the inference batcher's). With Debian's OpenMP build of
+// OpenBLAS (the one tools/setup.sh selects) this is the calling thread's
+// OpenMP setting and leaves other threads alone; with a BLAS without OpenMP
+// it is OpenBLAS's process-wide count. False when the BLAS has neither.
 bool SetBlasThreads(int threads);
 
 }  // namespace rill
