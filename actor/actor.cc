@@ -49,8 +49,9 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   actor->distributions_.assign(static_cast<size_t>(num_envs) * actor->distribution_width_, 0.f);
   if (config.topology().inference() == "central" && !options.evaluator) {
     // GA3C / SEED: no policy copy and no parameter stream here.
-    const std::string address =
-        config.inference().address().empty() ? options.learner_address : config.inference().address();
+    std::string address = options.inference_address;
+    if (address.empty()) address = config.inference().address();
+    if (address.empty()) address = options.learner_address;
     actor->central_ = std::make_unique<CentralActionSource>(address, config.replay().max_message_bytes());
   } else {
     actor->parameters_ =

@@ -50,6 +50,9 @@ struct ActorOptions {
   bool evaluator = false;
   std::string replay_address;
   std::string learner_address;
+  // Central inference: the InferenceService's address; empty: the config's
+  // inference.address, and the learner's when that is empty too.
+  std::string inference_address;
   // This actor stops after this many env steps; 0: runs until stopped.
   int64_t max_env_steps = 0;
   uint64_t seed = 0;

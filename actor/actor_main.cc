@@ -11,6 +11,9 @@
 ABSL_FLAG(int32_t, actor_id, 0, "This actor's id: picks its seed, its replay shard and its item keys.");
 ABSL_FLAG(bool, eval, false, "Run as the evaluator: deterministic policy, no replay writes.");
 ABSL_FLAG(int64_t, actor_max_env_steps, 0, "Stop after this many env steps; 0 runs until stopped.");
+ABSL_FLAG(std::string, inference_address, "",
+          "Central inference: the InferenceService to stream to (HOST:PORT), in place of the config's "
+          "inference.address (`rill launch` points each actor at one of its `rill inference` processes).");
 
 namespace rill::actor {
 
@@ -29,6 +32,7 @@ int ActorMain() {
   options.evaluator = eval;
   options.replay_address = absl::GetFlag(FLAGS_replay_address);
   options.learner_address = absl::GetFlag(FLAGS_learner_address);
+  options.inference_address = absl::GetFlag(FLAGS_inference_address);
   options.max_env_steps = absl::GetFlag(FLAGS_actor_max_env_steps);
   options.seed = config->seed();
   if (options.max_env_steps < 0) return ExitWith("flags", absl::InvalidArgumentError("--actor_max_env_steps must be >= 0"));

@@ -84,6 +84,13 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     return Invalid("topology.inference",
                    absl::StrCat("'", config.topology().inference(), "' is unknown (known: actor, central)"));
   }
+  if (config.topology().num_inference_servers() < 0) {
+    return Invalid("topology.num_inference_servers", "must be >= 0 (0: the learner hosts central inference)");
+  }
+  if (config.topology().num_inference_servers() > 0 && config.topology().inference() != "central") {
+    return Invalid("topology.num_inference_servers",
+                   "needs topology.inference \"central\" (actors with their own policy use no inference service)");
+  }
   v1::InferenceConfig* inference = config.mutable_inference();
   if (inference->max_batch() < 0) return Invalid("inference.max_batch", "must be >= 0 (0: half the connected envs)");
   if (inference->max_wait_micros() == 0) inference->set_max_wait_micros(2000);

@@ -39,12 +39,16 @@ int LearnerMain() {
   ParameterServiceImpl service(&store);
   std::vector<grpc::Service*> services = {&service};
   // Central inference: the actors' policy runs here, on the newest version,
-  // unless inference.address names a separate `rill inference` process.
+  // unless inference.address or topology.num_inference_servers says separate
+  // `rill inference` processes serve it.
   std::unique_ptr<InferenceBatcher> batcher;
   std::unique_ptr<InferenceServiceImpl> inference;
   const bool central = config->topology().inference() == "central";
-  if (central && !config->inference().address().empty()) {
-    RILL_LOG(INFO) << "central inference is served by " << config->inference().address() << " (rill inference)";
+  if (central && (!config->inference().address().empty() || config->topology().num_inference_servers() > 0)) {
+    RILL_LOG(INFO) << "central inference is served by "
+                   << (config->inference().address().empty()
+                           ? absl::StrCat(config->topology().num_inference_servers(), " rill inference processes")
+                           : absl::StrCat(config->inference().address(), " (rill inference)"));
   } else if (central) {
     batcher = std::make_unique<InferenceBatcher>(InferenceOptions::FromConfig(*config), [&store] { return store.Latest(); },
                                                  *metrics ? &(*metrics)->registry() : nullptr);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -220,6 +221,64 @@ TEST(InferenceRoleTest, ActsWithTheLearnersVersionsForActorsPointedAtIt) {
   for (RoleProcess* role : {&*actor, &*inference, &*learner, &*replay}) ExpectCleanStop(*role);
   EXPECT_THAT(inference->process->LogTail(3), HasSubstr("stopped after"));
   EXPECT_THAT(inference->process->LogTail(20), ::testing::Not(HasSubstr("topology.inference is")));
+}
+
+// `rill launch` with topology.num_inference_servers: 2 starts two `rill
+// inference` processes after the learner, which then hosts none; the two
+// actors stream to one each, and the run reaches its step budget with the
+// processes' batches in the summary. A bad count is refused by name.
+TEST(InferenceRoleTest, LaunchStartsInferenceProcessesAndPointsTheActorsAtThem) {
+  std::string text = ReadFile(WriteCentralConfig("launch-inference-config", ""));
+  const std::string topology = "topology { num_actors: 1 inference: \"central\" }";
+  const size_t at = text.find(topology);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, topology.size(), "topology { num_actors: 2 inference: \"central\" num_inference_servers: 2 }");
+  const std::string dir = TempDir("launch-inference");
+  const std::string config = dir + "/config.textpb";
+  std::ofstream(config) << text;
+  const std::string run_dir = dir + "/run";
+  auto launch = tools::ChildProcess::Start(
+      "launch", RillBinary(),
+      {"launch", "--config=" + config, "--run_dir=" + run_dir, "--summary_json=" + run_dir + "/summary.json",
+       "--max_env_steps=1500", "--progress_every=1s"},
+      dir + "/launch.log");
+  ASSERT_TRUE(launch.ok()) << launch.status();
+  const std::optional<int> status = (*launch)->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << (*launch)->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << (*launch)->LogTail(30);
+  const std::string summary = ReadFile(run_dir + "/summary.json");
+  EXPECT_THAT(summary, HasSubstr("\"env_steps\": 1500,")) << summary;
+  EXPECT_THAT(summary, HasSubstr("\"inference_servers\": 2,")) << summary;
+  EXPECT_THAT(summary, ::testing::Not(HasSubstr("\"inference_batch_rows_mean\": null"))) << summary;
+  EXPECT_THAT(ReadFile(run_dir + "/logs/learner.log"), HasSubstr("served by 2 rill inference processes"));
+  for (const std::string server : {"inference-0", "inference-1"}) {
+    // Each served requests: actor i streams to process i mod 2.
+    const std::string log = ReadFile(run_dir + "/logs/" + server + ".log");
+    std::smatch served;
+    ASSERT_TRUE(std::regex_search(log, served, std::regex("stopped after ([0-9]+) requests"))) << server << ":\n" << log;
+    EXPECT_GT(std::stol(served[1].str()), 100) << server;
+  }
+  EXPECT_THAT((*launch)->LogTail(200), HasSubstr("inference batch")) << "the progress line shows the mean batch";
+
+  // A negative count, or a count without central inference, is refused by name.
+  for (const auto& [replacement, names] : std::vector<std::pair<std::string, std::string>>{
+           {"topology { num_actors: 2 num_inference_servers: 1 }", "needs topology.inference \"central\""},
+           {"topology { num_actors: 2 inference: \"central\" num_inference_servers: -1 }", "must be >= 0"}}) {
+    std::string bad = ReadFile(config);
+    const size_t where = bad.find("topology {");
+    bad.replace(where, bad.find('}', where) + 1 - where, replacement);
+    const std::string bad_path = dir + "/bad.textpb";
+    std::ofstream(bad_path, std::ios::trunc) << bad;
+    auto refused = tools::ChildProcess::Start("bad-launch", RillBinary(),
+                                              {"launch", "--config=" + bad_path, "--run_dir=" + dir + "/bad-run"},
+                                              dir + "/bad.log");
+    ASSERT_TRUE(refused.ok()) << refused.status();
+    const std::optional<int> exit = (*refused)->WaitExit(absl::Seconds(60));
+    ASSERT_TRUE(exit.has_value()) << (*refused)->LogTail(10);
+    EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 2) << tools::ChildProcess::DescribeStatus(*exit);
+    EXPECT_THAT((*refused)->LogTail(5), HasSubstr("topology.num_inference_servers")) << names;
+    EXPECT_THAT((*refused)->LogTail(5), HasSubstr(names));
+  }
 }
 
 // Bad flags and configs stop the role at once with exit code 2 and a line

@@ -197,7 +197,7 @@ struct ScrapeTarget {
 // Not thread-safe: the launcher's supervising thread owns it.
 class PrometheusServer {
  public:
-  static constexpr const char* kJobs[] = {"replay", "learner", "actor", "evaluator"};
+  static constexpr const char* kJobs[] = {"replay", "learner", "inference", "actor", "evaluator"};
 
   struct Options {
     std::string binary;  // the prometheus executable
@@ -496,6 +496,9 @@ class Launch {
   std::string run_dir_;
   std::vector<Role> replays_;
   Role learner_, evaluator_;
+  // topology.num_inference_servers `rill inference` processes (central
+  // inference outside the learner); none otherwise.
+  std::vector<Role> inference_;
   std::vector<Role> actors_;
   std::unique_ptr<PrometheusServer> prometheus_;  // with --prometheus
   absl::Time start_ = absl::Now();
@@ -527,6 +530,7 @@ void Launch::UpdatePrometheusTargets() {
   };
   for (size_t i = 0; i < replays_.size(); ++i) add("replay", absl::StrCat("replay-", i), replays_[i]);
   add("learner", "learner", learner_);
+  for (size_t i = 0; i < inference_.size(); ++i) add("inference", absl::StrCat("inference-", i), inference_[i]);
   for (size_t i = 0; i < actors_.size(); ++i) add("actor", absl::StrCat("actor-", i), actors_[i]);
   add("evaluator", "evaluator", evaluator_);
   for (const char* job : PrometheusServer::kJobs) {
@@ -652,6 +656,16 @@ void Launch::RefreshLearner(const MetricSamples& learner) {
     inference_batches_ = SumMetric(learner, "rill_inference_batch_rows_count");
     inference_rows_ = SumMetric(learner, "rill_inference_batch_rows_sum");
   }
+  if (inference_.empty()) return;
+  // Central inference outside the learner: the batches of every process.
+  double batches = 0, rows = 0;
+  for (const Role& server : inference_) {
+    const MetricSamples samples = Scrape(server);
+    batches += SumMetric(samples, "rill_inference_batch_rows_count");
+    rows += SumMetric(samples, "rill_inference_batch_rows_sum");
+  }
+  inference_batches_ = batches;
+  inference_rows_ = rows;
 }
 
 void Launch::RefreshEval() {
@@ -733,6 +747,9 @@ void Launch::StopAll() {
   for (Role& actor : actors_) {
     if (actor.process) actor.process->Stop(absl::Seconds(20));
   }
+  for (Role& server : inference_) {
+    if (server.process) server.process->Stop(absl::Seconds(10));
+  }
   if (learner_.process) learner_.process->Stop(absl::Seconds(30));
   if (evaluator_.process) evaluator_.process->Stop(absl::Seconds(10));
   for (Role& shard : replays_) {
@@ -803,13 +820,13 @@ absl::Status Launch::WriteSummary(const std::string& path, const PlotFiles& plot
       "\"updates_per_second\": %.3f, \"eval_return_mean\": %s, \"eval_episodes\": %.0f, "
       "\"eval_parameter_version\": %.0f, \"num_actors\": %d, \"actor_restarts\": %d, \"replay_shards\": %d, "
       "\"replay_restarts\": %d, \"learner_restarts\": %d, \"inference_batch_rows_mean\": %s, "
-      "\"run_dir\": \"%s\", \"plots\": [%s], \"plot_data\": [%s]}",
+      "\"inference_servers\": %d, \"run_dir\": \"%s\", \"plots\": [%s], \"plot_data\": [%s]}",
       steps, learner_updates_, wall, steps / wall, learner_updates_ / wall,
       have_eval_ ? absl::StrFormat("%.3f", eval_return_) : std::string("null"), eval_episodes_, eval_version_,
       static_cast<int>(actors_.size()), restarts, static_cast<int>(replays_.size()), replay_restarts,
       learner_.restarts,
       inference_batches_ > 0 ? absl::StrFormat("%.3f", inference_rows_ / inference_batches_) : std::string("null"),
-      run_dir_,
+      static_cast<int>(inference_.size()), run_dir_,
       absl::StrJoin(plots.pngs, ", ", quoted), absl::StrJoin(plots.csvs, ", ", quoted));
   std::printf("%s\n", json.c_str());
   if (path.empty()) return absl::OkStatus();
@@ -872,6 +889,21 @@ int Launch::Run(absl::Notification& stop) {
     if (!started.ok()) return started;
     const std::string learner_address = absl::StrCat("127.0.0.1:", learner_.grpc_port);
 
+    // Central inference in processes of its own: each follows the learner's
+    // parameter stream; actor i streams to process i mod N.
+    std::vector<std::string> inference_addresses;
+    inference_.resize(config_.topology().num_inference_servers());
+    for (size_t i = 0; i < inference_.size(); ++i) {
+      Role& server = inference_[i];
+      server.args = CommonArgs();
+      server.args.insert(server.args.begin(), "inference");
+      server.args.push_back(absl::StrCat("--learner_address=", learner_address));
+      server.log_path = absl::StrCat(logs, "/inference-", i, ".log");
+      started = Start(absl::StrCat("inference/", i), server);
+      if (!started.ok()) return started;
+      inference_addresses.push_back(absl::StrCat("127.0.0.1:", server.grpc_port));
+    }
+
     actors_.resize(num_actors);
     for (int i = 0; i < num_actors; ++i) {
       Role& actor = actors_[i];
@@ -881,6 +913,11 @@ int Launch::Run(absl::Notification& stop) {
       actor.args.push_back(absl::StrCat("--replay_address=", replay_address));
       actor.args.push_back(absl::StrCat("--learner_address=", learner_address));
       actor.args.push_back(absl::StrCat("--actor_id=", i));
+      if (!inference_addresses.empty()) {
+        actor.args.push_back(
+            absl::StrCat("--inference_address=", inference_addresses[static_cast<size_t>(i) % inference_addresses.size()]));
+      }
+      // Last: a restart rewrites it with the steps left.
       actor.args.push_back(absl::StrCat("--actor_max_env_steps=", actor.budget));
       actor.log_path = absl::StrCat(logs, "/actor-", i, ".log");
       started = Start(absl::StrCat("actor/", i), actor);
@@ -906,6 +943,10 @@ int Launch::Run(absl::Notification& stop) {
       for (Role* core : {&learner_, &evaluator_}) {
         absl::Status core_supervised = SuperviseCore(*core);
         if (!core_supervised.ok()) return core_supervised;
+      }
+      for (Role& server : inference_) {
+        absl::Status inference_supervised = SuperviseCore(server);
+        if (!inference_supervised.ok()) return inference_supervised;
       }
       absl::Status supervised = SuperviseActors();
       if (!supervised.ok()) return supervised;
