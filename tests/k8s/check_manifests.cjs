@@ -490,8 +490,8 @@ function checkConsistency(objects, options) {
     }
   }
 
-  // The NetworkPolicy admits, to the replay and learner pods, their gRPC
-  // ports from the run's pods and their metrics ports.
+  // The NetworkPolicy admits, to the replay, learner and inference pods,
+  // their gRPC ports from the run's pods and their metrics ports.
   for (const policy of objects.filter((o) => o.kind === "NetworkPolicy")) {
     for (const workload of workloads) {
       const labels = workload.spec.template.metadata.labels;
@@ -518,7 +518,7 @@ function checkConsistency(objects, options) {
         }
       }
     }
-    for (const component of ["replay", "learner"]) {
+    for (const component of ["replay", "learner", "inference"]) {
       const workload = byComponent[component];
       if (workload && !expressionsMatch(policy.spec.podSelector, workload.spec.template.metadata.labels)) {
         problems.push(`${describe(policy)}: does not select the ${component} pods`);
