@@ -62,11 +62,15 @@ v1::InsertRequest FiveTransitions() {
   return request;
 }
 
-std::string ProcFile(const RoleProcess& role, const std::string& name) {
-  std::ifstream in("/proc/" + std::to_string(role.process->pid()) + "/" + name);
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::string ProcFile(const RoleProcess& role, const std::string& name) {
+  return ReadFile("/proc/" + std::to_string(role.process->pid()) + "/" + name);
 }
 
 std::string ExePath(const RoleProcess& role) {

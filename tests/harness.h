@@ -39,6 +39,9 @@ std::string TempDir(const std::string& name);
 absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::string> args,
                                       const std::string& binary = "", int port = 0);
 
+// The contents of the file at `path` ("" if it cannot be read).
+std::string ReadFile(const std::string& path);
+
 // /proc/<pid>/`name` of the role's process ("maps", "status"; "" if
 // unreadable), and the path of the image it runs (/proc/<pid>/exe).
 std::string ProcFile(const RoleProcess& role, const std::string& name);

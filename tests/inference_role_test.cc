@@ -35,13 +35,6 @@ constexpr int kPublishEvery = 5;  // the config's learner.publish_every
 constexpr int kObsDim = 3;        // Pendulum-v1
 constexpr int kActionDim = 1;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The test config with topology.inference "central" and, when `address` is
 // not empty, inference.address; returns its path ("" if the config changed
 // shape).

@@ -26,13 +26,6 @@ using ::testing::HasSubstr;
 
 constexpr char kConfig[] = "--config=tests/configs/tiny_pendulum.textpb";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // A number field of the flat summary JSON; NaN if absent.
 double JsonNumber(const std::string& json, const std::string& key) {
   std::smatch match;

@@ -29,13 +29,6 @@ constexpr char kConfigPath[] = "tests/configs/tiny_pendulum.textpb";
 // The bound for an actor running an MLP policy, either topology.
 constexpr double kMaxActorRssMb = 60;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // VmRSS of the process, in MB (0 if /proc does not say).
 double RssMb(const RoleProcess& role) {
   std::istringstream status(ProcFile(role, "status"));

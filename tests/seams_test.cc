@@ -54,13 +54,6 @@ std::pair<double, std::array<double, 3>> PendulumStep(const float* obs, double t
   return {-cost, {std::cos(new_th), std::sin(new_th), new_thdot}};
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 TEST(SeamsTest, ShuffledColumnsHoldWhatTheEnvProducedAndTheExportedPolicyRunsInCppAndPython) {
   absl::StatusOr<RoleProcess> replay = StartRole("replay", {"replay", kConfig});
   ASSERT_TRUE(replay.ok()) << replay.status();

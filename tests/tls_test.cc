@@ -30,13 +30,6 @@ using ::testing::HasSubstr;
 constexpr char kConfig[] = "--config=tests/configs/tiny_pendulum.textpb";
 constexpr char kOpenssl[] = "/usr/bin/openssl";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The extensions a peer certificate needs (as in tools/throwaway_tls.cc and
 // deploy/k8s/README.md), and a minimal `openssl ca` setup, which alone can
 // give a certificate validity dates in the past.
