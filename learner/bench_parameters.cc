@@ -16,6 +16,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -24,7 +25,10 @@
 #include "learner/parameter_service.h"
 
 ABSL_FLAG(int32_t, bench_subscribers, 1000, "Subscribe streams (one channel each) the parameter bench opens.");
-ABSL_FLAG(int32_t, bench_versions, 20, "Versions the parameter bench publishes.");
+ABSL_FLAG(int32_t, bench_versions, 20, "Versions the parameter bench measures.");
+ABSL_FLAG(int32_t, bench_warmup_versions, 10,
+          "Versions published before those measured, reported on their own: while the 1,000 fresh connections' "
+          "TCP windows and the subscribers' buffers grow, a version takes several times the steady-state time.");
 ABSL_FLAG(int64_t, bench_policy_floats, 67330,
           "Float32s in each published version; 67,330 is the Pendulum SAC policy (3-256-256-2).");
 
@@ -106,10 +110,14 @@ double RssMegabytes() {
 
 int RunParameterBench() {
   const int subscribers = absl::GetFlag(FLAGS_bench_subscribers);
-  const int versions = absl::GetFlag(FLAGS_bench_versions);
+  const int measured = absl::GetFlag(FLAGS_bench_versions);
+  const int warmup = absl::GetFlag(FLAGS_bench_warmup_versions);
+  const int versions = warmup + measured;
   const int64_t floats = absl::GetFlag(FLAGS_bench_policy_floats);
-  if (subscribers < 1 || subscribers > 10000 || versions < 1 || floats < 1 || floats > (int64_t{1} << 26)) {
-    std::cerr << "bench parameters: --bench_subscribers must be 1..10000, --bench_versions >= 1 and "
+  if (subscribers < 1 || subscribers > 10000 || measured < 1 || warmup < 0 || floats < 1 ||
+      floats > (int64_t{1} << 26)) {
+    std::cerr << "bench parameters: --bench_subscribers must be 1..10000, --bench_versions >= 1, "
+                 "--bench_warmup_versions >= 0 and "
                  "--bench_policy_floats 1..2^26\n";
     return 1;
   }
@@ -160,7 +168,8 @@ int RunParameterBench() {
             << ", RSS " << RssMegabytes() << " MB\n";
 
   std::string blob(blob_bytes, '\0');
-  std::vector<double> all_delivered;
+  std::vector<double> warmup_delivered;  // per warm-up version: until every subscriber had it
+  std::vector<double> all_delivered;     // the same, per measured version
   for (int version = 1; version <= versions; ++version) {
     std::memcpy(blob.data(), &version, sizeof(version));
     const absl::Time published = absl::Now();
@@ -173,14 +182,21 @@ int RunParameterBench() {
       std::cerr << "bench parameters: version " << version << " did not reach every subscriber within 30 s\n";
       return 1;
     }
-    all_delivered.push_back(absl::ToDoubleMilliseconds(absl::Now() - published));
+    (version <= warmup ? warmup_delivered : all_delivered)
+        .push_back(absl::ToDoubleMilliseconds(absl::Now() - published));
   }
-  std::cerr << "all delivered, per version (ms):";
-  for (double ms : all_delivered) std::cerr << " " << absl::StrFormat("%.0f", ms);
-  std::cerr << "\n";
+  auto list = [](const std::vector<double>& values) {
+    std::vector<std::string> words;
+    for (double ms : values) words.push_back(absl::StrFormat("%.0f", ms));
+    return absl::StrJoin(words, " ");
+  };
+  std::cerr << "all delivered, per version (ms): warm-up " << list(warmup_delivered) << "; measured "
+            << list(all_delivered) << "\n";
+  // Every subscriber's latency of every measured version.
   std::vector<double> latencies;
-  for (const std::vector<double>& per_version : deliveries.Take()) {
-    latencies.insert(latencies.end(), per_version.begin(), per_version.end());
+  const std::vector<std::vector<double>> per_version = deliveries.Take();
+  for (int version = warmup + 1; version <= versions; ++version) {
+    latencies.insert(latencies.end(), per_version[version].begin(), per_version[version].end());
   }
   const double rss = RssMegabytes();
   store.Close();
@@ -195,15 +211,16 @@ int RunParameterBench() {
   const double reference = static_cast<double>(blob_bytes) * subscribers / (*loopback_mb * 1e6) * 1e3;
 
   std::cerr << absl::StrFormat(
-      "version of %d KB to %d subscribers: delivery p50 %.1f ms p99 %.1f ms; all delivered p50 %.1f ms p99 %.1f ms; "
+      "version of %d KB to %d subscribers, %d versions after %d of warm-up: delivery p50 %.1f ms p99 %.1f ms; all delivered p50 %.1f ms p99 %.1f ms; "
       "every copy through one loopback connection (%.0f MB/s) %.1f ms\n",
-      blob_bytes / 1024, subscribers, Percentile(latencies, 0.5), Percentile(latencies, 0.99),
+      blob_bytes / 1024, subscribers, measured, warmup, Percentile(latencies, 0.5), Percentile(latencies, 0.99),
       Percentile(all_delivered, 0.5), Percentile(all_delivered, 0.99), *loopback_mb, reference);
   std::cout << absl::StrFormat(
                    "{\"bench\":\"parameters\",\"subscribers\":%d,\"blob_bytes\":%d,\"versions\":%d,"
-                   "\"delivery_ms\":%s,\"all_delivered_ms\":%s,\"threads_idle\":%d,\"threads\":%d,\"rss_mb\":%.1f,"
+                   "\"warmup_versions\":%d,\"delivery_ms\":%s,\"all_delivered_ms\":%s,\"warmup_all_delivered_ms\":%s,\"threads_idle\":%d,\"threads\":%d,\"rss_mb\":%.1f,"
                    "\"loopback_mb_per_second\":%.0f,\"reference_loopback_ms\":%.2f,\"cores\":%d,\"load_average_1m\":%s}",
-                   subscribers, blob_bytes, versions, Summary(latencies), Summary(all_delivered), threads_idle,
+                   subscribers, blob_bytes, measured, warmup, Summary(latencies), Summary(all_delivered),
+                   Summary(warmup_delivered), threads_idle,
                    threads_open, rss, *loopback_mb, reference, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)), LoadAverage())
             << std::endl;
   return 0;

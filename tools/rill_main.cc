@@ -14,6 +14,7 @@
 #include "actor/actor_main.h"
 #include "actor/envs/bench_env.h"
 #include "actor/envs/list_main.h"
+#include "common/lock_order.h"
 #include "common/tls.h"
 #include "learner/bench_learner.h"
 #include "learner/bench_parameters.h"
@@ -95,6 +96,7 @@ int Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rill::ConfigureLockOrderChecking();  // before any thread or mutex: see common/lock_order.h
   absl::SetProgramUsageMessage(kUsage);
   if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0) return Usage();
   std::string command = argv[1];
