@@ -144,17 +144,20 @@ bool AdmissionQueue::Step(Side side, std::vector<Completion>* completions) {
   return true;
 }
 
-void AdmissionQueue::Pump() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (pumping_) {
-      pump_again_ = true;
-      return;
-    }
-    pumping_ = true;
-    pumper_ = std::this_thread::get_id();
-    pump_again_ = false;
+bool AdmissionQueue::BecomePumper() {
+  absl::MutexLock lock(&mu_);
+  if (pumping_) {
+    pump_again_ = true;
+    return false;
   }
+  pumping_ = true;
+  pumper_ = std::this_thread::get_id();
+  pump_again_ = false;
+  return true;
+}
+
+void AdmissionQueue::Pump() {
+  if (!BecomePumper()) return;
   std::vector<Completion> completions;
   while (true) {
     bool progress = false;
@@ -162,15 +165,23 @@ void AdmissionQueue::Pump() {
     // stored item may admit a sample and a drawn one an insert.
     while (Step(Side::kInsert, &completions)) progress = true;
     while (Step(Side::kSample, &completions)) progress = true;
+    bool again;
+    {
+      absl::MutexLock lock(&mu_);
+      again = progress || pump_again_;
+      pump_again_ = false;
+      pumping_ = false;
+    }
+    // The callbacks (a reactor serializing and writing its batch or
+    // acknowledgement) run after this thread gave up pumping: a thread that
+    // arrives meanwhile attempts its own entry instead of leaving the work
+    // here, so writes of many streams go out in parallel while the table's
+    // attempts stay one at a time.
     for (Completion& completion : completions) completion.done(std::move(completion.status));
     completions.clear();
-    if (progress) continue;
-    absl::MutexLock lock(&mu_);
-    if (!pump_again_) {
-      pumping_ = false;
-      return;
-    }
-    pump_again_ = false;
+    // Look again (a wake-up may have arrived during the pass); if another
+    // thread pumps by now, it sees whatever arrived.
+    if (!again || !BecomePumper()) return;
   }
 }
 

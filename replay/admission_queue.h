@@ -21,13 +21,18 @@
 // Who runs attempts: the thread that enqueues or cancels pumps the queue
 // until no side makes progress; a thread arriving while another pumps leaves
 // the work to it (the pumper loops once more), so attempts on one table run
-// one at a time and in order.
+// one at a time and in order. The pumper runs the completed entries'
+// callbacks after it stopped pumping, so that another thread can attempt
+// meanwhile: one busy stream's thread does not end up running every
+// stream's callbacks (their serialization and writes) alone.
 //
 // Blocked time: while a side's head is blocked the side counts as blocked in
 // the table's stats (Table::SetWaiting), as a blocked Table::Insert does.
 //
-// Thread-safety: thread-safe. Callbacks run on the thread that pumps, never
-// with the queue's mutex held; they must not block. A caller must not hold
+// Thread-safety: thread-safe. Callbacks run on the thread whose attempt
+// completed them, never with the queue's mutex held; they must not block.
+// Callbacks of different entries may run at the same time on different
+// threads. A caller must not hold
 // a lock that a callback takes while it calls Insert / Sample / Cancel.
 #ifndef RILL_REPLAY_ADMISSION_QUEUE_H_
 #define RILL_REPLAY_ADMISSION_QUEUE_H_
@@ -117,6 +122,9 @@ class AdmissionQueue {
   void OnTableChanged() ABSL_LOCKS_EXCLUDED(mu_);
   // Attempts heads until neither side progresses; runs the callbacks.
   void Pump() ABSL_LOCKS_EXCLUDED(mu_);
+  // Takes the pumper's role; false (and the pumper loops once more) if
+  // another thread has it.
+  bool BecomePumper() ABSL_LOCKS_EXCLUDED(mu_);
   // One attempt at `side`'s head; true if it stored / drew anything or
   // completed. Appends the completed entry's callback to `completions`.
   bool Step(Side side, std::vector<Completion>* completions) ABSL_LOCKS_EXCLUDED(mu_);

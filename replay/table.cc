@@ -492,10 +492,18 @@ void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out) {
       __builtin_prefetch(row + column.item_bytes - 1);
     }
   }
+  // Each column's destination once per batch, not per item and column.
+  gather_to_.clear();
+  for (int c = 0; c < out->columns_size(); ++c) gather_to_.push_back(out->mutable_columns(c)->mutable_data()->data());
+  int64_t row = out->keys_size();
   for (const Selection& draw : draws_) {
-    GatherLocked(draw.slot, out->keys_size(), out);
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      const int64_t bytes = columns_[c].item_bytes;
+      std::memcpy(gather_to_[c] + row * bytes, columns_[c].data.get() + draw.slot * bytes, bytes);
+    }
     out->add_keys(slot_keys_[draw.slot]);
     out->add_probabilities(draw.probability);
+    ++row;
   }
   limiter_.Sampled(num_items);
 }

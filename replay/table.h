@@ -331,6 +331,7 @@ class Table {
   std::unique_ptr<ItemRemover> remover_ ABSL_GUARDED_BY(mu_);
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
   std::vector<Selection> draws_ ABSL_GUARDED_BY(mu_);  // SampleManyLocked's scratch
+  std::vector<char*> gather_to_ ABSL_GUARDED_BY(mu_);  // SampleManyLocked's column destinations
   std::vector<int64_t> update_slots_ ABSL_GUARDED_BY(mu_);      // UpdatePriorities' scratch
   std::vector<double> update_priorities_ ABSL_GUARDED_BY(mu_);  // UpdatePriorities' scratch
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

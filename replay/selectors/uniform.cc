@@ -36,4 +36,14 @@ Selection UniformSelector::Sample(absl::BitGenRef gen) {
   return Selection{slots_[absl::Uniform<int64_t>(gen, 0, n)], 1.0 / static_cast<double>(n)};
 }
 
+void UniformSelector::SampleMany(absl::BitGenRef gen, int64_t n, std::vector<Selection>* out) {
+  const uint64_t size = slots_.size();
+  const double probability = 1.0 / static_cast<double>(size);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t draw = gen();
+    const auto index = static_cast<uint64_t>((static_cast<unsigned __int128>(draw) * size) >> 64);
+    out->push_back(Selection{slots_[index], probability});
+  }
+}
+
 }  // namespace rill::replay

@@ -22,6 +22,10 @@ class UniformSelector final : public ItemSelector {
   void Remove(int64_t slot) override;
   absl::Status Update(int64_t slot, double priority) override;
   Selection Sample(absl::BitGenRef gen) override;
+  // One 64-bit draw per item, scaled to [0, size) by multiply-shift (the
+  // bias is below size / 2^64, under 2^-32 for any table), instead of a
+  // bounded-uniform call each: the draws are the replay lock's hot loop.
+  void SampleMany(absl::BitGenRef gen, int64_t n, std::vector<Selection>* out) override;
   int64_t size() const override { return static_cast<int64_t>(slots_.size()); }
   bool uses_priorities() const override { return false; }
   std::string name() const override { return "uniform"; }
