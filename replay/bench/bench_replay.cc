@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -27,6 +29,7 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -40,6 +43,7 @@
 #include "common/config.h"
 #include "common/flags.h"
 #include "common/grpc_util.h"
+#include "common/metrics_scrape.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
 #include "grpcpp/grpcpp.h"
@@ -182,11 +186,12 @@ absl::StatusOr<double> SyncedDiskWriteMbPerSecond(const std::string& dir, double
 struct Shard {
   std::unique_ptr<tools::ChildProcess> process;
   std::string address;
+  int metrics_port = -1;  // with `metrics`
 };
 
 absl::StatusOr<Shard> StartShard(const std::string& dir, const std::string& name,
                                  const std::vector<v1::TableConfig>& tables, const v1::DurabilityConfig* durability,
-                                 const std::string& binary = SelfBinary()) {
+                                 const std::string& binary = SelfBinary(), bool metrics = false) {
   v1::ExperimentConfig config;
   config.set_name(absl::StrCat("bench_replay_", name));
   config.mutable_env()->set_name("Pendulum-v1");
@@ -200,12 +205,13 @@ absl::StatusOr<Shard> StartShard(const std::string& dir, const std::string& name
   ASSIGN_OR_RETURN(std::unique_ptr<tools::ChildProcess> process,
                    tools::ChildProcess::Start(name, binary,
                                               {"replay", absl::StrCat("--config=", config_path), "--host=127.0.0.1",
-                                               "--port=0", "--metrics_port=-1"},
+                                               "--port=0", metrics ? "--metrics_port=0" : "--metrics_port=-1"},
                                               absl::StrCat(dir, "/", name, ".log")));
   ASSIGN_OR_RETURN(auto ports, process->WaitReady(absl::Seconds(60)));
   Shard shard;
   shard.process = std::move(process);
   shard.address = absl::StrCat("127.0.0.1:", ports["grpc_port"]);
+  if (metrics) shard.metrics_port = ports["metrics_port"];
   return shard;
 }
 
@@ -520,6 +526,46 @@ AckSummary Summarize(const std::vector<AckTimes>& acks) {
   return summary;
 }
 
+// Quantile `q` of histogram `name`'s series with `label` (e.g.
+// method="Insert") in a scrape, as Prometheus's histogram_quantile reads
+// cumulative buckets (linear within the bucket that holds it); -1 without
+// observations. `bucket_bound` receives that bucket's upper bound: the
+// quantile is at most that, whatever the interpolation says.
+double HistogramQuantile(const MetricSamples& samples, const std::string& name, const std::string& label, double q,
+                         double* bucket_bound) {
+  std::vector<std::pair<double, double>> buckets;  // (le, cumulative count)
+  const std::string prefix = name + "_bucket{";
+  for (const auto& [series, value] : samples) {
+    if (!absl::StartsWith(series, prefix) || !absl::StrContains(series, label)) continue;
+    const size_t at = series.find("le=\"");
+    if (at == std::string::npos) continue;
+    const size_t end = series.find('"', at + 4);
+    const std::string le = series.substr(at + 4, end - at - 4);
+    double bound = 0;
+    if (le == "+Inf") {
+      bound = std::numeric_limits<double>::infinity();
+    } else if (!absl::SimpleAtod(le, &bound)) {
+      continue;
+    }
+    buckets.emplace_back(bound, value);
+  }
+  std::sort(buckets.begin(), buckets.end());
+  if (buckets.empty() || buckets.back().second <= 0) return -1;
+  const double rank = q * buckets.back().second;
+  double lower = 0;
+  double below = 0;
+  for (const auto& [bound, count] : buckets) {
+    if (count >= rank) {
+      *bucket_bound = bound;
+      if (std::isinf(bound)) return lower;
+      return lower + (bound - lower) * (count > below ? (rank - below) / (count - below) : 0);
+    }
+    lower = bound;
+    below = count;
+  }
+  return lower;
+}
+
 // The crowd case: `writers` actors on one shard, each with one small
 // request in flight, and a live sampler. `paced`: the sampler paces the
 // table (samples_per_insert 1), so that most writers are blocked in the
@@ -536,7 +582,7 @@ absl::StatusOr<std::string> CrowdCase(const std::string& dir, const ItemKind& ki
     table.mutable_rate_limiter()->set_error_buffer(4 * batch_size);
   }
   const std::string name = paced ? "crowd" : "crowd_unpaced";
-  ASSIGN_OR_RETURN(Shard shard, StartShard(dir, name, {table}, nullptr));
+  ASSIGN_OR_RETURN(Shard shard, StartShard(dir, name, {table}, nullptr, SelfBinary(), /*metrics=*/true));
   RETURN_IF_ERROR(ShardInfo(shard.address).status());
   const pid_t pid = shard.process->pid();
   std::string idle_json = "null";
@@ -606,6 +652,18 @@ absl::StatusOr<std::string> CrowdCase(const std::string& dir, const ItemKind& ki
       },
       &timing);
   const double sample_rate = static_cast<double>(batches.load() - batches0) / absl::ToDoubleSeconds(absl::Now() - start);
+  // The shard's own view: from admission past the rate limiter to the
+  // acknowledgement handed to the transport (rill_replay_admitted_seconds).
+  double admitted_p50 = -1, admitted_p99 = -1, admitted_p50_bound = 0, admitted_p99_bound = 0;
+  if (absl::StatusOr<MetricSamples> scraped = ScrapeMetrics("127.0.0.1", shard.metrics_port, absl::Seconds(10));
+      scraped.ok()) {
+    admitted_p50 = HistogramQuantile(*scraped, "rill_replay_admitted_seconds", "method=\"Insert\"", 0.5,
+                                     &admitted_p50_bound) * 1e3;
+    admitted_p99 = HistogramQuantile(*scraped, "rill_replay_admitted_seconds", "method=\"Insert\"", 0.99,
+                                     &admitted_p99_bound) * 1e3;
+  } else {
+    std::cerr << "  " << name << ": cannot read the shard's metrics: " << scraped.status() << "\n";
+  }
   sampler_stop.store(true);
   // The writers are gone: let the sampler's outstanding credits drain by
   // closing the shard rather than feeding it.
@@ -615,21 +673,23 @@ absl::StatusOr<std::string> CrowdCase(const std::string& dir, const ItemKind& ki
   std::cerr << absl::StrFormat(
       "  %s: %d writers x %d items, 1 sampler of %d: insert %.0f items/s, %.0f batches/s; shard threads %d, RSS "
       "%.1f MB; ack p50 %.1f ms p99 %.1f ms max %.1f ms (mean %.1f; slowest writer's mean %.2f x the mean; %d "
-      "writers without an ack, %d failed%s)\n",
+      "writers without an ack, %d failed%s); in the shard, admitted to acknowledged p50 %.2f ms p99 %.2f ms "
+      "(<= %g ms)\n",
       name, writers, kItemsPerRequest, batch_size, result.per_second, sample_rate, result.shard_threads,
       result.shard_rss / 1e6, summary.p50_ms, summary.p99_ms, summary.max_ms, summary.mean_ms,
       summary.worst_writer_mean_over_mean, summary.writers_without_ack, failed.load(),
-      first_error.empty() ? "" : ": " + first_error);
+      first_error.empty() ? "" : ": " + first_error, admitted_p50, admitted_p99, admitted_p99_bound * 1e3);
   return absl::StrFormat(
       "{\"writers\":%d,\"items_per_request\":%d,\"in_flight_per_writer\":1,\"sample_batch_size\":%d,"
       "\"samples_per_insert\":%s,\"insert_items_per_second\":%s,\"sample_batches_per_second\":%s,"
       "\"shard_threads\":%d,\"shard_rss_bytes\":%d,\"ack_ms\":{\"p50\":%s,\"p99\":%s,\"max\":%s,\"mean\":%s},"
       "\"slowest_writer_mean_over_mean\":%s,\"writers_without_ack\":%d,\"writers_failed\":%d,\"first_error\":\"%s\","
-      "\"idle_streams\":%s}",
+      "\"admitted_to_ack_ms\":{\"p50\":%s,\"p99\":%s,\"p99_bucket_bound\":%s},\"idle_streams\":%s}",
       writers, kItemsPerRequest, batch_size, paced ? "1" : "null", Num(result.per_second), Num(sample_rate),
       result.shard_threads, result.shard_rss, Num(summary.p50_ms), Num(summary.p99_ms), Num(summary.max_ms), Num(summary.mean_ms),
       Num(summary.worst_writer_mean_over_mean), summary.writers_without_ack, failed.load(),
-      absl::StrReplaceAll(first_error, {{"\"", "'"}, {"\\", "/"}, {"\n", " "}}), idle_json);
+      absl::StrReplaceAll(first_error, {{"\"", "'"}, {"\\", "/"}, {"\n", " "}}), Num(admitted_p50), Num(admitted_p99),
+      Num(admitted_p99_bound * 1e3), idle_json);
 }
 
 absl::Status Run() {

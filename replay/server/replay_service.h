@@ -131,6 +131,9 @@ class ReplayServiceImpl final : public v1::ReplayService::CallbackService {
   // Open Insert / Sample streams (reactors not yet done), for tests.
   int64_t open_streams() const ABSL_LOCKS_EXCLUDED(calls_mu_);
 
+  // Bucket bounds of rill_replay_admitted_seconds (seconds).
+  static prometheus::Histogram::BucketBoundaries AdmittedBuckets();
+
   // A streaming reactor as the service sees it: Shutdown ends it.
   class Call {
    public:
@@ -158,6 +161,7 @@ class ReplayServiceImpl final : public v1::ReplayService::CallbackService {
 
   void UpdateMetrics(Table* table);
   void ObserveRpc(const std::string& method, absl::Duration latency);
+  void ObserveAdmitted(const std::string& method, absl::Duration latency);
   // UNAVAILABLE, naming the shard: how a stream ends once Shutdown began.
   grpc::Status ShuttingDownStatus() const;
   // Registers an open stream; false (not registered) once Shutdown began.
@@ -177,6 +181,7 @@ class ReplayServiceImpl final : public v1::ReplayService::CallbackService {
   absl::flat_hash_map<const Table*, std::unique_ptr<AdmissionQueue>> queues_;  // one per table
   absl::flat_hash_map<const Table*, std::unique_ptr<TableMetrics>> metrics_;  // empty without registry
   absl::flat_hash_map<std::string, prometheus::Histogram*> rpc_seconds_;      // by method
+  absl::flat_hash_map<std::string, prometheus::Histogram*> admitted_seconds_;  // by method
   ShardDurability* durability_ = nullptr;  // set before serving
   int max_in_flight_inserts_ = 8;
 

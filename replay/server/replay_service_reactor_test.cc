@@ -6,9 +6,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "prometheus/registry.h"
 #include "common/grpc_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -74,7 +76,7 @@ class ReplayServiceReactorTest : public ::testing::Test {
     *config.add_tables() =
         TestTableConfig(100, /*min_size_to_sample=*/1, /*samples_per_insert=*/1, /*error_buffer=*/1);
     absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> service =
-        ReplayServiceImpl::Create(config, /*shard_index=*/0, /*registry=*/nullptr);
+        ReplayServiceImpl::Create(config, /*shard_index=*/0, &registry_);
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = *std::move(service);
     absl::StatusOr<StartedServer> server = StartGrpcServer("127.0.0.1:0", {service_.get()}, 64 << 20);
@@ -115,6 +117,22 @@ class ReplayServiceReactorTest : public ::testing::Test {
 
   v1::TableInfo TableInfo() { return service_->FindTable(kTestTable)->Info(); }
 
+  // The histogram `name`'s series for `method`: (observations, sum of seconds).
+  std::pair<uint64_t, double> Histogram(const std::string& name, const std::string& method) {
+    for (const prometheus::MetricFamily& family : registry_.Collect()) {
+      if (family.name != name) continue;
+      for (const prometheus::ClientMetric& metric : family.metric) {
+        for (const prometheus::ClientMetric::Label& label : metric.label) {
+          if (label.name == "method" && label.value == method) {
+            return {metric.histogram.sample_count, metric.histogram.sample_sum};
+          }
+        }
+      }
+    }
+    return {0, -1};
+  }
+
+  prometheus::Registry registry_;
   std::unique_ptr<ReplayServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::ReplayService::Stub> stub_;
@@ -160,6 +178,29 @@ TEST_F(ReplayServiceReactorTest, BlockedSampleIsReleasedByAnInsert) {
   EXPECT_THAT(response.keys(), ElementsAre(5));
   EXPECT_TRUE(RowsMatchKeys(response));
   EXPECT_EQ(queue_->waiting_samples(), 0);
+}
+
+// rill_replay_rpc_seconds counts the time an insert waited for the rate
+// limiter; rill_replay_admitted_seconds only what followed its admission.
+TEST_F(ReplayServiceReactorTest, AdmittedLatencyLeavesOutTheRateLimitersWait) {
+  FillToTheRatio();
+  const absl::Time queued = absl::Now();
+  QueuedWriter writer(*stub_, {3});
+  ASSERT_FALSE(writer.acked().WaitForNotificationWithTimeout(kStillBlocked));
+  const absl::Duration held = absl::Now() - queued;
+  SampleBatch(1);
+  ASSERT_TRUE(writer.ended().WaitForNotificationWithTimeout(kReleased));
+  ASSERT_TRUE(writer.status().ok()) << writer.status().error_message();
+
+  // The filling request and the held one.
+  const auto [rpc_count, rpc_sum] = Histogram("rill_replay_rpc_seconds", "Insert");
+  const auto [admitted_count, admitted_sum] = Histogram("rill_replay_admitted_seconds", "Insert");
+  EXPECT_EQ(rpc_count, 2u);
+  EXPECT_EQ(admitted_count, 2u);
+  // The sample's own batch went through the admission histogram too.
+  EXPECT_EQ(Histogram("rill_replay_admitted_seconds", "Sample").first, 1u);
+  EXPECT_GE(rpc_sum, absl::ToDoubleSeconds(held) - 0.05) << "the held insert's wait is in the RPC latency";
+  EXPECT_LT(admitted_sum, absl::ToDoubleSeconds(held) / 2) << "and not in the admitted latency";
 }
 
 TEST_F(ReplayServiceReactorTest, DeadlineWhileQueuedIsDeadlineExceededAndStoresNothing) {
