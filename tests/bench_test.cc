@@ -1,0 +1,127 @@
+// Every `rill bench` command, run as a user runs it (a real process, real
+// servers on ports it picks), at sizes small enough for CI: it exits 0 and
+// its last line is the JSON the README describes, with the figures measured
+// (a bench that silently measured nothing would print zeros). What the
+// figures are on this machine is the closing notes' business, not a test's;
+// these only keep the benchmarks working from one change to the next.
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/harness.h"
+#include "tools/child_process.h"
+
+namespace rill::testing {
+namespace {
+
+struct BenchRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+  std::string json;    // the last line that starts with '{'
+};
+
+BenchRun RunBench(const std::string& name, const std::vector<std::string>& args,
+                  absl::Duration timeout = absl::Seconds(240)) {
+  BenchRun run;
+  const std::string log = TempDir(name) + "/bench.log";
+  absl::StatusOr<std::unique_ptr<tools::ChildProcess>> process =
+      tools::ChildProcess::StartProgram(name, RillBinary(), args, log);
+  EXPECT_TRUE(process.ok()) << process.status();
+  if (!process.ok()) return run;
+  const std::optional<int> status = (*process)->WaitExit(timeout);
+  EXPECT_TRUE(status.has_value()) << name << " did not finish within " << timeout;
+  if (status.has_value() && WIFEXITED(*status)) run.exit_code = WEXITSTATUS(*status);
+  run.output = ReadFile(log);
+  for (absl::string_view line : absl::StrSplit(run.output, '\n')) {
+    if (absl::StartsWith(line, "{")) run.json = std::string(line);
+  }
+  return run;
+}
+
+// The number after the first `"key":` in `json` at or after `from` (a key
+// written `"key": ` with a space too); NaN if absent.
+double Number(const std::string& json, const std::string& key, const std::string& from = "") {
+  size_t at = from.empty() ? 0 : json.find(from);
+  if (at == std::string::npos) return std::nan("");
+  at = json.find(absl::StrCat("\"", key, "\":"), at);
+  if (at == std::string::npos) return std::nan("");
+  const char* start = json.c_str() + at + key.size() + 3;
+  char* end = nullptr;
+  const double value = std::strtod(start, &end);
+  return end == start ? std::nan("") : value;
+}
+
+TEST(BenchTest, ReplayMeasuresInsertsSamplesAndTheCrowd) {
+  BenchRun run = RunBench("bench_replay", {"bench", "replay", "--bench_tables=pendulum", "--bench_writers=2",
+                                           "--bench_seconds=0.4", "--bench_memory=false", "--bench_wal=false",
+                                           "--bench_crowd_writers=40"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_FALSE(run.json.empty()) << run.output;
+  EXPECT_GT(Number(run.json, "insert_items_per_second"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "sample_batches_per_second"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "loopback_tcp_mb_per_second"), 0) << run.json;
+  // The crowd: every writer acknowledged, and the shard's own admitted
+  // latency read from its metrics.
+  EXPECT_EQ(Number(run.json, "writers", "\"crowd\":"), 40) << run.json;
+  EXPECT_EQ(Number(run.json, "writers_without_ack", "\"crowd\":"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "p99", "\"admitted_to_ack_ms\":"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "rss_bytes_per_stream", "\"idle_streams\":"), 0) << run.json;
+}
+
+TEST(BenchTest, ParametersReachEverySubscriber) {
+  BenchRun run = RunBench("bench_parameters", {"bench", "parameters", "--bench_subscribers=20", "--bench_versions=3",
+                                               "--bench_warmup_versions=1", "--bench_policy_floats=5000"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(Number(run.json, "subscribers"), 20) << run.json;
+  EXPECT_EQ(Number(run.json, "versions"), 3) << run.json;
+  EXPECT_EQ(Number(run.json, "blob_bytes"), 20000) << run.json;
+  EXPECT_GT(Number(run.json, "p50", "\"delivery_ms\":"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "max", "\"warmup_all_delivered_ms\":"), 0) << run.json;
+}
+
+TEST(BenchTest, InferenceMeasuresCentralAndLocal) {
+  BenchRun run = RunBench("bench_inference",
+                          {"bench", "inference", "--bench_streams=2", "--bench_envs=1", "--bench_seconds=0.3"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GT(Number(run.json, "central_actions_per_second"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "local_actions_per_second_per_core"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "p99", "\"round_trip_ms\":"), 0) << run.json;
+}
+
+TEST(BenchTest, EnvMeasuresStepsAgainstBarePhysics) {
+  BenchRun run = RunBench("bench_env", {"bench", "env", "--env=Pendulum-v1", "--bench_num_envs=2",
+                                        "--bench_seconds=0.3", "--bench_policy_hidden=16,16"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GT(Number(run.json, "env_steps_per_second"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "with_policy_env_steps_per_second"), 0) << run.json;
+}
+
+TEST(BenchTest, LearnerMeasuresUpdatesAgainstAMatmul) {
+  BenchRun run = RunBench("bench_learner", {"bench", "learner", "--algo=sac", "--obs_dim=3", "--act_dim=1",
+                                            "--batch=32", "--hidden=32,32", "--bench_seconds=0.5"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GT(Number(run.json, "updates_per_second"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "matmul_gflops"), 0) << run.json;
+}
+
+TEST(BenchTest, BadFlagsAreNamed) {
+  BenchRun replay = RunBench("bench_replay_bad", {"bench", "replay", "--bench_writers=0"});
+  EXPECT_NE(replay.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(replay.output, "--bench_writers")) << replay.output;
+  BenchRun parameters = RunBench("bench_parameters_bad", {"bench", "parameters", "--bench_warmup_versions=-1"});
+  EXPECT_NE(parameters.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(parameters.output, "--bench_warmup_versions")) << parameters.output;
+}
+
+}  // namespace
+}  // namespace rill::testing
