@@ -12,10 +12,12 @@
 #include "absl/flags/usage.h"
 #include "actor/actor_main.h"
 #include "common/lock_order.h"
+#include "common/malloc_tuning.h"
 #include "common/tls.h"
 
 int main(int argc, char** argv) {
   rill::ConfigureLockOrderChecking();  // before any thread or mutex: see common/lock_order.h
+  rill::TuneMallocForLargeMessages();   // see common/malloc_tuning.h
   absl::SetProgramUsageMessage(
       "rill-actor: one actor, or with --eval the evaluator; the same as `rill actor`.\n"
       "usage: rill-actor --config=FILE --replay_address=HOST:PORT[,...] --learner_address=HOST:PORT\n"

@@ -15,6 +15,7 @@
 #include "actor/envs/bench_env.h"
 #include "actor/envs/list_main.h"
 #include "common/lock_order.h"
+#include "common/malloc_tuning.h"
 #include "common/tls.h"
 #include "learner/bench_learner.h"
 #include "learner/bench_parameters.h"
@@ -97,6 +98,7 @@ int Usage() {
 
 int main(int argc, char** argv) {
   rill::ConfigureLockOrderChecking();  // before any thread or mutex: see common/lock_order.h
+  rill::TuneMallocForLargeMessages();   // see common/malloc_tuning.h
   absl::SetProgramUsageMessage(kUsage);
   if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0) return Usage();
   std::string command = argv[1];

@@ -16,12 +16,14 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/lock_order.h"
+#include "common/malloc_tuning.h"
 #include "common/tls.h"
 #include "replay/server/replay_main.h"
 #include "tools/health_main.h"
 
 int main(int argc, char** argv) {
   rill::ConfigureLockOrderChecking();  // before any thread or mutex: see common/lock_order.h
+  rill::TuneMallocForLargeMessages();   // see common/malloc_tuning.h
   absl::SetProgramUsageMessage(
       "rill-replay: one replay shard (gRPC server); the same as `rill replay`.\n"
       "usage: rill-replay --config=FILE [--port --metrics_port --host --shard_index --checkpoint_dir --ready_fd\n"
