@@ -29,6 +29,119 @@ grpc::Status ShutdownCancelled() {
 
 }  // namespace
 
+// What the Insert and Sample reactors share, from construction until gRPC
+// calls OnDone: registration with the service (Shutdown Stops what is
+// registered), a finish where the first status wins and Finish goes out
+// only once no operation or callback is outstanding, and a cancel that
+// takes the stream's entry out of its table's admission queue without a
+// trace. A subclass starts its first operation (StartLocked), says what it
+// still has outstanding besides a write and a queued entry
+// (MoreOutstandingLocked), and may settle its books just before Finish
+// (BeforeFinishLocked).
+template <typename Request, typename Response>
+class QueuedReactor : public grpc::ServerBidiReactor<Request, Response>, public ReplayServiceImpl::Call {
+ public:
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
+    AdmissionQueue* queue = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, cancelled_message_));
+      // Once the lock is released the reactor may be gone unless queued.
+      if (!queued_) return;
+      queue = service_->queue(table_);
+    }
+    // Leaves no trace in the queue; if the entry already completed, its
+    // callback finishes the stream instead (and `this` must not be touched).
+    if (queue->Cancel(this)) {
+      absl::MutexLock lock(&mu_);
+      queued_ = false;
+      MaybeFinishLocked();
+    }
+  }
+
+  void OnDone() override {
+    if (registered_) service_->Unregister(this);
+    // Finish may have been called under mu_ from outside a reaction (the
+    // admission queue, the WAL's commit thread, Shutdown): wait until that
+    // caller has let go of the lock before the reactor goes.
+    { absl::MutexLock lock(&mu_); }
+    delete this;
+  }
+
+  void Stop(grpc::Status status) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(std::move(status));
+  }
+
+ protected:
+  // `cancelled_message` ends the stream when the client cancels.
+  QueuedReactor(ReplayServiceImpl* service, const char* cancelled_message)
+      : service_(service), cancelled_message_(cancelled_message) {}
+
+  // Registers and starts; call last in the subclass's constructor, once
+  // every member exists: Shutdown may Stop the stream from then on.
+  void Register() ABSL_LOCKS_EXCLUDED(mu_) {
+    registered_ = service_->Register(this);
+    absl::MutexLock lock(&mu_);
+    if (!registered_) {
+      FinishLocked(ShutdownCancelled());
+    } else if (!finishing_) {  // Shutdown may have stopped it already
+      StartLocked();
+    }
+  }
+
+  virtual void StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+  virtual bool MoreOutstandingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return false; }
+  virtual void BeforeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {}
+
+  // A cancel between queued_ = true and the queue call found nothing to
+  // remove: remove the entry now, so that it leaves no trace. Call right
+  // after queueing, inside a reaction (gRPC runs OnDone only after it).
+  void RemoveIfCancelled(AdmissionQueue* queue) ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!finishing_ || !queued_) return;
+    }
+    if (queue->Cancel(this)) {
+      absl::MutexLock lock(&mu_);
+      queued_ = false;
+      MaybeFinishLocked();
+    }
+  }
+
+  // The first status wins; every caller (an operation that just completed
+  // among them) lets Finish go out if nothing is outstanding any more.
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finishing_) {
+      finishing_ = true;
+      final_status_ = std::move(status);
+    }
+    MaybeFinishLocked();
+  }
+
+  // Finish may go out only once no operation or callback is outstanding
+  // (a read may be: it completes with ok = false).
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finishing_ || finished_ || writing_ || queued_ || MoreOutstandingLocked()) return;
+    finished_ = true;
+    BeforeFinishLocked();
+    this->Finish(final_status_);
+  }
+
+  ReplayServiceImpl* const service_;
+  absl::Mutex mu_;
+  Table* table_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool queued_ ABSL_GUARDED_BY(mu_) = false;   // an entry in the admission queue
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a write on the wire
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+
+ private:
+  const char* const cancelled_message_;
+  bool registered_ = false;  // with the service, for Shutdown; set by Register only
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
+
 // One Insert stream, from Insert() until gRPC calls OnDone. One request is
 // read, then stored through the table's admission queue; without a log its
 // acknowledgement is written and only then the next request read. With a
@@ -37,18 +150,11 @@ grpc::Status ShutdownCancelled() {
 // written in order from the log's callbacks. At most one read, one write
 // and one queued request are outstanding; Finish waits for all of them and
 // for the log's callbacks, so that no callback outlives the reactor.
-class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse>,
-                            public ReplayServiceImpl::Call {
+class InsertReactor final : public QueuedReactor<v1::InsertRequest, v1::InsertResponse> {
  public:
-  // Registers once every member exists: Shutdown may Stop it from then on.
-  explicit InsertReactor(ReplayServiceImpl* service) : service_(service), wal_(service->wal()) {
-    registered_ = service_->Register(this);
-    absl::MutexLock lock(&mu_);
-    if (!registered_) {
-      FinishLocked(ShutdownCancelled());
-    } else if (!finishing_) {  // Shutdown may have stopped it already
-      StartReadLocked();
-    }
+  explicit InsertReactor(ReplayServiceImpl* service)
+      : QueuedReactor(service, "the writer cancelled the call"), wal_(service->wal()) {
+    Register();
   }
 
   void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
@@ -112,38 +218,6 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
     MaybeEndLocked();
   }
 
-  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
-    AdmissionQueue* queue = nullptr;
-    {
-      absl::MutexLock lock(&mu_);
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the writer cancelled the call"));
-      // Once the lock is released the reactor may be gone unless queued.
-      if (!queued_) return;
-      queue = service_->queue(table_);
-    }
-    // Leaves no trace in the queue; if the entry already completed, its
-    // callback finishes the stream instead (and `this` must not be touched).
-    if (queue->Cancel(this)) {
-      absl::MutexLock lock(&mu_);
-      queued_ = false;
-      MaybeFinishLocked();
-    }
-  }
-
-  void OnDone() override {
-    if (registered_) service_->Unregister(this);
-    // Finish may have been called under mu_ from outside a reaction (the
-    // admission queue, the WAL's commit thread, Shutdown): wait until that
-    // caller has let go of the lock before the reactor goes.
-    { absl::MutexLock lock(&mu_); }
-    delete this;
-  }
-
-  void Stop(grpc::Status status) override ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(std::move(status));
-  }
-
  private:
   struct Ack {
     v1::InsertResponse response;
@@ -152,20 +226,6 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
     absl::Time start;     // read
     absl::Time admitted;  // stored: past the rate limiter
   };
-
-  // A cancel between queued_ = true and the queue call found nothing to
-  // remove: remove the entry now, so that it leaves no trace.
-  void RemoveIfCancelled(AdmissionQueue* queue) ABSL_LOCKS_EXCLUDED(mu_) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!finishing_ || !queued_) return;
-    }
-    if (queue->Cancel(this)) {
-      absl::MutexLock lock(&mu_);
-      queued_ = false;
-      MaybeFinishLocked();
-    }
-  }
 
   // The queue's callback: the request is stored (or failed).
   void OnStored(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -220,6 +280,8 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
     WriteNextLocked();
   }
 
+  void StartLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { StartReadLocked(); }
+
   void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     // Once Shutdown began, no new request is taken: the stream ends after
     // acknowledging the ones it has.
@@ -250,68 +312,37 @@ class InsertReactor final : public grpc::ServerBidiReactor<v1::InsertRequest, v1
     }
   }
 
-  // The first status wins; every caller (an operation that just completed
-  // among them) lets Finish go out if nothing is outstanding any more.
-  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!finishing_) {
-      finishing_ = true;
-      final_status_ = std::move(status);
-    }
-    MaybeFinishLocked();
-  }
+  bool MoreOutstandingLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return durable_callbacks_ > 0; }
 
-  // Finish may go out only once no operation or callback is outstanding
-  // (a read may be: it completes with ok = false).
-  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!finishing_ || finished_ || writing_ || queued_ || durable_callbacks_ > 0) return;
-    finished_ = true;
+  void BeforeFinishLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     // Requests never acknowledged no longer hold up Shutdown's drain.
     if (busy_ > 0) service_->AddBusy(-busy_);
     busy_ = 0;
-    Finish(final_status_);
   }
 
-  ReplayServiceImpl* const service_;
   WriteAheadLog* const wal_;
-  bool registered_ = false;  // with the service, for Shutdown; set in the constructor only
 
-  absl::Mutex mu_;
   // Filled by the read; while queued_ the admission queue alone uses them
   // (outside mu_), until it calls OnStored or Cancel returns true.
   v1::InsertRequest request_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> stored_keys_ ABSL_GUARDED_BY(mu_);
-  Table* table_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::Time start_ ABSL_GUARDED_BY(mu_);
   std::deque<Ack> acks_ ABSL_GUARDED_BY(mu_);  // stored, not yet acknowledged, in order
   int busy_ ABSL_GUARDED_BY(mu_) = 0;          // this stream's share of busy_requests_
   int durable_callbacks_ ABSL_GUARDED_BY(mu_) = 0;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
-  bool queued_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool read_done_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
 };
 
 // One Sample stream. Credits are served in the order granted: a request's
 // batches are each queued, drawn and written before the next batch is
 // queued, and the next request is read once they are all written (credits
 // granted meanwhile wait in gRPC's buffers).
-class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1::SampleResponse>,
-                            public ReplayServiceImpl::Call {
+class SampleReactor final : public QueuedReactor<v1::SampleRequest, v1::SampleResponse> {
  public:
-  // Registers once every member exists: Shutdown may Stop it from then on.
-  explicit SampleReactor(ReplayServiceImpl* service) : service_(service) {
-    registered_ = service_->Register(this);
-    absl::MutexLock lock(&mu_);
-    if (!registered_) {
-      FinishLocked(ShutdownCancelled());
-    } else if (!finishing_) {  // Shutdown may have stopped it already
-      reading_ = true;
-      StartRead(&request_);
-    }
+  explicit SampleReactor(ReplayServiceImpl* service) : QueuedReactor(service, "the sampler cancelled the call") {
+    Register();
   }
 
   void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
@@ -363,37 +394,12 @@ class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1
     QueueBatch();
   }
 
-  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
-    AdmissionQueue* queue = nullptr;
-    {
-      absl::MutexLock lock(&mu_);
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the sampler cancelled the call"));
-      // Once the lock is released the reactor may be gone unless queued.
-      if (!queued_) return;
-      queue = service_->queue(table_);
-    }
-    if (queue->Cancel(this)) {
-      absl::MutexLock lock(&mu_);
-      queued_ = false;
-      MaybeFinishLocked();
-    }
-  }
-
-  void OnDone() override {
-    if (registered_) service_->Unregister(this);
-    // Finish may have been called under mu_ from outside a reaction (the
-    // admission queue, the WAL's commit thread, Shutdown): wait until that
-    // caller has let go of the lock before the reactor goes.
-    { absl::MutexLock lock(&mu_); }
-    delete this;
-  }
-
-  void Stop(grpc::Status status) override ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(std::move(status));
-  }
-
  private:
+  void StartLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    reading_ = true;
+    StartRead(&request_);
+  }
+
   // Checks request_ and takes its table, batch size and credits.
   grpc::Status TakeRequestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!request_.table().empty()) {
@@ -439,19 +445,9 @@ class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1
     }
     AdmissionQueue* queue = service_->queue(table);
     queue->Sample(this, batch_size, &response_, [this](absl::Status status) { OnSampled(std::move(status)); });
-    // A cancel between queued_ = true and the queue call found nothing to
-    // remove: remove the entry now, so that it leaves no trace. Safe to touch
-    // `this`: QueueBatch runs inside a reaction, and gRPC runs OnDone only
-    // after it returns.
-    {
-      absl::MutexLock lock(&mu_);
-      if (!finishing_ || !queued_) return;
-    }
-    if (queue->Cancel(this)) {
-      absl::MutexLock lock(&mu_);
-      queued_ = false;
-      MaybeFinishLocked();
-    }
+    // Safe to touch `this`: QueueBatch runs inside a reaction, and gRPC runs
+    // OnDone only after it returns.
+    RemoveIfCancelled(queue);
   }
 
   void OnSampled(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -471,41 +467,15 @@ class SampleReactor final : public grpc::ServerBidiReactor<v1::SampleRequest, v1
     StartWrite(&response_);
   }
 
-  // The first status wins; every caller (an operation that just completed
-  // among them) lets Finish go out if nothing is outstanding any more.
-  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!finishing_) {
-      finishing_ = true;
-      final_status_ = std::move(status);
-    }
-    MaybeFinishLocked();
-  }
-
-  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!finishing_ || finished_ || writing_ || queued_) return;
-    finished_ = true;
-    Finish(final_status_);
-  }
-
-  ReplayServiceImpl* const service_;
-  bool registered_ = false;  // with the service, for Shutdown; set in the constructor only
-
-  absl::Mutex mu_;
   v1::SampleRequest request_ ABSL_GUARDED_BY(mu_);
   // While queued_ the admission queue alone fills it (outside mu_); while
   // writing_ gRPC reads it.
   v1::SampleResponse response_ ABSL_GUARDED_BY(mu_);
-  Table* table_ ABSL_GUARDED_BY(mu_) = nullptr;
   int batch_size_ ABSL_GUARDED_BY(mu_) = 0;
   int credits_ ABSL_GUARDED_BY(mu_) = 0;  // batches left of the current request
   absl::Time start_ ABSL_GUARDED_BY(mu_);  // the batch queued
   absl::Time drawn_ ABSL_GUARDED_BY(mu_);  // the batch drawn: past the rate limiter
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
-  bool queued_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
 };
 
 absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(

@@ -144,6 +144,8 @@ class ReplayServiceImpl final : public v1::ReplayService::CallbackService {
   };
 
  private:
+  template <typename Request, typename Response>
+  friend class QueuedReactor;
   friend class InsertReactor;
   friend class SampleReactor;
 
