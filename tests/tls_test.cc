@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "proto/replay.grpc.pb.h"
 #include "tests/harness.h"
+#include "tools/throwaway_tls.h"
 
 namespace rill::testing {
 namespace {
@@ -30,26 +31,11 @@ using ::testing::HasSubstr;
 constexpr char kConfig[] = "--config=tests/configs/tiny_pendulum.textpb";
 constexpr char kOpenssl[] = "/usr/bin/openssl";
 
-// The extensions a peer certificate needs (as in tools/throwaway_tls.cc and
-// deploy/k8s/README.md), and a minimal `openssl ca` setup, which alone can
-// give a certificate validity dates in the past.
+// `rill launch --tls`'s config (the extensions a peer certificate needs, as
+// deploy/k8s/README.md shows them too) plus a minimal `openssl ca` setup,
+// which alone can give a certificate validity dates in the past.
 std::string OpensslConfig(const std::string& dir) {
-  return absl::StrCat(R"([req]
-distinguished_name = subject
-prompt = no
-[subject]
-CN = rill test
-[ca_ext]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[peer_ext]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
+  return absl::StrCat(tools::ThrowawayOpensslConfig(), R"(
 [ca]
 default_ca = test_ca
 [test_ca]
@@ -109,17 +95,10 @@ class Certificates {
 
   void Run(const std::vector<std::string>& args) {
     if (!ok) return;
-    const std::string log = Path("openssl.log");
-    auto child = tools::ChildProcess::StartProgram("openssl", kOpenssl, args, log);
-    if (!child.ok()) {
+    const absl::Status status = tools::RunOpenssl(kOpenssl, args, Path("openssl.log"), absl::Seconds(60));
+    if (!status.ok()) {
       ok = false;
-      error = std::string(child.status().message());
-      return;
-    }
-    std::optional<int> status = (*child)->WaitExit(absl::Seconds(60));
-    if (!status.has_value() || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-      ok = false;
-      error = absl::StrCat("openssl ", args[0], " failed:\n", (*child)->LogTail(10));
+      error = std::string(status.message());
     }
   }
 };

@@ -20,10 +20,6 @@
 namespace rill::tools {
 namespace {
 
-constexpr absl::Duration kOpensslTimeout = absl::Seconds(30);
-
-// The only config openssl reads (-config), so that the system's
-// /etc/ssl/openssl.cnf cannot add or clash with extensions.
 constexpr char kOpensslConfig[] = R"(# Written by `rill launch --tls` (tools/throwaway_tls.cc).
 [req]
 distinguished_name = subject
@@ -48,18 +44,21 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 )";
 
-absl::Status RunOpenssl(const ThrowawayTlsOptions& options, const std::vector<std::string>& args) {
+}  // namespace
+
+std::string ThrowawayOpensslConfig() { return kOpensslConfig; }
+
+absl::Status RunOpenssl(const std::string& openssl_binary, const std::vector<std::string>& args,
+                        const std::string& log_path, absl::Duration timeout) {
   ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> child,
-                   ChildProcess::StartProgram("openssl", options.openssl_binary, args, options.log_path));
-  std::optional<int> status = child->WaitExit(kOpensslTimeout);
+                   ChildProcess::StartProgram("openssl", openssl_binary, args, log_path));
+  std::optional<int> status = child->WaitExit(timeout);
   if (!status.has_value()) status = child->Stop(absl::ZeroDuration());
   if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) return absl::OkStatus();
   return absl::InternalError(absl::StrCat("openssl ", args.empty() ? "" : args[0], " failed (",
-                                          ChildProcess::DescribeStatus(*status), "); ", options.log_path,
+                                          ChildProcess::DescribeStatus(*status), "); ", log_path,
                                           " ends with:\n", child->LogTail(10)));
 }
-
-}  // namespace
 
 absl::StatusOr<TlsFiles> MakeThrowawayTls(const ThrowawayTlsOptions& options) {
   if (access(options.openssl_binary.c_str(), X_OK) != 0) {
@@ -99,8 +98,8 @@ absl::StatusOr<TlsFiles> MakeThrowawayTls(const ThrowawayTlsOptions& options) {
                                         "-CA", files.ca, "-CAkey", ca_key,
                                         "-keyout", files.key, "-out", files.cert};
   make_peer.insert(make_peer.begin() + 4, new_key.begin(), new_key.end());
-  absl::Status made = RunOpenssl(options, make_ca);
-  if (made.ok()) made = RunOpenssl(options, make_peer);
+  absl::Status made = RunOpenssl(options.openssl_binary, make_ca, options.log_path);
+  if (made.ok()) made = RunOpenssl(options.openssl_binary, make_peer, options.log_path);
   // Nothing more is ever signed by this CA.
   std::filesystem::remove(ca_key, error);
   RETURN_IF_ERROR(made);

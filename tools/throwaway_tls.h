@@ -11,6 +11,7 @@
 #define RILL_TOOLS_THROWAWAY_TLS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -34,6 +35,19 @@ struct ThrowawayTlsOptions {
 // cannot be written; Internal when openssl fails (with its log's tail).
 // Blocks until openssl has finished (well under a second; 30 s at most).
 absl::StatusOr<TlsFiles> MakeThrowawayTls(const ThrowawayTlsOptions& options);
+
+// The openssl config MakeThrowawayTls writes and passes with -config (so
+// that the system's /etc/ssl/openssl.cnf cannot add or clash with
+// extensions): [req] without prompts, and the extensions of a CA (ca_ext)
+// and of a peer certificate (peer_ext: serving and dialling, for 127.0.0.1
+// and localhost). Tests that make their own certificates append sections.
+std::string ThrowawayOpensslConfig();
+
+// Runs `openssl_binary args...` with its output appended to `log_path`;
+// Internal naming the subcommand, how it ended and the log's tail unless it
+// exits 0 within `timeout` (it is killed then).
+absl::Status RunOpenssl(const std::string& openssl_binary, const std::vector<std::string>& args,
+                        const std::string& log_path, absl::Duration timeout = absl::Seconds(30));
 
 }  // namespace rill::tools
 
