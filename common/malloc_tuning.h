@@ -5,10 +5,11 @@
 // heap back to the kernel once more than its trim threshold is free. A
 // replay shard serializing 7 MB sampled batches of frames, or a learner
 // receiving them, then allocates and frees the same few megabytes per
-// message and the kernel zero-fills every page again: on this project's
-// virtual machines a page fault costs about 15 us, and perf showed a
-// single sampler stream of 28 KB items spending most of its time in them
-// (frames x 1: 49 -> 298 batches/s, inserts 149 -> 968 MB/s once fixed).
+// message and the kernel zero-fills every page again. Page faults are
+// costly in a virtual machine (perf shows them entering the hypervisor),
+// and perf showed a single sampler stream of 28 KB items spending most of
+// its time in them (frames x 1: 49 -> 298 batches/s, inserts 149 -> 968
+// MB/s once fixed).
 //
 // TuneMallocForLargeMessages() fixes the mmap threshold at 32 MiB (the
 // adaptive maximum, so messages come from the heap and are reused) and lets
