@@ -20,10 +20,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/support/proto_buffer_writer.h"
 #include "common/bench_probes.h"
 #include "common/grpc_util.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/proto_buffer_writer.h"
 #include "learner/parameter_service.h"
 
 ABSL_FLAG(int32_t, bench_subscribers, 1000, "Subscribe streams (one channel each) the parameter bench opens.");
@@ -66,62 +69,25 @@ class Deliveries {
 };
 
 // The header fields of a serialized ParameterUpdate (version, field 1;
-// published_unix_micros, field 4), read across the buffer's slices without
-// copying the blob (field 3) they surround. False on a malformed message.
-bool ReadUpdateHeader(const grpc::ByteBuffer& buffer, int64_t* version, int64_t* published_micros) {
-  std::vector<grpc::Slice> slices;
-  if (!buffer.Dump(&slices).ok()) return false;
-  size_t slice = 0;
-  size_t offset = 0;
-  auto next_byte = [&](uint8_t* byte) {
-    while (slice < slices.size() && offset == slices[slice].size()) {
-      ++slice;
-      offset = 0;
-    }
-    if (slice == slices.size()) return false;
-    *byte = slices[slice].begin()[offset++];
-    return true;
-  };
-  auto varint = [&](uint64_t* value) {
-    *value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t byte = 0;
-      if (!next_byte(&byte)) return false;
-      *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return true;
-    }
-    return false;
-  };
-  auto skip = [&](uint64_t bytes) {
-    while (bytes > 0) {
-      if (slice == slices.size()) return false;
-      const uint64_t here = std::min<uint64_t>(bytes, slices[slice].size() - offset);
-      offset += here;
-      bytes -= here;
-      if (offset == slices[slice].size()) {
-        ++slice;
-        offset = 0;
-      }
-    }
-    return true;
-  };
-  uint64_t tag = 0;
-  while (varint(&tag)) {
+// published_unix_micros, field 4), read through protobuf's wire reader
+// over the buffer's slices; the blob (field 3) between them is skipped, not
+// copied. False on a malformed message.
+bool ReadUpdateHeader(grpc::ByteBuffer* buffer, int64_t* version, int64_t* published_micros) {
+  grpc::ProtoBufferReader reader(buffer);
+  google::protobuf::io::CodedInputStream in(&reader);
+  while (const uint32_t tag = in.ReadTag()) {
+    const int field = google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag);
     uint64_t value = 0;
-    switch (tag & 7) {
-      case 0:  // varint
-        if (!varint(&value)) return false;
-        if ((tag >> 3) == 1) *version = static_cast<int64_t>(value);
-        if ((tag >> 3) == 4) *published_micros = static_cast<int64_t>(value);
-        break;
-      case 2:  // length-delimited: the blob
-        if (!varint(&value) || !skip(value)) return false;
-        break;
-      default:
-        return false;
+    if ((field == 1 || field == 4) &&
+        google::protobuf::internal::WireFormatLite::GetTagWireType(tag) ==
+            google::protobuf::internal::WireFormatLite::WIRETYPE_VARINT) {
+      if (!in.ReadVarint64(&value)) return false;
+      *(field == 1 ? version : published_micros) = static_cast<int64_t>(value);
+    } else if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+      return false;
     }
   }
-  return slice == slices.size();
+  return in.ConsumedEntireMessage();
 }
 
 // One actor's subscription: reads versions until the stream ends. It reads
@@ -143,7 +109,7 @@ class BenchSubscriber final : public grpc::ClientBidiReactor<grpc::ByteBuffer, g
     if (!ok) return;
     int64_t version = 0;
     int64_t published_micros = 0;
-    if (ReadUpdateHeader(update_, &version, &published_micros)) {
+    if (ReadUpdateHeader(&update_, &version, &published_micros)) {
       deliveries_->Record(version, static_cast<double>(absl::ToUnixMicros(absl::Now()) - published_micros) / 1e3);
     }
     update_.Clear();
