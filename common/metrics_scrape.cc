@@ -7,9 +7,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <map>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -46,6 +51,41 @@ bool HasMetric(const MetricSamples& samples, const std::string& name) {
   auto it = samples.lower_bound(name);
   return it != samples.end() && it->first.compare(0, name.size(), name) == 0 &&
          (it->first.size() == name.size() || it->first[name.size()] == '{');
+}
+
+double HistogramQuantile(const MetricSamples& samples, const std::string& name, const std::string& label, double q,
+                         double* bucket_bound) {
+  std::map<double, double> buckets;  // le -> cumulative count
+  const std::string prefix = name + "_bucket{";
+  for (auto it = samples.lower_bound(prefix); it != samples.end() && absl::StartsWith(it->first, prefix); ++it) {
+    const std::string& series = it->first;
+    if (!absl::StrContains(series, label)) continue;
+    const size_t at = series.find("le=\"");
+    if (at == std::string::npos) continue;
+    const size_t end = series.find('"', at + 4);
+    const std::string le = series.substr(at + 4, end - at - 4);
+    double bound = 0;
+    if (le == "+Inf") {
+      bound = std::numeric_limits<double>::infinity();
+    } else if (!absl::SimpleAtod(le, &bound)) {
+      continue;
+    }
+    buckets[bound] += it->second;
+  }
+  if (buckets.empty() || buckets.rbegin()->second <= 0) return -1;
+  const double rank = q * buckets.rbegin()->second;
+  double lower = 0;
+  double below = 0;
+  for (const auto& [bound, count] : buckets) {
+    if (count >= rank) {
+      if (bucket_bound != nullptr) *bucket_bound = bound;
+      if (std::isinf(bound)) return lower;
+      return lower + (bound - lower) * (count > below ? (rank - below) / (count - below) : 0);
+    }
+    lower = bound;
+    below = count;
+  }
+  return lower;
 }
 
 absl::StatusOr<MetricSamples> ScrapeMetrics(const std::string& host, int port, absl::Duration timeout) {

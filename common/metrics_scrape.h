@@ -28,6 +28,15 @@ double SumMetric(const MetricSamples& samples, const std::string& name);
 // Whether any series of `name` exists.
 bool HasMetric(const MetricSamples& samples, const std::string& name);
 
+// Quantile `q` (0..1) of histogram `name`'s series whose labels contain
+// `label` (e.g. method="Insert"; "" for all of them, summed per bucket),
+// read from its cumulative buckets as Prometheus's histogram_quantile does:
+// linear within the bucket that holds it. -1 without observations.
+// `bucket_bound`, if given, receives that bucket's upper bound: the true
+// quantile is at most that, whatever the interpolation says.
+double HistogramQuantile(const MetricSamples& samples, const std::string& name, const std::string& label, double q,
+                         double* bucket_bound = nullptr);
+
 }  // namespace rill
 
 #endif  // RILL_COMMON_METRICS_SCRAPE_H_

@@ -1,5 +1,6 @@
 #include "common/metrics_scrape.h"
 
+#include <cmath>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -34,6 +35,36 @@ TEST(MetricsScrapeTest, ClosedPortIsUnavailable) {
     port = (*server)->port();
   }
   EXPECT_EQ(ScrapeMetrics("127.0.0.1", port, absl::Seconds(2)).status().code(), absl::StatusCode::kUnavailable);
+}
+
+// A real exposer's histogram, read back as histogram_quantile reads it.
+TEST(MetricsScrapeTest, HistogramQuantileInterpolatesWithinTheBucket) {
+  absl::StatusOr<std::unique_ptr<MetricsServer>> server = MetricsServer::Create("127.0.0.1:0");
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto& family = prometheus::BuildHistogram().Name("rill_test_seconds").Help("h").Register((*server)->registry());
+  prometheus::Histogram& insert = family.Add({{"method", "Insert"}}, prometheus::Histogram::BucketBoundaries{1, 2, 4});
+  prometheus::Histogram& sample = family.Add({{"method", "Sample"}}, prometheus::Histogram::BucketBoundaries{1, 2, 4});
+  // Insert: 10 observations in (0, 1], 10 in (2, 4]. Sample: 4 past 4.
+  for (int i = 0; i < 10; ++i) insert.Observe(0.5);
+  for (int i = 0; i < 10; ++i) insert.Observe(3);
+  for (int i = 0; i < 4; ++i) sample.Observe(9);
+
+  absl::StatusOr<MetricSamples> samples = ScrapeMetrics("127.0.0.1", (*server)->port(), absl::Seconds(5));
+  ASSERT_TRUE(samples.ok()) << samples.status();
+  double bound = 0;
+  // Rank 5 of 20: halfway into (0, 1].
+  EXPECT_DOUBLE_EQ(HistogramQuantile(*samples, "rill_test_seconds", "method=\"Insert\"", 0.25, &bound), 0.5);
+  EXPECT_DOUBLE_EQ(bound, 1);
+  // Rank 15: halfway into (2, 4] (the empty (1, 2] adds nothing).
+  EXPECT_DOUBLE_EQ(HistogramQuantile(*samples, "rill_test_seconds", "method=\"Insert\"", 0.75, &bound), 3);
+  EXPECT_DOUBLE_EQ(bound, 4);
+  // Past the last finite bound: that bound, and +Inf as the bucket's.
+  EXPECT_DOUBLE_EQ(HistogramQuantile(*samples, "rill_test_seconds", "method=\"Sample\"", 0.5, &bound), 4);
+  EXPECT_TRUE(std::isinf(bound));
+  // Both series summed per bucket: 24 observations, rank 12 in (2, 4].
+  EXPECT_DOUBLE_EQ(HistogramQuantile(*samples, "rill_test_seconds", "", 0.5), 2.4);
+  EXPECT_EQ(HistogramQuantile(*samples, "rill_test_seconds", "method=\"Info\"", 0.5), -1);
+  EXPECT_EQ(HistogramQuantile(*samples, "rill_missing_seconds", "", 0.5), -1);
 }
 
 TEST(MetricsScrapeTest, SumMetricDoesNotMatchLongerNames) {

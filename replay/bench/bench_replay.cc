@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <limits>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -29,7 +27,6 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -524,46 +521,6 @@ AckSummary Summarize(const std::vector<AckTimes>& acks) {
   summary.mean_ms = sum / static_cast<double>(all.size());
   summary.worst_writer_mean_over_mean = worst_writer_mean / summary.mean_ms;
   return summary;
-}
-
-// Quantile `q` of histogram `name`'s series with `label` (e.g.
-// method="Insert") in a scrape, as Prometheus's histogram_quantile reads
-// cumulative buckets (linear within the bucket that holds it); -1 without
-// observations. `bucket_bound` receives that bucket's upper bound: the
-// quantile is at most that, whatever the interpolation says.
-double HistogramQuantile(const MetricSamples& samples, const std::string& name, const std::string& label, double q,
-                         double* bucket_bound) {
-  std::vector<std::pair<double, double>> buckets;  // (le, cumulative count)
-  const std::string prefix = name + "_bucket{";
-  for (const auto& [series, value] : samples) {
-    if (!absl::StartsWith(series, prefix) || !absl::StrContains(series, label)) continue;
-    const size_t at = series.find("le=\"");
-    if (at == std::string::npos) continue;
-    const size_t end = series.find('"', at + 4);
-    const std::string le = series.substr(at + 4, end - at - 4);
-    double bound = 0;
-    if (le == "+Inf") {
-      bound = std::numeric_limits<double>::infinity();
-    } else if (!absl::SimpleAtod(le, &bound)) {
-      continue;
-    }
-    buckets.emplace_back(bound, value);
-  }
-  std::sort(buckets.begin(), buckets.end());
-  if (buckets.empty() || buckets.back().second <= 0) return -1;
-  const double rank = q * buckets.back().second;
-  double lower = 0;
-  double below = 0;
-  for (const auto& [bound, count] : buckets) {
-    if (count >= rank) {
-      *bucket_bound = bound;
-      if (std::isinf(bound)) return lower;
-      return lower + (bound - lower) * (count > below ? (rank - below) / (count - below) : 0);
-    }
-    lower = bound;
-    below = count;
-  }
-  return lower;
 }
 
 // The crowd case: `writers` actors on one shard, each with one small
