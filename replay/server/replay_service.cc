@@ -660,12 +660,12 @@ void ReplayServiceImpl::UpdateMetrics(Table* table) {
   m.bytes->Set(static_cast<double>(stats.bytes));
 }
 
-void ReplayServiceImpl::ObserveRpc(const std::string& method, absl::Duration latency) {
+void ReplayServiceImpl::ObserveRpc(absl::string_view method, absl::Duration latency) {
   auto it = rpc_seconds_.find(method);
   if (it != rpc_seconds_.end()) it->second->Observe(absl::ToDoubleSeconds(latency));
 }
 
-void ReplayServiceImpl::ObserveAdmitted(const std::string& method, absl::Duration latency) {
+void ReplayServiceImpl::ObserveAdmitted(absl::string_view method, absl::Duration latency) {
   auto it = admitted_seconds_.find(method);
   if (it != admitted_seconds_.end()) it->second->Observe(absl::ToDoubleSeconds(latency));
 }

@@ -35,6 +35,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -162,8 +163,9 @@ class ReplayServiceImpl final : public v1::ReplayService::CallbackService {
   };
 
   void UpdateMetrics(Table* table);
-  void ObserveRpc(const std::string& method, absl::Duration latency);
-  void ObserveAdmitted(const std::string& method, absl::Duration latency);
+  // Per request: a lookup by the literal method name, no std::string made.
+  void ObserveRpc(absl::string_view method, absl::Duration latency);
+  void ObserveAdmitted(absl::string_view method, absl::Duration latency);
   // UNAVAILABLE, naming the shard: how a stream ends once Shutdown began.
   grpc::Status ShuttingDownStatus() const;
   // Registers an open stream; false (not registered) once Shutdown began.
