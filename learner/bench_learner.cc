@@ -18,6 +18,7 @@
 #include "common/status_macros.h"
 #include "learner/algorithms/registry.h"
 #include "learner/algorithms/spec.h"
+#include "learner/device.h"
 #include "learner/networks.h"
 #include "torch/torch.h"
 
@@ -30,6 +31,7 @@ ABSL_FLAG(std::string, action_space, "auto",
           "discrete or continuous, for an algorithm that acts in both (impala); auto: the algorithm's only one, "
           "discrete for impala.");
 ABSL_FLAG(std::string, hidden, "256,256", "Hidden layer widths of the benchmarked networks, comma-separated.");
+ABSL_FLAG(std::string, device, "auto", "Where the benchmarked update runs: auto (CUDA when LibTorch sees a GPU), cpu or cuda.");
 ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
 
 namespace rill::learner {
@@ -131,7 +133,9 @@ absl::Status Run() {
     steps_per_item = absl::GetFlag(FLAGS_unroll);
   }
   RETURN_IF_ERROR(FinalizeLearnerConfig(*learner, context.env));
-  context.device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  absl::StatusOr<torch::Device> picked = PickDevice(absl::GetFlag(FLAGS_device));
+  if (!picked.ok()) return absl::Status(picked.status().code(), absl::StrCat("--", picked.status().message()));
+  context.device = *picked;
   ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, CreateAlgorithm(context));
   const torch::Device device = context.device;
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
@@ -147,14 +151,19 @@ absl::Status Run() {
   RETURN_IF_ERROR(update_status);
   const std::vector<Statistic> stats = algorithm->Statistics();
 
-  // The reference: a 256x256 matmul on the same threads and device.
-  torch::Tensor a = torch::randn({256, 256}, float_options);
-  torch::Tensor b = torch::randn({256, 256}, float_options);
-  torch::Tensor c = torch::empty({256, 256}, float_options);
+  // The reference: the update's widest layer as one plain matmul (batch x
+  // width times width x width) on the same threads and device.
+  int64_t width = 0;
+  for (int h : context.config.network().hidden_sizes()) width = std::max<int64_t>(width, h);
+  const int64_t rows = std::max<int64_t>(batch, 1);
+  torch::Tensor a = torch::randn({rows, width}, float_options);
+  torch::Tensor b = torch::randn({width, width}, float_options);
+  torch::Tensor c = torch::empty({rows, width}, float_options);
   auto matmul = [&] { torch::mm_out(c, a, b); };
   auto sync_matmul = [&] { (void)c[0][0].item<float>(); };
   const double matmuls_per_second = Rate(std::clamp(seconds / 4, 0.5, 3.0), 50, matmul, sync_matmul);
-  const double matmul_gflops = 2.0 * 256 * 256 * 256 * matmuls_per_second / 1e9;
+  const double matmul_gflops = 2.0 * static_cast<double>(rows * width * width) * matmuls_per_second / 1e9;
+  const std::string matmul_shape = absl::StrCat(rows, "x", width, "x", width);
 
   // FLOPs of one update, counted by the algorithm from its matmul shapes
   // (2*M*N*K each; element-wise work is not counted). For SAC at
@@ -171,20 +180,22 @@ absl::Status Run() {
 
   std::cerr << absl::StrFormat(
       "learner bench: %s obs %d act %d (%s) hidden %s batch %d x %d steps on %s, %d threads (OpenBLAS core: %s)\n"
-      "  %.1f updates/s (%.0f env steps/s learned), %.2f MFLOP/update -> %.1f GFLOP/s; 256x256 matmul %.1f "
+      "  %.1f updates/s (%.0f env steps/s learned), %.2f MFLOP/update -> %.1f GFLOP/s; %s matmul %.1f "
       "GFLOP/s (%.0f%%)\n"
       "  last update: %s\n",
       algo, obs_dim, act_dim, context.env.discrete ? "discrete" : "continuous", hidden_text, batch, steps_per_item,
       device_name, threads, blas_core.empty() ? "n/a" : blas_core, updates_per_second, env_steps_per_second,
-      flops_per_update / 1e6, achieved_gflops, matmul_gflops, 100 * achieved_gflops / matmul_gflops, last);
+      flops_per_update / 1e6, achieved_gflops, matmul_shape, matmul_gflops, 100 * achieved_gflops / matmul_gflops,
+      last);
   std::cout << absl::StrFormat(
                    "{\"algo\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"discrete\":%s,\"hidden\":\"%s\","
-                   "\"batch\":%d,\"steps_per_item\":%d,\"threads\":%d,\"device\":\"%s\","
+                   "\"batch\":%d,\"steps_per_item\":%d,\"threads\":%d,\"device\":\"%s\",\"libtorch\":\"%s\","
                    "\"updates_per_second\":%.2f,\"env_steps_per_second\":%.1f,\"achieved_gflops\":%.3f,"
-                   "\"matmul_gflops\":%.3f,\"flops_per_update\":%d,\"fraction_of_matmul\":%.4f}",
+                   "\"matmul_gflops\":%.3f,\"matmul_shape\":\"%s\",\"flops_per_update\":%d,"
+                   "\"fraction_of_matmul\":%.4f}",
                    algo, obs_dim, act_dim, context.env.discrete ? "true" : "false", hidden_text, batch, steps_per_item,
-                   threads, device_name, updates_per_second, env_steps_per_second, achieved_gflops, matmul_gflops,
-                   flops_per_update, achieved_gflops / matmul_gflops)
+                   threads, device_name, LibTorchDescription(), updates_per_second, env_steps_per_second,
+                   achieved_gflops, matmul_gflops, matmul_shape, flops_per_update, achieved_gflops / matmul_gflops)
             << std::endl;
   return absl::OkStatus();
 }

@@ -5,16 +5,19 @@
 //
 // Reads the flags --algo (sac, td3, ddpg, sac_discrete, impala), --obs_dim,
 // --act_dim, --batch, --unroll (impala's T), --action_space, --hidden,
-// --bench_seconds (common/flags.h; 0: 10 s) and --bench_threads (0: all
-// cores), the others defined in bench_learner.cc. Builds the algorithm through its registry, with its config
-// defaults, on CUDA when LibTorch sees a GPU, else on the CPU, feeds it one
-// random batch over and over, and in the same run times
-// a 256x256 float32 matmul on the same threads as the reference. Prints a
-// summary to stderr and, as the last line of stdout, one JSON object:
+// --device (auto, cpu, cuda; learner/device.h), --bench_seconds
+// (common/flags.h; 0: 10 s) and --bench_threads (0: all cores), the others
+// defined in bench_learner.cc. Builds the algorithm through its registry,
+// with its config defaults, on that device, feeds it one random batch over
+// and over, and in the same run times the reference: a float32 matmul of
+// the update's widest layer, batch x width x width (256x256x256 at the
+// defaults), on the same device and threads. Prints a summary to stderr
+// and, as the last line of stdout, one JSON object:
 //   {"algo", "obs_dim", "act_dim", "discrete", "hidden", "batch",
-//    "steps_per_item", "threads", "device", "updates_per_second",
+//    "steps_per_item", "threads", "device", "libtorch",
+//    "updates_per_second",
 //    "env_steps_per_second" (updates/s x batch x steps per item),
-//    "achieved_gflops", "matmul_gflops", "flops_per_update",
+//    "achieved_gflops", "matmul_gflops", "matmul_shape", "flops_per_update",
 //    "fraction_of_matmul"}.
 // Runs on the calling thread; not meant to run beside other work.
 #ifndef RILL_LEARNER_BENCH_LEARNER_H_

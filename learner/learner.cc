@@ -18,6 +18,7 @@
 #include "learner/algorithms/registry.h"
 #include "learner/algorithms/spec.h"
 #include "learner/checkpoint.h"
+#include "learner/device.h"
 #include "learner/networks.h"
 
 namespace rill::learner {
@@ -57,20 +58,15 @@ absl::StatusOr<std::vector<std::pair<std::string, int>>> MapColumns(const Algori
   return columns;
 }
 
-absl::StatusOr<torch::Device> PickDevice(const std::string& wanted) {
-  const bool cuda = torch::cuda::is_available();
-  if (wanted == "cuda" && !cuda) return absl::FailedPreconditionError("learner.device is cuda but LibTorch sees no CUDA device");
-  if (wanted == "cpu" || !cuda) return torch::Device(torch::kCPU);
-  return torch::Device(torch::kCUDA, 0);
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& options, ParameterStore* store,
                                                          prometheus::Registry* registry) {
   std::unique_ptr<Learner> learner(new Learner(options, store));
   const v1::ExperimentConfig& config = learner->options_.config;
-  ASSIGN_OR_RETURN(learner->device_, PickDevice(config.learner().device()));
+  absl::StatusOr<torch::Device> device = PickDevice(config.learner().device());
+  if (!device.ok()) return absl::Status(device.status().code(), absl::StrCat("learner.", device.status().message()));
+  learner->device_ = *device;
   if (learner->device_.is_cpu()) {
     // Set explicitly, as the benchmark does: SAC runs its twin critics on
     // the intra-op threads side by side.

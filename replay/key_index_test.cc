@@ -36,7 +36,9 @@ class Slots {
     ASSERT_EQ(index_.size(), static_cast<int64_t>(reference_.size()));
     for (const auto& [key, slot] : reference_) ASSERT_EQ(index_.Find(key), slot) << "key " << key;
     for (uint64_t key : probes) {
-      if (!reference_.count(key)) ASSERT_EQ(index_.Find(key), KeyIndex::kNotFound) << "key " << key;
+      if (!reference_.count(key)) {
+        ASSERT_EQ(index_.Find(key), KeyIndex::kNotFound) << "key " << key;
+      }
     }
   }
   const std::unordered_map<uint64_t, int64_t>& reference() const { return reference_; }

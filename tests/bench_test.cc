@@ -112,6 +112,17 @@ TEST(BenchTest, LearnerMeasuresUpdatesAgainstAMatmul) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_GT(Number(run.json, "updates_per_second"), 0) << run.json;
   EXPECT_GT(Number(run.json, "matmul_gflops"), 0) << run.json;
+  // The reference is the update's widest layer: batch x width x width.
+  EXPECT_TRUE(absl::StrContains(run.json, "\"matmul_shape\":\"32x32x32\"")) << run.json;
+  EXPECT_TRUE(absl::StrContains(run.json, "\"libtorch\":\"")) << run.json;
+}
+
+TEST(BenchTest, LearnerOnCudaWithoutOneSaysWhy) {
+  BenchRun run = RunBench("bench_learner_cuda", {"bench", "learner", "--device=cuda", "--batch=32",
+                                                 "--hidden=32,32", "--bench_seconds=0.5"});
+  if (run.exit_code == 0) GTEST_SKIP() << "this machine has a GPU: " << run.json;
+  EXPECT_TRUE(absl::StrContains(run.output, "--device cuda")) << run.output;
+  EXPECT_TRUE(absl::StrContains(run.output, "LibTorch")) << run.output;
 }
 
 TEST(BenchTest, BadFlagsAreNamed) {
@@ -121,6 +132,9 @@ TEST(BenchTest, BadFlagsAreNamed) {
   BenchRun parameters = RunBench("bench_parameters_bad", {"bench", "parameters", "--bench_warmup_versions=-1"});
   EXPECT_NE(parameters.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(parameters.output, "--bench_warmup_versions")) << parameters.output;
+  BenchRun learner = RunBench("bench_learner_bad", {"bench", "learner", "--device=tpu"});
+  EXPECT_NE(learner.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(learner.output, "--device 'tpu'")) << learner.output;
 }
 
 }  // namespace

@@ -3,12 +3,14 @@
 # beside the code, then the multi-process integration and learning tests in
 # tests/, then clang's thread-safety analysis (a `--config=tsa` build) and
 # the ThreadSanitizer tests (`--config=tsan`), then the Kubernetes checks
-# (tests/k8s/run.sh: manifests, image, podman run) and the Prometheus checks
+# (tests/k8s/run.sh: manifests, image, podman run), the Prometheus checks
 # (tests/prometheus/run.sh: rules, dashboard queries against a live run,
-# headless chromium). Ends with the line "N passed, N failed" (test cases,
-# read from the JUnit XML each test target writes, plus one for the
+# headless chromium) and the LibTorch checks (tests/libtorch/run.sh: the
+# RILL_LIBTORCH switch). Ends with the line "N passed, N failed" (test
+# cases, read from the JUnit XML each test target writes, plus one for the
 # thread-safety analysis, one per ThreadSanitizer test target and one per
-# Kubernetes or Prometheus check), and exits non-zero if anything failed.
+# Kubernetes, Prometheus or LibTorch check), and exits non-zero if anything
+# failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,31 +53,35 @@ if [ "$tsan_rc" -ne 0 ] && [ "$tsan_failed" -eq 0 ]; then
   tsan_failed=1  # a build error: no test ran
 fi
 
-# The Kubernetes manifests, the image and a podman run of them: one PASS or
-# FAIL line per check, counted below with the test cases.
-echo "== kubernetes (tests/k8s/run.sh)"
-k8s_log=$(mktemp)
-bash tests/k8s/run.sh 2>&1 | tee "$k8s_log"
-k8s_rc=${PIPESTATUS[0]}
-k8s_passed=$(grep -c '^PASS ' "$k8s_log")
-k8s_failed=$(grep -c '^FAIL ' "$k8s_log")
-rm -f "$k8s_log"
-if [ "$k8s_rc" -ne 0 ] && [ "$k8s_failed" -eq 0 ]; then
-  k8s_failed=1  # the script died before reporting what failed
-fi
+# A script of checks that prints one `PASS <name>` or `FAIL <name>: <why>`
+# line per check; adds its counts to script_passed and script_failed, and
+# clears scripts_ok if it failed (a script that died before reporting what
+# failed counts as one failure).
+script_passed=0
+script_failed=0
+scripts_ok=1
+run_checks() {
+  local title="$1" script="$2" log rc passed failed
+  echo "== $title ($script)"
+  log=$(mktemp)
+  bash "$script" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  passed=$(grep -c '^PASS ' "$log")
+  failed=$(grep -c '^FAIL ' "$log")
+  rm -f "$log"
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+  [ "$rc" -eq 0 ] || scripts_ok=0
+  script_passed=$((script_passed + passed))
+  script_failed=$((script_failed + failed))
+}
 
+# The Kubernetes manifests, the image and a podman run of them.
+run_checks kubernetes tests/k8s/run.sh
 # Prometheus: rules and their unit tests, a `rill launch --prometheus` run,
-# its dashboard's queries and headless chromium: one PASS or FAIL line per check.
-echo "== prometheus (tests/prometheus/run.sh)"
-prom_log=$(mktemp)
-bash tests/prometheus/run.sh 2>&1 | tee "$prom_log"
-prom_rc=${PIPESTATUS[0]}
-prom_passed=$(grep -c '^PASS ' "$prom_log")
-prom_failed=$(grep -c '^FAIL ' "$prom_log")
-rm -f "$prom_log"
-if [ "$prom_rc" -ne 0 ] && [ "$prom_failed" -eq 0 ]; then
-  prom_failed=1  # the script died before reporting what failed
-fi
+# its dashboard's queries and headless chromium.
+run_checks prometheus tests/prometheus/run.sh
+# The RILL_LIBTORCH switch: refused folders, and Debian's own LibTorch folder.
+run_checks libtorch tests/libtorch/run.sh
 
 # Count test cases from the XML each test target wrote.
 testlogs=$(bazel info bazel-testlogs 2>/dev/null)
@@ -108,9 +114,8 @@ done < <(bazel query 'tests(//...)' 2>/dev/null)
 if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1  # a build error or a crash that wrote no XML
 fi
-passed=$((passed + tsan_passed + k8s_passed + prom_passed))
-failed=$((failed + tsan_failed + k8s_failed + prom_failed))
+passed=$((passed + tsan_passed + script_passed))
+failed=$((failed + tsan_failed + script_failed))
 if [ "$tsa_rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "$passed passed, $failed failed"
-[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$tsa_rc" -eq 0 ] && [ "$tsan_rc" -eq 0 ] && [ "$k8s_rc" -eq 0 ] &&
-  [ "$prom_rc" -eq 0 ]
+[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$tsa_rc" -eq 0 ] && [ "$tsan_rc" -eq 0 ] && [ "$scripts_ok" -eq 1 ]

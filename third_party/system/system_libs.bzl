@@ -1,8 +1,8 @@
 """A repository of the system's C++ libraries, described by pkg-config.
 
 Headers live in /usr/include, which the compiler searches already; each
-target here carries only the link flags (LibTorch's C++ API include folder is
-added in .bazelrc, since copts do not reach dependents).
+target here carries only the link flags. LibTorch has its own rule
+(third_party/libtorch), since it may come from elsewhere.
 """
 
 _PKG_CONFIG = {
@@ -41,10 +41,6 @@ def _system_libs_impl(ctx):
     for name, packages in _PKG_CONFIG.items():
         flags = [f for f in _pkg_config_libs(ctx, packages) if f]
         rules.append("cc_library(name = %r, linkopts = %r)" % (name, flags + ["-lpthread"]))
-    rules.append("""cc_library(
-    name = "torch",
-    linkopts = ["-ltorch", "-ltorch_cpu", "-lc10", "-lpthread"],
-)""")
     # libblas.so.3: OpenBLAS through Debian's alternatives (tools/setup.sh
     # selects it); the actors' policies call its cblas_sgemm.
     rules.append("""cc_library(

@@ -1,0 +1,36 @@
+#include "learner/device.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "torch/version.h"
+
+namespace rill::learner {
+
+std::string LibTorchDescription() {
+#ifdef RILL_TORCH_CUDA
+  return absl::StrCat(TORCH_VERSION, " (CUDA)");
+#else
+  return TORCH_VERSION;
+#endif
+}
+
+absl::StatusOr<torch::Device> PickDevice(absl::string_view wanted) {
+  if (wanted != "auto" && wanted != "cpu" && wanted != "cuda") {
+    return absl::InvalidArgumentError(absl::StrCat("device '", wanted, "' (known: auto, cpu, cuda)"));
+  }
+  const bool cuda = torch::cuda::is_available();
+  if (wanted == "cuda" && !cuda) {
+#ifdef RILL_TORCH_CUDA
+    return absl::FailedPreconditionError(absl::StrCat(
+        "device cuda: LibTorch ", LibTorchDescription(), " sees no CUDA device (is the driver loaded?)"));
+#else
+    return absl::FailedPreconditionError(absl::StrCat(
+        "device cuda: this binary links LibTorch ", LibTorchDescription(),
+        " without CUDA; build it with RILL_LIBTORCH naming a CUDA LibTorch (README: On a GPU)"));
+#endif
+  }
+  if (wanted == "cpu" || !cuda) return torch::Device(torch::kCPU);
+  return torch::Device(torch::kCUDA, 0);
+}
+
+}  // namespace rill::learner
