@@ -133,9 +133,7 @@ absl::Status Run() {
     steps_per_item = absl::GetFlag(FLAGS_unroll);
   }
   RETURN_IF_ERROR(FinalizeLearnerConfig(*learner, context.env));
-  absl::StatusOr<torch::Device> picked = PickDevice(absl::GetFlag(FLAGS_device));
-  if (!picked.ok()) return absl::Status(picked.status().code(), absl::StrCat("--", picked.status().message()));
-  context.device = *picked;
+  ASSIGN_OR_RETURN(context.device, PickDevice(absl::GetFlag(FLAGS_device), "--device"));
   ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, CreateAlgorithm(context));
   const torch::Device device = context.device;
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);

@@ -14,18 +14,18 @@ std::string LibTorchDescription() {
 #endif
 }
 
-absl::StatusOr<torch::Device> PickDevice(absl::string_view wanted) {
+absl::StatusOr<torch::Device> PickDevice(absl::string_view wanted, absl::string_view setting) {
   if (wanted != "auto" && wanted != "cpu" && wanted != "cuda") {
-    return absl::InvalidArgumentError(absl::StrCat("device '", wanted, "' (known: auto, cpu, cuda)"));
+    return absl::InvalidArgumentError(absl::StrCat(setting, " '", wanted, "' (known: auto, cpu, cuda)"));
   }
   const bool cuda = torch::cuda::is_available();
   if (wanted == "cuda" && !cuda) {
 #ifdef RILL_TORCH_CUDA
     return absl::FailedPreconditionError(absl::StrCat(
-        "device cuda: LibTorch ", LibTorchDescription(), " sees no CUDA device (is the driver loaded?)"));
+        setting, " cuda: LibTorch ", LibTorchDescription(), " sees no CUDA device (is the driver loaded?)"));
 #else
     return absl::FailedPreconditionError(absl::StrCat(
-        "device cuda: this binary links LibTorch ", LibTorchDescription(),
+        setting, " cuda: this binary links LibTorch ", LibTorchDescription(),
         " without CUDA; build it with RILL_LIBTORCH naming a CUDA LibTorch (README: On a GPU)"));
 #endif
   }

@@ -18,8 +18,9 @@ namespace rill::learner {
 // "auto": the first CUDA device when there is one, else the CPU; "cpu";
 // "cuda": the first CUDA device. FailedPrecondition for "cuda" without one
 // (naming the LibTorch the binary runs on); InvalidArgument for any other
-// name.
-absl::StatusOr<torch::Device> PickDevice(absl::string_view wanted);
+// name. Messages start with `setting`, the flag or config field that asked
+// (e.g. "--device", "learner.device").
+absl::StatusOr<torch::Device> PickDevice(absl::string_view wanted, absl::string_view setting);
 
 // The LibTorch this binary was compiled against, e.g. "1.13.0", followed by
 // " (CUDA)" when it was built with CUDA libraries.

@@ -64,9 +64,7 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
                                                          prometheus::Registry* registry) {
   std::unique_ptr<Learner> learner(new Learner(options, store));
   const v1::ExperimentConfig& config = learner->options_.config;
-  absl::StatusOr<torch::Device> device = PickDevice(config.learner().device());
-  if (!device.ok()) return absl::Status(device.status().code(), absl::StrCat("learner.", device.status().message()));
-  learner->device_ = *device;
+  ASSIGN_OR_RETURN(learner->device_, PickDevice(config.learner().device(), "learner.device"));
   if (learner->device_.is_cpu()) {
     // Set explicitly, as the benchmark does: SAC runs its twin critics on
     // the intra-op threads side by side.
