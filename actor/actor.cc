@@ -8,16 +8,16 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "actor/envs/registry.h"
-#include "actor/items/unroll.h"
-#include "learner/algorithms/spec.h"
-#include "learner/policies/registry.h"
+#include "envs/registry.h"
+#include "policies/registry.h"
 #include "common/blas.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
+#include "replay/client/client_metrics.h"
 
 namespace rill::actor {
+
 namespace {
 
 // Actor ids above this are reserved for evaluators, so keys never collide.
@@ -34,10 +34,10 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
       options.seed * 1000003ULL + static_cast<uint64_t>(options.actor_id + (options.evaluator ? kEvaluatorSeedOffset : 0)) * 4099ULL;
   actor->rng_.seed(base_seed);
   for (int i = 0; i < num_envs; ++i) {
-    ASSIGN_OR_RETURN(std::unique_ptr<Env> env, MakeEnv(config.env().name(), config.env().max_episode_steps(), base_seed + i + 1));
-    actor->envs_.push_back(std::make_unique<EpisodeStatistics>(std::move(env)));
+    ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> env, envs::MakeEnv(config.env().name(), config.env().max_episode_steps(), base_seed + i + 1));
+    actor->envs_.push_back(std::make_unique<envs::EpisodeStatistics>(std::move(env)));
   }
-  ASSIGN_OR_RETURN(actor->env_spec_, LookupEnvSpec(config.env().name(), config.env().max_episode_steps()));
+  ASSIGN_OR_RETURN(actor->env_spec_, envs::LookupEnvSpec(config.env().name(), config.env().max_episode_steps()));
   actor->seed_ = base_seed;
   actor->obs_dim_ = actor->env_spec_.obs_dim();
   actor->act_dim_ = actor->env_spec_.discrete ? 1 : actor->env_spec_.action_dim();
@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     actor->central_ = std::make_unique<CentralActionSource>(address, config.replay().max_message_bytes());
   } else {
     actor->parameters_ =
-        std::make_unique<ParameterClient>(options.learner_address, config.replay().max_message_bytes());
+        std::make_unique<parameters::ParameterClient>(options.learner_address, config.replay().max_message_bytes());
   }
 
   if (registry == nullptr) {
@@ -71,25 +71,9 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     // over to the others while it is down.
     writer_options.addresses = absl::StrSplit(options.replay_address, ',', absl::SkipEmpty());
     if (writer_options.addresses.empty()) return absl::InvalidArgumentError("no replay address given");
-    ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
-    absl::StatusOr<std::unique_ptr<ItemBuilder>> builder;
-    if (algorithm->items == learner::ItemKind::kUnroll) {
-      UnrollBuilderOptions items;
-      items.env = actor->env_spec_;
-      items.num_envs = num_envs;
-      items.unroll_length = config.learner().impala().unroll_length();
-      items.signature = table.signature();
-      builder = UnrollBuilder::Create(items);
-      actor->synchronous_ = config.learner().impala().synchronous();
-    } else {
-      TransitionBuilderOptions items;
-      items.env = actor->env_spec_;
-      items.num_envs = num_envs;
-      items.n_step = config.learner().n_step();
-      items.gamma = config.learner().gamma();
-      items.signature = table.signature();
-      builder = TransitionBuilder::Create(items);
-    }
+    absl::StatusOr<std::unique_ptr<items::ItemBuilder>> builder =
+        items::MakeItemBuilder(options.items, actor->env_spec_, num_envs, table.signature());
+    actor->synchronous_ = options.synchronous;
     if (!builder.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("replay table '", table.name(), "': ", builder.status().message()));
@@ -138,11 +122,8 @@ void Actor::InitMetrics(prometheus::Registry* registry) {
   metrics_.step_seconds = &prometheus::BuildHistogram().Name("rill_actor_step_seconds")
                                .Help("Wall time of one lockstep step of all envs (policy + envs + write)")
                                .Register(*registry).Add(labels, LatencyBuckets());
-  metrics_.insert_rpc_seconds = &prometheus::BuildHistogram().Name("rill_replay_client_rpc_seconds")
-                                     .Help("Client side of replay RPCs: per batch, from its write to the stream "
-                                           "to its acknowledgement (Insert) or from the credit that asked for it "
-                                           "to its arrival (Sample); per call for UpdatePriorities")
-                                     .Register(*registry).Add({{"role", role}, {"method", "Insert"}}, LatencyBuckets());
+  metrics_.insert_rpc_seconds =
+      &replay::ClientRpcSeconds(*registry).Add({{"role", role}, {"method", "Insert"}}, LatencyBuckets());
   metrics_.parameter_delay_seconds = &prometheus::BuildHistogram().Name("rill_actor_parameter_delay_seconds")
                                           .Help("From the learner's publish of a parameter version to its receipt here")
                                           .Register(*registry).Add(labels, LatencyBuckets());
@@ -172,7 +153,7 @@ void Actor::ExportWriterMetrics() {
 
 absl::Status Actor::MaybeUpdatePolicy() {
   if (parameters_ == nullptr) return absl::OkStatus();  // central inference
-  std::optional<ReceivedParameters> received = parameters_->TakeNewer();
+  std::optional<parameters::ReceivedParameters> received = parameters_->TakeNewer();
   if (!received.has_value()) return absl::OkStatus();
   if (received->published > absl::UnixEpoch()) {
     metrics_.parameter_delay_seconds->Observe(
@@ -188,7 +169,7 @@ absl::Status Actor::MaybeUpdatePolicy() {
   }
   absl::Status status;
   if (policy_ == nullptr || policy_->spec().SerializeAsString() != spec.SerializeAsString()) {
-    absl::StatusOr<std::unique_ptr<learner::Policy>> policy = learner::PolicyFromParameters(received->parameters, seed_);
+    absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::PolicyFromParameters(received->parameters, seed_);
     if (policy.ok()) policy_ = *std::move(policy);
     status = policy.status();
   } else {
@@ -286,7 +267,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
 }
 
 void Actor::RecordEpisode(int i) {
-  const std::optional<EpisodeRecord>& episode = envs_[i]->finished();
+  const std::optional<envs::EpisodeRecord>& episode = envs_[i]->finished();
   if (!episode.has_value()) return;
   metrics_.episodes->Increment();
   metrics_.episode_return->Set(episode->episode_return);
@@ -360,8 +341,8 @@ absl::Status Actor::RunTraining(const absl::Notification& stop) {
     for (int i = 0; i < active; ++i) {
       EnvAction(i, env_actions.data());
       float* next = &next_obs[static_cast<size_t>(i) * obs_dim_];
-      ASSIGN_OR_RETURN(StepResult result, envs_[i]->Step(env_actions.data(), next));
-      Step step;
+      ASSIGN_OR_RETURN(envs::StepResult result, envs_[i]->Step(env_actions.data(), next));
+      items::Step step;
       step.obs = &obs_[static_cast<size_t>(i) * obs_dim_];
       step.action = env_spec_.discrete ? nullptr : &actions_[static_cast<size_t>(i) * act_dim_];
       step.action_index = action_indices_[i];
@@ -437,7 +418,7 @@ absl::Status Actor::RunEvaluation(const absl::Notification& stop) {
     if (stop.HasBeenNotified()) break;
     RETURN_IF_ERROR(MaybeUpdatePolicy());
     if (policy_version_ <= evaluated_version) continue;
-    std::vector<EpisodeRecord> episodes(n);
+    std::vector<envs::EpisodeRecord> episodes(n);
     std::vector<bool> done(n, false);
     for (int i = 0; i < n; ++i) envs_[i]->Reset(&obs_[static_cast<size_t>(i) * obs_dim_]);
     int remaining = n;
@@ -446,7 +427,7 @@ absl::Status Actor::RunEvaluation(const absl::Notification& stop) {
       for (int i = 0; i < n; ++i) {
         if (done[i]) continue;
         EnvAction(i, env_actions.data());
-        ASSIGN_OR_RETURN(StepResult result, envs_[i]->Step(env_actions.data(), &next_obs[static_cast<size_t>(i) * obs_dim_]));
+        ASSIGN_OR_RETURN(envs::StepResult result, envs_[i]->Step(env_actions.data(), &next_obs[static_cast<size_t>(i) * obs_dim_]));
         if (result.terminated || result.truncated) {
           episodes[i] = *envs_[i]->finished();
           done[i] = true;
@@ -459,7 +440,7 @@ absl::Status Actor::RunEvaluation(const absl::Notification& stop) {
     if (remaining > 0) break;
     double mean = 0, mean_length = 0;
     double lowest = episodes[0].episode_return, highest = episodes[0].episode_return;
-    for (const EpisodeRecord& episode : episodes) {
+    for (const envs::EpisodeRecord& episode : episodes) {
       mean += episode.episode_return / n;
       mean_length += static_cast<double>(episode.length) / n;
       lowest = std::min(lowest, episode.episode_return);

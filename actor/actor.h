@@ -2,13 +2,13 @@
 // batched forward of its local policy copy per step for all of them (or,
 // with central inference, sends their observations to the inference
 // service in one request: action_sources/central.h), turns
-// the steps into items with an ItemBuilder (actor/items/: n-step
+// the steps into items with an ItemBuilder (items/: n-step
 // transitions, or IMPALA unrolls with the behaviour policy; columns filled
 // by name from the table's signature) and writes them to replay through a
 // ReplayWriter (batched, acknowledged, long-lived stream). New policy
 // parameters are picked up between steps from a ParameterClient, never
 // stalling the env loop. The policy is whatever network the learner
-// publishes (its ParameterSet's PolicySpec; learner/policies/): the actor
+// publishes (its ParameterSet's PolicySpec; policies/): the actor
 // knows no algorithm.
 //
 // In evaluator mode it writes nothing: it runs rounds of `eval.episodes`
@@ -28,13 +28,13 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "actor/action_sources/central.h"
-#include "actor/envs/episode_statistics.h"
-#include "actor/envs/interface.h"
-#include "actor/envs/spec.h"
-#include "actor/items/interface.h"
-#include "actor/items/transition.h"
-#include "actor/parameter_client.h"
-#include "learner/policies/interface.h"
+#include "envs/episode_statistics.h"
+#include "envs/interface.h"
+#include "envs/spec.h"
+#include "items/interface.h"
+#include "items/registry.h"
+#include "parameters/parameter_client.h"
+#include "policies/interface.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -45,7 +45,7 @@
 namespace rill::actor {
 
 struct ActorOptions {
-  v1::ExperimentConfig config;  // finalized (common/config.h)
+  v1::ExperimentConfig config;  // finalized (experiment/config.h)
   int actor_id = 0;
   bool evaluator = false;
   std::string replay_address;
@@ -56,6 +56,12 @@ struct ActorOptions {
   // This actor stops after this many env steps; 0: runs until stopped.
   int64_t max_env_steps = 0;
   uint64_t seed = 0;
+  // What a training actor writes (its entry point reads it from the
+  // algorithm's spec: the actor knows no algorithm).
+  items::ItemOptions items;
+  // A3C style: after each round of items, wait for the version they
+  // produce.
+  bool synchronous = false;
 };
 
 class Actor {
@@ -126,18 +132,18 @@ class Actor {
   ActorOptions options_;
   // Each env wrapped to record its finished episodes' return and length
   // (Gymnasium's RecordEpisodeStatistics).
-  std::vector<std::unique_ptr<EpisodeStatistics>> envs_;
-  EnvSpec env_spec_;
+  std::vector<std::unique_ptr<envs::EpisodeStatistics>> envs_;
+  envs::EnvSpec env_spec_;
   uint64_t seed_ = 0;
-  std::unique_ptr<learner::Policy> policy_;
-  std::unique_ptr<ItemBuilder> items_;
-  // IMPALA's synchronous (A3C-style) mode: after each round of unrolls,
-  // wait for the next parameter version.
+  std::unique_ptr<policies::Policy> policy_;
+  std::unique_ptr<items::ItemBuilder> items_;
+  // ActorOptions::synchronous: after each round of unrolls, wait for the
+  // next parameter version.
   bool synchronous_ = false;
   // Local inference: the parameter stream that refreshes policy_. Central
   // inference (topology.inference "central", not the evaluator): central_
   // instead, and no policy_.
-  std::unique_ptr<ParameterClient> parameters_;
+  std::unique_ptr<parameters::ParameterClient> parameters_;
   std::unique_ptr<CentralActionSource> central_;
   const absl::Notification* stop_ = nullptr;  // Run's, for waits inside a step
   std::unique_ptr<replay::ReplayWriter> writer_;
@@ -163,7 +169,7 @@ class Actor {
   std::vector<float> log_probs_;
   std::vector<float> distributions_;
   // What the local policy last wrote (reused, so a step allocates nothing).
-  learner::PolicyOutput policy_output_;
+  policies::PolicyOutput policy_output_;
   int distribution_width_ = 0;
 };
 

@@ -1,6 +1,6 @@
 // The process's BLAS (Debian's OpenBLAS through libblas.so.3): its kernel
 // choice and thread count. The learner's LibTorch and the actors' policies
-// (learner/policies/blas_mlp.h) both run their matmuls on it.
+// (policies/blas_mlp.h) both run their matmuls on it.
 //
 // Thread-safe.
 #ifndef RILL_COMMON_BLAS_H_

@@ -25,10 +25,6 @@ std::string DTypeName(v1::DType dtype) {
   return absl::StrCat("DType(", static_cast<int>(dtype), ")");
 }
 
-std::string ShapeString(const google::protobuf::RepeatedField<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
-
 absl::StatusOr<int64_t> NumElements(const google::protobuf::RepeatedField<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "proto/tensor.pb.h"
+#include "common/shape.h"
 
 namespace rill {
 
@@ -37,7 +38,6 @@ absl::Status CheckSignature(const v1::Signature& signature);
 v1::Tensor MakeTensor(v1::DType dtype, std::vector<int64_t> shape, const void* data,
                       size_t num_bytes);
 
-std::string ShapeString(const google::protobuf::RepeatedField<int64_t>& shape);
 
 }  // namespace rill
 

@@ -8,27 +8,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "common/config.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/shape.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
 #include "common/torch_tensor.h"
-#include "actor/envs/registry.h"
+#include "envs/catalog.h"
 #include "learner/algorithms/registry.h"
 #include "learner/algorithms/spec.h"
 #include "learner/checkpoint.h"
 #include "learner/device.h"
 #include "learner/networks.h"
+#include "replay/client/client_metrics.h"
 
 namespace rill::learner {
 namespace {
-
-std::string ItemShape(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) absl::StrAppend(&out, i > 0 ? ", " : "", shape[i]);
-  return out + "]";
-}
 
 // The position of each column the algorithm reads in the table's signature.
 // InvalidArgument naming the column for a missing one, or one of another
@@ -51,7 +46,7 @@ absl::StatusOr<std::vector<std::pair<std::string, int>>> MapColumns(const Algori
     if (column.dtype() != need.dtype || shape != need.shape) {
       return absl::InvalidArgumentError(absl::StrCat(
           "replay table '", table.name(), "' column '", need.name, "' is ", DTypeName(column.dtype()), " ",
-          ItemShape(shape), "; ", algorithm.name(), " needs ", DTypeName(need.dtype), " ", ItemShape(need.shape)));
+          ShapeString(shape), "; ", algorithm.name(), " needs ", DTypeName(need.dtype), " ", ShapeString(need.shape)));
     }
     columns.emplace_back(need.name, found);
   }
@@ -60,12 +55,26 @@ absl::StatusOr<std::vector<std::pair<std::string, int>>> MapColumns(const Algori
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& options, ParameterStore* store,
+absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& options, parameters::ParameterStore* store,
                                                          prometheus::Registry* registry) {
   std::unique_ptr<Learner> learner(new Learner(options, store));
-  const v1::ExperimentConfig& config = learner->options_.config;
-  ASSIGN_OR_RETURN(learner->device_, PickDevice(config.learner().device(), "learner.device"));
-  if (learner->device_.is_cpu()) {
+  RETURN_IF_ERROR(learner->UseDevice());
+  RETURN_IF_ERROR(learner->CreateAlgorithmAndNormalizer());
+  RETURN_IF_ERROR(learner->MapTableColumns());
+  RETURN_IF_ERROR(learner->Resume());
+  if (registry == nullptr) {
+    learner->own_registry_ = std::make_unique<prometheus::Registry>();
+    registry = learner->own_registry_.get();
+  }
+  RETURN_IF_ERROR(learner->ConnectReplay(*registry));
+  learner->InitMetrics(*registry);
+  return learner;
+}
+
+absl::Status Learner::UseDevice() {
+  const v1::ExperimentConfig& config = options_.config;
+  ASSIGN_OR_RETURN(device_, PickDevice(config.learner().device(), "learner.device"));
+  if (device_.is_cpu()) {
     // Set explicitly, as the benchmark does: SAC runs its twin critics on
     // the intra-op threads side by side.
     int threads = config.learner().num_threads();
@@ -74,84 +83,101 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
     RILL_LOG(INFO) << "learner: " << at::get_num_threads() << " intra-op threads, BLAS kernels "
                    << EnsureFastOpenBlasKernels();
   }
+  return absl::OkStatus();
+}
+
+absl::Status Learner::CreateAlgorithmAndNormalizer() {
+  const v1::ExperimentConfig& config = options_.config;
   AlgorithmContext context;
   context.config = config;
-  ASSIGN_OR_RETURN(context.env, actor::LookupEnvSpec(config.env().name(), config.env().max_episode_steps()));
-  context.device = learner->device_;
-  context.seed = options.seed;
-  ASSIGN_OR_RETURN(learner->algorithm_, CreateAlgorithm(context));
+  ASSIGN_OR_RETURN(context.env, envs::LookupEnvSpec(config.env().name(), config.env().max_episode_steps()));
+  context.device = device_;
+  context.seed = options_.seed;
+  ASSIGN_OR_RETURN(algorithm_, CreateAlgorithm(context));
   if (config.learner().normalize_observations()) {
-    learner->normalizer_ = std::make_unique<ObservationNormalizer>(context.env.obs_dim(),
-                                                                   config.learner().observation_clip(), learner->device_);
+    normalizer_ = std::make_unique<ObservationNormalizer>(context.env.obs_dim(),
+                                                                   config.learner().observation_clip(), device_);
   }
+  return absl::OkStatus();
+}
+
+absl::Status Learner::MapTableColumns() {
+  const v1::ExperimentConfig& config = options_.config;
   const v1::TableConfig& table = config.replay().tables(0);
-  ASSIGN_OR_RETURN(learner->columns_, MapColumns(*learner->algorithm_, table));
+  ASSIGN_OR_RETURN(columns_, MapColumns(*algorithm_, table));
   for (int i = 0; i < table.signature().columns_size(); ++i) {
     const v1::ColumnSpec& column = table.signature().columns(i);
     if (column.name() != kPolicyVersionColumn) continue;
     if (column.dtype() != v1::DTYPE_INT64 || column.shape_size() != 0) {
       return absl::InvalidArgumentError(absl::StrCat("replay table '", table.name(), "' column '", kPolicyVersionColumn,
                                                      "' is ", DTypeName(column.dtype()), " ",
-                                                     ItemShape({column.shape().begin(), column.shape().end()}),
+                                                     ShapeString(column.shape()),
                                                      "; the learner reads it as DTYPE_INT64 []"));
     }
-    learner->version_column_ = i;
+    version_column_ = i;
   }
-  if (config.learner().has_max_policy_lag() && learner->version_column_ < 0) {
+  if (config.learner().has_max_policy_lag() && version_column_ < 0) {
     return absl::InvalidArgumentError(absl::StrCat("learner.max_policy_lag is set but replay table '", table.name(),
                                                    "' has no column '", kPolicyVersionColumn, "' to measure the lag by"));
   }
   ASSIGN_OR_RETURN(const AlgorithmSpec* spec, FindAlgorithmSpec(config.learner()));
-  if (spec->items == ItemKind::kUnroll) learner->steps_per_item_ = config.learner().impala().unroll_length();
+  steps_per_item_ = spec->actor_duty(config.learner()).items.env_steps_per_item();
 
-  if (!options.checkpoint_dir.empty()) {
-    std::error_code error;
-    std::filesystem::create_directories(options.checkpoint_dir, error);
-    if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create checkpoint folder '", options.checkpoint_dir, "': ", error.message()));
-    const std::string latest = options.checkpoint_dir + "/latest";
-    if (std::filesystem::exists(latest)) {
-      absl::StatusOr<std::map<std::string, torch::Tensor>> saved = ReadCheckpointState(latest);
-      absl::Status restored = saved.ok() ? learner->algorithm_->state().Restore(*saved) : saved.status();
-      if (restored.ok() && learner->normalizer_ != nullptr) restored = learner->normalizer_->state().Restore(*saved);
-      if (!restored.ok()) {
-        return absl::Status(restored.code(), absl::StrCat("cannot resume ", learner->algorithm_->name(), " from '",
-                                                          latest, "': ", restored.message()));
-      }
-      RILL_LOG(INFO) << "resumed from " << latest << " at update " << learner->algorithm_->updates();
-    }
-    RETURN_IF_ERROR(WriteExperimentConfig(config, options.checkpoint_dir + "/config.textpb"));
-  }
+  return absl::OkStatus();
+}
 
-  if (registry == nullptr) {
-    learner->own_registry_ = std::make_unique<prometheus::Registry>();
-    registry = learner->own_registry_.get();
+absl::Status Learner::Resume() {
+  const std::string& checkpoint_dir = options_.checkpoint_dir;
+  if (checkpoint_dir.empty()) return absl::OkStatus();
+  std::error_code error;
+  std::filesystem::create_directories(checkpoint_dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create checkpoint folder '", checkpoint_dir, "': ", error.message()));
   }
-  auto& client_rpc = prometheus::BuildHistogram().Name("rill_replay_client_rpc_seconds")
-      .Help("Client side of replay RPCs: per batch, from its write to the stream to its acknowledgement (Insert) "
-            "or from the credit that asked for it to its arrival (Sample); per call for UpdatePriorities")
-      .Register(*registry);
+  const std::string latest = checkpoint_dir + "/latest";
+  if (!std::filesystem::exists(latest)) return absl::OkStatus();
+  absl::StatusOr<std::map<std::string, torch::Tensor>> saved = ReadCheckpointState(latest);
+  absl::Status restored = saved.ok() ? algorithm_->state().Restore(*saved) : saved.status();
+  if (restored.ok() && normalizer_ != nullptr) restored = normalizer_->state().Restore(*saved);
+  if (!restored.ok()) {
+    return absl::Status(restored.code(), absl::StrCat("cannot resume ", algorithm_->name(), " from '", latest,
+                                                      "': ", restored.message()));
+  }
+  RILL_LOG(INFO) << "resumed from " << latest << " at update " << algorithm_->updates();
+  return absl::OkStatus();
+}
+
+absl::Status Learner::ConnectReplay(prometheus::Registry& registry) {
+  const v1::ExperimentConfig& config = options_.config;
+  const v1::TableConfig& table = config.replay().tables(0);
+  auto& client_rpc = replay::ClientRpcSeconds(registry);
   auto observer = [](prometheus::Histogram* histogram) {
     return [histogram](absl::Duration latency) { histogram->Observe(absl::ToDoubleSeconds(latency)); };
   };
 
   replay::SamplerOptions sampler;
-  sampler.addresses = options.replay_addresses;
+  sampler.addresses = options_.replay_addresses;
   sampler.table = table.name();
   sampler.batch_size = config.learner().batch_size();
   sampler.prefetch_batches = config.learner().prefetch_batches();
   sampler.max_message_bytes = config.replay().max_message_bytes();
   sampler.on_batch_latency = observer(&client_rpc.Add({{"role", "learner"}, {"method", "Sample"}}, LatencyBuckets()));
-  ASSIGN_OR_RETURN(learner->sampler_, replay::ReplaySampler::Create(sampler));
+  ASSIGN_OR_RETURN(sampler_, replay::ReplaySampler::Create(sampler));
   if (table.selector() == "prioritized") {
     replay::PriorityUpdaterOptions updater;
-    updater.addresses = options.replay_addresses;
+    updater.addresses = options_.replay_addresses;
     updater.table = table.name();
     updater.max_message_bytes = config.replay().max_message_bytes();
     updater.on_rpc_latency =
         observer(&client_rpc.Add({{"role", "learner"}, {"method", "UpdatePriorities"}}, LatencyBuckets()));
-    ASSIGN_OR_RETURN(learner->priority_updater_, replay::PriorityUpdater::Create(updater));
+    ASSIGN_OR_RETURN(priority_updater_, replay::PriorityUpdater::Create(updater));
   }
+  return absl::OkStatus();
+}
 
+void Learner::InitMetrics(prometheus::Registry& registry_ref) {
+  prometheus::Registry* registry = &registry_ref;
   auto gauge = [registry](const std::string& name, const std::string& help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
   };
@@ -160,47 +186,46 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   auto& statistics = prometheus::BuildGauge().Name("rill_learner_statistic")
       .Help("The algorithm's other statistics (temperature, mean Q, ...) at the latest logged update, by name")
       .Register(*registry);
-  for (const Statistic& statistic : learner->algorithm_->Statistics()) {
+  for (const Statistic& statistic : algorithm_->Statistics()) {
     auto& family = statistic.is_loss ? losses : statistics;
-    learner->statistic_gauges_.push_back(&family.Add({{"name", statistic.name}}));
+    statistic_gauges_.push_back(&family.Add({{"name", statistic.name}}));
   }
-  learner->updates_total_ = &prometheus::BuildCounter().Name("rill_learner_updates_total").Help("Gradient updates").Register(*registry).Add({});
-  learner->samples_total_ = &prometheus::BuildCounter().Name("rill_learner_samples_total").Help("Transitions consumed by updates").Register(*registry).Add({});
-  learner->version_gauge_ = gauge("rill_learner_parameter_version", "Newest published parameter version");
-  learner->updates_per_second_ = gauge("rill_learner_updates_per_second", "Updates per second over the last interval");
-  learner->samples_per_second_ = gauge("rill_learner_samples_per_second", "Transitions consumed per second over the last interval");
-  learner->env_steps_per_second_ = gauge("rill_learner_env_steps_per_second",
+  updates_total_ = &prometheus::BuildCounter().Name("rill_learner_updates_total").Help("Gradient updates").Register(*registry).Add({});
+  samples_total_ = &prometheus::BuildCounter().Name("rill_learner_samples_total").Help("Transitions consumed by updates").Register(*registry).Add({});
+  version_gauge_ = gauge("rill_learner_parameter_version", "Newest published parameter version");
+  updates_per_second_ = gauge("rill_learner_updates_per_second", "Updates per second over the last interval");
+  samples_per_second_ = gauge("rill_learner_samples_per_second", "Transitions consumed per second over the last interval");
+  env_steps_per_second_ = gauge("rill_learner_env_steps_per_second",
                                          "Env steps learned per second over the last interval (items x steps per item)");
-  learner->policy_lag_ = &prometheus::BuildHistogram().Name("rill_learner_policy_lag_updates")
+  policy_lag_ = &prometheus::BuildHistogram().Name("rill_learner_policy_lag_updates")
       .Help("Updates between the parameter version that produced a sampled item and the learner's current one")
       .Register(*registry).Add({}, prometheus::Histogram::BucketBoundaries{0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256});
-  learner->stale_items_ = &prometheus::BuildCounter().Name("rill_learner_stale_unrolls_total")
+  stale_items_ = &prometheus::BuildCounter().Name("rill_learner_stale_unrolls_total")
       .Help("Sampled items dropped for a policy lag above learner.max_policy_lag").Register(*registry).Add({});
-  learner->refused_items_ = &prometheus::BuildCounter().Name("rill_learner_refused_items_total")
+  refused_items_ = &prometheus::BuildCounter().Name("rill_learner_refused_items_total")
       .Help("Sampled items the algorithm refused (non-finite inputs) and the learner dropped").Register(*registry).Add({});
-  learner->shards_up_ = gauge("rill_learner_replay_shards_up", "Replay shards the sampler currently reaches");
+  shards_up_ = gauge("rill_learner_replay_shards_up", "Replay shards the sampler currently reaches");
   auto& shard_up = prometheus::BuildGauge().Name("rill_learner_replay_shard_up")
       .Help("1 while the sampler reaches this replay shard, 0 while it is down").Register(*registry);
   auto& shard_size = prometheus::BuildGauge().Name("rill_learner_replay_shard_table_size")
       .Help("Table size of this replay shard at its latest sampled batch").Register(*registry);
-  for (size_t i = 0; i < options.replay_addresses.size(); ++i) {
-    learner->shard_up_.push_back(&shard_up.Add({{"shard", std::to_string(i)}}));
-    learner->shard_table_size_.push_back(&shard_size.Add({{"shard", std::to_string(i)}}));
+  for (size_t i = 0; i < options_.replay_addresses.size(); ++i) {
+    shard_up_.push_back(&shard_up.Add({{"shard", std::to_string(i)}}));
+    shard_table_size_.push_back(&shard_size.Add({{"shard", std::to_string(i)}}));
   }
-  learner->ExportShardMetrics();
+  ExportShardMetrics();
   auto& priority_updates = prometheus::BuildGauge().Name("rill_learner_priority_updates")
       .Help("Priority updates sent back to a prioritized replay table, by result (sent, dropped from a full "
             "queue, failed)").Register(*registry);
-  learner->priority_updates_sent_ = &priority_updates.Add({{"result", "sent"}});
-  learner->priority_updates_dropped_ = &priority_updates.Add({{"result", "dropped"}});
-  learner->priority_updates_failed_ = &priority_updates.Add({{"result", "failed"}});
-  learner->batch_wait_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_batch_wait_seconds")
+  priority_updates_sent_ = &priority_updates.Add({{"result", "sent"}});
+  priority_updates_dropped_ = &priority_updates.Add({{"result", "dropped"}});
+  priority_updates_failed_ = &priority_updates.Add({{"result", "failed"}});
+  batch_wait_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_batch_wait_seconds")
       .Help("Time the update loop waited for a sampled batch").Register(*registry).Add({}, LatencyBuckets());
-  learner->update_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_update_seconds")
+  update_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_update_seconds")
       .Help("Time of one gradient update").Register(*registry).Add({}, LatencyBuckets());
-  learner->checkpoint_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_checkpoint_seconds")
+  checkpoint_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_checkpoint_seconds")
       .Help("Time to write a checkpoint").Register(*registry).Add({}, LatencyBuckets());
-  return learner;
 }
 
 absl::Status Learner::Publish() {

@@ -35,7 +35,7 @@
 #include "absl/synchronization/notification.h"
 #include "learner/algorithms/interface.h"
 #include "learner/observation_normalizer.h"
-#include "learner/parameter_service.h"
+#include "parameters/parameter_service.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -65,7 +65,7 @@ class Learner {
   // holds a checkpoint, resumes from it (InvalidArgument if it does not fit).
   // InvalidArgument naming the column when the table's signature lacks a
   // column the algorithm needs or gives it another dtype or shape.
-  static absl::StatusOr<std::unique_ptr<Learner>> Create(const LearnerOptions& options, ParameterStore* store,
+  static absl::StatusOr<std::unique_ptr<Learner>> Create(const LearnerOptions& options, parameters::ParameterStore* store,
                                                          prometheus::Registry* registry);
 
   // Trains until `stop` is notified; saves a final checkpoint.
@@ -76,7 +76,23 @@ class Learner {
   const torch::Device& device() const { return device_; }
 
  private:
-  Learner(LearnerOptions options, ParameterStore* store) : options_(std::move(options)), store_(store) {}
+  Learner(LearnerOptions options, parameters::ParameterStore* store) : options_(std::move(options)), store_(store) {}
+  // The parts of Create, in order. Picks learner.device (and the CPU's
+  // intra-op threads).
+  absl::Status UseDevice();
+  // The configured algorithm on that device, and the observation normaliser
+  // when the run normalises.
+  absl::Status CreateAlgorithmAndNormalizer();
+  // Where the algorithm's columns (and the policy_version column) sit in the
+  // table's signature; InvalidArgument naming a missing or mistyped column.
+  absl::Status MapTableColumns();
+  // Creates checkpoint_dir and restores its latest checkpoint, if any.
+  absl::Status Resume();
+  // The sampler over every shard and, for a prioritized table, the priority
+  // updater; their client-side latencies go to `registry`.
+  absl::Status ConnectReplay(prometheus::Registry& registry);
+  // The learner's metric families.
+  void InitMetrics(prometheus::Registry& registry);
   absl::Status Publish();
   absl::Status Checkpoint();
   // The algorithm's policy, with the observation normaliser's statistics
@@ -101,7 +117,7 @@ class Learner {
   std::vector<Statistic> ExportStatistics();
 
   LearnerOptions options_;
-  ParameterStore* store_;
+  parameters::ParameterStore* store_;
   torch::Device device_ = torch::kCPU;
   std::unique_ptr<Algorithm> algorithm_;
   // Set when learner.normalize_observations.

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/torch_tensor.h"
+#include "common/shape.h"
 
 namespace rill::learner {
 
@@ -261,12 +262,6 @@ absl::StatusOr<rill::v1::ParameterSet> ToParameterSet(
   }
   return set;
 }
-
-namespace {
-
-std::string ShapeString(at::IntArrayRef shape) { return absl::StrCat("[", absl::StrJoin(shape, ", "), "]"); }
-
-}  // namespace
 
 absl::Status CopyFromParameterSet(const rill::v1::ParameterSet& params,
                                   const std::vector<std::pair<std::string, torch::Tensor>>& named) {

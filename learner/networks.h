@@ -9,7 +9,7 @@
 // explicit (no autograd): Backward computes only the gradients its caller
 // asks for, writing weight gradients straight into the gradient buffer.
 //
-// The policies actors run (learner/policies/) share FlatMlp's parameter
+// The policies actors run (policies/) share FlatMlp's parameter
 // names and layout but run on BlasMlp, without LibTorch.
 //
 // Thread safety: none of these classes is safe for concurrent use; each actor

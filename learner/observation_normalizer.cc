@@ -66,7 +66,7 @@ torch::Tensor ObservationNormalizer::std() const { return StdOnDevice().to(torch
 double ObservationNormalizer::count() const { return count_.item<double>(); }
 
 absl::Status ObservationNormalizer::AddTo(v1::ParameterSet* params) const {
-  ASSIGN_OR_RETURN(v1::ParameterSet stats, ToParameterSet({{kObsNormMeanName, mean()}, {kObsNormStdName, std()}}));
+  ASSIGN_OR_RETURN(v1::ParameterSet stats, ToParameterSet({{policies::kObsNormMeanName, mean()}, {policies::kObsNormStdName, std()}}));
   for (v1::NamedTensor& tensor : *stats.mutable_tensors()) *params->add_tensors() = std::move(tensor);
   params->mutable_policy()->set_observation_clip(static_cast<float>(clip_));
   return absl::OkStatus();

@@ -21,7 +21,7 @@
 
 #include "absl/status/status.h"
 #include "learner/algorithms/training_state.h"
-#include "learner/policies/spec.h"
+#include "policies/spec.h"
 #include "proto/parameters.pb.h"
 #include "torch/torch.h"
 

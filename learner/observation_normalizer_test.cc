@@ -71,8 +71,8 @@ TEST(ObservationNormalizerTest, ShipsWithParametersAndRestoresFromState) {
   params.add_tensors()->set_name("policy.layers.0.weight");
   ASSERT_TRUE(normalizer.AddTo(&params).ok());
   ASSERT_EQ(params.tensors_size(), 3);
-  EXPECT_EQ(params.tensors(1).name(), kObsNormMeanName);
-  EXPECT_EQ(params.tensors(2).name(), kObsNormStdName);
+  EXPECT_EQ(params.tensors(1).name(), policies::kObsNormMeanName);
+  EXPECT_EQ(params.tensors(2).name(), policies::kObsNormStdName);
   EXPECT_EQ(params.policy().observation_clip(), 5);
 
   std::map<std::string, torch::Tensor> saved;

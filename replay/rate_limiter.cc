@@ -27,24 +27,28 @@ int64_t LargestAllowed(int64_t n, Pred pred) {
 
 }  // namespace
 
-absl::StatusOr<RateLimiter> RateLimiter::Create(const v1::RateLimiterConfig& config) {
+std::optional<FieldIssue> RateLimiter::FindConfigIssue(const v1::RateLimiterConfig& config) {
   if (config.min_size_to_sample() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rate_limiter.min_size_to_sample ", config.min_size_to_sample(), " must be >= 0"));
+    return FieldIssue{"min_size_to_sample", absl::StrCat(config.min_size_to_sample(), " must be >= 0")};
   }
   if (!(config.samples_per_insert() >= 0) || std::isinf(config.samples_per_insert())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rate_limiter.samples_per_insert ", config.samples_per_insert(), " must be finite and >= 0"));
+    return FieldIssue{"samples_per_insert", absl::StrCat(config.samples_per_insert(), " must be finite and >= 0")};
   }
   if (!(config.error_buffer() >= 0) || std::isinf(config.error_buffer())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rate_limiter.error_buffer ", config.error_buffer(), " must be finite and >= 0"));
+    return FieldIssue{"error_buffer", absl::StrCat(config.error_buffer(), " must be finite and >= 0")};
   }
-  if (config.samples_per_insert() > 0 &&
-      config.error_buffer() < std::max(1.0, config.samples_per_insert())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "rate_limiter.error_buffer ", config.error_buffer(), " is smaller than max(1, samples_per_insert ",
-        config.samples_per_insert(), "): neither one insert nor one sample could ever proceed"));
+  if (config.samples_per_insert() > 0 && config.error_buffer() < std::max(1.0, config.samples_per_insert())) {
+    return FieldIssue{"error_buffer",
+                      absl::StrCat(config.error_buffer(), " is smaller than max(1, samples_per_insert ",
+                                   config.samples_per_insert(),
+                                   "): neither one insert nor one sample could ever proceed (deadlock)")};
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<RateLimiter> RateLimiter::Create(const v1::RateLimiterConfig& config) {
+  if (std::optional<FieldIssue> issue = FindConfigIssue(config)) {
+    return absl::InvalidArgumentError(absl::StrCat("rate_limiter.", issue->field, " ", issue->why));
   }
   return RateLimiter(config.min_size_to_sample(), config.samples_per_insert(), config.error_buffer());
 }

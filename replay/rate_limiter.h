@@ -16,10 +16,12 @@
 #define RILL_REPLAY_RATE_LIMITER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/invalid_field.h"
 #include "proto/config.pb.h"
 
 namespace rill::replay {
@@ -28,9 +30,15 @@ class RateLimiter {
  public:
   enum class Side { kInsert, kSample };
 
-  // InvalidArgument naming the field for a negative value, or for a ratio
-  // with error_buffer < max(1, samples_per_insert), where neither one insert
-  // nor one sample could ever proceed.
+  // The first rule `config` breaks, or nullopt: a negative or non-finite
+  // value, or a ratio with error_buffer < max(1, samples_per_insert), where
+  // neither one insert nor one sample could ever proceed. The fields are
+  // relative to the limiter ("error_buffer"); the table's rules
+  // (table_config.h) prefix them.
+  static std::optional<FieldIssue> FindConfigIssue(const v1::RateLimiterConfig& config);
+
+  // InvalidArgument "rate_limiter.<field> <why>" for the first broken rule
+  // (FindConfigIssue).
   static absl::StatusOr<RateLimiter> Create(const v1::RateLimiterConfig& config);
 
   // Whether `num_items` more items may be inserted / sampled now.

@@ -17,6 +17,7 @@
 #include "replay/selectors/fifo.h"
 #include "replay/selectors/prioritized.h"
 #include "replay/selectors/uniform.h"
+#include "replay/table_config.h"
 
 namespace rill::replay {
 namespace {
@@ -43,15 +44,6 @@ absl::Status CheckPriorities(const google::protobuf::RepeatedField<double>& prio
   return absl::OkStatus();
 }
 
-absl::StatusOr<double> Exponent(bool has, double value, double default_value, double max,
-                                const std::string& field, const std::string& where) {
-  if (!has) return default_value;
-  if (!(value >= 0 && value <= max)) {
-    return absl::InvalidArgumentError(absl::StrCat(where, field, " ", value, " must be in [0, ", max, "]"));
-  }
-  return value;
-}
-
 }  // namespace
 
 std::vector<int64_t> Table::ColumnItemBytes(const std::vector<Column>& columns) {
@@ -62,61 +54,17 @@ std::vector<int64_t> Table::ColumnItemBytes(const std::vector<Column>& columns) 
 
 absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& config) {
   const std::string where = absl::StrCat("table '", config.name(), "': ");
-  if (config.name().empty()) return absl::InvalidArgumentError("table config without a name");
-  absl::Status st = CheckSignature(config.signature());
-  if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat(where, st.message()));
-  const std::string selector = config.selector().empty() ? "uniform" : config.selector();
-  const std::string remover = config.remover().empty() ? "fifo" : config.remover();
-  if (selector != "uniform" && selector != "prioritized" && selector != "fifo") {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, "selector '", selector, "' is unknown (known: uniform, prioritized, fifo)"));
-  }
-  if (remover != "fifo" && remover != "lowest_priority") {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, "remover '", remover, "' is unknown (known: fifo, lowest_priority)"));
-  }
-  if (remover == "lowest_priority" && selector != "prioritized") {
-    return absl::InvalidArgumentError(absl::StrCat(where, "remover 'lowest_priority' needs selector 'prioritized' (got '",
-                                                   selector, "'): only it keeps priorities"));
-  }
-  if (config.max_times_sampled() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, "max_times_sampled ", config.max_times_sampled(), " must be >= 0"));
-  }
-  if (selector == "fifo" && config.max_times_sampled() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "max_times_sampled ", config.max_times_sampled(),
-                                                   " with selector 'fifo': a queue hands out each item once (use 0 or 1)"));
-  }
-  if (selector != "prioritized" &&
-      (config.has_priority_exponent() || config.has_importance_sampling_exponent())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, config.has_priority_exponent() ? "priority_exponent" : "importance_sampling_exponent",
-        " is set but selector '", selector, "' has no priorities (use selector 'prioritized')"));
-  }
-  ASSIGN_OR_RETURN(const double alpha,
-                   Exponent(config.has_priority_exponent(), config.priority_exponent(),
-                            kDefaultPriorityExponent, 1e6, "priority_exponent", where));
-  ASSIGN_OR_RETURN(const double beta,
-                   Exponent(config.has_importance_sampling_exponent(), config.importance_sampling_exponent(),
-                            kDefaultImportanceSamplingExponent, 1.0, "importance_sampling_exponent", where));
+  // Every rule of the config lives in table_config.h.
+  RETURN_IF_ERROR(CheckTableConfig(config));
+  const std::string selector = SelectorName(config);
+  const std::string remover = RemoverName(config);
+  const double alpha = config.has_priority_exponent() ? config.priority_exponent() : kDefaultPriorityExponent;
+  const double beta = config.has_importance_sampling_exponent() ? config.importance_sampling_exponent()
+                                                                 : kDefaultImportanceSamplingExponent;
   const int32_t max_times_sampled = selector == "fifo" ? 1 : config.max_times_sampled();
-  const double samples_per_insert = config.rate_limiter().samples_per_insert();
-  if (max_times_sampled > 0 && samples_per_insert > max_times_sampled) {
-    // Each item leaves after max_times_sampled draws, so the run can never
-    // reach the ratio: inserts end up waiting for samples of an empty table.
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, "rate_limiter.samples_per_insert ", samples_per_insert, " exceeds max_times_sampled ",
-        max_times_sampled, selector == "fifo" ? " (a fifo queue hands out each item once)" : "",
-        ": items leave before they can be sampled that often, so inserts and samples would deadlock"));
-  }
-  if (config.max_size() <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "max_size ", config.max_size(), " must be > 0"));
-  }
-  if (config.max_bytes() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "max_bytes ", config.max_bytes(), " must be >= 0"));
-  }
   absl::StatusOr<RateLimiter> limiter = RateLimiter::Create(config.rate_limiter());
   if (!limiter.ok()) return absl::InvalidArgumentError(absl::StrCat(where, limiter.status().message()));
+  ASSIGN_OR_RETURN(const int64_t capacity, TableCapacity(config));
 
   std::vector<Column> columns;
   int64_t item_bytes = 0;
@@ -124,24 +72,6 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
     ASSIGN_OR_RETURN(int64_t bytes, ItemBytes(spec));
     columns.push_back(Column{spec, bytes, nullptr});
     item_bytes += bytes;
-  }
-  // Items have a fixed size, so a byte budget is an item budget.
-  int64_t capacity = config.max_size();
-  if (config.max_bytes() > 0 && item_bytes > 0) {
-    capacity = std::min(capacity, config.max_bytes() / item_bytes);
-    if (capacity == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "max_bytes ", config.max_bytes(),
-                                                     " is smaller than one item (", item_bytes, " bytes)"));
-    }
-  }
-  if (capacity > kMaxSlots) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "max_size ", capacity, " exceeds the most items a table holds, ",
-                                                   kMaxSlots));
-  }
-  if (config.rate_limiter().min_size_to_sample() > capacity) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, "rate_limiter.min_size_to_sample ", config.rate_limiter().min_size_to_sample(),
-        " exceeds the table's capacity ", capacity, ": sampling could never start"));
   }
   try {
     for (Column& column : columns) {

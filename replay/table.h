@@ -122,7 +122,7 @@ class Table {
   static constexpr double kDefaultPriorityExponent = 0.6;
   static constexpr double kDefaultImportanceSamplingExponent = 0.4;
 
-  // Builds the table from a finalized config (common/config.h). InvalidArgument
+  // Builds the table from a finalized config (experiment/config.h). InvalidArgument
   // naming the field for a bad signature, max_size, max_bytes, rate limiter,
   // an unknown selector or remover, a combination that cannot work
   // (lowest_priority remover without the prioritized selector, a fifo

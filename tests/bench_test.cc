@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/harness.h"
-#include "tools/child_process.h"
+#include "common/child_process.h"
 
 namespace rill::testing {
 namespace {
@@ -34,8 +34,8 @@ BenchRun RunBench(const std::string& name, const std::vector<std::string>& args,
                   absl::Duration timeout = absl::Seconds(240)) {
   BenchRun run;
   const std::string log = TempDir(name) + "/bench.log";
-  absl::StatusOr<std::unique_ptr<tools::ChildProcess>> process =
-      tools::ChildProcess::StartProgram(name, RillBinary(), args, log);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::StartProgram(name, RillBinary(), args, log);
   EXPECT_TRUE(process.ok()) << process.status();
   if (!process.ok()) return run;
   const std::optional<int> status = (*process)->WaitExit(timeout);

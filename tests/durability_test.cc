@@ -119,7 +119,7 @@ void Kill(RoleProcess& role) {
   role.process->Signal(SIGKILL);
   const std::optional<int> status = role.process->WaitExit(absl::Seconds(10));
   ASSERT_TRUE(status.has_value());
-  ASSERT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << tools::ChildProcess::DescribeStatus(*status);
+  ASSERT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << ChildProcess::DescribeStatus(*status);
 }
 
 std::set<uint64_t> KeySet(uint64_t begin, uint64_t end) {

@@ -77,8 +77,8 @@ absl::Status RestartShard(Shard& shard, const std::string& log) {
   args.push_back("--host=127.0.0.1");
   args.push_back(absl::StrCat("--port=", shard.role.grpc_port));
   args.push_back("--metrics_port=0");
-  absl::StatusOr<std::unique_ptr<tools::ChildProcess>> child =
-      tools::ChildProcess::Start(shard.role.process->name() + "-restarted", RillBinary(), args, log);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child =
+      ChildProcess::Start(shard.role.process->name() + "-restarted", RillBinary(), args, log);
   if (!child.ok()) return child.status();
   shard.role.process = std::move(*child);
   absl::StatusOr<std::map<std::string, int>> ports = shard.role.process->WaitReady(absl::Seconds(60));

@@ -35,7 +35,7 @@ absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::
   args.push_back("--port=" + std::to_string(port));
   args.push_back("--metrics_port=0");
   const std::string log = TempDir("logs-" + name) + "/out.log";
-  absl::StatusOr<std::unique_ptr<tools::ChildProcess>> child = tools::ChildProcess::Start(name, binary.empty() ? RillBinary() : binary, args, log);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(name, binary.empty() ? RillBinary() : binary, args, log);
   if (!child.ok()) return child.status();
   RoleProcess role;
   role.process = std::move(*child);

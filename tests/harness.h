@@ -14,12 +14,12 @@
 #include "absl/time/time.h"
 #include "common/metrics_scrape.h"
 #include "proto/replay.pb.h"
-#include "tools/child_process.h"
+#include "common/child_process.h"
 
 namespace rill::testing {
 
 struct RoleProcess {
-  std::unique_ptr<tools::ChildProcess> process;
+  std::unique_ptr<ChildProcess> process;
   int grpc_port = 0;
   int metrics_port = 0;
   std::string host = "127.0.0.1";  // what it binds: --host, 127.0.0.1 unless the args say otherwise

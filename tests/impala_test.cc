@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "actor/envs/registry.h"
-#include "actor/items/unroll.h"
+#include "envs/catalog.h"
+#include "items/unroll.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/client/writer.h"
@@ -68,11 +68,11 @@ TEST(ImpalaTest, LearnerMeasuresPolicyLagDropsStaleUnrollsAndRefusesNanLogProbab
       StartRole("learner", {"learner", kConfig, "--replay_address=" + replay->address()});
   ASSERT_TRUE(learner.ok()) << learner.status();
 
-  const actor::EnvSpec env = *actor::LookupEnvSpec("CartPole-v1", 0);
+  const envs::EnvSpec env = *envs::LookupEnvSpec("CartPole-v1", 0);
   replay::WriterOptions options;
   options.addresses = {replay->address()};
   options.table = "unrolls";
-  options.signature = actor::UnrollBuilder::DefaultSignature(env, kT);
+  options.signature = items::UnrollBuilder::DefaultSignature(env, kT);
   options.batch_items = kBatch;
   options.max_in_flight_batches = 1;
   absl::StatusOr<std::unique_ptr<replay::ReplayWriter>> writer = replay::ReplayWriter::Create(options);
@@ -118,9 +118,9 @@ TEST(ImpalaTest, AnUnrollTableOfAnotherUnrollLengthStopsLearnerAndActorAtStartUp
   const std::string dir = TempDir("impala-mismatch");
   const std::string path = dir + "/mismatch.textpb";
   {
-    const actor::EnvSpec env = *actor::LookupEnvSpec("CartPole-v1", 0);
+    const envs::EnvSpec env = *envs::LookupEnvSpec("CartPole-v1", 0);
     std::string signature;
-    const v1::Signature twenty = actor::UnrollBuilder::DefaultSignature(env, 20);
+    const v1::Signature twenty = items::UnrollBuilder::DefaultSignature(env, 20);
     for (const v1::ColumnSpec& column : twenty.columns()) {
       absl::StrAppend(&signature, "columns { name: \"", column.name(), "\" dtype: ",
                       column.dtype() == v1::DTYPE_INT64 ? "DTYPE_INT64" : "DTYPE_FLOAT32");

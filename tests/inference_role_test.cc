@@ -117,7 +117,7 @@ void ExpectActionsOfTheEnvsShape(const v1::ActResponse& response, int rows) {
 void ExpectCleanStop(RoleProcess& role) {
   const int status = role.process->Stop(absl::Seconds(30));
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << role.process->name() << ": " << tools::ChildProcess::DescribeStatus(status) << "\n"
+      << role.process->name() << ": " << ChildProcess::DescribeStatus(status) << "\n"
       << role.process->LogTail(10);
 }
 
@@ -230,7 +230,7 @@ TEST(InferenceRoleTest, LaunchStartsInferenceProcessesAndPointsTheActorsAtThem) 
   const std::string config = dir + "/config.textpb";
   std::ofstream(config) << text;
   const std::string run_dir = dir + "/run";
-  auto launch = tools::ChildProcess::Start(
+  auto launch = ChildProcess::Start(
       "launch", RillBinary(),
       {"launch", "--config=" + config, "--run_dir=" + run_dir, "--summary_json=" + run_dir + "/summary.json",
        "--max_env_steps=1500", "--progress_every=1s"},
@@ -262,13 +262,13 @@ TEST(InferenceRoleTest, LaunchStartsInferenceProcessesAndPointsTheActorsAtThem) 
     bad.replace(where, bad.find('}', where) + 1 - where, replacement);
     const std::string bad_path = dir + "/bad.textpb";
     std::ofstream(bad_path, std::ios::trunc) << bad;
-    auto refused = tools::ChildProcess::Start("bad-launch", RillBinary(),
+    auto refused = ChildProcess::Start("bad-launch", RillBinary(),
                                               {"launch", "--config=" + bad_path, "--run_dir=" + dir + "/bad-run"},
                                               dir + "/bad.log");
     ASSERT_TRUE(refused.ok()) << refused.status();
     const std::optional<int> exit = (*refused)->WaitExit(absl::Seconds(60));
     ASSERT_TRUE(exit.has_value()) << (*refused)->LogTail(10);
-    EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 2) << tools::ChildProcess::DescribeStatus(*exit);
+    EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 2) << ChildProcess::DescribeStatus(*exit);
     EXPECT_THAT((*refused)->LogTail(5), HasSubstr("topology.num_inference_servers")) << names;
     EXPECT_THAT((*refused)->LogTail(5), HasSubstr(names));
   }
@@ -288,11 +288,11 @@ TEST(InferenceRoleTest, RefusesAnEmptyLearnerAddressAndAMissingConfig) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.names);
-    auto child = tools::ChildProcess::Start("inference", RillBinary(), c.args, TempDir("inference-bad") + "/out.log");
+    auto child = ChildProcess::Start("inference", RillBinary(), c.args, TempDir("inference-bad") + "/out.log");
     ASSERT_TRUE(child.ok()) << child.status();
     const std::optional<int> status = (*child)->WaitExit(absl::Seconds(30));
     ASSERT_TRUE(status.has_value()) << "still running\n" << (*child)->LogTail(10);
-    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << tools::ChildProcess::DescribeStatus(*status);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << ChildProcess::DescribeStatus(*status);
     EXPECT_THAT((*child)->LogTail(5), HasSubstr(c.names));
   }
 }

@@ -49,7 +49,7 @@ std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
 }
 
 struct Launched {
-  std::unique_ptr<tools::ChildProcess> process;
+  std::unique_ptr<ChildProcess> process;
   std::string run_dir;
   std::string log;
   std::string summary;
@@ -63,7 +63,7 @@ Launched StartLaunch(const std::string& name, const std::vector<std::string>& ex
   std::vector<std::string> args = {"launch", kConfig, "--run_dir=" + launched.run_dir,
                                    "--summary_json=" + launched.summary, "--progress_every=1s"};
   args.insert(args.end(), extra.begin(), extra.end());
-  auto child = tools::ChildProcess::Start(name, RillBinary(), args, launched.log);
+  auto child = ChildProcess::Start(name, RillBinary(), args, launched.log);
   EXPECT_TRUE(child.ok()) << child.status();
   if (child.ok()) launched.process = std::move(*child);
   return launched;

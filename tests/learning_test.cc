@@ -28,7 +28,7 @@ double LaunchAndEvaluate(const std::string& name, const std::string& config, int
                          double* wall_seconds = nullptr, std::string* summary_out = nullptr) {
   const std::string run_dir = TempDir("learning-" + name);
   const std::string summary_path = run_dir + "/summary.json";
-  auto child = tools::ChildProcess::Start(
+  auto child = ChildProcess::Start(
       "launch", RillBinary(),
       {"launch", "--config=" + config, absl::StrCat("--num_actors=", num_actors), absl::StrCat("--max_env_steps=", steps),
        "--run_dir=" + run_dir, "--summary_json=" + summary_path},

@@ -26,7 +26,7 @@ void Terminate(RoleProcess& role) {
   const std::optional<int> status = role.process->WaitExit(kGrace);
   ASSERT_TRUE(status.has_value()) << role.process->name() << " still runs " << kGrace << " after SIGTERM";
   ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-      << role.process->name() << ": " << tools::ChildProcess::DescribeStatus(*status) << "\n"
+      << role.process->name() << ": " << ChildProcess::DescribeStatus(*status) << "\n"
       << role.process->LogTail(20);
 }
 

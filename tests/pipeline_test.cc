@@ -63,7 +63,7 @@ TEST(PipelineTest, ItemsFlowAndParameterVersionsReachTheActors) {
   for (RoleProcess* role : {&actors[0], &actors[1], &*evaluator, &*learner, &*replay}) {
     const int status = role->process->Stop(absl::Seconds(30));
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << role->process->name() << ": " << tools::ChildProcess::DescribeStatus(status) << "\n"
+        << role->process->name() << ": " << ChildProcess::DescribeStatus(status) << "\n"
         << role->process->LogTail(10);
   }
   EXPECT_TRUE(std::filesystem::exists(checkpoints + "/latest"));
@@ -108,7 +108,7 @@ TEST(PipelineTest, LearnerSendsPrioritiesBackToAPrioritizedTable) {
   for (RoleProcess* role : {&*actor, &*learner, &*replay}) {
     const int status = role->process->Stop(absl::Seconds(30));
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << role->process->name() << ": " << tools::ChildProcess::DescribeStatus(status) << "\n"
+        << role->process->name() << ": " << ChildProcess::DescribeStatus(status) << "\n"
         << role->process->LogTail(10);
   }
 }

@@ -28,7 +28,7 @@ struct CommandResult {
 // Runs `rill args...` to completion (60 s at most), stdout and stderr together.
 CommandResult RunRill(const std::string& name, const std::vector<std::string>& args) {
   const std::string log = TempDir("cmd-" + name) + "/out.log";
-  absl::StatusOr<std::unique_ptr<tools::ChildProcess>> child = tools::ChildProcess::Start(name, RillBinary(), args, log);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(name, RillBinary(), args, log);
   EXPECT_TRUE(child.ok()) << child.status();
   CommandResult result;
   if (!child.ok()) return result;

@@ -97,7 +97,7 @@ void ExpectActsWithTrainedVersions(const RoleProcess& actor) {
 
 void ExpectCleanStop(RoleProcess& role) {
   const int status = role.process->Stop(absl::Seconds(30));
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << tools::ChildProcess::DescribeStatus(status);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ChildProcess::DescribeStatus(status);
 }
 
 TEST(RillActorTest, LocalPolicyActorRunsWithoutLibTorch) {

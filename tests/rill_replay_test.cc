@@ -25,7 +25,7 @@ TEST(RillReplayTest, ReplayShardRunsWithoutLibTorch) {
   // It serves: metrics and the ready pipe came through the exec.
   EXPECT_TRUE(HasMetric(replay->Metrics(), "rill_replay_table_size"));
   const int status = replay->process->Stop(absl::Seconds(30));
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << tools::ChildProcess::DescribeStatus(status);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ChildProcess::DescribeStatus(status);
 }
 
 TEST(RillReplayTest, WithoutRillReplayBesideItTheShardRunsInProcess) {
@@ -37,7 +37,7 @@ TEST(RillReplayTest, WithoutRillReplayBesideItTheShardRunsInProcess) {
   EXPECT_EQ(ExePath(*replay), lone);
   EXPECT_TRUE(HasMetric(replay->Metrics(), "rill_replay_table_size"));
   const int status = replay->process->Stop(absl::Seconds(30));
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << tools::ChildProcess::DescribeStatus(status);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ChildProcess::DescribeStatus(status);
 }
 
 }  // namespace

@@ -114,13 +114,13 @@ TEST(SeamsTest, ShuffledColumnsHoldWhatTheEnvProducedAndTheExportedPolicyRunsInC
   for (RoleProcess* role : {&*actor, &*learner, &*replay}) {
     const int status = role->process->Stop(absl::Seconds(30));
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << role->process->name() << ": " << tools::ChildProcess::DescribeStatus(status) << "\n"
+        << role->process->name() << ": " << ChildProcess::DescribeStatus(status) << "\n"
         << role->process->LogTail(10);
   }
 
   // rill export: the final checkpoint's deterministic policy as TorchScript.
   const std::string policy = TempDir("seams-export") + "/policy.pt";
-  auto exporter = tools::ChildProcess::Start("export", RillBinary(),
+  auto exporter = ChildProcess::Start("export", RillBinary(),
                                              {"export", "--checkpoint_dir=" + checkpoints, "--out=" + policy},
                                              TempDir("seams-export-log") + "/out.log");
   ASSERT_TRUE(exporter.ok()) << exporter.status();
@@ -144,7 +144,7 @@ TEST(SeamsTest, ShuffledColumnsHoldWhatTheEnvProducedAndTheExportedPolicyRunsInC
       "policy = torch.jit.load('", policy, "')\n",
       "actions = policy(torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, -3.0], [-1.0, 0.0, 5.0]]))\n"
       "open('", out, "', 'w').write(' '.join(repr(float(a)) for a in actions.flatten()))\n");
-  auto python = tools::ChildProcess::Start("python", "/usr/bin/python3", {"-c", script},
+  auto python = ChildProcess::Start("python", "/usr/bin/python3", {"-c", script},
                                            TempDir("seams-python-log") + "/out.log");
   ASSERT_TRUE(python.ok()) << python.status();
   std::optional<int> ran = (*python)->WaitExit(absl::Seconds(120));

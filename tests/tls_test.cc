@@ -201,7 +201,7 @@ TEST_F(TlsReplayTest, HealthProbeWithTheTlsFlagsSeesServing) {
     std::vector<std::string> args = {"health", "--port=" + std::to_string(shard_.grpc_port)};
     args.insert(args.end(), extra.begin(), extra.end());
     const std::string log = TempDir("health-" + name) + "/out.log";
-    auto child = tools::ChildProcess::StartProgram(name, RillBinary() + "-replay", args, log);
+    auto child = ChildProcess::StartProgram(name, RillBinary() + "-replay", args, log);
     EXPECT_TRUE(child.ok()) << child.status();
     std::optional<int> status = (*child)->WaitExit(absl::Seconds(30));
     EXPECT_TRUE(status.has_value());
@@ -221,7 +221,7 @@ std::pair<int, std::string> StartAndWaitExit(const std::string& name, const std:
   std::vector<std::string> args = {"replay", kConfig, "--host=127.0.0.1", "--port=0", "--metrics_port=0"};
   args.insert(args.end(), tls.begin(), tls.end());
   const std::string log = TempDir("bad-" + name) + "/out.log";
-  auto child = tools::ChildProcess::Start(name, RillBinary(), args, log);
+  auto child = ChildProcess::Start(name, RillBinary(), args, log);
   EXPECT_TRUE(child.ok()) << child.status();
   std::optional<int> status = (*child)->WaitExit(absl::Seconds(30));
   EXPECT_TRUE(status.has_value()) << name << " is still running";

@@ -1,6 +1,6 @@
 // `rill-actor`: an actor (or, with --eval, the evaluator) on its own, linked
 // without LibTorch: its policy's forward is OpenBLAS's sgemm
-// (learner/policies/blas_mlp.h), and in central mode it runs no policy at
+// (policies/blas_mlp.h), and in central mode it runs no policy at
 // all. `rill actor` execs it when it sits next to the `rill` binary
 // (tools/rill_main.cc), so that an actor process does not map LibTorch. It
 // takes exactly the flags of `rill actor`.
@@ -10,7 +10,7 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "actor/actor_main.h"
+#include "roles/actor_main.h"
 #include "common/lock_order.h"
 #include "common/malloc_tuning.h"
 #include "common/tls.h"
@@ -33,5 +33,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rill actor: %s\n", std::string(tls.message()).c_str());
     return 2;
   }
-  return rill::actor::ActorMain();
+  return rill::roles::ActorMain();
 }

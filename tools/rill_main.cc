@@ -11,22 +11,23 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "actor/actor_main.h"
-#include "actor/envs/bench_env.h"
-#include "actor/envs/list_main.h"
+#include "roles/actor_main.h"
+#include "bench/bench_env.h"
+#include "roles/envs_main.h"
 #include "common/lock_order.h"
 #include "common/malloc_tuning.h"
+#include "common/os.h"
 #include "common/tls.h"
-#include "learner/bench_learner.h"
-#include "learner/bench_parameters.h"
-#include "learner/inference/bench_inference.h"
-#include "learner/inference/inference_main.h"
-#include "learner/export_main.h"
-#include "learner/learner_main.h"
-#include "replay/bench/bench_replay.h"
-#include "replay/server/info_main.h"
-#include "replay/server/replay_main.h"
-#include "tools/health_main.h"
+#include "bench/bench_learner.h"
+#include "bench/bench_parameters.h"
+#include "bench/bench_inference.h"
+#include "roles/inference_main.h"
+#include "roles/export_main.h"
+#include "roles/learner_main.h"
+#include "bench/bench_replay.h"
+#include "roles/info_main.h"
+#include "roles/replay_main.h"
+#include "roles/health_main.h"
 #include "tools/launcher.h"
 
 namespace {
@@ -74,12 +75,9 @@ every gRPC server and channel (`rill launch --tls` makes a throwaway set).
 // there is no such binary or the exec fails; the role then runs in this
 // process.
 void ExecTorchFreeRole(const char* binary, const char* command, int argc, char** argv, int consumed) {
-  char self[PATH_MAX];
-  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (length <= 0) return;
-  self[length] = '\0';
-  std::string path(self);
-  path = path.substr(0, path.rfind('/') + 1) + binary;
+  absl::StatusOr<std::string> self = rill::SelfBinary();
+  if (!self.ok()) return;
+  std::string path = self->substr(0, self->rfind('/') + 1) + binary;
   if (access(path.c_str(), X_OK) != 0) return;
   std::vector<char*> args = {path.data()};
   for (int i = consumed; i < argc; ++i) args.push_back(argv[i]);
@@ -128,19 +126,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (command == "launch") return rill::tools::LaunchMain();
-  if (command == "replay") return rill::replay::ReplayMain();
-  if (command == "replay info") return rill::replay::ReplayInfoMain();
-  if (command == "learner") return rill::learner::LearnerMain();
-  if (command == "actor") return rill::actor::ActorMain();
-  if (command == "inference") return rill::learner::InferenceMain();
-  if (command == "export") return rill::learner::ExportMain();
-  if (command == "envs") return rill::actor::ListEnvsMain();
-  if (command == "health") return rill::tools::HealthMain();
-  if (command == "bench learner") return rill::learner::RunLearnerBench();
-  if (command == "bench replay") return rill::replay::RunReplayBench();
-  if (command == "bench env") return rill::actor::RunEnvBench();
-  if (command == "bench parameters") return rill::learner::RunParameterBench();
-  if (command == "bench inference") return rill::learner::RunInferenceBench();
+  if (command == "replay") return rill::roles::ReplayMain();
+  if (command == "replay info") return rill::roles::ReplayInfoMain();
+  if (command == "learner") return rill::roles::LearnerMain();
+  if (command == "actor") return rill::roles::ActorMain();
+  if (command == "inference") return rill::roles::InferenceMain();
+  if (command == "export") return rill::roles::ExportMain();
+  if (command == "envs") return rill::roles::ListEnvsMain();
+  if (command == "health") return rill::roles::HealthMain();
+  if (command == "bench learner") return rill::bench::RunLearnerBench();
+  if (command == "bench replay") return rill::bench::RunReplayBench();
+  if (command == "bench env") return rill::bench::RunEnvBench();
+  if (command == "bench parameters") return rill::bench::RunParameterBench();
+  if (command == "bench inference") return rill::bench::RunInferenceBench();
   std::fprintf(stderr, "rill: unknown command '%s'\n\n", command.c_str());
   return Usage();
 }

@@ -4,7 +4,7 @@
 // starts at about 20 MB resident instead of 170 MB, which is most of what a
 // shard holds beyond its items. It takes exactly the flags of `rill replay`.
 //
-// `rill-replay health --port=PORT` is `rill health` (tools/health_main.h)
+// `rill-replay health --port=PORT` is `rill health` (roles/health_main.h)
 // without LibTorch: a Kubernetes exec probe runs it every few seconds, and
 // it starts in about 60 ms where `rill` takes about a CPU-second to load
 // LibTorch.
@@ -18,8 +18,8 @@
 #include "common/lock_order.h"
 #include "common/malloc_tuning.h"
 #include "common/tls.h"
-#include "replay/server/replay_main.h"
-#include "tools/health_main.h"
+#include "roles/replay_main.h"
+#include "roles/health_main.h"
 
 int main(int argc, char** argv) {
   rill::ConfigureLockOrderChecking();  // before any thread or mutex: see common/lock_order.h
@@ -43,5 +43,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rill %s: %s\n", command, std::string(tls.message()).c_str());
     return 2;
   }
-  return health ? rill::tools::HealthMain() : rill::replay::ReplayMain();
+  return health ? rill::roles::HealthMain() : rill::roles::ReplayMain();
 }

@@ -19,7 +19,7 @@ PACKAGES=(
   libblas-dev              # cblas.h and libblas.so: the actors' policies call OpenBLAS's cblas_sgemm directly
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libmujoco-dev            # MuJoCo 2.2 physics for the locomotion envs (actor/envs/mujoco/)
+  libmujoco-dev            # MuJoCo 2.2 physics for the locomotion envs (envs/mujoco/)
   iproute2 procps curl     # tests: network namespaces, process checks, metric scrapes
   python3-torch            # tests: the exported TorchScript policy runs in Python (torch.jit.load)
   # tests/k8s: the image built and run with podman (runc, not the crun it

@@ -2,15 +2,16 @@
 # Installs what is missing, builds everything and runs every test: unit tests
 # beside the code, then the multi-process integration and learning tests in
 # tests/, then clang's thread-safety analysis (a `--config=tsa` build) and
-# the ThreadSanitizer tests (`--config=tsan`), then the Kubernetes checks
-# (tests/k8s/run.sh: manifests, image, podman run), the Prometheus checks
+# the ThreadSanitizer tests (`--config=tsan`), then the package graph's
+# checks (tests/layers/run.sh), the Kubernetes checks (tests/k8s/run.sh:
+# manifests, image, podman run), the Prometheus checks
 # (tests/prometheus/run.sh: rules, dashboard queries against a live run,
 # headless chromium) and the LibTorch checks (tests/libtorch/run.sh: the
 # RILL_LIBTORCH switch). Ends with the line "N passed, N failed" (test
 # cases, read from the JUnit XML each test target writes, plus one for the
 # thread-safety analysis, one per ThreadSanitizer test target and one per
-# Kubernetes, Prometheus or LibTorch check), and exits non-zero if anything
-# failed.
+# layering, Kubernetes, Prometheus or LibTorch check), and exits non-zero if
+# anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,6 +76,9 @@ run_checks() {
   script_failed=$((script_failed + failed))
 }
 
+# The package graph: floors of //:layers.bzl, planted upward edges refused,
+# what rill-replay and rill-actor link.
+run_checks layering tests/layers/run.sh
 # The Kubernetes manifests, the image and a podman run of them.
 run_checks kubernetes tests/k8s/run.sh
 # Prometheus: rules and their unit tests, a `rill launch --prometheus` run,

@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "tools/child_process.h"
+#include "common/child_process.h"
 
 namespace rill::tools {
 namespace {

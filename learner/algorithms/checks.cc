@@ -5,8 +5,6 @@
 
 namespace rill::learner {
 
-std::string ShapeString(at::IntArrayRef shape) { return absl::StrCat("[", absl::StrJoin(shape, ", "), "]"); }
-
 absl::Status CheckBatchField(const char* name, const torch::Tensor& t, const std::vector<int64_t>& shape,
                              const torch::Device& device, torch::ScalarType dtype) {
   if (!t.defined()) return absl::InvalidArgumentError(absl::StrCat("batch.", name, " is missing"));

@@ -10,11 +10,9 @@
 
 #include "absl/status/status.h"
 #include "torch/torch.h"
+#include "common/shape.h"
 
 namespace rill::learner {
-
-// "[2, 3]".
-std::string ShapeString(at::IntArrayRef shape);
 
 // InvalidArgument naming "batch.<name>" when `t` is undefined, not of
 // `dtype`, not on `device` or not of `shape`.

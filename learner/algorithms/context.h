@@ -5,17 +5,17 @@
 #include <cstdint>
 #include <vector>
 
-#include "actor/envs/spec.h"
+#include "envs/spec.h"
 #include "proto/config.pb.h"
 #include "torch/torch.h"
 
 namespace rill::learner {
 
 struct AlgorithmContext {
-  // Finalized (common/config.h): every default filled in, every rule checked.
+  // Finalized (experiment/config.h): every default filled in, every rule checked.
   v1::ExperimentConfig config;
-  // The env's spaces (actor/envs/registry.h).
-  actor::EnvSpec env;
+  // The env's spaces (envs/registry.h).
+  envs::EnvSpec env;
   torch::Device device = torch::kCPU;
   uint64_t seed = 0;
 

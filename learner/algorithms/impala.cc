@@ -7,10 +7,10 @@
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
 #include "learner/networks.h"
-#include "learner/policies/categorical.h"
-#include "learner/policies/gaussian.h"
-#include "learner/policies/spec.h"
-#include "learner/policies/torch_policy.h"  // SquashedGaussianLogProb
+#include "policies/categorical.h"
+#include "policies/gaussian.h"
+#include "policies/spec.h"
+#include "learner/torch_policy.h"  // SquashedGaussianLogProb
 
 namespace rill::learner {
 namespace {
@@ -106,10 +106,10 @@ Impala::Impala(ImpalaOptions options) : options_(std::move(options)) {
   std::vector<Layer> layers;
   int64_t in = obs_dim_;
   for (size_t l = 0; l < options_.hidden.size(); ++l) {
-    layers.push_back({absl::StrCat(kPolicyPrefix, ".layers.", l), in, options_.hidden[l]});
+    layers.push_back({absl::StrCat(policies::kPolicyPrefix, ".layers.", l), in, options_.hidden[l]});
     in = options_.hidden[l];
   }
-  layers.push_back({absl::StrCat(kPolicyPrefix, ".layers.", options_.hidden.size()), in, head_outputs_});
+  layers.push_back({absl::StrCat(policies::kPolicyPrefix, ".layers.", options_.hidden.size()), in, head_outputs_});
   layers.push_back({"baseline", in, 1});
   num_policy_layers_ = static_cast<int>(options_.hidden.size()) + 1;
   int64_t total = 0;
@@ -341,7 +341,7 @@ absl::Status Impala::Update(const Batch& batch) {
       }
     } else {
       torch::Tensor mean = head.narrow(2, 0, a);
-      torch::Tensor log_std = head.narrow(2, a, a).clamp(kLogStdMin, kLogStdMax);
+      torch::Tensor log_std = head.narrow(2, a, a).clamp(policies::kLogStdMin, policies::kLogStdMax);
       torch::Tensor actions = TimeMajor(batch.column("action"));
       log_pi = SquashedGaussianLogProb(mean.reshape({t * b, a}), log_std.reshape({t * b, a}),
                                        actions.view({t * b, a}))
@@ -410,7 +410,7 @@ absl::StatusOr<v1::ParameterSet> Impala::ExportPolicy() const {
   try {
     std::vector<std::pair<std::string, torch::Tensor>> policy(named_.begin(), named_.begin() + 2 * num_policy_layers_);
     ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(policy));
-    *set.mutable_policy() = PolicySpecFor(options_.env.discrete ? CategoricalPolicy::kKind : GaussianPolicy::kKind,
+    *set.mutable_policy() = policies::PolicySpecFor(options_.env.discrete ? policies::CategoricalPolicy::kKind : policies::GaussianPolicy::kKind,
                                           options_.env, options_.hidden);
     return set;
   } catch (const c10::Error& e) {

@@ -1,6 +1,6 @@
 // IMPALA (Espeholt et al. 2018, "IMPALA: Scalable Distributed Deep-RL with
 // Importance Weighted Actor-Learner Architectures"): an actor-critic trained
-// on fixed-length unrolls (actor/items/unroll.h) that actors produced with an
+// on fixed-length unrolls (items/unroll.h) that actors produced with an
 // older policy; V-trace (vtrace.h) corrects for that lag.
 //
 // One network: a shared MLP torso (network.hidden_sizes, ReLU) with a policy
@@ -42,7 +42,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "actor/envs/spec.h"
+#include "envs/spec.h"
 #include "learner/algorithms/context.h"
 #include "learner/algorithms/interface.h"
 #include "learner/algorithms/training_state.h"
@@ -53,7 +53,7 @@
 namespace rill::learner {
 
 struct ImpalaOptions {
-  actor::EnvSpec env;  // discrete: categorical policy; continuous: Gaussian
+  envs::EnvSpec env;  // discrete: categorical policy; continuous: Gaussian
   std::vector<int> hidden = {64, 64};
   int unroll_length = 20;
   VTraceOptions vtrace;  // gamma, rho_bar, c_bar, lambda

@@ -7,16 +7,16 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "learner/policies/torch_policy.h"
-#include "learner/policies/registry.h"
+#include "learner/torch_policy.h"
+#include "policies/registry.h"
 
 namespace rill::learner {
 namespace {
 
 using ::testing::HasSubstr;
 
-actor::EnvSpec TwoArmSpec() {
-  actor::EnvSpec env;
+envs::EnvSpec TwoArmSpec() {
+  envs::EnvSpec env;
   env.name = "TwoArm";
   env.observation_shape = {3};
   env.discrete = true;
@@ -25,8 +25,8 @@ actor::EnvSpec TwoArmSpec() {
   return env;
 }
 
-actor::EnvSpec ContinuousSpec() {
-  actor::EnvSpec env;
+envs::EnvSpec ContinuousSpec() {
+  envs::EnvSpec env;
   env.name = "Line";
   env.observation_shape = {3};
   env.action_low = {-2, -2};
@@ -35,7 +35,7 @@ actor::EnvSpec ContinuousSpec() {
   return env;
 }
 
-ImpalaOptions Options(const actor::EnvSpec& env, int t) {
+ImpalaOptions Options(const envs::EnvSpec& env, int t) {
   ImpalaOptions options;
   options.env = env;
   options.hidden = {16};
@@ -56,10 +56,12 @@ std::unique_ptr<Impala> Make(const ImpalaOptions& options) {
 // B unrolls of T steps acted by the learner's exported policy (as an actor
 // would) in a bandit-like env: random observations, reward 1 for the
 // "right" action (index 1, or a positive first action dimension), episodes
-// terminating or truncating at random steps.
-Batch ActedBatch(const Impala& impala, const actor::EnvSpec& env, int b, int t, uint64_t seed) {
-  std::unique_ptr<Policy> policy = *PolicyFromParameters(*impala.ExportPolicy(), seed);
+// terminating or truncating at random steps. Everything random comes from
+// `seed` (the observations too), so a test gives the same batches each run.
+Batch ActedBatch(const Impala& impala, const envs::EnvSpec& env, int b, int t, uint64_t seed) {
+  std::unique_ptr<policies::Policy> policy = *policies::PolicyFromParameters(*impala.ExportPolicy(), seed);
   std::mt19937 rng(static_cast<uint32_t>(seed));
+  torch::manual_seed(seed);
   std::bernoulli_distribution end(0.1);
   const int64_t d = env.obs_dim();
   torch::Tensor obs = torch::randn({t + 1, b, d});
@@ -115,7 +117,7 @@ double Stat(const Impala& impala, const std::string& name) {
 }
 
 TEST(ImpalaTest, ExportedPolicyIsTheLearnersPolicySoOnPolicyRatiosAreOne) {
-  for (const actor::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
+  for (const envs::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
     std::unique_ptr<Impala> impala = Make(Options(env, 5));
     Batch batch = ActedBatch(*impala, env, 4, 5, 1);
     ASSERT_TRUE(impala->Update(batch).ok());
@@ -146,7 +148,7 @@ TEST(ImpalaTest, ExportsTorsoAndPolicyHeadAsTheActorsPolicy) {
 // The gradient points the right way: acting on-policy, the learner learns
 // to prefer the rewarded action, and its baseline learns the return.
 TEST(ImpalaTest, LearnsTheRewardedActionOnPolicy) {
-  for (const actor::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
+  for (const envs::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
     ImpalaOptions options = Options(env, 5);
     options.vtrace.gamma = 0.0;  // the value of a step is its reward
     std::unique_ptr<Impala> impala = Make(options);
@@ -161,7 +163,7 @@ TEST(ImpalaTest, LearnsTheRewardedActionOnPolicy) {
 }
 
 TEST(ImpalaTest, BadColumnsAreRefusedByNameAndNothingChanges) {
-  const actor::EnvSpec env = TwoArmSpec();
+  const envs::EnvSpec env = TwoArmSpec();
   std::unique_ptr<Impala> impala = Make(Options(env, 5));
   Batch good = ActedBatch(*impala, env, 4, 5, 3);
   const torch::Tensor before = impala->named_parameters()[0].second.clone();
@@ -191,7 +193,7 @@ TEST(ImpalaTest, BadColumnsAreRefusedByNameAndNothingChanges) {
 }
 
 TEST(ImpalaTest, RefusedRowsAreThoseWithNonFiniteInputs) {
-  const actor::EnvSpec env = TwoArmSpec();
+  const envs::EnvSpec env = TwoArmSpec();
   std::unique_ptr<Impala> impala = Make(Options(env, 5));
   Batch batch = ActedBatch(*impala, env, 4, 5, 3);
   batch.columns["behaviour_log_prob"][1][3] = NAN;
@@ -246,7 +248,7 @@ TEST(ImpalaTest, RestoredStateContinuesIdentically) {
 // baseline head is rescaled with them, so the values it gives do not jump.
 // With a negligible learning rate only PopArt changes the network.
 TEST(ImpalaTest, PopArtTracksTheTargetsScaleAndPreservesTheValues) {
-  const actor::EnvSpec env = TwoArmSpec();
+  const envs::EnvSpec env = TwoArmSpec();
   ImpalaOptions options = Options(env, 5);
   options.popart = true;
   options.popart_beta = 0.3;
@@ -284,7 +286,7 @@ TEST(ImpalaTest, PopArtTracksTheTargetsScaleAndPreservesTheValues) {
 // per step the baseline reaches their scale in 150 updates, and the policy
 // still learns the rewarded action (advantages divided by the targets' std).
 TEST(ImpalaTest, PopArtLearnsLargeReturnsAndTheRewardedAction) {
-  const actor::EnvSpec env = TwoArmSpec();
+  const envs::EnvSpec env = TwoArmSpec();
   ImpalaOptions options = Options(env, 5);
   options.popart = true;
   options.popart_beta = 0.2;

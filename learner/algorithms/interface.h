@@ -89,7 +89,7 @@ class Algorithm {
   virtual int64_t updates() const = 0;
 
   // The policy actors run, as a ParameterSet whose PolicySpec says which
-  // network it is (learner/policies/ builds it from that alone).
+  // network it is (policies/ builds it from that alone).
   virtual absl::StatusOr<v1::ParameterSet> ExportPolicy() const = 0;
 
   // New priorities of the last update's items ([B] float32, e.g. |TD

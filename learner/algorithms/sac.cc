@@ -12,7 +12,7 @@
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
 #include "learner/checkpoint.h"
-#include "learner/policies/gaussian.h"
+#include "policies/gaussian.h"
 
 namespace rill::learner {
 namespace {
@@ -111,7 +111,7 @@ const std::string& Sac::name() const {
 }
 
 std::vector<ColumnRequirement> Sac::Columns() const {
-  actor::EnvSpec env;
+  envs::EnvSpec env;
   env.observation_shape = {options_.obs_dim};
   env.action_low.assign(options_.act_dim, -1.f);
   env.action_high.assign(options_.act_dim, 1.f);
@@ -178,7 +178,7 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   // faster than two [B]-row ones. Only the s rows are differentiated.
   torch::Tensor out = actor_.Forward(torch::cat({batch.next_obs, batch.obs}, 0), actor_trace_).squeeze(0);
   torch::Tensor raw_log_std = out.narrow(1, a_dim, a_dim);
-  torch::Tensor log_std = raw_log_std.clamp(kLogStdMin, kLogStdMax);
+  torch::Tensor log_std = raw_log_std.clamp(policies::kLogStdMin, policies::kLogStdMax);
   torch::Tensor std_dev = log_std.exp();
   // Reparameterised: u = mean + std * eps, a = tanh(u).
   torch::Tensor action = torch::addcmul(out.narrow(1, 0, a_dim), std_dev, noise).tanh_();
@@ -229,7 +229,7 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   torch::Tensor grad_u = grad_action.mul_(pi_one_minus_a2)
                              .add_(pi_action.mul(pi_one_minus_a2).div_(pi_one_minus_a2 + kTanhEps).mul_(2 * c));
   torch::Tensor pi_raw_log_std = raw_log_std.narrow(0, b, b);
-  torch::Tensor in_range = pi_raw_log_std.ge(kLogStdMin).logical_and_(pi_raw_log_std.le(kLogStdMax));
+  torch::Tensor in_range = pi_raw_log_std.ge(policies::kLogStdMin).logical_and_(pi_raw_log_std.le(policies::kLogStdMax));
   torch::Tensor grad_log_std =
       (grad_u * std_dev.narrow(0, b, b) * noise.narrow(0, b, b)).sub_(c).mul_(in_range);
   torch::Tensor grad_out = torch::cat({grad_u, grad_log_std}, 1).unsqueeze(0);  // [1, B, 2A]
@@ -287,8 +287,8 @@ SacStats Sac::LastStats() const {
 }
 
 absl::StatusOr<rill::v1::ParameterSet> Sac::ExportPolicy() const {
-  ASSIGN_OR_RETURN(rill::v1::ParameterSet set, ToParameterSet(actor_.NamedParameters(kPolicyPrefix)));
-  actor::EnvSpec env;
+  ASSIGN_OR_RETURN(rill::v1::ParameterSet set, ToParameterSet(actor_.NamedParameters(policies::kPolicyPrefix)));
+  envs::EnvSpec env;
   env.observation_shape = {options_.obs_dim};
   env.action_low = options_.action_low;
   env.action_high = options_.action_high;
@@ -296,7 +296,7 @@ absl::StatusOr<rill::v1::ParameterSet> Sac::ExportPolicy() const {
     env.action_low.assign(options_.act_dim, -1.f);
     env.action_high.assign(options_.act_dim, 1.f);
   }
-  *set.mutable_policy() = PolicySpecFor(GaussianPolicy::kKind, env, options_.hidden);
+  *set.mutable_policy() = policies::PolicySpecFor(policies::GaussianPolicy::kKind, env, options_.hidden);
   return set;
 }
 
@@ -314,7 +314,7 @@ std::vector<Statistic> Sac::Statistics() const {
 
 std::map<std::string, torch::Tensor> Sac::ParametersForTesting() {
   std::map<std::string, torch::Tensor> named;
-  for (auto& [name, t] : actor_.NamedParameters(kPolicyPrefix)) named[name] = t;
+  for (auto& [name, t] : actor_.NamedParameters(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : critic_.NamedParameters("critic")) named[name] = t;
   for (auto& [name, t] : critic_target_.NamedParameters("critic_target")) named[name] = t;
   named["log_alpha"] = log_alpha_;
@@ -323,7 +323,7 @@ std::map<std::string, torch::Tensor> Sac::ParametersForTesting() {
 
 std::map<std::string, torch::Tensor> Sac::GradientsForTesting() {
   std::map<std::string, torch::Tensor> named;
-  for (auto& [name, t] : actor_.NamedGradients(kPolicyPrefix)) named[name] = t;
+  for (auto& [name, t] : actor_.NamedGradients(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : critic_.NamedGradients("critic")) named[name] = t;
   named["log_alpha"] = log_alpha_grad_;
   return named;

@@ -8,8 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
-#include "learner/policies/categorical.h"
-#include "learner/policies/registry.h"
+#include "policies/categorical.h"
+#include "policies/registry.h"
 
 namespace rill::learner {
 namespace {
@@ -23,8 +23,8 @@ std::vector<int64_t> LayerSizes(const SacDiscreteOptions& options) {
 }
 
 // The env the options describe, as PolicySpecFor and TransitionColumns read it.
-actor::EnvSpec DiscreteEnv(const SacDiscreteOptions& options) {
-  actor::EnvSpec env;
+envs::EnvSpec DiscreteEnv(const SacDiscreteOptions& options) {
+  envs::EnvSpec env;
   env.observation_shape = {options.obs_dim};
   env.discrete = true;
   env.num_actions = options.num_actions;
@@ -298,8 +298,8 @@ std::vector<Statistic> SacDiscrete::Statistics() const {
 
 absl::StatusOr<v1::ParameterSet> SacDiscrete::ExportPolicy() const {
   try {
-    ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(policy_.NamedParameters(kPolicyPrefix)));
-    *set.mutable_policy() = PolicySpecFor(CategoricalPolicy::kKind, DiscreteEnv(options_), options_.hidden);
+    ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(policy_.NamedParameters(policies::kPolicyPrefix)));
+    *set.mutable_policy() = policies::PolicySpecFor(policies::CategoricalPolicy::kKind, DiscreteEnv(options_), options_.hidden);
     return set;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("cannot export the policy: ", e.what_without_backtrace()));
@@ -324,7 +324,7 @@ int64_t SacDiscrete::UpdateMatmulFlops(int64_t batch) const {
 
 std::map<std::string, torch::Tensor> SacDiscrete::ParametersForTesting() {
   std::map<std::string, torch::Tensor> named;
-  for (auto& [name, t] : policy_.NamedParameters(kPolicyPrefix)) named[name] = t;
+  for (auto& [name, t] : policy_.NamedParameters(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : critic_.NamedParameters("critic")) named[name] = t;
   for (auto& [name, t] : critic_target_.NamedParameters("critic_target")) named[name] = t;
   named["log_alpha"] = log_alpha_;
@@ -333,7 +333,7 @@ std::map<std::string, torch::Tensor> SacDiscrete::ParametersForTesting() {
 
 std::map<std::string, torch::Tensor> SacDiscrete::GradientsForTesting() {
   std::map<std::string, torch::Tensor> named;
-  for (auto& [name, t] : policy_.NamedGradients(kPolicyPrefix)) named[name] = t;
+  for (auto& [name, t] : policy_.NamedGradients(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : critic_.NamedGradients("critic")) named[name] = t;
   named["log_alpha"] = log_alpha_grad_;
   return named;

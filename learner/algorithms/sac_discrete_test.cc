@@ -9,10 +9,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "learner/policies/torch_policy.h"
+#include "learner/torch_policy.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/networks.h"
-#include "learner/policies/registry.h"
+#include "policies/registry.h"
 
 namespace rill::learner {
 namespace {
@@ -353,7 +353,7 @@ TEST(SacDiscreteTest, PolicyLearnsTheBestActionOfAOneStepProblem) {
     batch.next_obs = batch.obs;
     ASSERT_TRUE(sac->Update(batch).ok());
   }
-  std::unique_ptr<Policy> policy = *PolicyFromParameters(*sac->ExportPolicy(), 0);
+  std::unique_ptr<policies::Policy> policy = *policies::PolicyFromParameters(*sac->ExportPolicy(), 0);
   torch::Tensor actions = Act(*policy, torch::eye(3), /*deterministic=*/true);
   EXPECT_TRUE(torch::equal(actions, torch::arange(3, torch::kInt64))) << actions;
   EXPECT_NEAR(sac->Statistics()[4].value, 1.0 / 3, 0.1);  // q_mean: E[r] under the uniform replay
@@ -442,7 +442,7 @@ TEST(SacDiscreteTest, ExportedPolicyIsACategoricalPolicyWhoseArgmaxMatchesThePol
   EXPECT_EQ(exported.policy().obs_dim(), 5);
   EXPECT_EQ(exported.policy().action_dim(), 4);
   EXPECT_THAT(exported.policy().hidden_sizes(), ::testing::ElementsAre(8, 8));
-  absl::StatusOr<std::unique_ptr<Policy>> policy = PolicyFromParameters(exported, 3);
+  absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::PolicyFromParameters(exported, 3);
   ASSERT_TRUE(policy.ok()) << policy.status();
   torch::manual_seed(9);
   torch::Tensor obs = torch::randn({64, 5});
@@ -532,8 +532,8 @@ v1::ExperimentConfig DiscreteConfig() {
   return config;
 }
 
-actor::EnvSpec CartPoleLikeEnv() {
-  actor::EnvSpec env;
+envs::EnvSpec CartPoleLikeEnv() {
+  envs::EnvSpec env;
   env.name = "CartPole-v1";
   env.observation_shape = {4};
   env.discrete = true;

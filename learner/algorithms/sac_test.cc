@@ -9,12 +9,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "learner/policies/torch_policy.h"
+#include "learner/torch_policy.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/networks.h"
-#include "learner/policies/gaussian.h"
+#include "policies/gaussian.h"
 
 namespace rill::learner {
+
+
 namespace {
 
 using ::testing::HasSubstr;
@@ -348,7 +350,7 @@ TEST(SacTest, PolicyLearnsTheBestActionOfAOneStepProblem) {
     batch.next_obs = torch::ones({64, 1});
     ASSERT_TRUE(sac->Update(batch).ok());
   }
-  std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(1, 1, {32, 32}, 0);
+  std::unique_ptr<policies::GaussianPolicy> policy = *policies::GaussianPolicy::Create(1, 1, {32, 32}, 0);
   ASSERT_TRUE(policy->LoadParameters(*sac->ExportPolicy()).ok());
   EXPECT_NEAR(Act(*policy, torch::ones({1, 1}), /*deterministic=*/true).item<float>(), 0.5f, 0.1f);
 }
@@ -419,7 +421,7 @@ TEST(SacTest, LoadWithOtherShapesIsInvalidArgumentAndChangesNothing) {
 
 TEST(SacTest, ExportedPolicyLoadsIntoGaussianPolicyWithIdenticalActions) {
   std::unique_ptr<Sac> sac = TinySac();
-  std::unique_ptr<GaussianPolicy> policy = *GaussianPolicy::Create(2, 1, {2}, /*seed=*/9);
+  std::unique_ptr<policies::GaussianPolicy> policy = *policies::GaussianPolicy::Create(2, 1, {2}, /*seed=*/9);
   ASSERT_TRUE(policy->LoadParameters(*sac->ExportPolicy()).ok());
   // The tiny policy's mean at obs (1, 2) is 0.5 h1 = 0.5; at (3, -1) it is
   // 1.5: deterministic actions tanh(0.5) = 0.46211716, tanh(1.5) = 0.90514825.
@@ -436,8 +438,8 @@ TEST(SacTest, ExportedPolicyMatchesTheLearnersPolicyAfterTraining) {
   std::unique_ptr<Sac> sac = *Sac::Create(options);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(sac->Update(RandomBatch(options, 16, i)).ok());
   rill::v1::ParameterSet exported = *sac->ExportPolicy();
-  std::unique_ptr<GaussianPolicy> a = *GaussianPolicy::Create(5, 3, {8, 8}, 1);
-  std::unique_ptr<GaussianPolicy> b = *GaussianPolicy::Create(5, 3, {8, 8}, 2);
+  std::unique_ptr<policies::GaussianPolicy> a = *policies::GaussianPolicy::Create(5, 3, {8, 8}, 1);
+  std::unique_ptr<policies::GaussianPolicy> b = *policies::GaussianPolicy::Create(5, 3, {8, 8}, 2);
   ASSERT_TRUE(a->LoadParameters(exported).ok());
   ASSERT_TRUE(b->LoadParameters(exported).ok());
   torch::Tensor obs = torch::randn({4, 5});

@@ -4,13 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/invalid_field.h"
 
 namespace rill::learner {
 namespace {
-
-absl::Status Invalid(absl::string_view field, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("config field ", field, ": ", why));
-}
 
 // For an optional double field: sets it to `fallback` when unset, then
 // requires a finite value in [low, high] (or (low, high] when low_open).
@@ -22,7 +19,7 @@ absl::Status FillDouble(Message& message, const std::string& field, bool (Messag
   const double value = (message.*get)();
   const bool above = low_open ? value > low : value >= low;
   if (!std::isfinite(value) || !above || value > high) {
-    return Invalid(field, absl::StrCat(value, " is out of range: must be in ", low_open ? "(" : "[", low, ", ",
+    return InvalidField(field, absl::StrCat(value, " is out of range: must be in ", low_open ? "(" : "[", low, ", ",
                                        std::isinf(high) ? "inf)" : absl::StrCat(high, "]")));
   }
   return absl::OkStatus();
@@ -38,7 +35,7 @@ constexpr double kInf = INFINITY;
     if (!status.ok()) return status;                                                                            \
   } while (0)
 
-absl::Status FinalizeSac(v1::LearnerConfig& learner, const actor::EnvSpec& env) {
+absl::Status FinalizeSac(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
   v1::SacConfig& sac = *learner.mutable_sac();
   RILL_FILL(sac, "learner.sac", actor_lr, 3e-4, 0, kInf, true);
   RILL_FILL(sac, "learner.sac", critic_lr, 3e-4, 0, kInf, true);
@@ -57,24 +54,24 @@ absl::Status FinalizeTd3Like(v1::Td3Config& td3, const std::string& prefix, int 
   RILL_FILL(td3, prefix, exploration_noise, 0.1, 0, kInf, false);
   if (!td3.has_num_critics()) td3.set_num_critics(critics);
   if (td3.num_critics() < 1 || td3.num_critics() > 8) {
-    return Invalid(prefix + ".num_critics", absl::StrCat(td3.num_critics(), " is out of range: must be in 1..8"));
+    return InvalidField(prefix + ".num_critics", absl::StrCat(td3.num_critics(), " is out of range: must be in 1..8"));
   }
   if (!td3.has_policy_delay()) td3.set_policy_delay(delay);
   if (td3.policy_delay() < 1) {
-    return Invalid(prefix + ".policy_delay", absl::StrCat(td3.policy_delay(), " is out of range: must be >= 1"));
+    return InvalidField(prefix + ".policy_delay", absl::StrCat(td3.policy_delay(), " is out of range: must be >= 1"));
   }
   return absl::OkStatus();
 }
 
-absl::Status FinalizeTd3(v1::LearnerConfig& learner, const actor::EnvSpec&) {
+absl::Status FinalizeTd3(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   return FinalizeTd3Like(*learner.mutable_td3(), "learner.td3", /*critics=*/2, /*noise=*/0.2, /*delay=*/2);
 }
 
-absl::Status FinalizeDdpg(v1::LearnerConfig& learner, const actor::EnvSpec&) {
+absl::Status FinalizeDdpg(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   return FinalizeTd3Like(*learner.mutable_ddpg(), "learner.ddpg", /*critics=*/1, /*noise=*/0, /*delay=*/1);
 }
 
-absl::Status FinalizeSacDiscrete(v1::LearnerConfig& learner, const actor::EnvSpec&) {
+absl::Status FinalizeSacDiscrete(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   v1::SacDiscreteConfig& sac = *learner.mutable_sac_discrete();
   RILL_FILL(sac, "learner.sac_discrete", actor_lr, 3e-4, 0, kInf, true);
   RILL_FILL(sac, "learner.sac_discrete", critic_lr, 3e-4, 0, kInf, true);
@@ -84,11 +81,11 @@ absl::Status FinalizeSacDiscrete(v1::LearnerConfig& learner, const actor::EnvSpe
   return absl::OkStatus();
 }
 
-absl::Status FinalizeImpala(v1::LearnerConfig& learner, const actor::EnvSpec&) {
+absl::Status FinalizeImpala(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   v1::ImpalaConfig& impala = *learner.mutable_impala();
   if (!impala.has_unroll_length()) impala.set_unroll_length(20);
   if (impala.unroll_length() < 1 || impala.unroll_length() > 1000) {
-    return Invalid("learner.impala.unroll_length",
+    return InvalidField("learner.impala.unroll_length",
                    absl::StrCat(impala.unroll_length(), " is out of range: must be in 1..1000"));
   }
   RILL_FILL(impala, "learner.impala", rho_bar, 1.0, 0, kInf, true);
@@ -100,28 +97,47 @@ absl::Status FinalizeImpala(v1::LearnerConfig& learner, const actor::EnvSpec&) {
   if (impala.optimizer().empty()) impala.set_optimizer("rmsprop");
   const bool adam = impala.optimizer() == "adam";
   if (!adam && impala.optimizer() != "rmsprop") {
-    return Invalid("learner.impala.optimizer", absl::StrCat("'", impala.optimizer(), "' (known: rmsprop, adam)"));
+    return InvalidField("learner.impala.optimizer", absl::StrCat("'", impala.optimizer(), "' (known: rmsprop, adam)"));
   }
   RILL_FILL(impala, "learner.impala", learning_rate, adam ? 1e-3 : 6e-4, 0, kInf, true);
   RILL_FILL(impala, "learner.impala", epsilon, adam ? 1e-8 : 0.01, 0, kInf, true);
   RILL_FILL(impala, "learner.impala", popart_beta, 3e-3, 0, 1, true);
-  if (impala.lr_decay_env_steps() < 0) return Invalid("learner.impala.lr_decay_env_steps", "must be >= 0");
+  if (impala.lr_decay_env_steps() < 0) return InvalidField("learner.impala.lr_decay_env_steps", "must be >= 0");
   if (learner.batch_size() == 0) learner.set_batch_size(32);
   return absl::OkStatus();
 }
 
 #undef RILL_FILL
 
+// Off-policy algorithms: n-step transitions, actors never wait.
+ActorDuty TransitionDuty(const v1::LearnerConfig& learner) {
+  ActorDuty duty;
+  duty.items.kind = items::ItemKind::kTransition;
+  duty.items.n_step = learner.n_step();
+  duty.items.gamma = learner.gamma();
+  return duty;
+}
+
+ActorDuty ImpalaDuty(const v1::LearnerConfig& learner) {
+  ActorDuty duty;
+  duty.items.kind = items::ItemKind::kUnroll;
+  duty.items.unroll_length = learner.impala().unroll_length();
+  duty.synchronous = learner.impala().synchronous();
+  duty.synchronous_field = "learner.impala.synchronous";
+  return duty;
+}
+
 }  // namespace
 
 const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
   using C = v1::LearnerConfig;
   static const std::vector<AlgorithmSpec>* const kSpecs = new std::vector<AlgorithmSpec>{
-      {"sac", C::kSac, ActionSpaces::kContinuous, ItemKind::kTransition, &FinalizeSac},
-      {"td3", C::kTd3, ActionSpaces::kContinuous, ItemKind::kTransition, &FinalizeTd3},
-      {"ddpg", C::kDdpg, ActionSpaces::kContinuous, ItemKind::kTransition, &FinalizeDdpg},
-      {"sac_discrete", C::kSacDiscrete, ActionSpaces::kDiscrete, ItemKind::kTransition, &FinalizeSacDiscrete},
-      {"impala", C::kImpala, ActionSpaces::kBoth, ItemKind::kUnroll, &FinalizeImpala},
+      {"sac", C::kSac, ActionSpaces::kContinuous, &FinalizeSac, items::ItemKind::kTransition, &TransitionDuty},
+      {"td3", C::kTd3, ActionSpaces::kContinuous, &FinalizeTd3, items::ItemKind::kTransition, &TransitionDuty},
+      {"ddpg", C::kDdpg, ActionSpaces::kContinuous, &FinalizeDdpg, items::ItemKind::kTransition, &TransitionDuty},
+      {"sac_discrete", C::kSacDiscrete, ActionSpaces::kDiscrete, &FinalizeSacDiscrete, items::ItemKind::kTransition,
+       &TransitionDuty},
+      {"impala", C::kImpala, ActionSpaces::kBoth, &FinalizeImpala, items::ItemKind::kUnroll, &ImpalaDuty},
   };
   return *kSpecs;
 }
@@ -136,7 +152,7 @@ absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(const v1::LearnerConfig& 
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
     if (spec.config_case == learner.algorithm_case()) return &spec;
   }
-  return Invalid("learner.algorithm", absl::StrCat("no algorithm is selected (known: ", KnownAlgorithmNames(), ")"));
+  return InvalidField("learner.algorithm", absl::StrCat("no algorithm is selected (known: ", KnownAlgorithmNames(), ")"));
 }
 
 absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(absl::string_view name) {
@@ -157,7 +173,7 @@ const google::protobuf::Message* AlgorithmSection(const v1::LearnerConfig& learn
   }
 }
 
-absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const actor::EnvSpec& env) {
+absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
   if (learner.algorithm_case() == v1::LearnerConfig::ALGORITHM_NOT_SET) {
     if (env.discrete) {
       learner.mutable_sac_discrete();
@@ -170,47 +186,47 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const actor::EnvS
   const std::string field = absl::StrCat("learner.", (*spec)->name);
   const ActionSpaces spaces = (*spec)->action_spaces;
   if (spaces != ActionSpaces::kBoth && (spaces == ActionSpaces::kDiscrete) != env.discrete) {
-    return Invalid(field, absl::StrCat((*spec)->name, " needs a ", spaces == ActionSpaces::kDiscrete ? "discrete" : "continuous",
+    return InvalidField(field, absl::StrCat((*spec)->name, " needs a ", spaces == ActionSpaces::kDiscrete ? "discrete" : "continuous",
                                        " action space; ", env.name, " is ", env.discrete ? "discrete" : "continuous"));
   }
   absl::Status status = (*spec)->finalize(learner, env);
   if (!status.ok()) return status;
 
   if (learner.batch_size() == 0) learner.set_batch_size(256);
-  if (learner.batch_size() < 0) return Invalid("learner.batch_size", "must be > 0");
+  if (learner.batch_size() < 0) return InvalidField("learner.batch_size", "must be > 0");
   if (!learner.has_gamma()) learner.set_gamma(0.99);
   if (!(learner.gamma() >= 0 && learner.gamma() <= 1)) {
-    return Invalid("learner.gamma", absl::StrCat(learner.gamma(), " is out of range: must be in [0, 1]"));
+    return InvalidField("learner.gamma", absl::StrCat(learner.gamma(), " is out of range: must be in [0, 1]"));
   }
   if (!learner.has_tau()) learner.set_tau(0.005);
   if (!(learner.tau() >= 0 && learner.tau() <= 1)) {
-    return Invalid("learner.tau", absl::StrCat(learner.tau(), " is out of range: must be in [0, 1]"));
+    return InvalidField("learner.tau", absl::StrCat(learner.tau(), " is out of range: must be in [0, 1]"));
   }
   if (learner.n_step() == 0) learner.set_n_step(1);
   if (learner.n_step() < 0 || learner.n_step() > 1000) {
-    return Invalid("learner.n_step", absl::StrCat(learner.n_step(), " is out of range: must be in 1..1000"));
+    return InvalidField("learner.n_step", absl::StrCat(learner.n_step(), " is out of range: must be in 1..1000"));
   }
   if (learner.publish_every() == 0) learner.set_publish_every(10);
   if (learner.prefetch_batches() == 0) learner.set_prefetch_batches(8);
   if (learner.checkpoint_every() == 0) learner.set_checkpoint_every(5000);
   if (learner.device().empty()) learner.set_device("auto");
   if (learner.device() != "auto" && learner.device() != "cpu" && learner.device() != "cuda") {
-    return Invalid("learner.device", absl::StrCat("'", learner.device(), "' (known: auto, cpu, cuda)"));
+    return InvalidField("learner.device", absl::StrCat("'", learner.device(), "' (known: auto, cpu, cuda)"));
   }
-  if (learner.publish_every() < 0) return Invalid("learner.publish_every", "must be > 0");
-  if (learner.prefetch_batches() < 0) return Invalid("learner.prefetch_batches", "must be > 0");
-  if (learner.checkpoint_every() < 0) return Invalid("learner.checkpoint_every", "must be >= 0");
-  if (learner.num_threads() < 0) return Invalid("learner.num_threads", "must be >= 0");
+  if (learner.publish_every() < 0) return InvalidField("learner.publish_every", "must be > 0");
+  if (learner.prefetch_batches() < 0) return InvalidField("learner.prefetch_batches", "must be > 0");
+  if (learner.checkpoint_every() < 0) return InvalidField("learner.checkpoint_every", "must be >= 0");
+  if (learner.num_threads() < 0) return InvalidField("learner.num_threads", "must be >= 0");
   if (learner.has_max_policy_lag() && learner.max_policy_lag() < 0) {
-    return Invalid("learner.max_policy_lag", absl::StrCat(learner.max_policy_lag(), " is out of range: must be >= 0"));
+    return InvalidField("learner.max_policy_lag", absl::StrCat(learner.max_policy_lag(), " is out of range: must be >= 0"));
   }
   if (!learner.has_observation_clip()) learner.set_observation_clip(10);
   if (!(learner.observation_clip() > 0) || std::isinf(learner.observation_clip())) {
-    return Invalid("learner.observation_clip",
+    return InvalidField("learner.observation_clip",
                    absl::StrCat(learner.observation_clip(), " is out of range: must be in (0, inf)"));
   }
   if (learner.has_impala() && learner.impala().synchronous() && learner.publish_every() != 1) {
-    return Invalid("learner.impala.synchronous",
+    return InvalidField("learner.impala.synchronous",
                    absl::StrCat("needs learner.publish_every 1 (actors wait for every new version; got ",
                                 learner.publish_every(), ")"));
   }

@@ -3,7 +3,7 @@
 // its name (the field of the learner.algorithm oneof), the action space it
 // acts in, the items it trains on, and the one function that fills its
 // config section's defaults and checks every rule of it. Config
-// finalization (common/config.h) calls FinalizeLearnerConfig and nothing
+// finalization (experiment/config.h) calls FinalizeLearnerConfig and nothing
 // else for the learner section, so each rule lives here once.
 //
 // A new algorithm is one entry in spec.cc beside its implementation file and
@@ -19,28 +19,38 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "actor/envs/spec.h"
+#include "envs/spec.h"
+#include "items/registry.h"
 #include "proto/config.pb.h"
 
 namespace rill::learner {
 
-// What an actor writes for the algorithm (actor/items/).
-enum class ItemKind {
-  kTransition,  // (obs, action, reward, terminated, next_obs[, discount]): actor/items/transition.h
-  kUnroll,      // T steps of one env with the behaviour policy: actor/items/unroll.h
-};
-
 // The action spaces an algorithm can act in.
 enum class ActionSpaces { kContinuous, kDiscrete, kBoth };
+
+// What the actors do for an algorithm. The actor knows no algorithm: its
+// entry point (roles/actor_main.cc) reads this from the spec and hands it
+// the item options and whether to wait for versions.
+struct ActorDuty {
+  items::ItemOptions items;
+  // A3C style: after each round of items, every actor waits for the version
+  // they produce, so the policy lag is 0. `synchronous_field` names the
+  // config field that asked for it (for refusals).
+  bool synchronous = false;
+  std::string synchronous_field;
+};
 
 struct AlgorithmSpec {
   std::string name;  // "td3": the learner.algorithm oneof field
   v1::LearnerConfig::AlgorithmCase config_case;
   ActionSpaces action_spaces = ActionSpaces::kContinuous;
-  ItemKind items = ItemKind::kTransition;
   // Fills the defaults of the algorithm's own section and checks it.
   // InvalidArgument naming the field ("learner.td3.policy_delay").
-  absl::Status (*finalize)(v1::LearnerConfig& learner, const actor::EnvSpec& env) = nullptr;
+  absl::Status (*finalize)(v1::LearnerConfig& learner, const envs::EnvSpec& env) = nullptr;
+  // The items it trains on, and the actors' duty under a finalized learner
+  // section (item settings, synchronous mode).
+  items::ItemKind item_kind = items::ItemKind::kTransition;
+  ActorDuty (*actor_duty)(const v1::LearnerConfig& learner) = nullptr;
 };
 
 // Every algorithm, in the oneof's order.
@@ -60,7 +70,7 @@ absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(absl::string_view name);
 // size, gamma, tau, n_step, publish and checkpoint intervals, device,
 // max_policy_lag) and checks every rule, including that the algorithm can act
 // in `env`'s action space. InvalidArgument naming the field.
-absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const actor::EnvSpec& env);
+absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSpec& env);
 
 // The algorithm's section of `learner` as a message (for logs and tools);
 // null when none is selected.

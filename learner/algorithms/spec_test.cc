@@ -8,8 +8,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-actor::EnvSpec Continuous() {
-  actor::EnvSpec env;
+envs::EnvSpec Continuous() {
+  envs::EnvSpec env;
   env.name = "Pendulum-v1";
   env.observation_shape = {3};
   env.action_low = {-2};
@@ -17,8 +17,8 @@ actor::EnvSpec Continuous() {
   return env;
 }
 
-actor::EnvSpec Discrete() {
-  actor::EnvSpec env;
+envs::EnvSpec Discrete() {
+  envs::EnvSpec env;
   env.name = "CartPole-v1";
   env.observation_shape = {4};
   env.discrete = true;
@@ -50,7 +50,7 @@ TEST(AlgorithmSpecTest, UnknownNameIsNotFoundListingTheKnownOnes) {
 TEST(AlgorithmSpecTest, SacTargetEntropyDefaultsToMinusTheActionDims) {
   v1::LearnerConfig learner;
   learner.mutable_sac();
-  actor::EnvSpec env = Continuous();
+  envs::EnvSpec env = Continuous();
   env.action_low = {-1, -1, -1};
   env.action_high = {1, 1, 1};
   ASSERT_TRUE(FinalizeLearnerConfig(learner, env).ok());
@@ -114,7 +114,7 @@ namespace {
 
 TEST(AlgorithmSpecTest, ImpalaActsInBothSpacesWithThePapersDefaults) {
   for (bool discrete : {true, false}) {
-    actor::EnvSpec env;
+    envs::EnvSpec env;
     env.name = discrete ? "CartPole-v1" : "Pendulum-v1";
     env.observation_shape = {3};
     env.discrete = discrete;
@@ -134,7 +134,7 @@ TEST(AlgorithmSpecTest, ImpalaActsInBothSpacesWithThePapersDefaults) {
     EXPECT_DOUBLE_EQ(learner.impala().max_grad_norm(), 40);
     EXPECT_EQ(learner.batch_size(), 32);
   }
-  actor::EnvSpec env;
+  envs::EnvSpec env;
   env.name = "CartPole-v1";
   env.observation_shape = {4};
   env.discrete = true;

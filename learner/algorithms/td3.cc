@@ -8,8 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
-#include "learner/policies/deterministic.h"
-#include "learner/policies/registry.h"
+#include "policies/deterministic.h"
+#include "policies/registry.h"
 
 namespace rill::learner {
 namespace {
@@ -89,7 +89,7 @@ absl::StatusOr<std::unique_ptr<Td3>> Td3::Create(const Td3Options& options) {
   if (options.name != "td3" && options.name != "ddpg") {
     return absl::InvalidArgumentError(absl::StrCat("name '", options.name, "' must be td3 or ddpg"));
   }
-  const actor::EnvSpec& env = options.env;
+  const envs::EnvSpec& env = options.env;
   if (env.discrete) return absl::InvalidArgumentError(absl::StrCat("env ", env.name, " has discrete actions"));
   if (env.obs_dim() <= 0 || env.action_dim() <= 0 || env.action_high.size() != env.action_low.size()) {
     return absl::InvalidArgumentError(absl::StrCat("env ", env.name, ": obs_dim (", env.obs_dim(), ") and action_dim (",
@@ -274,9 +274,9 @@ std::vector<Statistic> Td3::Statistics() const {
 
 absl::StatusOr<v1::ParameterSet> Td3::ExportPolicy() const {
   try {
-    ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(actor_.NamedParameters(kPolicyPrefix)));
+    ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(actor_.NamedParameters(policies::kPolicyPrefix)));
     *set.mutable_policy() =
-        PolicySpecFor(DeterministicPolicy::kKind, options_.env, options_.hidden, options_.exploration_noise);
+        policies::PolicySpecFor(policies::DeterministicPolicy::kKind, options_.env, options_.hidden, options_.exploration_noise);
     return set;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("cannot export the policy: ", e.what_without_backtrace()));
@@ -285,7 +285,7 @@ absl::StatusOr<v1::ParameterSet> Td3::ExportPolicy() const {
 
 std::map<std::string, torch::Tensor> Td3::ParametersForTesting() {
   std::map<std::string, torch::Tensor> named;
-  for (auto& [name, t] : actor_.NamedParameters(kPolicyPrefix)) named[name] = t;
+  for (auto& [name, t] : actor_.NamedParameters(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : actor_target_.NamedParameters("policy_target")) named[name] = t;
   for (auto& [name, t] : critic_.NamedParameters("critic")) named[name] = t;
   for (auto& [name, t] : critic_target_.NamedParameters("critic_target")) named[name] = t;
@@ -294,7 +294,7 @@ std::map<std::string, torch::Tensor> Td3::ParametersForTesting() {
 
 std::map<std::string, torch::Tensor> Td3::GradientsForTesting() {
   std::map<std::string, torch::Tensor> named;
-  for (auto& [name, t] : actor_.NamedGradients(kPolicyPrefix)) named[name] = t;
+  for (auto& [name, t] : actor_.NamedGradients(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : critic_.NamedGradients("critic")) named[name] = t;
   return named;
 }

@@ -38,7 +38,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "actor/envs/spec.h"
+#include "envs/spec.h"
 #include "learner/algorithms/context.h"
 #include "learner/algorithms/interface.h"
 #include "learner/algorithms/training_state.h"
@@ -56,7 +56,7 @@ struct Td3Options {
   std::string name = "td3";
   // The env's spaces: sizes, and the action bounds published with the policy.
   // Continuous actions only.
-  actor::EnvSpec env;
+  envs::EnvSpec env;
   std::vector<int> hidden = {256, 256};
   double actor_lr = 1e-3;
   double critic_lr = 1e-3;

@@ -9,11 +9,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "learner/policies/torch_policy.h"
+#include "learner/torch_policy.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/algorithms/spec.h"
 #include "learner/networks.h"
-#include "learner/policies/registry.h"
+#include "policies/registry.h"
 
 namespace rill::learner {
 namespace {
@@ -40,8 +40,8 @@ bool Unchanged(const std::map<std::string, torch::Tensor>& before, const std::ma
   return true;
 }
 
-actor::EnvSpec ContinuousEnv(int obs_dim, int act_dim, float bound = 1) {
-  actor::EnvSpec env;
+envs::EnvSpec ContinuousEnv(int obs_dim, int act_dim, float bound = 1) {
+  envs::EnvSpec env;
   env.name = "Tiny-v0";
   env.observation_shape = {obs_dim};
   env.action_low.assign(act_dim, -bound);
@@ -372,7 +372,7 @@ TEST(Td3Test, GradientsMatchAutogradOfTheLosses) {
   EXPECT_NEAR(td3->Statistics()[1].value, actor_loss.item<double>(), 1e-5);
 }
 
-AlgorithmContext FinalizedContext(v1::LearnerConfig learner, const actor::EnvSpec& env) {
+AlgorithmContext FinalizedContext(v1::LearnerConfig learner, const envs::EnvSpec& env) {
   EXPECT_TRUE(FinalizeLearnerConfig(learner, env).ok());
   AlgorithmContext context;
   *context.config.mutable_learner() = learner;
@@ -557,7 +557,7 @@ TEST(Td3Test, ExportedPolicyLoadsIntoADeterministicPolicyActingAsTheActor) {
   EXPECT_EQ(exported->policy().kind(), "deterministic");
   EXPECT_DOUBLE_EQ(exported->policy().exploration_noise(), 0.3);
   EXPECT_THAT(exported->policy().action_high(), ::testing::ElementsAre(2));
-  absl::StatusOr<std::unique_ptr<Policy>> policy = PolicyFromParameters(*exported, /*seed=*/9);
+  absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::PolicyFromParameters(*exported, /*seed=*/9);
   ASSERT_TRUE(policy.ok()) << policy.status();
   // The tiny actor: a = tanh(0.5 relu(o1)): tanh(0.5) = 0.46211716 at
   // (1, 2), tanh(1.5) = 0.90514825 at (3, -1).
@@ -585,7 +585,7 @@ TEST(Td3Test, PolicyLearnsTheBestActionOfAOneStepProblem) {
     batch.next_obs = torch::ones({64, 1});
     ASSERT_TRUE(td3->Update(batch).ok());
   }
-  std::unique_ptr<Policy> policy = *PolicyFromParameters(*td3->ExportPolicy(), 0);
+  std::unique_ptr<policies::Policy> policy = *policies::PolicyFromParameters(*td3->ExportPolicy(), 0);
   EXPECT_NEAR(Act(*policy, torch::ones({1, 1}), /*deterministic=*/true).item<float>(), 0.5f, 0.1f);
 }
 

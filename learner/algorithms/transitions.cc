@@ -4,7 +4,7 @@
 
 namespace rill::learner {
 
-std::vector<ColumnRequirement> TransitionColumns(const actor::EnvSpec& env) {
+std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env) {
   const int64_t obs = env.obs_dim();
   std::vector<ColumnRequirement> columns;
   columns.push_back({"obs", v1::DTYPE_FLOAT32, {obs}, false});

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "actor/envs/spec.h"
+#include "envs/spec.h"
 #include "learner/algorithms/interface.h"
 #include "torch/torch.h"
 
@@ -36,7 +36,7 @@ struct TransitionBatch {
 
 // obs, action, reward, terminated, next_obs and the optional discount, with
 // the dtypes and item shapes `env` gives them.
-std::vector<ColumnRequirement> TransitionColumns(const actor::EnvSpec& env);
+std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env);
 
 // The typed view of a sampled batch (no copies). InvalidArgument naming the
 // column when a required one is missing.

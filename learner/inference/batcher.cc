@@ -8,7 +8,7 @@
 #include "common/blas.h"
 #include "common/logging.h"
 #include "common/metrics.h"
-#include "learner/policies/registry.h"
+#include "policies/registry.h"
 #include "proto/parameters.pb.h"
 
 namespace rill::learner {
@@ -189,7 +189,7 @@ void InferenceBatcher::Loop() {
 }
 
 void InferenceBatcher::RefreshPolicy() {
-  ParameterUpdatePtr latest = latest_ ? latest_() : nullptr;
+  parameters::ParameterUpdatePtr latest = latest_ ? latest_() : nullptr;
   if (latest == nullptr || latest->version() == version_) return;
   v1::ParameterSet params;
   if (!params.ParseFromString(latest->blob())) {
@@ -199,7 +199,7 @@ void InferenceBatcher::RefreshPolicy() {
   }
   // The same network: load in place. A first or different one: build it.
   if (policy_ == nullptr || !policy_->LoadParameters(params).ok()) {
-    absl::StatusOr<std::unique_ptr<Policy>> policy = PolicyFromParameters(params, options_.seed);
+    absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::PolicyFromParameters(params, options_.seed);
     if (!policy.ok()) {
       RILL_LOG(ERROR) << "inference: cannot build the policy of version " << latest->version() << ": "
                       << policy.status();

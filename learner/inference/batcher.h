@@ -34,9 +34,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "learner/parameter_service.h"
-#include "learner/policies/interface.h"
-#include "learner/policies/torch_policy.h"
+#include "parameters/parameter_service.h"
+#include "policies/interface.h"
+#include "learner/torch_policy.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -72,7 +72,7 @@ struct ActResult {
 enum class ActKind { kExplore = 0, kExploreWithBehaviour = 1, kDeterministic = 2 };
 
 using ActDone = std::function<void(absl::StatusOr<ActResult>)>;
-using LatestParameters = std::function<ParameterUpdatePtr()>;
+using LatestParameters = std::function<parameters::ParameterUpdatePtr()>;
 
 struct InferenceStats {
   int64_t batches = 0;
@@ -153,7 +153,7 @@ class InferenceBatcher {
   InferenceStats stats_ ABSL_GUARDED_BY(mu_);
 
   // Touched by the inference thread only.
-  std::unique_ptr<Policy> policy_;
+  std::unique_ptr<policies::Policy> policy_;
   int64_t version_ = 0;
 
   std::thread thread_;

@@ -8,8 +8,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "learner/policies/torch_policy.h"
-#include "learner/policies/registry.h"
+#include "learner/torch_policy.h"
+#include "policies/registry.h"
 
 namespace rill::learner {
 namespace {
@@ -30,14 +30,14 @@ v1::PolicySpec Spec(const std::string& kind = "gaussian") {
 
 // Publishes a freshly initialised policy of `spec` (seeded) as `version`
 // and returns a copy of it for direct forwards.
-std::unique_ptr<Policy> PublishPolicy(ParameterStore& store, int64_t version, uint64_t seed,
+std::unique_ptr<policies::Policy> PublishPolicy(parameters::ParameterStore& store, int64_t version, uint64_t seed,
                                       const v1::PolicySpec& spec = Spec()) {
-  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(spec, seed);
+  absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::MakePolicy(spec, seed);
   EXPECT_TRUE(policy.ok()) << policy.status();
   absl::StatusOr<v1::ParameterSet> params = (*policy)->ExportParameters();
   EXPECT_TRUE(params.ok()) << params.status();
   EXPECT_TRUE(store.Publish(version, version, params->SerializeAsString()).ok());
-  absl::StatusOr<std::unique_ptr<Policy>> copy = PolicyFromParameters(*params, seed);
+  absl::StatusOr<std::unique_ptr<policies::Policy>> copy = policies::PolicyFromParameters(*params, seed);
   EXPECT_TRUE(copy.ok()) << copy.status();
   return std::move(*copy);
 }
@@ -55,13 +55,13 @@ struct Answer {
   bool Wait(absl::Duration timeout = absl::Seconds(10)) { return arrived.WaitForNotificationWithTimeout(timeout); }
 };
 
-LatestParameters From(ParameterStore& store) {
+LatestParameters From(parameters::ParameterStore& store) {
   return [&store] { return store.Latest(); };
 }
 
 TEST(InferenceBatcherTest, RequestsOfManyStreamsGetExactlyTheirRowsOfOneForward) {
-  ParameterStore store;
-  std::unique_ptr<Policy> direct = PublishPolicy(store, 1, 7);
+  parameters::ParameterStore store;
+  std::unique_ptr<policies::Policy> direct = PublishPolicy(store, 1, 7);
   InferenceOptions options;
   options.max_batch = 4 * 5;  // all four requests in one batch
   options.max_wait = absl::Hours(1);
@@ -87,7 +87,7 @@ TEST(InferenceBatcherTest, RequestsOfManyStreamsGetExactlyTheirRowsOfOneForward)
 }
 
 TEST(InferenceBatcherTest, ABatchClosesOnSize) {
-  ParameterStore store;
+  parameters::ParameterStore store;
   PublishPolicy(store, 1, 7);
   InferenceOptions options;
   options.max_batch = 8;
@@ -104,7 +104,7 @@ TEST(InferenceBatcherTest, ABatchClosesOnSize) {
 }
 
 TEST(InferenceBatcherTest, ABatchClosesOnTime) {
-  ParameterStore store;
+  parameters::ParameterStore store;
   PublishPolicy(store, 1, 7);
   InferenceOptions options;
   options.max_batch = 1000;
@@ -120,7 +120,7 @@ TEST(InferenceBatcherTest, ABatchClosesOnTime) {
 }
 
 TEST(InferenceBatcherTest, TheAutomaticBatchIsHalfTheConnectedRows) {
-  ParameterStore store;
+  parameters::ParameterStore store;
   PublishPolicy(store, 1, 7);
   InferenceOptions options;
   options.max_wait = absl::Hours(1);
@@ -156,8 +156,8 @@ TEST(InferenceBatcherTest, TheAutomaticBatchIsHalfTheConnectedRows) {
 }
 
 TEST(InferenceBatcherTest, ANewVersionActsFromTheNextBatchOn) {
-  ParameterStore store;
-  std::unique_ptr<Policy> first_policy = PublishPolicy(store, 1, 7);
+  parameters::ParameterStore store;
+  std::unique_ptr<policies::Policy> first_policy = PublishPolicy(store, 1, 7);
   InferenceOptions options;
   options.max_batch = 1;
   InferenceBatcher batcher(options, From(store));
@@ -165,7 +165,7 @@ TEST(InferenceBatcherTest, ANewVersionActsFromTheNextBatchOn) {
   Answer before;
   ASSERT_TRUE(batcher.Submit(1, obs, ActKind::kDeterministic, before.Callback()).ok());
   ASSERT_TRUE(before.Wait());
-  std::unique_ptr<Policy> second_policy = PublishPolicy(store, 2, 99);
+  std::unique_ptr<policies::Policy> second_policy = PublishPolicy(store, 2, 99);
   Answer after;
   ASSERT_TRUE(batcher.Submit(1, obs, ActKind::kDeterministic, after.Callback()).ok());
   ASSERT_TRUE(after.Wait());
@@ -178,7 +178,7 @@ TEST(InferenceBatcherTest, ANewVersionActsFromTheNextBatchOn) {
 }
 
 TEST(InferenceBatcherTest, BehaviourRequestsGetTheDistribution) {
-  ParameterStore store;
+  parameters::ParameterStore store;
   PublishPolicy(store, 1, 7, Spec("categorical"));
   InferenceOptions options;
   options.max_batch = 1;
@@ -193,8 +193,8 @@ TEST(InferenceBatcherTest, BehaviourRequestsGetTheDistribution) {
 }
 
 TEST(InferenceBatcherTest, BadObservationsAreRefusedWithoutHurtingTheirBatch) {
-  ParameterStore store;
-  std::unique_ptr<Policy> direct = PublishPolicy(store, 1, 7);
+  parameters::ParameterStore store;
+  std::unique_ptr<policies::Policy> direct = PublishPolicy(store, 1, 7);
   InferenceOptions options;
   options.max_batch = 6;
   options.max_wait = absl::Hours(1);
@@ -225,7 +225,7 @@ TEST(InferenceBatcherTest, BadObservationsAreRefusedWithoutHurtingTheirBatch) {
 }
 
 TEST(InferenceBatcherTest, UnavailableBeforeTheFirstVersionAndCancelledOnStop) {
-  ParameterStore store;
+  parameters::ParameterStore store;
   InferenceOptions options;
   options.max_batch = 1;
   InferenceBatcher batcher(options, From(store));

@@ -7,8 +7,8 @@
 #include "common/grpc_util.h"
 #include "common/torch_tensor.h"
 #include "gtest/gtest.h"
-#include "learner/policies/torch_policy.h"
-#include "learner/policies/registry.h"
+#include "learner/torch_policy.h"
+#include "policies/registry.h"
 
 namespace rill::learner {
 namespace {
@@ -17,8 +17,8 @@ constexpr int64_t kMessageBytes = 4 << 20;
 
 // A learner's inference side on a real port: store, batcher, service.
 struct Served {
-  ParameterStore store;
-  std::unique_ptr<Policy> direct;  // the published policy, for direct forwards
+  parameters::ParameterStore store;
+  std::unique_ptr<policies::Policy> direct;  // the published policy, for direct forwards
   std::unique_ptr<InferenceBatcher> batcher;
   std::unique_ptr<InferenceServiceImpl> service;
   StartedServer server;
@@ -31,7 +31,7 @@ struct Served {
     spec.add_hidden_sizes(32);
     spec.add_action_low(-2);
     spec.add_action_high(2);
-    absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(spec, 5);
+    absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::MakePolicy(spec, 5);
     EXPECT_TRUE(policy.ok()) << policy.status();
     absl::StatusOr<v1::ParameterSet> params = (*policy)->ExportParameters();
     EXPECT_TRUE(params.ok());

@@ -6,7 +6,7 @@
 // adjacent doubles, one cache line, so a draw or an update touches
 // log8(n) lines instead of log2(n). At a million items that is 7 lines
 // instead of 20, which keeps sampling from a large table nearly as fast as
-// from a small one (replay/bench/bench_prioritized.cc). Each parent is recomputed
+// from a small one (bench/bench_prioritized.cc). Each parent is recomputed
 // from its children on every Set, never adjusted by deltas, so the sums do
 // not drift however many updates there are.
 //

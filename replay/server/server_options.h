@@ -17,7 +17,7 @@ namespace rill::replay {
 // RESOURCE_EXHAUSTED.
 inline constexpr int kReplayServerMaxThreads = 1024;
 
-// Options from a finalized config (common/config.h fills the defaults).
+// Options from a finalized config (experiment/config.h fills the defaults).
 GrpcServerOptions ReplayServerOptions(const v1::ReplayConfig& config);
 
 }  // namespace rill::replay

@@ -1,0 +1,239 @@
+#include "bench/bench_env.h"
+
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "envs/interface.h"
+#include "envs/mujoco/mujoco_env.h"
+#include "envs/registry.h"
+#include "common/blas.h"
+#include "common/flags.h"
+#include "common/status_macros.h"
+#include "policies/registry.h"
+#include "mujoco/mujoco.h"
+
+ABSL_FLAG(std::string, env, "HalfCheetah-v4", "Environment `rill bench env` measures (a name `rill envs` lists).");
+ABSL_FLAG(int, bench_num_envs, 16, "rill bench env: envs stepped in lockstep, as one actor runs them.");
+ABSL_FLAG(std::string, bench_policy_hidden, "256,256",
+          "rill bench env: hidden layer widths of the policy in the with-policy loop.");
+
+namespace rill::bench {
+
+using envs::MujocoEnv;
+
+namespace {
+
+// Envs stepped in lockstep, each writing its observation into its row of
+// one batch buffer (as the actor does), reset when an episode ends.
+class Lockstep {
+ public:
+  static absl::StatusOr<std::unique_ptr<Lockstep>> Create(const std::string& name, int num_envs) {
+    auto lockstep = std::unique_ptr<Lockstep>(new Lockstep());
+    for (int i = 0; i < num_envs; ++i) {
+      ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> env, envs::MakeEnv(name, 0, /*seed=*/1000 + i));
+      lockstep->envs_.push_back(std::move(env));
+    }
+    const envs::Env& first = *lockstep->envs_[0];
+    lockstep->obs_dim_ = first.obs_dim();
+    lockstep->action_width_ = first.discrete() ? 1 : first.act_dim();
+    lockstep->obs_.resize(static_cast<size_t>(num_envs) * lockstep->obs_dim_);
+    lockstep->actions_.resize(static_cast<size_t>(num_envs) * lockstep->action_width_);
+    for (int i = 0; i < num_envs; ++i) lockstep->envs_[i]->Reset(lockstep->obs_row(i));
+    return lockstep;
+  }
+
+  int size() const { return static_cast<int>(envs_.size()); }
+  const envs::Env& env(int i) const { return *envs_[i]; }
+  float* obs_row(int i) { return obs_.data() + static_cast<size_t>(i) * obs_dim_; }
+  float* obs() { return obs_.data(); }
+  // Env-unit actions, action_width floats per env.
+  float* action_row(int i) { return actions_.data() + static_cast<size_t>(i) * action_width_; }
+
+  // One step of every env with the actions in action_row(i).
+  absl::Status Step() {
+    for (int i = 0; i < size(); ++i) {
+      ASSIGN_OR_RETURN(const envs::StepResult result, envs_[i]->Step(action_row(i), obs_row(i)));
+      if (result.terminated || result.truncated) envs_[i]->Reset(obs_row(i));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  Lockstep() = default;
+
+  std::vector<std::unique_ptr<envs::Env>> envs_;
+  int obs_dim_ = 0;
+  int action_width_ = 0;
+  std::vector<float> obs_;
+  std::vector<float> actions_;
+};
+
+void RandomAction(const envs::EnvSpec& spec, std::mt19937_64& rng, float* action) {
+  if (spec.discrete) {
+    action[0] = static_cast<float>(std::uniform_int_distribution<int>(0, spec.num_actions - 1)(rng));
+    return;
+  }
+  for (int j = 0; j < spec.action_dim(); ++j) {
+    action[j] = std::uniform_real_distribution<float>(spec.action_low[j], spec.action_high[j])(rng);
+  }
+}
+
+// Runs `step` (which performs `per_call` steps) until `duration` has passed;
+// returns steps per second.
+template <typename F>
+absl::StatusOr<double> Measure(absl::Duration duration, double per_call, F step) {
+  // A short warm-up: caches, lazy LibTorch initialisation.
+  for (int i = 0; i < 20; ++i) RETURN_IF_ERROR(step());
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + duration;
+  int64_t calls = 0;
+  absl::Time now = start;
+  while (now < end) {
+    for (int i = 0; i < 10; ++i) RETURN_IF_ERROR(step());
+    calls += 10;
+    now = absl::Now();
+  }
+  return calls * per_call / absl::ToDoubleSeconds(now - start);
+}
+
+absl::StatusOr<std::vector<int>> ParseWidths(const std::string& text) {
+  std::vector<int> widths;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int width = 0;
+    if (!absl::SimpleAtoi(part, &width) || width <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--bench_policy_hidden: '", part, "' is not a positive width"));
+    }
+    widths.push_back(width);
+  }
+  if (widths.empty()) return absl::InvalidArgumentError("--bench_policy_hidden is empty");
+  return widths;
+}
+
+absl::Status Run() {
+  const std::string name = absl::GetFlag(FLAGS_env);
+  const int num_envs = absl::GetFlag(FLAGS_bench_num_envs);
+  if (num_envs <= 0) return absl::InvalidArgumentError(absl::StrCat("--bench_num_envs must be > 0, got ", num_envs));
+  double seconds = absl::GetFlag(FLAGS_bench_seconds);
+  if (seconds <= 0) seconds = 3;
+  const absl::Duration duration = absl::Seconds(seconds);
+  ASSIGN_OR_RETURN(const std::vector<int> hidden, ParseWidths(absl::GetFlag(FLAGS_bench_policy_hidden)));
+  ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::LookupEnvSpec(name));
+  SetBlasThreads(1);
+  std::mt19937_64 rng(7);
+
+  // 1. Envs alone, random actions.
+  ASSIGN_OR_RETURN(std::unique_ptr<Lockstep> plain, Lockstep::Create(name, num_envs));
+  ASSIGN_OR_RETURN(const double env_rate, Measure(duration, num_envs, [&]() -> absl::Status {
+                     for (int i = 0; i < num_envs; ++i) RandomAction(spec, rng, plain->action_row(i));
+                     return plain->Step();
+                   }));
+  std::fprintf(stderr, "bench env %s: %d envs, random actions: %.0f env steps/s\n", name.c_str(), num_envs, env_rate);
+
+  // 2. The actor loop's action choice: one batched forward for all envs.
+  ASSIGN_OR_RETURN(std::unique_ptr<Lockstep> looped, Lockstep::Create(name, num_envs));
+  const v1::PolicySpec policy_spec =
+      policies::PolicySpecFor(spec.discrete ? "categorical" : "gaussian", spec, hidden);
+  ASSIGN_OR_RETURN(std::unique_ptr<policies::Policy> policy, policies::MakePolicy(policy_spec, /*seed=*/1));
+  const int obs_dim = spec.obs_dim();
+  const int act_dim = spec.action_dim();
+  policies::PolicyOutput out;
+  ASSIGN_OR_RETURN(const double policy_rate, Measure(duration, num_envs, [&]() -> absl::Status {
+    policy->Act(looped->obs(), num_envs, /*deterministic=*/false, &out);
+    if (spec.discrete) {
+      for (int i = 0; i < num_envs; ++i) looped->action_row(i)[0] = static_cast<float>(out.indices[i]);
+    } else {
+      for (int i = 0; i < num_envs; ++i) {
+        float* row = looped->action_row(i);
+        for (int j = 0; j < act_dim; ++j) {
+          const float unit = out.actions[static_cast<size_t>(i) * act_dim + j];
+          row[j] = spec.action_low[j] + (unit + 1.f) * 0.5f * (spec.action_high[j] - spec.action_low[j]);
+        }
+      }
+    }
+    return looped->Step();
+  }));
+  std::fprintf(stderr, "bench env %s: with a %s policy (%s): %.0f env steps/s\n", name.c_str(),
+               policy_spec.kind().c_str(), absl::StrJoin(hidden, "x").c_str(), policy_rate);
+
+  // 3. The reference: bare physics.
+  int frame_skip = 1;
+  double raw_rate = 0;
+  std::string raw_reference;
+  if (const auto* mujoco_env = dynamic_cast<const MujocoEnv*>(&plain->env(0))) {
+    frame_skip = mujoco_env->frame_skip();
+    const mjModel* m = mujoco_env->model();
+    mjData* d = mj_makeData(m);
+    int64_t since_reset = 0;
+    absl::StatusOr<double> rate = Measure(duration, 1, [&]() -> absl::Status {
+      if (since_reset++ % frame_skip == 0) {
+        for (int j = 0; j < m->nu; ++j) {
+          d->ctrl[j] = std::uniform_real_distribution<double>(m->actuator_ctrlrange[2 * j],
+                                                              m->actuator_ctrlrange[2 * j + 1])(rng);
+        }
+      }
+      // Start over every 1000 env steps, as an episode would.
+      if (since_reset % (1000 * frame_skip) == 0) mj_resetData(m, d);
+      mj_step(m, d);
+      return absl::OkStatus();
+    });
+    mj_deleteData(d);
+    RETURN_IF_ERROR(rate.status());
+    raw_rate = *rate;
+    raw_reference = "mj_step";
+  } else {
+    ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> single, envs::MakeEnv(name, 0, /*seed=*/1));
+    std::vector<float> obs(single->obs_dim());
+    std::vector<float> action(spec.discrete ? 1 : act_dim);
+    RandomAction(spec, rng, action.data());
+    single->Reset(obs.data());
+    ASSIGN_OR_RETURN(raw_rate, Measure(duration, 1, [&]() -> absl::Status {
+                       ASSIGN_OR_RETURN(const envs::StepResult result, single->Step(action.data(), obs.data()));
+                       if (result.terminated || result.truncated) single->Reset(obs.data());
+                       return absl::OkStatus();
+                     }));
+    raw_reference = "one env's Step";
+  }
+  const double raw_env_rate = raw_rate / frame_skip;
+  std::fprintf(stderr, "bench env %s: bare physics (%s): %.0f steps/s = %.0f env steps/s at frame_skip %d\n",
+               name.c_str(), raw_reference.c_str(), raw_rate, raw_env_rate, frame_skip);
+  std::fprintf(stderr, "bench env %s: envs alone reach %.0f%% and the actor loop %.0f%% of bare physics\n",
+               name.c_str(), 100 * env_rate / raw_env_rate, 100 * policy_rate / raw_env_rate);
+
+  std::printf("%s\n",
+              absl::StrFormat(
+                  "{\"env\": \"%s\", \"num_envs\": %d, \"frame_skip\": %d, \"obs_dim\": %d, \"action_dim\": %d, "
+                  "\"discrete\": %s, \"policy_hidden\": \"%s\", \"env_steps_per_second\": %.1f, "
+                  "\"with_policy_env_steps_per_second\": %.1f, \"raw_physics_steps_per_second\": %.1f, "
+                  "\"raw_reference\": \"%s\", \"raw_env_steps_per_second\": %.1f, \"env_fraction_of_raw\": %.3f, "
+                  "\"with_policy_fraction_of_raw\": %.3f}",
+                  name, num_envs, frame_skip, obs_dim, act_dim, spec.discrete ? "true" : "false",
+                  absl::StrJoin(hidden, ","), env_rate, policy_rate, raw_rate, raw_reference, raw_env_rate,
+                  env_rate / raw_env_rate, policy_rate / raw_env_rate)
+                  .c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunEnvBench() {
+  absl::Status status = Run();
+  if (!status.ok()) {
+    std::fprintf(stderr, "rill bench env: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace rill::bench

@@ -1,0 +1,38 @@
+// `rill bench env --env=NAME`: how many env steps per second one core runs
+// for an environment, alone and inside the actor's loop with batched policy
+// inference, against the bare physics of the same model measured in the
+// same run.
+//
+// Reads --env (a registry name), --bench_num_envs (envs stepped in lockstep,
+// 16 by default), --bench_policy_hidden ("256,256") and --bench_seconds
+// (0: 3 s per measurement). Three measurements, each on the calling thread
+// with LibTorch limited to one thread:
+//   env_steps_per_second: bench_num_envs envs stepped in lockstep with
+//     uniformly random actions, each reset when its episode ends.
+//   with_policy_env_steps_per_second: the same with the actor loop's
+//     action choice: one batched forward of a freshly initialised policy
+//     (Gaussian for continuous actions, categorical for discrete, the
+//     hidden widths above) for all envs per step, actions scaled from
+//     [-1, 1] to the env's bounds; no replay.
+//   raw_physics_steps_per_second: MuJoCo tasks: bare mj_step on the same
+//     compiled model in one fresh mjData with random controls (one env step
+//     is frame_skip of these). Classic control: one env's Step in a tight
+//     loop (its dynamics function plus its few bookkeeping lines).
+// Prints a summary to stderr and, as the last line of stdout, one JSON
+// object: {"env", "num_envs", "frame_skip", "obs_dim", "action_dim",
+// "discrete", "policy_hidden", "env_steps_per_second",
+// "with_policy_env_steps_per_second", "raw_physics_steps_per_second",
+// "raw_env_steps_per_second" (raw / frame_skip), "env_fraction_of_raw",
+// "with_policy_fraction_of_raw"}.
+// Not meant to run beside other work.
+#ifndef RILL_BENCH_BENCH_ENV_H_
+#define RILL_BENCH_BENCH_ENV_H_
+
+namespace rill::bench {
+
+// Returns the process exit code: 0, or 1 after printing the error to stderr.
+int RunEnvBench();
+
+}  // namespace rill::bench
+
+#endif  // RILL_BENCH_BENCH_ENV_H_

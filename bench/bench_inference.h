@@ -1,0 +1,25 @@
+// `rill bench inference`: what central inference serves on this machine,
+// against what the actors would do themselves.
+//
+// For each case (--bench_streams actor streams x --bench_envs envs each, for
+// a Pendulum-sized (3) and a HalfCheetah-sized (17) observation, a 2x256 MLP
+// Gaussian policy) it serves an InferenceBatcher and InferenceService on a
+// real port of this process (batches close at half the connected envs or
+// after --bench_max_wait_micros) and runs the actor streams as callback
+// reactors, each on its own connection, each sending its next request as
+// soon as the previous one is answered. It reports actions/s and the p50 /
+// p99 round trip, the mean batch, and, measured in the same run, local
+// inference: the same policy's forward over one actor's envs on one thread
+// (actions/s per core, and for all cores). Prints a summary to stderr and
+// one JSON object as the last line of stdout.
+#ifndef RILL_BENCH_BENCH_INFERENCE_H_
+#define RILL_BENCH_BENCH_INFERENCE_H_
+
+namespace rill::bench {
+
+// Returns the process exit code: 0, or 1 after printing the error to stderr.
+int RunInferenceBench();
+
+}  // namespace rill::bench
+
+#endif  // RILL_BENCH_BENCH_INFERENCE_H_

@@ -1,0 +1,226 @@
+#include "bench/bench_learner.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/flags.h"
+#include "common/status_macros.h"
+#include "learner/algorithms/registry.h"
+#include "learner/algorithms/spec.h"
+#include "learner/device.h"
+#include "learner/networks.h"
+#include "torch/torch.h"
+
+ABSL_FLAG(std::string, algo, "sac", "Algorithm whose update the learner benchmark times: sac, td3, ddpg, sac_discrete, impala.");
+ABSL_FLAG(int, obs_dim, 17, "Observation size of the benchmarked networks.");
+ABSL_FLAG(int, act_dim, 6, "Action size of the benchmarked networks (number of actions for a discrete algorithm).");
+ABSL_FLAG(int, batch, 256, "Items per benchmarked update (transitions, or unrolls for impala).");
+ABSL_FLAG(int, unroll, 20, "impala: steps per unroll (T).");
+ABSL_FLAG(std::string, action_space, "auto",
+          "discrete or continuous, for an algorithm that acts in both (impala); auto: the algorithm's only one, "
+          "discrete for impala.");
+ABSL_FLAG(std::string, hidden, "256,256", "Hidden layer widths of the benchmarked networks, comma-separated.");
+ABSL_FLAG(std::string, device, "auto", "Where the benchmarked update runs: auto (CUDA when LibTorch sees a GPU), cpu or cuda.");
+ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
+
+namespace rill::bench {
+
+using learner::ActionSpaces;
+using learner::Algorithm;
+using learner::AlgorithmContext;
+using learner::AlgorithmSpec;
+using learner::Batch;
+using learner::ColumnRequirement;
+using learner::CreateAlgorithm;
+using learner::FinalizeLearnerConfig;
+using learner::FindAlgorithmSpec;
+using learner::LibTorchDescription;
+using learner::PickDevice;
+using learner::Statistic;
+
+namespace {
+
+// Runs `step` repeatedly for about `seconds` (after `warmup` calls) and
+// returns calls per second. `sync` waits for the device to finish.
+template <typename Step, typename Sync>
+double Rate(double seconds, int warmup, Step step, Sync sync) {
+  for (int i = 0; i < warmup; ++i) step();
+  sync();
+  int64_t calls = 0;
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + absl::Seconds(seconds);
+  absl::Time now = start;
+  while (now < end) {
+    for (int i = 0; i < 10; ++i) step();
+    calls += 10;
+    sync();
+    now = absl::Now();
+  }
+  return static_cast<double>(calls) / absl::ToDoubleSeconds(now - start);
+}
+
+// A batch of random items with the columns `algorithm` reads.
+Batch RandomBatch(const Algorithm& algorithm, int64_t batch, const torch::Device& device) {
+  const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  Batch random;
+  random.size = batch;
+  for (const ColumnRequirement& column : algorithm.Columns()) {
+    if (column.optional) continue;
+    std::vector<int64_t> shape = {batch};
+    shape.insert(shape.end(), column.shape.begin(), column.shape.end());
+    torch::Tensor values;
+    if (column.dtype == v1::DTYPE_INT64) {
+      values = torch::randint(0, absl::GetFlag(FLAGS_act_dim), shape, float_options.dtype(torch::kInt64));
+    } else if (column.name == "action") {
+      values = torch::rand(shape, float_options).mul_(2).sub_(1);
+    } else if (column.name == "terminated" || column.name == "truncated") {
+      values = torch::rand(shape, float_options).lt(0.05).to(torch::kFloat32);
+    } else {
+      values = torch::randn(shape, float_options);
+    }
+    random.columns[column.name] = values;
+  }
+  return random;
+}
+
+absl::Status Run() {
+  const std::string algo = absl::GetFlag(FLAGS_algo);
+  ASSIGN_OR_RETURN(const AlgorithmSpec* spec, FindAlgorithmSpec(algo));
+  const int batch = absl::GetFlag(FLAGS_batch);
+  double seconds = absl::GetFlag(FLAGS_bench_seconds);
+  if (seconds == 0) seconds = 10;  // the flag is shared with other benchmarks
+  if (batch <= 0) return absl::InvalidArgumentError("--batch must be positive");
+  if (!(seconds > 0)) return absl::InvalidArgumentError("--bench_seconds must be positive");
+  const int obs_dim = absl::GetFlag(FLAGS_obs_dim);
+  const int act_dim = absl::GetFlag(FLAGS_act_dim);
+  if (obs_dim <= 0 || act_dim <= 0) return absl::InvalidArgumentError("--obs_dim and --act_dim must be positive");
+  int threads = absl::GetFlag(FLAGS_bench_threads);
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  const std::string blas_core = EnsureFastOpenBlasKernels();
+
+  // A synthetic env of the requested sizes and the algorithm's defaults.
+  AlgorithmContext context;
+  context.env.name = "bench";
+  context.env.observation_shape = {obs_dim};
+  const std::string space = absl::GetFlag(FLAGS_action_space);
+  if (space != "auto" && space != "discrete" && space != "continuous") {
+    return absl::InvalidArgumentError(absl::StrCat("--action_space '", space, "' (known: auto, discrete, continuous)"));
+  }
+  context.env.discrete = space == "auto" ? spec->action_spaces != ActionSpaces::kContinuous : space == "discrete";
+  if (context.env.discrete) {
+    context.env.num_actions = act_dim;
+  } else {
+    context.env.action_low.assign(act_dim, -1.f);
+    context.env.action_high.assign(act_dim, 1.f);
+  }
+  std::string hidden_text;
+  for (absl::string_view width : absl::StrSplit(absl::GetFlag(FLAGS_hidden), ',', absl::SkipEmpty())) {
+    int h = 0;
+    if (!absl::SimpleAtoi(width, &h) || h <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--hidden '", absl::GetFlag(FLAGS_hidden), "': '", width,
+                                                     "' is not a positive width"));
+    }
+    context.config.mutable_network()->add_hidden_sizes(h);
+    absl::StrAppend(&hidden_text, hidden_text.empty() ? "" : "x", h);
+  }
+  if (context.config.network().hidden_sizes_size() == 0) return absl::InvalidArgumentError("--hidden is empty");
+  v1::LearnerConfig* learner = context.config.mutable_learner();
+  const google::protobuf::FieldDescriptor* field = learner->GetDescriptor()->FindFieldByName(spec->name);
+  learner->GetReflection()->MutableMessage(learner, field);  // selects the algorithm with its defaults
+  learner->set_batch_size(batch);
+  int64_t steps_per_item = 1;
+  if (spec->item_kind == items::ItemKind::kUnroll) {
+    if (absl::GetFlag(FLAGS_unroll) < 1) return absl::InvalidArgumentError("--unroll must be positive");
+    learner->mutable_impala()->set_unroll_length(absl::GetFlag(FLAGS_unroll));
+    steps_per_item = absl::GetFlag(FLAGS_unroll);
+  }
+  RETURN_IF_ERROR(FinalizeLearnerConfig(*learner, context.env));
+  ASSIGN_OR_RETURN(context.device, PickDevice(absl::GetFlag(FLAGS_device), "--device"));
+  ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, CreateAlgorithm(context));
+  const torch::Device device = context.device;
+  const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  const Batch items = RandomBatch(*algorithm, batch, device);
+
+  absl::Status update_status;
+  auto update = [&] {
+    if (update_status.ok()) update_status = algorithm->Update(items);
+  };
+  // Reading the statistics waits for the device.
+  auto sync_algorithm = [&] { (void)algorithm->Statistics(); };
+  const double updates_per_second = Rate(seconds, 20, update, sync_algorithm);
+  RETURN_IF_ERROR(update_status);
+  const std::vector<Statistic> stats = algorithm->Statistics();
+
+  // The reference: the update's widest layer as one plain matmul (batch x
+  // width times width x width) on the same threads and device.
+  int64_t width = 0;
+  for (int h : context.config.network().hidden_sizes()) width = std::max<int64_t>(width, h);
+  const int64_t rows = std::max<int64_t>(batch, 1);
+  torch::Tensor a = torch::randn({rows, width}, float_options);
+  torch::Tensor b = torch::randn({width, width}, float_options);
+  torch::Tensor c = torch::empty({rows, width}, float_options);
+  auto matmul = [&] { torch::mm_out(c, a, b); };
+  auto sync_matmul = [&] { (void)c[0][0].item<float>(); };
+  const double matmuls_per_second = Rate(std::clamp(seconds / 4, 0.5, 3.0), 50, matmul, sync_matmul);
+  const double matmul_gflops = 2.0 * static_cast<double>(rows * width * width) * matmuls_per_second / 1e9;
+  const std::string matmul_shape = absl::StrCat(rows, "x", width, "x", width);
+
+  // FLOPs of one update, counted by the algorithm from its matmul shapes
+  // (2*M*N*K each; element-wise work is not counted). For SAC at
+  // 17/6/256x256/B=256 this is 577.1 MFLOP; see Sac::UpdateMatmulFlops.
+  const int64_t flops_per_update = algorithm->UpdateMatmulFlops(batch);
+  const double achieved_gflops = static_cast<double>(flops_per_update) * updates_per_second / 1e9;
+  const std::string device_name = device.is_cuda() ? "cuda" : "cpu";
+  const double env_steps_per_second = updates_per_second * batch * static_cast<double>(steps_per_item);
+  std::string last;
+  for (const Statistic& statistic : stats) {
+    absl::StrAppendFormat(&last, "%s%s%s %.4f", last.empty() ? "" : ", ", statistic.name,
+                          statistic.is_loss ? " loss" : "", statistic.value);
+  }
+
+  std::cerr << absl::StrFormat(
+      "learner bench: %s obs %d act %d (%s) hidden %s batch %d x %d steps on %s, %d threads (OpenBLAS core: %s)\n"
+      "  %.1f updates/s (%.0f env steps/s learned), %.2f MFLOP/update -> %.1f GFLOP/s; %s matmul %.1f "
+      "GFLOP/s (%.0f%%)\n"
+      "  last update: %s\n",
+      algo, obs_dim, act_dim, context.env.discrete ? "discrete" : "continuous", hidden_text, batch, steps_per_item,
+      device_name, threads, blas_core.empty() ? "n/a" : blas_core, updates_per_second, env_steps_per_second,
+      flops_per_update / 1e6, achieved_gflops, matmul_shape, matmul_gflops, 100 * achieved_gflops / matmul_gflops,
+      last);
+  std::cout << absl::StrFormat(
+                   "{\"algo\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"discrete\":%s,\"hidden\":\"%s\","
+                   "\"batch\":%d,\"steps_per_item\":%d,\"threads\":%d,\"device\":\"%s\",\"libtorch\":\"%s\","
+                   "\"updates_per_second\":%.2f,\"env_steps_per_second\":%.1f,\"achieved_gflops\":%.3f,"
+                   "\"matmul_gflops\":%.3f,\"matmul_shape\":\"%s\",\"flops_per_update\":%d,"
+                   "\"fraction_of_matmul\":%.4f}",
+                   algo, obs_dim, act_dim, context.env.discrete ? "true" : "false", hidden_text, batch, steps_per_item,
+                   threads, device_name, LibTorchDescription(), updates_per_second, env_steps_per_second,
+                   achieved_gflops, matmul_gflops, matmul_shape, flops_per_update, achieved_gflops / matmul_gflops)
+            << std::endl;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunLearnerBench() {
+  absl::Status status = Run();
+  if (!status.ok()) {
+    std::cerr << "learner bench failed: " << status << std::endl;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace rill::bench

@@ -1,0 +1,49 @@
+#include "envs/catalog.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "envs/classic/acrobot.h"
+#include "envs/classic/cartpole.h"
+#include "envs/classic/mountain_car.h"
+#include "envs/classic/mountain_car_continuous.h"
+#include "envs/classic/pendulum.h"
+#include "envs/mujoco/specs.h"
+#include "envs/time_limit.h"
+
+namespace rill::envs {
+namespace {
+
+// One line per environment.
+const std::vector<EnvSpec (*)()>& Specs() {
+  static const std::vector<EnvSpec (*)()>* const kSpecs = new std::vector<EnvSpec (*)()>{
+      &Acrobot::Spec, &CartPole::Spec, &MountainCar::Spec, &MountainCarContinuous::Spec, &Pendulum::Spec,
+      &HalfCheetahSpec, &HopperSpec, &Walker2dSpec, &AntSpec, &HumanoidSpec,
+  };
+  return *kSpecs;
+}
+
+}  // namespace
+
+absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_steps) {
+  for (EnvSpec (*spec)() : Specs()) {
+    EnvSpec found = spec();
+    if (found.name != name) continue;
+    ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, found.max_episode_steps));
+    return WithTimeLimit(std::move(found), steps);
+  }
+  return absl::NotFoundError(absl::StrCat("unknown environment '", name, "'; known: ",
+                                          absl::StrJoin(KnownEnvNames(), ", ")));
+}
+
+std::vector<std::string> KnownEnvNames() {
+  std::vector<std::string> names;
+  for (EnvSpec (*spec)() : Specs()) names.push_back(spec().name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace rill::envs

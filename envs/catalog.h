@@ -1,0 +1,34 @@
+// The environment catalogue: every environment's spec (spaces, default time
+// limit) by Gymnasium id, without the environments' code. Config
+// finalization, the learner and every tool that needs an env's sizes read
+// it here, so a process that steps no env (rill-replay) links no physics
+// engine. The registry (registry.h) creates the envs it lists.
+//
+// Adding an env: its class with a static Spec() (or, for a MuJoCo task, its
+// sizes in mujoco/specs.h), one line in catalog.cc and one in registry.cc;
+// registry_test fails when the two disagree.
+//
+// Thread-safe: a constant table and pure functions.
+#ifndef RILL_ENVS_CATALOG_H_
+#define RILL_ENVS_CATALOG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "envs/spec.h"
+
+namespace rill::envs {
+
+// The spec of the environment with Gymnasium id `name`, its time limit set
+// to `max_episode_steps` (0: the env's default).
+// Errors: NotFound for an unknown name (the message lists the known ones);
+// InvalidArgument for a negative max_episode_steps.
+absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_steps = 0);
+
+// Every catalogued name, sorted.
+std::vector<std::string> KnownEnvNames();
+
+}  // namespace rill::envs
+
+#endif  // RILL_ENVS_CATALOG_H_

@@ -1,0 +1,71 @@
+#include "envs/classic/mountain_car_continuous.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace rill::envs {
+
+EnvSpec MountainCarContinuous::Spec() {
+  EnvSpec spec;
+  spec.name = "MountainCarContinuous-v0";
+  spec.observation_shape = {2};
+  spec.discrete = false;
+  spec.action_low = {static_cast<float>(kMinAction)};
+  spec.action_high = {static_cast<float>(kMaxAction)};
+  spec.max_episode_steps = kDefaultMaxEpisodeSteps;
+  return spec;
+}
+
+absl::StatusOr<std::unique_ptr<MountainCarContinuous>> MountainCarContinuous::Create(int max_episode_steps,
+                                                                                     uint64_t seed) {
+  ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
+  // WrapUnique: the constructor is private, so make_unique cannot reach it.
+  return absl::WrapUnique(new MountainCarContinuous(steps, seed));
+}
+
+MountainCarContinuous::MountainCarContinuous(int max_episode_steps, uint64_t seed)
+    : Env(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed), time_limit_(max_episode_steps) {}
+
+void MountainCarContinuous::Reset(float* obs) {
+  // Gymnasium's reset state is float64; only later steps store float32.
+  position_ = rng_.Uniform(-0.6, -0.4);
+  velocity_ = 0;
+  time_limit_.StartEpisode();
+  WriteObs(obs);
+}
+
+absl::StatusOr<StepResult> MountainCarContinuous::Step(const float* action, float* next_obs) {
+  RETURN_IF_ERROR(time_limit_.CheckCanStep(name()));
+  const double a = action[0];
+  if (std::isnan(a)) return absl::InvalidArgumentError(absl::StrCat(name(), ": throttle is NaN"));
+  const double force = std::min(std::max(a, kMinAction), kMaxAction);
+  double velocity = velocity_ + force * kPower - kGravity * std::cos(3 * position_);
+  velocity = std::clamp(velocity, -kMaxSpeed, kMaxSpeed);
+  double position = std::clamp(position_ + velocity, kMinPosition, kMaxPosition);
+  if (position == kMinPosition && velocity < 0) velocity = 0;
+
+  StepResult result;
+  result.terminated = position >= kGoalPosition && velocity >= kGoalVelocity;
+  result.reward = static_cast<float>((result.terminated ? 100.0 : 0.0) - a * a * 0.1);
+  position_ = static_cast<float>(position);
+  velocity_ = static_cast<float>(velocity);
+  WriteObs(next_obs);
+  time_limit_.EndStep(&result);
+  return result;
+}
+
+void MountainCarContinuous::SetState(double position, double velocity) {
+  position_ = position;
+  velocity_ = velocity;
+}
+
+void MountainCarContinuous::WriteObs(float* obs) const {
+  obs[0] = static_cast<float>(position_);
+  obs[1] = static_cast<float>(velocity_);
+}
+
+}  // namespace rill::envs

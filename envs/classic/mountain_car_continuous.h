@@ -1,0 +1,66 @@
+// MountainCarContinuous: Gymnasium's MountainCarContinuous-v0, the mountain
+// car with a continuous throttle in [-1, 1]. Observation [position,
+// velocity]; reward -0.1 a^2 per step on the action as given (not clipped),
+// plus 100 on the step that reaches the goal; terminated when position >=
+// 0.45 with velocity >= 0; truncated after 999 steps.
+//
+// Per step: velocity += clip(a, -1, 1) * 0.0015 - 0.0025 cos(3 position),
+// clipped to [-0.07, 0.07]; position += velocity, clipped to [-1.2, 0.6];
+// hitting the left wall stops the car. Gymnasium stores the state as float32
+// after every step, so this class rounds the stored state to float too
+// (arithmetic within a step is double). Not thread-safe (see Env).
+#ifndef RILL_ENVS_CLASSIC_MOUNTAIN_CAR_CONTINUOUS_H_
+#define RILL_ENVS_CLASSIC_MOUNTAIN_CAR_CONTINUOUS_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "envs/interface.h"
+#include "envs/seeded_rng.h"
+#include "envs/time_limit.h"
+
+namespace rill::envs {
+
+class MountainCarContinuous final : public Env {
+ public:
+  static constexpr int kDefaultMaxEpisodeSteps = 999;
+  static constexpr double kMinAction = -1.0;
+  static constexpr double kMaxAction = 1.0;
+  static constexpr double kMinPosition = -1.2;
+  static constexpr double kMaxPosition = 0.6;
+  static constexpr double kMaxSpeed = 0.07;
+  static constexpr double kGoalPosition = 0.45;
+  static constexpr double kGoalVelocity = 0.0;
+  static constexpr double kPower = 0.0015;
+  static constexpr double kGravity = 0.0025;
+
+  // `max_episode_steps`: 0 = 999. Returns InvalidArgument if negative.
+  static absl::StatusOr<std::unique_ptr<MountainCarContinuous>> Create(int max_episode_steps, uint64_t seed);
+
+  // The spaces and the default time limit; the registry's only source.
+  static EnvSpec Spec();
+
+  // position ~ U(-0.6, -0.4), velocity = 0.
+  void Reset(float* obs) override;
+  // The throttle is clipped to [-1, 1] in the dynamics, not in the cost;
+  // NaN -> InvalidArgument.
+  absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
+
+  // For tests and tools: overwrites the state of the open episode without
+  // touching the step count. Call after Reset.
+  void SetState(double position, double velocity);
+
+ private:
+  MountainCarContinuous(int max_episode_steps, uint64_t seed);
+  void WriteObs(float* obs) const;
+
+  SeededRng rng_;
+  TimeLimit time_limit_;
+  double position_ = 0;
+  double velocity_ = 0;
+};
+
+}  // namespace rill::envs
+
+#endif  // RILL_ENVS_CLASSIC_MOUNTAIN_CAR_CONTINUOUS_H_

@@ -1,0 +1,32 @@
+#include "envs/episode_statistics.h"
+
+#include <utility>
+
+#include "common/status_macros.h"
+
+namespace rill::envs {
+
+EpisodeStatistics::EpisodeStatistics(std::unique_ptr<Env> env) : Env(env->spec()), env_(std::move(env)) {}
+
+void EpisodeStatistics::Reset(float* obs) {
+  env_->Reset(obs);
+  running_return_ = 0;
+  running_length_ = 0;
+  finished_.reset();
+}
+
+absl::StatusOr<StepResult> EpisodeStatistics::Step(const float* action, float* next_obs) {
+  ASSIGN_OR_RETURN(const StepResult result, env_->Step(action, next_obs));
+  finished_.reset();
+  running_return_ += result.reward;
+  ++running_length_;
+  if (result.terminated || result.truncated) {
+    finished_ = EpisodeRecord{running_return_, running_length_, result.terminated};
+    ++episodes_;
+    running_return_ = 0;
+    running_length_ = 0;
+  }
+  return result;
+}
+
+}  // namespace rill::envs

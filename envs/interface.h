@@ -1,0 +1,86 @@
+// Env: one reinforcement-learning environment instance, stepped by an actor.
+//
+// Actors create environments through MakeEnv (registry.h) and drive them with
+// Reset/Step; the observation layout, action space and episode semantics
+// follow Gymnasium's environment of the same name, so that results compare
+// with Python baselines.
+//
+// Episodes end in one of two ways, which the learner must tell apart:
+//   terminated: the MDP reached a true terminal state; the value of the next
+//               observation is zero, so the learner does not bootstrap.
+//   truncated:  the time limit (max_episode_steps) cut the episode; the next
+//               observation is an ordinary state and the learner bootstraps.
+// The time limit lives inside each Env (Gymnasium's TimeLimit wrapper), so a
+// caller never wraps an Env to get it.
+//
+// Thread safety: none. One Env is owned and stepped by one thread; run several
+// instances to use several threads.
+#ifndef RILL_ENVS_INTERFACE_H_
+#define RILL_ENVS_INTERFACE_H_
+
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "envs/spec.h"
+
+namespace rill::envs {
+
+// The outcome of one Step. At most one of `terminated` and `truncated` is
+// true: when the step that reaches the time limit is also terminal, only
+// `terminated` is set, because no bootstrapping must happen there.
+struct StepResult {
+  float reward = 0;
+  bool terminated = false;
+  bool truncated = false;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // The env's spaces, with max_episode_steps its actual time limit.
+  const EnvSpec& spec() const { return spec_; }
+  // The Gymnasium id, e.g. "Pendulum-v1".
+  const std::string& name() const { return spec_.name; }
+  // Number of floats in an observation.
+  int obs_dim() const { return spec_.obs_dim(); }
+  // Continuous: number of action dimensions. Discrete: number of actions.
+  int act_dim() const { return spec_.action_dim(); }
+  bool discrete() const { return spec_.discrete; }
+  // Continuous actions lie in [-action_high, action_high] (the first
+  // dimension's bound); 0 for discrete.
+  float action_high() const { return spec_.action_high.empty() ? 0.f : spec_.action_high[0]; }
+  // Steps after which an episode is truncated.
+  int max_episode_steps() const { return spec_.max_episode_steps; }
+
+  // Starts a new episode and writes obs_dim floats to `obs`. The initial state
+  // is drawn from the Env's own RNG, seeded at creation, so a given seed
+  // yields the same sequence of episodes. Never blocks, never fails.
+  virtual void Reset(float* obs) = 0;
+
+  // Advances the episode by one step and writes obs_dim floats of the next
+  // observation to `next_obs` (the real one, also on the last step of an
+  // episode; the caller calls Reset afterwards).
+  //   Continuous: `action` holds act_dim floats in env units, clipped to the
+  //     bounds as Gymnasium does.
+  //   Discrete: action[0] holds the action index as a float, 0..act_dim-1.
+  // Errors (the episode is left unchanged and the step is not counted):
+  //   InvalidArgument: a discrete index that is out of range or not a whole
+  //     number, or a NaN continuous action.
+  //   FailedPrecondition: no Reset yet, or the episode already ended.
+  virtual absl::StatusOr<StepResult> Step(const float* action,
+                                          float* next_obs) = 0;
+
+ protected:
+  // `spec`: the class's Spec() with max_episode_steps set to this
+  // instance's limit.
+  explicit Env(EnvSpec spec) : spec_(std::move(spec)) {}
+
+ private:
+  EnvSpec spec_;
+};
+
+}  // namespace rill::envs
+
+#endif  // RILL_ENVS_INTERFACE_H_

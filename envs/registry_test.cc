@@ -1,0 +1,105 @@
+#include "envs/registry.h"
+
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::envs {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(MakeEnvTest, CreatesEachKnownEnvironmentUnderItsName) {
+  for (const std::string& name : KnownEnvNames()) {
+    auto env = MakeEnv(name, 0, 1);
+    ASSERT_TRUE(env.ok()) << name << ": " << env.status();
+    EXPECT_EQ((*env)->name(), name);
+  }
+  EXPECT_THAT(KnownEnvNames(),
+              ElementsAre("Acrobot-v1", "Ant-v4", "CartPole-v1", "HalfCheetah-v4", "Hopper-v4", "Humanoid-v4",
+                          "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1", "Walker2d-v4"));
+}
+
+TEST(MakeEnvTest, ZeroMaxEpisodeStepsTakesTheEnvDefault) {
+  EXPECT_EQ(MakeEnv("Pendulum-v1", 0, 1).value()->max_episode_steps(), 200);
+  EXPECT_EQ(MakeEnv("CartPole-v1", 0, 1).value()->max_episode_steps(), 500);
+}
+
+TEST(MakeEnvTest, ExplicitMaxEpisodeStepsTruncatesThere) {
+  auto env = MakeEnv("CartPole-v1", 5, 1).value();
+  EXPECT_EQ(env->max_episode_steps(), 5);
+  float obs[4];
+  env->Reset(obs);
+  // Alternating pushes keep the pole up for far more than 5 steps.
+  for (int step = 1; step <= 5; ++step) {
+    const float action = step % 2;
+    auto result = env->Step(&action, obs);
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_FALSE(result->terminated) << "step " << step;
+    EXPECT_EQ(result->truncated, step == 5) << "step " << step;
+  }
+}
+
+TEST(LookupEnvSpecTest, SpecsDescribeTheSpacesTheEnvsHave) {
+  for (const std::string& name : KnownEnvNames()) {
+    absl::StatusOr<EnvSpec> spec = LookupEnvSpec(name);
+    ASSERT_TRUE(spec.ok()) << name << ": " << spec.status();
+    auto env = MakeEnv(name, 0, 1).value();
+    EXPECT_EQ(spec->name, name);
+    EXPECT_EQ(spec->obs_dim(), env->obs_dim());
+    EXPECT_EQ(spec->action_dim(), env->act_dim());
+    EXPECT_EQ(spec->discrete, env->discrete());
+    EXPECT_EQ(spec->max_episode_steps, env->max_episode_steps());
+  }
+  const EnvSpec pendulum = LookupEnvSpec("Pendulum-v1").value();
+  EXPECT_THAT(pendulum.observation_shape, ElementsAre(3));
+  EXPECT_THAT(pendulum.action_low, ElementsAre(-2.f));
+  EXPECT_THAT(pendulum.action_high, ElementsAre(2.f));
+  const EnvSpec cartpole = LookupEnvSpec("CartPole-v1").value();
+  EXPECT_TRUE(cartpole.discrete);
+  EXPECT_EQ(cartpole.num_actions, 2);
+  EXPECT_TRUE(cartpole.action_low.empty());
+}
+
+TEST(LookupEnvSpecTest, TimeLimitOverridesTheDefaultAndBadInputIsNamed) {
+  EXPECT_EQ(LookupEnvSpec("CartPole-v1", 100).value().max_episode_steps, 100);
+  EXPECT_EQ(LookupEnvSpec("CartPole-v1", -1).status().code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<EnvSpec> unknown = LookupEnvSpec("Walker-v9");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("Pendulum-v1"));
+}
+
+TEST(MakeEnvTest, UnknownNameIsNotFoundAndListsKnownNames) {
+  auto env = MakeEnv("LunarLander-v2", 0, 1);
+  EXPECT_EQ(env.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(env.status().message()),
+              AllOf(HasSubstr("LunarLander-v2"), HasSubstr("CartPole-v1"),
+                    HasSubstr("Pendulum-v1")));
+}
+
+TEST(MakeEnvTest, NegativeMaxEpisodeStepsIsInvalidArgument) {
+  EXPECT_EQ(MakeEnv("Pendulum-v1", -1, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeEnv("CartPole-v1", -1, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MakeEnvTest, SameSeedGivesTheSameFirstObservation) {
+  float a[3], b[3];
+  MakeEnv("Pendulum-v1", 0, 99).value()->Reset(a);
+  MakeEnv("Pendulum-v1", 0, 99).value()->Reset(b);
+  EXPECT_EQ(std::vector<float>(a, a + 3), std::vector<float>(b, b + 3));
+}
+
+TEST(MakeEnvTest, DifferentSeedsGiveDifferentFirstObservations) {
+  float a[3], b[3];
+  MakeEnv("Pendulum-v1", 0, 99).value()->Reset(a);
+  MakeEnv("Pendulum-v1", 0, 100).value()->Reset(b);
+  EXPECT_NE(std::vector<float>(a, a + 3), std::vector<float>(b, b + 3));
+}
+
+}  // namespace
+}  // namespace rill::envs

@@ -1,0 +1,215 @@
+#include "experiment/config.h"
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/invalid_field.h"
+#include "common/os.h"
+#include "common/status_macros.h"
+#include "envs/catalog.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "items/registry.h"
+#include "learner/algorithms/spec.h"
+#include "replay/table_config.h"
+
+namespace rill::experiment {
+namespace {
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (!errors_.empty()) errors_ += "; ";
+    absl::StrAppend(&errors_, "line ", line + 1, " column ", column + 1, ": ", message);
+  }
+  const std::string& errors() const { return errors_; }
+
+ private:
+  std::string errors_;
+};
+
+}  // namespace
+
+absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config) {
+  if (config.env().name().empty()) return InvalidField("env.name", "is required");
+  if (config.env().max_episode_steps() < 0) return InvalidField("env.max_episode_steps", "must be >= 0");
+  absl::StatusOr<envs::EnvSpec> env = envs::LookupEnvSpec(config.env().name(), config.env().max_episode_steps());
+  if (!env.ok()) return absl::Status(env.status().code(), absl::StrCat("config field env.name: ", env.status().message()));
+
+  if (config.network().hidden_sizes_size() == 0) {
+    config.mutable_network()->add_hidden_sizes(256);
+    config.mutable_network()->add_hidden_sizes(256);
+  }
+  for (int h : config.network().hidden_sizes()) {
+    if (h <= 0 || h > 65536) return InvalidField("network.hidden_sizes", absl::StrCat("width ", h, " is out of range (1..65536)"));
+  }
+
+  RETURN_IF_ERROR(learner::FinalizeLearnerConfig(*config.mutable_learner(), *env));
+  const learner::AlgorithmSpec* algorithm = *learner::FindAlgorithmSpec(config.learner());
+  const learner::ActorDuty duty = algorithm->actor_duty(config.learner());
+  const bool unrolls = duty.items.kind == items::ItemKind::kUnroll;
+
+  v1::ActorConfig* actor = config.mutable_actor();
+  if (actor->num_envs() == 0) actor->set_num_envs(1);
+  if (unrolls && actor->learning_starts() != 0) {
+    return InvalidField("actor.learning_starts", absl::StrCat(actor->learning_starts(), ": ", algorithm->name,
+                                                          " acts with its policy from the first step (its unrolls carry "
+                                                          "the behaviour log-probabilities); leave it unset"));
+  }
+  if (actor->learning_starts() == 0 && !unrolls) actor->set_learning_starts(1000);
+  if (actor->insert_batch_items() == 0) actor->set_insert_batch_items(64);
+  if (actor->max_in_flight_batches() == 0) actor->set_max_in_flight_batches(8);
+  if (actor->num_envs() < 0 || actor->num_envs() > 4096) return InvalidField("actor.num_envs", "must be in 1..4096");
+  if (actor->learning_starts() < 0) return InvalidField("actor.learning_starts", "must be >= 0");
+  if (actor->insert_batch_items() < 0) return InvalidField("actor.insert_batch_items", "must be > 0");
+  if (actor->max_in_flight_batches() < 0) return InvalidField("actor.max_in_flight_batches", "must be > 0");
+
+  if (config.eval().episodes() == 0) config.mutable_eval()->set_episodes(10);
+  if (config.eval().episodes() < 0) return InvalidField("eval.episodes", "must be > 0");
+  if (config.eval().every_updates() == 0) config.mutable_eval()->set_every_updates(1000);
+  if (config.eval().every_updates() < -1) return InvalidField("eval.every_updates", "must be > 0, or -1 for every version");
+  if (config.topology().num_actors() == 0) config.mutable_topology()->set_num_actors(2);
+  if (config.topology().num_actors() < 0) return InvalidField("topology.num_actors", "must be > 0");
+  if (config.topology().num_replay_shards() == 0) config.mutable_topology()->set_num_replay_shards(1);
+  if (config.topology().num_replay_shards() < 0) return InvalidField("topology.num_replay_shards", "must be > 0");
+  if (config.max_env_steps() < 0) return InvalidField("max_env_steps", "must be >= 0");
+  if (config.topology().inference().empty()) config.mutable_topology()->set_inference("actor");
+  if (config.topology().inference() != "actor" && config.topology().inference() != "central") {
+    return InvalidField("topology.inference",
+                   absl::StrCat("'", config.topology().inference(), "' is unknown (known: actor, central)"));
+  }
+  if (config.topology().num_inference_servers() < 0) {
+    return InvalidField("topology.num_inference_servers", "must be >= 0 (0: the learner hosts central inference)");
+  }
+  if (config.topology().num_inference_servers() > 0 && config.topology().inference() != "central") {
+    return InvalidField("topology.num_inference_servers",
+                   "needs topology.inference \"central\" (actors with their own policy use no inference service)");
+  }
+  v1::InferenceConfig* inference = config.mutable_inference();
+  if (inference->max_batch() < 0) return InvalidField("inference.max_batch", "must be >= 0 (0: half the connected envs)");
+  if (inference->max_wait_micros() == 0) inference->set_max_wait_micros(2000);
+  if (inference->max_wait_micros() < 0) return InvalidField("inference.max_wait_micros", "must be > 0");
+  if (config.topology().inference() == "central" && duty.synchronous) {
+    return InvalidField(duty.synchronous_field,
+                   "a synchronous run waits for each version in the actors; with topology.inference \"central\" "
+                   "the actors hold no policy (and central inference already acts with the newest version)");
+  }
+  if (duty.synchronous) {
+    const int64_t envs = static_cast<int64_t>(config.topology().num_actors()) * actor->num_envs();
+    if (config.learner().batch_size() > envs) {
+      return InvalidField("learner.batch_size",
+                     absl::StrCat(config.learner().batch_size(), " unrolls per batch, but a synchronous run has only ",
+                                  envs, " envs (num_actors x num_envs), each waiting for the next version"));
+    }
+  }
+
+  v1::ReplayConfig* replay = config.mutable_replay();
+  if (replay->max_message_bytes() == 0) replay->set_max_message_bytes(64 << 20);
+  if (replay->max_in_flight_inserts_per_stream() == 0) replay->set_max_in_flight_inserts_per_stream(8);
+  if (replay->max_in_flight_inserts_per_stream() < 0) {
+    return InvalidField("replay.max_in_flight_inserts_per_stream", "must be > 0");
+  }
+  if (replay->grpc_memory_quota_bytes() == 0) replay->set_grpc_memory_quota_bytes(int64_t{512} << 20);
+  if (replay->grpc_memory_quota_bytes() < (int64_t{16} << 20)) {
+    return InvalidField("replay.grpc_memory_quota_bytes", "must be at least 16 MiB (16777216)");
+  }
+  v1::DurabilityConfig* durability = replay->mutable_durability();
+  if (durability->mode().empty()) durability->set_mode("none");
+  if (durability->mode() != "none" && durability->mode() != "checkpoint" && durability->mode() != "wal") {
+    return InvalidField("replay.durability.mode",
+                   absl::StrCat("'", durability->mode(), "' is unknown (known: none, checkpoint, wal)"));
+  }
+  if (durability->checkpoint_interval_seconds() == 0) durability->set_checkpoint_interval_seconds(60);
+  if (!(durability->checkpoint_interval_seconds() > 0)) {
+    return InvalidField("replay.durability.checkpoint_interval_seconds", "must be > 0");
+  }
+  if (durability->keep_latest() == 0) durability->set_keep_latest(2);
+  if (durability->keep_latest() < 0) return InvalidField("replay.durability.keep_latest", "must be > 0");
+  if (durability->group_commit_micros() < 0) {
+    return InvalidField("replay.durability.group_commit_micros", "must be >= 0");
+  }
+  if (replay->tables_size() == 0 && unrolls) {
+    // A queue: each unroll is sampled once, oldest first, in whole batches;
+    // actors run at most 4 batches ahead of the learner (the rate limiter
+    // blocks their inserts before the table would have to evict).
+    const int64_t batch = config.learner().batch_size();
+    v1::TableConfig* table = replay->add_tables();
+    table->set_name("unrolls");
+    table->set_selector("fifo");
+    table->set_max_size(4 * batch);
+    table->mutable_rate_limiter()->set_min_size_to_sample(batch);
+    table->mutable_rate_limiter()->set_samples_per_insert(1);
+    table->mutable_rate_limiter()->set_error_buffer(3 * batch);
+  } else if (replay->tables_size() == 0) {
+    v1::TableConfig* table = replay->add_tables();
+    table->set_name("transitions");
+    table->set_max_size(1000000);
+  }
+  for (int i = 0; i < replay->tables_size(); ++i) {
+    v1::TableConfig* table = replay->mutable_tables(i);
+    const std::string field = absl::StrCat("replay.tables[", i, "]");
+    if (table->name().empty()) return InvalidField(field + ".name", "is required");
+    for (int j = 0; j < i; ++j) {
+      if (replay->tables(j).name() == table->name()) return InvalidField(field + ".name", absl::StrCat("'", table->name(), "' is used twice"));
+    }
+    if (table->signature().columns_size() == 0) {
+      *table->mutable_signature() = items::DefaultSignature(duty.items, *env);
+    }
+    // The table's own rules (replay/table_config.h), the ones every shard
+    // applies, named by their config field. The roles that fill or read the
+    // columns (the actor's item builder, the learner's algorithm) check
+    // theirs by name at start-up.
+    if (table->selector().empty()) table->set_selector(replay::SelectorName(*table));
+    if (table->remover().empty()) table->set_remover(replay::RemoverName(*table));
+    if (std::optional<FieldIssue> issue = replay::FindTableConfigIssue(*table)) {
+      return InvalidField(absl::StrCat(field, ".", issue->field), issue->why);
+    }
+  }
+  return config;
+}
+
+absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text) {
+  v1::ExperimentConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, &config)) {
+    std::string message = errors.errors();
+    if (absl::StrContains(message, "rill.v1.LearnerConfig") && absl::StrContains(message, "has no field named")) {
+      absl::StrAppend(&message, " (learner.algorithm is one of: ", learner::KnownAlgorithmNames(),
+                      "; write e.g. learner { td3 { } })");
+    }
+    if (absl::StrContains(message, "rill.v1.ExperimentConfig\" has no field named \"sac\"")) {
+      absl::StrAppend(&message, " (the algorithm's settings moved into the learner section: learner { sac { ... } "
+                                "batch_size: ... gamma: ... tau: ... })");
+    }
+    return absl::InvalidArgumentError(absl::StrCat("experiment config: ", message));
+  }
+  return FinalizeExperimentConfig(std::move(config));
+}
+
+absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open experiment config '", path, "'"));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text.str());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(), absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+absl::Status WriteExperimentConfig(const v1::ExperimentConfig& config, const std::string& path) {
+  std::string text;
+  if (!google::protobuf::TextFormat::PrintToString(config, &text)) {
+    return absl::InternalError("cannot print the experiment config");
+  }
+  return WriteFileAtomically(path, text);
+}
+
+}  // namespace rill::experiment

@@ -1,0 +1,36 @@
+// Loading, defaulting and validating the experiment config (a textproto
+// rill.v1.ExperimentConfig) that every process reads. Zero fields take the
+// defaults documented in proto/config.proto. The environment's spaces come
+// from the env registry (envs/registry.h), the learner section's rules
+// from the algorithm specs (learner/algorithms/spec.h), and table signatures
+// that the config leaves empty from the item builder
+// (items/transition.h), so replay, actors and learner always agree and
+// no rule is written twice.
+#ifndef RILL_EXPERIMENT_CONFIG_H_
+#define RILL_EXPERIMENT_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proto/config.pb.h"
+#include "proto/tensor.pb.h"
+
+namespace rill::experiment {
+
+// Parses the text, fills defaults and validates. InvalidArgument names the
+// field (and the line, for a parse error).
+absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text);
+
+// Reads the file; NotFound if it is missing.
+absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path);
+
+// Writes the config as text (atomic rename), e.g. next to checkpoints.
+absl::Status WriteExperimentConfig(const v1::ExperimentConfig& config, const std::string& path);
+
+// Fills defaults and checks ranges; used by ParseExperimentConfig and after
+// command-line overrides.
+absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config);
+
+}  // namespace rill::experiment
+
+#endif  // RILL_EXPERIMENT_CONFIG_H_

@@ -1,0 +1,310 @@
+#include "experiment/config.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "envs/catalog.h"
+#include "items/transition.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::experiment {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ConfigTest, ShippedPendulumConfigLoadsWithDefaultsFilled) {
+  absl::StatusOr<v1::ExperimentConfig> config = LoadExperimentConfig("deploy/configs/pendulum_sac.textpb");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->env().name(), "Pendulum-v1");
+  EXPECT_EQ(config->learner().batch_size(), 256);
+  ASSERT_TRUE(config->learner().has_sac());
+  EXPECT_DOUBLE_EQ(config->learner().sac().target_entropy(), -1.0);
+  ASSERT_EQ(config->replay().tables_size(), 1);
+  const v1::Signature& signature = config->replay().tables(0).signature();
+  ASSERT_EQ(signature.columns_size(), 5);
+  EXPECT_EQ(signature.columns(0).name(), "obs");
+  EXPECT_EQ(signature.columns(0).shape(0), 3);
+  EXPECT_EQ(signature.columns(1).name(), "action");
+  EXPECT_EQ(signature.columns(1).shape(0), 1);
+}
+
+TEST(ConfigTest, EmptyConfigNamesTheMissingEnvironment) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("env.name"));
+}
+
+TEST(ConfigTest, ParseErrorNamesTheLine) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" }\nlearner { gamma: oops }\n");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("line 2"));
+}
+
+TEST(ConfigTest, UnknownEnvironmentIsNotFound) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"Pong\" }");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(config.status().message(), HasSubstr("Pendulum-v1"));
+}
+
+TEST(ConfigTest, RateLimiterThatCanDeadlockIsRefused) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100
+      rate_limiter { min_size_to_sample: 10 samples_per_insert: 256 error_buffer: 10 } } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("deadlock"));
+}
+
+TEST(ConfigTest, MinSizeAboveMaxSizeIsRefused) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 rate_limiter { min_size_to_sample: 101 } } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("min_size_to_sample"));
+}
+
+// The rules a shard applies to its tables (replay/table_config.h) refuse a
+// config at start-up in every process, named by its field, instead of only
+// when the shard starts.
+TEST(ConfigTest, SamplesPerInsertAboveMaxTimesSampledIsRefusedLikeTheShardDoes) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 max_times_sampled: 2
+      rate_limiter { samples_per_insert: 3 error_buffer: 10 } } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("config field replay.tables[0].rate_limiter.samples_per_insert: 3 exceeds max_times_sampled 2"));
+}
+
+TEST(ConfigTest, MinSizeAboveWhatMaxBytesHoldsIsRefusedLikeTheShardDoes) {
+  // Pendulum's transition is 36 bytes: 360 bytes hold 10 items.
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 max_bytes: 360 rate_limiter { min_size_to_sample: 11 } } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].rate_limiter.min_size_to_sample: 11 exceeds "
+                                                   "the table's capacity 10: sampling could never start"));
+}
+
+TEST(ConfigTest, PrioritizedAndFifoTablesAreAccepted) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay {
+      tables { name: "per" max_size: 100 selector: "prioritized" remover: "lowest_priority"
+               priority_exponent: 0.7 importance_sampling_exponent: 0.5 }
+      tables { name: "queue" max_size: 100 selector: "fifo" } })");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->replay().tables(0).remover(), "lowest_priority");
+  EXPECT_EQ(config->replay().tables(1).remover(), "fifo");
+}
+
+TEST(ConfigTest, LowestPriorityRemoverWithoutPrioritizedSelectorIsRefused) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 remover: "lowest_priority" } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].remover"));
+  EXPECT_THAT(config.status().message(), HasSubstr("needs selector 'prioritized'"));
+}
+
+TEST(ConfigTest, UnknownSelectorIsRefusedNamingTheField) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 selector: "heap" } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].selector: 'heap'"));
+}
+
+TEST(ConfigTest, FifoSelectorSampledMoreThanOnceIsRefused) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 selector: "fifo" max_times_sampled: 3 } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].max_times_sampled"));
+}
+
+TEST(ConfigTest, PriorityExponentOnAUniformTableIsRefused) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 priority_exponent: 0.5 } })");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].priority_exponent"));
+}
+
+TEST(ConfigTest, SacOnADiscreteEnvironmentIsRefused) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"CartPole-v1\" } learner { sac { } }");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("discrete"));
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  EXPECT_EQ(LoadExperimentConfig("/nonexistent/x.textpb").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, WrittenConfigReadsBackTheSame) {
+  absl::StatusOr<v1::ExperimentConfig> config = LoadExperimentConfig("deploy/configs/pendulum_sac.textpb");
+  ASSERT_TRUE(config.ok());
+  const std::string path = std::string(getenv("TEST_TMPDIR")) + "/written.textpb";
+  ASSERT_TRUE(WriteExperimentConfig(*config, path).ok());
+  absl::StatusOr<v1::ExperimentConfig> back = LoadExperimentConfig(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->SerializeAsString(), config->SerializeAsString());
+}
+
+TEST(ConfigTest, DiscreteTransitionSignatureStoresIntegerActions) {
+  v1::Signature signature =
+      items::TransitionBuilder::DefaultSignature(*envs::LookupEnvSpec("CartPole-v1"), /*n_step=*/1);
+  EXPECT_EQ(signature.columns(1).dtype(), v1::DTYPE_INT64);
+  EXPECT_EQ(signature.columns(1).shape_size(), 0);
+}
+
+TEST(ConfigTest, EveryShippedConfigLoads) {
+  // Every file in deploy/configs, so a new config is checked without being
+  // listed here.
+  std::vector<std::string> paths;
+  for (const auto& entry : std::filesystem::directory_iterator("deploy/configs")) {
+    if (entry.path().extension() == ".textpb") paths.push_back(entry.path().string());
+  }
+  EXPECT_GE(paths.size(), 13u);
+  for (const std::string& path : paths) {
+    absl::StatusOr<v1::ExperimentConfig> config = LoadExperimentConfig(path);
+    EXPECT_TRUE(config.ok()) << path << ": " << config.status();
+    if (config.ok()) {
+      EXPECT_EQ(config->name(), std::filesystem::path(path).stem().string()) << path;
+    }
+  }
+}
+
+TEST(ConfigTest, OldTopLevelSacSectionIsRefusedSayingWhereItMoved) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" }\nsac { actor_lr: 1e-3 }\n");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("line 2"));
+  EXPECT_THAT(config.status().message(), HasSubstr("learner { sac {"));
+}
+
+TEST(ConfigTest, AlgorithmDefaultsToTheEnvsActionSpace) {
+  absl::StatusOr<v1::ExperimentConfig> pendulum = ParseExperimentConfig("env { name: \"Pendulum-v1\" }");
+  ASSERT_TRUE(pendulum.ok()) << pendulum.status();
+  EXPECT_TRUE(pendulum->learner().has_sac());
+  absl::StatusOr<v1::ExperimentConfig> cartpole = ParseExperimentConfig("env { name: \"CartPole-v1\" }");
+  ASSERT_TRUE(cartpole.ok()) << cartpole.status();
+  EXPECT_TRUE(cartpole->learner().has_sac_discrete());
+  EXPECT_DOUBLE_EQ(cartpole->learner().sac_discrete().target_entropy_fraction(), 0.89);
+}
+
+TEST(ConfigTest, UnknownAlgorithmNamesTheFieldAndTheKnownOnes) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" }\nlearner { ppo { } }\n");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("ppo"));
+  EXPECT_THAT(config.status().message(), HasSubstr("line 2"));
+  EXPECT_THAT(config.status().message(), HasSubstr("sac, td3, ddpg, sac_discrete"));
+}
+
+TEST(ConfigTest, ContinuousAlgorithmOnADiscreteEnvIsRefusedNamingTheField) {
+  for (const char* algorithm : {"td3", "ddpg", "sac"}) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(
+        absl::StrCat("env { name: \"CartPole-v1\" } learner { ", algorithm, " { } }"));
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << algorithm;
+    EXPECT_THAT(config.status().message(), HasSubstr(absl::StrCat("learner.", algorithm)));
+    EXPECT_THAT(config.status().message(), HasSubstr("continuous"));
+  }
+}
+
+TEST(ConfigTest, DiscreteAlgorithmOnAContinuousEnvIsRefusedNamingTheField) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { sac_discrete { } }");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("learner.sac_discrete"));
+  EXPECT_THAT(config.status().message(), HasSubstr("discrete"));
+}
+
+TEST(ConfigTest, ZeroGammaAndTauAreLegalAndUnsetOnesTakeTheDefaults) {
+  absl::StatusOr<v1::ExperimentConfig> zero =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { gamma: 0 tau: 0 td3 { target_noise: 0 } }");
+  ASSERT_TRUE(zero.ok()) << zero.status();
+  EXPECT_EQ(zero->learner().gamma(), 0);
+  EXPECT_EQ(zero->learner().tau(), 0);
+  EXPECT_EQ(zero->learner().td3().target_noise(), 0);
+  absl::StatusOr<v1::ExperimentConfig> unset = ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { td3 { } }");
+  ASSERT_TRUE(unset.ok()) << unset.status();
+  EXPECT_DOUBLE_EQ(unset->learner().gamma(), 0.99);
+  EXPECT_DOUBLE_EQ(unset->learner().tau(), 0.005);
+  EXPECT_DOUBLE_EQ(unset->learner().td3().target_noise(), 0.2);
+  EXPECT_EQ(unset->learner().td3().num_critics(), 2);
+  EXPECT_EQ(unset->learner().td3().policy_delay(), 2);
+}
+
+TEST(ConfigTest, DdpgIsTd3WithOneCriticNoSmoothingAndNoDelay) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { ddpg { } }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->learner().ddpg().num_critics(), 1);
+  EXPECT_EQ(config->learner().ddpg().target_noise(), 0);
+  EXPECT_EQ(config->learner().ddpg().policy_delay(), 1);
+  EXPECT_DOUBLE_EQ(config->learner().ddpg().exploration_noise(), 0.1);
+}
+
+TEST(ConfigTest, OutOfRangeTunablesNameTheirField) {
+  for (const auto& [text, field] : std::vector<std::pair<std::string, std::string>>{
+           {"learner { gamma: 1.5 }", "learner.gamma"},
+           {"learner { tau: -0.1 }", "learner.tau"},
+           {"learner { n_step: -2 }", "learner.n_step"},
+           {"learner { sac { actor_lr: 0 } }", "learner.sac.actor_lr"},
+           {"learner { td3 { policy_delay: 0 } }", "learner.td3.policy_delay"},
+           {"learner { td3 { num_critics: 9 } }", "learner.td3.num_critics"},
+           {"learner { ddpg { exploration_noise: -1 } }", "learner.ddpg.exploration_noise"},
+           {"topology { inference: \"gpu\" }", "topology.inference"},
+           {"inference { max_batch: -1 }", "inference.max_batch"},
+           {"inference { max_wait_micros: -5 }", "inference.max_wait_micros"}}) {
+    absl::StatusOr<v1::ExperimentConfig> config =
+        ParseExperimentConfig(absl::StrCat("env { name: \"Pendulum-v1\" } ", text));
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr(field)) << text;
+  }
+}
+
+TEST(ConfigTest, InferenceDefaultsToTheActorsAndCentralTakesItsDefaults) {
+  absl::StatusOr<v1::ExperimentConfig> local = ParseExperimentConfig("env { name: \"Pendulum-v1\" }");
+  ASSERT_TRUE(local.ok()) << local.status();
+  EXPECT_EQ(local->topology().inference(), "actor");
+  absl::StatusOr<v1::ExperimentConfig> central =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" } topology { inference: \"central\" }");
+  ASSERT_TRUE(central.ok()) << central.status();
+  EXPECT_EQ(central->inference().max_batch(), 0);
+  EXPECT_EQ(central->inference().max_wait_micros(), 2000);
+  absl::StatusOr<v1::ExperimentConfig> synchronous = ParseExperimentConfig(
+      "env { name: \"CartPole-v1\" } learner { impala { synchronous: true } } topology { inference: \"central\" }");
+  EXPECT_EQ(synchronous.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(synchronous.status().message(), HasSubstr("learner.impala.synchronous"));
+}
+
+TEST(ConfigTest, NStepAddsADiscountColumnToTheDerivedSignature) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { n_step: 3 }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const v1::Signature& signature = config->replay().tables(0).signature();
+  ASSERT_EQ(signature.columns_size(), 6);
+  EXPECT_EQ(signature.columns(5).name(), "discount");
+}
+
+TEST(ConfigTest, AReplayOnlySignatureIsLeftToTheRolesThatReadIt) {
+  // A shard serves any signature; the actor and learner refuse one they
+  // cannot fill or read (tests/bad_input_test.cc).
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" }
+    replay { tables { name: "t" max_size: 100 signature {
+      columns { name: "frames" dtype: DTYPE_UINT8 shape: 84 shape: 84 } } } })");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->replay().tables(0).signature().columns(0).name(), "frames");
+}
+
+}  // namespace
+}  // namespace rill::experiment

@@ -1,0 +1,71 @@
+// ItemBuilder: what an actor's loop feeds its env steps to and takes replay
+// items from, whatever the item kind (items/transition.h for the
+// replay-based algorithms, items/unroll.h for IMPALA). The builder
+// fills the replay table's columns by name; the loop hands its ready items
+// to the ReplayWriter as they are.
+//
+// Thread safety: none; the actor's loop thread owns a builder.
+#ifndef RILL_ITEMS_INTERFACE_H_
+#define RILL_ITEMS_INTERFACE_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace rill::items {
+
+// One env step as the actor saw it.
+struct Step {
+  // The observation the action was taken in.
+  const float* obs = nullptr;
+  // Continuous envs: action_dim floats in the policy's [-1, 1] units (null
+  // for discrete envs); discrete envs: the action index.
+  const float* action = nullptr;
+  int64_t action_index = 0;
+  float reward = 0;
+  bool terminated = false;  // a terminal state: nothing to bootstrap from
+  bool truncated = false;   // cut off by the time limit: bootstrap from final_obs
+  // The env's real observation after the step (also on an episode's last step).
+  const float* final_obs = nullptr;
+  // The observation the env goes on from: final_obs, or after an episode
+  // ended the first observation of the next episode (the env auto-resets).
+  const float* next_obs = nullptr;
+
+  // The behaviour policy, for builders whose needs_behaviour() is true:
+  // log mu(action | obs), the parameters of the distribution the action was
+  // drawn from (categorical: num_actions logits; Gaussian: action_dim means
+  // then action_dim log-stds), and the parameter version that acted.
+  float log_prob = 0;
+  const float* distribution = nullptr;
+  int64_t version = 0;
+};
+
+class ItemBuilder {
+ public:
+  virtual ~ItemBuilder() = default;
+
+  // Records one step of env `env` (0 <= env < num_envs). Completed items are
+  // appended to the ready items. The caller guarantees the sizes (the env's
+  // spec; a mismatch is a programming error).
+  virtual void AddStep(int env, const Step& step) = 0;
+
+  // Called when the actor stops mid-episode: items that can still be
+  // completed are (transitions bootstrap from the last observation); what
+  // cannot is dropped (a partial unroll).
+  virtual void FlushPending() = 0;
+
+  // Whether steps must carry the behaviour policy (log_prob, distribution,
+  // version): the actor then never acts at random.
+  virtual bool needs_behaviour() const = 0;
+
+  // Items completed and not yet taken.
+  virtual int64_t ready() const = 0;
+  // One pointer per signature column, in the signature's order, to `ready()`
+  // contiguous items: what ReplayWriter::Append takes.
+  virtual std::vector<const void*> Columns() const = 0;
+  // Forgets the ready items (once the writer has them).
+  virtual void ClearReady() = 0;
+};
+
+}  // namespace rill::items
+
+#endif  // RILL_ITEMS_INTERFACE_H_

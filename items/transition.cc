@@ -1,0 +1,265 @@
+#include "items/transition.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "items/columns.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "common/tensor_codec.h"
+
+namespace rill::items {
+namespace {
+
+constexpr const char* kObs = "obs";
+constexpr const char* kAction = "action";
+constexpr const char* kReward = "reward";
+constexpr const char* kTerminated = "terminated";
+constexpr const char* kNextObs = "next_obs";
+constexpr const char* kDiscount = "discount";
+
+// The columns a transition table can have, in DefaultSignature's order.
+constexpr const char* kKnownColumns[] = {kObs, kAction, kReward, kTerminated, kNextObs, kDiscount};
+
+// The column the builder writes for `name` in `env`; false for an unknown name.
+bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, v1::ColumnSpec* column) {
+  const int64_t obs_dim = env.obs_dim();
+  if (name == kObs || name == kNextObs) {
+    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {obs_dim});
+  } else if (name == kAction) {
+    *column = env.discrete ? MakeColumn(name, v1::DTYPE_INT64, {})
+                             : MakeColumn(name, v1::DTYPE_FLOAT32, {static_cast<int64_t>(env.action_low.size())});
+  } else if (name == kReward || name == kTerminated || name == kDiscount) {
+    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {});
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+v1::Signature TransitionBuilder::DefaultSignature(const envs::EnvSpec& env, int n_step) {
+  v1::Signature signature;
+  for (const char* name : kKnownColumns) {
+    if (std::string(name) == kDiscount && n_step <= 1) continue;
+    ExpectedColumn(name, env, signature.add_columns());
+  }
+  return signature;
+}
+
+absl::Status TransitionBuilder::CheckSignature(const v1::Signature& signature, const envs::EnvSpec& env, int n_step) {
+  RETURN_IF_ERROR(rill::CheckSignature(signature));
+  for (const v1::ColumnSpec& column : signature.columns()) {
+    v1::ColumnSpec expected;
+    if (!ExpectedColumn(column.name(), env, &expected)) {
+      return absl::InvalidArgumentError(absl::StrCat("signature column '", column.name(),
+                                                     "' is not a transition column; the known columns are ",
+                                                     absl::StrJoin(kKnownColumns, ", ")));
+    }
+    RETURN_IF_ERROR(CheckColumnType(column, expected, env.name,
+                                    column.name() == kAction && env.discrete ? " (the action index)" : ""));
+  }
+  for (const char* name : kKnownColumns) {
+    if (std::string(name) == kDiscount && n_step <= 1) continue;  // optional at n = 1
+    const bool present = std::any_of(signature.columns().begin(), signature.columns().end(),
+                                     [name](const v1::ColumnSpec& column) { return column.name() == name; });
+    if (!present) {
+      return absl::InvalidArgumentError(absl::StrCat("signature lacks column '", name, "'",
+                                                     std::string(name) == kDiscount
+                                                         ? absl::StrCat(", needed when n_step > 1 (n_step is ", n_step, ")")
+                                                         : ""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<TransitionBuilder>> TransitionBuilder::Create(const TransitionBuilderOptions& options) {
+  if (options.num_envs < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("num_envs must be >= 1, got ", options.num_envs));
+  }
+  if (options.n_step < 1) return absl::InvalidArgumentError(absl::StrCat("n_step must be >= 1, got ", options.n_step));
+  if (!(options.gamma >= 0 && options.gamma <= 1)) {  // NaN fails too
+    return absl::InvalidArgumentError(absl::StrCat("gamma must be in [0, 1], got ", options.gamma));
+  }
+  RETURN_IF_ERROR(CheckEnvForItems(options.env));
+  RETURN_IF_ERROR(CheckSignature(options.signature, options.env, options.n_step));
+  return std::unique_ptr<TransitionBuilder>(new TransitionBuilder(options));
+}
+
+TransitionBuilder::TransitionBuilder(const TransitionBuilderOptions& options)
+    : options_(options),
+      obs_dim_(options.env.obs_dim()),
+      action_dim_(options.env.discrete ? 0 : static_cast<int>(options.env.action_low.size())) {
+  const int n = options_.n_step;
+  const size_t slots = static_cast<size_t>(options_.num_envs) * n;
+  for (const v1::ColumnSpec& column : options_.signature.columns()) {
+    const std::string& name = column.name();
+    fields_.push_back(name == kObs           ? Field::kObs
+                      : name == kAction      ? Field::kAction
+                      : name == kReward      ? Field::kReward
+                      : name == kTerminated  ? Field::kTerminated
+                      : name == kNextObs     ? Field::kNextObs
+                                             : Field::kDiscount);
+  }
+  gamma_powers_.resize(n + 1);
+  for (int k = 0; k <= n; ++k) gamma_powers_[k] = std::pow(options_.gamma, k);
+  windows_.resize(options_.num_envs);
+  obs_ring_.resize(slots * obs_dim_);
+  action_ring_.resize(slots * action_dim_);
+  index_ring_.resize(options_.env.discrete ? slots : 0);
+  reward_ring_.resize(slots);
+  last_next_obs_.resize(static_cast<size_t>(options_.num_envs) * obs_dim_);
+
+  // Room for every env ending an episode of n steps at once.
+  const size_t items = slots;
+  float_columns_.resize(fields_.size());
+  index_columns_.resize(fields_.size());
+  for (size_t c = 0; c < fields_.size(); ++c) {
+    switch (fields_[c]) {
+      case Field::kObs:
+      case Field::kNextObs:
+        float_columns_[c].reserve(items * obs_dim_);
+        break;
+      case Field::kAction:
+        if (options_.env.discrete) {
+          index_columns_[c].reserve(items);
+        } else {
+          float_columns_[c].reserve(items * action_dim_);
+        }
+        break;
+      default:
+        float_columns_[c].reserve(items);
+    }
+  }
+}
+
+void TransitionBuilder::AddStep(int env, const float* obs, const float* action, float reward, bool terminated,
+                                bool truncated, const float* next_obs) {
+  if (options_.env.discrete) RILL_LOG(FATAL) << "AddStep with a float action for discrete env " << options_.env.name;
+  Add(env, obs, action, 0, reward, terminated, truncated, next_obs);
+}
+
+void TransitionBuilder::AddStep(int env, const float* obs, int64_t action_index, float reward, bool terminated,
+                                bool truncated, const float* next_obs) {
+  if (!options_.env.discrete) {
+    RILL_LOG(FATAL) << "AddStep with an action index for continuous env " << options_.env.name;
+  }
+  if (action_index < 0 || action_index >= options_.env.num_actions) {
+    RILL_LOG(FATAL) << "action index " << action_index << " outside [0, " << options_.env.num_actions << ")";
+  }
+  Add(env, obs, nullptr, action_index, reward, terminated, truncated, next_obs);
+}
+
+void TransitionBuilder::AddStep(int env, const Step& step) {
+  if (options_.env.discrete) {
+    AddStep(env, step.obs, step.action_index, step.reward, step.terminated, step.truncated, step.final_obs);
+  } else {
+    AddStep(env, step.obs, step.action, step.reward, step.terminated, step.truncated, step.final_obs);
+  }
+}
+
+int TransitionBuilder::Slot(int env, int i) const {
+  return env * options_.n_step + (windows_[env].head + i) % options_.n_step;
+}
+
+void TransitionBuilder::Add(int env, const float* obs, const float* action, int64_t index, float reward,
+                            bool terminated, bool truncated, const float* next_obs) {
+  if (env < 0 || env >= options_.num_envs) {
+    RILL_LOG(FATAL) << "env " << env << " outside [0, " << options_.num_envs << ")";
+  }
+  Window& window = windows_[env];
+  const int slot = Slot(env, window.count);
+  std::copy_n(obs, obs_dim_, &obs_ring_[static_cast<size_t>(slot) * obs_dim_]);
+  if (options_.env.discrete) {
+    index_ring_[slot] = index;
+  } else {
+    std::copy_n(action, action_dim_, &action_ring_[static_cast<size_t>(slot) * action_dim_]);
+  }
+  reward_ring_[slot] = reward;
+  ++window.count;
+  std::copy_n(next_obs, obs_dim_, &last_next_obs_[static_cast<size_t>(env) * obs_dim_]);
+
+  if (terminated || truncated) {
+    // The episode ends: every pending item ends here too.
+    while (window.count > 0) EmitFront(env, terminated, next_obs);
+    window.head = 0;
+  } else if (window.count == options_.n_step) {
+    EmitFront(env, /*terminated=*/false, next_obs);
+  }
+}
+
+void TransitionBuilder::EmitFront(int env, bool terminated, const float* next_obs) {
+  Window& window = windows_[env];
+  const int k = window.count;
+  const int front = Slot(env, 0);
+  double reward = 0;
+  for (int i = 0; i < k; ++i) reward += gamma_powers_[i] * reward_ring_[Slot(env, i)];
+  const float discount = terminated ? 0.f : static_cast<float>(gamma_powers_[k]);
+
+  for (size_t c = 0; c < fields_.size(); ++c) {
+    std::vector<float>& out = float_columns_[c];
+    switch (fields_[c]) {
+      case Field::kObs: {
+        const float* obs = &obs_ring_[static_cast<size_t>(front) * obs_dim_];
+        out.insert(out.end(), obs, obs + obs_dim_);
+        break;
+      }
+      case Field::kAction:
+        if (options_.env.discrete) {
+          index_columns_[c].push_back(index_ring_[front]);
+        } else {
+          const float* action = &action_ring_[static_cast<size_t>(front) * action_dim_];
+          out.insert(out.end(), action, action + action_dim_);
+        }
+        break;
+      case Field::kReward:
+        out.push_back(static_cast<float>(reward));
+        break;
+      case Field::kTerminated:
+        out.push_back(terminated ? 1.f : 0.f);
+        break;
+      case Field::kNextObs:
+        out.insert(out.end(), next_obs, next_obs + obs_dim_);
+        break;
+      case Field::kDiscount:
+        out.push_back(discount);
+        break;
+    }
+  }
+  ++ready_;
+  window.head = (window.head + 1) % options_.n_step;
+  --window.count;
+}
+
+void TransitionBuilder::FlushPending() {
+  for (int env = 0; env < options_.num_envs; ++env) {
+    const float* next_obs = &last_next_obs_[static_cast<size_t>(env) * obs_dim_];
+    while (windows_[env].count > 0) EmitFront(env, /*terminated=*/false, next_obs);
+    windows_[env].head = 0;
+  }
+}
+
+std::vector<const void*> TransitionBuilder::Columns() const {
+  std::vector<const void*> columns(fields_.size());
+  for (size_t c = 0; c < fields_.size(); ++c) {
+    if (fields_[c] == Field::kAction && options_.env.discrete) {
+      columns[c] = index_columns_[c].data();
+    } else {
+      columns[c] = float_columns_[c].data();
+    }
+  }
+  return columns;
+}
+
+void TransitionBuilder::ClearReady() {
+  for (std::vector<float>& column : float_columns_) column.clear();
+  for (std::vector<int64_t>& column : index_columns_) column.clear();
+  ready_ = 0;
+}
+
+}  // namespace rill::items

@@ -1,8 +1,0 @@
-// Runs the learner benchmark on its own (the same as `rill bench learner`).
-#include "absl/flags/parse.h"
-#include "learner/bench_learner.h"
-
-int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
-  return rill::learner::RunLearnerBench();
-}

@@ -1,0 +1,118 @@
+#include "learner/torch_policy.h"
+
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/torch_tensor.h"
+#include "policies/categorical.h"
+#include "policies/deterministic.h"
+#include "policies/gaussian.h"
+#include "policies/registry.h"
+
+namespace rill::learner {
+namespace {
+
+torch::Tensor ActionsTensor(const policies::Policy& policy, const policies::PolicyOutput& out, int64_t batch) {
+  if (policy.spec().kind() == policies::CategoricalPolicy::kKind) {
+    return torch::from_blob(const_cast<int64_t*>(out.indices.data()), {batch}, torch::kInt64).clone();
+  }
+  return torch::from_blob(const_cast<float*>(out.actions.data()), {batch, policy.spec().action_dim()},
+                          torch::kFloat32)
+      .clone();
+}
+
+// TorchScript statements that read `out` ([B, outputs], the head) and
+// return the deterministic action of a `kind` policy with `action_dim`
+// actions; `self.low` and `self.high` hold the bounds of continuous ones.
+std::string ScriptHead(const std::string& kind, int action_dim) {
+  constexpr char kScaleToBounds[] = "    return self.low + (a + 1.0) * 0.5 * (self.high - self.low)\n";
+  if (kind == policies::CategoricalPolicy::kKind) return "    return torch.argmax(out, dim=1)\n";
+  if (kind == policies::GaussianPolicy::kKind) return absl::StrCat("    a = torch.tanh(out[:, 0:", action_dim, "])\n", kScaleToBounds);
+  return absl::StrCat("    a = torch.tanh(out)\n", kScaleToBounds);
+}
+
+}  // namespace
+
+torch::Tensor Act(policies::Policy& policy, const torch::Tensor& obs, bool deterministic) {
+  const torch::Tensor input = obs.to(torch::kFloat32).contiguous();
+  policies::PolicyOutput out;
+  policy.Act(input.data_ptr<float>(), input.size(0), deterministic, &out);
+  return ActionsTensor(policy, out, input.size(0));
+}
+
+absl::StatusOr<torch::Tensor> ActWithBehaviour(policies::Policy& policy, const torch::Tensor& obs, Behaviour* behaviour) {
+  const torch::Tensor input = obs.to(torch::kFloat32).contiguous();
+  const int64_t batch = input.size(0);
+  policies::PolicyOutput out;
+  RETURN_IF_ERROR(policy.ActWithBehaviour(input.data_ptr<float>(), batch, &out));
+  behaviour->log_prob = torch::from_blob(out.log_prob.data(), {batch}, torch::kFloat32).clone();
+  behaviour->distribution =
+      torch::from_blob(out.distribution.data(), {batch, static_cast<int64_t>(out.distribution.size()) / batch},
+                       torch::kFloat32)
+          .clone();
+  return ActionsTensor(policy, out, batch);
+}
+
+absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy) {
+  ASSIGN_OR_RETURN(const v1::ParameterSet params, policy.ExportParameters());
+  const v1::PolicySpec& spec = policy.spec();
+  try {
+    torch::NoGradGuard no_grad;
+    torch::jit::Module module("RillPolicy");
+    const int layers = spec.hidden_sizes_size() + 1;
+    std::string source = "def forward(self, obs: Tensor) -> Tensor:\n    h = obs\n";
+    if (spec.observation_clip() > 0) {
+      ASSIGN_OR_RETURN(torch::Tensor mean, ToTorch(params.tensors(2 * layers).tensor()));
+      ASSIGN_OR_RETURN(torch::Tensor std, ToTorch(params.tensors(2 * layers + 1).tensor()));
+      module.register_buffer("obs_mean", mean);
+      module.register_buffer("obs_std", std);
+      absl::StrAppend(&source, "    h = torch.clamp((obs - self.obs_mean) / self.obs_std, ", -spec.observation_clip(),
+                      ", ", spec.observation_clip(), ")\n");
+    }
+    for (int l = 0; l < layers; ++l) {
+      ASSIGN_OR_RETURN(torch::Tensor weight, ToTorch(params.tensors(2 * l).tensor()));
+      ASSIGN_OR_RETURN(torch::Tensor bias, ToTorch(params.tensors(2 * l + 1).tensor()));
+      module.register_buffer(absl::StrCat("w", l), weight);
+      module.register_buffer(absl::StrCat("b", l), bias);
+      if (l + 1 < layers) {
+        absl::StrAppend(&source, "    h = torch.relu(torch.addmm(self.b", l, ", h, self.w", l, ".t()))\n");
+      } else {
+        absl::StrAppend(&source, "    out = torch.addmm(self.b", l, ", h, self.w", l, ".t())\n");
+      }
+    }
+    if (spec.action_low_size() > 0) {
+      module.register_buffer("low", torch::tensor(std::vector<float>(spec.action_low().begin(), spec.action_low().end())));
+      module.register_buffer("high",
+                             torch::tensor(std::vector<float>(spec.action_high().begin(), spec.action_high().end())));
+    }
+    source += ScriptHead(spec.kind(), spec.action_dim());
+    module.define(source);
+    module.eval();
+    return module;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot build the TorchScript policy: ", e.what_without_backtrace()));
+  }
+}
+
+absl::Status ExportTorchScript(const v1::ParameterSet& params, const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<policies::Policy> policy, policies::PolicyFromParameters(params, /*seed=*/0));
+  ASSIGN_OR_RETURN(torch::jit::Module module, ToTorchScript(*policy));
+  try {
+    module.save(path);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot write '", path, "': ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+torch::Tensor SquashedGaussianLogProb(const torch::Tensor& mean, const torch::Tensor& log_std,
+                                      const torch::Tensor& action) {
+  constexpr double kHalfLog2Pi = 0.91893853320467274178;
+  torch::Tensor u = torch::atanh(action.clamp(-policies::kSquashEdge, policies::kSquashEdge));
+  torch::Tensor z = (u - mean) * torch::exp(-log_std);
+  return (-0.5 * z * z - log_std - kHalfLog2Pi).sum(1);
+}
+
+}  // namespace rill::learner

@@ -1,0 +1,56 @@
+// The learner's side of policies, in LibTorch: a Policy driven with tensors
+// (the inference batcher and tests), the TorchScript export of `rill
+// export`, and the squashed-Gaussian log-density the IMPALA learner computes
+// for the same actions the actors' GaussianPolicy drew. Actors never link
+// this target.
+//
+// Thread safety: as the Policy used (none); the free functions are
+// thread-safe otherwise.
+#ifndef RILL_LEARNER_TORCH_POLICY_H_
+#define RILL_LEARNER_TORCH_POLICY_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "policies/interface.h"
+#include "proto/parameters.pb.h"
+#include "torch/script.h"
+#include "torch/torch.h"
+
+namespace rill::learner {
+
+// PolicyOutput's behaviour as tensors.
+struct Behaviour {
+  torch::Tensor log_prob;      // [B] float32
+  torch::Tensor distribution;  // [B, k] float32
+};
+
+// policy.Act on obs [B, obs_dim] (float32 CPU; made contiguous) ->
+// continuous [B, action_dim] float32, discrete [B] int64. The caller
+// guarantees the shape.
+torch::Tensor Act(policies::Policy& policy, const torch::Tensor& obs, bool deterministic);
+
+// policy.ActWithBehaviour likewise, the behaviour in `behaviour`.
+absl::StatusOr<torch::Tensor> ActWithBehaviour(policies::Policy& policy, const torch::Tensor& obs, Behaviour* behaviour);
+
+// The deterministic policy as a TorchScript module with no Rill code in it:
+// forward(obs: float32 [B, obs_dim]) returns the action in env units
+// ([B, action_dim] float32) or, for discrete actions, the action index
+// ([B] int64). Internal if the module cannot be built.
+absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy);
+
+// Saves the deterministic policy of `params` as TorchScript to `path`
+// (loadable by torch.jit.load and torch::jit::load with no Rill code).
+// InvalidArgument for a bad ParameterSet, Internal for I/O errors.
+absl::Status ExportTorchScript(const v1::ParameterSet& params, const std::string& path);
+
+// log N(atanh(action); mean, exp(log_std)) summed over the action's
+// dimensions: [B, A] each -> [B]; GaussianPolicy's behaviour log_prob (see
+// gaussian.h), with autograd.
+torch::Tensor SquashedGaussianLogProb(const torch::Tensor& mean, const torch::Tensor& log_std,
+                                      const torch::Tensor& action);
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_TORCH_POLICY_H_

@@ -1,0 +1,94 @@
+#include "parameters/parameter_client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/backoff.h"
+#include "common/grpc_util.h"
+#include "common/logging.h"
+
+namespace rill::parameters {
+
+ParameterClient::ParameterClient(const std::string& learner_address, int64_t max_message_bytes,
+                                 ParameterUpdateCallback on_update)
+    : channel_(MakeChannel(learner_address, max_message_bytes)),
+      stub_(v1::ParameterService::NewStub(channel_)),
+      on_update_(std::move(on_update)),
+      thread_([this] { Run(); }) {}
+
+ParameterClient::~ParameterClient() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (active_context_ != nullptr) active_context_->TryCancel();
+  }
+  thread_.join();
+}
+
+std::optional<ReceivedParameters> ParameterClient::TakeNewer() {
+  absl::MutexLock lock(&mu_);
+  std::optional<ReceivedParameters> taken = std::move(pending_);
+  pending_.reset();
+  return taken;
+}
+
+bool ParameterClient::WaitForVersionAfter(int64_t version, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto newer = [this, version]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return latest_version_.load() > version || stopping_;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&newer), timeout);
+  return latest_version_.load() > version;
+}
+
+void ParameterClient::Run() {
+  Backoff backoff;
+  while (true) {
+    grpc::ClientContext context;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      active_context_ = &context;
+    }
+    // after_version 0: the latest version comes first, even if a restarted
+    // learner resumed from a checkpoint older than what this actor has.
+    v1::SubscribeRequest request;
+    std::unique_ptr<grpc::ClientReader<v1::ParameterUpdate>> reader = stub_->Subscribe(&context, request);
+    v1::ParameterUpdate update;
+    while (reader->Read(&update)) {
+      backoff.Reset();
+      if (on_update_) {
+        const int64_t version = update.version();
+        on_update_(std::move(update));
+        update.Clear();  // moved from; Read fills it again
+        absl::MutexLock lock(&mu_);
+        latest_version_.store(version);
+        continue;
+      }
+      ReceivedParameters received;
+      received.received = absl::Now();
+      received.published = absl::FromUnixMicros(update.published_unix_micros());
+      received.version = update.version();
+      received.learner_updates = update.learner_updates();
+      if (!received.parameters.ParseFromString(update.blob())) {
+        RILL_LOG(ERROR) << "parameter version " << update.version() << " does not parse; skipped";
+        continue;
+      }
+      absl::MutexLock lock(&mu_);
+      // Stored under the lock so that WaitForVersionAfter's condition sees it.
+      latest_version_.store(update.version());
+      pending_ = std::move(received);
+    }
+    grpc::Status status = reader->Finish();
+    absl::MutexLock lock(&mu_);
+    active_context_ = nullptr;
+    if (stopping_) return;
+    const absl::Duration wait = backoff.Next();
+    RILL_LOG(WARNING) << "parameter stream ended (" << status.error_message() << "); reconnecting in "
+                      << absl::FormatDuration(wait);
+    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    mu_.AwaitWithTimeout(absl::Condition(&stop), wait);
+  }
+}
+
+}  // namespace rill::parameters

@@ -1,0 +1,75 @@
+// Follows the learner's parameter stream in a background thread so that the
+// actor's env loop never waits for the network: the loop calls TakeNewer()
+// between steps and gets the newest decoded parameters if any arrived.
+// Reconnects (with a capped, jittered backoff: common/backoff.h) when the
+// learner goes away. A process that passes parameters on rather than acting
+// with them (`rill inference`) gives it a callback instead and gets every
+// version as the learner sent it.
+// Thread-safe; the destructor stops and joins the thread.
+#ifndef RILL_PARAMETERS_PARAMETER_CLIENT_H_
+#define RILL_PARAMETERS_PARAMETER_CLIENT_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/parameters.grpc.pb.h"
+
+namespace rill::parameters {
+
+struct ReceivedParameters {
+  int64_t version = 0;
+  int64_t learner_updates = 0;
+  v1::ParameterSet parameters;
+  // The learner's publish time and this client's receipt time.
+  absl::Time published;
+  absl::Time received;
+};
+
+// Handed each version received, as the learner sent it (the blob not
+// decoded). Runs on the client's thread; must not block.
+using ParameterUpdateCallback = std::function<void(v1::ParameterUpdate update)>;
+
+class ParameterClient {
+ public:
+  // With `on_update`, each version received goes to it instead of being
+  // kept for TakeNewer (which then returns nothing); latest_version and
+  // WaitForVersionAfter see a version once `on_update` has returned.
+  ParameterClient(const std::string& learner_address, int64_t max_message_bytes,
+                  ParameterUpdateCallback on_update = nullptr);
+  ~ParameterClient();
+
+  // The newest version received since the last call, if any. Never blocks on
+  // the network (only briefly on the mutex).
+  std::optional<ReceivedParameters> TakeNewer() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Blocks until a version newer than `version` has been received (true) or
+  // the timeout passes (false).
+  bool WaitForVersionAfter(int64_t version, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+
+  int64_t latest_version() const { return latest_version_.load(); }
+
+ private:
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ParameterService::Stub> stub_;
+  const ParameterUpdateCallback on_update_;
+  mutable absl::Mutex mu_;
+  std::optional<ReceivedParameters> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* active_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::atomic<int64_t> latest_version_{0};
+  std::thread thread_;
+};
+
+}  // namespace rill::parameters
+
+#endif  // RILL_PARAMETERS_PARAMETER_CLIENT_H_

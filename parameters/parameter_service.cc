@@ -1,0 +1,226 @@
+#include "parameters/parameter_service.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+
+namespace rill::parameters {
+
+absl::Status ParameterStore::Publish(int64_t version, int64_t learner_updates, std::string blob) {
+  auto update = std::make_shared<v1::ParameterUpdate>();
+  update->set_version(version);
+  update->set_learner_updates(learner_updates);
+  update->set_published_unix_micros(absl::ToUnixMicros(absl::Now()));
+  *update->mutable_blob() = std::move(blob);
+  auto published = std::make_shared<PublishedVersion>();
+  bool own_buffer = false;
+  grpc::Status serialized = grpc::SerializationTraits<v1::ParameterUpdate>::Serialize(*update, &published->wire, &own_buffer);
+  if (!serialized.ok()) {
+    return absl::InternalError(absl::StrCat("cannot serialize parameter version ", version, ": ", serialized.error_message()));
+  }
+  published->update = std::move(update);
+  absl::MutexLock lock(&mu_);
+  if (latest_ != nullptr && version <= latest_->update->version()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("parameter version ", version, " is not newer than ", latest_->update->version()));
+  }
+  latest_ = std::move(published);
+  // Under the lock, so that listeners see versions in publishing order; each
+  // call only starts a write (or keeps the update for later).
+  for (ParameterListener* listener : listeners_) listener->OnPublished(latest_);
+  return absl::OkStatus();
+}
+
+ParameterUpdatePtr ParameterStore::Latest() const {
+  absl::MutexLock lock(&mu_);
+  return latest_ == nullptr ? nullptr : latest_->update;
+}
+
+absl::StatusOr<ParameterUpdatePtr> ParameterStore::WaitNewer(int64_t after_version, absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this, after_version]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || (latest_ != nullptr && latest_->update->version() > after_version);
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  if (closed_) return absl::CancelledError("parameter service is shutting down");
+  if (latest_ == nullptr || latest_->update->version() <= after_version) {
+    return absl::DeadlineExceededError(absl::StrCat("no parameter version newer than ", after_version));
+  }
+  return latest_->update;
+}
+
+void ParameterStore::AddListener(ParameterListener* listener) {
+  absl::MutexLock lock(&mu_);
+  if (closed_) {
+    listener->OnStoreClosed();
+    return;
+  }
+  listeners_.insert(listener);
+  if (latest_ != nullptr) listener->OnPublished(latest_);
+}
+
+void ParameterStore::RemoveListener(ParameterListener* listener) {
+  absl::MutexLock lock(&mu_);
+  listeners_.erase(listener);
+}
+
+int64_t ParameterStore::listeners() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(listeners_.size());
+}
+
+void ParameterStore::Close() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return;
+  closed_ = true;
+  for (ParameterListener* listener : listeners_) listener->OnStoreClosed();
+  listeners_.clear();
+}
+
+void ParameterStore::SetProgress(int64_t updates, int64_t samples, double updates_per_second) {
+  updates_.store(updates);
+  samples_.store(samples);
+  updates_per_second_.store(updates_per_second);
+}
+
+v1::LearnerStatus ParameterStore::Status() const {
+  v1::LearnerStatus status;
+  status.set_updates(updates_.load());
+  status.set_samples(samples_.load());
+  status.set_updates_per_second(updates_per_second_.load());
+  const ParameterUpdatePtr latest = Latest();
+  status.set_version(latest ? latest->version() : 0);
+  return status;
+}
+
+namespace {
+
+// One Subscribe stream, from Subscribe() until gRPC calls OnDone. At most one
+// write is on the wire; `pending_` holds the newest version not yet written,
+// replaced (not queued) when a newer one arrives meanwhile. The bytes
+// written are the store's shared serialized version, kept alive by
+// `in_flight_`.
+class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public ParameterListener {
+ public:
+  SubscribeReactor(ParameterStore* store, int64_t after_version) : store_(store), newest_version_(after_version) {
+    // Reactions may start in the constructor; gRPC holds them until the
+    // stream is bound.
+    store_->AddListener(this);
+  }
+
+  void OnPublished(const PublishedPtr& version) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (finishing_ || version->update->version() <= newest_version_) return;
+    newest_version_ = version->update->version();
+    pending_ = version;
+    if (!writing_) WriteLocked();
+  }
+
+  void OnStoreClosed() override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "parameter service is shutting down"));
+  }
+
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    in_flight_.reset();
+    if (finishing_) {
+      Finish(final_status_);
+    } else if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away"));
+    } else if (pending_ != nullptr) {
+      WriteLocked();
+    }
+  }
+
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscriber cancelled"));
+  }
+
+  void OnDone() override {
+    store_->RemoveListener(this);
+    // OnStoreClosed may have called Finish under mu_ from the store's thread:
+    // wait until it has let go of the lock before the reactor goes.
+    { absl::MutexLock lock(&mu_); }
+    delete this;
+  }
+
+ private:
+  void WriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    in_flight_ = std::move(pending_);
+    pending_ = nullptr;
+    writing_ = true;
+    StartWrite(&in_flight_->wire);
+  }
+
+  // Finishes now, or when the write on the wire completes (a stream may
+  // have only one operation of each kind outstanding at Finish).
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finishing_) return;
+    finishing_ = true;
+    pending_ = nullptr;
+    if (writing_) {
+      final_status_ = std::move(status);
+      return;
+    }
+    Finish(std::move(status));
+  }
+
+  ParameterStore* const store_;
+  absl::Mutex mu_;
+  int64_t newest_version_ ABSL_GUARDED_BY(mu_);
+  PublishedPtr pending_ ABSL_GUARDED_BY(mu_);
+  PublishedPtr in_flight_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// A stream refused before it starts.
+class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  explicit RefusedStream(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* ParameterServiceImpl::Subscribe(grpc::CallbackServerContext*,
+                                                                            const grpc::ByteBuffer* request) {
+  grpc::ByteBuffer bytes(*request);  // Deserialize consumes its input
+  v1::SubscribeRequest parsed;
+  grpc::Status status = grpc::SerializationTraits<v1::SubscribeRequest>::Deserialize(&bytes, &parsed);
+  if (!status.ok()) {
+    return new RefusedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                          "Subscribe: the request is not a rill.v1.SubscribeRequest"));
+  }
+  return new SubscribeReactor(store_, parsed.after_version());
+}
+
+grpc::ServerUnaryReactor* ParameterServiceImpl::GetParameters(grpc::CallbackServerContext* context,
+                                                              const v1::GetParametersRequest*,
+                                                              v1::ParameterUpdate* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  ParameterUpdatePtr latest = store_->Latest();
+  if (latest == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no parameters published yet"));
+  } else {
+    *response = *latest;
+    reactor->Finish(grpc::Status::OK);
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ParameterServiceImpl::Status(grpc::CallbackServerContext* context,
+                                                       const v1::LearnerStatusRequest*,
+                                                       v1::LearnerStatus* response) {
+  *response = store_->Status();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace rill::parameters

@@ -1,0 +1,122 @@
+// The learner's parameter service. The training loop publishes each new
+// policy version into a ParameterStore ONCE: encoded into one blob, and that
+// message serialized once into a gRPC byte buffer whose slices every
+// subscriber stream writes by reference, so the cost of a version does not
+// grow with the number of actors beyond the socket copies (a typed stream
+// would serialize a copy per actor: 1,000 actors x a 263 KB policy is
+// 263 MB of copying and transient memory per version).
+//
+// The service uses gRPC's callback API: a Subscribe stream is a
+// SubscribeReactor registered with the store, not a thread. Publish hands the
+// new version to every registered reactor, which starts a write at once or,
+// while its previous write is still on the wire, keeps only the newest
+// version for when that write completes (a slow actor skips versions, it
+// never queues them). No thread waits and nothing polls, so a learner holds
+// a thousand subscribers with the threads of an idle server.
+//
+// ParameterStore is thread-safe. Lock order: the store's mutex, then a
+// reactor's; a reactor never calls into the store while holding its own.
+#ifndef RILL_PARAMETERS_PARAMETER_SERVICE_H_
+#define RILL_PARAMETERS_PARAMETER_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "proto/parameters.grpc.pb.h"
+
+namespace rill::parameters {
+
+using ParameterUpdatePtr = std::shared_ptr<const v1::ParameterUpdate>;
+
+// A published version and its wire form, shared by every stream writing it.
+struct PublishedVersion {
+  ParameterUpdatePtr update;
+  grpc::ByteBuffer wire;  // update, serialized once
+};
+using PublishedPtr = std::shared_ptr<const PublishedVersion>;
+
+// What the store tells a subscriber: a new version, or that it closed. Both
+// are called with the store's mutex held and must not block or call back
+// into the store.
+class ParameterListener {
+ public:
+  virtual ~ParameterListener() = default;
+  virtual void OnPublished(const PublishedPtr& version) = 0;
+  virtual void OnStoreClosed() = 0;
+};
+
+class ParameterStore {
+ public:
+  // Makes `blob` (a serialized ParameterSet) the latest version; versions must
+  // increase (FailedPrecondition otherwise). Wakes every waiting caller and
+  // tells every listener.
+  absl::Status Publish(int64_t version, int64_t learner_updates, std::string blob) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The newest version, or null before the first Publish.
+  ParameterUpdatePtr Latest() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Blocks until a version newer than `after_version` exists (returns it),
+  // the deadline passes (DeadlineExceeded) or Close() is called (Cancelled).
+  absl::StatusOr<ParameterUpdatePtr> WaitNewer(int64_t after_version, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Registers `listener` and, under the same lock, tells it the current
+  // state: OnPublished(latest) if there is a version, OnStoreClosed() if the
+  // store is closed (then it is not registered). Remove it before it dies.
+  void AddListener(ParameterListener* listener) ABSL_LOCKS_EXCLUDED(mu_);
+  // After this returns the listener is never called again.
+  void RemoveListener(ParameterListener* listener) ABSL_LOCKS_EXCLUDED(mu_);
+  // Registered listeners: one per open Subscribe stream.
+  int64_t listeners() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Wakes waiters with Cancelled and tells every listener; idempotent.
+  void Close() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Progress the Status RPC reports; set by the training loop.
+  void SetProgress(int64_t updates, int64_t samples, double updates_per_second);
+  v1::LearnerStatus Status() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  PublishedPtr latest_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<ParameterListener*> listeners_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> updates_{0};
+  std::atomic<int64_t> samples_{0};
+  std::atomic<double> updates_per_second_{0};
+};
+
+// Subscribe is a raw method (byte buffers in and out) so that streams write
+// the shared serialized version; the others are typed.
+class ParameterServiceImpl final
+    : public v1::ParameterService::WithRawCallbackMethod_Subscribe<v1::ParameterService::CallbackService> {
+ public:
+  // `store` must outlive the service.
+  explicit ParameterServiceImpl(ParameterStore* store) : store_(store) {}
+
+  // Streams versions newer than request.after_version, the newest one each
+  // time the stream can take a write, until the client cancels (CANCELLED)
+  // or the store closes (CANCELLED, "shutting down"). INVALID_ARGUMENT for
+  // a request that is not a SubscribeRequest.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,
+                                                        const grpc::ByteBuffer* request) override;
+  // The latest version; UNAVAILABLE before the first publish.
+  grpc::ServerUnaryReactor* GetParameters(grpc::CallbackServerContext* context,
+                                          const v1::GetParametersRequest* request,
+                                          v1::ParameterUpdate* response) override;
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context, const v1::LearnerStatusRequest* request,
+                                   v1::LearnerStatus* response) override;
+
+ private:
+  ParameterStore* store_;
+};
+
+}  // namespace rill::parameters
+
+#endif  // RILL_PARAMETERS_PARAMETER_SERVICE_H_

@@ -1,0 +1,234 @@
+#include "parameters/parameter_service.h"
+
+#include <unistd.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/bench_probes.h"
+#include "common/grpc_util.h"
+#include "gtest/gtest.h"
+
+namespace rill::parameters {
+namespace {
+
+TEST(ParameterStoreTest, WaitNewerBlocksUntilAVersionIsPublished) {
+  ParameterStore store;
+  absl::Notification got;
+  int64_t version = 0;
+  std::thread waiter([&] {
+    auto update = store.WaitNewer(0, absl::Now() + absl::Seconds(10));
+    if (update.ok()) version = (*update)->version();
+    got.Notify();
+  });
+  EXPECT_FALSE(got.WaitForNotificationWithTimeout(absl::Milliseconds(100)));  // still blocked
+  ASSERT_TRUE(store.Publish(3, 2, "blob").ok());
+  EXPECT_TRUE(got.WaitForNotificationWithTimeout(absl::Seconds(10)));  // now released
+  waiter.join();
+  EXPECT_EQ(version, 3);
+}
+
+TEST(ParameterStoreTest, OlderVersionIsRefused) {
+  ParameterStore store;
+  ASSERT_TRUE(store.Publish(5, 4, "a").ok());
+  EXPECT_EQ(store.Publish(5, 4, "b").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.Latest()->blob(), "a");
+}
+
+TEST(ParameterStoreTest, CloseWakesWaitersWithCancelled) {
+  ParameterStore store;
+  absl::Notification done;
+  absl::Status status;
+  std::thread waiter([&] {
+    status = store.WaitNewer(0, absl::Now() + absl::Seconds(30)).status();
+    done.Notify();
+  });
+  EXPECT_FALSE(done.WaitForNotificationWithTimeout(absl::Milliseconds(100)));
+  store.Close();
+  EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  waiter.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+}
+
+TEST(ParameterServiceTest, SubscriberReceivesEveryNewerVersionOverGrpc) {
+  ParameterStore store;
+  ParameterServiceImpl service(&store);
+  auto server = StartGrpcServer("127.0.0.1:0", {&service}, 1 << 20);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(store.Publish(1, 0, "v1").ok());
+  auto stub = v1::ParameterService::NewStub(MakeChannel("127.0.0.1:" + std::to_string(server->port), 1 << 20));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  v1::SubscribeRequest request;
+  auto reader = stub->Subscribe(&context, request);
+  v1::ParameterUpdate update;
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.version(), 1);
+  EXPECT_EQ(update.blob(), "v1");
+  ASSERT_TRUE(store.Publish(7, 6, "v7").ok());
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.version(), 7);
+  EXPECT_EQ(update.learner_updates(), 6);
+  context.TryCancel();
+  store.Close();
+  server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
+}
+
+TEST(ParameterServiceTest, GetParametersIsUnavailableBeforeTheFirstPublish) {
+  ParameterStore store;
+  ParameterServiceImpl service(&store);
+  auto server = StartGrpcServer("127.0.0.1:0", {&service}, 1 << 20);
+  ASSERT_TRUE(server.ok());
+  auto stub = v1::ParameterService::NewStub(MakeChannel("127.0.0.1:" + std::to_string(server->port), 1 << 20));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(10)));
+  v1::ParameterUpdate response;
+  grpc::Status status = stub->GetParameters(&context, v1::GetParametersRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  store.Close();
+  server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
+}
+
+bool WaitFor(const std::function<bool()>& condition) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+struct ServedStore {
+  ParameterStore store;
+  std::unique_ptr<ParameterServiceImpl> service = std::make_unique<ParameterServiceImpl>(&store);
+  StartedServer server;
+  std::unique_ptr<v1::ParameterService::Stub> stub;
+
+  ServedStore() {
+    absl::StatusOr<StartedServer> started = StartGrpcServer("127.0.0.1:0", {service.get()}, 1 << 20);
+    EXPECT_TRUE(started.ok()) << started.status();
+    server = std::move(*started);
+    stub = v1::ParameterService::NewStub(MakeChannel("127.0.0.1:" + std::to_string(server.port), 1 << 20));
+  }
+  ~ServedStore() {
+    store.Close();
+    server.server->Shutdown(DeadlineIn(absl::Seconds(2)));
+  }
+};
+
+TEST(ParameterServiceTest, ACancelledSubscriberLeavesTheStore) {
+  ServedStore served;
+  ASSERT_TRUE(served.store.Publish(1, 0, "v1").ok());
+  grpc::ClientContext context;
+  auto reader = served.stub->Subscribe(&context, v1::SubscribeRequest());
+  v1::ParameterUpdate update;
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(served.store.listeners(), 1);
+  context.TryCancel();
+  EXPECT_TRUE(WaitFor([&] { return served.store.listeners() == 0; }));
+  // The store goes on serving the others.
+  ASSERT_TRUE(served.store.Publish(2, 1, "v2").ok());
+  grpc::ClientContext second;
+  auto again = served.stub->Subscribe(&second, v1::SubscribeRequest());
+  ASSERT_TRUE(again->Read(&update));
+  EXPECT_EQ(update.version(), 2);
+  second.TryCancel();
+}
+
+TEST(ParameterServiceTest, CloseEndsEveryStreamWithCancelled) {
+  ServedStore served;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::ParameterUpdate>>> readers;
+  for (int i = 0; i < 3; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(DeadlineIn(absl::Seconds(30)));
+    readers.push_back(served.stub->Subscribe(contexts.back().get(), v1::SubscribeRequest()));
+  }
+  ASSERT_TRUE(WaitFor([&] { return served.store.listeners() == 3; }));
+  served.store.Close();
+  for (auto& reader : readers) {
+    v1::ParameterUpdate update;
+    EXPECT_FALSE(reader->Read(&update));
+    grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+    EXPECT_EQ(status.error_message(), "parameter service is shutting down");
+  }
+  EXPECT_EQ(served.store.listeners(), 0);
+  // A stream opened after Close ends at once.
+  grpc::ClientContext late;
+  late.set_deadline(DeadlineIn(absl::Seconds(30)));
+  auto reader = served.stub->Subscribe(&late, v1::SubscribeRequest());
+  v1::ParameterUpdate update;
+  EXPECT_FALSE(reader->Read(&update));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST(ParameterServiceTest, ASlowSubscriberSkipsToTheNewestVersion) {
+  ServedStore served;
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  v1::SubscribeRequest request;
+  request.set_after_version(3);
+  auto reader = served.stub->Subscribe(&context, request);
+  ASSERT_TRUE(WaitFor([&] { return served.store.listeners() == 1; }));
+  const std::string blob(64 << 10, 'x');
+  for (int version = 1; version <= 200; ++version) ASSERT_TRUE(served.store.Publish(version, version, blob).ok());
+  // Versions arrive newest-so-far each time, never older, never at or
+  // below after_version, and end at the last one published.
+  int64_t last = 3;
+  int reads = 0;
+  v1::ParameterUpdate update;
+  while (last < 200 && reader->Read(&update)) {
+    EXPECT_GT(update.version(), last);
+    last = update.version();
+    ++reads;
+  }
+  EXPECT_EQ(last, 200);
+  EXPECT_LT(reads, 197) << "every version was queued for a subscriber that could not keep up";
+  context.TryCancel();
+}
+
+TEST(ParameterServiceTest, SubscribersTakeNoThreadEach) {
+  ServedStore served;
+  ASSERT_TRUE(served.store.Publish(1, 0, "v1").ok());
+  // Warm the server's and the channel's own threads up first.
+  {
+    grpc::ClientContext context;
+    auto reader = served.stub->Subscribe(&context, v1::SubscribeRequest());
+    v1::ParameterUpdate update;
+    ASSERT_TRUE(reader->Read(&update));
+    context.TryCancel();
+  }
+  ASSERT_TRUE(WaitFor([&] { return served.store.listeners() == 0; }));
+  const int threads_before = ThreadCount(getpid());
+  constexpr int kStreams = 300;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::ParameterUpdate>>> readers;
+  for (int i = 0; i < kStreams; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(DeadlineIn(absl::Seconds(60)));
+    readers.push_back(served.stub->Subscribe(contexts.back().get(), v1::SubscribeRequest()));
+  }
+  ASSERT_TRUE(WaitFor([&] { return served.store.listeners() == kStreams; }));
+  ASSERT_TRUE(served.store.Publish(2, 1, "v2").ok());
+  for (auto& reader : readers) {
+    v1::ParameterUpdate update;
+    ASSERT_TRUE(reader->Read(&update));
+    if (update.version() == 1) {
+      ASSERT_TRUE(reader->Read(&update));
+    }
+    EXPECT_EQ(update.version(), 2);
+  }
+  const int threads_during = ThreadCount(getpid());
+  // The sync API held a thread per stream (300 here).
+  EXPECT_LT(threads_during - threads_before, 32) << threads_before << " threads before, " << threads_during << " with "
+                                                 << kStreams << " streams";
+  for (auto& context : contexts) context->TryCancel();
+  EXPECT_TRUE(WaitFor([&] { return served.store.listeners() == 0; }));
+}
+
+}  // namespace
+}  // namespace rill::parameters

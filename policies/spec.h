@@ -1,0 +1,43 @@
+// What every policy shares and the learner's algorithms name too: the
+// parameter names actors load, the log-std range of Gaussian heads, and the
+// checks of a PolicySpec. No LibTorch: actors link this.
+//
+// Thread-safe free functions.
+#ifndef RILL_POLICIES_SPEC_H_
+#define RILL_POLICIES_SPEC_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "envs/spec.h"
+#include "proto/parameters.pb.h"
+
+namespace rill::policies {
+
+// Prefix of the policy's parameter names ("policy.layers.<l>.weight").
+inline constexpr char kPolicyPrefix[] = "policy";
+
+// Names of the observation normaliser's tensors, the last two of a
+// ParameterSet whose PolicySpec has observation_clip > 0 ([obs_dim] each).
+inline constexpr char kObsNormMeanName[] = "obs_norm.mean";
+inline constexpr char kObsNormStdName[] = "obs_norm.std";
+
+// A Gaussian head's log_std is clamped to [kLogStdMin, kLogStdMax] (as in
+// SB3 and CleanRL), on the actors and in the learner alike.
+inline constexpr double kLogStdMin = -20.0;
+inline constexpr double kLogStdMax = 2.0;
+
+// InvalidArgument naming the field when `spec` is not a usable spec of
+// `kind`: sizes not positive, continuous bounds missing or not action_dim
+// long, or low >= high.
+absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind);
+
+// The spec of a `kind` policy for `env` ("gaussian", "deterministic",
+// "categorical"): sizes and bounds from the env, `hidden` layer widths.
+v1::PolicySpec PolicySpecFor(const std::string& kind, const envs::EnvSpec& env, const std::vector<int>& hidden,
+                             double exploration_noise = 0);
+
+}  // namespace rill::policies
+
+#endif  // RILL_POLICIES_SPEC_H_

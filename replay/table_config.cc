@@ -1,0 +1,135 @@
+#include "replay/table_config.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/tensor_codec.h"
+#include "replay/rate_limiter.h"
+#include "replay/selectors/interface.h"
+
+namespace rill::replay {
+namespace {
+
+// The exponent fields of a prioritized table and their ranges.
+std::optional<FieldIssue> ExponentIssue(bool has, double value, double max, const char* field) {
+  if (has && !(value >= 0 && value <= max)) {
+    return FieldIssue{field, absl::StrCat(value, " must be in [0, ", max, "]")};
+  }
+  return std::nullopt;
+}
+
+// Bytes of one item; 0 for a signature that does not say (checked first).
+int64_t ItemBytesOf(const v1::TableConfig& config) {
+  int64_t bytes = 0;
+  for (const v1::ColumnSpec& column : config.signature().columns()) {
+    absl::StatusOr<int64_t> column_bytes = ItemBytes(column);
+    if (column_bytes.ok()) bytes += *column_bytes;
+  }
+  return bytes;
+}
+
+}  // namespace
+
+std::string SelectorName(const v1::TableConfig& config) {
+  return config.selector().empty() ? "uniform" : config.selector();
+}
+
+std::string RemoverName(const v1::TableConfig& config) {
+  return config.remover().empty() ? "fifo" : config.remover();
+}
+
+std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config) {
+  if (config.name().empty()) return FieldIssue{"name", "is required"};
+  if (absl::Status signature = CheckSignature(config.signature()); !signature.ok()) {
+    return FieldIssue{"signature", std::string(signature.message())};
+  }
+  const std::string selector = SelectorName(config);
+  const std::string remover = RemoverName(config);
+  if (selector != "uniform" && selector != "prioritized" && selector != "fifo") {
+    return FieldIssue{"selector", absl::StrCat("'", selector, "' is unknown (known: uniform, prioritized, fifo)")};
+  }
+  if (remover != "fifo" && remover != "lowest_priority") {
+    return FieldIssue{"remover", absl::StrCat("'", remover, "' is unknown (known: fifo, lowest_priority)")};
+  }
+  if (remover == "lowest_priority" && selector != "prioritized") {
+    return FieldIssue{"remover", absl::StrCat("'lowest_priority' needs selector 'prioritized' (got '", selector,
+                                              "'): only it keeps priorities")};
+  }
+  if (config.max_times_sampled() < 0) {
+    return FieldIssue{"max_times_sampled", absl::StrCat(config.max_times_sampled(), " must be >= 0")};
+  }
+  if (selector == "fifo" && config.max_times_sampled() > 1) {
+    return FieldIssue{"max_times_sampled",
+                      absl::StrCat(config.max_times_sampled(),
+                                   " with selector 'fifo': a queue hands out each item once (use 0 or 1)")};
+  }
+  if (selector != "prioritized") {
+    for (auto [has, field] : {std::pair{config.has_priority_exponent(), "priority_exponent"},
+                              std::pair{config.has_importance_sampling_exponent(), "importance_sampling_exponent"}}) {
+      if (has) {
+        return FieldIssue{field, absl::StrCat("is set but selector '", selector,
+                                              "' has no priorities (use selector 'prioritized')")};
+      }
+    }
+  }
+  if (auto issue = ExponentIssue(config.has_priority_exponent(), config.priority_exponent(), 1e6,
+                                 "priority_exponent")) {
+    return issue;
+  }
+  if (auto issue = ExponentIssue(config.has_importance_sampling_exponent(), config.importance_sampling_exponent(),
+                                 1.0, "importance_sampling_exponent")) {
+    return issue;
+  }
+  const int32_t max_times_sampled = selector == "fifo" ? 1 : config.max_times_sampled();
+  const double samples_per_insert = config.rate_limiter().samples_per_insert();
+  if (max_times_sampled > 0 && samples_per_insert > max_times_sampled) {
+    // Each item leaves after max_times_sampled draws, so the run can never
+    // reach the ratio: inserts end up waiting for samples of an empty table.
+    return FieldIssue{"rate_limiter.samples_per_insert",
+                      absl::StrCat(samples_per_insert, " exceeds max_times_sampled ", max_times_sampled,
+                                   selector == "fifo" ? " (a fifo queue hands out each item once)" : "",
+                                   ": items leave before they can be sampled that often, so inserts and samples "
+                                   "would deadlock")};
+  }
+  if (config.max_size() <= 0) return FieldIssue{"max_size", absl::StrCat(config.max_size(), " must be > 0")};
+  if (config.max_bytes() < 0) return FieldIssue{"max_bytes", absl::StrCat(config.max_bytes(), " must be >= 0")};
+  if (std::optional<FieldIssue> limiter = RateLimiter::FindConfigIssue(config.rate_limiter())) {
+    return FieldIssue{absl::StrCat("rate_limiter.", limiter->field), limiter->why};
+  }
+  // Items have a fixed size, so a byte budget is an item budget.
+  int64_t capacity = config.max_size();
+  const int64_t item_bytes = ItemBytesOf(config);
+  if (config.max_bytes() > 0 && item_bytes > 0) {
+    capacity = std::min(capacity, config.max_bytes() / item_bytes);
+    if (capacity == 0) {
+      return FieldIssue{"max_bytes",
+                        absl::StrCat(config.max_bytes(), " is smaller than one item (", item_bytes, " bytes)")};
+    }
+  }
+  if (capacity > kMaxSlots) {
+    return FieldIssue{"max_size", absl::StrCat(capacity, " exceeds the most items a table holds, ", kMaxSlots)};
+  }
+  if (config.rate_limiter().min_size_to_sample() > capacity) {
+    return FieldIssue{"rate_limiter.min_size_to_sample",
+                      absl::StrCat(config.rate_limiter().min_size_to_sample(), " exceeds the table's capacity ",
+                                   capacity, ": sampling could never start")};
+  }
+  return std::nullopt;
+}
+
+absl::Status CheckTableConfig(const v1::TableConfig& config) {
+  if (std::optional<FieldIssue> issue = FindTableConfigIssue(config)) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", config.name(), "': ", issue->field, " ", issue->why));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> TableCapacity(const v1::TableConfig& config) {
+  if (absl::Status status = CheckTableConfig(config); !status.ok()) return status;
+  const int64_t item_bytes = ItemBytesOf(config);
+  int64_t capacity = config.max_size();
+  if (config.max_bytes() > 0 && item_bytes > 0) capacity = std::min(capacity, config.max_bytes() / item_bytes);
+  return capacity;
+}
+
+}  // namespace rill::replay

@@ -1,0 +1,47 @@
+// Every rule of one replay table's config, in one place. Table::Create (a
+// shard at start-up, for any table it is given) and experiment config
+// finalization (every process, naming the config field) both apply them,
+// so a config the launcher accepts is one every shard accepts, and the two
+// cannot drift.
+//
+// Thread-safe: pure functions.
+#ifndef RILL_REPLAY_TABLE_CONFIG_H_
+#define RILL_REPLAY_TABLE_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/invalid_field.h"
+#include "proto/config.pb.h"
+
+namespace rill::replay {
+
+// The selector and remover a config names, or the defaults it leaves them
+// to ("uniform", "fifo").
+std::string SelectorName(const v1::TableConfig& config);
+std::string RemoverName(const v1::TableConfig& config);
+
+// The first rule `config` breaks, or nullopt. Fields are relative to the
+// table ("selector", "rate_limiter.error_buffer"). The rules: a name; a
+// valid signature; a known selector and remover (lowest_priority only with
+// prioritized); max_times_sampled >= 0, and at most 1 for a fifo queue;
+// priority exponents only for prioritized tables, within range; the rate
+// limiter's own rules; samples_per_insert no higher than max_times_sampled
+// (items would leave before they could be sampled that often: deadlock);
+// max_size > 0 and max_bytes >= 0, a capacity of at least one item and at
+// most kMaxSlots; min_size_to_sample within the capacity.
+std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config);
+
+// InvalidArgument "table '<name>': <field> <why>" for the first broken rule.
+absl::Status CheckTableConfig(const v1::TableConfig& config);
+
+// The items the table holds at most: max_size, lowered to what max_bytes
+// allows. InvalidArgument as CheckTableConfig.
+absl::StatusOr<int64_t> TableCapacity(const v1::TableConfig& config);
+
+}  // namespace rill::replay
+
+#endif  // RILL_REPLAY_TABLE_CONFIG_H_

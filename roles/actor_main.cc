@@ -1,0 +1,60 @@
+#include "roles/actor_main.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "actor/actor.h"
+#include "common/flags.h"
+#include "common/logging.h"
+#include "common/process.h"
+#include "learner/algorithms/spec.h"
+#include "roles/role.h"
+
+ABSL_FLAG(int32_t, actor_id, 0, "This actor's id: picks its seed, its replay shard and its item keys.");
+ABSL_FLAG(bool, eval, false, "Run as the evaluator: deterministic policy, no replay writes.");
+ABSL_FLAG(int64_t, actor_max_env_steps, 0, "Stop after this many env steps; 0 runs until stopped.");
+ABSL_FLAG(std::string, inference_address, "",
+          "Central inference: the InferenceService to stream to (HOST:PORT), in place of the config's "
+          "inference.address (`rill launch` points each actor at one of its `rill inference` processes).");
+
+namespace rill::roles {
+
+int ActorMain() {
+  absl::Notification& stop = InstallShutdownSignals();
+  const bool eval = absl::GetFlag(FLAGS_eval);
+  SetLogRole(eval ? "evaluator" : absl::StrCat("actor/", absl::GetFlag(FLAGS_actor_id)));
+  absl::StatusOr<v1::ExperimentConfig> config = LoadConfigFromFlags();
+  if (!config.ok()) return ExitWith("bad config", config.status());
+  absl::StatusOr<std::unique_ptr<MetricsServer>> metrics = StartMetricsFromFlags();
+  if (!metrics.ok()) return ExitWith("metrics", metrics.status());
+
+  // The actor knows no algorithm: it is told what to write and whether to
+  // wait for versions.
+  absl::StatusOr<const learner::AlgorithmSpec*> algorithm = learner::FindAlgorithmSpec(config->learner());
+  if (!algorithm.ok()) return ExitWith("bad config", algorithm.status());
+  const learner::ActorDuty duty = (*algorithm)->actor_duty(config->learner());
+
+  actor::ActorOptions options;
+  options.config = *config;
+  options.actor_id = absl::GetFlag(FLAGS_actor_id);
+  options.evaluator = eval;
+  options.replay_address = absl::GetFlag(FLAGS_replay_address);
+  options.learner_address = absl::GetFlag(FLAGS_learner_address);
+  options.inference_address = absl::GetFlag(FLAGS_inference_address);
+  options.max_env_steps = absl::GetFlag(FLAGS_actor_max_env_steps);
+  options.seed = config->seed();
+  options.items = duty.items;
+  options.synchronous = duty.synchronous;
+  if (options.max_env_steps < 0) return ExitWith("flags", absl::InvalidArgumentError("--actor_max_env_steps must be >= 0"));
+  absl::StatusOr<std::unique_ptr<actor::Actor>> actor =
+      actor::Actor::Create(options, *metrics ? &(*metrics)->registry() : nullptr);
+  if (!actor.ok()) return ExitWith("cannot start the actor", actor.status());
+  std::map<std::string, int> ports;
+  if (*metrics) ports["metrics_port"] = (*metrics)->port();
+  absl::Status ready = AnnounceReady(absl::GetFlag(FLAGS_ready_fd), ports);
+  if (!ready.ok()) return ExitWith("ready", ready);
+  absl::Status status = (*actor)->Run(stop);
+  if (!status.ok()) return ExitWith("actor failed", status);
+  return 0;
+}
+
+}  // namespace rill::roles

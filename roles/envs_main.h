@@ -1,0 +1,21 @@
+// `rill envs`: the environments the registry knows, one line each, with
+// their observation shape, action space and default time limit.
+#ifndef RILL_ROLES_ENVS_MAIN_H_
+#define RILL_ROLES_ENVS_MAIN_H_
+
+#include <string>
+
+#include "envs/spec.h"
+
+namespace rill::roles {
+
+// "Discrete(3)", or "Box(-1, 1, (6,))" for bounds shared by every
+// dimension, else "Box([lows], [highs])".
+std::string DescribeActionSpace(const envs::EnvSpec& spec);
+
+// Prints the table to stdout; returns the process exit code (0).
+int ListEnvsMain();
+
+}  // namespace rill::roles
+
+#endif  // RILL_ROLES_ENVS_MAIN_H_

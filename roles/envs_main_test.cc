@@ -1,0 +1,20 @@
+#include "roles/envs_main.h"
+
+#include "envs/catalog.h"
+#include "gtest/gtest.h"
+
+namespace rill::roles {
+namespace {
+
+TEST(DescribeActionSpaceTest, NamesDiscreteAndBoxSpacesAsGymnasiumPrintsThem) {
+  EXPECT_EQ(DescribeActionSpace(envs::LookupEnvSpec("Acrobot-v1").value()), "Discrete(3)");
+  EXPECT_EQ(DescribeActionSpace(envs::LookupEnvSpec("HalfCheetah-v4").value()), "Box(-1, 1, (6,))");
+  EXPECT_EQ(DescribeActionSpace(envs::LookupEnvSpec("Humanoid-v4").value()), "Box(-0.4, 0.4, (17,))");
+  envs::EnvSpec mixed;
+  mixed.action_low = {-1, 0};
+  mixed.action_high = {1, 2};
+  EXPECT_EQ(DescribeActionSpace(mixed), "Box([-1, 0], [1, 2])");
+}
+
+}  // namespace
+}  // namespace rill::roles

@@ -1,0 +1,50 @@
+#include "roles/export_main.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_join.h"
+#include "common/flags.h"
+#include "learner/checkpoint.h"
+#include "policies/registry.h"
+#include "learner/torch_policy.h"  // ExportTorchScript
+
+ABSL_FLAG(std::string, out, "", "rill export: where to write the TorchScript policy (e.g. policy.pt).");
+
+namespace rill::roles {
+
+using learner::ExportTorchScript;
+using learner::ReadCheckpointPolicy;
+using learner::kCheckpointPolicyFile;
+
+int ExportMain() {
+  const std::string dir = absl::GetFlag(FLAGS_checkpoint_dir);
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (dir.empty() || out.empty()) {
+    std::fprintf(stderr, "rill export: --checkpoint_dir and --out are required\n");
+    return 2;
+  }
+  // A learner's checkpoint folder holds its newest checkpoint in latest/.
+  const std::string latest = dir + "/latest";
+  const std::string checkpoint =
+      std::filesystem::exists(std::filesystem::path(latest) / kCheckpointPolicyFile) ? latest : dir;
+  absl::StatusOr<v1::ParameterSet> policy = ReadCheckpointPolicy(checkpoint);
+  if (!policy.ok()) {
+    std::fprintf(stderr, "rill export: %s\n", std::string(policy.status().message()).c_str());
+    return 2;
+  }
+  absl::Status written = ExportTorchScript(*policy, out);
+  if (!written.ok()) {
+    std::fprintf(stderr, "rill export: %s\n", std::string(written.message()).c_str());
+    return absl::IsInvalidArgument(written) ? 2 : 1;
+  }
+  const v1::PolicySpec& spec = policy->policy();
+  std::printf("wrote %s: %s policy, obs [B, %d] -> %s, hidden [%s], from %s\n", out.c_str(), spec.kind().c_str(),
+              spec.obs_dim(), spec.kind() == "categorical" ? "action index [B]" : "action [B, n] in env units",
+              absl::StrJoin(spec.hidden_sizes(), ", ").c_str(), checkpoint.c_str());
+  return 0;
+}
+
+}  // namespace rill::roles

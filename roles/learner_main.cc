@@ -1,0 +1,95 @@
+#include "roles/learner_main.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/flags.h"
+#include "common/grpc_util.h"
+#include "common/logging.h"
+#include "common/process.h"
+#include "experiment/config.h"
+#include "roles/role.h"
+#include "learner/inference/batcher.h"
+#include "learner/inference/inference_service.h"
+#include "learner/learner.h"
+
+ABSL_FLAG(int64_t, max_updates, 0, "Stop after this many updates; 0 trains until stopped.");
+
+namespace rill::roles {
+
+using learner::InferenceBatcher;
+using learner::InferenceServiceImpl;
+using learner::Learner;
+using learner::InferenceOptions;
+using learner::LearnerOptions;
+
+int LearnerMain() {
+  absl::Notification& stop = InstallShutdownSignals();
+  SetLogRole("learner");
+  absl::StatusOr<v1::ExperimentConfig> config = LoadConfigFromFlags();
+  if (!config.ok()) return ExitWith("bad config", config.status());
+  absl::StatusOr<std::unique_ptr<MetricsServer>> metrics = StartMetricsFromFlags();
+  if (!metrics.ok()) return ExitWith("metrics", metrics.status());
+
+  LearnerOptions options;
+  options.config = *config;
+  options.replay_addresses = absl::StrSplit(absl::GetFlag(FLAGS_replay_address), ',', absl::SkipEmpty());
+  options.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
+  options.seed = config->seed();
+  options.max_updates = absl::GetFlag(FLAGS_max_updates);
+  if (options.replay_addresses.empty()) return ExitWith("flags", absl::InvalidArgumentError("--replay_address is empty"));
+
+  parameters::ParameterStore store;
+  absl::StatusOr<std::unique_ptr<Learner>> learner =
+      Learner::Create(options, &store, *metrics ? &(*metrics)->registry() : nullptr);
+  if (!learner.ok()) return ExitWith("cannot start the learner", learner.status());
+  if (!options.checkpoint_dir.empty()) {
+    // The config the run used, beside its checkpoints (Create made the folder).
+    absl::Status written = experiment::WriteExperimentConfig(*config, options.checkpoint_dir + "/config.textpb");
+    if (!written.ok()) return ExitWith("cannot start the learner", written);
+  }
+  parameters::ParameterServiceImpl service(&store);
+  std::vector<grpc::Service*> services = {&service};
+  // Central inference: the actors' policy runs here, on the newest version,
+  // unless inference.address or topology.num_inference_servers says separate
+  // `rill inference` processes serve it.
+  std::unique_ptr<InferenceBatcher> batcher;
+  std::unique_ptr<InferenceServiceImpl> inference;
+  const bool central = config->topology().inference() == "central";
+  if (central && (!config->inference().address().empty() || config->topology().num_inference_servers() > 0)) {
+    RILL_LOG(INFO) << "central inference is served by "
+                   << (config->inference().address().empty()
+                           ? absl::StrCat(config->topology().num_inference_servers(), " rill inference processes")
+                           : absl::StrCat(config->inference().address(), " (rill inference)"));
+  } else if (central) {
+    batcher = std::make_unique<InferenceBatcher>(InferenceOptions::FromConfig(*config), [&store] { return store.Latest(); },
+                                                 *metrics ? &(*metrics)->registry() : nullptr);
+    inference = std::make_unique<InferenceServiceImpl>(batcher.get());
+    services.push_back(inference.get());
+  }
+  absl::StatusOr<StartedServer> server =
+      StartGrpcServer(HostPort(absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_port)), services,
+                      config->replay().max_message_bytes());
+  if (!server.ok()) return ExitWith("cannot serve parameters", server.status());
+  // On SIGTERM, readiness goes first; then the update loop stops, the last
+  // version is published and the final checkpoint written (common/process.h).
+  std::unique_ptr<ShutdownHook> not_serving = OnShutdownSignal([&server] {
+    server->server->GetHealthCheckService()->SetServingStatus(false);
+    RILL_LOG(INFO) << "health: NOT_SERVING";
+  });
+  RILL_LOG(INFO) << "parameter service" << (inference ? " and central inference" : "") << " on port " << server->port
+                 << (*metrics ? absl::StrCat(", metrics on port ", (*metrics)->port()) : "");
+  std::map<std::string, int> ports = {{"grpc_port", server->port}};
+  if (*metrics) ports["metrics_port"] = (*metrics)->port();
+  absl::Status ready = AnnounceReady(absl::GetFlag(FLAGS_ready_fd), ports);
+  if (!ready.ok()) return ExitWith("ready", ready);
+
+  absl::Status status = (*learner)->Run(stop);
+  store.Close();
+  if (batcher) batcher->Stop();  // queued requests end CANCELLED, streams finish
+  server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
+  if (!status.ok()) return ExitWith("learner failed", status);
+  return 0;
+}
+
+}  // namespace rill::roles

@@ -1,0 +1,32 @@
+#include "roles/role.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "experiment/config.h"
+#include "common/flags.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace rill::roles {
+
+absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags() {
+  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(absl::GetFlag(FLAGS_config)));
+  if (absl::GetFlag(FLAGS_seed) >= 0) config.set_seed(static_cast<uint64_t>(absl::GetFlag(FLAGS_seed)));
+  return config;
+}
+
+absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetricsFromFlags() {
+  const int port = absl::GetFlag(FLAGS_metrics_port);
+  if (port < 0) return std::unique_ptr<MetricsServer>();
+  if (port > 65535) return absl::InvalidArgumentError(absl::StrCat("--metrics_port=", port, " is not a port"));
+  return MetricsServer::Create(absl::StrCat(absl::GetFlag(FLAGS_host), ":", port));
+}
+
+int ExitWith(const std::string& what, const absl::Status& status) {
+  RILL_LOG(ERROR) << what << ": " << status;
+  const bool bad_input = absl::IsInvalidArgument(status) || absl::IsNotFound(status) ||
+                         absl::IsFailedPrecondition(status) || absl::IsOutOfRange(status);
+  return bad_input ? kExitBadInput : kExitFailure;
+}
+
+}  // namespace rill::roles

@@ -1,0 +1,31 @@
+// What every role's entry point (replay, learner, actor) does first: log
+// role, shutdown signals, the config from --config (with --seed applied),
+// and the metrics exposer from --host/--metrics_port. Exit codes are shared:
+// kExitBadInput for a bad flag or config, kExitFailure for a runtime error.
+#ifndef RILL_ROLES_ROLE_H_
+#define RILL_ROLES_ROLE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/metrics.h"
+#include "proto/config.pb.h"
+
+namespace rill::roles {
+
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitFailure = 1;
+
+// Loads and finalizes the config named by --config; --seed >= 0 overrides.
+absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags();
+
+// The exposer on --host:--metrics_port, or null when --metrics_port is -1.
+absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetricsFromFlags();
+
+// Logs `status` with `what` and returns the exit code for it.
+int ExitWith(const std::string& what, const absl::Status& status);
+
+}  // namespace rill::roles
+
+#endif  // RILL_ROLES_ROLE_H_

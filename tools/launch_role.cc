@@ -1,0 +1,61 @@
+#include "tools/launch_role.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/grpc_util.h"
+#include "common/logging.h"
+#include "common/os.h"
+
+namespace rill::tools {
+namespace {
+
+constexpr absl::Duration kScrapeTimeout = absl::Seconds(2);
+
+}  // namespace
+
+void PinPorts(Role& role) {
+  for (std::string& arg : role.args) {
+    if (absl::StartsWith(arg, "--port=")) arg = absl::StrCat("--port=", role.grpc_port);
+    if (absl::StartsWith(arg, "--metrics_port=")) arg = absl::StrCat("--metrics_port=", role.metrics_port);
+  }
+}
+
+absl::Status StartRole(const std::string& name, Role& role, absl::Duration start_timeout) {
+  RILL_LOG(INFO) << "starting " << name;
+  auto child = ChildProcess::Start(name, SelfBinary().value_or("rill"), role.args, role.log_path);
+  if (!child.ok()) return child.status();
+  role.process = std::move(*child);
+  auto ports = role.process->WaitReady(start_timeout);
+  if (!ports.ok()) return ports.status();
+  role.grpc_port = (*ports)["grpc_port"];
+  role.metrics_port = (*ports)["metrics_port"];
+  if (role.grpc_port > 0) {
+    auto channel = MakeChannel(absl::StrCat("127.0.0.1:", role.grpc_port), 1 << 20);
+    absl::Status health = CheckHealth(*channel, absl::Seconds(10));
+    if (!health.ok()) return absl::UnavailableError(absl::StrCat(name, " is not healthy: ", health.message()));
+  }
+  return absl::OkStatus();
+}
+
+MetricSamples Scrape(const Role& role) {
+  if (role.metrics_port <= 0 || role.process == nullptr) return {};
+  absl::StatusOr<MetricSamples> samples = ScrapeMetrics("127.0.0.1", role.metrics_port, kScrapeTimeout);
+  return samples.ok() ? *samples : MetricSamples{};
+}
+
+std::string FormatCount(double value) {
+  std::string digits = absl::StrFormat("%.0f", value);
+  std::string out;
+  int count = 0;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (count > 0 && count % 3 == 0 && *it != '-') out.insert(out.begin(), ',');
+    out.insert(out.begin(), *it);
+    ++count;
+  }
+  return out;
+}
+
+}  // namespace rill::tools

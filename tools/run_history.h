@@ -1,0 +1,69 @@
+// The metric history of a `rill launch` run and the plots drawn from it.
+#ifndef RILL_TOOLS_RUN_HISTORY_H_
+#define RILL_TOOLS_RUN_HISTORY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace rill::tools {
+
+// The run's metric history: what the launcher scrapes for its progress lines,
+// kept in memory and written at the end as <run_dir>/plots/history.csv and
+// eval.csv, from which tools/plot_run.py draws the run's plots. Not
+// thread-safe: the launcher's supervising thread owns it.
+class RunHistory {
+ public:
+  struct Progress {
+    double seconds = 0;  // since the launcher started
+    int64_t env_steps = 0;
+    double learner_updates = 0;
+    // Over the interval since the previous row (since the start for the
+    // first).
+    double env_steps_per_second = 0;
+    double updates_per_second = 0;
+  };
+  struct Evaluation {
+    double seconds = 0;  // when the launcher first saw the round finished
+    int64_t env_steps = 0;
+    double learner_updates = 0;
+    double parameter_version = 0;
+    double return_mean = 0;
+  };
+
+  // Appends a row; a row within a millisecond of the previous one replaces
+  // it, so that times strictly increase. Returns the row.
+  const Progress& AddProgress(absl::Duration since_start, int64_t env_steps, double learner_updates);
+
+  // Appends the evaluator's round number `round` (its rill_eval_rounds_total)
+  // when it is new. The same round read again with other figures (a scrape
+  // between the evaluator's updates of its gauges) corrects the last row's
+  // figures and keeps its time.
+  void AddEvaluation(double round, const Evaluation& evaluation);
+
+  // Writes <dir>/history.csv and <dir>/eval.csv (headers always), creating
+  // `dir`. PermissionDenied if a file cannot be written.
+  absl::Status WriteCsv(const std::string& dir) const;
+
+ private:
+  std::vector<Progress> progress_;
+  std::vector<Evaluation> evaluations_;
+  double last_round_ = 0;
+};
+
+struct PlotFiles {
+  std::vector<std::string> csvs;  // the metric history
+  std::vector<std::string> pngs;  // drawn from it
+};
+
+// Writes the history's CSVs into <run_dir>/plots and draws the plots there
+// with `python` (tools/plot_run.py, embedded). Without Python or matplotlib
+// (or if drawing fails) prints one line why and returns no PNGs.
+PlotFiles WritePlots(const RunHistory& history, const std::string& run_dir, const std::string& python);
+
+}  // namespace rill::tools
+
+#endif  // RILL_TOOLS_RUN_HISTORY_H_
