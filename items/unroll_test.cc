@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "envs/catalog.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -16,25 +17,9 @@ using ::testing::ElementsAreArray;
 using ::testing::Each;
 using ::testing::HasSubstr;
 
-envs::EnvSpec CartPoleSpec() {
-  envs::EnvSpec spec;
-  spec.name = "CartPole-v1";
-  spec.observation_shape = {4};
-  spec.discrete = true;
-  spec.num_actions = 2;
-  spec.max_episode_steps = 500;
-  return spec;
-}
+envs::EnvSpec CartPoleSpec() { return *envs::LookupEnvSpec("CartPole-v1"); }
 
-envs::EnvSpec PendulumSpec() {
-  envs::EnvSpec spec;
-  spec.name = "Pendulum-v1";
-  spec.observation_shape = {3};
-  spec.action_low = {-2};
-  spec.action_high = {2};
-  spec.max_episode_steps = 200;
-  return spec;
-}
+envs::EnvSpec PendulumSpec() { return *envs::LookupEnvSpec("Pendulum-v1"); }
 
 // Observation of env `env` at its global step `t` (distinct values), and
 // `reset` marks an episode's first observation.

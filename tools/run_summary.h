@@ -12,21 +12,18 @@
 namespace rill::tools {
 
 struct RunSummary {
-  double env_steps = 0;
-  double learner_updates = 0;
-  double wall_seconds = 0;
-  // nullopt: no evaluation round finished.
+  // The whole run: what the actors and the learner did, in how long.
+  double env_steps = 0, learner_updates = 0, wall_seconds = 0;
+  // The final evaluation; no mean when no round finished.
   std::optional<double> eval_return_mean;
-  double eval_episodes = 0;
-  double eval_parameter_version = 0;
-  int num_actors = 0;
-  int actor_restarts = 0;
-  int replay_shards = 0;
-  int replay_restarts = 0;
-  int learner_restarts = 0;
-  // nullopt: no central inference batch was served.
+  double eval_episodes = 0, eval_parameter_version = 0;
+  // The processes and how often each kind was restarted.
+  int num_actors = 0, actor_restarts = 0, replay_shards = 0, replay_restarts = 0, learner_restarts = 0;
+  // Central inference: the mean batch (none when no batch was served) and
+  // the `rill inference` processes.
   std::optional<double> inference_batch_rows_mean;
   int inference_servers = 0;
+  // Where the run left its files.
   std::string run_dir;
   PlotFiles plots;
 };

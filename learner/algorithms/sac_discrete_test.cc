@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "envs/catalog.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
@@ -532,14 +533,7 @@ v1::ExperimentConfig DiscreteConfig() {
   return config;
 }
 
-envs::EnvSpec CartPoleLikeEnv() {
-  envs::EnvSpec env;
-  env.name = "CartPole-v1";
-  env.observation_shape = {4};
-  env.discrete = true;
-  env.num_actions = 2;
-  return env;
-}
+envs::EnvSpec CartPoleLikeEnv() { return *envs::LookupEnvSpec("CartPole-v1"); }
 
 TEST(SacDiscreteTest, FromConfigReadsTheLearnerSectionAndTheEnv) {
   AlgorithmContext context;

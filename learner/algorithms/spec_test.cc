@@ -1,5 +1,6 @@
 #include "learner/algorithms/spec.h"
 
+#include "envs/catalog.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -8,23 +9,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-envs::EnvSpec Continuous() {
-  envs::EnvSpec env;
-  env.name = "Pendulum-v1";
-  env.observation_shape = {3};
-  env.action_low = {-2};
-  env.action_high = {2};
-  return env;
-}
+envs::EnvSpec Continuous() { return *envs::LookupEnvSpec("Pendulum-v1"); }
 
-envs::EnvSpec Discrete() {
-  envs::EnvSpec env;
-  env.name = "CartPole-v1";
-  env.observation_shape = {4};
-  env.discrete = true;
-  env.num_actions = 2;
-  return env;
-}
+envs::EnvSpec Discrete() { return *envs::LookupEnvSpec("CartPole-v1"); }
 
 TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
   EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala");
