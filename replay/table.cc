@@ -115,7 +115,7 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
       column_item_bytes_(ColumnItemBytes(columns)),
       max_times_sampled_(max_times_sampled),
       importance_sampling_exponent_(importance_sampling_exponent),
-      takes_whole_batches_(selector->name() == "fifo"),
+      takes_whole_batches_(selector->takes_whole_batches()),
       limiter_admits_at_most_(LargestAdmittedBatch(config.rate_limiter())),
       has_priorities_(selector->uses_priorities()),
       columns_(std::move(columns)),

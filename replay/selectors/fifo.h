@@ -25,6 +25,7 @@ class FifoSelector final : public ItemSelector {
   Selection Sample(absl::BitGenRef gen) override;
   int64_t size() const override { return order_.size(); }
   bool uses_priorities() const override { return false; }
+  bool takes_whole_batches() const override { return true; }
   std::string name() const override { return "fifo"; }
 
  private:

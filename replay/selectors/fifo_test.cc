@@ -24,6 +24,12 @@ TEST(FifoSelectorTest, SamplesTheOldestItemWithProbabilityOne) {
   EXPECT_EQ(selector.Sample(gen).slot, 3);
 }
 
+// The table asks the selector, not its name, whether a sample must wait
+// for a whole batch.
+TEST(FifoSelectorTest, TakesWholeBatches) {
+  EXPECT_TRUE(FifoSelector(4).takes_whole_batches());
+}
+
 TEST(FifoSelectorTest, RejectsPriorityUpdates) {
   FifoSelector selector(1);
   selector.Insert(0, 0);

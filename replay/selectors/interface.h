@@ -65,6 +65,10 @@ class ItemSelector {
   virtual int64_t size() const = 0;
   // Whether Update does anything (UpdatePriorities is rejected otherwise).
   virtual bool uses_priorities() const = 0;
+  // Whether a sample waits for a whole batch: a queue hands each item out
+  // once, oldest first, so the table admits a batch only when it holds all
+  // of it (and refuses batches larger than it can ever hold).
+  virtual bool takes_whole_batches() const = 0;
   // The config's name for it ("uniform"), reported by TableInfo.
   virtual std::string name() const = 0;
 };

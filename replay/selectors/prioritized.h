@@ -45,6 +45,7 @@ class PrioritizedSelector final : public ItemSelector {
   void SampleMany(absl::BitGenRef gen, int64_t n, std::vector<Selection>* out) override;
   int64_t size() const override { return occupied_.size(); }
   bool uses_priorities() const override { return true; }
+  bool takes_whole_batches() const override { return false; }
   std::string name() const override { return "prioritized"; }
 
   // The probability with which Sample would draw `slot` now.

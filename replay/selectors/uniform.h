@@ -28,6 +28,7 @@ class UniformSelector final : public ItemSelector {
   void SampleMany(absl::BitGenRef gen, int64_t n, std::vector<Selection>* out) override;
   int64_t size() const override { return static_cast<int64_t>(slots_.size()); }
   bool uses_priorities() const override { return false; }
+  bool takes_whole_batches() const override { return false; }
   std::string name() const override { return "uniform"; }
   bool contains(int64_t slot) const { return position_[slot] != kAbsent; }
 
