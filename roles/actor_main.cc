@@ -3,6 +3,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "actor/actor.h"
+#include "actor/evaluator.h"
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/process.h"
@@ -17,6 +18,22 @@ ABSL_FLAG(std::string, inference_address, "",
           "inference.address (`rill launch` points each actor at one of its `rill inference` processes).");
 
 namespace rill::roles {
+namespace {
+
+// Announces readiness (the metrics port, if any) and runs `role` until it
+// ends or `stop` is notified.
+template <typename Role>
+int RunReady(Role& role, absl::Notification& stop, int metrics_port, const char* failed) {
+  std::map<std::string, int> ports;
+  if (metrics_port >= 0) ports["metrics_port"] = metrics_port;
+  absl::Status ready = AnnounceReady(absl::GetFlag(FLAGS_ready_fd), ports);
+  if (!ready.ok()) return ExitWith("ready", ready);
+  absl::Status status = role.Run(stop);
+  if (!status.ok()) return ExitWith(failed, status);
+  return 0;
+}
+
+}  // namespace
 
 int ActorMain() {
   absl::Notification& stop = InstallShutdownSignals();
@@ -27,6 +44,18 @@ int ActorMain() {
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics = StartMetricsFromFlags();
   if (!metrics.ok()) return ExitWith("metrics", metrics.status());
 
+  if (eval) {
+    actor::EvaluatorOptions options;
+    options.config = *config;
+    options.id = absl::GetFlag(FLAGS_actor_id);
+    options.learner_address = absl::GetFlag(FLAGS_learner_address);
+    options.seed = config->seed();
+    absl::StatusOr<std::unique_ptr<actor::Evaluator>> evaluator =
+        actor::Evaluator::Create(options, *metrics ? &(*metrics)->registry() : nullptr);
+    if (!evaluator.ok()) return ExitWith("cannot start the evaluator", evaluator.status());
+    return RunReady(**evaluator, stop, *metrics ? (*metrics)->port() : -1, "evaluator failed");
+  }
+
   // The actor knows no algorithm: it is told what to write and whether to
   // wait for versions.
   absl::StatusOr<const learner::AlgorithmSpec*> algorithm = learner::FindAlgorithmSpec(config->learner());
@@ -36,7 +65,6 @@ int ActorMain() {
   actor::ActorOptions options;
   options.config = *config;
   options.actor_id = absl::GetFlag(FLAGS_actor_id);
-  options.evaluator = eval;
   options.replay_address = absl::GetFlag(FLAGS_replay_address);
   options.learner_address = absl::GetFlag(FLAGS_learner_address);
   options.inference_address = absl::GetFlag(FLAGS_inference_address);
@@ -48,13 +76,8 @@ int ActorMain() {
   absl::StatusOr<std::unique_ptr<actor::Actor>> actor =
       actor::Actor::Create(options, *metrics ? &(*metrics)->registry() : nullptr);
   if (!actor.ok()) return ExitWith("cannot start the actor", actor.status());
-  std::map<std::string, int> ports;
-  if (*metrics) ports["metrics_port"] = (*metrics)->port();
-  absl::Status ready = AnnounceReady(absl::GetFlag(FLAGS_ready_fd), ports);
-  if (!ready.ok()) return ExitWith("ready", ready);
-  absl::Status status = (*actor)->Run(stop);
-  if (!status.ok()) return ExitWith("actor failed", status);
-  return 0;
+  return RunReady(**actor, stop, *metrics ? (*metrics)->port() : -1, "actor failed");
 }
+
 
 }  // namespace rill::roles

@@ -49,9 +49,17 @@ void CentralActionSource::Open() {
   stream_ = stub_->Act(context_.get());
 }
 
-absl::StatusOr<CentralAnswer> CentralActionSource::Act(const float* observations, int rows, int obs_dim,
-                                                       bool behaviour, const absl::Notification& stop,
-                                                       const CentralActions& out) {
+absl::Status CentralActionSource::Act(const float* observations, int rows, int obs_dim, bool /*deterministic*/,
+                                      bool behaviour, const absl::Notification& stop, const ActionBuffers& out) {
+  absl::StatusOr<CentralAnswer> answer = Exchange(observations, rows, obs_dim, behaviour, stop, out);
+  if (!answer.ok()) return answer.status();
+  version_ = answer->version;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CentralAnswer> CentralActionSource::Exchange(const float* observations, int rows, int obs_dim,
+                                                            bool behaviour, const absl::Notification& stop,
+                                                            const ActionBuffers& out) {
   request_.Clear();
   v1::Tensor* tensor = request_.mutable_observations();
   tensor->set_dtype(v1::DTYPE_FLOAT32);
@@ -84,7 +92,7 @@ absl::StatusOr<CentralAnswer> CentralActionSource::Act(const float* observations
 }
 
 absl::Status CentralActionSource::Decode(const v1::ActResponse& response, int rows, bool behaviour,
-                                         const CentralActions& out) const {
+                                         const ActionBuffers& out) const {
   if (out.action_dim > 0) {
     absl::Status ok = CheckTensor(response.actions(), "actions", v1::DTYPE_FLOAT32, {rows, out.action_dim}, 4);
     if (!ok.ok()) return ok;

@@ -21,44 +21,45 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "actor/action_sources/interface.h"
 #include "common/backoff.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/inference.grpc.pb.h"
 
 namespace rill::actor {
 
-// Where a step's answer goes; sizes are the caller's (rows x widths).
-struct CentralActions {
-  float* actions = nullptr;           // continuous: [rows, action_dim]
-  int64_t* action_indices = nullptr;  // discrete: [rows]
-  float* log_probs = nullptr;         // with behaviour: [rows]
-  float* distributions = nullptr;     // with behaviour: [rows, distribution_width]
-  int action_dim = 0;                 // continuous; 0 for discrete
-  int distribution_width = 0;
-};
-
 struct CentralAnswer {
   int64_t version = 0;  // the parameter version that acted
   int batch_rows = 0;   // rows of the batch it was answered in
 };
 
-class CentralActionSource {
+class CentralActionSource final : public ActionSource {
  public:
   CentralActionSource(std::string address, int64_t max_message_bytes);
-  ~CentralActionSource();
+  ~CentralActionSource() override;
+
+  // Nothing to take up: the service acts with the learner's newest.
+  absl::Status Refresh() override { return absl::OkStatus(); }
+  bool ready() const override { return true; }
+  int64_t version() const override { return version_; }
+
+  // One round trip (Exchange); `deterministic` is the service's choice
+  // (it samples, as training needs).
+  absl::Status Act(const float* observations, int rows, int obs_dim, bool deterministic, bool behaviour,
+                   const absl::Notification& stop, const ActionBuffers& out) override;
 
   // Acts on `rows` observations of `obs_dim` floats each. With `behaviour`
   // also fills log_probs and distributions. InvalidArgument when the
   // service refuses the request or answers with other shapes than asked;
   // Cancelled once `stop` is notified while reconnecting.
-  absl::StatusOr<CentralAnswer> Act(const float* observations, int rows, int obs_dim, bool behaviour,
-                                    const absl::Notification& stop, const CentralActions& out);
+  absl::StatusOr<CentralAnswer> Exchange(const float* observations, int rows, int obs_dim, bool behaviour,
+                                         const absl::Notification& stop, const ActionBuffers& out);
 
   int64_t reconnects() const { return reconnects_; }
 
  private:
   void Open();
-  absl::Status Decode(const v1::ActResponse& response, int rows, bool behaviour, const CentralActions& out) const;
+  absl::Status Decode(const v1::ActResponse& response, int rows, bool behaviour, const ActionBuffers& out) const;
 
   const std::string address_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -69,6 +70,7 @@ class CentralActionSource {
   v1::ActResponse response_;
   Backoff backoff_;
   int64_t reconnects_ = 0;
+  int64_t version_ = 0;
 };
 
 }  // namespace rill::actor

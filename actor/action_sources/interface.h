@@ -1,0 +1,55 @@
+// ActionSource: where the actions of an actor's (or the evaluator's) envs
+// come from, chosen once when it starts: its own policy copy, kept fresh
+// from the learner's parameter stream (local.h, the A3C / IMPALA topology),
+// or the central inference service (central.h, GA3C / SEED). The loops in
+// actor.cc and evaluator.cc ask it for one step's actions of all their envs
+// and never look at which one they hold.
+//
+// Not thread-safe: the step loop owns it.
+#ifndef RILL_ACTOR_ACTION_SOURCES_INTERFACE_H_
+#define RILL_ACTOR_ACTION_SOURCES_INTERFACE_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+
+namespace rill::actor {
+
+// Where a step's actions go; sizes are the caller's (rows x widths).
+struct ActionBuffers {
+  float* actions = nullptr;           // continuous: [rows, action_dim], in [-1, 1]
+  int64_t* action_indices = nullptr;  // discrete: [rows]
+  float* log_probs = nullptr;         // with behaviour: [rows]
+  float* distributions = nullptr;     // with behaviour: [rows, distribution_width]
+  int action_dim = 0;                 // continuous; 0 for discrete
+  int distribution_width = 0;
+};
+
+class ActionSource {
+ public:
+  virtual ~ActionSource() = default;
+
+  // Takes up the newest policy, if one arrived since the last call.
+  // InvalidArgument when it does not fit the envs. Never blocks.
+  virtual absl::Status Refresh() = 0;
+
+  // Whether Act can answer now: a policy version has arrived (local), or
+  // always (central inference acts with the learner's newest).
+  virtual bool ready() const = 0;
+
+  // The parameter version that acted last (local: the one taken up).
+  virtual int64_t version() const = 0;
+
+  // Fills `out` for `rows` observations of `obs_dim` floats each.
+  // `deterministic`: the policy's mode (evaluation). `behaviour`: also the
+  // log-probabilities and distribution parameters; FailedPrecondition when
+  // the policy has none. Cancelled when `stop` is notified while it waits
+  // for a service that went away.
+  virtual absl::Status Act(const float* observations, int rows, int obs_dim, bool deterministic, bool behaviour,
+                           const absl::Notification& stop, const ActionBuffers& out) = 0;
+};
+
+}  // namespace rill::actor
+
+#endif  // RILL_ACTOR_ACTION_SOURCES_INTERFACE_H_

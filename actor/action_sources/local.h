@@ -1,0 +1,76 @@
+// LocalPolicySource: an actor's own copy of the policy (the A3C / IMPALA
+// topology, and always the evaluator's). It follows the learner's parameter
+// stream through a ParameterClient, takes a new version up between steps
+// (Refresh, never blocking the env loop) and runs the policy's forward for
+// all the envs at once on OpenBLAS (policies/): the actor links no
+// LibTorch. The policy is whatever network the learner publishes (its
+// ParameterSet's PolicySpec), checked against the env's spaces.
+//
+// Not thread-safe: the step loop owns it (the ParameterClient receives on
+// its own thread).
+#ifndef RILL_ACTOR_ACTION_SOURCES_LOCAL_H_
+#define RILL_ACTOR_ACTION_SOURCES_LOCAL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "actor/action_sources/interface.h"
+#include "envs/spec.h"
+#include "parameters/parameter_client.h"
+#include "policies/interface.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+
+namespace rill::actor {
+
+struct LocalPolicyOptions {
+  std::string learner_address;
+  int64_t max_message_bytes = 0;
+  envs::EnvSpec env;
+  // Seeds the policy's sampling.
+  uint64_t seed = 0;
+  // Each version's delivery delay, from the learner's publish to its
+  // receipt, and the version in use; either may be null.
+  prometheus::Histogram* parameter_delay_seconds = nullptr;
+  prometheus::Gauge* parameter_version = nullptr;
+};
+
+// The options of a policy copy for envs of `env` that follows the
+// learner's parameter stream at `learner_address`.
+LocalPolicyOptions FollowLearner(const std::string& learner_address, int64_t max_message_bytes,
+                                 const envs::EnvSpec& env, uint64_t seed, prometheus::Histogram* delay_seconds,
+                                 prometheus::Gauge* version);
+
+class LocalPolicySource final : public ActionSource {
+ public:
+  explicit LocalPolicySource(LocalPolicyOptions options);
+
+  // Builds the policy from the first version, loads later ones into it.
+  // InvalidArgument naming the version when it is another kind of policy
+  // or sized for another env.
+  absl::Status Refresh() override;
+  // A version has been taken up.
+  bool ready() const override { return policy_ != nullptr; }
+  int64_t version() const override { return version_; }
+  // FailedPrecondition before the first version, or when `behaviour` is
+  // asked of a policy without a behaviour distribution.
+  absl::Status Act(const float* observations, int rows, int obs_dim, bool deterministic, bool behaviour,
+                   const absl::Notification& stop, const ActionBuffers& out) override;
+
+  // The stream itself: synchronous actors and the evaluator wait on it for
+  // the next version.
+  parameters::ParameterClient& parameters() { return parameters_; }
+
+ private:
+  LocalPolicyOptions options_;
+  parameters::ParameterClient parameters_;
+  std::unique_ptr<policies::Policy> policy_;
+  int64_t version_ = 0;
+  // What the policy last wrote (reused, so a step allocates nothing).
+  policies::PolicyOutput output_;
+};
+
+}  // namespace rill::actor
+
+#endif  // RILL_ACTOR_ACTION_SOURCES_LOCAL_H_

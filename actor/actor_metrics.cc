@@ -1,0 +1,59 @@
+#include "actor/actor_metrics.h"
+
+#include <map>
+
+#include "common/metrics.h"
+#include "replay/client/client_metrics.h"
+
+namespace rill::actor {
+
+ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std::string& role) {
+  prometheus::Registry* registry = &registry_ref;
+  ActorMetrics metrics;
+  const std::map<std::string, std::string> labels = {{"role", role}};
+  metrics.env_steps = &prometheus::BuildCounter().Name("rill_actor_env_steps_total")
+                            .Help("Environment steps taken").Register(*registry).Add(labels);
+  metrics.episodes = &prometheus::BuildCounter().Name("rill_actor_episodes_total")
+                           .Help("Episodes finished").Register(*registry).Add(labels);
+  metrics.episode_return = &prometheus::BuildGauge().Name("rill_actor_episode_return")
+                                 .Help("Return of the last finished episode").Register(*registry).Add(labels);
+  metrics.episode_return_hist = &prometheus::BuildHistogram().Name("rill_actor_episode_return_distribution")
+                                      .Help("Returns of finished episodes").Register(*registry)
+                                      .Add(labels, prometheus::Histogram::BucketBoundaries{
+                                          -2000, -1000, -500, -300, -200, -150, -100, -50, 0, 50, 100, 200,
+                                          300, 500, 1000, 2000, 3000, 5000, 10000});
+  metrics.episode_length = &prometheus::BuildGauge().Name("rill_actor_episode_length")
+                                 .Help("Length in env steps of the last finished episode").Register(*registry).Add(labels);
+  metrics.episode_length_hist = &prometheus::BuildHistogram().Name("rill_actor_episode_length_distribution")
+                                      .Help("Lengths in env steps of finished episodes").Register(*registry)
+                                      .Add(labels, prometheus::Histogram::BucketBoundaries{
+                                          10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000});
+  metrics.parameter_version = &prometheus::BuildGauge().Name("rill_actor_parameter_version")
+                                    .Help("Policy parameter version in use").Register(*registry).Add(labels);
+  metrics.step_seconds = &prometheus::BuildHistogram().Name("rill_actor_step_seconds")
+                               .Help("Wall time of one lockstep step of all envs (policy + envs + write)")
+                               .Register(*registry).Add(labels, LatencyBuckets());
+  metrics.insert_rpc_seconds =
+      &replay::ClientRpcSeconds(*registry).Add({{"role", role}, {"method", "Insert"}}, LatencyBuckets());
+  metrics.parameter_delay_seconds = &prometheus::BuildHistogram().Name("rill_actor_parameter_delay_seconds")
+                                          .Help("From the learner's publish of a parameter version to its receipt here")
+                                          .Register(*registry).Add(labels, LatencyBuckets());
+  metrics.eval_rounds = &prometheus::BuildCounter().Name("rill_eval_rounds_total")
+                              .Help("Evaluation rounds finished").Register(*registry).Add({});
+  metrics.eval_episodes = &prometheus::BuildCounter().Name("rill_eval_episodes_total")
+                                .Help("Evaluation episodes finished").Register(*registry).Add({});
+  metrics.eval_return_mean = &prometheus::BuildGauge().Name("rill_eval_return_mean")
+                                   .Help("Mean return of the last evaluation round").Register(*registry).Add({});
+  metrics.eval_episode_length_mean = &prometheus::BuildGauge().Name("rill_eval_episode_length_mean")
+                                           .Help("Mean episode length of the last evaluation round")
+                                           .Register(*registry).Add({});
+  metrics.replay_failovers = &prometheus::BuildCounter().Name("rill_actor_replay_failovers_total")
+                                   .Help("Times the replay writer left a down shard for another").Register(*registry).Add(labels);
+  metrics.replay_shard = &prometheus::BuildGauge().Name("rill_actor_replay_shard")
+                               .Help("Replay shard the writer sends new items to").Register(*registry).Add(labels);
+  metrics.eval_parameter_version = &prometheus::BuildGauge().Name("rill_eval_parameter_version")
+                                         .Help("Parameter version the last evaluation round used").Register(*registry).Add({});
+  return metrics;
+}
+
+}  // namespace rill::actor

@@ -1,0 +1,45 @@
+// The metric families of an actor process, training actor or evaluator
+// (role label "actor" or "evaluator"): both register every family, so a
+// dashboard finds the same series whichever role a process runs.
+#ifndef RILL_ACTOR_ACTOR_METRICS_H_
+#define RILL_ACTOR_ACTOR_METRICS_H_
+
+#include <string>
+
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace rill::actor {
+
+struct ActorMetrics {
+  prometheus::Counter* env_steps = nullptr;
+  prometheus::Counter* episodes = nullptr;
+  prometheus::Gauge* episode_return = nullptr;
+  prometheus::Histogram* episode_return_hist = nullptr;
+  prometheus::Gauge* episode_length = nullptr;
+  prometheus::Histogram* episode_length_hist = nullptr;
+  prometheus::Gauge* parameter_version = nullptr;
+  prometheus::Histogram* step_seconds = nullptr;
+  // Client side of the RPCs: a written batch until its acknowledgement,
+  // and a parameter version from the learner's publish to its receipt.
+  prometheus::Histogram* insert_rpc_seconds = nullptr;
+  prometheus::Histogram* parameter_delay_seconds = nullptr;
+  prometheus::Counter* eval_rounds = nullptr;
+  prometheus::Gauge* eval_return_mean = nullptr;
+  prometheus::Gauge* eval_parameter_version = nullptr;
+  prometheus::Counter* eval_episodes = nullptr;
+  prometheus::Gauge* eval_episode_length_mean = nullptr;
+  // Replay writer failover: times it left a down shard, and the shard it
+  // writes to now.
+  prometheus::Counter* replay_failovers = nullptr;
+  prometheus::Gauge* replay_shard = nullptr;
+};
+
+// Registers every family in `registry` with the label role=`role`.
+ActorMetrics RegisterActorMetrics(prometheus::Registry& registry, const std::string& role);
+
+}  // namespace rill::actor
+
+#endif  // RILL_ACTOR_ACTOR_METRICS_H_

@@ -1,0 +1,120 @@
+#include "actor/evaluator.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "common/blas.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace rill::actor {
+namespace {
+
+// Evaluator ids are offset past every actor id, so their seeds never match
+// an actor's.
+constexpr int kEvaluatorSeedOffset = 1 << 20;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOptions& options,
+                                                             prometheus::Registry* registry) {
+  std::unique_ptr<Evaluator> evaluator(new Evaluator(options));
+  const v1::ExperimentConfig& config = evaluator->options_.config;
+  if (options.id < 0) return absl::InvalidArgumentError("evaluator id must be >= 0");
+  const uint64_t base_seed =
+      options.seed * 1000003ULL + static_cast<uint64_t>(options.id + kEvaluatorSeedOffset) * 4099ULL;
+  ASSIGN_OR_RETURN(evaluator->envs_, LockstepEnvs::Create(config.env().name(), config.env().max_episode_steps(),
+                                                          config.eval().episodes(), base_seed));
+  if (registry == nullptr) {
+    evaluator->own_registry_ = std::make_unique<prometheus::Registry>();
+    registry = evaluator->own_registry_.get();
+  }
+  evaluator->metrics_ = RegisterActorMetrics(*registry, "evaluator");
+  evaluator->policy_ = std::make_unique<LocalPolicySource>(
+      FollowLearner(options.learner_address, config.replay().max_message_bytes(), evaluator->envs_->spec(), base_seed,
+                    evaluator->metrics_.parameter_delay_seconds, evaluator->metrics_.parameter_version));
+  return evaluator;
+}
+
+absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const absl::Notification& stop) {
+  parameters::ParameterClient& parameters = policy_->parameters();
+  if (!parameters.WaitForVersionAfter(evaluated_version, absl::Milliseconds(200))) return false;
+  const int64_t every = std::max<int64_t>(0, options_.config.eval().every_updates());
+  int64_t seen = parameters.latest_version();
+  while (seen < evaluated_version + every && !stop.HasBeenNotified()) {
+    if (!parameters.WaitForVersionAfter(seen, absl::Seconds(1))) break;  // stable: evaluate it
+    seen = parameters.latest_version();
+  }
+  if (stop.HasBeenNotified()) return false;
+  RETURN_IF_ERROR(policy_->Refresh());
+  return policy_->version() > evaluated_version;
+}
+
+absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes) {
+  const int n = envs_->size();
+  std::vector<float> next_obs(envs_->obs().size());
+  std::vector<float> env_actions(static_cast<size_t>(envs_->act_dim()));
+  episodes->assign(n, envs::EpisodeRecord{});
+  std::vector<bool> done(n, false);
+  envs_->ResetAll();
+  int remaining = n;
+  while (remaining > 0 && !stop.HasBeenNotified()) {
+    RETURN_IF_ERROR(policy_->Act(envs_->obs().data(), n, envs_->obs_dim(), /*deterministic=*/true,
+                                 /*behaviour=*/false, stop, envs_->buffers()));
+    for (int i = 0; i < n; ++i) {
+      if (done[i]) continue;
+      envs_->EnvAction(i, env_actions.data());
+      ASSIGN_OR_RETURN(envs::StepResult result,
+                       envs_->env(i).Step(env_actions.data(), &next_obs[static_cast<size_t>(i) * envs_->obs_dim()]));
+      if (result.terminated || result.truncated) {
+        (*episodes)[i] = *envs_->env(i).finished();
+        done[i] = true;
+        --remaining;
+      }
+    }
+    envs_->obs().swap(next_obs);
+    env_steps_ += n;
+  }
+  return remaining == 0;
+}
+
+void Evaluator::Report(const std::vector<envs::EpisodeRecord>& episodes) {
+  const int n = static_cast<int>(episodes.size());
+  double mean = 0, mean_length = 0;
+  double lowest = episodes[0].episode_return, highest = episodes[0].episode_return;
+  for (const envs::EpisodeRecord& episode : episodes) {
+    mean += episode.episode_return / n;
+    mean_length += static_cast<double>(episode.length) / n;
+    lowest = std::min(lowest, episode.episode_return);
+    highest = std::max(highest, episode.episode_return);
+  }
+  const int64_t version = policy_->version();
+  metrics_.eval_episodes->Increment(n);
+  metrics_.eval_return_mean->Set(mean);
+  metrics_.eval_episode_length_mean->Set(mean_length);
+  metrics_.eval_parameter_version->Set(static_cast<double>(version));
+  metrics_.eval_rounds->Increment();
+  RILL_LOG(INFO) << absl::StrFormat("eval: version %d, %d episodes, mean return %.1f (min %.1f, max %.1f), mean length %.1f",
+                                    version, n, mean, lowest, highest, mean_length);
+}
+
+absl::Status Evaluator::Run(const absl::Notification& stop) {
+  // The policy's forwards are small: the BLAS's own threads would only
+  // compete with the envs.
+  SetBlasThreads(1);
+  int64_t evaluated_version = 0;
+  std::vector<envs::EpisodeRecord> episodes;
+  while (!stop.HasBeenNotified()) {
+    ASSIGN_OR_RETURN(const bool take, AwaitVersion(evaluated_version, stop));
+    if (!take) continue;
+    ASSIGN_OR_RETURN(const bool finished, RunRound(stop, &episodes));
+    if (!finished) break;
+    evaluated_version = policy_->version();
+    Report(episodes);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rill::actor
