@@ -64,7 +64,7 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
   const int32_t max_times_sampled = selector == "fifo" ? 1 : config.max_times_sampled();
   absl::StatusOr<RateLimiter> limiter = RateLimiter::Create(config.rate_limiter());
   if (!limiter.ok()) return absl::InvalidArgumentError(absl::StrCat(where, limiter.status().message()));
-  ASSIGN_OR_RETURN(const int64_t capacity, TableCapacity(config));
+  const int64_t capacity = TableCapacity(config);
 
   std::vector<Column> columns;
   int64_t item_bytes = 0;

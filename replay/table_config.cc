@@ -28,6 +28,13 @@ int64_t ItemBytesOf(const v1::TableConfig& config) {
   return bytes;
 }
 
+// max_size, lowered to what max_bytes allows (items have a fixed size, so a
+// byte budget is an item budget).
+int64_t CapacityOf(const v1::TableConfig& config, int64_t item_bytes) {
+  if (config.max_bytes() > 0 && item_bytes > 0) return std::min(config.max_size(), config.max_bytes() / item_bytes);
+  return config.max_size();
+}
+
 }  // namespace
 
 std::string SelectorName(const v1::TableConfig& config) {
@@ -96,15 +103,11 @@ std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config) {
   if (std::optional<FieldIssue> limiter = RateLimiter::FindConfigIssue(config.rate_limiter())) {
     return FieldIssue{absl::StrCat("rate_limiter.", limiter->field), limiter->why};
   }
-  // Items have a fixed size, so a byte budget is an item budget.
-  int64_t capacity = config.max_size();
   const int64_t item_bytes = ItemBytesOf(config);
-  if (config.max_bytes() > 0 && item_bytes > 0) {
-    capacity = std::min(capacity, config.max_bytes() / item_bytes);
-    if (capacity == 0) {
-      return FieldIssue{"max_bytes",
-                        absl::StrCat(config.max_bytes(), " is smaller than one item (", item_bytes, " bytes)")};
-    }
+  const int64_t capacity = CapacityOf(config, item_bytes);
+  if (capacity == 0) {
+    return FieldIssue{"max_bytes",
+                      absl::StrCat(config.max_bytes(), " is smaller than one item (", item_bytes, " bytes)")};
   }
   if (capacity > kMaxSlots) {
     return FieldIssue{"max_size", absl::StrCat(capacity, " exceeds the most items a table holds, ", kMaxSlots)};
@@ -124,12 +127,6 @@ absl::Status CheckTableConfig(const v1::TableConfig& config) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> TableCapacity(const v1::TableConfig& config) {
-  if (absl::Status status = CheckTableConfig(config); !status.ok()) return status;
-  const int64_t item_bytes = ItemBytesOf(config);
-  int64_t capacity = config.max_size();
-  if (config.max_bytes() > 0 && item_bytes > 0) capacity = std::min(capacity, config.max_bytes() / item_bytes);
-  return capacity;
-}
+int64_t TableCapacity(const v1::TableConfig& config) { return CapacityOf(config, ItemBytesOf(config)); }
 
 }  // namespace rill::replay

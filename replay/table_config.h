@@ -39,8 +39,8 @@ std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config);
 absl::Status CheckTableConfig(const v1::TableConfig& config);
 
 // The items the table holds at most: max_size, lowered to what max_bytes
-// allows. InvalidArgument as CheckTableConfig.
-absl::StatusOr<int64_t> TableCapacity(const v1::TableConfig& config);
+// allows. For a config that passes CheckTableConfig (not checked again).
+int64_t TableCapacity(const v1::TableConfig& config);
 
 }  // namespace rill::replay
 
