@@ -28,11 +28,13 @@ FLOORS = [
     ["//actor", "//learner"],
     # 6: the experiment config: loading, defaults, cross-cutting rules.
     ["//experiment"],
-    # 7: every process's entry point (flags live here); every `rill bench`.
+    # 7: the flags shared by the entry points; the TLS setting from them.
+    ["//flags"],
+    # 8: every process's entry point; every `rill bench`.
     ["//roles", "//bench"],
-    # 8: the `rill` CLI, the launcher, scripts.
+    # 9: the `rill` CLI, the launcher, scripts.
     ["//tools"],
-    # 9: the binaries (//:rill, //:rill-replay, //:rill-actor).
+    # 10: the binaries (//:rill, //:rill-replay, //:rill-actor).
     ["//"],
 ]
 

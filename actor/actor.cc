@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     registry = actor->own_registry_.get();
   }
   actor->metrics_ = RegisterActorMetrics(*registry, "actor");
-  if (config.topology().inference() == "central") {
+  if (config.topology().inference() == v1::TopologyConfig::CENTRAL) {
     // GA3C / SEED: no policy copy and no parameter stream here.
     std::string address = options.inference_address;
     if (address.empty()) address = config.inference().address();

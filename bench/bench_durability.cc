@@ -72,7 +72,7 @@ v1::InsertRequest BenchRequest(uint64_t first_key, int n) {
 }
 
 // Items per second acknowledged by a shard with `mode` durability.
-double InsertThroughput(const std::string& mode, const std::string& dir) {
+double InsertThroughput(rill::v1::DurabilityConfig::Mode mode, const std::string& dir) {
   v1::ReplayConfig config;
   *config.add_tables() = BenchTable(2000000);
   config.mutable_durability()->set_mode(mode);
@@ -150,9 +150,9 @@ int main(int argc, char** argv) {
   const std::string dir = absl::GetFlag(FLAGS_dir);
   std::filesystem::create_directories(dir);
 
-  const double plain = InsertThroughput("none", dir + "/plain");
-  const double checkpoint_mode = InsertThroughput("checkpoint", dir + "/checkpoint");
-  const double wal = InsertThroughput("wal", dir + "/wal");
+  const double plain = InsertThroughput(v1::DurabilityConfig::NONE, dir + "/plain");
+  const double checkpoint_mode = InsertThroughput(v1::DurabilityConfig::CHECKPOINT, dir + "/checkpoint");
+  const double wal = InsertThroughput(v1::DurabilityConfig::WAL, dir + "/wal");
   std::fprintf(stderr, "inserts/s: plain %.0f, checkpoint mode %.0f, wal %.0f (%.2f of plain)\n", plain,
                checkpoint_mode, wal, wal / plain);
 

@@ -19,7 +19,7 @@
 #include "envs/mujoco/mujoco_env.h"
 #include "envs/registry.h"
 #include "common/blas.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/status_macros.h"
 #include "policies/registry.h"
 #include "mujoco/mujoco.h"

@@ -23,7 +23,7 @@
 #include "absl/time/clock.h"
 #include "common/bench_probes.h"
 #include "common/blas.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/grpc_util.h"
 #include "common/status_macros.h"
 #include "common/torch_tensor.h"

@@ -14,7 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/registry.h"
 #include "learner/algorithms/spec.h"

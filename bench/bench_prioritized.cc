@@ -46,9 +46,8 @@ v1::TableConfig BenchConfig(int64_t items) {
   v1::TableConfig config;
   config.set_name("bench");
   config.set_max_size(items);
-  config.set_selector("prioritized");
-  config.set_priority_exponent(0.6);
-  config.set_importance_sampling_exponent(0.4);
+  config.mutable_selector()->mutable_prioritized()->set_priority_exponent(0.6);
+  config.mutable_selector()->mutable_prioritized()->set_importance_sampling_exponent(0.4);
   auto add = [&](const char* name, std::initializer_list<int64_t> shape) {
     v1::ColumnSpec* column = config.mutable_signature()->add_columns();
     column->set_name(name);

@@ -38,7 +38,7 @@
 #include "absl/time/time.h"
 #include "common/bench_probes.h"
 #include "experiment/config.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/grpc_util.h"
 #include "common/metrics_scrape.h"
 #include "common/os.h"
@@ -794,7 +794,7 @@ absl::Status Run() {
     const int wal_writers =
         std::find(writer_counts.begin(), writer_counts.end(), 4) != writer_counts.end() ? 4 : writer_counts[0];
     v1::DurabilityConfig durability;
-    durability.set_mode("wal");
+    durability.set_mode(v1::DurabilityConfig::WAL);
     durability.set_dir(dir + "/wal");
     std::vector<v1::TableConfig> tables;
     for (const ItemKind& kind : kinds) tables.push_back(BenchTable(kind, kind.throughput_capacity));

@@ -19,12 +19,10 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/flags/flag.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
-#include "common/flags.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 
@@ -297,16 +295,6 @@ absl::Status ConfigureTls(const TlsFiles& files) {
   setting.material = std::move(material);
   return absl::OkStatus();
 }
-
-TlsFiles TlsFilesFromFlags() {
-  TlsFiles files;
-  files.cert = absl::GetFlag(FLAGS_tls_cert);
-  files.key = absl::GetFlag(FLAGS_tls_key);
-  files.ca = absl::GetFlag(FLAGS_tls_ca);
-  return files;
-}
-
-absl::Status ConfigureTlsFromFlags() { return ConfigureTls(TlsFilesFromFlags()); }
 
 bool TlsEnabled() { return CurrentMaterial().has_value(); }
 

@@ -1,8 +1,8 @@
 // Mutual TLS for every gRPC server and channel of a process. A process given
 // --tls_cert, --tls_key and --tls_ca (PEM files) configures it once at
-// start-up, before it makes any server or channel: tools/rill_main.cc and
-// tools/rill_replay.cc call ConfigureTlsFromFlags() for every command. From
-// then on StartGrpcServer (common/grpc_util.h) serves TLS and refuses, during
+// start-up, before it makes any server or channel: every main() in tools/
+// calls ConfigureTlsFromFlags() (flags/tls_flags.h) first. From then on
+// StartGrpcServer (common/grpc_util.h) serves TLS and refuses, during
 // the handshake, every client that does not present a certificate chaining
 // to the CA; MakeChannel dials with TLS, presents this process's certificate
 // and accepts only a server whose certificate chains to the CA and names the
@@ -60,12 +60,6 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsFiles& files, absl::Time no
 // Makes `files` the process's TLS setting (all empty: plain text) after
 // LoadTlsMaterial's checks; on an error the setting is left as it was.
 absl::Status ConfigureTls(const TlsFiles& files);
-
-// The files named by --tls_cert, --tls_key and --tls_ca.
-TlsFiles TlsFilesFromFlags();
-
-// ConfigureTls(TlsFilesFromFlags()).
-absl::Status ConfigureTlsFromFlags();
 
 // Whether the process serves and dials TLS.
 bool TlsEnabled();

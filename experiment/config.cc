@@ -7,10 +7,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/invalid_field.h"
 #include "common/os.h"
 #include "common/status_macros.h"
 #include "envs/catalog.h"
+#include "experiment/respelling.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "items/registry.h"
@@ -25,12 +27,34 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
   void AddError(int line, int column, const std::string& message) override {
     if (!errors_.empty()) errors_ += "; ";
     absl::StrAppend(&errors_, "line ", line + 1, " column ", column + 1, ": ", message);
+    if (!first_.has_value()) first_ = Error{line, column, message};
   }
   const std::string& errors() const { return errors_; }
 
+  // The first error, zero-based, as the parser reported it.
+  struct Error {
+    int line;
+    int column;
+    std::string message;
+  };
+  const std::optional<Error>& first() const { return first_; }
+
  private:
   std::string errors_;
+  std::optional<Error> first_;
 };
+
+// The hint for a setting written in a spelling the config had before its
+// closed sets became types (respelling.h), or "".
+std::string RespellingHintFor(const std::string& text, const CollectErrors& errors) {
+  if (!errors.first().has_value()) return "";
+  const std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  const CollectErrors::Error& error = *errors.first();
+  if (error.line < 0 || error.line >= static_cast<int>(lines.size())) return "";
+  std::optional<std::string> hint =
+      RespellingHint(*v1::ExperimentConfig::descriptor(), lines[error.line], error.column, error.message);
+  return hint.has_value() ? absl::StrCat(" (", *hint, "; proto/config.proto documents every setting)") : "";
+}
 
 }  // namespace
 
@@ -58,9 +82,9 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (unrolls && actor->learning_starts() != 0) {
     return InvalidField("actor.learning_starts", absl::StrCat(actor->learning_starts(), ": ", algorithm->name,
                                                           " acts with its policy from the first step (its unrolls carry "
-                                                          "the behaviour log-probabilities); leave it unset"));
+                                                          "the behaviour log-probabilities); leave it unset or 0"));
   }
-  if (actor->learning_starts() == 0 && !unrolls) actor->set_learning_starts(1000);
+  if (!actor->has_learning_starts()) actor->set_learning_starts(unrolls ? 0 : 1000);
   if (actor->insert_batch_items() == 0) actor->set_insert_batch_items(64);
   if (actor->max_in_flight_batches() == 0) actor->set_max_in_flight_batches(8);
   if (actor->num_envs() < 0 || actor->num_envs() > 4096) return InvalidField("actor.num_envs", "must be in 1..4096");
@@ -77,26 +101,26 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (config.topology().num_replay_shards() == 0) config.mutable_topology()->set_num_replay_shards(1);
   if (config.topology().num_replay_shards() < 0) return InvalidField("topology.num_replay_shards", "must be > 0");
   if (config.max_env_steps() < 0) return InvalidField("max_env_steps", "must be >= 0");
-  if (config.topology().inference().empty()) config.mutable_topology()->set_inference("actor");
-  if (config.topology().inference() != "actor" && config.topology().inference() != "central") {
+  if (!v1::TopologyConfig::Inference_IsValid(config.topology().inference())) {
     return InvalidField("topology.inference",
-                   absl::StrCat("'", config.topology().inference(), "' is unknown (known: actor, central)"));
+                        absl::StrCat(config.topology().inference(), " is unknown (known: ACTOR, CENTRAL)"));
   }
+  const bool central = config.topology().inference() == v1::TopologyConfig::CENTRAL;
   if (config.topology().num_inference_servers() < 0) {
     return InvalidField("topology.num_inference_servers", "must be >= 0 (0: the learner hosts central inference)");
   }
-  if (config.topology().num_inference_servers() > 0 && config.topology().inference() != "central") {
+  if (config.topology().num_inference_servers() > 0 && !central) {
     return InvalidField("topology.num_inference_servers",
-                   "needs topology.inference \"central\" (actors with their own policy use no inference service)");
+                        "needs topology.inference CENTRAL (actors with their own policy use no inference service)");
   }
   v1::InferenceConfig* inference = config.mutable_inference();
   if (inference->max_batch() < 0) return InvalidField("inference.max_batch", "must be >= 0 (0: half the connected envs)");
-  if (inference->max_wait_micros() == 0) inference->set_max_wait_micros(2000);
-  if (inference->max_wait_micros() < 0) return InvalidField("inference.max_wait_micros", "must be > 0");
-  if (config.topology().inference() == "central" && duty.synchronous) {
+  if (!inference->has_max_wait_micros()) inference->set_max_wait_micros(2000);
+  if (inference->max_wait_micros() < 0) return InvalidField("inference.max_wait_micros", "must be >= 0");
+  if (central && duty.synchronous) {
     return InvalidField(duty.synchronous_field,
-                   "a synchronous run waits for each version in the actors; with topology.inference \"central\" "
-                   "the actors hold no policy (and central inference already acts with the newest version)");
+                        "a synchronous run waits for each version in the actors; with topology.inference CENTRAL "
+                        "the actors hold no policy (and central inference already acts with the newest version)");
   }
   if (duty.synchronous) {
     const int64_t envs = static_cast<int64_t>(config.topology().num_actors()) * actor->num_envs();
@@ -118,10 +142,9 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     return InvalidField("replay.grpc_memory_quota_bytes", "must be at least 16 MiB (16777216)");
   }
   v1::DurabilityConfig* durability = replay->mutable_durability();
-  if (durability->mode().empty()) durability->set_mode("none");
-  if (durability->mode() != "none" && durability->mode() != "checkpoint" && durability->mode() != "wal") {
+  if (!v1::DurabilityConfig::Mode_IsValid(durability->mode())) {
     return InvalidField("replay.durability.mode",
-                   absl::StrCat("'", durability->mode(), "' is unknown (known: none, checkpoint, wal)"));
+                        absl::StrCat(durability->mode(), " is unknown (known: NONE, CHECKPOINT, WAL)"));
   }
   if (durability->checkpoint_interval_seconds() == 0) durability->set_checkpoint_interval_seconds(60);
   if (!(durability->checkpoint_interval_seconds() > 0)) {
@@ -139,7 +162,7 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     const int64_t batch = config.learner().batch_size();
     v1::TableConfig* table = replay->add_tables();
     table->set_name("unrolls");
-    table->set_selector("fifo");
+    table->mutable_selector()->mutable_fifo();
     table->set_max_size(4 * batch);
     table->mutable_rate_limiter()->set_min_size_to_sample(batch);
     table->mutable_rate_limiter()->set_samples_per_insert(1);
@@ -163,8 +186,13 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     // applies, named by their config field. The roles that fill or read the
     // columns (the actor's item builder, the learner's algorithm) check
     // theirs by name at start-up.
-    if (table->selector().empty()) table->set_selector(replay::SelectorName(*table));
-    if (table->remover().empty()) table->set_remover(replay::RemoverName(*table));
+    // The defaults written out, so the run's config.textpb says what ran.
+    if (!table->has_selector() || table->selector().kind_case() == v1::SelectorConfig::KIND_NOT_SET) {
+      table->mutable_selector()->mutable_uniform();
+    }
+    if (!table->has_remover() || table->remover().kind_case() == v1::RemoverConfig::KIND_NOT_SET) {
+      table->mutable_remover()->mutable_fifo();
+    }
     if (std::optional<FieldIssue> issue = replay::FindTableConfigIssue(*table)) {
       return InvalidField(absl::StrCat(field, ".", issue->field), issue->why);
     }
@@ -182,10 +210,11 @@ absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& te
     if (absl::StrContains(message, "rill.v1.LearnerConfig") && absl::StrContains(message, "has no field named")) {
       absl::StrAppend(&message, " (learner.algorithm is one of: ", learner::KnownAlgorithmNames(),
                       "; write e.g. learner { td3 { } })");
-    }
-    if (absl::StrContains(message, "rill.v1.ExperimentConfig\" has no field named \"sac\"")) {
+    } else if (absl::StrContains(message, "rill.v1.ExperimentConfig\" has no field named \"sac\"")) {
       absl::StrAppend(&message, " (the algorithm's settings moved into the learner section: learner { sac { ... } "
                                 "batch_size: ... gamma: ... tau: ... })");
+    } else {
+      absl::StrAppend(&message, RespellingHintFor(text, errors));
     }
     return absl::InvalidArgumentError(absl::StrCat("experiment config: ", message));
   }

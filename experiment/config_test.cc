@@ -97,45 +97,98 @@ TEST(ConfigTest, PrioritizedAndFifoTablesAreAccepted) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
     env { name: "Pendulum-v1" }
     replay {
-      tables { name: "per" max_size: 100 selector: "prioritized" remover: "lowest_priority"
-               priority_exponent: 0.7 importance_sampling_exponent: 0.5 }
-      tables { name: "queue" max_size: 100 selector: "fifo" } })");
+      tables { name: "per" max_size: 100 remover { lowest_priority {} }
+               selector { prioritized { priority_exponent: 0.7 importance_sampling_exponent: 0.5 } } }
+      tables { name: "queue" max_size: 100 selector { fifo {} } } })");
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->replay().tables(0).remover(), "lowest_priority");
-  EXPECT_EQ(config->replay().tables(1).remover(), "fifo");
+  EXPECT_TRUE(config->replay().tables(0).remover().has_lowest_priority());
+  EXPECT_EQ(config->replay().tables(0).selector().prioritized().priority_exponent(), 0.7);
+  EXPECT_TRUE(config->replay().tables(1).remover().has_fifo());
+  EXPECT_TRUE(config->replay().tables(1).selector().has_fifo());
+}
+
+TEST(ConfigTest, DefaultSelectorAndRemoverAreWrittenOut) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
+    env { name: "Pendulum-v1" } replay { tables { name: "t" max_size: 100 } })");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->replay().tables(0).selector().has_uniform());
+  EXPECT_TRUE(config->replay().tables(0).remover().has_fifo());
 }
 
 TEST(ConfigTest, LowestPriorityRemoverWithoutPrioritizedSelectorIsRefused) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
     env { name: "Pendulum-v1" }
-    replay { tables { name: "t" max_size: 100 remover: "lowest_priority" } })");
+    replay { tables { name: "t" max_size: 100 remover { lowest_priority {} } } })");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].remover"));
-  EXPECT_THAT(config.status().message(), HasSubstr("needs selector 'prioritized'"));
+  EXPECT_THAT(config.status().message(), HasSubstr("needs selector { prioritized {} }"));
 }
 
 TEST(ConfigTest, UnknownSelectorIsRefusedNamingTheField) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
     env { name: "Pendulum-v1" }
-    replay { tables { name: "t" max_size: 100 selector: "heap" } })");
+    replay { tables { name: "t" max_size: 100 selector { heap {} } } })");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].selector: 'heap'"));
+  EXPECT_THAT(config.status().message(), HasSubstr("rill.v1.SelectorConfig\" has no field named \"heap\""));
+}
+
+// The string spellings of the closed sets (before they were types) are
+// refused at parse time, each with its new spelling.
+TEST(ConfigTest, OldStringSpellingsAreRefusedWithTheNewOne) {
+  for (const auto& [text, hint] : std::vector<std::pair<std::string, std::string>>{
+           {"replay { tables { name: \"t\" max_size: 9 selector: \"prioritized\" } }",
+            "write selector { prioritized {} }"},
+           {"replay { tables { name: \"t\" max_size: 9 selector: \"heap\" } }", "'heap' is none of them"},
+           {"replay { tables { name: \"t\" max_size: 9 remover: \"lowest_priority\" } }",
+            "write remover { lowest_priority {} }"},
+           {"replay { tables { name: \"t\" max_size: 9\n  priority_exponent: 0.5 } }",
+            "write selector { prioritized { priority_exponent: ... } }"},
+           {"replay { durability { mode: \"wal\" dir: \"/tmp/x\" } }", "write mode: WAL"},
+           {"topology { inference: \"central\" }", "write inference: CENTRAL"},
+           {"learner { device: \"cpu\" }", "write device: CPU"},
+           {"learner { impala { optimizer: \"adam\" } }", "write optimizer: ADAM"}}) {
+    absl::StatusOr<v1::ExperimentConfig> config =
+        ParseExperimentConfig(absl::StrCat("env { name: \"CartPole-v1\" }\n", text));
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr(hint)) << text;
+  }
 }
 
 TEST(ConfigTest, FifoSelectorSampledMoreThanOnceIsRefused) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
     env { name: "Pendulum-v1" }
-    replay { tables { name: "t" max_size: 100 selector: "fifo" max_times_sampled: 3 } })");
+    replay { tables { name: "t" max_size: 100 selector { fifo {} } max_times_sampled: 3 } })");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].max_times_sampled"));
 }
 
-TEST(ConfigTest, PriorityExponentOnAUniformTableIsRefused) {
+TEST(ConfigTest, PriorityExponentOutOfRangeNamesItsField) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
     env { name: "Pendulum-v1" }
-    replay { tables { name: "t" max_size: 100 priority_exponent: 0.5 } })");
+    replay { tables { name: "t" max_size: 100 selector { prioritized { importance_sampling_exponent: 2 } } } })");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].priority_exponent"));
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("replay.tables[0].selector.prioritized.importance_sampling_exponent: 2 must be in [0, 1]"));
+}
+
+// Where 0 is a value, unset is the default and 0 means 0.
+TEST(ConfigTest, ZeroIsAValueWhereItMeansSomething) {
+  absl::StatusOr<v1::ExperimentConfig> unset = ParseExperimentConfig("env { name: \"Pendulum-v1\" }");
+  ASSERT_TRUE(unset.ok()) << unset.status();
+  EXPECT_EQ(unset->actor().learning_starts(), 1000);
+  EXPECT_EQ(unset->inference().max_wait_micros(), 2000);
+  EXPECT_EQ(unset->learner().checkpoint_every(), 5000);
+  absl::StatusOr<v1::ExperimentConfig> zero = ParseExperimentConfig(
+      "env { name: \"Pendulum-v1\" } actor { learning_starts: 0 } inference { max_wait_micros: 0 } "
+      "learner { checkpoint_every: 0 }");
+  ASSERT_TRUE(zero.ok()) << zero.status();
+  EXPECT_EQ(zero->actor().learning_starts(), 0);
+  EXPECT_EQ(zero->inference().max_wait_micros(), 0);
+  EXPECT_EQ(zero->learner().checkpoint_every(), 0);
+  absl::StatusOr<v1::ExperimentConfig> impala =
+      ParseExperimentConfig("env { name: \"CartPole-v1\" } learner { impala {} } actor { learning_starts: 0 }");
+  ASSERT_TRUE(impala.ok()) << impala.status();
+  EXPECT_EQ(impala->actor().learning_starts(), 0);
 }
 
 TEST(ConfigTest, SacOnADiscreteEnvironmentIsRefused) {
@@ -262,7 +315,9 @@ TEST(ConfigTest, OutOfRangeTunablesNameTheirField) {
            {"learner { td3 { policy_delay: 0 } }", "learner.td3.policy_delay"},
            {"learner { td3 { num_critics: 9 } }", "learner.td3.num_critics"},
            {"learner { ddpg { exploration_noise: -1 } }", "learner.ddpg.exploration_noise"},
-           {"topology { inference: \"gpu\" }", "topology.inference"},
+           {"topology { inference: 7 }", "topology.inference: 7 is unknown (known: ACTOR, CENTRAL)"},
+           {"replay { durability { mode: 5 } }", "replay.durability.mode: 5 is unknown"},
+           {"learner { device: 9 }", "learner.device: 9 is unknown"},
            {"inference { max_batch: -1 }", "inference.max_batch"},
            {"inference { max_wait_micros: -5 }", "inference.max_wait_micros"}}) {
     absl::StatusOr<v1::ExperimentConfig> config =
@@ -275,14 +330,14 @@ TEST(ConfigTest, OutOfRangeTunablesNameTheirField) {
 TEST(ConfigTest, InferenceDefaultsToTheActorsAndCentralTakesItsDefaults) {
   absl::StatusOr<v1::ExperimentConfig> local = ParseExperimentConfig("env { name: \"Pendulum-v1\" }");
   ASSERT_TRUE(local.ok()) << local.status();
-  EXPECT_EQ(local->topology().inference(), "actor");
+  EXPECT_EQ(local->topology().inference(), v1::TopologyConfig::ACTOR);
   absl::StatusOr<v1::ExperimentConfig> central =
-      ParseExperimentConfig("env { name: \"Pendulum-v1\" } topology { inference: \"central\" }");
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" } topology { inference: CENTRAL }");
   ASSERT_TRUE(central.ok()) << central.status();
   EXPECT_EQ(central->inference().max_batch(), 0);
   EXPECT_EQ(central->inference().max_wait_micros(), 2000);
   absl::StatusOr<v1::ExperimentConfig> synchronous = ParseExperimentConfig(
-      "env { name: \"CartPole-v1\" } learner { impala { synchronous: true } } topology { inference: \"central\" }");
+      "env { name: \"CartPole-v1\" } learner { impala { synchronous: true } } topology { inference: CENTRAL }");
   EXPECT_EQ(synchronous.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(synchronous.status().message(), HasSubstr("learner.impala.synchronous"));
 }

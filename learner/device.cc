@@ -1,6 +1,7 @@
 #include "learner/device.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "torch/version.h"
 
@@ -31,6 +32,11 @@ absl::StatusOr<torch::Device> PickDevice(absl::string_view wanted, absl::string_
   }
   if (wanted == "cpu" || !cuda) return torch::Device(torch::kCPU);
   return torch::Device(torch::kCUDA, 0);
+}
+
+absl::StatusOr<torch::Device> PickDevice(v1::LearnerConfig::Device wanted, absl::string_view setting) {
+  // The enum's names are the flag's spellings in capitals (AUTO, CPU, CUDA).
+  return PickDevice(absl::AsciiStrToLower(v1::LearnerConfig::Device_Name(wanted)), setting);
 }
 
 }  // namespace rill::learner

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "proto/config.pb.h"
 #include "torch/torch.h"
 
 namespace rill::learner {
@@ -21,6 +22,8 @@ namespace rill::learner {
 // name. Messages start with `setting`, the flag or config field that asked
 // (e.g. "--device", "learner.device").
 absl::StatusOr<torch::Device> PickDevice(absl::string_view wanted, absl::string_view setting);
+// The same for the config's enum (AUTO, CPU, CUDA).
+absl::StatusOr<torch::Device> PickDevice(v1::LearnerConfig::Device wanted, absl::string_view setting);
 
 // The LibTorch this binary was compiled against, e.g. "1.13.0", followed by
 // " (CUDA)" when it was built with CUDA libraries.

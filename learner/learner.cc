@@ -164,7 +164,7 @@ absl::Status Learner::ConnectReplay(prometheus::Registry& registry) {
   sampler.max_message_bytes = config.replay().max_message_bytes();
   sampler.on_batch_latency = observer(&client_rpc.Add({{"role", "learner"}, {"method", "Sample"}}, LatencyBuckets()));
   ASSIGN_OR_RETURN(sampler_, replay::ReplaySampler::Create(sampler));
-  if (table.selector() == "prioritized") {
+  if (table.selector().has_prioritized()) {
     replay::PriorityUpdaterOptions updater;
     updater.addresses = options_.replay_addresses;
     updater.table = table.name();

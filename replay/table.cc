@@ -56,12 +56,12 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
   const std::string where = absl::StrCat("table '", config.name(), "': ");
   // Every rule of the config lives in table_config.h.
   RETURN_IF_ERROR(CheckTableConfig(config));
-  const std::string selector = SelectorName(config);
-  const std::string remover = RemoverName(config);
-  const double alpha = config.has_priority_exponent() ? config.priority_exponent() : kDefaultPriorityExponent;
-  const double beta = config.has_importance_sampling_exponent() ? config.importance_sampling_exponent()
-                                                                 : kDefaultImportanceSamplingExponent;
-  const int32_t max_times_sampled = selector == "fifo" ? 1 : config.max_times_sampled();
+  const v1::SelectorConfig& selector = config.selector();
+  const v1::SelectorConfig::Prioritized& prioritized = selector.prioritized();
+  const double alpha = prioritized.has_priority_exponent() ? prioritized.priority_exponent() : kDefaultPriorityExponent;
+  const double beta = prioritized.has_importance_sampling_exponent() ? prioritized.importance_sampling_exponent()
+                                                                      : kDefaultImportanceSamplingExponent;
+  const int32_t max_times_sampled = selector.has_fifo() ? 1 : config.max_times_sampled();
   absl::StatusOr<RateLimiter> limiter = RateLimiter::Create(config.rate_limiter());
   if (!limiter.ok()) return absl::InvalidArgumentError(absl::StrCat(where, limiter.status().message()));
   const int64_t capacity = TableCapacity(config);
@@ -83,15 +83,20 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
                                                      " bytes for ", capacity, " items"));
   }
   std::unique_ptr<ItemSelector> item_selector;
-  if (selector == "prioritized") {
-    item_selector = std::make_unique<PrioritizedSelector>(capacity, alpha);
-  } else if (selector == "fifo") {
-    item_selector = std::make_unique<FifoSelector>(capacity);
-  } else {
-    item_selector = std::make_unique<UniformSelector>(capacity);
+  switch (selector.kind_case()) {
+    case v1::SelectorConfig::kPrioritized:
+      item_selector = std::make_unique<PrioritizedSelector>(capacity, alpha);
+      break;
+    case v1::SelectorConfig::kFifo:
+      item_selector = std::make_unique<FifoSelector>(capacity);
+      break;
+    case v1::SelectorConfig::kUniform:
+    case v1::SelectorConfig::KIND_NOT_SET:
+      item_selector = std::make_unique<UniformSelector>(capacity);
+      break;
   }
   std::unique_ptr<ItemRemover> item_remover;
-  if (remover == "lowest_priority") {
+  if (config.remover().has_lowest_priority()) {
     item_remover = std::make_unique<LowestPriorityRemover>(capacity);
   } else if (max_times_sampled == 0) {
     // Items leave only as the oldest: a ring of slots is enough.

@@ -38,11 +38,16 @@ int64_t CapacityOf(const v1::TableConfig& config, int64_t item_bytes) {
 }  // namespace
 
 std::string SelectorName(const v1::TableConfig& config) {
-  return config.selector().empty() ? "uniform" : config.selector();
-}
-
-std::string RemoverName(const v1::TableConfig& config) {
-  return config.remover().empty() ? "fifo" : config.remover();
+  switch (config.selector().kind_case()) {
+    case v1::SelectorConfig::kPrioritized:
+      return "prioritized";
+    case v1::SelectorConfig::kFifo:
+      return "fifo";
+    case v1::SelectorConfig::kUniform:
+    case v1::SelectorConfig::KIND_NOT_SET:
+      break;
+  }
+  return "uniform";
 }
 
 std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config) {
@@ -51,50 +56,37 @@ std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config) {
     return FieldIssue{"signature", std::string(signature.message())};
   }
   const std::string selector = SelectorName(config);
-  const std::string remover = RemoverName(config);
-  if (selector != "uniform" && selector != "prioritized" && selector != "fifo") {
-    return FieldIssue{"selector", absl::StrCat("'", selector, "' is unknown (known: uniform, prioritized, fifo)")};
-  }
-  if (remover != "fifo" && remover != "lowest_priority") {
-    return FieldIssue{"remover", absl::StrCat("'", remover, "' is unknown (known: fifo, lowest_priority)")};
-  }
-  if (remover == "lowest_priority" && selector != "prioritized") {
-    return FieldIssue{"remover", absl::StrCat("'lowest_priority' needs selector 'prioritized' (got '", selector,
-                                              "'): only it keeps priorities")};
+  if (config.remover().has_lowest_priority() && !config.selector().has_prioritized()) {
+    return FieldIssue{"remover", absl::StrCat("lowest_priority needs selector { prioritized {} } (got ", selector,
+                                              "): only it keeps priorities")};
   }
   if (config.max_times_sampled() < 0) {
     return FieldIssue{"max_times_sampled", absl::StrCat(config.max_times_sampled(), " must be >= 0")};
   }
-  if (selector == "fifo" && config.max_times_sampled() > 1) {
+  const bool fifo = config.selector().has_fifo();
+  if (fifo && config.max_times_sampled() > 1) {
     return FieldIssue{"max_times_sampled",
                       absl::StrCat(config.max_times_sampled(),
-                                   " with selector 'fifo': a queue hands out each item once (use 0 or 1)")};
+                                   " with selector fifo: a queue hands out each item once (use 0 or 1)")};
   }
-  if (selector != "prioritized") {
-    for (auto [has, field] : {std::pair{config.has_priority_exponent(), "priority_exponent"},
-                              std::pair{config.has_importance_sampling_exponent(), "importance_sampling_exponent"}}) {
-      if (has) {
-        return FieldIssue{field, absl::StrCat("is set but selector '", selector,
-                                              "' has no priorities (use selector 'prioritized')")};
-      }
-    }
-  }
-  if (auto issue = ExponentIssue(config.has_priority_exponent(), config.priority_exponent(), 1e6,
-                                 "priority_exponent")) {
+  const v1::SelectorConfig::Prioritized& prioritized = config.selector().prioritized();
+  if (auto issue = ExponentIssue(prioritized.has_priority_exponent(), prioritized.priority_exponent(), 1e6,
+                                 "selector.prioritized.priority_exponent")) {
     return issue;
   }
-  if (auto issue = ExponentIssue(config.has_importance_sampling_exponent(), config.importance_sampling_exponent(),
-                                 1.0, "importance_sampling_exponent")) {
+  if (auto issue = ExponentIssue(prioritized.has_importance_sampling_exponent(),
+                                 prioritized.importance_sampling_exponent(), 1.0,
+                                 "selector.prioritized.importance_sampling_exponent")) {
     return issue;
   }
-  const int32_t max_times_sampled = selector == "fifo" ? 1 : config.max_times_sampled();
+  const int32_t max_times_sampled = fifo ? 1 : config.max_times_sampled();
   const double samples_per_insert = config.rate_limiter().samples_per_insert();
   if (max_times_sampled > 0 && samples_per_insert > max_times_sampled) {
     // Each item leaves after max_times_sampled draws, so the run can never
     // reach the ratio: inserts end up waiting for samples of an empty table.
     return FieldIssue{"rate_limiter.samples_per_insert",
                       absl::StrCat(samples_per_insert, " exceeds max_times_sampled ", max_times_sampled,
-                                   selector == "fifo" ? " (a fifo queue hands out each item once)" : "",
+                                   fifo ? " (a fifo queue hands out each item once)" : "",
                                    ": items leave before they can be sampled that often, so inserts and samples "
                                    "would deadlock")};
   }

@@ -19,16 +19,15 @@
 
 namespace rill::replay {
 
-// The selector and remover a config names, or the defaults it leaves them
-// to ("uniform", "fifo").
+// The name of the selector a config chooses, or "uniform" when it leaves
+// it to the default: the oneof case's field name, as messages report it.
 std::string SelectorName(const v1::TableConfig& config);
-std::string RemoverName(const v1::TableConfig& config);
 
 // The first rule `config` breaks, or nullopt. Fields are relative to the
-// table ("selector", "rate_limiter.error_buffer"). The rules: a name; a
-// valid signature; a known selector and remover (lowest_priority only with
-// prioritized); max_times_sampled >= 0, and at most 1 for a fifo queue;
-// priority exponents only for prioritized tables, within range; the rate
+// table ("remover", "rate_limiter.error_buffer"). The rules: a name; a
+// valid signature; the lowest_priority remover only with the prioritized
+// selector; max_times_sampled >= 0, and at most 1 for a fifo queue; the
+// prioritized selector's exponents within range; the rate
 // limiter's own rules; samples_per_insert no higher than max_times_sampled
 // (items would leave before they could be sampled that often: deadlock);
 // max_size > 0 and max_bytes >= 0, a capacity of at least one item and at

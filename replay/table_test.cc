@@ -35,9 +35,8 @@ v1::InsertRequest MakeRequest(const std::vector<uint64_t>& keys) { return TestIn
 
 v1::TableConfig PrioritizedConfig(int64_t max_size, double alpha = 1.0, double beta = 0.5) {
   v1::TableConfig config = MakeConfig(max_size);
-  config.set_selector("prioritized");
-  config.set_priority_exponent(alpha);
-  config.set_importance_sampling_exponent(beta);
+  config.mutable_selector()->mutable_prioritized()->set_priority_exponent(alpha);
+  config.mutable_selector()->mutable_prioritized()->set_importance_sampling_exponent(beta);
   return config;
 }
 
@@ -344,10 +343,7 @@ TEST(TableTest, MaxBytesLowersCapacity) {
 }
 
 TEST(TableTest, CreateRejectsBadConfigs) {
-  v1::TableConfig config = MakeConfig(10);
-  config.set_selector("heap");
-  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("selector 'heap' is unknown"));
-  config = MakeConfig(10, /*min_size=*/11);
+  v1::TableConfig config = MakeConfig(10, /*min_size=*/11);
   EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("sampling could never start"));
   config = MakeConfig(0);
   EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("max_size 0"));
@@ -460,7 +456,7 @@ TEST(TableTest, BadPriorityUpdateIsRejectedNamingTheKeyAndChangesNothing) {
 
 TEST(TableTest, LowestPriorityRemoverEvictsTheMinimumPriorityItem) {
   v1::TableConfig config = PrioritizedConfig(3, 1.0);
-  config.set_remover("lowest_priority");
+  config.mutable_remover()->mutable_lowest_priority();
   std::unique_ptr<Table> table = MakeTable(config);
   std::vector<uint64_t> stored;
   ASSERT_TRUE(table->Insert(MakeRequest({1, 2, 3}, {5.0, 0.5, 2.0}), Later(), &stored).ok());
@@ -523,7 +519,7 @@ TEST(TableTest, FreedSlotsAreReusedAndEvictionStaysOldestFirst) {
 
 TEST(TableTest, FifoTableReturnsItemsInInsertionOrderEachOnce) {
   v1::TableConfig config = MakeConfig(10);
-  config.set_selector("fifo");
+  config.mutable_selector()->mutable_fifo();
   std::unique_ptr<Table> table = MakeTable(config);
   std::vector<uint64_t> stored;
   ASSERT_TRUE(table->Insert(MakeRequest({5, 3, 9}), Later(), &stored).ok());
@@ -542,7 +538,7 @@ TEST(TableTest, FifoTableReturnsItemsInInsertionOrderEachOnce) {
 
 TEST(TableTest, FifoSampleBlocksUntilAWholeBatchIsStoredAndTakesNothingBefore) {
   v1::TableConfig config = MakeConfig(10);
-  config.set_selector("fifo");
+  config.mutable_selector()->mutable_fifo();
   std::unique_ptr<Table> table = MakeTable(config);
   std::vector<uint64_t> stored;
   ASSERT_TRUE(table->Insert(MakeRequest({1, 2}), Later(), &stored).ok());
@@ -570,7 +566,7 @@ TEST(TableTest, FifoSampleBlocksUntilAWholeBatchIsStoredAndTakesNothingBefore) {
 
 TEST(TableTest, FifoTableRejectsBatchesLargerThanItsCapacity) {
   v1::TableConfig config = MakeConfig(4);
-  config.set_selector("fifo");
+  config.mutable_selector()->mutable_fifo();
   std::unique_ptr<Table> table = MakeTable(config);
   v1::SampleResponse response;
   absl::Status status = table->Sample(5, Later(), &response);
@@ -588,7 +584,7 @@ TEST(TableTest, CreateRefusesARatioThatItemsLeavingAfterSamplingCanNeverReach) {
   EXPECT_THAT(status.message(), HasSubstr("samples_per_insert 3 exceeds max_times_sampled 2"));
   EXPECT_THAT(status.message(), HasSubstr("deadlock"));
 
-  config.set_selector("fifo");
+  config.mutable_selector()->mutable_fifo();
   config.set_max_times_sampled(0);
   config.mutable_rate_limiter()->set_samples_per_insert(1.5);
   EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("a fifo queue hands out each item once"));
@@ -599,7 +595,7 @@ TEST(TableTest, CreateRefusesARatioThatItemsLeavingAfterSamplingCanNeverReach) {
 
 TEST(TableTest, FifoTableRejectsBatchesItsRateLimiterCanNeverAdmitAtOnce) {
   v1::TableConfig config = MakeConfig(100);
-  config.set_selector("fifo");
+  config.mutable_selector()->mutable_fifo();
   config.mutable_rate_limiter()->set_min_size_to_sample(1);
   config.mutable_rate_limiter()->set_samples_per_insert(1);
   config.mutable_rate_limiter()->set_error_buffer(2);
@@ -618,7 +614,7 @@ TEST(TableTest, FifoTableRejectsBatchesItsRateLimiterCanNeverAdmitAtOnce) {
 
 TEST(TableTest, FifoTableRejectsPriorityUpdates) {
   v1::TableConfig config = MakeConfig(4);
-  config.set_selector("fifo");
+  config.mutable_selector()->mutable_fifo();
   std::unique_ptr<Table> table = MakeTable(config);
   v1::UpdatePrioritiesRequest request;
   request.add_keys(1);
@@ -629,23 +625,15 @@ TEST(TableTest, FifoTableRejectsPriorityUpdates) {
 
 TEST(TableTest, CreateRejectsSelectorAndRemoverCombinationsThatCannotWork) {
   v1::TableConfig config = MakeConfig(10);
-  config.set_remover("lowest_priority");
+  config.mutable_remover()->mutable_lowest_priority();
   absl::Status status = Table::Create(config).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("remover 'lowest_priority' needs selector 'prioritized'"));
+  EXPECT_THAT(status.message(), HasSubstr("remover lowest_priority needs selector { prioritized {} }"));
 
   config = MakeConfig(10);
-  config.set_remover("random");
-  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("remover 'random' is unknown"));
-
-  config = MakeConfig(10);
-  config.set_selector("fifo");
+  config.mutable_selector()->mutable_fifo();
   config.set_max_times_sampled(2);
-  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("max_times_sampled 2 with selector 'fifo'"));
-
-  config = MakeConfig(10);
-  config.set_priority_exponent(0.5);
-  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("priority_exponent is set but selector 'uniform'"));
+  EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("max_times_sampled 2 with selector fifo"));
 
   config = PrioritizedConfig(10, 0.6, /*beta=*/1.5);
   EXPECT_THAT(Table::Create(config).status().message(), HasSubstr("importance_sampling_exponent 1.5"));

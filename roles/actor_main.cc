@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "actor/actor.h"
 #include "actor/evaluator.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/logging.h"
 #include "common/process.h"
 #include "learner/algorithms/spec.h"

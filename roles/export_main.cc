@@ -6,7 +6,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_join.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "learner/checkpoint.h"
 #include "policies/registry.h"
 #include "learner/torch_policy.h"  // ExportTorchScript

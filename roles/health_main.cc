@@ -7,7 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/grpc_util.h"
 #include "common/tls.h"
 

@@ -11,7 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "parameters/parameter_client.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/metrics.h"
@@ -98,9 +98,9 @@ int InferenceMain() {
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics = StartMetricsFromFlags();
   if (!metrics.ok()) return ExitWith("metrics", metrics.status());
   prometheus::Registry* registry = *metrics ? &(*metrics)->registry() : nullptr;
-  if (config->topology().inference() != "central") {
-    RILL_LOG(WARNING) << "topology.inference is \"" << config->topology().inference()
-                      << "\": the actors of this config act with their own policy copy, not through this service";
+  if (config->topology().inference() != v1::TopologyConfig::CENTRAL) {
+    RILL_LOG(WARNING) << "topology.inference is " << v1::TopologyConfig::Inference_Name(config->topology().inference())
+                      << ": the actors of this config act with their own policy copy, not through this service";
   }
   const int64_t max_message_bytes = config->replay().max_message_bytes();
 

@@ -3,7 +3,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/process.h"
@@ -55,7 +55,7 @@ int LearnerMain() {
   // `rill inference` processes serve it.
   std::unique_ptr<InferenceBatcher> batcher;
   std::unique_ptr<InferenceServiceImpl> inference;
-  const bool central = config->topology().inference() == "central";
+  const bool central = config->topology().inference() == v1::TopologyConfig::CENTRAL;
   if (central && (!config->inference().address().empty() || config->topology().num_inference_servers() > 0)) {
     RILL_LOG(INFO) << "central inference is served by "
                    << (config->inference().address().empty()

@@ -14,7 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "experiment/config.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/metrics.h"
@@ -86,7 +86,7 @@ int ReplayMain() {
   options.shutdown_grace = kShutdownGrace;
   options.report_blocked = true;
   const v1::DurabilityConfig& durability = config->replay().durability();
-  if (durability.mode() != "none") {
+  if (durability.mode() != v1::DurabilityConfig::NONE) {
     absl::StatusOr<std::string> dir =
         ResolveDurabilityDir(absl::GetFlag(FLAGS_checkpoint_dir), durability.dir(), shard_index);
     if (!dir.ok()) {

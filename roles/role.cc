@@ -3,7 +3,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "experiment/config.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 

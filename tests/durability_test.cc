@@ -130,7 +130,7 @@ std::set<uint64_t> KeySet(uint64_t begin, uint64_t end) {
 TEST(DurabilityTest, CheckpointModeRestoresExactlyTheLastCompletedCheckpointAfterKill9) {
   const std::string dir = TempDir("durable-checkpoint");
   const std::string config =
-      WriteConfig("checkpoint", absl::StrCat("mode: \"checkpoint\" dir: \"", dir, "\" checkpoint_interval_seconds: 0.3"));
+      WriteConfig("checkpoint", absl::StrCat("mode: CHECKPOINT dir: \"", dir, "\" checkpoint_interval_seconds: 0.3"));
   absl::StatusOr<RoleProcess> replay = StartRole("ckpt-replay", {"replay", "--config=" + config});
   ASSERT_TRUE(replay.ok()) << replay.status();
   EXPECT_EQ(Info(*replay).durability_mode(), "checkpoint");
@@ -167,7 +167,7 @@ TEST(DurabilityTest, CheckpointModeRestoresExactlyTheLastCompletedCheckpointAfte
 TEST(DurabilityTest, CheckpointModeRestoresTheFinalCheckpointOfAGracefulStopAndNothingAfterIt) {
   const std::string dir = TempDir("durable-final");
   const std::string config =
-      WriteConfig("final", absl::StrCat("mode: \"checkpoint\" dir: \"", dir, "\" checkpoint_interval_seconds: 3600"));
+      WriteConfig("final", absl::StrCat("mode: CHECKPOINT dir: \"", dir, "\" checkpoint_interval_seconds: 3600"));
   absl::StatusOr<RoleProcess> replay = StartRole("final-replay", {"replay", "--config=" + config});
   ASSERT_TRUE(replay.ok()) << replay.status();
   InsertAll(*replay, 0, 300, 30);
@@ -190,7 +190,7 @@ constexpr int64_t kWalTableSize = 1000000;
 TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedItemAfterKill9) {
   const std::string dir = TempDir("durable-wal");
   const std::string config =
-      WriteConfig("wal", absl::StrCat("mode: \"wal\" dir: \"", dir, "\" checkpoint_interval_seconds: 0.2"),
+      WriteConfig("wal", absl::StrCat("mode: WAL dir: \"", dir, "\" checkpoint_interval_seconds: 0.2"),
                   /*max_size=*/kWalTableSize);
   absl::StatusOr<RoleProcess> replay = StartRole("wal-replay", {"replay", "--config=" + config});
   ASSERT_TRUE(replay.ok()) << replay.status();
@@ -258,7 +258,7 @@ TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedItemAfterKill9) {
 
 TEST(DurabilityTest, ACheckpointOfAnotherTableLayoutIsRefusedWithExitCode2) {
   const std::string dir = TempDir("durable-mismatch");
-  const std::string durability = absl::StrCat("mode: \"checkpoint\" dir: \"", dir, "\" checkpoint_interval_seconds: 3600");
+  const std::string durability = absl::StrCat("mode: CHECKPOINT dir: \"", dir, "\" checkpoint_interval_seconds: 3600");
   absl::StatusOr<RoleProcess> replay = StartRole("mismatch-replay", {"replay", "--config=" + WriteConfig("m1", durability)});
   ASSERT_TRUE(replay.ok()) << replay.status();
   InsertAll(*replay, 0, 10, 10);

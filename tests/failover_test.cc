@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc_util.h"
@@ -42,14 +43,14 @@ std::string WriteConfig(const std::string& dir, const std::string& durability_mo
       << "  tables {\n"
       << "    name: \"" << replay::kTestTable << "\"\n"
       << "    max_size: 1000000\n"
-      << "    selector: \"fifo\"\n"
+      << "    selector { fifo {} }\n"
       << "    signature {\n"
       << "      columns { name: \"obs\" dtype: DTYPE_FLOAT32 shape: 2 }\n"
       << "      columns { name: \"action\" dtype: DTYPE_INT64 }\n"
       << "    }\n"
       << "    rate_limiter { min_size_to_sample: 1 }\n"
       << "  }\n"
-      << "  durability { mode: \"" << durability_mode << "\" dir: \"" << dir << "/durable\" }\n"
+      << "  durability { mode: " << absl::AsciiStrToUpper(durability_mode) << " dir: \"" << dir << "/durable\" }\n"
       << "}\n";
   return path;
 }
@@ -327,7 +328,7 @@ TEST(FailoverTest, SamplerKeepsDeliveringWhileAShardIsDeadAndSamplesItAgainAfter
   {
     std::ifstream in(config);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    text.replace(text.find("selector: \"fifo\""), std::string("selector: \"fifo\"").size(), "selector: \"uniform\"");
+    text.replace(text.find("selector { fifo {} }"), std::string("selector { fifo {} }").size(), "selector { uniform {} }");
     std::ofstream(config, std::ios::trunc) << text;
   }
   absl::StatusOr<Shard> s0 = StartShard("sampler-shard0", config, 0, dir);

@@ -129,7 +129,7 @@ TEST(ImpalaTest, AnUnrollTableOfAnotherUnrollLengthStopsLearnerAndActorAtStartUp
     }
     std::ofstream out(path);
     out << "env { name: \"CartPole-v1\" }\n"
-        << "replay { tables { name: \"unrolls\" selector: \"fifo\" max_size: 64 signature { " << signature << "} } }\n"
+        << "replay { tables { name: \"unrolls\" selector { fifo {} } max_size: 64 signature { " << signature << "} } }\n"
         << "learner { impala { unroll_length: 5 } batch_size: 4 }\n";
   }
   absl::StatusOr<RoleProcess> replay = StartRole("replay", {"replay", "--config=" + path});

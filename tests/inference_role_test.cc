@@ -44,7 +44,7 @@ std::string WriteCentralConfig(const std::string& name, const std::string& addre
   const size_t at = text.find(topology);
   EXPECT_NE(at, std::string::npos) << kConfigPath << " changed; update this test";
   if (at == std::string::npos) return "";
-  std::string central = "topology { num_actors: 1 inference: \"central\" }";
+  std::string central = "topology { num_actors: 1 inference: CENTRAL }";
   if (!address.empty()) absl::StrAppend(&central, "\ninference { address: \"", address, "\" }");
   text.replace(at, topology.size(), central);
   const std::string path = TempDir(name) + "/central.textpb";
@@ -222,10 +222,10 @@ TEST(InferenceRoleTest, ActsWithTheLearnersVersionsForActorsPointedAtIt) {
 // processes' batches in the summary. A bad count is refused by name.
 TEST(InferenceRoleTest, LaunchStartsInferenceProcessesAndPointsTheActorsAtThem) {
   std::string text = ReadFile(WriteCentralConfig("launch-inference-config", ""));
-  const std::string topology = "topology { num_actors: 1 inference: \"central\" }";
+  const std::string topology = "topology { num_actors: 1 inference: CENTRAL }";
   const size_t at = text.find(topology);
   ASSERT_NE(at, std::string::npos);
-  text.replace(at, topology.size(), "topology { num_actors: 2 inference: \"central\" num_inference_servers: 2 }");
+  text.replace(at, topology.size(), "topology { num_actors: 2 inference: CENTRAL num_inference_servers: 2 }");
   const std::string dir = TempDir("launch-inference");
   const std::string config = dir + "/config.textpb";
   std::ofstream(config) << text;
@@ -255,8 +255,8 @@ TEST(InferenceRoleTest, LaunchStartsInferenceProcessesAndPointsTheActorsAtThem) 
 
   // A negative count, or a count without central inference, is refused by name.
   for (const auto& [replacement, names] : std::vector<std::pair<std::string, std::string>>{
-           {"topology { num_actors: 2 num_inference_servers: 1 }", "needs topology.inference \"central\""},
-           {"topology { num_actors: 2 inference: \"central\" num_inference_servers: -1 }", "must be >= 0"}}) {
+           {"topology { num_actors: 2 num_inference_servers: 1 }", "needs topology.inference CENTRAL"},
+           {"topology { num_actors: 2 inference: CENTRAL num_inference_servers: -1 }", "must be >= 0"}}) {
     std::string bad = ReadFile(config);
     const size_t where = bad.find("topology {");
     bad.replace(where, bad.find('}', where) + 1 - where, replacement);

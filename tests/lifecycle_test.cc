@@ -124,7 +124,7 @@ replay {
     max_size: 100000
     rate_limiter { min_size_to_sample: 200 samples_per_insert: 32 error_buffer: 3200 }
   }
-  durability { mode: "checkpoint" dir: ")", dir, R"(" checkpoint_interval_seconds: 3600 }
+  durability { mode: CHECKPOINT dir: ")", dir, R"(" checkpoint_interval_seconds: 3600 }
 }
 actor { num_envs: 2 learning_starts: 200 insert_batch_items: 16 max_in_flight_batches: 4 }
 learner { sac { } batch_size: 32 publish_every: 5 prefetch_batches: 2 num_threads: 1 }

@@ -51,7 +51,7 @@ std::string WriteCentralConfig() {
   const size_t at = text.find(topology);
   EXPECT_NE(at, std::string::npos) << kConfigPath << " changed; update this test";
   if (at == std::string::npos) return "";
-  text.replace(at, topology.size(), "topology { num_actors: 1 inference: \"central\" }");
+  text.replace(at, topology.size(), "topology { num_actors: 1 inference: CENTRAL }");
   const std::string path = TempDir("central-config") + "/central.textpb";
   std::ofstream(path) << text;
   return path;

@@ -4,9 +4,10 @@
 #include <filesystem>
 
 #include "absl/flags/flag.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/status_macros.h"
 #include "common/tls.h"
+#include "flags/tls_flags.h"
 #include "tools/throwaway_tls.h"
 
 namespace rill::tools {

@@ -17,12 +17,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/child_process.h"
-#include "common/flags.h"
+#include "flags/flags.h"
 #include "common/logging.h"
 #include "common/metrics_scrape.h"
 #include "common/process.h"
 #include "common/status_macros.h"
 #include "common/tls.h"
+#include "flags/tls_flags.h"
 #include "experiment/config.h"
 #include "roles/role.h"
 #include "tools/launch_role.h"
@@ -405,7 +406,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
     std::fflush(stdout);
   }
   const int num_shards = config_.topology().num_replay_shards();
-  const bool durable = config_.replay().durability().mode() != "none";
+  const bool durable = config_.replay().durability().mode() != v1::DurabilityConfig::NONE;
   replays_.resize(num_shards);
   std::vector<std::string> shard_addresses;
   for (int i = 0; i < num_shards; ++i) {

@@ -14,6 +14,7 @@
 #include "common/lock_order.h"
 #include "common/malloc_tuning.h"
 #include "common/tls.h"
+#include "flags/tls_flags.h"
 
 int main(int argc, char** argv) {
   rill::ConfigureLockOrderChecking();  // before any thread or mutex: see common/lock_order.h

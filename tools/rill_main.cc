@@ -18,6 +18,7 @@
 #include "common/malloc_tuning.h"
 #include "common/os.h"
 #include "common/tls.h"
+#include "flags/tls_flags.h"
 #include "bench/bench_learner.h"
 #include "bench/bench_parameters.h"
 #include "bench/bench_inference.h"

@@ -18,6 +18,7 @@
 #include "common/lock_order.h"
 #include "common/malloc_tuning.h"
 #include "common/tls.h"
+#include "flags/tls_flags.h"
 #include "roles/replay_main.h"
 #include "roles/health_main.h"
 

@@ -77,8 +77,8 @@ absl::StatusOr<std::unique_ptr<Impala>> Impala::Create(const ImpalaOptions& opti
   if (!(options.baseline_cost >= 0) || !(options.entropy_cost >= 0) || !(options.max_grad_norm >= 0)) {
     return invalid("baseline_cost, entropy_cost and max_grad_norm must be >= 0");
   }
-  if (options.optimizer != "rmsprop" && options.optimizer != "adam") {
-    return invalid(absl::StrCat("optimizer '", options.optimizer, "' (known: rmsprop, adam)"));
+  if (!v1::ImpalaConfig::Optimizer_IsValid(options.optimizer)) {
+    return invalid(absl::StrCat("optimizer ", options.optimizer, " is unknown (known: RMSPROP, ADAM)"));
   }
   if (options.lr_decay_env_steps < 0) return invalid("lr_decay_env_steps must be >= 0");
   if (!(options.popart_beta > 0 && options.popart_beta <= 1)) return invalid("popart_beta must be in (0, 1]");
@@ -378,7 +378,7 @@ absl::Status Impala::Update(const Batch& batch) {
     }
     const double lr = LearningRate();
     torch::Tensor data = params_.detach();
-    if (options_.optimizer == "rmsprop") {
+    if (options_.optimizer == v1::ImpalaConfig::RMSPROP) {
       // torch.optim.RMSprop (alpha 0.99, no momentum, not centered).
       square_avg_.mul_(kRmsDecay).addcmul_(grad, grad, 1 - kRmsDecay);
       data.addcdiv_(grad, square_avg_.sqrt().add_(options_.epsilon), -lr);

@@ -47,6 +47,7 @@
 #include "learner/algorithms/interface.h"
 #include "learner/algorithms/training_state.h"
 #include "learner/algorithms/vtrace.h"
+#include "proto/config.pb.h"
 #include "proto/parameters.pb.h"
 #include "torch/torch.h"
 
@@ -60,7 +61,7 @@ struct ImpalaOptions {
   double baseline_cost = 0.5;
   double entropy_cost = 0.01;
   double max_grad_norm = 40;  // 0: no clipping
-  std::string optimizer = "rmsprop";  // or "adam"
+  v1::ImpalaConfig::Optimizer optimizer = v1::ImpalaConfig::RMSPROP;  // or ADAM
   double learning_rate = 6e-4;
   double epsilon = 0.01;
   int64_t lr_decay_env_steps = 0;  // 0: constant

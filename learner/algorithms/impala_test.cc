@@ -40,7 +40,7 @@ ImpalaOptions Options(const envs::EnvSpec& env, int t) {
   options.env = env;
   options.hidden = {16};
   options.unroll_length = t;
-  options.optimizer = "adam";
+  options.optimizer = v1::ImpalaConfig::ADAM;
   options.learning_rate = 3e-3;
   options.epsilon = 1e-8;
   options.seed = 7;
@@ -224,7 +224,7 @@ TEST(ImpalaTest, LearningRateDecaysLinearlyToZero) {
 TEST(ImpalaTest, RestoredStateContinuesIdentically) {
   for (const char* optimizer : {"rmsprop", "adam", "adam+popart"}) {
     ImpalaOptions options = Options(TwoArmSpec(), 4);
-    options.optimizer = std::string(optimizer).substr(0, std::string(optimizer).find('+'));
+    options.optimizer = std::string(optimizer) == "rmsprop" ? v1::ImpalaConfig::RMSPROP : v1::ImpalaConfig::ADAM;
     options.popart = std::string(optimizer) == "adam+popart";
     options.epsilon = 0.01;
     std::unique_ptr<Impala> a = Make(options);
@@ -313,8 +313,8 @@ TEST(ImpalaTest, BadOptionsAreRefused) {
   options.hidden = {};
   EXPECT_THAT(Impala::Create(options).status().message(), HasSubstr("torso"));
   options = Options(TwoArmSpec(), 5);
-  options.optimizer = "sgd";
-  EXPECT_THAT(Impala::Create(options).status().message(), HasSubstr("optimizer 'sgd'"));
+  options.optimizer = static_cast<v1::ImpalaConfig::Optimizer>(7);  // no such optimizer
+  EXPECT_THAT(Impala::Create(options).status().message(), HasSubstr("optimizer 7 is unknown"));
   options = Options(TwoArmSpec(), 5);
   options.popart_beta = 0;
   EXPECT_THAT(Impala::Create(options).status().message(), HasSubstr("popart_beta"));

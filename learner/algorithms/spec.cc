@@ -94,11 +94,10 @@ absl::Status FinalizeImpala(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   RILL_FILL(impala, "learner.impala", baseline_cost, 0.5, 0, kInf, false);
   RILL_FILL(impala, "learner.impala", entropy_cost, 0.01, 0, kInf, false);
   RILL_FILL(impala, "learner.impala", max_grad_norm, 40.0, 0, kInf, false);
-  if (impala.optimizer().empty()) impala.set_optimizer("rmsprop");
-  const bool adam = impala.optimizer() == "adam";
-  if (!adam && impala.optimizer() != "rmsprop") {
-    return InvalidField("learner.impala.optimizer", absl::StrCat("'", impala.optimizer(), "' (known: rmsprop, adam)"));
+  if (!v1::ImpalaConfig::Optimizer_IsValid(impala.optimizer())) {
+    return InvalidField("learner.impala.optimizer", absl::StrCat(impala.optimizer(), " is unknown (known: RMSPROP, ADAM)"));
   }
+  const bool adam = impala.optimizer() == v1::ImpalaConfig::ADAM;
   RILL_FILL(impala, "learner.impala", learning_rate, adam ? 1e-3 : 6e-4, 0, kInf, true);
   RILL_FILL(impala, "learner.impala", epsilon, adam ? 1e-8 : 0.01, 0, kInf, true);
   RILL_FILL(impala, "learner.impala", popart_beta, 3e-3, 0, 1, true);
@@ -208,10 +207,9 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSp
   }
   if (learner.publish_every() == 0) learner.set_publish_every(10);
   if (learner.prefetch_batches() == 0) learner.set_prefetch_batches(8);
-  if (learner.checkpoint_every() == 0) learner.set_checkpoint_every(5000);
-  if (learner.device().empty()) learner.set_device("auto");
-  if (learner.device() != "auto" && learner.device() != "cpu" && learner.device() != "cuda") {
-    return InvalidField("learner.device", absl::StrCat("'", learner.device(), "' (known: auto, cpu, cuda)"));
+  if (!learner.has_checkpoint_every()) learner.set_checkpoint_every(5000);
+  if (!v1::LearnerConfig::Device_IsValid(learner.device())) {
+    return InvalidField("learner.device", absl::StrCat(learner.device(), " is unknown (known: AUTO, CPU, CUDA)"));
   }
   if (learner.publish_every() < 0) return InvalidField("learner.publish_every", "must be > 0");
   if (learner.prefetch_batches() < 0) return InvalidField("learner.prefetch_batches", "must be > 0");

@@ -114,7 +114,7 @@ TEST(AlgorithmSpecTest, ImpalaActsInBothSpacesWithThePapersDefaults) {
     learner.mutable_impala();
     ASSERT_TRUE(FinalizeLearnerConfig(learner, env).ok()) << env.name;
     EXPECT_EQ(learner.impala().unroll_length(), 20);
-    EXPECT_EQ(learner.impala().optimizer(), "rmsprop");
+    EXPECT_EQ(learner.impala().optimizer(), v1::ImpalaConfig::RMSPROP);
     EXPECT_DOUBLE_EQ(learner.impala().learning_rate(), 6e-4);
     EXPECT_DOUBLE_EQ(learner.impala().baseline_cost(), 0.5);
     EXPECT_DOUBLE_EQ(learner.impala().entropy_cost(), 0.01);

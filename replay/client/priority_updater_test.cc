@@ -18,8 +18,7 @@ using ::testing::HasSubstr;
 
 std::unique_ptr<TestShard> StartPrioritizedShard() {
   v1::TableConfig config = TestTableConfig(100);
-  config.set_selector("prioritized");
-  config.set_priority_exponent(1.0);
+  config.mutable_selector()->mutable_prioritized()->set_priority_exponent(1.0);
   absl::StatusOr<std::unique_ptr<TestShard>> shard = TestShard::Start(config, 0);
   EXPECT_TRUE(shard.ok()) << shard.status();
   return shard.ok() ? *std::move(shard) : nullptr;

@@ -141,7 +141,7 @@ TEST(ReplaySamplerTest, NextTimesOutUntilReplayHasData) {
 // unroll queue stalled on this).
 TEST(ReplaySamplerTest, DeliversEveryBatchOfAQueueThatEachBatchDrains) {
   v1::TableConfig config = TestTableConfig(100);
-  config.set_selector("fifo");
+  config.mutable_selector()->mutable_fifo();
   std::unique_ptr<TestShard> shard = StartShard(config);
   std::unique_ptr<ReplaySampler> sampler = MakeSampler({shard->address()}, /*batch_size=*/4, /*prefetch=*/1);
   for (uint64_t round = 0; round < 5; ++round) {

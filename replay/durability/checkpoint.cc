@@ -1,6 +1,7 @@
 #include "replay/durability/checkpoint.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "replay/durability/record_file.h"
 
@@ -194,6 +196,44 @@ absl::Status WriteTableFile(const std::string& path, const v1::TableConfig& conf
   return writer.SyncAndClose();
 }
 
+// Table files written before the selector and remover became oneofs hold
+// them as strings in fields 3 and 4 and the prioritized selector's exponents
+// as doubles in 9 and 10: unknown fields to today's TableConfig. They are
+// carried into today's spelling, so a shard restores the checkpoints of the
+// release before (and compares their config with its own as it always did).
+void UpgradeLegacyTableConfig(v1::TableConfig* config) {
+  google::protobuf::UnknownFieldSet* unknown = config->GetReflection()->MutableUnknownFields(config);
+  if (unknown->empty()) return;
+  google::protobuf::UnknownFieldSet kept;
+  for (int i = 0; i < unknown->field_count(); ++i) {
+    const google::protobuf::UnknownField& field = unknown->field(i);
+    const bool text = field.type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED;
+    const bool number = field.type() == google::protobuf::UnknownField::TYPE_FIXED64;
+    if (field.number() == 3 && text && field.length_delimited() == "prioritized") {
+      config->mutable_selector()->mutable_prioritized();
+    } else if (field.number() == 3 && text && field.length_delimited() == "fifo") {
+      config->mutable_selector()->mutable_fifo();
+    } else if (field.number() == 3 && text && field.length_delimited() == "uniform") {
+      config->mutable_selector()->mutable_uniform();
+    } else if (field.number() == 4 && text && field.length_delimited() == "lowest_priority") {
+      config->mutable_remover()->mutable_lowest_priority();
+    } else if (field.number() == 4 && text && field.length_delimited() == "fifo") {
+      config->mutable_remover()->mutable_fifo();
+    } else if (field.number() == 9 && number) {
+      config->mutable_selector()->mutable_prioritized()->set_priority_exponent(
+          std::bit_cast<double>(field.fixed64()));
+    } else if (field.number() == 10 && number) {
+      config->mutable_selector()->mutable_prioritized()->set_importance_sampling_exponent(
+          std::bit_cast<double>(field.fixed64()));
+    } else {
+      // Not a legacy field: left for the config comparison to report.
+      kept.AddField(field);
+    }
+  }
+  unknown->Clear();
+  unknown->MergeFrom(kept);
+}
+
 // The TableConfig in a table file's header record.
 absl::StatusOr<v1::TableConfig> ReadTableHeader(RecordReader& reader, const std::string& path) {
   std::string record;
@@ -204,6 +244,7 @@ absl::StatusOr<v1::TableConfig> ReadTableHeader(RecordReader& reader, const std:
                                                                           static_cast<int>(record.size() - magic))) {
     return absl::DataLossError(absl::StrCat("'", path, "' is not a Rill table checkpoint (bad header)"));
   }
+  UpgradeLegacyTableConfig(&config);
   return config;
 }
 

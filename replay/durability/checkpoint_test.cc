@@ -6,12 +6,16 @@
 // after the last checkpoint.
 #include "replay/durability/checkpoint.h"
 
+#include <bit>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
 #include "replay/durability/shard_durability.h"
 #include "replay/durability/record_file.h"
@@ -22,6 +26,7 @@ namespace rill::replay {
 namespace {
 
 namespace fs = std::filesystem;
+using ::google::protobuf::TextFormat;
 using ::testing::HasSubstr;
 
 v1::ReplayConfig OneTable(const v1::TableConfig& table) {
@@ -100,11 +105,12 @@ class RoundTripTest : public ::testing::TestWithParam<Layout> {};
 
 TEST_P(RoundTripTest, RestoredTableHoldsTheSameItemsOrderPrioritiesAndCounters) {
   v1::TableConfig table_config = TestTableConfig(/*max_size=*/100);
-  table_config.set_selector(GetParam().selector);
-  table_config.set_remover(GetParam().remover);
+  // The layout's names are the oneof cases: "prioritized" -> prioritized {}.
+  ASSERT_TRUE(TextFormat::ParseFromString(absl::StrCat(GetParam().selector, " {}"), table_config.mutable_selector()));
+  ASSERT_TRUE(TextFormat::ParseFromString(absl::StrCat(GetParam().remover, " {}"), table_config.mutable_remover()));
   table_config.set_max_times_sampled(GetParam().max_times_sampled);
-  const bool prioritized = std::string(GetParam().selector) == "prioritized";
-  if (prioritized) table_config.set_priority_exponent(1.0);
+  const bool prioritized = table_config.selector().has_prioritized();
+  if (prioritized) table_config.mutable_selector()->mutable_prioritized()->set_priority_exponent(1.0);
   const v1::ReplayConfig config = OneTable(table_config);
   std::vector<std::unique_ptr<Table>> tables = Tables(config);
   Table& table = *tables[0];
@@ -119,7 +125,7 @@ TEST_P(RoundTripTest, RestoredTableHoldsTheSameItemsOrderPrioritiesAndCounters) 
     Insert(table, Range(begin, begin + 10), priorities);
   }
   v1::SampleResponse sampled;
-  ASSERT_TRUE(table.Sample(table_config.selector() == "fifo" ? 30 : 60, absl::Now() + absl::Seconds(5), &sampled).ok());
+  ASSERT_TRUE(table.Sample(table_config.selector().has_fifo() ? 30 : 60, absl::Now() + absl::Seconds(5), &sampled).ok());
   if (prioritized) {
     v1::UpdatePrioritiesRequest update;
     update.set_table(kTestTable);
@@ -158,7 +164,7 @@ TEST_P(RoundTripTest, RestoredTableHoldsTheSameItemsOrderPrioritiesAndCounters) 
   Insert(table, Range(1000, 1030));
   Insert(*restored[0], Range(1000, 1030));
   EXPECT_EQ(ContentsOf(*restored[0]).keys, ContentsOf(table).keys);
-  if (table_config.selector() == "fifo") {
+  if (table_config.selector().has_fifo()) {
     v1::SampleResponse a, b;
     ASSERT_TRUE(table.Sample(20, absl::Now() + absl::Seconds(5), &a).ok());
     ASSERT_TRUE(restored[0]->Sample(20, absl::Now() + absl::Seconds(5), &b).ok());
@@ -176,6 +182,44 @@ INSTANTIATE_TEST_SUITE_P(AllSelectorsAndRemovers, RoundTripTest,
                            return absl::StrCat(info.param.selector, "_", info.param.remover, "_",
                                                info.param.max_times_sampled);
                          });
+
+// A checkpoint of the release before the selector and remover became
+// oneofs holds them as strings (fields 3, 4) and the exponents as doubles
+// (9, 10) in its table header; today's shard restores it as its own.
+TEST(CheckpointTest, RestoresACheckpointWhoseHeaderHasTheOldSelectorFields) {
+  v1::TableConfig table_config = TestTableConfig(/*max_size=*/100);
+  table_config.mutable_selector()->mutable_prioritized()->set_priority_exponent(1.0);
+  table_config.mutable_remover()->mutable_lowest_priority();
+  const v1::ReplayConfig config = OneTable(table_config);
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  Insert(*tables[0], Range(0, 20), std::vector<double>(20, 2.0));
+
+  v1::ReplayConfig old_config = config;
+  v1::TableConfig* old_table = old_config.mutable_tables(0);
+  old_table->clear_selector();
+  old_table->clear_remover();
+  google::protobuf::UnknownFieldSet* old_fields = old_table->GetReflection()->MutableUnknownFields(old_table);
+  old_fields->AddLengthDelimited(3, "prioritized");
+  old_fields->AddLengthDelimited(4, "lowest_priority");
+  old_fields->AddFixed64(9, std::bit_cast<uint64_t>(1.0));
+  const std::string dir = FreshTestDir("legacy-header");
+  auto store = *CheckpointStore::Open(dir, 2);
+  ASSERT_TRUE(store->Write(old_config, Raw(tables), 0).ok());
+
+  std::vector<std::unique_ptr<Table>> restored = Tables(config);
+  absl::StatusOr<std::optional<CheckpointSummary>> summary = store->RestoreLatest(config, &restored);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_TRUE(summary->has_value());
+  EXPECT_TRUE(ContentsOf(*restored[0]) == ContentsOf(*tables[0]));
+
+  // The old header says alpha 1.0: a config with another alpha is refused.
+  v1::ReplayConfig other = config;
+  other.mutable_tables(0)->mutable_selector()->mutable_prioritized()->set_priority_exponent(0.6);
+  restored = Tables(other);
+  summary = store->RestoreLatest(other, &restored);
+  ASSERT_TRUE(absl::IsFailedPrecondition(summary.status())) << summary.status();
+  EXPECT_THAT(summary.status().message(), HasSubstr("priority_exponent"));
+}
 
 TEST(CheckpointTest, RestoresRateLimiterCountersSoTheRatioCarriesOn) {
   // samples_per_insert 1, error buffer 5: after 10 inserts and 4 samples an
@@ -251,7 +295,7 @@ TEST(CheckpointTest, ATableConfigThatDiffersIsRefusedNamingTheTableAndField) {
   EXPECT_THAT(summary.status().message(), HasSubstr("max_size"));
 
   v1::TableConfig prioritized = TestTableConfig(100);
-  prioritized.set_selector("prioritized");
+  prioritized.mutable_selector()->mutable_prioritized();
   changed = OneTable(prioritized);
   restored = Tables(changed);
   summary = store->RestoreLatest(changed, &restored);
@@ -298,7 +342,7 @@ TEST(CheckpointTest, KeepsOnlyTheNewestKeepLatestCheckpoints) {
 
 TEST(CheckpointTest, SnapshotOfADrainedQueueCopiesOnlyItsItems) {
   v1::TableConfig queue = TestTableConfig(1000);
-  queue.set_selector("fifo");
+  queue.mutable_selector()->mutable_fifo();
   const v1::ReplayConfig config = OneTable(queue);
   std::vector<std::unique_ptr<Table>> tables = Tables(config);
   Insert(*tables[0], Range(0, 1000));
@@ -313,7 +357,7 @@ TEST(CheckpointTest, SnapshotOfADrainedQueueCopiesOnlyItsItems) {
 // back from the log; the log segments a checkpoint covers are deleted.
 TEST(DurabilityTest, WalReplaysItemsWrittenAfterTheLastCheckpoint) {
   v1::ReplayConfig config = OneTable(TestTableConfig(1000));
-  config.mutable_durability()->set_mode("wal");
+  config.mutable_durability()->set_mode(v1::DurabilityConfig::WAL);
   config.mutable_durability()->set_keep_latest(1);
   const std::string dir = FreshTestDir("durability-wal");
   {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/metrics.h"
@@ -33,7 +34,7 @@ absl::StatusOr<std::string> ResolveDurabilityDir(const std::string& flag_dir, co
 
 ShardDurability::ShardDurability(const v1::ReplayConfig& config, std::string dir, prometheus::Registry* registry)
     : config_(config),
-      mode_(config.durability().mode()),
+      mode_(absl::AsciiStrToLower(v1::DurabilityConfig::Mode_Name(config.durability().mode()))),
       dir_(std::move(dir)),
       interval_(absl::Seconds(config.durability().checkpoint_interval_seconds() > 0
                                   ? config.durability().checkpoint_interval_seconds()
@@ -54,7 +55,7 @@ ShardDurability::ShardDurability(const v1::ReplayConfig& config, std::string dir
                               .Help("Checkpoints that failed to be written.")
                               .Register(*registry)
                               .Add({});
-  if (mode_ == "wal") {
+  if (config.durability().mode() == v1::DurabilityConfig::WAL) {
     wal_sync_seconds_ = &prometheus::BuildHistogram()
                              .Name("rill_replay_wal_sync_seconds")
                              .Help("Time of one group commit of the write-ahead log (write + fdatasync).")
@@ -67,9 +68,10 @@ absl::StatusOr<std::unique_ptr<ShardDurability>> ShardDurability::Open(const v1:
                                                                        const std::string& dir,
                                                                        std::vector<std::unique_ptr<Table>>* tables,
                                                                        prometheus::Registry* registry) {
-  const std::string& mode = config.durability().mode();
-  if (mode != "checkpoint" && mode != "wal") {
-    return absl::InvalidArgumentError(absl::StrCat("durability mode '", mode, "' keeps nothing to open"));
+  const v1::DurabilityConfig::Mode mode = config.durability().mode();
+  if (mode != v1::DurabilityConfig::CHECKPOINT && mode != v1::DurabilityConfig::WAL) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("durability mode ", v1::DurabilityConfig::Mode_Name(mode), " keeps nothing to open"));
   }
   std::unique_ptr<ShardDurability> durability(new ShardDurability(config, dir, registry));
   ASSIGN_OR_RETURN(durability->store_, CheckpointStore::Open(dir, config.durability().keep_latest()));
@@ -82,7 +84,7 @@ absl::StatusOr<std::unique_ptr<ShardDurability>> ShardDurability::Open(const v1:
     report = absl::StrCat("no checkpoint in '", dir, "': starting empty");
   }
 
-  if (mode == "wal") {
+  if (mode == v1::DurabilityConfig::WAL) {
     // Replay the log written after the checkpoint.
     const uint64_t first = restored.has_value() ? restored->wal_segment : 0;
     absl::flat_hash_map<std::string, Table*> by_name;

@@ -326,8 +326,7 @@ TEST_F(ReplayServiceTest, UpdatePrioritiesIsUnimplementedForUniformTables) {
 
 v1::TableConfig PrioritizedTableConfig() {
   v1::TableConfig config = TestTableConfig(100);
-  config.set_selector("prioritized");
-  config.set_priority_exponent(1.0);
+  config.mutable_selector()->mutable_prioritized()->set_priority_exponent(1.0);
   return config;
 }
 

@@ -31,10 +31,11 @@ absl::StatusOr<std::unique_ptr<ReplayShard>> ReplayShard::Start(const v1::Replay
   }
   // Restore before serving: the tables are rebuilt from disk first.
   const v1::DurabilityConfig& durability = config.durability();
-  if (!durability.mode().empty() && durability.mode() != "none") {
+  if (durability.mode() != v1::DurabilityConfig::NONE) {
     if (opts.durability_dir.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad replay config: durability mode '", durability.mode(), "' needs a durability dir"));
+      return absl::InvalidArgumentError(absl::StrCat("bad replay config: durability mode ",
+                                                     v1::DurabilityConfig::Mode_Name(durability.mode()),
+                                                     " needs a durability dir"));
     }
     absl::StatusOr<std::unique_ptr<ShardDurability>> opened =
         ShardDurability::Open(config, opts.durability_dir, &*tables, opts.registry);
@@ -43,7 +44,7 @@ absl::StatusOr<std::unique_ptr<ReplayShard>> ReplayShard::Start(const v1::Replay
                                                                "': ", opened.status().message()));
     }
     shard->durability_ = *std::move(opened);
-    RILL_LOG(INFO) << "durability mode " << durability.mode() << " in '" << opts.durability_dir
+    RILL_LOG(INFO) << "durability mode " << v1::DurabilityConfig::Mode_Name(durability.mode()) << " in '" << opts.durability_dir
                    << "' (checkpoint every " << durability.checkpoint_interval_seconds() << " s, keeping "
                    << durability.keep_latest() << "): " << shard->durability_->RestoreReport();
   }

@@ -17,7 +17,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-v1::ReplayConfig Config(const std::string& mode) {
+v1::ReplayConfig Config(v1::DurabilityConfig::Mode mode) {
   v1::ReplayConfig config;
   *config.add_tables() = TestTableConfig(100);
   config.mutable_durability()->set_mode(mode);
@@ -49,7 +49,7 @@ TEST(ReplayShardTest, ServesAndItsWalAndFinalCheckpointBringItBackAfterARestart)
   const std::string dir = FreshTestDir("shard-wal");
   ReplayShardOptions options;
   options.durability_dir = dir;
-  absl::StatusOr<std::unique_ptr<ReplayShard>> shard = ReplayShard::Start(Config("wal"), options);
+  absl::StatusOr<std::unique_ptr<ReplayShard>> shard = ReplayShard::Start(Config(v1::DurabilityConfig::WAL), options);
   ASSERT_TRUE(shard.ok()) << shard.status();
   EXPECT_GT((*shard)->port(), 0);
   EXPECT_EQ((*shard)->address(), absl::StrCat("127.0.0.1:", (*shard)->port()));
@@ -61,14 +61,14 @@ TEST(ReplayShardTest, ServesAndItsWalAndFinalCheckpointBringItBackAfterARestart)
   EXPECT_EQ((*shard)->durability()->Info().items(), 3) << "the final checkpoint holds every item";
   shard->reset();
 
-  absl::StatusOr<std::unique_ptr<ReplayShard>> restarted = ReplayShard::Start(Config("wal"), options);
+  absl::StatusOr<std::unique_ptr<ReplayShard>> restarted = ReplayShard::Start(Config(v1::DurabilityConfig::WAL), options);
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   EXPECT_EQ((*restarted)->FindTable(kTestTable)->Stats().size, 3);
   EXPECT_EQ(InsertOverGrpc((*restarted)->address(), {4}), (std::vector<uint64_t>{4}));
 }
 
 TEST(ReplayShardTest, WithoutDurabilityItServesFromMemoryOnly) {
-  absl::StatusOr<std::unique_ptr<ReplayShard>> shard = ReplayShard::Start(Config("none"), ReplayShardOptions());
+  absl::StatusOr<std::unique_ptr<ReplayShard>> shard = ReplayShard::Start(Config(v1::DurabilityConfig::NONE), ReplayShardOptions());
   ASSERT_TRUE(shard.ok()) << shard.status();
   EXPECT_EQ((*shard)->durability(), nullptr);
   EXPECT_EQ(InsertOverGrpc((*shard)->address(), {7}), (std::vector<uint64_t>{7}));
@@ -76,16 +76,16 @@ TEST(ReplayShardTest, WithoutDurabilityItServesFromMemoryOnly) {
 }
 
 TEST(ReplayShardTest, ABadConfigIsNamedAndNothingStarts) {
-  v1::ReplayConfig config = Config("none");
+  v1::ReplayConfig config = Config(v1::DurabilityConfig::NONE);
   *config.add_tables() = TestTableConfig(100);  // the same name twice
   absl::StatusOr<std::unique_ptr<ReplayShard>> shard = ReplayShard::Start(config, ReplayShardOptions());
   ASSERT_FALSE(shard.ok());
   EXPECT_TRUE(absl::IsInvalidArgument(shard.status()));
   EXPECT_THAT(shard.status().message(), HasSubstr("bad replay config: table 'transitions' is configured twice"));
 
-  absl::StatusOr<std::unique_ptr<ReplayShard>> no_dir = ReplayShard::Start(Config("wal"), ReplayShardOptions());
+  absl::StatusOr<std::unique_ptr<ReplayShard>> no_dir = ReplayShard::Start(Config(v1::DurabilityConfig::WAL), ReplayShardOptions());
   ASSERT_FALSE(no_dir.ok());
-  EXPECT_THAT(no_dir.status().message(), HasSubstr("durability mode 'wal' needs a durability dir"));
+  EXPECT_THAT(no_dir.status().message(), HasSubstr("durability mode WAL needs a durability dir"));
 }
 
 TEST(ReplayShardTest, ACheckpointOfAnotherLayoutIsRefusedNamingTheDir) {
@@ -93,11 +93,11 @@ TEST(ReplayShardTest, ACheckpointOfAnotherLayoutIsRefusedNamingTheDir) {
   ReplayShardOptions options;
   options.durability_dir = dir;
   {
-    absl::StatusOr<std::unique_ptr<ReplayShard>> shard = ReplayShard::Start(Config("checkpoint"), options);
+    absl::StatusOr<std::unique_ptr<ReplayShard>> shard = ReplayShard::Start(Config(v1::DurabilityConfig::CHECKPOINT), options);
     ASSERT_TRUE(shard.ok()) << shard.status();
     EXPECT_EQ(InsertOverGrpc((*shard)->address(), {1}), (std::vector<uint64_t>{1}));
   }  // the destructor stops it with a final checkpoint
-  v1::ReplayConfig other = Config("checkpoint");
+  v1::ReplayConfig other = Config(v1::DurabilityConfig::CHECKPOINT);
   other.mutable_tables(0)->set_max_size(50);
   absl::StatusOr<std::unique_ptr<ReplayShard>> refused = ReplayShard::Start(other, options);
   ASSERT_FALSE(refused.ok());
@@ -107,18 +107,18 @@ TEST(ReplayShardTest, ACheckpointOfAnotherLayoutIsRefusedNamingTheDir) {
 }
 
 TEST(ReplayShardTest, ATakenAddressFailsStartAfterTheRestoreWithoutLosingTheLog) {
-  absl::StatusOr<std::unique_ptr<ReplayShard>> first = ReplayShard::Start(Config("none"), ReplayShardOptions());
+  absl::StatusOr<std::unique_ptr<ReplayShard>> first = ReplayShard::Start(Config(v1::DurabilityConfig::NONE), ReplayShardOptions());
   ASSERT_TRUE(first.ok()) << first.status();
   const std::string dir = FreshTestDir("shard-taken");
   ReplayShardOptions options;
   options.durability_dir = dir;
   options.address = (*first)->address();
-  absl::StatusOr<std::unique_ptr<ReplayShard>> second = ReplayShard::Start(Config("wal"), options);
+  absl::StatusOr<std::unique_ptr<ReplayShard>> second = ReplayShard::Start(Config(v1::DurabilityConfig::WAL), options);
   ASSERT_FALSE(second.ok());
   EXPECT_FALSE(absl::IsInvalidArgument(second.status())) << "not the operator's config: " << second.status();
   // The same dir opens again: the failed start left it consistent.
   options.address = "127.0.0.1:0";
-  absl::StatusOr<std::unique_ptr<ReplayShard>> third = ReplayShard::Start(Config("wal"), options);
+  absl::StatusOr<std::unique_ptr<ReplayShard>> third = ReplayShard::Start(Config(v1::DurabilityConfig::WAL), options);
   ASSERT_TRUE(third.ok()) << third.status();
 }
 

@@ -1,8 +1,10 @@
 // Flags shared by every role of the one `rill` binary. absl flags are global,
 // so a flag used by several roles is defined once, here; a role's own flags
-// live beside its entry point and must not reuse these names.
-#ifndef RILL_COMMON_FLAGS_H_
-#define RILL_COMMON_FLAGS_H_
+// live beside its entry point and must not reuse these names. Only entry
+// points (roles/, bench/, tools/) read flags: every package below this one's
+// floor takes its settings as arguments, which Bazel's visibility enforces.
+#ifndef RILL_FLAGS_FLAGS_H_
+#define RILL_FLAGS_FLAGS_H_
 
 #include <cstdint>
 #include <string>
@@ -19,10 +21,10 @@ ABSL_DECLARE_FLAG(std::string, replay_address);   // comma-separated HOST:PORT l
 ABSL_DECLARE_FLAG(std::string, learner_address);  // HOST:PORT of the parameter service
 ABSL_DECLARE_FLAG(int64_t, seed);             // overrides the config's seed when >= 0
 ABSL_DECLARE_FLAG(double, bench_seconds);   // benchmarks; 0: their own default
-// Mutual TLS for every gRPC server and channel (common/tls.h): all three PEM
+// Mutual TLS for every gRPC server and channel (common/tls.h, tls_flags.h): all three PEM
 // files, or none for plain text.
 ABSL_DECLARE_FLAG(std::string, tls_cert);     // this process's certificate (chain)
 ABSL_DECLARE_FLAG(std::string, tls_key);      // its private key
 ABSL_DECLARE_FLAG(std::string, tls_ca);       // the CA(s) every peer's certificate must chain to
 
-#endif  // RILL_COMMON_FLAGS_H_
+#endif  // RILL_FLAGS_FLAGS_H_

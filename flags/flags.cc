@@ -1,4 +1,4 @@
-#include "common/flags.h"
+#include "flags/flags.h"
 
 #include "absl/flags/flag.h"
 
