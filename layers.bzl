@@ -43,7 +43,7 @@ TEST_PACKAGES = ["//tests"]
 
 # Data any package may read (the shipped configs, manifests, dashboards);
 # they depend on nothing.
-DATA_PACKAGES = ["//deploy"]
+DATA_PACKAGES = ["//deploy", "//python", "//examples"]
 
 def _subpackages(package):
     return "//:__pkg__" if package == "//" else package + ":__subpackages__"

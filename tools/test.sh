@@ -86,6 +86,8 @@ run_checks kubernetes tests/k8s/run.sh
 run_checks prometheus tests/prometheus/run.sh
 # The RILL_LIBTORCH switch: refused folders, and Debian's own LibTorch folder.
 run_checks libtorch tests/libtorch/run.sh
+# The Python env server (python/rill): real server processes over gRPC.
+run_checks "python env server" tests/python/run.sh
 
 # Count test cases from the XML each test target wrote.
 testlogs=$(bazel info bazel-testlogs 2>/dev/null)

@@ -1,0 +1,227 @@
+#include "envs/remote/remote_envs.h"
+
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/grpc_util.h"
+#include "common/shape.h"
+#include "common/status_macros.h"
+
+namespace rill::envs {
+namespace {
+
+constexpr int64_t kMaxMessageBytes = int64_t{256} << 20;
+
+int64_t Elements(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+size_t DTypeBytes(v1::DType dtype) {
+  switch (dtype) {
+    case v1::DTYPE_FLOAT64:
+    case v1::DTYPE_INT64:
+      return 8;
+    case v1::DTYPE_FLOAT32:
+    case v1::DTYPE_INT32:
+      return 4;
+    case v1::DTYPE_UINT8:
+    case v1::DTYPE_BOOL:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+// Copies `tensor` into `out` (resized) after checking it is `dtype` of
+// `shape`; InvalidArgument naming `field` otherwise.
+template <typename T>
+absl::Status Take(const v1::Tensor& tensor, v1::DType dtype, const std::vector<int64_t>& shape,
+                  const std::string& field, std::vector<T>* out) {
+  const std::vector<int64_t> got(tensor.shape().begin(), tensor.shape().end());
+  if (tensor.dtype() != dtype || got != shape) {
+    return absl::InvalidArgumentError(absl::StrCat("env server answered ", field, " of dtype ",
+                                                   v1::DType_Name(tensor.dtype()), " and shape ", ShapeString(got),
+                                                   "; the protocol says ", v1::DType_Name(dtype), " ",
+                                                   ShapeString(shape)));
+  }
+  const size_t bytes = static_cast<size_t>(Elements(shape)) * DTypeBytes(dtype);
+  if (tensor.data().size() != bytes || sizeof(T) != DTypeBytes(dtype)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("env server answered ", field, " with ", tensor.data().size(), " bytes; ", bytes, " expected"));
+  }
+  out->resize(static_cast<size_t>(Elements(shape)));
+  if (bytes > 0) std::memcpy(out->data(), tensor.data().data(), bytes);
+  return absl::OkStatus();
+}
+
+std::vector<int64_t> Batched(int64_t n, const std::vector<int64_t>& item) {
+  std::vector<int64_t> shape = {n};
+  shape.insert(shape.end(), item.begin(), item.end());
+  return shape;
+}
+
+std::vector<RemoteEnvError> ErrorsOf(const google::protobuf::RepeatedPtrField<v1::EnvError>& errors) {
+  std::vector<RemoteEnvError> out;
+  for (const v1::EnvError& e : errors) out.push_back({e.env_index(), e.field(), e.message()});
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space& observation,
+                                       const v1::Space& action, int max_episode_steps) {
+  EnvSpec spec;
+  spec.name = name;
+  spec.max_episode_steps = max_episode_steps;
+  if (!observation.has_box()) {
+    return absl::InvalidArgumentError("env server's observation_space is not a box (a tensor)");
+  }
+  const v1::BoxSpace& obs = observation.box();
+  if (obs.dtype() != v1::DTYPE_FLOAT32) {
+    return absl::InvalidArgumentError(absl::StrCat("env server's observations are ", v1::DType_Name(obs.dtype()),
+                                                   "; the actors take DTYPE_FLOAT32 observations"));
+  }
+  spec.observation_shape.assign(obs.shape().begin(), obs.shape().end());
+  if (spec.observation_shape.empty() || Elements(spec.observation_shape) < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("env server's observation shape ", ShapeString(spec.observation_shape), " holds no element"));
+  }
+  if (action.has_discrete()) {
+    if (action.discrete().n() < 2 || action.discrete().n() > (1 << 20)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("env server's action_space Discrete(", action.discrete().n(), ") needs 2..1048576 actions"));
+    }
+    spec.discrete = true;
+    spec.num_actions = static_cast<int>(action.discrete().n());
+    return spec;
+  }
+  if (!action.has_box()) return absl::InvalidArgumentError("env server's action_space is neither a box nor discrete");
+  const v1::BoxSpace& box = action.box();
+  const int64_t dims = Elements(std::vector<int64_t>(box.shape().begin(), box.shape().end()));
+  if (box.shape().empty() || dims < 1 || box.low_size() != dims || box.high_size() != dims) {
+    return absl::InvalidArgumentError(absl::StrCat("env server's action box of shape ",
+                                                   ShapeString(std::vector<int64_t>(box.shape().begin(),
+                                                                                    box.shape().end())),
+                                                   " needs one low and one high per element (got ", box.low_size(),
+                                                   " and ", box.high_size(), ")"));
+  }
+  for (int i = 0; i < dims; ++i) {
+    if (!std::isfinite(box.low(i)) || !std::isfinite(box.high(i)) || box.low(i) > box.high(i)) {
+      return absl::InvalidArgumentError(absl::StrCat("env server's action bound ", i, " is [", box.low(i), ", ",
+                                                     box.high(i), "]: bounds must be finite and low <= high"));
+    }
+  }
+  spec.action_low.assign(box.low().begin(), box.low().end());
+  spec.action_high.assign(box.high().begin(), box.high().end());
+  return spec;
+}
+
+absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& address, int num_envs,
+                                                             uint64_t base_seed, absl::Duration timeout) {
+  if (num_envs < 1) return absl::InvalidArgumentError(absl::StrCat("num_envs ", num_envs, " must be >= 1"));
+  std::unique_ptr<RemoteEnvs> envs(new RemoteEnvs());
+  envs->address_ = address;
+  envs->num_envs_ = num_envs;
+  envs->timeout_ = timeout;
+  envs->channel_ = MakeChannel(address, kMaxMessageBytes);
+  if (!WaitForConnected(*envs->channel_, timeout)) {
+    return absl::UnavailableError(absl::StrCat("env server at ", address, " is not reachable (waited ",
+                                               absl::FormatDuration(timeout), ")"));
+  }
+  envs->context_ = std::make_unique<grpc::ClientContext>();
+  envs->stream_ = v1::EnvService::NewStub(envs->channel_)->Connect(envs->context_.get());
+  v1::OpenEnvs* open = envs->request_.mutable_open();
+  open->set_num_envs(num_envs);
+  for (int i = 0; i < num_envs; ++i) open->add_seeds(base_seed + static_cast<uint64_t>(i) + 1);
+  if (!envs->stream_->Write(envs->request_) || !envs->stream_->Read(&envs->response_)) {
+    return envs->Fail("open");
+  }
+  if (!envs->response_.has_opened()) {
+    return absl::InvalidArgumentError(absl::StrCat("env server at ", address, " answered open with ",
+                                                   envs->response_.kind_case() == v1::EnvResponse::kStepped
+                                                       ? "a step"
+                                                       : "nothing"));
+  }
+  const v1::EnvsOpened& opened = envs->response_.opened();
+  ASSIGN_OR_RETURN(envs->spec_, SpecFromSpaces(opened.env_id(), opened.observation_space(), opened.action_space(),
+                                               opened.max_episode_steps()));
+  if (!envs->spec_.discrete) {
+    envs->action_shape_.assign(opened.action_space().box().shape().begin(),
+                               opened.action_space().box().shape().end());
+  }
+  RETURN_IF_ERROR(Take(opened.observations(), v1::DTYPE_FLOAT32, Batched(num_envs, envs->spec_.observation_shape),
+                       "opened.observations", &envs->first_observations_));
+  envs->open_errors_ = ErrorsOf(opened.errors());
+  envs->request_.Clear();
+  return envs;
+}
+
+RemoteEnvs::~RemoteEnvs() {
+  if (stream_ != nullptr) {
+    context_->TryCancel();
+    stream_->Finish().IgnoreError();
+  }
+}
+
+absl::Status RemoteEnvs::Fail(const std::string& what) {
+  grpc::Status status = stream_->Finish();
+  stream_.reset();
+  const std::string where = absl::StrCat("env server at ", address_, " (", what, "): ");
+  if (status.ok()) return absl::UnavailableError(where + "the stream ended");
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), where + status.error_message());
+}
+
+absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
+  if (stream_ == nullptr) return absl::FailedPreconditionError(absl::StrCat("env server at ", address_, ": stream closed"));
+  v1::Tensor* tensor = request_.mutable_step()->mutable_actions();
+  tensor->clear_shape();
+  tensor->add_shape(num_envs_);
+  if (spec_.discrete) {
+    indices_.resize(static_cast<size_t>(num_envs_));
+    for (int i = 0; i < num_envs_; ++i) indices_[i] = static_cast<int64_t>(std::lround(actions[i]));
+    tensor->set_dtype(v1::DTYPE_INT64);
+    tensor->set_data(indices_.data(), indices_.size() * sizeof(int64_t));
+  } else {
+    for (int64_t d : action_shape_) tensor->add_shape(d);
+    tensor->set_dtype(v1::DTYPE_FLOAT32);
+    tensor->set_data(actions, static_cast<size_t>(num_envs_) * spec_.action_low.size() * sizeof(float));
+  }
+  if (!stream_->Write(request_) || !stream_->Read(&response_)) return Fail("step");
+  if (!response_.has_stepped()) {
+    return absl::InvalidArgumentError(absl::StrCat("env server at ", address_, " answered a step with an open"));
+  }
+  const v1::EnvsStepped& stepped = response_.stepped();
+  const int64_t n = num_envs_;
+  RETURN_IF_ERROR(Take(stepped.observations(), v1::DTYPE_FLOAT32, Batched(n, spec_.observation_shape),
+                       "stepped.observations", &step->observations));
+  RETURN_IF_ERROR(Take(stepped.rewards(), v1::DTYPE_FLOAT32, {n}, "stepped.rewards", &step->rewards));
+  RETURN_IF_ERROR(Take(stepped.terminated(), v1::DTYPE_BOOL, {n}, "stepped.terminated", &step->terminated));
+  RETURN_IF_ERROR(Take(stepped.truncated(), v1::DTYPE_BOOL, {n}, "stepped.truncated", &step->truncated));
+  step->final_indices.assign(stepped.final_indices().begin(), stepped.final_indices().end());
+  for (size_t k = 0; k < step->final_indices.size(); ++k) {
+    const int index = step->final_indices[k];
+    if (index < 0 || index >= num_envs_ || (k > 0 && index <= step->final_indices[k - 1])) {
+      return absl::InvalidArgumentError(absl::StrCat("env server answered final_indices [",
+                                                     absl::StrJoin(step->final_indices, ", "),
+                                                     "]: not ascending indices below ", num_envs_));
+    }
+  }
+  RETURN_IF_ERROR(Take(stepped.final_observations(), v1::DTYPE_FLOAT32,
+                       Batched(static_cast<int64_t>(step->final_indices.size()), spec_.observation_shape),
+                       "stepped.final_observations", &step->final_observations));
+  step->errors = ErrorsOf(stepped.errors());
+  for (const RemoteEnvError& error : step->errors) {
+    if (error.env_index < 0 || error.env_index >= num_envs_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("env server answered an error for env ", error.env_index, " of ", num_envs_));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rill::envs

@@ -1,0 +1,105 @@
+// RemoteEnvs: N instances of an environment served by a rill.v1.EnvService
+// (proto/env.proto; python/rill/env_server.py serves any Gymnasium-API
+// class), stepped in lockstep over one bidirectional stream: one message
+// with all N actions out, one with all N outcomes back.
+//
+// Open() sends the instance count and seeds, and reads the spaces into an
+// EnvSpec; Step() sends the actions and fills a RemoteStep. The server
+// resets an instance whose episode ended in the same step, so after a step
+// `observations` holds each instance's next observation (the first of its
+// next episode where one ended) and `final_observations` the observations
+// those episodes ended on, for bootstrapping a truncation. An instance the
+// server reports as failed (`errors`: its env raised, or returned a bad
+// observation or reward) has been reset; its row's reward is 0 and it is
+// truncated, and the caller drops what it was building for it.
+//
+// Errors: Open and Step return the stream's status when the server ends it
+// or cannot be reached (UNAVAILABLE, DEADLINE_EXCEEDED naming the address),
+// and InvalidArgument when an answer breaks the protocol (shapes, dtypes,
+// counts), naming the field. A failed RemoteEnvs is not reused: open a new
+// one (the actor reconnects with backoff).
+//
+// Not thread-safe: one step loop owns it.
+#ifndef RILL_ENVS_REMOTE_REMOTE_ENVS_H_
+#define RILL_ENVS_REMOTE_REMOTE_ENVS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "envs/spec.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/env.grpc.pb.h"
+
+namespace rill::envs {
+
+// One failed instance, as the server named it.
+struct RemoteEnvError {
+  int env_index = 0;
+  std::string field;  // "step", "reset", "observation", "reward", ...
+  std::string message;
+};
+
+// The outcome of one step of every instance.
+struct RemoteStep {
+  std::vector<float> observations;  // [N, obs_dim]
+  std::vector<float> rewards;       // [N]
+  std::vector<uint8_t> terminated;  // [N]
+  std::vector<uint8_t> truncated;   // [N]
+  std::vector<int> final_indices;   // ascending
+  std::vector<float> final_observations;  // [final_indices.size(), obs_dim]
+  std::vector<RemoteEnvError> errors;
+};
+
+// The EnvSpec of the spaces a server announced (float32 observations of any
+// shape; a Box action of any shape, flattened, or Discrete(n)), named `name`
+// and with the server's time limit. InvalidArgument naming the space that
+// cannot be used.
+absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space& observation,
+                                       const v1::Space& action, int max_episode_steps);
+
+class RemoteEnvs {
+ public:
+  // Opens `num_envs` instances at `address`, instance i seeded
+  // base_seed + i + 1 (as local envs are). `timeout` bounds the connection
+  // and every answer.
+  static absl::StatusOr<std::unique_ptr<RemoteEnvs>> Open(const std::string& address, int num_envs,
+                                                          uint64_t base_seed, absl::Duration timeout);
+  ~RemoteEnvs();
+
+  const EnvSpec& spec() const { return spec_; }
+  int size() const { return num_envs_; }
+  // [N, obs_dim]: the first observations (rows of failed resets are zeros).
+  const std::vector<float>& first_observations() const { return first_observations_; }
+  // Instances whose first reset failed.
+  const std::vector<RemoteEnvError>& open_errors() const { return open_errors_; }
+
+  // Steps every instance. `actions`: [N, act_dim] floats in env units for a
+  // Box action space; [N] action indices (as floats) for a discrete one.
+  absl::Status Step(const float* actions, RemoteStep* step);
+
+ private:
+  RemoteEnvs() = default;
+  absl::Status Fail(const std::string& what);
+
+  std::string address_;
+  int num_envs_ = 0;
+  absl::Duration timeout_;
+  EnvSpec spec_;
+  std::vector<float> first_observations_;
+  std::vector<RemoteEnvError> open_errors_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::EnvRequest, v1::EnvResponse>> stream_;
+  v1::EnvRequest request_;
+  v1::EnvResponse response_;
+  std::vector<int64_t> action_shape_;  // a Box action's shape
+  std::vector<int64_t> indices_;
+};
+
+}  // namespace rill::envs
+
+#endif  // RILL_ENVS_REMOTE_REMOTE_ENVS_H_

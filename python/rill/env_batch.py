@@ -1,0 +1,277 @@
+"""N instances of one env stepped in lockstep, with the protocol's episode
+and error rules (proto/env.proto): an instance whose episode ends is reset
+in the same step and its final observation kept aside; an instance that
+fails is named, reset and goes on. EnvBatch steps its instances in this
+process; ProcessEnvBatch spreads them over worker processes.
+"""
+
+import importlib
+import math
+import multiprocessing
+import numbers
+import traceback
+
+import numpy as np
+
+from rill.spaces import ActionSpace, ObservationSpace, SpaceError
+
+
+class FactoryError(RuntimeError):
+    """The env factory cannot be imported or called, or its env's spaces
+    cannot be carried."""
+
+
+def load_factory(spec):
+    """The callable named by "MODULE:CALLABLE"."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise FactoryError("--factory %r is not MODULE:CALLABLE" % spec)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:
+        raise FactoryError("cannot import %s (from --factory %s): %s: %s"
+                           % (module_name, spec, type(error).__name__, error)) from None
+    factory = module
+    for part in attribute.split("."):
+        factory = getattr(factory, part, None)
+        if factory is None:
+            raise FactoryError("module %s has no %s (from --factory %s)" % (module_name, attribute, spec))
+    if not callable(factory):
+        raise FactoryError("%s is not callable (from --factory %s)" % (spec, spec))
+    return factory
+
+
+def make_env(factory, spec):
+    try:
+        return factory()
+    except Exception as error:
+        raise FactoryError("%s() raised %s: %s" % (spec, type(error).__name__, error)) from None
+
+
+def env_time_limit(env, flag_limit):
+    """--max_episode_steps when given, else the env's spec.max_episode_steps,
+    else 0 (the env's own ending only)."""
+    if flag_limit:
+        return int(flag_limit)
+    limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
+    return int(limit) if isinstance(limit, numbers.Integral) and limit > 0 else 0
+
+
+def _describe(error):
+    return "%s: %s" % (type(error).__name__, error)
+
+
+class EnvBatch:
+    """Instances [first, first + count) of the stream's N, in this process."""
+
+    def __init__(self, factory_spec, count, first=0, max_episode_steps=0):
+        factory = load_factory(factory_spec)
+        self.envs = [make_env(factory, factory_spec) for _ in range(count)]
+        self.first = first
+        try:
+            self.observation_space = ObservationSpace(getattr(self.envs[0], "observation_space", None))
+            self.action_space = ActionSpace(getattr(self.envs[0], "action_space", None))
+        except SpaceError as error:
+            raise FactoryError("%s makes an env whose %s" % (factory_spec, error)) from None
+        self.max_episode_steps = env_time_limit(self.envs[0], max_episode_steps)
+        self.steps = [0] * count
+        self.observations = np.zeros((count,) + self.observation_space.shape, self.observation_space.dtype)
+
+    # One instance's reset: its first observation, or zeros and an error.
+    def _reset(self, i, seed, errors):
+        self.steps[i] = 0
+        try:
+            result = self.envs[i].reset(seed=seed) if seed is not None else self.envs[i].reset()
+            obs = result[0] if isinstance(result, tuple) else result
+        except Exception as error:
+            errors.append((self.first + i, "reset", "reset raised " + _describe(error)))
+            self.observations[i] = 0
+            return False
+        try:
+            self.observations[i] = self.observation_space.check(obs)
+        except SpaceError as error:
+            errors.append((self.first + i, "observation", "reset's observation " + str(error)))
+            self.observations[i] = 0
+            return False
+        return True
+
+    def reset_all(self, seeds):
+        """Resets instance i with seeds[i]: (observations, errors)."""
+        errors = []
+        self.failed = [False] * len(self.envs)
+        for i, seed in enumerate(seeds):
+            self.failed[i] = not self._reset(i, int(seed), errors)
+        return self.observations.copy(), errors
+
+    def step(self, actions):
+        """Steps every instance with its row of `actions`: (observations,
+        rewards, terminated, truncated, final_indices, final_observations,
+        errors), indices relative to the stream."""
+        count = len(self.envs)
+        rewards = np.zeros(count, np.float32)
+        terminated = np.zeros(count, np.bool_)
+        truncated = np.zeros(count, np.bool_)
+        final_indices, final_observations, errors = [], [], []
+        for i in range(count):
+            if self.failed[i]:
+                # Its last reset failed: retry it; this step is its error row.
+                self.failed[i] = not self._reset(i, None, errors)
+                truncated[i] = True
+                continue
+            action = actions[i]
+            if self.action_space.discrete and not 0 <= int(action) < self.action_space.n:
+                errors.append((self.first + i, "action",
+                               "action %d is outside Discrete(%d)" % (int(action), self.action_space.n)))
+                truncated[i] = True
+                self.failed[i] = not self._reset(i, None, errors)
+                continue
+            try:
+                result = self.envs[i].step(self.action_space.to_env(action))
+                if not isinstance(result, tuple) or len(result) != 5:
+                    raise SpaceError("step returned %s, not (obs, reward, terminated, truncated, info)"
+                                     % (type(result).__name__ if not isinstance(result, tuple)
+                                        else "a tuple of %d" % len(result)))
+                obs, reward, term, trunc, _ = result
+            except SpaceError as error:
+                field, message = "step", str(error)
+            except Exception as error:
+                field, message = "step", "step raised " + _describe(error)
+            else:
+                field, message = self._check_step(obs, reward, term, trunc)
+            if field is not None:
+                errors.append((self.first + i, field, message))
+                truncated[i] = True
+                self.failed[i] = not self._reset(i, None, errors)
+                continue
+            obs = self.observation_space.check(obs)
+            rewards[i] = float(reward)
+            self.steps[i] += 1
+            terminated[i] = bool(term)
+            truncated[i] = bool(trunc) or (not term and self.max_episode_steps > 0
+                                          and self.steps[i] >= self.max_episode_steps)
+            if terminated[i] or truncated[i]:
+                final_indices.append(self.first + i)
+                final_observations.append(obs)
+                self.failed[i] = not self._reset(i, None, errors)
+            else:
+                self.observations[i] = obs
+        final = (np.stack(final_observations) if final_observations
+                 else np.zeros((0,) + self.observation_space.shape, self.observation_space.dtype))
+        return self.observations.copy(), rewards, terminated, truncated, final_indices, final, errors
+
+    def _check_step(self, obs, reward, term, trunc):
+        try:
+            self.observation_space.check(obs)
+        except SpaceError as error:
+            return "observation", "step's observation " + str(error)
+        if isinstance(reward, (bool, np.bool_)) or not isinstance(reward, (numbers.Real, np.number)) \
+                or np.ndim(reward) != 0:
+            return "reward", "reward %r is not a number" % (reward,)
+        if not math.isfinite(float(reward)):
+            return "reward", "reward is %s" % float(reward)
+        for name, flag in (("terminated", term), ("truncated", trunc)):
+            if not isinstance(flag, (bool, np.bool_)):
+                return name, "%s %r is not a bool" % (name, flag)
+        return None, None
+
+    def close(self):
+        for env in self.envs:
+            close = getattr(env, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    pass
+
+
+def _worker(connection, factory_spec, count, first, max_episode_steps):
+    """A worker process: one EnvBatch, driven over `connection`."""
+    try:
+        batch = EnvBatch(factory_spec, count, first, max_episode_steps)
+    except Exception as error:
+        connection.send(("error", str(error) if isinstance(error, FactoryError) else traceback.format_exc()))
+        return
+    connection.send(("ready", None))
+    while True:
+        try:
+            command, argument = connection.recv()
+        except EOFError:
+            break
+        if command == "reset":
+            connection.send(batch.reset_all(argument))
+        elif command == "step":
+            connection.send(batch.step(argument))
+        else:
+            break
+    batch.close()
+
+
+class ProcessEnvBatch:
+    """The stream's N instances spread over `processes` worker processes
+    (spawned, so the server's gRPC threads are not forked), stepped in
+    parallel; the same interface as EnvBatch."""
+
+    def __init__(self, factory_spec, count, processes, max_episode_steps=0):
+        context = multiprocessing.get_context("spawn")
+        processes = max(1, min(processes, count))
+        sizes = [count // processes + (1 if k < count % processes else 0) for k in range(processes)]
+        self.workers = []
+        first = 0
+        try:
+            for size in sizes:
+                parent, child = context.Pipe()
+                process = context.Process(target=_worker, args=(child, factory_spec, size, first, max_episode_steps),
+                                          daemon=True)
+                process.start()
+                child.close()
+                self.workers.append((process, parent, first, size))
+                first += size
+            for _, connection, _, _ in self.workers:
+                status, detail = connection.recv()
+                if status != "ready":
+                    raise FactoryError(detail)
+        except Exception:
+            self.close()
+            raise
+        # The spaces, from an instance made here (cheap, and the same factory).
+        probe = EnvBatch(factory_spec, 1, 0, max_episode_steps)
+        self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        self.max_episode_steps = probe.max_episode_steps
+        probe.close()
+
+    def _gather(self, command, split):
+        for (_, connection, first, size), argument in zip(self.workers, split):
+            connection.send((command, argument))
+        results = []
+        for process, connection, _, _ in self.workers:
+            try:
+                results.append(connection.recv())
+            except EOFError:
+                raise RuntimeError("env worker process %d died (exit code %s)"
+                                   % (process.pid, process.exitcode)) from None
+        return results
+
+    def reset_all(self, seeds):
+        results = self._gather("reset", [seeds[first:first + size] for _, _, first, size in self.workers])
+        return np.concatenate([obs for obs, _ in results]), [e for _, errors in results for e in errors]
+
+    def step(self, actions):
+        results = self._gather("step", [actions[first:first + size] for _, _, first, size in self.workers])
+        finals = [r[5] for r in results]
+        return (np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results]),
+                np.concatenate([r[2] for r in results]), np.concatenate([r[3] for r in results]),
+                [i for r in results for i in r[4]], np.concatenate(finals),
+                [e for r in results for e in r[6]])
+
+    def close(self):
+        for process, connection, _, _ in self.workers:
+            try:
+                connection.send(("close", None))
+            except (OSError, ValueError):
+                pass
+            connection.close()
+        for process, _, _, _ in self.workers:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()

@@ -1,0 +1,194 @@
+"""Serves any Gymnasium-API env over rill.v1.EnvService (proto/env.proto).
+
+    PYTHONPATH=python python3 -m rill.env_server --factory=MODULE:CALLABLE \
+        --address=HOST:PORT [--processes=K] [--max_episode_steps=T]
+
+CALLABLE() returns one env: reset(seed=...) -> (obs, info), step(action) ->
+(obs, reward, terminated, truncated, info), observation_space and
+action_space (rill.spaces says what they need), optionally
+spec.max_episode_steps. Each actor stream gets its own N instances, stepped
+in this process or, with --processes=K, in K worker processes. Port 0 binds
+a free port; the bound address is printed as "listening on HOST:PORT".
+"""
+
+import argparse
+import concurrent.futures
+import logging
+import signal
+import sys
+import threading
+
+import grpc
+import numpy as np
+
+from rill import tensors
+from rill._proto import env_pb2
+from rill.env_batch import EnvBatch, FactoryError, ProcessEnvBatch
+
+METHOD = "/rill.v1.EnvService/Connect"
+MAX_ENVS = 4096
+MAX_MESSAGE_BYTES = 256 << 20
+
+log = logging.getLogger("rill.env_server")
+
+
+class StreamError(Exception):
+    """Ends one stream with a gRPC status naming the problem."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def _stepped(result):
+    observations, rewards, terminated, truncated, final_indices, final_observations, errors = result
+    message = env_pb2.EnvsStepped(final_indices=final_indices)
+    tensors.to_tensor(observations, message.observations)
+    tensors.to_tensor(rewards, message.rewards)
+    tensors.to_tensor(terminated, message.terminated)
+    tensors.to_tensor(truncated, message.truncated)
+    tensors.to_tensor(final_observations, message.final_observations)
+    for index, field, text in errors:
+        message.errors.add(env_index=index, field=field, message=text)
+    return env_pb2.EnvResponse(stepped=message)
+
+
+class EnvService:
+    """One stream: open N instances, then answer each step in order."""
+
+    def __init__(self, factory_spec, processes, max_episode_steps):
+        self.factory_spec = factory_spec
+        self.processes = processes
+        self.max_episode_steps = max_episode_steps
+        self.streams = 0
+        self.lock = threading.Lock()
+
+    def connect(self, requests, context):
+        with self.lock:
+            self.streams += 1
+            stream = self.streams
+        batch = None
+        try:
+            first = next(requests, None)
+            if first is None:
+                return
+            if first.WhichOneof("kind") != "open":
+                raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
+                                  "the first message of a stream must be open (got %s)" % first.WhichOneof("kind"))
+            batch = self._open(first.open)
+            observations, errors = batch.reset_all(list(first.open.seeds))
+            opened = env_pb2.EnvsOpened(env_id=self.factory_spec,
+                                        observation_space=batch.observation_space.message(),
+                                        action_space=batch.action_space.message(),
+                                        max_episode_steps=batch.max_episode_steps)
+            tensors.to_tensor(observations, opened.observations)
+            for index, field, text in errors:
+                log.warning("stream %d env %d: %s: %s", stream, index, field, text)
+                opened.errors.add(env_index=index, field=field, message=text)
+            log.info("stream %d: %d envs of %s", stream, first.open.num_envs, self.factory_spec)
+            yield env_pb2.EnvResponse(opened=opened)
+            action_shape = (first.open.num_envs,) + tuple(batch.action_space.shape)
+            wire_dtype = batch.action_space.wire_dtype()
+            for request in requests:
+                if request.WhichOneof("kind") != "step":
+                    raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
+                                      "a stream opens once; then every message is a step (got %s)"
+                                      % request.WhichOneof("kind"))
+                try:
+                    actions = tensors.from_tensor(request.step.actions)
+                except ValueError as error:
+                    raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "step.actions: %s" % error) from None
+                if actions.shape != action_shape or actions.dtype != wire_dtype:
+                    raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
+                                      "step.actions has dtype %s and shape %s; this stream takes %s %s"
+                                      % (actions.dtype.name, list(actions.shape), wire_dtype.name,
+                                         list(action_shape)))
+                if not batch.action_space.discrete and not np.all(np.isfinite(actions)):
+                    raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "step.actions holds NaN or infinity")
+                response = _stepped(batch.step(actions))
+                for error in response.stepped.errors:
+                    log.warning("stream %d env %d: %s: %s", stream, error.env_index, error.field, error.message)
+                yield response
+        except StreamError as error:
+            log.warning("stream %d: %s", stream, error)
+            context.abort(error.code, str(error))
+        except FactoryError as error:
+            log.error("stream %d: %s", stream, error)
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        except RuntimeError as error:  # a worker process died
+            log.error("stream %d: %s", stream, error)
+            context.abort(grpc.StatusCode.INTERNAL, str(error))
+        finally:
+            if batch is not None:
+                batch.close()
+
+    def _open(self, request):
+        if not 1 <= request.num_envs <= MAX_ENVS:
+            raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
+                              "open.num_envs %d is out of range (1..%d)" % (request.num_envs, MAX_ENVS))
+        if len(request.seeds) != request.num_envs:
+            raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
+                              "open.seeds has %d seeds for %d envs" % (len(request.seeds), request.num_envs))
+        if self.processes > 1:
+            return ProcessEnvBatch(self.factory_spec, request.num_envs, self.processes, self.max_episode_steps)
+        return EnvBatch(self.factory_spec, request.num_envs, 0, self.max_episode_steps)
+
+
+def serve(factory_spec, address, processes=1, max_episode_steps=0, max_streams=256):
+    """Starts the server; returns (server, bound address)."""
+    service = EnvService(factory_spec, processes, max_episode_steps)
+    handler = grpc.method_handlers_generic_handler("rill.v1.EnvService", {
+        "Connect": grpc.stream_stream_rpc_method_handler(
+            service.connect,
+            request_deserializer=env_pb2.EnvRequest.FromString,
+            response_serializer=env_pb2.EnvResponse.SerializeToString),
+    })
+    options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+               ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+               ("grpc.so_reuseport", 0)]
+    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=max_streams), options=options,
+                         maximum_concurrent_rpcs=max_streams)
+    server.add_generic_rpc_handlers((handler,))
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("--address %r is not HOST:PORT" % address)
+    bound = server.add_insecure_port(address)
+    if bound == 0:
+        raise OSError("cannot bind %s (in use, or not an address of this host)" % address)
+    server.start()
+    return server, "%s:%d" % (host, bound)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python3 -m rill.env_server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--factory", required=True, help="MODULE:CALLABLE returning one env")
+    parser.add_argument("--address", default="127.0.0.1:0", help="HOST:PORT to serve on; port 0 picks one")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="worker processes per stream that step its envs (1: in this process)")
+    parser.add_argument("--max_episode_steps", type=int, default=0,
+                        help="truncate episodes after this many steps (0: the env's spec, else none)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[env_server] %(levelname).1s %(asctime)s %(message)s")
+    if args.processes < 1:
+        parser.error("--processes %d must be >= 1" % args.processes)
+    if args.max_episode_steps < 0:
+        parser.error("--max_episode_steps %d must be >= 0" % args.max_episode_steps)
+    try:
+        # Fail at start-up, not at the first stream, on a factory that cannot
+        # be loaded or makes an env whose spaces the protocol cannot carry.
+        EnvBatch(args.factory, 1, 0, args.max_episode_steps).close()
+        server, bound = serve(args.factory, args.address, args.processes, args.max_episode_steps)
+    except (FactoryError, ValueError, OSError) as error:
+        print("rill.env_server: %s" % error, file=sys.stderr)
+        return 2
+    print("listening on %s" % bound, flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop(grace=2).wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Gymnasium-API spaces, found by duck typing, as rill.v1.Space messages,
+and the checks an env's outputs must pass against them.
+
+An observation space needs `shape` and `dtype` (float types travel as
+float32, uint8 as uint8; `low`/`high` are optional). An action space is
+Discrete-like (an integer `n`, no dimensions) or Box-like (`shape`, `low`,
+`high`, finite, float32 on the wire). Anything else is refused with a
+SpaceError naming the space and what it lacks; gymnasium itself is never
+imported.
+"""
+
+import numbers
+
+import numpy as np
+
+from rill._proto import env_pb2, tensor_pb2
+
+
+class SpaceError(ValueError):
+    """A space the protocol cannot carry, or an env output that breaks it."""
+
+
+def _shape_of(space, which):
+    shape = getattr(space, "shape", None)
+    if shape is None:
+        raise SpaceError("%s %r has no shape" % (which, space))
+    try:
+        shape = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise SpaceError("%s shape %r is not a tuple of integers" % (which, shape)) from None
+    if any(d <= 0 for d in shape):
+        raise SpaceError("%s shape %s has a dimension < 1" % (which, shape))
+    return shape
+
+
+def _bounds(space, shape, which, required):
+    low, high = getattr(space, "low", None), getattr(space, "high", None)
+    if low is None or high is None:
+        if required:
+            raise SpaceError("%s %r has no low/high bounds" % (which, space))
+        return None, None
+    try:
+        low = np.broadcast_to(np.asarray(low, dtype=np.float64), shape).astype(np.float32)
+        high = np.broadcast_to(np.asarray(high, dtype=np.float64), shape).astype(np.float32)
+    except (TypeError, ValueError) as error:
+        raise SpaceError("%s bounds do not fit its shape %s: %s" % (which, shape, error)) from None
+    if required and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise SpaceError("%s bounds must be finite (low %s, high %s)" % (which, low.tolist(), high.tolist()))
+    if np.any(low > high):
+        raise SpaceError("%s has low > high" % which)
+    return low, high
+
+
+class ObservationSpace:
+    """The checked form of an env's observation space."""
+
+    def __init__(self, space):
+        self.shape = _shape_of(space, "observation_space")
+        dtype = getattr(space, "dtype", None)
+        try:
+            dtype = np.dtype(dtype if dtype is not None else np.float32)
+        except TypeError:
+            raise SpaceError("observation_space dtype %r is not a numpy dtype" % (dtype,)) from None
+        if dtype == np.uint8:
+            self.dtype = np.dtype(np.uint8)
+        elif np.issubdtype(dtype, np.floating):
+            self.dtype = np.dtype(np.float32)
+        else:
+            raise SpaceError("observation_space dtype %s: the protocol carries float32 and uint8 observations"
+                             % dtype)
+        self.low, self.high = _bounds(space, self.shape, "observation_space", required=False)
+
+    def message(self):
+        box = env_pb2.BoxSpace(shape=self.shape, dtype=(tensor_pb2.DTYPE_UINT8 if self.dtype == np.uint8
+                                                         else tensor_pb2.DTYPE_FLOAT32))
+        if self.low is not None:
+            box.low.extend(self.low.ravel().tolist())
+            box.high.extend(self.high.ravel().tolist())
+        return env_pb2.Space(box=box)
+
+    def check(self, obs):
+        """`obs` as an array of the space's shape and wire dtype; SpaceError
+        naming what is wrong (shape, dtype, NaN or infinity)."""
+        try:
+            array = np.asarray(obs)
+        except Exception as error:  # an object numpy cannot read
+            raise SpaceError("is not an array (%s)" % error) from None
+        if array.shape != self.shape:
+            raise SpaceError("has shape %s, the observation space says %s" % (array.shape, self.shape))
+        if self.dtype == np.uint8:
+            if array.dtype != np.uint8:
+                raise SpaceError("has dtype %s, the observation space says uint8" % array.dtype)
+            return array
+        if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+                or array.dtype == np.bool_):
+            raise SpaceError("has dtype %s, the observation space says float32" % array.dtype)
+        array = array.astype(np.float32, copy=False)
+        if not np.all(np.isfinite(array)):
+            raise SpaceError("holds NaN or infinity")
+        return array
+
+
+class ActionSpace:
+    """The checked form of an env's action space: discrete (n) or a box."""
+
+    def __init__(self, space):
+        n = getattr(space, "n", None)
+        shape = getattr(space, "shape", None)
+        if n is not None and (shape is None or tuple(shape) == ()):
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral) and not (
+                    isinstance(n, np.integer)):
+                raise SpaceError("action_space n %r is not an integer" % (n,))
+            if int(n) < 2:
+                raise SpaceError("action_space n %d: a discrete space needs at least 2 actions" % int(n))
+            self.discrete, self.n, self.shape = True, int(n), ()
+            self.start = int(getattr(space, "start", 0) or 0)
+            return
+        self.discrete, self.n = False, 0
+        self.shape = _shape_of(space, "action_space")
+        self.low, self.high = _bounds(space, self.shape, "action_space", required=True)
+
+    def message(self):
+        if self.discrete:
+            return env_pb2.Space(discrete=env_pb2.DiscreteSpace(n=self.n))
+        return env_pb2.Space(box=env_pb2.BoxSpace(shape=self.shape, dtype=tensor_pb2.DTYPE_FLOAT32,
+                                                  low=self.low.ravel().tolist(), high=self.high.ravel().tolist()))
+
+    def wire_dtype(self):
+        return np.dtype(np.int64) if self.discrete else np.dtype(np.float32)
+
+    def to_env(self, row):
+        """One row of the action tensor as the env takes it."""
+        if self.discrete:
+            return int(row) + self.start
+        return np.array(row, dtype=np.float32)

@@ -1,0 +1,277 @@
+"""The Python env server as a real process on port 0, driven over gRPC by
+rill.env_client: spaces, seeding, episode ends, time limits, worker
+processes, misbehaving envs and malformed requests (proto/env.proto)."""
+
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+import grpc
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from rill import tensors  # noqa: E402
+from rill._proto import env_pb2  # noqa: E402
+from rill.env_client import EnvStream  # noqa: E402
+
+PYTHONPATH = os.pathsep.join([os.path.join(ROOT, "python"), os.path.join(ROOT, "examples", "python"), HERE])
+
+
+class Server:
+    """`python3 -m rill.env_server` on 127.0.0.1:0, stopped on exit."""
+
+    def __init__(self, factory, *flags):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rill.env_server", "--factory=" + factory, "--address=127.0.0.1:0", *flags],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONPATH=PYTHONPATH))
+        line = self.process.stdout.readline()
+        if not line.startswith("listening on "):
+            self.stop()
+            raise AssertionError("server did not start: %r %s" % (line, self.process.stderr.read()))
+        self.address = line.split()[-1]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.stop()
+
+
+def refused_start(factory):
+    """(exit code, stderr) of a server that must refuse to start."""
+    process = subprocess.run([sys.executable, "-m", "rill.env_server", "--factory=" + factory],
+                             capture_output=True, text=True, timeout=60, env=dict(os.environ, PYTHONPATH=PYTHONPATH))
+    return process.returncode, process.stderr
+
+
+class CartPoleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("cartpole:make")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_open_reports_the_spaces_and_seeds_each_instance(self):
+        a = EnvStream(self.server.address, 4, seeds=[1, 2, 3, 4])
+        b = EnvStream(self.server.address, 4, seeds=[1, 2, 3, 5])
+        try:
+            self.assertEqual(a.opened.env_id, "cartpole:make")
+            self.assertEqual(list(a.opened.observation_space.box.shape), [4])
+            self.assertEqual(a.opened.action_space.discrete.n, 2)
+            self.assertEqual(a.opened.max_episode_steps, 500)
+            self.assertEqual(a.observations.shape, (4, 4))
+            self.assertEqual(a.observations.dtype, np.float32)
+            np.testing.assert_array_equal(a.observations[:3], b.observations[:3])
+            self.assertFalse(np.array_equal(a.observations[3], b.observations[3]))
+            self.assertTrue(np.all(np.abs(a.observations) <= 0.05))
+        finally:
+            a.close()
+            b.close()
+
+    def test_an_ended_episode_is_reset_in_the_same_step_with_its_final_observation(self):
+        stream = EnvStream(self.server.address, 3, seeds=[7, 8, 9])
+        try:
+            ended = None
+            for _ in range(100):  # always pushing left: the pole falls within ~10 steps
+                before = stream.observations.copy()
+                obs, rewards, terminated, truncated, final_indices, final_obs, errors = stream.step(
+                    np.zeros(3, np.int64))
+                self.assertEqual(errors, [])
+                np.testing.assert_array_equal(rewards, np.ones(3, np.float32))
+                if final_indices:
+                    ended = (before, obs, terminated, truncated, final_indices, final_obs)
+                    break
+            self.assertIsNotNone(ended, "no episode ended in 100 steps")
+            before, obs, terminated, truncated, final_indices, final_obs = ended
+            self.assertEqual(final_obs.shape, (len(final_indices), 4))
+            for row, index in enumerate(final_indices):
+                self.assertTrue(terminated[index])
+                self.assertFalse(truncated[index])
+                x, theta = final_obs[row][0], final_obs[row][2]
+                self.assertTrue(abs(x) > 2.4 or abs(theta) > 12 * 2 * np.pi / 360, final_obs[row])
+                self.assertTrue(np.all(np.abs(obs[index]) <= 0.05), obs[index])  # the next episode's first
+            for index in set(range(3)) - set(final_indices):
+                self.assertFalse(terminated[index])
+        finally:
+            stream.close()
+
+    def test_malformed_requests_end_only_their_stream(self):
+        cases = [
+            (env_pb2.EnvRequest(step=env_pb2.StepEnvs()), grpc.StatusCode.FAILED_PRECONDITION, "must be open"),
+            (env_pb2.EnvRequest(open=env_pb2.OpenEnvs(num_envs=0)), grpc.StatusCode.INVALID_ARGUMENT,
+             "num_envs 0 is out of range"),
+            (env_pb2.EnvRequest(open=env_pb2.OpenEnvs(num_envs=2, seeds=[1])), grpc.StatusCode.INVALID_ARGUMENT,
+             "1 seeds for 2 envs"),
+        ]
+        channel = grpc.insecure_channel(self.server.address)
+        connect = channel.stream_stream("/rill.v1.EnvService/Connect",
+                                        request_serializer=env_pb2.EnvRequest.SerializeToString,
+                                        response_deserializer=env_pb2.EnvResponse.FromString)
+        for request, code, text in cases:
+            with self.assertRaises(grpc.RpcError) as raised:
+                list(connect(iter([request]), timeout=30))
+            self.assertEqual(raised.exception.code(), code)
+            self.assertIn(text, raised.exception.details())
+        channel.close()
+        # Actions of the wrong dtype, of the wrong shape, then a step that
+        # is an open: each named; the server goes on serving.
+        for actions, text in [(np.zeros(2, np.float32), "dtype float32 and shape [2]; this stream takes int64 [2]"),
+                              (np.zeros(3, np.int64), "shape [3]; this stream takes int64 [2]")]:
+            stream = EnvStream(self.server.address, 2)
+            with self.assertRaises(grpc.RpcError) as raised:
+                stream.step(actions)
+            self.assertEqual(raised.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn(text, raised.exception.details())
+            stream.close()
+        stream = EnvStream(self.server.address, 2)
+        stream.send(env_pb2.EnvRequest(open=env_pb2.OpenEnvs(num_envs=2, seeds=[0, 1])))
+        with self.assertRaises(grpc.RpcError) as raised:
+            stream.receive()
+        self.assertIn("a stream opens once", raised.exception.details())
+        stream.close()
+        bad_bytes = env_pb2.EnvRequest()
+        bad_bytes.step.actions.dtype = tensors.dtype_code(np.int64)
+        bad_bytes.step.actions.shape.append(2)
+        bad_bytes.step.actions.data = b"\x00" * 3
+        stream = EnvStream(self.server.address, 2)
+        stream.send(bad_bytes)
+        with self.assertRaises(grpc.RpcError) as raised:
+            stream.receive()
+        self.assertIn("needs 16 bytes, has 3", raised.exception.details())
+        stream.close()
+        self.assertIsNone(self.server.process.poll())
+        stream = EnvStream(self.server.address, 2)
+        self.assertEqual(len(stream.step(np.ones(2, np.int64))[1]), 2)
+        stream.close()
+
+
+class ServerTest(unittest.TestCase):
+    def test_the_time_limit_truncates_and_bootstraps_from_the_final_observation(self):
+        with Server("cartpole:make", "--max_episode_steps=5") as server:
+            stream = EnvStream(server.address, 2, seeds=[3, 4])
+            self.assertEqual(stream.opened.max_episode_steps, 5)
+            for _ in range(4):
+                result = stream.step(np.array([0, 1], np.int64))
+                self.assertEqual(result[4], [])
+            obs, _, terminated, truncated, final_indices, final_obs, _ = stream.step(np.array([1, 0], np.int64))
+            self.assertEqual(final_indices, [0, 1])
+            np.testing.assert_array_equal(truncated, [True, True])
+            np.testing.assert_array_equal(terminated, [False, False])
+            self.assertTrue(np.all(np.abs(obs) <= 0.05))
+            self.assertTrue(np.any(np.abs(final_obs) > 0.05))
+            stream.close()
+
+    def test_worker_processes_step_exactly_as_the_server_itself(self):
+        actions = np.random.default_rng(0).integers(0, 2, size=(60, 5))
+        runs = []
+        for flags in [(), ("--processes=2",)]:
+            with Server("cartpole:make", *flags) as server:
+                stream = EnvStream(server.address, 5, seeds=range(10, 15))
+                trace = [stream.observations.copy()]
+                for row in actions:
+                    obs, rewards, terminated, truncated, final_indices, final_obs, _ = stream.step(row)
+                    trace += [obs.copy(), terminated.copy(), np.array(final_indices), final_obs.copy()]
+                stream.close()
+                runs.append(trace)
+        self.assertEqual(len(runs[0]), len(runs[1]))
+        for a, b in zip(*runs):
+            np.testing.assert_array_equal(a, b)
+
+    def test_spaces_of_several_shapes_and_dtypes_round_trip(self):
+        with Server("test_envs:echo") as server:
+            stream = EnvStream(server.address, 2, seeds=[5, 6])
+            space = stream.opened.observation_space.box
+            self.assertEqual(list(space.shape), [3, 8, 8])
+            self.assertEqual(space.dtype, tensors.dtype_code(np.uint8))
+            self.assertEqual(len(space.low), 3 * 8 * 8)
+            action = stream.opened.action_space.box
+            self.assertEqual(list(action.shape), [2, 3])
+            self.assertEqual(list(action.low), [-1.0] * 6)
+            self.assertEqual(stream.observations.dtype, np.uint8)
+            np.testing.assert_array_equal(stream.observations[:, 0, 0, 0], [5, 6])
+            actions = np.zeros((2, 2, 3), np.float32)
+            actions[1] = 0.5
+            obs, rewards, *_ = stream.step(actions)
+            self.assertEqual(obs.shape, (2, 3, 8, 8))
+            np.testing.assert_array_equal(obs[:, 1, 2, 3], [30, 60])  # 10 * (sum + 3)
+            np.testing.assert_array_equal(rewards, [1.0, 1.0])
+            stream.close()
+
+    def test_each_misbehaving_env_is_named_reset_and_the_stream_goes_on(self):
+        cases = [("raises_in_step", 3, "step", "RuntimeError: the simulator diverged"),
+                 ("wrong_shape", 2, "observation", "has shape (5,), the observation space says (2,)"),
+                 ("nan_observation", 2, "observation", "NaN"),
+                 ("string_reward", 2, "reward", "'one' is not a number"),
+                 ("wrong_dtype", 2, "observation", "has dtype float32, the observation space says uint8")]
+        for factory, fail_at, field, text in cases:
+            with self.subTest(factory=factory), Server("test_envs:" + factory) as server:
+                stream = EnvStream(server.address, 2)
+                for t in range(1, fail_at):
+                    self.assertEqual(stream.step(np.ones(2, np.int64))[6], [])
+                obs, rewards, terminated, truncated, final_indices, final_obs, errors = stream.step(
+                    np.ones(2, np.int64))
+                self.assertEqual(sorted(e.env_index for e in errors), [0, 1])
+                self.assertEqual({e.field for e in errors}, {field})
+                self.assertIn(text, errors[0].message)
+                np.testing.assert_array_equal(truncated, [True, True])
+                np.testing.assert_array_equal(rewards, [0, 0])
+                self.assertEqual(final_indices, [])  # nothing to bootstrap from
+                self.assertEqual(obs.tolist(), [[0, 2], [0, 2]])  # the second reset's first observation
+                self.assertEqual(stream.step(np.ones(2, np.int64))[6], [])
+                stream.close()
+
+    def test_an_action_outside_the_discrete_space_is_named(self):
+        with Server("test_envs:counter") as server:
+            stream = EnvStream(server.address, 2)
+            errors = stream.step(np.array([1, 3], np.int64))[6]
+            self.assertEqual([(e.env_index, e.field) for e in errors], [(1, "action")])
+            self.assertIn("action 3 is outside Discrete(3)", errors[0].message)
+            stream.close()
+
+    def test_a_reset_that_raises_is_named_at_open_and_retried(self):
+        code, stderr = refused_start("test_envs:nowhere")
+        self.assertEqual(code, 2)
+        self.assertIn("module test_envs has no nowhere", stderr)
+        with Server("test_envs:raises_in_reset") as server:
+            stream = EnvStream(server.address, 2)
+            self.assertEqual([(e.env_index, e.field) for e in stream.opened.errors], [(0, "reset"), (1, "reset")])
+            self.assertIn("ValueError: no scenario file", stream.opened.errors[0].message)
+            np.testing.assert_array_equal(stream.observations, np.zeros((2, 2)))
+            obs, rewards, terminated, truncated, _, _, errors = stream.step(np.ones(2, np.int64))
+            self.assertEqual({e.field for e in errors}, {"reset"})
+            np.testing.assert_array_equal(truncated, [True, True])
+            stream.close()
+
+    def test_factories_and_spaces_that_cannot_work_stop_the_server_at_start(self):
+        for factory, text in [("test_envs:factory_raises", "OSError: license server unreachable"),
+                              ("test_envs:string_observation_space",
+                               "observation_space dtype <U0: the protocol carries float32 and uint8"),
+                              ("no_such_module:make", "cannot import no_such_module"),
+                              ("cartpole", "is not MODULE:CALLABLE")]:
+            with self.subTest(factory=factory):
+                code, stderr = refused_start(factory)
+                self.assertEqual(code, 2, stderr)
+                self.assertIn(text, stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,154 @@
+// envs::RemoteEnvs (the C++ client of rill.v1.EnvService) against the real
+// Python env server (python/rill/env_server.py) started as a process on
+// port 0: spaces into an EnvSpec, lockstep steps with episode ends and
+// final observations, a misbehaving env named, spaces the actors cannot
+// take refused by name, and a server killed mid-run reported as UNAVAILABLE.
+#include "envs/remote/remote_envs.h"
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/child_process.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/harness.h"
+
+namespace rill::envs {
+namespace {
+
+using ::rill::testing::ReadFile;
+using ::rill::testing::TempDir;
+using ::rill::testing::WaitUntil;
+using ::testing::HasSubstr;
+
+// The runfiles root: python/, examples/ and proto/ are under it.
+std::string Root() { return absl::StrCat(getenv("TEST_SRCDIR"), "/rill"); }
+
+// `python3 -m rill.env_server --factory=<factory>` on 127.0.0.1:0.
+class PythonServer {
+ public:
+  explicit PythonServer(const std::string& factory) {
+    const std::string dir = TempDir("env-server");
+    log_ = dir + "/server.log";
+    const std::string root = Root();
+    absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::StartProgram(
+        "env_server", "/usr/bin/env",
+        {absl::StrCat("PYTHONPATH=", root, "/python:", root, "/examples/python:", root, "/tests/python"),
+         absl::StrCat("RILL_PROTO_CACHE=", dir, "/protos"), "/usr/bin/python3", "-m", "rill.env_server",
+         "--factory=" + factory, "--address=127.0.0.1:0"},
+        log_);
+    EXPECT_TRUE(child.ok()) << child.status();
+    if (!child.ok()) return;
+    child_ = *std::move(child);
+    EXPECT_TRUE(WaitUntil(
+        [&] { return absl::StrContains(ReadFile(log_), "listening on ") || !child_->running(); },
+        absl::Seconds(60)))
+        << ReadFile(log_);
+    const std::string text = ReadFile(log_);
+    const size_t at = text.find("listening on ");
+    EXPECT_NE(at, std::string::npos) << text;
+    if (at == std::string::npos) return;
+    address_ = text.substr(at + 13, text.find('\n', at) - at - 13);
+  }
+  ~PythonServer() {
+    if (child_ != nullptr) child_->Stop(absl::Seconds(5));
+  }
+  const std::string& address() const { return address_; }
+  ChildProcess& child() { return *child_; }
+  std::string log() const { return ReadFile(log_); }
+
+ private:
+  std::string log_;
+  std::string address_;
+  std::unique_ptr<ChildProcess> child_;
+};
+
+TEST(RemoteEnvsTest, StepsAServedCartPoleInLockstep) {
+  PythonServer server("cartpole:make");
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 3, 41, absl::Seconds(30));
+  ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
+  const EnvSpec& spec = (*envs)->spec();
+  EXPECT_EQ(spec.name, "cartpole:make");
+  EXPECT_EQ(spec.observation_shape, std::vector<int64_t>{4});
+  EXPECT_TRUE(spec.discrete);
+  EXPECT_EQ(spec.num_actions, 2);
+  EXPECT_EQ(spec.max_episode_steps, 500);
+  ASSERT_EQ((*envs)->first_observations().size(), 12u);
+  for (float x : (*envs)->first_observations()) EXPECT_LE(std::abs(x), 0.05f);
+
+  RemoteStep step;
+  const std::vector<float> left(3, 0.f);
+  bool ended = false;
+  for (int t = 0; t < 100 && !ended; ++t) {
+    ASSERT_TRUE((*envs)->Step(left.data(), &step).ok());
+    ASSERT_EQ(step.rewards, std::vector<float>(3, 1.f));
+    EXPECT_TRUE(step.errors.empty());
+    ended = !step.final_indices.empty();
+  }
+  ASSERT_TRUE(ended) << "pushing left, a pole falls within 100 steps";
+  ASSERT_EQ(step.final_observations.size(), 4 * step.final_indices.size());
+  for (size_t k = 0; k < step.final_indices.size(); ++k) {
+    const int i = step.final_indices[k];
+    EXPECT_TRUE(step.terminated[i]);
+    const float x = step.final_observations[4 * k], theta = step.final_observations[4 * k + 2];
+    EXPECT_TRUE(std::abs(x) > 2.4f || std::abs(theta) > 0.2094f) << x << " " << theta;
+    for (int d = 0; d < 4; ++d) EXPECT_LE(std::abs(step.observations[4 * i + d]), 0.05f);  // the next episode
+  }
+}
+
+TEST(RemoteEnvsTest, AMisbehavingEnvIsNamedAndTheStreamGoesOn) {
+  PythonServer server("test_envs:raises_in_step");
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 2, 0, absl::Seconds(30));
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  RemoteStep step;
+  const std::vector<float> actions = {1, 2};
+  for (int t = 1; t <= 2; ++t) {
+    ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+    EXPECT_TRUE(step.errors.empty());
+  }
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());  // the third step raises
+  ASSERT_EQ(step.errors.size(), 2u);
+  EXPECT_EQ(step.errors[0].env_index, 0);
+  EXPECT_EQ(step.errors[0].field, "step");
+  EXPECT_THAT(step.errors[0].message, HasSubstr("the simulator diverged"));
+  EXPECT_EQ(step.truncated, std::vector<uint8_t>(2, 1));
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  EXPECT_TRUE(step.errors.empty());
+}
+
+TEST(RemoteEnvsTest, ObservationsTheActorsCannotTakeAreRefusedByName) {
+  PythonServer server("test_envs:echo");  // uint8 images, a [2, 3] box action
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 1, 0, absl::Seconds(30));
+  ASSERT_FALSE(envs.ok());
+  EXPECT_THAT(envs.status().message(), HasSubstr("observations are DTYPE_UINT8"));
+}
+
+TEST(RemoteEnvsTest, AKilledServerIsReportedAsUnavailableNamingItsAddress) {
+  PythonServer server("cartpole:make");
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 2, 0, absl::Seconds(30));
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  RemoteStep step;
+  const std::vector<float> actions = {0, 1};
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  server.child().Signal(SIGKILL);
+  ASSERT_TRUE(server.child().WaitExit(absl::Seconds(10)).has_value());
+  absl::Status status = (*envs)->Step(actions.data(), &step);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), HasSubstr(server.address()));
+  EXPECT_EQ((*envs)->Step(actions.data(), &step).code(), absl::StatusCode::kFailedPrecondition);
+
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> again = RemoteEnvs::Open(server.address(), 2, 0, absl::Seconds(1));
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(again.status().message(), HasSubstr("is not reachable"));
+}
+
+}  // namespace
+}  // namespace rill::envs
