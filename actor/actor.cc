@@ -14,6 +14,12 @@
 #include "common/status_macros.h"
 
 namespace rill::actor {
+namespace {
+
+// Steps in a row in which every env fails before the actor gives up.
+constexpr int kMaxAllFailedSteps = 100;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options, prometheus::Registry* registry) {
   std::unique_ptr<Actor> actor(new Actor(options));
@@ -22,8 +28,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   const int num_envs = config.actor().num_envs();
   const uint64_t base_seed = options.seed * 1000003ULL + static_cast<uint64_t>(options.actor_id) * 4099ULL;
   actor->rng_.seed(base_seed);
-  ASSIGN_OR_RETURN(actor->envs_, LockstepEnvs::Create(config.env().name(), config.env().max_episode_steps(),
-                                                      num_envs, base_seed));
+  ASSIGN_OR_RETURN(actor->envs_, LockstepEnvs::Create(config.env(), num_envs, base_seed));
   if (registry == nullptr) {
     actor->own_registry_ = std::make_unique<prometheus::Registry>();
     registry = actor->own_registry_.get();
@@ -122,8 +127,7 @@ absl::StatusOr<bool> Actor::WriteReady(const absl::Notification& stop) {
   return true;
 }
 
-void Actor::RecordEpisode(int i) {
-  const std::optional<envs::EpisodeRecord>& episode = envs_->env(i).finished();
+void Actor::RecordEpisode(const std::optional<envs::EpisodeRecord>& episode) {
   if (!episode.has_value()) return;
   metrics_.episodes->Increment();
   metrics_.episode_return->Set(episode->episode_return);
@@ -168,9 +172,12 @@ absl::Status Actor::Run(const absl::Notification& stop) {
   const int64_t random_steps = (config.actor().learning_starts() + num_actors - 1) / num_actors;
   const bool on_policy = items_->needs_behaviour();
   std::vector<float> next_obs(envs_->obs().size());
-  std::vector<float> final_obs(static_cast<size_t>(obs_dim));
-  std::vector<float> env_actions(static_cast<size_t>(envs_->act_dim()));
-  envs_->ResetAll();
+  std::vector<float> final_obs(envs_->obs().size());
+  std::vector<EnvOutcome> outcomes;
+  // Steps in a row in which every env failed: a run whose env keeps
+  // failing stops, with the env's message.
+  int all_failed_steps = 0;
+  RETURN_IF_ERROR(envs_->ResetAll());
   summary_ = EpisodeSummary{};
   summary_.since = absl::Now();
   bool stopped = false;
@@ -199,10 +206,21 @@ absl::Status Actor::Run(const absl::Notification& stop) {
                            ? static_cast<int>(std::min<int64_t>(n, options_.max_env_steps - env_steps_))
                            : n;
     const int64_t ready_before = items_->ready();
+    RETURN_IF_ERROR(envs_->Step(active, &next_obs, &final_obs, &outcomes));
+    int failed = 0;
     for (int i = 0; i < active; ++i) {
-      envs_->EnvAction(i, env_actions.data());
+      const EnvOutcome& outcome = outcomes[i];
+      if (outcome.failed) {
+        // The env was reset after an error: what it was building is lost.
+        ++failed;
+        metrics_.env_errors->Increment();
+        RILL_LOG(WARNING) << "actor " << options_.actor_id << ": env " << i << " failed and was reset: "
+                          << outcome.error;
+        items_->DropPending(i);
+        continue;
+      }
+      const envs::StepResult& result = outcome.result;
       float* next = &next_obs[static_cast<size_t>(i) * obs_dim];
-      ASSIGN_OR_RETURN(envs::StepResult result, envs_->env(i).Step(env_actions.data(), next));
       items::Step step;
       step.obs = envs_->obs_row(i);
       step.action = spec.discrete ? nullptr : envs_->action_row(i);
@@ -217,14 +235,17 @@ absl::Status Actor::Run(const absl::Notification& stop) {
       step.distribution = envs_->distribution_row(i);
       step.version = policy_version_;
       if (result.terminated || result.truncated) {
-        RecordEpisode(i);
-        // Auto-reset: the env goes on from the next episode's first
-        // observation; the builder still sees the real last one.
-        std::copy_n(next, obs_dim, final_obs.data());
-        step.final_obs = final_obs.data();
-        envs_->env(i).Reset(next);
+        RecordEpisode(outcome.episode);
+        // The env went on from the next episode's first observation (in
+        // next); the builder still sees the real last one.
+        step.final_obs = &final_obs[static_cast<size_t>(i) * obs_dim];
       }
       items_->AddStep(i, step);
+    }
+    all_failed_steps = failed == active ? all_failed_steps + 1 : 0;
+    if (all_failed_steps >= kMaxAllFailedSteps) {
+      return absl::FailedPreconditionError(absl::StrCat("every env failed ", all_failed_steps,
+                                                        " steps in a row; the last error: ", outcomes[0].error));
     }
     const bool completed_unrolls = on_policy && items_->ready() > ready_before;
     ASSIGN_OR_RETURN(const bool written, WriteReady(stop));

@@ -72,7 +72,7 @@ class Actor {
   void ExportWriterMetrics();
   // Exports env i's episode if its last step finished one, and adds it to
   // the training log's summary.
-  void RecordEpisode(int i);
+  void RecordEpisode(const std::optional<envs::EpisodeRecord>& episode);
   // Logs the episodes finished since the last summary (every 30 s, and at
   // the end of the run): count, mean / min / max return, mean length.
   void LogEpisodeSummary(bool force);

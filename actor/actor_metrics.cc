@@ -13,6 +13,10 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
   const std::map<std::string, std::string> labels = {{"role", role}};
   metrics.env_steps = &prometheus::BuildCounter().Name("rill_actor_env_steps_total")
                             .Help("Environment steps taken").Register(*registry).Add(labels);
+  metrics.env_errors = &prometheus::BuildCounter().Name("rill_actor_env_errors_total")
+                            .Help("Env steps that failed (a remote env that raised or broke its spaces, or a server "
+                                  "that went away); the env was reset")
+                            .Register(*registry).Add(labels);
   metrics.episodes = &prometheus::BuildCounter().Name("rill_actor_episodes_total")
                            .Help("Episodes finished").Register(*registry).Add(labels);
   metrics.episode_return = &prometheus::BuildGauge().Name("rill_actor_episode_return")

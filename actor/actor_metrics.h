@@ -15,6 +15,7 @@ namespace rill::actor {
 
 struct ActorMetrics {
   prometheus::Counter* env_steps = nullptr;
+  prometheus::Counter* env_errors = nullptr;
   prometheus::Counter* episodes = nullptr;
   prometheus::Gauge* episode_return = nullptr;
   prometheus::Histogram* episode_return_hist = nullptr;

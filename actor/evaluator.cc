@@ -25,8 +25,7 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOpti
   if (options.id < 0) return absl::InvalidArgumentError("evaluator id must be >= 0");
   const uint64_t base_seed =
       options.seed * 1000003ULL + static_cast<uint64_t>(options.id + kEvaluatorSeedOffset) * 4099ULL;
-  ASSIGN_OR_RETURN(evaluator->envs_, LockstepEnvs::Create(config.env().name(), config.env().max_episode_steps(),
-                                                          config.eval().episodes(), base_seed));
+  ASSIGN_OR_RETURN(evaluator->envs_, LockstepEnvs::Create(config.env(), config.eval().episodes(), base_seed));
   if (registry == nullptr) {
     evaluator->own_registry_ = std::make_unique<prometheus::Registry>();
     registry = evaluator->own_registry_.get();
@@ -55,21 +54,28 @@ absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const ab
 absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes) {
   const int n = envs_->size();
   std::vector<float> next_obs(envs_->obs().size());
-  std::vector<float> env_actions(static_cast<size_t>(envs_->act_dim()));
+  std::vector<float> final_obs(envs_->obs().size());
+  std::vector<EnvOutcome> outcomes;
   episodes->assign(n, envs::EpisodeRecord{});
   std::vector<bool> done(n, false);
-  envs_->ResetAll();
+  RETURN_IF_ERROR(envs_->ResetAll());
   int remaining = n;
   while (remaining > 0 && !stop.HasBeenNotified()) {
     RETURN_IF_ERROR(policy_->Act(envs_->obs().data(), n, envs_->obs_dim(), /*deterministic=*/true,
                                  /*behaviour=*/false, stop, envs_->buffers()));
+    // Every env steps; one that has finished its episode of this round goes
+    // on into the next, which is not counted.
+    RETURN_IF_ERROR(envs_->Step(n, &next_obs, &final_obs, &outcomes));
     for (int i = 0; i < n; ++i) {
       if (done[i]) continue;
-      envs_->EnvAction(i, env_actions.data());
-      ASSIGN_OR_RETURN(envs::StepResult result,
-                       envs_->env(i).Step(env_actions.data(), &next_obs[static_cast<size_t>(i) * envs_->obs_dim()]));
-      if (result.terminated || result.truncated) {
-        (*episodes)[i] = *envs_->env(i).finished();
+      if (outcomes[i].failed) {
+        // A remote env reset after an error: its episode starts over.
+        metrics_.env_errors->Increment();
+        RILL_LOG(WARNING) << "evaluator: env " << i << " failed and was reset: " << outcomes[i].error;
+        continue;
+      }
+      if (outcomes[i].episode.has_value()) {
+        (*episodes)[i] = *outcomes[i].episode;
         done[i] = true;
         --remaining;
       }

@@ -1,20 +1,28 @@
 #include "actor/lockstep_envs.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
+#include "envs/catalog.h"
 #include "envs/registry.h"
 
 namespace rill::actor {
+namespace {
 
-absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const std::string& name, int max_episode_steps,
-                                                                   int num_envs, uint64_t base_seed) {
+constexpr double kDefaultReconnectSeconds = 60;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::EnvConfig& env, int num_envs,
+                                                                   uint64_t base_seed) {
   std::unique_ptr<LockstepEnvs> lockstep(new LockstepEnvs());
-  for (int i = 0; i < num_envs; ++i) {
-    ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> env, envs::MakeEnv(name, max_episode_steps, base_seed + i + 1));
-    lockstep->envs_.push_back(std::make_unique<envs::EpisodeStatistics>(std::move(env)));
-  }
-  ASSIGN_OR_RETURN(lockstep->spec_, envs::LookupEnvSpec(name, max_episode_steps));
+  lockstep->num_envs_ = num_envs;
+  lockstep->base_seed_ = base_seed;
+  ASSIGN_OR_RETURN(lockstep->spec_, envs::ConfiguredEnvSpec(env));
   const envs::EnvSpec& spec = lockstep->spec_;
   lockstep->obs_dim_ = spec.obs_dim();
   lockstep->act_dim_ = spec.discrete ? 1 : spec.action_dim();
@@ -25,7 +33,62 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const std::st
   lockstep->action_indices_.assign(n, 0);
   lockstep->log_probs_.assign(n, 0.f);
   lockstep->distributions_.assign(n * lockstep->distribution_width_, 0.f);
+  lockstep->env_actions_.assign(n * lockstep->act_dim_, 0.f);
+  if (env.has_remote()) {
+    lockstep->is_remote_ = true;
+    lockstep->remote_config_ = env.remote();
+    if (!lockstep->remote_config_.has_reconnect_seconds()) {
+      lockstep->remote_config_.set_reconnect_seconds(kDefaultReconnectSeconds);
+    }
+    RETURN_IF_ERROR(lockstep->OpenRemote());
+    return lockstep;
+  }
+  for (int i = 0; i < num_envs; ++i) {
+    ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> made,
+                     envs::MakeEnv(env.name(), env.max_episode_steps(), base_seed + i + 1));
+    lockstep->local_.push_back(std::make_unique<envs::EpisodeStatistics>(std::move(made)));
+  }
   return lockstep;
+}
+
+absl::Status LockstepEnvs::OpenRemote() {
+  remote_.reset();
+  const std::string& address = remote_config_.address();
+  const absl::Time deadline = absl::Now() + absl::Seconds(remote_config_.reconnect_seconds());
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (true) {
+    // The first stream seeds env i with base_seed + i + 1, as local envs
+    // are; each later one moves on by num_envs.
+    const uint64_t seed = base_seed_ + static_cast<uint64_t>(opened_) * static_cast<uint64_t>(num_envs_);
+    const absl::Duration wait = std::clamp(deadline - absl::Now(), absl::Milliseconds(100), absl::Seconds(10));
+    absl::StatusOr<std::unique_ptr<envs::RemoteEnvs>> opened = envs::RemoteEnvs::Open(address, num_envs_, seed, wait);
+    if (opened.ok()) {
+      if (std::optional<std::string> difference = envs::SpaceDifference((*opened)->spec(), spec_)) {
+        return absl::FailedPreconditionError(absl::StrCat("env server at ", address, " (", (*opened)->spec().name,
+                                                          ") announces ", *difference));
+      }
+      remote_ = *std::move(opened);
+      ++opened_;
+      std::copy(remote_->first_observations().begin(), remote_->first_observations().end(), obs_.begin());
+      for (const envs::RemoteEnvError& error : remote_->open_errors()) {
+        RILL_LOG(WARNING) << "env server at " << address << ": env " << error.env_index << " " << error.field << ": "
+                          << error.message;
+      }
+      returns_.assign(static_cast<size_t>(num_envs_), 0.0);
+      lengths_.assign(static_cast<size_t>(num_envs_), 0);
+      fresh_ = true;
+      return absl::OkStatus();
+    }
+    const absl::Status& status = opened.status();
+    if (!absl::IsUnavailable(status) && !absl::IsDeadlineExceeded(status)) return status;
+    if (absl::Now() + backoff > deadline) {
+      return absl::UnavailableError(absl::StrCat(status.message(), "; gave up after ",
+                                                 remote_config_.reconnect_seconds(), " s (env.remote.reconnect_seconds)"));
+    }
+    RILL_LOG(WARNING) << status.message() << "; retrying in " << absl::FormatDuration(backoff);
+    absl::SleepFor(backoff);
+    backoff = std::min(2 * backoff, absl::Seconds(5));
+  }
 }
 
 ActionBuffers LockstepEnvs::buffers() {
@@ -60,8 +123,93 @@ void LockstepEnvs::EnvAction(int i, float* env_action) const {
   }
 }
 
-void LockstepEnvs::ResetAll() {
-  for (int i = 0; i < size(); ++i) envs_[i]->Reset(obs_row(i));
+absl::Status LockstepEnvs::ResetAll() {
+  if (!is_remote_) {
+    for (int i = 0; i < size(); ++i) local_[i]->Reset(obs_row(i));
+    return absl::OkStatus();
+  }
+  if (fresh_) return absl::OkStatus();  // obs_ holds the new stream's first observations
+  return OpenRemote();
+}
+
+absl::Status LockstepEnvs::Step(int active, std::vector<float>* next_obs, std::vector<float>* final_obs,
+                                std::vector<EnvOutcome>* outcomes) {
+  next_obs->resize(obs_.size());
+  final_obs->resize(obs_.size());
+  outcomes->assign(static_cast<size_t>(num_envs_), EnvOutcome{});
+  if (is_remote_) return StepRemote(next_obs->data(), final_obs->data(), outcomes);
+  return StepLocal(active, next_obs->data(), final_obs->data(), outcomes);
+}
+
+absl::Status LockstepEnvs::StepLocal(int active, float* next_obs, float* final_obs,
+                                     std::vector<EnvOutcome>* outcomes) {
+  for (int i = 0; i < active; ++i) {
+    float* action = &env_actions_[static_cast<size_t>(i) * act_dim_];
+    EnvAction(i, action);
+    float* next = next_obs + static_cast<size_t>(i) * obs_dim_;
+    EnvOutcome& outcome = (*outcomes)[i];
+    ASSIGN_OR_RETURN(outcome.result, local_[i]->Step(action, next));
+    if (outcome.result.terminated || outcome.result.truncated) {
+      outcome.episode = local_[i]->finished();
+      // Auto-reset: the env goes on from the next episode's first
+      // observation; the caller still sees the real last one.
+      std::copy_n(next, obs_dim_, final_obs + static_cast<size_t>(i) * obs_dim_);
+      local_[i]->Reset(next);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LockstepEnvs::StepRemote(float* next_obs, float* final_obs, std::vector<EnvOutcome>* outcomes) {
+  for (int i = 0; i < num_envs_; ++i) EnvAction(i, &env_actions_[static_cast<size_t>(i) * act_dim_]);
+  fresh_ = false;
+  absl::Status stepped = remote_ != nullptr ? remote_->Step(env_actions_.data(), &remote_step_)
+                                            : absl::UnavailableError("no stream");
+  if (!stepped.ok()) {
+    // The server went away (or broke the protocol): every env starts over
+    // on a new stream.
+    RILL_LOG(WARNING) << stepped.message() << "; reconnecting";
+    RETURN_IF_ERROR(OpenRemote());
+    fresh_ = false;
+    std::copy(obs_.begin(), obs_.end(), next_obs);
+    for (EnvOutcome& outcome : *outcomes) {
+      outcome.failed = true;
+      outcome.result.truncated = true;
+      outcome.error = std::string(stepped.message());
+    }
+    return absl::OkStatus();
+  }
+  const envs::RemoteStep& step = remote_step_;
+  std::copy(step.observations.begin(), step.observations.end(), next_obs);
+  for (size_t k = 0; k < step.final_indices.size(); ++k) {
+    std::copy_n(&step.final_observations[k * obs_dim_], obs_dim_,
+                final_obs + static_cast<size_t>(step.final_indices[k]) * obs_dim_);
+  }
+  for (const envs::RemoteEnvError& error : step.errors) {
+    EnvOutcome& outcome = (*outcomes)[error.env_index];
+    outcome.failed = true;
+    outcome.error = absl::StrCat(error.field, ": ", error.message);
+  }
+  for (int i = 0; i < num_envs_; ++i) {
+    EnvOutcome& outcome = (*outcomes)[i];
+    outcome.result.reward = step.rewards[i];
+    outcome.result.terminated = step.terminated[i] != 0;
+    outcome.result.truncated = step.truncated[i] != 0 && !outcome.result.terminated;
+    if (outcome.failed) {
+      outcome.result.reward = 0;
+      returns_[i] = 0;
+      lengths_[i] = 0;
+      continue;
+    }
+    returns_[i] += outcome.result.reward;
+    ++lengths_[i];
+    if (outcome.result.terminated || outcome.result.truncated) {
+      outcome.episode = envs::EpisodeRecord{returns_[i], lengths_[i], outcome.result.terminated};
+      returns_[i] = 0;
+      lengths_[i] = 0;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace rill::actor

@@ -1,9 +1,14 @@
 // LockstepEnvs: the envs an actor or the evaluator steps together, and the
 // buffers one step of all of them fills: observations, the chosen actions
 // (in the policy's [-1, 1], or indices for a discrete env) and what the
-// behaviour policy knew (log-probabilities, distribution parameters). Each
-// env is wrapped to record its finished episodes (Gymnasium's
-// RecordEpisodeStatistics). Env i is seeded base_seed + i + 1.
+// behaviour policy knew (log-probabilities, distribution parameters).
+//
+// The envs live in this process (the registry's, each wrapped to record its
+// finished episodes as Gymnasium's RecordEpisodeStatistics does) or on an
+// env server (env.remote in the config: envs::RemoteEnvs, one stream for
+// all of them). Either way Step() steps them all, resets those whose
+// episode ended and keeps the observation each ended on, so the actor loop
+// is the same for both. Env i is seeded base_seed + i + 1.
 //
 // Not thread-safe: one step loop owns it.
 #ifndef RILL_ACTOR_LOCKSTEP_ENVS_H_
@@ -11,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -18,24 +24,41 @@
 #include "absl/status/statusor.h"
 #include "actor/action_sources/interface.h"
 #include "envs/episode_statistics.h"
+#include "envs/remote/remote_envs.h"
 #include "envs/spec.h"
+#include "proto/config.pb.h"
 
 namespace rill::actor {
 
+// What one env's step came to.
+struct EnvOutcome {
+  envs::StepResult result;
+  // The episode ended in this step (terminated or truncated): its return
+  // and length. The env has been reset; final_obs holds the observation
+  // the episode ended on.
+  std::optional<envs::EpisodeRecord> episode;
+  // A remote env failed (its server named it in `error`, or the server went
+  // away): it has been reset, and what was pending for it must be dropped.
+  bool failed = false;
+  std::string error;
+};
+
 class LockstepEnvs {
  public:
-  // `num_envs` envs of Gymnasium id `name` (time limit `max_episode_steps`,
-  // 0: the env's). The registry's errors (an unknown name).
-  static absl::StatusOr<std::unique_ptr<LockstepEnvs>> Create(const std::string& name, int max_episode_steps,
-                                                              int num_envs, uint64_t base_seed);
+  // `num_envs` envs of the config's env section. Errors: the registry's (an
+  // unknown name); for a remote env, a server that cannot be reached within
+  // env.remote.reconnect_seconds or whose spaces differ from the config's
+  // (FailedPrecondition naming the difference).
+  static absl::StatusOr<std::unique_ptr<LockstepEnvs>> Create(const v1::EnvConfig& env, int num_envs,
+                                                              uint64_t base_seed);
 
-  int size() const { return static_cast<int>(envs_.size()); }
+  int size() const { return num_envs_; }
   const envs::EnvSpec& spec() const { return spec_; }
+  bool remote() const { return is_remote_; }
   int obs_dim() const { return obs_dim_; }
   // Continuous: action dimensions; discrete: 1 (the index).
   int act_dim() const { return act_dim_; }
   int distribution_width() const { return distribution_width_; }
-  envs::EpisodeStatistics& env(int i) { return *envs_[i]; }
 
   // [size, obs_dim], the envs' current observations.
   std::vector<float>& obs() { return obs_; }
@@ -52,13 +75,29 @@ class LockstepEnvs {
   // Env i's chosen action in env units (the policy acts in [-1, 1], the
   // env in [low, high]; a discrete env gets its index as a float).
   void EnvAction(int i, float* env_action) const;
-  // Resets every env into obs().
-  void ResetAll();
+
+  // Starts a fresh episode in every env, into obs(). Remote envs open a new
+  // stream (their seeds move on with each call, so rounds differ).
+  absl::Status ResetAll();
+
+  // Steps envs [0, active) (a remote server steps all of them) with their
+  // chosen actions: each env's next observation into its row of `next_obs`
+  // (the next episode's first where one ended), the observation an ended
+  // episode ended on into its row of `final_obs`, and `outcomes`. A server
+  // that went away is reconnected with backoff: every env fails that step
+  // and starts over. Errors: a local env's Step error; a server that stays
+  // away longer than env.remote.reconnect_seconds.
+  absl::Status Step(int active, std::vector<float>* next_obs, std::vector<float>* final_obs,
+                    std::vector<EnvOutcome>* outcomes);
 
  private:
   LockstepEnvs() = default;
+  absl::Status OpenRemote();
+  absl::Status StepLocal(int active, float* next_obs, float* final_obs, std::vector<EnvOutcome>* outcomes);
+  absl::Status StepRemote(float* next_obs, float* final_obs, std::vector<EnvOutcome>* outcomes);
 
-  std::vector<std::unique_ptr<envs::EpisodeStatistics>> envs_;
+  int num_envs_ = 0;
+  uint64_t base_seed_ = 0;
   envs::EnvSpec spec_;
   int obs_dim_ = 0;
   int act_dim_ = 0;
@@ -68,6 +107,19 @@ class LockstepEnvs {
   std::vector<int64_t> action_indices_;  // [num_envs], discrete envs
   std::vector<float> log_probs_;         // [num_envs]
   std::vector<float> distributions_;     // [num_envs, distribution_width]
+  std::vector<float> env_actions_;       // [num_envs, act_dim], env units
+
+  // Local envs.
+  std::vector<std::unique_ptr<envs::EpisodeStatistics>> local_;
+  // Remote envs: the server, its stream, and each env's running episode.
+  bool is_remote_ = false;
+  bool fresh_ = false;  // the stream is open and not stepped yet: obs_ is its first observations
+  v1::RemoteEnvConfig remote_config_;
+  std::unique_ptr<envs::RemoteEnvs> remote_;
+  int opened_ = 0;  // streams opened so far (moves the seeds on)
+  envs::RemoteStep remote_step_;
+  std::vector<double> returns_;
+  std::vector<int> lengths_;
 };
 
 }  // namespace rill::actor

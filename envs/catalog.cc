@@ -12,6 +12,7 @@
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
 #include "envs/mujoco/specs.h"
+#include "envs/remote/spaces.h"
 #include "envs/time_limit.h"
 
 namespace rill::envs {
@@ -37,6 +38,12 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
   }
   return absl::NotFoundError(absl::StrCat("unknown environment '", name, "'; known: ",
                                           absl::StrJoin(KnownEnvNames(), ", ")));
+}
+
+absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
+  if (!env.has_remote()) return LookupEnvSpec(env.name(), env.max_episode_steps());
+  return SpecFromSpaces(env.name().empty() ? "remote" : env.name(), env.remote().observation_space(),
+                        env.remote().action_space(), env.max_episode_steps());
 }
 
 std::vector<std::string> KnownEnvNames() {

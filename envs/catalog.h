@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "envs/spec.h"
+#include "proto/config.pb.h"
 
 namespace rill::envs {
 
@@ -25,6 +26,12 @@ namespace rill::envs {
 // Errors: NotFound for an unknown name (the message lists the known ones);
 // InvalidArgument for a negative max_episode_steps.
 absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_steps = 0);
+
+// The spec of the env a config's `env` section names: a registered one
+// (LookupEnvSpec), or a remote one from the spaces the section states
+// (env.remote, envs/remote/spaces.h), named env.name or "remote".
+// InvalidArgument or NotFound naming the problem.
+absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
 
 // Every catalogued name, sorted.
 std::vector<std::string> KnownEnvNames();

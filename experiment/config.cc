@@ -59,10 +59,29 @@ std::string RespellingHintFor(const std::string& text, const CollectErrors& erro
 }  // namespace
 
 absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config) {
-  if (config.env().name().empty()) return InvalidField("env.name", "is required");
+  if (config.env().name().empty() && !config.env().has_remote()) return InvalidField("env.name", "is required");
   if (config.env().max_episode_steps() < 0) return InvalidField("env.max_episode_steps", "must be >= 0");
-  absl::StatusOr<envs::EnvSpec> env = envs::LookupEnvSpec(config.env().name(), config.env().max_episode_steps());
-  if (!env.ok()) return absl::Status(env.status().code(), absl::StrCat("config field env.name: ", env.status().message()));
+  if (config.env().has_remote()) {
+    const v1::RemoteEnvConfig& remote = config.env().remote();
+    if (remote.address().empty()) return InvalidField("env.remote.address", "is required (HOST:PORT of the env server)");
+    if (!remote.has_observation_space() || !remote.has_action_space()) {
+      return InvalidField("env.remote", "needs observation_space and action_space, as the server announces them "
+                                        "(rill envs --remote=HOST:PORT prints them)");
+    }
+    if (remote.has_reconnect_seconds() && !(remote.reconnect_seconds() > 0)) {
+      return InvalidField("env.remote.reconnect_seconds", "must be > 0");
+    }
+    if (config.env().name().empty()) config.mutable_env()->set_name("remote");
+  }
+  absl::StatusOr<envs::EnvSpec> env = envs::ConfiguredEnvSpec(config.env());
+  if (!env.ok()) {
+    return absl::Status(env.status().code(), absl::StrCat("config field ",
+                                                          config.env().has_remote() ? "env.remote" : "env.name", ": ",
+                                                          env.status().message()));
+  }
+  if (config.env().has_remote() && !config.env().remote().has_reconnect_seconds()) {
+    config.mutable_env()->mutable_remote()->set_reconnect_seconds(60);
+  }
 
   if (config.network().hidden_sizes_size() == 0) {
     config.mutable_network()->add_hidden_sizes(256);

@@ -53,6 +53,10 @@ class ItemBuilder {
   // cannot is dropped (a partial unroll).
   virtual void FlushPending() = 0;
 
+  // Forgets what env `env` was building (its env failed and was reset):
+  // nothing of it becomes an item.
+  virtual void DropPending(int env) = 0;
+
   // Whether steps must carry the behaviour policy (log_prob, distribution,
   // version): the actor then never acts at random.
   virtual bool needs_behaviour() const = 0;

@@ -244,6 +244,11 @@ void TransitionBuilder::FlushPending() {
   }
 }
 
+void TransitionBuilder::DropPending(int env) {
+  windows_[env].count = 0;
+  windows_[env].head = 0;
+}
+
 std::vector<const void*> TransitionBuilder::Columns() const {
   std::vector<const void*> columns(fields_.size());
   for (size_t c = 0; c < fields_.size(); ++c) {

@@ -80,6 +80,7 @@ class TransitionBuilder final : public ItemBuilder {
   // env (fewer than n steps) become complete, bootstrapping from the last
   // next_obs. Called when the actor stops mid-episode.
   void FlushPending() override;
+  void DropPending(int env) override;
 
   bool needs_behaviour() const override { return false; }
   int64_t ready() const override { return ready_; }

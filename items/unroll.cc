@@ -235,6 +235,8 @@ void UnrollBuilder::AddStep(int env, const Step& step) {
 
 void UnrollBuilder::FlushPending() { std::fill(steps_.begin(), steps_.end(), 0); }
 
+void UnrollBuilder::DropPending(int env) { steps_[env] = 0; }
+
 std::vector<const void*> UnrollBuilder::Columns() const {
   std::vector<const void*> columns(fields_.size());
   for (size_t c = 0; c < fields_.size(); ++c) {

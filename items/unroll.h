@@ -74,6 +74,7 @@ class UnrollBuilder final : public ItemBuilder {
   void AddStep(int env, const Step& step) override;
   // Drops every partial unroll.
   void FlushPending() override;
+  void DropPending(int env) override;
   bool needs_behaviour() const override { return true; }
   int64_t ready() const override { return ready_; }
   std::vector<const void*> Columns() const override;

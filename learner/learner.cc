@@ -90,7 +90,7 @@ absl::Status Learner::CreateAlgorithmAndNormalizer() {
   const v1::ExperimentConfig& config = options_.config;
   AlgorithmContext context;
   context.config = config;
-  ASSIGN_OR_RETURN(context.env, envs::LookupEnvSpec(config.env().name(), config.env().max_episode_steps()));
+  ASSIGN_OR_RETURN(context.env, envs::ConfiguredEnvSpec(config.env()));
   context.device = device_;
   context.seed = options_.seed;
   ASSIGN_OR_RETURN(algorithm_, CreateAlgorithm(context));

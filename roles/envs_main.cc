@@ -3,12 +3,48 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "envs/catalog.h"
+#include "envs/remote/remote_envs.h"
+#include "google/protobuf/text_format.h"
+#include "proto/config.pb.h"
+
+ABSL_FLAG(std::string, remote, "",
+          "rill envs: instead of the registry, ask the env server at HOST:PORT for its spaces and print the "
+          "config's env section for it.");
 
 namespace rill::roles {
+namespace {
+
+// `rill envs --remote=HOST:PORT`: the env section a config needs for the
+// server's envs, ready to paste.
+int DescribeRemoteMain(const std::string& address) {
+  absl::StatusOr<std::unique_ptr<envs::RemoteEnvs>> opened =
+      envs::RemoteEnvs::Open(address, 1, 0, absl::Seconds(10));
+  if (!opened.ok()) {
+    std::fprintf(stderr, "rill envs: %s\n", std::string(opened.status().message()).c_str());
+    return 1;
+  }
+  v1::ExperimentConfig config;
+  v1::EnvConfig* env = config.mutable_env();
+  env->set_name((*opened)->spec().name);
+  v1::RemoteEnvConfig* remote = env->mutable_remote();
+  remote->set_address(address);
+  *remote->mutable_observation_space() = (*opened)->observation_space();
+  *remote->mutable_action_space() = (*opened)->action_space();
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  std::printf("# %s: observation %s, actions %s, time limit %d (0: the env's own ending only)\n%s",
+              (*opened)->spec().name.c_str(),
+              absl::StrCat("(", absl::StrJoin((*opened)->spec().observation_shape, ","), ",)").c_str(),
+              DescribeActionSpace((*opened)->spec()).c_str(), (*opened)->spec().max_episode_steps, text.c_str());
+  return 0;
+}
+
+}  // namespace
 
 std::string DescribeActionSpace(const envs::EnvSpec& spec) {
   if (spec.discrete) return absl::StrCat("Discrete(", spec.num_actions, ")");
@@ -24,6 +60,7 @@ std::string DescribeActionSpace(const envs::EnvSpec& spec) {
 }
 
 int ListEnvsMain() {
+  if (!absl::GetFlag(FLAGS_remote).empty()) return DescribeRemoteMain(absl::GetFlag(FLAGS_remote));
   std::printf("%-26s %-12s %-22s %s\n", "ENV", "OBSERVATION", "ACTIONS", "MAX_EPISODE_STEPS");
   for (const std::string& name : envs::KnownEnvNames()) {
     absl::StatusOr<envs::EnvSpec> spec = envs::LookupEnvSpec(name);

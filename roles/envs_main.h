@@ -1,5 +1,7 @@
 // `rill envs`: the environments the registry knows, one line each, with
-// their observation shape, action space and default time limit.
+// their observation shape, action space and default time limit; with
+// --remote=HOST:PORT, the env section of a config for the envs that env
+// server serves (its spaces, as env.remote needs them).
 #ifndef RILL_ROLES_ENVS_MAIN_H_
 #define RILL_ROLES_ENVS_MAIN_H_
 
@@ -13,7 +15,8 @@ namespace rill::roles {
 // dimension, else "Box([lows], [highs])".
 std::string DescribeActionSpace(const envs::EnvSpec& spec);
 
-// Prints the table to stdout; returns the process exit code (0).
+// Prints the table (or the remote env's section) to stdout; returns the
+// process exit code (0; 1 when the server cannot be asked).
 int ListEnvsMain();
 
 }  // namespace rill::roles

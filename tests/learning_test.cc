@@ -8,7 +8,8 @@
 //   TD3 on Pendulum-v1: >= -250 within 20,000 env steps.
 //   SAC-discrete on CartPole-v1: >= 300 within 50,000 env steps.
 //   IMPALA on CartPole-v1 (4 actors): >= 450 within 500,000 env steps, with
-//     local and with central inference.
+//     local and with central inference, and on CartPole-v1's dynamics in
+//     numpy served by the Python env server (env.remote).
 #include <sys/wait.h>
 
 #include <fstream>
@@ -17,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/env_server_process.h"
 #include "tests/harness.h"
 
 namespace rill::testing {
@@ -94,6 +96,21 @@ TEST(LearningTest, ImpalaLearnsCartPoleWithin500kStepsAndThreeMinutesAcrossProce
   EXPECT_GE(LaunchAndEvaluate("impala", "deploy/configs/cartpole_impala.textpb", 500000, /*num_actors=*/4, &wall),
             450.0);
   EXPECT_LE(wall, 180.0);
+}
+
+// The same config on a Python CartPole (examples/python/cartpole.py) served
+// by `python3 -m rill.env_server`: the 4 actors and the evaluator step their
+// envs there over rill.v1.EnvService. Same bar as the C++ env.
+TEST(LearningTest, ImpalaLearnsAPythonCartPoleServedRemotelyWithin500kSteps) {
+  EnvServerProcess server("cartpole:make");
+  ASSERT_FALSE(server.address().empty());
+  std::string text = ReadFile("deploy/configs/cartpole_impala.textpb");
+  const std::string env = "env { name: \"CartPole-v1\" }";
+  ASSERT_NE(text.find(env), std::string::npos) << "cartpole_impala.textpb changed; update this test";
+  text.replace(text.find(env), env.size(), server.EnvSection());
+  const std::string path = TempDir("impala-remote-config") + "/config.textpb";
+  std::ofstream(path) << text;
+  EXPECT_GE(LaunchAndEvaluate("impala_remote", path, 500000, /*num_actors=*/4), 450.0);
 }
 
 // The same with central inference: the learner acts for all 32 envs in

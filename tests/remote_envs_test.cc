@@ -19,57 +19,15 @@
 #include "common/child_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/env_server_process.h"
 #include "tests/harness.h"
 
 namespace rill::envs {
 namespace {
 
-using ::rill::testing::ReadFile;
-using ::rill::testing::TempDir;
-using ::rill::testing::WaitUntil;
 using ::testing::HasSubstr;
 
-// The runfiles root: python/, examples/ and proto/ are under it.
-std::string Root() { return absl::StrCat(getenv("TEST_SRCDIR"), "/rill"); }
-
-// `python3 -m rill.env_server --factory=<factory>` on 127.0.0.1:0.
-class PythonServer {
- public:
-  explicit PythonServer(const std::string& factory) {
-    const std::string dir = TempDir("env-server");
-    log_ = dir + "/server.log";
-    const std::string root = Root();
-    absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::StartProgram(
-        "env_server", "/usr/bin/env",
-        {absl::StrCat("PYTHONPATH=", root, "/python:", root, "/examples/python:", root, "/tests/python"),
-         absl::StrCat("RILL_PROTO_CACHE=", dir, "/protos"), "/usr/bin/python3", "-m", "rill.env_server",
-         "--factory=" + factory, "--address=127.0.0.1:0"},
-        log_);
-    EXPECT_TRUE(child.ok()) << child.status();
-    if (!child.ok()) return;
-    child_ = *std::move(child);
-    EXPECT_TRUE(WaitUntil(
-        [&] { return absl::StrContains(ReadFile(log_), "listening on ") || !child_->running(); },
-        absl::Seconds(60)))
-        << ReadFile(log_);
-    const std::string text = ReadFile(log_);
-    const size_t at = text.find("listening on ");
-    EXPECT_NE(at, std::string::npos) << text;
-    if (at == std::string::npos) return;
-    address_ = text.substr(at + 13, text.find('\n', at) - at - 13);
-  }
-  ~PythonServer() {
-    if (child_ != nullptr) child_->Stop(absl::Seconds(5));
-  }
-  const std::string& address() const { return address_; }
-  ChildProcess& child() { return *child_; }
-  std::string log() const { return ReadFile(log_); }
-
- private:
-  std::string log_;
-  std::string address_;
-  std::unique_ptr<ChildProcess> child_;
-};
+using PythonServer = ::rill::testing::EnvServerProcess;
 
 TEST(RemoteEnvsTest, StepsAServedCartPoleInLockstep) {
   PythonServer server("cartpole:make");

@@ -73,54 +73,6 @@ std::vector<RemoteEnvError> ErrorsOf(const google::protobuf::RepeatedPtrField<v1
 
 }  // namespace
 
-absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space& observation,
-                                       const v1::Space& action, int max_episode_steps) {
-  EnvSpec spec;
-  spec.name = name;
-  spec.max_episode_steps = max_episode_steps;
-  if (!observation.has_box()) {
-    return absl::InvalidArgumentError("env server's observation_space is not a box (a tensor)");
-  }
-  const v1::BoxSpace& obs = observation.box();
-  if (obs.dtype() != v1::DTYPE_FLOAT32) {
-    return absl::InvalidArgumentError(absl::StrCat("env server's observations are ", v1::DType_Name(obs.dtype()),
-                                                   "; the actors take DTYPE_FLOAT32 observations"));
-  }
-  spec.observation_shape.assign(obs.shape().begin(), obs.shape().end());
-  if (spec.observation_shape.empty() || Elements(spec.observation_shape) < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("env server's observation shape ", ShapeString(spec.observation_shape), " holds no element"));
-  }
-  if (action.has_discrete()) {
-    if (action.discrete().n() < 2 || action.discrete().n() > (1 << 20)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("env server's action_space Discrete(", action.discrete().n(), ") needs 2..1048576 actions"));
-    }
-    spec.discrete = true;
-    spec.num_actions = static_cast<int>(action.discrete().n());
-    return spec;
-  }
-  if (!action.has_box()) return absl::InvalidArgumentError("env server's action_space is neither a box nor discrete");
-  const v1::BoxSpace& box = action.box();
-  const int64_t dims = Elements(std::vector<int64_t>(box.shape().begin(), box.shape().end()));
-  if (box.shape().empty() || dims < 1 || box.low_size() != dims || box.high_size() != dims) {
-    return absl::InvalidArgumentError(absl::StrCat("env server's action box of shape ",
-                                                   ShapeString(std::vector<int64_t>(box.shape().begin(),
-                                                                                    box.shape().end())),
-                                                   " needs one low and one high per element (got ", box.low_size(),
-                                                   " and ", box.high_size(), ")"));
-  }
-  for (int i = 0; i < dims; ++i) {
-    if (!std::isfinite(box.low(i)) || !std::isfinite(box.high(i)) || box.low(i) > box.high(i)) {
-      return absl::InvalidArgumentError(absl::StrCat("env server's action bound ", i, " is [", box.low(i), ", ",
-                                                     box.high(i), "]: bounds must be finite and low <= high"));
-    }
-  }
-  spec.action_low.assign(box.low().begin(), box.low().end());
-  spec.action_high.assign(box.high().begin(), box.high().end());
-  return spec;
-}
-
 absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& address, int num_envs,
                                                              uint64_t base_seed, absl::Duration timeout) {
   if (num_envs < 1) return absl::InvalidArgumentError(absl::StrCat("num_envs ", num_envs, " must be >= 1"));
@@ -157,6 +109,8 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
   RETURN_IF_ERROR(Take(opened.observations(), v1::DTYPE_FLOAT32, Batched(num_envs, envs->spec_.observation_shape),
                        "opened.observations", &envs->first_observations_));
   envs->open_errors_ = ErrorsOf(opened.errors());
+  envs->observation_space_ = opened.observation_space();
+  envs->action_space_ = opened.action_space();
   envs->request_.Clear();
   return envs;
 }

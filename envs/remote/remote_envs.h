@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "envs/remote/spaces.h"
 #include "envs/spec.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/env.grpc.pb.h"
@@ -54,13 +55,6 @@ struct RemoteStep {
   std::vector<RemoteEnvError> errors;
 };
 
-// The EnvSpec of the spaces a server announced (float32 observations of any
-// shape; a Box action of any shape, flattened, or Discrete(n)), named `name`
-// and with the server's time limit. InvalidArgument naming the space that
-// cannot be used.
-absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space& observation,
-                                       const v1::Space& action, int max_episode_steps);
-
 class RemoteEnvs {
  public:
   // Opens `num_envs` instances at `address`, instance i seeded
@@ -76,6 +70,9 @@ class RemoteEnvs {
   const std::vector<float>& first_observations() const { return first_observations_; }
   // Instances whose first reset failed.
   const std::vector<RemoteEnvError>& open_errors() const { return open_errors_; }
+  // The server's spaces as it announced them.
+  const v1::Space& observation_space() const { return observation_space_; }
+  const v1::Space& action_space() const { return action_space_; }
 
   // Steps every instance. `actions`: [N, act_dim] floats in env units for a
   // Box action space; [N] action indices (as floats) for a discrete one.
@@ -91,6 +88,8 @@ class RemoteEnvs {
   EnvSpec spec_;
   std::vector<float> first_observations_;
   std::vector<RemoteEnvError> open_errors_;
+  v1::Space observation_space_;
+  v1::Space action_space_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::EnvRequest, v1::EnvResponse>> stream_;

@@ -1,7 +1,6 @@
 #include "replay/durability/checkpoint.h"
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +8,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/base/casts.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -221,10 +221,10 @@ void UpgradeLegacyTableConfig(v1::TableConfig* config) {
       config->mutable_remover()->mutable_fifo();
     } else if (field.number() == 9 && number) {
       config->mutable_selector()->mutable_prioritized()->set_priority_exponent(
-          std::bit_cast<double>(field.fixed64()));
+          absl::bit_cast<double>(field.fixed64()));
     } else if (field.number() == 10 && number) {
       config->mutable_selector()->mutable_prioritized()->set_importance_sampling_exponent(
-          std::bit_cast<double>(field.fixed64()));
+          absl::bit_cast<double>(field.fixed64()));
     } else {
       // Not a legacy field: left for the config comparison to report.
       kept.AddField(field);

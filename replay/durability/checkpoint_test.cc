@@ -6,12 +6,12 @@
 // after the last checkpoint.
 #include "replay/durability/checkpoint.h"
 
-#include <bit>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "absl/base/casts.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -201,7 +201,7 @@ TEST(CheckpointTest, RestoresACheckpointWhoseHeaderHasTheOldSelectorFields) {
   google::protobuf::UnknownFieldSet* old_fields = old_table->GetReflection()->MutableUnknownFields(old_table);
   old_fields->AddLengthDelimited(3, "prioritized");
   old_fields->AddLengthDelimited(4, "lowest_priority");
-  old_fields->AddFixed64(9, std::bit_cast<uint64_t>(1.0));
+  old_fields->AddFixed64(9, absl::bit_cast<uint64_t>(1.0));
   const std::string dir = FreshTestDir("legacy-header");
   auto store = *CheckpointStore::Open(dir, 2);
   ASSERT_TRUE(store->Write(old_config, Raw(tables), 0).ok());
