@@ -18,6 +18,7 @@
 #include "envs/interface.h"
 #include "envs/mujoco/mujoco_env.h"
 #include "envs/registry.h"
+#include "envs/remote/remote_envs.h"
 #include "common/blas.h"
 #include "flags/flags.h"
 #include "common/status_macros.h"
@@ -26,6 +27,10 @@
 
 ABSL_FLAG(std::string, env, "HalfCheetah-v4", "Environment `rill bench env` measures (a name `rill envs` lists).");
 ABSL_FLAG(int, bench_num_envs, 16, "rill bench env: envs stepped in lockstep, as one actor runs them.");
+ABSL_FLAG(std::string, bench_remote, "",
+          "rill bench env: step --bench_num_envs envs of the env server at HOST:PORT over one rill.v1.EnvService "
+          "stream (envs::RemoteEnvs, as an actor does) instead of a registered env; python/rill/bench_env_server.py "
+          "runs it beside the plain Python loop it compares with.");
 ABSL_FLAG(std::string, bench_policy_hidden, "256,256",
           "rill bench env: hidden layer widths of the policy in the with-policy loop.");
 
@@ -121,6 +126,38 @@ absl::StatusOr<std::vector<int>> ParseWidths(const std::string& text) {
   return widths;
 }
 
+// `--bench_remote`: env steps/s of one stream of N remote envs, random
+// actions, the answers checked as an actor's are.
+absl::Status RunRemote(const std::string& address, int num_envs, absl::Duration duration) {
+  ASSIGN_OR_RETURN(std::unique_ptr<envs::RemoteEnvs> remote,
+                   envs::RemoteEnvs::Open(address, num_envs, 7, absl::Seconds(10)));
+  const envs::EnvSpec& spec = remote->spec();
+  const int act_dim = spec.discrete ? 1 : spec.action_dim();
+  std::vector<float> actions(static_cast<size_t>(num_envs) * act_dim);
+  std::mt19937_64 rng(7);
+  envs::RemoteStep step;
+  auto one_step = [&]() -> absl::Status {
+    for (int i = 0; i < num_envs; ++i) RandomAction(spec, rng, &actions[static_cast<size_t>(i) * act_dim]);
+    return remote->Step(actions.data(), &step);
+  };
+  for (int i = 0; i < 20; ++i) RETURN_IF_ERROR(one_step());  // warm-up
+  const absl::Time start = absl::Now();
+  int64_t messages = 0;
+  while (absl::Now() - start < duration) {
+    RETURN_IF_ERROR(one_step());
+    ++messages;
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const double rate = static_cast<double>(messages) * num_envs / seconds;
+  std::fprintf(stderr, "bench env --bench_remote=%s: %d envs per stream: %.0f env steps/s (%.0f us per message)\n",
+               address.c_str(), num_envs, rate, 1e6 * seconds / static_cast<double>(messages));
+  std::printf("%s\n", absl::StrFormat("{\"remote\": \"%s\", \"env\": \"%s\", \"num_envs\": %d, "
+                                      "\"env_steps_per_second\": %.1f, \"us_per_message\": %.1f}",
+                                      address, spec.name, num_envs, rate, 1e6 * seconds / static_cast<double>(messages))
+                          .c_str());
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
   const std::string name = absl::GetFlag(FLAGS_env);
   const int num_envs = absl::GetFlag(FLAGS_bench_num_envs);
@@ -128,6 +165,7 @@ absl::Status Run() {
   double seconds = absl::GetFlag(FLAGS_bench_seconds);
   if (seconds <= 0) seconds = 3;
   const absl::Duration duration = absl::Seconds(seconds);
+  if (!absl::GetFlag(FLAGS_bench_remote).empty()) return RunRemote(absl::GetFlag(FLAGS_bench_remote), num_envs, duration);
   ASSIGN_OR_RETURN(const std::vector<int> hidden, ParseWidths(absl::GetFlag(FLAGS_bench_policy_hidden)));
   ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::LookupEnvSpec(name));
   SetBlasThreads(1);

@@ -37,10 +37,11 @@ int DescribeRemoteMain(const std::string& address) {
   *remote->mutable_action_space() = (*opened)->action_space();
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
-  std::printf("# %s: observation %s, actions %s, time limit %d (0: the env's own ending only)\n%s",
-              (*opened)->spec().name.c_str(),
+  const int limit = (*opened)->spec().max_episode_steps;
+  std::printf("# %s: observation %s, actions %s, %s (the server applies it)\n%s", (*opened)->spec().name.c_str(),
               absl::StrCat("(", absl::StrJoin((*opened)->spec().observation_shape, ","), ",)").c_str(),
-              DescribeActionSpace((*opened)->spec()).c_str(), (*opened)->spec().max_episode_steps, text.c_str());
+              DescribeActionSpace((*opened)->spec()).c_str(),
+              limit > 0 ? absl::StrCat("time limit ", limit).c_str() : "no time limit", text.c_str());
   return 0;
 }
 

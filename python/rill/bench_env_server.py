@@ -5,10 +5,13 @@ the same run. Prints JSON on its last line.
     PYTHONPATH=python:examples/python python3 -m rill.bench_env_server \
         --factory=cartpole:make --envs=1,16,64 --seconds=3
 
-For each N: remote env steps/s with one stream of N envs (the client sends
-random actions and waits for each answer, as an actor does), the plain
-loop's env steps/s over N envs, their ratio, and the time per message
-beyond the env's own stepping (at N=1: the protocol's overhead per step).
+For each N: remote env steps/s with one stream of N envs, the client
+sending random actions and waiting for each answer as an actor does, with
+the C++ client the actors use (`rill bench env --bench_remote`, from
+--rill, default bazel-bin/rill; skipped when it is missing) and with the
+Python client (rill.env_client); the plain loop's env steps/s over N envs;
+their ratios; and the time per message beyond the env's own stepping (at
+N=1: the protocol's overhead per step).
 """
 
 import argparse
@@ -58,12 +61,22 @@ def remote(address, num_envs, seconds, discrete, n, shape, low, high):
     return rate
 
 
+def rill_client(rill, address, num_envs, seconds):
+    """Env steps/s of `rill bench env --bench_remote` (the actors' client)."""
+    out = subprocess.run([rill, "bench", "env", "--bench_remote=" + address, "--bench_num_envs=%d" % num_envs,
+                          "--bench_seconds=%g" % seconds], capture_output=True, text=True, timeout=120 + seconds)
+    if out.returncode != 0:
+        raise SystemExit("rill bench env --bench_remote failed: %s" % out.stderr.strip())
+    return json.loads(out.stdout.strip().splitlines()[-1])["env_steps_per_second"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--factory", default="cartpole:make")
     parser.add_argument("--envs", default="1,16,64")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--processes", type=int, default=1, help="the server's --processes")
+    parser.add_argument("--rill", default="bazel-bin/rill", help="the rill binary whose C++ client is measured")
     args = parser.parse_args()
     factory = load_factory(args.factory)
     probe = factory()
@@ -86,12 +99,22 @@ def main():
         for num_envs in [int(x) for x in args.envs.split(",")]:
             local = plain_loop(factory, num_envs, args.seconds, discrete, n, shape, low, high)
             served = remote(address, num_envs, args.seconds, discrete, n, shape, low, high)
-            overhead_us = (num_envs / served - num_envs / local) * 1e6
-            results.append({"envs_per_stream": num_envs, "remote_steps_per_second": round(served),
-                            "python_loop_steps_per_second": round(local), "ratio": round(served / local, 3),
-                            "overhead_us_per_message": round(overhead_us, 1)})
-            print("  %3d envs: remote %8.0f steps/s, plain loop %8.0f (%.2f), %.0f us per message beyond the env"
-                  % (num_envs, served, local, served / local, overhead_us), file=sys.stderr)
+            result = {"envs_per_stream": num_envs, "python_loop_steps_per_second": round(local),
+                      "python_client_steps_per_second": round(served),
+                      "python_client_ratio": round(served / local, 3)}
+            best = served
+            if os.access(args.rill, os.X_OK):
+                cpp = rill_client(args.rill, address, num_envs, args.seconds)
+                result.update({"rill_client_steps_per_second": round(cpp), "rill_client_ratio": round(cpp / local, 3)})
+                best = cpp
+            result["overhead_us_per_message"] = round((num_envs / best - num_envs / local) * 1e6, 1)
+            results.append(result)
+            print("  %3d envs: plain loop %8.0f steps/s; remote: python client %8.0f (%.2f), rill client %s;"
+                  " %.0f us per message beyond the env"
+                  % (num_envs, local, served, served / local,
+                     "%8.0f (%.2f)" % (result["rill_client_steps_per_second"], result["rill_client_ratio"])
+                     if "rill_client_steps_per_second" in result else "-", result["overhead_us_per_message"]),
+                  file=sys.stderr)
     finally:
         server.terminate()
         server.wait()

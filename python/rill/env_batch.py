@@ -57,6 +57,10 @@ def env_time_limit(env, flag_limit):
     return int(limit) if isinstance(limit, numbers.Integral) and limit > 0 else 0
 
 
+# Reward types taken without further checks (the common ones).
+_REAL_TYPES = (float, int, np.float32, np.float64)
+
+
 def _describe(error):
     return "%s: %s" % (type(error).__name__, error)
 
@@ -75,7 +79,10 @@ class EnvBatch:
             raise FactoryError("%s makes an env whose %s" % (factory_spec, error)) from None
         self.max_episode_steps = env_time_limit(self.envs[0], max_episode_steps)
         self.steps = [0] * count
-        self.observations = np.zeros((count,) + self.observation_space.shape, self.observation_space.dtype)
+        self.failed = [False] * count
+        # Each instance's current observation (zeros while its reset fails).
+        self.zeros = np.zeros(self.observation_space.shape, self.observation_space.dtype)
+        self.rows = [self.zeros] * count
 
     # One instance's reset: its first observation, or zeros and an error.
     def _reset(self, i, seed, errors):
@@ -85,49 +92,57 @@ class EnvBatch:
             obs = result[0] if isinstance(result, tuple) else result
         except Exception as error:
             errors.append((self.first + i, "reset", "reset raised " + _describe(error)))
-            self.observations[i] = 0
+            self.rows[i] = self.zeros
             return False
         try:
-            self.observations[i] = self.observation_space.check(obs)
+            self.rows[i] = self.observation_space.check(obs)
         except SpaceError as error:
             errors.append((self.first + i, "observation", "reset's observation " + str(error)))
-            self.observations[i] = 0
+            self.rows[i] = self.zeros
             return False
         return True
 
     def reset_all(self, seeds):
         """Resets instance i with seeds[i]: (observations, errors)."""
         errors = []
-        self.failed = [False] * len(self.envs)
         for i, seed in enumerate(seeds):
             self.failed[i] = not self._reset(i, int(seed), errors)
-        return self.observations.copy(), errors
+        return np.stack(self.rows), errors
 
     def step(self, actions):
         """Steps every instance with its row of `actions`: (observations,
         rewards, terminated, truncated, final_indices, final_observations,
         errors), indices relative to the stream."""
         count = len(self.envs)
-        rewards = np.zeros(count, np.float32)
-        terminated = np.zeros(count, np.bool_)
-        truncated = np.zeros(count, np.bool_)
+        rewards = [0.0] * count
+        terminated = [False] * count
+        truncated = [False] * count
         final_indices, final_observations, errors = [], [], []
+        space = self.action_space
+        if space.discrete:
+            # Python ints: cheaper to check and pass than numpy scalars.
+            actions = actions.tolist()
+        limit = self.max_episode_steps
+        rows, steps, failed, envs = self.rows, self.steps, self.failed, self.envs
         for i in range(count):
-            if self.failed[i]:
+            if failed[i]:
                 # Its last reset failed: retry it; this step is its error row.
-                self.failed[i] = not self._reset(i, None, errors)
+                failed[i] = not self._reset(i, None, errors)
                 truncated[i] = True
                 continue
             action = actions[i]
-            if self.action_space.discrete and not 0 <= int(action) < self.action_space.n:
-                errors.append((self.first + i, "action",
-                               "action %d is outside Discrete(%d)" % (int(action), self.action_space.n)))
-                truncated[i] = True
-                self.failed[i] = not self._reset(i, None, errors)
-                continue
+            if space.discrete:
+                if not 0 <= action < space.n:
+                    errors.append((self.first + i, "action", "action %d is outside Discrete(%d)" % (action, space.n)))
+                    truncated[i] = True
+                    failed[i] = not self._reset(i, None, errors)
+                    continue
+                action += space.start
+            else:
+                action = np.array(action, dtype=np.float32)
             try:
-                result = self.envs[i].step(self.action_space.to_env(action))
-                if not isinstance(result, tuple) or len(result) != 5:
+                result = envs[i].step(action)
+                if type(result) is not tuple or len(result) != 5:
                     raise SpaceError("step returned %s, not (obs, reward, terminated, truncated, info)"
                                      % (type(result).__name__ if not isinstance(result, tuple)
                                         else "a tuple of %d" % len(result)))
@@ -137,42 +152,45 @@ class EnvBatch:
             except Exception as error:
                 field, message = "step", "step raised " + _describe(error)
             else:
-                field, message = self._check_step(obs, reward, term, trunc)
+                field, message, obs = self._check_step(obs, reward, term, trunc)
             if field is not None:
                 errors.append((self.first + i, field, message))
                 truncated[i] = True
-                self.failed[i] = not self._reset(i, None, errors)
+                failed[i] = not self._reset(i, None, errors)
                 continue
-            obs = self.observation_space.check(obs)
-            rewards[i] = float(reward)
-            self.steps[i] += 1
-            terminated[i] = bool(term)
-            truncated[i] = bool(trunc) or (not term and self.max_episode_steps > 0
-                                          and self.steps[i] >= self.max_episode_steps)
-            if terminated[i] or truncated[i]:
+            rewards[i] = reward
+            steps[i] += 1
+            term = bool(term)
+            trunc = bool(trunc) or (not term and limit > 0 and steps[i] >= limit)
+            terminated[i] = term
+            truncated[i] = trunc
+            if term or trunc:
                 final_indices.append(self.first + i)
                 final_observations.append(obs)
-                self.failed[i] = not self._reset(i, None, errors)
+                failed[i] = not self._reset(i, None, errors)
             else:
-                self.observations[i] = obs
+                rows[i] = obs
         final = (np.stack(final_observations) if final_observations
                  else np.zeros((0,) + self.observation_space.shape, self.observation_space.dtype))
-        return self.observations.copy(), rewards, terminated, truncated, final_indices, final, errors
+        return (np.stack(rows), np.array(rewards, np.float32), np.array(terminated, np.bool_),
+                np.array(truncated, np.bool_), final_indices, final, errors)
 
     def _check_step(self, obs, reward, term, trunc):
+        """(None, None, the observation as the wire carries it), or the
+        field that is wrong and why."""
         try:
-            self.observation_space.check(obs)
+            obs = self.observation_space.check(obs)
         except SpaceError as error:
-            return "observation", "step's observation " + str(error)
-        if isinstance(reward, (bool, np.bool_)) or not isinstance(reward, (numbers.Real, np.number)) \
-                or np.ndim(reward) != 0:
-            return "reward", "reward %r is not a number" % (reward,)
-        if not math.isfinite(float(reward)):
-            return "reward", "reward is %s" % float(reward)
+            return "observation", "step's observation " + str(error), None
+        if type(reward) not in _REAL_TYPES and (isinstance(reward, (bool, np.bool_)) or not isinstance(
+                reward, (numbers.Real, np.number)) or np.ndim(reward) != 0):
+            return "reward", "reward %r is not a number" % (reward,), None
+        if not math.isfinite(reward):
+            return "reward", "reward is %s" % float(reward), None
         for name, flag in (("terminated", term), ("truncated", trunc)):
-            if not isinstance(flag, (bool, np.bool_)):
-                return name, "%s %r is not a bool" % (name, flag)
-        return None, None
+            if type(flag) is not bool and not isinstance(flag, np.bool_):
+                return name, "%s %r is not a bool" % (name, flag), None
+        return None, None, obs
 
     def close(self):
         for env in self.envs:

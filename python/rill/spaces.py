@@ -9,11 +9,16 @@ SpaceError naming the space and what it lacks; gymnasium itself is never
 imported.
 """
 
+import math
 import numbers
 
 import numpy as np
 
 from rill._proto import env_pb2, tensor_pb2
+
+
+_UINT8 = np.dtype(np.uint8)
+_FLOAT32 = np.dtype(np.float32)
 
 
 class SpaceError(ValueError):
@@ -81,23 +86,25 @@ class ObservationSpace:
     def check(self, obs):
         """`obs` as an array of the space's shape and wire dtype; SpaceError
         naming what is wrong (shape, dtype, NaN or infinity)."""
-        try:
-            array = np.asarray(obs)
-        except Exception as error:  # an object numpy cannot read
-            raise SpaceError("is not an array (%s)" % error) from None
-        if array.shape != self.shape:
-            raise SpaceError("has shape %s, the observation space says %s" % (array.shape, self.shape))
-        if self.dtype == np.uint8:
-            if array.dtype != np.uint8:
-                raise SpaceError("has dtype %s, the observation space says uint8" % array.dtype)
-            return array
-        if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
-                or array.dtype == np.bool_):
-            raise SpaceError("has dtype %s, the observation space says float32" % array.dtype)
-        array = array.astype(np.float32, copy=False)
-        if not np.all(np.isfinite(array)):
+        if type(obs) is not np.ndarray:
+            try:
+                obs = np.asarray(obs)
+            except Exception as error:  # an object numpy cannot read
+                raise SpaceError("is not an array (%s)" % error) from None
+        if obs.shape != self.shape:
+            raise SpaceError("has shape %s, the observation space says %s" % (obs.shape, self.shape))
+        if self.dtype == _UINT8:
+            if obs.dtype != _UINT8:
+                raise SpaceError("has dtype %s, the observation space says uint8" % obs.dtype)
+            return obs
+        if obs.dtype != _FLOAT32:
+            if obs.dtype.kind not in "fiub":
+                raise SpaceError("has dtype %s, the observation space says float32" % obs.dtype)
+            obs = obs.astype(np.float32)
+        # The sum is finite exactly when every element is (one pass in C).
+        if not math.isfinite(obs.sum(dtype=np.float64)):
             raise SpaceError("holds NaN or infinity")
-        return array
+        return obs
 
 
 class ActionSpace:
@@ -128,8 +135,3 @@ class ActionSpace:
     def wire_dtype(self):
         return np.dtype(np.int64) if self.discrete else np.dtype(np.float32)
 
-    def to_env(self, row):
-        """One row of the action tensor as the env takes it."""
-        if self.discrete:
-            return int(row) + self.start
-        return np.array(row, dtype=np.float32)
