@@ -11,11 +11,6 @@
 #include "envs/registry.h"
 
 namespace rill::actor {
-namespace {
-
-constexpr double kDefaultReconnectSeconds = 60;
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::EnvConfig& env, int num_envs,
                                                                    uint64_t base_seed) {
@@ -36,10 +31,7 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
   lockstep->env_actions_.assign(n * lockstep->act_dim_, 0.f);
   if (env.has_remote()) {
     lockstep->is_remote_ = true;
-    lockstep->remote_config_ = env.remote();
-    if (!lockstep->remote_config_.has_reconnect_seconds()) {
-      lockstep->remote_config_.set_reconnect_seconds(kDefaultReconnectSeconds);
-    }
+    lockstep->remote_config_ = env.remote();  // finalized: reconnect_seconds is set
     RETURN_IF_ERROR(lockstep->OpenRemote());
     return lockstep;
   }

@@ -45,7 +45,8 @@ struct EnvOutcome {
 
 class LockstepEnvs {
  public:
-  // `num_envs` envs of the config's env section. Errors: the registry's (an
+  // `num_envs` envs of the config's env section (finalized: defaults filled
+  // in, experiment/config.h). Errors: the registry's (an
   // unknown name); for a remote env, a server that cannot be reached within
   // env.remote.reconnect_seconds or whose spaces differ from the config's
   // (FailedPrecondition naming the difference).

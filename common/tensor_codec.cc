@@ -25,7 +25,10 @@ std::string DTypeName(v1::DType dtype) {
   return absl::StrCat("DType(", static_cast<int>(dtype), ")");
 }
 
-absl::StatusOr<int64_t> NumElements(const google::protobuf::RepeatedField<int64_t>& shape) {
+namespace {
+
+template <typename Shape>
+absl::StatusOr<int64_t> CheckedElements(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) return absl::InvalidArgumentError(absl::StrCat("negative dimension in shape ", ShapeString(shape)));
@@ -36,6 +39,14 @@ absl::StatusOr<int64_t> NumElements(const google::protobuf::RepeatedField<int64_
   }
   return n;
 }
+
+}  // namespace
+
+absl::StatusOr<int64_t> NumElements(const google::protobuf::RepeatedField<int64_t>& shape) {
+  return CheckedElements(shape);
+}
+
+absl::StatusOr<int64_t> NumElements(const std::vector<int64_t>& shape) { return CheckedElements(shape); }
 
 absl::StatusOr<int64_t> ItemBytes(const v1::ColumnSpec& spec) {
   ASSIGN_OR_RETURN(int64_t elem, DTypeSize(spec.dtype()));

@@ -21,8 +21,10 @@ absl::StatusOr<int64_t> DTypeSize(v1::DType dtype);
 
 std::string DTypeName(v1::DType dtype);
 
-// Number of elements of a shape; InvalidArgument for a negative dimension.
+// Number of elements of a shape; InvalidArgument for a negative dimension
+// or a product beyond 2^40.
 absl::StatusOr<int64_t> NumElements(const google::protobuf::RepeatedField<int64_t>& shape);
+absl::StatusOr<int64_t> NumElements(const std::vector<int64_t>& shape);
 
 // Bytes of one item of the column.
 absl::StatusOr<int64_t> ItemBytes(const v1::ColumnSpec& spec);

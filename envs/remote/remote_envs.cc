@@ -9,33 +9,12 @@
 #include "common/grpc_util.h"
 #include "common/shape.h"
 #include "common/status_macros.h"
+#include "common/tensor_codec.h"
 
 namespace rill::envs {
 namespace {
 
 constexpr int64_t kMaxMessageBytes = int64_t{256} << 20;
-
-int64_t Elements(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
-size_t DTypeBytes(v1::DType dtype) {
-  switch (dtype) {
-    case v1::DTYPE_FLOAT64:
-    case v1::DTYPE_INT64:
-      return 8;
-    case v1::DTYPE_FLOAT32:
-    case v1::DTYPE_INT32:
-      return 4;
-    case v1::DTYPE_UINT8:
-    case v1::DTYPE_BOOL:
-      return 1;
-    default:
-      return 0;
-  }
-}
 
 // Copies `tensor` into `out` (resized) after checking it is `dtype` of
 // `shape`; InvalidArgument naming `field` otherwise.
@@ -49,12 +28,14 @@ absl::Status Take(const v1::Tensor& tensor, v1::DType dtype, const std::vector<i
                                                    "; the protocol says ", v1::DType_Name(dtype), " ",
                                                    ShapeString(shape)));
   }
-  const size_t bytes = static_cast<size_t>(Elements(shape)) * DTypeBytes(dtype);
-  if (tensor.data().size() != bytes || sizeof(T) != DTypeBytes(dtype)) {
+  // `shape` is the protocol's (checked sizes from the spec), `dtype` one T holds.
+  const int64_t elements = *NumElements(shape);
+  const size_t bytes = static_cast<size_t>(elements) * sizeof(T);
+  if (tensor.data().size() != bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("env server answered ", field, " with ", tensor.data().size(), " bytes; ", bytes, " expected"));
   }
-  out->resize(static_cast<size_t>(Elements(shape)));
+  out->resize(static_cast<size_t>(elements));
   if (bytes > 0) std::memcpy(out->data(), tensor.data().data(), bytes);
   return absl::OkStatus();
 }

@@ -6,18 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/shape.h"
+#include "common/tensor_codec.h"
 
 namespace rill::envs {
-namespace {
-
-int64_t Elements(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
-}  // namespace
-
 absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space& observation,
                                        const v1::Space& action, int max_episode_steps) {
   EnvSpec spec;
@@ -32,9 +23,10 @@ absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space&
                                                    "; the actors take DTYPE_FLOAT32 observations"));
   }
   spec.observation_shape.assign(obs.shape().begin(), obs.shape().end());
-  if (spec.observation_shape.empty() || Elements(spec.observation_shape) < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("env server's observation shape ", ShapeString(spec.observation_shape), " holds no element"));
+  absl::StatusOr<int64_t> observation_elements = NumElements(spec.observation_shape);
+  if (spec.observation_shape.empty() || !observation_elements.ok() || *observation_elements < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("env server's observation shape ",
+                                                   ShapeString(spec.observation_shape), " holds no element"));
   }
   if (action.has_discrete()) {
     if (action.discrete().n() < 2 || action.discrete().n() > (1 << 20)) {
@@ -47,7 +39,7 @@ absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space&
   }
   if (!action.has_box()) return absl::InvalidArgumentError("env server's action_space is neither a box nor discrete");
   const v1::BoxSpace& box = action.box();
-  const int64_t dims = Elements(std::vector<int64_t>(box.shape().begin(), box.shape().end()));
+  const int64_t dims = NumElements(box.shape()).value_or(0);
   if (box.shape().empty() || dims < 1 || box.low_size() != dims || box.high_size() != dims) {
     return absl::InvalidArgumentError(absl::StrCat("env server's action box of shape ",
                                                    ShapeString(std::vector<int64_t>(box.shape().begin(),

@@ -25,6 +25,7 @@ import numpy as np
 
 from rill.env_batch import load_factory
 from rill.env_client import EnvStream
+from rill.spaces import ActionSpace
 
 
 def plain_loop(factory, num_envs, seconds, discrete, n, shape, low, high):
@@ -79,13 +80,10 @@ def main():
     parser.add_argument("--rill", default="bazel-bin/rill", help="the rill binary whose C++ client is measured")
     args = parser.parse_args()
     factory = load_factory(args.factory)
-    probe = factory()
-    space = probe.action_space
-    discrete = getattr(space, "n", None) is not None and tuple(getattr(space, "shape", ()) or ()) == ()
-    n = int(space.n) if discrete else 0
-    shape = () if discrete else tuple(space.shape)
-    low = None if discrete else np.broadcast_to(space.low, shape)
-    high = None if discrete else np.broadcast_to(space.high, shape)
+    space = ActionSpace(factory().action_space)  # the server's reading of it
+    discrete, n, shape = space.discrete, space.n, tuple(space.shape)
+    low = None if discrete else space.low
+    high = None if discrete else space.high
 
     server = subprocess.Popen([sys.executable, "-m", "rill.env_server", "--factory=" + args.factory,
                                "--address=127.0.0.1:0", "--processes=%d" % args.processes],
