@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "envs/catalog.h"
+#include "envs/plugin/plugin_envs.h"
 #include "envs/registry.h"
 
 namespace rill::actor {
@@ -35,9 +36,12 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
     RETURN_IF_ERROR(lockstep->OpenRemote());
     return lockstep;
   }
+  lockstep->is_plugin_ = env.has_plugin();
   for (int i = 0; i < num_envs; ++i) {
+    const uint64_t seed = base_seed + i + 1;
     ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> made,
-                     envs::MakeEnv(env.name(), env.max_episode_steps(), base_seed + i + 1));
+                     env.has_plugin() ? envs::MakePluginEnv(env.plugin(), env.max_episode_steps(), seed)
+                                      : envs::MakeEnv(env.name(), env.max_episode_steps(), seed));
     lockstep->local_.push_back(std::make_unique<envs::EpisodeStatistics>(std::move(made)));
   }
   return lockstep;
@@ -140,7 +144,17 @@ absl::Status LockstepEnvs::StepLocal(int active, float* next_obs, float* final_o
     EnvAction(i, action);
     float* next = next_obs + static_cast<size_t>(i) * obs_dim_;
     EnvOutcome& outcome = (*outcomes)[i];
-    ASSIGN_OR_RETURN(outcome.result, local_[i]->Step(action, next));
+    absl::StatusOr<envs::StepResult> stepped = local_[i]->Step(action, next);
+    if (!stepped.ok() && is_plugin_) {
+      // A user's env failed (its library said so, or returned a NaN):
+      // counted, reset and dropped like a remote env's failure.
+      outcome.failed = true;
+      outcome.error = std::string(stepped.status().message());
+      local_[i]->Reset(next);
+      continue;
+    }
+    if (!stepped.ok()) return stepped.status();
+    outcome.result = *stepped;
     if (outcome.result.terminated || outcome.result.truncated) {
       outcome.episode = local_[i]->finished();
       // Auto-reset: the env goes on from the next episode's first

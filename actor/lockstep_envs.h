@@ -3,9 +3,9 @@
 // (in the policy's [-1, 1], or indices for a discrete env) and what the
 // behaviour policy knew (log-probabilities, distribution parameters).
 //
-// The envs live in this process (the registry's, each wrapped to record its
-// finished episodes as Gymnasium's RecordEpisodeStatistics does) or on an
-// env server (env.remote in the config: envs::RemoteEnvs, one stream for
+// The envs live in this process (the registry's or a user's plugin library's,
+// each wrapped to record its finished episodes as Gymnasium's
+// RecordEpisodeStatistics does) or on an env server (env.remote in the config: envs::RemoteEnvs, one stream for
 // all of them). Either way Step() steps them all, resets those whose
 // episode ended and keeps the observation each ended on, so the actor loop
 // is the same for both. Env i is seeded base_seed + i + 1.
@@ -37,8 +37,9 @@ struct EnvOutcome {
   // and length. The env has been reset; final_obs holds the observation
   // the episode ended on.
   std::optional<envs::EpisodeRecord> episode;
-  // A remote env failed (its server named it in `error`, or the server went
-  // away): it has been reset, and what was pending for it must be dropped.
+  // A remote or plugin env failed (its server or library named it in
+  // `error`, or the server went away): it has been reset, and what was
+  // pending for it must be dropped.
   bool failed = false;
   std::string error;
 };
@@ -110,8 +111,10 @@ class LockstepEnvs {
   std::vector<float> distributions_;     // [num_envs, distribution_width]
   std::vector<float> env_actions_;       // [num_envs, act_dim], env units
 
-  // Local envs.
+  // Local envs: the registry's, or a plugin's (env.plugin), whose failed
+  // steps are outcomes rather than errors.
   std::vector<std::unique_ptr<envs::EpisodeStatistics>> local_;
+  bool is_plugin_ = false;
   // Remote envs: the server, its stream, and each env's running episode.
   bool is_remote_ = false;
   bool fresh_ = false;  // the stream is open and not stepped yet: obs_ is its first observations

@@ -109,7 +109,8 @@ ChildProcess::~ChildProcess() {
 absl::StatusOr<std::map<std::string, int>> ChildProcess::WaitReady(absl::Duration timeout) {
   if (ready_fd_ < 0) return absl::FailedPreconditionError(absl::StrCat(name_, " was started without a ready pipe"));
   const absl::Time deadline = absl::Now() + timeout;
-  std::string line;
+  // Kept across calls: a caller may wait in slices.
+  std::string& line = ready_line_;
   while (line.find('\n') == std::string::npos) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {

@@ -36,7 +36,8 @@ class ChildProcess {
   ~ChildProcess();  // SIGKILLs and reaps a child still running
 
   // Blocks until the ready line arrives (returns its key=value pairs), the
-  // child exits (FailedPrecondition with the log's tail) or the timeout.
+  // child exits (FailedPrecondition with the log's tail) or the timeout
+  // (DeadlineExceeded; a later call goes on waiting for the same line).
   absl::StatusOr<std::map<std::string, int>> WaitReady(absl::Duration timeout);
 
   // Non-blocking: the exit status once the child has ended.
@@ -65,6 +66,7 @@ class ChildProcess {
   std::string log_path_;
   pid_t pid_ = -1;
   int ready_fd_ = -1;
+  std::string ready_line_;  // what has arrived of the ready line
   std::optional<int> exit_status_;
 };
 

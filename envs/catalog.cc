@@ -12,6 +12,7 @@
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
 #include "envs/mujoco/specs.h"
+#include "envs/plugin/plugin_envs.h"
 #include "envs/remote/spaces.h"
 #include "envs/time_limit.h"
 
@@ -41,6 +42,7 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
 }
 
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
+  if (env.has_plugin()) return PluginEnvSpec(env.plugin(), env.max_episode_steps());
   if (!env.has_remote()) return LookupEnvSpec(env.name(), env.max_episode_steps());
   return SpecFromSpaces(env.name().empty() ? "remote" : env.name(), env.remote().observation_space(),
                         env.remote().action_space(), env.max_episode_steps());

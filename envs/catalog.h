@@ -28,8 +28,9 @@ namespace rill::envs {
 absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_steps = 0);
 
 // The spec of the env a config's `env` section names: a registered one
-// (LookupEnvSpec), or a remote one from the spaces the section states
-// (env.remote, envs/remote/spaces.h), named env.name or "remote".
+// (LookupEnvSpec), a remote one from the spaces the section states
+// (env.remote, envs/remote/spaces.h), named env.name or "remote", or a
+// plugin's from its library (env.plugin, envs/plugin/plugin_envs.h).
 // InvalidArgument or NotFound naming the problem.
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
 

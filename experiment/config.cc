@@ -59,11 +59,19 @@ std::string RespellingHintFor(const std::string& text, const CollectErrors& erro
 }  // namespace
 
 absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config) {
-  if (config.env().name().empty() && !config.env().has_remote()) return InvalidField("env.name", "is required");
+  const bool remote_env = config.env().has_remote(), plugin_env = config.env().has_plugin();
+  if (remote_env && plugin_env) return InvalidField("env", "sets both remote and plugin; choose one");
+  if (config.env().name().empty() && !remote_env && !plugin_env) return InvalidField("env.name", "is required");
   if (config.env().max_episode_steps() < 0) return InvalidField("env.max_episode_steps", "must be >= 0");
-  if (config.env().has_remote()) {
+  if (remote_env) {
     const v1::RemoteEnvConfig& remote = config.env().remote();
-    if (remote.address().empty()) return InvalidField("env.remote.address", "is required (HOST:PORT of the env server)");
+    if (remote.address().empty() && remote.command().empty()) {
+      return InvalidField("env.remote.address", "is required (HOST:PORT of the env server)");
+    }
+    if (remote.address().empty() && !absl::StrContains(remote.command(), "{address}")) {
+      return InvalidField("env.remote.command", "must contain {address} when env.remote.address is empty (the "
+                                                "launcher puts the address the server should bind there)");
+    }
     if (!remote.has_observation_space() || !remote.has_action_space()) {
       return InvalidField("env.remote", "needs observation_space and action_space, as the server announces them "
                                         "(rill envs --remote=HOST:PORT prints them)");
@@ -73,10 +81,21 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     }
     if (config.env().name().empty()) config.mutable_env()->set_name("remote");
   }
+  if (plugin_env) {
+    const v1::PluginEnvConfig& plugin = config.env().plugin();
+    if (plugin.library().empty()) return InvalidField("env.plugin.library", "is required (path of the env's shared library)");
+    if (plugin.id().empty()) {
+      return InvalidField("env.plugin.id", "is required (rill envs --plugin=LIBRARY lists the library's envs)");
+    }
+    if (config.env().name().empty()) config.mutable_env()->set_name(plugin.id());
+  }
   absl::StatusOr<envs::EnvSpec> env = envs::ConfiguredEnvSpec(config.env());
   if (!env.ok()) {
     return absl::Status(env.status().code(), absl::StrCat("config field ",
-                                                          config.env().has_remote() ? "env.remote" : "env.name", ": ",
+                                                          remote_env   ? "env.remote"
+                                                          : plugin_env ? "env.plugin"
+                                                                       : "env.name",
+                                                          ": ",
                                                           env.status().message()));
   }
   if (config.env().has_remote() && !config.env().remote().has_reconnect_seconds()) {

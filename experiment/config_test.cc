@@ -1,6 +1,7 @@
 #include "experiment/config.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -220,6 +221,14 @@ TEST(ConfigTest, DiscreteTransitionSignatureStoresIntegerActions) {
 }
 
 TEST(ConfigTest, EveryShippedConfigLoads) {
+  // Run from a folder laid out as the repository root after `bazel build`:
+  // the plugin config names bazel-bin/examples/plugin/libhover.so.
+  const std::filesystem::path runfiles = std::filesystem::current_path();
+  const std::filesystem::path root = std::filesystem::path(std::getenv("TEST_TMPDIR")) / "root";
+  std::filesystem::create_directories(root / "bazel-bin/examples/plugin");
+  std::filesystem::create_directory_symlink(runfiles / "deploy", root / "deploy");
+  std::filesystem::create_symlink(runfiles / "examples/plugin/libhover.so", root / "bazel-bin/examples/plugin/libhover.so");
+  std::filesystem::current_path(root);
   // Every file in deploy/configs, so a new config is checked without being
   // listed here.
   std::vector<std::string> paths;
@@ -234,6 +243,7 @@ TEST(ConfigTest, EveryShippedConfigLoads) {
       EXPECT_EQ(config->name(), std::filesystem::path(path).stem().string()) << path;
     }
   }
+  std::filesystem::current_path(runfiles);
 }
 
 TEST(ConfigTest, OldTopLevelSacSectionIsRefusedSayingWhereItMoved) {
@@ -359,6 +369,72 @@ TEST(ConfigTest, AReplayOnlySignatureIsLeftToTheRolesThatReadIt) {
       columns { name: "frames" dtype: DTYPE_UINT8 shape: 84 shape: 84 } } } })");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->replay().tables(0).signature().columns(0).name(), "frames");
+}
+
+// A remote env section with the given `remote { ... }` fields before its
+// spaces (CartPole's, as `rill envs --remote` prints them).
+std::string RemoteEnvConfig(const std::string& fields) {
+  return absl::StrCat("env { remote { ", fields, R"(
+    observation_space { box { shape: 4 dtype: DTYPE_FLOAT32 low: [-4.8, -inf, -0.42, -inf] high: [4.8, inf, 0.42, inf] } }
+    action_space { discrete { n: 2 } } } }
+    learner { impala { } })");
+}
+
+TEST(ConfigTest, RemoteEnvWithNeitherAddressNorCommandNamesTheAddress) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(RemoteEnvConfig(""));
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("env.remote.address"));
+  EXPECT_THAT(config.status().message(), HasSubstr("is required"));
+}
+
+TEST(ConfigTest, RemoteEnvCommandWithoutAnAddressMustSayWhereTheAddressGoes) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig(RemoteEnvConfig(R"(command: "python3 -m rill.env_server --factory=cartpole:make")"));
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("env.remote.command"));
+  EXPECT_THAT(config.status().message(), HasSubstr("{address}"));
+}
+
+TEST(ConfigTest, RemoteEnvCommandNeedsNoAddressWhenItTakesOne) {
+  absl::StatusOr<v1::ExperimentConfig> with_placeholder = ParseExperimentConfig(
+      RemoteEnvConfig(R"(command: "python3 -m rill.env_server --factory=cartpole:make --address={address}")"));
+  ASSERT_TRUE(with_placeholder.ok()) << with_placeholder.status();
+  EXPECT_TRUE(with_placeholder->env().remote().address().empty());
+  // With a fixed address the command may spell it out itself.
+  absl::StatusOr<v1::ExperimentConfig> fixed = ParseExperimentConfig(RemoteEnvConfig(
+      R"(address: "127.0.0.1:50060" command: "python3 -m rill.env_server --address=127.0.0.1:50060")"));
+  EXPECT_TRUE(fixed.ok()) << fixed.status();
+}
+
+std::string HoverLibrary() { return absl::StrCat(std::getenv("TEST_SRCDIR"), "/rill/examples/plugin/libhover.so"); }
+
+TEST(ConfigTest, PluginEnvTakesItsSpacesFromTheLibrary) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(
+      absl::StrCat("env { plugin { library: \"", HoverLibrary(), "\" id: \"Hover-v0\" } }"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->env().name(), "Hover-v0");
+  EXPECT_TRUE(config->learner().has_sac()) << "a Box action picks SAC";
+  absl::StatusOr<envs::EnvSpec> spec = envs::ConfiguredEnvSpec(config->env());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->obs_dim(), 3);
+}
+
+TEST(ConfigTest, PluginEnvProblemsNameTheField) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"env { plugin { id: \"Hover-v0\" } }", "env.plugin.library"},
+      {absl::StrCat("env { plugin { library: \"", HoverLibrary(), "\" } }"), "env.plugin.id"},
+      {"env { plugin { library: \"/nonexistent/libx.so\" id: \"X-v0\" } }",
+       "config field env.plugin: env plugin /nonexistent/libx.so: no such file"},
+      {absl::StrCat("env { plugin { library: \"", HoverLibrary(), "\" id: \"Hovr-v0\" } }"), "it offers: Hover-v0"},
+      {absl::StrCat("env { plugin { library: \"", HoverLibrary(),
+                    "\" id: \"Hover-v0\" } remote { address: \"127.0.0.1:1\" } }"),
+       "sets both remote and plugin"},
+  };
+  for (const auto& [text, expected] : cases) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text);
+    EXPECT_FALSE(config.ok()) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr(expected)) << text;
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "envs/catalog.h"
+#include "envs/plugin/plugin_envs.h"
 #include "envs/remote/remote_envs.h"
 #include "google/protobuf/text_format.h"
 #include "proto/config.pb.h"
@@ -15,9 +16,25 @@
 ABSL_FLAG(std::string, remote, "",
           "rill envs: instead of the registry, ask the env server at HOST:PORT for its spaces and print the "
           "config's env section for it.");
+ABSL_FLAG(std::string, plugin, "",
+          "rill envs: instead of the registry, load the env plugin library at this path (built against "
+          "envs/plugin/rill_env_plugin.h) and list its envs with the config's env section for each.");
 
 namespace rill::roles {
 namespace {
+
+std::string ShapeText(const envs::EnvSpec& spec) {
+  // Python's spelling of a shape: (3,) for one dimension, (2,84,84) beyond.
+  const std::string dims = absl::StrJoin(spec.observation_shape, ",");
+  return spec.observation_shape.size() == 1 ? absl::StrCat("(", dims, ",)") : absl::StrCat("(", dims, ")");
+}
+
+void PrintHeader() { std::printf("%-26s %-12s %-22s %s\n", "ENV", "OBSERVATION", "ACTIONS", "MAX_EPISODE_STEPS"); }
+
+void PrintRow(const envs::EnvSpec& spec) {
+  std::printf("%-26s %-12s %-22s %d\n", spec.name.c_str(), ShapeText(spec).c_str(), DescribeActionSpace(spec).c_str(),
+              spec.max_episode_steps);
+}
 
 // `rill envs --remote=HOST:PORT`: the env section a config needs for the
 // server's envs, ready to paste.
@@ -39,9 +56,33 @@ int DescribeRemoteMain(const std::string& address) {
   google::protobuf::TextFormat::PrintToString(config, &text);
   const int limit = (*opened)->spec().max_episode_steps;
   std::printf("# %s: observation %s, actions %s, %s (the server applies it)\n%s", (*opened)->spec().name.c_str(),
-              absl::StrCat("(", absl::StrJoin((*opened)->spec().observation_shape, ","), ",)").c_str(),
+              ShapeText((*opened)->spec()).c_str(),
               DescribeActionSpace((*opened)->spec()).c_str(),
               limit > 0 ? absl::StrCat("time limit ", limit).c_str() : "no time limit", text.c_str());
+  return 0;
+}
+
+// `rill envs --plugin=LIBRARY`: the library's envs, checked as a run would
+// load them, and the env section for each.
+int DescribePluginMain(const std::string& library) {
+  absl::StatusOr<std::shared_ptr<const envs::PluginLibrary>> loaded = envs::PluginLibrary::Load(library);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "rill envs: %s\n", std::string(loaded.status().message()).c_str());
+    return 1;
+  }
+  PrintHeader();
+  std::string sections;
+  for (const envs::EnvSpec& spec : (*loaded)->specs()) {
+    PrintRow(spec);
+    v1::PluginEnvConfig plugin;
+    plugin.set_library(library);
+    plugin.set_id(spec.name);
+    // What a run would say of it (a uint8 env is listed but refused).
+    absl::StatusOr<envs::EnvSpec> usable = envs::PluginEnvSpec(plugin, 0);
+    absl::StrAppend(&sections, "\n", usable.ok() ? "" : absl::StrCat("# not usable: ", usable.status().message(), "\n# "),
+                    "env { plugin { library: \"", library, "\" id: \"", spec.name, "\" } }\n");
+  }
+  std::printf("%s", sections.c_str());
   return 0;
 }
 
@@ -62,16 +103,15 @@ std::string DescribeActionSpace(const envs::EnvSpec& spec) {
 
 int ListEnvsMain() {
   if (!absl::GetFlag(FLAGS_remote).empty()) return DescribeRemoteMain(absl::GetFlag(FLAGS_remote));
-  std::printf("%-26s %-12s %-22s %s\n", "ENV", "OBSERVATION", "ACTIONS", "MAX_EPISODE_STEPS");
+  if (!absl::GetFlag(FLAGS_plugin).empty()) return DescribePluginMain(absl::GetFlag(FLAGS_plugin));
+  PrintHeader();
   for (const std::string& name : envs::KnownEnvNames()) {
     absl::StatusOr<envs::EnvSpec> spec = envs::LookupEnvSpec(name);
     if (!spec.ok()) {
       std::fprintf(stderr, "rill envs: %s: %s\n", name.c_str(), std::string(spec.status().message()).c_str());
       return 1;
     }
-    const std::string shape = absl::StrCat("(", absl::StrJoin(spec->observation_shape, ","), ",)");
-    std::printf("%-26s %-12s %-22s %d\n", name.c_str(), shape.c_str(), DescribeActionSpace(*spec).c_str(),
-                spec->max_episode_steps);
+    PrintRow(*spec);
   }
   return 0;
 }

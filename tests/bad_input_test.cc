@@ -71,6 +71,16 @@ TEST(BadInputTest, AlgorithmThatCannotActInTheEnvsActionSpaceIsNamed) {
   ExpectRefused({"launch", "--config=" + td3}, "learner.td3");
 }
 
+TEST(BadInputTest, RemoteEnvWithoutAnAddressNamesTheFieldAndTheFlag) {
+  // The config leaves the address to `rill launch`, which starts its
+  // env.remote.command and passes --env_address.
+  for (const char* eval : {"--eval=false", "--eval"}) {
+    SCOPED_TRACE(eval);
+    ExpectRefused({"actor", eval, "--config=tests/configs/tiny_cartpole_python.textpb"}, "env.remote.address");
+    ExpectRefused({"actor", eval, "--config=tests/configs/tiny_cartpole_python.textpb"}, "--env_address");
+  }
+}
+
 TEST(BadInputTest, TableSignatureMissingAColumnIsNamed) {
   const std::string path = WriteConfig("signature", R"(env { name: "Pendulum-v1" }
 replay { tables { name: "t" max_size: 1000 signature {

@@ -1,7 +1,9 @@
 // `rill launch` as a user runs it: to --max_env_steps with a summary, stopped
-// by Ctrl-C, and with an actor killed mid-run.
+// by Ctrl-C, with an actor killed mid-run, and with the env server that
+// env.remote.command starts (killed mid-run too).
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -381,6 +383,157 @@ TEST(LaunchTest, TlsRunTrainsAndItsShardRefusesPlainTextClients) {
         << role;
   }
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+// ---- The env server that env.remote.command starts.
+
+constexpr char kPythonEnvConfig[] = "tests/configs/tiny_cartpole_python.textpb";
+
+// The launcher's last "env server listening on HOST:PORT ... (pid N)" line:
+// the address the server bound and its process group (the shell the
+// launcher started leads it); {"", 0} before there is one.
+std::pair<std::string, pid_t> EnvServerStarted(const Launched& run) {
+  const std::string log = ReadFile(run.log);
+  std::pair<std::string, pid_t> last = {"", 0};
+  const std::regex line("env server listening on (127\\.0\\.0\\.1:[0-9]+)[^\n]*\\(pid ([0-9]+)\\)");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), line); it != std::sregex_iterator(); ++it) {
+    last = {(*it)[1].str(), static_cast<pid_t>(std::stoi((*it)[2].str()))};
+  }
+  return last;
+}
+
+// Pids of the live Python processes (the env server, not the shell that
+// started it) in process group `group`.
+std::vector<pid_t> PythonProcessesInGroup(pid_t group) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = ReadFile(entry.path().string() + "/stat");
+    const size_t comm_end = stat.rfind(')');
+    if (comm_end == std::string::npos) continue;
+    std::istringstream fields(stat.substr(comm_end + 1));
+    std::string state;
+    pid_t parent = 0, process_group = 0;
+    fields >> state >> parent >> process_group;
+    if (process_group != group || state == "Z") continue;
+    if (ReadFile(entry.path().string() + "/cmdline").rfind("/usr/bin/python3", 0) == 0) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+// The tiny Python-env config with `from` replaced by `to` in its text.
+std::string PythonEnvConfigWith(const std::string& name, const std::string& from, const std::string& to) {
+  std::string text = ReadFile(kPythonEnvConfig);
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  const std::string path = TempDir("config-" + name) + "/config.textpb";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(LaunchTest, StartsTheConfigsEnvServerAndTheActorsStepItsEnvsToTheBudget) {
+  Launched run = StartLaunch("env-command", {std::string("--config=") + kPythonEnvConfig, "--max_env_steps=4000"});
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 4000) << summary;
+  EXPECT_GT(JsonNumber(summary, "learner_updates"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  EXPECT_EQ(JsonNumber(summary, "env_server_restarts"), 0) << summary;
+  // The config has no address: the server bound a free port, and the
+  // actors and the evaluator stepped their envs there.
+  const auto [address, group] = EnvServerStarted(run);
+  ASSERT_FALSE(address.empty()) << ReadFile(run.log);
+  EXPECT_NE(address, "127.0.0.1:0");
+  const std::string server_log = ReadFile(run.run_dir + "/logs/env-server.log");
+  EXPECT_THAT(server_log, HasSubstr("listening on " + address));
+  EXPECT_THAT(server_log, HasSubstr("stream 1: 4 envs of cartpole:make"));
+  // Stopped with the rest.
+  EXPECT_THAT(PythonProcessesInGroup(group), ::testing::IsEmpty());
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+// kill -9 of the Python server once an actor steps its envs: the launcher
+// restarts it on the address it had bound, the actors reconnect (none of
+// them crashes) and the run reaches its budget.
+TEST(LaunchTest, KilledEnvServerIsRestartedOnItsAddressAndTheRunReachesItsBudget) {
+  Launched run = StartLaunch("env-kill", {std::string("--config=") + kPythonEnvConfig, "--max_env_steps=50000"});
+  ASSERT_NE(run.process, nullptr);
+  const std::string server_log = run.run_dir + "/logs/env-server.log";
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(server_log).find("stream 1:") != std::string::npos; }, absl::Seconds(90)))
+      << ReadFile(run.log);
+  const auto [address, group] = EnvServerStarted(run);
+  ASSERT_FALSE(address.empty()) << ReadFile(run.log);
+  std::vector<pid_t> servers = PythonProcessesInGroup(group);
+  ASSERT_EQ(servers.size(), 1u);
+  ASSERT_EQ(kill(servers[0], SIGKILL), 0);
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("env server listening on " + address + " again") !=
+                                     std::string::npos; },
+                        absl::Seconds(60)))
+      << ReadFile(run.log);
+  EXPECT_THAT(ReadFile(run.log), HasSubstr("env server ended (exit code 137); restarting it on " + address));
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 50000) << summary;
+  EXPECT_EQ(JsonNumber(summary, "env_server_restarts"), 1) << summary;
+  EXPECT_EQ(JsonNumber(summary, "actor_restarts"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  // The new server bound the same address and was stepped.
+  const std::string log = ReadFile(server_log);
+  const size_t second = log.find("listening on " + address, log.find("listening on " + address) + 1);
+  ASSERT_NE(second, std::string::npos) << log;
+  EXPECT_NE(log.find("stream 1:", second), std::string::npos) << log;
+  const auto [restarted_address, restarted_group] = EnvServerStarted(run);
+  EXPECT_EQ(restarted_address, address);
+  EXPECT_NE(restarted_group, group);
+  EXPECT_THAT(PythonProcessesInGroup(group), ::testing::IsEmpty());
+  EXPECT_THAT(PythonProcessesInGroup(restarted_group), ::testing::IsEmpty());
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+TEST(LaunchTest, EnvServerThatExitsBeforeListeningFailsTheRunWithItsStatusAndLog) {
+  const std::string config =
+      PythonEnvConfigWith("env-exits", "--factory=cartpole:make", "--factory=no_such_env_module:make");
+  Launched run = StartLaunch("env-exits", {"--config=" + config, "--max_env_steps=1000"});
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(120));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << run.process->LogTail(30);
+  const std::string log = ReadFile(run.log);
+  EXPECT_THAT(log, HasSubstr("the env server exited before it listened (exit code 2)"));
+  EXPECT_THAT(log, HasSubstr(run.run_dir + "/logs/env-server.log"));
+  EXPECT_THAT(log, HasSubstr("no_such_env_module"));  // the server's own words, from its log
+  // It failed first: no other process was started.
+  EXPECT_FALSE(std::filesystem::exists(run.run_dir + "/logs/replay.log"));
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+TEST(LaunchTest, EnvServerThatNeverListensTimesOutNamingTheCommandAndItsLog) {
+  // A command that neither prints "listening on" nor binds: a sleep, with a
+  // duration no other process has.
+  const std::string sleep = "sleep " + std::to_string(100000 + getpid());
+  const std::string config = PythonEnvConfigWith(
+      "env-silent",
+      "RILL_PROTO_CACHE=$TEST_TMPDIR/python-protos PYTHONPATH=python:examples/python /usr/bin/python3 -m "
+      "rill.env_server --factory=cartpole:make --address={address}",
+      sleep + " # {address}");
+  Launched run = StartLaunch("env-silent", {"--config=" + config, "--max_env_steps=1000", "--start_timeout=2s"});
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(120));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << run.process->LogTail(30);
+  const std::string log = ReadFile(run.log);
+  EXPECT_THAT(log, HasSubstr("the env server did not listen within 2s"));
+  EXPECT_THAT(log, HasSubstr(sleep + " # 127.0.0.1:0"));
+  EXPECT_THAT(log, HasSubstr(run.run_dir + "/logs/env-server.log"));
+  // The launcher killed what it started.
+  EXPECT_THAT(ProcessesMentioning(sleep), ::testing::IsEmpty());
 }
 
 }  // namespace

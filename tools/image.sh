@@ -19,8 +19,10 @@
 #
 # The binaries are linked against Debian bookworm's shared libraries, so
 # build them on bookworm (tools/setup.sh) and the image on the same release.
-# The build context is a temporary folder holding only the two binaries, the
-# stock configs and the Dockerfile. Prints the image name as its last line.
+# The build context is a temporary folder holding only the three binaries,
+# the stock configs, the Python env server (python/rill, examples/python, its
+# .proto files and message classes generated from them) and the Dockerfile.
+# Prints the image name as its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,6 +74,21 @@ cp "$bin/rill" "$bin/rill-replay" "$bin/rill-actor" "$context/"
 chmod 0755 "$context/rill" "$context/rill-replay" "$context/rill-actor"
 mkdir "$context/configs"
 cp deploy/configs/*.textpb "$context/configs/"
+# The Python env server, the example envs and the two .proto files it
+# reads, with its message classes generated here (by python/rill/_proto.py,
+# with this machine's protoc) into the cache folder the image points
+# RILL_PROTO_CACHE at.
+mkdir -p "$context/python/rill" "$context/examples/python" "$context/proto"
+cp python/rill/*.py "$context/python/rill/"
+cp examples/python/*.py "$context/examples/python/"
+cp proto/env.proto proto/tensor.proto "$context/proto/"
+if ! out=$(PYTHONDONTWRITEBYTECODE=1 RILL_PROTO_CACHE="$context/python-protos" PYTHONPATH="$context/python" \
+             /usr/bin/python3 -c 'import rill._proto' 2>&1); then
+  echo "image.sh: cannot generate the Python env server's message classes (python3 and protoc, see tools/setup.sh): $out" >&2
+  exit 1
+fi
+# Readable by the image's user (the generated folder is made private).
+chmod -R a+rX "$context/python" "$context/examples" "$context/proto" "$context/python-protos"
 
 build_args=()
 [ -n "$base" ] && build_args+=(--build-arg "BASE_IMAGE=$base")

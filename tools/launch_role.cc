@@ -1,5 +1,7 @@
 #include "tools/launch_role.h"
 
+#include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -13,6 +15,8 @@ namespace rill::tools {
 namespace {
 
 constexpr absl::Duration kScrapeTimeout = absl::Seconds(2);
+// How often StartRole runs its `while_waiting` while a role starts.
+constexpr absl::Duration kWaitSlice = absl::Milliseconds(250);
 
 }  // namespace
 
@@ -23,13 +27,28 @@ void PinPorts(Role& role) {
   }
 }
 
-absl::Status StartRole(const std::string& name, Role& role, absl::Duration start_timeout) {
+absl::Status StartRole(const std::string& name, Role& role, absl::Duration start_timeout,
+                       const std::function<absl::Status()>& while_waiting) {
   RILL_LOG(INFO) << "starting " << name;
   auto child = ChildProcess::Start(name, SelfBinary().value_or("rill"), role.args, role.log_path);
   if (!child.ok()) return child.status();
   role.process = std::move(*child);
-  auto ports = role.process->WaitReady(start_timeout);
-  if (!ports.ok()) return ports.status();
+  const absl::Time deadline = absl::Now() + start_timeout;
+  absl::StatusOr<std::map<std::string, int>> ports;
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    ports = role.process->WaitReady(while_waiting ? std::min(left, kWaitSlice) : left);
+    if (ports.ok() || !absl::IsDeadlineExceeded(ports.status()) || absl::Now() >= deadline) break;
+    absl::Status meanwhile = while_waiting();
+    if (!meanwhile.ok()) return meanwhile;
+  }
+  if (!ports.ok()) {
+    if (!absl::IsDeadlineExceeded(ports.status()) || !while_waiting) return ports.status();
+    // The last slice's message names the slice, not the whole wait.
+    return absl::DeadlineExceededError(absl::StrCat(name, " did not become ready within ",
+                                                    absl::FormatDuration(start_timeout), "; its log ends with:\n",
+                                                    role.process->LogTail(15)));
+  }
   role.grpc_port = (*ports)["grpc_port"];
   role.metrics_port = (*ports)["metrics_port"];
   if (role.grpc_port > 0) {

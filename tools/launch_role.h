@@ -8,6 +8,7 @@
 #define RILL_TOOLS_LAUNCH_ROLE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,9 +41,12 @@ void PinPorts(Role& role);
 
 // Starts this binary with `role.args`, waits up to `start_timeout` for its
 // ready line (ports) and, for a gRPC server, for grpc.health.v1 SERVING.
-// The ChildProcess's errors; Unavailable naming `name` when it is not
-// healthy.
-absl::Status StartRole(const std::string& name, Role& role, absl::Duration start_timeout);
+// Meanwhile `while_waiting`, when given, runs about every 250 ms (the
+// launcher keeps the env server up, which an actor needs to become ready);
+// its error ends the wait. The ChildProcess's errors; Unavailable naming
+// `name` when it is not healthy.
+absl::Status StartRole(const std::string& name, Role& role, absl::Duration start_timeout,
+                       const std::function<absl::Status()>& while_waiting = nullptr);
 
 // The role's /metrics now; empty when it has none or does not answer.
 MetricSamples Scrape(const Role& role);

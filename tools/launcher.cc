@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +27,7 @@
 #include "flags/tls_flags.h"
 #include "experiment/config.h"
 #include "roles/role.h"
+#include "tools/env_server_role.h"
 #include "tools/launch_role.h"
 #include "tools/launch_tls.h"
 #include "tools/prometheus_server.h"
@@ -44,6 +46,8 @@ ABSL_FLAG(int32_t, max_replay_restarts, 5, "Restarts allowed per replay shard be
 ABSL_FLAG(int32_t, max_learner_restarts, 5,
           "Restarts allowed to the learner (and to the evaluator) before the run fails; a restarted learner resumes "
           "from its last checkpoint.");
+ABSL_FLAG(int32_t, max_env_server_restarts, 5,
+          "Restarts allowed to the env server that env.remote.command starts before the run fails.");
 ABSL_FLAG(bool, prometheus, false,
           "Also run Debian's Prometheus on a free local port, scraping every process each second with the rules and "
           "console dashboard of --prometheus_assets; its data stays in <run_dir>/prometheus/data.");
@@ -93,7 +97,8 @@ class Launch {
     for (const Role& actor : actors_) total += actor.earlier_steps + actor.current_steps;
     return total;
   }
-  // StartRole, then (with --prometheus) tells Prometheus the new ports.
+  // StartRole (supervising the env server while it waits), then (with
+  // --prometheus) tells Prometheus the new ports.
   absl::Status Start(const std::string& name, Role& role);
   // Rewrites Prometheus' targets from every process's current metrics port.
   void UpdatePrometheusTargets();
@@ -112,12 +117,19 @@ class Launch {
   // Reads the evaluator's latest round, if it has finished one.
   void RefreshEval();
   absl::Status SuperviseActors();
+  // With env.remote.command: starts the env server and waits until it
+  // listens (tools/env_server_role.h); nothing otherwise.
+  absl::Status StartEnvServer(const std::string& logs);
+  // Restarts the env server when it ended, on the address it had bound:
+  // the actors' envs reconnect to it (env.remote.reconnect_seconds).
+  absl::Status SuperviseEnvServer();
   void PrintProgress();
   void FinalEvaluation();
   void StopAll();
-  // Starts Prometheus (with --prometheus), the replay shards, the learner,
-  // the inference servers, the actors and the evaluator, in that order,
-  // each waiting for the one before it to be ready.
+  // Starts Prometheus (with --prometheus), the env server (with
+  // env.remote.command), the replay shards, the learner, the inference
+  // servers, the actors and the evaluator, in that order, each waiting for
+  // the one before it to be ready.
   absl::Status StartAll(const std::string& logs);
   // Restarts what ended and prints progress every --progress_every until
   // the actors have spent the step budget (then a final evaluation) or
@@ -134,6 +146,7 @@ class Launch {
   // inference outside the learner); none otherwise.
   std::vector<Role> inference_;
   std::vector<Role> actors_;
+  std::unique_ptr<EnvServerRole> env_server_;     // with env.remote.command
   std::unique_ptr<PrometheusServer> prometheus_;  // with --prometheus
   absl::Time start_ = absl::Now();
   absl::Time last_progress_ = absl::Now();
@@ -151,7 +164,12 @@ class Launch {
 };
 
 absl::Status Launch::Start(const std::string& name, Role& role) {
-  absl::Status started = StartRole(name, role, absl::GetFlag(FLAGS_start_timeout));
+  // An actor or the evaluator opens its envs before it is ready: keep the
+  // env server up meanwhile, or one that ended would hold it up until
+  // env.remote.reconnect_seconds.
+  std::function<absl::Status()> supervise_env_server;
+  if (env_server_ != nullptr) supervise_env_server = [this] { return SuperviseEnvServer(); };
+  absl::Status started = StartRole(name, role, absl::GetFlag(FLAGS_start_timeout), supervise_env_server);
   UpdatePrometheusTargets();
   return started;
 }
@@ -249,6 +267,44 @@ absl::Status Launch::SuperviseCore(Role& role) {
   return Start(name, role);
 }
 
+absl::Status Launch::StartEnvServer(const std::string& logs) {
+  const v1::RemoteEnvConfig& remote = config_.env().remote();
+  if (!config_.env().has_remote() || remote.command().empty()) return absl::OkStatus();
+  EnvServerRole::Options options;
+  options.command = remote.command();
+  options.address = remote.address();
+  options.log_path = logs + "/env-server.log";
+  options.start_timeout = absl::GetFlag(FLAGS_start_timeout);
+  ASSIGN_OR_RETURN(env_server_, EnvServerRole::Start(options));
+  std::printf("env server listening on %s after %.1fs (pid %d); log in %s\n", env_server_->address().c_str(),
+              absl::ToDoubleSeconds(absl::Now() - start_), static_cast<int>(env_server_->pid()),
+              options.log_path.c_str());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+absl::Status Launch::SuperviseEnvServer() {
+  if (env_server_ == nullptr) return absl::OkStatus();
+  std::optional<int> status = env_server_->Poll();
+  if (!status.has_value()) return absl::OkStatus();
+  if (env_server_->restarts() >= absl::GetFlag(FLAGS_max_env_server_restarts)) {
+    return absl::AbortedError(absl::StrCat("the env server ended ", env_server_->restarts() + 1, " times; last: ",
+                                           ChildProcess::DescribeStatus(*status), "; its log ",
+                                           env_server_->log_path(), " ends with:\n", env_server_->LogTail(15)));
+  }
+  RILL_LOG(WARNING) << "env server ended (" << ChildProcess::DescribeStatus(*status) << "); restarting it (restart "
+                    << env_server_->restarts() + 1 << ") on " << env_server_->address()
+                    << "; the actors reconnect to it";
+  std::printf("env server ended (%s); restarting it on %s\n", ChildProcess::DescribeStatus(*status).c_str(),
+              env_server_->address().c_str());
+  std::fflush(stdout);
+  RETURN_IF_ERROR(env_server_->Restart());
+  std::printf("env server listening on %s again (pid %d)\n", env_server_->address().c_str(),
+              static_cast<int>(env_server_->pid()));
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
 absl::Status Launch::SuperviseActors() {
   for (size_t i = 0; i < actors_.size(); ++i) {
     Role& actor = actors_[i];
@@ -344,6 +400,9 @@ void Launch::PrintProgress() {
     inference_rows_shown_ = inference_rows_;
     inference_batches_shown_ = inference_batches_;
   }
+  if (env_server_ != nullptr && env_server_->restarts() > 0) {
+    absl::StrAppendFormat(&line, " | env server restarts %d", env_server_->restarts());
+  }
   if (have_eval_) {
     absl::StrAppendFormat(&line, " | eval return %.1f (version %.0f)", eval_return_, eval_version_);
   } else {
@@ -386,6 +445,9 @@ void Launch::StopAll() {
   }
   if (learner_.process) learner_.process->Stop(absl::Seconds(30));
   if (evaluator_.process) evaluator_.process->Stop(absl::Seconds(10));
+  // Last of the env steppers' peers: the actors and the evaluator step its
+  // envs until they stop.
+  if (env_server_ != nullptr) env_server_->Stop(absl::Seconds(10));
   for (Role& shard : replays_) {
     if (shard.process) shard.process->Stop(absl::Seconds(10));
   }
@@ -405,6 +467,14 @@ absl::Status Launch::StartAll(const std::string& logs) {
     std::printf("prometheus: %s\n", prometheus_->DashboardUrl().c_str());
     std::fflush(stdout);
   }
+  // The env server comes first: it depends on no other process, and a
+  // command that fails (a typo in the factory, a missing module) then fails
+  // the run in seconds, before replay and the learner have been started.
+  RETURN_IF_ERROR(StartEnvServer(logs));
+  // Where the actors and the evaluator dial their envs: the address the
+  // server bound (the config may leave env.remote.address empty).
+  std::vector<std::string> env_args;
+  if (env_server_ != nullptr) env_args.push_back(absl::StrCat("--env_address=", env_server_->address()));
   const int num_shards = config_.topology().num_replay_shards();
   const bool durable = config_.replay().durability().mode() != v1::DurabilityConfig::NONE;
   replays_.resize(num_shards);
@@ -457,6 +527,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
     actor.args.push_back(absl::StrCat("--replay_address=", replay_address));
     actor.args.push_back(absl::StrCat("--learner_address=", learner_address));
     actor.args.push_back(absl::StrCat("--actor_id=", i));
+    actor.args.insert(actor.args.end(), env_args.begin(), env_args.end());
     if (!inference_addresses.empty()) {
       actor.args.push_back(
           absl::StrCat("--inference_address=", inference_addresses[static_cast<size_t>(i) % inference_addresses.size()]));
@@ -472,6 +543,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
   evaluator_.args.push_back(absl::StrCat("--replay_address=", replay_address));
   evaluator_.args.push_back(absl::StrCat("--learner_address=", learner_address));
   evaluator_.args.push_back("--eval");
+  evaluator_.args.insert(evaluator_.args.end(), env_args.begin(), env_args.end());
   evaluator_.log_path = logs + "/evaluator.log";
   started = Start("evaluator", evaluator_);
   if (!started.ok()) return started;
@@ -486,6 +558,8 @@ absl::Status Launch::Supervise(absl::Notification& stop) {
   const int64_t max_steps = config_.max_env_steps();
   const absl::Duration progress_every = absl::GetFlag(FLAGS_progress_every);
   while (!stop.WaitForNotificationWithTimeout(kTick)) {
+    absl::Status env_server_supervised = SuperviseEnvServer();
+    if (!env_server_supervised.ok()) return env_server_supervised;
     absl::Status replay_supervised = SuperviseReplay();
     if (!replay_supervised.ok()) return replay_supervised;
     for (Role* core : {&learner_, &evaluator_}) {
@@ -531,6 +605,7 @@ RunSummary Launch::Summary(const PlotFiles& plots) const {
   summary.replay_shards = static_cast<int>(replays_.size());
   for (const Role& shard : replays_) summary.replay_restarts += shard.restarts;
   summary.learner_restarts = learner_.restarts;
+  if (env_server_ != nullptr) summary.env_server_restarts = env_server_->restarts();
   if (inference_batches_ > 0) summary.inference_batch_rows_mean = inference_rows_ / inference_batches_;
   summary.inference_servers = static_cast<int>(inference_.size());
   summary.run_dir = run_dir_;

@@ -19,6 +19,8 @@ struct RunSummary {
   double eval_episodes = 0, eval_parameter_version = 0;
   // The processes and how often each kind was restarted.
   int num_actors = 0, actor_restarts = 0, replay_shards = 0, replay_restarts = 0, learner_restarts = 0;
+  // The env server of env.remote.command (0 without one).
+  int env_server_restarts = 0;
   // Central inference: the mean batch (none when no batch was served) and
   // the `rill inference` processes.
   std::optional<double> inference_batch_rows_mean;

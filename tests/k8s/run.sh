@@ -9,8 +9,9 @@
 #      installed by `npm ci` into a temporary folder); the planted bad
 #      manifests of fixtures/ must each be rejected;
 #   3. the image builds with podman (tools/image.sh) on a Debian bookworm
-#      base made by debootstrap, runs `rill --help`, and a replay shard inside
-#      it answers grpc.health.v1 with SERVING;
+#      base made by debootstrap, runs `rill --help`, a replay shard inside
+#      it answers grpc.health.v1 with SERVING, and the Python env server
+#      inside it (overlays/python-env's sidecar) serves CartPole;
 #   4. `podman kube play` of overlays/ci runs replay, learner, evaluator and
 #      2 actors from that image; their /metrics show env steps and learner
 #      updates growing; `podman kube down` ends them.
@@ -29,7 +30,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-readonly OVERLAYS=(cpu gpu ci tls central-inference)
+readonly OVERLAYS=(cpu gpu ci tls central-inference python-env)
 # Where overlays/ci's processes listen on the host (see its kustomization).
 readonly CI_PORTS=(47051 47091 47052 47092 47099 47100 47101)
 readonly REPLAY_METRICS=47091 LEARNER_METRICS=47092 ACTOR_METRICS=(47100 47101)
@@ -225,8 +226,36 @@ if [ -n "$image_ok" ]; then
   fi
   podman rm -f "$health_container" >/dev/null 2>&1
   health_container=""
+
+  # The Python env server in the image as overlays/python-env's sidecar
+  # runs it (read-only root, the message classes the image was built with):
+  # it listens, and `rill envs --remote` from the image reads CartPole's
+  # spaces from it.
+  port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  health_container="rill-k8s-env-server-$$"
+  if ! out=$(podman run -d --name "$health_container" --network=host --read-only --tmpfs /tmp:rw,mode=1777 \
+               -e PYTHONPATH=/var/lib/rill/python:/var/lib/rill/examples/python --entrypoint /usr/bin/python3 \
+               "$image" -m rill.env_server --factory=cartpole:make --address="127.0.0.1:$port" 2>&1); then
+    fail "image-env-server" "podman run: $(tail -n 1 <<<"$out")"
+  else
+    deadline=$(($(now) + 30))
+    until podman logs "$health_container" 2>&1 | grep -q "^listening on 127.0.0.1:$port$" || [ "$(now)" -ge "$deadline" ] ||
+          [ "$(podman inspect --format '{{.State.Running}}' "$health_container" 2>/dev/null)" != true ]; do
+      sleep 0.2  # the next look at the log: nothing notifies a line written
+    done
+    spaces=$(podman run --rm --network=host "$image" envs --remote="127.0.0.1:$port" 2>&1)
+    if ! podman logs "$health_container" 2>&1 | grep -q "^listening on 127.0.0.1:$port$"; then
+      fail "image-env-server" "no \"listening on\" line within 30 s: $(podman logs "$health_container" 2>&1 | tail -n 2 | tr '\n' ' ')"
+    elif ! grep -q "discrete" <<<"$spaces" || ! grep -q "shape: 4" <<<"$spaces"; then
+      fail "image-env-server" "rill envs --remote: $(tail -n 2 <<<"$spaces" | tr '\n' ' ')"
+    else
+      pass "image-env-server (python3 -m rill.env_server on a read-only root; rill envs --remote reads CartPole's spaces)"
+    fi
+  fi
+  podman rm -f -t 5 "$health_container" >/dev/null 2>&1
+  health_container=""
 else
-  for check in image-contents image-help image-replay-health; do fail "$check" "no image"; done
+  for check in image-contents image-help image-replay-health image-env-server; do fail "$check" "no image"; done
 fi
 
 # ------------------------------------------------------------ 4. kube play

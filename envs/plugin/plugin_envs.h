@@ -1,0 +1,77 @@
+// Env plugins: environments from a user's shared library, compiled against
+// the public C header envs/plugin/rill_env_plugin.h (its ABI and semantics
+// are stated there), loaded with dlopen and stepped in-process behind the
+// Env interface like the registry's envs.
+//
+// PluginLibrary::Load opens a library once per process and path and checks
+// it before anything calls into it: the file exists, it exports
+// rill_env_plugin, its table was built for this Rill's ABI version (both
+// numbers named otherwise), the table has every function, and every env's
+// spaces are well formed. Each check fails with a message naming the
+// library and what is wrong, so `rill launch` and `rill envs --plugin`
+// refuse a bad library before any process starts. A loaded library stays
+// loaded for the life of the process.
+//
+// PluginEnvSpec gives config finalization, the learner and `rill envs` an
+// env's spaces; MakePluginEnv creates an instance for an actor. A plugin
+// env applies the time limit itself (envs/time_limit.h), checks the action
+// (an out-of-range index or a NaN is refused before the library sees it)
+// and what the library returns (an error it reports, a non-finite
+// observation or reward), each as a Step error naming the env and the
+// field; a failed reset surfaces as the next Step's error.
+//
+// Thread-safe: Load may be called from any thread. A PluginEnv is not
+// thread-safe (see interface.h).
+#ifndef RILL_ENVS_PLUGIN_PLUGIN_ENVS_H_
+#define RILL_ENVS_PLUGIN_PLUGIN_ENVS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "envs/interface.h"
+#include "envs/plugin/rill_env_plugin.h"
+#include "envs/spec.h"
+#include "proto/config.pb.h"
+
+namespace rill::envs {
+
+class PluginLibrary {
+ public:
+  // The library at `path`, loaded and checked (see above). Errors:
+  // NotFound for a missing file; InvalidArgument for a file dlopen refuses,
+  // a missing rill_env_plugin, another ABI version or a malformed table.
+  static absl::StatusOr<std::shared_ptr<const PluginLibrary>> Load(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  const RillEnvPlugin& table() const { return *table_; }
+  // Every env of the library, in its order, with its default time limit
+  // and its observation dtype (uint8 envs included).
+  const std::vector<EnvSpec>& specs() const { return specs_; }
+  const std::vector<RillDType>& observation_dtypes() const { return dtypes_; }
+  // The index of env `id`; NotFound listing the library's ids.
+  absl::StatusOr<int> Find(const std::string& id) const;
+
+ private:
+  PluginLibrary() = default;
+  std::string path_;
+  const RillEnvPlugin* table_ = nullptr;
+  std::vector<EnvSpec> specs_;
+  std::vector<RillDType> dtypes_;
+};
+
+// The spec of `config`'s env, its time limit `max_episode_steps` (0: the
+// library's). Errors: Load's; NotFound for an unknown id; InvalidArgument
+// for an env whose observations the actors cannot take yet (uint8).
+absl::StatusOr<EnvSpec> PluginEnvSpec(const v1::PluginEnvConfig& config, int max_episode_steps);
+
+// A new instance of `config`'s env, seeded with `seed`. Errors: as
+// PluginEnvSpec; Internal with the library's message when create fails.
+absl::StatusOr<std::unique_ptr<Env>> MakePluginEnv(const v1::PluginEnvConfig& config, int max_episode_steps,
+                                                   uint64_t seed);
+
+}  // namespace rill::envs
+
+#endif  // RILL_ENVS_PLUGIN_PLUGIN_ENVS_H_
