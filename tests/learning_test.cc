@@ -147,8 +147,8 @@ TEST(LearningTest, ImpalaWithCentralInferenceLearnsCartPoleWithin500kSteps) {
 // by `python3 -m rill.env_server`, with the shipped config's spaces (an
 // actor refuses a server whose spaces differ). Over 100 episodes a
 // proportional thermostat scores -52 and a planner that knows the model and
-// the schedule -28. The final evaluation (50 episodes, SE about 2) of 8
-// runs of 20,000 steps was -31.0 to -34.9 (34-68 s at load 2-8).
+// the schedule -28. The final evaluation (50 episodes, SE about 2) of 11
+// runs of 20,000 steps was -30.0 to -34.4 (34-64 s at load 4-9).
 TEST(LearningTest, SacBeatsAThermostatOnAPythonHeatedRoomServedRemotelyWithin20kSteps) {
   EnvServerProcess server("heated_room:make");
   ASSERT_FALSE(server.address().empty());
