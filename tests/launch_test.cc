@@ -471,8 +471,9 @@ TEST(LaunchTest, KilledEnvServerIsRestartedOnItsAddressAndTheRunReachesItsBudget
   std::vector<pid_t> servers = PythonProcessesInGroup(group);
   ASSERT_EQ(servers.size(), 1u);
   ASSERT_EQ(kill(servers[0], SIGKILL), 0);
-  EXPECT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("env server listening on " + address + " again") !=
-                                     std::string::npos; },
+  // A copy: clang 14 lambdas cannot capture a structured binding.
+  const std::string again = "env server listening on " + address + " again";
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(run.log).find(again) != std::string::npos; },
                         absl::Seconds(60)))
       << ReadFile(run.log);
   EXPECT_THAT(ReadFile(run.log), HasSubstr("env server ended (exit code 137); restarting it on " + address));
