@@ -94,7 +94,7 @@ absl::Status Actor::ChooseActions(bool random, const absl::Notification& stop) {
     envs_->RandomActions(rng_);
     return absl::OkStatus();
   }
-  RETURN_IF_ERROR(source_->Act(envs_->obs().data(), envs_->size(), envs_->obs_dim(), /*deterministic=*/false,
+  RETURN_IF_ERROR(source_->Act(envs_->policy_obs(), envs_->size(), envs_->obs_dim(), /*deterministic=*/false,
                                items_->needs_behaviour(), stop, envs_->buffers()));
   if (source_->version() != policy_version_) {
     policy_version_ = source_->version();
@@ -164,15 +164,15 @@ absl::Status Actor::Run(const absl::Notification& stop) {
   SetBlasThreads(1);
   const v1::ExperimentConfig& config = options_.config;
   const int n = envs_->size();
-  const int obs_dim = envs_->obs_dim();
+  const int obs_bytes = envs_->obs_bytes();
   const envs::EnvSpec& spec = envs_->spec();
   const int num_actors = std::max(1, config.topology().num_actors());
   // The random-action warm-up is shared out over all actors. Builders that
   // need the behaviour policy never act at random (learning_starts is 0).
   const int64_t random_steps = (config.actor().learning_starts() + num_actors - 1) / num_actors;
   const bool on_policy = items_->needs_behaviour();
-  std::vector<float> next_obs(envs_->obs().size());
-  std::vector<float> final_obs(envs_->obs().size());
+  std::vector<uint8_t> next_obs(envs_->obs().size());
+  std::vector<uint8_t> final_obs(envs_->obs().size());
   std::vector<EnvOutcome> outcomes;
   // Steps in a row in which every env failed: a run whose env keeps
   // failing stops, with the env's message.
@@ -220,7 +220,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
         continue;
       }
       const envs::StepResult& result = outcome.result;
-      float* next = &next_obs[static_cast<size_t>(i) * obs_dim];
+      const uint8_t* next = &next_obs[static_cast<size_t>(i) * obs_bytes];
       items::Step step;
       step.obs = envs_->obs_row(i);
       step.action = spec.discrete ? nullptr : envs_->action_row(i);
@@ -238,7 +238,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
         RecordEpisode(outcome.episode);
         // The env went on from the next episode's first observation (in
         // next); the builder still sees the real last one.
-        step.final_obs = &final_obs[static_cast<size_t>(i) * obs_dim];
+        step.final_obs = &final_obs[static_cast<size_t>(i) * obs_bytes];
       }
       items_->AddStep(i, step);
     }

@@ -53,15 +53,15 @@ absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const ab
 
 absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes) {
   const int n = envs_->size();
-  std::vector<float> next_obs(envs_->obs().size());
-  std::vector<float> final_obs(envs_->obs().size());
+  std::vector<uint8_t> next_obs(envs_->obs().size());
+  std::vector<uint8_t> final_obs(envs_->obs().size());
   std::vector<EnvOutcome> outcomes;
   episodes->assign(n, envs::EpisodeRecord{});
   std::vector<bool> done(n, false);
   RETURN_IF_ERROR(envs_->ResetAll());
   int remaining = n;
   while (remaining > 0 && !stop.HasBeenNotified()) {
-    RETURN_IF_ERROR(policy_->Act(envs_->obs().data(), n, envs_->obs_dim(), /*deterministic=*/true,
+    RETURN_IF_ERROR(policy_->Act(envs_->policy_obs(), n, envs_->obs_dim(), /*deterministic=*/true,
                                  /*behaviour=*/false, stop, envs_->buffers()));
     // Every env steps; one that has finished its episode of this round goes
     // on into the next, which is not counted.

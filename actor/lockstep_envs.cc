@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "envs/catalog.h"
+#include "envs/observation.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/registry.h"
 
@@ -21,10 +22,11 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
   ASSIGN_OR_RETURN(lockstep->spec_, envs::ConfiguredEnvSpec(env));
   const envs::EnvSpec& spec = lockstep->spec_;
   lockstep->obs_dim_ = spec.obs_dim();
+  lockstep->obs_bytes_ = spec.obs_bytes();
   lockstep->act_dim_ = spec.discrete ? 1 : spec.action_dim();
   lockstep->distribution_width_ = spec.discrete ? spec.num_actions : 2 * lockstep->act_dim_;
   const size_t n = static_cast<size_t>(num_envs);
-  lockstep->obs_.assign(n * lockstep->obs_dim_, 0.f);
+  lockstep->obs_.assign(n * lockstep->obs_bytes_, 0);
   lockstep->actions_.assign(n * lockstep->act_dim_, 0.f);
   lockstep->action_indices_.assign(n, 0);
   lockstep->log_probs_.assign(n, 0.f);
@@ -87,6 +89,10 @@ absl::Status LockstepEnvs::OpenRemote() {
   }
 }
 
+const float* LockstepEnvs::policy_obs() {
+  return envs::ObservationsAsFloat(spec_, obs_.data(), num_envs_, &policy_obs_);
+}
+
 ActionBuffers LockstepEnvs::buffers() {
   ActionBuffers out;
   out.actions = actions_.data();
@@ -121,14 +127,14 @@ void LockstepEnvs::EnvAction(int i, float* env_action) const {
 
 absl::Status LockstepEnvs::ResetAll() {
   if (!is_remote_) {
-    for (int i = 0; i < size(); ++i) local_[i]->Reset(obs_row(i));
+    for (int i = 0; i < size(); ++i) local_[i]->ResetRaw(&obs_[static_cast<size_t>(i) * obs_bytes_]);
     return absl::OkStatus();
   }
   if (fresh_) return absl::OkStatus();  // obs_ holds the new stream's first observations
   return OpenRemote();
 }
 
-absl::Status LockstepEnvs::Step(int active, std::vector<float>* next_obs, std::vector<float>* final_obs,
+absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std::vector<uint8_t>* final_obs,
                                 std::vector<EnvOutcome>* outcomes) {
   next_obs->resize(obs_.size());
   final_obs->resize(obs_.size());
@@ -137,20 +143,20 @@ absl::Status LockstepEnvs::Step(int active, std::vector<float>* next_obs, std::v
   return StepLocal(active, next_obs->data(), final_obs->data(), outcomes);
 }
 
-absl::Status LockstepEnvs::StepLocal(int active, float* next_obs, float* final_obs,
+absl::Status LockstepEnvs::StepLocal(int active, uint8_t* next_obs, uint8_t* final_obs,
                                      std::vector<EnvOutcome>* outcomes) {
   for (int i = 0; i < active; ++i) {
     float* action = &env_actions_[static_cast<size_t>(i) * act_dim_];
     EnvAction(i, action);
-    float* next = next_obs + static_cast<size_t>(i) * obs_dim_;
+    uint8_t* next = next_obs + static_cast<size_t>(i) * obs_bytes_;
     EnvOutcome& outcome = (*outcomes)[i];
-    absl::StatusOr<envs::StepResult> stepped = local_[i]->Step(action, next);
+    absl::StatusOr<envs::StepResult> stepped = local_[i]->StepRaw(action, next);
     if (!stepped.ok() && is_plugin_) {
       // A user's env failed (its library said so, or returned a NaN):
       // counted, reset and dropped like a remote env's failure.
       outcome.failed = true;
       outcome.error = std::string(stepped.status().message());
-      local_[i]->Reset(next);
+      local_[i]->ResetRaw(next);
       continue;
     }
     if (!stepped.ok()) return stepped.status();
@@ -159,14 +165,14 @@ absl::Status LockstepEnvs::StepLocal(int active, float* next_obs, float* final_o
       outcome.episode = local_[i]->finished();
       // Auto-reset: the env goes on from the next episode's first
       // observation; the caller still sees the real last one.
-      std::copy_n(next, obs_dim_, final_obs + static_cast<size_t>(i) * obs_dim_);
-      local_[i]->Reset(next);
+      std::copy_n(next, obs_bytes_, final_obs + static_cast<size_t>(i) * obs_bytes_);
+      local_[i]->ResetRaw(next);
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status LockstepEnvs::StepRemote(float* next_obs, float* final_obs, std::vector<EnvOutcome>* outcomes) {
+absl::Status LockstepEnvs::StepRemote(uint8_t* next_obs, uint8_t* final_obs, std::vector<EnvOutcome>* outcomes) {
   for (int i = 0; i < num_envs_; ++i) EnvAction(i, &env_actions_[static_cast<size_t>(i) * act_dim_]);
   fresh_ = false;
   absl::Status stepped = remote_ != nullptr ? remote_->Step(env_actions_.data(), &remote_step_)
@@ -188,8 +194,8 @@ absl::Status LockstepEnvs::StepRemote(float* next_obs, float* final_obs, std::ve
   const envs::RemoteStep& step = remote_step_;
   std::copy(step.observations.begin(), step.observations.end(), next_obs);
   for (size_t k = 0; k < step.final_indices.size(); ++k) {
-    std::copy_n(&step.final_observations[k * obs_dim_], obs_dim_,
-                final_obs + static_cast<size_t>(step.final_indices[k]) * obs_dim_);
+    std::copy_n(&step.final_observations[k * obs_bytes_], obs_bytes_,
+                final_obs + static_cast<size_t>(step.final_indices[k]) * obs_bytes_);
   }
   for (const envs::RemoteEnvError& error : step.errors) {
     EnvOutcome& outcome = (*outcomes)[error.env_index];

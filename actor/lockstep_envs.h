@@ -1,5 +1,7 @@
 // LockstepEnvs: the envs an actor or the evaluator steps together, and the
-// buffers one step of all of them fills: observations, the chosen actions
+// buffers one step of all of them fills: observations (the bytes of the
+// env's observation type, so images stay uint8; policy_obs() gives the
+// floats a network takes), the chosen actions
 // (in the policy's [-1, 1], or indices for a discrete env) and what the
 // behaviour policy knew (log-probabilities, distribution parameters).
 //
@@ -58,13 +60,18 @@ class LockstepEnvs {
   const envs::EnvSpec& spec() const { return spec_; }
   bool remote() const { return is_remote_; }
   int obs_dim() const { return obs_dim_; }
+  // Bytes in one observation (obs_dim floats, or obs_dim uint8 pixels).
+  int obs_bytes() const { return obs_bytes_; }
   // Continuous: action dimensions; discrete: 1 (the index).
   int act_dim() const { return act_dim_; }
   int distribution_width() const { return distribution_width_; }
 
-  // [size, obs_dim], the envs' current observations.
-  std::vector<float>& obs() { return obs_; }
-  float* obs_row(int i) { return &obs_[static_cast<size_t>(i) * obs_dim_]; }
+  // [size, obs_bytes], the envs' current observations.
+  std::vector<uint8_t>& obs() { return obs_; }
+  const uint8_t* obs_row(int i) const { return &obs_[static_cast<size_t>(i) * obs_bytes_]; }
+  // [size, obs_dim] floats: obs() as a policy takes it (uint8 scaled by
+  // 1/255 into a buffer of this object; valid until the next call).
+  const float* policy_obs();
   // The step's choices, filled by an ActionSource or RandomActions.
   ActionBuffers buffers();
   const float* action_row(int i) const { return &actions_[static_cast<size_t>(i) * act_dim_]; }
@@ -89,22 +96,24 @@ class LockstepEnvs {
   // that went away is reconnected with backoff: every env fails that step
   // and starts over. Errors: a local env's Step error; a server that stays
   // away longer than env.remote.reconnect_seconds.
-  absl::Status Step(int active, std::vector<float>* next_obs, std::vector<float>* final_obs,
+  absl::Status Step(int active, std::vector<uint8_t>* next_obs, std::vector<uint8_t>* final_obs,
                     std::vector<EnvOutcome>* outcomes);
 
  private:
   LockstepEnvs() = default;
   absl::Status OpenRemote();
-  absl::Status StepLocal(int active, float* next_obs, float* final_obs, std::vector<EnvOutcome>* outcomes);
-  absl::Status StepRemote(float* next_obs, float* final_obs, std::vector<EnvOutcome>* outcomes);
+  absl::Status StepLocal(int active, uint8_t* next_obs, uint8_t* final_obs, std::vector<EnvOutcome>* outcomes);
+  absl::Status StepRemote(uint8_t* next_obs, uint8_t* final_obs, std::vector<EnvOutcome>* outcomes);
 
   int num_envs_ = 0;
   uint64_t base_seed_ = 0;
   envs::EnvSpec spec_;
   int obs_dim_ = 0;
+  int obs_bytes_ = 0;
   int act_dim_ = 0;
   int distribution_width_ = 0;
-  std::vector<float> obs_;               // [num_envs, obs_dim]
+  std::vector<uint8_t> obs_;             // [num_envs, obs_bytes]
+  std::vector<float> policy_obs_;        // [num_envs, obs_dim], uint8 envs
   std::vector<float> actions_;           // [num_envs, act_dim], policy space [-1, 1]
   std::vector<int64_t> action_indices_;  // [num_envs], discrete envs
   std::vector<float> log_probs_;         // [num_envs]

@@ -4,6 +4,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -18,19 +19,26 @@
 #include "envs/interface.h"
 #include "envs/mujoco/mujoco_env.h"
 #include "envs/registry.h"
+#include "envs/remote/env_server.h"
 #include "envs/remote/remote_envs.h"
+#include "common/bench_probes.h"
 #include "common/blas.h"
 #include "flags/flags.h"
 #include "common/status_macros.h"
 #include "policies/registry.h"
 #include "mujoco/mujoco.h"
 
-ABSL_FLAG(std::string, env, "HalfCheetah-v4", "Environment `rill bench env` measures (a name `rill envs` lists).");
 ABSL_FLAG(int, bench_num_envs, 16, "rill bench env: envs stepped in lockstep, as one actor runs them.");
 ABSL_FLAG(std::string, bench_remote, "",
           "rill bench env: step --bench_num_envs envs of the env server at HOST:PORT over one rill.v1.EnvService "
           "stream (envs::RemoteEnvs, as an actor does) instead of a registered env; python/rill/bench_env_server.py "
           "runs it beside the plain Python loop it compares with.");
+ABSL_FLAG(bool, bench_env_server, false,
+          "rill bench env: instead, compare --env (default CartPole-v1) stepped in-process with the same env behind "
+          "the C++ env server (started in this process on 127.0.0.1:0) stepped over one stream through "
+          "envs::RemoteEnvs, as an actor does, at each of --bench_env_server_envs envs per stream.");
+ABSL_FLAG(std::string, bench_env_server_envs, "1,64",
+          "rill bench env --bench_env_server: envs per stream, comma-separated.");
 ABSL_FLAG(std::string, bench_policy_hidden, "256,256",
           "rill bench env: hidden layer widths of the policy in the with-policy loop.");
 
@@ -158,8 +166,102 @@ absl::Status RunRemote(const std::string& address, int num_envs, absl::Duration 
   return absl::OkStatus();
 }
 
+// One --bench_env_server case: N envs in-process and N envs served.
+struct ServerCase {
+  int num_envs = 0;
+  double in_process_rate = 0;  // env steps/s
+  double served_rate = 0;      // env steps/s
+  // Microseconds per message (one step of all N envs) served, and what the
+  // same N steps take in-process; the difference is the protocol's cost.
+  double us_per_message() const { return 1e6 * num_envs / served_rate; }
+  double env_us_per_message() const { return 1e6 * num_envs / in_process_rate; }
+};
+
+absl::StatusOr<std::vector<int>> ParseCounts(const std::string& text) {
+  std::vector<int> counts;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int count = 0;
+    if (!absl::SimpleAtoi(part, &count) || count < 1 || count > envs::kMaxEnvsPerStream) {
+      return absl::InvalidArgumentError(absl::StrCat("--bench_env_server_envs: '", part, "' is not a count in 1..",
+                                                     envs::kMaxEnvsPerStream));
+    }
+    counts.push_back(count);
+  }
+  if (counts.empty()) return absl::InvalidArgumentError("--bench_env_server_envs is empty");
+  return counts;
+}
+
+// `--bench_env_server`: env steps/s of N envs stepped in a plain loop
+// against the same envs behind the C++ EnvService server (in this process,
+// over loopback TCP), stepped through RemoteEnvs; random actions in both.
+absl::Status RunEnvServer(const std::string& name, absl::Duration duration) {
+  ASSIGN_OR_RETURN(const std::vector<int> counts, ParseCounts(absl::GetFlag(FLAGS_bench_env_server_envs)));
+  ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::LookupEnvSpec(name));
+  const std::string load_before = LoadAverage();
+  const unsigned cores = std::thread::hardware_concurrency();
+  const envs::EnvFactory factory = [name](uint64_t seed) { return envs::MakeEnv(name, 0, seed); };
+  ASSIGN_OR_RETURN(std::unique_ptr<envs::EnvServer> server, envs::EnvServer::Start("127.0.0.1:0", factory));
+  std::fprintf(stderr, "bench env --bench_env_server: %s on %s, %u cores, load average %s, %.1f s per measurement\n",
+               name.c_str(), server->address().c_str(), cores, load_before.c_str(), absl::ToDoubleSeconds(duration));
+  const int act_width = spec.discrete ? 1 : spec.action_dim();
+  std::mt19937_64 rng(7);
+  std::vector<ServerCase> cases;
+  for (const int n : counts) {
+    ServerCase c;
+    c.num_envs = n;
+    ASSIGN_OR_RETURN(std::unique_ptr<Lockstep> local, Lockstep::Create(name, n));
+    ASSIGN_OR_RETURN(c.in_process_rate, Measure(duration, n, [&]() -> absl::Status {
+                       for (int i = 0; i < n; ++i) RandomAction(spec, rng, local->action_row(i));
+                       return local->Step();
+                     }));
+    ASSIGN_OR_RETURN(std::unique_ptr<envs::RemoteEnvs> remote,
+                     envs::RemoteEnvs::Open(server->address(), n, 1000, absl::Seconds(10)));
+    std::vector<float> actions(static_cast<size_t>(n) * act_width);
+    envs::RemoteStep step;
+    ASSIGN_OR_RETURN(c.served_rate, Measure(duration, n, [&]() -> absl::Status {
+                       for (int i = 0; i < n; ++i) {
+                         RandomAction(spec, rng, &actions[static_cast<size_t>(i) * act_width]);
+                       }
+                       return remote->Step(actions.data(), &step);
+                     }));
+    std::fprintf(stderr,
+                 "bench env --bench_env_server %s, %d envs per stream: in-process %.0f env steps/s, served %.0f env "
+                 "steps/s (%.3f of in-process); %.1f us per message, %.1f us of it beyond the env\n",
+                 name.c_str(), n, c.in_process_rate, c.served_rate, c.served_rate / c.in_process_rate,
+                 c.us_per_message(), c.us_per_message() - c.env_us_per_message());
+    cases.push_back(c);
+  }
+  server->Stop(absl::Seconds(1));
+  std::vector<std::string> parts;
+  std::string beyond_at_1 = "null";
+  for (const ServerCase& c : cases) {
+    const double beyond = c.us_per_message() - c.env_us_per_message();
+    if (c.num_envs == 1) beyond_at_1 = absl::StrFormat("%.1f", beyond);
+    parts.push_back(absl::StrFormat(
+        "{\"num_envs\": %d, \"in_process_env_steps_per_second\": %.1f, \"served_env_steps_per_second\": %.1f, "
+        "\"served_fraction_of_in_process\": %.4f, \"us_per_message\": %.2f, \"env_us_per_message\": %.2f, "
+        "\"us_per_message_beyond_env\": %.2f}",
+        c.num_envs, c.in_process_rate, c.served_rate, c.served_rate / c.in_process_rate, c.us_per_message(),
+        c.env_us_per_message(), beyond));
+  }
+  std::printf("%s\n", absl::StrFormat("{\"bench\": \"env_server\", \"env\": \"%s\", \"cores\": %u, "
+                                      "\"load_average_1m_before\": %s, \"load_average_1m_after\": %s, "
+                                      "\"seconds_per_measurement\": %.1f, \"server\": \"in this process, "
+                                      "127.0.0.1 loopback\", \"cases\": [%s], "
+                                      "\"us_per_message_beyond_env_at_1_env\": %s}",
+                                      name, cores, load_before, LoadAverage(), absl::ToDoubleSeconds(duration),
+                                      absl::StrJoin(parts, ", "), beyond_at_1)
+                          .c_str());
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
-  const std::string name = absl::GetFlag(FLAGS_env);
+  if (absl::GetFlag(FLAGS_bench_env_server)) {
+    const std::string served = absl::GetFlag(FLAGS_env).empty() ? "CartPole-v1" : absl::GetFlag(FLAGS_env);
+    const double seconds = absl::GetFlag(FLAGS_bench_seconds);
+    return RunEnvServer(served, absl::Seconds(seconds > 0 ? seconds : 3));
+  }
+  const std::string name = absl::GetFlag(FLAGS_env).empty() ? "HalfCheetah-v4" : absl::GetFlag(FLAGS_env);
   const int num_envs = absl::GetFlag(FLAGS_bench_num_envs);
   if (num_envs <= 0) return absl::InvalidArgumentError(absl::StrCat("--bench_num_envs must be > 0, got ", num_envs));
   double seconds = absl::GetFlag(FLAGS_bench_seconds);

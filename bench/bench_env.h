@@ -3,7 +3,7 @@
 // inference, against the bare physics of the same model measured in the
 // same run.
 //
-// Reads --env (a registry name), --bench_num_envs (envs stepped in lockstep,
+// Reads --env (a registry name; default HalfCheetah-v4), --bench_num_envs (envs stepped in lockstep,
 // 16 by default), --bench_policy_hidden ("256,256") and --bench_seconds
 // (0: 3 s per measurement). Three measurements, each on the calling thread
 // with LibTorch limited to one thread:
@@ -24,6 +24,21 @@
 // "with_policy_env_steps_per_second", "raw_physics_steps_per_second",
 // "raw_env_steps_per_second" (raw / frame_skip), "env_fraction_of_raw",
 // "with_policy_fraction_of_raw"}.
+//
+// With --bench_env_server, one other measurement instead: --env (default
+// CartPole-v1) at each of --bench_env_server_envs ("1,64") envs per stream,
+// (a) N envs stepped in a plain loop with random actions, each reset when
+// its episode ends, and (b) the same env behind the C++ EnvService server
+// (envs/remote/env_server.h), started in this process on 127.0.0.1:0 and
+// stepped over one stream through envs::RemoteEnvs as an actor does, random
+// actions. The last line: {"bench": "env_server", "env", "cores",
+// "load_average_1m_before", "load_average_1m_after",
+// "seconds_per_measurement", "cases": [{"num_envs",
+// "in_process_env_steps_per_second", "served_env_steps_per_second",
+// "served_fraction_of_in_process", "us_per_message" (one step of all N
+// served), "env_us_per_message" (the same N steps in-process),
+// "us_per_message_beyond_env" (their difference: the protocol's cost)}],
+// "us_per_message_beyond_env_at_1_env"}.
 // Not meant to run beside other work.
 #ifndef RILL_BENCH_BENCH_ENV_H_
 #define RILL_BENCH_BENCH_ENV_H_

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -51,6 +53,34 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
   std::filesystem::rename(temporary, path, error);
   if (error) return absl::PermissionDeniedError(absl::StrCat("cannot rename '", temporary, "' to '", path, "': ", error.message()));
   return absl::OkStatus();
+}
+
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_bytes = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_bytes <= 0) return int64_t{1} << 30;
+  return static_cast<int64_t>(pages) * page_bytes;
+}
+
+int OnlineCores() {
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores > 0 ? static_cast<int>(cores) : 1;
+}
+
+int64_t ProcessLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NPROC, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur > static_cast<rlim_t>(std::numeric_limits<int64_t>::max())) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return static_cast<int64_t>(limit.rlim_cur);
+}
+
+int64_t EphemeralPortCount() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int64_t low = 0, high = 0;
+  if (!(in >> low >> high) || low < 1 || high < low) return 60999 - 32768 + 1;
+  return high - low + 1;
 }
 
 }  // namespace rill

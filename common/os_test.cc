@@ -62,5 +62,26 @@ TEST(WriteFileAtomicallyTest, RefusesAMissingFolderNamingThePath) {
   EXPECT_NE(status.message().find("no/such/folder/file.txt.tmp"), std::string::npos) << status;
 }
 
+TEST(PhysicalMemoryBytesTest, IsWhatProcMeminfoCallsMemTotal) {
+  std::istringstream meminfo(Read("/proc/meminfo"));
+  std::string key, unit;
+  int64_t kib = 0;
+  while (meminfo >> key >> kib >> unit && key != "MemTotal:") {
+  }
+  ASSERT_EQ(key, "MemTotal:");
+  // The kernel reserves some pages before it counts MemTotal; sysconf
+  // counts the same pages.
+  EXPECT_NEAR(static_cast<double>(PhysicalMemoryBytes()), static_cast<double>(kib) * 1024, 64.0 * 1024 * 1024);
+}
+
+TEST(MachineLimitsTest, AreWhatTheKernelSays) {
+  EXPECT_EQ(OnlineCores(), sysconf(_SC_NPROCESSORS_ONLN));
+  EXPECT_GE(ProcessLimit(), 1);
+  std::istringstream range(Read("/proc/sys/net/ipv4/ip_local_port_range"));
+  int64_t low = 0, high = 0;
+  ASSERT_TRUE(range >> low >> high);
+  EXPECT_EQ(EphemeralPortCount(), high - low + 1);
+}
+
 }  // namespace
 }  // namespace rill

@@ -11,6 +11,11 @@
 #include "envs/classic/mountain_car.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
+#include "envs/minatar/asterix.h"
+#include "envs/minatar/breakout.h"
+#include "envs/minatar/freeway.h"
+#include "envs/minatar/seaquest.h"
+#include "envs/minatar/space_invaders.h"
 #include "envs/mujoco/specs.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/remote/spaces.h"
@@ -24,6 +29,8 @@ const std::vector<EnvSpec (*)()>& Specs() {
   static const std::vector<EnvSpec (*)()>* const kSpecs = new std::vector<EnvSpec (*)()>{
       &Acrobot::Spec, &CartPole::Spec, &MountainCar::Spec, &MountainCarContinuous::Spec, &Pendulum::Spec,
       &HalfCheetahSpec, &HopperSpec, &Walker2dSpec, &AntSpec, &HumanoidSpec,
+      &minatar::Asterix::Spec, &minatar::Breakout::Spec, &minatar::Freeway::Spec, &minatar::Seaquest::Spec,
+      &minatar::SpaceInvaders::Spec,
   };
   return *kSpecs;
 }

@@ -10,13 +10,31 @@ EpisodeStatistics::EpisodeStatistics(std::unique_ptr<Env> env) : Env(env->spec()
 
 void EpisodeStatistics::Reset(float* obs) {
   env_->Reset(obs);
+  Started();
+}
+
+void EpisodeStatistics::ResetRaw(void* obs) {
+  env_->ResetRaw(obs);
+  Started();
+}
+
+absl::StatusOr<StepResult> EpisodeStatistics::Step(const float* action, float* next_obs) {
+  ASSIGN_OR_RETURN(const StepResult result, env_->Step(action, next_obs));
+  return Record(result);
+}
+
+absl::StatusOr<StepResult> EpisodeStatistics::StepRaw(const float* action, void* next_obs) {
+  ASSIGN_OR_RETURN(const StepResult result, env_->StepRaw(action, next_obs));
+  return Record(result);
+}
+
+void EpisodeStatistics::Started() {
   running_return_ = 0;
   running_length_ = 0;
   finished_.reset();
 }
 
-absl::StatusOr<StepResult> EpisodeStatistics::Step(const float* action, float* next_obs) {
-  ASSIGN_OR_RETURN(const StepResult result, env_->Step(action, next_obs));
+StepResult EpisodeStatistics::Record(StepResult result) {
   finished_.reset();
   running_return_ += result.reward;
   ++running_length_;

@@ -38,6 +38,8 @@ class EpisodeStatistics final : public Env {
   // (an episode abandoned by an early Reset is not recorded).
   void Reset(float* obs) override;
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
+  void ResetRaw(void* obs) override;
+  absl::StatusOr<StepResult> StepRaw(const float* action, void* next_obs) override;
 
   // The episode that the last Step ended, if it ended one; cleared by the
   // next Step. Read it after each step to see every finished episode.
@@ -51,6 +53,9 @@ class EpisodeStatistics final : public Env {
   Env& wrapped() { return *env_; }
 
  private:
+  void Started();
+  StepResult Record(StepResult result);
+
   std::unique_ptr<Env> env_;
   double running_return_ = 0;
   int running_length_ = 0;

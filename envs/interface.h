@@ -43,7 +43,7 @@ class Env {
   const EnvSpec& spec() const { return spec_; }
   // The Gymnasium id, e.g. "Pendulum-v1".
   const std::string& name() const { return spec_.name; }
-  // Number of floats in an observation.
+  // Number of elements in an observation.
   int obs_dim() const { return spec_.obs_dim(); }
   // Continuous: number of action dimensions. Discrete: number of actions.
   int act_dim() const { return spec_.action_dim(); }
@@ -71,6 +71,16 @@ class Env {
   //   FailedPrecondition: no Reset yet, or the episode already ended.
   virtual absl::StatusOr<StepResult> Step(const float* action,
                                           float* next_obs) = 0;
+
+  // The same, with the observation as the bytes of spec().observation_type
+  // (spec().obs_bytes() of them): what the actors and the env server call,
+  // so uint8 observations (images) stay uint8. A float32 env needs nothing
+  // more (these call Reset and Step); an env of uint8 observations
+  // overrides them, and its Reset and Step give the same values as floats.
+  virtual void ResetRaw(void* obs) { Reset(static_cast<float*>(obs)); }
+  virtual absl::StatusOr<StepResult> StepRaw(const float* action, void* next_obs) {
+    return Step(action, static_cast<float*>(next_obs));
+  }
 
  protected:
   // `spec`: the class's Spec() with max_episode_steps set to this

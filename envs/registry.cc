@@ -10,6 +10,11 @@
 #include "envs/classic/mountain_car.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
+#include "envs/minatar/asterix.h"
+#include "envs/minatar/breakout.h"
+#include "envs/minatar/freeway.h"
+#include "envs/minatar/seaquest.h"
+#include "envs/minatar/space_invaders.h"
 #include "envs/mujoco/ant.h"
 #include "envs/mujoco/half_cheetah.h"
 #include "envs/mujoco/hopper.h"
@@ -43,6 +48,11 @@ const std::vector<Entry>& Entries() {
       {&Walker2d::Spec, &Make<Walker2d>},
       {&Ant::Spec, &Make<Ant>},
       {&Humanoid::Spec, &Make<Humanoid>},
+      {&minatar::Breakout::Spec, &Make<minatar::Breakout>},
+      {&minatar::SpaceInvaders::Spec, &Make<minatar::SpaceInvaders>},
+      {&minatar::Freeway::Spec, &Make<minatar::Freeway>},
+      {&minatar::Asterix::Spec, &Make<minatar::Asterix>},
+      {&minatar::Seaquest::Spec, &Make<minatar::Seaquest>},
   };
   return *kEntries;
 }

@@ -20,7 +20,9 @@ TEST(MakeEnvTest, CreatesEachKnownEnvironmentUnderItsName) {
   }
   EXPECT_THAT(KnownEnvNames(),
               ElementsAre("Acrobot-v1", "Ant-v4", "CartPole-v1", "HalfCheetah-v4", "Hopper-v4", "Humanoid-v4",
-                          "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1", "Walker2d-v4"));
+                          "MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v1", "MinAtar/Seaquest-v1",
+                          "MinAtar/SpaceInvaders-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
+                          "Walker2d-v4"));
 }
 
 TEST(MakeEnvTest, ZeroMaxEpisodeStepsTakesTheEnvDefault) {

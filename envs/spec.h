@@ -6,6 +6,10 @@
 // the actors (buffers, random actions, action scaling) and to the learner
 // (network sizes). No env size is written anywhere else.
 //
+// Observations are float32, or uint8 (images: they travel as uint8 through
+// the actor's buffers, items and replay, and become float32 / 255 only at a
+// network's input, envs/observation.h).
+//
 // Plain data; thread-compatible.
 #ifndef RILL_ENVS_SPEC_H_
 #define RILL_ENVS_SPEC_H_
@@ -16,11 +20,21 @@
 
 namespace rill::envs {
 
+// The element type of an env's observations.
+enum class ObservationType { kFloat32, kUint8 };
+
+inline const char* ObservationTypeName(ObservationType type) {
+  return type == ObservationType::kUint8 ? "uint8" : "float32";
+}
+
+inline int ObservationTypeBytes(ObservationType type) { return type == ObservationType::kUint8 ? 1 : 4; }
+
 struct EnvSpec {
   // The Gymnasium id, e.g. "Pendulum-v1".
   std::string name;
-  // Shape of one observation (float32).
+  // Shape of one observation.
   std::vector<int64_t> observation_shape;
+  ObservationType observation_type = ObservationType::kFloat32;
   bool discrete = false;
   // Discrete: number of actions (indices 0..num_actions-1).
   int num_actions = 0;
@@ -32,12 +46,15 @@ struct EnvSpec {
   // configured limit for a created env).
   int max_episode_steps = 0;
 
-  // Floats in one observation.
+  // Elements in one observation (the width of a network's input).
   int obs_dim() const {
     int64_t n = 1;
     for (int64_t d : observation_shape) n *= d;
     return static_cast<int>(n);
   }
+  // Bytes in one observation.
+  int obs_bytes() const { return obs_dim() * ObservationTypeBytes(observation_type); }
+  bool uint8_observations() const { return observation_type == ObservationType::kUint8; }
   // Continuous: action dimensions. Discrete: number of actions.
   int action_dim() const { return discrete ? num_actions : static_cast<int>(action_low.size()); }
 };

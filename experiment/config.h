@@ -28,7 +28,10 @@ absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& pat
 absl::Status WriteExperimentConfig(const v1::ExperimentConfig& config, const std::string& path);
 
 // Fills defaults and checks ranges; used by ParseExperimentConfig and after
-// command-line overrides.
+// command-line overrides. Every value that sizes memory, threads, processes
+// or a wait is bounded (by what a message, a sample or an item key can hold,
+// and by this machine's memory), so that a config no role could run is
+// refused here, naming its field, instead of crashing or hanging the run.
 absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config);
 
 }  // namespace rill::experiment

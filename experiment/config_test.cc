@@ -17,6 +17,7 @@
 namespace rill::experiment {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 TEST(ConfigTest, ShippedPendulumConfigLoadsWithDefaultsFilled) {
@@ -404,6 +405,24 @@ TEST(ConfigTest, RemoteEnvCommandNeedsNoAddressWhenItTakesOne) {
   absl::StatusOr<v1::ExperimentConfig> fixed = ParseExperimentConfig(RemoteEnvConfig(
       R"(address: "127.0.0.1:50060" command: "python3 -m rill.env_server --address=127.0.0.1:50060")"));
   EXPECT_TRUE(fixed.ok()) << fixed.status();
+}
+
+TEST(ConfigTest, RemoteImagesGetUint8ColumnsAndRefuseObservationNormalisation) {
+  constexpr char kImages[] = R"(env { remote { address: "127.0.0.1:1"
+    observation_space { box { shape: [3, 8, 8] dtype: DTYPE_UINT8 } }
+    action_space { discrete { n: 4 } } } })";
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig(absl::StrCat(kImages, " learner { sac_discrete { } }"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  const v1::Signature& signature = config->replay().tables(0).signature();
+  ASSERT_EQ(signature.columns(0).name(), "obs");
+  EXPECT_EQ(signature.columns(0).dtype(), v1::DTYPE_UINT8);
+  EXPECT_EQ(signature.columns(0).shape(0), 192);
+  absl::StatusOr<v1::ExperimentConfig> normalized = ParseExperimentConfig(
+      absl::StrCat(kImages, " learner { sac_discrete { } normalize_observations: true }"));
+  EXPECT_EQ(normalized.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(normalized.status().message(),
+              AllOf(HasSubstr("learner.normalize_observations"), HasSubstr("observes uint8 [3, 8, 8]")));
 }
 
 std::string HoverLibrary() { return absl::StrCat(std::getenv("TEST_SRCDIR"), "/rill/examples/plugin/libhover.so"); }

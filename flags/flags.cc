@@ -15,6 +15,16 @@ ABSL_FLAG(int64_t, seed, -1, "Random seed; -1 uses the config's seed.");
 ABSL_FLAG(double, bench_seconds, 0,
           "Seconds a benchmark (`rill bench ...`) measures for; 0: the benchmark's own default "
           "(learner: 10 s in all, replay: 2 s per case).");
+ABSL_FLAG(std::string, env, "",
+          "An environment id (`rill envs` lists them; with --plugin, one of the library's envs). `rill bench env`: "
+          "the env it measures (default HalfCheetah-v4; CartPole-v1 with --bench_env_server). `rill env-server`: "
+          "the env it serves (required).");
+ABSL_FLAG(std::string, plugin, "",
+          "An env plugin library (built against envs/plugin/rill_env_plugin.h). `rill envs`: list its envs instead "
+          "of the registry's, with the config's env section for each. `rill env-server`: serve its env --env.");
+ABSL_FLAG(std::string, address, "",
+          "HOST:PORT. `rill replay info`: the replay shard it asks (required). `rill env-server`: where it serves "
+          "(default 127.0.0.1:0; port 0 picks a free one, printed as \"listening on HOST:PORT\").");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate (chain) this process presents as a gRPC server and as a client. With --tls_key and "
           "--tls_ca: mutual TLS on every gRPC server and channel; all three empty: plain text.");

@@ -21,6 +21,9 @@ ABSL_DECLARE_FLAG(std::string, replay_address);   // comma-separated HOST:PORT l
 ABSL_DECLARE_FLAG(std::string, learner_address);  // HOST:PORT of the parameter service
 ABSL_DECLARE_FLAG(int64_t, seed);             // overrides the config's seed when >= 0
 ABSL_DECLARE_FLAG(double, bench_seconds);   // benchmarks; 0: their own default
+ABSL_DECLARE_FLAG(std::string, env);         // an env id: `rill bench env`, `rill env-server`
+ABSL_DECLARE_FLAG(std::string, plugin);      // an env plugin library: `rill envs`, `rill env-server`
+ABSL_DECLARE_FLAG(std::string, address);     // HOST:PORT: `rill replay info`, `rill env-server`
 // Mutual TLS for every gRPC server and channel (common/tls.h, tls_flags.h): all three PEM
 // files, or none for plain text.
 ABSL_DECLARE_FLAG(std::string, tls_cert);     // this process's certificate (chain)

@@ -15,6 +15,10 @@ v1::ColumnSpec MakeColumn(const std::string& name, v1::DType dtype, std::vector<
   return column;
 }
 
+v1::DType ObservationDType(const envs::EnvSpec& env) {
+  return env.uint8_observations() ? v1::DTYPE_UINT8 : v1::DTYPE_FLOAT32;
+}
+
 bool SameColumnType(const v1::ColumnSpec& a, const v1::ColumnSpec& b) {
   return a.dtype() == b.dtype() &&
          std::equal(a.shape().begin(), a.shape().end(), b.shape().begin(), b.shape().end());

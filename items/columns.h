@@ -15,6 +15,9 @@ namespace rill::items {
 
 v1::ColumnSpec MakeColumn(const std::string& name, v1::DType dtype, std::vector<int64_t> shape);
 
+// The dtype of `env`'s observation columns: float32, or uint8 for images.
+v1::DType ObservationDType(const envs::EnvSpec& env);
+
 // Same dtype and item shape.
 bool SameColumnType(const v1::ColumnSpec& a, const v1::ColumnSpec& b);
 

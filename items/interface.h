@@ -15,8 +15,10 @@ namespace rill::items {
 
 // One env step as the actor saw it.
 struct Step {
+  // Observations are the bytes of the env's observation type
+  // (EnvSpec::obs_bytes() each: float32, or uint8 images).
   // The observation the action was taken in.
-  const float* obs = nullptr;
+  const void* obs = nullptr;
   // Continuous envs: action_dim floats in the policy's [-1, 1] units (null
   // for discrete envs); discrete envs: the action index.
   const float* action = nullptr;
@@ -25,10 +27,10 @@ struct Step {
   bool terminated = false;  // a terminal state: nothing to bootstrap from
   bool truncated = false;   // cut off by the time limit: bootstrap from final_obs
   // The env's real observation after the step (also on an episode's last step).
-  const float* final_obs = nullptr;
+  const void* final_obs = nullptr;
   // The observation the env goes on from: final_obs, or after an episode
   // ended the first observation of the next episode (the env auto-resets).
-  const float* next_obs = nullptr;
+  const void* next_obs = nullptr;
 
   // The behaviour policy, for builders whose needs_behaviour() is true:
   // log mu(action | obs), the parameters of the distribution the action was

@@ -29,7 +29,7 @@ constexpr const char* kKnownColumns[] = {kObs, kAction, kReward, kTerminated, kN
 bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, v1::ColumnSpec* column) {
   const int64_t obs_dim = env.obs_dim();
   if (name == kObs || name == kNextObs) {
-    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {obs_dim});
+    *column = MakeColumn(name, ObservationDType(env), {obs_dim});
   } else if (name == kAction) {
     *column = env.discrete ? MakeColumn(name, v1::DTYPE_INT64, {})
                              : MakeColumn(name, v1::DTYPE_FLOAT32, {static_cast<int64_t>(env.action_low.size())});
@@ -93,7 +93,7 @@ absl::StatusOr<std::unique_ptr<TransitionBuilder>> TransitionBuilder::Create(con
 
 TransitionBuilder::TransitionBuilder(const TransitionBuilderOptions& options)
     : options_(options),
-      obs_dim_(options.env.obs_dim()),
+      obs_bytes_(options.env.obs_bytes()),
       action_dim_(options.env.discrete ? 0 : static_cast<int>(options.env.action_low.size())) {
   const int n = options_.n_step;
   const size_t slots = static_cast<size_t>(options_.num_envs) * n;
@@ -109,21 +109,22 @@ TransitionBuilder::TransitionBuilder(const TransitionBuilderOptions& options)
   gamma_powers_.resize(n + 1);
   for (int k = 0; k <= n; ++k) gamma_powers_[k] = std::pow(options_.gamma, k);
   windows_.resize(options_.num_envs);
-  obs_ring_.resize(slots * obs_dim_);
+  obs_ring_.resize(slots * obs_bytes_);
   action_ring_.resize(slots * action_dim_);
   index_ring_.resize(options_.env.discrete ? slots : 0);
   reward_ring_.resize(slots);
-  last_next_obs_.resize(static_cast<size_t>(options_.num_envs) * obs_dim_);
+  last_next_obs_.resize(static_cast<size_t>(options_.num_envs) * obs_bytes_);
 
   // Room for every env ending an episode of n steps at once.
   const size_t items = slots;
   float_columns_.resize(fields_.size());
   index_columns_.resize(fields_.size());
+  obs_columns_.resize(fields_.size());
   for (size_t c = 0; c < fields_.size(); ++c) {
     switch (fields_[c]) {
       case Field::kObs:
       case Field::kNextObs:
-        float_columns_[c].reserve(items * obs_dim_);
+        obs_columns_[c].reserve(items * obs_bytes_);
         break;
       case Field::kAction:
         if (options_.env.discrete) {
@@ -138,21 +139,23 @@ TransitionBuilder::TransitionBuilder(const TransitionBuilderOptions& options)
   }
 }
 
-void TransitionBuilder::AddStep(int env, const float* obs, const float* action, float reward, bool terminated,
-                                bool truncated, const float* next_obs) {
+void TransitionBuilder::AddStep(int env, const void* obs, const float* action, float reward, bool terminated,
+                                bool truncated, const void* next_obs) {
   if (options_.env.discrete) RILL_LOG(FATAL) << "AddStep with a float action for discrete env " << options_.env.name;
-  Add(env, obs, action, 0, reward, terminated, truncated, next_obs);
+  Add(env, static_cast<const uint8_t*>(obs), action, 0, reward, terminated, truncated,
+      static_cast<const uint8_t*>(next_obs));
 }
 
-void TransitionBuilder::AddStep(int env, const float* obs, int64_t action_index, float reward, bool terminated,
-                                bool truncated, const float* next_obs) {
+void TransitionBuilder::AddStep(int env, const void* obs, int64_t action_index, float reward, bool terminated,
+                                bool truncated, const void* next_obs) {
   if (!options_.env.discrete) {
     RILL_LOG(FATAL) << "AddStep with an action index for continuous env " << options_.env.name;
   }
   if (action_index < 0 || action_index >= options_.env.num_actions) {
     RILL_LOG(FATAL) << "action index " << action_index << " outside [0, " << options_.env.num_actions << ")";
   }
-  Add(env, obs, nullptr, action_index, reward, terminated, truncated, next_obs);
+  Add(env, static_cast<const uint8_t*>(obs), nullptr, action_index, reward, terminated, truncated,
+      static_cast<const uint8_t*>(next_obs));
 }
 
 void TransitionBuilder::AddStep(int env, const Step& step) {
@@ -167,14 +170,14 @@ int TransitionBuilder::Slot(int env, int i) const {
   return env * options_.n_step + (windows_[env].head + i) % options_.n_step;
 }
 
-void TransitionBuilder::Add(int env, const float* obs, const float* action, int64_t index, float reward,
-                            bool terminated, bool truncated, const float* next_obs) {
+void TransitionBuilder::Add(int env, const uint8_t* obs, const float* action, int64_t index, float reward,
+                            bool terminated, bool truncated, const uint8_t* next_obs) {
   if (env < 0 || env >= options_.num_envs) {
     RILL_LOG(FATAL) << "env " << env << " outside [0, " << options_.num_envs << ")";
   }
   Window& window = windows_[env];
   const int slot = Slot(env, window.count);
-  std::copy_n(obs, obs_dim_, &obs_ring_[static_cast<size_t>(slot) * obs_dim_]);
+  std::copy_n(obs, obs_bytes_, &obs_ring_[static_cast<size_t>(slot) * obs_bytes_]);
   if (options_.env.discrete) {
     index_ring_[slot] = index;
   } else {
@@ -182,7 +185,7 @@ void TransitionBuilder::Add(int env, const float* obs, const float* action, int6
   }
   reward_ring_[slot] = reward;
   ++window.count;
-  std::copy_n(next_obs, obs_dim_, &last_next_obs_[static_cast<size_t>(env) * obs_dim_]);
+  std::copy_n(next_obs, obs_bytes_, &last_next_obs_[static_cast<size_t>(env) * obs_bytes_]);
 
   if (terminated || truncated) {
     // The episode ends: every pending item ends here too.
@@ -193,7 +196,7 @@ void TransitionBuilder::Add(int env, const float* obs, const float* action, int6
   }
 }
 
-void TransitionBuilder::EmitFront(int env, bool terminated, const float* next_obs) {
+void TransitionBuilder::EmitFront(int env, bool terminated, const uint8_t* next_obs) {
   Window& window = windows_[env];
   const int k = window.count;
   const int front = Slot(env, 0);
@@ -205,8 +208,8 @@ void TransitionBuilder::EmitFront(int env, bool terminated, const float* next_ob
     std::vector<float>& out = float_columns_[c];
     switch (fields_[c]) {
       case Field::kObs: {
-        const float* obs = &obs_ring_[static_cast<size_t>(front) * obs_dim_];
-        out.insert(out.end(), obs, obs + obs_dim_);
+        const uint8_t* obs = &obs_ring_[static_cast<size_t>(front) * obs_bytes_];
+        obs_columns_[c].insert(obs_columns_[c].end(), obs, obs + obs_bytes_);
         break;
       }
       case Field::kAction:
@@ -224,7 +227,7 @@ void TransitionBuilder::EmitFront(int env, bool terminated, const float* next_ob
         out.push_back(terminated ? 1.f : 0.f);
         break;
       case Field::kNextObs:
-        out.insert(out.end(), next_obs, next_obs + obs_dim_);
+        obs_columns_[c].insert(obs_columns_[c].end(), next_obs, next_obs + obs_bytes_);
         break;
       case Field::kDiscount:
         out.push_back(discount);
@@ -238,7 +241,7 @@ void TransitionBuilder::EmitFront(int env, bool terminated, const float* next_ob
 
 void TransitionBuilder::FlushPending() {
   for (int env = 0; env < options_.num_envs; ++env) {
-    const float* next_obs = &last_next_obs_[static_cast<size_t>(env) * obs_dim_];
+    const uint8_t* next_obs = &last_next_obs_[static_cast<size_t>(env) * obs_bytes_];
     while (windows_[env].count > 0) EmitFront(env, /*terminated=*/false, next_obs);
     windows_[env].head = 0;
   }
@@ -254,6 +257,8 @@ std::vector<const void*> TransitionBuilder::Columns() const {
   for (size_t c = 0; c < fields_.size(); ++c) {
     if (fields_[c] == Field::kAction && options_.env.discrete) {
       columns[c] = index_columns_[c].data();
+    } else if (fields_[c] == Field::kObs || fields_[c] == Field::kNextObs) {
+      columns[c] = obs_columns_[c].data();
     } else {
       columns[c] = float_columns_[c].data();
     }
@@ -264,6 +269,7 @@ std::vector<const void*> TransitionBuilder::Columns() const {
 void TransitionBuilder::ClearReady() {
   for (std::vector<float>& column : float_columns_) column.clear();
   for (std::vector<int64_t>& column : index_columns_) column.clear();
+  for (std::vector<uint8_t>& column : obs_columns_) column.clear();
   ready_ = 0;
 }
 

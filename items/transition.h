@@ -5,6 +5,7 @@
 //
 // Columns (item shapes):
 //   obs        float32 [obs_dim]     the observation the action was taken in
+//              (uint8 for an env of uint8 observations, as obs_next)
 //   action     float32 [action_dim]  continuous, in the policy's [-1, 1] units
 //              int64   []            discrete: the action index
 //   reward     float32 []            n = 1: the reward; n > 1: the discounted
@@ -71,10 +72,11 @@ class TransitionBuilder final : public ItemBuilder {
   // after it (also on an episode's last step). Completed items are appended
   // to the column buffers. Continuous envs pass `action` (action_dim
   // floats); discrete envs pass `action_index`.
-  void AddStep(int env, const float* obs, const float* action, float reward, bool terminated, bool truncated,
-               const float* next_obs);
-  void AddStep(int env, const float* obs, int64_t action_index, float reward, bool terminated, bool truncated,
-               const float* next_obs);
+  // Observations are EnvSpec::obs_bytes() bytes of the env's type.
+  void AddStep(int env, const void* obs, const float* action, float reward, bool terminated, bool truncated,
+               const void* next_obs);
+  void AddStep(int env, const void* obs, int64_t action_index, float reward, bool terminated, bool truncated,
+               const void* next_obs);
 
   // Ends every open window as if truncated now: the pending items of each
   // env (fewer than n steps) become complete, bootstrapping from the last
@@ -101,34 +103,36 @@ class TransitionBuilder final : public ItemBuilder {
   };
 
   explicit TransitionBuilder(const TransitionBuilderOptions& options);
-  void Add(int env, const float* obs, const float* action, int64_t index, float reward, bool terminated,
-           bool truncated, const float* next_obs);
+  void Add(int env, const uint8_t* obs, const float* action, int64_t index, float reward, bool terminated,
+           bool truncated, const uint8_t* next_obs);
   // Emits the item starting at the window's front, covering all its steps,
   // ending in `next_obs`; `terminated` when its last step terminated. Pops
   // the front step.
-  void EmitFront(int env, bool terminated, const float* next_obs);
+  void EmitFront(int env, bool terminated, const uint8_t* next_obs);
   // Index of the ring slot `i` steps after the front of `env`'s window.
   int Slot(int env, int i) const;
 
   TransitionBuilderOptions options_;
-  int obs_dim_ = 0;
+  int obs_bytes_ = 0;          // bytes per observation
   int action_dim_ = 0;         // floats per continuous action; 0 when discrete
   std::vector<Field> fields_;  // per signature column
   std::vector<double> gamma_powers_;  // gamma^k for k in [0, n_step]
   std::vector<Window> windows_;
   // The steps in the windows, num_envs * n_step slots.
-  std::vector<float> obs_ring_;      // obs_dim per slot
+  std::vector<uint8_t> obs_ring_;    // obs_bytes per slot
   std::vector<float> action_ring_;   // action_dim per slot (continuous)
   std::vector<int64_t> index_ring_;  // one per slot (discrete)
   std::vector<float> reward_ring_;   // one per slot
-  // Per env: the next_obs of its latest step (for FlushPending), obs_dim each.
-  std::vector<float> last_next_obs_;
+  // Per env: the next_obs of its latest step (for FlushPending), obs_bytes each.
+  std::vector<uint8_t> last_next_obs_;
   // Column buffers of the ready items, one per signature column: the
-  // discrete action column in index_columns_, every other in float_columns_.
+  // discrete action column in index_columns_, obs and next_obs in
+  // obs_columns_ (bytes), every other in float_columns_.
   // ClearReady keeps their capacity, so a warm builder appends without
   // allocating.
   std::vector<std::vector<float>> float_columns_;
   std::vector<std::vector<int64_t>> index_columns_;
+  std::vector<std::vector<uint8_t>> obs_columns_;
   int64_t ready_ = 0;
 };
 

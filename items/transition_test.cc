@@ -53,6 +53,12 @@ std::vector<float> Concat(const std::vector<std::vector<float>>& parts) {
   return out;
 }
 
+std::vector<uint8_t> Concat8(const std::vector<std::vector<uint8_t>>& parts) {
+  std::vector<uint8_t> out;
+  for (const std::vector<uint8_t>& part : parts) out.insert(out.end(), part.begin(), part.end());
+  return out;
+}
+
 // Step `t` of a Pendulum-like env: from Obs(env, t) to Obs(env, t + 1).
 void Step(TransitionBuilder& builder, int env, int t, float action, float reward, bool terminated = false,
           bool truncated = false) {
@@ -497,6 +503,54 @@ TEST(TransitionBuilderTest, CreateRejectsNoEnvs) {
       TransitionBuilder::Create(Options(PendulumSpec(), 1, 0.99, /*num_envs=*/0));
   EXPECT_TRUE(absl::IsInvalidArgument(builder.status())) << builder.status();
   EXPECT_THAT(builder.status().message(), HasSubstr("num_envs"));
+}
+
+// An env of uint8 images [2, 2, 2] with Discrete(3).
+envs::EnvSpec CameraSpec() {
+  envs::EnvSpec env;
+  env.name = "Camera-v0";
+  env.observation_shape = {2, 2, 2};
+  env.observation_type = envs::ObservationType::kUint8;
+  env.discrete = true;
+  env.num_actions = 3;
+  env.max_episode_steps = 10;
+  return env;
+}
+
+TEST(TransitionBuilderTest, Uint8ObservationsAreCopiedAsBytesIntoUint8Columns) {
+  const envs::EnvSpec env = CameraSpec();
+  const v1::Signature signature = TransitionBuilder::DefaultSignature(env, 2);
+  ASSERT_EQ(signature.columns(0).name(), "obs");
+  EXPECT_EQ(signature.columns(0).dtype(), v1::DTYPE_UINT8);
+  EXPECT_EQ(signature.columns(4).name(), "next_obs");
+  EXPECT_EQ(signature.columns(4).dtype(), v1::DTYPE_UINT8);
+  std::unique_ptr<TransitionBuilder> builder = MakeBuilder(Options(env, 2, 0.5));
+  ASSERT_NE(builder, nullptr);
+  // Pixels 0..255 in three frames: every byte value survives.
+  std::vector<std::vector<uint8_t>> frames(3, std::vector<uint8_t>(8));
+  for (int f = 0; f < 3; ++f) {
+    for (int k = 0; k < 8; ++k) frames[f][k] = static_cast<uint8_t>(f == 2 ? 255 - k : 8 * f + k);
+  }
+  builder->AddStep(0, frames[0].data(), int64_t{1}, 1.f, false, false, frames[1].data());
+  builder->AddStep(0, frames[1].data(), int64_t{2}, 2.f, /*terminated=*/true, false, frames[2].data());
+  ASSERT_EQ(builder->ready(), 2);
+  const std::vector<const void*> columns = builder->Columns();
+  const auto* obs = static_cast<const uint8_t*>(columns[0]);
+  const auto* next_obs = static_cast<const uint8_t*>(columns[4]);
+  EXPECT_EQ(std::vector<uint8_t>(obs, obs + 16), Concat8({frames[0], frames[1]}));
+  EXPECT_EQ(std::vector<uint8_t>(next_obs, next_obs + 16), Concat8({frames[2], frames[2]}));
+  const auto* reward = static_cast<const float*>(columns[2]);
+  EXPECT_THAT(std::vector<float>(reward, reward + 2), ElementsAre(FloatEq(1.f + 0.5f * 2.f), FloatEq(2.f)));
+}
+
+TEST(TransitionBuilderTest, AFloatObservationColumnIsRefusedForAUint8Env) {
+  const envs::EnvSpec env = CameraSpec();
+  envs::EnvSpec as_floats = env;
+  as_floats.observation_type = envs::ObservationType::kFloat32;
+  absl::Status status =
+      TransitionBuilder::CheckSignature(TransitionBuilder::DefaultSignature(as_floats, 1), env, 1);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("'obs' is DTYPE_FLOAT32 [8] but env 'Camera-v0' needs DTYPE_UINT8 [8]"));
 }
 
 }  // namespace

@@ -51,9 +51,9 @@ bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, int64_t t
   const int64_t d = env.obs_dim();
   const int64_t a = ActionWidth(env);
   if (name == "obs") {
-    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {t + 1, d});
+    *column = MakeColumn(name, ObservationDType(env), {t + 1, d});
   } else if (name == "final_obs") {
-    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {t, d});
+    *column = MakeColumn(name, ObservationDType(env), {t, d});
   } else if (name == "action") {
     *column = env.discrete ? MakeColumn(name, v1::DTYPE_INT64, {t}) : MakeColumn(name, v1::DTYPE_FLOAT32, {t, a});
   } else if (name == "reward" || name == "terminated" || name == "truncated" || name == "behaviour_log_prob") {
@@ -119,10 +119,11 @@ absl::StatusOr<std::unique_ptr<UnrollBuilder>> UnrollBuilder::Create(const Unrol
 }
 
 UnrollBuilder::UnrollBuilder(const UnrollBuilderOptions& options)
-    : options_(options), obs_dim_(options.env.obs_dim()), action_dim_(static_cast<int>(ActionWidth(options.env))) {
+    : options_(options), obs_bytes_(options.env.obs_bytes()), action_dim_(static_cast<int>(ActionWidth(options.env))) {
   const int n = options_.num_envs;
   staging_.resize(n);
   index_staging_.resize(n);
+  obs_staging_.resize(n);
   steps_.assign(n, 0);
   for (const v1::ColumnSpec& column : options_.signature.columns()) {
     const std::string& name = column.name();
@@ -143,14 +144,21 @@ UnrollBuilder::UnrollBuilder(const UnrollBuilderOptions& options)
   }
   for (Field field : fields_) {
     index_column_.push_back(field == Field::kVersion || (field == Field::kAction && options_.env.discrete));
+    obs_column_.push_back(field == Field::kObs || field == Field::kFinalObs);
   }
   float_columns_.resize(fields_.size());
   index_columns_.resize(fields_.size());
+  obs_columns_.resize(fields_.size());
+  const int64_t element_bytes = envs::ObservationTypeBytes(options_.env.observation_type);
   for (int e = 0; e < n; ++e) {
     staging_[e].resize(fields_.size());
     index_staging_[e].resize(fields_.size());
+    obs_staging_[e].resize(fields_.size());
     for (size_t c = 0; c < fields_.size(); ++c) {
-      if (index_column_[c]) {
+      if (obs_column_[c]) {
+        obs_staging_[e][c].assign(item_sizes_[c] * element_bytes, 0);
+        obs_columns_[c].reserve(item_sizes_[c] * element_bytes * n);
+      } else if (index_column_[c]) {
         index_staging_[e][c].assign(item_sizes_[c], 0);
         index_columns_[c].reserve(item_sizes_[c] * n);
       } else {
@@ -171,14 +179,16 @@ void UnrollBuilder::AddStep(int env, const Step& step) {
   if (step.distribution == nullptr) RILL_LOG(FATAL) << "unroll step without the behaviour distribution";
   const int t = steps_[env];
   const int unroll_length = options_.unroll_length;
-  const size_t d = static_cast<size_t>(obs_dim_);
+  const size_t d = static_cast<size_t>(obs_bytes_);
   const size_t a = static_cast<size_t>(action_dim_);
+  const uint8_t* obs = static_cast<const uint8_t*>(step.obs);
   for (size_t c = 0; c < fields_.size(); ++c) {
-    float* out = staging_[env][c].data();  // null for an int64 column
+    float* out = staging_[env][c].data();  // null for an int64 or observation column
+    uint8_t* obs_out = obs_staging_[env][c].data();  // observation columns
     switch (fields_[c]) {
       case Field::kObs:
-        std::copy_n(step.obs, d, out + t * d);
-        if (t + 1 == unroll_length) std::copy_n(step.next_obs, d, out + (t + 1) * d);
+        std::copy_n(obs, d, obs_out + t * d);
+        if (t + 1 == unroll_length) std::copy_n(static_cast<const uint8_t*>(step.next_obs), d, obs_out + (t + 1) * d);
         break;
       case Field::kAction:
         if (options_.env.discrete) {
@@ -198,9 +208,9 @@ void UnrollBuilder::AddStep(int env, const Step& step) {
         break;
       case Field::kFinalObs:
         if (step.truncated && !step.terminated) {
-          std::copy_n(step.final_obs, d, out + t * d);
+          std::copy_n(static_cast<const uint8_t*>(step.final_obs), d, obs_out + t * d);
         } else {
-          std::fill_n(out + t * d, d, 0.f);
+          std::fill_n(obs_out + t * d, d, 0);
         }
         break;
       case Field::kLogProb:
@@ -223,7 +233,9 @@ void UnrollBuilder::AddStep(int env, const Step& step) {
     return;
   }
   for (size_t c = 0; c < fields_.size(); ++c) {
-    if (index_column_[c]) {
+    if (obs_column_[c]) {
+      obs_columns_[c].insert(obs_columns_[c].end(), obs_staging_[env][c].begin(), obs_staging_[env][c].end());
+    } else if (index_column_[c]) {
       index_columns_[c].insert(index_columns_[c].end(), index_staging_[env][c].begin(), index_staging_[env][c].end());
     } else {
       float_columns_[c].insert(float_columns_[c].end(), staging_[env][c].begin(), staging_[env][c].end());
@@ -240,8 +252,9 @@ void UnrollBuilder::DropPending(int env) { steps_[env] = 0; }
 std::vector<const void*> UnrollBuilder::Columns() const {
   std::vector<const void*> columns(fields_.size());
   for (size_t c = 0; c < fields_.size(); ++c) {
-    columns[c] = index_column_[c] ? static_cast<const void*>(index_columns_[c].data())
-                                  : static_cast<const void*>(float_columns_[c].data());
+    columns[c] = obs_column_[c]     ? static_cast<const void*>(obs_columns_[c].data())
+                 : index_column_[c] ? static_cast<const void*>(index_columns_[c].data())
+                                    : static_cast<const void*>(float_columns_[c].data());
   }
   return columns;
 }
@@ -249,6 +262,7 @@ std::vector<const void*> UnrollBuilder::Columns() const {
 void UnrollBuilder::ClearReady() {
   for (std::vector<float>& column : float_columns_) column.clear();
   for (std::vector<int64_t>& column : index_columns_) column.clear();
+  for (std::vector<uint8_t>& column : obs_columns_) column.clear();
   ready_ = 0;
 }
 

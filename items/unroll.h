@@ -6,7 +6,9 @@
 // column the builder does not know is refused at start-up, naming it).
 //
 // Columns (item shapes; D = obs_dim, A = action_dim or num_actions):
-//   obs                 float32 [T+1, D]  x_0 .. x_T; x_T is the bootstrap
+//   obs                 float32 [T+1, D]  x_0 .. x_T (uint8 for an env of
+//                                         uint8 observations, as final_obs);
+//                                         x_T is the bootstrap
 //                                         observation, the x_0 of the env's
 //                                         next unroll
 //   action              float32 [T, A]    continuous, policy units [-1, 1]
@@ -91,19 +93,23 @@ class UnrollBuilder final : public ItemBuilder {
   explicit UnrollBuilder(const UnrollBuilderOptions& options);
 
   UnrollBuilderOptions options_;
-  int obs_dim_ = 0;
+  int obs_bytes_ = 0;   // bytes per observation
   int action_dim_ = 0;  // floats per continuous action, logits per discrete step
   std::vector<Field> fields_;          // per signature column
   std::vector<int64_t> item_sizes_;    // elements per item, per signature column
   std::vector<bool> index_column_;     // per signature column: int64 (else float32)
+  std::vector<bool> obs_column_;       // per signature column: observations (bytes)
   // Per env, per column: the unroll being filled (item_sizes_[c] elements);
-  // int64 columns (discrete action, version) in index_staging_.
+  // int64 columns (discrete action, version) in index_staging_,
+  // observations (as bytes) in obs_staging_.
   std::vector<std::vector<std::vector<float>>> staging_;
   std::vector<std::vector<std::vector<int64_t>>> index_staging_;
+  std::vector<std::vector<std::vector<uint8_t>>> obs_staging_;
   std::vector<int> steps_;  // per env
   // Ready unrolls, one buffer per column (capacity kept across ClearReady).
   std::vector<std::vector<float>> float_columns_;
   std::vector<std::vector<int64_t>> index_columns_;
+  std::vector<std::vector<uint8_t>> obs_columns_;
   int64_t ready_ = 0;
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/os.h"
 #include "common/tensor_codec.h"
 #include "replay/rate_limiter.h"
 #include "replay/selectors/interface.h"
@@ -33,6 +35,17 @@ int64_t ItemBytesOf(const v1::TableConfig& config) {
 int64_t CapacityOf(const v1::TableConfig& config, int64_t item_bytes) {
   if (config.max_bytes() > 0 && item_bytes > 0) return std::min(config.max_size(), config.max_bytes() / item_bytes);
   return config.max_size();
+}
+
+// "1.5 GiB", for messages about memory.
+std::string HumanBytes(double bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 6) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? absl::StrFormat("%.0f bytes", bytes) : absl::StrFormat("%.1f %s", bytes, units[unit]);
 }
 
 }  // namespace
@@ -104,10 +117,55 @@ std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config) {
   if (capacity > kMaxSlots) {
     return FieldIssue{"max_size", absl::StrCat(capacity, " exceeds the most items a table holds, ", kMaxSlots)};
   }
+  // The storage is allocated whole when the shard starts: a table this
+  // machine cannot hold would fail then, or take the machine's memory page
+  // by page as it fills.
+  const double storage_bytes = static_cast<double>(capacity) * static_cast<double>(item_bytes);
+  const int64_t memory_bytes = PhysicalMemoryBytes();
+  if (storage_bytes > static_cast<double>(memory_bytes)) {
+    const bool bytes_bound = config.max_bytes() > 0 && capacity < config.max_size();
+    return FieldIssue{bytes_bound ? "max_bytes" : "max_size",
+                      absl::StrCat(capacity, " items of ", item_bytes, " bytes need ", HumanBytes(storage_bytes),
+                                   ", more than this machine's ", HumanBytes(static_cast<double>(memory_bytes)),
+                                   " of memory (lower max_size, or bound the table with max_bytes)")};
+  }
   if (config.rate_limiter().min_size_to_sample() > capacity) {
     return FieldIssue{"rate_limiter.min_size_to_sample",
                       absl::StrCat(config.rate_limiter().min_size_to_sample(), " exceeds the table's capacity ",
                                    capacity, ": sampling could never start")};
+  }
+  return std::nullopt;
+}
+
+int64_t SampleBatchBytes(const v1::TableConfig& config, int64_t batch_size) {
+  // As the shard's Sample handler estimates it (replay/server/replay_service.cc):
+  // the payload, a varint key and a double probability per item, and
+  // per-column headers.
+  return batch_size * (ItemBytesOf(config) + 10 + 8) + 64 * config.signature().columns_size() + 1024;
+}
+
+std::optional<FieldIssue> FindSampleBatchIssue(const v1::TableConfig& config, int64_t batch_size,
+                                               int64_t max_message_bytes) {
+  if (batch_size < 1 || batch_size > kMaxSampleBatchItems) {
+    return FieldIssue{"", absl::StrCat(batch_size, " is out of range: one sample holds 1..", kMaxSampleBatchItems,
+                                       " items")};
+  }
+  const int64_t item_bytes = ItemBytesOf(config);
+  const double payload_bytes = static_cast<double>(batch_size) * static_cast<double>(item_bytes);
+  if (payload_bytes > static_cast<double>(kMaxSampleBatchBytes)) {
+    return FieldIssue{"", absl::StrCat(batch_size, " items of ", item_bytes, " bytes of table '", config.name(),
+                                       "' are ", HumanBytes(payload_bytes), ", over the ",
+                                       HumanBytes(static_cast<double>(kMaxSampleBatchBytes)), " one sample may hold")};
+  }
+  if (SampleBatchBytes(config, batch_size) > max_message_bytes) {
+    return FieldIssue{"", absl::StrCat("a batch of ", batch_size, " items of table '", config.name(), "' needs about ",
+                                       SampleBatchBytes(config, batch_size),
+                                       " bytes, over replay.max_message_bytes ", max_message_bytes)};
+  }
+  if (config.selector().has_fifo() && batch_size > TableCapacity(config)) {
+    return FieldIssue{"", absl::StrCat(batch_size, " exceeds the capacity ", TableCapacity(config), " of table '",
+                                       config.name(), "', a fifo queue that hands out whole batches: no batch could "
+                                       "ever be sampled")};
   }
   return std::nullopt;
 }

@@ -31,11 +31,31 @@ std::string SelectorName(const v1::TableConfig& config);
 // limiter's own rules; samples_per_insert no higher than max_times_sampled
 // (items would leave before they could be sampled that often: deadlock);
 // max_size > 0 and max_bytes >= 0, a capacity of at least one item and at
-// most kMaxSlots; min_size_to_sample within the capacity.
+// most kMaxSlots, whose storage fits in this machine's memory;
+// min_size_to_sample within the capacity.
 std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config);
 
 // InvalidArgument "table '<name>': <field> <why>" for the first broken rule.
 absl::Status CheckTableConfig(const v1::TableConfig& config);
+
+// Most items, and most payload bytes, one Sample may ask for: Table's
+// kMaxSampleBatchSize and kMaxSampleBytes (table.h, which builds on this
+// header), for the config's rules.
+inline constexpr int64_t kMaxSampleBatchItems = int64_t{1} << 20;
+inline constexpr int64_t kMaxSampleBatchBytes = int64_t{1} << 30;
+
+// Bytes of one SampleResponse of `batch_size` items of the table, as a shard
+// estimates it before it accepts a Sample stream. For a valid config and a
+// batch FindSampleBatchIssue finds no issue with (no overflow then).
+int64_t SampleBatchBytes(const v1::TableConfig& config, int64_t batch_size);
+
+// Why batches of `batch_size` items cannot be sampled from the table (a
+// valid config) through messages of at most `max_message_bytes`, or
+// nullopt: out of 1..kMaxSampleBatchItems, over kMaxSampleBatchBytes of
+// payload or the message limit, or above the capacity of a fifo table.
+// `field` is empty: the issue is the batch size's.
+std::optional<FieldIssue> FindSampleBatchIssue(const v1::TableConfig& config, int64_t batch_size,
+                                               int64_t max_message_bytes);
 
 // The items the table holds at most: max_size, lowered to what max_bytes
 // allows. For a config that passes CheckTableConfig (not checked again).

@@ -10,29 +10,29 @@
 #include "envs/catalog.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/remote/remote_envs.h"
+#include "flags/flags.h"
 #include "google/protobuf/text_format.h"
 #include "proto/config.pb.h"
 
 ABSL_FLAG(std::string, remote, "",
           "rill envs: instead of the registry, ask the env server at HOST:PORT for its spaces and print the "
           "config's env section for it.");
-ABSL_FLAG(std::string, plugin, "",
-          "rill envs: instead of the registry, load the env plugin library at this path (built against "
-          "envs/plugin/rill_env_plugin.h) and list its envs with the config's env section for each.");
 
 namespace rill::roles {
 namespace {
 
 std::string ShapeText(const envs::EnvSpec& spec) {
-  // Python's spelling of a shape: (3,) for one dimension, (2,84,84) beyond.
+  // Python's spelling of a shape: (3,) for one dimension, (2,84,84) beyond;
+  // "uint8 (3,64,64)" for image observations.
   const std::string dims = absl::StrJoin(spec.observation_shape, ",");
-  return spec.observation_shape.size() == 1 ? absl::StrCat("(", dims, ",)") : absl::StrCat("(", dims, ")");
+  return absl::StrCat(spec.uint8_observations() ? "uint8 " : "",
+                      spec.observation_shape.size() == 1 ? absl::StrCat("(", dims, ",)") : absl::StrCat("(", dims, ")"));
 }
 
-void PrintHeader() { std::printf("%-26s %-12s %-22s %s\n", "ENV", "OBSERVATION", "ACTIONS", "MAX_EPISODE_STEPS"); }
+void PrintHeader() { std::printf("%-26s %-18s %-22s %s\n", "ENV", "OBSERVATION", "ACTIONS", "MAX_EPISODE_STEPS"); }
 
 void PrintRow(const envs::EnvSpec& spec) {
-  std::printf("%-26s %-12s %-22s %d\n", spec.name.c_str(), ShapeText(spec).c_str(), DescribeActionSpace(spec).c_str(),
+  std::printf("%-26s %-18s %-22s %d\n", spec.name.c_str(), ShapeText(spec).c_str(), DescribeActionSpace(spec).c_str(),
               spec.max_episode_steps);
 }
 
@@ -77,7 +77,7 @@ int DescribePluginMain(const std::string& library) {
     v1::PluginEnvConfig plugin;
     plugin.set_library(library);
     plugin.set_id(spec.name);
-    // What a run would say of it (a uint8 env is listed but refused).
+    // What a run would say of it.
     absl::StatusOr<envs::EnvSpec> usable = envs::PluginEnvSpec(plugin, 0);
     absl::StrAppend(&sections, "\n", usable.ok() ? "" : absl::StrCat("# not usable: ", usable.status().message(), "\n# "),
                     "env { plugin { library: \"", library, "\" id: \"", spec.name, "\" } }\n");

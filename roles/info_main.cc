@@ -8,10 +8,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/grpc_util.h"
+#include "flags/flags.h"
 #include "proto/replay.grpc.pb.h"
 #include "replay/server/info_format.h"
 
-ABSL_FLAG(std::string, address, "", "HOST:PORT of the replay shard that `rill replay info` asks.");
 ABSL_FLAG(absl::Duration, info_timeout, absl::Seconds(5), "Deadline of `rill replay info`'s call.");
 
 namespace rill::roles {

@@ -64,7 +64,9 @@ replay {
     max_size: )", kTableMaxSize, R"(
     rate_limiter { min_size_to_sample: 1 samples_per_insert: 1 error_buffer: 16 }
   }
-})");
+}
+# Batches of a size whose message fits max_message_bytes (nothing samples here).
+learner { batch_size: 32 })");
   return path;
 }
 

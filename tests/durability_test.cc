@@ -1,12 +1,16 @@
 // A replay shard killed with SIGKILL and restarted on the same folder, as
 // real `rill replay` processes: in checkpoint mode it comes back with
 // exactly the items of its last completed checkpoint; in WAL mode with
-// every item it acknowledged. Tables use max_times_sampled 1, so draining a
-// table by sampling yields its exact key set.
+// every item it acknowledged; with a damaged log it refuses to start until
+// the operator accepts the loss, which it then counts. Tables use
+// max_times_sampled 1, so draining a table by sampling yields its exact key
+// set.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <iostream>
@@ -14,6 +18,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/metrics_scrape.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -271,6 +276,82 @@ TEST(DurabilityTest, ACheckpointOfAnotherTableLayoutIsRefusedWithExitCode2) {
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("exit code 2"));
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("table 'transitions'"));
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("max_size"));
+}
+
+// Runs `rill args...` to completion, stdout and stderr together.
+std::string RunRill(const std::string& name, const std::vector<std::string>& args, int* exit_code) {
+  const std::string log = TempDir("cmd-" + name) + "/out.log";
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(name, RillBinary(), args, log);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return "";
+  const std::optional<int> status = (*child)->WaitExit(absl::Seconds(60));
+  EXPECT_TRUE(status.has_value()) << name << " did not finish";
+  *exit_code = status.has_value() && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+  return ReadFile(log);
+}
+
+// The case: 1,000 acknowledged items, one byte of the log flipped
+// in the middle, valid records after it.
+TEST(DurabilityTest, AFlippedByteInTheLogIsRefusedUntilSkipRecordAcceptsTheCountedLoss) {
+  const std::string dir = TempDir("durable-damaged");
+  const std::string durability = absl::StrCat("mode: WAL dir: \"", dir, "\" checkpoint_interval_seconds: 3600");
+  const std::string config = WriteConfig("damaged", durability);
+  absl::StatusOr<RoleProcess> replay = StartRole("damaged-replay", {"replay", "--config=" + config});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  InsertAll(*replay, 0, 1000, 10);  // one acknowledged request at a time: one group commit each
+  Kill(*replay);
+  const std::string segment = dir + "/shard-0/wal-0000000000000001.log";
+  {
+    const std::streamoff middle = static_cast<std::streamoff>(std::filesystem::file_size(segment) / 2);
+    std::fstream file(segment, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(middle);
+    const char c = static_cast<char>(file.get());
+    file.seekp(middle);
+    file.put(static_cast<char>(c ^ 0x5a));
+  }
+
+  // By default the shard refuses, naming the file, the offset and the items.
+  absl::StatusOr<RoleProcess> refused = StartRole("damaged-replay2", {"replay", "--config=" + config});
+  ASSERT_FALSE(refused.ok());
+  const std::string why(refused.status().message());
+  std::cout << "refused: " << why << std::endl;
+  EXPECT_THAT(why, HasSubstr("exit code 2"));
+  EXPECT_THAT(why, HasSubstr("refusing to start"));
+  EXPECT_THAT(why, HasSubstr(segment + "' at offset "));
+  EXPECT_THAT(why, HasSubstr("10 acknowledged items in 1 record"));
+
+  // The operator accepts the loss: the shard starts with every other item
+  // and says what it lost, in Info, its metrics and `rill replay info`.
+  const std::string accepting = WriteConfig("damaged-skip", durability + " on_corruption: SKIP_RECORD");
+  absl::StatusOr<RoleProcess> skipped = StartRole("damaged-replay3", {"replay", "--config=" + accepting});
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  const v1::InfoResponse info = Info(*skipped);
+  EXPECT_EQ(info.tables(0).size(), 990);
+  EXPECT_EQ(info.last_checkpoint().recovery_lost_items(), 10);
+  EXPECT_THAT(info.last_checkpoint().recovery_losses(), HasSubstr(segment));
+  EXPECT_EQ(SumMetric(skipped->Metrics(), "rill_replay_recovery_lost_items_total"), 10);
+  int exit_code = -1;
+  const std::string shown = RunRill("damaged-info", {"replay", "info", "--address=" + skipped->address()}, &exit_code);
+  EXPECT_EQ(exit_code, 0) << shown;
+  std::cout << shown << std::endl;
+  EXPECT_THAT(shown, HasSubstr("LOST 10 acknowledged items"));
+  // What is missing is exactly one request's items.
+  const std::set<uint64_t> present = Drain(*skipped);
+  ASSERT_EQ(present.size(), 990u);
+  std::vector<uint64_t> missing;
+  for (uint64_t k = 0; k < 1000; ++k) {
+    if (!present.count(k)) missing.push_back(k);
+  }
+  ASSERT_EQ(missing.size(), 10u);
+  EXPECT_EQ(missing.front() % 10, 0u);
+  EXPECT_EQ(missing.back(), missing.front() + 9);
+  Kill(*skipped);
+
+  // The recovered state was checkpointed at once: the default config starts.
+  absl::StatusOr<RoleProcess> again = StartRole("damaged-replay4", {"replay", "--config=" + config});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(Info(*again).tables(0).size(), 990);
+  EXPECT_EQ(Info(*again).last_checkpoint().recovery_lost_items(), 0);
 }
 
 }  // namespace

@@ -111,7 +111,7 @@ TEST(RemoteActorTest, AServerWhoseSpacesDifferFromTheConfigIsRefusedByName) {
       TempDir("remote-mismatch-actor") + "/actor.log");
   ASSERT_TRUE(actor.ok()) << actor.status();
   ASSERT_TRUE((*actor)->WaitExit(absl::Seconds(60)).has_value());
-  EXPECT_THAT((*actor)->LogTail(10), HasSubstr("announces observation shape [2], the config says [4]"));
+  EXPECT_THAT((*actor)->LogTail(10), HasSubstr("announces observations float32 [2], the config says float32 [4]"));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,13 @@ using ::testing::HasSubstr;
 
 using PythonServer = ::rill::testing::EnvServerProcess;
 
+// The float32 observations in `bytes`.
+std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
+  std::vector<float> out(bytes.size() / sizeof(float));
+  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+  return out;
+}
+
 TEST(RemoteEnvsTest, StepsAServedCartPoleInLockstep) {
   PythonServer server("cartpole:make");
   absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 3, 41, absl::Seconds(30));
@@ -39,8 +47,9 @@ TEST(RemoteEnvsTest, StepsAServedCartPoleInLockstep) {
   EXPECT_TRUE(spec.discrete);
   EXPECT_EQ(spec.num_actions, 2);
   EXPECT_EQ(spec.max_episode_steps, 500);
-  ASSERT_EQ((*envs)->first_observations().size(), 12u);
-  for (float x : (*envs)->first_observations()) EXPECT_LE(std::abs(x), 0.05f);
+  EXPECT_FALSE(spec.uint8_observations());
+  ASSERT_EQ((*envs)->first_observations().size(), 12u * sizeof(float));
+  for (float x : Floats((*envs)->first_observations())) EXPECT_LE(std::abs(x), 0.05f);
 
   RemoteStep step;
   const std::vector<float> left(3, 0.f);
@@ -52,13 +61,15 @@ TEST(RemoteEnvsTest, StepsAServedCartPoleInLockstep) {
     ended = !step.final_indices.empty();
   }
   ASSERT_TRUE(ended) << "pushing left, a pole falls within 100 steps";
-  ASSERT_EQ(step.final_observations.size(), 4 * step.final_indices.size());
+  const std::vector<float> final_observations = Floats(step.final_observations);
+  const std::vector<float> observations = Floats(step.observations);
+  ASSERT_EQ(final_observations.size(), 4 * step.final_indices.size());
   for (size_t k = 0; k < step.final_indices.size(); ++k) {
     const int i = step.final_indices[k];
     EXPECT_TRUE(step.terminated[i]);
-    const float x = step.final_observations[4 * k], theta = step.final_observations[4 * k + 2];
+    const float x = final_observations[4 * k], theta = final_observations[4 * k + 2];
     EXPECT_TRUE(std::abs(x) > 2.4f || std::abs(theta) > 0.2094f) << x << " " << theta;
-    for (int d = 0; d < 4; ++d) EXPECT_LE(std::abs(step.observations[4 * i + d]), 0.05f);  // the next episode
+    for (int d = 0; d < 4; ++d) EXPECT_LE(std::abs(observations[4 * i + d]), 0.05f);  // the next episode
   }
 }
 
@@ -82,11 +93,37 @@ TEST(RemoteEnvsTest, AMisbehavingEnvIsNamedAndTheStreamGoesOn) {
   EXPECT_TRUE(step.errors.empty());
 }
 
-TEST(RemoteEnvsTest, ObservationsTheActorsCannotTakeAreRefusedByName) {
-  PythonServer server("test_envs:echo");  // uint8 images, a [2, 3] box action
-  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 1, 0, absl::Seconds(30));
-  ASSERT_FALSE(envs.ok());
-  EXPECT_THAT(envs.status().message(), HasSubstr("observations are DTYPE_UINT8"));
+TEST(RemoteEnvsTest, Uint8ImagesAndABoxOfTwoDimensionsTravelAsTheyAre) {
+  PythonServer server("test_envs:echo");  // uint8 images [3, 8, 8], a [2, 3] box action
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 2, 10, absl::Seconds(30));
+  ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
+  const EnvSpec& spec = (*envs)->spec();
+  EXPECT_TRUE(spec.uint8_observations());
+  EXPECT_EQ(spec.observation_shape, (std::vector<int64_t>{3, 8, 8}));
+  EXPECT_EQ(spec.obs_bytes(), 192);
+  EXPECT_EQ(spec.action_low.size(), 6u);
+  // Reset with seeds 11 and 12: every pixel holds its seed.
+  ASSERT_EQ((*envs)->first_observations().size(), 2u * 192);
+  for (int i = 0; i < 2; ++i) {
+    for (int k = 0; k < 192; ++k) ASSERT_EQ((*envs)->first_observations()[i * 192 + k], 11 + i);
+  }
+  // Env 0 gets actions summing to -3 (value 0), env 1 to 6 * 0.5 (value 60).
+  std::vector<float> actions(12, -0.5f);
+  std::fill(actions.begin() + 6, actions.end(), 0.5f);
+  RemoteStep step;
+  for (int t = 1; t <= 4; ++t) {
+    ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+    ASSERT_EQ(step.observations.size(), 2u * 192);
+  }
+  // The fourth step ended both episodes: the final observations carry the
+  // action's echo, the rows the next episode's first (seed drawn by the env: 0).
+  ASSERT_EQ(step.final_indices, (std::vector<int>{0, 1}));
+  ASSERT_EQ(step.final_observations.size(), 2u * 192);
+  EXPECT_EQ(step.final_observations[0], 0);
+  EXPECT_EQ(step.final_observations[191], 0);
+  EXPECT_EQ(step.final_observations[192], 60);
+  EXPECT_EQ(step.final_observations[383], 60);
+  EXPECT_EQ(step.observations[192], 0);
 }
 
 TEST(RemoteEnvsTest, AKilledServerIsReportedAsUnavailableNamingItsAddress) {

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -18,6 +19,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/child_process.h"
+#include "common/invalid_field.h"
+#include "common/os.h"
+#include "common/tensor_codec.h"
 #include "flags/flags.h"
 #include "common/logging.h"
 #include "common/metrics_scrape.h"
@@ -71,6 +75,83 @@ namespace rill::tools {
 namespace {
 
 constexpr absl::Duration kTick = absl::Milliseconds(250);
+
+// A child that ends this soon after it became ready failed its start-up:
+// restarted once, and if it ends the same way again the run stops with its
+// message (it would only fail again).
+constexpr absl::Duration kStartUpGrace = absl::Seconds(10);
+
+// What one child of a run takes of this machine, measured on a tiny
+// Pendulum run (tests/configs/tiny_pendulum.textpb): an actor, the
+// evaluator, a replay shard (before its tables) or an inference server
+// about 24 MiB and 15 threads, the learner about 180 MiB and 16 threads;
+// each binds a gRPC and a metrics port.
+constexpr int64_t kChildMemoryBytes = int64_t{32} << 20;
+constexpr int64_t kLearnerMemoryBytes = int64_t{256} << 20;
+constexpr int64_t kThreadsPerChild = 16;
+constexpr int64_t kPortsPerChild = 2;
+
+std::string GiB(double bytes) { return absl::StrFormat("%.1f GiB", bytes / (1 << 30)); }
+
+// Refuses, naming the topology field, a run whose processes this machine
+// cannot hold: their memory (the replay shards' tables included), their
+// threads under this user's process limit, and two ports each from the
+// kernel's ephemeral range (leaving half of the range, and of the process
+// limit, to everything else). Without it a run of 100,000 actors starts
+// actors until the machine gives out.
+absl::Status CheckMachineHoldsTheRun(const v1::ExperimentConfig& config) {
+  const v1::TopologyConfig& topology = config.topology();
+  const int64_t actors = topology.num_actors();
+  const int64_t shards = topology.num_replay_shards();
+  const int64_t inference = topology.num_inference_servers();
+  const bool env_server = config.env().has_remote() && !config.env().remote().command().empty();
+  // Actors, the evaluator, shards, inference servers, the learner, the env server.
+  const int64_t children = actors + 1 + shards + inference + 1 + (env_server ? 1 : 0);
+  double table_bytes = 0;
+  for (const v1::TableConfig& table : config.replay().tables()) {
+    double item_bytes = 0;
+    for (const v1::ColumnSpec& column : table.signature().columns()) {
+      item_bytes += static_cast<double>(ItemBytes(column).value_or(0));
+    }
+    double capacity = static_cast<double>(table.max_size());
+    if (table.max_bytes() > 0 && item_bytes > 0) {
+      capacity = std::min(capacity, std::floor(static_cast<double>(table.max_bytes()) / item_bytes));
+    }
+    table_bytes += capacity * item_bytes;
+  }
+  const double memory = static_cast<double>(PhysicalMemoryBytes());
+  const double actor_bytes = static_cast<double>(actors + 1) * kChildMemoryBytes;
+  const double shard_bytes = static_cast<double>(shards) * (kChildMemoryBytes + table_bytes);
+  const double other_bytes = static_cast<double>(inference) * kChildMemoryBytes + kLearnerMemoryBytes;
+  const double needed = actor_bytes + shard_bytes + other_bytes;
+  const std::string processes =
+      absl::StrCat(children, " processes (", actors, " actors and the evaluator, ", shards, " replay shard(s), ",
+                   inference, " inference server(s), the learner", env_server ? ", the env server" : "", ")");
+  if (needed > memory) {
+    const char* field = actor_bytes >= shard_bytes && actor_bytes >= other_bytes ? "topology.num_actors"
+                        : shard_bytes >= other_bytes                              ? "topology.num_replay_shards"
+                                                                                  : "topology.num_inference_servers";
+    return InvalidField(field, absl::StrCat(processes, " need about ", GiB(needed), " of memory (replay tables ",
+                                            GiB(static_cast<double>(shards) * table_bytes),
+                                            "); this machine has ", GiB(memory)));
+  }
+  const char* field = actors >= shards && actors >= inference ? "topology.num_actors"
+                      : shards >= inference                   ? "topology.num_replay_shards"
+                                                              : "topology.num_inference_servers";
+  const int64_t process_limit = ProcessLimit();
+  if (process_limit / 2 / kThreadsPerChild < children) {
+    return InvalidField(field, absl::StrCat(processes, " run about ", children * kThreadsPerChild,
+                                            " threads; this user may run ", process_limit,
+                                            " (ulimit -u), and a run takes at most half"));
+  }
+  const int64_t ports = EphemeralPortCount();
+  if (ports / 2 / kPortsPerChild < children) {
+    return InvalidField(field, absl::StrCat(processes, " bind ", children * kPortsPerChild, " local ports; the kernel "
+                                            "hands out ", ports, " (/proc/sys/net/ipv4/ip_local_port_range), and a "
+                                            "run takes at most half"));
+  }
+  return absl::OkStatus();
+}
 
 class Launch {
  public:
@@ -137,6 +218,12 @@ class Launch {
   absl::Status Supervise(absl::Notification& stop);
   // The run's figures for the summary JSON.
   RunSummary Summary(const PlotFiles& plots) const;
+  // Called when `role`'s child ended with `status`, before it is restarted:
+  // Aborted, with the child's log, when it ended within kStartUpGrace of
+  // becoming ready the same way (exit status) as its previous incarnation
+  // did, which had also just started. Restarting it again would only repeat
+  // the failure.
+  absl::Status CheckRepeatedStartUpFailure(const std::string& name, const Role& role, int status);
 
   v1::ExperimentConfig config_;
   std::string run_dir_;
@@ -161,6 +248,11 @@ class Launch {
   double eval_version_ = 0;
   bool have_eval_ = false;
   absl::Time end_;
+  // When each role's current child became ready, and how its previous
+  // child ended if that child failed its start-up (see
+  // CheckRepeatedStartUpFailure).
+  std::map<const Role*, absl::Time> ready_at_;
+  std::map<const Role*, std::string> start_up_failure_;
 };
 
 absl::Status Launch::Start(const std::string& name, Role& role) {
@@ -170,8 +262,27 @@ absl::Status Launch::Start(const std::string& name, Role& role) {
   std::function<absl::Status()> supervise_env_server;
   if (env_server_ != nullptr) supervise_env_server = [this] { return SuperviseEnvServer(); };
   absl::Status started = StartRole(name, role, absl::GetFlag(FLAGS_start_timeout), supervise_env_server);
+  ready_at_[&role] = absl::Now();
   UpdatePrometheusTargets();
   return started;
+}
+
+absl::Status Launch::CheckRepeatedStartUpFailure(const std::string& name, const Role& role, int status) {
+  const auto ready = ready_at_.find(&role);
+  const bool start_up = ready != ready_at_.end() && absl::Now() - ready->second < kStartUpGrace;
+  const std::string how = ChildProcess::DescribeStatus(status);
+  if (!start_up) {
+    start_up_failure_.erase(&role);
+    return absl::OkStatus();
+  }
+  const auto previous = start_up_failure_.find(&role);
+  if (previous != start_up_failure_.end() && previous->second == how) {
+    return absl::AbortedError(absl::StrCat(name, " failed the same way twice right after starting (", how,
+                                           "), so it is not restarted again; its log ends with:\n",
+                                           role.process->LogTail(15)));
+  }
+  start_up_failure_[&role] = how;
+  return absl::OkStatus();
 }
 
 void Launch::UpdatePrometheusTargets() {
@@ -226,6 +337,7 @@ absl::Status Launch::SuperviseReplay() {
       return absl::InvalidArgumentError(absl::StrCat(name, " rejected its input (", ChildProcess::DescribeStatus(*status),
                                                      "):\n", shard.process->LogTail(10)));
     }
+    RETURN_IF_ERROR(CheckRepeatedStartUpFailure(name, shard, *status));
     if (shard.restarts >= absl::GetFlag(FLAGS_max_replay_restarts)) {
       return absl::AbortedError(absl::StrCat(name, " ended ", shard.restarts + 1, " times; last: ",
                                              ChildProcess::DescribeStatus(*status), "\n", shard.process->LogTail(10)));
@@ -252,6 +364,7 @@ absl::Status Launch::SuperviseCore(Role& role) {
     return absl::InvalidArgumentError(absl::StrCat(name, " rejected its input (", ChildProcess::DescribeStatus(*status),
                                                    "):\n", role.process->LogTail(15)));
   }
+  RETURN_IF_ERROR(CheckRepeatedStartUpFailure(name, role, *status));
   if (role.restarts >= absl::GetFlag(FLAGS_max_learner_restarts)) {
     return absl::AbortedError(absl::StrCat(name, " ended ", role.restarts + 1, " times; last: ",
                                            ChildProcess::DescribeStatus(*status), "; its log ends with:\n",
@@ -322,6 +435,7 @@ absl::Status Launch::SuperviseActors() {
       return absl::InvalidArgumentError(absl::StrCat(name, " rejected its input (", ChildProcess::DescribeStatus(*status),
                                                      "):\n", actor.process->LogTail(10)));
     }
+    RETURN_IF_ERROR(CheckRepeatedStartUpFailure(name, actor, *status));
     if (actor.restarts >= absl::GetFlag(FLAGS_max_actor_restarts)) {
       return absl::AbortedError(absl::StrCat(name, " crashed ", actor.restarts + 1, " times; last: ",
                                              ChildProcess::DescribeStatus(*status), "\n", actor.process->LogTail(10)));
@@ -666,6 +780,11 @@ int LaunchMain() {
   if (absl::GetFlag(FLAGS_num_replay_shards) > 0) {
     config->mutable_topology()->set_num_replay_shards(absl::GetFlag(FLAGS_num_replay_shards));
   }
+  // The overrides meet the config's rules (and bounds) too.
+  config = experiment::FinalizeExperimentConfig(*std::move(config));
+  if (!config.ok()) return roles::ExitWith("bad config", config.status());
+  absl::Status fits = CheckMachineHoldsTheRun(*config);
+  if (!fits.ok()) return roles::ExitWith("bad config", fits);
   std::string run_dir = absl::GetFlag(FLAGS_run_dir);
   if (run_dir.empty()) {
     run_dir = absl::StrCat(".rill-runs/", config->name().empty() ? "run" : config->name(), "-",

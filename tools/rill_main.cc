@@ -13,6 +13,7 @@
 #include "absl/flags/usage.h"
 #include "roles/actor_main.h"
 #include "bench/bench_env.h"
+#include "roles/env_server_main.h"
 #include "roles/envs_main.h"
 #include "common/lock_order.h"
 #include "common/malloc_tuning.h"
@@ -49,6 +50,10 @@ commands:
   export          a learner checkpoint's policy as TorchScript
                   (--checkpoint_dir=DIR --out=policy.pt)
   envs            the environments, with their spaces and time limits
+  env-server      serve --env=ID (with --plugin=LIBRARY, the library's env) over
+                  rill.v1.EnvService on --address=HOST:PORT (port 0: a free
+                  one, printed as "listening on HOST:PORT") for actors with
+                  env { remote { address: ... } }; [--max_episode_steps=T]
   health          whether the gRPC server on 127.0.0.1:--port is SERVING
                   (exit 0), as a Kubernetes probe of a TLS server asks it
   bench learner   update throughput of --algo=sac|td3|ddpg|sac_discrete
@@ -56,7 +61,9 @@ commands:
   bench replay    replay shard insert / sample throughput and memory per
                   stored byte, against a real shard process (JSON last line)
   bench env       env steps per second of --env=NAME, alone and in the actor
-                  loop with its policy, against bare physics (JSON last line)
+                  loop with its policy, against bare physics; with
+                  --bench_env_server, in-process against behind the C++ env
+                  server at 1 and 64 envs per stream (JSON last line)
   bench inference central inference's actions/s and round trip for 1..256
                   actor streams, against local inference (JSON last line)
   bench parameters
@@ -134,6 +141,7 @@ int main(int argc, char** argv) {
   if (command == "inference") return rill::roles::InferenceMain();
   if (command == "export") return rill::roles::ExportMain();
   if (command == "envs") return rill::roles::ListEnvsMain();
+  if (command == "env-server") return rill::roles::EnvServerMain();
   if (command == "health") return rill::roles::HealthMain();
   if (command == "bench learner") return rill::bench::RunLearnerBench();
   if (command == "bench replay") return rill::bench::RunReplayBench();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <utility>
@@ -23,17 +24,6 @@ namespace rill::envs {
 namespace {
 
 constexpr size_t kErrorBytes = 1024;
-
-std::string DTypeName(int32_t dtype) {
-  switch (dtype) {
-    case RILL_DTYPE_FLOAT32:
-      return "float32";
-    case RILL_DTYPE_UINT8:
-      return "uint8";
-    default:
-      return absl::StrCat("dtype ", dtype);
-  }
-}
 
 // The library's env `info` as a spec, or what is wrong with it.
 absl::StatusOr<EnvSpec> SpecOfInfo(const RillEnvInfo& info, int index) {
@@ -60,6 +50,8 @@ absl::StatusOr<EnvSpec> SpecOfInfo(const RillEnvInfo& info, int index) {
     return absl::InvalidArgumentError(absl::StrCat(named, ": observation_dtype ", info.observation_dtype,
                                                    " is not a RillDType (float32 = 1, uint8 = 2)"));
   }
+  spec.observation_type =
+      info.observation_dtype == RILL_DTYPE_UINT8 ? ObservationType::kUint8 : ObservationType::kFloat32;
   if (info.num_actions < 0) {
     return absl::InvalidArgumentError(absl::StrCat(named, ": num_actions ", info.num_actions, " is negative"));
   }
@@ -114,6 +106,19 @@ class PluginEnv final : public Env {
   ~PluginEnv() override { library_->table().destroy(handle_); }
 
   void Reset(float* obs) override {
+    if (!spec().uint8_observations()) return ResetRaw(obs);
+    ResetRaw(bytes_.data());
+    std::copy_n(bytes_.data(), obs_dim(), obs);
+  }
+
+  absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override {
+    if (!spec().uint8_observations()) return StepRaw(action, next_obs);
+    absl::StatusOr<StepResult> result = StepRaw(action, bytes_.data());
+    if (result.ok()) std::copy_n(bytes_.data(), obs_dim(), next_obs);
+    return result;
+  }
+
+  void ResetRaw(void* obs) override {
     char error[kErrorBytes] = {0};
     reset_error_.clear();
     if (library_->table().reset(handle_, obs, error, sizeof(error)) != 0) {
@@ -122,13 +127,13 @@ class PluginEnv final : public Env {
       reset_error_ = absl::StrCat("reset returned ", *bad);
     }
     if (!reset_error_.empty()) {
-      std::fill_n(obs, obs_dim(), 0.f);  // never read: the next Step fails
+      std::memset(obs, 0, static_cast<size_t>(spec().obs_bytes()));  // never read: the next Step fails
       return;
     }
     time_limit_.StartEpisode();
   }
 
-  absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override {
+  absl::StatusOr<StepResult> StepRaw(const float* action, void* next_obs) override {
     if (!reset_error_.empty()) return absl::FailedPreconditionError(Named(reset_error_));
     RETURN_IF_ERROR(time_limit_.CheckCanStep(name()));
     const float* checked = action;
@@ -165,13 +170,18 @@ class PluginEnv final : public Env {
 
  private:
   PluginEnv(std::shared_ptr<const PluginLibrary> library, EnvSpec spec, void* handle)
-      : Env(spec), library_(std::move(library)), handle_(handle), time_limit_(spec.max_episode_steps) {}
+      : Env(spec), library_(std::move(library)), handle_(handle), time_limit_(spec.max_episode_steps) {
+    if (spec.uint8_observations()) bytes_.resize(static_cast<size_t>(spec.obs_dim()));
+  }
 
   std::string Named(const std::string& what) const {
     return absl::StrCat("env ", name(), " of plugin ", library_->path(), ": ", what);
   }
-  // "observation[3] = nan" for the first non-finite element, if any.
-  std::optional<std::string> NonFinite(const float* obs) const {
+  // "observation[3] = nan" for the first non-finite element, if any
+  // (uint8 observations always are).
+  std::optional<std::string> NonFinite(const void* raw) const {
+    if (spec().uint8_observations()) return std::nullopt;
+    const float* obs = static_cast<const float*>(raw);
     for (int k = 0; k < obs_dim(); ++k) {
       if (!std::isfinite(obs[k])) return absl::StrCat("observation[", k, "] = ", obs[k]);
     }
@@ -183,6 +193,7 @@ class PluginEnv final : public Env {
   TimeLimit time_limit_;
   std::string reset_error_;
   std::vector<float> clipped_;
+  std::vector<uint8_t> bytes_;  // uint8 envs: the observation behind Reset / Step
 };
 
 absl::Mutex loaded_mutex(absl::kConstInit);
@@ -196,13 +207,6 @@ std::map<std::string, std::shared_ptr<const PluginLibrary>>& Loaded() ABSL_EXCLU
 absl::StatusOr<std::pair<std::shared_ptr<const PluginLibrary>, int>> Resolve(const v1::PluginEnvConfig& config) {
   ASSIGN_OR_RETURN(std::shared_ptr<const PluginLibrary> library, PluginLibrary::Load(config.library()));
   ASSIGN_OR_RETURN(const int index, library->Find(config.id()));
-  if (library->observation_dtypes()[index] != RILL_DTYPE_FLOAT32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("env ", config.id(), " of plugin ", library->path(), " observes ",
-                     DTypeName(library->observation_dtypes()[index]), " ",
-                     ShapeString(library->specs()[index].observation_shape),
-                     "; this version's actors take float32 observations"));
-  }
   return std::make_pair(std::move(library), index);
 }
 

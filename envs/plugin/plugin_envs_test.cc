@@ -146,10 +146,31 @@ TEST(PluginEnvsTest, AnUnknownIdListsTheLibrarysEnvs) {
   EXPECT_THAT(spec.status().message(), AllOf(HasSubstr("no env 'Hovr-v0'"), HasSubstr("it offers: Hover-v0")));
 }
 
-TEST(PluginEnvsTest, Uint8ObservationsAreRefusedWithTheirShape) {
-  absl::StatusOr<EnvSpec> spec = PluginEnvSpec(Config(TestPlugin("faulty_plugin"), "Camera-v0"), 0);
-  EXPECT_TRUE(absl::IsInvalidArgument(spec.status())) << spec.status();
-  EXPECT_THAT(spec.status().message(), HasSubstr("observes uint8 [2, 4, 4]"));
+TEST(PluginEnvsTest, Uint8ObservationsStayBytes) {
+  const v1::PluginEnvConfig config = Config(TestPlugin("faulty_plugin"), "Camera-v0");
+  absl::StatusOr<EnvSpec> spec = PluginEnvSpec(config, 0);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_TRUE(spec->uint8_observations());
+  EXPECT_EQ(spec->observation_shape, (std::vector<int64_t>{2, 4, 4}));
+  EXPECT_EQ(spec->obs_dim(), 32);
+  EXPECT_EQ(spec->obs_bytes(), 32);
+  absl::StatusOr<std::unique_ptr<Env>> env = MakePluginEnv(config, 0, 57);
+  ASSERT_TRUE(env.ok()) << env.status();
+  std::vector<uint8_t> pixels(32, 0);
+  (*env)->ResetRaw(pixels.data());
+  EXPECT_EQ(pixels, std::vector<uint8_t>(32, 57));
+  const float action = 2;
+  absl::StatusOr<StepResult> step = (*env)->StepRaw(&action, pixels.data());
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(step->reward, 2.f);
+  for (int k = 0; k < 16; ++k) EXPECT_EQ(pixels[k], 1) << k;
+  for (int k = 16; k < 32; ++k) EXPECT_EQ(pixels[k], 200) << k;
+  // The float interface gives the same values as floats.
+  std::vector<float> floats(32, -1.f);
+  step = (*env)->Step(&action, floats.data());
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(floats[0], 2.f);
+  EXPECT_EQ(floats[31], 200.f);
 }
 
 TEST(PluginEnvsTest, AFailedCreateCarriesTheLibrarysMessage) {

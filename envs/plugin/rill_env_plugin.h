@@ -17,8 +17,8 @@
  *
  * Semantics (Gymnasium's, as Rill's own envs have):
  *  - Observations are tensors of observation_shape in observation_dtype
- *    (row-major). This version of Rill's actors take float32; a uint8
- *    env is refused at load with the reason.
+ *    (row-major): float32, or uint8 for images, which stay uint8 through
+ *    the actors' buffers and replay and reach the networks as value / 255.
  *  - Actions: num_actions > 0 makes the env Discrete(num_actions) and
  *    action[0] holds the index as a float; num_actions == 0 makes it a Box
  *    of action_dim floats in env units, within [action_low, action_high]

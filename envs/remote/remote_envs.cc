@@ -16,8 +16,8 @@ namespace {
 
 constexpr int64_t kMaxMessageBytes = int64_t{256} << 20;
 
-// Copies `tensor` into `out` (resized) after checking it is `dtype` of
-// `shape`; InvalidArgument naming `field` otherwise.
+// Copies `tensor` into `out` (resized, in bytes) after checking it is
+// `dtype` of `shape`; InvalidArgument naming `field` otherwise.
 template <typename T>
 absl::Status Take(const v1::Tensor& tensor, v1::DType dtype, const std::vector<int64_t>& shape,
                   const std::string& field, std::vector<T>* out) {
@@ -28,16 +28,20 @@ absl::Status Take(const v1::Tensor& tensor, v1::DType dtype, const std::vector<i
                                                    "; the protocol says ", v1::DType_Name(dtype), " ",
                                                    ShapeString(shape)));
   }
-  // `shape` is the protocol's (checked sizes from the spec), `dtype` one T holds.
-  const int64_t elements = *NumElements(shape);
-  const size_t bytes = static_cast<size_t>(elements) * sizeof(T);
+  // `shape` is the protocol's (checked sizes from the spec), `dtype` one
+  // whose elements fill whole T's.
+  const size_t bytes = static_cast<size_t>(*NumElements(shape)) * static_cast<size_t>(*DTypeSize(dtype));
   if (tensor.data().size() != bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("env server answered ", field, " with ", tensor.data().size(), " bytes; ", bytes, " expected"));
   }
-  out->resize(static_cast<size_t>(elements));
+  out->resize(bytes / sizeof(T));
   if (bytes > 0) std::memcpy(out->data(), tensor.data().data(), bytes);
   return absl::OkStatus();
+}
+
+v1::DType ObservationDType(const EnvSpec& spec) {
+  return spec.uint8_observations() ? v1::DTYPE_UINT8 : v1::DTYPE_FLOAT32;
 }
 
 std::vector<int64_t> Batched(int64_t n, const std::vector<int64_t>& item) {
@@ -87,7 +91,7 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
     envs->action_shape_.assign(opened.action_space().box().shape().begin(),
                                opened.action_space().box().shape().end());
   }
-  RETURN_IF_ERROR(Take(opened.observations(), v1::DTYPE_FLOAT32, Batched(num_envs, envs->spec_.observation_shape),
+  RETURN_IF_ERROR(Take(opened.observations(), ObservationDType(envs->spec_), Batched(num_envs, envs->spec_.observation_shape),
                        "opened.observations", &envs->first_observations_));
   envs->open_errors_ = ErrorsOf(opened.errors());
   envs->observation_space_ = opened.observation_space();
@@ -132,7 +136,7 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
   }
   const v1::EnvsStepped& stepped = response_.stepped();
   const int64_t n = num_envs_;
-  RETURN_IF_ERROR(Take(stepped.observations(), v1::DTYPE_FLOAT32, Batched(n, spec_.observation_shape),
+  RETURN_IF_ERROR(Take(stepped.observations(), ObservationDType(spec_), Batched(n, spec_.observation_shape),
                        "stepped.observations", &step->observations));
   RETURN_IF_ERROR(Take(stepped.rewards(), v1::DTYPE_FLOAT32, {n}, "stepped.rewards", &step->rewards));
   RETURN_IF_ERROR(Take(stepped.terminated(), v1::DTYPE_BOOL, {n}, "stepped.terminated", &step->terminated));
@@ -146,7 +150,7 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
                                                      "]: not ascending indices below ", num_envs_));
     }
   }
-  RETURN_IF_ERROR(Take(stepped.final_observations(), v1::DTYPE_FLOAT32,
+  RETURN_IF_ERROR(Take(stepped.final_observations(), ObservationDType(spec_),
                        Batched(static_cast<int64_t>(step->final_indices.size()), spec_.observation_shape),
                        "stepped.final_observations", &step->final_observations));
   step->errors = ErrorsOf(stepped.errors());

@@ -46,12 +46,13 @@ struct RemoteEnvError {
 
 // The outcome of one step of every instance.
 struct RemoteStep {
-  std::vector<float> observations;  // [N, obs_dim]
+  // Observations are the bytes of spec().observation_type: [N, obs_bytes].
+  std::vector<uint8_t> observations;
   std::vector<float> rewards;       // [N]
   std::vector<uint8_t> terminated;  // [N]
   std::vector<uint8_t> truncated;   // [N]
   std::vector<int> final_indices;   // ascending
-  std::vector<float> final_observations;  // [final_indices.size(), obs_dim]
+  std::vector<uint8_t> final_observations;  // [final_indices.size(), obs_bytes]
   std::vector<RemoteEnvError> errors;
 };
 
@@ -66,8 +67,8 @@ class RemoteEnvs {
 
   const EnvSpec& spec() const { return spec_; }
   int size() const { return num_envs_; }
-  // [N, obs_dim]: the first observations (rows of failed resets are zeros).
-  const std::vector<float>& first_observations() const { return first_observations_; }
+  // [N, obs_bytes]: the first observations (rows of failed resets are zeros).
+  const std::vector<uint8_t>& first_observations() const { return first_observations_; }
   // Instances whose first reset failed.
   const std::vector<RemoteEnvError>& open_errors() const { return open_errors_; }
   // The server's spaces as it announced them.
@@ -86,7 +87,7 @@ class RemoteEnvs {
   int num_envs_ = 0;
   absl::Duration timeout_;
   EnvSpec spec_;
-  std::vector<float> first_observations_;
+  std::vector<uint8_t> first_observations_;
   std::vector<RemoteEnvError> open_errors_;
   v1::Space observation_space_;
   v1::Space action_space_;

@@ -18,10 +18,11 @@ absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space&
     return absl::InvalidArgumentError("env server's observation_space is not a box (a tensor)");
   }
   const v1::BoxSpace& obs = observation.box();
-  if (obs.dtype() != v1::DTYPE_FLOAT32) {
+  if (obs.dtype() != v1::DTYPE_FLOAT32 && obs.dtype() != v1::DTYPE_UINT8) {
     return absl::InvalidArgumentError(absl::StrCat("env server's observations are ", v1::DType_Name(obs.dtype()),
-                                                   "; the actors take DTYPE_FLOAT32 observations"));
+                                                   "; Rill takes DTYPE_FLOAT32 or DTYPE_UINT8 observations"));
   }
+  spec.observation_type = obs.dtype() == v1::DTYPE_UINT8 ? ObservationType::kUint8 : ObservationType::kFloat32;
   spec.observation_shape.assign(obs.shape().begin(), obs.shape().end());
   absl::StatusOr<int64_t> observation_elements = NumElements(spec.observation_shape);
   if (spec.observation_shape.empty() || !observation_elements.ok() || *observation_elements < 1) {
@@ -59,9 +60,11 @@ absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space&
 }
 
 std::optional<std::string> SpaceDifference(const EnvSpec& announced, const EnvSpec& expected) {
-  if (announced.observation_shape != expected.observation_shape) {
-    return absl::StrCat("observation shape ", ShapeString(announced.observation_shape), ", the config says ",
-                        ShapeString(expected.observation_shape));
+  if (announced.observation_shape != expected.observation_shape ||
+      announced.observation_type != expected.observation_type) {
+    return absl::StrCat("observations ", ObservationTypeName(announced.observation_type), " ",
+                        ShapeString(announced.observation_shape), ", the config says ",
+                        ObservationTypeName(expected.observation_type), " ", ShapeString(expected.observation_shape));
   }
   auto action = [](const EnvSpec& spec) {
     return spec.discrete ? absl::StrCat("Discrete(", spec.num_actions, ")")

@@ -15,7 +15,7 @@
 
 namespace rill::envs {
 
-// The EnvSpec of the spaces (float32 observations of any shape; a Box
+// The EnvSpec of the spaces (float32 or uint8 observations of any shape; a Box
 // action of any shape, flattened, or Discrete(n)), named `name` and with
 // time limit `max_episode_steps`. InvalidArgument naming the space that
 // cannot be used.
@@ -23,7 +23,7 @@ absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space&
                                        const v1::Space& action, int max_episode_steps);
 
 // How `announced` (a server's) differs from `expected` (the config's), e.g.
-// "observation shape [5], the config says [4]"; nullopt when the spaces
+// "observations float32 [5], the config says float32 [4]"; nullopt when the spaces
 // agree. Names and time limits are not compared.
 std::optional<std::string> SpaceDifference(const EnvSpec& announced, const EnvSpec& expected);
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "envs/observation.h"
 
 namespace rill::learner {
 
@@ -21,6 +22,11 @@ absl::Status CheckBatchField(const char* name, const torch::Tensor& t, const std
         absl::StrCat("batch.", name, " has shape ", ShapeString(t.sizes()), ", expected ", ShapeString(shape)));
   }
   return absl::OkStatus();
+}
+
+torch::Tensor FloatObservations(const torch::Tensor& observations) {
+  if (!observations.defined() || observations.scalar_type() != torch::kUInt8) return observations;
+  return observations.to(torch::kFloat32).mul_(envs::kUint8ObservationScale);
 }
 
 int64_t MatmulFlops(const std::vector<int64_t>& sizes, int64_t rows, size_t first) {

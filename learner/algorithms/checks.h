@@ -1,6 +1,7 @@
 // Helpers every algorithm in this folder shares: checking a batch tensor's
-// dtype, shape and device with an error that names the field, and counting
-// an MLP's matmul FLOPs for the benchmark.
+// dtype, shape and device with an error that names the field, observation
+// columns as the networks take them, and counting an MLP's matmul FLOPs for
+// the benchmark.
 #ifndef RILL_LEARNER_ALGORITHMS_CHECKS_H_
 #define RILL_LEARNER_ALGORITHMS_CHECKS_H_
 
@@ -9,8 +10,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "torch/torch.h"
 #include "common/shape.h"
+#include "envs/spec.h"
+#include "proto/tensor.pb.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 
@@ -18,6 +21,18 @@ namespace rill::learner {
 // `dtype`, not on `device` or not of `shape`.
 absl::Status CheckBatchField(const char* name, const torch::Tensor& t, const std::vector<int64_t>& shape,
                              const torch::Device& device, torch::ScalarType dtype = torch::kFloat32);
+
+// The dtype of `env`'s observation columns in replay: float32, or uint8
+// for images (items/columns.h writes them so).
+inline v1::DType ObservationColumnDType(const envs::EnvSpec& env) {
+  return env.uint8_observations() ? v1::DTYPE_UINT8 : v1::DTYPE_FLOAT32;
+}
+
+// A sampled observation column as the networks take it: uint8 (images)
+// becomes float32 scaled by 1/255 on its own device, as the actors scale it
+// (envs/observation.h); float32 and undefined tensors are returned as they
+// are.
+torch::Tensor FloatObservations(const torch::Tensor& observations);
 
 // 2 * rows * in * out summed over the layers l in [first, last) of an MLP
 // with layer widths `sizes` (input first, output last).

@@ -166,13 +166,13 @@ std::vector<ColumnRequirement> Impala::Columns() const {
   const int64_t d = obs_dim_;
   const int64_t a = action_width_;
   std::vector<ColumnRequirement> columns = {
-      {"obs", v1::DTYPE_FLOAT32, {t + 1, d}},
+      {"obs", ObservationColumnDType(options_.env), {t + 1, d}},
       options_.env.discrete ? ColumnRequirement{"action", v1::DTYPE_INT64, {t}}
                             : ColumnRequirement{"action", v1::DTYPE_FLOAT32, {t, a}},
       {"reward", v1::DTYPE_FLOAT32, {t}},
       {"terminated", v1::DTYPE_FLOAT32, {t}},
       {"truncated", v1::DTYPE_FLOAT32, {t}},
-      {"final_obs", v1::DTYPE_FLOAT32, {t, d}},
+      {"final_obs", ObservationColumnDType(options_.env), {t, d}},
       {"behaviour_log_prob", v1::DTYPE_FLOAT32, {t}},
   };
   if (options_.env.discrete) {
@@ -294,7 +294,13 @@ void Impala::UpdateValueScale(const torch::Tensor& vs) {
   bias.mul_(old_std).add_(old_mean - mean).div_(std);
 }
 
-absl::Status Impala::Update(const Batch& batch) {
+absl::Status Impala::Update(const Batch& sampled) {
+  // Images (uint8) become float32 / 255 here, on the device.
+  Batch batch = sampled;
+  for (const char* name : {"obs", "final_obs"}) {
+    auto column = batch.columns.find(name);
+    if (column != batch.columns.end()) column->second = FloatObservations(column->second);
+  }
   RETURN_IF_ERROR(CheckBatch(batch));
   try {
     const int64_t b = batch.size;

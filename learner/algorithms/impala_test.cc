@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "envs/observation.h"
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
 #include "policies/registry.h"
@@ -306,6 +307,29 @@ TEST(ImpalaTest, PopArtLearnsLargeReturnsAndTheRewardedAction) {
   // ~lr cannot carry the head's bias to 1,000 in 150 updates).
   EXPECT_GT(Stat(*impala, "value_mean"), 0.6 * 1000 * rewarded);
   EXPECT_LT(Stat(*impala, "value_mean"), 1.2 * 1000 * rewarded);
+}
+
+TEST(ImpalaTest, Uint8ImageUnrollsTrainAsTheirFloatsOver255) {
+  envs::EnvSpec image = TwoArmSpec();
+  image.observation_type = envs::ObservationType::kUint8;
+  std::unique_ptr<Impala> from_bytes = Make(Options(image, 4));
+  std::unique_ptr<Impala> from_floats = Make(Options(TwoArmSpec(), 4));
+  ASSERT_NE(from_bytes, nullptr);
+  ASSERT_NE(from_floats, nullptr);
+  for (const ColumnRequirement& column : from_bytes->Columns()) {
+    if (column.name == "obs" || column.name == "final_obs") EXPECT_EQ(column.dtype, v1::DTYPE_UINT8) << column.name;
+  }
+  Batch floats = ActedBatch(*from_floats, TwoArmSpec(), 8, 4, 3);
+  Batch bytes = floats;
+  for (const char* name : {"obs", "final_obs"}) {
+    // Pixels from the batch's values; the float batch holds exactly them / 255.
+    bytes.columns[name] = floats.columns[name].mul(40).add(128).clamp(0, 255).to(torch::kUInt8);
+    floats.columns[name] = bytes.columns[name].to(torch::kFloat32) * envs::kUint8ObservationScale;
+  }
+  ASSERT_TRUE(from_bytes->Update(bytes).ok());
+  ASSERT_TRUE(from_floats->Update(floats).ok());
+  EXPECT_EQ(Stat(*from_bytes, "policy"), Stat(*from_floats, "policy"));
+  EXPECT_EQ(Stat(*from_bytes, "total"), Stat(*from_floats, "total"));
 }
 
 TEST(ImpalaTest, BadOptionsAreRefused) {

@@ -87,6 +87,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Sac::FromConfig(const AlgorithmContex
   const v1::SacConfig& sac = learner.sac();
   SacOptions options;
   options.obs_dim = context.env.obs_dim();
+  options.observation_type = context.env.observation_type;
   options.act_dim = context.env.action_dim();
   options.hidden = context.hidden();
   options.actor_lr = sac.actor_lr();
@@ -113,6 +114,7 @@ const std::string& Sac::name() const {
 std::vector<ColumnRequirement> Sac::Columns() const {
   envs::EnvSpec env;
   env.observation_shape = {options_.obs_dim};
+  env.observation_type = options_.observation_type;
   env.action_low.assign(options_.act_dim, -1.f);
   env.action_high.assign(options_.act_dim, 1.f);
   return TransitionColumns(env);

@@ -26,6 +26,7 @@ std::vector<int64_t> LayerSizes(const SacDiscreteOptions& options) {
 envs::EnvSpec DiscreteEnv(const SacDiscreteOptions& options) {
   envs::EnvSpec env;
   env.observation_shape = {options.obs_dim};
+  env.observation_type = options.observation_type;
   env.discrete = true;
   env.num_actions = options.num_actions;
   return env;
@@ -69,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> SacDiscrete::FromConfig(const Algorit
   const v1::SacDiscreteConfig& config = learner.sac_discrete();
   SacDiscreteOptions options;
   options.obs_dim = context.env.obs_dim();
+  options.observation_type = context.env.observation_type;
   options.num_actions = context.env.num_actions;
   options.hidden = context.hidden();
   options.actor_lr = config.actor_lr();

@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "envs/spec.h"
 #include "learner/algorithms/context.h"
 #include "learner/algorithms/interface.h"
 #include "learner/algorithms/training_state.h"
@@ -40,6 +41,8 @@ namespace rill::learner {
 
 struct SacDiscreteOptions {
   int obs_dim = 0;
+  // float32, or uint8 (images: the replay columns are uint8, scaled by 1/255 on the device).
+  envs::ObservationType observation_type = envs::ObservationType::kFloat32;
   int num_actions = 0;  // >= 2
   std::vector<int> hidden = {256, 256};
   double actor_lr = 3e-4;

@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "envs/catalog.h"
+#include "envs/observation.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
+#include "learner/algorithms/checks.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/networks.h"
 #include "policies/registry.h"
@@ -467,6 +469,47 @@ TEST(SacDiscreteTest, UpdateRejectsABatchWithoutTheActionColumn) {
   batch.columns["action"] = view.action;
   EXPECT_TRUE(sac->Update(batch).ok());
   EXPECT_EQ(sac->updates(), 1);
+}
+
+TEST(SacDiscreteTest, Uint8ImageColumnsTrainAsTheirFloatsOver255) {
+  SacDiscreteOptions options = TinyOptions();
+  options.observation_type = envs::ObservationType::kUint8;
+  const std::vector<ColumnRequirement> columns = TinySacDiscrete(options)->Columns();
+  ASSERT_EQ(columns[0].name, "obs");
+  EXPECT_EQ(columns[0].dtype, v1::DTYPE_UINT8);
+  ASSERT_EQ(columns[4].name, "next_obs");
+  EXPECT_EQ(columns[4].dtype, v1::DTYPE_UINT8);
+
+  // The same transitions as bytes and as the floats the actors see.
+  const torch::Tensor pixels = torch::tensor({{51, 255}, {0, 128}}, torch::kUInt8);
+  const torch::Tensor next_pixels = torch::tensor({{255, 3}, {77, 1}}, torch::kUInt8);
+  auto batch_of = [](const torch::Tensor& obs, const torch::Tensor& next_obs) {
+    Batch batch;
+    batch.size = 2;
+    batch.columns = {{"obs", obs}, {"action", torch::tensor({1, 0}, torch::kInt64)},
+                     {"reward", torch::tensor({1.f, 0.f})}, {"terminated", torch::zeros({2})},
+                     {"next_obs", next_obs}};
+    return batch;
+  };
+  std::vector<float> scaled(4);
+  const std::vector<uint8_t> bytes = {51, 255, 0, 128};
+  envs::EnvSpec image;
+  image.observation_shape = {2};
+  image.observation_type = envs::ObservationType::kUint8;
+  std::vector<float> scratch;
+  const float* actor_view = envs::ObservationsAsFloat(image, bytes.data(), 2, &scratch);
+  EXPECT_TRUE(torch::equal(FloatObservations(pixels), torch::from_blob(const_cast<float*>(actor_view), {2, 2})))
+      << "the learner scales pixels as the actors do, bit for bit";
+
+  std::unique_ptr<SacDiscrete> from_bytes = TinySacDiscrete(options);
+  std::unique_ptr<SacDiscrete> from_floats = TinySacDiscrete();
+  ASSERT_TRUE(from_bytes->Update(batch_of(pixels, next_pixels)).ok());
+  ASSERT_TRUE(from_floats
+                  ->Update(batch_of(pixels.to(torch::kFloat32) * envs::kUint8ObservationScale,
+                                    next_pixels.to(torch::kFloat32) * envs::kUint8ObservationScale))
+                  .ok());
+  std::map<std::string, torch::Tensor> expected = from_floats->ParametersForTesting();
+  for (auto& [name, t] : from_bytes->ParametersForTesting()) EXPECT_TRUE(torch::equal(t, expected[name])) << name;
 }
 
 void ExpectRejectedNaming(const TransitionBatch& batch, const std::string& field) {

@@ -1,10 +1,12 @@
 #include "learner/algorithms/spec.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/invalid_field.h"
+#include "common/os.h"
 
 namespace rill::learner {
 namespace {
@@ -26,6 +28,19 @@ absl::Status FillDouble(Message& message, const std::string& field, bool (Messag
 }
 
 constexpr double kInf = INFINITY;
+
+// Batches each shard's sampler queues ahead of the update loop (and the
+// credits it grants): the loop takes one batch at a time, so a deeper queue
+// only holds memory. Experiment config finalization also bounds the queued
+// bytes by the machine's memory.
+constexpr int kMaxPrefetchBatches = 1024;
+
+// Most intra-op threads: 4 per core on this machine (more only contend),
+// and never fewer than kMinThreadLimit, so that a config written for a large
+// learner still loads on the smaller machines that also read it (actors,
+// replay shards).
+constexpr int kMinThreadLimit = 64;
+int MaxLearnerThreads() { return std::max(kMinThreadLimit, 4 * OnlineCores()); }
 
 #define RILL_FILL(message, prefix, field, fallback, low, high, low_open)                                      \
   do {                                                                                                          \
@@ -212,9 +227,20 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSp
     return InvalidField("learner.device", absl::StrCat(learner.device(), " is unknown (known: AUTO, CPU, CUDA)"));
   }
   if (learner.publish_every() < 0) return InvalidField("learner.publish_every", "must be > 0");
-  if (learner.prefetch_batches() < 0) return InvalidField("learner.prefetch_batches", "must be > 0");
+  if (learner.prefetch_batches() < 0 || learner.prefetch_batches() > kMaxPrefetchBatches) {
+    return InvalidField("learner.prefetch_batches",
+                        absl::StrCat(learner.prefetch_batches(), " is out of range: must be in 1..",
+                                     kMaxPrefetchBatches, " (batches queued per shard ahead of the update loop, "
+                                     "which takes one at a time)"));
+  }
   if (learner.checkpoint_every() < 0) return InvalidField("learner.checkpoint_every", "must be >= 0");
   if (learner.num_threads() < 0) return InvalidField("learner.num_threads", "must be >= 0");
+  if (learner.num_threads() > MaxLearnerThreads()) {
+    return InvalidField("learner.num_threads",
+                        absl::StrCat(learner.num_threads(), " is out of range: at most ", MaxLearnerThreads(),
+                                     " intra-op threads (4 per core of this machine's ", OnlineCores(),
+                                     ", at least ", kMinThreadLimit, "); 0 uses every core"));
+  }
   if (learner.has_max_policy_lag() && learner.max_policy_lag() < 0) {
     return InvalidField("learner.max_policy_lag", absl::StrCat(learner.max_policy_lag(), " is out of range: must be >= 0"));
   }

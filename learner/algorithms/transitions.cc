@@ -1,13 +1,14 @@
 #include "learner/algorithms/transitions.h"
 
 #include "absl/strings/str_cat.h"
+#include "learner/algorithms/checks.h"
 
 namespace rill::learner {
 
 std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env) {
   const int64_t obs = env.obs_dim();
   std::vector<ColumnRequirement> columns;
-  columns.push_back({"obs", v1::DTYPE_FLOAT32, {obs}, false});
+  columns.push_back({"obs", ObservationColumnDType(env), {obs}, false});
   if (env.discrete) {
     columns.push_back({"action", v1::DTYPE_INT64, {}, false});
   } else {
@@ -15,7 +16,7 @@ std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env) {
   }
   columns.push_back({"reward", v1::DTYPE_FLOAT32, {}, false});
   columns.push_back({"terminated", v1::DTYPE_FLOAT32, {}, false});
-  columns.push_back({"next_obs", v1::DTYPE_FLOAT32, {obs}, false});
+  columns.push_back({"next_obs", ObservationColumnDType(env), {obs}, false});
   columns.push_back({"discount", v1::DTYPE_FLOAT32, {}, true});
   return columns;
 }
@@ -33,6 +34,8 @@ absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch) {
       return absl::InvalidArgumentError(absl::StrCat("sampled batch lacks column '", field.name, "'"));
     }
   }
+  view.obs = FloatObservations(view.obs);
+  view.next_obs = FloatObservations(view.next_obs);
   view.discount = batch.column("discount");
   view.weight = batch.weight;
   return view;

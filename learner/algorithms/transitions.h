@@ -18,7 +18,7 @@ namespace rill::learner {
 // Tensors on the algorithm's device. Continuous actions are float32 in the
 // policy's [-1, 1] units; discrete actions int64 indices.
 struct TransitionBatch {
-  torch::Tensor obs;         // [B, obs_dim] float32
+  torch::Tensor obs;         // [B, obs_dim] float32 (uint8 images scaled by 1/255)
   torch::Tensor action;      // [B, act_dim] float32, or [B] int64 (discrete)
   torch::Tensor reward;      // [B] float32 (the discounted n-step sum for n > 1)
   torch::Tensor terminated;  // [B] float32, 1 where the episode ended in a terminal state (not on truncation)
@@ -38,7 +38,8 @@ struct TransitionBatch {
 // the dtypes and item shapes `env` gives them.
 std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env);
 
-// The typed view of a sampled batch (no copies). InvalidArgument naming the
+// The typed view of a sampled batch (no copies, but for uint8 observations,
+// which become float32 / 255 here). InvalidArgument naming the
 // column when a required one is missing.
 absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch);
 

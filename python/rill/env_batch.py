@@ -13,7 +13,7 @@ import traceback
 
 import numpy as np
 
-from rill.spaces import ActionSpace, ObservationSpace, SpaceError
+from rill.spaces import ActionSpace, ObservationSpace, SpaceError, all_finite
 
 
 class FactoryError(RuntimeError):
@@ -59,6 +59,11 @@ def env_time_limit(env, flag_limit):
 
 # Reward types taken without further checks (the common ones).
 _REAL_TYPES = (float, int, np.float32, np.float64)
+_REAL_TYPE_SET = frozenset(_REAL_TYPES)
+
+
+def _env_index(error):
+    return error[0]
 
 
 def _describe(error):
@@ -80,9 +85,15 @@ class EnvBatch:
         self.max_episode_steps = env_time_limit(self.envs[0], max_episode_steps)
         self.steps = [0] * count
         self.failed = [False] * count
-        # Each instance's current observation (zeros while its reset fails).
-        self.zeros = np.zeros(self.observation_space.shape, self.observation_space.dtype)
-        self.rows = [self.zeros] * count
+        space = self.observation_space
+        # Each instance's current observation, one row each, in the wire's
+        # dtype (zeros while its reset fails).
+        self.zeros = np.zeros(space.shape, space.dtype)
+        self.current = np.zeros((count,) + space.shape, space.dtype)
+        self.no_finals = np.zeros((0,) + space.shape, space.dtype)
+        # Float observations must be finite: a step's rows are checked
+        # together, in one pass over the batch (EnvBatch.step).
+        self.check_finite = space.dtype != np.uint8
 
     # One instance's reset: its first observation, or zeros and an error.
     def _reset(self, i, seed, errors):
@@ -92,13 +103,13 @@ class EnvBatch:
             obs = result[0] if isinstance(result, tuple) else result
         except Exception as error:
             errors.append((self.first + i, "reset", "reset raised " + _describe(error)))
-            self.rows[i] = self.zeros
+            self.current[i] = self.zeros
             return False
         try:
-            self.rows[i] = self.observation_space.check(obs)
+            self.current[i] = self.observation_space.check(obs)
         except SpaceError as error:
             errors.append((self.first + i, "observation", "reset's observation " + str(error)))
-            self.rows[i] = self.zeros
+            self.current[i] = self.zeros
             return False
         return True
 
@@ -107,23 +118,43 @@ class EnvBatch:
         errors = []
         for i, seed in enumerate(seeds):
             self.failed[i] = not self._reset(i, int(seed), errors)
-        return np.stack(self.rows), errors
+        return self.current.copy(), errors
 
     def step(self, actions):
-        """Steps every instance with its row of `actions`: (observations,
-        rewards, terminated, truncated, final_indices, final_observations,
-        errors), indices relative to the stream."""
+        """Steps every instance with its row of `actions` (an array, or for
+        a discrete space also a list of ints): (observations, rewards,
+        terminated, truncated, final_indices, final_observations, errors),
+        indices relative to the stream.
+
+        Every output is checked as before, at less cost per instance: an
+        observation of the space's exact shape and dtype is taken as it is,
+        and the finiteness of those of instances that go on is checked in
+        one pass over the batch; only when that fails are the offending
+        instances found, named and reset, as if each had been checked on
+        its own. Everything else (other dtypes, ended episodes, errors)
+        takes the per-instance checks."""
         count = len(self.envs)
         rewards = [0.0] * count
         terminated = [False] * count
         truncated = [False] * count
         final_indices, final_observations, errors = [], [], []
         space = self.action_space
-        if space.discrete:
+        discrete = space.discrete
+        if discrete:
             # Python ints: cheaper to check and pass than numpy scalars.
-            actions = actions.tolist()
+            if type(actions) is not list:
+                actions = actions.tolist()
+            n, start = space.n, space.start
+        elif space.shape:
+            # One writable copy; each instance gets its own row of it.
+            actions = list(np.array(actions, dtype=np.float32))
+        else:
+            actions = [np.array(action, dtype=np.float32) for action in actions]
         limit = self.max_episode_steps
-        rows, steps, failed, envs = self.rows, self.steps, self.failed, self.envs
+        current, steps, failed, envs, first = self.current, self.steps, self.failed, self.envs, self.first
+        obs_shape, obs_dtype = self.observation_space.shape, self.observation_space.dtype
+        check_finite = self.check_finite
+        ndarray, real_types, isfinite = np.ndarray, _REAL_TYPE_SET, math.isfinite
         for i in range(count):
             if failed[i]:
                 # Its last reset failed: retry it; this step is its error row.
@@ -131,15 +162,14 @@ class EnvBatch:
                 truncated[i] = True
                 continue
             action = actions[i]
-            if space.discrete:
-                if not 0 <= action < space.n:
-                    errors.append((self.first + i, "action", "action %d is outside Discrete(%d)" % (action, space.n)))
+            if discrete:
+                if not 0 <= action < n:
+                    errors.append((first + i, "action", "action %d is outside Discrete(%d)" % (action, n)))
                     truncated[i] = True
                     failed[i] = not self._reset(i, None, errors)
                     continue
-                action += space.start
-            else:
-                action = np.array(action, dtype=np.float32)
+                if start:
+                    action += start
             try:
                 result = envs[i].step(action)
                 if type(result) is not tuple or len(result) != 5:
@@ -152,28 +182,56 @@ class EnvBatch:
             except Exception as error:
                 field, message = "step", "step raised " + _describe(error)
             else:
-                field, message, obs = self._check_step(obs, reward, term, trunc)
+                if (type(obs) is ndarray and obs.dtype is obs_dtype and obs.shape == obs_shape
+                        and type(reward) in real_types and isfinite(reward)
+                        and (term is False or term is True) and (trunc is False or trunc is True)):
+                    # The common case: every check but finiteness passed.
+                    field = None
+                    finite_unknown = check_finite
+                else:
+                    field, message, obs = self._check_step(obs, reward, term, trunc)
+                    finite_unknown = False
+                    if field is None:  # numpy bools
+                        term, trunc = bool(term), bool(trunc)
             if field is not None:
-                errors.append((self.first + i, field, message))
+                errors.append((first + i, field, message))
                 truncated[i] = True
                 failed[i] = not self._reset(i, None, errors)
                 continue
-            rewards[i] = reward
             steps[i] += 1
-            term = bool(term)
-            trunc = bool(trunc) or (not term and limit > 0 and steps[i] >= limit)
-            terminated[i] = term
-            truncated[i] = trunc
+            if not (term or trunc) and limit and steps[i] >= limit:
+                trunc = True
             if term or trunc:
-                final_indices.append(self.first + i)
-                final_observations.append(obs)
+                if finite_unknown and not all_finite(obs):
+                    errors.append((first + i, "observation", "step's observation holds NaN or infinity"))
+                    truncated[i] = True
+                    failed[i] = not self._reset(i, None, errors)
+                    continue
+                rewards[i] = reward
+                terminated[i] = term
+                truncated[i] = trunc
+                final_indices.append(first + i)
+                # A copy: an env may reuse its observation's array in reset.
+                final_observations.append(obs.copy())
                 failed[i] = not self._reset(i, None, errors)
             else:
-                rows[i] = obs
-        final = (np.stack(final_observations) if final_observations
-                 else np.zeros((0,) + self.observation_space.shape, self.observation_space.dtype))
-        return (np.stack(rows), np.array(rewards, np.float32), np.array(terminated, np.bool_),
-                np.array(truncated, np.bool_), final_indices, final, errors)
+                rewards[i] = reward
+                current[i] = obs
+        if check_finite and not all_finite(current):
+            # Rare: name and reset each instance whose observation is not
+            # finite, as the per-instance check would have (only instances
+            # that went on can be among them: the others' rows are checked).
+            for i in np.flatnonzero(~np.isfinite(current.reshape(count, -1)).all(axis=1)).tolist():
+                errors.append((first + i, "observation", "step's observation holds NaN or infinity"))
+                rewards[i] = 0.0
+                truncated[i] = True
+                failed[i] = not self._reset(i, None, errors)
+            errors.sort(key=_env_index)  # in instance order, as if checked one by one
+        final = np.stack(final_observations) if final_observations else self.no_finals
+        # bytes() of a list of bools is its bool array's bytes, made faster
+        # than np.array makes the array.
+        return (current.copy(), np.array(rewards, np.float32), np.frombuffer(bytes(terminated), np.bool_),
+                np.frombuffer(bytes(truncated), np.bool_), final_indices, final, errors)
 
     def _check_step(self, obs, reward, term, trunc):
         """(None, None, the observation as the wire carries it), or the

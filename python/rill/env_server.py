@@ -14,16 +14,19 @@ a free port; the bound address is printed as "listening on HOST:PORT".
 import argparse
 import concurrent.futures
 import logging
+import math
 import signal
 import sys
 import threading
 
 import grpc
 import numpy as np
+from google.protobuf.message import DecodeError
 
-from rill import tensors
+from rill import tensors, wire
 from rill._proto import env_pb2
 from rill.env_batch import EnvBatch, FactoryError, ProcessEnvBatch
+from rill.spaces import all_finite
 
 METHOD = "/rill.v1.EnvService/Connect"
 MAX_ENVS = 4096
@@ -40,17 +43,65 @@ class StreamError(Exception):
         self.code = code
 
 
-def _stepped(result):
-    observations, rewards, terminated, truncated, final_indices, final_observations, errors = result
-    message = env_pb2.EnvsStepped(final_indices=final_indices)
-    tensors.to_tensor(observations, message.observations)
-    tensors.to_tensor(rewards, message.rewards)
-    tensors.to_tensor(terminated, message.terminated)
-    tensors.to_tensor(truncated, message.truncated)
-    tensors.to_tensor(final_observations, message.final_observations)
-    for index, field, text in errors:
-        message.errors.add(env_index=index, field=field, message=text)
-    return env_pb2.EnvResponse(stepped=message)
+def parse_request(data):
+    """The EnvRequest serialized in `data`."""
+    try:
+        return env_pb2.EnvRequest.FromString(data)
+    except DecodeError as error:
+        raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "a message that is no rill.v1.EnvRequest: %s"
+                          % error) from None
+
+
+class Steps:
+    """Answers the steps of one stream: a serialized request in, the
+    serialized EnvResponse out, or a StreamError that ends the stream."""
+
+    def __init__(self, stream, batch, num_envs):
+        self.stream, self.batch = stream, batch
+        self.action_shape = (num_envs,) + tuple(batch.action_space.shape)
+        self.wire_dtype = batch.action_space.wire_dtype()
+        self.discrete = batch.action_space.discrete
+        # A step request whose actions have exactly the stream's dtype and
+        # shape is this prefix and then their bytes (None: always parse).
+        self.prefix = wire.step_request_prefix(self.wire_dtype, self.action_shape)
+        self.offset = len(self.prefix or b"")
+        self.request_bytes = self.offset + self.wire_dtype.itemsize * math.prod(self.action_shape)
+        self.encode = wire.SteppedEncoder(num_envs, batch.observation_space.shape,
+                                          batch.observation_space.dtype).encode
+
+    def __call__(self, request):
+        if self.prefix is not None and len(request) == self.request_bytes and request.startswith(self.prefix):
+            actions = np.frombuffer(request, self.wire_dtype, offset=self.offset)
+            # Discrete actions go on as Python ints (EnvBatch.step's form).
+            actions = actions.tolist() if self.discrete else actions.reshape(self.action_shape)
+        else:
+            # Anything else: parsed, and what is wrong with it named.
+            request = parse_request(request)
+            if request.WhichOneof("kind") != "step":
+                raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
+                                  "a stream opens once; then every message is a step (got %s)"
+                                  % request.WhichOneof("kind"))
+            actions = self._actions(request.step.actions, self.action_shape, self.wire_dtype)
+        if not self.discrete and not all_finite(actions):
+            raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "step.actions holds NaN or infinity")
+        result = self.batch.step(actions)
+        for index, field, text in result[6]:
+            log.warning("stream %d env %d: %s: %s", self.stream, index, field, text)
+        return self.encode(*result)
+
+    @staticmethod
+    def _actions(tensor, action_shape, wire_dtype):
+        """step.actions as an array of the stream's shape and dtype, or the
+        StreamError that names what is wrong with it."""
+        try:
+            actions = tensors.from_tensor(tensor)
+        except ValueError as error:
+            raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "step.actions: %s" % error) from None
+        if actions.shape != action_shape or actions.dtype != wire_dtype:
+            raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
+                              "step.actions has dtype %s and shape %s; this stream takes %s %s"
+                              % (actions.dtype.name, list(actions.shape), wire_dtype.name, list(action_shape)))
+        return actions
 
 
 class EnvService:
@@ -72,43 +123,15 @@ class EnvService:
             first = next(requests, None)
             if first is None:
                 return
+            first = parse_request(first)
             if first.WhichOneof("kind") != "open":
                 raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
                                   "the first message of a stream must be open (got %s)" % first.WhichOneof("kind"))
             batch = self._open(first.open)
-            observations, errors = batch.reset_all(list(first.open.seeds))
-            opened = env_pb2.EnvsOpened(env_id=self.factory_spec,
-                                        observation_space=batch.observation_space.message(),
-                                        action_space=batch.action_space.message(),
-                                        max_episode_steps=batch.max_episode_steps)
-            tensors.to_tensor(observations, opened.observations)
-            for index, field, text in errors:
-                log.warning("stream %d env %d: %s: %s", stream, index, field, text)
-                opened.errors.add(env_index=index, field=field, message=text)
-            log.info("stream %d: %d envs of %s", stream, first.open.num_envs, self.factory_spec)
-            yield env_pb2.EnvResponse(opened=opened)
-            action_shape = (first.open.num_envs,) + tuple(batch.action_space.shape)
-            wire_dtype = batch.action_space.wire_dtype()
+            yield self._opened(stream, batch, first.open)
+            step = Steps(stream, batch, first.open.num_envs)
             for request in requests:
-                if request.WhichOneof("kind") != "step":
-                    raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
-                                      "a stream opens once; then every message is a step (got %s)"
-                                      % request.WhichOneof("kind"))
-                try:
-                    actions = tensors.from_tensor(request.step.actions)
-                except ValueError as error:
-                    raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "step.actions: %s" % error) from None
-                if actions.shape != action_shape or actions.dtype != wire_dtype:
-                    raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
-                                      "step.actions has dtype %s and shape %s; this stream takes %s %s"
-                                      % (actions.dtype.name, list(actions.shape), wire_dtype.name,
-                                         list(action_shape)))
-                if not batch.action_space.discrete and not np.all(np.isfinite(actions)):
-                    raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "step.actions holds NaN or infinity")
-                response = _stepped(batch.step(actions))
-                for error in response.stepped.errors:
-                    log.warning("stream %d env %d: %s: %s", stream, error.env_index, error.field, error.message)
-                yield response
+                yield step(request)
         except StreamError as error:
             log.warning("stream %d: %s", stream, error)
             context.abort(error.code, str(error))
@@ -121,6 +144,20 @@ class EnvService:
         finally:
             if batch is not None:
                 batch.close()
+
+    def _opened(self, stream, batch, request):
+        """The serialized EnvsOpened answer to `request` (an OpenEnvs)."""
+        observations, errors = batch.reset_all(list(request.seeds))
+        opened = env_pb2.EnvsOpened(env_id=self.factory_spec,
+                                    observation_space=batch.observation_space.message(),
+                                    action_space=batch.action_space.message(),
+                                    max_episode_steps=batch.max_episode_steps)
+        tensors.to_tensor(observations, opened.observations)
+        for index, field, text in errors:
+            log.warning("stream %d env %d: %s: %s", stream, index, field, text)
+            opened.errors.add(env_index=index, field=field, message=text)
+        log.info("stream %d: %d envs of %s", stream, request.num_envs, self.factory_spec)
+        return env_pb2.EnvResponse(opened=opened).SerializeToString()
 
     def _open(self, request):
         if not 1 <= request.num_envs <= MAX_ENVS:
@@ -140,8 +177,9 @@ def serve(factory_spec, address, processes=1, max_episode_steps=0, max_streams=2
     handler = grpc.method_handlers_generic_handler("rill.v1.EnvService", {
         "Connect": grpc.stream_stream_rpc_method_handler(
             service.connect,
-            request_deserializer=env_pb2.EnvRequest.FromString,
-            response_serializer=env_pb2.EnvResponse.SerializeToString),
+            # connect reads serialized EnvRequests and yields serialized
+            # EnvResponses: the common ones it reads and writes itself.
+            request_deserializer=None, response_serializer=None),
     })
     options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -26,13 +26,22 @@ def dtype_code(dtype):
 
 def to_tensor(array, out=None):
     """The Tensor of `array` (copied once into the message's bytes)."""
-    array = np.asarray(array)
+    if type(array) is not np.ndarray:
+        array = np.asarray(array)
     tensor = out if out is not None else tensor_pb2.Tensor()
-    tensor.dtype = dtype_code(array.dtype)
-    del tensor.shape[:]
+    dtype = array.dtype
+    # A native little-endian dtype of the wire (the common case) is a key of
+    # _FROM_NUMPY as it is; anything else goes through dtype_code.
+    code = _FROM_NUMPY.get(dtype) if dtype.byteorder != ">" else None
+    if code is None:
+        code = dtype_code(dtype)
+        if dtype.byteorder == ">":
+            array = array.astype(dtype.newbyteorder("<"))
+    tensor.dtype = code
+    if out is not None:
+        del tensor.shape[:]
     tensor.shape.extend(array.shape)
-    tensor.data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")
-                                       if array.dtype.byteorder == ">" else array.dtype).tobytes()
+    tensor.data = array.tobytes()  # C order, whatever the array's strides
     return tensor
 
 
@@ -44,10 +53,14 @@ def from_tensor(tensor):
         raise ValueError("tensor dtype %s is not one Rill knows" % tensor_pb2.DType.Name(tensor.dtype)
                          if tensor.dtype in tensor_pb2.DType.values() else "tensor dtype %d is unknown" % tensor.dtype)
     shape = tuple(tensor.shape)
-    if any(d < 0 for d in shape):
-        raise ValueError("tensor shape %s has a negative dimension" % (list(shape),))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(tensor.data) != expected:
+    size = 1
+    for d in shape:
+        if d < 0:
+            raise ValueError("tensor shape %s has a negative dimension" % (list(shape),))
+        size *= d
+    expected = size * dtype.itemsize
+    data = tensor.data
+    if len(data) != expected:
         raise ValueError("tensor of dtype %s and shape %s needs %d bytes, has %d"
-                         % (dtype.name, list(shape), expected, len(tensor.data)))
-    return np.frombuffer(tensor.data, dtype=dtype).reshape(shape)
+                         % (dtype.name, list(shape), expected, len(data)))
+    return np.frombuffer(data, dtype=dtype).reshape(shape)

@@ -109,8 +109,14 @@ std::string EncodeManifest(const CheckpointSummary& s, const std::vector<std::st
   absl::StrAppend(&text, "duration_micros ", absl::ToInt64Microseconds(s.duration), "\n");
   absl::StrAppend(&text, "pause_micros ", absl::ToInt64Microseconds(s.pause), "\n");
   absl::StrAppend(&text, "tables ", table_names.size(), "\n");
-  // Names last, one per line (a name is any text without a newline).
+  // Names next, one per line (a name is any text without a newline).
   for (const std::string& name : table_names) absl::StrAppend(&text, name, "\n");
+  // Fields added since, after the names, where the reader of format 1 does
+  // not look.
+  if (s.wal_position.has_value()) {
+    absl::StrAppend(&text, "wal_sequence ", s.wal_position->sequence, "\n");
+    absl::StrAppend(&text, "wal_item ", s.wal_position->item, "\n");
+  }
   return text;
 }
 
@@ -147,6 +153,17 @@ absl::StatusOr<Manifest> ReadManifest(const std::string& folder) {
   const int64_t num_tables = fields["tables"];
   if (num_tables < 0 || static_cast<int64_t>(lines.size()) < 9 + num_tables) return bad("table list cut short");
   for (int64_t i = 0; i < num_tables; ++i) manifest.table_names.push_back(lines[9 + i]);
+  std::map<std::string, uint64_t> extra;
+  for (size_t i = static_cast<size_t>(9 + num_tables); i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    std::vector<std::string> kv = absl::StrSplit(lines[i], absl::MaxSplits(' ', 1));
+    uint64_t value;
+    if (kv.size() != 2 || !absl::SimpleAtoi(kv[1], &value)) return bad(absl::StrCat("line ", i + 1));
+    extra[kv[0]] = value;
+  }
+  if (extra.count("wal_sequence") && extra.count("wal_item")) {
+    manifest.summary.wal_position = WalPosition{extra["wal_sequence"], extra["wal_item"]};
+  }
   return manifest;
 }
 
@@ -326,7 +343,8 @@ absl::StatusOr<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std
 }
 
 absl::StatusOr<CheckpointSummary> CheckpointStore::Write(const v1::ReplayConfig& config,
-                                                         const std::vector<Table*>& tables, uint64_t wal_segment) {
+                                                         const std::vector<Table*>& tables, uint64_t wal_segment,
+                                                         const std::optional<WalPosition>& wal_position) {
   if (static_cast<int>(tables.size()) != config.tables_size()) {
     return absl::InternalError("checkpoint: the tables do not match the config");
   }
@@ -334,6 +352,7 @@ absl::StatusOr<CheckpointSummary> CheckpointStore::Write(const v1::ReplayConfig&
   CheckpointSummary summary;
   summary.sequence = next_sequence_++;
   summary.wal_segment = wal_segment;
+  summary.wal_position = wal_position;
   const std::string name = CheckpointName(summary.sequence);
   const std::string temporary = absl::StrCat(dir_, "/", kTempPrefix, name.substr(std::strlen(kCheckpointPrefix)));
   summary.path = absl::StrCat(dir_, "/", name);
@@ -402,7 +421,8 @@ uint64_t CheckpointStore::OldestNeededWalSegment() const {
 }
 
 absl::StatusOr<std::optional<CheckpointSummary>> CheckpointStore::RestoreLatest(
-    const v1::ReplayConfig& config, std::vector<std::unique_ptr<Table>>* tables) {
+    const v1::ReplayConfig& config, std::vector<std::unique_ptr<Table>>* tables,
+    std::vector<SkippedCheckpoint>* skipped) {
   ASSIGN_OR_RETURN(Listing listing, ListDir(dir_));
   for (const std::string& temporary : listing.temporaries) {
     RILL_LOG(WARNING) << "skipping half-written checkpoint '" << temporary << "' (no completion marker)";
@@ -412,6 +432,9 @@ absl::StatusOr<std::optional<CheckpointSummary>> CheckpointStore::RestoreLatest(
     absl::StatusOr<Manifest> manifest = ReadManifest(folder);
     if (!manifest.ok()) {
       RILL_LOG(WARNING) << "skipping half-written checkpoint '" << folder << "': " << manifest.status().message();
+      if (skipped != nullptr) {
+        skipped->push_back(SkippedCheckpoint{folder, std::string(manifest.status().message()), std::nullopt});
+      }
       continue;
     }
     // The same tables, by name.
@@ -457,6 +480,9 @@ absl::StatusOr<std::optional<CheckpointSummary>> CheckpointStore::RestoreLatest(
     }
     if (status.ok()) return std::optional<CheckpointSummary>(manifest->summary);
     RILL_LOG(WARNING) << "skipping corrupt checkpoint '" << folder << "': " << status.message();
+    if (skipped != nullptr) {
+      skipped->push_back(SkippedCheckpoint{folder, std::string(status.message()), manifest->summary.items});
+    }
     ASSIGN_OR_RETURN(*tables, CreateTables(config));
   }
   return std::optional<CheckpointSummary>();

@@ -19,13 +19,21 @@
 // Each table is copied with Table::Snapshot (the only time its lock is
 // held; the pause) and serialized after the lock is released.
 //
+// The manifest lists its fields, the table names, and (WAL mode) the log's
+// position at the checkpoint's rotation as "wal_sequence"/"wal_item" lines
+// after the names, where a reader of the format before ignores them.
+//
 // Restore: the newest complete checkpoint whose files read back with valid
 // checksums. A checkpoint whose tables differ from the config (other tables,
 // or a table whose config differs in anything but its rate limiter:
 // signature, selector, remover, capacity, max_times_sampled, exponents) is
 // refused with FailedPrecondition naming the table and the difference: the
 // shard must not silently drop its data nor serve it under another layout.
-// A corrupt one is skipped with a warning and the next older one tried.
+// A corrupt one is skipped with a warning and the next older one tried,
+// and reported to the caller: whether falling back loses acknowledged
+// items is ShardDurability's to judge (it may refuse to start). A folder
+// ckpt-<n> is a committed checkpoint (the rename is the commit), so one
+// without a valid manifest counts as corrupt, unlike a .tmp-* folder.
 //
 // Thread-compatible: one thread (the shard's checkpointer) uses a store.
 #ifndef RILL_REPLAY_DURABILITY_CHECKPOINT_H_
@@ -41,6 +49,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "proto/config.pb.h"
+#include "replay/durability/wal_format.h"
 #include "replay/table.h"
 
 namespace rill::replay {
@@ -57,6 +66,19 @@ struct CheckpointSummary {
   // WAL mode: the first log segment not covered by the checkpoint (a restore
   // replays it and the later ones); 0 otherwise.
   uint64_t wal_segment = 0;
+  // WAL mode: the log's position at the rotation before the snapshot (its
+  // first record not covered); nullopt otherwise, or in a checkpoint written
+  // before positions were kept.
+  std::optional<WalPosition> wal_position;
+};
+
+// A checkpoint RestoreLatest could not restore.
+struct SkippedCheckpoint {
+  std::string path;
+  std::string reason;  // names the file (and offset) at fault
+  // The items its manifest says it holds; nullopt when the manifest is
+  // unreadable.
+  std::optional<int64_t> items;
 };
 
 class CheckpointStore {
@@ -70,15 +92,19 @@ class CheckpointStore {
   // each table's lock. Internal on an I/O error (nothing half-written is
   // left as a complete checkpoint; the previous ones stay).
   absl::StatusOr<CheckpointSummary> Write(const v1::ReplayConfig& config, const std::vector<Table*>& tables,
-                                          uint64_t wal_segment);
+                                          uint64_t wal_segment,
+                                          const std::optional<WalPosition>& wal_position = std::nullopt);
 
   // Restores the newest valid checkpoint into `tables` (freshly created,
   // empty, tables[i] from config.tables(i)); on a corrupt checkpoint the
   // tables are recreated empty before the next older one is tried. nullopt
-  // when there is none. FailedPrecondition for a config mismatch (see
-  // above); Internal / InvalidArgument if tables cannot be recreated.
+  // when there is none. `skipped`, if given, receives the checkpoints newer
+  // than the one restored that were corrupt (newest first).
+  // FailedPrecondition for a config mismatch (see above); Internal /
+  // InvalidArgument if tables cannot be recreated.
   absl::StatusOr<std::optional<CheckpointSummary>> RestoreLatest(const v1::ReplayConfig& config,
-                                                                 std::vector<std::unique_ptr<Table>>* tables);
+                                                                 std::vector<std::unique_ptr<Table>>* tables,
+                                                                 std::vector<SkippedCheckpoint>* skipped = nullptr);
 
   // The smallest wal_segment of the complete checkpoints on disk (the log
   // must be kept from there on); 0 when there is none.

@@ -1,5 +1,6 @@
-// Framed records on disk, the unit of checkpoint files (replay/checkpoint.h)
-// and write-ahead-log segments (replay/wal.h): each record is
+// Framed records on disk, the unit of checkpoint files (checkpoint.h) and
+// of write-ahead-log segments of format 1 (wal_format.h; format 2 frames its
+// records itself): each record is
 //   [u32 payload length][u32 CRC-32C of length and payload][payload]
 // in little-endian, so a reader tells a complete record from a torn or
 // corrupted one. Plus the few POSIX file helpers both need (write all,

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
@@ -18,6 +19,90 @@ prometheus::Histogram::BucketBoundaries CheckpointBuckets() {
   prometheus::Histogram::BucketBoundaries buckets;
   for (double b = 1e-4; b < 200; b *= 2.5) buckets.push_back(b);
   return buckets;
+}
+
+OnCorruption FromConfig(v1::DurabilityConfig::OnCorruption on_corruption) {
+  switch (on_corruption) {
+    case v1::DurabilityConfig::SKIP_RECORD:
+      return OnCorruption::kSkipRecord;
+    case v1::DurabilityConfig::TRUNCATE:
+      return OnCorruption::kTruncate;
+    default:
+      return OnCorruption::kRefuse;
+  }
+}
+
+constexpr char kHowToAccept[] =
+    "To start anyway, set replay.durability.on_corruption to SKIP_RECORD or TRUNCATE (the loss is logged, counted in "
+    "rill_replay_recovery_lost_items_total and shown by `rill replay info`); or repair or restore the files first";
+
+// "checkpoint 'P' is corrupt (why) and held N items", for the newest of
+// `skipped`, and how many older ones were corrupt too.
+std::string DescribeSkipped(const std::vector<SkippedCheckpoint>& skipped) {
+  const SkippedCheckpoint& newest = skipped.front();
+  std::string text = absl::StrCat("checkpoint '", newest.path, "' is corrupt (", newest.reason, ")");
+  if (newest.items.has_value()) absl::StrAppend(&text, " and held ", *newest.items, " items");
+  if (skipped.size() > 1) absl::StrAppend(&text, ", and so are ", skipped.size() - 1, " older ones");
+  return text;
+}
+
+// What passing over the corrupt checkpoints `skipped` for `restored` loses
+// where no log can make up for it: in checkpoint mode, and in WAL mode when
+// the restored checkpoint predates log positions. Empty `text` otherwise
+// (in WAL mode RecoverWal then checks that the log covers every item since
+// the restored checkpoint).
+struct SkippedLoss {
+  std::string text;
+  int64_t items = 0;
+  bool unknown = false;
+};
+
+SkippedLoss JudgeSkippedCheckpoints(v1::DurabilityConfig::Mode mode, const std::vector<SkippedCheckpoint>& skipped,
+                                    const std::optional<CheckpointSummary>& restored) {
+  SkippedLoss loss;
+  const SkippedCheckpoint& newest = skipped.front();
+  const std::string fallback =
+      restored.has_value()
+          ? absl::StrCat("the next older checkpoint '", restored->path, "' holds ", restored->items, " items")
+          : "no older checkpoint is readable";
+  if (mode == v1::DurabilityConfig::CHECKPOINT) {
+    loss.text = absl::StrCat(DescribeSkipped(skipped), "; ", fallback,
+                             ", and checkpoint mode keeps no log of the items since: ");
+    if (newest.items.has_value()) {
+      // A lower bound: items may also have left between the two.
+      loss.items = std::max<int64_t>(0, *newest.items - (restored.has_value() ? restored->items : 0));
+      absl::StrAppend(&loss.text, "at least ", loss.items, " acknowledged items are lost");
+    } else {
+      absl::StrAppend(&loss.text, "an unknown number of acknowledged items are lost");
+      loss.unknown = true;
+    }
+  } else if (restored.has_value() && !restored->wal_position.has_value()) {
+    loss.text = absl::StrCat(DescribeSkipped(skipped), "; ", fallback,
+                             " but predates write-ahead log positions, so it cannot be shown that the log covers "
+                             "every item since it: an unknown number of acknowledged items may be lost");
+    loss.unknown = true;
+  }
+  return loss;
+}
+
+// Inserts one log record's items into their table.
+absl::Status ApplyLogRecord(const std::string& dir, const absl::flat_hash_map<std::string, Table*>& by_name,
+                            std::string_view payload, v1::InsertRequest* request) {
+  if (!request->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    return absl::DataLossError("a write-ahead log record with a valid checksum does not parse");
+  }
+  auto it = by_name.find(request->table());
+  if (it == by_name.end()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the write-ahead log in '", dir, "' holds items of table '", request->table(),
+        "', which the config does not have; restore it with its own config or move the durability dir away"));
+  }
+  absl::Status st = it->second->ReplayInsert(*request);
+  if (absl::IsInvalidArgument(st)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the write-ahead log in '", dir, "' does not fit the config: ", st.message()));
+  }
+  return st;
 }
 
 }  // namespace
@@ -55,6 +140,12 @@ ShardDurability::ShardDurability(const v1::ReplayConfig& config, std::string dir
                               .Help("Checkpoints that failed to be written.")
                               .Register(*registry)
                               .Add({});
+  recovery_lost_items_ = &prometheus::BuildCounter()
+                              .Name("rill_replay_recovery_lost_items_total")
+                              .Help("Acknowledged items that start-up recovery lost to damaged checkpoint or "
+                                    "write-ahead log files (accepted by durability.on_corruption).")
+                              .Register(*registry)
+                              .Add({});
   if (config.durability().mode() == v1::DurabilityConfig::WAL) {
     wal_sync_seconds_ = &prometheus::BuildHistogram()
                              .Name("rill_replay_wal_sync_seconds")
@@ -73,9 +164,17 @@ absl::StatusOr<std::unique_ptr<ShardDurability>> ShardDurability::Open(const v1:
     return absl::InvalidArgumentError(
         absl::StrCat("durability mode ", v1::DurabilityConfig::Mode_Name(mode), " keeps nothing to open"));
   }
+  const v1::DurabilityConfig::OnCorruption choice = config.durability().on_corruption();
+  if (!v1::DurabilityConfig::OnCorruption_IsValid(choice)) {
+    return absl::InvalidArgumentError(absl::StrCat("replay.durability.on_corruption: ", choice,
+                                                   " is unknown (known: REFUSE, SKIP_RECORD, TRUNCATE)"));
+  }
+  const OnCorruption on_corruption = FromConfig(choice);
   std::unique_ptr<ShardDurability> durability(new ShardDurability(config, dir, registry));
   ASSIGN_OR_RETURN(durability->store_, CheckpointStore::Open(dir, config.durability().keep_latest()));
-  ASSIGN_OR_RETURN(std::optional<CheckpointSummary> restored, durability->store_->RestoreLatest(config, tables));
+  std::vector<SkippedCheckpoint> skipped;
+  ASSIGN_OR_RETURN(std::optional<CheckpointSummary> restored,
+                   durability->store_->RestoreLatest(config, tables, &skipped));
   std::string report;
   if (restored.has_value()) {
     report = absl::StrCat("restored checkpoint '", restored->path, "': ", restored->items, " items, ",
@@ -84,51 +183,101 @@ absl::StatusOr<std::unique_ptr<ShardDurability>> ShardDurability::Open(const v1:
     report = absl::StrCat("no checkpoint in '", dir, "': starting empty");
   }
 
+  // What recovery lost, once on_corruption accepted it.
+  int64_t lost_items = 0;
+  bool loss_unknown = false;
+  std::vector<std::string> losses;
+  if (!skipped.empty()) {
+    const SkippedLoss loss = JudgeSkippedCheckpoints(mode, skipped, restored);
+    if (!loss.text.empty()) {
+      if (on_corruption == OnCorruption::kRefuse) {
+        return absl::FailedPreconditionError(absl::StrCat("refusing to start: ", loss.text, ". ", kHowToAccept));
+      }
+      RILL_LOG(ERROR) << loss.text << " (on_corruption " << OnCorruptionName(on_corruption) << ": starting anyway)";
+      losses.push_back(loss.text);
+      lost_items += loss.items;
+      loss_unknown |= loss.unknown;
+    }
+    absl::StrAppend(&report, "; passed over ", DescribeSkipped(skipped));
+  }
+
+  WriteAheadLog::Options options;
   if (mode == v1::DurabilityConfig::WAL) {
     // Replay the log written after the checkpoint.
-    const uint64_t first = restored.has_value() ? restored->wal_segment : 0;
+    WalRecoveryOptions recovery;
+    recovery.first_segment = restored.has_value() ? restored->wal_segment : 0;
+    // Nothing restored: the log must reach back to its first record.
+    recovery.start = restored.has_value() ? restored->wal_position : std::optional<WalPosition>(WalPosition{});
+    recovery.on_corruption = on_corruption;
     absl::flat_hash_map<std::string, Table*> by_name;
     for (const auto& table : *tables) by_name[table->name()] = table.get();
     v1::InsertRequest request;
-    ASSIGN_OR_RETURN(WriteAheadLog::ReadStats stats,
-                     WriteAheadLog::ReadSegments(dir, first, [&](std::string_view payload) -> absl::Status {
-                       if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-                         return absl::DataLossError("a write-ahead log record with a valid checksum does not parse");
-                       }
-                       auto it = by_name.find(request.table());
-                       if (it == by_name.end()) {
-                         return absl::FailedPreconditionError(absl::StrCat(
-                             "the write-ahead log in '", dir, "' holds items of table '", request.table(),
-                             "', which the config does not have; restore it with its own config or move the "
-                             "durability dir away"));
-                       }
-                       absl::Status st = it->second->ReplayInsert(request);
-                       if (absl::IsInvalidArgument(st)) {
-                         return absl::FailedPreconditionError(absl::StrCat(
-                             "the write-ahead log in '", dir, "' does not fit the config: ", st.message()));
-                       }
-                       return st;
-                     }));
+    bool apply_failed = false;
+    auto apply = [&](std::string_view payload) -> absl::Status {
+      absl::Status st = ApplyLogRecord(dir, by_name, payload, &request);
+      apply_failed = !st.ok();
+      return st;
+    };
+    absl::StatusOr<WalRecoveryResult> recovered = RecoverWal(dir, recovery, apply);
+    if (!recovered.ok()) {
+      if (apply_failed || !absl::IsFailedPrecondition(recovered.status())) return recovered.status();
+      std::string context;
+      if (!skipped.empty()) {
+        context = absl::StrCat(DescribeSkipped(skipped), ", so the log must cover every item since ",
+                               restored.has_value() ? absl::StrCat("'", restored->path, "'") : "its first record",
+                               "; but ");
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("refusing to start: ", context, recovered.status().message(), ". ", kHowToAccept));
+    }
+    const WalRecoveryResult& stats = *recovered;
+    lost_items += stats.lost_items;
+    loss_unknown |= stats.loss_unknown;
+    losses.insert(losses.end(), stats.losses.begin(), stats.losses.end());
     int64_t held = 0;
     for (const auto& table : *tables) held += table->Stats().size;
     absl::StrAppend(&report, "; replayed ", stats.records, " write-ahead log records (", stats.bytes, " bytes) from ",
-                    stats.segments, " segments", stats.torn_segments > 0 ? " (torn tails skipped)" : "",
-                    "; now holding ", held, " items");
+                    stats.segments, " segments", stats.torn_segments > 0 ? " (torn tails skipped)" : "");
+    if (!skipped.empty() && losses.empty()) absl::StrAppend(&report, ", which cover every item since: nothing lost");
+    absl::StrAppend(&report, "; now holding ", held, " items");
     const std::vector<uint64_t> segments = WriteAheadLog::ListSegments(dir);
-    WriteAheadLog::Options options;
     options.dir = dir;
-    options.first_segment = std::max<uint64_t>(segments.empty() ? 1 : segments.back() + 1, first + 1);
+    options.first_segment = std::max<uint64_t>(segments.empty() ? 1 : segments.back() + 1, recovery.first_segment + 1);
+    options.start = stats.next;
     options.group_commit = absl::Microseconds(config.durability().group_commit_micros());
     if (durability->wal_sync_seconds_ != nullptr) {
       prometheus::Histogram* histogram = durability->wal_sync_seconds_;
       options.on_sync = [histogram](absl::Duration d) { histogram->Observe(absl::ToDoubleSeconds(d)); };
     }
-    ASSIGN_OR_RETURN(durability->wal_, WriteAheadLog::Open(std::move(options)));
+    ASSIGN_OR_RETURN(durability->wal_, WriteAheadLog::Open(options));
+  }
+
+  std::optional<CheckpointSummary> last = restored;
+  if (!losses.empty()) {
+    absl::StrAppend(&report, "; LOST ", loss_unknown ? "at least " : "", lost_items,
+                    " acknowledged items to damaged files (on_corruption ", OnCorruptionName(on_corruption), ")");
+    // Start the next run past the damage: a checkpoint of what was
+    // recovered, taken before anything new is logged.
+    std::vector<Table*> raw;
+    for (const auto& table : *tables) raw.push_back(table.get());
+    const bool wal = durability->wal_ != nullptr;
+    ASSIGN_OR_RETURN(CheckpointSummary written,
+                     durability->store_->Write(config, raw, wal ? options.first_segment : 0,
+                                               wal ? std::optional<WalPosition>(options.start) : std::nullopt));
+    absl::StrAppend(&report, "; wrote checkpoint '", written.path, "' of what was recovered");
+    last = written;
+  }
+  if (durability->recovery_lost_items_ != nullptr) {
+    durability->recovery_lost_items_->Increment(static_cast<double>(lost_items));
   }
   absl::MutexLock lock(&durability->mu_);
-  durability->last_ = restored;
-  durability->last_restored_ = restored.has_value();
+  durability->last_ = last;
+  durability->last_restored_ = last.has_value();
+  durability->checkpoints_written_ = losses.empty() ? 0 : 1;
   durability->restore_report_ = report;
+  durability->lost_items_ = lost_items;
+  durability->loss_unknown_ = loss_unknown;
+  durability->losses_ = absl::StrJoin(losses, "; ");
   return durability;
 }
 
@@ -161,8 +310,10 @@ absl::Status ShardDurability::Checkpoint() {
   }
   if (tables.empty()) return absl::FailedPreconditionError("checkpoint before ShardDurability::Start");
   // Rotate before the snapshot: see wal.h for why no acknowledged item is lost.
-  const uint64_t segment = wal_ ? wal_->Rotate() : 0;
-  absl::StatusOr<CheckpointSummary> summary = store_->Write(config_, tables, segment);
+  WalPosition position;
+  const uint64_t segment = wal_ ? wal_->Rotate(&position) : 0;
+  absl::StatusOr<CheckpointSummary> summary =
+      store_->Write(config_, tables, segment, wal_ ? std::optional<WalPosition>(position) : std::nullopt);
   if (!summary.ok()) {
     if (checkpoint_failures_ != nullptr) checkpoint_failures_->Increment();
     return summary.status();
@@ -207,6 +358,9 @@ v1::CheckpointInfo ShardDurability::Info() const {
   info.set_checkpoints_written(checkpoints_written_);
   info.set_wal_bytes(wal_bytes);
   info.set_restored(last_restored_);
+  info.set_recovery_lost_items(lost_items_);
+  info.set_recovery_loss_unknown(loss_unknown_);
+  info.set_recovery_losses(losses_);
   return info;
 }
 

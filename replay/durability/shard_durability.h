@@ -14,6 +14,17 @@
 // build the service on the tables, Start. Stop, after the server stopped,
 // joins the thread and writes the final checkpoint.
 //
+// Damaged files (durability.on_corruption, proto/config.proto): a torn log
+// tail is dropped as never acknowledged (wal_recovery.h). A corrupt
+// checkpoint is passed over for the next older one only when the log still
+// covers every item since that one (WAL mode, its position recorded and the
+// log's records numbered on from it without a gap). Anything else loses
+// acknowledged items: with REFUSE (the default) Open fails with
+// FailedPrecondition naming the file, the offset and the items at stake;
+// with SKIP_RECORD or TRUNCATE it goes on, logs the loss, counts it in
+// rill_replay_recovery_lost_items_total and Info, and writes a checkpoint at
+// once, so that the next start begins past the damage.
+//
 // Thread-safety: all methods are thread-safe; checkpoints are serialized.
 #ifndef RILL_REPLAY_DURABILITY_SHARD_DURABILITY_H_
 #define RILL_REPLAY_DURABILITY_SHARD_DURABILITY_H_
@@ -49,9 +60,11 @@ class ShardDurability {
   // gives mode ("checkpoint" or "wal"), interval, keep_latest and group
   // commit; `dir` is the shard's resolved folder. FailedPrecondition for a
   // checkpoint or log record that does not match the config (naming the
-  // table); Internal for an I/O error; InvalidArgument for mode "none".
-  // `registry` receives rill_replay_checkpoint_* and rill_replay_wal_*
-  // metrics; nullptr: none.
+  // table, or for damage that loses acknowledged items with on_corruption
+  // REFUSE, see above); Internal for an I/O error; InvalidArgument for mode
+  // "none" or an unknown on_corruption. `registry` receives
+  // rill_replay_checkpoint_*, rill_replay_wal_* and
+  // rill_replay_recovery_lost_items_total; nullptr: none.
   static absl::StatusOr<std::unique_ptr<ShardDurability>> Open(const v1::ReplayConfig& config, const std::string& dir,
                                                                std::vector<std::unique_ptr<Table>>* tables,
                                                                prometheus::Registry* registry);
@@ -74,7 +87,8 @@ class ShardDurability {
   WriteAheadLog* wal() const { return wal_.get(); }
   const std::string& mode() const { return mode_; }
   const std::string& dir() const { return dir_; }
-  // The last checkpoint written or restored, for InfoResponse.
+  // The last checkpoint written or restored, and what recovery lost, for
+  // InfoResponse.
   v1::CheckpointInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);
   // A line saying what Open restored, for the shard's log.
   std::string RestoreReport() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -94,6 +108,7 @@ class ShardDurability {
   prometheus::Histogram* pause_seconds_ = nullptr;
   prometheus::Histogram* wal_sync_seconds_ = nullptr;
   prometheus::Counter* checkpoint_failures_ = nullptr;
+  prometheus::Counter* recovery_lost_items_ = nullptr;
 
   absl::Mutex checkpoint_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one checkpoint at a time
 
@@ -104,6 +119,9 @@ class ShardDurability {
   absl::Duration longest_pause_ ABSL_GUARDED_BY(mu_);
   int64_t checkpoints_written_ ABSL_GUARDED_BY(mu_) = 0;
   std::string restore_report_ ABSL_GUARDED_BY(mu_);
+  int64_t lost_items_ ABSL_GUARDED_BY(mu_) = 0;  // by recovery, accepted by on_corruption
+  bool loss_unknown_ ABSL_GUARDED_BY(mu_) = false;
+  std::string losses_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   // Not ABSL_GUARDED_BY: Start writes it under mu_ only while !stopping_, and

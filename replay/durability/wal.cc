@@ -6,16 +6,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "replay/durability/crc32c.h"
 #include "replay/durability/record_file.h"
 
 namespace rill::replay {
@@ -23,65 +22,26 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kSegmentPrefix[] = "wal-";
-constexpr char kSegmentSuffix[] = ".log";
-
 }  // namespace
 
 std::string WriteAheadLog::SegmentPath(const std::string& dir, uint64_t segment) {
-  char name[48];
-  std::snprintf(name, sizeof(name), "%s%016llu%s", kSegmentPrefix, static_cast<unsigned long long>(segment),
-                kSegmentSuffix);
-  return absl::StrCat(dir, "/", name);
+  return WalSegmentPath(dir, segment);
 }
 
-std::vector<uint64_t> WriteAheadLog::ListSegments(const std::string& dir) {
-  std::vector<uint64_t> segments;
-  std::error_code error;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
-    const std::string name = entry.path().filename().string();
-    const size_t prefix = sizeof(kSegmentPrefix) - 1, suffix = sizeof(kSegmentSuffix) - 1;
-    if (name.size() <= prefix + suffix || name.rfind(kSegmentPrefix, 0) != 0 ||
-        name.compare(name.size() - suffix, suffix, kSegmentSuffix) != 0) {
-      continue;
-    }
-    uint64_t segment;
-    if (absl::SimpleAtoi(name.substr(prefix, name.size() - prefix - suffix), &segment)) segments.push_back(segment);
-  }
-  std::sort(segments.begin(), segments.end());
-  return segments;
-}
+std::vector<uint64_t> WriteAheadLog::ListSegments(const std::string& dir) { return ListWalSegments(dir); }
 
 absl::StatusOr<WriteAheadLog::ReadStats> WriteAheadLog::ReadSegments(
     const std::string& dir, uint64_t first_segment, const std::function<absl::Status(std::string_view)>& apply) {
-  ReadStats stats;
-  std::string payload;
-  for (uint64_t segment : ListSegments(dir)) {
-    if (segment < first_segment) continue;
-    const std::string path = SegmentPath(dir, segment);
-    ASSIGN_OR_RETURN(RecordReader reader, RecordReader::Open(path));
-    ++stats.segments;
-    while (true) {
-      absl::Status status = reader.Next(&payload);
-      if (absl::IsOutOfRange(status)) break;
-      if (absl::IsDataLoss(status)) {
-        RILL_LOG(WARNING) << "write-ahead log: " << status.message() << "; using its " << reader.offset()
-                          << " bytes before (a write cut short by a crash was never acknowledged)";
-        ++stats.torn_segments;
-        break;
-      }
-      RETURN_IF_ERROR(status);
-      RETURN_IF_ERROR(apply(payload));
-      ++stats.records;
-      stats.bytes += static_cast<int64_t>(payload.size() + kRecordHeaderBytes);
-    }
-  }
-  return stats;
+  WalRecoveryOptions options;
+  options.first_segment = first_segment;
+  options.on_corruption = OnCorruption::kTruncate;
+  return RecoverWal(dir, options, apply);
 }
 
 WriteAheadLog::WriteAheadLog(Options options)
     : options_(std::move(options)),
       next_segment_(options_.first_segment + 1),
+      next_position_(options_.start),
       writing_segment_(options_.first_segment) {}
 
 absl::StatusOr<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(Options options) {
@@ -89,7 +49,7 @@ absl::StatusOr<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(Options optio
   fs::create_directories(options.dir, error);
   if (error) return absl::InternalError(absl::StrCat("cannot create '", options.dir, "': ", error.message()));
   std::unique_ptr<WriteAheadLog> log(new WriteAheadLog(std::move(options)));
-  RETURN_IF_ERROR(log->OpenSegment(log->options_.first_segment));
+  RETURN_IF_ERROR(log->OpenSegment(log->options_.first_segment, log->options_.start));
   log->committer_ = std::thread([raw = log.get()] { raw->CommitLoop(); });
   return log;
 }
@@ -103,7 +63,7 @@ WriteAheadLog::~WriteAheadLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-absl::Status WriteAheadLog::OpenSegment(uint64_t segment) {
+absl::Status WriteAheadLog::OpenSegment(uint64_t segment, const WalPosition& start) {
   if (fd_ >= 0) {
     RETURN_IF_ERROR(SyncFile(fd_, path_));
     ::close(fd_);
@@ -112,15 +72,25 @@ absl::Status WriteAheadLog::OpenSegment(uint64_t segment) {
   path_ = SegmentPath(options_.dir, segment);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) return absl::InternalError(absl::StrCat("cannot create write-ahead log segment '", path_, "'"));
+  // Synced with the segment's first group commit (or at the next rotation).
+  const std::string header = EncodeWalSegmentHeader(start);
+  RETURN_IF_ERROR(WriteAll(fd_, header.data(), header.size(), path_));
   // The new file's folder entry must be durable before a record in it is.
   return SyncDir(options_.dir);
 }
 
-uint64_t WriteAheadLog::Append(std::string record) {
-  SealRecord(&record);
+uint64_t WriteAheadLog::Append(std::string record, uint32_t items) {
+  Entry entry;
+  entry.header.length = static_cast<uint32_t>(record.size() - kRecordHeaderBytes);
+  entry.header.items = items;
+  entry.header.payload_crc = Crc32c(record.data() + kRecordHeaderBytes, entry.header.length);
+  entry.record = std::move(record);
   absl::MutexLock lock(&mu_);
-  bytes_since_rotation_ += static_cast<int64_t>(record.size());
-  queue_.push_back(Entry{std::move(record), 0});
+  entry.header.sequence = next_position_.sequence++;
+  entry.header.first_item = next_position_.item;
+  next_position_.item += items;
+  bytes_since_rotation_ += static_cast<int64_t>(entry.header.length + kWalRecordHeaderBytes);
+  queue_.push_back(std::move(entry));
   return ++appended_;
 }
 
@@ -177,10 +147,14 @@ void WriteAheadLog::RunDurableCallbacks(const absl::Status& failure) {
   for (DurableCallback& callback : ready) callback.done(failure);
 }
 
-uint64_t WriteAheadLog::Rotate() {
+uint64_t WriteAheadLog::Rotate(WalPosition* position) {
   absl::MutexLock lock(&mu_);
   const uint64_t segment = next_segment_++;
-  queue_.push_back(Entry{std::string(), segment});
+  Entry rotation;
+  rotation.next_segment = segment;
+  rotation.position = next_position_;
+  if (position != nullptr) *position = next_position_;
+  queue_.push_back(std::move(rotation));
   bytes_since_rotation_ = 0;
   return segment;
 }
@@ -255,14 +229,22 @@ void WriteAheadLog::CommitLoop() {
       iov.clear();
       return absl::OkStatus();
     };
+    // Every record before a group's first was synced before the group is
+    // written; a rotation syncs too, so a new group starts after it.
+    uint64_t group_first = 0;
     for (Entry& entry : batch) {
       if (!status.ok()) break;
       if (entry.record.empty()) {
         status = flush();
-        if (status.ok()) status = OpenSegment(entry.next_segment);
+        if (status.ok()) status = OpenSegment(entry.next_segment, entry.position);
         segment_switched_to = entry.next_segment;
+        group_first = 0;
       } else {
-        iov.push_back(iovec{entry.record.data(), entry.record.size()});
+        if (group_first == 0) group_first = entry.header.sequence;
+        entry.header.group_offset = static_cast<uint32_t>(entry.header.sequence - group_first);
+        EncodeWalRecordHeader(entry.header, entry.encoded_header);
+        iov.push_back(iovec{entry.encoded_header, kWalRecordHeaderBytes});
+        iov.push_back(iovec{entry.record.data() + kRecordHeaderBytes, entry.record.size() - kRecordHeaderBytes});
       }
     }
     if (status.ok()) status = flush();

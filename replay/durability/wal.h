@@ -1,7 +1,10 @@
 // WriteAheadLog: the durability log of a replay shard in WAL mode. Each
-// acknowledged insert request is a framed record (replay/record_file.h) in a
-// numbered segment file DIR/wal-<segment>.log; the replay service
-// acknowledges a request only once its record is durable.
+// acknowledged insert request is a record in a numbered segment file
+// DIR/wal-<segment>.log (format 2, wal_format.h: a segment header, then
+// records numbered in sequence, with the items they hold and their place in
+// their group commit); the replay service acknowledges a request only once
+// its record is durable. A restart reads the log back with RecoverWal
+// (wal_recovery.h), which tells a torn tail from lost acknowledged records.
 //
 // Group commit: Append only queues a record (its checksum computed by the
 // caller's thread) and returns a ticket; one committer thread takes every
@@ -19,7 +22,9 @@
 // committed those segments may be deleted (DeleteSegmentsBefore). A restore
 // loads the checkpoint and replays the segments from its wal_segment on
 // (ReadSegments); records of items already in the checkpoint are harmless
-// (keys are idempotent). Only inserts are logged: priority updates and
+// (keys are idempotent). The checkpoint also keeps the log's position at the
+// rotation (Rotate's `position`), so that recovery can check that the log
+// still reaches back to it. Only inserts are logged: priority updates and
 // samples after the last checkpoint are not (a restored item may come back
 // with its checkpointed priority, or after it was sampled to max_times_sampled).
 //
@@ -45,6 +50,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "replay/durability/wal_format.h"
+#include "replay/durability/wal_recovery.h"
 
 namespace rill::replay {
 
@@ -54,19 +61,17 @@ class WriteAheadLog {
     std::string dir;
     // Number of the first segment this log writes (one past every existing one).
     uint64_t first_segment = 1;
+    // Number of the first record and first item this log writes: where
+    // recovery left off (WalRecoveryResult::next), so that numbers go on
+    // across restarts. {1, 0} for a new log.
+    WalPosition start;
     absl::Duration group_commit = absl::ZeroDuration();
     // Called by the committer with the duration of each write + sync (metrics).
     std::function<void(absl::Duration)> on_sync;
   };
 
   // What ReadSegments found.
-  struct ReadStats {
-    int64_t segments = 0;
-    int64_t records = 0;
-    int64_t bytes = 0;
-    // Segments that ended in a torn or corrupt record (skipped from there).
-    int64_t torn_segments = 0;
-  };
+  using ReadStats = WalRecoveryResult;
 
   // Creates the first segment (synced into the folder) and starts the
   // committer. Internal on an I/O error.
@@ -74,9 +79,11 @@ class WriteAheadLog {
   ~WriteAheadLog();
 
   // Queues a record: `record` holds kRecordHeaderBytes placeholder bytes and
-  // the payload (Append seals it). Returns its ticket for WaitDurable. Never
-  // blocks beyond the queue's mutex.
-  uint64_t Append(std::string record) ABSL_LOCKS_EXCLUDED(mu_);
+  // the payload; `items` is how many acknowledged items it holds (they are
+  // numbered, so that recovery can count what damage lost). Computes the
+  // payload's checksum on the caller's thread. Returns its ticket for
+  // WaitDurable. Never blocks beyond the queue's mutex.
+  uint64_t Append(std::string record, uint32_t items = 1) ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks until `ticket`'s record is durable (Ok), `deadline` passes
   // (DeadlineExceeded) or the log has failed (Unavailable with the reason).
   absl::Status WaitDurable(uint64_t ticket, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
@@ -90,8 +97,10 @@ class WriteAheadLog {
   void OnDurable(uint64_t ticket, std::function<void(absl::Status)> done) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Records appended from now on go to a new segment, whose number it
-  // returns; records appended before stay in the older ones.
-  uint64_t Rotate() ABSL_LOCKS_EXCLUDED(mu_);
+  // returns; records appended before stay in the older ones. `position`, if
+  // given, receives the log's position at the rotation (the new segment's
+  // first record), which a checkpoint keeps.
+  uint64_t Rotate(WalPosition* position = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
   // Deletes the segment files numbered below `segment` (not the one being
   // written). Internal naming a file that cannot be removed.
   absl::Status DeleteSegmentsBefore(uint64_t segment) ABSL_LOCKS_EXCLUDED(mu_);
@@ -102,17 +111,25 @@ class WriteAheadLog {
   static std::vector<uint64_t> ListSegments(const std::string& dir);
   static std::string SegmentPath(const std::string& dir, uint64_t segment);
   // Calls `apply` with each record payload of the segments numbered >=
-  // `first_segment`, in order. A segment ending in a torn or corrupt record
-  // (a crash during a write) is read up to there, with a warning; the
-  // following segments are still read. Stops at the first error `apply`
-  // returns.
+  // `first_segment`, in order: RecoverWal with on_corruption kTruncate and no
+  // known start, so it never refuses: a torn tail is dropped with a warning
+  // and the log is read up to the first damage that lost records (counted in
+  // the stats). Stops at the first error `apply` returns. ShardDurability
+  // calls RecoverWal itself, with the operator's choice.
   static absl::StatusOr<ReadStats> ReadSegments(const std::string& dir, uint64_t first_segment,
                                                 const std::function<absl::Status(std::string_view)>& apply);
 
  private:
   struct Entry {
-    std::string record;       // sealed record, or empty for a rotation
+    // The record as Append got it (placeholder, payload), or empty for a
+    // rotation.
+    std::string record;
+    // Its header; the committer fills in the group offset and the header
+    // checksum before writing it.
+    WalRecordHeader header;
+    char encoded_header[kWalRecordHeaderBytes];
     uint64_t next_segment = 0;  // a rotation: the segment to switch to
+    WalPosition position;       // a rotation: the log's position there
   };
 
   struct DurableCallback {
@@ -121,7 +138,9 @@ class WriteAheadLog {
   };
 
   explicit WriteAheadLog(Options options);
-  absl::Status OpenSegment(uint64_t segment);
+  // Syncs and closes the current segment, creates `segment` with its header
+  // saying the log is at `start`, and syncs the folder.
+  absl::Status OpenSegment(uint64_t segment, const WalPosition& start);
   void CommitLoop() ABSL_LOCKS_EXCLUDED(mu_);
   // Runs, outside mu_, the callbacks whose ticket is durable now, or all of
   // them with `failure` when it is not ok.
@@ -135,6 +154,7 @@ class WriteAheadLog {
   uint64_t appended_ ABSL_GUARDED_BY(mu_) = 0;  // tickets handed out
   uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;   // tickets synced
   uint64_t next_segment_ ABSL_GUARDED_BY(mu_);  // number Rotate hands out next
+  WalPosition next_position_ ABSL_GUARDED_BY(mu_);  // numbers Append hands out next
   uint64_t writing_segment_ ABSL_GUARDED_BY(mu_);  // segment the committer writes
   int64_t bytes_since_rotation_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status failure_ ABSL_GUARDED_BY(mu_);

@@ -106,7 +106,8 @@ TEST(WalTest, ACorruptedRecordEndsItsSegment) {
   }
   {
     std::fstream file(WriteAheadLog::SegmentPath(dir, 1), std::ios::in | std::ios::out | std::ios::binary);
-    file.seekp(kRecordHeaderBytes + 64 + kRecordHeaderBytes + 10);  // inside the second payload
+    // Inside the second payload (format 2: segment header, record headers).
+    file.seekp(kWalSegmentHeaderBytes + kWalRecordHeaderBytes + 64 + kWalRecordHeaderBytes + 10);
     file.put('y');
   }
   EXPECT_EQ(ReadAll(dir, 0).size(), 1u);

@@ -43,6 +43,12 @@ std::string FormatReplayInfo(const v1::InfoResponse& info, const std::string& ad
   if (mode != "none" || !info.last_checkpoint().path().empty()) {
     absl::StrAppend(&text, FormatCheckpoint(info.last_checkpoint(), now));
   }
+  const v1::CheckpointInfo& recovery = info.last_checkpoint();
+  if (recovery.recovery_lost_items() > 0 || recovery.recovery_loss_unknown() || !recovery.recovery_losses().empty()) {
+    absl::StrAppend(&text, "recovery at start-up LOST ", recovery.recovery_loss_unknown() ? "at least " : "",
+                    recovery.recovery_lost_items(), " acknowledged items to damaged files (accepted by "
+                    "durability.on_corruption): ", recovery.recovery_losses(), "\n");
+  }
   for (const v1::TableInfo& table : info.tables()) {
     const v1::RateLimiterInfo& limiter = table.rate_limiter();
     const double fill = table.max_size() > 0 ? 100.0 * table.size() / table.max_size() : 0;

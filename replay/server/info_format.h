@@ -1,6 +1,7 @@
 // Human-readable text of a replay shard's InfoResponse, for `rill replay
 // info`: per table its fill, counters, rate limiter and what blocks it now,
-// and the shard's durability mode and last checkpoint. Pure functions;
+// and the shard's durability mode, last checkpoint and what start-up
+// recovery lost to damaged files, if anything. Pure functions;
 // thread-safe.
 #ifndef RILL_REPLAY_SERVER_INFO_FORMAT_H_
 #define RILL_REPLAY_SERVER_INFO_FORMAT_H_

@@ -66,6 +66,18 @@ TEST(InfoFormatTest, ShowsTheLastCheckpointOfADurableShard) {
   EXPECT_THAT(text, HasSubstr("write-ahead log 1.5 MB since"));
 }
 
+TEST(InfoFormatTest, ShowsWhatRecoveryLostToDamagedFiles) {
+  v1::InfoResponse info = BlockedShard();
+  info.set_durability_mode("wal");
+  info.mutable_last_checkpoint()->set_path("/data/replay/ckpt-000004");
+  info.mutable_last_checkpoint()->set_recovery_lost_items(350);
+  info.mutable_last_checkpoint()->set_recovery_losses("'/data/replay/wal-1.log' at offset 1981: checksum mismatch");
+  EXPECT_THAT(FormatReplayInfo(info, "h:1", absl::Now()),
+              HasSubstr("recovery at start-up LOST 350 acknowledged items to damaged files (accepted by "
+                        "durability.on_corruption): '/data/replay/wal-1.log' at offset 1981: checksum mismatch\n"));
+  EXPECT_THAT(FormatReplayInfo(BlockedShard(), "h:1", absl::Now()), Not(HasSubstr("LOST")));
+}
+
 TEST(InfoFormatTest, SaysWhenADurableShardHasNoCheckpointYet) {
   v1::InfoResponse info = BlockedShard();
   info.set_durability_mode("checkpoint");

@@ -255,7 +255,7 @@ class InsertReactor final : public QueuedReactor<v1::InsertRequest, v1::InsertRe
       // append snapshots the table after this store (see wal.h).
       std::string record(kRecordHeaderBytes, '\0');
       request_.AppendToString(&record);
-      ticket = ack.ticket = wal_->Append(std::move(record));
+      ticket = ack.ticket = wal_->Append(std::move(record), static_cast<uint32_t>(request_.keys_size()));
       ++durable_callbacks_;
       if (static_cast<int>(acks_.size()) < service_->max_in_flight_inserts_) StartReadLocked();
     }

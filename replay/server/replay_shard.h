@@ -57,8 +57,10 @@ class ReplayShard {
   // Creates the tables, restores them (durability mode "checkpoint" or
   // "wal") and starts serving. Errors name the stage: "bad replay config:
   // ..." (InvalidArgument), "cannot restore the shard from '<dir>': ..."
-  // (FailedPrecondition for a checkpoint that does not match the config,
-  // Internal for I/O), or the server's own error (the address is taken).
+  // (FailedPrecondition for a checkpoint that does not match the config, or
+  // for damaged files that lose acknowledged items while
+  // durability.on_corruption is REFUSE: see shard_durability.h; Internal
+  // for I/O), or the server's own error (the address is taken).
   static absl::StatusOr<std::unique_ptr<ReplayShard>> Start(const v1::ReplayConfig& config,
                                                            ReplayShardOptions options);
   // Stop()s.

@@ -164,6 +164,41 @@ class CartPoleTest(unittest.TestCase):
         stream.close()
 
 
+    def test_a_step_request_written_otherwise_is_read_alike(self):
+        # The server reads a step request written as protobuf writes it
+        # itself; the same request with its tensor's fields in reverse
+        # order (as valid) goes through protobuf's parser instead and must
+        # be answered alike. Bytes that are no EnvRequest end the stream.
+        def reversed_request(actions):
+            data = actions.astype("<i8").tobytes()
+            tensor = (b"\x1a" + bytes([len(data)]) + data + b"\x12\x01" + bytes([len(actions)])
+                      + b"\x08" + bytes([tensors.dtype_code(np.int64)]))
+            step = b"\x0a" + bytes([len(tensor)]) + tensor
+            return b"\x12" + bytes([len(step)]) + step
+
+        channel = grpc.insecure_channel(self.server.address)
+        connect = channel.stream_stream("/rill.v1.EnvService/Connect", request_serializer=None,
+                                        response_deserializer=env_pb2.EnvResponse.FromString)
+        requests = [env_pb2.EnvRequest(open=env_pb2.OpenEnvs(num_envs=2, seeds=[5, 6])).SerializeToString()]
+        all_actions = [np.array([t % 2, t // 3 % 2], np.int64) for t in range(40)]
+        requests += [reversed_request(actions) for actions in all_actions]
+        self.assertNotEqual(requests[1], env_pb2.EnvRequest(step=env_pb2.StepEnvs(
+            actions=tensors.to_tensor(all_actions[0]))).SerializeToString())
+        self.assertEqual(env_pb2.EnvRequest.FromString(requests[1]).step.actions,
+                         tensors.to_tensor(all_actions[0]))
+        usual = requests[:1] + [env_pb2.EnvRequest(step=env_pb2.StepEnvs(actions=tensors.to_tensor(actions)))
+                                .SerializeToString() for actions in all_actions]
+        answers = list(connect(iter(requests), timeout=30))
+        self.assertEqual(answers, list(connect(iter(usual), timeout=30)))
+        self.assertEqual(len(answers), 41)
+        self.assertGreater(sum(len(answer.stepped.final_indices) for answer in answers), 0)  # episodes ended
+        with self.assertRaises(grpc.RpcError) as raised:
+            list(connect(iter([requests[0], b"\xff\xff\xff"]), timeout=30))
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("no rill.v1.EnvRequest", raised.exception.details())
+        channel.close()
+
+
 class ServerTest(unittest.TestCase):
     def test_the_time_limit_truncates_and_bootstraps_from_the_final_observation(self):
         with Server("cartpole:make", "--max_episode_steps=5") as server:
@@ -214,6 +249,27 @@ class ServerTest(unittest.TestCase):
             self.assertEqual(obs.shape, (2, 3, 8, 8))
             np.testing.assert_array_equal(obs[:, 1, 2, 3], [30, 60])  # 10 * (sum + 3)
             np.testing.assert_array_equal(rewards, [1.0, 1.0])
+            stream.close()
+
+    def test_box_actions_not_finite_or_not_the_streams_end_it(self):
+        inf_in_one = np.zeros((2, 2, 3), np.float32)
+        inf_in_one[1, 1, 2] = -np.inf
+        with Server("test_envs:echo") as server:
+            for actions, text in [
+                    (np.full((2, 2, 3), np.nan, np.float32), "step.actions holds NaN or infinity"),
+                    (inf_in_one, "step.actions holds NaN or infinity"),
+                    (np.zeros((2, 2, 3), np.float64), "dtype float64 and shape [2, 2, 3]; this stream takes float32"),
+                    (np.zeros((2, 6), np.float32), "shape [2, 6]; this stream takes float32 [2, 2, 3]")]:
+                stream = EnvStream(server.address, 2)
+                self.assertEqual(stream.step(np.full((2, 2, 3), 0.5, np.float32))[6], [])
+                with self.assertRaises(grpc.RpcError) as raised:
+                    stream.step(actions)
+                self.assertEqual(raised.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+                self.assertIn(text, raised.exception.details())
+                stream.close()
+            stream = EnvStream(server.address, 2)
+            obs = stream.step(np.full((2, 2, 3), 0.5, np.float32))[0]
+            np.testing.assert_array_equal(obs[:, 0, 0, 0], [60, 60])  # 10 * (6 * 0.5 + 3)
             stream.close()
 
     def test_each_misbehaving_env_is_named_reset_and_the_stream_goes_on(self):

@@ -159,3 +159,124 @@ def string_observation_space():
 
 def factory_raises():
     raise OSError("license server unreachable")
+
+
+class Chaos:
+    """A float observation [3]; Discrete(4). Each reset and step draws from
+    the instance's own generator (seeded by reset(seed=...)) whether to
+    behave or to misbehave in one of the ways the server names, so two
+    batches of instances driven alike see the same sequence
+    (tests/python/env_batch_test.py)."""
+
+    OUTCOMES = ("ok", "ok", "ok", "ok", "ok", "ok", "terminated", "truncated", "nan", "inf_terminated",
+                "nan_string_reward", "nan_int_flag", "float64", "float64_overflow", "int_observation", "list",
+                "huge", "wrong_shape", "np_float32_reward", "np_float64_reward", "int_reward", "nan_reward",
+                "bool_reward", "np_bool_terminated", "int_terminated", "int_truncated", "array_terminated",
+                "raises", "four_tuple", "list_result")
+
+    def __init__(self, shape=(3,), dtype=np.float32):
+        self.observation_space = Box(None, None, shape, dtype)
+        self.action_space = Discrete(4)
+        self.shape, self.dtype = shape, np.dtype(dtype)
+        self.rng = np.random.default_rng(0)
+
+    def observation(self):
+        return self.rng.uniform(-2, 2, self.shape).astype(self.dtype)
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        draw = self.rng.random()
+        if draw < 0.05:
+            raise ValueError("reset failed")
+        if draw < 0.1:
+            return np.full(self.shape, np.nan, np.float32), {}
+        return self.observation(), {}
+
+    def step(self, action):
+        outcome = self.OUTCOMES[self.rng.integers(len(self.OUTCOMES))]
+        obs, reward, terminated, truncated = self.observation(), float(action), False, False
+        if outcome == "terminated":
+            terminated = True
+        elif outcome == "truncated":
+            truncated = True
+        elif outcome == "nan":
+            obs = obs.astype(np.float32)
+            obs.flat[-1] = np.nan
+        elif outcome == "inf_terminated":
+            obs, terminated = np.full(self.shape, np.inf, np.float32), True
+        elif outcome == "nan_string_reward":
+            obs, reward = np.full(self.shape, np.nan, np.float32), "one"
+        elif outcome == "nan_int_flag":
+            obs, terminated = np.full(self.shape, np.nan, np.float32), 1
+        elif outcome == "float64":
+            obs = obs.astype(np.float64)
+        elif outcome == "float64_overflow":
+            obs = np.full(self.shape, 1e300)
+        elif outcome == "int_observation":
+            obs = obs.astype(np.int64)
+        elif outcome == "list":
+            obs = obs.tolist()
+        elif outcome == "huge":
+            obs = np.full(self.shape, 255 if self.dtype == np.uint8 else 1e30, self.dtype)  # finite; 1e30 ** 2 is not
+        elif outcome == "wrong_shape":
+            obs = np.zeros(7, self.dtype)
+        elif outcome == "np_float32_reward":
+            reward = np.float32(reward)
+        elif outcome == "np_float64_reward":
+            reward = np.float64(reward)
+        elif outcome == "int_reward":
+            reward = int(reward)
+        elif outcome == "nan_reward":
+            reward = float("nan")
+        elif outcome == "bool_reward":
+            reward = True
+        elif outcome == "np_bool_terminated":
+            terminated = np.bool_(self.rng.random() < 0.5)
+        elif outcome == "int_terminated":
+            terminated = 1
+        elif outcome == "array_terminated":
+            terminated = np.array([True, False])
+        elif outcome == "int_truncated":
+            truncated = 0
+        elif outcome == "raises":
+            raise RuntimeError("the simulator diverged")
+        elif outcome == "four_tuple":
+            return obs, reward, terminated, truncated
+        elif outcome == "list_result":
+            return [obs, reward, terminated, truncated, {}]
+        return obs, reward, terminated, truncated, {}
+
+
+class ChaosImage(Chaos):
+    """Chaos with uint8 observations [2, 2, 3]: float ones are its wrong dtype."""
+
+    def __init__(self):
+        super().__init__((2, 2, 3), np.uint8)
+
+    def observation(self):
+        return self.rng.integers(0, 256, self.shape).astype(np.uint8)
+
+
+class ChaosBox(Chaos):
+    """Chaos with a [2] box action; the reward is the action's sum."""
+
+    def __init__(self):
+        super().__init__()
+        self.action_space = Box(-1.0, 1.0, (2,), np.float32)
+
+    def step(self, action):
+        assert action.shape == (2,) and action.dtype == np.float32, (action.shape, action.dtype)
+        return super().step(float(np.sum(action)))
+
+
+def chaos():
+    return Chaos()
+
+
+def chaos_image():
+    return ChaosImage()
+
+
+def chaos_box():
+    return ChaosBox()

@@ -4,7 +4,9 @@
  *               reset fail with "cannot reset with seed 7".
  *   Drift-v0    Box [-1, 1] of 1, observation float32 [1]: an action above
  *               0.5 returns a NaN observation, one below -0.5 a NaN reward.
- *   Camera-v0   uint8 [2, 4, 4] observations (refused by this Rill's actors).
+ *   Camera-v0   Discrete(3), uint8 observations [2, 4, 4]: after reset every
+ *               pixel is the seed % 200; step t with action a sets channel 0
+ *               to t and channel 1 to 100 + 50 * a, and pays a.
  *   Broken-v0   create fails with "no licence".
  * Compiling it as C also checks that rill_env_plugin.h is plain C. */
 #include <math.h>
@@ -51,7 +53,7 @@ static int32_t Reset(void* handle, void* observation, char* error, size_t error_
     return 1;
   }
   if (env->kind == 2) {
-    memset(observation, 0, 32);
+    memset(observation, (int)(env->seed % 200), 32);
   } else {
     float* obs = (float*)observation;
     obs[0] = 0.f;
@@ -67,6 +69,13 @@ static int32_t Step(void* handle, const float* action, void* observation, RillEn
   env->steps += 1;
   result->terminated = 0;
   result->truncated = 0;
+  if (env->kind == 2) {
+    unsigned char* pixels = (unsigned char*)observation;
+    memset(pixels, env->steps, 16);
+    memset(pixels + 16, 100 + 50 * (int)action[0], 16);
+    result->reward = action[0];
+    return 0;
+  }
   if (env->kind == 0) {
     if (action[0] == 1.f) {
       snprintf(error, error_size, "lever 1 is broken");

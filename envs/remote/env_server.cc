@@ -1,0 +1,195 @@
+#include "envs/remote/env_server.h"
+
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/grpc_status.h"
+#include "common/grpc_util.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace rill::envs {
+namespace {
+
+// Per-instance errors a stream logs; the rest are only answered (an env
+// that fails at every step would otherwise fill the log).
+constexpr int kLoggedErrorsPerStream = 10;
+
+const char* KindName(const v1::EnvRequest& request) {
+  switch (request.kind_case()) {
+    case v1::EnvRequest::kOpen:
+      return "open";
+    case v1::EnvRequest::kStep:
+      return "step";
+    default:
+      return "a message with neither open nor step";
+  }
+}
+
+// One actor's stream: open, then one stepped answer per step request, each
+// written before the next request is read (an actor waits for its answer,
+// and an unread request stays in the transport's flow control). Deletes
+// itself in OnDone.
+class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::EnvResponse> {
+ public:
+  ConnectReactor(const EnvFactory* factory, const EnvSpec* spec, int64_t stream)
+      : factory_(factory), spec_(spec), stream_(stream) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    if (!ok) {  // the actor closed its side, or went away
+      FinishLocked(grpc::Status::OK);
+      return;
+    }
+    absl::Status answered = batch_ == nullptr ? Open() : Step();
+    if (!answered.ok()) {
+      RILL_LOG(WARNING) << "env stream " << stream_ << ": " << answered.message();
+      FinishLocked(ToGrpcStatus(answered));
+      return;
+    }
+    writing_ = true;
+    StartWrite(&response_);
+  }
+
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (finished_) {
+      if (finish_after_write_) Finish(final_status_);
+      return;
+    }
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the actor went away before its answer"));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the stream was cancelled"));
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Open() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!request_.has_open()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the first message of a stream must be open (got ", KindName(request_), ")"));
+    }
+    absl::StatusOr<std::unique_ptr<EnvServerBatch>> batch =
+        EnvServerBatch::Open(*factory_, *spec_, request_.open(), response_.mutable_opened());
+    if (!batch.ok()) return batch.status();
+    batch_ = *std::move(batch);
+    RILL_LOG(INFO) << "env stream " << stream_ << ": " << batch_->size() << " envs of " << spec_->name;
+    LogErrors(response_.opened().errors());
+    return absl::OkStatus();
+  }
+
+  absl::Status Step() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!request_.has_step()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("a stream opens once; then every message is a step (got ", KindName(request_), ")"));
+    }
+    RETURN_IF_ERROR(batch_->Step(request_.step().actions(), response_.mutable_stepped()));
+    LogErrors(response_.stepped().errors());
+    return absl::OkStatus();
+  }
+
+  void LogErrors(const google::protobuf::RepeatedPtrField<v1::EnvError>& errors) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const v1::EnvError& error : errors) {
+      if (logged_errors_ == kLoggedErrorsPerStream) {
+        RILL_LOG(WARNING) << "env stream " << stream_ << ": further errors are answered but not logged";
+      }
+      if (logged_errors_++ >= kLoggedErrorsPerStream) return;
+      RILL_LOG(WARNING) << "env stream " << stream_ << " env " << error.env_index() << ": " << error.field() << ": "
+                        << error.message();
+    }
+  }
+
+  // Finishes once: at once, or after the write on the wire completes.
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    if (writing_) {
+      finish_after_write_ = true;
+      final_status_ = std::move(status);
+      return;
+    }
+    Finish(std::move(status));
+  }
+
+  const EnvFactory* const factory_;
+  const EnvSpec* const spec_;
+  const int64_t stream_;
+  absl::Mutex mu_;
+  // Written by gRPC between StartRead and OnReadDone, read only after.
+  v1::EnvRequest request_;
+  // Reused from step to step, so its tensors keep their buffers.
+  v1::EnvResponse response_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<EnvServerBatch> batch_ ABSL_GUARDED_BY(mu_);
+  int logged_errors_ ABSL_GUARDED_BY(mu_) = 0;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_after_write_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EnvServiceImpl>> EnvServiceImpl::Create(EnvFactory factory) {
+  if (factory == nullptr) return absl::InvalidArgumentError("the env server has no env factory");
+  absl::StatusOr<std::unique_ptr<Env>> probe = factory(0);
+  if (!probe.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot make the env to serve: ", probe.status().message()));
+  }
+  if (*probe == nullptr) {
+    return absl::FailedPreconditionError("cannot make the env to serve: the factory returned none");
+  }
+  EnvSpec spec = (*probe)->spec();
+  return std::unique_ptr<EnvServiceImpl>(new EnvServiceImpl(std::move(factory), std::move(spec)));
+}
+
+grpc::ServerBidiReactor<v1::EnvRequest, v1::EnvResponse>* EnvServiceImpl::Connect(grpc::CallbackServerContext*) {
+  return new ConnectReactor(&factory_, &spec_, next_stream_.fetch_add(1));
+}
+
+absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::Start(const std::string& address, EnvFactory factory) {
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("address '", address, "' is not HOST:PORT"));
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::unique_ptr<EnvServer> server(new EnvServer());
+  ASSIGN_OR_RETURN(server->service_, EnvServiceImpl::Create(std::move(factory)));
+  ASSIGN_OR_RETURN(StartedServer started,
+                   StartGrpcServer(address, {server->service_.get()}, kMaxMessageBytes));
+  server->server_ = std::move(started.server);
+  server->port_ = started.port;
+  server->address_ = HostPort(host, started.port);
+  return server;
+}
+
+EnvServer::~EnvServer() { Stop(absl::ZeroDuration()); }
+
+void EnvServer::SetNotServing() {
+  if (server_ != nullptr) server_->GetHealthCheckService()->SetServingStatus(false);
+}
+
+void EnvServer::Stop(absl::Duration grace) {
+  if (server_ == nullptr || stopped_.exchange(true)) return;
+  server_->Shutdown(DeadlineIn(grace));
+  server_->Wait();
+}
+
+}  // namespace rill::envs

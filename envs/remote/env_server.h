@@ -1,0 +1,101 @@
+// The C++ server of rill.v1.EnvService (proto/env.proto): serves envs made
+// by an EnvFactory (a registered env, a plugin's, any Env) to actors that
+// step them through envs::RemoteEnvs, with the protocol's semantics as
+// python/rill/env_server.py has them. `rill env-server` runs it
+// (roles/env_server_main.h); `rill bench env --bench_env_server` measures
+// it against stepping the same envs in-process.
+//
+// EnvServiceImpl is the service on gRPC's callback API: one reactor per
+// actor stream (no thread per stream), holding that stream's
+// EnvServerBatch (env_server_batch.h). A stream's open and steps run on the
+// gRPC callback thread that read the request, one at a time per stream;
+// the envs' CPU time is the server's, and streams step in parallel on
+// gRPC's threads. A request the server cannot serve ends its stream only:
+// FAILED_PRECONDITION when the first message is not an open, for a second
+// open, or when the factory fails; INVALID_ARGUMENT naming open.num_envs,
+// open.seeds or step.actions. Per-instance failures are answered in
+// `errors` and the stream goes on.
+//
+// EnvServer starts one on HOST:PORT (port 0 picks a free one) with the
+// message limit of the client (256 MiB) and grpc.health.v1.
+//
+// Thread-safe: every method; Connect is called by gRPC.
+#ifndef RILL_ENVS_REMOTE_ENV_SERVER_H_
+#define RILL_ENVS_REMOTE_ENV_SERVER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "envs/remote/env_server_batch.h"
+#include "envs/spec.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/env.grpc.pb.h"
+
+namespace rill::envs {
+
+class EnvServiceImpl final : public v1::EnvService::CallbackService {
+ public:
+  // Makes one instance (seed 0) to learn the spaces and time limit every
+  // stream's instances must have, so that a factory that cannot make its
+  // env fails here and not at the first stream. FailedPrecondition with the
+  // factory's error.
+  static absl::StatusOr<std::unique_ptr<EnvServiceImpl>> Create(EnvFactory factory);
+
+  grpc::ServerBidiReactor<v1::EnvRequest, v1::EnvResponse>* Connect(grpc::CallbackServerContext* context) override;
+
+  // The served env's spec, as each stream's opened answer announces it.
+  const EnvSpec& spec() const { return spec_; }
+
+ private:
+  EnvServiceImpl(EnvFactory factory, EnvSpec spec) : factory_(std::move(factory)), spec_(std::move(spec)) {}
+
+  const EnvFactory factory_;
+  const EnvSpec spec_;
+  std::atomic<int64_t> next_stream_{1};
+};
+
+class EnvServer {
+ public:
+  // The largest message sent or received: what envs::RemoteEnvs allows.
+  static constexpr int64_t kMaxMessageBytes = int64_t{256} << 20;
+
+  // Makes the service (EnvServiceImpl::Create's errors) and serves it on
+  // `address` ("HOST:PORT"). InvalidArgument for an address without a
+  // numeric port; Unavailable naming the address when it cannot be bound.
+  static absl::StatusOr<std::unique_ptr<EnvServer>> Start(const std::string& address, EnvFactory factory);
+  // Stops as Stop(absl::ZeroDuration()) does.
+  ~EnvServer();
+
+  EnvServer(const EnvServer&) = delete;
+  EnvServer& operator=(const EnvServer&) = delete;
+
+  // "HOST:PORT" with the port bound: where actors connect.
+  const std::string& address() const { return address_; }
+  int port() const { return port_; }
+  const EnvSpec& spec() const { return service_->spec(); }
+  // Reports NOT_SERVING to grpc.health.v1 probes; streams go on.
+  void SetNotServing();
+  // Refuses new streams, lets open ones end by themselves for up to
+  // `grace`, then cancels the rest. Blocks until every stream has ended
+  // (a stream's step in progress runs to its end first). Idempotent.
+  void Stop(absl::Duration grace);
+
+ private:
+  EnvServer() = default;
+
+  // Declared before server_: the server is destroyed first.
+  std::unique_ptr<EnvServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  int port_ = 0;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace rill::envs
+
+#endif  // RILL_ENVS_REMOTE_ENV_SERVER_H_

@@ -1,0 +1,276 @@
+#include "envs/remote/env_server_batch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/shape.h"
+#include "common/status_macros.h"
+#include "common/tensor_codec.h"
+
+namespace rill::envs {
+namespace {
+
+// ---- The observation's wire form: the one place that knows its type. ----
+// The batch keeps observations as the bytes of spec.observation_type
+// (Env::ResetRaw / StepRaw write them), float32 or uint8.
+
+v1::DType ObservationDType(const EnvSpec& spec) {
+  return spec.uint8_observations() ? v1::DTYPE_UINT8 : v1::DTYPE_FLOAT32;
+}
+
+// `rows` observations of `spec`'s env, row-major, as the tensor the wire
+// carries: [rows, observation shape...].
+void WriteObservations(const EnvSpec& spec, int64_t rows, const uint8_t* data, v1::Tensor* tensor) {
+  tensor->set_dtype(ObservationDType(spec));
+  tensor->clear_shape();
+  tensor->add_shape(rows);
+  for (int64_t d : spec.observation_shape) tensor->add_shape(d);
+  tensor->mutable_data()->assign(reinterpret_cast<const char*>(data), static_cast<size_t>(rows) * spec.obs_bytes());
+}
+
+// Why one observation cannot be sent ("holds NaN or infinity
+// (observation[2] = nan)"), if it cannot. Every uint8 observation can.
+std::optional<std::string> ObservationProblem(const EnvSpec& spec, const uint8_t* row) {
+  if (spec.uint8_observations()) return std::nullopt;
+  for (int k = 0; k < spec.obs_dim(); ++k) {
+    float value;
+    std::memcpy(&value, row + static_cast<size_t>(k) * sizeof(float), sizeof(float));
+    if (!std::isfinite(value)) return absl::StrCat("holds NaN or infinity (observation[", k, "] = ", value, ")");
+  }
+  return std::nullopt;
+}
+
+// ---- end of the observation's wire form ----
+
+void WriteFlags(const std::vector<uint8_t>& flags, v1::Tensor* tensor) {
+  tensor->set_dtype(v1::DTYPE_BOOL);
+  tensor->clear_shape();
+  tensor->add_shape(static_cast<int64_t>(flags.size()));
+  tensor->mutable_data()->assign(reinterpret_cast<const char*>(flags.data()), flags.size());
+}
+
+void AddError(int index, const std::string& field, const std::string& message,
+              google::protobuf::RepeatedPtrField<v1::EnvError>* errors) {
+  v1::EnvError* error = errors->Add();
+  error->set_env_index(index);
+  error->set_field(field);
+  error->set_message(message);
+}
+
+std::string ActionText(const EnvSpec& spec) {
+  return spec.discrete ? absl::StrCat("Discrete(", spec.num_actions, ")")
+                       : absl::StrCat("Box([", absl::StrJoin(spec.action_low, ", "), "], [",
+                                      absl::StrJoin(spec.action_high, ", "), "])");
+}
+
+}  // namespace
+
+v1::Space ObservationSpaceOf(const EnvSpec& spec) {
+  v1::Space space;
+  v1::BoxSpace* box = space.mutable_box();
+  for (int64_t d : spec.observation_shape) box->add_shape(d);
+  box->set_dtype(ObservationDType(spec));
+  return space;
+}
+
+v1::Space ActionSpaceOf(const EnvSpec& spec) {
+  v1::Space space;
+  if (spec.discrete) {
+    space.mutable_discrete()->set_n(spec.num_actions);
+    return space;
+  }
+  v1::BoxSpace* box = space.mutable_box();
+  box->add_shape(static_cast<int64_t>(spec.action_low.size()));
+  box->set_dtype(v1::DTYPE_FLOAT32);
+  box->mutable_low()->Add(spec.action_low.begin(), spec.action_low.end());
+  box->mutable_high()->Add(spec.action_high.begin(), spec.action_high.end());
+  return space;
+}
+
+std::string SpecDifference(const EnvSpec& made, const EnvSpec& served) {
+  if (made.observation_shape != served.observation_shape) {
+    return absl::StrCat("observation shape ", ShapeString(made.observation_shape), ", the server's is ",
+                        ShapeString(served.observation_shape));
+  }
+  if (ObservationDType(made) != ObservationDType(served)) {
+    return absl::StrCat("observation dtype ", DTypeName(ObservationDType(made)), ", the server's is ",
+                        DTypeName(ObservationDType(served)));
+  }
+  if (made.discrete != served.discrete || made.num_actions != served.num_actions ||
+      made.action_low != served.action_low || made.action_high != served.action_high) {
+    return absl::StrCat("action space ", ActionText(made), ", the server's is ", ActionText(served));
+  }
+  if (made.max_episode_steps != served.max_episode_steps) {
+    return absl::StrCat("time limit ", made.max_episode_steps, ", the server's is ", served.max_episode_steps);
+  }
+  return "";
+}
+
+EnvServerBatch::EnvServerBatch(EnvSpec spec, std::vector<std::unique_ptr<Env>> envs)
+    : spec_(std::move(spec)),
+      obs_bytes_(spec_.obs_bytes()),
+      action_width_(spec_.discrete ? 1 : spec_.action_dim()),
+      envs_(std::move(envs)) {
+  const size_t n = envs_.size();
+  failed_.assign(n, false);
+  observations_.assign(n * static_cast<size_t>(obs_bytes_), 0);
+  actions_.assign(n * static_cast<size_t>(action_width_), 0.f);
+  rewards_.assign(n, 0.f);
+  terminated_.assign(n, 0);
+  truncated_.assign(n, 0);
+}
+
+absl::StatusOr<std::unique_ptr<EnvServerBatch>> EnvServerBatch::Open(const EnvFactory& factory, const EnvSpec& spec,
+                                                                     const v1::OpenEnvs& open,
+                                                                     v1::EnvsOpened* opened) {
+  const int n = open.num_envs();
+  if (n < 1 || n > kMaxEnvsPerStream) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("open.num_envs ", n, " is out of range (1..", kMaxEnvsPerStream, ")"));
+  }
+  if (open.seeds_size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("open.seeds has ", open.seeds_size(), " seeds for ", n, " envs"));
+  }
+  std::vector<std::unique_ptr<Env>> envs;
+  envs.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<std::unique_ptr<Env>> env = factory(open.seeds(i));
+    if (!env.ok() || *env == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot make env ", i, " of ", spec.name, " (seed ", open.seeds(i), "): ",
+                       env.ok() ? "the factory returned no env" : env.status().ToString()));
+    }
+    const std::string difference = SpecDifference((*env)->spec(), spec);
+    if (!difference.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("env ", i, " of ", spec.name, " (seed ", open.seeds(i), ") has ", difference));
+    }
+    envs.push_back(*std::move(env));
+  }
+  std::unique_ptr<EnvServerBatch> batch(new EnvServerBatch(spec, std::move(envs)));
+  opened->Clear();
+  opened->set_env_id(spec.name);
+  *opened->mutable_observation_space() = ObservationSpaceOf(spec);
+  *opened->mutable_action_space() = ActionSpaceOf(spec);
+  opened->set_max_episode_steps(spec.max_episode_steps);
+  for (int i = 0; i < n; ++i) batch->failed_[i] = !batch->ResetInstance(i, opened->mutable_errors());
+  WriteObservations(spec, n, batch->observations_.data(), opened->mutable_observations());
+  return batch;
+}
+
+bool EnvServerBatch::ResetInstance(int i, google::protobuf::RepeatedPtrField<v1::EnvError>* errors) {
+  uint8_t* obs = row(i);
+  envs_[i]->ResetRaw(obs);
+  if (std::optional<std::string> problem = ObservationProblem(spec_, obs)) {
+    AddError(i, "observation", "reset's observation " + *problem, errors);
+    std::fill_n(obs, obs_bytes_, 0);
+    return false;
+  }
+  return true;
+}
+
+void EnvServerBatch::FailInstance(int i, const std::string& field, const std::string& message,
+                                  v1::EnvsStepped* stepped) {
+  AddError(i, field, message, stepped->mutable_errors());
+  rewards_[i] = 0.f;
+  terminated_[i] = 0;
+  truncated_[i] = 1;
+  failed_[i] = !ResetInstance(i, stepped->mutable_errors());
+}
+
+absl::Status EnvServerBatch::TakeActions(const v1::Tensor& actions) {
+  const int64_t n = size();
+  std::vector<int64_t> want = {n};
+  if (!spec_.discrete) want.push_back(action_width_);
+  const v1::DType want_dtype = spec_.discrete ? v1::DTYPE_INT64 : v1::DTYPE_FLOAT32;
+  const std::vector<int64_t> got(actions.shape().begin(), actions.shape().end());
+  if (actions.dtype() != want_dtype || got != want) {
+    return absl::InvalidArgumentError(absl::StrCat("step.actions has dtype ", DTypeName(actions.dtype()),
+                                                   " and shape ", ShapeString(got), "; this stream takes ",
+                                                   DTypeName(want_dtype), " ", ShapeString(want)));
+  }
+  const size_t elements = static_cast<size_t>(n * (spec_.discrete ? 1 : action_width_));
+  const size_t bytes = elements * (spec_.discrete ? sizeof(int64_t) : sizeof(float));
+  if (actions.data().size() != bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("step.actions holds ", actions.data().size(), " bytes; its dtype ",
+                                                   "and shape ", ShapeString(got), " need ", bytes));
+  }
+  if (spec_.discrete) {
+    indices_.resize(elements);
+    std::memcpy(indices_.data(), actions.data().data(), bytes);
+    for (size_t i = 0; i < elements; ++i) actions_[i] = static_cast<float>(indices_[i]);
+    return absl::OkStatus();
+  }
+  std::memcpy(actions_.data(), actions.data().data(), bytes);
+  for (size_t k = 0; k < elements; ++k) {
+    if (!std::isfinite(actions_[k])) {
+      return absl::InvalidArgumentError(absl::StrCat("step.actions holds NaN or infinity (env ", k / action_width_,
+                                                     ", action[", k % action_width_, "] = ", actions_[k], ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EnvServerBatch::Step(const v1::Tensor& actions, v1::EnvsStepped* stepped) {
+  RETURN_IF_ERROR(TakeActions(actions));
+  stepped->clear_final_indices();
+  stepped->clear_errors();
+  final_observations_.clear();
+  for (int i = 0; i < size(); ++i) {
+    if (failed_[i]) {
+      // Its last reset failed: retry it; this step is its error row.
+      rewards_[i] = 0.f;
+      terminated_[i] = 0;
+      truncated_[i] = 1;
+      failed_[i] = !ResetInstance(i, stepped->mutable_errors());
+      continue;
+    }
+    if (spec_.discrete && (indices_[i] < 0 || indices_[i] >= spec_.num_actions)) {
+      FailInstance(i, "action", absl::StrCat("action ", indices_[i], " is outside Discrete(", spec_.num_actions, ")"),
+                   stepped);
+      continue;
+    }
+    uint8_t* obs = row(i);
+    absl::StatusOr<StepResult> result =
+        envs_[i]->StepRaw(actions_.data() + static_cast<size_t>(i) * action_width_, obs);
+    if (!result.ok()) {
+      FailInstance(i, "step", std::string(result.status().message()), stepped);
+      continue;
+    }
+    if (std::optional<std::string> problem = ObservationProblem(spec_, obs)) {
+      FailInstance(i, "observation", "step's observation " + *problem, stepped);
+      continue;
+    }
+    if (!std::isfinite(result->reward)) {
+      FailInstance(i, "reward", absl::StrCat("reward is ", result->reward), stepped);
+      continue;
+    }
+    rewards_[i] = result->reward;
+    terminated_[i] = result->terminated ? 1 : 0;
+    truncated_[i] = result->truncated && !result->terminated ? 1 : 0;
+    if (result->terminated || result->truncated) {
+      stepped->add_final_indices(i);
+      final_observations_.insert(final_observations_.end(), obs, obs + obs_bytes_);
+      failed_[i] = !ResetInstance(i, stepped->mutable_errors());
+    }
+  }
+  WriteObservations(spec_, size(), observations_.data(), stepped->mutable_observations());
+  v1::Tensor* rewards = stepped->mutable_rewards();
+  rewards->set_dtype(v1::DTYPE_FLOAT32);
+  rewards->clear_shape();
+  rewards->add_shape(size());
+  rewards->mutable_data()->assign(reinterpret_cast<const char*>(rewards_.data()), rewards_.size() * sizeof(float));
+  WriteFlags(terminated_, stepped->mutable_terminated());
+  WriteFlags(truncated_, stepped->mutable_truncated());
+  WriteObservations(spec_, stepped->final_indices_size(), final_observations_.data(),
+                    stepped->mutable_final_observations());
+  return absl::OkStatus();
+}
+
+}  // namespace rill::envs

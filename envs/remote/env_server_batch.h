@@ -1,0 +1,120 @@
+// EnvServerBatch: the N env instances of one rill.v1.EnvService stream
+// (proto/env.proto) on the server's side, stepped in lockstep with the
+// protocol's episode and error rules. The C++ counterpart of
+// python/rill/env_batch.py's EnvBatch; EnvServiceImpl (env_server.h) owns
+// one per stream and turns its statuses into the stream's end. No gRPC.
+// Observations travel as the env makes them (spec().observation_type:
+// float32, or uint8 frames), through Env::ResetRaw / StepRaw.
+//
+//   - Each instance is made by the factory with its seed from OpenEnvs (a
+//     C++ Env takes its seed at creation; its later resets continue that
+//     instance's random stream) and reset at once.
+//   - An instance whose episode ends in a step (terminated, or truncated by
+//     the time limit inside the Env) is reset in the same step: its row of
+//     `observations` is the first of its next episode, and the observation
+//     the episode ended on goes to `final_observations`.
+//   - An instance that fails (its Step returns an error, a discrete action
+//     outside 0..n-1, a non-finite float32 observation or reward) is named in
+//     `errors` (index, field, message) and reset; its row then holds the
+//     first observation after that reset, reward 0, truncated. A reset
+//     whose observation is not finite leaves the row zeros and is retried
+//     at the next step. (A C++ Env's Reset cannot fail; a plugin env's
+//     failed reset shows as its next Step's error, field "step".)
+//   - A request that cannot be served at all is refused with a status
+//     naming the field (see Open and Step); nothing is stepped then.
+//
+// Thread-compatible: one stream's reactor calls it, one call at a time.
+#ifndef RILL_ENVS_REMOTE_ENV_SERVER_BATCH_H_
+#define RILL_ENVS_REMOTE_ENV_SERVER_BATCH_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "envs/interface.h"
+#include "envs/spec.h"
+#include "proto/env.pb.h"
+
+namespace rill::envs {
+
+// Makes one instance of the served env, its RNG seeded with `seed`. Called
+// from the stream's thread, possibly from several streams at once.
+using EnvFactory = std::function<absl::StatusOr<std::unique_ptr<Env>>(uint64_t seed)>;
+
+// The most instances one stream may open (OpenEnvs.num_envs).
+inline constexpr int kMaxEnvsPerStream = 4096;
+
+// The rill.v1.Space messages of `spec`'s observation and action (a Box of
+// the action's dimensions, or Discrete(n)).
+v1::Space ObservationSpaceOf(const EnvSpec& spec);
+v1::Space ActionSpaceOf(const EnvSpec& spec);
+
+// What differs between the spaces and time limits of `made` (an instance)
+// and `served` (what the server announces), e.g. "observation shape [3],
+// the server's is [4]"; empty when they agree.
+std::string SpecDifference(const EnvSpec& made, const EnvSpec& served);
+
+class EnvServerBatch {
+ public:
+  // Makes open.num_envs instances of `spec`'s env, instance i with
+  // factory(open.seeds(i)), resets each and fills `opened` (env_id, spaces,
+  // time limit, first observations, errors). Errors, nothing made:
+  //   InvalidArgument naming open.num_envs (outside 1..kMaxEnvsPerStream)
+  //     or open.seeds (not one per instance);
+  //   FailedPrecondition naming the instance when the factory fails or
+  //     makes an env whose spaces differ from `spec`.
+  static absl::StatusOr<std::unique_ptr<EnvServerBatch>> Open(const EnvFactory& factory, const EnvSpec& spec,
+                                                              const v1::OpenEnvs& open, v1::EnvsOpened* opened);
+
+  EnvServerBatch(const EnvServerBatch&) = delete;
+  EnvServerBatch& operator=(const EnvServerBatch&) = delete;
+
+  int size() const { return static_cast<int>(envs_.size()); }
+
+  // Steps every instance with its row of `actions` ([N] int64 for a
+  // discrete action space, [N, action_dim] float32 for a Box) and writes
+  // every field of `stepped` (a message reused from the last step keeps
+  // its buffers). InvalidArgument naming step.actions for a tensor of the
+  // wrong dtype, shape or byte count, or a Box action holding NaN or
+  // infinity; no instance is stepped then.
+  absl::Status Step(const v1::Tensor& actions, v1::EnvsStepped* stepped);
+
+ private:
+  EnvServerBatch(EnvSpec spec, std::vector<std::unique_ptr<Env>> envs);
+
+  // Checks `actions` and leaves them in actions_, one row of action_width_
+  // floats per instance (a discrete index as a float), and for a discrete
+  // space the raw indices in indices_.
+  absl::Status TakeActions(const v1::Tensor& actions);
+  // Resets instance i into its row; false (an error added, the row zeros)
+  // when the observation cannot be sent.
+  bool ResetInstance(int i, google::protobuf::RepeatedPtrField<v1::EnvError>* errors);
+  // Names instance i's failure, marks it truncated and resets it.
+  void FailInstance(int i, const std::string& field, const std::string& message, v1::EnvsStepped* stepped);
+
+  uint8_t* row(int i) { return observations_.data() + static_cast<size_t>(i) * obs_bytes_; }
+
+  const EnvSpec spec_;
+  const int obs_bytes_;
+  const int action_width_;  // floats of one instance's action: 1 when discrete
+  std::vector<std::unique_ptr<Env>> envs_;
+  // Instances whose last reset failed: the next step retries it.
+  std::vector<bool> failed_;
+  // [N, obs_bytes]: each instance's current observation, as the bytes of
+  // spec_.observation_type (Env::ResetRaw / StepRaw write them).
+  std::vector<uint8_t> observations_;
+  std::vector<uint8_t> final_observations_;
+  std::vector<float> actions_;
+  std::vector<int64_t> indices_;
+  std::vector<float> rewards_;
+  std::vector<uint8_t> terminated_;
+  std::vector<uint8_t> truncated_;
+};
+
+}  // namespace rill::envs
+
+#endif  // RILL_ENVS_REMOTE_ENV_SERVER_BATCH_H_

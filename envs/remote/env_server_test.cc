@@ -1,0 +1,536 @@
+// The C++ EnvService server on port 0, against envs::RemoteEnvs (the client
+// the actors use) and against raw streams that break the protocol: the
+// served envs step bit for bit as the same envs in-process, episode ends
+// carry their final observations, a failing instance is named and reset
+// while the stream goes on, and a request the server cannot serve ends
+// that stream only, with a status naming the field.
+#include "envs/remote/env_server.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc_util.h"
+#include "envs/plugin/plugin_envs.h"
+#include "envs/registry.h"
+#include "envs/remote/remote_envs.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::envs {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kTimeout = absl::Seconds(30);
+
+EnvFactory Registered(const std::string& name, int max_episode_steps = 0) {
+  return [name, max_episode_steps](uint64_t seed) { return MakeEnv(name, max_episode_steps, seed); };
+}
+
+std::string TestPlugin(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/rill/envs/plugin/testdata/lib", name, ".so");
+}
+
+EnvFactory Plugin(const std::string& library, const std::string& id) {
+  v1::PluginEnvConfig config;
+  config.set_library(library);
+  config.set_id(id);
+  return [config](uint64_t seed) { return MakePluginEnv(config, 0, seed); };
+}
+
+std::unique_ptr<EnvServer> Serve(EnvFactory factory) {
+  absl::StatusOr<std::unique_ptr<EnvServer>> server = EnvServer::Start("127.0.0.1:0", std::move(factory));
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? *std::move(server) : nullptr;
+}
+
+// A stream written by hand, to send what RemoteEnvs never would.
+class RawStream {
+ public:
+  explicit RawStream(const std::string& address)
+      : stub_(v1::EnvService::NewStub(MakeChannel(address, EnvServer::kMaxMessageBytes))) {
+    context_.set_deadline(DeadlineIn(kTimeout));
+    stream_ = stub_->Connect(&context_);
+  }
+
+  // Writes `request` and reads the answer; false when the server ended the
+  // stream instead (Finish then says why).
+  bool Call(const v1::EnvRequest& request, v1::EnvResponse* response) {
+    return stream_->Write(request) && stream_->Read(response);
+  }
+
+  grpc::Status Finish() {
+    stream_->WritesDone();
+    v1::EnvResponse ignored;
+    while (stream_->Read(&ignored)) {
+    }
+    return stream_->Finish();
+  }
+
+ private:
+  std::unique_ptr<v1::EnvService::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::EnvRequest, v1::EnvResponse>> stream_;
+};
+
+v1::EnvRequest Open(int num_envs, int num_seeds) {
+  v1::EnvRequest request;
+  request.mutable_open()->set_num_envs(num_envs);
+  for (int i = 0; i < num_seeds; ++i) request.mutable_open()->add_seeds(100 + i);
+  return request;
+}
+
+template <typename T>
+v1::EnvRequest Step(v1::DType dtype, std::vector<int64_t> shape, const std::vector<T>& values) {
+  v1::EnvRequest request;
+  v1::Tensor* actions = request.mutable_step()->mutable_actions();
+  actions->set_dtype(dtype);
+  for (int64_t d : shape) actions->add_shape(d);
+  actions->set_data(values.data(), values.size() * sizeof(T));
+  return request;
+}
+
+// The stream opened with `open` then sent `bad` ends with `code`, its
+// message containing `names`.
+void ExpectStreamEnds(const std::string& address, const v1::EnvRequest& open, const v1::EnvRequest& bad,
+                      grpc::StatusCode code, const std::string& names) {
+  RawStream stream(address);
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(open, &response));
+  ASSERT_TRUE(response.has_opened());
+  EXPECT_FALSE(stream.Call(bad, &response));
+  const grpc::Status status = stream.Finish();
+  EXPECT_EQ(status.error_code(), code) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr(names));
+}
+
+// The server still opens and steps a stream.
+void ExpectServes(const std::string& address) {
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(address, 2, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  const std::vector<float> actions((*envs)->spec().discrete ? 2 : 2 * (*envs)->spec().action_dim(), 0.f);
+  RemoteStep step;
+  EXPECT_TRUE((*envs)->Step(actions.data(), &step).ok());
+}
+
+// Whether two buffers hold the same bytes (the observations RemoteEnvs
+// returns are bytes; an Env's are floats).
+template <typename A, typename B>
+bool SameBits(const std::vector<A>& a, const std::vector<B>& b) {
+  return a.size() * sizeof(A) == b.size() * sizeof(B) && std::memcmp(a.data(), b.data(), a.size() * sizeof(A)) == 0;
+}
+
+// float32 observations as RemoteEnvs returns them (bytes), as floats.
+std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
+  std::vector<float> values(bytes.size() / sizeof(float));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  return values;
+}
+
+// Steps `name` served and in-process with the same seeds and actions for
+// `steps` steps; returns the episode ends seen.
+int ExpectSameAsInProcess(const std::string& name, int num_envs, int steps) {
+  std::unique_ptr<EnvServer> server = Serve(Registered(name));
+  if (server == nullptr) return 0;
+  constexpr uint64_t kBaseSeed = 40;
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> remote =
+      RemoteEnvs::Open(server->address(), num_envs, kBaseSeed, kTimeout);
+  EXPECT_TRUE(remote.ok()) << remote.status();
+  if (!remote.ok()) return 0;
+  const EnvSpec& spec = (*remote)->spec();
+  const int obs_dim = spec.obs_dim();
+  const int width = spec.discrete ? 1 : spec.action_dim();
+
+  // The same instances in this process: instance i seeded base + i + 1.
+  std::vector<std::unique_ptr<Env>> local;
+  std::vector<float> obs(static_cast<size_t>(num_envs) * obs_dim);
+  for (int i = 0; i < num_envs; ++i) {
+    absl::StatusOr<std::unique_ptr<Env>> env = MakeEnv(name, 0, kBaseSeed + i + 1);
+    EXPECT_TRUE(env.ok()) << env.status();
+    if (!env.ok()) return 0;
+    local.push_back(*std::move(env));
+    local[i]->Reset(&obs[static_cast<size_t>(i) * obs_dim]);
+  }
+  EXPECT_TRUE(SameBits((*remote)->first_observations(), obs));
+
+  std::mt19937_64 rng(3);
+  std::vector<float> actions(static_cast<size_t>(num_envs) * width);
+  std::vector<float> next(obs_dim);
+  RemoteStep step;
+  int ends = 0;
+  for (int t = 0; t < steps; ++t) {
+    for (float& a : actions) {
+      a = spec.discrete ? static_cast<float>(std::uniform_int_distribution<int>(0, spec.num_actions - 1)(rng))
+                        : std::uniform_real_distribution<float>(spec.action_low[0], spec.action_high[0])(rng);
+    }
+    absl::Status stepped = (*remote)->Step(actions.data(), &step);
+    EXPECT_TRUE(stepped.ok()) << stepped;
+    if (!stepped.ok()) return ends;
+    std::vector<float> rewards(num_envs), final_observations;  // floats: the Env's
+    std::vector<uint8_t> terminated(num_envs), truncated(num_envs);
+    std::vector<int> final_indices;
+    for (int i = 0; i < num_envs; ++i) {
+      float* row = &obs[static_cast<size_t>(i) * obs_dim];
+      absl::StatusOr<StepResult> result = local[i]->Step(&actions[static_cast<size_t>(i) * width], next.data());
+      EXPECT_TRUE(result.ok()) << result.status();
+      if (!result.ok()) return ends;
+      rewards[i] = result->reward;
+      terminated[i] = result->terminated;
+      truncated[i] = result->truncated;
+      if (result->terminated || result->truncated) {
+        final_indices.push_back(i);
+        final_observations.insert(final_observations.end(), next.begin(), next.end());
+        local[i]->Reset(row);
+      } else {
+        std::copy(next.begin(), next.end(), row);
+      }
+    }
+    EXPECT_TRUE(SameBits(step.observations, obs)) << "step " << t;
+    EXPECT_TRUE(SameBits(step.rewards, rewards)) << "step " << t;
+    EXPECT_EQ(step.terminated, terminated) << "step " << t;
+    EXPECT_EQ(step.truncated, truncated) << "step " << t;
+    EXPECT_EQ(step.final_indices, final_indices) << "step " << t;
+    EXPECT_TRUE(SameBits(step.final_observations, final_observations)) << "step " << t;
+    EXPECT_TRUE(step.errors.empty()) << "step " << t;
+    ends += static_cast<int>(final_indices.size());
+  }
+  return ends;
+}
+
+TEST(EnvServerTest, ServedCartPoleStepsBitForBitAsInProcessThroughEpisodeEnds) {
+  const int ends = ExpectSameAsInProcess("CartPole-v1", 4, 400);
+  EXPECT_GT(ends, 20) << "random CartPole episodes last a few dozen steps";
+}
+
+TEST(EnvServerTest, ServedPendulumStepsBitForBitAsInProcessThroughTimeLimits) {
+  const int ends = ExpectSameAsInProcess("Pendulum-v1", 3, 450);
+  EXPECT_EQ(ends, 6) << "each instance truncated at steps 200 and 400";
+}
+
+TEST(EnvServerTest, OpenedAnnouncesTheSpacesAndTheEnvsTimeLimit) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("Pendulum-v1", 50));
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 1, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  const EnvSpec& spec = (*envs)->spec();
+  EXPECT_EQ(spec.name, "Pendulum-v1");
+  EXPECT_EQ(spec.observation_shape, std::vector<int64_t>{3});
+  EXPECT_FALSE(spec.discrete);
+  EXPECT_EQ(spec.action_low, std::vector<float>{-2.f});
+  EXPECT_EQ(spec.action_high, std::vector<float>{2.f});
+  EXPECT_EQ(spec.max_episode_steps, 50);
+  EXPECT_EQ((*envs)->observation_space().box().dtype(), v1::DTYPE_FLOAT32);
+}
+
+TEST(EnvServerTest, ActionsOfTheWrongDtypeEndTheStreamWithInvalidArgumentNamingTheField) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
+  ASSERT_NE(server, nullptr);
+  ExpectStreamEnds(server->address(), Open(2, 2), Step<float>(v1::DTYPE_FLOAT32, {2}, {0.f, 1.f}),
+                   grpc::StatusCode::INVALID_ARGUMENT, "step.actions has dtype DTYPE_FLOAT32");
+  ExpectServes(server->address());
+}
+
+TEST(EnvServerTest, ActionsOfTheWrongShapeEndTheStreamWithInvalidArgumentNamingTheField) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("Pendulum-v1"));
+  ASSERT_NE(server, nullptr);
+  ExpectStreamEnds(server->address(), Open(2, 2), Step<float>(v1::DTYPE_FLOAT32, {3, 1}, {0.f, 1.f, 0.f}),
+                   grpc::StatusCode::INVALID_ARGUMENT, "step.actions has dtype DTYPE_FLOAT32 and shape [3, 1]");
+  ExpectServes(server->address());
+}
+
+TEST(EnvServerTest, ActionsWhoseBytesDoNotFitTheirShapeEndTheStream) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
+  ASSERT_NE(server, nullptr);
+  ExpectStreamEnds(server->address(), Open(2, 2), Step<int64_t>(v1::DTYPE_INT64, {2}, {0}),
+                   grpc::StatusCode::INVALID_ARGUMENT, "step.actions holds 8 bytes");
+  ExpectServes(server->address());
+}
+
+TEST(EnvServerTest, NanActionsEndTheStreamWithInvalidArgumentNamingTheField) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("Pendulum-v1"));
+  ASSERT_NE(server, nullptr);
+  ExpectStreamEnds(server->address(), Open(2, 2),
+                   Step<float>(v1::DTYPE_FLOAT32, {2, 1}, {0.f, std::numeric_limits<float>::quiet_NaN()}),
+                   grpc::StatusCode::INVALID_ARGUMENT, "step.actions holds NaN or infinity (env 1");
+  ExpectServes(server->address());
+}
+
+TEST(EnvServerTest, AFirstMessageThatIsNotOpenEndsTheStreamWithFailedPrecondition) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
+  ASSERT_NE(server, nullptr);
+  for (const v1::EnvRequest& first : {Step<int64_t>(v1::DTYPE_INT64, {1}, {0}), v1::EnvRequest()}) {
+    RawStream stream(server->address());
+    v1::EnvResponse response;
+    EXPECT_FALSE(stream.Call(first, &response));
+    const grpc::Status status = stream.Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("the first message of a stream must be open"));
+  }
+  ExpectServes(server->address());
+}
+
+TEST(EnvServerTest, ASecondOpenEndsTheStreamWithFailedPrecondition) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
+  ASSERT_NE(server, nullptr);
+  ExpectStreamEnds(server->address(), Open(1, 1), Open(1, 1), grpc::StatusCode::FAILED_PRECONDITION,
+                   "a stream opens once");
+}
+
+TEST(EnvServerTest, NumEnvsOutOfRangeEndsTheStreamWithInvalidArgument) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
+  ASSERT_NE(server, nullptr);
+  for (const int n : {0, -1, kMaxEnvsPerStream + 1}) {
+    RawStream stream(server->address());
+    v1::EnvResponse response;
+    EXPECT_FALSE(stream.Call(Open(n, std::max(n, 0)), &response));
+    const grpc::Status status = stream.Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << n;
+    EXPECT_THAT(status.error_message(), HasSubstr(absl::StrCat("open.num_envs ", n, " is out of range (1..4096)")));
+  }
+  RawStream most(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(most.Call(Open(kMaxEnvsPerStream, kMaxEnvsPerStream), &response));
+  EXPECT_THAT(response.opened().observations().shape(), ElementsAre(kMaxEnvsPerStream, 4));
+  EXPECT_TRUE(most.Finish().ok());
+}
+
+TEST(EnvServerTest, SeedsThatAreNotOnePerEnvEndTheStreamWithInvalidArgument) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  EXPECT_FALSE(stream.Call(Open(3, 2), &response));
+  const grpc::Status status = stream.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("open.seeds has 2 seeds for 3 envs"));
+}
+
+TEST(EnvServerTest, ADiscreteActionOutOfRangeIsThatInstancesErrorAndTheStreamGoesOn) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(2, 2), &response));
+  ASSERT_TRUE(stream.Call(Step<int64_t>(v1::DTYPE_INT64, {2}, {1, 5}), &response));
+  const v1::EnvsStepped& stepped = response.stepped();
+  ASSERT_EQ(stepped.errors_size(), 1);
+  EXPECT_EQ(stepped.errors(0).env_index(), 1);
+  EXPECT_EQ(stepped.errors(0).field(), "action");
+  EXPECT_THAT(stepped.errors(0).message(), HasSubstr("action 5 is outside Discrete(2)"));
+  EXPECT_EQ(stepped.truncated().data(), std::string("\0\1", 2));
+  EXPECT_EQ(stepped.terminated().data(), std::string("\0\0", 2));
+  EXPECT_TRUE(stepped.final_indices().empty());
+  float rewards[2];
+  std::memcpy(rewards, stepped.rewards().data().data(), sizeof(rewards));
+  EXPECT_EQ(rewards[0], 1.f);
+  EXPECT_EQ(rewards[1], 0.f);
+  ASSERT_TRUE(stream.Call(Step<int64_t>(v1::DTYPE_INT64, {2}, {0, 1}), &response));
+  EXPECT_EQ(response.stepped().errors_size(), 0);
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+TEST(EnvServerTest, APluginEnvThatFailsInStepIsNamedByIndexResetAndTheStreamGoesOn) {
+  std::unique_ptr<EnvServer> server = Serve(Plugin(TestPlugin("faulty_plugin"), "Lever-v0"));
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 3, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  RemoteStep step;
+  const std::vector<float> pull_lever_1 = {0, 1, 0};
+  ASSERT_TRUE((*envs)->Step(pull_lever_1.data(), &step).ok());
+  ASSERT_EQ(step.errors.size(), 1u);
+  EXPECT_EQ(step.errors[0].env_index, 1);
+  EXPECT_EQ(step.errors[0].field, "step");
+  EXPECT_THAT(step.errors[0].message, HasSubstr("lever 1 is broken"));
+  EXPECT_EQ(step.rewards, std::vector<float>({1.f, 0.f, 1.f}));
+  EXPECT_EQ(step.truncated, std::vector<uint8_t>({0, 1, 0}));
+  // Instances 0 and 2 stepped once; 1 is at the first observation of its reset.
+  EXPECT_EQ(Floats(step.observations), std::vector<float>({1.f, 1.f, 0.f, 0.f, 1.f, 1.f}));
+
+  const std::vector<float> pull_lever_0 = {0, 0, 0};
+  ASSERT_TRUE((*envs)->Step(pull_lever_0.data(), &step).ok());
+  EXPECT_TRUE(step.errors.empty());
+  EXPECT_EQ(step.rewards, std::vector<float>({1.f, 1.f, 1.f}));
+  EXPECT_EQ(Floats(step.observations), std::vector<float>({2.f, 1.f, 1.f, 1.f, 2.f, 1.f}));
+}
+
+TEST(EnvServerTest, APluginEnvWhoseResetFailsIsNamedAtEachStepUntilItResets) {
+  std::unique_ptr<EnvServer> server = Serve(Plugin(TestPlugin("faulty_plugin"), "Lever-v0"));
+  ASSERT_NE(server, nullptr);
+  // base seed 5: instance 1 is seeded 7, whose reset fails.
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 2, 5, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  RemoteStep step;
+  const std::vector<float> actions = {0, 0};
+  for (int t = 0; t < 2; ++t) {
+    ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+    ASSERT_EQ(step.errors.size(), 1u);
+    EXPECT_EQ(step.errors[0].env_index, 1);
+    EXPECT_THAT(step.errors[0].message, HasSubstr("cannot reset with seed 7"));
+    EXPECT_EQ(step.truncated, std::vector<uint8_t>({0, 1}));
+    EXPECT_EQ(step.rewards, std::vector<float>({1.f, 0.f}));
+  }
+}
+
+// Camera-v0's frame ([2, 4, 4] uint8): channel 0 all `first`, channel 1 all
+// `second`.
+std::string Frame(int first, int second) {
+  return std::string(16, static_cast<char>(first)) + std::string(16, static_cast<char>(second));
+}
+
+TEST(EnvServerTest, Uint8ObservationsTravelAsUint8) {
+  // Camera-v0: uint8 [2, 4, 4] frames, Discrete(3), time limit 10; a reset
+  // fills the frame with seed % 200, step t with action a sets channel 0 to
+  // t and channel 1 to 100 + 50 a, and pays a.
+  std::unique_ptr<EnvServer> server = Serve(Plugin(TestPlugin("faulty_plugin"), "Camera-v0"));
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(2, 2), &response));  // seeds 100, 101
+  const v1::EnvsOpened& opened = response.opened();
+  EXPECT_EQ(opened.observation_space().box().dtype(), v1::DTYPE_UINT8);
+  EXPECT_THAT(opened.observation_space().box().shape(), ElementsAre(2, 4, 4));
+  EXPECT_EQ(opened.max_episode_steps(), 10);
+  EXPECT_EQ(opened.observations().dtype(), v1::DTYPE_UINT8);
+  EXPECT_THAT(opened.observations().shape(), ElementsAre(2, 2, 4, 4));
+  EXPECT_EQ(opened.observations().data(), Frame(100, 100) + Frame(101, 101));
+  for (int t = 1; t <= 9; ++t) {
+    ASSERT_TRUE(stream.Call(Step<int64_t>(v1::DTYPE_INT64, {2}, {0, 2}), &response)) << t;
+    EXPECT_EQ(response.stepped().errors_size(), 0);
+    EXPECT_EQ(response.stepped().observations().data(), Frame(t, 100) + Frame(t, 200)) << t;
+  }
+  ASSERT_TRUE(stream.Call(Step<int64_t>(v1::DTYPE_INT64, {2}, {1, 2}), &response));
+  const v1::EnvsStepped& stepped = response.stepped();
+  EXPECT_EQ(stepped.observations().dtype(), v1::DTYPE_UINT8);
+  EXPECT_EQ(stepped.observations().data(), Frame(100, 100) + Frame(101, 101)) << "both reset";
+  EXPECT_THAT(stepped.final_indices(), ElementsAre(0, 1)) << "the time limit";
+  EXPECT_EQ(stepped.final_observations().dtype(), v1::DTYPE_UINT8);
+  EXPECT_THAT(stepped.final_observations().shape(), ElementsAre(2, 2, 4, 4));
+  EXPECT_EQ(stepped.final_observations().data(), Frame(10, 150) + Frame(10, 200));
+  EXPECT_EQ(stepped.truncated().data(), std::string("\1\1", 2));
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+// An env whose outputs the server must refuse: action 1 returns a NaN
+// reward, action 2 an infinite observation; seed 13 resets to NaN.
+class Misbehaving final : public Env {
+ public:
+  explicit Misbehaving(uint64_t seed) : Env(Spec()), seed_(seed) {}
+  static EnvSpec Spec() {
+    EnvSpec spec;
+    spec.name = "Misbehaving-v0";
+    spec.observation_shape = {2};
+    spec.discrete = true;
+    spec.num_actions = 3;
+    spec.max_episode_steps = 100;
+    return spec;
+  }
+  void Reset(float* obs) override {
+    obs[0] = seed_ == 13 ? std::numeric_limits<float>::quiet_NaN() : 0.f;
+    obs[1] = 0.f;
+  }
+  absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override {
+    next_obs[0] = action[0] == 2.f ? std::numeric_limits<float>::infinity() : 1.f;
+    next_obs[1] = 1.f;
+    StepResult result;
+    result.reward = action[0] == 1.f ? std::numeric_limits<float>::quiet_NaN() : 1.f;
+    return result;
+  }
+
+ private:
+  uint64_t seed_;
+};
+
+EnvFactory MakeMisbehaving() {
+  return [](uint64_t seed) -> absl::StatusOr<std::unique_ptr<Env>> { return std::make_unique<Misbehaving>(seed); };
+}
+
+TEST(EnvServerTest, ANonFiniteRewardOrObservationIsNamedByFieldAndTheInstanceReset) {
+  std::unique_ptr<EnvServer> server = Serve(MakeMisbehaving());
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 3, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  RemoteStep step;
+  const std::vector<float> actions = {0, 1, 2};
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  ASSERT_EQ(step.errors.size(), 2u);
+  EXPECT_EQ(step.errors[0].env_index, 1);
+  EXPECT_EQ(step.errors[0].field, "reward");
+  EXPECT_EQ(step.errors[1].env_index, 2);
+  EXPECT_EQ(step.errors[1].field, "observation");
+  EXPECT_THAT(step.errors[1].message, HasSubstr("observation[0] = inf"));
+  EXPECT_EQ(step.rewards, std::vector<float>({1.f, 0.f, 0.f}));
+  EXPECT_EQ(step.truncated, std::vector<uint8_t>({0, 1, 1}));
+  EXPECT_EQ(Floats(step.observations), std::vector<float>({1.f, 1.f, 0.f, 0.f, 0.f, 0.f}));
+}
+
+TEST(EnvServerTest, AResetToANonFiniteObservationIsAnOpenErrorWithAZeroRowRetriedAtEachStep) {
+  std::unique_ptr<EnvServer> server = Serve(MakeMisbehaving());
+  ASSERT_NE(server, nullptr);
+  // base seed 11: instance 1 is seeded 13.
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 2, 11, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  ASSERT_EQ((*envs)->open_errors().size(), 1u);
+  EXPECT_EQ((*envs)->open_errors()[0].env_index, 1);
+  EXPECT_EQ((*envs)->open_errors()[0].field, "observation");
+  EXPECT_EQ(Floats((*envs)->first_observations()), std::vector<float>(4, 0.f));
+  RemoteStep step;
+  const std::vector<float> actions = {0, 0};
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  ASSERT_EQ(step.errors.size(), 1u);
+  EXPECT_EQ(step.errors[0].env_index, 1);
+  EXPECT_THAT(step.errors[0].message, HasSubstr("reset's observation holds NaN"));
+  EXPECT_EQ(step.truncated, std::vector<uint8_t>({0, 1}));
+  EXPECT_EQ(Floats(step.observations), std::vector<float>({1.f, 1.f, 0.f, 0.f}));
+}
+
+TEST(EnvServerTest, AFactoryThatFailsAtOpenEndsThatStreamWithFailedPrecondition) {
+  std::unique_ptr<EnvServer> server = Serve([](uint64_t seed) -> absl::StatusOr<std::unique_ptr<Env>> {
+    if (seed == 101) return absl::ResourceExhaustedError("no licence left");
+    return MakeEnv("CartPole-v1", 0, seed);
+  });
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  EXPECT_FALSE(stream.Call(Open(3, 3), &response));  // seeds 100, 101, 102
+  const grpc::Status status = stream.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("cannot make env 1 of CartPole-v1 (seed 101)"));
+  EXPECT_THAT(status.error_message(), HasSubstr("no licence left"));
+  ExpectServes(server->address());
+}
+
+TEST(EnvServerTest, AFactoryThatCannotMakeItsEnvFailsAtStart) {
+  absl::StatusOr<std::unique_ptr<EnvServer>> server =
+      EnvServer::Start("127.0.0.1:0", Plugin(TestPlugin("faulty_plugin"), "Broken-v0"));
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(server.status().message(), HasSubstr("no licence"));
+}
+
+TEST(EnvServerTest, AnAddressWithoutAPortIsRefused) {
+  absl::StatusOr<std::unique_ptr<EnvServer>> server = EnvServer::Start("localhost", Registered("CartPole-v1"));
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EnvServerTest, StopEndsOpenStreamsAndTheirNextStepFails) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 1, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  server->Stop(absl::Milliseconds(100));  // returns: the open stream was cancelled
+  RemoteStep step;
+  const std::vector<float> actions = {0};
+  EXPECT_FALSE((*envs)->Step(actions.data(), &step).ok());
+}
+
+}  // namespace
+}  // namespace rill::envs

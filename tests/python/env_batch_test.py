@@ -1,0 +1,232 @@
+"""EnvBatch (python/rill/env_batch.py) against the per-instance reference it
+must match: the same envs, seeds and actions give the same observations,
+rewards, flags, final observations and errors, in the same order, however
+the instances misbehave (tests/python/test_envs.py: Chaos). EnvBatch checks
+observations in one pass over the batch and falls back to per-instance
+checks; the reference checks every instance on its own, as the server did
+before."""
+
+import math
+import numbers
+import os
+import sys
+import unittest
+from unittest import mock
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+for path in (os.path.join(ROOT, "python"), os.path.join(ROOT, "examples", "python"), HERE):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from rill.env_batch import EnvBatch, ProcessEnvBatch, load_factory  # noqa: E402
+from rill.spaces import ActionSpace, ObservationSpace, SpaceError  # noqa: E402
+
+
+def reference_check(space, obs):
+    """ObservationSpace.check, one instance at a time."""
+    if type(obs) is not np.ndarray:
+        obs = np.asarray(obs)
+    if obs.shape != space.shape:
+        raise SpaceError("has shape %s, the observation space says %s" % (obs.shape, space.shape))
+    if space.dtype == np.uint8:
+        if obs.dtype != np.uint8:
+            raise SpaceError("has dtype %s, the observation space says uint8" % obs.dtype)
+        return obs
+    if obs.dtype != np.float32:
+        if obs.dtype.kind not in "fiub":
+            raise SpaceError("has dtype %s, the observation space says float32" % obs.dtype)
+        obs = obs.astype(np.float32)
+    if not math.isfinite(obs.sum(dtype=np.float64)):
+        raise SpaceError("holds NaN or infinity")
+    return obs
+
+
+class ReferenceBatch:
+    """The server's EnvBatch as it was: every instance's outputs checked on
+    their own, in instance order."""
+
+    def __init__(self, factory_spec, count, first=0, max_episode_steps=0):
+        factory = load_factory(factory_spec)
+        self.envs = [factory() for _ in range(count)]
+        self.first = first
+        self.observation_space = ObservationSpace(self.envs[0].observation_space)
+        self.action_space = ActionSpace(self.envs[0].action_space)
+        self.max_episode_steps = max_episode_steps
+        self.steps = [0] * count
+        self.failed = [False] * count
+        self.zeros = np.zeros(self.observation_space.shape, self.observation_space.dtype)
+        self.rows = [self.zeros] * count
+
+    def _reset(self, i, seed, errors):
+        self.steps[i] = 0
+        try:
+            result = self.envs[i].reset(seed=seed) if seed is not None else self.envs[i].reset()
+            obs = result[0] if isinstance(result, tuple) else result
+        except Exception as error:
+            errors.append((self.first + i, "reset", "reset raised %s: %s" % (type(error).__name__, error)))
+            self.rows[i] = self.zeros
+            return False
+        try:
+            self.rows[i] = reference_check(self.observation_space, obs)
+        except SpaceError as error:
+            errors.append((self.first + i, "observation", "reset's observation " + str(error)))
+            self.rows[i] = self.zeros
+            return False
+        return True
+
+    def reset_all(self, seeds):
+        errors = []
+        for i, seed in enumerate(seeds):
+            self.failed[i] = not self._reset(i, int(seed), errors)
+        return np.stack(self.rows), errors
+
+    def step(self, actions):
+        count = len(self.envs)
+        rewards, terminated, truncated = [0.0] * count, [False] * count, [False] * count
+        final_indices, final_observations, errors = [], [], []
+        space = self.action_space
+        for i in range(count):
+            if self.failed[i]:
+                self.failed[i] = not self._reset(i, None, errors)
+                truncated[i] = True
+                continue
+            action = actions[i]
+            if space.discrete:
+                action = int(action)
+                if not 0 <= action < space.n:
+                    errors.append((self.first + i, "action", "action %d is outside Discrete(%d)" % (action, space.n)))
+                    truncated[i] = True
+                    self.failed[i] = not self._reset(i, None, errors)
+                    continue
+                action += space.start
+            else:
+                action = np.array(action, dtype=np.float32)
+            try:
+                result = self.envs[i].step(action)
+                if type(result) is not tuple or len(result) != 5:
+                    raise SpaceError("step returned %s, not (obs, reward, terminated, truncated, info)"
+                                     % (type(result).__name__ if not isinstance(result, tuple)
+                                        else "a tuple of %d" % len(result)))
+                obs, reward, term, trunc, _ = result
+            except SpaceError as error:
+                field, message = "step", str(error)
+            except Exception as error:
+                field, message = "step", "step raised %s: %s" % (type(error).__name__, error)
+            else:
+                field, message, obs = self._check_step(obs, reward, term, trunc)
+            if field is not None:
+                errors.append((self.first + i, field, message))
+                truncated[i] = True
+                self.failed[i] = not self._reset(i, None, errors)
+                continue
+            rewards[i] = reward
+            self.steps[i] += 1
+            term = bool(term)
+            trunc = bool(trunc) or (not term and self.max_episode_steps > 0
+                                    and self.steps[i] >= self.max_episode_steps)
+            terminated[i], truncated[i] = term, trunc
+            if term or trunc:
+                final_indices.append(self.first + i)
+                final_observations.append(obs)
+                self.failed[i] = not self._reset(i, None, errors)
+            else:
+                self.rows[i] = obs
+        final = (np.stack(final_observations) if final_observations
+                 else np.zeros((0,) + self.observation_space.shape, self.observation_space.dtype))
+        return (np.stack(self.rows), np.array(rewards, np.float32), np.array(terminated, np.bool_),
+                np.array(truncated, np.bool_), final_indices, final, errors)
+
+    def _check_step(self, obs, reward, term, trunc):
+        try:
+            obs = reference_check(self.observation_space, obs)
+        except SpaceError as error:
+            return "observation", "step's observation " + str(error), None
+        if type(reward) not in (float, int, np.float32, np.float64) and (
+                isinstance(reward, (bool, np.bool_)) or not isinstance(reward, (numbers.Real, np.number))
+                or np.ndim(reward) != 0):
+            return "reward", "reward %r is not a number" % (reward,), None
+        if not math.isfinite(reward):
+            return "reward", "reward is %s" % float(reward), None
+        for name, flag in (("terminated", term), ("truncated", trunc)):
+            if type(flag) is not bool and not isinstance(flag, np.bool_):
+                return name, "%s %r is not a bool" % (name, flag), None
+        return None, None, obs
+
+
+def random_actions(rng, space, count):
+    if space.discrete:
+        return rng.integers(-1, space.n + 1, count)  # a few outside the space
+    return rng.uniform(-1, 1, (count,) + tuple(space.shape)).astype(np.float32)
+
+
+class EnvBatchTest(unittest.TestCase):
+    def assert_same_step(self, got, want, where):
+        names = ("observations", "rewards", "terminated", "truncated", "final_indices", "final_observations",
+                 "errors")
+        for name, a, b in zip(names, got, want):
+            if isinstance(b, np.ndarray):
+                self.assertEqual((a.dtype, a.shape), (b.dtype, b.shape), "%s: %s" % (where, name))
+                np.testing.assert_array_equal(a, b, "%s: %s" % (where, name))
+            else:
+                self.assertEqual(a, b, "%s: %s" % (where, name))
+
+    def run_alike(self, factory, count, steps, first=0, max_episode_steps=0, make=EnvBatch):
+        with np.errstate(over="ignore"):  # Chaos's float64 observations past float32's range
+            return self._run_alike(factory, count, steps, first, max_episode_steps, make)
+
+    def _run_alike(self, factory, count, steps, first, max_episode_steps, make):
+        batch = make(factory, count, first, max_episode_steps)
+        reference = ReferenceBatch(factory, count, first, max_episode_steps)
+        seeds = list(range(100, 100 + count))
+        try:
+            self.assert_same_step(batch.reset_all(seeds), reference.reset_all(seeds), "reset_all")
+            rng = np.random.default_rng(count)
+            fields = set()
+            for t in range(steps):
+                actions = random_actions(rng, batch.action_space, count)
+                got = batch.step(actions)
+                self.assert_same_step(got, reference.step(actions), "%s step %d" % (factory, t))
+                fields.update(field for _, field, _ in got[6])
+            return fields
+        finally:
+            batch.close()
+
+    def test_every_misbehaviour_is_named_as_the_per_instance_checks_name_it(self):
+        for factory, count in [("test_envs:chaos", 1), ("test_envs:chaos", 5), ("test_envs:chaos", 64),
+                               ("test_envs:chaos_image", 16), ("test_envs:chaos_box", 16)]:
+            with self.subTest(factory=factory, count=count):
+                fields = self.run_alike(factory, count, 1200 // count + 20, first=3 if count == 5 else 0,
+                                        max_episode_steps=7 if count == 16 else 0)
+                expected = {"reset", "observation", "reward", "step", "terminated", "truncated"}
+                if "box" not in factory:
+                    expected.add("action")
+                self.assertEqual(fields, expected)
+
+    def test_worker_processes_match_the_reference_too(self):
+        # The spawned workers take -W options from sys.warnoptions: quiet
+        # their float64-to-float32 overflow warnings too.
+        with mock.patch.object(sys, "warnoptions", sys.warnoptions + ["ignore::RuntimeWarning"]):
+            self.run_alike("test_envs:chaos", 6, 60, make=lambda factory, count, first, limit: ProcessEnvBatch(
+                factory, count, 2, limit))
+
+    def test_observations_that_go_on_are_checked_for_finiteness_in_one_pass(self):
+        batch = EnvBatch("test_envs:counter", 3)
+        batch.reset_all([0, 1, 2])
+        batch.envs[1].misbehave = lambda: (np.array([np.nan, 0], np.float32), 1.0, False, False, {})
+        batch.envs[2].misbehave = lambda: (np.array([np.inf, 0], np.float32), 2.0, False, False, {})
+        batch.envs[1].fail_at = batch.envs[2].fail_at = 1
+        obs, rewards, terminated, truncated, final_indices, final, errors = batch.step(np.ones(3, np.int64))
+        self.assertEqual([(i, field) for i, field, _ in errors], [(1, "observation"), (2, "observation")])
+        self.assertIn("step's observation holds NaN or infinity", errors[0][2])
+        np.testing.assert_array_equal(rewards, [1, 0, 0])
+        np.testing.assert_array_equal(truncated, [False, True, True])
+        np.testing.assert_array_equal(obs, [[1, 1], [0, 2], [0, 2]])  # 1 and 2 reset a second time
+        self.assertEqual(final_indices, [])
+        self.assertEqual(final.shape, (0, 2))
+
+
+if __name__ == "__main__":
+    unittest.main()
