@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace rill {
 
@@ -53,6 +54,16 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
   std::filesystem::rename(temporary, path, error);
   if (error) return absl::PermissionDeniedError(absl::StrCat("cannot rename '", temporary, "' to '", path, "': ", error.message()));
   return absl::OkStatus();
+}
+
+std::string HumanBytes(double bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 6) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? absl::StrFormat("%.0f bytes", bytes) : absl::StrFormat("%.1f %s", bytes, units[unit]);
 }
 
 int64_t PhysicalMemoryBytes() {

@@ -34,6 +34,9 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
 // does not say.
 int64_t PhysicalMemoryBytes();
 
+// `bytes` for messages about memory: "512 bytes", "1.5 GiB".
+std::string HumanBytes(double bytes);
+
 // Cores online (sysconf); at least 1.
 int OnlineCores();
 

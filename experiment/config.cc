@@ -103,17 +103,6 @@ constexpr double kNetworkCopies = (1 + 8) * 5;
 // and the critics of one update.
 constexpr double kActivationCopies = 16;
 
-// "1.5 GiB".
-std::string HumanBytes(double bytes) {
-  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  int unit = 0;
-  while (bytes >= 1024 && unit < 6) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? absl::StrFormat("%.0f bytes", bytes) : absl::StrFormat("%.1f %s", bytes, units[unit]);
-}
-
 // Parameters of an MLP with these widths (weights and biases), in doubles:
 // widths up to 65536 over any number of layers overflow no integer here.
 double MlpParameters(double inputs, const google::protobuf::RepeatedField<int32_t>& widths, double outputs) {

@@ -37,17 +37,6 @@ int64_t CapacityOf(const v1::TableConfig& config, int64_t item_bytes) {
   return config.max_size();
 }
 
-// "1.5 GiB", for messages about memory.
-std::string HumanBytes(double bytes) {
-  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  int unit = 0;
-  while (bytes >= 1024 && unit < 6) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? absl::StrFormat("%.0f bytes", bytes) : absl::StrFormat("%.1f %s", bytes, units[unit]);
-}
-
 }  // namespace
 
 std::string SelectorName(const v1::TableConfig& config) {

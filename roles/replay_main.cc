@@ -22,6 +22,11 @@
 #include "replay/durability/shard_durability.h"
 #include "replay/server/replay_shard.h"
 
+ABSL_FLAG(std::string, on_corruption, "",
+          "rill replay: what a shard does with damaged durability files that lose acknowledged items, overriding "
+          "replay.durability.on_corruption: REFUSE (do not start, naming the file, offset and items), "
+          "SKIP_RECORD (skip the damage, count the loss) or TRUNCATE (keep the log up to the damage, count the "
+          "loss). Empty: the config's.");
 ABSL_FLAG(int32_t, shard_index, 0, "Index of this replay shard among the run's shards (reported by Info).");
 
 namespace rill::roles {
@@ -66,6 +71,15 @@ int ReplayMain() {
   if (!config.ok()) {
     RILL_LOG(ERROR) << "bad experiment config: " << config.status().ToString();
     return 2;
+  }
+
+  if (const std::string choice = absl::GetFlag(FLAGS_on_corruption); !choice.empty()) {
+    v1::DurabilityConfig::OnCorruption on_corruption;
+    if (!v1::DurabilityConfig::OnCorruption_Parse(choice, &on_corruption)) {
+      RILL_LOG(ERROR) << "--on_corruption=" << choice << " is not REFUSE, SKIP_RECORD or TRUNCATE";
+      return 2;
+    }
+    config->mutable_replay()->mutable_durability()->set_on_corruption(on_corruption);
   }
 
   std::unique_ptr<MetricsServer> metrics;

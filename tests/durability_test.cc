@@ -323,6 +323,16 @@ TEST(DurabilityTest, AFlippedByteInTheLogIsRefusedUntilSkipRecordAcceptsTheCount
   // The operator accepts the loss: the shard starts with every other item
   // and says what it lost, in Info, its metrics and `rill replay info`.
   const std::string accepting = WriteConfig("damaged-skip", durability + " on_corruption: SKIP_RECORD");
+  // `rill replay --on_corruption` overrides the config's choice, and names a
+  // choice it does not know.
+  absl::StatusOr<RoleProcess> overridden =
+      StartRole("damaged-replay-flag", {"replay", "--config=" + accepting, "--on_corruption=REFUSE"});
+  ASSERT_FALSE(overridden.ok());
+  EXPECT_THAT(overridden.status().message(), HasSubstr("10 acknowledged items in 1 record"));
+  absl::StatusOr<RoleProcess> misspelt =
+      StartRole("damaged-replay-typo", {"replay", "--config=" + config, "--on_corruption=SKIP"});
+  ASSERT_FALSE(misspelt.ok());
+  EXPECT_THAT(misspelt.status().message(), HasSubstr("--on_corruption=SKIP is not REFUSE, SKIP_RECORD or TRUNCATE"));
   absl::StatusOr<RoleProcess> skipped = StartRole("damaged-replay3", {"replay", "--config=" + accepting});
   ASSERT_TRUE(skipped.ok()) << skipped.status();
   const v1::InfoResponse info = Info(*skipped);
