@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "envs/minatar/test_util.h"
 #include "gtest/gtest.h"
 
 namespace rill::envs::minatar {
@@ -16,20 +17,7 @@ constexpr float kRight = 3;
 constexpr float kDown = 4;
 constexpr int kNever = 1000000;  // a timer that does not run out in a test
 
-std::unique_ptr<Asterix> Started() {
-  std::unique_ptr<Asterix> env = Asterix::Create(0, 1).value();
-  env->SetStickyActionProbabilityForTesting(0);
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  env->ResetRaw(obs.data());
-  return env;
-}
-
-StepResult Play(Asterix* env, float action) {
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  absl::StatusOr<StepResult> result = env->StepRaw(&action, obs.data());
-  EXPECT_TRUE(result.ok()) << result.status();
-  return result.value_or(StepResult());
-}
+std::unique_ptr<Asterix> Started() { return StartedGame<Asterix>(); }
 
 // No spawning, no moving, no ramp, unless the test says so.
 Asterix::State Frozen() {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "envs/minatar/test_util.h"
 #include "gtest/gtest.h"
 
 namespace rill::envs::minatar {
@@ -13,21 +14,7 @@ constexpr float kNoop = 0;
 constexpr float kLeft = 1;
 constexpr float kRight = 2;
 
-// A started game without sticky actions, so each step does what it asks.
-std::unique_ptr<Breakout> Started(uint64_t seed = 1) {
-  std::unique_ptr<Breakout> env = Breakout::Create(0, seed).value();
-  env->SetStickyActionProbabilityForTesting(0);
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  env->ResetRaw(obs.data());
-  return env;
-}
-
-StepResult Play(Breakout* env, float action) {
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  absl::StatusOr<StepResult> result = env->StepRaw(&action, obs.data());
-  EXPECT_TRUE(result.ok()) << result.status();
-  return result.value_or(StepResult());
-}
+std::unique_ptr<Breakout> Started(uint64_t seed = 1) { return StartedGame<Breakout>(seed); }
 
 // The ball at (x, y) heading `dir`, with no bricks and the paddle in
 // column 4 unless the test says otherwise.

@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "envs/minatar/test_util.h"
 #include "gtest/gtest.h"
 
 namespace rill::envs::minatar {
@@ -16,20 +17,7 @@ constexpr float kUp = 1;
 constexpr float kDown = 2;
 constexpr int kNever = 1000000;  // a car timer that does not run out in a test
 
-std::unique_ptr<Freeway> Started(uint64_t seed = 1) {
-  std::unique_ptr<Freeway> env = Freeway::Create(0, seed).value();
-  env->SetStickyActionProbabilityForTesting(0);
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  env->ResetRaw(obs.data());
-  return env;
-}
-
-StepResult Play(Freeway* env, float action) {
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  absl::StatusOr<StepResult> result = env->StepRaw(&action, obs.data());
-  EXPECT_TRUE(result.ok()) << result.status();
-  return result.value_or(StepResult());
-}
+std::unique_ptr<Freeway> Started(uint64_t seed = 1) { return StartedGame<Freeway>(seed); }
 
 // Every car parked at the left edge (column 0) for good.
 Freeway::State ParkedCars() {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "envs/minatar/test_util.h"
 #include "gtest/gtest.h"
 
 namespace rill::envs::minatar {
@@ -21,20 +22,7 @@ using Bullet = Seaquest::Bullet;
 using EnemySub = Seaquest::EnemySub;
 using Swimmer = Seaquest::Swimmer;
 
-std::unique_ptr<Seaquest> Started() {
-  std::unique_ptr<Seaquest> env = Seaquest::Create(0, 1).value();
-  env->SetStickyActionProbabilityForTesting(0);
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  env->ResetRaw(obs.data());
-  return env;
-}
-
-StepResult Play(Seaquest* env, float action) {
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  absl::StatusOr<StepResult> result = env->StepRaw(&action, obs.data());
-  EXPECT_TRUE(result.ok()) << result.status();
-  return result.value_or(StepResult());
-}
+std::unique_ptr<Seaquest> Started() { return StartedGame<Seaquest>(); }
 
 // The submarine at (x, y) below the surface, nothing else about, and no
 // spawning unless the test says so.

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "envs/minatar/test_util.h"
 #include "gtest/gtest.h"
 
 namespace rill::envs::minatar {
@@ -17,20 +18,7 @@ constexpr int kNever = 1000000;  // a timer that does not run out in a test
 
 using Grid = SpaceInvaders::Grid;
 
-std::unique_ptr<SpaceInvaders> Started() {
-  std::unique_ptr<SpaceInvaders> env = SpaceInvaders::Create(0, 1).value();
-  env->SetStickyActionProbabilityForTesting(0);
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  env->ResetRaw(obs.data());
-  return env;
-}
-
-StepResult Play(SpaceInvaders* env, float action) {
-  std::vector<uint8_t> obs(static_cast<size_t>(env->spec().obs_bytes()));
-  absl::StatusOr<StepResult> result = env->StepRaw(&action, obs.data());
-  EXPECT_TRUE(result.ok()) << result.status();
-  return result.value_or(StepResult());
-}
+std::unique_ptr<SpaceInvaders> Started() { return StartedGame<SpaceInvaders>(); }
 
 // A quiet board: the given aliens only, no bullets, and alien timers that
 // do not run out.
