@@ -94,8 +94,8 @@ absl::Status Actor::ChooseActions(bool random, const absl::Notification& stop) {
     envs_->RandomActions(rng_);
     return absl::OkStatus();
   }
-  RETURN_IF_ERROR(source_->Act(envs_->policy_obs(), envs_->size(), envs_->obs_dim(), /*deterministic=*/false,
-                               items_->needs_behaviour(), stop, envs_->buffers()));
+  RETURN_IF_ERROR(source_->Act(envs_->observation_rows(), /*deterministic=*/false, items_->needs_behaviour(), stop,
+                               envs_->buffers()));
   if (source_->version() != policy_version_) {
     policy_version_ = source_->version();
     metrics_.parameter_version->Set(static_cast<double>(policy_version_));

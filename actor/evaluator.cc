@@ -61,8 +61,8 @@ absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::ve
   RETURN_IF_ERROR(envs_->ResetAll());
   int remaining = n;
   while (remaining > 0 && !stop.HasBeenNotified()) {
-    RETURN_IF_ERROR(policy_->Act(envs_->policy_obs(), n, envs_->obs_dim(), /*deterministic=*/true,
-                                 /*behaviour=*/false, stop, envs_->buffers()));
+    RETURN_IF_ERROR(policy_->Act(envs_->observation_rows(), /*deterministic=*/true, /*behaviour=*/false, stop,
+                                 envs_->buffers()));
     // Every env steps; one that has finished its episode of this round goes
     // on into the next, which is not counted.
     RETURN_IF_ERROR(envs_->Step(n, &next_obs, &final_obs, &outcomes));

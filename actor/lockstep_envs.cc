@@ -8,7 +8,6 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "envs/catalog.h"
-#include "envs/observation.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/registry.h"
 
@@ -19,7 +18,8 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
   std::unique_ptr<LockstepEnvs> lockstep(new LockstepEnvs());
   lockstep->num_envs_ = num_envs;
   lockstep->base_seed_ = base_seed;
-  ASSIGN_OR_RETURN(lockstep->spec_, envs::ConfiguredEnvSpec(env));
+  ASSIGN_OR_RETURN(lockstep->base_spec_, envs::ConfiguredBaseEnvSpec(env));
+  ASSIGN_OR_RETURN(lockstep->spec_, envs::FrameStackedSpec(lockstep->base_spec_, env.frame_stack()));
   const envs::EnvSpec& spec = lockstep->spec_;
   lockstep->obs_dim_ = spec.obs_dim();
   lockstep->obs_bytes_ = spec.obs_bytes();
@@ -35,6 +35,9 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
   if (env.has_remote()) {
     lockstep->is_remote_ = true;
     lockstep->remote_config_ = env.remote();  // finalized: reconnect_seconds is set
+    if (env.frame_stack() > 1) {
+      lockstep->remote_frames_.assign(n, envs::FrameHistory(env.frame_stack(), lockstep->base_spec_.obs_bytes()));
+    }
     RETURN_IF_ERROR(lockstep->OpenRemote());
     return lockstep;
   }
@@ -44,6 +47,7 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
     ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> made,
                      env.has_plugin() ? envs::MakePluginEnv(env.plugin(), env.max_episode_steps(), seed)
                                       : envs::MakeEnv(env.name(), env.max_episode_steps(), seed));
+    ASSIGN_OR_RETURN(made, envs::StackFrames(std::move(made), env.frame_stack()));
     lockstep->local_.push_back(std::make_unique<envs::EpisodeStatistics>(std::move(made)));
   }
   return lockstep;
@@ -61,13 +65,22 @@ absl::Status LockstepEnvs::OpenRemote() {
     const absl::Duration wait = std::clamp(deadline - absl::Now(), absl::Milliseconds(100), absl::Seconds(10));
     absl::StatusOr<std::unique_ptr<envs::RemoteEnvs>> opened = envs::RemoteEnvs::Open(address, num_envs_, seed, wait);
     if (opened.ok()) {
-      if (std::optional<std::string> difference = envs::SpaceDifference((*opened)->spec(), spec_)) {
+      if (std::optional<std::string> difference = envs::SpaceDifference((*opened)->spec(), base_spec_)) {
         return absl::FailedPreconditionError(absl::StrCat("env server at ", address, " (", (*opened)->spec().name,
                                                           ") announces ", *difference));
       }
       remote_ = *std::move(opened);
       ++opened_;
-      std::copy(remote_->first_observations().begin(), remote_->first_observations().end(), obs_.begin());
+      const std::vector<uint8_t>& first = remote_->first_observations();
+      if (remote_frames_.empty()) {
+        std::copy(first.begin(), first.end(), obs_.begin());
+      } else {
+        const size_t frame_bytes = static_cast<size_t>(base_spec_.obs_bytes());
+        for (int i = 0; i < num_envs_; ++i) {
+          remote_frames_[i].Start(&first[i * frame_bytes]);
+          remote_frames_[i].Write(&obs_[static_cast<size_t>(i) * obs_bytes_]);
+        }
+      }
       for (const envs::RemoteEnvError& error : remote_->open_errors()) {
         RILL_LOG(WARNING) << "env server at " << address << ": env " << error.env_index << " " << error.field << ": "
                           << error.message;
@@ -87,10 +100,6 @@ absl::Status LockstepEnvs::OpenRemote() {
     absl::SleepFor(backoff);
     backoff = std::min(2 * backoff, absl::Seconds(5));
   }
-}
-
-const float* LockstepEnvs::policy_obs() {
-  return envs::ObservationsAsFloat(spec_, obs_.data(), num_envs_, &policy_obs_);
 }
 
 ActionBuffers LockstepEnvs::buffers() {
@@ -192,10 +201,14 @@ absl::Status LockstepEnvs::StepRemote(uint8_t* next_obs, uint8_t* final_obs, std
     return absl::OkStatus();
   }
   const envs::RemoteStep& step = remote_step_;
-  std::copy(step.observations.begin(), step.observations.end(), next_obs);
-  for (size_t k = 0; k < step.final_indices.size(); ++k) {
-    std::copy_n(&step.final_observations[k * obs_bytes_], obs_bytes_,
-                final_obs + static_cast<size_t>(step.final_indices[k]) * obs_bytes_);
+  if (!remote_frames_.empty()) {
+    StackRemoteStep(step, next_obs, final_obs);
+  } else {
+    std::copy(step.observations.begin(), step.observations.end(), next_obs);
+    for (size_t k = 0; k < step.final_indices.size(); ++k) {
+      std::copy_n(&step.final_observations[k * obs_bytes_], obs_bytes_,
+                  final_obs + static_cast<size_t>(step.final_indices[k]) * obs_bytes_);
+    }
   }
   for (const envs::RemoteEnvError& error : step.errors) {
     EnvOutcome& outcome = (*outcomes)[error.env_index];
@@ -222,6 +235,33 @@ absl::Status LockstepEnvs::StepRemote(uint8_t* next_obs, uint8_t* final_obs, std
     }
   }
   return absl::OkStatus();
+}
+
+void LockstepEnvs::StackRemoteStep(const envs::RemoteStep& step, uint8_t* next_obs, uint8_t* final_obs) {
+  const size_t frame_bytes = static_cast<size_t>(base_spec_.obs_bytes());
+  restarted_.assign(static_cast<size_t>(num_envs_), 0);
+  // An episode that ended: its last frame joins its own stack, the
+  // observation it ended on.
+  for (size_t k = 0; k < step.final_indices.size(); ++k) {
+    const int i = step.final_indices[k];
+    remote_frames_[i].Push(&step.final_observations[k * frame_bytes]);
+    remote_frames_[i].Write(final_obs + static_cast<size_t>(i) * obs_bytes_);
+    restarted_[i] = 1;
+  }
+  for (const envs::RemoteEnvError& error : step.errors) restarted_[error.env_index] = 1;
+  for (int i = 0; i < num_envs_; ++i) {
+    // The server reset the envs whose episode ended or that failed: their
+    // frame is the first of a new episode, which shares no frame with the
+    // old one.
+    const bool restarted = restarted_[i] != 0 || step.terminated[i] != 0 || step.truncated[i] != 0;
+    const uint8_t* frame = &step.observations[static_cast<size_t>(i) * frame_bytes];
+    if (restarted) {
+      remote_frames_[i].Start(frame);
+    } else {
+      remote_frames_[i].Push(frame);
+    }
+    remote_frames_[i].Write(next_obs + static_cast<size_t>(i) * obs_bytes_);
+  }
 }
 
 }  // namespace rill::actor

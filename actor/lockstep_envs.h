@@ -1,9 +1,9 @@
 // LockstepEnvs: the envs an actor or the evaluator steps together, and the
 // buffers one step of all of them fills: observations (the bytes of the
-// env's observation type, so images stay uint8; policy_obs() gives the
-// floats a network takes), the chosen actions
-// (in the policy's [-1, 1], or indices for a discrete env) and what the
-// behaviour policy knew (log-probabilities, distribution parameters).
+// env's observation type, so images stay uint8 up to the action source),
+// the chosen actions (in the policy's [-1, 1], or indices for a discrete
+// env) and what the behaviour policy knew (log-probabilities, distribution
+// parameters).
 //
 // The envs live in this process (the registry's or a user's plugin library's,
 // each wrapped to record its finished episodes as Gymnasium's
@@ -11,6 +11,11 @@
 // all of them). Either way Step() steps them all, resets those whose
 // episode ended and keeps the observation each ended on, so the actor loop
 // is the same for both. Env i is seeded base_seed + i + 1.
+//
+// With env.frame_stack, an observation is the env's last k frames
+// (envs/frame_stack.h): a local env is wrapped in a FrameStack; a remote
+// server's frames are stacked here, one FrameHistory per env, started anew
+// where the server reset an env.
 //
 // Not thread-safe: one step loop owns it.
 #ifndef RILL_ACTOR_LOCKSTEP_ENVS_H_
@@ -26,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "actor/action_sources/interface.h"
 #include "envs/episode_statistics.h"
+#include "envs/frame_stack.h"
 #include "envs/remote/remote_envs.h"
 #include "envs/spec.h"
 #include "proto/config.pb.h"
@@ -49,8 +55,9 @@ struct EnvOutcome {
 class LockstepEnvs {
  public:
   // `num_envs` envs of the config's env section (finalized: defaults filled
-  // in, experiment/config.h). Errors: the registry's (an
-  // unknown name); for a remote env, a server that cannot be reached within
+  // in, experiment/config.h). Errors: the registry's (an unknown name);
+  // FrameStackedSpec's (env.frame_stack of an env that is not uint8
+  // [C, H, W]); for a remote env, a server that cannot be reached within
   // env.remote.reconnect_seconds or whose spaces differ from the config's
   // (FailedPrecondition naming the difference).
   static absl::StatusOr<std::unique_ptr<LockstepEnvs>> Create(const v1::EnvConfig& env, int num_envs,
@@ -69,9 +76,10 @@ class LockstepEnvs {
   // [size, obs_bytes], the envs' current observations.
   std::vector<uint8_t>& obs() { return obs_; }
   const uint8_t* obs_row(int i) const { return &obs_[static_cast<size_t>(i) * obs_bytes_]; }
-  // [size, obs_dim] floats: obs() as a policy takes it (uint8 scaled by
-  // 1/255 into a buffer of this object; valid until the next call).
-  const float* policy_obs();
+  // obs() as an action source takes it (valid until the next Step).
+  ObservationRows observation_rows() const {
+    return ObservationRows{obs_.data(), spec_.observation_type, num_envs_, obs_dim_};
+  }
   // The step's choices, filled by an ActionSource or RandomActions.
   ActionBuffers buffers();
   const float* action_row(int i) const { return &actions_[static_cast<size_t>(i) * act_dim_]; }
@@ -104,16 +112,20 @@ class LockstepEnvs {
   absl::Status OpenRemote();
   absl::Status StepLocal(int active, uint8_t* next_obs, uint8_t* final_obs, std::vector<EnvOutcome>* outcomes);
   absl::Status StepRemote(uint8_t* next_obs, uint8_t* final_obs, std::vector<EnvOutcome>* outcomes);
+  // With env.frame_stack: the server's frames of one step pushed onto the
+  // envs' stacks, into `next_obs` and, for the episodes that ended,
+  // `final_obs`.
+  void StackRemoteStep(const envs::RemoteStep& step, uint8_t* next_obs, uint8_t* final_obs);
 
   int num_envs_ = 0;
   uint64_t base_seed_ = 0;
-  envs::EnvSpec spec_;
+  envs::EnvSpec spec_;       // with the config's wrappers (frame_stack)
+  envs::EnvSpec base_spec_;  // without: what a remote server announces
   int obs_dim_ = 0;
   int obs_bytes_ = 0;
   int act_dim_ = 0;
   int distribution_width_ = 0;
   std::vector<uint8_t> obs_;             // [num_envs, obs_bytes]
-  std::vector<float> policy_obs_;        // [num_envs, obs_dim], uint8 envs
   std::vector<float> actions_;           // [num_envs, act_dim], policy space [-1, 1]
   std::vector<int64_t> action_indices_;  // [num_envs], discrete envs
   std::vector<float> log_probs_;         // [num_envs]
@@ -133,6 +145,10 @@ class LockstepEnvs {
   envs::RemoteStep remote_step_;
   std::vector<double> returns_;
   std::vector<int> lengths_;
+  // With env.frame_stack: each remote env's frames, and which envs the
+  // server reset in the step being stacked.
+  std::vector<envs::FrameHistory> remote_frames_;
+  std::vector<uint8_t> restarted_;
 };
 
 }  // namespace rill::actor

@@ -26,6 +26,8 @@
 #include "flags/flags.h"
 #include "common/status_macros.h"
 #include "policies/registry.h"
+#include "policies/spec.h"
+#include "policies/torso.h"
 #include "mujoco/mujoco.h"
 
 ABSL_FLAG(int, bench_num_envs, 16, "rill bench env: envs stepped in lockstep, as one actor runs them.");
@@ -41,6 +43,10 @@ ABSL_FLAG(std::string, bench_env_server_envs, "1,64",
           "rill bench env --bench_env_server: envs per stream, comma-separated.");
 ABSL_FLAG(std::string, bench_policy_hidden, "256,256",
           "rill bench env: hidden layer widths of the policy in the with-policy loop.");
+ABSL_FLAG(std::string, bench_policy_torso, "auto",
+          "rill bench env: the conv torso of the policy in the with-policy loop for an image env: MINATAR_CNN, "
+          "NATURE_CNN, IMPALA_RESNET, NO_TORSO, or auto (MINATAR_CNN below 36x36, NATURE_CNN from it; none for a "
+          "flat observation).");
 
 namespace rill::bench {
 
@@ -283,8 +289,27 @@ absl::Status Run() {
 
   // 2. The actor loop's action choice: one batched forward for all envs.
   ASSIGN_OR_RETURN(std::unique_ptr<Lockstep> looped, Lockstep::Create(name, num_envs));
-  const v1::PolicySpec policy_spec =
-      policies::PolicySpecFor(spec.discrete ? "categorical" : "gaussian", spec, hidden);
+  v1::PolicySpec policy_spec = policies::PolicySpecFor(spec.discrete ? "categorical" : "gaussian", spec, hidden);
+  std::string torso = absl::GetFlag(FLAGS_bench_policy_torso);
+  if (torso == "auto") {
+    const bool image = spec.observation_shape.size() == 3;
+    torso = !image ? "NO_TORSO" : spec.observation_shape[1] < 36 ? "MINATAR_CNN" : "NATURE_CNN";
+  }
+  if (torso != "NO_TORSO") {
+    std::vector<v1::TorsoLayer> layers;
+    if (torso == "MINATAR_CNN") {
+      layers = policies::MinAtarCnnLayers();
+    } else if (torso == "NATURE_CNN") {
+      layers = policies::NatureCnnLayers();
+    } else if (torso == "IMPALA_RESNET") {
+      layers = policies::ImpalaResnetLayers();
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--bench_policy_torso '", torso,
+                                                     "' (known: auto, NO_TORSO, MINATAR_CNN, NATURE_CNN, "
+                                                     "IMPALA_RESNET)"));
+    }
+    RETURN_IF_ERROR(policies::SetTorso(spec, layers, &policy_spec));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<policies::Policy> policy, policies::MakePolicy(policy_spec, /*seed=*/1));
   const int obs_dim = spec.obs_dim();
   const int act_dim = spec.action_dim();
@@ -304,8 +329,9 @@ absl::Status Run() {
     }
     return looped->Step();
   }));
-  std::fprintf(stderr, "bench env %s: with a %s policy (%s): %.0f env steps/s\n", name.c_str(),
-               policy_spec.kind().c_str(), absl::StrJoin(hidden, "x").c_str(), policy_rate);
+  std::fprintf(stderr, "bench env %s: with a %s policy (%s%s): %.0f env steps/s\n", name.c_str(),
+               policy_spec.kind().c_str(), torso == "NO_TORSO" ? "" : (torso + " + ").c_str(),
+               absl::StrJoin(hidden, "x").c_str(), policy_rate);
 
   // 3. The reference: bare physics.
   int frame_skip = 1;
@@ -354,11 +380,11 @@ absl::Status Run() {
   std::printf("%s\n",
               absl::StrFormat(
                   "{\"env\": \"%s\", \"num_envs\": %d, \"frame_skip\": %d, \"obs_dim\": %d, \"action_dim\": %d, "
-                  "\"discrete\": %s, \"policy_hidden\": \"%s\", \"env_steps_per_second\": %.1f, "
+                  "\"discrete\": %s, \"policy_torso\": \"%s\", \"policy_hidden\": \"%s\", \"env_steps_per_second\": %.1f, "
                   "\"with_policy_env_steps_per_second\": %.1f, \"raw_physics_steps_per_second\": %.1f, "
                   "\"raw_reference\": \"%s\", \"raw_env_steps_per_second\": %.1f, \"env_fraction_of_raw\": %.3f, "
                   "\"with_policy_fraction_of_raw\": %.3f}",
-                  name, num_envs, frame_skip, obs_dim, act_dim, spec.discrete ? "true" : "false",
+                  name, num_envs, frame_skip, obs_dim, act_dim, spec.discrete ? "true" : "false", torso,
                   absl::StrJoin(hidden, ","), env_rate, policy_rate, raw_rate, raw_reference, raw_env_rate,
                   env_rate / raw_env_rate, policy_rate / raw_env_rate)
                   .c_str());

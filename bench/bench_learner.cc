@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/numbers.h"
@@ -20,6 +21,8 @@
 #include "learner/algorithms/spec.h"
 #include "learner/device.h"
 #include "learner/networks.h"
+#include "learner/torch_torso.h"
+#include "policies/torso.h"
 #include "torch/torch.h"
 
 ABSL_FLAG(std::string, algo, "sac", "Algorithm whose update the learner benchmark times: sac, td3, ddpg, sac_discrete, impala.");
@@ -32,6 +35,10 @@ ABSL_FLAG(std::string, action_space, "auto",
           "discrete for impala.");
 ABSL_FLAG(std::string, hidden, "256,256", "Hidden layer widths of the benchmarked networks, comma-separated.");
 ABSL_FLAG(std::string, device, "auto", "Where the benchmarked update runs: auto (CUDA when LibTorch sees a GPU), cpu or cuda.");
+ABSL_FLAG(std::string, torso, "",
+          "impala: a convolutional torso (NATURE_CNN, IMPALA_RESNET, MINATAR_CNN) on uint8 images of --obs_shape; "
+          "the reference is then the same torso's plain LibTorch forward + backward on the update's rows.");
+ABSL_FLAG(std::string, obs_shape, "4,84,84", "With --torso: the image shape C,H,W.");
 ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
 
 namespace rill::bench {
@@ -80,7 +87,9 @@ Batch RandomBatch(const Algorithm& algorithm, int64_t batch, const torch::Device
     std::vector<int64_t> shape = {batch};
     shape.insert(shape.end(), column.shape.begin(), column.shape.end());
     torch::Tensor values;
-    if (column.dtype == v1::DTYPE_INT64) {
+    if (column.dtype == v1::DTYPE_UINT8) {
+      values = torch::randint(0, 256, shape, float_options.dtype(torch::kUInt8));
+    } else if (column.dtype == v1::DTYPE_INT64) {
       values = torch::randint(0, absl::GetFlag(FLAGS_act_dim), shape, float_options.dtype(torch::kInt64));
     } else if (column.name == "action") {
       values = torch::rand(shape, float_options).mul_(2).sub_(1);
@@ -114,6 +123,32 @@ absl::Status Run() {
   AlgorithmContext context;
   context.env.name = "bench";
   context.env.observation_shape = {obs_dim};
+  const std::string torso_name = absl::GetFlag(FLAGS_torso);
+  if (!torso_name.empty()) {
+    v1::NetworkConfig::Torso torso;
+    if (!v1::NetworkConfig::Torso_Parse(torso_name, &torso) || torso == v1::NetworkConfig::NO_TORSO ||
+        torso == v1::NetworkConfig::CUSTOM) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--torso '", torso_name, "' (known: NATURE_CNN, IMPALA_RESNET, MINATAR_CNN)"));
+    }
+    std::vector<int64_t> shape;
+    for (absl::string_view side : absl::StrSplit(absl::GetFlag(FLAGS_obs_shape), ',', absl::SkipEmpty())) {
+      int64_t n = 0;
+      if (!absl::SimpleAtoi(side, &n) || n <= 0 || n > 4096) {
+        return absl::InvalidArgumentError(absl::StrCat("--obs_shape '", absl::GetFlag(FLAGS_obs_shape),
+                                                       "': '", side, "' is not a side in 1..4096"));
+      }
+      shape.push_back(n);
+    }
+    if (shape.size() != 3) return absl::InvalidArgumentError("--obs_shape takes C,H,W");
+    context.env.observation_shape = shape;
+    context.env.observation_type = envs::ObservationType::kUint8;
+    const std::vector<v1::TorsoLayer> layers = torso == v1::NetworkConfig::NATURE_CNN ? policies::NatureCnnLayers()
+                                               : torso == v1::NetworkConfig::IMPALA_RESNET
+                                                   ? policies::ImpalaResnetLayers()
+                                                   : policies::MinAtarCnnLayers();
+    for (const v1::TorsoLayer& layer : layers) *context.config.mutable_network()->add_torso_layers() = layer;
+  }
   const std::string space = absl::GetFlag(FLAGS_action_space);
   if (space != "auto" && space != "discrete" && space != "continuous") {
     return absl::InvalidArgumentError(absl::StrCat("--action_space '", space, "' (known: auto, discrete, continuous)"));
@@ -177,6 +212,35 @@ absl::Status Run() {
   const double matmul_gflops = 2.0 * static_cast<double>(rows * width * width) * matmuls_per_second / 1e9;
   const std::string matmul_shape = absl::StrCat(rows, "x", width, "x", width);
 
+  // With a torso, the ceiling that matters: the same torso's plain LibTorch
+  // forward and backward (autograd, fresh leaves) on the update's
+  // observation rows, as if the update did nothing else.
+  double torso_updates_per_second = 0;
+  if (context.config.network().torso_layers_size() > 0) {
+    const std::vector<int64_t>& shape = context.env.observation_shape;
+    ASSIGN_OR_RETURN(const learner::TorchTorso torso,
+                     learner::TorchTorso::Create(std::vector<v1::TorsoLayer>(
+                                                     context.config.network().torso_layers().begin(),
+                                                     context.config.network().torso_layers().end()),
+                                                 {shape[0], shape[1], shape[2]}));
+    std::vector<torch::Tensor> params;
+    for (const policies::TorsoParameter& p : torso.Parameters("policy")) {
+      params.push_back(torch::randn(p.shape, float_options).mul_(0.05).requires_grad_(true));
+    }
+    const int64_t observation_rows = batch * (spec->item_kind == items::ItemKind::kUnroll ? steps_per_item + 1 : 1);
+    const torch::Tensor x = torch::rand({observation_rows, shape[0] * shape[1] * shape[2]}, float_options);
+    auto torso_step = [&] {
+      for (torch::Tensor& p : params) p.mutable_grad() = torch::Tensor();
+      torso.Forward(x, params).sum().backward();
+    };
+    auto sync_torso = [&] { (void)params[0].grad()[0].sum().item<float>(); };
+    torso_updates_per_second = Rate(std::clamp(seconds / 4, 0.5, 3.0), 2, torso_step, sync_torso);
+    std::cerr << absl::StrFormat("learner bench: %s torso alone (LibTorch forward + backward on %d rows of %s): "
+                                 "%.2f/s; the update reaches %.0f%% of it\n",
+                                 torso_name, observation_rows, absl::StrJoin(shape, "x"), torso_updates_per_second,
+                                 100 * updates_per_second / torso_updates_per_second);
+  }
+
   // FLOPs of one update, counted by the algorithm from its matmul shapes
   // (2*M*N*K each; element-wise work is not counted). For SAC at
   // 17/6/256x256/B=256 this is 577.1 MFLOP; see Sac::UpdateMatmulFlops.
@@ -195,7 +259,7 @@ absl::Status Run() {
       "  %.1f updates/s (%.0f env steps/s learned), %.2f MFLOP/update -> %.1f GFLOP/s; %s matmul %.1f "
       "GFLOP/s (%.0f%%)\n"
       "  last update: %s\n",
-      algo, obs_dim, act_dim, context.env.discrete ? "discrete" : "continuous", hidden_text, batch, steps_per_item,
+      algo, context.env.obs_dim(), act_dim, context.env.discrete ? "discrete" : "continuous", hidden_text, batch, steps_per_item,
       device_name, threads, blas_core.empty() ? "n/a" : blas_core, updates_per_second, env_steps_per_second,
       flops_per_update / 1e6, achieved_gflops, matmul_shape, matmul_gflops, 100 * achieved_gflops / matmul_gflops,
       last);
@@ -204,10 +268,13 @@ absl::Status Run() {
                    "\"batch\":%d,\"steps_per_item\":%d,\"threads\":%d,\"device\":\"%s\",\"libtorch\":\"%s\","
                    "\"updates_per_second\":%.2f,\"env_steps_per_second\":%.1f,\"achieved_gflops\":%.3f,"
                    "\"matmul_gflops\":%.3f,\"matmul_shape\":\"%s\",\"flops_per_update\":%d,"
-                   "\"fraction_of_matmul\":%.4f}",
-                   algo, obs_dim, act_dim, context.env.discrete ? "true" : "false", hidden_text, batch, steps_per_item,
+                   "\"fraction_of_matmul\":%.4f,\"torso\":\"%s\",\"obs_shape\":\"%s\","
+                   "\"torso_reference_updates_per_second\":%.3f,\"fraction_of_torso_reference\":%.4f}",
+                   algo, context.env.obs_dim(), act_dim, context.env.discrete ? "true" : "false", hidden_text, batch, steps_per_item,
                    threads, device_name, LibTorchDescription(), updates_per_second, env_steps_per_second,
-                   achieved_gflops, matmul_gflops, matmul_shape, flops_per_update, achieved_gflops / matmul_gflops)
+                   achieved_gflops, matmul_gflops, matmul_shape, flops_per_update, achieved_gflops / matmul_gflops,
+                   torso_name, absl::StrJoin(context.env.observation_shape, ","), torso_updates_per_second,
+                   torso_updates_per_second > 0 ? updates_per_second / torso_updates_per_second : 0.0)
             << std::endl;
   return absl::OkStatus();
 }

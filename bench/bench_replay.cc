@@ -5,11 +5,13 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -49,6 +51,8 @@
 #include "proto/replay.grpc.pb.h"
 #include "proto/replay.pb.h"
 #include "common/child_process.h"
+#include "bench/frame_data.h"
+#include "replay/column_codec.h"
 
 ABSL_FLAG(std::string, bench_writers, "1,4,16",
           "Concurrent writers (and then samplers) per case, comma-separated; each 1..1000.");
@@ -62,10 +66,19 @@ ABSL_FLAG(int32_t, bench_insert_request_kib, 512,
           "Payload per insert request in KiB; items per request = this / item size (at least 1).");
 ABSL_FLAG(int32_t, bench_in_flight, 4, "Requests (inserts) or batches (samples) in flight per stream.");
 ABSL_FLAG(int32_t, bench_sample_batch, 256, "Items per sampled batch.");
-ABSL_FLAG(bool, bench_memory, true, "Also measure resident memory per stored payload byte.");
+ABSL_FLAG(bool, bench_memory, true,
+          "Also measure resident memory per stored payload byte (and in the compression section, each shard's "
+          "resident memory at rest).");
 ABSL_FLAG(int64_t, bench_memory_mib, 1024, "Payload (MiB) the memory section stores of each small item size.");
 ABSL_FLAG(int64_t, bench_memory_large_mib, 1024, "Payload (MiB) the memory section stores of 28 KB items.");
 ABSL_FLAG(bool, bench_wal, true, "Also time inserts into a shard in WAL durability mode.");
+ABSL_FLAG(bool, bench_compression, true,
+          "Also measure frame columns stored compressed (TableConfig.compression) on MinAtar transitions and "
+          "84x84x4 frame stacks (bench/frame_data.h): the codec alone on one core, and insert and sample MB/s and "
+          "stored bytes against the same table uncompressed.");
+ABSL_FLAG(std::string, bench_compression_levels, "1,3,6",
+          "zstd levels the compression section measures besides no compression, comma-separated.");
+ABSL_FLAG(int32_t, bench_compression_writers, 2, "Writers (then samplers) of each compression case.");
 ABSL_FLAG(std::string, bench_baseline, "",
           "A `rill` binary of another build (e.g. the previous release): the throughput cases run again against a "
           "shard it starts, in the same run, and each case reports its ratio to that baseline.");
@@ -644,6 +657,285 @@ absl::StatusOr<std::string> CrowdCase(const std::string& dir, const ItemKind& ki
       Num(admitted_p99_bound * 1e3), idle_json);
 }
 
+// ---- compression: frame columns stored compressed, against the same table without ----
+
+// The zstd levels of --bench_compression_levels.
+absl::StatusOr<std::vector<int>> CompressionLevels() {
+  std::vector<int> levels;
+  for (absl::string_view word : absl::StrSplit(absl::GetFlag(FLAGS_bench_compression_levels), ',', absl::SkipEmpty())) {
+    int level = 0;
+    if (!absl::SimpleAtoi(word, &level) || level == 0 || level < replay::MinZstdLevel() ||
+        level > replay::MaxZstdLevel()) {
+      return absl::InvalidArgumentError(absl::StrCat("--bench_compression_levels: '", word, "' is not a zstd level (",
+                                                     replay::MinZstdLevel(), "..-1, 1..", replay::MaxZstdLevel(), ")"));
+    }
+    levels.push_back(level);
+  }
+  return levels;
+}
+
+// An insert request of items [first, first + n) of the pool (wrapping); its
+// keys are set per send.
+v1::InsertRequest FrameRequest(const FrameItems& items, int64_t first, int n) {
+  v1::InsertRequest request;
+  request.set_table(items.name);
+  for (int i = 0; i < n; ++i) request.add_keys(0);
+  for (int c = 0; c < items.signature.columns_size(); ++c) {
+    const v1::ColumnSpec& spec = items.signature.columns(c);
+    const int64_t bytes = ItemBytes(spec).value_or(0);
+    v1::Tensor* tensor = request.add_columns();
+    tensor->set_dtype(spec.dtype());
+    tensor->add_shape(n);
+    for (int64_t d : spec.shape()) tensor->add_shape(d);
+    for (int i = 0; i < n; ++i) {
+      const int64_t item = (first + i) % items.count;
+      tensor->mutable_data()->append(items.columns[static_cast<size_t>(c)], static_cast<size_t>(item * bytes),
+                                     static_cast<size_t>(bytes));
+    }
+  }
+  return request;
+}
+
+// CPU seconds this thread has run: a codec's cost per core, whatever else
+// the machine runs meanwhile.
+double ThreadCpuSeconds() {
+  timespec now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+// This thread compressing and decompressing every frame of the pool at
+// `level`, item by item as a table does, each for `cpu_seconds`: {frame
+// bytes / compressed bytes, compress and decompress MB per CPU second}, MB
+// of frames as they are.
+absl::StatusOr<std::string> CodecCase(const FrameItems& items, int level, double cpu_seconds) {
+  const replay::ColumnCodec codec(v1::TableConfig::ColumnCompression::ZSTD, level);
+  std::vector<std::string> frames;
+  for (int c = 0; c < items.signature.columns_size(); ++c) {
+    const v1::ColumnSpec& spec = items.signature.columns(c);
+    if (std::find(items.frame_columns.begin(), items.frame_columns.end(), spec.name()) == items.frame_columns.end()) {
+      continue;
+    }
+    const int64_t bytes = ItemBytes(spec).value_or(0);
+    for (int64_t i = 0; i < items.count; ++i) {
+      frames.push_back(items.columns[static_cast<size_t>(c)].substr(static_cast<size_t>(i * bytes),
+                                                                     static_cast<size_t>(bytes)));
+    }
+  }
+  int64_t raw = 0;
+  for (const std::string& frame : frames) raw += static_cast<int64_t>(frame.size());
+  // A round untimed (buffers, zstd's contexts), then rounds until
+  // `cpu_seconds` have passed, for each direction.
+  std::vector<std::string> stored(frames.size());
+  std::string back;
+  auto compress_all = [&]() -> absl::Status {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      stored[i].clear();
+      RETURN_IF_ERROR(codec.Compress(frames[i], &stored[i]));
+    }
+    return absl::OkStatus();
+  };
+  auto decompress_all = [&](bool check) -> absl::Status {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      back.resize(frames[i].size());
+      RETURN_IF_ERROR(codec.Decompress(stored[i], back.data(), static_cast<int64_t>(back.size())));
+      if (check && back != frames[i]) return absl::InternalError("zstd did not give a frame back bit-exact");
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(compress_all());
+  int compress_rounds = 0;
+  const double compress_start = ThreadCpuSeconds();
+  do {
+    RETURN_IF_ERROR(compress_all());
+    ++compress_rounds;
+  } while (ThreadCpuSeconds() - compress_start < cpu_seconds);
+  const double compress_seconds = ThreadCpuSeconds() - compress_start;
+  int64_t compressed = 0;
+  for (const std::string& frame : stored) compressed += static_cast<int64_t>(frame.size());
+  RETURN_IF_ERROR(decompress_all(/*check=*/true));
+  int rounds = 0;
+  const double decompress_start = ThreadCpuSeconds();
+  do {
+    RETURN_IF_ERROR(decompress_all(/*check=*/false));
+    ++rounds;
+  } while (ThreadCpuSeconds() - decompress_start < cpu_seconds);
+  const double decompress_seconds = ThreadCpuSeconds() - decompress_start;
+  const double ratio = static_cast<double>(raw) / static_cast<double>(compressed);
+  const double compress_mb = static_cast<double>(raw) * compress_rounds / compress_seconds / 1e6;
+  const double decompress_mb = static_cast<double>(raw) * rounds / decompress_seconds / 1e6;
+  std::cerr << absl::StrFormat("  codec %-8s zstd %3d: frames %.1fx smaller (%.0f B -> %.0f B each), compress "
+                               "%.0f MB/s, decompress %.0f MB/s (per CPU second)\n",
+                               items.name, level, ratio, static_cast<double>(raw) / static_cast<double>(frames.size()),
+                               static_cast<double>(compressed) / static_cast<double>(frames.size()), compress_mb,
+                               decompress_mb);
+  return absl::StrFormat(
+      "{\"kind\":\"%s\",\"level\":%d,\"frame_bytes\":%s,\"compressed_frame_bytes\":%s,\"frame_ratio\":%s,"
+      "\"compress_mb_per_cpu_second\":%s,\"decompress_mb_per_cpu_second\":%s}",
+      items.name, level, Num(static_cast<double>(raw) / static_cast<double>(frames.size())),
+      Num(static_cast<double>(compressed) / static_cast<double>(frames.size())), Num(ratio), Num(compress_mb),
+      Num(decompress_mb));
+}
+
+struct CompressionCase {
+  int level = 0;  // 0: stored as is
+  double insert_items_per_second = 0;
+  double insert_shard_cpu_cores = 0;
+  double sample_batches_per_second = 0;
+  double sample_shard_cpu_cores = 0;
+  int64_t items = 0;
+  int64_t payload_bytes = 0;  // as sampled
+  int64_t stored_bytes = 0;   // as the table holds them
+  int64_t rss_over_empty = -1;  // -1: not measured (--bench_memory=false)
+};
+
+// One shard holding the kind's table, its frame columns at `level` (0:
+// none): inserts for `seconds`, samples for `seconds`, then what it holds
+// (and, with `memory`, its resident memory at rest).
+absl::StatusOr<CompressionCase> ShardCompressionCase(const std::string& dir, const FrameItems& items, int level,
+                                                     int writers, int in_flight, int batch_size, double seconds,
+                                                     bool memory, int* phase) {
+  // About 256 MB of items as they are, so that a case fills it in a few seconds.
+  const int64_t capacity = std::max<int64_t>(1024, (int64_t{256} << 20) / items.item_bytes);
+  v1::TableConfig table;
+  table.set_name(items.name);
+  *table.mutable_signature() = items.signature;
+  table.set_max_size(capacity);
+  table.mutable_rate_limiter()->set_min_size_to_sample(1);
+  for (const std::string& column : items.frame_columns) {
+    if (level == 0) break;
+    v1::TableConfig::ColumnCompression* compression = table.add_compression();
+    compression->set_column(column);
+    compression->set_codec(v1::TableConfig::ColumnCompression::ZSTD);
+    compression->set_level(level);
+  }
+  ASSIGN_OR_RETURN(Shard shard,
+                   StartShard(dir, absl::StrCat("compression_", items.name, "_", level), {table}, nullptr));
+  RETURN_IF_ERROR(ShardInfo(shard.address).status());
+  const pid_t pid = shard.process->pid();
+  ASSIGN_OR_RETURN(const int64_t empty_rss, ProcStatusBytes(pid, "VmRSS"));
+  ItemKind kind;
+  kind.item_bytes = items.item_bytes;
+  kind.throughput_capacity = capacity;
+  const int per_request = ItemsPerRequest(kind);
+  std::vector<v1::InsertRequest> prototypes;
+  for (int i = 0; i < writers; ++i) {
+    prototypes.push_back(FrameRequest(items, static_cast<int64_t>(i) * items.count / writers, per_request));
+  }
+  const int insert_phase = (*phase)++;
+  PhaseResult insert = RunPhase(writers, seconds, pid, [&](int i, const std::atomic<bool>& stop,
+                                                         std::atomic<int64_t>& count) {
+    return RunWriter(shard.address, prototypes[static_cast<size_t>(i)], in_flight, KeyBase(insert_phase, i), -1,
+                     stop, count, StreamTimeout(seconds));
+  });
+  RETURN_IF_ERROR(insert.status);
+  const int sample_in_flight = SampleInFlight(kind, batch_size, in_flight);
+  PhaseResult sample = RunPhase(writers, seconds, pid, [&](int, const std::atomic<bool>& stop,
+                                                         std::atomic<int64_t>& count) {
+    return RunSampler(shard.address, items.name, batch_size, sample_in_flight, stop, count, StreamTimeout(seconds));
+  });
+  RETURN_IF_ERROR(sample.status);
+  // Resident memory at rest (replay_main returns freed buffers every 5 s).
+  int64_t rss = -1;
+  if (memory) {
+    absl::SleepFor(absl::Seconds(6));
+    ASSIGN_OR_RETURN(rss, ProcStatusBytes(pid, "VmRSS"));
+  }
+  ASSIGN_OR_RETURN(v1::InfoResponse info, ShardInfo(shard.address));
+  shard.process->Stop(absl::Seconds(10));
+  CompressionCase result;
+  result.level = level;
+  result.insert_items_per_second = insert.per_second;
+  result.insert_shard_cpu_cores = insert.shard_cpu_cores;
+  result.sample_batches_per_second = sample.per_second;
+  result.sample_shard_cpu_cores = sample.shard_cpu_cores;
+  result.items = info.tables(0).size();
+  result.payload_bytes = result.items * items.item_bytes;
+  result.stored_bytes = info.tables(0).bytes();
+  if (memory) result.rss_over_empty = rss - empty_rss;
+  std::cerr << absl::StrFormat(
+      "  compression %-8s %-8s x %d writers: insert %8.0f items/s %7.1f MB/s (shard cpu %.2f); sample %6.1f "
+      "batches/s %7.1f MB/s (shard cpu %.2f); %d items, %.1f MB as sampled, %.1f MB stored (%.3f), RSS over "
+      "empty %s MB\n",
+      items.name, level == 0 ? "none" : absl::StrCat("zstd ", level), writers, insert.per_second,
+      insert.per_second * static_cast<double>(items.item_bytes) / 1e6, insert.shard_cpu_cores, sample.per_second,
+      sample.per_second * batch_size * static_cast<double>(items.item_bytes) / 1e6, sample.shard_cpu_cores,
+      result.items, static_cast<double>(result.payload_bytes) / 1e6, static_cast<double>(result.stored_bytes) / 1e6,
+      static_cast<double>(result.stored_bytes) / static_cast<double>(std::max<int64_t>(1, result.payload_bytes)),
+      memory ? absl::StrFormat("%.1f", static_cast<double>(result.rss_over_empty) / 1e6) : "(not measured)");
+  return result;
+}
+
+// The section's JSON object: the data used, the codec alone on one core,
+// and each kind's table through a shard without compression and at each level.
+absl::StatusOr<std::string> CompressionSection(const std::string& dir, int in_flight, int batch_size, double seconds,
+                                               int* phase) {
+  ASSIGN_OR_RETURN(const std::vector<int> levels, CompressionLevels());
+  const int writers = absl::GetFlag(FLAGS_bench_compression_writers);
+  if (writers <= 0 || writers > kMaxWriters) {
+    return absl::InvalidArgumentError(absl::StrCat("--bench_compression_writers must be 1..", kMaxWriters));
+  }
+  const bool memory = absl::GetFlag(FLAGS_bench_memory);
+  // The codec alone: 0.3 CPU seconds a direction, less for short cases.
+  const double codec_seconds = std::min(0.3, seconds / 4);
+  std::vector<FrameItems> kinds;
+  ASSIGN_OR_RETURN(FrameItems minatar, MinAtarTransitions("MinAtar/Breakout-v1", 4096, 1));
+  kinds.push_back(std::move(minatar));
+  ASSIGN_OR_RETURN(FrameItems frames, RenderedFrameStacks("MinAtar/SpaceInvaders-v1", 1024, 4, 84, 2));
+  kinds.push_back(std::move(frames));
+  std::vector<std::string> data_json, codec_json, case_json;
+  for (const FrameItems& items : kinds) {
+    std::cerr << "  compression data " << items.name << ": " << items.description << " (" << items.count
+              << " distinct items of " << items.item_bytes << " B)\n";
+    data_json.push_back(absl::StrFormat("{\"kind\":\"%s\",\"item_bytes\":%d,\"distinct_items\":%d,\"what\":\"%s\"}",
+                                        items.name, items.item_bytes, items.count, items.description));
+    for (int level : levels) {
+      ASSIGN_OR_RETURN(std::string codec, CodecCase(items, level, codec_seconds));
+      codec_json.push_back(codec);
+    }
+    std::vector<int> shard_levels = {0};
+    shard_levels.insert(shard_levels.end(), levels.begin(), levels.end());
+    CompressionCase none;
+    for (int level : shard_levels) {
+      ASSIGN_OR_RETURN(CompressionCase c,
+                       ShardCompressionCase(dir, items, level, writers, in_flight, batch_size, seconds, memory, phase));
+      if (level == 0) none = c;
+      const double item_mb = static_cast<double>(items.item_bytes) / 1e6;
+      const double stored_ratio =
+          static_cast<double>(c.stored_bytes) / static_cast<double>(std::max<int64_t>(1, c.payload_bytes));
+      // NaN (null in the JSON) when not measured.
+      const double rss_ratio = c.rss_over_empty < 0 ? std::nan("")
+                                                    : static_cast<double>(c.rss_over_empty) /
+                                                          static_cast<double>(std::max<int64_t>(1, c.payload_bytes));
+      const double none_rss_ratio =
+          none.rss_over_empty < 0 ? std::nan("")
+                                  : static_cast<double>(none.rss_over_empty) /
+                                        static_cast<double>(std::max<int64_t>(1, none.payload_bytes));
+      case_json.push_back(absl::StrFormat(
+          "{\"kind\":\"%s\",\"codec\":\"%s\",\"level\":%d,\"writers\":%d,\"samplers\":%d,\"item_bytes\":%d,"
+          "\"insert_items_per_second\":%s,\"insert_mb_per_second\":%s,\"insert_shard_cpu_cores\":%s,"
+          "\"sample_batches_per_second\":%s,\"sample_mb_per_second\":%s,\"sample_shard_cpu_cores\":%s,"
+          "\"insert_shard_cpu_seconds_per_gb\":%s,\"sample_shard_cpu_seconds_per_gb\":%s,\"items\":%d,"
+          "\"payload_bytes\":%d,\"stored_bytes\":%s,\"stored_per_payload_byte\":%s,"
+          "\"rss_over_empty_bytes\":%s,\"rss_over_empty_per_payload_byte\":%s,\"insert_vs_none\":%s,"
+          "\"sample_vs_none\":%s,\"rss_vs_none\":%s}",
+          items.name, c.level == 0 ? "none" : "zstd", c.level, writers, writers, items.item_bytes,
+          Num(c.insert_items_per_second), Num(c.insert_items_per_second * item_mb), Num(c.insert_shard_cpu_cores),
+          Num(c.sample_batches_per_second), Num(c.sample_batches_per_second * batch_size * item_mb),
+          Num(c.sample_shard_cpu_cores), Num(c.insert_shard_cpu_cores / (c.insert_items_per_second * item_mb) * 1e3),
+          Num(c.sample_shard_cpu_cores / (c.sample_batches_per_second * batch_size * item_mb) * 1e3), c.items,
+          c.payload_bytes, Num(static_cast<double>(c.stored_bytes)),
+          Num(stored_ratio), c.rss_over_empty < 0 ? "null" : absl::StrCat(c.rss_over_empty), Num(rss_ratio),
+          Num(c.insert_items_per_second / none.insert_items_per_second),
+          Num(c.sample_batches_per_second / none.sample_batches_per_second), Num(rss_ratio / none_rss_ratio)));
+    }
+  }
+  return absl::StrFormat("{\"default_zstd_level\":%d,\"sample_batch_size\":%d,\"data\":[%s],\"codec\":[%s],"
+                         "\"cases\":[%s]}",
+                         replay::kDefaultZstdLevel, batch_size, absl::StrJoin(data_json, ","),
+                         absl::StrJoin(codec_json, ","), absl::StrJoin(case_json, ","));
+}
+
 absl::Status Run() {
   double seconds = absl::GetFlag(FLAGS_bench_seconds);
   if (seconds == 0) seconds = kDefaultCaseSeconds;
@@ -675,7 +967,9 @@ absl::Status Run() {
     }
     kinds.push_back(*it);
   }
-  if (kinds.empty()) return absl::InvalidArgumentError("--bench_tables lists no item size");
+  if (kinds.empty() && !absl::GetFlag(FLAGS_bench_compression)) {
+    return absl::InvalidArgumentError("--bench_tables lists no item size (and --bench_compression is off)");
+  }
 
   std::string dir = absl::GetFlag(FLAGS_bench_dir);
   const bool own_dir = dir.empty();
@@ -749,7 +1043,7 @@ absl::Status Run() {
     return absl::OkStatus();
   };
   std::vector<CaseResult> cases;
-  RETURN_IF_ERROR(throughput(SelfBinary().value_or("rill"), "", &cases));
+  if (!kinds.empty()) RETURN_IF_ERROR(throughput(SelfBinary().value_or("rill"), "", &cases));
   // The same cases against another build's shard, right after, for a
   // before/after comparison on the same machine at the same load.
   std::vector<CaseResult> baseline_cases;
@@ -783,7 +1077,7 @@ absl::Status Run() {
   // ---- WAL durability: the same inserts into a shard that logs them ----
   std::string wal_json = "null";
   double wal_headline = -1, wal_ratio_headline = -1;
-  if (absl::GetFlag(FLAGS_bench_wal)) {
+  if (absl::GetFlag(FLAGS_bench_wal) && !kinds.empty()) {
     std::filesystem::create_directories(dir + "/wal");
     double disk_mb = 0;
     for (int trial = 0; trial < 2; ++trial) {
@@ -891,6 +1185,11 @@ absl::Status Run() {
     }
   }
 
+  std::string compression_json = "null";
+  if (absl::GetFlag(FLAGS_bench_compression)) {
+    ASSIGN_OR_RETURN(compression_json, CompressionSection(dir, in_flight, batch_size, seconds, &phase));
+  }
+
   // ---- the JSON line ----
   std::vector<std::string> case_json;
   double best_small_inserts = 0, best_large_mb = 0, best_halfcheetah_batches = 0;
@@ -929,7 +1228,7 @@ absl::Status Run() {
                    "{\"loopback_tcp_mb_per_second\":%s,\"cores\":%d,\"load_average_1m_before\":%s,"
                    "\"load_average_1m_after\":%s,\"seconds_per_case\":%s,\"sample_batch_size\":%d,\"cases\":[%s],"
                    "\"wal_insert_items_per_second\":%s,\"wal_to_none_insert_ratio\":%s,\"wal\":%s,"
-                   "\"memory\":[%s],\"crowd\":%s,\"crowd_unpaced\":%s,\"baseline_cases\":%s,"
+                   "\"memory\":[%s],\"compression\":%s,\"crowd\":%s,\"crowd_unpaced\":%s,\"baseline_cases\":%s,"
                    "\"targets\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
                    "\"halfcheetah_sample_batches_per_second\":%s,\"rss_per_payload_byte\":%s},"
                    "\"best\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
@@ -938,7 +1237,8 @@ absl::Status Run() {
                    LoadAverage(), Num(seconds), batch_size, absl::StrJoin(case_json, ","),
                    wal_headline < 0 ? "null" : Num(wal_headline),
                    wal_ratio_headline < 0 ? "null" : Num(wal_ratio_headline), wal_json,
-                   absl::StrJoin(memory_json, ","), crowd_json, crowd_unpaced_json, baseline_cases_json, Num(kTargetSmallInsertsPerSecond),
+                   absl::StrJoin(memory_json, ","), compression_json, crowd_json, crowd_unpaced_json,
+                   baseline_cases_json, Num(kTargetSmallInsertsPerSecond),
                    Num(kTargetLargeInsertMbPerSecond), Num(kTargetSampleBatchesPerSecond),
                    Num(kTargetRssPerPayloadByte), Num(best_small_inserts), Num(best_large_mb),
                    Num(best_halfcheetah_batches), worst_rss_ratio < 0 ? "null" : Num(worst_rss_ratio))

@@ -15,14 +15,28 @@
 // WAL durability mode against the same case without it, and, in fresh
 // shards filled to a sizeable payload, VmRSS per stored byte.
 //
+// Compression (TableConfig.compression): on frame data from MinAtar play
+// (bench/frame_data.h: Breakout transitions with [4, 10, 10] obs and
+// next_obs, and Space Invaders drawn at 84x84 in stacks of 4), zstd alone
+// on one core at each level (size ratio, compress and decompress MB/s),
+// then per level and without compression a fresh shard holding that table:
+// insert and sample MB/s (of items as sampled), the shard's CPU, and the
+// bytes it stores and its resident memory per payload byte, each against
+// the uncompressed table of the same run.
+//
 // Flags (bench_replay.cc): --bench_seconds (common/flags.h; 0: 2 s per
-// case), --bench_tables, --bench_writers, --bench_insert_request_kib, --bench_in_flight,
+// case), --bench_tables (empty: no plain throughput cases),
+// --bench_writers, --bench_insert_request_kib, --bench_in_flight,
 // --bench_sample_batch, --bench_memory, --bench_memory_mib,
-// --bench_memory_large_mib, --bench_wal, --bench_dir. Progress goes to
-// stderr; the last line of stdout is one JSON object:
+// --bench_memory_large_mib, --bench_wal, --bench_compression,
+// --bench_compression_levels, --bench_compression_writers, --bench_dir.
+// Progress goes to stderr; the last line of stdout is one JSON object:
 //   {"loopback_tcp_mb_per_second", "cases": [{"item_bytes", "writers",
 //    "insert_items_per_second", "insert_mb_per_second",
-//    "sample_batches_per_second", ...}], "wal": {...}, "memory": [...], ...}
+//    "sample_batches_per_second", ...}], "wal": {...}, "memory": [...],
+//    "compression": {"data", "codec": [...], "cases": [{"kind", "level",
+//    "insert_mb_per_second", "sample_mb_per_second",
+//    "stored_per_payload_byte", "insert_vs_none", ...}]}, ...}
 // Not meant to run beside other work: it measures the machine.
 #ifndef RILL_BENCH_BENCH_REPLAY_H_
 #define RILL_BENCH_BENCH_REPLAY_H_

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -173,13 +174,29 @@ std::optional<int> ChildProcess::WaitExit(absl::Duration timeout) {
 
 int ChildProcess::Stop(absl::Duration grace) {
   Signal(SIGTERM);
-  if (!WaitExit(grace).has_value()) {
+  WaitExit(grace);
+  return Kill();
+}
+
+int ChildProcess::Kill() {
+  if (!Poll().has_value()) {
     kill(pid_, SIGKILL);
     int status = 0;
     waitpid(pid_, &status, 0);
     exit_status_ = status;
   }
   return *exit_status_;
+}
+
+bool ChildProcess::WaitAll(const std::vector<ChildProcess*>& children, absl::Time deadline) {
+  while (true) {
+    const bool all_ended = std::all_of(children.begin(), children.end(),
+                                       [](ChildProcess* child) { return child == nullptr || child->Poll().has_value(); });
+    if (all_ended) return true;
+    if (absl::Now() >= deadline) return false;
+    // waitpid has no timeout (as in WaitExit); a short interval bounds the wait.
+    absl::SleepFor(std::min(absl::Milliseconds(20), deadline - absl::Now()));
+  }
 }
 
 std::string ChildProcess::LogTail(int lines) const {

@@ -46,7 +46,18 @@ class ChildProcess {
   std::optional<int> WaitExit(absl::Duration timeout);
   // SIGTERM, wait up to `grace`, then SIGKILL; returns the exit status.
   int Stop(absl::Duration grace);
+  // Sends `signal_number` unless the child has ended; does not wait.
   void Signal(int signal_number);
+  // SIGKILL and reap, at once; returns the exit status (of a child that had
+  // already ended too).
+  int Kill();
+
+  // Blocks until every one of `children` (nulls skipped) has ended or
+  // `deadline` passes; true when all have ended. Stopping many children
+  // promptly is Signal(SIGTERM) to each, one WaitAll, then Kill on what is
+  // left: they drain in parallel under one deadline, where one Stop after
+  // another would add their drains up.
+  static bool WaitAll(const std::vector<ChildProcess*>& children, absl::Time deadline);
 
   const std::string& name() const { return name_; }
   pid_t pid() const { return pid_; }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/os.h"
 #include "prometheus/text_serializer.h"
 
 namespace rill {
@@ -74,6 +76,15 @@ MetricsServer::~MetricsServer() {
   stopping_.store(true);
   if (thread_.joinable()) thread_.join();
   if (listen_fd_ >= 0) close(listen_fd_);
+  if (!final_snapshot_path_.empty()) WriteFinalSnapshot();
+}
+
+void MetricsServer::WriteFinalSnapshot() {
+  UpdateProcessMetrics();
+  const absl::Status written =
+      WriteFileAtomically(final_snapshot_path_, prometheus::TextSerializer().Serialize(registry_->Collect()));
+  // The process is ending: say why on stderr, which the launcher keeps in its log.
+  if (!written.ok()) std::fprintf(stderr, "final metrics: %s\n", written.ToString().c_str());
 }
 
 void MetricsServer::Serve() {

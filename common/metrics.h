@@ -32,6 +32,15 @@ class MetricsServer {
 
   int port() const { return port_; }
   prometheus::Registry& registry() { return *registry_; }
+
+  // Where the destructor writes the registry's final values, in the text
+  // format /metrics serves (to PATH.tmp, then renamed: a reader finds all
+  // of it or nothing); empty, the default, writes nothing. A role's main
+  // destroys its MetricsServer after the components that count into it
+  // have stopped, so the file holds the process's own last figures, which
+  // a supervisor (`rill launch`) reads once the process has ended: a
+  // scrape before the end misses what the process did while it stopped.
+  void set_final_snapshot_path(std::string path) { final_snapshot_path_ = std::move(path); }
   std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
 
  private:
@@ -43,12 +52,14 @@ class MetricsServer {
   // /proc/self at each scrape.
   void RegisterProcessMetrics();
   void UpdateProcessMetrics();
+  void WriteFinalSnapshot();
 
   std::shared_ptr<prometheus::Registry> registry_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  std::string final_snapshot_path_;
   struct ProcessMetrics {
     prometheus::Counter* cpu_seconds = nullptr;
     double cpu_seconds_seen = 0;

@@ -11,6 +11,7 @@
 #include "envs/classic/mountain_car.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
+#include "envs/frame_stack.h"
 #include "envs/minatar/asterix.h"
 #include "envs/minatar/breakout.h"
 #include "envs/minatar/freeway.h"
@@ -49,6 +50,11 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
 }
 
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
+  ASSIGN_OR_RETURN(const EnvSpec base, ConfiguredBaseEnvSpec(env));
+  return FrameStackedSpec(base, env.frame_stack());
+}
+
+absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
   if (env.has_plugin()) return PluginEnvSpec(env.plugin(), env.max_episode_steps());
   if (!env.has_remote()) return LookupEnvSpec(env.name(), env.max_episode_steps());
   return SpecFromSpaces(env.name().empty() ? "remote" : env.name(), env.remote().observation_space(),

@@ -27,12 +27,19 @@ namespace rill::envs {
 // InvalidArgument for a negative max_episode_steps.
 absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_steps = 0);
 
-// The spec of the env a config's `env` section names: a registered one
-// (LookupEnvSpec), a remote one from the spaces the section states
-// (env.remote, envs/remote/spaces.h), named env.name or "remote", or a
-// plugin's from its library (env.plugin, envs/plugin/plugin_envs.h).
+// The spec of the envs a config's `env` section makes, as the actors step
+// them and the learner's networks see them: ConfiguredBaseEnvSpec with the
+// section's wrappers applied (env.frame_stack, envs/frame_stack.h).
 // InvalidArgument or NotFound naming the problem.
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
+
+// The spec of the env a config's `env` section names, before its wrappers:
+// a registered one (LookupEnvSpec), a remote one from the spaces the
+// section states (env.remote, envs/remote/spaces.h; what its server must
+// announce), named env.name or "remote", or a plugin's from its library
+// (env.plugin, envs/plugin/plugin_envs.h). InvalidArgument or NotFound
+// naming the problem.
+absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env);
 
 // Every catalogued name, sorted.
 std::vector<std::string> KnownEnvNames();

@@ -19,11 +19,13 @@
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
 #include "envs/catalog.h"
+#include "envs/frame_stack.h"
 #include "experiment/respelling.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "items/registry.h"
 #include "learner/algorithms/spec.h"
+#include "policies/torso.h"
 #include "replay/table_config.h"
 
 namespace rill::experiment {
@@ -293,7 +295,15 @@ absl::Status CheckResourceBounds(const v1::ExperimentConfig& config, const envs:
   if (std::optional<FieldIssue> issue = replay::FindSampleBatchIssue(table, batch_size, max_message_bytes)) {
     return InvalidField("learner.batch_size", issue->why);
   }
-  const double observations = observation_elements;
+  // What the MLPs see: the observation, or a torso's flattened output (its
+  // convolutions' own parameters are small beside the MLP's first layer).
+  double observations = observation_elements;
+  if (config.network().torso_layers_size() > 0 && env.observation_shape.size() == 3) {
+    absl::StatusOr<std::vector<policies::ImageShape>> shapes = policies::TorsoShapes(
+        std::vector<v1::TorsoLayer>(config.network().torso_layers().begin(), config.network().torso_layers().end()),
+        {env.observation_shape[0], env.observation_shape[1], env.observation_shape[2]});
+    if (shapes.ok()) observations = static_cast<double>(shapes->back().size());
+  }
   const double actions = env.action_dim();
   const google::protobuf::RepeatedField<int32_t>& widths = config.network().hidden_sizes();
   // The policy's float32 tensors (with the normaliser's mean and std) travel
@@ -335,6 +345,76 @@ absl::Status CheckResourceBounds(const v1::ExperimentConfig& config, const envs:
 
 }  // namespace
 
+// Expands network.torso's preset into torso_layers, fills hidden_sizes
+// (the preset's usual head, or [256, 256]) and checks that the torso fits
+// the env's observations.
+absl::Status FinalizeNetworkConfig(v1::NetworkConfig& network, const envs::EnvSpec& env) {
+  using Network = v1::NetworkConfig;
+  if (!Network::Torso_IsValid(network.torso())) {
+    return InvalidField("network.torso", absl::StrCat(network.torso(), " is unknown (known: NO_TORSO, NATURE_CNN, "
+                                                      "IMPALA_RESNET, MINATAR_CNN, CUSTOM)"));
+  }
+  const std::string torso_name = Network::Torso_Name(network.torso());
+  std::vector<v1::TorsoLayer> preset;
+  int head = 0;
+  switch (network.torso()) {
+    case Network::NATURE_CNN:
+      preset = policies::NatureCnnLayers();
+      head = 512;
+      break;
+    case Network::IMPALA_RESNET:
+      preset = policies::ImpalaResnetLayers();
+      head = 256;
+      break;
+    case Network::MINATAR_CNN:
+      preset = policies::MinAtarCnnLayers();
+      head = 128;
+      break;
+    case Network::CUSTOM:
+      if (network.torso_layers_size() == 0) return InvalidField("network.torso_layers", "torso: CUSTOM needs layers");
+      head = 256;
+      break;
+    default:
+      break;
+  }
+  if (network.torso() != Network::CUSTOM && network.torso_layers_size() > 0) {
+    // A finalized config (a launcher's, handed to its children) holds the
+    // preset's layers already.
+    bool same = network.torso_layers_size() == static_cast<int>(preset.size());
+    for (int i = 0; same && i < network.torso_layers_size(); ++i) {
+      same = network.torso_layers(i).SerializeAsString() == preset[i].SerializeAsString();
+    }
+    if (!same) {
+      return InvalidField("network.torso_layers", absl::StrCat("is read with torso: CUSTOM only (torso is ",
+                                                               torso_name, ")"));
+    }
+    preset.clear();
+  }
+  for (const v1::TorsoLayer& layer : preset) *network.add_torso_layers() = layer;
+  if (network.hidden_sizes_size() == 0) {
+    if (head > 0) {
+      network.add_hidden_sizes(head);
+    } else {
+      network.add_hidden_sizes(256);
+      network.add_hidden_sizes(256);
+    }
+  }
+  if (network.torso() == Network::NO_TORSO) return absl::OkStatus();
+  const std::string field = network.torso() == Network::CUSTOM ? "network.torso_layers" : "network.torso";
+  if (env.observation_shape.size() != 3) {
+    return InvalidField(field, absl::StrCat(torso_name, " needs image observations [C, H, W]; env ", env.name,
+                                            " observes ", ShapeString(env.observation_shape)));
+  }
+  absl::StatusOr<std::vector<policies::ImageShape>> shapes = policies::TorsoShapes(
+      std::vector<v1::TorsoLayer>(network.torso_layers().begin(), network.torso_layers().end()),
+      {env.observation_shape[0], env.observation_shape[1], env.observation_shape[2]});
+  if (!shapes.ok()) {
+    return InvalidField(field, absl::StrCat(torso_name, " on env ", env.name, "'s ", ShapeString(env.observation_shape),
+                                            " observations: ", shapes.status().message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config) {
   const bool remote_env = config.env().has_remote(), plugin_env = config.env().has_plugin();
   if (remote_env && plugin_env) return InvalidField("env", "sets both remote and plugin; choose one");
@@ -366,7 +446,7 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     }
     if (config.env().name().empty()) config.mutable_env()->set_name(plugin.id());
   }
-  absl::StatusOr<envs::EnvSpec> env = envs::ConfiguredEnvSpec(config.env());
+  absl::StatusOr<envs::EnvSpec> env = envs::ConfiguredBaseEnvSpec(config.env());
   if (!env.ok()) {
     return absl::Status(env.status().code(), absl::StrCat("config field ",
                                                           remote_env   ? "env.remote"
@@ -375,6 +455,9 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
                                                           ": ",
                                                           env.status().message()));
   }
+  // The spec every process derives from it (envs::ConfiguredEnvSpec).
+  env = envs::FrameStackedSpec(*env, config.env().frame_stack());
+  if (!env.ok()) return InvalidField("env.frame_stack", env.status().message());
   if (env->uint8_observations() && config.learner().normalize_observations()) {
     return InvalidField("learner.normalize_observations",
                         absl::StrCat("env ", env->name, " observes uint8 ", ShapeString(env->observation_shape),
@@ -385,15 +468,23 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     config.mutable_env()->mutable_remote()->set_reconnect_seconds(60);
   }
 
-  if (config.network().hidden_sizes_size() == 0) {
-    config.mutable_network()->add_hidden_sizes(256);
-    config.mutable_network()->add_hidden_sizes(256);
-  }
+  RETURN_IF_ERROR(FinalizeNetworkConfig(*config.mutable_network(), *env));
   for (int h : config.network().hidden_sizes()) {
     if (h <= 0 || h > 65536) return InvalidField("network.hidden_sizes", absl::StrCat("width ", h, " is out of range (1..65536)"));
   }
 
   RETURN_IF_ERROR(learner::FinalizeLearnerConfig(*config.mutable_learner(), *env));
+  if (config.network().torso_layers_size() > 0) {
+    ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
+    if (!algorithm->conv_torso) {
+      std::vector<std::string> able;
+      for (const learner::AlgorithmSpec& spec : learner::AlgorithmSpecs()) {
+        if (spec.conv_torso) able.push_back(spec.name);
+      }
+      return InvalidField("network.torso", absl::StrCat(algorithm->name, " does not train a convolutional torso yet (",
+                                                        absl::StrJoin(able, ", "), " does)"));
+    }
+  }
   // Before a default table is sized from it.
   if (config.learner().batch_size() > replay::kMaxSampleBatchItems) {
     return InvalidField("learner.batch_size", absl::StrCat(config.learner().batch_size(), " is out of range: one "

@@ -8,6 +8,9 @@ ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC and metrics servers bi
 ABSL_FLAG(int32_t, port, 0, "gRPC port to serve on; 0 picks a free port.");
 ABSL_FLAG(int32_t, metrics_port, 0, "Prometheus /metrics port; 0 picks a free port, -1 disables.");
 ABSL_FLAG(int32_t, ready_fd, -1, "File descriptor to write the 'ready' line with bound ports to.");
+ABSL_FLAG(std::string, final_metrics_file, "",
+          "Write this process's metrics here (Prometheus text format) as it exits, after its last update; `rill "
+          "launch` reads the run's final counters from these files. Empty: none.");
 ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoints; empty: no checkpoints.");
 ABSL_FLAG(std::string, replay_address, "127.0.0.1:50051", "Replay shard(s), comma-separated HOST:PORT.");
 ABSL_FLAG(std::string, learner_address, "127.0.0.1:50052", "Learner parameter service HOST:PORT.");

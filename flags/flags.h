@@ -16,6 +16,7 @@ ABSL_DECLARE_FLAG(std::string, host);         // address servers bind
 ABSL_DECLARE_FLAG(int32_t, port);             // gRPC port; 0 picks a free one
 ABSL_DECLARE_FLAG(int32_t, metrics_port);     // Prometheus port; 0 picks a free one, -1 disables
 ABSL_DECLARE_FLAG(int32_t, ready_fd);         // launcher's pipe for the ready line
+ABSL_DECLARE_FLAG(std::string, final_metrics_file);  // where a role writes its last metrics as it exits
 ABSL_DECLARE_FLAG(std::string, checkpoint_dir);
 ABSL_DECLARE_FLAG(std::string, replay_address);   // comma-separated HOST:PORT list
 ABSL_DECLARE_FLAG(std::string, learner_address);  // HOST:PORT of the parameter service

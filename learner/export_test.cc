@@ -1,15 +1,22 @@
 // Every policy kind exported as TorchScript runs under torch::jit::load,
 // with no Rill code, and gives the policy class's deterministic action in
 // env units (or its action index).
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "envs/observation.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
 #include "learner/networks.h"
 #include "policies/registry.h"
+#include "policies/spec.h"
+#include "policies/torso.h"
 #include "torch/script.h"
 
 namespace rill::learner {
@@ -107,6 +114,72 @@ TEST_P(ExportTest, NormalizingPolicyActsOnNormalizedObservations) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryKind, ExportTest, ::testing::Values("gaussian", "deterministic", "categorical"));
+
+// An image policy (uint8 [C, H, W] observations through a conv torso)
+// exports to a module that takes uint8 images [B, C, H, W] (or one image
+// [C, H, W]), scales them by 1/255 as the actors do, and acts as the
+// policy; /usr/bin/python3's torch.jit.load runs it to the same actions.
+// Float input is refused by name.
+TEST(ExportTest, ImagePolicyTakesUint8ImagesInCppAndPython) {
+  struct Case {
+    std::vector<v1::TorsoLayer> torso;
+    std::vector<int64_t> shape;
+  };
+  int index = 0;
+  for (const Case& c : {Case{policies::MinAtarCnnLayers(), {4, 10, 10}}, Case{policies::ImpalaResnetLayers(), {3, 20, 20}}}) {
+    envs::EnvSpec env;
+    env.name = "image";
+    env.observation_shape = c.shape;
+    env.observation_type = envs::ObservationType::kUint8;
+    env.discrete = true;
+    env.num_actions = 5;
+    v1::PolicySpec spec = policies::PolicySpecFor("categorical", env, {32});
+    ASSERT_TRUE(policies::SetTorso(env, c.torso, &spec).ok());
+    std::unique_ptr<policies::Policy> policy = *policies::MakePolicy(spec, /*seed=*/3);
+    const std::string path = Path(absl::StrCat("image", index++, ".pt"));
+    absl::Status exported = ExportTorchScript(*policy->ExportParameters(), path);
+    ASSERT_TRUE(exported.ok()) << exported;
+
+    torch::manual_seed(index);
+    std::vector<int64_t> batch_shape = {32};
+    batch_shape.insert(batch_shape.end(), c.shape.begin(), c.shape.end());
+    const torch::Tensor images = torch::randint(0, 256, batch_shape, torch::kUInt8);
+    const torch::Tensor expected =
+        Act(*policy, images.reshape({32, -1}).to(torch::kFloat32) * envs::kUint8ObservationScale, true);
+    torch::jit::Module module = torch::jit::load(path);
+    const torch::Tensor scripted = module.forward({images}).toTensor();
+    EXPECT_TRUE(torch::equal(scripted, expected)) << "torso " << index;
+    EXPECT_TRUE(torch::equal(module.forward({images[0]}).toTensor(), expected.narrow(0, 0, 1)));
+    try {
+      module.forward({images.to(torch::kFloat32)});
+      ADD_FAILURE() << "float input was accepted";
+    } catch (const std::exception& e) {
+      EXPECT_THAT(e.what(), HasSubstr("takes uint8 observations"));
+    }
+
+    // The same module in Python, with no Rill code.
+    const std::string raw = Path(absl::StrCat("images", index, ".bin"));
+    const std::string out = Path(absl::StrCat("actions", index, ".txt"));
+    {
+      std::FILE* file = std::fopen(raw.c_str(), "wb");
+      ASSERT_NE(file, nullptr);
+      std::fwrite(images.data_ptr<uint8_t>(), 1, images.numel(), file);
+      std::fclose(file);
+    }
+    const std::string script = absl::StrCat(
+        "import numpy, torch\n", "x = numpy.fromfile('", raw, "', dtype=numpy.uint8).reshape(", 32, ", ",
+        absl::StrJoin(c.shape, ", "), ")\n", "a = torch.jit.load('", path, "')(torch.from_numpy(x))\n",
+        "open('", out, "', 'w').write(' '.join(str(int(v)) for v in a))\n");
+    const std::string command = absl::StrCat("/usr/bin/python3 -c \"", script, "\"");
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    std::ifstream actions(out);
+    for (int64_t r = 0; r < 32; ++r) {
+      int64_t action = -1;
+      actions >> action;
+      EXPECT_EQ(action, expected[r].item<int64_t>()) << "python, row " << r;
+    }
+  }
+}
 
 TEST(ExportTest, UnknownKindIsRefusedNamingIt) {
   v1::ParameterSet params;

@@ -4,12 +4,16 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "envs/observation.h"
 #include "common/status_macros.h"
 #include "common/torch_tensor.h"
 #include "policies/categorical.h"
 #include "policies/deterministic.h"
 #include "policies/gaussian.h"
 #include "policies/registry.h"
+#include "policies/torso.h"
 
 namespace rill::learner {
 namespace {
@@ -61,21 +65,81 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
   try {
     torch::NoGradGuard no_grad;
     torch::jit::Module module("RillPolicy");
+    int next = 0;  // the next of params' tensors
+    auto take = [&](const std::string& name) -> absl::Status {
+      ASSIGN_OR_RETURN(torch::Tensor tensor, ToTorch(params.tensors(next++).tensor()));
+      module.register_buffer(name, tensor);
+      return absl::OkStatus();
+    };
+    const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
+    const bool image = spec.torso_size() > 0;
+    const std::string shape =
+        image ? absl::StrCat("[B, ", absl::StrJoin(spec.observation_shape(), ", "), "]") : absl::StrCat("[B, ", spec.obs_dim(), "]");
+    std::string source = "def forward(self, obs: Tensor) -> Tensor:\n";
+    // A wrong dtype or shape is refused by name rather than failing inside
+    // a matmul.
+    // (Float policies take any float dtype, converted to float32.)
+    absl::StrAppend(&source, "    assert ", bytes ? "not " : "", "obs.is_floating_point(), 'this policy takes ",
+                    bytes ? "uint8" : "float", " observations ", shape, "'\n");
+    if (image) {
+      absl::StrAppend(&source, "    if obs.dim() == 3:\n        obs = obs.unsqueeze(0)\n");
+      absl::StrAppend(&source, "    assert obs.dim() == 4 and obs.size(1) == ", spec.observation_shape(0),
+                      " and obs.size(2) == ", spec.observation_shape(1), " and obs.size(3) == ",
+                      spec.observation_shape(2), ", 'this policy takes observations ", shape, "'\n");
+    } else {
+      absl::StrAppend(&source, "    assert obs.dim() == 2 and obs.size(1) == ", spec.obs_dim(),
+                      ", 'this policy takes observations ", shape, "'\n");
+    }
+    absl::StrAppend(&source, bytes ? absl::StrFormat("    h = obs.float() * %.9g\n", envs::kUint8ObservationScale)
+                                   : "    h = obs.float()\n");
+    if (image) {
+      const std::vector<v1::TorsoLayer> layers(spec.torso().begin(), spec.torso().end());
+      for (size_t l = 0; l < layers.size(); ++l) {
+        const v1::TorsoLayer& layer = layers[l];
+        const int64_t stride = policies::LayerStride(layer);
+        switch (layer.kind()) {
+          case v1::TorsoLayer::CONV:
+            RETURN_IF_ERROR(take(absl::StrCat("t", l, "w")));
+            RETURN_IF_ERROR(take(absl::StrCat("t", l, "b")));
+            absl::StrAppend(&source, "    h = torch.conv2d(h, self.t", l, "w, self.t", l, "b, [", stride, ", ", stride,
+                            "], [", layer.padding(), ", ", layer.padding(), "])\n");
+            if (layer.relu()) absl::StrAppend(&source, "    h = torch.relu(h)\n");
+            break;
+          case v1::TorsoLayer::MAX_POOL:
+            absl::StrAppend(&source, "    h = torch.max_pool2d(h, [", layer.kernel(), ", ", layer.kernel(), "], [",
+                            stride, ", ", stride, "], [", layer.padding(), ", ", layer.padding(), "])\n");
+            break;
+          case v1::TorsoLayer::RESIDUAL:
+            for (const char* conv : {"c0", "c1"}) {
+              RETURN_IF_ERROR(take(absl::StrCat("t", l, conv, "w")));
+              RETURN_IF_ERROR(take(absl::StrCat("t", l, conv, "b")));
+            }
+            absl::StrAppend(&source, "    r = torch.conv2d(torch.relu(h), self.t", l, "c0w, self.t", l,
+                            "c0b, [1, 1], [1, 1])\n", "    h = h + torch.conv2d(torch.relu(r), self.t", l,
+                            "c1w, self.t", l, "c1b, [1, 1], [1, 1])\n");
+            break;
+          case v1::TorsoLayer::RELU:
+            absl::StrAppend(&source, "    h = torch.relu(h)\n");
+            break;
+          default:
+            return absl::InvalidArgumentError(absl::StrCat("torso layer ", l, " has an unknown kind"));
+        }
+      }
+      absl::StrAppend(&source, "    h = torch.flatten(h, 1)\n");
+    }
     const int layers = spec.hidden_sizes_size() + 1;
-    std::string source = "def forward(self, obs: Tensor) -> Tensor:\n    h = obs\n";
+    const int mlp_first = next;
     if (spec.observation_clip() > 0) {
-      ASSIGN_OR_RETURN(torch::Tensor mean, ToTorch(params.tensors(2 * layers).tensor()));
-      ASSIGN_OR_RETURN(torch::Tensor std, ToTorch(params.tensors(2 * layers + 1).tensor()));
-      module.register_buffer("obs_mean", mean);
-      module.register_buffer("obs_std", std);
-      absl::StrAppend(&source, "    h = torch.clamp((obs - self.obs_mean) / self.obs_std, ", -spec.observation_clip(),
+      next = mlp_first + 2 * layers;
+      RETURN_IF_ERROR(take("obs_mean"));
+      RETURN_IF_ERROR(take("obs_std"));
+      next = mlp_first;
+      absl::StrAppend(&source, "    h = torch.clamp((h - self.obs_mean) / self.obs_std, ", -spec.observation_clip(),
                       ", ", spec.observation_clip(), ")\n");
     }
     for (int l = 0; l < layers; ++l) {
-      ASSIGN_OR_RETURN(torch::Tensor weight, ToTorch(params.tensors(2 * l).tensor()));
-      ASSIGN_OR_RETURN(torch::Tensor bias, ToTorch(params.tensors(2 * l + 1).tensor()));
-      module.register_buffer(absl::StrCat("w", l), weight);
-      module.register_buffer(absl::StrCat("b", l), bias);
+      RETURN_IF_ERROR(take(absl::StrCat("w", l)));
+      RETURN_IF_ERROR(take(absl::StrCat("b", l)));
       if (l + 1 < layers) {
         absl::StrAppend(&source, "    h = torch.relu(torch.addmm(self.b", l, ", h, self.w", l, ".t()))\n");
       } else {

@@ -2,7 +2,9 @@
 // BlasMlp (obs -> hidden ReLU layers -> a linear head) whose parameters are
 // named "policy.layers.<l>.weight" ([out, in]) and ".bias" ([out]), the
 // names the learner's algorithms export; when the spec normalises
-// observations, "obs_norm.mean" and "obs_norm.std" follow. A subclass says
+// observations, "obs_norm.mean" and "obs_norm.std" follow. When the spec
+// has a torso (image observations), a BlasTorso runs first and its
+// parameters ("policy.torso.<l>.*") come before the MLP's. A subclass says
 // how many outputs the head has and how an action is drawn from them.
 //
 // Thread safety: none (see interface.h).
@@ -10,12 +12,14 @@
 #define RILL_POLICIES_MLP_POLICY_H_
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "policies/blas_mlp.h"
+#include "policies/blas_torso.h"
 #include "policies/interface.h"
 #include "policies/spec.h"
 #include "proto/parameters.pb.h"
@@ -41,6 +45,7 @@ class MlpPolicy : public Policy {
 
  private:
   v1::PolicySpec spec_;
+  std::unique_ptr<BlasTorso> torso_;  // null without spec_.torso()
   BlasMlp mlp_;
   std::mt19937_64 rng_;
   // [obs_dim] each, when spec_.observation_clip() > 0 (mean 0, std 1 until

@@ -3,12 +3,37 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "policies/torso.h"
 
 namespace rill::policies {
 namespace {
 
 absl::Status Invalid(const std::string& field, const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat("policy spec ", field, ": ", why));
+}
+
+// The torso's layers fit the observation shape, which is [C, H, W] and
+// obs_dim elements.
+absl::Status CheckTorso(const v1::PolicySpec& spec) {
+  if (spec.torso_size() == 0) {
+    if (spec.observation_shape_size() != 0) return Invalid("observation_shape", "is read with a torso only");
+    return absl::OkStatus();
+  }
+  if (spec.observation_shape_size() != 3) {
+    return Invalid("observation_shape", absl::StrCat("a torso needs [C, H, W], got ", spec.observation_shape_size(),
+                                                     " dimensions"));
+  }
+  const ImageShape input{spec.observation_shape(0), spec.observation_shape(1), spec.observation_shape(2)};
+  if (input.c < 1 || input.h < 1 || input.w < 1 || input.size() != spec.obs_dim()) {
+    return Invalid("observation_shape", absl::StrCat(ImageShapeString(input), " does not hold obs_dim ",
+                                                     spec.obs_dim(), " elements"));
+  }
+  if (spec.observation_clip() > 0) return Invalid("observation_clip", "is not read with a torso (images)");
+  absl::StatusOr<std::vector<ImageShape>> shapes =
+      TorsoShapes(std::vector<v1::TorsoLayer>(spec.torso().begin(), spec.torso().end()), input);
+  if (!shapes.ok()) return Invalid("torso", std::string(shapes.status().message()));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -25,6 +50,7 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind
   if (!(spec.observation_clip() >= 0) || std::isinf(spec.observation_clip())) {
     return Invalid("observation_clip", absl::StrCat(spec.observation_clip(), " must be finite and >= 0"));
   }
+  RETURN_IF_ERROR(CheckTorso(spec));
   if (kind == "categorical") return absl::OkStatus();
   if (spec.action_low_size() != spec.action_dim() || spec.action_high_size() != spec.action_dim()) {
     return Invalid("action_low", absl::StrCat("action_low and action_high need ", spec.action_dim(),
@@ -48,9 +74,24 @@ v1::PolicySpec PolicySpecFor(const std::string& kind, const envs::EnvSpec& env, 
   spec.set_action_dim(env.action_dim());
   for (int h : hidden) spec.add_hidden_sizes(h);
   spec.set_exploration_noise(exploration_noise);
+  if (env.uint8_observations()) spec.set_observation_dtype(v1::DTYPE_UINT8);
   for (float low : env.action_low) spec.add_action_low(low);
   for (float high : env.action_high) spec.add_action_high(high);
   return spec;
+}
+
+absl::Status SetTorso(const envs::EnvSpec& env, const std::vector<v1::TorsoLayer>& torso, v1::PolicySpec* spec) {
+  spec->clear_observation_shape();
+  spec->clear_torso();
+  if (torso.empty()) return absl::OkStatus();
+  if (env.observation_shape.size() != 3) {
+    return absl::InvalidArgumentError(absl::StrCat("a convolutional torso needs [C, H, W] observations; env ",
+                                                   env.name, " observes ", env.observation_shape.size(),
+                                                   "-D ones"));
+  }
+  for (int64_t d : env.observation_shape) spec->add_observation_shape(static_cast<int32_t>(d));
+  for (const v1::TorsoLayer& layer : torso) *spec->add_torso() = layer;
+  return CheckTorso(*spec);
 }
 
 }  // namespace rill::policies

@@ -38,6 +38,11 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind
 v1::PolicySpec PolicySpecFor(const std::string& kind, const envs::EnvSpec& env, const std::vector<int>& hidden,
                              double exploration_noise = 0);
 
+// Makes `spec` an image policy: `env`'s [C, H, W] observation shape and
+// `torso` before the MLP (none when empty). InvalidArgument when the env's
+// observations are not 3-D or the layers do not fit them.
+absl::Status SetTorso(const envs::EnvSpec& env, const std::vector<v1::TorsoLayer>& torso, v1::PolicySpec* spec);
+
 }  // namespace rill::policies
 
 #endif  // RILL_POLICIES_SPEC_H_

@@ -24,7 +24,7 @@ void AdmissionQueue::OnTableChanged() {
   Pump();
 }
 
-void AdmissionQueue::Insert(const void* owner, const v1::InsertRequest* request, std::vector<uint64_t>* stored_keys,
+void AdmissionQueue::Insert(const void* owner, const EncodedInsert* request, std::vector<uint64_t>* stored_keys,
                             Done done) {
   auto entry = std::make_unique<Entry>();
   entry->owner = owner;
@@ -119,7 +119,7 @@ bool AdmissionQueue::Step(Side side, std::vector<Completion>* completions) {
   absl::Status status;
   int64_t progress = 0;
   if (side == Side::kInsert) {
-    status = table_->InsertValidated(*head->request, absl::InfinitePast(), head->stored_keys);
+    status = table_->InsertPrepared(*head->request, absl::InfinitePast(), head->stored_keys);
     progress = static_cast<int64_t>(head->stored_keys->size());
   } else {
     status = table_->Sample(head->batch_size, absl::InfinitePast(), head->out);

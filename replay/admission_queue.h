@@ -48,6 +48,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/replay.pb.h"
+#include "replay/encoded_insert.h"
 #include "replay/rate_limiter.h"
 #include "replay/table.h"
 
@@ -67,7 +68,7 @@ class AdmissionQueue {
   AdmissionQueue(const AdmissionQueue&) = delete;
   AdmissionQueue& operator=(const AdmissionQueue&) = delete;
 
-  // Queues `request`, which passed Table::ValidateInsert, for storing;
+  // Queues `request`, which Table::Prepare readied for the table, for storing;
   // `owner` names the entry for Cancel (one entry per owner at a time).
   // `done` is called once: Ok with `stored_keys` listing the request's keys
   // (as Table::Insert fills it), or the table's error (Cancelled after
@@ -75,7 +76,7 @@ class AdmissionQueue {
   // the status given to Drain / Close. `request` and `stored_keys` stay
   // owned by the caller and must live until `done` runs or Cancel returns.
   // `done` may run before Insert returns, on this thread.
-  void Insert(const void* owner, const v1::InsertRequest* request, std::vector<uint64_t>* stored_keys, Done done)
+  void Insert(const void* owner, const EncodedInsert* request, std::vector<uint64_t>* stored_keys, Done done)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Queues one batch of `batch_size` items drawn into `out` (empty); the
@@ -101,7 +102,7 @@ class AdmissionQueue {
   struct Entry {
     const void* owner = nullptr;
     // Insert side.
-    const v1::InsertRequest* request = nullptr;
+    const EncodedInsert* request = nullptr;
     std::vector<uint64_t>* stored_keys = nullptr;
     // Sample side.
     int batch_size = 0;

@@ -25,13 +25,15 @@ std::unique_ptr<Table> RatioTable() {
 // One queued insert and what became of it.
 struct PendingInsert {
   explicit PendingInsert(std::vector<uint64_t> keys) : request(TestInsertRequest(keys)) {}
-  void Queue(AdmissionQueue& queue) {
-    queue.Insert(this, &request, &stored_keys, [this](absl::Status s) {
+  void Queue(Table& table, AdmissionQueue& queue) {
+    ASSERT_TRUE(table.Prepare(&request, &prepared).ok());
+    queue.Insert(this, &prepared, &stored_keys, [this](absl::Status s) {
       status = s;
       done.Notify();
     });
   }
   v1::InsertRequest request;
+  EncodedInsert prepared;
   std::vector<uint64_t> stored_keys;
   absl::Status status;
   absl::Notification done;
@@ -53,12 +55,12 @@ TEST(AdmissionQueueTest, InsertBlockedByTheRatioIsReleasedByASample) {
   std::unique_ptr<Table> table = RatioTable();
   AdmissionQueue queue(table.get());
   PendingInsert first({1, 2});
-  first.Queue(queue);
+  first.Queue(*table, queue);
   ASSERT_TRUE(first.done.HasBeenNotified());
   ASSERT_TRUE(first.status.ok()) << first.status;
 
   PendingInsert blocked({3});
-  blocked.Queue(queue);
+  blocked.Queue(*table, queue);
   EXPECT_FALSE(blocked.done.HasBeenNotified());
   EXPECT_EQ(queue.waiting_inserts(), 1);
   EXPECT_TRUE(table->Info().rate_limiter().insert_blocked());
@@ -82,7 +84,7 @@ TEST(AdmissionQueueTest, SampleBlockedOnAnEmptyTableIsReleasedByAnInsert) {
   EXPECT_EQ(queue.waiting_samples(), 1);
 
   PendingInsert insert({7});
-  insert.Queue(queue);
+  insert.Queue(*table, queue);
   ASSERT_TRUE(insert.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ASSERT_TRUE(sample.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ASSERT_TRUE(sample.status.ok()) << sample.status;
@@ -94,12 +96,12 @@ TEST(AdmissionQueueTest, BlockedInsertsAreAdmittedInArrivalOrder) {
   std::unique_ptr<Table> table = RatioTable();
   AdmissionQueue queue(table.get());
   PendingInsert fill({1, 2});
-  fill.Queue(queue);
+  fill.Queue(*table, queue);
   ASSERT_TRUE(fill.status.ok());
   PendingInsert a({10}), b({11}), c({12});
-  a.Queue(queue);
-  b.Queue(queue);
-  c.Queue(queue);
+  a.Queue(*table, queue);
+  b.Queue(*table, queue);
+  c.Queue(*table, queue);
   EXPECT_EQ(queue.waiting_inserts(), 3);
   // Each sample makes room for exactly one insert: the earliest one waiting.
   PendingInsert* order[] = {&a, &b, &c};
@@ -116,10 +118,10 @@ TEST(AdmissionQueueTest, ACancelledInsertLeavesNoTraceAndNeverCompletes) {
   std::unique_ptr<Table> table = RatioTable();
   AdmissionQueue queue(table.get());
   PendingInsert fill({1, 2});
-  fill.Queue(queue);
+  fill.Queue(*table, queue);
   PendingInsert gone({3}), next({4});
-  gone.Queue(queue);
-  next.Queue(queue);
+  gone.Queue(*table, queue);
+  next.Queue(*table, queue);
   ASSERT_EQ(queue.waiting_inserts(), 2);
   EXPECT_TRUE(queue.Cancel(&gone));
   EXPECT_EQ(queue.waiting_inserts(), 1);
@@ -146,7 +148,7 @@ TEST(AdmissionQueueTest, DrainEndsWaitingRequestsAndRefusesBlockedOnes) {
   EXPECT_EQ(queue.waiting_samples(), 0);
   // What the limiter admits at once still goes through.
   PendingInsert admitted({1});
-  admitted.Queue(queue);
+  admitted.Queue(*table, queue);
   ASSERT_TRUE(admitted.done.HasBeenNotified());
   EXPECT_TRUE(admitted.status.ok()) << admitted.status;
 }

@@ -44,12 +44,37 @@ absl::Status CheckPriorities(const google::protobuf::RepeatedField<double>& prio
   return absl::OkStatus();
 }
 
+bool AnyCompresses(const std::vector<ColumnCodec>& codecs) {
+  return std::any_of(codecs.begin(), codecs.end(), [](const ColumnCodec& codec) { return codec.compresses(); });
+}
+
+// Bytes per item of the columns stored as is.
+int64_t PlainItemBytes(const std::vector<ColumnCodec>& codecs, const std::vector<int64_t>& column_item_bytes) {
+  int64_t bytes = 0;
+  for (size_t c = 0; c < codecs.size(); ++c) {
+    if (!codecs[c].compresses()) bytes += column_item_bytes[c];
+  }
+  return bytes;
+}
+
+// `status` with "table '<name>': " in front of its message.
+absl::Status InTable(const std::string& table, const absl::Status& status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat("table '", table, "': ", status.message()));
+}
+
 }  // namespace
 
 std::vector<int64_t> Table::ColumnItemBytes(const std::vector<Column>& columns) {
   std::vector<int64_t> bytes;
   for (const Column& column : columns) bytes.push_back(column.item_bytes);
   return bytes;
+}
+
+std::vector<ColumnCodec> Table::ColumnCodecs(const std::vector<Column>& columns) {
+  std::vector<ColumnCodec> codecs;
+  for (const Column& column : columns) codecs.push_back(column.codec);
+  return codecs;
 }
 
 absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& config) {
@@ -70,11 +95,18 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
   int64_t item_bytes = 0;
   for (const v1::ColumnSpec& spec : config.signature().columns()) {
     ASSIGN_OR_RETURN(int64_t bytes, ItemBytes(spec));
-    columns.push_back(Column{spec, bytes, nullptr});
+    Column& column = columns.emplace_back();
+    column.spec = spec;
+    column.item_bytes = bytes;
+    column.codec = ColumnCodec::ForColumn(config, spec.name());
     item_bytes += bytes;
   }
   try {
     for (Column& column : columns) {
+      if (column.codec.compresses()) {
+        column.items.resize(static_cast<size_t>(capacity));
+        continue;
+      }
       // Default-initialized on purpose (see Column::data).
       column.data.reset(new char[static_cast<size_t>(capacity * column.item_bytes)]);
     }
@@ -118,6 +150,10 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
       capacity_(capacity),
       item_bytes_(item_bytes),
       column_item_bytes_(ColumnItemBytes(columns)),
+      codecs_(ColumnCodecs(columns)),
+      compresses_(AnyCompresses(codecs_)),
+      plain_item_bytes_(PlainItemBytes(codecs_, column_item_bytes_)),
+      max_stored_bytes_(compresses_ ? config.max_bytes() : 0),
       max_times_sampled_(max_times_sampled),
       importance_sampling_exponent_(importance_sampling_exponent),
       takes_whole_batches_(selector->takes_whole_batches()),
@@ -130,6 +166,7 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
       keeps_sequence_(!remover->keeps_insertion_order()),
       slot_sequence_(keeps_sequence_ ? capacity : 0, 0),
       priorities_(has_priorities_ ? capacity : 0, 0.0),
+      frame_bytes_(column_item_bytes_.size(), 0),
       limiter_(std::move(limiter)),
       selector_(std::move(selector)),
       remover_(std::move(remover)) {}
@@ -150,7 +187,7 @@ std::string Table::ClosedMessage() const {
   return absl::StrCat("table '", name_, "' is closed (the shard is shutting down)");
 }
 
-absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
+absl::Status Table::ValidateKeys(const v1::InsertRequest& request) const {
   const std::string where = absl::StrCat("table '", name_, "': ");
   const int64_t num_items = request.keys_size();
   if (num_items == 0) return absl::InvalidArgumentError(absl::StrCat(where, "insert request has no keys (no items)"));
@@ -158,6 +195,21 @@ absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
     return absl::InvalidArgumentError(absl::StrCat(where, "insert request of ", num_items,
                                                    " items exceeds the table's capacity ", capacity_));
   }
+  absl::flat_hash_set<uint64_t> keys;
+  keys.reserve(num_items);
+  for (int i = 0; i < num_items; ++i) {
+    if (!keys.insert(request.keys(i)).second) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "keys[", i, "] = ", request.keys(i),
+                                                     " appears twice in the insert request"));
+    }
+  }
+  return CheckPriorities(request.priorities(), request.keys(), name_);
+}
+
+absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
+  const std::string where = absl::StrCat("table '", name_, "': ");
+  const int64_t num_items = request.keys_size();
+  if (num_items == 0) return absl::InvalidArgumentError(absl::StrCat(where, "insert request has no keys (no items)"));
   if (request.columns_size() != signature_.columns_size()) {
     std::string names;
     for (const v1::ColumnSpec& spec : signature_.columns()) {
@@ -173,34 +225,47 @@ absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
       return absl::InvalidArgumentError(absl::StrCat(where, "columns[", c, "]: ", st.message()));
     }
   }
-  absl::flat_hash_set<uint64_t> keys;
-  keys.reserve(num_items);
-  for (int i = 0; i < num_items; ++i) {
-    if (!keys.insert(request.keys(i)).second) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "keys[", i, "] = ", request.keys(i),
-                                                     " appears twice in the insert request"));
-    }
-  }
-  return CheckPriorities(request.priorities(), request.keys(), name_);
+  return ValidateKeys(request);
+}
+
+absl::Status Table::Prepare(v1::InsertRequest* request, EncodedInsert* out) const {
+  RETURN_IF_ERROR(ValidateInsert(*request));
+  EncodedInsert::TakePlain(request, out);
+  if (!compresses_) return absl::OkStatus();
+  return InTable(name_, out->Recode(signature_, codecs_, column_item_bytes_, /*verify=*/false));
 }
 
 absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline,
                            std::vector<uint64_t>* stored_keys) {
   stored_keys->clear();
   RETURN_IF_ERROR(ValidateInsert(request));
-  return InsertValidated(request, deadline, stored_keys);
+  EncodedInsert encoded;
+  EncodedInsert::BorrowPlain(request, &encoded);
+  if (compresses_) {
+    RETURN_IF_ERROR(InTable(name_, encoded.Recode(signature_, codecs_, column_item_bytes_, /*verify=*/false)));
+  }
+  return InsertPrepared(encoded, deadline, stored_keys);
 }
 
-absl::Status Table::InsertValidated(const v1::InsertRequest& request, absl::Time deadline,
-                                    std::vector<uint64_t>* stored_keys) {
+absl::Status Table::InsertPrepared(const EncodedInsert& request, absl::Time deadline,
+                                   std::vector<uint64_t>* stored_keys) {
+  for (size_t c = 0; c < codecs_.size(); ++c) {
+    if (request.codec(static_cast<int>(c)) != codecs_[c].codec()) {
+      stored_keys->clear();
+      return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': column '", signature_.columns(c).name(),
+                                                     "' of the request is not in the table's codec (",
+                                                     codecs_[c].name(), "): the request was not prepared by it"));
+    }
+  }
   absl::Status status = InsertUnnotified(request, deadline, stored_keys);
   NotifyChanged();
   return status;
 }
 
-absl::Status Table::InsertUnnotified(const v1::InsertRequest& request, absl::Time deadline,
+absl::Status Table::InsertUnnotified(const EncodedInsert& encoded, absl::Time deadline,
                                      std::vector<uint64_t>* stored_keys) {
   stored_keys->clear();
+  const v1::InsertRequest& request = encoded.request();
   const int num_items = request.keys_size();
   stored_keys->reserve(num_items);
 
@@ -222,7 +287,7 @@ absl::Status Table::InsertUnnotified(const v1::InsertRequest& request, absl::Tim
       continue;
     }
     for (int64_t j = 0; j < admitted; ++j, ++i) {
-      StoreLocked(request, i);
+      StoreLocked(encoded, i);
       stored_keys->push_back(request.keys(i));
     }
   }
@@ -230,6 +295,17 @@ absl::Status Table::InsertUnnotified(const v1::InsertRequest& request, absl::Tim
 }
 
 void Table::RemoveLocked(int64_t slot) {
+  stored_bytes_ -= plain_item_bytes_;
+  if (compresses_) {
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      if (!codecs_[c].compresses()) continue;
+      StoredItem& item = columns_[c].items[static_cast<size_t>(slot)];
+      frame_bytes_[c] -= item.size;
+      stored_bytes_ -= item.size;
+      item.bytes.reset();
+      item.size = 0;
+    }
+  }
   key_index_.Erase(slot_keys_[slot]);
   if (keeps_sequence_) slot_sequence_[slot] = 0;
   selector_->Remove(slot);
@@ -239,8 +315,11 @@ void Table::RemoveLocked(int64_t slot) {
   limiter_.Deleted(1);
 }
 
-int64_t Table::TakeSlotLocked() {
-  if (size_ == capacity_) RemoveLocked(remover_->Victim());
+int64_t Table::TakeSlotLocked(int64_t stored_bytes) {
+  while (size_ > 0 && (size_ == capacity_ ||
+                       (max_stored_bytes_ > 0 && stored_bytes_ + stored_bytes > max_stored_bytes_))) {
+    RemoveLocked(remover_->Victim());
+  }
   if (free_slots_.empty()) return high_water_++;  // a fresh slot, lowest first
   const int64_t slot = free_slots_.back();
   free_slots_.pop_back();
@@ -258,13 +337,35 @@ void Table::IndexSlotLocked(int64_t slot, uint64_t key, double priority, int32_t
   ++size_;
 }
 
-void Table::StoreLocked(const v1::InsertRequest& request, int index) {
-  const int64_t slot = TakeSlotLocked();
+void Table::PutFrameLocked(size_t column, int64_t slot, std::string_view stored) {
+  StoredItem& item = columns_[column].items[static_cast<size_t>(slot)];
+  item.bytes.reset(new char[std::max<size_t>(stored.size(), 1)]);
+  std::memcpy(item.bytes.get(), stored.data(), stored.size());
+  item.size = static_cast<uint32_t>(stored.size());
+  frame_bytes_[column] += item.size;
+  stored_bytes_ += item.size;
+}
+
+void Table::StoreLocked(const EncodedInsert& encoded, int index) {
+  const v1::InsertRequest& request = encoded.request();
+  int64_t stored_bytes = plain_item_bytes_;
+  if (compresses_) {
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      if (!codecs_[c].compresses()) continue;
+      stored_bytes += static_cast<int64_t>(encoded.item(static_cast<int>(c), index).size());
+    }
+  }
+  const int64_t slot = TakeSlotLocked(stored_bytes);
   for (size_t c = 0; c < columns_.size(); ++c) {
     Column& column = columns_[c];
+    if (codecs_[c].compresses()) {
+      PutFrameLocked(c, slot, encoded.item(static_cast<int>(c), index));
+      continue;
+    }
     std::memcpy(column.data.get() + slot * column.item_bytes,
                 request.columns(c).data().data() + index * column.item_bytes, column.item_bytes);
   }
+  stored_bytes_ += plain_item_bytes_;
   double priority = default_priority_;
   if (!request.priorities().empty()) {
     priority = request.priorities(index);
@@ -339,9 +440,20 @@ absl::Status Table::PrepareSampleResponse(int batch_size, v1::SampleResponse* ou
   return absl::OkStatus();
 }
 
-void Table::GatherLocked(int64_t slot, int row, v1::SampleResponse* out) const {
+void Table::DrawFrameLocked(size_t c, int64_t slot, int row, DrawnFrames* frames) const {
+  const StoredItem& item = columns_[c].items[static_cast<size_t>(slot)];
+  frames->frames.push_back(
+      DrawnFrames::Frame{static_cast<int>(c), row, frames->bytes.size(), item.size, slot_keys_[slot]});
+  frames->bytes.append(item.bytes.get(), item.size);
+}
+
+void Table::GatherLocked(int64_t slot, int row, v1::SampleResponse* out, DrawnFrames* frames) const {
   for (size_t c = 0; c < columns_.size(); ++c) {
     const Column& column = columns_[c];
+    if (codecs_[c].compresses()) {
+      DrawFrameLocked(c, slot, row, frames);
+      continue;
+    }
     std::string* data = out->mutable_columns(c)->mutable_data();
     std::memcpy(data->data() + row * column.item_bytes, column.data.get() + slot * column.item_bytes,
                 column.item_bytes);
@@ -377,7 +489,39 @@ absl::Status Table::SampleUnnotified(int batch_size, absl::Time deadline, v1::Sa
   }
   RETURN_IF_ERROR(PrepareSampleResponse(batch_size, out));
 
-  absl::MutexLock lock(&mu_);
+  // The frames of this thread's last batch: their buffer is reused, so that
+  // a batch does not allocate (it keeps the largest batch's compressed bytes).
+  thread_local DrawnFrames frames;
+  frames.clear();
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    status = DrawLocked(batch_size, deadline, out, &frames);
+  }
+  // Whatever was drawn, also before an error, is in `out` (a later call
+  // completes the batch), so its frames are decompressed in every case.
+  if (!frames.frames.empty()) RETURN_IF_ERROR(DecompressFrames(frames, out));
+  return status;
+}
+
+absl::Status Table::DecompressFrames(const DrawnFrames& frames, v1::SampleResponse* out) const {
+  std::vector<char*> to;
+  for (int c = 0; c < out->columns_size(); ++c) to.push_back(out->mutable_columns(c)->mutable_data()->data());
+  for (const DrawnFrames::Frame& frame : frames.frames) {
+    const int64_t bytes = column_item_bytes_[static_cast<size_t>(frame.column)];
+    absl::Status st = codecs_[static_cast<size_t>(frame.column)].Decompress(
+        std::string_view(frames.bytes.data() + frame.offset, frame.size),
+        to[static_cast<size_t>(frame.column)] + frame.row * bytes, bytes);
+    if (!st.ok()) {
+      return absl::DataLossError(absl::StrCat("table '", name_, "': column '",
+                                              signature_.columns(frame.column).name(), "' of the item with key ",
+                                              frame.key, " does not decompress: ", st.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Table::DrawLocked(int batch_size, absl::Time deadline, v1::SampleResponse* out, DrawnFrames* frames) {
   while (out->keys_size() < batch_size) {
     if (closed_) return absl::CancelledError(ClosedMessage());
     const int64_t remaining = batch_size - out->keys_size();
@@ -388,14 +532,14 @@ absl::Status Table::SampleUnnotified(int batch_size, absl::Time deadline, v1::Sa
         RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kSample, wanted, deadline));
         continue;
       }
-      for (int64_t j = 0; j < wanted; ++j) SampleOneLocked(out);
+      for (int64_t j = 0; j < wanted; ++j) SampleOneLocked(out, frames);
     } else {
       const int64_t allowed = limiter_.MaxSamplable(remaining);
       if (allowed == 0) {
         RETURN_IF_ERROR(WaitLocked(RateLimiter::Side::kSample, 1, deadline));
         continue;
       }
-      SampleManyLocked(allowed, out);
+      SampleManyLocked(allowed, out, frames);
     }
   }
   out->set_table_size(size_);
@@ -403,9 +547,9 @@ absl::Status Table::SampleUnnotified(int batch_size, absl::Time deadline, v1::Sa
   return absl::OkStatus();
 }
 
-void Table::SampleOneLocked(v1::SampleResponse* out) {
+void Table::SampleOneLocked(v1::SampleResponse* out, DrawnFrames* frames) {
   const Selection selection = selector_->Sample(gen_);
-  GatherLocked(selection.slot, out->keys_size(), out);
+  GatherLocked(selection.slot, out->keys_size(), out, frames);
   out->add_keys(slot_keys_[selection.slot]);
   out->add_probabilities(selection.probability);
   limiter_.Sampled(1);
@@ -414,7 +558,7 @@ void Table::SampleOneLocked(v1::SampleResponse* out) {
   }
 }
 
-void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out) {
+void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out, DrawnFrames* frames) {
   draws_.clear();
   selector_->SampleMany(gen_, num_items, &draws_);
   // The rows of a large table are cache misses: start them all before
@@ -422,6 +566,7 @@ void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out) {
   for (const Selection& draw : draws_) {
     __builtin_prefetch(&slot_keys_[draw.slot]);
     for (const Column& column : columns_) {
+      if (column.data == nullptr) continue;  // compressed: its frame is fetched as it is copied
       const char* row = column.data.get() + draw.slot * column.item_bytes;
       __builtin_prefetch(row);
       __builtin_prefetch(row + column.item_bytes - 1);
@@ -433,6 +578,10 @@ void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out) {
   int64_t row = out->keys_size();
   for (const Selection& draw : draws_) {
     for (size_t c = 0; c < columns_.size(); ++c) {
+      if (codecs_[c].compresses()) {
+        DrawFrameLocked(c, draw.slot, static_cast<int>(row), frames);
+        continue;
+      }
       const int64_t bytes = columns_[c].item_bytes;
       std::memcpy(gather_to_[c] + row * bytes, columns_[c].data.get() + draw.slot * bytes, bytes);
     }
@@ -513,7 +662,7 @@ v1::TableInfo Table::Info() const {
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
   info.set_size(size_);
-  info.set_bytes(size_ * item_bytes_);
+  info.set_bytes(stored_bytes_);
   info.set_items_inserted(limiter_.inserts());
   info.set_items_sampled(limiter_.samples());
   info.set_items_evicted(limiter_.deletes());
@@ -541,7 +690,7 @@ TableStats Table::Stats() const {
   const absl::Time now = absl::Now();
   TableStats stats;
   stats.size = size_;
-  stats.bytes = size_ * item_bytes_;
+  stats.bytes = stored_bytes_;
   stats.items_inserted = limiter_.inserts();
   stats.items_sampled = limiter_.samples();
   stats.items_evicted = limiter_.deletes();
@@ -553,17 +702,30 @@ TableStats Table::Stats() const {
 TableSnapshot Table::Snapshot() const {
   TableSnapshot snapshot;
   snapshot.column_item_bytes = column_item_bytes_;
+  for (const ColumnCodec& codec : codecs_) snapshot.codecs.push_back(codec.codec());
+  const size_t num_columns = column_item_bytes_.size();
   // Buffers are sized and their pages touched before the lock is taken, so
-  // that the copy under the lock is bare memcpy.
+  // that the copy under the lock is bare memcpy. Compressed columns get room
+  // for what they held then and a margin for inserts in between.
   int64_t rows = 0;
+  std::vector<int64_t> frame_bytes;
   {
     absl::MutexLock lock(&mu_);
     rows = high_water_;
+    frame_bytes = frame_bytes_;
   }
   auto allocate = [&](int64_t num_rows) {
     snapshot.columns.clear();
-    for (int64_t bytes : column_item_bytes_) {
-      const size_t size = static_cast<size_t>(num_rows * bytes);
+    snapshot.stored.assign(num_columns, std::string());
+    snapshot.stored_offsets.assign(num_columns, std::vector<uint64_t>());
+    for (size_t c = 0; c < num_columns; ++c) {
+      if (codecs_[c].compresses()) {
+        snapshot.columns.emplace_back();
+        snapshot.stored[c].resize(static_cast<size_t>(frame_bytes[c] + frame_bytes[c] / 16 + 4096));
+        snapshot.stored_offsets[c].assign(static_cast<size_t>(num_rows + 1), 0);
+        continue;
+      }
+      const size_t size = static_cast<size_t>(num_rows * column_item_bytes_[c]);
       snapshot.columns.emplace_back(new char[std::max<size_t>(size, 1)]);
       std::memset(snapshot.columns.back().get(), 0, size);
     }
@@ -574,18 +736,28 @@ TableSnapshot Table::Snapshot() const {
     if (has_priorities_) snapshot.priorities.assign(num_rows, 0.0);
   };
   allocate(rows);
+  // Where the next frame of each compressed column goes in snapshot.stored.
+  std::vector<size_t> frame_end(num_columns, 0);
   {
     absl::MutexLock lock(&mu_);
     const absl::Time start = absl::Now();
     // Inserts in between may have raised the high-water mark (rare: buffers
     // are allocated under the lock then).
     if (high_water_ > rows) allocate(rows = high_water_);
+    for (size_t c = 0; c < num_columns; ++c) {
+      if (snapshot.stored[c].size() < static_cast<size_t>(frame_bytes_[c])) {
+        snapshot.stored[c].resize(static_cast<size_t>(frame_bytes_[c]));
+      }
+    }
     // Without insertion numbers, the remover lists the slots oldest first.
     if (!keeps_sequence_) remover_->AppendOldestFirst(&snapshot.order);
-    if (size_ * 2 >= high_water_) {
+    std::vector<int64_t> occupied;
+    const bool blocks = size_ * 2 >= high_water_;
+    if (blocks) {
       // Mostly occupied: copy slots [0, high_water_) as blocks; rows are slots.
       snapshot.num_rows = high_water_;
       for (size_t c = 0; c < columns_.size(); ++c) {
+        if (codecs_[c].compresses()) continue;
         std::memcpy(snapshot.columns[c].get(), columns_[c].data.get(),
                     static_cast<size_t>(high_water_ * column_item_bytes_[c]));
       }
@@ -596,7 +768,6 @@ TableSnapshot Table::Snapshot() const {
     } else {
       // Mostly free (a drained queue): gather the occupied slots, in the
       // remover's order when it gave one (rows then are that order).
-      std::vector<int64_t> occupied;
       if (keeps_sequence_) {
         for (int64_t slot = 0; slot < high_water_; ++slot) {
           if (slot_sequence_[slot] != 0) occupied.push_back(slot);
@@ -608,6 +779,7 @@ TableSnapshot Table::Snapshot() const {
       int64_t row = 0;
       for (int64_t slot : occupied) {
         for (size_t c = 0; c < columns_.size(); ++c) {
+          if (codecs_[c].compresses()) continue;
           const int64_t bytes = column_item_bytes_[c];
           std::memcpy(snapshot.columns[c].get() + row * bytes, columns_[c].data.get() + slot * bytes,
                       static_cast<size_t>(bytes));
@@ -620,11 +792,33 @@ TableSnapshot Table::Snapshot() const {
       }
       snapshot.num_rows = row;
     }
+    // Compressed columns: each row's frame (none for a free slot), back to back.
+    for (size_t c = 0; c < columns_.size() && compresses_; ++c) {
+      if (!codecs_[c].compresses()) continue;
+      std::vector<uint64_t>& offsets = snapshot.stored_offsets[c];
+      char* to = snapshot.stored[c].data();
+      size_t at = 0;
+      for (int64_t row = 0; row < snapshot.num_rows; ++row) {
+        const StoredItem& item = columns_[c].items[static_cast<size_t>(blocks ? row : occupied[row])];
+        offsets[static_cast<size_t>(row)] = at;
+        if (item.size == 0) continue;  // a free slot
+        std::memcpy(to + at, item.bytes.get(), item.size);
+        at += item.size;
+      }
+      offsets[static_cast<size_t>(snapshot.num_rows)] = at;
+      frame_end[c] = at;
+    }
+    snapshot.bytes = stored_bytes_;
     snapshot.default_priority = default_priority_;
     snapshot.inserts = limiter_.inserts();
     snapshot.samples = limiter_.samples();
     snapshot.deletes = limiter_.deletes();
     snapshot.pause = absl::Now() - start;
+  }
+  for (size_t c = 0; c < num_columns; ++c) {
+    if (!codecs_[c].compresses()) continue;
+    snapshot.stored[c].resize(frame_end[c]);
+    snapshot.stored_offsets[c].resize(static_cast<size_t>(snapshot.num_rows + 1));
   }
   if (keeps_sequence_) {
     for (int64_t row = 0; row < snapshot.num_rows; ++row) {
@@ -637,21 +831,77 @@ TableSnapshot Table::Snapshot() const {
 }
 
 absl::Status Table::RestoreItems(const RestoredItems& items) {
-  // column_item_bytes_ is const and has one entry per column: no lock needed.
-  if (items.columns.size() != column_item_bytes_.size()) {
+  // column_item_bytes_ and codecs_ are const and have one entry per column:
+  // no lock needed.
+  const size_t num_columns = column_item_bytes_.size();
+  if (items.columns.size() != num_columns || (!items.codecs.empty() && items.codecs.size() != num_columns) ||
+      (!items.codecs.empty() && items.sizes.size() != num_columns)) {
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': restored items have ", items.columns.size(),
-                                                   " columns but the signature has ",
-                                                   column_item_bytes_.size()));
+                                                   " columns but the signature has ", num_columns));
+  }
+  // Each item of a column that is or was compressed, as the table stores it:
+  // checked (decompressed) and converted before the lock is taken. Columns
+  // stored as is on both sides are copied straight from `items`.
+  std::vector<std::vector<std::string_view>> stored(num_columns);
+  std::vector<std::string> converted(num_columns);
+  std::string scratch;
+  for (size_t c = 0; c < num_columns; ++c) {
+    const ColumnCodec from(items.codecs.empty() ? v1::TableConfig::ColumnCompression::NONE : items.codecs[c], 0);
+    const ColumnCodec& to = codecs_[c];
+    if (!from.compresses() && !to.compresses()) continue;
+    const int64_t bytes = column_item_bytes_[c];
+    scratch.resize(static_cast<size_t>(bytes));
+    std::vector<size_t> ends;  // in converted[c], when it is filled
+    size_t offset = 0;
+    for (int64_t i = 0; i < items.count; ++i) {
+      std::string_view given;
+      if (from.compresses()) {
+        given = std::string_view(items.columns[c] + offset, items.sizes[c][i]);
+        offset += items.sizes[c][i];
+        absl::Status st = from.Decompress(given, scratch.data(), bytes);
+        if (!st.ok()) {
+          return absl::DataLossError(absl::StrCat("table '", name_, "': column '", signature_.columns(c).name(),
+                                                  "' of the restored item with key ", items.keys[i], ": ",
+                                                  st.message()));
+        }
+      } else {
+        given = std::string_view(items.columns[c] + i * bytes, static_cast<size_t>(bytes));
+      }
+      if (from.codec() == to.codec()) {
+        stored[c].push_back(given);
+        continue;
+      }
+      const std::string_view raw = from.compresses() ? std::string_view(scratch) : given;
+      RETURN_IF_ERROR(InTable(name_, to.Compress(raw, &converted[c])));
+      ends.push_back(converted[c].size());
+    }
+    size_t begin = 0;
+    for (size_t end : ends) {
+      stored[c].push_back(std::string_view(converted[c].data() + begin, end - begin));
+      begin = end;
+    }
   }
   absl::ReleasableMutexLock lock(&mu_);
   for (int64_t i = 0; i < items.count; ++i) {
     const uint64_t key = items.keys[i];
     if (key_index_.contains(key)) continue;
-    const int64_t slot = TakeSlotLocked();
-    for (size_t c = 0; c < columns_.size(); ++c) {
-      const int64_t bytes = column_item_bytes_[c];
-      std::memcpy(columns_[c].data.get() + slot * bytes, items.columns[c] + i * bytes, static_cast<size_t>(bytes));
+    int64_t stored_bytes = plain_item_bytes_;
+    for (size_t c = 0; c < num_columns; ++c) {
+      if (codecs_[c].compresses()) stored_bytes += static_cast<int64_t>(stored[c][static_cast<size_t>(i)].size());
     }
+    const int64_t slot = TakeSlotLocked(stored_bytes);
+    for (size_t c = 0; c < num_columns; ++c) {
+      const int64_t bytes = column_item_bytes_[c];
+      if (codecs_[c].compresses()) {
+        PutFrameLocked(c, slot, stored[c][static_cast<size_t>(i)]);
+      } else if (!stored[c].empty()) {
+        std::memcpy(columns_[c].data.get() + slot * bytes, stored[c][static_cast<size_t>(i)].data(),
+                    static_cast<size_t>(bytes));
+      } else {
+        std::memcpy(columns_[c].data.get() + slot * bytes, items.columns[c] + i * bytes, static_cast<size_t>(bytes));
+      }
+    }
+    stored_bytes_ += plain_item_bytes_;
     const double priority = items.priorities != nullptr ? items.priorities[i] : default_priority_;
     IndexSlotLocked(slot, key, priority, items.times_sampled[i]);
   }
@@ -672,12 +922,17 @@ absl::Status Table::RestoreCounters(double default_priority, int64_t inserts, in
   return absl::OkStatus();
 }
 
-absl::Status Table::ReplayInsert(const v1::InsertRequest& request) {
-  RETURN_IF_ERROR(ValidateInsert(request));
+absl::Status Table::ReplayInsert(EncodedInsert* record) {
+  RETURN_IF_ERROR(ValidateKeys(record->request()));
+  RETURN_IF_ERROR(InTable(name_, record->CheckColumns(signature_)));
+  // Columns the table's config now stores otherwise are converted, and
+  // compressed items it keeps are checked, before anything is stored.
+  RETURN_IF_ERROR(InTable(name_, record->Recode(signature_, codecs_, column_item_bytes_, /*verify=*/true)));
+  const v1::InsertRequest& request = record->request();
   absl::ReleasableMutexLock lock(&mu_);
   for (int i = 0; i < request.keys_size(); ++i) {
     if (key_index_.contains(request.keys(i))) continue;
-    StoreLocked(request, i);
+    StoreLocked(*record, i);
   }
   lock.Release();
   NotifyChanged();

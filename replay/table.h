@@ -25,6 +25,16 @@
 // block; for a blocking queue (Reverb's Queue) give it a rate limiter with
 // samples_per_insert 1 and error_buffer = max_size - min_size_to_sample.
 //
+// Compressed columns (config `compression`, column_codec.h): Prepare
+// compresses each item of such a column once, on the caller's thread and
+// outside the lock; the table keeps each item's frame in an allocation of
+// its own, counts the bytes it holds as stored (Info, Stats, max_bytes) and
+// decompresses a sampled batch after releasing the lock, so that the lock
+// is held only for copies of compressed bytes. With a compressed column,
+// max_bytes bounds those bytes (the remover evicts until a new item fits;
+// an item larger than max_bytes on its own is still stored, alone) and
+// capacity() is max_size.
+//
 // Durability (replay/durability/checkpoint.h, replay/durability/wal.h): Snapshot copies the items
 // and counters under the lock with block memcpys, so that a checkpoint pauses
 // the table only for that copy; RestoreItems / RestoreCounters / ReplayInsert
@@ -56,6 +66,8 @@
 #include "proto/config.pb.h"
 #include "proto/replay.pb.h"
 #include "proto/tensor.pb.h"
+#include "replay/column_codec.h"
+#include "replay/encoded_insert.h"
 #include "replay/key_index.h"
 #include "replay/rate_limiter.h"
 #include "replay/removers/interface.h"
@@ -66,7 +78,7 @@ namespace rill::replay {
 // A point-in-time copy of a table's counters, for metrics.
 struct TableStats {
   int64_t size = 0;
-  int64_t bytes = 0;
+  int64_t bytes = 0;  // payload as stored: compressed columns compressed
   int64_t items_inserted = 0;
   int64_t items_sampled = 0;
   int64_t items_evicted = 0;
@@ -82,8 +94,18 @@ struct TableStats {
 // remover (and the insertion-order tie-break of the lowest-priority remover).
 struct TableSnapshot {
   int64_t num_rows = 0;
-  std::vector<int64_t> column_item_bytes;          // signature order
-  std::vector<std::unique_ptr<char[]>> columns;    // num_rows * column_item_bytes[c] each
+  std::vector<int64_t> column_item_bytes;          // signature order, as sampled (uncompressed)
+  // num_rows * column_item_bytes[c] each; null for a compressed column.
+  std::vector<std::unique_ptr<char[]>> columns;
+  // Per column, for a compressed one: its codec, each row's stored bytes
+  // back to back (a free row holds none) and where row r's begin
+  // (num_rows + 1 offsets). Empty strings and offsets for a column stored
+  // as is.
+  std::vector<Codec> codecs;
+  std::vector<std::string> stored;
+  std::vector<std::vector<uint64_t>> stored_offsets;
+  // Payload bytes of the items as stored (compressed columns compressed).
+  int64_t bytes = 0;
   std::vector<uint64_t> keys;                      // per row
   // Per row: insertion number, 0 for a free slot; empty when the remover
   // gave `order` itself.
@@ -109,7 +131,12 @@ struct RestoredItems {
   const uint64_t* keys = nullptr;
   const int32_t* times_sampled = nullptr;
   const double* priorities = nullptr;  // nullptr: the table has no priorities
-  std::vector<const char*> columns;    // count * column item bytes each, signature order
+  // Signature order: count * column item bytes each, or for a column of a
+  // compressing codec (codecs[c]; none when `codecs` is empty) each item's
+  // frame back to back, item i sizes[c][i] bytes long.
+  std::vector<const char*> columns;
+  std::vector<Codec> codecs;
+  std::vector<const uint32_t*> sizes;  // per column; nullptr for one stored as is
 };
 
 class Table {
@@ -124,7 +151,7 @@ class Table {
 
   // Builds the table from a finalized config (experiment/config.h). InvalidArgument
   // naming the field for a bad signature, max_size, max_bytes, rate limiter,
-  // an unknown selector or remover, a combination that cannot work
+  // compression, an unknown selector or remover, a combination that cannot work
   // (lowest_priority remover without the prioritized selector, a fifo
   // selector with max_times_sampled > 1, exponents on a table without
   // priorities) or an exponent out of range; ResourceExhausted when the
@@ -136,16 +163,20 @@ class Table {
 
   const std::string& name() const { return name_; }
   const v1::Signature& signature() const { return signature_; }
-  // Items the table holds at most: max_size, lowered by max_bytes if set.
+  // Items the table holds at most: max_size, lowered by max_bytes if set
+  // and no column is compressed.
   int64_t capacity() const { return capacity_; }
-  // Payload bytes of one item, all columns.
+  // Payload bytes of one item, all columns, uncompressed (as sampled).
   int64_t item_bytes() const { return item_bytes_; }
+  // Per column, signature order: how the table stores it.
+  const std::vector<ColumnCodec>& codecs() const { return codecs_; }
 
-  // Stores the request's items, oldest evicted first when full. Validates the
-  // whole request before storing anything: InvalidArgument naming the column
-  // or field (column count, dtype, shape, data size, key count, a key twice in
-  // the request, priorities count / NaN / negative), and then nothing is
-  // stored. Items whose key the table already holds (a retried batch) are
+  // Stores the request's items, oldest evicted first when full (Prepare,
+  // then InsertPrepared, on a copy of a request for a table that
+  // compresses). Validates the whole request before storing anything:
+  // InvalidArgument naming the column or field (column count, dtype, shape,
+  // data size, key count, a key twice in the request, priorities count /
+  // NaN / negative), and then nothing is stored. Items whose key the table already holds (a retried batch) are
   // acknowledged without being stored again. Admits the other items in chunks
   // as the rate limiter allows, waiting on mu_ in between: DeadlineExceeded
   // once `deadline` passes, Cancelled after Close(). `stored_keys` receives,
@@ -155,14 +186,20 @@ class Table {
   absl::Status Insert(const v1::InsertRequest& request, absl::Time deadline,
                       std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
   // The checks Insert makes before storing anything (InvalidArgument as
-  // Insert says), without the lock: a caller that queues the request first
-  // can refuse a bad one at once.
+  // Insert says), without the lock.
   absl::Status ValidateInsert(const v1::InsertRequest& request) const;
-  // Insert for a request that already passed ValidateInsert: an admission
-  // queue validates once and may attempt a blocked request many times (the
-  // key check alone costs a hash set of the request's keys).
-  absl::Status InsertValidated(const v1::InsertRequest& request, absl::Time deadline,
-                               std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
+  // ValidateInsert, then readies the request for InsertPrepared: takes its
+  // contents into `out` by swapping (`request` is left to be read into
+  // again) and compresses the items of the compressed columns, the costly
+  // part of storing them, here on the caller's thread and outside the lock.
+  // A caller that queues requests (the replay service) prepares each once,
+  // refusing a bad one at once, and logs the prepared form. InvalidArgument
+  // as Insert says; Internal if a codec fails.
+  absl::Status Prepare(v1::InsertRequest* request, EncodedInsert* out) const;
+  // Insert for a request that Prepare readied for this table: an admission
+  // queue may attempt a blocked request many times.
+  absl::Status InsertPrepared(const EncodedInsert& request, absl::Time deadline,
+                              std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Fills `out` with `batch_size` items drawn by the selector (with
   // replacement unless max_times_sampled removes them), columns of shape
@@ -176,6 +213,8 @@ class Table {
   // table draws the whole batch at once instead (see above). InvalidArgument
   // for batch_size <= 0, above kMaxSampleBatchSize or kMaxSampleBytes, above
   // the capacity of a FIFO table, or an `out` holding a different partial batch.
+  // DataLoss naming the column and key if a compressed item does not
+  // decompress (storage damaged in memory: stored items were checked).
   absl::Status Sample(int batch_size, absl::Time deadline, v1::SampleResponse* out)
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -218,25 +257,56 @@ class Table {
   // Start-up restore of a checkpoint: stores `items` in the given order after
   // those stored before, without the rate limiter and without counting them
   // (RestoreCounters sets the counters last). Keys already held are skipped.
-  // InvalidArgument if the column count differs from the signature.
+  // Items of a codec other than the table's are converted; compressed ones
+  // are checked by decompressing them. InvalidArgument if the column count
+  // differs from the signature; DataLoss naming the column and key of an
+  // item that does not decompress to its column's size.
   absl::Status RestoreItems(const RestoredItems& items) ABSL_LOCKS_EXCLUDED(mu_);
   // Sets the rate limiter's counters and the default priority of a restored
   // checkpoint. DataLoss if inserts - deletes differs from the items held
   // (the checkpoint contradicts itself).
   absl::Status RestoreCounters(double default_priority, int64_t inserts, int64_t samples, int64_t deletes)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Start-up replay of a write-ahead-log record: Insert without the rate
-  // limiter, deadline or Close (evicting as a full table does). Validates as
-  // Insert does (InvalidArgument, nothing stored); held keys are skipped.
-  absl::Status ReplayInsert(const v1::InsertRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
+  // Start-up replay of a write-ahead-log record (EncodedInsert::
+  // ParseLogRecord): Insert without the rate limiter, deadline or Close
+  // (evicting as a full table does). Validates as Insert does
+  // (InvalidArgument, nothing stored); converts columns of another codec
+  // and checks compressed ones by decompressing them (DataLoss naming the
+  // column and key, nothing stored); held keys are skipped.
+  absl::Status ReplayInsert(EncodedInsert* record) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // One stored item of a compressed column: its frame, allocated on its own.
+  struct StoredItem {
+    std::unique_ptr<char[]> bytes;
+    uint32_t size = 0;
+  };
   struct Column {
     v1::ColumnSpec spec;
-    int64_t item_bytes = 0;
-    // capacity * item_bytes bytes, left uninitialized so that untouched pages
-    // of a large table are not committed.
+    int64_t item_bytes = 0;  // uncompressed
+    ColumnCodec codec;
+    // Stored as is: capacity * item_bytes bytes, left uninitialized so that
+    // untouched pages of a large table are not committed. Compressed: null.
     std::unique_ptr<char[]> data;
+    // Compressed: one per slot (empty for a free one). Stored as is: empty.
+    std::vector<StoredItem> items;
+  };
+  // Compressed items drawn under the lock, decompressed into their rows of
+  // the batch after it is released.
+  struct DrawnFrames {
+    struct Frame {
+      int column = 0;
+      int row = 0;
+      size_t offset = 0;  // in bytes
+      uint32_t size = 0;
+      uint64_t key = 0;
+    };
+    std::string bytes;
+    std::vector<Frame> frames;
+    void clear() {
+      bytes.clear();
+      frames.clear();
+    }
   };
 
   Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes,
@@ -244,11 +314,21 @@ class Table {
         std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
         double importance_sampling_exponent);
 
-  // InsertValidated and Sample without telling the change listener.
-  absl::Status InsertUnnotified(const v1::InsertRequest& request, absl::Time deadline,
+  // InsertPrepared and Sample without telling the change listener.
+  absl::Status InsertUnnotified(const EncodedInsert& request, absl::Time deadline,
                                 std::vector<uint64_t>* stored_keys) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status SampleUnnotified(int batch_size, absl::Time deadline, v1::SampleResponse* out)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // SampleUnnotified's draws under the lock: uncompressed columns straight
+  // into `out`, compressed items' frames into `frames`.
+  absl::Status DrawLocked(int batch_size, absl::Time deadline, v1::SampleResponse* out, DrawnFrames* frames)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Decompresses `frames` into their rows of `out`; DataLoss naming the
+  // column and key of one that does not decompress.
+  absl::Status DecompressFrames(const DrawnFrames& frames, v1::SampleResponse* out) const;
+  // The checks ValidateInsert and ReplayInsert share: item count, duplicate
+  // keys, priorities (not the columns).
+  absl::Status ValidateKeys(const v1::InsertRequest& request) const;
   void NotifyChanged() const {
     if (change_listener_) change_listener_();
   }
@@ -264,38 +344,55 @@ class Table {
   // that many stored), and why not in words.
   bool CanSampleLocked(int64_t num_items) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string SampleBlockedReasonLocked(int64_t num_items) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Stores item `index` of the validated request, evicting the remover's
-  // victim if full.
-  void StoreLocked(const v1::InsertRequest& request, int index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A free slot for a new item, evicting the remover's victim if full.
-  int64_t TakeSlotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores item `index` of the prepared request, evicting the remover's
+  // victims if full.
+  void StoreLocked(const EncodedInsert& request, int index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A free slot for a new item of `stored_bytes` (as stored), evicting the
+  // remover's victims while the table is full or, with max_bytes over
+  // compressed columns, while the item does not fit.
+  int64_t TakeSlotLocked(int64_t stored_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies `stored`, an item of compressed column `column`, into `slot`.
+  void PutFrameLocked(size_t column, int64_t slot, std::string_view stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records that `slot`, its payload copied, now holds `key`.
   void IndexSlotLocked(int64_t slot, uint64_t key, double priority, int32_t times_sampled)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Draws one item into the next row of `out`, removing it if it reached
-  // max_times_sampled.
-  void SampleOneLocked(v1::SampleResponse* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Draws `num_items` items into the next rows of `out`, for tables whose
-  // items stay after sampling: all draws first, then one gather with the
-  // rows prefetched.
-  void SampleManyLocked(int64_t num_items, v1::SampleResponse* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Draws one item into the next row of `out` (its compressed columns into
+  // `frames`), removing it if it reached max_times_sampled.
+  void SampleOneLocked(v1::SampleResponse* out, DrawnFrames* frames) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Draws `num_items` items into the next rows of `out` (and `frames`), for
+  // tables whose items stay after sampling: all draws first, then one
+  // gather with the rows prefetched.
+  void SampleManyLocked(int64_t num_items, v1::SampleResponse* out, DrawnFrames* frames)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Frees an occupied slot (eviction or max_times_sampled).
   void RemoveLocked(int64_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Fills out->importance_weights for its complete batch.
   void SetImportanceWeights(v1::SampleResponse* out) const;
-  // Copies slot `slot` into row `row` of the prepared `out`.
-  void GatherLocked(int64_t slot, int row, v1::SampleResponse* out) const
+  // Copies slot `slot` into row `row` of the prepared `out`, its compressed
+  // columns' frames into `frames`.
+  void GatherLocked(int64_t slot, int row, v1::SampleResponse* out, DrawnFrames* frames) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies compressed column `c`'s frame of `slot` into `frames` for `row`.
+  void DrawFrameLocked(size_t c, int64_t slot, int row, DrawnFrames* frames) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ClosedMessage() const;
   // Most samples a FIFO table's rate limiter can ever admit at once.
   static int64_t LargestAdmittedBatch(const v1::RateLimiterConfig& config);
   static std::vector<int64_t> ColumnItemBytes(const std::vector<Column>& columns);
+  static std::vector<ColumnCodec> ColumnCodecs(const std::vector<Column>& columns);
 
   const std::string name_;
   const v1::Signature signature_;
   const int64_t capacity_;
   const int64_t item_bytes_;
   const std::vector<int64_t> column_item_bytes_;  // per column, signature order
+  const std::vector<ColumnCodec> codecs_;          // per column, signature order
+  const bool compresses_;                          // some column is compressed
+  // Bytes per item of the columns stored as is.
+  const int64_t plain_item_bytes_;
+  // max_bytes when some column is compressed (then a bound on stored_bytes_,
+  // not on capacity_); 0 otherwise.
+  const int64_t max_stored_bytes_;
   const int32_t max_times_sampled_;                // 0: unlimited
   const double importance_sampling_exponent_;     // beta
   const bool takes_whole_batches_;                 // a FIFO queue
@@ -324,6 +421,10 @@ class Table {
   // or are evicted for new ones, so it costs no memory in a full table.
   std::vector<int64_t> free_slots_ ABSL_GUARDED_BY(mu_);
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  // Payload bytes held, as stored; and per compressed column, its frames'
+  // bytes (0 for a column stored as is).
+  int64_t stored_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<int64_t> frame_bytes_ ABSL_GUARDED_BY(mu_);
   // Priority of items inserted without one: the largest given so far.
   double default_priority_ ABSL_GUARDED_BY(mu_) = 1.0;
   RateLimiter limiter_ ABSL_GUARDED_BY(mu_);

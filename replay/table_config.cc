@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "common/os.h"
 #include "common/tensor_codec.h"
+#include "replay/column_codec.h"
 #include "replay/rate_limiter.h"
 #include "replay/selectors/interface.h"
 
@@ -30,11 +31,87 @@ int64_t ItemBytesOf(const v1::TableConfig& config) {
   return bytes;
 }
 
+// Whether some column is stored compressed.
+bool Compresses(const v1::TableConfig& config) {
+  for (const v1::TableConfig::ColumnCompression& compression : config.compression()) {
+    if (compression.codec() != v1::TableConfig::ColumnCompression::NONE) return true;
+  }
+  return false;
+}
+
+// Bytes of one item's columns stored as is (all of them without compression).
+int64_t PlainItemBytesOf(const v1::TableConfig& config) {
+  int64_t bytes = 0;
+  for (const v1::ColumnSpec& column : config.signature().columns()) {
+    absl::StatusOr<int64_t> column_bytes = ItemBytes(column);
+    if (column_bytes.ok() && !ColumnCodec::ForColumn(config, column.name()).compresses()) bytes += *column_bytes;
+  }
+  return bytes;
+}
+
 // max_size, lowered to what max_bytes allows (items have a fixed size, so a
-// byte budget is an item budget).
+// byte budget is an item budget). With a compressed column, items vary in
+// size: max_bytes bounds the bytes held instead, and max_size the items.
 int64_t CapacityOf(const v1::TableConfig& config, int64_t item_bytes) {
+  if (Compresses(config)) return config.max_size();
   if (config.max_bytes() > 0 && item_bytes > 0) return std::min(config.max_size(), config.max_bytes() / item_bytes);
   return config.max_size();
+}
+
+// Most bytes one compressed item may hold: its frame's size is kept in 32 bits.
+constexpr int64_t kMaxCompressedItemBytes = int64_t{1} << 30;
+
+// The rules of `compression`, for a valid signature.
+std::optional<FieldIssue> CompressionIssue(const v1::TableConfig& config) {
+  using Compression = v1::TableConfig::ColumnCompression;
+  for (int i = 0; i < config.compression_size(); ++i) {
+    const Compression& entry = config.compression(i);
+    const std::string field = absl::StrCat("compression[", i, "]");
+    if (entry.column().empty()) {
+      return FieldIssue{field + ".column", "is required: the name of a column of the signature"};
+    }
+    const v1::ColumnSpec* spec = nullptr;
+    std::string names;
+    for (const v1::ColumnSpec& column : config.signature().columns()) {
+      if (column.name() == entry.column()) spec = &column;
+      absl::StrAppend(&names, names.empty() ? "" : ", ", column.name());
+    }
+    if (spec == nullptr) {
+      return FieldIssue{field + ".column",
+                        absl::StrCat("'", entry.column(), "' is not a column of the signature (", names, ")")};
+    }
+    for (int j = 0; j < i; ++j) {
+      if (config.compression(j).column() == entry.column()) {
+        return FieldIssue{field + ".column",
+                          absl::StrCat("'", entry.column(), "' is listed twice (also in compression[", j, "])")};
+      }
+    }
+    if (!Compression::Codec_IsValid(entry.codec())) {
+      return FieldIssue{field + ".codec", absl::StrCat(static_cast<int>(entry.codec()),
+                                                       " is not a known codec (NONE, ZSTD)")};
+    }
+    if (entry.codec() == Compression::NONE) {
+      if (entry.level() != 0) {
+        return FieldIssue{field + ".level", absl::StrCat(entry.level(), " with codec NONE, which stores the column "
+                                                         "as is: set codec: ZSTD, or drop the level")};
+      }
+      continue;
+    }
+    const int level = entry.level();
+    if (level != 0 && (level < MinZstdLevel() || level > MaxZstdLevel())) {
+      return FieldIssue{field + ".level",
+                        absl::StrCat(level, " is out of range: zstd takes 1..", MaxZstdLevel(), ", or a fast level ",
+                                     MinZstdLevel(), "..-1 (0: the default, ", kDefaultZstdLevel, ")")};
+    }
+    absl::StatusOr<int64_t> bytes = ItemBytes(*spec);
+    if (bytes.ok() && *bytes > kMaxCompressedItemBytes) {
+      return FieldIssue{field + ".column", absl::StrCat("'", entry.column(), "' has items of ",
+                                                        HumanBytes(static_cast<double>(*bytes)), ", over the ",
+                                                        HumanBytes(static_cast<double>(kMaxCompressedItemBytes)),
+                                                        " a compressed item may hold")};
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -57,6 +134,7 @@ std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config) {
   if (absl::Status signature = CheckSignature(config.signature()); !signature.ok()) {
     return FieldIssue{"signature", std::string(signature.message())};
   }
+  if (std::optional<FieldIssue> compression = CompressionIssue(config)) return compression;
   const std::string selector = SelectorName(config);
   if (config.remover().has_lowest_priority() && !config.selector().has_prioritized()) {
     return FieldIssue{"remover", absl::StrCat("lowest_priority needs selector { prioritized {} } (got ", selector,
@@ -99,24 +177,38 @@ std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config) {
   }
   const int64_t item_bytes = ItemBytesOf(config);
   const int64_t capacity = CapacityOf(config, item_bytes);
+  const bool compresses = Compresses(config);
   if (capacity == 0) {
     return FieldIssue{"max_bytes",
                       absl::StrCat(config.max_bytes(), " is smaller than one item (", item_bytes, " bytes)")};
+  }
+  const int64_t plain_item_bytes = PlainItemBytesOf(config);
+  if (compresses && config.max_bytes() > 0 && config.max_bytes() < plain_item_bytes) {
+    return FieldIssue{"max_bytes", absl::StrCat(config.max_bytes(), " is smaller than one item's uncompressed ",
+                                                "columns (", plain_item_bytes, " bytes)")};
   }
   if (capacity > kMaxSlots) {
     return FieldIssue{"max_size", absl::StrCat(capacity, " exceeds the most items a table holds, ", kMaxSlots)};
   }
   // The storage is allocated whole when the shard starts: a table this
   // machine cannot hold would fail then, or take the machine's memory page
-  // by page as it fills.
-  const double storage_bytes = static_cast<double>(capacity) * static_cast<double>(item_bytes);
+  // by page as it fills. Compressed columns count at their size as is (data
+  // that does not compress), or at max_bytes when it bounds them.
+  double storage_bytes = static_cast<double>(capacity) * static_cast<double>(item_bytes);
+  if (compresses) {
+    double frame_bytes = static_cast<double>(capacity) * static_cast<double>(item_bytes - plain_item_bytes);
+    if (config.max_bytes() > 0) frame_bytes = std::min(frame_bytes, static_cast<double>(config.max_bytes()));
+    storage_bytes = static_cast<double>(capacity) * static_cast<double>(plain_item_bytes) + frame_bytes;
+  }
   const int64_t memory_bytes = PhysicalMemoryBytes();
   if (storage_bytes > static_cast<double>(memory_bytes)) {
-    const bool bytes_bound = config.max_bytes() > 0 && capacity < config.max_size();
+    const bool bytes_bound = config.max_bytes() > 0 && (compresses || capacity < config.max_size());
     return FieldIssue{bytes_bound ? "max_bytes" : "max_size",
-                      absl::StrCat(capacity, " items of ", item_bytes, " bytes need ", HumanBytes(storage_bytes),
+                      absl::StrCat(capacity, " items of ", item_bytes, " bytes need ",
+                                   compresses ? "up to " : "", HumanBytes(storage_bytes),
                                    ", more than this machine's ", HumanBytes(static_cast<double>(memory_bytes)),
-                                   " of memory (lower max_size, or bound the table with max_bytes)")};
+                                   " of memory (lower max_size, or bound the table with max_bytes",
+                                   compresses ? ", which bounds the compressed bytes" : "", ")")};
   }
   if (config.rate_limiter().min_size_to_sample() > capacity) {
     return FieldIssue{"rate_limiter.min_size_to_sample",

@@ -25,13 +25,16 @@ std::string SelectorName(const v1::TableConfig& config);
 
 // The first rule `config` breaks, or nullopt. Fields are relative to the
 // table ("remover", "rate_limiter.error_buffer"). The rules: a name; a
-// valid signature; the lowest_priority remover only with the prioritized
+// valid signature; each compression entry names a column of the signature
+// (once), a known codec and, for ZSTD, a level in range (column_codec.h),
+// for items of at most 1 GiB; the lowest_priority remover only with the prioritized
 // selector; max_times_sampled >= 0, and at most 1 for a fifo queue; the
 // prioritized selector's exponents within range; the rate
 // limiter's own rules; samples_per_insert no higher than max_times_sampled
 // (items would leave before they could be sampled that often: deadlock);
 // max_size > 0 and max_bytes >= 0, a capacity of at least one item and at
-// most kMaxSlots, whose storage fits in this machine's memory;
+// most kMaxSlots, whose storage fits in this machine's memory (compressed
+// columns counted as is, or at max_bytes when set);
 // min_size_to_sample within the capacity.
 std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config);
 
@@ -58,7 +61,9 @@ std::optional<FieldIssue> FindSampleBatchIssue(const v1::TableConfig& config, in
                                                int64_t max_message_bytes);
 
 // The items the table holds at most: max_size, lowered to what max_bytes
-// allows. For a config that passes CheckTableConfig (not checked again).
+// allows when no column is compressed (with one, max_bytes bounds the
+// compressed bytes instead, and a table that reaches it holds fewer). For a
+// config that passes CheckTableConfig (not checked again).
 int64_t TableCapacity(const v1::TableConfig& config);
 
 }  // namespace rill::replay

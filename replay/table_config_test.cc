@@ -1,7 +1,10 @@
 #include "replay/table_config.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/os.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "replay/table.h"
 #include "replay/testing/test_items.h"
@@ -78,6 +81,112 @@ TEST(TableConfigTest, FifoBatchAboveTheQueuesCapacityIsAnIssue) {
   std::optional<FieldIssue> issue = FindSampleBatchIssue(config, 65, 64 << 20);
   ASSERT_TRUE(issue.has_value());
   EXPECT_THAT(issue->why, HasSubstr("exceeds the capacity 64"));
+}
+
+v1::TableConfig WithCompression(const std::string& column, v1::TableConfig::ColumnCompression::Codec codec,
+                                int level = 0) {
+  v1::TableConfig config = FrameTableConfig(1000, /*compressed=*/false);
+  v1::TableConfig::ColumnCompression* entry = config.add_compression();
+  entry->set_column(column);
+  entry->set_codec(codec);
+  entry->set_level(level);
+  return config;
+}
+
+constexpr auto kZstd = v1::TableConfig::ColumnCompression::ZSTD;
+
+TEST(TableConfigTest, CompressionOfAColumnOfTheSignatureIsAccepted) {
+  EXPECT_FALSE(FindTableConfigIssue(WithCompression("frame", kZstd)).has_value());
+  EXPECT_FALSE(FindTableConfigIssue(WithCompression("frame", kZstd, 19)).has_value());
+  EXPECT_FALSE(FindTableConfigIssue(WithCompression("frame", kZstd, -5)).has_value());
+  EXPECT_FALSE(FindTableConfigIssue(WithCompression("action", v1::TableConfig::ColumnCompression::NONE)).has_value());
+}
+
+TEST(TableConfigTest, CompressionOfAColumnNotInTheSignatureIsRefusedNamingIt) {
+  std::optional<FieldIssue> issue = FindTableConfigIssue(WithCompression("obs", kZstd));
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[0].column");
+  EXPECT_EQ(issue->why, "'obs' is not a column of the signature (frame, action)");
+  EXPECT_THAT(CheckTableConfig(WithCompression("obs", kZstd)).message(),
+              HasSubstr("table 'frames': compression[0].column 'obs' is not a column of the signature"));
+  EXPECT_THAT(Table::Create(WithCompression("obs", kZstd)).status().message(),
+              HasSubstr("compression[0].column 'obs' is not a column"));
+
+  issue = FindTableConfigIssue(WithCompression("", kZstd));
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[0].column");
+}
+
+TEST(TableConfigTest, ACompressedColumnListedTwiceIsRefused) {
+  v1::TableConfig config = WithCompression("frame", kZstd);
+  *config.add_compression() = config.compression(0);
+  std::optional<FieldIssue> issue = FindTableConfigIssue(config);
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[1].column");
+  EXPECT_THAT(issue->why, HasSubstr("'frame' is listed twice (also in compression[0])"));
+}
+
+TEST(TableConfigTest, UnknownCodecIsRefusedNamingTheField) {
+  std::optional<FieldIssue> issue =
+      FindTableConfigIssue(WithCompression("frame", static_cast<v1::TableConfig::ColumnCompression::Codec>(7)));
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[0].codec");
+  EXPECT_EQ(issue->why, "7 is not a known codec (NONE, ZSTD)");
+}
+
+TEST(TableConfigTest, AWrongCodecNameInTheTextConfigIsRefusedNamingIt) {
+  v1::TableConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  struct Errors : google::protobuf::io::ErrorCollector {
+    void AddError(int line, int column, const std::string& message) override {
+      text += absl::StrCat(line + 1, ":", column + 1, ": ", message);
+    }
+    std::string text;
+  } errors;
+  parser.RecordErrorsTo(&errors);
+  EXPECT_FALSE(parser.ParseFromString(R"(compression { column: "frame" codec: LZ4 })", &config));
+  EXPECT_THAT(errors.text, HasSubstr("\"LZ4\""));
+  EXPECT_THAT(errors.text, HasSubstr("codec"));
+}
+
+TEST(TableConfigTest, ZstdLevelOutOfRangeIsRefused) {
+  for (int level : {23, 1000, -101}) {
+    std::optional<FieldIssue> issue = FindTableConfigIssue(WithCompression("frame", kZstd, level));
+    ASSERT_TRUE(issue.has_value()) << level;
+    EXPECT_EQ(issue->field, "compression[0].level");
+    EXPECT_THAT(issue->why, HasSubstr("is out of range: zstd takes 1..22, or a fast level -100..-1"));
+  }
+  std::optional<FieldIssue> issue =
+      FindTableConfigIssue(WithCompression("frame", v1::TableConfig::ColumnCompression::NONE, 3));
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[0].level");
+  EXPECT_THAT(issue->why, HasSubstr("with codec NONE"));
+}
+
+TEST(TableConfigTest, CompressedTableIsBoundedByMaxSizeAndItsBytesByMaxBytes) {
+  v1::TableConfig config = WithCompression("frame", kZstd);
+  config.set_max_bytes(4000);  // 9 uncompressed items of 408 bytes
+  EXPECT_EQ(TableCapacity(config), 1000);
+  config.set_max_bytes(7);  // not even one item's uncompressed action
+  std::optional<FieldIssue> issue = FindTableConfigIssue(config);
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "max_bytes");
+  EXPECT_THAT(issue->why, HasSubstr("smaller than one item's uncompressed columns (8 bytes)"));
+}
+
+TEST(TableConfigTest, CompressedTableBeyondMemoryIsRefusedUnlessMaxBytesBoundsIt) {
+  // 4 MiB frames: 2^20 of them are 4 TiB if they do not compress.
+  v1::TableConfig config = WithCompression("frame", kZstd);
+  config.mutable_signature()->mutable_columns(0)->set_shape(0, 1 << 20);
+  config.mutable_signature()->mutable_columns(0)->set_shape(1, 2);
+  config.mutable_signature()->mutable_columns(0)->set_shape(2, 2);
+  config.set_max_size(1 << 20);
+  std::optional<FieldIssue> issue = FindTableConfigIssue(config);
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "max_size");
+  EXPECT_THAT(issue->why, HasSubstr("which bounds the compressed bytes"));
+  config.set_max_bytes(PhysicalMemoryBytes() / 4);
+  EXPECT_FALSE(FindTableConfigIssue(config).has_value());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "flags/flags.h"
 #include "learner/checkpoint.h"
@@ -41,8 +42,15 @@ int ExportMain() {
     return absl::IsInvalidArgument(written) ? 2 : 1;
   }
   const v1::PolicySpec& spec = policy->policy();
-  std::printf("wrote %s: %s policy, obs [B, %d] -> %s, hidden [%s], from %s\n", out.c_str(), spec.kind().c_str(),
-              spec.obs_dim(), spec.kind() == "categorical" ? "action index [B]" : "action [B, n] in env units",
+  // What the module takes: uint8 images [B, C, H, W] (scaled by 1/255
+  // inside it), uint8 rows, or float rows.
+  const std::string obs =
+      absl::StrCat(spec.observation_dtype() == v1::DTYPE_UINT8 ? "uint8 " : "",
+                   spec.torso_size() > 0 ? absl::StrCat("[B, ", absl::StrJoin(spec.observation_shape(), ", "), "]")
+                                         : absl::StrCat("[B, ", spec.obs_dim(), "]"),
+                   spec.torso_size() > 0 ? absl::StrCat(" through a ", spec.torso_size(), "-layer conv torso") : "");
+  std::printf("wrote %s: %s policy, obs %s -> %s, hidden [%s], from %s\n", out.c_str(), spec.kind().c_str(),
+              obs.c_str(), spec.kind() == "categorical" ? "action index [B]" : "action [B, n] in env units",
               absl::StrJoin(spec.hidden_sizes(), ", ").c_str(), checkpoint.c_str());
   return 0;
 }

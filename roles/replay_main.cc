@@ -90,6 +90,8 @@ int ReplayMain() {
       return 1;
     }
     metrics = *std::move(created);
+    // Destroyed after the shard (declared before it): holds its last counts.
+    metrics->set_final_snapshot_path(absl::GetFlag(FLAGS_final_metrics_file));
   }
 
   ReplayShardOptions options;

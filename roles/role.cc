@@ -19,7 +19,10 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetricsFromFlags() {
   const int port = absl::GetFlag(FLAGS_metrics_port);
   if (port < 0) return std::unique_ptr<MetricsServer>();
   if (port > 65535) return absl::InvalidArgumentError(absl::StrCat("--metrics_port=", port, " is not a port"));
-  return MetricsServer::Create(absl::StrCat(absl::GetFlag(FLAGS_host), ":", port));
+  ASSIGN_OR_RETURN(std::unique_ptr<MetricsServer> server,
+                   MetricsServer::Create(absl::StrCat(absl::GetFlag(FLAGS_host), ":", port)));
+  server->set_final_snapshot_path(absl::GetFlag(FLAGS_final_metrics_file));
+  return server;
 }
 
 int ExitWith(const std::string& what, const absl::Status& status) {

@@ -106,6 +106,17 @@ TEST(BenchTest, EnvMeasuresStepsAgainstBarePhysics) {
   EXPECT_GT(Number(run.json, "with_policy_env_steps_per_second"), 0) << run.json;
 }
 
+TEST(BenchTest, TorsoMeasuresTheActorsConvForwardAgainstLibTorch) {
+  BenchRun run = RunBench("bench_torso", {"bench", "torso", "--bench_seconds=0.05"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  for (const char* torso : {"minatar_cnn", "nature_cnn", "impala_resnet"}) {
+    const std::string at = absl::StrCat("\"torso\": \"", torso, "\"");
+    EXPECT_GT(Number(run.json, "actor_samples_per_second", at), 0) << torso << ": " << run.json;
+    EXPECT_GT(Number(run.json, "libtorch_samples_per_second", at), 0) << torso << ": " << run.json;
+    EXPECT_GT(Number(run.json, "libtorch_train_samples_per_second", at), 0) << torso << ": " << run.json;
+  }
+}
+
 TEST(BenchTest, LearnerMeasuresUpdatesAgainstAMatmul) {
   BenchRun run = RunBench("bench_learner", {"bench", "learner", "--algo=sac", "--obs_dim=3", "--act_dim=1",
                                             "--batch=32", "--hidden=32,32", "--bench_seconds=0.5"});

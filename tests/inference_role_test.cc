@@ -4,6 +4,7 @@
 // version the learner published; a wrong observation shape is refused with
 // INVALID_ARGUMENT naming the field; once the learner trains (on an actor
 // acting through the inference role), the role acts with newer versions.
+// For an image env, the role takes the actor's observations as uint8.
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -214,6 +215,145 @@ TEST(InferenceRoleTest, ActsWithTheLearnersVersionsForActorsPointedAtIt) {
   for (RoleProcess* role : {&*actor, &*inference, &*learner, &*replay}) ExpectCleanStop(*role);
   EXPECT_THAT(inference->process->LogTail(3), HasSubstr("stopped after"));
   EXPECT_THAT(inference->process->LogTail(20), ::testing::Not(HasSubstr("topology.inference is")));
+}
+
+// A tiny IMPALA run on an image env, MinAtar Breakout (uint8 [4, 10, 10],
+// stepped in the actor) with two frames stacked; TOPOLOGY is replaced by
+// each process's topology.
+constexpr char kImageConfig[] = R"(name: "tiny_breakout"
+env { name: "MinAtar/Breakout-v1" frame_stack: 2 }
+network { hidden_sizes: 16 }
+replay { tables { name: "unrolls" selector { fifo {} } max_size: 64
+  rate_limiter { min_size_to_sample: 4 samples_per_insert: 1 error_buffer: 60 } } }
+actor { num_envs: 2 insert_batch_items: 2 max_in_flight_batches: 1 }
+learner { impala { unroll_length: 5 } batch_size: 4 publish_every: 1 prefetch_batches: 1 }
+TOPOLOGY
+seed: 3
+)";
+constexpr int kImageObsDim = 2 * 4 * 10 * 10;  // two stacked frames
+constexpr int kImageActions = 3;                // Breakout's minimal action set
+constexpr char kUint8BytesSeries[] = "rill_inference_observation_bytes_total{dtype=\"uint8\"}";
+
+std::string WriteImageConfig(const std::string& name, const std::string& topology) {
+  std::string text = kImageConfig;
+  text.replace(text.find("TOPOLOGY"), std::string("TOPOLOGY").size(), topology);
+  const std::string path = TempDir(name) + "/config.textpb";
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Pixel value of row r, column j of the test's images.
+uint8_t Pixel(int r, int j) { return static_cast<uint8_t>((r * 37 + j * 11) % 256); }
+
+// `rows` images of `cols` pixels as they go on the wire: DTYPE_UINT8, or
+// (`as_floats`) their values / 255 as float32.
+v1::ActRequest Images(int rows, int cols, bool as_floats = false) {
+  v1::ActRequest request;
+  request.set_deterministic(true);
+  v1::Tensor* tensor = request.mutable_observations();
+  tensor->set_dtype(as_floats ? v1::DTYPE_FLOAT32 : v1::DTYPE_UINT8);
+  tensor->add_shape(rows);
+  tensor->add_shape(cols);
+  std::vector<uint8_t> pixels;
+  std::vector<float> floats;
+  for (int r = 0; r < rows; ++r) {
+    for (int j = 0; j < cols; ++j) {
+      pixels.push_back(Pixel(r, j));
+      floats.push_back(static_cast<float>(Pixel(r, j)) * (1.f / 255.f));
+    }
+  }
+  if (as_floats) {
+    tensor->set_data(floats.data(), floats.size() * sizeof(float));
+  } else {
+    tensor->set_data(pixels.data(), pixels.size());
+  }
+  return request;
+}
+
+double SeriesValue(const MetricSamples& samples, const std::string& series) {
+  auto it = samples.find(series);
+  return it == samples.end() ? 0 : it->second;
+}
+
+// Central inference for an image env: the role takes uint8 observations
+// (and float32 ones, already scaled, acting on them alike), refuses a
+// uint8 row of the wrong width by name, and serves an actor of the env,
+// which sends its stacked frames as uint8 while the learner trains on its
+// unrolls.
+TEST(InferenceRoleTest, ActsOnTheUint8ImagesOfAnImageEnvAsOnTheirFloatsOver255) {
+  const std::string plain = WriteImageConfig("images-plain", "topology { num_actors: 1 }");
+  const std::string central = WriteImageConfig("images-central", "topology { num_actors: 1 inference: CENTRAL }");
+  absl::StatusOr<RoleProcess> replay = StartRole("replay", {"replay", "--config=" + plain});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  absl::StatusOr<RoleProcess> learner =
+      StartRole("learner", {"learner", "--config=" + plain, "--replay_address=" + replay->address(),
+                            "--checkpoint_dir=" + TempDir("images-ckpt")});
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::StatusOr<RoleProcess> inference =
+      StartRole("inference", {"inference", "--config=" + central, "--learner_address=" + learner->address()});
+  ASSERT_TRUE(inference.ok()) << inference.status();
+  auto stub = v1::InferenceService::NewStub(MakeChannel(inference->address(), 64 << 20));
+
+  Acted from_pixels;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        from_pixels = ActOnce(*stub, Images(3, kImageObsDim));
+        return from_pixels.answered;
+      },
+      absl::Seconds(30)))
+      << from_pixels.status.error_message() << "\n"
+      << inference->process->LogTail(10);
+  const v1::Tensor& actions = from_pixels.response.actions();
+  EXPECT_EQ(actions.dtype(), v1::DTYPE_INT64);
+  ASSERT_THAT(actions.shape(), ::testing::ElementsAre(3));
+  std::vector<int64_t> indices(3);
+  ASSERT_EQ(actions.data().size(), indices.size() * sizeof(int64_t));
+  std::memcpy(indices.data(), actions.data().data(), actions.data().size());
+  for (int64_t a : indices) EXPECT_TRUE(a >= 0 && a < kImageActions) << a;
+  // No actor yet: the learner is still at version 1, and the same images
+  // as floats / 255 get the same (deterministic) actions.
+  const Acted from_floats = ActOnce(*stub, Images(3, kImageObsDim, /*as_floats=*/true));
+  ASSERT_TRUE(from_floats.answered) << from_floats.status.error_message();
+  EXPECT_EQ(from_floats.response.version(), from_pixels.response.version());
+  EXPECT_EQ(from_floats.response.actions().data(), actions.data());
+  EXPECT_EQ(SeriesValue(inference->Metrics(), kUint8BytesSeries), 3.0 * kImageObsDim)
+      << "each uint8 request carries one byte per pixel";
+
+  const Acted narrow = ActOnce(*stub, Images(2, kImageObsDim / 2));
+  EXPECT_FALSE(narrow.answered);
+  EXPECT_EQ(narrow.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(narrow.status.error_message(), HasSubstr("ActRequest.observations"));
+  EXPECT_THAT(narrow.status.error_message(), HasSubstr("obs_dim 800"));
+
+  const std::string actor_config = WriteImageConfig(
+      "images-actor",
+      absl::StrCat("topology { num_actors: 1 inference: CENTRAL }\ninference { address: \"", inference->address(),
+                   "\" }"));
+  absl::StatusOr<RoleProcess> actor =
+      StartRole("actor", {"actor", "--config=" + actor_config, "--actor_id=0", "--replay_address=" + replay->address(),
+                          "--learner_address=" + learner->address()});
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  // The actor's observations arrive as bytes, and the learner trains on
+  // its unrolls: the role acts with newer versions.
+  Acted newer;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        newer = ActOnce(*stub, Images(1, kImageObsDim));
+        return newer.answered && newer.response.version() > 1;
+      },
+      absl::Seconds(60)))
+      << "the inference role still acts with version " << newer.response.version() << "\n"
+      << learner->process->LogTail(5) << "\n"
+      << inference->process->LogTail(5) << "\n"
+      << actor->process->LogTail(5);
+  const MetricSamples role_metrics = inference->Metrics();
+  EXPECT_GT(SeriesValue(role_metrics, kUint8BytesSeries), 10.0 * 2 * kImageObsDim)
+      << "the actor's steps (2 envs each) came as uint8";
+  EXPECT_EQ(SeriesValue(role_metrics, "rill_inference_observation_bytes_total{dtype=\"float32\"}"),
+            3.0 * kImageObsDim * sizeof(float))
+      << "only the test's one float32 request";
+
+  for (RoleProcess* role : {&*actor, &*inference, &*learner, &*replay}) ExpectCleanStop(*role);
 }
 
 // `rill launch` with topology.num_inference_servers: 2 starts two `rill

@@ -1,7 +1,13 @@
 #include "tools/launch_role.h"
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -10,6 +16,7 @@
 #include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/os.h"
+#include "roles/role.h"
 
 namespace rill::tools {
 namespace {
@@ -30,7 +37,13 @@ void PinPorts(Role& role) {
 absl::Status StartRole(const std::string& name, Role& role, absl::Duration start_timeout,
                        const std::function<absl::Status()>& while_waiting) {
   RILL_LOG(INFO) << "starting " << name;
-  auto child = ChildProcess::Start(name, SelfBinary().value_or("rill"), role.args, role.log_path);
+  std::vector<std::string> args = role.args;
+  if (!role.final_metrics_path.empty()) {
+    // What an earlier process left is not this one's.
+    std::remove(role.final_metrics_path.c_str());
+    args.push_back(absl::StrCat("--final_metrics_file=", role.final_metrics_path));
+  }
+  auto child = ChildProcess::Start(name, SelfBinary().value_or("rill"), args, role.log_path);
   if (!child.ok()) return child.status();
   role.process = std::move(*child);
   const absl::Time deadline = absl::Now() + start_timeout;
@@ -43,6 +56,14 @@ absl::Status StartRole(const std::string& name, Role& role, absl::Duration start
     if (!meanwhile.ok()) return meanwhile;
   }
   if (!ports.ok()) {
+    const std::optional<int> status = role.process->Poll();
+    if (status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == roles::kExitBadInput) {
+      // The child's own words name what it refused; `rill launch` exits
+      // with the same code.
+      return absl::InvalidArgumentError(absl::StrCat(name, " refused its flags or config (",
+                                                     ChildProcess::DescribeStatus(*status), "); its log ends with:\n",
+                                                     role.process->LogTail(15)));
+    }
     if (!absl::IsDeadlineExceeded(ports.status()) || !while_waiting) return ports.status();
     // The last slice's message names the slice, not the whole wait.
     return absl::DeadlineExceededError(absl::StrCat(name, " did not become ready within ",
@@ -63,6 +84,31 @@ MetricSamples Scrape(const Role& role) {
   if (role.metrics_port <= 0 || role.process == nullptr) return {};
   absl::StatusOr<MetricSamples> samples = ScrapeMetrics("127.0.0.1", role.metrics_port, kScrapeTimeout);
   return samples.ok() ? *samples : MetricSamples{};
+}
+
+bool ScrapeInto(Role& role) {
+  MetricSamples samples = Scrape(role);
+  if (samples.empty()) return false;
+  role.current = std::move(samples);
+  return true;
+}
+
+bool ReadFinalMetrics(Role& role) {
+  if (role.final_metrics_path.empty()) return false;
+  std::ifstream in(role.final_metrics_path);
+  if (!in) return false;
+  std::stringstream text;
+  text << in.rdbuf();
+  MetricSamples samples = ParseMetricsText(text.str());
+  if (samples.empty()) return false;
+  role.current = std::move(samples);
+  return true;
+}
+
+void CountEndedProcess(Role& role) {
+  ReadFinalMetrics(role);
+  for (const auto& [series, value] : role.current) role.ended[series] += value;
+  role.current.clear();
 }
 
 std::string FormatCount(double value) {

@@ -1,5 +1,6 @@
 #include "tools/launcher.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/child_process.h"
 #include "common/invalid_field.h"
@@ -44,6 +46,14 @@ ABSL_FLAG(std::string, summary_json, "", "Write the run's summary JSON here at t
 ABSL_FLAG(std::string, run_dir, "", "Folder for logs and checkpoints; default .rill-runs/<name>-<time>.");
 ABSL_FLAG(absl::Duration, progress_every, absl::Seconds(5), "Interval between progress lines.");
 ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(60), "How long each process may take to become ready.");
+ABSL_FLAG(absl::Duration, stop_timeout, absl::Seconds(20),
+          "How long the run's processes may take to stop, all together, at the end or on Ctrl-C / SIGTERM. Each group "
+          "is signalled at once: actors and the evaluator (their writes in flight are acknowledged while the learner "
+          "still samples, for at most a quarter of it), then the learner, inference and env servers (until half of "
+          "it), then replay. Actors still flushing once replay has stopped, and whatever runs at the end, are "
+          "killed.");
+ABSL_FLAG(absl::Duration, final_eval_timeout, absl::Seconds(60),
+          "Once the step budget is spent: how long to wait for an evaluation of the final policy (Ctrl-C skips it).");
 ABSL_FLAG(int32_t, max_actor_restarts, 5, "Restarts allowed per actor before the run fails.");
 ABSL_FLAG(int32_t, num_replay_shards, -1, "Replay shards to start; -1 uses the config's topology.num_replay_shards.");
 ABSL_FLAG(int32_t, max_replay_restarts, 5, "Restarts allowed per replay shard before the run fails.");
@@ -153,10 +163,30 @@ absl::Status CheckMachineHoldsTheRun(const v1::ExperimentConfig& config) {
   return absl::OkStatus();
 }
 
+// The counters the run's figures are read from, in the processes' metrics
+// (while they run, and in the final metrics each writes as it exits).
+constexpr char kEnvStepsTotal[] = "rill_actor_env_steps_total";
+constexpr char kUpdatesTotal[] = "rill_learner_updates_total";
+constexpr char kItemsInsertedTotal[] = "rill_replay_items_inserted_total";
+constexpr char kBatchRowsCount[] = "rill_inference_batch_rows_count";
+constexpr char kBatchRowsSum[] = "rill_inference_batch_rows_sum";
+
+// The summary's final_eval when Ctrl-C / SIGTERM came first.
+constexpr char kSkippedInterrupted[] = "skipped: interrupted";
+
+// Restarts of every role of one kind (actors, shards, inference servers).
+int Restarts(const std::vector<Role>& roles) {
+  int restarts = 0;
+  for (const Role& role : roles) restarts += role.restarts;
+  return restarts;
+}
+
 class Launch {
  public:
-  Launch(v1::ExperimentConfig config, std::string run_dir) : config_(std::move(config)), run_dir_(std::move(run_dir)) {}
-  int Run(absl::Notification& stop);
+  // `stop` is notified on Ctrl-C / SIGTERM (InstallShutdownSignals).
+  Launch(v1::ExperimentConfig config, std::string run_dir, absl::Notification& stop)
+      : config_(std::move(config)), run_dir_(std::move(run_dir)), stop_(stop) {}
+  int Run();
 
  private:
   std::vector<std::string> CommonArgs() const {
@@ -173,30 +203,57 @@ class Launch {
     }
     return args;
   }
+  // Where the process of the role logged as <name>.log writes its final
+  // metrics (Role::final_metrics_path).
+  std::string FinalMetricsPath(const std::string& name) const {
+    return absl::StrCat(run_dir_, "/final-metrics/", name, ".prom");
+  }
+  // Over every actor process so far, restarted ones included.
   int64_t EnvSteps() const {
-    int64_t total = 0;
-    for (const Role& actor : actors_) total += actor.earlier_steps + actor.current_steps;
+    double total = 0;
+    for (const Role& actor : actors_) total += actor.Total(kEnvStepsTotal);
+    return static_cast<int64_t>(total);
+  }
+  // Over every learner process so far (a restarted learner's counter starts
+  // again at 0; its checkpoint's updates are counted by the process that
+  // made them).
+  double LearnerUpdates() const { return learner_.Total(kUpdatesTotal); }
+  // Central inference: the batches served and the rows in them, by the
+  // learner or by the `rill inference` processes.
+  double InferenceBatches() const { return InferenceTotal(kBatchRowsCount); }
+  double InferenceRows() const { return InferenceTotal(kBatchRowsSum); }
+  double InferenceTotal(const std::string& name) const {
+    if (inference_.empty()) return learner_.Total(name);
+    double total = 0;
+    for (const Role& server : inference_) total += server.Total(name);
     return total;
   }
   // StartRole (supervising the env server while it waits), then (with
-  // --prometheus) tells Prometheus the new ports.
+  // --prometheus) tells Prometheus the new ports. Cancelled, without
+  // starting or while waiting, once `stop_` is notified: Ctrl-C stops a
+  // run's start-up too.
   absl::Status Start(const std::string& name, Role& role);
   // Rewrites Prometheus' targets from every process's current metrics port.
   void UpdatePrometheusTargets();
   // With --prometheus_linger, keeps the dashboard up a while after the run;
   // then stops Prometheus.
-  void StopPrometheus(absl::Notification& stop);
+  void StopPrometheus();
   void RefreshActorSteps();
   // Restarts a replay shard that ended, on its old ports so that the
   // actors' writers and the learner's sampler find it again.
   absl::Status SuperviseReplay();
-  // Restarts the learner or the evaluator when it ended, on its old ports:
-  // the learner resumes from its checkpoint; actors and replay keep running
-  // and the actors' parameter subscriptions reconnect.
+  // Restarts the learner, the evaluator or an inference server when it
+  // ended, on its old ports: the learner resumes from its checkpoint;
+  // actors and replay keep running and the actors' parameter
+  // subscriptions (and inference streams) reconnect.
   absl::Status SuperviseCore(Role& role);
-  void RefreshLearner(const MetricSamples& learner);
-  // Reads the evaluator's latest round, if it has finished one.
+  // Scrapes the learner and the inference servers.
+  void RefreshLearner();
+  // Scrapes the evaluator and takes its latest round (TakeEval).
   void RefreshEval();
+  // The evaluator's latest round from its figures (`evaluator_.current`),
+  // if it has finished one.
+  void TakeEval();
   absl::Status SuperviseActors();
   // With env.remote.command: starts the env server and waits until it
   // listens (tools/env_server_role.h); nothing otherwise.
@@ -205,19 +262,38 @@ class Launch {
   // the actors' envs reconnect to it (env.remote.reconnect_seconds).
   absl::Status SuperviseEnvServer();
   void PrintProgress();
-  void FinalEvaluation();
-  void StopAll();
+  // Waits, up to --final_eval_timeout, for the evaluator to finish a round
+  // with the learner's final version. Returns what the summary says of it:
+  // "done", "skipped: interrupted" (Ctrl-C meanwhile ends the wait at once)
+  // or "timed out: ...".
+  std::string FinalEvaluation();
+  // Stops every process that was started, in three groups, each signalled
+  // at once so that its processes drain in parallel, under one deadline
+  // (--stop_timeout): actors and the evaluator, whose writes in flight are
+  // acknowledged only while the learner still samples (the rate limiter
+  // admits an insert per samples_per_insert sampled), for at most a
+  // quarter of it; then the learner, the inference servers and the env
+  // server (final checkpoint), up to half of it; then the replay shards
+  // (final checkpoint). Actors still flushing once replay has stopped wait
+  // for nothing more and are killed at once; whatever runs at the deadline
+  // too. A killed process's figures are scraped first. Returns the names
+  // of the killed processes.
+  std::vector<std::string> StopAll();
+  // Once every process has stopped: each role's figures from the final
+  // metrics its process wrote as it exited (the last scrape for one that
+  // wrote none), so that the summary holds the processes' own last counts.
+  void ReadFinalFigures();
   // Starts Prometheus (with --prometheus), the env server (with
   // env.remote.command), the replay shards, the learner, the inference
   // servers, the actors and the evaluator, in that order, each waiting for
-  // the one before it to be ready.
+  // the one before it to be ready. Cancelled once `stop_` is notified.
   absl::Status StartAll(const std::string& logs);
   // Restarts what ended and prints progress every --progress_every until
   // the actors have spent the step budget (then a final evaluation) or
-  // `stop` is notified.
-  absl::Status Supervise(absl::Notification& stop);
+  // `stop_` is notified. Sets final_eval_.
+  absl::Status Supervise();
   // The run's figures for the summary JSON.
-  RunSummary Summary(const PlotFiles& plots) const;
+  RunSummary Summary(const PlotFiles& plots, const std::vector<std::string>& killed) const;
   // Called when `role`'s child ended with `status`, before it is restarted:
   // Aborted, with the child's log, when it ended within kStartUpGrace of
   // becoming ready the same way (exit status) as its previous incarnation
@@ -227,6 +303,7 @@ class Launch {
 
   v1::ExperimentConfig config_;
   std::string run_dir_;
+  absl::Notification& stop_;
   std::vector<Role> replays_;
   Role learner_, evaluator_;
   // topology.num_inference_servers `rill inference` processes (central
@@ -238,16 +315,17 @@ class Launch {
   absl::Time start_ = absl::Now();
   absl::Time last_progress_ = absl::Now();
   RunHistory history_;
-  double learner_updates_ = 0;
-  // Central inference: the learner's batch counters (rows and batches so
-  // far), and what the last progress line had seen of them.
-  double inference_rows_ = 0, inference_batches_ = 0;
+  // Central inference: what the last progress line had seen of the batch
+  // counters.
   double inference_rows_shown_ = 0, inference_batches_shown_ = 0;
   double eval_return_ = 0;
   double eval_episodes_ = 0;
   double eval_version_ = 0;
   bool have_eval_ = false;
+  std::string final_eval_ = kSkippedInterrupted;
+  // When the processes had all stopped, and how long stopping them took.
   absl::Time end_;
+  absl::Duration stop_duration_;
   // When each role's current child became ready, and how its previous
   // child ended if that child failed its start-up (see
   // CheckRepeatedStartUpFailure).
@@ -256,12 +334,15 @@ class Launch {
 };
 
 absl::Status Launch::Start(const std::string& name, Role& role) {
-  // An actor or the evaluator opens its envs before it is ready: keep the
-  // env server up meanwhile, or one that ended would hold it up until
-  // env.remote.reconnect_seconds.
-  std::function<absl::Status()> supervise_env_server;
-  if (env_server_ != nullptr) supervise_env_server = [this] { return SuperviseEnvServer(); };
-  absl::Status started = StartRole(name, role, absl::GetFlag(FLAGS_start_timeout), supervise_env_server);
+  if (stop_.HasBeenNotified()) return absl::CancelledError(absl::StrCat("interrupted before ", name, " started"));
+  // Ctrl-C ends the wait; and an actor or the evaluator opens its envs
+  // before it is ready: keep the env server up meanwhile, or one that
+  // ended would hold it up until env.remote.reconnect_seconds.
+  std::function<absl::Status()> meanwhile = [this, &name]() -> absl::Status {
+    if (stop_.HasBeenNotified()) return absl::CancelledError(absl::StrCat("interrupted while ", name, " started"));
+    return env_server_ != nullptr ? SuperviseEnvServer() : absl::OkStatus();
+  };
+  absl::Status started = StartRole(name, role, absl::GetFlag(FLAGS_start_timeout), meanwhile);
   ready_at_[&role] = absl::Now();
   UpdatePrometheusTargets();
   return started;
@@ -302,14 +383,14 @@ void Launch::UpdatePrometheusTargets() {
   }
 }
 
-void Launch::StopPrometheus(absl::Notification& stop) {
+void Launch::StopPrometheus() {
   if (prometheus_ == nullptr) return;
   const absl::Duration linger = absl::GetFlag(FLAGS_prometheus_linger);
-  if (linger > absl::ZeroDuration() && !stop.HasBeenNotified()) {
+  if (linger > absl::ZeroDuration() && !stop_.HasBeenNotified()) {
     std::printf("prometheus keeps serving %s for %s (Ctrl-C ends it)\n", prometheus_->DashboardUrl().c_str(),
                 absl::FormatDuration(linger).c_str());
     std::fflush(stdout);
-    stop.WaitForNotificationWithTimeout(linger);
+    stop_.WaitForNotificationWithTimeout(linger);
   }
   prometheus_->Stop(absl::Seconds(30));
   std::printf("prometheus stopped; its data stays in %s\n", prometheus_->data_dir().c_str());
@@ -320,10 +401,7 @@ void Launch::StopPrometheus(absl::Notification& stop) {
 void Launch::RefreshActorSteps() {
   for (Role& actor : actors_) {
     if (actor.process == nullptr || actor.finished) continue;
-    MetricSamples samples = Scrape(actor);
-    if (HasMetric(samples, "rill_actor_env_steps_total")) {
-      actor.current_steps = static_cast<int64_t>(SumMetric(samples, "rill_actor_env_steps_total"));
-    }
+    ScrapeInto(actor);
   }
 }
 
@@ -342,6 +420,7 @@ absl::Status Launch::SuperviseReplay() {
       return absl::AbortedError(absl::StrCat(name, " ended ", shard.restarts + 1, " times; last: ",
                                              ChildProcess::DescribeStatus(*status), "\n", shard.process->LogTail(10)));
     }
+    CountEndedProcess(shard);
     ++shard.restarts;
     RILL_LOG(WARNING) << name << " ended (" << ChildProcess::DescribeStatus(*status) << "); restarting it (restart "
                       << shard.restarts << ") on port " << shard.grpc_port
@@ -370,6 +449,7 @@ absl::Status Launch::SuperviseCore(Role& role) {
                                            ChildProcess::DescribeStatus(*status), "; its log ends with:\n",
                                            role.process->LogTail(15)));
   }
+  CountEndedProcess(role);
   ++role.restarts;
   RILL_LOG(WARNING) << name << " ended (" << ChildProcess::DescribeStatus(*status) << "); restarting it (restart "
                     << role.restarts << ") on port " << role.grpc_port;
@@ -425,8 +505,11 @@ absl::Status Launch::SuperviseActors() {
     std::optional<int> status = actor.process->Poll();
     if (!status.has_value()) continue;
     if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) {
-      // A clean exit means its step budget is spent; count it exactly.
-      actor.current_steps = actor.budget - actor.earlier_steps;
+      // A clean exit means its step budget is spent: its own final count,
+      // or without one the budget, exactly.
+      if (!ReadFinalMetrics(actor) || !HasMetric(actor.current, kEnvStepsTotal)) {
+        actor.current = {{kEnvStepsTotal, static_cast<double>(actor.budget) - SumMetric(actor.ended, kEnvStepsTotal)}};
+      }
       actor.finished = true;
       continue;
     }
@@ -440,40 +523,30 @@ absl::Status Launch::SuperviseActors() {
       return absl::AbortedError(absl::StrCat(name, " crashed ", actor.restarts + 1, " times; last: ",
                                              ChildProcess::DescribeStatus(*status), "\n", actor.process->LogTail(10)));
     }
-    actor.earlier_steps += actor.current_steps;
-    actor.current_steps = 0;
+    CountEndedProcess(actor);
     ++actor.restarts;
+    const int64_t steps_left = actor.budget - static_cast<int64_t>(SumMetric(actor.ended, kEnvStepsTotal));
     RILL_LOG(WARNING) << name << " ended (" << ChildProcess::DescribeStatus(*status) << "); restarting it (restart "
-                      << actor.restarts << ") with " << actor.budget - actor.earlier_steps << " steps left";
-    if (actor.budget > 0) {
-      actor.args.back() = absl::StrCat("--actor_max_env_steps=", std::max<int64_t>(1, actor.budget - actor.earlier_steps));
-    }
+                      << actor.restarts << ") with " << steps_left << " steps left";
+    if (actor.budget > 0) actor.args.back() = absl::StrCat("--actor_max_env_steps=", std::max<int64_t>(1, steps_left));
     absl::Status started = Start(name, actor);
     if (!started.ok()) return started;
   }
   return absl::OkStatus();
 }
 
-void Launch::RefreshLearner(const MetricSamples& learner) {
-  if (HasMetric(learner, "rill_learner_updates_total")) learner_updates_ = SumMetric(learner, "rill_learner_updates_total");
-  if (HasMetric(learner, "rill_inference_batch_rows_count")) {
-    inference_batches_ = SumMetric(learner, "rill_inference_batch_rows_count");
-    inference_rows_ = SumMetric(learner, "rill_inference_batch_rows_sum");
-  }
-  if (inference_.empty()) return;
-  // Central inference outside the learner: the batches of every process.
-  double batches = 0, rows = 0;
-  for (const Role& server : inference_) {
-    const MetricSamples samples = Scrape(server);
-    batches += SumMetric(samples, "rill_inference_batch_rows_count");
-    rows += SumMetric(samples, "rill_inference_batch_rows_sum");
-  }
-  inference_batches_ = batches;
-  inference_rows_ = rows;
+void Launch::RefreshLearner() {
+  ScrapeInto(learner_);
+  for (Role& server : inference_) ScrapeInto(server);
 }
 
 void Launch::RefreshEval() {
-  MetricSamples eval = Scrape(evaluator_);
+  ScrapeInto(evaluator_);
+  TakeEval();
+}
+
+void Launch::TakeEval() {
+  const MetricSamples& eval = evaluator_.current;
   const double rounds = SumMetric(eval, "rill_eval_rounds_total");
   if (rounds <= 0) return;
   have_eval_ = true;
@@ -483,7 +556,7 @@ void Launch::RefreshEval() {
   RunHistory::Evaluation evaluation;
   evaluation.seconds = absl::ToDoubleSeconds(absl::Now() - start_);
   evaluation.env_steps = EnvSteps();
-  evaluation.learner_updates = learner_updates_;
+  evaluation.learner_updates = LearnerUpdates();
   evaluation.parameter_version = eval_version_;
   evaluation.return_mean = eval_return_;
   history_.AddEvaluation(rounds, evaluation);
@@ -491,32 +564,41 @@ void Launch::RefreshEval() {
 
 void Launch::PrintProgress() {
   const absl::Time now = absl::Now();
-  RefreshLearner(Scrape(learner_));
+  RefreshLearner();
   RefreshEval();
-  const RunHistory::Progress& row = history_.AddProgress(now - start_, EnvSteps(), learner_updates_);
+  const RunHistory::Progress& row = history_.AddProgress(now - start_, EnvSteps(), LearnerUpdates());
   std::string line = absl::StrFormat("[%6.1fs] env steps %s (%.0f/s) | updates %s (%.0f/s)", row.seconds,
                                      FormatCount(static_cast<double>(row.env_steps)), row.env_steps_per_second,
                                      FormatCount(row.learner_updates), row.updates_per_second);
   int shards_up = 0;
   double replay_items = 0;
-  for (const Role& shard : replays_) {
-    MetricSamples samples = Scrape(shard);
-    if (!HasMetric(samples, "rill_replay_table_size")) continue;
+  for (Role& shard : replays_) {
+    if (!ScrapeInto(shard) || !HasMetric(shard.current, "rill_replay_table_size")) continue;
     ++shards_up;
-    replay_items += SumMetric(samples, "rill_replay_table_size");
+    replay_items += SumMetric(shard.current, "rill_replay_table_size");
   }
   absl::StrAppendFormat(&line, " | replay %d/%d shards up, %s items", shards_up, static_cast<int>(replays_.size()),
                         FormatCount(replay_items));
-  if (inference_batches_ > inference_batches_shown_) {
+  const double inference_batches = InferenceBatches(), inference_rows = InferenceRows();
+  if (inference_batches > inference_batches_shown_) {
     // Central inference: the mean batch since the last line.
     absl::StrAppendFormat(&line, " | inference batch %.1f",
-                          (inference_rows_ - inference_rows_shown_) / (inference_batches_ - inference_batches_shown_));
-    inference_rows_shown_ = inference_rows_;
-    inference_batches_shown_ = inference_batches_;
+                          (inference_rows - inference_rows_shown_) / (inference_batches - inference_batches_shown_));
   }
-  if (env_server_ != nullptr && env_server_->restarts() > 0) {
-    absl::StrAppendFormat(&line, " | env server restarts %d", env_server_->restarts());
-  }
+  inference_rows_shown_ = inference_rows;
+  inference_batches_shown_ = inference_batches;
+  // Every kind of process the launcher restarted, once it has restarted one.
+  std::vector<std::string> restarts;
+  const auto add_restarts = [&restarts](const char* kind, int count) {
+    if (count > 0) restarts.push_back(absl::StrCat(kind, " ", count));
+  };
+  add_restarts("actors", Restarts(actors_));
+  add_restarts("replay", Restarts(replays_));
+  add_restarts("learner", learner_.restarts);
+  add_restarts("evaluator", evaluator_.restarts);
+  add_restarts("inference", Restarts(inference_));
+  add_restarts("env server", env_server_ != nullptr ? env_server_->restarts() : 0);
+  if (!restarts.empty()) absl::StrAppend(&line, " | restarts: ", absl::StrJoin(restarts, ", "));
   if (have_eval_) {
     absl::StrAppendFormat(&line, " | eval return %.1f (version %.0f)", eval_return_, eval_version_);
   } else {
@@ -527,43 +609,105 @@ void Launch::PrintProgress() {
   last_progress_ = now;
 }
 
-void Launch::FinalEvaluation() {
+std::string Launch::FinalEvaluation() {
   // The learner goes on until the rate limiter holds it (actors have stopped
   // inserting); then its newest version is final. Wait for the evaluator to
   // finish a round with that version.
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  const absl::Duration timeout = absl::GetFlag(FLAGS_final_eval_timeout);
+  const absl::Time deadline = absl::Now() + timeout;
   double version = -1;
   absl::Time stable_since = absl::Now();
   while (absl::Now() < deadline) {
-    MetricSamples learner = Scrape(learner_);
-    RefreshLearner(learner);
-    const double current = SumMetric(learner, "rill_learner_parameter_version");
+    RefreshLearner();
+    const double current = SumMetric(learner_.current, "rill_learner_parameter_version");
     if (current != version) {
       version = current;
       stable_since = absl::Now();
     }
     RefreshEval();
-    if (absl::Now() - stable_since >= absl::Seconds(1) && eval_version_ >= version) return;
-    absl::SleepFor(kTick);
+    if (absl::Now() - stable_since >= absl::Seconds(1) && eval_version_ >= version) return "done";
+    if (stop_.WaitForNotificationWithTimeout(kTick)) return kSkippedInterrupted;
   }
-  RILL_LOG(WARNING) << "no evaluation of the final version " << version << " within 60 s; reporting version "
-                    << eval_version_;
+  RILL_LOG(WARNING) << "no evaluation of the final version " << version << " within "
+                    << absl::FormatDuration(timeout) << "; reporting version " << eval_version_;
+  return absl::StrFormat("timed out: no round of the final version %.0f within %s", version,
+                         absl::FormatDuration(timeout));
 }
 
-void Launch::StopAll() {
+std::vector<std::string> Launch::StopAll() {
+  const absl::Duration timeout = absl::GetFlag(FLAGS_stop_timeout);
+  const absl::Time begin = absl::Now(), deadline = begin + timeout;
+  std::vector<Role*> steppers = {&evaluator_};
+  for (Role& actor : actors_) steppers.push_back(&actor);
+  std::vector<Role*> servers = {&learner_};
+  for (Role& server : inference_) servers.push_back(&server);
+  std::vector<Role*> shards;
+  for (Role& shard : replays_) shards.push_back(&shard);
+  int stopped = 0;
+  // SIGTERM to every process of `roles` at once; returns them.
+  const auto signal = [&stopped](const std::vector<Role*>& roles) {
+    std::vector<ChildProcess*> group;
+    for (Role* role : roles) {
+      if (role->process != nullptr) group.push_back(role->process.get());
+    }
+    for (ChildProcess* child : group) child->Signal(SIGTERM);
+    stopped += static_cast<int>(group.size());
+    return group;
+  };
+  std::vector<std::string> killed;
+  // Kills what still runs of `roles`, reading its figures first while
+  // there is time: it still serves /metrics, and counts nothing new once
+  // it has stopped working.
+  const auto kill = [&killed, deadline](const std::vector<Role*>& roles) {
+    for (Role* role : roles) {
+      if (role->process == nullptr || role->process->Poll().has_value()) continue;
+      if (absl::Now() < deadline) ScrapeInto(*role);
+      killed.push_back(role->process->name());
+      role->process->Kill();
+    }
+  };
+
+  ChildProcess::WaitAll(signal(steppers), begin + timeout / 4);
+  const std::vector<ChildProcess*> server_group = signal(servers);
+  // The last of the env steppers' peers; it stops beside the learner.
+  if (env_server_ != nullptr) env_server_->Stop(std::max(absl::ZeroDuration(), begin + timeout / 2 - absl::Now()));
+  ChildProcess::WaitAll(server_group, begin + timeout / 2);
+  ChildProcess::WaitAll(signal(shards), deadline);
+  // An actor still flushing now waits for a replay that has gone.
+  kill(steppers);
+  ChildProcess::WaitAll(server_group, deadline);
+  kill(servers);
+  kill(shards);
+  stop_duration_ = absl::Now() - begin;
+  if (killed.empty()) {
+    std::printf("%d processes stopped in %.1fs\n", stopped, absl::ToDoubleSeconds(stop_duration_));
+  } else {
+    std::printf("%d processes stopped in %.1fs; killed %s (still writing once replay had stopped, or running at "
+                "the %s deadline, --stop_timeout)\n",
+                stopped, absl::ToDoubleSeconds(stop_duration_), absl::StrJoin(killed, ", ").c_str(),
+                absl::FormatDuration(timeout).c_str());
+  }
+  std::fflush(stdout);
+  return killed;
+}
+
+void Launch::ReadFinalFigures() {
+  std::vector<std::string> missing;
+  const auto read = [&missing](Role& role) {
+    if (role.process != nullptr && !ReadFinalMetrics(role)) missing.push_back(role.process->name());
+  };
   for (Role& actor : actors_) {
-    if (actor.process) actor.process->Stop(absl::Seconds(20));
+    if (!actor.finished) read(actor);  // a finished actor's were read as it exited
   }
-  for (Role& server : inference_) {
-    if (server.process) server.process->Stop(absl::Seconds(10));
-  }
-  if (learner_.process) learner_.process->Stop(absl::Seconds(30));
-  if (evaluator_.process) evaluator_.process->Stop(absl::Seconds(10));
-  // Last of the env steppers' peers: the actors and the evaluator step its
-  // envs until they stop.
-  if (env_server_ != nullptr) env_server_->Stop(absl::Seconds(10));
-  for (Role& shard : replays_) {
-    if (shard.process) shard.process->Stop(absl::Seconds(10));
+  for (Role& shard : replays_) read(shard);
+  read(learner_);
+  for (Role& server : inference_) read(server);
+  read(evaluator_);
+  TakeEval();
+  if (!missing.empty()) {
+    RILL_LOG(WARNING) << "no final metrics from " << absl::StrJoin(missing, ", ")
+                      << " (killed, or ended before serving metrics); the summary counts what they last served "
+                         "on /metrics";
   }
 }
 
@@ -599,7 +743,9 @@ absl::Status Launch::StartAll(const std::string& logs) {
     shard.args.insert(shard.args.begin(), "replay");
     shard.args.push_back(absl::StrCat("--shard_index=", i));
     if (durable) shard.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/replay-", i));
-    shard.log_path = num_shards == 1 ? logs + "/replay.log" : absl::StrCat(logs, "/replay-", i, ".log");
+    const std::string file = num_shards == 1 ? "replay" : absl::StrCat("replay-", i);
+    shard.log_path = absl::StrCat(logs, "/", file, ".log");
+    shard.final_metrics_path = FinalMetricsPath(file);
     absl::Status started = Start(absl::StrCat("replay/", i), shard);
     if (!started.ok()) return started;
     shard_addresses.push_back(absl::StrCat("127.0.0.1:", shard.grpc_port));
@@ -613,6 +759,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
   learner_.args.push_back(absl::StrCat("--replay_address=", replay_address));
   learner_.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/checkpoints/learner"));
   learner_.log_path = logs + "/learner.log";
+  learner_.final_metrics_path = FinalMetricsPath("learner");
   absl::Status started = Start("learner", learner_);
   if (!started.ok()) return started;
   const std::string learner_address = absl::StrCat("127.0.0.1:", learner_.grpc_port);
@@ -627,6 +774,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
     server.args.insert(server.args.begin(), "inference");
     server.args.push_back(absl::StrCat("--learner_address=", learner_address));
     server.log_path = absl::StrCat(logs, "/inference-", i, ".log");
+    server.final_metrics_path = FinalMetricsPath(absl::StrCat("inference-", i));
     started = Start(absl::StrCat("inference/", i), server);
     if (!started.ok()) return started;
     inference_addresses.push_back(absl::StrCat("127.0.0.1:", server.grpc_port));
@@ -649,6 +797,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
     // Last: a restart rewrites it with the steps left.
     actor.args.push_back(absl::StrCat("--actor_max_env_steps=", actor.budget));
     actor.log_path = absl::StrCat(logs, "/actor-", i, ".log");
+    actor.final_metrics_path = FinalMetricsPath(absl::StrCat("actor-", i));
     started = Start(absl::StrCat("actor/", i), actor);
     if (!started.ok()) return started;
   }
@@ -659,6 +808,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
   evaluator_.args.push_back("--eval");
   evaluator_.args.insert(evaluator_.args.end(), env_args.begin(), env_args.end());
   evaluator_.log_path = logs + "/evaluator.log";
+  evaluator_.final_metrics_path = FinalMetricsPath("evaluator");
   started = Start("evaluator", evaluator_);
   if (!started.ok()) return started;
   std::printf("all processes ready after %.1fs: replay %s, learner :%d\n",
@@ -668,10 +818,10 @@ absl::Status Launch::StartAll(const std::string& logs) {
   return absl::OkStatus();
 }
 
-absl::Status Launch::Supervise(absl::Notification& stop) {
+absl::Status Launch::Supervise() {
   const int64_t max_steps = config_.max_env_steps();
   const absl::Duration progress_every = absl::GetFlag(FLAGS_progress_every);
-  while (!stop.WaitForNotificationWithTimeout(kTick)) {
+  while (!stop_.WaitForNotificationWithTimeout(kTick)) {
     absl::Status env_server_supervised = SuperviseEnvServer();
     if (!env_server_supervised.ok()) return env_server_supervised;
     absl::Status replay_supervised = SuperviseReplay();
@@ -695,45 +845,49 @@ absl::Status Launch::Supervise(absl::Notification& stop) {
     if (all_done) {
       std::printf("reached %s env steps; final evaluation\n", FormatCount(static_cast<double>(EnvSteps())).c_str());
       std::fflush(stdout);
-      FinalEvaluation();
+      final_eval_ = FinalEvaluation();
       return absl::OkStatus();
     }
   }
-  std::printf("interrupted; stopping all processes\n");
-  std::fflush(stdout);
-  RefreshActorSteps();
-  RefreshLearner(Scrape(learner_));
+  final_eval_ = kSkippedInterrupted;
   return absl::OkStatus();
 }
 
-RunSummary Launch::Summary(const PlotFiles& plots) const {
+RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string>& killed) const {
   RunSummary summary;
   summary.env_steps = static_cast<double>(EnvSteps());
-  summary.learner_updates = learner_updates_;
+  summary.learner_updates = LearnerUpdates();
   summary.wall_seconds = absl::ToDoubleSeconds(end_ - start_);
+  for (const Role& shard : replays_) summary.replay_items_inserted += shard.Total(kItemsInsertedTotal);
   if (have_eval_) summary.eval_return_mean = eval_return_;
   summary.eval_episodes = eval_episodes_;
   summary.eval_parameter_version = eval_version_;
+  summary.final_eval = final_eval_;
   summary.num_actors = static_cast<int>(actors_.size());
-  for (const Role& actor : actors_) summary.actor_restarts += actor.restarts;
+  summary.actor_restarts = Restarts(actors_);
   summary.replay_shards = static_cast<int>(replays_.size());
-  for (const Role& shard : replays_) summary.replay_restarts += shard.restarts;
+  summary.replay_restarts = Restarts(replays_);
   summary.learner_restarts = learner_.restarts;
+  summary.evaluator_restarts = evaluator_.restarts;
   if (env_server_ != nullptr) summary.env_server_restarts = env_server_->restarts();
-  if (inference_batches_ > 0) summary.inference_batch_rows_mean = inference_rows_ / inference_batches_;
+  if (InferenceBatches() > 0) summary.inference_batch_rows_mean = InferenceRows() / InferenceBatches();
   summary.inference_servers = static_cast<int>(inference_.size());
+  summary.inference_restarts = Restarts(inference_);
+  summary.stop_seconds = absl::ToDoubleSeconds(stop_duration_);
+  summary.killed_at_stop = killed;
   summary.run_dir = run_dir_;
   summary.plots = plots;
   return summary;
 }
 
-int Launch::Run(absl::Notification& stop) {
+int Launch::Run() {
   const std::string logs = run_dir_ + "/logs";
   std::error_code error;
   std::filesystem::create_directories(logs, error);
+  if (!error) std::filesystem::create_directories(run_dir_ + "/final-metrics", error);
   if (error) {
-    return roles::ExitWith("run folder",
-                           absl::PermissionDeniedError(absl::StrCat("cannot create '", logs, "': ", error.message())));
+    return roles::ExitWith("run folder", absl::PermissionDeniedError(
+                                             absl::StrCat("cannot create folders in '", run_dir_, "': ", error.message())));
   }
   const int num_actors = config_.topology().num_actors();
   const int64_t max_steps = config_.max_env_steps();
@@ -744,20 +898,30 @@ int Launch::Run(absl::Notification& stop) {
 
   absl::Status status = StartAll(logs);
   const bool all_ready = status.ok();  // every process started; the metric history began
-  if (all_ready) status = Supervise(stop);
+  if (all_ready) status = Supervise();
+  if (absl::IsCancelled(status) && stop_.HasBeenNotified()) {
+    // Ctrl-C while a process was (re)starting: an interrupted run, not a failed one.
+    final_eval_ = kSkippedInterrupted;
+    status = absl::OkStatus();
+  }
+  if (stop_.HasBeenNotified()) {
+    std::printf("interrupted%s; stopping all processes\n", all_ready ? "" : " while starting");
+    std::fflush(stdout);
+  }
+  const std::vector<std::string> killed = StopAll();
   end_ = absl::Now();
+  ReadFinalFigures();
   // The history's last row holds the figures of the summary.
-  if (all_ready) history_.AddProgress(end_ - start_, EnvSteps(), learner_updates_);
-  StopAll();
+  if (all_ready) history_.AddProgress(end_ - start_, EnvSteps(), LearnerUpdates());
   // Drawn once the run's processes have stopped, so that Python has the
   // machine to itself; for a failed or interrupted run too, as far as it got.
   const PlotFiles plots = all_ready ? WritePlots(history_, run_dir_, absl::GetFlag(FLAGS_plot_python)) : PlotFiles{};
-  StopPrometheus(stop);
+  StopPrometheus();
   if (!status.ok()) {
     std::fprintf(stderr, "rill launch failed: %s\n", std::string(status.message()).c_str());
     return absl::IsInvalidArgument(status) ? roles::kExitBadInput : roles::kExitFailure;
   }
-  absl::Status written = WriteSummary(Summary(plots), absl::GetFlag(FLAGS_summary_json));
+  absl::Status written = WriteSummary(Summary(plots, killed), absl::GetFlag(FLAGS_summary_json));
   if (!written.ok()) return roles::ExitWith("summary", written);
   return 0;
 }
@@ -780,6 +944,10 @@ int LaunchMain() {
   if (absl::GetFlag(FLAGS_num_replay_shards) > 0) {
     config->mutable_topology()->set_num_replay_shards(absl::GetFlag(FLAGS_num_replay_shards));
   }
+  if (absl::GetFlag(FLAGS_stop_timeout) <= absl::ZeroDuration() ||
+      absl::GetFlag(FLAGS_final_eval_timeout) < absl::ZeroDuration()) {
+    return roles::ExitWith("flags", absl::InvalidArgumentError("--stop_timeout must be > 0 and --final_eval_timeout >= 0"));
+  }
   // The overrides meet the config's rules (and bounds) too.
   config = experiment::FinalizeExperimentConfig(*std::move(config));
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
@@ -800,8 +968,8 @@ int LaunchMain() {
   absl::SetFlag(&FLAGS_config, effective);
   absl::Status tls = SetUpTls(run_dir, absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_openssl_binary));
   if (!tls.ok()) return roles::ExitWith("tls", tls);
-  Launch launch(*config, run_dir);
-  return launch.Run(stop);
+  Launch launch(*config, run_dir, stop);
+  return launch.Run();
 }
 
 }  // namespace rill::tools

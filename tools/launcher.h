@@ -10,12 +10,33 @@
 // (with the rest of its step budget), a replay shard that ends (on its old
 // ports, so that writers and sampler find it again) and the env server (on
 // its address, so that the actors reconnect), prints a progress
-// line every few seconds from the processes' own /metrics, and stops
-// everything in order on Ctrl-C or once --max_env_steps are taken: actors
-// first (their writes flushed), then a last evaluation of the final policy,
-// then learner (final checkpoint), evaluator, env server and replay. At the
-// end (Ctrl-C too) it writes the metric history behind its progress lines to
-// <run_dir>/plots/history.csv and eval.csv and draws the run's plots there
+// line every few seconds from the processes' own /metrics (with the
+// restarts of every kind of process), and stops everything on Ctrl-C /
+// SIGTERM or once --max_env_steps are taken, after a last evaluation of the
+// final policy (bounded by --final_eval_timeout; skipped on Ctrl-C, and the
+// summary says so). Ctrl-C while processes start stops the start-up too.
+// Stopping signals the processes in three groups, each at once so that
+// they drain in parallel, under one deadline (--stop_timeout, 20 s): actors
+// and evaluator (their writes in flight acknowledged while the learner
+// still samples, for at most a quarter of it), then learner (final
+// checkpoint), inference and env servers, then replay; actors still
+// flushing once replay has stopped, and whatever runs at the deadline, are
+// killed.
+//
+// The summary's counters come from the processes themselves, read after
+// every one has stopped: each child gets --final_metrics_file and writes
+// its metrics there as it exits (common/metrics.h), after its last update,
+// acknowledged insert or step. Scraping /metrics instead undercounts by
+// whatever happens between the last scrape and the exit (the learner's
+// updates while the actors drain), and nothing can be scraped from a
+// process that has gone; a file written at exit has neither gap and needs
+// no new RPC. A process that wrote none (killed) is counted by its last
+// scrape, with a warning. A child that exits with code 2 (it refused its
+// flags or config, naming the field) ends the run with exit code 2 and the
+// child's message.
+//
+// At the end (Ctrl-C too) it writes the metric history behind its progress
+// lines to <run_dir>/plots/history.csv and eval.csv and draws the run's plots there
 // (eval return over env steps and over time, env steps/s, updates/s) with
 // the embedded tools/plot_run.py and --plot_python; without Python or
 // matplotlib it says so and still succeeds. With --summary_json it writes

@@ -27,6 +27,7 @@
 #include "roles/export_main.h"
 #include "roles/learner_main.h"
 #include "bench/bench_replay.h"
+#include "bench/bench_torso.h"
 #include "roles/info_main.h"
 #include "roles/replay_main.h"
 #include "roles/health_main.h"
@@ -69,6 +70,9 @@ commands:
   bench parameters
                   time for a new policy version to reach
                   --bench_subscribers=1000 subscribed actors (JSON last line)
+  bench torso     the actors' conv forward (MinAtar, Nature, IMPALA ResNet
+                  torsos) against LibTorch's on the same shapes, one core
+                  each (JSON last line)
 
 Common flags: --config=deploy/configs/pendulum_sac.textpb --port --metrics_port
 --host --seed; --tls_cert --tls_key --tls_ca (PEM files) for mutual TLS on
@@ -148,6 +152,7 @@ int main(int argc, char** argv) {
   if (command == "bench env") return rill::bench::RunEnvBench();
   if (command == "bench parameters") return rill::bench::RunParameterBench();
   if (command == "bench inference") return rill::bench::RunInferenceBench();
+  if (command == "bench torso") return rill::bench::RunTorsoBench();
   std::fprintf(stderr, "rill: unknown command '%s'\n\n", command.c_str());
   return Usage();
 }

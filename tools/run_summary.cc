@@ -14,22 +14,45 @@ std::string NumberOrNull(const std::optional<double>& value) {
   return value.has_value() ? absl::StrFormat("%.3f", *value) : std::string("null");
 }
 
+// `text` as a JSON string, quotes included.
+std::string Quoted(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      absl::StrAppend(&out, "\\", std::string(1, c));
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string QuotedList(const std::vector<std::string>& items) {
+  return absl::StrCat("[", absl::StrJoin(items, ", ", [](std::string* out, const std::string& item) {
+                        absl::StrAppend(out, Quoted(item));
+                      }),
+                      "]");
+}
+
 }  // namespace
 
 std::string SummaryJson(const RunSummary& s) {
-  const auto quoted = [](std::string* out, const std::string& path) { absl::StrAppend(out, "\"", path, "\""); };
   return absl::StrFormat(
-      "{\"env_steps\": %.0f, \"learner_updates\": %.0f, \"wall_seconds\": %.3f, \"env_steps_per_second\": %.3f, "
-      "\"updates_per_second\": %.3f, \"eval_return_mean\": %s, \"eval_episodes\": %.0f, "
-      "\"eval_parameter_version\": %.0f, \"num_actors\": %d, \"actor_restarts\": %d, \"replay_shards\": %d, "
-      "\"replay_restarts\": %d, \"learner_restarts\": %d, \"env_server_restarts\": %d, "
-      "\"inference_batch_rows_mean\": %s, \"inference_servers\": %d, \"run_dir\": \"%s\", \"plots\": [%s], "
-      "\"plot_data\": [%s]}",
-      s.env_steps, s.learner_updates, s.wall_seconds, s.env_steps / s.wall_seconds,
+      "{\"env_steps\": %.0f, \"learner_updates\": %.0f, \"replay_items_inserted\": %.0f, \"wall_seconds\": %.3f, "
+      "\"env_steps_per_second\": %.3f, \"updates_per_second\": %.3f, \"eval_return_mean\": %s, "
+      "\"eval_episodes\": %.0f, \"eval_parameter_version\": %.0f, \"final_eval\": %s, \"num_actors\": %d, "
+      "\"actor_restarts\": %d, \"replay_shards\": %d, \"replay_restarts\": %d, \"learner_restarts\": %d, "
+      "\"evaluator_restarts\": %d, \"env_server_restarts\": %d, \"inference_batch_rows_mean\": %s, "
+      "\"inference_servers\": %d, \"inference_restarts\": %d, \"stop_seconds\": %.3f, \"killed_at_stop\": %s, "
+      "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s}",
+      s.env_steps, s.learner_updates, s.replay_items_inserted, s.wall_seconds, s.env_steps / s.wall_seconds,
       s.learner_updates / s.wall_seconds, NumberOrNull(s.eval_return_mean), s.eval_episodes,
-      s.eval_parameter_version, s.num_actors, s.actor_restarts, s.replay_shards, s.replay_restarts,
-      s.learner_restarts, s.env_server_restarts, NumberOrNull(s.inference_batch_rows_mean), s.inference_servers,
-      s.run_dir, absl::StrJoin(s.plots.pngs, ", ", quoted), absl::StrJoin(s.plots.csvs, ", ", quoted));
+      s.eval_parameter_version, Quoted(s.final_eval), s.num_actors, s.actor_restarts, s.replay_shards,
+      s.replay_restarts, s.learner_restarts, s.evaluator_restarts, s.env_server_restarts,
+      NumberOrNull(s.inference_batch_rows_mean), s.inference_servers, s.inference_restarts, s.stop_seconds,
+      QuotedList(s.killed_at_stop), Quoted(s.run_dir), QuotedList(s.plots.pngs), QuotedList(s.plots.csvs));
 }
 
 absl::Status WriteSummary(const RunSummary& summary, const std::string& path) {

@@ -1,10 +1,14 @@
 // The summary JSON a `rill launch` run prints and writes at its end
-// (--summary_json): its figures, restarts and the files it left.
+// (--summary_json): its figures, restarts, how it stopped and the files it
+// left. The launcher fills it once every process has stopped, from the
+// final metrics each wrote as it exited (tools/launch_role.h), so that its
+// counters are the processes' own last counts.
 #ifndef RILL_TOOLS_RUN_SUMMARY_H_
 #define RILL_TOOLS_RUN_SUMMARY_H_
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "tools/run_history.h"
@@ -12,19 +16,30 @@
 namespace rill::tools {
 
 struct RunSummary {
-  // The whole run: what the actors and the learner did, in how long.
+  // The whole run: what the actors and the learner did, in how long (until
+  // every process had stopped).
   double env_steps = 0, learner_updates = 0, wall_seconds = 0;
+  // Items the replay shards stored, which is what they acknowledged.
+  double replay_items_inserted = 0;
   // The final evaluation; no mean when no round finished.
   std::optional<double> eval_return_mean;
   double eval_episodes = 0, eval_parameter_version = 0;
+  // The last evaluation of the final policy once the step budget is spent:
+  // "done", "skipped: interrupted" (Ctrl-C / SIGTERM) or "timed out: ...".
+  std::string final_eval;
   // The processes and how often each kind was restarted.
   int num_actors = 0, actor_restarts = 0, replay_shards = 0, replay_restarts = 0, learner_restarts = 0;
+  int evaluator_restarts = 0;
   // The env server of env.remote.command (0 without one).
   int env_server_restarts = 0;
   // Central inference: the mean batch (none when no batch was served) and
-  // the `rill inference` processes.
+  // the `rill inference` processes and their restarts.
   std::optional<double> inference_batch_rows_mean;
-  int inference_servers = 0;
+  int inference_servers = 0, inference_restarts = 0;
+  // Stopping the processes: how long it took, and those killed because they
+  // still ran at --stop_timeout.
+  double stop_seconds = 0;
+  std::vector<std::string> killed_at_stop;
   // Where the run left its files.
   std::string run_dir;
   PlotFiles plots;

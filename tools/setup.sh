@@ -12,11 +12,13 @@ PACKAGES=(
   libclang-rt-14-dev cmake ninja-build dpkg-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libssl-dev               # common/tls checks certificates and keys with libcrypto
+  libzstd-dev              # replay tables' compressed columns (replay/column_codec.h)
   openssl                  # `rill launch --tls` makes its throwaway CA with it; tests/tls_test
   libabsl-dev
   libtorch-dev
   libopenblas0-openmp      # without it LibTorch falls back to reference BLAS (~15x slower)
   libblas-dev              # cblas.h and libblas.so: the actors' policies call OpenBLAS's cblas_sgemm directly
+  libdnnl-dev              # oneDNN (libdnnl.so.2, which LibTorch links too): the actors' convolutional torsos
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libmujoco-dev            # MuJoCo 2.2 physics for the locomotion envs (envs/mujoco/)

@@ -49,24 +49,25 @@ void CentralActionSource::Open() {
   stream_ = stub_->Act(context_.get());
 }
 
-absl::Status CentralActionSource::Act(const float* observations, int rows, int obs_dim, bool /*deterministic*/,
-                                      bool behaviour, const absl::Notification& stop, const ActionBuffers& out) {
-  absl::StatusOr<CentralAnswer> answer = Exchange(observations, rows, obs_dim, behaviour, stop, out);
+absl::Status CentralActionSource::Act(const ObservationRows& observations, bool /*deterministic*/, bool behaviour,
+                                      const absl::Notification& stop, const ActionBuffers& out) {
+  absl::StatusOr<CentralAnswer> answer = Exchange(observations, behaviour, stop, out);
   if (!answer.ok()) return answer.status();
   version_ = answer->version;
   return absl::OkStatus();
 }
 
-absl::StatusOr<CentralAnswer> CentralActionSource::Exchange(const float* observations, int rows, int obs_dim,
-                                                            bool behaviour, const absl::Notification& stop,
+absl::StatusOr<CentralAnswer> CentralActionSource::Exchange(const ObservationRows& observations, bool behaviour,
+                                                            const absl::Notification& stop,
                                                             const ActionBuffers& out) {
+  const int rows = observations.rows;
   request_.Clear();
   v1::Tensor* tensor = request_.mutable_observations();
-  tensor->set_dtype(v1::DTYPE_FLOAT32);
+  tensor->set_dtype(observations.type == envs::ObservationType::kUint8 ? v1::DTYPE_UINT8 : v1::DTYPE_FLOAT32);
   tensor->add_shape(rows);
-  tensor->add_shape(obs_dim);
-  tensor->mutable_data()->assign(reinterpret_cast<const char*>(observations),
-                                 static_cast<size_t>(rows) * obs_dim * sizeof(float));
+  tensor->add_shape(observations.obs_dim);
+  tensor->mutable_data()->assign(static_cast<const char*>(observations.data),
+                                 static_cast<size_t>(observations.bytes()));
   request_.set_behaviour(behaviour);
   while (true) {
     if (stream_ == nullptr) Open();

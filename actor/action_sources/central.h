@@ -4,7 +4,8 @@
 // separate one) and receives the actions the newest policy chose for them
 // in a batch with other actors' observations. The actor holds no policy
 // and no parameters, and links no network code for this path: tensors go
-// on the wire as raw bytes.
+// on the wire as raw bytes, in the env's own type (uint8 images as bytes,
+// a quarter of their floats; the service scales them by 1/255).
 //
 // A broken stream (the learner restarting, a network blip) is reopened
 // with capped, jittered backoff (common/backoff.h) and the step's request
@@ -45,14 +46,15 @@ class CentralActionSource final : public ActionSource {
 
   // One round trip (Exchange); `deterministic` is the service's choice
   // (it samples, as training needs).
-  absl::Status Act(const float* observations, int rows, int obs_dim, bool deterministic, bool behaviour,
+  absl::Status Act(const ObservationRows& observations, bool deterministic, bool behaviour,
                    const absl::Notification& stop, const ActionBuffers& out) override;
 
-  // Acts on `rows` observations of `obs_dim` floats each. With `behaviour`
-  // also fills log_probs and distributions. InvalidArgument when the
-  // service refuses the request or answers with other shapes than asked;
-  // Cancelled once `stop` is notified while reconnecting.
-  absl::StatusOr<CentralAnswer> Exchange(const float* observations, int rows, int obs_dim, bool behaviour,
+  // Acts on the rows of `observations`, sent as one [rows, obs_dim] tensor
+  // of their type (float32 or uint8). With `behaviour` also fills log_probs
+  // and distributions. InvalidArgument when the service refuses the
+  // request or answers with other shapes than asked; Cancelled once `stop`
+  // is notified while reconnecting.
+  absl::StatusOr<CentralAnswer> Exchange(const ObservationRows& observations, bool behaviour,
                                          const absl::Notification& stop, const ActionBuffers& out);
 
   int64_t reconnects() const { return reconnects_; }

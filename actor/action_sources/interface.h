@@ -13,8 +13,22 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
+#include "envs/spec.h"
 
 namespace rill::actor {
+
+// One step's observations of all envs, as the envs gave them: `rows` rows
+// of `obs_dim` elements of `type`, contiguous at `data`. Images stay uint8
+// here: central inference sends them as they are (a quarter of the bytes of
+// floats) and a local policy scales them by 1/255 (envs/observation.h).
+struct ObservationRows {
+  const void* data = nullptr;
+  envs::ObservationType type = envs::ObservationType::kFloat32;
+  int rows = 0;
+  int obs_dim = 0;
+
+  int64_t bytes() const { return static_cast<int64_t>(rows) * obs_dim * envs::ObservationTypeBytes(type); }
+};
 
 // Where a step's actions go; sizes are the caller's (rows x widths).
 struct ActionBuffers {
@@ -41,12 +55,12 @@ class ActionSource {
   // The parameter version that acted last (local: the one taken up).
   virtual int64_t version() const = 0;
 
-  // Fills `out` for `rows` observations of `obs_dim` floats each.
+  // Fills `out` for the rows of `observations`.
   // `deterministic`: the policy's mode (evaluation). `behaviour`: also the
   // log-probabilities and distribution parameters; FailedPrecondition when
   // the policy has none. Cancelled when `stop` is notified while it waits
   // for a service that went away.
-  virtual absl::Status Act(const float* observations, int rows, int obs_dim, bool deterministic, bool behaviour,
+  virtual absl::Status Act(const ObservationRows& observations, bool deterministic, bool behaviour,
                            const absl::Notification& stop, const ActionBuffers& out) = 0;
 };
 

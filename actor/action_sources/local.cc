@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "envs/observation.h"
 #include "policies/registry.h"
 
 namespace rill::actor {
@@ -59,9 +60,12 @@ absl::Status LocalPolicySource::Refresh() {
   return absl::OkStatus();
 }
 
-absl::Status LocalPolicySource::Act(const float* observations, int rows, int /*obs_dim*/, bool deterministic,
-                                    bool behaviour, const absl::Notification& /*stop*/, const ActionBuffers& out) {
+absl::Status LocalPolicySource::Act(const ObservationRows& batch, bool deterministic, bool behaviour,
+                                    const absl::Notification& /*stop*/, const ActionBuffers& out) {
   if (policy_ == nullptr) return absl::FailedPreconditionError("no policy version has arrived yet");
+  const int rows = batch.rows;
+  // The policy's forward takes floats: images scaled by 1/255.
+  const float* observations = envs::ObservationsAsFloat(options_.env, batch.data, rows, &float_observations_);
   if (!deterministic && behaviour) {
     const absl::Status acted = policy_->ActWithBehaviour(observations, rows, &output_);
     if (!acted.ok()) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "actor/action_sources/interface.h"
 #include "envs/spec.h"
@@ -55,7 +56,8 @@ class LocalPolicySource final : public ActionSource {
   int64_t version() const override { return version_; }
   // FailedPrecondition before the first version, or when `behaviour` is
   // asked of a policy without a behaviour distribution.
-  absl::Status Act(const float* observations, int rows, int obs_dim, bool deterministic, bool behaviour,
+  // uint8 observations are scaled by 1/255 into a buffer of this object.
+  absl::Status Act(const ObservationRows& observations, bool deterministic, bool behaviour,
                    const absl::Notification& stop, const ActionBuffers& out) override;
 
   // The stream itself: synchronous actors and the evaluator wait on it for
@@ -67,8 +69,10 @@ class LocalPolicySource final : public ActionSource {
   parameters::ParameterClient parameters_;
   std::unique_ptr<policies::Policy> policy_;
   int64_t version_ = 0;
-  // What the policy last wrote (reused, so a step allocates nothing).
+  // What the policy last wrote and, for uint8 envs, the floats it read
+  // (reused, so a step allocates nothing).
   policies::PolicyOutput output_;
+  std::vector<float> float_observations_;
 };
 
 }  // namespace rill::actor

@@ -23,6 +23,11 @@ struct AlgorithmContext {
   std::vector<int> hidden() const {
     return std::vector<int>(config.network().hidden_sizes().begin(), config.network().hidden_sizes().end());
   }
+  // network.torso_layers: the convolutional torso (finalization expands a
+  // preset into them); empty: none.
+  std::vector<v1::TorsoLayer> torso() const {
+    return std::vector<v1::TorsoLayer>(config.network().torso_layers().begin(), config.network().torso_layers().end());
+  }
 };
 
 }  // namespace rill::learner

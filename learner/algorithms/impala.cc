@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Impala::FromConfig(const AlgorithmCon
   ImpalaOptions options;
   options.env = context.env;
   options.hidden = context.hidden();
+  options.torso = context.torso();
   options.unroll_length = impala.unroll_length();
   options.vtrace.gamma = learner.gamma();
   options.vtrace.rho_bar = impala.rho_bar();
@@ -85,6 +86,12 @@ absl::StatusOr<std::unique_ptr<Impala>> Impala::Create(const ImpalaOptions& opti
   if (options.device.is_cuda() && !torch::cuda::is_available()) {
     return absl::FailedPreconditionError("impala: CUDA device requested but LibTorch sees none");
   }
+  if (!options.torso.empty()) {
+    v1::PolicySpec probe;
+    probe.set_obs_dim(options.env.obs_dim());
+    absl::Status fits = policies::SetTorso(options.env, options.torso, &probe);
+    if (!fits.ok()) return invalid(std::string(fits.message()));
+  }
   try {
     return std::unique_ptr<Impala>(new Impala(options));
   } catch (const c10::Error& e) {
@@ -104,7 +111,13 @@ Impala::Impala(ImpalaOptions options) : options_(std::move(options)) {
     int64_t in, out;
   };
   std::vector<Layer> layers;
-  int64_t in = obs_dim_;
+  if (!options_.torso.empty()) {
+    const std::vector<int64_t>& shape = options_.env.observation_shape;
+    torso_ = *TorchTorso::Create(options_.torso, {shape[0], shape[1], shape[2]});  // checked by Create
+  }
+  const std::vector<policies::TorsoParameter> torso_parameters = torso_.Parameters(policies::kPolicyPrefix);
+  torso_tensors_ = static_cast<int>(torso_parameters.size());
+  int64_t in = torso_.empty() ? obs_dim_ : torso_.out_dim();
   for (size_t l = 0; l < options_.hidden.size(); ++l) {
     layers.push_back({absl::StrCat(policies::kPolicyPrefix, ".layers.", l), in, options_.hidden[l]});
     in = options_.hidden[l];
@@ -112,14 +125,16 @@ Impala::Impala(ImpalaOptions options) : options_(std::move(options)) {
   layers.push_back({absl::StrCat(policies::kPolicyPrefix, ".layers.", options_.hidden.size()), in, head_outputs_});
   layers.push_back({"baseline", in, 1});
   num_policy_layers_ = static_cast<int>(options_.hidden.size()) + 1;
-  int64_t total = 0;
+  const int64_t torso_total = torso_.empty() ? 0 : torso_.NumParameters();
+  int64_t total = torso_total;
   for (const Layer& layer : layers) total += layer.out * layer.in + layer.out;
 
   // torch.nn.Linear's initialisation: weights and biases uniform in
   // +-1/sqrt(fan_in), drawn on the CPU from the seed, then moved.
   at::Generator generator = at::detail::createCPUGenerator(options_.seed);
   torch::Tensor init = torch::empty({total}, torch::kFloat32);
-  int64_t offset = 0;
+  InitTorsoParameters(torso_parameters, init.narrow(0, 0, torso_total), generator);
+  int64_t offset = torso_total;
   for (const Layer& layer : layers) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in));
     const int64_t size = layer.out * layer.in + layer.out;
@@ -137,6 +152,12 @@ Impala::Impala(ImpalaOptions options) : options_(std::move(options)) {
   params_ = init.to(options_.device).requires_grad_(true);
   torch::Tensor data = params_.detach();
   offset = 0;
+  for (const policies::TorsoParameter& parameter : torso_parameters) {
+    int64_t size = 1;
+    for (int64_t d : parameter.shape) size *= d;
+    named_.emplace_back(parameter.name, data.narrow(0, offset, size).view(parameter.shape));
+    offset += size;
+  }
   for (const Layer& layer : layers) {
     named_.emplace_back(layer.name + ".weight", data.narrow(0, offset, layer.out * layer.in).view({layer.out, layer.in}));
     offset += layer.out * layer.in;
@@ -195,9 +216,14 @@ std::pair<torch::Tensor, torch::Tensor> Impala::Forward(const torch::Tensor& obs
     return view;
   };
   torch::Tensor h = obs;
+  if (!torso_.empty()) {
+    std::vector<torch::Tensor> torso_params;
+    for (int i = 0; i < torso_tensors_; ++i) torso_params.push_back(take(named_[i].second.sizes()));
+    h = torso_.Forward(obs, torso_params);
+  }
   torch::Tensor head;
   for (int l = 0; l < num_policy_layers_; ++l) {
-    const auto& weight = named_[2 * l].second;
+    const auto& weight = named_[torso_tensors_ + 2 * l].second;
     torch::Tensor w = take(weight.sizes());
     torch::Tensor b = take({weight.size(0)});
     if (l + 1 < num_policy_layers_) {
@@ -288,8 +314,8 @@ void Impala::UpdateValueScale(const torch::Tensor& vs) {
   --updates_;
   // Preserve the outputs: std' v' + mean' = std v + mean for every torso
   // output, so w' = w std / std' and b' = (std b + mean - mean') / std'.
-  torch::Tensor& weight = named_[2 * num_policy_layers_].second;
-  torch::Tensor& bias = named_[2 * num_policy_layers_ + 1].second;
+  torch::Tensor& weight = named_[torso_tensors_ + 2 * num_policy_layers_].second;
+  torch::Tensor& bias = named_[torso_tensors_ + 2 * num_policy_layers_ + 1].second;
   weight.mul_(old_std / std);
   bias.mul_(old_std).add_(old_mean - mean).div_(std);
 }
@@ -414,10 +440,13 @@ absl::Status Impala::Update(const Batch& sampled) {
 
 absl::StatusOr<v1::ParameterSet> Impala::ExportPolicy() const {
   try {
-    std::vector<std::pair<std::string, torch::Tensor>> policy(named_.begin(), named_.begin() + 2 * num_policy_layers_);
+    std::vector<std::pair<std::string, torch::Tensor>> policy(
+        named_.begin(), named_.begin() + torso_tensors_ + 2 * num_policy_layers_);
     ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(policy));
-    *set.mutable_policy() = policies::PolicySpecFor(options_.env.discrete ? policies::CategoricalPolicy::kKind : policies::GaussianPolicy::kKind,
-                                          options_.env, options_.hidden);
+    *set.mutable_policy() = policies::PolicySpecFor(
+        options_.env.discrete ? policies::CategoricalPolicy::kKind : policies::GaussianPolicy::kKind, options_.env,
+        options_.hidden);
+    RETURN_IF_ERROR(policies::SetTorso(options_.env, options_.torso, set.mutable_policy()));
     return set;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("cannot export the policy: ", e.what_without_backtrace()));
@@ -448,13 +477,17 @@ std::vector<Statistic> Impala::Statistics() const {
 
 int64_t Impala::UpdateMatmulFlops(int64_t batch) const {
   const int64_t rows = (options_.unroll_length + 1) * batch;
-  std::vector<int64_t> sizes = {obs_dim_};
+  std::vector<int64_t> sizes = {torso_.empty() ? obs_dim_ : torso_.out_dim()};
   for (int h : options_.hidden) sizes.push_back(h);
   sizes.push_back(head_outputs_);
   const int64_t value_head = 2 * rows * options_.hidden.back();
+  // The torso's convolutions: forward, weight gradients and (but for the
+  // first layer's, which autograd skips for the observations) input
+  // gradients, counted as three passes.
+  const int64_t torso = torso_.empty() ? 0 : 2 * rows * torso_.MultiplyAdds();
   const int64_t forward = MatmulFlops(sizes, rows) + value_head;
   const int64_t input_grads = MatmulFlops(sizes, rows, 1) + value_head;
-  return 2 * forward + input_grads;  // forward, weight gradients, input gradients
+  return 2 * forward + input_grads + 3 * torso;  // forward, weight gradients, input gradients
 }
 
 }  // namespace rill::learner

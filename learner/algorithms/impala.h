@@ -7,9 +7,9 @@
 // head (categorical logits for a discrete env; the mean and log-std of a
 // tanh-squashed Gaussian for a continuous one) and a baseline head V(x).
 // Torso plus policy head is exactly the MLP the actors run (a
-// CategoricalPolicy or GaussianPolicy), so it is exported as one. The torso
-// is one function of the observation batch, so a convolutional torso can
-// replace it later without touching the heads or the losses.
+// CategoricalPolicy or GaussianPolicy), so it is exported as one. For image
+// observations a convolutional torso (network.torso, TorchTorso) runs
+// first, shared by both heads, and is exported with the policy.
 //
 // One update on B unrolls of T steps, time-major:
 //   pi, V        = the network on x_0..x_T ((T+1) B rows at once), and on
@@ -47,6 +47,7 @@
 #include "learner/algorithms/interface.h"
 #include "learner/algorithms/training_state.h"
 #include "learner/algorithms/vtrace.h"
+#include "learner/torch_torso.h"
 #include "proto/config.pb.h"
 #include "proto/parameters.pb.h"
 #include "torch/torch.h"
@@ -56,6 +57,9 @@ namespace rill::learner {
 struct ImpalaOptions {
   envs::EnvSpec env;  // discrete: categorical policy; continuous: Gaussian
   std::vector<int> hidden = {64, 64};
+  // A convolutional torso before the MLP (image observations [C, H, W]);
+  // empty: none.
+  std::vector<v1::TorsoLayer> torso;
   int unroll_length = 20;
   VTraceOptions vtrace;  // gamma, rho_bar, c_bar, lambda
   double baseline_cost = 0.5;
@@ -104,7 +108,7 @@ class Impala final : public Algorithm {
   // counted).
   int64_t UpdateMatmulFlops(int64_t batch) const override;
 
-  // The network's parameters by name (policy.layers.<l>.*, baseline.*):
+  // The network's parameters by name (policy.torso.*, policy.layers.<l>.*, baseline.*):
   // live views, for tests.
   const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const { return named_; }
   int64_t env_steps_learned() const { return env_steps_learned_; }
@@ -128,7 +132,9 @@ class Impala final : public Algorithm {
   int64_t head_outputs_ = 0;  // discrete: num_actions; continuous: 2 * action_dim
   torch::Tensor params_;      // flat leaf, requires grad
   std::vector<std::pair<std::string, torch::Tensor>> named_;  // views into params_
-  int num_policy_layers_ = 0;  // torso layers + the policy head
+  TorchTorso torso_;           // empty without options_.torso
+  int torso_tensors_ = 0;      // the torso's entries at the start of named_
+  int num_policy_layers_ = 0;  // MLP layers + the policy head
   // Optimizer state (RMSProp: square_avg; Adam: exp_avg and square_avg).
   torch::Tensor square_avg_;
   torch::Tensor exp_avg_;

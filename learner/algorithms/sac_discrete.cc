@@ -10,13 +10,15 @@
 #include "learner/algorithms/checks.h"
 #include "policies/categorical.h"
 #include "policies/registry.h"
+#include "policies/spec.h"
 
 namespace rill::learner {
 namespace {
 
-// Layer sizes of one network obs -> hidden... -> one output per action.
-std::vector<int64_t> LayerSizes(const SacDiscreteOptions& options) {
-  std::vector<int64_t> sizes = {options.obs_dim};
+// Layer sizes of one network input -> hidden... -> one output per action,
+// the input being the observation or the torso's features.
+std::vector<int64_t> LayerSizes(const SacDiscreteOptions& options, int64_t input) {
+  std::vector<int64_t> sizes = {input};
   sizes.insert(sizes.end(), options.hidden.begin(), options.hidden.end());
   sizes.push_back(options.num_actions);
   return sizes;
@@ -34,12 +36,13 @@ envs::EnvSpec DiscreteEnv(const SacDiscreteOptions& options) {
 
 }  // namespace
 
-SacDiscrete::SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, FlatMlp critic)
+SacDiscrete::SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, FlatMlp critic, TorchTorso torso)
     : options_(options),
       target_entropy_(options.target_entropy_fraction * std::log(static_cast<double>(options.num_actions))),
       policy_(std::move(policy)),
       critic_(std::move(critic)),
       critic_target_(critic_.Clone()),
+      torso_(std::move(torso)),
       log_alpha_(torch::full({1}, std::log(options.initial_alpha),
                              torch::TensorOptions().dtype(torch::kFloat32).device(options.device))),
       log_alpha_grad_(torch::zeros_like(log_alpha_)),
@@ -58,6 +61,33 @@ SacDiscrete::SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, Flat
     state_.AddCounter(absl::StrCat(name, ".step"), &adam->step);
   }
   state_.AddCounter("updates", &updates_);
+  if (!torso_.empty()) {
+    const std::vector<policies::TorsoParameter> parameters = torso_.Parameters(policies::kPolicyPrefix);
+    torch::Tensor init = torch::empty({torso_.NumParameters()}, torch::kFloat32);
+    at::Generator generator = at::detail::createCPUGenerator(options.seed * 2654435761ULL + 3);
+    InitTorsoParameters(parameters, init, generator);
+    // Two buffers: .to() returns `init` itself on the CPU.
+    encoder_ = init.to(options.device, /*non_blocking=*/false, /*copy=*/true).requires_grad_(true);
+    encoder_target_ = init.to(options.device, /*non_blocking=*/false, /*copy=*/true);
+    encoder_adam_ = FlatAdam(encoder_, options.critic_lr);
+    state_.AddTensor("encoder", encoder_);
+    state_.AddTensor("encoder_target", encoder_target_);
+    state_.AddTensor("encoder_adam.exp_avg", encoder_adam_.exp_avg);
+    state_.AddTensor("encoder_adam.exp_avg_sq", encoder_adam_.exp_avg_sq);
+    state_.AddCounter("encoder_adam.step", &encoder_adam_.step);
+  }
+}
+
+std::vector<torch::Tensor> SacDiscrete::TorsoViews(const torch::Tensor& flat) const {
+  std::vector<torch::Tensor> views;
+  int64_t offset = 0;
+  for (const policies::TorsoParameter& parameter : torso_.Parameters(policies::kPolicyPrefix)) {
+    int64_t size = 1;
+    for (int64_t d : parameter.shape) size *= d;
+    views.push_back(flat.narrow(0, offset, size).view(parameter.shape));
+    offset += size;
+  }
+  return views;
 }
 
 absl::StatusOr<std::unique_ptr<Algorithm>> SacDiscrete::FromConfig(const AlgorithmContext& context) {
@@ -73,6 +103,8 @@ absl::StatusOr<std::unique_ptr<Algorithm>> SacDiscrete::FromConfig(const Algorit
   options.observation_type = context.env.observation_type;
   options.num_actions = context.env.num_actions;
   options.hidden = context.hidden();
+  options.torso = context.torso();
+  options.observation_shape = context.env.observation_shape;
   options.actor_lr = config.actor_lr();
   options.critic_lr = config.critic_lr();
   options.alpha_lr = config.alpha_lr();
@@ -120,15 +152,27 @@ absl::StatusOr<std::unique_ptr<SacDiscrete>> SacDiscrete::Create(const SacDiscre
   if (!options.device.is_cpu() && !options.device.is_cuda()) {
     return absl::InvalidArgumentError(absl::StrCat("unsupported device ", options.device.str()));
   }
+  TorchTorso torso;
+  if (!options.torso.empty()) {
+    const std::vector<int64_t>& shape = options.observation_shape;
+    if (shape.size() != 3 || shape[0] * shape[1] * shape[2] != options.obs_dim) {
+      return absl::InvalidArgumentError(absl::StrCat("a torso needs observation_shape [C, H, W] of obs_dim ",
+                                                     options.obs_dim, " elements, got [",
+                                                     absl::StrJoin(shape, ", "), "]"));
+    }
+    ASSIGN_OR_RETURN(torso, TorchTorso::Create(options.torso, {shape[0], shape[1], shape[2]}));
+  }
+  const int64_t input = torso.empty() ? options.obs_dim : torso.out_dim();
   std::vector<int64_t> hidden(options.hidden.begin(), options.hidden.end());
-  MlpShape policy_shape{options.obs_dim, hidden, options.num_actions, 1};
-  MlpShape critic_shape{options.obs_dim, hidden, options.num_actions, 2};
+  MlpShape policy_shape{input, hidden, options.num_actions, 1};
+  MlpShape critic_shape{input, hidden, options.num_actions, 2};
   ASSIGN_OR_RETURN(FlatMlp policy,
                    FlatMlp::Create(policy_shape, options.seed * 2654435761ULL + 1, options.device));
   ASSIGN_OR_RETURN(FlatMlp critic,
                    FlatMlp::Create(critic_shape, options.seed * 2654435761ULL + 2, options.device));
   try {
-    return std::unique_ptr<SacDiscrete>(new SacDiscrete(options, std::move(policy), std::move(critic)));
+    return std::unique_ptr<SacDiscrete>(
+        new SacDiscrete(options, std::move(policy), std::move(critic), std::move(torso)));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("cannot create SAC-discrete: ", e.what_without_backtrace()));
   }
@@ -199,9 +243,25 @@ void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   const int64_t b = batch.obs.size(0);
   const int64_t num_actions = options_.num_actions;
 
+  // 0. What the networks see: the observations, or the torso's features
+  // (of s with autograd, for the critic loss to train the encoder; of s'
+  // by the online encoder for the policy and by the target encoder for the
+  // target critics).
+  torch::Tensor features;  // torso(s), with its graph
+  torch::Tensor obs = batch.obs, next_obs = batch.next_obs, target_next_obs = batch.next_obs;
+  if (!torso_.empty()) {
+    {
+      torch::AutoGradMode enable(true);
+      features = torso_.Forward(batch.obs, TorsoViews(encoder_));
+    }
+    obs = features.detach();
+    next_obs = torso_.Forward(batch.next_obs, TorsoViews(encoder_.detach()));
+    target_next_obs = torso_.Forward(batch.next_obs, TorsoViews(encoder_target_));
+  }
+
   // 1. The policy on s' (rows [0, B)) and s (rows [B, 2B)) in one pass: it
   // does not change before its own step. Only the s rows are differentiated.
-  torch::Tensor logits = policy_.Forward(torch::cat({batch.next_obs, batch.obs}, 0), policy_trace_).squeeze(0);
+  torch::Tensor logits = policy_.Forward(torch::cat({next_obs, obs}, 0), policy_trace_).squeeze(0);
   torch::Tensor log_p = torch::log_softmax(logits, 1);  // [2B, A]
   torch::Tensor p = log_p.exp();
   torch::Tensor alpha = log_alpha_.exp();  // [1]; every loss uses the temperature before this update
@@ -209,7 +269,7 @@ void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   // 2. TD target, no gradient: the soft value of s' is an exact expectation,
   // V(s') = sum_a p'(a) (min(Q1t, Q2t)(s', a) - alpha logp'(a)), and
   // y = r + discount * V(s').
-  torch::Tensor q_next = critic_target_.Forward(batch.next_obs, target_trace_);  // [2, B, A]
+  torch::Tensor q_next = critic_target_.Forward(target_next_obs, target_trace_);  // [2, B, A]
   torch::Tensor soft_next = torch::minimum(q_next[0], q_next[1])
                                 .sub_(log_p.narrow(0, 0, b) * alpha)
                                 .mul_(p.narrow(0, 0, b))
@@ -220,13 +280,27 @@ void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   // so d loss / d Q_e(s, a) = (Q_e - y) / B (times the item's importance
   // weight), and zero for every other action's output.
   torch::Tensor index = batch.action.view({1, b, 1}).expand({2, b, 1});
-  torch::Tensor q = critic_.Forward(batch.obs, critic_trace_).gather(2, index);  // [2, B, 1]
+  torch::Tensor q = critic_.Forward(obs, critic_trace_).gather(2, index);  // [2, B, 1]
   torch::Tensor grad_taken = (q - target.view({1, b, 1})).mul_(1.0 / b);
   if (batch.weight.defined()) grad_taken.mul_(batch.weight.view({1, b, 1}));
   if (!grad_q_.defined() || grad_q_.size(1) != b) grad_q_ = torch::empty({2, b, num_actions}, q.options());
   grad_q_.zero_().scatter_(2, index, grad_taken);
-  critic_.Backward(critic_trace_, grad_q_, /*row_begin=*/0, /*weight_grads=*/true, std::nullopt);
+  const int64_t feature_dim = obs.size(1);
+  torch::Tensor grad_input =
+      critic_.Backward(critic_trace_, grad_q_, /*row_begin=*/0, /*weight_grads=*/true,
+                       torso_.empty() ? std::nullopt
+                                      : std::make_optional(std::pair<int64_t, int64_t>{0, feature_dim}));
   critic_adam_.Step(critic_.params(), critic_.grads());
+  if (!torso_.empty()) {
+    // Both critics' loss back through the shared encoder.
+    torch::Tensor grad_features = grad_input.sum(0);  // [B, F]
+    torch::Tensor grad_encoder;
+    {
+      torch::AutoGradMode enable(true);
+      grad_encoder = torch::autograd::grad({features}, {encoder_}, {grad_features})[0];
+    }
+    encoder_adam_.Step(encoder_, grad_encoder);
+  }
 
   // 4. Policy step through the updated critics, whose weights stay fixed.
   // Loss = mean_s sum_a p(a) f(a) with f = alpha logp - min(Q1, Q2); its
@@ -234,7 +308,7 @@ void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   // alpha logp term's own derivative, sum_a p_a d logp_a = 0, drops out).
   torch::Tensor pi_log_p = log_p.narrow(0, b, b);
   torch::Tensor pi_p = p.narrow(0, b, b);
-  torch::Tensor q_pi = critic_.Forward(batch.obs, pi_trace_);  // [2, B, A]
+  torch::Tensor q_pi = critic_.Forward(obs, pi_trace_);  // [2, B, A]
   torch::Tensor f = torch::addcmul(torch::minimum(q_pi[0], q_pi[1]).neg_(), pi_log_p, alpha);  // [B, A]
   torch::Tensor actor_loss = (pi_p * f).sum(1, /*keepdim=*/true);                             // [B, 1]
   if (!grad_logits_.defined() || grad_logits_.size(1) != b) {
@@ -257,6 +331,7 @@ void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
 
   // 6. Polyak: target = tau * online + (1 - tau) * target.
   critic_target_.params().lerp_(critic_.params(), options_.tau);
+  if (!torso_.empty()) encoder_target_.lerp_(encoder_.detach(), options_.tau);
 
   last_.q = q.view({2, b});
   last_.target = target;
@@ -300,8 +375,20 @@ std::vector<Statistic> SacDiscrete::Statistics() const {
 
 absl::StatusOr<v1::ParameterSet> SacDiscrete::ExportPolicy() const {
   try {
-    ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(policy_.NamedParameters(policies::kPolicyPrefix)));
-    *set.mutable_policy() = policies::PolicySpecFor(policies::CategoricalPolicy::kKind, DiscreteEnv(options_), options_.hidden);
+    std::vector<std::pair<std::string, torch::Tensor>> named;
+    if (!torso_.empty()) {
+      const std::vector<torch::Tensor> views = TorsoViews(encoder_.detach());
+      const std::vector<policies::TorsoParameter> parameters = torso_.Parameters(policies::kPolicyPrefix);
+      for (size_t i = 0; i < views.size(); ++i) named.emplace_back(parameters[i].name, views[i]);
+    }
+    for (auto& entry : policy_.NamedParameters(policies::kPolicyPrefix)) named.push_back(std::move(entry));
+    ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(named));
+    envs::EnvSpec env = DiscreteEnv(options_);
+    *set.mutable_policy() = policies::PolicySpecFor(policies::CategoricalPolicy::kKind, env, options_.hidden);
+    if (!torso_.empty()) {
+      env.observation_shape = options_.observation_shape;
+      RETURN_IF_ERROR(policies::SetTorso(env, options_.torso, set.mutable_policy()));
+    }
     return set;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("cannot export the policy: ", e.what_without_backtrace()));
@@ -310,7 +397,7 @@ absl::StatusOr<v1::ParameterSet> SacDiscrete::ExportPolicy() const {
 
 int64_t SacDiscrete::UpdateMatmulFlops(int64_t batch) const {
   // The policy and one critic have the same layer sizes.
-  const std::vector<int64_t> net = LayerSizes(options_);
+  const std::vector<int64_t> net = LayerSizes(options_, torso_.empty() ? options_.obs_dim : torso_.out_dim());
   const int64_t b = batch;
   int64_t flops = 0;
   flops += MatmulFlops(net, 2 * b);     // policy forward on s' and s
@@ -321,6 +408,13 @@ int64_t SacDiscrete::UpdateMatmulFlops(int64_t batch) const {
   flops += 2 * MatmulFlops(net, b);     // updated critics forward on s
   flops += MatmulFlops(net, b);         // policy weight gradients (s rows only)
   flops += MatmulFlops(net, b, 1);      // policy input gradients, layers >= 1
+  if (!torso_.empty()) {
+    // The encoder on s (forward, weight and input gradients), on s' online
+    // and by the target: five passes; the critics' first-layer input
+    // gradients too.
+    flops += 2 * 5 * b * torso_.MultiplyAdds();
+    flops += 2 * 2 * b * net[0] * net[1];
+  }
   return flops;
 }
 
@@ -330,6 +424,10 @@ std::map<std::string, torch::Tensor> SacDiscrete::ParametersForTesting() {
   for (auto& [name, t] : critic_.NamedParameters("critic")) named[name] = t;
   for (auto& [name, t] : critic_target_.NamedParameters("critic_target")) named[name] = t;
   named["log_alpha"] = log_alpha_;
+  if (!torso_.empty()) {
+    named["encoder"] = encoder_.detach();
+    named["encoder_target"] = encoder_target_;
+  }
   return named;
 }
 

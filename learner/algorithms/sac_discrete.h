@@ -30,6 +30,7 @@
 #include "envs/spec.h"
 #include "learner/algorithms/context.h"
 #include "learner/algorithms/interface.h"
+#include "learner/torch_torso.h"
 #include "learner/algorithms/training_state.h"
 #include "learner/algorithms/transitions.h"
 #include "learner/flat_adam.h"
@@ -45,6 +46,13 @@ struct SacDiscreteOptions {
   envs::ObservationType observation_type = envs::ObservationType::kFloat32;
   int num_actions = 0;  // >= 2
   std::vector<int> hidden = {256, 256};
+  // A convolutional torso (image observations of observation_shape
+  // [C, H, W], obs_dim = C * H * W) in front of the policy and the critics;
+  // empty: none. As in SAC-AE and DrQ, one encoder is shared: the critic
+  // loss trains it, the policy sees its features detached, and the target
+  // critics read a Polyak-averaged copy (at tau).
+  std::vector<v1::TorsoLayer> torso;
+  std::vector<int64_t> observation_shape;
   double actor_lr = 3e-4;
   double critic_lr = 3e-4;
   double alpha_lr = 3e-4;
@@ -94,7 +102,8 @@ class SacDiscrete final : public Algorithm {
   // "entropy" (mean entropy of pi(.|s) over the batch).
   std::vector<Statistic> Statistics() const override;
   // "policy", "critic", "critic_target", "log_alpha", the Adam states
-  // ("<net>_adam.exp_avg", ".exp_avg_sq", ".step") and "updates".
+  // ("<net>_adam.exp_avg", ".exp_avg_sq", ".step") and "updates"; with a
+  // torso also "encoder", "encoder_target" and "encoder_adam.*".
   TrainingState& state() override { return state_; }
   int64_t UpdateMatmulFlops(int64_t batch) const override;
 
@@ -114,7 +123,9 @@ class SacDiscrete final : public Algorithm {
   torch::Tensor LastTargetForTesting() const { return last_.target; }
 
  private:
-  SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, FlatMlp critic);
+  SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, FlatMlp critic, TorchTorso torso);
+  // Views of a flat torso buffer in the torso's parameter order.
+  std::vector<torch::Tensor> TorsoViews(const torch::Tensor& flat) const;
 
   absl::Status CheckBatch(const TransitionBatch& batch) const;
   void UpdateUnchecked(const TransitionBatch& batch);
@@ -124,6 +135,10 @@ class SacDiscrete final : public Algorithm {
   FlatMlp policy_;
   FlatMlp critic_;
   FlatMlp critic_target_;
+  TorchTorso torso_;               // empty without options_.torso
+  torch::Tensor encoder_;          // flat torso parameters (a leaf that requires grad)
+  torch::Tensor encoder_target_;   // their Polyak average
+  FlatAdam encoder_adam_;
   torch::Tensor log_alpha_;       // [1]
   torch::Tensor log_alpha_grad_;  // [1]
   FlatAdam policy_adam_, critic_adam_, alpha_adam_;

@@ -150,8 +150,9 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
       {"td3", C::kTd3, ActionSpaces::kContinuous, &FinalizeTd3, items::ItemKind::kTransition, &TransitionDuty},
       {"ddpg", C::kDdpg, ActionSpaces::kContinuous, &FinalizeDdpg, items::ItemKind::kTransition, &TransitionDuty},
       {"sac_discrete", C::kSacDiscrete, ActionSpaces::kDiscrete, &FinalizeSacDiscrete, items::ItemKind::kTransition,
-       &TransitionDuty},
-      {"impala", C::kImpala, ActionSpaces::kBoth, &FinalizeImpala, items::ItemKind::kUnroll, &ImpalaDuty},
+       &TransitionDuty, /*conv_torso=*/true},
+      {"impala", C::kImpala, ActionSpaces::kBoth, &FinalizeImpala, items::ItemKind::kUnroll, &ImpalaDuty,
+       /*conv_torso=*/true},
   };
   return *kSpecs;
 }

@@ -51,6 +51,9 @@ struct AlgorithmSpec {
   // section (item settings, synchronous mode).
   items::ItemKind item_kind = items::ItemKind::kTransition;
   ActorDuty (*actor_duty)(const v1::LearnerConfig& learner) = nullptr;
+  // Whether it trains a convolutional torso (network.torso) for image
+  // observations.
+  bool conv_torso = false;
 };
 
 // Every algorithm, in the oneof's order.

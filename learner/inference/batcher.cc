@@ -8,6 +8,8 @@
 #include "common/blas.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "envs/catalog.h"
+#include "envs/observation.h"
 #include "policies/registry.h"
 #include "proto/parameters.pb.h"
 
@@ -18,6 +20,14 @@ InferenceOptions InferenceOptions::FromConfig(const v1::ExperimentConfig& config
   options.max_batch = config.inference().max_batch();
   options.max_wait = absl::Microseconds(config.inference().max_wait_micros());
   options.seed = config.seed() + 7919;  // not the actors' or the learner's own streams
+  // A finalized config's env has a spec (finalization checked it).
+  absl::StatusOr<envs::EnvSpec> env = envs::ConfiguredEnvSpec(config.env());
+  if (env.ok()) {
+    options.observation_type = env->observation_type;
+  } else {
+    RILL_LOG(ERROR) << "inference: the config's env has no spec (" << env.status()
+                    << "); taking float32 observations only";
+  }
   return options;
 }
 
@@ -50,6 +60,12 @@ InferenceBatcher::InferenceBatcher(InferenceOptions options, LatestParameters la
                                       .Help("Actor streams that sent a request and are still open")
                                       .Register(*registry)
                                       .Add({});
+    auto& observation_bytes = prometheus::BuildCounter()
+                                  .Name("rill_inference_observation_bytes_total")
+                                  .Help("Bytes of observations the requests carried, by dtype (uint8: images)")
+                                  .Register(*registry);
+    metrics_.float32_observation_bytes = &observation_bytes.Add({{"dtype", "float32"}});
+    metrics_.uint8_observation_bytes = &observation_bytes.Add({{"dtype", "uint8"}});
   }
   thread_ = std::thread([this] { Loop(); });
 }
@@ -57,20 +73,33 @@ InferenceBatcher::InferenceBatcher(InferenceOptions options, LatestParameters la
 InferenceBatcher::~InferenceBatcher() { Stop(); }
 
 absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations, ActKind kind, ActDone done) {
-  if (!observations.defined() || observations.dim() != 2 || observations.scalar_type() != torch::kFloat32) {
+  const bool uint8 = observations.defined() && observations.scalar_type() == torch::kUInt8;
+  if (!observations.defined() || observations.dim() != 2 ||
+      (observations.scalar_type() != torch::kFloat32 && !uint8)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "observations must be a [rows, obs_dim] float32 tensor, got ",
+        "observations must be a [rows, obs_dim] float32 or uint8 tensor, got ",
         observations.defined() ? absl::StrCat(observations.dim(), "-d ", c10::toString(observations.scalar_type()))
                                : "none"));
+  }
+  if (uint8 && options_.observation_type != envs::ObservationType::kUint8) {
+    return absl::InvalidArgumentError(absl::StrCat("observations are uint8, but the env observes ",
+                                                   envs::ObservationTypeName(options_.observation_type),
+                                                   ": send them as they are, float32"));
   }
   const int64_t rows = observations.size(0);
   if (rows < 1 || rows > kMaxRequestRows || observations.size(1) < 1) {
     return absl::InvalidArgumentError(absl::StrCat("observations have shape [", rows, ", ", observations.size(1),
                                                    "]; rows must be 1..", kMaxRequestRows, " and obs_dim >= 1"));
   }
-  if (!torch::isfinite(observations).all().item<bool>()) {
+  const double received_bytes = static_cast<double>(observations.nbytes());
+  if (uint8) {
+    // Images: the floats a local policy would see (envs/observation.h).
+    observations = observations.to(torch::kFloat32).mul_(envs::kUint8ObservationScale);
+  } else if (!torch::isfinite(observations).all().item<bool>()) {
     return absl::InvalidArgumentError("observations hold a NaN or infinite value");
   }
+  prometheus::Counter* received = uint8 ? metrics_.uint8_observation_bytes : metrics_.float32_observation_bytes;
+  if (received != nullptr) received->Increment(received_bytes);
   absl::MutexLock lock(&mu_);
   if (stopped_) return absl::CancelledError("the inference service is shutting down");
   auto [it, inserted] = stream_rows_.try_emplace(stream, rows);

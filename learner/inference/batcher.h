@@ -15,6 +15,12 @@
 // information for IMPALA, deterministic for the evaluator) batch
 // separately.
 //
+// Observations arrive as float32, or as uint8 from the actors of an image
+// env (a quarter of the bytes on the wire); Submit scales those by 1/255
+// (envs/observation.h, as a local policy does), on the submitting thread
+// rather than the inference thread, so the forward sees the same floats
+// either way.
+//
 // Thread safety: Submit, StreamRows, StreamClosed, Stats and Stop may be
 // called from any thread. `done` callbacks run on the inference thread (or
 // on the caller of Stop) and must not block; they must not call Submit.
@@ -34,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "envs/spec.h"
 #include "parameters/parameter_service.h"
 #include "policies/interface.h"
 #include "learner/torch_policy.h"
@@ -54,9 +61,14 @@ struct InferenceOptions {
   absl::Duration max_wait = absl::Milliseconds(2);
   // Seeds the policy's exploration noise.
   uint64_t seed = 1;
+  // The element type of the env's observations: uint8 requests are taken
+  // only for a uint8 env. Float32 requests are taken from any env (a uint8
+  // env's already scaled by 1/255).
+  envs::ObservationType observation_type = envs::ObservationType::kFloat32;
 
   // The options of a finalized config's `inference` block, seeded from its
-  // `seed`: the same for the learner's own service and `rill inference`.
+  // `seed`, for its env's observation type: the same for the learner's own
+  // service and `rill inference`.
   static InferenceOptions FromConfig(const v1::ExperimentConfig& config);
 };
 
@@ -89,18 +101,21 @@ class InferenceBatcher {
 
   // Starts the inference thread. With a registry it exports
   // rill_inference_batch_rows, _queue_wait_seconds, _forward_seconds
-  // (histograms), _requests_total and _connected_streams.
+  // (histograms), _requests_total, _connected_streams and
+  // _observation_bytes_total{dtype} (what the requests carried, "float32" or
+  // "uint8").
   InferenceBatcher(InferenceOptions options, LatestParameters latest, prometheus::Registry* registry = nullptr);
   ~InferenceBatcher();  // Stop()
   InferenceBatcher(const InferenceBatcher&) = delete;
   InferenceBatcher& operator=(const InferenceBatcher&) = delete;
 
   // Queues `observations` of stream `stream`. InvalidArgument at once (and
-  // `done` is never called) unless they are a [b, d] float32 tensor with
-  // 1 <= b <= kMaxRequestRows and every value finite; Cancelled after Stop.
-  // Otherwise `done` runs exactly once: with the rows' results, or
-  // InvalidArgument when d is not the policy's obs_dim, Unavailable before
-  // the first published version, Internal if the policy fails.
+  // `done` is never called), naming the problem, unless they are a [b, d]
+  // tensor with 1 <= b <= kMaxRequestRows, either float32 with every value
+  // finite or uint8 for a uint8 env (options.observation_type); Cancelled
+  // after Stop. Otherwise `done` runs exactly once: with the rows' results,
+  // or InvalidArgument when d is not the policy's obs_dim, Unavailable
+  // before the first published version, Internal if the policy fails.
   absl::Status Submit(int64_t stream, torch::Tensor observations, ActKind kind, ActDone done)
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -116,7 +131,7 @@ class InferenceBatcher {
 
  private:
   struct Pending {
-    torch::Tensor observations;
+    torch::Tensor observations;  // float32
     ActDone done;
     absl::Time arrived;
   };
@@ -141,6 +156,8 @@ class InferenceBatcher {
     prometheus::Histogram* forward_seconds = nullptr;
     prometheus::Counter* requests = nullptr;
     prometheus::Gauge* connected_streams = nullptr;
+    prometheus::Counter* float32_observation_bytes = nullptr;
+    prometheus::Counter* uint8_observation_bytes = nullptr;
   } metrics_;
 
   mutable absl::Mutex mu_;

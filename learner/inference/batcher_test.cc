@@ -7,6 +7,8 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "envs/observation.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
 #include "policies/registry.h"
@@ -222,6 +224,75 @@ TEST(InferenceBatcherTest, BadObservationsAreRefusedWithoutHurtingTheirBatch) {
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::allclose((*good.result)->actions, Act(*direct, obs, true), 1e-5, 1e-6));
   EXPECT_FALSE(ignored.arrived.HasBeenNotified());
+}
+
+// The floats an actor's local policy acts on for `pixels` ([rows, d] uint8):
+// envs/observation.h's scaling.
+torch::Tensor LocalPolicyFloats(const torch::Tensor& pixels) {
+  envs::EnvSpec spec;
+  spec.observation_shape = {pixels.size(1)};
+  spec.observation_type = envs::ObservationType::kUint8;
+  std::vector<float> scratch;
+  const float* floats = envs::ObservationsAsFloat(spec, pixels.data_ptr<uint8_t>(), pixels.size(0), &scratch);
+  return torch::from_blob(const_cast<float*>(floats), {pixels.size(0), pixels.size(1)}, torch::kFloat32).clone();
+}
+
+TEST(InferenceBatcherTest, Uint8ObservationsActExactlyAsTheirFloatsScaledBy1Over255) {
+  parameters::ParameterStore store;
+  std::unique_ptr<policies::Policy> direct = PublishPolicy(store, 1, 7);
+  InferenceOptions options;
+  options.max_batch = 4;  // each request a batch of its own, of the same size
+  options.max_wait = absl::Hours(1);
+  options.observation_type = envs::ObservationType::kUint8;
+  InferenceBatcher batcher(options, From(store));
+  const torch::Tensor pixels = torch::randint(0, 256, {4, 3}, torch::kUInt8);
+  const torch::Tensor floats = LocalPolicyFloats(pixels);
+  for (ActKind kind : {ActKind::kDeterministic, ActKind::kExploreWithBehaviour}) {
+    Answer from_pixels, from_floats;
+    ASSERT_TRUE(batcher.Submit(1, pixels, kind, from_pixels.Callback()).ok());
+    ASSERT_TRUE(from_pixels.Wait());
+    ASSERT_TRUE(batcher.Submit(2, floats, kind, from_floats.Callback()).ok());
+    ASSERT_TRUE(from_floats.Wait());
+    ASSERT_TRUE(from_pixels.result->ok()) << from_pixels.result->status();
+    ASSERT_TRUE(from_floats.result->ok()) << from_floats.result->status();
+    if (kind == ActKind::kDeterministic) {
+      EXPECT_TRUE(torch::equal((*from_pixels.result)->actions, (*from_floats.result)->actions));
+      torch::NoGradGuard no_grad;
+      EXPECT_TRUE(torch::allclose((*from_pixels.result)->actions, Act(*direct, floats, true), 1e-5, 1e-6));
+    } else {
+      // Sampled actions differ; what they are drawn from does not.
+      EXPECT_TRUE(torch::equal((*from_pixels.result)->distribution, (*from_floats.result)->distribution));
+    }
+  }
+}
+
+TEST(InferenceBatcherTest, Uint8ObservationsOfAFloatEnvOrOfTheWrongShapeAreRefusedByName) {
+  parameters::ParameterStore store;
+  PublishPolicy(store, 1, 7);
+  InferenceOptions options;
+  options.max_batch = 1;
+  InferenceBatcher float_env(options, From(store));
+  Answer ignored;
+  const absl::Status refused =
+      float_env.Submit(1, torch::zeros({2, 3}, torch::kUInt8), ActKind::kExplore, ignored.Callback());
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.message()), ::testing::HasSubstr("uint8, but the env observes float32"));
+
+  options.observation_type = envs::ObservationType::kUint8;
+  InferenceBatcher image_env(options, From(store));
+  const absl::Status images = image_env.Submit(1, torch::zeros({2, 1, 3}, torch::kUInt8), ActKind::kExplore,
+                                               ignored.Callback());
+  EXPECT_EQ(images.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(images.message()), ::testing::HasSubstr("[rows, obs_dim] float32 or uint8"));
+  const absl::Status int64 =
+      image_env.Submit(1, torch::zeros({2, 3}, torch::kInt64), ActKind::kExplore, ignored.Callback());
+  EXPECT_THAT(std::string(int64.message()), ::testing::HasSubstr("float32 or uint8 tensor, got 2-d Long"));
+  EXPECT_FALSE(ignored.arrived.HasBeenNotified());
+  Answer wide;
+  ASSERT_TRUE(image_env.Submit(2, torch::zeros({2, 5}, torch::kUInt8), ActKind::kExplore, wide.Callback()).ok());
+  ASSERT_TRUE(wide.Wait());
+  EXPECT_EQ(wide.result->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(wide.result->status().message()), ::testing::HasSubstr("the policy takes obs_dim 3"));
 }
 
 TEST(InferenceBatcherTest, UnavailableBeforeTheFirstVersionAndCancelledOnStop) {

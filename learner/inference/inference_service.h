@@ -5,10 +5,12 @@
 // steps its envs between two requests, and an unread request stays in the
 // transport's flow control).
 //
-// A bad request (not a [rows, obs_dim] float32 tensor of finite values, the
-// wrong obs_dim, behaviour with deterministic) ends that stream with
-// INVALID_ARGUMENT naming the field; the other streams, the ones batched
-// with it included, are answered as usual.
+// Observations come as float32, or as uint8 from the actors of an image env
+// (the batcher scales them by 1/255). A bad request (not a [rows, obs_dim]
+// tensor of finite float32 values or, for a uint8 env, of uint8; the wrong
+// obs_dim; behaviour with deterministic) ends that stream with
+// INVALID_ARGUMENT naming the field and the problem; the other streams,
+// the ones batched with it included, are answered as usual.
 #ifndef RILL_LEARNER_INFERENCE_INFERENCE_SERVICE_H_
 #define RILL_LEARNER_INFERENCE_INFERENCE_SERVICE_H_
 

@@ -6,6 +6,7 @@
 
 #include "common/grpc_util.h"
 #include "common/torch_tensor.h"
+#include "envs/observation.h"
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
 #include "policies/registry.h"
@@ -23,7 +24,8 @@ struct Served {
   std::unique_ptr<InferenceServiceImpl> service;
   StartedServer server;
 
-  explicit Served(int max_batch) {
+  // `observation_type`: the env's (uint8 for images).
+  explicit Served(int max_batch, envs::ObservationType observation_type = envs::ObservationType::kFloat32) {
     v1::PolicySpec spec;
     spec.set_kind("gaussian");
     spec.set_obs_dim(3);
@@ -40,6 +42,7 @@ struct Served {
     InferenceOptions options;
     options.max_batch = max_batch;
     options.max_wait = absl::Hours(1);
+    options.observation_type = observation_type;
     batcher = std::make_unique<InferenceBatcher>(options, [this] { return store.Latest(); });
     service = std::make_unique<InferenceServiceImpl>(batcher.get());
     absl::StatusOr<StartedServer> started = StartGrpcServer("127.0.0.1:0", {service.get()}, kMessageBytes);
@@ -136,6 +139,7 @@ TEST(InferenceServiceTest, BadObservationsEndOnlyTheirStreamWithInvalidArgument)
   with_nan[0][0] = std::numeric_limits<float>::quiet_NaN();
   const std::vector<Case> cases = {{"float64", torch::zeros({2, 3}, torch::kFloat64)},
                                    {"NaN", with_nan},
+                                   {"uint8 of a float32 env", torch::zeros({2, 3}, torch::kUInt8)},
                                    {"wrong width", torch::zeros({2, 7})},
                                    {"behaviour with deterministic", torch::zeros({2, 3}), true}};
   for (const Case& c : cases) {
@@ -157,6 +161,36 @@ TEST(InferenceServiceTest, BadObservationsEndOnlyTheirStreamWithInvalidArgument)
     torch::NoGradGuard no_grad;
     EXPECT_TRUE(torch::allclose(*ToTorch(response.actions()), Act(*served.direct, obs, true), 1e-5, 1e-6));
   }
+}
+
+// An image env's actors send their pixels as uint8 (a quarter of the
+// bytes); they are acted on exactly as their floats / 255 would be, and a
+// row of the wrong width is refused as a float one is.
+TEST(InferenceServiceTest, Uint8ObservationsAreAnsweredAsTheirFloatsScaledBy1Over255) {
+  Served served(2, envs::ObservationType::kUint8);
+  ActorStream actor(served);
+  const torch::Tensor pixels = torch::randint(0, 256, {2, 3}, torch::kUInt8);
+  const torch::Tensor floats = pixels.to(torch::kFloat32) * envs::kUint8ObservationScale;
+  v1::ActResponse from_pixels, from_floats;
+  ASSERT_TRUE(actor.Send(pixels));
+  ASSERT_TRUE(actor.stream->Read(&from_pixels));
+  ASSERT_TRUE(actor.Send(floats));
+  ASSERT_TRUE(actor.stream->Read(&from_floats));
+  EXPECT_TRUE(torch::equal(*ToTorch(from_pixels.actions()), *ToTorch(from_floats.actions())));
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(*ToTorch(from_pixels.actions()), Act(*served.direct, floats, true), 1e-5, 1e-6));
+  actor.stream->WritesDone();
+  EXPECT_TRUE(actor.stream->Finish().ok());
+
+  ActorStream wide(served);
+  ASSERT_TRUE(wide.Send(torch::zeros({2, 5}, torch::kUInt8)));
+  EXPECT_FALSE(wide.stream->Read(&from_pixels));
+  const grpc::Status status = wide.stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("ActRequest.observations: observations have 5 columns; the policy takes "
+                                        "obs_dim 3"),
+            std::string::npos)
+      << status.error_message();
 }
 
 }  // namespace

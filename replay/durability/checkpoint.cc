@@ -183,8 +183,15 @@ absl::Status WriteTableFile(const std::string& path, const v1::TableConfig& conf
   AppendRaw(&record, snapshot.column_item_bytes.data(), snapshot.column_item_bytes.size());
   RETURN_IF_ERROR(writer.Write(record));
 
+  // A compressed column's rows vary in size: its mean row stands for them.
   int64_t row_bytes = 16;
-  for (int64_t bytes : snapshot.column_item_bytes) row_bytes += bytes;
+  for (size_t c = 0; c < snapshot.column_item_bytes.size(); ++c) {
+    if (snapshot.columns[c] != nullptr) {
+      row_bytes += snapshot.column_item_bytes[c];
+    } else if (snapshot.num_rows > 0) {
+      row_bytes += static_cast<int64_t>(snapshot.stored[c].size()) / snapshot.num_rows + 4;
+    }
+  }
   const int64_t per_chunk = std::max<int64_t>(1, kChunkBytes / row_bytes);
   const int64_t n = snapshot.size();
   for (int64_t begin = 0; begin < n; begin += per_chunk) {
@@ -199,6 +206,21 @@ absl::Status WriteTableFile(const std::string& path, const v1::TableConfig& conf
       for (int64_t i = 0; i < count; ++i) AppendRaw(&record, &snapshot.priorities[snapshot.order[begin + i]], 1);
     }
     for (size_t c = 0; c < snapshot.columns.size(); ++c) {
+      if (snapshot.columns[c] == nullptr) {
+        // Compressed (the header's config says so): each row's size, then
+        // the rows' frames back to back.
+        const std::vector<uint64_t>& offsets = snapshot.stored_offsets[c];
+        for (int64_t i = 0; i < count; ++i) {
+          const size_t row = static_cast<size_t>(snapshot.order[begin + i]);
+          const uint32_t size = static_cast<uint32_t>(offsets[row + 1] - offsets[row]);
+          AppendRaw(&record, &size, 1);
+        }
+        for (int64_t i = 0; i < count; ++i) {
+          const size_t row = static_cast<size_t>(snapshot.order[begin + i]);
+          record.append(snapshot.stored[c].data() + offsets[row], offsets[row + 1] - offsets[row]);
+        }
+        continue;
+      }
       const int64_t bytes = snapshot.column_item_bytes[c];
       for (int64_t i = 0; i < count; ++i) {
         record.append(snapshot.columns[c].get() + snapshot.order[begin + i] * bytes, static_cast<size_t>(bytes));
@@ -265,8 +287,10 @@ absl::StatusOr<v1::TableConfig> ReadTableHeader(RecordReader& reader, const std:
   return config;
 }
 
-// Reads the rest of a table file (after its header) into `table`.
-absl::Status RestoreTableFile(RecordReader& reader, const std::string& path, Table* table) {
+// Reads the rest of a table file (after its header, whose config is
+// `checkpointed`) into `table`.
+absl::Status RestoreTableFile(RecordReader& reader, const std::string& path, const v1::TableConfig& checkpointed,
+                              Table* table) {
   auto corrupt = [&](const std::string& why) {
     return absl::DataLossError(absl::StrCat("'", path, "': ", why));
   };
@@ -281,6 +305,17 @@ absl::Status RestoreTableFile(RecordReader& reader, const std::string& path, Tab
   }
   const TableMeta m = *meta;
   const std::vector<int64_t> item_bytes(column_bytes, column_bytes + m.num_columns);
+  // How the checkpoint stored each column: its own config's compression
+  // (none in the files of the releases before it).
+  std::vector<Codec> codecs;
+  bool compressed = false;
+  for (const v1::ColumnSpec& spec : checkpointed.signature().columns()) {
+    codecs.push_back(ColumnCodec::ForColumn(checkpointed, spec.name()).codec());
+    compressed |= ColumnCodec(codecs.back(), 0).compresses();
+  }
+  if (compressed && static_cast<int>(codecs.size()) != m.num_columns) {
+    return corrupt(absl::StrCat(m.num_columns, " columns, but its config's signature has ", codecs.size()));
+  }
   int64_t restored = 0;
   while (true) {
     RETURN_IF_ERROR(reader.Next(&record));
@@ -304,12 +339,28 @@ absl::Status RestoreTableFile(RecordReader& reader, const std::string& path, Tab
       return corrupt("short chunk");
     }
     items.priorities = priorities;
-    for (int64_t bytes : item_bytes) {
+    if (compressed) items.codecs = codecs;
+    for (size_t c = 0; c < item_bytes.size(); ++c) {
       const char* column;
-      if (!TakeRaw(record, &offset, *count * static_cast<size_t>(bytes), &column)) return corrupt("short chunk");
+      if (compressed && ColumnCodec(codecs[c], 0).compresses()) {
+        const uint32_t* sizes;
+        if (!TakeRaw(record, &offset, *count, &sizes)) return corrupt("short chunk");
+        uint64_t total = 0;
+        for (uint64_t i = 0; i < *count; ++i) total += sizes[i];
+        if (!TakeRaw(record, &offset, total, &column)) return corrupt("short chunk");
+        items.sizes.push_back(sizes);
+        items.columns.push_back(column);
+        continue;
+      }
+      if (!TakeRaw(record, &offset, *count * static_cast<size_t>(item_bytes[c]), &column)) {
+        return corrupt("short chunk");
+      }
+      if (compressed) items.sizes.push_back(nullptr);
       items.columns.push_back(column);
     }
-    RETURN_IF_ERROR(table->RestoreItems(items));
+    absl::Status st = table->RestoreItems(items);
+    if (absl::IsDataLoss(st)) return corrupt(std::string(st.message()));
+    RETURN_IF_ERROR(st);
     restored += items.count;
   }
   return table->RestoreCounters(m.default_priority, m.inserts, m.samples, m.deletes);
@@ -320,6 +371,8 @@ absl::Status RestoreTableFile(RecordReader& reader, const std::string& path, Tab
 absl::Status CheckTableConfigMatches(const v1::TableConfig& checkpointed, const v1::TableConfig& configured) {
   google::protobuf::util::MessageDifferencer differencer;
   differencer.IgnoreField(v1::TableConfig::descriptor()->FindFieldByName("rate_limiter"));
+  // How columns are stored is no layout: a restore converts (Table::RestoreItems).
+  differencer.IgnoreField(v1::TableConfig::descriptor()->FindFieldByName("compression"));
   std::string differences;
   differencer.ReportDifferencesToString(&differences);
   if (differencer.Compare(checkpointed, configured)) return absl::OkStatus();
@@ -368,7 +421,7 @@ absl::StatusOr<CheckpointSummary> CheckpointStore::Write(const v1::ReplayConfig&
     TableSnapshot snapshot = table->Snapshot();
     summary.pause = std::max(summary.pause, snapshot.pause);
     summary.items += snapshot.size();
-    summary.bytes += snapshot.size() * table->item_bytes();
+    summary.bytes += snapshot.bytes;
     RETURN_IF_ERROR(WriteTableFile(absl::StrCat(temporary, "/", TableFileName(static_cast<int>(i))),
                                    config.tables(static_cast<int>(i)), snapshot));
   }
@@ -450,7 +503,12 @@ absl::StatusOr<std::optional<CheckpointSummary>> CheckpointStore::RestoreLatest(
           "]; restore it with its own config or move the durability dir away"));
     }
     // Open every file and check its config before restoring anything.
-    std::vector<std::pair<RecordReader, int>> readers;  // reader, config index
+    struct OpenTableFile {
+      RecordReader reader;
+      int index;                      // in the config
+      v1::TableConfig checkpointed;  // the file's own
+    };
+    std::vector<OpenTableFile> readers;
     absl::Status status;
     for (size_t i = 0; i < manifest->table_names.size() && status.ok(); ++i) {
       const std::string path = absl::StrCat(folder, "/", TableFileName(static_cast<int>(i)));
@@ -472,11 +530,11 @@ absl::StatusOr<std::optional<CheckpointSummary>> CheckpointStore::RestoreLatest(
         break;
       }
       RETURN_IF_ERROR(CheckTableConfigMatches(*checkpointed, config.tables(index)));
-      readers.emplace_back(*std::move(reader), index);
+      readers.push_back(OpenTableFile{*std::move(reader), index, *std::move(checkpointed)});
     }
     for (size_t i = 0; i < readers.size() && status.ok(); ++i) {
-      status = RestoreTableFile(readers[i].first, absl::StrCat(folder, "/", TableFileName(static_cast<int>(i))),
-                                (*tables)[readers[i].second].get());
+      status = RestoreTableFile(readers[i].reader, absl::StrCat(folder, "/", TableFileName(static_cast<int>(i))),
+                                readers[i].checkpointed, (*tables)[readers[i].index].get());
     }
     if (status.ok()) return std::optional<CheckpointSummary>(manifest->summary);
     RILL_LOG(WARNING) << "skipping corrupt checkpoint '" << folder << "': " << status.message();

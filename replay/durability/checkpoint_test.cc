@@ -84,6 +84,11 @@ Contents ContentsOf(const Table& table) {
     c.times_sampled.push_back(s.times_sampled[row]);
     std::string payload;
     for (size_t col = 0; col < s.columns.size(); ++col) {
+      if (s.columns[col] == nullptr) {  // compressed: the row's frame
+        const std::vector<uint64_t>& offsets = s.stored_offsets[col];
+        payload.append(s.stored[col], offsets[row], offsets[row + 1] - offsets[row]);
+        continue;
+      }
       payload.append(s.columns[col].get() + row * s.column_item_bytes[col], s.column_item_bytes[col]);
     }
     c.rows.push_back(payload);
@@ -315,6 +320,105 @@ TEST(CheckpointTest, ATableConfigThatDiffersIsRefusedNamingTheTableAndField) {
   summary = store->RestoreLatest(retuned, &restored);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(restored[0]->Stats().size, 10);
+}
+
+void InsertFrames(Table& table, uint64_t begin, uint64_t end) {
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table.Insert(FrameInsertRequest(Range(begin, end)), absl::Now() + absl::Seconds(5), &stored).ok());
+}
+
+// Samples `batch` items of a restored frame table and checks their bytes.
+void ExpectFramesOfTheirKeys(Table& table, int batch) {
+  v1::SampleResponse response;
+  ASSERT_TRUE(table.Sample(batch, absl::Now() + absl::Seconds(5), &response).ok());
+  EXPECT_TRUE(FrameRowsMatchKeys(response));
+}
+
+TEST(CheckpointTest, CompressedColumnsAreWrittenCompressedAndRestoreIntoEitherCodec) {
+  const v1::ReplayConfig compressed = OneTable(FrameTableConfig(1000, /*compressed=*/true));
+  std::vector<std::unique_ptr<Table>> tables = Tables(compressed);
+  InsertFrames(*tables[0], 0, 500);
+  const std::string dir = FreshTestDir("compressed-checkpoint");
+  auto store = *CheckpointStore::Open(dir, 2);
+  absl::StatusOr<CheckpointSummary> written = store->Write(compressed, Raw(tables), 0);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->items, 500);
+  EXPECT_EQ(written->bytes, tables[0]->Stats().bytes);
+  // The file holds the frames compressed: well under the 500 * 400 bytes of
+  // the frames as they are.
+  EXPECT_LT(fs::file_size(written->path + "/table-0.rtbl"), 500u * 8 + 500u * 400 / 2);
+
+  std::vector<std::unique_ptr<Table>> restored = Tables(compressed);
+  ASSERT_TRUE(store->RestoreLatest(compressed, &restored).ok());
+  EXPECT_EQ(ContentsOf(*restored[0]), ContentsOf(*tables[0]));
+  EXPECT_EQ(restored[0]->Stats().bytes, tables[0]->Stats().bytes);
+  ExpectFramesOfTheirKeys(*restored[0], 256);
+
+  // Compression off in the config: the same checkpoint restores, decompressed.
+  const v1::ReplayConfig plain = OneTable(FrameTableConfig(1000, /*compressed=*/false));
+  restored = Tables(plain);
+  absl::StatusOr<std::optional<CheckpointSummary>> summary = store->RestoreLatest(plain, &restored);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_TRUE(summary->has_value());
+  EXPECT_EQ(restored[0]->Stats().size, 500);
+  EXPECT_EQ(restored[0]->Stats().bytes, 500 * (400 + 8));
+  ExpectFramesOfTheirKeys(*restored[0], 256);
+}
+
+TEST(CheckpointTest, AnUncompressedCheckpointRestoresIntoACompressedTable) {
+  const v1::ReplayConfig plain = OneTable(FrameTableConfig(1000, false));
+  std::vector<std::unique_ptr<Table>> tables = Tables(plain);
+  InsertFrames(*tables[0], 0, 100);
+  const std::string dir = FreshTestDir("plain-to-compressed");
+  auto store = *CheckpointStore::Open(dir, 2);
+  ASSERT_TRUE(store->Write(plain, Raw(tables), 0).ok());
+
+  const v1::ReplayConfig compressed = OneTable(FrameTableConfig(1000, true, /*level=*/5));
+  std::vector<std::unique_ptr<Table>> restored = Tables(compressed);
+  ASSERT_TRUE(store->RestoreLatest(compressed, &restored).ok());
+  EXPECT_EQ(restored[0]->Stats().size, 100);
+  EXPECT_LT(restored[0]->Stats().bytes, tables[0]->Stats().bytes / 2);
+  ExpectFramesOfTheirKeys(*restored[0], 100);
+}
+
+TEST(CheckpointTest, ACorruptFrameUnderAValidChecksumIsACorruptCheckpointNamingColumnAndKey) {
+  const v1::ReplayConfig config = OneTable(FrameTableConfig(1000, true));
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  InsertFrames(*tables[0], 0, 10);
+  const std::string dir = FreshTestDir("corrupt-frame");
+  auto store = *CheckpointStore::Open(dir, 2);
+  absl::StatusOr<CheckpointSummary> written = store->Write(config, Raw(tables), 0);
+  ASSERT_TRUE(written.ok());
+
+  // Rewrite the table file with the first frame's magic number broken and
+  // every record's checksum valid: damage the checksums cannot see.
+  const std::string path = written->path + "/table-0.rtbl";
+  std::vector<std::string> records;
+  {
+    RecordReader reader = *RecordReader::Open(path);
+    std::string record;
+    while (reader.Next(&record).ok()) records.push_back(record);
+  }
+  ASSERT_EQ(records.size(), 4u);  // header, counters, one chunk, end
+  // The chunk: count, 10 keys, 10 times sampled, 10 frame sizes, the frames.
+  const size_t first_frame = 8 + 10 * 8 + 10 * 4 + 10 * 4;
+  ASSERT_EQ(records[2].substr(first_frame, 4), std::string("\x28\xb5\x2f\xfd", 4));  // zstd's magic
+  records[2][first_frame] = '\x00';
+  {
+    RecordWriter writer = *RecordWriter::Create(path);
+    for (const std::string& record : records) ASSERT_TRUE(writer.Write(record).ok());
+    ASSERT_TRUE(writer.SyncAndClose().ok());
+  }
+
+  std::vector<std::unique_ptr<Table>> restored = Tables(config);
+  std::vector<SkippedCheckpoint> skipped;
+  absl::StatusOr<std::optional<CheckpointSummary>> summary = store->RestoreLatest(config, &restored, &skipped);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_FALSE(summary->has_value());  // the only checkpoint, passed over
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_THAT(skipped[0].reason, HasSubstr("table-0.rtbl"));
+  EXPECT_THAT(skipped[0].reason, HasSubstr("column 'frame' of the restored item with key 0"));
+  EXPECT_EQ(restored[0]->Stats().size, 0);
 }
 
 TEST(CheckpointTest, KeepsOnlyTheNewestKeepLatestCheckpoints) {

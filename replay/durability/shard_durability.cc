@@ -87,20 +87,28 @@ SkippedLoss JudgeSkippedCheckpoints(v1::DurabilityConfig::Mode mode, const std::
 
 // Inserts one log record's items into their table.
 absl::Status ApplyLogRecord(const std::string& dir, const absl::flat_hash_map<std::string, Table*>& by_name,
-                            std::string_view payload, v1::InsertRequest* request) {
-  if (!request->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    return absl::DataLossError("a write-ahead log record with a valid checksum does not parse");
+                            std::string_view payload, EncodedInsert* record) {
+  absl::Status parsed = EncodedInsert::ParseLogRecord(payload, record);
+  if (!parsed.ok()) {
+    return absl::DataLossError(absl::StrCat("the write-ahead log in '", dir, "': ", parsed.message()));
   }
-  auto it = by_name.find(request->table());
+  const v1::InsertRequest& request = record->request();
+  auto it = by_name.find(request.table());
   if (it == by_name.end()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the write-ahead log in '", dir, "' holds items of table '", request->table(),
+        "the write-ahead log in '", dir, "' holds items of table '", request.table(),
         "', which the config does not have; restore it with its own config or move the durability dir away"));
   }
-  absl::Status st = it->second->ReplayInsert(*request);
+  absl::Status st = it->second->ReplayInsert(record);
   if (absl::IsInvalidArgument(st)) {
     return absl::FailedPreconditionError(
         absl::StrCat("the write-ahead log in '", dir, "' does not fit the config: ", st.message()));
+  }
+  if (absl::IsDataLoss(st)) {
+    // A record whose checksum holds but whose compressed items do not
+    // decompress: written damaged, not torn. Nothing of it is stored.
+    return absl::DataLossError(absl::StrCat("the write-ahead log in '", dir, "' holds a damaged record: ",
+                                            st.message()));
   }
   return st;
 }
@@ -211,10 +219,10 @@ absl::StatusOr<std::unique_ptr<ShardDurability>> ShardDurability::Open(const v1:
     recovery.on_corruption = on_corruption;
     absl::flat_hash_map<std::string, Table*> by_name;
     for (const auto& table : *tables) by_name[table->name()] = table.get();
-    v1::InsertRequest request;
+    EncodedInsert record;
     bool apply_failed = false;
     auto apply = [&](std::string_view payload) -> absl::Status {
-      absl::Status st = ApplyLogRecord(dir, by_name, payload, &request);
+      absl::Status st = ApplyLogRecord(dir, by_name, payload, &record);
       apply_failed = !st.ok();
       return st;
     };

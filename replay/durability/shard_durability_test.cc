@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <tuple>
 
@@ -339,6 +340,88 @@ TEST(ShardDurabilityTest, RestoresALogOfTheFormatBeforeAndGoesOnAfterIt) {
   ASSERT_TRUE(restart.status.ok()) << restart.status;
   EXPECT_EQ(restart.restored, 60);
   EXPECT_EQ(restart.lost, 0);
+}
+
+v1::ReplayConfig FrameConfig(bool compressed) {
+  v1::ReplayConfig config = Config(v1::DurabilityConfig::WAL, 2, v1::DurabilityConfig::REFUSE);
+  *config.mutable_tables(0) = FrameTableConfig(100000, compressed);
+  return config;
+}
+
+// A shard's life in WAL mode as the replay service lives it, on the frame
+// table: each request of 10 frames prepared (compressed), stored, logged as
+// prepared and synced; no checkpoint. `damage` breaks the frame of `key` in
+// the log record (its checksum still valid). Returns the log's bytes.
+int64_t LiveWithFrames(const v1::ReplayConfig& config, const std::string& dir, uint64_t items,
+                       std::optional<uint64_t> damage = std::nullopt) {
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  absl::StatusOr<std::unique_ptr<ShardDurability>> durability = ShardDurability::Open(config, dir, &tables, nullptr);
+  EXPECT_TRUE(durability.ok()) << durability.status();
+  if (!durability.ok()) return 0;
+  for (uint64_t key = 0; key < items; key += kItemsPerRequest) {
+    v1::InsertRequest request = FrameInsertRequest(Range(key, key + kItemsPerRequest));
+    EncodedInsert prepared;
+    EXPECT_TRUE(tables[0]->Prepare(&request, &prepared).ok());
+    std::vector<uint64_t> stored;
+    EXPECT_TRUE(tables[0]->InsertPrepared(prepared, absl::Now() + absl::Seconds(5), &stored).ok());
+    std::string record(kRecordHeaderBytes, '\0');
+    prepared.AppendLogRecord(&record);
+    if (damage.has_value() && *damage >= key && *damage < key + kItemsPerRequest) {
+      const std::string frame(prepared.item(0, static_cast<int>(*damage - key)));
+      const size_t at = record.find(frame);
+      EXPECT_NE(at, std::string::npos);
+      record[at] = static_cast<char>(record[at] ^ 0xff);
+    }
+    const uint64_t ticket = (*durability)->wal()->Append(std::move(record), kItemsPerRequest);
+    EXPECT_TRUE((*durability)->wal()->WaitDurable(ticket, absl::Now() + absl::Seconds(10)).ok());
+  }
+  int64_t bytes = 0;
+  for (uint64_t segment : WriteAheadLog::ListSegments(dir)) {
+    bytes += static_cast<int64_t>(fs::file_size(WriteAheadLog::SegmentPath(dir, segment)));
+  }
+  return bytes;  // destroyed without a final checkpoint
+}
+
+// Reopens `dir` with `config` and samples every item of the frame table.
+void ExpectEveryFrameBack(const v1::ReplayConfig& config, const std::string& dir, int64_t items) {
+  std::vector<std::unique_ptr<Table>> tables = Tables(config);
+  auto durability = ShardDurability::Open(config, dir, &tables, nullptr);
+  ASSERT_TRUE(durability.ok()) << durability.status();
+  EXPECT_EQ(tables[0]->Stats().size, items);
+  v1::SampleResponse response;
+  ASSERT_TRUE(tables[0]->Sample(static_cast<int>(items), absl::Now() + absl::Seconds(10), &response).ok());
+  EXPECT_TRUE(FrameRowsMatchKeys(response));
+}
+
+TEST(ShardDurabilityTest, CompressedLogRecordsBringEveryFrameBackBitExact) {
+  const std::string dir = FreshTestDir("compressed-log");
+  const int64_t log_bytes = LiveWithFrames(FrameConfig(true), dir, 500);
+  // The log holds the frames compressed: far less than their 500 * 400 bytes.
+  EXPECT_LT(log_bytes, 500 * 400 / 2);
+  ExpectEveryFrameBack(FrameConfig(true), dir, 500);
+}
+
+TEST(ShardDurabilityTest, LogsOfEitherCodecRestoreIntoATableOfTheOther) {
+  const std::string compressed_log = FreshTestDir("compressed-log-to-plain");
+  LiveWithFrames(FrameConfig(true), compressed_log, 200);
+  ExpectEveryFrameBack(FrameConfig(false), compressed_log, 200);
+
+  // A log of uncompressed records (what the releases before wrote) into a
+  // table that now compresses.
+  const std::string plain_log = FreshTestDir("plain-log-to-compressed");
+  const int64_t plain_bytes = LiveWithFrames(FrameConfig(false), plain_log, 200);
+  EXPECT_GT(plain_bytes, 200 * 400);
+  ExpectEveryFrameBack(FrameConfig(true), plain_log, 200);
+}
+
+TEST(ShardDurabilityTest, ALogRecordWithACorruptFrameRefusesToStartNamingTableColumnAndKey) {
+  const std::string dir = FreshTestDir("corrupt-frame-log");
+  LiveWithFrames(FrameConfig(true), dir, 100, /*damage=*/57);
+  Restart restart = Reopen(FrameConfig(true), dir);
+  ASSERT_FALSE(restart.status.ok());
+  EXPECT_TRUE(absl::IsDataLoss(restart.status)) << restart.status;
+  EXPECT_THAT(restart.status.message(), HasSubstr("holds a damaged record"));
+  EXPECT_THAT(restart.status.message(), HasSubstr("table 'frames': columns[0] ('frame') item 7 (key 57)"));
 }
 
 TEST(ShardDurabilityTest, AnUnknownOnCorruptionIsRefusedAsABadConfig) {

@@ -179,8 +179,10 @@ class InsertReactor final : public QueuedReactor<v1::InsertRequest, v1::InsertRe
         return;
       }
       table_ = *table;
-      // A bad request is refused at once, not after the ones queued before it.
-      absl::Status valid = table_->ValidateInsert(request_);
+      // A bad request is refused at once, not after the ones queued before
+      // it. Its compressed columns are compressed here, on this stream's
+      // thread: streams compress in parallel, outside the table's lock.
+      absl::Status valid = table_->Prepare(&request_, &prepared_);
       if (!valid.ok()) {
         FinishLocked(ToGrpcStatus(valid));
         return;
@@ -188,7 +190,7 @@ class InsertReactor final : public QueuedReactor<v1::InsertRequest, v1::InsertRe
       queued_ = true;
       queue = service_->queue(table_);
     }
-    queue->Insert(this, &request_, &stored_keys_, [this](absl::Status status) { OnStored(std::move(status)); });
+    queue->Insert(this, &prepared_, &stored_keys_, [this](absl::Status status) { OnStored(std::move(status)); });
     // Safe to touch `this`: gRPC runs OnDone only after this reaction returns.
     RemoveIfCancelled(queue);
   }
@@ -252,10 +254,11 @@ class InsertReactor final : public QueuedReactor<v1::InsertRequest, v1::InsertRe
         return;
       }
       // Stored, then logged: a checkpoint that rotates the log after this
-      // append snapshots the table after this store (see wal.h).
+      // append snapshots the table after this store (see wal.h). The log
+      // holds the request as the table does, compressed columns compressed.
       std::string record(kRecordHeaderBytes, '\0');
-      request_.AppendToString(&record);
-      ticket = ack.ticket = wal_->Append(std::move(record), static_cast<uint32_t>(request_.keys_size()));
+      prepared_.AppendLogRecord(&record);
+      ticket = ack.ticket = wal_->Append(std::move(record), static_cast<uint32_t>(prepared_.num_items()));
       ++durable_callbacks_;
       if (static_cast<int>(acks_.size()) < service_->max_in_flight_inserts_) StartReadLocked();
     }
@@ -322,9 +325,11 @@ class InsertReactor final : public QueuedReactor<v1::InsertRequest, v1::InsertRe
 
   WriteAheadLog* const wal_;
 
-  // Filled by the read; while queued_ the admission queue alone uses them
+  // Filled by the read, then taken by Table::Prepare into prepared_; while
+  // queued_ the admission queue alone uses prepared_ and stored_keys_
   // (outside mu_), until it calls OnStored or Cancel returns true.
   v1::InsertRequest request_ ABSL_GUARDED_BY(mu_);
+  EncodedInsert prepared_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> stored_keys_ ABSL_GUARDED_BY(mu_);
   absl::Time start_ ABSL_GUARDED_BY(mu_);
   std::deque<Ack> acks_ ABSL_GUARDED_BY(mu_);  // stored, not yet acknowledged, in order

@@ -422,5 +422,45 @@ TEST_F(ReplayServiceTest, ExportsTableMetrics) {
   EXPECT_EQ(MetricValue("rill_replay_rpc_seconds", "Sample"), 1);
 }
 
+TEST_F(ReplayServiceTest, CompressedTableStoresWhatWritersSendAndSamplesItBackBitExact) {
+  StartServer(FrameTableConfig(1000, /*compressed=*/true));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  std::unique_ptr<InsertStream> stream = stub_->Insert(&context);
+  v1::InsertResponse response;
+  for (uint64_t k = 0; k < 200; k += 50) {
+    std::vector<uint64_t> keys;
+    for (uint64_t key = k; key < k + 50; ++key) keys.push_back(key);
+    ASSERT_TRUE(stream->Write(FrameInsertRequest(keys)));
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.keys_size(), 50);
+  }
+  // A request whose frames are cut short: refused naming the column, and
+  // the shard goes on serving what it stored.
+  v1::InsertRequest bad = FrameInsertRequest({500, 501});
+  bad.mutable_columns(0)->mutable_data()->resize(401);
+  ASSERT_TRUE(stream->Write(bad));
+  EXPECT_FALSE(stream->Read(&response));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("table 'frames': columns[0]"));
+
+  const v1::TableInfo info = GetInfo().tables(0);
+  EXPECT_EQ(info.size(), 200);
+  EXPECT_LT(info.bytes(), 200 * (kTestFrameBytes + 8) / 2);  // as stored: compressed
+  grpc::ClientContext sample_context;
+  sample_context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  std::unique_ptr<SampleStream> sampler = stub_->Sample(&sample_context);
+  v1::SampleRequest request;
+  request.set_table(kFrameTable);
+  request.set_batch_size(100);
+  request.set_num_batches(1);
+  ASSERT_TRUE(sampler->Write(request));
+  v1::SampleResponse batch;
+  ASSERT_TRUE(sampler->Read(&batch));
+  EXPECT_TRUE(FrameRowsMatchKeys(batch));
+  sample_context.TryCancel();
+}
+
 }  // namespace
 }  // namespace rill::replay

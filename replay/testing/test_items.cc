@@ -94,6 +94,84 @@ v1::InsertRequest TestInsertRequest(const std::vector<uint64_t>& keys) {
   return ::testing::AssertionSuccess();
 }
 
+v1::TableConfig FrameTableConfig(int64_t max_size, bool compressed, int level) {
+  v1::TableConfig config;
+  config.set_name(kFrameTable);
+  config.set_max_size(max_size);
+  v1::ColumnSpec* frame = config.mutable_signature()->add_columns();
+  frame->set_name("frame");
+  frame->set_dtype(v1::DTYPE_UINT8);
+  for (int64_t d : {4, 10, 10}) frame->add_shape(d);
+  v1::ColumnSpec* action = config.mutable_signature()->add_columns();
+  action->set_name("action");
+  action->set_dtype(v1::DTYPE_INT64);
+  config.mutable_rate_limiter()->set_min_size_to_sample(1);
+  if (compressed) {
+    v1::TableConfig::ColumnCompression* compression = config.add_compression();
+    compression->set_column("frame");
+    compression->set_codec(v1::TableConfig::ColumnCompression::ZSTD);
+    compression->set_level(level);
+  }
+  return config;
+}
+
+std::string TestFrame(uint64_t key) {
+  // About one cell in eight set, in a pattern that moves with the key.
+  std::string frame(static_cast<size_t>(kTestFrameBytes), '\0');
+  uint64_t state = key * 0x9E3779B97F4A7C15ull + 1;
+  for (char& cell : frame) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    cell = (state & 7) == 0 ? 1 : 0;
+  }
+  return frame;
+}
+
+v1::InsertRequest FrameInsertRequest(const std::vector<uint64_t>& keys) {
+  const int64_t n = static_cast<int64_t>(keys.size());
+  v1::InsertRequest request;
+  request.set_table(kFrameTable);
+  v1::Tensor* frame = request.add_columns();
+  frame->set_dtype(v1::DTYPE_UINT8);
+  for (int64_t d : {n, int64_t{4}, int64_t{10}, int64_t{10}}) frame->add_shape(d);
+  v1::Tensor* action = request.add_columns();
+  action->set_dtype(v1::DTYPE_INT64);
+  action->add_shape(n);
+  for (uint64_t key : keys) {
+    request.add_keys(key);
+    frame->mutable_data()->append(TestFrame(key));
+    const int64_t value = static_cast<int64_t>(key);
+    action->mutable_data()->append(reinterpret_cast<const char*>(&value), sizeof(value));
+  }
+  return request;
+}
+
+::testing::AssertionResult FrameRowsMatchKeys(const v1::SampleResponse& response) {
+  const int n = response.keys_size();
+  if (response.columns_size() != 2) return ::testing::AssertionFailure() << response.columns_size() << " columns";
+  const v1::Tensor& frame = response.columns(0);
+  const v1::Tensor& action = response.columns(1);
+  if (frame.shape_size() != 4 || frame.shape(0) != n ||
+      frame.data().size() != static_cast<size_t>(n * kTestFrameBytes) ||
+      action.data().size() != static_cast<size_t>(n) * sizeof(int64_t)) {
+    return ::testing::AssertionFailure() << "shapes or sizes do not match " << n << " keys";
+  }
+  for (int i = 0; i < n; ++i) {
+    int64_t a;
+    std::memcpy(&a, action.data().data() + i * sizeof(a), sizeof(a));
+    if (frame.data().compare(static_cast<size_t>(i * kTestFrameBytes), static_cast<size_t>(kTestFrameBytes),
+                             TestFrame(response.keys(i))) != 0) {
+      return ::testing::AssertionFailure() << "row " << i << " (key " << response.keys(i)
+                                           << ") does not hold its key's frame";
+    }
+    if (a != static_cast<int64_t>(response.keys(i))) {
+      return ::testing::AssertionFailure() << "row " << i << " (key " << response.keys(i) << ") holds action " << a;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 std::string FreshTestDir(const std::string& name) {
   const char* root = std::getenv("TEST_TMPDIR");
   const std::string dir = std::string(root ? root : "/tmp") + "/" + name;

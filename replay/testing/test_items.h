@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -40,6 +39,19 @@ TestItems MakeTestItems(const std::vector<uint64_t>& keys);
 // Whether every row of a sampled batch holds the data of its key, with the
 // batch's shapes.
 ::testing::AssertionResult RowsMatchKeys(const v1::SampleResponse& response);
+
+// A table of MinAtar-like frames, "frames": column "frame" uint8 [4, 10,
+// 10], a sparse binary pattern derived from the key (TestFrame), and
+// "action" int64 [] = the key. With `compressed`, "frame" is stored with
+// zstd at `level` (compression { column: "frame" codec: ZSTD }).
+inline constexpr char kFrameTable[] = "frames";
+inline constexpr int64_t kTestFrameBytes = 400;
+v1::TableConfig FrameTableConfig(int64_t max_size, bool compressed, int level = 0);
+std::string TestFrame(uint64_t key);
+v1::InsertRequest FrameInsertRequest(const std::vector<uint64_t>& keys);
+// Whether every row of a sampled batch of the frame table holds the frame
+// and action of its key, bit for bit.
+::testing::AssertionResult FrameRowsMatchKeys(const v1::SampleResponse& response);
 
 // An empty folder `name` under TEST_TMPDIR (or /tmp), emptied if it exists.
 std::string FreshTestDir(const std::string& name);

@@ -61,6 +61,22 @@ def _system_libs_impl(ctx):
     name = "mujoco",
     linkopts = ["-lmujoco", "-lpthread"],
 )""")
+    # Debian's libzstd-dev (tools/setup.sh): the codec of replay tables'
+    # compressed columns (replay/column_codec.h). A plain -lzstd rather than
+    # pkg-config, so that a machine without the package fails only the
+    # targets that link it, naming the missing library.
+    rules.append("""cc_library(
+    name = "zstd",
+    linkopts = ["-lzstd"],
+)""")
+    # Debian's libdnnl-dev (tools/setup.sh): oneDNN, whose convolutions run
+    # the actors' convolutional torsos (policies/blas_torso.h); LibTorch
+    # links the same libdnnl.so.2. Its CPU runtime is OpenMP (libgomp), whose
+    # thread count BlasTorso sets, hence -lgomp. No pkg-config file ships.
+    rules.append("""cc_library(
+    name = "dnnl",
+    linkopts = ["-ldnnl", "-lgomp", "-lpthread"],
+)""")
     rules.append("""cc_library(
     name = "benchmark",
     linkopts = ["-lbenchmark", "-lpthread"],

@@ -1,0 +1,148 @@
+#include "actor/lockstep_envs.h"
+
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "envs/registry.h"
+#include "envs/remote/env_server.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+
+namespace rill::actor {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kGame[] = "MinAtar/Breakout-v1";  // uint8 [4, 10, 10], 3 actions
+constexpr int kStack = 3;
+constexpr int kNumEnvs = 3;
+constexpr uint64_t kBaseSeed = 20;
+
+v1::EnvConfig Config(const std::string& text) {
+  v1::EnvConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config)) << text;
+  return config;
+}
+
+v1::EnvConfig RemoteConfig(const std::string& address) {
+  return Config(absl::StrCat(R"(frame_stack: )", kStack, R"( remote { address: ")", address, R"("
+      reconnect_seconds: 10
+      observation_space { box { shape: [4, 10, 10] dtype: DTYPE_UINT8 } }
+      action_space { discrete { n: 3 } } })"));
+}
+
+// Env i's stacks as they should be: the frames of an unwrapped env of the
+// same seed, reset where its episode ended, the reset frame repeated at an
+// episode's start.
+class ReferenceStack {
+ public:
+  explicit ReferenceStack(uint64_t seed) : env_(envs::MakeEnv(kGame, 0, seed).value()) {
+    frame_.resize(env_->spec().obs_bytes());
+    Reset();
+  }
+
+  // Steps with `action`; true when the episode ended (and Stack() is the
+  // one it ended on until Reset).
+  bool Step(float action) {
+    absl::StatusOr<envs::StepResult> result = env_->StepRaw(&action, frame_.data());
+    EXPECT_TRUE(result.ok()) << result.status();
+    frames_.pop_front();
+    frames_.push_back(frame_);
+    return result->terminated || result->truncated;
+  }
+  void Reset() {
+    env_->ResetRaw(frame_.data());
+    frames_.assign(kStack, frame_);
+  }
+  std::vector<uint8_t> Stack() const {
+    std::vector<uint8_t> joined;
+    for (const std::vector<uint8_t>& frame : frames_) joined.insert(joined.end(), frame.begin(), frame.end());
+    return joined;
+  }
+
+ private:
+  std::unique_ptr<envs::Env> env_;
+  std::vector<uint8_t> frame_;
+  std::deque<std::vector<uint8_t>> frames_;
+};
+
+std::vector<uint8_t> Row(const std::vector<uint8_t>& rows, int i, int row_bytes) {
+  return std::vector<uint8_t>(rows.begin() + static_cast<size_t>(i) * row_bytes,
+                              rows.begin() + static_cast<size_t>(i + 1) * row_bytes);
+}
+
+// Steps `envs` with random actions, as the actor loop does, and compares
+// every observation and every ended episode's final observation with the
+// reference stacks, byte for byte. Returns the episodes that ended.
+int ExpectTheStacksOfEachEpisodeOnly(LockstepEnvs& envs, int steps) {
+  std::vector<ReferenceStack> reference;
+  for (int i = 0; i < kNumEnvs; ++i) reference.emplace_back(kBaseSeed + i + 1);
+  const int row_bytes = envs.obs_bytes();
+  EXPECT_TRUE(envs.ResetAll().ok());
+  for (int i = 0; i < kNumEnvs; ++i) EXPECT_EQ(Row(envs.obs(), i, row_bytes), reference[i].Stack()) << "env " << i;
+  std::mt19937_64 rng(9);
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  int episodes = 0;
+  for (int step = 0; step < steps; ++step) {
+    envs.RandomActions(rng);
+    absl::Status stepped = envs.Step(kNumEnvs, &next_obs, &final_obs, &outcomes);
+    EXPECT_TRUE(stepped.ok()) << stepped;
+    if (!stepped.ok()) return episodes;
+    for (int i = 0; i < kNumEnvs; ++i) {
+      EXPECT_FALSE(outcomes[i].failed) << outcomes[i].error;
+      const bool ended = reference[i].Step(static_cast<float>(envs.action_index(i)));
+      EXPECT_EQ(outcomes[i].episode.has_value(), ended) << "env " << i << " step " << step;
+      if (ended) {
+        ++episodes;
+        EXPECT_EQ(Row(final_obs, i, row_bytes), reference[i].Stack()) << "env " << i << " step " << step;
+        reference[i].Reset();
+      }
+      EXPECT_EQ(Row(next_obs, i, row_bytes), reference[i].Stack()) << "env " << i << " step " << step;
+      if (::testing::Test::HasFailure()) return episodes;
+    }
+    envs.obs().swap(next_obs);
+  }
+  return episodes;
+}
+
+TEST(LockstepEnvsTest, LocalEnvsWithFrameStackSeeTheirOwnEpisodesFramesOnly) {
+  absl::StatusOr<std::unique_ptr<LockstepEnvs>> envs = LockstepEnvs::Create(
+      Config(absl::StrCat(R"(name: ")", kGame, R"(" frame_stack: )", kStack)), kNumEnvs, kBaseSeed);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  EXPECT_THAT((*envs)->spec().observation_shape, ElementsAre(kStack * 4, 10, 10));
+  EXPECT_EQ((*envs)->obs_bytes(), kStack * 400);
+  EXPECT_EQ((*envs)->observation_rows().type, envs::ObservationType::kUint8);
+  EXPECT_GT(ExpectTheStacksOfEachEpisodeOnly(**envs, 1500), 10);
+}
+
+// A remote server resets an env inside the step that ends its episode; the
+// stacks are built here, from its frames.
+TEST(LockstepEnvsTest, RemoteEnvsWithFrameStackSeeTheirOwnEpisodesFramesOnly) {
+  absl::StatusOr<std::unique_ptr<envs::EnvServer>> server =
+      envs::EnvServer::Start("127.0.0.1:0", [](uint64_t seed) { return envs::MakeEnv(kGame, 0, seed); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<std::unique_ptr<LockstepEnvs>> envs =
+      LockstepEnvs::Create(RemoteConfig((*server)->address()), kNumEnvs, kBaseSeed);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  EXPECT_TRUE((*envs)->remote());
+  EXPECT_THAT((*envs)->spec().observation_shape, ElementsAre(kStack * 4, 10, 10));
+  EXPECT_GT(ExpectTheStacksOfEachEpisodeOnly(**envs, 1500), 10);
+}
+
+TEST(LockstepEnvsTest, FrameStackOfAFloatEnvIsRefusedByName) {
+  absl::StatusOr<std::unique_ptr<LockstepEnvs>> envs =
+      LockstepEnvs::Create(Config(R"(name: "CartPole-v1" frame_stack: 4)"), 1, kBaseSeed);
+  EXPECT_EQ(envs.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(envs.status().message(), HasSubstr("CartPole-v1 observes float32 [4]"));
+}
+
+}  // namespace
+}  // namespace rill::actor
