@@ -69,6 +69,17 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+std::string ConfigWith(const std::string& config, const std::string& name, const std::string& from,
+                       const std::string& to) {
+  std::string text = ReadFile(config);
+  const size_t at = text.find(from);
+  if (at == std::string::npos) return "";
+  text.replace(at, from.size(), to);
+  const std::string path = TempDir("config-" + name) + "/config.textpb";
+  std::ofstream(path) << text;
+  return path;
+}
+
 std::string ProcFile(const RoleProcess& role, const std::string& name) {
   return ReadFile("/proc/" + std::to_string(role.process->pid()) + "/" + name);
 }

@@ -42,6 +42,12 @@ absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::
 // The contents of the file at `path` ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
 
+// The config at `config` with the first `from` in its text replaced by
+// `to`, written to a fresh folder named after `name`: its path, or "" when
+// the text holds no `from` (the config changed under the test).
+std::string ConfigWith(const std::string& config, const std::string& name, const std::string& from,
+                       const std::string& to);
+
 // /proc/<pid>/`name` of the role's process ("maps", "status"; "" if
 // unreadable), and the path of the image it runs (/proc/<pid>/exe).
 std::string ProcFile(const RoleProcess& role, const std::string& name);

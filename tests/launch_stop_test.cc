@@ -70,12 +70,8 @@ std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
 // tests/configs/tiny_pendulum.textpb with `from` replaced by `to`, in a
 // fresh folder.
 std::string TinyConfigWith(const std::string& name, const std::string& from, const std::string& to) {
-  std::string text = ReadFile(kTinyConfig);
-  const size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  const std::string path = TempDir("config-" + name) + "/config.textpb";
-  std::ofstream(path) << text;
+  const std::string path = ConfigWith(kTinyConfig, name, from, to);
+  EXPECT_FALSE(path.empty()) << from;
   return path;
 }
 

@@ -424,12 +424,8 @@ std::vector<pid_t> PythonProcessesInGroup(pid_t group) {
 
 // The tiny Python-env config with `from` replaced by `to` in its text.
 std::string PythonEnvConfigWith(const std::string& name, const std::string& from, const std::string& to) {
-  std::string text = ReadFile(kPythonEnvConfig);
-  const size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  const std::string path = TempDir("config-" + name) + "/config.textpb";
-  std::ofstream(path) << text;
+  const std::string path = ConfigWith(kPythonEnvConfig, name, from, to);
+  EXPECT_FALSE(path.empty()) << from;
   return path;
 }
 
