@@ -5,15 +5,19 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <random>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -21,14 +25,19 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "bench/torso_flags.h"
 #include "common/bench_probes.h"
 #include "common/blas.h"
 #include "flags/flags.h"
 #include "common/grpc_util.h"
 #include "common/status_macros.h"
 #include "common/torch_tensor.h"
+#include "envs/observation.h"
+#include "envs/spec.h"
 #include "learner/inference/inference_service.h"
 #include "policies/registry.h"
+#include "policies/spec.h"
+#include "prometheus/registry.h"
 
 ABSL_FLAG(std::string, bench_streams, "1,16,64,256", "Actor streams per inference bench case, comma-separated.");
 ABSL_FLAG(std::string, bench_envs, "1,8", "Envs per actor (rows per request), comma-separated.");
@@ -178,25 +187,150 @@ double LocalActionsPerSecond(policies::Policy& policy, int obs_dim, int envs, do
   return static_cast<double>(forwards * envs) / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
-absl::Status Run() {
-  double seconds = absl::GetFlag(FLAGS_bench_seconds);
-  if (seconds == 0) seconds = 2;
-  if (!(seconds > 0)) return absl::InvalidArgumentError("--bench_seconds must be positive");
-  ASSIGN_OR_RETURN(std::vector<int> streams, Counts("bench_streams", absl::GetFlag(FLAGS_bench_streams), 1024));
-  ASSIGN_OR_RETURN(std::vector<int> envs, Counts("bench_envs", absl::GetFlag(FLAGS_bench_envs), 4096));
-  const int64_t max_wait = absl::GetFlag(FLAGS_bench_max_wait_micros);
-  if (max_wait <= 0) return absl::InvalidArgumentError("--bench_max_wait_micros must be positive");
-  rlimit files{};
-  getrlimit(RLIMIT_NOFILE, &files);
-  files.rlim_cur = files.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &files);
-  torch::set_num_threads(1);  // the batch runs on the inference thread, as in the learner's default
-  SetBlasThreads(1);
-  const int cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-  const std::string load_before = LoadAverage();
-  std::cerr << "inference bench: " << cores << " cores, load average " << load_before << ", " << seconds
-            << " s per case, 2x256 MLP Gaussian policy\n";
+// `rows` random uint8 images of `env`, flattened.
+std::vector<uint8_t> RandomPixels(const envs::EnvSpec& env, int rows) {
+  std::vector<uint8_t> pixels(static_cast<size_t>(rows) * env.obs_dim());
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (uint8_t& p : pixels) p = static_cast<uint8_t>(byte(rng));
+  return pixels;
+}
 
+// Local inference of an image policy, as an IMPALA actor runs it per step:
+// its `rows` envs' uint8 observations scaled to floats
+// (envs/observation.h), then one forward with the behaviour policy's
+// log-probs and logits, on this thread. Actions per second.
+absl::StatusOr<double> LocalImageActionsPerSecond(policies::Policy& policy, const envs::EnvSpec& env, int rows,
+                                                  double seconds) {
+  const std::vector<uint8_t> pixels = RandomPixels(env, rows);
+  std::vector<float> scratch;
+  policies::PolicyOutput out;
+  auto step = [&] {
+    const float* obs = envs::ObservationsAsFloat(env, pixels.data(), rows, &scratch);
+    return policy.ActWithBehaviour(obs, rows, &out);
+  };
+  for (int i = 0; i < 3; ++i) RETURN_IF_ERROR(step());  // builds the torso's primitives for this batch
+  int64_t forwards = 0;
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + absl::Seconds(seconds);
+  while (absl::Now() < end) {
+    RETURN_IF_ERROR(step());
+    ++forwards;
+  }
+  return static_cast<double>(forwards * rows) / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+// The sum over family `name` in `registry` (restricted to label dtype =
+// `dtype` when given) of a counter's value or a histogram's sample sum.
+double MetricSum(const prometheus::Registry& registry, const std::string& name, const std::string& dtype = "") {
+  double sum = 0;
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      if (!dtype.empty() &&
+          std::none_of(metric.label.begin(), metric.label.end(), [&](const prometheus::ClientMetric::Label& label) {
+            return label.name == "dtype" && label.value == dtype;
+          })) {
+        continue;
+      }
+      sum += family.type == prometheus::MetricType::Histogram ? metric.histogram.sample_sum : metric.counter.value;
+    }
+  }
+  return sum;
+}
+
+// One case of central inference, over the timed window.
+struct CentralResult {
+  double actions_per_second = 0;
+  double p50 = 0, p99 = 0;  // round trip, ms
+  double mean_batch = 0;
+  int threads = 0;
+  // This process's CPU seconds per second (the service, its batch forwards,
+  // and the actor streams' client side).
+  double cpu_cores_busy = 0;
+  // Rows the inference thread ran per second of its batch forwards.
+  double forward_rows_per_second = 0;
+  double uint8_observation_bytes = 0, float32_observation_bytes = 0;
+};
+
+// Serves the newest version in `store` to `streams` actor streams, each
+// sending `request` (of `rows` rows) again as soon as it is answered, for
+// `seconds` after a warm-up.
+absl::StatusOr<CentralResult> MeasureCentral(parameters::ParameterStore& store, const v1::ActRequest& request,
+                                             int rows, int streams, double seconds, int64_t max_wait,
+                                             envs::ObservationType observation_type) {
+  InferenceOptions options;
+  options.max_wait = absl::Microseconds(max_wait);
+  options.observation_type = observation_type;
+  prometheus::Registry registry;
+  InferenceBatcher batcher(options, [&store] { return store.Latest(); }, &registry);
+  InferenceServiceImpl service(&batcher);
+  ASSIGN_OR_RETURN(StartedServer server, StartGrpcServer("127.0.0.1:0", {&service}, kMessageBytes));
+  const std::string address = absl::StrCat("127.0.0.1:", server.port);
+  Shared shared;
+  std::vector<std::unique_ptr<v1::InferenceService::Stub>> stubs;
+  std::vector<std::unique_ptr<BenchActor>> actors;
+  for (int i = 0; i < streams; ++i) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(static_cast<int>(kMessageBytes));
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection per actor process
+    stubs.push_back(
+        v1::InferenceService::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+    actors.push_back(std::make_unique<BenchActor>(stubs.back().get(), request, rows, &shared));
+  }
+  absl::SleepFor(absl::Seconds(std::clamp(seconds / 4, 0.3, 1.0)));  // warm-up: connections
+  const InferenceStats before = batcher.Stats();
+  const double forward_before = MetricSum(registry, "rill_inference_forward_seconds");
+  const double uint8_before = MetricSum(registry, "rill_inference_observation_bytes_total", "uint8");
+  const double float32_before = MetricSum(registry, "rill_inference_observation_bytes_total", "float32");
+  const double cpu_before = SelfCpuSeconds();
+  shared.timing.store(true);
+  const absl::Time start = absl::Now();
+  absl::SleepFor(absl::Seconds(seconds));
+  shared.timing.store(false);
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  const double cpu_seconds = SelfCpuSeconds() - cpu_before;
+  const InferenceStats after = batcher.Stats();
+  const double forward_seconds = MetricSum(registry, "rill_inference_forward_seconds") - forward_before;
+  CentralResult result;
+  result.uint8_observation_bytes =
+      MetricSum(registry, "rill_inference_observation_bytes_total", "uint8") - uint8_before;
+  result.float32_observation_bytes =
+      MetricSum(registry, "rill_inference_observation_bytes_total", "float32") - float32_before;
+  result.threads = ThreadCount(getpid());
+  shared.stop.store(true);
+  for (auto& actor : actors) {
+    grpc::Status status = actor->Wait();
+    if (!status.ok()) return absl::InternalError(absl::StrCat("an actor stream failed: ", status.error_message()));
+  }
+  server.server->Shutdown(DeadlineIn(absl::Seconds(2)));
+  batcher.Stop();
+  std::vector<double> latencies = shared.latencies.Take();
+  std::sort(latencies.begin(), latencies.end());
+  result.actions_per_second = static_cast<double>(shared.actions.load()) / elapsed;
+  const double batches = static_cast<double>(after.batches - before.batches);
+  const double window_rows = static_cast<double>(after.rows - before.rows);
+  result.mean_batch = batches > 0 ? window_rows / batches : 0;
+  result.p50 = Percentile(latencies, 0.5);
+  result.p99 = Percentile(latencies, 0.99);
+  result.cpu_cores_busy = cpu_seconds / elapsed;
+  result.forward_rows_per_second = forward_seconds > 0 ? window_rows / forward_seconds : 0;
+  return result;
+}
+
+struct Setup {
+  double seconds = 0;
+  std::vector<int> streams, envs;
+  int64_t max_wait = 0;
+  int cores = 0;
+  std::string load_before;
+};
+
+// The MLP cases (Pendulum- and HalfCheetah-sized float observations, a 2x256
+// Gaussian policy): the bench without --torso.
+absl::Status RunMlp(const Setup& setup) {
+  std::cerr << "inference bench: " << setup.cores << " cores, load average " << setup.load_before << ", "
+            << setup.seconds << " s per case, 2x256 MLP Gaussian policy\n";
   std::vector<std::string> cases;
   double headline = 0, headline_p99 = 0;
   for (const auto& [env_name, obs_dim, act_dim] :
@@ -206,66 +340,28 @@ absl::Status Run() {
     ASSIGN_OR_RETURN(v1::ParameterSet params, policy->ExportParameters());
     parameters::ParameterStore store;
     RETURN_IF_ERROR(store.Publish(1, 0, params.SerializeAsString()));
-    for (int rows : envs) {
-      const double local_per_core = LocalActionsPerSecond(*policy, obs_dim, rows, std::min(seconds, 1.0));
+    for (int rows : setup.envs) {
+      const double local_per_core = LocalActionsPerSecond(*policy, obs_dim, rows, std::min(setup.seconds, 1.0));
       v1::ActRequest request;
       ASSIGN_OR_RETURN(*request.mutable_observations(), FromTorch(torch::randn({rows, obs_dim})));
-      for (int n : streams) {
-        InferenceOptions options;
-        options.max_wait = absl::Microseconds(max_wait);
-        InferenceBatcher batcher(options, [&store] { return store.Latest(); });
-        InferenceServiceImpl service(&batcher);
-        ASSIGN_OR_RETURN(StartedServer server, StartGrpcServer("127.0.0.1:0", {&service}, kMessageBytes));
-        const std::string address = absl::StrCat("127.0.0.1:", server.port);
-        Shared shared;
-        std::vector<std::unique_ptr<v1::InferenceService::Stub>> stubs;
-        std::vector<std::unique_ptr<BenchActor>> actors;
-        for (int i = 0; i < n; ++i) {
-          grpc::ChannelArguments args;
-          args.SetMaxReceiveMessageSize(static_cast<int>(kMessageBytes));
-          args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection per actor process
-          stubs.push_back(
-              v1::InferenceService::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
-          actors.push_back(std::make_unique<BenchActor>(stubs.back().get(), request, rows, &shared));
-        }
-        absl::SleepFor(absl::Seconds(std::clamp(seconds / 4, 0.3, 1.0)));  // warm-up: connections
-        const InferenceStats before = batcher.Stats();
-        shared.timing.store(true);
-        const absl::Time start = absl::Now();
-        absl::SleepFor(absl::Seconds(seconds));
-        shared.timing.store(false);
-        const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-        const InferenceStats after = batcher.Stats();
-        const int threads = ThreadCount(getpid());
-        shared.stop.store(true);
-        for (auto& actor : actors) {
-          grpc::Status status = actor->Wait();
-          if (!status.ok()) {
-            return absl::InternalError(absl::StrCat("an actor stream failed: ", status.error_message()));
-          }
-        }
-        server.server->Shutdown(DeadlineIn(absl::Seconds(2)));
-        batcher.Stop();
-        std::vector<double> latencies = shared.latencies.Take();
-        std::sort(latencies.begin(), latencies.end());
-        const double actions_per_second = static_cast<double>(shared.actions.load()) / elapsed;
-        const double batches = static_cast<double>(after.batches - before.batches);
-        const double mean_batch = batches > 0 ? static_cast<double>(after.rows - before.rows) / batches : 0;
-        const double p50 = Percentile(latencies, 0.5), p99 = Percentile(latencies, 0.99);
+      for (int n : setup.streams) {
+        ASSIGN_OR_RETURN(const CentralResult central,
+                         MeasureCentral(store, request, rows, n, setup.seconds, setup.max_wait,
+                                        envs::ObservationType::kFloat32));
         std::cerr << absl::StrFormat(
             "  %-11s %3d streams x %d envs: central %9.0f actions/s, round trip p50 %.2f ms p99 %.2f ms, mean batch "
             "%.1f | local %9.0f actions/s per core (%.0f on %d cores)\n",
-            env_name, n, rows, actions_per_second, p50, p99, mean_batch, local_per_core, local_per_core * cores,
-            cores);
+            env_name, n, rows, central.actions_per_second, central.p50, central.p99, central.mean_batch,
+            local_per_core, local_per_core * setup.cores, setup.cores);
         cases.push_back(absl::StrFormat(
             "{\"obs\":\"%s\",\"obs_dim\":%d,\"streams\":%d,\"envs_per_stream\":%d,\"central_actions_per_second\":%.1f,"
             "\"round_trip_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"mean_batch_rows\":%.2f,\"threads\":%d,"
             "\"local_actions_per_second_per_core\":%.1f,\"local_actions_per_second_all_cores\":%.1f}",
-            env_name, obs_dim, n, rows, actions_per_second, p50, p99, mean_batch, threads, local_per_core,
-            local_per_core * cores));
-        if (n == 256 && actions_per_second > headline) {
-          headline = actions_per_second;
-          headline_p99 = p99;
+            env_name, obs_dim, n, rows, central.actions_per_second, central.p50, central.p99, central.mean_batch,
+            central.threads, local_per_core, local_per_core * setup.cores));
+        if (n == 256 && central.actions_per_second > headline) {
+          headline = central.actions_per_second;
+          headline_p99 = central.p99;
         }
       }
     }
@@ -275,10 +371,120 @@ absl::Status Run() {
                    "\"seconds_per_case\":%.1f,\"max_wait_micros\":%d,\"cases\":[%s],"
                    "\"best_256_streams\":{\"actions_per_second\":%.1f,\"p99_ms\":%.3f},"
                    "\"targets\":{\"actions_per_second\":100000,\"p99_ms\":5}}",
-                   cores, load_before, LoadAverage(), seconds, max_wait, absl::StrJoin(cases, ","), headline,
-                   headline_p99)
+                   setup.cores, setup.load_before, LoadAverage(), setup.seconds, setup.max_wait,
+                   absl::StrJoin(cases, ","), headline, headline_p99)
             << std::endl;
   return absl::OkStatus();
+}
+
+// Actions of the image policy: Atari's and MinAtar's full action set.
+constexpr int kImageActions = 6;
+
+// The image cases (--torso): a categorical policy with that torso and its
+// preset's MLP width on uint8 observations of --obs_shape, acting with
+// behaviour information as an IMPALA actor does. Central requests carry the
+// pixels as uint8; local inference scales them on the actor's thread.
+// Central per core is its actions per CPU second of this whole process
+// (service, batch forwards, and the actor streams' client side alike);
+// local per core is one actor thread's.
+absl::Status RunImage(const Setup& setup, const BenchTorso& torso) {
+  envs::EnvSpec env;
+  env.name = absl::AsciiStrToLower(torso.name);
+  env.observation_shape = torso.observation_shape();
+  env.observation_type = envs::ObservationType::kUint8;
+  env.discrete = true;
+  env.num_actions = kImageActions;
+  v1::PolicySpec spec = policies::PolicySpecFor("categorical", env, {torso.default_hidden});
+  RETURN_IF_ERROR(policies::SetTorso(env, torso.layers, &spec));
+  ASSIGN_OR_RETURN(std::unique_ptr<policies::Policy> policy, policies::MakePolicy(spec, 1));
+  ASSIGN_OR_RETURN(v1::ParameterSet params, policy->ExportParameters());
+  parameters::ParameterStore store;
+  RETURN_IF_ERROR(store.Publish(1, 0, params.SerializeAsString()));
+  const std::string shape = absl::StrJoin(env.observation_shape, ",");
+  std::cerr << "inference bench: " << setup.cores << " cores, load average " << setup.load_before << ", "
+            << setup.seconds << " s per case, " << torso.name << " on uint8 [" << shape << "], hidden "
+            << torso.default_hidden << ", categorical policy of " << kImageActions << " actions\n";
+  const double local_seconds = std::clamp(setup.seconds / 2, 0.05, 2.0);
+  std::vector<std::string> cases;
+  double headline = 0, headline_p99 = 0, headline_ratio = 0;
+  for (int rows : setup.envs) {
+    v1::ActRequest request;
+    request.set_behaviour(true);
+    const std::vector<uint8_t> pixels = RandomPixels(env, rows);
+    ASSIGN_OR_RETURN(*request.mutable_observations(),
+                     FromTorch(torch::from_blob(const_cast<uint8_t*>(pixels.data()), {rows, env.obs_dim()},
+                                                torch::kUInt8)));
+    for (int n : setup.streams) {
+      // Local before and after the central case, so a burst of other load
+      // on the machine weighs on both sides.
+      ASSIGN_OR_RETURN(const double local_before, LocalImageActionsPerSecond(*policy, env, rows, local_seconds));
+      ASSIGN_OR_RETURN(const CentralResult central,
+                       MeasureCentral(store, request, rows, n, setup.seconds, setup.max_wait,
+                                      envs::ObservationType::kUint8));
+      ASSIGN_OR_RETURN(const double local_after, LocalImageActionsPerSecond(*policy, env, rows, local_seconds));
+      const double local_per_core = (local_before + local_after) / 2;
+      const double central_per_core =
+          central.cpu_cores_busy > 0 ? central.actions_per_second / central.cpu_cores_busy : 0;
+      const double ratio = local_per_core > 0 ? central_per_core / local_per_core : 0;
+      std::cerr << absl::StrFormat(
+          "  %s %3d streams x %d envs: central %7.0f actions/s on %.2f cores = %7.0f per core (batch forward alone "
+          "%7.0f rows/s), round trip p50 %.1f ms p99 %.1f ms, mean batch %.1f | local %7.0f actions/s per core "
+          "(%.0f, %.0f) | central/local per core %.2f\n",
+          env.name, n, rows, central.actions_per_second, central.cpu_cores_busy, central_per_core,
+          central.forward_rows_per_second, central.p50, central.p99, central.mean_batch, local_per_core,
+          local_before, local_after, ratio);
+      cases.push_back(absl::StrFormat(
+          "{\"obs\":\"%s\",\"obs_dim\":%d,\"streams\":%d,\"envs_per_stream\":%d,\"central_actions_per_second\":%.1f,"
+          "\"round_trip_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"mean_batch_rows\":%.2f,\"threads\":%d,"
+          "\"central_cpu_cores_busy\":%.3f,\"central_actions_per_second_per_core\":%.1f,"
+          "\"central_forward_rows_per_second\":%.1f,\"uint8_observation_bytes\":%.0f,"
+          "\"float32_observation_bytes\":%.0f,\"local_actions_per_second_per_core\":%.1f,"
+          "\"local_samples\":[%.1f,%.1f],\"local_actions_per_second_all_cores\":%.1f,"
+          "\"central_to_local_per_core\":%.3f}",
+          env.name, env.obs_dim(), n, rows, central.actions_per_second, central.p50, central.p99, central.mean_batch,
+          central.threads, central.cpu_cores_busy, central_per_core, central.forward_rows_per_second,
+          central.uint8_observation_bytes, central.float32_observation_bytes, local_per_core, local_before,
+          local_after, local_per_core * setup.cores, ratio));
+      if (n == 256 && ratio > headline_ratio) {
+        headline = central.actions_per_second;
+        headline_p99 = central.p99;
+        headline_ratio = ratio;
+      }
+    }
+  }
+  std::cout << absl::StrFormat(
+                   "{\"bench\":\"inference\",\"cores\":%d,\"load_average_1m_before\":%s,\"load_average_1m_after\":%s,"
+                   "\"seconds_per_case\":%.1f,\"max_wait_micros\":%d,\"torso\":\"%s\",\"obs_shape\":\"%s\","
+                   "\"observation_dtype\":\"uint8\",\"hidden\":%d,\"num_actions\":%d,\"cases\":[%s],"
+                   "\"best_256_streams\":{\"actions_per_second\":%.1f,\"p99_ms\":%.3f,"
+                   "\"central_to_local_per_core\":%.3f},"
+                   "\"targets\":{\"central_to_local_per_core_at_256_streams\":1}}",
+                   setup.cores, setup.load_before, LoadAverage(), setup.seconds, setup.max_wait, torso.name, shape,
+                   torso.default_hidden, kImageActions, absl::StrJoin(cases, ","), headline, headline_p99,
+                   headline_ratio)
+            << std::endl;
+  return absl::OkStatus();
+}
+
+absl::Status Run() {
+  Setup setup;
+  setup.seconds = absl::GetFlag(FLAGS_bench_seconds);
+  if (setup.seconds == 0) setup.seconds = 2;
+  if (!(setup.seconds > 0)) return absl::InvalidArgumentError("--bench_seconds must be positive");
+  ASSIGN_OR_RETURN(setup.streams, Counts("bench_streams", absl::GetFlag(FLAGS_bench_streams), 1024));
+  ASSIGN_OR_RETURN(setup.envs, Counts("bench_envs", absl::GetFlag(FLAGS_bench_envs), 4096));
+  setup.max_wait = absl::GetFlag(FLAGS_bench_max_wait_micros);
+  if (setup.max_wait <= 0) return absl::InvalidArgumentError("--bench_max_wait_micros must be positive");
+  ASSIGN_OR_RETURN(const std::optional<BenchTorso> torso, TorsoFromFlags());
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &files);
+  torch::set_num_threads(1);  // the batch runs on the inference thread, as in the learner's default
+  SetBlasThreads(1);
+  setup.cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  setup.load_before = LoadAverage();
+  return torso.has_value() ? RunImage(setup, *torso) : RunMlp(setup);
 }
 
 }  // namespace

@@ -12,6 +12,19 @@
 // inference: the same policy's forward over one actor's envs on one thread
 // (actions/s per core, and for all cores). Prints a summary to stderr and
 // one JSON object as the last line of stdout.
+//
+// With --torso and --obs_shape (bench/torso_flags.h) the cases are instead
+// one image env's: a categorical policy of 6 actions with that conv torso
+// and its preset's MLP width, on uint8 [C, H, W] observations, acting with
+// the behaviour information an IMPALA actor asks for. Central requests carry
+// the pixels as uint8 (the service scales them; each case reports the
+// window's rill_inference_observation_bytes_total by dtype), local inference
+// scales them on the actor's thread. Each case adds central actions/s per
+// core (per CPU second of this whole process: the service, its batch
+// forwards and the actor streams' client side), the batch forwards' own
+// rows/s, local actions/s per core (measured just before and just after
+// the central case, averaged) and central_to_local_per_core, their ratio:
+// SEED RL's claim is that it reaches 1 at 256 streams.
 #ifndef RILL_BENCH_BENCH_INFERENCE_H_
 #define RILL_BENCH_BENCH_INFERENCE_H_
 

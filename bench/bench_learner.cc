@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/torso_flags.h"
 #include "flags/flags.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/registry.h"
@@ -25,20 +27,17 @@
 #include "policies/torso.h"
 #include "torch/torch.h"
 
-ABSL_FLAG(std::string, algo, "sac", "Algorithm whose update the learner benchmark times: sac, td3, ddpg, sac_discrete, impala.");
+ABSL_FLAG(std::string, algo, "sac",
+          "Algorithm whose update the learner benchmark times: sac, td3, ddpg, sac_discrete, impala, ppo.");
 ABSL_FLAG(int, obs_dim, 17, "Observation size of the benchmarked networks.");
 ABSL_FLAG(int, act_dim, 6, "Action size of the benchmarked networks (number of actions for a discrete algorithm).");
-ABSL_FLAG(int, batch, 256, "Items per benchmarked update (transitions, or unrolls for impala).");
-ABSL_FLAG(int, unroll, 20, "impala: steps per unroll (T).");
+ABSL_FLAG(int, batch, 256, "Items per benchmarked update (transitions, or unrolls for impala and ppo).");
+ABSL_FLAG(int, unroll, 20, "impala, ppo: steps per unroll (T).");
 ABSL_FLAG(std::string, action_space, "auto",
           "discrete or continuous, for an algorithm that acts in both (impala); auto: the algorithm's only one, "
           "discrete for impala.");
 ABSL_FLAG(std::string, hidden, "256,256", "Hidden layer widths of the benchmarked networks, comma-separated.");
 ABSL_FLAG(std::string, device, "auto", "Where the benchmarked update runs: auto (CUDA when LibTorch sees a GPU), cpu or cuda.");
-ABSL_FLAG(std::string, torso, "",
-          "impala: a convolutional torso (NATURE_CNN, IMPALA_RESNET, MINATAR_CNN) on uint8 images of --obs_shape; "
-          "the reference is then the same torso's plain LibTorch forward + backward on the update's rows.");
-ABSL_FLAG(std::string, obs_shape, "4,84,84", "With --torso: the image shape C,H,W.");
 ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
 
 namespace rill::bench {
@@ -123,31 +122,14 @@ absl::Status Run() {
   AlgorithmContext context;
   context.env.name = "bench";
   context.env.observation_shape = {obs_dim};
-  const std::string torso_name = absl::GetFlag(FLAGS_torso);
-  if (!torso_name.empty()) {
-    v1::NetworkConfig::Torso torso;
-    if (!v1::NetworkConfig::Torso_Parse(torso_name, &torso) || torso == v1::NetworkConfig::NO_TORSO ||
-        torso == v1::NetworkConfig::CUSTOM) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--torso '", torso_name, "' (known: NATURE_CNN, IMPALA_RESNET, MINATAR_CNN)"));
-    }
-    std::vector<int64_t> shape;
-    for (absl::string_view side : absl::StrSplit(absl::GetFlag(FLAGS_obs_shape), ',', absl::SkipEmpty())) {
-      int64_t n = 0;
-      if (!absl::SimpleAtoi(side, &n) || n <= 0 || n > 4096) {
-        return absl::InvalidArgumentError(absl::StrCat("--obs_shape '", absl::GetFlag(FLAGS_obs_shape),
-                                                       "': '", side, "' is not a side in 1..4096"));
-      }
-      shape.push_back(n);
-    }
-    if (shape.size() != 3) return absl::InvalidArgumentError("--obs_shape takes C,H,W");
-    context.env.observation_shape = shape;
+  ASSIGN_OR_RETURN(const std::optional<BenchTorso> torso_flags, TorsoFromFlags());
+  const std::string torso_name = torso_flags.has_value() ? torso_flags->name : "";
+  if (torso_flags.has_value()) {
+    context.env.observation_shape = torso_flags->observation_shape();
     context.env.observation_type = envs::ObservationType::kUint8;
-    const std::vector<v1::TorsoLayer> layers = torso == v1::NetworkConfig::NATURE_CNN ? policies::NatureCnnLayers()
-                                               : torso == v1::NetworkConfig::IMPALA_RESNET
-                                                   ? policies::ImpalaResnetLayers()
-                                                   : policies::MinAtarCnnLayers();
-    for (const v1::TorsoLayer& layer : layers) *context.config.mutable_network()->add_torso_layers() = layer;
+    for (const v1::TorsoLayer& layer : torso_flags->layers) {
+      *context.config.mutable_network()->add_torso_layers() = layer;
+    }
   }
   const std::string space = absl::GetFlag(FLAGS_action_space);
   if (space != "auto" && space != "discrete" && space != "continuous") {
@@ -178,7 +160,11 @@ absl::Status Run() {
   int64_t steps_per_item = 1;
   if (spec->item_kind == items::ItemKind::kUnroll) {
     if (absl::GetFlag(FLAGS_unroll) < 1) return absl::InvalidArgumentError("--unroll must be positive");
-    learner->mutable_impala()->set_unroll_length(absl::GetFlag(FLAGS_unroll));
+    // Every unroll algorithm's section has an unroll_length (impala, ppo).
+    google::protobuf::Message* section = learner->GetReflection()->MutableMessage(learner, field);
+    const google::protobuf::FieldDescriptor* unroll = section->GetDescriptor()->FindFieldByName("unroll_length");
+    if (unroll == nullptr) return absl::InternalError(absl::StrCat(spec->name, " has no unroll_length"));
+    section->GetReflection()->SetInt32(section, unroll, absl::GetFlag(FLAGS_unroll));
     steps_per_item = absl::GetFlag(FLAGS_unroll);
   }
   RETURN_IF_ERROR(FinalizeLearnerConfig(*learner, context.env));

@@ -6,7 +6,8 @@
 // Reads the flags --algo (sac, td3, ddpg, sac_discrete, impala), --obs_dim,
 // --act_dim, --batch, --unroll (impala's T), --action_space, --hidden,
 // --device (auto, cpu, cuda; learner/device.h), --bench_seconds
-// (common/flags.h; 0: 10 s) and --bench_threads (0: all cores), the others
+// (common/flags.h; 0: 10 s), --bench_threads (0: all cores), and for IMPALA
+// from pixels --torso and --obs_shape (bench/torso_flags.h), the others
 // defined in bench_learner.cc. Builds the algorithm through its registry,
 // with its config defaults, on that device, feeds it one random batch over
 // and over, and in the same run times the reference: a float32 matmul of

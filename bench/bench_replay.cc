@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -79,6 +80,10 @@ ABSL_FLAG(bool, bench_compression, true,
 ABSL_FLAG(std::string, bench_compression_levels, "1,3,6",
           "zstd levels the compression section measures besides no compression, comma-separated.");
 ABSL_FLAG(int32_t, bench_compression_writers, 2, "Writers (then samplers) of each compression case.");
+ABSL_FLAG(int64_t, bench_planes_transitions, 16384,
+          "Transitions of 84x84x4 frame stacks the shared-planes case stores (obs and next_obs as a frame-stacking "
+          "env gives them, every frame from one random play): resident memory per transition as is, with "
+          "share_planes and with zstd, against one 84x84 frame. 0 skips the case.");
 ABSL_FLAG(std::string, bench_baseline, "",
           "A `rill` binary of another build (e.g. the previous release): the throughput cases run again against a "
           "shard it starts, in the same run, and each case reports its ratio to that baseline.");
@@ -100,6 +105,8 @@ constexpr double kTargetSmallInsertsPerSecond = 2e6;
 constexpr double kTargetLargeInsertMbPerSecond = 1000;
 constexpr double kTargetSampleBatchesPerSecond = 5000;
 constexpr double kTargetRssPerPayloadByte = 1.2;
+// Resident bytes per stored transition of 84x84x4 stacks, in 84x84 frames.
+constexpr double kTargetPlanesRssPerFrame = 1.25;
 
 struct ItemKind {
   std::string table;  // also names the kind in the output
@@ -936,6 +943,173 @@ absl::StatusOr<std::string> CompressionSection(const std::string& dir, int in_fl
                          absl::StrJoin(codec_json, ","), absl::StrJoin(case_json, ","));
 }
 
+// ---- shared planes: frame-stacked transitions, each frame stored once ----
+
+// `count` transitions of 84x84x4 stacks of one random play of SpaceInvaders:
+// obs = stack i, next_obs = stack i + 1 (so next_obs shares 3 frames with
+// obs and 4 with the next transition's obs), action = i. Columns as
+// FrameItems hold them; `distinct_frames` counts the distinct 84x84 frames.
+absl::StatusOr<FrameItems> StackedTransitions(int64_t count, int64_t* distinct_frames) {
+  constexpr int kStack = 4, kSize = 84;
+  ASSIGN_OR_RETURN(FrameItems stacks, RenderedFrameStacks("MinAtar/SpaceInvaders-v1", count + 1, kStack, kSize, 3));
+  const int64_t stack_bytes = stacks.item_bytes;
+  const int64_t frame_bytes = stack_bytes / kStack;
+  FrameItems items;
+  items.name = "stacked_transitions";
+  items.description = absl::StrCat("transitions of ", stacks.description, ": obs = stack i, next_obs = stack i + 1");
+  *items.signature.add_columns() = Column("obs", v1::DTYPE_UINT8, {kStack, kSize, kSize});
+  *items.signature.add_columns() = Column("next_obs", v1::DTYPE_UINT8, {kStack, kSize, kSize});
+  *items.signature.add_columns() = Column("action", v1::DTYPE_INT64, {});
+  items.frame_columns = {"obs", "next_obs"};
+  items.item_bytes = 2 * stack_bytes + 8;
+  items.count = count;
+  const std::string& all = stacks.columns[0];
+  items.columns.assign(3, std::string());
+  items.columns[0] = all.substr(0, static_cast<size_t>(count * stack_bytes));
+  items.columns[1] = all.substr(static_cast<size_t>(stack_bytes), static_cast<size_t>(count * stack_bytes));
+  for (int64_t i = 0; i < count; ++i) items.columns[2].append(reinterpret_cast<const char*>(&i), sizeof(i));
+  absl::flat_hash_set<std::string_view> frames;
+  for (size_t at = 0; at < all.size(); at += static_cast<size_t>(frame_bytes)) {
+    frames.insert(std::string_view(all).substr(at, static_cast<size_t>(frame_bytes)));
+  }
+  *distinct_frames = static_cast<int64_t>(frames.size());
+  return items;
+}
+
+// Sends `requests` in order over one Insert stream, `in_flight` at a time,
+// and waits for every acknowledgement.
+absl::Status InsertInOrder(const std::string& address, const std::vector<v1::InsertRequest>& requests,
+                           int in_flight, absl::Duration timeout) {
+  auto stub = v1::ReplayService::NewStub(OwnChannel(address));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(timeout));
+  context.set_wait_for_ready(true);
+  std::unique_ptr<grpc::ClientReaderWriter<v1::InsertRequest, v1::InsertResponse>> stream = stub->Insert(&context);
+  size_t sent = 0;
+  int outstanding = 0;
+  bool ok = true;
+  while (ok && outstanding < in_flight && sent < requests.size()) {
+    ok = stream->Write(requests[sent++]);
+    ++outstanding;
+  }
+  v1::InsertResponse response;
+  while (ok && outstanding > 0 && stream->Read(&response)) {
+    --outstanding;
+    if (sent < requests.size()) {
+      ok = stream->Write(requests[sent++]);
+      ++outstanding;
+    }
+  }
+  stream->WritesDone();
+  while (stream->Read(&response)) {
+  }
+  grpc::Status status = stream->Finish();
+  if (!status.ok() || outstanding > 0) {
+    return absl::UnavailableError(absl::StrCat("insert stream to ", address, " ended: ", status.error_message()));
+  }
+  return absl::OkStatus();
+}
+
+// One shard holding every transition once in `layout` ("as_is",
+// "share_planes" or "zstd"): how fast they go in, how fast batches come
+// out, and what the shard holds and takes in memory at rest.
+absl::StatusOr<std::string> PlanesCase(const std::string& dir, const FrameItems& items, int64_t distinct_frames,
+                                       const std::string& layout, int samplers, int in_flight, int batch_size,
+                                       double seconds) {
+  v1::TableConfig table;
+  table.set_name(items.name);
+  *table.mutable_signature() = items.signature;
+  table.set_max_size(items.count);
+  table.mutable_rate_limiter()->set_min_size_to_sample(1);
+  for (const std::string& column : items.frame_columns) {
+    if (layout == "as_is") break;
+    v1::TableConfig::ColumnCompression* compression = table.add_compression();
+    compression->set_column(column);
+    if (layout == "share_planes") compression->set_share_planes(true);
+    if (layout == "zstd") compression->set_codec(v1::TableConfig::ColumnCompression::ZSTD);
+  }
+  ASSIGN_OR_RETURN(Shard shard, StartShard(dir, absl::StrCat("planes_", layout), {table}, nullptr));
+  RETURN_IF_ERROR(ShardInfo(shard.address).status());
+  const pid_t pid = shard.process->pid();
+  ASSIGN_OR_RETURN(const int64_t empty_rss, ProcStatusBytes(pid, "VmRSS"));
+  ItemKind kind;
+  kind.item_bytes = items.item_bytes;
+  kind.throughput_capacity = std::max<int64_t>(4, items.count);
+  const int per_request = ItemsPerRequest(kind);
+  std::vector<v1::InsertRequest> requests;
+  for (int64_t first = 0; first < items.count; first += per_request) {
+    const int n = static_cast<int>(std::min<int64_t>(per_request, items.count - first));
+    requests.push_back(FrameRequest(items, first, n));
+    for (int i = 0; i < n; ++i) requests.back().set_keys(i, static_cast<uint64_t>(first + i));
+  }
+  const double cpu0 = ProcessCpuSeconds(pid);
+  const absl::Time t0 = absl::Now();
+  RETURN_IF_ERROR(InsertInOrder(shard.address, requests, in_flight, StreamTimeout(seconds)));
+  const double insert_seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+  const double insert_cpu = ProcessCpuSeconds(pid) - cpu0;
+  // What holding the transitions takes: resident memory at rest after the
+  // inserts (replay_main returns freed buffers every 5 s), before sampling
+  // leaves its batch buffers behind.
+  absl::SleepFor(absl::Seconds(6));
+  ASSIGN_OR_RETURN(const int64_t rss, ProcStatusBytes(pid, "VmRSS"));
+  const int sample_in_flight = SampleInFlight(kind, batch_size, in_flight);
+  PhaseResult sample = RunPhase(samplers, seconds, pid, [&](int, const std::atomic<bool>& stop,
+                                                          std::atomic<int64_t>& count) {
+    return RunSampler(shard.address, items.name, batch_size, sample_in_flight, stop, count, StreamTimeout(seconds));
+  });
+  RETURN_IF_ERROR(sample.status);
+  ASSIGN_OR_RETURN(v1::InfoResponse info, ShardInfo(shard.address));
+  shard.process->Stop(absl::Seconds(10));
+  const int64_t held = info.tables(0).size();
+  if (held != items.count) {
+    return absl::InternalError(absl::StrCat("planes case ", layout, ": the shard holds ", held, " of ", items.count,
+                                            " transitions"));
+  }
+  const double frame_bytes = static_cast<double>(items.item_bytes - 8) / 8;
+  const double n = static_cast<double>(items.count);
+  const double rss_per = static_cast<double>(rss - empty_rss) / n;
+  const double stored_per = static_cast<double>(info.tables(0).bytes()) / n;
+  const double insert_per_second = n / insert_seconds;
+  const double item_mb = static_cast<double>(items.item_bytes) / 1e6;
+  std::cerr << absl::StrFormat(
+      "  planes %-12s: %d transitions of %d B; insert %7.0f items/s %7.1f MB/s (shard cpu %.2f s); sample %6.1f "
+      "batches/s %7.1f MB/s (shard cpu %.2f); stored %.0f B and RSS %.0f B per transition = %.2fx one %.0f B frame\n",
+      layout, items.count, items.item_bytes, insert_per_second, insert_per_second * item_mb, insert_cpu,
+      sample.per_second, sample.per_second * batch_size * item_mb, sample.shard_cpu_cores, stored_per, rss_per,
+      rss_per / frame_bytes, frame_bytes);
+  return absl::StrFormat(
+      "{\"layout\":\"%s\",\"insert_items_per_second\":%s,\"insert_mb_per_second\":%s,\"insert_shard_cpu_seconds\":%s,"
+      "\"sample_batches_per_second\":%s,\"sample_mb_per_second\":%s,\"sample_shard_cpu_cores\":%s,"
+      "\"stored_bytes_per_transition\":%s,\"rss_over_empty_bytes\":%d,\"rss_bytes_per_transition\":%s,"
+      "\"rss_per_transition_vs_one_frame\":%s,\"rss_bytes_per_distinct_frame\":%s}",
+      layout, Num(insert_per_second), Num(insert_per_second * item_mb), Num(insert_cpu), Num(sample.per_second),
+      Num(sample.per_second * batch_size * item_mb), Num(sample.shard_cpu_cores), Num(stored_per), rss - empty_rss,
+      Num(rss_per), Num(rss_per / frame_bytes),
+      Num(static_cast<double>(rss - empty_rss) / static_cast<double>(std::max<int64_t>(1, distinct_frames))));
+}
+
+// The section's JSON object: the data, the target, and each layout's case.
+absl::StatusOr<std::string> PlanesSection(const std::string& dir, int in_flight, int batch_size, double seconds) {
+  const int64_t count = absl::GetFlag(FLAGS_bench_planes_transitions);
+  if (count < 0) return absl::InvalidArgumentError("--bench_planes_transitions must be >= 0");
+  int64_t distinct = 0;
+  ASSIGN_OR_RETURN(const FrameItems items, StackedTransitions(count, &distinct));
+  std::cerr << "  planes data: " << items.description << " (" << count << " transitions, " << distinct
+            << " distinct frames among their " << count + 4 << ")\n";
+  std::vector<std::string> cases;
+  for (const char* layout : {"as_is", "share_planes", "zstd"}) {
+    ASSIGN_OR_RETURN(std::string c, PlanesCase(dir, items, distinct, layout,
+                                               absl::GetFlag(FLAGS_bench_compression_writers), in_flight, batch_size,
+                                               seconds));
+    cases.push_back(std::move(c));
+  }
+  return absl::StrFormat(
+      "{\"transitions\":%d,\"transition_bytes\":%d,\"frame_bytes\":%d,\"distinct_frames\":%d,"
+      "\"target_rss_per_transition_vs_one_frame\":%s,\"what\":\"%s\",\"cases\":[%s]}",
+      count, items.item_bytes, (items.item_bytes - 8) / 8, distinct, Num(kTargetPlanesRssPerFrame),
+      items.description, absl::StrJoin(cases, ","));
+}
+
 absl::Status Run() {
   double seconds = absl::GetFlag(FLAGS_bench_seconds);
   if (seconds == 0) seconds = kDefaultCaseSeconds;
@@ -1185,6 +1359,10 @@ absl::Status Run() {
     }
   }
 
+  std::string planes_json = "null";
+  if (absl::GetFlag(FLAGS_bench_planes_transitions) > 0) {
+    ASSIGN_OR_RETURN(planes_json, PlanesSection(dir, in_flight, batch_size, seconds));
+  }
   std::string compression_json = "null";
   if (absl::GetFlag(FLAGS_bench_compression)) {
     ASSIGN_OR_RETURN(compression_json, CompressionSection(dir, in_flight, batch_size, seconds, &phase));
@@ -1228,7 +1406,7 @@ absl::Status Run() {
                    "{\"loopback_tcp_mb_per_second\":%s,\"cores\":%d,\"load_average_1m_before\":%s,"
                    "\"load_average_1m_after\":%s,\"seconds_per_case\":%s,\"sample_batch_size\":%d,\"cases\":[%s],"
                    "\"wal_insert_items_per_second\":%s,\"wal_to_none_insert_ratio\":%s,\"wal\":%s,"
-                   "\"memory\":[%s],\"compression\":%s,\"crowd\":%s,\"crowd_unpaced\":%s,\"baseline_cases\":%s,"
+                   "\"memory\":[%s],\"planes\":%s,\"compression\":%s,\"crowd\":%s,\"crowd_unpaced\":%s,\"baseline_cases\":%s,"
                    "\"targets\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
                    "\"halfcheetah_sample_batches_per_second\":%s,\"rss_per_payload_byte\":%s},"
                    "\"best\":{\"small_insert_items_per_second\":%s,\"large_insert_mb_per_second\":%s,"
@@ -1237,7 +1415,7 @@ absl::Status Run() {
                    LoadAverage(), Num(seconds), batch_size, absl::StrJoin(case_json, ","),
                    wal_headline < 0 ? "null" : Num(wal_headline),
                    wal_ratio_headline < 0 ? "null" : Num(wal_ratio_headline), wal_json,
-                   absl::StrJoin(memory_json, ","), compression_json, crowd_json, crowd_unpaced_json,
+                   absl::StrJoin(memory_json, ","), planes_json, compression_json, crowd_json, crowd_unpaced_json,
                    baseline_cases_json, Num(kTargetSmallInsertsPerSecond),
                    Num(kTargetLargeInsertMbPerSecond), Num(kTargetSampleBatchesPerSecond),
                    Num(kTargetRssPerPayloadByte), Num(best_small_inserts), Num(best_large_mb),

@@ -343,6 +343,29 @@ absl::Status CheckResourceBounds(const v1::ExperimentConfig& config, const envs:
   return absl::OkStatus();
 }
 
+// Gives the observation columns of `table` (obs and next_obs, a frame-
+// stacking env's images, flat in transitions) share_planes with planes of
+// `plane_size` elements (one channel of a frame, H x W), each one the
+// config's `compression` does not list (replay/plane_pool.h): a stacked
+// transition then stores about one new frame instead of 2k. A column the
+// config lists is left as the config says (`compression { column: "obs" }`
+// stores it as is).
+void AddSharedPlanes(int64_t plane_size, v1::TableConfig* table) {
+  for (const v1::ColumnSpec& column : table->signature().columns()) {
+    if (column.name() != "obs" && column.name() != "next_obs") continue;
+    int64_t elements = 1;
+    for (int64_t d : column.shape()) elements *= d;
+    if (plane_size <= 0 || elements % plane_size != 0) continue;
+    const bool listed = std::any_of(table->compression().begin(), table->compression().end(),
+                                    [&](const auto& entry) { return entry.column() == column.name(); });
+    if (listed) continue;
+    v1::TableConfig::ColumnCompression* entry = table->add_compression();
+    entry->set_column(column.name());
+    entry->set_share_planes(true);
+    entry->set_plane_size(plane_size);
+  }
+}
+
 }  // namespace
 
 // Expands network.torso's preset into torso_layers, fills hidden_sizes
@@ -598,6 +621,11 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     }
     if (table->signature().columns_size() == 0) {
       *table->mutable_signature() = items::DefaultSignature(duty.items, *env);
+    }
+    // Stacked frames are stored once: obs and next_obs of a frame-stacking
+    // env share planes unless the config says how to store them.
+    if (config.env().frame_stack() > 1 && env->observation_shape.size() == 3) {
+      AddSharedPlanes(env->observation_shape[1] * env->observation_shape[2], table);
     }
     // The table's own rules (replay/table_config.h), the ones every shard
     // applies, named by their config field. The roles that fill or read the

@@ -267,9 +267,9 @@ TEST(ConfigTest, AlgorithmDefaultsToTheEnvsActionSpace) {
 
 TEST(ConfigTest, UnknownAlgorithmNamesTheFieldAndTheKnownOnes) {
   absl::StatusOr<v1::ExperimentConfig> config =
-      ParseExperimentConfig("env { name: \"Pendulum-v1\" }\nlearner { ppo { } }\n");
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" }\nlearner { dqn { } }\n");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(config.status().message(), HasSubstr("ppo"));
+  EXPECT_THAT(config.status().message(), HasSubstr("dqn"));
   EXPECT_THAT(config.status().message(), HasSubstr("line 2"));
   EXPECT_THAT(config.status().message(), HasSubstr("sac, td3, ddpg, sac_discrete"));
 }
@@ -351,6 +351,26 @@ TEST(ConfigTest, InferenceDefaultsToTheActorsAndCentralTakesItsDefaults) {
       "env { name: \"CartPole-v1\" } learner { impala { synchronous: true } } topology { inference: CENTRAL }");
   EXPECT_EQ(synchronous.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(synchronous.status().message(), HasSubstr("learner.impala.synchronous"));
+}
+
+TEST(ConfigTest, PpoTrainsOnUnrollsAndRefusesBadValuesByFieldName) {
+  absl::StatusOr<v1::ExperimentConfig> ppo = ParseExperimentConfig(
+      "env { name: \"CartPole-v1\" } learner { ppo { unroll_length: 16 } batch_size: 4 }");
+  ASSERT_TRUE(ppo.ok()) << ppo.status();
+  EXPECT_EQ(ppo->actor().learning_starts(), 0);
+  EXPECT_EQ(ppo->replay().tables(0).signature().columns(0).shape(0), 17);  // obs [T + 1, 4]
+  for (const auto& [text, field] : std::vector<std::pair<std::string, std::string>>{
+           {"learner { ppo { epochs: 0 } }", "learner.ppo.epochs"},
+           {"learner { ppo { clip_range: -0.1 } }", "learner.ppo.clip_range"},
+           {"learner { ppo { unroll_length: 10 num_minibatches: 7 } batch_size: 2 }", "learner.ppo.num_minibatches"},
+           {"learner { ppo { synchronous: true } } topology { inference: CENTRAL }", "learner.ppo.synchronous"},
+           {"learner { ppo { synchronous: true } publish_every: 1 batch_size: 64 } topology { num_actors: 2 }",
+            "learner.batch_size"},
+       }) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"CartPole-v1\" } " + text);
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr(field)) << text;
+  }
 }
 
 TEST(ConfigTest, NStepAddsADiscountColumnToTheDerivedSignature) {
@@ -435,6 +455,25 @@ TEST(ConfigTest, FrameStackStacksAnImageEnvAndIsRefusedByNameForAnyOther) {
   const v1::Signature& signature = config->replay().tables(0).signature();
   EXPECT_EQ(signature.columns(0).dtype(), v1::DTYPE_UINT8);
   EXPECT_EQ(signature.columns(0).shape(0), 16 * 10 * 10);
+  // The stacked observations share planes (each 10x10 channel stored once).
+  const v1::TableConfig& table = config->replay().tables(0);
+  ASSERT_EQ(table.compression_size(), 2);
+  for (const v1::TableConfig::ColumnCompression& entry : table.compression()) {
+    EXPECT_TRUE(entry.column() == "obs" || entry.column() == "next_obs") << entry.column();
+    EXPECT_TRUE(entry.share_planes());
+    EXPECT_EQ(entry.plane_size(), 100);
+  }
+  // A column the config lists keeps what it says; finalizing twice changes nothing.
+  absl::StatusOr<v1::ExperimentConfig> kept = ParseExperimentConfig(
+      R"(env { name: "MinAtar/Breakout-v1" frame_stack: 4 } learner { sac_discrete { } }
+         replay { tables { name: "transitions" max_size: 1000 compression { column: "obs" } } })");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  ASSERT_EQ(kept->replay().tables(0).compression_size(), 2);
+  EXPECT_FALSE(kept->replay().tables(0).compression(0).share_planes());
+  EXPECT_EQ(kept->replay().tables(0).compression(1).column(), "next_obs");
+  absl::StatusOr<v1::ExperimentConfig> again = FinalizeExperimentConfig(*kept);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->replay().tables(0).DebugString(), kept->replay().tables(0).DebugString());
   const std::pair<std::string, std::string> refused[] = {
       {R"(env { name: "CartPole-v1" frame_stack: 4 })", "CartPole-v1 observes float32 [4]"},
       {R"(env { name: "MinAtar/Breakout-v1" frame_stack: 17 })", "out of range 0..16"},

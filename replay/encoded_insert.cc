@@ -62,6 +62,7 @@ absl::Status EncodedInsert::ParseLogRecord(std::string_view payload, EncodedInse
   out->request_ = &out->owned_;
   out->codecs_.clear();
   out->offsets_.clear();
+  out->plane_hashes_.clear();
   if (!payload.empty() && payload[0] == '\0') {
     constexpr size_t kHeader = sizeof(kRecordMagic) + kSizeBytes;
     if (payload.size() < kHeader || std::memcmp(payload.data(), kRecordMagic, sizeof(kRecordMagic)) != 0) {
@@ -102,12 +103,14 @@ void EncodedInsert::TakePlain(v1::InsertRequest* request, EncodedInsert* out) {
   out->request_ = &out->owned_;
   out->codecs_.clear();
   out->offsets_.clear();
+  out->plane_hashes_.clear();
 }
 
 void EncodedInsert::BorrowPlain(const v1::InsertRequest& request, EncodedInsert* out) {
   out->request_ = &request;
   out->codecs_.clear();
   out->offsets_.clear();
+  out->plane_hashes_.clear();
 }
 
 absl::Status EncodedInsert::Index() {

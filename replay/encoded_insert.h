@@ -79,6 +79,19 @@ class EncodedInsert {
   absl::Status Recode(const v1::Signature& signature, const std::vector<ColumnCodec>& codecs,
                       const std::vector<int64_t>& item_bytes, bool verify);
 
+  // Hashes of the planes of a column that shares planes (Table::Prepare
+  // computes them outside the table's lock): item `index`'s `planes`
+  // hashes, or null when none were set.
+  const uint64_t* plane_hashes(int column, int index, int64_t planes) const {
+    const size_t c = static_cast<size_t>(column);
+    if (c >= plane_hashes_.size() || plane_hashes_[c].empty()) return nullptr;
+    return plane_hashes_[c].data() + index * planes;
+  }
+  void SetPlaneHashes(int column, std::vector<uint64_t> hashes) {
+    if (plane_hashes_.size() <= static_cast<size_t>(column)) plane_hashes_.resize(static_cast<size_t>(column) + 1);
+    plane_hashes_[static_cast<size_t>(column)] = std::move(hashes);
+  }
+
   // Whether every column has the signature's dtype and shape [n, ...] and
   // holds n items: a column stored as is n items' bytes, a compressed one a
   // size table that adds up. InvalidArgument naming the column.
@@ -96,6 +109,9 @@ class EncodedInsert {
   // Per column: for a compressed one, where each item's frame begins in the
   // column's data (num_items + 1 offsets); empty for one stored as is.
   std::vector<std::vector<uint64_t>> offsets_;
+  // Per column that shares planes (empty otherwise): every item's plane
+  // hashes, in order.
+  std::vector<std::vector<uint64_t>> plane_hashes_;
 };
 
 }  // namespace rill::replay

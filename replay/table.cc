@@ -48,13 +48,20 @@ bool AnyCompresses(const std::vector<ColumnCodec>& codecs) {
   return std::any_of(codecs.begin(), codecs.end(), [](const ColumnCodec& codec) { return codec.compresses(); });
 }
 
-// Bytes per item of the columns stored as is.
-int64_t PlainItemBytes(const std::vector<ColumnCodec>& codecs, const std::vector<int64_t>& column_item_bytes) {
+// Bytes per item of the columns stored as is (neither compressed nor in
+// shared planes).
+template <typename Column>
+int64_t PlainItemBytes(const std::vector<Column>& columns) {
   int64_t bytes = 0;
-  for (size_t c = 0; c < codecs.size(); ++c) {
-    if (!codecs[c].compresses()) bytes += column_item_bytes[c];
+  for (const Column& column : columns) {
+    if (!column.codec.compresses() && column.planes == 0) bytes += column.item_bytes;
   }
   return bytes;
+}
+
+template <typename Column>
+bool AnySharesPlanes(const std::vector<Column>& columns) {
+  return std::any_of(columns.begin(), columns.end(), [](const Column& column) { return column.planes > 0; });
 }
 
 // `status` with "table '<name>': " in front of its message.
@@ -69,6 +76,12 @@ std::vector<int64_t> Table::ColumnItemBytes(const std::vector<Column>& columns) 
   std::vector<int64_t> bytes;
   for (const Column& column : columns) bytes.push_back(column.item_bytes);
   return bytes;
+}
+
+std::vector<int64_t> Table::ColumnPlanes(const std::vector<Column>& columns) {
+  std::vector<int64_t> planes;
+  for (const Column& column : columns) planes.push_back(column.planes);
+  return planes;
 }
 
 std::vector<ColumnCodec> Table::ColumnCodecs(const std::vector<Column>& columns) {
@@ -99,12 +112,18 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
     column.spec = spec;
     column.item_bytes = bytes;
     column.codec = ColumnCodec::ForColumn(config, spec.name());
+    if (SharesPlanes(config, spec.name())) column.planes = bytes / SharedPlaneBytes(config);
     item_bytes += bytes;
   }
   try {
     for (Column& column : columns) {
       if (column.codec.compresses()) {
         column.items.resize(static_cast<size_t>(capacity));
+        continue;
+      }
+      if (column.planes > 0) {
+        // Default-initialized on purpose, as `data` below.
+        column.plane_ids.reset(new uint32_t[static_cast<size_t>(capacity * column.planes)]);
         continue;
       }
       // Default-initialized on purpose (see Column::data).
@@ -152,8 +171,11 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
       column_item_bytes_(ColumnItemBytes(columns)),
       codecs_(ColumnCodecs(columns)),
       compresses_(AnyCompresses(codecs_)),
-      plain_item_bytes_(PlainItemBytes(codecs_, column_item_bytes_)),
-      max_stored_bytes_(compresses_ ? config.max_bytes() : 0),
+      shares_planes_(AnySharesPlanes(columns)),
+      column_planes_(ColumnPlanes(columns)),
+      shared_plane_bytes_(SharedPlaneBytes(config)),
+      plain_item_bytes_(PlainItemBytes(columns)),
+      max_stored_bytes_(compresses_ || shares_planes_ ? config.max_bytes() : 0),
       max_times_sampled_(max_times_sampled),
       importance_sampling_exponent_(importance_sampling_exponent),
       takes_whole_batches_(selector->takes_whole_batches()),
@@ -167,6 +189,7 @@ Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes
       slot_sequence_(keeps_sequence_ ? capacity : 0, 0),
       priorities_(has_priorities_ ? capacity : 0, 0.0),
       frame_bytes_(column_item_bytes_.size(), 0),
+      planes_(shares_planes_ ? std::make_unique<PlanePool>(shared_plane_bytes_) : nullptr),
       limiter_(std::move(limiter)),
       selector_(std::move(selector)),
       remover_(std::move(remover)) {}
@@ -231,6 +254,18 @@ absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
 absl::Status Table::Prepare(v1::InsertRequest* request, EncodedInsert* out) const {
   RETURN_IF_ERROR(ValidateInsert(*request));
   EncodedInsert::TakePlain(request, out);
+  if (shares_planes_) {
+    // columns_ is guarded for its contents; a column's planes and sizes never change.
+    const int64_t plane_bytes = shared_plane_bytes_;
+    for (size_t c = 0; c < column_item_bytes_.size(); ++c) {
+      const int64_t planes = column_planes_[c];
+      if (planes == 0) continue;
+      const char* data = out->request().columns(static_cast<int>(c)).data().data();
+      std::vector<uint64_t> hashes(static_cast<size_t>(out->num_items() * planes));
+      for (size_t p = 0; p < hashes.size(); ++p) hashes[p] = PlanePool::Hash(data + p * plane_bytes, plane_bytes);
+      out->SetPlaneHashes(static_cast<int>(c), std::move(hashes));
+    }
+  }
   if (!compresses_) return absl::OkStatus();
   return InTable(name_, out->Recode(signature_, codecs_, column_item_bytes_, /*verify=*/false));
 }
@@ -306,6 +341,12 @@ void Table::RemoveLocked(int64_t slot) {
       item.size = 0;
     }
   }
+  if (shares_planes_) {
+    for (const Column& column : columns_) {
+      const uint32_t* ids = column.plane_ids.get() + slot * column.planes;
+      for (int64_t p = 0; p < column.planes; ++p) planes_->Release(ids[p]);
+    }
+  }
   key_index_.Erase(slot_keys_[slot]);
   if (keeps_sequence_) slot_sequence_[slot] = 0;
   selector_->Remove(slot);
@@ -317,7 +358,7 @@ void Table::RemoveLocked(int64_t slot) {
 
 int64_t Table::TakeSlotLocked(int64_t stored_bytes) {
   while (size_ > 0 && (size_ == capacity_ ||
-                       (max_stored_bytes_ > 0 && stored_bytes_ + stored_bytes > max_stored_bytes_))) {
+                       (max_stored_bytes_ > 0 && StoredBytesLocked() + stored_bytes > max_stored_bytes_))) {
     RemoveLocked(remover_->Victim());
   }
   if (free_slots_.empty()) return high_water_++;  // a fresh slot, lowest first
@@ -346,6 +387,34 @@ void Table::PutFrameLocked(size_t column, int64_t slot, std::string_view stored)
   stored_bytes_ += item.size;
 }
 
+void Table::AcquirePlanesLocked(size_t column, const char* item, const uint64_t* hashes) {
+  const int64_t planes = columns_[column].planes;
+  const int64_t bytes = shared_plane_bytes_;
+  for (int64_t p = 0; p < planes; ++p) {
+    const char* plane = item + p * bytes;
+    plane_scratch_.push_back(planes_->Acquire(plane, hashes != nullptr ? hashes[p] : planes_->Hash(plane)));
+  }
+}
+
+void Table::PlacePlanesLocked(int64_t slot) {
+  size_t at = 0;
+  for (Column& column : columns_) {
+    if (column.planes == 0) continue;
+    std::copy_n(plane_scratch_.begin() + static_cast<std::ptrdiff_t>(at), column.planes,
+                column.plane_ids.get() + slot * column.planes);
+    at += static_cast<size_t>(column.planes);
+  }
+  plane_scratch_.clear();
+}
+
+void Table::CopyPlanesLocked(size_t column, int64_t slot, char* to) const {
+  const Column& c = columns_[column];
+  const uint32_t* ids = c.plane_ids.get() + slot * c.planes;
+  for (int64_t p = 0; p < c.planes; ++p) {
+    std::memcpy(to + p * shared_plane_bytes_, planes_->plane(ids[p]), static_cast<size_t>(shared_plane_bytes_));
+  }
+}
+
 void Table::StoreLocked(const EncodedInsert& encoded, int index) {
   const v1::InsertRequest& request = encoded.request();
   int64_t stored_bytes = plain_item_bytes_;
@@ -355,9 +424,20 @@ void Table::StoreLocked(const EncodedInsert& encoded, int index) {
       stored_bytes += static_cast<int64_t>(encoded.item(static_cast<int>(c), index).size());
     }
   }
+  // The item's planes are held before the slot is taken, so that evicting
+  // for it never frees a plane it is about to share; new ones already count
+  // in StoredBytesLocked().
+  for (size_t c = 0; c < columns_.size() && shares_planes_; ++c) {
+    const Column& column = columns_[c];
+    if (column.planes == 0) continue;
+    AcquirePlanesLocked(c, request.columns(static_cast<int>(c)).data().data() + index * column.item_bytes,
+                        encoded.plane_hashes(static_cast<int>(c), index, column.planes));
+  }
   const int64_t slot = TakeSlotLocked(stored_bytes);
+  if (shares_planes_) PlacePlanesLocked(slot);
   for (size_t c = 0; c < columns_.size(); ++c) {
     Column& column = columns_[c];
+    if (column.planes > 0) continue;
     if (codecs_[c].compresses()) {
       PutFrameLocked(c, slot, encoded.item(static_cast<int>(c), index));
       continue;
@@ -455,6 +535,10 @@ void Table::GatherLocked(int64_t slot, int row, v1::SampleResponse* out, DrawnFr
       continue;
     }
     std::string* data = out->mutable_columns(c)->mutable_data();
+    if (column.planes > 0) {
+      CopyPlanesLocked(c, slot, data->data() + row * column.item_bytes);
+      continue;
+    }
     std::memcpy(data->data() + row * column.item_bytes, column.data.get() + slot * column.item_bytes,
                 column.item_bytes);
   }
@@ -566,7 +650,7 @@ void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out, DrawnFr
   for (const Selection& draw : draws_) {
     __builtin_prefetch(&slot_keys_[draw.slot]);
     for (const Column& column : columns_) {
-      if (column.data == nullptr) continue;  // compressed: its frame is fetched as it is copied
+      if (column.data == nullptr) continue;  // compressed or planes: fetched as they are copied
       const char* row = column.data.get() + draw.slot * column.item_bytes;
       __builtin_prefetch(row);
       __builtin_prefetch(row + column.item_bytes - 1);
@@ -583,6 +667,10 @@ void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out, DrawnFr
         continue;
       }
       const int64_t bytes = columns_[c].item_bytes;
+      if (columns_[c].planes > 0) {
+        CopyPlanesLocked(c, draw.slot, gather_to_[c] + row * bytes);
+        continue;
+      }
       std::memcpy(gather_to_[c] + row * bytes, columns_[c].data.get() + draw.slot * bytes, bytes);
     }
     out->add_keys(slot_keys_[draw.slot]);
@@ -662,7 +750,7 @@ v1::TableInfo Table::Info() const {
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
   info.set_size(size_);
-  info.set_bytes(stored_bytes_);
+  info.set_bytes(StoredBytesLocked());
   info.set_items_inserted(limiter_.inserts());
   info.set_items_sampled(limiter_.samples());
   info.set_items_evicted(limiter_.deletes());
@@ -690,7 +778,7 @@ TableStats Table::Stats() const {
   const absl::Time now = absl::Now();
   TableStats stats;
   stats.size = size_;
-  stats.bytes = stored_bytes_;
+  stats.bytes = StoredBytesLocked();
   stats.items_inserted = limiter_.inserts();
   stats.items_sampled = limiter_.samples();
   stats.items_evicted = limiter_.deletes();
@@ -709,16 +797,26 @@ TableSnapshot Table::Snapshot() const {
   // for what they held then and a margin for inserts in between.
   int64_t rows = 0;
   std::vector<int64_t> frame_bytes;
+  int64_t num_planes = 0;
   {
     absl::MutexLock lock(&mu_);
     rows = high_water_;
     frame_bytes = frame_bytes_;
+    if (planes_ != nullptr) num_planes = planes_->size();
   }
+  snapshot.plane_bytes = shared_plane_bytes_;
+  snapshot.planes.resize(static_cast<size_t>((num_planes + num_planes / 16 + 64) * shared_plane_bytes_));
   auto allocate = [&](int64_t num_rows) {
     snapshot.columns.clear();
     snapshot.stored.assign(num_columns, std::string());
     snapshot.stored_offsets.assign(num_columns, std::vector<uint64_t>());
+    snapshot.row_planes.assign(num_columns, std::vector<uint32_t>());
     for (size_t c = 0; c < num_columns; ++c) {
+      if (column_planes_[c] > 0) {
+        snapshot.columns.emplace_back();
+        snapshot.row_planes[c].assign(static_cast<size_t>(num_rows * column_planes_[c]), 0);
+        continue;
+      }
       if (codecs_[c].compresses()) {
         snapshot.columns.emplace_back();
         snapshot.stored[c].resize(static_cast<size_t>(frame_bytes[c] + frame_bytes[c] / 16 + 4096));
@@ -757,6 +855,11 @@ TableSnapshot Table::Snapshot() const {
       // Mostly occupied: copy slots [0, high_water_) as blocks; rows are slots.
       snapshot.num_rows = high_water_;
       for (size_t c = 0; c < columns_.size(); ++c) {
+        if (column_planes_[c] > 0) {
+          std::memcpy(snapshot.row_planes[c].data(), columns_[c].plane_ids.get(),
+                      static_cast<size_t>(high_water_ * column_planes_[c]) * sizeof(uint32_t));
+          continue;
+        }
         if (codecs_[c].compresses()) continue;
         std::memcpy(snapshot.columns[c].get(), columns_[c].data.get(),
                     static_cast<size_t>(high_water_ * column_item_bytes_[c]));
@@ -779,6 +882,11 @@ TableSnapshot Table::Snapshot() const {
       int64_t row = 0;
       for (int64_t slot : occupied) {
         for (size_t c = 0; c < columns_.size(); ++c) {
+          if (const int64_t planes = column_planes_[c]; planes > 0) {
+            std::copy_n(columns_[c].plane_ids.get() + slot * planes, planes,
+                        snapshot.row_planes[c].begin() + static_cast<std::ptrdiff_t>(row * planes));
+            continue;
+          }
           if (codecs_[c].compresses()) continue;
           const int64_t bytes = column_item_bytes_[c];
           std::memcpy(snapshot.columns[c].get() + row * bytes, columns_[c].data.get() + slot * bytes,
@@ -808,13 +916,27 @@ TableSnapshot Table::Snapshot() const {
       offsets[static_cast<size_t>(snapshot.num_rows)] = at;
       frame_end[c] = at;
     }
-    snapshot.bytes = stored_bytes_;
+    // The shared planes, each once.
+    if (planes_ != nullptr) {
+      planes_->AppendIds(&snapshot.plane_ids);
+      const size_t bytes = static_cast<size_t>(shared_plane_bytes_);
+      if (snapshot.planes.size() < snapshot.plane_ids.size() * bytes) {
+        snapshot.planes.resize(snapshot.plane_ids.size() * bytes);
+      }
+      char* to = snapshot.planes.data();
+      for (uint32_t id : snapshot.plane_ids) {
+        std::memcpy(to, planes_->plane(id), bytes);
+        to += bytes;
+      }
+    }
+    snapshot.bytes = StoredBytesLocked();
     snapshot.default_priority = default_priority_;
     snapshot.inserts = limiter_.inserts();
     snapshot.samples = limiter_.samples();
     snapshot.deletes = limiter_.deletes();
     snapshot.pause = absl::Now() - start;
   }
+  snapshot.planes.resize(snapshot.plane_ids.size() * static_cast<size_t>(shared_plane_bytes_));
   for (size_t c = 0; c < num_columns; ++c) {
     if (!codecs_[c].compresses()) continue;
     snapshot.stored[c].resize(frame_end[c]);
@@ -830,15 +952,104 @@ TableSnapshot Table::Snapshot() const {
   return snapshot;
 }
 
-absl::Status Table::RestoreItems(const RestoredItems& items) {
-  // column_item_bytes_ and codecs_ are const and have one entry per column:
-  // no lock needed.
+absl::Status Table::RestorePlanes(const uint32_t* ids, const char* bytes, int64_t count, int64_t plane_bytes) {
+  absl::MutexLock lock(&mu_);
+  // Planes of this table's size go to its pool, shared with what it holds;
+  // others (a checkpoint of a table that shared planes, restored into one
+  // that no longer does) are kept aside until the items are expanded.
+  const bool pooled = planes_ != nullptr && plane_bytes == shared_plane_bytes_;
+  if (restored_plane_bytes_ != 0 && restored_plane_bytes_ != plane_bytes) {
+    return absl::DataLossError(absl::StrCat("table '", name_, "': the checkpoint's planes are of ",
+                                            restored_plane_bytes_, " and ", plane_bytes, " bytes"));
+  }
+  restored_plane_bytes_ = plane_bytes;
+  for (int64_t i = 0; i < count; ++i) {
+    const char* plane = bytes + i * plane_bytes;
+    if (restored_plane_ids_.contains(ids[i]) || restored_plane_copies_.contains(ids[i])) {
+      return absl::DataLossError(absl::StrCat("table '", name_, "': the checkpoint holds plane ", ids[i], " twice"));
+    }
+    if (pooled) {
+      restored_plane_ids_[ids[i]] = planes_->Acquire(plane, planes_->Hash(plane));
+    } else {
+      restored_plane_copies_.emplace(ids[i], std::string(plane, static_cast<size_t>(plane_bytes)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Table::EndPlaneRestore() {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [checkpoint_id, id] : restored_plane_ids_) planes_->Release(id);
+  restored_plane_ids_.clear();
+  restored_plane_copies_.clear();
+  restored_plane_bytes_ = 0;
+}
+
+const char* Table::RestoredPlaneLocked(uint32_t id) const {
+  if (auto it = restored_plane_ids_.find(id); it != restored_plane_ids_.end()) return planes_->plane(it->second);
+  if (auto it = restored_plane_copies_.find(id); it != restored_plane_copies_.end()) return it->second.data();
+  return nullptr;
+}
+
+absl::Status Table::RestoreItems(const RestoredItems& given) {
+  // column_item_bytes_, column_planes_ and codecs_ are const and have one
+  // entry per column: no lock needed.
   const size_t num_columns = column_item_bytes_.size();
-  if (items.columns.size() != num_columns || (!items.codecs.empty() && items.codecs.size() != num_columns) ||
-      (!items.codecs.empty() && items.sizes.size() != num_columns)) {
-    return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': restored items have ", items.columns.size(),
+  if (given.columns.size() != num_columns || (!given.codecs.empty() && given.codecs.size() != num_columns) ||
+      (!given.codecs.empty() && given.sizes.size() != num_columns) ||
+      (!given.plane_ids.empty() && given.plane_ids.size() != num_columns)) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': restored items have ", given.columns.size(),
                                                    " columns but the signature has ", num_columns));
   }
+  // Columns the checkpoint kept in shared planes: their planes' ids where
+  // this table shares them too (checked here, mapped as items are stored),
+  // their bytes otherwise.
+  RestoredItems items = given;
+  std::vector<std::string> expanded(num_columns);
+  auto unknown_plane = [&](size_t c, int64_t i, uint32_t id) {
+    return absl::DataLossError(absl::StrCat("table '", name_, "': column '", signature_.columns(c).name(),
+                                            "' of the restored item with key ", items.keys[i], " names plane ", id,
+                                            ", which the checkpoint does not hold"));
+  };
+  if (!given.plane_ids.empty()) {
+    absl::MutexLock lock(&mu_);
+    for (size_t c = 0; c < num_columns; ++c) {
+      if (given.plane_ids[c] == nullptr) continue;
+      const int64_t bytes = column_item_bytes_[c];
+      if (restored_plane_bytes_ <= 0 || bytes % restored_plane_bytes_ != 0) {
+        return absl::DataLossError(absl::StrCat("table '", name_, "': column '", signature_.columns(c).name(),
+                                                "' was checkpointed in shared planes, but none of a size that divides "
+                                                "its ", bytes, "-byte items were restored"));
+      }
+      const int64_t planes = bytes / restored_plane_bytes_;
+      if (column_planes_[c] == planes && restored_plane_bytes_ == shared_plane_bytes_) {
+        for (int64_t i = 0; i < items.count; ++i) {
+          for (int64_t p = 0; p < planes; ++p) {
+            const uint32_t id = given.plane_ids[c][i * planes + p];
+            if (!restored_plane_ids_.contains(id)) return unknown_plane(c, i, id);
+          }
+        }
+        continue;
+      }
+      expanded[c].resize(static_cast<size_t>(items.count * bytes));
+      for (int64_t i = 0; i < items.count; ++i) {
+        for (int64_t p = 0; p < planes; ++p) {
+          const uint32_t id = given.plane_ids[c][i * planes + p];
+          const char* plane = RestoredPlaneLocked(id);
+          if (plane == nullptr) return unknown_plane(c, i, id);
+          std::memcpy(expanded[c].data() + i * bytes + p * restored_plane_bytes_, plane,
+                      static_cast<size_t>(restored_plane_bytes_));
+        }
+      }
+      items.columns[c] = expanded[c].data();
+      items.plane_ids[c] = nullptr;
+      if (!items.codecs.empty()) {
+        items.codecs[c] = v1::TableConfig::ColumnCompression::NONE;
+        items.sizes[c] = nullptr;
+      }
+    }
+  }
+  auto by_planes = [&](size_t c) { return !items.plane_ids.empty() && items.plane_ids[c] != nullptr; };
   // Each item of a column that is or was compressed, as the table stores it:
   // checked (decompressed) and converted before the lock is taken. Columns
   // stored as is on both sides are copied straight from `items`.
@@ -848,7 +1059,7 @@ absl::Status Table::RestoreItems(const RestoredItems& items) {
   for (size_t c = 0; c < num_columns; ++c) {
     const ColumnCodec from(items.codecs.empty() ? v1::TableConfig::ColumnCompression::NONE : items.codecs[c], 0);
     const ColumnCodec& to = codecs_[c];
-    if (!from.compresses() && !to.compresses()) continue;
+    if ((!from.compresses() && !to.compresses()) || by_planes(c)) continue;
     const int64_t bytes = column_item_bytes_[c];
     scratch.resize(static_cast<size_t>(bytes));
     std::vector<size_t> ends;  // in converted[c], when it is filled
@@ -889,9 +1100,27 @@ absl::Status Table::RestoreItems(const RestoredItems& items) {
     for (size_t c = 0; c < num_columns; ++c) {
       if (codecs_[c].compresses()) stored_bytes += static_cast<int64_t>(stored[c][static_cast<size_t>(i)].size());
     }
+    // Planes first, held before the slot is taken (as StoreLocked does).
+    for (size_t c = 0; c < num_columns && shares_planes_; ++c) {
+      const int64_t planes = column_planes_[c];
+      if (planes == 0) continue;
+      if (by_planes(c)) {
+        for (int64_t p = 0; p < planes; ++p) {
+          const uint32_t id = restored_plane_ids_.at(items.plane_ids[c][i * planes + p]);
+          planes_->AddRef(id);
+          plane_scratch_.push_back(id);
+        }
+        continue;
+      }
+      const int64_t bytes = column_item_bytes_[c];
+      AcquirePlanesLocked(c, stored[c].empty() ? items.columns[c] + i * bytes : stored[c][static_cast<size_t>(i)].data(),
+                          nullptr);
+    }
     const int64_t slot = TakeSlotLocked(stored_bytes);
+    if (shares_planes_) PlacePlanesLocked(slot);
     for (size_t c = 0; c < num_columns; ++c) {
       const int64_t bytes = column_item_bytes_[c];
+      if (column_planes_[c] > 0) continue;
       if (codecs_[c].compresses()) {
         PutFrameLocked(c, slot, stored[c][static_cast<size_t>(i)]);
       } else if (!stored[c].empty()) {

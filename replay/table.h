@@ -35,6 +35,15 @@
 // an item larger than max_bytes on its own is still stored, alone) and
 // capacity() is max_size.
 //
+// Columns that share planes (config `share_planes`, plane_pool.h): the
+// table keeps, per item, the ids of its planes in a PlanePool that holds
+// each distinct plane once, for all such columns together. Storing an item
+// looks its planes up (hashed outside the lock by Prepare, matched byte for
+// byte under it), a sampled item is copied plane by plane into the batch,
+// and an item that leaves releases its planes. Info, Stats and max_bytes
+// count each distinct plane once; capacity() is max_size, as with
+// compression.
+//
 // Durability (replay/durability/checkpoint.h, replay/durability/wal.h): Snapshot copies the items
 // and counters under the lock with block memcpys, so that a checkpoint pauses
 // the table only for that copy; RestoreItems / RestoreCounters / ReplayInsert
@@ -69,6 +78,7 @@
 #include "replay/column_codec.h"
 #include "replay/encoded_insert.h"
 #include "replay/key_index.h"
+#include "replay/plane_pool.h"
 #include "replay/rate_limiter.h"
 #include "replay/removers/interface.h"
 #include "replay/selectors/interface.h"
@@ -104,7 +114,16 @@ struct TableSnapshot {
   std::vector<Codec> codecs;
   std::vector<std::string> stored;
   std::vector<std::vector<uint64_t>> stored_offsets;
-  // Payload bytes of the items as stored (compressed columns compressed).
+  // Columns that share planes: per column, each row's plane ids
+  // (item_bytes / plane_bytes of them; empty for another column), and the
+  // planes they name, each once: `plane_ids` ascending and their bytes back
+  // to back in `planes`, plane_bytes each. plane_bytes 0: no such column.
+  std::vector<std::vector<uint32_t>> row_planes;
+  int64_t plane_bytes = 0;
+  std::vector<uint32_t> plane_ids;
+  std::string planes;
+  // Payload bytes of the items as stored (compressed columns compressed,
+  // shared planes once).
   int64_t bytes = 0;
   std::vector<uint64_t> keys;                      // per row
   // Per row: insertion number, 0 for a free slot; empty when the remover
@@ -137,6 +156,11 @@ struct RestoredItems {
   std::vector<const char*> columns;
   std::vector<Codec> codecs;
   std::vector<const uint32_t*> sizes;  // per column; nullptr for one stored as is
+  // Per column (empty: none): for a column the checkpoint kept in shared
+  // planes, each item's plane ids back to back, as the checkpoint numbered
+  // them (Table::RestorePlanes got those planes first); nullptr for
+  // another. Such a column has no entry in `columns` that is read.
+  std::vector<const uint32_t*> plane_ids;
 };
 
 class Table {
@@ -262,6 +286,17 @@ class Table {
   // differs from the signature; DataLoss naming the column and key of an
   // item that does not decompress to its column's size.
   absl::Status RestoreItems(const RestoredItems& items) ABSL_LOCKS_EXCLUDED(mu_);
+  // Start-up restore of a checkpoint's shared planes, before the items that
+  // name them: `count` planes of `plane_bytes` each, back to back in
+  // `bytes`, numbered `ids` by the checkpoint. The table holds them (in its
+  // pool when it shares planes of that size, as copies otherwise) until
+  // EndPlaneRestore, so that RestoreItems may name them in any chunk.
+  // DataLoss for an id given twice.
+  absl::Status RestorePlanes(const uint32_t* ids, const char* bytes, int64_t count, int64_t plane_bytes)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Lets go of the planes RestorePlanes held: those no restored item holds
+  // leave.
+  void EndPlaneRestore() ABSL_LOCKS_EXCLUDED(mu_);
   // Sets the rate limiter's counters and the default priority of a restored
   // checkpoint. DataLoss if inserts - deletes differs from the items held
   // (the checkpoint contradicts itself).
@@ -285,6 +320,10 @@ class Table {
     v1::ColumnSpec spec;
     int64_t item_bytes = 0;  // uncompressed
     ColumnCodec codec;
+    // Sharing planes: planes per item, and capacity * planes ids (slot s's
+    // from s * planes), left uninitialized as `data` is. 0 and null otherwise.
+    int64_t planes = 0;
+    std::unique_ptr<uint32_t[]> plane_ids;
     // Stored as is: capacity * item_bytes bytes, left uninitialized so that
     // untouched pages of a large table are not committed. Compressed: null.
     std::unique_ptr<char[]> data;
@@ -351,6 +390,22 @@ class Table {
   // remover's victims while the table is full or, with max_bytes over
   // compressed columns, while the item does not fit.
   int64_t TakeSlotLocked(int64_t stored_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The bytes the table holds as stored: stored_bytes_ and the shared planes.
+  int64_t StoredBytesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stored_bytes_ + (planes_ != nullptr ? planes_->bytes() : 0);
+  }
+  // Appends to plane_scratch_ the ids of the planes of `item`, an item of
+  // shared column `column`, each acquired (one more reference). `hashes`:
+  // their PlanePool hashes, or null to compute them here.
+  void AcquirePlanesLocked(size_t column, const char* item, const uint64_t* hashes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives `slot` the ids in plane_scratch_ (the shared columns' in column
+  // order) and empties it.
+  void PlacePlanesLocked(int64_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies the planes of shared column `column`'s item in `slot` to `to`.
+  void CopyPlanesLocked(size_t column, int64_t slot, char* to) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A plane RestorePlanes holds, by the checkpoint's id; null if none.
+  const char* RestoredPlaneLocked(uint32_t id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Copies `stored`, an item of compressed column `column`, into `slot`.
   void PutFrameLocked(size_t column, int64_t slot, std::string_view stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records that `slot`, its payload copied, now holds `key`.
@@ -380,6 +435,7 @@ class Table {
   static int64_t LargestAdmittedBatch(const v1::RateLimiterConfig& config);
   static std::vector<int64_t> ColumnItemBytes(const std::vector<Column>& columns);
   static std::vector<ColumnCodec> ColumnCodecs(const std::vector<Column>& columns);
+  static std::vector<int64_t> ColumnPlanes(const std::vector<Column>& columns);
 
   const std::string name_;
   const v1::Signature signature_;
@@ -388,10 +444,13 @@ class Table {
   const std::vector<int64_t> column_item_bytes_;  // per column, signature order
   const std::vector<ColumnCodec> codecs_;          // per column, signature order
   const bool compresses_;                          // some column is compressed
+  const bool shares_planes_;                       // some column shares planes
+  const std::vector<int64_t> column_planes_;       // per column: planes per item if shared, else 0
+  const int64_t shared_plane_bytes_;               // bytes per shared plane; 0 without
   // Bytes per item of the columns stored as is.
   const int64_t plain_item_bytes_;
-  // max_bytes when some column is compressed (then a bound on stored_bytes_,
-  // not on capacity_); 0 otherwise.
+  // max_bytes when some column is compressed or shares planes (then a bound
+  // on StoredBytesLocked(), not on capacity_); 0 otherwise.
   const int64_t max_stored_bytes_;
   const int32_t max_times_sampled_;                // 0: unlimited
   const double importance_sampling_exponent_;     // beta
@@ -425,6 +484,15 @@ class Table {
   // bytes (0 for a column stored as is).
   int64_t stored_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int64_t> frame_bytes_ ABSL_GUARDED_BY(mu_);
+  // The distinct planes of the shared columns; null without one.
+  std::unique_ptr<PlanePool> planes_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint32_t> plane_scratch_ ABSL_GUARDED_BY(mu_);  // AcquirePlanesLocked's ids
+  // During a restore (RestorePlanes .. EndPlaneRestore): the checkpoint's
+  // plane ids, to the pool's (each holding one reference) or to copies of
+  // planes the table does not share.
+  absl::flat_hash_map<uint32_t, uint32_t> restored_plane_ids_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint32_t, std::string> restored_plane_copies_ ABSL_GUARDED_BY(mu_);
+  int64_t restored_plane_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Priority of items inserted without one: the largest given so far.
   double default_priority_ ABSL_GUARDED_BY(mu_) = 1.0;
   RateLimiter limiter_ ABSL_GUARDED_BY(mu_);

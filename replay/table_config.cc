@@ -4,9 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/os.h"
 #include "common/tensor_codec.h"
 #include "replay/column_codec.h"
+#include "replay/plane_pool.h"
 #include "replay/rate_limiter.h"
 #include "replay/selectors/interface.h"
 
@@ -31,10 +33,11 @@ int64_t ItemBytesOf(const v1::TableConfig& config) {
   return bytes;
 }
 
-// Whether some column is stored compressed.
+// Whether some column is stored in a form whose size varies by item:
+// compressed, or in shared planes.
 bool Compresses(const v1::TableConfig& config) {
   for (const v1::TableConfig::ColumnCompression& compression : config.compression()) {
-    if (compression.codec() != v1::TableConfig::ColumnCompression::NONE) return true;
+    if (compression.codec() != v1::TableConfig::ColumnCompression::NONE || compression.share_planes()) return true;
   }
   return false;
 }
@@ -44,9 +47,51 @@ int64_t PlainItemBytesOf(const v1::TableConfig& config) {
   int64_t bytes = 0;
   for (const v1::ColumnSpec& column : config.signature().columns()) {
     absl::StatusOr<int64_t> column_bytes = ItemBytes(column);
-    if (column_bytes.ok() && !ColumnCodec::ForColumn(config, column.name()).compresses()) bytes += *column_bytes;
+    if (column_bytes.ok() && !ColumnCodec::ForColumn(config, column.name()).compresses() &&
+        !SharesPlanes(config, column.name())) {
+      bytes += *column_bytes;
+    }
   }
   return bytes;
+}
+
+// The compression entry of `column`, or null.
+const v1::TableConfig::ColumnCompression* EntryOf(const v1::TableConfig& config, const std::string& column) {
+  for (const v1::TableConfig::ColumnCompression& entry : config.compression()) {
+    if (entry.column() == column) return &entry;
+  }
+  return nullptr;
+}
+
+// Bytes of one plane of `spec`'s items as `entry` (share_planes) divides
+// them: plane_size elements, or the last two dimensions; 0 when they do not
+// divide the items (the rules below refuse that).
+int64_t PlaneBytesOf(const v1::ColumnSpec& spec, const v1::TableConfig::ColumnCompression& entry) {
+  absl::StatusOr<int64_t> bytes = ItemBytes(spec);
+  int64_t elements = 1;
+  for (int64_t d : spec.shape()) elements *= d;
+  if (!bytes.ok() || elements <= 0) return 0;
+  const int64_t element_bytes = *bytes / elements;
+  int64_t plane = entry.plane_size();
+  if (plane == 0) {
+    if (spec.shape_size() < 3) return 0;
+    plane = spec.shape(spec.shape_size() - 1) * spec.shape(spec.shape_size() - 2);
+  }
+  if (plane <= 0 || elements % plane != 0) return 0;
+  return plane * element_bytes;
+}
+
+// Planes of one item of the table's share_planes columns, all together.
+int64_t SharedPlanesPerItem(const v1::TableConfig& config) {
+  int64_t planes = 0;
+  for (const v1::ColumnSpec& column : config.signature().columns()) {
+    const v1::TableConfig::ColumnCompression* entry = EntryOf(config, column.name());
+    if (entry == nullptr || !entry->share_planes()) continue;
+    const int64_t plane_bytes = PlaneBytesOf(column, *entry);
+    absl::StatusOr<int64_t> bytes = ItemBytes(column);
+    if (plane_bytes > 0 && bytes.ok()) planes += *bytes / plane_bytes;
+  }
+  return planes;
 }
 
 // max_size, lowered to what max_bytes allows (items have a fixed size, so a
@@ -89,6 +134,42 @@ std::optional<FieldIssue> CompressionIssue(const v1::TableConfig& config) {
     if (!Compression::Codec_IsValid(entry.codec())) {
       return FieldIssue{field + ".codec", absl::StrCat(static_cast<int>(entry.codec()),
                                                        " is not a known codec (NONE, ZSTD)")};
+    }
+    if (entry.plane_size() != 0 && !entry.share_planes()) {
+      return FieldIssue{field + ".plane_size", "is only for share_planes: set share_planes: true, or drop it"};
+    }
+    if (entry.share_planes()) {
+      if (entry.codec() != Compression::NONE) {
+        return FieldIssue{field + ".codec", absl::StrCat(Compression::Codec_Name(entry.codec()),
+                                                         " with share_planes, which stores each distinct plane as "
+                                                         "it is: use one or the other")};
+      }
+      int64_t elements = 1;
+      for (int64_t d : spec->shape()) elements *= d;
+      const std::string shape = absl::StrCat("[", absl::StrJoin(spec->shape(), ", "), "]");
+      if (entry.plane_size() < 0 || (entry.plane_size() > 0 && elements % entry.plane_size() != 0)) {
+        return FieldIssue{field + ".plane_size",
+                          absl::StrCat(entry.plane_size(), " does not divide column '", entry.column(),
+                                       "''s items of shape ", shape, " (", elements, " elements) into planes")};
+      }
+      if (entry.plane_size() == 0 && spec->shape_size() < 3) {
+        return FieldIssue{field + ".share_planes",
+                          absl::StrCat("needs items of rank >= 3 ([..., C, H, W]: planes are the last two "
+                                       "dimensions) or a plane_size; column '", entry.column(),
+                                       "' has items of shape ", shape)};
+      }
+      for (int j = 0; j < i; ++j) {
+        const Compression& other = config.compression(j);
+        if (!other.share_planes()) continue;
+        for (const v1::ColumnSpec& column : config.signature().columns()) {
+          if (column.name() != other.column() || PlaneBytesOf(column, other) == PlaneBytesOf(*spec, entry)) continue;
+          return FieldIssue{field + ".share_planes",
+                            absl::StrCat("column '", entry.column(), "' has planes of ", PlaneBytesOf(*spec, entry),
+                                         " bytes but '", other.column(), "' (compression[", j, "]) of ",
+                                         PlaneBytesOf(column, other),
+                                         ": columns that share planes need one plane size")};
+        }
+      }
     }
     if (entry.codec() == Compression::NONE) {
       if (entry.level() != 0) {
@@ -190,6 +271,12 @@ std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config) {
   if (capacity > kMaxSlots) {
     return FieldIssue{"max_size", absl::StrCat(capacity, " exceeds the most items a table holds, ", kMaxSlots)};
   }
+  if (static_cast<double>(capacity) * static_cast<double>(SharedPlanesPerItem(config)) >
+      static_cast<double>(PlanePool::kMaxPlanes)) {
+    return FieldIssue{"max_size", absl::StrCat(capacity, " items of ", SharedPlanesPerItem(config),
+                                               " shared planes each could hold more distinct planes than a table "
+                                               "numbers (", PlanePool::kMaxPlanes, ")")};
+  }
   // The storage is allocated whole when the shard starts: a table this
   // machine cannot hold would fail then, or take the machine's memory page
   // by page as it fills. Compressed columns count at their size as is (data
@@ -259,5 +346,18 @@ absl::Status CheckTableConfig(const v1::TableConfig& config) {
 }
 
 int64_t TableCapacity(const v1::TableConfig& config) { return CapacityOf(config, ItemBytesOf(config)); }
+
+bool SharesPlanes(const v1::TableConfig& config, const std::string& column) {
+  const v1::TableConfig::ColumnCompression* entry = EntryOf(config, column);
+  return entry != nullptr && entry->share_planes();
+}
+
+int64_t SharedPlaneBytes(const v1::TableConfig& config) {
+  for (const v1::ColumnSpec& column : config.signature().columns()) {
+    const v1::TableConfig::ColumnCompression* entry = EntryOf(config, column.name());
+    if (entry != nullptr && entry->share_planes()) return PlaneBytesOf(column, *entry);
+  }
+  return 0;
+}
 
 }  // namespace rill::replay

@@ -27,7 +27,10 @@ std::string SelectorName(const v1::TableConfig& config);
 // table ("remover", "rate_limiter.error_buffer"). The rules: a name; a
 // valid signature; each compression entry names a column of the signature
 // (once), a known codec and, for ZSTD, a level in range (column_codec.h),
-// for items of at most 1 GiB; the lowest_priority remover only with the prioritized
+// for items of at most 1 GiB; share_planes only with codec NONE, on items
+// of rank >= 3 or with a plane_size that divides them, planes of one size
+// in every such column, and no more planes than PlanePool's ids;
+// plane_size only with share_planes; the lowest_priority remover only with the prioritized
 // selector; max_times_sampled >= 0, and at most 1 for a fifo queue; the
 // prioritized selector's exponents within range; the rate
 // limiter's own rules; samples_per_insert no higher than max_times_sampled
@@ -60,9 +63,18 @@ int64_t SampleBatchBytes(const v1::TableConfig& config, int64_t batch_size);
 std::optional<FieldIssue> FindSampleBatchIssue(const v1::TableConfig& config, int64_t batch_size,
                                                int64_t max_message_bytes);
 
+// Bytes of one plane of the table's share_planes columns (plane_size
+// elements, or an item's last two dimensions), or 0 when no column shares
+// planes. For a config that
+// passes CheckTableConfig.
+int64_t SharedPlaneBytes(const v1::TableConfig& config);
+// Whether `column` shares planes (its compression entry says share_planes).
+bool SharesPlanes(const v1::TableConfig& config, const std::string& column);
+
 // The items the table holds at most: max_size, lowered to what max_bytes
-// allows when no column is compressed (with one, max_bytes bounds the
-// compressed bytes instead, and a table that reaches it holds fewer). For a
+// allows when no column is compressed or shares planes (with one, max_bytes
+// bounds the bytes as stored instead, and a table that reaches it holds
+// fewer). For a
 // config that passes CheckTableConfig (not checked again).
 int64_t TableCapacity(const v1::TableConfig& config);
 

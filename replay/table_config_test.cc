@@ -189,5 +189,66 @@ TEST(TableConfigTest, CompressedTableBeyondMemoryIsRefusedUnlessMaxBytesBoundsIt
   EXPECT_FALSE(FindTableConfigIssue(config).has_value());
 }
 
+TEST(TableConfigTest, SharedPlanesAreAcceptedForStacksAndRefusedWhereTheyCannotWork) {
+  EXPECT_FALSE(FindTableConfigIssue(StackTableConfig(1000, /*share_planes=*/true)).has_value());
+  EXPECT_EQ(SharedPlaneBytes(StackTableConfig(1000, true)), kTestPlaneBytes);
+  EXPECT_EQ(SharedPlaneBytes(StackTableConfig(1000, false)), 0);
+  // max_bytes bounds the bytes held, not the item count.
+  v1::TableConfig bounded = StackTableConfig(1000, true);
+  bounded.set_max_bytes(100 * kTestPlaneBytes);
+  EXPECT_EQ(TableCapacity(bounded), 1000);
+
+  v1::TableConfig zstd = StackTableConfig(1000, true);
+  zstd.mutable_compression(1)->set_codec(kZstd);
+  std::optional<FieldIssue> issue = FindTableConfigIssue(zstd);
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[1].codec");
+  EXPECT_THAT(issue->why, HasSubstr("ZSTD with share_planes"));
+
+  v1::TableConfig flat = StackTableConfig(1000, true);
+  v1::TableConfig::ColumnCompression* action = flat.add_compression();
+  action->set_column("action");
+  action->set_share_planes(true);
+  issue = FindTableConfigIssue(flat);
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[2].share_planes");
+  EXPECT_THAT(issue->why, HasSubstr("needs items of rank >= 3"));
+  EXPECT_THAT(issue->why, HasSubstr("column 'action' has items of shape []"));
+
+  // A flat column names its plane size.
+  v1::TableConfig flat_stacks = StackTableConfig(1000, false);
+  for (int c = 0; c < 2; ++c) {
+    v1::ColumnSpec* column = flat_stacks.mutable_signature()->mutable_columns(c);
+    column->clear_shape();
+    column->add_shape(kTestStack * kTestPlaneBytes);
+    v1::TableConfig::ColumnCompression* entry = flat_stacks.add_compression();
+    entry->set_column(column->name());
+    entry->set_share_planes(true);
+    entry->set_plane_size(kTestPlaneBytes);
+  }
+  EXPECT_FALSE(FindTableConfigIssue(flat_stacks).has_value());
+  EXPECT_EQ(SharedPlaneBytes(flat_stacks), kTestPlaneBytes);
+  flat_stacks.mutable_compression(1)->set_plane_size(60);
+  issue = FindTableConfigIssue(flat_stacks);
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[1].plane_size");
+  EXPECT_THAT(issue->why, HasSubstr("60 does not divide column 'next_obs''s items of shape [256]"));
+  flat_stacks.mutable_compression(1)->set_plane_size(kTestPlaneBytes);
+  flat_stacks.mutable_compression(1)->set_share_planes(false);
+  issue = FindTableConfigIssue(flat_stacks);
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[1].plane_size");
+  EXPECT_THAT(issue->why, HasSubstr("is only for share_planes"));
+
+  v1::TableConfig mixed = StackTableConfig(1000, true);
+  mixed.mutable_signature()->mutable_columns(1)->set_shape(2, 16);  // next_obs [4, 8, 16]
+  issue = FindTableConfigIssue(mixed);
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_EQ(issue->field, "compression[1].share_planes");
+  EXPECT_THAT(issue->why, HasSubstr("one plane size"));
+  EXPECT_THAT(CheckTableConfig(mixed).message(),
+              HasSubstr("table 'stacks': compression[1].share_planes column 'next_obs' has planes of 128 bytes"));
+}
+
 }  // namespace
 }  // namespace rill::replay

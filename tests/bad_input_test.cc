@@ -52,10 +52,10 @@ TEST(BadInputTest, UnknownEnvironmentListsTheKnownOnes) {
 }
 
 TEST(BadInputTest, UnknownAlgorithmIsNamedWithTheKnownOnes) {
-  const std::string path = WriteConfig("algorithm", "env { name: \"Pendulum-v1\" }\nlearner { ppo { } }\n");
+  const std::string path = WriteConfig("algorithm", "env { name: \"Pendulum-v1\" }\nlearner { dqn { } }\n");
   for (const char* role : {"replay", "learner", "actor"}) {
     SCOPED_TRACE(role);
-    ExpectRefused({role, "--config=" + path}, "ppo");
+    ExpectRefused({role, "--config=" + path}, "dqn");
     ExpectRefused({role, "--config=" + path}, "sac, td3, ddpg, sac_discrete");
   }
 }

@@ -64,7 +64,7 @@ double Number(const std::string& json, const std::string& key, const std::string
 TEST(BenchTest, ReplayMeasuresInsertsSamplesAndTheCrowd) {
   BenchRun run = RunBench("bench_replay", {"bench", "replay", "--bench_tables=pendulum", "--bench_writers=2",
                                            "--bench_seconds=0.4", "--bench_memory=false", "--bench_wal=false",
-                                           "--bench_crowd_writers=40"});
+                                           "--bench_crowd_writers=40", "--bench_planes_transitions=512"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_FALSE(run.json.empty()) << run.output;
   EXPECT_GT(Number(run.json, "insert_items_per_second"), 0) << run.json;
@@ -76,6 +76,13 @@ TEST(BenchTest, ReplayMeasuresInsertsSamplesAndTheCrowd) {
   EXPECT_EQ(Number(run.json, "writers_without_ack", "\"crowd\":"), 0) << run.json;
   EXPECT_GT(Number(run.json, "p99", "\"admitted_to_ack_ms\":"), 0) << run.json;
   EXPECT_GT(Number(run.json, "rss_bytes_per_stream", "\"idle_streams\":"), 0) << run.json;
+  // Frame-stacked transitions: with shared planes the shard stores each
+  // distinct frame once, under a fifth of the 8 frames per transition as is.
+  const double as_is = Number(run.json, "stored_bytes_per_transition", "\"layout\":\"as_is\"");
+  const double shared = Number(run.json, "stored_bytes_per_transition", "\"layout\":\"share_planes\"");
+  EXPECT_EQ(as_is, 2 * 4 * 84 * 84 + 8) << run.json;
+  EXPECT_GT(shared, 0) << run.json;
+  EXPECT_LT(shared, as_is / 5) << run.json;
 }
 
 TEST(BenchTest, ParametersReachEverySubscriber) {
@@ -96,6 +103,20 @@ TEST(BenchTest, InferenceMeasuresCentralAndLocal) {
   EXPECT_GT(Number(run.json, "central_actions_per_second"), 0) << run.json;
   EXPECT_GT(Number(run.json, "local_actions_per_second_per_core"), 0) << run.json;
   EXPECT_GT(Number(run.json, "p99", "\"round_trip_ms\":"), 0) << run.json;
+}
+
+TEST(BenchTest, InferenceWithAConvTorsoSendsPixelsAndComparesPerCore) {
+  BenchRun run = RunBench("bench_inference_torso",
+                          {"bench", "inference", "--torso=MINATAR_CNN", "--obs_shape=4,10,10", "--bench_streams=2",
+                           "--bench_envs=1", "--bench_seconds=0.3"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(absl::StrContains(run.json, "\"torso\":\"MINATAR_CNN\"")) << run.json;
+  EXPECT_GT(Number(run.json, "central_actions_per_second_per_core"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "local_actions_per_second_per_core"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "central_to_local_per_core"), 0) << run.json;
+  // The pixels travelled as uint8, not as floats.
+  EXPECT_GT(Number(run.json, "uint8_observation_bytes"), 0) << run.json;
+  EXPECT_EQ(Number(run.json, "float32_observation_bytes"), 0) << run.json;
 }
 
 TEST(BenchTest, EnvMeasuresStepsAgainstBarePhysics) {

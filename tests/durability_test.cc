@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <iostream>
 #include <set>
@@ -387,23 +388,18 @@ replay {
   return path;
 }
 
-// Compressed columns in WAL mode, through real processes: every acknowledged
-// frame comes back bit for bit after kill -9, restored from compressed
-// checkpoints and compressed log records; and again, after a second kill -9,
-// into a shard whose config no longer compresses.
-TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedCompressedFrameAfterKill9) {
-  const std::string dir = TempDir("durable-frames");
-  const std::string durability = absl::StrCat("mode: WAL dir: \"", dir, "\" checkpoint_interval_seconds: 0.2");
-  const std::string compressed = WriteFrameConfig("frames-zstd", durability, /*compressed=*/true);
-  absl::StatusOr<RoleProcess> replay = StartRole("frames-replay", {"replay", "--config=" + compressed});
-  ASSERT_TRUE(replay.ok()) << replay.status();
-
-  // One writer, up to 8 requests of 20 frames in flight, until the shard dies.
+// Inserts requests of 20 items (`make` builds one for its keys), up to 8 in
+// flight, until the shard has acknowledged 5,000 items and written two
+// checkpoints; calls `before_kill` with its info then, kill -9s it and
+// returns the acknowledged keys.
+std::set<uint64_t> WriteUntilKilled(RoleProcess& replay,
+                                    const std::function<v1::InsertRequest(const std::vector<uint64_t>&)>& make,
+                                    const std::function<void(const v1::InfoResponse&)>& before_kill) {
   std::set<uint64_t> acked;
   std::atomic<int64_t> acked_count{0};
   std::mutex mu;
   std::thread writer([&] {
-    auto stub = Connect(*replay);
+    auto stub = Connect(replay);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
     auto stream = stub->Insert(&context);
@@ -413,7 +409,7 @@ TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedCompressedFrameAfterKill9) {
       while (in_flight.size() < 8 && next < 100000) {
         in_flight.push_back(Range(next, next + 20));
         next += 20;
-        if (!stream->Write(replay::FrameInsertRequest(in_flight.back()))) return;
+        if (!stream->Write(make(in_flight.back()))) return;
       }
       if (in_flight.empty()) return;
       v1::InsertResponse ack;
@@ -424,20 +420,62 @@ TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedCompressedFrameAfterKill9) {
       in_flight.erase(in_flight.begin());
     }
   });
-  ASSERT_TRUE(WaitUntil(
-      [&] { return acked_count >= 5000 && Info(*replay).last_checkpoint().checkpoints_written() >= 2; },
+  EXPECT_TRUE(WaitUntil(
+      [&] { return acked_count >= 5000 && Info(replay).last_checkpoint().checkpoints_written() >= 2; },
       absl::Seconds(60)));
-  const v1::InfoResponse before = Info(*replay);
-  // The table counts its frames compressed: under half of 408 bytes an item.
-  EXPECT_LT(before.tables(0).bytes(), before.tables(0).size() * 408 / 2);
-  Kill(*replay);
+  before_kill(Info(replay));
+  Kill(replay);
   writer.join();
-  std::set<uint64_t> acknowledged;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    acknowledged = acked;
-  }
-  std::cout << "acknowledged frames before kill -9: " << acknowledged.size() << std::endl;
+  std::lock_guard<std::mutex> lock(mu);
+  std::cout << "acknowledged items before kill -9: " << acked.size() << std::endl;
+  return acked;
+}
+
+// One batch of `batch_size` drawn from `table`, checked by `rows_match`;
+// its keys. (Samples are not logged: these items may come back after the
+// next restart, or not.)
+std::set<uint64_t> SampleOnce(RoleProcess& replay, const std::string& table, int batch_size,
+                              const std::function<::testing::AssertionResult(const v1::SampleResponse&)>& rows_match) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = Connect(replay)->Sample(&context);
+  v1::SampleRequest request;
+  request.set_table(table);
+  request.set_batch_size(batch_size);
+  request.set_num_batches(1);
+  EXPECT_TRUE(stream->Write(request));
+  v1::SampleResponse batch;
+  EXPECT_TRUE(stream->Read(&batch));
+  EXPECT_TRUE(rows_match(batch));
+  context.TryCancel();
+  return std::set<uint64_t>(batch.keys().begin(), batch.keys().end());
+}
+
+// The keys of `acknowledged` in neither `present` nor `sampled`.
+std::vector<uint64_t> Missing(const std::set<uint64_t>& acknowledged, std::set<uint64_t> present,
+                              const std::set<uint64_t>& sampled) {
+  present.insert(sampled.begin(), sampled.end());
+  std::vector<uint64_t> missing;
+  std::set_difference(acknowledged.begin(), acknowledged.end(), present.begin(), present.end(),
+                      std::back_inserter(missing));
+  return missing;
+}
+
+// Compressed columns in WAL mode, through real processes: every acknowledged
+// frame comes back bit for bit after kill -9, restored from compressed
+// checkpoints and compressed log records; and again, after a second kill -9,
+// into a shard whose config no longer compresses.
+TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedCompressedFrameAfterKill9) {
+  const std::string dir = TempDir("durable-frames");
+  const std::string durability = absl::StrCat("mode: WAL dir: \"", dir, "\" checkpoint_interval_seconds: 0.2");
+  const std::string compressed = WriteFrameConfig("frames-zstd", durability, /*compressed=*/true);
+  absl::StatusOr<RoleProcess> replay = StartRole("frames-replay", {"replay", "--config=" + compressed});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  const std::set<uint64_t> acknowledged =
+      WriteUntilKilled(*replay, replay::FrameInsertRequest, [](const v1::InfoResponse& before) {
+        // The table counts its frames compressed: under half of 408 bytes an item.
+        EXPECT_LT(before.tables(0).bytes(), before.tables(0).size() * 408 / 2);
+      });
 
   // Back with every acknowledged frame; killed again before anything is sampled.
   absl::StatusOr<RoleProcess> restarted = StartRole("frames-replay2", {"replay", "--config=" + compressed});
@@ -445,24 +483,8 @@ TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedCompressedFrameAfterKill9) {
   EXPECT_THAT(restarted->process->LogTail(20), HasSubstr("write-ahead log records"));
   EXPECT_GE(Info(*restarted).tables(0).size(), static_cast<int64_t>(acknowledged.size()));
   // A batch drawn from the restored, still compressed table: its frames
-  // decompressed bit for bit. (Samples are not logged: these items may come
-  // back after the next restart, or not.)
-  std::set<uint64_t> sampled;
-  {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    auto stream = Connect(*restarted)->Sample(&context);
-    v1::SampleRequest request;
-    request.set_table(replay::kFrameTable);
-    request.set_batch_size(2000);
-    request.set_num_batches(1);
-    ASSERT_TRUE(stream->Write(request));
-    v1::SampleResponse batch;
-    ASSERT_TRUE(stream->Read(&batch));
-    EXPECT_TRUE(replay::FrameRowsMatchKeys(batch));
-    sampled.insert(batch.keys().begin(), batch.keys().end());
-    context.TryCancel();
-  }
+  // decompressed bit for bit.
+  const std::set<uint64_t> sampled = SampleOnce(*restarted, replay::kFrameTable, 2000, replay::FrameRowsMatchKeys);
   ASSERT_TRUE(WaitUntil([&] { return Info(*restarted).last_checkpoint().checkpoints_written() >= 1; },
                         absl::Seconds(30)));
   Kill(*restarted);
@@ -473,14 +495,73 @@ TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedCompressedFrameAfterKill9) {
   absl::StatusOr<RoleProcess> uncompressed = StartRole("frames-replay3", {"replay", "--config=" + plain});
   ASSERT_TRUE(uncompressed.ok()) << uncompressed.status();
   EXPECT_EQ(Info(*uncompressed).tables(0).bytes(), Info(*uncompressed).tables(0).size() * 408);
-  std::set<uint64_t> present =
-      Drain(*uncompressed, replay::kFrameTable, replay::FrameRowsMatchKeys, /*max_batch=*/5000);
-  present.insert(sampled.begin(), sampled.end());
-  std::vector<uint64_t> missing;
-  std::set_difference(acknowledged.begin(), acknowledged.end(), present.begin(), present.end(),
-                      std::back_inserter(missing));
+  const std::vector<uint64_t> missing =
+      Missing(acknowledged, Drain(*uncompressed, replay::kFrameTable, replay::FrameRowsMatchKeys, /*max_batch=*/5000),
+              sampled);
   EXPECT_TRUE(missing.empty()) << missing.size() << " of " << acknowledged.size()
                                << " acknowledged frames are missing, e.g. " << missing.front();
+}
+
+// A config of replay::StackTableConfig's table ("stacks": obs and next_obs
+// uint8 [4, 8, 8] stacks of consecutive frames, an int64 action), obs and
+// next_obs sharing planes when `shared`.
+std::string WriteStackConfig(const std::string& name, const std::string& durability, bool shared) {
+  const std::string path = TempDir("configs-" + name) + "/config.textpb";
+  std::ofstream(path) << absl::StrCat(R"(env { name: "Pendulum-v1" }
+replay {
+  tables {
+    name: "stacks"
+    max_size: 200000
+    max_times_sampled: 1
+    signature {
+      columns { name: "obs" dtype: DTYPE_UINT8 shape: [4, 8, 8] }
+      columns { name: "next_obs" dtype: DTYPE_UINT8 shape: [4, 8, 8] }
+      columns { name: "action" dtype: DTYPE_INT64 }
+    }
+    )", shared ? R"(compression { column: "obs" share_planes: true }
+    compression { column: "next_obs" share_planes: true })" : "", R"(
+  }
+  durability { )", durability, R"( }
+})");
+  return path;
+}
+
+// Shared planes in WAL mode, through real processes: every acknowledged
+// stack comes back bit for bit after kill -9, from checkpoints that hold
+// each plane once and from the log; and again, after a second kill -9, into
+// a shard whose config no longer shares planes.
+TEST(DurabilityTest, WalModeKeepsEveryAcknowledgedStackOfSharedPlanesAfterKill9) {
+  constexpr int64_t kItemBytes = 2 * 4 * 64 + 8;
+  const std::string dir = TempDir("durable-stacks");
+  const std::string durability = absl::StrCat("mode: WAL dir: \"", dir, "\" checkpoint_interval_seconds: 0.2");
+  const std::string shared = WriteStackConfig("stacks-shared", durability, /*shared=*/true);
+  absl::StatusOr<RoleProcess> replay = StartRole("stacks-replay", {"replay", "--config=" + shared});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  const std::set<uint64_t> acknowledged =
+      WriteUntilKilled(*replay, replay::StackInsertRequest, [](const v1::InfoResponse& before) {
+        // About one 64-byte frame and an action per item, not eight frames.
+        EXPECT_LT(before.tables(0).bytes(), before.tables(0).size() * kItemBytes / 4);
+      });
+
+  absl::StatusOr<RoleProcess> restarted = StartRole("stacks-replay2", {"replay", "--config=" + shared});
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_THAT(restarted->process->LogTail(20), HasSubstr("write-ahead log records"));
+  EXPECT_GE(Info(*restarted).tables(0).size(), static_cast<int64_t>(acknowledged.size()));
+  EXPECT_LT(Info(*restarted).tables(0).bytes(), Info(*restarted).tables(0).size() * kItemBytes / 4);
+  const std::set<uint64_t> sampled = SampleOnce(*restarted, replay::kStackTable, 2000, replay::StackRowsMatchKeys);
+  ASSERT_TRUE(WaitUntil([&] { return Info(*restarted).last_checkpoint().checkpoints_written() >= 1; },
+                        absl::Seconds(30)));
+  Kill(*restarted);
+
+  const std::string plain = WriteStackConfig("stacks-plain", durability, /*shared=*/false);
+  absl::StatusOr<RoleProcess> whole = StartRole("stacks-replay3", {"replay", "--config=" + plain});
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(Info(*whole).tables(0).bytes(), Info(*whole).tables(0).size() * kItemBytes);
+  const std::vector<uint64_t> missing =
+      Missing(acknowledged, Drain(*whole, replay::kStackTable, replay::StackRowsMatchKeys, /*max_batch=*/5000),
+              sampled);
+  EXPECT_TRUE(missing.empty()) << missing.size() << " of " << acknowledged.size()
+                               << " acknowledged stacks are missing, e.g. " << missing.front();
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 //     numpy served by the Python env server (env.remote).
 //   SAC on Hover-v0 from an env plugin library (env.plugin): >= 150 within
 //     6,000 env steps.
+//   PPO on CartPole-v1 (synchronous, 4 actors): >= 490 within 500,000 env
+//     steps.
 //   IMPALA with MinAtar's conv torso on MinAtar Breakout (uint8 images,
 //     4 actors): >= 3 within 1,000,000 env steps (a random policy scores
 //     about 0.5).
@@ -102,6 +104,18 @@ TEST(LearningTest, ImpalaLearnsCartPoleWithin500kStepsAndThreeMinutesAcrossProce
   EXPECT_GE(LaunchAndEvaluate("impala", "deploy/configs/cartpole_impala.textpb", 500000, /*num_actors=*/4, &wall),
             450.0);
   EXPECT_LE(wall, 180.0);
+}
+
+// Synchronous PPO through the whole stack: 4 actors x 4 envs, unrolls of 32
+// steps, each batch of 16 unrolls trained on for 4 epochs of 4 minibatches
+// while the actors wait for the version it makes. The target is eval
+// >= 490 within 500,000 env steps and 60 s on two cores; the bound on the
+// wall time leaves room for a machine that other jobs load (see the config
+// and the PPO section of README.md for the measured spread).
+TEST(LearningTest, PpoLearnsCartPoleWithin500kStepsAndAMinuteAcrossProcesses) {
+  double wall = 0;
+  EXPECT_GE(LaunchAndEvaluate("ppo", "deploy/configs/cartpole_ppo.textpb", 500000, /*num_actors=*/4, &wall), 490.0);
+  EXPECT_LE(wall, 120.0);
 }
 
 // Pixels end to end: MinAtar Breakout's uint8 [4, 10, 10] grids through

@@ -3,12 +3,12 @@
 // on fixed-length unrolls (items/unroll.h) that actors produced with an
 // older policy; V-trace (vtrace.h) corrects for that lag.
 //
-// One network: a shared MLP torso (network.hidden_sizes, ReLU) with a policy
-// head (categorical logits for a discrete env; the mean and log-std of a
-// tanh-squashed Gaussian for a continuous one) and a baseline head V(x).
-// Torso plus policy head is exactly the MLP the actors run (a
-// CategoricalPolicy or GaussianPolicy), so it is exported as one. For image
-// observations a convolutional torso (network.torso, TorchTorso) runs
+// One network (actor_critic.h): a shared MLP torso (network.hidden_sizes,
+// ReLU) with a policy head (categorical logits for a discrete env; the mean
+// and log-std of a tanh-squashed Gaussian for a continuous one) and a
+// baseline head V(x). Torso plus policy head is exactly the MLP the actors
+// run (a CategoricalPolicy or GaussianPolicy), so it is exported as one. For
+// image observations a convolutional torso (network.torso, TorchTorso) runs
 // first, shared by both heads, and is exported with the policy.
 //
 // One update on B unrolls of T steps, time-major:
@@ -26,9 +26,9 @@
 // (gaussian.h: tanh's Jacobian cancels in the ratios).
 //
 // All parameters live in one flat buffer (a leaf for autograd): clipping and
-// the optimizer step are a few element-wise ops over it, and nothing in an
-// update synchronizes with the device except the gather of the truncated
-// steps' final observations.
+// the optimizer step (flat_optimizer.h) are a few element-wise ops over it,
+// and nothing in an update synchronizes with the device except the gather
+// of the truncated steps' final observations.
 //
 // Thread safety: not thread-safe; one thread calls all methods.
 #ifndef RILL_LEARNER_ALGORITHMS_IMPALA_H_
@@ -43,11 +43,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/spec.h"
+#include "learner/algorithms/actor_critic.h"
 #include "learner/algorithms/context.h"
+#include "learner/algorithms/flat_optimizer.h"
 #include "learner/algorithms/interface.h"
 #include "learner/algorithms/training_state.h"
 #include "learner/algorithms/vtrace.h"
-#include "learner/torch_torso.h"
 #include "proto/config.pb.h"
 #include "proto/parameters.pb.h"
 #include "torch/torch.h"
@@ -110,14 +111,13 @@ class Impala final : public Algorithm {
 
   // The network's parameters by name (policy.torso.*, policy.layers.<l>.*, baseline.*):
   // live views, for tests.
-  const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const { return named_; }
+  const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const {
+    return net_->named_parameters();
+  }
   int64_t env_steps_learned() const { return env_steps_learned_; }
 
  private:
-  explicit Impala(ImpalaOptions options);
-  // The network on rows [N, obs_dim]: policy head [N, out] and value [N].
-  std::pair<torch::Tensor, torch::Tensor> Forward(const torch::Tensor& obs) const;
-  absl::Status CheckBatch(const Batch& batch) const;
+  Impala(ImpalaOptions options, std::unique_ptr<ActorCritic> net);
   double LearningRate() const;
   // PopArt's mean and standard deviation of the V-trace targets (0 and 1
   // before the first update, or without PopArt), as device scalars.
@@ -127,17 +127,8 @@ class Impala final : public Algorithm {
   void UpdateValueScale(const torch::Tensor& vs);
 
   ImpalaOptions options_;
-  int64_t obs_dim_ = 0;
-  int64_t action_width_ = 0;  // discrete: num_actions; continuous: action_dim
-  int64_t head_outputs_ = 0;  // discrete: num_actions; continuous: 2 * action_dim
-  torch::Tensor params_;      // flat leaf, requires grad
-  std::vector<std::pair<std::string, torch::Tensor>> named_;  // views into params_
-  TorchTorso torso_;           // empty without options_.torso
-  int torso_tensors_ = 0;      // the torso's entries at the start of named_
-  int num_policy_layers_ = 0;  // MLP layers + the policy head
-  // Optimizer state (RMSProp: square_avg; Adam: exp_avg and square_avg).
-  torch::Tensor square_avg_;
-  torch::Tensor exp_avg_;
+  std::unique_ptr<ActorCritic> net_;
+  FlatOptimizer optimizer_;
   // PopArt: exponential moving averages of the targets' first and second
   // moments, without bias correction (ValueScale corrects them).
   torch::Tensor value_moments_;

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "envs/observation.h"
 #include "gtest/gtest.h"
+#include "learner/algorithms/unroll_testing.h"
 #include "learner/torch_policy.h"
 #include "policies/registry.h"
 
@@ -15,26 +16,6 @@ namespace rill::learner {
 namespace {
 
 using ::testing::HasSubstr;
-
-envs::EnvSpec TwoArmSpec() {
-  envs::EnvSpec env;
-  env.name = "TwoArm";
-  env.observation_shape = {3};
-  env.discrete = true;
-  env.num_actions = 2;
-  env.max_episode_steps = 100;
-  return env;
-}
-
-envs::EnvSpec ContinuousSpec() {
-  envs::EnvSpec env;
-  env.name = "Line";
-  env.observation_shape = {3};
-  env.action_low = {-2, -2};
-  env.action_high = {2, 2};
-  env.max_episode_steps = 100;
-  return env;
-}
 
 ImpalaOptions Options(const envs::EnvSpec& env, int t) {
   ImpalaOptions options;
@@ -54,68 +35,12 @@ std::unique_ptr<Impala> Make(const ImpalaOptions& options) {
   return impala.ok() ? *std::move(impala) : nullptr;
 }
 
-// B unrolls of T steps acted by the learner's exported policy (as an actor
-// would) in a bandit-like env: random observations, reward 1 for the
-// "right" action (index 1, or a positive first action dimension), episodes
-// terminating or truncating at random steps. Everything random comes from
-// `seed` (the observations too), so a test gives the same batches each run.
+// Forwarders to unroll_testing.h for this test's algorithm.
 Batch ActedBatch(const Impala& impala, const envs::EnvSpec& env, int b, int t, uint64_t seed) {
-  std::unique_ptr<policies::Policy> policy = *policies::PolicyFromParameters(*impala.ExportPolicy(), seed);
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  torch::manual_seed(seed);
-  std::bernoulli_distribution end(0.1);
-  const int64_t d = env.obs_dim();
-  torch::Tensor obs = torch::randn({t + 1, b, d});
-  torch::Tensor final_obs = torch::zeros({t, b, d});
-  torch::Tensor reward = torch::zeros({t, b});
-  torch::Tensor terminated = torch::zeros({t, b});
-  torch::Tensor truncated = torch::zeros({t, b});
-  torch::Tensor log_prob = torch::zeros({t, b});
-  std::vector<torch::Tensor> actions, distributions;
-  for (int s = 0; s < t; ++s) {
-    Behaviour behaviour;
-    torch::Tensor action = *ActWithBehaviour(*policy, obs[s].contiguous(), &behaviour);
-    actions.push_back(action);
-    distributions.push_back(behaviour.distribution);
-    log_prob[s] = behaviour.log_prob;
-    reward[s] = env.discrete ? action.eq(1).to(torch::kFloat32) : action.select(1, 0).gt(0).to(torch::kFloat32);
-    for (int i = 0; i < b; ++i) {
-      if (end(rng)) {
-        terminated[s][i] = 1;
-      } else if (end(rng)) {
-        truncated[s][i] = 1;
-        final_obs[s][i] = torch::randn({d});
-      }
-    }
-  }
-  Batch batch;
-  batch.size = b;
-  auto batch_major = [](const torch::Tensor& time_major) { return time_major.transpose(0, 1).contiguous(); };
-  batch.columns["obs"] = batch_major(obs);
-  batch.columns["action"] = batch_major(torch::stack(actions));
-  batch.columns["reward"] = batch_major(reward);
-  batch.columns["terminated"] = batch_major(terminated);
-  batch.columns["truncated"] = batch_major(truncated);
-  batch.columns["final_obs"] = batch_major(final_obs);
-  batch.columns["behaviour_log_prob"] = batch_major(log_prob);
-  torch::Tensor distribution = batch_major(torch::stack(distributions));
-  if (env.discrete) {
-    batch.columns["behaviour_logits"] = distribution;
-  } else {
-    const int64_t a = static_cast<int64_t>(env.action_low.size());
-    batch.columns["behaviour_mean"] = distribution.narrow(2, 0, a).contiguous();
-    batch.columns["behaviour_log_std"] = distribution.narrow(2, a, a).contiguous();
-  }
-  return batch;
+  return ActedUnrolls(*impala.ExportPolicy(), env, b, t, seed);
 }
 
-double Stat(const Impala& impala, const std::string& name) {
-  for (const Statistic& s : impala.Statistics()) {
-    if (s.name == name) return s.value;
-  }
-  ADD_FAILURE() << "no statistic " << name;
-  return NAN;
-}
+double Stat(const Impala& impala, const std::string& name) { return StatisticValue(impala.Statistics(), name); }
 
 TEST(ImpalaTest, ExportedPolicyIsTheLearnersPolicySoOnPolicyRatiosAreOne) {
   for (const envs::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "learner/algorithms/impala.h"
+#include "learner/algorithms/ppo.h"
 #include "learner/algorithms/sac.h"
 #include "learner/algorithms/sac_discrete.h"
 #include "learner/algorithms/spec.h"
@@ -17,6 +18,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const AlgorithmContex
     case v1::LearnerConfig::kDdpg: return Td3::FromConfig(context);
     case v1::LearnerConfig::kSacDiscrete: return SacDiscrete::FromConfig(context);
     case v1::LearnerConfig::kImpala: return Impala::FromConfig(context);
+    case v1::LearnerConfig::kPpo: return Ppo::FromConfig(context);
     default:
       return absl::InvalidArgumentError(absl::StrCat("config field learner.algorithm: no algorithm is selected (known: ",
                                                      KnownAlgorithmNames(), ")"));

@@ -121,6 +121,43 @@ absl::Status FinalizeImpala(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   return absl::OkStatus();
 }
 
+absl::Status FinalizePpo(v1::LearnerConfig& learner, const envs::EnvSpec&) {
+  v1::PpoConfig& ppo = *learner.mutable_ppo();
+  if (!ppo.has_unroll_length()) ppo.set_unroll_length(128);
+  if (ppo.unroll_length() < 1 || ppo.unroll_length() > 1000) {
+    return InvalidField("learner.ppo.unroll_length",
+                        absl::StrCat(ppo.unroll_length(), " is out of range: must be in 1..1000"));
+  }
+  RILL_FILL(ppo, "learner.ppo", lambda, 0.95, 0, 1, false);
+  RILL_FILL(ppo, "learner.ppo", clip_range, 0.2, 0, 1, true);
+  RILL_FILL(ppo, "learner.ppo", value_clip_range, 0.0, 0, kInf, false);
+  if (!ppo.has_normalize_advantages()) ppo.set_normalize_advantages(true);
+  RILL_FILL(ppo, "learner.ppo", value_cost, 0.5, 0, kInf, false);
+  RILL_FILL(ppo, "learner.ppo", entropy_cost, 0.01, 0, kInf, false);
+  if (!ppo.has_epochs()) ppo.set_epochs(4);
+  if (ppo.epochs() < 1 || ppo.epochs() > 1000) {
+    return InvalidField("learner.ppo.epochs", absl::StrCat(ppo.epochs(), " is out of range: must be in 1..1000"));
+  }
+  RILL_FILL(ppo, "learner.ppo", target_kl, 0.0, 0, kInf, false);
+  RILL_FILL(ppo, "learner.ppo", learning_rate, 3e-4, 0, kInf, true);
+  RILL_FILL(ppo, "learner.ppo", epsilon, 1e-5, 0, kInf, true);
+  if (ppo.lr_decay_env_steps() < 0) return InvalidField("learner.ppo.lr_decay_env_steps", "must be >= 0");
+  RILL_FILL(ppo, "learner.ppo", max_grad_norm, 0.5, 0, kInf, false);
+  RILL_FILL(ppo, "learner.ppo", rho_bar, 1.0, 0, kInf, true);
+  RILL_FILL(ppo, "learner.ppo", c_bar, 1.0, 0, kInf, true);
+  if (learner.batch_size() == 0) learner.set_batch_size(8);
+  if (!ppo.has_num_minibatches()) ppo.set_num_minibatches(4);
+  // Minibatches cut the batch's B x T steps into equal parts.
+  const int64_t steps = static_cast<int64_t>(learner.batch_size()) * ppo.unroll_length();
+  if (ppo.num_minibatches() < 1 || (learner.batch_size() > 0 && steps % ppo.num_minibatches() != 0)) {
+    return InvalidField("learner.ppo.num_minibatches",
+                        absl::StrCat(ppo.num_minibatches(), " must be >= 1 and divide the batch's ", steps,
+                                     " steps (learner.batch_size ", learner.batch_size(), " x unroll_length ",
+                                     ppo.unroll_length(), ")"));
+  }
+  return absl::OkStatus();
+}
+
 #undef RILL_FILL
 
 // Off-policy algorithms: n-step transitions, actors never wait.
@@ -141,6 +178,15 @@ ActorDuty ImpalaDuty(const v1::LearnerConfig& learner) {
   return duty;
 }
 
+ActorDuty PpoDuty(const v1::LearnerConfig& learner) {
+  ActorDuty duty;
+  duty.items.kind = items::ItemKind::kUnroll;
+  duty.items.unroll_length = learner.ppo().unroll_length();
+  duty.synchronous = learner.ppo().synchronous();
+  duty.synchronous_field = "learner.ppo.synchronous";
+  return duty;
+}
+
 }  // namespace
 
 const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
@@ -153,6 +199,7 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
        &TransitionDuty, /*conv_torso=*/true},
       {"impala", C::kImpala, ActionSpaces::kBoth, &FinalizeImpala, items::ItemKind::kUnroll, &ImpalaDuty,
        /*conv_torso=*/true},
+      {"ppo", C::kPpo, ActionSpaces::kBoth, &FinalizePpo, items::ItemKind::kUnroll, &PpoDuty, /*conv_torso=*/true},
   };
   return *kSpecs;
 }
@@ -184,6 +231,7 @@ const google::protobuf::Message* AlgorithmSection(const v1::LearnerConfig& learn
     case v1::LearnerConfig::kDdpg: return &learner.ddpg();
     case v1::LearnerConfig::kSacDiscrete: return &learner.sac_discrete();
     case v1::LearnerConfig::kImpala: return &learner.impala();
+    case v1::LearnerConfig::kPpo: return &learner.ppo();
     default: return nullptr;
   }
 }
@@ -250,8 +298,9 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSp
     return InvalidField("learner.observation_clip",
                    absl::StrCat(learner.observation_clip(), " is out of range: must be in (0, inf)"));
   }
-  if (learner.has_impala() && learner.impala().synchronous() && learner.publish_every() != 1) {
-    return InvalidField("learner.impala.synchronous",
+  const ActorDuty duty = (*spec)->actor_duty(learner);
+  if (duty.synchronous && learner.publish_every() != 1) {
+    return InvalidField(duty.synchronous_field,
                    absl::StrCat("needs learner.publish_every 1 (actors wait for every new version; got ",
                                 learner.publish_every(), ")"));
   }

@@ -59,7 +59,7 @@ struct AlgorithmSpec {
 // Every algorithm, in the oneof's order.
 const std::vector<AlgorithmSpec>& AlgorithmSpecs();
 
-// "sac, td3, ddpg, sac_discrete, impala".
+// "sac, td3, ddpg, sac_discrete, impala, ppo".
 std::string KnownAlgorithmNames();
 
 // The spec of the algorithm `learner` selects. InvalidArgument when none is

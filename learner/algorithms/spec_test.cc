@@ -14,7 +14,7 @@ envs::EnvSpec Continuous() { return *envs::LookupEnvSpec("Pendulum-v1"); }
 envs::EnvSpec Discrete() { return *envs::LookupEnvSpec("CartPole-v1"); }
 
 TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
-  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala");
+  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo");
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
     absl::StatusOr<const AlgorithmSpec*> by_name = FindAlgorithmSpec(spec.name);
     ASSERT_TRUE(by_name.ok()) << spec.name;
@@ -29,7 +29,7 @@ TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
 }
 
 TEST(AlgorithmSpecTest, UnknownNameIsNotFoundListingTheKnownOnes) {
-  absl::StatusOr<const AlgorithmSpec*> spec = FindAlgorithmSpec("ppo");
+  absl::StatusOr<const AlgorithmSpec*> spec = FindAlgorithmSpec("dqn");
   EXPECT_EQ(spec.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(spec.status().message(), HasSubstr("sac_discrete"));
 }
@@ -133,6 +133,70 @@ TEST(AlgorithmSpecTest, ImpalaActsInBothSpacesWithThePapersDefaults) {
   learner.Clear();
   learner.mutable_impala()->set_lambda(1.5);
   EXPECT_THAT(FinalizeLearnerConfig(learner, env).message(), ::testing::HasSubstr("learner.impala.lambda"));
+}
+
+}  // namespace
+}  // namespace rill::learner
+
+namespace rill::learner {
+namespace {
+
+envs::EnvSpec CartPoleLike() {
+  envs::EnvSpec env;
+  env.name = "CartPole-v1";
+  env.observation_shape = {4};
+  env.discrete = true;
+  env.num_actions = 2;
+  return env;
+}
+
+TEST(AlgorithmSpecTest, PpoTakesCleanRlsDefaultsOnUnrolls) {
+  v1::LearnerConfig learner;
+  learner.mutable_ppo();
+  ASSERT_TRUE(FinalizeLearnerConfig(learner, CartPoleLike()).ok());
+  EXPECT_EQ(learner.ppo().unroll_length(), 128);
+  EXPECT_DOUBLE_EQ(learner.ppo().lambda(), 0.95);
+  EXPECT_DOUBLE_EQ(learner.ppo().clip_range(), 0.2);
+  EXPECT_EQ(learner.ppo().epochs(), 4);
+  EXPECT_EQ(learner.ppo().num_minibatches(), 4);
+  EXPECT_TRUE(learner.ppo().normalize_advantages());
+  EXPECT_DOUBLE_EQ(learner.ppo().learning_rate(), 3e-4);
+  EXPECT_DOUBLE_EQ(learner.ppo().max_grad_norm(), 0.5);
+  EXPECT_EQ(learner.batch_size(), 8);
+  const ActorDuty duty = (*FindAlgorithmSpec(learner))->actor_duty(learner);
+  EXPECT_EQ(duty.items.kind, items::ItemKind::kUnroll);
+  EXPECT_EQ(duty.items.unroll_length, 128);
+  EXPECT_FALSE(duty.synchronous);
+}
+
+TEST(AlgorithmSpecTest, PpoRefusesBadValuesByFieldName) {
+  struct Case {
+    void (*set)(v1::LearnerConfig&);
+    const char* field;
+  };
+  for (const Case& c : std::vector<Case>{
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_clip_range(0); }, "learner.ppo.clip_range"},
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_clip_range(1.5); }, "learner.ppo.clip_range"},
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_value_clip_range(-1); }, "learner.ppo.value_clip_range"},
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_epochs(0); }, "learner.ppo.epochs"},
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_num_minibatches(0); }, "learner.ppo.num_minibatches"},
+           // 8 unrolls x 128 steps = 1024 steps: 3 minibatches do not divide them.
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_num_minibatches(3); }, "learner.ppo.num_minibatches"},
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_lambda(1.5); }, "learner.ppo.lambda"},
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_target_kl(-0.1); }, "learner.ppo.target_kl"},
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_learning_rate(0); }, "learner.ppo.learning_rate"},
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_unroll_length(0); }, "learner.ppo.unroll_length"},
+           {[](v1::LearnerConfig& l) { l.mutable_ppo()->set_rho_bar(0); }, "learner.ppo.rho_bar"},
+           {[](v1::LearnerConfig& l) {
+              l.mutable_ppo()->set_synchronous(true);
+              l.set_publish_every(10);
+            },
+            "learner.ppo.synchronous"},
+       }) {
+    v1::LearnerConfig learner;
+    c.set(learner);
+    EXPECT_THAT(FinalizeLearnerConfig(learner, CartPoleLike()).message(), ::testing::HasSubstr(c.field)) << c.field;
+  }
 }
 
 }  // namespace

@@ -104,7 +104,8 @@ VTraceReturns VTraceUnchecked(const VTraceOptions& options, const torch::Tensor&
     vs_next.narrow(0, 0, n)
         .copy_(torch::where(not_boundary.narrow(0, 0, n) > 0, out.vs.narrow(0, 1, n), bootstrap_values.narrow(0, 0, n)));
   }
-  out.pg_advantages = out.clipped_rhos * (rewards + discounts * vs_next - values);
+  out.advantages = rewards + discounts * vs_next - values;
+  out.pg_advantages = out.clipped_rhos * out.advantages;
   return out;
 }
 

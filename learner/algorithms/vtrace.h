@@ -62,6 +62,10 @@ struct VTraceReturns {
   torch::Tensor vs;
   // rho_s (r_s + discount_s vs_next_s - V(x_s)); see the header comment.
   torch::Tensor pg_advantages;
+  // r_s + discount_s vs_next_s - V(x_s): pg_advantages before the clipped
+  // ratio weights them (APPO's advantages, which PPO's clipped ratio weights
+  // instead).
+  torch::Tensor advantages;
   // min(rho_bar, exp(log_rhos)).
   torch::Tensor clipped_rhos;
 };

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/base/casts.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -18,6 +19,7 @@
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "replay/durability/record_file.h"
+#include "replay/table_config.h"
 
 namespace rill::replay {
 namespace {
@@ -30,6 +32,13 @@ constexpr char kCheckpointPrefix[] = "ckpt-";
 constexpr char kTempPrefix[] = ".tmp-ckpt-";
 constexpr char kTableMagic[] = "RILLTBL1";
 constexpr char kEndMagic[] = "RILLEND1";
+// A table whose config shares planes keeps each distinct plane once, in
+// records between its counters and its items: each
+//   "RILLPLN1" [u64 count] [u32 id x count] [planes, plane bytes each]
+// and after the last "RILLPLNE" [u64 planes in all]. Its items then hold a
+// shared column as their planes' ids, [u32 x planes] per item.
+constexpr char kPlanesMagic[] = "RILLPLN1";
+constexpr char kPlanesEndMagic[] = "RILLPLNE";
 constexpr int64_t kChunkBytes = 4 << 20;
 
 // The fixed part of a table file's counters record.
@@ -183,10 +192,31 @@ absl::Status WriteTableFile(const std::string& path, const v1::TableConfig& conf
   AppendRaw(&record, snapshot.column_item_bytes.data(), snapshot.column_item_bytes.size());
   RETURN_IF_ERROR(writer.Write(record));
 
+  const int64_t plane_bytes = SharedPlaneBytes(config);
+  if (plane_bytes > 0) {
+    const int64_t num_planes = static_cast<int64_t>(snapshot.plane_ids.size());
+    const int64_t per_record = std::max<int64_t>(1, kChunkBytes / (plane_bytes + 4));
+    for (int64_t begin = 0; begin < num_planes; begin += per_record) {
+      const int64_t count = std::min(per_record, num_planes - begin);
+      record = kPlanesMagic;
+      const uint64_t count64 = static_cast<uint64_t>(count);
+      AppendRaw(&record, &count64, 1);
+      AppendRaw(&record, snapshot.plane_ids.data() + begin, static_cast<size_t>(count));
+      record.append(snapshot.planes.data() + begin * plane_bytes, static_cast<size_t>(count * plane_bytes));
+      RETURN_IF_ERROR(writer.Write(record));
+    }
+    record = kPlanesEndMagic;
+    const uint64_t total = static_cast<uint64_t>(num_planes);
+    AppendRaw(&record, &total, 1);
+    RETURN_IF_ERROR(writer.Write(record));
+  }
+
   // A compressed column's rows vary in size: its mean row stands for them.
   int64_t row_bytes = 16;
   for (size_t c = 0; c < snapshot.column_item_bytes.size(); ++c) {
-    if (snapshot.columns[c] != nullptr) {
+    if (!snapshot.row_planes.empty() && !snapshot.row_planes[c].empty()) {
+      row_bytes += static_cast<int64_t>(snapshot.row_planes[c].size() / static_cast<size_t>(snapshot.num_rows)) * 4;
+    } else if (snapshot.columns[c] != nullptr) {
       row_bytes += snapshot.column_item_bytes[c];
     } else if (snapshot.num_rows > 0) {
       row_bytes += static_cast<int64_t>(snapshot.stored[c].size()) / snapshot.num_rows + 4;
@@ -206,6 +236,15 @@ absl::Status WriteTableFile(const std::string& path, const v1::TableConfig& conf
       for (int64_t i = 0; i < count; ++i) AppendRaw(&record, &snapshot.priorities[snapshot.order[begin + i]], 1);
     }
     for (size_t c = 0; c < snapshot.columns.size(); ++c) {
+      if (plane_bytes > 0 && SharesPlanes(config, config.signature().columns(static_cast<int>(c)).name())) {
+        // Shared planes: each row's plane ids.
+        const int64_t planes = snapshot.column_item_bytes[c] / plane_bytes;
+        for (int64_t i = 0; i < count; ++i) {
+          AppendRaw(&record, snapshot.row_planes[c].data() + snapshot.order[begin + i] * planes,
+                    static_cast<size_t>(planes));
+        }
+        continue;
+      }
       if (snapshot.columns[c] == nullptr) {
         // Compressed (the header's config says so): each row's size, then
         // the rows' frames back to back.
@@ -316,6 +355,49 @@ absl::Status RestoreTableFile(RecordReader& reader, const std::string& path, con
   if (compressed && static_cast<int>(codecs.size()) != m.num_columns) {
     return corrupt(absl::StrCat(m.num_columns, " columns, but its config's signature has ", codecs.size()));
   }
+  // Shared planes: read before the items, held by the table until the last
+  // item is restored (or the restore fails).
+  const int64_t plane_bytes = SharedPlaneBytes(checkpointed);
+  std::vector<int64_t> column_planes(static_cast<size_t>(m.num_columns), 0);
+  if (plane_bytes > 0) {
+    if (checkpointed.signature().columns_size() != m.num_columns) {
+      return corrupt(absl::StrCat(m.num_columns, " columns, but its config's signature has ",
+                                  checkpointed.signature().columns_size()));
+    }
+    for (int c = 0; c < m.num_columns; ++c) {
+      if (SharesPlanes(checkpointed, checkpointed.signature().columns(c).name())) {
+        column_planes[static_cast<size_t>(c)] = item_bytes[static_cast<size_t>(c)] / plane_bytes;
+      }
+    }
+  }
+  absl::Cleanup end_plane_restore = [&] {
+    if (plane_bytes > 0) table->EndPlaneRestore();
+  };
+  int64_t planes_read = 0;
+  while (plane_bytes > 0) {
+    RETURN_IF_ERROR(reader.Next(&record));
+    if (record.compare(0, std::strlen(kPlanesEndMagic), kPlanesEndMagic) == 0) {
+      offset = std::strlen(kPlanesEndMagic);
+      const uint64_t* total;
+      if (!TakeRaw(record, &offset, 1, &total) || static_cast<int64_t>(*total) != planes_read) {
+        return corrupt(absl::StrCat("plane count mismatch (", planes_read, " read)"));
+      }
+      break;
+    }
+    if (record.compare(0, std::strlen(kPlanesMagic), kPlanesMagic) != 0) return corrupt("expected a planes record");
+    offset = std::strlen(kPlanesMagic);
+    const uint64_t* count;
+    const uint32_t* ids;
+    const char* planes;
+    if (!TakeRaw(record, &offset, 1, &count) || !TakeRaw(record, &offset, *count, &ids) ||
+        !TakeRaw(record, &offset, *count * static_cast<uint64_t>(plane_bytes), &planes)) {
+      return corrupt("short planes record");
+    }
+    absl::Status st = table->RestorePlanes(ids, planes, static_cast<int64_t>(*count), plane_bytes);
+    if (absl::IsDataLoss(st)) return corrupt(std::string(st.message()));
+    RETURN_IF_ERROR(st);
+    planes_read += static_cast<int64_t>(*count);
+  }
   int64_t restored = 0;
   while (true) {
     RETURN_IF_ERROR(reader.Next(&record));
@@ -340,8 +422,19 @@ absl::Status RestoreTableFile(RecordReader& reader, const std::string& path, con
     }
     items.priorities = priorities;
     if (compressed) items.codecs = codecs;
+    if (plane_bytes > 0) items.plane_ids.assign(item_bytes.size(), nullptr);
     for (size_t c = 0; c < item_bytes.size(); ++c) {
       const char* column;
+      if (column_planes[c] > 0) {
+        const uint32_t* ids;
+        if (!TakeRaw(record, &offset, *count * static_cast<uint64_t>(column_planes[c]), &ids)) {
+          return corrupt("short chunk");
+        }
+        items.plane_ids[c] = ids;
+        items.columns.push_back(nullptr);
+        if (compressed) items.sizes.push_back(nullptr);
+        continue;
+      }
       if (compressed && ColumnCodec(codecs[c], 0).compresses()) {
         const uint32_t* sizes;
         if (!TakeRaw(record, &offset, *count, &sizes)) return corrupt("short chunk");

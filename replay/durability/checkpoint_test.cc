@@ -84,6 +84,16 @@ Contents ContentsOf(const Table& table) {
     c.times_sampled.push_back(s.times_sampled[row]);
     std::string payload;
     for (size_t col = 0; col < s.columns.size(); ++col) {
+      if (!s.row_planes[col].empty()) {  // shared planes: the row's planes, as bytes
+        const size_t planes = static_cast<size_t>(s.column_item_bytes[col] / s.plane_bytes);
+        for (size_t p = 0; p < planes; ++p) {
+          const uint32_t id = s.row_planes[col][static_cast<size_t>(row) * planes + p];
+          const size_t at = static_cast<size_t>(
+              std::lower_bound(s.plane_ids.begin(), s.plane_ids.end(), id) - s.plane_ids.begin());
+          payload.append(s.planes, at * static_cast<size_t>(s.plane_bytes), static_cast<size_t>(s.plane_bytes));
+        }
+        continue;
+      }
       if (s.columns[col] == nullptr) {  // compressed: the row's frame
         const std::vector<uint64_t>& offsets = s.stored_offsets[col];
         payload.append(s.stored[col], offsets[row], offsets[row + 1] - offsets[row]);
@@ -379,6 +389,71 @@ TEST(CheckpointTest, AnUncompressedCheckpointRestoresIntoACompressedTable) {
   EXPECT_EQ(restored[0]->Stats().size, 100);
   EXPECT_LT(restored[0]->Stats().bytes, tables[0]->Stats().bytes / 2);
   ExpectFramesOfTheirKeys(*restored[0], 100);
+}
+
+void InsertStacks(Table& table, uint64_t begin, uint64_t end) {
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table.Insert(StackInsertRequest(Range(begin, end)), absl::Now() + absl::Seconds(5), &stored).ok());
+}
+
+void ExpectStacksOfTheirKeys(Table& table, int batch) {
+  v1::SampleResponse response;
+  ASSERT_TRUE(table.Sample(batch, absl::Now() + absl::Seconds(5), &response).ok());
+  EXPECT_TRUE(StackRowsMatchKeys(response));
+}
+
+TEST(CheckpointTest, SharedPlanesAreWrittenOnceAndRestoreIntoEitherLayout) {
+  const v1::ReplayConfig shared = OneTable(StackTableConfig(1000, /*share_planes=*/true));
+  std::vector<std::unique_ptr<Table>> tables = Tables(shared);
+  InsertStacks(*tables[0], 0, 500);
+  const std::string dir = FreshTestDir("shared-planes-checkpoint");
+  auto store = *CheckpointStore::Open(dir, 2);
+  absl::StatusOr<CheckpointSummary> written = store->Write(shared, Raw(tables), 0);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->items, 500);
+  EXPECT_EQ(written->bytes, tables[0]->Stats().bytes);
+  // The file holds 504 frames once and 8 ids per item, not 8 frames per item.
+  const uint64_t as_is = 500u * static_cast<uint64_t>(tables[0]->item_bytes());
+  EXPECT_LT(fs::file_size(written->path + "/table-0.rtbl"), as_is / 3);
+
+  std::vector<std::unique_ptr<Table>> restored = Tables(shared);
+  ASSERT_TRUE(store->RestoreLatest(shared, &restored).ok());
+  EXPECT_TRUE(ContentsOf(*restored[0]) == ContentsOf(*tables[0]));
+  EXPECT_EQ(restored[0]->Stats().bytes, tables[0]->Stats().bytes);
+  ExpectStacksOfTheirKeys(*restored[0], 256);
+  // Only planes the items hold stay: evicting everything frees them all.
+  InsertStacks(*restored[0], 100000, 100500);
+  InsertStacks(*restored[0], 200000, 200500);
+  EXPECT_EQ(restored[0]->Stats().size, 1000);
+  EXPECT_EQ(restored[0]->Stats().bytes, 2 * ((500 + kTestStack) * kTestPlaneBytes + 500 * 8));
+
+  // Sharing off in the config: the same checkpoint restores, every item whole.
+  const v1::ReplayConfig plain = OneTable(StackTableConfig(1000, /*share_planes=*/false));
+  restored = Tables(plain);
+  absl::StatusOr<std::optional<CheckpointSummary>> summary = store->RestoreLatest(plain, &restored);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_TRUE(summary->has_value());
+  EXPECT_EQ(restored[0]->Stats().size, 500);
+  EXPECT_EQ(static_cast<uint64_t>(restored[0]->Stats().bytes), as_is);
+  EXPECT_TRUE(ContentsOf(*restored[0]) == ContentsOf(*tables[0]));
+  ExpectStacksOfTheirKeys(*restored[0], 256);
+}
+
+TEST(CheckpointTest, APlainCheckpointRestoresIntoATableThatSharesPlanes) {
+  const v1::ReplayConfig plain = OneTable(StackTableConfig(1000, false));
+  std::vector<std::unique_ptr<Table>> tables = Tables(plain);
+  InsertStacks(*tables[0], 0, 100);
+  const std::string dir = FreshTestDir("plain-to-shared");
+  auto store = *CheckpointStore::Open(dir, 2);
+  ASSERT_TRUE(store->Write(plain, Raw(tables), 0).ok());
+
+  const v1::ReplayConfig shared = OneTable(StackTableConfig(1000, true));
+  std::vector<std::unique_ptr<Table>> restored = Tables(shared);
+  ASSERT_TRUE(store->RestoreLatest(shared, &restored).ok());
+  EXPECT_EQ(restored[0]->Stats().size, 100);
+  EXPECT_EQ(restored[0]->Stats().bytes, (100 + kTestStack) * kTestPlaneBytes + 100 * 8);
+  EXPECT_TRUE(ContentsOf(*restored[0]) == ContentsOf(*tables[0]));
+  ExpectStacksOfTheirKeys(*restored[0], 100);
 }
 
 TEST(CheckpointTest, ACorruptFrameUnderAValidChecksumIsACorruptCheckpointNamingColumnAndKey) {

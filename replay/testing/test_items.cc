@@ -172,6 +172,96 @@ v1::InsertRequest FrameInsertRequest(const std::vector<uint64_t>& keys) {
   return ::testing::AssertionSuccess();
 }
 
+v1::TableConfig StackTableConfig(int64_t max_size, bool share_planes) {
+  v1::TableConfig config;
+  config.set_name(kStackTable);
+  config.set_max_size(max_size);
+  for (const char* name : {"obs", "next_obs"}) {
+    v1::ColumnSpec* column = config.mutable_signature()->add_columns();
+    column->set_name(name);
+    column->set_dtype(v1::DTYPE_UINT8);
+    for (int64_t d : {kTestStack, int64_t{8}, int64_t{8}}) column->add_shape(d);
+    if (share_planes) {
+      v1::TableConfig::ColumnCompression* compression = config.add_compression();
+      compression->set_column(name);
+      compression->set_share_planes(true);
+    }
+  }
+  v1::ColumnSpec* action = config.mutable_signature()->add_columns();
+  action->set_name("action");
+  action->set_dtype(v1::DTYPE_INT64);
+  config.mutable_rate_limiter()->set_min_size_to_sample(1);
+  return config;
+}
+
+std::string TestStackFrame(uint64_t frame) {
+  std::string plane(static_cast<size_t>(kTestPlaneBytes), '\0');
+  uint64_t state = frame * 0x9E3779B97F4A7C15ull + 7;
+  for (char& cell : plane) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    cell = static_cast<char>(state >> 56);
+  }
+  return plane;
+}
+
+namespace {
+
+// The stack of frames first .. first + kTestStack - 1.
+std::string TestStack(uint64_t first) {
+  std::string stack;
+  for (int64_t i = 0; i < kTestStack; ++i) stack += TestStackFrame(first + static_cast<uint64_t>(i));
+  return stack;
+}
+
+}  // namespace
+
+v1::InsertRequest StackInsertRequest(const std::vector<uint64_t>& keys) {
+  v1::InsertRequest request;
+  request.set_table(kStackTable);
+  const int64_t n = static_cast<int64_t>(keys.size());
+  for (int c = 0; c < 3; ++c) {
+    v1::Tensor* column = request.add_columns();
+    column->set_dtype(c < 2 ? v1::DTYPE_UINT8 : v1::DTYPE_INT64);
+    column->add_shape(n);
+    if (c < 2) {
+      for (int64_t d : {kTestStack, int64_t{8}, int64_t{8}}) column->add_shape(d);
+    }
+  }
+  for (uint64_t key : keys) {
+    request.add_keys(key);
+    request.mutable_columns(0)->mutable_data()->append(TestStack(key));
+    request.mutable_columns(1)->mutable_data()->append(TestStack(key + 1));
+    const int64_t action = static_cast<int64_t>(key);
+    request.mutable_columns(2)->mutable_data()->append(reinterpret_cast<const char*>(&action), sizeof(action));
+  }
+  return request;
+}
+
+::testing::AssertionResult StackRowsMatchKeys(const v1::SampleResponse& response) {
+  const int n = response.keys_size();
+  const size_t stack_bytes = static_cast<size_t>(kTestStack * kTestPlaneBytes);
+  if (response.columns_size() != 3 || response.columns(0).data().size() != n * stack_bytes ||
+      response.columns(1).data().size() != n * stack_bytes ||
+      response.columns(2).data().size() != static_cast<size_t>(n) * sizeof(int64_t)) {
+    return ::testing::AssertionFailure() << "columns or sizes do not match " << n << " keys";
+  }
+  for (int i = 0; i < n; ++i) {
+    const uint64_t key = response.keys(i);
+    if (response.columns(0).data().compare(i * stack_bytes, stack_bytes, TestStack(key)) != 0) {
+      return ::testing::AssertionFailure() << "row " << i << " (key " << key << ") does not hold its obs stack";
+    }
+    if (response.columns(1).data().compare(i * stack_bytes, stack_bytes, TestStack(key + 1)) != 0) {
+      return ::testing::AssertionFailure() << "row " << i << " (key " << key << ") does not hold its next_obs stack";
+    }
+    int64_t action;
+    std::memcpy(&action, response.columns(2).data().data() + i * sizeof(action), sizeof(action));
+    if (action != static_cast<int64_t>(key)) {
+      return ::testing::AssertionFailure() << "row " << i << " (key " << key << ") holds action " << action;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 std::string FreshTestDir(const std::string& name) {
   const char* root = std::getenv("TEST_TMPDIR");
   const std::string dir = std::string(root ? root : "/tmp") + "/" + name;

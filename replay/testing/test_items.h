@@ -53,6 +53,21 @@ v1::InsertRequest FrameInsertRequest(const std::vector<uint64_t>& keys);
 // and action of its key, bit for bit.
 ::testing::AssertionResult FrameRowsMatchKeys(const v1::SampleResponse& response);
 
+// A table of frame-stacked transitions, "stacks": columns "obs" and
+// "next_obs" uint8 [kTestStack, 8, 8] and "action" int64 []. Transition t
+// (its key) holds frames t .. t+3 in obs and t+1 .. t+4 in next_obs (frame
+// f a pattern of f, TestStackFrame), as a frame-stacking env's stream does,
+// and action t. With `share_planes`, obs and next_obs share planes.
+inline constexpr char kStackTable[] = "stacks";
+inline constexpr int64_t kTestStack = 4;
+inline constexpr int64_t kTestPlaneBytes = 64;
+v1::TableConfig StackTableConfig(int64_t max_size, bool share_planes);
+std::string TestStackFrame(uint64_t frame);
+v1::InsertRequest StackInsertRequest(const std::vector<uint64_t>& keys);
+// Whether every row of a sampled batch of the stack table holds the stacks
+// and action of its key, bit for bit.
+::testing::AssertionResult StackRowsMatchKeys(const v1::SampleResponse& response);
+
 // An empty folder `name` under TEST_TMPDIR (or /tmp), emptied if it exists.
 std::string FreshTestDir(const std::string& name);
 

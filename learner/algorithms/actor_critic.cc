@@ -1,0 +1,317 @@
+#include "learner/algorithms/actor_critic.h"
+
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "learner/algorithms/checks.h"
+#include "learner/networks.h"
+#include "learner/torch_policy.h"  // SquashedGaussianLogProb
+#include "policies/categorical.h"
+#include "policies/gaussian.h"
+#include "policies/spec.h"
+
+namespace rill::learner {
+namespace {
+
+// 0.5 * (1 + log(2 pi)): a unit Gaussian's entropy.
+constexpr double kGaussianEntropyConstant = 1.4189385332046727;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ActorCritic>> ActorCritic::Create(const ActorCriticOptions& options,
+                                                                 const std::string& who) {
+  auto invalid = [&](const std::string& what) { return absl::InvalidArgumentError(absl::StrCat(who, ": ", what)); };
+  if (options.env.obs_dim() < 1) return invalid("the env has no observation elements");
+  if (options.env.discrete ? options.env.num_actions < 2 : options.env.action_low.empty()) {
+    return invalid(absl::StrCat("env '", options.env.name, "' has no usable action space"));
+  }
+  if (options.hidden.empty()) return invalid("hidden needs at least one layer (the shared torso)");
+  for (int h : options.hidden) {
+    if (h < 1) return invalid(absl::StrCat("hidden width ", h, " must be >= 1"));
+  }
+  if (options.device.is_cuda() && !torch::cuda::is_available()) {
+    return absl::FailedPreconditionError(absl::StrCat(who, ": CUDA device requested but LibTorch sees none"));
+  }
+  if (!options.torso.empty()) {
+    v1::PolicySpec probe;
+    probe.set_obs_dim(options.env.obs_dim());
+    absl::Status fits = policies::SetTorso(options.env, options.torso, &probe);
+    if (!fits.ok()) return invalid(std::string(fits.message()));
+  }
+  try {
+    return std::unique_ptr<ActorCritic>(new ActorCritic(options));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(who, ": ", e.what_without_backtrace()));
+  }
+}
+
+ActorCritic::ActorCritic(ActorCriticOptions options) : options_(std::move(options)) {
+  obs_dim_ = options_.env.obs_dim();
+  action_width_ = options_.env.discrete ? options_.env.num_actions
+                                        : static_cast<int64_t>(options_.env.action_low.size());
+  head_outputs_ = options_.env.discrete ? action_width_ : 2 * action_width_;
+  // Layers: torso (in -> h_1 -> ... -> h_L), policy head (h_L -> out),
+  // baseline head (h_L -> 1).
+  struct Layer {
+    std::string name;
+    int64_t in, out;
+  };
+  std::vector<Layer> layers;
+  if (!options_.torso.empty()) {
+    const std::vector<int64_t>& shape = options_.env.observation_shape;
+    torso_ = *TorchTorso::Create(options_.torso, {shape[0], shape[1], shape[2]});  // checked by Create
+  }
+  const std::vector<policies::TorsoParameter> torso_parameters = torso_.Parameters(policies::kPolicyPrefix);
+  torso_tensors_ = static_cast<int>(torso_parameters.size());
+  int64_t in = torso_.empty() ? obs_dim_ : torso_.out_dim();
+  for (size_t l = 0; l < options_.hidden.size(); ++l) {
+    layers.push_back({absl::StrCat(policies::kPolicyPrefix, ".layers.", l), in, options_.hidden[l]});
+    in = options_.hidden[l];
+  }
+  layers.push_back({absl::StrCat(policies::kPolicyPrefix, ".layers.", options_.hidden.size()), in, head_outputs_});
+  layers.push_back({"baseline", in, 1});
+  num_policy_layers_ = static_cast<int>(options_.hidden.size()) + 1;
+  const int64_t torso_total = torso_.empty() ? 0 : torso_.NumParameters();
+  int64_t total = torso_total;
+  for (const Layer& layer : layers) total += layer.out * layer.in + layer.out;
+
+  // torch.nn.Linear's initialisation: weights and biases uniform in
+  // +-1/sqrt(fan_in), drawn on the CPU from the seed, then moved.
+  at::Generator generator = at::detail::createCPUGenerator(options_.seed);
+  torch::Tensor init = torch::empty({total}, torch::kFloat32);
+  InitTorsoParameters(torso_parameters, init.narrow(0, 0, torso_total), generator);
+  int64_t offset = torso_total;
+  for (const Layer& layer : layers) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in));
+    const int64_t size = layer.out * layer.in + layer.out;
+    init.narrow(0, offset, size).uniform_(-bound, bound, generator);
+    offset += size;
+  }
+  // The policy head starts 100x smaller, so the first policy is near uniform
+  // whatever the observation (as the A2C/PPO baselines initialise it): no
+  // action is favoured before any return was seen.
+  {
+    const Layer& head = layers[layers.size() - 2];
+    const int64_t size = head.out * head.in + head.out;
+    init.narrow(0, total - (layers.back().out * layers.back().in + layers.back().out) - size, size).mul_(0.01);
+  }
+  params_ = init.to(options_.device).requires_grad_(true);
+  torch::Tensor data = params_.detach();
+  offset = 0;
+  for (const policies::TorsoParameter& parameter : torso_parameters) {
+    int64_t size = 1;
+    for (int64_t d : parameter.shape) size *= d;
+    named_.emplace_back(parameter.name, data.narrow(0, offset, size).view(parameter.shape));
+    offset += size;
+  }
+  for (const Layer& layer : layers) {
+    named_.emplace_back(layer.name + ".weight", data.narrow(0, offset, layer.out * layer.in).view({layer.out, layer.in}));
+    offset += layer.out * layer.in;
+    named_.emplace_back(layer.name + ".bias", data.narrow(0, offset, layer.out));
+    offset += layer.out;
+  }
+}
+
+std::pair<torch::Tensor, torch::Tensor> ActorCritic::Forward(const torch::Tensor& obs) const {
+  // Views of the leaf, so that autograd accumulates into params_.grad.
+  int64_t offset = 0;
+  auto take = [&](at::IntArrayRef shape) {
+    int64_t size = 1;
+    for (int64_t s : shape) size *= s;
+    torch::Tensor view = params_.narrow(0, offset, size).view(shape);
+    offset += size;
+    return view;
+  };
+  torch::Tensor h = obs;
+  if (!torso_.empty()) {
+    std::vector<torch::Tensor> torso_params;
+    for (int i = 0; i < torso_tensors_; ++i) torso_params.push_back(take(named_[i].second.sizes()));
+    h = torso_.Forward(obs, torso_params);
+  }
+  torch::Tensor head;
+  for (int l = 0; l < num_policy_layers_; ++l) {
+    const auto& weight = named_[torso_tensors_ + 2 * l].second;
+    torch::Tensor w = take(weight.sizes());
+    torch::Tensor b = take({weight.size(0)});
+    if (l + 1 < num_policy_layers_) {
+      h = torch::relu(torch::addmm(b, h, w.t()));
+    } else {
+      head = torch::addmm(b, h, w.t());
+    }
+  }
+  torch::Tensor wv = take({1, h.size(1)});
+  torch::Tensor bv = take({1});
+  torch::Tensor value = torch::addmm(bv, h, wv.t()).squeeze(1);
+  return {head, value};
+}
+
+PolicyTerms ActorCritic::Evaluate(const torch::Tensor& head, const torch::Tensor& actions) const {
+  PolicyTerms terms;
+  if (options_.env.discrete) {
+    torch::Tensor log_probs = torch::log_softmax(head, -1);
+    terms.log_prob = log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1);
+    terms.entropy = -(log_probs.exp() * log_probs).sum(-1);
+  } else {
+    const int64_t a = action_width_;
+    torch::Tensor mean = head.narrow(-1, 0, a);
+    torch::Tensor log_std = head.narrow(-1, a, a).clamp(policies::kLogStdMin, policies::kLogStdMax);
+    std::vector<int64_t> rows(head.sizes().begin(), head.sizes().end() - 1);
+    terms.log_prob = SquashedGaussianLogProb(mean.reshape({-1, a}), log_std.reshape({-1, a}), actions.reshape({-1, a}))
+                         .view(rows);
+    terms.entropy = (log_std + kGaussianEntropyConstant).sum(-1);
+  }
+  return terms;
+}
+
+torch::Tensor ActorCritic::BehaviourKl(const torch::Tensor& head, const Batch& batch,
+                                       torch::Tensor (*time_major)(const torch::Tensor&)) const {
+  torch::NoGradGuard no_grad;
+  if (options_.env.discrete) {
+    if (!batch.column("behaviour_logits").defined()) return {};
+    torch::Tensor log_probs = torch::log_softmax(head, -1);
+    torch::Tensor mu = torch::log_softmax(time_major(batch.column("behaviour_logits")), -1);
+    return (mu.exp() * (mu - log_probs)).sum(-1).mean();
+  }
+  if (!batch.column("behaviour_mean").defined() || !batch.column("behaviour_log_std").defined()) return {};
+  const int64_t a = action_width_;
+  torch::Tensor mean = head.narrow(-1, 0, a);
+  torch::Tensor log_std = head.narrow(-1, a, a).clamp(policies::kLogStdMin, policies::kLogStdMax);
+  torch::Tensor mu_mean = time_major(batch.column("behaviour_mean"));
+  torch::Tensor mu_log_std = time_major(batch.column("behaviour_log_std"));
+  torch::Tensor ratio = torch::exp(2 * (mu_log_std - log_std));
+  return (log_std - mu_log_std + 0.5 * (ratio + (mu_mean - mean).pow(2) * torch::exp(-2 * log_std)) - 0.5)
+      .sum(-1)
+      .mean();
+}
+
+std::vector<ColumnRequirement> ActorCritic::UnrollColumns(int t) const {
+  const int64_t d = obs_dim_;
+  const int64_t a = action_width_;
+  std::vector<ColumnRequirement> columns = {
+      {"obs", ObservationColumnDType(options_.env), {t + 1, d}},
+      options_.env.discrete ? ColumnRequirement{"action", v1::DTYPE_INT64, {t}}
+                            : ColumnRequirement{"action", v1::DTYPE_FLOAT32, {t, a}},
+      {"reward", v1::DTYPE_FLOAT32, {t}},
+      {"terminated", v1::DTYPE_FLOAT32, {t}},
+      {"truncated", v1::DTYPE_FLOAT32, {t}},
+      {"final_obs", ObservationColumnDType(options_.env), {t, d}},
+      {"behaviour_log_prob", v1::DTYPE_FLOAT32, {t}},
+  };
+  if (options_.env.discrete) {
+    columns.push_back({"behaviour_logits", v1::DTYPE_FLOAT32, {t, a}, /*optional=*/true});
+  } else {
+    columns.push_back({"behaviour_mean", v1::DTYPE_FLOAT32, {t, a}, /*optional=*/true});
+    columns.push_back({"behaviour_log_std", v1::DTYPE_FLOAT32, {t, a}, /*optional=*/true});
+  }
+  return columns;
+}
+
+absl::Status ActorCritic::CheckUnrollBatch(const Batch& batch, int t) const {
+  const int64_t b = batch.size;
+  const torch::Device& device = options_.device;
+  if (b < 1) return absl::InvalidArgumentError("batch has no unrolls");
+  RETURN_IF_ERROR(CheckBatchField("obs", batch.column("obs"), {b, t + 1, obs_dim_}, device));
+  if (options_.env.discrete) {
+    RETURN_IF_ERROR(CheckBatchField("action", batch.column("action"), {b, t}, device, torch::kInt64));
+  } else {
+    RETURN_IF_ERROR(CheckBatchField("action", batch.column("action"), {b, t, action_width_}, device));
+  }
+  for (const char* name : {"reward", "terminated", "truncated", "behaviour_log_prob"}) {
+    RETURN_IF_ERROR(CheckBatchField(name, batch.column(name), {b, t}, device));
+  }
+  RETURN_IF_ERROR(CheckBatchField("final_obs", batch.column("final_obs"), {b, t, obs_dim_}, device));
+  for (const char* name : {"behaviour_logits", "behaviour_mean", "behaviour_log_std"}) {
+    if (batch.column(name).defined()) {
+      RETURN_IF_ERROR(CheckBatchField(name, batch.column(name), {b, t, action_width_}, device));
+    }
+  }
+  if (options_.env.discrete) {
+    const torch::Tensor& action = batch.column("action");
+    if ((action.lt(0) | action.ge(action_width_)).any().item<bool>()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("batch.action holds an index outside [0, ", action_width_, ")"));
+    }
+  }
+  if (batch.column("behaviour_log_prob").isnan().any().item<bool>()) {
+    return absl::InvalidArgumentError("batch.behaviour_log_prob holds NaN");
+  }
+  return absl::OkStatus();
+}
+
+torch::Tensor ActorCritic::NonFiniteUnrollRows(const Batch& batch) {
+  const torch::Tensor log_prob = batch.column("behaviour_log_prob");
+  const torch::Tensor reward = batch.column("reward");
+  const torch::Tensor obs = batch.column("obs");
+  const torch::Tensor final_obs = batch.column("final_obs");
+  if (!log_prob.defined() || !reward.defined() || !obs.defined() || !final_obs.defined() || batch.size < 1) return {};
+  try {
+    auto finite_rows = [&](const torch::Tensor& t) { return torch::isfinite(t).reshape({t.size(0), -1}).all(1); };
+    return finite_rows(log_prob).logical_and(finite_rows(reward))
+        .logical_and(finite_rows(obs)).logical_and(finite_rows(final_obs)).logical_not();
+  } catch (const c10::Error&) {
+    return {};  // a malformed batch: the update names the column
+  }
+}
+
+Batch ActorCritic::FloatObservationColumns(const Batch& sampled) {
+  Batch batch = sampled;
+  for (const char* name : {"obs", "final_obs"}) {
+    auto column = batch.columns.find(name);
+    if (column != batch.columns.end()) column->second = FloatObservations(column->second);
+  }
+  return batch;
+}
+
+torch::Tensor ActorCritic::BootstrapValues(const torch::Tensor& next, const torch::Tensor& truncated,
+                                           const torch::Tensor& final_obs, const torch::Tensor& value_mean,
+                                           const torch::Tensor& value_std) const {
+  torch::NoGradGuard no_grad;
+  torch::Tensor bootstrap = next.clone();
+  torch::Tensor rows = truncated.reshape(-1).nonzero().squeeze(1);
+  if (rows.numel() > 0) {
+    torch::Tensor obs = final_obs.reshape({-1, obs_dim_}).index_select(0, rows);
+    bootstrap.view(-1).index_copy_(0, rows, Forward(obs).second * value_std + value_mean);
+  }
+  return bootstrap;
+}
+
+absl::StatusOr<v1::ParameterSet> ActorCritic::ExportPolicy() const {
+  try {
+    std::vector<std::pair<std::string, torch::Tensor>> policy(named_.begin(),
+                                                              named_.begin() + torso_tensors_ + 2 * num_policy_layers_);
+    ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(policy));
+    *set.mutable_policy() = policies::PolicySpecFor(
+        options_.env.discrete ? policies::CategoricalPolicy::kKind : policies::GaussianPolicy::kKind, options_.env,
+        options_.hidden);
+    RETURN_IF_ERROR(policies::SetTorso(options_.env, options_.torso, set.mutable_policy()));
+    return set;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot export the policy: ", e.what_without_backtrace()));
+  }
+}
+
+int64_t ActorCritic::ForwardFlops(int64_t rows) const {
+  std::vector<int64_t> sizes = {torso_.empty() ? obs_dim_ : torso_.out_dim()};
+  for (int h : options_.hidden) sizes.push_back(h);
+  sizes.push_back(head_outputs_);
+  const int64_t torso = torso_.empty() ? 0 : 2 * rows * torso_.MultiplyAdds();
+  return MatmulFlops(sizes, rows) + 2 * rows * options_.hidden.back() + torso;
+}
+
+int64_t ActorCritic::ForwardBackwardFlops(int64_t rows) const {
+  std::vector<int64_t> sizes = {torso_.empty() ? obs_dim_ : torso_.out_dim()};
+  for (int h : options_.hidden) sizes.push_back(h);
+  sizes.push_back(head_outputs_);
+  const int64_t value_head = 2 * rows * options_.hidden.back();
+  // The torso's convolutions: forward, weight gradients and (but for the
+  // first layer's, which autograd skips for the observations) input
+  // gradients, counted as three passes.
+  const int64_t torso = torso_.empty() ? 0 : 2 * rows * torso_.MultiplyAdds();
+  const int64_t forward = MatmulFlops(sizes, rows) + value_head;
+  const int64_t input_grads = MatmulFlops(sizes, rows, 1) + value_head;
+  return 2 * forward + input_grads + 3 * torso;  // forward, weight gradients, input gradients
+}
+
+}  // namespace rill::learner
