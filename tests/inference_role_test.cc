@@ -311,12 +311,20 @@ TEST(InferenceRoleTest, ActsOnTheUint8ImagesOfAnImageEnvAsOnTheirFloatsOver255) 
   std::memcpy(indices.data(), actions.data().data(), actions.data().size());
   for (int64_t a : indices) EXPECT_TRUE(a >= 0 && a < kImageActions) << a;
   // No actor yet: the learner is still at version 1, and the same images
-  // as floats / 255 get the same (deterministic) actions.
+  // as floats / 255 get the same (deterministic) actions. The counter is
+  // read as a difference: a request the wait above retried was counted
+  // when it arrived, answered or not.
+  const double uint8_bytes = SeriesValue(inference->Metrics(), kUint8BytesSeries);
   const Acted from_floats = ActOnce(*stub, Images(3, kImageObsDim, /*as_floats=*/true));
   ASSERT_TRUE(from_floats.answered) << from_floats.status.error_message();
   EXPECT_EQ(from_floats.response.version(), from_pixels.response.version());
   EXPECT_EQ(from_floats.response.actions().data(), actions.data());
-  EXPECT_EQ(SeriesValue(inference->Metrics(), kUint8BytesSeries), 3.0 * kImageObsDim)
+  EXPECT_EQ(SeriesValue(inference->Metrics(), kUint8BytesSeries), uint8_bytes)
+      << "a float32 request counts no uint8 bytes";
+  const Acted again = ActOnce(*stub, Images(3, kImageObsDim));
+  ASSERT_TRUE(again.answered) << again.status.error_message();
+  EXPECT_EQ(again.response.actions().data(), actions.data());
+  EXPECT_EQ(SeriesValue(inference->Metrics(), kUint8BytesSeries) - uint8_bytes, 3.0 * kImageObsDim)
       << "each uint8 request carries one byte per pixel";
 
   const Acted narrow = ActOnce(*stub, Images(2, kImageObsDim / 2));
