@@ -65,6 +65,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
         absl::StrCat("replay table '", table.name(), "': ", builder.status().message()));
   }
   actor->items_ = *std::move(builder);
+  actor->envs_->set_core_state_size(options.items.core_state_size);
   writer_options.table = table.name();
   writer_options.signature = table.signature();
   writer_options.batch_items = config.actor().insert_batch_items();
@@ -94,8 +95,11 @@ absl::Status Actor::ChooseActions(bool random, const absl::Notification& stop) {
     envs_->RandomActions(rng_);
     return absl::OkStatus();
   }
+  // A recurrent policy's state is recorded where an item begins.
+  bool core_states = false;
+  for (int i = 0; i < envs_->size() && !core_states; ++i) core_states = items_->needs_core_state(i);
   RETURN_IF_ERROR(source_->Act(envs_->observation_rows(), /*deterministic=*/false, items_->needs_behaviour(), stop,
-                               envs_->buffers()));
+                               envs_->buffers(core_states)));
   if (source_->version() != policy_version_) {
     policy_version_ = source_->version();
     metrics_.parameter_version->Set(static_cast<double>(policy_version_));
@@ -234,6 +238,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
       step.log_prob = envs_->log_prob(i);
       step.distribution = envs_->distribution_row(i);
       step.version = policy_version_;
+      if (envs_->core_state_size() > 0) step.core_state = envs_->core_state_row(i);
       if (result.terminated || result.truncated) {
         RecordEpisode(outcome.episode);
         // The env went on from the next episode's first observation (in

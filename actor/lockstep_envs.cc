@@ -17,6 +17,7 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
                                                                    uint64_t base_seed) {
   std::unique_ptr<LockstepEnvs> lockstep(new LockstepEnvs());
   lockstep->num_envs_ = num_envs;
+  lockstep->episode_start_.assign(static_cast<size_t>(num_envs), 1);
   lockstep->base_seed_ = base_seed;
   ASSIGN_OR_RETURN(lockstep->base_spec_, envs::ConfiguredBaseEnvSpec(env));
   ASSIGN_OR_RETURN(lockstep->spec_, envs::FrameStackedSpec(lockstep->base_spec_, env.frame_stack()));
@@ -102,8 +103,17 @@ absl::Status LockstepEnvs::OpenRemote() {
   }
 }
 
-ActionBuffers LockstepEnvs::buffers() {
+void LockstepEnvs::set_core_state_size(int size) {
+  core_state_size_ = size;
+  core_states_.assign(static_cast<size_t>(num_envs_) * size, 0.f);
+}
+
+ActionBuffers LockstepEnvs::buffers(bool core_states) {
   ActionBuffers out;
+  if (core_states && core_state_size_ > 0) {
+    out.core_states = core_states_.data();
+    out.state_width = core_state_size_;
+  }
   out.actions = actions_.data();
   out.action_indices = action_indices_.data();
   out.log_probs = log_probs_.data();
@@ -135,6 +145,7 @@ void LockstepEnvs::EnvAction(int i, float* env_action) const {
 }
 
 absl::Status LockstepEnvs::ResetAll() {
+  episode_start_.assign(static_cast<size_t>(num_envs_), 1);
   if (!is_remote_) {
     for (int i = 0; i < size(); ++i) local_[i]->ResetRaw(&obs_[static_cast<size_t>(i) * obs_bytes_]);
     return absl::OkStatus();
@@ -148,8 +159,16 @@ absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std:
   next_obs->resize(obs_.size());
   final_obs->resize(obs_.size());
   outcomes->assign(static_cast<size_t>(num_envs_), EnvOutcome{});
-  if (is_remote_) return StepRemote(next_obs->data(), final_obs->data(), outcomes);
-  return StepLocal(active, next_obs->data(), final_obs->data(), outcomes);
+  RETURN_IF_ERROR(is_remote_ ? StepRemote(next_obs->data(), final_obs->data(), outcomes)
+                             : StepLocal(active, next_obs->data(), final_obs->data(), outcomes));
+  // What the next observations begin (a remote server steps every env).
+  const int stepped = is_remote_ ? num_envs_ : active;
+  episode_start_.resize(static_cast<size_t>(num_envs_), 1);
+  for (int i = 0; i < stepped; ++i) {
+    const EnvOutcome& outcome = (*outcomes)[i];
+    episode_start_[i] = outcome.failed || outcome.result.terminated || outcome.result.truncated ? 1 : 0;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LockstepEnvs::StepLocal(int active, uint8_t* next_obs, uint8_t* final_obs,

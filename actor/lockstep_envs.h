@@ -77,11 +77,21 @@ class LockstepEnvs {
   std::vector<uint8_t>& obs() { return obs_; }
   const uint8_t* obs_row(int i) const { return &obs_[static_cast<size_t>(i) * obs_bytes_]; }
   // obs() as an action source takes it (valid until the next Step).
+  // Each row says whether its observation is an episode's first (a
+  // recurrent policy resets its state there).
   ObservationRows observation_rows() const {
-    return ObservationRows{obs_.data(), spec_.observation_type, num_envs_, obs_dim_};
+    return ObservationRows{obs_.data(), spec_.observation_type, num_envs_, obs_dim_, episode_start_.data()};
   }
-  // The step's choices, filled by an ActionSource or RandomActions.
-  ActionBuffers buffers();
+  // The step's choices, filled by an ActionSource or RandomActions; with
+  // `core_states`, also the core state each env acted from (a recurrent
+  // policy, set_core_state_size).
+  ActionBuffers buffers(bool core_states = false);
+
+  // A recurrent policy acts: room for `size` floats of core state per env.
+  void set_core_state_size(int size);
+  int core_state_size() const { return core_state_size_; }
+  // Env i's core state at its last choice (when buffers asked for it).
+  const float* core_state_row(int i) const { return &core_states_[static_cast<size_t>(i) * core_state_size_]; }
   const float* action_row(int i) const { return &actions_[static_cast<size_t>(i) * act_dim_]; }
   int64_t action_index(int i) const { return action_indices_[i]; }
   float log_prob(int i) const { return log_probs_[i]; }
@@ -131,6 +141,11 @@ class LockstepEnvs {
   std::vector<float> log_probs_;         // [num_envs]
   std::vector<float> distributions_;     // [num_envs, distribution_width]
   std::vector<float> env_actions_;       // [num_envs, act_dim], env units
+  // [num_envs]: 1 where obs_'s row is an episode's first (after ResetAll,
+  // an episode's end, or a failed env's reset).
+  std::vector<uint8_t> episode_start_;
+  int core_state_size_ = 0;
+  std::vector<float> core_states_;  // [num_envs, core_state_size]
 
   // Local envs: the registry's, or a plugin's (env.plugin), whose failed
   // steps are outcomes rather than errors.

@@ -37,6 +37,9 @@ ABSL_FLAG(std::string, action_space, "auto",
           "discrete or continuous, for an algorithm that acts in both (impala); auto: the algorithm's only one, "
           "discrete for impala.");
 ABSL_FLAG(std::string, hidden, "256,256", "Hidden layer widths of the benchmarked networks, comma-separated.");
+ABSL_FLAG(int, lstm, 0,
+          "impala, ppo: units of a recurrent core (network.lstm) after the hidden layers; the update then re-runs it "
+          "over every unroll. 0: feed-forward.");
 ABSL_FLAG(std::string, device, "auto", "Where the benchmarked update runs: auto (CUDA when LibTorch sees a GPU), cpu or cuda.");
 ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
 
@@ -92,6 +95,8 @@ Batch RandomBatch(const Algorithm& algorithm, int64_t batch, const torch::Device
       values = torch::randint(0, absl::GetFlag(FLAGS_act_dim), shape, float_options.dtype(torch::kInt64));
     } else if (column.name == "action") {
       values = torch::rand(shape, float_options).mul_(2).sub_(1);
+    } else if (column.name == "core_state") {
+      values = torch::randn(shape, float_options).mul_(0.1);
     } else if (column.name == "terminated" || column.name == "truncated") {
       values = torch::rand(shape, float_options).lt(0.05).to(torch::kFloat32);
     } else {
@@ -153,6 +158,15 @@ absl::Status Run() {
     absl::StrAppend(&hidden_text, hidden_text.empty() ? "" : "x", h);
   }
   if (context.config.network().hidden_sizes_size() == 0) return absl::InvalidArgumentError("--hidden is empty");
+  const int lstm = absl::GetFlag(FLAGS_lstm);
+  if (lstm < 0 || lstm > 4096) return absl::InvalidArgumentError(absl::StrCat("--lstm ", lstm, " is out of range (0..4096)"));
+  if (lstm > 0) {
+    if (!spec->recurrent_core) {
+      return absl::InvalidArgumentError(absl::StrCat("--lstm: ", spec->name, " trains no recurrent core (impala, ppo do)"));
+    }
+    context.config.mutable_network()->mutable_lstm()->set_size(lstm);
+    absl::StrAppend(&hidden_text, "+lstm", lstm);
+  }
   v1::LearnerConfig* learner = context.config.mutable_learner();
   const google::protobuf::FieldDescriptor* field = learner->GetDescriptor()->FindFieldByName(spec->name);
   learner->GetReflection()->MutableMessage(learner, field);  // selects the algorithm with its defaults

@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "envs/classic/acrobot.h"
 #include "envs/classic/cartpole.h"
+#include "envs/classic/cartpole_no_velocity.h"
 #include "envs/classic/mountain_car.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
@@ -29,6 +30,7 @@ namespace {
 const std::vector<EnvSpec (*)()>& Specs() {
   static const std::vector<EnvSpec (*)()>* const kSpecs = new std::vector<EnvSpec (*)()>{
       &Acrobot::Spec, &CartPole::Spec, &MountainCar::Spec, &MountainCarContinuous::Spec, &Pendulum::Spec,
+      &CartPoleNoVelocity::Spec,  // The memory task: CartPole-v1 observed as [x, theta].
       &HalfCheetahSpec, &HopperSpec, &Walker2dSpec, &AntSpec, &HumanoidSpec,
       &minatar::Asterix::Spec, &minatar::Breakout::Spec, &minatar::Freeway::Spec, &minatar::Seaquest::Spec,
       &minatar::SpaceInvaders::Spec,

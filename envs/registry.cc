@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "envs/classic/acrobot.h"
 #include "envs/classic/cartpole.h"
+#include "envs/classic/cartpole_no_velocity.h"
 #include "envs/classic/mountain_car.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
@@ -40,6 +41,7 @@ const std::vector<Entry>& Entries() {
   static const std::vector<Entry>* const kEntries = new std::vector<Entry>{
       {&Acrobot::Spec, &Make<Acrobot>},
       {&CartPole::Spec, &Make<CartPole>},
+      {&CartPoleNoVelocity::Spec, &Make<CartPoleNoVelocity>},
       {&MountainCar::Spec, &Make<MountainCar>},
       {&MountainCarContinuous::Spec, &Make<MountainCarContinuous>},
       {&Pendulum::Spec, &Make<Pendulum>},

@@ -19,10 +19,10 @@ TEST(MakeEnvTest, CreatesEachKnownEnvironmentUnderItsName) {
     EXPECT_EQ((*env)->name(), name);
   }
   EXPECT_THAT(KnownEnvNames(),
-              ElementsAre("Acrobot-v1", "Ant-v4", "CartPole-v1", "HalfCheetah-v4", "Hopper-v4", "Humanoid-v4",
-                          "MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v1", "MinAtar/Seaquest-v1",
-                          "MinAtar/SpaceInvaders-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
-                          "Walker2d-v4"));
+              ElementsAre("Acrobot-v1", "Ant-v4", "CartPole-v1", "CartPoleNoVelocity-v1", "HalfCheetah-v4", "Hopper-v4",
+                          "Humanoid-v4", "MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v1",
+                          "MinAtar/Seaquest-v1", "MinAtar/SpaceInvaders-v1", "MountainCar-v0",
+                          "MountainCarContinuous-v0", "Pendulum-v1", "Walker2d-v4"));
 }
 
 TEST(MakeEnvTest, ZeroMaxEpisodeStepsTakesTheEnvDefault) {
@@ -64,6 +64,10 @@ TEST(LookupEnvSpecTest, SpecsDescribeTheSpacesTheEnvsHave) {
   EXPECT_TRUE(cartpole.discrete);
   EXPECT_EQ(cartpole.num_actions, 2);
   EXPECT_TRUE(cartpole.action_low.empty());
+  const EnvSpec memory = LookupEnvSpec("CartPoleNoVelocity-v1").value();
+  EXPECT_THAT(memory.observation_shape, ElementsAre(2));
+  EXPECT_EQ(memory.num_actions, 2);
+  EXPECT_EQ(memory.max_episode_steps, 500);
 }
 
 TEST(LookupEnvSpecTest, TimeLimitOverridesTheDefaultAndBadInputIsNamed) {

@@ -309,8 +309,11 @@ absl::Status CheckResourceBounds(const v1::ExperimentConfig& config, const envs:
   // The policy's float32 tensors (with the normaliser's mean and std) travel
   // in one parameter message; its outputs are at most a Gaussian's mean and
   // log-std per action dimension, or a logit per action, and a baseline.
-  const double policy_bytes =
-      4 * (MlpParameters(observations, widths, 2 * actions + 1) + 2 * observations) + kParameterMessageOverheadBytes;
+  // A recurrent core adds its gates' weights (4N x (last width + N + 1)).
+  const double lstm = config.network().lstm().size();
+  const double lstm_parameters = widths.empty() ? 0 : 4 * lstm * (widths[widths.size() - 1] + lstm + 1);
+  const double policy_bytes = 4 * (MlpParameters(observations, widths, 2 * actions + 1) + lstm_parameters +
+                                   2 * observations) + kParameterMessageOverheadBytes;
   if (policy_bytes > static_cast<double>(max_message_bytes)) {
     return InvalidField("network.hidden_sizes",
                         absl::StrCat("a policy of widths [", absl::StrJoin(widths, ", "), "] for ",
@@ -364,6 +367,15 @@ void AddSharedPlanes(int64_t plane_size, v1::TableConfig* table) {
     entry->set_share_planes(true);
     entry->set_plane_size(plane_size);
   }
+}
+
+// "impala, ppo": the algorithms with `ability` (an AlgorithmSpec flag).
+std::string AlgorithmsThat(bool learner::AlgorithmSpec::*ability) {
+  std::vector<std::string> able;
+  for (const learner::AlgorithmSpec& spec : learner::AlgorithmSpecs()) {
+    if (spec.*ability) able.push_back(spec.name);
+  }
+  return absl::StrJoin(able, ", ");
 }
 
 }  // namespace
@@ -500,12 +512,26 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (config.network().torso_layers_size() > 0) {
     ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
     if (!algorithm->conv_torso) {
-      std::vector<std::string> able;
-      for (const learner::AlgorithmSpec& spec : learner::AlgorithmSpecs()) {
-        if (spec.conv_torso) able.push_back(spec.name);
-      }
       return InvalidField("network.torso", absl::StrCat(algorithm->name, " does not train a convolutional torso yet (",
-                                                        absl::StrJoin(able, ", "), " does)"));
+                                                        AlgorithmsThat(&learner::AlgorithmSpec::conv_torso), " does)"));
+    }
+  }
+  if (config.network().has_lstm()) {
+    const int32_t units = config.network().lstm().size();
+    if (units < 1 || units > 4096) {
+      return InvalidField("network.lstm.size", absl::StrCat(units, " is out of range: must be in 1..4096 (or leave "
+                                                            "network.lstm out for a feed-forward network)"));
+    }
+    ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
+    if (!algorithm->recurrent_core) {
+      return InvalidField("network.lstm", absl::StrCat(algorithm->name, " does not train a recurrent core (",
+                                                       AlgorithmsThat(&learner::AlgorithmSpec::recurrent_core), " do)"));
+    }
+    const v1::LearnerConfig& learner = config.learner();
+    if (learner.has_ppo() && learner.batch_size() % learner.ppo().num_minibatches() != 0) {
+      return InvalidField("learner.ppo.num_minibatches",
+                          absl::StrCat(learner.ppo().num_minibatches(), " does not divide learner.batch_size ",
+                                       learner.batch_size(), ": with network.lstm a minibatch is whole unrolls"));
     }
   }
   // Before a default table is sized from it.
@@ -514,7 +540,7 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
                                                            "sample holds 1..", replay::kMaxSampleBatchItems, " items"));
   }
   const learner::AlgorithmSpec* algorithm = *learner::FindAlgorithmSpec(config.learner());
-  const learner::ActorDuty duty = algorithm->actor_duty(config.learner());
+  const learner::ActorDuty duty = learner::ActorDutyFor(*algorithm, config);
   const bool unrolls = duty.items.kind == items::ItemKind::kUnroll;
 
   v1::ActorConfig* actor = config.mutable_actor();

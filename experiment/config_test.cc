@@ -551,6 +551,40 @@ TEST(ConfigTest, TorsoPresetExpandsIntoLayersAndHeadAndRefinalizesUnchanged) {
                   .ok());
 }
 
+// A recurrent core: the default unroll table records its state, and what
+// cannot train one, an absurd size, or PPO minibatches that split unrolls
+// are refused by name.
+TEST(ConfigTest, LstmCoreAddsTheCoreStateColumnAndItsProblemsNameTheField) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(
+      "env { name: \"CartPoleNoVelocity-v1\" } network { hidden_sizes: 32 lstm { size: 16 } } "
+      "learner { ppo { unroll_length: 8 num_minibatches: 2 } batch_size: 4 }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const v1::Signature& signature = config->replay().tables(0).signature();
+  const v1::ColumnSpec& last = signature.columns(signature.columns_size() - 1);
+  EXPECT_EQ(last.name(), "core_state");
+  EXPECT_THAT(last.shape(), ::testing::ElementsAre(32));
+  absl::StatusOr<v1::ExperimentConfig> again = FinalizeExperimentConfig(*config);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->SerializeAsString(), config->SerializeAsString());
+
+  const std::pair<std::string, std::string> cases[] = {
+      {"env { name: \"CartPole-v1\" } network { lstm { size: 16 } } learner { sac_discrete {} }",
+       "config field network.lstm: sac_discrete does not train a recurrent core (impala, ppo do)"},
+      {"env { name: \"CartPole-v1\" } network { lstm { size: 0 } } learner { impala {} }",
+       "config field network.lstm.size: 0 is out of range: must be in 1..4096"},
+      {"env { name: \"CartPole-v1\" } network { lstm { size: 5000 } } learner { impala {} }",
+       "network.lstm.size: 5000 is out of range"},
+      {"env { name: \"CartPole-v1\" } network { lstm { size: 16 } } "
+       "learner { ppo { unroll_length: 8 num_minibatches: 4 } batch_size: 6 }",
+       "config field learner.ppo.num_minibatches: 4 does not divide learner.batch_size 6"},
+  };
+  for (const auto& [text, message] : cases) {
+    absl::StatusOr<v1::ExperimentConfig> refused = ParseExperimentConfig(text);
+    EXPECT_FALSE(refused.ok()) << text;
+    EXPECT_THAT(refused.status().message(), HasSubstr(message)) << text;
+  }
+}
+
 TEST(ConfigTest, TorsoProblemsNameTheFieldAndTheLayer) {
   const std::pair<std::string, std::string> cases[] = {
       // Nature's second conv (4x4) would see MinAtar's 10x10 grid as 1x1.

@@ -39,6 +39,9 @@ struct Step {
   float log_prob = 0;
   const float* distribution = nullptr;
   int64_t version = 0;
+  // A recurrent policy's core state the action was computed from (h then
+  // c), null for a feed-forward one.
+  const float* core_state = nullptr;
 };
 
 class ItemBuilder {
@@ -62,6 +65,10 @@ class ItemBuilder {
   // Whether steps must carry the behaviour policy (log_prob, distribution,
   // version): the actor then never acts at random.
   virtual bool needs_behaviour() const = 0;
+
+  // Whether the next step of env `env` must carry the policy's core state
+  // (Step::core_state): it begins an item that records it.
+  virtual bool needs_core_state(int env) const { return false; }
 
   // Items completed and not yet taken.
   virtual int64_t ready() const = 0;

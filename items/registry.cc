@@ -11,7 +11,7 @@ namespace rill::items {
 v1::Signature DefaultSignature(const ItemOptions& options, const envs::EnvSpec& env) {
   switch (options.kind) {
     case ItemKind::kUnroll:
-      return UnrollBuilder::DefaultSignature(env, options.unroll_length);
+      return UnrollBuilder::DefaultSignature(env, options.unroll_length, options.core_state_size);
     case ItemKind::kTransition:
       break;
   }
@@ -27,6 +27,7 @@ absl::StatusOr<std::unique_ptr<ItemBuilder>> MakeItemBuilder(const ItemOptions& 
       unroll.num_envs = num_envs;
       unroll.unroll_length = options.unroll_length;
       unroll.signature = signature;
+      unroll.core_state_size = options.core_state_size;
       ASSIGN_OR_RETURN(std::unique_ptr<UnrollBuilder> builder, UnrollBuilder::Create(unroll));
       return std::unique_ptr<ItemBuilder>(std::move(builder));
     }

@@ -30,8 +30,10 @@ struct ItemOptions {
   // Transitions: the n of n-step returns and the discount within them.
   int n_step = 1;
   double gamma = 0.99;
-  // Unrolls: steps per unroll.
+  // Unrolls: steps per unroll, and the floats of a recurrent policy's core
+  // state each records (0: feed-forward).
   int unroll_length = 0;
+  int core_state_size = 0;
 
   // Env steps one item covers (the learner's env-step accounting).
   int64_t env_steps_per_item() const { return kind == ItemKind::kUnroll ? unroll_length : 1; }

@@ -13,8 +13,8 @@
 namespace rill::items {
 namespace {
 
-// Which env a column belongs to.
-enum class Applies { kAlways, kDiscrete, kContinuous };
+// Which env (or policy) a column belongs to.
+enum class Applies { kAlways, kDiscrete, kContinuous, kRecurrent };
 
 struct KnownColumn {
   const char* name;
@@ -35,9 +35,11 @@ constexpr KnownColumn kKnownColumns[] = {
     {"behaviour_mean", false, Applies::kContinuous},
     {"behaviour_log_std", false, Applies::kContinuous},
     {"policy_version", true, Applies::kAlways},
+    {"core_state", true, Applies::kRecurrent},
 };
 
-bool AppliesTo(const KnownColumn& known, const envs::EnvSpec& env) {
+bool AppliesTo(const KnownColumn& known, const envs::EnvSpec& env, int core_state_size) {
+  if (known.applies == Applies::kRecurrent) return core_state_size > 0;
   return known.applies == Applies::kAlways || (known.applies == Applies::kDiscrete) == env.discrete;
 }
 
@@ -47,7 +49,8 @@ int64_t ActionWidth(const envs::EnvSpec& env) {
 
 // The column the builder writes for `name`; false for a name it does not
 // know or one of the other action space.
-bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, int64_t t, v1::ColumnSpec* column) {
+bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, int64_t t, int core_state_size,
+                    v1::ColumnSpec* column) {
   const int64_t d = env.obs_dim();
   const int64_t a = ActionWidth(env);
   if (name == "obs") {
@@ -63,42 +66,48 @@ bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, int64_t t
     *column = MakeColumn(name, v1::DTYPE_FLOAT32, {t, a});
   } else if (name == "policy_version") {
     *column = MakeColumn(name, v1::DTYPE_INT64, {});
+  } else if (name == "core_state" && core_state_size > 0) {
+    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {core_state_size});
   } else {
     return false;
   }
   return true;
 }
 
-std::vector<std::string> KnownNames(const envs::EnvSpec& env) {
+std::vector<std::string> KnownNames(const envs::EnvSpec& env, int core_state_size) {
   std::vector<std::string> names;
   for (const KnownColumn& known : kKnownColumns) {
-    if (AppliesTo(known, env)) names.push_back(known.name);
+    if (AppliesTo(known, env, core_state_size)) names.push_back(known.name);
   }
   return names;
 }
 
 }  // namespace
 
-v1::Signature UnrollBuilder::DefaultSignature(const envs::EnvSpec& env, int unroll_length) {
+v1::Signature UnrollBuilder::DefaultSignature(const envs::EnvSpec& env, int unroll_length, int core_state_size) {
   v1::Signature signature;
-  for (const std::string& name : KnownNames(env)) ExpectedColumn(name, env, unroll_length, signature.add_columns());
+  for (const std::string& name : KnownNames(env, core_state_size)) {
+    ExpectedColumn(name, env, unroll_length, core_state_size, signature.add_columns());
+  }
   return signature;
 }
 
-absl::Status UnrollBuilder::CheckSignature(const v1::Signature& signature, const envs::EnvSpec& env, int unroll_length) {
+absl::Status UnrollBuilder::CheckSignature(const v1::Signature& signature, const envs::EnvSpec& env, int unroll_length,
+                                           int core_state_size) {
   RETURN_IF_ERROR(rill::CheckSignature(signature));
   for (const v1::ColumnSpec& column : signature.columns()) {
     v1::ColumnSpec expected;
-    if (!ExpectedColumn(column.name(), env, unroll_length, &expected)) {
-      return absl::InvalidArgumentError(absl::StrCat("signature column '", column.name(), "' is not an unroll column of ",
-                                                     env.discrete ? "a discrete" : "a continuous", " env; the known columns are ",
-                                                     absl::StrJoin(KnownNames(env), ", ")));
+    if (!ExpectedColumn(column.name(), env, unroll_length, core_state_size, &expected)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "signature column '", column.name(), "' is not an unroll column of ",
+          env.discrete ? "a discrete" : "a continuous", " env", core_state_size > 0 ? " and a recurrent policy" : "",
+          "; the known columns are ", absl::StrJoin(KnownNames(env, core_state_size), ", ")));
     }
     RETURN_IF_ERROR(CheckColumnType(column, expected, env.name,
                                     absl::StrCat(" (unroll_length ", unroll_length, ")")));
   }
   for (const KnownColumn& known : kKnownColumns) {
-    if (!known.required) continue;
+    if (!known.required || !AppliesTo(known, env, core_state_size)) continue;
     const bool present = std::any_of(signature.columns().begin(), signature.columns().end(),
                                      [&known](const v1::ColumnSpec& column) { return column.name() == known.name; });
     if (!present) return absl::InvalidArgumentError(absl::StrCat("signature lacks unroll column '", known.name, "'"));
@@ -114,7 +123,10 @@ absl::StatusOr<std::unique_ptr<UnrollBuilder>> UnrollBuilder::Create(const Unrol
     return absl::InvalidArgumentError(absl::StrCat("unroll_length must be >= 1, got ", options.unroll_length));
   }
   RETURN_IF_ERROR(CheckEnvForItems(options.env));
-  RETURN_IF_ERROR(CheckSignature(options.signature, options.env, options.unroll_length));
+  if (options.core_state_size < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("core_state_size must be >= 0, got ", options.core_state_size));
+  }
+  RETURN_IF_ERROR(CheckSignature(options.signature, options.env, options.unroll_length, options.core_state_size));
   return std::unique_ptr<UnrollBuilder>(new UnrollBuilder(options));
 }
 
@@ -137,6 +149,7 @@ UnrollBuilder::UnrollBuilder(const UnrollBuilderOptions& options)
                       : name == "behaviour_logits"   ? Field::kLogits
                       : name == "behaviour_mean"     ? Field::kMean
                       : name == "behaviour_log_std"  ? Field::kLogStd
+                      : name == "core_state"         ? Field::kCoreState
                                                      : Field::kVersion);
     int64_t size = 1;
     for (int64_t d : column.shape()) size *= d;
@@ -177,6 +190,9 @@ void UnrollBuilder::AddStep(int env, const Step& step) {
     RILL_LOG(FATAL) << "action index " << step.action_index << " outside [0, " << options_.env.num_actions << ")";
   }
   if (step.distribution == nullptr) RILL_LOG(FATAL) << "unroll step without the behaviour distribution";
+  if (options_.core_state_size > 0 && steps_[env] == 0 && step.core_state == nullptr) {
+    RILL_LOG(FATAL) << "the first step of a recurrent policy's unroll without its core state";
+  }
   const int t = steps_[env];
   const int unroll_length = options_.unroll_length;
   const size_t d = static_cast<size_t>(obs_bytes_);
@@ -225,6 +241,9 @@ void UnrollBuilder::AddStep(int env, const Step& step) {
         break;
       case Field::kVersion:
         if (t == 0) index_staging_[env][c][0] = step.version;
+        break;
+      case Field::kCoreState:
+        if (t == 0) std::copy_n(step.core_state, options_.core_state_size, out);
         break;
     }
   }

@@ -28,6 +28,11 @@
 //   policy_version      int64   []        the parameter version of the
 //                                         unroll's first step (the oldest
 //                                         that acted in it)
+//   core_state          float32 [S]       recurrent policies only (S = 2 x
+//                                         LSTM units, h then c): the core
+//                                         state the unroll's first action
+//                                         was computed from (zeros at an
+//                                         episode's first step)
 //
 // Episode boundaries inside an unroll are marked by the masks, never by
 // dropping steps: after a boundary at t, x_{t+1} is the next episode's first
@@ -57,17 +62,21 @@ struct UnrollBuilderOptions {
   int unroll_length = 20;  // T
   // The replay table's signature.
   v1::Signature signature;
+  // Floats of a recurrent policy's core state (core_state column); 0: a
+  // feed-forward policy, no such column.
+  int core_state_size = 0;
 };
 
 class UnrollBuilder final : public ItemBuilder {
  public:
   // Every column above, the behaviour distribution's included.
-  static v1::Signature DefaultSignature(const envs::EnvSpec& env, int unroll_length);
+  static v1::Signature DefaultSignature(const envs::EnvSpec& env, int unroll_length, int core_state_size = 0);
 
   // InvalidArgument naming the column when `signature` lacks a required
   // column, gives one another dtype or item shape, or has a column the
   // builder does not know.
-  static absl::Status CheckSignature(const v1::Signature& signature, const envs::EnvSpec& env, int unroll_length);
+  static absl::Status CheckSignature(const v1::Signature& signature, const envs::EnvSpec& env, int unroll_length,
+                                     int core_state_size = 0);
 
   // InvalidArgument for a bad signature (as CheckSignature), num_envs < 1 or
   // unroll_length < 1.
@@ -78,6 +87,7 @@ class UnrollBuilder final : public ItemBuilder {
   void FlushPending() override;
   void DropPending(int env) override;
   bool needs_behaviour() const override { return true; }
+  bool needs_core_state(int env) const override { return options_.core_state_size > 0 && steps_[env] == 0; }
   int64_t ready() const override { return ready_; }
   std::vector<const void*> Columns() const override;
   void ClearReady() override;
@@ -88,6 +98,7 @@ class UnrollBuilder final : public ItemBuilder {
  private:
   enum class Field {
     kObs, kAction, kReward, kTerminated, kTruncated, kFinalObs, kLogProb, kLogits, kMean, kLogStd, kVersion,
+    kCoreState,
   };
 
   explicit UnrollBuilder(const UnrollBuilderOptions& options);

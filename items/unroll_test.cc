@@ -59,23 +59,30 @@ class Driver {
     step.log_prob = -0.1f * t;
     step.distribution = distribution_.data();
     step.version = version;
+    step.core_state = core_state_.empty() ? nullptr : core_state_.data();
     builder_->AddStep(index_, step);
     obs_ = next_;
   }
+
+  // What a recurrent policy's core state is at the next steps.
+  void set_core_state(std::vector<float> state) { core_state_ = std::move(state); }
 
  private:
   UnrollBuilder* builder_;
   envs::EnvSpec env_;
   int index_;
-  std::vector<float> obs_, final_, next_, distribution_, action_;
+  std::vector<float> obs_, final_, next_, distribution_, action_, core_state_;
 };
 
-std::unique_ptr<UnrollBuilder> Make(const envs::EnvSpec& env, int t, int num_envs = 1, v1::Signature signature = {}) {
+std::unique_ptr<UnrollBuilder> Make(const envs::EnvSpec& env, int t, int num_envs = 1, v1::Signature signature = {},
+                                    int core_state_size = 0) {
   UnrollBuilderOptions options;
   options.env = env;
   options.num_envs = num_envs;
   options.unroll_length = t;
-  options.signature = signature.columns_size() > 0 ? signature : UnrollBuilder::DefaultSignature(env, t);
+  options.core_state_size = core_state_size;
+  options.signature =
+      signature.columns_size() > 0 ? signature : UnrollBuilder::DefaultSignature(env, t, core_state_size);
   absl::StatusOr<std::unique_ptr<UnrollBuilder>> builder = UnrollBuilder::Create(options);
   EXPECT_TRUE(builder.ok()) << builder.status();
   return builder.ok() ? *std::move(builder) : nullptr;
@@ -284,6 +291,50 @@ TEST(UnrollBuilderTest, BadOptionsAreRefused) {
   options.num_envs = 1;
   options.unroll_length = 0;
   EXPECT_THAT(UnrollBuilder::Create(options).status().message(), HasSubstr("unroll_length"));
+}
+
+// A recurrent policy's unrolls record the core state of their first step
+// only: the learner re-runs the core from there, resetting it at the
+// episode starts the masks mark.
+TEST(UnrollBuilderTest, RecurrentUnrollsRecordTheCoreStateOfTheirFirstStep) {
+  const envs::EnvSpec env = CartPoleSpec();
+  const v1::Signature signature = UnrollBuilder::DefaultSignature(env, 3, /*core_state_size=*/4);
+  ASSERT_EQ(signature.columns(signature.columns_size() - 1).name(), "core_state");
+  EXPECT_THAT(signature.columns(signature.columns_size() - 1).shape(), ElementsAre(4));
+  std::unique_ptr<UnrollBuilder> builder = Make(env, 3, 1, signature, 4);
+  ASSERT_NE(builder, nullptr);
+  Driver driver(builder.get(), env, 0);
+  EXPECT_TRUE(builder->needs_core_state(0));
+  driver.set_core_state({1, 2, 3, 4});
+  driver.Step(0, 1);
+  EXPECT_FALSE(builder->needs_core_state(0)) << "only an unroll's first step's state is recorded";
+  driver.set_core_state({5, 6, 7, 8});
+  driver.Step(1, 1);
+  driver.Step(2, 1, /*terminated=*/true);
+  EXPECT_TRUE(builder->needs_core_state(0));
+  driver.set_core_state({0, 0, 0, 0});  // the next episode's first step
+  driver.Step(3, 1);
+  driver.set_core_state({9, 9, 9, 9});
+  driver.Step(4, 1);
+  driver.Step(5, 1);
+  ASSERT_EQ(builder->ready(), 2);
+  EXPECT_THAT(Read<float>(*builder, signature, "core_state", 0), ElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(Read<float>(*builder, signature, "core_state", 1), ElementsAre(0, 0, 0, 0));
+
+  // A feed-forward builder has no such column, and never asks for it.
+  std::unique_ptr<UnrollBuilder> plain = Make(env, 3);
+  EXPECT_FALSE(plain->needs_core_state(0));
+}
+
+TEST(UnrollBuilderTest, CoreStateColumnOfAnotherSizeOrWithoutACoreIsRefusedByName) {
+  const envs::EnvSpec env = CartPoleSpec();
+  const v1::Signature recurrent = UnrollBuilder::DefaultSignature(env, 3, 4);
+  absl::Status other = UnrollBuilder::CheckSignature(recurrent, env, 3, 6);
+  EXPECT_THAT(other.message(), HasSubstr("core_state"));
+  absl::Status feed_forward = UnrollBuilder::CheckSignature(recurrent, env, 3, 0);
+  EXPECT_THAT(feed_forward.message(), HasSubstr("'core_state' is not an unroll column"));
+  absl::Status missing = UnrollBuilder::CheckSignature(UnrollBuilder::DefaultSignature(env, 3), env, 3, 4);
+  EXPECT_THAT(missing.message(), HasSubstr("lacks unroll column 'core_state'"));
 }
 
 }  // namespace

@@ -115,6 +115,71 @@ TEST_P(ExportTest, NormalizingPolicyActsOnNormalizedObservations) {
 
 INSTANTIATE_TEST_SUITE_P(EveryKind, ExportTest, ::testing::Values("gaussian", "deterministic", "categorical"));
 
+// A recurrent policy (lstm_size > 0, here behind a normaliser) exports to
+// forward(obs, state) -> (action, new state): stepped several times with
+// its state carried, and one row zeroed as at an episode's start, the
+// module gives the actions and states of the policy's deterministic Act
+// carrying its own. A state of the wrong shape is refused by name.
+class RecurrentExportTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RecurrentExportTest, LoadedModuleStepsAsThePolicyCarryingItsState) {
+  constexpr int kLstmSize = 6;
+  constexpr int64_t kBatch = 8;
+  v1::PolicySpec spec = Spec(GetParam(), 5, 3);
+  spec.set_lstm_size(kLstmSize);
+  spec.set_observation_clip(4);
+  v1::ParameterSet params = *(*policies::MakePolicy(spec, /*seed=*/13))->ExportParameters();
+  const int n = params.tensors_size();
+  ASSERT_EQ(params.tensors(n - 4).name(), "policy.head.weight");
+  const torch::Tensor mean = torch::tensor({1.f, -2.f, 0.f, 3.f, .5f});
+  const torch::Tensor std = torch::tensor({.5f, 2.f, 1.f, 4.f, .1f});
+  *params.mutable_tensors(n - 2) = (*ToParameterSet({{policies::kObsNormMeanName, mean}})).tensors(0);
+  *params.mutable_tensors(n - 1) = (*ToParameterSet({{policies::kObsNormStdName, std}})).tensors(0);
+  absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::PolicyFromParameters(params, /*seed=*/13);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  const std::string path = Path(GetParam() + "-recurrent.pt");
+  absl::Status exported = ExportTorchScript(params, path);
+  ASSERT_TRUE(exported.ok()) << exported;
+  torch::jit::Module module = torch::jit::load(path);
+
+  torch::manual_seed(5);
+  std::vector<float> state(kBatch * 2 * kLstmSize, 0.f);
+  (*policy)->set_state(state.data());
+  const torch::Tensor policy_state = torch::from_blob(state.data(), {kBatch, 2 * kLstmSize}, torch::kFloat32);
+  torch::Tensor module_state = torch::zeros({kBatch, 2 * kLstmSize});
+  for (int t = 0; t < 6; ++t) {
+    if (t == 4) {  // row 2's episode ends
+      policy_state[2].zero_();
+      module_state[2].zero_();
+    }
+    const torch::Tensor obs = torch::randn({kBatch, 5}) * 3;
+    const torch::Tensor expected = Act(**policy, obs, /*deterministic=*/true);
+    const c10::intrusive_ptr<c10::ivalue::Tuple> result = module.forward({obs, module_state}).toTuple();
+    ASSERT_EQ(result->elements().size(), 2u);
+    const torch::Tensor scripted = result->elements()[0].toTensor();
+    module_state = result->elements()[1].toTensor();
+    ASSERT_EQ(module_state.sizes(), (std::vector<int64_t>{kBatch, 2 * kLstmSize}));
+    EXPECT_TRUE(torch::allclose(module_state, policy_state, 1e-5, 1e-5)) << "step " << t;
+    EXPECT_GT(module_state.abs().max().item<float>(), 0.f);
+    if (GetParam() == "categorical") {
+      EXPECT_EQ(scripted.scalar_type(), torch::kInt64);
+      EXPECT_TRUE(torch::equal(scripted, expected)) << "step " << t;
+    } else {
+      ASSERT_EQ(scripted.sizes(), (std::vector<int64_t>{kBatch, 3}));
+      EXPECT_TRUE(torch::allclose(scripted, EnvUnits(spec, expected), 1e-5, 1e-5)) << "step " << t;
+    }
+  }
+
+  try {
+    module.forward({torch::randn({kBatch, 5}), torch::zeros({kBatch, 2 * kLstmSize - 1})});
+    ADD_FAILURE() << "a state of the wrong shape was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_THAT(e.what(), HasSubstr("core state [B, 12]"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryKind, RecurrentExportTest, ::testing::Values("gaussian", "deterministic", "categorical"));
+
 // An image policy (uint8 [C, H, W] observations through a conv torso)
 // exports to a module that takes uint8 images [B, C, H, W] (or one image
 // [C, H, W]), scales them by 1/255 as the actors do, and acts as the

@@ -121,7 +121,7 @@ absl::Status Learner::MapTableColumns() {
                                                    "' has no column '", kPolicyVersionColumn, "' to measure the lag by"));
   }
   ASSIGN_OR_RETURN(const AlgorithmSpec* spec, FindAlgorithmSpec(config.learner()));
-  steps_per_item_ = spec->actor_duty(config.learner()).items.env_steps_per_item();
+  steps_per_item_ = ActorDutyFor(*spec, config).items.env_steps_per_item();
 
   return absl::OkStatus();
 }

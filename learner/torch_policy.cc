@@ -29,12 +29,19 @@ torch::Tensor ActionsTensor(const policies::Policy& policy, const policies::Poli
 
 // TorchScript statements that read `out` ([B, outputs], the head) and
 // return the deterministic action of a `kind` policy with `action_dim`
-// actions; `self.low` and `self.high` hold the bounds of continuous ones.
-std::string ScriptHead(const std::string& kind, int action_dim) {
-  constexpr char kScaleToBounds[] = "    return self.low + (a + 1.0) * 0.5 * (self.high - self.low)\n";
-  if (kind == policies::CategoricalPolicy::kKind) return "    return torch.argmax(out, dim=1)\n";
-  if (kind == policies::GaussianPolicy::kKind) return absl::StrCat("    a = torch.tanh(out[:, 0:", action_dim, "])\n", kScaleToBounds);
-  return absl::StrCat("    a = torch.tanh(out)\n", kScaleToBounds);
+// actions, followed by `also_returned` (", new_state" for a recurrent
+// module, which returns a tuple); `self.low` and `self.high` hold the
+// bounds of continuous ones.
+std::string ScriptHead(const std::string& kind, int action_dim, const std::string& also_returned) {
+  const std::string scale_to_bounds =
+      absl::StrCat("    return self.low + (a + 1.0) * 0.5 * (self.high - self.low)", also_returned, "\n");
+  if (kind == policies::CategoricalPolicy::kKind) {
+    return absl::StrCat("    return torch.argmax(out, dim=1)", also_returned, "\n");
+  }
+  if (kind == policies::GaussianPolicy::kKind) {
+    return absl::StrCat("    a = torch.tanh(out[:, 0:", action_dim, "])\n", scale_to_bounds);
+  }
+  return absl::StrCat("    a = torch.tanh(out)\n", scale_to_bounds);
 }
 
 }  // namespace
@@ -75,7 +82,10 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
     const bool image = spec.torso_size() > 0;
     const std::string shape =
         image ? absl::StrCat("[B, ", absl::StrJoin(spec.observation_shape(), ", "), "]") : absl::StrCat("[B, ", spec.obs_dim(), "]");
-    std::string source = "def forward(self, obs: Tensor) -> Tensor:\n";
+    const int lstm_size = spec.lstm_size();
+    const bool recurrent = lstm_size > 0;
+    std::string source = recurrent ? "def forward(self, obs: Tensor, state: Tensor) -> Tuple[Tensor, Tensor]:\n"
+                                   : "def forward(self, obs: Tensor) -> Tensor:\n";
     // A wrong dtype or shape is refused by name rather than failing inside
     // a matmul.
     // (Float policies take any float dtype, converted to float32.)
@@ -89,6 +99,12 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
     } else {
       absl::StrAppend(&source, "    assert obs.dim() == 2 and obs.size(1) == ", spec.obs_dim(),
                       ", 'this policy takes observations ", shape, "'\n");
+    }
+    if (recurrent) {
+      absl::StrAppend(&source, "    assert state.is_floating_point() and state.dim() == 2",
+                      " and state.size(0) == obs.size(0) and state.size(1) == ", 2 * lstm_size,
+                      ", 'this policy takes a core state [B, ", 2 * lstm_size,
+                      "] (h, then c; zeros at an episode start) with its observations'\n");
     }
     absl::StrAppend(&source, bytes ? absl::StrFormat("    h = obs.float() * %.9g\n", envs::kUint8ObservationScale)
                                    : "    h = obs.float()\n");
@@ -127,10 +143,13 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
       }
       absl::StrAppend(&source, "    h = torch.flatten(h, 1)\n");
     }
-    const int layers = spec.hidden_sizes_size() + 1;
+    // Feed-forward: the hidden layers and the head, as layers of one MLP.
+    // Recurrent: the hidden layers (all ReLU'd), the LSTM's three tensors
+    // and the head's two.
+    const int layers = spec.hidden_sizes_size() + (recurrent ? 0 : 1);
     const int mlp_first = next;
     if (spec.observation_clip() > 0) {
-      next = mlp_first + 2 * layers;
+      next = mlp_first + 2 * layers + (recurrent ? 5 : 0);
       RETURN_IF_ERROR(take("obs_mean"));
       RETURN_IF_ERROR(take("obs_std"));
       next = mlp_first;
@@ -140,18 +159,29 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
     for (int l = 0; l < layers; ++l) {
       RETURN_IF_ERROR(take(absl::StrCat("w", l)));
       RETURN_IF_ERROR(take(absl::StrCat("b", l)));
-      if (l + 1 < layers) {
+      if (l + 1 < layers || recurrent) {
         absl::StrAppend(&source, "    h = torch.relu(torch.addmm(self.b", l, ", h, self.w", l, ".t()))\n");
       } else {
         absl::StrAppend(&source, "    out = torch.addmm(self.b", l, ", h, self.w", l, ".t())\n");
       }
+    }
+    if (recurrent) {
+      // torch.nn.LSTM's cell, gates in its order (i, f, g, o).
+      for (const char* name : {"lstm_wih", "lstm_whh", "lstm_b", "head_w", "head_b"}) RETURN_IF_ERROR(take(name));
+      absl::StrAppend(&source, "    state = state.float()\n",
+                      "    gates = torch.addmm(self.lstm_b, h, self.lstm_wih.t()) + torch.mm(state[:, 0:", lstm_size,
+                      "], self.lstm_whh.t())\n", "    i, f, g, o = gates.chunk(4, 1)\n",
+                      "    c = torch.sigmoid(f) * state[:, ", lstm_size, ":", 2 * lstm_size,
+                      "] + torch.sigmoid(i) * torch.tanh(g)\n", "    h = torch.sigmoid(o) * torch.tanh(c)\n",
+                      "    new_state = torch.cat([h, c], 1)\n",
+                      "    out = torch.addmm(self.head_b, h, self.head_w.t())\n");
     }
     if (spec.action_low_size() > 0) {
       module.register_buffer("low", torch::tensor(std::vector<float>(spec.action_low().begin(), spec.action_low().end())));
       module.register_buffer("high",
                              torch::tensor(std::vector<float>(spec.action_high().begin(), spec.action_high().end())));
     }
-    source += ScriptHead(spec.kind(), spec.action_dim());
+    source += ScriptHead(spec.kind(), spec.action_dim(), recurrent ? ", new_state" : "");
     module.define(source);
     module.eval();
     return module;

@@ -38,6 +38,14 @@ absl::StatusOr<torch::Tensor> ActWithBehaviour(policies::Policy& policy, const t
 // forward(obs: float32 [B, obs_dim]) returns the action in env units
 // ([B, action_dim] float32) or, for discrete actions, the action index
 // ([B] int64). Internal if the module cannot be built.
+//
+// A recurrent policy (spec().lstm_size() = N > 0) exports
+// forward(obs: Tensor, state: Tensor) -> Tuple[Tensor, Tensor]: state is
+// the core state [B, 2N] float32, each row h then c (zeros at an episode's
+// first step), and the module returns (the action as above, the new state
+// [B, 2N]), which the caller passes back at the row's next step. A state
+// of another shape is refused by an assert that names the expected one.
+// The module steps exactly as the policy's Act does with set_state.
 absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy);
 
 // Saves the deterministic policy of `params` as TorchScript to `path`

@@ -65,6 +65,18 @@ class Policy {
   virtual absl::Status LoadParameters(const v1::ParameterSet& params) = 0;
   // The parameters, with this policy's spec.
   virtual absl::StatusOr<v1::ParameterSet> ExportParameters() const = 0;
+
+  // Recurrent policies (spec().lstm_size() > 0): the floats of one row's
+  // core state, h then c (2 * lstm_size); 0 for a feed-forward policy.
+  int state_size() const { return 2 * spec().lstm_size(); }
+  // The core states the next Act or ActWithBehaviour reads and advances in
+  // place, [batch, state_size()] row-major, owned by the caller, who zeroes
+  // a row at an episode's first step. Null (the default): every row starts
+  // from zeros and nothing is written back. Feed-forward policies ignore it.
+  void set_state(float* state) { state_ = state; }
+
+ protected:
+  float* state_ = nullptr;
 };
 
 }  // namespace rill::policies

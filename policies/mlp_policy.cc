@@ -1,6 +1,7 @@
 #include "policies/mlp_policy.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 namespace rill::policies {
@@ -13,16 +14,39 @@ std::unique_ptr<BlasTorso> MakeTorso(const v1::PolicySpec& spec, uint64_t seed) 
                                      kPolicyPrefix, seed ^ 0x5851f42d4c957f2dULL);
 }
 
+// The widths mlp_ runs through before its last layer: every hidden layer
+// but, in a recurrent policy, the last, which is then mlp_'s output.
+std::vector<int> MlpHidden(const v1::PolicySpec& spec) {
+  std::vector<int> hidden(spec.hidden_sizes().begin(), spec.hidden_sizes().end());
+  if (spec.lstm_size() > 0) hidden.pop_back();
+  return hidden;
+}
+
+int MlpOutputs(const v1::PolicySpec& spec, int outputs) {
+  return spec.lstm_size() > 0 ? spec.hidden_sizes(spec.hidden_sizes_size() - 1) : outputs;
+}
+
 }  // namespace
 
 MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
     : spec_(std::move(spec)),
+      outputs_(outputs),
       torso_(MakeTorso(spec_, seed)),
-      mlp_(torso_ ? static_cast<int>(torso_->out_dim()) : spec_.obs_dim(),
-           std::vector<int>(spec_.hidden_sizes().begin(), spec_.hidden_sizes().end()), outputs, kPolicyPrefix, seed),
+      // A recurrent policy's hidden layers draw what a feed-forward one's
+      // of the same sizes would.
+      mlp_(torso_ ? static_cast<int>(torso_->out_dim()) : spec_.obs_dim(), MlpHidden(spec_),
+           MlpOutputs(spec_, outputs), kPolicyPrefix, seed),
       // Not the parameters' stream: a policy's noise does not repeat its
       // initial weights.
       rng_(seed ^ 0x9e3779b97f4a7c15ULL) {
+  if (spec_.lstm_size() > 0) {
+    lstm_ = std::make_unique<BlasLstm>(mlp_.out_dim(), spec_.lstm_size(), kPolicyPrefix, seed ^ 0x2545f4914f6cdd1dULL);
+    // One linear layer, initialised as torch.nn.Linear, under the head's names.
+    head_ = std::make_unique<BlasMlp>(spec_.lstm_size(), std::vector<int>{}, outputs, kPolicyPrefix,
+                                      seed ^ 0xd1b54a32d192ed03ULL);
+    head_->parameters()[0].name = kPolicyHeadWeightName;
+    head_->parameters()[1].name = kPolicyHeadBiasName;
+  }
   if (spec_.observation_clip() > 0) {
     obs_mean_ = {kObsNormMeanName, {spec_.obs_dim()}, std::vector<float>(spec_.obs_dim(), 0.f)};
     obs_std_ = {kObsNormStdName, {spec_.obs_dim()}, std::vector<float>(spec_.obs_dim(), 1.f)};
@@ -31,6 +55,10 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
     for (NamedParameter& param : torso_->parameters()) named_.push_back(&param);
   }
   for (NamedParameter& param : mlp_.parameters()) named_.push_back(&param);
+  if (lstm_) {
+    for (NamedParameter& param : lstm_->parameters()) named_.push_back(&param);
+    for (NamedParameter& param : head_->parameters()) named_.push_back(&param);
+  }
   if (!obs_mean_.values.empty()) {
     named_.push_back(&obs_mean_);
     named_.push_back(&obs_std_);
@@ -38,8 +66,22 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
 }
 
 const float* MlpPolicy::Forward(const float* obs, int64_t batch) {
-  if (torso_) return mlp_.Forward(torso_->Forward(obs, batch), batch);  // the spec has no normaliser then
-  if (obs_mean_.values.empty()) return mlp_.Forward(obs, batch);
+  const float* hidden = mlp_.Forward(Features(obs, batch), batch);
+  if (!lstm_) return hidden;
+  core_input_.resize(static_cast<size_t>(batch) * mlp_.out_dim());
+  for (size_t i = 0; i < core_input_.size(); ++i) core_input_[i] = std::max(hidden[i], 0.f);
+  float* state = state_;
+  if (state == nullptr) {
+    zero_state_.assign(static_cast<size_t>(batch) * lstm_->state_size(), 0.f);
+    state = zero_state_.data();
+  }
+  lstm_->Step(core_input_.data(), batch, state);
+  return head_->Forward(lstm_->h(), batch);
+}
+
+const float* MlpPolicy::Features(const float* obs, int64_t batch) {
+  if (torso_) return torso_->Forward(obs, batch);  // the spec has no normaliser then
+  if (obs_mean_.values.empty()) return obs;
   const int64_t d = spec_.obs_dim();
   const float clip = static_cast<float>(spec_.observation_clip());
   normalized_.resize(static_cast<size_t>(batch * d));
@@ -49,7 +91,7 @@ const float* MlpPolicy::Forward(const float* obs, int64_t batch) {
       normalized_[r * d + j] = std::clamp(z, -clip, clip);
     }
   }
-  return mlp_.Forward(normalized_.data(), batch);
+  return normalized_.data();
 }
 
 absl::Status MlpPolicy::LoadParameters(const v1::ParameterSet& params) {

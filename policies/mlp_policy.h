@@ -7,6 +7,16 @@
 // parameters ("policy.torso.<l>.*") come before the MLP's. A subclass says
 // how many outputs the head has and how an action is drawn from them.
 //
+// A recurrent spec (lstm_size N > 0) puts a BlasLstm between the hidden
+// layers, every one of them ReLU'd then, and a linear head: the
+// parameters are then "policy.layers.<l>.*" for the hidden layers only,
+// "policy.lstm.weight_ih", ".weight_hh", ".bias", "policy.head.weight"
+// [outputs, N] and ".bias" [outputs], then the normaliser's (see
+// PolicySpec.lstm_size). Each Forward is one step of the core: it reads the
+// rows of the caller's state (Policy::set_state; zeros when none is set)
+// and writes the new (h, c) back into them, so a subclass calls Forward
+// exactly once per Act.
+//
 // Thread safety: none (see interface.h).
 #ifndef RILL_POLICIES_MLP_POLICY_H_
 #define RILL_POLICIES_MLP_POLICY_H_
@@ -18,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "policies/blas_lstm.h"
 #include "policies/blas_mlp.h"
 #include "policies/blas_torso.h"
 #include "policies/interface.h"
@@ -37,16 +48,32 @@ class MlpPolicy : public Policy {
   MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed);
 
   // The head's outputs for `obs` [batch, obs_dim]: [batch, outputs],
-  // valid until the next call.
+  // valid until the next call. A recurrent policy advances state_'s
+  // [batch, state_size()] rows in place (or starts every row from zeros,
+  // writing nothing back, when state_ is null).
   const float* Forward(const float* obs, int64_t batch);
-  int outputs() const { return mlp_.out_dim(); }
+  int outputs() const { return outputs_; }
 
   std::mt19937_64& rng() { return rng_; }
 
  private:
+  // The observations as the MLP reads them: the torso's features, the
+  // normalised rows, or `obs` itself.
+  const float* Features(const float* obs, int64_t batch);
+
   v1::PolicySpec spec_;
+  int outputs_;
   std::unique_ptr<BlasTorso> torso_;  // null without spec_.torso()
+  // Feed-forward: obs -> hidden -> head. Recurrent: obs -> hidden, the
+  // last of which is mlp_'s (unReLU'd) output.
   BlasMlp mlp_;
+  // Recurrent only (null otherwise): the core and the head, which is a
+  // BlasMlp without hidden layers whose two tensors are named
+  // "policy.head.*".
+  std::unique_ptr<BlasLstm> lstm_;
+  std::unique_ptr<BlasMlp> head_;
+  std::vector<float> core_input_;  // ReLU of mlp_'s output, [batch, hidden]
+  std::vector<float> zero_state_;  // the state when state_ is null
   std::mt19937_64 rng_;
   // [obs_dim] each, when spec_.observation_clip() > 0 (mean 0, std 1 until
   // parameters are loaded), and the normalised observations.

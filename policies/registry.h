@@ -22,8 +22,8 @@ namespace rill::policies {
 
 // A policy of `spec` with freshly initialised parameters; `seed` seeds them
 // and the policy's own noise generator. InvalidArgument naming the field for
-// an unknown kind, non-positive sizes, or action bounds that do not match
-// action_dim.
+// an unknown kind, non-positive sizes, an lstm_size out of range or without
+// a hidden layer, or action bounds that do not match action_dim.
 absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const v1::PolicySpec& spec, uint64_t seed);
 
 // MakePolicy(params.policy()) loaded with `params`.

@@ -42,6 +42,12 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind
   if (spec.kind() != kind) return Invalid("kind", absl::StrCat("is '", spec.kind(), "', expected '", kind, "'"));
   if (spec.obs_dim() <= 0) return Invalid("obs_dim", absl::StrCat(spec.obs_dim(), " must be positive"));
   if (spec.action_dim() <= 0) return Invalid("action_dim", absl::StrCat(spec.action_dim(), " must be positive"));
+  if (spec.lstm_size() < 0 || spec.lstm_size() > kMaxLstmSize) {
+    return Invalid("lstm_size", absl::StrCat(spec.lstm_size(), " is out of range: must be in 0..", kMaxLstmSize));
+  }
+  if (spec.lstm_size() > 0 && spec.hidden_sizes_size() == 0) {
+    return Invalid("lstm_size", "a recurrent core needs at least one hidden layer (hidden_sizes) before it");
+  }
   if (spec.hidden_sizes_size() == 0) return Invalid("hidden_sizes", "must name at least one layer");
   for (int h : spec.hidden_sizes()) {
     if (h <= 0) return Invalid("hidden_sizes", absl::StrCat("width ", h, " must be positive"));

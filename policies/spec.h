@@ -18,6 +18,14 @@ namespace rill::policies {
 // Prefix of the policy's parameter names ("policy.layers.<l>.weight").
 inline constexpr char kPolicyPrefix[] = "policy";
 
+// Names of a recurrent policy's head (PolicySpec.lstm_size > 0), which
+// follows its "policy.lstm.*" tensors: [outputs, lstm_size] and [outputs].
+inline constexpr char kPolicyHeadWeightName[] = "policy.head.weight";
+inline constexpr char kPolicyHeadBiasName[] = "policy.head.bias";
+
+// The largest PolicySpec.lstm_size.
+inline constexpr int kMaxLstmSize = 4096;
+
 // Names of the observation normaliser's tensors, the last two of a
 // ParameterSet whose PolicySpec has observation_clip > 0 ([obs_dim] each).
 inline constexpr char kObsNormMeanName[] = "obs_norm.mean";
@@ -29,8 +37,8 @@ inline constexpr double kLogStdMin = -20.0;
 inline constexpr double kLogStdMax = 2.0;
 
 // InvalidArgument naming the field when `spec` is not a usable spec of
-// `kind`: sizes not positive, continuous bounds missing or not action_dim
-// long, or low >= high.
+// `kind`: sizes not positive, lstm_size outside 0..kMaxLstmSize, continuous
+// bounds missing or not action_dim long, or low >= high.
 absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind);
 
 // The spec of a `kind` policy for `env` ("gaussian", "deterministic",

@@ -87,7 +87,7 @@ int ActorMain() {
   // wait for versions.
   absl::StatusOr<const learner::AlgorithmSpec*> algorithm = learner::FindAlgorithmSpec(config->learner());
   if (!algorithm.ok()) return ExitWith("bad config", algorithm.status());
-  const learner::ActorDuty duty = (*algorithm)->actor_duty(config->learner());
+  const learner::ActorDuty duty = learner::ActorDutyFor(**algorithm, *config);
 
   actor::ActorOptions options;
   options.config = *config;

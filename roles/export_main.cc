@@ -49,9 +49,17 @@ int ExportMain() {
                    spec.torso_size() > 0 ? absl::StrCat("[B, ", absl::StrJoin(spec.observation_shape(), ", "), "]")
                                          : absl::StrCat("[B, ", spec.obs_dim(), "]"),
                    spec.torso_size() > 0 ? absl::StrCat(" through a ", spec.torso_size(), "-layer conv torso") : "");
-  std::printf("wrote %s: %s policy, obs %s -> %s, hidden [%s], from %s\n", out.c_str(), spec.kind().c_str(),
-              obs.c_str(), spec.kind() == "categorical" ? "action index [B]" : "action [B, n] in env units",
-              absl::StrJoin(spec.hidden_sizes(), ", ").c_str(), checkpoint.c_str());
+  // A recurrent module also takes and returns its core state (see
+  // learner/torch_policy.h).
+  const std::string action = spec.kind() == "categorical" ? "action index [B]" : "action [B, n] in env units";
+  const std::string state = absl::StrCat("core state [B, ", 2 * spec.lstm_size(), "]");
+  const std::string signature = spec.lstm_size() > 0
+                                    ? absl::StrCat("(obs ", obs, ", ", state, ") -> (", action, ", new ", state, ")")
+                                    : absl::StrCat("obs ", obs, " -> ", action);
+  const std::string core = spec.lstm_size() > 0 ? absl::StrCat(", LSTM ", spec.lstm_size()) : "";
+  std::printf("wrote %s: %s policy, %s, hidden [%s]%s, from %s\n", out.c_str(), spec.kind().c_str(),
+              signature.c_str(), absl::StrJoin(spec.hidden_sizes(), ", ").c_str(),
+              core.c_str(), checkpoint.c_str());
   return 0;
 }
 

@@ -14,11 +14,15 @@
 //     6,000 env steps.
 //   PPO on CartPole-v1 (synchronous, 4 actors): >= 490 within 500,000 env
 //     steps.
+//   PPO with an LSTM core on the memory task, CartPoleNoVelocity-v1
+//     (positions only): an evaluation >= 400 within 400,000 env steps,
+//     where no evaluation of the same run without the core reaches 100.
 //   IMPALA with MinAtar's conv torso on MinAtar Breakout (uint8 images,
 //     4 actors): >= 3 within 1,000,000 env steps (a random policy scores
 //     about 0.5).
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -116,6 +120,50 @@ TEST(LearningTest, PpoLearnsCartPoleWithin500kStepsAndAMinuteAcrossProcesses) {
   double wall = 0;
   EXPECT_GE(LaunchAndEvaluate("ppo", "deploy/configs/cartpole_ppo.textpb", 500000, /*num_actors=*/4, &wall), 490.0);
   EXPECT_LE(wall, 120.0);
+}
+
+// The best evaluation of a run (its plots/eval.csv, every round's mean
+// return), from the run directory its summary names.
+double BestEvaluation(const std::string& summary) {
+  std::smatch match;
+  if (!std::regex_search(summary, match, std::regex("\"run_dir\": \"([^\"]+)\""))) {
+    ADD_FAILURE() << "no run_dir in the summary: " << summary;
+    return -1e9;
+  }
+  std::ifstream in(match[1].str() + "/plots/eval.csv");
+  std::string line;
+  std::getline(in, line);  // seconds,env_steps,learner_updates,parameter_version,return_mean
+  double best = -1e9;
+  int rounds = 0;
+  while (std::getline(in, line)) {
+    const size_t comma = line.rfind(',');
+    if (comma == std::string::npos) continue;
+    best = std::max(best, std::stod(line.substr(comma + 1)));
+    ++rounds;
+  }
+  EXPECT_GT(rounds, 1) << "evaluation rounds in " << match[1].str();
+  return best;
+}
+
+// Memory: CartPole observed as [x, theta] only. The LSTM run carries each
+// env's core state in the actors, records it at every unroll's start and
+// re-runs the core over the unrolls in the learner; the feed-forward run of
+// the same settings sees one position and angle at a time. Seeds 1-8 of
+// this config (60-66 s each) all evaluated 500 at some round and ended at
+// 291, 500, 500, 497, 500, 500, 103 and 500: a policy that balances can
+// still collapse late, so the test asserts what the issue asks, an
+// evaluation >= 400 within the budget. No evaluation of the MLP's 6 runs
+// went above 47.
+TEST(LearningTest, PpoWithAnLstmBalancesCartPoleWithoutVelocitiesWhereAnMlpCannot) {
+  double wall = 0;
+  std::string summary;
+  LaunchAndEvaluate("memory-lstm", "deploy/configs/memory_cartpole_lstm.textpb", 400000, /*num_actors=*/4, &wall,
+                    &summary);
+  EXPECT_GE(BestEvaluation(summary), 400.0);
+  EXPECT_LE(wall, 240.0);
+  LaunchAndEvaluate("memory-mlp", "deploy/configs/memory_cartpole_mlp.textpb", 400000, /*num_actors=*/4, nullptr,
+                    &summary);
+  EXPECT_LT(BestEvaluation(summary), 100.0);
 }
 
 // Pixels end to end: MinAtar Breakout's uint8 [4, 10, 10] grids through

@@ -1,5 +1,6 @@
 #include "actor/action_sources/central.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -69,6 +70,12 @@ absl::StatusOr<CentralAnswer> CentralActionSource::Exchange(const ObservationRow
   tensor->mutable_data()->assign(static_cast<const char*>(observations.data),
                                  static_cast<size_t>(observations.bytes()));
   request_.set_behaviour(behaviour);
+  // The flags only when one is set: most steps begin no episode.
+  const uint8_t* episode_start = observations.episode_start;
+  if (episode_start != nullptr && std::any_of(episode_start, episode_start + rows, [](uint8_t f) { return f != 0; })) {
+    request_.set_episode_start(episode_start, static_cast<size_t>(rows));
+  }
+  request_.set_return_core_state(out.core_states != nullptr);
   while (true) {
     if (stream_ == nullptr) Open();
     if (stream_->Write(request_) && stream_->Read(&response_)) {
@@ -111,6 +118,18 @@ absl::Status CentralActionSource::Decode(const v1::ActResponse& response, int ro
     if (!ok.ok()) return ok;
     std::memcpy(out.log_probs, response.log_prob().data().data(), response.log_prob().data().size());
     std::memcpy(out.distributions, response.distribution().data().data(), response.distribution().data().size());
+  }
+  if (out.core_states != nullptr) {
+    const v1::Tensor& core_state = response.core_state();
+    if (core_state.shape_size() == 0 && core_state.data().empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("ActResponse.core_state is empty: the items record a recurrent policy's core state, but the "
+                       "service's policy (version ",
+                       response.version(), ") is feed-forward"));
+    }
+    absl::Status ok = CheckTensor(core_state, "core_state", v1::DTYPE_FLOAT32, {rows, out.state_width}, 4);
+    if (!ok.ok()) return ok;
+    std::memcpy(out.core_states, core_state.data().data(), core_state.data().size());
   }
   return absl::OkStatus();
 }

@@ -10,7 +10,9 @@
 // A broken stream (the learner restarting, a network blip) is reopened
 // with capped, jittered backoff (common/backoff.h) and the step's request
 // sent again, until the caller's stop; the service's refusal of a request
-// (INVALID_ARGUMENT) is returned, not retried.
+// (INVALID_ARGUMENT) is returned, not retried. A recurrent policy's core
+// states live on the service with the stream: a reopened stream starts
+// every env's from zeros, mid-episode (reconnects() counts them).
 //
 // Not thread-safe: the actor's step loop owns it.
 #ifndef RILL_ACTOR_ACTION_SOURCES_CENTRAL_H_
@@ -50,10 +52,13 @@ class CentralActionSource final : public ActionSource {
                    const absl::Notification& stop, const ActionBuffers& out) override;
 
   // Acts on the rows of `observations`, sent as one [rows, obs_dim] tensor
-  // of their type (float32 or uint8). With `behaviour` also fills log_probs
-  // and distributions. InvalidArgument when the service refuses the
-  // request or answers with other shapes than asked; Cancelled once `stop`
-  // is notified while reconnecting.
+  // of their type (float32 or uint8), with their episode_start flags (the
+  // service keeps a recurrent policy's core states per stream and row).
+  // With `behaviour` also fills log_probs and distributions; with
+  // out.core_states, the state each row acted from. InvalidArgument when
+  // the service refuses the request or answers with other shapes than
+  // asked; FailedPrecondition when core states are asked of a feed-forward
+  // policy; Cancelled once `stop` is notified while reconnecting.
   absl::StatusOr<CentralAnswer> Exchange(const ObservationRows& observations, bool behaviour,
                                          const absl::Notification& stop, const ActionBuffers& out);
 

@@ -26,6 +26,10 @@ struct ObservationRows {
   envs::ObservationType type = envs::ObservationType::kFloat32;
   int rows = 0;
   int obs_dim = 0;
+  // Recurrent policies: [rows] flags, 1 where the row's observation is an
+  // episode's first, so its core state is reset to zeros before acting;
+  // null: none is.
+  const uint8_t* episode_start = nullptr;
 
   int64_t bytes() const { return static_cast<int64_t>(rows) * obs_dim * envs::ObservationTypeBytes(type); }
 };
@@ -38,6 +42,11 @@ struct ActionBuffers {
   float* distributions = nullptr;     // with behaviour: [rows, distribution_width]
   int action_dim = 0;                 // continuous; 0 for discrete
   int distribution_width = 0;
+  // Recurrent policies, when not null: [rows, state_width], the core state
+  // each row acted from (after any reset), as unrolls record at their first
+  // step.
+  float* core_states = nullptr;
+  int state_width = 0;
 };
 
 class ActionSource {

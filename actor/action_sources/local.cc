@@ -66,6 +66,28 @@ absl::Status LocalPolicySource::Act(const ObservationRows& batch, bool determini
   const int rows = batch.rows;
   // The policy's forward takes floats: images scaled by 1/255.
   const float* observations = envs::ObservationsAsFloat(options_.env, batch.data, rows, &float_observations_);
+  const int state_size = policy_->state_size();
+  if (out.core_states != nullptr && state_size == 0) {
+    return absl::FailedPreconditionError(absl::StrCat("the items record a recurrent policy's core state, but parameter "
+                                                      "version ", version_, " is feed-forward"));
+  }
+  if (state_size > 0) {
+    const size_t width = static_cast<size_t>(state_size);
+    if (states_.size() != rows * width) states_.assign(rows * width, 0.f);
+    for (int r = 0; r < rows; ++r) {
+      if (batch.episode_start != nullptr && batch.episode_start[r] != 0) {
+        std::fill_n(&states_[r * width], width, 0.f);
+      }
+    }
+    if (out.core_states != nullptr) {
+      if (out.state_width != state_size) {
+        return absl::FailedPreconditionError(absl::StrCat("the items record core states of ", out.state_width,
+                                                          " floats; the policy's have ", state_size));
+      }
+      std::copy(states_.begin(), states_.end(), out.core_states);
+    }
+    policy_->set_state(states_.data());
+  }
   if (!deterministic && behaviour) {
     const absl::Status acted = policy_->ActWithBehaviour(observations, rows, &output_);
     if (!acted.ok()) {

@@ -57,6 +57,9 @@ class LocalPolicySource final : public ActionSource {
   // FailedPrecondition before the first version, or when `behaviour` is
   // asked of a policy without a behaviour distribution.
   // uint8 observations are scaled by 1/255 into a buffer of this object.
+  // A recurrent policy's state per row lives here too: zeroed where
+  // observations.episode_start says so, copied to out.core_states before
+  // the step when asked.
   absl::Status Act(const ObservationRows& observations, bool deterministic, bool behaviour,
                    const absl::Notification& stop, const ActionBuffers& out) override;
 
@@ -73,6 +76,9 @@ class LocalPolicySource final : public ActionSource {
   // (reused, so a step allocates nothing).
   policies::PolicyOutput output_;
   std::vector<float> float_observations_;
+  // A recurrent policy's core state per row, [rows, state_size], carried
+  // across steps and versions.
+  std::vector<float> states_;
 };
 
 }  // namespace rill::actor

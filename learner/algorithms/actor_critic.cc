@@ -28,6 +28,9 @@ absl::StatusOr<std::unique_ptr<ActorCritic>> ActorCritic::Create(const ActorCrit
     return invalid(absl::StrCat("env '", options.env.name, "' has no usable action space"));
   }
   if (options.hidden.empty()) return invalid("hidden needs at least one layer (the shared torso)");
+  if (options.lstm_size < 0 || options.lstm_size > 4096) {
+    return invalid(absl::StrCat("lstm_size ", options.lstm_size, " is out of range (0..4096)"));
+  }
   for (int h : options.hidden) {
     if (h < 1) return invalid(absl::StrCat("hidden width ", h, " must be >= 1"));
   }
@@ -52,99 +55,175 @@ ActorCritic::ActorCritic(ActorCriticOptions options) : options_(std::move(option
   action_width_ = options_.env.discrete ? options_.env.num_actions
                                         : static_cast<int64_t>(options_.env.action_low.size());
   head_outputs_ = options_.env.discrete ? action_width_ : 2 * action_width_;
-  // Layers: torso (in -> h_1 -> ... -> h_L), policy head (h_L -> out),
-  // baseline head (h_L -> 1).
-  struct Layer {
+  const int64_t lstm = options_.lstm_size;
+  // Tensors after the torso's: the hidden layers (in -> h_1 -> ... -> h_L),
+  // the LSTM's (h_L -> N), the policy head (-> out) and the baseline head
+  // (-> 1), each with its fan-in (what its uniform initialisation divides
+  // by).
+  struct Tensor {
     std::string name;
-    int64_t in, out;
+    std::vector<int64_t> shape;
+    int64_t fan_in;
   };
-  std::vector<Layer> layers;
+  std::vector<Tensor> tensors;
+  auto linear = [&](const std::string& name, int64_t in, int64_t out) {
+    tensors.push_back({name + ".weight", {out, in}, in});
+    tensors.push_back({name + ".bias", {out}, in});
+  };
   if (!options_.torso.empty()) {
     const std::vector<int64_t>& shape = options_.env.observation_shape;
     torso_ = *TorchTorso::Create(options_.torso, {shape[0], shape[1], shape[2]});  // checked by Create
   }
   const std::vector<policies::TorsoParameter> torso_parameters = torso_.Parameters(policies::kPolicyPrefix);
   torso_tensors_ = static_cast<int>(torso_parameters.size());
+  num_hidden_ = static_cast<int>(options_.hidden.size());
   int64_t in = torso_.empty() ? obs_dim_ : torso_.out_dim();
-  for (size_t l = 0; l < options_.hidden.size(); ++l) {
-    layers.push_back({absl::StrCat(policies::kPolicyPrefix, ".layers.", l), in, options_.hidden[l]});
+  for (int l = 0; l < num_hidden_; ++l) {
+    linear(absl::StrCat(policies::kPolicyPrefix, ".layers.", l), in, options_.hidden[l]);
     in = options_.hidden[l];
   }
-  layers.push_back({absl::StrCat(policies::kPolicyPrefix, ".layers.", options_.hidden.size()), in, head_outputs_});
-  layers.push_back({"baseline", in, 1});
-  num_policy_layers_ = static_cast<int>(options_.hidden.size()) + 1;
+  if (lstm > 0) {
+    // torch.nn.LSTM's initialisation: everything uniform in +-1/sqrt(N).
+    lstm_index_ = torso_tensors_ + static_cast<int>(tensors.size());
+    const std::string prefix = absl::StrCat(policies::kPolicyPrefix, ".lstm");
+    tensors.push_back({prefix + ".weight_ih", {4 * lstm, in}, lstm});
+    tensors.push_back({prefix + ".weight_hh", {4 * lstm, lstm}, lstm});
+    tensors.push_back({prefix + ".bias", {4 * lstm}, lstm});
+    in = lstm;
+  }
+  head_index_ = torso_tensors_ + static_cast<int>(tensors.size());
+  linear(lstm > 0 ? absl::StrCat(policies::kPolicyPrefix, ".head")
+                  : absl::StrCat(policies::kPolicyPrefix, ".layers.", num_hidden_),
+         in, head_outputs_);
+  baseline_index_ = torso_tensors_ + static_cast<int>(tensors.size());
+  linear("baseline", in, 1);
+
   const int64_t torso_total = torso_.empty() ? 0 : torso_.NumParameters();
   int64_t total = torso_total;
-  for (const Layer& layer : layers) total += layer.out * layer.in + layer.out;
-
+  for (const Tensor& tensor : tensors) {
+    int64_t size = 1;
+    for (int64_t d : tensor.shape) size *= d;
+    total += size;
+  }
   // torch.nn.Linear's initialisation: weights and biases uniform in
   // +-1/sqrt(fan_in), drawn on the CPU from the seed, then moved.
   at::Generator generator = at::detail::createCPUGenerator(options_.seed);
   torch::Tensor init = torch::empty({total}, torch::kFloat32);
   InitTorsoParameters(torso_parameters, init.narrow(0, 0, torso_total), generator);
-  int64_t offset = torso_total;
-  for (const Layer& layer : layers) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(layer.in));
-    const int64_t size = layer.out * layer.in + layer.out;
-    init.narrow(0, offset, size).uniform_(-bound, bound, generator);
-    offset += size;
-  }
-  // The policy head starts 100x smaller, so the first policy is near uniform
-  // whatever the observation (as the A2C/PPO baselines initialise it): no
-  // action is favoured before any return was seen.
-  {
-    const Layer& head = layers[layers.size() - 2];
-    const int64_t size = head.out * head.in + head.out;
-    init.narrow(0, total - (layers.back().out * layers.back().in + layers.back().out) - size, size).mul_(0.01);
-  }
-  params_ = init.to(options_.device).requires_grad_(true);
-  torch::Tensor data = params_.detach();
-  offset = 0;
+  int64_t offset = 0;
   for (const policies::TorsoParameter& parameter : torso_parameters) {
     int64_t size = 1;
     for (int64_t d : parameter.shape) size *= d;
-    named_.emplace_back(parameter.name, data.narrow(0, offset, size).view(parameter.shape));
+    named_.emplace_back(parameter.name, torch::Tensor());
+    offsets_.push_back(offset);
     offset += size;
   }
-  for (const Layer& layer : layers) {
-    named_.emplace_back(layer.name + ".weight", data.narrow(0, offset, layer.out * layer.in).view({layer.out, layer.in}));
-    offset += layer.out * layer.in;
-    named_.emplace_back(layer.name + ".bias", data.narrow(0, offset, layer.out));
-    offset += layer.out;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& tensor = tensors[i];
+    int64_t size = 1;
+    for (int64_t d : tensor.shape) size *= d;
+    const double bound = 1.0 / std::sqrt(static_cast<double>(tensor.fan_in));
+    torch::Tensor slice = init.narrow(0, offset, size);
+    slice.uniform_(-bound, bound, generator);
+    // The policy head starts 100x smaller, so the first policy is near
+    // uniform whatever the observation (as the A2C/PPO baselines initialise
+    // it): no action is favoured before any return was seen.
+    if (torso_tensors_ + static_cast<int>(i) == head_index_ || torso_tensors_ + static_cast<int>(i) == head_index_ + 1) {
+      slice.mul_(0.01);
+    }
+    named_.emplace_back(tensor.name, torch::Tensor());
+    offsets_.push_back(offset);
+    offset += size;
+  }
+  params_ = init.to(options_.device).requires_grad_(true);
+  torch::Tensor data = params_.detach();
+  std::vector<std::vector<int64_t>> shapes;
+  for (const policies::TorsoParameter& parameter : torso_parameters) shapes.push_back(parameter.shape);
+  for (const Tensor& tensor : tensors) shapes.push_back(tensor.shape);
+  for (size_t i = 0; i < named_.size(); ++i) {
+    int64_t size = 1;
+    for (int64_t d : shapes[i]) size *= d;
+    named_[i].second = data.narrow(0, offsets_[i], size).view(shapes[i]);
   }
 }
 
-std::pair<torch::Tensor, torch::Tensor> ActorCritic::Forward(const torch::Tensor& obs) const {
+torch::Tensor ActorCritic::Param(size_t i) const {
+  const torch::Tensor& shape = named_[i].second;
+  return params_.narrow(0, offsets_[i], shape.numel()).view(shape.sizes());
+}
+
+torch::Tensor ActorCritic::Features(const torch::Tensor& obs) const {
   // Views of the leaf, so that autograd accumulates into params_.grad.
-  int64_t offset = 0;
-  auto take = [&](at::IntArrayRef shape) {
-    int64_t size = 1;
-    for (int64_t s : shape) size *= s;
-    torch::Tensor view = params_.narrow(0, offset, size).view(shape);
-    offset += size;
-    return view;
-  };
   torch::Tensor h = obs;
   if (!torso_.empty()) {
     std::vector<torch::Tensor> torso_params;
-    for (int i = 0; i < torso_tensors_; ++i) torso_params.push_back(take(named_[i].second.sizes()));
+    for (int i = 0; i < torso_tensors_; ++i) torso_params.push_back(Param(i));
     h = torso_.Forward(obs, torso_params);
   }
-  torch::Tensor head;
-  for (int l = 0; l < num_policy_layers_; ++l) {
-    const auto& weight = named_[torso_tensors_ + 2 * l].second;
-    torch::Tensor w = take(weight.sizes());
-    torch::Tensor b = take({weight.size(0)});
-    if (l + 1 < num_policy_layers_) {
-      h = torch::relu(torch::addmm(b, h, w.t()));
-    } else {
-      head = torch::addmm(b, h, w.t());
-    }
+  for (int l = 0; l < num_hidden_; ++l) {
+    h = torch::relu(torch::addmm(Param(torso_tensors_ + 2 * l + 1), h, Param(torso_tensors_ + 2 * l).t()));
   }
-  torch::Tensor wv = take({1, h.size(1)});
-  torch::Tensor bv = take({1});
-  torch::Tensor value = torch::addmm(bv, h, wv.t()).squeeze(1);
+  return h;
+}
+
+std::pair<torch::Tensor, torch::Tensor> ActorCritic::Heads(const torch::Tensor& features) const {
+  torch::Tensor head = torch::addmm(Param(head_index_ + 1), features, Param(head_index_).t());
+  torch::Tensor value = torch::addmm(Param(baseline_index_ + 1), features, Param(baseline_index_).t()).squeeze(1);
   return {head, value};
+}
+
+std::pair<torch::Tensor, torch::Tensor> ActorCritic::Forward(const torch::Tensor& obs) const {
+  return Heads(Features(obs));
+}
+
+std::pair<torch::Tensor, torch::Tensor> ActorCritic::LstmStep(const torch::Tensor& input_gates, const torch::Tensor& h,
+                                                              const torch::Tensor& c,
+                                                              const torch::Tensor& w_hh) const {
+  // Gates in torch.nn.LSTM's order: input, forget, cell, output.
+  std::vector<torch::Tensor> gates = torch::addmm(input_gates, h, w_hh.t()).chunk(4, 1);
+  torch::Tensor c_next = torch::sigmoid(gates[1]) * c + torch::sigmoid(gates[0]) * torch::tanh(gates[2]);
+  torch::Tensor h_next = torch::sigmoid(gates[3]) * torch::tanh(c_next);
+  return {h_next, c_next};
+}
+
+UnrollOutputs ActorCritic::ForwardUnroll(const torch::Tensor& obs, const torch::Tensor& starts,
+                                         const torch::Tensor& core_state) const {
+  const int64_t t1 = obs.size(0);
+  const int64_t b = obs.size(1);
+  UnrollOutputs out;
+  torch::Tensor features = Features(obs.reshape({t1 * b, obs_dim_}));
+  if (!recurrent()) {
+    auto [head, value] = Heads(features);
+    out.head = head.view({t1, b, head_outputs_});
+    out.value = value.view({t1, b});
+    return out;
+  }
+  const int64_t n = options_.lstm_size;
+  // The input's part of every step's gates in one matmul.
+  torch::Tensor input_gates =
+      torch::addmm(Param(lstm_index_ + 2), features, Param(lstm_index_).t()).view({t1, b, 4 * n});
+  torch::Tensor w_hh = Param(lstm_index_ + 1);
+  torch::Tensor keep = (1 - starts.to(torch::kFloat32)).unsqueeze(-1);  // [T1, B, 1]
+  torch::Tensor h = core_state.narrow(1, 0, n);
+  torch::Tensor c = core_state.narrow(1, n, n);
+  std::vector<torch::Tensor> outputs, states;
+  outputs.reserve(t1);
+  states.reserve(t1);
+  for (int64_t t = 0; t < t1; ++t) {
+    std::tie(h, c) = LstmStep(input_gates[t], h * keep[t], c * keep[t], w_hh);
+    outputs.push_back(h);
+    states.push_back(torch::cat({h, c}, 1).detach());
+  }
+  auto [head, value] = Heads(torch::stack(outputs).view({t1 * b, n}));
+  out.head = head.view({t1, b, head_outputs_});
+  out.value = value.view({t1, b});
+  out.states = torch::stack(states);
+  return out;
+}
+
+torch::Tensor ActorCritic::EpisodeStarts(const torch::Tensor& terminated, const torch::Tensor& truncated) {
+  torch::Tensor ended = (terminated + truncated).gt(0).to(torch::kFloat32);
+  return torch::cat({torch::zeros_like(ended.narrow(0, 0, 1)), ended}, 0);
 }
 
 PolicyTerms ActorCritic::Evaluate(const torch::Tensor& head, const torch::Tensor& actions) const {
@@ -205,6 +284,7 @@ std::vector<ColumnRequirement> ActorCritic::UnrollColumns(int t) const {
     columns.push_back({"behaviour_mean", v1::DTYPE_FLOAT32, {t, a}, /*optional=*/true});
     columns.push_back({"behaviour_log_std", v1::DTYPE_FLOAT32, {t, a}, /*optional=*/true});
   }
+  if (recurrent()) columns.push_back({"core_state", v1::DTYPE_FLOAT32, {2 * options_.lstm_size}});
   return columns;
 }
 
@@ -222,6 +302,9 @@ absl::Status ActorCritic::CheckUnrollBatch(const Batch& batch, int t) const {
     RETURN_IF_ERROR(CheckBatchField(name, batch.column(name), {b, t}, device));
   }
   RETURN_IF_ERROR(CheckBatchField("final_obs", batch.column("final_obs"), {b, t, obs_dim_}, device));
+  if (recurrent()) {
+    RETURN_IF_ERROR(CheckBatchField("core_state", batch.column("core_state"), {b, 2 * options_.lstm_size}, device));
+  }
   for (const char* name : {"behaviour_logits", "behaviour_mean", "behaviour_log_std"}) {
     if (batch.column(name).defined()) {
       RETURN_IF_ERROR(CheckBatchField(name, batch.column(name), {b, t, action_width_}, device));
@@ -248,8 +331,11 @@ torch::Tensor ActorCritic::NonFiniteUnrollRows(const Batch& batch) {
   if (!log_prob.defined() || !reward.defined() || !obs.defined() || !final_obs.defined() || batch.size < 1) return {};
   try {
     auto finite_rows = [&](const torch::Tensor& t) { return torch::isfinite(t).reshape({t.size(0), -1}).all(1); };
-    return finite_rows(log_prob).logical_and(finite_rows(reward))
-        .logical_and(finite_rows(obs)).logical_and(finite_rows(final_obs)).logical_not();
+    torch::Tensor finite = finite_rows(log_prob).logical_and(finite_rows(reward))
+        .logical_and(finite_rows(obs)).logical_and(finite_rows(final_obs));
+    const torch::Tensor core_state = batch.column("core_state");
+    if (core_state.defined()) finite = finite.logical_and(finite_rows(core_state));
+    return finite.logical_not();
   } catch (const c10::Error&) {
     return {};  // a malformed batch: the update names the column
   }
@@ -266,13 +352,21 @@ Batch ActorCritic::FloatObservationColumns(const Batch& sampled) {
 
 torch::Tensor ActorCritic::BootstrapValues(const torch::Tensor& next, const torch::Tensor& truncated,
                                            const torch::Tensor& final_obs, const torch::Tensor& value_mean,
-                                           const torch::Tensor& value_std) const {
+                                           const torch::Tensor& value_std, const torch::Tensor& states) const {
   torch::NoGradGuard no_grad;
   torch::Tensor bootstrap = next.clone();
   torch::Tensor rows = truncated.reshape(-1).nonzero().squeeze(1);
   if (rows.numel() > 0) {
     torch::Tensor obs = final_obs.reshape({-1, obs_dim_}).index_select(0, rows);
-    bootstrap.view(-1).index_copy_(0, rows, Forward(obs).second * value_std + value_mean);
+    torch::Tensor features = Features(obs);
+    if (recurrent()) {
+      // One more step from the state the truncated step left.
+      const int64_t n = options_.lstm_size;
+      torch::Tensor state = states.reshape({-1, 2 * n}).index_select(0, rows);
+      torch::Tensor input_gates = torch::addmm(Param(lstm_index_ + 2), features, Param(lstm_index_).t());
+      features = LstmStep(input_gates, state.narrow(1, 0, n), state.narrow(1, n, n), Param(lstm_index_ + 1)).first;
+    }
+    bootstrap.view(-1).index_copy_(0, rows, Heads(features).second * value_std + value_mean);
   }
   return bootstrap;
 }
@@ -280,12 +374,13 @@ torch::Tensor ActorCritic::BootstrapValues(const torch::Tensor& next, const torc
 absl::StatusOr<v1::ParameterSet> ActorCritic::ExportPolicy() const {
   try {
     std::vector<std::pair<std::string, torch::Tensor>> policy(named_.begin(),
-                                                              named_.begin() + torso_tensors_ + 2 * num_policy_layers_);
+                                                              named_.begin() + baseline_index_);
     ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(policy));
     *set.mutable_policy() = policies::PolicySpecFor(
         options_.env.discrete ? policies::CategoricalPolicy::kKind : policies::GaussianPolicy::kKind, options_.env,
         options_.hidden);
     RETURN_IF_ERROR(policies::SetTorso(options_.env, options_.torso, set.mutable_policy()));
+    set.mutable_policy()->set_lstm_size(options_.lstm_size);
     return set;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("cannot export the policy: ", e.what_without_backtrace()));
@@ -295,12 +390,23 @@ absl::StatusOr<v1::ParameterSet> ActorCritic::ExportPolicy() const {
 int64_t ActorCritic::ForwardFlops(int64_t rows) const {
   std::vector<int64_t> sizes = {torso_.empty() ? obs_dim_ : torso_.out_dim()};
   for (int h : options_.hidden) sizes.push_back(h);
-  sizes.push_back(head_outputs_);
   const int64_t torso = torso_.empty() ? 0 : 2 * rows * torso_.MultiplyAdds();
+  const int64_t lstm = options_.lstm_size;
+  if (lstm > 0) {
+    // The MLP, the LSTM's input and recurrent gate matmuls, both heads.
+    return torso + MatmulFlops(sizes, rows) + 2 * rows * 4 * lstm * (options_.hidden.back() + lstm) +
+           2 * rows * lstm * (head_outputs_ + 1);
+  }
+  sizes.push_back(head_outputs_);
   return MatmulFlops(sizes, rows) + 2 * rows * options_.hidden.back() + torso;
 }
 
 int64_t ActorCritic::ForwardBackwardFlops(int64_t rows) const {
+  if (options_.lstm_size > 0) {
+    // Forward, weight gradients and input gradients: three passes (the
+    // first layer's input gradients, which autograd skips, are small).
+    return 3 * ForwardFlops(rows);
+  }
   std::vector<int64_t> sizes = {torso_.empty() ? obs_dim_ : torso_.out_dim()};
   for (int h : options_.hidden) sizes.push_back(h);
   sizes.push_back(head_outputs_);

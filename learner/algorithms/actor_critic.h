@@ -13,6 +13,12 @@
 // for autograd), so that clipping and the optimizer step (flat_optimizer.h)
 // are a few element-wise ops over it.
 //
+// With a recurrent core (lstm_size > 0) an LSTM runs between the MLP's last
+// hidden layer (ReLU) and both heads; ForwardUnroll re-runs it over
+// time-major unrolls from each unroll's recorded core state, zeroing the
+// state where an episode begins inside the unroll, and the policy is
+// exported with the core (PolicySpec.lstm_size says the parameter names).
+//
 // For the Gaussian the log-probabilities and the entropy are those of the
 // pre-tanh Gaussian: tanh's Jacobian cancels in the ratios pi / mu, which is
 // all the unroll algorithms use them for.
@@ -44,8 +50,20 @@ struct ActorCriticOptions {
   // A convolutional torso before the MLP (image observations [C, H, W]);
   // empty: none.
   std::vector<v1::TorsoLayer> torso;
+  // LSTM units after the MLP; 0: feed-forward.
+  int lstm_size = 0;
   torch::Device device = torch::kCPU;
   uint64_t seed = 0;
+};
+
+// The network over time-major unrolls.
+struct UnrollOutputs {
+  torch::Tensor head;   // [T1, B, out]
+  torch::Tensor value;  // [T1, B]
+  // Recurrent only: the core state after each step, before a reset at an
+  // episode start ([T1, B, 2N], h then c, no autograd): what the step after
+  // a truncation would have gone on from. Undefined for a feed-forward net.
+  torch::Tensor states;
 };
 
 // log pi(a|x) and the entropy of pi(.|x), one per row.
@@ -67,7 +85,19 @@ class ActorCritic {
 
   // The network on rows [N, obs_dim] (float32): policy head [N, out] and
   // value [N], with autograd into params().
+  // Feed-forward networks only.
   std::pair<torch::Tensor, torch::Tensor> Forward(const torch::Tensor& obs) const;
+
+  // The network on time-major unrolls `obs` [T1, B, obs_dim] (float32). A
+  // recurrent one starts each unroll b from core_state[b] ([B, 2N], h then
+  // c) and zeroes the state before obs[t] where starts[t] ([T1, B], 1 or 0)
+  // is 1; a feed-forward one ignores both (they may be undefined).
+  UnrollOutputs ForwardUnroll(const torch::Tensor& obs, const torch::Tensor& starts,
+                              const torch::Tensor& core_state) const;
+  // Where obs[t] of time-major unrolls begins an episode: [T + 1, B], 0 at
+  // t = 0 (the recorded core state already is the step's), then
+  // terminated[t - 1] or truncated[t - 1] ([T, B] each).
+  static torch::Tensor EpisodeStarts(const torch::Tensor& terminated, const torch::Tensor& truncated);
 
   // Log-probabilities of `actions` ([..., ] int64 for a discrete env, [...,
   // action_dim] float32 for a continuous one) and entropies under the policy
@@ -99,11 +129,13 @@ class ActorCritic {
   // V of the observation after each step of time-major unrolls: `next`
   // ([T, B], V(x_{t+1})) except after a truncation, where the value of the
   // episode's real final observation (`final_obs`, [T, B, obs_dim]) stands
-  // in, as value_std * V + value_mean. No autograd; synchronizes with the
-  // device (the gather of the truncated steps).
+  // in, as value_std * V + value_mean. A recurrent network evaluates it from
+  // the core state the truncated step left (`states`, UnrollOutputs::states,
+  // [T + 1, B, 2N]; undefined for a feed-forward one). No autograd;
+  // synchronizes with the device (the gather of the truncated steps).
   torch::Tensor BootstrapValues(const torch::Tensor& next, const torch::Tensor& truncated,
                                 const torch::Tensor& final_obs, const torch::Tensor& value_mean,
-                                const torch::Tensor& value_std) const;
+                                const torch::Tensor& value_std, const torch::Tensor& states = {}) const;
 
   // The torso and policy head as the actors' policy (a PolicySpec naming
   // the categorical or Gaussian MLP and the torso).
@@ -122,16 +154,31 @@ class ActorCritic {
   // baseline.*): live views into params().
   const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const { return named_; }
   // The value head's last layer (live views), for PopArt's rescaling.
-  torch::Tensor& value_weight() { return named_[torso_tensors_ + 2 * num_policy_layers_].second; }
-  torch::Tensor& value_bias() { return named_[torso_tensors_ + 2 * num_policy_layers_ + 1].second; }
+  torch::Tensor& value_weight() { return named_[baseline_index_].second; }
+  torch::Tensor& value_bias() { return named_[baseline_index_ + 1].second; }
 
   const envs::EnvSpec& env() const { return options_.env; }
   int64_t obs_dim() const { return obs_dim_; }
   int64_t action_width() const { return action_width_; }  // discrete: num_actions; continuous: action_dim
   int64_t head_outputs() const { return head_outputs_; }  // discrete: num_actions; continuous: 2 * action_dim
+  int lstm_size() const { return options_.lstm_size; }
+  bool recurrent() const { return options_.lstm_size > 0; }
 
  private:
   explicit ActorCritic(ActorCriticOptions options);
+
+  // named_[i] as a view of params_ (with autograd).
+  torch::Tensor Param(size_t i) const;
+  // The MLP's output for rows [N, obs_dim]: the last hidden layer's
+  // (ReLU'd) for a recurrent network, otherwise the features both heads
+  // read. With autograd.
+  torch::Tensor Features(const torch::Tensor& obs) const;
+  // One LSTM step of rows `x` ([N, 4N] input gates already computed) from
+  // state (h, c), returning the new (h, c).
+  std::pair<torch::Tensor, torch::Tensor> LstmStep(const torch::Tensor& input_gates, const torch::Tensor& h,
+                                                   const torch::Tensor& c, const torch::Tensor& w_hh) const;
+  // The heads on features [N, width]: policy head [N, out], value [N].
+  std::pair<torch::Tensor, torch::Tensor> Heads(const torch::Tensor& features) const;
 
   ActorCriticOptions options_;
   int64_t obs_dim_ = 0;
@@ -139,9 +186,13 @@ class ActorCritic {
   int64_t head_outputs_ = 0;
   torch::Tensor params_;  // flat leaf, requires grad
   std::vector<std::pair<std::string, torch::Tensor>> named_;  // views into params_
+  std::vector<int64_t> offsets_;  // of each named_ tensor in params_
   TorchTorso torso_;           // empty without options_.torso
   int torso_tensors_ = 0;      // the torso's entries at the start of named_
-  int num_policy_layers_ = 0;  // MLP layers + the policy head
+  int num_hidden_ = 0;         // MLP hidden layers
+  int lstm_index_ = -1;        // named_ index of policy.lstm.weight_ih; -1: none
+  int head_index_ = 0;         // named_ index of the policy head's weight
+  int baseline_index_ = 0;     // named_ index of baseline.weight
 };
 
 }  // namespace rill::learner

@@ -28,6 +28,8 @@ struct AlgorithmContext {
   std::vector<v1::TorsoLayer> torso() const {
     return std::vector<v1::TorsoLayer>(config.network().torso_layers().begin(), config.network().torso_layers().end());
   }
+  // network.lstm.size: the recurrent core's units; 0: none.
+  int lstm_size() const { return config.network().lstm().size(); }
 };
 
 }  // namespace rill::learner

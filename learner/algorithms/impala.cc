@@ -30,6 +30,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Impala::FromConfig(const AlgorithmCon
   options.env = context.env;
   options.hidden = context.hidden();
   options.torso = context.torso();
+  options.lstm_size = context.lstm_size();
   options.unroll_length = impala.unroll_length();
   options.vtrace.gamma = learner.gamma();
   options.vtrace.rho_bar = impala.rho_bar();
@@ -67,6 +68,7 @@ absl::StatusOr<std::unique_ptr<Impala>> Impala::Create(const ImpalaOptions& opti
   net.env = options.env;
   net.hidden = options.hidden;
   net.torso = options.torso;
+  net.lstm_size = options.lstm_size;
   net.device = options.device;
   net.seed = options.seed;
   ASSIGN_OR_RETURN(std::unique_ptr<ActorCritic> network, ActorCritic::Create(net, "impala"));
@@ -144,23 +146,27 @@ absl::Status Impala::Update(const Batch& sampled) {
     const int64_t b = batch.size;
     const int64_t t = options_.unroll_length;
     // Time-major [T(+1), B, ...]: V-trace runs backward over the first axis.
-    torch::Tensor obs = TimeMajor(batch.column("obs")).view({(t + 1) * b, net_->obs_dim()});
-    auto [head_all, values_all] = net_->Forward(obs);
-    torch::Tensor head = head_all.view({t + 1, b, net_->head_outputs()}).narrow(0, 0, t);
+    torch::Tensor truncated = TimeMajor(batch.column("truncated"));
+    torch::Tensor terminated = TimeMajor(batch.column("terminated"));
+    // A recurrent core re-runs over each unroll from its recorded state.
+    const UnrollOutputs unrolled =
+        net_->ForwardUnroll(TimeMajor(batch.column("obs")), ActorCritic::EpisodeStarts(terminated, truncated),
+                            batch.column("core_state"));
+    const torch::Tensor& values_all = unrolled.value;
+    torch::Tensor head = unrolled.head.narrow(0, 0, t);
     // With PopArt the baseline head's output is normalised: V = std * out + mean.
     auto [value_mean, value_std] = ValueScale();
     torch::Tensor outputs = values_all.view({t + 1, b}).narrow(0, 0, t);
     torch::Tensor values_plus = values_all.detach().view({t + 1, b}) * value_std + value_mean;
     torch::Tensor values = values_plus.narrow(0, 0, t);
-    torch::Tensor truncated = TimeMajor(batch.column("truncated"));
-    torch::Tensor terminated = TimeMajor(batch.column("terminated"));
     torch::Tensor rewards = TimeMajor(batch.column("reward"));
     torch::Tensor behaviour_log_prob = TimeMajor(batch.column("behaviour_log_prob"));
 
     // Bootstrap values: V(x_{t+1}), except after a truncation, where the
     // episode's real final observation stands in.
     torch::Tensor bootstrap = net_->BootstrapValues(values_plus.narrow(0, 1, t), truncated,
-                                                    TimeMajor(batch.column("final_obs")), value_mean, value_std);
+                                                    TimeMajor(batch.column("final_obs")), value_mean, value_std,
+                                                    unrolled.states);
 
     // log pi(a_t | x_t) and H(pi(.|x_t)), [T, B]; KL(mu || pi) when the
     // batch has mu's distribution.

@@ -61,6 +61,8 @@ struct ImpalaOptions {
   // A convolutional torso before the MLP (image observations [C, H, W]);
   // empty: none.
   std::vector<v1::TorsoLayer> torso;
+  // LSTM units after the MLP (network.lstm); 0: feed-forward.
+  int lstm_size = 0;
   int unroll_length = 20;
   VTraceOptions vtrace;  // gamma, rho_bar, c_bar, lambda
   double baseline_cost = 0.5;

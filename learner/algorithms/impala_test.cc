@@ -74,9 +74,11 @@ TEST(ImpalaTest, ExportsTorsoAndPolicyHeadAsTheActorsPolicy) {
 // The gradient points the right way: acting on-policy, the learner learns
 // to prefer the rewarded action, and its baseline learns the return.
 TEST(ImpalaTest, LearnsTheRewardedActionOnPolicy) {
-  for (const envs::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
+  for (int lstm : {0, 8}) for (const envs::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
+    SCOPED_TRACE(::testing::Message() << "lstm " << lstm);
     ImpalaOptions options = Options(env, 5);
     options.vtrace.gamma = 0.0;  // the value of a step is its reward
+    options.lstm_size = lstm;
     std::unique_ptr<Impala> impala = Make(options);
     for (int i = 0; i < 150; ++i) ASSERT_TRUE(impala->Update(ActedBatch(*impala, env, 16, 5, 100 + i)).ok());
     Batch batch = ActedBatch(*impala, env, 64, 5, 9999);

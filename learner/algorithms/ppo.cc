@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -111,6 +112,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Ppo::FromConfig(const AlgorithmContex
   options.env = context.env;
   options.hidden = context.hidden();
   options.torso = context.torso();
+  options.lstm_size = context.lstm_size();
   options.unroll_length = ppo.unroll_length();
   options.gamma = learner.gamma();
   options.lambda = ppo.lambda();
@@ -158,6 +160,7 @@ absl::StatusOr<std::unique_ptr<Ppo>> Ppo::Create(const PpoOptions& options) {
   net.env = options.env;
   net.hidden = options.hidden;
   net.torso = options.torso;
+  net.lstm_size = options.lstm_size;
   net.device = options.device;
   net.seed = options.seed;
   ASSIGN_OR_RETURN(std::unique_ptr<ActorCritic> network, ActorCritic::Create(net, "ppo"));
@@ -206,6 +209,13 @@ absl::Status Ppo::Update(const Batch& sampled) {
   const int64_t b = batch.size;
   const int64_t t = options_.unroll_length;
   const int64_t n = b * t;
+  // A recurrent core's minibatches are whole unrolls (it re-runs over each).
+  const bool recurrent = net_->recurrent();
+  if (recurrent && b % options_.num_minibatches != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("ppo: num_minibatches ", options_.num_minibatches,
+                                                   " does not divide the batch's ", b,
+                                                   " unrolls (a recurrent core's minibatches are whole unrolls)"));
+  }
   if (n % options_.num_minibatches != 0) {
     return absl::InvalidArgumentError(absl::StrCat("ppo: num_minibatches ", options_.num_minibatches,
                                                    " does not divide the batch's ", n, " steps (", b, " unrolls of ",
@@ -219,18 +229,21 @@ absl::Status Ppo::Update(const Batch& sampled) {
     torch::Tensor terminated = TimeMajor(batch.column("terminated"));
     torch::Tensor truncated = TimeMajor(batch.column("truncated"));
     torch::Tensor rewards = TimeMajor(batch.column("reward"));
+    const torch::Tensor starts = ActorCritic::EpisodeStarts(terminated, truncated);  // [T + 1, B]
+    const torch::Tensor& core_state = batch.column("core_state");                    // recurrent: [B, 2N]
 
     // 1-2: the network at the batch's start, and the targets.
     torch::Tensor old_log_pi, old_values, advantages, returns, kl, clipped_rhos;
     {
       torch::NoGradGuard no_grad;
-      auto [head_all, values_all] = net_->Forward(obs_all.view({(t + 1) * b, d}));
-      torch::Tensor values_plus = values_all.view({t + 1, b});
+      const UnrollOutputs unrolled = net_->ForwardUnroll(obs_all, starts, core_state);
+      torch::Tensor values_plus = unrolled.value;
       torch::Tensor values = values_plus.narrow(0, 0, t);
-      torch::Tensor head = head_all.view({t + 1, b, net_->head_outputs()}).narrow(0, 0, t);
+      torch::Tensor head = unrolled.head.narrow(0, 0, t);
       torch::Tensor one = torch::ones({}, values.options());
       torch::Tensor bootstrap = net_->BootstrapValues(values_plus.narrow(0, 1, t), truncated,
-                                                      TimeMajor(batch.column("final_obs")), one - 1, one);
+                                                      TimeMajor(batch.column("final_obs")), one - 1, one,
+                                                      unrolled.states);
       torch::Tensor log_pi = net_->Evaluate(head, TimeMajor(batch.column("action"))).log_prob;
       kl = net_->BehaviourKl(head, batch, &TimeMajor);
       VTraceOptions vtrace{options_.gamma, options_.rho_bar, options_.c_bar, options_.lambda};
@@ -255,9 +268,22 @@ absl::Status Ppo::Update(const Batch& sampled) {
     int64_t minibatches = 0;
     for (int epoch = 0; epoch < options_.epochs; ++epoch) {
       torch::Tensor epoch_kl = torch::zeros({}, old_values.options());
-      for (const torch::Tensor& cpu_rows : MinibatchIndices(n, options_.num_minibatches, generator_)) {
-        const torch::Tensor rows = cpu_rows.to(obs.device());
-        auto [head, values] = net_->Forward(obs.index_select(0, rows));
+      for (const torch::Tensor& cpu_picks : MinibatchIndices(recurrent ? b : n, options_.num_minibatches, generator_)) {
+        const torch::Tensor picks = cpu_picks.to(obs.device());
+        torch::Tensor rows, head, values;
+        if (recurrent) {
+          // Unrolls `picks`, every step: rows t * B + u of the time-major
+          // flattening, in [T, picks] order as ForwardUnroll returns them.
+          rows = (torch::arange(t, picks.options()).mul(b).unsqueeze(1) + picks.unsqueeze(0)).reshape(-1);
+          const UnrollOutputs unrolled = net_->ForwardUnroll(obs_all.narrow(0, 0, t).index_select(1, picks),
+                                                             starts.narrow(0, 0, t).index_select(1, picks),
+                                                             core_state.index_select(0, picks));
+          head = unrolled.head.reshape({-1, net_->head_outputs()});
+          values = unrolled.value.reshape(-1);
+        } else {
+          rows = picks;
+          std::tie(head, values) = net_->Forward(obs.index_select(0, rows));
+        }
         const PolicyTerms pi = net_->Evaluate(head, actions.index_select(0, rows));
         const PpoLossTerms loss =
             PpoLoss(options_, pi.log_prob, behaviour_log_prob.index_select(0, rows), advantages.index_select(0, rows),

@@ -68,6 +68,8 @@ struct PpoOptions {
   std::vector<int> hidden = {64, 64};
   // A convolutional torso before the MLP (image observations); empty: none.
   std::vector<v1::TorsoLayer> torso;
+  // LSTM units after the MLP (network.lstm); 0: feed-forward.
+  int lstm_size = 0;
   int unroll_length = 128;
   double gamma = 0.99;
   double lambda = 0.95;

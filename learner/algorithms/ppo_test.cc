@@ -255,20 +255,36 @@ TEST(PpoTest, ExportedPolicyIsTheLearnersPolicySoOnPolicyRatiosStartAtOne) {
 }
 
 // Acting on-policy, PPO (GAE) and APPO (V-trace) both learn to prefer the
-// rewarded action, discrete and continuous.
+// rewarded action, discrete and continuous, feed-forward and with an LSTM
+// core (whose minibatches are whole unrolls, re-run from their states).
 TEST(PpoTest, LearnsTheRewardedActionSynchronousAndAsynchronous) {
-  for (bool vtrace : {false, true}) {
-    for (const envs::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
-      PpoOptions options = Options(env, 5);
-      options.gamma = 0;  // the value of a step is its reward
-      options.vtrace = vtrace;
-      options.entropy_cost = 0;
-      std::unique_ptr<Ppo> ppo = Make(options);
-      for (int i = 0; i < 60; ++i) ASSERT_TRUE(ppo->Update(ActedBatch(*ppo, env, 16, 5, 100 + i)).ok());
-      Batch batch = ActedBatch(*ppo, env, 64, 5, 9999);
-      EXPECT_GT(batch.columns["reward"].mean().item<double>(), 0.9) << env.name << (vtrace ? " appo" : " ppo");
+  for (int lstm : {0, 8}) {
+    for (bool vtrace : {false, true}) {
+      for (const envs::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
+        PpoOptions options = Options(env, 5);
+        options.gamma = 0;  // the value of a step is its reward
+        options.vtrace = vtrace;
+        options.entropy_cost = 0;
+        options.lstm_size = lstm;
+        std::unique_ptr<Ppo> ppo = Make(options);
+        for (int i = 0; i < 60; ++i) ASSERT_TRUE(ppo->Update(ActedBatch(*ppo, env, 16, 5, 100 + i)).ok());
+        Batch batch = ActedBatch(*ppo, env, 64, 5, 9999);
+        EXPECT_GT(batch.columns["reward"].mean().item<double>(), 0.9)
+            << env.name << (vtrace ? " appo" : " ppo") << " lstm " << lstm;
+      }
     }
   }
+}
+
+TEST(PpoTest, RecurrentMinibatchesMustDivideTheUnrolls) {
+  PpoOptions options = Options(TwoArmSpec(), 4);
+  options.lstm_size = 4;
+  options.num_minibatches = 4;
+  std::unique_ptr<Ppo> ppo = Make(options);
+  // 6 unrolls of 4 steps: 24 steps divide into 4 minibatches, 6 unrolls do not.
+  absl::Status status = ppo->Update(ActedBatch(*ppo, TwoArmSpec(), 6, 4, 1));
+  EXPECT_THAT(status.message(), HasSubstr("does not divide the batch's 6 unrolls"));
+  EXPECT_TRUE(ppo->Update(ActedBatch(*ppo, TwoArmSpec(), 8, 4, 1)).ok());
 }
 
 TEST(PpoTest, RestoredStateContinuesIdentically) {

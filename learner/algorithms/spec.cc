@@ -198,10 +198,19 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
       {"sac_discrete", C::kSacDiscrete, ActionSpaces::kDiscrete, &FinalizeSacDiscrete, items::ItemKind::kTransition,
        &TransitionDuty, /*conv_torso=*/true},
       {"impala", C::kImpala, ActionSpaces::kBoth, &FinalizeImpala, items::ItemKind::kUnroll, &ImpalaDuty,
-       /*conv_torso=*/true},
-      {"ppo", C::kPpo, ActionSpaces::kBoth, &FinalizePpo, items::ItemKind::kUnroll, &PpoDuty, /*conv_torso=*/true},
+       /*conv_torso=*/true, /*recurrent_core=*/true},
+      {"ppo", C::kPpo, ActionSpaces::kBoth, &FinalizePpo, items::ItemKind::kUnroll, &PpoDuty, /*conv_torso=*/true,
+       /*recurrent_core=*/true},
   };
   return *kSpecs;
+}
+
+ActorDuty ActorDutyFor(const AlgorithmSpec& spec, const v1::ExperimentConfig& config) {
+  ActorDuty duty = spec.actor_duty(config.learner());
+  if (spec.recurrent_core && duty.items.kind == items::ItemKind::kUnroll) {
+    duty.items.core_state_size = 2 * config.network().lstm().size();
+  }
+  return duty;
 }
 
 std::string KnownAlgorithmNames() {

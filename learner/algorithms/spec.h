@@ -54,7 +54,13 @@ struct AlgorithmSpec {
   // Whether it trains a convolutional torso (network.torso) for image
   // observations.
   bool conv_torso = false;
+  // Trains a recurrent core (network.lstm).
+  bool recurrent_core = false;
 };
+
+// The actors' duty under a finalized experiment config: the algorithm's,
+// with the network's part (unrolls of a recurrent core carry its state).
+ActorDuty ActorDutyFor(const AlgorithmSpec& spec, const v1::ExperimentConfig& config);
 
 // Every algorithm, in the oneof's order.
 const std::vector<AlgorithmSpec>& AlgorithmSpecs();

@@ -43,7 +43,16 @@ Batch ActedUnrolls(const v1::ParameterSet& parameters, const envs::EnvSpec& env,
   torch::Tensor truncated = torch::zeros({t, b});
   torch::Tensor log_prob = torch::zeros({t, b});
   std::vector<torch::Tensor> actions, distributions;
+  // A recurrent policy starts each unroll from a state of its own (as if
+  // it had acted before), carries it, and zeroes it where an episode begins.
+  const int state_size = policy->state_size();
+  torch::Tensor core_state = 0.5 * torch::randn({b, state_size});
+  torch::Tensor state = core_state.clone();
   for (int s = 0; s < t; ++s) {
+    if (state_size > 0) {
+      if (s > 0) state.mul_((1 - (terminated[s - 1] + truncated[s - 1]).clamp_max(1)).unsqueeze(1));
+      policy->set_state(state.data_ptr<float>());
+    }
     Behaviour behaviour;
     torch::Tensor action = *ActWithBehaviour(*policy, obs[s].contiguous(), &behaviour);
     actions.push_back(action);
@@ -69,6 +78,7 @@ Batch ActedUnrolls(const v1::ParameterSet& parameters, const envs::EnvSpec& env,
   batch.columns["truncated"] = batch_major(truncated);
   batch.columns["final_obs"] = batch_major(final_obs);
   batch.columns["behaviour_log_prob"] = batch_major(log_prob);
+  if (state_size > 0) batch.columns["core_state"] = core_state;
   torch::Tensor distribution = batch_major(torch::stack(distributions));
   if (env.discrete) {
     batch.columns["behaviour_logits"] = distribution;

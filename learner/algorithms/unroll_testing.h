@@ -25,7 +25,10 @@ envs::EnvSpec ContinuousSpec();
 // truncating at random steps. Everything random comes from `seed` (the
 // observations too), so a test gives the same batches each run. Columns as
 // the unroll item builder writes them, batch-major, with the behaviour
-// distribution (logits, or mean and log-std).
+// distribution (logits, or mean and log-std). A recurrent policy starts
+// each unroll from a random core state (the core_state column), carries it
+// from step to step and zeroes it where an episode begins, as an actor
+// does.
 Batch ActedUnrolls(const v1::ParameterSet& policy, const envs::EnvSpec& env, int b, int t, uint64_t seed);
 
 // The value of the statistic `name` among `statistics`; a test failure and

@@ -1,7 +1,10 @@
 #include "learner/inference/batcher.h"
 
 #include <algorithm>
+#include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -72,7 +75,8 @@ InferenceBatcher::InferenceBatcher(InferenceOptions options, LatestParameters la
 
 InferenceBatcher::~InferenceBatcher() { Stop(); }
 
-absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations, ActKind kind, ActDone done) {
+absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations, ActKind kind, ActDone done,
+                                     CoreStateRequest core) {
   const bool uint8 = observations.defined() && observations.scalar_type() == torch::kUInt8;
   if (!observations.defined() || observations.dim() != 2 ||
       (observations.scalar_type() != torch::kFloat32 && !uint8)) {
@@ -91,6 +95,10 @@ absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations
     return absl::InvalidArgumentError(absl::StrCat("observations have shape [", rows, ", ", observations.size(1),
                                                    "]; rows must be 1..", kMaxRequestRows, " and obs_dim >= 1"));
   }
+  if (!core.episode_start.empty() && static_cast<int64_t>(core.episode_start.size()) != rows) {
+    return absl::InvalidArgumentError(absl::StrCat("episode_start has ", core.episode_start.size(),
+                                                   " flags for ", rows, " rows of observations: one per row, or none"));
+  }
   const double received_bytes = static_cast<double>(observations.nbytes());
   if (uint8) {
     // Images: the floats a local policy would see (envs/observation.h).
@@ -102,16 +110,21 @@ absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations
   if (received != nullptr) received->Increment(received_bytes);
   absl::MutexLock lock(&mu_);
   if (stopped_) return absl::CancelledError("the inference service is shutting down");
-  auto [it, inserted] = stream_rows_.try_emplace(stream, rows);
+  auto [it, inserted] = streams_.try_emplace(stream);
+  Stream& open = it->second;
   if (inserted) {
     connected_rows_ += rows;
     if (metrics_.connected_streams != nullptr) metrics_.connected_streams->Increment();
-  } else if (it->second != rows) {
-    connected_rows_ += rows - it->second;
-    it->second = rows;
+  } else if (open.rows != rows) {
+    // Other envs now: none of the rows' histories carries over.
+    connected_rows_ += rows - open.rows;
+    open.core_states = nullptr;
   }
+  open.rows = rows;
+  if (open.core_states == nullptr) open.core_states = std::make_shared<CoreStates>();
   Queue& queue = queues_[static_cast<int>(kind)];
-  queue.items.push_back(Pending{std::move(observations), std::move(done), absl::Now()});
+  queue.items.push_back(
+      Pending{std::move(observations), std::move(done), absl::Now(), open.core_states, std::move(core)});
   queue.rows += rows;
   ++submissions_;
   return absl::OkStatus();
@@ -119,10 +132,10 @@ absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations
 
 void InferenceBatcher::StreamClosed(int64_t stream) {
   absl::MutexLock lock(&mu_);
-  auto it = stream_rows_.find(stream);
-  if (it == stream_rows_.end()) return;
-  connected_rows_ -= it->second;
-  stream_rows_.erase(it);
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return;
+  connected_rows_ -= it->second.rows;
+  streams_.erase(it);
   if (metrics_.connected_streams != nullptr) metrics_.connected_streams->Decrement();
   ++submissions_;  // the target may have dropped below what is queued
 }
@@ -228,13 +241,16 @@ void InferenceBatcher::RefreshPolicy() {
   }
   // The same network: load in place. A first or different one: build it.
   if (policy_ == nullptr || !policy_->LoadParameters(params).ok()) {
-    absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::PolicyFromParameters(params, options_.seed);
+    absl::StatusOr<std::unique_ptr<policies::Policy>> policy =
+        options_.make_policy ? options_.make_policy(params, options_.seed)
+                             : policies::PolicyFromParameters(params, options_.seed);
     if (!policy.ok()) {
       RILL_LOG(ERROR) << "inference: cannot build the policy of version " << latest->version() << ": "
                       << policy.status();
       return;
     }
     policy_ = std::move(*policy);
+    ++policy_build_;
   }
   version_ = latest->version();
   absl::MutexLock lock(&mu_);
@@ -268,6 +284,17 @@ void InferenceBatcher::RunBatch(ActKind kind, std::vector<Pending>& batch) {
   }
   const torch::Tensor observations = parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
   const int batch_rows = static_cast<int>(observations.size(0));
+  const int width = policy_->state_size();
+  torch::Tensor core_states;  // [batch_rows, width] as the rows acted from, when a request asks
+  if (width > 0) {
+    GatherCoreStates(served, width);
+    const bool asked = std::any_of(served.begin(), served.end(),
+                                   [](const Pending* pending) { return pending->core.return_core_state; });
+    if (asked) {
+      core_states = torch::from_blob(batch_states_.data(), {batch_rows, width}, torch::kFloat32).clone();
+    }
+  }
+  policy_->set_state(width > 0 ? batch_states_.data() : nullptr);
   torch::Tensor actions;
   Behaviour behaviour;
   absl::Status status;
@@ -285,10 +312,12 @@ void InferenceBatcher::RunBatch(ActKind kind, std::vector<Pending>& batch) {
   } catch (const c10::Error& error) {
     status = absl::InternalError(absl::StrCat("the policy failed on a batch of ", batch_rows, ": ", error.what()));
   }
+  policy_->set_state(nullptr);
   if (!status.ok()) {
     for (Pending* pending : served) pending->done(status);
     return;
   }
+  if (width > 0) ScatterCoreStates(served, width);
   if (metrics_.forward_seconds != nullptr) {
     metrics_.forward_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));
     metrics_.batch_rows->Observe(batch_rows);
@@ -310,10 +339,45 @@ void InferenceBatcher::RunBatch(ActKind kind, std::vector<Pending>& batch) {
       result.log_prob = behaviour.log_prob.narrow(0, offset, rows);
       result.distribution = behaviour.distribution.narrow(0, offset, rows);
     }
+    if (core_states.defined() && pending->core.return_core_state) {
+      result.core_state = core_states.narrow(0, offset, rows);
+    }
     result.version = version_;
     result.batch_rows = batch_rows;
     offset += rows;
     pending->done(std::move(result));
+  }
+}
+
+void InferenceBatcher::GatherCoreStates(const std::vector<Pending*>& served, int width) {
+  int64_t total_rows = 0;
+  for (const Pending* pending : served) total_rows += pending->observations.size(0);
+  batch_states_.resize(static_cast<size_t>(total_rows) * width);
+  float* next = batch_states_.data();
+  for (const Pending* pending : served) {
+    CoreStates& states = *pending->core_states;
+    const int64_t rows = pending->observations.size(0);
+    const size_t floats = static_cast<size_t>(rows) * width;
+    if (states.policy_build != policy_build_ || states.values.size() != floats) {
+      states.policy_build = policy_build_;
+      states.values.assign(floats, 0.f);
+    }
+    // Reset in the batch only: if the policy fails, the stream keeps its states.
+    float* block = next;
+    next = std::copy(states.values.begin(), states.values.end(), next);
+    const std::string& episode_start = pending->core.episode_start;
+    for (size_t row = 0; row < episode_start.size(); ++row) {
+      if (episode_start[row] != 0) std::fill_n(block + row * width, width, 0.f);
+    }
+  }
+}
+
+void InferenceBatcher::ScatterCoreStates(const std::vector<Pending*>& served, int width) {
+  const float* next = batch_states_.data();
+  for (const Pending* pending : served) {
+    std::vector<float>& values = pending->core_states->values;
+    std::copy(next, next + values.size(), values.begin());
+    next += values.size();
   }
 }
 

@@ -15,6 +15,20 @@
 // information for IMPALA, deterministic for the evaluator) batch
 // separately.
 //
+// A recurrent policy (Policy::state_size() > 0) carries each env's core
+// state from one step to the next. The batcher keeps it, keyed by the stream
+// and the row, for as long as the stream is open: a stream's rows start from
+// zeros, a row flagged in episode_start is reset to zeros before it acts, and
+// a batch gathers its requests' rows into one [rows, state_size] block, acts
+// on it (every kind advances it) and scatters the advanced rows back.
+// StreamClosed drops the stream's states; a stream whose request brings
+// another number of rows than its last starts all its rows from zeros (its
+// rows are other envs now), and so does every stream when a policy of
+// another network replaces the loaded one. A feed-forward policy ignores
+// all of this. A stream's requests must not overlap (the service sends the
+// next after the answer): two of one stream in one batch would both act
+// from the same states.
+//
 // Observations arrive as float32, or as uint8 from the actors of an image
 // env (a quarter of the bytes on the wire); Submit scales those by 1/255
 // (envs/observation.h, as a local policy does), on the submitting thread
@@ -23,7 +37,9 @@
 //
 // Thread safety: Submit, StreamRows, StreamClosed, Stats and Stop may be
 // called from any thread. `done` callbacks run on the inference thread (or
-// on the caller of Stop) and must not block; they must not call Submit.
+// on the caller of Stop) and must not block; they must not call Submit. The
+// core states are touched by the inference thread only: a request hands its
+// stream's to it through the queue, under mu_.
 #ifndef RILL_LEARNER_INFERENCE_BATCHER_H_
 #define RILL_LEARNER_INFERENCE_BATCHER_H_
 
@@ -31,6 +47,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -65,6 +82,11 @@ struct InferenceOptions {
   // only for a uint8 env. Float32 requests are taken from any env (a uint8
   // env's already scaled by 1/255).
   envs::ObservationType observation_type = envs::ObservationType::kFloat32;
+  // Builds the policy of a published version that the loaded one cannot
+  // load in place, seeded with `seed`. Null: policies::PolicyFromParameters.
+  // Tests inject policies of their own here.
+  std::function<absl::StatusOr<std::unique_ptr<policies::Policy>>(const v1::ParameterSet& params, uint64_t seed)>
+      make_policy;
 
   // The options of a finalized config's `inference` block, seeded from its
   // `seed`, for its env's observation type: the same for the learner's own
@@ -77,8 +99,22 @@ struct ActResult {
   torch::Tensor actions;       // [b, action_dim] float32 or [b] int64
   torch::Tensor log_prob;      // [b]; only for behaviour requests
   torch::Tensor distribution;  // [b, k]; likewise
+  // [b, state_size] float32, the core state each row acted from (after any
+  // reset); only with CoreStateRequest.return_core_state and a recurrent
+  // policy.
+  torch::Tensor core_state;
   int64_t version = 0;         // the parameters that acted
   int batch_rows = 0;          // rows of the whole batch
+};
+
+// A request's part for a recurrent policy; a feed-forward one ignores it.
+struct CoreStateRequest {
+  // [rows] flags (ActRequest.episode_start's bytes as they came): nonzero
+  // where the row's observation is an episode's first, so its state is reset
+  // to zeros before it acts. Empty: no row begins an episode.
+  std::string episode_start;
+  // Answer with the state each row acted from (ActResult.core_state).
+  bool return_core_state = false;
 };
 
 enum class ActKind { kExplore = 0, kExploreWithBehaviour = 1, kDeterministic = 2 };
@@ -110,16 +146,21 @@ class InferenceBatcher {
   InferenceBatcher& operator=(const InferenceBatcher&) = delete;
 
   // Queues `observations` of stream `stream`. InvalidArgument at once (and
-  // `done` is never called), naming the problem, unless they are a [b, d]
-  // tensor with 1 <= b <= kMaxRequestRows, either float32 with every value
-  // finite or uint8 for a uint8 env (options.observation_type); Cancelled
-  // after Stop. Otherwise `done` runs exactly once: with the rows' results,
-  // or InvalidArgument when d is not the policy's obs_dim, Unavailable
-  // before the first published version, Internal if the policy fails.
-  absl::Status Submit(int64_t stream, torch::Tensor observations, ActKind kind, ActDone done)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // `done` is never called), its message opening with the name of the
+  // argument it refuses, unless `observations` are a [b, d] tensor with
+  // 1 <= b <= kMaxRequestRows, either float32 with every value finite or
+  // uint8 for a uint8 env (options.observation_type), and
+  // `core.episode_start` is empty or holds b flags; Cancelled after Stop.
+  // Otherwise `done` runs exactly once: with the rows' results, or
+  // InvalidArgument when d is not the policy's obs_dim, Unavailable before
+  // the first published version, Internal if the policy fails (the rows'
+  // core states stay as they were then).
+  absl::Status Submit(int64_t stream, torch::Tensor observations, ActKind kind, ActDone done,
+                      CoreStateRequest core = {}) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // A stream ended: it no longer counts toward the automatic batch size.
+  // A stream ended: it no longer counts toward the automatic batch size,
+  // and its core states are dropped (a stream of the same id would start
+  // from zeros).
   void StreamClosed(int64_t stream) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Ends the thread; queued requests get Cancelled. Idempotent.
@@ -130,10 +171,25 @@ class InferenceBatcher {
   int64_t TargetRows() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // One stream's recurrent core states, [rows, state_size] row-major.
+  // Submit creates them empty; the inference thread alone sizes, reads and
+  // advances them.
+  struct CoreStates {
+    int64_t policy_build = 0;  // the policy_build_ they belong to
+    std::vector<float> values;
+  };
+  struct Stream {
+    int64_t rows = 0;  // per request: the automatic batch size
+    // Shared with the stream's requests in flight, which may outlive the
+    // stream (StreamClosed drops this reference, not theirs).
+    std::shared_ptr<CoreStates> core_states;
+  };
   struct Pending {
     torch::Tensor observations;  // float32
     ActDone done;
     absl::Time arrived;
+    std::shared_ptr<CoreStates> core_states;  // its stream's, as it submitted
+    CoreStateRequest core;
   };
   struct Queue {
     std::deque<Pending> items;
@@ -145,6 +201,12 @@ class InferenceBatcher {
   // Waits for a batch to close and takes it; false once stopped.
   bool NextBatch(ActKind* kind, std::vector<Pending>* batch) ABSL_LOCKS_EXCLUDED(mu_);
   void RunBatch(ActKind kind, std::vector<Pending>& batch);
+  // The rows of `served` (requests of `width`-float states, in batch order)
+  // into batch_states_, each stream's from zeros when it has none of the
+  // loaded policy's, a flagged row's reset to zeros first.
+  void GatherCoreStates(const std::vector<Pending*>& served, int width);
+  // batch_states_'s rows, advanced, back into their streams.
+  void ScatterCoreStates(const std::vector<Pending*>& served, int width);
   // Loads the newest published version if it is newer than the loaded one.
   void RefreshPolicy();
 
@@ -162,8 +224,8 @@ class InferenceBatcher {
 
   mutable absl::Mutex mu_;
   Queue queues_[3] ABSL_GUARDED_BY(mu_);
-  // Rows per request of each open stream: the automatic batch size.
-  absl::flat_hash_map<int64_t, int64_t> stream_rows_ ABSL_GUARDED_BY(mu_);
+  // The open streams.
+  absl::flat_hash_map<int64_t, Stream> streams_ ABSL_GUARDED_BY(mu_);
   int64_t connected_rows_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t submissions_ ABSL_GUARDED_BY(mu_) = 0;  // wakes the thread
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
@@ -172,6 +234,10 @@ class InferenceBatcher {
   // Touched by the inference thread only.
   std::unique_ptr<policies::Policy> policy_;
   int64_t version_ = 0;
+  // Counts the policies built (not loaded in place): core states of another
+  // network mean nothing to the new one.
+  int64_t policy_build_ = 0;
+  std::vector<float> batch_states_;  // [batch rows, state_size]
 
   std::thread thread_;
 };

@@ -7,9 +7,11 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "envs/observation.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/inference/counting_policy.h"
 #include "learner/torch_policy.h"
 #include "policies/registry.h"
 
@@ -317,6 +319,261 @@ TEST(InferenceBatcherTest, UnavailableBeforeTheFirstVersionAndCancelledOnStop) {
   Answer late;
   EXPECT_EQ(stopping.Submit(1, torch::zeros({1, 3}), ActKind::kExplore, late.Callback()).code(),
             absl::StatusCode::kCancelled);
+}
+
+// Recurrent policies: the batcher keeps each stream's rows' core states.
+
+// Publishes a CountingPolicy of `spec` as `version`.
+void PublishCounting(parameters::ParameterStore& store, int64_t version,
+                     const v1::PolicySpec& spec = CountingPolicy::Spec()) {
+  ASSERT_TRUE(store.Publish(version, version, CountingPolicy::Parameters(spec).SerializeAsString()).ok());
+}
+
+// A batcher of CountingPolicies: each request a batch of its own, unless
+// `max_batch` says otherwise.
+InferenceOptions CountingOptions(int max_batch = 1) {
+  InferenceOptions options;
+  options.max_batch = max_batch;
+  options.max_wait = absl::Hours(1);
+  options.make_policy = CountingPolicy::FromParameters;
+  return options;
+}
+
+// Submits `observations` of `stream` and waits for the answer.
+absl::StatusOr<ActResult> ActNow(InferenceBatcher& batcher, int64_t stream, const torch::Tensor& observations,
+                                 CoreStateRequest core = {}, ActKind kind = ActKind::kExplore) {
+  Answer answer;
+  RETURN_IF_ERROR(batcher.Submit(stream, observations, kind, answer.Callback(), std::move(core)));
+  if (!answer.Wait()) return absl::DeadlineExceededError("no answer in 10 s");
+  return *answer.result;
+}
+
+// What a CountingPolicy acts: each row's steps since its reset, [rows, 1].
+torch::Tensor Steps(std::vector<float> steps) {
+  return torch::tensor(steps).view({-1, 1});
+}
+
+CoreStateRequest ReturningCoreState(std::string episode_start = "") {
+  CoreStateRequest core;
+  core.episode_start = std::move(episode_start);
+  core.return_core_state = true;
+  return core;
+}
+
+TEST(InferenceBatcherCoreStateTest, EachRowCarriesItsStateFromStepToStep) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(), From(store));
+  const torch::Tensor obs = torch::tensor({1.f, 10.f, 100.f}).view({3, 1});
+  for (float step = 1; step <= 3; ++step) {
+    absl::StatusOr<ActResult> acted = ActNow(batcher, 1, obs);
+    ASSERT_TRUE(acted.ok()) << acted.status();
+    EXPECT_TRUE(torch::equal(acted->actions, Steps({step, step, step}))) << acted->actions;
+  }
+  absl::StatusOr<ActResult> fourth = ActNow(batcher, 1, obs, ReturningCoreState());
+  ASSERT_TRUE(fourth.ok()) << fourth.status();
+  // Each row's own sum: rows are not mixed up.
+  EXPECT_TRUE(torch::equal(fourth->core_state, torch::tensor({3.f, 3.f, 3.f, 30.f, 3.f, 300.f}).view({3, 2})))
+      << fourth->core_state;
+}
+
+TEST(InferenceBatcherCoreStateTest, StreamsOfDifferentHistoriesActFromTheirOwnStatesInOneBatch) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(/*max_batch=*/4), From(store));
+  const torch::Tensor obs = torch::ones({2, 1});
+  // Stream 1 steps twice (its batches filled by streams 3 and 4), stream 2 not yet.
+  for (int64_t filler : {3, 4}) {
+    Answer first, other;
+    ASSERT_TRUE(batcher.Submit(1, obs, ActKind::kExplore, first.Callback()).ok());
+    ASSERT_TRUE(batcher.Submit(filler, obs, ActKind::kExplore, other.Callback()).ok());
+    ASSERT_TRUE(first.Wait());
+    ASSERT_TRUE(other.Wait());
+  }
+  Answer one, two;
+  ASSERT_TRUE(batcher.Submit(1, obs, ActKind::kExplore, one.Callback()).ok());
+  ASSERT_TRUE(batcher.Submit(2, obs, ActKind::kExplore, two.Callback()).ok());
+  ASSERT_TRUE(one.Wait());
+  ASSERT_TRUE(two.Wait());
+  ASSERT_TRUE(one.result->ok() && two.result->ok());
+  EXPECT_EQ((*one.result)->batch_rows, 4) << "both in one batch";
+  EXPECT_TRUE(torch::equal((*one.result)->actions, Steps({3, 3}))) << (*one.result)->actions;
+  EXPECT_TRUE(torch::equal((*two.result)->actions, Steps({1, 1}))) << (*two.result)->actions;
+}
+
+TEST(InferenceBatcherCoreStateTest, EpisodeStartResetsOnlyItsRowsBeforeActing) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(), From(store));
+  const torch::Tensor obs = torch::ones({3, 1});
+  ASSERT_TRUE(ActNow(batcher, 1, obs).ok());
+  ASSERT_TRUE(ActNow(batcher, 1, obs).ok());
+  absl::StatusOr<ActResult> reset = ActNow(batcher, 1, obs, ReturningCoreState(std::string("\0\1\0", 3)));
+  ASSERT_TRUE(reset.ok()) << reset.status();
+  EXPECT_TRUE(torch::equal(reset->actions, Steps({3, 1, 3}))) << reset->actions;
+  EXPECT_TRUE(torch::equal(reset->core_state, torch::tensor({2.f, 2.f, 0.f, 0.f, 2.f, 2.f}).view({3, 2})))
+      << "the states acted from, after the reset: " << reset->core_state;
+  absl::StatusOr<ActResult> after = ActNow(batcher, 1, obs);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(torch::equal(after->actions, Steps({4, 2, 4}))) << after->actions;
+}
+
+TEST(InferenceBatcherCoreStateTest, ReturnCoreStateAnswersWithTheStatesBeforeTheStep) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(), From(store));
+  const torch::Tensor obs = torch::tensor({2.f, 5.f}).view({2, 1});
+  absl::StatusOr<ActResult> first = ActNow(batcher, 1, obs, ReturningCoreState());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->core_state.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(first->core_state, torch::zeros({2, 2}))) << "a new stream's rows start from zeros";
+  absl::StatusOr<ActResult> unasked = ActNow(batcher, 1, obs);
+  ASSERT_TRUE(unasked.ok()) << unasked.status();
+  EXPECT_FALSE(unasked->core_state.defined());
+  absl::StatusOr<ActResult> third = ActNow(batcher, 1, obs, ReturningCoreState());
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_TRUE(torch::equal(third->core_state, torch::tensor({2.f, 4.f, 2.f, 10.f}).view({2, 2})))
+      << third->core_state;
+  EXPECT_TRUE(torch::equal(third->actions, Steps({3, 3})));
+}
+
+TEST(InferenceBatcherCoreStateTest, DeterministicAndBehaviourRequestsAdvanceTheStateToo) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(), From(store));
+  const torch::Tensor obs = torch::ones({2, 1});
+  float step = 0;
+  for (ActKind kind : {ActKind::kDeterministic, ActKind::kExploreWithBehaviour, ActKind::kExplore,
+                       ActKind::kDeterministic}) {
+    absl::StatusOr<ActResult> acted = ActNow(batcher, 1, obs, {}, kind);
+    ASSERT_TRUE(acted.ok()) << acted.status();
+    ++step;
+    EXPECT_TRUE(torch::equal(acted->actions, Steps({step, step}))) << "kind " << static_cast<int>(kind);
+  }
+}
+
+TEST(InferenceBatcherCoreStateTest, AClosedStreamsStatesAreDroppedAndItsIdStartsFromZeros) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(), From(store));
+  const torch::Tensor obs = torch::ones({2, 1});
+  ASSERT_TRUE(ActNow(batcher, 1, obs).ok());
+  ASSERT_TRUE(ActNow(batcher, 2, obs).ok());
+  ASSERT_TRUE(ActNow(batcher, 1, obs).ok());
+  batcher.StreamClosed(1);
+  absl::StatusOr<ActResult> reopened = ActNow(batcher, 1, obs, ReturningCoreState());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_TRUE(torch::equal(reopened->actions, Steps({1, 1}))) << reopened->actions;
+  EXPECT_TRUE(torch::equal(reopened->core_state, torch::zeros({2, 2})));
+  absl::StatusOr<ActResult> other = ActNow(batcher, 2, obs);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_TRUE(torch::equal(other->actions, Steps({2, 2}))) << "another stream keeps its states";
+}
+
+TEST(InferenceBatcherCoreStateTest, AnotherRowCountStartsTheStreamFromZeros) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(), From(store));
+  ASSERT_TRUE(ActNow(batcher, 1, torch::ones({2, 1})).ok());
+  ASSERT_TRUE(ActNow(batcher, 1, torch::ones({2, 1})).ok());
+  absl::StatusOr<ActResult> more = ActNow(batcher, 1, torch::ones({3, 1}));
+  ASSERT_TRUE(more.ok()) << more.status();
+  EXPECT_TRUE(torch::equal(more->actions, Steps({1, 1, 1}))) << more->actions;
+  absl::StatusOr<ActResult> next = ActNow(batcher, 1, torch::ones({3, 1}));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(torch::equal(next->actions, Steps({2, 2, 2}))) << next->actions;
+}
+
+TEST(InferenceBatcherCoreStateTest, ANewVersionOfTheSameNetworkKeepsTheStates) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(), From(store));
+  const torch::Tensor obs = torch::ones({1, 1});
+  ASSERT_TRUE(ActNow(batcher, 1, obs).ok());
+  PublishCounting(store, 2);
+  absl::StatusOr<ActResult> acted = ActNow(batcher, 1, obs);
+  ASSERT_TRUE(acted.ok()) << acted.status();
+  EXPECT_EQ(acted->version, 2);
+  EXPECT_TRUE(torch::equal(acted->actions, Steps({2}))) << acted->actions;
+}
+
+TEST(InferenceBatcherCoreStateTest, AnotherNetworkStartsEveryStreamFromZeros) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(), From(store));
+  const torch::Tensor obs = torch::ones({1, 1});
+  ASSERT_TRUE(ActNow(batcher, 1, obs).ok());
+  PublishCounting(store, 2, CountingPolicy::Spec(/*obs_dim=*/1, /*lstm_size=*/2));
+  absl::StatusOr<ActResult> acted = ActNow(batcher, 1, obs, ReturningCoreState());
+  ASSERT_TRUE(acted.ok()) << acted.status();
+  EXPECT_TRUE(torch::equal(acted->actions, Steps({1}))) << acted->actions;
+  EXPECT_TRUE(torch::equal(acted->core_state, torch::zeros({1, 4}))) << "the new network's width";
+}
+
+TEST(InferenceBatcherCoreStateTest, AMalformedEpisodeStartIsRefusedByNameAndDisturbsNoStream) {
+  parameters::ParameterStore store;
+  PublishCounting(store, 1);
+  InferenceBatcher batcher(CountingOptions(), From(store));
+  const torch::Tensor obs = torch::ones({3, 1});
+  ASSERT_TRUE(ActNow(batcher, 1, obs).ok());
+  Answer never;
+  CoreStateRequest short_flags;
+  short_flags.episode_start = std::string("\1\1", 2);
+  const absl::Status refused = batcher.Submit(1, obs, ActKind::kExplore, never.Callback(), short_flags);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.message()),
+              ::testing::StartsWith("episode_start has 2 flags for 3 rows of observations"));
+  EXPECT_FALSE(never.arrived.HasBeenNotified());
+  absl::StatusOr<ActResult> next = ActNow(batcher, 1, obs);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(torch::equal(next->actions, Steps({2, 2, 2}))) << "no row was reset: " << next->actions;
+}
+
+TEST(InferenceBatcherCoreStateTest, AFeedForwardPolicyIgnoresEpisodeStartAndReturnsNoCoreState) {
+  parameters::ParameterStore store;
+  std::unique_ptr<policies::Policy> direct = PublishPolicy(store, 1, 7);
+  InferenceOptions options;
+  options.max_batch = 1;
+  InferenceBatcher batcher(options, From(store));
+  const torch::Tensor obs = torch::randn({3, 3});
+  for (int step = 0; step < 2; ++step) {
+    absl::StatusOr<ActResult> acted =
+        ActNow(batcher, 1, obs, ReturningCoreState(std::string("\1\0\1", 3)), ActKind::kDeterministic);
+    ASSERT_TRUE(acted.ok()) << acted.status();
+    EXPECT_FALSE(acted->core_state.defined());
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(acted->actions, Act(*direct, obs, true), 1e-5, 1e-6));
+  }
+}
+
+// The real thing: an LSTM policy served centrally acts as the same policy
+// stepped directly with states of its own.
+TEST(InferenceBatcherCoreStateTest, AnLstmPolicyActsAsTheSamePolicyDrivenWithItsOwnStates) {
+  v1::PolicySpec spec = Spec();
+  spec.set_lstm_size(4);
+  parameters::ParameterStore store;
+  std::unique_ptr<policies::Policy> direct = PublishPolicy(store, 1, 7, spec);
+  ASSERT_EQ(direct->state_size(), 8);
+  InferenceOptions options;
+  options.max_batch = 1;
+  InferenceBatcher batcher(options, From(store));
+  std::vector<float> states(3 * 8, 0.f);
+  torch::NoGradGuard no_grad;
+  for (int step = 0; step < 4; ++step) {
+    const torch::Tensor obs = torch::randn({3, 3});
+    const std::string episode_start = step == 2 ? std::string("\0\1\0", 3) : std::string();
+    if (step == 2) std::fill_n(&states[8], 8, 0.f);
+    const torch::Tensor before = torch::from_blob(states.data(), {3, 8}, torch::kFloat32).clone();
+    direct->set_state(states.data());
+    const torch::Tensor expected = Act(*direct, obs, true);
+    absl::StatusOr<ActResult> acted =
+        ActNow(batcher, 1, obs, ReturningCoreState(episode_start), ActKind::kDeterministic);
+    ASSERT_TRUE(acted.ok()) << acted.status();
+    EXPECT_TRUE(torch::allclose(acted->core_state, before, 1e-5, 1e-6)) << "step " << step;
+    EXPECT_TRUE(torch::allclose(acted->actions, expected, 1e-5, 1e-6)) << "step " << step;
+  }
+  EXPECT_FALSE(torch::allclose(torch::from_blob(states.data(), {3, 8}, torch::kFloat32), torch::zeros({3, 8})))
+      << "the states moved";
 }
 
 }  // namespace

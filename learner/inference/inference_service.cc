@@ -1,5 +1,6 @@
 #include "learner/inference/inference_service.h"
 
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -38,16 +39,20 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
     const ActKind kind = request_.deterministic() ? ActKind::kDeterministic
                          : request_.behaviour()   ? ActKind::kExploreWithBehaviour
                                                   : ActKind::kExplore;
+    CoreStateRequest core;
+    core.episode_start = std::move(*request_.mutable_episode_start());
+    core.return_core_state = request_.return_core_state();
     awaiting_batcher_ = true;
-    absl::Status submitted =
-        batcher_->Submit(stream_, std::move(*observations), kind, [this](absl::StatusOr<ActResult> result) {
-          OnActed(std::move(result));
-        });
+    absl::Status submitted = batcher_->Submit(
+        stream_, std::move(*observations), kind,
+        [this](absl::StatusOr<ActResult> result) { OnActed(std::move(result)); }, std::move(core));
     if (!submitted.ok()) {
       awaiting_batcher_ = false;
-      FinishLocked(grpc::Status(absl::IsCancelled(submitted) ? grpc::StatusCode::CANCELLED
-                                                              : grpc::StatusCode::INVALID_ARGUMENT,
-                                absl::StrCat("ActRequest.observations: ", submitted.message())));
+      // Submit's refusals open with the argument's name: the request's field.
+      FinishLocked(absl::IsCancelled(submitted)
+                       ? grpc::Status(grpc::StatusCode::CANCELLED, std::string(submitted.message()))
+                       : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                      absl::StrCat("ActRequest.", submitted.message())));
     }
   }
 
@@ -125,6 +130,11 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
       if (!distribution.ok()) return distribution.status();
       *response->mutable_log_prob() = std::move(*log_prob);
       *response->mutable_distribution() = std::move(*distribution);
+    }
+    if (result.core_state.defined()) {
+      absl::StatusOr<v1::Tensor> core_state = FromTorch(result.core_state);
+      if (!core_state.ok()) return core_state.status();
+      *response->mutable_core_state() = std::move(*core_state);
     }
     response->set_version(result.version);
     response->set_batch_rows(result.batch_rows);

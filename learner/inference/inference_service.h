@@ -8,9 +8,17 @@
 // Observations come as float32, or as uint8 from the actors of an image env
 // (the batcher scales them by 1/255). A bad request (not a [rows, obs_dim]
 // tensor of finite float32 values or, for a uint8 env, of uint8; the wrong
-// obs_dim; behaviour with deterministic) ends that stream with
-// INVALID_ARGUMENT naming the field and the problem; the other streams,
-// the ones batched with it included, are answered as usual.
+// obs_dim; an episode_start that is not one flag per row; behaviour with
+// deterministic) ends that stream with INVALID_ARGUMENT naming the field and
+// the problem; the other streams, the ones batched with it included, are
+// answered as usual.
+//
+// A recurrent policy's core states live in the batcher, one block per
+// stream (this reactor's id): an actor's envs carry theirs from step to step
+// for as long as it keeps its stream open, and one that reconnects starts
+// them all from zeros. episode_start resets a row's; return_core_state
+// answers with the states the rows acted from (none for a feed-forward
+// policy).
 #ifndef RILL_LEARNER_INFERENCE_INFERENCE_SERVICE_H_
 #define RILL_LEARNER_INFERENCE_INFERENCE_SERVICE_H_
 

@@ -7,7 +7,9 @@
 #include "common/grpc_util.h"
 #include "common/torch_tensor.h"
 #include "envs/observation.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/inference/counting_policy.h"
 #include "learner/torch_policy.h"
 #include "policies/registry.h"
 
@@ -24,8 +26,10 @@ struct Served {
   std::unique_ptr<InferenceServiceImpl> service;
   StartedServer server;
 
-  // `observation_type`: the env's (uint8 for images).
-  explicit Served(int max_batch, envs::ObservationType observation_type = envs::ObservationType::kFloat32) {
+  // `observation_type`: the env's (uint8 for images). `counting`: serve a
+  // recurrent CountingPolicy of obs_dim 1 rather than a Gaussian MLP of 3.
+  explicit Served(int max_batch, envs::ObservationType observation_type = envs::ObservationType::kFloat32,
+                  bool counting = false) {
     v1::PolicySpec spec;
     spec.set_kind("gaussian");
     spec.set_obs_dim(3);
@@ -33,7 +37,9 @@ struct Served {
     spec.add_hidden_sizes(32);
     spec.add_action_low(-2);
     spec.add_action_high(2);
-    absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::MakePolicy(spec, 5);
+    absl::StatusOr<std::unique_ptr<policies::Policy>> policy =
+        counting ? CountingPolicy::FromParameters(CountingPolicy::Parameters(CountingPolicy::Spec()), 5)
+                 : policies::MakePolicy(spec, 5);
     EXPECT_TRUE(policy.ok()) << policy.status();
     absl::StatusOr<v1::ParameterSet> params = (*policy)->ExportParameters();
     EXPECT_TRUE(params.ok());
@@ -43,6 +49,7 @@ struct Served {
     options.max_batch = max_batch;
     options.max_wait = absl::Hours(1);
     options.observation_type = observation_type;
+    if (counting) options.make_policy = CountingPolicy::FromParameters;
     batcher = std::make_unique<InferenceBatcher>(options, [this] { return store.Latest(); });
     service = std::make_unique<InferenceServiceImpl>(batcher.get());
     absl::StatusOr<StartedServer> started = StartGrpcServer("127.0.0.1:0", {service.get()}, kMessageBytes);
@@ -76,7 +83,33 @@ struct ActorStream {
     request.set_deterministic(deterministic);
     return stream->Write(request);
   }
+  // One step of a recurrent policy: `obs` with its episode_start flags;
+  // false when the stream gave no answer.
+  bool Step(const torch::Tensor& obs, v1::ActResponse* response, std::string episode_start = "",
+            bool return_core_state = false) {
+    v1::ActRequest request;
+    absl::StatusOr<v1::Tensor> encoded = FromTorch(obs);
+    EXPECT_TRUE(encoded.ok());
+    *request.mutable_observations() = *encoded;
+    request.set_episode_start(std::move(episode_start));
+    request.set_return_core_state(return_core_state);
+    return stream->Write(request) && stream->Read(response);
+  }
+  // Closes the stream from the actor's side.
+  grpc::Status Close() {
+    stream->WritesDone();
+    return stream->Finish();
+  }
 };
+
+// A CountingPolicy's actions, [rows] of [rows, 1] as the response holds them.
+std::vector<float> Actions(const v1::ActResponse& response) {
+  absl::StatusOr<torch::Tensor> actions = ToTorch(response.actions());
+  EXPECT_TRUE(actions.ok()) << actions.status();
+  if (!actions.ok()) return {};
+  const torch::Tensor flat = actions->reshape({-1}).contiguous();
+  return std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+}
 
 TEST(InferenceServiceTest, StreamsOfFourActorsAreAnsweredFromOneBatchExactly) {
   Served served(4 * 5);
@@ -191,6 +224,86 @@ TEST(InferenceServiceTest, Uint8ObservationsAreAnsweredAsTheirFloatsScaledBy1Ove
                                         "obs_dim 3"),
             std::string::npos)
       << status.error_message();
+}
+
+TEST(InferenceServiceTest, EachStreamKeepsItsEnvsCoreStatesUntilItCloses) {
+  Served served(1, envs::ObservationType::kFloat32, /*counting=*/true);
+  ActorStream first(served), second(served);
+  const torch::Tensor obs = torch::ones({2, 1});
+  v1::ActResponse response;
+  ASSERT_TRUE(first.Step(obs, &response));
+  ASSERT_TRUE(first.Step(obs, &response));
+  ASSERT_TRUE(second.Step(obs, &response));
+  EXPECT_EQ(Actions(response), (std::vector<float>{1, 1})) << "a new stream starts from zeros";
+  ASSERT_TRUE(first.Step(obs, &response));
+  EXPECT_EQ(Actions(response), (std::vector<float>{3, 3}));
+  ASSERT_TRUE(second.Step(obs, &response));
+  EXPECT_EQ(Actions(response), (std::vector<float>{2, 2}));
+
+  EXPECT_TRUE(first.Close().ok());
+  ActorStream reconnected(served);
+  ASSERT_TRUE(reconnected.Step(obs, &response));
+  EXPECT_EQ(Actions(response), (std::vector<float>{1, 1})) << "the closed stream's states went with it";
+  ASSERT_TRUE(second.Step(obs, &response));
+  EXPECT_EQ(Actions(response), (std::vector<float>{3, 3}));
+  EXPECT_TRUE(second.Close().ok());
+  EXPECT_TRUE(reconnected.Close().ok());
+}
+
+TEST(InferenceServiceTest, EpisodeStartResetsItsRowsAndReturnCoreStateAnswersWithTheStatesActedFrom) {
+  Served served(1, envs::ObservationType::kFloat32, /*counting=*/true);
+  ActorStream actor(served);
+  const torch::Tensor obs = torch::tensor({1.f, 3.f}).view({2, 1});
+  v1::ActResponse response;
+  ASSERT_TRUE(actor.Step(obs, &response, "", /*return_core_state=*/true));
+  absl::StatusOr<torch::Tensor> core_state = ToTorch(response.core_state());
+  ASSERT_TRUE(core_state.ok()) << core_state.status();
+  EXPECT_TRUE(torch::equal(*core_state, torch::zeros({2, 2}))) << *core_state;
+  ASSERT_TRUE(actor.Step(obs, &response));
+  EXPECT_FALSE(response.has_core_state()) << "not asked for";
+  ASSERT_TRUE(actor.Step(obs, &response, std::string("\1\0", 2), /*return_core_state=*/true));
+  EXPECT_EQ(Actions(response), (std::vector<float>{1, 3}));
+  core_state = ToTorch(response.core_state());
+  ASSERT_TRUE(core_state.ok()) << core_state.status();
+  EXPECT_EQ(core_state->scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(*core_state, torch::tensor({0.f, 0.f, 2.f, 6.f}).view({2, 2}))) << *core_state;
+  EXPECT_TRUE(actor.Close().ok());
+}
+
+TEST(InferenceServiceTest, AMalformedEpisodeStartEndsOnlyItsStreamNamingTheField) {
+  Served served(1, envs::ObservationType::kFloat32, /*counting=*/true);
+  ActorStream good(served), bad(served);
+  const torch::Tensor obs = torch::ones({2, 1});
+  v1::ActResponse response;
+  ASSERT_TRUE(good.Step(obs, &response));
+  ASSERT_TRUE(bad.Step(obs, &response));
+  EXPECT_FALSE(bad.Step(obs, &response, std::string("\1\1\1", 3)));
+  const grpc::Status status = bad.stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("ActRequest.episode_start has 3 flags for 2 rows"));
+  ASSERT_TRUE(good.Step(obs, &response));
+  EXPECT_EQ(Actions(response), (std::vector<float>{2, 2})) << "the other stream's states are as they were";
+  EXPECT_TRUE(good.Close().ok());
+}
+
+TEST(InferenceServiceTest, AFeedForwardPolicyAnswersFlaggedRequestsAsBeforeWithNoCoreState) {
+  Served served(1);
+  ActorStream actor(served);
+  const torch::Tensor obs = torch::randn({2, 3});
+  v1::ActResponse response;
+  for (int step = 0; step < 2; ++step) {
+    v1::ActRequest request;
+    *request.mutable_observations() = *FromTorch(obs);
+    request.set_deterministic(true);
+    request.set_episode_start(std::string("\1\0", 2));
+    request.set_return_core_state(true);
+    ASSERT_TRUE(actor.stream->Write(request));
+    ASSERT_TRUE(actor.stream->Read(&response));
+    EXPECT_FALSE(response.has_core_state());
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(*ToTorch(response.actions()), Act(*served.direct, obs, true), 1e-5, 1e-6));
+  }
+  EXPECT_TRUE(actor.Close().ok());
 }
 
 }  // namespace

@@ -1,0 +1,140 @@
+#include "learner/algorithms/actor_critic.h"
+
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "learner/algorithms/unroll_testing.h"
+#include "policies/registry.h"
+
+namespace rill::learner {
+namespace {
+
+using ::testing::HasSubstr;
+
+torch::Tensor TimeMajor(const torch::Tensor& batch_major) { return batch_major.transpose(0, 1).contiguous(); }
+
+std::unique_ptr<ActorCritic> Recurrent(const envs::EnvSpec& env, int lstm = 6, uint64_t seed = 3) {
+  ActorCriticOptions options;
+  options.env = env;
+  options.hidden = {16};
+  options.lstm_size = lstm;
+  options.seed = seed;
+  absl::StatusOr<std::unique_ptr<ActorCritic>> net = ActorCritic::Create(options, "test");
+  EXPECT_TRUE(net.ok()) << net.status();
+  return net.ok() ? *std::move(net) : nullptr;
+}
+
+// The learner's replay of an unroll is the actor's forward, step by step:
+// the unrolls are acted by the exported policy on OpenBLAS (policies/),
+// carrying each env's core state and zeroing it where an episode begins,
+// and the learner, from the recorded first state alone, gets the same
+// logits and log-probabilities at every step, across those boundaries.
+TEST(ActorCriticTest, ReplayingAnUnrollGivesTheActorsStepByStepOutputsAcrossEpisodeStarts) {
+  for (const envs::EnvSpec& env : {TwoArmSpec(), ContinuousSpec()}) {
+    SCOPED_TRACE(env.name);
+    std::unique_ptr<ActorCritic> net = Recurrent(env);
+    ASSERT_NE(net, nullptr);
+    absl::StatusOr<v1::ParameterSet> policy = net->ExportPolicy();
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    EXPECT_EQ(policy->policy().lstm_size(), 6);
+    const int t = 12, b = 5;
+    const Batch batch = ActedUnrolls(*policy, env, b, t, /*seed=*/11);
+    const torch::Tensor terminated = TimeMajor(batch.column("terminated"));
+    const torch::Tensor truncated = TimeMajor(batch.column("truncated"));
+    ASSERT_GT((terminated + truncated).sum().item<float>(), 0) << "the unrolls must cross an episode start";
+    torch::NoGradGuard no_grad;
+    const UnrollOutputs out = net->ForwardUnroll(TimeMajor(batch.column("obs")),
+                                                 ActorCritic::EpisodeStarts(terminated, truncated),
+                                                 batch.column("core_state"));
+    const torch::Tensor head = out.head.narrow(0, 0, t);
+    const torch::Tensor log_pi = net->Evaluate(head, TimeMajor(batch.column("action"))).log_prob;
+    EXPECT_TRUE(torch::allclose(log_pi, TimeMajor(batch.column("behaviour_log_prob")), 1e-4, 1e-4))
+        << (log_pi - TimeMajor(batch.column("behaviour_log_prob"))).abs().max();
+    const torch::Tensor actor_head =
+        env.discrete ? TimeMajor(batch.column("behaviour_logits"))
+                     : torch::cat({TimeMajor(batch.column("behaviour_mean")), TimeMajor(batch.column("behaviour_log_std"))}, 2);
+    EXPECT_TRUE(torch::allclose(head, actor_head, 1e-4, 1e-4)) << (head - actor_head).abs().max();
+  }
+}
+
+// Where an episode begins inside the unroll, nothing before it reaches the
+// steps after it; before it, the recorded state does.
+TEST(ActorCriticTest, AnEpisodeStartCutsTheUnrollFromItsFirstState) {
+  std::unique_ptr<ActorCritic> net = Recurrent(TwoArmSpec());
+  ASSERT_NE(net, nullptr);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(5);
+  const torch::Tensor obs = torch::randn({6, 2, 3});
+  torch::Tensor starts = torch::zeros({6, 2});
+  starts[3][1] = 1;
+  const torch::Tensor state = torch::randn({2, 12});
+  torch::Tensor other_state = state.clone();
+  other_state[1] = torch::randn({12});
+  const UnrollOutputs a = net->ForwardUnroll(obs, starts, state);
+  const UnrollOutputs b = net->ForwardUnroll(obs, starts, other_state);
+  for (int64_t t = 0; t < 6; ++t) {
+    EXPECT_TRUE(torch::equal(a.head[t][0], b.head[t][0])) << "env 0 kept its state, t " << t;
+    EXPECT_EQ(torch::equal(a.head[t][1], b.head[t][1]), t >= 3) << "env 1, t " << t;
+  }
+  // The same steps from a zero state at the start give env 1's outputs
+  // from t = 3 on.
+  const UnrollOutputs fresh = net->ForwardUnroll(obs.narrow(0, 3, 3), torch::zeros({3, 2}), torch::zeros({2, 12}));
+  EXPECT_TRUE(torch::allclose(fresh.head.select(1, 1), a.head.narrow(0, 3, 3).select(1, 1), 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(fresh.value.select(1, 1), a.value.narrow(0, 3, 3).select(1, 1), 1e-6, 1e-6));
+  // states[t] is the state after step t: going on from it gives step t + 1.
+  const UnrollOutputs next = net->ForwardUnroll(obs.narrow(0, 2, 1), torch::zeros({1, 2}), a.states[1]);
+  EXPECT_TRUE(torch::allclose(next.head[0][0], a.head[2][0], 1e-6, 1e-6));
+}
+
+// After a truncation the bootstrap value is V of the real final
+// observation, evaluated from the state the truncated step left (as if the
+// episode had gone on), not from a reset one.
+TEST(ActorCriticTest, TruncationBootstrapsFromTheStateTheTruncatedStepLeft) {
+  std::unique_ptr<ActorCritic> net = Recurrent(TwoArmSpec());
+  ASSERT_NE(net, nullptr);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(7);
+  const int64_t t = 4;
+  const torch::Tensor obs = torch::randn({t + 1, 2, 3});
+  const torch::Tensor final_obs = torch::randn({t, 2, 3});
+  torch::Tensor truncated = torch::zeros({t, 2});
+  truncated[1][0] = 1;
+  const torch::Tensor terminated = torch::zeros({t, 2});
+  const torch::Tensor state = torch::randn({2, 12});
+  const UnrollOutputs out = net->ForwardUnroll(obs, ActorCritic::EpisodeStarts(terminated, truncated), state);
+  const torch::Tensor zero = torch::zeros({});
+  const torch::Tensor bootstrap = net->BootstrapValues(out.value.narrow(0, 1, t), truncated, final_obs, zero,
+                                                       zero + 1, out.states);
+  // The episode as if it had gone on: obs[0], obs[1], final_obs[1].
+  torch::Tensor continued = torch::stack({obs[0][0], obs[1][0], final_obs[1][0]}).unsqueeze(1);
+  const UnrollOutputs on = net->ForwardUnroll(continued, torch::zeros({3, 1}), state.narrow(0, 0, 1));
+  EXPECT_NEAR(bootstrap[1][0].item<float>(), on.value[2][0].item<float>(), 1e-5);
+  // Elsewhere: V(x_{t+1}) as computed.
+  EXPECT_TRUE(torch::equal(bootstrap[2], out.value[3]));
+  EXPECT_TRUE(torch::equal(bootstrap[1][1], out.value[2][1]));
+}
+
+TEST(ActorCriticTest, RecurrentNetworksNeedTheCoreStateColumnAndARangeOfUnits) {
+  std::unique_ptr<ActorCritic> net = Recurrent(TwoArmSpec());
+  ASSERT_NE(net, nullptr);
+  bool listed = false;
+  for (const ColumnRequirement& column : net->UnrollColumns(5)) {
+    if (column.name == "core_state") listed = column.shape == std::vector<int64_t>{12};
+  }
+  EXPECT_TRUE(listed);
+  const Batch batch = ActedUnrolls(*net->ExportPolicy(), TwoArmSpec(), 2, 5, 1);
+  Batch without = batch;
+  without.columns.erase("core_state");
+  EXPECT_THAT(net->CheckUnrollBatch(without, 5).message(), HasSubstr("core_state"));
+  EXPECT_TRUE(net->CheckUnrollBatch(batch, 5).ok()) << net->CheckUnrollBatch(batch, 5);
+
+  ActorCriticOptions options;
+  options.env = TwoArmSpec();
+  options.hidden = {8};
+  options.lstm_size = 5000;
+  EXPECT_THAT(ActorCritic::Create(options, "impala").status().message(), HasSubstr("impala: lstm_size 5000"));
+}
+
+}  // namespace
+}  // namespace rill::learner
