@@ -664,6 +664,18 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
     if (!table->has_remover() || table->remover().kind_case() == v1::RemoverConfig::KIND_NOT_SET) {
       table->mutable_remover()->mutable_fifo();
     }
+    // The learner samples the first table. An algorithm of unrolls trains
+    // on each one once, oldest first: a table that samples at random
+    // replays old unrolls again and again, their policy lag growing without
+    // bound (IMPALA on a uniform table measured a mean lag of 9,408 and a
+    // baseline loss of 1.9e6) while nothing looks wrong.
+    if (unrolls && i == 0 && table->selector().kind_case() != v1::SelectorConfig::kFifo) {
+      return InvalidField(field + ".selector",
+                          absl::StrCat(algorithm->name, " trains on each unroll once, oldest first: write selector { "
+                                       "fifo {} } (a ",
+                                       table->selector().has_prioritized() ? "prioritized" : "uniform",
+                                       " table would replay stale unrolls, their policy lag unbounded)"));
+    }
     if (std::optional<FieldIssue> issue = replay::FindTableConfigIssue(*table)) {
       return InvalidField(absl::StrCat(field, ".", issue->field), issue->why);
     }

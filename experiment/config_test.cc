@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "envs/catalog.h"
 #include "items/transition.h"
@@ -198,6 +199,27 @@ TEST(ConfigTest, SacOnADiscreteEnvironmentIsRefused) {
       ParseExperimentConfig("env { name: \"CartPole-v1\" } learner { sac { } }");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(config.status().message(), HasSubstr("discrete"));
+}
+
+// IMPALA and PPO train on each unroll once: a table that samples at random
+// would replay stale ones. Their default table is a FIFO queue.
+TEST(ConfigTest, AnAlgorithmOfUnrollsOnATableThatIsNotFifoIsRefusedNamingTheSelector) {
+  for (const std::string& algorithm : {"impala", "ppo"}) {
+    for (const std::string& selector : {"uniform", "prioritized"}) {
+      absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(absl::StrCat(
+          "env { name: \"CartPole-v1\" } learner { ", algorithm, " {} } replay { tables { name: \"unrolls\" "
+          "max_size: 64 selector { ", selector, " {} } } }"));
+      ASSERT_TRUE(absl::IsInvalidArgument(config.status())) << algorithm << " " << selector;
+      EXPECT_TRUE(absl::StrContains(config.status().message(), "replay.tables[0].selector")) << config.status();
+      EXPECT_TRUE(absl::StrContains(config.status().message(), "fifo")) << config.status();
+      EXPECT_TRUE(absl::StrContains(config.status().message(), selector)) << config.status();
+    }
+    EXPECT_TRUE(ParseExperimentConfig(absl::StrCat("env { name: \"CartPole-v1\" } learner { ", algorithm, " {} }")).ok());
+  }
+  // SAC samples a uniform table as it should.
+  const absl::StatusOr<v1::ExperimentConfig> sac = ParseExperimentConfig(
+      "env { name: \"Pendulum-v1\" } replay { tables { name: \"t\" max_size: 1000 selector { uniform {} } } }");
+  EXPECT_TRUE(sac.ok()) << sac.status();
 }
 
 TEST(ConfigTest, MissingFileIsNotFound) {

@@ -72,7 +72,7 @@ Launched StartLaunch(const std::string& name, const std::vector<std::string>& ex
 }
 
 TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
-  Launched run = StartLaunch("max-steps", {"--max_env_steps=2000"});
+  Launched run = StartLaunch("max-steps", {"--max_env_steps=2000", "--seed=11"});
   ASSERT_NE(run.process, nullptr);
   std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
   ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
@@ -86,6 +86,17 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
   EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
   EXPECT_LE(JsonNumber(summary, "eval_return_mean"), 0) << summary;  // Pendulum returns are negative
   EXPECT_THAT(ReadFile(run.log), HasSubstr("env steps"));
+  // The run says what ran, in its summary and in run.json from its start.
+  for (const std::string& described : {summary, ReadFile(run.run_dir + "/run.json")}) {
+    EXPECT_THAT(described, HasSubstr("\"config_name\": \"tiny_pendulum\"")) << described;
+    EXPECT_THAT(described, HasSubstr("\"config_file\": \"" + run.run_dir + "/config.textpb\"")) << described;
+    EXPECT_THAT(described, HasSubstr("\"env\": \"Pendulum-v1\"")) << described;
+    EXPECT_THAT(described, HasSubstr("\"algorithm\": \"sac\"")) << described;
+    EXPECT_THAT(described, HasSubstr("\"seed\": 11,")) << described;  // --seed, over the config's
+    EXPECT_THAT(described, ::testing::ContainsRegex("\"rill_commit\": \"[0-9a-z-]+\"")) << described;
+    EXPECT_THAT(described, ::testing::ContainsRegex("\"started_at\": \"20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T")) << described;
+    EXPECT_THAT(described, HasSubstr("\"--max_env_steps=2000\"")) << described;
+  }
   // Every child is gone.
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }

@@ -27,8 +27,12 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/env_server_process.h"
 #include "tests/harness.h"
@@ -124,25 +128,34 @@ TEST(LearningTest, PpoLearnsCartPoleWithin500kStepsAndAMinuteAcrossProcesses) {
 
 // The best evaluation of a run (its plots/eval.csv, every round's mean
 // return), from the run directory its summary names.
-double BestEvaluation(const std::string& summary) {
+// Every evaluation round of a run (its plots/eval.csv): the best mean
+// return, and the curve as "env_steps:return" pairs for failure messages.
+struct EvaluationCurve {
+  double best = -1e9;
+  int rounds = 0;
+  std::string text;
+};
+
+EvaluationCurve EvaluationRounds(const std::string& summary) {
+  EvaluationCurve curve;
   std::smatch match;
   if (!std::regex_search(summary, match, std::regex("\"run_dir\": \"([^\"]+)\""))) {
     ADD_FAILURE() << "no run_dir in the summary: " << summary;
-    return -1e9;
+    return curve;
   }
   std::ifstream in(match[1].str() + "/plots/eval.csv");
   std::string line;
   std::getline(in, line);  // seconds,env_steps,learner_updates,parameter_version,return_mean
-  double best = -1e9;
-  int rounds = 0;
   while (std::getline(in, line)) {
-    const size_t comma = line.rfind(',');
-    if (comma == std::string::npos) continue;
-    best = std::max(best, std::stod(line.substr(comma + 1)));
-    ++rounds;
+    const std::vector<std::string> fields = absl::StrSplit(line, ',');
+    if (fields.size() < 5) continue;
+    const double value = std::stod(fields.back());
+    curve.best = std::max(curve.best, value);
+    ++curve.rounds;
+    absl::StrAppend(&curve.text, curve.text.empty() ? "" : " ", fields[1], ":", absl::StrFormat("%.0f", value));
   }
-  EXPECT_GT(rounds, 1) << "evaluation rounds in " << match[1].str();
-  return best;
+  EXPECT_GE(curve.rounds, 1) << "no evaluation round in " << match[1].str();
+  return curve;
 }
 
 // Memory: CartPole observed as [x, theta] only. The LSTM run carries each
@@ -159,11 +172,13 @@ TEST(LearningTest, PpoWithAnLstmBalancesCartPoleWithoutVelocitiesWhereAnMlpCanno
   std::string summary;
   LaunchAndEvaluate("memory-lstm", "deploy/configs/memory_cartpole_lstm.textpb", 400000, /*num_actors=*/4, &wall,
                     &summary);
-  EXPECT_GE(BestEvaluation(summary), 400.0);
+  const EvaluationCurve lstm = EvaluationRounds(summary);
+  EXPECT_GE(lstm.best, 400.0) << "LSTM evaluations (env steps:return): " << lstm.text;
   EXPECT_LE(wall, 240.0);
   LaunchAndEvaluate("memory-mlp", "deploy/configs/memory_cartpole_mlp.textpb", 400000, /*num_actors=*/4, nullptr,
                     &summary);
-  EXPECT_LT(BestEvaluation(summary), 100.0);
+  const EvaluationCurve mlp = EvaluationRounds(summary);
+  EXPECT_LT(mlp.best, 100.0) << "MLP evaluations (env steps:return): " << mlp.text;
 }
 
 // Pixels end to end: MinAtar Breakout's uint8 [4, 10, 10] grids through

@@ -2,11 +2,13 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +34,7 @@
 #include "common/tls.h"
 #include "flags/tls_flags.h"
 #include "experiment/config.h"
+#include "learner/algorithms/spec.h"
 #include "roles/role.h"
 #include "tools/env_server_role.h"
 #include "tools/launch_role.h"
@@ -39,6 +42,7 @@
 #include "tools/prometheus_server.h"
 #include "tools/run_history.h"
 #include "tools/run_summary.h"
+#include "tools/version.h"
 
 ABSL_FLAG(int32_t, num_actors, -1, "Actors to start; -1 uses the config's topology.num_actors.");
 ABSL_FLAG(int64_t, max_env_steps, -1, "Stop after this many env steps over all actors; -1 uses the config.");
@@ -184,8 +188,8 @@ int Restarts(const std::vector<Role>& roles) {
 class Launch {
  public:
   // `stop` is notified on Ctrl-C / SIGTERM (InstallShutdownSignals).
-  Launch(v1::ExperimentConfig config, std::string run_dir, absl::Notification& stop)
-      : config_(std::move(config)), run_dir_(std::move(run_dir)), stop_(stop) {}
+  Launch(v1::ExperimentConfig config, std::string run_dir, RunIdentity identity, absl::Notification& stop)
+      : config_(std::move(config)), run_dir_(std::move(run_dir)), identity_(std::move(identity)), stop_(stop) {}
   int Run();
 
  private:
@@ -303,6 +307,7 @@ class Launch {
 
   v1::ExperimentConfig config_;
   std::string run_dir_;
+  RunIdentity identity_;
   absl::Notification& stop_;
   std::vector<Role> replays_;
   Role learner_, evaluator_;
@@ -667,15 +672,33 @@ std::vector<std::string> Launch::StopAll() {
     }
   };
 
-  ChildProcess::WaitAll(signal(steppers), begin + timeout / 4);
+  // Waits for `group` until `until`, saying once a second after the first
+  // which processes it still waits for: a stop under load is not silent.
+  absl::Time next_note = begin + absl::Seconds(1);
+  const auto wait = [&next_note, begin, deadline, timeout](const std::vector<ChildProcess*>& group, absl::Time until) {
+    while (!ChildProcess::WaitAll(group, std::min(until, next_note)) && absl::Now() < until) {
+      std::vector<std::string> running;
+      for (ChildProcess* child : group) {
+        if (child->running()) running.push_back(child->name());
+      }
+      if (running.empty()) return;
+      std::printf("stopping (%.0fs): waiting for %s; what still runs at %.0fs (--stop_timeout) is killed\n",
+                  absl::ToDoubleSeconds(absl::Now() - begin), absl::StrJoin(running, ", ").c_str(),
+                  absl::ToDoubleSeconds(timeout));
+      std::fflush(stdout);
+      next_note = std::min(deadline, absl::Now() + absl::Seconds(1));
+    }
+  };
+
+  wait(signal(steppers), begin + timeout / 4);
   const std::vector<ChildProcess*> server_group = signal(servers);
   // The last of the env steppers' peers; it stops beside the learner.
   if (env_server_ != nullptr) env_server_->Stop(std::max(absl::ZeroDuration(), begin + timeout / 2 - absl::Now()));
-  ChildProcess::WaitAll(server_group, begin + timeout / 2);
-  ChildProcess::WaitAll(signal(shards), deadline);
+  wait(server_group, begin + timeout / 2);
+  wait(signal(shards), deadline);
   // An actor still flushing now waits for a replay that has gone.
   kill(steppers);
-  ChildProcess::WaitAll(server_group, deadline);
+  wait(server_group, deadline);
   kill(servers);
   kill(shards);
   stop_duration_ = absl::Now() - begin;
@@ -857,6 +880,7 @@ RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string
   RunSummary summary;
   summary.env_steps = static_cast<double>(EnvSteps());
   summary.learner_updates = LearnerUpdates();
+  summary.identity = identity_;
   summary.wall_seconds = absl::ToDoubleSeconds(end_ - start_);
   for (const Role& shard : replays_) summary.replay_items_inserted += shard.Total(kItemsInsertedTotal);
   if (have_eval_) summary.eval_return_mean = eval_return_;
@@ -889,6 +913,9 @@ int Launch::Run() {
     return roles::ExitWith("run folder", absl::PermissionDeniedError(
                                              absl::StrCat("cannot create folders in '", run_dir_, "': ", error.message())));
   }
+  // What runs, before anything starts: a run that never ends still says.
+  absl::Status described = WriteFileAtomically(run_dir_ + "/run.json", IdentityJson(identity_) + "\n");
+  if (!described.ok()) return roles::ExitWith("run folder", described);
   const int num_actors = config_.topology().num_actors();
   const int64_t max_steps = config_.max_env_steps();
   std::printf("rill launch: %s, %d replay shard(s), %d actors, %s env steps; logs in %s\n", config_.env().name().c_str(),
@@ -924,6 +951,27 @@ int Launch::Run() {
   absl::Status written = WriteSummary(Summary(plots, killed), absl::GetFlag(FLAGS_summary_json));
   if (!written.ok()) return roles::ExitWith("summary", written);
   return 0;
+}
+
+// The run's identity (tools/run_summary.h) for the finalized `config`
+// written to `config_file`.
+RunIdentity DescribeRun(const v1::ExperimentConfig& config, const std::string& config_file) {
+  RunIdentity identity;
+  identity.config_name = config.name();
+  identity.config_file = config_file;
+  identity.env = config.env().name();
+  absl::StatusOr<const learner::AlgorithmSpec*> algorithm = learner::FindAlgorithmSpec(config.learner());
+  identity.algorithm = algorithm.ok() ? (*algorithm)->name : "";
+  identity.seed = config.seed();
+  identity.rill_commit = BuildCommit();
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) == 0) identity.host = host;
+  identity.started_at = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+  // The command line as typed, from /proc (LaunchMain has no argv).
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string arg;
+  while (std::getline(in, arg, '\0')) identity.command_line.push_back(arg);
+  return identity;
 }
 
 }  // namespace
@@ -968,7 +1016,7 @@ int LaunchMain() {
   absl::SetFlag(&FLAGS_config, effective);
   absl::Status tls = SetUpTls(run_dir, absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_openssl_binary));
   if (!tls.ok()) return roles::ExitWith("tls", tls);
-  Launch launch(*config, run_dir, stop);
+  Launch launch(*config, run_dir, DescribeRun(*config, effective), stop);
   return launch.Run();
 }
 

@@ -5,12 +5,17 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/str_cat.h"
 #include "roles/actor_main.h"
 #include "bench/bench_env.h"
 #include "roles/env_server_main.h"
@@ -31,54 +36,81 @@
 #include "roles/info_main.h"
 #include "roles/replay_main.h"
 #include "roles/health_main.h"
+#include "flags/flags.h"
+#include "tools/cli.h"
 #include "tools/launcher.h"
+#include "tools/version.h"
 
 namespace {
 
-constexpr char kUsage[] = R"(rill: a distributed actor-learner system for deep RL.
+using rill::tools::Command;
 
-usage: rill <command> [--flags]
+// The shared flags (flags/flags.h) of the processes of a run: config,
+// addresses, ports, the launcher's ready pipe and final metrics, TLS.
+const std::vector<std::string> kTls = {"tls_cert", "tls_key", "tls_ca"};
 
-commands:
-  launch          run replay, learner, actors and evaluator on this machine
-  replay          one replay shard (gRPC server)
-  replay info     a running shard's tables, rate limiters and last checkpoint
-                  (--address=HOST:PORT)
-  learner         the learner (training loop + parameter service)
-  inference       central inference for the actors of a topology.inference
-                  "central" run, on the parameters of --learner_address
-  actor           one actor; with --eval, the evaluator
-  export          a learner checkpoint's policy as TorchScript
-                  (--checkpoint_dir=DIR --out=policy.pt)
-  envs            the environments, with their spaces and time limits
-  env-server      serve --env=ID (with --plugin=LIBRARY, the library's env) over
-                  rill.v1.EnvService on --address=HOST:PORT (port 0: a free
-                  one, printed as "listening on HOST:PORT") for actors with
-                  env { remote { address: ... } }; [--max_episode_steps=T]
-  health          whether the gRPC server on 127.0.0.1:--port is SERVING
-                  (exit 0), as a Kubernetes probe of a TLS server asks it
-  bench learner   update throughput of --algo=sac|td3|ddpg|sac_discrete
-                  (JSON on the last line)
-  bench replay    replay shard insert / sample throughput and memory per
-                  stored byte, against a real shard process (JSON last line)
-  bench env       env steps per second of --env=NAME, alone and in the actor
-                  loop with its policy, against bare physics; with
-                  --bench_env_server, in-process against behind the C++ env
-                  server at 1 and 64 envs per stream (JSON last line)
-  bench inference central inference's actions/s and round trip for 1..256
-                  actor streams, against local inference (JSON last line)
-  bench parameters
-                  time for a new policy version to reach
-                  --bench_subscribers=1000 subscribed actors (JSON last line)
-  bench torso     the actors' conv forward (MinAtar, Nature, IMPALA ResNet
-                  torsos) against LibTorch's on the same shapes, one core
-                  each (JSON last line)
+std::vector<std::string> With(std::vector<std::string> flags, const std::vector<std::string>& more) {
+  flags.insert(flags.end(), more.begin(), more.end());
+  return flags;
+}
 
-Common flags: --config=deploy/configs/pendulum_sac.textpb --port --metrics_port
---host --seed; --tls_cert --tls_key --tls_ca (PEM files) for mutual TLS on
-every gRPC server and channel (`rill launch --tls` makes a throwaway set).
-`rill <command> --helpfull` lists every flag.
-)";
+// Every command: its name, what it does, its entry point, and the flags it
+// reads (tools/cli.h). The overview lists them in this order.
+const std::vector<Command>& Commands() {
+  const std::vector<std::string> process = With(
+      {"config", "host", "port", "metrics_port", "ready_fd", "final_metrics_file", "seed"}, kTls);
+  static const auto* const kCommands = new std::vector<Command>{
+      {"launch", "run replay, learner, actors and evaluator on this machine", rill::tools::LaunchMain,
+       {"tools/launcher.cc"}, With({"config", "seed"}, kTls)},
+      {"replay", "one replay shard (gRPC server)", rill::roles::ReplayMain, {"roles/replay_main.cc"},
+       With(process, {"checkpoint_dir"})},
+      {"replay info", "a running shard's tables, rate limiters and last checkpoint (--address=HOST:PORT)",
+       rill::roles::ReplayInfoMain, {"roles/info_main.cc"}, With({"address"}, kTls)},
+      {"learner", "the learner (training loop + parameter service)", rill::roles::LearnerMain,
+       {"roles/learner_main.cc"}, With(process, {"checkpoint_dir", "replay_address"})},
+      {"inference",
+       "central inference for the actors of a topology.inference \"central\" run, on the parameters of "
+       "--learner_address",
+       rill::roles::InferenceMain, {"roles/inference_main.cc"}, With(process, {"learner_address"})},
+      {"actor", "one actor; with --eval, the evaluator", rill::roles::ActorMain, {"roles/actor_main.cc"},
+       With(process, {"replay_address", "learner_address"})},
+      {"export", "a learner checkpoint's policy as TorchScript (--checkpoint_dir=DIR --out=policy.pt)",
+       rill::roles::ExportMain, {"roles/export_main.cc"}, {"checkpoint_dir"}},
+      {"envs", "the environments, with their spaces and time limits", rill::roles::ListEnvsMain,
+       {"roles/envs_main.cc"}, {"plugin"}},
+      {"env-server",
+       "serve --env=ID (with --plugin=LIBRARY, the library's env) over rill.v1.EnvService on --address=HOST:PORT "
+       "(port 0: a free one, printed as \"listening on HOST:PORT\") for actors with env { remote { address: ... } }; "
+       "[--max_episode_steps=T]",
+       rill::roles::EnvServerMain, {"roles/env_server_main.cc"}, With({"env", "plugin", "address", "ready_fd"}, kTls)},
+      {"health",
+       "whether the gRPC server on 127.0.0.1:--port is SERVING (exit 0), as a Kubernetes probe of a TLS server asks it",
+       rill::roles::HealthMain, {"roles/health_main.cc"}, With({"port"}, kTls)},
+      {"bench learner", "update throughput of --algo=sac|td3|ddpg|sac_discrete|impala|ppo (JSON on the last line)",
+       rill::bench::RunLearnerBench, {"bench/bench_learner.cc"}, {"bench_seconds"}},
+      {"bench replay",
+       "replay shard insert / sample throughput and memory per stored byte, against a real shard process (JSON last "
+       "line)",
+       rill::bench::RunReplayBench, {"bench/bench_replay.cc"}, {"bench_seconds"}},
+      {"bench env",
+       "env steps per second of --env=NAME, alone and in the actor loop with its policy, against bare physics; with "
+       "--bench_env_server, in-process against behind the C++ env server at 1 and 64 envs per stream (JSON last "
+       "line)",
+       rill::bench::RunEnvBench, {"bench/bench_env.cc", "bench/torso_flags.cc"}, {"bench_seconds", "env", "plugin"}},
+      {"bench inference",
+       "central inference's actions/s and round trip for 1..256 actor streams, against local inference (JSON last "
+       "line)",
+       rill::bench::RunInferenceBench, {"bench/bench_inference.cc"}, {"bench_seconds"}},
+      {"bench parameters",
+       "time for a new policy version to reach --bench_subscribers=1000 subscribed actors (JSON last line)",
+       rill::bench::RunParameterBench, {"bench/bench_parameters.cc"}, {"bench_seconds"}},
+      {"bench torso",
+       "the actors' conv forward (MinAtar, Nature, IMPALA ResNet torsos) against LibTorch's on the same shapes, one "
+       "core each (JSON last line)",
+       rill::bench::RunTorsoBench, {"bench/bench_torso.cc", "bench/torso_flags.cc"}, {"bench_seconds"}},
+  };
+  return *kCommands;
+}
 
 // `rill replay` and `rill actor`: replace this process with `binary`
 // (rill-replay, rill-actor) from the same folder, the role linked without
@@ -99,60 +131,89 @@ void ExecTorchFreeRole(const char* binary, const char* command, int argc, char**
                std::strerror(errno));
 }
 
-int Usage() {
-  std::fputs(kUsage, stderr);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   rill::ConfigureLockOrderChecking();  // before any thread or mutex: see common/lock_order.h
   rill::TuneMallocForLargeMessages();   // see common/malloc_tuning.h
-  absl::SetProgramUsageMessage(kUsage);
-  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0) return Usage();
-  std::string command = argv[1];
-  int consumed = 2;
-  if (command == "bench") {
-    if (argc < 3) return Usage();
-    command = std::string("bench ") + argv[2];
-    consumed = 3;
-  } else if (command == "replay" && argc >= 3 && std::strcmp(argv[2], "info") == 0) {
-    command = "replay info";
-    consumed = 3;
-  }
-  if (command == "replay") ExecTorchFreeRole("rill-replay", "replay", argc, argv, consumed);
-  if (command == "actor") ExecTorchFreeRole("rill-actor", "actor", argc, argv, consumed);
-  std::vector<char*> args = {argv[0]};
-  for (int i = consumed; i < argc; ++i) args.push_back(argv[i]);
-  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  if (positional.size() > 1) {
-    std::fprintf(stderr, "rill %s: unexpected argument '%s'\n", command.c_str(), positional[1]);
+  const std::vector<Command>& commands = Commands();
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (words.empty()) {
+    std::fputs(rill::tools::Overview(commands).c_str(), stderr);
     return 2;
+  }
+  if (words[0] == "help" || words[0] == "--help" || words[0] == "-h" || words[0] == "-help") {
+    if (words.size() == 1) {
+      std::fputs(rill::tools::Overview(commands).c_str(), stdout);
+      return 0;
+    }
+    // `rill help launch`, `rill help bench learner`.
+    const std::vector<std::string> asked(words.begin() + 1, words.end());
+    std::optional<rill::tools::CommandMatch> match = rill::tools::MatchCommand(commands, asked);
+    if (!match.has_value()) {
+      std::fprintf(stderr, "%s\n", rill::tools::UnknownCommandMessage(commands, asked).c_str());
+      return 2;
+    }
+    std::fputs(rill::tools::CommandHelp(*match->command).c_str(), stdout);
+    return 0;
+  }
+  if (words[0] == "--version" || words[0] == "-version" || words[0] == "version") {
+    std::printf("rill %s\n", rill::tools::BuildCommit().c_str());
+    return 0;
+  }
+  if (words[0] == "--helpfull") {
+    for (const Command& command : commands) std::printf("%s\n", rill::tools::CommandHelp(command).c_str());
+    return 0;
+  }
+  std::optional<rill::tools::CommandMatch> match = rill::tools::MatchCommand(commands, words);
+  if (!match.has_value()) {
+    std::fprintf(stderr, "%s\n", rill::tools::UnknownCommandMessage(commands, words).c_str());
+    return 2;
+  }
+  const Command& command = *match->command;
+  const int consumed = 1 + match->words;
+  const std::vector<std::string> args(argv + consumed, argv + argc);
+  if (rill::tools::AsksForHelp(args)) {
+    std::fputs(rill::tools::CommandHelp(command).c_str(), stdout);
+    return 0;
+  }
+  std::vector<std::string> warnings;
+  const absl::Status names = rill::tools::CheckFlagNames(command, commands, args, &warnings);
+  if (!names.ok()) {
+    std::fprintf(stderr, "rill %s: %s\n", command.name.c_str(), std::string(names.message()).c_str());
+    return 2;
+  }
+  for (const std::string& warning : warnings) std::fprintf(stderr, "rill %s: %s\n", command.name.c_str(), warning.c_str());
+  if (command.name == "replay") ExecTorchFreeRole("rill-replay", "replay", argc, argv, consumed);
+  if (command.name == "actor") ExecTorchFreeRole("rill-actor", "actor", argc, argv, consumed);
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return absl::StrCat("rill ", rill::tools::BuildCommit(), "\n"); };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(rill::tools::CommandHelp(command));
+  std::vector<char*> parse_args = {argv[0]};
+  for (int i = consumed; i < argc; ++i) parse_args.push_back(argv[i]);
+  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(parse_args.size()), parse_args.data());
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "rill %s: unexpected argument '%s'\n", command.name.c_str(), positional[1]);
+    return 2;
+  }
+  // A config by name ("pendulum_sac"), from any folder.
+  const std::vector<std::string> flags = rill::tools::CommandFlagNames(command);
+  if (std::binary_search(flags.begin(), flags.end(), "config")) {
+    absl::StatusOr<std::string> self = rill::SelfBinary();
+    absl::StatusOr<std::string> config = rill::tools::FindConfig(absl::GetFlag(FLAGS_config), self.ok() ? *self : "");
+    if (!config.ok()) {
+      std::fprintf(stderr, "rill %s: %s\n", command.name.c_str(), std::string(config.status().message()).c_str());
+      return 2;
+    }
+    absl::SetFlag(&FLAGS_config, *config);
   }
   // Before any role makes a server or channel: every one of them then uses
   // the same TLS setting (plain text without the flags).
   const absl::Status tls = rill::ConfigureTlsFromFlags();
   if (!tls.ok()) {
-    std::fprintf(stderr, "rill %s: %s\n", command.c_str(), std::string(tls.message()).c_str());
+    std::fprintf(stderr, "rill %s: %s\n", command.name.c_str(), std::string(tls.message()).c_str());
     return 2;
   }
-  if (command == "launch") return rill::tools::LaunchMain();
-  if (command == "replay") return rill::roles::ReplayMain();
-  if (command == "replay info") return rill::roles::ReplayInfoMain();
-  if (command == "learner") return rill::roles::LearnerMain();
-  if (command == "actor") return rill::roles::ActorMain();
-  if (command == "inference") return rill::roles::InferenceMain();
-  if (command == "export") return rill::roles::ExportMain();
-  if (command == "envs") return rill::roles::ListEnvsMain();
-  if (command == "env-server") return rill::roles::EnvServerMain();
-  if (command == "health") return rill::roles::HealthMain();
-  if (command == "bench learner") return rill::bench::RunLearnerBench();
-  if (command == "bench replay") return rill::bench::RunReplayBench();
-  if (command == "bench env") return rill::bench::RunEnvBench();
-  if (command == "bench parameters") return rill::bench::RunParameterBench();
-  if (command == "bench inference") return rill::bench::RunInferenceBench();
-  if (command == "bench torso") return rill::bench::RunTorsoBench();
-  std::fprintf(stderr, "rill: unknown command '%s'\n\n", command.c_str());
-  return Usage();
+  return command.main();
 }

@@ -36,18 +36,29 @@ std::string QuotedList(const std::vector<std::string>& items) {
                       "]");
 }
 
+// The identity's fields without the braces, to open the summary with.
+std::string IdentityFields(const RunIdentity& identity) {
+  return absl::StrCat("\"config_name\": ", Quoted(identity.config_name), ", \"config_file\": ", Quoted(identity.config_file),
+                      ", \"env\": ", Quoted(identity.env), ", \"algorithm\": ", Quoted(identity.algorithm),
+                      ", \"seed\": ", identity.seed, ", \"rill_commit\": ", Quoted(identity.rill_commit),
+                      ", \"host\": ", Quoted(identity.host), ", \"started_at\": ", Quoted(identity.started_at),
+                      ", \"command_line\": ", QuotedList(identity.command_line));
+}
+
 }  // namespace
+
+std::string IdentityJson(const RunIdentity& identity) { return absl::StrCat("{", IdentityFields(identity), "}"); }
 
 std::string SummaryJson(const RunSummary& s) {
   return absl::StrFormat(
-      "{\"env_steps\": %.0f, \"learner_updates\": %.0f, \"replay_items_inserted\": %.0f, \"wall_seconds\": %.3f, "
+      "{%s, \"env_steps\": %.0f, \"learner_updates\": %.0f, \"replay_items_inserted\": %.0f, \"wall_seconds\": %.3f, "
       "\"env_steps_per_second\": %.3f, \"updates_per_second\": %.3f, \"eval_return_mean\": %s, "
       "\"eval_episodes\": %.0f, \"eval_parameter_version\": %.0f, \"final_eval\": %s, \"num_actors\": %d, "
       "\"actor_restarts\": %d, \"replay_shards\": %d, \"replay_restarts\": %d, \"learner_restarts\": %d, "
       "\"evaluator_restarts\": %d, \"env_server_restarts\": %d, \"inference_batch_rows_mean\": %s, "
       "\"inference_servers\": %d, \"inference_restarts\": %d, \"stop_seconds\": %.3f, \"killed_at_stop\": %s, "
       "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s}",
-      s.env_steps, s.learner_updates, s.replay_items_inserted, s.wall_seconds, s.env_steps / s.wall_seconds,
+      IdentityFields(s.identity), s.env_steps, s.learner_updates, s.replay_items_inserted, s.wall_seconds, s.env_steps / s.wall_seconds,
       s.learner_updates / s.wall_seconds, NumberOrNull(s.eval_return_mean), s.eval_episodes,
       s.eval_parameter_version, Quoted(s.final_eval), s.num_actors, s.actor_restarts, s.replay_shards,
       s.replay_restarts, s.learner_restarts, s.evaluator_restarts, s.env_server_restarts,

@@ -6,6 +6,7 @@
 #ifndef RILL_TOOLS_RUN_SUMMARY_H_
 #define RILL_TOOLS_RUN_SUMMARY_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +16,22 @@
 
 namespace rill::tools {
 
+// What ran, written as <run_dir>/run.json when the run starts and at the
+// head of its summary: the config (its name and the effective file in the
+// run folder), the seed, the env and algorithm, the commit rill was built
+// from, the host and the start time (UTC, RFC 3339), and the command line.
+struct RunIdentity {
+  std::string config_name, config_file, env, algorithm;
+  uint64_t seed = 0;
+  std::string rill_commit, host, started_at;
+  std::vector<std::string> command_line;
+};
+
+// The identity as one JSON object.
+std::string IdentityJson(const RunIdentity& identity);
+
 struct RunSummary {
+  RunIdentity identity;
   // The whole run: what the actors and the learner did, in how long (until
   // every process had stopped).
   double env_steps = 0, learner_updates = 0, wall_seconds = 0;

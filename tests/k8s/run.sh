@@ -190,7 +190,7 @@ if [ -n "$image_ok" ]; then
     pass "image-contents (user $user, entrypoint rill, rill-replay and rill-actor beside it, no compiler)"
   fi
 
-  # `rill --help` prints the usage (and exits 2, as for any usage message).
+  # `rill --help` prints the usage on stdout (exit 0).
   help=$(podman run --rm --network=host "$image" --help 2>&1)
   roles=0
   for role in launch replay learner actor; do grep -qE "^  $role " <<<"$help" && roles=$((roles + 1)); done
