@@ -51,39 +51,50 @@ absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const ab
   return policy_->version() > evaluated_version;
 }
 
-absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes) {
-  const int n = envs_->size();
-  std::vector<uint8_t> next_obs(envs_->obs().size());
-  std::vector<uint8_t> final_obs(envs_->obs().size());
+absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
+                                                    const absl::Notification& stop) {
+  const int n = envs.size();
+  std::vector<uint8_t> next_obs(envs.obs().size());
+  std::vector<uint8_t> final_obs(envs.obs().size());
   std::vector<EnvOutcome> outcomes;
-  episodes->assign(n, envs::EpisodeRecord{});
+  EvaluationRound round;
+  round.episodes.assign(n, envs::EpisodeRecord{});
   std::vector<bool> done(n, false);
-  RETURN_IF_ERROR(envs_->ResetAll());
+  RETURN_IF_ERROR(envs.ResetAll());
   int remaining = n;
   while (remaining > 0 && !stop.HasBeenNotified()) {
-    RETURN_IF_ERROR(policy_->Act(envs_->observation_rows(), /*deterministic=*/true, /*behaviour=*/false, stop,
-                                 envs_->buffers()));
+    RETURN_IF_ERROR(policy.Act(envs.observation_rows(), /*deterministic=*/true, /*behaviour=*/false, stop,
+                               envs.buffers()));
     // Every env steps; one that has finished its episode of this round goes
     // on into the next, which is not counted.
-    RETURN_IF_ERROR(envs_->Step(n, &next_obs, &final_obs, &outcomes));
+    RETURN_IF_ERROR(envs.Step(n, &next_obs, &final_obs, &outcomes));
     for (int i = 0; i < n; ++i) {
       if (done[i]) continue;
       if (outcomes[i].failed) {
         // A remote env reset after an error: its episode starts over.
-        metrics_.env_errors->Increment();
-        RILL_LOG(WARNING) << "evaluator: env " << i << " failed and was reset: " << outcomes[i].error;
+        ++round.env_failures;
+        RILL_LOG(WARNING) << "evaluation: env " << i << " failed and was reset: " << outcomes[i].error;
         continue;
       }
       if (outcomes[i].episode.has_value()) {
-        (*episodes)[i] = *outcomes[i].episode;
+        round.episodes[i] = *outcomes[i].episode;
         done[i] = true;
         --remaining;
       }
     }
-    envs_->obs().swap(next_obs);
-    env_steps_ += n;
+    envs.obs().swap(next_obs);
+    round.env_steps += n;
   }
-  return remaining == 0;
+  round.finished = remaining == 0;
+  return round;
+}
+
+absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes) {
+  ASSIGN_OR_RETURN(EvaluationRound round, PlayEvaluationRound(*envs_, *policy_, stop));
+  metrics_.env_errors->Increment(round.env_failures);
+  env_steps_ += round.env_steps;
+  *episodes = std::move(round.episodes);
+  return round.finished;
 }
 
 void Evaluator::Report(const std::vector<envs::EpisodeRecord>& episodes) {

@@ -13,16 +13,40 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "actor/action_sources/interface.h"
 #include "actor/action_sources/local.h"
 #include "actor/actor_metrics.h"
 #include "actor/lockstep_envs.h"
+#include "envs/episode_statistics.h"
 #include "prometheus/registry.h"
 #include "proto/config.pb.h"
 
 namespace rill::actor {
+
+// What one round of PlayEvaluationRound came to.
+struct EvaluationRound {
+  // One episode per env, in env order.
+  std::vector<envs::EpisodeRecord> episodes;
+  // Every env's episode ended; false when stopped first.
+  bool finished = false;
+  // Env steps taken, counting every env at every step.
+  int64_t env_steps = 0;
+  // Remote or plugin envs that failed and were reset mid-episode (their
+  // episodes started over).
+  int env_failures = 0;
+};
+
+// Plays one episode in each of `envs` (reset first) with `policy`'s
+// deterministic actions, in lockstep: an env whose episode has ended steps
+// on into the next, which is not counted. What the evaluator runs for each
+// version, and `rill eval` for a checkpoint. Returns the first error of the
+// policy or the envs; stops early when `stop` is notified.
+absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
+                                                    const absl::Notification& stop);
 
 struct EvaluatorOptions {
   v1::ExperimentConfig config;  // finalized (experiment/config.h)
@@ -47,8 +71,8 @@ class Evaluator {
   // Waits for the version the next round evaluates and takes it up; false
   // when stopped first.
   absl::StatusOr<bool> AwaitVersion(int64_t evaluated_version, const absl::Notification& stop);
-  // One episode per env with the deterministic policy; false when stopped
-  // before every episode ended.
+  // PlayEvaluationRound with its failures and steps counted; false when
+  // stopped before every episode ended.
   absl::StatusOr<bool> RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes);
   void Report(const std::vector<envs::EpisodeRecord>& episodes);
 

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -70,6 +72,49 @@ TEST_P(ExportTest, LoadedModuleGivesThePolicysDeterministicActions) {
     ASSERT_EQ(scripted.sizes(), (std::vector<int64_t>{64, 3}));
     EXPECT_TRUE(torch::allclose(scripted, EnvUnits(spec, expected), 1e-5, 1e-6));
     EXPECT_LE(scripted.select(1, 2).max().item<float>(), 0.5f);
+  }
+}
+
+// What a Gymnasium env hands over goes in as it is: numpy's float64, and
+// one observation [obs_dim] rather than a batch, whose action comes back
+// without the batch dimension. Both act as the float32 batch does.
+TEST_P(ExportTest, Float64AndSingleObservationsActAsTheFloat32Batch) {
+  std::unique_ptr<policies::Policy> policy = *policies::MakePolicy(Spec(GetParam(), 5, 3), /*seed=*/11);
+  const std::string path = Path(GetParam() + "-inputs.pt");
+  ASSERT_TRUE(ExportTorchScript(*policy->ExportParameters(), path).ok());
+  torch::jit::Module module = torch::jit::load(path);
+
+  const torch::Tensor obs = torch::randn({16, 5});
+  const torch::Tensor batch = module.forward({obs}).toTensor();
+  EXPECT_TRUE(torch::equal(module.forward({obs.to(torch::kFloat64)}).toTensor(), batch));
+  for (int64_t row : {0, 7, 15}) {
+    const torch::Tensor single = module.forward({obs[row]}).toTensor();
+    ASSERT_EQ(single.sizes(), batch[row].sizes()) << "row " << row;
+    EXPECT_TRUE(torch::equal(single, batch[row])) << "row " << row;
+    EXPECT_TRUE(torch::equal(module.forward({obs[row].to(torch::kFloat64)}).toTensor(), batch[row])) << "row " << row;
+  }
+}
+
+// A wrong shape or an integer tensor is refused with the shapes the policy
+// takes and the one it got.
+TEST_P(ExportTest, WrongShapeOrDtypeIsRefusedNamingTheExpectedShape) {
+  std::unique_ptr<policies::Policy> policy = *policies::MakePolicy(Spec(GetParam(), 5, 3), /*seed=*/11);
+  const std::string path = Path(GetParam() + "-refused.pt");
+  ASSERT_TRUE(ExportTorchScript(*policy->ExportParameters(), path).ok());
+  torch::jit::Module module = torch::jit::load(path);
+  const std::vector<std::pair<torch::Tensor, std::string>> refused = {
+      {torch::randn({8, 6}), "takes observations [B, 5] or [5]; got [8, 6]"},
+      {torch::randn({4}), "takes observations [B, 5] or [5]; got [4]"},
+      {torch::randn({2, 8, 5}), "takes observations [B, 5] or [5]; got [2, 8, 5]"},
+      {torch::ones({8, 5}, torch::kInt64), "takes float observations [B, 5] or [5]"},
+  };
+  for (const auto& [obs, message] : refused) {
+    try {
+      module.forward({obs});
+      ADD_FAILURE() << "observations " << obs.sizes() << " of " << obs.dtype() << " were accepted";
+    } catch (const std::exception& e) {
+      EXPECT_THAT(e.what(), HasSubstr(message));
+    }
   }
 }
 
@@ -178,13 +223,41 @@ TEST_P(RecurrentExportTest, LoadedModuleStepsAsThePolicyCarryingItsState) {
   }
 }
 
+// One observation [obs_dim] with its state [2N] steps as its row of the
+// batch does, and gives its action and new state without the batch
+// dimension.
+TEST_P(RecurrentExportTest, OneObservationWithItsStateStepsAsItsBatchRow) {
+  constexpr int kLstmSize = 6;
+  v1::PolicySpec spec = Spec(GetParam(), 5, 3);
+  spec.set_lstm_size(kLstmSize);
+  const std::string path = Path(GetParam() + "-recurrent-single.pt");
+  ASSERT_TRUE(ExportTorchScript(*(*policies::MakePolicy(spec, /*seed=*/13))->ExportParameters(), path).ok());
+  torch::jit::Module module = torch::jit::load(path);
+
+  const torch::Tensor obs = torch::randn({4, 5}) * 3;
+  const torch::Tensor state = torch::randn({4, 2 * kLstmSize}) * 0.5;
+  const auto batch = module.forward({obs, state}).toTuple();
+  for (int64_t row = 0; row < 4; ++row) {
+    const auto single = module.forward({obs[row].to(torch::kFloat64), state[row]}).toTuple();
+    const torch::Tensor action = single->elements()[0].toTensor();
+    const torch::Tensor new_state = single->elements()[1].toTensor();
+    ASSERT_EQ(action.sizes(), batch->elements()[0].toTensor()[row].sizes()) << "row " << row;
+    ASSERT_EQ(new_state.sizes(), (std::vector<int64_t>{2 * kLstmSize})) << "row " << row;
+    EXPECT_TRUE(torch::allclose(action.to(torch::kFloat32), batch->elements()[0].toTensor()[row].to(torch::kFloat32),
+                                1e-6, 1e-6))
+        << "row " << row;
+    EXPECT_TRUE(torch::allclose(new_state, batch->elements()[1].toTensor()[row], 1e-6, 1e-6)) << "row " << row;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryKind, RecurrentExportTest, ::testing::Values("gaussian", "deterministic", "categorical"));
 
 // An image policy (uint8 [C, H, W] observations through a conv torso)
 // exports to a module that takes uint8 images [B, C, H, W] (or one image
-// [C, H, W]), scales them by 1/255 as the actors do, and acts as the
-// policy; /usr/bin/python3's torch.jit.load runs it to the same actions.
-// Float input is refused by name.
+// [C, H, W], whose action comes back alone), scales them by 1/255 as the
+// actors do, and acts as the policy; /usr/bin/python3's torch.jit.load
+// runs it to the same actions. Float input and images of another size are
+// refused by name.
 TEST(ExportTest, ImagePolicyTakesUint8ImagesInCppAndPython) {
   struct Case {
     std::vector<v1::TorsoLayer> torso;
@@ -214,12 +287,20 @@ TEST(ExportTest, ImagePolicyTakesUint8ImagesInCppAndPython) {
     torch::jit::Module module = torch::jit::load(path);
     const torch::Tensor scripted = module.forward({images}).toTensor();
     EXPECT_TRUE(torch::equal(scripted, expected)) << "torso " << index;
-    EXPECT_TRUE(torch::equal(module.forward({images[0]}).toTensor(), expected.narrow(0, 0, 1)));
+    // One image [C, H, W] gives its action alone, as a 0-d index.
+    EXPECT_TRUE(torch::equal(module.forward({images[0]}).toTensor(), expected[0]));
     try {
       module.forward({images.to(torch::kFloat32)});
       ADD_FAILURE() << "float input was accepted";
     } catch (const std::exception& e) {
       EXPECT_THAT(e.what(), HasSubstr("takes uint8 observations"));
+    }
+    try {
+      module.forward({images.narrow(2, 0, 5)});
+      ADD_FAILURE() << "images of another size were accepted";
+    } catch (const std::exception& e) {
+      const std::string shape = absl::StrJoin(c.shape, ", ");
+      EXPECT_THAT(e.what(), HasSubstr(absl::StrCat("takes observations [B, ", shape, "] or [", shape, "]")));
     }
 
     // The same module in Python, with no Rill code.

@@ -28,16 +28,12 @@ torch::Tensor ActionsTensor(const policies::Policy& policy, const policies::Poli
 }
 
 // TorchScript statements that read `out` ([B, outputs], the head) and
-// return the deterministic action of a `kind` policy with `action_dim`
-// actions, followed by `also_returned` (", new_state" for a recurrent
-// module, which returns a tuple); `self.low` and `self.high` hold the
-// bounds of continuous ones.
-std::string ScriptHead(const std::string& kind, int action_dim, const std::string& also_returned) {
-  const std::string scale_to_bounds =
-      absl::StrCat("    return self.low + (a + 1.0) * 0.5 * (self.high - self.low)", also_returned, "\n");
-  if (kind == policies::CategoricalPolicy::kKind) {
-    return absl::StrCat("    return torch.argmax(out, dim=1)", also_returned, "\n");
-  }
+// set `action` to the deterministic action of a `kind` policy with
+// `action_dim` actions; `self.low` and `self.high` hold the bounds of
+// continuous ones.
+std::string ScriptHead(const std::string& kind, int action_dim) {
+  const std::string scale_to_bounds = "    action = self.low + (a + 1.0) * 0.5 * (self.high - self.low)\n";
+  if (kind == policies::CategoricalPolicy::kKind) return "    action = torch.argmax(out, dim=1)\n";
   if (kind == policies::GaussianPolicy::kKind) {
     return absl::StrCat("    a = torch.tanh(out[:, 0:", action_dim, "])\n", scale_to_bounds);
   }
@@ -80,31 +76,45 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
     };
     const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
     const bool image = spec.torso_size() > 0;
-    const std::string shape =
-        image ? absl::StrCat("[B, ", absl::StrJoin(spec.observation_shape(), ", "), "]") : absl::StrCat("[B, ", spec.obs_dim(), "]");
+    // One observation's shape, and how many dimensions a batch of them has.
+    const std::string one = image ? absl::StrCat("[", absl::StrJoin(spec.observation_shape(), ", "), "]")
+                                  : absl::StrCat("[", spec.obs_dim(), "]");
+    const std::string shapes = absl::StrCat("[B, ", one.substr(1), " or ", one);
+    const int batch_dims = image ? 4 : 2;
     const int lstm_size = spec.lstm_size();
     const bool recurrent = lstm_size > 0;
     std::string source = recurrent ? "def forward(self, obs: Tensor, state: Tensor) -> Tuple[Tensor, Tensor]:\n"
                                    : "def forward(self, obs: Tensor) -> Tensor:\n";
-    // A wrong dtype or shape is refused by name rather than failing inside
-    // a matmul.
-    // (Float policies take any float dtype, converted to float32.)
+    // A wrong dtype or shape is refused by name, with what was given,
+    // rather than failing inside a matmul. Float policies take any float
+    // dtype (float64 from numpy, say), cast to float32; uint8 policies take
+    // integers only, as floats would leave it unclear whether they were
+    // scaled already.
+    absl::StrAppend(&source, "    got = obs.size()\n");
     absl::StrAppend(&source, "    assert ", bytes ? "not " : "", "obs.is_floating_point(), 'this policy takes ",
-                    bytes ? "uint8" : "float", " observations ", shape, "'\n");
+                    bytes ? "uint8 observations " : "float observations ", shapes,
+                    bytes ? " (pixels 0..255, scaled by 1/255 inside); got floats"
+                          : " (float64 is cast to float32); got integers",
+                    " of shape ' + str(got)\n");
+    // One observation is a batch of one, and its action comes back alone.
+    absl::StrAppend(&source, "    single = obs.dim() == ", batch_dims - 1, "\n",
+                    "    if single:\n        obs = obs.unsqueeze(0)\n");
+    std::string fits = absl::StrCat("obs.dim() == ", batch_dims);
     if (image) {
-      absl::StrAppend(&source, "    if obs.dim() == 3:\n        obs = obs.unsqueeze(0)\n");
-      absl::StrAppend(&source, "    assert obs.dim() == 4 and obs.size(1) == ", spec.observation_shape(0),
-                      " and obs.size(2) == ", spec.observation_shape(1), " and obs.size(3) == ",
-                      spec.observation_shape(2), ", 'this policy takes observations ", shape, "'\n");
+      for (int d = 0; d < 3; ++d) absl::StrAppend(&fits, " and obs.size(", d + 1, ") == ", spec.observation_shape(d));
     } else {
-      absl::StrAppend(&source, "    assert obs.dim() == 2 and obs.size(1) == ", spec.obs_dim(),
-                      ", 'this policy takes observations ", shape, "'\n");
+      absl::StrAppend(&fits, " and obs.size(1) == ", spec.obs_dim());
     }
+    absl::StrAppend(&source, "    assert ", fits, ", 'this policy takes observations ", shapes, "; got ' + str(got)\n");
     if (recurrent) {
-      absl::StrAppend(&source, "    assert state.is_floating_point() and state.dim() == 2",
+      // The state's rank follows the caller's: [2N] comes back as [2N].
+      absl::StrAppend(&source, "    state_got = state.size()\n", "    single_state = state.dim() == 1\n",
+                      "    if single_state:\n        state = state.unsqueeze(0)\n",
+                      "    assert state.is_floating_point() and state.dim() == 2",
                       " and state.size(0) == obs.size(0) and state.size(1) == ", 2 * lstm_size,
-                      ", 'this policy takes a core state [B, ", 2 * lstm_size,
-                      "] (h, then c; zeros at an episode start) with its observations'\n");
+                      ", 'this policy takes a core state [B, ", 2 * lstm_size, "] (or [", 2 * lstm_size,
+                      "] with one observation; h, then c; zeros at an episode start) with its observations; got '",
+                      " + str(state_got) + ' with observations ' + str(got)\n");
     }
     absl::StrAppend(&source, bytes ? absl::StrFormat("    h = obs.float() * %.9g\n", envs::kUint8ObservationScale)
                                    : "    h = obs.float()\n");
@@ -181,7 +191,14 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
       module.register_buffer("high",
                              torch::tensor(std::vector<float>(spec.action_high().begin(), spec.action_high().end())));
     }
-    source += ScriptHead(spec.kind(), spec.action_dim(), recurrent ? ", new_state" : "");
+    source += ScriptHead(spec.kind(), spec.action_dim());
+    absl::StrAppend(&source, "    if single:\n        action = action.squeeze(0)\n");
+    if (recurrent) {
+      absl::StrAppend(&source, "    if single_state:\n        new_state = new_state.squeeze(0)\n",
+                      "    return action, new_state\n");
+    } else {
+      absl::StrAppend(&source, "    return action\n");
+    }
     module.define(source);
     module.eval();
     return module;

@@ -35,16 +35,33 @@ torch::Tensor Act(policies::Policy& policy, const torch::Tensor& obs, bool deter
 absl::StatusOr<torch::Tensor> ActWithBehaviour(policies::Policy& policy, const torch::Tensor& obs, Behaviour* behaviour);
 
 // The deterministic policy as a TorchScript module with no Rill code in it:
-// forward(obs: float32 [B, obs_dim]) returns the action in env units
-// ([B, action_dim] float32) or, for discrete actions, the action index
-// ([B] int64). Internal if the module cannot be built.
+// forward(obs: [B, obs_dim]) returns the action in env units ([B,
+// action_dim] float32) or, for discrete actions, the action index ([B]
+// int64). Internal if the module cannot be built.
+//
+// What forward takes, so that a Gymnasium env's observation goes in as it
+// comes out:
+//   - float policies: any float dtype (numpy's float64 included), cast to
+//     float32; integer tensors are refused.
+//   - uint8 policies (images, spec().observation_dtype() DTYPE_UINT8): the
+//     env's uint8 pixels (any integer dtype), scaled by 1/255 inside as the
+//     actors do. Float tensors are refused rather than guessed at: [0, 1]
+//     and [0, 255] floats would both look plausible, and the wrong guess
+//     acts silently on images 255 times too bright or too dark.
+//   - a batch [B, obs_dim] ([B, C, H, W] for an image policy), or one
+//     observation [obs_dim] ([C, H, W]), which is acted on as a batch of
+//     one and gives its action without the batch dimension ([action_dim],
+//     or a 0-d index).
+//   Any other dtype or shape is refused by an assert whose message names
+//   the shapes the policy takes and the one it got.
 //
 // A recurrent policy (spec().lstm_size() = N > 0) exports
 // forward(obs: Tensor, state: Tensor) -> Tuple[Tensor, Tensor]: state is
 // the core state [B, 2N] float32, each row h then c (zeros at an episode's
 // first step), and the module returns (the action as above, the new state
-// [B, 2N]), which the caller passes back at the row's next step. A state
-// of another shape is refused by an assert that names the expected one.
+// [B, 2N]), which the caller passes back at the row's next step. With one
+// observation the state may be [2N] too, and comes back so. A state of
+// another shape is refused by an assert that names the expected one.
 // The module steps exactly as the policy's Act does with set_state.
 absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy);
 

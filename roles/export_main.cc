@@ -1,7 +1,6 @@
 #include "roles/export_main.h"
 
 #include <cstdio>
-#include <filesystem>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -9,8 +8,9 @@
 #include "absl/strings/str_join.h"
 #include "flags/flags.h"
 #include "learner/checkpoint.h"
-#include "policies/registry.h"
 #include "learner/torch_policy.h"  // ExportTorchScript
+#include "policies/registry.h"
+#include "roles/checkpoint_folder.h"
 
 ABSL_FLAG(std::string, out, "", "rill export: where to write the TorchScript policy (e.g. policy.pt).");
 
@@ -18,7 +18,6 @@ namespace rill::roles {
 
 using learner::ExportTorchScript;
 using learner::ReadCheckpointPolicy;
-using learner::kCheckpointPolicyFile;
 
 int ExportMain() {
   const std::string dir = absl::GetFlag(FLAGS_checkpoint_dir);
@@ -27,10 +26,17 @@ int ExportMain() {
     std::fprintf(stderr, "rill export: --checkpoint_dir and --out are required\n");
     return 2;
   }
-  // A learner's checkpoint folder holds its newest checkpoint in latest/.
-  const std::string latest = dir + "/latest";
-  const std::string checkpoint =
-      std::filesystem::exists(std::filesystem::path(latest) / kCheckpointPolicyFile) ? latest : dir;
+  // One checkpoint, a learner's checkpoint folder or a run folder.
+  absl::StatusOr<CheckpointLocation> location = FindCheckpoint(dir);
+  if (!location.ok()) {
+    std::fprintf(stderr, "rill export: %s\n", std::string(location.status().message()).c_str());
+    return 2;
+  }
+  const std::string& checkpoint = location->checkpoint;
+  if (location->in_run_folder) {
+    std::printf("%s is a run folder: exporting its learner's newest checkpoint, %s\n", dir.c_str(),
+                checkpoint.c_str());
+  }
   absl::StatusOr<v1::ParameterSet> policy = ReadCheckpointPolicy(checkpoint);
   if (!policy.ok()) {
     std::fprintf(stderr, "rill export: %s\n", std::string(policy.status().message()).c_str());
@@ -43,11 +49,12 @@ int ExportMain() {
   }
   const v1::PolicySpec& spec = policy->policy();
   // What the module takes: uint8 images [B, C, H, W] (scaled by 1/255
-  // inside it), uint8 rows, or float rows.
+  // inside it), uint8 rows, or float rows; or one of them without B.
   const std::string obs =
-      absl::StrCat(spec.observation_dtype() == v1::DTYPE_UINT8 ? "uint8 " : "",
+      absl::StrCat(spec.observation_dtype() == v1::DTYPE_UINT8 ? "uint8 " : "float ",
                    spec.torso_size() > 0 ? absl::StrCat("[B, ", absl::StrJoin(spec.observation_shape(), ", "), "]")
                                          : absl::StrCat("[B, ", spec.obs_dim(), "]"),
+                   " (or one, without B)",
                    spec.torso_size() > 0 ? absl::StrCat(" through a ", spec.torso_size(), "-layer conv torso") : "");
   // A recurrent module also takes and returns its core state (see
   // learner/torch_policy.h).

@@ -97,6 +97,15 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
     EXPECT_THAT(described, ::testing::ContainsRegex("\"started_at\": \"20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T")) << described;
     EXPECT_THAT(described, HasSubstr("\"--max_env_steps=2000\"")) << described;
   }
+  // `rill eval` plays the run's policy, given the run folder.
+  auto eval = ChildProcess::Start("eval", RillBinary(), {"eval", "--checkpoint_dir=" + run.run_dir, "--episodes=3"},
+                                  run.run_dir + "-eval.log");
+  ASSERT_TRUE(eval.ok()) << eval.status();
+  std::optional<int> evaluated = (*eval)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(evaluated.has_value() && WIFEXITED(*evaluated) && WEXITSTATUS(*evaluated) == 0) << (*eval)->LogTail(10);
+  const std::string played = ReadFile(run.run_dir + "-eval.log");
+  EXPECT_THAT(played, HasSubstr("eval: 3 episodes of Pendulum-v1, mean return -")) << played;
+  EXPECT_THAT(played, HasSubstr(run.run_dir + "/checkpoints/learner/latest")) << played;
   // Every child is gone.
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
@@ -246,6 +255,106 @@ TEST(LaunchTest, CtrlCStopsEveryProcessCleanly) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(20);
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
   EXPECT_TRUE(std::filesystem::exists(run.summary));
+}
+
+// kill -9 of the launcher and its processes mid-run, then `rill launch
+// --resume`: the run goes on where it was (env steps, updates, the history behind its plots),
+// the learner from its checkpoint and replay from its WAL, without a second
+// warm-up, and ends at the budget with one summary of the whole run.
+TEST(LaunchTest, AKilledLauncherIsResumedWhereTheRunWas) {
+  const std::string config = ConfigWith("tests/configs/tiny_pendulum.textpb", "resume-config", "replay {",
+                                        "replay {\n  durability { mode: WAL }");
+  ASSERT_FALSE(config.empty());
+  const std::string run_dir = TempDir("run-resume");
+  const std::string progress = run_dir + "/progress.json";
+  auto first = ChildProcess::Start("launch-1", RillBinary(),
+                                   {"launch", "--config=" + config, "--run_dir=" + run_dir, "--max_env_steps=6000",
+                                    "--progress_every=1s"},
+                                   run_dir + "-launch-1.log");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return JsonNumber(ReadFile(progress), "env_steps") >= 2000 &&
+               std::filesystem::exists(run_dir + "/checkpoints/learner/latest");
+      },
+      absl::Seconds(120)))
+      << (*first)->LogTail(20);
+  // A crash of the whole run: SIGKILL to the launcher and to every process
+  // it started, none of them stopping gracefully.
+  (*first)->Kill();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        for (pid_t pid : ProcessesMentioning(run_dir)) kill(pid, SIGKILL);
+        return ProcessesMentioning(run_dir).empty();
+      },
+      absl::Seconds(30)));
+  const std::string at_kill = ReadFile(progress);
+  const double steps_at_kill = JsonNumber(at_kill, "env_steps");
+  const double updates_at_kill = JsonNumber(at_kill, "learner_updates");
+  const double seconds_at_kill = JsonNumber(at_kill, "wall_seconds");
+  ASSERT_LT(steps_at_kill, 6000) << at_kill;
+  ASSERT_GT(updates_at_kill, 0) << at_kill;
+
+  // A relaunch of another config into the folder is refused: two runs would mix.
+  auto other = ChildProcess::Start("launch-other", RillBinary(),
+                                   {"launch", "--config=tests/configs/tiny_cartpole_impala.textpb",
+                                    "--run_dir=" + run_dir},
+                                   run_dir + "-launch-other.log");
+  ASSERT_TRUE(other.ok());
+  std::optional<int> refused = (*other)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(WEXITSTATUS(*refused), 2);
+  EXPECT_THAT((*other)->LogTail(5), HasSubstr("holds a run of another config"));
+
+  const std::string summary_path = run_dir + "/summary.json";
+  auto second = ChildProcess::Start("launch-2", RillBinary(),
+                                    {"launch", "--resume=" + run_dir, "--summary_json=" + summary_path,
+                                     "--progress_every=1s"},
+                                    run_dir + "-launch-2.log");
+  ASSERT_TRUE(second.ok());
+  std::optional<int> status = (*second)->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << (*second)->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << (*second)->LogTail(30);
+  const std::string log = ReadFile(run_dir + "-launch-2.log");
+  EXPECT_THAT(log, HasSubstr("resuming (part 2)"));
+  EXPECT_THAT(log, HasSubstr("the learner from its last checkpoint"));
+  EXPECT_THAT(log, HasSubstr("replay from its WAL files"));
+  EXPECT_THAT(ReadFile(run_dir + "/logs/learner.log"), HasSubstr("resumed from"));
+  EXPECT_THAT(ReadFile(run_dir + "/logs/replay.log"), ::testing::ContainsRegex("restored checkpoint .*: [1-9][0-9]* items"));
+  EXPECT_THAT(ReadFile(run_dir + "/config-resumed.textpb"), HasSubstr("learning_starts: 0"));
+
+  // One summary of the whole run: the budget, the updates of both parts.
+  const std::string summary = ReadFile(summary_path);
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 6000) << summary;
+  EXPECT_EQ(JsonNumber(summary, "resumes"), 1) << summary;
+  EXPECT_GT(JsonNumber(summary, "learner_updates"), updates_at_kill) << summary;
+  EXPECT_GT(JsonNumber(summary, "wall_seconds"), seconds_at_kill) << summary;
+  EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  // The history holds both parts, in order.
+  const std::vector<std::map<std::string, double>> history = ReadCsv(run_dir + "/plots/history.csv");
+  ASSERT_GE(history.size(), 3u);
+  EXPECT_LE(history.front().at("env_steps"), steps_at_kill);
+  EXPECT_EQ(history.back().at("env_steps"), 6000);
+  bool before = false, after = false;
+  for (size_t i = 0; i < history.size(); ++i) {
+    if (i > 0) {
+      EXPECT_GT(history[i].at("seconds"), history[i - 1].at("seconds"));
+      EXPECT_GE(history[i].at("env_steps"), history[i - 1].at("env_steps"));
+    }
+    before = before || history[i].at("env_steps") <= steps_at_kill;
+    after = after || history[i].at("env_steps") > steps_at_kill;
+  }
+  EXPECT_TRUE(before && after) << ReadFile(run_dir + "/plots/history.csv");
+  EXPECT_THAT(ProcessesMentioning(run_dir), ::testing::IsEmpty());
+
+  // Its budget spent, the run says so rather than starting again.
+  auto third = ChildProcess::Start("launch-3", RillBinary(), {"launch", "--resume=" + run_dir},
+                                   run_dir + "-launch-3.log");
+  ASSERT_TRUE(third.ok());
+  std::optional<int> spent = (*third)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(spent.has_value());
+  EXPECT_EQ(WEXITSTATUS(*spent), 2);
+  EXPECT_THAT((*third)->LogTail(5), HasSubstr("raise --max_env_steps to go on"));
 }
 
 TEST(LaunchTest, KilledActorIsRestartedAndTheRunGoesOn) {

@@ -160,7 +160,7 @@ absl::Status CheckFlagNames(const Command& command, const std::vector<Command>& 
   for (const std::string& arg : args) {
     if (arg == "--") break;
     std::optional<std::string> name = FlagName(arg);
-    if (!name.has_value() || BuiltinFlags().contains(*name)) continue;
+    if (!name.has_value() || BuiltinFlags().count(*name) > 0) continue;
     const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(*name);
     // "--noeval" turns the boolean flag "eval" off.
     if (flag == nullptr && absl::StartsWith(*name, "no")) {

@@ -34,6 +34,7 @@
 #include "common/tls.h"
 #include "flags/tls_flags.h"
 #include "experiment/config.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "learner/algorithms/spec.h"
 #include "roles/role.h"
 #include "tools/env_server_role.h"
@@ -47,7 +48,13 @@
 ABSL_FLAG(int32_t, num_actors, -1, "Actors to start; -1 uses the config's topology.num_actors.");
 ABSL_FLAG(int64_t, max_env_steps, -1, "Stop after this many env steps over all actors; -1 uses the config.");
 ABSL_FLAG(std::string, summary_json, "", "Write the run's summary JSON here at the end.");
-ABSL_FLAG(std::string, run_dir, "", "Folder for logs and checkpoints; default .rill-runs/<name>-<time>.");
+ABSL_FLAG(std::string, run_dir, "",
+          "Folder for logs and checkpoints; default .rill-runs/<name>-<time>. A folder that holds a run of the "
+          "same config continues it (as --resume does).");
+ABSL_FLAG(std::string, resume, "",
+          "Continue the run in this folder (one `rill launch` made) with its own config: the learner from its "
+          "checkpoint, replay from its checkpoint or WAL when the tables are durable, the env-step budget and "
+          "the counters, plots and summary where they were. --max_env_steps and --num_actors may change.");
 ABSL_FLAG(absl::Duration, progress_every, absl::Seconds(5), "Interval between progress lines.");
 ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(60), "How long each process may take to become ready.");
 ABSL_FLAG(absl::Duration, stop_timeout, absl::Seconds(20),
@@ -188,8 +195,19 @@ int Restarts(const std::vector<Role>& roles) {
 class Launch {
  public:
   // `stop` is notified on Ctrl-C / SIGTERM (InstallShutdownSignals).
-  Launch(v1::ExperimentConfig config, std::string run_dir, RunIdentity identity, absl::Notification& stop)
-      : config_(std::move(config)), run_dir_(std::move(run_dir)), identity_(std::move(identity)), stop_(stop) {}
+  // `previous`: what the run's earlier parts did (rill launch --resume).
+  Launch(v1::ExperimentConfig config, std::string run_dir, RunIdentity identity, std::optional<RunProgress> previous,
+         absl::Notification& stop)
+      : config_(std::move(config)), run_dir_(std::move(run_dir)), identity_(std::move(identity)), stop_(stop) {
+    if (previous.has_value()) {
+      previous_ = *previous;
+      // Times go on from the earlier parts' running time.
+      start_ = absl::Now() - absl::Seconds(previous->wall_seconds);
+      if (!previous->started_at.empty()) identity_.started_at = previous->started_at;
+      ++previous_.resumes;
+      resumed_ = true;
+    }
+  }
   int Run();
 
  private:
@@ -213,15 +231,19 @@ class Launch {
     return absl::StrCat(run_dir_, "/final-metrics/", name, ".prom");
   }
   // Over every actor process so far, restarted ones included.
+  // With the earlier parts' steps of a resumed run.
   int64_t EnvSteps() const {
     double total = 0;
     for (const Role& actor : actors_) total += actor.Total(kEnvStepsTotal);
-    return static_cast<int64_t>(total);
+    return previous_.env_steps + static_cast<int64_t>(total);
   }
   // Over every learner process so far (a restarted learner's counter starts
   // again at 0; its checkpoint's updates are counted by the process that
   // made them).
-  double LearnerUpdates() const { return learner_.Total(kUpdatesTotal); }
+  double LearnerUpdates() const { return previous_.learner_updates + learner_.Total(kUpdatesTotal); }
+  // Writes progress.json (RunProgress) and the metric history's CSVs, so
+  // that a run whose launcher is killed can be resumed and its plots go on.
+  void SaveProgress();
   // Central inference: the batches served and the rows in them, by the
   // learner or by the `rill inference` processes.
   double InferenceBatches() const { return InferenceTotal(kBatchRowsCount); }
@@ -308,6 +330,9 @@ class Launch {
   v1::ExperimentConfig config_;
   std::string run_dir_;
   RunIdentity identity_;
+  // The earlier parts of a resumed run (zeros for a new one).
+  RunProgress previous_;
+  bool resumed_ = false;
   absl::Notification& stop_;
   std::vector<Role> replays_;
   Role learner_, evaluator_;
@@ -567,11 +592,23 @@ void Launch::TakeEval() {
   history_.AddEvaluation(rounds, evaluation);
 }
 
+void Launch::SaveProgress() {
+  RunProgress progress = previous_;
+  progress.env_steps = EnvSteps();
+  progress.learner_updates = LearnerUpdates();
+  progress.wall_seconds = absl::ToDoubleSeconds(absl::Now() - start_);
+  progress.started_at = identity_.started_at;
+  absl::Status saved = WriteFileAtomically(run_dir_ + "/progress.json", ProgressJson(progress) + "\n");
+  if (saved.ok()) saved = history_.WriteCsv(run_dir_ + "/plots");
+  if (!saved.ok()) RILL_LOG(WARNING) << "the run's progress could not be saved: " << saved.message();
+}
+
 void Launch::PrintProgress() {
   const absl::Time now = absl::Now();
   RefreshLearner();
   RefreshEval();
   const RunHistory::Progress& row = history_.AddProgress(now - start_, EnvSteps(), LearnerUpdates());
+  SaveProgress();
   std::string line = absl::StrFormat("[%6.1fs] env steps %s (%.0f/s) | updates %s (%.0f/s)", row.seconds,
                                      FormatCount(static_cast<double>(row.env_steps)), row.env_steps_per_second,
                                      FormatCount(row.learner_updates), row.updates_per_second);
@@ -736,7 +773,9 @@ void Launch::ReadFinalFigures() {
 
 absl::Status Launch::StartAll(const std::string& logs) {
   const int num_actors = config_.topology().num_actors();
-  const int64_t max_steps = config_.max_env_steps();
+  // What is left of the budget (LaunchMain refuses a resumed run with none).
+  const int64_t max_steps =
+      config_.max_env_steps() > 0 ? std::max<int64_t>(1, config_.max_env_steps() - previous_.env_steps) : 0;
   if (absl::GetFlag(FLAGS_prometheus)) {
     PrometheusServer::Options options;
     options.binary = absl::GetFlag(FLAGS_prometheus_binary);
@@ -881,6 +920,7 @@ RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string
   summary.env_steps = static_cast<double>(EnvSteps());
   summary.learner_updates = LearnerUpdates();
   summary.identity = identity_;
+  summary.resumes = previous_.resumes;
   summary.wall_seconds = absl::ToDoubleSeconds(end_ - start_);
   for (const Role& shard : replays_) summary.replay_items_inserted += shard.Total(kItemsInsertedTotal);
   if (have_eval_) summary.eval_return_mean = eval_return_;
@@ -921,6 +961,23 @@ int Launch::Run() {
   std::printf("rill launch: %s, %d replay shard(s), %d actors, %s env steps; logs in %s\n", config_.env().name().c_str(),
               config_.topology().num_replay_shards(), num_actors,
               max_steps > 0 ? FormatCount(static_cast<double>(max_steps)).c_str() : "unlimited", logs.c_str());
+  if (resumed_) {
+    // The plots go on from the earlier parts' history.
+    absl::Status read = history_.ReadCsv(run_dir_ + "/plots");
+    if (!read.ok()) RILL_LOG(WARNING) << "the earlier history is not in the plots: " << read.message();
+    const std::string learner = std::filesystem::exists(run_dir_ + "/checkpoints/learner/latest")
+                                    ? "the learner from its last checkpoint"
+                                    : "the learner from scratch (no checkpoint)";
+    const std::string replay = config_.replay().durability().mode() != v1::DurabilityConfig::NONE
+                                   ? absl::StrCat("replay from its ", v1::DurabilityConfig::Mode_Name(
+                                                                         config_.replay().durability().mode()),
+                                                  " files")
+                                   : "replay empty (its tables are not durable: replay.durability.mode NONE)";
+    std::printf("resuming (part %d) after %s env steps and %s updates in %.0fs: %s, %s, no warm-up\n",
+                previous_.resumes + 1, FormatCount(static_cast<double>(previous_.env_steps)).c_str(),
+                FormatCount(previous_.learner_updates).c_str(), previous_.wall_seconds, learner.c_str(),
+                replay.c_str());
+  }
   std::fflush(stdout);
 
   absl::Status status = StartAll(logs);
@@ -939,7 +996,10 @@ int Launch::Run() {
   end_ = absl::Now();
   ReadFinalFigures();
   // The history's last row holds the figures of the summary.
-  if (all_ready) history_.AddProgress(end_ - start_, EnvSteps(), LearnerUpdates());
+  if (all_ready) {
+    history_.AddProgress(end_ - start_, EnvSteps(), LearnerUpdates());
+    SaveProgress();
+  }
   // Drawn once the run's processes have stopped, so that Python has the
   // machine to itself; for a failed or interrupted run too, as far as it got.
   const PlotFiles plots = all_ready ? WritePlots(history_, run_dir_, absl::GetFlag(FLAGS_plot_python)) : PlotFiles{};
@@ -951,6 +1011,31 @@ int Launch::Run() {
   absl::Status written = WriteSummary(Summary(plots, killed), absl::GetFlag(FLAGS_summary_json));
   if (!written.ok()) return roles::ExitWith("summary", written);
   return 0;
+}
+
+// OK when `config` is the config of the run in `run_dir` (its
+// config.textpb) but for what a continued run may change: the step budget
+// and the number of actors. InvalidArgument naming the first difference
+// otherwise: relaunching into another run's folder must not mix two runs.
+absl::Status CheckSameRun(const v1::ExperimentConfig& config, const std::string& run_dir) {
+  absl::StatusOr<v1::ExperimentConfig> stored = experiment::LoadExperimentConfig(run_dir + "/config.textpb");
+  if (!stored.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("'", run_dir, "' holds a run whose config cannot be read (",
+                                                   stored.status().message(), "): choose another --run_dir"));
+  }
+  v1::ExperimentConfig mine = config;
+  for (v1::ExperimentConfig* each : {&mine, &*stored}) {
+    each->clear_max_env_steps();
+    each->mutable_topology()->clear_num_actors();
+  }
+  std::string difference;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&difference);
+  if (differencer.Compare(*stored, mine)) return absl::OkStatus();
+  const std::string first = difference.substr(0, difference.find('\n'));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", run_dir, "' holds a run of another config (", first,
+      "): continue that run with --resume=", run_dir, " (its own config), or choose another --run_dir"));
 }
 
 // The run's identity (tools/run_summary.h) for the finalized `config`
@@ -979,7 +1064,25 @@ RunIdentity DescribeRun(const v1::ExperimentConfig& config, const std::string& c
 int LaunchMain() {
   absl::Notification& stop = InstallShutdownSignals();
   SetLogRole("launch");
-  absl::StatusOr<v1::ExperimentConfig> config = roles::LoadConfigFromFlags();
+  // --resume=DIR continues that run with its own config.
+  const std::string resume = absl::GetFlag(FLAGS_resume);
+  std::string run_dir = absl::GetFlag(FLAGS_run_dir);
+  if (!resume.empty() && !run_dir.empty() &&
+      std::filesystem::weakly_canonical(run_dir) != std::filesystem::weakly_canonical(resume)) {
+    return roles::ExitWith("flags", absl::InvalidArgumentError(absl::StrCat(
+                                        "--resume=", resume, " and --run_dir=", run_dir,
+                                        " name two folders: --resume alone continues the run in its folder")));
+  }
+  if (!resume.empty()) {
+    run_dir = resume;
+    if (!std::filesystem::exists(run_dir + "/config.textpb")) {
+      return roles::ExitWith("flags", absl::NotFoundError(absl::StrCat(
+                                          "no run to resume in '", resume, "': it has no config.textpb (--resume "
+                                          "takes the folder a `rill launch` made, its --run_dir)")));
+    }
+  }
+  absl::StatusOr<v1::ExperimentConfig> config =
+      resume.empty() ? roles::LoadConfigFromFlags() : experiment::LoadExperimentConfig(run_dir + "/config.textpb");
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
   if (absl::GetFlag(FLAGS_num_actors) == 0 || absl::GetFlag(FLAGS_num_actors) < -1) {
     return roles::ExitWith("flags", absl::InvalidArgumentError("--num_actors must be >= 1 (or -1 for the config's)"));
@@ -1001,10 +1104,30 @@ int LaunchMain() {
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
   absl::Status fits = CheckMachineHoldsTheRun(*config);
   if (!fits.ok()) return roles::ExitWith("bad config", fits);
-  std::string run_dir = absl::GetFlag(FLAGS_run_dir);
   if (run_dir.empty()) {
     run_dir = absl::StrCat(".rill-runs/", config->name().empty() ? "run" : config->name(), "-",
                            absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()));
+  }
+  // A folder that holds a run's progress is that run continued: with
+  // --resume, or relaunched into it with the same config.
+  std::optional<RunProgress> previous;
+  absl::StatusOr<RunProgress> progress = ReadProgress(run_dir + "/progress.json");
+  if (progress.ok()) {
+    previous = *progress;
+  } else if (!absl::IsNotFound(progress.status())) {
+    return roles::ExitWith("run folder", progress.status());
+  } else if (!resume.empty()) {
+    std::printf("no progress.json in %s (its launcher stopped before its first progress line): starting its run "
+                "from the beginning\n", run_dir.c_str());
+  }
+  if (previous.has_value() && resume.empty()) {
+    absl::Status same = CheckSameRun(*config, run_dir);
+    if (!same.ok()) return roles::ExitWith("run folder", same);
+  }
+  if (previous.has_value() && config->max_env_steps() > 0 && previous->env_steps >= config->max_env_steps()) {
+    return roles::ExitWith("run folder", absl::InvalidArgumentError(absl::StrCat(
+                                             "the run in '", run_dir, "' has made ", previous->env_steps, " of its ",
+                                             config->max_env_steps(), " env steps: raise --max_env_steps to go on")));
   }
   // Children read the config file; write the effective one (with overrides)
   // into the run folder and point them at it.
@@ -1014,9 +1137,19 @@ int LaunchMain() {
   absl::Status written = experiment::WriteExperimentConfig(*config, effective);
   if (!written.ok()) return roles::ExitWith("run folder", written);
   absl::SetFlag(&FLAGS_config, effective);
+  if (previous.has_value() && std::filesystem::exists(run_dir + "/checkpoints/learner/latest")) {
+    // No second warm-up: the actors act with the restored policy from
+    // their first step. The run's own config.textpb keeps its setting.
+    v1::ExperimentConfig resumed = *config;
+    resumed.mutable_actor()->set_learning_starts(0);
+    const std::string path = run_dir + "/config-resumed.textpb";
+    written = experiment::WriteExperimentConfig(resumed, path);
+    if (!written.ok()) return roles::ExitWith("run folder", written);
+    absl::SetFlag(&FLAGS_config, path);
+  }
   absl::Status tls = SetUpTls(run_dir, absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_openssl_binary));
   if (!tls.ok()) return roles::ExitWith("tls", tls);
-  Launch launch(*config, run_dir, DescribeRun(*config, effective), stop);
+  Launch launch(*config, run_dir, DescribeRun(*config, effective), previous, stop);
   return launch.Run();
 }
 

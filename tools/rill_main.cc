@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
@@ -29,6 +31,7 @@
 #include "bench/bench_parameters.h"
 #include "bench/bench_inference.h"
 #include "roles/inference_main.h"
+#include "roles/eval_main.h"
 #include "roles/export_main.h"
 #include "roles/learner_main.h"
 #include "bench/bench_replay.h"
@@ -76,6 +79,10 @@ const std::vector<Command>& Commands() {
        With(process, {"replay_address", "learner_address"})},
       {"export", "a learner checkpoint's policy as TorchScript (--checkpoint_dir=DIR --out=policy.pt)",
        rill::roles::ExportMain, {"roles/export_main.cc"}, {"checkpoint_dir"}},
+      {"eval",
+       "play a checkpoint's policy (--checkpoint_dir: a run folder, its checkpoints/learner or one checkpoint) for "
+       "--episodes=N episodes and print the mean return and its spread",
+       rill::roles::EvalMain, {"roles/eval_main.cc"}, {"checkpoint_dir", "config", "seed"}},
       {"envs", "the environments, with their spaces and time limits", rill::roles::ListEnvsMain,
        {"roles/envs_main.cc"}, {"plugin"}},
       {"env-server",
@@ -202,11 +209,14 @@ int main(int argc, char** argv) {
   if (std::binary_search(flags.begin(), flags.end(), "config")) {
     absl::StatusOr<std::string> self = rill::SelfBinary();
     absl::StatusOr<std::string> config = rill::tools::FindConfig(absl::GetFlag(FLAGS_config), self.ok() ? *self : "");
-    if (!config.ok()) {
+    // The default config may not be there (an install without the stock
+    // configs): only a command that reads it says so.
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag("config");
+    if (!config.ok() && flag != nullptr && absl::GetFlag(FLAGS_config) != flag->DefaultValue()) {
       std::fprintf(stderr, "rill %s: %s\n", command.name.c_str(), std::string(config.status().message()).c_str());
       return 2;
     }
-    absl::SetFlag(&FLAGS_config, *config);
+    if (config.ok()) absl::SetFlag(&FLAGS_config, *config);
   }
   // Before any role makes a server or channel: every one of them then uses
   // the same TLS setting (plain text without the flags).

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/child_process.h"
 #include "common/os.h"
@@ -81,6 +84,53 @@ absl::Status RunHistory::WriteCsv(const std::string& dir) const {
                           row.parameter_version, row.return_mean);
   }
   return WriteFileAtomically(dir + "/eval.csv", eval);
+}
+
+namespace {
+
+// The rows of a CSV file that WriteCsv wrote, each split into its numbers,
+// checked to have `columns` of them. NotFound when the file is missing.
+absl::StatusOr<std::vector<std::vector<double>>> ReadNumbers(const std::string& path, size_t columns) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("no '", path, "'"));
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  std::getline(in, line);  // the header
+  for (int number = 2; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    std::vector<double> row;
+    for (absl::string_view field : absl::StrSplit(line, ',')) {
+      double value = 0;
+      if (!absl::SimpleAtod(field, &value)) break;
+      row.push_back(value);
+    }
+    if (row.size() != columns) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " line ", number, " is not ", columns, " numbers: '", line, "'"));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+absl::Status RunHistory::ReadCsv(const std::string& dir) {
+  ASSIGN_OR_RETURN(const std::vector<std::vector<double>> history, ReadNumbers(dir + "/history.csv", 5));
+  absl::StatusOr<std::vector<std::vector<double>>> eval = ReadNumbers(dir + "/eval.csv", 5);
+  if (!eval.ok() && !absl::IsNotFound(eval.status())) return eval.status();
+  progress_.clear();
+  evaluations_.clear();
+  for (const std::vector<double>& row : history) {
+    progress_.push_back(Progress{row[0], static_cast<int64_t>(row[1]), row[2], row[3], row[4]});
+  }
+  if (eval.ok()) {
+    for (const std::vector<double>& row : *eval) {
+      evaluations_.push_back(Evaluation{row[0], static_cast<int64_t>(row[1]), row[2], row[3], row[4]});
+    }
+  }
+  // The evaluator of the part that follows counts its rounds from 1 again.
+  last_round_ = 0;
+  return absl::OkStatus();
 }
 
 PlotFiles WritePlots(const RunHistory& history, const std::string& run_dir, const std::string& python) {

@@ -48,6 +48,15 @@ class RunHistory {
   // `dir`. PermissionDenied if a file cannot be written.
   absl::Status WriteCsv(const std::string& dir) const;
 
+  // Reads back what WriteCsv wrote into `dir`, replacing this history: the
+  // rows of a run's earlier part, which a resumed run appends to. NotFound
+  // without <dir>/history.csv; InvalidArgument naming a malformed line. A
+  // missing eval.csv is no evaluation yet.
+  absl::Status ReadCsv(const std::string& dir);
+
+  const std::vector<Progress>& progress() const { return progress_; }
+  const std::vector<Evaluation>& evaluations() const { return evaluations_; }
+
  private:
   std::vector<Progress> progress_;
   std::vector<Evaluation> evaluations_;

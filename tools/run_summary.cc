@@ -2,10 +2,14 @@
 
 #include <cstdio>
 #include <fstream>
+#include <regex>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/json_string.h"
+#include "common/status_macros.h"
 
 namespace rill::tools {
 namespace {
@@ -15,19 +19,7 @@ std::string NumberOrNull(const std::optional<double>& value) {
 }
 
 // `text` as a JSON string, quotes included.
-std::string Quoted(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      absl::StrAppend(&out, "\\", std::string(1, c));
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "\"";
-}
+std::string Quoted(const std::string& text) { return JsonString(text); }
 
 std::string QuotedList(const std::vector<std::string>& items) {
   return absl::StrCat("[", absl::StrJoin(items, ", ", [](std::string* out, const std::string& item) {
@@ -49,16 +41,49 @@ std::string IdentityFields(const RunIdentity& identity) {
 
 std::string IdentityJson(const RunIdentity& identity) { return absl::StrCat("{", IdentityFields(identity), "}"); }
 
+std::string ProgressJson(const RunProgress& progress) {
+  return absl::StrFormat(
+      "{\"env_steps\": %d, \"learner_updates\": %.0f, \"wall_seconds\": %.3f, \"resumes\": %d, \"started_at\": %s}",
+      progress.env_steps, progress.learner_updates, progress.wall_seconds, progress.resumes,
+      Quoted(progress.started_at));
+}
+
+absl::StatusOr<RunProgress> ReadProgress(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("no '", path, "'"));
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string json = text.str();
+  // The file is ProgressJson's: one flat object of numbers and one string.
+  const auto number = [&json, &path](const std::string& name) -> absl::StatusOr<double> {
+    std::smatch match;
+    if (!std::regex_search(json, match, std::regex("\"" + name + "\": (-?[0-9.]+)"))) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " has no number \"", name, "\": '", json, "'"));
+    }
+    return std::stod(match[1].str());
+  };
+  RunProgress progress;
+  ASSIGN_OR_RETURN(const double env_steps, number("env_steps"));
+  progress.env_steps = static_cast<int64_t>(env_steps);
+  ASSIGN_OR_RETURN(progress.learner_updates, number("learner_updates"));
+  ASSIGN_OR_RETURN(progress.wall_seconds, number("wall_seconds"));
+  ASSIGN_OR_RETURN(const double resumes, number("resumes"));
+  progress.resumes = static_cast<int>(resumes);
+  std::smatch started;
+  if (std::regex_search(json, started, std::regex("\"started_at\": \"([^\"]*)\""))) progress.started_at = started[1].str();
+  return progress;
+}
+
 std::string SummaryJson(const RunSummary& s) {
   return absl::StrFormat(
-      "{%s, \"env_steps\": %.0f, \"learner_updates\": %.0f, \"replay_items_inserted\": %.0f, \"wall_seconds\": %.3f, "
+      "{%s, \"resumes\": %d, \"env_steps\": %.0f, \"learner_updates\": %.0f, \"replay_items_inserted\": %.0f, \"wall_seconds\": %.3f, "
       "\"env_steps_per_second\": %.3f, \"updates_per_second\": %.3f, \"eval_return_mean\": %s, "
       "\"eval_episodes\": %.0f, \"eval_parameter_version\": %.0f, \"final_eval\": %s, \"num_actors\": %d, "
       "\"actor_restarts\": %d, \"replay_shards\": %d, \"replay_restarts\": %d, \"learner_restarts\": %d, "
       "\"evaluator_restarts\": %d, \"env_server_restarts\": %d, \"inference_batch_rows_mean\": %s, "
       "\"inference_servers\": %d, \"inference_restarts\": %d, \"stop_seconds\": %.3f, \"killed_at_stop\": %s, "
       "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s}",
-      IdentityFields(s.identity), s.env_steps, s.learner_updates, s.replay_items_inserted, s.wall_seconds, s.env_steps / s.wall_seconds,
+      IdentityFields(s.identity), s.resumes, s.env_steps, s.learner_updates, s.replay_items_inserted, s.wall_seconds, s.env_steps / s.wall_seconds,
       s.learner_updates / s.wall_seconds, NumberOrNull(s.eval_return_mean), s.eval_episodes,
       s.eval_parameter_version, Quoted(s.final_eval), s.num_actors, s.actor_restarts, s.replay_shards,
       s.replay_restarts, s.learner_restarts, s.evaluator_restarts, s.env_server_restarts,

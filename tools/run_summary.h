@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "tools/run_history.h"
 
 namespace rill::tools {
@@ -30,8 +31,28 @@ struct RunIdentity {
 // The identity as one JSON object.
 std::string IdentityJson(const RunIdentity& identity);
 
+// What a run had done when its launcher last wrote <run_dir>/progress.json
+// (at each progress line, and at its end): where `rill launch --resume`
+// goes on from. A launcher killed with kill -9 loses at most the interval
+// since the last line.
+struct RunProgress {
+  int64_t env_steps = 0;
+  double learner_updates = 0;
+  double wall_seconds = 0;  // running time, the time between parts not counted
+  int resumes = 0;          // how many times the run has been continued
+  std::string started_at;   // when its first part started (RunIdentity)
+};
+
+std::string ProgressJson(const RunProgress& progress);
+// The progress in `path`. NotFound without the file; InvalidArgument when a
+// field is missing or malformed.
+absl::StatusOr<RunProgress> ReadProgress(const std::string& path);
+
 struct RunSummary {
   RunIdentity identity;
+  // Parts before this one (rill launch --resume); the figures below are
+  // the whole run's.
+  int resumes = 0;
   // The whole run: what the actors and the learner did, in how long (until
   // every process had stopped).
   double env_steps = 0, learner_updates = 0, wall_seconds = 0;

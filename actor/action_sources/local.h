@@ -1,10 +1,11 @@
 // LocalPolicySource: an actor's own copy of the policy (the A3C / IMPALA
 // topology, and always the evaluator's). It follows the learner's parameter
 // stream through a ParameterClient, takes a new version up between steps
-// (Refresh, never blocking the env loop) and runs the policy's forward for
-// all the envs at once on OpenBLAS (policies/): the actor links no
-// LibTorch. The policy is whatever network the learner publishes (its
-// ParameterSet's PolicySpec), checked against the env's spaces.
+// (Refresh, never blocking the env loop) and runs it on a FixedPolicySource
+// (fixed.h: the forward for all the envs at once on OpenBLAS, uint8
+// scaling, per-row core state): the actor links no LibTorch. The policy is
+// whatever network the learner publishes (its ParameterSet's PolicySpec),
+// checked against the env's spaces.
 //
 // Not thread-safe: the step loop owns it (the ParameterClient receives on
 // its own thread).
@@ -12,14 +13,12 @@
 #define RILL_ACTOR_ACTION_SOURCES_LOCAL_H_
 
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <vector>
 
+#include "actor/action_sources/fixed.h"
 #include "actor/action_sources/interface.h"
 #include "envs/spec.h"
 #include "parameters/parameter_client.h"
-#include "policies/interface.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 
@@ -47,21 +46,19 @@ class LocalPolicySource final : public ActionSource {
  public:
   explicit LocalPolicySource(LocalPolicyOptions options);
 
-  // Builds the policy from the first version, loads later ones into it.
-  // InvalidArgument naming the version when it is another kind of policy
-  // or sized for another env.
+  // Loads the newest version received, if any, into the policy copy
+  // (FixedPolicySource::Load): InvalidArgument naming the version when it
+  // is another kind of policy or sized for another env.
   absl::Status Refresh() override;
   // A version has been taken up.
-  bool ready() const override { return policy_ != nullptr; }
-  int64_t version() const override { return version_; }
-  // FailedPrecondition before the first version, or when `behaviour` is
-  // asked of a policy without a behaviour distribution.
-  // uint8 observations are scaled by 1/255 into a buffer of this object.
-  // A recurrent policy's state per row lives here too: zeroed where
-  // observations.episode_start says so, copied to out.core_states before
-  // the step when asked.
+  bool ready() const override { return policy_.ready(); }
+  int64_t version() const override { return policy_.version(); }
+  // FixedPolicySource::Act, with its errors (FailedPrecondition before the
+  // first version).
   absl::Status Act(const ObservationRows& observations, bool deterministic, bool behaviour,
-                   const absl::Notification& stop, const ActionBuffers& out) override;
+                   const absl::Notification& stop, const ActionBuffers& out) override {
+    return policy_.Act(observations, deterministic, behaviour, stop, out);
+  }
 
   // The stream itself: synchronous actors and the evaluator wait on it for
   // the next version.
@@ -70,15 +67,7 @@ class LocalPolicySource final : public ActionSource {
  private:
   LocalPolicyOptions options_;
   parameters::ParameterClient parameters_;
-  std::unique_ptr<policies::Policy> policy_;
-  int64_t version_ = 0;
-  // What the policy last wrote and, for uint8 envs, the floats it read
-  // (reused, so a step allocates nothing).
-  policies::PolicyOutput output_;
-  std::vector<float> float_observations_;
-  // A recurrent policy's core state per row, [rows, state_size], carried
-  // across steps and versions.
-  std::vector<float> states_;
+  FixedPolicySource policy_;
 };
 
 }  // namespace rill::actor

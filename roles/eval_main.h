@@ -1,0 +1,78 @@
+// `rill eval --checkpoint_dir=DIR [--episodes=N] [--config=C] [--seed=S]`:
+// how good a learner checkpoint's policy is, as SB3's evaluate_policy and
+// Sample Factory's enjoy tell it. It plays N episodes (default 10) of the
+// run's env with the checkpoint's deterministic policy, on the actors' own
+// OpenBLAS policy code (actor/action_sources/fixed.h) and the evaluator's
+// lockstep round (actor/evaluator.h), so what it reports is what the
+// run's evaluator would have seen for that version. It prints one line per
+// episode, a summary and, last, one JSON object.
+//
+// DIR is a run folder, its learner's checkpoint folder or one checkpoint
+// (roles/checkpoint_folder.h). The env comes from the run's config.textpb,
+// found beside the checkpoint, unless --config names one.
+//
+// Thread-compatible: EvaluateCheckpoint runs on the calling thread.
+#ifndef RILL_ROLES_EVAL_MAIN_H_
+#define RILL_ROLES_EVAL_MAIN_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "envs/episode_statistics.h"
+
+namespace rill::roles {
+
+struct EvalOptions {
+  // A run folder, a learner's checkpoint folder or one checkpoint.
+  std::string checkpoint_dir;
+  int episodes = 10;
+  // The experiment config file whose env is played; empty: the run's
+  // config.textpb found beside the checkpoint.
+  std::string config;
+  // Seeds the envs (env i: seed + i + 1) and the policy; < 0: the config's
+  // seed.
+  int64_t seed = -1;
+};
+
+struct EvalReport {
+  // One per episode, in env order.
+  std::vector<envs::EpisodeRecord> episodes;
+  double return_mean = 0;
+  // The population standard deviation (numpy's std), as SB3 reports it.
+  double return_std = 0;
+  double return_min = 0;
+  double return_max = 0;
+  double length_mean = 0;
+  // The version the learner published (or would have) these parameters
+  // as: its update count at the checkpoint plus one; 0 when the
+  // checkpoint's state does not say.
+  int64_t parameter_version = 0;
+  std::string env;
+  // The checkpoint folder read and the config file used.
+  std::string checkpoint;
+  std::string config;
+};
+
+// Plays options.episodes episodes, one per env in lockstep. Errors:
+// InvalidArgument for episodes < 1 or a policy that does not fit the
+// config's env (the message names both); NotFound for a folder without a
+// checkpoint (naming what was looked for) or no config found beside it
+// (asking for --config); the config loader's, the env's and the
+// checkpoint reader's own.
+absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options);
+
+// What `rill eval` prints: a line per episode ("episode 3: return 500.0,
+// length 500"), the summary line, and the JSON object as the last line.
+std::string FormatEvalReport(const EvalReport& report);
+
+// The flags as EvalOptions, EvaluateCheckpoint, FormatEvalReport to stdout.
+// Returns the exit code: 0; 2 for a missing flag, a folder without a
+// checkpoint or config, or a policy that does not fit the env (the message
+// says which); 1 for other failures.
+int EvalMain();
+
+}  // namespace rill::roles
+
+#endif  // RILL_ROLES_EVAL_MAIN_H_

@@ -1,0 +1,263 @@
+// `rill eval`'s work, in process, on real learner checkpoints of
+// hand-made CartPole policies whose returns are known: a balancing
+// controller holds every episode to the 500-step limit, and always pushing
+// left drops the pole within a dozen steps. What it prints agrees with what
+// it measured, every spelling of the folder finds the same checkpoint, and
+// bad input is refused naming the problem.
+#include "roles/eval_main.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "experiment/config.h"
+#include "gtest/gtest.h"
+#include "learner/checkpoint.h"
+#include "policies/registry.h"
+#include "policies/spec.h"
+#include "proto/config.pb.h"
+#include "proto/parameters.pb.h"
+#include "torch/torch.h"
+
+namespace rill::roles {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A config file with `text` in the test's folder; its path.
+std::string ConfigFile(const std::string& name, const std::string& text) {
+  const std::string path = (fs::path(std::getenv("TEST_TMPDIR")) / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string CartPoleConfig() {
+  return ConfigFile("cartpole.textpb", "name: \"cartpole\" env { name: \"CartPole-v1\" } learner { impala {} }");
+}
+std::string PendulumConfig() { return ConfigFile("pendulum.textpb", "name: \"pendulum\" env { name: \"Pendulum-v1\" }"); }
+
+envs::EnvSpec CartPoleSpaces(int obs_dim) {
+  envs::EnvSpec env;
+  env.name = "CartPole-v1";
+  env.observation_shape = {obs_dim};
+  env.discrete = true;
+  env.num_actions = 2;
+  return env;
+}
+
+void SetTensor(v1::ParameterSet* params, const std::string& name, const std::vector<float>& values) {
+  for (v1::NamedTensor& named : *params->mutable_tensors()) {
+    if (named.name() != name) continue;
+    ASSERT_EQ(named.tensor().data().size(), values.size() * sizeof(float)) << name;
+    named.mutable_tensor()->set_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4));
+    return;
+  }
+  FAIL() << "no tensor " << name;
+}
+
+// A categorical policy with one hidden layer of two units over CartPole's
+// (x, x_dot, theta, theta_dot): s = `gains` . obs, hidden (relu(s),
+// relu(-s)), logits (relu(-s), relu(s)) plus `bias`: action 1 (push
+// right) where s > 0.
+v1::ParameterSet LinearController(const std::vector<float>& gains, const std::vector<float>& bias,
+                                  int obs_dim = 4) {
+  v1::PolicySpec spec = policies::PolicySpecFor("categorical", CartPoleSpaces(obs_dim), {2});
+  v1::ParameterSet params = *(*policies::MakePolicy(spec, /*seed=*/1))->ExportParameters();
+  std::vector<float> hidden(gains);
+  for (float g : gains) hidden.push_back(-g);
+  SetTensor(&params, "policy.layers.0.weight", hidden);
+  SetTensor(&params, "policy.layers.0.bias", {0, 0});
+  SetTensor(&params, "policy.layers.1.weight", {0, 1, 1, 0});
+  SetTensor(&params, "policy.layers.1.bias", bias);
+  return params;
+}
+
+v1::ParameterSet Balancing() { return LinearController({1, 1, 10, 3}, {0, 0}); }
+v1::ParameterSet AlwaysLeft() { return LinearController({0, 0, 0, 0}, {1, 0}); }
+
+// A run folder as `rill launch --run_dir` leaves it: RUN/config.textpb
+// and the learner's newest checkpoint after `updates` updates.
+std::string RunFolder(const std::string& name, const v1::ParameterSet& policy, int64_t updates = 781,
+                      const std::string& config = CartPoleConfig()) {
+  const fs::path run = fs::path(std::getenv("TEST_TMPDIR")) / name;
+  fs::remove_all(run);
+  fs::create_directories(run);
+  absl::StatusOr<v1::ExperimentConfig> loaded = experiment::LoadExperimentConfig(config);
+  EXPECT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(experiment::WriteExperimentConfig(*loaded, (run / "config.textpb").string()).ok());
+  const absl::Status written = learner::WriteCheckpoint(
+      (run / "checkpoints/learner/latest").string(),
+      {{"impala.updates", torch::tensor(updates, torch::kInt64)}}, policy);
+  EXPECT_TRUE(written.ok()) << written;
+  return run.string();
+}
+
+EvalOptions Options(const std::string& dir, int episodes) {
+  EvalOptions options;
+  options.checkpoint_dir = dir;
+  options.episodes = episodes;
+  return options;
+}
+
+TEST(EvalTest, BalancingPolicyHoldsEveryEpisodeToTheTimeLimit) {
+  const std::string run = RunFolder("balancing", Balancing());
+  absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(run, 5));
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->episodes.size(), 5u);
+  for (const envs::EpisodeRecord& episode : report->episodes) {
+    EXPECT_EQ(episode.episode_return, 500.0);
+    EXPECT_EQ(episode.length, 500);
+    EXPECT_FALSE(episode.terminated);
+  }
+  EXPECT_EQ(report->return_mean, 500.0);
+  EXPECT_EQ(report->return_std, 0.0);
+  EXPECT_EQ(report->length_mean, 500.0);
+  EXPECT_EQ(report->env, "CartPole-v1");
+  EXPECT_EQ(report->parameter_version, 782);
+  EXPECT_EQ(fs::path(report->checkpoint), fs::path(run) / "checkpoints/learner/latest");
+  EXPECT_EQ(fs::path(report->config), fs::absolute(fs::path(run) / "config.textpb"));
+}
+
+TEST(EvalTest, AlwaysPushingLeftDropsThePoleWithinADozenSteps) {
+  absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(RunFolder("left", AlwaysLeft()), 8));
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->episodes.size(), 8u);
+  for (const envs::EpisodeRecord& episode : report->episodes) {
+    EXPECT_GE(episode.length, 5);
+    EXPECT_LE(episode.length, 12);
+    EXPECT_EQ(episode.episode_return, episode.length);  // CartPole pays 1 a step
+    EXPECT_TRUE(episode.terminated);
+  }
+  EXPECT_LT(report->return_mean, 12.0);
+  EXPECT_LE(report->return_min, report->return_mean);
+  EXPECT_GE(report->return_max, report->return_mean);
+}
+
+// The printed lines: one per episode, the summary, the JSON object last;
+// its mean is the mean of the printed returns.
+TEST(EvalTest, PrintedSummaryAgreesWithThePrintedEpisodes) {
+  absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(RunFolder("printed", AlwaysLeft()), 6));
+  ASSERT_TRUE(report.ok()) << report.status();
+  const std::vector<std::string> lines = absl::StrSplit(FormatEvalReport(*report), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 6u + 2u);
+  double sum = 0;
+  for (int i = 0; i < 6; ++i) {
+    const std::string prefix = absl::StrCat("episode ", i + 1, ": return ");
+    ASSERT_EQ(lines[i].rfind(prefix, 0), 0u) << lines[i];
+    double value = 0;
+    ASSERT_TRUE(absl::SimpleAtod(lines[i].substr(prefix.size(), lines[i].find(',') - prefix.size()), &value))
+        << lines[i];
+    sum += value;
+  }
+  const std::string mean = absl::StrFormat("%.1f", sum / 6);
+  EXPECT_EQ(lines[6].rfind(absl::StrCat("eval: 6 episodes of CartPole-v1, mean return ", mean, " ± "), 0), 0u)
+      << lines[6];
+  EXPECT_NE(lines[6].find("policy version 782, from "), std::string::npos) << lines[6];
+  const std::string& json = lines[7];
+  EXPECT_EQ(json.rfind("{\"episodes\":6,\"return_mean\":", 0), 0u) << json;
+  double json_mean = 0;
+  const size_t at = json.find(':', json.find("\"return_mean\"")) + 1;
+  ASSERT_TRUE(absl::SimpleAtod(json.substr(at, json.find(',', at) - at), &json_mean)) << json;
+  EXPECT_NEAR(json_mean, sum / 6, 1e-9);
+  EXPECT_NE(json.find("\"parameter_version\":782,\"env\":\"CartPole-v1\",\"checkpoint\":\""), std::string::npos)
+      << json;
+  EXPECT_EQ(json.back(), '}');
+}
+
+TEST(EvalTest, RunFolderLearnerFolderAndCheckpointGiveTheSameEvaluation) {
+  const std::string run = RunFolder("spellings", AlwaysLeft());
+  absl::StatusOr<EvalReport> from_run = EvaluateCheckpoint(Options(run, 4));
+  ASSERT_TRUE(from_run.ok()) << from_run.status();
+  for (const std::string& dir : {run + "/checkpoints/learner", run + "/checkpoints/learner/latest"}) {
+    absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(dir, 4));
+    ASSERT_TRUE(report.ok()) << dir << ": " << report.status();
+    EXPECT_EQ(fs::path(report->checkpoint), fs::path(from_run->checkpoint)) << dir;
+    EXPECT_EQ(report->config, from_run->config) << dir;
+    EXPECT_EQ(report->return_mean, from_run->return_mean) << dir;
+  }
+}
+
+TEST(EvalTest, SeedChoosesTheEpisodes) {
+  const std::string run = RunFolder("seeds", AlwaysLeft());
+  EvalOptions options = Options(run, 16);
+  options.seed = 1;
+  const std::vector<envs::EpisodeRecord> first = EvaluateCheckpoint(options)->episodes;
+  const std::vector<envs::EpisodeRecord> again = EvaluateCheckpoint(options)->episodes;
+  options.seed = 2;
+  const std::vector<envs::EpisodeRecord> other = EvaluateCheckpoint(options)->episodes;
+  std::vector<int> lengths[3];
+  for (const auto& [records, into] : {std::pair{&first, 0}, std::pair{&again, 1}, std::pair{&other, 2}}) {
+    for (const envs::EpisodeRecord& record : *records) lengths[into].push_back(record.length);
+  }
+  EXPECT_EQ(lengths[0], lengths[1]);
+  EXPECT_NE(lengths[0], lengths[2]);
+}
+
+TEST(EvalTest, FolderWithoutACheckpointIsNotFoundNamingWhatWasLookedFor) {
+  const fs::path empty = fs::path(std::getenv("TEST_TMPDIR")) / "no_checkpoint";
+  fs::create_directories(empty);
+  absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(empty.string(), 3));
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(report.status().message().find((empty / "checkpoints/learner/latest/policy.pb").string()),
+            std::string::npos)
+      << report.status();
+}
+
+TEST(EvalTest, CheckpointWithoutARunConfigAsksForConfigAndRunsWithOne) {
+  const fs::path checkpoint = fs::path(std::getenv("TEST_TMPDIR")) / "loose/a/b/c/latest";
+  ASSERT_TRUE(learner::WriteCheckpoint(checkpoint.string(), {}, AlwaysLeft()).ok());
+  absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(checkpoint.string(), 2));
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(report.status().message().find("--config"), std::string::npos) << report.status();
+
+  EvalOptions options = Options(checkpoint.string(), 2);
+  options.config = CartPoleConfig();
+  report = EvaluateCheckpoint(options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->episodes.size(), 2u);
+  EXPECT_EQ(report->parameter_version, 0);  // no training state beside the policy
+  EXPECT_NE(FormatEvalReport(*report).find("policy version unknown"), std::string::npos);
+  EXPECT_NE(FormatEvalReport(*report).find("\"parameter_version\":null"), std::string::npos);
+}
+
+TEST(EvalTest, PolicyForAnotherObservationSizeIsInvalidArgumentNamingBoth) {
+  const std::string run = RunFolder("wrong_obs", LinearController({1, 1, 1}, {0, 0}, /*obs_dim=*/3));
+  absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(run, 2));
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(report.status().message());
+  EXPECT_NE(message.find("categorical policy for obs 3"), std::string::npos) << message;
+  EXPECT_NE(message.find("CartPole-v1 has obs 4"), std::string::npos) << message;
+}
+
+TEST(EvalTest, PolicyOfAnotherRunsEnvIsInvalidArgument) {
+  EvalOptions options = Options(RunFolder("wrong_env", AlwaysLeft()), 2);
+  options.config = PendulumConfig();
+  absl::StatusOr<EvalReport> report = EvaluateCheckpoint(options);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(report.status().message().find("Pendulum-v1"), std::string::npos) << report.status();
+}
+
+TEST(EvalTest, MoreEpisodesThanLockstepEnvsAreInvalidArgument) {
+  absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(RunFolder("many", AlwaysLeft()), 1 << 20));
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(report.status().message().find("--episodes=1048576: "), std::string::npos) << report.status();
+}
+
+TEST(EvalTest, FewerThanOneEpisodeIsInvalidArgument) {
+  absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(RunFolder("zero", AlwaysLeft()), 0));
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(report.status().message().find("--episodes must be at least 1, got 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rill::roles
