@@ -208,7 +208,13 @@ absl::StatusOr<Shard> StartShard(const std::string& dir, const std::string& name
   config.set_name(absl::StrCat("bench_replay_", name));
   config.mutable_env()->set_name("Pendulum-v1");
   v1::ReplayConfig* replay = config.mutable_replay();
-  for (const v1::TableConfig& table : tables) *replay->add_tables() = table;
+  for (const v1::TableConfig& table : tables) {
+    v1::TableConfig* added = replay->add_tables();
+    *added = table;
+    // No learner samples here: a table without a limiter keeps none (an
+    // off-policy config would otherwise get one update per insert).
+    added->mutable_rate_limiter();
+  }
   replay->set_max_message_bytes(kMaxMessageBytes);
   if (durability != nullptr) *replay->mutable_durability() = *durability;
   ASSIGN_OR_RETURN(config, experiment::FinalizeExperimentConfig(config));

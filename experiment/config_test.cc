@@ -222,6 +222,36 @@ TEST(ConfigTest, AnAlgorithmOfUnrollsOnATableThatIsNotFifoIsRefusedNamingTheSele
   EXPECT_TRUE(sac.ok()) << sac.status();
 }
 
+// Off-policy learners get one update per env step unless the table says
+// otherwise: without a limiter the actors would outrun the learner.
+TEST(ConfigTest, AnOffPolicyTableWithoutALimiterGetsOneUpdatePerEnvStep) {
+  absl::StatusOr<v1::ExperimentConfig> config =
+      ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { td3 {} batch_size: 100 }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const v1::RateLimiterConfig& limiter = config->replay().tables(0).rate_limiter();
+  EXPECT_EQ(limiter.min_size_to_sample(), 1000);  // actor.learning_starts' default, above the batch
+  EXPECT_EQ(limiter.samples_per_insert(), 100);
+  EXPECT_EQ(limiter.error_buffer(), 5000);
+  // A declared table too, its warm-up bounded by its size.
+  config = ParseExperimentConfig(
+      "env { name: \"CartPole-v1\" } learner { sac_discrete {} batch_size: 64 } actor { learning_starts: 5000 } "
+      "replay { tables { name: \"t\" max_size: 2000 } }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->replay().tables(0).rate_limiter().min_size_to_sample(), 2000);
+  EXPECT_EQ(config->replay().tables(0).rate_limiter().samples_per_insert(), 64);
+  // `rate_limiter {}` keeps none; a table that bounds its own sampling, and
+  // one with its own limiter, keep theirs.
+  for (const std::string& table : {"rate_limiter {}", "max_times_sampled: 1", "selector { fifo {} }",
+                                   "rate_limiter { min_size_to_sample: 7 samples_per_insert: 2 error_buffer: 9 }"}) {
+    config = ParseExperimentConfig(absl::StrCat("env { name: \"Pendulum-v1\" } replay { tables { name: \"t\" "
+                                                "max_size: 1000 ", table, " } }"));
+    ASSERT_TRUE(config.ok()) << table << ": " << config.status();
+    const v1::RateLimiterConfig& kept = config->replay().tables(0).rate_limiter();
+    EXPECT_EQ(kept.samples_per_insert(), table.find("samples_per_insert: 2") != std::string::npos ? 2 : 0) << table;
+    EXPECT_EQ(kept.min_size_to_sample(), table.find("min_size_to_sample: 7") != std::string::npos ? 7 : 0) << table;
+  }
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadExperimentConfig("/nonexistent/x.textpb").status().code(), absl::StatusCode::kNotFound);
 }

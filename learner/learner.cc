@@ -94,6 +94,11 @@ absl::Status Learner::CreateAlgorithmAndNormalizer() {
   context.device = device_;
   context.seed = options_.seed;
   ASSIGN_OR_RETURN(algorithm_, CreateAlgorithm(context));
+  // IMPALA and PPO keep a policy exploring with their entropy_cost.
+  ASSIGN_OR_RETURN(const AlgorithmSpec* spec, FindAlgorithmSpec(config.learner()));
+  const bool entropy_cost = spec->item_kind == items::ItemKind::kUnroll;
+  health_ = std::make_unique<TrainingHealth>(context.env.discrete ? context.env.num_actions : 0,
+                                             entropy_cost ? absl::StrCat("learner.", spec->name, ".entropy_cost") : "");
   if (config.learner().normalize_observations()) {
     normalizer_ = std::make_unique<ObservationNormalizer>(context.env.obs_dim(),
                                                                    config.learner().observation_clip(), device_);
@@ -202,6 +207,10 @@ void Learner::InitMetrics(prometheus::Registry& registry_ref) {
       .Register(*registry).Add({}, prometheus::Histogram::BucketBoundaries{0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256});
   stale_items_ = &prometheus::BuildCounter().Name("rill_learner_stale_unrolls_total")
       .Help("Sampled items dropped for a policy lag above learner.max_policy_lag").Register(*registry).Add({});
+  warnings_ = &prometheus::BuildCounter().Name("rill_learner_warnings_total")
+      .Help("Signs of a run training on nonsense, by kind (each warned once in the log): nonfinite_loss, "
+            "exploding_loss, entropy_collapse, policy_lag").Register(*registry);
+  for (const char* kind : {"nonfinite_loss", "exploding_loss", "entropy_collapse", "policy_lag"}) warnings_->Add({{"kind", kind}});
   refused_items_ = &prometheus::BuildCounter().Name("rill_learner_refused_items_total")
       .Help("Sampled items the algorithm refused (non-finite inputs) and the learner dropped").Register(*registry).Add({});
   shards_up_ = gauge("rill_learner_replay_shards_up", "Replay shards the sampler currently reaches");
@@ -346,6 +355,8 @@ absl::Status Learner::FilterBatch(const v1::SampleResponse& response, Batch& bat
       stale_items_->Increment(static_cast<double>(stale));
       dropped += stale;
     }
+    interval_sampled_ += batch.size;
+    interval_stale_ += stale;
   }
   torch::Tensor refused = algorithm_->RefusedRows(batch);
   if (refused.defined()) {
@@ -460,6 +471,13 @@ absl::Status Learner::Run(const absl::Notification& stop) {
         absl::StrAppendFormat(&line, ", %s%s %.4g", statistic.name, statistic.is_loss ? " loss" : "", statistic.value);
       }
       RILL_LOG(INFO) << line;
+      for (const HealthWarning& warning : health_->Observe(updates, statistics, interval_stale_, interval_sampled_,
+                                                           options_.config.learner().max_policy_lag())) {
+        warnings_->Add({{"kind", warning.kind}}).Increment();
+        RILL_LOG(WARNING) << warning.message;
+      }
+      interval_sampled_ = 0;
+      interval_stale_ = 0;
       interval_start = absl::Now();
       interval_updates = 0;
       interval_start_samples = samples_;

@@ -35,6 +35,7 @@
 #include "absl/synchronization/notification.h"
 #include "learner/algorithms/interface.h"
 #include "learner/observation_normalizer.h"
+#include "learner/training_health.h"
 #include "parameters/parameter_service.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -149,6 +150,12 @@ class Learner {
     double Mean() const { return count > 0 ? static_cast<double>(sum) / count : 0.0; }
   };
   LagWindow lag_;
+  // Items sampled, and those dropped as stale, since the last log line.
+  int64_t interval_sampled_ = 0, interval_stale_ = 0;
+  // Warnings of a run going wrong (learner/training_health.h), and their
+  // counters by kind.
+  std::unique_ptr<TrainingHealth> health_;
+  prometheus::Family<prometheus::Counter>* warnings_ = nullptr;
 
   prometheus::Counter* updates_total_ = nullptr;
   prometheus::Counter* samples_total_ = nullptr;
