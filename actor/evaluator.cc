@@ -108,6 +108,15 @@ void Evaluator::Report(const std::vector<envs::EpisodeRecord>& episodes) {
     highest = std::max(highest, episode.episode_return);
   }
   const int64_t version = policy_->version();
+  // The line first: a reader that has seen the round counted finds it.
+  if (options_.scalars != nullptr) {
+    options_.scalars->Append({{"parameter_version", static_cast<double>(version)},
+                              {"episodes", static_cast<double>(n)},
+                              {"return_mean", mean},
+                              {"return_min", lowest},
+                              {"return_max", highest},
+                              {"length_mean", mean_length}});
+  }
   metrics_.eval_episodes->Increment(n);
   metrics_.eval_return_mean->Set(mean);
   metrics_.eval_episode_length_mean->Set(mean_length);

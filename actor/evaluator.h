@@ -21,6 +21,7 @@
 #include "actor/action_sources/local.h"
 #include "actor/actor_metrics.h"
 #include "actor/lockstep_envs.h"
+#include "common/scalar_log.h"
 #include "envs/episode_statistics.h"
 #include "prometheus/registry.h"
 #include "proto/config.pb.h"
@@ -54,6 +55,10 @@ struct EvaluatorOptions {
   // Seeds envs and policy apart from every actor's.
   int id = 0;
   uint64_t seed = 0;
+  // Where each round is appended (common/scalar_log.h): version, episodes,
+  // return mean, min and max, mean length. Null: nowhere. Outlives the
+  // evaluator.
+  ScalarLog* scalars = nullptr;
 };
 
 class Evaluator {

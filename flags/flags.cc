@@ -12,6 +12,10 @@ ABSL_FLAG(std::string, final_metrics_file, "",
           "Write this process's metrics here (Prometheus text format) as it exits, after its last update; `rill "
           "launch` reads the run's final counters from these files. Empty: none.");
 ABSL_FLAG(std::string, checkpoint_dir, "", "Folder for checkpoints; empty: no checkpoints.");
+ABSL_FLAG(std::string, scalars_file, "",
+          "Append this process's scalars over time here as JSON lines (common/scalar_log.h): the learner's losses "
+          "and statistics at each log interval, the evaluator's rounds. `rill launch` sets it to "
+          "<run_dir>/metrics/<role>.jsonl. Empty: none.");
 ABSL_FLAG(std::string, replay_address, "127.0.0.1:50051", "Replay shard(s), comma-separated HOST:PORT.");
 ABSL_FLAG(std::string, learner_address, "127.0.0.1:50052", "Learner parameter service HOST:PORT.");
 ABSL_FLAG(int64_t, seed, -1, "Random seed; -1 uses the config's seed.");

@@ -18,6 +18,7 @@ ABSL_DECLARE_FLAG(int32_t, metrics_port);     // Prometheus port; 0 picks a free
 ABSL_DECLARE_FLAG(int32_t, ready_fd);         // launcher's pipe for the ready line
 ABSL_DECLARE_FLAG(std::string, final_metrics_file);  // where a role writes its last metrics as it exits
 ABSL_DECLARE_FLAG(std::string, checkpoint_dir);
+ABSL_DECLARE_FLAG(std::string, scalars_file);  // JSON lines of the process's scalars (common/scalar_log.h)
 ABSL_DECLARE_FLAG(std::string, replay_address);   // comma-separated HOST:PORT list
 ABSL_DECLARE_FLAG(std::string, learner_address);  // HOST:PORT of the parameter service
 ABSL_DECLARE_FLAG(int64_t, seed);             // overrides the config's seed when >= 0

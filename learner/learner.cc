@@ -1,6 +1,7 @@
 #include "learner/learner.h"
 
 #include <algorithm>
+#include <optional>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -307,6 +308,19 @@ absl::StatusOr<Batch> Learner::ToBatch(const v1::SampleResponse& response) {
   return batch;
 }
 
+void Learner::LogScalars(const std::vector<Statistic>& statistics,
+                         const std::vector<std::pair<std::string, double>>& rates, std::optional<double> lag_mean) {
+  if (options_.scalars == nullptr) return;
+  std::vector<std::pair<std::string, double>> fields = {{"updates", static_cast<double>(algorithm_->updates())},
+                                                        {"samples", static_cast<double>(samples_)}};
+  fields.insert(fields.end(), rates.begin(), rates.end());
+  if (lag_mean.has_value()) fields.push_back({"policy_lag_mean", *lag_mean});
+  for (const Statistic& statistic : statistics) {
+    fields.push_back({absl::StrCat(statistic.is_loss ? "loss/" : "", statistic.name), statistic.value});
+  }
+  options_.scalars->Append(fields);
+}
+
 std::vector<Statistic> Learner::ExportStatistics() {
   std::vector<Statistic> statistics = algorithm_->Statistics();
   for (size_t i = 0; i < statistics.size() && i < statistic_gauges_.size(); ++i) {
@@ -463,6 +477,7 @@ absl::Status Learner::Run(const absl::Notification& stop) {
       }
       std::string line = absl::StrFormat("update %d: %.0f updates/s", updates, rate);
       if (steps_per_item_ > 1) absl::StrAppendFormat(&line, ", %.0f env steps/s learned", items_per_second * steps_per_item_);
+      const LagWindow interval_lag = lag_;
       if (lag_.count > 0) {
         absl::StrAppendFormat(&line, ", policy lag min %d mean %.1f max %d", lag_.min, lag_.Mean(), lag_.max);
         lag_ = LagWindow();
@@ -471,6 +486,9 @@ absl::Status Learner::Run(const absl::Notification& stop) {
         absl::StrAppendFormat(&line, ", %s%s %.4g", statistic.name, statistic.is_loss ? " loss" : "", statistic.value);
       }
       RILL_LOG(INFO) << line;
+      LogScalars(statistics, {{"updates_per_second", rate},
+                              {"env_steps_learned_per_second", items_per_second * steps_per_item_}},
+                 interval_lag.count > 0 ? std::optional<double>(interval_lag.Mean()) : std::nullopt);
       for (const HealthWarning& warning : health_->Observe(updates, statistics, interval_stale_, interval_sampled_,
                                                            options_.config.learner().max_policy_lag())) {
         warnings_->Add({{"kind", warning.kind}}).Increment();
@@ -489,6 +507,8 @@ absl::Status Learner::Run(const absl::Notification& stop) {
     if (!flushed.ok()) RILL_LOG(WARNING) << "last priority updates not sent: " << flushed;
   }
   store_->SetProgress(algorithm_->updates(), samples_, 0);
+  // The last figures, after the last interval's line.
+  if (options_.scalars != nullptr && algorithm_->updates() > 0) LogScalars(ExportStatistics(), {}, std::nullopt);
   RETURN_IF_ERROR(Publish());
   RETURN_IF_ERROR(Checkpoint());
   RILL_LOG(INFO) << "learner stops after " << algorithm_->updates() << " updates, parameter version " << version_;

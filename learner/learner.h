@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@
 #include "learner/algorithms/interface.h"
 #include "learner/observation_normalizer.h"
 #include "learner/training_health.h"
+#include "common/scalar_log.h"
 #include "parameters/parameter_service.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -58,6 +60,9 @@ struct LearnerOptions {
   uint64_t seed = 0;
   // Stop after this many updates (counting resumed ones); 0: until stopped.
   int64_t max_updates = 0;
+  // Where each log interval's figures are appended (common/scalar_log.h);
+  // null: nowhere. Outlives the learner.
+  ScalarLog* scalars = nullptr;
 };
 
 class Learner {
@@ -116,6 +121,11 @@ class Learner {
   // Reads the algorithm's statistics (synchronizes with the device) into the
   // metrics; returns them for the log line.
   std::vector<Statistic> ExportStatistics();
+  // One line of the scalar log (options_.scalars, if any): updates,
+  // samples, `rates`, the policy lag's mean when there is one, and every
+  // statistic (losses as "loss/<name>").
+  void LogScalars(const std::vector<Statistic>& statistics, const std::vector<std::pair<std::string, double>>& rates,
+                  std::optional<double> lag_mean);
 
   LearnerOptions options_;
   parameters::ParameterStore* store_;

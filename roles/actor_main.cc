@@ -77,6 +77,9 @@ int ActorMain() {
     options.id = absl::GetFlag(FLAGS_actor_id);
     options.learner_address = absl::GetFlag(FLAGS_learner_address);
     options.seed = config->seed();
+    absl::StatusOr<std::unique_ptr<ScalarLog>> scalars = OpenScalarLogFromFlags();
+    if (!scalars.ok()) return ExitWith("flags", scalars.status());
+    options.scalars = scalars->get();
     absl::StatusOr<std::unique_ptr<actor::Evaluator>> evaluator =
         actor::Evaluator::Create(options, *metrics ? &(*metrics)->registry() : nullptr);
     if (!evaluator.ok()) return ExitWith("cannot start the evaluator", evaluator.status());

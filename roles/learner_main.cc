@@ -38,6 +38,9 @@ int LearnerMain() {
   options.seed = config->seed();
   options.max_updates = absl::GetFlag(FLAGS_max_updates);
   if (options.replay_addresses.empty()) return ExitWith("flags", absl::InvalidArgumentError("--replay_address is empty"));
+  absl::StatusOr<std::unique_ptr<ScalarLog>> scalars = OpenScalarLogFromFlags();
+  if (!scalars.ok()) return ExitWith("flags", scalars.status());
+  options.scalars = scalars->get();
 
   parameters::ParameterStore store;
   absl::StatusOr<std::unique_ptr<Learner>> learner =

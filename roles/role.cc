@@ -15,6 +15,12 @@ absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags() {
   return config;
 }
 
+absl::StatusOr<std::unique_ptr<ScalarLog>> OpenScalarLogFromFlags() {
+  const std::string path = absl::GetFlag(FLAGS_scalars_file);
+  if (path.empty()) return std::unique_ptr<ScalarLog>();
+  return ScalarLog::Open(path);
+}
+
 absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetricsFromFlags() {
   const int port = absl::GetFlag(FLAGS_metrics_port);
   if (port < 0) return std::unique_ptr<MetricsServer>();

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/metrics.h"
+#include "common/scalar_log.h"
 #include "proto/config.pb.h"
 
 namespace rill::roles {
@@ -22,6 +23,11 @@ absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags();
 
 // The exposer on --host:--metrics_port, or null when --metrics_port is -1.
 absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetricsFromFlags();
+
+// The scalar log --scalars_file names (common/scalar_log.h), open for
+// appending; null without the flag. PermissionDenied when it cannot be
+// opened.
+absl::StatusOr<std::unique_ptr<ScalarLog>> OpenScalarLogFromFlags();
 
 // Logs `status` with `what` and returns the exit code for it.
 int ExitWith(const std::string& what, const absl::Status& status);

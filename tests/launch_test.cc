@@ -154,7 +154,7 @@ TEST(LaunchTest, RunEndsWithPlotsDrawnFromItsMetricHistory) {
   const std::string summary = ReadFile(run.summary);
   const std::string plots = run.run_dir + "/plots";
   for (const char* name : {"eval_return_by_env_steps.png", "eval_return_by_time.png", "env_steps_per_second.png",
-                           "updates_per_second.png"}) {
+                           "updates_per_second.png", "learner_statistics.png"}) {
     SCOPED_TRACE(name);
     const std::string path = plots + "/" + name;
     EXPECT_THAT(summary, HasSubstr("\"" + path + "\"")) << summary;
@@ -184,6 +184,21 @@ TEST(LaunchTest, RunEndsWithPlotsDrawnFromItsMetricHistory) {
   // The summary prints the return with 3 decimals.
   EXPECT_NEAR(evals.back().at("return_mean"), JsonNumber(summary, "eval_return_mean"), 0.0005) << summary;
   EXPECT_EQ(evals.back().at("parameter_version"), JsonNumber(summary, "eval_parameter_version")) << summary;
+
+  // Every evaluation round is in the history, from the evaluator's scalar
+  // log, and the learner logged its losses and statistics at each interval.
+  std::vector<std::string> rounds = absl::StrSplit(ReadFile(run.run_dir + "/metrics/evaluator.jsonl"), '\n',
+                                                   absl::SkipEmpty());
+  EXPECT_EQ(evals.size(), rounds.size());
+  ASSERT_FALSE(rounds.empty());
+  EXPECT_THAT(rounds.back(), HasSubstr("\"return_mean\": "));
+  EXPECT_THAT(rounds.back(), HasSubstr("\"return_min\": "));
+  std::vector<std::string> intervals = absl::StrSplit(ReadFile(run.run_dir + "/metrics/learner.jsonl"), '\n',
+                                                      absl::SkipEmpty());
+  ASSERT_FALSE(intervals.empty()) << "no learner scalars";
+  for (const char* field : {"\"updates\": ", "\"loss/critic\": ", "\"loss/actor\": ", "\"alpha\": "}) {
+    EXPECT_THAT(intervals.back(), HasSubstr(field)) << intervals.back();
+  }
 }
 
 // Observation normalisation through every process: the learner's

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@
 #include "common/logging.h"
 #include "common/metrics_scrape.h"
 #include "common/process.h"
+#include "common/scalar_log.h"
 #include "common/status_macros.h"
 #include "common/tls.h"
 #include "flags/tls_flags.h"
@@ -206,6 +208,9 @@ class Launch {
       if (!previous->started_at.empty()) identity_.started_at = previous->started_at;
       ++previous_.resumes;
       resumed_ = true;
+      std::error_code error;
+      const uintmax_t size = std::filesystem::file_size(EvalLogPath(), error);
+      if (!error) eval_log_offset_ = static_cast<int64_t>(size);
     }
   }
   int Run();
@@ -278,8 +283,13 @@ class Launch {
   // Scrapes the evaluator and takes its latest round (TakeEval).
   void RefreshEval();
   // The evaluator's latest round from its figures (`evaluator_.current`),
-  // if it has finished one.
+  // if it has finished one: the summary's.
   void TakeEval();
+  // Every round the evaluator logged since the last call (its scalar log),
+  // into the history, each at its own time and at the env steps and
+  // updates interpolated to it up to `now`.
+  void TakeEvalRounds(absl::Time now);
+  std::string EvalLogPath() const { return run_dir_ + "/metrics/evaluator.jsonl"; }
   absl::Status SuperviseActors();
   // With env.remote.command: starts the env server and waits until it
   // listens (tools/env_server_role.h); nothing otherwise.
@@ -333,6 +343,9 @@ class Launch {
   // The earlier parts of a resumed run (zeros for a new one).
   RunProgress previous_;
   bool resumed_ = false;
+  // How far the evaluator's scalar log has been read (a resumed run starts
+  // after the earlier parts' rounds, which its history already holds).
+  int64_t eval_log_offset_ = 0;
   absl::Notification& stop_;
   std::vector<Role> replays_;
   Role learner_, evaluator_;
@@ -583,13 +596,24 @@ void Launch::TakeEval() {
   eval_return_ = SumMetric(eval, "rill_eval_return_mean");
   eval_episodes_ = SumMetric(eval, "rill_eval_episodes_total");
   eval_version_ = SumMetric(eval, "rill_eval_parameter_version");
-  RunHistory::Evaluation evaluation;
-  evaluation.seconds = absl::ToDoubleSeconds(absl::Now() - start_);
-  evaluation.env_steps = EnvSteps();
-  evaluation.learner_updates = LearnerUpdates();
-  evaluation.parameter_version = eval_version_;
-  evaluation.return_mean = eval_return_;
-  history_.AddEvaluation(rounds, evaluation);
+}
+
+void Launch::TakeEvalRounds(absl::Time now) {
+  int64_t next = eval_log_offset_;
+  const double now_seconds = absl::ToDoubleSeconds(now - start_);
+  const int64_t env_steps = EnvSteps();
+  const double updates = LearnerUpdates();
+  for (const std::map<std::string, double>& round : ReadScalarLog(EvalLogPath(), eval_log_offset_, &next)) {
+    if (round.count("time") == 0 || round.count("return_mean") == 0) continue;
+    RunHistory::Evaluation evaluation;
+    evaluation.seconds = absl::ToDoubleSeconds(absl::UnixEpoch() + absl::Seconds(round.at("time")) - start_);
+    std::tie(evaluation.env_steps, evaluation.learner_updates) =
+        history_.Interpolate(evaluation.seconds, now_seconds, env_steps, updates);
+    evaluation.parameter_version = round.count("parameter_version") > 0 ? round.at("parameter_version") : 0;
+    evaluation.return_mean = round.at("return_mean");
+    history_.AddEvaluation(evaluation);
+  }
+  eval_log_offset_ = next;
 }
 
 void Launch::SaveProgress() {
@@ -607,6 +631,7 @@ void Launch::PrintProgress() {
   const absl::Time now = absl::Now();
   RefreshLearner();
   RefreshEval();
+  TakeEvalRounds(now);
   const RunHistory::Progress& row = history_.AddProgress(now - start_, EnvSteps(), LearnerUpdates());
   SaveProgress();
   std::string line = absl::StrFormat("[%6.1fs] env steps %s (%.0f/s) | updates %s (%.0f/s)", row.seconds,
@@ -820,6 +845,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
   learner_.args.insert(learner_.args.begin(), "learner");
   learner_.args.push_back(absl::StrCat("--replay_address=", replay_address));
   learner_.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/checkpoints/learner"));
+  learner_.args.push_back(absl::StrCat("--scalars_file=", run_dir_, "/metrics/learner.jsonl"));
   learner_.log_path = logs + "/learner.log";
   learner_.final_metrics_path = FinalMetricsPath("learner");
   absl::Status started = Start("learner", learner_);
@@ -868,6 +894,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
   evaluator_.args.push_back(absl::StrCat("--replay_address=", replay_address));
   evaluator_.args.push_back(absl::StrCat("--learner_address=", learner_address));
   evaluator_.args.push_back("--eval");
+  evaluator_.args.push_back(absl::StrCat("--scalars_file=", EvalLogPath()));
   evaluator_.args.insert(evaluator_.args.end(), env_args.begin(), env_args.end());
   evaluator_.log_path = logs + "/evaluator.log";
   evaluator_.final_metrics_path = FinalMetricsPath("evaluator");
@@ -997,6 +1024,7 @@ int Launch::Run() {
   ReadFinalFigures();
   // The history's last row holds the figures of the summary.
   if (all_ready) {
+    TakeEvalRounds(end_);
     history_.AddProgress(end_ - start_, EnvSteps(), LearnerUpdates());
     SaveProgress();
   }

@@ -9,12 +9,16 @@ folder. Run it by hand to draw a run again:
 
     /usr/bin/python3 tools/plot_run.py <run_dir>/plots
 
-Writes eval_return_by_env_steps.png, eval_return_by_time.png,
-env_steps_per_second.png and updates_per_second.png beside the CSVs. Exits 3
+Writes eval_return_by_env_steps.png, eval_return_by_time.png (every
+evaluation round), env_steps_per_second.png and updates_per_second.png
+beside the CSVs, and learner_statistics.png (each loss and statistic by
+update) from the learner's scalar log, <run_dir>/metrics/learner.jsonl,
+when there is one. Exits 3
 (with one line on stderr) when matplotlib is missing, 2 on bad input.
 """
 
 import csv
+import json
 import os
 import sys
 
@@ -79,7 +83,62 @@ def main(argv):
          "wall-clock seconds since start", "env steps / s", "no progress recorded", rate=True)
     draw("updates_per_second.png", [r["seconds"] for r in history], [r["updates_per_second"] for r in history],
          "wall-clock seconds since start", "learner updates / s", "no progress recorded", rate=True)
+    draw_learner_statistics(plt, folder, title)
     return 0
+
+
+def read_jsonl(path):
+    """The lines of a scalar log (common/scalar_log.h); a torn line is skipped."""
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+    except OSError:
+        pass
+    return rows
+
+
+# The learner's bookkeeping, drawn elsewhere or not a curve of its own.
+NOT_STATISTICS = {"time", "updates", "samples", "updates_per_second", "env_steps_learned_per_second"}
+
+
+def draw_learner_statistics(plt, folder, title):
+    """learner_statistics.png: every loss and statistic of the learner's
+    scalar log (<run_dir>/metrics/learner.jsonl) by update, one panel each."""
+    rows = read_jsonl(os.path.join(folder, os.pardir, "metrics", "learner.jsonl"))
+    names = []
+    for row in rows:
+        for name in row:
+            if name not in NOT_STATISTICS and name not in names:
+                names.append(name)
+    if not names:
+        return
+    columns = 3
+    lines = (len(names) + columns - 1) // columns
+    figure, grid = plt.subplots(lines, columns, figsize=(4.0 * columns, 2.6 * lines), dpi=100, squeeze=False)
+    for index, axes in enumerate(grid.flat):
+        if index >= len(names):
+            axes.axis("off")
+            continue
+        name = names[index]
+        points = [(row["updates"], row[name]) for row in rows
+                  if "updates" in row and isinstance(row.get(name), (int, float))]
+        axes.plot([x for x, _ in points], [y for _, y in points], linewidth=1.2,
+                  marker="o" if len(points) < 40 else None, markersize=2)
+        axes.set_title(name, fontsize=9)
+        axes.set_xlabel("updates", fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.grid(True, alpha=0.3)
+    figure.suptitle(f"{title}: learner statistics", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(os.path.join(folder, "learner_statistics.png"))
+    plt.close(figure)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@
 #include "flags/flags.h"
 #include "tools/cli.h"
 #include "tools/launcher.h"
+#include "tools/sweep.h"
 #include "tools/version.h"
 
 namespace {
@@ -65,18 +66,23 @@ const std::vector<Command>& Commands() {
   static const auto* const kCommands = new std::vector<Command>{
       {"launch", "run replay, learner, actors and evaluator on this machine", rill::tools::LaunchMain,
        {"tools/launcher.cc"}, With({"config", "seed"}, kTls)},
+      {"sweep",
+       "a grid of runs: every combination of --set=\"PATH=V1,V2;...\" for every seed of --seeds=1-5, each a launch "
+       "with its own run folder, then a comparison (table of final and best returns, wall and steps/s with their "
+       "spread per setting; a plot of the mean curves)",
+       rill::tools::SweepMain, {"tools/sweep.cc"}, {"config", "max_env_steps", "num_actors", "plot_python"}},
       {"replay", "one replay shard (gRPC server)", rill::roles::ReplayMain, {"roles/replay_main.cc"},
        With(process, {"checkpoint_dir"})},
       {"replay info", "a running shard's tables, rate limiters and last checkpoint (--address=HOST:PORT)",
        rill::roles::ReplayInfoMain, {"roles/info_main.cc"}, With({"address"}, kTls)},
       {"learner", "the learner (training loop + parameter service)", rill::roles::LearnerMain,
-       {"roles/learner_main.cc"}, With(process, {"checkpoint_dir", "replay_address"})},
+       {"roles/learner_main.cc"}, With(process, {"checkpoint_dir", "replay_address", "scalars_file"})},
       {"inference",
        "central inference for the actors of a topology.inference \"central\" run, on the parameters of "
        "--learner_address",
        rill::roles::InferenceMain, {"roles/inference_main.cc"}, With(process, {"learner_address"})},
       {"actor", "one actor; with --eval, the evaluator", rill::roles::ActorMain, {"roles/actor_main.cc"},
-       With(process, {"replay_address", "learner_address"})},
+       With(process, {"replay_address", "learner_address", "scalars_file"})},
       {"export", "a learner checkpoint's policy as TorchScript (--checkpoint_dir=DIR --out=policy.pt)",
        rill::roles::ExportMain, {"roles/export_main.cc"}, {"checkpoint_dir"}},
       {"eval",

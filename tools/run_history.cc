@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -57,15 +58,14 @@ const RunHistory::Progress& RunHistory::AddProgress(absl::Duration since_start, 
   return progress_.back();
 }
 
-void RunHistory::AddEvaluation(double round, const Evaluation& evaluation) {
-  if (round <= 0) return;
-  if (!evaluations_.empty() && round == last_round_) {
-    evaluations_.back().parameter_version = evaluation.parameter_version;
-    evaluations_.back().return_mean = evaluation.return_mean;
-    return;
-  }
-  last_round_ = round;
-  evaluations_.push_back(evaluation);
+std::pair<int64_t, double> RunHistory::Interpolate(double seconds, double now_seconds, int64_t now_env_steps,
+                                                   double now_updates) const {
+  const Progress before = progress_.empty() ? Progress{} : progress_.back();
+  if (now_seconds <= before.seconds) return {now_env_steps, now_updates};
+  const double fraction = std::clamp((seconds - before.seconds) / (now_seconds - before.seconds), 0.0, 1.0);
+  const int64_t steps =
+      before.env_steps + static_cast<int64_t>(std::llround(fraction * static_cast<double>(now_env_steps - before.env_steps)));
+  return {steps, before.learner_updates + fraction * (now_updates - before.learner_updates)};
 }
 
 absl::Status RunHistory::WriteCsv(const std::string& dir) const {
@@ -128,8 +128,6 @@ absl::Status RunHistory::ReadCsv(const std::string& dir) {
       evaluations_.push_back(Evaluation{row[0], static_cast<int64_t>(row[1]), row[2], row[3], row[4]});
     }
   }
-  // The evaluator of the part that follows counts its rounds from 1 again.
-  last_round_ = 0;
   return absl::OkStatus();
 }
 
@@ -169,7 +167,7 @@ PlotFiles WritePlots(const RunHistory& history, const std::string& run_dir, cons
   std::vector<std::string>& pngs = files.pngs;
   if (why_not.empty()) {
     for (const char* name : {"eval_return_by_env_steps.png", "eval_return_by_time.png", "env_steps_per_second.png",
-                             "updates_per_second.png"}) {
+                             "updates_per_second.png", "learner_statistics.png"}) {
       const std::string path = absl::StrCat(dir, "/", name);
       if (std::filesystem::exists(path)) pngs.push_back(path);
     }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -38,11 +39,15 @@ class RunHistory {
   // it, so that times strictly increase. Returns the row.
   const Progress& AddProgress(absl::Duration since_start, int64_t env_steps, double learner_updates);
 
-  // Appends the evaluator's round number `round` (its rill_eval_rounds_total)
-  // when it is new. The same round read again with other figures (a scrape
-  // between the evaluator's updates of its gauges) corrects the last row's
-  // figures and keeps its time.
-  void AddEvaluation(double round, const Evaluation& evaluation);
+  // Appends one evaluation round (the evaluator's scalar log has each).
+  void AddEvaluation(const Evaluation& evaluation) { evaluations_.push_back(evaluation); }
+
+  // Env steps and updates at `seconds`, between the last progress row and
+  // `now` (seconds, env steps, updates at the time of reading), linearly:
+  // where a round that finished in between is drawn. Before the first row
+  // the start (0, 0, 0) stands in for it.
+  std::pair<int64_t, double> Interpolate(double seconds, double now_seconds, int64_t now_env_steps,
+                                         double now_updates) const;
 
   // Writes <dir>/history.csv and <dir>/eval.csv (headers always), creating
   // `dir`. PermissionDenied if a file cannot be written.
@@ -60,7 +65,6 @@ class RunHistory {
  private:
   std::vector<Progress> progress_;
   std::vector<Evaluation> evaluations_;
-  double last_round_ = 0;
 };
 
 struct PlotFiles {

@@ -1,0 +1,68 @@
+// `rill sweep` as a user runs it: 2 settings x 2 seeds of short runs, each
+// a real `rill launch`, then the comparison table, the per-run CSV and the
+// plot of the mean curves.
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/child_process.h"
+#include "gtest/gtest.h"
+#include "tests/harness.h"
+
+namespace rill::testing {
+namespace {
+
+TEST(SweepTest, RunsTheGridAndComparesItsSettings) {
+  const std::string dir = TempDir("sweep") + "/grid";
+  auto sweep = ChildProcess::Start("sweep", RillBinary(),
+                                   {"sweep", "--config=tests/configs/tiny_pendulum.textpb", "--seeds=1-2",
+                                    "--set=learner.batch_size=16,32", "--max_env_steps=600", "--sweep_dir=" + dir},
+                                   dir + "-sweep.log");
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  std::optional<int> status = (*sweep)->WaitExit(absl::Seconds(300));
+  ASSERT_TRUE(status.has_value()) << (*sweep)->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << (*sweep)->LogTail(30);
+  // Every run is a normal run folder with its summary.
+  for (const char* setting : {"batch_size=16", "batch_size=32"}) {
+    for (const char* seed : {"seed-1", "seed-2"}) {
+      const std::string run = dir + "/" + setting + "/" + seed;
+      EXPECT_TRUE(absl::StrContains(ReadFile(run + "/summary.json"), "\"env_steps\": 600")) << run;
+      EXPECT_TRUE(absl::StrContains(ReadFile(run + "/summary.json"), "\"seed\": " + std::string(seed).substr(5)))
+          << run;
+    }
+    EXPECT_TRUE(absl::StrContains(ReadFile(dir + "/" + setting + "/config.textpb"),
+                                  absl::StrCat("batch_size: ", std::string(setting).substr(11))));
+  }
+  const std::vector<std::string> rows = absl::StrSplit(ReadFile(dir + "/comparison.csv"), '\n', absl::SkipEmpty());
+  ASSERT_EQ(rows.size(), 5u) << ReadFile(dir + "/comparison.csv");
+  EXPECT_EQ(rows[0], "setting,seed,status,final_return,best_return,wall_seconds,env_steps,env_steps_per_second");
+  for (size_t i = 1; i < rows.size(); ++i) EXPECT_TRUE(absl::StrContains(rows[i], ",done,")) << rows[i];
+  const std::string table = ReadFile(dir + "/comparison.md");
+  EXPECT_TRUE(absl::StrContains(table, "| batch_size=16 | 2/2 | -")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "| batch_size=32 | 2/2 | -")) << table;
+  EXPECT_TRUE(absl::StrContains(table, " ± ")) << table;
+  EXPECT_TRUE(absl::StrContains((*sweep)->LogTail(30), "comparison: ")) << (*sweep)->LogTail(30);
+  EXPECT_TRUE(std::filesystem::file_size(dir + "/return_by_env_steps.png") > 0) << ReadFile(dir + "/plot.log");
+}
+
+TEST(SweepTest, ASettingTheConfigDoesNotHaveIsRefusedBeforeAnyRun) {
+  const std::string dir = TempDir("sweep-bad") + "/grid";
+  auto sweep = ChildProcess::Start("sweep-bad", RillBinary(),
+                                   {"sweep", "--config=tests/configs/tiny_pendulum.textpb", "--seeds=1",
+                                    "--set=learner.batch_sise=16", "--sweep_dir=" + dir},
+                                   dir + "-sweep.log");
+  ASSERT_TRUE(sweep.ok());
+  std::optional<int> status = (*sweep)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(WEXITSTATUS(*status), 2);
+  EXPECT_TRUE(absl::StrContains((*sweep)->LogTail(5), "learner.batch_sise=16")) << (*sweep)->LogTail(5);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/batch_sise=16/seed-1"));
+}
+
+}  // namespace
+}  // namespace rill::testing
