@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "actor/action_sources/central.h"
+#include "actor/action_sources/in_process.h"
 #include "common/blas.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -34,7 +35,9 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     registry = actor->own_registry_.get();
   }
   actor->metrics_ = RegisterActorMetrics(*registry, "actor");
-  if (config.topology().inference() == v1::TopologyConfig::CENTRAL) {
+  if (options.parameter_store != nullptr) {
+    actor->source_ = std::make_unique<InProcessPolicySource>(options.parameter_store, actor->envs_->spec(), base_seed);
+  } else if (config.topology().inference() == v1::TopologyConfig::CENTRAL) {
     // GA3C / SEED: no policy copy and no parameter stream here.
     std::string address = options.inference_address;
     if (address.empty()) address = config.inference().address();
@@ -49,7 +52,10 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   }
   if (options.synchronous && actor->local_ == nullptr) {
     return absl::InvalidArgumentError("a synchronous actor waits for versions on its own parameter stream; "
-                                      "with central inference it has none");
+                                      "with central inference or in process it has none");
+  }
+  if ((options.parameter_store == nullptr) != (options.insert == nullptr)) {
+    return absl::InvalidArgumentError("an actor in process needs both its parameter store and its insert");
   }
 
   const v1::TableConfig& table = config.replay().tables(0);
@@ -57,7 +63,9 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   // Every shard: the writer picks its home shard by actor id and fails
   // over to the others while it is down.
   writer_options.addresses = absl::StrSplit(options.replay_address, ',', absl::SkipEmpty());
-  if (writer_options.addresses.empty()) return absl::InvalidArgumentError("no replay address given");
+  if (writer_options.addresses.empty() && options.insert == nullptr) {
+    return absl::InvalidArgumentError("no replay address given");
+  }
   absl::StatusOr<std::unique_ptr<items::ItemBuilder>> builder =
       items::MakeItemBuilder(options.items, actor->envs_->spec(), num_envs, table.signature());
   if (!builder.ok()) {
@@ -79,7 +87,9 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   writer_options.on_ack_latency = [histogram = actor->metrics_.insert_rpc_seconds](absl::Duration latency) {
     histogram->Observe(absl::ToDoubleSeconds(latency));
   };
-  ASSIGN_OR_RETURN(actor->writer_, replay::ReplayWriter::Create(writer_options));
+  if (options.insert == nullptr) {
+    ASSIGN_OR_RETURN(actor->writer_, replay::ReplayWriter::Create(writer_options));
+  }
   return actor;
 }
 
@@ -110,15 +120,28 @@ absl::Status Actor::ChooseActions(bool random, const absl::Notification& stop) {
 absl::Status Actor::WaitForNextVersion(const absl::Notification& stop) {
   // The next unroll is acted by the version the learner makes from this
   // one (policy lag 0).
-  RETURN_IF_ERROR(writer_->Flush(absl::Seconds(30)));
+  RETURN_IF_ERROR(Flush());
   while (!stop.HasBeenNotified() &&
          !local_->parameters().WaitForVersionAfter(policy_version_, absl::Milliseconds(200))) {
   }
   return absl::OkStatus();
 }
 
+absl::Status Actor::Flush() {
+  return writer_ != nullptr ? writer_->Flush(absl::Seconds(30)) : absl::OkStatus();
+}
+
+int64_t Actor::acknowledged_items() const { return writer_ != nullptr ? writer_->acked_items() : inserted_items_; }
+
 absl::StatusOr<bool> Actor::WriteReady(const absl::Notification& stop) {
   if (items_->ready() == 0) return true;
+  if (options_.insert != nullptr) {
+    // In process: stored (and trained on) before the next step.
+    RETURN_IF_ERROR(options_.insert(items_->Columns(), items_->ready()));
+    inserted_items_ += items_->ready();
+    items_->ClearReady();
+    return true;
+  }
   absl::Status written;
   do {
     written = writer_->Append(items_->Columns(), items_->ready());
@@ -131,13 +154,19 @@ absl::StatusOr<bool> Actor::WriteReady(const absl::Notification& stop) {
   return true;
 }
 
-void Actor::RecordEpisode(const std::optional<envs::EpisodeRecord>& episode) {
+void Actor::RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int64_t env_steps) {
   if (!episode.has_value()) return;
   metrics_.episodes->Increment();
   metrics_.episode_return->Set(episode->episode_return);
   metrics_.episode_return_hist->Observe(episode->episode_return);
   metrics_.episode_length->Set(episode->length);
   metrics_.episode_length_hist->Observe(episode->length);
+  if (options_.scalars != nullptr) {
+    options_.scalars->Append({{"env_steps", static_cast<double>(env_steps)},
+                              {"return", episode->episode_return},
+                              {"length", static_cast<double>(episode->length)},
+                              {"parameter_version", static_cast<double>(policy_version_)}});
+  }
   if (summary_.episodes == 0) {
     summary_.return_min = summary_.return_max = episode->episode_return;
   }
@@ -187,7 +216,8 @@ absl::Status Actor::Run(const absl::Notification& stop) {
   bool stopped = false;
 
   RILL_LOG(INFO) << "actor " << options_.actor_id << ": " << n << " x " << config.env().name() << ", writing to "
-                 << options_.replay_address << ", "
+                 << (options_.insert != nullptr ? std::string("replay in this process") : options_.replay_address)
+                 << ", "
                  << (on_policy ? absl::StrCat("unrolls of the behaviour policy", options_.synchronous ? ", synchronous" : "")
                                : absl::StrCat("random actions for the first ", random_steps, " steps"));
   while (!stop.HasBeenNotified() && (options_.max_env_steps == 0 || env_steps_ < options_.max_env_steps)) {
@@ -196,6 +226,9 @@ absl::Status Actor::Run(const absl::Notification& stop) {
     if (local_ != nullptr) policy_version_ = local_->version();
     if (on_policy && !source_->ready()) {
       // Unrolls carry the behaviour policy: wait for the first parameters.
+      if (local_ == nullptr) {
+        return absl::FailedPreconditionError("the actor acts in process but its parameter store has no version");
+      }
       local_->parameters().WaitForVersionAfter(0, absl::Milliseconds(200));
       continue;
     }
@@ -240,7 +273,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
       step.version = policy_version_;
       if (envs_->core_state_size() > 0) step.core_state = envs_->core_state_row(i);
       if (result.terminated || result.truncated) {
-        RecordEpisode(outcome.episode);
+        RecordEpisode(outcome.episode, env_steps_ + active);
         // The env went on from the next episode's first observation (in
         // next); the builder still sees the real last one.
         step.final_obs = &final_obs[static_cast<size_t>(i) * obs_bytes];
@@ -273,10 +306,10 @@ absl::Status Actor::Run(const absl::Notification& stop) {
     items_->FlushPending();
     RETURN_IF_ERROR(WriteReady(stop).status());
   }
-  absl::Status flushed = writer_->Flush(absl::Seconds(30));
+  absl::Status flushed = Flush();
   LogEpisodeSummary(/*force=*/true);
   RILL_LOG(INFO) << "actor " << options_.actor_id << " stops after " << env_steps_ << " env steps ("
-                 << writer_->acked_items() << " items acknowledged by replay)";
+                 << acknowledged_items() << " items acknowledged by replay)";
   return flushed;
 }
 

@@ -15,9 +15,11 @@
 #ifndef RILL_ACTOR_ACTOR_H_
 #define RILL_ACTOR_ACTOR_H_
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
@@ -26,8 +28,10 @@
 #include "actor/action_sources/local.h"
 #include "actor/actor_metrics.h"
 #include "actor/lockstep_envs.h"
+#include "common/scalar_log.h"
 #include "items/interface.h"
 #include "items/registry.h"
+#include "parameters/parameter_service.h"
 #include "prometheus/registry.h"
 #include "proto/config.pb.h"
 #include "replay/client/writer.h"
@@ -51,6 +55,19 @@ struct ActorOptions {
   // A3C style: after each round of items, wait for the version they
   // produce.
   bool synchronous = false;
+  // Where each finished episode is appended (common/scalar_log.h): env
+  // steps, return, length, the policy version it ended with. Null: nowhere.
+  // Outlives the actor.
+  ScalarLog* scalars = nullptr;
+
+  // The lock-step run (roles/lockstep_run.h) sets both, and the actor then
+  // needs no address: its policy copy takes the newest version of
+  // `parameter_store` before every step (whatever the topology), and each
+  // step's ready items go to `insert` on the actor's own thread, which
+  // stores them and trains on them before it returns, instead of to a
+  // ReplayWriter. Both outlive the actor.
+  parameters::ParameterStore* parameter_store = nullptr;
+  std::function<absl::Status(const std::vector<const void*>& columns, int num_items)> insert;
 };
 
 class Actor {
@@ -65,14 +82,17 @@ class Actor {
   absl::Status Run(const absl::Notification& stop);
 
   int64_t env_steps() const { return env_steps_; }
+  // Items replay has acknowledged (in process: items inserted).
+  int64_t acknowledged_items() const;
 
  private:
   explicit Actor(ActorOptions options) : options_(std::move(options)) {}
   // Copies the writer's failover counters into the metrics.
   void ExportWriterMetrics();
-  // Exports env i's episode if its last step finished one, and adds it to
-  // the training log's summary.
-  void RecordEpisode(const std::optional<envs::EpisodeRecord>& episode);
+  // Exports env i's episode if its last step finished one (the actor's
+  // `env_steps` counting that step), and adds it to the training log's
+  // summary and the scalar log.
+  void RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int64_t env_steps);
   // Logs the episodes finished since the last summary (every 30 s, and at
   // the end of the run): count, mean / min / max return, mean length.
   void LogEpisodeSummary(bool force);
@@ -83,6 +103,9 @@ class Actor {
   // Writes the builder's ready items; false if asked to stop while replay
   // held them back.
   absl::StatusOr<bool> WriteReady(const absl::Notification& stop);
+  // Waits until replay has acknowledged every item written (in process:
+  // nothing to wait for).
+  absl::Status Flush();
   // A3C style: after a round of unrolls, waits for the version they make.
   absl::Status WaitForNextVersion(const absl::Notification& stop);
 
@@ -99,6 +122,8 @@ class Actor {
   std::mt19937_64 rng_;
   int64_t policy_version_ = 0;
   int64_t env_steps_ = 0;
+  // Items handed to options_.insert (the lock-step run).
+  int64_t inserted_items_ = 0;
   // Episodes finished since the last LogEpisodeSummary.
   struct EpisodeSummary {
     int64_t episodes = 0;

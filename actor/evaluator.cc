@@ -18,13 +18,16 @@ constexpr int kEvaluatorSeedOffset = 1 << 20;
 
 }  // namespace
 
+uint64_t EvaluatorSeed(uint64_t seed, int id) {
+  return seed * 1000003ULL + static_cast<uint64_t>(id + kEvaluatorSeedOffset) * 4099ULL;
+}
+
 absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOptions& options,
                                                              prometheus::Registry* registry) {
   std::unique_ptr<Evaluator> evaluator(new Evaluator(options));
   const v1::ExperimentConfig& config = evaluator->options_.config;
   if (options.id < 0) return absl::InvalidArgumentError("evaluator id must be >= 0");
-  const uint64_t base_seed =
-      options.seed * 1000003ULL + static_cast<uint64_t>(options.id + kEvaluatorSeedOffset) * 4099ULL;
+  const uint64_t base_seed = EvaluatorSeed(options.seed, options.id);
   ASSIGN_OR_RETURN(evaluator->envs_, LockstepEnvs::Create(config.env(), config.eval().episodes(), base_seed));
   if (registry == nullptr) {
     evaluator->own_registry_ = std::make_unique<prometheus::Registry>();

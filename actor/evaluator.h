@@ -49,6 +49,10 @@ struct EvaluationRound {
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
                                                     const absl::Notification& stop);
 
+// The base seed of evaluator `id`'s envs and policy in a run of `seed`:
+// apart from every actor's.
+uint64_t EvaluatorSeed(uint64_t seed, int id);
+
 struct EvaluatorOptions {
   v1::ExperimentConfig config;  // finalized (experiment/config.h)
   std::string learner_address;

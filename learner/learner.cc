@@ -155,6 +155,8 @@ absl::Status Learner::Resume() {
 }
 
 absl::Status Learner::ConnectReplay(prometheus::Registry& registry) {
+  // No addresses: the batches come through Train (a lock-step run).
+  if (options_.replay_addresses.empty()) return absl::OkStatus();
   const v1::ExperimentConfig& config = options_.config;
   const v1::TableConfig& table = config.replay().tables(0);
   auto& client_rpc = replay::ClientRpcSeconds(registry);
@@ -330,6 +332,7 @@ std::vector<Statistic> Learner::ExportStatistics() {
 }
 
 void Learner::ExportShardMetrics() {
+  if (sampler_ == nullptr) return;
   const std::vector<replay::SamplerShardStats> stats = sampler_->shard_stats();
   int up = 0;
   for (size_t i = 0; i < stats.size() && i < shard_up_.size(); ++i) {
@@ -407,6 +410,7 @@ absl::Status Learner::SendPriorities(const v1::SampleResponse& response, int sha
   // p_i = |delta_i| + epsilon: a transition the critics already fit is still
   // drawn now and then (Schaul et al. 2016).
   constexpr double kPriorityEpsilon = 1e-6;
+  if (priority_updater_ == nullptr && !options_.send_priorities) return absl::OkStatus();
   torch::Tensor priorities_now = algorithm_->Priorities();
   if (!priorities_now.defined()) return absl::OkStatus();
   torch::Tensor td = priorities_now.to(torch::kCPU, torch::kFloat64).contiguous();
@@ -419,18 +423,25 @@ absl::Status Learner::SendPriorities(const v1::SampleResponse& response, int sha
   } else {
     for (int64_t row : kept_rows_) keys.push_back(response.keys(static_cast<int>(row)));
   }
+  if (priority_updater_ == nullptr) return options_.send_priorities(std::move(keys), std::move(priorities));
   return priority_updater_->Enqueue(shard, std::move(keys), std::move(priorities));
 }
 
-absl::Status Learner::Run(const absl::Notification& stop) {
+absl::Status Learner::Start() {
   RETURN_IF_ERROR(Publish());
-  const int publish_every = options_.config.learner().publish_every();
-  const int64_t checkpoint_every = options_.config.learner().checkpoint_every();
-  absl::Time interval_start = absl::Now();
-  int64_t interval_updates = 0;
-  int64_t interval_start_samples = samples_;
-  RILL_LOG(INFO) << "learner on " << device_.str() << " sampling from " << options_.replay_addresses.size()
-                 << " shard(s), " << algorithm_->name() << ", batch " << options_.config.learner().batch_size();
+  interval_start_ = absl::Now();
+  interval_updates_ = 0;
+  interval_start_samples_ = samples_;
+  RILL_LOG(INFO) << "learner on " << device_.str() << " sampling from "
+                 << (sampler_ != nullptr ? absl::StrCat(options_.replay_addresses.size(), " shard(s)")
+                                         : std::string("a table in this process"))
+                 << ", " << algorithm_->name() << ", batch " << options_.config.learner().batch_size();
+  return absl::OkStatus();
+}
+
+absl::Status Learner::Run(const absl::Notification& stop) {
+  if (sampler_ == nullptr) return absl::FailedPreconditionError("a learner without replay addresses has no sampler");
+  RETURN_IF_ERROR(Start());
   while (!stop.HasBeenNotified() && (options_.max_updates == 0 || algorithm_->updates() < options_.max_updates)) {
     const absl::Time wait_start = absl::Now();
     int shard = -1;
@@ -441,67 +452,77 @@ absl::Status Learner::Run(const absl::Notification& stop) {
     }
     if (!response.ok()) return response.status();
     batch_wait_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - wait_start));
-    const absl::Time update_start = absl::Now();
-    ASSIGN_OR_RETURN(Batch batch, ToBatch(**response));
-    RETURN_IF_ERROR(FilterBatch(**response, batch));
-    if (batch.size == 0) continue;  // every item was stale or refused
-    RETURN_IF_ERROR(NormalizeObservations(batch));
-    RETURN_IF_ERROR(algorithm_->Update(batch));
-    if (priority_updater_ != nullptr) RETURN_IF_ERROR(SendPriorities(**response, shard));
-    update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - update_start));
-    const int64_t batch_items = batch.size;
-    samples_ += batch_items;
-    updates_total_->Increment();
-    samples_total_->Increment(static_cast<double>(batch_items));
-    ++interval_updates;
-    const int64_t updates = algorithm_->updates();
-    if (updates % publish_every == 0) RETURN_IF_ERROR(Publish());
-    if (checkpoint_every > 0 && updates % checkpoint_every == 0) RETURN_IF_ERROR(Checkpoint());
-    const absl::Duration elapsed = absl::Now() - interval_start;
-    if (elapsed >= absl::Seconds(2)) {
-      const double seconds = absl::ToDoubleSeconds(elapsed);
-      const double rate = interval_updates / seconds;
-      updates_per_second_->Set(rate);
-      const double items_per_second = static_cast<double>(samples_ - interval_start_samples) / seconds;
-      samples_per_second_->Set(items_per_second);
-      env_steps_per_second_->Set(items_per_second * steps_per_item_);
-      // Reading the statistics synchronizes the device, so only every interval.
-      const std::vector<Statistic> statistics = ExportStatistics();
-      store_->SetProgress(updates, samples_, rate);
-      ExportShardMetrics();
-      if (priority_updater_ != nullptr) {
-        const replay::PriorityUpdaterStats priority = priority_updater_->stats();
-        priority_updates_sent_->Set(static_cast<double>(priority.sent));
-        priority_updates_dropped_->Set(static_cast<double>(priority.dropped));
-        priority_updates_failed_->Set(static_cast<double>(priority.failed));
-      }
-      std::string line = absl::StrFormat("update %d: %.0f updates/s", updates, rate);
-      if (steps_per_item_ > 1) absl::StrAppendFormat(&line, ", %.0f env steps/s learned", items_per_second * steps_per_item_);
-      const LagWindow interval_lag = lag_;
-      if (lag_.count > 0) {
-        absl::StrAppendFormat(&line, ", policy lag min %d mean %.1f max %d", lag_.min, lag_.Mean(), lag_.max);
-        lag_ = LagWindow();
-      }
-      for (const Statistic& statistic : statistics) {
-        absl::StrAppendFormat(&line, ", %s%s %.4g", statistic.name, statistic.is_loss ? " loss" : "", statistic.value);
-      }
-      RILL_LOG(INFO) << line;
-      LogScalars(statistics, {{"updates_per_second", rate},
-                              {"env_steps_learned_per_second", items_per_second * steps_per_item_}},
-                 interval_lag.count > 0 ? std::optional<double>(interval_lag.Mean()) : std::nullopt);
-      for (const HealthWarning& warning : health_->Observe(updates, statistics, interval_stale_, interval_sampled_,
-                                                           options_.config.learner().max_policy_lag())) {
-        warnings_->Add({{"kind", warning.kind}}).Increment();
-        RILL_LOG(WARNING) << warning.message;
-      }
-      interval_sampled_ = 0;
-      interval_stale_ = 0;
-      interval_start = absl::Now();
-      interval_updates = 0;
-      interval_start_samples = samples_;
-    }
+    RETURN_IF_ERROR(Train(**response, shard));
   }
-  sampler_->Close();
+  return Finish();
+}
+
+absl::Status Learner::Train(const v1::SampleResponse& response, int shard) {
+  const absl::Time update_start = absl::Now();
+  ASSIGN_OR_RETURN(Batch batch, ToBatch(response));
+  RETURN_IF_ERROR(FilterBatch(response, batch));
+  if (batch.size == 0) return absl::OkStatus();  // every item was stale or refused
+  RETURN_IF_ERROR(NormalizeObservations(batch));
+  RETURN_IF_ERROR(algorithm_->Update(batch));
+  RETURN_IF_ERROR(SendPriorities(response, shard));
+  update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - update_start));
+  const int64_t batch_items = batch.size;
+  samples_ += batch_items;
+  updates_total_->Increment();
+  samples_total_->Increment(static_cast<double>(batch_items));
+  ++interval_updates_;
+  const int64_t updates = algorithm_->updates();
+  if (updates % options_.config.learner().publish_every() == 0) RETURN_IF_ERROR(Publish());
+  const int64_t checkpoint_every = options_.config.learner().checkpoint_every();
+  if (checkpoint_every > 0 && updates % checkpoint_every == 0) RETURN_IF_ERROR(Checkpoint());
+  const absl::Duration elapsed = absl::Now() - interval_start_;
+  if (elapsed >= absl::Seconds(2)) LogInterval(updates, absl::ToDoubleSeconds(elapsed));
+  return absl::OkStatus();
+}
+
+void Learner::LogInterval(int64_t updates, double seconds) {
+  const double rate = interval_updates_ / seconds;
+  updates_per_second_->Set(rate);
+  const double items_per_second = static_cast<double>(samples_ - interval_start_samples_) / seconds;
+  samples_per_second_->Set(items_per_second);
+  env_steps_per_second_->Set(items_per_second * steps_per_item_);
+  // Reading the statistics synchronizes the device, so only every interval.
+  const std::vector<Statistic> statistics = ExportStatistics();
+  store_->SetProgress(updates, samples_, rate);
+  ExportShardMetrics();
+  if (priority_updater_ != nullptr) {
+    const replay::PriorityUpdaterStats priority = priority_updater_->stats();
+    priority_updates_sent_->Set(static_cast<double>(priority.sent));
+    priority_updates_dropped_->Set(static_cast<double>(priority.dropped));
+    priority_updates_failed_->Set(static_cast<double>(priority.failed));
+  }
+  std::string line = absl::StrFormat("update %d: %.0f updates/s", updates, rate);
+  if (steps_per_item_ > 1) absl::StrAppendFormat(&line, ", %.0f env steps/s learned", items_per_second * steps_per_item_);
+  const LagWindow interval_lag = lag_;
+  if (lag_.count > 0) {
+    absl::StrAppendFormat(&line, ", policy lag min %d mean %.1f max %d", lag_.min, lag_.Mean(), lag_.max);
+    lag_ = LagWindow();
+  }
+  for (const Statistic& statistic : statistics) {
+    absl::StrAppendFormat(&line, ", %s%s %.4g", statistic.name, statistic.is_loss ? " loss" : "", statistic.value);
+  }
+  RILL_LOG(INFO) << line;
+  LogScalars(statistics, {{"updates_per_second", rate}, {"env_steps_learned_per_second", items_per_second * steps_per_item_}},
+             interval_lag.count > 0 ? std::optional<double>(interval_lag.Mean()) : std::nullopt);
+  for (const HealthWarning& warning : health_->Observe(updates, statistics, interval_stale_, interval_sampled_,
+                                                       options_.config.learner().max_policy_lag())) {
+    warnings_->Add({{"kind", warning.kind}}).Increment();
+    RILL_LOG(WARNING) << warning.message;
+  }
+  interval_sampled_ = 0;
+  interval_stale_ = 0;
+  interval_start_ = absl::Now();
+  interval_updates_ = 0;
+  interval_start_samples_ = samples_;
+}
+
+absl::Status Learner::Finish() {
+  if (sampler_ != nullptr) sampler_->Close();
   if (priority_updater_ != nullptr) {
     absl::Status flushed = priority_updater_->Flush(absl::Seconds(5));
     if (!flushed.ok()) RILL_LOG(WARNING) << "last priority updates not sent: " << flushed;

@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "learner/algorithms/interface.h"
 #include "learner/observation_normalizer.h"
 #include "learner/training_health.h"
@@ -55,6 +57,8 @@ inline constexpr char kPolicyVersionColumn[] = "policy_version";
 
 struct LearnerOptions {
   v1::ExperimentConfig config;  // finalized
+  // Every replay shard's address. Empty: no sampler; the caller hands the
+  // batches to Train itself (the lock-step run, roles/lockstep_run.h).
   std::vector<std::string> replay_addresses;
   std::string checkpoint_dir;   // empty: no checkpoints
   uint64_t seed = 0;
@@ -63,6 +67,9 @@ struct LearnerOptions {
   // Where each log interval's figures are appended (common/scalar_log.h);
   // null: nowhere. Outlives the learner.
   ScalarLog* scalars = nullptr;
+  // Without replay addresses, for a prioritized table: where the priorities
+  // of each update's items go (their keys, |TD error| + epsilon).
+  std::function<absl::Status(std::vector<uint64_t> keys, std::vector<double> priorities)> send_priorities;
 };
 
 class Learner {
@@ -74,8 +81,18 @@ class Learner {
   static absl::StatusOr<std::unique_ptr<Learner>> Create(const LearnerOptions& options, parameters::ParameterStore* store,
                                                          prometheus::Registry* registry);
 
-  // Trains until `stop` is notified; saves a final checkpoint.
+  // Trains until `stop` is notified; saves a final checkpoint. Start, then
+  // Train on every batch the sampler brings, then Finish.
   absl::Status Run(const absl::Notification& stop);
+
+  // The parts of Run, for a caller that brings the batches itself: Start
+  // publishes the first version; Train updates on one sampled batch (of
+  // shard `shard`), publishing and checkpointing at their intervals, and
+  // logs its figures every 2 s; Finish publishes the last version and
+  // saves the last checkpoint.
+  absl::Status Start();
+  absl::Status Train(const v1::SampleResponse& response, int shard);
+  absl::Status Finish();
 
   int64_t updates() const { return algorithm_->updates(); }
   const Algorithm& algorithm() const { return *algorithm_; }
@@ -116,6 +133,9 @@ class Learner {
   // Prioritized tables: sends the algorithm's priorities (|TD error|) +
   // kPriorityEpsilon of the last update's items to the shard they came from.
   absl::Status SendPriorities(const v1::SampleResponse& response, int shard);
+  // The figures of the interval since the last: metrics, log line, scalar
+  // log, training-health warnings.
+  void LogInterval(int64_t updates, double seconds);
   // Copies the sampler's view of the replay shards into the metrics.
   void ExportShardMetrics();
   // Reads the algorithm's statistics (synchronizes with the device) into the
@@ -140,6 +160,10 @@ class Learner {
   std::unique_ptr<prometheus::Registry> own_registry_;
   int64_t version_ = 0;
   int64_t samples_ = 0;
+  // The log interval: its start, and the updates and samples since.
+  absl::Time interval_start_;
+  int64_t interval_updates_ = 0;
+  int64_t interval_start_samples_ = 0;
   // The algorithm's columns: name and position in the table's signature.
   std::vector<std::pair<std::string, int>> columns_;
   // Position of the policy_version column in the signature; -1: none.

@@ -631,8 +631,13 @@ absl::Status Table::DrawLocked(int batch_size, absl::Time deadline, v1::SampleRe
   return absl::OkStatus();
 }
 
+void Table::SeedSampling(uint64_t seed) {
+  absl::MutexLock lock(&mu_);
+  seeded_gen_.emplace(seed);
+}
+
 void Table::SampleOneLocked(v1::SampleResponse* out, DrawnFrames* frames) {
-  const Selection selection = selector_->Sample(gen_);
+  const Selection selection = selector_->Sample(Generator());
   GatherLocked(selection.slot, out->keys_size(), out, frames);
   out->add_keys(slot_keys_[selection.slot]);
   out->add_probabilities(selection.probability);
@@ -644,7 +649,7 @@ void Table::SampleOneLocked(v1::SampleResponse* out, DrawnFrames* frames) {
 
 void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out, DrawnFrames* frames) {
   draws_.clear();
-  selector_->SampleMany(gen_, num_items, &draws_);
+  selector_->SampleMany(Generator(), num_items, &draws_);
   // The rows of a large table are cache misses: start them all before
   // copying any, so that they overlap instead of queueing.
   for (const Selection& draw : draws_) {

@@ -62,11 +62,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/random/bit_gen_ref.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -262,6 +265,11 @@ class Table {
   // false) `side` counts as blocked in Info / Stats, as a blocked Insert or
   // Sample does. Calls must pair up.
   void SetWaiting(RateLimiter::Side side, bool waiting) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Draws every later sample from a generator seeded with `seed` instead of
+  // the process's entropy: the same inserts and samples then draw the same
+  // items (`rill launch --deterministic`).
+  void SeedSampling(uint64_t seed) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Wakes every blocked Insert and Sample with Cancelled; later calls fail
   // the same way. Stored items stay readable through Info. Idempotent.
@@ -499,6 +507,11 @@ class Table {
   std::unique_ptr<ItemSelector> selector_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<ItemRemover> remover_ ABSL_GUARDED_BY(mu_);
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
+  // Set by SeedSampling; then drawn from instead of gen_.
+  std::optional<std::mt19937_64> seeded_gen_ ABSL_GUARDED_BY(mu_);
+  absl::BitGenRef Generator() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return seeded_gen_.has_value() ? absl::BitGenRef(*seeded_gen_) : absl::BitGenRef(gen_);
+  }
   std::vector<Selection> draws_ ABSL_GUARDED_BY(mu_);  // SampleManyLocked's scratch
   std::vector<char*> gather_to_ ABSL_GUARDED_BY(mu_);  // SampleManyLocked's column destinations
   std::vector<int64_t> update_slots_ ABSL_GUARDED_BY(mu_);      // UpdatePriorities' scratch

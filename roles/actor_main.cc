@@ -103,6 +103,9 @@ int ActorMain() {
   options.items = duty.items;
   options.synchronous = duty.synchronous;
   if (options.max_env_steps < 0) return ExitWith("flags", absl::InvalidArgumentError("--actor_max_env_steps must be >= 0"));
+  absl::StatusOr<std::unique_ptr<ScalarLog>> scalars = OpenScalarLogFromFlags();
+  if (!scalars.ok()) return ExitWith("flags", scalars.status());
+  options.scalars = scalars->get();
   absl::StatusOr<std::unique_ptr<actor::Actor>> actor =
       actor::Actor::Create(options, *metrics ? &(*metrics)->registry() : nullptr);
   if (!actor.ok()) return ExitWith("cannot start the actor", actor.status());

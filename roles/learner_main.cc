@@ -14,6 +14,9 @@
 #include "learner/learner.h"
 
 ABSL_FLAG(int64_t, max_updates, 0, "Stop after this many updates; 0 trains until stopped.");
+ABSL_FLAG(int32_t, learner_threads, 0,
+          "Intra-op threads on the CPU when the config's learner.num_threads is 0: what `rill launch` leaves the "
+          "learner beside its actors. 0: every core.");
 
 namespace rill::roles {
 
@@ -31,6 +34,12 @@ int LearnerMain() {
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics = StartMetricsFromFlags();
   if (!metrics.ok()) return ExitWith("metrics", metrics.status());
 
+  if (absl::GetFlag(FLAGS_learner_threads) < 0) {
+    return ExitWith("flags", absl::InvalidArgumentError("--learner_threads must be >= 0"));
+  }
+  if (config->learner().num_threads() == 0 && absl::GetFlag(FLAGS_learner_threads) > 0) {
+    config->mutable_learner()->set_num_threads(absl::GetFlag(FLAGS_learner_threads));
+  }
   LearnerOptions options;
   options.config = *config;
   options.replay_addresses = absl::StrSplit(absl::GetFlag(FLAGS_replay_address), ',', absl::SkipEmpty());

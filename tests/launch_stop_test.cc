@@ -100,16 +100,19 @@ Launched StartLaunch(const std::string& name, const std::string& config, const s
   return launched;
 }
 
-// Sends SIGTERM and waits for the launcher to end; how long it took, or
-// nullopt if it did not end within `timeout`.
-std::optional<absl::Duration> TerminateAndTime(Launched& run, int* status, absl::Duration timeout) {
+// Sends `signal` (SIGTERM, or SIGINT as Ctrl-C does) and waits for the
+// launcher to end; how long it took, or nullopt if it did not end within
+// `timeout`.
+std::optional<absl::Duration> TerminateAndTime(Launched& run, int* status, absl::Duration timeout,
+                                               int signal = SIGTERM) {
   const absl::Time signalled = absl::Now();
-  run.process->Signal(SIGTERM);
+  run.process->Signal(signal);
   std::optional<int> ended = run.process->WaitExit(timeout);
   if (!ended.has_value()) return std::nullopt;
   *status = *ended;
   const absl::Duration took = absl::Now() - signalled;
-  std::printf("%s: launch ended %.2f s after SIGTERM\n", run.process->name().c_str(), absl::ToDoubleSeconds(took));
+  std::printf("%s: launch ended %.2f s after %s\n", run.process->name().c_str(), absl::ToDoubleSeconds(took),
+              signal == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
   return took;
 }
 
@@ -139,8 +142,9 @@ TEST(LaunchStopTest, SigtermWhileStartingThirtyActorsEndsEveryProcessWithinTenSe
 }
 
 // Before the fix 8 actors stopped one after another, each draining its
-// rate-limited writes while the others went on writing: 34 s.
-TEST(LaunchStopTest, RunningLaunchWithEightActorsStopsWithinFiveSecondsOfSigterm) {
+// rate-limited writes while the others went on writing: 34 s. Ctrl-C
+// (SIGINT) stops the run as SIGTERM does.
+TEST(LaunchStopTest, RunningLaunchWithEightActorsStopsWithinFiveSecondsOfCtrlC) {
   Launched run = StartLaunch("eight", kTinyConfig, {"--num_actors=8", "--max_env_steps=0"});
   ASSERT_NE(run.process, nullptr);
   ASSERT_TRUE(WaitUntil([&] { return run.LogHas("all processes ready"); }, absl::Seconds(120))) << ReadFile(run.log);
@@ -151,9 +155,10 @@ TEST(LaunchStopTest, RunningLaunchWithEightActorsStopsWithinFiveSecondsOfSigterm
       << ReadFile(run.log);
   EXPECT_EQ(run.Processes().size(), 12u);  // launcher, replay, learner, 8 actors, evaluator
   int status = 0;
-  const std::optional<absl::Duration> took = TerminateAndTime(run, &status, absl::Seconds(60));
-  ASSERT_TRUE(took.has_value()) << "launch still runs 60 s after SIGTERM:\n" << ReadFile(run.log);
+  const std::optional<absl::Duration> took = TerminateAndTime(run, &status, absl::Seconds(60), SIGINT);
+  ASSERT_TRUE(took.has_value()) << "launch still runs 60 s after SIGINT:\n" << ReadFile(run.log);
   EXPECT_LT(*took, absl::Seconds(5)) << ReadFile(run.log);
+  EXPECT_TRUE(run.LogHas("interrupted; stopping all processes")) << ReadFile(run.log);
   EXPECT_TRUE(ExitedWith(status, 0)) << ChildProcess::DescribeStatus(status) << "\n" << ReadFile(run.log);
   EXPECT_THAT(run.Processes(), IsEmpty());
   const std::string summary = ReadFile(run.summary);

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -199,6 +200,21 @@ TEST(LaunchTest, RunEndsWithPlotsDrawnFromItsMetricHistory) {
   for (const char* field : {"\"updates\": ", "\"loss/critic\": ", "\"loss/actor\": ", "\"alpha\": "}) {
     EXPECT_THAT(intervals.back(), HasSubstr(field)) << intervals.back();
   }
+  // Each actor logged every episode it finished: 2,000 steps over 2 actors
+  // x 2 envs are 500 steps per env, two whole 200-step Pendulum episodes
+  // each.
+  int episodes = 0;
+  for (int actor = 0; actor < 2; ++actor) {
+    std::vector<std::string> lines = absl::StrSplit(
+        ReadFile(absl::StrCat(run.run_dir, "/metrics/actor-", actor, ".jsonl")), '\n', absl::SkipEmpty());
+    for (const std::string& line : lines) {
+      for (const char* field : {"\"env_steps\": ", "\"return\": ", "\"length\": 200", "\"parameter_version\": "}) {
+        EXPECT_THAT(line, HasSubstr(field)) << "actor " << actor;
+      }
+    }
+    episodes += static_cast<int>(lines.size());
+  }
+  EXPECT_EQ(episodes, 8);
 }
 
 // Observation normalisation through every process: the learner's

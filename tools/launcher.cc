@@ -15,6 +15,7 @@
 #include <optional>
 #include <tuple>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -38,6 +39,7 @@
 #include "experiment/config.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "learner/algorithms/spec.h"
+#include "roles/lockstep_run.h"
 #include "roles/role.h"
 #include "tools/env_server_role.h"
 #include "tools/launch_role.h"
@@ -49,7 +51,8 @@
 
 ABSL_FLAG(int32_t, num_actors, -1, "Actors to start; -1 uses the config's topology.num_actors.");
 ABSL_FLAG(int64_t, max_env_steps, -1, "Stop after this many env steps over all actors; -1 uses the config.");
-ABSL_FLAG(std::string, summary_json, "", "Write the run's summary JSON here at the end.");
+ABSL_FLAG(std::string, summary_json, "",
+          "Also write the run's summary JSON here at the end (it is always written to <run_dir>/summary.json).");
 ABSL_FLAG(std::string, run_dir, "",
           "Folder for logs and checkpoints; default .rill-runs/<name>-<time>. A folder that holds a run of the "
           "same config continues it (as --resume does).");
@@ -57,6 +60,11 @@ ABSL_FLAG(std::string, resume, "",
           "Continue the run in this folder (one `rill launch` made) with its own config: the learner from its "
           "checkpoint, replay from its checkpoint or WAL when the tables are durable, the env-step budget and "
           "the counters, plots and summary where they were. --max_env_steps and --num_actors may change.");
+ABSL_FLAG(bool, deterministic, false,
+          "Run one actor, its replay table and the learner in this process, taking turns on one thread, so that "
+          "the same config and seed repeat the run bit for bit (same episodes, same final policy: the summary's "
+          "policy_digest). Slower than a launched run and without its processes: one actor and shard, learner on "
+          "one CPU thread, no resume.");
 ABSL_FLAG(absl::Duration, progress_every, absl::Seconds(5), "Interval between progress lines.");
 ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(60), "How long each process may take to become ready.");
 ABSL_FLAG(absl::Duration, stop_timeout, absl::Seconds(20),
@@ -113,6 +121,26 @@ constexpr int64_t kChildMemoryBytes = int64_t{32} << 20;
 constexpr int64_t kLearnerMemoryBytes = int64_t{256} << 20;
 constexpr int64_t kThreadsPerChild = 16;
 constexpr int64_t kPortsPerChild = 2;
+
+// The learner's intra-op threads when learner.num_threads is 0: the cores
+// this machine's actors and inference servers leave it (each of them keeps
+// about one core busy), and at least one. On a machine of its own (a
+// Kubernetes pod) the learner takes every core instead.
+int LearnerThreads(const v1::ExperimentConfig& config) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int busy = config.topology().num_actors() +
+                   (config.topology().inference() == v1::TopologyConfig::CENTRAL
+                        ? std::max(1, config.topology().num_inference_servers())
+                        : 0);
+  return std::max(1, cores - busy);
+}
+
+// Prints the summary, writes it to --summary_json when given and, always,
+// to <run_dir>/summary.json beside the run's other files.
+absl::Status WriteRunSummary(const RunSummary& summary, const std::string& run_dir) {
+  RETURN_IF_ERROR(WriteSummary(summary, absl::GetFlag(FLAGS_summary_json)));
+  return WriteFileAtomically(run_dir + "/summary.json", SummaryJson(summary) + "\n");
+}
 
 std::string GiB(double bytes) { return absl::StrFormat("%.1f GiB", bytes / (1 << 30)); }
 
@@ -846,6 +874,9 @@ absl::Status Launch::StartAll(const std::string& logs) {
   learner_.args.push_back(absl::StrCat("--replay_address=", replay_address));
   learner_.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/checkpoints/learner"));
   learner_.args.push_back(absl::StrCat("--scalars_file=", run_dir_, "/metrics/learner.jsonl"));
+  if (config_.learner().num_threads() == 0) {
+    learner_.args.push_back(absl::StrCat("--learner_threads=", LearnerThreads(config_)));
+  }
   learner_.log_path = logs + "/learner.log";
   learner_.final_metrics_path = FinalMetricsPath("learner");
   absl::Status started = Start("learner", learner_);
@@ -882,6 +913,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
       actor.args.push_back(
           absl::StrCat("--inference_address=", inference_addresses[static_cast<size_t>(i) % inference_addresses.size()]));
     }
+    actor.args.push_back(absl::StrCat("--scalars_file=", run_dir_, "/metrics/actor-", i, ".jsonl"));
     // Last: a restart rewrites it with the steps left.
     actor.args.push_back(absl::StrCat("--actor_max_env_steps=", actor.budget));
     actor.log_path = absl::StrCat(logs, "/actor-", i, ".log");
@@ -988,6 +1020,10 @@ int Launch::Run() {
   std::printf("rill launch: %s, %d replay shard(s), %d actors, %s env steps; logs in %s\n", config_.env().name().c_str(),
               config_.topology().num_replay_shards(), num_actors,
               max_steps > 0 ? FormatCount(static_cast<double>(max_steps)).c_str() : "unlimited", logs.c_str());
+  if (config_.learner().num_threads() == 0 && config_.learner().device() != v1::LearnerConfig::CUDA) {
+    std::printf("learner: %d CPU threads, the cores the actors leave it (%u cores; learner.num_threads sets them)\n",
+                LearnerThreads(config_), std::max(1u, std::thread::hardware_concurrency()));
+  }
   if (resumed_) {
     // The plots go on from the earlier parts' history.
     absl::Status read = history_.ReadCsv(run_dir_ + "/plots");
@@ -1036,7 +1072,7 @@ int Launch::Run() {
     std::fprintf(stderr, "rill launch failed: %s\n", std::string(status.message()).c_str());
     return absl::IsInvalidArgument(status) ? roles::kExitBadInput : roles::kExitFailure;
   }
-  absl::Status written = WriteSummary(Summary(plots, killed), absl::GetFlag(FLAGS_summary_json));
+  absl::Status written = WriteRunSummary(Summary(plots, killed), run_dir_);
   if (!written.ok()) return roles::ExitWith("summary", written);
   return 0;
 }
@@ -1087,6 +1123,69 @@ RunIdentity DescribeRun(const v1::ExperimentConfig& config, const std::string& c
   return identity;
 }
 
+// `rill launch --deterministic`: the run in this process
+// (roles/lockstep_run.h), with the run folder, progress lines, plots and
+// summary of a launched run.
+int LaunchDeterministic(const v1::ExperimentConfig& config, const std::string& run_dir, RunIdentity identity,
+                        const absl::Notification& stop) {
+  const absl::Time start = absl::Now();
+  absl::Status described = WriteFileAtomically(run_dir + "/run.json", IdentityJson(identity) + "\n");
+  if (!described.ok()) return roles::ExitWith("run folder", described);
+  std::printf("rill launch --deterministic: %s, one actor (%d envs), its table and the learner in this process, "
+              "%s env steps, seed %llu; files in %s\n",
+              config.env().name().c_str(), config.actor().num_envs(),
+              FormatCount(static_cast<double>(config.max_env_steps())).c_str(),
+              static_cast<unsigned long long>(config.seed()), run_dir.c_str());
+  std::fflush(stdout);
+  RunHistory history;
+  roles::LockstepOptions options;
+  options.config = config;
+  options.run_dir = run_dir;
+  options.progress_every = absl::GetFlag(FLAGS_progress_every);
+  options.on_progress = [&history, start](int64_t env_steps, int64_t updates) {
+    const RunHistory::Progress& row = history.AddProgress(absl::Now() - start, env_steps, static_cast<double>(updates));
+    std::printf("[%6.1fs] env steps %s (%.0f/s) | updates %s (%.0f/s)\n", row.seconds,
+                FormatCount(static_cast<double>(row.env_steps)).c_str(), row.env_steps_per_second,
+                FormatCount(row.learner_updates).c_str(), row.updates_per_second);
+    std::fflush(stdout);
+  };
+  absl::StatusOr<roles::LockstepResult> result = roles::RunLockstep(options, stop);
+  if (!result.ok()) {
+    std::fprintf(stderr, "rill launch failed: %s\n", std::string(result.status().message()).c_str());
+    return absl::IsInvalidArgument(result.status()) ? roles::kExitBadInput : roles::kExitFailure;
+  }
+  const absl::Time end = absl::Now();
+  history.AddProgress(end - start, result->env_steps, static_cast<double>(result->learner_updates));
+  if (result->eval_return_mean.has_value()) {
+    RunHistory::Evaluation evaluation;
+    evaluation.seconds = absl::ToDoubleSeconds(end - start);
+    evaluation.env_steps = result->env_steps;
+    evaluation.learner_updates = static_cast<double>(result->learner_updates);
+    evaluation.parameter_version = static_cast<double>(result->eval_parameter_version);
+    evaluation.return_mean = *result->eval_return_mean;
+    history.AddEvaluation(evaluation);
+  }
+  RunSummary summary;
+  summary.identity = std::move(identity);
+  summary.env_steps = static_cast<double>(result->env_steps);
+  summary.learner_updates = static_cast<double>(result->learner_updates);
+  summary.replay_items_inserted = static_cast<double>(result->items_inserted);
+  summary.wall_seconds = absl::ToDoubleSeconds(end - start);
+  summary.eval_return_mean = result->eval_return_mean;
+  summary.eval_episodes = result->eval_episodes;
+  summary.eval_parameter_version = static_cast<double>(result->eval_parameter_version);
+  summary.final_eval = result->final_eval;
+  summary.num_actors = 1;
+  summary.replay_shards = 1;
+  summary.run_dir = run_dir;
+  summary.deterministic = true;
+  summary.policy_digest = result->policy_digest;
+  summary.plots = WritePlots(history, run_dir, absl::GetFlag(FLAGS_plot_python));
+  absl::Status written = WriteRunSummary(summary, run_dir);
+  if (!written.ok()) return roles::ExitWith("summary", written);
+  return 0;
+}
+
 }  // namespace
 
 int LaunchMain() {
@@ -1095,6 +1194,10 @@ int LaunchMain() {
   // --resume=DIR continues that run with its own config.
   const std::string resume = absl::GetFlag(FLAGS_resume);
   std::string run_dir = absl::GetFlag(FLAGS_run_dir);
+  if (absl::GetFlag(FLAGS_deterministic) && !resume.empty()) {
+    return roles::ExitWith("flags", absl::InvalidArgumentError(
+                                        "--deterministic and --resume: a deterministic run starts from scratch"));
+  }
   if (!resume.empty() && !run_dir.empty() &&
       std::filesystem::weakly_canonical(run_dir) != std::filesystem::weakly_canonical(resume)) {
     return roles::ExitWith("flags", absl::InvalidArgumentError(absl::StrCat(
@@ -1130,6 +1233,12 @@ int LaunchMain() {
   // The overrides meet the config's rules (and bounds) too.
   config = experiment::FinalizeExperimentConfig(*std::move(config));
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
+  const bool deterministic = absl::GetFlag(FLAGS_deterministic);
+  if (deterministic) {
+    config = roles::LockstepConfig(*std::move(config));
+    if (config.ok()) config = experiment::FinalizeExperimentConfig(*std::move(config));
+    if (!config.ok()) return roles::ExitWith("bad config", config.status());
+  }
   absl::Status fits = CheckMachineHoldsTheRun(*config);
   if (!fits.ok()) return roles::ExitWith("bad config", fits);
   if (run_dir.empty()) {
@@ -1147,6 +1256,11 @@ int LaunchMain() {
   } else if (!resume.empty()) {
     std::printf("no progress.json in %s (its launcher stopped before its first progress line): starting its run "
                 "from the beginning\n", run_dir.c_str());
+  }
+  if (deterministic && (previous.has_value() || std::filesystem::exists(run_dir + "/run.json"))) {
+    return roles::ExitWith("run folder", absl::InvalidArgumentError(absl::StrCat(
+                                             "'", run_dir, "' holds a run: a deterministic run starts from scratch "
+                                             "in a new --run_dir")));
   }
   if (previous.has_value() && resume.empty()) {
     absl::Status same = CheckSameRun(*config, run_dir);
@@ -1175,6 +1289,7 @@ int LaunchMain() {
     if (!written.ok()) return roles::ExitWith("run folder", written);
     absl::SetFlag(&FLAGS_config, path);
   }
+  if (deterministic) return LaunchDeterministic(*config, run_dir, DescribeRun(*config, effective), stop);
   absl::Status tls = SetUpTls(run_dir, absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_openssl_binary));
   if (!tls.ok()) return roles::ExitWith("tls", tls);
   Launch launch(*config, run_dir, DescribeRun(*config, effective), previous, stop);

@@ -44,6 +44,13 @@
 // serves and dials mutual TLS with a throwaway CA and certificate made in
 // <run_dir>/tls (tools/throwaway_tls.h); with --tls_cert/--tls_key/--tls_ca
 // it passes the user's files on. /metrics stays plain HTTP either way.
+// The summary is always written to <run_dir>/summary.json too.
+//
+// With --deterministic none of the above runs as processes: one actor, its
+// table and the learner take turns in this process (roles/lockstep_run.h),
+// and the same config and seed repeat the run bit for bit; the run folder,
+// progress lines, plots and summary (with the final policy's digest) are
+// those of a launched run.
 #ifndef RILL_TOOLS_LAUNCHER_H_
 #define RILL_TOOLS_LAUNCHER_H_
 

@@ -80,6 +80,10 @@ struct RunSummary {
   // Where the run left its files.
   std::string run_dir;
   PlotFiles plots;
+  // `rill launch --deterministic`: the lock-step run (roles/lockstep_run.h)
+  // and the digest of its final policy, equal for runs that repeat.
+  bool deterministic = false;
+  std::string policy_digest;
 };
 
 // The summary as one line of JSON.

@@ -8,7 +8,9 @@
 #      (and, stricter, its panels as the schema's timeseries and stat options
 #      with Prometheus targets), and the planted misspelled field of
 #      fixtures/misspelled_field.json is rejected (the exact npm versions
-#      below, installed once into ~/.cache/rill-npm);
+#      below, installed once into ~/.cache/rill-npm); its panels have unique
+#      ids and none overlaps another, and the planted overlap of
+#      fixtures/overlapping_panels.json is reported;
 #   3. a short `rill launch --prometheus` (Pendulum SAC, 2 actors, 1 s
 #      scrapes) starts Prometheus, whose targets are every process, one job
 #      per role, labelled replay-0, learner, actor-0, actor-1, evaluator;
@@ -23,8 +25,10 @@
 #      passes `promtool check metrics` with no lint finding, and the planted
 #      findings of fixtures/bad_metrics.txt are reported;
 #   5. the dashboard renders (HTTP 200), every script, stylesheet and icon it
-#      links answers 200 (no 404 is allowed), and headless chromium loads it
-#      with no JavaScript console message;
+#      links answers 200 (no 404 is allowed), its graphs open at the run's
+#      own time range (the run's age rounded up to whole minutes, not a fixed
+#      default), and headless chromium loads it with no JavaScript console
+#      message;
 #   6. Ctrl-C (SIGINT) stops the run and Prometheus cleanly, exit 0, its data
 #      kept in <run_dir>/prometheus/data.
 # Prints one line per check, `PASS <name>` or `FAIL <name>: <why>` (other
@@ -109,7 +113,8 @@ fi
 # in literals): once typed as the schema's Dashboard, once as RillDashboard,
 # which also types each panel's options and fieldConfig by its panel type and
 # its targets as Prometheus queries. Json<T> accepts an enum's JSON value
-# ("list") where the schema has a TypeScript enum (LegendDisplayMode.List).
+# ("list", "thresholds") where the schema has a TypeScript enum
+# (LegendDisplayMode.List, FieldColorModeId.Thresholds), in both.
 # Prints "FILE(line,col): error ..." for every tsc error, one line each.
 grafana_type_errors() {
   local dir="$work/grafana-types" i=0 errors path
@@ -134,7 +139,7 @@ files = []
 for i, path in enumerate(sys.argv[2:]):
     literal = json.dumps(json.load(open(path, encoding="utf-8")), indent=2)
     name = "dashboard%d.ts" % i
-    (out / name).write_text("%sexport const schema: Dashboard = %s;\nexport const strict: RillDashboard = %s;\n"
+    (out / name).write_text("%sexport const schema: Json<Dashboard> = %s;\nexport const strict: RillDashboard = %s;\n"
                             % (header, literal, literal))
     files.append(name)
 (out / "tsconfig.json").write_text(json.dumps({"files": files, "compilerOptions": {
@@ -172,10 +177,46 @@ if [ -f "$NPM_DIR/node_modules/@grafana/schema/package.json" ]; then
   fi
   # Rejected for the planted field, and for nothing else.
   if [ -n "$planted" ] && ! grep -qv "'\"gridPoss\"' does not exist" <<<"$planted"; then
-    pass "grafana-types-reject-misspelled-field ($(head -n 1 <<<"$planted" | sed 's|^tests/prometheus/||'))"
+    pass "grafana-types-reject-misspelled-field ($(head -n 1 <<<"$planted" | sed 's|^tests/prometheus/||; s/ in type .*//'))"
   else
     fail "grafana-types-reject-misspelled-field" "want only errors about \"gridPoss\", got: $(head -n 3 <<<"$planted" | tr '\n' ' ')"
   fi
+fi
+
+# Grafana places panels where gridPos says, overlaps included, and tells
+# panels apart by id. Prints one line per mistake: "FILE: ...".
+grafana_layout_errors() {
+  /usr/bin/python3 - "$@" <<'EOF'
+import collections, json, sys
+for path in sys.argv[1:]:
+    panels = json.load(open(path, encoding="utf-8")).get("panels", [])
+    for panel in list(panels):
+        panels += panel.get("panels", [])  # a collapsed row's panels
+    for id_, n in collections.Counter(p.get("id") for p in panels).items():
+        if n > 1:
+            print("%s: %d panels with id %s" % (path, n, id_))
+    boxes = [(p.get("title", ""), p.get("gridPos", {})) for p in panels]
+    for i, (title, g) in enumerate(boxes):
+        if g.get("x", 0) + g.get("w", 0) > 24:
+            print("%s: %r is wider than the 24 columns" % (path, title))
+        for other, h in boxes[:i]:
+            if (g["x"] < h["x"] + h["w"] and h["x"] < g["x"] + g["w"] and
+                    g["y"] < h["y"] + h["h"] and h["y"] < g["y"] + g["h"]):
+                print("%s: %r overlaps %r" % (path, title, other))
+EOF
+}
+
+errors=$(grafana_layout_errors deploy/grafana/rill.json)
+if [ -z "$errors" ]; then
+  pass "grafana-layout (deploy/grafana/rill.json: $(grep -c '"gridPos"' deploy/grafana/rill.json) panels, unique ids, none overlapping)"
+else
+  fail "grafana-layout" "$(head -n 3 <<<"$errors" | paste -sd ';')"
+fi
+planted=$(grafana_layout_errors tests/prometheus/fixtures/overlapping_panels.json)
+if grep -q "'Learner losses' overlaps 'Policy lag'" <<<"$planted"; then
+  pass "grafana-layout-reports-overlap ($(sed 's|^tests/prometheus/||' <<<"$planted" | paste -sd ';'))"
+else
+  fail "grafana-layout-reports-overlap" "want 'Learner losses' overlaps 'Policy lag', got: $(paste -sd ';' <<<"$planted")"
 fi
 
 # promtool's lint reports planted findings, which proves check 4's lint of
@@ -197,6 +238,7 @@ url=""
 if [ -x bazel-bin/rill ]; then
   t=$(now)
   # More steps than the check needs: it ends the run with SIGINT.
+  launch_started=$t
   bazel-bin/rill launch --config=deploy/configs/pendulum_sac.textpb --num_actors=2 --max_env_steps=1000000 \
     --run_dir="$work/run" --prometheus --progress_every=10s >"$work/launch.out" 2>&1 &
   launch_pid=$!
@@ -206,6 +248,7 @@ if [ -x bazel-bin/rill ]; then
     sleep 0.5
   done
   url=$(sed -n 's|^prometheus: \(http://127\.0\.0\.1:[0-9]*\)/consoles/rill\.html$|\1|p' "$work/launch.out" | head -n 1)
+  launch_ready=$(now)
   if [ -n "$url" ] && grep -q '^all processes ready' "$work/launch.out"; then
     pass "launch-prometheus (dashboard at $url/consoles/rill.html, all ready after $(($(now) - t)) s)"
   else
@@ -273,6 +316,7 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
 
   # ---------------------------------------------------------- 5. dashboard
   page="$work/rill.html"
+  rendered=$(now)
   code=$(curl -s --max-time 10 -o "$page" -w '%{http_code}' "$url/consoles/rill.html")
   if [ "$code" != 200 ]; then
     fail "console-renders" "HTTP $code: $(head -c 300 "$page" | tr '\n' ' ')"
@@ -290,6 +334,18 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
       pass "console-assets ($(wc -w <<<"$assets") scripts, stylesheets and icons, all 200)"
     else
       fail "console-assets" "$bad"
+    fi
+    # The run's processes started between the launch and its "all processes
+    # ready" line; the range covers them, rounded up to whole minutes, where
+    # a fixed default (or the 0 of no data) falls outside.
+    range_s=$(sed -n 's/.*rillRunSeconds = Number( *\([0-9.e+]*\) *);.*/\1/p' "$page" | head -n 1)
+    low=$((rendered - launch_ready - 1)) high=$((rendered + 1 - launch_started + 60))
+    if [ -z "$range_s" ]; then
+      fail "console-opens-at-run-range" "no rillRunSeconds in the page (deploy/prometheus/console_libraries/rill.lib's rill_run_range)"
+    elif awk -v r="$range_s" -v low="$low" -v high="$high" 'BEGIN { exit !(r > 0 && r >= low && r < high) }'; then
+      pass "console-opens-at-run-range (the last ${range_s} s; the run had started $((rendered - launch_started)) s before)"
+    else
+      fail "console-opens-at-run-range" "the page opens at the last ${range_s} s, want the run's age rounded up to a minute, in [$low, $high) s"
     fi
   fi
   console=$(chromium_console "$url/consoles/rill.html" "$work/rill.png")

@@ -1,0 +1,119 @@
+// `rill launch --deterministic` as a user runs it: the same config and seed
+// twice give the same episodes, the same final policy (its digest) and the
+// same evaluation; another seed gives another run. SAC on transitions with
+// a uniform table, and IMPALA on unrolls with a FIFO one.
+#include <sys/wait.h>
+
+#include <cmath>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "tests/harness.h"
+
+namespace rill::testing {
+namespace {
+
+struct LockstepLaunch {
+  int exit_code = -1;
+  std::string run_dir, log, summary;
+};
+
+LockstepLaunch Launch(const std::string& name, const std::vector<std::string>& extra) {
+  LockstepLaunch run;
+  run.run_dir = TempDir("deterministic-" + name);
+  run.log = run.run_dir + "-launch.log";
+  run.summary = run.run_dir + "/summary.json";
+  // No --summary_json: the summary is in the run folder anyway.
+  std::vector<std::string> args = {"launch", "--deterministic", "--run_dir=" + run.run_dir, "--progress_every=1s",
+                                   "--plot_python="};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto child = ChildProcess::Start(name, RillBinary(), args, run.log);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return run;
+  std::optional<int> status = (*child)->WaitExit(absl::Seconds(240));
+  EXPECT_TRUE(status.has_value()) << "launch did not finish:\n" << (*child)->LogTail(20);
+  if (status.has_value() && WIFEXITED(*status)) run.exit_code = WEXITSTATUS(*status);
+  return run;
+}
+
+// A field of the flat summary JSON, as written; "" if absent.
+std::string JsonField(const std::string& json, const std::string& key) {
+  std::smatch match;
+  if (!std::regex_search(json, match, std::regex("\"" + key + "\": (\"[^\"]*\"|[^,}]+)"))) return "";
+  return match[1].str();
+}
+
+// The lines of a scalar log without their "time" field: what two repeating
+// runs must agree on.
+std::vector<std::string> WithoutTimes(const std::string& jsonl) {
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
+    lines.push_back(std::regex_replace(std::string(line), std::regex("\"time\": ?[0-9.eE+-]+,? ?"), ""));
+  }
+  return lines;
+}
+
+void ExpectRepeats(const std::string& config, const std::string& steps, const std::string& name) {
+  const LockstepLaunch first = Launch(name + "-1", {config, steps});
+  const LockstepLaunch second = Launch(name + "-2", {config, steps});
+  const LockstepLaunch other_seed = Launch(name + "-seed", {config, steps, "--seed=12345"});
+  ASSERT_EQ(first.exit_code, 0) << ReadFile(first.log);
+  ASSERT_EQ(second.exit_code, 0) << ReadFile(second.log);
+  ASSERT_EQ(other_seed.exit_code, 0) << ReadFile(other_seed.log);
+  const std::string a = ReadFile(first.summary), b = ReadFile(second.summary), c = ReadFile(other_seed.summary);
+
+  EXPECT_EQ(JsonField(a, "deterministic"), "true") << a;
+  const std::string digest = JsonField(a, "policy_digest");
+  ASSERT_TRUE(std::regex_match(digest, std::regex("\"[0-9a-f]{16}\""))) << a;
+  EXPECT_EQ(JsonField(b, "policy_digest"), digest) << a << "\n" << b;
+  EXPECT_NE(JsonField(c, "policy_digest"), digest) << "another seed, the same policy:\n" << c;
+  for (const char* same : {"env_steps", "learner_updates", "replay_items_inserted", "eval_return_mean",
+                           "eval_parameter_version"}) {
+    EXPECT_EQ(JsonField(b, same), JsonField(a, same)) << same << "\n" << a << "\n" << b;
+  }
+  EXPECT_GT(std::stod(JsonField(a, "learner_updates")), 0) << a;
+  EXPECT_EQ(JsonField(a, "final_eval"), "\"done\"") << a;
+  EXPECT_NE(JsonField(a, "eval_return_mean"), "null") << a;
+
+  // Every episode of the actor, in order, its return as logged (9
+  // significant digits): the envs, the exploration and every version acted
+  // by agree all along, not only at the end.
+  const std::vector<std::string> episodes = WithoutTimes(ReadFile(first.run_dir + "/metrics/actor-0.jsonl"));
+  ASSERT_GE(episodes.size(), 4u) << ReadFile(first.log);
+  EXPECT_EQ(WithoutTimes(ReadFile(second.run_dir + "/metrics/actor-0.jsonl")), episodes);
+  EXPECT_NE(WithoutTimes(ReadFile(other_seed.run_dir + "/metrics/actor-0.jsonl")), episodes);
+  EXPECT_EQ(WithoutTimes(ReadFile(second.run_dir + "/metrics/evaluator.jsonl")),
+            WithoutTimes(ReadFile(first.run_dir + "/metrics/evaluator.jsonl")));
+}
+
+TEST(DeterministicTest, SacOnPendulumRepeatsBitForBit) {
+  ExpectRepeats("--config=tests/configs/tiny_pendulum.textpb", "--max_env_steps=1200", "sac");
+}
+
+TEST(DeterministicTest, ImpalaOnCartPoleRepeatsBitForBit) {
+  ExpectRepeats("--config=tests/configs/tiny_cartpole_impala.textpb", "--max_env_steps=3000", "impala");
+}
+
+TEST(DeterministicTest, RefusesWhatALockStepRunCannotRepeat) {
+  const std::string cuda = ConfigWith("tests/configs/tiny_pendulum.textpb", "deterministic-cuda", "learner {",
+                                      "learner { device: CUDA");
+  ASSERT_FALSE(cuda.empty());
+  const LockstepLaunch on_cuda = Launch("cuda", {"--config=" + cuda, "--max_env_steps=100"});
+  EXPECT_EQ(on_cuda.exit_code, 2) << ReadFile(on_cuda.log);
+  EXPECT_NE(ReadFile(on_cuda.log).find("learner.device is CUDA"), std::string::npos) << ReadFile(on_cuda.log);
+
+  const LockstepLaunch resumed = Launch("resume", {"--config=tests/configs/tiny_pendulum.textpb", "--resume=/nonexistent"});
+  EXPECT_EQ(resumed.exit_code, 2) << ReadFile(resumed.log);
+  EXPECT_NE(ReadFile(resumed.log).find("a deterministic run starts from scratch"), std::string::npos)
+      << ReadFile(resumed.log);
+
+  const LockstepLaunch unbounded = Launch("unbounded", {"--config=tests/configs/tiny_pendulum.textpb", "--max_env_steps=0"});
+  EXPECT_EQ(unbounded.exit_code, 2) << ReadFile(unbounded.log);
+  EXPECT_NE(ReadFile(unbounded.log).find("needs a step budget"), std::string::npos) << ReadFile(unbounded.log);
+}
+
+}  // namespace
+}  // namespace rill::testing
