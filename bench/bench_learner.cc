@@ -1,11 +1,16 @@
 #include "bench/bench_learner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
@@ -22,6 +27,7 @@
 #include "learner/algorithms/registry.h"
 #include "learner/algorithms/spec.h"
 #include "learner/device.h"
+#include "learner/learner_group.h"
 #include "learner/networks.h"
 #include "learner/torch_torso.h"
 #include "policies/torso.h"
@@ -42,6 +48,11 @@ ABSL_FLAG(int, lstm, 0,
           "over every unroll. 0: feed-forward.");
 ABSL_FLAG(std::string, device, "auto", "Where the benchmarked update runs: auto (CUDA when LibTorch sees a GPU), cpu or cuda.");
 ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
+ABSL_FLAG(int, num_learners, 1,
+          "Data-parallel learner ranks (> 1: that many ranks in this process, each on its own thread with its own "
+          "batch and a Gloo process group over loopback, as `rill learner --world_size` runs them): reports the "
+          "allreduce's time and bytes per update against the update's compute, and projects the scaling at 8 ranks "
+          "over 10 and 100 Gb/s links.");
 
 namespace rill::bench {
 
@@ -105,6 +116,111 @@ Batch RandomBatch(const Algorithm& algorithm, int64_t batch, const torch::Device
     random.columns[column.name] = values;
   }
   return random;
+}
+
+// What N ranks measured: each rank's updates per second with its
+// allreduces, and the allreduces' share of an update.
+struct RankFigures {
+  double updates_per_second = 0;
+  double allreduces_per_update = 0;
+  double allreduce_bytes_per_update = 0;
+  double allreduce_seconds_per_update = 0;
+  // The same allreduces with no update around them: the transfer itself,
+  // without waiting for a slower rank.
+  double idle_allreduce_seconds_per_update = 0;
+};
+
+// `ranks` algorithms from `make`, joined into one group over loopback, each
+// updating on `items` on its own thread: `updates` updates each (the same
+// count, so that their collectives pair up) after a few to warm up.
+absl::StatusOr<RankFigures> MeasureRanks(int ranks, int64_t updates,
+                                         const std::function<absl::StatusOr<std::unique_ptr<Algorithm>>()>& make,
+                                         const Batch& items) {
+  std::vector<std::unique_ptr<Algorithm>> algorithms;
+  for (int r = 0; r < ranks; ++r) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, make());
+    algorithms.push_back(std::move(algorithm));
+  }
+  std::promise<uint16_t> port;
+  std::shared_future<uint16_t> bound = port.get_future().share();
+  std::vector<std::future<absl::StatusOr<std::unique_ptr<learner::LearnerGroup>>>> joining;
+  for (int r = 0; r < ranks; ++r) {
+    learner::LearnerGroupOptions options;
+    options.rank = r;
+    options.world_size = ranks;
+    options.store_address = "127.0.0.1:0";
+    if (r == 0) options.on_store_port = [&port](uint16_t p) { port.set_value(p); };
+    joining.push_back(std::async(std::launch::async, [options, bound]() mutable {
+      if (options.rank > 0) options.store_address = absl::StrCat("127.0.0.1:", bound.get());
+      return learner::LearnerGroup::Join(options);
+    }));
+  }
+  std::vector<std::unique_ptr<learner::LearnerGroup>> groups;
+  for (auto& joined : joining) {
+    absl::StatusOr<std::unique_ptr<learner::LearnerGroup>> group = joined.get();
+    RETURN_IF_ERROR(group.status());
+    groups.push_back(*std::move(group));
+  }
+  constexpr int kWarmup = 5;
+  std::vector<absl::Status> failed(static_cast<size_t>(ranks));
+  std::vector<learner::LearnerGroupStats> warm(static_cast<size_t>(ranks));
+  std::vector<double> seconds(static_cast<size_t>(ranks));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r) {
+    threads.emplace_back([&, r] {
+      Algorithm& algorithm = *algorithms[static_cast<size_t>(r)];
+      algorithm.set_gradient_averager(groups[static_cast<size_t>(r)].get());
+      absl::Status& status = failed[static_cast<size_t>(r)];
+      for (int i = 0; i < kWarmup && status.ok(); ++i) status = algorithm.Update(items);
+      warm[static_cast<size_t>(r)] = groups[static_cast<size_t>(r)]->stats();
+      const absl::Time start = absl::Now();
+      for (int64_t i = 0; i < updates && status.ok(); ++i) status = algorithm.Update(items);
+      (void)algorithm.Statistics();  // waits for the device
+      seconds[static_cast<size_t>(r)] = absl::ToDoubleSeconds(absl::Now() - start);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const absl::Status& status : failed) RETURN_IF_ERROR(status);
+  // Rank 0's figures (every rank's allreduces are the same ones).
+  const learner::LearnerGroupStats end = groups[0]->stats();
+  const double n = static_cast<double>(updates);
+  const double allreduces = static_cast<double>(end.allreduces - warm[0].allreduces) / n;
+  const double bytes = static_cast<double>(end.allreduce_bytes - warm[0].allreduce_bytes) / n;
+  // The same payload in the same number of allreduces, back to back.
+  constexpr int kIdleUpdates = 50;
+  const int per_update = std::max(1, static_cast<int>(std::lround(allreduces)));
+  const int64_t floats = static_cast<int64_t>(bytes / per_update / sizeof(float));
+  std::vector<double> idle(static_cast<size_t>(ranks));
+  threads.clear();
+  for (int r = 0; r < ranks; ++r) {
+    threads.emplace_back([&, r] {
+      torch::Tensor buffer = torch::ones({std::max<int64_t>(1, floats)});
+      absl::Status& status = failed[static_cast<size_t>(r)];
+      const absl::Time start = absl::Now();
+      for (int i = 0; i < kIdleUpdates * per_update && status.ok(); ++i) {
+        status = groups[static_cast<size_t>(r)]->Average({buffer});
+      }
+      idle[static_cast<size_t>(r)] = absl::ToDoubleSeconds(absl::Now() - start) / kIdleUpdates;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const absl::Status& status : failed) RETURN_IF_ERROR(status);
+  RankFigures figures;
+  figures.updates_per_second = n / *std::max_element(seconds.begin(), seconds.end());
+  figures.allreduces_per_update = allreduces;
+  figures.allreduce_bytes_per_update = bytes;
+  figures.allreduce_seconds_per_update = (end.allreduce_seconds - warm[0].allreduce_seconds) / n;
+  figures.idle_allreduce_seconds_per_update = *std::max_element(idle.begin(), idle.end());
+  return figures;
+}
+
+// A ring allreduce of `bytes` over `ranks` hosts on links of `gbps` moves
+// 2 (N - 1) / N of the payload per host and takes 2 (N - 1) steps, each
+// with `step_latency`: the time it adds to an update that makes
+// `allreduces` of them.
+double ProjectedAllreduceSeconds(double bytes, double allreduces, int ranks, double gbps, double step_latency) {
+  const double steps = 2.0 * (ranks - 1);
+  return allreduces * (steps * step_latency) + 2.0 * (ranks - 1) / ranks * bytes / (gbps * 1e9 / 8);
 }
 
 absl::Status Run() {
@@ -198,6 +314,50 @@ absl::Status Run() {
   RETURN_IF_ERROR(update_status);
   const std::vector<Statistic> stats = algorithm->Statistics();
 
+  // Data-parallel ranks in this process: the same update on every rank,
+  // with its gradients averaged, on the cores split between them.
+  const int num_learners = absl::GetFlag(FLAGS_num_learners);
+  if (num_learners < 1 || num_learners > 64) {
+    return absl::InvalidArgumentError(absl::StrCat("--num_learners ", num_learners, " is out of range (1..64)"));
+  }
+  std::string ranks_json;
+  if (num_learners > 1) {
+    torch::set_num_threads(std::max(1, threads / num_learners));
+    const int64_t rank_updates = std::max<int64_t>(20, static_cast<int64_t>(updates_per_second * seconds / num_learners));
+    ASSIGN_OR_RETURN(const RankFigures ranks,
+                     MeasureRanks(num_learners, rank_updates, [&context] { return CreateAlgorithm(context); }, items));
+    torch::set_num_threads(threads);
+    // The update's own work: its time without the allreduces.
+    const double update_seconds = 1.0 / ranks.updates_per_second;
+    const double compute_seconds = update_seconds - ranks.allreduce_seconds_per_update;
+    // Per-step latency of a TCP ring between hosts in one rack: assumed,
+    // not measured here (this machine has one host).
+    constexpr double kStepLatency = 50e-6;
+    std::string projections;
+    for (const double gbps : {10.0, 100.0}) {
+      const double allreduce = ProjectedAllreduceSeconds(ranks.allreduce_bytes_per_update, ranks.allreduces_per_update,
+                                                         8, gbps, kStepLatency);
+      absl::StrAppendFormat(&projections, ",\"projected_efficiency_8_ranks_%.0fgbps\":%.4f", gbps,
+                            compute_seconds / (compute_seconds + allreduce));
+    }
+    std::cerr << absl::StrFormat(
+        "learner bench: %d ranks over loopback, %d threads each: %.1f updates/s per rank (%.1f alone); "
+        "%.1f allreduces of %.0f KB per update take %.2f ms of its %.2f ms (%.0f%%; %.2f ms back to back with no "
+        "update around them)\n",
+        num_learners, std::max(1, threads / num_learners), ranks.updates_per_second, updates_per_second,
+        ranks.allreduces_per_update, ranks.allreduce_bytes_per_update / ranks.allreduces_per_update / 1024,
+        1e3 * ranks.allreduce_seconds_per_update, 1e3 * update_seconds,
+        100 * ranks.allreduce_seconds_per_update / update_seconds, 1e3 * ranks.idle_allreduce_seconds_per_update);
+    ranks_json = absl::StrFormat(
+        ",\"num_learners\":%d,\"rank_updates_per_second\":%.2f,\"rank_samples_per_second\":%.1f,"
+        "\"allreduces_per_update\":%.2f,\"allreduce_bytes_per_update\":%.0f,"
+        "\"allreduce_seconds_per_update\":%.6f,\"allreduce_fraction_of_update\":%.4f,"
+        "\"idle_allreduce_seconds_per_update\":%.6f%s",
+        num_learners, ranks.updates_per_second, ranks.updates_per_second * batch * num_learners,
+        ranks.allreduces_per_update, ranks.allreduce_bytes_per_update, ranks.allreduce_seconds_per_update,
+        ranks.allreduce_seconds_per_update / update_seconds, ranks.idle_allreduce_seconds_per_update, projections);
+  }
+
   // The reference: the update's widest layer as one plain matmul (batch x
   // width times width x width) on the same threads and device.
   int64_t width = 0;
@@ -269,13 +429,13 @@ absl::Status Run() {
                    "\"updates_per_second\":%.2f,\"env_steps_per_second\":%.1f,\"achieved_gflops\":%.3f,"
                    "\"matmul_gflops\":%.3f,\"matmul_shape\":\"%s\",\"flops_per_update\":%d,"
                    "\"fraction_of_matmul\":%.4f,\"torso\":\"%s\",\"obs_shape\":\"%s\","
-                   "\"torso_reference_updates_per_second\":%.3f,\"fraction_of_torso_reference\":%.4f}",
+                   "\"torso_reference_updates_per_second\":%.3f,\"fraction_of_torso_reference\":%.4f",
                    algo, context.env.obs_dim(), act_dim, context.env.discrete ? "true" : "false", hidden_text, batch, steps_per_item,
                    threads, device_name, LibTorchDescription(), updates_per_second, env_steps_per_second,
                    achieved_gflops, matmul_gflops, matmul_shape, flops_per_update, achieved_gflops / matmul_gflops,
                    torso_name, absl::StrJoin(context.env.observation_shape, ","), torso_updates_per_second,
                    torso_updates_per_second > 0 ? updates_per_second / torso_updates_per_second : 0.0)
-            << std::endl;
+            << ranks_json << "}" << std::endl;
   return absl::OkStatus();
 }
 

@@ -583,6 +583,17 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (inference->max_batch() < 0) return InvalidField("inference.max_batch", "must be >= 0 (0: half the connected envs)");
   if (!inference->has_max_wait_micros()) inference->set_max_wait_micros(2000);
   if (inference->max_wait_micros() < 0) return InvalidField("inference.max_wait_micros", "must be >= 0");
+  if (config.topology().num_learners() == 0) config.mutable_topology()->set_num_learners(1);
+  if (config.topology().num_learners() < 1 || config.topology().num_learners() > 64) {
+    return InvalidField("topology.num_learners",
+                        absl::StrCat(config.topology().num_learners(), " is out of range (1..64; default 1)"));
+  }
+  if (config.topology().num_learners() > 1 && duty.synchronous) {
+    return InvalidField(duty.synchronous_field,
+                        absl::StrCat("a synchronous run waits for each version of one learner's batch; with "
+                                     "topology.num_learners ", config.topology().num_learners(),
+                                     " the ranks would wait for batches the actors never write"));
+  }
   if (central && duty.synchronous) {
     return InvalidField(duty.synchronous_field,
                         "a synchronous run waits for each version in the actors; with topology.inference CENTRAL "

@@ -4,6 +4,7 @@
 #include <optional>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -63,6 +64,7 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   RETURN_IF_ERROR(learner->CreateAlgorithmAndNormalizer());
   RETURN_IF_ERROR(learner->MapTableColumns());
   RETURN_IF_ERROR(learner->Resume());
+  RETURN_IF_ERROR(learner->JoinRanks());
   if (registry == nullptr) {
     learner->own_registry_ = std::make_unique<prometheus::Registry>();
     registry = learner->own_registry_.get();
@@ -154,6 +156,37 @@ absl::Status Learner::Resume() {
   return absl::OkStatus();
 }
 
+absl::Status Learner::JoinRanks() {
+  LearnerGroup* group = options_.group;
+  if (group == nullptr) return absl::OkStatus();
+  algorithm_->set_gradient_averager(group);
+  // Rank 0's state, as saved and restored: networks, optimizer moments,
+  // counters and noise generators alike.
+  std::vector<std::pair<std::string, torch::Tensor>> saved = algorithm_->state().Save();
+  if (normalizer_ != nullptr) {
+    for (auto& named : normalizer_->state().Save()) saved.push_back(std::move(named));
+  }
+  std::vector<torch::Tensor> tensors;
+  for (const auto& [name, tensor] : saved) tensors.push_back(tensor.contiguous());
+  RETURN_IF_ERROR(group->Broadcast(tensors));
+  std::map<std::string, torch::Tensor> shared;
+  for (size_t i = 0; i < saved.size(); ++i) shared[saved[i].first] = tensors[i];
+  RETURN_IF_ERROR(algorithm_->state().Restore(shared));
+  if (normalizer_ != nullptr) RETURN_IF_ERROR(normalizer_->state().Restore(shared));
+  RILL_LOG(INFO) << "learner rank " << group->rank() << " of " << group->world_size() << ": rank 0's state at update "
+                 << algorithm_->updates() << ", " << (lead() ? "publishing and checkpointing" : "training beside it");
+  return absl::OkStatus();
+}
+
+void Learner::ExportGroupMetrics() {
+  if (options_.group == nullptr || allreduces_ == nullptr) return;
+  const LearnerGroupStats now = options_.group->stats();
+  allreduces_->Increment(static_cast<double>(now.allreduces - exported_group_.allreduces));
+  allreduce_bytes_->Increment(static_cast<double>(now.allreduce_bytes - exported_group_.allreduce_bytes));
+  allreduce_seconds_->Increment(now.allreduce_seconds - exported_group_.allreduce_seconds);
+  exported_group_ = now;
+}
+
 absl::Status Learner::ConnectReplay(prometheus::Registry& registry) {
   // No addresses: the batches come through Train (a lock-step run).
   if (options_.replay_addresses.empty()) return absl::OkStatus();
@@ -238,9 +271,21 @@ void Learner::InitMetrics(prometheus::Registry& registry_ref) {
       .Help("Time of one gradient update").Register(*registry).Add({}, LatencyBuckets());
   checkpoint_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_checkpoint_seconds")
       .Help("Time to write a checkpoint").Register(*registry).Add({}, LatencyBuckets());
+  if (options_.group != nullptr) {
+    const std::map<std::string, std::string> rank = {{"rank", std::to_string(options_.group->rank())}};
+    gauge("rill_learner_group_ranks", "Data-parallel learner ranks of this learner's group")
+        ->Set(options_.group->world_size());
+    allreduces_ = &prometheus::BuildCounter().Name("rill_learner_allreduces_total")
+        .Help("Gradient allreduces with the other learner ranks, by this rank").Register(*registry).Add(rank);
+    allreduce_bytes_ = &prometheus::BuildCounter().Name("rill_learner_allreduce_bytes_total")
+        .Help("Bytes this rank contributed to the gradient allreduces").Register(*registry).Add(rank);
+    allreduce_seconds_ = &prometheus::BuildCounter().Name("rill_learner_allreduce_seconds_total")
+        .Help("Time this rank spent in gradient allreduces").Register(*registry).Add(rank);
+  }
 }
 
 absl::Status Learner::Publish() {
+  if (!lead()) return absl::OkStatus();
   // The version is the update count plus one: it increases with every
   // publish and carries on across a restart from a checkpoint.
   const int64_t version = algorithm_->updates() + 1;
@@ -263,7 +308,7 @@ absl::Status Learner::NormalizeObservations(Batch& batch) {
   // Statistics from the observations the actors saw (an unroll's obs
   // include its bootstrap observation; next_obs and final_obs would count
   // most observations twice).
-  RETURN_IF_ERROR(normalizer_->Update(batch.column("obs")));
+  RETURN_IF_ERROR(normalizer_->Update(batch.column("obs"), options_.group));
   for (const char* name : {"obs", "next_obs", "final_obs"}) {
     auto it = batch.columns.find(name);
     if (it != batch.columns.end()) it->second = normalizer_->Normalize(it->second);
@@ -272,7 +317,7 @@ absl::Status Learner::NormalizeObservations(Batch& batch) {
 }
 
 absl::Status Learner::Checkpoint() {
-  if (options_.checkpoint_dir.empty()) return absl::OkStatus();
+  if (options_.checkpoint_dir.empty() || !lead()) return absl::OkStatus();
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(v1::ParameterSet policy, ExportPolicy());
   std::vector<std::pair<std::string, torch::Tensor>> state = algorithm_->state().Save();
@@ -490,6 +535,7 @@ void Learner::LogInterval(int64_t updates, double seconds) {
   const std::vector<Statistic> statistics = ExportStatistics();
   store_->SetProgress(updates, samples_, rate);
   ExportShardMetrics();
+  ExportGroupMetrics();
   if (priority_updater_ != nullptr) {
     const replay::PriorityUpdaterStats priority = priority_updater_->stats();
     priority_updates_sent_->Set(static_cast<double>(priority.sent));

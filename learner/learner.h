@@ -37,6 +37,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "learner/algorithms/interface.h"
+#include "learner/learner_group.h"
 #include "learner/observation_normalizer.h"
 #include "learner/training_health.h"
 #include "common/scalar_log.h"
@@ -67,6 +68,13 @@ struct LearnerOptions {
   // Where each log interval's figures are appended (common/scalar_log.h);
   // null: nowhere. Outlives the learner.
   ScalarLog* scalars = nullptr;
+  // Data-parallel learners: this learner's rank of its group, joined
+  // (learner_group.h). Every rank samples its own batches from every shard
+  // and averages each optimizer step's gradients with the others; rank 0
+  // alone publishes parameters and writes checkpoints, and the others start
+  // from its state (broadcast once, after rank 0's resume). Null: one
+  // learner. Outlives the learner.
+  LearnerGroup* group = nullptr;
   // Without replay addresses, for a prioritized table: where the priorities
   // of each update's items go (their keys, |TD error| + epsilon).
   std::function<absl::Status(std::vector<uint64_t> keys, std::vector<double> priorities)> send_priorities;
@@ -111,6 +119,13 @@ class Learner {
   absl::Status MapTableColumns();
   // Creates checkpoint_dir and restores its latest checkpoint, if any.
   absl::Status Resume();
+  // With a group: gives the algorithm the group's averager and every rank
+  // rank 0's training state (and observation statistics).
+  absl::Status JoinRanks();
+  // Rank 0, or the only learner: the one that publishes and checkpoints.
+  bool lead() const { return options_.group == nullptr || options_.group->rank() == 0; }
+  // The group's collective figures into the metrics.
+  void ExportGroupMetrics();
   // The sampler over every shard and, for a prioritized table, the priority
   // updater; their client-side latencies go to `registry`.
   absl::Status ConnectReplay(prometheus::Registry& registry);
@@ -213,6 +228,11 @@ class Learner {
   prometheus::Histogram* batch_wait_seconds_ = nullptr;
   prometheus::Histogram* update_seconds_ = nullptr;
   prometheus::Histogram* checkpoint_seconds_ = nullptr;
+  // Data-parallel learners: the group's allreduces, their bytes and time.
+  prometheus::Counter* allreduces_ = nullptr;
+  prometheus::Counter* allreduce_bytes_ = nullptr;
+  prometheus::Counter* allreduce_seconds_ = nullptr;
+  LearnerGroupStats exported_group_;
 };
 
 }  // namespace rill::learner

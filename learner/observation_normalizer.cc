@@ -23,21 +23,38 @@ ObservationNormalizer::ObservationNormalizer(int64_t obs_dim, double clip, torch
   state_.AddTensor("obs_norm.count", count_);
 }
 
-absl::Status ObservationNormalizer::Update(const torch::Tensor& obs) {
+absl::Status ObservationNormalizer::Update(const torch::Tensor& obs, GradientAverager* ranks) {
   if (obs.dim() < 1 || obs.size(-1) != obs_dim_) {
     return absl::InvalidArgumentError(absl::StrCat("observation normaliser: observations of ",
                                                    obs.dim() < 1 ? 0 : obs.size(-1), " elements, expected ", obs_dim_));
   }
   torch::NoGradGuard no_grad;
   torch::Tensor rows = obs.reshape({-1, obs_dim_}).to(mean_.device(), torch::kFloat64);
-  if (rows.size(0) == 0) return absl::OkStatus();
-  if (!torch::isfinite(rows).all().item<bool>()) {
-    return absl::InvalidArgumentError("observation normaliser: observations hold NaN or infinity");
+  torch::Tensor n_b, batch_mean, batch_m2;
+  if (ranks != nullptr) {
+    // Every rank's batch as one: their counts, sums and sums of squares
+    // averaged (a NaN anywhere reaches every rank, which all refuse it).
+    const double world = ranks->world_size();
+    torch::Tensor count = torch::full({1}, static_cast<double>(rows.size(0)), rows.options());
+    torch::Tensor sum = rows.sum(0), squares = rows.pow(2).sum(0);
+    RETURN_IF_ERROR(ranks->Average({count, sum, squares}));
+    if (!torch::isfinite(sum).all().item<bool>() || !torch::isfinite(squares).all().item<bool>()) {
+      return absl::InvalidArgumentError("observation normaliser: a rank's observations hold NaN or infinity");
+    }
+    if (count.item<double>() == 0) return absl::OkStatus();
+    n_b = count.mul(world).squeeze(0);
+    batch_mean = sum / count;
+    batch_m2 = (squares.mul(world) - n_b * batch_mean.pow(2)).clamp_min_(0);
+  } else {
+    if (rows.size(0) == 0) return absl::OkStatus();
+    if (!torch::isfinite(rows).all().item<bool>()) {
+      return absl::InvalidArgumentError("observation normaliser: observations hold NaN or infinity");
+    }
+    n_b = torch::full({}, static_cast<double>(rows.size(0)), rows.options());
+    batch_mean = rows.mean(0);
+    batch_m2 = (rows - batch_mean).pow(2).sum(0);
   }
   // Chan et al.: merge (n_a, mean_a, M2_a) with the batch's (n_b, mean_b, M2_b).
-  const double n_b = static_cast<double>(rows.size(0));
-  torch::Tensor batch_mean = rows.mean(0);
-  torch::Tensor batch_m2 = (rows - batch_mean).pow(2).sum(0);
   torch::Tensor n = count_ + n_b;
   torch::Tensor delta = batch_mean - mean_;
   m2_.add_(batch_m2 + delta.pow(2) * count_ * n_b / n);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "learner/algorithms/gradient_averager.h"
 #include "learner/algorithms/training_state.h"
 #include "policies/spec.h"
 #include "proto/parameters.pb.h"
@@ -34,8 +35,10 @@ class ObservationNormalizer {
 
   // Merges the observations `obs` ([..., obs_dim], any leading shape) into
   // the running statistics. InvalidArgument (nothing changed) when the last
-  // dimension is not obs_dim or a value is not finite.
-  absl::Status Update(const torch::Tensor& obs);
+  // dimension is not obs_dim or a value is not finite. With `ranks`
+  // (data-parallel learners), every rank's observations of this update,
+  // so that the ranks keep the same statistics.
+  absl::Status Update(const torch::Tensor& obs, GradientAverager* ranks = nullptr);
   // clip((obs - mean) / std, -clip, clip) as float32, same shape as `obs`.
   torch::Tensor Normalize(const torch::Tensor& obs) const;
 

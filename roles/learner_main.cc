@@ -17,6 +17,16 @@ ABSL_FLAG(int64_t, max_updates, 0, "Stop after this many updates; 0 trains until
 ABSL_FLAG(int32_t, learner_threads, 0,
           "Intra-op threads on the CPU when the config's learner.num_threads is 0: what `rill launch` leaves the "
           "learner beside its actors. 0: every core.");
+ABSL_FLAG(int32_t, world_size, 0,
+          "Data-parallel learner ranks of this run; 0: the config's topology.num_learners (1: this learner alone).");
+ABSL_FLAG(int32_t, rank, 0,
+          "This learner's rank in [0, --world_size): rank 0 hosts the group's store and alone publishes parameters "
+          "and writes checkpoints.");
+ABSL_FLAG(std::string, store, "",
+          "HOST:PORT of rank 0's store (c10d TCPStore) for --world_size > 1; rank 0 listens on PORT (0: a free "
+          "port, which it logs).");
+ABSL_FLAG(absl::Duration, group_timeout, absl::Seconds(60),
+          "How long joining the learner group, and each gradient allreduce, may wait for the other ranks.");
 
 namespace rill::roles {
 
@@ -50,6 +60,36 @@ int LearnerMain() {
   absl::StatusOr<std::unique_ptr<ScalarLog>> scalars = OpenScalarLogFromFlags();
   if (!scalars.ok()) return ExitWith("flags", scalars.status());
   options.scalars = scalars->get();
+
+  // Data-parallel ranks: the group is joined before the learner is made
+  // (its first act is to take rank 0's state).
+  std::unique_ptr<learner::LearnerGroup> group;
+  const int world_size =
+      absl::GetFlag(FLAGS_world_size) > 0 ? absl::GetFlag(FLAGS_world_size) : config->topology().num_learners();
+  if (world_size > 1 || absl::GetFlag(FLAGS_rank) != 0) {
+    learner::LearnerGroupOptions group_options;
+    group_options.rank = absl::GetFlag(FLAGS_rank);
+    group_options.world_size = world_size;
+    group_options.store_address = absl::GetFlag(FLAGS_store);
+    group_options.timeout = absl::GetFlag(FLAGS_group_timeout);
+    if (group_options.store_address.empty()) {
+      return ExitWith("flags", absl::InvalidArgumentError("--world_size > 1 needs --store=HOST:PORT (rank 0's store)"));
+    }
+    if (group_options.rank == 0) {
+      group_options.on_store_port = [](uint16_t port) {
+        RILL_LOG(INFO) << "learner group store listening on port " << port;
+      };
+    }
+    absl::StatusOr<std::unique_ptr<learner::LearnerGroup>> joined = learner::LearnerGroup::Join(group_options);
+    if (!joined.ok()) {
+      return ExitWith(absl::IsInvalidArgument(joined.status()) ? "flags" : "cannot join the learner group",
+                      joined.status());
+    }
+    group = *std::move(joined);
+    options.group = group.get();
+    // Only rank 0 keeps checkpoints; the others start from its state.
+    if (group->rank() != 0) options.checkpoint_dir.clear();
+  }
 
   parameters::ParameterStore store;
   absl::StatusOr<std::unique_ptr<Learner>> learner =

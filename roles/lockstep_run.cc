@@ -144,6 +144,7 @@ absl::StatusOr<v1::ExperimentConfig> LockstepConfig(v1::ExperimentConfig config)
   }
   config.mutable_topology()->set_num_actors(1);
   config.mutable_topology()->set_num_replay_shards(1);
+  config.mutable_topology()->set_num_learners(1);
   config.mutable_topology()->set_inference(v1::TopologyConfig::ACTOR);
   config.mutable_replay()->mutable_durability()->set_mode(v1::DurabilityConfig::NONE);
   config.mutable_learner()->set_device(v1::LearnerConfig::CPU);

@@ -1233,6 +1233,14 @@ int LaunchMain() {
   // The overrides meet the config's rules (and bounds) too.
   config = experiment::FinalizeExperimentConfig(*std::move(config));
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
+  if (config->topology().num_learners() > 1 && !absl::GetFlag(FLAGS_deterministic)) {
+    return roles::ExitWith(
+        "bad config",
+        absl::InvalidArgumentError(absl::StrCat(
+            "topology.num_learners is ", config->topology().num_learners(),
+            ": rill launch starts one learner so far; run data-parallel ranks with `rill learner --rank=R "
+            "--store=HOST:PORT` (README: Data-parallel learners)")));
+  }
   const bool deterministic = absl::GetFlag(FLAGS_deterministic);
   if (deterministic) {
     config = roles::LockstepConfig(*std::move(config));

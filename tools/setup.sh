@@ -16,6 +16,7 @@ PACKAGES=(
   openssl                  # `rill launch --tls` makes its throwaway CA with it; tests/tls_test
   libabsl-dev
   libtorch-dev
+  libgloo-dev              # the headers of c10d's ProcessGroupGloo (data-parallel learner ranks: learner/learner_group.h)
   libopenblas0-openmp      # without it LibTorch falls back to reference BLAS (~15x slower)
   libblas-dev              # cblas.h and libblas.so: the actors' policies call OpenBLAS's cblas_sgemm directly
   libdnnl-dev              # oneDNN (libdnnl.so.2, which LibTorch links too): the actors' convolutional torsos

@@ -122,11 +122,15 @@ std::pair<torch::Tensor, torch::Tensor> Impala::ValueScale() const {
   return {mean, std};
 }
 
-void Impala::UpdateValueScale(const torch::Tensor& vs) {
+absl::Status Impala::UpdateValueScale(const torch::Tensor& vs) {
   auto [old_mean, old_std] = ValueScale();
   const double beta = options_.popart_beta;
-  value_moments_[0].mul_(1 - beta).add_(vs.mean(), beta);
-  value_moments_[1].mul_(1 - beta).add_(vs.pow(2).mean(), beta);
+  // The batch's first two moments, over every rank's batch: the ranks keep
+  // the same scale.
+  torch::Tensor moments = torch::stack({vs.mean(), vs.pow(2).mean()});
+  RETURN_IF_ERROR(AverageOverRanks(averager_, {moments}));
+  value_moments_[0].mul_(1 - beta).add_(moments[0], beta);
+  value_moments_[1].mul_(1 - beta).add_(moments[1], beta);
   ++updates_;  // ValueScale's bias correction counts this update
   auto [mean, std] = ValueScale();
   --updates_;
@@ -136,6 +140,7 @@ void Impala::UpdateValueScale(const torch::Tensor& vs) {
   torch::Tensor& bias = net_->value_bias();
   weight.mul_(old_std / std);
   bias.mul_(old_std).add_(old_mean - mean).div_(std);
+  return absl::OkStatus();
 }
 
 absl::Status Impala::Update(const Batch& sampled) {
@@ -190,11 +195,12 @@ absl::Status Impala::Update(const Batch& sampled) {
     total.backward();
     torch::NoGradGuard no_grad;
     torch::Tensor grad = params.grad();
+    RETURN_IF_ERROR(AverageOverRanks(averager_, {grad}));
     torch::Tensor grad_norm = FlatOptimizer::ClipGradient(grad, options_.max_grad_norm);
     const double lr = LearningRate();
     torch::Tensor data = net_->data();
     optimizer_.Step(data, grad, lr, updates_ + 1);
-    if (options_.popart) UpdateValueScale(vtrace.vs);
+    if (options_.popart) RETURN_IF_ERROR(UpdateValueScale(vtrace.vs));
     ++updates_;
     env_steps_learned_ += b * t;
     last_learning_rate_ = lr;

@@ -126,7 +126,7 @@ class Impala final : public Algorithm {
   std::pair<torch::Tensor, torch::Tensor> ValueScale() const;
   // Moves the statistics towards `vs` and rescales the baseline head so that
   // the unnormalised values it gives stay the same.
-  void UpdateValueScale(const torch::Tensor& vs);
+  absl::Status UpdateValueScale(const torch::Tensor& vs);
 
   ImpalaOptions options_;
   std::unique_ptr<ActorCritic> net_;

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "learner/algorithms/gradient_averager.h"
 #include "learner/algorithms/training_state.h"
 #include "proto/parameters.pb.h"
 #include "proto/tensor.pb.h"
@@ -108,6 +109,14 @@ class Algorithm {
   // Floating-point operations in the matmuls of one Update of `batch` items
   // (2*M*N*K per matmul, forward and backward); the benchmark divides by it.
   virtual int64_t UpdateMatmulFlops(int64_t batch) const = 0;
+
+  // Data-parallel learners (learner/learner_group.h): every optimizer step
+  // of Update averages its gradients over the group's ranks first
+  // (gradient_averager.h). Null (the default): one learner.
+  void set_gradient_averager(GradientAverager* averager) { averager_ = averager; }
+
+ protected:
+  GradientAverager* averager_ = nullptr;
 };
 
 }  // namespace rill::learner

@@ -292,10 +292,14 @@ absl::Status Ppo::Update(const Batch& sampled) {
         loss.total.backward();
         torch::NoGradGuard no_grad;
         torch::Tensor grad = params.grad();
+        // The loss is averaged with the gradient so that every rank skips
+        // the same minibatches.
+        torch::Tensor total = loss.total.detach().reshape({1}).clone();
+        RETURN_IF_ERROR(AverageOverRanks(averager_, {grad, total}));
         torch::Tensor grad_norm = FlatOptimizer::ClipGradient(grad, options_.max_grad_norm);
         // A non-finite loss or gradient never reaches the parameters (the
         // actors would act on NaN): the step is skipped and counted.
-        if (!torch::isfinite(loss.total).item<bool>() || !torch::isfinite(grad_norm).item<bool>()) {
+        if (!torch::isfinite(total).item<bool>() || !torch::isfinite(grad_norm).item<bool>()) {
           ++skipped_minibatches_;
           continue;
         }
@@ -309,7 +313,11 @@ absl::Status Ppo::Update(const Batch& sampled) {
         ++minibatches;
       }
       ++epochs;
-      if (options_.target_kl > 0 && (epoch_kl / options_.num_minibatches).item<double>() > options_.target_kl) break;
+      if (options_.target_kl > 0) {
+        // Every rank stops after the same epoch: on the ranks' mean KL.
+        RETURN_IF_ERROR(AverageOverRanks(averager_, {epoch_kl}));
+        if ((epoch_kl / options_.num_minibatches).item<double>() > options_.target_kl) break;
+      }
     }
 
     ++updates_;

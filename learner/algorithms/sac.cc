@@ -148,7 +148,7 @@ absl::Status Sac::Update(const TransitionBatch& batch) {
   try {
     const int64_t b = batch.obs.size(0);
     torch::Tensor noise = torch::randn({2 * b, options_.act_dim}, generator_, batch.obs.options());
-    UpdateUnchecked(batch, noise);
+    RETURN_IF_ERROR(UpdateUnchecked(batch, noise));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("SAC update failed: ", e.what_without_backtrace()));
   }
@@ -162,14 +162,14 @@ absl::Status Sac::UpdateWithNoiseForTesting(const TransitionBatch& batch, const 
   RETURN_IF_ERROR(CheckBatchField("next_noise", next_noise, {b, options_.act_dim}, options_.device));
   RETURN_IF_ERROR(CheckBatchField("noise", noise, {b, options_.act_dim}, options_.device));
   try {
-    UpdateUnchecked(batch, torch::cat({next_noise, noise}, 0));
+    RETURN_IF_ERROR(UpdateUnchecked(batch, torch::cat({next_noise, noise}, 0)));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("SAC update failed: ", e.what_without_backtrace()));
   }
   return absl::OkStatus();
 }
 
-void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise) {
+absl::Status Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise) {
   torch::NoGradGuard no_grad;
   const int64_t b = batch.obs.size(0);
   const int64_t a_dim = options_.act_dim;
@@ -207,6 +207,7 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   torch::Tensor grad_q = (q - target.view({1, b, 1})).mul_(1.0 / b);
   if (batch.weight.defined()) grad_q.mul_(batch.weight.view({1, b, 1}));
   critic_.Backward(critic_trace_, grad_q, /*row_begin=*/0, /*weight_grads=*/true, std::nullopt);
+  RETURN_IF_ERROR(AverageOverRanks(averager_, {critic_.grads()}));
   critic_adam_.Step(critic_.params(), critic_.grads());
 
   // 4. Actor step through the updated critics, whose weights stay fixed:
@@ -236,15 +237,19 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
       (grad_u * std_dev.narrow(0, b, b) * noise.narrow(0, b, b)).sub_(c).mul_(in_range);
   torch::Tensor grad_out = torch::cat({grad_u, grad_log_std}, 1).unsqueeze(0);  // [1, B, 2A]
   actor_.Backward(actor_trace_, grad_out, /*row_begin=*/b, /*weight_grads=*/true, std::nullopt);
-  actor_adam_.Step(actor_.params(), actor_.grads());
 
   // 5. Temperature: loss = -mean(log_alpha * (logp + target_entropy)) with
   // logp detached, so d loss / d log_alpha = -mean(logp + target_entropy).
+  // Its gradient is averaged over the ranks with the actor's, in one go.
   torch::Tensor log_alpha_before = log_alpha_.clone();
   if (!options_.fixed_alpha) {
     at::mean_out(log_alpha_grad_, pi_log_prob, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
-    alpha_adam_.Step(log_alpha_, log_alpha_grad_);
   }
+  RETURN_IF_ERROR(AverageOverRanks(averager_, options_.fixed_alpha
+                                                  ? std::vector<torch::Tensor>{actor_.grads()}
+                                                  : std::vector<torch::Tensor>{actor_.grads(), log_alpha_grad_}));
+  actor_adam_.Step(actor_.params(), actor_.grads());
+  if (!options_.fixed_alpha) alpha_adam_.Step(log_alpha_, log_alpha_grad_);
 
   // 6. Polyak: target = tau * online + (1 - tau) * target.
   critic_target_.params().lerp_(critic_.params(), options_.tau);
@@ -255,6 +260,7 @@ void Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   last_.log_prob = pi_log_prob;
   last_.min_q_pi = min_q_pi;
   ++updates_;
+  return absl::OkStatus();
 }
 
 torch::Tensor Sac::LastTdErrors() const {

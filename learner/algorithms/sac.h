@@ -145,7 +145,7 @@ class Sac final : public Algorithm {
 
   absl::Status CheckBatch(const TransitionBatch& batch) const;
   // `noise`: [2B, act_dim], rows [0, B) for s', [B, 2B) for s.
-  void UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise);
+  absl::Status UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise);
   void RegisterState();
 
   SacOptions options_;

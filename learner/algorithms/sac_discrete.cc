@@ -231,14 +231,14 @@ absl::Status SacDiscrete::Update(const Batch& batch) {
 absl::Status SacDiscrete::Update(const TransitionBatch& batch) {
   RETURN_IF_ERROR(CheckBatch(batch));
   try {
-    UpdateUnchecked(batch);
+    RETURN_IF_ERROR(UpdateUnchecked(batch));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("SAC-discrete update failed: ", e.what_without_backtrace()));
   }
   return absl::OkStatus();
 }
 
-void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
+absl::Status SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   torch::NoGradGuard no_grad;
   const int64_t b = batch.obs.size(0);
   const int64_t num_actions = options_.num_actions;
@@ -290,17 +290,18 @@ void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
       critic_.Backward(critic_trace_, grad_q_, /*row_begin=*/0, /*weight_grads=*/true,
                        torso_.empty() ? std::nullopt
                                       : std::make_optional(std::pair<int64_t, int64_t>{0, feature_dim}));
-  critic_adam_.Step(critic_.params(), critic_.grads());
+  torch::Tensor grad_encoder;
   if (!torso_.empty()) {
     // Both critics' loss back through the shared encoder.
     torch::Tensor grad_features = grad_input.sum(0);  // [B, F]
-    torch::Tensor grad_encoder;
-    {
-      torch::AutoGradMode enable(true);
-      grad_encoder = torch::autograd::grad({features}, {encoder_}, {grad_features})[0];
-    }
-    encoder_adam_.Step(encoder_, grad_encoder);
+    torch::AutoGradMode enable(true);
+    grad_encoder = torch::autograd::grad({features}, {encoder_}, {grad_features})[0];
   }
+  // The critics' and the encoder's gradients, averaged over the ranks in one go.
+  RETURN_IF_ERROR(AverageOverRanks(averager_, torso_.empty() ? std::vector<torch::Tensor>{critic_.grads()}
+                                                             : std::vector<torch::Tensor>{critic_.grads(), grad_encoder}));
+  critic_adam_.Step(critic_.params(), critic_.grads());
+  if (!torso_.empty()) encoder_adam_.Step(encoder_, grad_encoder);
 
   // 4. Policy step through the updated critics, whose weights stay fixed.
   // Loss = mean_s sum_a p(a) f(a) with f = alpha logp - min(Q1, Q2); its
@@ -317,17 +318,21 @@ void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   torch::Tensor grad_logits = grad_logits_[0];
   at::mul_out(grad_logits, f.sub_(actor_loss), pi_p).mul_(1.0 / b);
   policy_.Backward(policy_trace_, grad_logits_, /*row_begin=*/b, /*weight_grads=*/true, std::nullopt);
-  policy_adam_.Step(policy_.params(), policy_.grads());
 
   // 5. Temperature: loss = -mean(log_alpha * (sum_a p logp + target_entropy))
   // with p and logp detached, so d loss / d log_alpha = entropy - target
-  // (mean over the batch): above the target, alpha falls.
+  // (mean over the batch): above the target, alpha falls. Its gradient is
+  // averaged over the ranks with the policy's, in one go.
   torch::Tensor neg_entropy = (pi_p * pi_log_p).sum(1);  // [B]
   torch::Tensor log_alpha_before = log_alpha_.clone();
   if (!options_.fixed_alpha) {
     at::mean_out(log_alpha_grad_, neg_entropy, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
-    alpha_adam_.Step(log_alpha_, log_alpha_grad_);
   }
+  RETURN_IF_ERROR(AverageOverRanks(averager_, options_.fixed_alpha
+                                                  ? std::vector<torch::Tensor>{policy_.grads()}
+                                                  : std::vector<torch::Tensor>{policy_.grads(), log_alpha_grad_}));
+  policy_adam_.Step(policy_.params(), policy_.grads());
+  if (!options_.fixed_alpha) alpha_adam_.Step(log_alpha_, log_alpha_grad_);
 
   // 6. Polyak: target = tau * online + (1 - tau) * target.
   critic_target_.params().lerp_(critic_.params(), options_.tau);
@@ -339,6 +344,7 @@ void SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   last_.actor_loss = actor_loss.view({b});
   last_.neg_entropy = neg_entropy;
   ++updates_;
+  return absl::OkStatus();
 }
 
 torch::Tensor SacDiscrete::Priorities() const {

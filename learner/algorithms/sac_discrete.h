@@ -128,7 +128,7 @@ class SacDiscrete final : public Algorithm {
   std::vector<torch::Tensor> TorsoViews(const torch::Tensor& flat) const;
 
   absl::Status CheckBatch(const TransitionBatch& batch) const;
-  void UpdateUnchecked(const TransitionBatch& batch);
+  absl::Status UpdateUnchecked(const TransitionBatch& batch);
 
   SacDiscreteOptions options_;
   double target_entropy_;

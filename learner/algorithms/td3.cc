@@ -175,7 +175,7 @@ absl::Status Td3::Update(const TransitionBatch& batch) {
     if (options_.target_noise > 0) {
       noise = torch::randn({batch.obs.size(0), act_dim_}, generator_, batch.obs.options()).mul_(options_.target_noise);
     }
-    UpdateUnchecked(batch, noise);
+    RETURN_IF_ERROR(UpdateUnchecked(batch, noise));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat(options_.name, " update failed: ", e.what_without_backtrace()));
   }
@@ -186,14 +186,14 @@ absl::Status Td3::UpdateWithNoiseForTesting(const TransitionBatch& batch, const 
   RETURN_IF_ERROR(CheckBatch(batch));
   RETURN_IF_ERROR(CheckBatchField("target_noise", target_noise, {batch.obs.size(0), act_dim_}, options_.device));
   try {
-    UpdateUnchecked(batch, target_noise);
+    RETURN_IF_ERROR(UpdateUnchecked(batch, target_noise));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat(options_.name, " update failed: ", e.what_without_backtrace()));
   }
   return absl::OkStatus();
 }
 
-void Td3::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise) {
+absl::Status Td3::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise) {
   torch::NoGradGuard no_grad;
   const int64_t b = batch.obs.size(0);
   const int64_t o_dim = obs_dim_;
@@ -219,6 +219,7 @@ void Td3::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   torch::Tensor grad_q = (q - target.view({1, b, 1})).mul_(2.0 / b);
   if (batch.weight.defined()) grad_q.mul_(batch.weight.view({1, b, 1}));
   critic_.Backward(critic_trace_, grad_q, /*row_begin=*/0, /*weight_grads=*/true, std::nullopt);
+  RETURN_IF_ERROR(AverageOverRanks(averager_, {critic_.grads()}));
   critic_adam_.Step(critic_.params(), critic_.grads());
 
   last_.q = q;
@@ -226,7 +227,7 @@ void Td3::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   last_.weight = batch.weight.defined() ? batch.weight.clone() : torch::Tensor();  // the batch's buffer may be reused
   last_.next_action = next_action;
   ++updates_;
-  if (updates_ % options_.policy_delay != 0) return;
+  if (updates_ % options_.policy_delay != 0) return absl::OkStatus();
 
   // 4. Actor step through the updated critic 1 alone, whose weights stay
   // fixed: only d loss / d action is computed on the way back.
@@ -239,6 +240,7 @@ void Td3::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   // d/du = d/da (1 - a^2).
   torch::Tensor grad_u = (1 - action.square()).mul_(grad_action[0]).unsqueeze(0);  // [1, B, A]
   actor_.Backward(actor_trace_, grad_u, /*row_begin=*/0, /*weight_grads=*/true, std::nullopt);
+  RETURN_IF_ERROR(AverageOverRanks(averager_, {actor_.grads()}));
   actor_adam_.Step(actor_.params(), actor_.grads());
 
   // 5. Polyak: target = tau * online + (1 - tau) * target.
@@ -246,6 +248,7 @@ void Td3::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noi
   critic_target_.params().lerp_(critic_.params(), options_.tau);
 
   last_.actor_loss = q_pi.mean().neg();
+  return absl::OkStatus();
 }
 
 torch::Tensor Td3::Priorities() const {

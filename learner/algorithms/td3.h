@@ -144,7 +144,7 @@ class Td3 final : public Algorithm {
   absl::Status CheckBatch(const TransitionBatch& batch) const;
   // `noise`: [B, act_dim] target smoothing noise before the clip, or
   // undefined for none.
-  void UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise);
+  absl::Status UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise);
 
   Td3Options options_;
   int64_t obs_dim_, act_dim_;
