@@ -53,6 +53,16 @@ absl::Status WriteCheckpoint(const std::string& dir,
   return absl::OkStatus();
 }
 
+bool RecoverCheckpoint(const std::string& dir) {
+  const fs::path final_dir = fs::path(dir).lexically_normal();
+  const fs::path previous = fs::path(final_dir.string() + ".previous");
+  std::error_code error;
+  if (fs::exists(final_dir, error)) return true;
+  if (!fs::exists(previous / kCheckpointStateFile, error)) return false;
+  fs::rename(previous, final_dir, error);
+  return !error;
+}
+
 absl::StatusOr<std::map<std::string, torch::Tensor>> ReadCheckpointState(const std::string& dir) {
   const fs::path file = fs::path(dir) / kCheckpointStateFile;
   if (!fs::exists(file)) return absl::NotFoundError(absl::StrCat("no learner checkpoint in '", dir, "'"));

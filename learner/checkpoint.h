@@ -38,6 +38,12 @@ absl::Status WriteCheckpoint(const std::string& dir,
 // DataLoss when the file cannot be read.
 absl::StatusOr<std::map<std::string, torch::Tensor>> ReadCheckpointState(const std::string& dir);
 
+// WriteCheckpoint swaps the new checkpoint in with two renames; a process
+// killed between them leaves no `dir`, only its complete predecessor at
+// `dir`.previous. This puts that one back. True when `dir` holds a
+// checkpoint folder afterwards (already, or restored).
+bool RecoverCheckpoint(const std::string& dir);
+
 // Reads the exported policy of the checkpoint in `dir`. NotFound when there
 // is none, DataLoss when it cannot be parsed.
 absl::StatusOr<v1::ParameterSet> ReadCheckpointPolicy(const std::string& dir);

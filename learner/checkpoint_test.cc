@@ -53,6 +53,25 @@ TEST(CheckpointTest, ANewCheckpointReplacesTheOldOneAndLeavesNoStagingFolders) {
   EXPECT_FALSE(std::filesystem::exists(dir + ".previous"));
 }
 
+// kill -9 between WriteCheckpoint's two renames: the folder has gone and
+// the previous checkpoint sits beside it; RecoverCheckpoint puts it back.
+TEST(CheckpointTest, ACheckpointCaughtBetweenItsRenamesIsRecoveredFromThePreviousOne) {
+  const std::string dir = TempDir("interrupted") + "/latest";
+  ASSERT_TRUE(WriteCheckpoint(dir, {{"n", torch::full({1}, 1, torch::kInt64)}}, v1::ParameterSet()).ok());
+  EXPECT_TRUE(RecoverCheckpoint(dir));  // nothing to do
+  std::filesystem::rename(dir, dir + ".previous");
+  ASSERT_FALSE(std::filesystem::exists(dir));
+  EXPECT_TRUE(RecoverCheckpoint(dir));
+  absl::StatusOr<std::map<std::string, torch::Tensor>> state = ReadCheckpointState(dir);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->at("n").item<int64_t>(), 1);
+  EXPECT_FALSE(std::filesystem::exists(dir + ".previous"));
+  // No checkpoint at all, or only a staging folder: nothing to recover.
+  const std::string none = TempDir("none") + "/latest";
+  std::filesystem::create_directories(none + ".saving");
+  EXPECT_FALSE(RecoverCheckpoint(none));
+}
+
 TEST(CheckpointTest, MissingCheckpointIsNotFoundNamingTheFolder) {
   const std::string dir = TempDir("missing");
   absl::StatusOr<std::map<std::string, torch::Tensor>> state = ReadCheckpointState(dir);

@@ -144,7 +144,7 @@ absl::Status Learner::Resume() {
         absl::StrCat("cannot create checkpoint folder '", checkpoint_dir, "': ", error.message()));
   }
   const std::string latest = checkpoint_dir + "/latest";
-  if (!std::filesystem::exists(latest)) return absl::OkStatus();
+  if (!RecoverCheckpoint(latest)) return absl::OkStatus();
   absl::StatusOr<std::map<std::string, torch::Tensor>> saved = ReadCheckpointState(latest);
   absl::Status restored = saved.ok() ? algorithm_->state().Restore(*saved) : saved.status();
   if (restored.ok() && normalizer_ != nullptr) restored = normalizer_->state().Restore(*saved);

@@ -32,6 +32,8 @@ absl::StatusOr<CheckpointLocation> FindCheckpoint(const std::string& dir) {
   const fs::path asked(dir);
   const fs::path learner_folder = asked / kLatestCheckpoint;
   const fs::path run_folder = asked / kRunLearnerCheckpoints / kLatestCheckpoint;
+  // A learner killed while swapping its checkpoint in left the one before.
+  for (const fs::path& latest : {learner_folder, run_folder}) learner::RecoverCheckpoint(latest.string());
   if (HoldsCheckpoint(asked)) return CheckpointLocation{asked.string(), false};
   if (HoldsCheckpoint(learner_folder)) return CheckpointLocation{learner_folder.string(), false};
   if (HoldsCheckpoint(run_folder)) return CheckpointLocation{run_folder.string(), true};

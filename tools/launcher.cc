@@ -39,6 +39,7 @@
 #include "experiment/config.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "learner/algorithms/spec.h"
+#include "learner/checkpoint.h"
 #include "roles/lockstep_run.h"
 #include "roles/role.h"
 #include "tools/env_server_role.h"
@@ -1287,7 +1288,8 @@ int LaunchMain() {
   absl::Status written = experiment::WriteExperimentConfig(*config, effective);
   if (!written.ok()) return roles::ExitWith("run folder", written);
   absl::SetFlag(&FLAGS_config, effective);
-  if (previous.has_value() && std::filesystem::exists(run_dir + "/checkpoints/learner/latest")) {
+  // A learner killed while it swapped its checkpoint in left the one before.
+  if (previous.has_value() && learner::RecoverCheckpoint(run_dir + "/checkpoints/learner/latest")) {
     // No second warm-up: the actors act with the restored policy from
     // their first step. The run's own config.textpb keeps its setting.
     v1::ExperimentConfig resumed = *config;
