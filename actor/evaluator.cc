@@ -100,26 +100,37 @@ absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::ve
   return round.finished;
 }
 
-void Evaluator::Report(const std::vector<envs::EpisodeRecord>& episodes) {
-  const int n = static_cast<int>(episodes.size());
-  double mean = 0, mean_length = 0;
-  double lowest = episodes[0].episode_return, highest = episodes[0].episode_return;
+RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes) {
+  RoundFigures round;
+  round.episodes = static_cast<int>(episodes.size());
+  const double n = round.episodes;
+  round.return_min = round.return_max = episodes[0].episode_return;
   for (const envs::EpisodeRecord& episode : episodes) {
-    mean += episode.episode_return / n;
-    mean_length += static_cast<double>(episode.length) / n;
-    lowest = std::min(lowest, episode.episode_return);
-    highest = std::max(highest, episode.episode_return);
+    round.return_mean += episode.episode_return / n;
+    round.length_mean += static_cast<double>(episode.length) / n;
+    round.return_min = std::min(round.return_min, episode.episode_return);
+    round.return_max = std::max(round.return_max, episode.episode_return);
   }
+  return round;
+}
+
+void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round) {
+  log.Append({{"parameter_version", static_cast<double>(version)},
+              {"episodes", static_cast<double>(round.episodes)},
+              {"return_mean", round.return_mean},
+              {"return_min", round.return_min},
+              {"return_max", round.return_max},
+              {"length_mean", round.length_mean}});
+}
+
+void Evaluator::Report(const std::vector<envs::EpisodeRecord>& episodes) {
+  const RoundFigures round = SummarizeRound(episodes);
+  const int n = round.episodes;
+  const double mean = round.return_mean, mean_length = round.length_mean;
+  const double lowest = round.return_min, highest = round.return_max;
   const int64_t version = policy_->version();
   // The line first: a reader that has seen the round counted finds it.
-  if (options_.scalars != nullptr) {
-    options_.scalars->Append({{"parameter_version", static_cast<double>(version)},
-                              {"episodes", static_cast<double>(n)},
-                              {"return_mean", mean},
-                              {"return_min", lowest},
-                              {"return_max", highest},
-                              {"length_mean", mean_length}});
-  }
+  if (options_.scalars != nullptr) AppendRound(*options_.scalars, version, round);
   metrics_.eval_episodes->Increment(n);
   metrics_.eval_return_mean->Set(mean);
   metrics_.eval_episode_length_mean->Set(mean_length);

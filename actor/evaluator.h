@@ -53,6 +53,18 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
 // apart from every actor's.
 uint64_t EvaluatorSeed(uint64_t seed, int id);
 
+// A finished round's figures: its episodes' mean, lowest and highest
+// return and mean length (`episodes` not empty).
+struct RoundFigures {
+  int episodes = 0;
+  double return_mean = 0, return_min = 0, return_max = 0, length_mean = 0;
+};
+RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes);
+
+// The round's line of the scalar log (metrics/evaluator.jsonl), as the
+// evaluator appends one every round.
+void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round);
+
 struct EvaluatorOptions {
   v1::ExperimentConfig config;  // finalized (experiment/config.h)
   std::string learner_address;

@@ -233,26 +233,14 @@ absl::StatusOr<LockstepResult> RunLockstep(const LockstepOptions& options, const
     result.final_eval = "skipped: interrupted";
     return result;
   }
-  double sum = 0, lowest = round.episodes[0].episode_return, highest = lowest, length = 0;
-  for (const envs::EpisodeRecord& episode : round.episodes) {
-    sum += episode.episode_return;
-    lowest = std::min(lowest, episode.episode_return);
-    highest = std::max(highest, episode.episode_return);
-    length += episode.length;
-  }
-  const double n = static_cast<double>(round.episodes.size());
-  result.eval_return_mean = sum / n;
-  result.eval_episodes = static_cast<int>(round.episodes.size());
+  const actor::RoundFigures figures = actor::SummarizeRound(round.episodes);
+  result.eval_return_mean = figures.return_mean;
+  result.eval_episodes = figures.episodes;
   result.eval_parameter_version = final_version->version();
   result.final_eval = "done";
-  eval_log->Append({{"parameter_version", static_cast<double>(final_version->version())},
-                    {"episodes", n},
-                    {"return_mean", sum / n},
-                    {"return_min", lowest},
-                    {"return_max", highest},
-                    {"length_mean", length / n}});
+  actor::AppendRound(*eval_log, final_version->version(), figures);
   RILL_LOG(INFO) << absl::StrFormat("final evaluation of version %d: %d episodes, return mean %.1f",
-                                    final_version->version(), round.episodes.size(), sum / n);
+                                    final_version->version(), figures.episodes, figures.return_mean);
   return result;
 }
 
