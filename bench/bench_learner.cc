@@ -48,12 +48,6 @@ ABSL_FLAG(int, lstm, 0,
           "over every unroll. 0: feed-forward.");
 ABSL_FLAG(std::string, device, "auto", "Where the benchmarked update runs: auto (CUDA when LibTorch sees a GPU), cpu or cuda.");
 ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
-ABSL_FLAG(int, num_learners, 1,
-          "Data-parallel learner ranks (> 1: that many ranks in this process, each on its own thread with its own "
-          "batch and a Gloo process group over loopback, as `rill learner --world_size` runs them): reports the "
-          "allreduce's time and bytes per update against the update's compute, and projects the scaling at 8 ranks "
-          "over 10 and 100 Gb/s links.");
-
 namespace rill::bench {
 
 using learner::ActionSpaces;
@@ -316,7 +310,7 @@ absl::Status Run() {
 
   // Data-parallel ranks in this process: the same update on every rank,
   // with its gradients averaged, on the cores split between them.
-  const int num_learners = absl::GetFlag(FLAGS_num_learners);
+  const int num_learners = absl::GetFlag(FLAGS_num_learners) == -1 ? 1 : absl::GetFlag(FLAGS_num_learners);
   if (num_learners < 1 || num_learners > 64) {
     return absl::InvalidArgumentError(absl::StrCat("--num_learners ", num_learners, " is out of range (1..64)"));
   }

@@ -29,6 +29,12 @@ ABSL_FLAG(std::string, env, "",
 ABSL_FLAG(std::string, plugin, "",
           "An env plugin library (built against envs/plugin/rill_env_plugin.h). `rill envs`: list its envs instead "
           "of the registry's, with the config's env section for each. `rill env-server`: serve its env --env.");
+ABSL_FLAG(int32_t, num_learners, -1,
+          "Data-parallel learner ranks. rill launch: the ranks of its learner group (rank 0 publishes and "
+          "checkpoints, every rank trains); -1 uses the config's topology.num_learners. rill bench learner: that "
+          "many ranks in its process, each on its own thread with its own batch and a Gloo group over loopback, "
+          "measuring the allreduce against the update and projecting the scaling at 8 ranks over 10 and 100 Gb/s "
+          "links; -1: one.");
 ABSL_FLAG(std::string, address, "",
           "HOST:PORT. `rill replay info`: the replay shard it asks (required). `rill env-server`: where it serves "
           "(default 127.0.0.1:0; port 0 picks a free one, printed as \"listening on HOST:PORT\").");

@@ -231,7 +231,12 @@ void Learner::InitMetrics(prometheus::Registry& registry_ref) {
     auto& family = statistic.is_loss ? losses : statistics;
     statistic_gauges_.push_back(&family.Add({{"name", statistic.name}}));
   }
-  updates_total_ = &prometheus::BuildCounter().Name("rill_learner_updates_total").Help("Gradient updates").Register(*registry).Add({});
+  // With ranks, by rank: the ranks update in step, so a run's updates are
+  // rank 0's (rill:learner_updates:rate1m counts those alone).
+  std::map<std::string, std::string> by_rank;
+  if (options_.group != nullptr) by_rank["rank"] = std::to_string(options_.group->rank());
+  updates_total_ = &prometheus::BuildCounter().Name("rill_learner_updates_total")
+      .Help("Gradient updates (of this rank, in a group of data-parallel ranks)").Register(*registry).Add(by_rank);
   samples_total_ = &prometheus::BuildCounter().Name("rill_learner_samples_total").Help("Transitions consumed by updates").Register(*registry).Add({});
   version_gauge_ = gauge("rill_learner_parameter_version", "Newest published parameter version");
   updates_per_second_ = gauge("rill_learner_updates_per_second", "Updates per second over the last interval");
@@ -487,26 +492,69 @@ absl::Status Learner::Start() {
 absl::Status Learner::Run(const absl::Notification& stop) {
   if (sampler_ == nullptr) return absl::FailedPreconditionError("a learner without replay addresses has no sampler");
   RETURN_IF_ERROR(Start());
-  while (!stop.HasBeenNotified() && (options_.max_updates == 0 || algorithm_->updates() < options_.max_updates)) {
-    const absl::Time wait_start = absl::Now();
+  LearnerGroup* group = options_.group;
+  const auto stopping = [&] {
+    return stop.HasBeenNotified() || (options_.max_updates > 0 && algorithm_->updates() >= options_.max_updates);
+  };
+  while (true) {
+    // A batch to learn from (nullopt once this learner stops).
+    std::unique_ptr<v1::SampleResponse> response;
+    std::optional<Batch> batch;
     int shard = -1;
-    absl::StatusOr<std::unique_ptr<v1::SampleResponse>> response = sampler_->Next(absl::Milliseconds(200), &shard);
-    if (absl::IsDeadlineExceeded(response.status())) {
-      ExportShardMetrics();
-      continue;
+    const absl::Time wait_start = absl::Now();
+    while (!batch.has_value() && !stopping()) {
+      absl::StatusOr<std::unique_ptr<v1::SampleResponse>> next = sampler_->Next(absl::Milliseconds(200), &shard);
+      if (absl::IsDeadlineExceeded(next.status())) {
+        ExportShardMetrics();
+        continue;
+      }
+      if (!next.ok()) return next.status();
+      response = *std::move(next);
+      ASSIGN_OR_RETURN(batch, PrepareBatch(*response));
     }
-    if (!response.ok()) return response.status();
+    if (group != nullptr) {
+      // Every rank updates in step (each update's allreduces must meet
+      // their peers'), so the ranks stop together: once any has stopped,
+      // every one finishes after the same update.
+      absl::StatusOr<bool> any_stops = group->AnyRank(!batch.has_value());
+      if (!any_stops.ok()) return FailedInGroup(any_stops.status());
+      if (*any_stops) break;
+    } else if (!batch.has_value()) {
+      break;
+    }
     batch_wait_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - wait_start));
-    RETURN_IF_ERROR(Train(**response, shard));
+    absl::Status trained = Apply(*response, shard, *batch, absl::Now());
+    if (!trained.ok()) return group != nullptr ? FailedInGroup(trained) : trained;
   }
   return Finish();
 }
 
-absl::Status Learner::Train(const v1::SampleResponse& response, int shard) {
-  const absl::Time update_start = absl::Now();
+absl::Status Learner::FailedInGroup(const absl::Status& status) {
+  if (lead() && absl::IsUnavailable(status)) {
+    // A rank has gone. Whatever this rank had done is rank 0's state to
+    // restart the group from (an update stopped between its allreduces has
+    // stepped some of its networks, as a whole update would have).
+    absl::Status saved = Checkpoint();
+    if (!saved.ok()) RILL_LOG(WARNING) << "no checkpoint after the group failed: " << saved;
+  }
+  return status;
+}
+
+absl::StatusOr<std::optional<Batch>> Learner::PrepareBatch(const v1::SampleResponse& response) {
   ASSIGN_OR_RETURN(Batch batch, ToBatch(response));
   RETURN_IF_ERROR(FilterBatch(response, batch));
-  if (batch.size == 0) return absl::OkStatus();  // every item was stale or refused
+  if (batch.size == 0) return std::nullopt;  // every item was stale or refused
+  return batch;
+}
+
+absl::Status Learner::Train(const v1::SampleResponse& response, int shard) {
+  const absl::Time update_start = absl::Now();
+  ASSIGN_OR_RETURN(std::optional<Batch> batch, PrepareBatch(response));
+  if (!batch.has_value()) return absl::OkStatus();
+  return Apply(response, shard, *batch, update_start);
+}
+
+absl::Status Learner::Apply(const v1::SampleResponse& response, int shard, Batch& batch, absl::Time update_start) {
   RETURN_IF_ERROR(NormalizeObservations(batch));
   RETURN_IF_ERROR(algorithm_->Update(batch));
   RETURN_IF_ERROR(SendPriorities(response, shard));

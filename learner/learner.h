@@ -90,7 +90,10 @@ class Learner {
                                                          prometheus::Registry* registry);
 
   // Trains until `stop` is notified; saves a final checkpoint. Start, then
-  // Train on every batch the sampler brings, then Finish.
+  // Train on every batch the sampler brings, then Finish. With a group,
+  // every rank stops after the same update (LearnerGroup::AnyRank), once
+  // any of them has been told to; a rank that has gone fails the others,
+  // and rank 0 then still checkpoints what it has.
   absl::Status Run(const absl::Notification& stop);
 
   // The parts of Run, for a caller that brings the batches itself: Start
@@ -140,6 +143,14 @@ class Learner {
   // normalises every observation column in place.
   absl::Status NormalizeObservations(Batch& batch);
   absl::StatusOr<Batch> ToBatch(const v1::SampleResponse& response);
+  // ToBatch and FilterBatch: nullopt when no item is left to learn from.
+  absl::StatusOr<std::optional<Batch>> PrepareBatch(const v1::SampleResponse& response);
+  // One update on a prepared batch, then what follows it (priorities,
+  // publishing, checkpoints, the interval's figures).
+  absl::Status Apply(const v1::SampleResponse& response, int shard, Batch& batch, absl::Time update_start);
+  // Returns `status`, a collective's failure; rank 0 first checkpoints
+  // when a rank has gone (Unavailable).
+  absl::Status FailedInGroup(const absl::Status& status);
   // Measures the policy lag of the batch's items (when the table has a
   // policy_version column) and drops, in place, the items above
   // learner.max_policy_lag and those the algorithm refuses, counting and

@@ -2,9 +2,17 @@
 
 #define USE_C10D_GLOO 1
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <exception>
+#include <map>
 #include <utility>
+#include <vector>
+
+#include <gloo/algorithm.h>
+#include <gloo/allreduce_ring_chunked.h>
+#include <gloo/rendezvous/context.h>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -19,9 +27,29 @@
 
 namespace rill::learner {
 
+// A float32 buffer and Gloo's ring allreduce bound to it: how the ranks
+// sum CPU gradients (Average) and flags (AnyRank).
+struct Bucket {
+  torch::Tensor buffer;
+  std::unique_ptr<gloo::Algorithm> allreduce;
+};
+
 struct LearnerGroup::C10d {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  // The CPU fast path: a Gloo context of its own over the same store, whose
+  // pairs do their I/O on the calling thread (sync mode), and its buckets
+  // by the sizes of the tensors they carry. c10d's process group hands each
+  // collective to a worker thread, which hands the I/O to the device's loop
+  // thread: on this 2-core machine that costs about 1.5 ms per allreduce of
+  // SAC's critic gradients (425 KB), against 0.2 ms in the caller's thread
+  // (`rill bench learner --num_learners=2`). Declared before the buckets,
+  // which use it, so that it outlives them.
+  std::unique_ptr<c10d::ProcessGroupGloo::GlooStore> gloo_store;
+  std::shared_ptr<gloo::transport::Device> device;
+  std::shared_ptr<gloo::rendezvous::Context> context;
+  std::map<std::vector<int64_t>, Bucket> buckets;
+  Bucket flag;  // AnyRank's one float, reduced by max
 };
 
 namespace {
@@ -66,6 +94,10 @@ absl::StatusOr<std::unique_ptr<LearnerGroup>> LearnerGroup::Join(const LearnerGr
   }
   group->host_ = options.store_address.substr(0, colon);
   group->store_port_ = static_cast<uint16_t>(port);
+  // The fast path's sync pairs write on the caller's thread: a peer that
+  // has gone must make that write fail (EPIPE, then Failed names the rank),
+  // not end this process with SIGPIPE. Process-wide, as network servers do.
+  std::signal(SIGPIPE, SIG_IGN);
   RETURN_IF_ERROR(group->Connect());
   return group;
 }
@@ -108,6 +140,21 @@ absl::Status LearnerGroup::Connect() {
     options->threads = 1;
     c10d_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>(Key("gloo"), c10d_->store),
                                                          rank, world, options);
+    // The fast path's mesh (see C10d): Gloo's own context over the store.
+    c10d_->gloo_store = std::make_unique<c10d::ProcessGroupGloo::GlooStore>(
+        c10::make_intrusive<c10d::PrefixStore>(Key("direct"), c10d_->store));
+    c10d_->device = loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                             : c10d::ProcessGroupGloo::createDefaultDevice();
+    c10d_->context = std::make_shared<gloo::rendezvous::Context>(rank, world);
+    c10d_->context->setTimeout(Millis(options_.timeout));
+    c10d_->context->connectFullMesh(*c10d_->gloo_store, c10d_->device);
+    for (int peer = 0; peer < world; ++peer) {
+      if (peer != rank) c10d_->context->getPair(peer)->setSync(/*sync=*/true, /*busyPoll=*/false);
+    }
+    c10d_->flag.buffer = torch::zeros({1});
+    c10d_->flag.allreduce = std::make_unique<gloo::AllreduceRingChunked<float>>(
+        c10d_->context, std::vector<float*>{c10d_->flag.buffer.data_ptr<float>()}, 1,
+        gloo::ReductionFunction<float>::max);
   } catch (const std::exception& e) {
     return absl::DeadlineExceededError(absl::StrCat(where, ": the group did not form within ",
                                                     absl::FormatDuration(options_.timeout), " (are all ", world,
@@ -181,6 +228,49 @@ absl::Status LearnerGroup::Average(const std::vector<torch::Tensor>& tensors) {
   if (tensors.empty()) return absl::OkStatus();
   const absl::Time start = absl::Now();
   torch::NoGradGuard no_grad;
+  const bool cpu_floats = std::all_of(tensors.begin(), tensors.end(), [](const torch::Tensor& tensor) {
+    return tensor.device().is_cpu() && tensor.scalar_type() == torch::kFloat32;
+  });
+  if (cpu_floats) {
+    // The fast path: through the bucket of these sizes (made on first use,
+    // in the same order on every rank, since every rank averages the same
+    // tensors in the same order).
+    std::vector<int64_t> sizes;
+    int64_t total = 0;
+    for (const torch::Tensor& tensor : tensors) {
+      sizes.push_back(tensor.numel());
+      total += tensor.numel();
+    }
+    Bucket& bucket = c10d_->buckets[sizes];
+    try {
+      if (bucket.allreduce == nullptr) {
+        bucket.buffer = torch::empty({total});
+        bucket.allreduce = std::make_unique<gloo::AllreduceRingChunked<float>>(
+            c10d_->context, std::vector<float*>{bucket.buffer.data_ptr<float>()}, static_cast<int>(total));
+      }
+      int64_t offset = 0;
+      for (const torch::Tensor& tensor : tensors) {
+        bucket.buffer.narrow(0, offset, tensor.numel()).view_as(tensor).copy_(tensor);
+        offset += tensor.numel();
+      }
+      bucket.allreduce->run();
+    } catch (const std::exception& e) {
+      c10d_->buckets.erase(sizes);
+      return Failed("allreduce", e.what());
+    }
+    bucket.buffer.div_(options_.world_size);
+    int64_t offset = 0;
+    for (const torch::Tensor& tensor : tensors) {
+      tensor.copy_(bucket.buffer.narrow(0, offset, tensor.numel()).view_as(tensor));
+      offset += tensor.numel();
+    }
+    absl::MutexLock lock(&mu_);
+    ++stats_.allreduces;
+    stats_.allreduce_bytes += total * static_cast<int64_t>(sizeof(float));
+    stats_.allreduce_seconds += absl::ToDoubleSeconds(absl::Now() - start);
+    return absl::OkStatus();
+  }
+  // Elsewhere (a CUDA tensor, another dtype): c10d's process group.
   const bool single = tensors.size() == 1 && tensors[0].is_contiguous();
   std::vector<at::Tensor> flat;
   if (single) {
@@ -210,6 +300,17 @@ absl::Status LearnerGroup::Average(const std::vector<torch::Tensor>& tensors) {
   stats_.allreduce_bytes += flat[0].numel() * static_cast<int64_t>(flat[0].element_size());
   stats_.allreduce_seconds += absl::ToDoubleSeconds(absl::Now() - start);
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> LearnerGroup::AnyRank(bool local) {
+  float* flag = c10d_->flag.buffer.data_ptr<float>();
+  *flag = local ? 1.0f : 0.0f;
+  try {
+    c10d_->flag.allreduce->run();
+  } catch (const std::exception& e) {
+    return Failed("agreement on stopping", e.what());
+  }
+  return *flag != 0.0f;
 }
 
 absl::Status LearnerGroup::Broadcast(const std::vector<torch::Tensor>& tensors) {

@@ -16,6 +16,9 @@
 // (a key each rank refreshes in the store every second) no longer moves,
 // or says that rank 0 (and its store) has gone.
 //
+// Joining sets SIGPIPE to be ignored, process-wide: a write to a rank that
+// has gone then fails (and is reported) instead of ending the process.
+//
 // Thread safety: the collectives are called from the learner's thread; the
 // heartbeat runs on its own thread. stats() may be read from any thread.
 #ifndef RILL_LEARNER_LEARNER_GROUP_H_
@@ -73,14 +76,20 @@ class LearnerGroup final : public GradientAverager {
   // The port rank 0's store listens on (on rank 0; 0 elsewhere).
   uint16_t store_port() const { return store_port_; }
 
-  // GradientAverager: one allreduce of all `tensors` (copied into one flat
-  // buffer unless there is only one), then divided by the world size.
+  // GradientAverager: one allreduce of all `tensors`, then divided by the
+  // world size. CPU float32 tensors go through a buffer kept for their
+  // sizes and Gloo's ring allreduce run on the calling thread (its pairs in
+  // sync mode); others through c10d's process group.
   absl::Status Average(const std::vector<torch::Tensor>& tensors) override;
   // Rank 0's values of `tensors` into every rank's, in place (any dtype).
   absl::Status Broadcast(const std::vector<torch::Tensor>& tensors);
   // Every rank's `local` (the same shape on every rank) stacked in rank
   // order along a new first dimension: [world_size, ...local's shape].
   absl::StatusOr<torch::Tensor> AllGather(const torch::Tensor& local);
+  // Whether `local` is true on any rank (one allreduce of one byte, not
+  // counted in stats()): how the ranks agree to stop together, so that no
+  // rank leaves another waiting in a collective it will never join.
+  absl::StatusOr<bool> AnyRank(bool local);
 
   LearnerGroupStats stats() const;
 

@@ -223,6 +223,28 @@ TEST(LearnerGroupTest, BroadcastGivesEveryRankRankZerosValuesAndAllGatherStacksT
   }
 }
 
+// The ranks agree to stop: true on every rank once any says true. And
+// Average on an odd-sized bucket of several tensors, with three ranks.
+TEST(LearnerGroupTest, AnyRankIsTrueEverywhereOnceOneRankSaysSo) {
+  std::vector<std::unique_ptr<LearnerGroup>> groups = JoinAll(3);
+  for (const auto& group : groups) ASSERT_NE(group, nullptr);
+  std::vector<int> answers(3, -1);
+  for (int says = -1; says < 3; ++says) {
+    OnEveryRank(3, [&](int rank) {
+      absl::StatusOr<bool> any = groups[rank]->AnyRank(rank == says);
+      ASSERT_TRUE(any.ok()) << any.status();
+      answers[rank] = *any ? 1 : 0;
+    });
+    EXPECT_THAT(answers, ::testing::Each(says >= 0 ? 1 : 0)) << "rank " << says << " says stop";
+  }
+  OnEveryRank(3, [&](int rank) {
+    torch::Tensor a = torch::full({7}, static_cast<float>(rank)), b = torch::full({2, 3}, 3.0f * rank);
+    ASSERT_TRUE(groups[rank]->Average({a, b}).ok());
+    EXPECT_TRUE(torch::equal(a, torch::full({7}, 1.0f)));
+    EXPECT_TRUE(torch::equal(b, torch::full({2, 3}, 3.0f)));
+  });
+}
+
 TEST(LearnerGroupTest, ARankThatGoesMakesTheOthersFailNamingIt) {
   std::vector<std::unique_ptr<LearnerGroup>> groups = JoinAll(3);
   for (const auto& group : groups) ASSERT_NE(group, nullptr);

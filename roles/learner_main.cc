@@ -6,6 +6,7 @@
 #include "flags/flags.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
+#include "common/os.h"
 #include "common/process.h"
 #include "experiment/config.h"
 #include "roles/role.h"
@@ -25,6 +26,9 @@ ABSL_FLAG(int32_t, rank, 0,
 ABSL_FLAG(std::string, store, "",
           "HOST:PORT of rank 0's store (c10d TCPStore) for --world_size > 1; rank 0 listens on PORT (0: a free "
           "port, which it logs).");
+ABSL_FLAG(std::string, store_port_file, "",
+          "Rank 0: once its store listens, writes the port to this file (what `rill launch` reads when the port "
+          "was 0, a free one).");
 ABSL_FLAG(absl::Duration, group_timeout, absl::Seconds(60),
           "How long joining the learner group, and each gradient allreduce, may wait for the other ranks.");
 
@@ -78,6 +82,10 @@ int LearnerMain() {
     if (group_options.rank == 0) {
       group_options.on_store_port = [](uint16_t port) {
         RILL_LOG(INFO) << "learner group store listening on port " << port;
+        const std::string file = absl::GetFlag(FLAGS_store_port_file);
+        if (file.empty()) return;
+        absl::Status written = WriteFileAtomically(file, absl::StrCat(port, "\n"));
+        if (!written.ok()) RILL_LOG(WARNING) << "cannot write --store_port_file: " << written;
       };
     }
     absl::StatusOr<std::unique_ptr<learner::LearnerGroup>> joined = learner::LearnerGroup::Join(group_options);

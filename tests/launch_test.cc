@@ -1,5 +1,6 @@
 // `rill launch` as a user runs it: to --max_env_steps with a summary, stopped
-// by Ctrl-C, with an actor killed mid-run, and with the env server that
+// by Ctrl-C, with an actor, a replay shard, the learner or one of two
+// learner ranks killed mid-run, and with the env server that
 // env.remote.command starts (killed mid-run too).
 #include <signal.h>
 #include <sys/wait.h>
@@ -459,6 +460,24 @@ TEST(LaunchTest, KilledReplayShardIsRestartedWhileTrainingGoesOn) {
 // kill -9 of the learner mid-run: the launcher restarts it on its ports, it
 // resumes from its checkpoint (updates go on counting from there), the actors
 // and replay keep running, and the run reaches its step budget.
+// After a kill: waits for the launcher to log `message` (its reaction),
+// then for the run to end with exit 0; returns its summary ("" after a
+// failure, which it reports).
+std::string SummaryAfterRecovery(Launched& run, const std::string& message) {
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(run.log).find(message) != std::string::npos; }, absl::Seconds(30)))
+      << ReadFile(run.log);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  if (!status.has_value()) {
+    ADD_FAILURE() << "launch did not finish:\n" << run.process->LogTail(20);
+    return "";
+  }
+  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+    ADD_FAILURE() << run.process->LogTail(30);
+    return "";
+  }
+  return ReadFile(run.summary);
+}
+
 TEST(LaunchTest, KilledLearnerIsRestartedAndResumesFromItsCheckpoint) {
   Launched run = StartLaunch("learner-kill", {"--max_env_steps=8000"});
   ASSERT_NE(run.process, nullptr);
@@ -469,13 +488,8 @@ TEST(LaunchTest, KilledLearnerIsRestartedAndResumesFromItsCheckpoint) {
   std::vector<pid_t> learner = ProcessesMentioning("--checkpoint_dir=" + checkpoint_dir);
   ASSERT_EQ(learner.size(), 1u);
   ASSERT_EQ(kill(learner[0], SIGKILL), 0);
-  EXPECT_TRUE(WaitUntil([&] { return ReadFile(run.log).find("learner ended") != std::string::npos; },
-                        absl::Seconds(30)))
-      << ReadFile(run.log);
-  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
-  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
-  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
-  const std::string summary = ReadFile(run.summary);
+  const std::string summary = SummaryAfterRecovery(run, "learner ended");
+  ASSERT_FALSE(summary.empty());
   EXPECT_EQ(JsonNumber(summary, "env_steps"), 8000) << summary;
   EXPECT_EQ(JsonNumber(summary, "learner_restarts"), 1) << summary;
   EXPECT_EQ(JsonNumber(summary, "actor_restarts"), 0) << summary;
@@ -486,6 +500,53 @@ TEST(LaunchTest, KilledLearnerIsRestartedAndResumesFromItsCheckpoint) {
   ASSERT_TRUE(std::regex_search(learner_log, resumed, std::regex("resumed from .* at update ([0-9]+)"))) << learner_log;
   EXPECT_GE(std::stod(resumed[1].str()), 500);
   EXPECT_GT(JsonNumber(summary, "learner_updates"), std::stod(resumed[1].str())) << summary;
+  EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+// `rill launch --num_learners=2`: two ranks of one learner group train in
+// step. kill -9 of rank 1 ends rank 0 too (its next collective fails,
+// naming rank 1; it checkpoints what it has), and the launcher restarts
+// the whole group from rank 0's checkpoint while the actors and replay go
+// on: the run reaches its budget with one group restart.
+TEST(LaunchTest, KilledLearnerRankRestartsTheGroupFromRankZerosCheckpoint) {
+  Launched run = StartLaunch("rank-kill", {"--max_env_steps=8000", "--num_learners=2"});
+  ASSERT_NE(run.process, nullptr);
+  const std::string rank0_log = run.run_dir + "/logs/learner.log";
+  const std::string rank1_log = run.run_dir + "/logs/learner-1.log";
+  // Both ranks train: rank 1 logs its figures every 2 s once it updates.
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(rank1_log).find("updates/s") != std::string::npos; },
+                        absl::Seconds(120)))
+      << ReadFile(run.log) << ReadFile(rank1_log);
+  // This run's rank 1 (its command line names the run's config).
+  std::vector<pid_t> rank1;
+  for (pid_t pid : ProcessesMentioning(run.run_dir)) {
+    if (ReadFile(absl::StrCat("/proc/", pid, "/cmdline")).find("--rank=1") != std::string::npos) rank1.push_back(pid);
+  }
+  ASSERT_EQ(rank1.size(), 1u);
+  ASSERT_EQ(kill(rank1[0], SIGKILL), 0);
+  const std::string summary = SummaryAfterRecovery(run, "restarting the learner group");
+  ASSERT_FALSE(summary.empty());
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 8000) << summary;
+  EXPECT_EQ(JsonNumber(summary, "num_learners"), 2) << summary;
+  EXPECT_EQ(JsonNumber(summary, "learner_restarts"), 1) << summary;
+  EXPECT_EQ(JsonNumber(summary, "actor_restarts"), 0) << summary;
+  EXPECT_EQ(JsonNumber(summary, "replay_restarts"), 0) << summary;
+  const std::string log0 = ReadFile(rank0_log);
+  // Rank 0 named the rank that had gone, and the new group started from
+  // rank 0's checkpoint, at the update it had reached.
+  EXPECT_THAT(log0, HasSubstr("rank 1 has gone"));
+  std::smatch resumed;
+  ASSERT_TRUE(std::regex_search(log0, resumed, std::regex("resumed from .* at update ([0-9]+)"))) << log0;
+  EXPECT_GT(std::stod(resumed[1].str()), 0);
+  EXPECT_GT(JsonNumber(summary, "learner_updates"), std::stod(resumed[1].str())) << summary;
+  // The new rank 1 took rank 0's state; the ranks stopped after the same update.
+  const std::string log1 = ReadFile(rank1_log);
+  EXPECT_THAT(log1, HasSubstr(absl::StrCat("rank 0's state at update ", resumed[1].str())));
+  std::smatch stop0, stop1;
+  ASSERT_TRUE(std::regex_search(log0, stop0, std::regex("learner stops after ([0-9]+) updates"))) << log0;
+  ASSERT_TRUE(std::regex_search(log1, stop1, std::regex("learner stops after ([0-9]+) updates"))) << log1;
+  EXPECT_EQ(stop0[1].str(), stop1[1].str());
   EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }

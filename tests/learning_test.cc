@@ -2,9 +2,10 @@
 // the evaluator's mean return over 10 deterministic episodes of the final
 // policy reaches the bar within the step budget.
 //   SAC on Pendulum-v1: >= -250 within 20,000 env steps (SB3's SAC benchmark
-//     reports about -157 at 20k steps), with the actors' own policy copies
-//     and with central inference (the learner batches the actors'
-//     observations and acts with its newest policy).
+//     reports about -157 at 20k steps), with the actors' own policy copies,
+//     with central inference (the learner batches the actors' observations
+//     and acts with its newest policy) and with two data-parallel learner
+//     ranks.
 //   TD3 on Pendulum-v1: >= -250 within 20,000 env steps.
 //   SAC-discrete on CartPole-v1: >= 300 within 50,000 env steps.
 //   IMPALA on CartPole-v1 (4 actors): >= 450 within 500,000 env steps, with
@@ -43,14 +44,18 @@ namespace {
 // Runs `rill launch` on `config` for `steps` env steps and returns the final
 // evaluation's mean return (failing the test if the run fails).
 double LaunchAndEvaluate(const std::string& name, const std::string& config, int64_t steps, int num_actors = 2,
-                         double* wall_seconds = nullptr, std::string* summary_out = nullptr) {
+                         double* wall_seconds = nullptr, std::string* summary_out = nullptr,
+                         const std::vector<std::string>& extra = {}) {
   const std::string run_dir = TempDir("learning-" + name);
   const std::string summary_path = run_dir + "/summary.json";
-  auto child = ChildProcess::Start(
-      "launch", RillBinary(),
-      {"launch", "--config=" + config, absl::StrCat("--num_actors=", num_actors), absl::StrCat("--max_env_steps=", steps),
-       "--run_dir=" + run_dir, "--summary_json=" + summary_path},
-      run_dir + "-launch.log");
+  std::vector<std::string> args = {"launch",
+                                   "--config=" + config,
+                                   absl::StrCat("--num_actors=", num_actors),
+                                   absl::StrCat("--max_env_steps=", steps),
+                                   "--run_dir=" + run_dir,
+                                   "--summary_json=" + summary_path};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto child = ChildProcess::Start("launch", RillBinary(), args, run_dir + "-launch.log");
   EXPECT_TRUE(child.ok()) << child.status();
   if (!child.ok()) return -1e9;
   std::optional<int> status = (*child)->WaitExit(absl::Minutes(12));
@@ -92,6 +97,20 @@ TEST(LearningTest, SacWithCentralInferenceReachesMinus250OnPendulumWithin20kStep
   ASSERT_TRUE(std::regex_search(summary, batch, std::regex("\"inference_batch_rows_mean\": ([0-9.]+)"))) << summary;
   EXPECT_GE(std::stod(batch[1].str()), 1.0);
   EXPECT_LE(std::stod(batch[1].str()), 2.0);
+}
+
+// Two data-parallel learner ranks (rill launch --num_learners=2), each
+// sampling its own 256 transitions and averaging gradients with the other:
+// the same samples per env step as one learner, in half the updates of
+// twice the batch. Same bar as the single learner.
+TEST(LearningTest, SacWithTwoLearnerRanksReachesMinus250OnPendulumWithin20kSteps) {
+  std::string summary;
+  EXPECT_GE(LaunchAndEvaluate("sac_ranks", "deploy/configs/pendulum_sac.textpb", 20000, 2, nullptr, &summary,
+                              {"--num_learners=2"}),
+            -250.0);
+  std::smatch learners;
+  ASSERT_TRUE(std::regex_search(summary, learners, std::regex("\"num_learners\": ([0-9]+)"))) << summary;
+  EXPECT_EQ(learners[1].str(), "2");
 }
 
 TEST(LearningTest, Td3ReachesMinus250OnPendulumWithin20kStepsAcrossProcesses) {

@@ -16,6 +16,7 @@
 #include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/os.h"
+#include "common/status_macros.h"
 #include "roles/role.h"
 
 namespace rill::tools {
@@ -36,6 +37,11 @@ void PinPorts(Role& role) {
 
 absl::Status StartRole(const std::string& name, Role& role, absl::Duration start_timeout,
                        const std::function<absl::Status()>& while_waiting) {
+  RETURN_IF_ERROR(SpawnRole(name, role));
+  return AwaitRole(name, role, start_timeout, while_waiting);
+}
+
+absl::Status SpawnRole(const std::string& name, Role& role) {
   RILL_LOG(INFO) << "starting " << name;
   std::vector<std::string> args = role.args;
   if (!role.final_metrics_path.empty()) {
@@ -46,6 +52,11 @@ absl::Status StartRole(const std::string& name, Role& role, absl::Duration start
   auto child = ChildProcess::Start(name, SelfBinary().value_or("rill"), args, role.log_path);
   if (!child.ok()) return child.status();
   role.process = std::move(*child);
+  return absl::OkStatus();
+}
+
+absl::Status AwaitRole(const std::string& name, Role& role, absl::Duration start_timeout,
+                       const std::function<absl::Status()>& while_waiting) {
   const absl::Time deadline = absl::Now() + start_timeout;
   absl::StatusOr<std::map<std::string, int>> ports;
   while (true) {

@@ -64,6 +64,13 @@ void PinPorts(Role& role);
 absl::Status StartRole(const std::string& name, Role& role, absl::Duration start_timeout,
                        const std::function<absl::Status()>& while_waiting = nullptr);
 
+// StartRole's two halves, for roles that become ready only together (the
+// learner ranks: rank 0 is ready once every rank has joined it): SpawnRole
+// starts the process, AwaitRole waits for it as StartRole does.
+absl::Status SpawnRole(const std::string& name, Role& role);
+absl::Status AwaitRole(const std::string& name, Role& role, absl::Duration start_timeout,
+                       const std::function<absl::Status()>& while_waiting = nullptr);
+
 // The role's /metrics now; empty when it has none or does not answer.
 MetricSamples Scrape(const Role& role);
 

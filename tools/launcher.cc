@@ -80,7 +80,8 @@ ABSL_FLAG(int32_t, max_actor_restarts, 5, "Restarts allowed per actor before the
 ABSL_FLAG(int32_t, num_replay_shards, -1, "Replay shards to start; -1 uses the config's topology.num_replay_shards.");
 ABSL_FLAG(int32_t, max_replay_restarts, 5, "Restarts allowed per replay shard before the run fails.");
 ABSL_FLAG(int32_t, max_learner_restarts, 5,
-          "Restarts allowed to the learner (and to the evaluator) before the run fails; a restarted learner resumes "
+          "Restarts allowed to the learner (the whole group of ranks counts as one) and to the evaluator before the "
+          "run fails; a restarted learner resumes "
           "from its last checkpoint.");
 ABSL_FLAG(int32_t, max_env_server_restarts, 5,
           "Restarts allowed to the env server that env.remote.command starts before the run fails.");
@@ -123,17 +124,17 @@ constexpr int64_t kLearnerMemoryBytes = int64_t{256} << 20;
 constexpr int64_t kThreadsPerChild = 16;
 constexpr int64_t kPortsPerChild = 2;
 
-// The learner's intra-op threads when learner.num_threads is 0: the cores
-// this machine's actors and inference servers leave it (each of them keeps
-// about one core busy), and at least one. On a machine of its own (a
-// Kubernetes pod) the learner takes every core instead.
+// Each learner rank's intra-op threads when learner.num_threads is 0: its
+// share of the cores this machine's actors and inference servers leave
+// (each of them keeps about one core busy), and at least one. On a machine
+// of its own (a Kubernetes pod) the learner takes every core instead.
 int LearnerThreads(const v1::ExperimentConfig& config) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int busy = config.topology().num_actors() +
                    (config.topology().inference() == v1::TopologyConfig::CENTRAL
                         ? std::max(1, config.topology().num_inference_servers())
                         : 0);
-  return std::max(1, cores - busy);
+  return std::max(1, (cores - busy) / std::max(1, config.topology().num_learners()));
 }
 
 // Prints the summary, writes it to --summary_json when given and, always,
@@ -156,9 +157,10 @@ absl::Status CheckMachineHoldsTheRun(const v1::ExperimentConfig& config) {
   const int64_t actors = topology.num_actors();
   const int64_t shards = topology.num_replay_shards();
   const int64_t inference = topology.num_inference_servers();
+  const int64_t learners = topology.num_learners();
   const bool env_server = config.env().has_remote() && !config.env().remote().command().empty();
-  // Actors, the evaluator, shards, inference servers, the learner, the env server.
-  const int64_t children = actors + 1 + shards + inference + 1 + (env_server ? 1 : 0);
+  // Actors, the evaluator, shards, inference servers, the learners, the env server.
+  const int64_t children = actors + 1 + shards + inference + learners + (env_server ? 1 : 0);
   double table_bytes = 0;
   for (const v1::TableConfig& table : config.replay().tables()) {
     double item_bytes = 0;
@@ -174,11 +176,14 @@ absl::Status CheckMachineHoldsTheRun(const v1::ExperimentConfig& config) {
   const double memory = static_cast<double>(PhysicalMemoryBytes());
   const double actor_bytes = static_cast<double>(actors + 1) * kChildMemoryBytes;
   const double shard_bytes = static_cast<double>(shards) * (kChildMemoryBytes + table_bytes);
-  const double other_bytes = static_cast<double>(inference) * kChildMemoryBytes + kLearnerMemoryBytes;
+  const double other_bytes =
+      static_cast<double>(inference) * kChildMemoryBytes + static_cast<double>(learners) * kLearnerMemoryBytes;
   const double needed = actor_bytes + shard_bytes + other_bytes;
   const std::string processes =
       absl::StrCat(children, " processes (", actors, " actors and the evaluator, ", shards, " replay shard(s), ",
-                   inference, " inference server(s), the learner", env_server ? ", the env server" : "", ")");
+                   inference, " inference server(s), ",
+                   learners == 1 ? std::string("the learner") : absl::StrCat(learners, " learner ranks"),
+                   env_server ? ", the env server" : "", ")");
   if (needed > memory) {
     const char* field = actor_bytes >= shard_bytes && actor_bytes >= other_bytes ? "topology.num_actors"
                         : shard_bytes >= other_bytes                              ? "topology.num_replay_shards"
@@ -230,6 +235,7 @@ class Launch {
   Launch(v1::ExperimentConfig config, std::string run_dir, RunIdentity identity, std::optional<RunProgress> previous,
          absl::Notification& stop)
       : config_(std::move(config)), run_dir_(std::move(run_dir)), identity_(std::move(identity)), stop_(stop) {
+    learners_.resize(std::max(1, config_.topology().num_learners()));
     if (previous.has_value()) {
       previous_ = *previous;
       // Times go on from the earlier parts' running time.
@@ -273,8 +279,12 @@ class Launch {
   }
   // Over every learner process so far (a restarted learner's counter starts
   // again at 0; its checkpoint's updates are counted by the process that
-  // made them).
-  double LearnerUpdates() const { return previous_.learner_updates + learner_.Total(kUpdatesTotal); }
+  // made them). Rank 0's: the ranks update in step.
+  double LearnerUpdates() const { return previous_.learner_updates + lead().Total(kUpdatesTotal); }
+  // The learner, or rank 0 of the learner group: it publishes parameters,
+  // checkpoints and serves central inference.
+  Role& lead() { return learners_.front(); }
+  const Role& lead() const { return learners_.front(); }
   // Writes progress.json (RunProgress) and the metric history's CSVs, so
   // that a run whose launcher is killed can be resumed and its plots go on.
   void SaveProgress();
@@ -283,7 +293,7 @@ class Launch {
   double InferenceBatches() const { return InferenceTotal(kBatchRowsCount); }
   double InferenceRows() const { return InferenceTotal(kBatchRowsSum); }
   double InferenceTotal(const std::string& name) const {
-    if (inference_.empty()) return learner_.Total(name);
+    if (inference_.empty()) return lead().Total(name);
     double total = 0;
     for (const Role& server : inference_) total += server.Total(name);
     return total;
@@ -293,6 +303,9 @@ class Launch {
   // starting or while waiting, once `stop_` is notified: Ctrl-C stops a
   // run's start-up too.
   absl::Status Start(const std::string& name, Role& role);
+  // What runs while `name` starts (Start): Cancelled once `stop_` is
+  // notified; the env server is supervised meanwhile.
+  std::function<absl::Status()> WhileStarting(const std::string& name);
   // Rewrites Prometheus' targets from every process's current metrics port.
   void UpdatePrometheusTargets();
   // With --prometheus_linger, keeps the dashboard up a while after the run;
@@ -302,11 +315,19 @@ class Launch {
   // Restarts a replay shard that ended, on its old ports so that the
   // actors' writers and the learner's sampler find it again.
   absl::Status SuperviseReplay();
-  // Restarts the learner, the evaluator or an inference server when it
-  // ended, on its old ports: the learner resumes from its checkpoint;
-  // actors and replay keep running and the actors' parameter
+  // Restarts the evaluator or an inference server when it ended, on its
+  // old ports: actors and replay keep running and the actors' parameter
   // subscriptions (and inference streams) reconnect.
   absl::Status SuperviseCore(Role& role);
+  // Restarts the learner when it ended, on its old ports; it resumes from
+  // its checkpoint. With several ranks, one that ended ends the others too
+  // (they would only fail at their next allreduce) and the whole group
+  // starts again from rank 0's last checkpoint, on a new store port.
+  absl::Status SuperviseLearners();
+  // Starts every learner rank: rank 0 first, whose store binds a free port
+  // (it writes which to a file); then the others, dialing it; then waits
+  // for all of them, since rank 0 is ready only once the others have joined.
+  absl::Status StartLearners();
   // Scrapes the learner and the inference servers.
   void RefreshLearner();
   // Scrapes the evaluator and takes its latest round (TakeEval).
@@ -377,7 +398,11 @@ class Launch {
   int64_t eval_log_offset_ = 0;
   absl::Notification& stop_;
   std::vector<Role> replays_;
-  Role learner_, evaluator_;
+  // The learner ranks, rank 0 first (one: the learner alone).
+  std::vector<Role> learners_;
+  // Restarts of the learner (of the whole group with several ranks).
+  int learner_restarts_ = 0;
+  Role evaluator_;
   // topology.num_inference_servers `rill inference` processes (central
   // inference outside the learner); none otherwise.
   std::vector<Role> inference_;
@@ -407,17 +432,20 @@ class Launch {
 
 absl::Status Launch::Start(const std::string& name, Role& role) {
   if (stop_.HasBeenNotified()) return absl::CancelledError(absl::StrCat("interrupted before ", name, " started"));
-  // Ctrl-C ends the wait; and an actor or the evaluator opens its envs
-  // before it is ready: keep the env server up meanwhile, or one that
-  // ended would hold it up until env.remote.reconnect_seconds.
-  std::function<absl::Status()> meanwhile = [this, &name]() -> absl::Status {
-    if (stop_.HasBeenNotified()) return absl::CancelledError(absl::StrCat("interrupted while ", name, " started"));
-    return env_server_ != nullptr ? SuperviseEnvServer() : absl::OkStatus();
-  };
-  absl::Status started = StartRole(name, role, absl::GetFlag(FLAGS_start_timeout), meanwhile);
+  absl::Status started = StartRole(name, role, absl::GetFlag(FLAGS_start_timeout), WhileStarting(name));
   ready_at_[&role] = absl::Now();
   UpdatePrometheusTargets();
   return started;
+}
+
+std::function<absl::Status()> Launch::WhileStarting(const std::string& name) {
+  // Ctrl-C ends the wait; and an actor or the evaluator opens its envs
+  // before it is ready: keep the env server up meanwhile, or one that
+  // ended would hold it up until env.remote.reconnect_seconds.
+  return [this, name]() -> absl::Status {
+    if (stop_.HasBeenNotified()) return absl::CancelledError(absl::StrCat("interrupted while ", name, " started"));
+    return env_server_ != nullptr ? SuperviseEnvServer() : absl::OkStatus();
+  };
 }
 
 absl::Status Launch::CheckRepeatedStartUpFailure(const std::string& name, const Role& role, int status) {
@@ -445,7 +473,9 @@ void Launch::UpdatePrometheusTargets() {
     if (role.process != nullptr && role.metrics_port > 0) jobs[job].push_back({std::move(instance), role.metrics_port});
   };
   for (size_t i = 0; i < replays_.size(); ++i) add("replay", absl::StrCat("replay-", i), replays_[i]);
-  add("learner", "learner", learner_);
+  for (size_t i = 0; i < learners_.size(); ++i) {
+    add("learner", i == 0 ? "learner" : absl::StrCat("learner-", i), learners_[i]);
+  }
   for (size_t i = 0; i < inference_.size(); ++i) add("inference", absl::StrCat("inference-", i), inference_[i]);
   for (size_t i = 0; i < actors_.size(); ++i) add("actor", absl::StrCat("actor-", i), actors_[i]);
   add("evaluator", "evaluator", evaluator_);
@@ -525,11 +555,120 @@ absl::Status Launch::SuperviseCore(Role& role) {
   ++role.restarts;
   RILL_LOG(WARNING) << name << " ended (" << ChildProcess::DescribeStatus(*status) << "); restarting it (restart "
                     << role.restarts << ") on port " << role.grpc_port;
-  std::printf("%s ended (%s); restarting it on port %d%s\n", name.c_str(), ChildProcess::DescribeStatus(*status).c_str(),
-              role.grpc_port, &role == &learner_ ? "; it resumes from its last checkpoint" : "");
+  std::printf("%s ended (%s); restarting it on port %d\n", name.c_str(), ChildProcess::DescribeStatus(*status).c_str(),
+              role.grpc_port);
   std::fflush(stdout);
   PinPorts(role);
   return Start(name, role);
+}
+
+absl::Status Launch::SuperviseLearners() {
+  Role* ended = nullptr;
+  std::optional<int> status;
+  for (Role& rank : learners_) {
+    if (rank.process == nullptr) continue;
+    status = rank.process->Poll();
+    if (status.has_value()) {
+      ended = &rank;
+      break;
+    }
+  }
+  if (ended == nullptr) return absl::OkStatus();
+  const std::string name = ended->process->name();
+  if (WIFEXITED(*status) && WEXITSTATUS(*status) == roles::kExitBadInput) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " rejected its input (", ChildProcess::DescribeStatus(*status),
+                                                   "):\n", ended->process->LogTail(15)));
+  }
+  RETURN_IF_ERROR(CheckRepeatedStartUpFailure(name, *ended, *status));
+  const std::string what = learners_.size() > 1 ? "the learner group" : "the learner";
+  if (learner_restarts_ >= absl::GetFlag(FLAGS_max_learner_restarts)) {
+    return absl::AbortedError(absl::StrCat(what, " ended ", learner_restarts_ + 1, " times; last: ", name, " ",
+                                           ChildProcess::DescribeStatus(*status), "; its log ends with:\n",
+                                           ended->process->LogTail(15)));
+  }
+  ++learner_restarts_;
+  RILL_LOG(WARNING) << name << " ended (" << ChildProcess::DescribeStatus(*status) << "); restarting " << what
+                    << " (restart " << learner_restarts_ << ")";
+  if (learners_.size() > 1) {
+    // The other ranks would only fail at their next collective: stop them
+    // now (rank 0 checkpoints as it goes), killing what still runs after
+    // half of --stop_timeout.
+    std::printf("%s ended (%s); stopping the other learner ranks to restart the group from rank 0's last "
+                "checkpoint\n",
+                name.c_str(), ChildProcess::DescribeStatus(*status).c_str());
+    std::fflush(stdout);
+    std::vector<ChildProcess*> others;
+    for (Role& rank : learners_) {
+      if (&rank == ended || rank.process == nullptr || rank.process->Poll().has_value()) continue;
+      rank.process->Signal(SIGTERM);
+      others.push_back(rank.process.get());
+    }
+    if (!ChildProcess::WaitAll(others, absl::Now() + absl::GetFlag(FLAGS_stop_timeout) / 2)) {
+      for (ChildProcess* rank : others) {
+        if (rank->running()) rank->Kill();
+      }
+    }
+  }
+  for (Role& rank : learners_) {
+    CountEndedProcess(rank);
+    PinPorts(rank);
+  }
+  std::printf("%s ended (%s); restarting %s on port %d; it resumes from rank 0's last checkpoint\n", name.c_str(),
+              ChildProcess::DescribeStatus(*status).c_str(), what.c_str(), lead().grpc_port);
+  std::fflush(stdout);
+  return StartLearners();
+}
+
+absl::Status Launch::StartLearners() {
+  if (learners_.size() == 1) return Start("learner", lead());
+  if (stop_.HasBeenNotified()) return absl::CancelledError("interrupted before the learner ranks started");
+  // Rank 0 binds its store to a free port and writes which to a file: a
+  // port picked here and handed to it could be taken meanwhile (by another
+  // rank's own connections among others).
+  const std::string port_file = run_dir_ + "/logs/learner-store-port";
+  std::error_code error;
+  std::filesystem::remove(port_file, error);
+  lead().args.back() = "--store=127.0.0.1:0";
+  lead().args.push_back(absl::StrCat("--store_port_file=", port_file));
+  absl::Status spawned = SpawnRole("learner/0", lead());
+  lead().args.pop_back();
+  RETURN_IF_ERROR(spawned);
+  const absl::Time deadline = absl::Now() + absl::GetFlag(FLAGS_start_timeout);
+  const std::function<absl::Status()> meanwhile = WhileStarting("learner/0");
+  int store_port = 0;
+  while (true) {
+    std::ifstream in(port_file);
+    if (in >> store_port && store_port > 0) break;
+    if (const std::optional<int> status = lead().process->Poll(); status.has_value()) {
+      const std::string why = absl::StrCat("learner/0 exited before its group's store listened (",
+                                           ChildProcess::DescribeStatus(*status), "); its log ends with:\n",
+                                           lead().process->LogTail(15));
+      // A refused flag or config fails the run as a bad input.
+      return WIFEXITED(*status) && WEXITSTATUS(*status) == roles::kExitBadInput ? absl::InvalidArgumentError(why)
+                                                                               : absl::FailedPreconditionError(why);
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("learner/0's group store did not listen within ",
+                                                      absl::FormatDuration(absl::GetFlag(FLAGS_start_timeout)),
+                                                      "; its log ends with:\n", lead().process->LogTail(15)));
+    }
+    RETURN_IF_ERROR(meanwhile());
+    absl::SleepFor(absl::Milliseconds(20));  // the next look at the file: nothing notifies it
+  }
+  for (size_t rank = 1; rank < learners_.size(); ++rank) {
+    learners_[rank].args.back() = absl::StrCat("--store=127.0.0.1:", store_port);
+    RETURN_IF_ERROR(SpawnRole(absl::StrCat("learner/", rank), learners_[rank]));
+  }
+  // Rank 0 is ready once every rank has joined it.
+  for (size_t rank = 0; rank < learners_.size(); ++rank) {
+    const std::string name = absl::StrCat("learner/", rank);
+    absl::Status ready = AwaitRole(name, learners_[rank], std::max(absl::Seconds(1), deadline - absl::Now()),
+                                   WhileStarting(name));
+    ready_at_[&learners_[rank]] = absl::Now();
+    if (!ready.ok()) return ready;
+  }
+  UpdatePrometheusTargets();
+  return absl::OkStatus();
 }
 
 absl::Status Launch::StartEnvServer(const std::string& logs) {
@@ -608,7 +747,7 @@ absl::Status Launch::SuperviseActors() {
 }
 
 void Launch::RefreshLearner() {
-  ScrapeInto(learner_);
+  for (Role& rank : learners_) ScrapeInto(rank);
   for (Role& server : inference_) ScrapeInto(server);
 }
 
@@ -690,7 +829,7 @@ void Launch::PrintProgress() {
   };
   add_restarts("actors", Restarts(actors_));
   add_restarts("replay", Restarts(replays_));
-  add_restarts("learner", learner_.restarts);
+  add_restarts(learners_.size() > 1 ? "learner group" : "learner", learner_restarts_);
   add_restarts("evaluator", evaluator_.restarts);
   add_restarts("inference", Restarts(inference_));
   add_restarts("env server", env_server_ != nullptr ? env_server_->restarts() : 0);
@@ -715,7 +854,7 @@ std::string Launch::FinalEvaluation() {
   absl::Time stable_since = absl::Now();
   while (absl::Now() < deadline) {
     RefreshLearner();
-    const double current = SumMetric(learner_.current, "rill_learner_parameter_version");
+    const double current = SumMetric(lead().current, "rill_learner_parameter_version");
     if (current != version) {
       version = current;
       stable_since = absl::Now();
@@ -735,7 +874,8 @@ std::vector<std::string> Launch::StopAll() {
   const absl::Time begin = absl::Now(), deadline = begin + timeout;
   std::vector<Role*> steppers = {&evaluator_};
   for (Role& actor : actors_) steppers.push_back(&actor);
-  std::vector<Role*> servers = {&learner_};
+  std::vector<Role*> servers;
+  for (Role& rank : learners_) servers.push_back(&rank);
   for (Role& server : inference_) servers.push_back(&server);
   std::vector<Role*> shards;
   for (Role& shard : replays_) shards.push_back(&shard);
@@ -814,7 +954,7 @@ void Launch::ReadFinalFigures() {
     if (!actor.finished) read(actor);  // a finished actor's were read as it exited
   }
   for (Role& shard : replays_) read(shard);
-  read(learner_);
+  for (Role& rank : learners_) read(rank);
   for (Role& server : inference_) read(server);
   read(evaluator_);
   TakeEval();
@@ -870,19 +1010,32 @@ absl::Status Launch::StartAll(const std::string& logs) {
   // id, the learner samples them all.
   const std::string replay_address = absl::StrJoin(shard_addresses, ",");
 
-  learner_.args = CommonArgs();
-  learner_.args.insert(learner_.args.begin(), "learner");
-  learner_.args.push_back(absl::StrCat("--replay_address=", replay_address));
-  learner_.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/checkpoints/learner"));
-  learner_.args.push_back(absl::StrCat("--scalars_file=", run_dir_, "/metrics/learner.jsonl"));
-  if (config_.learner().num_threads() == 0) {
-    learner_.args.push_back(absl::StrCat("--learner_threads=", LearnerThreads(config_)));
+  for (size_t rank = 0; rank < learners_.size(); ++rank) {
+    Role& learner = learners_[rank];
+    learner.args = CommonArgs();
+    learner.args.insert(learner.args.begin(), "learner");
+    learner.args.push_back(absl::StrCat("--replay_address=", replay_address));
+    // Rank 0 alone checkpoints and logs its scalars (the ranks train in step).
+    if (rank == 0) {
+      learner.args.push_back(absl::StrCat("--checkpoint_dir=", run_dir_, "/checkpoints/learner"));
+      learner.args.push_back(absl::StrCat("--scalars_file=", run_dir_, "/metrics/learner.jsonl"));
+    }
+    if (config_.learner().num_threads() == 0) {
+      learner.args.push_back(absl::StrCat("--learner_threads=", LearnerThreads(config_)));
+    }
+    const std::string file = rank == 0 ? "learner" : absl::StrCat("learner-", rank);
+    learner.log_path = absl::StrCat(logs, "/", file, ".log");
+    learner.final_metrics_path = FinalMetricsPath(file);
+    if (learners_.size() > 1) {
+      learner.args.push_back(absl::StrCat("--world_size=", learners_.size()));
+      learner.args.push_back(absl::StrCat("--rank=", rank));
+      // Last: a restart of the group gives it a new store port.
+      learner.args.push_back("--store=");
+    }
   }
-  learner_.log_path = logs + "/learner.log";
-  learner_.final_metrics_path = FinalMetricsPath("learner");
-  absl::Status started = Start("learner", learner_);
+  absl::Status started = StartLearners();
   if (!started.ok()) return started;
-  const std::string learner_address = absl::StrCat("127.0.0.1:", learner_.grpc_port);
+  const std::string learner_address = absl::StrCat("127.0.0.1:", lead().grpc_port);
 
   // Central inference in processes of its own: each follows the learner's
   // parameter stream; actor i streams to process i mod N.
@@ -934,7 +1087,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
   started = Start("evaluator", evaluator_);
   if (!started.ok()) return started;
   std::printf("all processes ready after %.1fs: replay %s, learner :%d\n",
-              absl::ToDoubleSeconds(absl::Now() - start_), replay_address.c_str(), learner_.grpc_port);
+              absl::ToDoubleSeconds(absl::Now() - start_), replay_address.c_str(), lead().grpc_port);
   std::fflush(stdout);
 
   return absl::OkStatus();
@@ -948,10 +1101,10 @@ absl::Status Launch::Supervise() {
     if (!env_server_supervised.ok()) return env_server_supervised;
     absl::Status replay_supervised = SuperviseReplay();
     if (!replay_supervised.ok()) return replay_supervised;
-    for (Role* core : {&learner_, &evaluator_}) {
-      absl::Status core_supervised = SuperviseCore(*core);
-      if (!core_supervised.ok()) return core_supervised;
-    }
+    absl::Status learners_supervised = SuperviseLearners();
+    if (!learners_supervised.ok()) return learners_supervised;
+    absl::Status evaluator_supervised = SuperviseCore(evaluator_);
+    if (!evaluator_supervised.ok()) return evaluator_supervised;
     for (Role& server : inference_) {
       absl::Status inference_supervised = SuperviseCore(server);
       if (!inference_supervised.ok()) return inference_supervised;
@@ -991,7 +1144,8 @@ RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string
   summary.actor_restarts = Restarts(actors_);
   summary.replay_shards = static_cast<int>(replays_.size());
   summary.replay_restarts = Restarts(replays_);
-  summary.learner_restarts = learner_.restarts;
+  summary.learner_restarts = learner_restarts_;
+  summary.num_learners = static_cast<int>(learners_.size());
   summary.evaluator_restarts = evaluator_.restarts;
   if (env_server_ != nullptr) summary.env_server_restarts = env_server_->restarts();
   if (InferenceBatches() > 0) summary.inference_batch_rows_mean = InferenceRows() / InferenceBatches();
@@ -1022,8 +1176,15 @@ int Launch::Run() {
               config_.topology().num_replay_shards(), num_actors,
               max_steps > 0 ? FormatCount(static_cast<double>(max_steps)).c_str() : "unlimited", logs.c_str());
   if (config_.learner().num_threads() == 0 && config_.learner().device() != v1::LearnerConfig::CUDA) {
-    std::printf("learner: %d CPU threads, the cores the actors leave it (%u cores; learner.num_threads sets them)\n",
-                LearnerThreads(config_), std::max(1u, std::thread::hardware_concurrency()));
+    if (learners_.size() > 1) {
+      std::printf("learner: %d ranks of %d CPU threads each, their share of the cores the actors leave (%u cores; "
+                  "learner.num_threads sets them)\n",
+                  static_cast<int>(learners_.size()), LearnerThreads(config_),
+                  std::max(1u, std::thread::hardware_concurrency()));
+    } else {
+      std::printf("learner: %d CPU threads, the cores the actors leave it (%u cores; learner.num_threads sets them)\n",
+                  LearnerThreads(config_), std::max(1u, std::thread::hardware_concurrency()));
+    }
   }
   if (resumed_) {
     // The plots go on from the earlier parts' history.
@@ -1227,6 +1388,12 @@ int LaunchMain() {
   if (absl::GetFlag(FLAGS_num_replay_shards) > 0) {
     config->mutable_topology()->set_num_replay_shards(absl::GetFlag(FLAGS_num_replay_shards));
   }
+  if (absl::GetFlag(FLAGS_num_learners) == 0 || absl::GetFlag(FLAGS_num_learners) < -1) {
+    return roles::ExitWith("flags", absl::InvalidArgumentError("--num_learners must be >= 1 (or -1 for the config's)"));
+  }
+  if (absl::GetFlag(FLAGS_num_learners) > 0) {
+    config->mutable_topology()->set_num_learners(absl::GetFlag(FLAGS_num_learners));
+  }
   if (absl::GetFlag(FLAGS_stop_timeout) <= absl::ZeroDuration() ||
       absl::GetFlag(FLAGS_final_eval_timeout) < absl::ZeroDuration()) {
     return roles::ExitWith("flags", absl::InvalidArgumentError("--stop_timeout must be > 0 and --final_eval_timeout >= 0"));
@@ -1234,14 +1401,6 @@ int LaunchMain() {
   // The overrides meet the config's rules (and bounds) too.
   config = experiment::FinalizeExperimentConfig(*std::move(config));
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
-  if (config->topology().num_learners() > 1 && !absl::GetFlag(FLAGS_deterministic)) {
-    return roles::ExitWith(
-        "bad config",
-        absl::InvalidArgumentError(absl::StrCat(
-            "topology.num_learners is ", config->topology().num_learners(),
-            ": rill launch starts one learner so far; run data-parallel ranks with `rill learner --rank=R "
-            "--store=HOST:PORT` (README: Data-parallel learners)")));
-  }
   const bool deterministic = absl::GetFlag(FLAGS_deterministic);
   if (deterministic) {
     config = roles::LockstepConfig(*std::move(config));

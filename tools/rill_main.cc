@@ -65,7 +65,7 @@ const std::vector<Command>& Commands() {
       {"config", "host", "port", "metrics_port", "ready_fd", "final_metrics_file", "seed"}, kTls);
   static const auto* const kCommands = new std::vector<Command>{
       {"launch", "run replay, learner, actors and evaluator on this machine", rill::tools::LaunchMain,
-       {"tools/launcher.cc"}, With({"config", "seed"}, kTls)},
+       {"tools/launcher.cc"}, With({"config", "seed", "num_learners"}, kTls)},
       {"sweep",
        "a grid of runs: every combination of --set=\"PATH=V1,V2;...\" for every seed of --seeds=1-5, each a launch "
        "with its own run folder, then a comparison (table of final and best returns, wall and steps/s with their "
@@ -100,7 +100,7 @@ const std::vector<Command>& Commands() {
        "whether the gRPC server on 127.0.0.1:--port is SERVING (exit 0), as a Kubernetes probe of a TLS server asks it",
        rill::roles::HealthMain, {"roles/health_main.cc"}, With({"port"}, kTls)},
       {"bench learner", "update throughput of --algo=sac|td3|ddpg|sac_discrete|impala|ppo (JSON on the last line)",
-       rill::bench::RunLearnerBench, {"bench/bench_learner.cc"}, {"bench_seconds"}},
+       rill::bench::RunLearnerBench, {"bench/bench_learner.cc"}, {"bench_seconds", "num_learners"}},
       {"bench replay",
        "replay shard insert / sample throughput and memory per stored byte, against a real shard process (JSON last "
        "line)",

@@ -67,6 +67,9 @@ struct RunSummary {
   // The processes and how often each kind was restarted.
   int num_actors = 0, actor_restarts = 0, replay_shards = 0, replay_restarts = 0, learner_restarts = 0;
   int evaluator_restarts = 0;
+  // Data-parallel learner ranks (learner_restarts counts restarts of the
+  // whole group then).
+  int num_learners = 1;
   // The env server of env.remote.command (0 without one).
   int env_server_restarts = 0;
   // Central inference: the mean batch (none when no batch was served) and

@@ -19,7 +19,12 @@
 //                mutual TLS in every process or none, from a mounted Secret,
 //                with probes that can speak it; requests and limits everywhere; GPUs only for
 //                the learner, and only in the --gpu-overlay; the ConfigMap
-//                holds exactly the configs in --configs
+//                holds exactly the configs in --configs; the learner's
+//                data-parallel ranks: a StatefulSet whose replicas are its
+//                world size, each pod's rank its ordinal, every rank reaching
+//                rank 0's store and the others on any port, and the address
+//                actors dial reaching rank 0 alone (or a Deployment of one
+//                learner, world size 1)
 // An overlay passes a check when nothing is wrong; a fixture passes "rejects
 // <fixture>" when the check named on its `# expect: CHECK: TEXT` line finds
 // it wrong for the reason TEXT (a part of the message), so that a fixture
@@ -247,6 +252,41 @@ function containerPort(container, nameOrNumber) {
   return undefined;
 }
 
+// The environment variable a container sets, as written (with value or
+// valueFrom), or undefined.
+function envItem(container, name) {
+  return (container.env || []).find((item) => item.name === name);
+}
+
+function replicasOf(workload) {
+  return workload.spec.replicas === undefined ? 1 : workload.spec.replicas;
+}
+
+// The labels each pod of a workload carries: its template's, and for a
+// StatefulSet also the two its controller adds to pod i (its name,
+// <set>-<i>, and its ordinal), which Services may select one pod by.
+// ordinal is null for a Deployment's pods (all alike).
+const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
+const POD_INDEX_LABEL = "apps.kubernetes.io/pod-index";
+const POD_INDEX_FIELD = `metadata.labels['${POD_INDEX_LABEL}']`;
+function podsOf(workload) {
+  const labels = workload.spec.template.metadata.labels || {};
+  if (workload.kind !== "StatefulSet") return [{ ordinal: null, labels }];
+  return Array.from({ length: replicasOf(workload) }, (_, i) => ({
+    ordinal: i,
+    labels: { ...labels, [POD_NAME_LABEL]: `${workload.metadata.name}-${i}`, [POD_INDEX_LABEL]: String(i) },
+  }));
+}
+
+// topology.num_learners of the config a container reads from the ConfigMap
+// (1 when the config leaves it out, or cannot be read here).
+function numLearnersOf(container, configMap) {
+  const config = envOf(container).FLAGS_config;
+  const text = configMap && config ? (configMap.data || {})[config.split("/").pop()] : undefined;
+  const match = text && /\bnum_learners\s*:\s*(\d+)/.exec(text.replace(/#.*$/gm, ""));
+  return match && Number(match[1]) > 0 ? Number(match[1]) : 1;
+}
+
 function checkConsistency(objects, options) {
   const problems = [];
   const workloads = objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
@@ -431,12 +471,22 @@ function checkConsistency(objects, options) {
     }
   }
 
-  // Services select one workload and reach a port it declares.
-  const serviceFor = {};  // service name -> {workload, port}
+  // Services select one workload and reach a port it declares. A Service
+  // may select some pods of a StatefulSet only, by the labels its
+  // controller gives pod i (statefulset.kubernetes.io/pod-name: <set>-<i>):
+  // `ordinals` are the pods it selects (null: a Deployment's, all of them).
+  const serviceFor = {};  // service name -> {workload, service, ordinals}
   for (const service of services) {
-    const selected = workloads.filter((w) => labelsMatch(service.spec.selector, w.spec.template.metadata.labels));
+    const ordinalsOf = new Map();
+    for (const workload of workloads) {
+      const pods = podsOf(workload).filter((pod) => labelsMatch(service.spec.selector, pod.labels));
+      if (pods.length > 0) ordinalsOf.set(workload, workload.kind === "StatefulSet" ? pods.map((p) => p.ordinal) : null);
+    }
+    const selected = [...ordinalsOf.keys()];
     if (selected.length !== 1) {
-      problems.push(`${describe(service)}: selects ${selected.length} workloads, want 1`);
+      const pod = (service.spec.selector || {})[POD_NAME_LABEL];
+      problems.push(`${describe(service)}: selects ${selected.length} workloads, want 1` +
+                    (selected.length === 0 && pod ? ` (no StatefulSet runs a pod ${pod})` : ""));
       continue;
     }
     const container = selected[0].spec.template.spec.containers[0];
@@ -446,12 +496,13 @@ function checkConsistency(objects, options) {
         problems.push(`${describe(service)}: port ${port.port} targets ${target}, which ${describe(selected[0])} does not declare`);
       }
     }
-    serviceFor[service.metadata.name] = { workload: selected[0], service };
+    serviceFor[service.metadata.name] = { workload: selected[0], service, ordinals: ordinalsOf.get(selected[0]) };
   }
   const statefulSets = workloads.filter((w) => w.kind === "StatefulSet");
   for (const set of statefulSets) {
     const governing = serviceFor[set.spec.serviceName];
-    if (!governing || governing.workload !== set || governing.service.spec.clusterIP !== "None") {
+    if (!governing || governing.workload !== set || governing.service.spec.clusterIP !== "None" ||
+        governing.ordinals.length !== replicasOf(set)) {
       problems.push(`${describe(set)}: serviceName ${set.spec.serviceName} is not a headless Service selecting it`);
     }
   }
@@ -486,6 +537,87 @@ function checkConsistency(objects, options) {
             : target && target.workload === learner && target.service.spec.ports.some((p) => p.port === a.port &&
                   containerPort(learner.spec.template.spec.containers[0], p.targetPort) === grpcPortOf.learner);
         if (!ok) problems.push(`${where}: learner address ${a.host}:${a.port} does not reach the learner's gRPC port`);
+        // Only rank 0 publishes parameters (and serves central inference):
+        // with more ranks, the Service selects rank 0's pod alone.
+        if (ok && !hostNetwork && target.ordinals && replicasOf(learner) > 1 &&
+            JSON.stringify(target.ordinals) !== "[0]") {
+          problems.push(`${where}: learner address ${a.host}:${a.port}: Service ${a.host} selects rank${target.ordinals.length === 1 ? "" : "s"} ` +
+                        `${target.ordinals.join(", ")} of ${describe(learner)}, want rank 0 only (select ` +
+                        `${POD_NAME_LABEL}: ${learner.metadata.name}-0): the other ranks publish no parameters`);
+        }
+      }
+    }
+  }
+
+  // The learner's data-parallel ranks (`rill learner --rank --world_size
+  // --store`). A StatefulSet runs one rank per pod: its replicas are every
+  // rank's world size (FLAGS_world_size, or with 0 or none the config's
+  // topology.num_learners), each pod's rank is its ordinal, and rank 0's
+  // store (which it opens on the port of FLAGS_store) is reached at pod 0's
+  // name under the headless governing Service, which publishes it before
+  // rank 0 is Ready (rank 0 is Ready only once every rank has joined, and
+  // so the pods start in parallel). A Deployment runs one learner alone
+  // (world size 1, rank 0): its pods have no ordinals to be ranks.
+  let learnerWorldSize = 1;
+  if (learner) {
+    const container = learner.spec.template.spec.containers[0];
+    const where = `${describe(learner)}: container ${container.name}`;
+    const read = flagsFromEnv(commandLine(container));
+    const replicas = replicasOf(learner);
+    const worldFlag = flagValue(container, "world_size");
+    const worldSize = worldFlag === undefined || Number(worldFlag) === 0 ? numLearnersOf(container, configMap)
+        : Number(worldFlag);
+    learnerWorldSize = worldSize;
+    const says = worldFlag === undefined || Number(worldFlag) === 0
+        ? `the config's topology.num_learners is ${worldSize} (FLAGS_world_size ${worldFlag === undefined ? "unset" : "0"})`
+        : `FLAGS_world_size is ${worldFlag}`;
+    const rank = envItem(container, "FLAGS_rank");
+    if (learner.kind !== "StatefulSet") {
+      if (replicas !== 1) {
+        problems.push(`${where}: ${replicas} replicas of a ${learner.kind}: its pods have no ordinals to be ranks (run the ranks as a StatefulSet)`);
+      }
+      if (worldSize !== 1) {
+        problems.push(`${where}: ${says}, but a ${learner.kind} runs one learner alone (world size 1; run the ranks as a StatefulSet)`);
+      }
+      if (read.has("rank") && (!rank || rank.value === undefined || Number(rank.value) !== 0)) {
+        problems.push(`${where}: FLAGS_rank must be "0" in a ${learner.kind} (no ordinal to read), not ${JSON.stringify(rank && (rank.value !== undefined ? rank.value : rank.valueFrom))}`);
+      }
+    } else {
+      if (worldSize !== replicas) {
+        problems.push(`${where}: ${says}, but the StatefulSet runs ${replicas} ranks (replicas): the two must be equal`);
+      }
+      if (worldSize > 1 && !read.has("rank")) {
+        problems.push(`${where}: ${worldSize} ranks, but the process does not read FLAGS_rank (no --fromenv=rank): every pod would be rank 0`);
+      }
+      if (read.has("rank") && !(rank && rank.valueFrom && rank.valueFrom.fieldRef &&
+                                rank.valueFrom.fieldRef.fieldPath === POD_INDEX_FIELD)) {
+        problems.push(`${where}: FLAGS_rank is not the pod's ordinal (valueFrom.fieldRef.fieldPath: ${POD_INDEX_FIELD})`);
+      }
+      if (replicas > 1 && learner.spec.podManagementPolicy !== "Parallel") {
+        problems.push(`${describe(learner)}: podManagementPolicy ${learner.spec.podManagementPolicy || "OrderedReady"} with ${replicas} ranks: rank 0 is Ready only once every rank has joined, so pods started in order never start rank 1 (want Parallel)`);
+      }
+      const store = flagValue(container, "store");
+      if (worldSize > 1 && store === undefined) {
+        problems.push(`${where}: ${worldSize} ranks, but no FLAGS_store (rank 0's store, HOST:PORT)`);
+      }
+      if (store !== undefined) {
+        const a = splitAddress(store);
+        const governing = serviceFor[learner.spec.serviceName];
+        const pod0 = `${learner.metadata.name}-0.${learner.spec.serviceName}`;
+        const storePort = containerPort(container, "store");
+        const ok = (a.host === pod0 || a.host.startsWith(`${pod0}.`)) && governing && governing.workload === learner &&
+            storePort === a.port && governing.service.spec.ports.some((p) => p.port === a.port &&
+                containerPort(container, p.targetPort === undefined ? p.port : p.targetPort) === storePort);
+        if (!ok) {
+          problems.push(`${where}: FLAGS_store ${store} does not reach rank 0's store (want ${pod0}:PORT, PORT the ` +
+                        `learner's "store" port (${storePort === undefined ? "none declared" : storePort}) and a port of ` +
+                        `Service ${learner.spec.serviceName})`);
+        }
+        if (replicas > 1 && governing && governing.workload === learner &&
+            governing.service.spec.publishNotReadyAddresses !== true) {
+          problems.push(`${describe(governing.service)}: the ranks dial rank 0 before it is Ready (it is Ready once all ` +
+                        `have joined), so its name must resolve before then (want publishNotReadyAddresses: true)`);
+        }
       }
     }
   }
@@ -516,6 +648,18 @@ function checkConsistency(objects, options) {
         if (grpc !== undefined && opens && !ownPodsOnly) {
           problems.push(`${describe(policy)}: admits ${describe(workload)}'s gRPC port from beyond the run's pods`);
         }
+      }
+    }
+    // The learner's ranks reach each other on every port: rank 0's store,
+    // then Gloo's connections between each pair on ephemeral ports.
+    if (learner && learnerWorldSize > 1 && expressionsMatch(policy.spec.podSelector, learner.spec.template.metadata.labels)) {
+      const labels = learner.spec.template.metadata.labels;
+      const everyPort = (policy.spec.ingress || []).some((rule) => (rule.ports || []).length === 0 &&
+          (rule.from || []).some((peer) => peer.podSelector && !peer.namespaceSelector && !peer.ipBlock &&
+              expressionsMatch(peer.podSelector, labels)));
+      if (!everyPort) {
+        problems.push(`${describe(policy)}: does not admit ${describe(learner)}'s ranks to each other on every port ` +
+                      `(its store, then Gloo's connections on ephemeral ports): want a rule from its pods without ports`);
       }
     }
     for (const component of ["replay", "learner", "inference"]) {

@@ -30,7 +30,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-readonly OVERLAYS=(cpu gpu ci tls central-inference python-env)
+readonly OVERLAYS=(cpu gpu ci tls central-inference python-env learner-ranks)
 # Where overlays/ci's processes listen on the host (see its kustomization).
 readonly CI_PORTS=(47051 47091 47052 47092 47099 47100 47101)
 readonly REPLAY_METRICS=47091 LEARNER_METRICS=47092 ACTOR_METRICS=(47100 47101)
