@@ -160,9 +160,10 @@ absl::Status Learner::JoinRanks() {
   LearnerGroup* group = options_.group;
   if (group == nullptr) return absl::OkStatus();
   algorithm_->set_gradient_averager(group);
-  // Rank 0's state, as saved and restored: networks, optimizer moments,
-  // counters and noise generators alike.
-  std::vector<std::pair<std::string, torch::Tensor>> saved = algorithm_->state().Save();
+  // Rank 0's state, as saved and restored: networks, optimizer moments and
+  // counters. Not its noise generators: each rank draws its own noise (its
+  // algorithm was seeded by rank), as it samples its own batch.
+  std::vector<std::pair<std::string, torch::Tensor>> saved = algorithm_->state().Save(/*generators=*/false);
   if (normalizer_ != nullptr) {
     for (auto& named : normalizer_->state().Save()) saved.push_back(std::move(named));
   }

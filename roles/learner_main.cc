@@ -95,6 +95,8 @@ int LearnerMain() {
     }
     group = *std::move(joined);
     options.group = group.get();
+    // Each rank its own noise (the networks are rank 0's, broadcast).
+    options.seed = config->seed() + static_cast<uint64_t>(group->rank()) * 1000003;
     // Only rank 0 keeps checkpoints; the others start from its state.
     if (group->rank() != 0) options.checkpoint_dir.clear();
   }

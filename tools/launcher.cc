@@ -613,8 +613,13 @@ absl::Status Launch::SuperviseLearners() {
     CountEndedProcess(rank);
     PinPorts(rank);
   }
-  std::printf("%s ended (%s); restarting %s on port %d; it resumes from rank 0's last checkpoint\n", name.c_str(),
-              ChildProcess::DescribeStatus(*status).c_str(), what.c_str(), lead().grpc_port);
+  if (learners_.size() > 1) {
+    std::printf("%s ended (%s); restarting the learner group on port %d; it resumes from rank 0's last checkpoint\n",
+                name.c_str(), ChildProcess::DescribeStatus(*status).c_str(), lead().grpc_port);
+  } else {
+    std::printf("%s ended (%s); restarting it on port %d; it resumes from its last checkpoint\n", name.c_str(),
+                ChildProcess::DescribeStatus(*status).c_str(), lead().grpc_port);
+  }
   std::fflush(stdout);
   return StartLearners();
 }

@@ -32,14 +32,14 @@ std::vector<std::string> TrainingState::names() const {
   return names;
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> TrainingState::Save() const {
+std::vector<std::pair<std::string, torch::Tensor>> TrainingState::Save(bool generators) const {
   torch::NoGradGuard no_grad;
   std::vector<std::pair<std::string, torch::Tensor>> saved;
   for (const Entry& entry : entries_) {
     if (entry.counter != nullptr) {
       saved.emplace_back(entry.name, CounterTensor(*entry.counter));
     } else if (entry.generator != nullptr) {
-      saved.emplace_back(entry.name, entry.generator->get_state());
+      if (generators) saved.emplace_back(entry.name, entry.generator->get_state());
     } else {
       saved.emplace_back(entry.name, entry.tensor.detach().to(torch::kCPU).clone());
     }

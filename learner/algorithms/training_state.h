@@ -30,8 +30,10 @@ class TrainingState {
   // process's generator.
   void AddGenerator(const std::string& name, at::Generator* generator);
 
-  // CPU copies of everything, by name.
-  std::vector<std::pair<std::string, torch::Tensor>> Save() const;
+  // CPU copies of everything, by name; without the generators' states when
+  // `generators` is false (what data-parallel ranks share: each rank keeps
+  // its own noise).
+  std::vector<std::pair<std::string, torch::Tensor>> Save(bool generators = true) const;
 
   // Restores everything from `saved`. InvalidArgument naming the entry when
   // one is missing or has another shape or dtype; nothing is changed then.
