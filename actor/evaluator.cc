@@ -1,10 +1,19 @@
 #include "actor/evaluator.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "common/blas.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -34,6 +43,21 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOpti
     registry = evaluator->own_registry_.get();
   }
   evaluator->metrics_ = RegisterActorMetrics(*registry, "evaluator");
+  if (config.eval().video_every_seconds() > 0 && !options.video_dir.empty()) {
+    EpisodeVideoOptions video;
+    video.width = config.eval().video_width();
+    video.height = config.eval().video_height();
+    video.camera = config.eval().video_camera();
+    absl::Status can = EpisodeVideo::CheckCanRecord(*evaluator->envs_, video);
+    if (can.ok() && mkdir(options.video_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      can = absl::PermissionDeniedError(absl::StrCat("cannot make '", options.video_dir, "': ", strerror(errno)));
+    }
+    if (can.ok()) {
+      evaluator->videos_ = true;
+    } else {
+      RILL_LOG(WARNING) << "evaluation videos are off: " << can.message();
+    }
+  }
   evaluator->policy_ = std::make_unique<LocalPolicySource>(
       FollowLearner(options.learner_address, config.replay().max_message_bytes(), evaluator->envs_->spec(), base_seed,
                     evaluator->metrics_.parameter_delay_seconds, evaluator->metrics_.parameter_version));
@@ -55,7 +79,7 @@ absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const ab
 }
 
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
-                                                    const absl::Notification& stop) {
+                                                    const absl::Notification& stop, EpisodeVideo* video) {
   const int n = envs.size();
   std::vector<uint8_t> next_obs(envs.obs().size());
   std::vector<uint8_t> final_obs(envs.obs().size());
@@ -64,6 +88,7 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
   round.episodes.assign(n, envs::EpisodeRecord{});
   std::vector<bool> done(n, false);
   RETURN_IF_ERROR(envs.ResetAll());
+  if (video != nullptr) video->Frame(envs);
   int remaining = n;
   while (remaining > 0 && !stop.HasBeenNotified()) {
     RETURN_IF_ERROR(policy.Act(envs.observation_rows(), /*deterministic=*/true, /*behaviour=*/false, stop,
@@ -87,13 +112,16 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
     }
     envs.obs().swap(next_obs);
     round.env_steps += n;
+    // Env 0's episode goes on: its new state is the video's next frame.
+    if (video != nullptr && !done[0] && !outcomes[0].failed) video->Frame(envs);
   }
   round.finished = remaining == 0;
   return round;
 }
 
-absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes) {
-  ASSIGN_OR_RETURN(EvaluationRound round, PlayEvaluationRound(*envs_, *policy_, stop));
+absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes,
+                                        EpisodeVideo* video) {
+  ASSIGN_OR_RETURN(EvaluationRound round, PlayEvaluationRound(*envs_, *policy_, stop, video));
   metrics_.env_errors->Increment(round.env_failures);
   env_steps_ += round.env_steps;
   *episodes = std::move(round.episodes);
@@ -140,6 +168,41 @@ void Evaluator::Report(const std::vector<envs::EpisodeRecord>& episodes) {
                                     version, n, mean, lowest, highest, mean_length);
 }
 
+std::optional<EpisodeVideoOptions> Evaluator::NextVideo() {
+  if (!videos_) return std::nullopt;
+  const absl::Time now = absl::Now();
+  if (last_video_.has_value() &&
+      now - *last_video_ < absl::Seconds(options_.config.eval().video_every_seconds())) {
+    return std::nullopt;
+  }
+  last_video_ = now;
+  EpisodeVideoOptions video;
+  // Named by version and return once the round is over (KeepVideo).
+  video.path = absl::StrCat(options_.video_dir, "/recording-", options_.id, ".mp4");
+  video.width = options_.config.eval().video_width();
+  video.height = options_.config.eval().video_height();
+  video.camera = options_.config.eval().video_camera();
+  return video;
+}
+
+void Evaluator::KeepVideo(EpisodeVideo& video, int64_t version, const envs::EpisodeRecord& episode) {
+  const absl::Status finished = video.Finish();
+  if (!finished.ok()) {
+    videos_ = false;
+    RILL_LOG(WARNING) << "evaluation videos are off: " << finished.message();
+    return;
+  }
+  const std::string name =
+      absl::StrFormat("%s/v%06d_return_%.1f.mp4", options_.video_dir, version, episode.episode_return);
+  if (rename(video.path().c_str(), name.c_str()) != 0) {
+    videos_ = false;
+    RILL_LOG(WARNING) << "evaluation videos are off: cannot name the video '" << name << "': " << strerror(errno);
+    return;
+  }
+  RILL_LOG(INFO) << absl::StrFormat("eval: video of version %d (return %.1f, %d frames) in %s", version,
+                                    episode.episode_return, video.frames(), name);
+}
+
 absl::Status Evaluator::Run(const absl::Notification& stop) {
   // The policy's forwards are small: the BLAS's own threads would only
   // compete with the envs.
@@ -149,10 +212,13 @@ absl::Status Evaluator::Run(const absl::Notification& stop) {
   while (!stop.HasBeenNotified()) {
     ASSIGN_OR_RETURN(const bool take, AwaitVersion(evaluated_version, stop));
     if (!take) continue;
-    ASSIGN_OR_RETURN(const bool finished, RunRound(stop, &episodes));
+    std::optional<EpisodeVideo> video;
+    if (std::optional<EpisodeVideoOptions> options = NextVideo(); options.has_value()) video.emplace(*options);
+    ASSIGN_OR_RETURN(const bool finished, RunRound(stop, &episodes, video.has_value() ? &*video : nullptr));
     if (!finished) break;
     evaluated_version = policy_->version();
     Report(episodes);
+    if (video.has_value()) KeepVideo(*video, evaluated_version, episodes[0]);
   }
   return absl::OkStatus();
 }

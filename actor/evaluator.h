@@ -4,7 +4,9 @@
 // per round, writing nothing. Each round evaluates a version at least
 // `eval.every_updates` newer than the last one evaluated, or the final one
 // once the learner has stopped publishing for a second, and reports the
-// round's mean return and length (metrics rill_eval_*, and the log).
+// round's mean return and length (metrics rill_eval_*, and the log). With
+// eval.video_every_seconds and a video folder, a round now and then draws
+// its first episode into an MP4 (episode_video.h).
 //
 // Run() is called from one thread; the object is not otherwise thread-safe.
 #ifndef RILL_ACTOR_EVALUATOR_H_
@@ -12,14 +14,17 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "actor/action_sources/interface.h"
 #include "actor/action_sources/local.h"
 #include "actor/actor_metrics.h"
+#include "actor/episode_video.h"
 #include "actor/lockstep_envs.h"
 #include "common/scalar_log.h"
 #include "envs/episode_statistics.h"
@@ -45,9 +50,13 @@ struct EvaluationRound {
 // deterministic actions, in lockstep: an env whose episode has ended steps
 // on into the next, which is not counted. What the evaluator runs for each
 // version, and `rill eval` for a checkpoint. Returns the first error of the
-// policy or the envs; stops early when `stop` is notified.
+// policy or the envs; stops early when `stop` is notified. With `video`,
+// env 0's episode is drawn into it (episode_video.h: a frame after the
+// reset and after each step of that episode; a failing video stops
+// recording, never the round); the caller finishes it.
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
-                                                    const absl::Notification& stop);
+                                                    const absl::Notification& stop,
+                                                    EpisodeVideo* video = nullptr);
 
 // The base seed of evaluator `id`'s envs and policy in a run of `seed`:
 // apart from every actor's.
@@ -75,6 +84,9 @@ struct EvaluatorOptions {
   // return mean, min and max, mean length. Null: nowhere. Outlives the
   // evaluator.
   ScalarLog* scalars = nullptr;
+  // Where eval.video_every_seconds puts its videos (the folder is made);
+  // empty: no videos whatever the config says.
+  std::string video_dir;
 };
 
 class Evaluator {
@@ -94,8 +106,15 @@ class Evaluator {
   absl::StatusOr<bool> AwaitVersion(int64_t evaluated_version, const absl::Notification& stop);
   // PlayEvaluationRound with its failures and steps counted; false when
   // stopped before every episode ended.
-  absl::StatusOr<bool> RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes);
+  absl::StatusOr<bool> RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes,
+                                EpisodeVideo* video);
   void Report(const std::vector<envs::EpisodeRecord>& episodes);
+  // Whether this round draws a video (eval.video_every_seconds), and its
+  // options when it does.
+  std::optional<EpisodeVideoOptions> NextVideo();
+  // Finishes this round's video and names it by version and return; a
+  // video that failed turns videos off for the rest of the run (warning).
+  void KeepVideo(EpisodeVideo& video, int64_t version, const envs::EpisodeRecord& episode);
 
   EvaluatorOptions options_;
   std::unique_ptr<LockstepEnvs> envs_;
@@ -103,6 +122,9 @@ class Evaluator {
   std::unique_ptr<prometheus::Registry> own_registry_;
   ActorMetrics metrics_;
   int64_t env_steps_ = 0;
+  // Videos: on until one fails; when the last one was started.
+  bool videos_ = false;
+  std::optional<absl::Time> last_video_;
 };
 
 }  // namespace rill::actor

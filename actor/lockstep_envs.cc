@@ -144,6 +144,28 @@ void LockstepEnvs::EnvAction(int i, float* env_action) const {
   }
 }
 
+std::vector<std::string> LockstepEnvs::cameras() const {
+  if (is_remote_) return remote_ == nullptr ? std::vector<std::string>{} : remote_->cameras();
+  return local_.empty() ? std::vector<std::string>{} : local_[0]->cameras();
+}
+
+absl::Status LockstepEnvs::Render(int i, int width, int height, const std::string& camera, envs::RgbImage* image) {
+  if (i < 0 || i >= num_envs_) {
+    return absl::InvalidArgumentError(absl::StrCat("no env ", i, " to render: there are ", num_envs_));
+  }
+  if (is_remote_) {
+    if (remote_ == nullptr) return absl::UnavailableError(absl::StrCat("the env server of ", spec_.name, " is not open"));
+    ASSIGN_OR_RETURN(*image, remote_->Render(i, width, height, camera));
+    return absl::OkStatus();
+  }
+  return envs::RenderInto(*local_[i], width, height, camera, image);
+}
+
+double LockstepEnvs::render_fps() const {
+  if (is_remote_ || local_.empty()) return 30;
+  return local_[0]->render_fps();
+}
+
 absl::Status LockstepEnvs::ResetAll() {
   episode_start_.assign(static_cast<size_t>(num_envs_), 1);
   if (!is_remote_) {

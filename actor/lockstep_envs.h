@@ -33,6 +33,7 @@
 #include "envs/episode_statistics.h"
 #include "envs/frame_stack.h"
 #include "envs/remote/remote_envs.h"
+#include "envs/render.h"
 #include "envs/spec.h"
 #include "proto/config.pb.h"
 
@@ -102,6 +103,18 @@ class LockstepEnvs {
   // Env i's chosen action in env units (the policy acts in [-1, 1], the
   // env in [low, high]; a discrete env gets its index as a float).
   void EnvAction(int i, float* env_action) const;
+
+  // Rendering (rill render, the evaluator's videos). The cameras env i
+  // draws from (the same for every env), its default first; empty when the
+  // envs cannot render (a plugin's, or a server that announces none).
+  std::vector<std::string> cameras() const;
+  // Env i's current state at width x height from `camera` ("" for the
+  // default) into `image` (envs::RenderInto's checks and errors). A remote
+  // env's frame is its server's (a Python env draws at its own size, which
+  // may differ from the one asked). Does not step or disturb any episode.
+  absl::Status Render(int i, int width, int height, const std::string& camera, envs::RgbImage* image);
+  // The frame rate at which a video of these envs plays in real time.
+  double render_fps() const;
 
   // Starts a fresh episode in every env, into obs(). Remote envs open a new
   // stream (their seeds move on with each call, so rounds differ).

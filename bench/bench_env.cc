@@ -19,6 +19,7 @@
 #include "envs/interface.h"
 #include "envs/mujoco/mujoco_env.h"
 #include "envs/registry.h"
+#include "envs/render.h"
 #include "envs/remote/env_server.h"
 #include "envs/remote/remote_envs.h"
 #include "common/bench_probes.h"
@@ -41,6 +42,10 @@ ABSL_FLAG(bool, bench_env_server, false,
           "envs::RemoteEnvs, as an actor does, at each of --bench_env_server_envs envs per stream.");
 ABSL_FLAG(std::string, bench_env_server_envs, "1,64",
           "rill bench env --bench_env_server: envs per stream, comma-separated.");
+ABSL_FLAG(std::string, render, "",
+          "rill bench env: WIDTHxHEIGHT (e.g. 84x84): also step one env drawing a frame of that size from its default "
+          "camera after every step (envs::RenderInto), and report render frames/s against that env's steps/s "
+          "without drawing, measured in the same run.");
 ABSL_FLAG(std::string, bench_policy_hidden, "256,256",
           "rill bench env: hidden layer widths of the policy in the with-policy loop.");
 ABSL_FLAG(std::string, bench_policy_torso, "auto",
@@ -125,6 +130,47 @@ absl::StatusOr<double> Measure(absl::Duration duration, double per_call, F step)
     now = absl::Now();
   }
   return calls * per_call / absl::ToDoubleSeconds(now - start);
+}
+
+// `--render`: one env's rates with and without a frame drawn each step.
+struct RenderRates {
+  std::string camera;                   // the env's default
+  double physics_steps_per_second = 0;  // env steps/s, no drawing
+  double with_render_steps_per_second = 0;
+  double frames_per_second = 0;  // the time in RenderInto only
+};
+
+absl::StatusOr<RenderRates> MeasureRender(const std::string& name, const envs::EnvSpec& spec, int width, int height,
+                                          absl::Duration duration, std::mt19937_64& rng) {
+  ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> env, envs::MakeEnv(name, 0, /*seed=*/1));
+  RenderRates rates;
+  ASSIGN_OR_RETURN(rates.camera, envs::ResolveCamera(*env, ""));
+  std::vector<float> obs(env->obs_dim());
+  std::vector<float> action(spec.discrete ? 1 : spec.action_dim());
+  env->Reset(obs.data());
+  auto step = [&]() -> absl::Status {
+    RandomAction(spec, rng, action.data());
+    ASSIGN_OR_RETURN(const envs::StepResult result, env->Step(action.data(), obs.data()));
+    if (result.terminated || result.truncated) env->Reset(obs.data());
+    return absl::OkStatus();
+  };
+  ASSIGN_OR_RETURN(rates.physics_steps_per_second, Measure(duration, 1, step));
+  // The first frame starts the renderer (an OpenGL context for MuJoCo):
+  // not timed.
+  envs::RgbImage frame;
+  RETURN_IF_ERROR(envs::RenderInto(*env, width, height, rates.camera, &frame));
+  absl::Duration drawing;
+  int64_t frames = 0;
+  ASSIGN_OR_RETURN(rates.with_render_steps_per_second, Measure(duration, 1, [&]() -> absl::Status {
+                     RETURN_IF_ERROR(step());
+                     const absl::Time start = absl::Now();
+                     RETURN_IF_ERROR(envs::RenderInto(*env, width, height, rates.camera, &frame));
+                     drawing += absl::Now() - start;
+                     ++frames;
+                     return absl::OkStatus();
+                   }));
+  rates.frames_per_second = static_cast<double>(frames) / absl::ToDoubleSeconds(drawing);
+  return rates;
 }
 
 absl::StatusOr<std::vector<int>> ParseWidths(const std::string& text) {
@@ -276,6 +322,12 @@ absl::Status Run() {
   if (!absl::GetFlag(FLAGS_bench_remote).empty()) return RunRemote(absl::GetFlag(FLAGS_bench_remote), num_envs, duration);
   ASSIGN_OR_RETURN(const std::vector<int> hidden, ParseWidths(absl::GetFlag(FLAGS_bench_policy_hidden)));
   ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::LookupEnvSpec(name));
+  const std::string render_size = absl::GetFlag(FLAGS_render);
+  int render_width = 0;
+  int render_height = 0;
+  if (!render_size.empty()) {
+    RETURN_IF_ERROR(envs::ParseRenderSize(render_size, "--render", &render_width, &render_height));
+  }
   SetBlasThreads(1);
   std::mt19937_64 rng(7);
 
@@ -377,16 +429,36 @@ absl::Status Run() {
   std::fprintf(stderr, "bench env %s: envs alone reach %.0f%% and the actor loop %.0f%% of bare physics\n",
                name.c_str(), 100 * env_rate / raw_env_rate, 100 * policy_rate / raw_env_rate);
 
+  // 4. With --render: one env stepped alone, then stepped and drawn
+  // after every step (RenderInto, as the evaluator's videos draw).
+  std::string render_json;
+  if (!render_size.empty()) {
+    ASSIGN_OR_RETURN(const RenderRates rates, MeasureRender(name, spec, render_width, render_height, duration, rng));
+    std::fprintf(stderr,
+                 "bench env %s --render=%s from \"%s\": %.0f frames/s; one env %.0f env steps/s without drawing, "
+                 "%.0f with a frame each step; drawing runs at %.3f of the physics' rate\n",
+                 name.c_str(), render_size.c_str(), rates.camera.c_str(), rates.frames_per_second,
+                 rates.physics_steps_per_second, rates.with_render_steps_per_second,
+                 rates.frames_per_second / rates.physics_steps_per_second);
+    render_json = absl::StrFormat(
+        ", \"render\": \"%dx%d\", \"render_camera\": \"%s\", \"render_frames_per_second\": %.1f, "
+        "\"render_physics_env_steps_per_second\": %.1f, \"render_env_steps_per_second\": %.1f, "
+        "\"render_frames_to_physics_steps\": %.4f, \"render_env_fraction_of_physics\": %.4f",
+        render_width, render_height, rates.camera, rates.frames_per_second, rates.physics_steps_per_second,
+        rates.with_render_steps_per_second, rates.frames_per_second / rates.physics_steps_per_second,
+        rates.with_render_steps_per_second / rates.physics_steps_per_second);
+  }
+
   std::printf("%s\n",
               absl::StrFormat(
                   "{\"env\": \"%s\", \"num_envs\": %d, \"frame_skip\": %d, \"obs_dim\": %d, \"action_dim\": %d, "
                   "\"discrete\": %s, \"policy_torso\": \"%s\", \"policy_hidden\": \"%s\", \"env_steps_per_second\": %.1f, "
                   "\"with_policy_env_steps_per_second\": %.1f, \"raw_physics_steps_per_second\": %.1f, "
                   "\"raw_reference\": \"%s\", \"raw_env_steps_per_second\": %.1f, \"env_fraction_of_raw\": %.3f, "
-                  "\"with_policy_fraction_of_raw\": %.3f}",
+                  "\"with_policy_fraction_of_raw\": %.3f%s}",
                   name, num_envs, frame_skip, obs_dim, act_dim, spec.discrete ? "true" : "false", torso,
                   absl::StrJoin(hidden, ","), env_rate, policy_rate, raw_rate, raw_reference, raw_env_rate,
-                  env_rate / raw_env_rate, policy_rate / raw_env_rate)
+                  env_rate / raw_env_rate, policy_rate / raw_env_rate, render_json)
                   .c_str());
   return absl::OkStatus();
 }

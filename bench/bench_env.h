@@ -25,6 +25,16 @@
 // "raw_env_steps_per_second" (raw / frame_skip), "env_fraction_of_raw",
 // "with_policy_fraction_of_raw"}.
 //
+// With --render=WIDTHxHEIGHT (e.g. 84x84), a fourth measurement: one env
+// stepped with random actions alone, then the same env stepped and drawn
+// from its default camera after every step (envs::RenderInto; MuJoCo's
+// renderer on llvmpipe, or the env's own). The JSON gains "render",
+// "render_camera", "render_frames_per_second" (frames over the time spent
+// drawing only), "render_physics_env_steps_per_second" (that env's steps/s
+// without drawing), "render_env_steps_per_second" (steps/s with a frame
+// each), "render_frames_to_physics_steps" and
+// "render_env_fraction_of_physics" (the last two over the first).
+//
 // With --bench_env_server, one other measurement instead: --env (default
 // CartPole-v1) at each of --bench_env_server_envs ("1,64") envs per stream,
 // (a) N envs stepped in a plain loop with random actions, each reset when

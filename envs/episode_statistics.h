@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
@@ -40,6 +42,12 @@ class EpisodeStatistics final : public Env {
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
   void ResetRaw(void* obs) override;
   absl::StatusOr<StepResult> StepRaw(const float* action, void* next_obs) override;
+  // Rendering draws the wrapped env as it is.
+  std::vector<std::string> cameras() const override { return env_->cameras(); }
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override {
+    return env_->Render(width, height, camera, rgb);
+  }
+  double render_fps() const override { return env_->render_fps(); }
 
   // The episode that the last Step ended, if it ended one; cleared by the
   // next Step. Read it after each step to see every finished episode.

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -97,6 +98,12 @@ class FrameStack final : public Env {
   // uint8 env's Reset and Step give them.
   void Reset(float* obs) override;
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
+  // Rendering draws the wrapped env as it is.
+  std::vector<std::string> cameras() const override { return env_->cameras(); }
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override {
+    return env_->Render(width, height, camera, rgb);
+  }
+  double render_fps() const override { return env_->render_fps(); }
 
   Env& wrapped() { return *env_; }
 

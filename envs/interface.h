@@ -18,9 +18,12 @@
 #ifndef RILL_ENVS_INTERFACE_H_
 #define RILL_ENVS_INTERFACE_H_
 
+#include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/spec.h"
 
@@ -81,6 +84,31 @@ class Env {
   virtual absl::StatusOr<StepResult> StepRaw(const float* action, void* next_obs) {
     return Step(action, static_cast<float*>(next_obs));
   }
+
+  // Rendering: what `rill render`, the evaluator's videos and pixel
+  // observations draw with (envs/render.h has the checked entry point,
+  // RenderFrame).
+  //
+  // The cameras this env can draw from, its default first; empty when it
+  // cannot render at all (`rill envs` lists them).
+  virtual std::vector<std::string> cameras() const { return {}; }
+
+  // Draws the current state into `rgb`: `height` rows of `width` RGB
+  // pixels, top row first, 3 bytes a pixel. `camera` is one of cameras()
+  // (callers check: RenderFrame). Deterministic: the same state drawn at
+  // the same size from the same camera gives the same bytes. Reads the state
+  // only: rendering never changes an episode. Errors: Unimplemented when
+  // cameras() is empty; FailedPrecondition when the env's renderer cannot
+  // start (for MuJoCo, no OpenGL context: the message names the Debian
+  // packages that provide one).
+  virtual absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+    return absl::UnimplementedError(name() + " cannot render");
+  }
+
+  // The frame rate of a video of this env, one frame a step: Gymnasium's
+  // metadata["render_fps"] (for MuJoCo, real time: 1 / the step's
+  // simulated seconds).
+  virtual double render_fps() const { return 30; }
 
  protected:
   // `spec`: the class's Spec() with max_episode_steps set to this

@@ -562,6 +562,22 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (config.eval().episodes() < 0) return InvalidField("eval.episodes", "must be > 0");
   if (config.eval().every_updates() == 0) config.mutable_eval()->set_every_updates(1000);
   if (config.eval().every_updates() < -1) return InvalidField("eval.every_updates", "must be > 0, or -1 for every version");
+  {
+    v1::EvalConfig* eval = config.mutable_eval();
+    const double every = eval->video_every_seconds();
+    if (!std::isfinite(every) || every < 0 || every > kMaxConfiguredSeconds) {
+      return InvalidField("eval.video_every_seconds",
+                          absl::StrCat(every, " is out of range: must be in [0, ", kMaxConfiguredSeconds,
+                                       "] (0: no videos)"));
+    }
+    if (eval->video_width() == 0) eval->set_video_width(480);
+    if (eval->video_height() == 0) eval->set_video_height(480);
+    if (eval->video_width() < 0 || eval->video_width() > 4096 || eval->video_height() < 0 ||
+        eval->video_height() > 4096) {
+      return InvalidField(eval->video_width() < 0 || eval->video_width() > 4096 ? "eval.video_width" : "eval.video_height",
+                          absl::StrCat(eval->video_width(), "x", eval->video_height(), " is out of range: each must be in 1..4096"));
+    }
+  }
   if (config.topology().num_actors() == 0) config.mutable_topology()->set_num_actors(2);
   if (config.topology().num_actors() < 0) return InvalidField("topology.num_actors", "must be > 0");
   if (config.topology().num_replay_shards() == 0) config.mutable_topology()->set_num_replay_shards(1);

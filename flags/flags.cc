@@ -35,6 +35,12 @@ ABSL_FLAG(int32_t, num_learners, -1,
           "many ranks in its process, each on its own thread with its own batch and a Gloo group over loopback, "
           "measuring the allreduce against the update and projecting the scaling at 8 ranks over 10 and 100 Gb/s "
           "links; -1: one.");
+ABSL_FLAG(int32_t, episodes, -1,
+          "Episodes to play with a checkpoint's deterministic policy. rill eval: -1 plays 10. rill render: -1 plays "
+          "1, each episode a video.");
+ABSL_FLAG(std::string, out, "",
+          "The file written. rill export: the TorchScript policy (required, e.g. policy.pt). rill render: the MP4 "
+          "video (default episode.mp4).");
 ABSL_FLAG(std::string, address, "",
           "HOST:PORT. `rill replay info`: the replay shard it asks (required). `rill env-server`: where it serves "
           "(default 127.0.0.1:0; port 0 picks a free one, printed as \"listening on HOST:PORT\").");

@@ -25,6 +25,8 @@ ABSL_DECLARE_FLAG(int64_t, seed);             // overrides the config's seed whe
 ABSL_DECLARE_FLAG(double, bench_seconds);   // benchmarks; 0: their own default
 ABSL_DECLARE_FLAG(std::string, env);         // an env id: `rill bench env`, `rill env-server`
 ABSL_DECLARE_FLAG(std::string, plugin);      // an env plugin library: `rill envs`, `rill env-server`
+ABSL_DECLARE_FLAG(int32_t, episodes);        // `rill eval`, `rill render`; -1: the command's default
+ABSL_DECLARE_FLAG(std::string, out);          // the file `rill export` and `rill render` write
 ABSL_DECLARE_FLAG(int32_t, num_learners);    // learner ranks: `rill launch`, `rill bench learner`; -1: default
 ABSL_DECLARE_FLAG(std::string, address);     // HOST:PORT: `rill replay info`, `rill env-server`
 // Mutual TLS for every gRPC server and channel (common/tls.h, tls_flags.h): all three PEM

@@ -12,6 +12,9 @@
 
 ABSL_FLAG(int32_t, actor_id, 0, "This actor's id: picks its seed, its replay shard and its item keys.");
 ABSL_FLAG(bool, eval, false, "Run as the evaluator: deterministic policy, no replay writes.");
+ABSL_FLAG(std::string, video_dir, "",
+          "With --eval: where eval.video_every_seconds writes its videos (rill launch: <run_dir>/videos); empty: no "
+          "videos.");
 ABSL_FLAG(int64_t, actor_max_env_steps, 0, "Stop after this many env steps; 0 runs until stopped.");
 ABSL_FLAG(std::string, inference_address, "",
           "Central inference: the InferenceService to stream to (HOST:PORT), in place of the config's "
@@ -80,6 +83,7 @@ int ActorMain() {
     absl::StatusOr<std::unique_ptr<ScalarLog>> scalars = OpenScalarLogFromFlags();
     if (!scalars.ok()) return ExitWith("flags", scalars.status());
     options.scalars = scalars->get();
+    options.video_dir = absl::GetFlag(FLAGS_video_dir);
     absl::StatusOr<std::unique_ptr<actor::Evaluator>> evaluator =
         actor::Evaluator::Create(options, *metrics ? &(*metrics)->registry() : nullptr);
     if (!evaluator.ok()) return ExitWith("cannot start the evaluator", evaluator.status());

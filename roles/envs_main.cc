@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -9,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "envs/catalog.h"
 #include "envs/plugin/plugin_envs.h"
+#include "envs/registry.h"
 #include "envs/remote/remote_envs.h"
 #include "flags/flags.h"
 #include "google/protobuf/text_format.h"
@@ -29,11 +33,15 @@ std::string ShapeText(const envs::EnvSpec& spec) {
                       spec.observation_shape.size() == 1 ? absl::StrCat("(", dims, ",)") : absl::StrCat("(", dims, ")"));
 }
 
-void PrintHeader() { std::printf("%-26s %-18s %-22s %s\n", "ENV", "OBSERVATION", "ACTIONS", "MAX_EPISODE_STEPS"); }
+void PrintHeader() {
+  std::printf("%-26s %-18s %-22s %-18s %s\n", "ENV", "OBSERVATION", "ACTIONS", "MAX_EPISODE_STEPS", "RENDERS");
+}
 
-void PrintRow(const envs::EnvSpec& spec) {
-  std::printf("%-26s %-18s %-22s %d\n", spec.name.c_str(), ShapeText(spec).c_str(), DescribeActionSpace(spec).c_str(),
-              spec.max_episode_steps);
+// `renders`: the env's cameras (RenderCameras), "" for a table without the
+// column's answer.
+void PrintRow(const envs::EnvSpec& spec, const std::string& renders) {
+  std::printf("%-26s %-18s %-22s %-18d %s\n", spec.name.c_str(), ShapeText(spec).c_str(),
+              DescribeActionSpace(spec).c_str(), spec.max_episode_steps, renders.c_str());
 }
 
 // `rill envs --remote=HOST:PORT`: the env section a config needs for the
@@ -73,7 +81,8 @@ int DescribePluginMain(const std::string& library) {
   PrintHeader();
   std::string sections;
   for (const envs::EnvSpec& spec : (*loaded)->specs()) {
-    PrintRow(spec);
+    // The plugin ABI has no render call.
+    PrintRow(spec, "no");
     v1::PluginEnvConfig plugin;
     plugin.set_library(library);
     plugin.set_id(spec.name);
@@ -87,6 +96,14 @@ int DescribePluginMain(const std::string& library) {
 }
 
 }  // namespace
+
+std::string RenderCameras(const std::string& name) {
+  absl::StatusOr<std::unique_ptr<envs::Env>> env = envs::MakeEnv(name, 0, 0);
+  if (!env.ok()) return absl::StrCat("? (", env.status().message(), ")");
+  const std::vector<std::string> cameras = (*env)->cameras();
+  if (cameras.empty()) return "no";
+  return absl::StrCat("yes: ", absl::StrJoin(cameras, ", "));
+}
 
 std::string DescribeActionSpace(const envs::EnvSpec& spec) {
   if (spec.discrete) return absl::StrCat("Discrete(", spec.num_actions, ")");
@@ -111,7 +128,7 @@ int ListEnvsMain() {
       std::fprintf(stderr, "rill envs: %s: %s\n", name.c_str(), std::string(spec.status().message()).c_str());
       return 1;
     }
-    PrintRow(*spec);
+    PrintRow(*spec, RenderCameras(name));
   }
   return 0;
 }

@@ -16,5 +16,11 @@ TEST(DescribeActionSpaceTest, NamesDiscreteAndBoxSpacesAsGymnasiumPrintsThem) {
   EXPECT_EQ(DescribeActionSpace(mixed), "Box([-1, 0], [1, 2])");
 }
 
+TEST(RenderCamerasTest, SaysWhichEnvsRenderAndFromWhichCameras) {
+  EXPECT_EQ(RenderCameras("Pendulum-v1"), "yes: default");
+  EXPECT_EQ(RenderCameras("MinAtar/Breakout-v1"), "yes: default");
+  EXPECT_EQ(RenderCameras("HalfCheetah-v4"), "yes: track, free");
+}
+
 }  // namespace
 }  // namespace rill::roles

@@ -32,8 +32,6 @@
 #include "roles/checkpoint_folder.h"
 #include "torch/torch.h"
 
-ABSL_FLAG(int32_t, episodes, 10, "rill eval: episodes to play with the checkpoint's deterministic policy.");
-
 namespace rill::roles {
 namespace {
 
@@ -82,48 +80,60 @@ void Summarize(EvalReport* report) {
 
 }  // namespace
 
-absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
-  if (options.episodes < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("--episodes must be at least 1, got ", options.episodes));
-  }
-  ASSIGN_OR_RETURN(const CheckpointLocation location, FindCheckpoint(options.checkpoint_dir));
-  EvalReport report;
-  report.checkpoint = location.checkpoint;
-  if (!options.config.empty()) {
-    report.config = options.config;
+absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& checkpoint_dir,
+                                                          const std::string& config_file, int num_envs,
+                                                          int64_t seed) {
+  ASSIGN_OR_RETURN(const CheckpointLocation location, FindCheckpoint(checkpoint_dir));
+  CheckpointedPolicy opened;
+  opened.checkpoint = location.checkpoint;
+  if (!config_file.empty()) {
+    opened.config = config_file;
   } else if (std::optional<std::string> found = FindRunConfig(location.checkpoint); found.has_value()) {
-    report.config = *found;
+    opened.config = *found;
   } else {
     return absl::NotFoundError(absl::StrCat("no ", kRunConfigFile, " beside the checkpoint '", location.checkpoint,
                                             "' or in the three folders above it, where a run folder keeps it; name "
                                             "the run's config with --config=FILE"));
   }
-  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(report.config));
+  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(opened.config));
   // An episode per env in lockstep, as the run's evaluator plays
   // eval.episodes: the config's bound on that is this one's.
-  config.mutable_eval()->set_episodes(options.episodes);
+  config.mutable_eval()->set_episodes(num_envs);
   absl::StatusOr<v1::ExperimentConfig> bounded = experiment::FinalizeExperimentConfig(config);
   if (!bounded.ok()) {
     return absl::Status(bounded.status().code(),
-                        absl::StrCat("--episodes=", options.episodes, ": ", bounded.status().message()));
+                        absl::StrCat("--episodes=", num_envs, ": ", bounded.status().message()));
   }
-  const uint64_t seed = options.seed >= 0 ? static_cast<uint64_t>(options.seed) : config.seed();
+  const uint64_t base_seed = seed >= 0 ? static_cast<uint64_t>(seed) : config.seed();
   ASSIGN_OR_RETURN(const v1::ParameterSet policy, learner::ReadCheckpointPolicy(location.checkpoint));
-  report.parameter_version = CheckpointParameterVersion(location.checkpoint);
+  opened.parameter_version = CheckpointParameterVersion(location.checkpoint);
 
-  ASSIGN_OR_RETURN(std::unique_ptr<actor::LockstepEnvs> envs,
-                   actor::LockstepEnvs::Create(config.env(), options.episodes, seed));
-  report.env = envs->spec().name;
-  actor::FixedPolicySource source(envs->spec(), seed);
-  const absl::Status loaded = source.Load(policy, report.parameter_version);
-  if (!loaded.ok()) return NotFitting(loaded, location.checkpoint, report.env, report.config);
+  ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::Create(config.env(), num_envs, base_seed));
+  opened.env = opened.envs->spec().name;
+  opened.source = std::make_unique<actor::FixedPolicySource>(opened.envs->spec(), base_seed);
+  const absl::Status loaded = opened.source->Load(policy, opened.parameter_version);
+  if (!loaded.ok()) return NotFitting(loaded, location.checkpoint, opened.env, opened.config);
+  return opened;
+}
+
+absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
+  if (options.episodes < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("--episodes must be at least 1, got ", options.episodes));
+  }
+  ASSIGN_OR_RETURN(CheckpointedPolicy opened,
+                   OpenCheckpointedPolicy(options.checkpoint_dir, options.config, options.episodes, options.seed));
+  EvalReport report;
+  report.checkpoint = opened.checkpoint;
+  report.config = opened.config;
+  report.parameter_version = opened.parameter_version;
+  report.env = opened.env;
 
   // The policy's forwards are small: the BLAS's own threads would only
   // compete with the envs (as in the evaluator).
   SetBlasThreads(1);
   // Nothing stops a round early: Ctrl-C ends the process.
   const absl::Notification never;
-  ASSIGN_OR_RETURN(actor::EvaluationRound round, actor::PlayEvaluationRound(*envs, source, never));
+  ASSIGN_OR_RETURN(actor::EvaluationRound round, actor::PlayEvaluationRound(*opened.envs, *opened.source, never));
   report.episodes = std::move(round.episodes);
   Summarize(&report);
   return report;
@@ -158,7 +168,8 @@ std::string FormatEvalReport(const EvalReport& report) {
 int EvalMain() {
   EvalOptions options;
   options.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
-  options.episodes = absl::GetFlag(FLAGS_episodes);
+  // -1 (not given): EvalOptions' default.
+  if (absl::GetFlag(FLAGS_episodes) != -1) options.episodes = absl::GetFlag(FLAGS_episodes);
   options.seed = absl::GetFlag(FLAGS_seed);
   // --config has a default for the roles of a run; eval takes it only when
   // it is given, and otherwise the run's own. (This absl keeps

@@ -16,10 +16,13 @@
 #define RILL_ROLES_EVAL_MAIN_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "actor/action_sources/fixed.h"
+#include "actor/lockstep_envs.h"
 #include "envs/episode_statistics.h"
 
 namespace rill::roles {
@@ -54,6 +57,33 @@ struct EvalReport {
   std::string checkpoint;
   std::string config;
 };
+
+// A checkpoint's deterministic policy, loaded on the actors' own code for
+// `num_envs` envs of its run's env: what `rill eval` plays and `rill
+// render` draws.
+struct CheckpointedPolicy {
+  // The checkpoint read, the config file used and its env's name.
+  std::string checkpoint;
+  std::string config;
+  std::string env;
+  // As EvalReport's.
+  int64_t parameter_version = 0;
+  std::unique_ptr<actor::LockstepEnvs> envs;
+  std::unique_ptr<actor::FixedPolicySource> source;
+};
+
+// Finds the checkpoint in `checkpoint_dir` (a run folder, a learner's
+// checkpoint folder or one checkpoint) and its config (`config_file`, or
+// the run's config.textpb found beside it), makes `num_envs` envs seeded
+// from `seed` (< 0: the config's) and loads the policy. Errors: NotFound
+// for a folder without a checkpoint or no config found (asking for
+// --config); InvalidArgument for a policy that does not fit the env
+// (naming both) or num_envs beyond the config's bound on eval.episodes
+// ("--episodes=N: ..."); the config loader's, the env's and the checkpoint
+// reader's own.
+absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& checkpoint_dir,
+                                                          const std::string& config_file, int num_envs,
+                                                          int64_t seed);
 
 // Plays options.episodes episodes, one per env in lockstep. Errors:
 // InvalidArgument for episodes < 1 or a policy that does not fit the

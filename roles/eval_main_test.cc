@@ -7,6 +7,7 @@
 #include "roles/eval_main.h"
 
 #include <cstdint>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +21,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/video_testing.h"
+#include "envs/registry.h"
+#include "envs/render.h"
 #include "experiment/config.h"
 #include "gtest/gtest.h"
 #include "learner/checkpoint.h"
@@ -27,6 +31,7 @@
 #include "policies/spec.h"
 #include "proto/config.pb.h"
 #include "proto/parameters.pb.h"
+#include "roles/render_main.h"
 #include "torch/torch.h"
 
 namespace rill::roles {
@@ -257,6 +262,89 @@ TEST(EvalTest, FewerThanOneEpisodeIsInvalidArgument) {
   absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(RunFolder("zero", AlwaysLeft()), 0));
   EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(report.status().message().find("--episodes must be at least 1, got 0"), std::string::npos);
+}
+
+// `rill render`'s work on the same checkpoints: the video holds one frame
+// per step of each episode, decodes (ffmpeg) to what the env draws, and
+// what cannot be recorded is refused before anything is played.
+
+RenderOptions VideoOptions(const std::string& dir, const std::string& out, int episodes) {
+  RenderOptions options;
+  options.checkpoint_dir = dir;
+  options.episodes = episodes;
+  options.out = (fs::path(std::getenv("TEST_TMPDIR")) / out).string();
+  options.width = 96;
+  options.height = 64;
+  options.seed = 5;  // env 0 is seeded 6
+  return options;
+}
+
+TEST(RenderTest, TheVideoHoldsAFramePerStepAndItsFirstIsTheFirstState) {
+  const RenderOptions options = VideoOptions(RunFolder("video", AlwaysLeft()), "left.mp4", 3);
+  absl::StatusOr<RenderReport> report = RenderCheckpoint(options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->episodes.size(), 3u);
+  int steps = 0;
+  for (const envs::EpisodeRecord& episode : report->episodes) {
+    EXPECT_TRUE(episode.terminated);
+    steps += episode.length;
+  }
+  // The reset's frame, then one per step but the last of each episode.
+  EXPECT_EQ(report->frames, steps);
+  EXPECT_EQ(report->fps, 50) << "CartPole's render_fps";
+  EXPECT_EQ(report->env, "CartPole-v1");
+  EXPECT_EQ(report->parameter_version, 782);
+  const std::vector<std::vector<uint8_t>> frames = DecodeVideo(options.out, 96, 64);
+  ASSERT_EQ(static_cast<int>(frames.size()), steps);
+
+  // Env 0 (seed 5 + 0 + 1), drawn in process: the video's first frame, up
+  // to H.264's loss.
+  absl::StatusOr<std::unique_ptr<envs::Env>> env = envs::MakeEnv("CartPole-v1", 0, /*seed=*/6);
+  ASSERT_TRUE(env.ok()) << env.status();
+  std::vector<float> obs(4);
+  (*env)->Reset(obs.data());
+  absl::StatusOr<envs::RgbImage> drawn = envs::RenderFrame(**env, 96, 64);
+  ASSERT_TRUE(drawn.ok()) << drawn.status();
+  double difference = 0;
+  for (size_t i = 0; i < drawn->rgb.size(); ++i) difference += std::abs(int(drawn->rgb[i]) - int(frames[0][i]));
+  EXPECT_LT(difference / drawn->rgb.size(), 6) << "mean absolute difference per byte";
+  // The pole falls: the last frame of the first episode differs from the first.
+  double moved = 0;
+  const std::vector<uint8_t>& last = frames[report->episodes[0].length - 1];
+  for (size_t i = 0; i < last.size(); ++i) moved += std::abs(int(last[i]) - int(frames[0][i]));
+  EXPECT_GT(moved / last.size(), 1) << "the picture follows the state";
+
+  const std::vector<std::string> lines = absl::StrSplit(FormatRenderReport(*report), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u + 2u);
+  EXPECT_EQ(lines[3].rfind(absl::StrCat("render: 3 episodes of CartPole-v1, ", steps, " frames"), 0), 0u) << lines[3];
+  EXPECT_NE(lines[4].find(absl::StrCat("\"frames\":", steps, ",\"fps\":50")), std::string::npos) << lines[4];
+}
+
+TEST(RenderTest, AMissingFfmpegIsRefusedBeforeAnythingIsPlayed) {
+  const RenderOptions options = VideoOptions(RunFolder("no_ffmpeg", AlwaysLeft()), "none.mp4", 1);
+  setenv("RILL_FFMPEG", "/nonexistent/ffmpeg", 1);
+  absl::StatusOr<RenderReport> report = RenderCheckpoint(options);
+  unsetenv("RILL_FFMPEG");
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(report.status().message().find("ffmpeg package"), std::string::npos) << report.status();
+  EXPECT_FALSE(fs::exists(options.out));
+}
+
+TEST(RenderTest, AnUnknownCameraIsRefusedNamingTheEnvsCameras) {
+  RenderOptions options = VideoOptions(RunFolder("camera", AlwaysLeft()), "camera.mp4", 1);
+  options.camera = "overhead";
+  absl::StatusOr<RenderReport> report = RenderCheckpoint(options);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(report.status().message().find("no camera 'overhead'; its cameras: default"), std::string::npos)
+      << report.status();
+  EXPECT_FALSE(fs::exists(options.out));
+}
+
+TEST(RenderTest, AFolderThatDoesNotExistIsRefused) {
+  RenderOptions options = VideoOptions(RunFolder("folder", AlwaysLeft()), "missing/video.mp4", 1);
+  absl::StatusOr<RenderReport> report = RenderCheckpoint(options);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(report.status().message().find("does not exist"), std::string::npos) << report.status();
 }
 
 }  // namespace

@@ -12,7 +12,6 @@
 #include "policies/registry.h"
 #include "roles/checkpoint_folder.h"
 
-ABSL_FLAG(std::string, out, "", "rill export: where to write the TorchScript policy (e.g. policy.pt).");
 
 namespace rill::roles {
 

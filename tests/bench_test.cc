@@ -127,6 +127,18 @@ TEST(BenchTest, EnvMeasuresStepsAgainstBarePhysics) {
   EXPECT_GT(Number(run.json, "with_policy_env_steps_per_second"), 0) << run.json;
 }
 
+// --render: frames drawn per second against the same env's steps, in one run.
+TEST(BenchTest, EnvRenderMeasuresFramesAgainstTheSameEnvsSteps) {
+  BenchRun run = RunBench("bench_env_render", {"bench", "env", "--env=HalfCheetah-v4", "--bench_num_envs=1",
+                                               "--bench_seconds=0.3", "--bench_policy_hidden=16,16",
+                                               "--render=84x84"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GT(Number(run.json, "render_frames_per_second"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "render_physics_env_steps_per_second"), Number(run.json, "render_frames_per_second"))
+      << "drawing costs more than a physics step on a CPU: " << run.json;
+  EXPECT_GT(Number(run.json, "render_frames_to_physics_steps"), 0) << run.json;
+}
+
 TEST(BenchTest, TorsoMeasuresTheActorsConvForwardAgainstLibTorch) {
   BenchRun run = RunBench("bench_torso", {"bench", "torso", "--bench_seconds=0.05"});
   ASSERT_EQ(run.exit_code, 0) << run.output;

@@ -112,6 +112,57 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
 
+// eval.video_every_seconds: the evaluator draws an episode now and then into
+// <run_dir>/videos, named by version and return, and the summary lists the
+// files; `rill render` then plays the run's checkpoint into a video of its
+// own, a frame per step.
+TEST(LaunchTest, TheEvaluatorsVideosAreListedAndRillRenderPlaysTheRun) {
+  const std::string config =
+      ConfigWith("tests/configs/tiny_pendulum.textpb", "video-config", "eval { episodes: 2 }",
+                 "eval { episodes: 2 every_updates: 200 video_every_seconds: 1 video_width: 64 video_height: 48 }");
+  ASSERT_FALSE(config.empty());
+  Launched run = StartLaunch("videos", {"--config=" + config, "--max_env_steps=2000"});
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string summary = ReadFile(run.summary);
+  std::smatch listed;
+  ASSERT_TRUE(std::regex_search(summary, listed, std::regex("\"videos\": \\[([^\\]]*)\\]"))) << summary;
+  const std::vector<std::string> videos = absl::StrSplit(listed[1].str(), ", ", absl::SkipEmpty());
+  ASSERT_GE(videos.size(), 1u) << summary;
+  for (std::string video : videos) {
+    video = video.substr(1, video.size() - 2);  // the quotes
+    EXPECT_THAT(video, ::testing::MatchesRegex(run.run_dir + "/videos/v[0-9]{6}_return_-[0-9]+\\.[0-9]\\.mp4"));
+    EXPECT_EQ(ReadFile(video).substr(4, 4), "ftyp") << video << " is an MP4";
+  }
+  EXPECT_THAT(ReadFile(run.run_dir + "/logs/evaluator.log"), HasSubstr("eval: video of version "));
+
+  const std::string out = run.run_dir + "/episode.mp4";
+  auto render = ChildProcess::Start("render", RillBinary(),
+                                    {"render", "--checkpoint_dir=" + run.run_dir, "--out=" + out, "--size=64x48"},
+                                    run.run_dir + "-render.log");
+  ASSERT_TRUE(render.ok()) << render.status();
+  std::optional<int> rendered = (*render)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(rendered.has_value() && WIFEXITED(*rendered) && WEXITSTATUS(*rendered) == 0) << (*render)->LogTail(10);
+  const std::string printed = ReadFile(run.run_dir + "-render.log");
+  // Pendulum's 200 steps: the reset's frame and 199 more.
+  EXPECT_THAT(printed, HasSubstr("render: 1 episodes of Pendulum-v1, 200 frames")) << printed;
+  EXPECT_THAT(printed, HasSubstr("\"video\":\"" + out + "\"")) << printed;
+  EXPECT_EQ(ReadFile(out).substr(4, 4), "ftyp");
+
+  // A bad size is refused by name, with the exit code of bad input.
+  auto refused = ChildProcess::Start("render-bad", RillBinary(),
+                                     {"render", "--checkpoint_dir=" + run.run_dir, "--size=64by48"},
+                                     run.run_dir + "-render-bad.log");
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  std::optional<int> bad = (*refused)->WaitExit(absl::Seconds(30));
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_TRUE(WIFEXITED(*bad) && WEXITSTATUS(*bad) == 2);
+  EXPECT_THAT(ReadFile(run.run_dir + "-render-bad.log"), HasSubstr("--size='64by48': expected WIDTHxHEIGHT"));
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
 // Rows of a CSV file with a header line, each as numbers by column name.
 std::vector<std::map<std::string, double>> ReadCsv(const std::string& path) {
   std::vector<std::map<std::string, double>> rows;

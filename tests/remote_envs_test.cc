@@ -2,7 +2,9 @@
 // Python env server (python/rill/env_server.py) started as a process on
 // port 0: spaces into an EnvSpec, lockstep steps with episode ends and
 // final observations, a misbehaving env named, spaces the actors cannot
-// take refused by name, and a server killed mid-run reported as UNAVAILABLE.
+// take refused by name, a server killed mid-run reported as UNAVAILABLE,
+// and a user's env's render() frames (or what is wrong with them) between
+// steps.
 #include "envs/remote/remote_envs.h"
 
 #include <signal.h>
@@ -143,6 +145,74 @@ TEST(RemoteEnvsTest, AKilledServerIsReportedAsUnavailableNamingItsAddress) {
   absl::StatusOr<std::unique_ptr<RemoteEnvs>> again = RemoteEnvs::Open(server.address(), 2, 0, absl::Seconds(1));
   EXPECT_EQ(again.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(again.status().message(), HasSubstr("is not reachable"));
+}
+
+// test_envs.Painter's frame at step t: [6, 5, 3], pixel (x, y) = (t, y, x).
+std::vector<uint8_t> PainterFrame(int t) {
+  std::vector<uint8_t> rgb;
+  for (int y = 0; y < 6; ++y) {
+    for (int x = 0; x < 5; ++x) rgb.insert(rgb.end(), {static_cast<uint8_t>(t), static_cast<uint8_t>(y),
+                                                        static_cast<uint8_t>(x)});
+  }
+  return rgb;
+}
+
+TEST(RemoteEnvsTest, AGymnasiumStyleEnvClassRendersItsFrameBitForBitBetweenSteps) {
+  // The server makes test_envs.Painter(render_mode="rgb_array").
+  PythonServer server("test_envs:Painter");
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 2, 0, absl::Seconds(30));
+  ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
+  EXPECT_EQ((*envs)->cameras(), std::vector<std::string>{"default"});
+  RemoteStep step;
+  const std::vector<float> actions = {0, 0};
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  // Asked for 84x84; a Python env draws at its own size.
+  absl::StatusOr<RgbImage> frame = (*envs)->Render(1, 84, 84);
+  ASSERT_TRUE(frame.ok()) << frame.status() << server.log();
+  EXPECT_EQ(frame->width, 5);
+  EXPECT_EQ(frame->height, 6);
+  EXPECT_EQ(frame->rgb, PainterFrame(1));
+  ASSERT_TRUE((*envs)->Render(0, 84, 84, "default").ok());
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  EXPECT_EQ(Floats(step.observations), std::vector<float>({2, 1, 2, 1})) << "the renders stepped nothing";
+  frame = (*envs)->Render(0, 84, 84);
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(frame->rgb, PainterFrame(2));
+}
+
+TEST(RemoteEnvsTest, APythonEnvWhoseRenderMisbehavesIsNamedAndTheNextStepWorks) {
+  // test_envs.BadPainter: the instance seeded 1 renders None, 2 a [6, 5]
+  // array, 4 raises (base seed 0: instance i is seeded i + 1).
+  PythonServer server("test_envs:bad_painter");
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 4, 0, absl::Seconds(30));
+  ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
+  ASSERT_FALSE((*envs)->cameras().empty());
+  struct Case {
+    int index;
+    std::string names;
+  };
+  for (const Case& c : {Case{0, "env 0 (test_envs:bad_painter): render() returned None"},
+                        Case{1, "env 1 (test_envs:bad_painter): render() returned an array of shape (6, 5)"},
+                        Case{3, "env 3 (test_envs:bad_painter): render() raised RuntimeError: the renderer lost"}}) {
+    absl::StatusOr<RgbImage> frame = (*envs)->Render(c.index, 64, 64);
+    EXPECT_EQ(frame.status().code(), absl::StatusCode::kFailedPrecondition) << c.names;
+    EXPECT_THAT(frame.status().message(), HasSubstr("env server at " + server.address()));
+    EXPECT_THAT(frame.status().message(), HasSubstr(c.names));
+    RemoteStep step;
+    const std::vector<float> actions(4, 1.f);
+    ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok()) << c.names;
+    EXPECT_TRUE(step.errors.empty());
+  }
+}
+
+TEST(RemoteEnvsTest, APythonEnvWithoutRenderAnnouncesNoCameras) {
+  PythonServer server("test_envs:counter");
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 1, 0, absl::Seconds(30));
+  ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
+  EXPECT_TRUE((*envs)->cameras().empty());
+  absl::StatusOr<RgbImage> frame = (*envs)->Render(0, 64, 64);
+  EXPECT_EQ(frame.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(frame.status().message(), HasSubstr("env server at " + server.address()));
 }
 
 }  // namespace

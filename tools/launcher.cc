@@ -1086,6 +1086,7 @@ absl::Status Launch::StartAll(const std::string& logs) {
   evaluator_.args.push_back(absl::StrCat("--learner_address=", learner_address));
   evaluator_.args.push_back("--eval");
   evaluator_.args.push_back(absl::StrCat("--scalars_file=", EvalLogPath()));
+  evaluator_.args.push_back(absl::StrCat("--video_dir=", run_dir_, "/videos"));
   evaluator_.args.insert(evaluator_.args.end(), env_args.begin(), env_args.end());
   evaluator_.log_path = logs + "/evaluator.log";
   evaluator_.final_metrics_path = FinalMetricsPath("evaluator");
@@ -1160,6 +1161,7 @@ RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string
   summary.killed_at_stop = killed;
   summary.run_dir = run_dir_;
   summary.plots = plots;
+  summary.videos = ListVideos(run_dir_);
   return summary;
 }
 

@@ -32,6 +32,7 @@
 #include "bench/bench_inference.h"
 #include "roles/inference_main.h"
 #include "roles/eval_main.h"
+#include "roles/render_main.h"
 #include "roles/export_main.h"
 #include "roles/learner_main.h"
 #include "bench/bench_replay.h"
@@ -84,12 +85,16 @@ const std::vector<Command>& Commands() {
       {"actor", "one actor; with --eval, the evaluator", rill::roles::ActorMain, {"roles/actor_main.cc"},
        With(process, {"replay_address", "learner_address", "scalars_file"})},
       {"export", "a learner checkpoint's policy as TorchScript (--checkpoint_dir=DIR --out=policy.pt)",
-       rill::roles::ExportMain, {"roles/export_main.cc"}, {"checkpoint_dir"}},
+       rill::roles::ExportMain, {"roles/export_main.cc"}, {"checkpoint_dir", "out"}},
       {"eval",
        "play a checkpoint's policy (--checkpoint_dir: a run folder, its checkpoints/learner or one checkpoint) for "
        "--episodes=N episodes and print the mean return and its spread",
-       rill::roles::EvalMain, {"roles/eval_main.cc"}, {"checkpoint_dir", "config", "seed"}},
-      {"envs", "the environments, with their spaces and time limits", rill::roles::ListEnvsMain,
+       rill::roles::EvalMain, {"roles/eval_main.cc"}, {"checkpoint_dir", "config", "seed", "episodes"}},
+      {"render",
+       "play a checkpoint's policy (--checkpoint_dir, as eval) for --episodes=N episodes (default 1) and write what "
+       "the env shows as an MP4 (--out=episode.mp4, --size=480x480, --camera, --fps; needs ffmpeg)",
+       rill::roles::RenderMain, {"roles/render_main.cc"}, {"checkpoint_dir", "config", "seed", "episodes", "out"}},
+      {"envs", "the environments, with their spaces and time limits, and which render from which cameras", rill::roles::ListEnvsMain,
        {"roles/envs_main.cc"}, {"plugin"}},
       {"env-server",
        "serve --env=ID (with --plugin=LIBRARY, the library's env) over rill.v1.EnvService on --address=HOST:PORT "
@@ -107,8 +112,8 @@ const std::vector<Command>& Commands() {
        rill::bench::RunReplayBench, {"bench/bench_replay.cc"}, {"bench_seconds"}},
       {"bench env",
        "env steps per second of --env=NAME, alone and in the actor loop with its policy, against bare physics; with "
-       "--bench_env_server, in-process against behind the C++ env server at 1 and 64 envs per stream (JSON last "
-       "line)",
+       "--render=WxH, frames drawn per second against the same env's steps; with --bench_env_server, in-process "
+       "against behind the C++ env server at 1 and 64 envs per stream (JSON last line)",
        rill::bench::RunEnvBench, {"bench/bench_env.cc", "bench/torso_flags.cc"}, {"bench_seconds", "env", "plugin"}},
       {"bench inference",
        "central inference's actions/s and round trip for 1..256 actor streams, against local inference (JSON last "

@@ -1,10 +1,13 @@
 #include "tools/run_summary.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -74,6 +77,17 @@ absl::StatusOr<RunProgress> ReadProgress(const std::string& path) {
   return progress;
 }
 
+std::vector<std::string> ListVideos(const std::string& run_dir) {
+  std::vector<std::string> videos;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(run_dir + "/videos", error)) {
+    const std::string path = entry.path().string();
+    if (entry.is_regular_file(error) && absl::EndsWith(path, ".mp4")) videos.push_back(path);
+  }
+  std::sort(videos.begin(), videos.end());
+  return videos;
+}
+
 std::string SummaryJson(const RunSummary& s) {
   return absl::StrFormat(
       "{%s, \"resumes\": %d, \"env_steps\": %.0f, \"learner_updates\": %.0f, \"replay_items_inserted\": %.0f, \"wall_seconds\": %.3f, "
@@ -82,14 +96,14 @@ std::string SummaryJson(const RunSummary& s) {
       "\"actor_restarts\": %d, \"replay_shards\": %d, \"replay_restarts\": %d, \"num_learners\": %d, \"learner_restarts\": %d, "
       "\"evaluator_restarts\": %d, \"env_server_restarts\": %d, \"inference_batch_rows_mean\": %s, "
       "\"inference_servers\": %d, \"inference_restarts\": %d, \"stop_seconds\": %.3f, \"killed_at_stop\": %s, "
-      "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s, \"deterministic\": %s, \"policy_digest\": %s}",
+      "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s, \"videos\": %s, \"deterministic\": %s, \"policy_digest\": %s}",
       IdentityFields(s.identity), s.resumes, s.env_steps, s.learner_updates, s.replay_items_inserted, s.wall_seconds, s.env_steps / s.wall_seconds,
       s.learner_updates / s.wall_seconds, NumberOrNull(s.eval_return_mean), s.eval_episodes,
       s.eval_parameter_version, Quoted(s.final_eval), s.num_actors, s.actor_restarts, s.replay_shards,
       s.replay_restarts, s.num_learners, s.learner_restarts, s.evaluator_restarts, s.env_server_restarts,
       NumberOrNull(s.inference_batch_rows_mean), s.inference_servers, s.inference_restarts, s.stop_seconds,
       QuotedList(s.killed_at_stop), Quoted(s.run_dir), QuotedList(s.plots.pngs), QuotedList(s.plots.csvs),
-      s.deterministic ? "true" : "false", s.policy_digest.empty() ? std::string("null") : Quoted(s.policy_digest));
+      QuotedList(s.videos), s.deterministic ? "true" : "false", s.policy_digest.empty() ? std::string("null") : Quoted(s.policy_digest));
 }
 
 absl::Status WriteSummary(const RunSummary& summary, const std::string& path) {

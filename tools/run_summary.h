@@ -83,11 +83,17 @@ struct RunSummary {
   // Where the run left its files.
   std::string run_dir;
   PlotFiles plots;
+  // The evaluator's videos (eval.video_every_seconds), oldest version first.
+  std::vector<std::string> videos;
   // `rill launch --deterministic`: the lock-step run (roles/lockstep_run.h)
   // and the digest of its final policy, equal for runs that repeat.
   bool deterministic = false;
   std::string policy_digest;
 };
+
+// The MP4 videos in `run_dir`/videos, by name (so by version: the
+// evaluator names them v000123_return_...).
+std::vector<std::string> ListVideos(const std::string& run_dir);
 
 // The summary as one line of JSON.
 std::string SummaryJson(const RunSummary& summary);

@@ -23,6 +23,11 @@ PACKAGES=(
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libmujoco-dev            # MuJoCo 2.2 physics for the locomotion envs (envs/mujoco/)
+  # MuJoCo's renderer, headless on a CPU (envs/mujoco/renderer.h): EGL on
+  # Mesa's surfaceless platform, the llvmpipe driver, and libGL, which
+  # MuJoCo loads OpenGL's functions from. Loaded at run time only when an
+  # env renders (rill render, videos): the build links none of them.
+  libegl1 libegl-mesa0 libgl1-mesa-dri libgl1
   iproute2 procps curl     # tests: network namespaces, process checks, metric scrapes
   python3-torch            # tests: the exported TorchScript policy runs in Python (torch.jit.load)
   # tests/k8s: the image built and run with podman (runc, not the crun it
@@ -32,6 +37,7 @@ PACKAGES=(
   # machine; tests/k8s/run.sh says so when they are missing.
   podman runc catatonit debootstrap python3-grpcio
   prometheus chromium      # `rill launch --prometheus` and tests/prometheus (promtool, headless chromium)
+  ffmpeg                   # rill render and the evaluator's videos encode H.264 MP4 with it (common/video_writer.h)
   python3-matplotlib       # the plots `rill launch` draws at the end of every run (tools/plot_run.py)
   # python/rill: the env server for users' Python envs (its message classes
   # come from proto/ through protoc, above).

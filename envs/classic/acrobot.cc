@@ -6,6 +6,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "envs/render/canvas.h"
 
 namespace rill::envs {
 namespace {
@@ -110,6 +111,40 @@ void Acrobot::WriteObs(float* obs) const {
   obs[3] = static_cast<float>(std::sin(state_[1]));
   obs[4] = static_cast<float>(state_[2]);
   obs[5] = static_cast<float>(state_[3]);
+}
+
+std::vector<std::string> Acrobot::cameras() const { return {"default"}; }
+
+absl::Status Acrobot::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  // Gymnasium's layout: a [-2.2, 2.2] square about the fixed pivot; the
+  // goal line at height 1 (one link over the pivot); each link 0.2 wide
+  // with a round joint at its start. th1 = 0 hangs link 1 straight down,
+  // and th2 is link 2's angle relative to link 1, both counterclockwise.
+  constexpr double kBound = 2.2;
+  constexpr double kLinkHalfWidth = 0.1;
+  constexpr double kLinkLength2 = 1.0;
+  constexpr render::Rgb kLink = {0, 204, 204};
+  constexpr render::Rgb kJoint = {204, 204, 0};
+  render::Canvas canvas(width, height, rgb);
+  canvas.SetView(-kBound, kBound, -kBound, kBound);
+  canvas.Fill({255, 255, 255});
+  // Gymnasium's 1 px goal line, here 2 px at 500x500 and never under one.
+  canvas.DrawLine({-kBound, kLinkLength1}, {kBound, kLinkLength1}, canvas.VisibleWidth(0.0176), {0, 0, 0});
+  const double angles[2] = {state_[0] - kPi / 2, state_[0] + state_[1] - kPi / 2};
+  const double lengths[2] = {kLinkLength1, kLinkLength2};
+  render::Point start = {0, 0};
+  for (int link = 0; link < 2; ++link) {
+    const render::Point corners[4] = {
+        render::Place({0, -kLinkHalfWidth}, angles[link], start),
+        render::Place({lengths[link], -kLinkHalfWidth}, angles[link], start),
+        render::Place({lengths[link], kLinkHalfWidth}, angles[link], start),
+        render::Place({0, kLinkHalfWidth}, angles[link], start),
+    };
+    canvas.FillConvexPolygon(corners, kLink);
+    canvas.FillCircle(start, kLinkHalfWidth, kJoint);
+    start = render::Place({lengths[link], 0}, angles[link], start);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace rill::envs

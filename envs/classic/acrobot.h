@@ -18,7 +18,10 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/seeded_rng.h"
@@ -60,6 +63,13 @@ class Acrobot final : public Env {
   // action[0] must be 0, 1 or 2 (as a float): torque -1, 0, +1; anything
   // else -> InvalidArgument.
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
+
+  // One camera, "default": the scene as Gymnasium's renderer lays it out,
+  // stretched to the size asked for.
+  std::vector<std::string> cameras() const override;
+  // Gymnasium's metadata["render_fps"].
+  double render_fps() const override { return 15; }
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
 
   // For tests and tools: overwrites the state of the open episode without
   // touching the step count. Call after Reset.

@@ -5,6 +5,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "envs/render/canvas.h"
 
 namespace rill::envs {
 
@@ -88,6 +89,39 @@ void CartPole::WriteObs(float* obs) const {
   obs[1] = static_cast<float>(x_dot_);
   obs[2] = static_cast<float>(theta_);
   obs[3] = static_cast<float>(theta_dot_);
+}
+
+std::vector<std::string> CartPole::cameras() const { return {"default"}; }
+
+absl::Status CartPole::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  // Gymnasium's 600x400 frame, 125 px to the unit: the track's 4.8 units
+  // across, 3.2 up, the cart's centre 0.8 over the bottom edge. The cart is
+  // 50x30 px, the pole 10 px wide and 2 * kLength long from the axle,
+  // which sits a quarter of the cart's height over its centre; theta > 0
+  // leans the pole right (clockwise).
+  render::Canvas canvas(width, height, rgb);
+  canvas.SetView(-kXThreshold, kXThreshold, 0, 3.2);
+  constexpr double kCartY = 0.8;
+  constexpr double kCartHalfWidth = 0.2;
+  constexpr double kCartHalfHeight = 0.12;
+  constexpr double kPoleHalfWidth = 0.04;
+  const render::Point axle = {x_, kCartY + kCartHalfHeight / 2};
+  canvas.Fill({255, 255, 255});
+  canvas.FillRect(x_ - kCartHalfWidth, kCartY - kCartHalfHeight, x_ + kCartHalfWidth, kCartY + kCartHalfHeight,
+                  {0, 0, 0});
+  const double pole_length = 2 * kLength;
+  const render::Point pole[4] = {
+      render::Place({-kPoleHalfWidth, -kPoleHalfWidth}, -theta_, axle),
+      render::Place({kPoleHalfWidth, -kPoleHalfWidth}, -theta_, axle),
+      render::Place({kPoleHalfWidth, pole_length - kPoleHalfWidth}, -theta_, axle),
+      render::Place({-kPoleHalfWidth, pole_length - kPoleHalfWidth}, -theta_, axle),
+  };
+  canvas.FillConvexPolygon(pole, {202, 152, 101});
+  canvas.FillCircle(axle, kPoleHalfWidth, {129, 132, 203});
+  // The track, over the whole width (Gymnasium's 1 px line, here 2 px at
+  // 600x400 and never under one pixel).
+  canvas.DrawLine({-kXThreshold, kCartY}, {kXThreshold, kCartY}, canvas.VisibleWidth(0.016), {0, 0, 0});
+  return absl::OkStatus();
 }
 
 }  // namespace rill::envs

@@ -55,4 +55,10 @@ absl::StatusOr<StepResult> CartPoleNoVelocity::Step(const float* action,
   return result;
 }
 
+std::vector<std::string> CartPoleNoVelocity::cameras() const { return cartpole_->cameras(); }
+
+absl::Status CartPoleNoVelocity::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  return cartpole_->Render(width, height, camera, rgb);
+}
+
 }  // namespace rill::envs

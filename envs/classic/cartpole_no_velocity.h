@@ -11,7 +11,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/classic/cartpole.h"
 #include "envs/interface.h"
@@ -34,6 +37,13 @@ class CartPoleNoVelocity final : public Env {
   // message prefixed with this env's name; `next_obs` is then unchanged.
   absl::StatusOr<StepResult> Step(const float* action,
                                   float* next_obs) override;
+
+  // CartPole's camera and picture: the velocities are hidden from the
+  // observation, not from the image.
+  std::vector<std::string> cameras() const override;
+  // Gymnasium's metadata["render_fps"].
+  double render_fps() const override { return 50; }
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
 
  private:
   explicit CartPoleNoVelocity(std::unique_ptr<CartPole> cartpole);

@@ -6,6 +6,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "envs/classic/mountain_car_scene.h"
 
 namespace rill::envs {
 
@@ -63,6 +64,13 @@ void MountainCar::SetState(double position, double velocity) {
 void MountainCar::WriteObs(float* obs) const {
   obs[0] = static_cast<float>(position_);
   obs[1] = static_cast<float>(velocity_);
+}
+
+std::vector<std::string> MountainCar::cameras() const { return {"default"}; }
+
+absl::Status MountainCar::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  DrawMountainCarScene(position_, kGoalPosition, width, height, rgb);
+  return absl::OkStatus();
 }
 
 }  // namespace rill::envs

@@ -15,7 +15,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/seeded_rng.h"
@@ -45,6 +48,13 @@ class MountainCar final : public Env {
   // action[0] must be 0, 1 or 2 (as a float); anything else ->
   // InvalidArgument.
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
+
+  // One camera, "default": the scene as Gymnasium's renderer lays it out,
+  // stretched to the size asked for.
+  std::vector<std::string> cameras() const override;
+  // Gymnasium's metadata["render_fps"].
+  double render_fps() const override { return 30; }
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
 
   // For tests and tools: overwrites the state of the open episode without
   // touching the step count. Call after Reset.

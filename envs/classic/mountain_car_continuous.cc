@@ -6,6 +6,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "envs/classic/mountain_car_scene.h"
 
 namespace rill::envs {
 
@@ -66,6 +67,13 @@ void MountainCarContinuous::SetState(double position, double velocity) {
 void MountainCarContinuous::WriteObs(float* obs) const {
   obs[0] = static_cast<float>(position_);
   obs[1] = static_cast<float>(velocity_);
+}
+
+std::vector<std::string> MountainCarContinuous::cameras() const { return {"default"}; }
+
+absl::Status MountainCarContinuous::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  DrawMountainCarScene(position_, kGoalPosition, width, height, rgb);
+  return absl::OkStatus();
 }
 
 }  // namespace rill::envs

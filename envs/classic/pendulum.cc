@@ -5,6 +5,7 @@
 
 #include "absl/memory/memory.h"
 #include "common/status_macros.h"
+#include "envs/render/canvas.h"
 
 namespace rill::envs {
 namespace {
@@ -88,6 +89,28 @@ void Pendulum::WriteObs(float* obs) const {
   obs[0] = static_cast<float>(std::cos(th_));
   obs[1] = static_cast<float>(std::sin(th_));
   obs[2] = static_cast<float>(thdot_);
+}
+
+std::vector<std::string> Pendulum::cameras() const { return {"default"}; }
+
+absl::Status Pendulum::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  // Gymnasium's layout: a [-2.2, 2.2] square about the pivot; a rod of
+  // length 1 and width 0.2 with round ends, pointing up at th = 0 and
+  // turning counterclockwise as th grows; a black axle over the pivot.
+  // (Gymnasium's torque arrow is left out: the last action is not state.)
+  constexpr double kBound = 2.2;
+  constexpr double kRodHalfWidth = 0.1;
+  constexpr render::Rgb kRod = {204, 77, 77};
+  render::Canvas canvas(width, height, rgb);
+  canvas.SetView(-kBound, kBound, -kBound, kBound);
+  canvas.Fill({255, 255, 255});
+  const render::Point pivot = {0, 0};
+  const render::Point end = render::Place({kLength, 0}, th_ + kPi / 2, pivot);
+  canvas.DrawLine(pivot, end, 2 * kRodHalfWidth, kRod);
+  canvas.FillCircle(pivot, kRodHalfWidth, kRod);
+  canvas.FillCircle(end, kRodHalfWidth, kRod);
+  canvas.FillCircle(pivot, 0.05, {0, 0, 0});
+  return absl::OkStatus();
 }
 
 }  // namespace rill::envs

@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/seeded_rng.h"
@@ -43,6 +45,13 @@ class Pendulum final : public Env {
   // The torque is clipped to [-2, 2]; NaN -> InvalidArgument.
   absl::StatusOr<StepResult> Step(const float* action,
                                   float* next_obs) override;
+
+  // One camera, "default": the scene as Gymnasium's renderer lays it out,
+  // stretched to the size asked for.
+  std::vector<std::string> cameras() const override;
+  // Gymnasium's metadata["render_fps"].
+  double render_fps() const override { return 30; }
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
 
   // For tests and tools: overwrites the physical state of the open episode
   // (th in radians, any value; thdot in rad/s) without touching the step

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -78,6 +79,51 @@ void GameEnv::WriteObservation(uint8_t* obs) const {
   std::memset(obs, 0, static_cast<size_t>(channels_) * kGridSize * kGridSize);
   Frame frame(obs, channels_);
   Draw(&frame);
+}
+
+render::Rgb GameEnv::ChannelColour(int channel) {
+  // Distinct at a glance, and none close to the background.
+  static constexpr render::Rgb kPalette[] = {
+      {255, 225, 25},  {60, 180, 75},  {0, 130, 200},  {245, 130, 48},  {145, 30, 180},
+      {70, 240, 240},  {240, 50, 230}, {230, 25, 75},  {210, 245, 60},  {250, 190, 212},
+  };
+  constexpr int kColours = sizeof(kPalette) / sizeof(kPalette[0]);
+  return kPalette[channel % kColours];
+}
+
+std::vector<std::string> GameEnv::cameras() const { return {"default"}; }
+
+absl::Status GameEnv::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  WriteObservation(scratch_.data());
+  // Each cell's colour: later channels paint over earlier ones.
+  render::Rgb cells[kGridSize][kGridSize];
+  for (auto& row : cells) std::fill(std::begin(row), std::end(row), kBackground);
+  for (int channel = 0; channel < channels_; ++channel) {
+    const uint8_t* plane = &scratch_[static_cast<size_t>(channel) * kGridSize * kGridSize];
+    for (int r = 0; r < kGridSize; ++r) {
+      for (int c = 0; c < kGridSize; ++c) {
+        if (plane[r * kGridSize + c] != 0) cells[r][c] = ChannelColour(channel);
+      }
+    }
+  }
+  // One image row per cell row is drawn; the cell's other rows copy it.
+  const size_t row_bytes = static_cast<size_t>(width) * 3;
+  for (int r = 0; r < kGridSize; ++r) {
+    const int first_y = r * height / kGridSize;
+    const int end_y = (r + 1) * height / kGridSize;
+    if (first_y == end_y) continue;
+    uint8_t* first_row = rgb + first_y * row_bytes;
+    for (int c = 0; c < kGridSize; ++c) {
+      const render::Rgb colour = cells[r][c];
+      for (int x = c * width / kGridSize; x < (c + 1) * width / kGridSize; ++x) {
+        first_row[3 * x] = colour.r;
+        first_row[3 * x + 1] = colour.g;
+        first_row[3 * x + 2] = colour.b;
+      }
+    }
+    for (int y = first_y + 1; y < end_y; ++y) std::memcpy(rgb + y * row_bytes, first_row, row_bytes);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace rill::envs::minatar

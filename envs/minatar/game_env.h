@@ -17,6 +17,9 @@
 //     an object of the channel's kind is and 0 elsewhere, so x / 255 is
 //     MinAtar's boolean state exactly. Reset and Step give the same values
 //     (0 or 255) as floats;
+//   - the picture (Render): the observation as a coloured grid, each cell
+//     in the colour of the highest-numbered channel on there (ChannelColour)
+//     over a dark background, scaled to any size by nearest neighbour;
 //   - the time limit: MinAtar registers its Gymnasium ids with none (an
 //     episode runs until the game ends; Freeway ends itself after 2500
 //     frames), so the 10000-step default is Rill's own cap, not MinAtar's.
@@ -33,8 +36,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
+#include "envs/render/canvas.h"
 #include "envs/seeded_rng.h"
 #include "envs/spec.h"
 #include "envs/time_limit.h"
@@ -94,6 +99,24 @@ class GameEnv : public Env {
   // last Reset or Step wrote, or the state SetStateForTesting put in.
   void WriteObservation(uint8_t* obs) const;
 
+  // One camera, "default": the board seen from above.
+  std::vector<std::string> cameras() const final;
+  // MinAtar sets no rate; ten moves a second is easy to follow.
+  double render_fps() const final { return 10; }
+  // Draws the current observation (as WriteObservation gives it): the cell
+  // in row r, column c covers pixel rows floor(r * height / 10) up to
+  // floor((r + 1) * height / 10), and the same across, so every size works
+  // and a cell may cover no pixel when the image is under 10 wide or high.
+  // Each cell takes ChannelColour of its highest-numbered channel that is
+  // on, or kBackground. Never fails.
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) final;
+
+  // The picture's colours: a fixed palette, one colour per channel index,
+  // the same in every game (it repeats after 10, more channels than any
+  // game has), and the dark background of empty cells.
+  static render::Rgb ChannelColour(int channel);
+  static constexpr render::Rgb kBackground = {16, 16, 24};
+
   // The game's action for each Rill index.
   const std::vector<Action>& action_set() const { return action_set_; }
   // The action the last Step applied, stickiness included (kNoop before the
@@ -134,7 +157,9 @@ class GameEnv : public Env {
   double sticky_action_probability_ = kStickyActionProbability;
   Action last_action_ = Action::kNoop;
   int channels_;
-  std::vector<uint8_t> scratch_;  // Reset / Step: the observation as uint8
+  // Reset, Step and Render: the observation as uint8, before it is copied
+  // out or drawn.
+  std::vector<uint8_t> scratch_;
 };
 
 }  // namespace rill::envs::minatar

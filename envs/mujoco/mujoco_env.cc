@@ -58,6 +58,15 @@ absl::StatusOr<StepResult> MujocoEnv::Step(const float* action, float* next_obs)
   return result;
 }
 
+std::vector<std::string> MujocoEnv::cameras() const { return MujocoRenderer::CameraNames(model()); }
+
+absl::Status MujocoEnv::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  if (renderer_ == nullptr) {
+    ASSIGN_OR_RETURN(renderer_, MujocoRenderer::Create(model()));
+  }
+  return renderer_->Render(model(), data_, width, height, camera, rgb);
+}
+
 void MujocoEnv::SetState(const double* qpos, const double* qvel) {
   const mjModel* m = model();
   for (int i = 0; i < m->nq; ++i) data_->qpos[i] = qpos[i];

@@ -12,6 +12,11 @@
 // computed on them, and MuJoCo clamps each control to its actuator's
 // ctrlrange inside the physics. Non-finite actions are refused.
 //
+// Rendering (Env::Render) goes through MuJoCo's own renderer
+// (renderer.h), made on the first Render: cameras "track" (each task's
+// model has one that follows the robot) and "free" (MuJoCo's default view
+// of the model, fixed in the world). Drawing reads the state only.
+//
 // Not thread-safe (see Env); the model is shared read-only (model.h).
 #ifndef RILL_ENVS_MUJOCO_MUJOCO_ENV_H_
 #define RILL_ENVS_MUJOCO_MUJOCO_ENV_H_
@@ -19,10 +24,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/mujoco/model.h"
+#include "envs/mujoco/renderer.h"
 #include "envs/seeded_rng.h"
 #include "envs/time_limit.h"
 #include "mujoco/mujoco.h"
@@ -41,6 +49,18 @@ class MujocoEnv : public Env {
   // infinite action component (the index is named); FailedPrecondition
   // before Reset or after the episode ended.
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) final;
+
+  // The model's cameras, then "free" (MujocoRenderer::CameraNames).
+  std::vector<std::string> cameras() const final;
+  // Real time: one frame per env step of dt() seconds (Gymnasium's
+  // render_fps).
+  double render_fps() const override { return 1.0 / dt(); }
+  // Draws the state the last Reset, Step or SetState left (as Gymnasium's
+  // render, the positions MuJoCo computed at the start of the last physics
+  // step). The first call makes the renderer: FailedPrecondition, naming the
+  // Debian packages, when there is no headless OpenGL (and the same on
+  // every later call).
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) final;
 
   // For tests and tools.
   const mjModel* model() const { return model_->get(); }
@@ -87,6 +107,7 @@ class MujocoEnv : public Env {
   VelocityNoise velocity_noise_;
   SeededRng rng_;
   TimeLimit time_limit_;
+  std::unique_ptr<MujocoRenderer> renderer_;  // made on the first Render
 };
 
 // Checks that the compiled model has the sizes a task's spec and

@@ -24,15 +24,17 @@ const char* KindName(const v1::EnvRequest& request) {
       return "open";
     case v1::EnvRequest::kStep:
       return "step";
+    case v1::EnvRequest::kRender:
+      return "render";
     default:
-      return "a message with neither open nor step";
+      return "a message with neither open, step nor render";
   }
 }
 
-// One actor's stream: open, then one stepped answer per step request, each
-// written before the next request is read (an actor waits for its answer,
-// and an unread request stays in the transport's flow control). Deletes
-// itself in OnDone.
+// One actor's stream: open, then one answer per step or render request,
+// each written before the next request is read (an actor waits for its
+// answer, and an unread request stays in the transport's flow control).
+// Deletes itself in OnDone.
 class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::EnvResponse> {
  public:
   ConnectReactor(const EnvFactory* factory, const EnvSpec* spec, int64_t stream)
@@ -47,14 +49,14 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
       FinishLocked(grpc::Status::OK);
       return;
     }
-    absl::Status answered = batch_ == nullptr ? Open() : Step();
-    if (!answered.ok()) {
-      RILL_LOG(WARNING) << "env stream " << stream_ << ": " << answered.message();
-      FinishLocked(ToGrpcStatus(answered));
+    absl::StatusOr<const v1::EnvResponse*> answer = batch_ == nullptr ? Open() : Answer();
+    if (!answer.ok()) {
+      RILL_LOG(WARNING) << "env stream " << stream_ << ": " << answer.status().message();
+      FinishLocked(ToGrpcStatus(answer.status()));
       return;
     }
     writing_ = true;
-    StartWrite(&response_);
+    StartWrite(*answer);
   }
 
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
@@ -79,7 +81,7 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
   void OnDone() override { delete this; }
 
  private:
-  absl::Status Open() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  absl::StatusOr<const v1::EnvResponse*> Open() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!request_.has_open()) {
       return absl::FailedPreconditionError(
           absl::StrCat("the first message of a stream must be open (got ", KindName(request_), ")"));
@@ -90,17 +92,22 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
     batch_ = *std::move(batch);
     RILL_LOG(INFO) << "env stream " << stream_ << ": " << batch_->size() << " envs of " << spec_->name;
     LogErrors(response_.opened().errors());
-    return absl::OkStatus();
+    return &response_;
   }
 
-  absl::Status Step() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // The answer to a request after the open: a step's or a render's.
+  absl::StatusOr<const v1::EnvResponse*> Answer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (request_.has_render()) {
+      batch_->Render(request_.render(), rendered_.mutable_rendered());
+      return &rendered_;
+    }
     if (!request_.has_step()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("a stream opens once; then every message is a step (got ", KindName(request_), ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "a stream opens once; then every message is a step or a render (got ", KindName(request_), ")"));
     }
     RETURN_IF_ERROR(batch_->Step(request_.step().actions(), response_.mutable_stepped()));
     LogErrors(response_.stepped().errors());
-    return absl::OkStatus();
+    return &response_;
   }
 
   void LogErrors(const google::protobuf::RepeatedPtrField<v1::EnvError>& errors) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -132,8 +139,10 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
   absl::Mutex mu_;
   // Written by gRPC between StartRead and OnReadDone, read only after.
   v1::EnvRequest request_;
-  // Reused from step to step, so its tensors keep their buffers.
+  // Reused from step to step, so its tensors keep their buffers; renders
+  // are answered in their own message, which leaves them so.
   v1::EnvResponse response_ ABSL_GUARDED_BY(mu_);
+  v1::EnvResponse rendered_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<EnvServerBatch> batch_ ABSL_GUARDED_BY(mu_);
   int logged_errors_ ABSL_GUARDED_BY(mu_) = 0;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;

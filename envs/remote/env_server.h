@@ -14,7 +14,10 @@
 // FAILED_PRECONDITION when the first message is not an open, for a second
 // open, or when the factory fails; INVALID_ARGUMENT naming open.num_envs,
 // open.seeds or step.actions. Per-instance failures are answered in
-// `errors` and the stream goes on.
+// `errors` and the stream goes on. The opened answer lists the env's
+// cameras (Env::cameras()); a render request between steps is answered
+// with the instance's frame (envs::RenderInto), or with an error naming
+// what was wrong, and the stream goes on.
 //
 // EnvServer starts one on HOST:PORT (port 0 picks a free one) with the
 // message limit of the client (256 MiB) and grpc.health.v1.

@@ -159,6 +159,7 @@ absl::StatusOr<std::unique_ptr<EnvServerBatch>> EnvServerBatch::Open(const EnvFa
   *opened->mutable_observation_space() = ObservationSpaceOf(spec);
   *opened->mutable_action_space() = ActionSpaceOf(spec);
   opened->set_max_episode_steps(spec.max_episode_steps);
+  for (const std::string& camera : batch->envs_[0]->cameras()) opened->add_cameras(camera);
   for (int i = 0; i < n; ++i) batch->failed_[i] = !batch->ResetInstance(i, opened->mutable_errors());
   WriteObservations(spec, n, batch->observations_.data(), opened->mutable_observations());
   return batch;
@@ -271,6 +272,27 @@ absl::Status EnvServerBatch::Step(const v1::Tensor& actions, v1::EnvsStepped* st
   WriteObservations(spec_, stepped->final_indices_size(), final_observations_.data(),
                     stepped->mutable_final_observations());
   return absl::OkStatus();
+}
+
+void EnvServerBatch::Render(const v1::RenderEnv& render, v1::EnvRendered* rendered) {
+  const int i = render.env_index();
+  rendered->Clear();
+  rendered->set_env_index(i);
+  if (i < 0 || i >= size()) {
+    rendered->set_error(absl::StrCat("render.env_index ", i, " is out of range (0..", size() - 1, ")"));
+    return;
+  }
+  const absl::Status drawn = RenderInto(*envs_[i], render.width(), render.height(), render.camera(), &frame_);
+  if (!drawn.ok()) {
+    rendered->set_error(absl::StrCat("env ", i, " of ", spec_.name, ": ", drawn.message()));
+    return;
+  }
+  v1::Tensor* frame = rendered->mutable_frame();
+  frame->set_dtype(v1::DTYPE_UINT8);
+  frame->add_shape(frame_.height);
+  frame->add_shape(frame_.width);
+  frame->add_shape(3);
+  frame->mutable_data()->assign(reinterpret_cast<const char*>(frame_.rgb.data()), frame_.rgb.size());
 }
 
 }  // namespace rill::envs

@@ -22,6 +22,9 @@
 //     failed reset shows as its next Step's error, field "step".)
 //   - A request that cannot be served at all is refused with a status
 //     naming the field (see Open and Step); nothing is stepped then.
+//   - A render request draws one instance through envs::RenderInto and
+//     touches nothing else; a frame it cannot draw is answered with an
+//     error naming the instance, and the stream goes on.
 //
 // Thread-compatible: one stream's reactor calls it, one call at a time.
 #ifndef RILL_ENVS_REMOTE_ENV_SERVER_BATCH_H_
@@ -36,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
+#include "envs/render.h"
 #include "envs/spec.h"
 #include "proto/env.pb.h"
 
@@ -67,6 +71,7 @@ class EnvServerBatch {
   //     or open.seeds (not one per instance);
   //   FailedPrecondition naming the instance when the factory fails or
   //     makes an env whose spaces differ from `spec`.
+  // `opened` lists the first instance's cameras (Env::cameras()).
   static absl::StatusOr<std::unique_ptr<EnvServerBatch>> Open(const EnvFactory& factory, const EnvSpec& spec,
                                                               const v1::OpenEnvs& open, v1::EnvsOpened* opened);
 
@@ -82,6 +87,14 @@ class EnvServerBatch {
   // wrong dtype, shape or byte count, or a Box action holding NaN or
   // infinity; no instance is stepped then.
   absl::Status Step(const v1::Tensor& actions, v1::EnvsStepped* stepped);
+
+  // Draws instance render.env_index at render.width x render.height from
+  // render.camera ("" for the default) into `rendered` (a message reused
+  // from the last render keeps its buffer). Never fails the stream: an
+  // index outside 0..N-1, a size outside 1..kMaxRenderSize, an unknown
+  // camera or the env's own failure (Env::Render) is answered in
+  // rendered->error, naming the instance. Steps nothing.
+  void Render(const v1::RenderEnv& render, v1::EnvRendered* rendered);
 
  private:
   EnvServerBatch(EnvSpec spec, std::vector<std::unique_ptr<Env>> envs);
@@ -113,6 +126,8 @@ class EnvServerBatch {
   std::vector<float> rewards_;
   std::vector<uint8_t> terminated_;
   std::vector<uint8_t> truncated_;
+  // The last frame drawn, reused so that frames allocate once.
+  RgbImage frame_;
 };
 
 }  // namespace rill::envs

@@ -3,7 +3,10 @@
 // served envs step bit for bit as the same envs in-process, episode ends
 // carry their final observations, a failing instance is named and reset
 // while the stream goes on, and a request the server cannot serve ends
-// that stream only, with a status naming the field.
+// that stream only, with a status naming the field. Renders: the env's
+// cameras announced, frames drawn between steps without stepping anything,
+// bad requests answered by name while the stream goes on, and frames no
+// server should send refused by RemoteEnvs.
 #include "envs/remote/env_server.h"
 
 #include <algorithm>
@@ -21,6 +24,7 @@
 #include "envs/plugin/plugin_envs.h"
 #include "envs/registry.h"
 #include "envs/remote/remote_envs.h"
+#include "envs/render.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -530,6 +534,326 @@ TEST(EnvServerTest, StopEndsOpenStreamsAndTheirNextStepFails) {
   RemoteStep step;
   const std::vector<float> actions = {0};
   EXPECT_FALSE((*envs)->Step(actions.data(), &step).ok());
+}
+
+// ---- Rendering ----
+
+// An env that draws: its observation is [t] (steps since reset),
+// Discrete(2), cameras "front" (the default) and "top"; pixel (x, y) of a
+// frame is (t, y, x) from the front and (t, y, 100 + x) from the top. Seed
+// 666 makes an env whose renderer cannot start.
+class Canvas final : public Env {
+ public:
+  explicit Canvas(uint64_t seed) : Env(Spec()), broken_(seed == 666) {}
+  static EnvSpec Spec() {
+    EnvSpec spec;
+    spec.name = "Canvas-v0";
+    spec.observation_shape = {1};
+    spec.discrete = true;
+    spec.num_actions = 2;
+    spec.max_episode_steps = 100;
+    return spec;
+  }
+  void Reset(float* obs) override {
+    t_ = 0;
+    obs[0] = 0.f;
+  }
+  absl::StatusOr<StepResult> Step(const float*, float* next_obs) override {
+    next_obs[0] = static_cast<float>(++t_);
+    return StepResult{1.f, false, false};
+  }
+  std::vector<std::string> cameras() const override { return {"front", "top"}; }
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override {
+    if (broken_) return absl::FailedPreconditionError("no OpenGL context");
+    for (int y = 0; y < height; ++y) {
+      for (int x = 0; x < width; ++x) {
+        uint8_t* pixel = rgb + (static_cast<size_t>(y) * width + x) * 3;
+        pixel[0] = static_cast<uint8_t>(t_);
+        pixel[1] = static_cast<uint8_t>(y);
+        pixel[2] = static_cast<uint8_t>((camera == "top" ? 100 : 0) + x);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static std::vector<uint8_t> Expected(int t, int width, int height, bool top) {
+    std::vector<uint8_t> rgb;
+    for (int y = 0; y < height; ++y) {
+      for (int x = 0; x < width; ++x) {
+        rgb.push_back(static_cast<uint8_t>(t));
+        rgb.push_back(static_cast<uint8_t>(y));
+        rgb.push_back(static_cast<uint8_t>((top ? 100 : 0) + x));
+      }
+    }
+    return rgb;
+  }
+
+ private:
+  const bool broken_;
+  int t_ = 0;
+};
+
+EnvFactory MakeCanvas() {
+  return [](uint64_t seed) -> absl::StatusOr<std::unique_ptr<Env>> { return std::make_unique<Canvas>(seed); };
+}
+
+v1::EnvRequest Render(int index, int width, int height, const std::string& camera = "") {
+  v1::EnvRequest request;
+  v1::RenderEnv* render = request.mutable_render();
+  render->set_env_index(index);
+  render->set_width(width);
+  render->set_height(height);
+  render->set_camera(camera);
+  return request;
+}
+
+TEST(EnvServerTest, OpenedAnnouncesTheEnvsCamerasDefaultFirst) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCanvas());
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 2, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  EXPECT_EQ((*envs)->cameras(), std::vector<std::string>({"front", "top"}));
+}
+
+TEST(EnvServerTest, RenderDrawsTheInstancesCurrentStateFromTheCameraAsked) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCanvas());
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 2, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  RemoteStep step;
+  const std::vector<float> actions = {0, 0};
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+
+  absl::StatusOr<RgbImage> front = (*envs)->Render(1, 7, 5);
+  ASSERT_TRUE(front.ok()) << front.status();
+  EXPECT_EQ(front->width, 7);
+  EXPECT_EQ(front->height, 5);
+  EXPECT_EQ(front->rgb, Canvas::Expected(2, 7, 5, false));
+  absl::StatusOr<RgbImage> top = (*envs)->Render(0, 3, 4, "top");
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_EQ(top->rgb, Canvas::Expected(2, 3, 4, true));
+}
+
+TEST(EnvServerTest, ARenderLeavesTheEpisodesAsTheyWere) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCanvas());
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 2, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  RemoteStep step;
+  const std::vector<float> actions = {0, 1};
+  for (int t = 1; t <= 3; ++t) {
+    ASSERT_TRUE((*envs)->Render(t % 2, 2, 2).ok());
+    ASSERT_TRUE((*envs)->Render(t % 2, 2, 2, "top").ok());
+    ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+    EXPECT_EQ(Floats(step.observations), std::vector<float>(2, static_cast<float>(t))) << "a render stepped nothing";
+    EXPECT_TRUE(step.final_indices.empty());
+    EXPECT_TRUE(step.errors.empty());
+  }
+}
+
+TEST(EnvServerTest, AServedPendulumRendersBitForBitAsInProcess) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("Pendulum-v1"));
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> remote = RemoteEnvs::Open(server->address(), 1, 40, kTimeout);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  absl::StatusOr<std::unique_ptr<Env>> local = MakeEnv("Pendulum-v1", 0, 41);  // instance 0: base + 1
+  ASSERT_TRUE(local.ok()) << local.status();
+  EXPECT_EQ((*remote)->cameras(), (*local)->cameras());
+  ASSERT_FALSE((*remote)->cameras().empty()) << "Pendulum-v1 renders";
+  std::vector<float> obs(3);
+  (*local)->Reset(obs.data());
+  RemoteStep step;
+  const std::vector<float> action = {1.5f};
+  for (int t = 0; t < 5; ++t) {
+    ASSERT_TRUE((*remote)->Step(action.data(), &step).ok());
+    ASSERT_TRUE((*local)->Step(action.data(), obs.data()).ok());
+  }
+  absl::StatusOr<RgbImage> served = (*remote)->Render(0, 48, 32);
+  ASSERT_TRUE(served.ok()) << served.status();
+  absl::StatusOr<RgbImage> in_process = RenderFrame(**local, 48, 32);
+  ASSERT_TRUE(in_process.ok()) << in_process.status();
+  EXPECT_EQ(served->width, 48);
+  EXPECT_EQ(served->height, 32);
+  EXPECT_EQ(served->rgb, in_process->rgb);
+}
+
+TEST(EnvServerTest, RemoteEnvsRefusesARenderOutsideTheStreamWithoutAsking) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCanvas());
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 2, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  struct Case {
+    int index, width, height;
+    std::string camera, names;
+  };
+  for (const Case& c : {Case{2, 8, 8, "", "render of env 2: the stream has envs 0..1"},
+                        Case{-1, 8, 8, "", "render of env -1"},
+                        Case{0, 0, 8, "", "a render of 0x8 pixels"},
+                        Case{0, 8, kMaxRenderSize + 1, "", "a render of 8x4097 pixels"},
+                        Case{0, 8, 8, "side", "has no camera 'side'; its cameras: front, top"}}) {
+    absl::StatusOr<RgbImage> image = (*envs)->Render(c.index, c.width, c.height, c.camera);
+    EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument) << c.names;
+    EXPECT_THAT(image.status().message(), HasSubstr("env server at " + server->address())) << c.names;
+    EXPECT_THAT(image.status().message(), HasSubstr(c.names));
+  }
+  RemoteStep step;
+  const std::vector<float> actions = {0, 0};
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  EXPECT_EQ(Floats(step.observations), std::vector<float>({1.f, 1.f}));
+}
+
+TEST(EnvServerTest, ARenderTheServerCannotDrawIsAnsweredWithAnErrorAndTheStreamGoesOn) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCanvas());
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(2, 2), &response));
+  EXPECT_THAT(response.opened().cameras(), ElementsAre("front", "top"));
+  struct Case {
+    v1::EnvRequest request;
+    std::string names;
+  };
+  for (const Case& c : {Case{Render(2, 8, 8), "render.env_index 2 is out of range (0..1)"},
+                        Case{Render(-3, 8, 8), "render.env_index -3 is out of range (0..1)"},
+                        Case{Render(0, 8, 0), "env 0 of Canvas-v0: a render of 8x0 pixels"},
+                        Case{Render(1, kMaxRenderSize + 1, 8), "env 1 of Canvas-v0: a render of 4097x8 pixels"},
+                        Case{Render(1, 8, 8, "side"), "Canvas-v0 has no camera 'side'; its cameras: front, top"}}) {
+    ASSERT_TRUE(stream.Call(c.request, &response)) << c.names;
+    ASSERT_TRUE(response.has_rendered()) << c.names;
+    EXPECT_EQ(response.rendered().env_index(), c.request.render().env_index());
+    EXPECT_FALSE(response.rendered().has_frame()) << c.names;
+    EXPECT_THAT(response.rendered().error(), HasSubstr(c.names));
+  }
+  ASSERT_TRUE(stream.Call(Step<int64_t>(v1::DTYPE_INT64, {2}, {0, 1}), &response));
+  EXPECT_EQ(response.stepped().errors_size(), 0);
+  ASSERT_TRUE(stream.Call(Render(1, 2, 1), &response));
+  EXPECT_EQ(response.rendered().frame().data(), std::string("\1\0\0\1\0\1", 6));
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+TEST(EnvServerTest, AnEnvWhoseRendererFailsIsNamedWithItsReasonAndTheStreamGoesOn) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCanvas());
+  ASSERT_NE(server, nullptr);
+  // base seed 664: instance 1 is seeded 666, whose renderer cannot start.
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 2, 664, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  absl::StatusOr<RgbImage> image = (*envs)->Render(1, 4, 4);
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(image.status().message(), HasSubstr("cannot render env 1: env 1 of Canvas-v0: no OpenGL context"));
+  EXPECT_TRUE((*envs)->Render(0, 4, 4).ok());
+  RemoteStep step;
+  const std::vector<float> actions = {0, 0};
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  EXPECT_EQ(Floats(step.observations), std::vector<float>({1.f, 1.f}));
+}
+
+TEST(EnvServerTest, AnEnvThatCannotRenderAnnouncesNoCamerasAndRenderIsUnimplemented) {
+  std::unique_ptr<EnvServer> server = Serve(MakeMisbehaving());
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 1, 0, kTimeout);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  EXPECT_TRUE((*envs)->cameras().empty());
+  absl::StatusOr<RgbImage> image = (*envs)->Render(0, 4, 4);
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(image.status().message(), HasSubstr("env server at " + server->address()));
+  EXPECT_THAT(image.status().message(), HasSubstr("does not render"));
+  ExpectServes(server->address());
+}
+
+// A server that opens one Discrete(2) env of [1] float32 observations
+// with one camera and answers every later request with `answer`: frames
+// no Rill server would send.
+class FrameServer final : public v1::EnvService::Service {
+ public:
+  explicit FrameServer(v1::EnvRendered answer) : answer_(std::move(answer)) {}
+
+  grpc::Status Connect(grpc::ServerContext*,
+                       grpc::ServerReaderWriter<v1::EnvResponse, v1::EnvRequest>* stream) override {
+    v1::EnvRequest request;
+    if (!stream->Read(&request)) return grpc::Status::OK;
+    v1::EnvResponse opened;
+    *opened.mutable_opened()->mutable_observation_space() = ObservationSpaceOf(Canvas::Spec());
+    *opened.mutable_opened()->mutable_action_space() = ActionSpaceOf(Canvas::Spec());
+    opened.mutable_opened()->set_env_id("Frames-v0");
+    opened.mutable_opened()->add_cameras("default");
+    v1::Tensor* observations = opened.mutable_opened()->mutable_observations();
+    observations->set_dtype(v1::DTYPE_FLOAT32);
+    observations->add_shape(request.open().num_envs());
+    observations->add_shape(1);
+    observations->set_data(std::string(sizeof(float) * request.open().num_envs(), '\0'));
+    if (!stream->Write(opened)) return grpc::Status::OK;
+    v1::EnvResponse rendered;
+    *rendered.mutable_rendered() = answer_;
+    while (stream->Read(&request)) {
+      if (!stream->Write(rendered)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  const v1::EnvRendered answer_;
+};
+
+v1::EnvRendered Frame(v1::DType dtype, std::vector<int64_t> shape, size_t bytes, int index = 0) {
+  v1::EnvRendered rendered;
+  rendered.set_env_index(index);
+  rendered.mutable_frame()->set_dtype(dtype);
+  for (int64_t d : shape) rendered.mutable_frame()->add_shape(d);
+  rendered.mutable_frame()->set_data(std::string(bytes, '\7'));
+  return rendered;
+}
+
+// What RemoteEnvs::Render(0, 4, 4) returns when the server answers `answer`.
+absl::StatusOr<RgbImage> RenderAnswered(v1::EnvRendered answer) {
+  FrameServer service(std::move(answer));
+  absl::StatusOr<StartedServer> started = StartGrpcServer("127.0.0.1:0", {&service}, EnvServer::kMaxMessageBytes);
+  if (!started.ok()) return started.status();
+  const std::string address = absl::StrCat("127.0.0.1:", started->port);
+  absl::StatusOr<RgbImage> image = absl::UnknownError("not opened");
+  {
+    absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(address, 1, 0, kTimeout);
+    if (!envs.ok()) return envs.status();
+    image = (*envs)->Render(0, 4, 4);
+  }
+  started->server->Shutdown(DeadlineIn(absl::Seconds(5)));
+  return image;
+}
+
+TEST(EnvServerTest, RenderTakesAFrameAtTheSizeTheServerDrewIt) {
+  absl::StatusOr<RgbImage> image = RenderAnswered(Frame(v1::DTYPE_UINT8, {2, 5, 3}, 30));
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(image->width, 5);
+  EXPECT_EQ(image->height, 2);
+  EXPECT_EQ(image->rgb, std::vector<uint8_t>(30, 7));
+}
+
+TEST(EnvServerTest, RenderRefusesAFrameWhoseBytesDoNotFitItsShape) {
+  absl::StatusOr<RgbImage> image = RenderAnswered(Frame(v1::DTYPE_UINT8, {4, 4, 3}, 47));
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(image.status().message(), HasSubstr("rendered.frame of shape [4, 4, 3] with 47 bytes; 48 expected"));
+}
+
+TEST(EnvServerTest, RenderRefusesAFrameLargerThanTheLargestRender) {
+  absl::StatusOr<RgbImage> image = RenderAnswered(Frame(v1::DTYPE_UINT8, {kMaxRenderSize + 1, 1, 3}, 3 * 4097));
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(image.status().message(), HasSubstr("rendered.frame of dtype DTYPE_UINT8 and shape [4097, 1, 3]"));
+  EXPECT_THAT(image.status().message(), HasSubstr("height and width in 1..4096"));
+}
+
+TEST(EnvServerTest, RenderRefusesAFrameThatIsNotUint8Rgb) {
+  for (const v1::EnvRendered& answer : {Frame(v1::DTYPE_FLOAT32, {2, 2, 3}, 48), Frame(v1::DTYPE_UINT8, {2, 2}, 4),
+                                        Frame(v1::DTYPE_UINT8, {2, 2, 4}, 16), Frame(v1::DTYPE_UINT8, {0, 2, 3}, 0)}) {
+    absl::StatusOr<RgbImage> image = RenderAnswered(answer);
+    EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument) << answer.DebugString();
+    EXPECT_THAT(image.status().message(), HasSubstr("the protocol says DTYPE_UINT8 [height, width, 3]"));
+  }
+}
+
+TEST(EnvServerTest, RenderRefusesAnAnswerForAnotherInstance) {
+  absl::StatusOr<RgbImage> image = RenderAnswered(Frame(v1::DTYPE_UINT8, {1, 1, 3}, 3, /*index=*/1));
+  EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(image.status().message(), HasSubstr("answered a render of env 0 for env 1"));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "envs/remote/remote_envs.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -96,6 +97,7 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
   envs->open_errors_ = ErrorsOf(opened.errors());
   envs->observation_space_ = opened.observation_space();
   envs->action_space_ = opened.action_space();
+  envs->cameras_.assign(opened.cameras().begin(), opened.cameras().end());
   envs->request_.Clear();
   return envs;
 }
@@ -132,7 +134,8 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
   }
   if (!stream_->Write(request_) || !stream_->Read(&response_)) return Fail("step");
   if (!response_.has_stepped()) {
-    return absl::InvalidArgumentError(absl::StrCat("env server at ", address_, " answered a step with an open"));
+    return absl::InvalidArgumentError(absl::StrCat("env server at ", address_, " answered a step with ",
+                                                   response_.has_opened() ? "an open" : "no stepped answer"));
   }
   const v1::EnvsStepped& stepped = response_.stepped();
   const int64_t n = num_envs_;
@@ -161,6 +164,63 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<RgbImage> RemoteEnvs::Render(int index, int width, int height, const std::string& camera) {
+  const std::string server = absl::StrCat("env server at ", address_);
+  if (cameras_.empty()) {
+    return absl::UnimplementedError(
+        absl::StrCat(server, " (", spec_.name, ") does not render: it announced no cameras"));
+  }
+  if (index < 0 || index >= num_envs_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(server, ": render of env ", index, ": the stream has envs 0..", num_envs_ - 1));
+  }
+  if (width < 1 || height < 1 || width > kMaxRenderSize || height > kMaxRenderSize) {
+    return absl::InvalidArgumentError(absl::StrCat(server, ": a render of ", width, "x", height,
+                                                   " pixels: width and height must lie in 1..", kMaxRenderSize));
+  }
+  if (!camera.empty() && std::find(cameras_.begin(), cameras_.end(), camera) == cameras_.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(server, " has no camera '", camera,
+                                                   "'; its cameras: ", absl::StrJoin(cameras_, ", ")));
+  }
+  if (stream_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(server, ": stream closed"));
+  v1::RenderEnv* render = render_request_.mutable_render();
+  render->set_env_index(index);
+  render->set_width(width);
+  render->set_height(height);
+  render->set_camera(camera);
+  if (!stream_->Write(render_request_) || !stream_->Read(&render_response_)) return Fail("render");
+  if (!render_response_.has_rendered()) {
+    return absl::InvalidArgumentError(absl::StrCat(server, " answered a render with no rendered answer"));
+  }
+  const v1::EnvRendered& rendered = render_response_.rendered();
+  if (rendered.env_index() != index) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(server, " answered a render of env ", index, " for env ", rendered.env_index()));
+  }
+  if (!rendered.error().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(server, " cannot render env ", index, ": ", rendered.error()));
+  }
+  // The frame's shape is the server's to choose; only its form is checked.
+  const v1::Tensor& frame = rendered.frame();
+  const std::vector<int64_t> shape(frame.shape().begin(), frame.shape().end());
+  if (frame.dtype() != v1::DTYPE_UINT8 || shape.size() != 3 || shape[2] != 3 || shape[0] < 1 || shape[1] < 1 ||
+      shape[0] > kMaxRenderSize || shape[1] > kMaxRenderSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        server, " answered rendered.frame of dtype ", v1::DType_Name(frame.dtype()), " and shape ", ShapeString(shape),
+        "; the protocol says DTYPE_UINT8 [height, width, 3], height and width in 1..", kMaxRenderSize));
+  }
+  const size_t bytes = static_cast<size_t>(shape[0] * shape[1] * 3);
+  if (frame.data().size() != bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(server, " answered rendered.frame of shape ", ShapeString(shape),
+                                                   " with ", frame.data().size(), " bytes; ", bytes, " expected"));
+  }
+  RgbImage image;
+  image.height = static_cast<int>(shape[0]);
+  image.width = static_cast<int>(shape[1]);
+  image.rgb.assign(frame.data().begin(), frame.data().end());
+  return image;
 }
 
 }  // namespace rill::envs

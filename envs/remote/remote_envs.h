@@ -13,13 +13,17 @@
 // observation or reward) has been reset; its row's reward is 0 and it is
 // truncated, and the caller drops what it was building for it.
 //
-// Errors: Open and Step return the stream's status when the server ends it
-// or cannot be reached (UNAVAILABLE, DEADLINE_EXCEEDED naming the address),
-// and InvalidArgument when an answer breaks the protocol (shapes, dtypes,
-// counts), naming the field. A failed RemoteEnvs is not reused: open a new
-// one (the actor reconnects with backoff).
+// Render() asks the server for one instance's current state as an RGB
+// image, on the same stream between two steps; it steps nothing. cameras()
+// says whether the server's envs render at all.
 //
-// Not thread-safe: one step loop owns it.
+// Errors: Open, Step and Render return the stream's status when the server
+// ends it or cannot be reached (UNAVAILABLE, DEADLINE_EXCEEDED naming the
+// address), and InvalidArgument when an answer breaks the protocol
+// (shapes, dtypes, counts), naming the field. A failed RemoteEnvs is not
+// reused: open a new one (the actor reconnects with backoff).
+//
+// Not thread-safe: one step loop owns it (Render included).
 #ifndef RILL_ENVS_REMOTE_REMOTE_ENVS_H_
 #define RILL_ENVS_REMOTE_REMOTE_ENVS_H_
 
@@ -31,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "envs/remote/spaces.h"
+#include "envs/render.h"
 #include "envs/spec.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/env.grpc.pb.h"
@@ -79,6 +84,28 @@ class RemoteEnvs {
   // Box action space; [N] action indices (as floats) for a discrete one.
   absl::Status Step(const float* actions, RemoteStep* step);
 
+  // The cameras the server's envs render from, the default first, as its
+  // opened answer listed them; empty when they cannot render (or the
+  // server predates rendering).
+  const std::vector<std::string>& cameras() const { return cameras_; }
+
+  // Instance `index`'s current state drawn at width x height from `camera`
+  // ("" for the default). The server may answer at another size (a Python
+  // env's render() draws at its own): the image is the server's frame, at
+  // the size it came. Waits for the answer as Step does; steps nothing, so
+  // the episodes go on as if it had not been called. Errors, each naming
+  // the server:
+  //   Unimplemented: cameras() is empty (nothing asked);
+  //   InvalidArgument: an index outside 0..size()-1, a size outside
+  //     1..kMaxRenderSize or a camera not in cameras() (nothing asked);
+  //     a frame that is not [H, W, 3] uint8 with H and W in
+  //     1..kMaxRenderSize, or whose byte count differs from H * W * 3;
+  //   FailedPrecondition: the server could not draw it (the env raised,
+  //     returned no RGB image, ...), with the server's reason; the stream
+  //     goes on;
+  //   the stream's status, as for Step, when the stream ended.
+  absl::StatusOr<RgbImage> Render(int index, int width, int height, const std::string& camera = "");
+
  private:
   RemoteEnvs() = default;
   absl::Status Fail(const std::string& what);
@@ -91,11 +118,15 @@ class RemoteEnvs {
   std::vector<RemoteEnvError> open_errors_;
   v1::Space observation_space_;
   v1::Space action_space_;
+  std::vector<std::string> cameras_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::EnvRequest, v1::EnvResponse>> stream_;
   v1::EnvRequest request_;
   v1::EnvResponse response_;
+  // A render's own messages, so the step's keep their buffers.
+  v1::EnvRequest render_request_;
+  v1::EnvResponse render_response_;
   std::vector<int64_t> action_shape_;  // a Box action's shape
   std::vector<int64_t> indices_;
 };

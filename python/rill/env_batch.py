@@ -1,11 +1,13 @@
 """N instances of one env stepped in lockstep, with the protocol's episode
 and error rules (proto/env.proto): an instance whose episode ends is reset
 in the same step and its final observation kept aside; an instance that
-fails is named, reset and goes on. EnvBatch steps its instances in this
-process; ProcessEnvBatch spreads them over worker processes.
+fails is named, reset and goes on; a render draws one instance and
+touches nothing else. EnvBatch steps its instances in this process;
+ProcessEnvBatch spreads them over worker processes.
 """
 
 import importlib
+import logging
 import math
 import multiprocessing
 import numbers
@@ -13,7 +15,10 @@ import traceback
 
 import numpy as np
 
+from rill import render
 from rill.spaces import ActionSpace, ObservationSpace, SpaceError, all_finite
+
+log = logging.getLogger("rill.env_server")
 
 
 class FactoryError(RuntimeError):
@@ -41,11 +46,28 @@ def load_factory(spec):
     return factory
 
 
-def make_env(factory, spec):
+def make_env(factory, spec, **kwargs):
     try:
-        return factory()
+        return factory(**kwargs)
     except Exception as error:
-        raise FactoryError("%s() raised %s: %s" % (spec, type(error).__name__, error)) from None
+        arguments = ", ".join("%s=%r" % item for item in kwargs.items())
+        raise FactoryError("%s(%s) raised %s: %s" % (spec, arguments, type(error).__name__, error)) from None
+
+
+def make_envs(factory, spec, count):
+    """`count` envs of `factory`, made to draw RGB frames where it takes
+    render_mode (rill.render.make_kwargs); a factory that raises with it is
+    called without it, once told in the log, and its envs do not render."""
+    kwargs = render.make_kwargs(factory)
+    if kwargs:
+        try:
+            first = make_env(factory, spec, **kwargs)
+        except FactoryError as error:
+            log.warning("%s; making its envs without render_mode, so they do not render", error)
+            kwargs = {}
+        else:
+            return [first] + [make_env(factory, spec, **kwargs) for _ in range(count - 1)]
+    return [make_env(factory, spec) for _ in range(count)]
 
 
 def env_time_limit(env, flag_limit):
@@ -75,8 +97,12 @@ class EnvBatch:
 
     def __init__(self, factory_spec, count, first=0, max_episode_steps=0):
         factory = load_factory(factory_spec)
-        self.envs = [make_env(factory, factory_spec) for _ in range(count)]
+        self.factory_spec = factory_spec
+        self.envs = make_envs(factory, factory_spec, count)
         self.first = first
+        # The cameras announced at open: the first instance's (all are made
+        # alike).
+        self.cameras = render.cameras(self.envs[0])
         try:
             self.observation_space = ObservationSpace(getattr(self.envs[0], "observation_space", None))
             self.action_space = ActionSpace(getattr(self.envs[0], "action_space", None))
@@ -250,6 +276,28 @@ class EnvBatch:
                 return name, "%s %r is not a bool" % (name, flag), None
         return None, None, obs
 
+    def render(self, index, width, height, camera):
+        """(frame, None) with instance `index`'s (of the stream) current
+        state as a uint8 [height, width, 3] array, or (None, why not) naming
+        the instance. The env draws at its own size: `width` and `height`
+        are only checked. Steps nothing."""
+        name = "env %d (%s)" % (index, self.factory_spec)
+        if not self.cameras:
+            return None, "%s cannot render" % name
+        if camera not in ("", render.CAMERA):
+            return None, "%s has no camera %r; its cameras: %s" % (name, camera, ", ".join(self.cameras))
+        if not (1 <= width <= render.MAX_SIZE and 1 <= height <= render.MAX_SIZE):
+            return None, ("a render of %dx%d pixels: width and height must lie in 1..%d"
+                          % (width, height, render.MAX_SIZE))
+        try:
+            result = self.envs[index - self.first].render()
+        except Exception as error:
+            return None, "%s: render() raised %s" % (name, _describe(error))
+        try:
+            return render.frame(result), None
+        except render.FrameError as error:
+            return None, "%s: %s" % (name, error)
+
     def close(self):
         for env in self.envs:
             close = getattr(env, "close", None)
@@ -277,6 +325,8 @@ def _worker(connection, factory_spec, count, first, max_episode_steps):
             connection.send(batch.reset_all(argument))
         elif command == "step":
             connection.send(batch.step(argument))
+        elif command == "render":
+            connection.send(batch.render(*argument))
         else:
             break
     batch.close()
@@ -313,6 +363,7 @@ class ProcessEnvBatch:
         probe = EnvBatch(factory_spec, 1, 0, max_episode_steps)
         self.observation_space, self.action_space = probe.observation_space, probe.action_space
         self.max_episode_steps = probe.max_episode_steps
+        self.cameras = probe.cameras
         probe.close()
 
     def _gather(self, command, split):
@@ -338,6 +389,18 @@ class ProcessEnvBatch:
                 np.concatenate([r[2] for r in results]), np.concatenate([r[3] for r in results]),
                 [i for r in results for i in r[4]], np.concatenate(finals),
                 [e for r in results for e in r[6]])
+
+    def render(self, index, width, height, camera):
+        """EnvBatch.render, by the worker that holds instance `index`."""
+        for process, connection, first, size in self.workers:
+            if first <= index < first + size:
+                connection.send(("render", (index, width, height, camera)))
+                try:
+                    return connection.recv()
+                except EOFError:
+                    raise RuntimeError("env worker process %d died (exit code %s)"
+                                       % (process.pid, process.exitcode)) from None
+        raise IndexError(index)
 
     def close(self):
         for process, connection, _, _ in self.workers:

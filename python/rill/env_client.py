@@ -51,6 +51,18 @@ class EnvStream:
                 tensors.from_tensor(stepped.truncated), list(stepped.final_indices),
                 tensors.from_tensor(stepped.final_observations), list(stepped.errors))
 
+    def render(self, index, width, height, camera=""):
+        """(frame, error): instance `index`'s current state as a uint8
+        [height, width, 3] array at the size the server drew it, and None;
+        or None and the server's reason. Steps nothing. The envs render
+        when `opened.cameras` is not empty."""
+        self.send(env_pb2.EnvRequest(render=env_pb2.RenderEnv(env_index=index, width=width, height=height,
+                                                              camera=camera)))
+        rendered = self.receive().rendered
+        if rendered.error:
+            return None, rendered.error
+        return tensors.from_tensor(rendered.frame), None
+
     def close(self):
         self.requests.put(None)
         self.channel.close()

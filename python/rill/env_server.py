@@ -9,6 +9,15 @@ action_space (rill.spaces says what they need), optionally
 spec.max_episode_steps. Each actor stream gets its own N instances, stepped
 in this process or, with --processes=K, in K worker processes. Port 0 binds
 a free port; the bound address is printed as "listening on HOST:PORT".
+
+Rendering (rill.render): a CALLABLE that takes a `render_mode` parameter
+(a Gymnasium-style env class, or a function passing it on) is called with
+render_mode="rgb_array"; an env so made, or one with a render() and no
+render_mode at all, renders: the server announces its camera, "default",
+and answers a render request with what render() returns, an RGB array
+[H, W, 3] (or [H, W, 4]; the alpha is dropped) of uint8, at the env's own
+size. Anything else render() does (raise, return None or another shape or
+dtype) is answered as that instance's error; the stream goes on.
 """
 
 import argparse
@@ -53,11 +62,12 @@ def parse_request(data):
 
 
 class Steps:
-    """Answers the steps of one stream: a serialized request in, the
-    serialized EnvResponse out, or a StreamError that ends the stream."""
+    """Answers the steps and renders of one stream: a serialized request
+    in, the serialized EnvResponse out, or a StreamError that ends the
+    stream."""
 
     def __init__(self, stream, batch, num_envs):
-        self.stream, self.batch = stream, batch
+        self.stream, self.batch, self.num_envs = stream, batch, num_envs
         self.action_shape = (num_envs,) + tuple(batch.action_space.shape)
         self.wire_dtype = batch.action_space.wire_dtype()
         self.discrete = batch.action_space.discrete
@@ -77,9 +87,11 @@ class Steps:
         else:
             # Anything else: parsed, and what is wrong with it named.
             request = parse_request(request)
+            if request.WhichOneof("kind") == "render":
+                return self.render(request.render)
             if request.WhichOneof("kind") != "step":
                 raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
-                                  "a stream opens once; then every message is a step (got %s)"
+                                  "a stream opens once; then every message is a step or a render (got %s)"
                                   % request.WhichOneof("kind"))
             actions = self._actions(request.step.actions, self.action_shape, self.wire_dtype)
         if not self.discrete and not all_finite(actions):
@@ -88,6 +100,22 @@ class Steps:
         for index, field, text in result[6]:
             log.warning("stream %d env %d: %s: %s", self.stream, index, field, text)
         return self.encode(*result)
+
+    def render(self, request):
+        """The serialized EnvResponse{rendered} for a RenderEnv: the
+        instance's frame, or why there is none."""
+        index = request.env_index
+        if not 0 <= index < self.num_envs:
+            frame, error = None, "render.env_index %d is out of range (0..%d)" % (index, self.num_envs - 1)
+        else:
+            frame, error = self.batch.render(index, request.width, request.height, request.camera)
+        rendered = env_pb2.EnvRendered(env_index=index)
+        if error is not None:
+            log.warning("stream %d: render: %s", self.stream, error)
+            rendered.error = error
+        else:
+            tensors.to_tensor(frame, rendered.frame)
+        return env_pb2.EnvResponse(rendered=rendered).SerializeToString()
 
     @staticmethod
     def _actions(tensor, action_shape, wire_dtype):
@@ -151,7 +179,7 @@ class EnvService:
         opened = env_pb2.EnvsOpened(env_id=self.factory_spec,
                                     observation_space=batch.observation_space.message(),
                                     action_space=batch.action_space.message(),
-                                    max_episode_steps=batch.max_episode_steps)
+                                    max_episode_steps=batch.max_episode_steps, cameras=batch.cameras)
         tensors.to_tensor(observations, opened.observations)
         for index, field, text in errors:
             log.warning("stream %d env %d: %s: %s", stream, index, field, text)
@@ -214,12 +242,15 @@ def main(argv=None):
     try:
         # Fail at start-up, not at the first stream, on a factory that cannot
         # be loaded or makes an env whose spaces the protocol cannot carry.
-        EnvBatch(args.factory, 1, 0, args.max_episode_steps).close()
+        probe = EnvBatch(args.factory, 1, 0, args.max_episode_steps)
+        probe.close()
         server, bound = serve(args.factory, args.address, args.processes, args.max_episode_steps)
     except (FactoryError, ValueError, OSError) as error:
         print("rill.env_server: %s" % error, file=sys.stderr)
         return 2
     print("listening on %s" % bound, flush=True)
+    log.info("%s: %s", args.factory, "renders RGB frames (render_mode=\"rgb_array\")" if probe.cameras
+             else "does not render (no render(), or made without render_mode=\"rgb_array\")")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -329,5 +329,97 @@ class ServerTest(unittest.TestCase):
                 self.assertIn(text, stderr)
 
 
+class RenderTest(unittest.TestCase):
+    """Render requests between steps (proto/env.proto's RenderEnv)."""
+
+    def test_an_env_class_made_with_rgb_array_renders_its_frame_between_steps(self):
+        from test_envs import Painter
+        for flags in [(), ("--processes=2",)]:
+            with self.subTest(flags=flags), Server("test_envs:Painter", *flags) as server:
+                stream = EnvStream(server.address, 3, seeds=[1, 2, 3])
+                self.assertEqual(list(stream.opened.cameras), ["default"])
+                stream.step(np.zeros(3, np.int64))
+                stream.step(np.zeros(3, np.int64))
+                frame, error = stream.render(2, 64, 48)
+                self.assertIsNone(error)
+                self.assertEqual(frame.dtype, np.uint8)
+                np.testing.assert_array_equal(frame, Painter.expected_frame(2))  # its own size, not 64x48
+                frame, error = stream.render(0, 1, 1, "default")
+                np.testing.assert_array_equal(frame, Painter.expected_frame(2))
+                # Rendering stepped nothing: the next step is step 3 of the episode.
+                obs = stream.step(np.zeros(3, np.int64))[0]
+                np.testing.assert_array_equal(obs[:, 0], [3, 3, 3])
+                stream.close()
+
+    def test_an_alpha_channel_is_dropped(self):
+        from test_envs import Painter
+        with Server("test_envs:painter_with_alpha") as server:
+            stream = EnvStream(server.address, 1)
+            self.assertEqual(list(stream.opened.cameras), ["default"])
+            frame, error = stream.render(0, 8, 8)
+            self.assertIsNone(error)
+            np.testing.assert_array_equal(frame, Painter.expected_frame(0))
+            stream.close()
+
+    def test_a_frame_that_is_no_rgb_image_is_named_and_the_stream_goes_on(self):
+        cases = [(0, "render() returned None"),
+                 (1, "render() returned an array of shape (6, 5); an RGB frame is [height, width, 3]"),
+                 (2, "render() returned a frame of dtype float32; an RGB frame is uint8"),
+                 (3, "render() raised RuntimeError: the renderer lost its GL context"),
+                 (4, "dtype float64 that holds NaN or infinity"),
+                 (5, "render() returned str of dtype <U5, not an RGB array")]
+        with Server("test_envs:bad_painter") as server:
+            stream = EnvStream(server.address, 7, seeds=range(1, 8))  # instance i seeded i + 1
+            stream.step(np.ones(7, np.int64))
+            for index, text in cases:
+                with self.subTest(index=index):
+                    frame, error = stream.render(index, 16, 16)
+                    self.assertIsNone(frame)
+                    self.assertIn("env %d (test_envs:bad_painter): " % index, error)
+                    self.assertIn(text, error)
+            frame, error = stream.render(6, 16, 16)
+            self.assertIsNone(error)
+            self.assertEqual(frame.shape, (6, 5, 3))
+            obs, rewards, _, _, _, _, errors = stream.step(np.ones(7, np.int64))
+            self.assertEqual(errors, [])
+            np.testing.assert_array_equal(obs[:, 0], np.full(7, 2))
+            stream.close()
+
+    def test_a_request_out_of_range_is_answered_with_an_error(self):
+        with Server("test_envs:Painter") as server:
+            stream = EnvStream(server.address, 2)
+            for args, text in [((2, 8, 8), "render.env_index 2 is out of range (0..1)"),
+                               ((-1, 8, 8), "render.env_index -1 is out of range (0..1)"),
+                               ((0, 0, 8), "a render of 0x8 pixels"),
+                               ((0, 8, 5000), "a render of 8x5000 pixels"),
+                               ((0, 8, 8, "top"), "has no camera 'top'; its cameras: default")]:
+                with self.subTest(args=args):
+                    frame, error = stream.render(*args)
+                    self.assertIsNone(frame)
+                    self.assertIn(text, error)
+            self.assertEqual(stream.step(np.ones(2, np.int64))[6], [])
+            stream.close()
+
+    def test_envs_that_do_not_render_announce_no_camera(self):
+        for factory in ["test_envs:counter", "test_envs:Blind", "cartpole:make"]:
+            with self.subTest(factory=factory), Server(factory) as server:
+                stream = EnvStream(server.address, 1)
+                self.assertEqual(list(stream.opened.cameras), [])
+                frame, error = stream.render(0, 8, 8)
+                self.assertIsNone(frame)
+                self.assertIn("env 0 (%s) cannot render" % factory, error)
+                self.assertEqual(stream.step(np.ones(1, np.int64))[6], [])
+                stream.close()
+
+    def test_a_factory_that_takes_render_mode_is_given_rgb_array(self):
+        # painter() passes render_mode on; Painter made without it would draw None.
+        with Server("test_envs:painter") as server:
+            stream = EnvStream(server.address, 1)
+            frame, error = stream.render(0, 8, 8)
+            self.assertIsNone(error)
+            self.assertEqual(frame.shape, (6, 5, 3))
+            stream.close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -280,3 +280,97 @@ def chaos_image():
 
 def chaos_box():
     return ChaosBox()
+
+
+class Painter(Counter):
+    """Gymnasium-style rendering: made with render_mode="rgb_array", render()
+    draws a [6, 5, 3] uint8 frame whose pixel (y, x) is (t, y, x), so a test
+    sees the step it was drawn at and that rows come top first. Made
+    without render_mode, it draws nothing (None), as Gymnasium envs do."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, render_mode=None):
+        super().__init__()
+        self.render_mode = render_mode
+        self.renders = 0
+
+    @staticmethod
+    def expected_frame(t):
+        frame = np.zeros((6, 5, 3), np.uint8)
+        frame[:, :, 0] = t
+        frame[:, :, 1] = np.arange(6)[:, None]
+        frame[:, :, 2] = np.arange(5)[None, :]
+        return frame
+
+    def render(self):
+        self.renders += 1
+        if self.render_mode != "rgb_array":
+            return None
+        return self.expected_frame(self.t)
+
+
+class PainterWithAlpha(Painter):
+    """RGBA frames (the alpha channel 255), and no render_mode: it always
+    draws."""
+
+    def __init__(self):
+        super().__init__("rgb_array")
+        del self.render_mode
+
+    def render(self):
+        rgb = self.expected_frame(self.t)
+        return np.concatenate([rgb, np.full((6, 5, 1), 255, np.uint8)], axis=2)
+
+
+class BadPainter(Painter):
+    """render() misbehaves by the seed of the instance's first reset: seed 1
+    returns None, 2 a [6, 5] frame, 3 a float frame, 4 raises, 5 floats
+    with NaN, 6 a string; others draw as Painter."""
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.kind = seed
+        return super().reset(seed, options)
+
+    def render(self):
+        kind = getattr(self, "kind", None)
+        if kind == 1:
+            return None
+        if kind == 2:
+            return np.zeros((6, 5), np.uint8)
+        if kind == 3:
+            return np.zeros((6, 5, 3), np.float32)
+        if kind == 4:
+            raise RuntimeError("the renderer lost its GL context")
+        if kind == 5:
+            return np.full((6, 5, 3), np.nan)
+        if kind == 6:
+            return "frame"
+        return super().render()
+
+
+def painter(render_mode=None):
+    return Painter(render_mode)
+
+
+def painter_with_alpha():
+    return PainterWithAlpha()
+
+
+def bad_painter(render_mode=None):
+    return BadPainter(render_mode)
+
+
+class Blind(Counter):
+    """A Gymnasium-style env that declares no RGB frames: the server makes
+    it without render_mode and it does not render."""
+
+    metadata = {"render_modes": ["human"]}
+
+    def __init__(self, render_mode=None):
+        super().__init__()
+        self.render_mode = render_mode
+
+    def render(self):
+        raise AssertionError("never asked")
