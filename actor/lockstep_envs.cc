@@ -10,6 +10,7 @@
 #include "envs/catalog.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/registry.h"
+#include "envs/wrappers.h"
 
 namespace rill::actor {
 
@@ -20,7 +21,7 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
   lockstep->episode_start_.assign(static_cast<size_t>(num_envs), 1);
   lockstep->base_seed_ = base_seed;
   ASSIGN_OR_RETURN(lockstep->base_spec_, envs::ConfiguredBaseEnvSpec(env));
-  ASSIGN_OR_RETURN(lockstep->spec_, envs::FrameStackedSpec(lockstep->base_spec_, env.frame_stack()));
+  ASSIGN_OR_RETURN(lockstep->spec_, envs::WrappedSpec(lockstep->base_spec_, env));
   const envs::EnvSpec& spec = lockstep->spec_;
   lockstep->obs_dim_ = spec.obs_dim();
   lockstep->obs_bytes_ = spec.obs_bytes();
@@ -48,7 +49,7 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
     ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> made,
                      env.has_plugin() ? envs::MakePluginEnv(env.plugin(), env.max_episode_steps(), seed)
                                       : envs::MakeEnv(env.name(), env.max_episode_steps(), seed));
-    ASSIGN_OR_RETURN(made, envs::StackFrames(std::move(made), env.frame_stack()));
+    ASSIGN_OR_RETURN(made, envs::WrapAsConfigured(std::move(made), env));
     lockstep->local_.push_back(std::make_unique<envs::EpisodeStatistics>(std::move(made)));
   }
   return lockstep;

@@ -12,7 +12,7 @@
 #include "envs/classic/mountain_car.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
-#include "envs/frame_stack.h"
+#include "envs/wrappers.h"
 #include "envs/minatar/asterix.h"
 #include "envs/minatar/breakout.h"
 #include "envs/minatar/freeway.h"
@@ -53,7 +53,7 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
 
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
   ASSIGN_OR_RETURN(const EnvSpec base, ConfiguredBaseEnvSpec(env));
-  return FrameStackedSpec(base, env.frame_stack());
+  return WrappedSpec(base, env);
 }
 
 absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {

@@ -29,7 +29,8 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
 
 // The spec of the envs a config's `env` section makes, as the actors step
 // them and the learner's networks see them: ConfiguredBaseEnvSpec with the
-// section's wrappers applied (env.frame_stack, envs/frame_stack.h).
+// section's wrappers applied (env.action_repeat, env.pixels, env.frame_stack:
+// envs/wrappers.h).
 // InvalidArgument or NotFound naming the problem.
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
 

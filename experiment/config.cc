@@ -19,7 +19,7 @@
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
 #include "envs/catalog.h"
-#include "envs/frame_stack.h"
+#include "envs/wrappers.h"
 #include "experiment/respelling.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -304,6 +304,14 @@ absl::Status CheckResourceBounds(const v1::ExperimentConfig& config, const envs:
         {env.observation_shape[0], env.observation_shape[1], env.observation_shape[2]});
     if (shapes.ok()) observations = static_cast<double>(shapes->back().size());
   }
+  // A trunk (DrQ-v2's) maps them to its width before the MLP.
+  double trunk_parameters = 0;
+  absl::StatusOr<const learner::AlgorithmSpec*> algorithm = learner::FindAlgorithmSpec(config.learner());
+  if (algorithm.ok() && (*algorithm)->policy_trunk != nullptr) {
+    const double trunk = (*algorithm)->policy_trunk(config.learner());
+    trunk_parameters = (observations + 3) * trunk;
+    observations = trunk;
+  }
   const double actions = env.action_dim();
   const google::protobuf::RepeatedField<int32_t>& widths = config.network().hidden_sizes();
   // The policy's float32 tensors (with the normaliser's mean and std) travel
@@ -313,7 +321,7 @@ absl::Status CheckResourceBounds(const v1::ExperimentConfig& config, const envs:
   const double lstm = config.network().lstm().size();
   const double lstm_parameters = widths.empty() ? 0 : 4 * lstm * (widths[widths.size() - 1] + lstm + 1);
   const double policy_bytes = 4 * (MlpParameters(observations, widths, 2 * actions + 1) + lstm_parameters +
-                                   2 * observations) + kParameterMessageOverheadBytes;
+                                   trunk_parameters + 2 * observations) + kParameterMessageOverheadBytes;
   if (policy_bytes > static_cast<double>(max_message_bytes)) {
     return InvalidField("network.hidden_sizes",
                         absl::StrCat("a policy of widths [", absl::StrJoin(widths, ", "), "] for ",
@@ -330,7 +338,7 @@ absl::Status CheckResourceBounds(const v1::ExperimentConfig& config, const envs:
   RETURN_IF_ERROR(CheckFitsInMemory(
       "learner",
       {{"network.hidden_sizes", "parameters, targets, gradients and Adam moments",
-        4 * kNetworkCopies * MlpParameters(observations + actions, widths, 2 * actions + 1)},
+        4 * kNetworkCopies * (MlpParameters(observations + actions, widths, 2 * actions + 1) + trunk_parameters)},
        {"learner.batch_size", "activations of a batch",
         4 * kActivationCopies * unit_sum * static_cast<double>(batch_size)},
        {"learner.prefetch_batches", "prefetched batches (queued and requested, per shard)",
@@ -387,11 +395,12 @@ absl::Status FinalizeNetworkConfig(v1::NetworkConfig& network, const envs::EnvSp
   using Network = v1::NetworkConfig;
   if (!Network::Torso_IsValid(network.torso())) {
     return InvalidField("network.torso", absl::StrCat(network.torso(), " is unknown (known: NO_TORSO, NATURE_CNN, "
-                                                      "IMPALA_RESNET, MINATAR_CNN, CUSTOM)"));
+                                                      "IMPALA_RESNET, MINATAR_CNN, CUSTOM, DRQV2_ENCODER)"));
   }
   const std::string torso_name = Network::Torso_Name(network.torso());
   std::vector<v1::TorsoLayer> preset;
   int head = 0;
+  int head_layers = 1;
   switch (network.torso()) {
     case Network::NATURE_CNN:
       preset = policies::NatureCnnLayers();
@@ -404,6 +413,11 @@ absl::Status FinalizeNetworkConfig(v1::NetworkConfig& network, const envs::EnvSp
     case Network::MINATAR_CNN:
       preset = policies::MinAtarCnnLayers();
       head = 128;
+      break;
+    case Network::DRQV2_ENCODER:
+      preset = policies::DrqV2EncoderLayers();
+      head = 1024;
+      head_layers = 2;
       break;
     case Network::CUSTOM:
       if (network.torso_layers_size() == 0) return InvalidField("network.torso_layers", "torso: CUSTOM needs layers");
@@ -428,7 +442,7 @@ absl::Status FinalizeNetworkConfig(v1::NetworkConfig& network, const envs::EnvSp
   for (const v1::TorsoLayer& layer : preset) *network.add_torso_layers() = layer;
   if (network.hidden_sizes_size() == 0) {
     if (head > 0) {
-      network.add_hidden_sizes(head);
+      for (int l = 0; l < head_layers; ++l) network.add_hidden_sizes(head);
     } else {
       network.add_hidden_sizes(256);
       network.add_hidden_sizes(256);
@@ -491,8 +505,8 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
                                                           env.status().message()));
   }
   // The spec every process derives from it (envs::ConfiguredEnvSpec).
-  env = envs::FrameStackedSpec(*env, config.env().frame_stack());
-  if (!env.ok()) return InvalidField("env.frame_stack", env.status().message());
+  env = envs::WrappedSpec(*env, config.env());
+  if (!env.ok()) return absl::Status(env.status().code(), absl::StrCat("config field ", env.status().message()));
   if (env->uint8_observations() && config.learner().normalize_observations()) {
     return InvalidField("learner.normalize_observations",
                         absl::StrCat("env ", env->name, " observes uint8 ", ShapeString(env->observation_shape),
@@ -509,6 +523,13 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   }
 
   RETURN_IF_ERROR(learner::FinalizeLearnerConfig(*config.mutable_learner(), *env));
+  if (config.network().torso_layers_size() == 0) {
+    ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
+    if (algorithm->needs_torso) {
+      return InvalidField("network.torso", absl::StrCat(algorithm->name, " learns through a convolutional encoder: "
+                                                        "set network.torso (DRQV2_ENCODER is the paper's)"));
+    }
+  }
   if (config.network().torso_layers_size() > 0) {
     ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
     if (!algorithm->conv_torso) {

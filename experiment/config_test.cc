@@ -661,5 +661,56 @@ TEST(ConfigTest, TorsoProblemsNameTheFieldAndTheLayer) {
   }
 }
 
+// env.pixels and env.action_repeat: a state env observed through its
+// renderer, the spec every process derives from the config; DrQ-v2 learns
+// from it, with the paper's encoder preset and defaults.
+TEST(ConfigTest, PixelsOfAStateEnvGiveDrqV2ItsImagesAndThePapersDefaults) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(
+      "env { name: \"Pendulum-v1\" action_repeat: 2 pixels { } frame_stack: 3 } network { torso: DRQV2_ENCODER } "
+      "learner { drqv2 { } } replay { tables { name: \"transitions\" max_size: 10000 } }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  // 84x84 RGB, 3 frames: 9 x 84 x 84 bytes in the replay table.
+  const v1::ColumnSpec* obs = nullptr;
+  for (const v1::ColumnSpec& column : config->replay().tables(0).signature().columns()) {
+    if (column.name() == "obs") obs = &column;
+  }
+  ASSERT_NE(obs, nullptr);
+  EXPECT_EQ(obs->dtype(), v1::DTYPE_UINT8);
+  EXPECT_THAT(obs->shape(), ::testing::ElementsAre(9 * 84 * 84));
+  EXPECT_EQ(config->network().torso_layers_size(), 4);
+  EXPECT_THAT(config->network().hidden_sizes(), ::testing::ElementsAre(1024, 1024));
+  EXPECT_EQ(config->learner().drqv2().feature_dim(), 50);
+  EXPECT_DOUBLE_EQ(config->learner().drqv2().std_clip(), 0.3);
+  EXPECT_DOUBLE_EQ(config->learner().tau(), 0.01);
+  EXPECT_EQ(config->learner().n_step(), 3);
+  absl::StatusOr<v1::ExperimentConfig> again = FinalizeExperimentConfig(*config);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->SerializeAsString(), config->SerializeAsString());
+}
+
+TEST(ConfigTest, PixelsActionRepeatAndDrqV2ProblemsNameTheField) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"env { name: \"Pendulum-v1\" pixels { width: 2000 } }",
+       "config field env.pixels: frames of 2000x84 pixels: width and height must lie in 1..1024"},
+      {"env { name: \"Pendulum-v1\" action_repeat: 100 }",
+       "config field env.action_repeat: repeating each action 100 times: out of range 0..64"},
+      {"env { pixels { } remote { address: \"127.0.0.1:1\" observation_space { box { shape: 4 dtype: DTYPE_FLOAT32 "
+       "low: [-4.8, -inf, -0.42, -inf] high: [4.8, inf, 0.42, inf] } } action_space { discrete { n: 2 } } } } "
+       "learner { impala { } }",
+       "config field env.pixels: a remote env is stepped on its server"},
+      {"env { name: \"Pendulum-v1\" } learner { drqv2 { } }",
+       "config field learner.drqv2: drqv2 learns from images [C, H, W]; env Pendulum-v1 observes [3]"},
+      {"env { name: \"Pendulum-v1\" pixels { } } learner { drqv2 { } }",
+       "config field network.torso: drqv2 learns through a convolutional encoder"},
+      {"env { name: \"Pendulum-v1\" pixels { } } network { torso: DRQV2_ENCODER } learner { drqv2 { pad: 20 } }",
+       "config field learner.drqv2.pad: 20 is out of range"},
+  };
+  for (const auto& [text, expected] : cases) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text);
+    EXPECT_FALSE(config.ok()) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr(expected)) << text;
+  }
+}
+
 }  // namespace
 }  // namespace rill::experiment

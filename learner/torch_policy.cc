@@ -153,6 +153,13 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
       }
       absl::StrAppend(&source, "    h = torch.flatten(h, 1)\n");
     }
+    if (spec.trunk_size() > 0) {
+      // DrQ-v2's trunk: tanh(LayerNorm(W h + b)).
+      for (const char* name : {"trunk_w", "trunk_b", "trunk_nw", "trunk_nb"}) RETURN_IF_ERROR(take(name));
+      absl::StrAppend(&source, "    h = torch.tanh(torch.layer_norm(torch.addmm(self.trunk_b, h, self.trunk_w.t()), [",
+                      spec.trunk_size(), "], self.trunk_nw, self.trunk_nb, ",
+                      absl::StrFormat("%.9g", policies::kTrunkNormEpsilon), "))\n");
+    }
     // Feed-forward: the hidden layers and the head, as layers of one MLP.
     // Recurrent: the hidden layers (all ReLU'd), the LSTM's three tensors
     // and the head's two.

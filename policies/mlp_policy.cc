@@ -1,6 +1,7 @@
 #include "policies/mlp_policy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <utility>
 
@@ -22,6 +23,22 @@ std::vector<int> MlpHidden(const v1::PolicySpec& spec) {
   return hidden;
 }
 
+// The width of what the MLP reads: the trunk's, the torso's features or
+// the observation.
+int MlpInput(const v1::PolicySpec& spec, const BlasTorso* torso) {
+  if (spec.trunk_size() > 0) return spec.trunk_size();
+  return torso != nullptr ? static_cast<int>(torso->out_dim()) : spec.obs_dim();
+}
+
+std::unique_ptr<BlasMlp> MakeTrunk(const v1::PolicySpec& spec, const BlasTorso* torso, uint64_t seed) {
+  if (spec.trunk_size() <= 0) return nullptr;
+  const int in = torso != nullptr ? static_cast<int>(torso->out_dim()) : spec.obs_dim();
+  auto trunk = std::make_unique<BlasMlp>(in, std::vector<int>{}, spec.trunk_size(), kPolicyPrefix, seed);
+  trunk->parameters()[0].name = kPolicyTrunkWeightName;
+  trunk->parameters()[1].name = kPolicyTrunkBiasName;
+  return trunk;
+}
+
 int MlpOutputs(const v1::PolicySpec& spec, int outputs) {
   return spec.lstm_size() > 0 ? spec.hidden_sizes(spec.hidden_sizes_size() - 1) : outputs;
 }
@@ -32,10 +49,10 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
     : spec_(std::move(spec)),
       outputs_(outputs),
       torso_(MakeTorso(spec_, seed)),
+      trunk_(MakeTrunk(spec_, torso_.get(), seed ^ 0x94d049bb133111ebULL)),
       // A recurrent policy's hidden layers draw what a feed-forward one's
       // of the same sizes would.
-      mlp_(torso_ ? static_cast<int>(torso_->out_dim()) : spec_.obs_dim(), MlpHidden(spec_),
-           MlpOutputs(spec_, outputs), kPolicyPrefix, seed),
+      mlp_(MlpInput(spec_, torso_.get()), MlpHidden(spec_), MlpOutputs(spec_, outputs), kPolicyPrefix, seed),
       // Not the parameters' stream: a policy's noise does not repeat its
       // initial weights.
       rng_(seed ^ 0x9e3779b97f4a7c15ULL) {
@@ -53,6 +70,14 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
   }
   if (torso_) {
     for (NamedParameter& param : torso_->parameters()) named_.push_back(&param);
+  }
+  if (trunk_) {
+    const int n = spec_.trunk_size();
+    trunk_norm_weight_ = {kPolicyTrunkNormWeightName, {n}, std::vector<float>(n, 1.f)};
+    trunk_norm_bias_ = {kPolicyTrunkNormBiasName, {n}, std::vector<float>(n, 0.f)};
+    for (NamedParameter& param : trunk_->parameters()) named_.push_back(&param);
+    named_.push_back(&trunk_norm_weight_);
+    named_.push_back(&trunk_norm_bias_);
   }
   for (NamedParameter& param : mlp_.parameters()) named_.push_back(&param);
   if (lstm_) {
@@ -80,7 +105,30 @@ const float* MlpPolicy::Forward(const float* obs, int64_t batch) {
 }
 
 const float* MlpPolicy::Features(const float* obs, int64_t batch) {
-  if (torso_) return torso_->Forward(obs, batch);  // the spec has no normaliser then
+  const float* features = torso_ ? torso_->Forward(obs, batch) : obs;
+  if (!trunk_) return Normalized(features, batch);
+  // tanh(LayerNorm(W x + b)), row by row, in double for the moments.
+  const int n = spec_.trunk_size();
+  const float* linear = trunk_->Forward(features, batch);
+  trunk_out_.resize(static_cast<size_t>(batch) * n);
+  for (int64_t r = 0; r < batch; ++r) {
+    const float* row = linear + r * n;
+    double mean = 0, var = 0;
+    for (int j = 0; j < n; ++j) mean += row[j];
+    mean /= n;
+    for (int j = 0; j < n; ++j) var += (row[j] - mean) * (row[j] - mean);
+    var /= n;
+    const double inv = 1.0 / std::sqrt(var + kTrunkNormEpsilon);
+    for (int j = 0; j < n; ++j) {
+      const double z = (row[j] - mean) * inv * trunk_norm_weight_.values[j] + trunk_norm_bias_.values[j];
+      trunk_out_[static_cast<size_t>(r * n + j)] = static_cast<float>(std::tanh(z));
+    }
+  }
+  return trunk_out_.data();
+}
+
+const float* MlpPolicy::Normalized(const float* obs, int64_t batch) {
+  if (torso_) return obs;  // the spec has no normaliser with a torso
   if (obs_mean_.values.empty()) return obs;
   const int64_t d = spec_.obs_dim();
   const float clip = static_cast<float>(spec_.observation_clip());

@@ -4,7 +4,8 @@
 // names the learner's algorithms export; when the spec normalises
 // observations, "obs_norm.mean" and "obs_norm.std" follow. When the spec
 // has a torso (image observations), a BlasTorso runs first and its
-// parameters ("policy.torso.<l>.*") come before the MLP's. A subclass says
+// parameters ("policy.torso.<l>.*") come before the MLP's; a trunk
+// (PolicySpec.trunk_size, DrQ-v2's) follows the torso. A subclass says
 // how many outputs the head has and how an action is drawn from them.
 //
 // A recurrent spec (lstm_size N > 0) puts a BlasLstm between the hidden
@@ -58,12 +59,20 @@ class MlpPolicy : public Policy {
 
  private:
   // The observations as the MLP reads them: the torso's features, the
-  // normalised rows, or `obs` itself.
+  // normalised rows, or `obs` itself; through the trunk when there is one.
   const float* Features(const float* obs, int64_t batch);
+  // `obs` normalised when the spec says so (no torso), else itself.
+  const float* Normalized(const float* obs, int64_t batch);
 
   v1::PolicySpec spec_;
   int outputs_;
   std::unique_ptr<BlasTorso> torso_;  // null without spec_.torso()
+  // spec_.trunk_size() > 0: the trunk's linear layer (a BlasMlp without
+  // hidden layers, named "policy.trunk.*"), its LayerNorm's scale and shift,
+  // and its output tanh(LayerNorm(...)), [batch, trunk_size]. Null otherwise.
+  std::unique_ptr<BlasMlp> trunk_;
+  NamedParameter trunk_norm_weight_, trunk_norm_bias_;
+  std::vector<float> trunk_out_;
   // Feed-forward: obs -> hidden -> head. Recurrent: obs -> hidden, the
   // last of which is mlp_'s (unReLU'd) output.
   BlasMlp mlp_;

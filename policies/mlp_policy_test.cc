@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policies/categorical.h"
+#include "policies/deterministic.h"
 #include "policies/gaussian.h"
 #include "policies/registry.h"
 #include "policies/spec.h"
@@ -282,6 +283,85 @@ TEST(MlpPolicyTest, LstmSizeOutOfRangeOrWithoutAHiddenLayerIsRefusedNamingTheFie
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("lstm_size"));
   EXPECT_THAT(status.message(), HasSubstr("hidden"));
+}
+
+// A deterministic policy with DrQ-v2's trunk (PolicySpec.trunk_size).
+v1::PolicySpec TrunkSpec(int trunk_size) {
+  v1::PolicySpec spec;
+  spec.set_kind(DeterministicPolicy::kKind);
+  spec.set_obs_dim(kObsDim);
+  spec.set_action_dim(kActionDim);
+  spec.add_hidden_sizes(5);
+  spec.set_trunk_size(trunk_size);
+  for (int i = 0; i < kActionDim; ++i) {
+    spec.add_action_low(-1);
+    spec.add_action_high(1);
+  }
+  return spec;
+}
+
+TEST(MlpPolicyTest, TrunkParametersFollowTheContractsNamesAndShapes) {
+  std::unique_ptr<Policy> policy = Make(TrunkSpec(3), 7);
+  absl::StatusOr<v1::ParameterSet> set = policy->ExportParameters();
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->tensors_size(), 8);
+  EXPECT_EQ(set->tensors(0).name(), kPolicyTrunkWeightName);
+  EXPECT_THAT(set->tensors(0).tensor().shape(), ElementsAre(3, kObsDim));
+  EXPECT_EQ(set->tensors(1).name(), kPolicyTrunkBiasName);
+  EXPECT_EQ(set->tensors(2).name(), kPolicyTrunkNormWeightName);
+  EXPECT_THAT(Values(*set, 2), ElementsAre(1, 1, 1));  // LayerNorm starts as the identity
+  EXPECT_EQ(set->tensors(3).name(), kPolicyTrunkNormBiasName);
+  EXPECT_THAT(Values(*set, 3), ElementsAre(0, 0, 0));
+  EXPECT_EQ(set->tensors(4).name(), "policy.layers.0.weight");
+  EXPECT_THAT(set->tensors(4).tensor().shape(), ElementsAre(5, 3));
+}
+
+TEST(MlpPolicyTest, TrunkActionsMatchTanhOfLayerNormComputedByHand) {
+  std::unique_ptr<Policy> policy = Make(TrunkSpec(3), 11);
+  v1::ParameterSet set = policy->ExportParameters().value();
+  // A LayerNorm scale and shift other than the identity, so both count.
+  for (int index : {2, 3}) {
+    std::vector<float> values = {0.5f, -1.5f, 2.0f};
+    if (index == 3) values = {0.1f, 0.2f, -0.3f};
+    set.mutable_tensors(index)->mutable_tensor()->set_data(values.data(), values.size() * sizeof(float));
+  }
+  ASSERT_TRUE(policy->LoadParameters(set).ok());
+  const int batch = 4;
+  const std::vector<float> obs = Observations(batch, 3);
+  const std::vector<float> actions = DeterministicActions(*policy, obs, batch);
+  const std::vector<float> w = Values(set, 0), b = Values(set, 1), g = Values(set, 2), beta = Values(set, 3);
+  const std::vector<float> w0 = Values(set, 4), b0 = Values(set, 5), w1 = Values(set, 6), b1 = Values(set, 7);
+  for (int r = 0; r < batch; ++r) {
+    std::vector<double> z(3);
+    double mean = 0, var = 0;
+    for (int o = 0; o < 3; ++o) {
+      z[o] = b[o];
+      for (int i = 0; i < kObsDim; ++i) z[o] += w[o * kObsDim + i] * obs[r * kObsDim + i];
+      mean += z[o] / 3;
+    }
+    for (int o = 0; o < 3; ++o) var += (z[o] - mean) * (z[o] - mean) / 3;
+    for (int o = 0; o < 3; ++o) z[o] = std::tanh((z[o] - mean) / std::sqrt(var + 1e-5) * g[o] + beta[o]);
+    std::vector<double> h(5);
+    for (int o = 0; o < 5; ++o) {
+      double sum = b0[o];
+      for (int i = 0; i < 3; ++i) sum += w0[o * 3 + i] * z[i];
+      h[o] = std::max(sum, 0.0);
+    }
+    for (int a = 0; a < kActionDim; ++a) {
+      double sum = b1[a];
+      for (int i = 0; i < 5; ++i) sum += w1[a * 5 + i] * h[i];
+      EXPECT_NEAR(actions[r * kActionDim + a], std::tanh(sum), 1e-5) << "row " << r << " action " << a;
+    }
+  }
+}
+
+TEST(MlpPolicyTest, TrunkSizeOutOfRangeIsRefusedNamingTheField) {
+  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(TrunkSpec(-1), 1);
+  ASSERT_FALSE(policy.ok());
+  EXPECT_THAT(policy.status().message(), HasSubstr("trunk_size"));
+  policy = MakePolicy(TrunkSpec(kMaxTrunkSize + 1), 1);
+  ASSERT_FALSE(policy.ok());
+  EXPECT_THAT(policy.status().message(), HasSubstr("out of range"));
 }
 
 }  // namespace

@@ -48,6 +48,12 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind
   if (spec.lstm_size() > 0 && spec.hidden_sizes_size() == 0) {
     return Invalid("lstm_size", "a recurrent core needs at least one hidden layer (hidden_sizes) before it");
   }
+  if (spec.trunk_size() < 0 || spec.trunk_size() > kMaxTrunkSize) {
+    return Invalid("trunk_size", absl::StrCat(spec.trunk_size(), " is out of range: must be in 0..", kMaxTrunkSize));
+  }
+  if (spec.trunk_size() > 0 && spec.observation_clip() > 0) {
+    return Invalid("trunk_size", "a trunk is not read with observation_clip (normalised observations)");
+  }
   if (spec.hidden_sizes_size() == 0) return Invalid("hidden_sizes", "must name at least one layer");
   for (int h : spec.hidden_sizes()) {
     if (h <= 0) return Invalid("hidden_sizes", absl::StrCat("width ", h, " must be positive"));

@@ -25,6 +25,14 @@ inline constexpr char kPolicyHeadBiasName[] = "policy.head.bias";
 
 // The largest PolicySpec.lstm_size.
 inline constexpr int kMaxLstmSize = 4096;
+// The trunk's parameters (PolicySpec.trunk_size), its largest width and its
+// LayerNorm's epsilon (torch.nn.LayerNorm's default).
+inline constexpr char kPolicyTrunkWeightName[] = "policy.trunk.weight";
+inline constexpr char kPolicyTrunkBiasName[] = "policy.trunk.bias";
+inline constexpr char kPolicyTrunkNormWeightName[] = "policy.trunk.norm.weight";
+inline constexpr char kPolicyTrunkNormBiasName[] = "policy.trunk.norm.bias";
+inline constexpr int kMaxTrunkSize = 4096;
+inline constexpr double kTrunkNormEpsilon = 1e-5;
 
 // Names of the observation normaliser's tensors, the last two of a
 // ParameterSet whose PolicySpec has observation_clip > 0 ([obs_dim] each).

@@ -165,4 +165,8 @@ std::vector<v1::TorsoLayer> ImpalaResnetLayers() {
 
 std::vector<v1::TorsoLayer> MinAtarCnnLayers() { return {Conv(16, 3, 1, 0, true)}; }
 
+std::vector<v1::TorsoLayer> DrqV2EncoderLayers() {
+  return {Conv(32, 3, 2, 0, true), Conv(32, 3, 1, 0, true), Conv(32, 3, 1, 0, true), Conv(32, 3, 1, 0, true)};
+}
+
 }  // namespace rill::policies

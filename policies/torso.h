@@ -60,6 +60,7 @@ inline int64_t LayerStride(const v1::TorsoLayer& layer) { return layer.stride() 
 std::vector<v1::TorsoLayer> NatureCnnLayers();
 std::vector<v1::TorsoLayer> ImpalaResnetLayers();
 std::vector<v1::TorsoLayer> MinAtarCnnLayers();
+std::vector<v1::TorsoLayer> DrqV2EncoderLayers();
 
 // "conv 32 8x8 stride 4 + relu", "max_pool 3x3 stride 2 pad 1", "residual",
 // "relu".

@@ -54,7 +54,8 @@ int ExportMain() {
                    spec.torso_size() > 0 ? absl::StrCat("[B, ", absl::StrJoin(spec.observation_shape(), ", "), "]")
                                          : absl::StrCat("[B, ", spec.obs_dim(), "]"),
                    " (or one, without B)",
-                   spec.torso_size() > 0 ? absl::StrCat(" through a ", spec.torso_size(), "-layer conv torso") : "");
+                   spec.torso_size() > 0 ? absl::StrCat(" through a ", spec.torso_size(), "-layer conv torso") : "",
+                   spec.trunk_size() > 0 ? absl::StrCat(" and a ", spec.trunk_size(), "-unit LayerNorm trunk") : "");
   // A recurrent module also takes and returns its core state (see
   // learner/torch_policy.h).
   const std::string action = spec.kind() == "categorical" ? "action index [B]" : "action [B, n] in env units";

@@ -1,6 +1,7 @@
 #include "learner/algorithms/registry.h"
 
 #include "absl/strings/str_cat.h"
+#include "learner/algorithms/drqv2.h"
 #include "learner/algorithms/impala.h"
 #include "learner/algorithms/ppo.h"
 #include "learner/algorithms/sac.h"
@@ -19,6 +20,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const AlgorithmContex
     case v1::LearnerConfig::kSacDiscrete: return SacDiscrete::FromConfig(context);
     case v1::LearnerConfig::kImpala: return Impala::FromConfig(context);
     case v1::LearnerConfig::kPpo: return Ppo::FromConfig(context);
+    case v1::LearnerConfig::kDrqv2: return DrqV2::FromConfig(context);
     default:
       return absl::InvalidArgumentError(absl::StrCat("config field learner.algorithm: no algorithm is selected (known: ",
                                                      KnownAlgorithmNames(), ")"));

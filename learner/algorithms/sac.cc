@@ -126,21 +126,7 @@ absl::Status Sac::Update(const Batch& batch) {
 }
 
 absl::Status Sac::CheckBatch(const TransitionBatch& batch) const {
-  if (!batch.obs.defined()) return absl::InvalidArgumentError("batch.obs is missing");
-  if (batch.obs.dim() != 2 || batch.obs.size(0) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("batch.obs has shape ", ShapeString(batch.obs.sizes()),
-                                                   ", expected [B, ", options_.obs_dim, "] with B > 0"));
-  }
-  const int64_t b = batch.obs.size(0);
-  const torch::Device& device = options_.device;
-  RETURN_IF_ERROR(CheckBatchField("obs", batch.obs, {b, options_.obs_dim}, device));
-  RETURN_IF_ERROR(CheckBatchField("action", batch.action, {b, options_.act_dim}, device));
-  RETURN_IF_ERROR(CheckBatchField("reward", batch.reward, {b}, device));
-  RETURN_IF_ERROR(CheckBatchField("terminated", batch.terminated, {b}, device));
-  RETURN_IF_ERROR(CheckBatchField("next_obs", batch.next_obs, {b, options_.obs_dim}, device));
-  if (batch.discount.defined()) RETURN_IF_ERROR(CheckBatchField("discount", batch.discount, {b}, device));
-  if (batch.weight.defined()) RETURN_IF_ERROR(CheckBatchField("weight", batch.weight, {b}, device));
-  return absl::OkStatus();
+  return CheckTransitionBatch(batch, options_.obs_dim, options_.act_dim, options_.device);
 }
 
 absl::Status Sac::Update(const TransitionBatch& batch) {

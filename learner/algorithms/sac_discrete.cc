@@ -186,22 +186,7 @@ const std::string& SacDiscrete::name() const {
 std::vector<ColumnRequirement> SacDiscrete::Columns() const { return TransitionColumns(DiscreteEnv(options_)); }
 
 absl::Status SacDiscrete::CheckBatch(const TransitionBatch& batch) const {
-  if (!batch.obs.defined()) return absl::InvalidArgumentError("batch.obs is missing");
-  if (batch.obs.dim() != 2 || batch.obs.size(0) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("batch.obs has shape ", ShapeString(batch.obs.sizes()),
-                                                   ", expected [B, ", options_.obs_dim, "] with B > 0"));
-  }
-  const int64_t b = batch.obs.size(0);
-  const torch::Device& device = options_.device;
-  RETURN_IF_ERROR(CheckBatchField("obs", batch.obs, {b, options_.obs_dim}, device, torch::kFloat32));
-  RETURN_IF_ERROR(CheckBatchField("action", batch.action, {b}, device, torch::kInt64));
-  RETURN_IF_ERROR(CheckBatchField("reward", batch.reward, {b}, device, torch::kFloat32));
-  RETURN_IF_ERROR(CheckBatchField("terminated", batch.terminated, {b}, device, torch::kFloat32));
-  RETURN_IF_ERROR(CheckBatchField("next_obs", batch.next_obs, {b, options_.obs_dim}, device, torch::kFloat32));
-  if (batch.discount.defined()) {
-    RETURN_IF_ERROR(CheckBatchField("discount", batch.discount, {b}, device, torch::kFloat32));
-  }
-  if (batch.weight.defined()) RETURN_IF_ERROR(CheckBatchField("weight", batch.weight, {b}, device, torch::kFloat32));
+  RETURN_IF_ERROR(CheckTransitionBatch(batch, options_.obs_dim, /*act_dim=*/0, options_.device));
   // An index out of range would read past the critics' outputs (and on a
   // GPU abort the process from a device-side assert): one reduction, one
   // device-to-host copy.

@@ -96,6 +96,40 @@ absl::Status FinalizeSacDiscrete(v1::LearnerConfig& learner, const envs::EnvSpec
   return absl::OkStatus();
 }
 
+absl::Status FinalizeDrqV2(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
+  if (env.observation_shape.size() != 3) {
+    return InvalidField("learner.drqv2",
+                        absl::StrCat("drqv2 learns from images [C, H, W]; env ", env.name, " observes [",
+                                     absl::StrJoin(env.observation_shape, ", "),
+                                     "] (env.pixels turns an env that renders into one)"));
+  }
+  v1::DrqV2Config& drq = *learner.mutable_drqv2();
+  RILL_FILL(drq, "learner.drqv2", lr, 1e-4, 0, kInf, true);
+  RILL_FILL(drq, "learner.drqv2", std_start, 1.0, 0, kInf, false);
+  RILL_FILL(drq, "learner.drqv2", std_end, 0.1, 0, kInf, false);
+  RILL_FILL(drq, "learner.drqv2", std_clip, 0.3, 0, kInf, false);
+  if (!drq.has_feature_dim()) drq.set_feature_dim(50);
+  if (drq.feature_dim() < 1 || drq.feature_dim() > 4096) {
+    return InvalidField("learner.drqv2.feature_dim",
+                        absl::StrCat(drq.feature_dim(), " is out of range: must be in 1..4096"));
+  }
+  if (!drq.has_std_schedule_updates()) drq.set_std_schedule_updates(250000);
+  if (drq.std_schedule_updates() < 0) {
+    return InvalidField("learner.drqv2.std_schedule_updates",
+                        absl::StrCat(drq.std_schedule_updates(), " must be >= 0 (0: std_end from the start)"));
+  }
+  if (!drq.has_pad()) drq.set_pad(4);
+  if (drq.pad() < 0 || drq.pad() > 16) {
+    return InvalidField("learner.drqv2.pad", absl::StrCat(drq.pad(), " is out of range: must be in 0..16"));
+  }
+  // The paper's target rate and n-step return, where the config says none.
+  if (!learner.has_tau()) learner.set_tau(0.01);
+  if (learner.n_step() == 0) learner.set_n_step(3);
+  return absl::OkStatus();
+}
+
+int DrqV2Trunk(const v1::LearnerConfig& learner) { return learner.drqv2().feature_dim(); }
+
 absl::Status FinalizeImpala(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   v1::ImpalaConfig& impala = *learner.mutable_impala();
   if (!impala.has_unroll_length()) impala.set_unroll_length(20);
@@ -201,6 +235,8 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
        /*conv_torso=*/true, /*recurrent_core=*/true},
       {"ppo", C::kPpo, ActionSpaces::kBoth, &FinalizePpo, items::ItemKind::kUnroll, &PpoDuty, /*conv_torso=*/true,
        /*recurrent_core=*/true},
+      {"drqv2", C::kDrqv2, ActionSpaces::kContinuous, &FinalizeDrqV2, items::ItemKind::kTransition, &TransitionDuty,
+       /*conv_torso=*/true, /*recurrent_core=*/false, /*needs_torso=*/true, &DrqV2Trunk},
   };
   return *kSpecs;
 }
@@ -241,6 +277,7 @@ const google::protobuf::Message* AlgorithmSection(const v1::LearnerConfig& learn
     case v1::LearnerConfig::kSacDiscrete: return &learner.sac_discrete();
     case v1::LearnerConfig::kImpala: return &learner.impala();
     case v1::LearnerConfig::kPpo: return &learner.ppo();
+    case v1::LearnerConfig::kDrqv2: return &learner.drqv2();
     default: return nullptr;
   }
 }

@@ -56,6 +56,12 @@ struct AlgorithmSpec {
   bool conv_torso = false;
   // Trains a recurrent core (network.lstm).
   bool recurrent_core = false;
+  // Cannot train without a convolutional torso (network.torso).
+  bool needs_torso = false;
+  // The width of the trunk its policy puts between the torso (or the
+  // observation) and the MLP (PolicySpec.trunk_size) under a finalized
+  // learner section; null: none.
+  int (*policy_trunk)(const v1::LearnerConfig& learner) = nullptr;
 };
 
 // The actors' duty under a finalized experiment config: the algorithm's,
@@ -65,7 +71,7 @@ ActorDuty ActorDutyFor(const AlgorithmSpec& spec, const v1::ExperimentConfig& co
 // Every algorithm, in the oneof's order.
 const std::vector<AlgorithmSpec>& AlgorithmSpecs();
 
-// "sac, td3, ddpg, sac_discrete, impala, ppo".
+// "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2".
 std::string KnownAlgorithmNames();
 
 // The spec of the algorithm `learner` selects. InvalidArgument when none is

@@ -14,7 +14,7 @@ envs::EnvSpec Continuous() { return *envs::LookupEnvSpec("Pendulum-v1"); }
 envs::EnvSpec Discrete() { return *envs::LookupEnvSpec("CartPole-v1"); }
 
 TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
-  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo");
+  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2");
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
     absl::StatusOr<const AlgorithmSpec*> by_name = FindAlgorithmSpec(spec.name);
     ASSERT_TRUE(by_name.ok()) << spec.name;

@@ -146,21 +146,7 @@ absl::StatusOr<std::unique_ptr<Td3>> Td3::Create(const Td3Options& options) {
 std::vector<ColumnRequirement> Td3::Columns() const { return TransitionColumns(options_.env); }
 
 absl::Status Td3::CheckBatch(const TransitionBatch& batch) const {
-  if (!batch.obs.defined()) return absl::InvalidArgumentError("batch.obs is missing");
-  if (batch.obs.dim() != 2 || batch.obs.size(0) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("batch.obs has shape ", ShapeString(batch.obs.sizes()),
-                                                   ", expected [B, ", obs_dim_, "] with B > 0"));
-  }
-  const int64_t b = batch.obs.size(0);
-  const torch::Device& device = options_.device;
-  RETURN_IF_ERROR(CheckBatchField("obs", batch.obs, {b, obs_dim_}, device));
-  RETURN_IF_ERROR(CheckBatchField("action", batch.action, {b, act_dim_}, device));
-  RETURN_IF_ERROR(CheckBatchField("reward", batch.reward, {b}, device));
-  RETURN_IF_ERROR(CheckBatchField("terminated", batch.terminated, {b}, device));
-  RETURN_IF_ERROR(CheckBatchField("next_obs", batch.next_obs, {b, obs_dim_}, device));
-  if (batch.discount.defined()) RETURN_IF_ERROR(CheckBatchField("discount", batch.discount, {b}, device));
-  if (batch.weight.defined()) RETURN_IF_ERROR(CheckBatchField("weight", batch.weight, {b}, device));
-  return absl::OkStatus();
+  return CheckTransitionBatch(batch, obs_dim_, act_dim_, options_.device);
 }
 
 absl::Status Td3::Update(const Batch& batch) {

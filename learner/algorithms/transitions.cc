@@ -5,6 +5,39 @@
 
 namespace rill::learner {
 
+absl::Status CheckTransitionBatch(const TransitionBatch& batch, int64_t obs_dim, int64_t act_dim,
+                                  const torch::Device& device) {
+  if (!batch.obs.defined()) return absl::InvalidArgumentError("batch.obs is missing");
+  if (batch.obs.dim() != 2 || batch.obs.size(0) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("batch.obs has shape ", ShapeString(batch.obs.sizes()),
+                                                   ", expected [B, ", obs_dim, "] with B > 0"));
+  }
+  const int64_t b = batch.obs.size(0);
+  // In the columns' order; an empty shape stands for the action's.
+  const std::vector<int64_t> action_shape = act_dim > 0 ? std::vector<int64_t>{b, act_dim} : std::vector<int64_t>{b};
+  const struct {
+    const char* name;
+    const torch::Tensor* tensor;
+    std::vector<int64_t> shape;
+    torch::ScalarType dtype;
+    bool optional;
+  } fields[] = {
+      {"obs", &batch.obs, {b, obs_dim}, torch::kFloat32, false},
+      {"action", &batch.action, action_shape, act_dim > 0 ? torch::kFloat32 : torch::kInt64, false},
+      {"reward", &batch.reward, {b}, torch::kFloat32, false},
+      {"terminated", &batch.terminated, {b}, torch::kFloat32, false},
+      {"next_obs", &batch.next_obs, {b, obs_dim}, torch::kFloat32, false},
+      {"discount", &batch.discount, {b}, torch::kFloat32, true},
+      {"weight", &batch.weight, {b}, torch::kFloat32, true},
+  };
+  for (const auto& field : fields) {
+    if (field.optional && !field.tensor->defined()) continue;
+    const absl::Status status = CheckBatchField(field.name, *field.tensor, field.shape, device, field.dtype);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env) {
   const int64_t obs = env.obs_dim();
   std::vector<ColumnRequirement> columns;

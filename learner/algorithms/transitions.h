@@ -43,6 +43,14 @@ std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env);
 // column when a required one is missing.
 absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch);
 
+// The checks every transition algorithm makes before an update: obs and
+// next_obs [B, obs_dim] float32 with B > 0, action [B, act_dim] float32 or,
+// for act_dim 0 (discrete), [B] int64, reward and terminated [B], and the
+// optional discount and weight [B], all on `device`. InvalidArgument naming
+// the field and what it should be.
+absl::Status CheckTransitionBatch(const TransitionBatch& batch, int64_t obs_dim, int64_t act_dim,
+                                  const torch::Device& device);
+
 // batch.discount, or gamma * (1 - terminated) when it is undefined.
 torch::Tensor BootstrapDiscount(const TransitionBatch& batch, double gamma);
 

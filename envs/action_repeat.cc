@@ -1,0 +1,58 @@
+#include "envs/action_repeat.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace rill::envs {
+
+absl::StatusOr<EnvSpec> ActionRepeatedSpec(const EnvSpec& spec, int repeat) {
+  if (repeat < 0 || repeat > kMaxActionRepeat) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("repeating each action ", repeat, " times: out of range 0..", kMaxActionRepeat,
+                     " (0 and 1 repeat nothing)"));
+  }
+  if (repeat <= 1) return spec;
+  EnvSpec repeated = spec;
+  repeated.max_episode_steps = (spec.max_episode_steps + repeat - 1) / repeat;
+  return repeated;
+}
+
+absl::StatusOr<std::unique_ptr<ActionRepeat>> ActionRepeat::Create(std::unique_ptr<Env> env, int repeat) {
+  if (repeat < 2 || repeat > kMaxActionRepeat) {
+    return absl::InvalidArgumentError(absl::StrCat("an ActionRepeat of ", env->name(), " needs 2..", kMaxActionRepeat,
+                                                   " repeats, got ", repeat));
+  }
+  ASSIGN_OR_RETURN(EnvSpec spec, ActionRepeatedSpec(env->spec(), repeat));
+  return std::unique_ptr<ActionRepeat>(new ActionRepeat(std::move(env), std::move(spec), repeat));
+}
+
+ActionRepeat::ActionRepeat(std::unique_ptr<Env> env, EnvSpec spec, int repeat)
+    : Env(std::move(spec)), env_(std::move(env)), repeat_(repeat) {}
+
+absl::StatusOr<StepResult> ActionRepeat::Step(const float* action, float* next_obs) {
+  StepResult total;
+  for (int i = 0; i < repeat_; ++i) {
+    ASSIGN_OR_RETURN(const StepResult step, env_->Step(action, next_obs));
+    total.reward += step.reward;
+    total.terminated = step.terminated;
+    total.truncated = step.truncated;
+    if (step.terminated || step.truncated) break;
+  }
+  return total;
+}
+
+absl::StatusOr<StepResult> ActionRepeat::StepRaw(const float* action, void* next_obs) {
+  StepResult total;
+  for (int i = 0; i < repeat_; ++i) {
+    ASSIGN_OR_RETURN(const StepResult step, env_->StepRaw(action, next_obs));
+    total.reward += step.reward;
+    total.terminated = step.terminated;
+    total.truncated = step.truncated;
+    if (step.terminated || step.truncated) break;
+  }
+  return total;
+}
+
+}  // namespace rill::envs
