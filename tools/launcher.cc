@@ -47,6 +47,7 @@
 #include "tools/launch_tls.h"
 #include "tools/prometheus_server.h"
 #include "tools/run_history.h"
+#include "tools/run_report.h"
 #include "tools/run_summary.h"
 #include "tools/version.h"
 
@@ -139,9 +140,15 @@ int LearnerThreads(const v1::ExperimentConfig& config) {
 
 // Prints the summary, writes it to --summary_json when given and, always,
 // to <run_dir>/summary.json beside the run's other files.
-absl::Status WriteRunSummary(const RunSummary& summary, const std::string& run_dir) {
+absl::Status WriteRunSummary(RunSummary summary, const std::string& run_dir) {
+  summary.report = ReportPath(run_dir);
   RETURN_IF_ERROR(WriteSummary(summary, absl::GetFlag(FLAGS_summary_json)));
-  return WriteFileAtomically(run_dir + "/summary.json", SummaryJson(summary) + "\n");
+  RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/summary.json", SummaryJson(summary) + "\n"));
+  // The page with the summary, the plots and the videos; the run has ended
+  // well either way.
+  absl::Status report = WriteRunReport(run_dir);
+  if (!report.ok()) RILL_LOG(WARNING) << "the run's report page could not be written: " << report.message();
+  return absl::OkStatus();
 }
 
 std::string GiB(double bytes) { return absl::StrFormat("%.1f GiB", bytes / (1 << 30)); }
@@ -797,6 +804,7 @@ void Launch::SaveProgress() {
   progress.started_at = identity_.started_at;
   absl::Status saved = WriteFileAtomically(run_dir_ + "/progress.json", ProgressJson(progress) + "\n");
   if (saved.ok()) saved = history_.WriteCsv(run_dir_ + "/plots");
+  if (saved.ok()) saved = WriteRunReport(run_dir_);
   if (!saved.ok()) RILL_LOG(WARNING) << "the run's progress could not be saved: " << saved.message();
 }
 

@@ -96,14 +96,14 @@ std::string SummaryJson(const RunSummary& s) {
       "\"actor_restarts\": %d, \"replay_shards\": %d, \"replay_restarts\": %d, \"num_learners\": %d, \"learner_restarts\": %d, "
       "\"evaluator_restarts\": %d, \"env_server_restarts\": %d, \"inference_batch_rows_mean\": %s, "
       "\"inference_servers\": %d, \"inference_restarts\": %d, \"stop_seconds\": %.3f, \"killed_at_stop\": %s, "
-      "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s, \"videos\": %s, \"deterministic\": %s, \"policy_digest\": %s}",
+      "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s, \"videos\": %s, \"report\": %s, \"deterministic\": %s, \"policy_digest\": %s}",
       IdentityFields(s.identity), s.resumes, s.env_steps, s.learner_updates, s.replay_items_inserted, s.wall_seconds, s.env_steps / s.wall_seconds,
       s.learner_updates / s.wall_seconds, NumberOrNull(s.eval_return_mean), s.eval_episodes,
       s.eval_parameter_version, Quoted(s.final_eval), s.num_actors, s.actor_restarts, s.replay_shards,
       s.replay_restarts, s.num_learners, s.learner_restarts, s.evaluator_restarts, s.env_server_restarts,
       NumberOrNull(s.inference_batch_rows_mean), s.inference_servers, s.inference_restarts, s.stop_seconds,
       QuotedList(s.killed_at_stop), Quoted(s.run_dir), QuotedList(s.plots.pngs), QuotedList(s.plots.csvs),
-      QuotedList(s.videos), s.deterministic ? "true" : "false", s.policy_digest.empty() ? std::string("null") : Quoted(s.policy_digest));
+      QuotedList(s.videos), s.report.empty() ? std::string("null") : Quoted(s.report), s.deterministic ? "true" : "false", s.policy_digest.empty() ? std::string("null") : Quoted(s.policy_digest));
 }
 
 absl::Status WriteSummary(const RunSummary& summary, const std::string& path) {

@@ -85,6 +85,8 @@ struct RunSummary {
   PlotFiles plots;
   // The evaluator's videos (eval.video_every_seconds), oldest version first.
   std::vector<std::string> videos;
+  // The run's page (tools/run_report.h), or empty.
+  std::string report;
   // `rill launch --deterministic`: the lock-step run (roles/lockstep_run.h)
   // and the digest of its final policy, equal for runs that repeat.
   bool deterministic = false;
