@@ -64,6 +64,17 @@ torch::Tensor TorchTorso::Forward(const torch::Tensor& x, const std::vector<torc
   return h.flatten(1);
 }
 
+std::vector<torch::Tensor> TorchTorso::Views(const torch::Tensor& flat) const {
+  std::vector<torch::Tensor> views;
+  int64_t offset = 0;
+  for (const policies::TorsoParameter& parameter : Parameters("")) {
+    const int64_t size = Elements(parameter.shape);
+    views.push_back(flat.narrow(0, offset, size).view(parameter.shape));
+    offset += size;
+  }
+  return views;
+}
+
 void InitTorsoParameters(const std::vector<policies::TorsoParameter>& parameters, torch::Tensor flat,
                          at::Generator& generator) {
   int64_t offset = 0;

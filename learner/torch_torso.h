@@ -41,6 +41,9 @@ class TorchTorso {
   }
   // Elements of all parameters.
   int64_t NumParameters() const;
+  // Views of `flat` (NumParameters() elements, the parameters one after
+  // another) in Parameters()' order and shapes: what Forward takes.
+  std::vector<torch::Tensor> Views(const torch::Tensor& flat) const;
 
   // x: [N, C * H * W] or [N, C, H, W] float32 -> [N, out_dim()].
   // `params`: one tensor per entry of Parameters(), of its shape (views of

@@ -3,8 +3,9 @@
 // video on it loads (the page's own tally, read from the DOM Chromium
 // dumps), and a screenshot of it is kept among the test's outputs
 // (bazel-testlogs/tests/report_test/test.outputs/report.png). A copy of the
-// page with one image pointing at a missing file is reported as failed,
-// which proves the check can fail.
+// page with one image and one video pointing at missing files reports both
+// as failed, which proves the check can fail.
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -44,6 +45,9 @@ std::optional<std::string> Chromium(const std::string& name, const std::string& 
   if (!child.ok()) return std::nullopt;
   std::optional<int> status = (*child)->WaitExit(absl::Seconds(60));
   EXPECT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << (*child)->LogTail(20);
+  // Chromium's own children (zygote, renderer, utility) share its process
+  // group (ChildProcess::StartProgram): none outlives the check.
+  kill(-(*child)->pid(), SIGKILL);
   if (!status.has_value()) return std::nullopt;
   return ReadFile(log);
 }
@@ -104,17 +108,22 @@ TEST(ReportTest, EveryPlotAndVideoOfARealRunLoadsInHeadlessChromium) {
   ASSERT_TRUE(Chromium("screenshot", page, {"--window-size=1200,2400", "--screenshot=" + screenshot}).has_value());
   EXPECT_EQ(ReadFile(screenshot).substr(1, 3), "PNG") << screenshot;
 
-  // The planted failure: one image pointing at a file that is not there.
+  // The planted failure: one image and one video pointing at files that are
+  // not there.
   std::string broken = html;
-  const size_t src = broken.find("<img src=\"plots/");
-  ASSERT_NE(src, std::string::npos);
-  broken.insert(src + std::string("<img src=\"plots/").size(), "missing-");
+  for (const std::string& src : {std::string("<img src=\"plots/"), std::string(" src=\"videos/")}) {
+    const size_t at = broken.find(src);
+    ASSERT_NE(at, std::string::npos) << src;
+    broken.insert(at + src.size(), "missing-");
+  }
   const std::string broken_page = run_dir + "/broken.html";
   std::ofstream(broken_page) << broken;
   std::optional<std::string> broken_dom = Chromium("broken", broken_page, {"--dump-dom"});
   ASSERT_TRUE(broken_dom.has_value());
   EXPECT_THAT(MediaTally(*broken_dom), HasSubstr("failed: plots/missing-")) << *broken_dom;
-  EXPECT_THAT(MediaTally(*broken_dom), HasSubstr(absl::StrCat("loaded ", images - 1, "/", images, " images")));
+  EXPECT_THAT(MediaTally(*broken_dom), HasSubstr("videos/missing-"));
+  EXPECT_THAT(MediaTally(*broken_dom), HasSubstr(absl::StrCat("loaded ", images - 1, "/", images, " images, ",
+                                                              videos - 1, "/", videos, " videos")));
 }
 
 }  // namespace

@@ -138,16 +138,21 @@ int LearnerThreads(const v1::ExperimentConfig& config) {
   return std::max(1, (cores - busy) / std::max(1, config.topology().num_learners()));
 }
 
+// Rewrites <run_dir>/report.html from the run folder as it stands. A page
+// that cannot be written is a warning: the run itself is not at fault.
+void RefreshRunReport(const std::string& run_dir) {
+  absl::Status report = WriteRunReport(run_dir);
+  if (!report.ok()) RILL_LOG(WARNING) << "the run's report page could not be written: " << report.message();
+}
+
 // Prints the summary, writes it to --summary_json when given and, always,
-// to <run_dir>/summary.json beside the run's other files.
+// to <run_dir>/summary.json beside the run's other files, then the run's
+// page with it.
 absl::Status WriteRunSummary(RunSummary summary, const std::string& run_dir) {
   summary.report = ReportPath(run_dir);
   RETURN_IF_ERROR(WriteSummary(summary, absl::GetFlag(FLAGS_summary_json)));
   RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/summary.json", SummaryJson(summary) + "\n"));
-  // The page with the summary, the plots and the videos; the run has ended
-  // well either way.
-  absl::Status report = WriteRunReport(run_dir);
-  if (!report.ok()) RILL_LOG(WARNING) << "the run's report page could not be written: " << report.message();
+  RefreshRunReport(run_dir);
   return absl::OkStatus();
 }
 
@@ -1246,6 +1251,7 @@ int Launch::Run() {
   const PlotFiles plots = all_ready ? WritePlots(history_, run_dir_, absl::GetFlag(FLAGS_plot_python)) : PlotFiles{};
   StopPrometheus();
   if (!status.ok()) {
+    RefreshRunReport(run_dir_);  // as far as the run got, with the plots just drawn
     std::fprintf(stderr, "rill launch failed: %s\n", std::string(status.message()).c_str());
     return absl::IsInvalidArgument(status) ? roles::kExitBadInput : roles::kExitFailure;
   }
@@ -1328,6 +1334,7 @@ int LaunchDeterministic(const v1::ExperimentConfig& config, const std::string& r
   };
   absl::StatusOr<roles::LockstepResult> result = roles::RunLockstep(options, stop);
   if (!result.ok()) {
+    RefreshRunReport(run_dir);
     std::fprintf(stderr, "rill launch failed: %s\n", std::string(result.status().message()).c_str());
     return absl::IsInvalidArgument(result.status()) ? roles::kExitBadInput : roles::kExitFailure;
   }

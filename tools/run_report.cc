@@ -1,6 +1,7 @@
 #include "tools/run_report.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/os.h"
 
@@ -64,6 +66,17 @@ std::string FigureRows(const std::string& json, const std::vector<std::pair<std:
   return rows;
 }
 
+// The parameter version a video is named by (actor/evaluator.cc:
+// "v000120_return_-150.2.mp4"), -1 for another name. By number, not by
+// name: the zero padding ends at a million versions.
+int64_t VideoVersion(const std::string& name) {
+  int64_t version = -1;
+  const size_t end = name.find('_');
+  if (name.empty() || name[0] != 'v' || end == std::string::npos) return -1;
+  if (!absl::SimpleAtoi(name.substr(1, end - 1), &version)) return -1;
+  return version;
+}
+
 // A path relative to the page, as an attribute value: each part escaped
 // for HTML (file names are the run's own: versions, returns).
 std::string RelativeLink(const std::string& folder, const std::string& name) {
@@ -104,7 +117,12 @@ constexpr char kMediaScript[] = R"(<script>
   videos.forEach(function (video) {
     var counted = false;
     function loaded() { if (!counted) { counted = true; loadedVideos++; show(); } }
-    function error() { if (!counted) { counted = true; failed.push(video.getAttribute('src')); show(); } }
+    function error() {
+      if (counted) return;
+      counted = true;
+      failed.push(video.getAttribute('src') + (video.error ? ' (media error ' + video.error.code + ')' : ''));
+      show();
+    }
     if (video.readyState >= 2) { loaded(); } else { video.addEventListener('loadeddata', loaded); video.addEventListener('error', error); }
   });
   show();
@@ -196,7 +214,9 @@ std::string RunReportHtml(const std::string& run_dir) {
 
   absl::StrAppend(&html, "<h2>Videos</h2>\n");
   std::vector<std::string> videos = FilesIn(run_dir + "/videos", ".mp4");
-  std::reverse(videos.begin(), videos.end());  // named by version: newest first
+  std::sort(videos.begin(), videos.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(VideoVersion(a), a) > std::make_pair(VideoVersion(b), b);
+  });
   if (videos.empty()) {
     absl::StrAppend(&html, "<p class=\"missing\">No videos (eval { video_every_seconds: ... } records them).</p>\n");
   } else {

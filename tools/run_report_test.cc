@@ -61,6 +61,18 @@ TEST(RunReportTest, LinksPlotsAndVideosRelativelyNewestVideosFirstAndAtMostFour)
   EXPECT_THAT(html, HasSubstr("The newest 4 of 5 videos"));
 }
 
+TEST(RunReportTest, OrdersVideosByVersionNumberPastAMillion) {
+  const std::string dir = RunDir("million");
+  Write(dir + "/videos/v999999_return_-200.0.mp4", "mp4");
+  Write(dir + "/videos/v1000000_return_-150.0.mp4", "mp4");
+  const std::string html = RunReportHtml(dir);
+  const size_t newest = html.find("src=\"videos/v1000000_return_-150.0.mp4\"");
+  const size_t older = html.find("src=\"videos/v999999_return_-200.0.mp4\"");
+  ASSERT_NE(newest, std::string::npos);
+  ASSERT_NE(older, std::string::npos);
+  EXPECT_LT(newest, older);
+}
+
 TEST(RunReportTest, SaysWhatIsMissingWhileTheRunIsYoung) {
   const std::string dir = RunDir("young");
   Write(dir + "/progress.json", R"({"env_steps": 1200, "learner_updates": 300, "wall_seconds": 12.5})");

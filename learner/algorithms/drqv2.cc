@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <utility>
 
 #include "ATen/CPUGeneratorImpl.h"
@@ -271,14 +272,7 @@ absl::Status DrqV2::Update(const TransitionBatch& batch) {
 }
 
 torch::Tensor DrqV2::Encode(const torch::Tensor& encoder, const torch::Tensor& obs) const {
-  std::vector<torch::Tensor> views;
-  int64_t offset = 0;
-  for (const policies::TorsoParameter& parameter : torso_.Parameters(policies::kPolicyPrefix)) {
-    const int64_t n = Elements(parameter.shape);
-    views.push_back(encoder.narrow(0, offset, n).view(parameter.shape));
-    offset += n;
-  }
-  return torso_.Forward(obs, views);
+  return torso_.Forward(obs, torso_.Views(encoder));
 }
 
 torch::Tensor DrqV2::Trunk(const std::vector<torch::Tensor>& views, size_t first, const torch::Tensor& h) const {
@@ -416,12 +410,9 @@ absl::StatusOr<v1::ParameterSet> DrqV2::ExportPolicy() const {
   try {
     torch::NoGradGuard no_grad;
     std::vector<std::pair<std::string, torch::Tensor>> named;
-    int64_t offset = 0;
-    for (const policies::TorsoParameter& parameter : torso_.Parameters(policies::kPolicyPrefix)) {
-      const int64_t n = Elements(parameter.shape);
-      named.emplace_back(parameter.name, encoder_.detach().narrow(0, offset, n).view(parameter.shape));
-      offset += n;
-    }
+    const std::vector<policies::TorsoParameter> parameters = torso_.Parameters(policies::kPolicyPrefix);
+    const std::vector<torch::Tensor> encoder = torso_.Views(encoder_.detach());
+    for (size_t i = 0; i < parameters.size(); ++i) named.emplace_back(parameters[i].name, encoder[i]);
     const std::vector<torch::Tensor> views = actor_layout_.Views(actor_.detach());
     for (size_t i = 0; i < views.size(); ++i) {
       // "actor.trunk.weight" -> "policy.trunk.weight", "actor.layers.0.bias" -> "policy.layers.0.bias".
@@ -464,12 +455,9 @@ int64_t DrqV2::UpdateMatmulFlops(int64_t batch) const {
 
 std::map<std::string, torch::Tensor> DrqV2::ParametersForTesting() {
   std::map<std::string, torch::Tensor> named;
-  int64_t offset = 0;
-  for (const policies::TorsoParameter& parameter : torso_.Parameters("encoder")) {
-    const int64_t n = Elements(parameter.shape);
-    named[parameter.name] = encoder_.detach().narrow(0, offset, n).view(parameter.shape);
-    offset += n;
-  }
+  const std::vector<policies::TorsoParameter> parameters = torso_.Parameters("encoder");
+  const std::vector<torch::Tensor> encoder = torso_.Views(encoder_.detach());
+  for (size_t i = 0; i < parameters.size(); ++i) named[parameters[i].name] = encoder[i];
   for (const auto& [layout, flat, prefix] :
        {std::tuple<Layout*, torch::Tensor, std::string>{&actor_layout_, actor_.detach(), ""},
         std::tuple<Layout*, torch::Tensor, std::string>{&critic_layout_, critic_.detach(), ""},

@@ -78,17 +78,7 @@ SacDiscrete::SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, Flat
   }
 }
 
-std::vector<torch::Tensor> SacDiscrete::TorsoViews(const torch::Tensor& flat) const {
-  std::vector<torch::Tensor> views;
-  int64_t offset = 0;
-  for (const policies::TorsoParameter& parameter : torso_.Parameters(policies::kPolicyPrefix)) {
-    int64_t size = 1;
-    for (int64_t d : parameter.shape) size *= d;
-    views.push_back(flat.narrow(0, offset, size).view(parameter.shape));
-    offset += size;
-  }
-  return views;
-}
+std::vector<torch::Tensor> SacDiscrete::TorsoViews(const torch::Tensor& flat) const { return torso_.Views(flat); }
 
 absl::StatusOr<std::unique_ptr<Algorithm>> SacDiscrete::FromConfig(const AlgorithmContext& context) {
   if (!context.env.discrete) {
