@@ -21,6 +21,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/os.h"
 #include "prometheus/text_serializer.h"
 
@@ -29,6 +31,8 @@ namespace {
 
 // How often the accept loop looks at stopping_.
 constexpr int kPollMillis = 200;
+// How long Create tries a given port that is in use.
+constexpr absl::Duration kBindRetry = absl::Seconds(3);
 
 }  // namespace
 
@@ -52,7 +56,16 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(const std::
   int fd = socket(resolved->ai_family, resolved->ai_socktype | SOCK_CLOEXEC, resolved->ai_protocol);
   int one = 1;
   if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (fd < 0 || bind(fd, resolved->ai_addr, resolved->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+  bool bound_port = fd >= 0 && bind(fd, resolved->ai_addr, resolved->ai_addrlen) == 0;
+  // A restarted process asks for its old port, which a short-lived
+  // connection (a scrape's, another process's) may hold as its local port
+  // for a moment after the old process died: try again for a while.
+  const absl::Time deadline = absl::Now() + kBindRetry;
+  while (fd >= 0 && !bound_port && errno == EADDRINUSE && port != 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+    bound_port = bind(fd, resolved->ai_addr, resolved->ai_addrlen) == 0;
+  }
+  if (fd < 0 || !bound_port || listen(fd, 64) != 0) {
     const std::string why = strerror(errno);
     if (fd >= 0) close(fd);
     freeaddrinfo(resolved);

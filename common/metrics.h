@@ -25,7 +25,8 @@ namespace rill {
 
 class MetricsServer {
  public:
-  // `address` is "HOST:PORT". Unavailable if the port cannot be bound.
+  // `address` is "HOST:PORT". Unavailable if the port cannot be bound (a
+  // port other than 0 that is in use is tried again for 3 s first).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Create(const std::string& address);
 
   ~MetricsServer();
