@@ -29,30 +29,28 @@ absl::StatusOr<std::unique_ptr<ActionRepeat>> ActionRepeat::Create(std::unique_p
 }
 
 ActionRepeat::ActionRepeat(std::unique_ptr<Env> env, EnvSpec spec, int repeat)
-    : Env(std::move(spec)), env_(std::move(env)), repeat_(repeat) {}
+    : Wrapper(std::move(env), std::move(spec)), repeat_(repeat) {}
 
-absl::StatusOr<StepResult> ActionRepeat::Step(const float* action, float* next_obs) {
+template <typename Observation>
+absl::StatusOr<StepResult> ActionRepeat::Repeat(const float* action, Observation* next_obs,
+                                                absl::StatusOr<StepResult> (Env::*step)(const float*, Observation*)) {
   StepResult total;
   for (int i = 0; i < repeat_; ++i) {
-    ASSIGN_OR_RETURN(const StepResult step, env_->Step(action, next_obs));
-    total.reward += step.reward;
-    total.terminated = step.terminated;
-    total.truncated = step.truncated;
-    if (step.terminated || step.truncated) break;
+    ASSIGN_OR_RETURN(const StepResult one, (env_.get()->*step)(action, next_obs));
+    total.reward += one.reward;
+    total.terminated = one.terminated;
+    total.truncated = one.truncated;
+    if (one.terminated || one.truncated) break;
   }
   return total;
 }
 
+absl::StatusOr<StepResult> ActionRepeat::Step(const float* action, float* next_obs) {
+  return Repeat(action, next_obs, &Env::Step);
+}
+
 absl::StatusOr<StepResult> ActionRepeat::StepRaw(const float* action, void* next_obs) {
-  StepResult total;
-  for (int i = 0; i < repeat_; ++i) {
-    ASSIGN_OR_RETURN(const StepResult step, env_->StepRaw(action, next_obs));
-    total.reward += step.reward;
-    total.terminated = step.terminated;
-    total.truncated = step.truncated;
-    if (step.terminated || step.truncated) break;
-  }
-  return total;
+  return Repeat(action, next_obs, &Env::StepRaw);
 }
 
 }  // namespace rill::envs

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/spec.h"
+#include "envs/wrapper.h"
 
 namespace rill::envs {
 
@@ -34,7 +35,7 @@ inline constexpr int kMaxActionRepeat = 64;
 // [0, kMaxActionRepeat].
 absl::StatusOr<EnvSpec> ActionRepeatedSpec(const EnvSpec& spec, int repeat);
 
-class ActionRepeat final : public Env {
+class ActionRepeat final : public Wrapper {
  public:
   // Wraps `env` to repeat every action `repeat` times, 2..kMaxActionRepeat.
   static absl::StatusOr<std::unique_ptr<ActionRepeat>> Create(std::unique_ptr<Env> env, int repeat);
@@ -47,21 +48,18 @@ class ActionRepeat final : public Env {
   // on from there, as an env's error leaves it).
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
   absl::StatusOr<StepResult> StepRaw(const float* action, void* next_obs) override;
-
-  std::vector<std::string> cameras() const override { return env_->cameras(); }
-  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override {
-    return env_->Render(width, height, camera, rgb);
-  }
   // One frame per repeated step plays at the wrapped env's rate / repeat.
   double render_fps() const override { return env_->render_fps() / repeat_; }
 
   int repeat() const { return repeat_; }
-  Env& wrapped() { return *env_; }
 
  private:
   ActionRepeat(std::unique_ptr<Env> env, EnvSpec spec, int repeat);
+  // The loop both Step and StepRaw run, over the wrapped env's `step`.
+  template <typename Observation>
+  absl::StatusOr<StepResult> Repeat(const float* action, Observation* next_obs,
+                                    absl::StatusOr<StepResult> (Env::*step)(const float*, Observation*));
 
-  std::unique_ptr<Env> env_;
   int repeat_;
 };
 

@@ -72,8 +72,7 @@ absl::StatusOr<std::unique_ptr<FrameStack>> FrameStack::Create(std::unique_ptr<E
 }
 
 FrameStack::FrameStack(std::unique_ptr<Env> env, EnvSpec spec, int frame_stack)
-    : Env(std::move(spec)),
-      env_(std::move(env)),
+    : Wrapper(std::move(env), std::move(spec)),
       history_(frame_stack, env_->spec().obs_bytes()),
       stacked_(static_cast<size_t>(history_.stacked_bytes())) {}
 

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/spec.h"
+#include "envs/wrapper.h"
 
 namespace rill::envs {
 
@@ -83,7 +84,7 @@ class FrameHistory {
   int frames_ = 1;             // frames of this episode in the stack, 1..frame_stack
 };
 
-class FrameStack final : public Env {
+class FrameStack final : public Wrapper {
  public:
   // Wraps `env` (uint8 [C, H, W] observations) to stack `frame_stack`
   // frames, 2..kMaxFrameStack. Errors: FrameStackedSpec's.
@@ -98,19 +99,9 @@ class FrameStack final : public Env {
   // uint8 env's Reset and Step give them.
   void Reset(float* obs) override;
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
-  // Rendering draws the wrapped env as it is.
-  std::vector<std::string> cameras() const override { return env_->cameras(); }
-  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override {
-    return env_->Render(width, height, camera, rgb);
-  }
-  double render_fps() const override { return env_->render_fps(); }
-
-  Env& wrapped() { return *env_; }
-
  private:
   FrameStack(std::unique_ptr<Env> env, EnvSpec spec, int frame_stack);
 
-  std::unique_ptr<Env> env_;
   FrameHistory history_;
   std::vector<uint8_t> stacked_;  // the float calls' bytes
 };

@@ -36,8 +36,7 @@ absl::StatusOr<std::unique_ptr<Pixels>> Pixels::Create(std::unique_ptr<Env> env,
 }
 
 Pixels::Pixels(std::unique_ptr<Env> env, EnvSpec spec, const PixelsOptions& options, std::string camera)
-    : Env(std::move(spec)),
-      env_(std::move(env)),
+    : Wrapper(std::move(env), std::move(spec)),
       options_(options),
       camera_(std::move(camera)),
       state_(static_cast<size_t>(env_->spec().obs_bytes())),

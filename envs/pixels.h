@@ -28,6 +28,7 @@
 #include "envs/interface.h"
 #include "envs/render.h"
 #include "envs/spec.h"
+#include "envs/wrapper.h"
 
 namespace rill::envs {
 
@@ -47,7 +48,7 @@ struct PixelsOptions {
 // outside 1..kMaxPixelsSize.
 absl::StatusOr<EnvSpec> PixelsSpec(const EnvSpec& spec, const PixelsOptions& options);
 
-class Pixels final : public Env {
+class Pixels final : public Wrapper {
  public:
   // Wraps `env`. Errors: PixelsSpec's; Unimplemented for an env that cannot
   // render and InvalidArgument for a camera it does not have
@@ -62,20 +63,11 @@ class Pixels final : public Env {
   void Reset(float* obs) override;
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
 
-  std::vector<std::string> cameras() const override { return env_->cameras(); }
-  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override {
-    return env_->Render(width, height, camera, rgb);
-  }
-  double render_fps() const override { return env_->render_fps(); }
-
-  Env& wrapped() { return *env_; }
-
  private:
   Pixels(std::unique_ptr<Env> env, EnvSpec spec, const PixelsOptions& options, std::string camera);
   // Draws the wrapped env's state into `frame` ([C, H, W] bytes).
   absl::Status Draw(uint8_t* frame);
 
-  std::unique_ptr<Env> env_;
   PixelsOptions options_;
   std::string camera_;               // resolved
   std::vector<uint8_t> state_;       // the wrapped env's observation, dropped
