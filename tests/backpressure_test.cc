@@ -5,6 +5,7 @@
 // writers get no acknowledgements while blocked, and the shard keeps
 // answering Info.
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -24,6 +25,11 @@
 
 namespace rill::testing {
 namespace {
+
+// The shard alone: `rill-replay` (//:rill-replay) in the test's runfiles,
+// what `rill replay` execs, with the same flags but no command word. The
+// test needs no LibTorch to build, or to instrument under --config=tsan.
+std::string RillReplayBinary() { return std::filesystem::absolute("rill-replay").string(); }
 
 using ::testing::HasSubstr;
 
@@ -139,7 +145,7 @@ absl::StatusOr<v1::TableInfo> FramesInfo(const std::string& address) {
 }
 
 TEST(BackpressureTest, AFloodOfWritersIsHeldBackByFlowControlNotMemory) {
-  absl::StatusOr<RoleProcess> shard = StartRole("replay", {"replay", "--config=" + WriteConfig()});
+  absl::StatusOr<RoleProcess> shard = StartRole("replay", {"--config=" + WriteConfig()}, RillReplayBinary());
   ASSERT_TRUE(shard.ok()) << shard.status();
   const pid_t pid = shard->process->pid();
   ASSERT_TRUE(FramesInfo(shard->address()).ok());

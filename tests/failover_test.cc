@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -27,6 +28,11 @@
 
 namespace rill::testing {
 namespace {
+
+// The shard alone: `rill-replay` (//:rill-replay) in the test's runfiles,
+// what `rill replay` execs, with the same flags but no command word. The
+// test needs no LibTorch to build, or to instrument under --config=tsan.
+std::string RillReplayBinary() { return std::filesystem::absolute("rill-replay").string(); }
 
 using replay::ReplayWriter;
 
@@ -64,9 +70,9 @@ struct Shard {
 absl::StatusOr<Shard> StartShard(const std::string& name, const std::string& config, int index,
                                  const std::string& dir) {
   Shard shard;
-  shard.args = {"replay", "--config=" + config, absl::StrCat("--shard_index=", index),
+  shard.args = {"--config=" + config, absl::StrCat("--shard_index=", index),
                 absl::StrCat("--checkpoint_dir=", dir, "/shard-", index)};
-  absl::StatusOr<RoleProcess> role = StartRole(name, shard.args);
+  absl::StatusOr<RoleProcess> role = StartRole(name, shard.args, RillReplayBinary());
   if (!role.ok()) return role.status();
   shard.role = std::move(*role);
   return shard;
@@ -79,7 +85,7 @@ absl::Status RestartShard(Shard& shard, const std::string& log) {
   args.push_back(absl::StrCat("--port=", shard.role.grpc_port));
   args.push_back("--metrics_port=0");
   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
-      ChildProcess::Start(shard.role.process->name() + "-restarted", RillBinary(), args, log);
+      ChildProcess::Start(shard.role.process->name() + "-restarted", RillReplayBinary(), args, log);
   if (!child.ok()) return child.status();
   shard.role.process = std::move(*child);
   absl::StatusOr<std::map<std::string, int>> ports = shard.role.process->WaitReady(absl::Seconds(60));

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,6 +76,11 @@ ABSL_FLAG(absl::Duration, stop_timeout, absl::Seconds(20),
           "still samples, for at most a quarter of it), then the learner, inference and env servers (until half of "
           "it), then replay. Actors still flushing once replay has stopped, and whatever runs at the end, are "
           "killed.");
+ABSL_FLAG(double, stop_at_eval_return, std::numeric_limits<double>::quiet_NaN(),
+          "End the run early, as done, once an evaluation's mean return reaches this (the evaluator's rounds of "
+          "eval.episodes deterministic episodes, checked each second): \"solved within the step budget\". The "
+          "summary's final_eval then says \"target reached\" and its eval_return_mean is that round's. Unset: "
+          "run to the step budget.");
 ABSL_FLAG(absl::Duration, final_eval_timeout, absl::Seconds(60),
           "Once the step budget is spent: how long to wait for an evaluation of the final policy (Ctrl-C skips it).");
 ABSL_FLAG(int32_t, max_actor_restarts, 5, "Restarts allowed per actor before the run fails.");
@@ -1115,6 +1121,8 @@ absl::Status Launch::StartAll(const std::string& logs) {
 absl::Status Launch::Supervise() {
   const int64_t max_steps = config_.max_env_steps();
   const absl::Duration progress_every = absl::GetFlag(FLAGS_progress_every);
+  const double stop_at = absl::GetFlag(FLAGS_stop_at_eval_return);
+  absl::Time next_target_check = absl::Now();
   while (!stop_.WaitForNotificationWithTimeout(kTick)) {
     absl::Status env_server_supervised = SuperviseEnvServer();
     if (!env_server_supervised.ok()) return env_server_supervised;
@@ -1142,6 +1150,20 @@ absl::Status Launch::Supervise() {
       final_eval_ = FinalEvaluation();
       return absl::OkStatus();
     }
+    if (!std::isnan(stop_at) && absl::Now() >= next_target_check) {
+      next_target_check = absl::Now() + absl::Seconds(1);
+      RefreshEval();
+      if (have_eval_ && eval_return_ >= stop_at) {
+        RefreshActorSteps();
+        PrintProgress();
+        std::printf("evaluation of version %.0f returned %.3f >= %g (--stop_at_eval_return) after %s env steps; "
+                    "stopping\n",
+                    eval_version_, eval_return_, stop_at, FormatCount(static_cast<double>(EnvSteps())).c_str());
+        std::fflush(stdout);
+        final_eval_ = absl::StrFormat("target reached: %.3f >= %g", eval_return_, stop_at);
+        return absl::OkStatus();
+      }
+    }
   }
   final_eval_ = kSkippedInterrupted;
   return absl::OkStatus();
@@ -1159,6 +1181,8 @@ RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string
   summary.eval_episodes = eval_episodes_;
   summary.eval_parameter_version = eval_version_;
   summary.final_eval = final_eval_;
+  const double stop_at = absl::GetFlag(FLAGS_stop_at_eval_return);
+  if (!std::isnan(stop_at)) summary.stop_at_eval_return = stop_at;
   summary.num_actors = static_cast<int>(actors_.size());
   summary.actor_restarts = Restarts(actors_);
   summary.replay_shards = static_cast<int>(replays_.size());
@@ -1424,6 +1448,16 @@ int LaunchMain() {
   config = experiment::FinalizeExperimentConfig(*std::move(config));
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
   const bool deterministic = absl::GetFlag(FLAGS_deterministic);
+  const double stop_at = absl::GetFlag(FLAGS_stop_at_eval_return);
+  if (std::isinf(stop_at)) {
+    return roles::ExitWith("flags", absl::InvalidArgumentError(absl::StrCat(
+                                        "--stop_at_eval_return must be a finite return, not ", stop_at)));
+  }
+  if (deterministic && !std::isnan(stop_at)) {
+    return roles::ExitWith("flags", absl::InvalidArgumentError(
+                                        "--stop_at_eval_return does not apply to --deterministic: a lock-step run "
+                                        "evaluates its policy once, at the end of its step budget"));
+  }
   if (deterministic) {
     config = roles::LockstepConfig(*std::move(config));
     if (config.ok()) config = experiment::FinalizeExperimentConfig(*std::move(config));

@@ -62,8 +62,11 @@ struct RunSummary {
   std::optional<double> eval_return_mean;
   double eval_episodes = 0, eval_parameter_version = 0;
   // The last evaluation of the final policy once the step budget is spent:
-  // "done", "skipped: interrupted" (Ctrl-C / SIGTERM) or "timed out: ...".
+  // "done", "skipped: interrupted" (Ctrl-C / SIGTERM) or "timed out: ...";
+  // or "target reached: R >= T" when an evaluation reached
+  // --stop_at_eval_return T first (the mean above is that round's).
   std::string final_eval;
+  std::optional<double> stop_at_eval_return;
   // The processes and how often each kind was restarted.
   int num_actors = 0, actor_restarts = 0, replay_shards = 0, replay_restarts = 0, learner_restarts = 0;
   int evaluator_restarts = 0;

@@ -1,58 +1,37 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs every test: unit tests
 # beside the code, then the multi-process integration and learning tests in
-# tests/, then clang's thread-safety analysis (a `--config=tsa` build) and
-# the ThreadSanitizer tests (`--config=tsan`), then the package graph's
+# tests/, then clang's thread-safety analysis (tests/tsa/run.sh: a
+# `--config=tsa` build and a planted violation) and the ThreadSanitizer
+# tests (`--config=tsan`), then the package graph's
 # checks (tests/layers/run.sh), the Kubernetes checks (tests/k8s/run.sh:
 # manifests, image, podman run), the Prometheus checks
 # (tests/prometheus/run.sh: rules, dashboard queries against a live run,
 # headless chromium) and the LibTorch checks (tests/libtorch/run.sh: the
-# RILL_LIBTORCH switch). Ends with the line "N passed, N failed" (test
-# cases, read from the JUnit XML each test target writes, plus one for the
-# thread-safety analysis, one per ThreadSanitizer test target and one per
-# layering, Kubernetes, Prometheus or LibTorch check), and exits non-zero if
-# anything failed.
+# RILL_LIBTORCH switch) and the Python env server's. Prints how long each
+# part took, then ends with the line "N passed, N failed" (test cases, read
+# from the JUnit XML each test target writes, plus one per ThreadSanitizer
+# test target and one per thread-safety, layering, Kubernetes, Prometheus,
+# LibTorch or Python check), and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# How long each part took, printed before the last line: CI has a time limit.
+run_start=$(date +%s)
+part_start=$run_start
+parts=()
+part_done() {
+  local now
+  now=$(date +%s)
+  parts+=("$1 $((now - part_start)) s")
+  part_start=$now
+}
+
 bash tools/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+part_done setup
 
 # Sandbox chatter from Bazel 4 is noise; errors still show.
 filter() { grep -v -E 'linux-sandbox|^\s*$' || true; }
-
-echo "== build"
-bazel build //... 2>&1 | filter
-build_ok=${PIPESTATUS[0]}
-
-echo "== test"
-bazel test //... "$@" 2>&1 | filter
-test_rc=${PIPESTATUS[0]}
-
-# Clang's thread-safety analysis (--config=tsa in .bazelrc): the build fails
-# on any access that breaks an ABSL_GUARDED_BY / ABSL_EXCLUSIVE_LOCKS_REQUIRED
-# / lock-order annotation. One check: PASS or FAIL.
-echo "== thread-safety analysis (bazel build --config=tsa //...)"
-bazel build --config=tsa //... 2>&1 | filter
-tsa_rc=${PIPESTATUS[0]}
-if [ "$tsa_rc" -eq 0 ]; then
-  echo "PASS thread-safety analysis"
-else
-  echo "FAIL thread-safety analysis"
-fi
-
-# ThreadSanitizer (--config=tsan in .bazelrc, third_party/tsan): the replay
-# unit tests and the failover and backpressure tests; one check per test
-# target. The first run on a machine rebuilds Debian's Abseil with TSAN.
-echo "== thread sanitizer (bazel test --config=tsan)"
-tsan_log=$(mktemp)
-bazel test --config=tsan //replay/... //tests:failover_test //tests:backpressure_test 2>&1 | filter | tee "$tsan_log"
-tsan_rc=${PIPESTATUS[0]}
-tsan_passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$tsan_log")
-tsan_failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|FLAKY|TIMEOUT|NO STATUS|INCOMPLETE)' "$tsan_log")
-rm -f "$tsan_log"
-if [ "$tsan_rc" -ne 0 ] && [ "$tsan_failed" -eq 0 ]; then
-  tsan_failed=1  # a build error: no test ran
-fi
 
 # A script of checks that prints one `PASS <name>` or `FAIL <name>: <why>`
 # line per check; adds its counts to script_passed and script_failed, and
@@ -70,11 +49,41 @@ run_checks() {
   passed=$(grep -c '^PASS ' "$log")
   failed=$(grep -c '^FAIL ' "$log")
   rm -f "$log"
+  part_done "$title"
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
   [ "$rc" -eq 0 ] || scripts_ok=0
   script_passed=$((script_passed + passed))
   script_failed=$((script_failed + failed))
 }
+
+echo "== build"
+bazel build //... 2>&1 | filter
+build_ok=${PIPESTATUS[0]}
+part_done build
+
+echo "== test"
+bazel test //... "$@" 2>&1 | filter
+test_rc=${PIPESTATUS[0]}
+part_done test
+
+# Clang's thread-safety analysis of every source file, and a planted
+# violation it must refuse (--config=tsa in .bazelrc).
+run_checks "thread-safety analysis" tests/tsa/run.sh
+
+# ThreadSanitizer (--config=tsan in .bazelrc, third_party/tsan): the replay
+# unit tests and the failover and backpressure tests; one check per test
+# target. The first run on a machine rebuilds Debian's Abseil with TSAN.
+echo "== thread sanitizer (bazel test --config=tsan)"
+tsan_log=$(mktemp)
+bazel test --config=tsan //replay/... //tests:failover_test //tests:backpressure_test 2>&1 | filter | tee "$tsan_log"
+tsan_rc=${PIPESTATUS[0]}
+part_done "thread sanitizer"
+tsan_passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$tsan_log")
+tsan_failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|FLAKY|TIMEOUT|NO STATUS|INCOMPLETE)' "$tsan_log")
+rm -f "$tsan_log"
+if [ "$tsan_rc" -ne 0 ] && [ "$tsan_failed" -eq 0 ]; then
+  tsan_failed=1  # a build error: no test ran
+fi
 
 # The package graph: floors of //:layers.bzl, planted upward edges refused,
 # what rill-replay and rill-actor link.
@@ -122,6 +131,8 @@ if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
 fi
 passed=$((passed + tsan_passed + script_passed))
 failed=$((failed + tsan_failed + script_failed))
-if [ "$tsa_rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+echo "== time by part"
+for part in "${parts[@]}"; do echo "  $part"; done
+echo "  all $(($(date +%s) - run_start)) s"
 echo "$passed passed, $failed failed"
-[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$tsa_rc" -eq 0 ] && [ "$tsan_rc" -eq 0 ] && [ "$scripts_ok" -eq 1 ]
+[ "$test_rc" -eq 0 ] && [ "$build_ok" -eq 0 ] && [ "$tsan_rc" -eq 0 ] && [ "$scripts_ok" -eq 1 ]
