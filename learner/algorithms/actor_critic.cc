@@ -130,6 +130,12 @@ ActorCritic::ActorCritic(ActorCriticOptions options) : options_(std::move(option
     // it): no action is favoured before any return was seen.
     if (torso_tensors_ + static_cast<int>(i) == head_index_ || torso_tensors_ + static_cast<int>(i) == head_index_ + 1) {
       slice.mul_(0.01);
+      // A state-independent log-std starts at 0 (std 1) in every dimension,
+      // its weight rows (never read) at 0.
+      if (state_independent_log_std()) {
+        const int64_t per_output = size / head_outputs_;
+        slice.narrow(0, action_width_ * per_output, action_width_ * per_output).zero_();
+      }
     }
     named_.emplace_back(tensor.name, torch::Tensor());
     offsets_.push_back(offset);
@@ -167,7 +173,15 @@ torch::Tensor ActorCritic::Features(const torch::Tensor& obs) const {
 }
 
 std::pair<torch::Tensor, torch::Tensor> ActorCritic::Heads(const torch::Tensor& features) const {
-  torch::Tensor head = torch::addmm(Param(head_index_ + 1), features, Param(head_index_).t());
+  torch::Tensor head;
+  if (state_independent_log_std()) {
+    const int64_t a = action_width_;
+    torch::Tensor bias = Param(head_index_ + 1);
+    torch::Tensor mean = torch::addmm(bias.narrow(0, 0, a), features, Param(head_index_).narrow(0, 0, a).t());
+    head = torch::cat({mean, bias.narrow(0, a, a).expand({features.size(0), a})}, 1);
+  } else {
+    head = torch::addmm(Param(head_index_ + 1), features, Param(head_index_).t());
+  }
   torch::Tensor value = torch::addmm(Param(baseline_index_ + 1), features, Param(baseline_index_).t()).squeeze(1);
   return {head, value};
 }
@@ -375,6 +389,13 @@ absl::StatusOr<v1::ParameterSet> ActorCritic::ExportPolicy() const {
   try {
     std::vector<std::pair<std::string, torch::Tensor>> policy(named_.begin(),
                                                               named_.begin() + baseline_index_);
+    if (state_independent_log_std()) {
+      // The log-std rows as the learner reads them: zeros (whatever a
+      // checkpoint of a state-dependent run left there).
+      torch::Tensor weight = policy[head_index_].second.clone();
+      weight.narrow(0, action_width_, action_width_).zero_();
+      policy[head_index_].second = weight;
+    }
     ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(policy));
     *set.mutable_policy() = policies::PolicySpecFor(
         options_.env.discrete ? policies::CategoricalPolicy::kKind : policies::GaussianPolicy::kKind, options_.env,

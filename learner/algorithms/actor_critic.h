@@ -19,6 +19,9 @@
 // state where an episode begins inside the unroll, and the policy is
 // exported with the core (PolicySpec.lstm_size says the parameter names).
 //
+// The Gaussian's log-std is the head's second half, or with
+// state_independent_log_std only that half's bias (PPO's default).
+//
 // For the Gaussian the log-probabilities and the entropy are those of the
 // pre-tanh Gaussian: tanh's Jacobian cancels in the ratios pi / mu, which is
 // all the unroll algorithms use them for.
@@ -52,6 +55,12 @@ struct ActorCriticOptions {
   std::vector<v1::TorsoLayer> torso;
   // LSTM units after the MLP; 0: feed-forward.
   int lstm_size = 0;
+  // Continuous actions: the Gaussian's log-std is the head's bias alone (one
+  // learned value per action dimension, whatever the observation); the
+  // head's log-std weight rows start at zero and are never read, and the
+  // export writes them as zeros, so the actors' GaussianPolicy runs it
+  // unchanged. false: the head's second half, a function of the features.
+  bool state_independent_log_std = false;
   torch::Device device = torch::kCPU;
   uint64_t seed = 0;
 };
@@ -163,6 +172,8 @@ class ActorCritic {
   int64_t head_outputs() const { return head_outputs_; }  // discrete: num_actions; continuous: 2 * action_dim
   int lstm_size() const { return options_.lstm_size; }
   bool recurrent() const { return options_.lstm_size > 0; }
+  // A continuous env's Gaussian with options.state_independent_log_std.
+  bool state_independent_log_std() const { return options_.state_independent_log_std && !options_.env.discrete; }
 
  private:
   explicit ActorCritic(ActorCriticOptions options);

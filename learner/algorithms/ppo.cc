@@ -113,6 +113,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Ppo::FromConfig(const AlgorithmContex
   options.hidden = context.hidden();
   options.torso = context.torso();
   options.lstm_size = context.lstm_size();
+  options.state_independent_log_std = ppo.state_independent_log_std();
   options.unroll_length = ppo.unroll_length();
   options.gamma = learner.gamma();
   options.lambda = ppo.lambda();
@@ -161,6 +162,7 @@ absl::StatusOr<std::unique_ptr<Ppo>> Ppo::Create(const PpoOptions& options) {
   net.hidden = options.hidden;
   net.torso = options.torso;
   net.lstm_size = options.lstm_size;
+  net.state_independent_log_std = options.state_independent_log_std;
   net.device = options.device;
   net.seed = options.seed;
   ASSIGN_OR_RETURN(std::unique_ptr<ActorCritic> network, ActorCritic::Create(net, "ppo"));

@@ -5,13 +5,19 @@
 // The network is IMPALA's (actor_critic.h): a shared MLP (or conv) torso
 // with a policy head and a value head, exported to the actors as their
 // categorical or Gaussian policy. Continuous actions use the tanh-squashed
-// Gaussian with a state-dependent log-std, the policy the actors already
-// run without LibTorch (policies/gaussian.h): the same head IMPALA and SAC
-// export, so PPO needs no new actor-side policy, and the squashing keeps
-// actions inside the env's bounds without clipping them after sampling
-// (clipping would make the stored log-probabilities those of another
-// action). Its log-probabilities are the pre-tanh Gaussian's, whose
-// Jacobian cancels in the ratios.
+// Gaussian, the policy the actors already run without LibTorch
+// (policies/gaussian.h): the same head IMPALA and SAC export, so PPO needs
+// no new actor-side policy, and the squashing keeps actions inside the
+// env's bounds without clipping them after sampling (clipping would make
+// the stored log-probabilities those of another action). Its
+// log-probabilities are the pre-tanh Gaussian's, whose Jacobian cancels in
+// the ratios. By default its log-std is state-independent (one learned
+// value per action dimension, as in the PPO paper and CleanRL), exported
+// as the head's log-std rows with zero weights: with a state-dependent one,
+// HalfCheetah runs collapsed midway when the log-std the head computed for
+// newly reached states jumped (policy entropy from 1 to 11 within 100
+// batches) and the returns fell below 0; with the state-independent one
+// ten seeds ended at 1,321-3,139 (deploy/configs/halfcheetah_ppo.textpb).
 //
 // One Update on B unrolls of T steps (N = B T steps):
 //   1. The network at the batch's start, without autograd, gives V(x_t),
@@ -70,6 +76,10 @@ struct PpoOptions {
   std::vector<v1::TorsoLayer> torso;
   // LSTM units after the MLP (network.lstm); 0: feed-forward.
   int lstm_size = 0;
+  // Continuous actions: one learned log-std per action dimension
+  // (ActorCriticOptions::state_independent_log_std); the config's default
+  // (learner.ppo.state_independent_log_std) is true.
+  bool state_independent_log_std = false;
   int unroll_length = 128;
   double gamma = 0.99;
   double lambda = 0.95;

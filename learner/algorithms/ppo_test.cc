@@ -5,6 +5,8 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -252,6 +254,73 @@ TEST(PpoTest, ExportedPolicyIsTheLearnersPolicySoOnPolicyRatiosStartAtOne) {
     EXPECT_EQ(Stat(*ppo, "clip_fraction"), 0.0) << env.name;
     EXPECT_EQ(ppo->ExportPolicy()->policy().kind(), env.discrete ? "categorical" : "gaussian");
   }
+}
+
+// The log-std rows of `ppo`'s policy head (hidden {16}: policy.layers.1),
+// weight [a, 16] and bias [a], as live views.
+std::pair<torch::Tensor, torch::Tensor> LogStdRows(const Ppo& ppo, int64_t a) {
+  torch::Tensor weight, bias;
+  for (const auto& [name, tensor] : ppo.named_parameters()) {
+    if (name == "policy.layers.1.weight") weight = tensor.narrow(0, a, a);
+    if (name == "policy.layers.1.bias") bias = tensor.narrow(0, a, a);
+  }
+  EXPECT_TRUE(weight.defined() && bias.defined()) << "no policy.layers.1";
+  return {weight, bias};
+}
+
+// The log-std the exported policy's actors use for each of `obs`'s rows
+// ([N, a], from ActWithBehaviour's distribution: mean then log-std).
+torch::Tensor ActorsLogStd(const Ppo& ppo, const torch::Tensor& obs, int64_t a) {
+  std::unique_ptr<policies::Policy> policy = *policies::PolicyFromParameters(*ppo.ExportPolicy(), 1);
+  policies::PolicyOutput out;
+  EXPECT_TRUE(policy->ActWithBehaviour(obs.data_ptr<float>(), obs.size(0), &out).ok());
+  return torch::tensor(out.distribution).view({obs.size(0), 2, a}).select(1, 1);
+}
+
+// PPO's default Gaussian: the log-std is the head's bias alone, learned (it
+// moves from 0) while its weight rows stay 0, and the actors run the
+// exported policy with that same log-std for every observation, so
+// on-policy ratios still start at 1 after training. An export writes the
+// rows as zeros even when a checkpoint left them non-zero.
+TEST(PpoTest, StateIndependentLogStdIsOneLearnedVectorTheActorsRunAsIs) {
+  const envs::EnvSpec env = ContinuousSpec();
+  const int64_t a = 2;
+  PpoOptions options = Options(env, 5);
+  options.state_independent_log_std = true;
+  options.entropy_cost = 0.05;
+  std::unique_ptr<Ppo> ppo = Make(options);
+  auto [weight, bias] = LogStdRows(*ppo, a);
+  EXPECT_TRUE(torch::equal(bias, torch::zeros({a})));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ppo->Update(ActedBatch(*ppo, env, 4, 5, 10 + i)).ok());
+  std::tie(weight, bias) = LogStdRows(*ppo, a);
+  EXPECT_TRUE(torch::equal(weight, torch::zeros_like(weight))) << weight;
+  EXPECT_GT(bias.abs().min().item<double>(), 1e-4) << "the log-std did not learn: " << bias;
+
+  torch::Tensor obs = torch::tensor({0.5f, -1.0f, 2.0f, -3.0f, 0.25f, 1.5f}).view({2, 3});
+  torch::Tensor actors = ActorsLogStd(*ppo, obs, a);
+  EXPECT_TRUE(torch::allclose(actors, bias.detach().expand({2, a}), 0, 1e-6)) << actors << bias;
+
+  options.epochs = 1;
+  options.num_minibatches = 1;
+  std::unique_ptr<Ppo> one_step = Make(options);
+  std::map<std::string, torch::Tensor> saved;
+  for (auto& [name, tensor] : ppo->state().Save()) saved[name] = tensor;
+  ASSERT_TRUE(one_step->state().Restore(saved).ok());
+  ASSERT_TRUE(one_step->Update(ActedBatch(*one_step, env, 4, 5, 99)).ok());
+  EXPECT_NEAR(Stat(*one_step, "kl"), 0.0, 1e-5);
+  EXPECT_NEAR(Stat(*one_step, "approx_kl"), 0.0, 1e-6);
+
+  // Rows a state-dependent run's checkpoint would have left non-zero.
+  std::tie(weight, bias) = LogStdRows(*ppo, a);
+  weight.fill_(0.5);
+  actors = ActorsLogStd(*ppo, obs, a);
+  EXPECT_TRUE(torch::allclose(actors, bias.detach().expand({2, a}), 0, 1e-6)) << actors << bias;
+
+  // The state-dependent head gives each observation its own log-std.
+  options.state_independent_log_std = false;
+  std::unique_ptr<Ppo> dependent = Make(options);
+  torch::Tensor varying = ActorsLogStd(*dependent, obs, a);
+  EXPECT_FALSE(torch::allclose(varying[0], varying[1])) << varying;
 }
 
 // Acting on-policy, PPO (GAE) and APPO (V-trace) both learn to prefer the

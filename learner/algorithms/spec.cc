@@ -166,6 +166,7 @@ absl::Status FinalizePpo(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   RILL_FILL(ppo, "learner.ppo", clip_range, 0.2, 0, 1, true);
   RILL_FILL(ppo, "learner.ppo", value_clip_range, 0.0, 0, kInf, false);
   if (!ppo.has_normalize_advantages()) ppo.set_normalize_advantages(true);
+  if (!ppo.has_state_independent_log_std()) ppo.set_state_independent_log_std(true);
   RILL_FILL(ppo, "learner.ppo", value_cost, 0.5, 0, kInf, false);
   RILL_FILL(ppo, "learner.ppo", entropy_cost, 0.01, 0, kInf, false);
   if (!ppo.has_epochs()) ppo.set_epochs(4);

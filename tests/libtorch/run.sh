@@ -8,7 +8,9 @@
 #      (python3-torch's torch/ folder: include/ and lib/, the layout of a
 #      CUDA PyTorch install and of the libtorch archive) builds the learner's
 #      device choice and SAC update tests against it, their binaries carry
-#      the folder's lib/ as RUNPATH, and the tests pass.
+#      the folder's lib/ as RUNPATH, and the tests pass;
+#   3. the checkout's bazel-bin still points where it did (the default
+#      build's outputs), not into this script's deleted output base.
 # It uses an output base of its own, so the main build's outputs stay on
 # Debian's LibTorch; identical compile actions still come from the shared
 # disk cache. Prints one line per check, `PASS <name>` or `FAIL <name>: <why>`
@@ -39,11 +41,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# bazel with RILL_LIBTORCH set to $1 (the rest: its arguments).
+# Where the checkout's bazel-bin points before the checks (empty: none yet).
+bazel_bin_before="$(readlink bazel-bin 2>/dev/null)"
+
+# bazel with RILL_LIBTORCH set to $1 (the rest: its command and arguments).
+# --symlink_prefix=/ leaves the checkout's bazel-bin and friends on the
+# default build: they would otherwise point into the temporary output base
+# this script deletes, and a user's bazel-bin/rill would be gone after
+# tools/test.sh.
 with_libtorch() {
-  local folder="$1"
-  shift
-  RILL_LIBTORCH="$folder" bazel --output_base="$output_base" "$@" 2>&1
+  local folder="$1" command="$2"
+  shift 2
+  RILL_LIBTORCH="$folder" bazel --output_base="$output_base" "$command" --symlink_prefix=/ "$@" 2>&1
 }
 
 # 1. Refused folders: the build must fail, and its output must name the
@@ -92,6 +101,14 @@ else
       fail "links the folder's lib/ as RUNPATH" "device_test's dynamic section says: ${runpath:-no RUNPATH}"
     fi
   fi
+fi
+
+# 3. The checkout's convenience links are the default build's.
+bazel_bin_after="$(readlink bazel-bin 2>/dev/null)"
+if [ "$bazel_bin_after" = "$bazel_bin_before" ]; then
+  pass "leaves the checkout's bazel-bin where it was (${bazel_bin_after:-none})"
+else
+  fail "leaves the checkout's bazel-bin where it was" "it moved from ${bazel_bin_before:-none} to $bazel_bin_after"
 fi
 
 echo "libtorch checks: $failures failed"
