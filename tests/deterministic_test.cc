@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -95,6 +96,18 @@ TEST(DeterministicTest, SacOnPendulumRepeatsBitForBit) {
 
 TEST(DeterministicTest, ImpalaOnCartPoleRepeatsBitForBit) {
   ExpectRepeats("--config=tests/configs/tiny_cartpole_impala.textpb", "--max_env_steps=3000", "impala");
+}
+
+// Plots are drawn as for any run, though a lock-step run starts no process
+// and so writes no process logs (plot.log goes in logs/ all the same).
+TEST(DeterministicTest, DrawsTheRunsPlots) {
+  const LockstepLaunch run = Launch("plots", {"--config=tests/configs/tiny_pendulum.textpb", "--max_env_steps=300",
+                                              "--plot_python=/usr/bin/python3"});
+  ASSERT_EQ(run.exit_code, 0) << ReadFile(run.log);
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_NE(summary.find("/plots/eval_return_by_env_steps.png"), std::string::npos) << summary << ReadFile(run.log);
+  EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/plots/eval_return_by_env_steps.png")) << ReadFile(run.log);
+  EXPECT_EQ(ReadFile(run.log).find("no plots"), std::string::npos) << ReadFile(run.log);
 }
 
 TEST(DeterministicTest, RefusesWhatALockStepRunCannotRepeat) {

@@ -128,7 +128,17 @@ TEST(LaunchTest, StopAtEvalReturnEndsTheRunAtTheFirstEvaluationThatReachesIt) {
   EXPECT_GE(JsonNumber(summary, "eval_return_mean"), -100000) << summary;
   EXPECT_EQ(JsonNumber(summary, "stop_at_eval_return"), -100000) << summary;
   EXPECT_THAT(summary, ::testing::ContainsRegex("\"final_eval\": \"target reached: -[0-9]+\\.[0-9]{3} >= -100000\""));
-  EXPECT_THAT(ReadFile(run.log), ::testing::ContainsRegex("returned -[0-9.]+ >= -100000 \\(--stop_at_eval_return\\)"));
+  // The summary's evaluation is the round that reached the target, not a
+  // later one read at the stop.
+  const std::string log = ReadFile(run.log);
+  std::smatch reached;
+  ASSERT_TRUE(std::regex_search(log, reached,
+                                std::regex("evaluation of version ([0-9]+) returned (-?[0-9.]+) >= -100000 "
+                                           "\\(--stop_at_eval_return\\)")))
+      << log;
+  EXPECT_EQ(JsonNumber(summary, "eval_parameter_version"), std::stod(reached[1].str())) << summary;
+  EXPECT_NEAR(JsonNumber(summary, "eval_return_mean"), std::stod(reached[2].str()), 0.0005) << summary;
+  EXPECT_THAT(summary, HasSubstr("\"final_eval\": \"target reached: " + reached[2].str() + " >= -100000\""));
   EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/checkpoints/learner/latest"));
   EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/plots/eval.csv"));
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());

@@ -436,6 +436,13 @@ class Launch {
   double eval_return_ = 0;
   double eval_episodes_ = 0;
   double eval_version_ = 0;
+  // The evaluator's figures at the round that met --stop_at_eval_return.
+  struct Evaluation {
+    double return_mean = 0;
+    double episodes = 0;
+    double version = 0;
+  };
+  std::optional<Evaluation> reached_;
   bool have_eval_ = false;
   std::string final_eval_ = kSkippedInterrupted;
   // When the processes had all stopped, and how long stopping them took.
@@ -1154,13 +1161,18 @@ absl::Status Launch::Supervise() {
       next_target_check = absl::Now() + absl::Seconds(1);
       RefreshEval();
       if (have_eval_ && eval_return_ >= stop_at) {
+        // The round that reached the target is the run's evaluation: the
+        // progress line below, and the evaluator's final metrics at the
+        // stop, may read a later round that scored less.
+        reached_ = Evaluation{eval_return_, eval_episodes_, eval_version_};
         RefreshActorSteps();
         PrintProgress();
         std::printf("evaluation of version %.0f returned %.3f >= %g (--stop_at_eval_return) after %s env steps; "
                     "stopping\n",
-                    eval_version_, eval_return_, stop_at, FormatCount(static_cast<double>(EnvSteps())).c_str());
+                    reached_->version, reached_->return_mean, stop_at,
+                    FormatCount(static_cast<double>(EnvSteps())).c_str());
         std::fflush(stdout);
-        final_eval_ = absl::StrFormat("target reached: %.3f >= %g", eval_return_, stop_at);
+        final_eval_ = absl::StrFormat("target reached: %.3f >= %g", reached_->return_mean, stop_at);
         return absl::OkStatus();
       }
     }
@@ -1177,9 +1189,15 @@ RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string
   summary.resumes = previous_.resumes;
   summary.wall_seconds = absl::ToDoubleSeconds(end_ - start_);
   for (const Role& shard : replays_) summary.replay_items_inserted += shard.Total(kItemsInsertedTotal);
-  if (have_eval_) summary.eval_return_mean = eval_return_;
-  summary.eval_episodes = eval_episodes_;
-  summary.eval_parameter_version = eval_version_;
+  if (reached_.has_value()) {
+    summary.eval_return_mean = reached_->return_mean;
+    summary.eval_episodes = reached_->episodes;
+    summary.eval_parameter_version = reached_->version;
+  } else {
+    if (have_eval_) summary.eval_return_mean = eval_return_;
+    summary.eval_episodes = eval_episodes_;
+    summary.eval_parameter_version = eval_version_;
+  }
   summary.final_eval = final_eval_;
   const double stop_at = absl::GetFlag(FLAGS_stop_at_eval_return);
   if (!std::isnan(stop_at)) summary.stop_at_eval_return = stop_at;

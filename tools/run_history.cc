@@ -150,6 +150,10 @@ PlotFiles WritePlots(const RunHistory& history, const std::string& run_dir, cons
     const std::string script = dir + "/plot_run.py";
     absl::Status saved = WriteFileAtomically(script, kPlotRunScript);
     if (!saved.ok()) return std::string(saved.message());
+    // A --deterministic run has no process logs: the folder may not exist.
+    std::error_code made;
+    std::filesystem::create_directories(run_dir + "/logs", made);
+    if (made) return absl::StrCat("cannot create ", run_dir, "/logs: ", made.message());
     const std::string log = run_dir + "/logs/plot.log";
     // Drawing takes about a second; the bound only keeps a stuck Python
     // from holding the launcher.
