@@ -314,8 +314,9 @@ TEST(LearningTest, SacDiscreteCatchesTheBallsOfPixelCatchServedRemotelyWithin20k
 // on one thread), so the test sees the same run every time: asynchronous
 // runs of seed 1 ended at 8,000 steps anywhere from -127 to -1,563 (two of
 // five above -700; the learner's interleaving with the actor differs run
-// to run). Deterministic, seed 1 ends at -122.0 (seed 2 at -882.4), in
-// about 210 s on 2 cores.
+// to run). Deterministic, seed 1 ended at -122.0 run by hand (twice, the
+// same policy digest, with two builds) and at -146.7 under bazel test, in
+// 190-215 s on 2 cores; seeds 2 and 3 at -882.4 and -31.6.
 TEST(LearningTest, DrqV2LearnsPendulumFromPixelsWithin8kSteps) {
   double wall = 0;
   EXPECT_GE(LaunchAndEvaluate("drqv2_pixels", "deploy/configs/pendulum_pixels_drqv2.textpb", 8000, /*num_actors=*/1,
