@@ -65,8 +65,15 @@ absl::Status LockstepEnvs::OpenRemote() {
     // are; each later one moves on by num_envs.
     const uint64_t seed = base_seed_ + static_cast<uint64_t>(opened_) * static_cast<uint64_t>(num_envs_);
     const absl::Duration wait = std::clamp(deadline - absl::Now(), absl::Milliseconds(100), absl::Seconds(10));
-    absl::StatusOr<std::unique_ptr<envs::RemoteEnvs>> opened = envs::RemoteEnvs::Open(address, num_envs_, seed, wait);
+    absl::StatusOr<std::unique_ptr<envs::RemoteEnvs>> opened = envs::RemoteEnvs::Open(
+        address, num_envs_, seed, wait,
+        remote_config_.has_shared_memory() && !remote_config_.shared_memory()
+            ? envs::RemoteEnvs::Transport::kGrpc
+            : envs::RemoteEnvs::Transport::kSharedMemoryWhenLocal);
     if (opened.ok()) {
+      if (!(*opened)->shared_memory_note().empty() && opened_ == 0) {
+        RILL_LOG(WARNING) << "env server at " << address << ": " << (*opened)->shared_memory_note();
+      }
       if (std::optional<std::string> difference = envs::SpaceDifference((*opened)->spec(), base_spec_)) {
         return absl::FailedPreconditionError(absl::StrCat("env server at ", address, " (", (*opened)->spec().name,
                                                           ") announces ", *difference));

@@ -36,6 +36,8 @@ ABSL_FLAG(std::string, bench_remote, "",
           "rill bench env: step --bench_num_envs envs of the env server at HOST:PORT over one rill.v1.EnvService "
           "stream (envs::RemoteEnvs, as an actor does) instead of a registered env; python/rill/bench_env_server.py "
           "runs it beside the plain Python loop it compares with.");
+ABSL_FLAG(bool, bench_remote_grpc, false,
+          "rill bench env --bench_remote: step over gRPC messages even where the server offers shared memory.");
 ABSL_FLAG(bool, bench_env_server, false,
           "rill bench env: instead, compare --env (default CartPole-v1) stepped in-process with the same env behind "
           "the C++ env server (started in this process on 127.0.0.1:0) stepped over one stream through "
@@ -190,7 +192,11 @@ absl::StatusOr<std::vector<int>> ParseWidths(const std::string& text) {
 // actions, the answers checked as an actor's are.
 absl::Status RunRemote(const std::string& address, int num_envs, absl::Duration duration) {
   ASSIGN_OR_RETURN(std::unique_ptr<envs::RemoteEnvs> remote,
-                   envs::RemoteEnvs::Open(address, num_envs, 7, absl::Seconds(10)));
+                   envs::RemoteEnvs::Open(address, num_envs, 7, absl::Seconds(10),
+                                          absl::GetFlag(FLAGS_bench_remote_grpc)
+                                              ? envs::RemoteEnvs::Transport::kGrpc
+                                              : envs::RemoteEnvs::Transport::kSharedMemoryWhenLocal));
+  const char* transport = remote->shared_memory() ? "shared_memory" : "grpc";
   const envs::EnvSpec& spec = remote->spec();
   const int act_dim = spec.discrete ? 1 : spec.action_dim();
   std::vector<float> actions(static_cast<size_t>(num_envs) * act_dim);
@@ -209,11 +215,12 @@ absl::Status RunRemote(const std::string& address, int num_envs, absl::Duration 
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   const double rate = static_cast<double>(messages) * num_envs / seconds;
-  std::fprintf(stderr, "bench env --bench_remote=%s: %d envs per stream: %.0f env steps/s (%.0f us per message)\n",
-               address.c_str(), num_envs, rate, 1e6 * seconds / static_cast<double>(messages));
-  std::printf("%s\n", absl::StrFormat("{\"remote\": \"%s\", \"env\": \"%s\", \"num_envs\": %d, "
-                                      "\"env_steps_per_second\": %.1f, \"us_per_message\": %.1f}",
-                                      address, spec.name, num_envs, rate, 1e6 * seconds / static_cast<double>(messages))
+  std::fprintf(stderr, "bench env --bench_remote=%s (%s): %d envs per stream: %.0f env steps/s (%.0f us per message)\n",
+               address.c_str(), transport, num_envs, rate, 1e6 * seconds / static_cast<double>(messages));
+  std::printf("%s\n", absl::StrFormat("{\"remote\": \"%s\", \"transport\": \"%s\", \"env\": \"%s\", "
+                                      "\"num_envs\": %d, \"env_steps_per_second\": %.1f, \"us_per_message\": %.1f}",
+                                      address, transport, spec.name, num_envs, rate,
+                                      1e6 * seconds / static_cast<double>(messages))
                           .c_str());
   return absl::OkStatus();
 }

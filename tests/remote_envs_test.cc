@@ -4,7 +4,9 @@
 // final observations, a misbehaving env named, spaces the actors cannot
 // take refused by name, a server killed mid-run reported as UNAVAILABLE,
 // and a user's env's render() frames (or what is wrong with them) between
-// steps.
+// steps. Every case runs twice: over gRPC messages, and through the shared
+// region a client on the server's host takes (proto/env.proto, "Shared
+// memory"), with the same answers and errors.
 #include "envs/remote/remote_envs.h"
 
 #include <signal.h>
@@ -32,6 +34,24 @@ using ::testing::HasSubstr;
 
 using PythonServer = ::rill::testing::EnvServerProcess;
 
+using Transport = RemoteEnvs::Transport;
+
+class RemoteEnvsTest : public ::testing::TestWithParam<Transport> {
+ protected:
+  // Opens N instances at `address` over the case's transport, and checks
+  // that the stream took it.
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> Open(const std::string& address, int num_envs, uint64_t base_seed,
+                                                   absl::Duration timeout = absl::Seconds(30)) {
+    absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs =
+        RemoteEnvs::Open(address, num_envs, base_seed, timeout, GetParam());
+    if (envs.ok()) {
+      EXPECT_EQ((*envs)->shared_memory(), GetParam() == Transport::kSharedMemoryWhenLocal)
+          << (*envs)->shared_memory_note();
+    }
+    return envs;
+  }
+};
+
 // The float32 observations in `bytes`.
 std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
   std::vector<float> out(bytes.size() / sizeof(float));
@@ -39,9 +59,9 @@ std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
   return out;
 }
 
-TEST(RemoteEnvsTest, StepsAServedCartPoleInLockstep) {
+TEST_P(RemoteEnvsTest, StepsAServedCartPoleInLockstep) {
   PythonServer server("cartpole:make");
-  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 3, 41, absl::Seconds(30));
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 3, 41);
   ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
   const EnvSpec& spec = (*envs)->spec();
   EXPECT_EQ(spec.name, "cartpole:make");
@@ -75,9 +95,9 @@ TEST(RemoteEnvsTest, StepsAServedCartPoleInLockstep) {
   }
 }
 
-TEST(RemoteEnvsTest, AMisbehavingEnvIsNamedAndTheStreamGoesOn) {
+TEST_P(RemoteEnvsTest, AMisbehavingEnvIsNamedAndTheStreamGoesOn) {
   PythonServer server("test_envs:raises_in_step");
-  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 2, 0, absl::Seconds(30));
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 2, 0);
   ASSERT_TRUE(envs.ok()) << envs.status();
   RemoteStep step;
   const std::vector<float> actions = {1, 2};
@@ -95,9 +115,9 @@ TEST(RemoteEnvsTest, AMisbehavingEnvIsNamedAndTheStreamGoesOn) {
   EXPECT_TRUE(step.errors.empty());
 }
 
-TEST(RemoteEnvsTest, Uint8ImagesAndABoxOfTwoDimensionsTravelAsTheyAre) {
+TEST_P(RemoteEnvsTest, Uint8ImagesAndABoxOfTwoDimensionsTravelAsTheyAre) {
   PythonServer server("test_envs:echo");  // uint8 images [3, 8, 8], a [2, 3] box action
-  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 2, 10, absl::Seconds(30));
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 2, 10);
   ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
   const EnvSpec& spec = (*envs)->spec();
   EXPECT_TRUE(spec.uint8_observations());
@@ -128,9 +148,9 @@ TEST(RemoteEnvsTest, Uint8ImagesAndABoxOfTwoDimensionsTravelAsTheyAre) {
   EXPECT_EQ(step.observations[192], 0);
 }
 
-TEST(RemoteEnvsTest, AKilledServerIsReportedAsUnavailableNamingItsAddress) {
+TEST_P(RemoteEnvsTest, AKilledServerIsReportedAsUnavailableNamingItsAddress) {
   PythonServer server("cartpole:make");
-  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 2, 0, absl::Seconds(30));
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 2, 0);
   ASSERT_TRUE(envs.ok()) << envs.status();
   RemoteStep step;
   const std::vector<float> actions = {0, 1};
@@ -142,7 +162,7 @@ TEST(RemoteEnvsTest, AKilledServerIsReportedAsUnavailableNamingItsAddress) {
   EXPECT_THAT(status.message(), HasSubstr(server.address()));
   EXPECT_EQ((*envs)->Step(actions.data(), &step).code(), absl::StatusCode::kFailedPrecondition);
 
-  absl::StatusOr<std::unique_ptr<RemoteEnvs>> again = RemoteEnvs::Open(server.address(), 2, 0, absl::Seconds(1));
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> again = Open(server.address(), 2, 0, absl::Seconds(1));
   EXPECT_EQ(again.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(again.status().message(), HasSubstr("is not reachable"));
 }
@@ -157,10 +177,10 @@ std::vector<uint8_t> PainterFrame(int t) {
   return rgb;
 }
 
-TEST(RemoteEnvsTest, AGymnasiumStyleEnvClassRendersItsFrameBitForBitBetweenSteps) {
+TEST_P(RemoteEnvsTest, AGymnasiumStyleEnvClassRendersItsFrameBitForBitBetweenSteps) {
   // The server makes test_envs.Painter(render_mode="rgb_array").
   PythonServer server("test_envs:Painter");
-  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 2, 0, absl::Seconds(30));
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 2, 0);
   ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
   EXPECT_EQ((*envs)->cameras(), std::vector<std::string>{"default"});
   RemoteStep step;
@@ -180,11 +200,11 @@ TEST(RemoteEnvsTest, AGymnasiumStyleEnvClassRendersItsFrameBitForBitBetweenSteps
   EXPECT_EQ(frame->rgb, PainterFrame(2));
 }
 
-TEST(RemoteEnvsTest, APythonEnvWhoseRenderMisbehavesIsNamedAndTheNextStepWorks) {
+TEST_P(RemoteEnvsTest, APythonEnvWhoseRenderMisbehavesIsNamedAndTheNextStepWorks) {
   // test_envs.BadPainter: the instance seeded 1 renders None, 2 a [6, 5]
   // array, 4 raises (base seed 0: instance i is seeded i + 1).
   PythonServer server("test_envs:bad_painter");
-  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 4, 0, absl::Seconds(30));
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 4, 0);
   ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
   ASSERT_FALSE((*envs)->cameras().empty());
   struct Case {
@@ -205,14 +225,50 @@ TEST(RemoteEnvsTest, APythonEnvWhoseRenderMisbehavesIsNamedAndTheNextStepWorks) 
   }
 }
 
-TEST(RemoteEnvsTest, APythonEnvWithoutRenderAnnouncesNoCameras) {
+TEST_P(RemoteEnvsTest, APythonEnvWithoutRenderAnnouncesNoCameras) {
   PythonServer server("test_envs:counter");
-  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server.address(), 1, 0, absl::Seconds(30));
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 1, 0);
   ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
   EXPECT_TRUE((*envs)->cameras().empty());
   absl::StatusOr<RgbImage> frame = (*envs)->Render(0, 64, 64);
   EXPECT_EQ(frame.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(frame.status().message(), HasSubstr("env server at " + server.address()));
+}
+
+TEST_P(RemoteEnvsTest, NonFiniteBoxActionsEndTheStreamWithTheServersStatus) {
+  PythonServer server("test_envs:echo");  // a [2, 3] box action
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 1, 0);
+  ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
+  RemoteStep step;
+  std::vector<float> actions(6, 0.f);
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  actions[4] = std::nanf("");
+  absl::Status status = (*envs)->Step(actions.data(), &step);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(status.message(), HasSubstr("step.actions holds NaN or infinity"));
+  EXPECT_THAT(status.message(), HasSubstr(server.address()));
+  // The server goes on serving other streams.
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> again = Open(server.address(), 1, 0);
+  ASSERT_TRUE(again.ok()) << again.status();
+  actions[4] = 0.f;
+  EXPECT_TRUE((*again)->Step(actions.data(), &step).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, RemoteEnvsTest,
+                         ::testing::Values(Transport::kGrpc, Transport::kSharedMemoryWhenLocal),
+                         [](const ::testing::TestParamInfo<Transport>& info) {
+                           return info.param == Transport::kGrpc ? "Grpc" : "SharedMemory";
+                         });
+
+TEST(RemoteEnvsAddressTest, OnlyLoopbackAddressesAskForSharedMemory) {
+  for (const std::string address : {"127.0.0.1:5000", "127.1.2.3:1", "localhost:80", "[::1]:7", "ipv4:127.0.0.1:9",
+                                    "dns:///localhost:9"}) {
+    EXPECT_TRUE(RemoteEnvs::IsLoopback(address)) << address;
+  }
+  for (const std::string address : {"10.0.0.2:5000", "envs.svc.cluster.local:80", "[2001:db8::1]:7", "128.0.0.1:1",
+                                    "localhost.example.com:1"}) {
+    EXPECT_FALSE(RemoteEnvs::IsLoopback(address)) << address;
+  }
 }
 
 }  // namespace

@@ -6,11 +6,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/grpc_util.h"
 #include "common/shape.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
+#include "envs/remote/shared_region.h"
 
 namespace rill::envs {
 namespace {
@@ -59,8 +62,22 @@ std::vector<RemoteEnvError> ErrorsOf(const google::protobuf::RepeatedPtrField<v1
 
 }  // namespace
 
+bool RemoteEnvs::IsLoopback(const std::string& address) {
+  absl::string_view host = address;
+  for (absl::string_view scheme : {"dns:///", "dns:", "ipv4:", "ipv6:"}) {
+    if (absl::ConsumePrefix(&host, scheme)) break;
+  }
+  if (absl::ConsumePrefix(&host, "[")) {
+    host = host.substr(0, host.find(']'));
+  } else if (const size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
 absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& address, int num_envs,
-                                                             uint64_t base_seed, absl::Duration timeout) {
+                                                             uint64_t base_seed, absl::Duration timeout,
+                                                             Transport transport) {
   if (num_envs < 1) return absl::InvalidArgumentError(absl::StrCat("num_envs ", num_envs, " must be >= 1"));
   std::unique_ptr<RemoteEnvs> envs(new RemoteEnvs());
   envs->address_ = address;
@@ -76,6 +93,8 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
   v1::OpenEnvs* open = envs->request_.mutable_open();
   open->set_num_envs(num_envs);
   for (int i = 0; i < num_envs; ++i) open->add_seeds(base_seed + static_cast<uint64_t>(i) + 1);
+  const bool ask_for_region = transport == Transport::kSharedMemoryWhenLocal && IsLoopback(address);
+  open->set_shared_memory(ask_for_region);
   if (!envs->stream_->Write(envs->request_) || !envs->stream_->Read(&envs->response_)) {
     return envs->Fail("open");
   }
@@ -98,11 +117,34 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
   envs->observation_space_ = opened.observation_space();
   envs->action_space_ = opened.action_space();
   envs->cameras_.assign(opened.cameras().begin(), opened.cameras().end());
+  if (opened.has_shared_memory()) {
+    const int64_t n = num_envs;
+    RegionSizes sizes;
+    sizes.actions = n * (envs->spec_.discrete ? int64_t{sizeof(int64_t)}
+                                              : static_cast<int64_t>(envs->spec_.action_low.size() * sizeof(float)));
+    sizes.observations = n * envs->spec_.obs_bytes();
+    sizes.rewards = n * int64_t{sizeof(float)};
+    sizes.flags = n;
+    absl::StatusOr<std::unique_ptr<SharedRegion>> region = SharedRegion::Connect(opened.shared_memory(), sizes, timeout);
+    if (region.ok()) {
+      envs->region_ = *std::move(region);
+      envs->layout_ = opened.shared_memory();
+    } else if (absl::IsInvalidArgument(region.status())) {
+      return absl::InvalidArgumentError(absl::StrCat("env server at ", address, ": ", region.status().message()));
+    } else {
+      // The server serves the stream over gRPC when the region is not taken.
+      envs->shared_memory_note_ = absl::StrCat("its shared region is out of reach (", region.status().message(),
+                                               "): stepping over gRPC");
+    }
+  } else if (ask_for_region) {
+    envs->shared_memory_note_ = "the server offers no shared memory: stepping over gRPC";
+  }
   envs->request_.Clear();
   return envs;
 }
 
 RemoteEnvs::~RemoteEnvs() {
+  region_.reset();  // closes its socket: the server's stream ends
   if (stream_ != nullptr) {
     context_->TryCancel();
     stream_->Finish().IgnoreError();
@@ -117,8 +159,38 @@ absl::Status RemoteEnvs::Fail(const std::string& what) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), where + status.error_message());
 }
 
-absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
-  if (stream_ == nullptr) return absl::FailedPreconditionError(absl::StrCat("env server at ", address_, ": stream closed"));
+absl::Status RemoteEnvs::FailRegion(const std::string& what, const absl::Status& status) {
+  region_.reset();
+  // A closed socket: the server ended the stream (its status says why) or
+  // died (the stream's status says so).
+  if (absl::IsUnavailable(status)) return Fail(what);
+  context_->TryCancel();
+  stream_->Finish().IgnoreError();
+  stream_.reset();
+  return absl::Status(status.code(), absl::StrCat("env server at ", address_, " (", what, "): ", status.message()));
+}
+
+absl::Status RemoteEnvs::Exchange(const float* actions) {
+  if (region_ != nullptr) {
+    uint8_t* out = region_->at(layout_.actions_offset());
+    if (spec_.discrete) {
+      for (int i = 0; i < num_envs_; ++i) {
+        const int64_t index = static_cast<int64_t>(std::lround(actions[i]));
+        std::memcpy(out + static_cast<size_t>(i) * sizeof(int64_t), &index, sizeof(int64_t));
+      }
+    } else {
+      std::memcpy(out, actions, static_cast<size_t>(num_envs_) * spec_.action_low.size() * sizeof(float));
+    }
+    if (absl::Status exchanged = region_->Exchange("", &answer_, timeout_); !exchanged.ok()) {
+      return FailRegion("step", exchanged);
+    }
+    response_.Clear();
+    if (!answer_.empty() && (!response_.ParseFromString(answer_) || !response_.has_stepped())) {
+      return absl::InvalidArgumentError(absl::StrCat("env server at ", address_,
+                                                     " answered a step in its shared region with no stepped answer"));
+    }
+    return absl::OkStatus();
+  }
   v1::Tensor* tensor = request_.mutable_step()->mutable_actions();
   tensor->clear_shape();
   tensor->add_shape(num_envs_);
@@ -137,13 +209,32 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
     return absl::InvalidArgumentError(absl::StrCat("env server at ", address_, " answered a step with ",
                                                    response_.has_opened() ? "an open" : "no stepped answer"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
+  if (stream_ == nullptr) return absl::FailedPreconditionError(absl::StrCat("env server at ", address_, ": stream closed"));
+  RETURN_IF_ERROR(Exchange(actions));
   const v1::EnvsStepped& stepped = response_.stepped();
   const int64_t n = num_envs_;
-  RETURN_IF_ERROR(Take(stepped.observations(), ObservationDType(spec_), Batched(n, spec_.observation_shape),
-                       "stepped.observations", &step->observations));
-  RETURN_IF_ERROR(Take(stepped.rewards(), v1::DTYPE_FLOAT32, {n}, "stepped.rewards", &step->rewards));
-  RETURN_IF_ERROR(Take(stepped.terminated(), v1::DTYPE_BOOL, {n}, "stepped.terminated", &step->terminated));
-  RETURN_IF_ERROR(Take(stepped.truncated(), v1::DTYPE_BOOL, {n}, "stepped.truncated", &step->truncated));
+  const size_t obs_bytes = static_cast<size_t>(spec_.obs_bytes());
+  if (region_ != nullptr) {
+    // The tensors are in the region, as the protocol lays them out.
+    const auto copy = [&](int64_t offset, size_t bytes, auto* out) {
+      out->resize(bytes / sizeof((*out)[0]));
+      if (bytes > 0) std::memcpy(out->data(), region_->at(offset), bytes);
+    };
+    copy(layout_.observations_offset(), n * obs_bytes, &step->observations);
+    copy(layout_.rewards_offset(), n * sizeof(float), &step->rewards);
+    copy(layout_.terminated_offset(), n, &step->terminated);
+    copy(layout_.truncated_offset(), n, &step->truncated);
+  } else {
+    RETURN_IF_ERROR(Take(stepped.observations(), ObservationDType(spec_), Batched(n, spec_.observation_shape),
+                         "stepped.observations", &step->observations));
+    RETURN_IF_ERROR(Take(stepped.rewards(), v1::DTYPE_FLOAT32, {n}, "stepped.rewards", &step->rewards));
+    RETURN_IF_ERROR(Take(stepped.terminated(), v1::DTYPE_BOOL, {n}, "stepped.terminated", &step->terminated));
+    RETURN_IF_ERROR(Take(stepped.truncated(), v1::DTYPE_BOOL, {n}, "stepped.truncated", &step->truncated));
+  }
   step->final_indices.assign(stepped.final_indices().begin(), stepped.final_indices().end());
   for (size_t k = 0; k < step->final_indices.size(); ++k) {
     const int index = step->final_indices[k];
@@ -153,9 +244,15 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
                                                      "]: not ascending indices below ", num_envs_));
     }
   }
-  RETURN_IF_ERROR(Take(stepped.final_observations(), ObservationDType(spec_),
-                       Batched(static_cast<int64_t>(step->final_indices.size()), spec_.observation_shape),
-                       "stepped.final_observations", &step->final_observations));
+  if (region_ != nullptr) {
+    const size_t bytes = step->final_indices.size() * obs_bytes;  // at most N rows: checked ascending below N
+    step->final_observations.resize(bytes);
+    if (bytes > 0) std::memcpy(step->final_observations.data(), region_->at(layout_.final_observations_offset()), bytes);
+  } else {
+    RETURN_IF_ERROR(Take(stepped.final_observations(), ObservationDType(spec_),
+                         Batched(static_cast<int64_t>(step->final_indices.size()), spec_.observation_shape),
+                         "stepped.final_observations", &step->final_observations));
+  }
   step->errors = ErrorsOf(stepped.errors());
   for (const RemoteEnvError& error : step->errors) {
     if (error.env_index < 0 || error.env_index >= num_envs_) {
@@ -190,7 +287,15 @@ absl::StatusOr<RgbImage> RemoteEnvs::Render(int index, int width, int height, co
   render->set_width(width);
   render->set_height(height);
   render->set_camera(camera);
-  if (!stream_->Write(render_request_) || !stream_->Read(&render_response_)) return Fail("render");
+  if (region_ != nullptr) {
+    render_request_.SerializeToString(&render_bytes_);
+    if (absl::Status exchanged = region_->Exchange(render_bytes_, &answer_, timeout_); !exchanged.ok()) {
+      return FailRegion("render", exchanged);
+    }
+    if (!render_response_.ParseFromString(answer_)) render_response_.Clear();
+  } else if (!stream_->Write(render_request_) || !stream_->Read(&render_response_)) {
+    return Fail("render");
+  }
   if (!render_response_.has_rendered()) {
     return absl::InvalidArgumentError(absl::StrCat(server, " answered a render with no rendered answer"));
   }

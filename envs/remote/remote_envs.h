@@ -23,6 +23,15 @@
 // (shapes, dtypes, counts), naming the field. A failed RemoteEnvs is not
 // reused: open a new one (the actor reconnects with backoff).
 //
+// Shared memory: with Transport::kSharedMemoryWhenLocal (the default) a
+// stream to a loopback address (127.0.0.0/8, localhost, [::1]) asks its
+// server to step through a shared region (proto/env.proto, "Shared
+// memory"); where the server grants it, steps and renders go through the
+// region and its socket, with the same answers and errors, and the gRPC
+// stream only carries the open and the final status. A server that
+// declines, or a region that cannot be reached (another network namespace),
+// leaves the stream on gRPC; shared_memory() says which it is.
+//
 // Not thread-safe: one step loop owns it (Render included).
 #ifndef RILL_ENVS_REMOTE_REMOTE_ENVS_H_
 #define RILL_ENVS_REMOTE_REMOTE_ENVS_H_
@@ -61,13 +70,25 @@ struct RemoteStep {
   std::vector<RemoteEnvError> errors;
 };
 
+class SharedRegion;
+
 class RemoteEnvs {
  public:
+  enum class Transport {
+    kSharedMemoryWhenLocal,  // shared memory to a loopback address, else gRPC
+    kGrpc,                   // gRPC messages only
+  };
+
   // Opens `num_envs` instances at `address`, instance i seeded
   // base_seed + i + 1 (as local envs are). `timeout` bounds the connection
   // and every answer.
   static absl::StatusOr<std::unique_ptr<RemoteEnvs>> Open(const std::string& address, int num_envs,
-                                                          uint64_t base_seed, absl::Duration timeout);
+                                                          uint64_t base_seed, absl::Duration timeout,
+                                                          Transport transport = Transport::kSharedMemoryWhenLocal);
+
+  // Whether `address`'s host is a loopback one (the kSharedMemoryWhenLocal
+  // test).
+  static bool IsLoopback(const std::string& address);
   ~RemoteEnvs();
 
   const EnvSpec& spec() const { return spec_; }
@@ -89,6 +110,11 @@ class RemoteEnvs {
   // server predates rendering).
   const std::vector<std::string>& cameras() const { return cameras_; }
 
+  // Whether the stream steps through shared memory; when it asked for it
+  // and does not, shared_memory_note() says why (else it is empty).
+  bool shared_memory() const { return region_ != nullptr; }
+  const std::string& shared_memory_note() const { return shared_memory_note_; }
+
   // Instance `index`'s current state drawn at width x height from `camera`
   // ("" for the default). The server may answer at another size (a Python
   // env's render() draws at its own): the image is the server's frame, at
@@ -109,6 +135,12 @@ class RemoteEnvs {
  private:
   RemoteEnvs() = default;
   absl::Status Fail(const std::string& what);
+  // A region exchange's failure: the stream's status when the socket
+  // closed (the server ended the stream), else `status`.
+  absl::Status FailRegion(const std::string& what, const absl::Status& status);
+  // Sends the actions and reads the answer into response_, over the region
+  // or the stream.
+  absl::Status Exchange(const float* actions);
 
   std::string address_;
   int num_envs_ = 0;
@@ -129,6 +161,12 @@ class RemoteEnvs {
   v1::EnvResponse render_response_;
   std::vector<int64_t> action_shape_;  // a Box action's shape
   std::vector<int64_t> indices_;
+  // The shared region, its layout and an answer's bytes (null: gRPC).
+  std::unique_ptr<SharedRegion> region_;
+  v1::SharedMemory layout_;
+  std::string answer_;
+  std::string render_bytes_;
+  std::string shared_memory_note_;
 };
 
 }  // namespace rill::envs

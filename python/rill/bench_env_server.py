@@ -8,8 +8,10 @@ the same run. Prints JSON on its last line.
 For each N: remote env steps/s with one stream of N envs, the client
 sending random actions and waiting for each answer as an actor does, with
 the C++ client the actors use (`rill bench env --bench_remote`, from
---rill, default bazel-bin/rill; skipped when it is missing) and with the
-Python client (rill.env_client); the plain loop's env steps/s over N envs;
+--rill, default bazel-bin/rill; skipped when it is missing) both over gRPC
+messages and through the shared region an actor on the server's host
+takes (proto/env.proto, "Shared memory"), and with the Python client
+(rill.env_client, over gRPC); the plain loop's env steps/s over N envs;
 their ratios; and the time per message beyond the env's own stepping (at
 N=1: the protocol's overhead per step).
 """
@@ -62,13 +64,17 @@ def remote(address, num_envs, seconds, discrete, n, shape, low, high):
     return rate
 
 
-def rill_client(rill, address, num_envs, seconds):
-    """Env steps/s of `rill bench env --bench_remote` (the actors' client)."""
+def rill_client(rill, address, num_envs, seconds, grpc_only=False):
+    """(env steps/s, transport) of `rill bench env --bench_remote` (the
+    actors' client): through shared memory, as actors on the server's host
+    step, or with grpc_only over gRPC messages."""
     out = subprocess.run([rill, "bench", "env", "--bench_remote=" + address, "--bench_num_envs=%d" % num_envs,
-                          "--bench_seconds=%g" % seconds], capture_output=True, text=True, timeout=120 + seconds)
+                          "--bench_seconds=%g" % seconds, "--bench_remote_grpc=%s" % str(grpc_only).lower()],
+                         capture_output=True, text=True, timeout=120 + seconds)
     if out.returncode != 0:
         raise SystemExit("rill bench env --bench_remote failed: %s" % out.stderr.strip())
-    return json.loads(out.stdout.strip().splitlines()[-1])["env_steps_per_second"]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["env_steps_per_second"], result.get("transport", "grpc")
 
 
 def main():
@@ -102,15 +108,24 @@ def main():
                       "python_client_ratio": round(served / local, 3)}
             best = served
             if os.access(args.rill, os.X_OK):
-                cpp = rill_client(args.rill, address, num_envs, args.seconds)
-                result.update({"rill_client_steps_per_second": round(cpp), "rill_client_ratio": round(cpp / local, 3)})
+                grpc_rate, _ = rill_client(args.rill, address, num_envs, args.seconds, grpc_only=True)
+                cpp, transport = rill_client(args.rill, address, num_envs, args.seconds)
+                result.update({"rill_client_grpc_steps_per_second": round(grpc_rate),
+                               "rill_client_grpc_ratio": round(grpc_rate / local, 3),
+                               "rill_client_transport": transport,
+                               "rill_client_steps_per_second": round(cpp), "rill_client_ratio": round(cpp / local, 3),
+                               "grpc_overhead_us_per_message": round((num_envs / grpc_rate - num_envs / local) * 1e6,
+                                                                     1)})
                 best = cpp
             result["overhead_us_per_message"] = round((num_envs / best - num_envs / local) * 1e6, 1)
             results.append(result)
             print("  %3d envs: plain loop %8.0f steps/s; remote: python client %8.0f (%.2f), rill client %s;"
                   " %.0f us per message beyond the env"
                   % (num_envs, local, served, served / local,
-                     "%8.0f (%.2f)" % (result["rill_client_steps_per_second"], result["rill_client_ratio"])
+                     "over gRPC %8.0f (%.2f), %s %8.0f (%.2f)" % (
+                         result["rill_client_grpc_steps_per_second"], result["rill_client_grpc_ratio"],
+                         result["rill_client_transport"], result["rill_client_steps_per_second"],
+                         result["rill_client_ratio"])
                      if "rill_client_steps_per_second" in result else "-", result["overhead_us_per_message"]),
                   file=sys.stderr)
     finally:

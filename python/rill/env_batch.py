@@ -11,6 +11,7 @@ import logging
 import math
 import multiprocessing
 import numbers
+import operator
 import traceback
 
 import numpy as np
@@ -82,6 +83,19 @@ def env_time_limit(env, flag_limit):
 # Reward types taken without further checks (the common ones).
 _REAL_TYPES = (float, int, np.float32, np.float64)
 _REAL_TYPE_SET = frozenset(_REAL_TYPES)
+# Calls its first argument with the rest (map(_call, functions, arguments)).
+_call = operator.call
+# What a batch whose every instance behaved is made of (EnvBatch._finish_batch).
+_TUPLE, _FIVE, _NDARRAY, _BOOL = {tuple}, {5}, {np.ndarray}, {bool}
+
+
+class _Raised:
+    """What an env's step raised, kept for the per-instance checks."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error):
+        self.error = error
 
 
 def _env_index(error):
@@ -109,7 +123,10 @@ class EnvBatch:
         except SpaceError as error:
             raise FactoryError("%s makes an env whose %s" % (factory_spec, error)) from None
         self.max_episode_steps = env_time_limit(self.envs[0], max_episode_steps)
-        self.steps = [0] * count
+        # Each instance's steps in its episode (numpy: a step adds one to all).
+        self.steps = np.zeros(count, np.int64)
+        # Bound once: the first pass of a step calls nothing else.
+        self.step_fns = [env.step for env in self.envs]
         self.failed = [False] * count
         space = self.observation_space
         # Each instance's current observation, one row each, in the wire's
@@ -152,32 +169,107 @@ class EnvBatch:
         terminated, truncated, final_indices, final_observations, errors),
         indices relative to the stream.
 
-        Every output is checked as before, at less cost per instance: an
-        observation of the space's exact shape and dtype is taken as it is,
-        and the finiteness of those of instances that go on is checked in
-        one pass over the batch; only when that fails are the offending
-        instances found, named and reset, as if each had been checked on
-        its own. Everything else (other dtypes, ended episodes, errors)
-        takes the per-instance checks."""
+        Two passes. The first calls every instance's step and keeps what it
+        returned (or raised); nothing else happens per instance. The second
+        checks the batch at once: when every instance returned a 5-tuple of
+        an array of the space's shape and dtype, a real reward and two
+        bools, and every observation is finite, the outputs are stacked and
+        their episode ends handled with numpy (_finish_batch). Anything else
+        (an instance that failed before, an action outside the space, one
+        misbehaving env) sends the whole step through the per-instance
+        checks (_finish_each), which name each offender exactly as if every
+        instance had been checked on its own."""
+        space = self.action_space
+        count = len(self.envs)
+        if space.discrete:
+            # Python ints: cheaper to check and pass than numpy scalars.
+            if type(actions) is not list:
+                actions = actions.tolist()
+            in_space = min(actions) >= 0 and max(actions) < space.n
+            # What the envs are given: the space's own numbering.
+            env_actions = [action + space.start for action in actions] if space.start else actions
+        else:
+            in_space = True
+            if space.shape:
+                # One writable copy; each instance gets its own row of it.
+                env_actions = list(np.array(actions, dtype=np.float32))
+            else:
+                env_actions = [np.array(action, dtype=np.float32) for action in actions]
+        step_fns = self.step_fns
+        if in_space and not any(self.failed):
+            # Every instance's step, called from C (map): a step that raises
+            # stops extend() after the results before it; the map goes on
+            # with the next instance.
+            results = []
+            stepping = map(_call, step_fns, env_actions)
+            while True:
+                try:
+                    results.extend(stepping)
+                    break
+                except Exception as error:
+                    results.append(_Raised(error))
+            finished = self._finish_batch(results)
+            if finished is not None:
+                return finished
+        else:
+            results = [None] * count
+            n = space.n
+            for i in range(count):
+                if self.failed[i] or (space.discrete and not 0 <= actions[i] < n):
+                    continue  # _finish_each resets it; its env is not stepped
+                try:
+                    results[i] = step_fns[i](env_actions[i])
+                except Exception as error:
+                    results[i] = _Raised(error)
+        return self._finish_each(actions, results)
+
+    def _finish_batch(self, results):
+        """The step's outputs when every instance behaved (see step), else
+        None, having changed nothing."""
+        if set(map(type, results)) != _TUPLE or set(map(len, results)) != _FIVE:
+            return None
+        observations, rewards, terminated, truncated, _ = zip(*results)
+        space = self.observation_space
+        if (set(map(type, observations)) != _NDARRAY or not set(map(type, rewards)) <= _REAL_TYPE_SET
+                or set(map(type, terminated)) != _BOOL or set(map(type, truncated)) != _BOOL):
+            return None
+        try:
+            batch = np.array(observations)  # raises where shapes differ
+            rewards = np.array(rewards, np.float64)
+        except (ValueError, OverflowError):  # shapes that differ; an int beyond float64
+            return None
+        if (batch.dtype != space.dtype or batch.shape[1:] != space.shape or not all_finite(rewards)
+                or (self.check_finite and not all_finite(batch))):
+            return None
+        count = len(results)
+        terminated = np.frombuffer(bytes(terminated), np.bool_)
+        truncated = np.frombuffer(bytes(truncated), np.bool_)
+        steps = self.steps
+        steps += 1
+        if self.max_episode_steps:
+            truncated = truncated | ((steps >= self.max_episode_steps) & ~terminated)
+        self.current[...] = batch
+        final_indices, errors = [], []
+        ended = np.flatnonzero(terminated | truncated).tolist()
+        for i in ended:
+            final_indices.append(self.first + i)
+            self.failed[i] = not self._reset(i, None, errors)
+        final = batch[ended] if ended else self.no_finals
+        return (self.current.copy(), rewards.astype(np.float32), terminated, truncated, final_indices, final, errors)
+
+    def _finish_each(self, actions, results):
+        """The step's outputs from `results` (what each instance's step
+        returned or raised; None where it was not stepped), every instance
+        checked on its own."""
         count = len(self.envs)
         rewards = [0.0] * count
         terminated = [False] * count
         truncated = [False] * count
         final_indices, final_observations, errors = [], [], []
         space = self.action_space
-        discrete = space.discrete
-        if discrete:
-            # Python ints: cheaper to check and pass than numpy scalars.
-            if type(actions) is not list:
-                actions = actions.tolist()
-            n, start = space.n, space.start
-        elif space.shape:
-            # One writable copy; each instance gets its own row of it.
-            actions = list(np.array(actions, dtype=np.float32))
-        else:
-            actions = [np.array(action, dtype=np.float32) for action in actions]
+        discrete, n = space.discrete, space.n
         limit = self.max_episode_steps
-        current, steps, failed, envs, first = self.current, self.steps, self.failed, self.envs, self.first
+        current, steps, failed, first = self.current, self.steps, self.failed, self.first
         obs_shape, obs_dtype = self.observation_space.shape, self.observation_space.dtype
         check_finite = self.check_finite
         ndarray, real_types, isfinite = np.ndarray, _REAL_TYPE_SET, math.isfinite
@@ -187,27 +279,20 @@ class EnvBatch:
                 failed[i] = not self._reset(i, None, errors)
                 truncated[i] = True
                 continue
-            action = actions[i]
-            if discrete:
-                if not 0 <= action < n:
-                    errors.append((first + i, "action", "action %d is outside Discrete(%d)" % (action, n)))
-                    truncated[i] = True
-                    failed[i] = not self._reset(i, None, errors)
-                    continue
-                if start:
-                    action += start
-            try:
-                result = envs[i].step(action)
-                if type(result) is not tuple or len(result) != 5:
-                    raise SpaceError("step returned %s, not (obs, reward, terminated, truncated, info)"
-                                     % (type(result).__name__ if not isinstance(result, tuple)
-                                        else "a tuple of %d" % len(result)))
-                obs, reward, term, trunc, _ = result
-            except SpaceError as error:
-                field, message = "step", str(error)
-            except Exception as error:
-                field, message = "step", "step raised " + _describe(error)
+            if discrete and not 0 <= actions[i] < n:
+                errors.append((first + i, "action", "action %d is outside Discrete(%d)" % (actions[i], n)))
+                truncated[i] = True
+                failed[i] = not self._reset(i, None, errors)
+                continue
+            result = results[i]
+            if type(result) is _Raised:
+                field, message = "step", "step raised " + _describe(result.error)
+            elif type(result) is not tuple or len(result) != 5:
+                field, message = "step", ("step returned %s, not (obs, reward, terminated, truncated, info)"
+                                          % (type(result).__name__ if not isinstance(result, tuple)
+                                             else "a tuple of %d" % len(result)))
             else:
+                obs, reward, term, trunc, _ = result
                 if (type(obs) is ndarray and obs.dtype is obs_dtype and obs.shape == obs_shape
                         and type(reward) in real_types and isfinite(reward)
                         and (term is False or term is True) and (trunc is False or trunc is True)):

@@ -2,7 +2,10 @@
 stream and steps them. What the C++ actor does, for tests, benchmarks and
 Python users who want to drive a served env themselves."""
 
+import mmap
 import queue
+import socket
+import struct
 
 import grpc
 import numpy as np
@@ -17,7 +20,11 @@ class EnvStream:
     """One stream: `opened` holds the server's EnvsOpened; step() sends one
     action tensor and returns the EnvsStepped answer with numpy fields."""
 
-    def __init__(self, address, num_envs, seeds=None, timeout=30.0):
+    def __init__(self, address, num_envs, seeds=None, timeout=30.0, shared_memory=False, take_region=True):
+        """shared_memory: ask the server to step through a shared region
+        (proto/env.proto); `region` is then the mapping when the server
+        granted it (None: gRPC). take_region=False asks and never connects
+        (the server's 5 s fallback to gRPC, for tests)."""
         self.channel = grpc.insecure_channel(address, options=[
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES)])
@@ -28,9 +35,47 @@ class EnvStream:
                                              response_deserializer=env_pb2.EnvResponse.FromString)
         self.responses = connect(iter(self.requests.get, None))
         seeds = list(range(num_envs)) if seeds is None else list(seeds)
-        self.send(env_pb2.EnvRequest(open=env_pb2.OpenEnvs(num_envs=num_envs, seeds=seeds)))
+        self.send(env_pb2.EnvRequest(open=env_pb2.OpenEnvs(num_envs=num_envs, seeds=seeds,
+                                                           shared_memory=shared_memory)))
         self.opened = self.receive().opened
         self.observations = tensors.from_tensor(self.opened.observations)
+        self.num_envs = num_envs
+        self.region = self.socket = None
+        if self.opened.HasField("shared_memory") and take_region:
+            self._take_region(self.opened.shared_memory)
+
+    def _take_region(self, shared):
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.socket.settimeout(self.timeout)
+        self.socket.connect("\0" + shared.socket)
+        self.socket.sendall(shared.token)
+        _, fds, _, _ = socket.recv_fds(self.socket, 1, 1)
+        if not fds:
+            raise ConnectionError("the env server handed over no shared region")
+        self.region = mmap.mmap(fds[0], shared.size)
+        socket.close(fds[0])
+        observation = self.observations[0]
+        n = self.num_envs
+
+        def view(offset, shape, dtype):
+            return np.ndarray((n,) + tuple(shape), dtype, buffer=self.region, offset=offset)
+
+        space = self.opened.action_space
+        self._actions = (view(shared.actions_offset, (), np.int64) if space.HasField("discrete")
+                         else view(shared.actions_offset, tuple(space.box.shape), np.float32))
+        self._views = (view(shared.observations_offset, observation.shape, observation.dtype),
+                       view(shared.rewards_offset, (), np.float32), view(shared.terminated_offset, (), np.bool_),
+                       view(shared.truncated_offset, (), np.bool_),
+                       view(shared.final_observations_offset, observation.shape, observation.dtype))
+
+    def _exchange(self, payload):
+        """One message through the region's socket; the answer's bytes."""
+        self.socket.sendall(struct.pack("<I", len(payload)) + payload)
+        header = self.socket.recv(4, socket.MSG_WAITALL)
+        if len(header) < 4:
+            raise ConnectionError("the env server closed its shared region")
+        length = struct.unpack("<I", header)[0]
+        return self.socket.recv(length, socket.MSG_WAITALL) if length else b""
 
     def send(self, request):
         self.requests.put(request)
@@ -42,6 +87,14 @@ class EnvStream:
     def step(self, actions):
         """(observations, rewards, terminated, truncated, final_indices,
         final_observations, errors) for one step of every instance."""
+        if self.region is not None:
+            self._actions[...] = actions
+            answer = self._exchange(b"")
+            stepped = env_pb2.EnvResponse.FromString(answer).stepped if answer else env_pb2.EnvsStepped()
+            observations, rewards, terminated, truncated, finals = (view.copy() for view in self._views)
+            self.observations = observations
+            return (observations, rewards, terminated, truncated, list(stepped.final_indices),
+                    finals[:len(stepped.final_indices)], list(stepped.errors))
         request = env_pb2.EnvRequest()
         tensors.to_tensor(np.asarray(actions), request.step.actions)
         self.send(request)
@@ -56,13 +109,19 @@ class EnvStream:
         [height, width, 3] array at the size the server drew it, and None;
         or None and the server's reason. Steps nothing. The envs render
         when `opened.cameras` is not empty."""
-        self.send(env_pb2.EnvRequest(render=env_pb2.RenderEnv(env_index=index, width=width, height=height,
-                                                              camera=camera)))
-        rendered = self.receive().rendered
+        request = env_pb2.EnvRequest(render=env_pb2.RenderEnv(env_index=index, width=width, height=height,
+                                                              camera=camera))
+        if self.region is not None:
+            rendered = env_pb2.EnvResponse.FromString(self._exchange(request.SerializeToString())).rendered
+        else:
+            self.send(request)
+            rendered = self.receive().rendered
         if rendered.error:
             return None, rendered.error
         return tensors.from_tensor(rendered.frame), None
 
     def close(self):
+        if self.socket is not None:
+            self.socket.close()
         self.requests.put(None)
         self.channel.close()

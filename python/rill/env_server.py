@@ -10,6 +10,12 @@ spec.max_episode_steps. Each actor stream gets its own N instances, stepped
 in this process or, with --processes=K, in K worker processes. Port 0 binds
 a free port; the bound address is printed as "listening on HOST:PORT".
 
+A client on this host may ask for shared memory at open (the C++ actors do
+for a loopback address): its stream's steps then go through a region
+shared with it (rill.shared_region; proto/env.proto, "Shared memory"),
+with the same answers and errors, and the gRPC stream carries only the
+open and the final status.
+
 Rendering (rill.render): a CALLABLE that takes a `render_mode` parameter
 (a Gymnasium-style env class, or a function passing it on) is called with
 render_mode="rgb_array"; an env so made, or one with a render() and no
@@ -32,7 +38,7 @@ import grpc
 import numpy as np
 from google.protobuf.message import DecodeError
 
-from rill import tensors, wire
+from rill import shared_region, tensors, wire
 from rill._proto import env_pb2
 from rill.env_batch import EnvBatch, FactoryError, ProcessEnvBatch
 from rill.spaces import all_finite
@@ -94,12 +100,31 @@ class Steps:
                                   "a stream opens once; then every message is a step or a render (got %s)"
                                   % request.WhichOneof("kind"))
             actions = self._actions(request.step.actions, self.action_shape, self.wire_dtype)
+        return self.encode(*self.step(actions))
+
+    def step(self, actions):
+        """One step of the batch with `actions` (the stream's shape and
+        dtype; Python ints for a discrete space): EnvBatch.step's outputs."""
         if not self.discrete and not all_finite(actions):
             raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "step.actions holds NaN or infinity")
         result = self.batch.step(actions)
         for index, field, text in result[6]:
             log.warning("stream %d env %d: %s: %s", self.stream, index, field, text)
-        return self.encode(*result)
+        return result
+
+    def serve_region(self, region):
+        """Answers the stream's messages through its shared region until the
+        client closes it (proto/env.proto, "Shared memory")."""
+        for request in region.requests():
+            if request is None:
+                # A copy: the actions stay put while the batch steps, and
+                # the batch gets the form a gRPC step gives it.
+                actions = region.actions.tolist() if self.discrete else np.array(region.actions)
+                result = self.step(actions)
+                region.write(*result[:4], result[5])
+                region.answer(shared_region.stepped_extras(result[4], result[6]))
+            else:
+                region.answer(self(request))
 
     def render(self, request):
         """The serialized EnvResponse{rendered} for a RenderEnv: the
@@ -146,7 +171,7 @@ class EnvService:
         with self.lock:
             self.streams += 1
             stream = self.streams
-        batch = None
+        batch = region = None
         try:
             first = next(requests, None)
             if first is None:
@@ -156,8 +181,20 @@ class EnvService:
                 raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
                                   "the first message of a stream must be open (got %s)" % first.WhichOneof("kind"))
             batch = self._open(first.open)
-            yield self._opened(stream, batch, first.open)
+            region = self._region(stream, batch, first.open)
+            yield self._opened(stream, batch, first.open, region)
             step = Steps(stream, batch, first.open.num_envs)
+            if region is not None:
+                if region.accept():
+                    if not context.add_callback(region.shutdown):  # a cancelled stream ends the loop
+                        return
+                    log.info("stream %d: stepping through shared memory", stream)
+                    step.serve_region(region)
+                    return
+                log.warning("stream %d: its client did not take its shared region within %.0f s; stepping over "
+                            "gRPC", stream, shared_region.ACCEPT_SECONDS)
+                region.close()
+                region = None
             for request in requests:
                 yield step(request)
         except StreamError as error:
@@ -170,10 +207,27 @@ class EnvService:
             log.error("stream %d: %s", stream, error)
             context.abort(grpc.StatusCode.INTERNAL, str(error))
         finally:
+            if region is not None:
+                region.close()
             if batch is not None:
                 batch.close()
 
-    def _opened(self, stream, batch, request):
+    @staticmethod
+    def _region(stream, batch, request):
+        """The stream's SharedRegion when its client asked for one and this
+        host can make it, else None (the stream goes over gRPC)."""
+        if not request.shared_memory or not shared_region.supported():
+            return None
+        action = batch.action_space
+        try:
+            return shared_region.SharedRegion(request.num_envs, batch.observation_space.shape,
+                                              batch.observation_space.dtype,
+                                              () if action.discrete else tuple(action.shape), action.wire_dtype())
+        except OSError as error:
+            log.warning("stream %d: no shared region (%s); stepping over gRPC", stream, error)
+            return None
+
+    def _opened(self, stream, batch, request, region):
         """The serialized EnvsOpened answer to `request` (an OpenEnvs)."""
         observations, errors = batch.reset_all(list(request.seeds))
         opened = env_pb2.EnvsOpened(env_id=self.factory_spec,
@@ -181,6 +235,8 @@ class EnvService:
                                     action_space=batch.action_space.message(),
                                     max_episode_steps=batch.max_episode_steps, cameras=batch.cameras)
         tensors.to_tensor(observations, opened.observations)
+        if region is not None:
+            opened.shared_memory.CopyFrom(region.message())
         for index, field, text in errors:
             log.warning("stream %d env %d: %s: %s", stream, index, field, text)
             opened.errors.add(env_index=index, field=field, message=text)

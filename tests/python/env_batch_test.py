@@ -156,9 +156,9 @@ class ReferenceBatch:
         return None, None, obs
 
 
-def random_actions(rng, space, count):
+def random_actions(rng, space, count, valid=False):
     if space.discrete:
-        return rng.integers(-1, space.n + 1, count)  # a few outside the space
+        return rng.integers(0, space.n, count) if valid else rng.integers(-1, space.n + 1, count)  # a few outside
     return rng.uniform(-1, 1, (count,) + tuple(space.shape)).astype(np.float32)
 
 
@@ -173,11 +173,11 @@ class EnvBatchTest(unittest.TestCase):
             else:
                 self.assertEqual(a, b, "%s: %s" % (where, name))
 
-    def run_alike(self, factory, count, steps, first=0, max_episode_steps=0, make=EnvBatch):
+    def run_alike(self, factory, count, steps, first=0, max_episode_steps=0, make=EnvBatch, valid_actions=False):
         with np.errstate(over="ignore"):  # Chaos's float64 observations past float32's range
-            return self._run_alike(factory, count, steps, first, max_episode_steps, make)
+            return self._run_alike(factory, count, steps, first, max_episode_steps, make, valid_actions)
 
-    def _run_alike(self, factory, count, steps, first, max_episode_steps, make):
+    def _run_alike(self, factory, count, steps, first, max_episode_steps, make, valid_actions):
         batch = make(factory, count, first, max_episode_steps)
         reference = ReferenceBatch(factory, count, first, max_episode_steps)
         seeds = list(range(100, 100 + count))
@@ -186,7 +186,7 @@ class EnvBatchTest(unittest.TestCase):
             rng = np.random.default_rng(count)
             fields = set()
             for t in range(steps):
-                actions = random_actions(rng, batch.action_space, count)
+                actions = random_actions(rng, batch.action_space, count, valid_actions)
                 got = batch.step(actions)
                 self.assert_same_step(got, reference.step(actions), "%s step %d" % (factory, t))
                 fields.update(field for _, field, _ in got[6])
@@ -204,6 +204,22 @@ class EnvBatchTest(unittest.TestCase):
                 if "box" not in factory:
                     expected.add("action")
                 self.assertEqual(fields, expected)
+
+    def test_a_batch_that_behaves_is_finished_in_one_pass_and_matches_the_reference(self):
+        # CartPole behaves: every step of 32 instances (terminations, and
+        # truncations by a limit of 9 steps) takes the batch pass alone.
+        with mock.patch.object(EnvBatch, "_finish_each", side_effect=AssertionError("per-instance pass taken")):
+            self.run_alike("cartpole:make", 32, 60, max_episode_steps=9, valid_actions=True)
+        # One instance that misbehaves sends the whole step through the
+        # per-instance checks, which name it.
+        batch = EnvBatch("test_envs:counter", 3)
+        batch.reset_all([0, 1, 2])
+        batch.envs[1].misbehave = lambda: (np.array([0, 0], np.float64), 1.0, False, False, {})
+        batch.envs[1].fail_at = 1
+        with mock.patch.object(EnvBatch, "_finish_each", wraps=batch._finish_each) as each:
+            errors = batch.step(np.ones(3, np.int64))[6]
+        self.assertEqual(each.call_count, 1)
+        self.assertEqual([(i, field) for i, field, _ in errors], [])  # float64 is cast, not refused
 
     def test_worker_processes_match_the_reference_too(self):
         # The spawned workers take -W options from sys.warnoptions: quiet

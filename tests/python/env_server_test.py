@@ -1,10 +1,13 @@
 """The Python env server as a real process on port 0, driven over gRPC by
 rill.env_client: spaces, seeding, episode ends, time limits, worker
-processes, misbehaving envs and malformed requests (proto/env.proto)."""
+processes, misbehaving envs and malformed requests (proto/env.proto); and
+the same steps through a shared region."""
 
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -26,14 +29,18 @@ class Server:
     """`python3 -m rill.env_server` on 127.0.0.1:0, stopped on exit."""
 
     def __init__(self, factory, *flags):
+        # The log goes to a file: a pipe nobody reads would fill with a
+        # misbehaving env's warnings and stall the server.
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "rill.env_server", "--factory=" + factory, "--address=127.0.0.1:0", *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=self.log, text=True,
             env=dict(os.environ, PYTHONPATH=PYTHONPATH))
         line = self.process.stdout.readline()
         if not line.startswith("listening on "):
             self.stop()
-            raise AssertionError("server did not start: %r %s" % (line, self.process.stderr.read()))
+            self.log.seek(0)
+            raise AssertionError("server did not start: %r %s" % (line, self.log.read()))
         self.address = line.split()[-1]
 
     def stop(self):
@@ -45,7 +52,7 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.process.stdout.close()
-        self.process.stderr.close()
+        self.log.close()
 
     def __enter__(self):
         return self
@@ -418,6 +425,67 @@ class RenderTest(unittest.TestCase):
             frame, error = stream.render(0, 8, 8)
             self.assertIsNone(error)
             self.assertEqual(frame.shape, (6, 5, 3))
+            stream.close()
+
+
+class SharedMemoryTest(unittest.TestCase):
+    """Streams stepped through the server's shared region (proto/env.proto,
+    "Shared memory") answer exactly as streams over gRPC."""
+
+    def test_steps_through_the_region_match_grpc_steps_error_for_error(self):
+        with Server("test_envs:chaos_box") as server:
+            over_grpc = EnvStream(server.address, 7, seeds=range(7))
+            shared = EnvStream(server.address, 7, seeds=range(7), shared_memory=True)
+            self.assertIsNone(over_grpc.region)
+            self.assertIsNotNone(shared.region)
+            np.testing.assert_array_equal(over_grpc.observations, shared.observations)
+            rng = np.random.default_rng(3)
+            fields = set()
+            for t in range(150):
+                actions = rng.uniform(-1, 1, (7, 2)).astype(np.float32)
+                a, b = over_grpc.step(actions), shared.step(actions)
+                for x, y in zip(a, b):
+                    if isinstance(x, np.ndarray):
+                        self.assertEqual((x.dtype, x.shape), (y.dtype, y.shape), t)
+                        np.testing.assert_array_equal(x, y, str(t))
+                    else:
+                        self.assertEqual(x, y, t)
+                fields.update(error.field for error in b[6])
+            self.assertTrue({"step", "observation", "reward", "reset"} <= fields, fields)
+            # The stream ends with its status, as over gRPC.
+            actions[0, 0] = np.nan
+            with self.assertRaises((ConnectionError, OSError)):
+                shared.step(actions)
+            with self.assertRaises(grpc.RpcError) as ended:
+                shared.receive()
+            self.assertEqual(ended.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn("step.actions holds NaN or infinity", ended.exception.details())
+            over_grpc.close()
+            shared.close()
+
+    def test_only_the_streams_own_client_is_handed_the_region(self):
+        with Server("cartpole:make") as server:
+            asked = EnvStream(server.address, 2, shared_memory=True, take_region=False)
+            name = asked.opened.shared_memory.socket
+            impostor = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            impostor.settimeout(10)
+            impostor.connect("\0" + name)
+            impostor.sendall(b"x" * 16)
+            self.assertEqual(impostor.recv(1), b"")  # closed: no region
+            impostor.close()
+            asked._take_region(asked.opened.shared_memory)  # the right token still works
+            obs = asked.step(np.array([0, 1], np.int64))[0]
+            self.assertEqual(obs.shape, (2, 4))
+            asked.close()
+
+    def test_a_client_that_never_takes_its_region_is_served_over_grpc(self):
+        with Server("cartpole:make") as server:
+            stream = EnvStream(server.address, 2, shared_memory=True, take_region=False)
+            self.assertTrue(stream.opened.HasField("shared_memory"))
+            start = time.monotonic()
+            obs = stream.step(np.array([1, 1], np.int64))[0]  # waits out the server's 5 s
+            self.assertGreaterEqual(time.monotonic() - start, 4.0)
+            self.assertEqual(obs.shape, (2, 4))
             stream.close()
 
 

@@ -1,0 +1,198 @@
+#include "envs/remote/shared_region.h"
+
+#include <poll.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+
+namespace rill::envs {
+namespace {
+
+constexpr size_t kTokenBytes = 16;
+// The largest region and answer a client takes (a server's say otherwise is
+// refused, not mapped or read).
+constexpr int64_t kMaxRegionBytes = int64_t{4} << 30;
+constexpr uint32_t kMaxAnswerBytes = uint32_t{256} << 20;
+constexpr absl::Duration kSpin = absl::Microseconds(100);
+
+std::string Errno(int error) { return std::strerror(error); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SharedRegion>> SharedRegion::Connect(const v1::SharedMemory& shared,
+                                                                    const RegionSizes& sizes,
+                                                                    absl::Duration timeout) {
+  std::unique_ptr<SharedRegion> region(new SharedRegion());
+  region->name_ = shared.socket();
+  const std::string where = absl::StrCat("shared region socket @", shared.socket());
+  sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  if (shared.socket().empty() || shared.socket().size() > sizeof(address.sun_path) - 1) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": the name must have 1..", sizeof(address.sun_path) - 1,
+                                                   " bytes"));
+  }
+  if (shared.token().size() != kTokenBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": the token has ", shared.token().size(), " bytes; the protocol says ", kTokenBytes));
+  }
+  // Every array inside the region, none overlapping another.
+  struct Range {
+    const char* name;
+    int64_t offset;
+    int64_t bytes;
+  };
+  std::vector<Range> ranges = {{"actions", shared.actions_offset(), sizes.actions},
+                               {"observations", shared.observations_offset(), sizes.observations},
+                               {"rewards", shared.rewards_offset(), sizes.rewards},
+                               {"terminated", shared.terminated_offset(), sizes.flags},
+                               {"truncated", shared.truncated_offset(), sizes.flags},
+                               {"final_observations", shared.final_observations_offset(), sizes.observations}};
+  if (shared.size() <= 0 || shared.size() > kMaxRegionBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": a region of ", shared.size(), " bytes (1..", kMaxRegionBytes, " taken)"));
+  }
+  for (const Range& range : ranges) {
+    if (range.offset < 0 || range.bytes < 0 || range.offset > shared.size() - range.bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", range.name, " at offset ", range.offset, " (",
+                                                     range.bytes, " bytes) is outside the region of ", shared.size(),
+                                                     " bytes"));
+    }
+  }
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.offset < b.offset; });
+  for (size_t k = 1; k < ranges.size(); ++k) {
+    if (ranges[k - 1].bytes > 0 && ranges[k].bytes > 0 && ranges[k - 1].offset + ranges[k - 1].bytes > ranges[k].offset) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": ", ranges[k - 1].name, " and ", ranges[k].name, " overlap in the region"));
+    }
+  }
+
+  region->socket_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (region->socket_ < 0) return absl::UnavailableError(absl::StrCat(where, ": socket: ", Errno(errno)));
+  // The abstract namespace: a leading NUL, then the name (no terminator).
+  std::memcpy(address.sun_path + 1, shared.socket().data(), shared.socket().size());
+  const socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + shared.socket().size());
+  if (::connect(region->socket_, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
+    return absl::UnavailableError(absl::StrCat(where, ": connect: ", Errno(errno)));
+  }
+  RETURN_IF_ERROR(region->Send(shared.token()));
+
+  // One byte and the region's descriptor.
+  const absl::Time deadline = absl::Now() + timeout;
+  pollfd wait = {region->socket_, POLLIN, 0};
+  const int ms = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
+  if (::poll(&wait, 1, ms) <= 0) {
+    return absl::DeadlineExceededError(absl::StrCat(where, ": no region within ", absl::FormatDuration(timeout)));
+  }
+  char byte = 0;
+  iovec io = {&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message = {};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  const ssize_t got = ::recvmsg(region->socket_, &message, MSG_CMSG_CLOEXEC);
+  if (got <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat(where, got == 0 ? ": closed before handing over the region" : ": recvmsg: " + Errno(errno)));
+  }
+  int fd = -1;
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS &&
+        header->cmsg_len == CMSG_LEN(sizeof(int))) {
+      std::memcpy(&fd, CMSG_DATA(header), sizeof(int));
+    }
+  }
+  if (fd < 0) return absl::InvalidArgumentError(absl::StrCat(where, ": the answer carried no file descriptor"));
+  struct stat status = {};
+  if (::fstat(fd, &status) != 0 || status.st_size < shared.size()) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(where, ": the region's file has ", status.st_size,
+                                                   " bytes; the opened answer says ", shared.size()));
+  }
+  void* base = ::mmap(nullptr, static_cast<size_t>(shared.size()), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (base == MAP_FAILED) return absl::UnavailableError(absl::StrCat(where, ": mmap: ", Errno(errno)));
+  region->base_ = static_cast<uint8_t*>(base);
+  region->size_ = static_cast<size_t>(shared.size());
+  return region;
+}
+
+SharedRegion::~SharedRegion() {
+  if (base_ != nullptr) ::munmap(base_, size_);
+  if (socket_ >= 0) ::close(socket_);
+}
+
+absl::Status SharedRegion::Send(std::string_view bytes) {
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(socket_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(absl::StrCat("shared region socket @", name_, ": send: ", Errno(errno)));
+    }
+    sent += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SharedRegion::Receive(char* out, size_t count, absl::Time deadline) {
+  size_t got = 0;
+  // An answer that comes within kSpin is read without sleeping: waking a
+  // thread blocked in poll() costs tens of microseconds on a busy host,
+  // about what a fast env takes for a whole step.
+  const int64_t spin_until = absl::GetCurrentTimeNanos() + absl::ToInt64Nanoseconds(kSpin);
+  while (got < count) {
+    const ssize_t n = ::recv(socket_, out + got, count - got, MSG_DONTWAIT);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) return absl::UnavailableError(absl::StrCat("shared region socket @", name_, ": closed"));
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      return absl::UnavailableError(absl::StrCat("shared region socket @", name_, ": recv: ", Errno(errno)));
+    }
+    if (absl::GetCurrentTimeNanos() < spin_until) continue;
+    const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    pollfd wait = {socket_, POLLIN, 0};
+    if (ms <= 0 || ::poll(&wait, 1, static_cast<int>(std::min<int64_t>(ms, 1 << 30))) == 0) {
+      return absl::DeadlineExceededError(absl::StrCat("shared region socket @", name_, ": no answer in time"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SharedRegion::Exchange(std::string_view request, std::string* answer, absl::Duration timeout) {
+  message_.resize(4 + request.size());
+  const uint32_t length = static_cast<uint32_t>(request.size());
+  for (int k = 0; k < 4; ++k) message_[k] = static_cast<char>((length >> (8 * k)) & 0xff);
+  if (!request.empty()) std::memcpy(message_.data() + 4, request.data(), request.size());
+  RETURN_IF_ERROR(Send(message_));
+  const absl::Time deadline = absl::Now() + timeout;
+  unsigned char header[4];
+  RETURN_IF_ERROR(Receive(reinterpret_cast<char*>(header), 4, deadline));
+  const uint32_t size = uint32_t{header[0]} | uint32_t{header[1]} << 8 | uint32_t{header[2]} << 16 |
+                        uint32_t{header[3]} << 24;
+  if (size > kMaxAnswerBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("shared region socket @", name_, ": an answer of ", size,
+                                                   " bytes (at most ", kMaxAnswerBytes, ")"));
+  }
+  answer->resize(size);
+  return Receive(answer->data(), size, deadline);
+}
+
+}  // namespace rill::envs

@@ -1,0 +1,219 @@
+"""The server's end of a stream stepped through shared memory
+(proto/env.proto, "Shared memory").
+
+A SharedRegion holds one stream's arrays in a memfd mapped here and, once
+its client connects to the region's abstract Unix socket and proves it is
+the stream's own (the token of the opened answer), in the client: actions
+in, observations, rewards, flags and final observations out. Each step then
+costs two short socket messages instead of two gRPC messages, and the
+tensors are never serialized: what is left is the env's own stepping.
+"""
+
+import math
+import mmap
+import os
+import secrets
+import socket
+import struct
+import sys
+import time
+
+import numpy as np
+
+from rill._proto import env_pb2
+
+# How long the server waits for the client to connect before it serves the
+# stream over gRPC instead (the protocol's figure).
+ACCEPT_SECONDS = 5.0
+# How long the server polls for a step before it sleeps in recv.
+SPIN_SECONDS = 100e-6
+_ALIGN = 64
+_TOKEN_BYTES = 16
+_LENGTH = struct.Struct("<I")
+
+
+def supported():
+    """Whether this host can serve a region: Linux (abstract sockets), with
+    memfd_create and file descriptor passing."""
+    return sys.platform.startswith("linux") and hasattr(os, "memfd_create") and hasattr(socket, "send_fds")
+
+
+def _aligned(offset):
+    return (offset + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+def _receive_exactly(connection, count):
+    """`count` bytes from `connection`, or None when it closed first."""
+    data = bytearray(count)
+    view, got = memoryview(data), 0
+    while got < count:
+        n = connection.recv_into(view[got:])
+        if n == 0:
+            return None
+        got += n
+    return bytes(data)
+
+
+class SharedRegion:
+    """One stream's region: N instances of the given observation and action
+    layouts (shapes without N, numpy dtypes)."""
+
+    def __init__(self, num_envs, observation_shape, observation_dtype, action_shape, action_dtype):
+        obs_bytes = math.prod(observation_shape) * np.dtype(observation_dtype).itemsize
+        action_bytes = math.prod(action_shape) * np.dtype(action_dtype).itemsize
+        n = num_envs
+        layout = {}
+        offset = 0
+        for name, size in (("actions", n * action_bytes), ("observations", n * obs_bytes), ("rewards", n * 4),
+                           ("terminated", n), ("truncated", n), ("final_observations", n * obs_bytes)):
+            layout[name] = offset
+            offset = _aligned(offset + size)
+        self.size = max(offset, _ALIGN)
+        self.layout = layout
+        self.fd = os.memfd_create("rill-env-stream", os.MFD_CLOEXEC)
+        self.listener = self.connection = self.buffer = None
+        try:
+            os.ftruncate(self.fd, self.size)
+            self.buffer = mmap.mmap(self.fd, self.size)
+
+            def view(name, shape, dtype):
+                return np.ndarray((n,) + tuple(shape), dtype, buffer=self.buffer, offset=layout[name])
+
+            self.actions = view("actions", action_shape, action_dtype)
+            self.observations = view("observations", observation_shape, observation_dtype)
+            self.rewards = view("rewards", (), np.float32)
+            self.terminated = view("terminated", (), np.bool_)
+            self.truncated = view("truncated", (), np.bool_)
+            self.final_observations = view("final_observations", observation_shape, observation_dtype)
+            self.token = secrets.token_bytes(_TOKEN_BYTES)
+            self.name = "rill-env-%d-%s" % (os.getpid(), secrets.token_hex(8))
+            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.listener.bind("\0" + self.name)
+            self.listener.listen(4)
+        except Exception:
+            self.close()
+            raise
+
+    def message(self):
+        """The opened answer's SharedMemory."""
+        return env_pb2.SharedMemory(
+            socket=self.name, token=self.token, size=self.size, actions_offset=self.layout["actions"],
+            observations_offset=self.layout["observations"], rewards_offset=self.layout["rewards"],
+            terminated_offset=self.layout["terminated"], truncated_offset=self.layout["truncated"],
+            final_observations_offset=self.layout["final_observations"])
+
+    def accept(self, timeout=ACCEPT_SECONDS):
+        """Waits for the stream's client: True once it holds the region,
+        False when none proved itself within `timeout` (connections with
+        another token are closed and waited past)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.listener.settimeout(left)
+            try:
+                connection, _ = self.listener.accept()
+            except (socket.timeout, OSError):
+                return False
+            connection.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                token = _receive_exactly(connection, _TOKEN_BYTES)
+                if token == self.token:
+                    socket.send_fds(connection, [b"\x01"], [self.fd])
+                    connection.settimeout(None)
+                    self.connection = connection
+                    self.listener.close()
+                    self.listener = None
+                    return True
+            except OSError:
+                pass
+            connection.close()
+
+    def requests(self):
+        """The client's messages until it closes the socket: None for a step
+        (its actions are in the region), else a serialized EnvRequest."""
+        connection, header = self.connection, bytearray(_LENGTH.size)
+        clock, spin, peek = time.perf_counter, SPIN_SECONDS, socket.MSG_DONTWAIT | socket.MSG_PEEK
+        while True:
+            # A request that comes within SPIN_SECONDS is taken without
+            # sleeping in recv (waking costs tens of microseconds on a busy
+            # host, as much as a fast env's whole step).
+            until = clock() + spin
+            try:
+                while clock() < until:
+                    try:
+                        if connection.recv(1, peek):
+                            break
+                    except BlockingIOError:
+                        continue
+                    break  # b"": closed; the blocking read below says so
+                got = connection.recv_into(header, _LENGTH.size, socket.MSG_WAITALL)
+            except OSError:
+                return
+            if got < _LENGTH.size:
+                return
+            length = _LENGTH.unpack(header)[0]
+            if length == 0:
+                yield None
+                continue
+            try:
+                data = _receive_exactly(connection, length)
+            except OSError:
+                return
+            if data is None:
+                return
+            yield data
+
+    def write(self, observations, rewards, terminated, truncated, final_observations):
+        """A step's tensors into the region."""
+        self.observations[...] = observations
+        self.rewards[...] = rewards
+        self.terminated[...] = terminated
+        self.truncated[...] = truncated
+        if len(final_observations):
+            self.final_observations[:len(final_observations)] = final_observations
+
+    def answer(self, payload):
+        """Sends one message (b"": a step with nothing but its tensors)."""
+        self.connection.sendall(_LENGTH.pack(len(payload)) + payload)
+
+    def shutdown(self):
+        """Ends requests() from another thread (the stream was cancelled,
+        or the server stops)."""
+        connection = self.connection
+        if connection is not None:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        for held in (self.connection, self.listener):
+            if held is not None:
+                held.close()
+        self.connection = self.listener = None
+        # The arrays view the mapping: drop them before closing it.
+        for name in ("actions", "observations", "rewards", "terminated", "truncated", "final_observations"):
+            self.__dict__.pop(name, None)
+        if self.buffer is not None:
+            try:
+                self.buffer.close()
+            except BufferError:
+                pass  # a view still alive: the mapping goes with it
+            self.buffer = None
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def stepped_extras(final_indices, errors):
+    """The serialized answer to a region step: EnvResponse{stepped} with only
+    final_indices and errors (the tensors are in the region); b"" when it
+    has neither."""
+    if not final_indices and not errors:
+        return b""
+    stepped = env_pb2.EnvsStepped(final_indices=final_indices)
+    for index, field, text in errors:
+        stepped.errors.add(env_index=index, field=field, message=text)
+    return env_pb2.EnvResponse(stepped=stepped).SerializeToString()
