@@ -168,6 +168,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> DrqV2::FromConfig(const AlgorithmCont
   options.std_schedule_updates = config.std_schedule_updates();
   options.std_clip = config.std_clip();
   options.pad = config.pad();
+  options.reward_scale = config.reward_scale();
   options.gamma = learner.gamma();
   options.tau = learner.tau();
   options.device = context.device;
@@ -216,6 +217,9 @@ absl::StatusOr<std::unique_ptr<DrqV2>> DrqV2::Create(const DrqV2Options& options
     if (!(value >= 0) || !std::isfinite(value)) {
       return absl::InvalidArgumentError(absl::StrCat(field, " ", value, " must be finite and >= 0"));
     }
+  }
+  if (!(options.reward_scale > 0) || !std::isfinite(options.reward_scale)) {
+    return absl::InvalidArgumentError(absl::StrCat("reward_scale ", options.reward_scale, " must be finite and > 0"));
   }
   if (options.std_schedule_updates < 0) {
     return absl::InvalidArgumentError(absl::StrCat("std_schedule_updates ", options.std_schedule_updates, " must be >= 0"));
@@ -330,12 +334,13 @@ absl::Status DrqV2::UpdateUnchecked(const TransitionBatch& batch) {
   const torch::Tensor next_features = Encode(encoder_.detach(), next_obs);
 
   // 1. TD target, no gradient: a' = clamp(mu(h') + clipped noise, -1, 1),
-  // y = r + discount * min_e Q_target_e(h', a').
+  // y = reward_scale * r + discount * min_e Q_target_e(h', a').
   const std::vector<torch::Tensor> actor_views = actor_layout_.Views(actor_.detach());
   torch::Tensor next_action = Actor(actor_views, next_features);
   next_action.add_(ClippedNoise(b, std, next_action.options())).clamp_(-1, 1);
   const torch::Tensor q_next = Critic(critic_layout_.Views(critic_target_), next_features, next_action);  // [2, B]
-  const torch::Tensor target = torch::addcmul(batch.reward, BootstrapDiscount(batch, options_.gamma), q_next.amin(0));
+  const torch::Tensor reward = options_.reward_scale == 1.0 ? batch.reward : batch.reward * options_.reward_scale;
+  const torch::Tensor target = torch::addcmul(reward, BootstrapDiscount(batch, options_.gamma), q_next.amin(0));
 
   // 2. Critic and encoder step: loss = sum_e mean_i w_i (Q_e - y)^2.
   torch::Tensor q;

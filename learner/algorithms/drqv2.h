@@ -71,6 +71,7 @@ struct DrqV2Options {
   int64_t std_schedule_updates = 250000;
   double std_clip = 0.3;
   int pad = 4;
+  double reward_scale = 1.0;  // the critics learn reward * reward_scale
   torch::Device device = torch::kCPU;
   uint64_t seed = 0;
 };

@@ -133,6 +133,22 @@ TEST(DrqV2Test, TargetIsTheRewardPlusTheDiscountedMinimumOfTheTargetCriticsAtThe
   EXPECT_TRUE(torch::allclose(drq->LastTargetForTesting(), expected, 1e-5, 1e-6));
 }
 
+TEST(DrqV2Test, RewardScaleScalesTheRewardInTheTargetOnly) {
+  DrqV2Options options = NoiselessOptions();
+  options.reward_scale = 0.1;
+  std::unique_ptr<DrqV2> drq = DrqV2::Create(options).value();
+  const TransitionBatch batch = RandomBatch(6, 1);
+  const torch::Tensor next_features = drq->EncodeForTesting(batch.next_obs);
+  const torch::Tensor q_next =
+      drq->CriticForTesting(next_features, drq->ActorForTesting(next_features), /*target=*/true);
+  const torch::Tensor expected =
+      0.1 * batch.reward + 0.99 * (1 - batch.terminated) * torch::minimum(q_next[0], q_next[1]);
+  ASSERT_TRUE(drq->Update(batch).ok());
+  EXPECT_TRUE(torch::allclose(drq->LastTargetForTesting(), expected, 1e-5, 1e-6));
+  options.reward_scale = 0;
+  EXPECT_THAT(DrqV2::Create(options).status().message(), HasSubstr("reward_scale 0 must be finite and > 0"));
+}
+
 // The critic as the paper writes it, with autograd, from the named
 // parameters `p` (with requires_grad where the test wants gradients).
 torch::Tensor PaperCritic(const std::map<std::string, torch::Tensor>& p, const std::string& prefix,

@@ -108,6 +108,7 @@ absl::Status FinalizeDrqV2(v1::LearnerConfig& learner, const envs::EnvSpec& env)
   RILL_FILL(drq, "learner.drqv2", std_start, 1.0, 0, kInf, false);
   RILL_FILL(drq, "learner.drqv2", std_end, 0.1, 0, kInf, false);
   RILL_FILL(drq, "learner.drqv2", std_clip, 0.3, 0, kInf, false);
+  RILL_FILL(drq, "learner.drqv2", reward_scale, 1.0, 0, kInf, true);
   if (!drq.has_feature_dim()) drq.set_feature_dim(50);
   if (drq.feature_dim() < 1 || drq.feature_dim() > 4096) {
     return InvalidField("learner.drqv2.feature_dim",
