@@ -122,9 +122,13 @@ class Steps:
                 actions = region.actions.tolist() if self.discrete else np.array(region.actions)
                 result = self.step(actions)
                 region.write(*result[:4], result[5])
-                region.answer(shared_region.stepped_extras(result[4], result[6]))
+                answer = shared_region.stepped_extras(result[4], result[6])
             else:
-                region.answer(self(request))
+                answer = self(request)
+            try:
+                region.answer(answer)
+            except OSError:  # the client went away mid-step: the stream is over
+                return
 
     def render(self, request):
         """The serialized EnvResponse{rendered} for a RenderEnv: the
