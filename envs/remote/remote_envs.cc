@@ -125,12 +125,19 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
     sizes.observations = n * envs->spec_.obs_bytes();
     sizes.rewards = n * int64_t{sizeof(float)};
     sizes.flags = n;
-    absl::StatusOr<std::unique_ptr<SharedRegion>> region = SharedRegion::Connect(opened.shared_memory(), sizes, timeout);
+    // The handover waits at least as long as the server waits for it.
+    bool reached = false;
+    absl::StatusOr<std::unique_ptr<SharedRegion>> region =
+        SharedRegion::Connect(opened.shared_memory(), sizes, std::max(timeout, absl::Seconds(5)), &reached);
     if (region.ok()) {
       envs->region_ = *std::move(region);
       envs->layout_ = opened.shared_memory();
     } else if (absl::IsInvalidArgument(region.status())) {
       return absl::InvalidArgumentError(absl::StrCat("env server at ", address, ": ", region.status().message()));
+    } else if (reached) {
+      // The server took the socket and serves the stream through it: the
+      // stream cannot go on over gRPC. Unavailable: the caller reopens.
+      return absl::UnavailableError(absl::StrCat("env server at ", address, ": ", region.status().message()));
     } else {
       // The server serves the stream over gRPC when the region is not taken.
       envs->shared_memory_note_ = absl::StrCat("its shared region is out of reach (", region.status().message(),

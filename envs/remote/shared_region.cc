@@ -34,7 +34,8 @@ std::string Errno(int error) { return std::strerror(error); }
 
 absl::StatusOr<std::unique_ptr<SharedRegion>> SharedRegion::Connect(const v1::SharedMemory& shared,
                                                                     const RegionSizes& sizes,
-                                                                    absl::Duration timeout) {
+                                                                    absl::Duration timeout, bool* reached) {
+  if (reached != nullptr) *reached = false;
   std::unique_ptr<SharedRegion> region(new SharedRegion());
   region->name_ = shared.socket();
   const std::string where = absl::StrCat("shared region socket @", shared.socket());
@@ -87,6 +88,7 @@ absl::StatusOr<std::unique_ptr<SharedRegion>> SharedRegion::Connect(const v1::Sh
   if (::connect(region->socket_, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
     return absl::UnavailableError(absl::StrCat(where, ": connect: ", Errno(errno)));
   }
+  if (reached != nullptr) *reached = true;
   RETURN_IF_ERROR(region->Send(shared.token()));
 
   // One byte and the region's descriptor.

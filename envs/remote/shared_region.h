@@ -38,8 +38,11 @@ struct RegionSizes {
 
 class SharedRegion {
  public:
+  // `reached` (optional) is set once the socket was reached: from then on
+  // the server serves the stream through the region, so a failure after it
+  // leaves the stream unusable (not to be stepped over gRPC).
   static absl::StatusOr<std::unique_ptr<SharedRegion>> Connect(const v1::SharedMemory& shared, const RegionSizes& sizes,
-                                                               absl::Duration timeout);
+                                                               absl::Duration timeout, bool* reached = nullptr);
   ~SharedRegion();
   SharedRegion(const SharedRegion&) = delete;
   SharedRegion& operator=(const SharedRegion&) = delete;
