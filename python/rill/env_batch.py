@@ -241,7 +241,6 @@ class EnvBatch:
         if (batch.dtype != space.dtype or batch.shape[1:] != space.shape or not all_finite(rewards)
                 or (self.check_finite and not all_finite(batch))):
             return None
-        count = len(results)
         terminated = np.frombuffer(bytes(terminated), np.bool_)
         truncated = np.frombuffer(bytes(truncated), np.bool_)
         steps = self.steps
