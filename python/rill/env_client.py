@@ -10,7 +10,7 @@ import struct
 import grpc
 import numpy as np
 
-from rill import tensors
+from rill import shared_region, tensors
 from rill._proto import env_pb2
 
 _MAX_MESSAGE_BYTES = 256 << 20
@@ -55,18 +55,14 @@ class EnvStream:
         self.region = mmap.mmap(fds[0], shared.size)
         socket.close(fds[0])
         observation = self.observations[0]
-        n = self.num_envs
-
-        def view(offset, shape, dtype):
-            return np.ndarray((n,) + tuple(shape), dtype, buffer=self.region, offset=offset)
-
         space = self.opened.action_space
-        self._actions = (view(shared.actions_offset, (), np.int64) if space.HasField("discrete")
-                         else view(shared.actions_offset, tuple(space.box.shape), np.float32))
-        self._views = (view(shared.observations_offset, observation.shape, observation.dtype),
-                       view(shared.rewards_offset, (), np.float32), view(shared.terminated_offset, (), np.bool_),
-                       view(shared.truncated_offset, (), np.bool_),
-                       view(shared.final_observations_offset, observation.shape, observation.dtype))
+        discrete = space.HasField("discrete")
+        arrays = shared_region.region_arrays(
+            self.region, self.num_envs, {name: getattr(shared, name + "_offset") for name in shared_region.ARRAYS},
+            observation.shape, observation.dtype, () if discrete else tuple(space.box.shape),
+            np.int64 if discrete else np.float32)
+        self._actions = arrays["actions"]
+        self._views = tuple(arrays[name] for name in shared_region.ARRAYS[1:])
 
     def _exchange(self, payload):
         """One message through the region's socket; the answer's bytes."""

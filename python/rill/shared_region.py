@@ -42,6 +42,19 @@ def _aligned(offset):
     return (offset + _ALIGN - 1) // _ALIGN * _ALIGN
 
 
+ARRAYS = ("actions", "observations", "rewards", "terminated", "truncated", "final_observations")
+
+
+def region_arrays(buffer, num_envs, offsets, observation_shape, observation_dtype, action_shape, action_dtype):
+    """The region's arrays over `buffer`, by name (ARRAYS), each [N, ...]
+    at its byte offset (`offsets`: name -> offset), as both ends view it."""
+    shapes = {"actions": (action_shape, action_dtype), "observations": (observation_shape, observation_dtype),
+              "rewards": ((), np.float32), "terminated": ((), np.bool_), "truncated": ((), np.bool_),
+              "final_observations": (observation_shape, observation_dtype)}
+    return {name: np.ndarray((num_envs,) + tuple(shapes[name][0]), shapes[name][1], buffer=buffer,
+                             offset=offsets[name]) for name in ARRAYS}
+
+
 def _receive_exactly(connection, count):
     """`count` bytes from `connection`, or None when it closed first."""
     data = bytearray(count)
@@ -64,8 +77,8 @@ class SharedRegion:
         n = num_envs
         layout = {}
         offset = 0
-        for name, size in (("actions", n * action_bytes), ("observations", n * obs_bytes), ("rewards", n * 4),
-                           ("terminated", n), ("truncated", n), ("final_observations", n * obs_bytes)):
+        sizes = (n * action_bytes, n * obs_bytes, n * 4, n, n, n * obs_bytes)
+        for name, size in zip(ARRAYS, sizes):
             layout[name] = offset
             offset = _aligned(offset + size)
         self.size = max(offset, _ALIGN)
@@ -75,16 +88,8 @@ class SharedRegion:
         try:
             os.ftruncate(self.fd, self.size)
             self.buffer = mmap.mmap(self.fd, self.size)
-
-            def view(name, shape, dtype):
-                return np.ndarray((n,) + tuple(shape), dtype, buffer=self.buffer, offset=layout[name])
-
-            self.actions = view("actions", action_shape, action_dtype)
-            self.observations = view("observations", observation_shape, observation_dtype)
-            self.rewards = view("rewards", (), np.float32)
-            self.terminated = view("terminated", (), np.bool_)
-            self.truncated = view("truncated", (), np.bool_)
-            self.final_observations = view("final_observations", observation_shape, observation_dtype)
+            self.__dict__.update(region_arrays(self.buffer, n, layout, observation_shape, observation_dtype,
+                                               action_shape, action_dtype))
             self.token = secrets.token_bytes(_TOKEN_BYTES)
             self.name = "rill-env-%d-%s" % (os.getpid(), secrets.token_hex(8))
             self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -194,7 +199,7 @@ class SharedRegion:
                 held.close()
         self.connection = self.listener = None
         # The arrays view the mapping: drop them before closing it.
-        for name in ("actions", "observations", "rewards", "terminated", "truncated", "final_observations"):
+        for name in ARRAYS:
             self.__dict__.pop(name, None)
         if self.buffer is not None:
             try:
