@@ -1,6 +1,7 @@
 #include "envs/remote/shared_region.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -26,7 +27,11 @@ constexpr size_t kTokenBytes = 16;
 // refused, not mapped or read).
 constexpr int64_t kMaxRegionBytes = int64_t{4} << 30;
 constexpr uint32_t kMaxAnswerBytes = uint32_t{256} << 20;
-constexpr absl::Duration kSpin = absl::Microseconds(100);
+// How long a client polls for an answer before it sleeps in poll(): at
+// least kMinSpinNanos, and for a server that answers within kMaxSpinNanos a
+// little longer than its answers have taken (SharedRegion::SpinNanos).
+constexpr int64_t kMinSpinNanos = 100'000;
+constexpr int64_t kMaxSpinNanos = 1'000'000;
 
 std::string Errno(int error) { return std::strerror(error); }
 
@@ -151,12 +156,20 @@ absl::Status SharedRegion::Send(std::string_view bytes) {
   return absl::OkStatus();
 }
 
+int64_t SharedRegion::SpinNanos() const {
+  // A server that answers within kMaxSpinNanos is waited for awake, a quarter
+  // longer than its answers take (with a margin); a slower one is not
+  // worth a core: its wake-up is small beside its step.
+  if (answer_nanos_ < 0 || answer_nanos_ > kMaxSpinNanos) return kMinSpinNanos;
+  return std::clamp(answer_nanos_ + answer_nanos_ / 4 + 20'000, kMinSpinNanos, kMaxSpinNanos);
+}
+
 absl::Status SharedRegion::Receive(char* out, size_t count, absl::Time deadline) {
   size_t got = 0;
-  // An answer that comes within kSpin is read without sleeping: waking a
-  // thread blocked in poll() costs tens of microseconds on a busy host,
-  // about what a fast env takes for a whole step.
-  const int64_t spin_until = absl::GetCurrentTimeNanos() + absl::ToInt64Nanoseconds(kSpin);
+  // An answer that comes within the spin is read without sleeping: waking
+  // a thread blocked in poll() costs 50-80 us on a busy host, as much as a
+  // fast env's whole step, and a third of the step of 64 of them.
+  const int64_t spin_until = absl::GetCurrentTimeNanos() + SpinNanos();
   while (got < count) {
     const ssize_t n = ::recv(socket_, out + got, count - got, MSG_DONTWAIT);
     if (n > 0) {
@@ -168,7 +181,12 @@ absl::Status SharedRegion::Receive(char* out, size_t count, absl::Time deadline)
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       return absl::UnavailableError(absl::StrCat("shared region socket @", name_, ": recv: ", Errno(errno)));
     }
-    if (absl::GetCurrentTimeNanos() < spin_until) continue;
+    if (absl::GetCurrentTimeNanos() < spin_until) {
+      // Polite on a host with more runnable threads than cores (the server
+      // among them): gives the core away when another thread wants it.
+      ::sched_yield();
+      continue;
+    }
     const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
     pollfd wait = {socket_, POLLIN, 0};
     if (ms <= 0 || ::poll(&wait, 1, static_cast<int>(std::min<int64_t>(ms, 1 << 30))) == 0) {
@@ -184,9 +202,13 @@ absl::Status SharedRegion::Exchange(std::string_view request, std::string* answe
   for (int k = 0; k < 4; ++k) message_[k] = static_cast<char>((length >> (8 * k)) & 0xff);
   if (!request.empty()) std::memcpy(message_.data() + 4, request.data(), request.size());
   RETURN_IF_ERROR(Send(message_));
+  const int64_t sent_at = absl::GetCurrentTimeNanos();
   const absl::Time deadline = absl::Now() + timeout;
   unsigned char header[4];
   RETURN_IF_ERROR(Receive(reinterpret_cast<char*>(header), 4, deadline));
+  // Its answers' recent time: an eighth of the newest one weighs in.
+  const int64_t took = absl::GetCurrentTimeNanos() - sent_at;
+  answer_nanos_ = answer_nanos_ < 0 ? took : answer_nanos_ + (took - answer_nanos_) / 8;
   const uint32_t size = uint32_t{header[0]} | uint32_t{header[1]} << 8 | uint32_t{header[2]} << 16 |
                         uint32_t{header[3]} << 24;
   if (size > kMaxAnswerBytes) {

@@ -62,12 +62,17 @@ class SharedRegion {
   SharedRegion() = default;
   absl::Status Send(std::string_view bytes);
   absl::Status Receive(char* out, size_t count, absl::Time deadline);
+  // How long Receive polls before it sleeps, from the answers' recent time.
+  int64_t SpinNanos() const;
 
   std::string name_;
   int socket_ = -1;
   uint8_t* base_ = nullptr;
   size_t size_ = 0;
   std::string message_;  // the message being sent, its buffer kept
+  // The answers' recent time in nanoseconds (a moving average; -1 before
+  // the first).
+  int64_t answer_nanos_ = -1;
 };
 
 }  // namespace rill::envs

@@ -25,8 +25,11 @@ from rill._proto import env_pb2
 # How long the server waits for the client to connect before it serves the
 # stream over gRPC instead (the protocol's figure).
 ACCEPT_SECONDS = 5.0
-# How long the server polls for a step before it sleeps in recv.
-SPIN_SECONDS = 100e-6
+# How long the server polls for the client's next message before it sleeps
+# in recv (spin_seconds): waking costs 50-80 us on a busy host, as much as a
+# fast env's whole step.
+MIN_SPIN_SECONDS = 100e-6
+MAX_SPIN_SECONDS = 1e-3
 _ALIGN = 64
 _TOKEN_BYTES = 16
 _LENGTH = struct.Struct("<I")
@@ -36,6 +39,17 @@ def supported():
     """Whether this host can serve a region: Linux (abstract sockets), with
     memfd_create and file descriptor passing."""
     return sys.platform.startswith("linux") and hasattr(os, "memfd_create") and hasattr(socket, "send_fds")
+
+
+def spin_seconds(recent):
+    """How long to poll for a message that has lately taken `recent` seconds
+    to come (None: none came yet): a client that comes back within
+    MAX_SPIN_SECONDS (an actor whose policy is quick) is waited for awake, a
+    quarter longer than it takes, with a margin; a slower one is not worth
+    a core, its wake-up small beside its own time."""
+    if recent is None or recent > MAX_SPIN_SECONDS:
+        return MIN_SPIN_SECONDS
+    return min(MAX_SPIN_SECONDS, max(MIN_SPIN_SECONDS, recent * 1.25 + 20e-6))
 
 
 def _aligned(offset):
@@ -139,23 +153,28 @@ class SharedRegion:
         """The client's messages until it closes the socket: None for a step
         (its actions are in the region), else a serialized EnvRequest."""
         connection, header = self.connection, bytearray(_LENGTH.size)
-        clock, spin, peek = time.perf_counter, SPIN_SECONDS, socket.MSG_DONTWAIT | socket.MSG_PEEK
+        clock, peek, pause = time.perf_counter, socket.MSG_DONTWAIT | socket.MSG_PEEK, os.sched_yield
+        recent = None  # how long the client's messages have lately taken to come
         while True:
-            # A request that comes within SPIN_SECONDS is taken without
-            # sleeping in recv (waking costs tens of microseconds on a busy
-            # host, as much as a fast env's whole step).
-            until = clock() + spin
+            # A message that comes within the spin is taken without sleeping
+            # in recv; the poll gives the core away when another thread
+            # wants it (the client may share it).
+            waited_from = clock()
+            until = waited_from + spin_seconds(recent)
             try:
                 while clock() < until:
                     try:
                         if connection.recv(1, peek):
                             break
                     except BlockingIOError:
+                        pause()
                         continue
                     break  # b"": closed; the blocking read below says so
                 got = connection.recv_into(header, _LENGTH.size, socket.MSG_WAITALL)
             except OSError:
                 return
+            took = clock() - waited_from
+            recent = took if recent is None else recent + (took - recent) / 8
             if got < _LENGTH.size:
                 return
             length = _LENGTH.unpack(header)[0]

@@ -221,6 +221,22 @@ class EnvBatchTest(unittest.TestCase):
         self.assertEqual(each.call_count, 1)
         self.assertEqual([(i, field) for i, field, _ in errors], [])  # float64 is cast, not refused
 
+    def test_a_strided_observation_takes_the_per_instance_pass_and_is_kept(self):
+        # The batch pass joins the observations' bytes: a view with strides
+        # has none to join, so the step goes the long way, unrefused.
+        batch = EnvBatch("test_envs:counter", 3)
+        batch.reset_all([0, 1, 2])
+        strided = np.array([[7, 0], [8, 0]], np.float32)[:, 0]
+        self.assertFalse(strided.flags.c_contiguous)
+        batch.envs[1].misbehave = lambda: (strided, 1.0, False, False, {})
+        batch.envs[1].fail_at = 1
+        with mock.patch.object(EnvBatch, "_finish_each", wraps=batch._finish_each) as each:
+            obs, rewards, _, _, _, _, errors = batch.step(np.ones(3, np.int64))
+        self.assertEqual(each.call_count, 1)
+        self.assertEqual(errors, [])
+        np.testing.assert_array_equal(obs[1], [7, 8])
+        np.testing.assert_array_equal(rewards, [1, 1, 1])
+
     def test_worker_processes_match_the_reference_too(self):
         # The spawned workers take -W options from sys.warnoptions: quiet
         # their float64-to-float32 overflow warnings too.

@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
-from rill import tensors  # noqa: E402
+from rill import shared_region, tensors  # noqa: E402
 from rill._proto import env_pb2  # noqa: E402
 from rill.env_client import EnvStream  # noqa: E402
 
@@ -477,6 +477,33 @@ class SharedMemoryTest(unittest.TestCase):
             obs = asked.step(np.array([0, 1], np.int64))[0]
             self.assertEqual(obs.shape, (2, 4))
             asked.close()
+
+    def test_the_server_polls_a_little_longer_than_its_client_takes_to_come_back(self):
+        # At least the minimum; a client that comes back within the maximum
+        # is waited for a quarter longer than it takes, plus 20 us; a slower
+        # one (or none yet) gets the minimum.
+        self.assertEqual(shared_region.spin_seconds(None), shared_region.MIN_SPIN_SECONDS)
+        self.assertEqual(shared_region.spin_seconds(40e-6), shared_region.MIN_SPIN_SECONDS)
+        self.assertAlmostEqual(shared_region.spin_seconds(400e-6), 520e-6)
+        self.assertEqual(shared_region.spin_seconds(900e-6), shared_region.MAX_SPIN_SECONDS)
+        self.assertEqual(shared_region.spin_seconds(5e-3), shared_region.MIN_SPIN_SECONDS)
+        # A client quick, then slower than the poll, then slow again: every
+        # step is answered as over gRPC.
+        with Server("cartpole:make") as server:
+            over_grpc = EnvStream(server.address, 3, seeds=range(3))
+            shared = EnvStream(server.address, 3, seeds=range(3), shared_memory=True)
+            self.assertIsNotNone(shared.region)
+            rng = np.random.default_rng(5)
+            for t, pause in enumerate([0] * 20 + [0.0004] * 20 + [0.003] * 10 + [0] * 10 + [0.0004] * 10):
+                time.sleep(pause)
+                actions = rng.integers(0, 2, 3)
+                for x, y in zip(over_grpc.step(actions), shared.step(actions)):
+                    if isinstance(x, np.ndarray):
+                        np.testing.assert_array_equal(x, y, str(t))
+                    else:
+                        self.assertEqual(x, y, t)
+            over_grpc.close()
+            shared.close()
 
     def test_a_client_that_never_takes_its_region_is_served_over_grpc(self):
         with Server("cartpole:make") as server:
