@@ -98,7 +98,8 @@ class _Raised:
         self.error = error
 
 
-_shape, _dtype = operator.attrgetter("shape"), operator.attrgetter("dtype")
+# An array's (shape, dtype).
+_layout = operator.attrgetter("shape", "dtype")
 
 
 def _env_index(error):
@@ -137,8 +138,8 @@ class EnvBatch:
         self.zeros = np.zeros(space.shape, space.dtype)
         self.current = np.zeros((count,) + space.shape, space.dtype)
         self.no_finals = np.zeros((0,) + space.shape, space.dtype)
-        # What every observation of a well-behaved step has.
-        self.obs_shapes, self.obs_dtypes = {space.shape}, {space.dtype}
+        # The (shape, dtype) every observation of a well-behaved step has.
+        self.obs_layout = {(space.shape, space.dtype)}
         # Steps until the instance furthest into its episode reaches the
         # time limit (_finish_batch checks the limit only then).
         self.steps_to_limit = self.max_episode_steps
@@ -240,7 +241,7 @@ class EnvBatch:
         space = self.observation_space
         if (set(map(type, observations)) != _NDARRAY or not set(map(type, rewards)) <= _REAL_TYPE_SET
                 or set(map(type, terminated)) != _BOOL or set(map(type, truncated)) != _BOOL
-                or set(map(_shape, observations)) != self.obs_shapes or set(map(_dtype, observations)) != self.obs_dtypes):
+                or set(map(_layout, observations)) != self.obs_layout):
             return None
         try:
             # Every observation has the space's shape and dtype: their bytes
