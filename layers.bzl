@@ -32,8 +32,10 @@ FLOORS = [
     ["//flags"],
     # 8: every process's entry point; every `rill bench`.
     ["//roles", "//bench"],
-    # 9: the `rill` CLI, the launcher, scripts.
-    ["//tools"],
+    # 9: the product a user runs: the `rill` CLI's dispatch, the launcher and
+    # its parts, sweeps, the report page, each binary's main() (developer
+    # scripts live in tools/, which is no package).
+    ["//cli"],
     # 10: the binaries (//:rill, //:rill-replay, //:rill-actor).
     ["//"],
 ]

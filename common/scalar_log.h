@@ -3,7 +3,7 @@
 // losses and statistics at every log interval, the evaluator every round;
 // `rill launch` points them at <run_dir>/metrics/<role>.jsonl and reads the
 // evaluator's rounds back for the run's history and plots, and
-// tools/plot_run.py draws the learner's. Append-only and flushed line by
+// cli/plot_run.py draws the learner's. Append-only and flushed line by
 // line, so a killed process leaves every line it wrote but the last.
 //
 // ScalarLog is thread-safe; ReadScalarLog is a pure function of the file.

@@ -1,4 +1,4 @@
-// The run report page (tools/run_report.h) of a real `rill launch` run,
+// The run report page (cli/run_report.h) of a real `rill launch` run,
 // opened in headless Chromium from the file system: every plot and every
 // video on it loads (the page's own tally, read from the DOM Chromium
 // dumps), and a screenshot of it is kept among the test's outputs

@@ -20,7 +20,7 @@
 #include "gtest/gtest.h"
 #include "proto/replay.grpc.pb.h"
 #include "tests/harness.h"
-#include "tools/throwaway_tls.h"
+#include "cli/throwaway_tls.h"
 
 namespace rill::testing {
 namespace {
@@ -35,7 +35,7 @@ constexpr char kOpenssl[] = "/usr/bin/openssl";
 // deploy/k8s/README.md shows them too) plus a minimal `openssl ca` setup,
 // which alone can give a certificate validity dates in the past.
 std::string OpensslConfig(const std::string& dir) {
-  return absl::StrCat(tools::ThrowawayOpensslConfig(), R"(
+  return absl::StrCat(cli::ThrowawayOpensslConfig(), R"(
 [ca]
 default_ca = test_ca
 [test_ca]
@@ -95,7 +95,7 @@ class Certificates {
 
   void Run(const std::vector<std::string>& args) {
     if (!ok) return;
-    const absl::Status status = tools::RunOpenssl(kOpenssl, args, Path("openssl.log"), absl::Seconds(60));
+    const absl::Status status = cli::RunOpenssl(kOpenssl, args, Path("openssl.log"), absl::Seconds(60));
     if (!status.ok()) {
       ok = false;
       error = std::string(status.message());

@@ -38,7 +38,7 @@ PACKAGES=(
   podman runc catatonit debootstrap python3-grpcio
   prometheus chromium      # `rill launch --prometheus` and tests/prometheus (promtool, headless chromium)
   ffmpeg                   # rill render and the evaluator's videos encode H.264 MP4 with it (common/video_writer.h)
-  python3-matplotlib       # the plots `rill launch` draws at the end of every run (tools/plot_run.py)
+  python3-matplotlib       # the plots `rill launch` draws at the end of every run (cli/plot_run.py)
   # python/rill: the env server for users' Python envs (its message classes
   # come from proto/ through protoc, above).
   python3-grpcio python3-protobuf python3-numpy

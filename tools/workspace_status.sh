@@ -1,6 +1,6 @@
 #!/bin/bash
 # Bazel's --workspace_status_command (.bazelrc): the commit this build is
-# made from, for `rill --version` and each run's summary (//tools:version).
+# made from, for `rill --version` and each run's summary (//cli:version).
 # "-dirty" when the tree has changes not committed; "unknown" outside a git
 # checkout (a copied tree, the image's build context). Never fails: a failing
 # status command would fail every build.

@@ -1,0 +1,145 @@
+"""Draws the plots of one `rill launch` run from its metric history.
+
+`rill launch` writes <run_dir>/plots/history.csv (one row per progress line
+and one at the end: seconds since start, env steps, learner updates, env
+steps/s and updates/s over the interval before the row) and eval.csv (one row
+per finished evaluation round: seconds, env steps, learner updates, parameter
+version, mean return), then runs this script, embedded in the binary, on that
+folder. Run it by hand to draw a run again:
+
+    /usr/bin/python3 cli/plot_run.py <run_dir>/plots
+
+Writes eval_return_by_env_steps.png, eval_return_by_time.png (every
+evaluation round), env_steps_per_second.png and updates_per_second.png
+beside the CSVs, and learner_statistics.png (each loss and statistic by
+update) from the learner's scalar log, <run_dir>/metrics/learner.jsonl,
+when there is one. Exits 3
+(with one line on stderr) when matplotlib is missing, 2 on bad input.
+"""
+
+import csv
+import json
+import os
+import sys
+
+EXIT_BAD_INPUT = 2
+EXIT_NO_MATPLOTLIB = 3
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(f)]
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: plot_run.py <run_dir>/plots", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    folder = argv[1]
+    try:
+        history = read_csv(os.path.join(folder, "history.csv"))
+        evals = read_csv(os.path.join(folder, "eval.csv"))
+    except (OSError, ValueError) as error:
+        print(f"plot_run.py: cannot read the CSVs in {folder}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    # Imported only now, so that a missing matplotlib is told apart from bad
+    # input; Agg draws without a display.
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        print(f"plot_run.py: matplotlib is missing ({error}); install python3-matplotlib", file=sys.stderr)
+        return EXIT_NO_MATPLOTLIB
+
+    title = os.path.basename(os.path.dirname(os.path.abspath(folder)))
+
+    def draw(name, xs, ys, xlabel, ylabel, empty_note, rate=False):
+        figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+        if xs and rate:
+            # A rate is the mean over the interval that ends at its row,
+            # the first one's starting at the launch.
+            axes.plot([0.0] + xs, ys[:1] + ys, drawstyle="steps-pre", linewidth=1.5)
+            axes.set_ylim(bottom=0)
+        elif xs:
+            axes.plot(xs, ys, marker="o" if len(xs) < 40 else None, markersize=3, linewidth=1.5)
+        else:
+            axes.text(0.5, 0.5, empty_note, ha="center", va="center", transform=axes.transAxes)
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(ylabel)
+        axes.set_title(title, fontsize=10)
+        axes.grid(True, alpha=0.3)
+        figure.tight_layout()
+        figure.savefig(os.path.join(folder, name))
+        plt.close(figure)
+
+    no_eval = "no evaluation finished in this run"
+    draw("eval_return_by_env_steps.png", [r["env_steps"] for r in evals], [r["return_mean"] for r in evals],
+         "env steps", "eval return (mean)", no_eval)
+    draw("eval_return_by_time.png", [r["seconds"] for r in evals], [r["return_mean"] for r in evals],
+         "wall-clock seconds since start", "eval return (mean)", no_eval)
+    draw("env_steps_per_second.png", [r["seconds"] for r in history], [r["env_steps_per_second"] for r in history],
+         "wall-clock seconds since start", "env steps / s", "no progress recorded", rate=True)
+    draw("updates_per_second.png", [r["seconds"] for r in history], [r["updates_per_second"] for r in history],
+         "wall-clock seconds since start", "learner updates / s", "no progress recorded", rate=True)
+    draw_learner_statistics(plt, folder, title)
+    return 0
+
+
+def read_jsonl(path):
+    """The lines of a scalar log (common/scalar_log.h); a torn line is skipped."""
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+    except OSError:
+        pass
+    return rows
+
+
+# The learner's bookkeeping, drawn elsewhere or not a curve of its own.
+NOT_STATISTICS = {"time", "updates", "samples", "updates_per_second", "env_steps_learned_per_second"}
+
+
+def draw_learner_statistics(plt, folder, title):
+    """learner_statistics.png: every loss and statistic of the learner's
+    scalar log (<run_dir>/metrics/learner.jsonl) by update, one panel each."""
+    rows = read_jsonl(os.path.join(folder, os.pardir, "metrics", "learner.jsonl"))
+    names = []
+    for row in rows:
+        for name in row:
+            if name not in NOT_STATISTICS and name not in names:
+                names.append(name)
+    if not names:
+        return
+    columns = 3
+    lines = (len(names) + columns - 1) // columns
+    figure, grid = plt.subplots(lines, columns, figsize=(4.0 * columns, 2.6 * lines), dpi=100, squeeze=False)
+    for index, axes in enumerate(grid.flat):
+        if index >= len(names):
+            axes.axis("off")
+            continue
+        name = names[index]
+        points = [(row["updates"], row[name]) for row in rows
+                  if "updates" in row and isinstance(row.get(name), (int, float))]
+        axes.plot([x for x, _ in points], [y for _, y in points], linewidth=1.2,
+                  marker="o" if len(points) < 40 else None, markersize=2)
+        axes.set_title(name, fontsize=9)
+        axes.set_xlabel("updates", fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.grid(True, alpha=0.3)
+    figure.suptitle(f"{title}: learner statistics", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(os.path.join(folder, "learner_statistics.png"))
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,82 @@
+// The metric history of a `rill launch` run and the plots drawn from it.
+#ifndef RILL_CLI_RUN_HISTORY_H_
+#define RILL_CLI_RUN_HISTORY_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace rill::cli {
+
+// The run's metric history: what the launcher scrapes for its progress lines,
+// kept in memory and written at the end as <run_dir>/plots/history.csv and
+// eval.csv, from which cli/plot_run.py draws the run's plots. Not
+// thread-safe: the launcher's supervising thread owns it.
+class RunHistory {
+ public:
+  struct Progress {
+    double seconds = 0;  // since the launcher started
+    int64_t env_steps = 0;
+    double learner_updates = 0;
+    // Over the interval since the previous row (since the start for the
+    // first).
+    double env_steps_per_second = 0;
+    double updates_per_second = 0;
+  };
+  struct Evaluation {
+    double seconds = 0;  // when the launcher first saw the round finished
+    int64_t env_steps = 0;
+    double learner_updates = 0;
+    double parameter_version = 0;
+    double return_mean = 0;
+  };
+
+  // Appends a row; a row within a millisecond of the previous one replaces
+  // it, so that times strictly increase. Returns the row.
+  const Progress& AddProgress(absl::Duration since_start, int64_t env_steps, double learner_updates);
+
+  // Appends one evaluation round (the evaluator's scalar log has each).
+  void AddEvaluation(const Evaluation& evaluation) { evaluations_.push_back(evaluation); }
+
+  // Env steps and updates at `seconds`, between the last progress row and
+  // `now` (seconds, env steps, updates at the time of reading), linearly:
+  // where a round that finished in between is drawn. Before the first row
+  // the start (0, 0, 0) stands in for it.
+  std::pair<int64_t, double> Interpolate(double seconds, double now_seconds, int64_t now_env_steps,
+                                         double now_updates) const;
+
+  // Writes <dir>/history.csv and <dir>/eval.csv (headers always), creating
+  // `dir`. PermissionDenied if a file cannot be written.
+  absl::Status WriteCsv(const std::string& dir) const;
+
+  // Reads back what WriteCsv wrote into `dir`, replacing this history: the
+  // rows of a run's earlier part, which a resumed run appends to. NotFound
+  // without <dir>/history.csv; InvalidArgument naming a malformed line. A
+  // missing eval.csv is no evaluation yet.
+  absl::Status ReadCsv(const std::string& dir);
+
+  const std::vector<Progress>& progress() const { return progress_; }
+  const std::vector<Evaluation>& evaluations() const { return evaluations_; }
+
+ private:
+  std::vector<Progress> progress_;
+  std::vector<Evaluation> evaluations_;
+};
+
+struct PlotFiles {
+  std::vector<std::string> csvs;  // the metric history
+  std::vector<std::string> pngs;  // drawn from it
+};
+
+// Writes the history's CSVs into <run_dir>/plots and draws the plots there
+// with `python` (cli/plot_run.py, embedded). Without Python or matplotlib
+// (or if drawing fails) prints one line why and returns no PNGs.
+PlotFiles WritePlots(const RunHistory& history, const std::string& run_dir, const std::string& python);
+
+}  // namespace rill::cli
+
+#endif  // RILL_CLI_RUN_HISTORY_H_

@@ -1,0 +1,250 @@
+#include "cli/run_report.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/os.h"
+
+namespace rill::cli {
+namespace {
+
+std::optional<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The names of the regular files in `dir` ending in `suffix`, sorted.
+std::vector<std::string> FilesIn(const std::string& dir, const std::string& suffix) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file(error) && absl::EndsWith(name, suffix)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The value of "key" in a one-level JSON object, as its text (a number, a
+// quoted string with its quotes, null, true, false); nullopt when absent.
+std::optional<std::string> JsonField(const std::string& json, const std::string& key) {
+  std::smatch match;
+  const std::regex pattern("\"" + key + "\": (\"(?:[^\"\\\\]|\\\\.)*\"|[-+0-9.eE]+|null|true|false)");
+  if (!std::regex_search(json, match, pattern)) return std::nullopt;
+  return match[1].str();
+}
+
+// A JSON value for the page: strings unquoted (escapes kept as they are),
+// numbers as written.
+std::string Shown(const std::string& value) {
+  if (value.size() >= 2 && value.front() == '"') return value.substr(1, value.size() - 2);
+  return value;
+}
+
+// A table row per (label, key) present in `json`.
+std::string FigureRows(const std::string& json, const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string rows;
+  for (const auto& [label, key] : fields) {
+    const std::optional<std::string> value = JsonField(json, key);
+    if (!value.has_value()) continue;
+    absl::StrAppend(&rows, "<tr><th>", HtmlEscape(label), "</th><td>", HtmlEscape(Shown(*value)), "</td></tr>\n");
+  }
+  return rows;
+}
+
+// The parameter version a video is named by (actor/evaluator.cc:
+// "v000120_return_-150.2.mp4"), -1 for another name. By number, not by
+// name: the zero padding ends at a million versions.
+int64_t VideoVersion(const std::string& name) {
+  int64_t version = -1;
+  const size_t end = name.find('_');
+  if (name.empty() || name[0] != 'v' || end == std::string::npos) return -1;
+  if (!absl::SimpleAtoi(name.substr(1, end - 1), &version)) return -1;
+  return version;
+}
+
+// A path relative to the page, as an attribute value: each part escaped
+// for HTML (file names are the run's own: versions, returns).
+std::string RelativeLink(const std::string& folder, const std::string& name) {
+  return HtmlEscape(absl::StrCat(folder, "/", name));
+}
+
+constexpr char kStyle[] = R"(<style>
+body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1100px; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; } th, td { text-align: left; padding: 2px 12px 2px 0; vertical-align: top; }
+th { font-weight: 600; color: #555; }
+pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 0.85em; }
+.plots img { max-width: 520px; margin: 4px; border: 1px solid #ddd; }
+.videos figure { display: inline-block; margin: 4px 12px 12px 0; }
+.missing { color: #888; font-style: italic; }
+#media-status { color: #555; font-size: 0.9em; }
+</style>
+)";
+
+// Counts the page's images and videos as they load or fail, and writes the
+// tally into #media-status and <body data-media>: "loaded I/N images, V/M
+// videos; failed: names".
+constexpr char kMediaScript[] = R"(<script>
+(function () {
+  var images = Array.prototype.slice.call(document.images);
+  var videos = Array.prototype.slice.call(document.getElementsByTagName('video'));
+  var loadedImages = 0, loadedVideos = 0, failed = [];
+  function show() {
+    var text = 'loaded ' + loadedImages + '/' + images.length + ' images, ' + loadedVideos + '/' + videos.length +
+        ' videos' + (failed.length ? '; failed: ' + failed.join(' ') : '');
+    document.getElementById('media-status').textContent = text;
+    document.body.setAttribute('data-media', text);
+  }
+  images.forEach(function (img) {
+    function done() { if (img.naturalWidth > 0) { loadedImages++; } else { failed.push(img.getAttribute('src')); } show(); }
+    if (img.complete) { done(); } else { img.addEventListener('load', done); img.addEventListener('error', done); }
+  });
+  videos.forEach(function (video) {
+    var counted = false;
+    function loaded() { if (!counted) { counted = true; loadedVideos++; show(); } }
+    function error() {
+      if (counted) return;
+      counted = true;
+      failed.push(video.getAttribute('src') + (video.error ? ' (media error ' + video.error.code + ')' : ''));
+      show();
+    }
+    if (video.readyState >= 2) { loaded(); } else { video.addEventListener('loadeddata', loaded); video.addEventListener('error', error); }
+  });
+  show();
+})();
+</script>
+)";
+
+}  // namespace
+
+std::string ReportPath(const std::string& run_dir) { return run_dir + "/report.html"; }
+
+std::string HtmlEscape(const std::string& text) {
+  std::string escaped;
+  escaped.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': escaped += "&amp;"; break;
+      case '<': escaped += "&lt;"; break;
+      case '>': escaped += "&gt;"; break;
+      case '"': escaped += "&quot;"; break;
+      case '\'': escaped += "&#39;"; break;
+      default: escaped += c;
+    }
+  }
+  return escaped;
+}
+
+std::string RunReportHtml(const std::string& run_dir) {
+  const std::optional<std::string> identity = ReadText(run_dir + "/run.json");
+  const std::optional<std::string> summary = ReadText(run_dir + "/summary.json");
+  const std::optional<std::string> progress = ReadText(run_dir + "/progress.json");
+  const std::optional<std::string> config = ReadText(run_dir + "/config.textpb");
+  const std::string id = identity.value_or("");
+  const std::string config_name = Shown(JsonField(id, "config_name").value_or("\"run\""));
+
+  std::string html = absl::StrCat("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>",
+                                  HtmlEscape(config_name), " - rill run report</title>\n", kStyle, "</head>\n<body>\n");
+  absl::StrAppend(&html, "<h1>", HtmlEscape(config_name), "</h1>\n<p id=\"media-status\"></p>\n");
+
+  absl::StrAppend(&html, "<h2>Run</h2>\n");
+  if (identity.has_value()) {
+    absl::StrAppend(&html, "<table>\n",
+                    FigureRows(id, {{"env", "env"},
+                                    {"algorithm", "algorithm"},
+                                    {"seed", "seed"},
+                                    {"started", "started_at"},
+                                    {"host", "host"},
+                                    {"rill commit", "rill_commit"},
+                                    {"config file", "config_file"}}),
+                    "</table>\n");
+  } else {
+    absl::StrAppend(&html, "<p class=\"missing\">No run.json in this folder.</p>\n");
+  }
+
+  absl::StrAppend(&html, "<h2>", summary.has_value() ? "Summary" : "Progress (the run is going on)", "</h2>\n");
+  const std::optional<std::string>& figures = summary.has_value() ? summary : progress;
+  if (figures.has_value()) {
+    absl::StrAppend(&html, "<table>\n",
+                    FigureRows(*figures, {{"env steps", "env_steps"},
+                                          {"learner updates", "learner_updates"},
+                                          {"wall seconds", "wall_seconds"},
+                                          {"env steps / s", "env_steps_per_second"},
+                                          {"updates / s", "updates_per_second"},
+                                          {"final evaluation return", "eval_return_mean"},
+                                          {"evaluation episodes", "eval_episodes"},
+                                          {"final evaluation", "final_eval"},
+                                          {"actor restarts", "actor_restarts"},
+                                          {"replay restarts", "replay_restarts"},
+                                          {"learner restarts", "learner_restarts"},
+                                          {"resumes", "resumes"}}),
+                    "</table>\n<details><summary>", summary.has_value() ? "summary.json" : "progress.json",
+                    "</summary><pre>", HtmlEscape(*figures), "</pre></details>\n");
+  } else {
+    absl::StrAppend(&html, "<p class=\"missing\">No summary or progress yet.</p>\n");
+  }
+
+  absl::StrAppend(&html, "<h2>Plots</h2>\n");
+  const std::vector<std::string> plots = FilesIn(run_dir + "/plots", ".png");
+  if (plots.empty()) {
+    absl::StrAppend(&html, "<p class=\"missing\">No plots yet (they are drawn when the run ends).</p>\n");
+  } else {
+    absl::StrAppend(&html, "<div class=\"plots\">\n");
+    for (const std::string& plot : plots) {
+      absl::StrAppend(&html, "<a href=\"", RelativeLink("plots", plot), "\"><img src=\"", RelativeLink("plots", plot),
+                      "\" alt=\"", HtmlEscape(plot), "\"></a>\n");
+    }
+    absl::StrAppend(&html, "</div>\n");
+  }
+
+  absl::StrAppend(&html, "<h2>Videos</h2>\n");
+  std::vector<std::string> videos = FilesIn(run_dir + "/videos", ".mp4");
+  std::sort(videos.begin(), videos.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(VideoVersion(a), a) > std::make_pair(VideoVersion(b), b);
+  });
+  if (videos.empty()) {
+    absl::StrAppend(&html, "<p class=\"missing\">No videos (eval { video_every_seconds: ... } records them).</p>\n");
+  } else {
+    if (static_cast<int>(videos.size()) > kReportVideos) {
+      absl::StrAppend(&html, "<p>The newest ", kReportVideos, " of ", videos.size(), " videos (all are in videos/).</p>\n");
+      videos.resize(kReportVideos);
+    }
+    absl::StrAppend(&html, "<div class=\"videos\">\n");
+    for (const std::string& video : videos) {
+      absl::StrAppend(&html, "<figure><video controls muted preload=\"auto\" width=\"320\" src=\"",
+                      RelativeLink("videos", video), "\"></video><figcaption>", HtmlEscape(video),
+                      "</figcaption></figure>\n");
+    }
+    absl::StrAppend(&html, "</div>\n");
+  }
+
+  absl::StrAppend(&html, "<h2>Config</h2>\n");
+  if (config.has_value()) {
+    absl::StrAppend(&html, "<pre>", HtmlEscape(*config), "</pre>\n");
+  } else {
+    absl::StrAppend(&html, "<p class=\"missing\">No config.textpb in this folder.</p>\n");
+  }
+  absl::StrAppend(&html, kMediaScript, "</body>\n</html>\n");
+  return html;
+}
+
+absl::Status WriteRunReport(const std::string& run_dir) {
+  return WriteFileAtomically(ReportPath(run_dir), RunReportHtml(run_dir));
+}
+
+}  // namespace rill::cli

@@ -1,0 +1,112 @@
+#include "cli/run_report.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A fresh run folder under the test's temporary directory.
+std::string RunDir(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void Write(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path) << text;
+}
+
+TEST(RunReportTest, EscapesTheConfigAndEveryTextFromTheFolder) {
+  const std::string dir = RunDir("escapes");
+  Write(dir + "/config.textpb", "name: \"<script>alert(1)</script>\" # a & b\n");
+  Write(dir + "/run.json", R"({"config_name": "x<y", "env": "Pendulum-v1", "algorithm": "sac", "seed": 1})");
+  const std::string html = RunReportHtml(dir);
+  EXPECT_THAT(html, HasSubstr("name: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot; # a &amp; b"));
+  EXPECT_THAT(html, Not(HasSubstr("<script>alert")));
+  EXPECT_THAT(html, HasSubstr("<h1>x&lt;y</h1>"));
+  EXPECT_THAT(html, HasSubstr("<td>Pendulum-v1</td>"));
+}
+
+TEST(RunReportTest, LinksPlotsAndVideosRelativelyNewestVideosFirstAndAtMostFour) {
+  const std::string dir = RunDir("links");
+  Write(dir + "/plots/eval_return_by_time.png", "png");
+  Write(dir + "/plots/history.csv", "not a plot");
+  for (const char* name : {"v000010_return_-900.0.mp4", "v000020_return_-500.0.mp4", "v000030_return_-300.0.mp4",
+                           "v000040_return_-200.0.mp4", "v000050_return_-150.0.mp4"}) {
+    Write(dir + "/videos/" + name, "mp4");
+  }
+  const std::string html = RunReportHtml(dir);
+  EXPECT_THAT(html, HasSubstr("<img src=\"plots/eval_return_by_time.png\""));
+  EXPECT_THAT(html, Not(HasSubstr("history.csv")));
+  EXPECT_THAT(html, Not(HasSubstr(dir))) << "links are relative, so the folder can move";
+  const size_t newest = html.find("src=\"videos/v000050_return_-150.0.mp4\"");
+  const size_t older = html.find("src=\"videos/v000020_return_-500.0.mp4\"");
+  ASSERT_NE(newest, std::string::npos);
+  ASSERT_NE(older, std::string::npos);
+  EXPECT_LT(newest, older);
+  EXPECT_THAT(html, Not(HasSubstr("v000010"))) << "only the newest four";
+  EXPECT_THAT(html, HasSubstr("The newest 4 of 5 videos"));
+}
+
+TEST(RunReportTest, OrdersVideosByVersionNumberPastAMillion) {
+  const std::string dir = RunDir("million");
+  Write(dir + "/videos/v999999_return_-200.0.mp4", "mp4");
+  Write(dir + "/videos/v1000000_return_-150.0.mp4", "mp4");
+  const std::string html = RunReportHtml(dir);
+  const size_t newest = html.find("src=\"videos/v1000000_return_-150.0.mp4\"");
+  const size_t older = html.find("src=\"videos/v999999_return_-200.0.mp4\"");
+  ASSERT_NE(newest, std::string::npos);
+  ASSERT_NE(older, std::string::npos);
+  EXPECT_LT(newest, older);
+}
+
+TEST(RunReportTest, SaysWhatIsMissingWhileTheRunIsYoung) {
+  const std::string dir = RunDir("young");
+  Write(dir + "/progress.json", R"({"env_steps": 1200, "learner_updates": 300, "wall_seconds": 12.5})");
+  const std::string html = RunReportHtml(dir);
+  EXPECT_THAT(html, HasSubstr("Progress (the run is going on)"));
+  EXPECT_THAT(html, HasSubstr("<tr><th>env steps</th><td>1200</td></tr>"));
+  EXPECT_THAT(html, HasSubstr("No plots yet"));
+  EXPECT_THAT(html, HasSubstr("No videos"));
+  EXPECT_THAT(html, HasSubstr("No run.json"));
+}
+
+TEST(RunReportTest, TheSummaryTakesOverFromTheProgressAtTheEnd) {
+  const std::string dir = RunDir("ended");
+  Write(dir + "/progress.json", R"({"env_steps": 1200})");
+  Write(dir + "/summary.json",
+        R"({"env_steps": 20000, "eval_return_mean": -146.1, "final_eval": "done", "actor_restarts": 0})");
+  const std::string html = RunReportHtml(dir);
+  EXPECT_THAT(html, HasSubstr("<h2>Summary</h2>"));
+  EXPECT_THAT(html, HasSubstr("<tr><th>final evaluation return</th><td>-146.1</td></tr>"));
+  EXPECT_THAT(html, HasSubstr("<tr><th>final evaluation</th><td>done</td></tr>"));
+  EXPECT_THAT(html, Not(HasSubstr("<td>1200</td>")));
+}
+
+TEST(RunReportTest, WritesThePageAtomicallyLeavingNoTemporaryFile) {
+  const std::string dir = RunDir("atomic");
+  ASSERT_TRUE(WriteRunReport(dir).ok());
+  EXPECT_TRUE(std::filesystem::exists(ReportPath(dir)));
+  EXPECT_FALSE(std::filesystem::exists(ReportPath(dir) + ".tmp"));
+  EXPECT_FALSE(WriteRunReport(dir + "/no/such/folder").ok());
+}
+
+TEST(RunReportTest, HtmlEscapeEscapesTheFiveCharacters) {
+  EXPECT_EQ(HtmlEscape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+}
+
+}  // namespace
+}  // namespace rill::cli

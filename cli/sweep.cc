@@ -1,0 +1,397 @@
+#include "cli/sweep.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/child_process.h"
+#include "common/os.h"
+#include "common/process.h"
+#include "experiment/config.h"
+#include "google/protobuf/text_format.h"
+#include "roles/role.h"
+
+ABSL_FLAG(std::string, seeds, "1-3", "rill sweep: the seeds of every setting: a range (1-5), a list (1,3,7) or both.");
+ABSL_FLAG(std::string, set, "",
+          "rill sweep: the settings to sweep, `PATH=V1,V2,...` separated by ';', PATH a config field "
+          "(learner.sac.actor_lr, learner.batch_size, actor.num_envs); every combination runs. Empty: the config "
+          "as it is, over the seeds.");
+ABSL_FLAG(std::string, sweep_dir, "", "rill sweep: folder of the runs and the comparison; default .rill-sweeps/<name>-<time>.");
+ABSL_FLAG(int32_t, parallel, 0,
+          "rill sweep: runs at once; 0: as many as the cores hold, one per (actors + 2) cores, at least one.");
+
+// `rill launch`'s own, passed on to every run.
+ABSL_DECLARE_FLAG(int64_t, max_env_steps);
+ABSL_DECLARE_FLAG(int32_t, num_actors);
+ABSL_DECLARE_FLAG(std::string, plot_python);
+
+namespace rill::cli {
+
+// cli/plot_sweep.py, embedded by //cli:plot_sweep_embedded.
+extern const char kPlotSweepScript[];
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kMaxSeeds = 1000;
+constexpr int kMaxRuns = 10000;
+
+struct Run {
+  size_t combination = 0;
+  int64_t seed = 0;
+  std::string run_dir;
+  std::unique_ptr<ChildProcess> process;
+  std::optional<int> status;
+  // From its summary and eval.csv once it has ended.
+  std::optional<double> final_return, best_return;
+  double wall_seconds = 0, env_steps_per_second = 0, env_steps = 0;
+  std::vector<std::pair<double, double>> curve;  // (env steps, eval return)
+};
+
+std::optional<double> SummaryNumber(const std::string& summary, const std::string& key) {
+  std::smatch match;
+  if (!std::regex_search(summary, match, std::regex("\"" + key + "\": (-?[0-9.eE+-]+)"))) return std::nullopt;
+  return std::stod(match[1].str());
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// What a finished run left: its summary's figures and its evaluation curve.
+void ReadResults(Run& run) {
+  const std::string summary = ReadText(run.run_dir + "/summary.json");
+  run.final_return = SummaryNumber(summary, "eval_return_mean");
+  run.wall_seconds = SummaryNumber(summary, "wall_seconds").value_or(0);
+  run.env_steps_per_second = SummaryNumber(summary, "env_steps_per_second").value_or(0);
+  run.env_steps = SummaryNumber(summary, "env_steps").value_or(0);
+  std::ifstream eval(run.run_dir + "/plots/eval.csv");
+  std::string line;
+  std::getline(eval, line);  // seconds,env_steps,learner_updates,parameter_version,return_mean
+  while (std::getline(eval, line)) {
+    const std::vector<std::string> fields = absl::StrSplit(line, ',');
+    double steps = 0, value = 0;
+    if (fields.size() != 5 || !absl::SimpleAtod(fields[1], &steps) || !absl::SimpleAtod(fields[4], &value)) continue;
+    run.curve.push_back({steps, value});
+    run.best_return = std::max(run.best_return.value_or(value), value);
+  }
+}
+
+struct Spread {
+  double mean = 0, std = 0;
+  int count = 0;
+};
+
+Spread SpreadOf(const std::vector<double>& values) {
+  Spread spread;
+  spread.count = static_cast<int>(values.size());
+  if (values.empty()) return spread;
+  for (double value : values) spread.mean += value / values.size();
+  for (double value : values) spread.std += (value - spread.mean) * (value - spread.mean) / values.size();
+  spread.std = std::sqrt(spread.std);
+  return spread;
+}
+
+std::string Cell(const Spread& spread) {
+  return spread.count == 0 ? "-" : absl::StrFormat("%.1f ± %.1f", spread.mean, spread.std);
+}
+
+std::string Optional(const std::optional<double>& value) {
+  return value.has_value() ? absl::StrFormat("%.3f", *value) : "";
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int64_t>> ParseSeeds(const std::string& text) {
+  std::vector<int64_t> seeds;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    part = absl::StripAsciiWhitespace(part);
+    const size_t dash = part.find('-', 1);
+    int64_t first = 0, last = 0;
+    const bool parsed = dash == absl::string_view::npos
+                            ? absl::SimpleAtoi(part, &first) && (last = first, true)
+                            : absl::SimpleAtoi(part.substr(0, dash), &first) &&
+                                  absl::SimpleAtoi(part.substr(dash + 1), &last);
+    if (!parsed || first < 0 || last < first) {
+      return absl::InvalidArgumentError(absl::StrCat("--seeds: '", part, "' is not a seed >= 0 or a range A-B with A <= B"));
+    }
+    if (last - first >= kMaxSeeds || static_cast<int64_t>(seeds.size()) + last - first >= kMaxSeeds) {
+      return absl::InvalidArgumentError(absl::StrCat("--seeds: more than ", kMaxSeeds, " seeds"));
+    }
+    for (int64_t seed = first; seed <= last; ++seed) {
+      if (std::find(seeds.begin(), seeds.end(), seed) == seeds.end()) seeds.push_back(seed);
+    }
+  }
+  if (seeds.empty()) return absl::InvalidArgumentError("--seeds is empty");
+  return seeds;
+}
+
+absl::StatusOr<std::vector<SweptSetting>> ParseSettings(const std::string& text) {
+  std::vector<SweptSetting> settings;
+  for (absl::string_view part : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+    part = absl::StripAsciiWhitespace(part);
+    const size_t equals = part.find('=');
+    SweptSetting setting;
+    if (equals != absl::string_view::npos) {
+      setting.path = std::string(absl::StripAsciiWhitespace(part.substr(0, equals)));
+      for (absl::string_view value : absl::StrSplit(part.substr(equals + 1), ',', absl::SkipWhitespace())) {
+        setting.values.emplace_back(absl::StripAsciiWhitespace(value));
+      }
+    }
+    const bool path_ok = !setting.path.empty() && setting.path.find_first_not_of(
+                                                      "abcdefghijklmnopqrstuvwxyz0123456789_.") == std::string::npos;
+    if (!path_ok || setting.values.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--set: '", part, "' is not PATH=V1,V2,... (e.g. learner.sac.actor_lr=1e-3,3e-4)"));
+    }
+    settings.push_back(std::move(setting));
+  }
+  return settings;
+}
+
+std::vector<std::vector<std::pair<std::string, std::string>>> Grid(const std::vector<SweptSetting>& settings) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> grid = {{}};
+  for (const SweptSetting& setting : settings) {
+    std::vector<std::vector<std::pair<std::string, std::string>>> next;
+    for (const auto& combination : grid) {
+      for (const std::string& value : setting.values) {
+        next.push_back(combination);
+        next.back().push_back({setting.path, value});
+      }
+    }
+    grid = std::move(next);
+  }
+  return grid;
+}
+
+absl::StatusOr<v1::ExperimentConfig> ApplySettings(const v1::ExperimentConfig& config,
+                                                   const std::vector<std::pair<std::string, std::string>>& combination) {
+  v1::ExperimentConfig changed = config;
+  for (const auto& [path, value] : combination) {
+    // learner.sac.actor_lr=1e-3 as learner { sac { actor_lr: 1e-3 } }.
+    const std::vector<std::string> parts = absl::StrSplit(path, '.');
+    std::string text = absl::StrCat(parts.back(), ": ", value);
+    for (auto part = parts.rbegin() + 1; part != parts.rend(); ++part) text = absl::StrCat(*part, " { ", text, " }");
+    google::protobuf::TextFormat::Parser parser;
+    if (!parser.MergeFromString(text, &changed)) {
+      // A string field takes its value quoted.
+      const std::string quoted = absl::StrCat(text.substr(0, text.rfind(value)), "\"", value, "\"",
+                                              text.substr(text.rfind(value) + value.size()));
+      if (!parser.MergeFromString(quoted, &changed)) {
+        return absl::InvalidArgumentError(absl::StrCat("--set: ", path, "=", value,
+                                                       " does not fit the config (no such field, or not a value "
+                                                       "of its type): ", text));
+      }
+    }
+  }
+  return changed;
+}
+
+std::string CombinationName(const std::vector<std::pair<std::string, std::string>>& combination) {
+  if (combination.empty()) return "default";
+  std::vector<std::string> parts;
+  for (const auto& [path, value] : combination) {
+    std::string name = absl::StrCat(path.substr(path.rfind('.') + 1), "=", value);
+    for (char& c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '=' && c != '.' && c != '-' && c != '_') c = '_';
+    }
+    parts.push_back(name);
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+int SweepMain() {
+  absl::Notification& stop = InstallShutdownSignals();
+  absl::StatusOr<v1::ExperimentConfig> config = roles::LoadConfigFromFlags();
+  if (!config.ok()) return roles::ExitWith("bad config", config.status());
+  absl::StatusOr<std::vector<int64_t>> seeds = ParseSeeds(absl::GetFlag(FLAGS_seeds));
+  if (!seeds.ok()) return roles::ExitWith("flags", seeds.status());
+  absl::StatusOr<std::vector<SweptSetting>> settings = ParseSettings(absl::GetFlag(FLAGS_set));
+  if (!settings.ok()) return roles::ExitWith("flags", settings.status());
+  const auto grid = Grid(*settings);
+  if (grid.size() * seeds->size() > kMaxRuns) {
+    return roles::ExitWith("flags", absl::InvalidArgumentError(absl::StrCat(
+                                        grid.size(), " settings x ", seeds->size(), " seeds is more than ", kMaxRuns,
+                                        " runs")));
+  }
+  std::string sweep_dir = absl::GetFlag(FLAGS_sweep_dir);
+  if (sweep_dir.empty()) {
+    sweep_dir = absl::StrCat(".rill-sweeps/", config->name().empty() ? "sweep" : config->name(), "-",
+                             absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()));
+  }
+  // Every combination's config, checked before any run starts.
+  std::vector<std::string> names, configs;
+  for (const auto& combination : grid) {
+    absl::StatusOr<v1::ExperimentConfig> changed = ApplySettings(*config, combination);
+    if (changed.ok()) changed = experiment::FinalizeExperimentConfig(*std::move(changed));
+    if (!changed.ok()) {
+      return roles::ExitWith("bad setting", absl::Status(changed.status().code(),
+                                                         absl::StrCat(CombinationName(combination), ": ",
+                                                                      changed.status().message())));
+    }
+    names.push_back(CombinationName(combination));
+    const std::string folder = absl::StrCat(sweep_dir, "/", names.back());
+    std::error_code error;
+    fs::create_directories(folder, error);
+    configs.push_back(folder + "/config.textpb");
+    absl::Status written = experiment::WriteExperimentConfig(*changed, configs.back());
+    if (!written.ok()) return roles::ExitWith("sweep folder", written);
+  }
+  const int num_actors =
+      absl::GetFlag(FLAGS_num_actors) > 0 ? absl::GetFlag(FLAGS_num_actors) : config->topology().num_actors();
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int parallel = absl::GetFlag(FLAGS_parallel) > 0 ? absl::GetFlag(FLAGS_parallel)
+                                                         : std::max(1, cores / (std::max(1, num_actors) + 2));
+  std::vector<Run> runs;
+  for (size_t c = 0; c < grid.size(); ++c) {
+    for (int64_t seed : *seeds) {
+      Run run;
+      run.combination = c;
+      run.seed = seed;
+      run.run_dir = absl::StrCat(sweep_dir, "/", names[c], "/seed-", seed);
+      runs.push_back(std::move(run));
+    }
+  }
+  std::printf("rill sweep: %zu setting(s) x %zu seed(s) = %zu runs of %s, %d at once, in %s\n", grid.size(),
+              seeds->size(), runs.size(), config->name().c_str(), parallel, sweep_dir.c_str());
+  std::fflush(stdout);
+
+  absl::StatusOr<std::string> self = SelfBinary();
+  if (!self.ok()) return roles::ExitWith("sweep", self.status());
+  size_t next = 0, finished = 0;
+  int running = 0, failed = 0;
+  while (finished < runs.size() && !stop.HasBeenNotified()) {
+    while (running < parallel && next < runs.size()) {
+      Run& run = runs[next++];
+      std::vector<std::string> args = {"launch", "--config=" + configs[run.combination], "--run_dir=" + run.run_dir,
+                                       absl::StrCat("--seed=", run.seed), "--summary_json=" + run.run_dir + "/summary.json"};
+      if (absl::GetFlag(FLAGS_max_env_steps) >= 0) args.push_back(absl::StrCat("--max_env_steps=", absl::GetFlag(FLAGS_max_env_steps)));
+      if (absl::GetFlag(FLAGS_num_actors) > 0) args.push_back(absl::StrCat("--num_actors=", absl::GetFlag(FLAGS_num_actors)));
+      std::error_code error;
+      fs::create_directories(run.run_dir, error);
+      absl::StatusOr<std::unique_ptr<ChildProcess>> child =
+          ChildProcess::StartProgram(absl::StrCat(names[run.combination], "/seed-", run.seed), *self, args,
+                                     run.run_dir + "/launch.log");
+      if (!child.ok()) return roles::ExitWith("sweep", child.status());
+      run.process = *std::move(child);
+      ++running;
+    }
+    stop.WaitForNotificationWithTimeout(absl::Milliseconds(200));
+    for (Run& run : runs) {
+      if (run.process == nullptr || run.status.has_value()) continue;
+      run.status = run.process->Poll();
+      if (!run.status.has_value()) continue;
+      --running;
+      ++finished;
+      ReadResults(run);
+      const bool ok = WIFEXITED(*run.status) && WEXITSTATUS(*run.status) == 0;
+      if (!ok) ++failed;
+      std::printf("[%zu/%zu] %s seed %lld: %s\n", finished, runs.size(), names[run.combination].c_str(),
+                  static_cast<long long>(run.seed),
+                  ok ? absl::StrFormat("final %s, best %s, %.0fs, %.0f env steps/s",
+                                       run.final_return.has_value() ? absl::StrFormat("%.1f", *run.final_return) : "-",
+                                       run.best_return.has_value() ? absl::StrFormat("%.1f", *run.best_return) : "-",
+                                       run.wall_seconds, run.env_steps_per_second)
+                             .c_str()
+                     : absl::StrCat("failed (", ChildProcess::DescribeStatus(*run.status), "); see ", run.run_dir,
+                                    "/launch.log")
+                           .c_str());
+      std::fflush(stdout);
+    }
+  }
+  if (stop.HasBeenNotified()) {
+    std::printf("interrupted; stopping the runs\n");
+    for (Run& run : runs) {
+      if (run.process != nullptr && !run.status.has_value()) run.process->Signal(SIGTERM);
+    }
+    for (Run& run : runs) {
+      if (run.process != nullptr && !run.status.has_value()) run.status = run.process->Stop(absl::Seconds(30));
+    }
+  }
+
+  // The comparison: every run, then every setting over its seeds.
+  std::string csv = "setting,seed,status,final_return,best_return,wall_seconds,env_steps,env_steps_per_second\n";
+  std::string curves = "setting,seed,env_steps,return_mean\n";
+  for (const Run& run : runs) {
+    const bool ok = run.status.has_value() && WIFEXITED(*run.status) && WEXITSTATUS(*run.status) == 0;
+    absl::StrAppend(&csv, names[run.combination], ",", run.seed, ",", ok ? "done" : (run.status ? "failed" : "not run"),
+                    ",", Optional(run.final_return), ",", Optional(run.best_return), ",",
+                    absl::StrFormat("%.3f,%.0f,%.3f", run.wall_seconds, run.env_steps, run.env_steps_per_second), "\n");
+    for (const auto& [steps, value] : run.curve) {
+      absl::StrAppend(&curves, names[run.combination], ",", run.seed, ",", absl::StrFormat("%.0f,%.6f", steps, value), "\n");
+    }
+  }
+  std::string table = "| setting | runs | final return | best return | wall s | env steps/s |\n|---|---|---|---|---|---|\n";
+  for (size_t c = 0; c < grid.size(); ++c) {
+    std::vector<double> finals, bests, walls, rates;
+    int done = 0;
+    for (const Run& run : runs) {
+      if (run.combination != c || !run.status.has_value() || !WIFEXITED(*run.status) || WEXITSTATUS(*run.status) != 0) {
+        continue;
+      }
+      ++done;
+      if (run.final_return) finals.push_back(*run.final_return);
+      if (run.best_return) bests.push_back(*run.best_return);
+      walls.push_back(run.wall_seconds);
+      rates.push_back(run.env_steps_per_second);
+    }
+    absl::StrAppend(&table, "| ", names[c], " | ", done, "/", seeds->size(), " | ", Cell(SpreadOf(finals)), " | ",
+                    Cell(SpreadOf(bests)), " | ", Cell(SpreadOf(walls)), " | ", Cell(SpreadOf(rates)), " |\n");
+  }
+  std::string markdown = absl::StrCat("# ", config->name(), ": ", grid.size(), " setting(s) x ", seeds->size(),
+                                      " seed(s)\n\nMean ± standard deviation over the seeds of each setting.\n\n",
+                                      table, "\nEvery run: comparison.csv; each run's folder: <setting>/seed-<k>.\n");
+  for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
+           {"comparison.csv", csv}, {"comparison.md", markdown}, {"curves.csv", curves}}) {
+    absl::Status written = WriteFileAtomically(absl::StrCat(sweep_dir, "/", file), text);
+    if (!written.ok()) return roles::ExitWith("sweep folder", written);
+  }
+  std::printf("\n%s\n", table.c_str());
+  // The mean curves, drawn as the runs' plots are (matplotlib optional).
+  const std::string script = sweep_dir + "/plot_sweep.py";
+  const std::string python = absl::GetFlag(FLAGS_plot_python);
+  absl::Status saved = WriteFileAtomically(script, kPlotSweepScript);
+  if (saved.ok() && !python.empty() && access(python.c_str(), X_OK) == 0) {
+    absl::StatusOr<std::unique_ptr<ChildProcess>> plot =
+        ChildProcess::StartProgram("plot_sweep", python, {script, sweep_dir}, sweep_dir + "/plot.log");
+    std::optional<int> drawn = plot.ok() ? (*plot)->WaitExit(absl::Seconds(60)) : std::nullopt;
+    if (drawn.has_value() && WIFEXITED(*drawn) && WEXITSTATUS(*drawn) == 0) {
+      std::printf("plot: %s/return_by_env_steps.png\n", sweep_dir.c_str());
+    } else {
+      std::printf("no plot (see %s/plot.log); the curves are in %s/curves.csv\n", sweep_dir.c_str(), sweep_dir.c_str());
+    }
+  }
+  std::printf("comparison: %s/comparison.md and comparison.csv\n", sweep_dir.c_str());
+  std::fflush(stdout);
+  if (stop.HasBeenNotified()) return roles::kExitFailure;
+  return failed > 0 ? roles::kExitFailure : 0;
+}
+
+}  // namespace rill::cli
