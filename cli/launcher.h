@@ -51,6 +51,14 @@
 // and the same config and seed repeat the run bit for bit; the run folder,
 // progress lines, plots and summary (with the final policy's digest) are
 // those of a launched run.
+//
+// The parts: RunPlan (cli/run_plan.h, pure: which processes, their
+// arguments, order and restart policies), Supervisor (cli/supervisor.h:
+// start, restart, ordered stop), RunMonitor (cli/run_monitor.h: progress
+// lines, evaluations, progress.json), the run folder (cli/run_folder.h:
+// resume, effective config, identity, summary), the machine check
+// (cli/machine_check.h) and the deterministic run
+// (cli/deterministic_launch.h). This file holds the flags and joins them.
 #ifndef RILL_CLI_LAUNCHER_H_
 #define RILL_CLI_LAUNCHER_H_
 
