@@ -30,6 +30,7 @@
 #include "common/child_process.h"
 #include "common/os.h"
 #include "common/process.h"
+#include "common/status_macros.h"
 #include "experiment/config.h"
 #include "google/protobuf/text_format.h"
 #include "roles/role.h"
@@ -227,6 +228,172 @@ std::string CombinationName(const std::vector<std::pair<std::string, std::string
   return absl::StrJoin(parts, ",");
 }
 
+namespace {
+
+bool Succeeded(const Run& run) {
+  return run.status.has_value() && WIFEXITED(*run.status) && WEXITSTATUS(*run.status) == 0;
+}
+
+// Every combination's config, finalized (so that a bad one fails before
+// any run starts) and written to <sweep_dir>/<name>/config.textpb; the
+// combinations' names in `names`, their files in `configs`. On an error,
+// `failed` says what failed: "bad setting" or "sweep folder".
+absl::Status WriteCombinationConfigs(const v1::ExperimentConfig& config,
+                                     const std::vector<std::vector<std::pair<std::string, std::string>>>& grid,
+                                     const std::string& sweep_dir, std::vector<std::string>& names,
+                                     std::vector<std::string>& configs, const char** failed) {
+  *failed = "bad setting";
+  for (const auto& combination : grid) {
+    absl::StatusOr<v1::ExperimentConfig> changed = ApplySettings(config, combination);
+    if (changed.ok()) changed = experiment::FinalizeExperimentConfig(*std::move(changed));
+    if (!changed.ok()) {
+      return absl::Status(changed.status().code(),
+                          absl::StrCat(CombinationName(combination), ": ", changed.status().message()));
+    }
+    names.push_back(CombinationName(combination));
+    const std::string folder = absl::StrCat(sweep_dir, "/", names.back());
+    std::error_code error;
+    fs::create_directories(folder, error);
+    configs.push_back(folder + "/config.textpb");
+    absl::Status written = experiment::WriteExperimentConfig(*changed, configs.back());
+    if (!written.ok()) {
+      *failed = "sweep folder";
+      return written;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Starts `run` as a `rill launch` of its combination's config.
+absl::Status StartRun(Run& run, const std::string& self, const std::string& name, const std::string& config_file) {
+  std::vector<std::string> args = {"launch", "--config=" + config_file, "--run_dir=" + run.run_dir,
+                                   absl::StrCat("--seed=", run.seed), "--summary_json=" + run.run_dir + "/summary.json"};
+  if (absl::GetFlag(FLAGS_max_env_steps) >= 0) {
+    args.push_back(absl::StrCat("--max_env_steps=", absl::GetFlag(FLAGS_max_env_steps)));
+  }
+  if (absl::GetFlag(FLAGS_num_actors) > 0) args.push_back(absl::StrCat("--num_actors=", absl::GetFlag(FLAGS_num_actors)));
+  std::error_code error;
+  fs::create_directories(run.run_dir, error);
+  ASSIGN_OR_RETURN(run.process, ChildProcess::StartProgram(absl::StrCat(name, "/seed-", run.seed), self, args,
+                                                           run.run_dir + "/launch.log"));
+  return absl::OkStatus();
+}
+
+// The line a finished run gets.
+std::string RunResult(const Run& run) {
+  if (!Succeeded(run)) {
+    return absl::StrCat("failed (", ChildProcess::DescribeStatus(*run.status), "); see ", run.run_dir, "/launch.log");
+  }
+  return absl::StrFormat("final %s, best %s, %.0fs, %.0f env steps/s",
+                         run.final_return.has_value() ? absl::StrFormat("%.1f", *run.final_return) : "-",
+                         run.best_return.has_value() ? absl::StrFormat("%.1f", *run.best_return) : "-",
+                         run.wall_seconds, run.env_steps_per_second);
+}
+
+// Runs `runs`, `parallel` at a time, until all have ended or `stop` is
+// notified (then stops those still running). Returns how many failed.
+absl::StatusOr<int> RunAll(std::vector<Run>& runs, int parallel, const std::vector<std::string>& names,
+                           const std::vector<std::string>& configs, absl::Notification& stop) {
+  ASSIGN_OR_RETURN(const std::string self, SelfBinary());
+  size_t next = 0, finished = 0;
+  int running = 0, failed = 0;
+  while (finished < runs.size() && !stop.HasBeenNotified()) {
+    while (running < parallel && next < runs.size()) {
+      Run& run = runs[next++];
+      RETURN_IF_ERROR(StartRun(run, self, names[run.combination], configs[run.combination]));
+      ++running;
+    }
+    stop.WaitForNotificationWithTimeout(absl::Milliseconds(200));
+    for (Run& run : runs) {
+      if (run.process == nullptr || run.status.has_value()) continue;
+      run.status = run.process->Poll();
+      if (!run.status.has_value()) continue;
+      --running;
+      ++finished;
+      ReadResults(run);
+      if (!Succeeded(run)) ++failed;
+      std::printf("[%zu/%zu] %s seed %lld: %s\n", finished, runs.size(), names[run.combination].c_str(),
+                  static_cast<long long>(run.seed), RunResult(run).c_str());
+      std::fflush(stdout);
+    }
+  }
+  if (stop.HasBeenNotified()) {
+    std::printf("interrupted; stopping the runs\n");
+    for (Run& run : runs) {
+      if (run.process != nullptr && !run.status.has_value()) run.process->Signal(SIGTERM);
+    }
+    for (Run& run : runs) {
+      if (run.process != nullptr && !run.status.has_value()) run.status = run.process->Stop(absl::Seconds(30));
+    }
+  }
+  return failed;
+}
+
+// The comparison's markdown table: every setting over its seeds.
+std::string ComparisonTable(const std::vector<Run>& runs, const std::vector<std::string>& names, size_t num_seeds) {
+  std::string table = "| setting | runs | final return | best return | wall s | env steps/s |\n|---|---|---|---|---|---|\n";
+  for (size_t c = 0; c < names.size(); ++c) {
+    std::vector<double> finals, bests, walls, rates;
+    int done = 0;
+    for (const Run& run : runs) {
+      if (run.combination != c || !Succeeded(run)) continue;
+      ++done;
+      if (run.final_return) finals.push_back(*run.final_return);
+      if (run.best_return) bests.push_back(*run.best_return);
+      walls.push_back(run.wall_seconds);
+      rates.push_back(run.env_steps_per_second);
+    }
+    absl::StrAppend(&table, "| ", names[c], " | ", done, "/", num_seeds, " | ", Cell(SpreadOf(finals)), " | ",
+                    Cell(SpreadOf(bests)), " | ", Cell(SpreadOf(walls)), " | ", Cell(SpreadOf(rates)), " |\n");
+  }
+  return table;
+}
+
+// comparison.csv (every run), curves.csv and comparison.md in `sweep_dir`;
+// prints the table.
+absl::Status WriteComparison(const std::vector<Run>& runs, const std::vector<std::string>& names, size_t num_seeds,
+                             const std::string& config_name, const std::string& sweep_dir) {
+  std::string csv = "setting,seed,status,final_return,best_return,wall_seconds,env_steps,env_steps_per_second\n";
+  std::string curves = "setting,seed,env_steps,return_mean\n";
+  for (const Run& run : runs) {
+    absl::StrAppend(&csv, names[run.combination], ",", run.seed, ",",
+                    Succeeded(run) ? "done" : (run.status ? "failed" : "not run"), ",", Optional(run.final_return),
+                    ",", Optional(run.best_return), ",",
+                    absl::StrFormat("%.3f,%.0f,%.3f", run.wall_seconds, run.env_steps, run.env_steps_per_second), "\n");
+    for (const auto& [steps, value] : run.curve) {
+      absl::StrAppend(&curves, names[run.combination], ",", run.seed, ",", absl::StrFormat("%.0f,%.6f", steps, value),
+                      "\n");
+    }
+  }
+  const std::string table = ComparisonTable(runs, names, num_seeds);
+  std::string markdown = absl::StrCat("# ", config_name, ": ", names.size(), " setting(s) x ", num_seeds,
+                                      " seed(s)\n\nMean ± standard deviation over the seeds of each setting.\n\n",
+                                      table, "\nEvery run: comparison.csv; each run's folder: <setting>/seed-<k>.\n");
+  for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
+           {"comparison.csv", csv}, {"comparison.md", markdown}, {"curves.csv", curves}}) {
+    RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(sweep_dir, "/", file), text));
+  }
+  std::printf("\n%s\n", table.c_str());
+  return absl::OkStatus();
+}
+
+// The mean curves, drawn as the runs' plots are (matplotlib optional).
+void DrawSweepPlot(const std::string& sweep_dir, const std::string& python) {
+  const std::string script = sweep_dir + "/plot_sweep.py";
+  absl::Status saved = WriteFileAtomically(script, kPlotSweepScript);
+  if (!saved.ok() || python.empty() || access(python.c_str(), X_OK) != 0) return;
+  absl::StatusOr<std::unique_ptr<ChildProcess>> plot =
+      ChildProcess::StartProgram("plot_sweep", python, {script, sweep_dir}, sweep_dir + "/plot.log");
+  std::optional<int> drawn = plot.ok() ? (*plot)->WaitExit(absl::Seconds(60)) : std::nullopt;
+  if (drawn.has_value() && WIFEXITED(*drawn) && WEXITSTATUS(*drawn) == 0) {
+    std::printf("plot: %s/return_by_env_steps.png\n", sweep_dir.c_str());
+  } else {
+    std::printf("no plot (see %s/plot.log); the curves are in %s/curves.csv\n", sweep_dir.c_str(), sweep_dir.c_str());
+  }
+}
+
+}  // namespace
+
 int SweepMain() {
   absl::Notification& stop = InstallShutdownSignals();
   absl::StatusOr<v1::ExperimentConfig> config = roles::LoadConfigFromFlags();
@@ -246,24 +413,10 @@ int SweepMain() {
     sweep_dir = absl::StrCat(".rill-sweeps/", config->name().empty() ? "sweep" : config->name(), "-",
                              absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()));
   }
-  // Every combination's config, checked before any run starts.
   std::vector<std::string> names, configs;
-  for (const auto& combination : grid) {
-    absl::StatusOr<v1::ExperimentConfig> changed = ApplySettings(*config, combination);
-    if (changed.ok()) changed = experiment::FinalizeExperimentConfig(*std::move(changed));
-    if (!changed.ok()) {
-      return roles::ExitWith("bad setting", absl::Status(changed.status().code(),
-                                                         absl::StrCat(CombinationName(combination), ": ",
-                                                                      changed.status().message())));
-    }
-    names.push_back(CombinationName(combination));
-    const std::string folder = absl::StrCat(sweep_dir, "/", names.back());
-    std::error_code error;
-    fs::create_directories(folder, error);
-    configs.push_back(folder + "/config.textpb");
-    absl::Status written = experiment::WriteExperimentConfig(*changed, configs.back());
-    if (!written.ok()) return roles::ExitWith("sweep folder", written);
-  }
+  const char* failed_step = "";
+  absl::Status written = WriteCombinationConfigs(*config, grid, sweep_dir, names, configs, &failed_step);
+  if (!written.ok()) return roles::ExitWith(failed_step, written);
   const int num_actors =
       absl::GetFlag(FLAGS_num_actors) > 0 ? absl::GetFlag(FLAGS_num_actors) : config->topology().num_actors();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -282,116 +435,15 @@ int SweepMain() {
   std::printf("rill sweep: %zu setting(s) x %zu seed(s) = %zu runs of %s, %d at once, in %s\n", grid.size(),
               seeds->size(), runs.size(), config->name().c_str(), parallel, sweep_dir.c_str());
   std::fflush(stdout);
-
-  absl::StatusOr<std::string> self = SelfBinary();
-  if (!self.ok()) return roles::ExitWith("sweep", self.status());
-  size_t next = 0, finished = 0;
-  int running = 0, failed = 0;
-  while (finished < runs.size() && !stop.HasBeenNotified()) {
-    while (running < parallel && next < runs.size()) {
-      Run& run = runs[next++];
-      std::vector<std::string> args = {"launch", "--config=" + configs[run.combination], "--run_dir=" + run.run_dir,
-                                       absl::StrCat("--seed=", run.seed), "--summary_json=" + run.run_dir + "/summary.json"};
-      if (absl::GetFlag(FLAGS_max_env_steps) >= 0) args.push_back(absl::StrCat("--max_env_steps=", absl::GetFlag(FLAGS_max_env_steps)));
-      if (absl::GetFlag(FLAGS_num_actors) > 0) args.push_back(absl::StrCat("--num_actors=", absl::GetFlag(FLAGS_num_actors)));
-      std::error_code error;
-      fs::create_directories(run.run_dir, error);
-      absl::StatusOr<std::unique_ptr<ChildProcess>> child =
-          ChildProcess::StartProgram(absl::StrCat(names[run.combination], "/seed-", run.seed), *self, args,
-                                     run.run_dir + "/launch.log");
-      if (!child.ok()) return roles::ExitWith("sweep", child.status());
-      run.process = *std::move(child);
-      ++running;
-    }
-    stop.WaitForNotificationWithTimeout(absl::Milliseconds(200));
-    for (Run& run : runs) {
-      if (run.process == nullptr || run.status.has_value()) continue;
-      run.status = run.process->Poll();
-      if (!run.status.has_value()) continue;
-      --running;
-      ++finished;
-      ReadResults(run);
-      const bool ok = WIFEXITED(*run.status) && WEXITSTATUS(*run.status) == 0;
-      if (!ok) ++failed;
-      std::printf("[%zu/%zu] %s seed %lld: %s\n", finished, runs.size(), names[run.combination].c_str(),
-                  static_cast<long long>(run.seed),
-                  ok ? absl::StrFormat("final %s, best %s, %.0fs, %.0f env steps/s",
-                                       run.final_return.has_value() ? absl::StrFormat("%.1f", *run.final_return) : "-",
-                                       run.best_return.has_value() ? absl::StrFormat("%.1f", *run.best_return) : "-",
-                                       run.wall_seconds, run.env_steps_per_second)
-                             .c_str()
-                     : absl::StrCat("failed (", ChildProcess::DescribeStatus(*run.status), "); see ", run.run_dir,
-                                    "/launch.log")
-                           .c_str());
-      std::fflush(stdout);
-    }
-  }
-  if (stop.HasBeenNotified()) {
-    std::printf("interrupted; stopping the runs\n");
-    for (Run& run : runs) {
-      if (run.process != nullptr && !run.status.has_value()) run.process->Signal(SIGTERM);
-    }
-    for (Run& run : runs) {
-      if (run.process != nullptr && !run.status.has_value()) run.status = run.process->Stop(absl::Seconds(30));
-    }
-  }
-
-  // The comparison: every run, then every setting over its seeds.
-  std::string csv = "setting,seed,status,final_return,best_return,wall_seconds,env_steps,env_steps_per_second\n";
-  std::string curves = "setting,seed,env_steps,return_mean\n";
-  for (const Run& run : runs) {
-    const bool ok = run.status.has_value() && WIFEXITED(*run.status) && WEXITSTATUS(*run.status) == 0;
-    absl::StrAppend(&csv, names[run.combination], ",", run.seed, ",", ok ? "done" : (run.status ? "failed" : "not run"),
-                    ",", Optional(run.final_return), ",", Optional(run.best_return), ",",
-                    absl::StrFormat("%.3f,%.0f,%.3f", run.wall_seconds, run.env_steps, run.env_steps_per_second), "\n");
-    for (const auto& [steps, value] : run.curve) {
-      absl::StrAppend(&curves, names[run.combination], ",", run.seed, ",", absl::StrFormat("%.0f,%.6f", steps, value), "\n");
-    }
-  }
-  std::string table = "| setting | runs | final return | best return | wall s | env steps/s |\n|---|---|---|---|---|---|\n";
-  for (size_t c = 0; c < grid.size(); ++c) {
-    std::vector<double> finals, bests, walls, rates;
-    int done = 0;
-    for (const Run& run : runs) {
-      if (run.combination != c || !run.status.has_value() || !WIFEXITED(*run.status) || WEXITSTATUS(*run.status) != 0) {
-        continue;
-      }
-      ++done;
-      if (run.final_return) finals.push_back(*run.final_return);
-      if (run.best_return) bests.push_back(*run.best_return);
-      walls.push_back(run.wall_seconds);
-      rates.push_back(run.env_steps_per_second);
-    }
-    absl::StrAppend(&table, "| ", names[c], " | ", done, "/", seeds->size(), " | ", Cell(SpreadOf(finals)), " | ",
-                    Cell(SpreadOf(bests)), " | ", Cell(SpreadOf(walls)), " | ", Cell(SpreadOf(rates)), " |\n");
-  }
-  std::string markdown = absl::StrCat("# ", config->name(), ": ", grid.size(), " setting(s) x ", seeds->size(),
-                                      " seed(s)\n\nMean ± standard deviation over the seeds of each setting.\n\n",
-                                      table, "\nEvery run: comparison.csv; each run's folder: <setting>/seed-<k>.\n");
-  for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
-           {"comparison.csv", csv}, {"comparison.md", markdown}, {"curves.csv", curves}}) {
-    absl::Status written = WriteFileAtomically(absl::StrCat(sweep_dir, "/", file), text);
-    if (!written.ok()) return roles::ExitWith("sweep folder", written);
-  }
-  std::printf("\n%s\n", table.c_str());
-  // The mean curves, drawn as the runs' plots are (matplotlib optional).
-  const std::string script = sweep_dir + "/plot_sweep.py";
-  const std::string python = absl::GetFlag(FLAGS_plot_python);
-  absl::Status saved = WriteFileAtomically(script, kPlotSweepScript);
-  if (saved.ok() && !python.empty() && access(python.c_str(), X_OK) == 0) {
-    absl::StatusOr<std::unique_ptr<ChildProcess>> plot =
-        ChildProcess::StartProgram("plot_sweep", python, {script, sweep_dir}, sweep_dir + "/plot.log");
-    std::optional<int> drawn = plot.ok() ? (*plot)->WaitExit(absl::Seconds(60)) : std::nullopt;
-    if (drawn.has_value() && WIFEXITED(*drawn) && WEXITSTATUS(*drawn) == 0) {
-      std::printf("plot: %s/return_by_env_steps.png\n", sweep_dir.c_str());
-    } else {
-      std::printf("no plot (see %s/plot.log); the curves are in %s/curves.csv\n", sweep_dir.c_str(), sweep_dir.c_str());
-    }
-  }
+  absl::StatusOr<int> failed = RunAll(runs, parallel, names, configs, stop);
+  if (!failed.ok()) return roles::ExitWith("sweep", failed.status());
+  written = WriteComparison(runs, names, seeds->size(), config->name(), sweep_dir);
+  if (!written.ok()) return roles::ExitWith("sweep folder", written);
+  DrawSweepPlot(sweep_dir, absl::GetFlag(FLAGS_plot_python));
   std::printf("comparison: %s/comparison.md and comparison.csv\n", sweep_dir.c_str());
   std::fflush(stdout);
   if (stop.HasBeenNotified()) return roles::kExitFailure;
-  return failed > 0 ? roles::kExitFailure : 0;
+  return *failed > 0 ? roles::kExitFailure : 0;
 }
 
 }  // namespace rill::cli
