@@ -19,7 +19,8 @@ namespace rill::learner {
 namespace {
 
 torch::Tensor ActionsTensor(const policies::Policy& policy, const policies::PolicyOutput& out, int64_t batch) {
-  if (policy.spec().kind() == policies::CategoricalPolicy::kKind) {
+  // A Policy was made from a checked spec: its kind parses.
+  if (policies::IsDiscrete(policies::KindOf(policy.spec()).value_or(policies::PolicyKind::kGaussian))) {
     return torch::from_blob(const_cast<int64_t*>(out.indices.data()), {batch}, torch::kInt64).clone();
   }
   return torch::from_blob(const_cast<float*>(out.actions.data()), {batch, policy.spec().action_dim()},
@@ -31,11 +32,15 @@ torch::Tensor ActionsTensor(const policies::Policy& policy, const policies::Poli
 // set `action` to the deterministic action of a `kind` policy with
 // `action_dim` actions; `self.low` and `self.high` hold the bounds of
 // continuous ones.
-std::string ScriptHead(const std::string& kind, int action_dim) {
+std::string ScriptHead(policies::PolicyKind kind, int action_dim) {
   const std::string scale_to_bounds = "    action = self.low + (a + 1.0) * 0.5 * (self.high - self.low)\n";
-  if (kind == policies::CategoricalPolicy::kKind) return "    action = torch.argmax(out, dim=1)\n";
-  if (kind == policies::GaussianPolicy::kKind) {
-    return absl::StrCat("    a = torch.tanh(out[:, 0:", action_dim, "])\n", scale_to_bounds);
+  switch (kind) {
+    case policies::PolicyKind::kCategorical:
+      return "    action = torch.argmax(out, dim=1)\n";
+    case policies::PolicyKind::kGaussian:
+      return absl::StrCat("    a = torch.tanh(out[:, 0:", action_dim, "])\n", scale_to_bounds);
+    case policies::PolicyKind::kDeterministic:
+      break;
   }
   return absl::StrCat("    a = torch.tanh(out)\n", scale_to_bounds);
 }
@@ -62,153 +67,200 @@ absl::StatusOr<torch::Tensor> ActWithBehaviour(policies::Policy& policy, const t
   return ActionsTensor(policy, out, batch);
 }
 
+namespace {
+
+// The TorchScript module of one policy as it is written: its forward's
+// source, and the buffers it reads, taken from the policy's parameters in
+// their order.
+struct Script {
+  const v1::PolicySpec& spec;
+  const v1::ParameterSet& params;
+  torch::jit::Module module{"RillPolicy"};
+  std::string source;
+  int next = 0;  // the next of params' tensors
+
+  // The next parameter as the buffer `name`.
+  absl::Status Take(const std::string& name) {
+    ASSIGN_OR_RETURN(torch::Tensor tensor, ToTorch(params.tensors(next++).tensor()));
+    module.register_buffer(name, tensor);
+    return absl::OkStatus();
+  }
+  bool recurrent() const { return spec.lstm_size() > 0; }
+  bool image() const { return spec.torso_size() > 0; }
+};
+
+// The forward's head and its checks: a wrong dtype or shape is refused by
+// name, with what was given, rather than failing inside a matmul. Float
+// policies take any float dtype (float64 from numpy, say), cast to
+// float32; uint8 policies take integers only, as floats would leave it
+// unclear whether they were scaled already.
+void ScriptInput(Script& script) {
+  const v1::PolicySpec& spec = script.spec;
+  const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
+  const bool image = script.image();
+  // One observation's shape, and how many dimensions a batch of them has.
+  const std::string one = image ? absl::StrCat("[", absl::StrJoin(spec.observation_shape(), ", "), "]")
+                                : absl::StrCat("[", spec.obs_dim(), "]");
+  const std::string shapes = absl::StrCat("[B, ", one.substr(1), " or ", one);
+  const int batch_dims = image ? 4 : 2;
+  const int lstm_size = spec.lstm_size();
+  std::string& source = script.source;
+  source = script.recurrent() ? "def forward(self, obs: Tensor, state: Tensor) -> Tuple[Tensor, Tensor]:\n"
+                              : "def forward(self, obs: Tensor) -> Tensor:\n";
+  absl::StrAppend(&source, "    got = obs.size()\n");
+  absl::StrAppend(&source, "    assert ", bytes ? "not " : "", "obs.is_floating_point(), 'this policy takes ",
+                  bytes ? "uint8 observations " : "float observations ", shapes,
+                  bytes ? " (pixels 0..255, scaled by 1/255 inside); got floats"
+                        : " (float64 is cast to float32); got integers",
+                  " of shape ' + str(got)\n");
+  // One observation is a batch of one, and its action comes back alone.
+  absl::StrAppend(&source, "    single = obs.dim() == ", batch_dims - 1, "\n",
+                  "    if single:\n        obs = obs.unsqueeze(0)\n");
+  std::string fits = absl::StrCat("obs.dim() == ", batch_dims);
+  if (image) {
+    for (int d = 0; d < 3; ++d) absl::StrAppend(&fits, " and obs.size(", d + 1, ") == ", spec.observation_shape(d));
+  } else {
+    absl::StrAppend(&fits, " and obs.size(1) == ", spec.obs_dim());
+  }
+  absl::StrAppend(&source, "    assert ", fits, ", 'this policy takes observations ", shapes, "; got ' + str(got)\n");
+  if (script.recurrent()) {
+    // The state's rank follows the caller's: [2N] comes back as [2N].
+    absl::StrAppend(&source, "    state_got = state.size()\n", "    single_state = state.dim() == 1\n",
+                    "    if single_state:\n        state = state.unsqueeze(0)\n",
+                    "    assert state.is_floating_point() and state.dim() == 2",
+                    " and state.size(0) == obs.size(0) and state.size(1) == ", 2 * lstm_size,
+                    ", 'this policy takes a core state [B, ", 2 * lstm_size, "] (or [", 2 * lstm_size,
+                    "] with one observation; h, then c; zeros at an episode start) with its observations; got '",
+                    " + str(state_got) + ' with observations ' + str(got)\n");
+  }
+  absl::StrAppend(&source, bytes ? absl::StrFormat("    h = obs.float() * %.9g\n", envs::kUint8ObservationScale)
+                                 : "    h = obs.float()\n");
+}
+
+// The convolutional torso's layers, then the flattening.
+absl::Status ScriptTorso(Script& script) {
+  const std::vector<v1::TorsoLayer> layers(script.spec.torso().begin(), script.spec.torso().end());
+  std::string& source = script.source;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const v1::TorsoLayer& layer = layers[l];
+    const int64_t stride = policies::LayerStride(layer);
+    switch (layer.kind()) {
+      case v1::TorsoLayer::CONV:
+        RETURN_IF_ERROR(script.Take(absl::StrCat("t", l, "w")));
+        RETURN_IF_ERROR(script.Take(absl::StrCat("t", l, "b")));
+        absl::StrAppend(&source, "    h = torch.conv2d(h, self.t", l, "w, self.t", l, "b, [", stride, ", ", stride,
+                        "], [", layer.padding(), ", ", layer.padding(), "])\n");
+        if (layer.relu()) absl::StrAppend(&source, "    h = torch.relu(h)\n");
+        break;
+      case v1::TorsoLayer::MAX_POOL:
+        absl::StrAppend(&source, "    h = torch.max_pool2d(h, [", layer.kernel(), ", ", layer.kernel(), "], [",
+                        stride, ", ", stride, "], [", layer.padding(), ", ", layer.padding(), "])\n");
+        break;
+      case v1::TorsoLayer::RESIDUAL:
+        for (const char* conv : {"c0", "c1"}) {
+          RETURN_IF_ERROR(script.Take(absl::StrCat("t", l, conv, "w")));
+          RETURN_IF_ERROR(script.Take(absl::StrCat("t", l, conv, "b")));
+        }
+        absl::StrAppend(&source, "    r = torch.conv2d(torch.relu(h), self.t", l, "c0w, self.t", l,
+                        "c0b, [1, 1], [1, 1])\n", "    h = h + torch.conv2d(torch.relu(r), self.t", l,
+                        "c1w, self.t", l, "c1b, [1, 1], [1, 1])\n");
+        break;
+      case v1::TorsoLayer::RELU:
+        absl::StrAppend(&source, "    h = torch.relu(h)\n");
+        break;
+      default:
+        return absl::InvalidArgumentError(absl::StrCat("torso layer ", l, " has an unknown kind"));
+    }
+  }
+  absl::StrAppend(&source, "    h = torch.flatten(h, 1)\n");
+  return absl::OkStatus();
+}
+
+// The trunk, the observation normaliser, the MLP and (recurrent) the
+// LSTM's cell, up to the head's output `out`.
+absl::Status ScriptBody(Script& script) {
+  const v1::PolicySpec& spec = script.spec;
+  std::string& source = script.source;
+  const bool recurrent = script.recurrent();
+  const int lstm_size = spec.lstm_size();
+  if (spec.trunk_size() > 0) {
+    // DrQ-v2's trunk: tanh(LayerNorm(W h + b)).
+    for (const char* name : {"trunk_w", "trunk_b", "trunk_nw", "trunk_nb"}) RETURN_IF_ERROR(script.Take(name));
+    absl::StrAppend(&source, "    h = torch.tanh(torch.layer_norm(torch.addmm(self.trunk_b, h, self.trunk_w.t()), [",
+                    spec.trunk_size(), "], self.trunk_nw, self.trunk_nb, ",
+                    absl::StrFormat("%.9g", policies::kTrunkNormEpsilon), "))\n");
+  }
+  // Feed-forward: the hidden layers and the head, as layers of one MLP.
+  // Recurrent: the hidden layers (all ReLU'd), the LSTM's three tensors
+  // and the head's two.
+  const int layers = spec.hidden_sizes_size() + (recurrent ? 0 : 1);
+  const int mlp_first = script.next;
+  if (spec.observation_clip() > 0) {
+    script.next = mlp_first + 2 * layers + (recurrent ? 5 : 0);
+    RETURN_IF_ERROR(script.Take("obs_mean"));
+    RETURN_IF_ERROR(script.Take("obs_std"));
+    script.next = mlp_first;
+    absl::StrAppend(&source, "    h = torch.clamp((h - self.obs_mean) / self.obs_std, ", -spec.observation_clip(),
+                    ", ", spec.observation_clip(), ")\n");
+  }
+  for (int l = 0; l < layers; ++l) {
+    RETURN_IF_ERROR(script.Take(absl::StrCat("w", l)));
+    RETURN_IF_ERROR(script.Take(absl::StrCat("b", l)));
+    if (l + 1 < layers || recurrent) {
+      absl::StrAppend(&source, "    h = torch.relu(torch.addmm(self.b", l, ", h, self.w", l, ".t()))\n");
+    } else {
+      absl::StrAppend(&source, "    out = torch.addmm(self.b", l, ", h, self.w", l, ".t())\n");
+    }
+  }
+  if (recurrent) {
+    // torch.nn.LSTM's cell, gates in its order (i, f, g, o).
+    for (const char* name : {"lstm_wih", "lstm_whh", "lstm_b", "head_w", "head_b"}) RETURN_IF_ERROR(script.Take(name));
+    absl::StrAppend(&source, "    state = state.float()\n",
+                    "    gates = torch.addmm(self.lstm_b, h, self.lstm_wih.t()) + torch.mm(state[:, 0:", lstm_size,
+                    "], self.lstm_whh.t())\n", "    i, f, g, o = gates.chunk(4, 1)\n",
+                    "    c = torch.sigmoid(f) * state[:, ", lstm_size, ":", 2 * lstm_size,
+                    "] + torch.sigmoid(i) * torch.tanh(g)\n", "    h = torch.sigmoid(o) * torch.tanh(c)\n",
+                    "    new_state = torch.cat([h, c], 1)\n",
+                    "    out = torch.addmm(self.head_b, h, self.head_w.t())\n");
+  }
+  return absl::OkStatus();
+}
+
+// The action from the head's output, in env units, and the return.
+absl::Status ScriptOutput(Script& script) {
+  const v1::PolicySpec& spec = script.spec;
+  ASSIGN_OR_RETURN(const policies::PolicyKind kind, policies::KindOf(spec));
+  if (spec.action_low_size() > 0) {
+    script.module.register_buffer(
+        "low", torch::tensor(std::vector<float>(spec.action_low().begin(), spec.action_low().end())));
+    script.module.register_buffer(
+        "high", torch::tensor(std::vector<float>(spec.action_high().begin(), spec.action_high().end())));
+  }
+  script.source += ScriptHead(kind, spec.action_dim());
+  absl::StrAppend(&script.source, "    if single:\n        action = action.squeeze(0)\n");
+  if (script.recurrent()) {
+    absl::StrAppend(&script.source, "    if single_state:\n        new_state = new_state.squeeze(0)\n",
+                    "    return action, new_state\n");
+  } else {
+    absl::StrAppend(&script.source, "    return action\n");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy) {
   ASSIGN_OR_RETURN(const v1::ParameterSet params, policy.ExportParameters());
-  const v1::PolicySpec& spec = policy.spec();
   try {
     torch::NoGradGuard no_grad;
-    torch::jit::Module module("RillPolicy");
-    int next = 0;  // the next of params' tensors
-    auto take = [&](const std::string& name) -> absl::Status {
-      ASSIGN_OR_RETURN(torch::Tensor tensor, ToTorch(params.tensors(next++).tensor()));
-      module.register_buffer(name, tensor);
-      return absl::OkStatus();
-    };
-    const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
-    const bool image = spec.torso_size() > 0;
-    // One observation's shape, and how many dimensions a batch of them has.
-    const std::string one = image ? absl::StrCat("[", absl::StrJoin(spec.observation_shape(), ", "), "]")
-                                  : absl::StrCat("[", spec.obs_dim(), "]");
-    const std::string shapes = absl::StrCat("[B, ", one.substr(1), " or ", one);
-    const int batch_dims = image ? 4 : 2;
-    const int lstm_size = spec.lstm_size();
-    const bool recurrent = lstm_size > 0;
-    std::string source = recurrent ? "def forward(self, obs: Tensor, state: Tensor) -> Tuple[Tensor, Tensor]:\n"
-                                   : "def forward(self, obs: Tensor) -> Tensor:\n";
-    // A wrong dtype or shape is refused by name, with what was given,
-    // rather than failing inside a matmul. Float policies take any float
-    // dtype (float64 from numpy, say), cast to float32; uint8 policies take
-    // integers only, as floats would leave it unclear whether they were
-    // scaled already.
-    absl::StrAppend(&source, "    got = obs.size()\n");
-    absl::StrAppend(&source, "    assert ", bytes ? "not " : "", "obs.is_floating_point(), 'this policy takes ",
-                    bytes ? "uint8 observations " : "float observations ", shapes,
-                    bytes ? " (pixels 0..255, scaled by 1/255 inside); got floats"
-                          : " (float64 is cast to float32); got integers",
-                    " of shape ' + str(got)\n");
-    // One observation is a batch of one, and its action comes back alone.
-    absl::StrAppend(&source, "    single = obs.dim() == ", batch_dims - 1, "\n",
-                    "    if single:\n        obs = obs.unsqueeze(0)\n");
-    std::string fits = absl::StrCat("obs.dim() == ", batch_dims);
-    if (image) {
-      for (int d = 0; d < 3; ++d) absl::StrAppend(&fits, " and obs.size(", d + 1, ") == ", spec.observation_shape(d));
-    } else {
-      absl::StrAppend(&fits, " and obs.size(1) == ", spec.obs_dim());
-    }
-    absl::StrAppend(&source, "    assert ", fits, ", 'this policy takes observations ", shapes, "; got ' + str(got)\n");
-    if (recurrent) {
-      // The state's rank follows the caller's: [2N] comes back as [2N].
-      absl::StrAppend(&source, "    state_got = state.size()\n", "    single_state = state.dim() == 1\n",
-                      "    if single_state:\n        state = state.unsqueeze(0)\n",
-                      "    assert state.is_floating_point() and state.dim() == 2",
-                      " and state.size(0) == obs.size(0) and state.size(1) == ", 2 * lstm_size,
-                      ", 'this policy takes a core state [B, ", 2 * lstm_size, "] (or [", 2 * lstm_size,
-                      "] with one observation; h, then c; zeros at an episode start) with its observations; got '",
-                      " + str(state_got) + ' with observations ' + str(got)\n");
-    }
-    absl::StrAppend(&source, bytes ? absl::StrFormat("    h = obs.float() * %.9g\n", envs::kUint8ObservationScale)
-                                   : "    h = obs.float()\n");
-    if (image) {
-      const std::vector<v1::TorsoLayer> layers(spec.torso().begin(), spec.torso().end());
-      for (size_t l = 0; l < layers.size(); ++l) {
-        const v1::TorsoLayer& layer = layers[l];
-        const int64_t stride = policies::LayerStride(layer);
-        switch (layer.kind()) {
-          case v1::TorsoLayer::CONV:
-            RETURN_IF_ERROR(take(absl::StrCat("t", l, "w")));
-            RETURN_IF_ERROR(take(absl::StrCat("t", l, "b")));
-            absl::StrAppend(&source, "    h = torch.conv2d(h, self.t", l, "w, self.t", l, "b, [", stride, ", ", stride,
-                            "], [", layer.padding(), ", ", layer.padding(), "])\n");
-            if (layer.relu()) absl::StrAppend(&source, "    h = torch.relu(h)\n");
-            break;
-          case v1::TorsoLayer::MAX_POOL:
-            absl::StrAppend(&source, "    h = torch.max_pool2d(h, [", layer.kernel(), ", ", layer.kernel(), "], [",
-                            stride, ", ", stride, "], [", layer.padding(), ", ", layer.padding(), "])\n");
-            break;
-          case v1::TorsoLayer::RESIDUAL:
-            for (const char* conv : {"c0", "c1"}) {
-              RETURN_IF_ERROR(take(absl::StrCat("t", l, conv, "w")));
-              RETURN_IF_ERROR(take(absl::StrCat("t", l, conv, "b")));
-            }
-            absl::StrAppend(&source, "    r = torch.conv2d(torch.relu(h), self.t", l, "c0w, self.t", l,
-                            "c0b, [1, 1], [1, 1])\n", "    h = h + torch.conv2d(torch.relu(r), self.t", l,
-                            "c1w, self.t", l, "c1b, [1, 1], [1, 1])\n");
-            break;
-          case v1::TorsoLayer::RELU:
-            absl::StrAppend(&source, "    h = torch.relu(h)\n");
-            break;
-          default:
-            return absl::InvalidArgumentError(absl::StrCat("torso layer ", l, " has an unknown kind"));
-        }
-      }
-      absl::StrAppend(&source, "    h = torch.flatten(h, 1)\n");
-    }
-    if (spec.trunk_size() > 0) {
-      // DrQ-v2's trunk: tanh(LayerNorm(W h + b)).
-      for (const char* name : {"trunk_w", "trunk_b", "trunk_nw", "trunk_nb"}) RETURN_IF_ERROR(take(name));
-      absl::StrAppend(&source, "    h = torch.tanh(torch.layer_norm(torch.addmm(self.trunk_b, h, self.trunk_w.t()), [",
-                      spec.trunk_size(), "], self.trunk_nw, self.trunk_nb, ",
-                      absl::StrFormat("%.9g", policies::kTrunkNormEpsilon), "))\n");
-    }
-    // Feed-forward: the hidden layers and the head, as layers of one MLP.
-    // Recurrent: the hidden layers (all ReLU'd), the LSTM's three tensors
-    // and the head's two.
-    const int layers = spec.hidden_sizes_size() + (recurrent ? 0 : 1);
-    const int mlp_first = next;
-    if (spec.observation_clip() > 0) {
-      next = mlp_first + 2 * layers + (recurrent ? 5 : 0);
-      RETURN_IF_ERROR(take("obs_mean"));
-      RETURN_IF_ERROR(take("obs_std"));
-      next = mlp_first;
-      absl::StrAppend(&source, "    h = torch.clamp((h - self.obs_mean) / self.obs_std, ", -spec.observation_clip(),
-                      ", ", spec.observation_clip(), ")\n");
-    }
-    for (int l = 0; l < layers; ++l) {
-      RETURN_IF_ERROR(take(absl::StrCat("w", l)));
-      RETURN_IF_ERROR(take(absl::StrCat("b", l)));
-      if (l + 1 < layers || recurrent) {
-        absl::StrAppend(&source, "    h = torch.relu(torch.addmm(self.b", l, ", h, self.w", l, ".t()))\n");
-      } else {
-        absl::StrAppend(&source, "    out = torch.addmm(self.b", l, ", h, self.w", l, ".t())\n");
-      }
-    }
-    if (recurrent) {
-      // torch.nn.LSTM's cell, gates in its order (i, f, g, o).
-      for (const char* name : {"lstm_wih", "lstm_whh", "lstm_b", "head_w", "head_b"}) RETURN_IF_ERROR(take(name));
-      absl::StrAppend(&source, "    state = state.float()\n",
-                      "    gates = torch.addmm(self.lstm_b, h, self.lstm_wih.t()) + torch.mm(state[:, 0:", lstm_size,
-                      "], self.lstm_whh.t())\n", "    i, f, g, o = gates.chunk(4, 1)\n",
-                      "    c = torch.sigmoid(f) * state[:, ", lstm_size, ":", 2 * lstm_size,
-                      "] + torch.sigmoid(i) * torch.tanh(g)\n", "    h = torch.sigmoid(o) * torch.tanh(c)\n",
-                      "    new_state = torch.cat([h, c], 1)\n",
-                      "    out = torch.addmm(self.head_b, h, self.head_w.t())\n");
-    }
-    if (spec.action_low_size() > 0) {
-      module.register_buffer("low", torch::tensor(std::vector<float>(spec.action_low().begin(), spec.action_low().end())));
-      module.register_buffer("high",
-                             torch::tensor(std::vector<float>(spec.action_high().begin(), spec.action_high().end())));
-    }
-    source += ScriptHead(spec.kind(), spec.action_dim());
-    absl::StrAppend(&source, "    if single:\n        action = action.squeeze(0)\n");
-    if (recurrent) {
-      absl::StrAppend(&source, "    if single_state:\n        new_state = new_state.squeeze(0)\n",
-                      "    return action, new_state\n");
-    } else {
-      absl::StrAppend(&source, "    return action\n");
-    }
-    module.define(source);
-    module.eval();
-    return module;
+    Script script{policy.spec(), params};
+    ScriptInput(script);
+    if (script.image()) RETURN_IF_ERROR(ScriptTorso(script));
+    RETURN_IF_ERROR(ScriptBody(script));
+    RETURN_IF_ERROR(ScriptOutput(script));
+    script.module.define(script.source);
+    script.module.eval();
+    return script.module;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("cannot build the TorchScript policy: ", e.what_without_backtrace()));
   }

@@ -15,26 +15,19 @@ absl::StatusOr<std::unique_ptr<Policy>> Make(const v1::PolicySpec& spec, uint64_
   return std::unique_ptr<Policy>(std::move(policy));
 }
 
-struct Entry {
-  const char* kind;
-  absl::StatusOr<std::unique_ptr<Policy>> (*make)(const v1::PolicySpec&, uint64_t);
-};
-
-// One line per policy kind.
-constexpr Entry kEntries[] = {
-    {GaussianPolicy::kKind, &Make<GaussianPolicy>},
-    {DeterministicPolicy::kKind, &Make<DeterministicPolicy>},
-    {CategoricalPolicy::kKind, &Make<CategoricalPolicy>},
-};
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const v1::PolicySpec& spec, uint64_t seed) {
-  for (const Entry& entry : kEntries) {
-    if (spec.kind() == entry.kind) return entry.make(spec, seed);
+  ASSIGN_OR_RETURN(const PolicyKind kind, KindOf(spec));
+  switch (kind) {
+    case PolicyKind::kGaussian:
+      return Make<GaussianPolicy>(spec, seed);
+    case PolicyKind::kDeterministic:
+      return Make<DeterministicPolicy>(spec, seed);
+    case PolicyKind::kCategorical:
+      return Make<CategoricalPolicy>(spec, seed);
   }
-  return absl::InvalidArgumentError(absl::StrCat("policy spec kind: '", spec.kind(),
-                                                 "' is unknown (known: gaussian, deterministic, categorical)"));
+  return absl::InternalError("unreachable policy kind");
 }
 
 absl::StatusOr<std::unique_ptr<Policy>> PolicyFromParameters(const v1::ParameterSet& params, uint64_t seed) {

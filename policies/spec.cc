@@ -38,6 +38,30 @@ absl::Status CheckTorso(const v1::PolicySpec& spec) {
 
 }  // namespace
 
+const char* PolicyKindName(PolicyKind kind) {
+  switch (kind) {
+    case PolicyKind::kGaussian:
+      return "gaussian";
+    case PolicyKind::kDeterministic:
+      return "deterministic";
+    case PolicyKind::kCategorical:
+      return "categorical";
+  }
+  return "?";
+}
+
+absl::StatusOr<PolicyKind> ParsePolicyKind(absl::string_view name) {
+  for (PolicyKind kind : {PolicyKind::kGaussian, PolicyKind::kDeterministic, PolicyKind::kCategorical}) {
+    if (name == PolicyKindName(kind)) return kind;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("policy spec kind: '", name, "' is unknown (known: gaussian, deterministic, categorical)"));
+}
+
+absl::StatusOr<PolicyKind> KindOf(const v1::PolicySpec& spec) { return ParsePolicyKind(spec.kind()); }
+
+bool IsDiscrete(PolicyKind kind) { return kind == PolicyKind::kCategorical; }
+
 absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind) {
   if (spec.kind() != kind) return Invalid("kind", absl::StrCat("is '", spec.kind(), "', expected '", kind, "'"));
   if (spec.obs_dim() <= 0) return Invalid("obs_dim", absl::StrCat(spec.obs_dim(), " must be positive"));
@@ -63,7 +87,9 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind
     return Invalid("observation_clip", absl::StrCat(spec.observation_clip(), " must be finite and >= 0"));
   }
   RETURN_IF_ERROR(CheckTorso(spec));
-  if (kind == "categorical") return absl::OkStatus();
+  absl::StatusOr<PolicyKind> parsed = ParsePolicyKind(kind);
+  if (!parsed.ok()) return parsed.status();
+  if (IsDiscrete(*parsed)) return absl::OkStatus();
   if (spec.action_low_size() != spec.action_dim() || spec.action_high_size() != spec.action_dim()) {
     return Invalid("action_low", absl::StrCat("action_low and action_high need ", spec.action_dim(),
                                               " values each, got ", spec.action_low_size(), " and ",

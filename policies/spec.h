@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "envs/spec.h"
 #include "proto/parameters.pb.h"
 
@@ -43,6 +45,22 @@ inline constexpr char kObsNormStdName[] = "obs_norm.std";
 // SB3 and CleanRL), on the actors and in the learner alike.
 inline constexpr double kLogStdMin = -20.0;
 inline constexpr double kLogStdMax = 2.0;
+
+// The kinds of policy an actor runs. On the wire (PolicySpec.kind) a kind
+// travels as its name, so that parameter sets, checkpoints and exported
+// files stay readable and compatible; Rill reads the name once, here, and
+// chooses by the enum everywhere else.
+enum class PolicyKind { kGaussian, kDeterministic, kCategorical };
+
+// "gaussian", "deterministic", "categorical".
+const char* PolicyKindName(PolicyKind kind);
+// The kind named `name`; InvalidArgument "policy spec kind: 'beta' is
+// unknown (known: gaussian, deterministic, categorical)".
+absl::StatusOr<PolicyKind> ParsePolicyKind(absl::string_view name);
+// ParsePolicyKind(spec.kind()).
+absl::StatusOr<PolicyKind> KindOf(const v1::PolicySpec& spec);
+// Whether the kind acts in a discrete action space (an action index).
+bool IsDiscrete(PolicyKind kind);
 
 // InvalidArgument naming the field when `spec` is not a usable spec of
 // `kind`: sizes not positive, lstm_size outside 0..kMaxLstmSize, continuous

@@ -58,7 +58,9 @@ int ExportMain() {
                    spec.trunk_size() > 0 ? absl::StrCat(" and a ", spec.trunk_size(), "-unit LayerNorm trunk") : "");
   // A recurrent module also takes and returns its core state (see
   // learner/torch_policy.h).
-  const std::string action = spec.kind() == "categorical" ? "action index [B]" : "action [B, n] in env units";
+  const absl::StatusOr<policies::PolicyKind> kind = policies::KindOf(spec);
+  const std::string action =
+      kind.ok() && policies::IsDiscrete(*kind) ? "action index [B]" : "action [B, n] in env units";
   const std::string state = absl::StrCat("core state [B, ", 2 * spec.lstm_size(), "]");
   const std::string signature = spec.lstm_size() > 0
                                     ? absl::StrCat("(obs ", obs, ", ", state, ") -> (", action, ", new ", state, ")")

@@ -13,7 +13,12 @@ FixedPolicySource::FixedPolicySource(envs::EnvSpec env, uint64_t seed) : env_(st
 
 absl::Status FixedPolicySource::Load(const v1::ParameterSet& parameters, int64_t version) {
   const v1::PolicySpec& spec = parameters.policy();
-  const bool categorical = spec.kind() == "categorical";
+  absl::StatusOr<policies::PolicyKind> kind = policies::KindOf(spec);
+  if (!kind.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("parameter version ", version, " is not a usable policy: ", kind.status().message()));
+  }
+  const bool categorical = policies::IsDiscrete(*kind);
   if (spec.obs_dim() != env_.obs_dim() || spec.action_dim() != env_.action_dim() || categorical != env_.discrete) {
     return absl::InvalidArgumentError(absl::StrCat(
         "parameter version ", version, " is a ", spec.kind(), " policy for obs ", spec.obs_dim(), ", actions ",
