@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cli/ordered_stop.h"
 #include "common/child_process.h"
 #include "common/logging.h"
 #include "common/metrics_scrape.h"
@@ -443,78 +444,17 @@ int Supervisor::ShardsUp(double* items) {
 }
 
 std::vector<std::string> Supervisor::StopAll() {
-  const absl::Duration timeout = options_.stop_timeout;
-  const absl::Time begin = absl::Now(), deadline = begin + timeout;
-  std::vector<Role*> steppers = {&evaluator_};
-  for (Role& actor : actors_) steppers.push_back(&actor);
-  std::vector<Role*> servers;
-  for (Role& rank : learners_) servers.push_back(&rank);
-  for (Role& server : inference_) servers.push_back(&server);
-  std::vector<Role*> shards;
-  for (Role& shard : replays_) shards.push_back(&shard);
-  int stopped = 0;
-  // SIGTERM to every process of `roles` at once; returns them.
-  const auto signal = [&stopped](const std::vector<Role*>& roles) {
-    std::vector<ChildProcess*> group;
-    for (Role* role : roles) {
-      if (role->process != nullptr) group.push_back(role->process.get());
-    }
-    for (ChildProcess* child : group) child->Signal(SIGTERM);
-    stopped += static_cast<int>(group.size());
-    return group;
-  };
-  std::vector<std::string> killed;
-  // Kills what still runs of `roles`, reading its figures first while
-  // there is time: it still serves /metrics, and counts nothing new once
-  // it has stopped working.
-  const auto kill = [&killed, deadline](const std::vector<Role*>& roles) {
-    for (Role* role : roles) {
-      if (role->process == nullptr || role->process->Poll().has_value()) continue;
-      if (absl::Now() < deadline) ScrapeInto(*role);
-      killed.push_back(role->process->name());
-      role->process->Kill();
-    }
-  };
-  // Waits for `group` until `until`, saying once a second after the first
-  // which processes it still waits for: a stop under load is not silent.
-  absl::Time next_note = begin + absl::Seconds(1);
-  const auto wait = [&next_note, begin, deadline, timeout](const std::vector<ChildProcess*>& group, absl::Time until) {
-    while (!ChildProcess::WaitAll(group, std::min(until, next_note)) && absl::Now() < until) {
-      std::vector<std::string> running;
-      for (ChildProcess* child : group) {
-        if (child->running()) running.push_back(child->name());
-      }
-      if (running.empty()) return;
-      std::printf("stopping (%.0fs): waiting for %s; what still runs at %.0fs (--stop_timeout) is killed\n",
-                  absl::ToDoubleSeconds(absl::Now() - begin), absl::StrJoin(running, ", ").c_str(),
-                  absl::ToDoubleSeconds(timeout));
-      std::fflush(stdout);
-      next_note = std::min(deadline, absl::Now() + absl::Seconds(1));
-    }
-  };
-
-  wait(signal(steppers), begin + timeout / 4);
-  const std::vector<ChildProcess*> server_group = signal(servers);
+  StopGroups groups;
+  groups.steppers = {&evaluator_};
+  for (Role& actor : actors_) groups.steppers.push_back(&actor);
+  for (Role& rank : learners_) groups.servers.push_back(&rank);
+  for (Role& server : inference_) groups.servers.push_back(&server);
+  for (Role& shard : replays_) groups.shards.push_back(&shard);
   // The last of the env steppers' peers; it stops beside the learner.
-  if (env_server_ != nullptr) env_server_->Stop(std::max(absl::ZeroDuration(), begin + timeout / 2 - absl::Now()));
-  wait(server_group, begin + timeout / 2);
-  wait(signal(shards), deadline);
-  // An actor still flushing now waits for a replay that has gone.
-  kill(steppers);
-  wait(server_group, deadline);
-  kill(servers);
-  kill(shards);
-  stop_duration_ = absl::Now() - begin;
-  if (killed.empty()) {
-    std::printf("%d processes stopped in %.1fs\n", stopped, absl::ToDoubleSeconds(stop_duration_));
-  } else {
-    std::printf("%d processes stopped in %.1fs; killed %s (still writing once replay had stopped, or running at "
-                "the %s deadline, --stop_timeout)\n",
-                stopped, absl::ToDoubleSeconds(stop_duration_), absl::StrJoin(killed, ", ").c_str(),
-                absl::FormatDuration(timeout).c_str());
-  }
-  std::fflush(stdout);
-  return killed;
+  if (env_server_ != nullptr) groups.stop_env_server = [this](absl::Duration left) { env_server_->Stop(left); };
+  const StopOutcome outcome = StopInOrder(groups, options_.stop_timeout);
+  stop_duration_ = outcome.took;
+  return outcome.killed;
 }
 
 void Supervisor::ReadFinalFigures() {

@@ -81,15 +81,10 @@ class Supervisor {
   // Whether every actor has spent its step budget (never without one).
   bool ActorsFinished() const;
 
-  // Stops every process that was started, in three groups, each signalled
-  // at once so that its processes drain in parallel, under one deadline
-  // (options.stop_timeout): actors and the evaluator, whose writes in
-  // flight are acknowledged only while the learner still samples, for at
-  // most a quarter of it; then the learner, the inference servers and the
-  // env server (final checkpoint), up to half of it; then the replay
-  // shards. Actors still flushing once replay has stopped are killed at
-  // once; whatever runs at the deadline too. A killed process's figures
-  // are scraped first. Returns the names of the killed processes.
+  // Stops every process that was started, in order under
+  // options.stop_timeout (cli/ordered_stop.h: the env steppers, then the
+  // learner, inference and env servers, then replay). Returns the names of
+  // the killed processes.
   std::vector<std::string> StopAll();
 
   // Once every process has stopped: each role's figures from the final

@@ -1,0 +1,48 @@
+// The ordered stop of a `rill launch` run's processes (Supervisor::StopAll):
+// three groups, each signalled (SIGTERM) at once so that its processes
+// drain in parallel, under one deadline. First the env steppers (actors
+// and the evaluator), whose writes in flight are acknowledged only while
+// the learner still samples (the rate limiter admits an insert per
+// samples_per_insert sampled), for at most a quarter of the deadline; then
+// the servers (learner ranks, inference servers, and the env server beside
+// them: final checkpoint), up to half of it; then the replay shards (final
+// checkpoint). Steppers still flushing once replay has stopped wait for
+// nothing more and are killed at once; whatever runs at the deadline too.
+// A process about to be killed is scraped first (it still serves /metrics
+// and counts nothing new once it has stopped working). It says, once a
+// second, which processes it still waits for: a stop under load is not
+// silent.
+//
+// Not thread-safe: the launcher's one thread calls it.
+#ifndef RILL_CLI_ORDERED_STOP_H_
+#define RILL_CLI_ORDERED_STOP_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "cli/launch_role.h"
+
+namespace rill::cli {
+
+struct StopGroups {
+  std::vector<Role*> steppers;  // actors and the evaluator
+  std::vector<Role*> servers;   // learner ranks and inference servers
+  std::vector<Role*> shards;    // replay
+  // Stops the env server within the time it is given; none when empty.
+  std::function<void(absl::Duration)> stop_env_server;
+};
+
+struct StopOutcome {
+  std::vector<std::string> killed;  // the names of the processes killed
+  absl::Duration took;
+};
+
+// Stops `groups` in order within `timeout`; roles without a process are
+// passed over.
+StopOutcome StopInOrder(const StopGroups& groups, absl::Duration timeout);
+
+}  // namespace rill::cli
+
+#endif  // RILL_CLI_ORDERED_STOP_H_
