@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
+#include "learner/algorithms/spec.h"
 #include "learner/networks.h"
 #include "policies/deterministic.h"
 #include "policies/registry.h"
@@ -242,10 +243,7 @@ absl::StatusOr<std::unique_ptr<DrqV2>> DrqV2::Create(const DrqV2Options& options
   }
 }
 
-const std::string& DrqV2::name() const {
-  static const std::string* const kName = new std::string("drqv2");
-  return *kName;
-}
+const std::string& DrqV2::name() const { return AlgorithmName(v1::LearnerConfig::kDrqv2); }
 
 std::vector<ColumnRequirement> DrqV2::Columns() const { return TransitionColumns(options_.env); }
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "learner/algorithms/spec.h"
 
 namespace rill::learner {
 namespace {
@@ -95,10 +96,7 @@ Impala::Impala(ImpalaOptions options, std::unique_ptr<ActorCritic> net)
   state_.AddCounter("impala.env_steps_learned", &env_steps_learned_);
 }
 
-const std::string& Impala::name() const {
-  static const std::string* const kName = new std::string("impala");
-  return *kName;
-}
+const std::string& Impala::name() const { return AlgorithmName(v1::LearnerConfig::kImpala); }
 
 std::vector<ColumnRequirement> Impala::Columns() const { return net_->UnrollColumns(options_.unroll_length); }
 

@@ -67,7 +67,8 @@ class Algorithm {
  public:
   virtual ~Algorithm() = default;
 
-  // "sac", "td3", "ddpg", "sac_discrete", "impala": the config's oneof field name.
+  // "sac", "td3", "ddpg", "sac_discrete", "impala": the config's oneof field
+  // name, as its spec row has it (AlgorithmName in spec.h).
   virtual const std::string& name() const = 0;
 
   // The columns Update reads, with the dtype and item shape each must have.

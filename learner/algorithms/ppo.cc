@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "learner/algorithms/spec.h"
 
 namespace rill::learner {
 namespace {
@@ -189,10 +190,7 @@ Ppo::Ppo(PpoOptions options, std::unique_ptr<ActorCritic> net)
   state_.AddGenerator("ppo.minibatch_generator", &generator_);
 }
 
-const std::string& Ppo::name() const {
-  static const std::string* const kName = new std::string("ppo");
-  return *kName;
-}
+const std::string& Ppo::name() const { return AlgorithmName(v1::LearnerConfig::kPpo); }
 
 std::vector<ColumnRequirement> Ppo::Columns() const { return net_->UnrollColumns(options_.unroll_length); }
 

@@ -1,7 +1,10 @@
 // Creates the algorithm a finalized experiment config selects
 // (learner.algorithm): the learner, the benchmark and tests create
 // algorithms only through here. A new algorithm is one class with a static
-// FromConfig and one line in registry.cc (plus its AlgorithmSpec in spec.cc).
+// FromConfig, its row in AlgorithmSpecs() (spec.cc: its name, from the
+// oneof, and its rules) and the line in registry.cc that ties FromConfig to
+// the row's oneof case. The factories stay out of the spec because the spec
+// links no LibTorch (replay shards and config tools read it).
 //
 // Thread-safe free function.
 #ifndef RILL_LEARNER_ALGORITHMS_REGISTRY_H_

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
+#include "learner/algorithms/spec.h"
 #include "learner/checkpoint.h"
 #include "policies/gaussian.h"
 
@@ -106,10 +107,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Sac::FromConfig(const AlgorithmContex
   return std::unique_ptr<Algorithm>(std::move(algorithm));
 }
 
-const std::string& Sac::name() const {
-  static const std::string* const kName = new std::string("sac");
-  return *kName;
-}
+const std::string& Sac::name() const { return AlgorithmName(v1::LearnerConfig::kSac); }
 
 std::vector<ColumnRequirement> Sac::Columns() const {
   envs::EnvSpec env;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
+#include "learner/algorithms/spec.h"
 #include "policies/categorical.h"
 #include "policies/registry.h"
 #include "policies/spec.h"
@@ -168,10 +169,7 @@ absl::StatusOr<std::unique_ptr<SacDiscrete>> SacDiscrete::Create(const SacDiscre
   }
 }
 
-const std::string& SacDiscrete::name() const {
-  static const std::string* const kName = new std::string("sac_discrete");
-  return *kName;
-}
+const std::string& SacDiscrete::name() const { return AlgorithmName(v1::LearnerConfig::kSacDiscrete); }
 
 std::vector<ColumnRequirement> SacDiscrete::Columns() const { return TransitionColumns(DiscreteEnv(options_)); }
 

@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/invalid_field.h"
+#include "common/logging.h"
 #include "common/os.h"
+#include "google/protobuf/descriptor.h"
 
 namespace rill::learner {
 namespace {
@@ -223,24 +227,77 @@ ActorDuty PpoDuty(const v1::LearnerConfig& learner) {
   return duty;
 }
 
+// A network.lstm core trains on whole unrolls: PPO's minibatches then cut
+// the batch's unrolls, not its steps.
+absl::Status CheckPpoNetwork(const v1::LearnerConfig& learner, const v1::NetworkConfig& network) {
+  if (network.has_lstm() && learner.batch_size() % learner.ppo().num_minibatches() != 0) {
+    return InvalidField("learner.ppo.num_minibatches",
+                        absl::StrCat(learner.ppo().num_minibatches(), " does not divide learner.batch_size ",
+                                     learner.batch_size(), ": with network.lstm a minibatch is whole unrolls"));
+  }
+  return absl::OkStatus();
+}
+
+// The rows with each name filled from the oneof field their case selects,
+// so that the name is written once (proto/config.proto).
+const std::vector<AlgorithmSpec>* WithNames(std::vector<AlgorithmSpec> rows) {
+  for (AlgorithmSpec& row : rows) {
+    const google::protobuf::FieldDescriptor* field =
+        v1::LearnerConfig::descriptor()->FindFieldByNumber(static_cast<int>(row.config_case));
+    if (field == nullptr || field->containing_oneof() == nullptr) {
+      RILL_LOG(FATAL) << "AlgorithmSpec row " << row.config_case << " is no field of the learner.algorithm oneof";
+    }
+    row.name = field->name();
+  }
+  return new std::vector<AlgorithmSpec>(std::move(rows));
+}
+
 }  // namespace
 
 const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
   using C = v1::LearnerConfig;
-  static const std::vector<AlgorithmSpec>* const kSpecs = new std::vector<AlgorithmSpec>{
-      {"sac", C::kSac, ActionSpaces::kContinuous, &FinalizeSac, items::ItemKind::kTransition, &TransitionDuty},
-      {"td3", C::kTd3, ActionSpaces::kContinuous, &FinalizeTd3, items::ItemKind::kTransition, &TransitionDuty},
-      {"ddpg", C::kDdpg, ActionSpaces::kContinuous, &FinalizeDdpg, items::ItemKind::kTransition, &TransitionDuty},
-      {"sac_discrete", C::kSacDiscrete, ActionSpaces::kDiscrete, &FinalizeSacDiscrete, items::ItemKind::kTransition,
-       &TransitionDuty, /*conv_torso=*/true},
-      {"impala", C::kImpala, ActionSpaces::kBoth, &FinalizeImpala, items::ItemKind::kUnroll, &ImpalaDuty,
-       /*conv_torso=*/true, /*recurrent_core=*/true},
-      {"ppo", C::kPpo, ActionSpaces::kBoth, &FinalizePpo, items::ItemKind::kUnroll, &PpoDuty, /*conv_torso=*/true,
-       /*recurrent_core=*/true},
-      {"drqv2", C::kDrqv2, ActionSpaces::kContinuous, &FinalizeDrqV2, items::ItemKind::kTransition, &TransitionDuty,
-       /*conv_torso=*/true, /*recurrent_core=*/false, /*needs_torso=*/true, &DrqV2Trunk},
-  };
+  using items::ItemKind;
+  // One row per algorithm, in the oneof's order.
+  static const std::vector<AlgorithmSpec>* const kSpecs = WithNames({
+      {.config_case = C::kSac, .finalize = &FinalizeSac, .actor_duty = &TransitionDuty},
+      {.config_case = C::kTd3, .finalize = &FinalizeTd3, .actor_duty = &TransitionDuty},
+      {.config_case = C::kDdpg, .finalize = &FinalizeDdpg, .actor_duty = &TransitionDuty},
+      {.config_case = C::kSacDiscrete,
+       .action_spaces = ActionSpaces::kDiscrete,
+       .finalize = &FinalizeSacDiscrete,
+       .actor_duty = &TransitionDuty,
+       .conv_torso = true},
+      {.config_case = C::kImpala,
+       .action_spaces = ActionSpaces::kBoth,
+       .finalize = &FinalizeImpala,
+       .item_kind = ItemKind::kUnroll,
+       .actor_duty = &ImpalaDuty,
+       .conv_torso = true,
+       .recurrent_core = true},
+      {.config_case = C::kPpo,
+       .action_spaces = ActionSpaces::kBoth,
+       .finalize = &FinalizePpo,
+       .item_kind = ItemKind::kUnroll,
+       .actor_duty = &PpoDuty,
+       .conv_torso = true,
+       .recurrent_core = true,
+       .check_network = &CheckPpoNetwork},
+      {.config_case = C::kDrqv2,
+       .finalize = &FinalizeDrqV2,
+       .actor_duty = &TransitionDuty,
+       .conv_torso = true,
+       .needs_torso = true,
+       .policy_trunk = &DrqV2Trunk},
+  });
   return *kSpecs;
+}
+
+const std::string& AlgorithmName(v1::LearnerConfig::AlgorithmCase config_case) {
+  for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
+    if (spec.config_case == config_case) return spec.name;
+  }
+  RILL_LOG(FATAL) << "no AlgorithmSpec row for learner.algorithm case " << config_case;
+  std::abort();
 }
 
 ActorDuty ActorDutyFor(const AlgorithmSpec& spec, const v1::ExperimentConfig& config) {
@@ -272,16 +329,10 @@ absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(absl::string_view name) {
 }
 
 const google::protobuf::Message* AlgorithmSection(const v1::LearnerConfig& learner) {
-  switch (learner.algorithm_case()) {
-    case v1::LearnerConfig::kSac: return &learner.sac();
-    case v1::LearnerConfig::kTd3: return &learner.td3();
-    case v1::LearnerConfig::kDdpg: return &learner.ddpg();
-    case v1::LearnerConfig::kSacDiscrete: return &learner.sac_discrete();
-    case v1::LearnerConfig::kImpala: return &learner.impala();
-    case v1::LearnerConfig::kPpo: return &learner.ppo();
-    case v1::LearnerConfig::kDrqv2: return &learner.drqv2();
-    default: return nullptr;
-  }
+  if (learner.algorithm_case() == v1::LearnerConfig::ALGORITHM_NOT_SET) return nullptr;
+  const google::protobuf::FieldDescriptor* field =
+      v1::LearnerConfig::descriptor()->FindFieldByNumber(static_cast<int>(learner.algorithm_case()));
+  return &learner.GetReflection()->GetMessage(learner, field);
 }
 
 absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSpec& env) {

@@ -6,8 +6,11 @@
 // finalization (experiment/config.h) calls FinalizeLearnerConfig and nothing
 // else for the learner section, so each rule lives here once.
 //
-// A new algorithm is one entry in spec.cc beside its implementation file and
-// its line in registry.cc.
+// A new algorithm is its files, one row in AlgorithmSpecs() (spec.cc, keyed
+// by its oneof case, fields named) and its factory's line in registry.cc.
+// Its name is written once, as the field of the learner.algorithm oneof in
+// proto/config.proto: the spec reads it from the descriptor, and the
+// algorithm's name() returns AlgorithmName(its case).
 //
 // Thread-safe: constant tables and pure functions.
 #ifndef RILL_LEARNER_ALGORITHMS_SPEC_H_
@@ -40,9 +43,15 @@ struct ActorDuty {
   std::string synchronous_field;
 };
 
+// A row of AlgorithmSpecs(), written with designated initializers
+// (`{.config_case = C::kPpo, .item_kind = ..., .conv_torso = true}`); a field
+// a row leaves out keeps the default below.
 struct AlgorithmSpec {
-  std::string name;  // "td3": the learner.algorithm oneof field
-  v1::LearnerConfig::AlgorithmCase config_case;
+  // The learner.algorithm oneof field that selects it.
+  v1::LearnerConfig::AlgorithmCase config_case = v1::LearnerConfig::ALGORITHM_NOT_SET;
+  // "td3": that field's name, filled from the descriptor (a row leaves it
+  // out).
+  std::string name;
   ActionSpaces action_spaces = ActionSpaces::kContinuous;
   // Fills the defaults of the algorithm's own section and checks it.
   // InvalidArgument naming the field ("learner.td3.policy_delay").
@@ -62,6 +71,10 @@ struct AlgorithmSpec {
   // observation) and the MLP (PolicySpec.trunk_size) under a finalized
   // learner section; null: none.
   int (*policy_trunk)(const v1::LearnerConfig& learner) = nullptr;
+  // The algorithm's rules on a finalized learner section together with the
+  // network section (a recurrent core's minibatches, say); null: none.
+  // InvalidArgument naming the field.
+  absl::Status (*check_network)(const v1::LearnerConfig& learner, const v1::NetworkConfig& network) = nullptr;
 };
 
 // The actors' duty under a finalized experiment config: the algorithm's,
@@ -73,6 +86,10 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs();
 
 // "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2".
 std::string KnownAlgorithmNames();
+
+// "ppo": the name of the algorithm `config_case` selects, for an
+// algorithm's name(). CHECK-fails for a case no row has (a broken table).
+const std::string& AlgorithmName(v1::LearnerConfig::AlgorithmCase config_case);
 
 // The spec of the algorithm `learner` selects. InvalidArgument when none is
 // selected (FinalizeLearnerConfig picks one first).

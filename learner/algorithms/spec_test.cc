@@ -2,6 +2,7 @@
 
 #include "envs/catalog.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 
 namespace rill::learner {
@@ -25,6 +26,18 @@ TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
     learner.GetReflection()->MutableMessage(&learner, field);
     EXPECT_EQ(*FindAlgorithmSpec(learner), &spec);
     EXPECT_EQ(AlgorithmSection(learner), &learner.GetReflection()->GetMessage(learner, field));
+  }
+}
+
+TEST(AlgorithmSpecTest, EveryFieldOfTheAlgorithmOneofHasOneRowNamedAfterIt) {
+  const google::protobuf::OneofDescriptor* oneof = v1::LearnerConfig::descriptor()->FindOneofByName("algorithm");
+  ASSERT_NE(oneof, nullptr);
+  ASSERT_EQ(AlgorithmSpecs().size(), static_cast<size_t>(oneof->field_count()));
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    const AlgorithmSpec& spec = AlgorithmSpecs()[i];
+    EXPECT_EQ(spec.config_case, oneof->field(i)->number());
+    EXPECT_EQ(spec.name, oneof->field(i)->name());
+    EXPECT_EQ(&AlgorithmName(spec.config_case), &spec.name);
   }
 }
 

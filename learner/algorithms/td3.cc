@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
+#include "learner/algorithms/spec.h"
 #include "policies/deterministic.h"
 #include "policies/registry.h"
 
@@ -50,11 +51,11 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Td3::FromConfig(const AlgorithmContex
   switch (learner.algorithm_case()) {
     case v1::LearnerConfig::kTd3:
       config = &learner.td3();
-      options.name = "td3";
+      options.name = AlgorithmName(v1::LearnerConfig::kTd3);
       break;
     case v1::LearnerConfig::kDdpg:
       config = &learner.ddpg();
-      options.name = "ddpg";
+      options.name = AlgorithmName(v1::LearnerConfig::kDdpg);
       break;
     default:
       return absl::InvalidArgumentError("config field learner.algorithm: TD3 needs learner.td3 or learner.ddpg");
@@ -86,7 +87,8 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Td3::FromConfig(const AlgorithmContex
 }
 
 absl::StatusOr<std::unique_ptr<Td3>> Td3::Create(const Td3Options& options) {
-  if (options.name != "td3" && options.name != "ddpg") {
+  if (options.name != AlgorithmName(v1::LearnerConfig::kTd3) &&
+      options.name != AlgorithmName(v1::LearnerConfig::kDdpg)) {
     return absl::InvalidArgumentError(absl::StrCat("name '", options.name, "' must be td3 or ddpg"));
   }
   const envs::EnvSpec& env = options.env;
