@@ -20,8 +20,8 @@ absl::StatusOr<std::optional<BenchTorso>> TorsoFromFlags() {
   BenchTorso torso;
   torso.name = name;
   if (!v1::NetworkConfig::Torso_Parse(name, &torso.preset)) torso.preset = v1::NetworkConfig::NO_TORSO;
-  // network.hidden_sizes' default per preset, as experiment/config.cc's
-  // FinalizeNetworkConfig fills it in.
+  // network.hidden_sizes' default per preset, as
+  // experiment/finalize_network.cc's FinalizeNetwork fills it in.
   switch (torso.preset) {
     case v1::NetworkConfig::NATURE_CNN:
       torso.layers = policies::NatureCnnLayers();

@@ -1,0 +1,62 @@
+#include "experiment/finalize_env.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/invalid_field.h"
+#include "envs/catalog.h"
+#include "envs/wrappers.h"
+
+namespace rill::experiment {
+
+absl::StatusOr<envs::EnvSpec> FinalizeEnv(v1::EnvConfig& env_config) {
+  const bool remote_env = env_config.has_remote(), plugin_env = env_config.has_plugin();
+  if (remote_env && plugin_env) return InvalidField("env", "sets both remote and plugin; choose one");
+  if (env_config.name().empty() && !remote_env && !plugin_env) return InvalidField("env.name", "is required");
+  if (env_config.max_episode_steps() < 0) return InvalidField("env.max_episode_steps", "must be >= 0");
+  if (remote_env) {
+    const v1::RemoteEnvConfig& remote = env_config.remote();
+    if (remote.address().empty() && remote.command().empty()) {
+      return InvalidField("env.remote.address", "is required (HOST:PORT of the env server)");
+    }
+    if (remote.address().empty() && !absl::StrContains(remote.command(), "{address}")) {
+      return InvalidField("env.remote.command", "must contain {address} when env.remote.address is empty (the "
+                                                "launcher puts the address the server should bind there)");
+    }
+    if (!remote.has_observation_space() || !remote.has_action_space()) {
+      return InvalidField("env.remote", "needs observation_space and action_space, as the server announces them "
+                                        "(rill envs --remote=HOST:PORT prints them)");
+    }
+    if (remote.has_reconnect_seconds() && !(remote.reconnect_seconds() > 0)) {
+      return InvalidField("env.remote.reconnect_seconds", "must be > 0");
+    }
+    if (env_config.name().empty()) env_config.set_name("remote");
+  }
+  if (plugin_env) {
+    const v1::PluginEnvConfig& plugin = env_config.plugin();
+    if (plugin.library().empty()) {
+      return InvalidField("env.plugin.library", "is required (path of the env's shared library)");
+    }
+    if (plugin.id().empty()) {
+      return InvalidField("env.plugin.id", "is required (rill envs --plugin=LIBRARY lists the library's envs)");
+    }
+    if (env_config.name().empty()) env_config.set_name(plugin.id());
+  }
+  absl::StatusOr<envs::EnvSpec> env = envs::ConfiguredBaseEnvSpec(env_config);
+  if (!env.ok()) {
+    return absl::Status(env.status().code(), absl::StrCat("config field ",
+                                                          remote_env   ? "env.remote"
+                                                          : plugin_env ? "env.plugin"
+                                                                       : "env.name",
+                                                          ": ",
+                                                          env.status().message()));
+  }
+  // The spec every process derives from it (envs::ConfiguredEnvSpec).
+  env = envs::WrappedSpec(*env, env_config);
+  if (!env.ok()) return absl::Status(env.status().code(), absl::StrCat("config field ", env.status().message()));
+  if (env_config.has_remote() && !env_config.remote().has_reconnect_seconds()) {
+    env_config.mutable_remote()->set_reconnect_seconds(60);
+  }
+  return env;
+}
+
+}  // namespace rill::experiment
