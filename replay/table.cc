@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
-#include <new>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -44,51 +42,7 @@ absl::Status CheckPriorities(const google::protobuf::RepeatedField<double>& prio
   return absl::OkStatus();
 }
 
-bool AnyCompresses(const std::vector<ColumnCodec>& codecs) {
-  return std::any_of(codecs.begin(), codecs.end(), [](const ColumnCodec& codec) { return codec.compresses(); });
-}
-
-// Bytes per item of the columns stored as is (neither compressed nor in
-// shared planes).
-template <typename Column>
-int64_t PlainItemBytes(const std::vector<Column>& columns) {
-  int64_t bytes = 0;
-  for (const Column& column : columns) {
-    if (!column.codec.compresses() && column.planes == 0) bytes += column.item_bytes;
-  }
-  return bytes;
-}
-
-template <typename Column>
-bool AnySharesPlanes(const std::vector<Column>& columns) {
-  return std::any_of(columns.begin(), columns.end(), [](const Column& column) { return column.planes > 0; });
-}
-
-// `status` with "table '<name>': " in front of its message.
-absl::Status InTable(const std::string& table, const absl::Status& status) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat("table '", table, "': ", status.message()));
-}
-
 }  // namespace
-
-std::vector<int64_t> Table::ColumnItemBytes(const std::vector<Column>& columns) {
-  std::vector<int64_t> bytes;
-  for (const Column& column : columns) bytes.push_back(column.item_bytes);
-  return bytes;
-}
-
-std::vector<int64_t> Table::ColumnPlanes(const std::vector<Column>& columns) {
-  std::vector<int64_t> planes;
-  for (const Column& column : columns) planes.push_back(column.planes);
-  return planes;
-}
-
-std::vector<ColumnCodec> Table::ColumnCodecs(const std::vector<Column>& columns) {
-  std::vector<ColumnCodec> codecs;
-  for (const Column& column : columns) codecs.push_back(column.codec);
-  return codecs;
-}
 
 absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& config) {
   const std::string where = absl::StrCat("table '", config.name(), "': ");
@@ -104,35 +58,7 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
   if (!limiter.ok()) return absl::InvalidArgumentError(absl::StrCat(where, limiter.status().message()));
   const int64_t capacity = TableCapacity(config);
 
-  std::vector<Column> columns;
-  int64_t item_bytes = 0;
-  for (const v1::ColumnSpec& spec : config.signature().columns()) {
-    ASSIGN_OR_RETURN(int64_t bytes, ItemBytes(spec));
-    Column& column = columns.emplace_back();
-    column.spec = spec;
-    column.item_bytes = bytes;
-    column.codec = ColumnCodec::ForColumn(config, spec.name());
-    if (SharesPlanes(config, spec.name())) column.planes = bytes / SharedPlaneBytes(config);
-    item_bytes += bytes;
-  }
-  try {
-    for (Column& column : columns) {
-      if (column.codec.compresses()) {
-        column.items.resize(static_cast<size_t>(capacity));
-        continue;
-      }
-      if (column.planes > 0) {
-        // Default-initialized on purpose, as `data` below.
-        column.plane_ids.reset(new uint32_t[static_cast<size_t>(capacity * column.planes)]);
-        continue;
-      }
-      // Default-initialized on purpose (see Column::data).
-      column.data.reset(new char[static_cast<size_t>(capacity * column.item_bytes)]);
-    }
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(absl::StrCat(where, "cannot allocate ", capacity * item_bytes,
-                                                     " bytes for ", capacity, " items"));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<ItemStore> store, ItemStore::Create(config, capacity));
   std::unique_ptr<ItemSelector> item_selector;
   switch (selector.kind_case()) {
     case v1::SelectorConfig::kPrioritized:
@@ -155,41 +81,31 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
   } else {
     item_remover = std::make_unique<FifoRemover>(capacity);
   }
-  return std::unique_ptr<Table>(new Table(config, capacity, item_bytes, std::move(columns), *std::move(limiter),
+  return std::unique_ptr<Table>(new Table(config, capacity, std::move(store), *std::move(limiter),
                                           std::move(item_selector), std::move(item_remover),
                                           max_times_sampled, beta));
 }
 
-Table::Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes,
-             std::vector<Column> columns, RateLimiter limiter, std::unique_ptr<ItemSelector> selector,
-             std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
-             double importance_sampling_exponent)
+Table::Table(const v1::TableConfig& config, int64_t capacity, std::unique_ptr<ItemStore> store, RateLimiter limiter,
+             std::unique_ptr<ItemSelector> selector, std::unique_ptr<ItemRemover> remover,
+             int32_t max_times_sampled, double importance_sampling_exponent)
     : name_(config.name()),
       signature_(config.signature()),
       capacity_(capacity),
-      item_bytes_(item_bytes),
-      column_item_bytes_(ColumnItemBytes(columns)),
-      codecs_(ColumnCodecs(columns)),
-      compresses_(AnyCompresses(codecs_)),
-      shares_planes_(AnySharesPlanes(columns)),
-      column_planes_(ColumnPlanes(columns)),
-      shared_plane_bytes_(SharedPlaneBytes(config)),
-      plain_item_bytes_(PlainItemBytes(columns)),
-      max_stored_bytes_(compresses_ || shares_planes_ ? config.max_bytes() : 0),
+      store_(std::move(store)),
+      layout_(store_->layout()),
+      max_stored_bytes_(layout_.compresses() || layout_.shares_planes() ? config.max_bytes() : 0),
       max_times_sampled_(max_times_sampled),
       importance_sampling_exponent_(importance_sampling_exponent),
       takes_whole_batches_(selector->takes_whole_batches()),
       limiter_admits_at_most_(LargestAdmittedBatch(config.rate_limiter())),
       has_priorities_(selector->uses_priorities()),
-      columns_(std::move(columns)),
       slot_keys_(capacity),
       key_index_(capacity, slot_keys_.data()),
       times_sampled_(max_times_sampled > 0 ? capacity : 0, 0),
       keeps_sequence_(!remover->keeps_insertion_order()),
       slot_sequence_(keeps_sequence_ ? capacity : 0, 0),
       priorities_(has_priorities_ ? capacity : 0, 0.0),
-      frame_bytes_(column_item_bytes_.size(), 0),
-      planes_(shares_planes_ ? std::make_unique<PlanePool>(shared_plane_bytes_) : nullptr),
       limiter_(std::move(limiter)),
       selector_(std::move(selector)),
       remover_(std::move(remover)) {}
@@ -254,20 +170,7 @@ absl::Status Table::ValidateInsert(const v1::InsertRequest& request) const {
 absl::Status Table::Prepare(v1::InsertRequest* request, EncodedInsert* out) const {
   RETURN_IF_ERROR(ValidateInsert(*request));
   EncodedInsert::TakePlain(request, out);
-  if (shares_planes_) {
-    // columns_ is guarded for its contents; a column's planes and sizes never change.
-    const int64_t plane_bytes = shared_plane_bytes_;
-    for (size_t c = 0; c < column_item_bytes_.size(); ++c) {
-      const int64_t planes = column_planes_[c];
-      if (planes == 0) continue;
-      const char* data = out->request().columns(static_cast<int>(c)).data().data();
-      std::vector<uint64_t> hashes(static_cast<size_t>(out->num_items() * planes));
-      for (size_t p = 0; p < hashes.size(); ++p) hashes[p] = PlanePool::Hash(data + p * plane_bytes, plane_bytes);
-      out->SetPlaneHashes(static_cast<int>(c), std::move(hashes));
-    }
-  }
-  if (!compresses_) return absl::OkStatus();
-  return InTable(name_, out->Recode(signature_, codecs_, column_item_bytes_, /*verify=*/false));
+  return layout_.Prepare(out);
 }
 
 absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline,
@@ -276,20 +179,19 @@ absl::Status Table::Insert(const v1::InsertRequest& request, absl::Time deadline
   RETURN_IF_ERROR(ValidateInsert(request));
   EncodedInsert encoded;
   EncodedInsert::BorrowPlain(request, &encoded);
-  if (compresses_) {
-    RETURN_IF_ERROR(InTable(name_, encoded.Recode(signature_, codecs_, column_item_bytes_, /*verify=*/false)));
-  }
+  RETURN_IF_ERROR(layout_.Compress(&encoded));
   return InsertPrepared(encoded, deadline, stored_keys);
 }
 
 absl::Status Table::InsertPrepared(const EncodedInsert& request, absl::Time deadline,
                                    std::vector<uint64_t>* stored_keys) {
-  for (size_t c = 0; c < codecs_.size(); ++c) {
-    if (request.codec(static_cast<int>(c)) != codecs_[c].codec()) {
+  const std::vector<ColumnCodec>& codecs = layout_.codecs();
+  for (size_t c = 0; c < codecs.size(); ++c) {
+    if (request.codec(static_cast<int>(c)) != codecs[c].codec()) {
       stored_keys->clear();
       return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': column '", signature_.columns(c).name(),
                                                      "' of the request is not in the table's codec (",
-                                                     codecs_[c].name(), "): the request was not prepared by it"));
+                                                     codecs[c].name(), "): the request was not prepared by it"));
     }
   }
   absl::Status status = InsertUnnotified(request, deadline, stored_keys);
@@ -330,23 +232,7 @@ absl::Status Table::InsertUnnotified(const EncodedInsert& encoded, absl::Time de
 }
 
 void Table::RemoveLocked(int64_t slot) {
-  stored_bytes_ -= plain_item_bytes_;
-  if (compresses_) {
-    for (size_t c = 0; c < columns_.size(); ++c) {
-      if (!codecs_[c].compresses()) continue;
-      StoredItem& item = columns_[c].items[static_cast<size_t>(slot)];
-      frame_bytes_[c] -= item.size;
-      stored_bytes_ -= item.size;
-      item.bytes.reset();
-      item.size = 0;
-    }
-  }
-  if (shares_planes_) {
-    for (const Column& column : columns_) {
-      const uint32_t* ids = column.plane_ids.get() + slot * column.planes;
-      for (int64_t p = 0; p < column.planes; ++p) planes_->Release(ids[p]);
-    }
-  }
+  store_->Erase(slot);
   key_index_.Erase(slot_keys_[slot]);
   if (keeps_sequence_) slot_sequence_[slot] = 0;
   selector_->Remove(slot);
@@ -358,7 +244,7 @@ void Table::RemoveLocked(int64_t slot) {
 
 int64_t Table::TakeSlotLocked(int64_t stored_bytes) {
   while (size_ > 0 && (size_ == capacity_ ||
-                       (max_stored_bytes_ > 0 && StoredBytesLocked() + stored_bytes > max_stored_bytes_))) {
+                       (max_stored_bytes_ > 0 && store_->stored_bytes() + stored_bytes > max_stored_bytes_))) {
     RemoveLocked(remover_->Victim());
   }
   if (free_slots_.empty()) return high_water_++;  // a fresh slot, lowest first
@@ -378,74 +264,14 @@ void Table::IndexSlotLocked(int64_t slot, uint64_t key, double priority, int32_t
   ++size_;
 }
 
-void Table::PutFrameLocked(size_t column, int64_t slot, std::string_view stored) {
-  StoredItem& item = columns_[column].items[static_cast<size_t>(slot)];
-  item.bytes.reset(new char[std::max<size_t>(stored.size(), 1)]);
-  std::memcpy(item.bytes.get(), stored.data(), stored.size());
-  item.size = static_cast<uint32_t>(stored.size());
-  frame_bytes_[column] += item.size;
-  stored_bytes_ += item.size;
-}
-
-void Table::AcquirePlanesLocked(size_t column, const char* item, const uint64_t* hashes) {
-  const int64_t planes = columns_[column].planes;
-  const int64_t bytes = shared_plane_bytes_;
-  for (int64_t p = 0; p < planes; ++p) {
-    const char* plane = item + p * bytes;
-    plane_scratch_.push_back(planes_->Acquire(plane, hashes != nullptr ? hashes[p] : planes_->Hash(plane)));
-  }
-}
-
-void Table::PlacePlanesLocked(int64_t slot) {
-  size_t at = 0;
-  for (Column& column : columns_) {
-    if (column.planes == 0) continue;
-    std::copy_n(plane_scratch_.begin() + static_cast<std::ptrdiff_t>(at), column.planes,
-                column.plane_ids.get() + slot * column.planes);
-    at += static_cast<size_t>(column.planes);
-  }
-  plane_scratch_.clear();
-}
-
-void Table::CopyPlanesLocked(size_t column, int64_t slot, char* to) const {
-  const Column& c = columns_[column];
-  const uint32_t* ids = c.plane_ids.get() + slot * c.planes;
-  for (int64_t p = 0; p < c.planes; ++p) {
-    std::memcpy(to + p * shared_plane_bytes_, planes_->plane(ids[p]), static_cast<size_t>(shared_plane_bytes_));
-  }
-}
-
 void Table::StoreLocked(const EncodedInsert& encoded, int index) {
   const v1::InsertRequest& request = encoded.request();
-  int64_t stored_bytes = plain_item_bytes_;
-  if (compresses_) {
-    for (size_t c = 0; c < columns_.size(); ++c) {
-      if (!codecs_[c].compresses()) continue;
-      stored_bytes += static_cast<int64_t>(encoded.item(static_cast<int>(c), index).size());
-    }
-  }
   // The item's planes are held before the slot is taken, so that evicting
   // for it never frees a plane it is about to share; new ones already count
-  // in StoredBytesLocked().
-  for (size_t c = 0; c < columns_.size() && shares_planes_; ++c) {
-    const Column& column = columns_[c];
-    if (column.planes == 0) continue;
-    AcquirePlanesLocked(c, request.columns(static_cast<int>(c)).data().data() + index * column.item_bytes,
-                        encoded.plane_hashes(static_cast<int>(c), index, column.planes));
-  }
-  const int64_t slot = TakeSlotLocked(stored_bytes);
-  if (shares_planes_) PlacePlanesLocked(slot);
-  for (size_t c = 0; c < columns_.size(); ++c) {
-    Column& column = columns_[c];
-    if (column.planes > 0) continue;
-    if (codecs_[c].compresses()) {
-      PutFrameLocked(c, slot, encoded.item(static_cast<int>(c), index));
-      continue;
-    }
-    std::memcpy(column.data.get() + slot * column.item_bytes,
-                request.columns(c).data().data() + index * column.item_bytes, column.item_bytes);
-  }
-  stored_bytes_ += plain_item_bytes_;
+  // in the store's stored_bytes().
+  store_->HoldPlanes(encoded, index);
+  const int64_t slot = TakeSlotLocked(layout_.StoredItemBytes(encoded, index));
+  store_->Put(slot, encoded, index);
   double priority = default_priority_;
   if (!request.priorities().empty()) {
     priority = request.priorities(index);
@@ -515,33 +341,19 @@ absl::Status Table::PrepareSampleResponse(int batch_size, v1::SampleResponse* ou
     tensor->set_dtype(spec.dtype());
     tensor->add_shape(batch_size);
     for (int64_t d : spec.shape()) tensor->add_shape(d);
-    tensor->mutable_data()->resize(static_cast<size_t>(batch_size * column_item_bytes_[c]));
+    tensor->mutable_data()->resize(static_cast<size_t>(batch_size * layout_.column_item_bytes()[c]));
   }
   return absl::OkStatus();
 }
 
-void Table::DrawFrameLocked(size_t c, int64_t slot, int row, DrawnFrames* frames) const {
-  const StoredItem& item = columns_[c].items[static_cast<size_t>(slot)];
-  frames->frames.push_back(
-      DrawnFrames::Frame{static_cast<int>(c), row, frames->bytes.size(), item.size, slot_keys_[slot]});
-  frames->bytes.append(item.bytes.get(), item.size);
+void Table::SetGatherTargetsLocked(v1::SampleResponse* out) {
+  gather_to_.clear();
+  for (int c = 0; c < out->columns_size(); ++c) gather_to_.push_back(out->mutable_columns(c)->mutable_data()->data());
 }
 
-void Table::GatherLocked(int64_t slot, int row, v1::SampleResponse* out, DrawnFrames* frames) const {
-  for (size_t c = 0; c < columns_.size(); ++c) {
-    const Column& column = columns_[c];
-    if (codecs_[c].compresses()) {
-      DrawFrameLocked(c, slot, row, frames);
-      continue;
-    }
-    std::string* data = out->mutable_columns(c)->mutable_data();
-    if (column.planes > 0) {
-      CopyPlanesLocked(c, slot, data->data() + row * column.item_bytes);
-      continue;
-    }
-    std::memcpy(data->data() + row * column.item_bytes, column.data.get() + slot * column.item_bytes,
-                column.item_bytes);
-  }
+void Table::GatherLocked(int64_t slot, int row, v1::SampleResponse* out, DrawnFrames* frames) {
+  SetGatherTargetsLocked(out);
+  store_->Gather(slot, row, slot_keys_[slot], gather_to_.data(), frames);
 }
 
 absl::Status Table::Sample(int batch_size, absl::Time deadline, v1::SampleResponse* out) {
@@ -555,9 +367,9 @@ absl::Status Table::SampleUnnotified(int batch_size, absl::Time deadline, v1::Sa
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': batch_size ", batch_size,
                                                    " is out of range (1..", kMaxSampleBatchSize, ")"));
   }
-  if (static_cast<int64_t>(batch_size) * item_bytes_ > kMaxSampleBytes) {
+  if (static_cast<int64_t>(batch_size) * item_bytes() > kMaxSampleBytes) {
     return absl::InvalidArgumentError(absl::StrCat("table '", name_, "': batch_size ", batch_size, " of ",
-                                                   item_bytes_, "-byte items exceeds ", kMaxSampleBytes,
+                                                   item_bytes(), "-byte items exceeds ", kMaxSampleBytes,
                                                    " bytes per batch"));
   }
   if (takes_whole_batches_ && limiter_admits_at_most_ < batch_size) {
@@ -584,25 +396,8 @@ absl::Status Table::SampleUnnotified(int batch_size, absl::Time deadline, v1::Sa
   }
   // Whatever was drawn, also before an error, is in `out` (a later call
   // completes the batch), so its frames are decompressed in every case.
-  if (!frames.frames.empty()) RETURN_IF_ERROR(DecompressFrames(frames, out));
+  if (!frames.frames.empty()) RETURN_IF_ERROR(layout_.DecompressFrames(frames, out));
   return status;
-}
-
-absl::Status Table::DecompressFrames(const DrawnFrames& frames, v1::SampleResponse* out) const {
-  std::vector<char*> to;
-  for (int c = 0; c < out->columns_size(); ++c) to.push_back(out->mutable_columns(c)->mutable_data()->data());
-  for (const DrawnFrames::Frame& frame : frames.frames) {
-    const int64_t bytes = column_item_bytes_[static_cast<size_t>(frame.column)];
-    absl::Status st = codecs_[static_cast<size_t>(frame.column)].Decompress(
-        std::string_view(frames.bytes.data() + frame.offset, frame.size),
-        to[static_cast<size_t>(frame.column)] + frame.row * bytes, bytes);
-    if (!st.ok()) {
-      return absl::DataLossError(absl::StrCat("table '", name_, "': column '",
-                                              signature_.columns(frame.column).name(), "' of the item with key ",
-                                              frame.key, " does not decompress: ", st.message()));
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::Status Table::DrawLocked(int batch_size, absl::Time deadline, v1::SampleResponse* out, DrawnFrames* frames) {
@@ -650,37 +445,14 @@ void Table::SampleOneLocked(v1::SampleResponse* out, DrawnFrames* frames) {
 void Table::SampleManyLocked(int64_t num_items, v1::SampleResponse* out, DrawnFrames* frames) {
   draws_.clear();
   selector_->SampleMany(Generator(), num_items, &draws_);
-  // The rows of a large table are cache misses: start them all before
-  // copying any, so that they overlap instead of queueing.
-  for (const Selection& draw : draws_) {
-    __builtin_prefetch(&slot_keys_[draw.slot]);
-    for (const Column& column : columns_) {
-      if (column.data == nullptr) continue;  // compressed or planes: fetched as they are copied
-      const char* row = column.data.get() + draw.slot * column.item_bytes;
-      __builtin_prefetch(row);
-      __builtin_prefetch(row + column.item_bytes - 1);
-    }
-  }
   // Each column's destination once per batch, not per item and column.
-  gather_to_.clear();
-  for (int c = 0; c < out->columns_size(); ++c) gather_to_.push_back(out->mutable_columns(c)->mutable_data()->data());
-  int64_t row = out->keys_size();
+  SetGatherTargetsLocked(out);
+  const int64_t first_row = out->keys_size();
+  store_->GatherMany(draws_.data(), static_cast<int64_t>(draws_.size()), first_row, slot_keys_.data(),
+                     gather_to_.data(), frames);
   for (const Selection& draw : draws_) {
-    for (size_t c = 0; c < columns_.size(); ++c) {
-      if (codecs_[c].compresses()) {
-        DrawFrameLocked(c, draw.slot, static_cast<int>(row), frames);
-        continue;
-      }
-      const int64_t bytes = columns_[c].item_bytes;
-      if (columns_[c].planes > 0) {
-        CopyPlanesLocked(c, draw.slot, gather_to_[c] + row * bytes);
-        continue;
-      }
-      std::memcpy(gather_to_[c] + row * bytes, columns_[c].data.get() + draw.slot * bytes, bytes);
-    }
     out->add_keys(slot_keys_[draw.slot]);
     out->add_probabilities(draw.probability);
-    ++row;
   }
   limiter_.Sampled(num_items);
 }
@@ -755,7 +527,7 @@ v1::TableInfo Table::Info() const {
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
   info.set_size(size_);
-  info.set_bytes(StoredBytesLocked());
+  info.set_bytes(store_->stored_bytes());
   info.set_items_inserted(limiter_.inserts());
   info.set_items_sampled(limiter_.samples());
   info.set_items_evicted(limiter_.deletes());
@@ -783,7 +555,7 @@ TableStats Table::Stats() const {
   const absl::Time now = absl::Now();
   TableStats stats;
   stats.size = size_;
-  stats.bytes = StoredBytesLocked();
+  stats.bytes = store_->stored_bytes();
   stats.items_inserted = limiter_.inserts();
   stats.items_sampled = limiter_.samples();
   stats.items_evicted = limiter_.deletes();
@@ -794,9 +566,8 @@ TableStats Table::Stats() const {
 
 TableSnapshot Table::Snapshot() const {
   TableSnapshot snapshot;
-  snapshot.column_item_bytes = column_item_bytes_;
-  for (const ColumnCodec& codec : codecs_) snapshot.codecs.push_back(codec.codec());
-  const size_t num_columns = column_item_bytes_.size();
+  snapshot.column_item_bytes = layout_.column_item_bytes();
+  for (const ColumnCodec& codec : layout_.codecs()) snapshot.codecs.push_back(codec.codec());
   // Buffers are sized and their pages touched before the lock is taken, so
   // that the copy under the lock is bare memcpy. Compressed columns get room
   // for what they held then and a margin for inserts in between.
@@ -806,32 +577,12 @@ TableSnapshot Table::Snapshot() const {
   {
     absl::MutexLock lock(&mu_);
     rows = high_water_;
-    frame_bytes = frame_bytes_;
-    if (planes_ != nullptr) num_planes = planes_->size();
+    frame_bytes = store_->frame_bytes();
+    num_planes = store_->num_planes();
   }
-  snapshot.plane_bytes = shared_plane_bytes_;
-  snapshot.planes.resize(static_cast<size_t>((num_planes + num_planes / 16 + 64) * shared_plane_bytes_));
+  layout_.AllocateSnapshotPlanes(num_planes, &snapshot);
   auto allocate = [&](int64_t num_rows) {
-    snapshot.columns.clear();
-    snapshot.stored.assign(num_columns, std::string());
-    snapshot.stored_offsets.assign(num_columns, std::vector<uint64_t>());
-    snapshot.row_planes.assign(num_columns, std::vector<uint32_t>());
-    for (size_t c = 0; c < num_columns; ++c) {
-      if (column_planes_[c] > 0) {
-        snapshot.columns.emplace_back();
-        snapshot.row_planes[c].assign(static_cast<size_t>(num_rows * column_planes_[c]), 0);
-        continue;
-      }
-      if (codecs_[c].compresses()) {
-        snapshot.columns.emplace_back();
-        snapshot.stored[c].resize(static_cast<size_t>(frame_bytes[c] + frame_bytes[c] / 16 + 4096));
-        snapshot.stored_offsets[c].assign(static_cast<size_t>(num_rows + 1), 0);
-        continue;
-      }
-      const size_t size = static_cast<size_t>(num_rows * column_item_bytes_[c]);
-      snapshot.columns.emplace_back(new char[std::max<size_t>(size, 1)]);
-      std::memset(snapshot.columns.back().get(), 0, size);
-    }
+    layout_.AllocateSnapshot(num_rows, frame_bytes, &snapshot);
     snapshot.keys.assign(num_rows, 0);
     if (keeps_sequence_) snapshot.sequence.assign(num_rows, 0);
     snapshot.order.reserve(num_rows);
@@ -840,18 +591,14 @@ TableSnapshot Table::Snapshot() const {
   };
   allocate(rows);
   // Where the next frame of each compressed column goes in snapshot.stored.
-  std::vector<size_t> frame_end(num_columns, 0);
+  std::vector<size_t> frame_end(layout_.num_columns(), 0);
   {
     absl::MutexLock lock(&mu_);
     const absl::Time start = absl::Now();
     // Inserts in between may have raised the high-water mark (rare: buffers
     // are allocated under the lock then).
     if (high_water_ > rows) allocate(rows = high_water_);
-    for (size_t c = 0; c < num_columns; ++c) {
-      if (snapshot.stored[c].size() < static_cast<size_t>(frame_bytes_[c])) {
-        snapshot.stored[c].resize(static_cast<size_t>(frame_bytes_[c]));
-      }
-    }
+    store_->GrowSnapshot(&snapshot);
     // Without insertion numbers, the remover lists the slots oldest first.
     if (!keeps_sequence_) remover_->AppendOldestFirst(&snapshot.order);
     std::vector<int64_t> occupied;
@@ -859,16 +606,7 @@ TableSnapshot Table::Snapshot() const {
     if (blocks) {
       // Mostly occupied: copy slots [0, high_water_) as blocks; rows are slots.
       snapshot.num_rows = high_water_;
-      for (size_t c = 0; c < columns_.size(); ++c) {
-        if (column_planes_[c] > 0) {
-          std::memcpy(snapshot.row_planes[c].data(), columns_[c].plane_ids.get(),
-                      static_cast<size_t>(high_water_ * column_planes_[c]) * sizeof(uint32_t));
-          continue;
-        }
-        if (codecs_[c].compresses()) continue;
-        std::memcpy(snapshot.columns[c].get(), columns_[c].data.get(),
-                    static_cast<size_t>(high_water_ * column_item_bytes_[c]));
-      }
+      store_->CopySnapshotSlots(high_water_, &snapshot);
       std::copy_n(slot_keys_.begin(), high_water_, snapshot.keys.begin());
       if (keeps_sequence_) std::copy_n(slot_sequence_.begin(), high_water_, snapshot.sequence.begin());
       if (max_times_sampled_ > 0) std::copy_n(times_sampled_.begin(), high_water_, snapshot.times_sampled.begin());
@@ -886,17 +624,7 @@ TableSnapshot Table::Snapshot() const {
       }
       int64_t row = 0;
       for (int64_t slot : occupied) {
-        for (size_t c = 0; c < columns_.size(); ++c) {
-          if (const int64_t planes = column_planes_[c]; planes > 0) {
-            std::copy_n(columns_[c].plane_ids.get() + slot * planes, planes,
-                        snapshot.row_planes[c].begin() + static_cast<std::ptrdiff_t>(row * planes));
-            continue;
-          }
-          if (codecs_[c].compresses()) continue;
-          const int64_t bytes = column_item_bytes_[c];
-          std::memcpy(snapshot.columns[c].get() + row * bytes, columns_[c].data.get() + slot * bytes,
-                      static_cast<size_t>(bytes));
-        }
+        store_->CopySnapshotSlot(slot, row, &snapshot);
         snapshot.keys[row] = slot_keys_[slot];
         if (keeps_sequence_) snapshot.sequence[row] = slot_sequence_[slot];
         if (max_times_sampled_ > 0) snapshot.times_sampled[row] = times_sampled_[slot];
@@ -905,48 +633,17 @@ TableSnapshot Table::Snapshot() const {
       }
       snapshot.num_rows = row;
     }
-    // Compressed columns: each row's frame (none for a free slot), back to back.
-    for (size_t c = 0; c < columns_.size() && compresses_; ++c) {
-      if (!codecs_[c].compresses()) continue;
-      std::vector<uint64_t>& offsets = snapshot.stored_offsets[c];
-      char* to = snapshot.stored[c].data();
-      size_t at = 0;
-      for (int64_t row = 0; row < snapshot.num_rows; ++row) {
-        const StoredItem& item = columns_[c].items[static_cast<size_t>(blocks ? row : occupied[row])];
-        offsets[static_cast<size_t>(row)] = at;
-        if (item.size == 0) continue;  // a free slot
-        std::memcpy(to + at, item.bytes.get(), item.size);
-        at += item.size;
-      }
-      offsets[static_cast<size_t>(snapshot.num_rows)] = at;
-      frame_end[c] = at;
-    }
+    store_->CopySnapshotFrames(blocks ? nullptr : &occupied, &snapshot, &frame_end);
     // The shared planes, each once.
-    if (planes_ != nullptr) {
-      planes_->AppendIds(&snapshot.plane_ids);
-      const size_t bytes = static_cast<size_t>(shared_plane_bytes_);
-      if (snapshot.planes.size() < snapshot.plane_ids.size() * bytes) {
-        snapshot.planes.resize(snapshot.plane_ids.size() * bytes);
-      }
-      char* to = snapshot.planes.data();
-      for (uint32_t id : snapshot.plane_ids) {
-        std::memcpy(to, planes_->plane(id), bytes);
-        to += bytes;
-      }
-    }
-    snapshot.bytes = StoredBytesLocked();
+    store_->CopySnapshotPlanes(&snapshot);
+    snapshot.bytes = store_->stored_bytes();
     snapshot.default_priority = default_priority_;
     snapshot.inserts = limiter_.inserts();
     snapshot.samples = limiter_.samples();
     snapshot.deletes = limiter_.deletes();
     snapshot.pause = absl::Now() - start;
   }
-  snapshot.planes.resize(snapshot.plane_ids.size() * static_cast<size_t>(shared_plane_bytes_));
-  for (size_t c = 0; c < num_columns; ++c) {
-    if (!codecs_[c].compresses()) continue;
-    snapshot.stored[c].resize(frame_end[c]);
-    snapshot.stored_offsets[c].resize(static_cast<size_t>(snapshot.num_rows + 1));
-  }
+  layout_.TrimSnapshot(frame_end, &snapshot);
   if (keeps_sequence_) {
     for (int64_t row = 0; row < snapshot.num_rows; ++row) {
       if (snapshot.sequence[row] != 0) snapshot.order.push_back(row);
@@ -959,47 +656,17 @@ TableSnapshot Table::Snapshot() const {
 
 absl::Status Table::RestorePlanes(const uint32_t* ids, const char* bytes, int64_t count, int64_t plane_bytes) {
   absl::MutexLock lock(&mu_);
-  // Planes of this table's size go to its pool, shared with what it holds;
-  // others (a checkpoint of a table that shared planes, restored into one
-  // that no longer does) are kept aside until the items are expanded.
-  const bool pooled = planes_ != nullptr && plane_bytes == shared_plane_bytes_;
-  if (restored_plane_bytes_ != 0 && restored_plane_bytes_ != plane_bytes) {
-    return absl::DataLossError(absl::StrCat("table '", name_, "': the checkpoint's planes are of ",
-                                            restored_plane_bytes_, " and ", plane_bytes, " bytes"));
-  }
-  restored_plane_bytes_ = plane_bytes;
-  for (int64_t i = 0; i < count; ++i) {
-    const char* plane = bytes + i * plane_bytes;
-    if (restored_plane_ids_.contains(ids[i]) || restored_plane_copies_.contains(ids[i])) {
-      return absl::DataLossError(absl::StrCat("table '", name_, "': the checkpoint holds plane ", ids[i], " twice"));
-    }
-    if (pooled) {
-      restored_plane_ids_[ids[i]] = planes_->Acquire(plane, planes_->Hash(plane));
-    } else {
-      restored_plane_copies_.emplace(ids[i], std::string(plane, static_cast<size_t>(plane_bytes)));
-    }
-  }
-  return absl::OkStatus();
+  return store_->RestorePlanes(ids, bytes, count, plane_bytes);
 }
 
 void Table::EndPlaneRestore() {
   absl::MutexLock lock(&mu_);
-  for (const auto& [checkpoint_id, id] : restored_plane_ids_) planes_->Release(id);
-  restored_plane_ids_.clear();
-  restored_plane_copies_.clear();
-  restored_plane_bytes_ = 0;
-}
-
-const char* Table::RestoredPlaneLocked(uint32_t id) const {
-  if (auto it = restored_plane_ids_.find(id); it != restored_plane_ids_.end()) return planes_->plane(it->second);
-  if (auto it = restored_plane_copies_.find(id); it != restored_plane_copies_.end()) return it->second.data();
-  return nullptr;
+  store_->EndPlaneRestore();
 }
 
 absl::Status Table::RestoreItems(const RestoredItems& given) {
-  // column_item_bytes_, column_planes_ and codecs_ are const and have one
-  // entry per column: no lock needed.
-  const size_t num_columns = column_item_bytes_.size();
+  // The layout is immutable: no lock needed to read it.
+  const size_t num_columns = layout_.num_columns();
   if (given.columns.size() != num_columns || (!given.codecs.empty() && given.codecs.size() != num_columns) ||
       (!given.codecs.empty() && given.sizes.size() != num_columns) ||
       (!given.plane_ids.empty() && given.plane_ids.size() != num_columns)) {
@@ -1010,132 +677,25 @@ absl::Status Table::RestoreItems(const RestoredItems& given) {
   // this table shares them too (checked here, mapped as items are stored),
   // their bytes otherwise.
   RestoredItems items = given;
-  std::vector<std::string> expanded(num_columns);
-  auto unknown_plane = [&](size_t c, int64_t i, uint32_t id) {
-    return absl::DataLossError(absl::StrCat("table '", name_, "': column '", signature_.columns(c).name(),
-                                            "' of the restored item with key ", items.keys[i], " names plane ", id,
-                                            ", which the checkpoint does not hold"));
-  };
-  if (!given.plane_ids.empty()) {
+  std::vector<std::string> expanded;
+  {
     absl::MutexLock lock(&mu_);
-    for (size_t c = 0; c < num_columns; ++c) {
-      if (given.plane_ids[c] == nullptr) continue;
-      const int64_t bytes = column_item_bytes_[c];
-      if (restored_plane_bytes_ <= 0 || bytes % restored_plane_bytes_ != 0) {
-        return absl::DataLossError(absl::StrCat("table '", name_, "': column '", signature_.columns(c).name(),
-                                                "' was checkpointed in shared planes, but none of a size that divides "
-                                                "its ", bytes, "-byte items were restored"));
-      }
-      const int64_t planes = bytes / restored_plane_bytes_;
-      if (column_planes_[c] == planes && restored_plane_bytes_ == shared_plane_bytes_) {
-        for (int64_t i = 0; i < items.count; ++i) {
-          for (int64_t p = 0; p < planes; ++p) {
-            const uint32_t id = given.plane_ids[c][i * planes + p];
-            if (!restored_plane_ids_.contains(id)) return unknown_plane(c, i, id);
-          }
-        }
-        continue;
-      }
-      expanded[c].resize(static_cast<size_t>(items.count * bytes));
-      for (int64_t i = 0; i < items.count; ++i) {
-        for (int64_t p = 0; p < planes; ++p) {
-          const uint32_t id = given.plane_ids[c][i * planes + p];
-          const char* plane = RestoredPlaneLocked(id);
-          if (plane == nullptr) return unknown_plane(c, i, id);
-          std::memcpy(expanded[c].data() + i * bytes + p * restored_plane_bytes_, plane,
-                      static_cast<size_t>(restored_plane_bytes_));
-        }
-      }
-      items.columns[c] = expanded[c].data();
-      items.plane_ids[c] = nullptr;
-      if (!items.codecs.empty()) {
-        items.codecs[c] = v1::TableConfig::ColumnCompression::NONE;
-        items.sizes[c] = nullptr;
-      }
-    }
+    RETURN_IF_ERROR(store_->ExpandRestoredPlanes(&items, &expanded));
   }
-  auto by_planes = [&](size_t c) { return !items.plane_ids.empty() && items.plane_ids[c] != nullptr; };
   // Each item of a column that is or was compressed, as the table stores it:
   // checked (decompressed) and converted before the lock is taken. Columns
   // stored as is on both sides are copied straight from `items`.
-  std::vector<std::vector<std::string_view>> stored(num_columns);
-  std::vector<std::string> converted(num_columns);
-  std::string scratch;
-  for (size_t c = 0; c < num_columns; ++c) {
-    const ColumnCodec from(items.codecs.empty() ? v1::TableConfig::ColumnCompression::NONE : items.codecs[c], 0);
-    const ColumnCodec& to = codecs_[c];
-    if ((!from.compresses() && !to.compresses()) || by_planes(c)) continue;
-    const int64_t bytes = column_item_bytes_[c];
-    scratch.resize(static_cast<size_t>(bytes));
-    std::vector<size_t> ends;  // in converted[c], when it is filled
-    size_t offset = 0;
-    for (int64_t i = 0; i < items.count; ++i) {
-      std::string_view given;
-      if (from.compresses()) {
-        given = std::string_view(items.columns[c] + offset, items.sizes[c][i]);
-        offset += items.sizes[c][i];
-        absl::Status st = from.Decompress(given, scratch.data(), bytes);
-        if (!st.ok()) {
-          return absl::DataLossError(absl::StrCat("table '", name_, "': column '", signature_.columns(c).name(),
-                                                  "' of the restored item with key ", items.keys[i], ": ",
-                                                  st.message()));
-        }
-      } else {
-        given = std::string_view(items.columns[c] + i * bytes, static_cast<size_t>(bytes));
-      }
-      if (from.codec() == to.codec()) {
-        stored[c].push_back(given);
-        continue;
-      }
-      const std::string_view raw = from.compresses() ? std::string_view(scratch) : given;
-      RETURN_IF_ERROR(InTable(name_, to.Compress(raw, &converted[c])));
-      ends.push_back(converted[c].size());
-    }
-    size_t begin = 0;
-    for (size_t end : ends) {
-      stored[c].push_back(std::string_view(converted[c].data() + begin, end - begin));
-      begin = end;
-    }
-  }
+  RestoredColumns stored;
+  std::vector<std::string> converted;
+  RETURN_IF_ERROR(layout_.ConvertRestored(items, &stored, &converted));
   absl::ReleasableMutexLock lock(&mu_);
   for (int64_t i = 0; i < items.count; ++i) {
     const uint64_t key = items.keys[i];
     if (key_index_.contains(key)) continue;
-    int64_t stored_bytes = plain_item_bytes_;
-    for (size_t c = 0; c < num_columns; ++c) {
-      if (codecs_[c].compresses()) stored_bytes += static_cast<int64_t>(stored[c][static_cast<size_t>(i)].size());
-    }
     // Planes first, held before the slot is taken (as StoreLocked does).
-    for (size_t c = 0; c < num_columns && shares_planes_; ++c) {
-      const int64_t planes = column_planes_[c];
-      if (planes == 0) continue;
-      if (by_planes(c)) {
-        for (int64_t p = 0; p < planes; ++p) {
-          const uint32_t id = restored_plane_ids_.at(items.plane_ids[c][i * planes + p]);
-          planes_->AddRef(id);
-          plane_scratch_.push_back(id);
-        }
-        continue;
-      }
-      const int64_t bytes = column_item_bytes_[c];
-      AcquirePlanesLocked(c, stored[c].empty() ? items.columns[c] + i * bytes : stored[c][static_cast<size_t>(i)].data(),
-                          nullptr);
-    }
-    const int64_t slot = TakeSlotLocked(stored_bytes);
-    if (shares_planes_) PlacePlanesLocked(slot);
-    for (size_t c = 0; c < num_columns; ++c) {
-      const int64_t bytes = column_item_bytes_[c];
-      if (column_planes_[c] > 0) continue;
-      if (codecs_[c].compresses()) {
-        PutFrameLocked(c, slot, stored[c][static_cast<size_t>(i)]);
-      } else if (!stored[c].empty()) {
-        std::memcpy(columns_[c].data.get() + slot * bytes, stored[c][static_cast<size_t>(i)].data(),
-                    static_cast<size_t>(bytes));
-      } else {
-        std::memcpy(columns_[c].data.get() + slot * bytes, items.columns[c] + i * bytes, static_cast<size_t>(bytes));
-      }
-    }
-    stored_bytes_ += plain_item_bytes_;
+    store_->HoldRestoredPlanes(items, stored, i);
+    const int64_t slot = TakeSlotLocked(layout_.StoredItemBytes(stored, i));
+    store_->PutRestored(slot, items, stored, i);
     const double priority = items.priorities != nullptr ? items.priorities[i] : default_priority_;
     IndexSlotLocked(slot, key, priority, items.times_sampled[i]);
   }
@@ -1158,10 +718,11 @@ absl::Status Table::RestoreCounters(double default_priority, int64_t inserts, in
 
 absl::Status Table::ReplayInsert(EncodedInsert* record) {
   RETURN_IF_ERROR(ValidateKeys(record->request()));
-  RETURN_IF_ERROR(InTable(name_, record->CheckColumns(signature_)));
+  RETURN_IF_ERROR(layout_.InTable(record->CheckColumns(signature_)));
   // Columns the table's config now stores otherwise are converted, and
   // compressed items it keeps are checked, before anything is stored.
-  RETURN_IF_ERROR(InTable(name_, record->Recode(signature_, codecs_, column_item_bytes_, /*verify=*/true)));
+  RETURN_IF_ERROR(
+      layout_.InTable(record->Recode(signature_, layout_.codecs(), layout_.column_item_bytes(), /*verify=*/true)));
   const v1::InsertRequest& request = record->request();
   absl::ReleasableMutexLock lock(&mu_);
   for (int i = 0; i < request.keys_size(); ++i) {

@@ -1,8 +1,11 @@
 // Table: one named replay table of a shard. Items have a fixed signature
-// (column names, dtypes, per-item shapes) and live in preallocated COLUMNAR
-// storage: one contiguous byte buffer per column with room for `capacity`
-// items, so that storing an item is one memcpy per column and a sampled batch
-// is a gather straight into the response's column buffers.
+// (column names, dtypes, per-item shapes); their payload lives in an
+// ItemStore (replay/item_store.h: preallocated columnar storage, codecs,
+// shared planes), so that storing an item is one memcpy per column and a
+// sampled batch is a gather straight into the response's column buffers.
+// The table decides what the store holds where, and when: the slots, the
+// keys, selection, eviction, priorities, rate limiting and waiting, all
+// under its one mutex.
 //
 // Items occupy numbered slots, taken from a free list. An ItemSelector
 // (selectors/: uniform, prioritized, fifo) decides which occupied slots are
@@ -27,7 +30,7 @@
 //
 // Compressed columns (config `compression`, column_codec.h): Prepare
 // compresses each item of such a column once, on the caller's thread and
-// outside the lock; the table keeps each item's frame in an allocation of
+// outside the lock; the store keeps each item's frame in an allocation of
 // its own, counts the bytes it holds as stored (Info, Stats, max_bytes) and
 // decompresses a sampled batch after releasing the lock, so that the lock
 // is held only for copies of compressed bytes. With a compressed column,
@@ -36,7 +39,7 @@
 // capacity() is max_size.
 //
 // Columns that share planes (config `share_planes`, plane_pool.h): the
-// table keeps, per item, the ids of its planes in a PlanePool that holds
+// store keeps, per item, the ids of its planes in a PlanePool that holds
 // each distinct plane once, for all such columns together. Storing an item
 // looks its planes up (hashed outside the lock by Prepare, matched byte for
 // byte under it), a sampled item is copied plane by plane into the batch,
@@ -68,7 +71,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/random/bit_gen_ref.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
@@ -80,11 +82,12 @@
 #include "proto/tensor.pb.h"
 #include "replay/column_codec.h"
 #include "replay/encoded_insert.h"
+#include "replay/item_store.h"
 #include "replay/key_index.h"
-#include "replay/plane_pool.h"
 #include "replay/rate_limiter.h"
 #include "replay/removers/interface.h"
 #include "replay/selectors/interface.h"
+#include "replay/table_snapshot.h"
 
 namespace rill::replay {
 
@@ -97,73 +100,6 @@ struct TableStats {
   int64_t items_evicted = 0;
   absl::Duration insert_blocked;
   absl::Duration sample_blocked;
-};
-
-// A copy of a table's items and counters, taken by Table::Snapshot for a
-// checkpoint. Rows are either a block copy of slots [0, num_rows) (free slots
-// included, with sequence 0) or the occupied slots gathered densely,
-// whichever is smaller to copy; `order` lists the rows that hold an item,
-// oldest first, so that a restore rebuilds the FIFO order of the selector and
-// remover (and the insertion-order tie-break of the lowest-priority remover).
-struct TableSnapshot {
-  int64_t num_rows = 0;
-  std::vector<int64_t> column_item_bytes;          // signature order, as sampled (uncompressed)
-  // num_rows * column_item_bytes[c] each; null for a compressed column.
-  std::vector<std::unique_ptr<char[]>> columns;
-  // Per column, for a compressed one: its codec, each row's stored bytes
-  // back to back (a free row holds none) and where row r's begin
-  // (num_rows + 1 offsets). Empty strings and offsets for a column stored
-  // as is.
-  std::vector<Codec> codecs;
-  std::vector<std::string> stored;
-  std::vector<std::vector<uint64_t>> stored_offsets;
-  // Columns that share planes: per column, each row's plane ids
-  // (item_bytes / plane_bytes of them; empty for another column), and the
-  // planes they name, each once: `plane_ids` ascending and their bytes back
-  // to back in `planes`, plane_bytes each. plane_bytes 0: no such column.
-  std::vector<std::vector<uint32_t>> row_planes;
-  int64_t plane_bytes = 0;
-  std::vector<uint32_t> plane_ids;
-  std::string planes;
-  // Payload bytes of the items as stored (compressed columns compressed,
-  // shared planes once).
-  int64_t bytes = 0;
-  std::vector<uint64_t> keys;                      // per row
-  // Per row: insertion number, 0 for a free slot; empty when the remover
-  // gave `order` itself.
-  std::vector<uint64_t> sequence;
-  std::vector<int32_t> times_sampled;              // per row
-  std::vector<double> priorities;                  // per row; empty for a table without priorities
-  std::vector<int64_t> order;                      // rows holding an item, oldest first
-  double default_priority = 1.0;
-  // Rate-limiter counters.
-  int64_t inserts = 0;
-  int64_t samples = 0;
-  int64_t deletes = 0;
-  // How long Snapshot held the table's lock: the pause inserts and samples saw.
-  absl::Duration pause;
-
-  int64_t size() const { return static_cast<int64_t>(order.size()); }
-};
-
-// Consecutive items of a checkpoint, oldest first, as Table::RestoreItems
-// takes them. Pointers stay owned by the caller.
-struct RestoredItems {
-  int64_t count = 0;
-  const uint64_t* keys = nullptr;
-  const int32_t* times_sampled = nullptr;
-  const double* priorities = nullptr;  // nullptr: the table has no priorities
-  // Signature order: count * column item bytes each, or for a column of a
-  // compressing codec (codecs[c]; none when `codecs` is empty) each item's
-  // frame back to back, item i sizes[c][i] bytes long.
-  std::vector<const char*> columns;
-  std::vector<Codec> codecs;
-  std::vector<const uint32_t*> sizes;  // per column; nullptr for one stored as is
-  // Per column (empty: none): for a column the checkpoint kept in shared
-  // planes, each item's plane ids back to back, as the checkpoint numbered
-  // them (Table::RestorePlanes got those planes first); nullptr for
-  // another. Such a column has no entry in `columns` that is read.
-  std::vector<const uint32_t*> plane_ids;
 };
 
 class Table {
@@ -194,9 +130,9 @@ class Table {
   // and no column is compressed.
   int64_t capacity() const { return capacity_; }
   // Payload bytes of one item, all columns, uncompressed (as sampled).
-  int64_t item_bytes() const { return item_bytes_; }
+  int64_t item_bytes() const { return layout_.item_bytes(); }
   // Per column, signature order: how the table stores it.
-  const std::vector<ColumnCodec>& codecs() const { return codecs_; }
+  const std::vector<ColumnCodec>& codecs() const { return layout_.codecs(); }
 
   // Stores the request's items, oldest evicted first when full (Prepare,
   // then InsertPrepared, on a copy of a request for a table that
@@ -319,46 +255,8 @@ class Table {
   absl::Status ReplayInsert(EncodedInsert* record) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // One stored item of a compressed column: its frame, allocated on its own.
-  struct StoredItem {
-    std::unique_ptr<char[]> bytes;
-    uint32_t size = 0;
-  };
-  struct Column {
-    v1::ColumnSpec spec;
-    int64_t item_bytes = 0;  // uncompressed
-    ColumnCodec codec;
-    // Sharing planes: planes per item, and capacity * planes ids (slot s's
-    // from s * planes), left uninitialized as `data` is. 0 and null otherwise.
-    int64_t planes = 0;
-    std::unique_ptr<uint32_t[]> plane_ids;
-    // Stored as is: capacity * item_bytes bytes, left uninitialized so that
-    // untouched pages of a large table are not committed. Compressed: null.
-    std::unique_ptr<char[]> data;
-    // Compressed: one per slot (empty for a free one). Stored as is: empty.
-    std::vector<StoredItem> items;
-  };
-  // Compressed items drawn under the lock, decompressed into their rows of
-  // the batch after it is released.
-  struct DrawnFrames {
-    struct Frame {
-      int column = 0;
-      int row = 0;
-      size_t offset = 0;  // in bytes
-      uint32_t size = 0;
-      uint64_t key = 0;
-    };
-    std::string bytes;
-    std::vector<Frame> frames;
-    void clear() {
-      bytes.clear();
-      frames.clear();
-    }
-  };
-
-  Table(const v1::TableConfig& config, int64_t capacity, int64_t item_bytes,
-        std::vector<Column> columns, RateLimiter limiter, std::unique_ptr<ItemSelector> selector,
-        std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
+  Table(const v1::TableConfig& config, int64_t capacity, std::unique_ptr<ItemStore> store, RateLimiter limiter,
+        std::unique_ptr<ItemSelector> selector, std::unique_ptr<ItemRemover> remover, int32_t max_times_sampled,
         double importance_sampling_exponent);
 
   // InsertPrepared and Sample without telling the change listener.
@@ -370,9 +268,6 @@ class Table {
   // into `out`, compressed items' frames into `frames`.
   absl::Status DrawLocked(int batch_size, absl::Time deadline, v1::SampleResponse* out, DrawnFrames* frames)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Decompresses `frames` into their rows of `out`; DataLoss naming the
-  // column and key of one that does not decompress.
-  absl::Status DecompressFrames(const DrawnFrames& frames, v1::SampleResponse* out) const;
   // The checks ValidateInsert and ReplayInsert share: item count, duplicate
   // keys, priorities (not the columns).
   absl::Status ValidateKeys(const v1::InsertRequest& request) const;
@@ -398,24 +293,6 @@ class Table {
   // remover's victims while the table is full or, with max_bytes over
   // compressed columns, while the item does not fit.
   int64_t TakeSlotLocked(int64_t stored_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The bytes the table holds as stored: stored_bytes_ and the shared planes.
-  int64_t StoredBytesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stored_bytes_ + (planes_ != nullptr ? planes_->bytes() : 0);
-  }
-  // Appends to plane_scratch_ the ids of the planes of `item`, an item of
-  // shared column `column`, each acquired (one more reference). `hashes`:
-  // their PlanePool hashes, or null to compute them here.
-  void AcquirePlanesLocked(size_t column, const char* item, const uint64_t* hashes)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Gives `slot` the ids in plane_scratch_ (the shared columns' in column
-  // order) and empties it.
-  void PlacePlanesLocked(int64_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Copies the planes of shared column `column`'s item in `slot` to `to`.
-  void CopyPlanesLocked(size_t column, int64_t slot, char* to) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A plane RestorePlanes holds, by the checkpoint's id; null if none.
-  const char* RestoredPlaneLocked(uint32_t id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Copies `stored`, an item of compressed column `column`, into `slot`.
-  void PutFrameLocked(size_t column, int64_t slot, std::string_view stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records that `slot`, its payload copied, now holds `key`.
   void IndexSlotLocked(int64_t slot, uint64_t key, double priority, int32_t times_sampled)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -433,32 +310,23 @@ class Table {
   void SetImportanceWeights(v1::SampleResponse* out) const;
   // Copies slot `slot` into row `row` of the prepared `out`, its compressed
   // columns' frames into `frames`.
-  void GatherLocked(int64_t slot, int row, v1::SampleResponse* out, DrawnFrames* frames) const
+  void GatherLocked(int64_t slot, int row, v1::SampleResponse* out, DrawnFrames* frames)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Copies compressed column `c`'s frame of `slot` into `frames` for `row`.
-  void DrawFrameLocked(size_t c, int64_t slot, int row, DrawnFrames* frames) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Points gather_to_ at each column's data in `out`.
+  void SetGatherTargetsLocked(v1::SampleResponse* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ClosedMessage() const;
   // Most samples a FIFO table's rate limiter can ever admit at once.
   static int64_t LargestAdmittedBatch(const v1::RateLimiterConfig& config);
-  static std::vector<int64_t> ColumnItemBytes(const std::vector<Column>& columns);
-  static std::vector<ColumnCodec> ColumnCodecs(const std::vector<Column>& columns);
-  static std::vector<int64_t> ColumnPlanes(const std::vector<Column>& columns);
 
   const std::string name_;
   const v1::Signature signature_;
   const int64_t capacity_;
-  const int64_t item_bytes_;
-  const std::vector<int64_t> column_item_bytes_;  // per column, signature order
-  const std::vector<ColumnCodec> codecs_;          // per column, signature order
-  const bool compresses_;                          // some column is compressed
-  const bool shares_planes_;                       // some column shares planes
-  const std::vector<int64_t> column_planes_;       // per column: planes per item if shared, else 0
-  const int64_t shared_plane_bytes_;               // bytes per shared plane; 0 without
-  // Bytes per item of the columns stored as is.
-  const int64_t plain_item_bytes_;
+  // The items' payload. Its layout() is immutable and read without mu_
+  // (layout_); everything else in it only under mu_.
+  const std::unique_ptr<ItemStore> store_ ABSL_PT_GUARDED_BY(mu_);
+  const ItemLayout& layout_;
   // max_bytes when some column is compressed or shares planes (then a bound
-  // on StoredBytesLocked(), not on capacity_); 0 otherwise.
+  // on the store's stored_bytes(), not on capacity_); 0 otherwise.
   const int64_t max_stored_bytes_;
   const int32_t max_times_sampled_;                // 0: unlimited
   const double importance_sampling_exponent_;     // beta
@@ -468,7 +336,6 @@ class Table {
   std::function<void()> change_listener_;          // set before sharing
 
   mutable absl::Mutex mu_;
-  std::vector<Column> columns_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> slot_keys_ ABSL_GUARDED_BY(mu_);  // key of each occupied slot
   KeyIndex key_index_ ABSL_GUARDED_BY(mu_);               // key -> slot, over slot_keys_
   // Of each occupied slot; empty without max_times_sampled.
@@ -488,19 +355,6 @@ class Table {
   // or are evicted for new ones, so it costs no memory in a full table.
   std::vector<int64_t> free_slots_ ABSL_GUARDED_BY(mu_);
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
-  // Payload bytes held, as stored; and per compressed column, its frames'
-  // bytes (0 for a column stored as is).
-  int64_t stored_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<int64_t> frame_bytes_ ABSL_GUARDED_BY(mu_);
-  // The distinct planes of the shared columns; null without one.
-  std::unique_ptr<PlanePool> planes_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint32_t> plane_scratch_ ABSL_GUARDED_BY(mu_);  // AcquirePlanesLocked's ids
-  // During a restore (RestorePlanes .. EndPlaneRestore): the checkpoint's
-  // plane ids, to the pool's (each holding one reference) or to copies of
-  // planes the table does not share.
-  absl::flat_hash_map<uint32_t, uint32_t> restored_plane_ids_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint32_t, std::string> restored_plane_copies_ ABSL_GUARDED_BY(mu_);
-  int64_t restored_plane_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Priority of items inserted without one: the largest given so far.
   double default_priority_ ABSL_GUARDED_BY(mu_) = 1.0;
   RateLimiter limiter_ ABSL_GUARDED_BY(mu_);
