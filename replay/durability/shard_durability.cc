@@ -113,6 +113,24 @@ absl::Status ApplyLogRecord(const std::string& dir, const absl::flat_hash_map<st
   return st;
 }
 
+// Options of the log a shard writes on from where recovery left it: a new
+// segment after every one on disk and after the checkpoint's, starting at
+// `next`; `sync_seconds` (may be null) observes each group commit.
+WriteAheadLog::Options ContinuedLogOptions(const v1::ReplayConfig& config, const std::string& dir,
+                                           uint64_t first_recovered_segment, WalPosition next,
+                                           prometheus::Histogram* sync_seconds) {
+  WriteAheadLog::Options options;
+  const std::vector<uint64_t> segments = WriteAheadLog::ListSegments(dir);
+  options.dir = dir;
+  options.first_segment = std::max<uint64_t>(segments.empty() ? 1 : segments.back() + 1, first_recovered_segment + 1);
+  options.start = next;
+  options.group_commit = absl::Microseconds(config.durability().group_commit_micros());
+  if (sync_seconds != nullptr) {
+    options.on_sync = [sync_seconds](absl::Duration d) { sync_seconds->Observe(absl::ToDoubleSeconds(d)); };
+  }
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> ResolveDurabilityDir(const std::string& flag_dir, const std::string& config_dir,
@@ -248,15 +266,7 @@ absl::StatusOr<std::unique_ptr<ShardDurability>> ShardDurability::Open(const v1:
                     stats.segments, " segments", stats.torn_segments > 0 ? " (torn tails skipped)" : "");
     if (!skipped.empty() && losses.empty()) absl::StrAppend(&report, ", which cover every item since: nothing lost");
     absl::StrAppend(&report, "; now holding ", held, " items");
-    const std::vector<uint64_t> segments = WriteAheadLog::ListSegments(dir);
-    options.dir = dir;
-    options.first_segment = std::max<uint64_t>(segments.empty() ? 1 : segments.back() + 1, recovery.first_segment + 1);
-    options.start = stats.next;
-    options.group_commit = absl::Microseconds(config.durability().group_commit_micros());
-    if (durability->wal_sync_seconds_ != nullptr) {
-      prometheus::Histogram* histogram = durability->wal_sync_seconds_;
-      options.on_sync = [histogram](absl::Duration d) { histogram->Observe(absl::ToDoubleSeconds(d)); };
-    }
+    options = ContinuedLogOptions(config, dir, recovery.first_segment, stats.next, durability->wal_sync_seconds_);
     ASSIGN_OR_RETURN(durability->wal_, WriteAheadLog::Open(options));
   }
 
