@@ -48,7 +48,7 @@ absl::StatusOr<EnvSpec> WrappedSpec(const EnvSpec& base, const v1::EnvConfig& en
   return spec;
 }
 
-absl::StatusOr<std::unique_ptr<Env>> WrapAsConfigured(std::unique_ptr<Env> env, const v1::EnvConfig& config) {
+absl::StatusOr<std::unique_ptr<Env>> WrapInstanceAsConfigured(std::unique_ptr<Env> env, const v1::EnvConfig& config) {
   RETURN_IF_ERROR(WrappedSpec(env->spec(), config).status());
   if (config.action_repeat() > 1) {
     absl::StatusOr<std::unique_ptr<ActionRepeat>> repeated = ActionRepeat::Create(std::move(env), config.action_repeat());
@@ -60,6 +60,11 @@ absl::StatusOr<std::unique_ptr<Env>> WrapAsConfigured(std::unique_ptr<Env> env, 
     if (!pixels.ok()) return InField("env.pixels", pixels.status());
     env = *std::move(pixels);
   }
+  return env;
+}
+
+absl::StatusOr<std::unique_ptr<Env>> WrapAsConfigured(std::unique_ptr<Env> env, const v1::EnvConfig& config) {
+  ASSIGN_OR_RETURN(env, WrapInstanceAsConfigured(std::move(env), config));
   absl::StatusOr<std::unique_ptr<Env>> stacked = StackFrames(std::move(env), config.frame_stack());
   if (!stacked.ok()) return InField("env.frame_stack", stacked.status());
   return stacked;

@@ -9,7 +9,7 @@
 // stacking goes last so that it stacks the frames the agent sees.
 //
 // Remote envs are stepped on their server: only frame stacking applies to
-// them (the actor stacks the server's frames, actor/lockstep_envs.h), and
+// them (a batch wrapper, envs/batch/frame_stack.h, as for local envs), and
 // action repeat and pixels are refused for them by name.
 //
 // Thread-safe: pure functions.
@@ -34,10 +34,16 @@ PixelsOptions PixelsOptionsOf(const v1::PixelsConfig& pixels);
 // ("env.action_repeat: ...", "env.pixels: ...", "env.frame_stack: ...").
 absl::StatusOr<EnvSpec> WrappedSpec(const EnvSpec& base, const v1::EnvConfig& env);
 
-// `env` (a local or plugin env, made from `config`'s section) wrapped as the
-// section asks. Errors: WrappedSpec's, and the wrappers' own (a pixel env
+// `env` (a local or plugin env, made from `config`'s section) wrapped in
+// the section's per-instance wrappers: action repeat and pixels. Frame
+// stacking is the batch's (envs/batch/frame_stack.h), for local and remote
+// envs alike. Errors: WrappedSpec's, and the wrappers' own (a pixel env
 // whose renderer cannot start, an unknown camera), each prefixed with its
 // field.
+absl::StatusOr<std::unique_ptr<Env>> WrapInstanceAsConfigured(std::unique_ptr<Env> env, const v1::EnvConfig& config);
+
+// One env alone (no batch) wrapped as the section asks: the per-instance
+// wrappers, then a FrameStack. Errors: as WrapInstanceAsConfigured.
 absl::StatusOr<std::unique_ptr<Env>> WrapAsConfigured(std::unique_ptr<Env> env, const v1::EnvConfig& config);
 
 }  // namespace rill::envs

@@ -1,0 +1,121 @@
+// EnvBatch: N instances of one environment stepped together, in EnvPool's
+// spirit: one Reset and one Step over all of them, with observations,
+// rewards, terminated, truncated and final observations in contiguous
+// row-major buffers ([N, ...], row i is instance i) and the instances that
+// failed named row by row. The actor loop (actor/lockstep_envs.h) holds one
+// and knows nothing of where the envs live.
+//
+// Implementations (MakeEnvBatch in envs/batch/make.h picks one from the
+// config's env section):
+//   LocalEnvBatch (local.h): Env objects in this process, the registry's;
+//     a step error fails the whole Step.
+//   LocalEnvBatch over a plugin library's envs (env.plugin): the same,
+//     except that an instance's step error is that row's failure.
+//   RemoteEnvBatch (envs/remote/remote_env_batch.h): instances on an env
+//     server, one stream for all of them, reconnected when it goes away.
+// Batch wrappers change what every implementation returns, the same way:
+// FrameStackBatch (frame_stack.h) for env.frame_stack. (env.action_repeat
+// and env.pixels still wrap each local instance: a remote env refuses both,
+// envs/wrappers.h.)
+//
+// Episodes: an instance whose episode ends in a Step (terminated, or
+// truncated by its time limit) is reset inside that Step: its row of
+// `observations` is the first observation of its next episode and its row
+// of `final_observations` the one the episode ended on (for bootstrapping a
+// truncation). Instance i is seeded base_seed + i + 1.
+//
+// Failures: an instance that fails (a plugin's or a server's env reported
+// an error, or the server went away) is listed in `failures` and has been
+// reset; its row of `observations` is its new episode's first, its reward
+// 0, and what the caller was building for it must be dropped. Errors that
+// end a Step instead are a local env's own, and a server that stays away
+// longer than its reconnect deadline.
+//
+// Rows that are agents (the multi-agent issue; not built yet): a row is
+// whatever acts. An env of K agents is one entry of a batch that fills K
+// consecutive rows, one observation, reward, terminated and truncated per
+// agent; an agent that is done is masked (its row's reward 0, terminated
+// set, its action ignored) rather than stepped, until its env resets all
+// its agents together. A batch of single-agent envs is the K = 1 case:
+// spec() and size() describe rows, not envs.
+//
+// Not thread-safe: one step loop owns a batch (Render included).
+#ifndef RILL_ENVS_BATCH_INTERFACE_H_
+#define RILL_ENVS_BATCH_INTERFACE_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "envs/render.h"
+#include "envs/spec.h"
+
+namespace rill::envs {
+
+// One instance that failed in a Step, and why (the env's or the server's
+// words: "reward: not finite", ...).
+struct EnvFailure {
+  int index = 0;
+  std::string message;
+};
+
+// Where a Step writes, in buffers the caller owns, each with size() rows.
+struct EnvBatchOutput {
+  uint8_t* observations = nullptr;        // [N, spec().obs_bytes()]
+  uint8_t* final_observations = nullptr;  // [N, obs_bytes]: rows of ended, not failed, instances
+  float* rewards = nullptr;               // [N]
+  uint8_t* terminated = nullptr;          // [N], 0 or 1
+  uint8_t* truncated = nullptr;           // [N], 0 or 1; never with terminated
+  std::vector<EnvFailure>* failures = nullptr;  // replaced: the failed rows, ascending
+};
+
+class EnvBatch {
+ public:
+  virtual ~EnvBatch() = default;
+
+  // The spaces of one row, wrappers included; max_episode_steps its time
+  // limit.
+  const EnvSpec& spec() const { return spec_; }
+  // Rows: N.
+  int size() const { return size_; }
+
+  // Starts a fresh episode in every instance and writes their first
+  // observations to `observations` ([N, obs_bytes]). A remote batch opens a
+  // new stream unless the one it has has not been stepped yet (the seeds
+  // move on with each stream, so rounds differ). Errors: a server that
+  // cannot be reached within its reconnect deadline.
+  virtual absl::Status Reset(uint8_t* observations) = 0;
+
+  // Steps the instances [0, active) with `actions` ([N, act_dim] floats in
+  // env units; a discrete env's index as a float, one per row) and writes
+  // their outcomes to `out`. Returns how many rows it stepped: `active`, or
+  // N for a batch that steps all its instances at once (a remote one); rows
+  // past that are left as they were. Errors: see "Failures" above.
+  virtual absl::StatusOr<int> Step(int active, const float* actions, const EnvBatchOutput& out) = 0;
+
+  // Rendering (rill render, the evaluator's videos). The cameras an
+  // instance draws from (the same for all), its default first; empty when
+  // they cannot render.
+  virtual std::vector<std::string> cameras() const = 0;
+  // Instance `index`'s current state at width x height from `camera` (""
+  // for the default) into `image`; steps nothing. A remote frame is its
+  // server's, at the size it drew. Errors: envs::RenderInto's or
+  // RemoteEnvs::Render's; Unavailable when no stream is open.
+  virtual absl::Status Render(int index, int width, int height, const std::string& camera, RgbImage* image) = 0;
+  // The frame rate at which a video of these envs plays in real time.
+  virtual double render_fps() const = 0;
+
+ protected:
+  EnvBatch(EnvSpec spec, int size) : spec_(std::move(spec)), size_(size) {}
+
+ private:
+  EnvSpec spec_;
+  int size_;
+};
+
+}  // namespace rill::envs
+
+#endif  // RILL_ENVS_BATCH_INTERFACE_H_

@@ -1,0 +1,74 @@
+#include "envs/batch/make.h"
+
+#include <utility>
+#include <vector>
+
+#include "common/status_macros.h"
+#include "envs/batch/frame_stack.h"
+#include "envs/batch/local.h"
+#include "envs/catalog.h"
+#include "envs/plugin/plugin_envs.h"
+#include "envs/registry.h"
+#include "envs/remote/remote_env_batch.h"
+#include "envs/wrappers.h"
+
+namespace rill::envs {
+namespace {
+
+// The section's envs in this process, wrapped per instance; `spec` is
+// their row's.
+absl::StatusOr<std::unique_ptr<EnvBatch>> MakeLocal(const v1::EnvConfig& env, EnvSpec spec, int num_envs,
+                                                    uint64_t base_seed) {
+  std::vector<std::unique_ptr<Env>> instances;
+  for (int i = 0; i < num_envs; ++i) {
+    const uint64_t seed = base_seed + i + 1;
+    ASSIGN_OR_RETURN(std::unique_ptr<Env> made, env.has_plugin()
+                                                     ? MakePluginEnv(env.plugin(), env.max_episode_steps(), seed)
+                                                     : MakeEnv(env.name(), env.max_episode_steps(), seed));
+    ASSIGN_OR_RETURN(made, WrapInstanceAsConfigured(std::move(made), env));
+    instances.push_back(std::move(made));
+  }
+  // A user's plugin env may fail as a remote one does: a row's failure,
+  // not the actor's.
+  return LocalEnvBatch::Create(std::move(spec), std::move(instances),
+                               env.has_plugin() ? LocalEnvBatch::StepErrors::kFailInstance
+                                                : LocalEnvBatch::StepErrors::kFailStep);
+}
+
+absl::StatusOr<std::unique_ptr<EnvBatch>> MakeRemote(const v1::EnvConfig& env, EnvSpec spec, int num_envs,
+                                                     uint64_t base_seed) {
+  const v1::RemoteEnvConfig& remote = env.remote();
+  RemoteEnvBatch::Options options;
+  options.address = remote.address();
+  options.num_envs = num_envs;
+  options.base_seed = base_seed;
+  options.spec = std::move(spec);
+  options.reconnect_seconds = remote.reconnect_seconds();
+  options.transport = remote.has_shared_memory() && !remote.shared_memory()
+                          ? RemoteEnvs::Transport::kGrpc
+                          : RemoteEnvs::Transport::kSharedMemoryWhenLocal;
+  return RemoteEnvBatch::Create(std::move(options));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EnvBatch>> MakeEnvBatch(const v1::EnvConfig& env, int num_envs, uint64_t base_seed) {
+  ASSIGN_OR_RETURN(const EnvSpec base, ConfiguredBaseEnvSpec(env));
+  // Every wrapper's spec is checked before anything is made.
+  RETURN_IF_ERROR(WrappedSpec(base, env).status());
+  v1::EnvConfig unstacked = env;
+  unstacked.clear_frame_stack();
+  ASSIGN_OR_RETURN(EnvSpec row, WrappedSpec(base, unstacked));
+  std::unique_ptr<EnvBatch> batch;
+  if (env.has_remote()) {
+    ASSIGN_OR_RETURN(batch, MakeRemote(env, std::move(row), num_envs, base_seed));
+  } else {
+    ASSIGN_OR_RETURN(batch, MakeLocal(env, std::move(row), num_envs, base_seed));
+  }
+  if (env.frame_stack() > 1) {
+    ASSIGN_OR_RETURN(batch, FrameStackBatch::Create(std::move(batch), env.frame_stack()));
+  }
+  return batch;
+}
+
+}  // namespace rill::envs

@@ -1,0 +1,125 @@
+#include "envs/remote/remote_env_batch.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "envs/remote/spaces.h"
+
+namespace rill::envs {
+
+absl::StatusOr<std::unique_ptr<RemoteEnvBatch>> RemoteEnvBatch::Create(Options options) {
+  std::unique_ptr<RemoteEnvBatch> batch(new RemoteEnvBatch(std::move(options)));
+  RETURN_IF_ERROR(batch->Open());
+  return batch;
+}
+
+RemoteEnvBatch::RemoteEnvBatch(Options options)
+    : EnvBatch(options.spec, options.num_envs),
+      options_(std::move(options)),
+      obs_bytes_(static_cast<size_t>(spec().obs_bytes())) {}
+
+absl::Status RemoteEnvBatch::Open() {
+  remote_.reset();
+  const std::string& address = options_.address;
+  const absl::Time deadline = absl::Now() + absl::Seconds(options_.reconnect_seconds);
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (true) {
+    // The first stream seeds instance i with base_seed + i + 1, as local
+    // envs are; each later one moves on by num_envs.
+    const uint64_t seed = options_.base_seed + static_cast<uint64_t>(opened_) * static_cast<uint64_t>(size());
+    const absl::Duration wait = std::clamp(deadline - absl::Now(), absl::Milliseconds(100), absl::Seconds(10));
+    absl::StatusOr<std::unique_ptr<RemoteEnvs>> opened =
+        RemoteEnvs::Open(address, size(), seed, wait, options_.transport);
+    if (opened.ok()) {
+      if (!(*opened)->shared_memory_note().empty() && opened_ == 0) {
+        RILL_LOG(WARNING) << "env server at " << address << ": " << (*opened)->shared_memory_note();
+      }
+      if (std::optional<std::string> difference = SpaceDifference((*opened)->spec(), spec())) {
+        return absl::FailedPreconditionError(absl::StrCat("env server at ", address, " (", (*opened)->spec().name,
+                                                          ") announces ", *difference));
+      }
+      remote_ = *std::move(opened);
+      ++opened_;
+      for (const RemoteEnvError& error : remote_->open_errors()) {
+        RILL_LOG(WARNING) << "env server at " << address << ": env " << error.env_index << " " << error.field << ": "
+                          << error.message;
+      }
+      fresh_ = true;
+      return absl::OkStatus();
+    }
+    const absl::Status& status = opened.status();
+    if (!absl::IsUnavailable(status) && !absl::IsDeadlineExceeded(status)) return status;
+    if (absl::Now() + backoff > deadline) {
+      return absl::UnavailableError(absl::StrCat(status.message(), "; gave up after ",
+                                                 options_.reconnect_seconds, " s (env.remote.reconnect_seconds)"));
+    }
+    RILL_LOG(WARNING) << status.message() << "; retrying in " << absl::FormatDuration(backoff);
+    absl::SleepFor(backoff);
+    backoff = std::min(2 * backoff, absl::Seconds(5));
+  }
+}
+
+absl::Status RemoteEnvBatch::Reset(uint8_t* observations) {
+  if (!fresh_) RETURN_IF_ERROR(Open());
+  const std::vector<uint8_t>& first = remote_->first_observations();
+  std::copy(first.begin(), first.end(), observations);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> RemoteEnvBatch::Step(int active, const float* actions, const EnvBatchOutput& out) {
+  out.failures->clear();
+  fresh_ = false;
+  const int n = size();
+  absl::Status stepped = remote_ != nullptr ? remote_->Step(actions, &step_) : absl::UnavailableError("no stream");
+  if (!stepped.ok()) {
+    // The server went away (or broke the protocol): every instance starts
+    // over on a new stream.
+    RILL_LOG(WARNING) << stepped.message() << "; reconnecting";
+    RETURN_IF_ERROR(Open());
+    fresh_ = false;
+    const std::vector<uint8_t>& first = remote_->first_observations();
+    std::copy(first.begin(), first.end(), out.observations);
+    for (int i = 0; i < n; ++i) {
+      out.failures->push_back(EnvFailure{i, std::string(stepped.message())});
+      out.rewards[i] = 0;
+      out.terminated[i] = 0;
+      out.truncated[i] = 1;
+    }
+    return n;
+  }
+  std::copy(step_.observations.begin(), step_.observations.end(), out.observations);
+  for (size_t k = 0; k < step_.final_indices.size(); ++k) {
+    std::copy_n(&step_.final_observations[k * obs_bytes_], obs_bytes_,
+                out.final_observations + static_cast<size_t>(step_.final_indices[k]) * obs_bytes_);
+  }
+  for (int i = 0; i < n; ++i) {
+    out.rewards[i] = step_.rewards[i];
+    out.terminated[i] = step_.terminated[i] != 0 ? 1 : 0;
+    out.truncated[i] = step_.truncated[i] != 0 && step_.terminated[i] == 0 ? 1 : 0;
+  }
+  // The server names each failed instance once, in any order.
+  for (const RemoteEnvError& error : step_.errors) {
+    out.failures->push_back(EnvFailure{error.env_index, absl::StrCat(error.field, ": ", error.message)});
+    out.rewards[error.env_index] = 0;
+  }
+  std::sort(out.failures->begin(), out.failures->end(),
+            [](const EnvFailure& a, const EnvFailure& b) { return a.index < b.index; });
+  return n;
+}
+
+std::vector<std::string> RemoteEnvBatch::cameras() const {
+  return remote_ == nullptr ? std::vector<std::string>{} : remote_->cameras();
+}
+
+absl::Status RemoteEnvBatch::Render(int index, int width, int height, const std::string& camera, RgbImage* image) {
+  if (remote_ == nullptr) return absl::UnavailableError(absl::StrCat("the env server of ", spec().name, " is not open"));
+  ASSIGN_OR_RETURN(*image, remote_->Render(index, width, height, camera));
+  return absl::OkStatus();
+}
+
+}  // namespace rill::envs
