@@ -5,17 +5,14 @@
 // env) and what the behaviour policy knew (log-probabilities, distribution
 // parameters).
 //
-// The envs live in this process (the registry's or a user's plugin library's,
-// each wrapped to record its finished episodes as Gymnasium's
-// RecordEpisodeStatistics does) or on an env server (env.remote in the config: envs::RemoteEnvs, one stream for
-// all of them). Either way Step() steps them all, resets those whose
-// episode ended and keeps the observation each ended on, so the actor loop
-// is the same for both. Env i is seeded base_seed + i + 1.
-//
-// With env.frame_stack, an observation is the env's last k frames
-// (envs/frame_stack.h): a local env is wrapped in a FrameStack; a remote
-// server's frames are stacked here, one FrameHistory per env, started anew
-// where the server reset an env.
+// The envs are one envs::EnvBatch (envs/batch/interface.h) that
+// envs::MakeEnvBatch makes from the config's env section: in this process
+// (the registry's or a user's plugin library's), or on an env server
+// (env.remote), with env.frame_stack applied by the batch. Step() steps
+// them all through it, resets those whose episode ended (keeping the
+// observation each ended on) and records each finished episode's return
+// and length as Gymnasium's RecordEpisodeStatistics does, so the actor loop
+// is the same wherever the envs live. Env i is seeded base_seed + i + 1.
 //
 // Not thread-safe: one step loop owns it.
 #ifndef RILL_ACTOR_LOCKSTEP_ENVS_H_
@@ -30,9 +27,8 @@
 
 #include "absl/status/statusor.h"
 #include "actor/action_sources/interface.h"
+#include "envs/batch/interface.h"
 #include "envs/episode_statistics.h"
-#include "envs/frame_stack.h"
-#include "envs/remote/remote_envs.h"
 #include "envs/render.h"
 #include "envs/spec.h"
 #include "proto/config.pb.h"
@@ -66,7 +62,8 @@ class LockstepEnvs {
 
   int size() const { return num_envs_; }
   const envs::EnvSpec& spec() const { return spec_; }
-  bool remote() const { return is_remote_; }
+  // Whether the envs are on an env server (env.remote).
+  bool remote() const { return remote_; }
   int obs_dim() const { return obs_dim_; }
   // Bytes in one observation (obs_dim floats, or obs_dim uint8 pixels).
   int obs_bytes() const { return obs_bytes_; }
@@ -107,20 +104,20 @@ class LockstepEnvs {
   // Rendering (rill render, the evaluator's videos). The cameras env i
   // draws from (the same for every env), its default first; empty when the
   // envs cannot render (a plugin's, or a server that announces none).
-  std::vector<std::string> cameras() const;
+  std::vector<std::string> cameras() const { return batch_->cameras(); }
   // Env i's current state at width x height from `camera` ("" for the
   // default) into `image` (envs::RenderInto's checks and errors). A remote
   // env's frame is its server's (a Python env draws at its own size, which
   // may differ from the one asked). Does not step or disturb any episode.
   absl::Status Render(int i, int width, int height, const std::string& camera, envs::RgbImage* image);
   // The frame rate at which a video of these envs plays in real time.
-  double render_fps() const;
+  double render_fps() const { return batch_->render_fps(); }
 
   // Starts a fresh episode in every env, into obs(). Remote envs open a new
   // stream (their seeds move on with each call, so rounds differ).
   absl::Status ResetAll();
 
-  // Steps envs [0, active) (a remote server steps all of them) with their
+  // Steps envs [0, active) (a remote batch steps all of them) with their
   // chosen actions: each env's next observation into its row of `next_obs`
   // (the next episode's first where one ended), the observation an ended
   // episode ended on into its row of `final_obs`, and `outcomes`. A server
@@ -132,18 +129,11 @@ class LockstepEnvs {
 
  private:
   LockstepEnvs() = default;
-  absl::Status OpenRemote();
-  absl::Status StepLocal(int active, uint8_t* next_obs, uint8_t* final_obs, std::vector<EnvOutcome>* outcomes);
-  absl::Status StepRemote(uint8_t* next_obs, uint8_t* final_obs, std::vector<EnvOutcome>* outcomes);
-  // With env.frame_stack: the server's frames of one step pushed onto the
-  // envs' stacks, into `next_obs` and, for the episodes that ended,
-  // `final_obs`.
-  void StackRemoteStep(const envs::RemoteStep& step, uint8_t* next_obs, uint8_t* final_obs);
 
   int num_envs_ = 0;
-  uint64_t base_seed_ = 0;
-  envs::EnvSpec spec_;       // with the config's wrappers (frame_stack)
-  envs::EnvSpec base_spec_;  // without: what a remote server announces
+  bool remote_ = false;
+  envs::EnvSpec spec_;  // the batch's, with the config's wrappers
+  std::unique_ptr<envs::EnvBatch> batch_;
   int obs_dim_ = 0;
   int obs_bytes_ = 0;
   int act_dim_ = 0;
@@ -160,23 +150,14 @@ class LockstepEnvs {
   int core_state_size_ = 0;
   std::vector<float> core_states_;  // [num_envs, core_state_size]
 
-  // Local envs: the registry's, or a plugin's (env.plugin), whose failed
-  // steps are outcomes rather than errors.
-  std::vector<std::unique_ptr<envs::EpisodeStatistics>> local_;
-  bool is_plugin_ = false;
-  // Remote envs: the server, its stream, and each env's running episode.
-  bool is_remote_ = false;
-  bool fresh_ = false;  // the stream is open and not stepped yet: obs_ is its first observations
-  v1::RemoteEnvConfig remote_config_;
-  std::unique_ptr<envs::RemoteEnvs> remote_;
-  int opened_ = 0;  // streams opened so far (moves the seeds on)
-  envs::RemoteStep remote_step_;
+  // One step's outcomes as the batch writes them, and each env's running
+  // episode (return and length so far).
+  std::vector<float> rewards_;
+  std::vector<uint8_t> terminated_;
+  std::vector<uint8_t> truncated_;
+  std::vector<envs::EnvFailure> failures_;
   std::vector<double> returns_;
   std::vector<int> lengths_;
-  // With env.frame_stack: each remote env's frames, and which envs the
-  // server reset in the step being stacked.
-  std::vector<envs::FrameHistory> remote_frames_;
-  std::vector<uint8_t> restarted_;
 };
 
 }  // namespace rill::actor

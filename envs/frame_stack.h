@@ -11,11 +11,10 @@
 // ends an episode on (a truncated episode's, for bootstrapping) is the
 // ending episode's own stack.
 //
-// FrameHistory is the ring of one stream of frames; FrameStack is the Env
-// that wraps another with one. actor/lockstep_envs.cc wraps its local
-// (registry and plugin) envs in a FrameStack, and stacks a remote server's
-// frames with one FrameHistory per env, the server having reset an env
-// inside the step that ended its episode.
+// FrameHistory is the ring of one stream of frames. The actors' envs,
+// local and remote alike, are stacked by envs::FrameStackBatch
+// (envs/batch/frame_stack.h), one FrameHistory per row; FrameStack is the
+// Env that wraps one env alone with one (WrapAsConfigured).
 //
 // Not thread-safe (see Env).
 #ifndef RILL_ENVS_FRAME_STACK_H_
