@@ -1,0 +1,59 @@
+#include "envs/batch/make.h"
+
+#include <memory>
+#include <vector>
+
+#include "envs/catalog.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::envs {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(MakeEnvBatchTest, RepeatPixelsAndStackGiveTheSpecEveryProcessDerives) {
+  v1::EnvConfig config;
+  config.set_name("Pendulum-v1");
+  config.set_action_repeat(2);
+  config.mutable_pixels()->set_width(40);
+  config.mutable_pixels()->set_height(30);
+  config.set_frame_stack(3);
+  absl::StatusOr<std::unique_ptr<EnvBatch>> batch = MakeEnvBatch(config, 2, 0);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_THAT((*batch)->spec().observation_shape, ElementsAre(9, 30, 40));
+  EXPECT_EQ((*batch)->spec().observation_shape, ConfiguredEnvSpec(config)->observation_shape);
+  EXPECT_EQ((*batch)->spec().max_episode_steps, 100);
+
+  const size_t obs_bytes = static_cast<size_t>((*batch)->spec().obs_bytes());
+  std::vector<uint8_t> obs(2 * obs_bytes), final_obs(2 * obs_bytes);
+  std::vector<float> rewards(2);
+  std::vector<uint8_t> terminated(2), truncated(2);
+  std::vector<EnvFailure> failures;
+  const EnvBatchOutput out{obs.data(), final_obs.data(), rewards.data(), terminated.data(), truncated.data(),
+                           &failures};
+  ASSERT_TRUE((*batch)->Reset(obs.data()).ok());
+  const float torques[] = {0.5f, 0.5f};
+  int steps = 0;
+  while (truncated[0] == 0 && steps < 500) {
+    ASSERT_TRUE((*batch)->Step(2, torques, out).ok());
+    ++steps;
+  }
+  EXPECT_EQ(steps, 100) << "Pendulum's 200 steps, two at a time";
+  EXPECT_EQ(truncated[1], 1);
+  // Videos draw the state env at any size.
+  RgbImage image;
+  EXPECT_TRUE((*batch)->Render(1, 64, 64, "", &image).ok());
+}
+
+TEST(MakeEnvBatchTest, AnUnknownEnvIsNotFound) {
+  v1::EnvConfig config;
+  config.set_name("NoSuchEnv-v0");
+  absl::StatusOr<std::unique_ptr<EnvBatch>> batch = MakeEnvBatch(config, 1, 0);
+  EXPECT_EQ(batch.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(batch.status().message(), HasSubstr("NoSuchEnv-v0"));
+}
+
+}  // namespace
+}  // namespace rill::envs
