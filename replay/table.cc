@@ -9,12 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
-#include "replay/removers/fifo.h"
-#include "replay/removers/fifo_ring.h"
-#include "replay/removers/lowest_priority.h"
-#include "replay/selectors/fifo.h"
-#include "replay/selectors/prioritized.h"
-#include "replay/selectors/uniform.h"
+#include "replay/removers/registry.h"
+#include "replay/selectors/registry.h"
 #include "replay/table_config.h"
 
 namespace rill::replay {
@@ -50,7 +46,6 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
   RETURN_IF_ERROR(CheckTableConfig(config));
   const v1::SelectorConfig& selector = config.selector();
   const v1::SelectorConfig::Prioritized& prioritized = selector.prioritized();
-  const double alpha = prioritized.has_priority_exponent() ? prioritized.priority_exponent() : kDefaultPriorityExponent;
   const double beta = prioritized.has_importance_sampling_exponent() ? prioritized.importance_sampling_exponent()
                                                                       : kDefaultImportanceSamplingExponent;
   const int32_t max_times_sampled = selector.has_fifo() ? 1 : config.max_times_sampled();
@@ -59,28 +54,8 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(const v1::TableConfig& conf
   const int64_t capacity = TableCapacity(config);
 
   ASSIGN_OR_RETURN(std::unique_ptr<ItemStore> store, ItemStore::Create(config, capacity));
-  std::unique_ptr<ItemSelector> item_selector;
-  switch (selector.kind_case()) {
-    case v1::SelectorConfig::kPrioritized:
-      item_selector = std::make_unique<PrioritizedSelector>(capacity, alpha);
-      break;
-    case v1::SelectorConfig::kFifo:
-      item_selector = std::make_unique<FifoSelector>(capacity);
-      break;
-    case v1::SelectorConfig::kUniform:
-    case v1::SelectorConfig::KIND_NOT_SET:
-      item_selector = std::make_unique<UniformSelector>(capacity);
-      break;
-  }
-  std::unique_ptr<ItemRemover> item_remover;
-  if (config.remover().has_lowest_priority()) {
-    item_remover = std::make_unique<LowestPriorityRemover>(capacity);
-  } else if (max_times_sampled == 0) {
-    // Items leave only as the oldest: a ring of slots is enough.
-    item_remover = std::make_unique<FifoRingRemover>(capacity);
-  } else {
-    item_remover = std::make_unique<FifoRemover>(capacity);
-  }
+  std::unique_ptr<ItemSelector> item_selector = SelectorRowOf(config).make(config, capacity);
+  std::unique_ptr<ItemRemover> item_remover = RemoverRowOf(config).make(capacity, max_times_sampled);
   return std::unique_ptr<Table>(new Table(config, capacity, std::move(store), *std::move(limiter),
                                           std::move(item_selector), std::move(item_remover),
                                           max_times_sampled, beta));

@@ -87,6 +87,7 @@
 #include "replay/rate_limiter.h"
 #include "replay/removers/interface.h"
 #include "replay/selectors/interface.h"
+#include "replay/selectors/prioritized.h"
 #include "replay/table_snapshot.h"
 
 namespace rill::replay {
@@ -109,7 +110,7 @@ class Table {
   static constexpr int64_t kMaxSampleBytes = int64_t{1} << 30;
 
   // Unset priority_exponent (alpha) and importance_sampling_exponent (beta).
-  static constexpr double kDefaultPriorityExponent = 0.6;
+  static constexpr double kDefaultPriorityExponent = PrioritizedSelector::kDefaultPriorityExponent;
   static constexpr double kDefaultImportanceSamplingExponent = 0.4;
 
   // Builds the table from a finalized config (experiment/config.h). InvalidArgument

@@ -11,6 +11,7 @@
 #include "replay/plane_pool.h"
 #include "replay/rate_limiter.h"
 #include "replay/selectors/interface.h"
+#include "replay/selectors/registry.h"
 
 namespace rill::replay {
 namespace {
@@ -197,18 +198,7 @@ std::optional<FieldIssue> CompressionIssue(const v1::TableConfig& config) {
 
 }  // namespace
 
-std::string SelectorName(const v1::TableConfig& config) {
-  switch (config.selector().kind_case()) {
-    case v1::SelectorConfig::kPrioritized:
-      return "prioritized";
-    case v1::SelectorConfig::kFifo:
-      return "fifo";
-    case v1::SelectorConfig::kUniform:
-    case v1::SelectorConfig::KIND_NOT_SET:
-      break;
-  }
-  return "uniform";
-}
+std::string SelectorName(const v1::TableConfig& config) { return SelectorRowOf(config).name; }
 
 std::optional<FieldIssue> FindTableConfigIssue(const v1::TableConfig& config) {
   if (config.name().empty()) return FieldIssue{"name", "is required"};

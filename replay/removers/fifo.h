@@ -25,7 +25,8 @@ class FifoRemover final : public ItemRemover {
   bool keeps_insertion_order() const override { return true; }
   void AppendOldestFirst(std::vector<int64_t>* out) const override { order_.AppendInOrder(out); }
   int64_t size() const override { return order_.size(); }
-  std::string name() const override { return "fifo"; }
+  static constexpr char kName[] = "fifo";  // RemoverConfig.fifo
+  std::string name() const override { return kName; }
 
  private:
   SlotList order_;  // oldest first

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "replay/removers/fifo.h"
 #include "replay/removers/interface.h"
 #include "replay/selectors/interface.h"
 
@@ -47,7 +48,7 @@ class FifoRingRemover final : public ItemRemover {
     for (int64_t i = 0; i < size_; ++i) out->push_back(ring_[(head_ + i) % capacity]);
   }
   int64_t size() const override { return size_; }
-  std::string name() const override { return "fifo"; }
+  std::string name() const override { return FifoRemover::kName; }  // the same config: remover fifo
 
  private:
   std::vector<SlotIndex> ring_;  // ring_[head_ .. head_ + size_) mod capacity, oldest first

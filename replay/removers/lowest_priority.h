@@ -26,7 +26,8 @@ class LowestPriorityRemover final : public ItemRemover {
   void Update(int64_t slot, double priority) override;
   int64_t Victim() const override;
   int64_t size() const override { return static_cast<int64_t>(order_.size()); }
-  std::string name() const override { return "lowest_priority"; }
+  static constexpr char kName[] = "lowest_priority";  // RemoverConfig.lowest_priority
+  std::string name() const override { return kName; }
 
  private:
   // (priority, insertion sequence, slot)

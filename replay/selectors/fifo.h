@@ -26,7 +26,8 @@ class FifoSelector final : public ItemSelector {
   int64_t size() const override { return order_.size(); }
   bool uses_priorities() const override { return false; }
   bool takes_whole_batches() const override { return true; }
-  std::string name() const override { return "fifo"; }
+  static constexpr char kName[] = "fifo";  // SelectorConfig.fifo
+  std::string name() const override { return kName; }
 
  private:
   SlotList order_;  // oldest first

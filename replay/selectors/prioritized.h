@@ -28,6 +28,8 @@ namespace rill::replay {
 class PrioritizedSelector final : public ItemSelector {
  public:
   static constexpr double kMaxWeight = 1e250;
+  // alpha when selector.prioritized.priority_exponent is unset.
+  static constexpr double kDefaultPriorityExponent = 0.6;
 
   // Slots are in [0, capacity); `priority_exponent` (alpha) is finite and >= 0.
   PrioritizedSelector(int64_t capacity, double priority_exponent);
@@ -46,7 +48,8 @@ class PrioritizedSelector final : public ItemSelector {
   int64_t size() const override { return occupied_.size(); }
   bool uses_priorities() const override { return true; }
   bool takes_whole_batches() const override { return false; }
-  std::string name() const override { return "prioritized"; }
+  static constexpr char kName[] = "prioritized";  // SelectorConfig.prioritized
+  std::string name() const override { return kName; }
 
   // The probability with which Sample would draw `slot` now.
   double Probability(int64_t slot) const;

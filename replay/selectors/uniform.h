@@ -29,7 +29,8 @@ class UniformSelector final : public ItemSelector {
   int64_t size() const override { return static_cast<int64_t>(slots_.size()); }
   bool uses_priorities() const override { return false; }
   bool takes_whole_batches() const override { return false; }
-  std::string name() const override { return "uniform"; }
+  static constexpr char kName[] = "uniform";  // SelectorConfig.uniform
+  std::string name() const override { return kName; }
   bool contains(int64_t slot) const { return position_[slot] != kAbsent; }
 
  private:
