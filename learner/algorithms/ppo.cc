@@ -202,115 +202,122 @@ double Ppo::LearningRate() const {
   return options_.learning_rate * std::max(0.0, left);
 }
 
+absl::StatusOr<Ppo::Rollout> Ppo::Prepare(const Batch& batch) const {
+  Rollout r;
+  r.b = batch.size;
+  r.t = options_.unroll_length;
+  r.n = r.b * r.t;
+  // A recurrent core's minibatches are whole unrolls (it re-runs over each).
+  r.recurrent = net_->recurrent();
+  if (r.recurrent && r.b % options_.num_minibatches != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("ppo: num_minibatches ", options_.num_minibatches,
+                                                   " does not divide the batch's ", r.b,
+                                                   " unrolls (a recurrent core's minibatches are whole unrolls)"));
+  }
+  if (r.n % options_.num_minibatches != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("ppo: num_minibatches ", options_.num_minibatches,
+                                                   " does not divide the batch's ", r.n, " steps (", r.b,
+                                                   " unrolls of ", r.t, ")"));
+  }
+  const int64_t t = r.t;
+  r.obs_all = TimeMajor(batch.column("obs"));  // [T + 1, B, D]
+  r.actions = Rows(TimeMajor(batch.column("action")));
+  r.behaviour_log_prob = Rows(TimeMajor(batch.column("behaviour_log_prob")));
+  torch::Tensor terminated = TimeMajor(batch.column("terminated"));
+  torch::Tensor truncated = TimeMajor(batch.column("truncated"));
+  torch::Tensor rewards = TimeMajor(batch.column("reward"));
+  r.starts = ActorCritic::EpisodeStarts(terminated, truncated);  // [T + 1, B]
+  r.core_state = batch.column("core_state");                     // recurrent: [B, 2N]
+
+  // 1-2: the network at the batch's start, and the targets.
+  torch::NoGradGuard no_grad;
+  const UnrollOutputs unrolled = net_->ForwardUnroll(r.obs_all, r.starts, r.core_state);
+  torch::Tensor values_plus = unrolled.value;
+  torch::Tensor values = values_plus.narrow(0, 0, t);
+  torch::Tensor head = unrolled.head.narrow(0, 0, t);
+  torch::Tensor one = torch::ones({}, values.options());
+  torch::Tensor bootstrap = net_->BootstrapValues(values_plus.narrow(0, 1, t), truncated,
+                                                  TimeMajor(batch.column("final_obs")), one - 1, one, unrolled.states);
+  torch::Tensor log_pi = net_->Evaluate(head, TimeMajor(batch.column("action"))).log_prob;
+  r.kl = net_->BehaviourKl(head, batch, &TimeMajor);
+  VTraceOptions vtrace{options_.gamma, options_.rho_bar, options_.c_bar, options_.lambda};
+  ASSIGN_OR_RETURN(PpoTargets targets,
+                   PpoAdvantages(vtrace, options_.vtrace ? log_pi - TimeMajor(batch.column("behaviour_log_prob"))
+                                                         : torch::Tensor(),
+                                 rewards, values, bootstrap, terminated, truncated));
+  r.old_log_pi = log_pi.reshape(-1);
+  r.old_values = values.reshape(-1);
+  r.advantages = targets.advantages.reshape(-1);
+  r.returns = targets.returns.reshape(-1);
+  r.clipped_rhos = targets.clipped_rhos;
+  r.obs = r.obs_all.narrow(0, 0, t).reshape({r.n, net_->obs_dim()});
+  return r;
+}
+
+absl::StatusOr<bool> Ppo::MinibatchStep(const Rollout& r, const torch::Tensor& picks, double lr, torch::Tensor& sums,
+                                        torch::Tensor& epoch_kl) {
+  const torch::Tensor& params = net_->params();
+  torch::Tensor rows, head, values;
+  if (r.recurrent) {
+    // Unrolls `picks`, every step: rows t * B + u of the time-major
+    // flattening, in [T, picks] order as ForwardUnroll returns them.
+    rows = (torch::arange(r.t, picks.options()).mul(r.b).unsqueeze(1) + picks.unsqueeze(0)).reshape(-1);
+    const UnrollOutputs unrolled = net_->ForwardUnroll(r.obs_all.narrow(0, 0, r.t).index_select(1, picks),
+                                                       r.starts.narrow(0, 0, r.t).index_select(1, picks),
+                                                       r.core_state.index_select(0, picks));
+    head = unrolled.head.reshape({-1, net_->head_outputs()});
+    values = unrolled.value.reshape(-1);
+  } else {
+    rows = picks;
+    std::tie(head, values) = net_->Forward(r.obs.index_select(0, rows));
+  }
+  const PolicyTerms pi = net_->Evaluate(head, r.actions.index_select(0, rows));
+  const PpoLossTerms loss =
+      PpoLoss(options_, pi.log_prob, r.behaviour_log_prob.index_select(0, rows), r.advantages.index_select(0, rows),
+              pi.entropy, values, r.old_values.index_select(0, rows), r.returns.index_select(0, rows));
+  if (params.grad().defined()) params.mutable_grad().zero_();
+  loss.total.backward();
+  torch::NoGradGuard no_grad;
+  torch::Tensor grad = params.grad();
+  // The loss is averaged with the gradient so that every rank skips the
+  // same minibatches.
+  torch::Tensor total = loss.total.detach().reshape({1}).clone();
+  RETURN_IF_ERROR(AverageOverRanks(averager_, {grad, total}));
+  torch::Tensor grad_norm = FlatOptimizer::ClipGradient(grad, options_.max_grad_norm);
+  // A non-finite loss or gradient never reaches the parameters (the actors
+  // would act on NaN): the step is skipped and counted.
+  if (!torch::isfinite(total).item<bool>() || !torch::isfinite(grad_norm).item<bool>()) {
+    ++skipped_minibatches_;
+    return false;
+  }
+  torch::Tensor data = net_->data();
+  optimizer_.Step(data, grad, lr, ++optimizer_steps_);
+  // CleanRL's approximate KL, (r - 1) - log r against pi_old.
+  torch::Tensor log_ratio = pi.log_prob.detach() - r.old_log_pi.index_select(0, rows);
+  torch::Tensor approx_kl = (log_ratio.exp() - 1 - log_ratio).mean();
+  epoch_kl += approx_kl;
+  sums += torch::stack({loss.policy.detach(), loss.value.detach(), loss.entropy.detach(), loss.total.detach(),
+                        pi.entropy.detach().mean(), approx_kl, loss.clip_fraction, grad_norm});
+  return true;
+}
+
 absl::Status Ppo::Update(const Batch& sampled) {
   // Images (uint8) become float32 / 255 here, on the device.
   const Batch batch = ActorCritic::FloatObservationColumns(sampled);
   RETURN_IF_ERROR(net_->CheckUnrollBatch(batch, options_.unroll_length));
-  const int64_t b = batch.size;
-  const int64_t t = options_.unroll_length;
-  const int64_t n = b * t;
-  // A recurrent core's minibatches are whole unrolls (it re-runs over each).
-  const bool recurrent = net_->recurrent();
-  if (recurrent && b % options_.num_minibatches != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("ppo: num_minibatches ", options_.num_minibatches,
-                                                   " does not divide the batch's ", b,
-                                                   " unrolls (a recurrent core's minibatches are whole unrolls)"));
-  }
-  if (n % options_.num_minibatches != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("ppo: num_minibatches ", options_.num_minibatches,
-                                                   " does not divide the batch's ", n, " steps (", b, " unrolls of ",
-                                                   t, ")"));
-  }
   try {
-    const int64_t d = net_->obs_dim();
-    torch::Tensor obs_all = TimeMajor(batch.column("obs"));  // [T + 1, B, D]
-    torch::Tensor actions = Rows(TimeMajor(batch.column("action")));
-    torch::Tensor behaviour_log_prob = Rows(TimeMajor(batch.column("behaviour_log_prob")));
-    torch::Tensor terminated = TimeMajor(batch.column("terminated"));
-    torch::Tensor truncated = TimeMajor(batch.column("truncated"));
-    torch::Tensor rewards = TimeMajor(batch.column("reward"));
-    const torch::Tensor starts = ActorCritic::EpisodeStarts(terminated, truncated);  // [T + 1, B]
-    const torch::Tensor& core_state = batch.column("core_state");                    // recurrent: [B, 2N]
-
-    // 1-2: the network at the batch's start, and the targets.
-    torch::Tensor old_log_pi, old_values, advantages, returns, kl, clipped_rhos;
-    {
-      torch::NoGradGuard no_grad;
-      const UnrollOutputs unrolled = net_->ForwardUnroll(obs_all, starts, core_state);
-      torch::Tensor values_plus = unrolled.value;
-      torch::Tensor values = values_plus.narrow(0, 0, t);
-      torch::Tensor head = unrolled.head.narrow(0, 0, t);
-      torch::Tensor one = torch::ones({}, values.options());
-      torch::Tensor bootstrap = net_->BootstrapValues(values_plus.narrow(0, 1, t), truncated,
-                                                      TimeMajor(batch.column("final_obs")), one - 1, one,
-                                                      unrolled.states);
-      torch::Tensor log_pi = net_->Evaluate(head, TimeMajor(batch.column("action"))).log_prob;
-      kl = net_->BehaviourKl(head, batch, &TimeMajor);
-      VTraceOptions vtrace{options_.gamma, options_.rho_bar, options_.c_bar, options_.lambda};
-      ASSIGN_OR_RETURN(PpoTargets targets,
-                       PpoAdvantages(vtrace, options_.vtrace ? log_pi - TimeMajor(batch.column("behaviour_log_prob"))
-                                                             : torch::Tensor(),
-                                     rewards, values, bootstrap, terminated, truncated));
-      old_log_pi = log_pi.reshape(-1);
-      old_values = values.reshape(-1);
-      advantages = targets.advantages.reshape(-1);
-      returns = targets.returns.reshape(-1);
-      clipped_rhos = targets.clipped_rhos;
-    }
-    torch::Tensor obs = obs_all.narrow(0, 0, t).reshape({n, d});
-
+    ASSIGN_OR_RETURN(const Rollout r, Prepare(batch));
     // 3-4: epochs of minibatch steps.
     const double lr = LearningRate();
-    torch::Tensor sums = torch::zeros({kPerMinibatch}, old_values.options());
-    const torch::Tensor& params = net_->params();
-    torch::Tensor data = net_->data();
+    torch::Tensor sums = torch::zeros({kPerMinibatch}, r.old_values.options());
     int epochs = 0;
     int64_t minibatches = 0;
     for (int epoch = 0; epoch < options_.epochs; ++epoch) {
-      torch::Tensor epoch_kl = torch::zeros({}, old_values.options());
-      for (const torch::Tensor& cpu_picks : MinibatchIndices(recurrent ? b : n, options_.num_minibatches, generator_)) {
-        const torch::Tensor picks = cpu_picks.to(obs.device());
-        torch::Tensor rows, head, values;
-        if (recurrent) {
-          // Unrolls `picks`, every step: rows t * B + u of the time-major
-          // flattening, in [T, picks] order as ForwardUnroll returns them.
-          rows = (torch::arange(t, picks.options()).mul(b).unsqueeze(1) + picks.unsqueeze(0)).reshape(-1);
-          const UnrollOutputs unrolled = net_->ForwardUnroll(obs_all.narrow(0, 0, t).index_select(1, picks),
-                                                             starts.narrow(0, 0, t).index_select(1, picks),
-                                                             core_state.index_select(0, picks));
-          head = unrolled.head.reshape({-1, net_->head_outputs()});
-          values = unrolled.value.reshape(-1);
-        } else {
-          rows = picks;
-          std::tie(head, values) = net_->Forward(obs.index_select(0, rows));
-        }
-        const PolicyTerms pi = net_->Evaluate(head, actions.index_select(0, rows));
-        const PpoLossTerms loss =
-            PpoLoss(options_, pi.log_prob, behaviour_log_prob.index_select(0, rows), advantages.index_select(0, rows),
-                    pi.entropy, values, old_values.index_select(0, rows), returns.index_select(0, rows));
-        if (params.grad().defined()) params.mutable_grad().zero_();
-        loss.total.backward();
-        torch::NoGradGuard no_grad;
-        torch::Tensor grad = params.grad();
-        // The loss is averaged with the gradient so that every rank skips
-        // the same minibatches.
-        torch::Tensor total = loss.total.detach().reshape({1}).clone();
-        RETURN_IF_ERROR(AverageOverRanks(averager_, {grad, total}));
-        torch::Tensor grad_norm = FlatOptimizer::ClipGradient(grad, options_.max_grad_norm);
-        // A non-finite loss or gradient never reaches the parameters (the
-        // actors would act on NaN): the step is skipped and counted.
-        if (!torch::isfinite(total).item<bool>() || !torch::isfinite(grad_norm).item<bool>()) {
-          ++skipped_minibatches_;
-          continue;
-        }
-        optimizer_.Step(data, grad, lr, ++optimizer_steps_);
-        // CleanRL's approximate KL, (r - 1) - log r against pi_old.
-        torch::Tensor log_ratio = pi.log_prob.detach() - old_log_pi.index_select(0, rows);
-        torch::Tensor approx_kl = (log_ratio.exp() - 1 - log_ratio).mean();
-        epoch_kl += approx_kl;
-        sums += torch::stack({loss.policy.detach(), loss.value.detach(), loss.entropy.detach(), loss.total.detach(),
-                              pi.entropy.detach().mean(), approx_kl, loss.clip_fraction, grad_norm});
-        ++minibatches;
+      torch::Tensor epoch_kl = torch::zeros({}, r.old_values.options());
+      for (const torch::Tensor& cpu_picks :
+           MinibatchIndices(r.recurrent ? r.b : r.n, options_.num_minibatches, generator_)) {
+        ASSIGN_OR_RETURN(const bool stepped, MinibatchStep(r, cpu_picks.to(r.obs.device()), lr, sums, epoch_kl));
+        if (stepped) ++minibatches;
       }
       ++epochs;
       if (options_.target_kl > 0) {
@@ -319,16 +326,15 @@ absl::Status Ppo::Update(const Batch& sampled) {
         if ((epoch_kl / options_.num_minibatches).item<double>() > options_.target_kl) break;
       }
     }
-
     ++updates_;
-    env_steps_learned_ += n;
+    env_steps_learned_ += r.n;
     last_learning_rate_ = lr;
     last_epochs_ = epochs;
-    last_had_kl_ = kl.defined();
+    last_had_kl_ = r.kl.defined();
     torch::NoGradGuard no_grad;
     last_statistics_ = torch::cat({sums / static_cast<double>(std::max<int64_t>(1, minibatches)),
-                                   torch::stack({kl.defined() ? kl : torch::zeros({}, old_values.options()),
-                                                 clipped_rhos.mean(), old_values.mean(), advantages.std(n > 1)})});
+                                   torch::stack({r.kl.defined() ? r.kl : torch::zeros({}, r.old_values.options()),
+                                                 r.clipped_rhos.mean(), r.old_values.mean(), r.advantages.std(r.n > 1)})});
     return absl::OkStatus();
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("ppo update: ", e.what_without_backtrace()));

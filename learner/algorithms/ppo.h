@@ -182,8 +182,29 @@ class Ppo final : public Algorithm {
   int64_t optimizer_steps() const { return optimizer_steps_; }
 
  private:
+  // One Update's batch, time-major, and what the network at the batch's
+  // start made of it (the targets every minibatch step trains towards).
+  struct Rollout {
+    int64_t b = 0, t = 0, n = 0;  // unrolls, steps per unroll, steps
+    bool recurrent = false;
+    torch::Tensor obs_all;             // [T + 1, B, ...]
+    torch::Tensor obs;                 // [N, D], the first T steps
+    torch::Tensor starts;              // [T + 1, B]
+    torch::Tensor core_state;          // recurrent: [B, 2N]
+    torch::Tensor actions, behaviour_log_prob;  // rows
+    torch::Tensor old_log_pi, old_values, advantages, returns;  // [N]
+    torch::Tensor kl, clipped_rhos;
+  };
+
   Ppo(PpoOptions options, std::unique_ptr<ActorCritic> net);
   double LearningRate() const;
+  // The batch as a Rollout, with its targets (steps 1-2 of an Update).
+  absl::StatusOr<Rollout> Prepare(const Batch& batch) const;
+  // One minibatch step on the rows (or, recurrent, the unrolls) `picks`:
+  // adds its figures to `sums` and its approximate KL to `epoch_kl`.
+  // False when it was skipped for a non-finite loss or gradient.
+  absl::StatusOr<bool> MinibatchStep(const Rollout& rollout, const torch::Tensor& picks, double lr,
+                                     torch::Tensor& sums, torch::Tensor& epoch_kl);
 
   PpoOptions options_;
   std::unique_ptr<ActorCritic> net_;
