@@ -6,35 +6,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
-#include "envs/classic/acrobot.h"
-#include "envs/classic/cartpole.h"
-#include "envs/classic/cartpole_no_velocity.h"
-#include "envs/classic/mountain_car.h"
-#include "envs/classic/mountain_car_continuous.h"
-#include "envs/classic/pendulum.h"
-#include "envs/wrappers.h"
-#include "envs/minatar/asterix.h"
-#include "envs/minatar/breakout.h"
-#include "envs/minatar/freeway.h"
-#include "envs/minatar/seaquest.h"
-#include "envs/minatar/space_invaders.h"
-#include "envs/mujoco/specs.h"
+#include "envs/env_list.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/remote/spaces.h"
 #include "envs/time_limit.h"
+#include "envs/wrappers.h"
 
 namespace rill::envs {
 namespace {
 
-// One line per environment.
+// The spec functions of envs/env_list.h.
 const std::vector<EnvSpec (*)()>& Specs() {
-  static const std::vector<EnvSpec (*)()>* const kSpecs = new std::vector<EnvSpec (*)()>{
-      &Acrobot::Spec, &CartPole::Spec, &MountainCar::Spec, &MountainCarContinuous::Spec, &Pendulum::Spec,
-      &CartPoleNoVelocity::Spec,  // The memory task: CartPole-v1 observed as [x, theta].
-      &HalfCheetahSpec, &HopperSpec, &Walker2dSpec, &AntSpec, &HumanoidSpec,
-      &minatar::Asterix::Spec, &minatar::Breakout::Spec, &minatar::Freeway::Spec, &minatar::Seaquest::Spec,
-      &minatar::SpaceInvaders::Spec,
-  };
+#define RILL_CATALOG_ENTRY(type, spec) &spec,
+  static const std::vector<EnvSpec (*)()>* const kSpecs =
+      new std::vector<EnvSpec (*)()>{RILL_ENV_LIST(RILL_CATALOG_ENTRY)};
+#undef RILL_CATALOG_ENTRY
   return *kSpecs;
 }
 

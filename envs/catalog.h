@@ -4,9 +4,8 @@
 // it here, so a process that steps no env (rill-replay) links no physics
 // engine. The registry (registry.h) creates the envs it lists.
 //
-// Adding an env: its class with a static Spec() (or, for a MuJoCo task, its
-// sizes in mujoco/specs.h), one line in catalog.cc and one in registry.cc;
-// registry_test fails when the two disagree.
+// The envs it lists are envs/env_list.h's, one line each, the same lines
+// the registry makes its factories from (adding one: docs/extending.md).
 //
 // Thread-safe: a constant table and pure functions.
 #ifndef RILL_ENVS_CATALOG_H_

@@ -5,17 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "envs/classic/acrobot.h"
-#include "envs/classic/cartpole.h"
-#include "envs/classic/cartpole_no_velocity.h"
-#include "envs/classic/mountain_car.h"
-#include "envs/classic/mountain_car_continuous.h"
-#include "envs/classic/pendulum.h"
-#include "envs/minatar/asterix.h"
-#include "envs/minatar/breakout.h"
-#include "envs/minatar/freeway.h"
-#include "envs/minatar/seaquest.h"
-#include "envs/minatar/space_invaders.h"
+#include "envs/env_list.h"
+// The MuJoCo tasks' classes (the list names only their specs' sizes).
 #include "envs/mujoco/ant.h"
 #include "envs/mujoco/half_cheetah.h"
 #include "envs/mujoco/hopper.h"
@@ -36,26 +27,11 @@ absl::StatusOr<std::unique_ptr<Env>> Make(int max_episode_steps, uint64_t seed) 
   return std::unique_ptr<Env>(std::move(env));
 }
 
-// One line per environment.
+// Each line of envs/env_list.h as its spec and its factory.
 const std::vector<Entry>& Entries() {
-  static const std::vector<Entry>* const kEntries = new std::vector<Entry>{
-      {&Acrobot::Spec, &Make<Acrobot>},
-      {&CartPole::Spec, &Make<CartPole>},
-      {&CartPoleNoVelocity::Spec, &Make<CartPoleNoVelocity>},
-      {&MountainCar::Spec, &Make<MountainCar>},
-      {&MountainCarContinuous::Spec, &Make<MountainCarContinuous>},
-      {&Pendulum::Spec, &Make<Pendulum>},
-      {&HalfCheetah::Spec, &Make<HalfCheetah>},
-      {&Hopper::Spec, &Make<Hopper>},
-      {&Walker2d::Spec, &Make<Walker2d>},
-      {&Ant::Spec, &Make<Ant>},
-      {&Humanoid::Spec, &Make<Humanoid>},
-      {&minatar::Breakout::Spec, &Make<minatar::Breakout>},
-      {&minatar::SpaceInvaders::Spec, &Make<minatar::SpaceInvaders>},
-      {&minatar::Freeway::Spec, &Make<minatar::Freeway>},
-      {&minatar::Asterix::Spec, &Make<minatar::Asterix>},
-      {&minatar::Seaquest::Spec, &Make<minatar::Seaquest>},
-  };
+#define RILL_REGISTRY_ENTRY(type, spec) {&spec, &Make<type>},
+  static const std::vector<Entry>* const kEntries = new std::vector<Entry>{RILL_ENV_LIST(RILL_REGISTRY_ENTRY)};
+#undef RILL_REGISTRY_ENTRY
   return *kEntries;
 }
 
