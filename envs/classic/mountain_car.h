@@ -5,9 +5,8 @@
 // included; terminated when position >= 0.5 with velocity >= 0; truncated
 // after 200 steps.
 //
-// Per step: velocity += (action - 1) * 0.001 - 0.0025 cos(3 position),
-// clipped to [-0.07, 0.07]; position += velocity, clipped to [-1.2, 0.6];
-// hitting the left wall stops the car. The state is double (Gymnasium keeps
+// The car is pushed by (action - 1) * 0.001 a step (MountainCarPhysics
+// holds the rest of the dynamics). The state is double (Gymnasium keeps
 // float64 here); only the observation is rounded to float. Not thread-safe
 // (see Env).
 #ifndef RILL_ENVS_CLASSIC_MOUNTAIN_CAR_H_
@@ -20,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "envs/classic/mountain_car_physics.h"
 #include "envs/interface.h"
 #include "envs/seeded_rng.h"
 #include "envs/time_limit.h"
@@ -29,13 +29,9 @@ namespace rill::envs {
 class MountainCar final : public Env {
  public:
   static constexpr int kDefaultMaxEpisodeSteps = 200;
-  static constexpr double kMinPosition = -1.2;
-  static constexpr double kMaxPosition = 0.6;
-  static constexpr double kMaxSpeed = 0.07;
   static constexpr double kGoalPosition = 0.5;
   static constexpr double kGoalVelocity = 0.0;
   static constexpr double kForce = 0.001;
-  static constexpr double kGravity = 0.0025;
 
   // `max_episode_steps`: 0 = 200. Returns InvalidArgument if negative.
   static absl::StatusOr<std::unique_ptr<MountainCar>> Create(int max_episode_steps, uint64_t seed);
@@ -62,12 +58,10 @@ class MountainCar final : public Env {
 
  private:
   MountainCar(int max_episode_steps, uint64_t seed);
-  void WriteObs(float* obs) const;
 
   SeededRng rng_;
   TimeLimit time_limit_;
-  double position_ = 0;
-  double velocity_ = 0;
+  MountainCarPhysics car_;
 };
 
 }  // namespace rill::envs

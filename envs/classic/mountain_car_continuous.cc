@@ -29,14 +29,15 @@ absl::StatusOr<std::unique_ptr<MountainCarContinuous>> MountainCarContinuous::Cr
 }
 
 MountainCarContinuous::MountainCarContinuous(int max_episode_steps, uint64_t seed)
-    : Env(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed), time_limit_(max_episode_steps) {}
+    : Env(WithTimeLimit(Spec(), max_episode_steps)),
+      rng_(seed),
+      time_limit_(max_episode_steps),
+      car_(kGoalPosition, kGoalVelocity, MountainCarPhysics::Storage::kFloat) {}
 
 void MountainCarContinuous::Reset(float* obs) {
   // Gymnasium's reset state is float64; only later steps store float32.
-  position_ = rng_.Uniform(-0.6, -0.4);
-  velocity_ = 0;
+  car_.Reset(rng_, obs);
   time_limit_.StartEpisode();
-  WriteObs(obs);
 }
 
 absl::StatusOr<StepResult> MountainCarContinuous::Step(const float* action, float* next_obs) {
@@ -44,35 +45,20 @@ absl::StatusOr<StepResult> MountainCarContinuous::Step(const float* action, floa
   const double a = action[0];
   if (std::isnan(a)) return absl::InvalidArgumentError(absl::StrCat(name(), ": throttle is NaN"));
   const double force = std::min(std::max(a, kMinAction), kMaxAction);
-  double velocity = velocity_ + force * kPower - kGravity * std::cos(3 * position_);
-  velocity = std::clamp(velocity, -kMaxSpeed, kMaxSpeed);
-  double position = std::clamp(position_ + velocity, kMinPosition, kMaxPosition);
-  if (position == kMinPosition && velocity < 0) velocity = 0;
 
   StepResult result;
-  result.terminated = position >= kGoalPosition && velocity >= kGoalVelocity;
+  result.terminated = car_.Step(force * kPower, next_obs);
   result.reward = static_cast<float>((result.terminated ? 100.0 : 0.0) - a * a * 0.1);
-  position_ = static_cast<float>(position);
-  velocity_ = static_cast<float>(velocity);
-  WriteObs(next_obs);
   time_limit_.EndStep(&result);
   return result;
 }
 
-void MountainCarContinuous::SetState(double position, double velocity) {
-  position_ = position;
-  velocity_ = velocity;
-}
-
-void MountainCarContinuous::WriteObs(float* obs) const {
-  obs[0] = static_cast<float>(position_);
-  obs[1] = static_cast<float>(velocity_);
-}
+void MountainCarContinuous::SetState(double position, double velocity) { car_.SetState(position, velocity); }
 
 std::vector<std::string> MountainCarContinuous::cameras() const { return {"default"}; }
 
 absl::Status MountainCarContinuous::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
-  DrawMountainCarScene(position_, kGoalPosition, width, height, rgb);
+  DrawMountainCarScene(car_.position(), kGoalPosition, width, height, rgb);
   return absl::OkStatus();
 }
 

@@ -4,9 +4,8 @@
 // plus 100 on the step that reaches the goal; terminated when position >=
 // 0.45 with velocity >= 0; truncated after 999 steps.
 //
-// Per step: velocity += clip(a, -1, 1) * 0.0015 - 0.0025 cos(3 position),
-// clipped to [-0.07, 0.07]; position += velocity, clipped to [-1.2, 0.6];
-// hitting the left wall stops the car. Gymnasium stores the state as float32
+// The car is pushed by clip(a, -1, 1) * 0.0015 a step (MountainCarPhysics
+// holds the rest of the dynamics). Gymnasium stores the state as float32
 // after every step, so this class rounds the stored state to float too
 // (arithmetic within a step is double). Not thread-safe (see Env).
 #ifndef RILL_ENVS_CLASSIC_MOUNTAIN_CAR_CONTINUOUS_H_
@@ -19,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "envs/classic/mountain_car_physics.h"
 #include "envs/interface.h"
 #include "envs/seeded_rng.h"
 #include "envs/time_limit.h"
@@ -30,13 +30,9 @@ class MountainCarContinuous final : public Env {
   static constexpr int kDefaultMaxEpisodeSteps = 999;
   static constexpr double kMinAction = -1.0;
   static constexpr double kMaxAction = 1.0;
-  static constexpr double kMinPosition = -1.2;
-  static constexpr double kMaxPosition = 0.6;
-  static constexpr double kMaxSpeed = 0.07;
   static constexpr double kGoalPosition = 0.45;
   static constexpr double kGoalVelocity = 0.0;
   static constexpr double kPower = 0.0015;
-  static constexpr double kGravity = 0.0025;
 
   // `max_episode_steps`: 0 = 999. Returns InvalidArgument if negative.
   static absl::StatusOr<std::unique_ptr<MountainCarContinuous>> Create(int max_episode_steps, uint64_t seed);
@@ -63,12 +59,10 @@ class MountainCarContinuous final : public Env {
 
  private:
   MountainCarContinuous(int max_episode_steps, uint64_t seed);
-  void WriteObs(float* obs) const;
 
   SeededRng rng_;
   TimeLimit time_limit_;
-  double position_ = 0;
-  double velocity_ = 0;
+  MountainCarPhysics car_;
 };
 
 }  // namespace rill::envs
