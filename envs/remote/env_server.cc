@@ -10,6 +10,7 @@
 #include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "common/stream_finisher.h"
 
 namespace rill::envs {
 namespace {
@@ -44,7 +45,7 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
 
   void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    if (finished_) return;
+    if (finisher_.finished()) return;
     if (!ok) {  // the actor closed its side, or went away
       FinishLocked(grpc::Status::OK);
       return;
@@ -55,17 +56,13 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
       FinishLocked(ToGrpcStatus(answer.status()));
       return;
     }
-    writing_ = true;
+    finisher_.WriteStarted();
     StartWrite(*answer);
   }
 
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (finished_) {
-      if (finish_after_write_) Finish(final_status_);
-      return;
-    }
+    if (finisher_.WriteDone(*this)) return;
     if (!ok) {
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the actor went away before its answer"));
       return;
@@ -123,14 +120,7 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
 
   // Finishes once: at once, or after the write on the wire completes.
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    if (writing_) {
-      finish_after_write_ = true;
-      final_status_ = std::move(status);
-      return;
-    }
-    Finish(std::move(status));
+    finisher_.Finish(*this, std::move(status));
   }
 
   const EnvFactory* const factory_;
@@ -145,10 +135,7 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
   v1::EnvResponse rendered_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<EnvServerBatch> batch_ ABSL_GUARDED_BY(mu_);
   int logged_errors_ ABSL_GUARDED_BY(mu_) = 0;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_after_write_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+  StreamFinisher finisher_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

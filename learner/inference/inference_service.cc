@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
+#include "common/stream_finisher.h"
 #include "common/torch_tensor.h"
 
 namespace rill::learner {
@@ -58,11 +59,7 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
 
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (finished_) {
-      if (finish_after_write_) Finish(final_status_);
-      return;
-    }
+    if (finisher_.WriteDone(*this)) return;
     if (!ok) {
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the actor went away before its actions"));
       return;
@@ -96,7 +93,7 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
       delete this;
       return;
     }
-    if (finished_) {
+    if (finisher_.finished()) {
       mu_.Unlock();
       return;
     }
@@ -114,7 +111,7 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
       mu_.Unlock();
       return;
     }
-    writing_ = true;
+    finisher_.WriteStarted();
     StartWrite(&response_);
     mu_.Unlock();
   }
@@ -143,14 +140,7 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
 
   // Finishes once: at once, or after the write on the wire completes.
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    if (writing_) {
-      finish_after_write_ = true;
-      final_status_ = std::move(status);
-      return;
-    }
-    Finish(std::move(status));
+    finisher_.Finish(*this, std::move(status));
   }
 
   InferenceBatcher* const batcher_;
@@ -158,10 +148,7 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
   absl::Mutex mu_;
   v1::ActRequest request_;    // the read in progress or the request being acted on
   v1::ActResponse response_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_after_write_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+  StreamFinisher finisher_ ABSL_GUARDED_BY(mu_);
   bool awaiting_batcher_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
