@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
 #include "learner/algorithms/spec.h"
+#include "learner/algorithms/torch_errors.h"
 #include "learner/networks.h"
 #include "policies/deterministic.h"
 #include "policies/registry.h"
@@ -265,12 +266,7 @@ absl::Status DrqV2::Update(const Batch& batch) {
 
 absl::Status DrqV2::Update(const TransitionBatch& batch) {
   RETURN_IF_ERROR(CheckBatch(batch));
-  try {
-    RETURN_IF_ERROR(UpdateUnchecked(batch));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("drqv2 update failed: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
+  return CatchTorchErrors("drqv2 update failed", [&] { return UpdateUnchecked(batch); });
 }
 
 torch::Tensor DrqV2::Encode(const torch::Tensor& encoder, const torch::Tensor& obs) const {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/spec.h"
+#include "learner/algorithms/torch_errors.h"
 
 namespace rill::learner {
 namespace {
@@ -145,7 +146,7 @@ absl::Status Impala::Update(const Batch& sampled) {
   // Images (uint8) become float32 / 255 here, on the device.
   const Batch batch = ActorCritic::FloatObservationColumns(sampled);
   RETURN_IF_ERROR(net_->CheckUnrollBatch(batch, options_.unroll_length));
-  try {
+  return CatchTorchErrors("impala update", [&]() -> absl::Status {
     const int64_t b = batch.size;
     const int64_t t = options_.unroll_length;
     // Time-major [T(+1), B, ...]: V-trace runs backward over the first axis.
@@ -208,9 +209,7 @@ absl::Status Impala::Update(const Batch& sampled) {
                                      kl.defined() ? kl : torch::zeros({}, values.options()),
                                      vtrace.clipped_rhos.mean(), values.mean(), grad_norm, value_mean, value_std});
     return absl::OkStatus();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("impala update: ", e.what_without_backtrace()));
-  }
+  });
 }
 
 absl::StatusOr<v1::ParameterSet> Impala::ExportPolicy() const { return net_->ExportPolicy(); }

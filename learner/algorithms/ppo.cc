@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "learner/algorithms/spec.h"
+#include "learner/algorithms/torch_errors.h"
 
 namespace rill::learner {
 namespace {
@@ -305,7 +306,7 @@ absl::Status Ppo::Update(const Batch& sampled) {
   // Images (uint8) become float32 / 255 here, on the device.
   const Batch batch = ActorCritic::FloatObservationColumns(sampled);
   RETURN_IF_ERROR(net_->CheckUnrollBatch(batch, options_.unroll_length));
-  try {
+  return CatchTorchErrors("ppo update", [&]() -> absl::Status {
     ASSIGN_OR_RETURN(const Rollout r, Prepare(batch));
     // 3-4: epochs of minibatch steps.
     const double lr = LearningRate();
@@ -336,9 +337,7 @@ absl::Status Ppo::Update(const Batch& sampled) {
                                    torch::stack({r.kl.defined() ? r.kl : torch::zeros({}, r.old_values.options()),
                                                  r.clipped_rhos.mean(), r.old_values.mean(), r.advantages.std(r.n > 1)})});
     return absl::OkStatus();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("ppo update: ", e.what_without_backtrace()));
-  }
+  });
 }
 
 absl::StatusOr<v1::ParameterSet> Ppo::ExportPolicy() const { return net_->ExportPolicy(); }

@@ -12,6 +12,7 @@
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
 #include "learner/algorithms/spec.h"
+#include "learner/algorithms/torch_errors.h"
 #include "learner/checkpoint.h"
 #include "policies/gaussian.h"
 
@@ -129,14 +130,11 @@ absl::Status Sac::CheckBatch(const TransitionBatch& batch) const {
 
 absl::Status Sac::Update(const TransitionBatch& batch) {
   RETURN_IF_ERROR(CheckBatch(batch));
-  try {
+  return CatchTorchErrors("SAC update failed", [&] {
     const int64_t b = batch.obs.size(0);
     torch::Tensor noise = torch::randn({2 * b, options_.act_dim}, generator_, batch.obs.options());
-    RETURN_IF_ERROR(UpdateUnchecked(batch, noise));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("SAC update failed: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
+    return UpdateUnchecked(batch, noise);
+  });
 }
 
 absl::Status Sac::UpdateWithNoiseForTesting(const TransitionBatch& batch, const torch::Tensor& next_noise,
@@ -145,12 +143,8 @@ absl::Status Sac::UpdateWithNoiseForTesting(const TransitionBatch& batch, const 
   const int64_t b = batch.obs.size(0);
   RETURN_IF_ERROR(CheckBatchField("next_noise", next_noise, {b, options_.act_dim}, options_.device));
   RETURN_IF_ERROR(CheckBatchField("noise", noise, {b, options_.act_dim}, options_.device));
-  try {
-    RETURN_IF_ERROR(UpdateUnchecked(batch, torch::cat({next_noise, noise}, 0)));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("SAC update failed: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
+  return CatchTorchErrors("SAC update failed",
+                          [&] { return UpdateUnchecked(batch, torch::cat({next_noise, noise}, 0)); });
 }
 
 absl::Status Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise) {

@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
 #include "learner/algorithms/spec.h"
+#include "learner/algorithms/torch_errors.h"
 #include "policies/categorical.h"
 #include "policies/registry.h"
 #include "policies/spec.h"
@@ -203,12 +204,7 @@ absl::Status SacDiscrete::Update(const Batch& batch) {
 
 absl::Status SacDiscrete::Update(const TransitionBatch& batch) {
   RETURN_IF_ERROR(CheckBatch(batch));
-  try {
-    RETURN_IF_ERROR(UpdateUnchecked(batch));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("SAC-discrete update failed: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
+  return CatchTorchErrors("SAC-discrete update failed", [&] { return UpdateUnchecked(batch); });
 }
 
 absl::Status SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {

@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
 #include "learner/algorithms/spec.h"
+#include "learner/algorithms/torch_errors.h"
 #include "policies/deterministic.h"
 #include "policies/registry.h"
 
@@ -158,27 +159,20 @@ absl::Status Td3::Update(const Batch& batch) {
 
 absl::Status Td3::Update(const TransitionBatch& batch) {
   RETURN_IF_ERROR(CheckBatch(batch));
-  try {
+  return CatchTorchErrors(absl::StrCat(options_.name, " update failed"), [&] {
     torch::Tensor noise;
     if (options_.target_noise > 0) {
       noise = torch::randn({batch.obs.size(0), act_dim_}, generator_, batch.obs.options()).mul_(options_.target_noise);
     }
-    RETURN_IF_ERROR(UpdateUnchecked(batch, noise));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(options_.name, " update failed: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
+    return UpdateUnchecked(batch, noise);
+  });
 }
 
 absl::Status Td3::UpdateWithNoiseForTesting(const TransitionBatch& batch, const torch::Tensor& target_noise) {
   RETURN_IF_ERROR(CheckBatch(batch));
   RETURN_IF_ERROR(CheckBatchField("target_noise", target_noise, {batch.obs.size(0), act_dim_}, options_.device));
-  try {
-    RETURN_IF_ERROR(UpdateUnchecked(batch, target_noise));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(options_.name, " update failed: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
+  return CatchTorchErrors(absl::StrCat(options_.name, " update failed"),
+                          [&] { return UpdateUnchecked(batch, target_noise); });
 }
 
 absl::Status Td3::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise) {
