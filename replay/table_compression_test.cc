@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/table.h"
+#include "replay/testing/table_testing.h"
 #include "replay/testing/test_items.h"
 
 namespace rill::replay {
@@ -22,20 +23,6 @@ using ::testing::HasSubstr;
 using Compression = v1::TableConfig::ColumnCompression;
 
 constexpr int64_t kPlainItemBytes = kTestFrameBytes + 8;
-
-std::unique_ptr<Table> MakeTable(const v1::TableConfig& config) {
-  absl::StatusOr<std::unique_ptr<Table>> table = Table::Create(config);
-  EXPECT_TRUE(table.ok()) << table.status();
-  return table.ok() ? *std::move(table) : nullptr;
-}
-
-std::vector<uint64_t> Range(uint64_t begin, uint64_t end) {
-  std::vector<uint64_t> keys;
-  for (uint64_t k = begin; k < end; ++k) keys.push_back(k);
-  return keys;
-}
-
-absl::Time Later() { return absl::Now() + absl::Seconds(30); }
 
 void Fill(Table& table, uint64_t begin, uint64_t end) {
   std::vector<uint64_t> stored;

@@ -11,26 +11,13 @@
 #include "gtest/gtest.h"
 #include "replay/encoded_insert.h"
 #include "replay/table.h"
+#include "replay/testing/table_testing.h"
 #include "replay/testing/test_items.h"
 
 namespace rill::replay {
 namespace {
 
 constexpr int64_t kActionBytes = 8;
-
-std::unique_ptr<Table> MakeTable(const v1::TableConfig& config) {
-  absl::StatusOr<std::unique_ptr<Table>> table = Table::Create(config);
-  EXPECT_TRUE(table.ok()) << table.status();
-  return table.ok() ? *std::move(table) : nullptr;
-}
-
-std::vector<uint64_t> Range(uint64_t begin, uint64_t end) {
-  std::vector<uint64_t> keys;
-  for (uint64_t k = begin; k < end; ++k) keys.push_back(k);
-  return keys;
-}
-
-absl::Time Later() { return absl::Now() + absl::Seconds(30); }
 
 // Inserts transitions [begin, end) as Insert does.
 void Fill(Table& table, uint64_t begin, uint64_t end) {

@@ -12,22 +12,11 @@
 #include "gtest/gtest.h"
 #include "replay/durability/record_file.h"
 #include "replay/table.h"
+#include "replay/testing/table_testing.h"
 #include "replay/testing/test_items.h"
 
 namespace rill::replay {
 namespace {
-
-std::unique_ptr<Table> MakeTable(const v1::TableConfig& config) {
-  absl::StatusOr<std::unique_ptr<Table>> table = Table::Create(config);
-  EXPECT_TRUE(table.ok()) << table.status();
-  return table.ok() ? *std::move(table) : nullptr;
-}
-
-std::vector<uint64_t> Range(uint64_t begin, uint64_t end) {
-  std::vector<uint64_t> keys;
-  for (uint64_t k = begin; k < end; ++k) keys.push_back(k);
-  return keys;
-}
 
 // Writes `table`'s file and restores it into a fresh table of `config`.
 std::unique_ptr<Table> RoundTrip(const Table& table, const v1::TableConfig& config, const std::string& name) {
