@@ -499,31 +499,22 @@ ReplayServiceImpl::ReplayServiceImpl(std::vector<std::unique_ptr<Table>> tables,
     queues_[table.get()] = std::make_unique<AdmissionQueue>(table.get());
   }
   if (registry == nullptr) return;
-  auto& inserted = prometheus::BuildCounter()
-                       .Name("rill_replay_items_inserted_total")
-                       .Help("Items stored in a replay table (retries not counted again).")
-                       .Register(*registry);
-  auto& sampled = prometheus::BuildCounter()
-                      .Name("rill_replay_items_sampled_total")
-                      .Help("Items drawn from a replay table.")
-                      .Register(*registry);
-  auto& size = prometheus::BuildGauge()
-                   .Name("rill_replay_table_size")
-                   .Help("Items a replay table holds.")
-                   .Register(*registry);
-  auto& bytes = prometheus::BuildGauge()
-                    .Name("rill_replay_table_bytes")
-                    .Help("Payload bytes a replay table holds.")
-                    .Register(*registry);
-  auto& blocked = prometheus::BuildCounter()
-                      .Name("rill_replay_rate_limiter_blocked_seconds_total")
-                      .Help("Time during which at least one caller of a side waited on the rate limiter.")
-                      .Register(*registry);
-  auto& rpc = prometheus::BuildHistogram()
-                  .Name("rill_replay_rpc_seconds")
-                  .Help("Latency of replay RPCs: per request for Insert (stored and acknowledged), "
-                        "per batch for Sample.")
-                  .Register(*registry);
+  // One family per metric, registered once; the tables' and methods' series
+  // are added to it below. `builder`: prometheus::BuildCounter() and kin.
+  auto family = [registry](auto builder, const char* name, const char* help) -> auto& {
+    return builder.Name(name).Help(help).Register(*registry);
+  };
+  auto& inserted = family(prometheus::BuildCounter(), "rill_replay_items_inserted_total",
+                          "Items stored in a replay table (retries not counted again).");
+  auto& sampled =
+      family(prometheus::BuildCounter(), "rill_replay_items_sampled_total", "Items drawn from a replay table.");
+  auto& size = family(prometheus::BuildGauge(), "rill_replay_table_size", "Items a replay table holds.");
+  auto& bytes = family(prometheus::BuildGauge(), "rill_replay_table_bytes", "Payload bytes a replay table holds.");
+  auto& blocked = family(prometheus::BuildCounter(), "rill_replay_rate_limiter_blocked_seconds_total",
+                         "Time during which at least one caller of a side waited on the rate limiter.");
+  auto& rpc = family(prometheus::BuildHistogram(), "rill_replay_rpc_seconds",
+                     "Latency of replay RPCs: per request for Insert (stored and acknowledged), "
+                     "per batch for Sample.");
   for (const auto& table : tables_) {
     auto metrics = std::make_unique<TableMetrics>();
     const std::string& name = table->name();
@@ -538,13 +529,11 @@ ReplayServiceImpl::ReplayServiceImpl(std::vector<std::unique_ptr<Table>> tables,
   for (const char* method : {"Insert", "Sample", "UpdatePriorities", "Info"}) {
     rpc_seconds_[method] = &rpc.Add({{"method", method}}, LatencyBuckets());
   }
-  auto& admitted = prometheus::BuildHistogram()
-                       .Name("rill_replay_admitted_seconds")
-                       .Help("From the rate limiter's admission to the answer handed to the transport: per insert "
-                             "request from stored (and, with a log, through its sync) to its acknowledgement, per "
-                             "sampled batch from drawn to written. The shard's own serving latency, without the "
-                             "wait the rate limiter imposes (rill_replay_rpc_seconds includes it).")
-                       .Register(*registry);
+  auto& admitted = family(prometheus::BuildHistogram(), "rill_replay_admitted_seconds",
+                          "From the rate limiter's admission to the answer handed to the transport: per insert "
+                          "request from stored (and, with a log, through its sync) to its acknowledgement, per "
+                          "sampled batch from drawn to written. The shard's own serving latency, without the "
+                          "wait the rate limiter imposes (rill_replay_rpc_seconds includes it).");
   for (const char* method : {"Insert", "Sample"}) {
     admitted_seconds_[method] = &admitted.Add({{"method", method}}, AdmittedBuckets());
   }
