@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/declared_defaults.h"
 #include "common/invalid_field.h"
 #include "common/os.h"
 #include "common/shape.h"
@@ -69,7 +70,7 @@ std::string RespellingHintFor(const std::string& text, const CollectErrors& erro
 absl::Status FinalizeActor(v1::ActorConfig& actor, const learner::AlgorithmSpec& algorithm,
                            const learner::ActorDuty& duty) {
   const bool unrolls = duty.items.kind == items::ItemKind::kUnroll;
-  if (actor.num_envs() == 0) actor.set_num_envs(1);
+  FillDeclaredDefaults(actor);
   if (unrolls && actor.learning_starts() != 0) {
     return InvalidField("actor.learning_starts",
                         absl::StrCat(actor.learning_starts(), ": ", algorithm.name,
@@ -77,8 +78,6 @@ absl::Status FinalizeActor(v1::ActorConfig& actor, const learner::AlgorithmSpec&
                                      "log-probabilities); leave it unset or 0"));
   }
   if (!actor.has_learning_starts()) actor.set_learning_starts(unrolls ? 0 : 1000);
-  if (actor.insert_batch_items() == 0) actor.set_insert_batch_items(64);
-  if (actor.max_in_flight_batches() == 0) actor.set_max_in_flight_batches(8);
   if (actor.num_envs() < 0 || actor.num_envs() > 4096) return InvalidField("actor.num_envs", "must be in 1..4096");
   if (actor.learning_starts() < 0) return InvalidField("actor.learning_starts", "must be >= 0");
   if (actor.insert_batch_items() < 0) return InvalidField("actor.insert_batch_items", "must be > 0");
@@ -87,9 +86,8 @@ absl::Status FinalizeActor(v1::ActorConfig& actor, const learner::AlgorithmSpec&
 }
 
 absl::Status FinalizeEval(v1::EvalConfig& eval) {
-  if (eval.episodes() == 0) eval.set_episodes(10);
+  FillDeclaredDefaults(eval);
   if (eval.episodes() < 0) return InvalidField("eval.episodes", "must be > 0");
-  if (eval.every_updates() == 0) eval.set_every_updates(1000);
   if (eval.every_updates() < -1) return InvalidField("eval.every_updates", "must be > 0, or -1 for every version");
   const double every = eval.video_every_seconds();
   if (!std::isfinite(every) || every < 0 || every > kMaxConfiguredSeconds) {
@@ -97,8 +95,6 @@ absl::Status FinalizeEval(v1::EvalConfig& eval) {
                         absl::StrCat(every, " is out of range: must be in [0, ", kMaxConfiguredSeconds,
                                      "] (0: no videos)"));
   }
-  if (eval.video_width() == 0) eval.set_video_width(480);
-  if (eval.video_height() == 0) eval.set_video_height(480);
   const bool width_out = eval.video_width() < 0 || eval.video_width() > 4096;
   if (width_out || eval.video_height() < 0 || eval.video_height() > 4096) {
     return InvalidField(width_out ? "eval.video_width" : "eval.video_height",
@@ -112,9 +108,9 @@ absl::Status FinalizeEval(v1::EvalConfig& eval) {
 // and learner sections are finalized: the processes a run starts and the
 // rules a synchronous algorithm (`duty`) puts on them.
 absl::Status FinalizeTopology(v1::ExperimentConfig& config, const learner::ActorDuty& duty) {
-  if (config.topology().num_actors() == 0) config.mutable_topology()->set_num_actors(2);
+  FillDeclaredDefaults(*config.mutable_topology());
+  FillDeclaredDefaults(*config.mutable_inference());
   if (config.topology().num_actors() < 0) return InvalidField("topology.num_actors", "must be > 0");
-  if (config.topology().num_replay_shards() == 0) config.mutable_topology()->set_num_replay_shards(1);
   if (config.topology().num_replay_shards() < 0) return InvalidField("topology.num_replay_shards", "must be > 0");
   if (config.max_env_steps() < 0) return InvalidField("max_env_steps", "must be >= 0");
   if (!v1::TopologyConfig::Inference_IsValid(config.topology().inference())) {
@@ -133,9 +129,7 @@ absl::Status FinalizeTopology(v1::ExperimentConfig& config, const learner::Actor
   if (inference->max_batch() < 0) {
     return InvalidField("inference.max_batch", "must be >= 0 (0: half the connected envs)");
   }
-  if (!inference->has_max_wait_micros()) inference->set_max_wait_micros(2000);
   if (inference->max_wait_micros() < 0) return InvalidField("inference.max_wait_micros", "must be >= 0");
-  if (config.topology().num_learners() == 0) config.mutable_topology()->set_num_learners(1);
   if (config.topology().num_learners() < 1 || config.topology().num_learners() > 64) {
     return InvalidField("topology.num_learners",
                         absl::StrCat(config.topology().num_learners(), " is out of range (1..64; default 1)"));

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/declared_defaults.h"
 #include "common/invalid_field.h"
 #include "common/status_macros.h"
 #include "items/registry.h"
@@ -39,25 +40,22 @@ void AddSharedPlanes(int64_t plane_size, v1::TableConfig* table) {
 // The service's own settings: message and stream limits, gRPC memory and
 // durability.
 absl::Status FinalizeReplayService(v1::ReplayConfig& replay) {
-  if (replay.max_message_bytes() == 0) replay.set_max_message_bytes(64 << 20);
-  if (replay.max_in_flight_inserts_per_stream() == 0) replay.set_max_in_flight_inserts_per_stream(8);
+  FillDeclaredDefaults(replay);
   if (replay.max_in_flight_inserts_per_stream() < 0) {
     return InvalidField("replay.max_in_flight_inserts_per_stream", "must be > 0");
   }
-  if (replay.grpc_memory_quota_bytes() == 0) replay.set_grpc_memory_quota_bytes(int64_t{512} << 20);
   if (replay.grpc_memory_quota_bytes() < (int64_t{16} << 20)) {
     return InvalidField("replay.grpc_memory_quota_bytes", "must be at least 16 MiB (16777216)");
   }
   v1::DurabilityConfig& durability = *replay.mutable_durability();
+  FillDeclaredDefaults(durability);
   if (!v1::DurabilityConfig::Mode_IsValid(durability.mode())) {
     return InvalidField("replay.durability.mode",
                         absl::StrCat(durability.mode(), " is unknown (known: NONE, CHECKPOINT, WAL)"));
   }
-  if (durability.checkpoint_interval_seconds() == 0) durability.set_checkpoint_interval_seconds(60);
   if (!(durability.checkpoint_interval_seconds() > 0)) {
     return InvalidField("replay.durability.checkpoint_interval_seconds", "must be > 0");
   }
-  if (durability.keep_latest() == 0) durability.set_keep_latest(2);
   if (durability.keep_latest() < 0) return InvalidField("replay.durability.keep_latest", "must be > 0");
   if (durability.group_commit_micros() < 0) {
     return InvalidField("replay.durability.group_commit_micros", "must be >= 0");

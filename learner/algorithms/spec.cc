@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/declared_defaults.h"
 #include "common/invalid_field.h"
 #include "common/logging.h"
 #include "common/os.h"
@@ -354,9 +355,12 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSp
   absl::Status status = (*spec)->finalize(learner, env);
   if (!status.ok()) return status;
 
+  // The defaults every algorithm shares, for the fields its finalizer left
+  // (batch_size, tau and n_step are per algorithm: each finalizer above
+  // sets its own first).
+  FillDeclaredDefaults(learner);
   if (learner.batch_size() == 0) learner.set_batch_size(256);
   if (learner.batch_size() < 0) return InvalidField("learner.batch_size", "must be > 0");
-  if (!learner.has_gamma()) learner.set_gamma(0.99);
   if (!(learner.gamma() >= 0 && learner.gamma() <= 1)) {
     return InvalidField("learner.gamma", absl::StrCat(learner.gamma(), " is out of range: must be in [0, 1]"));
   }
@@ -368,9 +372,6 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSp
   if (learner.n_step() < 0 || learner.n_step() > 1000) {
     return InvalidField("learner.n_step", absl::StrCat(learner.n_step(), " is out of range: must be in 1..1000"));
   }
-  if (learner.publish_every() == 0) learner.set_publish_every(10);
-  if (learner.prefetch_batches() == 0) learner.set_prefetch_batches(8);
-  if (!learner.has_checkpoint_every()) learner.set_checkpoint_every(5000);
   if (!v1::LearnerConfig::Device_IsValid(learner.device())) {
     return InvalidField("learner.device", absl::StrCat(learner.device(), " is unknown (known: AUTO, CPU, CUDA)"));
   }
@@ -392,7 +393,6 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSp
   if (learner.has_max_policy_lag() && learner.max_policy_lag() < 0) {
     return InvalidField("learner.max_policy_lag", absl::StrCat(learner.max_policy_lag(), " is out of range: must be >= 0"));
   }
-  if (!learner.has_observation_clip()) learner.set_observation_clip(10);
   if (!(learner.observation_clip() > 0) || std::isinf(learner.observation_clip())) {
     return InvalidField("learner.observation_clip",
                    absl::StrCat(learner.observation_clip(), " is out of range: must be in (0, inf)"));
