@@ -17,6 +17,11 @@
 
 namespace rill {
 
+// The largest gRPC message, in bytes, a Rill server or channel takes when
+// nothing says otherwise: the declared default of replay.max_message_bytes
+// (proto/config.proto), which experiment/defaults_test.cc checks against it.
+inline constexpr int64_t kDefaultMaxMessageBytes = int64_t{64} << 20;
+
 struct StartedServer {
   std::unique_ptr<grpc::Server> server;
   int port = 0;
@@ -24,7 +29,7 @@ struct StartedServer {
 
 struct GrpcServerOptions {
   // Largest message received or sent, in bytes.
-  int64_t max_message_bytes = int64_t{64} << 20;
+  int64_t max_message_bytes = kDefaultMaxMessageBytes;
   // Bound on the memory gRPC may take for this server's transport buffers (a
   // grpc::ResourceQuota): under pressure it shrinks the HTTP/2 windows it
   // grants, so that clients sending faster than the server reads are held

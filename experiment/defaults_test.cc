@@ -23,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/declared_defaults.h"
+#include "common/grpc_util.h"
 #include "envs/catalog.h"
 #include "experiment/config.h"
 #include "gmock/gmock.h"
@@ -275,6 +276,14 @@ TEST(DefaultsTest, AnAlgorithmsDefaultMissingFromTheCommentIsNamed) {
   const learner::AlgorithmSpec& ppo = **learner::FindAlgorithmSpec("ppo");
   EXPECT_THAT(AlgorithmDefaultDisagreements(ppo, CommentsByField(proto)),
               ElementsAre(HasSubstr("rill.v1.LearnerConfig.batch_size is 8 by default")));
+}
+
+// The gRPC layer's default message limit (common/grpc_util.h) is the one
+// the config declares, not a second 64 MiB.
+TEST(DefaultsTest, TheGrpcMessageLimitIsTheConfigsDeclaredDefault) {
+  const FieldDescriptor* field = v1::ReplayConfig::descriptor()->FindFieldByName("max_message_bytes");
+  ASSERT_NE(field, nullptr);
+  EXPECT_EQ(DeclaredDefault(*field), absl::StrCat(kDefaultMaxMessageBytes));
 }
 
 TEST(DefaultsTest, AMeaningfulZeroStaysZero) {

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/grpc_util.h"
 #include "proto/replay.grpc.pb.h"
 
 namespace rill::replay {
@@ -38,7 +39,7 @@ struct PriorityUpdaterOptions {
   // Updates waiting per shard before the oldest is dropped.
   int max_pending = 64;
   absl::Duration rpc_timeout = absl::Seconds(5);
-  int64_t max_message_bytes = 64 << 20;
+  int64_t max_message_bytes = kDefaultMaxMessageBytes;
   // Called with the latency of every UpdatePriorities call that succeeded,
   // from the sending thread; may be empty.
   std::function<void(absl::Duration)> on_rpc_latency;

@@ -48,6 +48,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/grpc_util.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/replay.grpc.pb.h"
 
@@ -59,7 +60,7 @@ struct SamplerOptions {
   int batch_size = 256;
   // Credits per shard stream, and the capacity of each shard's queue.
   int prefetch_batches = 8;
-  int64_t max_message_bytes = 64 << 20;
+  int64_t max_message_bytes = kDefaultMaxMessageBytes;
   // Longest wait for the shard Next picked before it takes another one.
   absl::Duration shard_patience = absl::Milliseconds(20);
   // Deadline of the health check that decides whether a down shard is back.

@@ -56,6 +56,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/grpc_util.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/replay.grpc.pb.h"
 #include "proto/tensor.pb.h"
@@ -74,7 +75,7 @@ struct WriterOptions {
   // The actor id, < 2^24: the high 24 bits of every key; it also picks the
   // home shard (key_prefix mod the number of shards).
   uint64_t key_prefix = 0;
-  int64_t max_message_bytes = 64 << 20;
+  int64_t max_message_bytes = kDefaultMaxMessageBytes;
   // How long Append waits for room among the in-flight batches.
   absl::Duration rpc_timeout = absl::Seconds(30);
   // Sequence number of the first item (the low 40 bits of its key). < 0:

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/grpc_status.h"
+#include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"

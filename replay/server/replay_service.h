@@ -53,9 +53,6 @@ namespace rill::replay {
 
 class ReplayServiceImpl final : public v1::ReplayService::CallbackService {
  public:
-  // The message limit when config.max_message_bytes() is 0.
-  static constexpr int64_t kDefaultMaxMessageBytes = int64_t{64} << 20;
-
   // Builds one Table per config.tables() (InvalidArgument / Unimplemented as
   // Table::Create says, naming the table). `max_message_bytes` is the
   // server's message limit: Sample rejects batches that could not be sent.

@@ -49,7 +49,7 @@ absl::StatusOr<std::unique_ptr<ReplayShard>> ReplayShard::Start(const v1::Replay
                    << durability.keep_latest() << "): " << shard->durability_->RestoreReport();
   }
   const int64_t max_message_bytes =
-      config.max_message_bytes() > 0 ? config.max_message_bytes() : ReplayServiceImpl::kDefaultMaxMessageBytes;
+      config.max_message_bytes() > 0 ? config.max_message_bytes() : kDefaultMaxMessageBytes;
   shard->service_ =
       std::make_unique<ReplayServiceImpl>(*std::move(tables), opts.shard_index, max_message_bytes, opts.registry);
   if (shard->durability_ != nullptr) {

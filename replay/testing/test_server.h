@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/grpc_util.h"
 #include "proto/config.pb.h"
 #include "replay/server/replay_service.h"
 #include "replay/server/replay_shard.h"
@@ -17,7 +18,7 @@ namespace rill::replay {
 class TestShard {
  public:
   static absl::StatusOr<std::unique_ptr<TestShard>> Start(const v1::TableConfig& table, int port = 0,
-                                                          int64_t max_message_bytes = 64 << 20);
+                                                          int64_t max_message_bytes = kDefaultMaxMessageBytes);
   // Stop()s.
   ~TestShard() = default;
 
