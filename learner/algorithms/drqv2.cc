@@ -141,13 +141,9 @@ DrqV2::DrqV2(const DrqV2Options& options, TorchTorso torso)
   state_.AddTensor("actor", actor_);
   state_.AddTensor("critic", critic_);
   state_.AddTensor("critic_target", critic_target_);
-  for (auto& [name, adam] : {std::pair<const char*, FlatAdam*>{"encoder_adam", &encoder_adam_},
-                             std::pair<const char*, FlatAdam*>{"actor_adam", &actor_adam_},
-                             std::pair<const char*, FlatAdam*>{"critic_adam", &critic_adam_}}) {
-    state_.AddTensor(absl::StrCat(name, ".exp_avg"), adam->exp_avg);
-    state_.AddTensor(absl::StrCat(name, ".exp_avg_sq"), adam->exp_avg_sq);
-    state_.AddCounter(absl::StrCat(name, ".step"), &adam->step);
-  }
+  state_.AddAdam("encoder_adam", &encoder_adam_);
+  state_.AddAdam("actor_adam", &actor_adam_);
+  state_.AddAdam("critic_adam", &critic_adam_);
   state_.AddCounter("updates", &updates_);
   if (generator_.has_value()) state_.AddGenerator("generator", &*generator_);
 }

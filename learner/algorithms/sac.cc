@@ -320,13 +320,9 @@ void Sac::RegisterState() {
   state_.AddTensor("critic", critic_.params());
   state_.AddTensor("critic_target", critic_target_.params());
   state_.AddTensor("log_alpha", log_alpha_);
-  for (auto [name, adam] : {std::pair<const char*, FlatAdam*>{"actor_adam", &actor_adam_},
-                            {"critic_adam", &critic_adam_},
-                            {"alpha_adam", &alpha_adam_}}) {
-    state_.AddTensor(absl::StrCat(name, ".exp_avg"), adam->exp_avg);
-    state_.AddTensor(absl::StrCat(name, ".exp_avg_sq"), adam->exp_avg_sq);
-    state_.AddCounter(absl::StrCat(name, ".step"), &adam->step);
-  }
+  state_.AddAdam("actor_adam", &actor_adam_);
+  state_.AddAdam("critic_adam", &critic_adam_);
+  state_.AddAdam("alpha_adam", &alpha_adam_);
   state_.AddCounter("updates", &updates_);
   if (generator_.has_value()) state_.AddGenerator("generator", &*generator_);
 }

@@ -55,13 +55,9 @@ SacDiscrete::SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, Flat
   state_.AddTensor("critic", critic_.params());
   state_.AddTensor("critic_target", critic_target_.params());
   state_.AddTensor("log_alpha", log_alpha_);
-  for (auto& [name, adam] : {std::pair<const char*, FlatAdam*>{"policy_adam", &policy_adam_},
-                             std::pair<const char*, FlatAdam*>{"critic_adam", &critic_adam_},
-                             std::pair<const char*, FlatAdam*>{"alpha_adam", &alpha_adam_}}) {
-    state_.AddTensor(absl::StrCat(name, ".exp_avg"), adam->exp_avg);
-    state_.AddTensor(absl::StrCat(name, ".exp_avg_sq"), adam->exp_avg_sq);
-    state_.AddCounter(absl::StrCat(name, ".step"), &adam->step);
-  }
+  state_.AddAdam("policy_adam", &policy_adam_);
+  state_.AddAdam("critic_adam", &critic_adam_);
+  state_.AddAdam("alpha_adam", &alpha_adam_);
   state_.AddCounter("updates", &updates_);
   if (!torso_.empty()) {
     const std::vector<policies::TorsoParameter> parameters = torso_.Parameters(policies::kPolicyPrefix);
@@ -74,9 +70,7 @@ SacDiscrete::SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, Flat
     encoder_adam_ = FlatAdam(encoder_, options.critic_lr);
     state_.AddTensor("encoder", encoder_);
     state_.AddTensor("encoder_target", encoder_target_);
-    state_.AddTensor("encoder_adam.exp_avg", encoder_adam_.exp_avg);
-    state_.AddTensor("encoder_adam.exp_avg_sq", encoder_adam_.exp_avg_sq);
-    state_.AddCounter("encoder_adam.step", &encoder_adam_.step);
+    state_.AddAdam("encoder_adam", &encoder_adam_);
   }
 }
 

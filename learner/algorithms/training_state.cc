@@ -22,6 +22,12 @@ void TrainingState::AddCounter(const std::string& name, int64_t* counter) {
   entries_.push_back(Entry{name, torch::Tensor(), counter, nullptr});
 }
 
+void TrainingState::AddAdam(const std::string& name, FlatAdam* adam) {
+  AddTensor(name + ".exp_avg", adam->exp_avg);
+  AddTensor(name + ".exp_avg_sq", adam->exp_avg_sq);
+  AddCounter(name + ".step", &adam->step);
+}
+
 void TrainingState::AddGenerator(const std::string& name, at::Generator* generator) {
   entries_.push_back(Entry{name, torch::Tensor(), nullptr, generator});
 }

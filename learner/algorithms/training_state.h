@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "learner/flat_adam.h"
 #include "torch/torch.h"
 
 namespace rill::learner {
@@ -29,6 +30,9 @@ class TrainingState {
   // Optional on restore: a checkpoint written on another device keeps this
   // process's generator.
   void AddGenerator(const std::string& name, at::Generator* generator);
+  // An Adam optimizer's moments and step count, as "<name>.exp_avg",
+  // "<name>.exp_avg_sq" and "<name>.step" (one format for every algorithm).
+  void AddAdam(const std::string& name, FlatAdam* adam);
 
   // CPU copies of everything, by name; without the generators' states when
   // `generators` is false (what data-parallel ranks share: each rank keeps
