@@ -10,7 +10,7 @@ namespace rill::policies {
 
 absl::StatusOr<std::unique_ptr<DeterministicPolicy>> DeterministicPolicy::Create(const v1::PolicySpec& spec,
                                                                                  uint64_t seed) {
-  RETURN_IF_ERROR(CheckPolicySpec(spec, kKind));
+  RETURN_IF_ERROR(CheckPolicySpec(spec, PolicyKind::kDeterministic));
   return std::unique_ptr<DeterministicPolicy>(new DeterministicPolicy(spec, spec.action_dim(), seed));
 }
 

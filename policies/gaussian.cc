@@ -9,7 +9,7 @@
 namespace rill::policies {
 
 absl::StatusOr<std::unique_ptr<GaussianPolicy>> GaussianPolicy::Create(const v1::PolicySpec& spec, uint64_t seed) {
-  RETURN_IF_ERROR(CheckPolicySpec(spec, kKind));
+  RETURN_IF_ERROR(CheckPolicySpec(spec, PolicyKind::kGaussian));
   return std::unique_ptr<GaussianPolicy>(new GaussianPolicy(spec, 2 * spec.action_dim(), seed));
 }
 

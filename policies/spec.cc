@@ -62,8 +62,10 @@ absl::StatusOr<PolicyKind> KindOf(const v1::PolicySpec& spec) { return ParsePoli
 
 bool IsDiscrete(PolicyKind kind) { return kind == PolicyKind::kCategorical; }
 
-absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind) {
-  if (spec.kind() != kind) return Invalid("kind", absl::StrCat("is '", spec.kind(), "', expected '", kind, "'"));
+absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind) {
+  if (spec.kind() != PolicyKindName(kind)) {
+    return Invalid("kind", absl::StrCat("is '", spec.kind(), "', expected '", PolicyKindName(kind), "'"));
+  }
   if (spec.obs_dim() <= 0) return Invalid("obs_dim", absl::StrCat(spec.obs_dim(), " must be positive"));
   if (spec.action_dim() <= 0) return Invalid("action_dim", absl::StrCat(spec.action_dim(), " must be positive"));
   if (spec.lstm_size() < 0 || spec.lstm_size() > kMaxLstmSize) {
@@ -87,9 +89,7 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind
     return Invalid("observation_clip", absl::StrCat(spec.observation_clip(), " must be finite and >= 0"));
   }
   RETURN_IF_ERROR(CheckTorso(spec));
-  absl::StatusOr<PolicyKind> parsed = ParsePolicyKind(kind);
-  if (!parsed.ok()) return parsed.status();
-  if (IsDiscrete(*parsed)) return absl::OkStatus();
+  if (IsDiscrete(kind)) return absl::OkStatus();
   if (spec.action_low_size() != spec.action_dim() || spec.action_high_size() != spec.action_dim()) {
     return Invalid("action_low", absl::StrCat("action_low and action_high need ", spec.action_dim(),
                                               " values each, got ", spec.action_low_size(), " and ",

@@ -65,7 +65,7 @@ bool IsDiscrete(PolicyKind kind);
 // InvalidArgument naming the field when `spec` is not a usable spec of
 // `kind`: sizes not positive, lstm_size outside 0..kMaxLstmSize, continuous
 // bounds missing or not action_dim long, or low >= high.
-absl::Status CheckPolicySpec(const v1::PolicySpec& spec, const std::string& kind);
+absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind);
 
 // The spec of a `kind` policy for `env` ("gaussian", "deterministic",
 // "categorical"): sizes and bounds from the env, `hidden` layer widths.
