@@ -40,7 +40,8 @@ struct RestartPolicy {
   // Restarts allowed before the run fails (the learner group's count as
   // one, whatever the number of ranks).
   int max_restarts = 0;
-  // The flag that sets max_restarts, for messages ("--max_actor_restarts").
+  // The flag that sets max_restarts: the supervisor names it when a role
+  // runs out of restarts ("actor/2 crashed 6 times (--max_actor_restarts=5)").
   std::string flag;
 };
 

@@ -245,12 +245,18 @@ absl::Status Supervisor::SuperviseOnce() {
   return SuperviseActors();
 }
 
+std::string Supervisor::RestartLimit(RoleKind kind) const {
+  const RestartPolicy policy = plan_.restart(kind);
+  return absl::StrCat(" (", policy.flag, "=", policy.max_restarts, ")");
+}
+
 absl::Status Supervisor::SuperviseEnvServer() {
   if (env_server_ == nullptr) return absl::OkStatus();
   std::optional<int> status = env_server_->Poll();
   if (!status.has_value()) return absl::OkStatus();
   if (env_server_->restarts() >= plan_.restart(RoleKind::kEnvServer).max_restarts) {
-    return absl::AbortedError(absl::StrCat("the env server ended ", env_server_->restarts() + 1, " times; last: ",
+    return absl::AbortedError(absl::StrCat("the env server ended ", env_server_->restarts() + 1, " times",
+                                           RestartLimit(RoleKind::kEnvServer), "; last: ",
                                            ChildProcess::DescribeStatus(*status), "; its log ",
                                            env_server_->log_path(), " ends with:\n", env_server_->LogTail(15)));
   }
@@ -273,7 +279,8 @@ absl::Status Supervisor::SuperviseReplay() {
     const std::string name = absl::StrCat("replay/", i);
     RETURN_IF_ERROR(CheckEnded(name, shard, *status, 10));
     if (shard.restarts >= plan_.restart(RoleKind::kReplay).max_restarts) {
-      return absl::AbortedError(absl::StrCat(name, " ended ", shard.restarts + 1, " times; last: ",
+      return absl::AbortedError(absl::StrCat(name, " ended ", shard.restarts + 1, " times",
+                                             RestartLimit(RoleKind::kReplay), "; last: ",
                                              ChildProcess::DescribeStatus(*status), "\n", shard.process->LogTail(10)));
     }
     CountEndedProcess(shard);
@@ -295,7 +302,7 @@ absl::Status Supervisor::SuperviseCore(Role& role, RoleKind kind) {
   const std::string name = role.process->name();
   RETURN_IF_ERROR(CheckEnded(name, role, *status, 15));
   if (role.restarts >= plan_.restart(kind).max_restarts) {
-    return absl::AbortedError(absl::StrCat(name, " ended ", role.restarts + 1, " times; last: ",
+    return absl::AbortedError(absl::StrCat(name, " ended ", role.restarts + 1, " times", RestartLimit(kind), "; last: ",
                                            ChildProcess::DescribeStatus(*status), "; its log ends with:\n",
                                            role.process->LogTail(15)));
   }
@@ -325,7 +332,8 @@ absl::Status Supervisor::SuperviseLearners() {
   RETURN_IF_ERROR(CheckEnded(name, *ended, *status, 15));
   const std::string what = learners_.size() > 1 ? "the learner group" : "the learner";
   if (learner_restarts_ >= plan_.restart(RoleKind::kLearner).max_restarts) {
-    return absl::AbortedError(absl::StrCat(what, " ended ", learner_restarts_ + 1, " times; last: ", name, " ",
+    return absl::AbortedError(absl::StrCat(what, " ended ", learner_restarts_ + 1, " times",
+                                           RestartLimit(RoleKind::kLearner), "; last: ", name, " ",
                                            ChildProcess::DescribeStatus(*status), "; its log ends with:\n",
                                            ended->process->LogTail(15)));
   }
@@ -383,7 +391,8 @@ absl::Status Supervisor::SuperviseActors() {
     const std::string name = absl::StrCat("actor/", i);
     RETURN_IF_ERROR(CheckEnded(name, actor, *status, 10));
     if (actor.restarts >= plan_.restart(RoleKind::kActor).max_restarts) {
-      return absl::AbortedError(absl::StrCat(name, " crashed ", actor.restarts + 1, " times; last: ",
+      return absl::AbortedError(absl::StrCat(name, " crashed ", actor.restarts + 1, " times",
+                                             RestartLimit(RoleKind::kActor), "; last: ",
                                              ChildProcess::DescribeStatus(*status), "\n", actor.process->LogTail(10)));
     }
     CountEndedProcess(actor);

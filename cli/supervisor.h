@@ -143,6 +143,9 @@ class Supervisor {
   // Rank 0 first, whose store binds a free port (it writes which to a
   // file); then the others, dialing it; then waits for all of them.
   absl::Status StartLearners();
+  // " (--max_actor_restarts=5)": the flag that allows the role's restarts,
+  // for the message of a run that ran out of them.
+  std::string RestartLimit(RoleKind kind) const;
   absl::Status SuperviseEnvServer();
   absl::Status SuperviseReplay();
   // The evaluator or an inference server.

@@ -43,6 +43,25 @@ std::string WriteChangedConfig(const std::string& name, const std::string& chang
   return path;
 }
 
+// The live (not zombie) processes whose command line holds every one of
+// `needles`.
+std::vector<pid_t> LivePidsWith(const std::vector<std::string>& needles) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ReadFile(entry.path().string() + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    cmdline += ' ';
+    const bool all = std::all_of(needles.begin(), needles.end(),
+                                 [&](const std::string& needle) { return cmdline.find(needle) != std::string::npos; });
+    if (all && ReadFile(entry.path().string() + "/stat").find(") Z ") == std::string::npos) {
+      pids.push_back(std::stoi(pid));
+    }
+  }
+  return pids;
+}
+
 struct Exit {
   bool exited = false;  // within the timeout
   int status = 0;
@@ -149,17 +168,7 @@ TEST(LaunchBoundsTest, ChildThatFailsTheSameWayTwiceRightAfterStartingIsNotResta
     ASSERT_TRUE(WaitUntil([&] { return Count(ReadFile(learner_log), ready_line) > kills; }, absl::Seconds(120)))
         << ReadFile(log);
     absl::SleepFor(absl::Seconds(1));
-    std::vector<pid_t> learners;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      const std::string pid = entry.path().filename().string();
-      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::string cmdline = ReadFile(entry.path().string() + "/cmdline");
-      std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-      if (cmdline.find("--checkpoint_dir=" + run_dir + "/checkpoints/learner") != std::string::npos &&
-          ReadFile(entry.path().string() + "/stat").find(") Z ") == std::string::npos) {
-        learners.push_back(std::stoi(pid));
-      }
-    }
+    std::vector<pid_t> learners = LivePidsWith({"--checkpoint_dir=" + run_dir + "/checkpoints/learner"});
     ASSERT_EQ(learners.size(), 1u) << ReadFile(log);
     ASSERT_EQ(kill(learners[0], SIGKILL), 0);
     // Restarted (the launcher says so), or the run ended.
@@ -178,6 +187,33 @@ TEST(LaunchBoundsTest, ChildThatFailsTheSameWayTwiceRightAfterStartingIsNotResta
   const std::string text = ReadFile(log);
   EXPECT_THAT(text, HasSubstr("learner failed the same way twice right after starting (killed by signal 9"));
   EXPECT_THAT(text, Not(HasSubstr("ended 6 times")));
+}
+
+// A role that runs out of restarts ends the run with a message naming the
+// flag that allows more: with --max_actor_restarts=0, the first time an
+// actor is killed.
+TEST(LaunchBoundsTest, RunOutOfRestartsNamesTheFlagThatAllowsMore) {
+  const std::string run_dir = TempDir("run-out-of-restarts");
+  const std::string log = run_dir + "-launch.log";
+  absl::StatusOr<std::unique_ptr<ChildProcess>> launch = ChildProcess::Start(
+      "out-of-restarts", RillBinary(),
+      {"launch", std::string("--config=") + kTinyConfig, "--run_dir=" + run_dir, "--max_env_steps=100000000",
+       "--progress_every=1s", "--plot_python=", "--max_actor_restarts=0"},
+      log);
+  ASSERT_TRUE(launch.ok()) << launch.status();
+  // Actor 0 has stepped its env (the progress line counts its steps) well
+  // after its start: its end is no start-up failure.
+  ASSERT_TRUE(WaitUntil([&] { return Count(ReadFile(log), "env steps") >= 3; }, absl::Seconds(120))) << ReadFile(log);
+  std::vector<pid_t> actors = LivePidsWith({"--run_dir=" + run_dir, "--actor_id=0 "});
+  if (actors.empty()) actors = LivePidsWith({run_dir, "--actor_id=0 "});
+  std::vector<pid_t> evaluators = LivePidsWith({run_dir, "--actor_id=0 ", "--eval"});
+  for (pid_t evaluator : evaluators) actors.erase(std::remove(actors.begin(), actors.end(), evaluator), actors.end());
+  ASSERT_EQ(actors.size(), 1u) << ReadFile(log);
+  ASSERT_EQ(kill(actors[0], SIGKILL), 0);
+  const std::optional<int> status = (*launch)->WaitExit(absl::Seconds(90));
+  ASSERT_TRUE(status.has_value()) << "launch did not end:\n" << ReadFile(log);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << ChildProcess::DescribeStatus(*status);
+  EXPECT_THAT(ReadFile(log), HasSubstr("actor/0 crashed 1 times (--max_actor_restarts=0); last: killed by signal 9"));
 }
 
 }  // namespace
