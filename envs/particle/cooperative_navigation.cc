@@ -1,0 +1,199 @@
+#include "envs/particle/cooperative_navigation.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "envs/render/canvas.h"
+#include "envs/time_limit.h"
+
+namespace rill::envs::particle {
+namespace {
+
+constexpr char kName[] = "CooperativeNavigation-v0";
+// MPE's colours: agents (0.35, 0.35, 0.85), landmarks (0.25, 0.25, 0.25).
+constexpr render::Rgb kAgentColour = {89, 89, 217};
+constexpr render::Rgb kLandmarkColour = {64, 64, 64};
+
+// The control of each discrete action: none, left, right, down, up.
+constexpr Vec2 kMoves[CooperativeNavigation::kNumActions] = {{0, 0}, {-1, 0}, {1, 0}, {0, -1}, {0, 1}};
+
+ParticleWorld MakeWorld() {
+  Entity agent;
+  agent.size = CooperativeNavigation::kAgentSize;
+  agent.mass = 1.0;
+  agent.collide = true;
+  agent.movable = true;
+  agent.sensitivity = 5.0;
+  agent.colour = kAgentColour;
+  Entity landmark;
+  landmark.size = CooperativeNavigation::kLandmarkSize;
+  landmark.collide = false;
+  landmark.movable = false;
+  landmark.colour = kLandmarkColour;
+  return ParticleWorld(std::vector<Entity>(CooperativeNavigation::kNumAgents, agent),
+                       std::vector<Entity>(CooperativeNavigation::kNumLandmarks, landmark));
+}
+
+}  // namespace
+
+MultiAgentSpec CooperativeNavigation::Spec() {
+  MultiAgentSpec spec;
+  spec.name = kName;
+  EnvSpec agent;
+  agent.name = kName;
+  agent.observation_shape = {kObsDim};
+  agent.discrete = true;
+  agent.num_actions = kNumActions;
+  agent.max_episode_steps = kDefaultMaxEpisodeSteps;
+  for (int k = 0; k < kNumAgents; ++k) {
+    spec.agents.push_back(absl::StrCat("agent_", k));
+    spec.agent_specs.push_back(agent);
+  }
+  spec.state_shape = {kStateDim};
+  spec.max_episode_steps = kDefaultMaxEpisodeSteps;
+  return spec;
+}
+
+absl::StatusOr<std::unique_ptr<CooperativeNavigation>> CooperativeNavigation::Create(int max_episode_steps,
+                                                                                     uint64_t seed) {
+  ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
+  // WrapUnique: the constructor is private, so make_unique cannot reach it.
+  return absl::WrapUnique(new CooperativeNavigation(steps, seed));
+}
+
+CooperativeNavigation::CooperativeNavigation(int max_episode_steps, uint64_t seed)
+    : MultiAgentEnv(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed), world_(MakeWorld()) {}
+
+void CooperativeNavigation::Reset(float* const* obs) {
+  for (int k = 0; k < kNumAgents; ++k) {
+    Entity& agent = world_.agent(k);
+    agent.position = {rng_.Uniform(-1, 1), rng_.Uniform(-1, 1)};
+    agent.velocity = {0, 0};
+  }
+  for (int j = 0; j < kNumLandmarks; ++j) {
+    Entity& landmark = world_.landmark(j);
+    landmark.position = {rng_.Uniform(-1, 1), rng_.Uniform(-1, 1)};
+    landmark.velocity = {0, 0};
+  }
+  elapsed_steps_ = 0;
+  StartEpisode();
+  for (int k = 0; k < kNumAgents; ++k) WriteObs(k, obs[k]);
+}
+
+absl::Status CooperativeNavigation::Step(const float* const* actions, float* const* next_obs, StepResult* results) {
+  RETURN_IF_ERROR(CheckStep(actions));
+  // Every agent is live here: they all leave together, at the time limit.
+  std::vector<Vec2> controls(kNumAgents);
+  for (int k = 0; k < kNumAgents; ++k) controls[k] = kMoves[static_cast<int>(actions[k][0])];
+  RETURN_IF_ERROR(world_.Step(controls));
+  ++elapsed_steps_;
+  const bool truncated = elapsed_steps_ >= max_episode_steps();
+  for (int k = 0; k < kNumAgents; ++k) {
+    WriteObs(k, next_obs[k]);
+    results[k].reward = static_cast<float>(Reward(k));
+    results[k].terminated = false;
+    results[k].truncated = truncated;
+  }
+  EndStep(results);
+  return absl::OkStatus();
+}
+
+void CooperativeNavigation::State(float* state) const {
+  for (int k = 0; k < kNumAgents; ++k) {
+    const Entity& agent = world_.agent(k);
+    *state++ = static_cast<float>(agent.position[0]);
+    *state++ = static_cast<float>(agent.position[1]);
+    *state++ = static_cast<float>(agent.velocity[0]);
+    *state++ = static_cast<float>(agent.velocity[1]);
+  }
+  for (int j = 0; j < kNumLandmarks; ++j) {
+    const Entity& landmark = world_.landmark(j);
+    *state++ = static_cast<float>(landmark.position[0]);
+    *state++ = static_cast<float>(landmark.position[1]);
+  }
+}
+
+void CooperativeNavigation::WriteObs(int k, float* obs) const {
+  const Entity& self = world_.agent(k);
+  const Vec2& p = self.position;
+  *obs++ = static_cast<float>(self.velocity[0]);
+  *obs++ = static_cast<float>(self.velocity[1]);
+  *obs++ = static_cast<float>(p[0]);
+  *obs++ = static_cast<float>(p[1]);
+  for (int j = 0; j < kNumLandmarks; ++j) {
+    const Vec2& q = world_.landmark(j).position;
+    *obs++ = static_cast<float>(q[0] - p[0]);
+    *obs++ = static_cast<float>(q[1] - p[1]);
+  }
+  for (int other = 0; other < kNumAgents; ++other) {
+    if (other == k) continue;
+    const Vec2& q = world_.agent(other).position;
+    *obs++ = static_cast<float>(q[0] - p[0]);
+    *obs++ = static_cast<float>(q[1] - p[1]);
+  }
+  // The silent agents' communication channels: 2 per other agent.
+  for (int i = 0; i < 2 * (kNumAgents - 1); ++i) *obs++ = 0;
+}
+
+double CooperativeNavigation::LandmarkDistanceSum() const {
+  double sum = 0;
+  for (int j = 0; j < kNumLandmarks; ++j) {
+    double nearest = std::numeric_limits<double>::infinity();
+    for (int k = 0; k < kNumAgents; ++k) nearest = std::min(nearest, Distance(world_.landmark(j), world_.agent(k)));
+    sum += nearest;
+  }
+  return sum;
+}
+
+double CooperativeNavigation::Reward(int k) const {
+  double reward = -LandmarkDistanceSum();
+  for (int other = 0; other < kNumAgents; ++other) {
+    if (other != k && Colliding(world_.agent(k), world_.agent(other))) reward -= 1;
+  }
+  return reward;
+}
+
+double CooperativeNavigation::MeanLandmarkDistance() const { return LandmarkDistanceSum() / kNumLandmarks; }
+
+int CooperativeNavigation::Collisions() const {
+  int pairs = 0;
+  for (int a = 0; a < kNumAgents; ++a) {
+    for (int b = a + 1; b < kNumAgents; ++b) {
+      if (Colliding(world_.agent(a), world_.agent(b))) ++pairs;
+    }
+  }
+  return pairs;
+}
+
+absl::Status CooperativeNavigation::SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& landmarks) {
+  if (agents.size() != kNumAgents || landmarks.size() != kNumLandmarks) {
+    return absl::InvalidArgumentError(absl::StrCat(kName, ": SetPositions takes ", kNumAgents, " agents and ",
+                                                   kNumLandmarks, " landmarks, got ", agents.size(), " and ",
+                                                   landmarks.size()));
+  }
+  for (int k = 0; k < kNumAgents; ++k) {
+    world_.agent(k).position = agents[k];
+    world_.agent(k).velocity = {0, 0};
+  }
+  for (int j = 0; j < kNumLandmarks; ++j) world_.landmark(j).position = landmarks[j];
+  return absl::OkStatus();
+}
+
+std::vector<std::string> CooperativeNavigation::cameras() const { return {"default"}; }
+
+absl::Status CooperativeNavigation::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  if (camera != "default") {
+    return absl::InvalidArgumentError(absl::StrCat(kName, " has no camera \"", camera, "\" (only \"default\")"));
+  }
+  if (width < 1 || height < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(kName, ": cannot render ", width, "x", height));
+  }
+  render::Canvas canvas(width, height, rgb);
+  world_.Draw(canvas);
+  return absl::OkStatus();
+}
+
+}  // namespace rill::envs::particle

@@ -1,0 +1,107 @@
+// CooperativeNavigation: the cooperative-navigation task of the MADDPG
+// paper (Lowe et al. 2017; MPE's simple_spread), on a ParticleWorld
+// (particle_world.h). Three agents must cover three landmarks between them
+// without bumping into each other.
+//
+//   Agents "agent_0".."agent_2": discs of radius 0.15 that collide, mass 1,
+//   sensitivity 5. Landmarks: three discs of radius 0.05 that neither
+//   collide nor move. Reset draws every position uniformly in [-1, 1]^2
+//   (agents, then landmarks, x before y) with velocities 0.
+//
+//   Actions: discrete, 5: 0 no-op, 1 left (-x), 2 right (+x), 3 down (-y),
+//   4 up (+y); a move is a unit control (force 5).
+//
+//   Observation of agent k, 18 floats: its velocity (2), its position (2),
+//   each landmark's position relative to it (3 x 2), each other agent's
+//   position relative to it in agent order (2 x 2), then 4 zeros: the
+//   communication channels of the other two agents, who are silent here,
+//   kept so that the size is the published 18.
+//
+//   Reward of agent k, on the state after the step: minus the sum over
+//   landmarks of the distance to the nearest agent (shared by all), minus
+//   1 for each other agent whose disc overlaps k's.
+//
+//   Never terminates; every agent is truncated together after 25 steps by
+//   default. The global state (State, for centralised critics), 18 floats:
+//   each agent's position and velocity, then each landmark's position.
+//
+// Physics in double; observations, rewards and state rounded to float.
+// Not thread-safe (see MultiAgentEnv).
+#ifndef RILL_ENVS_PARTICLE_COOPERATIVE_NAVIGATION_H_
+#define RILL_ENVS_PARTICLE_COOPERATIVE_NAVIGATION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "envs/interface.h"
+#include "envs/multi_agent/interface.h"
+#include "envs/particle/particle_world.h"
+#include "envs/seeded_rng.h"
+
+namespace rill::envs::particle {
+
+class CooperativeNavigation final : public MultiAgentEnv {
+ public:
+  static constexpr int kNumAgents = 3;
+  static constexpr int kNumLandmarks = 3;
+  static constexpr int kNumActions = 5;
+  static constexpr int kObsDim = 18;
+  static constexpr int kStateDim = 4 * kNumAgents + 2 * kNumLandmarks;
+  static constexpr int kDefaultMaxEpisodeSteps = 25;
+  static constexpr double kAgentSize = 0.15;
+  static constexpr double kLandmarkSize = 0.05;
+
+  // `max_episode_steps`: 0 = 25. InvalidArgument if negative.
+  static absl::StatusOr<std::unique_ptr<CooperativeNavigation>> Create(int max_episode_steps, uint64_t seed);
+
+  // The agents, their spaces, the state's shape and the default time
+  // limit: the one place they are written.
+  static MultiAgentSpec Spec();
+
+  void Reset(float* const* obs) override;
+  absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) override;
+  void State(float* state) const override;
+
+  // One camera, "default": the world's picture (ParticleWorld::Draw),
+  // agents blue, landmarks dark grey. InvalidArgument for another camera
+  // or a size below 1x1.
+  std::vector<std::string> cameras() const override;
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
+  // MPE's metadata["render_fps"].
+  double render_fps() const override { return 10; }
+
+  // The task's own metrics, on the current state: the mean over landmarks
+  // of the distance to the nearest agent, and the number of pairs of
+  // agents whose discs overlap.
+  double MeanLandmarkDistance() const;
+  int Collisions() const;
+
+  // For tests and tools: places the agents and landmarks exactly (positions
+  // in world units, kNumAgents and kNumLandmarks of them) and stops the
+  // agents, without touching the step count. Call after Reset.
+  // InvalidArgument, with nothing changed, for a wrong count.
+  absl::Status SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& landmarks);
+
+  const ParticleWorld& world() const { return world_; }
+
+ private:
+  CooperativeNavigation(int max_episode_steps, uint64_t seed);
+
+  void WriteObs(int agent, float* obs) const;
+  // Agent k's reward on the current state.
+  double Reward(int agent) const;
+  // Sum over landmarks of the distance to the nearest agent.
+  double LandmarkDistanceSum() const;
+
+  SeededRng rng_;
+  ParticleWorld world_;
+  int elapsed_steps_ = 0;
+};
+
+}  // namespace rill::envs::particle
+
+#endif  // RILL_ENVS_PARTICLE_COOPERATIVE_NAVIGATION_H_
