@@ -10,27 +10,43 @@
 
 namespace rill::envs {
 
-absl::StatusOr<std::string> ResolveCamera(const Env& env, const std::string& camera) {
-  const std::vector<std::string> cameras = env.cameras();
-  if (cameras.empty()) return absl::UnimplementedError(absl::StrCat(env.name(), " cannot render"));
+namespace {
+
+absl::StatusOr<std::string> ResolveSceneCamera(const std::string& name, const std::vector<std::string>& cameras,
+                                               const std::string& camera) {
+  if (cameras.empty()) return absl::UnimplementedError(absl::StrCat(name, " cannot render"));
   if (camera.empty()) return cameras.front();
   if (std::find(cameras.begin(), cameras.end(), camera) == cameras.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(env.name(), " has no camera '", camera,
+    return absl::InvalidArgumentError(absl::StrCat(name, " has no camera '", camera,
                                                    "'; its cameras: ", absl::StrJoin(cameras, ", ")));
   }
   return camera;
 }
 
-absl::Status RenderInto(Env& env, int width, int height, const std::string& camera, RgbImage* image) {
+}  // namespace
+
+absl::StatusOr<std::string> ResolveCamera(const Env& env, const std::string& camera) {
+  return ResolveSceneCamera(env.name(), env.cameras(), camera);
+}
+
+absl::Status RenderSceneInto(const std::string& name, const std::vector<std::string>& cameras, DrawFunction draw,
+                             int width, int height, const std::string& camera, RgbImage* image) {
   if (width < 1 || height < 1 || width > kMaxRenderSize || height > kMaxRenderSize) {
     return absl::InvalidArgumentError(absl::StrCat("a render of ", width, "x", height, " pixels: width and height must "
                                                    "lie in 1..", kMaxRenderSize));
   }
-  ASSIGN_OR_RETURN(const std::string resolved, ResolveCamera(env, camera));
+  ASSIGN_OR_RETURN(const std::string resolved, ResolveSceneCamera(name, cameras, camera));
   image->width = width;
   image->height = height;
   image->rgb.resize(static_cast<size_t>(width) * height * 3);
-  return env.Render(width, height, resolved, image->rgb.data());
+  return draw(width, height, resolved, image->rgb.data());
+}
+
+absl::Status RenderInto(Env& env, int width, int height, const std::string& camera, RgbImage* image) {
+  return RenderSceneInto(
+      env.name(), env.cameras(),
+      [&env](int w, int h, const std::string& c, uint8_t* rgb) { return env.Render(w, h, c, rgb); }, width, height,
+      camera, image);
 }
 
 absl::StatusOr<RgbImage> RenderFrame(Env& env, int width, int height, const std::string& camera) {

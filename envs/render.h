@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 
@@ -44,6 +45,13 @@ absl::StatusOr<std::string> ResolveCamera(const Env& env, const std::string& cam
 // allocates once). Errors: InvalidArgument for a size outside
 // 1..kMaxRenderSize or an unknown camera; the env's own (Env::Render).
 absl::Status RenderInto(Env& env, int width, int height, const std::string& camera, RgbImage* image);
+
+// The same checks and drawing for a scene that is no Env (a multi-agent
+// env, envs/multi_agent/interface.h): its `name`, `cameras` and the
+// `draw` call of its Render(width, height, camera, rgb).
+using DrawFunction = absl::FunctionRef<absl::Status(int width, int height, const std::string& camera, uint8_t* rgb)>;
+absl::Status RenderSceneInto(const std::string& name, const std::vector<std::string>& cameras, DrawFunction draw,
+                             int width, int height, const std::string& camera, RgbImage* image);
 
 // The same, into a new image.
 absl::StatusOr<RgbImage> RenderFrame(Env& env, int width, int height, const std::string& camera = "");

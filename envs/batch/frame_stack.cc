@@ -46,6 +46,11 @@ absl::StatusOr<int> FrameStackBatch::Step(int active, const float* actions, cons
   for (int i = 0; i < stepped; ++i) {
     FrameHistory& stack = stacks_[i];
     const uint8_t* frame = &frames_[i * frame_bytes_];
+    if (out.masked[i] != 0) {
+      // An agent gone until its env resets: its stack stays as it was.
+      stack.Write(out.observations + i * stacked_bytes_);
+      continue;
+    }
     const bool ended = out.terminated[i] != 0 || out.truncated[i] != 0;
     if (ended && failed_[i] == 0) {
       // The ended episode's last frame joins its own stack: the

@@ -30,14 +30,14 @@ std::unique_ptr<FrameStackBatch> StackedTicks(int n, int length) {
 
 struct Buffers {
   explicit Buffers(int n)
-      : obs(n * kStack), final_obs(n * kStack, 0), rewards(n), terminated(n), truncated(n) {}
+      : obs(n * kStack), final_obs(n * kStack, 0), rewards(n), terminated(n), truncated(n), masked(n, 7) {}
   EnvBatchOutput out() {
     return EnvBatchOutput{obs.data(), final_obs.data(), rewards.data(), terminated.data(), truncated.data(),
-                          &failures};
+                          masked.data(), &failures};
   }
   std::vector<uint8_t> obs, final_obs;
   std::vector<float> rewards;
-  std::vector<uint8_t> terminated, truncated;
+  std::vector<uint8_t> terminated, truncated, masked;
   std::vector<EnvFailure> failures;
 };
 

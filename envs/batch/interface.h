@@ -31,13 +31,16 @@
 // end a Step instead are a local env's own, and a server that stays away
 // longer than its reconnect deadline.
 //
-// Rows that are agents (the multi-agent issue; not built yet): a row is
-// whatever acts. An env of K agents is one entry of a batch that fills K
-// consecutive rows, one observation, reward, terminated and truncated per
-// agent; an agent that is done is masked (its row's reward 0, terminated
-// set, its action ignored) rather than stepped, until its env resets all
-// its agents together. A batch of single-agent envs is the K = 1 case:
-// spec() and size() describe rows, not envs.
+// Rows that are agents: a row is whatever acts. An env of K agents
+// (envs/multi_agent/interface.h) is one entry of a batch that fills K
+// consecutive rows (AgentRowsEnvBatch, agent_rows.h), one observation,
+// reward, terminated and truncated per agent. An agent whose step ended
+// while others of its env go on is masked in the Steps that follow: its
+// row's `masked` is 1, nothing happened to it (reward 0, neither flag),
+// its observation is the one it ended on, and the caller records nothing
+// for it. When the env's last agent ends, the env resets all its agents
+// together, inside that Step as above. A batch of single-agent envs is the
+// K = 1 case and never masks: spec() and size() describe rows, not envs.
 //
 // Not thread-safe: one step loop owns a batch (Render included).
 #ifndef RILL_ENVS_BATCH_INTERFACE_H_
@@ -69,6 +72,7 @@ struct EnvBatchOutput {
   float* rewards = nullptr;               // [N]
   uint8_t* terminated = nullptr;          // [N], 0 or 1
   uint8_t* truncated = nullptr;           // [N], 0 or 1; never with terminated
+  uint8_t* masked = nullptr;              // [N], 0 or 1: an agent gone until its env resets
   std::vector<EnvFailure>* failures = nullptr;  // replaced: the failed rows, ascending
 };
 
@@ -79,7 +83,7 @@ class EnvBatch {
   // The spaces of one row, wrappers included; max_episode_steps its time
   // limit.
   const EnvSpec& spec() const { return spec_; }
-  // Rows: N.
+  // Rows: N (envs times their agents).
   int size() const { return size_; }
 
   // Starts a fresh episode in every instance and writes their first

@@ -39,6 +39,7 @@ absl::StatusOr<int> LocalEnvBatch::Step(int active, const float* actions, const 
     Env& env = *envs_[i];
     uint8_t* next = out.observations + static_cast<size_t>(i) * obs_bytes_;
     absl::StatusOr<StepResult> stepped = env.StepRaw(actions + static_cast<size_t>(i) * act_dim_, next);
+    out.masked[i] = 0;
     if (!stepped.ok() && step_errors_ == StepErrors::kFailInstance) {
       // A user's env failed (its library said so, or returned a NaN):
       // reset and reported, like a remote env's failure.

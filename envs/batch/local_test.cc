@@ -15,14 +15,14 @@ using ::testing::ElementsAre;
 
 // One step's buffers for a batch of `n` one-byte observations.
 struct Buffers {
-  explicit Buffers(int n) : obs(n), final_obs(n, 0), rewards(n), terminated(n), truncated(n) {}
+  explicit Buffers(int n) : obs(n), final_obs(n, 0), rewards(n), terminated(n), truncated(n), masked(n, 7) {}
   EnvBatchOutput out() {
     return EnvBatchOutput{obs.data(), final_obs.data(), rewards.data(), terminated.data(), truncated.data(),
-                          &failures};
+                          masked.data(), &failures};
   }
   std::vector<uint8_t> obs, final_obs;
   std::vector<float> rewards;
-  std::vector<uint8_t> terminated, truncated;
+  std::vector<uint8_t> terminated, truncated, masked;
   std::vector<EnvFailure> failures;
 };
 
@@ -48,6 +48,7 @@ TEST(LocalEnvBatchTest, AnEndedEpisodeIsResetInsideItsStepAndItsLastObservationK
   EXPECT_THAT(buffers.rewards, ElementsAre(2, 2));
   EXPECT_THAT(buffers.final_obs, ElementsAre(2, 2));
   EXPECT_THAT(buffers.obs, ElementsAre(101, 101)) << "the next episode's first";
+  EXPECT_THAT(buffers.masked, ElementsAre(0, 0)) << "a single-agent env's row is never masked";
   EXPECT_TRUE(buffers.failures.empty());
 }
 

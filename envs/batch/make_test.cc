@@ -29,10 +29,10 @@ TEST(MakeEnvBatchTest, RepeatPixelsAndStackGiveTheSpecEveryProcessDerives) {
   const size_t obs_bytes = static_cast<size_t>((*batch)->spec().obs_bytes());
   std::vector<uint8_t> obs(2 * obs_bytes), final_obs(2 * obs_bytes);
   std::vector<float> rewards(2);
-  std::vector<uint8_t> terminated(2), truncated(2);
+  std::vector<uint8_t> terminated(2), truncated(2), masked(2);
   std::vector<EnvFailure> failures;
   const EnvBatchOutput out{obs.data(), final_obs.data(), rewards.data(), terminated.data(), truncated.data(),
-                           &failures};
+                           masked.data(), &failures};
   ASSERT_TRUE((*batch)->Reset(obs.data()).ok());
   const float torques[] = {0.5f, 0.5f};
   int steps = 0;

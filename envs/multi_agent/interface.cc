@@ -7,8 +7,10 @@
 namespace rill::envs {
 
 absl::Status MultiAgentEnv::CheckStep(const float* const* actions) const {
+  if (!started_) return absl::FailedPreconditionError(absl::StrCat(name(), ": Step before the first Reset"));
   if (episode_over()) {
-    return absl::FailedPreconditionError(absl::StrCat(name(), ": no episode is open (call Reset)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(name(), ": Step after the episode ended (every agent is done; call Reset)"));
   }
   for (int k = 0; k < num_agents(); ++k) {
     if (!live(k)) continue;

@@ -85,6 +85,8 @@ class MultiAgentEnv {
   const std::string& name() const { return spec_.name; }
   int num_agents() const { return spec_.num_agents(); }
   int max_episode_steps() const { return spec_.max_episode_steps; }
+  // Steps taken in the current (or last) episode.
+  int elapsed_steps() const { return elapsed_steps_; }
 
   // Whether agent k acts in the next Step: every agent after Reset; none
   // once its step ended, until the next Reset.
@@ -110,16 +112,19 @@ class MultiAgentEnv {
   // leaves. Errors (nothing changes and the step is not counted):
   //   InvalidArgument naming the agent: a NaN continuous action, or a
   //     discrete index out of range or not a whole number;
-  //   FailedPrecondition: no Reset yet, or the episode is over.
+  //   FailedPrecondition: no Reset yet, or the episode is over (each
+  //     named).
   virtual absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) = 0;
 
   // The global state (spec().state_dim() floats): what a centralised
   // critic sees. Only for an env whose state_shape is not empty.
-  virtual void State(float* state) const {}
+  virtual void State(float* /*state*/) const {}
 
   // Rendering, as Env's (interface.h): the whole scene, every agent in it.
+  // Callers check the size and the camera (envs/render.h's
+  // RenderSceneInto, as AgentRowsEnvBatch::Render does).
   virtual std::vector<std::string> cameras() const { return {}; }
-  virtual absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) {
+  virtual absl::Status Render(int /*width*/, int /*height*/, const std::string& /*camera*/, uint8_t* /*rgb*/) {
     return absl::UnimplementedError(name() + " cannot render");
   }
   virtual double render_fps() const { return 30; }
@@ -129,13 +134,25 @@ class MultiAgentEnv {
   explicit MultiAgentEnv(MultiAgentSpec spec)
       : spec_(std::move(spec)), live_(static_cast<size_t>(spec_.num_agents()), 0) {}
 
-  // For implementations. Reset calls StartEpisode: every agent live.
-  void StartEpisode() { live_.assign(live_.size(), 1); }
-  // Step calls it after writing `results`: the agents whose step ended
-  // leave.
-  void EndStep(const StepResult* results) {
+  // For implementations. Reset calls StartEpisode: every agent live, no
+  // step taken.
+  void StartEpisode() {
+    live_.assign(live_.size(), 1);
+    elapsed_steps_ = 0;
+    started_ = true;
+  }
+  // Step calls it last, after writing the live agents' `results` (their
+  // terminated set, truncated false): counts the step, truncates every
+  // live agent that is not terminated when it reaches the time limit, and
+  // the agents whose step ended leave.
+  void EndStep(StepResult* results) {
+    ++elapsed_steps_;
+    const bool limit = elapsed_steps_ >= spec_.max_episode_steps;
     for (size_t k = 0; k < live_.size(); ++k) {
-      if (live_[k] != 0 && (results[k].terminated || results[k].truncated)) live_[k] = 0;
+      if (live_[k] == 0) continue;
+      if (limit && !results[k].terminated) results[k].truncated = true;
+      if (results[k].terminated) results[k].truncated = false;
+      if (results[k].terminated || results[k].truncated) live_[k] = 0;
     }
   }
   // The checks every Step begins with: an open episode and, for each live
@@ -146,6 +163,8 @@ class MultiAgentEnv {
  private:
   MultiAgentSpec spec_;
   std::vector<uint8_t> live_;  // [num_agents], 1 while agent k is live
+  int elapsed_steps_ = 0;
+  bool started_ = false;  // a Reset has happened
 };
 
 }  // namespace rill::envs

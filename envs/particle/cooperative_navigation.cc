@@ -78,7 +78,6 @@ void CooperativeNavigation::Reset(float* const* obs) {
     landmark.position = {rng_.Uniform(-1, 1), rng_.Uniform(-1, 1)};
     landmark.velocity = {0, 0};
   }
-  elapsed_steps_ = 0;
   StartEpisode();
   for (int k = 0; k < kNumAgents; ++k) WriteObs(k, obs[k]);
 }
@@ -89,14 +88,13 @@ absl::Status CooperativeNavigation::Step(const float* const* actions, float* con
   std::vector<Vec2> controls(kNumAgents);
   for (int k = 0; k < kNumAgents; ++k) controls[k] = kMoves[static_cast<int>(actions[k][0])];
   RETURN_IF_ERROR(world_.Step(controls));
-  ++elapsed_steps_;
-  const bool truncated = elapsed_steps_ >= max_episode_steps();
   for (int k = 0; k < kNumAgents; ++k) {
     WriteObs(k, next_obs[k]);
     results[k].reward = static_cast<float>(Reward(k));
     results[k].terminated = false;
-    results[k].truncated = truncated;
+    results[k].truncated = false;
   }
+  // The time limit truncates them all together.
   EndStep(results);
   return absl::OkStatus();
 }

@@ -99,7 +99,6 @@ class CooperativeNavigation final : public MultiAgentEnv {
 
   SeededRng rng_;
   ParticleWorld world_;
-  int elapsed_steps_ = 0;
 };
 
 }  // namespace rill::envs::particle

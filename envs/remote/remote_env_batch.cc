@@ -89,6 +89,7 @@ absl::StatusOr<int> RemoteEnvBatch::Step(int active, const float* actions, const
       out.rewards[i] = 0;
       out.terminated[i] = 0;
       out.truncated[i] = 1;
+      out.masked[i] = 0;
     }
     return n;
   }
@@ -101,6 +102,7 @@ absl::StatusOr<int> RemoteEnvBatch::Step(int active, const float* actions, const
     out.rewards[i] = step_.rewards[i];
     out.terminated[i] = step_.terminated[i] != 0 ? 1 : 0;
     out.truncated[i] = step_.truncated[i] != 0 && step_.terminated[i] == 0 ? 1 : 0;
+    out.masked[i] = 0;
   }
   // The server names each failed instance once, in any order.
   for (const RemoteEnvError& error : step_.errors) {

@@ -1,0 +1,124 @@
+#include "envs/batch/agent_rows.h"
+
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "envs/batch/test_multi_agent_env.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::envs {
+namespace {
+
+using ::testing::ElementsAre;
+
+// One step's buffers for `n` rows of one float each, read back as floats.
+struct Buffers {
+  explicit Buffers(int n)
+      : obs(n * sizeof(float)), final_obs(n * sizeof(float), 0), rewards(n), terminated(n), truncated(n),
+        masked(n, 7) {}
+  EnvBatchOutput out() {
+    return EnvBatchOutput{obs.data(),       final_obs.data(), rewards.data(), terminated.data(),
+                          truncated.data(), masked.data(),    &failures};
+  }
+  std::vector<float> Floats(const std::vector<uint8_t>& bytes) const {
+    std::vector<float> values(bytes.size() / sizeof(float));
+    std::memcpy(values.data(), bytes.data(), bytes.size());
+    return values;
+  }
+  std::vector<float> observations() const { return Floats(obs); }
+  std::vector<float> final_observations() const { return Floats(final_obs); }
+  std::vector<uint8_t> obs, final_obs;
+  std::vector<float> rewards;
+  std::vector<uint8_t> terminated, truncated, masked;
+  std::vector<EnvFailure> failures;
+};
+
+std::unique_ptr<AgentRowsEnvBatch> LeaveBatch(int num_envs, const std::vector<int>& lengths) {
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  for (int i = 0; i < num_envs; ++i) envs.push_back(std::make_unique<LeaveEnv>(lengths));
+  absl::StatusOr<std::unique_ptr<AgentRowsEnvBatch>> batch =
+      AgentRowsEnvBatch::Create(LeaveEnv::Spec(static_cast<int>(lengths.size())).agent_specs[0], std::move(envs));
+  EXPECT_TRUE(batch.ok()) << batch.status();
+  return *std::move(batch);
+}
+
+TEST(AgentRowsEnvBatchTest, EachAgentIsARowOfItsEnv) {
+  std::unique_ptr<AgentRowsEnvBatch> batch = LeaveBatch(2, {5, 5});
+  EXPECT_EQ(batch->size(), 4);
+  EXPECT_EQ(batch->agents_per_env(), 2);
+  Buffers buffers(4);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  EXPECT_THAT(buffers.observations(), ElementsAre(100, 110, 100, 110));
+  const float actions[] = {0, 1, 1, 0};
+  ASSERT_EQ(batch->Step(4, actions, buffers.out()).value(), 4);
+  EXPECT_THAT(buffers.observations(), ElementsAre(1, 11, 1, 11));
+  EXPECT_THAT(buffers.rewards, ElementsAre(1, 2, 1, 2));
+  EXPECT_THAT(buffers.masked, ElementsAre(0, 0, 0, 0));
+}
+
+TEST(AgentRowsEnvBatchTest, AnAgentThatLeftIsMaskedUntilItsEnvResetsAllAgents) {
+  // Agent 0 ends at step 1, agent 1 at step 3.
+  std::unique_ptr<AgentRowsEnvBatch> batch = LeaveBatch(1, {1, 3});
+  Buffers buffers(2);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  const float actions[] = {0, 0};
+  ASSERT_EQ(batch->Step(2, actions, buffers.out()).value(), 2);
+  EXPECT_THAT(buffers.terminated, ElementsAre(1, 0));
+  EXPECT_THAT(buffers.masked, ElementsAre(0, 0)) << "agent 0 acted in the step it ended";
+  EXPECT_EQ(buffers.final_observations()[0], 1);
+  EXPECT_THAT(buffers.observations(), ElementsAre(1, 11)) << "no reset yet: agent 1 goes on";
+
+  ASSERT_EQ(batch->Step(2, actions, buffers.out()).value(), 2);
+  EXPECT_THAT(buffers.masked, ElementsAre(1, 0));
+  EXPECT_THAT(buffers.rewards, ElementsAre(0, 2)) << "a masked row earns nothing";
+  EXPECT_THAT(buffers.terminated, ElementsAre(0, 0));
+  EXPECT_THAT(buffers.observations(), ElementsAre(1, 12)) << "the masked row keeps the observation it ended on";
+
+  ASSERT_EQ(batch->Step(2, actions, buffers.out()).value(), 2);
+  EXPECT_THAT(buffers.masked, ElementsAre(1, 0));
+  EXPECT_THAT(buffers.terminated, ElementsAre(0, 1));
+  EXPECT_EQ(buffers.final_observations()[1], 13);
+  EXPECT_THAT(buffers.observations(), ElementsAre(200, 210)) << "the last agent ended: every row's next first";
+
+  ASSERT_EQ(batch->Step(2, actions, buffers.out()).value(), 2);
+  EXPECT_THAT(buffers.masked, ElementsAre(0, 0)) << "both agents are back";
+  EXPECT_THAT(buffers.observations(), ElementsAre(1, 11));
+}
+
+TEST(AgentRowsEnvBatchTest, StepsTheWholeEnvsOfTheActiveRows) {
+  std::unique_ptr<AgentRowsEnvBatch> batch = LeaveBatch(3, {5, 5});
+  Buffers buffers(6);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  const float actions[] = {0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(batch->Step(3, actions, buffers.out()).value(), 4) << "row 2 is env 1's first agent: env 1 steps";
+  EXPECT_THAT(buffers.observations(), ElementsAre(1, 11, 1, 11, 100, 110));
+}
+
+TEST(AgentRowsEnvBatchTest, ABadActionIsTheStepsErrorNamingTheAgent) {
+  std::unique_ptr<AgentRowsEnvBatch> batch = LeaveBatch(1, {5, 5});
+  Buffers buffers(2);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  const float actions[] = {0, 2};
+  absl::StatusOr<int> stepped = batch->Step(2, actions, buffers.out());
+  EXPECT_EQ(stepped.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(stepped.status().message()), ::testing::HasSubstr("agent_1"));
+}
+
+TEST(AgentRowsEnvBatchTest, EnvsOfOtherSpacesAreRefused) {
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  envs.push_back(std::make_unique<LeaveEnv>(std::vector<int>{3, 3}));
+  EnvSpec other = LeaveEnv::Spec(2).agent_specs[0];
+  other.num_actions = 3;
+  EXPECT_EQ(AgentRowsEnvBatch::Create(other, std::move(envs)).status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::unique_ptr<MultiAgentEnv>> mixed;
+  mixed.push_back(std::make_unique<LeaveEnv>(std::vector<int>{3, 3}));
+  mixed.push_back(std::make_unique<LeaveEnv>(std::vector<int>{3, 3, 3}));
+  EXPECT_EQ(AgentRowsEnvBatch::Create(LeaveEnv::Spec(2).agent_specs[0], std::move(mixed)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rill::envs
