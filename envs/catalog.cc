@@ -24,7 +24,46 @@ const std::vector<EnvSpec (*)()>& Specs() {
   return *kSpecs;
 }
 
+// The spec functions of envs/env_list.h's multi-agent envs.
+const std::vector<MultiAgentSpec (*)()>& MultiAgentSpecs() {
+#define RILL_CATALOG_ENTRY(type, spec) &spec,
+  static const std::vector<MultiAgentSpec (*)()>* const kSpecs =
+      new std::vector<MultiAgentSpec (*)()>{RILL_MULTI_AGENT_ENV_LIST(RILL_CATALOG_ENTRY)};
+#undef RILL_CATALOG_ENTRY
+  return *kSpecs;
+}
+
+// The spaces of one agent, as a config's text would state them.
+std::string AgentSpaces(const EnvSpec& agent) {
+  return absl::StrCat("(", absl::StrJoin(agent.observation_shape, ","), ") ",
+                      agent.discrete ? absl::StrCat(agent.num_actions, " actions")
+                                     : absl::StrCat(agent.action_dim(), "-dim actions"));
+}
+
 }  // namespace
+
+absl::StatusOr<MultiAgentSpec> LookupMultiAgentSpec(const std::string& name, int max_episode_steps) {
+  for (MultiAgentSpec (*spec)() : MultiAgentSpecs()) {
+    MultiAgentSpec found = spec();
+    if (found.name != name) continue;
+    ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, found.max_episode_steps));
+    return WithTimeLimit(std::move(found), steps);
+  }
+  return absl::NotFoundError(absl::StrCat("'", name, "' is no multi-agent environment"));
+}
+
+bool IsMultiAgentEnv(const std::string& name) {
+  for (MultiAgentSpec (*spec)() : MultiAgentSpecs()) {
+    if (spec().name == name) return true;
+  }
+  return false;
+}
+
+int RowsPerEnv(const v1::EnvConfig& env) {
+  if (env.has_plugin() || env.has_remote()) return 1;
+  absl::StatusOr<MultiAgentSpec> multi = LookupMultiAgentSpec(env.name());
+  return multi.ok() ? multi->num_agents() : 1;
+}
 
 absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_steps) {
   for (EnvSpec (*spec)() : Specs()) {
@@ -33,12 +72,39 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
     ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, found.max_episode_steps));
     return WithTimeLimit(std::move(found), steps);
   }
+  if (IsMultiAgentEnv(name)) {
+    ASSIGN_OR_RETURN(const MultiAgentSpec multi, LookupMultiAgentSpec(name, max_episode_steps));
+    if (!multi.homogeneous()) {
+      std::vector<std::string> agents;
+      for (int k = 0; k < multi.num_agents(); ++k) {
+        agents.push_back(absl::StrCat(multi.agents[k], " ", AgentSpaces(multi.agent_specs[k])));
+      }
+      return absl::InvalidArgumentError(absl::StrCat(name, "'s agents differ in their spaces (",
+                                                     absl::StrJoin(agents, "; "),
+                                                     "), so they cannot all be rows of one policy"));
+    }
+    EnvSpec row = multi.agent_specs[0];
+    row.name = name;
+    return row;
+  }
   return absl::NotFoundError(absl::StrCat("unknown environment '", name, "'; known: ",
                                           absl::StrJoin(KnownEnvNames(), ", ")));
 }
 
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
   ASSIGN_OR_RETURN(const EnvSpec base, ConfiguredBaseEnvSpec(env));
+  if (!env.has_plugin() && !env.has_remote() && IsMultiAgentEnv(env.name())) {
+    // The wrappers act on one env's frames or steps; an env of agents
+    // takes none of them yet.
+    const char* field = env.has_pixels()        ? "env.pixels"
+                        : env.action_repeat() > 1 ? "env.action_repeat"
+                        : env.frame_stack() > 1   ? "env.frame_stack"
+                                                  : nullptr;
+    if (field != nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": ", env.name(), " is a multi-agent env, which takes no such wrapper"));
+    }
+  }
   return WrappedSpec(base, env);
 }
 
@@ -52,6 +118,7 @@ absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
 std::vector<std::string> KnownEnvNames() {
   std::vector<std::string> names;
   for (EnvSpec (*spec)() : Specs()) names.push_back(spec().name);
+  for (MultiAgentSpec (*spec)() : MultiAgentSpecs()) names.push_back(spec().name);
   std::sort(names.begin(), names.end());
   return names;
 }

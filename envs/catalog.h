@@ -15,16 +15,33 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "envs/multi_agent/interface.h"
 #include "envs/spec.h"
 #include "proto/config.pb.h"
 
 namespace rill::envs {
 
 // The spec of the environment with Gymnasium id `name`, its time limit set
-// to `max_episode_steps` (0: the env's default).
+// to `max_episode_steps` (0: the env's default). For a multi-agent env, the
+// spec of one of its rows: an agent's, named as the env (every agent
+// shares it: MultiAgentSpec::homogeneous).
 // Errors: NotFound for an unknown name (the message lists the known ones);
-// InvalidArgument for a negative max_episode_steps.
+// InvalidArgument for a negative max_episode_steps, or for a multi-agent
+// env whose agents' spaces differ.
 absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_steps = 0);
+
+// The spec of the multi-agent env `name` (envs/multi_agent/interface.h),
+// its time limit set as above. NotFound for a name that is no multi-agent
+// env; InvalidArgument for a negative max_episode_steps.
+absl::StatusOr<MultiAgentSpec> LookupMultiAgentSpec(const std::string& name, int max_episode_steps = 0);
+
+// Whether `name` is a catalogued multi-agent env.
+bool IsMultiAgentEnv(const std::string& name);
+
+// The rows one env of a config's `env` section fills in an actor's batch:
+// its agents for a multi-agent env, else 1. What turns actor.num_envs into
+// the rows an actor steps, acts for and builds items for.
+int RowsPerEnv(const v1::EnvConfig& env);
 
 // The spec of the envs a config's `env` section makes, as the actors step
 // them and the learner's networks see them: ConfiguredBaseEnvSpec with the
@@ -41,7 +58,7 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
 // naming the problem.
 absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env);
 
-// Every catalogued name, sorted.
+// Every catalogued name, single- and multi-agent, sorted.
 std::vector<std::string> KnownEnvNames();
 
 }  // namespace rill::envs

@@ -7,6 +7,10 @@
 // drops it), so it links no env's code: a MuJoCo task's spec function is
 // its sizes' (mujoco/specs.h), and rill-replay links no physics engine.
 //
+// Envs of several agents (envs/multi_agent/interface.h) have a list of
+// their own, RILL_MULTI_AGENT_ENV_LIST, whose spec functions return a
+// MultiAgentSpec.
+//
 // Adding an env (docs/extending.md): its class with a static Spec() and a
 // static Create(max_episode_steps, seed), its line below, and its header
 // here (a MuJoCo task's class header in registry.cc instead, with its sizes
@@ -26,6 +30,7 @@
 #include "envs/minatar/seaquest.h"
 #include "envs/minatar/space_invaders.h"
 #include "envs/mujoco/specs.h"
+#include "envs/particle/cooperative_navigation.h"
 
 #define RILL_ENV_LIST(X)                                                       \
   X(Acrobot, Acrobot::Spec)                                                    \
@@ -44,5 +49,8 @@
   X(minatar::Freeway, minatar::Freeway::Spec)                                  \
   X(minatar::Seaquest, minatar::Seaquest::Spec)                                \
   X(minatar::SpaceInvaders, minatar::SpaceInvaders::Spec)
+
+#define RILL_MULTI_AGENT_ENV_LIST(X) \
+  X(particle::CooperativeNavigation, particle::CooperativeNavigation::Spec) /* MPE's simple_spread */
 
 #endif  // RILL_ENVS_ENV_LIST_H_

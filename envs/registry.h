@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "envs/catalog.h"
 #include "envs/interface.h"
+#include "envs/multi_agent/interface.h"
 
 namespace rill::envs {
 
@@ -25,6 +26,12 @@ namespace rill::envs {
 absl::StatusOr<std::unique_ptr<Env>> MakeEnv(const std::string& name,
                                              int max_episode_steps,
                                              uint64_t seed);
+
+// Creates the multi-agent environment `name` (envs/multi_agent/interface.h)
+// as MakeEnv creates a single-agent one. Errors: as LookupMultiAgentSpec;
+// Internal for a catalogued env without a factory.
+absl::StatusOr<std::unique_ptr<MultiAgentEnv>> MakeMultiAgentEnv(const std::string& name, int max_episode_steps,
+                                                                 uint64_t seed);
 
 }  // namespace rill::envs
 

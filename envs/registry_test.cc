@@ -1,5 +1,6 @@
 #include "envs/registry.h"
 
+#include <memory>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -14,12 +15,14 @@ using ::testing::HasSubstr;
 
 TEST(MakeEnvTest, CreatesEachKnownEnvironmentUnderItsName) {
   for (const std::string& name : KnownEnvNames()) {
+    if (IsMultiAgentEnv(name)) continue;
     auto env = MakeEnv(name, 0, 1);
     ASSERT_TRUE(env.ok()) << name << ": " << env.status();
     EXPECT_EQ((*env)->name(), name);
   }
   EXPECT_THAT(KnownEnvNames(),
-              ElementsAre("Acrobot-v1", "Ant-v4", "CartPole-v1", "CartPoleNoVelocity-v1", "HalfCheetah-v4", "Hopper-v4",
+              ElementsAre("Acrobot-v1", "Ant-v4", "CartPole-v1", "CartPoleNoVelocity-v1", "CooperativeNavigation-v0",
+                          "HalfCheetah-v4", "Hopper-v4",
                           "Humanoid-v4", "MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v1",
                           "MinAtar/Seaquest-v1", "MinAtar/SpaceInvaders-v1", "MountainCar-v0",
                           "MountainCarContinuous-v0", "Pendulum-v1", "Walker2d-v4"));
@@ -45,8 +48,55 @@ TEST(MakeEnvTest, ExplicitMaxEpisodeStepsTruncatesThere) {
   }
 }
 
+TEST(MakeMultiAgentEnvTest, CreatesEachMultiAgentEnvUnderItsNameWithTheSpecsAgents) {
+  int multi_agent = 0;
+  for (const std::string& name : KnownEnvNames()) {
+    if (!IsMultiAgentEnv(name)) continue;
+    ++multi_agent;
+    absl::StatusOr<std::unique_ptr<MultiAgentEnv>> env = MakeMultiAgentEnv(name, 0, 1);
+    ASSERT_TRUE(env.ok()) << name << ": " << env.status();
+    const MultiAgentSpec spec = LookupMultiAgentSpec(name).value();
+    EXPECT_EQ((*env)->name(), name);
+    EXPECT_EQ((*env)->spec().agents, spec.agents);
+    EXPECT_EQ((*env)->max_episode_steps(), spec.max_episode_steps);
+  }
+  EXPECT_GE(multi_agent, 1);
+}
+
+TEST(MakeMultiAgentEnvTest, ASingleAgentNameOrAMultiAgentOneAskedOfMakeEnvIsRefusedByName) {
+  EXPECT_EQ(MakeMultiAgentEnv("CartPole-v1", 0, 1).status().code(), absl::StatusCode::kNotFound);
+  absl::StatusOr<std::unique_ptr<Env>> single = MakeEnv("CooperativeNavigation-v0", 0, 1);
+  EXPECT_EQ(single.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(single.status().message(), HasSubstr("multi-agent"));
+}
+
+TEST(LookupEnvSpecTest, AMultiAgentEnvsRowIsOneAgentsSpecUnderTheEnvsName) {
+  const EnvSpec row = LookupEnvSpec("CooperativeNavigation-v0", 30).value();
+  EXPECT_EQ(row.name, "CooperativeNavigation-v0");
+  EXPECT_THAT(row.observation_shape, ElementsAre(18));
+  EXPECT_TRUE(row.discrete);
+  EXPECT_EQ(row.num_actions, 5);
+  EXPECT_EQ(row.max_episode_steps, 30);
+  EXPECT_EQ(LookupMultiAgentSpec("CooperativeNavigation-v0").value().max_episode_steps, 25);
+  v1::EnvConfig config;
+  config.set_name("CooperativeNavigation-v0");
+  EXPECT_EQ(RowsPerEnv(config), 3);
+  config.set_name("Pendulum-v1");
+  EXPECT_EQ(RowsPerEnv(config), 1);
+}
+
+TEST(ConfiguredEnvSpecTest, AMultiAgentEnvTakesNoWrapperAndSaysWhich) {
+  v1::EnvConfig config;
+  config.set_name("CooperativeNavigation-v0");
+  config.set_action_repeat(2);
+  absl::StatusOr<EnvSpec> spec = ConfiguredEnvSpec(config);
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(spec.status().message(), HasSubstr("env.action_repeat"));
+}
+
 TEST(LookupEnvSpecTest, SpecsDescribeTheSpacesTheEnvsHave) {
   for (const std::string& name : KnownEnvNames()) {
+    if (IsMultiAgentEnv(name)) continue;
     absl::StatusOr<EnvSpec> spec = LookupEnvSpec(name);
     ASSERT_TRUE(spec.ok()) << name << ": " << spec.status();
     auto env = MakeEnv(name, 0, 1).value();

@@ -18,6 +18,7 @@
 #include "common/os.h"
 #include "common/shape.h"
 #include "common/status_macros.h"
+#include "envs/catalog.h"
 #include "experiment/finalize_env.h"
 #include "experiment/finalize_network.h"
 #include "experiment/finalize_replay.h"
@@ -146,7 +147,9 @@ absl::Status FinalizeTopology(v1::ExperimentConfig& config, const learner::Actor
                         "the actors hold no policy (and central inference already acts with the newest version)");
   }
   if (duty.synchronous) {
-    const int64_t envs = static_cast<int64_t>(config.topology().num_actors()) * config.actor().num_envs();
+    // Rows: each agent of a multi-agent env writes its own unrolls.
+    const int64_t envs = static_cast<int64_t>(config.topology().num_actors()) * config.actor().num_envs() *
+                         envs::RowsPerEnv(config.env());
     if (config.learner().batch_size() > envs) {
       return InvalidField("learner.batch_size",
                      absl::StrCat(config.learner().batch_size(), " unrolls per batch, but a synchronous run has only ",

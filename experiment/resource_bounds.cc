@@ -14,6 +14,7 @@
 #include "common/shape.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
+#include "envs/catalog.h"
 #include "policies/torso.h"
 #include "replay/table_config.h"
 
@@ -122,7 +123,7 @@ InsertSize ActorInsertSize(const v1::ExperimentConfig& config, const learner::Ac
   // An actor of unrolls inserts each round of its envs' unrolls at once
   // (actor/actor.cc).
   const int insert_items = duty.items.kind == items::ItemKind::kUnroll
-                               ? std::min(actor.insert_batch_items(), actor.num_envs())
+                               ? std::min(actor.insert_batch_items(), actor.num_envs() * envs::RowsPerEnv(config.env()))
                                : actor.insert_batch_items();
   return {insert_items, InsertMessageBytes(table, insert_items)};
 }
@@ -219,7 +220,8 @@ absl::Status CheckProcessBounds(const v1::ExperimentConfig& config) {
                                      " actors (topology.num_actors): actor i streams to server i mod N, so the "
                                      "others would serve no one"));
   }
-  const int64_t envs = static_cast<int64_t>(topology.num_actors()) * actor.num_envs();
+  // Rows: an env of K agents asks for K actions.
+  const int64_t envs = static_cast<int64_t>(topology.num_actors()) * actor.num_envs() * envs::RowsPerEnv(config.env());
   if (config.inference().max_batch() > envs) {
     return InvalidField("inference.max_batch",
                         absl::StrCat(config.inference().max_batch(), " is more than the ", envs,
@@ -346,7 +348,8 @@ absl::Status CheckMemoryBounds(const v1::ExperimentConfig& config, const envs::E
         2.0 * config.learner().prefetch_batches() * topology.num_replay_shards() * sample_bytes}}));
   const double item_bytes = TableItemBytes(table);
   RETURN_IF_ERROR(CheckFitsInMemory(
-      "actor", {{"actor.num_envs", "items being built, two per env", 2.0 * actor.num_envs() * item_bytes},
+      "actor", {{"actor.num_envs", "items being built, two per env (per agent)",
+                 2.0 * actor.num_envs() * envs::RowsPerEnv(config.env()) * item_bytes},
                 {"actor.max_in_flight_batches", "insert messages awaiting acknowledgement",
                  static_cast<double>(actor.max_in_flight_batches()) * insert_bytes}}));
   RETURN_IF_ERROR(CheckFitsInMemory(

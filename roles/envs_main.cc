@@ -98,9 +98,16 @@ int DescribePluginMain(const std::string& library) {
 }  // namespace
 
 std::string RenderCameras(const std::string& name) {
-  absl::StatusOr<std::unique_ptr<envs::Env>> env = envs::MakeEnv(name, 0, 0);
-  if (!env.ok()) return absl::StrCat("? (", env.status().message(), ")");
-  const std::vector<std::string> cameras = (*env)->cameras();
+  std::vector<std::string> cameras;
+  if (envs::IsMultiAgentEnv(name)) {
+    absl::StatusOr<std::unique_ptr<envs::MultiAgentEnv>> env = envs::MakeMultiAgentEnv(name, 0, 0);
+    if (!env.ok()) return absl::StrCat("? (", env.status().message(), ")");
+    cameras = (*env)->cameras();
+  } else {
+    absl::StatusOr<std::unique_ptr<envs::Env>> env = envs::MakeEnv(name, 0, 0);
+    if (!env.ok()) return absl::StrCat("? (", env.status().message(), ")");
+    cameras = (*env)->cameras();
+  }
   if (cameras.empty()) return "no";
   return absl::StrCat("yes: ", absl::StrJoin(cameras, ", "));
 }
@@ -118,11 +125,36 @@ std::string DescribeActionSpace(const envs::EnvSpec& spec) {
                       "])");
 }
 
+std::string DescribeAgents(const envs::MultiAgentSpec& spec) {
+  std::vector<std::string> agents;
+  for (int k = 0; k < spec.num_agents(); ++k) {
+    const envs::EnvSpec& agent = spec.agent_specs[k];
+    agents.push_back(spec.homogeneous() ? spec.agents[k]
+                                        : absl::StrCat(spec.agents[k], " ", ShapeText(agent), " ",
+                                                       DescribeActionSpace(agent)));
+  }
+  return absl::StrCat("agents: ", absl::StrJoin(agents, ", "), spec.homogeneous() ? " (one row each)" : "",
+                      "; global state ",
+                      spec.state_shape.empty() ? "none" : absl::StrCat("(", absl::StrJoin(spec.state_shape, ","), ",)"));
+}
+
 int ListEnvsMain() {
   if (!absl::GetFlag(FLAGS_remote).empty()) return DescribeRemoteMain(absl::GetFlag(FLAGS_remote));
   if (!absl::GetFlag(FLAGS_plugin).empty()) return DescribePluginMain(absl::GetFlag(FLAGS_plugin));
   PrintHeader();
   for (const std::string& name : envs::KnownEnvNames()) {
+    if (envs::IsMultiAgentEnv(name)) {
+      absl::StatusOr<envs::MultiAgentSpec> multi = envs::LookupMultiAgentSpec(name);
+      if (!multi.ok()) {
+        std::fprintf(stderr, "rill envs: %s: %s\n", name.c_str(), std::string(multi.status().message()).c_str());
+        return 1;
+      }
+      envs::EnvSpec row = multi->agent_specs[0];
+      row.name = name;
+      PrintRow(row, RenderCameras(name));
+      std::printf("  %s\n", DescribeAgents(*multi).c_str());
+      continue;
+    }
     absl::StatusOr<envs::EnvSpec> spec = envs::LookupEnvSpec(name);
     if (!spec.ok()) {
       std::fprintf(stderr, "rill envs: %s: %s\n", name.c_str(), std::string(spec.status().message()).c_str());

@@ -22,5 +22,19 @@ TEST(RenderCamerasTest, SaysWhichEnvsRenderAndFromWhichCameras) {
   EXPECT_EQ(RenderCameras("HalfCheetah-v4"), "yes: track, free");
 }
 
+TEST(RenderCamerasTest, AMultiAgentEnvRendersItsWholeScene) {
+  EXPECT_EQ(RenderCameras("CooperativeNavigation-v0"), "yes: default");
+}
+
+TEST(DescribeAgentsTest, NamesEachAgentAndTheGlobalState) {
+  EXPECT_EQ(DescribeAgents(envs::LookupMultiAgentSpec("CooperativeNavigation-v0").value()),
+            "agents: agent_0, agent_1, agent_2 (one row each); global state (18,)");
+  envs::MultiAgentSpec mixed = envs::LookupMultiAgentSpec("CooperativeNavigation-v0").value();
+  mixed.agent_specs[2].num_actions = 3;
+  mixed.state_shape.clear();
+  EXPECT_EQ(DescribeAgents(mixed),
+            "agents: agent_0 (18,) Discrete(5), agent_1 (18,) Discrete(5), agent_2 (18,) Discrete(3); global state none");
+}
+
 }  // namespace
 }  // namespace rill::roles

@@ -6,6 +6,9 @@
 //     env.remote.address, expecting the section's spaces;
 //   env.plugin: a LocalEnvBatch of the library's envs, each failing on its
 //     own row (envs/plugin/plugin_envs.h);
+//   a multi-agent env: an AgentRowsEnvBatch of the registry's envs, whose
+//     rows are their agents (num_envs envs of K agents are K * num_envs
+//     rows);
 //   otherwise:  a LocalEnvBatch of the registry's envs (envs/registry.h).
 // Local instances are wrapped per instance (env.action_repeat, env.pixels:
 // envs/wrappers.h), and any batch with env.frame_stack > 1 in a
