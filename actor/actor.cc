@@ -67,7 +67,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     return absl::InvalidArgumentError("no replay address given");
   }
   absl::StatusOr<std::unique_ptr<items::ItemBuilder>> builder =
-      items::MakeItemBuilder(options.items, actor->envs_->spec(), num_envs, table.signature());
+      items::MakeItemBuilder(options.items, actor->envs_->spec(), actor->envs_->size(), table.signature());
   if (!builder.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("replay table '", table.name(), "': ", builder.status().message()));
@@ -80,7 +80,9 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   // The envs step in lockstep, so their unrolls complete together: one
   // insert per completed round keeps them from waiting in the writer
   // for later rounds (which would add to the policy lag).
-  if (actor->items_->needs_behaviour()) writer_options.batch_items = std::min(writer_options.batch_items, num_envs);
+  if (actor->items_->needs_behaviour()) {
+    writer_options.batch_items = std::min(writer_options.batch_items, actor->envs_->size());
+  }
   writer_options.max_in_flight_batches = config.actor().max_in_flight_batches();
   writer_options.key_prefix = static_cast<uint64_t>(options.actor_id);
   writer_options.max_message_bytes = config.replay().max_message_bytes();
@@ -247,6 +249,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
     int failed = 0;
     for (int i = 0; i < active; ++i) {
       const EnvOutcome& outcome = outcomes[i];
+      if (outcome.masked) continue;  // an agent that left: nothing happened to it
       if (outcome.failed) {
         // The env was reset after an error: what it was building is lost.
         ++failed;

@@ -97,7 +97,7 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
     // on into the next, which is not counted.
     RETURN_IF_ERROR(envs.Step(n, &next_obs, &final_obs, &outcomes));
     for (int i = 0; i < n; ++i) {
-      if (done[i]) continue;
+      if (done[i] || outcomes[i].masked) continue;
       if (outcomes[i].failed) {
         // A remote env reset after an error: its episode starts over.
         ++round.env_failures;

@@ -10,18 +10,24 @@ namespace rill::actor {
 
 absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::EnvConfig& env, int num_envs,
                                                                    uint64_t base_seed) {
+  ASSIGN_OR_RETURN(std::unique_ptr<envs::EnvBatch> batch, envs::MakeEnvBatch(env, num_envs, base_seed));
+  return OverBatch(std::move(batch), env.has_remote());
+}
+
+std::unique_ptr<LockstepEnvs> LockstepEnvs::OverBatch(std::unique_ptr<envs::EnvBatch> batch, bool remote) {
   std::unique_ptr<LockstepEnvs> lockstep(new LockstepEnvs());
-  lockstep->num_envs_ = num_envs;
-  lockstep->remote_ = env.has_remote();
-  lockstep->episode_start_.assign(static_cast<size_t>(num_envs), 1);
-  ASSIGN_OR_RETURN(lockstep->batch_, envs::MakeEnvBatch(env, num_envs, base_seed));
+  lockstep->remote_ = remote;
+  lockstep->batch_ = std::move(batch);
+  // Rows: an env of K agents is K of them.
+  lockstep->num_envs_ = lockstep->batch_->size();
+  lockstep->episode_start_.assign(static_cast<size_t>(lockstep->num_envs_), 1);
   lockstep->spec_ = lockstep->batch_->spec();
   const envs::EnvSpec& spec = lockstep->spec_;
   lockstep->obs_dim_ = spec.obs_dim();
   lockstep->obs_bytes_ = spec.obs_bytes();
   lockstep->act_dim_ = spec.discrete ? 1 : spec.action_dim();
   lockstep->distribution_width_ = spec.discrete ? spec.num_actions : 2 * lockstep->act_dim_;
-  const size_t n = static_cast<size_t>(num_envs);
+  const size_t n = static_cast<size_t>(lockstep->num_envs_);
   lockstep->obs_.assign(n * lockstep->obs_bytes_, 0);
   lockstep->actions_.assign(n * lockstep->act_dim_, 0.f);
   lockstep->action_indices_.assign(n, 0);
@@ -31,6 +37,7 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
   lockstep->rewards_.assign(n, 0.f);
   lockstep->terminated_.assign(n, 0);
   lockstep->truncated_.assign(n, 0);
+  lockstep->masked_.assign(n, 0);
   lockstep->returns_.assign(n, 0.0);
   lockstep->lengths_.assign(n, 0);
   return lockstep;
@@ -103,6 +110,7 @@ absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std:
   out.rewards = rewards_.data();
   out.terminated = terminated_.data();
   out.truncated = truncated_.data();
+  out.masked = masked_.data();
   out.failures = &failures_;
   ASSIGN_OR_RETURN(const int stepped, batch_->Step(active, env_actions_.data(), out));
   for (envs::EnvFailure& failure : failures_) {
@@ -117,6 +125,14 @@ absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std:
     outcome.result.reward = rewards_[i];
     outcome.result.terminated = terminated_[i] != 0;
     outcome.result.truncated = truncated_[i] != 0;
+    if (masked_[i] != 0) {
+      // An agent gone until its env resets: its episode was recorded when
+      // it left, and its next observation it acts on is a new episode's
+      // first.
+      outcome.masked = true;
+      episode_start_[i] = 1;
+      continue;
+    }
     if (outcome.failed) {
       returns_[i] = 0;
       lengths_[i] = 0;

@@ -14,6 +14,9 @@
 // and length as Gymnasium's RecordEpisodeStatistics does, so the actor loop
 // is the same wherever the envs live. Env i is seeded base_seed + i + 1.
 //
+// Rows: each env of K agents (a multi-agent env) is K rows, one per agent;
+// size() and every buffer count rows, and "env i" below means row i.
+//
 // Not thread-safe: one step loop owns it.
 #ifndef RILL_ACTOR_LOCKSTEP_ENVS_H_
 #define RILL_ACTOR_LOCKSTEP_ENVS_H_
@@ -47,11 +50,15 @@ struct EnvOutcome {
   // pending for it must be dropped.
   bool failed = false;
   std::string error;
+  // The env's agent left earlier in its episode (a multi-agent env's row,
+  // envs/batch/interface.h): nothing happened to it and nothing is to be
+  // recorded; its row comes back at its env's next episode.
+  bool masked = false;
 };
 
 class LockstepEnvs {
  public:
-  // `num_envs` envs of the config's env section (finalized: defaults filled
+  // `num_envs` envs (num_envs x K rows) of the config's env section (finalized: defaults filled
   // in, experiment/config.h). Errors: the registry's (an unknown name);
   // FrameStackedSpec's (env.frame_stack of an env that is not uint8
   // [C, H, W]); for a remote env, a server that cannot be reached within
@@ -59,6 +66,9 @@ class LockstepEnvs {
   // (FailedPrecondition naming the difference).
   static absl::StatusOr<std::unique_ptr<LockstepEnvs>> Create(const v1::EnvConfig& env, int num_envs,
                                                               uint64_t base_seed);
+  // The same over a batch made elsewhere (a test's); `remote`: whether its
+  // envs are on a server.
+  static std::unique_ptr<LockstepEnvs> OverBatch(std::unique_ptr<envs::EnvBatch> batch, bool remote);
 
   int size() const { return num_envs_; }
   const envs::EnvSpec& spec() const { return spec_; }
@@ -155,6 +165,7 @@ class LockstepEnvs {
   std::vector<float> rewards_;
   std::vector<uint8_t> terminated_;
   std::vector<uint8_t> truncated_;
+  std::vector<uint8_t> masked_;
   std::vector<envs::EnvFailure> failures_;
   std::vector<double> returns_;
   std::vector<int> lengths_;

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "envs/batch/agent_rows.h"
+#include "envs/batch/test_multi_agent_env.h"
 #include "envs/registry.h"
 #include "envs/remote/env_server.h"
 #include "gmock/gmock.h"
@@ -142,6 +144,61 @@ TEST(LockstepEnvsTest, FrameStackOfAFloatEnvIsRefusedByName) {
       LockstepEnvs::Create(Config(R"(name: "CartPole-v1" frame_stack: 4)"), 1, kBaseSeed);
   EXPECT_EQ(envs.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(envs.status().message(), HasSubstr("CartPole-v1 observes float32 [4]"));
+}
+
+TEST(LockstepEnvsTest, AMultiAgentEnvIsOneRowPerAgentAndEndsItsEpisodeForEach) {
+  absl::StatusOr<std::unique_ptr<LockstepEnvs>> envs =
+      LockstepEnvs::Create(Config(R"(name: "CooperativeNavigation-v0")"), 2, kBaseSeed);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  EXPECT_EQ((*envs)->size(), 6) << "2 envs of 3 agents";
+  ASSERT_TRUE((*envs)->ResetAll().ok());
+  std::mt19937_64 rng(1);
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  for (int step = 1; step <= 25; ++step) {
+    (*envs)->RandomActions(rng);
+    ASSERT_TRUE((*envs)->Step(6, &next_obs, &final_obs, &outcomes).ok());
+    for (const EnvOutcome& outcome : outcomes) {
+      EXPECT_FALSE(outcome.masked);
+      EXPECT_EQ(outcome.episode.has_value(), step == 25) << "the particle tasks end every agent together";
+    }
+    (*envs)->obs().swap(next_obs);
+  }
+  EXPECT_EQ(outcomes[4].episode->length, 25);
+  EXPECT_TRUE(outcomes[4].result.truncated);
+}
+
+TEST(LockstepEnvsTest, AnAgentThatLeftIsMaskedAndStartsItsNextEpisodeWithItsEnv) {
+  std::vector<std::unique_ptr<envs::MultiAgentEnv>> made;
+  made.push_back(std::make_unique<envs::LeaveEnv>(std::vector<int>{1, 3}));
+  std::unique_ptr<LockstepEnvs> envs = LockstepEnvs::OverBatch(
+      envs::AgentRowsEnvBatch::Create(envs::LeaveEnv::Spec(2).agent_specs[0], std::move(made)).value(), false);
+  ASSERT_TRUE(envs->ResetAll().ok());
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  std::vector<std::vector<bool>> masked;
+  std::vector<std::vector<bool>> starts;
+  for (int step = 1; step <= 4; ++step) {
+    ASSERT_TRUE(envs->Step(2, &next_obs, &final_obs, &outcomes).ok());
+    envs->obs().swap(next_obs);
+    masked.push_back({outcomes[0].masked, outcomes[1].masked});
+    starts.push_back({envs->observation_rows().episode_start[0] != 0, envs->observation_rows().episode_start[1] != 0});
+    if (step == 1) {
+      ASSERT_TRUE(outcomes[0].episode.has_value());
+      EXPECT_EQ(outcomes[0].episode->length, 1);
+      EXPECT_EQ(outcomes[0].episode->episode_return, 1);
+    }
+    if (step == 3) {
+      ASSERT_TRUE(outcomes[1].episode.has_value());
+      EXPECT_EQ(outcomes[1].episode->length, 3);
+      EXPECT_EQ(outcomes[1].episode->episode_return, 6);
+    }
+  }
+  EXPECT_THAT(masked, ElementsAre(ElementsAre(false, false), ElementsAre(true, false), ElementsAre(true, false),
+                                  ElementsAre(false, false)));
+  // Step 4 is the new episode's first, where agent 0 ends again.
+  EXPECT_THAT(starts, ElementsAre(ElementsAre(true, false), ElementsAre(true, false), ElementsAre(true, true),
+                                  ElementsAre(true, false)));
 }
 
 }  // namespace
