@@ -1,0 +1,122 @@
+// PredatorPrey: the predator-prey task of the MADDPG paper (Lowe et al.
+// 2017; MPE's simple_tag), on a ParticleWorld (particle_world.h). Three
+// slower predators chase one faster prey among two obstacles; the
+// predators score each time one of them touches the prey.
+//
+//   Agents, in row order: predators "adversary_0".."adversary_2" (discs of
+//   radius 0.075, sensitivity 3, max speed 1, red), then the prey
+//   "agent_0" (radius 0.05, sensitivity 4, max speed 1.3, green). All
+//   collide, move and have mass 1. Obstacles: two landmarks of radius 0.2
+//   that collide but do not move. Reset draws every agent's position
+//   uniformly in [-1, 1]^2 (in agent order, x before y) with velocities 0,
+//   then each obstacle's uniformly in [-0.9, 0.9]^2.
+//
+//   Actions: discrete, 5: 0 no-op, 1 left (-x), 2 right (+x), 3 down (-y),
+//   4 up (+y); a move is a unit control (force = the agent's sensitivity).
+//
+//   Observation of agent k: its velocity (2), its position (2), each
+//   obstacle's position relative to it (2 x 2), each other agent's
+//   position relative to it in agent order (3 x 2), then the velocity of
+//   each other agent that is a prey, in order: 16 floats for a predator
+//   (the prey's velocity), 14 for the prey (none). The agents' spaces
+//   differ, so the spec is not homogeneous.
+//
+//   Rewards, on the state after the step: every predator gets +10 for each
+//   predator touching the prey (shared by all predators); the prey gets
+//   -10 for each predator touching it, minus a penalty for leaving the
+//   arena, summed over its two coordinates: with x = |coordinate|, 0 for
+//   x < 0.9, (x - 0.9) * 10 for x < 1, else min(exp(2x - 2), 10).
+//   "Touching" is Colliding (particle_world.h).
+//
+//   Never terminates; every agent is truncated together after 25 steps by
+//   default. The global state (State, for centralised critics), 20 floats:
+//   each agent's position and velocity, then each obstacle's position.
+//
+// Physics in double; observations, rewards and state rounded to float.
+// Not thread-safe (see MultiAgentEnv).
+#ifndef RILL_ENVS_PARTICLE_PREDATOR_PREY_H_
+#define RILL_ENVS_PARTICLE_PREDATOR_PREY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "envs/interface.h"
+#include "envs/multi_agent/interface.h"
+#include "envs/particle/particle_world.h"
+#include "envs/seeded_rng.h"
+
+namespace rill::envs::particle {
+
+class PredatorPrey final : public MultiAgentEnv {
+ public:
+  static constexpr int kNumPredators = 3;
+  static constexpr int kNumPrey = 1;
+  static constexpr int kNumAgents = kNumPredators + kNumPrey;
+  static constexpr int kNumObstacles = 2;
+  static constexpr int kNumActions = 5;
+  // Velocity, position, obstacles, other agents, then the prey's velocity
+  // (a predator sees the one prey; the prey sees no other prey).
+  static constexpr int kPredatorObsDim = 4 + 2 * kNumObstacles + 2 * (kNumAgents - 1) + 2 * kNumPrey;
+  static constexpr int kPreyObsDim = 4 + 2 * kNumObstacles + 2 * (kNumAgents - 1) + 2 * (kNumPrey - 1);
+  static constexpr int kStateDim = 4 * kNumAgents + 2 * kNumObstacles;
+  static constexpr int kDefaultMaxEpisodeSteps = 25;
+  static constexpr double kPredatorSize = 0.075;
+  static constexpr double kPreySize = 0.05;
+  static constexpr double kObstacleSize = 0.2;
+  // What each touch is worth: + to every predator, - to the prey.
+  static constexpr double kTouchReward = 10.0;
+
+  // `max_episode_steps`: 0 = 25. InvalidArgument if negative.
+  static absl::StatusOr<std::unique_ptr<PredatorPrey>> Create(int max_episode_steps, uint64_t seed);
+
+  // The agents, their spaces, the state's shape and the default time
+  // limit: the one place they are written.
+  static MultiAgentSpec Spec();
+
+  // Whether agent k is a predator (the first kNumPredators rows).
+  static bool IsPredator(int agent) { return agent < kNumPredators; }
+
+  void Reset(float* const* obs) override;
+  absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) override;
+  void State(float* state) const override;
+
+  // One camera, "default": the world's picture (ParticleWorld::Draw),
+  // predators red, the prey green, obstacles dark grey. InvalidArgument for
+  // another camera or a size below 1x1.
+  std::vector<std::string> cameras() const override;
+  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
+  // MPE's metadata["render_fps"].
+  double render_fps() const override { return 10; }
+
+  // The task's metric, on the current state: the number of (predator,
+  // prey) pairs whose discs overlap, the paper's touches per step.
+  int PreyTouches() const;
+
+  // For tests and tools: places the agents and obstacles exactly
+  // (positions in world units, kNumAgents and kNumObstacles of them) and
+  // stops the agents, without touching the step count. Call after Reset.
+  // InvalidArgument, with nothing changed, for a wrong count.
+  absl::Status SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& obstacles);
+
+  const ParticleWorld& world() const { return world_; }
+
+ private:
+  PredatorPrey(int max_episode_steps, uint64_t seed);
+
+  void WriteObs(int agent, float* obs) const;
+  // Agent k's reward on the current state.
+  double Reward(int agent) const;
+  // The number of predators touching prey `agent`.
+  int TouchesOf(int prey) const;
+
+  SeededRng rng_;
+  ParticleWorld world_;
+};
+
+}  // namespace rill::envs::particle
+
+#endif  // RILL_ENVS_PARTICLE_PREDATOR_PREY_H_
