@@ -30,7 +30,10 @@
 #include "envs/minatar/seaquest.h"
 #include "envs/minatar/space_invaders.h"
 #include "envs/mujoco/specs.h"
+#include "envs/games/pong_duel.h"
 #include "envs/particle/cooperative_navigation.h"
+#include "envs/particle/physical_deception.h"
+#include "envs/particle/predator_prey.h"
 
 #define RILL_ENV_LIST(X)                                                       \
   X(Acrobot, Acrobot::Spec)                                                    \
@@ -51,6 +54,9 @@
   X(minatar::SpaceInvaders, minatar::SpaceInvaders::Spec)
 
 #define RILL_MULTI_AGENT_ENV_LIST(X) \
-  X(particle::CooperativeNavigation, particle::CooperativeNavigation::Spec) /* MPE's simple_spread */
+  X(particle::CooperativeNavigation, particle::CooperativeNavigation::Spec) /* MPE's simple_spread */ \
+  X(particle::PredatorPrey, particle::PredatorPrey::Spec) /* MPE's simple_tag */                    \
+  X(particle::PhysicalDeception, particle::PhysicalDeception::Spec) /* MPE's simple_adversary */     \
+  X(games::PongDuel, games::PongDuel::Spec) /* two players, zero-sum: self-play */
 
 #endif  // RILL_ENVS_ENV_LIST_H_

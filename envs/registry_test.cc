@@ -25,7 +25,8 @@ TEST(MakeEnvTest, CreatesEachKnownEnvironmentUnderItsName) {
                           "HalfCheetah-v4", "Hopper-v4",
                           "Humanoid-v4", "MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v1",
                           "MinAtar/Seaquest-v1", "MinAtar/SpaceInvaders-v1", "MountainCar-v0",
-                          "MountainCarContinuous-v0", "Pendulum-v1", "Walker2d-v4"));
+                          "MountainCarContinuous-v0", "Pendulum-v1", "PhysicalDeception-v0", "PongDuel-v0",
+                          "PredatorPrey-v0", "Walker2d-v4"));
 }
 
 TEST(MakeEnvTest, ZeroMaxEpisodeStepsTakesTheEnvDefault) {
@@ -83,6 +84,14 @@ TEST(LookupEnvSpecTest, AMultiAgentEnvsRowIsOneAgentsSpecUnderTheEnvsName) {
   EXPECT_EQ(RowsPerEnv(config), 3);
   config.set_name("Pendulum-v1");
   EXPECT_EQ(RowsPerEnv(config), 1);
+}
+
+TEST(LookupEnvSpecTest, AMultiAgentEnvWhoseAgentsDifferNamesEachAgentsSpaces) {
+  absl::StatusOr<EnvSpec> row = LookupEnvSpec("PredatorPrey-v0");
+  EXPECT_EQ(row.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(row.status().message(), AllOf(HasSubstr("adversary_0 (16) 5 actions"), HasSubstr("agent_0 (14) 5 actions")));
+  EXPECT_FALSE(LookupMultiAgentSpec("PredatorPrey-v0").value().homogeneous());
+  EXPECT_TRUE(LookupMultiAgentSpec("PongDuel-v0").value().homogeneous());
 }
 
 TEST(ConfiguredEnvSpecTest, AMultiAgentEnvTakesNoWrapperAndSaysWhich) {
