@@ -149,9 +149,15 @@ int ListEnvsMain() {
         std::fprintf(stderr, "rill envs: %s: %s\n", name.c_str(), std::string(multi.status().message()).c_str());
         return 1;
       }
-      envs::EnvSpec row = multi->agent_specs[0];
-      row.name = name;
-      PrintRow(row, RenderCameras(name));
+      if (multi->homogeneous()) {
+        envs::EnvSpec row = multi->agent_specs[0];
+        row.name = name;
+        PrintRow(row, RenderCameras(name));
+      } else {
+        // No one row: each agent's spaces are on the line below.
+        std::printf("%-26s %-18s %-22s %-18d %s\n", name.c_str(), "per agent", "per agent", multi->max_episode_steps,
+                    RenderCameras(name).c_str());
+      }
       std::printf("  %s\n", DescribeAgents(*multi).c_str());
       continue;
     }
