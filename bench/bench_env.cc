@@ -16,7 +16,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "envs/batch/make.h"
+#include "envs/catalog.h"
 #include "envs/interface.h"
+#include "envs/observation.h"
 #include "envs/mujoco/mujoco_env.h"
 #include "envs/registry.h"
 #include "envs/render.h"
@@ -61,49 +64,60 @@ using envs::MujocoEnv;
 
 namespace {
 
-// Envs stepped in lockstep, each writing its observation into its row of
-// one batch buffer (as the actor does), reset when an episode ends.
+// The envs as an actor steps them: one EnvBatch (envs::MakeEnvBatch) of
+// `num_envs` envs, whose rows are their agents for a multi-agent env, each
+// episode reset inside the step that ends it; observations as the policy
+// takes them (envs/observation.h).
 class Lockstep {
  public:
   static absl::StatusOr<std::unique_ptr<Lockstep>> Create(const std::string& name, int num_envs) {
     auto lockstep = std::unique_ptr<Lockstep>(new Lockstep());
-    for (int i = 0; i < num_envs; ++i) {
-      ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> env, envs::MakeEnv(name, 0, /*seed=*/1000 + i));
-      lockstep->envs_.push_back(std::move(env));
-    }
-    const envs::Env& first = *lockstep->envs_[0];
-    lockstep->obs_dim_ = first.obs_dim();
-    lockstep->action_width_ = first.discrete() ? 1 : first.act_dim();
-    lockstep->obs_.resize(static_cast<size_t>(num_envs) * lockstep->obs_dim_);
-    lockstep->actions_.resize(static_cast<size_t>(num_envs) * lockstep->action_width_);
-    for (int i = 0; i < num_envs; ++i) lockstep->envs_[i]->Reset(lockstep->obs_row(i));
+    v1::EnvConfig config;
+    config.set_name(name);
+    ASSIGN_OR_RETURN(lockstep->batch_, envs::MakeEnvBatch(config, num_envs, /*base_seed=*/999));
+    const envs::EnvSpec& spec = lockstep->batch_->spec();
+    const size_t rows = static_cast<size_t>(lockstep->rows());
+    lockstep->action_width_ = spec.discrete ? 1 : spec.action_dim();
+    lockstep->obs_.resize(rows * spec.obs_bytes());
+    lockstep->next_obs_.resize(rows * spec.obs_bytes());
+    lockstep->final_obs_.resize(rows * spec.obs_bytes());
+    lockstep->actions_.resize(rows * lockstep->action_width_);
+    lockstep->rewards_.resize(rows);
+    lockstep->terminated_.resize(rows);
+    lockstep->truncated_.resize(rows);
+    lockstep->masked_.resize(rows);
+    RETURN_IF_ERROR(lockstep->batch_->Reset(lockstep->obs_.data()));
     return lockstep;
   }
 
-  int size() const { return static_cast<int>(envs_.size()); }
-  const envs::Env& env(int i) const { return *envs_[i]; }
-  float* obs_row(int i) { return obs_.data() + static_cast<size_t>(i) * obs_dim_; }
-  float* obs() { return obs_.data(); }
-  // Env-unit actions, action_width floats per env.
+  // Rows: envs times their agents.
+  int rows() const { return batch_->size(); }
+  const envs::EnvSpec& spec() const { return batch_->spec(); }
+  // Every row's observation as floats.
+  const float* obs() { return envs::ObservationsAsFloat(spec(), obs_.data(), rows(), &scratch_); }
+  // Env-unit actions, action_width floats per row.
   float* action_row(int i) { return actions_.data() + static_cast<size_t>(i) * action_width_; }
 
-  // One step of every env with the actions in action_row(i).
+  // One step of every row with the actions in action_row(i).
   absl::Status Step() {
-    for (int i = 0; i < size(); ++i) {
-      ASSIGN_OR_RETURN(const envs::StepResult result, envs_[i]->Step(action_row(i), obs_row(i)));
-      if (result.terminated || result.truncated) envs_[i]->Reset(obs_row(i));
-    }
+    const envs::EnvBatchOutput out{next_obs_.data(),   final_obs_.data(), rewards_.data(), terminated_.data(),
+                                   truncated_.data(), masked_.data(),    &failures_};
+    RETURN_IF_ERROR(batch_->Step(rows(), actions_.data(), out).status());
+    obs_.swap(next_obs_);
     return absl::OkStatus();
   }
 
  private:
   Lockstep() = default;
 
-  std::vector<std::unique_ptr<envs::Env>> envs_;
-  int obs_dim_ = 0;
+  std::unique_ptr<envs::EnvBatch> batch_;
   int action_width_ = 0;
-  std::vector<float> obs_;
+  std::vector<uint8_t> obs_, next_obs_, final_obs_;
+  std::vector<float> scratch_;
   std::vector<float> actions_;
+  std::vector<float> rewards_;
+  std::vector<uint8_t> terminated_, truncated_, masked_;
+  std::vector<envs::EnvFailure> failures_;
 };
 
 void RandomAction(const envs::EnvSpec& spec, std::mt19937_64& rng, float* action) {
@@ -328,7 +342,12 @@ absl::Status Run() {
   const absl::Duration duration = absl::Seconds(seconds);
   if (!absl::GetFlag(FLAGS_bench_remote).empty()) return RunRemote(absl::GetFlag(FLAGS_bench_remote), num_envs, duration);
   ASSIGN_OR_RETURN(const std::vector<int> hidden, ParseWidths(absl::GetFlag(FLAGS_bench_policy_hidden)));
+  // A row's spaces: an agent's, for a multi-agent env whose agents share
+  // them (LookupEnvSpec names the agents of one whose do not).
   ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::LookupEnvSpec(name));
+  const int agents = envs::IsMultiAgentEnv(name) ? envs::LookupMultiAgentSpec(name)->num_agents() : 1;
+  const int rows = num_envs * agents;
+  const char* unit = agents > 1 ? "agent-steps/s" : "env steps/s";
   const std::string render_size = absl::GetFlag(FLAGS_render);
   int render_width = 0;
   int render_height = 0;
@@ -340,11 +359,12 @@ absl::Status Run() {
 
   // 1. Envs alone, random actions.
   ASSIGN_OR_RETURN(std::unique_ptr<Lockstep> plain, Lockstep::Create(name, num_envs));
-  ASSIGN_OR_RETURN(const double env_rate, Measure(duration, num_envs, [&]() -> absl::Status {
-                     for (int i = 0; i < num_envs; ++i) RandomAction(spec, rng, plain->action_row(i));
+  ASSIGN_OR_RETURN(const double env_rate, Measure(duration, rows, [&]() -> absl::Status {
+                     for (int i = 0; i < rows; ++i) RandomAction(spec, rng, plain->action_row(i));
                      return plain->Step();
                    }));
-  std::fprintf(stderr, "bench env %s: %d envs, random actions: %.0f env steps/s\n", name.c_str(), num_envs, env_rate);
+  std::fprintf(stderr, "bench env %s: %d envs (%d rows), random actions: %.0f %s\n", name.c_str(), num_envs, rows,
+               env_rate, unit);
 
   // 2. The actor loop's action choice: one batched forward for all envs.
   ASSIGN_OR_RETURN(std::unique_ptr<Lockstep> looped, Lockstep::Create(name, num_envs));
@@ -373,12 +393,12 @@ absl::Status Run() {
   const int obs_dim = spec.obs_dim();
   const int act_dim = spec.action_dim();
   policies::PolicyOutput out;
-  ASSIGN_OR_RETURN(const double policy_rate, Measure(duration, num_envs, [&]() -> absl::Status {
-    policy->Act(looped->obs(), num_envs, /*deterministic=*/false, &out);
+  ASSIGN_OR_RETURN(const double policy_rate, Measure(duration, rows, [&]() -> absl::Status {
+    policy->Act(looped->obs(), rows, /*deterministic=*/false, &out);
     if (spec.discrete) {
-      for (int i = 0; i < num_envs; ++i) looped->action_row(i)[0] = static_cast<float>(out.indices[i]);
+      for (int i = 0; i < rows; ++i) looped->action_row(i)[0] = static_cast<float>(out.indices[i]);
     } else {
-      for (int i = 0; i < num_envs; ++i) {
+      for (int i = 0; i < rows; ++i) {
         float* row = looped->action_row(i);
         for (int j = 0; j < act_dim; ++j) {
           const float unit = out.actions[static_cast<size_t>(i) * act_dim + j];
@@ -388,15 +408,19 @@ absl::Status Run() {
     }
     return looped->Step();
   }));
-  std::fprintf(stderr, "bench env %s: with a %s policy (%s%s): %.0f env steps/s\n", name.c_str(),
+  std::fprintf(stderr, "bench env %s: with a %s policy (%s%s): %.0f %s\n", name.c_str(),
                policy_spec.kind().c_str(), torso == "NO_TORSO" ? "" : (torso + " + ").c_str(),
-               absl::StrJoin(hidden, "x").c_str(), policy_rate);
+               absl::StrJoin(hidden, "x").c_str(), policy_rate, unit);
 
   // 3. The reference: bare physics.
   int frame_skip = 1;
   double raw_rate = 0;
   std::string raw_reference;
-  if (const auto* mujoco_env = dynamic_cast<const MujocoEnv*>(&plain->env(0))) {
+  std::unique_ptr<envs::Env> single;
+  if (agents == 1) {
+    ASSIGN_OR_RETURN(single, envs::MakeEnv(name, 0, /*seed=*/1));
+  }
+  if (const auto* mujoco_env = dynamic_cast<const MujocoEnv*>(single.get())) {
     frame_skip = mujoco_env->frame_skip();
     const mjModel* m = mujoco_env->model();
     mjData* d = mj_makeData(m);
@@ -417,8 +441,27 @@ absl::Status Run() {
     RETURN_IF_ERROR(rate.status());
     raw_rate = *rate;
     raw_reference = "mj_step";
+  } else if (agents > 1) {
+    // One multi-agent env's Step moves all its agents: `agents` agent-steps.
+    ASSIGN_OR_RETURN(std::unique_ptr<envs::MultiAgentEnv> multi, envs::MakeMultiAgentEnv(name, 0, /*seed=*/1));
+    std::vector<std::vector<float>> obs(agents, std::vector<float>(spec.obs_dim()));
+    std::vector<std::vector<float>> action(agents, std::vector<float>(spec.discrete ? 1 : act_dim));
+    std::vector<float*> obs_rows(agents);
+    std::vector<const float*> action_rows(agents);
+    for (int k = 0; k < agents; ++k) {
+      obs_rows[k] = obs[k].data();
+      action_rows[k] = action[k].data();
+      RandomAction(spec, rng, action[k].data());
+    }
+    std::vector<envs::StepResult> results(agents);
+    multi->Reset(obs_rows.data());
+    ASSIGN_OR_RETURN(raw_rate, Measure(duration, agents, [&]() -> absl::Status {
+                       RETURN_IF_ERROR(multi->Step(action_rows.data(), obs_rows.data(), results.data()));
+                       if (multi->episode_over()) multi->Reset(obs_rows.data());
+                       return absl::OkStatus();
+                     }));
+    raw_reference = "one env's Step of all its agents";
   } else {
-    ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> single, envs::MakeEnv(name, 0, /*seed=*/1));
     std::vector<float> obs(single->obs_dim());
     std::vector<float> action(spec.discrete ? 1 : act_dim);
     RandomAction(spec, rng, action.data());
@@ -458,12 +501,13 @@ absl::Status Run() {
 
   std::printf("%s\n",
               absl::StrFormat(
-                  "{\"env\": \"%s\", \"num_envs\": %d, \"frame_skip\": %d, \"obs_dim\": %d, \"action_dim\": %d, "
+                  "{\"env\": \"%s\", \"num_envs\": %d, \"agents_per_env\": %d, \"frame_skip\": %d, \"obs_dim\": %d, "
+                  "\"action_dim\": %d, "
                   "\"discrete\": %s, \"policy_torso\": \"%s\", \"policy_hidden\": \"%s\", \"env_steps_per_second\": %.1f, "
                   "\"with_policy_env_steps_per_second\": %.1f, \"raw_physics_steps_per_second\": %.1f, "
                   "\"raw_reference\": \"%s\", \"raw_env_steps_per_second\": %.1f, \"env_fraction_of_raw\": %.3f, "
                   "\"with_policy_fraction_of_raw\": %.3f%s}",
-                  name, num_envs, frame_skip, obs_dim, act_dim, spec.discrete ? "true" : "false", torso,
+                  name, num_envs, agents, frame_skip, obs_dim, act_dim, spec.discrete ? "true" : "false", torso,
                   absl::StrJoin(hidden, ","), env_rate, policy_rate, raw_rate, raw_reference, raw_env_rate,
                   env_rate / raw_env_rate, policy_rate / raw_env_rate, render_json)
                   .c_str());
