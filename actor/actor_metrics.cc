@@ -51,6 +51,10 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
   metrics.eval_episode_length_mean = &prometheus::BuildGauge().Name("rill_eval_episode_length_mean")
                                            .Help("Mean episode length of the last evaluation round")
                                            .Register(*registry).Add({});
+  metrics.eval_env_metric = &prometheus::BuildGauge().Name("rill_eval_env_metric")
+                                  .Help("A task's own figure (landmark distance, collisions, touches, wins) per env "
+                                        "episode, the mean over the last evaluation round; label metric")
+                                  .Register(*registry);
   metrics.replay_failovers = &prometheus::BuildCounter().Name("rill_actor_replay_failovers_total")
                                    .Help("Times the replay writer left a down shard for another").Register(*registry).Add(labels);
   metrics.replay_shard = &prometheus::BuildGauge().Name("rill_actor_replay_shard")

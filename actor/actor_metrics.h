@@ -7,6 +7,7 @@
 #include <string>
 
 #include "prometheus/counter.h"
+#include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
@@ -32,6 +33,9 @@ struct ActorMetrics {
   prometheus::Gauge* eval_parameter_version = nullptr;
   prometheus::Counter* eval_episodes = nullptr;
   prometheus::Gauge* eval_episode_length_mean = nullptr;
+  // The envs' own figures over the last round, one series per label
+  // metric="landmark_distance", ... (envs::EnvMetric).
+  prometheus::Family<prometheus::Gauge>* eval_env_metric = nullptr;
   // Replay writer failover: times it left a down shard, and the shard it
   // writes to now.
   prometheus::Counter* replay_failovers = nullptr;

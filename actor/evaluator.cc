@@ -87,6 +87,9 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
   EvaluationRound round;
   round.episodes.assign(n, envs::EpisodeRecord{});
   std::vector<bool> done(n, false);
+  // Each env's first episode's figures, by its first row.
+  const std::vector<envs::EnvMetric>& metrics = envs.metrics();
+  std::vector<std::vector<double>> figures(n);
   RETURN_IF_ERROR(envs.ResetAll());
   if (video != nullptr) video->Frame(envs);
   int remaining = n;
@@ -96,6 +99,9 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
     // Every env steps; one that has finished its episode of this round goes
     // on into the next, which is not counted.
     RETURN_IF_ERROR(envs.Step(n, &next_obs, &final_obs, &outcomes));
+    for (const envs::EnvEpisodeFigures& ended : envs.env_episodes()) {
+      if (figures[ended.first_row].empty()) figures[ended.first_row] = ended.values;
+    }
     for (int i = 0; i < n; ++i) {
       if (done[i] || outcomes[i].masked) continue;
       if (outcomes[i].failed) {
@@ -116,20 +122,31 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
     if (video != nullptr && !done[0] && !outcomes[0].failed) video->Frame(envs);
   }
   round.finished = remaining == 0;
+  for (size_t m = 0; m < metrics.size(); ++m) {
+    double sum = 0;
+    int count = 0;
+    for (const std::vector<double>& values : figures) {
+      if (values.empty()) continue;
+      sum += values[m];
+      ++count;
+    }
+    if (count > 0) round.env_metrics.emplace_back(metrics[m].name, sum / count);
+  }
   return round;
 }
 
-absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes,
+absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, EvaluationRound* round,
                                         EpisodeVideo* video) {
-  ASSIGN_OR_RETURN(EvaluationRound round, PlayEvaluationRound(*envs_, *policy_, stop, video));
-  metrics_.env_errors->Increment(round.env_failures);
-  env_steps_ += round.env_steps;
-  *episodes = std::move(round.episodes);
-  return round.finished;
+  ASSIGN_OR_RETURN(*round, PlayEvaluationRound(*envs_, *policy_, stop, video));
+  metrics_.env_errors->Increment(round->env_failures);
+  env_steps_ += round->env_steps;
+  return round->finished;
 }
 
-RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes) {
+RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes,
+                            std::vector<std::pair<std::string, double>> env_metrics) {
   RoundFigures round;
+  round.env_metrics = std::move(env_metrics);
   round.episodes = static_cast<int>(episodes.size());
   const double n = round.episodes;
   round.return_min = round.return_max = episodes[0].episode_return;
@@ -143,16 +160,26 @@ RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes) {
 }
 
 void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round) {
-  log.Append({{"parameter_version", static_cast<double>(version)},
-              {"episodes", static_cast<double>(round.episodes)},
-              {"return_mean", round.return_mean},
-              {"return_min", round.return_min},
-              {"return_max", round.return_max},
-              {"length_mean", round.length_mean}});
+  std::vector<std::pair<std::string, double>> fields = {{"parameter_version", static_cast<double>(version)},
+                                                        {"episodes", static_cast<double>(round.episodes)},
+                                                        {"return_mean", round.return_mean},
+                                                        {"return_min", round.return_min},
+                                                        {"return_max", round.return_max},
+                                                        {"length_mean", round.length_mean}};
+  for (const auto& [name, value] : round.env_metrics) fields.emplace_back(absl::StrCat("env/", name), value);
+  log.Append(fields);
 }
 
-void Evaluator::Report(const std::vector<envs::EpisodeRecord>& episodes) {
-  const RoundFigures round = SummarizeRound(episodes);
+std::string FormatEnvMetrics(const std::vector<std::pair<std::string, double>>& env_metrics) {
+  std::string text;
+  for (const auto& [name, value] : env_metrics) {
+    absl::StrAppend(&text, text.empty() ? "" : ", ", name, " ", absl::StrFormat("%.3g", value));
+  }
+  return text;
+}
+
+void Evaluator::Report(const EvaluationRound& played) {
+  const RoundFigures round = SummarizeRound(played.episodes, played.env_metrics);
   const int n = round.episodes;
   const double mean = round.return_mean, mean_length = round.length_mean;
   const double lowest = round.return_min, highest = round.return_max;
@@ -164,8 +191,10 @@ void Evaluator::Report(const std::vector<envs::EpisodeRecord>& episodes) {
   metrics_.eval_episode_length_mean->Set(mean_length);
   metrics_.eval_parameter_version->Set(static_cast<double>(version));
   metrics_.eval_rounds->Increment();
+  for (const auto& [name, value] : round.env_metrics) metrics_.eval_env_metric->Add({{"metric", name}}).Set(value);
   RILL_LOG(INFO) << absl::StrFormat("eval: version %d, %d episodes, mean return %.1f (min %.1f, max %.1f), mean length %.1f",
-                                    version, n, mean, lowest, highest, mean_length);
+                                    version, n, mean, lowest, highest, mean_length)
+                 << (round.env_metrics.empty() ? "" : "; ") << FormatEnvMetrics(round.env_metrics);
 }
 
 std::optional<EpisodeVideoOptions> Evaluator::NextVideo() {
@@ -208,17 +237,17 @@ absl::Status Evaluator::Run(const absl::Notification& stop) {
   // compete with the envs.
   SetBlasThreads(1);
   int64_t evaluated_version = 0;
-  std::vector<envs::EpisodeRecord> episodes;
+  EvaluationRound round;
   while (!stop.HasBeenNotified()) {
     ASSIGN_OR_RETURN(const bool take, AwaitVersion(evaluated_version, stop));
     if (!take) continue;
     std::optional<EpisodeVideo> video;
     if (std::optional<EpisodeVideoOptions> options = NextVideo(); options.has_value()) video.emplace(*options);
-    ASSIGN_OR_RETURN(const bool finished, RunRound(stop, &episodes, video.has_value() ? &*video : nullptr));
+    ASSIGN_OR_RETURN(const bool finished, RunRound(stop, &round, video.has_value() ? &*video : nullptr));
     if (!finished) break;
     evaluated_version = policy_->version();
-    Report(episodes);
-    if (video.has_value()) KeepVideo(*video, evaluated_version, episodes[0]);
+    Report(round);
+    if (video.has_value()) KeepVideo(*video, evaluated_version, round.episodes[0]);
   }
   return absl::OkStatus();
 }

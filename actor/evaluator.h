@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -44,6 +45,11 @@ struct EvaluationRound {
   // Remote or plugin envs that failed and were reset mid-episode (their
   // episodes started over).
   int env_failures = 0;
+  // The envs' own figures (LockstepEnvs::metrics: a particle task's
+  // landmark distance, a game's wins), each the mean over the envs' first
+  // episodes of the round (one per env, whatever its agents); empty for
+  // most envs.
+  std::vector<std::pair<std::string, double>> env_metrics;
 };
 
 // Plays one episode in each of `envs` (reset first) with `policy`'s
@@ -67,12 +73,18 @@ uint64_t EvaluatorSeed(uint64_t seed, int id);
 struct RoundFigures {
   int episodes = 0;
   double return_mean = 0, return_min = 0, return_max = 0, length_mean = 0;
+  std::vector<std::pair<std::string, double>> env_metrics;  // EvaluationRound's
 };
-RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes);
+RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes,
+                            std::vector<std::pair<std::string, double>> env_metrics = {});
 
 // The round's line of the scalar log (metrics/evaluator.jsonl), as the
-// evaluator appends one every round.
+// evaluator appends one every round: the env metrics as fields "env/NAME".
 void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round);
+
+// "landmark_distance 0.412, collisions 1.3": the env metrics as the
+// evaluator's and rill eval's lines print them; "" for none.
+std::string FormatEnvMetrics(const std::vector<std::pair<std::string, double>>& env_metrics);
 
 struct EvaluatorOptions {
   v1::ExperimentConfig config;  // finalized (experiment/config.h)
@@ -106,9 +118,9 @@ class Evaluator {
   absl::StatusOr<bool> AwaitVersion(int64_t evaluated_version, const absl::Notification& stop);
   // PlayEvaluationRound with its failures and steps counted; false when
   // stopped before every episode ended.
-  absl::StatusOr<bool> RunRound(const absl::Notification& stop, std::vector<envs::EpisodeRecord>* episodes,
+  absl::StatusOr<bool> RunRound(const absl::Notification& stop, EvaluationRound* round,
                                 EpisodeVideo* video);
-  void Report(const std::vector<envs::EpisodeRecord>& episodes);
+  void Report(const EvaluationRound& round);
   // Whether this round draws a video (eval.video_every_seconds), and its
   // options when it does.
   std::optional<EpisodeVideoOptions> NextVideo();

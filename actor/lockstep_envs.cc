@@ -22,6 +22,7 @@ std::unique_ptr<LockstepEnvs> LockstepEnvs::OverBatch(std::unique_ptr<envs::EnvB
   lockstep->num_envs_ = lockstep->batch_->size();
   lockstep->episode_start_.assign(static_cast<size_t>(lockstep->num_envs_), 1);
   lockstep->spec_ = lockstep->batch_->spec();
+  lockstep->metrics_ = lockstep->batch_->metrics();
   const envs::EnvSpec& spec = lockstep->spec_;
   lockstep->obs_dim_ = spec.obs_dim();
   lockstep->obs_bytes_ = spec.obs_bytes();
@@ -92,6 +93,7 @@ absl::Status LockstepEnvs::Render(int i, int width, int height, const std::strin
 }
 
 absl::Status LockstepEnvs::ResetAll() {
+  env_episodes_.clear();
   episode_start_.assign(static_cast<size_t>(num_envs_), 1);
   returns_.assign(static_cast<size_t>(num_envs_), 0.0);
   lengths_.assign(static_cast<size_t>(num_envs_), 0);
@@ -112,6 +114,7 @@ absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std:
   out.truncated = truncated_.data();
   out.masked = masked_.data();
   out.failures = &failures_;
+  out.env_episodes = &env_episodes_;
   ASSIGN_OR_RETURN(const int stepped, batch_->Step(active, env_actions_.data(), out));
   for (envs::EnvFailure& failure : failures_) {
     EnvOutcome& outcome = (*outcomes)[failure.index];

@@ -123,6 +123,12 @@ class LockstepEnvs {
   // The frame rate at which a video of these envs plays in real time.
   double render_fps() const { return batch_->render_fps(); }
 
+  // The envs' own figures (envs::EnvMetric: a particle task's landmark
+  // distance, a game's wins), empty for most envs, and the env episodes
+  // that ended in the last Step with their values, in that order.
+  const std::vector<envs::EnvMetric>& metrics() const { return metrics_; }
+  const std::vector<envs::EnvEpisodeFigures>& env_episodes() const { return env_episodes_; }
+
   // Starts a fresh episode in every env, into obs(). Remote envs open a new
   // stream (their seeds move on with each call, so rounds differ).
   absl::Status ResetAll();
@@ -167,6 +173,8 @@ class LockstepEnvs {
   std::vector<uint8_t> truncated_;
   std::vector<uint8_t> masked_;
   std::vector<envs::EnvFailure> failures_;
+  std::vector<envs::EnvMetric> metrics_;
+  std::vector<envs::EnvEpisodeFigures> env_episodes_;
   std::vector<double> returns_;
   std::vector<int> lengths_;
 };

@@ -166,6 +166,13 @@ TEST(LockstepEnvsTest, AMultiAgentEnvIsOneRowPerAgentAndEndsItsEpisodeForEach) {
   }
   EXPECT_EQ(outcomes[4].episode->length, 25);
   EXPECT_TRUE(outcomes[4].result.truncated);
+  // Each env's own figures, once per env episode, by its first row.
+  ASSERT_EQ((*envs)->metrics().size(), 2u);
+  ASSERT_EQ((*envs)->env_episodes().size(), 2u);
+  EXPECT_EQ((*envs)->env_episodes()[0].first_row, 0);
+  EXPECT_EQ((*envs)->env_episodes()[1].first_row, 3);
+  EXPECT_GT((*envs)->env_episodes()[1].values[0], 0) << "a landmark distance";
+  EXPECT_GE((*envs)->env_episodes()[1].values[1], 0) << "a count of collisions";
 }
 
 TEST(LockstepEnvsTest, AnAgentThatLeftIsMaskedAndStartsItsNextEpisodeWithItsEnv) {

@@ -59,6 +59,16 @@ struct EnvSpec {
   int action_dim() const { return discrete ? num_actions : static_cast<int>(action_low.size()); }
 };
 
+// A figure of a task's own that its env measures each step (the particle
+// tasks' landmark distance, collisions, touches; a game's wins), reported
+// per episode of the env: the sum of its steps' values (counts) or their
+// mean (distances).
+struct EnvMetric {
+  enum class Over { kSum, kMean };
+  std::string name;  // a Prometheus label value and a log field: [a-z0-9_]
+  Over over = Over::kSum;
+};
+
 // `spec` with its time limit replaced: the spec of a created env.
 inline EnvSpec WithTimeLimit(EnvSpec spec, int max_episode_steps) {
   spec.max_episode_steps = max_episode_steps;

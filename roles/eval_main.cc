@@ -135,6 +135,7 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   const absl::Notification never;
   ASSIGN_OR_RETURN(actor::EvaluationRound round, actor::PlayEvaluationRound(*opened.envs, *opened.source, never));
   report.episodes = std::move(round.episodes);
+  report.env_metrics = std::move(round.env_metrics);
   Summarize(&report);
   return report;
 }
@@ -154,14 +155,22 @@ std::string FormatEvalReport(const EvalReport& report) {
                         "%s, from %s\n",
                         report.episodes.size(), report.env, report.return_mean, report.return_std, report.return_min,
                         report.return_max, report.length_mean, version, report.checkpoint);
+  if (!report.env_metrics.empty()) {
+    absl::StrAppend(&out, "eval: ", actor::FormatEnvMetrics(report.env_metrics), " (means over env episodes)\n");
+  }
+  std::string env_metrics;
+  for (const auto& [name, value] : report.env_metrics) {
+    absl::StrAppendFormat(&env_metrics, "%s%s:%.10g", env_metrics.empty() ? "" : ",", JsonString(name), value);
+  }
   absl::StrAppendFormat(&out,
                         "{\"episodes\":%d,\"return_mean\":%.10g,\"return_std\":%.10g,\"return_min\":%.10g,"
                         "\"return_max\":%.10g,\"length_mean\":%.10g,\"parameter_version\":%s,\"env\":%s,"
-                        "\"checkpoint\":%s,\"config\":%s}\n",
+                        "\"checkpoint\":%s,\"config\":%s%s}\n",
                         report.episodes.size(), report.return_mean, report.return_std, report.return_min,
                         report.return_max, report.length_mean,
                         report.parameter_version > 0 ? absl::StrCat(report.parameter_version) : "null",
-                        JsonString(report.env), JsonString(report.checkpoint), JsonString(report.config));
+                        JsonString(report.env), JsonString(report.checkpoint), JsonString(report.config),
+                        report.env_metrics.empty() ? "" : absl::StrCat(",\"env_metrics\":{", env_metrics, "}"));
   return out;
 }
 

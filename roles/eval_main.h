@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -56,6 +57,9 @@ struct EvalReport {
   // The checkpoint folder read and the config file used.
   std::string checkpoint;
   std::string config;
+  // The env's own figures (a particle task's landmark distance, a game's
+  // wins), means over the round's env episodes; empty for most envs.
+  std::vector<std::pair<std::string, double>> env_metrics;
 };
 
 // A checkpoint's deterministic policy, loaded on the actors' own code for

@@ -235,6 +235,21 @@ TEST(EvalTest, CheckpointWithoutARunConfigAsksForConfigAndRunsWithOne) {
   EXPECT_NE(FormatEvalReport(*report).find("\"parameter_version\":null"), std::string::npos);
 }
 
+TEST(EvalTest, AnEnvsOwnFiguresArePrintedAndInTheJson) {
+  EvalReport report;
+  report.episodes = {envs::EpisodeRecord{-40, 25, false}, envs::EpisodeRecord{-30, 25, false}};
+  report.return_mean = -35;
+  report.env = "CooperativeNavigation-v0";
+  report.env_metrics = {{"landmark_distance", 0.25}, {"collisions", 2}};
+  const std::string text = FormatEvalReport(report);
+  EXPECT_NE(text.find("eval: landmark_distance 0.25, collisions 2 (means over env episodes)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(",\"env_metrics\":{\"landmark_distance\":0.25,\"collisions\":2}}"), std::string::npos)
+      << text;
+  report.env_metrics.clear();
+  EXPECT_EQ(FormatEvalReport(report).find("env_metrics"), std::string::npos) << "absent for an env without any";
+}
+
 TEST(EvalTest, PolicyForAnotherObservationSizeIsInvalidArgumentNamingBoth) {
   const std::string run = RunFolder("wrong_obs", LinearController({1, 1, 1}, {0, 0}, /*obs_dim=*/3));
   absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(run, 2));

@@ -233,7 +233,7 @@ absl::StatusOr<LockstepResult> RunLockstep(const LockstepOptions& options, const
     result.final_eval = "skipped: interrupted";
     return result;
   }
-  const actor::RoundFigures figures = actor::SummarizeRound(round.episodes);
+  const actor::RoundFigures figures = actor::SummarizeRound(round.episodes, round.env_metrics);
   result.eval_return_mean = figures.return_mean;
   result.eval_episodes = figures.episodes;
   result.eval_parameter_version = final_version->version();

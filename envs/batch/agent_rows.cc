@@ -47,9 +47,15 @@ AgentRowsEnvBatch::AgentRowsEnvBatch(EnvSpec row, std::vector<std::unique_ptr<Mu
       results_(agents_),
       action_rows_(agents_, nullptr),
       obs_rows_(agents_, nullptr),
-      was_live_(agents_, 0) {}
+      was_live_(agents_, 0),
+      metrics_(envs_[0]->metrics()),
+      metric_sums_(envs_.size() * metrics_.size(), 0.0),
+      episode_steps_(envs_.size(), 0),
+      step_values_(metrics_.size(), 0.0) {}
 
 void AgentRowsEnvBatch::ResetEnv(int e, uint8_t* observations) {
+  std::fill_n(metric_sums_.begin() + static_cast<size_t>(e) * metrics_.size(), metrics_.size(), 0.0);
+  episode_steps_[e] = 0;
   for (int k = 0; k < agents_; ++k) obs_rows_[k] = Row(last_obs_, e * agents_ + k, obs_dim_);
   envs_[e]->Reset(obs_rows_.data());
   const size_t bytes = static_cast<size_t>(agents_) * obs_dim_ * sizeof(float);
@@ -64,6 +70,7 @@ absl::Status AgentRowsEnvBatch::Reset(uint8_t* observations) {
 
 absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, const EnvBatchOutput& out) {
   out.failures->clear();
+  if (out.env_episodes != nullptr) out.env_episodes->clear();
   const size_t row_bytes = static_cast<size_t>(obs_dim_) * sizeof(float);
   const int envs = std::min(static_cast<int>(envs_.size()), (active + agents_ - 1) / agents_);
   for (int e = 0; e < envs; ++e) {
@@ -76,6 +83,12 @@ absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, co
       was_live_[k] = env.live(k) ? 1 : 0;  // whom this step moves
     }
     RETURN_IF_ERROR(env.Step(action_rows_.data(), obs_rows_.data(), results_.data()));
+    if (!metrics_.empty()) {
+      env.MeasureStep(step_values_.data());
+      double* sums = &metric_sums_[static_cast<size_t>(e) * metrics_.size()];
+      for (size_t m = 0; m < metrics_.size(); ++m) sums[m] += step_values_[m];
+      ++episode_steps_[e];
+    }
     for (int k = 0; k < agents_; ++k) {
       const int i = base + k;
       uint8_t* observation = out.observations + static_cast<size_t>(i) * row_bytes;
@@ -99,9 +112,23 @@ absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, co
     }
     // The last agent ended: the whole env starts over, every row at the
     // next episode's first observation.
-    if (env.episode_over()) ResetEnv(e, out.observations);
+    if (env.episode_over()) {
+      if (out.env_episodes != nullptr && !metrics_.empty()) out.env_episodes->push_back(Figures(e));
+      ResetEnv(e, out.observations);
+    }
   }
   return std::min(size(), envs * agents_);
+}
+
+EnvEpisodeFigures AgentRowsEnvBatch::Figures(int e) const {
+  EnvEpisodeFigures figures;
+  figures.first_row = e * agents_;
+  const double* sums = &metric_sums_[static_cast<size_t>(e) * metrics_.size()];
+  for (size_t m = 0; m < metrics_.size(); ++m) {
+    const bool mean = metrics_[m].over == EnvMetric::Over::kMean;
+    figures.values.push_back(mean ? sums[m] / std::max(1, episode_steps_[e]) : sums[m]);
+  }
+  return figures;
 }
 
 absl::Status AgentRowsEnvBatch::Render(int index, int width, int height, const std::string& camera,

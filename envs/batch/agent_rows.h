@@ -9,7 +9,9 @@
 // episode is over is masked until the env resets; the env resets inside
 // the Step in which its last agent ends, and every row of it then holds the
 // next episode's first observation. A step error of an env (a bad action)
-// is the Step's error, as for the registry's single-agent envs.
+// is the Step's error, as for the registry's single-agent envs. The envs'
+// metrics (MultiAgentEnv::metrics) are added up over each env's episode
+// and reported when it ends (EnvBatchOutput::env_episodes).
 //
 // Not thread-safe (see interface.h).
 #ifndef RILL_ENVS_BATCH_AGENT_ROWS_H_
@@ -44,12 +46,15 @@ class AgentRowsEnvBatch final : public EnvBatch {
   // Row `index`'s env, every agent in it.
   absl::Status Render(int index, int width, int height, const std::string& camera, RgbImage* image) override;
   double render_fps() const override { return envs_[0]->render_fps(); }
+  std::vector<EnvMetric> metrics() const override { return metrics_; }
 
  private:
   AgentRowsEnvBatch(EnvSpec row, std::vector<std::unique_ptr<MultiAgentEnv>> envs);
   // Env e's new episode: each of its rows' first observation into
   // `observations` and into last_obs_.
   void ResetEnv(int e, uint8_t* observations);
+  // Env e's episode so far as figures of its metrics.
+  EnvEpisodeFigures Figures(int e) const;
   float* Row(std::vector<float>& buffer, int row, int width) { return &buffer[static_cast<size_t>(row) * width]; }
 
   std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
@@ -64,6 +69,12 @@ class AgentRowsEnvBatch final : public EnvBatch {
   std::vector<const float*> action_rows_;  // [K]
   std::vector<float*> obs_rows_;  // [K]
   std::vector<uint8_t> was_live_;  // [K], one env's agents live before its step
+  std::vector<EnvMetric> metrics_;  // the envs'
+  // [num_envs, metrics]: each env's metrics summed over its episode so
+  // far, and the steps in it.
+  std::vector<double> metric_sums_;
+  std::vector<int> episode_steps_;
+  std::vector<double> step_values_;  // [metrics], one step's
 };
 
 }  // namespace rill::envs

@@ -21,7 +21,7 @@ struct Buffers {
         masked(n, 7) {}
   EnvBatchOutput out() {
     return EnvBatchOutput{obs.data(),       final_obs.data(), rewards.data(), terminated.data(),
-                          truncated.data(), masked.data(),    &failures};
+                          truncated.data(), masked.data(),    &failures,      &env_episodes};
   }
   std::vector<float> Floats(const std::vector<uint8_t>& bytes) const {
     std::vector<float> values(bytes.size() / sizeof(float));
@@ -34,6 +34,7 @@ struct Buffers {
   std::vector<float> rewards;
   std::vector<uint8_t> terminated, truncated, masked;
   std::vector<EnvFailure> failures;
+  std::vector<EnvEpisodeFigures> env_episodes;
 };
 
 std::unique_ptr<AgentRowsEnvBatch> LeaveBatch(int num_envs, const std::vector<int>& lengths) {
@@ -86,6 +87,30 @@ TEST(AgentRowsEnvBatchTest, AnAgentThatLeftIsMaskedUntilItsEnvResetsAllAgents) {
   ASSERT_EQ(batch->Step(2, actions, buffers.out()).value(), 2);
   EXPECT_THAT(buffers.masked, ElementsAre(0, 0)) << "both agents are back";
   EXPECT_THAT(buffers.observations(), ElementsAre(1, 11));
+}
+
+TEST(AgentRowsEnvBatchTest, AnEnvsMetricsAreAddedUpOverItsEpisodeAndReportedWhenItEnds) {
+  // Env 0's agents end at steps 1 and 3, env 1's both at step 2.
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  envs.push_back(std::make_unique<LeaveEnv>(std::vector<int>{1, 3}));
+  envs.push_back(std::make_unique<LeaveEnv>(std::vector<int>{2, 2}));
+  std::unique_ptr<AgentRowsEnvBatch> batch =
+      AgentRowsEnvBatch::Create(LeaveEnv::Spec(2).agent_specs[0], std::move(envs)).value();
+  ASSERT_EQ(batch->metrics().size(), 2u);
+  EXPECT_EQ(batch->metrics()[0].name, "steps");
+  Buffers buffers(4);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  const float actions[] = {0, 0, 0, 0};
+  ASSERT_TRUE(batch->Step(4, actions, buffers.out()).ok());
+  EXPECT_TRUE(buffers.env_episodes.empty());
+  ASSERT_TRUE(batch->Step(4, actions, buffers.out()).ok());
+  ASSERT_EQ(buffers.env_episodes.size(), 1u);
+  EXPECT_EQ(buffers.env_episodes[0].first_row, 2);
+  EXPECT_THAT(buffers.env_episodes[0].values, ElementsAre(2, 1.5)) << "2 steps; their numbers' mean";
+  ASSERT_TRUE(batch->Step(4, actions, buffers.out()).ok());
+  ASSERT_EQ(buffers.env_episodes.size(), 1u);
+  EXPECT_EQ(buffers.env_episodes[0].first_row, 0);
+  EXPECT_THAT(buffers.env_episodes[0].values, ElementsAre(3, 2)) << "3 steps, while an agent was masked too";
 }
 
 TEST(AgentRowsEnvBatchTest, StepsTheWholeEnvsOfTheActiveRows) {

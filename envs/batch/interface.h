@@ -65,6 +65,13 @@ struct EnvFailure {
   std::string message;
 };
 
+// One env's episode that ended in a Step, with its figures: the values of
+// the batch's metrics() over that episode, in their order.
+struct EnvEpisodeFigures {
+  int first_row = 0;  // the env's first row (its agent 0)
+  std::vector<double> values;
+};
+
 // Where a Step writes, in buffers the caller owns, each with size() rows.
 struct EnvBatchOutput {
   uint8_t* observations = nullptr;        // [N, spec().obs_bytes()]
@@ -74,6 +81,9 @@ struct EnvBatchOutput {
   uint8_t* truncated = nullptr;           // [N], 0 or 1; never with terminated
   uint8_t* masked = nullptr;              // [N], 0 or 1: an agent gone until its env resets
   std::vector<EnvFailure>* failures = nullptr;  // replaced: the failed rows, ascending
+  // Replaced when not null: the envs whose episode ended in this Step,
+  // ascending, each with its figures (envs with metrics() only).
+  std::vector<EnvEpisodeFigures>* env_episodes = nullptr;
 };
 
 class EnvBatch {
@@ -99,6 +109,10 @@ class EnvBatch {
   // N for a batch that steps all its instances at once (a remote one); rows
   // past that are left as they were. Errors: see "Failures" above.
   virtual absl::StatusOr<int> Step(int active, const float* actions, const EnvBatchOutput& out) = 0;
+
+  // The envs' own figures (spec.h), reported in env_episodes; none for
+  // most envs.
+  virtual std::vector<EnvMetric> metrics() const { return {}; }
 
   // Rendering (rill render, the evaluator's videos). The cameras an
   // instance draws from (the same for all), its default first; empty when

@@ -3,7 +3,8 @@
 // reset, then 10 * k + the step's number. Agent k's episode ends at step
 // lengths[k] (terminated), so agents leave at different steps; each step's
 // reward of agent k is k + 1. Discrete, 2 actions; the global state is the
-// step's number.
+// step's number. Its metrics: "steps" (1 a step, summed) and "step" (the
+// step's number, averaged over the episode).
 #ifndef RILL_ENVS_BATCH_TEST_MULTI_AGENT_ENV_H_
 #define RILL_ENVS_BATCH_TEST_MULTI_AGENT_ENV_H_
 
@@ -56,6 +57,13 @@ class LeaveEnv final : public MultiAgentEnv {
     return absl::OkStatus();
   }
   void State(float* state) const override { state[0] = static_cast<float>(step_); }
+  std::vector<EnvMetric> metrics() const override {
+    return {{"steps", EnvMetric::Over::kSum}, {"step", EnvMetric::Over::kMean}};
+  }
+  void MeasureStep(double* values) const override {
+    values[0] = 1;
+    values[1] = step_;
+  }
 
  private:
   std::vector<int> lengths_;

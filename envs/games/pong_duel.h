@@ -129,6 +129,15 @@ class PongDuel final : public MultiAgentEnv {
   std::vector<std::string> cameras() const override;
   absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
   double render_fps() const override { return 15; }
+  // Per episode: "player_0_wins" and "player_1_wins", 1 for the player
+  // that scored (the point ends the episode), both 0 for a draw.
+  std::vector<EnvMetric> metrics() const override {
+    return {{"player_0_wins", EnvMetric::Over::kSum}, {"player_1_wins", EnvMetric::Over::kSum}};
+  }
+  void MeasureStep(double* values) const override {
+    values[0] = Winner() == 0 ? 1 : 0;
+    values[1] = Winner() == 1 ? 1 : 0;
+  }
 
   const PongCourt& court() const { return court_; }
 

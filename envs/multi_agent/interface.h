@@ -120,6 +120,12 @@ class MultiAgentEnv {
   // critic sees. Only for an env whose state_shape is not empty.
   virtual void State(float* /*state*/) const {}
 
+  // The task's own figures (spec.h's EnvMetric), none by default, and
+  // their values for the step just taken (or the state after Reset): the
+  // batch adds them up over each episode of this env.
+  virtual std::vector<EnvMetric> metrics() const { return {}; }
+  virtual void MeasureStep(double* /*values*/) const {}
+
   // Rendering, as Env's (interface.h): the whole scene, every agent in it.
   // Callers check the size and the camera (envs/render.h's
   // RenderSceneInto, as AgentRowsEnvBatch::Render does).

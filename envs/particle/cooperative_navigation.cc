@@ -154,6 +154,15 @@ double CooperativeNavigation::Reward(int k) const {
   return reward;
 }
 
+std::vector<EnvMetric> CooperativeNavigation::metrics() const {
+  return {{"landmark_distance", EnvMetric::Over::kMean}, {"collisions", EnvMetric::Over::kSum}};
+}
+
+void CooperativeNavigation::MeasureStep(double* values) const {
+  values[0] = MeanLandmarkDistance();
+  values[1] = Collisions();
+}
+
 double CooperativeNavigation::MeanLandmarkDistance() const { return LandmarkDistanceSum() / kNumLandmarks; }
 
 int CooperativeNavigation::Collisions() const {

@@ -73,6 +73,11 @@ class CooperativeNavigation final : public MultiAgentEnv {
   absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
   // MPE's metadata["render_fps"].
   double render_fps() const override { return 10; }
+  // The paper's figures, per episode: "landmark_distance", the mean over
+  // its steps of MeanLandmarkDistance, and "collisions", the sum of
+  // Collisions.
+  std::vector<EnvMetric> metrics() const override;
+  void MeasureStep(double* values) const override;
 
   // The task's own metrics, on the current state: the mean over landmarks
   // of the distance to the nearest agent, and the number of pairs of

@@ -341,5 +341,23 @@ TEST(CooperativeNavigationTest, SetPositionsRefusesTheWrongNumberOfEntities) {
   EXPECT_EQ(StateOf(*env), before);
 }
 
+TEST(CooperativeNavigationTest, ItsMetricsAreTheLandmarkDistanceAndTheCollisionsOfEachStep) {
+  std::unique_ptr<CooperativeNavigation> env = CooperativeNavigation::Create(0, 3).value();
+  ASSERT_EQ(env->metrics().size(), 2u);
+  EXPECT_EQ(env->metrics()[0].name, "landmark_distance");
+  EXPECT_EQ(env->metrics()[0].over, EnvMetric::Over::kMean);
+  EXPECT_EQ(env->metrics()[1].name, "collisions");
+  EXPECT_EQ(env->metrics()[1].over, EnvMetric::Over::kSum);
+  std::vector<std::vector<float>> obs(3, std::vector<float>(18));
+  float* rows[] = {obs[0].data(), obs[1].data(), obs[2].data()};
+  env->Reset(rows);
+  // Agents 0 and 1 overlap; each landmark is 0.5 from its nearest agent.
+  ASSERT_TRUE(env->SetPositions({{0, 0}, {0.2, 0}, {1, 1}}, {{0, 0.5}, {0.2, -0.5}, {1, 1.5}}).ok());
+  double values[2];
+  env->MeasureStep(values);
+  EXPECT_NEAR(values[0], 0.5, 1e-12);
+  EXPECT_EQ(values[1], 1);
+}
+
 }  // namespace
 }  // namespace rill::envs::particle

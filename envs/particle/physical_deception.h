@@ -87,6 +87,16 @@ class PhysicalDeception final : public MultiAgentEnv {
   absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
   // MPE's metadata["render_fps"].
   double render_fps() const override { return 10; }
+  // Per episode, the means over its steps of AdversaryGoalDistance
+  // ("adversary_goal_distance") and GoodGoalDistance
+  // ("good_goal_distance").
+  std::vector<EnvMetric> metrics() const override {
+    return {{"adversary_goal_distance", EnvMetric::Over::kMean}, {"good_goal_distance", EnvMetric::Over::kMean}};
+  }
+  void MeasureStep(double* values) const override {
+    values[0] = AdversaryGoalDistance();
+    values[1] = GoodGoalDistance();
+  }
 
   // The goal landmark's index, 0 or 1.
   int goal() const { return goal_; }

@@ -91,6 +91,9 @@ class PredatorPrey final : public MultiAgentEnv {
   absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
   // MPE's metadata["render_fps"].
   double render_fps() const override { return 10; }
+  // The paper's figure, per episode: "touches", the sum of PreyTouches.
+  std::vector<EnvMetric> metrics() const override { return {{"touches", EnvMetric::Over::kSum}}; }
+  void MeasureStep(double* values) const override { values[0] = PreyTouches(); }
 
   // The task's metric, on the current state: the number of (predator,
   // prey) pairs whose discs overlap, the paper's touches per step.
