@@ -37,7 +37,7 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOpti
   const v1::ExperimentConfig& config = evaluator->options_.config;
   if (options.id < 0) return absl::InvalidArgumentError("evaluator id must be >= 0");
   const uint64_t base_seed = EvaluatorSeed(options.seed, options.id);
-  ASSIGN_OR_RETURN(evaluator->envs_, LockstepEnvs::Create(config.env(), config.eval().episodes(), base_seed));
+  ASSIGN_OR_RETURN(evaluator->envs_, LockstepEnvs::CreateForEvaluation(config, config.eval().episodes(), base_seed));
   if (registry == nullptr) {
     evaluator->own_registry_ = std::make_unique<prometheus::Registry>();
     registry = evaluator->own_registry_.get();
@@ -85,17 +85,20 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
   std::vector<uint8_t> final_obs(envs.obs().size());
   std::vector<EnvOutcome> outcomes;
   EvaluationRound round;
-  round.episodes.assign(n, envs::EpisodeRecord{});
+  std::vector<envs::EpisodeRecord> episodes(n);
+  // A scripted agent's rows play but are counted as no policy's.
   std::vector<bool> done(n, false);
+  for (int i = 0; i < n; ++i) done[i] = envs.scripted(i);
   // Each env's first episode's figures, by its first row.
   const std::vector<envs::EnvMetric>& metrics = envs.metrics();
   std::vector<std::vector<double>> figures(n);
   RETURN_IF_ERROR(envs.ResetAll());
   if (video != nullptr) video->Frame(envs);
-  int remaining = n;
+  int remaining = static_cast<int>(std::count(done.begin(), done.end(), false));
   while (remaining > 0 && !stop.HasBeenNotified()) {
     RETURN_IF_ERROR(policy.Act(envs.observation_rows(), /*deterministic=*/true, /*behaviour=*/false, stop,
                                envs.buffers()));
+    RETURN_IF_ERROR(envs.ApplyScripts());
     // Every env steps; one that has finished its episode of this round goes
     // on into the next, which is not counted.
     RETURN_IF_ERROR(envs.Step(n, &next_obs, &final_obs, &outcomes));
@@ -111,7 +114,7 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
         continue;
       }
       if (outcomes[i].episode.has_value()) {
-        round.episodes[i] = *outcomes[i].episode;
+        episodes[i] = *outcomes[i].episode;
         done[i] = true;
         --remaining;
       }
@@ -122,6 +125,9 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
     if (video != nullptr && !done[0] && !outcomes[0].failed) video->Frame(envs);
   }
   round.finished = remaining == 0;
+  for (int i = 0; i < n; ++i) {
+    if (!envs.scripted(i)) round.episodes.push_back(episodes[i]);
+  }
   for (size_t m = 0; m < metrics.size(); ++m) {
     double sum = 0;
     int count = 0;

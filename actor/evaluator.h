@@ -36,7 +36,8 @@ namespace rill::actor {
 
 // What one round of PlayEvaluationRound came to.
 struct EvaluationRound {
-  // One episode per env, in env order.
+  // One episode per env (row), in row order, scripted agents' rows left
+  // out (LockstepEnvs::ScriptAgents).
   std::vector<envs::EpisodeRecord> episodes;
   // Every env's episode ended; false when stopped first.
   bool finished = false;

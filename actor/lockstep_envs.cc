@@ -2,7 +2,11 @@
 
 #include <utility>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "envs/catalog.h"
 #include "common/status_macros.h"
 #include "envs/batch/make.h"
 
@@ -11,7 +15,65 @@ namespace rill::actor {
 absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::EnvConfig& env, int num_envs,
                                                                    uint64_t base_seed) {
   ASSIGN_OR_RETURN(std::unique_ptr<envs::EnvBatch> batch, envs::MakeEnvBatch(env, num_envs, base_seed));
-  return OverBatch(std::move(batch), env.has_remote());
+  std::unique_ptr<LockstepEnvs> lockstep = OverBatch(std::move(batch), env.has_remote());
+  lockstep->env_name_ = env.name();
+  return lockstep;
+}
+
+absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::CreateForEvaluation(const v1::ExperimentConfig& config,
+                                                                                int num_envs, uint64_t base_seed) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LockstepEnvs> envs, Create(config.env(), num_envs, base_seed));
+  const std::vector<std::string> scripted(config.eval().scripted_agents().begin(),
+                                          config.eval().scripted_agents().end());
+  RETURN_IF_ERROR(envs->ScriptAgents(scripted));
+  return envs;
+}
+
+absl::Status LockstepEnvs::ScriptAgents(const std::vector<std::string>& agents) {
+  scripted_agents_.clear();
+  scripted_rows_.clear();
+  if (agents.empty()) return absl::OkStatus();
+  absl::StatusOr<envs::MultiAgentSpec> multi = envs::LookupMultiAgentSpec(env_name_);
+  if (!multi.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("eval.scripted_agents: ", env_name_.empty() ? "this env" : env_name_, " is no multi-agent env"));
+  }
+  for (const std::string& name : agents) {
+    const auto found = std::find(multi->agents.begin(), multi->agents.end(), name);
+    if (found == multi->agents.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("eval.scripted_agents: ", env_name_, " has no agent '", name,
+                                                     "'; its agents: ", absl::StrJoin(multi->agents, ", ")));
+    }
+    scripted_agents_.push_back(static_cast<int>(found - multi->agents.begin()));
+  }
+  scripted_rows_.assign(static_cast<size_t>(num_envs_), 0);
+  scripted_actions_.assign(static_cast<size_t>(num_envs_) * act_dim_, 0.f);
+  for (int agent : scripted_agents_) {
+    // Asked once now, so an env that scripts no such player is refused at
+    // start rather than at the first round.
+    ASSIGN_OR_RETURN(const std::vector<int> rows, batch_->ScriptAgent(agent, obs_.data(), scripted_actions_.data()));
+    for (int row : rows) scripted_rows_[row] = 1;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LockstepEnvs::ApplyScripts() {
+  for (int agent : scripted_agents_) {
+    ASSIGN_OR_RETURN(const std::vector<int> rows, batch_->ScriptAgent(agent, obs_.data(), scripted_actions_.data()));
+    for (int row : rows) {
+      const float* action = &scripted_actions_[static_cast<size_t>(row) * act_dim_];
+      if (spec_.discrete) {
+        action_indices_[row] = static_cast<int64_t>(action[0]);
+        continue;
+      }
+      // Env units back to the policy's [-1, 1] (EnvAction's inverse).
+      for (int j = 0; j < act_dim_; ++j) {
+        const float span = spec_.action_high[j] - spec_.action_low[j];
+        actions_[static_cast<size_t>(row) * act_dim_ + j] = 2.f * (action[j] - spec_.action_low[j]) / span - 1.f;
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::unique_ptr<LockstepEnvs> LockstepEnvs::OverBatch(std::unique_ptr<envs::EnvBatch> batch, bool remote) {

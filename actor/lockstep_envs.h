@@ -66,6 +66,10 @@ class LockstepEnvs {
   // (FailedPrecondition naming the difference).
   static absl::StatusOr<std::unique_ptr<LockstepEnvs>> Create(const v1::EnvConfig& env, int num_envs,
                                                               uint64_t base_seed);
+  // An evaluation's envs: Create's, with the agents config.eval() scripts
+  // (ScriptAgents).
+  static absl::StatusOr<std::unique_ptr<LockstepEnvs>> CreateForEvaluation(const v1::ExperimentConfig& config,
+                                                                           int num_envs, uint64_t base_seed);
   // The same over a batch made elsewhere (a test's); `remote`: whether its
   // envs are on a server.
   static std::unique_ptr<LockstepEnvs> OverBatch(std::unique_ptr<envs::EnvBatch> batch, bool remote);
@@ -104,6 +108,18 @@ class LockstepEnvs {
   int64_t action_index(int i) const { return action_indices_[i]; }
   float log_prob(int i) const { return log_probs_[i]; }
   const float* distribution_row(int i) const { return &distributions_[static_cast<size_t>(i) * distribution_width_]; }
+
+  // Scripted agents (a multi-agent env's own players, eval.scripted_agents):
+  // from now on ApplyScripts gives the rows of the agents named their
+  // env's scripted actions. InvalidArgument naming an agent the env does
+  // not have, or a single-agent env; FailedPrecondition when the env
+  // scripts no player for one of them.
+  absl::Status ScriptAgents(const std::vector<std::string>& agents);
+  // Whether row i is a scripted agent's: its episodes are no policy's.
+  bool scripted(int i) const { return !scripted_rows_.empty() && scripted_rows_[i] != 0; }
+  // Overwrites the scripted rows' chosen actions with their env's (after
+  // the policy acted on every row). Errors: the batch's.
+  absl::Status ApplyScripts();
 
   // Uniform random actions for every env (the warm-up of off-policy runs).
   void RandomActions(std::mt19937_64& rng);
@@ -175,6 +191,10 @@ class LockstepEnvs {
   std::vector<envs::EnvFailure> failures_;
   std::vector<envs::EnvMetric> metrics_;
   std::vector<envs::EnvEpisodeFigures> env_episodes_;
+  std::string env_name_;                // the config's env.name
+  std::vector<int> scripted_agents_;    // agent indices, ScriptAgents'
+  std::vector<uint8_t> scripted_rows_;  // [num_envs]: 1 for a scripted agent's row; empty: none
+  std::vector<float> scripted_actions_;  // [num_envs, act_dim], env units
   std::vector<double> returns_;
   std::vector<int> lengths_;
 };

@@ -4,6 +4,7 @@
 #include <deque>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,51 @@ TEST(LockstepEnvsTest, AMultiAgentEnvIsOneRowPerAgentAndEndsItsEpisodeForEach) {
   EXPECT_EQ((*envs)->env_episodes()[1].first_row, 3);
   EXPECT_GT((*envs)->env_episodes()[1].values[0], 0) << "a landmark distance";
   EXPECT_GE((*envs)->env_episodes()[1].values[1], 0) << "a count of collisions";
+}
+
+TEST(LockstepEnvsTest, AScriptedAgentsRowsTakeTheirEnvsScriptedActions) {
+  absl::StatusOr<std::unique_ptr<LockstepEnvs>> envs =
+      LockstepEnvs::Create(Config(R"(name: "PongDuel-v0")"), 2, kBaseSeed);
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  ASSERT_TRUE((*envs)->ScriptAgents({"player_1"}).ok());
+  EXPECT_FALSE((*envs)->scripted(0));
+  EXPECT_TRUE((*envs)->scripted(1));
+  EXPECT_FALSE((*envs)->scripted(2));
+  EXPECT_TRUE((*envs)->scripted(3));
+  ASSERT_TRUE((*envs)->ResetAll().ok());
+  // Both paddles start at row 4 (rows 4-6) and the ball in rows 3-8: the
+  // script (at its skill, mostly) moves toward the ball, so over many steps
+  // its choices are not all one action, and the policy's rows keep theirs.
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  std::set<int64_t> chosen;
+  for (int step = 0; step < 50; ++step) {
+    ActionBuffers buffers = (*envs)->buffers();
+    for (int i = 0; i < 4; ++i) buffers.action_indices[i] = 0;
+    ASSERT_TRUE((*envs)->ApplyScripts().ok());
+    EXPECT_EQ((*envs)->action_index(0), 0);
+    EXPECT_EQ((*envs)->action_index(2), 0);
+    chosen.insert((*envs)->action_index(1));
+    chosen.insert((*envs)->action_index(3));
+    ASSERT_TRUE((*envs)->Step(4, &next_obs, &final_obs, &outcomes).ok());
+    (*envs)->obs().swap(next_obs);
+  }
+  EXPECT_GE(chosen.size(), 2u);
+  for (int64_t a : chosen) EXPECT_TRUE(a >= 0 && a < 3) << a;
+}
+
+TEST(LockstepEnvsTest, ScriptingAnAgentTheEnvLacksOrASingleAgentEnvIsRefusedByName) {
+  std::unique_ptr<LockstepEnvs> duel = LockstepEnvs::Create(Config(R"(name: "PongDuel-v0")"), 1, kBaseSeed).value();
+  absl::Status unknown = duel->ScriptAgents({"player_2"});
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(unknown.message(), HasSubstr("no agent 'player_2'; its agents: player_0, player_1"));
+  std::unique_ptr<LockstepEnvs> single = LockstepEnvs::Create(Config(R"(name: "CartPole-v1")"), 1, kBaseSeed).value();
+  EXPECT_EQ(single->ScriptAgents({"player_1"}).code(), absl::StatusCode::kInvalidArgument);
+  std::unique_ptr<LockstepEnvs> spread =
+      LockstepEnvs::Create(Config(R"(name: "CooperativeNavigation-v0")"), 1, kBaseSeed).value();
+  absl::Status unscripted = spread->ScriptAgents({"agent_1"});
+  EXPECT_EQ(unscripted.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(unscripted.message(), HasSubstr("scripts no player for its agent agent_1"));
 }
 
 TEST(LockstepEnvsTest, AnAgentThatLeftIsMaskedAndStartsItsNextEpisodeWithItsEnv) {

@@ -86,8 +86,25 @@ absl::Status FinalizeActor(v1::ActorConfig& actor, const learner::AlgorithmSpec&
   return absl::OkStatus();
 }
 
-absl::Status FinalizeEval(v1::EvalConfig& eval) {
+absl::Status FinalizeEval(v1::EvalConfig& eval, const v1::EnvConfig& env) {
   FillDeclaredDefaults(eval);
+  if (eval.scripted_agents_size() > 0) {
+    // Whether the env scripts them is its own answer, at the evaluator's
+    // start (LockstepEnvs::ScriptAgents).
+    absl::StatusOr<envs::MultiAgentSpec> multi = envs::LookupMultiAgentSpec(env.name());
+    if (env.has_remote() || env.has_plugin() || !multi.ok()) {
+      return InvalidField("eval.scripted_agents", absl::StrCat(env.name(), " is no multi-agent env with agents to script"));
+    }
+    for (const std::string& name : eval.scripted_agents()) {
+      if (std::find(multi->agents.begin(), multi->agents.end(), name) == multi->agents.end()) {
+        return InvalidField("eval.scripted_agents", absl::StrCat(env.name(), " has no agent '", name, "'; its agents: ",
+                                                                 absl::StrJoin(multi->agents, ", ")));
+      }
+    }
+    if (eval.scripted_agents_size() >= multi->num_agents()) {
+      return InvalidField("eval.scripted_agents", "every agent is scripted: the policy would play none");
+    }
+  }
   if (eval.episodes() < 0) return InvalidField("eval.episodes", "must be > 0");
   if (eval.every_updates() < -1) return InvalidField("eval.every_updates", "must be > 0, or -1 for every version");
   const double every = eval.video_every_seconds();
@@ -187,7 +204,7 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   }
   const learner::ActorDuty duty = learner::ActorDutyFor(*algorithm, config);
   RETURN_IF_ERROR(FinalizeActor(*config.mutable_actor(), *algorithm, duty));
-  RETURN_IF_ERROR(FinalizeEval(*config.mutable_eval()));
+  RETURN_IF_ERROR(FinalizeEval(*config.mutable_eval(), config.env()));
   RETURN_IF_ERROR(FinalizeTopology(config, duty));
   RETURN_IF_ERROR(FinalizeReplay(config, env, *algorithm, duty));
   RETURN_IF_ERROR(CheckResourceBounds(config, env, *algorithm, duty));

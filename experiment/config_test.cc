@@ -56,6 +56,21 @@ TEST(ConfigTest, UnknownEnvironmentIsNotFound) {
   EXPECT_THAT(config.status().message(), HasSubstr("Pendulum-v1"));
 }
 
+TEST(ConfigTest, ScriptedAgentsMustBeSomeButNotAllAgentsOfAMultiAgentEnv) {
+  EXPECT_TRUE(ParseExperimentConfig(R"(env { name: "PongDuel-v0" } eval { scripted_agents: "player_1" })").ok());
+  const std::pair<std::string, std::string> refused[] = {
+      {R"(env { name: "PongDuel-v0" } eval { scripted_agents: "player_2" })",
+       "has no agent 'player_2'; its agents: player_0, player_1"},
+      {R"(env { name: "PongDuel-v0" } eval { scripted_agents: ["player_0", "player_1"] })", "every agent is scripted"},
+      {R"(env { name: "CartPole-v1" } eval { scripted_agents: "player_1" })", "CartPole-v1 is no multi-agent env"},
+  };
+  for (const auto& [text, message] : refused) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text);
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(config.status().message(), AllOf(HasSubstr("eval.scripted_agents"), HasSubstr(message))) << text;
+  }
+}
+
 TEST(ConfigTest, RateLimiterThatCanDeadlockIsRefused) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
     env { name: "Pendulum-v1" }

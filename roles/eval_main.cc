@@ -108,7 +108,7 @@ absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& che
   ASSIGN_OR_RETURN(const v1::ParameterSet policy, learner::ReadCheckpointPolicy(location.checkpoint));
   opened.parameter_version = CheckpointParameterVersion(location.checkpoint);
 
-  ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::Create(config.env(), num_envs, base_seed));
+  ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::CreateForEvaluation(config, num_envs, base_seed));
   opened.env = opened.envs->spec().name;
   opened.source = std::make_unique<actor::FixedPolicySource>(opened.envs->spec(), base_seed);
   const absl::Status loaded = opened.source->Load(policy, opened.parameter_version);

@@ -221,7 +221,7 @@ absl::StatusOr<LockstepResult> RunLockstep(const LockstepOptions& options, const
   // The final version, played as the launched evaluator plays a round.
   const uint64_t eval_seed = actor::EvaluatorSeed(config.seed(), 0);
   ASSIGN_OR_RETURN(std::unique_ptr<actor::LockstepEnvs> envs,
-                   actor::LockstepEnvs::Create(config.env(), config.eval().episodes(), eval_seed));
+                   actor::LockstepEnvs::CreateForEvaluation(config, config.eval().episodes(), eval_seed));
   actor::FixedPolicySource policy(envs->spec(), eval_seed);
   v1::ParameterSet parameters;
   if (!parameters.ParseFromString(final_version->blob())) {

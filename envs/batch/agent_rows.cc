@@ -120,6 +120,24 @@ absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, co
   return std::min(size(), envs * agents_);
 }
 
+absl::StatusOr<std::vector<int>> AgentRowsEnvBatch::ScriptAgent(int agent, const uint8_t* observations,
+                                                                 float* actions) {
+  if (agent < 0 || agent >= agents_) {
+    return absl::InvalidArgumentError(absl::StrCat(spec().name, " has no agent ", agent, " (it has ", agents_, ")"));
+  }
+  std::vector<int> rows;
+  for (int e = 0; e < static_cast<int>(envs_.size()); ++e) {
+    const int row = e * agents_ + agent;
+    const float* obs = reinterpret_cast<const float*>(observations) + static_cast<size_t>(row) * obs_dim_;
+    if (!envs_[e]->ScriptedAction(agent, obs, actions + static_cast<size_t>(row) * act_dim_)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(spec().name, " scripts no player for its agent ", envs_[e]->spec().agents[agent]));
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
 EnvEpisodeFigures AgentRowsEnvBatch::Figures(int e) const {
   EnvEpisodeFigures figures;
   figures.first_row = e * agents_;

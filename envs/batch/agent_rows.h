@@ -47,6 +47,7 @@ class AgentRowsEnvBatch final : public EnvBatch {
   absl::Status Render(int index, int width, int height, const std::string& camera, RgbImage* image) override;
   double render_fps() const override { return envs_[0]->render_fps(); }
   std::vector<EnvMetric> metrics() const override { return metrics_; }
+  absl::StatusOr<std::vector<int>> ScriptAgent(int agent, const uint8_t* observations, float* actions) override;
 
  private:
   AgentRowsEnvBatch(EnvSpec row, std::vector<std::unique_ptr<MultiAgentEnv>> envs);

@@ -53,6 +53,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "envs/render.h"
 #include "envs/spec.h"
 
@@ -109,6 +110,16 @@ class EnvBatch {
   // N for a batch that steps all its instances at once (a remote one); rows
   // past that are left as they were. Errors: see "Failures" above.
   virtual absl::StatusOr<int> Step(int active, const float* actions, const EnvBatchOutput& out) = 0;
+
+  // The rows of agent `agent` (its index in the env's agents) in every env,
+  // ascending, each given its env's scripted action (MultiAgentEnv::
+  // ScriptedAction, in env units) for its row of `observations` in its row
+  // of `actions` ([N, act_dim]); other rows are left alone. Errors:
+  // FailedPrecondition when the envs script no such agent (the default).
+  virtual absl::StatusOr<std::vector<int>> ScriptAgent(int agent, const uint8_t* /*observations*/,
+                                                       float* /*actions*/) {
+    return absl::FailedPreconditionError(absl::StrCat(spec().name, " scripts no agent ", agent));
+  }
 
   // The envs' own figures (spec.h), reported in env_episodes; none for
   // most envs.

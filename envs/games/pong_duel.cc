@@ -58,7 +58,13 @@ absl::StatusOr<std::unique_ptr<PongDuel>> PongDuel::Create(int max_episode_steps
 }
 
 PongDuel::PongDuel(int max_episode_steps, uint64_t seed)
-    : MultiAgentEnv(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed) {}
+    : MultiAgentEnv(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed), scripted_rng_(seed ^ 0x5c1e7edULL) {}
+
+bool PongDuel::ScriptedAction(int agent, const float* obs, float* action) {
+  if (agent < 0 || agent >= num_agents()) return false;
+  action[0] = static_cast<float>(ScriptedAction(obs, kDefaultScriptedSkill, scripted_rng_));
+  return true;
+}
 
 int PongDuel::ScriptedAction(const float* obs, double skill, SeededRng& rng) {
   if (!(rng.Uniform(0, 1) < skill)) return UniformInt(rng, 0, kNumActions - 1);

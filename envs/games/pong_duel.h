@@ -110,6 +110,10 @@ class PongDuel final : public MultiAgentEnv {
   // only draws against itself. kDefaultScriptedSkill is the evaluation
   // opponent.
   static int ScriptedAction(const float* obs, double skill, SeededRng& rng);
+  // Either player scripted at kDefaultScriptedSkill, from a generator of
+  // its own (seeded from the env's seed), so scripting one player draws
+  // nothing from the court's.
+  bool ScriptedAction(int agent, const float* obs, float* action) override;
 
   void Reset(float* const* obs) override;
   absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) override;
@@ -155,6 +159,7 @@ class PongDuel final : public MultiAgentEnv {
   int MoveBall();
 
   SeededRng rng_;
+  SeededRng scripted_rng_;
   PongCourt court_;
   int winner_ = -1;
 };

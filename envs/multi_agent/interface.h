@@ -126,6 +126,12 @@ class MultiAgentEnv {
   virtual std::vector<EnvMetric> metrics() const { return {}; }
   virtual void MeasureStep(double* /*values*/) const {}
 
+  // A scripted player the env offers to measure a policy against (a
+  // game's own opponent): writes agent k's action (Step's units) for its
+  // observation `obs`. False when the env scripts no agent (the default)
+  // or not agent k. Deterministic given the env's seed.
+  virtual bool ScriptedAction(int /*agent*/, const float* /*obs*/, float* /*action*/) { return false; }
+
   // Rendering, as Env's (interface.h): the whole scene, every agent in it.
   // Callers check the size and the camera (envs/render.h's
   // RenderSceneInto, as AgentRowsEnvBatch::Render does).
