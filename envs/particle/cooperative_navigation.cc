@@ -17,9 +17,6 @@ constexpr char kName[] = "CooperativeNavigation-v0";
 constexpr render::Rgb kAgentColour = {89, 89, 217};
 constexpr render::Rgb kLandmarkColour = {64, 64, 64};
 
-// The control of each discrete action: none, left, right, down, up.
-constexpr Vec2 kMoves[CooperativeNavigation::kNumActions] = {{0, 0}, {-1, 0}, {1, 0}, {0, -1}, {0, 1}};
-
 ParticleWorld MakeWorld() {
   Entity agent;
   agent.size = CooperativeNavigation::kAgentSize;
@@ -65,54 +62,9 @@ absl::StatusOr<std::unique_ptr<CooperativeNavigation>> CooperativeNavigation::Cr
 }
 
 CooperativeNavigation::CooperativeNavigation(int max_episode_steps, uint64_t seed)
-    : MultiAgentEnv(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed), world_(MakeWorld()) {}
+    : ParticleTask(WithTimeLimit(Spec(), max_episode_steps), seed, MakeWorld()) {}
 
-void CooperativeNavigation::Reset(float* const* obs) {
-  for (int k = 0; k < kNumAgents; ++k) {
-    Entity& agent = world_.agent(k);
-    agent.position = {rng_.Uniform(-1, 1), rng_.Uniform(-1, 1)};
-    agent.velocity = {0, 0};
-  }
-  for (int j = 0; j < kNumLandmarks; ++j) {
-    Entity& landmark = world_.landmark(j);
-    landmark.position = {rng_.Uniform(-1, 1), rng_.Uniform(-1, 1)};
-    landmark.velocity = {0, 0};
-  }
-  StartEpisode();
-  for (int k = 0; k < kNumAgents; ++k) WriteObs(k, obs[k]);
-}
-
-absl::Status CooperativeNavigation::Step(const float* const* actions, float* const* next_obs, StepResult* results) {
-  RETURN_IF_ERROR(CheckStep(actions));
-  // Every agent is live here: they all leave together, at the time limit.
-  std::vector<Vec2> controls(kNumAgents);
-  for (int k = 0; k < kNumAgents; ++k) controls[k] = kMoves[static_cast<int>(actions[k][0])];
-  RETURN_IF_ERROR(world_.Step(controls));
-  for (int k = 0; k < kNumAgents; ++k) {
-    WriteObs(k, next_obs[k]);
-    results[k].reward = static_cast<float>(Reward(k));
-    results[k].terminated = false;
-    results[k].truncated = false;
-  }
-  // The time limit truncates them all together.
-  EndStep(results);
-  return absl::OkStatus();
-}
-
-void CooperativeNavigation::State(float* state) const {
-  for (int k = 0; k < kNumAgents; ++k) {
-    const Entity& agent = world_.agent(k);
-    *state++ = static_cast<float>(agent.position[0]);
-    *state++ = static_cast<float>(agent.position[1]);
-    *state++ = static_cast<float>(agent.velocity[0]);
-    *state++ = static_cast<float>(agent.velocity[1]);
-  }
-  for (int j = 0; j < kNumLandmarks; ++j) {
-    const Entity& landmark = world_.landmark(j);
-    *state++ = static_cast<float>(landmark.position[0]);
-    *state++ = static_cast<float>(landmark.position[1]);
-  }
-}
+void CooperativeNavigation::PlaceEntities() { Scatter(/*agent_bound=*/1, /*landmark_bound=*/1); }
 
 void CooperativeNavigation::WriteObs(int k, float* obs) const {
   const Entity& self = world_.agent(k);
@@ -176,31 +128,7 @@ int CooperativeNavigation::Collisions() const {
 }
 
 absl::Status CooperativeNavigation::SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& landmarks) {
-  if (agents.size() != kNumAgents || landmarks.size() != kNumLandmarks) {
-    return absl::InvalidArgumentError(absl::StrCat(kName, ": SetPositions takes ", kNumAgents, " agents and ",
-                                                   kNumLandmarks, " landmarks, got ", agents.size(), " and ",
-                                                   landmarks.size()));
-  }
-  for (int k = 0; k < kNumAgents; ++k) {
-    world_.agent(k).position = agents[k];
-    world_.agent(k).velocity = {0, 0};
-  }
-  for (int j = 0; j < kNumLandmarks; ++j) world_.landmark(j).position = landmarks[j];
-  return absl::OkStatus();
-}
-
-std::vector<std::string> CooperativeNavigation::cameras() const { return {"default"}; }
-
-absl::Status CooperativeNavigation::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
-  if (camera != "default") {
-    return absl::InvalidArgumentError(absl::StrCat(kName, " has no camera \"", camera, "\" (only \"default\")"));
-  }
-  if (width < 1 || height < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(kName, ": cannot render ", width, "x", height));
-  }
-  render::Canvas canvas(width, height, rgb);
-  world_.Draw(canvas);
-  return absl::OkStatus();
+  return PlaceExactly(agents, landmarks, "landmarks");
 }
 
 }  // namespace rill::envs::particle

@@ -39,16 +39,15 @@
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/multi_agent/interface.h"
+#include "envs/particle/particle_task.h"
 #include "envs/particle/particle_world.h"
-#include "envs/seeded_rng.h"
 
 namespace rill::envs::particle {
 
-class CooperativeNavigation final : public MultiAgentEnv {
+class CooperativeNavigation final : public ParticleTask {
  public:
   static constexpr int kNumAgents = 3;
   static constexpr int kNumLandmarks = 3;
-  static constexpr int kNumActions = 5;
   static constexpr int kObsDim = 18;
   static constexpr int kStateDim = 4 * kNumAgents + 2 * kNumLandmarks;
   static constexpr int kDefaultMaxEpisodeSteps = 25;
@@ -62,17 +61,8 @@ class CooperativeNavigation final : public MultiAgentEnv {
   // limit: the one place they are written.
   static MultiAgentSpec Spec();
 
-  void Reset(float* const* obs) override;
-  absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) override;
-  void State(float* state) const override;
+  // Render (ParticleTask's) draws the agents blue, the landmarks dark grey.
 
-  // One camera, "default": the world's picture (ParticleWorld::Draw),
-  // agents blue, landmarks dark grey. InvalidArgument for another camera
-  // or a size below 1x1.
-  std::vector<std::string> cameras() const override;
-  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
-  // MPE's metadata["render_fps"].
-  double render_fps() const override { return 10; }
   // The paper's figures, per episode: "landmark_distance", the mean over
   // its steps of MeanLandmarkDistance, and "collisions", the sum of
   // Collisions.
@@ -91,19 +81,14 @@ class CooperativeNavigation final : public MultiAgentEnv {
   // InvalidArgument, with nothing changed, for a wrong count.
   absl::Status SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& landmarks);
 
-  const ParticleWorld& world() const { return world_; }
-
  private:
   CooperativeNavigation(int max_episode_steps, uint64_t seed);
 
-  void WriteObs(int agent, float* obs) const;
-  // Agent k's reward on the current state.
-  double Reward(int agent) const;
+  void PlaceEntities() override;
+  void WriteObs(int agent, float* obs) const override;
+  double Reward(int agent) const override;
   // Sum over landmarks of the distance to the nearest agent.
   double LandmarkDistanceSum() const;
-
-  SeededRng rng_;
-  ParticleWorld world_;
 };
 
 }  // namespace rill::envs::particle

@@ -22,9 +22,6 @@ constexpr render::Rgb kGoodColour = {89, 89, 217};
 constexpr render::Rgb kLandmarkColour = {38, 38, 38};
 constexpr render::Rgb kGoalColour = {38, 166, 38};
 
-// The control of each discrete action: none, left, right, down, up.
-constexpr Vec2 kMoves[PhysicalDeception::kNumActions] = {{0, 0}, {-1, 0}, {1, 0}, {0, -1}, {0, 1}};
-
 ParticleWorld MakeWorld() {
   Entity agent;
   agent.size = PhysicalDeception::kAgentSize;
@@ -77,58 +74,19 @@ absl::StatusOr<std::unique_ptr<PhysicalDeception>> PhysicalDeception::Create(int
 }
 
 PhysicalDeception::PhysicalDeception(int max_episode_steps, uint64_t seed)
-    : MultiAgentEnv(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed), world_(MakeWorld()) {
+    : ParticleTask(WithTimeLimit(Spec(), max_episode_steps), seed, MakeWorld()) {
   ChooseGoal(0);
 }
 
-void PhysicalDeception::Reset(float* const* obs) {
-  // A landmark index uniform in 0..kNumLandmarks-1; the min guards the
-  // upper end against rounding.
+void PhysicalDeception::PlaceEntities() {
+  // The goal first, then the positions. A landmark index uniform in
+  // 0..kNumLandmarks-1; the min guards the upper end against rounding.
   ChooseGoal(std::min(static_cast<int>(rng_.Uniform(0, kNumLandmarks)), kNumLandmarks - 1));
-  for (int k = 0; k < kNumAgents; ++k) {
-    Entity& agent = world_.agent(k);
-    agent.position = {rng_.Uniform(-1, 1), rng_.Uniform(-1, 1)};
-    agent.velocity = {0, 0};
-  }
-  for (int j = 0; j < kNumLandmarks; ++j) {
-    Entity& landmark = world_.landmark(j);
-    landmark.position = {rng_.Uniform(-1, 1), rng_.Uniform(-1, 1)};
-    landmark.velocity = {0, 0};
-  }
-  StartEpisode();
-  for (int k = 0; k < kNumAgents; ++k) WriteObs(k, obs[k]);
-}
-
-absl::Status PhysicalDeception::Step(const float* const* actions, float* const* next_obs, StepResult* results) {
-  RETURN_IF_ERROR(CheckStep(actions));
-  // Every agent is live here: they all leave together, at the time limit.
-  std::vector<Vec2> controls(kNumAgents);
-  for (int k = 0; k < kNumAgents; ++k) controls[k] = kMoves[static_cast<int>(actions[k][0])];
-  RETURN_IF_ERROR(world_.Step(controls));
-  for (int k = 0; k < kNumAgents; ++k) {
-    WriteObs(k, next_obs[k]);
-    results[k].reward = static_cast<float>(Reward(k));
-    results[k].terminated = false;
-    results[k].truncated = false;
-  }
-  // The time limit truncates them all together.
-  EndStep(results);
-  return absl::OkStatus();
+  Scatter(/*agent_bound=*/1, /*landmark_bound=*/1);
 }
 
 void PhysicalDeception::State(float* state) const {
-  for (int k = 0; k < kNumAgents; ++k) {
-    const Entity& agent = world_.agent(k);
-    *state++ = static_cast<float>(agent.position[0]);
-    *state++ = static_cast<float>(agent.position[1]);
-    *state++ = static_cast<float>(agent.velocity[0]);
-    *state++ = static_cast<float>(agent.velocity[1]);
-  }
-  for (int j = 0; j < kNumLandmarks; ++j) {
-    const Entity& landmark = world_.landmark(j);
-    *state++ = static_cast<float>(landmark.position[0]);
-    *state++ = static_cast<float>(landmark.position[1]);
-  }
+  state = WriteWorldState(state);
   for (int j = 0; j < kNumLandmarks; ++j) *state++ = j == goal_ ? 1.0f : 0.0f;
 }
 
@@ -181,17 +139,7 @@ double PhysicalDeception::Reward(int k) const {
 }
 
 absl::Status PhysicalDeception::SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& landmarks) {
-  if (agents.size() != kNumAgents || landmarks.size() != kNumLandmarks) {
-    return absl::InvalidArgumentError(absl::StrCat(kName, ": SetPositions takes ", kNumAgents, " agents and ",
-                                                   kNumLandmarks, " landmarks, got ", agents.size(), " and ",
-                                                   landmarks.size()));
-  }
-  for (int k = 0; k < kNumAgents; ++k) {
-    world_.agent(k).position = agents[k];
-    world_.agent(k).velocity = {0, 0};
-  }
-  for (int j = 0; j < kNumLandmarks; ++j) world_.landmark(j).position = landmarks[j];
-  return absl::OkStatus();
+  return PlaceExactly(agents, landmarks, "landmarks");
 }
 
 absl::Status PhysicalDeception::SetGoal(int goal) {
@@ -200,20 +148,6 @@ absl::Status PhysicalDeception::SetGoal(int goal) {
         absl::StrCat(kName, ": SetGoal takes a landmark index in 0..", kNumLandmarks - 1, ", got ", goal));
   }
   ChooseGoal(goal);
-  return absl::OkStatus();
-}
-
-std::vector<std::string> PhysicalDeception::cameras() const { return {"default"}; }
-
-absl::Status PhysicalDeception::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
-  if (camera != "default") {
-    return absl::InvalidArgumentError(absl::StrCat(kName, " has no camera \"", camera, "\" (only \"default\")"));
-  }
-  if (width < 1 || height < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(kName, ": cannot render ", width, "x", height));
-  }
-  render::Canvas canvas(width, height, rgb);
-  world_.Draw(canvas);
   return absl::OkStatus();
 }
 

@@ -47,18 +47,17 @@
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/multi_agent/interface.h"
+#include "envs/particle/particle_task.h"
 #include "envs/particle/particle_world.h"
-#include "envs/seeded_rng.h"
 
 namespace rill::envs::particle {
 
-class PhysicalDeception final : public MultiAgentEnv {
+class PhysicalDeception final : public ParticleTask {
  public:
   static constexpr int kNumAdversaries = 1;
   static constexpr int kNumGood = 2;
   static constexpr int kNumAgents = kNumAdversaries + kNumGood;
   static constexpr int kNumLandmarks = 2;
-  static constexpr int kNumActions = 5;
   static constexpr int kAdversaryObsDim = 2 * kNumLandmarks + 2 * (kNumAgents - 1);
   static constexpr int kGoodObsDim = 2 + 2 * kNumLandmarks + 2 * (kNumAgents - 1);
   static constexpr int kStateDim = 4 * kNumAgents + 2 * kNumLandmarks + kNumLandmarks;
@@ -76,17 +75,12 @@ class PhysicalDeception final : public MultiAgentEnv {
   // Whether agent k is an adversary (the first kNumAdversaries rows).
   static bool IsAdversary(int agent) { return agent < kNumAdversaries; }
 
-  void Reset(float* const* obs) override;
-  absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) override;
+  // ParticleTask's state with a one-hot of the goal appended.
   void State(float* state) const override;
 
-  // One camera, "default": the world's picture (ParticleWorld::Draw), the
-  // adversary red, good agents blue, the goal green, the other landmark
-  // dark grey. InvalidArgument for another camera or a size below 1x1.
-  std::vector<std::string> cameras() const override;
-  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
-  // MPE's metadata["render_fps"].
-  double render_fps() const override { return 10; }
+  // Render (ParticleTask's) draws the adversary red, the good agents blue,
+  // the goal green, the other landmark dark grey.
+
   // Per episode, the means over its steps of AdversaryGoalDistance
   // ("adversary_goal_distance") and GoodGoalDistance
   // ("good_goal_distance").
@@ -115,21 +109,17 @@ class PhysicalDeception final : public MultiAgentEnv {
   // InvalidArgument, with nothing changed, for an index not in 0..1.
   absl::Status SetGoal(int goal);
 
-  const ParticleWorld& world() const { return world_; }
-
  private:
   PhysicalDeception(int max_episode_steps, uint64_t seed);
 
   // Makes `goal` the goal and paints the landmarks accordingly.
   void ChooseGoal(int goal);
-  void WriteObs(int agent, float* obs) const;
-  // Agent k's reward on the current state.
-  double Reward(int agent) const;
+  void PlaceEntities() override;
+  void WriteObs(int agent, float* obs) const override;
+  double Reward(int agent) const override;
   // Agent k's distance to the goal.
   double GoalDistance(int agent) const;
 
-  SeededRng rng_;
-  ParticleWorld world_;
   int goal_ = 0;
 };
 

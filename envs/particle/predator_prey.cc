@@ -20,9 +20,6 @@ constexpr render::Rgb kPredatorColour = {217, 89, 89};
 constexpr render::Rgb kPreyColour = {89, 217, 89};
 constexpr render::Rgb kObstacleColour = {64, 64, 64};
 
-// The control of each discrete action: none, left, right, down, up.
-constexpr Vec2 kMoves[PredatorPrey::kNumActions] = {{0, 0}, {-1, 0}, {1, 0}, {0, -1}, {0, 1}};
-
 // Reset's ranges: agents in [-1, 1]^2, obstacles in [-0.9, 0.9]^2.
 constexpr double kAgentBound = 1.0;
 constexpr double kObstacleBound = 0.9;
@@ -96,54 +93,9 @@ absl::StatusOr<std::unique_ptr<PredatorPrey>> PredatorPrey::Create(int max_episo
 }
 
 PredatorPrey::PredatorPrey(int max_episode_steps, uint64_t seed)
-    : MultiAgentEnv(WithTimeLimit(Spec(), max_episode_steps)), rng_(seed), world_(MakeWorld()) {}
+    : ParticleTask(WithTimeLimit(Spec(), max_episode_steps), seed, MakeWorld()) {}
 
-void PredatorPrey::Reset(float* const* obs) {
-  for (int k = 0; k < kNumAgents; ++k) {
-    Entity& agent = world_.agent(k);
-    agent.position = {rng_.Uniform(-kAgentBound, kAgentBound), rng_.Uniform(-kAgentBound, kAgentBound)};
-    agent.velocity = {0, 0};
-  }
-  for (int j = 0; j < kNumObstacles; ++j) {
-    Entity& obstacle = world_.landmark(j);
-    obstacle.position = {rng_.Uniform(-kObstacleBound, kObstacleBound), rng_.Uniform(-kObstacleBound, kObstacleBound)};
-    obstacle.velocity = {0, 0};
-  }
-  StartEpisode();
-  for (int k = 0; k < kNumAgents; ++k) WriteObs(k, obs[k]);
-}
-
-absl::Status PredatorPrey::Step(const float* const* actions, float* const* next_obs, StepResult* results) {
-  RETURN_IF_ERROR(CheckStep(actions));
-  // Every agent is live here: they all leave together, at the time limit.
-  std::vector<Vec2> controls(kNumAgents);
-  for (int k = 0; k < kNumAgents; ++k) controls[k] = kMoves[static_cast<int>(actions[k][0])];
-  RETURN_IF_ERROR(world_.Step(controls));
-  for (int k = 0; k < kNumAgents; ++k) {
-    WriteObs(k, next_obs[k]);
-    results[k].reward = static_cast<float>(Reward(k));
-    results[k].terminated = false;
-    results[k].truncated = false;
-  }
-  // The time limit truncates them all together.
-  EndStep(results);
-  return absl::OkStatus();
-}
-
-void PredatorPrey::State(float* state) const {
-  for (int k = 0; k < kNumAgents; ++k) {
-    const Entity& agent = world_.agent(k);
-    *state++ = static_cast<float>(agent.position[0]);
-    *state++ = static_cast<float>(agent.position[1]);
-    *state++ = static_cast<float>(agent.velocity[0]);
-    *state++ = static_cast<float>(agent.velocity[1]);
-  }
-  for (int j = 0; j < kNumObstacles; ++j) {
-    const Entity& obstacle = world_.landmark(j);
-    *state++ = static_cast<float>(obstacle.position[0]);
-    *state++ = static_cast<float>(obstacle.position[1]);
-  }
-}
+void PredatorPrey::PlaceEntities() { Scatter(kAgentBound, kObstacleBound); }
 
 void PredatorPrey::WriteObs(int k, float* obs) const {
   const Entity& self = world_.agent(k);
@@ -192,31 +144,7 @@ double PredatorPrey::Reward(int k) const {
 }
 
 absl::Status PredatorPrey::SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& obstacles) {
-  if (agents.size() != kNumAgents || obstacles.size() != kNumObstacles) {
-    return absl::InvalidArgumentError(absl::StrCat(kName, ": SetPositions takes ", kNumAgents, " agents and ",
-                                                   kNumObstacles, " obstacles, got ", agents.size(), " and ",
-                                                   obstacles.size()));
-  }
-  for (int k = 0; k < kNumAgents; ++k) {
-    world_.agent(k).position = agents[k];
-    world_.agent(k).velocity = {0, 0};
-  }
-  for (int j = 0; j < kNumObstacles; ++j) world_.landmark(j).position = obstacles[j];
-  return absl::OkStatus();
-}
-
-std::vector<std::string> PredatorPrey::cameras() const { return {"default"}; }
-
-absl::Status PredatorPrey::Render(int width, int height, const std::string& camera, uint8_t* rgb) {
-  if (camera != "default") {
-    return absl::InvalidArgumentError(absl::StrCat(kName, " has no camera \"", camera, "\" (only \"default\")"));
-  }
-  if (width < 1 || height < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(kName, ": cannot render ", width, "x", height));
-  }
-  render::Canvas canvas(width, height, rgb);
-  world_.Draw(canvas);
-  return absl::OkStatus();
+  return PlaceExactly(agents, obstacles, "obstacles");
 }
 
 }  // namespace rill::envs::particle

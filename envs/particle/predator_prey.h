@@ -46,18 +46,17 @@
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/multi_agent/interface.h"
+#include "envs/particle/particle_task.h"
 #include "envs/particle/particle_world.h"
-#include "envs/seeded_rng.h"
 
 namespace rill::envs::particle {
 
-class PredatorPrey final : public MultiAgentEnv {
+class PredatorPrey final : public ParticleTask {
  public:
   static constexpr int kNumPredators = 3;
   static constexpr int kNumPrey = 1;
   static constexpr int kNumAgents = kNumPredators + kNumPrey;
   static constexpr int kNumObstacles = 2;
-  static constexpr int kNumActions = 5;
   // Velocity, position, obstacles, other agents, then the prey's velocity
   // (a predator sees the one prey; the prey sees no other prey).
   static constexpr int kPredatorObsDim = 4 + 2 * kNumObstacles + 2 * (kNumAgents - 1) + 2 * kNumPrey;
@@ -80,17 +79,9 @@ class PredatorPrey final : public MultiAgentEnv {
   // Whether agent k is a predator (the first kNumPredators rows).
   static bool IsPredator(int agent) { return agent < kNumPredators; }
 
-  void Reset(float* const* obs) override;
-  absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) override;
-  void State(float* state) const override;
+  // Render (ParticleTask's) draws the predators red, the prey green, the
+  // obstacles dark grey.
 
-  // One camera, "default": the world's picture (ParticleWorld::Draw),
-  // predators red, the prey green, obstacles dark grey. InvalidArgument for
-  // another camera or a size below 1x1.
-  std::vector<std::string> cameras() const override;
-  absl::Status Render(int width, int height, const std::string& camera, uint8_t* rgb) override;
-  // MPE's metadata["render_fps"].
-  double render_fps() const override { return 10; }
   // The paper's figure, per episode: "touches", the sum of PreyTouches.
   std::vector<EnvMetric> metrics() const override { return {{"touches", EnvMetric::Over::kSum}}; }
   void MeasureStep(double* values) const override { values[0] = PreyTouches(); }
@@ -105,19 +96,14 @@ class PredatorPrey final : public MultiAgentEnv {
   // InvalidArgument, with nothing changed, for a wrong count.
   absl::Status SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& obstacles);
 
-  const ParticleWorld& world() const { return world_; }
-
  private:
   PredatorPrey(int max_episode_steps, uint64_t seed);
 
-  void WriteObs(int agent, float* obs) const;
-  // Agent k's reward on the current state.
-  double Reward(int agent) const;
+  void PlaceEntities() override;
+  void WriteObs(int agent, float* obs) const override;
+  double Reward(int agent) const override;
   // The number of predators touching prey `agent`.
   int TouchesOf(int prey) const;
-
-  SeededRng rng_;
-  ParticleWorld world_;
 };
 
 }  // namespace rill::envs::particle
