@@ -283,6 +283,11 @@ absl::Status Actor::Run(const absl::Notification& stop) {
       }
       items_->AddStep(i, step);
     }
+    for (const envs::EnvEpisodeFigures& ended : envs_->env_episodes()) {
+      for (size_t m = 0; m < ended.values.size(); ++m) {
+        metrics_.env_metric->Add({{"role", "actor"}, {"metric", envs_->metrics()[m].name}}).Set(ended.values[m]);
+      }
+    }
     all_failed_steps = failed == active ? all_failed_steps + 1 : 0;
     if (all_failed_steps >= kMaxAllFailedSteps) {
       return absl::FailedPreconditionError(absl::StrCat("every env failed ", all_failed_steps,

@@ -32,6 +32,10 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
                                       .Help("Lengths in env steps of finished episodes").Register(*registry)
                                       .Add(labels, prometheus::Histogram::BucketBoundaries{
                                           10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000});
+  metrics.env_metric = &prometheus::BuildGauge().Name("rill_actor_env_metric")
+                           .Help("A task's own figure (landmark distance, collisions, touches, wins) of the last env "
+                                 "episode that ended; label metric")
+                           .Register(*registry);
   metrics.parameter_version = &prometheus::BuildGauge().Name("rill_actor_parameter_version")
                                     .Help("Policy parameter version in use").Register(*registry).Add(labels);
   metrics.step_seconds = &prometheus::BuildHistogram().Name("rill_actor_step_seconds")

@@ -21,6 +21,9 @@ struct ActorMetrics {
   prometheus::Gauge* episode_return = nullptr;
   prometheus::Histogram* episode_return_hist = nullptr;
   prometheus::Gauge* episode_length = nullptr;
+  // The envs' own figures (envs::EnvMetric) of the last env episode that
+  // ended here, one series per label metric="collisions", ...
+  prometheus::Family<prometheus::Gauge>* env_metric = nullptr;
   prometheus::Histogram* episode_length_hist = nullptr;
   prometheus::Gauge* parameter_version = nullptr;
   prometheus::Histogram* step_seconds = nullptr;

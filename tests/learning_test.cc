@@ -171,9 +171,21 @@ TEST(LearningTest, PpoLearnsCartPoleWithin500kStepsAndAMinuteAcrossProcesses) {
 // -42 after 112k-176k agent-steps (8 s each); seed 1 ran 2M steps and
 // evaluated between -31 and -45 from 300k on.
 TEST(LearningTest, PpoSharedByThreeAgentsLearnsCooperativeNavigationWithin600kAgentSteps) {
+  std::string summary;
   EXPECT_GE(LaunchUntil("cooperative_navigation_ppo", "deploy/configs/cooperative_navigation_ppo.textpb", 600000,
-                        -42.0),
+                        -42.0, /*num_actors=*/2, /*wall_seconds=*/nullptr, &summary),
             -42.0);
+  // The task's own figures reach the evaluator's log and the actors'
+  // metrics.
+  std::smatch run_dir;
+  ASSERT_TRUE(std::regex_search(summary, run_dir, std::regex("\"run_dir\": \"([^\"]+)\""))) << summary;
+  std::stringstream rounds, actor_metrics;
+  rounds << std::ifstream(run_dir[1].str() + "/metrics/evaluator.jsonl").rdbuf();
+  EXPECT_NE(rounds.str().find("\"env/landmark_distance\": "), std::string::npos) << rounds.str();
+  EXPECT_NE(rounds.str().find("\"env/collisions\": "), std::string::npos) << rounds.str();
+  actor_metrics << std::ifstream(run_dir[1].str() + "/final-metrics/actor-0.prom").rdbuf();
+  EXPECT_NE(actor_metrics.str().find("rill_actor_env_metric{metric=\"collisions\",role=\"actor\"}"), std::string::npos)
+      << actor_metrics.str();
 }
 
 // Self-play in its simplest form: one PPO policy plays both sides of
