@@ -193,14 +193,61 @@ void Actor::LogEpisodeSummary(bool force) {
   summary_.since = now;
 }
 
+int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std::vector<uint8_t>& final_obs,
+                    const std::vector<EnvOutcome>& outcomes) {
+  const envs::EnvSpec& spec = envs_->spec();
+  const int obs_bytes = envs_->obs_bytes();
+  int failed = 0;
+  for (int i = 0; i < active; ++i) {
+    const EnvOutcome& outcome = outcomes[i];
+    if (outcome.masked) continue;  // an agent that left: nothing happened to it
+    if (outcome.failed) {
+      // The env was reset after an error: what it was building is lost.
+      ++failed;
+      metrics_.env_errors->Increment();
+      RILL_LOG(WARNING) << "actor " << options_.actor_id << ": env " << i << " failed and was reset: "
+                        << outcome.error;
+      items_->DropPending(i);
+      continue;
+    }
+    const envs::StepResult& result = outcome.result;
+    const uint8_t* next = &next_obs[static_cast<size_t>(i) * obs_bytes];
+    items::Step step;
+    step.obs = envs_->obs_row(i);
+    step.action = spec.discrete ? nullptr : envs_->action_row(i);
+    step.action_index = envs_->action_index(i);
+    step.reward = result.reward;
+    // Only a true terminal state stops bootstrapping; a time limit does not.
+    step.terminated = result.terminated;
+    step.truncated = result.truncated;
+    step.final_obs = next;
+    step.next_obs = next;
+    step.log_prob = envs_->log_prob(i);
+    step.distribution = envs_->distribution_row(i);
+    step.version = policy_version_;
+    if (envs_->core_state_size() > 0) step.core_state = envs_->core_state_row(i);
+    if (result.terminated || result.truncated) {
+      RecordEpisode(outcome.episode, env_steps_ + active);
+      // The env went on from the next episode's first observation (in
+      // next); the builder still sees the real last one.
+      step.final_obs = &final_obs[static_cast<size_t>(i) * obs_bytes];
+    }
+    items_->AddStep(i, step);
+  }
+  for (const envs::EnvEpisodeFigures& ended : envs_->env_episodes()) {
+    for (size_t m = 0; m < ended.values.size(); ++m) {
+      metrics_.env_metric->Add({{"role", "actor"}, {"metric", envs_->metrics()[m].name}}).Set(ended.values[m]);
+    }
+  }
+  return failed;
+}
+
 absl::Status Actor::Run(const absl::Notification& stop) {
   // The policy's forwards are small: the BLAS's own threads would only
   // compete with the envs (and with the other actors on the machine).
   SetBlasThreads(1);
   const v1::ExperimentConfig& config = options_.config;
   const int n = envs_->size();
-  const int obs_bytes = envs_->obs_bytes();
-  const envs::EnvSpec& spec = envs_->spec();
   const int num_actors = std::max(1, config.topology().num_actors());
   // The random-action warm-up is shared out over all actors. Builders that
   // need the behaviour policy never act at random (learning_starts is 0).
@@ -246,48 +293,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
                            : n;
     const int64_t ready_before = items_->ready();
     RETURN_IF_ERROR(envs_->Step(active, &next_obs, &final_obs, &outcomes));
-    int failed = 0;
-    for (int i = 0; i < active; ++i) {
-      const EnvOutcome& outcome = outcomes[i];
-      if (outcome.masked) continue;  // an agent that left: nothing happened to it
-      if (outcome.failed) {
-        // The env was reset after an error: what it was building is lost.
-        ++failed;
-        metrics_.env_errors->Increment();
-        RILL_LOG(WARNING) << "actor " << options_.actor_id << ": env " << i << " failed and was reset: "
-                          << outcome.error;
-        items_->DropPending(i);
-        continue;
-      }
-      const envs::StepResult& result = outcome.result;
-      const uint8_t* next = &next_obs[static_cast<size_t>(i) * obs_bytes];
-      items::Step step;
-      step.obs = envs_->obs_row(i);
-      step.action = spec.discrete ? nullptr : envs_->action_row(i);
-      step.action_index = envs_->action_index(i);
-      step.reward = result.reward;
-      // Only a true terminal state stops bootstrapping; a time limit does not.
-      step.terminated = result.terminated;
-      step.truncated = result.truncated;
-      step.final_obs = next;
-      step.next_obs = next;
-      step.log_prob = envs_->log_prob(i);
-      step.distribution = envs_->distribution_row(i);
-      step.version = policy_version_;
-      if (envs_->core_state_size() > 0) step.core_state = envs_->core_state_row(i);
-      if (result.terminated || result.truncated) {
-        RecordEpisode(outcome.episode, env_steps_ + active);
-        // The env went on from the next episode's first observation (in
-        // next); the builder still sees the real last one.
-        step.final_obs = &final_obs[static_cast<size_t>(i) * obs_bytes];
-      }
-      items_->AddStep(i, step);
-    }
-    for (const envs::EnvEpisodeFigures& ended : envs_->env_episodes()) {
-      for (size_t m = 0; m < ended.values.size(); ++m) {
-        metrics_.env_metric->Add({{"role", "actor"}, {"metric", envs_->metrics()[m].name}}).Set(ended.values[m]);
-      }
-    }
+    const int failed = AddSteps(active, next_obs, final_obs, outcomes);
     all_failed_steps = failed == active ? all_failed_steps + 1 : 0;
     if (all_failed_steps >= kMaxAllFailedSteps) {
       return absl::FailedPreconditionError(absl::StrCat("every env failed ", all_failed_steps,

@@ -93,6 +93,12 @@ class Actor {
   // `env_steps` counting that step), and adds it to the training log's
   // summary and the scalar log.
   void RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int64_t env_steps);
+  // One step's outcomes of rows [0, active): each live row's step to the
+  // item builder (a failed row's pending items dropped, a masked row
+  // skipped), finished episodes recorded, the envs' figures exported.
+  // Returns how many rows failed.
+  int AddSteps(int active, const std::vector<uint8_t>& next_obs, const std::vector<uint8_t>& final_obs,
+               const std::vector<EnvOutcome>& outcomes);
   // Logs the episodes finished since the last summary (every 30 s, and at
   // the end of the run): count, mean / min / max return, mean length.
   void LogEpisodeSummary(bool force);
