@@ -45,6 +45,10 @@ struct EnvSpec {
   // Steps after which an episode is truncated (the env's default, or the
   // configured limit for a created env).
   int max_episode_steps = 0;
+  // A row that is a multi-agent env's K agents together (env.joint_agents,
+  // envs/multi_agent/joint.h): K, each step's transitions recording every
+  // agent's reward and termination. 0: a row is one agent.
+  int joint_agents = 0;
 
   // Elements in one observation (the width of a network's input).
   int obs_dim() const {
