@@ -190,6 +190,11 @@ absl::Status CheckObservationNormalization(const envs::EnvSpec& env, const v1::L
 }  // namespace
 
 absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config) {
+  // An algorithm of joint agents steps a multi-agent env's agents as one
+  // row (it refuses any other env itself, naming its section).
+  if (learner::TrainsOnJointAgents(config.learner()) && envs::RowsPerEnv(config.env()) > 1) {
+    config.mutable_env()->set_joint_agents(true);
+  }
   ASSIGN_OR_RETURN(const envs::EnvSpec env, FinalizeEnv(*config.mutable_env()));
   RETURN_IF_ERROR(CheckObservationNormalization(env, config.learner()));
   RETURN_IF_ERROR(FinalizeNetwork(*config.mutable_network(), env));

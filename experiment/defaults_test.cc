@@ -25,6 +25,7 @@
 #include "common/declared_defaults.h"
 #include "common/grpc_util.h"
 #include "envs/catalog.h"
+#include "envs/multi_agent/joint.h"
 #include "experiment/config.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
@@ -167,6 +168,7 @@ TEST(DefaultsTest, ACommentStatingAnUndeclaredDefaultIsNamed) {
 // The env each algorithm is finalized for: its action space, and images
 // for an algorithm that learns from them.
 envs::EnvSpec EnvFor(const learner::AlgorithmSpec& spec) {
+  if (spec.joint_agents) return *envs::JointSpec(*envs::LookupMultiAgentSpec("CooperativeNavigation-v0"));
   envs::EnvSpec env = *envs::LookupEnvSpec(
       spec.action_spaces == learner::ActionSpaces::kDiscrete ? "CartPole-v1" : "Pendulum-v1");
   if (spec.needs_torso) {
@@ -270,9 +272,9 @@ TEST(DefaultsTest, EveryAlgorithmsDefaultsAreWhatTheCommentsSay) {
 
 TEST(DefaultsTest, AnAlgorithmsDefaultMissingFromTheCommentIsNamed) {
   std::string proto = ReadConfigProto();
-  const std::string said = "256; impala 32; ppo 8.";
+  const std::string said = "256; impala 32; ppo 8; maddpg 1024.";
   ASSERT_THAT(proto, HasSubstr(said));
-  absl::StrReplaceAll({{said, "256; impala 32."}}, &proto);
+  absl::StrReplaceAll({{said, "256; impala 32; maddpg 1024."}}, &proto);
   const learner::AlgorithmSpec& ppo = **learner::FindAlgorithmSpec("ppo");
   EXPECT_THAT(AlgorithmDefaultDisagreements(ppo, CommentsByField(proto)),
               ElementsAre(HasSubstr("rill.v1.LearnerConfig.batch_size is 8 by default")));

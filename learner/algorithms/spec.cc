@@ -199,6 +199,33 @@ absl::Status FinalizePpo(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   return absl::OkStatus();
 }
 
+// The paper's settings (Lowe et al. 2017, appendix; its code's gradient
+// clip and output regularisation) where the config states none.
+absl::Status FinalizeMaddpg(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
+  if (env.joint_agents == 0) {
+    return InvalidField("learner.maddpg", absl::StrCat("trains every agent of a multi-agent env together; ", env.name,
+                                                       " is a single-agent env (rill envs lists the multi-agent "
+                                                       "ones)"));
+  }
+  v1::MaddpgConfig& maddpg = *learner.mutable_maddpg();
+  RILL_FILL(maddpg, "learner.maddpg", actor_lr, 1e-2, 0, kInf, true);
+  RILL_FILL(maddpg, "learner.maddpg", critic_lr, 1e-2, 0, kInf, true);
+  RILL_FILL(maddpg, "learner.maddpg", gumbel_temperature, 1.0, 0, kInf, true);
+  RILL_FILL(maddpg, "learner.maddpg", policy_regularization, 1e-3, 0, kInf, false);
+  RILL_FILL(maddpg, "learner.maddpg", max_grad_norm, 0.5, 0, kInf, false);
+  RILL_FILL(maddpg, "learner.maddpg", exploration_noise, 0.1, 0, kInf, false);
+  if (!v1::MaddpgConfig::Critic_IsValid(maddpg.critic())) {
+    return InvalidField("learner.maddpg.critic", absl::StrCat(maddpg.critic(), " is unknown (known: CENTRALISED, OWN)"));
+  }
+  if (learner.normalize_observations()) {
+    return InvalidField("learner.normalize_observations", "maddpg's actors see their observations as they are");
+  }
+  if (!learner.has_gamma()) learner.set_gamma(0.95);
+  if (!learner.has_tau()) learner.set_tau(0.01);
+  if (learner.batch_size() == 0) learner.set_batch_size(1024);
+  return absl::OkStatus();
+}
+
 #undef RILL_FILL
 
 // Off-policy algorithms: n-step transitions, actors never wait.
@@ -289,6 +316,10 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
        .conv_torso = true,
        .needs_torso = true,
        .policy_trunk = &DrqV2Trunk},
+      {.config_case = C::kMaddpg,
+       .finalize = &FinalizeMaddpg,
+       .actor_duty = &TransitionDuty,
+       .joint_agents = true},
   });
   return *kSpecs;
 }
@@ -313,6 +344,11 @@ std::string KnownAlgorithmNames() {
   std::vector<std::string> names;
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) names.push_back(spec.name);
   return absl::StrJoin(names, ", ");
+}
+
+bool TrainsOnJointAgents(const v1::LearnerConfig& learner) {
+  absl::StatusOr<const AlgorithmSpec*> spec = FindAlgorithmSpec(learner);
+  return spec.ok() && (*spec)->joint_agents;
 }
 
 absl::StatusOr<const AlgorithmSpec*> FindAlgorithmSpec(const v1::LearnerConfig& learner) {

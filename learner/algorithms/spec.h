@@ -67,6 +67,10 @@ struct AlgorithmSpec {
   bool recurrent_core = false;
   // Cannot train without a convolutional torso (network.torso).
   bool needs_torso = false;
+  // Trains on a multi-agent env's agents together, one row of the actors'
+  // batches (env.joint_agents, envs/multi_agent/joint.h): config
+  // finalization sets env.joint_agents for it.
+  bool joint_agents = false;
   // The width of the trunk its policy puts between the torso (or the
   // observation) and the MLP (PolicySpec.trunk_size) under a finalized
   // learner section; null: none.
@@ -90,6 +94,10 @@ std::string KnownAlgorithmNames();
 // "ppo": the name of the algorithm `config_case` selects, for an
 // algorithm's name(). CHECK-fails for a case no row has (a broken table).
 const std::string& AlgorithmName(v1::LearnerConfig::AlgorithmCase config_case);
+
+// Whether the algorithm `learner` selects trains on joint agents (false when
+// none is selected).
+bool TrainsOnJointAgents(const v1::LearnerConfig& learner);
 
 // The spec of the algorithm `learner` selects. InvalidArgument when none is
 // selected (FinalizeLearnerConfig picks one first).

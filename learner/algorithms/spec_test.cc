@@ -1,6 +1,7 @@
 #include "learner/algorithms/spec.h"
 
 #include "envs/catalog.h"
+#include "envs/multi_agent/joint.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
@@ -14,8 +15,11 @@ envs::EnvSpec Continuous() { return *envs::LookupEnvSpec("Pendulum-v1"); }
 
 envs::EnvSpec Discrete() { return *envs::LookupEnvSpec("CartPole-v1"); }
 
+// CooperativeNavigation-v0's agents as one row.
+envs::EnvSpec JointAgents() { return *envs::JointSpec(*envs::LookupMultiAgentSpec("CooperativeNavigation-v0")); }
+
 TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
-  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2");
+  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2, maddpg");
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
     absl::StatusOr<const AlgorithmSpec*> by_name = FindAlgorithmSpec(spec.name);
     ASSERT_TRUE(by_name.ok()) << spec.name;
@@ -213,4 +217,42 @@ TEST(AlgorithmSpecTest, PpoRefusesBadValuesByFieldName) {
 }
 
 }  // namespace
+TEST(AlgorithmSpecTest, MaddpgTakesThePapersSettingsWhereTheConfigStatesNone) {
+  v1::LearnerConfig learner;
+  learner.mutable_maddpg();
+  ASSERT_TRUE(FinalizeLearnerConfig(learner, JointAgents()).ok());
+  EXPECT_DOUBLE_EQ(learner.maddpg().actor_lr(), 0.01);
+  EXPECT_DOUBLE_EQ(learner.maddpg().critic_lr(), 0.01);
+  EXPECT_DOUBLE_EQ(learner.gamma(), 0.95);
+  EXPECT_DOUBLE_EQ(learner.tau(), 0.01);
+  EXPECT_EQ(learner.batch_size(), 1024);
+  EXPECT_EQ(learner.maddpg().critic(), v1::MaddpgConfig::CENTRALISED);
+  EXPECT_TRUE(TrainsOnJointAgents(learner));
+
+  // What the config states stays.
+  v1::LearnerConfig stated;
+  stated.mutable_maddpg()->set_critic(v1::MaddpgConfig::OWN);
+  stated.set_gamma(0.99);
+  stated.set_batch_size(64);
+  ASSERT_TRUE(FinalizeLearnerConfig(stated, JointAgents()).ok());
+  EXPECT_DOUBLE_EQ(stated.gamma(), 0.99);
+  EXPECT_EQ(stated.batch_size(), 64);
+  EXPECT_EQ(stated.maddpg().critic(), v1::MaddpgConfig::OWN);
+}
+
+TEST(AlgorithmSpecTest, MaddpgRefusesASingleAgentEnvAndNormalisedObservations) {
+  v1::LearnerConfig learner;
+  learner.mutable_maddpg();
+  absl::Status single = FinalizeLearnerConfig(learner, Continuous());
+  EXPECT_EQ(single.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(single.message(), HasSubstr("learner.maddpg"));
+  EXPECT_THAT(single.message(), HasSubstr("Pendulum-v1 is a single-agent env"));
+
+  v1::LearnerConfig normalised;
+  normalised.mutable_maddpg();
+  normalised.set_normalize_observations(true);
+  EXPECT_THAT(FinalizeLearnerConfig(normalised, JointAgents()).message(), HasSubstr("learner.normalize_observations"));
+  EXPECT_FALSE(TrainsOnJointAgents(v1::LearnerConfig()));
+}
+
 }  // namespace rill::learner
