@@ -48,14 +48,10 @@ AgentRowsEnvBatch::AgentRowsEnvBatch(EnvSpec row, std::vector<std::unique_ptr<Mu
       action_rows_(agents_, nullptr),
       obs_rows_(agents_, nullptr),
       was_live_(agents_, 0),
-      metrics_(envs_[0]->metrics()),
-      metric_sums_(envs_.size() * metrics_.size(), 0.0),
-      episode_steps_(envs_.size(), 0),
-      step_values_(metrics_.size(), 0.0) {}
+      episode_metrics_(envs_[0]->metrics(), static_cast<int>(envs_.size())) {}
 
 void AgentRowsEnvBatch::ResetEnv(int e, uint8_t* observations) {
-  std::fill_n(metric_sums_.begin() + static_cast<size_t>(e) * metrics_.size(), metrics_.size(), 0.0);
-  episode_steps_[e] = 0;
+  episode_metrics_.StartEpisode(e);
   for (int k = 0; k < agents_; ++k) obs_rows_[k] = Row(last_obs_, e * agents_ + k, obs_dim_);
   envs_[e]->Reset(obs_rows_.data());
   const size_t bytes = static_cast<size_t>(agents_) * obs_dim_ * sizeof(float);
@@ -83,12 +79,7 @@ absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, co
       was_live_[k] = env.live(k) ? 1 : 0;  // whom this step moves
     }
     RETURN_IF_ERROR(env.Step(action_rows_.data(), obs_rows_.data(), results_.data()));
-    if (!metrics_.empty()) {
-      env.MeasureStep(step_values_.data());
-      double* sums = &metric_sums_[static_cast<size_t>(e) * metrics_.size()];
-      for (size_t m = 0; m < metrics_.size(); ++m) sums[m] += step_values_[m];
-      ++episode_steps_[e];
-    }
+    episode_metrics_.Measure(e, env);
     for (int k = 0; k < agents_; ++k) {
       const int i = base + k;
       uint8_t* observation = out.observations + static_cast<size_t>(i) * row_bytes;
@@ -113,7 +104,9 @@ absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, co
     // The last agent ended: the whole env starts over, every row at the
     // next episode's first observation.
     if (env.episode_over()) {
-      if (out.env_episodes != nullptr && !metrics_.empty()) out.env_episodes->push_back(Figures(e));
+      if (out.env_episodes != nullptr && !episode_metrics_.empty()) {
+        out.env_episodes->push_back(episode_metrics_.Figures(e, base));
+      }
       ResetEnv(e, out.observations);
     }
   }
@@ -136,17 +129,6 @@ absl::StatusOr<std::vector<int>> AgentRowsEnvBatch::ScriptAgent(int agent, const
     rows.push_back(row);
   }
   return rows;
-}
-
-EnvEpisodeFigures AgentRowsEnvBatch::Figures(int e) const {
-  EnvEpisodeFigures figures;
-  figures.first_row = e * agents_;
-  const double* sums = &metric_sums_[static_cast<size_t>(e) * metrics_.size()];
-  for (size_t m = 0; m < metrics_.size(); ++m) {
-    const bool mean = metrics_[m].over == EnvMetric::Over::kMean;
-    figures.values.push_back(mean ? sums[m] / std::max(1, episode_steps_[e]) : sums[m]);
-  }
-  return figures;
 }
 
 absl::Status AgentRowsEnvBatch::Render(int index, int width, int height, const std::string& camera,

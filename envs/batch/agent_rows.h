@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "envs/batch/env_episode_metrics.h"
 #include "envs/batch/interface.h"
 #include "envs/multi_agent/interface.h"
 
@@ -46,7 +47,7 @@ class AgentRowsEnvBatch final : public EnvBatch {
   // Row `index`'s env, every agent in it.
   absl::Status Render(int index, int width, int height, const std::string& camera, RgbImage* image) override;
   double render_fps() const override { return envs_[0]->render_fps(); }
-  std::vector<EnvMetric> metrics() const override { return metrics_; }
+  std::vector<EnvMetric> metrics() const override { return episode_metrics_.metrics(); }
   absl::StatusOr<std::vector<int>> ScriptAgent(int agent, const uint8_t* observations, float* actions) override;
 
  private:
@@ -54,8 +55,6 @@ class AgentRowsEnvBatch final : public EnvBatch {
   // Env e's new episode: each of its rows' first observation into
   // `observations` and into last_obs_.
   void ResetEnv(int e, uint8_t* observations);
-  // Env e's episode so far as figures of its metrics.
-  EnvEpisodeFigures Figures(int e) const;
   float* Row(std::vector<float>& buffer, int row, int width) { return &buffer[static_cast<size_t>(row) * width]; }
 
   std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
@@ -70,12 +69,7 @@ class AgentRowsEnvBatch final : public EnvBatch {
   std::vector<const float*> action_rows_;  // [K]
   std::vector<float*> obs_rows_;  // [K]
   std::vector<uint8_t> was_live_;  // [K], one env's agents live before its step
-  std::vector<EnvMetric> metrics_;  // the envs'
-  // [num_envs, metrics]: each env's metrics summed over its episode so
-  // far, and the steps in it.
-  std::vector<double> metric_sums_;
-  std::vector<int> episode_steps_;
-  std::vector<double> step_values_;  // [metrics], one step's
+  EnvEpisodeMetrics episode_metrics_;  // the envs' metrics, per env's episode
 };
 
 }  // namespace rill::envs
