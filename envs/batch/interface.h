@@ -13,6 +13,9 @@
 //     except that an instance's step error is that row's failure.
 //   RemoteEnvBatch (envs/remote/remote_env_batch.h): instances on an env
 //     server, one stream for all of them, reconnected when it goes away.
+//   AgentRowsEnvBatch (agent_rows.h): multi-agent envs, each agent a row.
+//   JointAgentsEnvBatch (joint.h): multi-agent envs, each env's agents one
+//     row (env.joint_agents, envs/multi_agent/joint.h).
 // Batch wrappers change what every implementation returns, the same way:
 // FrameStackBatch (frame_stack.h) for env.frame_stack. (env.action_repeat
 // and env.pixels still wrap each local instance: a remote env refuses both,
@@ -41,6 +44,11 @@
 // for it. When the env's last agent ends, the env resets all its agents
 // together, inside that Step as above. A batch of single-agent envs is the
 // K = 1 case and never masks: spec() and size() describe rows, not envs.
+//
+// Joint rows: a batch whose spec().joint_agents is K > 0 (JointAgentsEnvBatch)
+// steps an env's K agents as one row that never masks; its Step also
+// writes each agent's own reward and termination (agent_rewards,
+// agent_terminated below).
 //
 // Not thread-safe: one step loop owns a batch (Render included).
 #ifndef RILL_ENVS_BATCH_INTERFACE_H_
@@ -85,6 +93,15 @@ struct EnvBatchOutput {
   // Replaced when not null: the envs whose episode ended in this Step,
   // ascending, each with its figures (envs with metrics() only).
   std::vector<EnvEpisodeFigures>* env_episodes = nullptr;
+  // Written only by a batch whose spec().joint_agents is K > 0, when not
+  // null (a joint batch's callers pass both). Agent k of row i:
+  //   agent_rewards[i * K + k]: its own reward of the step (0 once it has
+  //     left);
+  //   agent_terminated[i * K + k]: 1 when it terminated in this step or
+  //     had left before it (nothing of its future is bootstrapped), 0 when
+  //     it is live or was truncated in this step.
+  float* agent_rewards = nullptr;     // [N, K]
+  uint8_t* agent_terminated = nullptr;  // [N, K], 0 or 1
 };
 
 class EnvBatch {

@@ -1,0 +1,224 @@
+#include "envs/batch/joint.h"
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "envs/batch/test_multi_agent_env.h"
+#include "envs/registry.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::envs {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+
+// One step's buffers for `n` joint rows of `obs_dim` floats and `k` agents.
+struct Buffers {
+  Buffers(int n, int obs_dim, int k)
+      : obs(static_cast<size_t>(n) * obs_dim * sizeof(float)), final_obs(obs.size(), 0), rewards(n),
+        terminated(n), truncated(n), masked(n, 7), agent_rewards(static_cast<size_t>(n) * k, -9),
+        agent_terminated(static_cast<size_t>(n) * k, 7) {}
+  EnvBatchOutput out() {
+    EnvBatchOutput out{obs.data(),       final_obs.data(), rewards.data(), terminated.data(),
+                       truncated.data(), masked.data(),    &failures,      &env_episodes};
+    out.agent_rewards = agent_rewards.data();
+    out.agent_terminated = agent_terminated.data();
+    return out;
+  }
+  static std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
+    std::vector<float> values(bytes.size() / sizeof(float));
+    std::memcpy(values.data(), bytes.data(), bytes.size());
+    return values;
+  }
+  std::vector<float> observations() const { return Floats(obs); }
+  std::vector<float> final_observations() const { return Floats(final_obs); }
+  std::vector<uint8_t> obs, final_obs;
+  std::vector<float> rewards;
+  std::vector<uint8_t> terminated, truncated, masked;
+  std::vector<float> agent_rewards;
+  std::vector<uint8_t> agent_terminated;
+  std::vector<EnvFailure> failures;
+  std::vector<EnvEpisodeFigures> env_episodes;
+};
+
+std::unique_ptr<JointAgentsEnvBatch> LeaveBatch(const std::vector<std::vector<int>>& lengths) {
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  for (const std::vector<int>& env : lengths) envs.push_back(std::make_unique<LeaveEnv>(env));
+  absl::StatusOr<std::unique_ptr<JointAgentsEnvBatch>> batch = JointAgentsEnvBatch::Create(std::move(envs));
+  EXPECT_TRUE(batch.ok()) << batch.status();
+  return *std::move(batch);
+}
+
+// Two agents of LeaveEnv pick action 0 (one-hots in [-1, 1]).
+constexpr float kPickZero[] = {1, -1, 1, -1};
+
+TEST(JointAgentsEnvBatchTest, EachEnvIsOneRowOfItsAgentsTogether) {
+  std::unique_ptr<JointAgentsEnvBatch> batch = LeaveBatch({{5, 5}, {5, 5}});
+  EXPECT_EQ(batch->size(), 2);
+  EXPECT_EQ(batch->agents_per_env(), 2);
+  EXPECT_EQ(batch->spec().joint_agents, 2);
+  EXPECT_EQ(batch->spec().action_dim(), 4);
+  Buffers buffers(2, 2, 2);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  EXPECT_THAT(buffers.observations(), ElementsAre(100, 110, 100, 110));
+  const float actions[] = {1, -1, -1, 1, -1, 1, 1, -1};
+  ASSERT_EQ(batch->Step(2, actions, buffers.out()).value(), 2);
+  EXPECT_THAT(buffers.observations(), ElementsAre(1, 11, 1, 11));
+  EXPECT_THAT(buffers.rewards, ElementsAre(1.5, 1.5)) << "the mean of the agents' 1 and 2";
+  EXPECT_THAT(buffers.agent_rewards, ElementsAre(1, 2, 1, 2));
+  EXPECT_THAT(buffers.agent_terminated, ElementsAre(0, 0, 0, 0));
+  EXPECT_THAT(buffers.masked, ElementsAre(0, 0)) << "a joint row never masks";
+  EXPECT_THAT(buffers.terminated, ElementsAre(0, 0));
+  EXPECT_THAT(buffers.truncated, ElementsAre(0, 0));
+}
+
+TEST(JointAgentsEnvBatchTest, OneHotsPlayTheirLargestEntryAsTheEnvItselfWouldStep) {
+  // The same seed twice: one env stepped through the batch with one-hots,
+  // its twin directly with the indices the one-hots stand for.
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  envs.push_back(MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value());
+  std::unique_ptr<JointAgentsEnvBatch> batch = JointAgentsEnvBatch::Create(std::move(envs)).value();
+  std::unique_ptr<MultiAgentEnv> twin = MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value();
+  const MultiAgentSpec& spec = twin->spec();
+  const std::vector<JointSlot> slots = JointLayout(spec);
+  const int k_agents = spec.num_agents();
+  const int obs_dim = batch->spec().obs_dim();
+  std::vector<float> twin_obs(obs_dim);
+  std::vector<float*> twin_parts;
+  for (const JointSlot& slot : slots) twin_parts.push_back(&twin_obs[slot.obs_offset]);
+  Buffers buffers(1, obs_dim, k_agents);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  twin->Reset(twin_parts.data());
+  EXPECT_THAT(buffers.observations(), ElementsAreArray(twin_obs));
+
+  std::vector<StepResult> results(k_agents);
+  for (int t = 0; t < 10; ++t) {
+    std::vector<float> row(batch->spec().action_dim(), -1.f);
+    std::vector<float> indices(k_agents);
+    std::vector<const float*> twin_actions;
+    for (int k = 0; k < k_agents; ++k) {
+      // Step 0: every entry equal, so the first (action 0) wins the tie;
+      // after it a largest entry among smaller ones, not a clean one-hot.
+      const int index = t == 0 ? 0 : (t + k) % slots[k].action_width;
+      for (int j = 0; j < slots[k].action_width; ++j) {
+        row[slots[k].action_offset + j] = t == 0 ? 0.f : (j == index ? 0.4f : 0.1f * j - 0.5f);
+      }
+      indices[k] = static_cast<float>(index);
+    }
+    for (int k = 0; k < k_agents; ++k) twin_actions.push_back(&indices[k]);
+    ASSERT_TRUE(batch->Step(1, row.data(), buffers.out()).ok());
+    ASSERT_TRUE(twin->Step(twin_actions.data(), twin_parts.data(), results.data()).ok());
+    EXPECT_THAT(buffers.observations(), ElementsAreArray(twin_obs)) << "step " << t;
+    double sum = 0;
+    for (int k = 0; k < k_agents; ++k) {
+      EXPECT_FLOAT_EQ(buffers.agent_rewards[k], results[k].reward) << "step " << t << ", agent " << k;
+      sum += results[k].reward;
+    }
+    EXPECT_FLOAT_EQ(buffers.rewards[0], static_cast<float>(sum / k_agents)) << "step " << t;
+  }
+}
+
+TEST(JointAgentsEnvBatchTest, AnAgentThatLeftStaysTerminatedWithItsObservationFrozenUntilTheEnvResets) {
+  // Agent 0 ends at step 2, agent 1 at step 4.
+  std::unique_ptr<JointAgentsEnvBatch> batch = LeaveBatch({{2, 4}});
+  Buffers buffers(1, 2, 2);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  ASSERT_EQ(batch->Step(1, kPickZero, buffers.out()).value(), 1);
+  EXPECT_THAT(buffers.agent_terminated, ElementsAre(0, 0));
+  ASSERT_EQ(batch->Step(1, kPickZero, buffers.out()).value(), 1);
+  EXPECT_THAT(buffers.agent_terminated, ElementsAre(1, 0));
+  EXPECT_THAT(buffers.terminated, ElementsAre(0)) << "agent 1 goes on";
+  EXPECT_THAT(buffers.observations(), ElementsAre(2, 12));
+
+  ASSERT_EQ(batch->Step(1, kPickZero, buffers.out()).value(), 1);
+  EXPECT_THAT(buffers.observations(), ElementsAre(2, 13)) << "agent 0's part is the one it ended on";
+  EXPECT_THAT(buffers.agent_terminated, ElementsAre(1, 0)) << "nothing of a departed agent is bootstrapped";
+  EXPECT_THAT(buffers.agent_rewards, ElementsAre(0, 2));
+  EXPECT_THAT(buffers.rewards, ElementsAre(1)) << "a departed agent counts 0 in the mean";
+  EXPECT_THAT(buffers.masked, ElementsAre(0));
+
+  ASSERT_EQ(batch->Step(1, kPickZero, buffers.out()).value(), 1);
+  EXPECT_THAT(buffers.terminated, ElementsAre(1)) << "every agent ended by termination";
+  EXPECT_THAT(buffers.truncated, ElementsAre(0));
+  EXPECT_THAT(buffers.agent_terminated, ElementsAre(1, 1));
+  EXPECT_THAT(buffers.final_observations(), ElementsAre(2, 14));
+  EXPECT_THAT(buffers.observations(), ElementsAre(200, 210)) << "the env reset inside the Step";
+
+  ASSERT_EQ(batch->Step(1, kPickZero, buffers.out()).value(), 1);
+  EXPECT_THAT(buffers.agent_terminated, ElementsAre(0, 0)) << "both agents are back";
+  EXPECT_THAT(buffers.observations(), ElementsAre(1, 11));
+}
+
+TEST(JointAgentsEnvBatchTest, ARowEndsTruncatedWhenAnAgentWasCutOffByTheTimeLimit) {
+  // Agent 0 terminates at step 1; agent 1 outlives LeaveEnv's 1000 steps.
+  std::unique_ptr<JointAgentsEnvBatch> batch = LeaveBatch({{1, 5000}});
+  Buffers buffers(1, 2, 2);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  for (int t = 1; t < 1000; ++t) {
+    ASSERT_TRUE(batch->Step(1, kPickZero, buffers.out()).ok());
+    ASSERT_EQ(buffers.terminated[0] + buffers.truncated[0], 0) << "step " << t;
+  }
+  ASSERT_TRUE(batch->Step(1, kPickZero, buffers.out()).ok());
+  EXPECT_THAT(buffers.truncated, ElementsAre(1));
+  EXPECT_THAT(buffers.terminated, ElementsAre(0));
+  EXPECT_THAT(buffers.agent_terminated, ElementsAre(1, 0)) << "agent 1 was truncated: it bootstraps";
+  EXPECT_THAT(buffers.final_observations(), ElementsAre(1, 1010));
+}
+
+TEST(JointAgentsEnvBatchTest, AnEnvsMetricsAreReportedUnderItsRowWhenItsEpisodeEnds) {
+  // Env 0's agents end at steps 1 and 3, env 1's both at step 2.
+  std::unique_ptr<JointAgentsEnvBatch> batch = LeaveBatch({{1, 3}, {2, 2}});
+  ASSERT_EQ(batch->metrics().size(), 2u);
+  EXPECT_EQ(batch->metrics()[1].name, "step");
+  Buffers buffers(2, 2, 2);
+  const float actions[] = {1, -1, 1, -1, 1, -1, 1, -1};
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  ASSERT_TRUE(batch->Step(2, actions, buffers.out()).ok());
+  EXPECT_TRUE(buffers.env_episodes.empty());
+  ASSERT_TRUE(batch->Step(2, actions, buffers.out()).ok());
+  ASSERT_EQ(buffers.env_episodes.size(), 1u);
+  EXPECT_EQ(buffers.env_episodes[0].first_row, 1);
+  EXPECT_THAT(buffers.env_episodes[0].values, ElementsAre(2, 1.5)) << "2 steps; their numbers' mean";
+  ASSERT_TRUE(batch->Step(2, actions, buffers.out()).ok());
+  ASSERT_EQ(buffers.env_episodes.size(), 1u);
+  EXPECT_EQ(buffers.env_episodes[0].first_row, 0);
+  EXPECT_THAT(buffers.env_episodes[0].values, ElementsAre(3, 2));
+}
+
+TEST(JointAgentsEnvBatchTest, StepsOnlyTheActiveRows) {
+  std::unique_ptr<JointAgentsEnvBatch> batch = LeaveBatch({{5, 5}, {5, 5}, {5, 5}});
+  Buffers buffers(3, 2, 2);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  std::vector<float> actions(12, 0.f);
+  EXPECT_EQ(batch->Step(2, actions.data(), buffers.out()).value(), 2);
+  EXPECT_THAT(buffers.observations(), ElementsAre(1, 11, 1, 11, 100, 110));
+}
+
+TEST(JointAgentsEnvBatchTest, EnvsOfOtherAgentsAreRefused) {
+  std::vector<std::unique_ptr<MultiAgentEnv>> mixed;
+  mixed.push_back(std::make_unique<LeaveEnv>(std::vector<int>{3, 3}));
+  mixed.push_back(std::make_unique<LeaveEnv>(std::vector<int>{3, 3, 3}));
+  EXPECT_EQ(JointAgentsEnvBatch::Create(std::move(mixed)).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(JointAgentsEnvBatch::Create({}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(JointAgentsEnvBatchTest, RendersTheWholeSceneOfAnEnv) {
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  for (uint64_t seed : {1, 2}) envs.push_back(MakeMultiAgentEnv("CooperativeNavigation-v0", 0, seed).value());
+  std::unique_ptr<JointAgentsEnvBatch> batch = JointAgentsEnvBatch::Create(std::move(envs)).value();
+  Buffers buffers(2, batch->spec().obs_dim(), 3);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  EXPECT_FALSE(batch->cameras().empty());
+  RgbImage image;
+  ASSERT_TRUE(batch->Render(1, 32, 24, "", &image).ok());
+  EXPECT_EQ(image.width, 32);
+  EXPECT_EQ(image.height, 24);
+}
+
+}  // namespace
+}  // namespace rill::envs
