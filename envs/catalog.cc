@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "envs/env_list.h"
+#include "envs/multi_agent/joint.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/remote/spaces.h"
 #include "envs/time_limit.h"
@@ -60,7 +61,7 @@ bool IsMultiAgentEnv(const std::string& name) {
 }
 
 int RowsPerEnv(const v1::EnvConfig& env) {
-  if (env.has_plugin() || env.has_remote()) return 1;
+  if (env.joint_agents() || env.has_plugin() || env.has_remote()) return 1;
   absl::StatusOr<MultiAgentSpec> multi = LookupMultiAgentSpec(env.name());
   return multi.ok() ? multi->num_agents() : 1;
 }
@@ -109,6 +110,16 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
 }
 
 absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
+  if (env.joint_agents()) {
+    if (env.has_plugin() || env.has_remote() || !IsMultiAgentEnv(env.name())) {
+      const std::string what = env.has_plugin()   ? std::string("a plugin's env")
+                               : env.has_remote() ? std::string("a remote env")
+                                                  : absl::StrCat("'", env.name(), "'");
+      return absl::InvalidArgumentError(absl::StrCat("env.joint_agents: ", what, " is not a multi-agent env"));
+    }
+    ASSIGN_OR_RETURN(const MultiAgentSpec multi, LookupMultiAgentSpec(env.name(), env.max_episode_steps()));
+    return JointSpec(multi);
+  }
   if (env.has_plugin()) return PluginEnvSpec(env.plugin(), env.max_episode_steps());
   if (!env.has_remote()) return LookupEnvSpec(env.name(), env.max_episode_steps());
   return SpecFromSpaces(env.name().empty() ? "remote" : env.name(), env.remote().observation_space(),

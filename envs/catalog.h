@@ -39,7 +39,8 @@ absl::StatusOr<MultiAgentSpec> LookupMultiAgentSpec(const std::string& name, int
 bool IsMultiAgentEnv(const std::string& name);
 
 // The rows one env of a config's `env` section fills in an actor's batch:
-// its agents for a multi-agent env, else 1. What turns actor.num_envs into
+// its agents for a multi-agent env whose agents are rows, else 1 (a
+// single-agent env, or env.joint_agents: all agents one row). What turns actor.num_envs into
 // the rows an actor steps, acts for and builds items for.
 int RowsPerEnv(const v1::EnvConfig& env);
 
@@ -54,8 +55,11 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
 // a registered one (LookupEnvSpec), a remote one from the spaces the
 // section states (env.remote, envs/remote/spaces.h; what its server must
 // announce), named env.name or "remote", or a plugin's from its library
-// (env.plugin, envs/plugin/plugin_envs.h). InvalidArgument or NotFound
-// naming the problem.
+// (env.plugin, envs/plugin/plugin_envs.h). With env.joint_agents, the
+// joint row of the catalogued multi-agent env env.name
+// (envs/multi_agent/joint.h's JointSpec); InvalidArgument naming
+// env.joint_agents for a single-agent env, a plugin's or a remote one.
+// InvalidArgument or NotFound naming the problem.
 absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env);
 
 // Every catalogued name, single- and multi-agent, sorted.

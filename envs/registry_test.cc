@@ -103,6 +103,56 @@ TEST(ConfiguredEnvSpecTest, AMultiAgentEnvTakesNoWrapperAndSaysWhich) {
   EXPECT_THAT(spec.status().message(), HasSubstr("env.action_repeat"));
 }
 
+TEST(ConfiguredEnvSpecTest, JointAgentsMakeAMultiAgentEnvOneRowOfItsAgents) {
+  v1::EnvConfig config;
+  config.set_name("PredatorPrey-v0");
+  config.set_joint_agents(true);
+  config.set_max_episode_steps(30);
+  absl::StatusOr<EnvSpec> spec = ConfiguredEnvSpec(config);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->joint_agents, 4);
+  EXPECT_EQ(spec->max_episode_steps, 30);
+  EXPECT_EQ(spec->obs_dim(), 3 * 16 + 14) << "its heterogeneous agents, which agent rows refuse";
+  EXPECT_EQ(spec->action_dim(), 4 * 5);
+  EXPECT_EQ(RowsPerEnv(config), 1);
+  config.set_joint_agents(false);
+  EXPECT_EQ(RowsPerEnv(config), 4);
+}
+
+TEST(ConfiguredEnvSpecTest, JointAgentsOfAnEnvThatIsNotMultiAgentAreRefusedNamingTheField) {
+  v1::EnvConfig single;
+  single.set_name("CartPole-v1");
+  single.set_joint_agents(true);
+  absl::StatusOr<EnvSpec> spec = ConfiguredBaseEnvSpec(single);
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(spec.status().message(), AllOf(HasSubstr("env.joint_agents"), HasSubstr("'CartPole-v1'")));
+
+  v1::EnvConfig remote;
+  remote.set_name("CooperativeNavigation-v0");
+  remote.set_joint_agents(true);
+  remote.mutable_remote()->set_address("localhost:1");
+  spec = ConfiguredBaseEnvSpec(remote);
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(spec.status().message(), AllOf(HasSubstr("env.joint_agents"), HasSubstr("remote")));
+
+  v1::EnvConfig plugin;
+  plugin.set_joint_agents(true);
+  plugin.mutable_plugin()->set_library("libnone.so");
+  spec = ConfiguredBaseEnvSpec(plugin);
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(spec.status().message(), AllOf(HasSubstr("env.joint_agents"), HasSubstr("plugin")));
+}
+
+TEST(ConfiguredEnvSpecTest, AJointRowTakesNoWrapperEither) {
+  v1::EnvConfig config;
+  config.set_name("CooperativeNavigation-v0");
+  config.set_joint_agents(true);
+  config.set_frame_stack(2);
+  absl::StatusOr<EnvSpec> spec = ConfiguredEnvSpec(config);
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(spec.status().message(), HasSubstr("env.frame_stack"));
+}
+
 TEST(LookupEnvSpecTest, SpecsDescribeTheSpacesTheEnvsHave) {
   for (const std::string& name : KnownEnvNames()) {
     if (IsMultiAgentEnv(name)) continue;

@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "envs/batch/agent_rows.h"
 #include "envs/batch/frame_stack.h"
+#include "envs/batch/joint.h"
 #include "envs/batch/local.h"
 #include "envs/catalog.h"
 #include "envs/plugin/plugin_envs.h"
@@ -36,17 +37,16 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> MakeLocal(const v1::EnvConfig& env, En
                                                 : LocalEnvBatch::StepErrors::kFailStep);
 }
 
-// A multi-agent env's instances in this process, their agents as rows;
-// `row` is an agent's spec.
-absl::StatusOr<std::unique_ptr<EnvBatch>> MakeAgentRows(const v1::EnvConfig& env, EnvSpec row, int num_envs,
-                                                        uint64_t base_seed) {
+// A multi-agent env's instances in this process.
+absl::StatusOr<std::vector<std::unique_ptr<MultiAgentEnv>>> MakeMultiAgentEnvs(const v1::EnvConfig& env, int num_envs,
+                                                                               uint64_t base_seed) {
   std::vector<std::unique_ptr<MultiAgentEnv>> instances;
   for (int i = 0; i < num_envs; ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<MultiAgentEnv> made,
                      MakeMultiAgentEnv(env.name(), env.max_episode_steps(), base_seed + i + 1));
     instances.push_back(std::move(made));
   }
-  return AgentRowsEnvBatch::Create(std::move(row), std::move(instances));
+  return instances;
 }
 
 absl::StatusOr<std::unique_ptr<EnvBatch>> MakeRemote(const v1::EnvConfig& env, EnvSpec spec, int num_envs,
@@ -76,8 +76,15 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> MakeEnvBatch(const v1::EnvConfig& env,
   std::unique_ptr<EnvBatch> batch;
   if (env.has_remote()) {
     ASSIGN_OR_RETURN(batch, MakeRemote(env, std::move(row), num_envs, base_seed));
+  } else if (env.joint_agents()) {
+    ASSIGN_OR_RETURN(std::vector<std::unique_ptr<MultiAgentEnv>> instances,
+                     MakeMultiAgentEnvs(env, num_envs, base_seed));
+    ASSIGN_OR_RETURN(batch, JointAgentsEnvBatch::Create(std::move(instances)));
   } else if (!env.has_plugin() && IsMultiAgentEnv(env.name())) {
-    ASSIGN_OR_RETURN(batch, MakeAgentRows(env, std::move(row), num_envs, base_seed));
+    // Their agents as rows; `row` is an agent's spec.
+    ASSIGN_OR_RETURN(std::vector<std::unique_ptr<MultiAgentEnv>> instances,
+                     MakeMultiAgentEnvs(env, num_envs, base_seed));
+    ASSIGN_OR_RETURN(batch, AgentRowsEnvBatch::Create(std::move(row), std::move(instances)));
   } else {
     ASSIGN_OR_RETURN(batch, MakeLocal(env, std::move(row), num_envs, base_seed));
   }

@@ -6,6 +6,8 @@
 //     env.remote.address, expecting the section's spaces;
 //   env.plugin: a LocalEnvBatch of the library's envs, each failing on its
 //     own row (envs/plugin/plugin_envs.h);
+//   env.joint_agents: a JointAgentsEnvBatch of the registry's multi-agent
+//     envs, one row each, its agents together (envs/batch/joint.h);
 //   a multi-agent env: an AgentRowsEnvBatch of the registry's envs, whose
 //     rows are their agents (num_envs envs of K agents are K * num_envs
 //     rows);

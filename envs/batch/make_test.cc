@@ -47,6 +47,33 @@ TEST(MakeEnvBatchTest, RepeatPixelsAndStackGiveTheSpecEveryProcessDerives) {
   EXPECT_TRUE((*batch)->Render(1, 64, 64, "", &image).ok());
 }
 
+TEST(MakeEnvBatchTest, JointAgentsMakeOneRowPerEnvThatReportsEachAgent) {
+  v1::EnvConfig config;
+  config.set_name("CooperativeNavigation-v0");
+  config.set_joint_agents(true);
+  absl::StatusOr<std::unique_ptr<EnvBatch>> batch = MakeEnvBatch(config, 2, 0);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ((*batch)->size(), 2) << "one row per env, not per agent";
+  EXPECT_EQ((*batch)->spec().joint_agents, 3);
+  EXPECT_EQ((*batch)->spec().obs_dim(), ConfiguredEnvSpec(config)->obs_dim());
+
+  const size_t obs_bytes = static_cast<size_t>((*batch)->spec().obs_bytes());
+  std::vector<uint8_t> obs(2 * obs_bytes), final_obs(2 * obs_bytes);
+  std::vector<float> rewards(2), agent_rewards(6, -9);
+  std::vector<uint8_t> terminated(2), truncated(2), masked(2), agent_terminated(6, 7);
+  std::vector<EnvFailure> failures;
+  EnvBatchOutput out{obs.data(), final_obs.data(), rewards.data(), terminated.data(), truncated.data(),
+                     masked.data(), &failures};
+  out.agent_rewards = agent_rewards.data();
+  out.agent_terminated = agent_terminated.data();
+  ASSERT_TRUE((*batch)->Reset(obs.data()).ok());
+  const std::vector<float> actions(2 * 15, 0.f);
+  ASSERT_TRUE((*batch)->Step(2, actions.data(), out).ok());
+  EXPECT_THAT(agent_terminated, ElementsAre(0, 0, 0, 0, 0, 0));
+  EXPECT_FLOAT_EQ(rewards[1], (agent_rewards[3] + agent_rewards[4] + agent_rewards[5]) / 3);
+  EXPECT_NE(agent_rewards[3], -9);
+}
+
 TEST(MakeEnvBatchTest, AnUnknownEnvIsNotFound) {
   v1::EnvConfig config;
   config.set_name("NoSuchEnv-v0");
