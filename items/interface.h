@@ -31,6 +31,11 @@ struct Step {
   // The observation the env goes on from: final_obs, or after an episode
   // ended the first observation of the next episode (the env auto-resets).
   const void* next_obs = nullptr;
+  // A joint row's (EnvSpec::joint_agents K > 0; envs/batch/interface.h's
+  // EnvBatchOutput): each agent's own reward of the step and whether it
+  // terminated in it or had left before it ([K] each); null otherwise.
+  const float* agent_rewards = nullptr;
+  const uint8_t* agent_terminated = nullptr;
 
   // The behaviour policy, for builders whose needs_behaviour() is true:
   // log mu(action | obs), the parameters of the distribution the action was

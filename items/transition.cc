@@ -21,14 +21,30 @@ constexpr const char* kReward = "reward";
 constexpr const char* kTerminated = "terminated";
 constexpr const char* kNextObs = "next_obs";
 constexpr const char* kDiscount = "discount";
+constexpr const char* kAgentRewards = "agent_rewards";
+constexpr const char* kAgentTerminated = "agent_terminated";
 
 // The columns a transition table can have, in DefaultSignature's order.
-constexpr const char* kKnownColumns[] = {kObs, kAction, kReward, kTerminated, kNextObs, kDiscount};
+constexpr const char* kKnownColumns[] = {kObs,     kAction,   kReward,       kTerminated,
+                                         kNextObs, kDiscount, kAgentRewards, kAgentTerminated};
 
-// The column the builder writes for `name` in `env`; false for an unknown name.
+bool IsAgentColumn(const std::string& name) { return name == kAgentRewards || name == kAgentTerminated; }
+
+// Whether `env`'s items must have column `name`.
+bool Required(const std::string& name, const envs::EnvSpec& env, int n_step) {
+  if (name == kDiscount) return n_step > 1;
+  if (IsAgentColumn(name)) return env.joint_agents > 0;
+  return true;
+}
+
+// The column the builder writes for `name` in `env`; false for an unknown
+// name (an agent column of an env that is not a joint row among them).
 bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, v1::ColumnSpec* column) {
   const int64_t obs_dim = env.obs_dim();
-  if (name == kObs || name == kNextObs) {
+  if (IsAgentColumn(name)) {
+    if (env.joint_agents <= 0) return false;
+    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {env.joint_agents});
+  } else if (name == kObs || name == kNextObs) {
     *column = MakeColumn(name, ObservationDType(env), {obs_dim});
   } else if (name == kAction) {
     *column = env.discrete ? MakeColumn(name, v1::DTYPE_INT64, {})
@@ -46,8 +62,7 @@ bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, v1::Colum
 v1::Signature TransitionBuilder::DefaultSignature(const envs::EnvSpec& env, int n_step) {
   v1::Signature signature;
   for (const char* name : kKnownColumns) {
-    if (std::string(name) == kDiscount && n_step <= 1) continue;
-    ExpectedColumn(name, env, signature.add_columns());
+    if (Required(name, env, n_step)) ExpectedColumn(name, env, signature.add_columns());
   }
   return signature;
 }
@@ -57,6 +72,10 @@ absl::Status TransitionBuilder::CheckSignature(const v1::Signature& signature, c
   for (const v1::ColumnSpec& column : signature.columns()) {
     v1::ColumnSpec expected;
     if (!ExpectedColumn(column.name(), env, &expected)) {
+      if (IsAgentColumn(column.name())) {
+        return absl::InvalidArgumentError(absl::StrCat("signature column '", column.name(), "' is a joint row's (",
+                                                       "env.joint_agents), and ", env.name, "'s rows are not joint"));
+      }
       return absl::InvalidArgumentError(absl::StrCat("signature column '", column.name(),
                                                      "' is not a transition column; the known columns are ",
                                                      absl::StrJoin(kKnownColumns, ", ")));
@@ -65,13 +84,16 @@ absl::Status TransitionBuilder::CheckSignature(const v1::Signature& signature, c
                                     column.name() == kAction && env.discrete ? " (the action index)" : ""));
   }
   for (const char* name : kKnownColumns) {
-    if (std::string(name) == kDiscount && n_step <= 1) continue;  // optional at n = 1
+    if (!Required(name, env, n_step)) continue;  // discount is optional at n = 1
     const bool present = std::any_of(signature.columns().begin(), signature.columns().end(),
                                      [name](const v1::ColumnSpec& column) { return column.name() == name; });
     if (!present) {
       return absl::InvalidArgumentError(absl::StrCat("signature lacks column '", name, "'",
                                                      std::string(name) == kDiscount
                                                          ? absl::StrCat(", needed when n_step > 1 (n_step is ", n_step, ")")
+                                                     : IsAgentColumn(name)
+                                                         ? absl::StrCat(", needed for ", env.name, "'s joint rows of ",
+                                                                        env.joint_agents, " agents")
                                                          : ""));
     }
   }
@@ -94,7 +116,8 @@ absl::StatusOr<std::unique_ptr<TransitionBuilder>> TransitionBuilder::Create(con
 TransitionBuilder::TransitionBuilder(const TransitionBuilderOptions& options)
     : options_(options),
       obs_bytes_(options.env.obs_bytes()),
-      action_dim_(options.env.discrete ? 0 : static_cast<int>(options.env.action_low.size())) {
+      action_dim_(options.env.discrete ? 0 : static_cast<int>(options.env.action_low.size())),
+      agents_(std::max(0, options.env.joint_agents)) {
   const int n = options_.n_step;
   const size_t slots = static_cast<size_t>(options_.num_envs) * n;
   for (const v1::ColumnSpec& column : options_.signature.columns()) {
@@ -104,7 +127,9 @@ TransitionBuilder::TransitionBuilder(const TransitionBuilderOptions& options)
                       : name == kReward      ? Field::kReward
                       : name == kTerminated  ? Field::kTerminated
                       : name == kNextObs     ? Field::kNextObs
-                                             : Field::kDiscount);
+                      : name == kDiscount    ? Field::kDiscount
+                      : name == kAgentRewards ? Field::kAgentRewards
+                                              : Field::kAgentTerminated);
   }
   gamma_powers_.resize(n + 1);
   for (int k = 0; k <= n; ++k) gamma_powers_[k] = std::pow(options_.gamma, k);
@@ -113,6 +138,8 @@ TransitionBuilder::TransitionBuilder(const TransitionBuilderOptions& options)
   action_ring_.resize(slots * action_dim_);
   index_ring_.resize(options_.env.discrete ? slots : 0);
   reward_ring_.resize(slots);
+  agent_reward_ring_.resize(slots * agents_);
+  agent_terminated_ring_.resize(slots * agents_);
   last_next_obs_.resize(static_cast<size_t>(options_.num_envs) * obs_bytes_);
 
   // Room for every env ending an episode of n steps at once.
@@ -133,6 +160,10 @@ TransitionBuilder::TransitionBuilder(const TransitionBuilderOptions& options)
           float_columns_[c].reserve(items * action_dim_);
         }
         break;
+      case Field::kAgentRewards:
+      case Field::kAgentTerminated:
+        float_columns_[c].reserve(items * agents_);
+        break;
       default:
         float_columns_[c].reserve(items);
     }
@@ -143,7 +174,7 @@ void TransitionBuilder::AddStep(int env, const void* obs, const float* action, f
                                 bool truncated, const void* next_obs) {
   if (options_.env.discrete) RILL_LOG(FATAL) << "AddStep with a float action for discrete env " << options_.env.name;
   Add(env, static_cast<const uint8_t*>(obs), action, 0, reward, terminated, truncated,
-      static_cast<const uint8_t*>(next_obs));
+      static_cast<const uint8_t*>(next_obs), nullptr, nullptr);
 }
 
 void TransitionBuilder::AddStep(int env, const void* obs, int64_t action_index, float reward, bool terminated,
@@ -155,11 +186,14 @@ void TransitionBuilder::AddStep(int env, const void* obs, int64_t action_index, 
     RILL_LOG(FATAL) << "action index " << action_index << " outside [0, " << options_.env.num_actions << ")";
   }
   Add(env, static_cast<const uint8_t*>(obs), nullptr, action_index, reward, terminated, truncated,
-      static_cast<const uint8_t*>(next_obs));
+      static_cast<const uint8_t*>(next_obs), nullptr, nullptr);
 }
 
 void TransitionBuilder::AddStep(int env, const Step& step) {
-  if (options_.env.discrete) {
+  if (agents_ > 0) {  // a joint row: continuous, its agents' outcomes with it
+    Add(env, static_cast<const uint8_t*>(step.obs), step.action, 0, step.reward, step.terminated, step.truncated,
+        static_cast<const uint8_t*>(step.final_obs), step.agent_rewards, step.agent_terminated);
+  } else if (options_.env.discrete) {
     AddStep(env, step.obs, step.action_index, step.reward, step.terminated, step.truncated, step.final_obs);
   } else {
     AddStep(env, step.obs, step.action, step.reward, step.terminated, step.truncated, step.final_obs);
@@ -171,9 +205,13 @@ int TransitionBuilder::Slot(int env, int i) const {
 }
 
 void TransitionBuilder::Add(int env, const uint8_t* obs, const float* action, int64_t index, float reward,
-                            bool terminated, bool truncated, const uint8_t* next_obs) {
+                            bool terminated, bool truncated, const uint8_t* next_obs, const float* agent_rewards,
+                            const uint8_t* agent_terminated) {
   if (env < 0 || env >= options_.num_envs) {
     RILL_LOG(FATAL) << "env " << env << " outside [0, " << options_.num_envs << ")";
+  }
+  if (agents_ > 0 && (agent_rewards == nullptr || agent_terminated == nullptr)) {
+    RILL_LOG(FATAL) << "a step of " << options_.env.name << "'s joint rows without its agents' rewards and terminations";
   }
   Window& window = windows_[env];
   const int slot = Slot(env, window.count);
@@ -184,6 +222,10 @@ void TransitionBuilder::Add(int env, const uint8_t* obs, const float* action, in
     std::copy_n(action, action_dim_, &action_ring_[static_cast<size_t>(slot) * action_dim_]);
   }
   reward_ring_[slot] = reward;
+  if (agents_ > 0) {
+    std::copy_n(agent_rewards, agents_, &agent_reward_ring_[static_cast<size_t>(slot) * agents_]);
+    std::copy_n(agent_terminated, agents_, &agent_terminated_ring_[static_cast<size_t>(slot) * agents_]);
+  }
   ++window.count;
   std::copy_n(next_obs, obs_bytes_, &last_next_obs_[static_cast<size_t>(env) * obs_bytes_]);
 
@@ -232,11 +274,30 @@ void TransitionBuilder::EmitFront(int env, bool terminated, const uint8_t* next_
       case Field::kDiscount:
         out.push_back(discount);
         break;
+      case Field::kAgentRewards:
+      case Field::kAgentTerminated:
+        EmitAgents(env, k, fields_[c], &out);
+        break;
     }
   }
   ++ready_;
   window.head = (window.head + 1) % options_.n_step;
   --window.count;
+}
+
+void TransitionBuilder::EmitAgents(int env, int steps, Field field, std::vector<float>* out) const {
+  for (int agent = 0; agent < agents_; ++agent) {
+    double value = 0;
+    for (int i = 0; i < steps; ++i) {
+      const size_t at = static_cast<size_t>(Slot(env, i)) * agents_ + agent;
+      if (field == Field::kAgentRewards) {
+        value += gamma_powers_[i] * agent_reward_ring_[at];
+      } else if (agent_terminated_ring_[at] != 0) {
+        value = 1;
+      }
+    }
+    out->push_back(static_cast<float>(value));
+  }
 }
 
 void TransitionBuilder::FlushPending() {

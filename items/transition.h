@@ -18,6 +18,13 @@
 //   discount   float32 []            required when n_step > 1: g^k for an
 //                                    item of k steps, 0 if it terminated, the
 //                                    factor to apply to the value of next_obs
+// and, exactly when env.joint_agents is K > 0 (a joint row, refused
+// otherwise), each agent's own:
+//   agent_rewards    float32 [K]     agent k's reward, summed over the
+//                                    item's steps as `reward` is
+//   agent_terminated float32 [K]     1 if agent k terminated within the
+//                                    item's steps (or had left before one
+//                                    of them: Step::agent_terminated)
 //
 // n-step items are built per env over a window of the last n steps: an
 // item is complete once n steps followed it, or when its episode ends. A
@@ -52,19 +59,23 @@ struct TransitionBuilderOptions {
 class TransitionBuilder final : public ItemBuilder {
  public:
   // The signature config finalization derives for a table left without one:
-  // obs, action, reward, terminated, next_obs, and discount when n_step > 1.
+  // obs, action, reward, terminated, next_obs, discount when n_step > 1,
+  // and agent_rewards and agent_terminated for a joint row.
   static v1::Signature DefaultSignature(const envs::EnvSpec& env, int n_step);
 
   // InvalidArgument naming the column when `signature` lacks a column the
-  // builder must fill (discount only when n_step > 1), gives one another
-  // dtype or item shape, or has a column the builder does not know.
+  // builder must fill (discount only when n_step > 1; the agent columns
+  // when env.joint_agents > 0), gives one another dtype or item shape, or
+  // has a column the builder does not know (the agent columns of an env
+  // that is not a joint row among them).
   static absl::Status CheckSignature(const v1::Signature& signature, const envs::EnvSpec& env, int n_step);
 
   // InvalidArgument for a bad signature (as CheckSignature), num_envs < 1,
   // n_step < 1 or gamma outside [0, 1].
   static absl::StatusOr<std::unique_ptr<TransitionBuilder>> Create(const TransitionBuilderOptions& options);
 
-  // The step's final_obs is the item's next observation.
+  // The step's final_obs is the item's next observation. A joint row's
+  // step carries agent_rewards and agent_terminated.
   void AddStep(int env, const Step& step) override;
 
   // Records one step of env `env` (0 <= env < num_envs): `obs` the
@@ -72,7 +83,8 @@ class TransitionBuilder final : public ItemBuilder {
   // after it (also on an episode's last step). Completed items are appended
   // to the column buffers. Continuous envs pass `action` (action_dim
   // floats); discrete envs pass `action_index`.
-  // Observations are EnvSpec::obs_bytes() bytes of the env's type.
+  // Observations are EnvSpec::obs_bytes() bytes of the env's type. Not
+  // for a joint row (its agents' outcomes come with a Step).
   void AddStep(int env, const void* obs, const float* action, float reward, bool terminated, bool truncated,
                const void* next_obs);
   void AddStep(int env, const void* obs, int64_t action_index, float reward, bool terminated, bool truncated,
@@ -92,7 +104,7 @@ class TransitionBuilder final : public ItemBuilder {
   int pending(int env) const { return static_cast<int>(windows_[env].size()); }
 
  private:
-  enum class Field { kObs, kAction, kReward, kTerminated, kNextObs, kDiscount };
+  enum class Field { kObs, kAction, kReward, kTerminated, kNextObs, kDiscount, kAgentRewards, kAgentTerminated };
   // One env's window: a ring of n_step step slots in the flat *_ring_
   // buffers, starting at slot env * n_step. Fixed size, so a step costs no
   // heap allocation.
@@ -103,18 +115,24 @@ class TransitionBuilder final : public ItemBuilder {
   };
 
   explicit TransitionBuilder(const TransitionBuilderOptions& options);
+  // `agent_rewards` and `agent_terminated`: [K] for a joint row, else
+  // null.
   void Add(int env, const uint8_t* obs, const float* action, int64_t index, float reward, bool terminated,
-           bool truncated, const uint8_t* next_obs);
+           bool truncated, const uint8_t* next_obs, const float* agent_rewards, const uint8_t* agent_terminated);
   // Emits the item starting at the window's front, covering all its steps,
   // ending in `next_obs`; `terminated` when its last step terminated. Pops
   // the front step.
   void EmitFront(int env, bool terminated, const uint8_t* next_obs);
+  // Appends the agent column `field` of the item of `steps` steps at the
+  // front of `env`'s window to `out` (K floats).
+  void EmitAgents(int env, int steps, Field field, std::vector<float>* out) const;
   // Index of the ring slot `i` steps after the front of `env`'s window.
   int Slot(int env, int i) const;
 
   TransitionBuilderOptions options_;
   int obs_bytes_ = 0;          // bytes per observation
   int action_dim_ = 0;         // floats per continuous action; 0 when discrete
+  int agents_ = 0;             // K of a joint row; 0 otherwise
   std::vector<Field> fields_;  // per signature column
   std::vector<double> gamma_powers_;  // gamma^k for k in [0, n_step]
   std::vector<Window> windows_;
@@ -123,6 +141,8 @@ class TransitionBuilder final : public ItemBuilder {
   std::vector<float> action_ring_;   // action_dim per slot (continuous)
   std::vector<int64_t> index_ring_;  // one per slot (discrete)
   std::vector<float> reward_ring_;   // one per slot
+  std::vector<float> agent_reward_ring_;        // K per slot (joint rows)
+  std::vector<uint8_t> agent_terminated_ring_;  // K per slot (joint rows)
   // Per env: the next_obs of its latest step (for FlushPending), obs_bytes each.
   std::vector<uint8_t> last_next_obs_;
   // Column buffers of the ready items, one per signature column: the

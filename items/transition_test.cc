@@ -553,5 +553,106 @@ TEST(TransitionBuilderTest, AFloatObservationColumnIsRefusedForAUint8Env) {
   EXPECT_THAT(status.message(), HasSubstr("'obs' is DTYPE_FLOAT32 [8] but env 'Camera-v0' needs DTYPE_UINT8 [8]"));
 }
 
+
+// A joint row of two agents (env.joint_agents): 2 floats of observation,
+// two one-hots of 2 entries.
+envs::EnvSpec JointSpec() {
+  envs::EnvSpec env;
+  env.name = "Joint-v0";
+  env.observation_shape = {2};
+  env.action_low = {-1, -1, -1, -1};
+  env.action_high = {1, 1, 1, 1};
+  env.max_episode_steps = 100;
+  env.joint_agents = 2;
+  return env;
+}
+
+// Step `t` of a joint row, with its agents' rewards and terminations.
+void JointStep(TransitionBuilder& builder, int t, std::vector<float> agent_rewards,
+               std::vector<uint8_t> agent_terminated, bool terminated = false) {
+  const std::vector<float> obs = Obs(0, t, 2);
+  const std::vector<float> next_obs = Obs(0, t + 1, 2);
+  const float action[] = {1, -1, -1, 1};
+  items::Step step;
+  step.obs = obs.data();
+  step.action = action;
+  step.reward = (agent_rewards[0] + agent_rewards[1]) / 2;
+  step.terminated = terminated;
+  step.final_obs = next_obs.data();
+  step.next_obs = next_obs.data();
+  step.agent_rewards = agent_rewards.data();
+  step.agent_terminated = agent_terminated.data();
+  builder.AddStep(0, step);
+}
+
+TEST(TransitionBuilderTest, DefaultSignatureOfAJointRowHasEachAgentsRewardAndTermination) {
+  const v1::Signature signature = TransitionBuilder::DefaultSignature(JointSpec(), 1);
+  ASSERT_EQ(signature.columns_size(), 7);
+  for (const std::string name : {"agent_rewards", "agent_terminated"}) {
+    const v1::ColumnSpec& column = signature.columns(ColumnIndex(signature, name));
+    EXPECT_EQ(column.dtype(), v1::DTYPE_FLOAT32) << name;
+    EXPECT_THAT(column.shape(), ElementsAre(2)) << name;
+  }
+  EXPECT_TRUE(TransitionBuilder::CheckSignature(signature, JointSpec(), 1).ok());
+  const v1::Signature three = TransitionBuilder::DefaultSignature(JointSpec(), 3);
+  EXPECT_EQ(three.columns_size(), 8);
+  EXPECT_TRUE(TransitionBuilder::CheckSignature(three, JointSpec(), 3).ok());
+  EXPECT_EQ(TransitionBuilder::DefaultSignature(PendulumSpec(), 1).columns_size(), 5) << "no agent columns";
+}
+
+TEST(TransitionBuilderTest, OneStepJointItemsHoldEachAgentsRewardAndTermination) {
+  const TransitionBuilderOptions options = Options(JointSpec(), 1, 0.9);
+  std::unique_ptr<TransitionBuilder> builder = MakeBuilder(options);
+  JointStep(*builder, 0, {1, 2}, {0, 0});
+  JointStep(*builder, 1, {3, 4}, {1, 0});
+  JointStep(*builder, 2, {0, 5}, {1, 1}, /*terminated=*/true);
+  ASSERT_EQ(builder->ready(), 3);
+  EXPECT_THAT(FloatColumn(*builder, options.signature, "agent_rewards", 2), ElementsAre(1, 2, 3, 4, 0, 5));
+  EXPECT_THAT(FloatColumn(*builder, options.signature, "agent_terminated", 2), ElementsAre(0, 0, 1, 0, 1, 1));
+  EXPECT_THAT(FloatColumn(*builder, options.signature, "reward"), ElementsAre(1.5, 3.5, 2.5));
+}
+
+TEST(TransitionBuilderTest, ThreeStepJointItemsDiscountEachAgentsRewardsAndKeepItsTermination) {
+  // gamma 0.5; agent 0 terminates at step 1, agent 1 at step 3 (the row's end).
+  const TransitionBuilderOptions options = Options(JointSpec(), 3, 0.5);
+  std::unique_ptr<TransitionBuilder> builder = MakeBuilder(options);
+  JointStep(*builder, 0, {1, 10}, {0, 0});
+  JointStep(*builder, 1, {2, 20}, {1, 0});
+  JointStep(*builder, 2, {0, 30}, {1, 0});
+  ASSERT_EQ(builder->ready(), 1);
+  JointStep(*builder, 3, {0, 40}, {1, 1}, /*terminated=*/true);
+  ASSERT_EQ(builder->ready(), 4);
+  EXPECT_THAT(FloatColumn(*builder, options.signature, "agent_rewards", 2),
+              ElementsAre(1 + 0.5f * 2, 10 + 0.5f * 20 + 0.25f * 30,  // steps 0..2
+                          2, 20 + 0.5f * 30 + 0.25f * 40,             // steps 1..3
+                          0, 30 + 0.5f * 40,                          // steps 2..3
+                          0, 40));                                    // step 3
+  EXPECT_THAT(FloatColumn(*builder, options.signature, "agent_terminated", 2),
+              ElementsAre(1, 0, 1, 1, 1, 1, 1, 1));
+}
+
+TEST(TransitionBuilderTest, CheckSignatureRefusesAgentColumnsOfARowThatIsNotJoint) {
+  v1::Signature signature = TransitionBuilder::DefaultSignature(PendulumSpec(), 1);
+  *signature.add_columns() = TransitionBuilder::DefaultSignature(JointSpec(), 1).columns(5);
+  const absl::Status status = TransitionBuilder::CheckSignature(signature, PendulumSpec(), 1);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("'agent_rewards'"));
+  EXPECT_THAT(status.message(), HasSubstr("env.joint_agents"));
+}
+
+TEST(TransitionBuilderTest, CheckSignatureNamesAMissingOrMisshapenAgentColumnOfAJointRow) {
+  v1::Signature lacking = TransitionBuilder::DefaultSignature(JointSpec(), 1);
+  lacking.mutable_columns()->RemoveLast();
+  absl::Status status = TransitionBuilder::CheckSignature(lacking, JointSpec(), 1);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("'agent_terminated'"));
+
+  v1::Signature misshapen = TransitionBuilder::DefaultSignature(JointSpec(), 1);
+  FindColumn(&misshapen, "agent_rewards")->set_shape(0, 3);
+  status = TransitionBuilder::CheckSignature(misshapen, JointSpec(), 1);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("agent_rewards"));
+}
+
 }  // namespace
 }  // namespace rill::items
