@@ -222,6 +222,8 @@ int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std:
     step.truncated = result.truncated;
     step.final_obs = next;
     step.next_obs = next;
+    step.agent_rewards = envs_->agent_rewards_row(i);  // null unless joint
+    step.agent_terminated = envs_->agent_terminated_row(i);
     step.log_prob = envs_->log_prob(i);
     step.distribution = envs_->distribution_row(i);
     step.version = policy_version_;

@@ -101,6 +101,9 @@ std::unique_ptr<LockstepEnvs> LockstepEnvs::OverBatch(std::unique_ptr<envs::EnvB
   lockstep->terminated_.assign(n, 0);
   lockstep->truncated_.assign(n, 0);
   lockstep->masked_.assign(n, 0);
+  lockstep->joint_agents_ = std::max(0, spec.joint_agents);
+  lockstep->agent_rewards_.assign(n * lockstep->joint_agents_, 0.f);
+  lockstep->agent_terminated_.assign(n * lockstep->joint_agents_, 0);
   lockstep->returns_.assign(n, 0.0);
   lockstep->lengths_.assign(n, 0);
   return lockstep;
@@ -177,6 +180,10 @@ absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std:
   out.masked = masked_.data();
   out.failures = &failures_;
   out.env_episodes = &env_episodes_;
+  if (joint_agents_ > 0) {
+    out.agent_rewards = agent_rewards_.data();
+    out.agent_terminated = agent_terminated_.data();
+  }
   ASSIGN_OR_RETURN(const int stepped, batch_->Step(active, env_actions_.data(), out));
   for (envs::EnvFailure& failure : failures_) {
     EnvOutcome& outcome = (*outcomes)[failure.index];

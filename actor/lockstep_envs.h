@@ -15,7 +15,10 @@
 // is the same wherever the envs live. Env i is seeded base_seed + i + 1.
 //
 // Rows: each env of K agents (a multi-agent env) is K rows, one per agent;
-// size() and every buffer count rows, and "env i" below means row i.
+// size() and every buffer count rows, and "env i" below means row i. With
+// env.joint_agents an env's K agents are one row (spec().joint_agents K),
+// whose step also gives each agent's reward and termination
+// (agent_rewards_row, agent_terminated_row).
 //
 // Not thread-safe: one step loop owns it.
 #ifndef RILL_ACTOR_LOCKSTEP_ENVS_H_
@@ -106,6 +109,15 @@ class LockstepEnvs {
   const float* core_state_row(int i) const { return &core_states_[static_cast<size_t>(i) * core_state_size_]; }
   const float* action_row(int i) const { return &actions_[static_cast<size_t>(i) * act_dim_]; }
   int64_t action_index(int i) const { return action_indices_[i]; }
+  // A joint row's agents' outcomes of the last Step (K each, as
+  // envs::EnvBatchOutput's agent_rewards and agent_terminated); null when
+  // the rows are not joint.
+  const float* agent_rewards_row(int i) const {
+    return joint_agents_ > 0 ? &agent_rewards_[static_cast<size_t>(i) * joint_agents_] : nullptr;
+  }
+  const uint8_t* agent_terminated_row(int i) const {
+    return joint_agents_ > 0 ? &agent_terminated_[static_cast<size_t>(i) * joint_agents_] : nullptr;
+  }
   float log_prob(int i) const { return log_probs_[i]; }
   const float* distribution_row(int i) const { return &distributions_[static_cast<size_t>(i) * distribution_width_]; }
 
@@ -188,6 +200,9 @@ class LockstepEnvs {
   std::vector<uint8_t> terminated_;
   std::vector<uint8_t> truncated_;
   std::vector<uint8_t> masked_;
+  int joint_agents_ = 0;                  // spec_.joint_agents: K, or 0
+  std::vector<float> agent_rewards_;      // [num_envs, K] when joint
+  std::vector<uint8_t> agent_terminated_;  // [num_envs, K] when joint
   std::vector<envs::EnvFailure> failures_;
   std::vector<envs::EnvMetric> metrics_;
   std::vector<envs::EnvEpisodeFigures> env_episodes_;

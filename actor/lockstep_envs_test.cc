@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "envs/batch/agent_rows.h"
+#include "envs/batch/joint.h"
 #include "envs/batch/test_multi_agent_env.h"
 #include "envs/registry.h"
 #include "envs/remote/env_server.h"
@@ -252,6 +253,43 @@ TEST(LockstepEnvsTest, AnAgentThatLeftIsMaskedAndStartsItsNextEpisodeWithItsEnv)
   // Step 4 is the new episode's first, where agent 0 ends again.
   EXPECT_THAT(starts, ElementsAre(ElementsAre(true, false), ElementsAre(true, false), ElementsAre(true, true),
                                   ElementsAre(true, false)));
+}
+
+TEST(LockstepEnvsTest, JointRowsExposeEachAgentsRewardAndTermination) {
+  std::vector<std::unique_ptr<envs::MultiAgentEnv>> made;
+  made.push_back(std::make_unique<envs::LeaveEnv>(std::vector<int>{2, 3}));  // agents end at steps 2 and 3
+  std::unique_ptr<LockstepEnvs> envs =
+      LockstepEnvs::OverBatch(envs::JointAgentsEnvBatch::Create(std::move(made)).value(), false);
+  EXPECT_EQ(envs->size(), 1);
+  ASSERT_TRUE(envs->ResetAll().ok());
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  std::vector<std::vector<float>> rewards;
+  std::vector<std::vector<int>> terminated;
+  for (int step = 1; step <= 3; ++step) {
+    ASSERT_TRUE(envs->Step(1, &next_obs, &final_obs, &outcomes).ok());
+    envs->obs().swap(next_obs);
+    rewards.push_back({envs->agent_rewards_row(0)[0], envs->agent_rewards_row(0)[1]});
+    terminated.push_back({envs->agent_terminated_row(0)[0], envs->agent_terminated_row(0)[1]});
+  }
+  EXPECT_THAT(rewards, ElementsAre(ElementsAre(1, 2), ElementsAre(1, 2), ElementsAre(0, 2)));
+  EXPECT_THAT(terminated, ElementsAre(ElementsAre(0, 0), ElementsAre(1, 0), ElementsAre(1, 1)));
+  ASSERT_TRUE(outcomes[0].episode.has_value());
+  EXPECT_EQ(outcomes[0].episode->length, 3);
+  EXPECT_DOUBLE_EQ(outcomes[0].episode->episode_return, 1.5 + 1.5 + 1) << "the row's mean rewards";
+  EXPECT_TRUE(outcomes[0].result.terminated);
+}
+
+TEST(LockstepEnvsTest, JointAgentsOfTheConfigMakeOneRowPerEnvAndOtherRowsHaveNoAgentRewards) {
+  std::unique_ptr<LockstepEnvs> joint =
+      LockstepEnvs::Create(Config(R"(name: "CooperativeNavigation-v0" joint_agents: true)"), 2, kBaseSeed).value();
+  EXPECT_EQ(joint->size(), 2);
+  EXPECT_EQ(joint->spec().joint_agents, 3);
+  EXPECT_NE(joint->agent_rewards_row(1), nullptr);
+  std::unique_ptr<LockstepEnvs> rows =
+      LockstepEnvs::Create(Config(R"(name: "CooperativeNavigation-v0")"), 1, kBaseSeed).value();
+  EXPECT_EQ(rows->agent_rewards_row(0), nullptr);
+  EXPECT_EQ(rows->agent_terminated_row(0), nullptr);
 }
 
 }  // namespace
