@@ -5,7 +5,8 @@
 // terminated and truncated, and the env may offer a global state for
 // centralised critics. Actors step these through an EnvBatch whose rows
 // are agents (envs/batch/agent_rows.h): an env of K agents fills K
-// consecutive rows.
+// consecutive rows; or, with env.joint_agents, through one whose row is a
+// whole env, its agents together (envs/batch/joint.h; joint.h here).
 //
 // Agents leave: an agent whose step ends (terminated, or truncated by the
 // time limit) is no longer live; it is not stepped, its action is ignored
