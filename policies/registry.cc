@@ -5,6 +5,7 @@
 #include "policies/categorical.h"
 #include "policies/deterministic.h"
 #include "policies/gaussian.h"
+#include "policies/per_agent.h"
 
 namespace rill::policies {
 namespace {
@@ -26,6 +27,10 @@ absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const v1::PolicySpec& spec, u
       return Make<DeterministicPolicy>(spec, seed);
     case PolicyKind::kCategorical:
       return Make<CategoricalPolicy>(spec, seed);
+    case PolicyKind::kPerAgent: {
+      ASSIGN_OR_RETURN(std::unique_ptr<PerAgentPolicy> policy, PerAgentPolicy::Create(spec, seed, &MakePolicy));
+      return std::unique_ptr<Policy>(std::move(policy));
+    }
   }
   return absl::InternalError("unreachable policy kind");
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "policies/torso.h"
 
@@ -11,6 +12,57 @@ namespace {
 
 absl::Status Invalid(const std::string& field, const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat("policy spec ", field, ": ", why));
+}
+
+// Continuous bounds: action_dim of each, low < high.
+absl::Status CheckBounds(const v1::PolicySpec& spec) {
+  if (spec.action_low_size() != spec.action_dim() || spec.action_high_size() != spec.action_dim()) {
+    return Invalid("action_low", absl::StrCat("action_low and action_high need ", spec.action_dim(),
+                                              " values each, got ", spec.action_low_size(), " and ",
+                                              spec.action_high_size()));
+  }
+  for (int i = 0; i < spec.action_dim(); ++i) {
+    if (!(spec.action_low(i) < spec.action_high(i))) {
+      return Invalid("action_low", absl::StrCat("dimension ", i, ": low ", spec.action_low(i), " is not below high ",
+                                                spec.action_high(i)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A per_agent spec: the row carries no network of its own; each agent is a
+// categorical or feed-forward deterministic spec, and the row's sizes are
+// theirs summed.
+absl::Status CheckPerAgent(const v1::PolicySpec& spec) {
+  if (spec.hidden_sizes_size() > 0 || spec.lstm_size() != 0 || spec.torso_size() > 0 || spec.trunk_size() != 0 ||
+      spec.observation_clip() != 0 || spec.observation_shape_size() > 0) {
+    return Invalid("hidden_sizes", "a per_agent spec has no network of its own (hidden_sizes, lstm_size, torso, "
+                                   "trunk_size, observation_clip are its agents')");
+  }
+  if (spec.agents_size() == 0) return Invalid("agents", "a per_agent spec needs at least one agent");
+  int obs_dim = 0, action_dim = 0;
+  for (int k = 0; k < spec.agents_size(); ++k) {
+    const v1::PolicySpec& agent = spec.agents(k);
+    const std::string field = absl::StrCat("agents[", k, "]");
+    absl::StatusOr<PolicyKind> kind = KindOf(agent);
+    if (!kind.ok()) return Invalid(field, std::string(kind.status().message()));
+    if (*kind != PolicyKind::kCategorical && *kind != PolicyKind::kDeterministic) {
+      return Invalid(field, absl::StrCat("kind '", agent.kind(), "': an agent's policy is categorical or deterministic"));
+    }
+    if (agent.lstm_size() != 0) return Invalid(field, "an agent's policy is feed-forward (lstm_size 0)");
+    if (const absl::Status status = CheckPolicySpec(agent, *kind); !status.ok()) {
+      return Invalid(field, std::string(absl::StripPrefix(status.message(), "policy spec ")));
+    }
+    obs_dim += agent.obs_dim();
+    action_dim += agent.action_dim();
+  }
+  if (spec.obs_dim() != obs_dim) {
+    return Invalid("obs_dim", absl::StrCat(spec.obs_dim(), " is not the agents' sum ", obs_dim));
+  }
+  if (spec.action_dim() != action_dim) {
+    return Invalid("action_dim", absl::StrCat(spec.action_dim(), " is not the agents' sum ", action_dim));
+  }
+  return CheckBounds(spec);
 }
 
 // The torso's layers fit the observation shape, which is [C, H, W] and
@@ -46,16 +98,19 @@ const char* PolicyKindName(PolicyKind kind) {
       return "deterministic";
     case PolicyKind::kCategorical:
       return "categorical";
+    case PolicyKind::kPerAgent:
+      return "per_agent";
   }
   return "?";
 }
 
 absl::StatusOr<PolicyKind> ParsePolicyKind(absl::string_view name) {
-  for (PolicyKind kind : {PolicyKind::kGaussian, PolicyKind::kDeterministic, PolicyKind::kCategorical}) {
+  for (PolicyKind kind :
+       {PolicyKind::kGaussian, PolicyKind::kDeterministic, PolicyKind::kCategorical, PolicyKind::kPerAgent}) {
     if (name == PolicyKindName(kind)) return kind;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("policy spec kind: '", name, "' is unknown (known: gaussian, deterministic, categorical)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "policy spec kind: '", name, "' is unknown (known: gaussian, deterministic, categorical, per_agent)"));
 }
 
 absl::StatusOr<PolicyKind> KindOf(const v1::PolicySpec& spec) { return ParsePolicyKind(spec.kind()); }
@@ -66,6 +121,8 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind) {
   if (spec.kind() != PolicyKindName(kind)) {
     return Invalid("kind", absl::StrCat("is '", spec.kind(), "', expected '", PolicyKindName(kind), "'"));
   }
+  if (kind == PolicyKind::kPerAgent) return CheckPerAgent(spec);
+  if (spec.agents_size() > 0) return Invalid("agents", absl::StrCat("are read by kind per_agent only, not ", spec.kind()));
   if (spec.obs_dim() <= 0) return Invalid("obs_dim", absl::StrCat(spec.obs_dim(), " must be positive"));
   if (spec.action_dim() <= 0) return Invalid("action_dim", absl::StrCat(spec.action_dim(), " must be positive"));
   if (spec.lstm_size() < 0 || spec.lstm_size() > kMaxLstmSize) {
@@ -90,18 +147,7 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind) {
   }
   RETURN_IF_ERROR(CheckTorso(spec));
   if (IsDiscrete(kind)) return absl::OkStatus();
-  if (spec.action_low_size() != spec.action_dim() || spec.action_high_size() != spec.action_dim()) {
-    return Invalid("action_low", absl::StrCat("action_low and action_high need ", spec.action_dim(),
-                                              " values each, got ", spec.action_low_size(), " and ",
-                                              spec.action_high_size()));
-  }
-  for (int i = 0; i < spec.action_dim(); ++i) {
-    if (!(spec.action_low(i) < spec.action_high(i))) {
-      return Invalid("action_low", absl::StrCat("dimension ", i, ": low ", spec.action_low(i), " is not below high ",
-                                                spec.action_high(i)));
-    }
-  }
-  return absl::OkStatus();
+  return CheckBounds(spec);
 }
 
 v1::PolicySpec PolicySpecFor(const std::string& kind, const envs::EnvSpec& env, const std::vector<int>& hidden,

@@ -50,9 +50,12 @@ inline constexpr double kLogStdMax = 2.0;
 // travels as its name, so that parameter sets, checkpoints and exported
 // files stay readable and compatible; Rill reads the name once, here, and
 // chooses by the enum everywhere else.
-enum class PolicyKind { kGaussian, kDeterministic, kCategorical };
+// kPerAgent: a joint row's agents, each with a categorical or deterministic
+// policy of its own (PolicySpec.agents, policies/per_agent.h); it acts in a
+// continuous row (one-hots for its discrete agents).
+enum class PolicyKind { kGaussian, kDeterministic, kCategorical, kPerAgent };
 
-// "gaussian", "deterministic", "categorical".
+// "gaussian", "deterministic", "categorical", "per_agent".
 const char* PolicyKindName(PolicyKind kind);
 // The kind named `name`; InvalidArgument "policy spec kind: 'beta' is
 // unknown (known: gaussian, deterministic, categorical)".
@@ -64,7 +67,11 @@ bool IsDiscrete(PolicyKind kind);
 
 // InvalidArgument naming the field when `spec` is not a usable spec of
 // `kind`: sizes not positive, lstm_size outside 0..kMaxLstmSize, continuous
-// bounds missing or not action_dim long, or low >= high.
+// bounds missing or not action_dim long, or low >= high. kPerAgent: no
+// network of its own (hidden_sizes, lstm, torso, trunk, normaliser unset),
+// at least one agent, each a usable categorical or feed-forward
+// deterministic spec ("agents[1]: ..."), obs_dim and action_dim their sums,
+// and the row's bounds.
 absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind);
 
 // The spec of a `kind` policy for `env` ("gaussian", "deterministic",
