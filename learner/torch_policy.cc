@@ -40,6 +40,7 @@ std::string ScriptHead(policies::PolicyKind kind, int action_dim) {
     case policies::PolicyKind::kGaussian:
       return absl::StrCat("    a = torch.tanh(out[:, 0:", action_dim, "])\n", scale_to_bounds);
     case policies::PolicyKind::kDeterministic:
+    case policies::PolicyKind::kPerAgent:  // refused by ToTorchScript
       break;
   }
   return absl::StrCat("    a = torch.tanh(out)\n", scale_to_bounds);
@@ -250,6 +251,9 @@ absl::Status ScriptOutput(Script& script) {
 }  // namespace
 
 absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy) {
+  if (policy.spec().kind() == policies::PolicyKindName(policies::PolicyKind::kPerAgent)) {
+    return absl::UnimplementedError("a per_agent policy (a joint row's agents) has no TorchScript export yet");
+  }
   ASSIGN_OR_RETURN(const v1::ParameterSet params, policy.ExportParameters());
   try {
     torch::NoGradGuard no_grad;

@@ -63,6 +63,7 @@ absl::StatusOr<torch::Tensor> ActWithBehaviour(policies::Policy& policy, const t
 // observation the state may be [2N] too, and comes back so. A state of
 // another shape is refused by an assert that names the expected one.
 // The module steps exactly as the policy's Act does with set_state.
+// Unimplemented for a per_agent policy (a joint row's agents).
 absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy);
 
 // Saves the deterministic policy of `params` as TorchScript to `path`
