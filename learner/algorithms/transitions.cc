@@ -54,6 +54,12 @@ std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env) {
   return columns;
 }
 
+std::vector<ColumnRequirement> JointAgentColumns(const envs::EnvSpec& env) {
+  if (env.joint_agents <= 0) return {};
+  return {{kAgentRewardsColumn, v1::DTYPE_FLOAT32, {env.joint_agents}, false},
+          {kAgentTerminatedColumn, v1::DTYPE_FLOAT32, {env.joint_agents}, false}};
+}
+
 absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch) {
   TransitionBatch view;
   struct Field {
@@ -71,6 +77,8 @@ absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch) {
   view.next_obs = FloatObservations(view.next_obs);
   view.discount = batch.column("discount");
   view.weight = batch.weight;
+  view.agent_rewards = batch.column(kAgentRewardsColumn);
+  view.agent_terminated = batch.column(kAgentTerminatedColumn);
   return view;
 }
 

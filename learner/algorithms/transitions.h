@@ -32,11 +32,25 @@ struct TransitionBatch {
   // scaled by its weight, which undoes the bias of drawing it with
   // probability != 1/N (Schaul et al. 2016). Undefined: all 1.
   torch::Tensor weight;
+  // Joint rows (env.joint_agents K > 0) only, read when the batch has them
+  // (undefined otherwise): [B, K] float32, each agent's own reward, and 1
+  // where agent k's future is not bootstrapped (it terminated).
+  torch::Tensor agent_rewards;
+  torch::Tensor agent_terminated;
 };
+
+// The columns of each agent's reward and termination in a joint row's
+// transitions ([K] float32 per item).
+inline constexpr char kAgentRewardsColumn[] = "agent_rewards";
+inline constexpr char kAgentTerminatedColumn[] = "agent_terminated";
 
 // obs, action, reward, terminated, next_obs and the optional discount, with
 // the dtypes and item shapes `env` gives them.
 std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env);
+
+// agent_rewards and agent_terminated ([joint_agents] float32, required);
+// none for an env whose rows are one agent (joint_agents 0).
+std::vector<ColumnRequirement> JointAgentColumns(const envs::EnvSpec& env);
 
 // The typed view of a sampled batch (no copies, but for uint8 observations,
 // which become float32 / 255 here). InvalidArgument naming the
