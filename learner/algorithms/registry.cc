@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "learner/algorithms/drqv2.h"
 #include "learner/algorithms/impala.h"
+#include "learner/algorithms/maddpg.h"
 #include "learner/algorithms/ppo.h"
 #include "learner/algorithms/sac.h"
 #include "learner/algorithms/sac_discrete.h"
@@ -27,6 +28,7 @@ constexpr Factory kFactories[] = {
     {v1::LearnerConfig::kImpala, &Impala::FromConfig},
     {v1::LearnerConfig::kPpo, &Ppo::FromConfig},
     {v1::LearnerConfig::kDrqv2, &DrqV2::FromConfig},
+    {v1::LearnerConfig::kMaddpg, &Maddpg::FromConfig},
 };
 
 }  // namespace
