@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -71,6 +73,9 @@ struct Run {
   std::optional<double> final_return, best_return;
   double wall_seconds = 0, env_steps_per_second = 0, env_steps = 0;
   std::vector<std::pair<double, double>> curve;  // (env steps, eval return)
+  // The env's own figures (cooperative navigation's landmark_distance,
+  // collisions, ...) in its last evaluation round, by name.
+  std::map<std::string, double> final_env;
 };
 
 std::optional<double> SummaryNumber(const std::string& summary, const std::string& key) {
@@ -103,6 +108,26 @@ void ReadResults(Run& run) {
     run.curve.push_back({steps, value});
     run.best_return = std::max(run.best_return.value_or(value), value);
   }
+  // The last round's "env/NAME": value fields of the evaluator's log.
+  std::ifstream rounds(run.run_dir + "/metrics/evaluator.jsonl");
+  std::string last;
+  while (std::getline(rounds, line)) {
+    if (!line.empty()) last = line;
+  }
+  static const std::regex kEnvField("\"env/([a-z0-9_]+)\": (-?[0-9.eE+-]+)");
+  for (std::sregex_iterator it(last.begin(), last.end(), kEnvField), end; it != end; ++it) {
+    double value = 0;
+    if (absl::SimpleAtod((*it)[2].str(), &value)) run.final_env[(*it)[1].str()] = value;
+  }
+}
+
+// Every env figure any run reported, sorted.
+std::vector<std::string> EnvFigureNames(const std::vector<Run>& runs) {
+  std::set<std::string> names;
+  for (const Run& run : runs) {
+    for (const auto& [name, value] : run.final_env) names.insert(name);
+  }
+  return {names.begin(), names.end()};
 }
 
 struct Spread {
@@ -122,6 +147,12 @@ Spread SpreadOf(const std::vector<double>& values) {
 
 std::string Cell(const Spread& spread) {
   return spread.count == 0 ? "-" : absl::StrFormat("%.1f ± %.1f", spread.mean, spread.std);
+}
+
+// An env figure's cell: distances and counts below 1 need more digits
+// than returns.
+std::string FigureCell(const Spread& spread) {
+  return spread.count == 0 ? "-" : absl::StrFormat("%.3g ± %.2g", spread.mean, spread.std);
 }
 
 std::string Optional(const std::optional<double>& value) {
@@ -330,10 +361,20 @@ absl::StatusOr<int> RunAll(std::vector<Run>& runs, int parallel, const std::vect
 }
 
 // The comparison's markdown table: every setting over its seeds.
+// An env's own figures (EnvFigureNames) follow, as of each run's last
+// evaluation round.
 std::string ComparisonTable(const std::vector<Run>& runs, const std::vector<std::string>& names, size_t num_seeds) {
-  std::string table = "| setting | runs | final return | best return | wall s | env steps/s |\n|---|---|---|---|---|---|\n";
+  const std::vector<std::string> figures = EnvFigureNames(runs);
+  std::string table = "| setting | runs | final return | best return | wall s | env steps/s |";
+  std::string rule = "|---|---|---|---|---|---|";
+  for (const std::string& figure : figures) {
+    absl::StrAppend(&table, " final ", figure, " |");
+    absl::StrAppend(&rule, "---|");
+  }
+  absl::StrAppend(&table, "\n", rule, "\n");
   for (size_t c = 0; c < names.size(); ++c) {
     std::vector<double> finals, bests, walls, rates;
+    std::vector<std::vector<double>> env_finals(figures.size());
     int done = 0;
     for (const Run& run : runs) {
       if (run.combination != c || !Succeeded(run)) continue;
@@ -342,9 +383,15 @@ std::string ComparisonTable(const std::vector<Run>& runs, const std::vector<std:
       if (run.best_return) bests.push_back(*run.best_return);
       walls.push_back(run.wall_seconds);
       rates.push_back(run.env_steps_per_second);
+      for (size_t f = 0; f < figures.size(); ++f) {
+        const auto value = run.final_env.find(figures[f]);
+        if (value != run.final_env.end()) env_finals[f].push_back(value->second);
+      }
     }
     absl::StrAppend(&table, "| ", names[c], " | ", done, "/", num_seeds, " | ", Cell(SpreadOf(finals)), " | ",
-                    Cell(SpreadOf(bests)), " | ", Cell(SpreadOf(walls)), " | ", Cell(SpreadOf(rates)), " |\n");
+                    Cell(SpreadOf(bests)), " | ", Cell(SpreadOf(walls)), " | ", Cell(SpreadOf(rates)), " |");
+    for (const std::vector<double>& values : env_finals) absl::StrAppend(&table, " ", FigureCell(SpreadOf(values)), " |");
+    absl::StrAppend(&table, "\n");
   }
   return table;
 }
@@ -353,13 +400,21 @@ std::string ComparisonTable(const std::vector<Run>& runs, const std::vector<std:
 // prints the table.
 absl::Status WriteComparison(const std::vector<Run>& runs, const std::vector<std::string>& names, size_t num_seeds,
                              const std::string& config_name, const std::string& sweep_dir) {
-  std::string csv = "setting,seed,status,final_return,best_return,wall_seconds,env_steps,env_steps_per_second\n";
+  const std::vector<std::string> figures = EnvFigureNames(runs);
+  std::string csv = "setting,seed,status,final_return,best_return,wall_seconds,env_steps,env_steps_per_second";
+  for (const std::string& figure : figures) absl::StrAppend(&csv, ",final_env_", figure);
+  absl::StrAppend(&csv, "\n");
   std::string curves = "setting,seed,env_steps,return_mean\n";
   for (const Run& run : runs) {
     absl::StrAppend(&csv, names[run.combination], ",", run.seed, ",",
                     Succeeded(run) ? "done" : (run.status ? "failed" : "not run"), ",", Optional(run.final_return),
                     ",", Optional(run.best_return), ",",
-                    absl::StrFormat("%.3f,%.0f,%.3f", run.wall_seconds, run.env_steps, run.env_steps_per_second), "\n");
+                    absl::StrFormat("%.3f,%.0f,%.3f", run.wall_seconds, run.env_steps, run.env_steps_per_second));
+    for (const std::string& figure : figures) {
+      const auto value = run.final_env.find(figure);
+      absl::StrAppend(&csv, ",", value == run.final_env.end() ? "" : absl::StrFormat("%.6g", value->second));
+    }
+    absl::StrAppend(&csv, "\n");
     for (const auto& [steps, value] : run.curve) {
       absl::StrAppend(&curves, names[run.combination], ",", run.seed, ",", absl::StrFormat("%.0f,%.6f", steps, value),
                       "\n");
