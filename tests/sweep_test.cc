@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/child_process.h"
@@ -48,6 +49,37 @@ TEST(SweepTest, RunsTheGridAndComparesItsSettings) {
   EXPECT_TRUE(absl::StrContains(table, " ± ")) << table;
   EXPECT_TRUE(absl::StrContains((*sweep)->LogTail(30), "comparison: ")) << (*sweep)->LogTail(30);
   EXPECT_TRUE(std::filesystem::file_size(dir + "/return_by_env_steps.png") > 0) << ReadFile(dir + "/plot.log");
+}
+
+// A multi-agent task's own figures (cooperative navigation's landmark
+// distance and collisions) are compared with the returns: MADDPG against
+// its independent-critics baseline, an enum setting.
+TEST(SweepTest, ComparesAnEnvsOwnFiguresAcrossSettings) {
+  const std::string dir = TempDir("sweep-env") + "/grid";
+  auto sweep = ChildProcess::Start("sweep-env", RillBinary(),
+                                   {"sweep", "--config=tests/configs/tiny_cooperative_navigation_maddpg.textpb",
+                                    "--seeds=1", "--set=learner.maddpg.critic=CENTRALISED,OWN",
+                                    "--max_env_steps=1200", "--sweep_dir=" + dir},
+                                   dir + "-sweep.log");
+  ASSERT_TRUE(sweep.ok()) << sweep.status();
+  std::optional<int> status = (*sweep)->WaitExit(absl::Seconds(300));
+  ASSERT_TRUE(status.has_value()) << (*sweep)->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << (*sweep)->LogTail(30);
+  const std::vector<std::string> rows = absl::StrSplit(ReadFile(dir + "/comparison.csv"), '\n', absl::SkipEmpty());
+  ASSERT_EQ(rows.size(), 3u) << ReadFile(dir + "/comparison.csv");
+  EXPECT_EQ(rows[0], "setting,seed,status,final_return,best_return,wall_seconds,env_steps,env_steps_per_second,"
+                     "final_env_collisions,final_env_landmark_distance");
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const std::vector<std::string> fields = absl::StrSplit(rows[i], ',');
+    ASSERT_EQ(fields.size(), 10u) << rows[i];
+    EXPECT_EQ(fields[2], "done") << rows[i];
+    double distance = 0;
+    EXPECT_TRUE(absl::SimpleAtod(fields[9], &distance) && distance > 0) << rows[i];
+  }
+  const std::string table = ReadFile(dir + "/comparison.md");
+  EXPECT_TRUE(absl::StrContains(table, "| final collisions | final landmark_distance |")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "| critic=CENTRALISED | 1/1 | ")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "| critic=OWN | 1/1 | ")) << table;
 }
 
 TEST(SweepTest, ASettingTheConfigDoesNotHaveIsRefusedBeforeAnyRun) {
