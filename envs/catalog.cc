@@ -82,7 +82,9 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
       }
       return absl::InvalidArgumentError(absl::StrCat(name, "'s agents differ in their spaces (",
                                                      absl::StrJoin(agents, "; "),
-                                                     "), so they cannot all be rows of one policy"));
+                                                     "), so they cannot all be rows of one policy; "
+                                                     "env.joint_agents steps them as one row, as "
+                                                     "learner.maddpg does"));
     }
     EnvSpec row = multi.agent_specs[0];
     row.name = name;
