@@ -13,7 +13,10 @@ Writes eval_return_by_env_steps.png, eval_return_by_time.png (every
 evaluation round), env_steps_per_second.png and updates_per_second.png
 beside the CSVs, and learner_statistics.png (each loss and statistic by
 update) from the learner's scalar log, <run_dir>/metrics/learner.jsonl,
-when there is one. Exits 3
+when there is one. When the evaluator's rounds (<run_dir>/metrics/
+evaluator.jsonl) carry an env's own figures ("env/NAME" fields), also
+writes env_figures.csv (env steps, then a column per figure) and draws
+env_figures_by_env_steps.png (a panel per figure). Exits 3
 (with one line on stderr) when matplotlib is missing, 2 on bad input.
 """
 
@@ -84,6 +87,7 @@ def main(argv):
     draw("updates_per_second.png", [r["seconds"] for r in history], [r["updates_per_second"] for r in history],
          "wall-clock seconds since start", "learner updates / s", "no progress recorded", rate=True)
     draw_learner_statistics(plt, folder, title)
+    draw_env_figures(plt, folder, title, evals)
     return 0
 
 
@@ -138,6 +142,74 @@ def draw_learner_statistics(plt, folder, title):
     figure.suptitle(f"{title}: learner statistics", fontsize=10)
     figure.tight_layout()
     figure.savefig(os.path.join(folder, "learner_statistics.png"))
+    plt.close(figure)
+
+
+ENV_PREFIX = "env/"
+
+
+def env_figure_rounds(folder, evals):
+    """(env steps, {figure: value}) for each row of eval.csv whose round in
+    the evaluator's scalar log carries env figures.
+
+    eval.csv's rows are the log's rounds that the launcher saw, in order
+    (cli/run_monitor.cc), so a round is matched to the next row with its
+    parameter version and return: a round the launcher missed (one written
+    as a resumed run's earlier part was stopped) is skipped, not shifted."""
+    rounds = [row for row in read_jsonl(os.path.join(folder, os.pardir, "metrics", "evaluator.jsonl"))
+              if "time" in row and "return_mean" in row]
+    matched = []
+    next_row = 0
+    for round_ in rounds:
+        for index in range(next_row, len(evals)):
+            row = evals[index]
+            if (row["parameter_version"] == round_.get("parameter_version", 0)
+                    and abs(row["return_mean"] - round_["return_mean"]) <= 1e-5):
+                figures = {name[len(ENV_PREFIX):]: value for name, value in round_.items()
+                           if name.startswith(ENV_PREFIX) and isinstance(value, (int, float))}
+                if figures:
+                    matched.append((row["env_steps"], figures))
+                next_row = index + 1
+                break
+    return matched
+
+
+def draw_env_figures(plt, folder, title, evals):
+    """env_figures.csv and env_figures_by_env_steps.png: each figure the env
+    reported (cooperative navigation's landmark_distance, collisions, ...)
+    per evaluation round by env steps, one panel each. Nothing when no
+    round carries one."""
+    rounds = env_figure_rounds(folder, evals)
+    names = []
+    for _, figures in rounds:
+        for name in figures:
+            if name not in names:
+                names.append(name)
+    if not names:
+        return
+    with open(os.path.join(folder, "env_figures.csv"), "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["env_steps"] + names)
+        for steps, figures in rounds:
+            writer.writerow([f"{steps:.0f}"] + [f"{figures[name]:.6g}" if name in figures else "" for name in names])
+    columns = min(3, len(names))
+    lines = (len(names) + columns - 1) // columns
+    figure, grid = plt.subplots(lines, columns, figsize=(4.0 * columns, 2.8 * lines), dpi=100, squeeze=False)
+    for index, axes in enumerate(grid.flat):
+        if index >= len(names):
+            axes.axis("off")
+            continue
+        name = names[index]
+        points = [(steps, figures[name]) for steps, figures in rounds if name in figures]
+        axes.plot([x for x, _ in points], [y for _, y in points], linewidth=1.2,
+                  marker="o" if len(points) < 40 else None, markersize=3)
+        axes.set_title(name, fontsize=9)
+        axes.set_xlabel("env steps", fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.grid(True, alpha=0.3)
+    figure.suptitle(f"{title}: env figures per evaluation round", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(os.path.join(folder, "env_figures_by_env_steps.png"))
     plt.close(figure)
 
 
