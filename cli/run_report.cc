@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -14,7 +15,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "common/os.h"
+#include "common/scalar_log.h"
 
 namespace rill::cli {
 namespace {
@@ -62,6 +66,22 @@ std::string FigureRows(const std::string& json, const std::vector<std::pair<std:
     const std::optional<std::string> value = JsonField(json, key);
     if (!value.has_value()) continue;
     absl::StrAppend(&rows, "<tr><th>", HtmlEscape(label), "</th><td>", HtmlEscape(Shown(*value)), "</td></tr>\n");
+  }
+  return rows;
+}
+
+// A table row per figure the env reported in the evaluator's last round
+// ("env/NAME" fields of <run_dir>/metrics/evaluator.jsonl, written by
+// actor/evaluator.cc), by name; none for an env without its own figures.
+std::string EnvFigureRows(const std::string& run_dir) {
+  const std::vector<std::map<std::string, double>> rounds = ReadScalarLog(run_dir + "/metrics/evaluator.jsonl");
+  if (rounds.empty()) return "";
+  std::string rows;
+  for (const auto& [field, value] : rounds.back()) {
+    absl::string_view name = field;
+    if (!absl::ConsumePrefix(&name, "env/")) continue;
+    absl::StrAppend(&rows, "<tr><th>final ", HtmlEscape(std::string(name)), "</th><td>",
+                    absl::StrFormat("%g", value), "</td></tr>\n");
   }
   return rows;
 }
@@ -193,7 +213,7 @@ std::string RunReportHtml(const std::string& run_dir) {
                                           {"replay restarts", "replay_restarts"},
                                           {"learner restarts", "learner_restarts"},
                                           {"resumes", "resumes"}}),
-                    "</table>\n<details><summary>", summary.has_value() ? "summary.json" : "progress.json",
+                    EnvFigureRows(run_dir), "</table>\n<details><summary>", summary.has_value() ? "summary.json" : "progress.json",
                     "</summary><pre>", HtmlEscape(*figures), "</pre></details>\n");
   } else {
     absl::StrAppend(&html, "<p class=\"missing\">No summary or progress yet.</p>\n");

@@ -1,10 +1,12 @@
 // The run report page: <run_dir>/report.html, one self-contained HTML file
 // that shows a `rill launch` run from its folder alone, offline: what ran
 // (run.json), how far it got (summary.json at the end, progress.json while
-// it runs), the config it used (config.textpb), the plots the launcher drew
-// (plots/*.png) and the evaluator's latest videos (videos/*.mp4, newest
-// version first). Every link is relative, nothing is fetched from outside
-// the folder, and every text from the folder is HTML-escaped.
+// it runs) with the env's own figures from the evaluator's last round
+// (metrics/evaluator.jsonl), the config it used (config.textpb), the plots
+// the launcher drew (plots/*.png) and the evaluator's latest videos
+// (videos/*.mp4, newest version first). Every link is relative, nothing is
+// fetched from outside the folder, and every text from the folder is
+// HTML-escaped.
 //
 // The page checks its own media when opened: a small inline script counts
 // the images and videos that loaded and those that failed, and writes the

@@ -96,6 +96,35 @@ TEST(RunReportTest, TheSummaryTakesOverFromTheProgressAtTheEnd) {
   EXPECT_THAT(html, Not(HasSubstr("<td>1200</td>")));
 }
 
+TEST(RunReportTest, ShowsTheEnvFiguresOfTheLastRoundByNameAndTheirPlot) {
+  const std::string dir = RunDir("env_figures");
+  Write(dir + "/summary.json", R"({"env_steps": 3000, "eval_return_mean": -52.4})");
+  Write(dir + "/metrics/evaluator.jsonl",
+        "{\"time\": 101.000, \"return_mean\": -60, \"env/landmark_distance\": 1.5, \"env/collisions\": 4}\n"
+        "{\"time\": 102.000, \"return_mean\": -52.4, \"env/landmark_distance\": 0.625, \"env/collisions\": 2}\n");
+  Write(dir + "/plots/env_figures_by_env_steps.png", "png");
+  Write(dir + "/plots/env_figures.csv", "env_steps,landmark_distance,collisions\n");
+  const std::string html = RunReportHtml(dir);
+  EXPECT_THAT(html, HasSubstr("<tr><th>final evaluation return</th><td>-52.4</td></tr>"));
+  EXPECT_THAT(html, HasSubstr("<tr><th>final landmark_distance</th><td>0.625</td></tr>"));
+  EXPECT_THAT(html, HasSubstr("<tr><th>final collisions</th><td>2</td></tr>"));
+  EXPECT_THAT(html, Not(HasSubstr("<td>1.5</td>"))) << "the last round's figures only";
+  EXPECT_THAT(html, HasSubstr("<img src=\"plots/env_figures_by_env_steps.png\""));
+  EXPECT_THAT(html, Not(HasSubstr("env_figures.csv")));
+}
+
+TEST(RunReportTest, ShowsNoEnvFiguresForAnEnvWithoutThem) {
+  const std::string dir = RunDir("no_env_figures");
+  Write(dir + "/summary.json", R"({"env_steps": 3000, "eval_return_mean": -146.1})");
+  Write(dir + "/metrics/evaluator.jsonl", "{\"time\": 102.000, \"episodes\": 4, \"return_mean\": -146.1}\n");
+  Write(dir + "/plots/eval_return_by_env_steps.png", "png");
+  const std::string html = RunReportHtml(dir);
+  EXPECT_THAT(html, HasSubstr("<tr><th>final evaluation return</th><td>-146.1</td></tr>"));
+  EXPECT_THAT(html, Not(HasSubstr("<tr><th>final episodes")));
+  EXPECT_THAT(html, Not(HasSubstr("<tr><th>final return_mean")));
+  EXPECT_THAT(html, Not(HasSubstr("env_figures")));
+}
+
 TEST(RunReportTest, WritesThePageAtomicallyLeavingNoTemporaryFile) {
   const std::string dir = RunDir("atomic");
   ASSERT_TRUE(WriteRunReport(dir).ok());
