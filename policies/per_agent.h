@@ -82,6 +82,18 @@ class PerAgentPolicy final : public Policy {
   PolicyOutput agent_out_;  // scratch, reused across calls
 };
 
+// Cross-play (`rill eval --opponent_checkpoint_dir`): `base` with the agents
+// in `agents` (indices into PolicySpec.agents) playing `other`'s networks,
+// the rest base's. Each taken agent's tensors ("agent_<k>." + name) and its
+// spec (noise, normaliser) become other's, in base's order; the row's spec
+// is base's. InvalidArgument naming the agent when either set is not kind
+// per_agent, their agent counts differ, an index is out of range or
+// repeated, a taken agent's spec differs from base's in kind, obs_dim,
+// action_dim, hidden_sizes or bounds, or other lacks one of base's tensors
+// for it (or has it in another shape). A pure function.
+absl::StatusOr<v1::ParameterSet> TakeAgents(v1::ParameterSet base, const v1::ParameterSet& other,
+                                            const std::vector<int>& agents);
+
 }  // namespace rill::policies
 
 #endif  // RILL_POLICIES_PER_AGENT_H_

@@ -237,6 +237,105 @@ TEST(PerAgentPolicyTest, SpecChecksRefuseRowsThatDoNotAddUpOrAgentsOfOtherKinds)
   EXPECT_THAT(CheckPolicySpec(deterministic, PolicyKind::kDeterministic).message(), HasSubstr("agents"));
 }
 
+v1::ParameterSet Exported(const v1::PolicySpec& spec, uint64_t seed) {
+  std::unique_ptr<Policy> policy = Make(spec, seed);
+  EXPECT_NE(policy, nullptr);
+  if (policy == nullptr) return {};
+  absl::StatusOr<v1::ParameterSet> params = policy->ExportParameters();
+  EXPECT_TRUE(params.ok()) << params.status();
+  return params.ok() ? *std::move(params) : v1::ParameterSet();
+}
+
+std::vector<std::string> Names(const v1::ParameterSet& set) {
+  std::vector<std::string> names;
+  for (const v1::NamedTensor& tensor : set.tensors()) names.push_back(tensor.name());
+  return names;
+}
+
+TEST(TakeAgentsTest, TheTakenAgentActsAsInTheOtherPolicyAndTheRestAsInTheBase) {
+  constexpr int kBatch = 16;
+  const v1::ParameterSet base = Exported(RowSpec(), 1);
+  const v1::ParameterSet other = Exported(RowSpec(), 2);
+  absl::StatusOr<v1::ParameterSet> mixed = TakeAgents(base, other, {1});
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  EXPECT_EQ(Names(*mixed), Names(base)) << "base's order";
+  for (int i = 0; i < mixed->tensors_size(); ++i) {
+    const v1::ParameterSet& from = i < 4 ? base : other;  // agent 0's four tensors, then agent 1's
+    EXPECT_EQ(mixed->tensors(i).tensor().data(), from.tensors(i).tensor().data()) << mixed->tensors(i).name();
+  }
+
+  absl::StatusOr<std::unique_ptr<Policy>> base_policy = PolicyFromParameters(base, 1);
+  absl::StatusOr<std::unique_ptr<Policy>> other_policy = PolicyFromParameters(other, 1);
+  absl::StatusOr<std::unique_ptr<Policy>> mixed_policy = PolicyFromParameters(*mixed, 1);
+  ASSERT_TRUE(base_policy.ok() && other_policy.ok() && mixed_policy.ok()) << mixed_policy.status();
+  const std::vector<float> obs = Rows(kBatch, kRowObs, 8);
+  const std::vector<float> from_base = ActDeterministic(**base_policy, obs, kBatch);
+  const std::vector<float> from_other = ActDeterministic(**other_policy, obs, kBatch);
+  const std::vector<float> from_mixed = ActDeterministic(**mixed_policy, obs, kBatch);
+  EXPECT_NE(Slice(from_base, kRowActions, kActions0, kActions1), Slice(from_other, kRowActions, kActions0, kActions1))
+      << "seeds 1 and 2 give agent 1 different networks";
+  EXPECT_EQ(Slice(from_mixed, kRowActions, 0, kActions0), Slice(from_base, kRowActions, 0, kActions0));
+  EXPECT_EQ(Slice(from_mixed, kRowActions, kActions0, kActions1),
+            Slice(from_other, kRowActions, kActions0, kActions1));
+}
+
+TEST(TakeAgentsTest, TakingNoAgentIsTheBaseAndEveryAgentIsTheOther) {
+  const v1::ParameterSet base = Exported(RowSpec(), 1);
+  const v1::ParameterSet other = Exported(RowSpec(/*noise=*/0.25), 2);
+  absl::StatusOr<v1::ParameterSet> none = TakeAgents(base, other, {});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->SerializeAsString(), base.SerializeAsString());
+  absl::StatusOr<v1::ParameterSet> all = TakeAgents(base, other, {1, 0});
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->SerializeAsString(), other.SerializeAsString()) << "tensors and each agent's noise";
+}
+
+TEST(TakeAgentsTest, RefusesSetsThatCannotTradeAgentsNamingTheProblem) {
+  const v1::ParameterSet base = Exported(RowSpec(), 1);
+  const v1::ParameterSet good = Exported(RowSpec(), 2);
+  v1::PolicySpec wider = RowSpec();
+  wider.mutable_agents(1)->set_hidden_sizes(0, 16);
+  v1::PolicySpec more_obs = RowSpec();
+  more_obs.mutable_agents(1)->set_obs_dim(kObs1 + 1);
+  more_obs.set_obs_dim(kRowObs + 1);
+  v1::PolicySpec one_agent = RowSpec();
+  one_agent.mutable_agents()->RemoveLast();
+  one_agent.set_obs_dim(kObs0);
+  one_agent.set_action_dim(kActions0);
+  one_agent.mutable_action_low()->Truncate(kActions0);
+  one_agent.mutable_action_high()->Truncate(kActions0);
+  v1::ParameterSet missing = good;
+  missing.mutable_tensors()->RemoveLast();
+  v1::ParameterSet reshaped = good;
+  reshaped.mutable_tensors(5)->mutable_tensor()->mutable_shape()->Set(0, 3);
+  v1::ParameterSet single = base;
+  single.mutable_policy()->set_kind("deterministic");
+  const struct {
+    const char* what;
+    v1::ParameterSet base, other;
+    std::vector<int> agents;
+    const char* message;
+  } cases[] = {
+      {"base not per_agent", single, good, {0}, "the base policy is kind 'deterministic', not per_agent"},
+      {"other not per_agent", base, single, {0}, "the other policy is kind 'deterministic'"},
+      {"agent counts", base, Exported(one_agent, 2), {0}, "the base policy has 2 agents but the other 1"},
+      {"out of range", base, good, {2}, "agent 2 is out of range: the policies have 2 agents (0..1)"},
+      {"negative", base, good, {-1}, "agent -1 is out of range"},
+      {"twice", base, good, {1, 1}, "agent 1 is named twice"},
+      {"hidden sizes", base, Exported(wider, 2), {1}, "agent 1's hidden_sizes is [8] in the base policy but [16]"},
+      {"obs_dim", base, Exported(more_obs, 2), {1}, "agent 1's obs_dim is 5 in the base policy but 6"},
+      {"missing tensor", base, missing, {1}, "agent 1: the other policy has no tensor 'agent_1.policy.layers.1.bias'"},
+      {"shape", base, reshaped, {1}, "agent 1: tensor 'agent_1.policy.layers.0.bias' is [8]"},
+  };
+  for (const auto& c : cases) {
+    absl::StatusOr<v1::ParameterSet> taken = TakeAgents(c.base, c.other, c.agents);
+    EXPECT_EQ(taken.status().code(), absl::StatusCode::kInvalidArgument) << c.what;
+    EXPECT_THAT(std::string(taken.status().message()), HasSubstr(c.message)) << c.what;
+  }
+  EXPECT_TRUE(TakeAgents(base, Exported(wider, 2), {0}).ok()) << "agent 0 is alike in both";
+  EXPECT_TRUE(TakeAgents(base, missing, {0}).ok()) << "agent 0's tensors are all there";
+}
+
 TEST(PerAgentPolicyTest, KindParsesAndActsInAContinuousRow) {
   absl::StatusOr<PolicyKind> kind = ParsePolicyKind("per_agent");
   ASSERT_TRUE(kind.ok());
