@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "actor/action_sources/fixed.h"
@@ -25,12 +26,22 @@
 #include "common/status_macros.h"
 #include "experiment/config.h"
 #include "common/json_string.h"
+#include "envs/catalog.h"
 #include "flags/flags.h"
 #include "learner/checkpoint.h"
+#include "policies/per_agent.h"
 #include "proto/config.pb.h"
 #include "proto/parameters.pb.h"
 #include "roles/checkpoint_folder.h"
 #include "torch/torch.h"
+
+ABSL_FLAG(std::string, opponent_checkpoint_dir, "",
+          "rill eval: cross-play: the run folder (its checkpoints/learner or one checkpoint) whose networks the "
+          "agents named in --opponent_agents play, the others playing --checkpoint_dir's. Both runs learner.maddpg "
+          "on the same env.");
+ABSL_FLAG(std::vector<std::string>, opponent_agents, {},
+          "rill eval: cross-play: the env's agents (comma-separated names, e.g. agent_0 of PredatorPrey-v0) that "
+          "play --opponent_checkpoint_dir's networks.");
 
 namespace rill::roles {
 namespace {
@@ -58,6 +69,79 @@ absl::Status NotFitting(const absl::Status& status, const std::string& checkpoin
                         const std::string& config) {
   return absl::Status(status.code(), absl::StrCat("the policy in '", checkpoint, "' does not fit ", env,
                                                   " (the env of '", config, "'): ", status.message()));
+}
+
+constexpr char kNeedsPerAgent[] =
+    "cross-play needs a run whose agents each have their own network (learner.maddpg)";
+
+// Cross-play's flags come together.
+absl::Status CheckCrossPlayFlags(const EvalOptions& options) {
+  if (!options.opponent_agents.empty() && options.opponent_checkpoint_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--opponent_agents needs --opponent_checkpoint_dir: the run whose networks those agents play");
+  }
+  if (options.opponent_agents.empty() && !options.opponent_checkpoint_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--opponent_checkpoint_dir needs --opponent_agents: the agents that play its networks (e.g. agent_0)");
+  }
+  return absl::OkStatus();
+}
+
+// `names` as indices into the agents of the multi-agent env `env`, which
+// are the per_agent policy's agents in order.
+absl::StatusOr<std::vector<int>> OpponentAgentIndices(const std::string& env, const std::vector<std::string>& names) {
+  absl::StatusOr<envs::MultiAgentSpec> spec = envs::LookupMultiAgentSpec(env);
+  if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat("--opponent_agents: ", spec.status().message()));
+  std::vector<int> indices;
+  for (const std::string& name : names) {
+    const auto found = std::find(spec->agents.begin(), spec->agents.end(), name);
+    if (found == spec->agents.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("--opponent_agents: ", env, " has no agent '", name,
+                                                     "' (its agents: ", absl::StrJoin(spec->agents, ", "), ")"));
+    }
+    const int k = static_cast<int>(found - spec->agents.begin());
+    if (std::find(indices.begin(), indices.end(), k) != indices.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("--opponent_agents names '", name, "' twice"));
+    }
+    indices.push_back(k);
+  }
+  if (static_cast<int>(indices.size()) == spec->num_agents()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--opponent_agents names every agent of ", env,
+        ": none would play --checkpoint_dir's networks (evaluate the opponent alone with --checkpoint_dir)"));
+  }
+  return indices;
+}
+
+// The per_agent check for one side of cross-play, naming its flag.
+absl::Status CheckPerAgent(const v1::ParameterSet& policy, const std::string& flag, const std::string& checkpoint) {
+  if (policy.policy().kind() == policies::PerAgentPolicy::kKind) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(flag, ": ", kNeedsPerAgent, "; the policy in '", checkpoint,
+                                                 "' is kind '", policy.policy().kind(), "'"));
+}
+
+// Cross-play: loads into opened.source its policy with options'
+// opponent_agents playing the networks of the checkpoint in
+// options.opponent_checkpoint_dir; returns that checkpoint.
+absl::StatusOr<std::string> LoadOpponent(const EvalOptions& options, CheckpointedPolicy& opened) {
+  RETURN_IF_ERROR(CheckPerAgent(opened.policy, "--checkpoint_dir", opened.checkpoint));
+  ASSIGN_OR_RETURN(const std::vector<int> agents, OpponentAgentIndices(opened.env, options.opponent_agents));
+  absl::StatusOr<CheckpointLocation> found = FindCheckpoint(options.opponent_checkpoint_dir);
+  if (!found.ok()) {
+    return absl::Status(found.status().code(), absl::StrCat("--opponent_checkpoint_dir: ", found.status().message()));
+  }
+  const CheckpointLocation& location = *found;
+  ASSIGN_OR_RETURN(const v1::ParameterSet opponent, learner::ReadCheckpointPolicy(location.checkpoint));
+  RETURN_IF_ERROR(CheckPerAgent(opponent, "--opponent_checkpoint_dir", location.checkpoint));
+  absl::StatusOr<v1::ParameterSet> mixed = policies::TakeAgents(opened.policy, opponent, agents);
+  if (!mixed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--opponent_checkpoint_dir: the agents of '", location.checkpoint,
+                                                   "' do not fit those of '", opened.checkpoint,
+                                                   "' (the base): ", mixed.status().message()));
+  }
+  const absl::Status loaded = opened.source->Load(*mixed, opened.parameter_version);
+  if (!loaded.ok()) return NotFitting(loaded, location.checkpoint, opened.env, opened.config);
+  return location.checkpoint;
 }
 
 void Summarize(EvalReport* report) {
@@ -105,13 +189,13 @@ absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& che
                         absl::StrCat("--episodes=", num_envs, ": ", bounded.status().message()));
   }
   const uint64_t base_seed = seed >= 0 ? static_cast<uint64_t>(seed) : config.seed();
-  ASSIGN_OR_RETURN(const v1::ParameterSet policy, learner::ReadCheckpointPolicy(location.checkpoint));
+  ASSIGN_OR_RETURN(opened.policy, learner::ReadCheckpointPolicy(location.checkpoint));
   opened.parameter_version = CheckpointParameterVersion(location.checkpoint);
 
   ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::CreateForEvaluation(config, num_envs, base_seed));
   opened.env = opened.envs->spec().name;
   opened.source = std::make_unique<actor::FixedPolicySource>(opened.envs->spec(), base_seed);
-  const absl::Status loaded = opened.source->Load(policy, opened.parameter_version);
+  const absl::Status loaded = opened.source->Load(opened.policy, opened.parameter_version);
   if (!loaded.ok()) return NotFitting(loaded, location.checkpoint, opened.env, opened.config);
   return opened;
 }
@@ -120,9 +204,14 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   if (options.episodes < 1) {
     return absl::InvalidArgumentError(absl::StrCat("--episodes must be at least 1, got ", options.episodes));
   }
+  RETURN_IF_ERROR(CheckCrossPlayFlags(options));
   ASSIGN_OR_RETURN(CheckpointedPolicy opened,
                    OpenCheckpointedPolicy(options.checkpoint_dir, options.config, options.episodes, options.seed));
   EvalReport report;
+  if (!options.opponent_agents.empty()) {
+    ASSIGN_OR_RETURN(report.opponent_checkpoint, LoadOpponent(options, opened));
+    report.opponent_agents = options.opponent_agents;
+  }
   report.checkpoint = opened.checkpoint;
   report.config = opened.config;
   report.parameter_version = opened.parameter_version;
@@ -155,6 +244,10 @@ std::string FormatEvalReport(const EvalReport& report) {
                         "%s, from %s\n",
                         report.episodes.size(), report.env, report.return_mean, report.return_std, report.return_min,
                         report.return_max, report.length_mean, version, report.checkpoint);
+  if (!report.opponent_agents.empty()) {
+    absl::StrAppend(&out, "eval: cross-play: ", absl::StrJoin(report.opponent_agents, ", "), " played ",
+                    report.opponent_checkpoint, ", the other agents ", report.checkpoint, "\n");
+  }
   if (!report.env_metrics.empty()) {
     absl::StrAppend(&out, "eval: ", actor::FormatEnvMetrics(report.env_metrics), " (means over env episodes)\n");
   }
@@ -162,14 +255,21 @@ std::string FormatEvalReport(const EvalReport& report) {
   for (const auto& [name, value] : report.env_metrics) {
     absl::StrAppendFormat(&env_metrics, "%s%s:%.10g", env_metrics.empty() ? "" : ",", JsonString(name), value);
   }
+  std::string opponent;
+  if (!report.opponent_agents.empty()) {
+    std::vector<std::string> agents;
+    for (const std::string& agent : report.opponent_agents) agents.push_back(JsonString(agent));
+    opponent = absl::StrCat(",\"opponent_checkpoint\":", JsonString(report.opponent_checkpoint),
+                            ",\"opponent_agents\":[", absl::StrJoin(agents, ","), "]");
+  }
   absl::StrAppendFormat(&out,
                         "{\"episodes\":%d,\"return_mean\":%.10g,\"return_std\":%.10g,\"return_min\":%.10g,"
                         "\"return_max\":%.10g,\"length_mean\":%.10g,\"parameter_version\":%s,\"env\":%s,"
-                        "\"checkpoint\":%s,\"config\":%s%s}\n",
+                        "\"checkpoint\":%s,\"config\":%s%s%s}\n",
                         report.episodes.size(), report.return_mean, report.return_std, report.return_min,
                         report.return_max, report.length_mean,
                         report.parameter_version > 0 ? absl::StrCat(report.parameter_version) : "null",
-                        JsonString(report.env), JsonString(report.checkpoint), JsonString(report.config),
+                        JsonString(report.env), JsonString(report.checkpoint), JsonString(report.config), opponent,
                         report.env_metrics.empty() ? "" : absl::StrCat(",\"env_metrics\":{", env_metrics, "}"));
   return out;
 }
@@ -180,6 +280,8 @@ int EvalMain() {
   // -1 (not given): EvalOptions' default.
   if (absl::GetFlag(FLAGS_episodes) != -1) options.episodes = absl::GetFlag(FLAGS_episodes);
   options.seed = absl::GetFlag(FLAGS_seed);
+  options.opponent_checkpoint_dir = absl::GetFlag(FLAGS_opponent_checkpoint_dir);
+  options.opponent_agents = absl::GetFlag(FLAGS_opponent_agents);
   // --config has a default for the roles of a run; eval takes it only when
   // it is given, and otherwise the run's own. (This absl keeps
   // CommandLineFlag::IsSpecifiedOnCommandLine private; the parser's own

@@ -11,6 +11,12 @@
 // (roles/checkpoint_folder.h). The env comes from the run's config.textpb,
 // found beside the checkpoint, unless --config names one.
 //
+// Cross-play (`--opponent_checkpoint_dir=B --opponent_agents=agent_0,...`),
+// as the MADDPG paper pits MADDPG predators against DDPG prey: the agents
+// named (the env's agent names) play B's networks, the others DIR's. Both
+// runs are per_agent policies (learner.maddpg) of the same env; the version
+// reported is DIR's.
+//
 // Thread-compatible: EvaluateCheckpoint runs on the calling thread.
 #ifndef RILL_ROLES_EVAL_MAIN_H_
 #define RILL_ROLES_EVAL_MAIN_H_
@@ -25,6 +31,7 @@
 #include "actor/action_sources/fixed.h"
 #include "actor/lockstep_envs.h"
 #include "envs/episode_statistics.h"
+#include "proto/parameters.pb.h"
 
 namespace rill::roles {
 
@@ -38,6 +45,10 @@ struct EvalOptions {
   // Seeds the envs (env i: seed + i + 1) and the policy; < 0: the config's
   // seed.
   int64_t seed = -1;
+  // Cross-play: a run folder, learner checkpoint folder or checkpoint whose
+  // networks the agents named in opponent_agents play. Both empty: none.
+  std::string opponent_checkpoint_dir;
+  std::vector<std::string> opponent_agents;
 };
 
 struct EvalReport {
@@ -60,6 +71,10 @@ struct EvalReport {
   // The env's own figures (a particle task's landmark distance, a game's
   // wins), means over the round's env episodes; empty for most envs.
   std::vector<std::pair<std::string, double>> env_metrics;
+  // Cross-play: the opponent's checkpoint read and the agents that played
+  // it, as named; both empty otherwise.
+  std::string opponent_checkpoint;
+  std::vector<std::string> opponent_agents;
 };
 
 // A checkpoint's deterministic policy, loaded on the actors' own code for
@@ -72,6 +87,8 @@ struct CheckpointedPolicy {
   std::string env;
   // As EvalReport's.
   int64_t parameter_version = 0;
+  // The checkpoint's policy, as loaded into `source`.
+  v1::ParameterSet policy;
   std::unique_ptr<actor::LockstepEnvs> envs;
   std::unique_ptr<actor::FixedPolicySource> source;
 };
@@ -94,11 +111,19 @@ absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& che
 // config's env (the message names both); NotFound for a folder without a
 // checkpoint (naming what was looked for) or no config found beside it
 // (asking for --config); the config loader's, the env's and the
-// checkpoint reader's own.
+// checkpoint reader's own. Cross-play adds InvalidArgument naming the flag
+// for opponent_agents without opponent_checkpoint_dir or the reverse, an
+// agent name the env does not have (listing its agents), one named twice,
+// every agent named, a policy of either run that is not per_agent, or an
+// opponent's agent whose network differs in shape (TakeAgents,
+// policies/per_agent.h); FindCheckpoint's errors for the opponent's folder,
+// prefixed "--opponent_checkpoint_dir: ".
 absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options);
 
 // What `rill eval` prints: a line per episode ("episode 3: return 500.0,
-// length 500"), the summary line, and the JSON object as the last line.
+// length 500"), the summary line, for cross-play which agents played the
+// opponent, and the JSON object as the last line ("opponent_checkpoint" and
+// "opponent_agents" only for cross-play).
 std::string FormatEvalReport(const EvalReport& report);
 
 // The flags as EvalOptions, EvaluateCheckpoint, FormatEvalReport to stdout.

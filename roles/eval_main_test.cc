@@ -3,9 +3,11 @@
 // controller holds every episode to the 500-step limit, and always pushing
 // left drops the pole within a dozen steps. What it prints agrees with what
 // it measured, every spelling of the folder finds the same checkpoint, and
-// bad input is refused naming the problem.
+// bad input is refused naming the problem. Cross-play runs on MADDPG
+// checkpoints of predator-prey whose prey is made to stay or to run.
 #include "roles/eval_main.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cmath>
 #include <cstdlib>
@@ -22,10 +24,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/video_testing.h"
+#include "envs/catalog.h"
+#include "envs/multi_agent/joint.h"
 #include "envs/registry.h"
 #include "envs/render.h"
 #include "experiment/config.h"
 #include "gtest/gtest.h"
+#include "learner/algorithms/maddpg.h"
 #include "learner/checkpoint.h"
 #include "policies/registry.h"
 #include "policies/spec.h"
@@ -277,6 +282,140 @@ TEST(EvalTest, FewerThanOneEpisodeIsInvalidArgument) {
   absl::StatusOr<EvalReport> report = EvaluateCheckpoint(Options(RunFolder("zero", AlwaysLeft()), 0));
   EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(report.status().message().find("--episodes must be at least 1, got 0"), std::string::npos);
+}
+
+// Cross-play: two MADDPG runs of predator-prey. Their predators' networks
+// are a learner's fresh ones; their prey (agent_0, the row's last agent)
+// is made to stay put or to run up out of the arena, which costs it up to
+// 10 a step, so which prey played shows in the returns.
+
+std::string PredatorPreyConfig() {
+  return ConfigFile("predator_prey.textpb",
+                    "name: \"pp\" env { name: \"PredatorPrey-v0\" } network { hidden_sizes: 8 } "
+                    "learner { maddpg {} }");
+}
+
+constexpr int kStay = 0, kRunUp = 4;  // PredatorPrey's actions: no-op, up
+
+// What a MADDPG learner with networks from `seed` publishes, its prey's
+// head biased to `prey_action`.
+v1::ParameterSet PredatorPreyPolicy(uint64_t seed, int prey_action, std::vector<int> hidden = {8}) {
+  const absl::StatusOr<envs::MultiAgentSpec> agents = envs::LookupMultiAgentSpec("PredatorPrey-v0");
+  EXPECT_TRUE(agents.ok()) << agents.status();
+  learner::MaddpgOptions options;
+  options.env = *envs::JointSpec(*agents);
+  options.slots = envs::JointLayout(*agents);
+  options.hidden = hidden;
+  options.seed = seed;
+  absl::StatusOr<std::unique_ptr<learner::Maddpg>> maddpg = learner::Maddpg::Create(options);
+  EXPECT_TRUE(maddpg.ok()) << maddpg.status();
+  if (!maddpg.ok()) return {};
+  absl::StatusOr<v1::ParameterSet> policy = (*maddpg)->ExportPolicy();
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  std::vector<float> bias(5, 0.f);
+  bias[prey_action] = 100;
+  SetTensor(&*policy, absl::StrCat("agent_3.policy.layers.", hidden.size(), ".bias"), bias);
+  return *policy;
+}
+
+std::string PredatorPreyRun(const std::string& name, uint64_t seed, int prey_action, int64_t updates) {
+  return RunFolder(name, PredatorPreyPolicy(seed, prey_action), updates, PredatorPreyConfig());
+}
+
+EvalOptions CrossPlay(const std::string& dir, const std::string& opponent, std::vector<std::string> agents) {
+  EvalOptions options = Options(dir, 16);
+  options.seed = 3;
+  options.opponent_checkpoint_dir = opponent;
+  options.opponent_agents = std::move(agents);
+  return options;
+}
+
+std::vector<double> Returns(const EvalReport& report) {
+  std::vector<double> returns;
+  for (const envs::EpisodeRecord& episode : report.episodes) returns.push_back(episode.episode_return);
+  return returns;
+}
+
+TEST(CrossPlayTest, PlayingARunAgainstItselfIsItsPlainEvaluation) {
+  const std::string run = PredatorPreyRun("pp_self", 1, kStay, 999);
+  absl::StatusOr<EvalReport> plain = EvaluateCheckpoint(CrossPlay(run, "", {}));
+  absl::StatusOr<EvalReport> self = EvaluateCheckpoint(CrossPlay(run, run, {"agent_0"}));
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(self.ok()) << self.status();
+  EXPECT_EQ(Returns(*self), Returns(*plain));
+  EXPECT_EQ(self->env_metrics, plain->env_metrics);
+  EXPECT_EQ(self->env, "PredatorPrey-v0");
+  EXPECT_TRUE(plain->opponent_agents.empty());
+  EXPECT_EQ(FormatEvalReport(*plain).find("opponent"), std::string::npos) << "plain eval has no opponent";
+}
+
+TEST(CrossPlayTest, TheNamedAgentsPlayTheOpponentsNetworksAndTheRestTheBases) {
+  const std::string staying = PredatorPreyRun("pp_staying", 1, kStay, 999);
+  const std::string running = PredatorPreyRun("pp_running", 2, kRunUp, 1999);
+  absl::StatusOr<EvalReport> alone = EvaluateCheckpoint(CrossPlay(staying, "", {}));
+  absl::StatusOr<EvalReport> crossed = EvaluateCheckpoint(CrossPlay(staying, running, {"agent_0"}));
+  absl::StatusOr<EvalReport> mirrored =
+      EvaluateCheckpoint(CrossPlay(running, staying, {"adversary_0", "adversary_1", "adversary_2"}));
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  ASSERT_TRUE(crossed.ok()) << crossed.status();
+  ASSERT_TRUE(mirrored.ok()) << mirrored.status();
+  // The running prey leaves the arena: a quarter of its penalty, up to 10 a
+  // step for 25 steps, lands in the mean over the four agents.
+  EXPECT_LT(crossed->return_mean, alone->return_mean - 10) << "the opponent's prey ran";
+  // The same pairing (staying's predators, running's prey) either way round.
+  EXPECT_EQ(Returns(*crossed), Returns(*mirrored));
+  EXPECT_EQ(crossed->parameter_version, 1000) << "the base's version";
+  EXPECT_EQ(mirrored->parameter_version, 2000);
+  EXPECT_EQ(fs::path(crossed->opponent_checkpoint), fs::path(running) / "checkpoints/learner/latest");
+  EXPECT_EQ(crossed->opponent_agents, std::vector<std::string>{"agent_0"});
+
+  const std::vector<std::string> lines = absl::StrSplit(FormatEvalReport(*crossed), '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 3u);
+  const std::string expected_line = absl::StrCat("eval: cross-play: agent_0 played ", crossed->opponent_checkpoint,
+                                                 ", the other agents ", crossed->checkpoint);
+  EXPECT_NE(std::find(lines.begin(), lines.end(), expected_line), lines.end()) << FormatEvalReport(*crossed);
+  EXPECT_NE(lines.back().find(absl::StrCat("\"opponent_checkpoint\":\"", crossed->opponent_checkpoint,
+                                           "\",\"opponent_agents\":[\"agent_0\"]")),
+            std::string::npos)
+      << lines.back();
+  EXPECT_NE(lines.back().find("\"parameter_version\":1000,"), std::string::npos) << lines.back();
+}
+
+TEST(CrossPlayTest, RefusalsNameTheFlagAndTheProblem) {
+  const std::string run = PredatorPreyRun("pp_base", 1, kStay, 10);
+  const std::string other = PredatorPreyRun("pp_other", 2, kRunUp, 10);
+  const std::string wider = RunFolder("pp_wider", PredatorPreyPolicy(3, kStay, {16}), 10, PredatorPreyConfig());
+  const std::string cartpole = RunFolder("cartpole_opponent", AlwaysLeft());
+  const struct {
+    const char* what;
+    EvalOptions options;
+    const char* message;
+  } cases[] = {
+      {"agents alone", CrossPlay(run, "", {"agent_0"}), "--opponent_agents needs --opponent_checkpoint_dir"},
+      {"folder alone", CrossPlay(run, other, {}), "--opponent_checkpoint_dir needs --opponent_agents"},
+      {"unknown agent", CrossPlay(run, other, {"prey"}),
+       "--opponent_agents: PredatorPrey-v0 has no agent 'prey' (its agents: adversary_0, adversary_1, "
+       "adversary_2, agent_0)"},
+      {"twice", CrossPlay(run, other, {"agent_0", "agent_0"}), "--opponent_agents names 'agent_0' twice"},
+      {"every agent", CrossPlay(run, other, {"agent_0", "adversary_2", "adversary_1", "adversary_0"}),
+       "--opponent_agents names every agent of PredatorPrey-v0"},
+      {"base not per_agent", CrossPlay(cartpole, other, {"agent_0"}),
+       "--checkpoint_dir: cross-play needs a run whose agents each have their own network (learner.maddpg); "
+       "the policy in"},
+      {"opponent not per_agent", CrossPlay(run, cartpole, {"agent_0"}),
+       "--opponent_checkpoint_dir: cross-play needs a run whose agents each have their own network "
+       "(learner.maddpg); the policy in"},
+      {"other networks", CrossPlay(run, wider, {"agent_0"}),
+       "(the base): agent 3's hidden_sizes is [8] in the base policy but [16] in the other"},
+  };
+  for (const auto& c : cases) {
+    absl::StatusOr<EvalReport> report = EvaluateCheckpoint(c.options);
+    EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument) << c.what << ": " << report.status();
+    EXPECT_NE(report.status().message().find(c.message), std::string::npos) << c.what << ": " << report.status();
+  }
+  absl::StatusOr<EvalReport> nowhere = EvaluateCheckpoint(CrossPlay(run, run + "/nowhere", {"agent_0"}));
+  EXPECT_EQ(nowhere.status().code(), absl::StatusCode::kNotFound) << nowhere.status();
+  EXPECT_EQ(nowhere.status().message().rfind("--opponent_checkpoint_dir: ", 0), 0u) << nowhere.status();
 }
 
 // `rill render`'s work on the same checkpoints: the video holds one frame
