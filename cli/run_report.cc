@@ -71,17 +71,12 @@ std::string FigureRows(const std::string& json, const std::vector<std::pair<std:
 }
 
 // A table row per figure the env reported in the evaluator's last round
-// ("env/NAME" fields of <run_dir>/metrics/evaluator.jsonl, written by
-// actor/evaluator.cc), by name; none for an env without its own figures.
+// (FinalEnvFigures), by name; none for an env without its own figures.
 std::string EnvFigureRows(const std::string& run_dir) {
-  const std::vector<std::map<std::string, double>> rounds = ReadScalarLog(run_dir + "/metrics/evaluator.jsonl");
-  if (rounds.empty()) return "";
   std::string rows;
-  for (const auto& [field, value] : rounds.back()) {
-    absl::string_view name = field;
-    if (!absl::ConsumePrefix(&name, "env/")) continue;
-    absl::StrAppend(&rows, "<tr><th>final ", HtmlEscape(std::string(name)), "</th><td>",
-                    absl::StrFormat("%g", value), "</td></tr>\n");
+  for (const auto& [name, value] : FinalEnvFigures(run_dir)) {
+    absl::StrAppend(&rows, "<tr><th>final ", HtmlEscape(name), "</th><td>", absl::StrFormat("%g", value),
+                    "</td></tr>\n");
   }
   return rows;
 }
@@ -151,6 +146,17 @@ constexpr char kMediaScript[] = R"(<script>
 )";
 
 }  // namespace
+
+std::map<std::string, double> FinalEnvFigures(const std::string& run_dir) {
+  const std::vector<std::map<std::string, double>> rounds = ReadScalarLog(run_dir + "/metrics/evaluator.jsonl");
+  std::map<std::string, double> figures;
+  if (rounds.empty()) return figures;
+  for (const auto& [field, value] : rounds.back()) {
+    absl::string_view name = field;
+    if (absl::ConsumePrefix(&name, "env/")) figures[std::string(name)] = value;
+  }
+  return figures;
+}
 
 std::string ReportPath(const std::string& run_dir) { return run_dir + "/report.html"; }
 

@@ -18,6 +18,7 @@
 #ifndef RILL_CLI_RUN_REPORT_H_
 #define RILL_CLI_RUN_REPORT_H_
 
+#include <map>
 #include <string>
 
 #include "absl/status/status.h"
@@ -38,6 +39,12 @@ std::string RunReportHtml(const std::string& run_dir);
 // reader never sees half a page): WriteFileAtomically's errors, naming the
 // file.
 absl::Status WriteRunReport(const std::string& run_dir);
+
+// The figures the env reported in the run's last evaluation round, by name
+// (the "env/NAME" fields of <run_dir>/metrics/evaluator.jsonl, written by
+// actor/evaluator.cc): cooperative navigation's landmark_distance, ...;
+// empty for an env without its own figures or a run without rounds.
+std::map<std::string, double> FinalEnvFigures(const std::string& run_dir);
 
 // `text` with &, <, >, " and ' escaped for HTML text and attributes.
 std::string HtmlEscape(const std::string& text);

@@ -29,6 +29,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "cli/run_report.h"
 #include "common/child_process.h"
 #include "common/os.h"
 #include "common/process.h"
@@ -108,17 +109,7 @@ void ReadResults(Run& run) {
     run.curve.push_back({steps, value});
     run.best_return = std::max(run.best_return.value_or(value), value);
   }
-  // The last round's "env/NAME": value fields of the evaluator's log.
-  std::ifstream rounds(run.run_dir + "/metrics/evaluator.jsonl");
-  std::string last;
-  while (std::getline(rounds, line)) {
-    if (!line.empty()) last = line;
-  }
-  static const std::regex kEnvField("\"env/([a-z0-9_]+)\": (-?[0-9.eE+-]+)");
-  for (std::sregex_iterator it(last.begin(), last.end(), kEnvField), end; it != end; ++it) {
-    double value = 0;
-    if (absl::SimpleAtod((*it)[2].str(), &value)) run.final_env[(*it)[1].str()] = value;
-  }
+  run.final_env = FinalEnvFigures(run.run_dir);
 }
 
 // Every env figure any run reported, sorted.
