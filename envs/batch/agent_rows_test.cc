@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "envs/batch/test_multi_agent_env.h"
+#include "envs/batch/test_outputs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -14,28 +15,7 @@ namespace {
 
 using ::testing::ElementsAre;
 
-// One step's buffers for `n` rows of one float each, read back as floats.
-struct Buffers {
-  explicit Buffers(int n)
-      : obs(n * sizeof(float)), final_obs(n * sizeof(float), 0), rewards(n), terminated(n), truncated(n),
-        masked(n, 7) {}
-  EnvBatchOutput out() {
-    return EnvBatchOutput{obs.data(),       final_obs.data(), rewards.data(), terminated.data(),
-                          truncated.data(), masked.data(),    &failures,      &env_episodes};
-  }
-  std::vector<float> Floats(const std::vector<uint8_t>& bytes) const {
-    std::vector<float> values(bytes.size() / sizeof(float));
-    std::memcpy(values.data(), bytes.data(), bytes.size());
-    return values;
-  }
-  std::vector<float> observations() const { return Floats(obs); }
-  std::vector<float> final_observations() const { return Floats(final_obs); }
-  std::vector<uint8_t> obs, final_obs;
-  std::vector<float> rewards;
-  std::vector<uint8_t> terminated, truncated, masked;
-  std::vector<EnvFailure> failures;
-  std::vector<EnvEpisodeFigures> env_episodes;
-};
+using Buffers = StepBuffers;
 
 std::unique_ptr<AgentRowsEnvBatch> LeaveBatch(int num_envs, const std::vector<int>& lengths) {
   std::vector<std::unique_ptr<MultiAgentEnv>> envs;

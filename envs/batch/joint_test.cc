@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "envs/batch/test_multi_agent_env.h"
+#include "envs/batch/test_outputs.h"
 #include "envs/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -17,34 +18,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 
-// One step's buffers for `n` joint rows of `obs_dim` floats and `k` agents.
-struct Buffers {
-  Buffers(int n, int obs_dim, int k)
-      : obs(static_cast<size_t>(n) * obs_dim * sizeof(float)), final_obs(obs.size(), 0), rewards(n),
-        terminated(n), truncated(n), masked(n, 7), agent_rewards(static_cast<size_t>(n) * k, -9),
-        agent_terminated(static_cast<size_t>(n) * k, 7) {}
-  EnvBatchOutput out() {
-    EnvBatchOutput out{obs.data(),       final_obs.data(), rewards.data(), terminated.data(),
-                       truncated.data(), masked.data(),    &failures,      &env_episodes};
-    out.agent_rewards = agent_rewards.data();
-    out.agent_terminated = agent_terminated.data();
-    return out;
-  }
-  static std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
-    std::vector<float> values(bytes.size() / sizeof(float));
-    std::memcpy(values.data(), bytes.data(), bytes.size());
-    return values;
-  }
-  std::vector<float> observations() const { return Floats(obs); }
-  std::vector<float> final_observations() const { return Floats(final_obs); }
-  std::vector<uint8_t> obs, final_obs;
-  std::vector<float> rewards;
-  std::vector<uint8_t> terminated, truncated, masked;
-  std::vector<float> agent_rewards;
-  std::vector<uint8_t> agent_terminated;
-  std::vector<EnvFailure> failures;
-  std::vector<EnvEpisodeFigures> env_episodes;
-};
+using Buffers = StepBuffers;
 
 std::unique_ptr<JointAgentsEnvBatch> LeaveBatch(const std::vector<std::vector<int>>& lengths) {
   std::vector<std::unique_ptr<MultiAgentEnv>> envs;
