@@ -113,6 +113,10 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
 
 absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
   if (env.joint_agents()) {
+    if (!env.has_plugin() && !env.has_remote() && !IsMultiAgentEnv(env.name())) {
+      // An unknown name is that first, with the known ones listed.
+      RETURN_IF_ERROR(LookupEnvSpec(env.name(), env.max_episode_steps()).status());
+    }
     if (env.has_plugin() || env.has_remote() || !IsMultiAgentEnv(env.name())) {
       const std::string what = env.has_plugin()   ? std::string("a plugin's env")
                                : env.has_remote() ? std::string("a remote env")

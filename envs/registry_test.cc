@@ -143,6 +143,16 @@ TEST(ConfiguredEnvSpecTest, JointAgentsOfAnEnvThatIsNotMultiAgentAreRefusedNamin
   EXPECT_THAT(spec.status().message(), AllOf(HasSubstr("env.joint_agents"), HasSubstr("plugin")));
 }
 
+TEST(ConfiguredEnvSpecTest, JointAgentsOfAnUnknownEnvAreNotFoundListingTheKnownOnes) {
+  v1::EnvConfig unknown;
+  unknown.set_name("CooperativeNavigation-v9");
+  unknown.set_joint_agents(true);
+  absl::StatusOr<EnvSpec> spec = ConfiguredBaseEnvSpec(unknown);
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(spec.status().message(),
+              AllOf(HasSubstr("'CooperativeNavigation-v9'"), HasSubstr("CooperativeNavigation-v0")));
+}
+
 TEST(ConfiguredEnvSpecTest, AJointRowTakesNoWrapperEither) {
   v1::EnvConfig config;
   config.set_name("CooperativeNavigation-v0");
