@@ -108,6 +108,30 @@ def read_jsonl(path):
     return rows
 
 
+def draw_panels(plt, path, suptitle, series, xlabel, columns, panel_height, markersize):
+    """A figure of one panel per named series of (x, y) points, `columns`
+    panels a line, saved to `path`."""
+    names = list(series)
+    lines = (len(names) + columns - 1) // columns
+    figure, grid = plt.subplots(lines, columns, figsize=(4.0 * columns, panel_height * lines), dpi=100,
+                                squeeze=False)
+    for index, axes in enumerate(grid.flat):
+        if index >= len(names):
+            axes.axis("off")
+            continue
+        points = series[names[index]]
+        axes.plot([x for x, _ in points], [y for _, y in points], linewidth=1.2,
+                  marker="o" if len(points) < 40 else None, markersize=markersize)
+        axes.set_title(names[index], fontsize=9)
+        axes.set_xlabel(xlabel, fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.grid(True, alpha=0.3)
+    figure.suptitle(suptitle, fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
 # The learner's bookkeeping, drawn elsewhere or not a curve of its own.
 NOT_STATISTICS = {"time", "updates", "samples", "updates_per_second", "env_steps_learned_per_second"}
 
@@ -123,26 +147,10 @@ def draw_learner_statistics(plt, folder, title):
                 names.append(name)
     if not names:
         return
-    columns = 3
-    lines = (len(names) + columns - 1) // columns
-    figure, grid = plt.subplots(lines, columns, figsize=(4.0 * columns, 2.6 * lines), dpi=100, squeeze=False)
-    for index, axes in enumerate(grid.flat):
-        if index >= len(names):
-            axes.axis("off")
-            continue
-        name = names[index]
-        points = [(row["updates"], row[name]) for row in rows
-                  if "updates" in row and isinstance(row.get(name), (int, float))]
-        axes.plot([x for x, _ in points], [y for _, y in points], linewidth=1.2,
-                  marker="o" if len(points) < 40 else None, markersize=2)
-        axes.set_title(name, fontsize=9)
-        axes.set_xlabel("updates", fontsize=8)
-        axes.tick_params(labelsize=7)
-        axes.grid(True, alpha=0.3)
-    figure.suptitle(f"{title}: learner statistics", fontsize=10)
-    figure.tight_layout()
-    figure.savefig(os.path.join(folder, "learner_statistics.png"))
-    plt.close(figure)
+    series = {name: [(row["updates"], row[name]) for row in rows
+                     if "updates" in row and isinstance(row.get(name), (int, float))] for name in names}
+    draw_panels(plt, os.path.join(folder, "learner_statistics.png"), f"{title}: learner statistics", series,
+                "updates", columns=3, panel_height=2.6, markersize=2)
 
 
 ENV_PREFIX = "env/"
@@ -192,25 +200,10 @@ def draw_env_figures(plt, folder, title, evals):
         writer.writerow(["env_steps"] + names)
         for steps, figures in rounds:
             writer.writerow([f"{steps:.0f}"] + [f"{figures[name]:.6g}" if name in figures else "" for name in names])
-    columns = min(3, len(names))
-    lines = (len(names) + columns - 1) // columns
-    figure, grid = plt.subplots(lines, columns, figsize=(4.0 * columns, 2.8 * lines), dpi=100, squeeze=False)
-    for index, axes in enumerate(grid.flat):
-        if index >= len(names):
-            axes.axis("off")
-            continue
-        name = names[index]
-        points = [(steps, figures[name]) for steps, figures in rounds if name in figures]
-        axes.plot([x for x, _ in points], [y for _, y in points], linewidth=1.2,
-                  marker="o" if len(points) < 40 else None, markersize=3)
-        axes.set_title(name, fontsize=9)
-        axes.set_xlabel("env steps", fontsize=8)
-        axes.tick_params(labelsize=7)
-        axes.grid(True, alpha=0.3)
-    figure.suptitle(f"{title}: env figures per evaluation round", fontsize=10)
-    figure.tight_layout()
-    figure.savefig(os.path.join(folder, "env_figures_by_env_steps.png"))
-    plt.close(figure)
+    series = {name: [(steps, figures[name]) for steps, figures in rounds if name in figures] for name in names}
+    draw_panels(plt, os.path.join(folder, "env_figures_by_env_steps.png"),
+                f"{title}: env figures per evaluation round", series, "env steps", columns=min(3, len(names)),
+                panel_height=2.8, markersize=3)
 
 
 if __name__ == "__main__":
