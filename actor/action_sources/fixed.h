@@ -41,6 +41,9 @@ class FixedPolicySource final : public ActionSource {
   // A version has been loaded.
   bool ready() const override { return policy_ != nullptr; }
   int64_t version() const override { return version_; }
+  // Floats of core state per row: 0 for a feed-forward policy (or none
+  // loaded yet).
+  int state_size() const { return policy_ != nullptr ? policy_->state_size() : 0; }
   // FailedPrecondition before the first Load, when `behaviour` is asked of
   // a policy without a behaviour distribution, or when out.core_states asks
   // for the state of a feed-forward policy (or one of another width). A
