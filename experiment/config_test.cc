@@ -71,6 +71,38 @@ TEST(ConfigTest, ScriptedAgentsMustBeSomeButNotAllAgentsOfAMultiAgentEnv) {
   }
 }
 
+TEST(ConfigTest, SelfPlayNeedsATwoPlayerGameOfSharedRowsAndFillsItsDefaults) {
+  constexpr char kPong[] = R"(env { name: "PongDuel-v0" } learner { ppo {} } )";
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(absl::StrCat(kPong, "self_play {}"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->self_play().pool_size(), 10);
+  EXPECT_EQ(config->self_play().snapshot_every(), 20);
+  EXPECT_DOUBLE_EQ(config->self_play().latest_probability(), 0.8);
+  EXPECT_EQ(config->self_play().eval_opponents(), 3);
+  // 0 is a value of the optional fields.
+  config = ParseExperimentConfig(absl::StrCat(kPong, "self_play { latest_probability: 0 eval_opponents: 0 }"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->self_play().latest_probability(), 0);
+  EXPECT_EQ(config->self_play().eval_opponents(), 0);
+  EXPECT_FALSE(ParseExperimentConfig(kPong)->has_self_play());
+
+  const std::pair<std::string, std::string> refused[] = {
+      {R"(env { name: "CartPole-v1" } self_play {})", "self_play: CartPole-v1 is no two-player game"},
+      {R"(env { name: "CooperativeNavigation-v0" } self_play {})", "CooperativeNavigation-v0 is no two-player game"},
+      {absl::StrCat(kPong, "self_play { pool_size: 1001 }"), "self_play.pool_size: 1001 is out of range"},
+      {absl::StrCat(kPong, "self_play { snapshot_every: -1 }"), "self_play.snapshot_every: -1 must be >= 1"},
+      {absl::StrCat(kPong, "self_play { latest_probability: 1.5 }"), "self_play.latest_probability: 1.5 is out"},
+      {absl::StrCat(kPong, "self_play { eval_opponents: 17 }"), "self_play.eval_opponents: 17 is out of range"},
+      {absl::StrCat(kPong, "self_play {} topology { inference: CENTRAL }"), "topology.inference CENTRAL"},
+      {R"(env { name: "PongDuel-v0" } learner { maddpg {} } self_play {})", "without env.joint_agents"},
+  };
+  for (const auto& [text, message] : refused) {
+    absl::StatusOr<v1::ExperimentConfig> refusal = ParseExperimentConfig(text);
+    EXPECT_EQ(refusal.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(refusal.status().message(), HasSubstr(message)) << text;
+  }
+}
+
 TEST(ConfigTest, RateLimiterThatCanDeadlockIsRefused) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(
     env { name: "Pendulum-v1" }
