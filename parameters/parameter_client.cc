@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/backoff.h"
+#include "common/grpc_status.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
 
@@ -70,6 +72,7 @@ void ParameterClient::Run() {
       received.published = absl::FromUnixMicros(update.published_unix_micros());
       received.version = update.version();
       received.learner_updates = update.learner_updates();
+      received.pool_versions.assign(update.pool_versions().begin(), update.pool_versions().end());
       if (!received.parameters.ParseFromString(update.blob())) {
         RILL_LOG(ERROR) << "parameter version " << update.version() << " does not parse; skipped";
         continue;
@@ -89,6 +92,26 @@ void ParameterClient::Run() {
     auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
     mu_.AwaitWithTimeout(absl::Condition(&stop), wait);
   }
+}
+
+absl::StatusOr<ReceivedParameters> ParameterClient::FetchVersion(int64_t version, absl::Duration timeout) const {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(timeout));
+  v1::GetVersionRequest request;
+  request.set_version(version);
+  v1::ParameterUpdate update;
+  const grpc::Status status = stub_->GetVersion(&context, request, &update);
+  if (!status.ok()) return FromGrpcStatus(status);
+  ReceivedParameters received;
+  received.received = absl::Now();
+  received.published = absl::FromUnixMicros(update.published_unix_micros());
+  received.version = update.version();
+  received.learner_updates = update.learner_updates();
+  received.pool_versions.assign(update.pool_versions().begin(), update.pool_versions().end());
+  if (!received.parameters.ParseFromString(update.blob())) {
+    return absl::DataLossError(absl::StrCat("parameter version ", version, " does not parse"));
+  }
+  return received;
 }
 
 }  // namespace rill::parameters

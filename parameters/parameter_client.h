@@ -15,8 +15,10 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -28,6 +30,8 @@ struct ReceivedParameters {
   int64_t version = 0;
   int64_t learner_updates = 0;
   v1::ParameterSet parameters;
+  // The learner's opponent pool then (ParameterUpdate.pool_versions).
+  std::vector<int64_t> pool_versions;
   // The learner's publish time and this client's receipt time.
   absl::Time published;
   absl::Time received;
@@ -55,6 +59,11 @@ class ParameterClient {
   bool WaitForVersionAfter(int64_t version, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
 
   int64_t latest_version() const { return latest_version_.load(); }
+
+  // Version `version` of the learner's opponent pool (GetVersion), decoded;
+  // blocks for at most `timeout`. NotFound when the pool no longer has it;
+  // the RPC's error otherwise.
+  absl::StatusOr<ReceivedParameters> FetchVersion(int64_t version, absl::Duration timeout) const;
 
  private:
   void Run() ABSL_LOCKS_EXCLUDED(mu_);

@@ -1,5 +1,6 @@
 #include "parameters/parameter_service.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,21 @@ absl::Status ParameterStore::Publish(int64_t version, int64_t learner_updates, s
   update->set_learner_updates(learner_updates);
   update->set_published_unix_micros(absl::ToUnixMicros(absl::Now()));
   *update->mutable_blob() = std::move(blob);
+  // Whether this version joins the pool, and the pool it then lists (one
+  // training loop publishes, so the pool cannot change before the commit
+  // below).
+  bool snapshot = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (pool_size_ > 0) {
+      snapshot = pool_.empty() || learner_updates - pool_.back()->learner_updates() >= pool_every_;
+      const size_t keep = snapshot ? static_cast<size_t>(pool_size_ - 1) : static_cast<size_t>(pool_size_);
+      for (size_t i = pool_.size() > keep ? pool_.size() - keep : 0; i < pool_.size(); ++i) {
+        update->add_pool_versions(pool_[i]->version());
+      }
+      if (snapshot) update->add_pool_versions(version);
+    }
+  }
   auto published = std::make_shared<PublishedVersion>();
   bool own_buffer = false;
   grpc::Status serialized = grpc::SerializationTraits<v1::ParameterUpdate>::Serialize(*update, &published->wire, &own_buffer);
@@ -26,10 +42,54 @@ absl::Status ParameterStore::Publish(int64_t version, int64_t learner_updates, s
         absl::StrCat("parameter version ", version, " is not newer than ", latest_->update->version()));
   }
   latest_ = std::move(published);
+  if (snapshot) {
+    pool_.push_back(latest_->update);
+    while (static_cast<int>(pool_.size()) > pool_size_) pool_.pop_front();
+  }
   // Under the lock, so that listeners see versions in publishing order; each
   // call only starts a write (or keeps the update for later).
   for (ParameterListener* listener : listeners_) listener->OnPublished(latest_);
   return absl::OkStatus();
+}
+
+void ParameterStore::KeepSnapshots(int size, int64_t every_updates) {
+  absl::MutexLock lock(&mu_);
+  pool_size_ = std::max(0, size);
+  pool_every_ = std::max<int64_t>(1, every_updates);
+}
+
+std::vector<ParameterUpdatePtr> ParameterStore::Snapshots() const {
+  absl::MutexLock lock(&mu_);
+  return {pool_.begin(), pool_.end()};
+}
+
+absl::Status ParameterStore::RestoreSnapshots(std::vector<v1::ParameterUpdate> snapshots) {
+  for (size_t i = 1; i < snapshots.size(); ++i) {
+    if (snapshots[i].version() <= snapshots[i - 1].version()) {
+      return absl::InvalidArgumentError(absl::StrCat("the saved opponent pool's snapshot ", i, " (version ",
+                                                     snapshots[i].version(), ") is not newer than the one before"));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  pool_.clear();
+  const size_t keep = static_cast<size_t>(pool_size_);
+  for (size_t i = snapshots.size() > keep ? snapshots.size() - keep : 0; i < snapshots.size(); ++i) {
+    pool_.push_back(std::make_shared<const v1::ParameterUpdate>(std::move(snapshots[i])));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ParameterUpdatePtr> ParameterStore::Version(int64_t version) const {
+  absl::MutexLock lock(&mu_);
+  if (latest_ != nullptr && latest_->update->version() == version) return latest_->update;
+  std::string versions;
+  for (const ParameterUpdatePtr& snapshot : pool_) {
+    if (snapshot->version() == version) return snapshot;
+    absl::StrAppend(&versions, versions.empty() ? "" : ", ", snapshot->version());
+  }
+  return absl::NotFoundError(absl::StrCat("parameter version ", version, " is neither the latest (",
+                                          latest_ != nullptr ? absl::StrCat(latest_->update->version()) : "none",
+                                          ") nor in the opponent pool (", versions.empty() ? "empty" : versions, ")"));
 }
 
 ParameterUpdatePtr ParameterStore::Latest() const {
@@ -209,6 +269,20 @@ grpc::ServerUnaryReactor* ParameterServiceImpl::GetParameters(grpc::CallbackServ
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no parameters published yet"));
   } else {
     *response = *latest;
+    reactor->Finish(grpc::Status::OK);
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ParameterServiceImpl::GetVersion(grpc::CallbackServerContext* context,
+                                                           const v1::GetVersionRequest* request,
+                                                           v1::ParameterUpdate* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<ParameterUpdatePtr> found = store_->Version(request->version());
+  if (!found.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(found.status().message())));
+  } else {
+    *response = **found;
     reactor->Finish(grpc::Status::OK);
   }
   return reactor;

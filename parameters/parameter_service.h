@@ -21,8 +21,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -78,6 +80,23 @@ class ParameterStore {
   // Wakes waiters with Cancelled and tells every listener; idempotent.
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Self-play's opponent pool (proto/config.proto's SelfPlayConfig): from
+  // now on Publish takes a version into the pool when the pool is empty or
+  // it comes at least `every_updates` learner updates after the newest
+  // snapshot, and the oldest snapshot leaves once more than `size` are
+  // kept. Each published update lists the pool's versions then
+  // (ParameterUpdate.pool_versions). Called before the first Publish.
+  void KeepSnapshots(int size, int64_t every_updates) ABSL_LOCKS_EXCLUDED(mu_);
+  // The pool's snapshots, oldest first (a checkpoint saves them).
+  std::vector<ParameterUpdatePtr> Snapshots() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Puts a saved pool back (a resumed learner, before its first Publish):
+  // the newest `size` of `snapshots`, which must be in increasing version
+  // order (InvalidArgument naming the first that is not).
+  absl::Status RestoreSnapshots(std::vector<v1::ParameterUpdate> snapshots) ABSL_LOCKS_EXCLUDED(mu_);
+  // Version `version` of the pool, or the latest when it is that one;
+  // NotFound naming the versions there are otherwise.
+  absl::StatusOr<ParameterUpdatePtr> Version(int64_t version) const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Progress the Status RPC reports; set by the training loop.
   void SetProgress(int64_t updates, int64_t samples, double updates_per_second);
   v1::LearnerStatus Status() const;
@@ -87,6 +106,10 @@ class ParameterStore {
   PublishedPtr latest_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<ParameterListener*> listeners_ ABSL_GUARDED_BY(mu_);
+  // The opponent pool: 0 snapshots kept when there is none.
+  int pool_size_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t pool_every_ ABSL_GUARDED_BY(mu_) = 1;
+  std::deque<ParameterUpdatePtr> pool_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> updates_{0};
   std::atomic<int64_t> samples_{0};
   std::atomic<double> updates_per_second_{0};
@@ -110,6 +133,10 @@ class ParameterServiceImpl final
   grpc::ServerUnaryReactor* GetParameters(grpc::CallbackServerContext* context,
                                           const v1::GetParametersRequest* request,
                                           v1::ParameterUpdate* response) override;
+  // ParameterStore::Version's answer; NOT_FOUND naming the pool's
+  // versions.
+  grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* context, const v1::GetVersionRequest* request,
+                                       v1::ParameterUpdate* response) override;
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context, const v1::LearnerStatusRequest* request,
                                    v1::LearnerStatus* response) override;
 

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -36,6 +38,60 @@ TEST(ParameterStoreTest, OlderVersionIsRefused) {
   ASSERT_TRUE(store.Publish(5, 4, "a").ok());
   EXPECT_EQ(store.Publish(5, 4, "b").code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store.Latest()->blob(), "a");
+}
+
+std::vector<int64_t> PoolVersions(const ParameterStore& store) {
+  std::vector<int64_t> versions;
+  for (const ParameterUpdatePtr& snapshot : store.Snapshots()) versions.push_back(snapshot->version());
+  return versions;
+}
+
+// Versions 1..14 published at updates 0..13 into a pool of 3 snapshots at
+// least 4 updates apart: versions 1, 5, 9 and 13 are taken in, the last 3
+// kept; each update lists the pool as it stood with that version.
+TEST(ParameterStoreTest, KeepsTheLastSnapshotsAtLeastEveryUpdatesApart) {
+  ParameterStore store;
+  store.KeepSnapshots(/*size=*/3, /*every_updates=*/4);
+  std::vector<std::vector<int64_t>> listed;
+  for (int64_t updates = 0; updates < 14; ++updates) {
+    ASSERT_TRUE(store.Publish(updates + 1, updates, "blob" + std::to_string(updates + 1)).ok());
+    const ParameterUpdatePtr latest = store.Latest();
+    listed.emplace_back(latest->pool_versions().begin(), latest->pool_versions().end());
+  }
+  EXPECT_EQ(listed[0], (std::vector<int64_t>{1}));
+  EXPECT_EQ(listed[3], (std::vector<int64_t>{1}));
+  EXPECT_EQ(listed[4], (std::vector<int64_t>{1, 5}));
+  EXPECT_EQ(listed[8], (std::vector<int64_t>{1, 5, 9}));
+  EXPECT_EQ(listed[12], (std::vector<int64_t>{5, 9, 13}));
+  EXPECT_EQ(listed[13], (std::vector<int64_t>{5, 9, 13}));
+  EXPECT_EQ(PoolVersions(store), (std::vector<int64_t>{5, 9, 13}));
+  EXPECT_EQ((*store.Version(9))->blob(), "blob9");
+  EXPECT_EQ((*store.Version(14))->blob(), "blob14") << "the latest";
+  const absl::Status missing = store.Version(7).status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.message(), "parameter version 7 is neither the latest (14) nor in the opponent pool (5, 9, 13)");
+
+  // A resumed learner's store: the same pool, and snapshots go on from it.
+  ParameterStore resumed;
+  resumed.KeepSnapshots(3, 4);
+  std::vector<v1::ParameterUpdate> saved;
+  for (const ParameterUpdatePtr& snapshot : store.Snapshots()) saved.push_back(*snapshot);
+  ASSERT_TRUE(resumed.RestoreSnapshots(saved).ok());
+  EXPECT_EQ(PoolVersions(resumed), (std::vector<int64_t>{5, 9, 13}));
+  ASSERT_TRUE(resumed.Publish(15, 14, "blob15").ok());
+  EXPECT_EQ(PoolVersions(resumed), (std::vector<int64_t>{5, 9, 13})) << "13 was 1 update ago";
+  ASSERT_TRUE(resumed.Publish(18, 17, "blob18").ok());
+  EXPECT_EQ(PoolVersions(resumed), (std::vector<int64_t>{9, 13, 18}));
+  std::reverse(saved.begin(), saved.end());
+  EXPECT_EQ(resumed.RestoreSnapshots(saved).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ParameterStoreTest, NoPoolByDefault) {
+  ParameterStore store;
+  ASSERT_TRUE(store.Publish(1, 0, "a").ok());
+  ASSERT_TRUE(store.Publish(2, 1, "b").ok());
+  EXPECT_TRUE(store.Snapshots().empty());
+  EXPECT_EQ(store.Latest()->pool_versions_size(), 0);
 }
 
 TEST(ParameterStoreTest, CloseWakesWaitersWithCancelled) {
@@ -118,6 +174,24 @@ struct ServedStore {
     server.server->Shutdown(DeadlineIn(absl::Seconds(2)));
   }
 };
+
+TEST(ParameterServiceTest, GetVersionServesThePoolOverGrpc) {
+  ServedStore served;
+  served.store.KeepSnapshots(2, 1);
+  for (int64_t v = 1; v <= 4; ++v) ASSERT_TRUE(served.store.Publish(v, v, "p" + std::to_string(v)).ok());
+  for (const auto& [version, code] : std::vector<std::pair<int64_t, grpc::StatusCode>>{
+           {3, grpc::StatusCode::OK}, {4, grpc::StatusCode::OK}, {2, grpc::StatusCode::NOT_FOUND}}) {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(10)));
+    v1::GetVersionRequest request;
+    request.set_version(version);
+    v1::ParameterUpdate response;
+    const grpc::Status status = served.stub->GetVersion(&context, request, &response);
+    EXPECT_EQ(status.error_code(), code) << version << ": " << status.error_message();
+    if (status.ok()) EXPECT_EQ(response.blob(), "p" + std::to_string(version));
+    if (!status.ok()) EXPECT_NE(status.error_message().find("opponent pool (3, 4)"), std::string::npos);
+  }
+}
 
 TEST(ParameterServiceTest, ACancelledSubscriberLeavesTheStore) {
   ServedStore served;
