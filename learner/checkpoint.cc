@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <system_error>
 
@@ -13,7 +14,8 @@ namespace fs = std::filesystem;
 
 absl::Status WriteCheckpoint(const std::string& dir,
                              const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                             const v1::ParameterSet& policy) {
+                             const v1::ParameterSet& policy,
+                             const std::vector<std::pair<std::string, std::string>>& files) {
   const fs::path final_dir = fs::path(dir).lexically_normal();
   if (final_dir.filename().empty()) return absl::InvalidArgumentError(absl::StrCat("bad checkpoint folder '", dir, "'"));
   const fs::path staging = fs::path(final_dir.string() + ".saving");
@@ -39,6 +41,13 @@ absl::Status WriteCheckpoint(const std::string& dir,
     if (!out || !policy.SerializeToOstream(&out) || !out.flush()) {
       fs::remove_all(staging, error);
       return absl::InternalError(absl::StrCat("cannot write the policy to '", staging.string(), "'"));
+    }
+  }
+  for (const auto& [name, bytes] : files) {
+    std::ofstream out(staging / name, std::ios::binary | std::ios::trunc);
+    if (!out || !out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())) || !out.flush()) {
+      fs::remove_all(staging, error);
+      return absl::InternalError(absl::StrCat("cannot write ", name, " to '", staging.string(), "'"));
     }
   }
   // Swap the finished folder in; the older checkpoint goes only after.
@@ -90,6 +99,15 @@ absl::StatusOr<v1::ParameterSet> ReadCheckpointPolicy(const std::string& dir) {
     return absl::DataLossError(absl::StrCat("cannot parse the policy in '", file.string(), "'"));
   }
   return policy;
+}
+
+absl::StatusOr<std::string> ReadCheckpointFile(const std::string& dir, const std::string& name) {
+  const fs::path file = fs::path(dir) / name;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("no ", name, " in '", dir, "'"));
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read '", file.string(), "'"));
+  return bytes;
 }
 
 }  // namespace rill::learner

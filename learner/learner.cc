@@ -63,6 +63,9 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   RETURN_IF_ERROR(learner->UseDevice());
   RETURN_IF_ERROR(learner->CreateAlgorithmAndNormalizer());
   RETURN_IF_ERROR(learner->MapTableColumns());
+  if (options.config.has_self_play() && store != nullptr) {
+    store->KeepSnapshots(options.config.self_play().pool_size(), options.config.self_play().snapshot_every());
+  }
   RETURN_IF_ERROR(learner->Resume());
   RETURN_IF_ERROR(learner->JoinRanks());
   if (registry == nullptr) {
@@ -153,6 +156,29 @@ absl::Status Learner::Resume() {
                                                       "': ", restored.message()));
   }
   RILL_LOG(INFO) << "resumed from " << latest << " at update " << algorithm_->updates();
+  return ResumePool(latest);
+}
+
+absl::Status Learner::ResumePool(const std::string& checkpoint) {
+  if (!options_.config.has_self_play() || store_ == nullptr) return absl::OkStatus();
+  absl::StatusOr<std::string> bytes = ReadCheckpointFile(checkpoint, kCheckpointPoolFile);
+  if (absl::IsNotFound(bytes.status())) {
+    RILL_LOG(WARNING) << "self-play: " << checkpoint << " holds no opponent pool; the pool starts empty";
+    return absl::OkStatus();
+  }
+  v1::ParameterPool pool;
+  if (!bytes.ok() || !pool.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("cannot resume self-play's opponent pool from '", checkpoint, "/",
+                                            kCheckpointPoolFile, "': ",
+                                            bytes.ok() ? "not a rill.v1.ParameterPool" : bytes.status().message()));
+  }
+  std::vector<v1::ParameterUpdate> snapshots(pool.snapshots().begin(), pool.snapshots().end());
+  RETURN_IF_ERROR(store_->RestoreSnapshots(std::move(snapshots)));
+  std::string versions;
+  for (const parameters::ParameterUpdatePtr& snapshot : store_->Snapshots()) {
+    absl::StrAppend(&versions, versions.empty() ? "" : ", ", snapshot->version());
+  }
+  RILL_LOG(INFO) << "self-play: resumed the opponent pool of versions " << (versions.empty() ? "(none)" : versions);
   return absl::OkStatus();
 }
 
@@ -330,7 +356,13 @@ absl::Status Learner::Checkpoint() {
   if (normalizer_ != nullptr) {
     for (auto& entry : normalizer_->state().Save()) state.push_back(std::move(entry));
   }
-  RETURN_IF_ERROR(WriteCheckpoint(options_.checkpoint_dir + "/latest", state, policy));
+  std::vector<std::pair<std::string, std::string>> files;
+  if (options_.config.has_self_play() && store_ != nullptr) {
+    v1::ParameterPool pool;
+    for (const parameters::ParameterUpdatePtr& snapshot : store_->Snapshots()) *pool.add_snapshots() = *snapshot;
+    files.emplace_back(kCheckpointPoolFile, pool.SerializeAsString());
+  }
+  RETURN_IF_ERROR(WriteCheckpoint(options_.checkpoint_dir + "/latest", state, policy, files));
   checkpoint_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   return absl::OkStatus();
 }

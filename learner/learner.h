@@ -122,6 +122,10 @@ class Learner {
   absl::Status MapTableColumns();
   // Creates checkpoint_dir and restores its latest checkpoint, if any.
   absl::Status Resume();
+  // Self-play: puts the opponent pool saved with `checkpoint` back into the
+  // store (a checkpoint without one: an empty pool, warned). DataLoss for
+  // a pool file that does not parse.
+  absl::Status ResumePool(const std::string& checkpoint);
   // With a group: gives the algorithm the group's averager and every rank
   // rank 0's training state (and observation statistics).
   absl::Status JoinRanks();
