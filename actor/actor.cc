@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     actor->local_ = source.get();
     actor->source_ = std::move(source);
   }
+  if (config.has_self_play()) RETURN_IF_ERROR(actor->CreateOpponentPool(base_seed, *registry));
   if (options.synchronous && actor->local_ == nullptr) {
     return absl::InvalidArgumentError("a synchronous actor waits for versions on its own parameter stream; "
                                       "with central inference or in process it has none");
@@ -95,6 +96,41 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   return actor;
 }
 
+absl::Status Actor::CreateOpponentPool(uint64_t seed, prometheus::Registry& registry) {
+  OpponentPool::Fetch fetch;
+  if (options_.parameter_store != nullptr) {
+    fetch = [store = options_.parameter_store](int64_t version) -> absl::StatusOr<parameters::ReceivedParameters> {
+      ASSIGN_OR_RETURN(const parameters::ParameterUpdatePtr update, store->Version(version));
+      parameters::ReceivedParameters received;
+      received.version = update->version();
+      if (!received.parameters.ParseFromString(update->blob())) {
+        return absl::DataLossError(absl::StrCat("parameter version ", version, " does not parse"));
+      }
+      return received;
+    };
+  } else if (local_ != nullptr) {
+    fetch = [local = local_](int64_t version) { return local->parameters().FetchVersion(version, absl::Seconds(10)); };
+  } else {
+    return absl::InvalidArgumentError("self_play: the actor needs its own policy copy (no central inference)");
+  }
+  ASSIGN_OR_RETURN(opponents_, OpponentPool::Create(options_.config.self_play(), *envs_, std::move(fetch), seed));
+  auto& picks = prometheus::BuildCounter()
+                    .Name("rill_actor_self_play_episodes_total")
+                    .Help("Self-play: episodes begun by opponent (the newest version, or a pool snapshot)")
+                    .Register(registry);
+  newest_opponents_ = &picks.Add({{"role", "actor"}, {"opponent", "newest"}});
+  snapshot_opponents_ = &picks.Add({{"role", "actor"}, {"opponent", "snapshot"}});
+  return absl::OkStatus();
+}
+
+void Actor::PickOpponents() {
+  const int64_t newest = opponents_->newest_picks();
+  const int64_t snapshot = opponents_->snapshot_picks();
+  opponents_->PickOpponents(*envs_);
+  newest_opponents_->Increment(static_cast<double>(opponents_->newest_picks() - newest));
+  snapshot_opponents_->Increment(static_cast<double>(opponents_->snapshot_picks() - snapshot));
+}
+
 void Actor::ExportWriterMetrics() {
   if (writer_ == nullptr) return;
   const double failovers = static_cast<double>(writer_->failovers());
@@ -112,6 +148,10 @@ absl::Status Actor::ChooseActions(bool random, const absl::Notification& stop) {
   for (int i = 0; i < envs_->size() && !core_states; ++i) core_states = items_->needs_core_state(i);
   RETURN_IF_ERROR(source_->Act(envs_->observation_rows(), /*deterministic=*/false, items_->needs_behaviour(), stop,
                                envs_->buffers(core_states)));
+  if (opponents_ != nullptr) {
+    opponents_->Update(source_->pool_versions());
+    RETURN_IF_ERROR(opponents_->Act(*envs_, stop));
+  }
   if (source_->version() != policy_version_) {
     policy_version_ = source_->version();
     metrics_.parameter_version->Set(static_cast<double>(policy_version_));
@@ -189,6 +229,11 @@ void Actor::LogEpisodeSummary(bool force) {
         summary_.episodes, absl::ToDoubleSeconds(now - summary_.since), summary_.return_sum / count,
         summary_.return_min, summary_.return_max, static_cast<double>(summary_.length_sum) / count);
   }
+  if (opponents_ != nullptr) {
+    RILL_LOG(INFO) << absl::StrFormat("actor %d: self-play opponents so far: %d episodes against the newest version, "
+                                      "%d against pool snapshots",
+                                      options_.actor_id, opponents_->newest_picks(), opponents_->snapshot_picks());
+  }
   summary_ = EpisodeSummary{};
   summary_.since = now;
 }
@@ -210,6 +255,8 @@ int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std:
       items_->DropPending(i);
       continue;
     }
+    // Self-play: the opponent's seat is no policy's to train.
+    if (opponents_ != nullptr && !opponents_->trained_row(i)) continue;
     const envs::StepResult& result = outcome.result;
     const uint8_t* next = &next_obs[static_cast<size_t>(i) * obs_bytes];
     items::Step step;
@@ -262,6 +309,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
   // failing stops, with the env's message.
   int all_failed_steps = 0;
   RETURN_IF_ERROR(envs_->ResetAll());
+  if (opponents_ != nullptr) PickOpponents();
   summary_ = EpisodeSummary{};
   summary_.since = absl::Now();
   bool stopped = false;
@@ -296,6 +344,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
     const int64_t ready_before = items_->ready();
     RETURN_IF_ERROR(envs_->Step(active, &next_obs, &final_obs, &outcomes));
     const int failed = AddSteps(active, next_obs, final_obs, outcomes);
+    if (opponents_ != nullptr) PickOpponents();
     all_failed_steps = failed == active ? all_failed_steps + 1 : 0;
     if (all_failed_steps >= kMaxAllFailedSteps) {
       return absl::FailedPreconditionError(absl::StrCat("every env failed ", all_failed_steps,

@@ -28,6 +28,7 @@
 #include "actor/action_sources/local.h"
 #include "actor/actor_metrics.h"
 #include "actor/lockstep_envs.h"
+#include "actor/opponent_pool.h"
 #include "common/scalar_log.h"
 #include "items/interface.h"
 #include "items/registry.h"
@@ -87,6 +88,11 @@ class Actor {
 
  private:
   explicit Actor(ActorOptions options) : options_(std::move(options)) {}
+  // Self-play (config self_play): the opponent pool, fetching snapshots
+  // through the actor's parameter stream or its in-process store.
+  absl::Status CreateOpponentPool(uint64_t seed, prometheus::Registry& registry);
+  // Picks the opponents of the envs whose episode starts and counts them.
+  void PickOpponents();
   // Copies the writer's failover counters into the metrics.
   void ExportWriterMetrics();
   // Exports env i's episode if its last step finished one (the actor's
@@ -122,6 +128,10 @@ class Actor {
   std::unique_ptr<ActionSource> source_;
   LocalPolicySource* local_ = nullptr;
   std::unique_ptr<items::ItemBuilder> items_;
+  // Self-play's opponents; null without config self_play.
+  std::unique_ptr<OpponentPool> opponents_;
+  prometheus::Counter* newest_opponents_ = nullptr;
+  prometheus::Counter* snapshot_opponents_ = nullptr;
   std::unique_ptr<replay::ReplayWriter> writer_;
   std::unique_ptr<prometheus::Registry> own_registry_;
   ActorMetrics metrics_;

@@ -1,6 +1,7 @@
 #include "actor/action_sources/in_process.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "proto/parameters.pb.h"
 
 namespace rill::actor {
@@ -13,7 +14,9 @@ absl::Status InProcessPolicySource::Refresh() {
     return absl::InvalidArgumentError(
         absl::StrCat("parameter version ", latest->version(), " in the store is not a serialized ParameterSet"));
   }
-  return policy_.Load(parameters, latest->version());
+  RETURN_IF_ERROR(policy_.Load(parameters, latest->version()));
+  pool_versions_.assign(latest->pool_versions().begin(), latest->pool_versions().end());
+  return absl::OkStatus();
 }
 
 }  // namespace rill::actor

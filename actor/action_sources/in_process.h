@@ -10,6 +10,7 @@
 #define RILL_ACTOR_ACTION_SOURCES_IN_PROCESS_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
@@ -32,6 +33,7 @@ class InProcessPolicySource final : public ActionSource {
   absl::Status Refresh() override;
   bool ready() const override { return policy_.ready(); }
   int64_t version() const override { return policy_.version(); }
+  const std::vector<int64_t>& pool_versions() const override { return pool_versions_; }
   absl::Status Act(const ObservationRows& observations, bool deterministic, bool behaviour,
                    const absl::Notification& stop, const ActionBuffers& out) override {
     return policy_.Act(observations, deterministic, behaviour, stop, out);
@@ -40,6 +42,7 @@ class InProcessPolicySource final : public ActionSource {
  private:
   parameters::ParameterStore* store_;
   FixedPolicySource policy_;
+  std::vector<int64_t> pool_versions_;  // the version taken up's
 };
 
 }  // namespace rill::actor

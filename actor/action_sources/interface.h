@@ -10,6 +10,7 @@
 #define RILL_ACTOR_ACTION_SOURCES_INTERFACE_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
@@ -63,6 +64,14 @@ class ActionSource {
 
   // The parameter version that acted last (local: the one taken up).
   virtual int64_t version() const = 0;
+
+  // Self-play: the learner's opponent pool as of the version taken up
+  // (ParameterUpdate.pool_versions, oldest first); empty without a pool,
+  // and always for central inference.
+  virtual const std::vector<int64_t>& pool_versions() const {
+    static const std::vector<int64_t> kNone;
+    return kNone;
+  }
 
   // Fills `out` for the rows of `observations`.
   // `deterministic`: the policy's mode (evaluation). `behaviour`: also the

@@ -34,6 +34,7 @@ absl::Status LocalPolicySource::Refresh() {
         std::max(0.0, absl::ToDoubleSeconds(received->received - received->published)));
   }
   RETURN_IF_ERROR(policy_.Load(received->parameters, received->version));
+  pool_versions_ = std::move(received->pool_versions);
   if (options_.parameter_version != nullptr) options_.parameter_version->Set(static_cast<double>(policy_.version()));
   return absl::OkStatus();
 }

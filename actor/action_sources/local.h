@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "actor/action_sources/fixed.h"
 #include "actor/action_sources/interface.h"
@@ -53,6 +54,7 @@ class LocalPolicySource final : public ActionSource {
   // A version has been taken up.
   bool ready() const override { return policy_.ready(); }
   int64_t version() const override { return policy_.version(); }
+  const std::vector<int64_t>& pool_versions() const override { return pool_versions_; }
   // FixedPolicySource::Act, with its errors (FailedPrecondition before the
   // first version).
   absl::Status Act(const ObservationRows& observations, bool deterministic, bool behaviour,
@@ -68,6 +70,7 @@ class LocalPolicySource final : public ActionSource {
   LocalPolicyOptions options_;
   parameters::ParameterClient parameters_;
   FixedPolicySource policy_;
+  std::vector<int64_t> pool_versions_;  // the version taken up's
 };
 
 }  // namespace rill::actor

@@ -1,0 +1,97 @@
+// Self-play's opponent pool across processes: the learner keeps snapshots
+// of its versions, an actor plays them on its envs' untrained seats
+// (fetched with GetVersion), and a learner stopped with SIGTERM saves the
+// pool with its final checkpoint, from which the next one serves the same
+// snapshots while the actor goes on playing them.
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/grpc_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/parameters.grpc.pb.h"
+#include "tests/harness.h"
+
+namespace rill::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kConfig[] = "--config=tests/configs/tiny_pong_self_play.textpb";
+constexpr char kSnapshotEpisodes[] = "rill_actor_self_play_episodes_total{opponent=\"snapshot\",role=\"actor\"}";
+
+double Sample(const RoleProcess& role, const std::string& series) {
+  const MetricSamples samples = role.Metrics();
+  const auto found = samples.find(series);
+  return found == samples.end() ? 0 : found->second;
+}
+
+absl::StatusOr<v1::ParameterUpdate> Call(const RoleProcess& learner, int64_t version) {
+  auto stub = v1::ParameterService::NewStub(MakeChannel(learner.address(), 64 << 20));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(10)));
+  v1::ParameterUpdate update;
+  grpc::Status status;
+  if (version == 0) {
+    status = stub->GetParameters(&context, v1::GetParametersRequest(), &update);
+  } else {
+    v1::GetVersionRequest request;
+    request.set_version(version);
+    status = stub->GetVersion(&context, request, &update);
+  }
+  if (!status.ok()) return absl::UnavailableError(status.error_message());
+  return update;
+}
+
+TEST(SelfPlayTest, ActorsPlayPoolSnapshotsAndAResumedLearnerServesTheSamePool) {
+  absl::StatusOr<RoleProcess> replay = StartRole("replay", {"replay", kConfig});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  const std::string checkpoints = TempDir("self-play-learner");
+  const std::vector<std::string> learner_args = {"learner", kConfig, "--replay_address=" + replay->address(),
+                                                 "--checkpoint_dir=" + checkpoints};
+  absl::StatusOr<RoleProcess> learner = StartRole("learner", learner_args);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::StatusOr<RoleProcess> actor =
+      StartRole("actor", {"actor", kConfig, "--actor_id=0", "--replay_address=" + replay->address(),
+                          "--learner_address=" + learner->address()});
+  ASSERT_TRUE(actor.ok()) << actor.status();
+
+  // Half the episodes meet a snapshot once the pool has one.
+  ASSERT_TRUE(WaitUntil([&] { return Sample(*actor, kSnapshotEpisodes) >= 8; }, absl::Seconds(120)))
+      << actor->process->LogTail(20) << learner->process->LogTail(10);
+  absl::StatusOr<v1::ParameterUpdate> latest = Call(*learner, 0);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_GE(latest->pool_versions_size(), 2);
+  EXPECT_LE(latest->pool_versions_size(), 3) << "self_play.pool_size";
+
+  learner->process->Signal(SIGTERM);
+  const std::optional<int> status = learner->process->WaitExit(absl::Seconds(30));
+  ASSERT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << learner->process->LogTail(20);
+  v1::ParameterPool saved;
+  ASSERT_TRUE(saved.ParseFromString(ReadFile(checkpoints + "/latest/pool.pb"))) << "no pool beside the checkpoint";
+  ASSERT_GE(saved.snapshots_size(), 2);
+  std::vector<int64_t> versions;
+  for (const v1::ParameterUpdate& snapshot : saved.snapshots()) versions.push_back(snapshot.version());
+
+  const double snapshot_episodes = Sample(*actor, kSnapshotEpisodes);
+  absl::StatusOr<RoleProcess> second = StartRole("learner-2", learner_args, "", learner->grpc_port);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_THAT(second->process->LogTail(1 << 20),
+              HasSubstr(absl::StrCat("self-play: resumed the opponent pool of versions ", absl::StrJoin(versions, ", "))));
+  // The newest saved snapshot is served as it was saved.
+  const v1::ParameterUpdate& newest = saved.snapshots(saved.snapshots_size() - 1);
+  absl::StatusOr<v1::ParameterUpdate> served = Call(*second, newest.version());
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->blob(), newest.blob());
+  EXPECT_EQ(served->learner_updates(), newest.learner_updates());
+  // The actor, still running, follows the new learner and plays its pool.
+  EXPECT_TRUE(WaitUntil([&] { return Sample(*actor, kSnapshotEpisodes) >= snapshot_episodes + 8; },
+                        absl::Seconds(120)))
+      << actor->process->LogTail(20);
+}
+
+}  // namespace
+}  // namespace rill::testing
