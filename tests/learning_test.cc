@@ -211,6 +211,15 @@ TEST(LearningTest, PpoInSelfPlayBeatsPongDuelsScriptedPlayerInEightyPercentOfGam
   EXPECT_GE(LaunchUntil("pong_duel_ppo", "deploy/configs/pong_duel_ppo.textpb", 400000, 0.6), 0.6);
 }
 
+// Self-play against a pool of past versions (self_play): the policy trains
+// on one seat of each env, its opponent the newest version 80% of the
+// time and otherwise one of the learner's last 10 snapshots. Evaluated as
+// above against the scripted player; seeds 1-4 won 20 of 20 games at
+// their first round, after 104k-133k env steps (8-32 s).
+TEST(LearningTest, PpoAgainstAPoolOfPastSelvesBeatsPongDuelsScriptedPlayerInEightyPercentOfGames) {
+  EXPECT_GE(LaunchUntil("pong_duel_self_play", "deploy/configs/pong_duel_self_play.textpb", 400000, 0.6), 0.6);
+}
+
 // The best evaluation of a run (its plots/eval.csv, every round's mean
 // return), from the run directory its summary names.
 // Every evaluation round of a run (its plots/eval.csv): the best mean
