@@ -20,6 +20,11 @@ namespace {
 // Steps in a row in which every env fails before the actor gives up.
 constexpr int kMaxAllFailedSteps = 100;
 
+// How long a synchronous actor waits for the version its unrolls make
+// before it acts on with the one it has. A learner's update takes well
+// under this; a learner that restarted takes longer and may never come.
+constexpr absl::Duration kMaxVersionWait = absl::Seconds(30);
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options, prometheus::Registry* registry) {
@@ -163,8 +168,17 @@ absl::Status Actor::WaitForNextVersion(const absl::Notification& stop) {
   // The next unroll is acted by the version the learner makes from this
   // one (policy lag 0).
   RETURN_IF_ERROR(Flush());
+  const absl::Time give_up = absl::Now() + kMaxVersionWait;
   while (!stop.HasBeenNotified() &&
          !local_->parameters().WaitForVersionAfter(policy_version_, absl::Milliseconds(200))) {
+    if (absl::Now() < give_up) continue;
+    // A learner that restarted from its checkpoint may have lost these
+    // unrolls (sampled into a batch it never trained on): it waits for new
+    // ones, so waiting on would stall both for good.
+    RILL_LOG(WARNING) << "actor " << options_.actor_id << ": no parameter version after " << policy_version_ << " in "
+                      << absl::FormatDuration(kMaxVersionWait) << "; acting on with it (a restarted learner may "
+                      << "have lost the last unrolls)";
+    break;
   }
   return absl::OkStatus();
 }

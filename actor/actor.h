@@ -118,7 +118,8 @@ class Actor {
   // Waits until replay has acknowledged every item written (in process:
   // nothing to wait for).
   absl::Status Flush();
-  // A3C style: after a round of unrolls, waits for the version they make.
+  // A3C style: after a round of unrolls, waits for the version they make,
+  // for at most 30 s (a restarted learner may have lost them).
   absl::Status WaitForNextVersion(const absl::Notification& stop);
 
   ActorOptions options_;

@@ -88,6 +88,45 @@ TEST(LifecycleTest, SigtermedLearnerCheckpointsWhereItStoppedAndTheNextOneResume
       << "the actor did not follow the restarted learner\n" << actor.process->LogTail(10);
 }
 
+// A synchronous PPO run (each actor waits for the version its unrolls
+// make): a learner stopped while holding a prefetched batch takes those
+// unrolls with it, and the one that resumes waits for new ones. The actor
+// waits at most 30 s for the version, then acts on, so both go on.
+TEST(LifecycleTest, SynchronousActorGoesOnAcrossALearnerRestart) {
+  const std::string path = TempDir("synchronous-config") + "/config.textpb";
+  std::ofstream(path) << R"(name: "tiny_cartpole_synchronous"
+env { name: "CartPole-v1" }
+network { hidden_sizes: 16 }
+replay { tables { name: "unrolls" selector { fifo {} } max_size: 16
+  rate_limiter { min_size_to_sample: 4 samples_per_insert: 1 error_buffer: 8 } } }
+actor { num_envs: 4 insert_batch_items: 4 max_in_flight_batches: 1 }
+learner { ppo { unroll_length: 16 epochs: 1 num_minibatches: 1 synchronous: true }
+  batch_size: 4 publish_every: 1 prefetch_batches: 1 num_threads: 1 max_policy_lag: 0 }
+seed: 7
+)";
+  const std::string config = "--config=" + path;
+  absl::StatusOr<RoleProcess> replay = StartRole("replay", {"replay", config});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  const std::string checkpoints = TempDir("synchronous-learner");
+  const std::vector<std::string> learner_args = {"learner", config, "--replay_address=" + replay->address(),
+                                                 "--checkpoint_dir=" + checkpoints};
+  absl::StatusOr<RoleProcess> learner = StartRole("learner", learner_args);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  RoleProcess actor = StartActor(*replay, *learner, config);
+  ASSERT_NE(actor.process, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return SumMetric(learner->Metrics(), "rill_learner_updates_total") >= 20; },
+                        absl::Seconds(60)))
+      << learner->process->LogTail(20);
+  Terminate(*learner);
+  const int64_t stopped_at = Captured(FullLog(*learner), "learner stops after ([0-9]+) updates");
+
+  absl::StatusOr<RoleProcess> second = StartRole("learner-2", learner_args, "", learner->grpc_port);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(WaitUntil([&] { return SumMetric(second->Metrics(), "rill_learner_updates_total") >= stopped_at + 10; },
+                        absl::Seconds(90)))
+      << "the resumed learner trained no more\n" << second->process->LogTail(10) << actor.process->LogTail(10);
+}
+
 TEST(LifecycleTest, SigtermedActorFlushesEveryStepItTookIntoReplay) {
   absl::StatusOr<RoleProcess> replay = StartRole("replay", {"replay", kConfig});
   ASSERT_TRUE(replay.ok()) << replay.status();
