@@ -59,6 +59,18 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
                                   .Help("A task's own figure (landmark distance, collisions, touches, wins) per env "
                                         "episode, the mean over the last evaluation round; label metric")
                                   .Register(*registry);
+  metrics.eval_rating = &prometheus::BuildGauge().Name("rill_eval_rating")
+                              .Help("Elo-style rating of the last evaluated version of a self-play run (the "
+                                    "scripted player 1000)").Register(*registry).Add({});
+  metrics.eval_win_rate = &prometheus::BuildGauge().Name("rill_eval_win_rate")
+                                .Help("Fraction of the last self-play evaluation's games won; label opponent "
+                                      "scripted or past").Register(*registry);
+  metrics.eval_draw_rate = &prometheus::BuildGauge().Name("rill_eval_draw_rate")
+                                 .Help("Fraction of the last self-play evaluation's games drawn; label opponent "
+                                       "scripted or past").Register(*registry);
+  metrics.eval_loss_rate = &prometheus::BuildGauge().Name("rill_eval_loss_rate")
+                                 .Help("Fraction of the last self-play evaluation's games lost; label opponent "
+                                       "scripted or past").Register(*registry);
   metrics.replay_failovers = &prometheus::BuildCounter().Name("rill_actor_replay_failovers_total")
                                    .Help("Times the replay writer left a down shard for another").Register(*registry).Add(labels);
   metrics.replay_shard = &prometheus::BuildGauge().Name("rill_actor_replay_shard")

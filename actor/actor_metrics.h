@@ -39,6 +39,14 @@ struct ActorMetrics {
   // The envs' own figures over the last round, one series per label
   // metric="landmark_distance", ... (envs::EnvMetric).
   prometheus::Family<prometheus::Gauge>* eval_env_metric = nullptr;
+  // Self-play runs (config.self_play, evaluator.h): the last evaluated
+  // version's Elo-style rating, and the fractions of its games won, drawn
+  // and lost, one series per label opponent="scripted" (the env's
+  // scripted player) or "past" (the versions of the last rounds, together).
+  prometheus::Gauge* eval_rating = nullptr;
+  prometheus::Family<prometheus::Gauge>* eval_win_rate = nullptr;
+  prometheus::Family<prometheus::Gauge>* eval_draw_rate = nullptr;
+  prometheus::Family<prometheus::Gauge>* eval_loss_rate = nullptr;
   // Replay writer failover: times it left a down shard, and the shard it
   // writes to now.
   prometheus::Counter* replay_failovers = nullptr;

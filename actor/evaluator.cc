@@ -25,6 +25,17 @@ namespace {
 // an actor's.
 constexpr int kEvaluatorSeedOffset = 1 << 20;
 
+// A self-play round's records by the label they are reported under
+// (opponent="scripted", "past"), those with games only.
+std::vector<std::pair<std::string, WinDrawLoss>> PlayedOpponents(const SelfPlayFigures& self_play) {
+  std::vector<std::pair<std::string, WinDrawLoss>> played;
+  if (self_play.scripted.has_value() && self_play.scripted->games() > 0) {
+    played.emplace_back("scripted", *self_play.scripted);
+  }
+  if (self_play.past.has_value() && self_play.past->games() > 0) played.emplace_back("past", *self_play.past);
+  return played;
+}
+
 }  // namespace
 
 uint64_t EvaluatorSeed(uint64_t seed, int id) {
@@ -38,6 +49,14 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOpti
   if (options.id < 0) return absl::InvalidArgumentError("evaluator id must be >= 0");
   const uint64_t base_seed = EvaluatorSeed(options.seed, options.id);
   ASSIGN_OR_RETURN(evaluator->envs_, LockstepEnvs::CreateForEvaluation(config, config.eval().episodes(), base_seed));
+  evaluator->base_seed_ = base_seed;
+  if (config.has_self_play()) {
+    // Seeded past the plain round's envs (env i: base_seed + i + 1).
+    const int episodes = config.eval().episodes();
+    ASSIGN_OR_RETURN(evaluator->versus_envs_, LockstepEnvs::Create(config.env(), episodes, base_seed + episodes));
+    ASSIGN_OR_RETURN(evaluator->seats_,
+                     OpponentSeats::For(*evaluator->versus_envs_, evaluator->versus_envs_->size() / episodes));
+  }
   if (registry == nullptr) {
     evaluator->own_registry_ = std::make_unique<prometheus::Registry>();
     registry = evaluator->own_registry_.get();
@@ -79,16 +98,21 @@ absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const ab
 }
 
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
-                                                    const absl::Notification& stop, EpisodeVideo* video) {
+                                                    const absl::Notification& stop, EpisodeVideo* video,
+                                                    OpponentSeats* seats) {
   const int n = envs.size();
   std::vector<uint8_t> next_obs(envs.obs().size());
   std::vector<uint8_t> final_obs(envs.obs().size());
   std::vector<EnvOutcome> outcomes;
   EvaluationRound round;
   std::vector<envs::EpisodeRecord> episodes(n);
-  // A scripted agent's rows play but are counted as no policy's.
-  std::vector<bool> done(n, false);
-  for (int i = 0; i < n; ++i) done[i] = envs.scripted(i);
+  // A scripted agent's or an opponent's rows play but are counted as no
+  // policy's.
+  std::vector<bool> counted(n), done(n);
+  for (int i = 0; i < n; ++i) {
+    counted[i] = !envs.scripted(i) && (seats == nullptr || !seats->opponent_row(i));
+    done[i] = !counted[i];
+  }
   // Each env's first episode's figures, by its first row.
   const std::vector<envs::EnvMetric>& metrics = envs.metrics();
   std::vector<std::vector<double>> figures(n);
@@ -99,6 +123,7 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
     RETURN_IF_ERROR(policy.Act(envs.observation_rows(), /*deterministic=*/true, /*behaviour=*/false, stop,
                                envs.buffers()));
     RETURN_IF_ERROR(envs.ApplyScripts());
+    if (seats != nullptr) RETURN_IF_ERROR(seats->Act(envs, /*deterministic=*/true, stop));
     // Every env steps; one that has finished its episode of this round goes
     // on into the next, which is not counted.
     RETURN_IF_ERROR(envs.Step(n, &next_obs, &final_obs, &outcomes));
@@ -126,7 +151,7 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
   }
   round.finished = remaining == 0;
   for (int i = 0; i < n; ++i) {
-    if (!envs.scripted(i)) round.episodes.push_back(episodes[i]);
+    if (counted[i]) round.episodes.push_back(episodes[i]);
   }
   for (size_t m = 0; m < metrics.size(); ++m) {
     double sum = 0;
@@ -147,6 +172,51 @@ absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, Evaluat
   metrics_.env_errors->Increment(round->env_failures);
   env_steps_ += round->env_steps;
   return round->finished;
+}
+
+WinDrawLoss CountOutcomes(const std::vector<envs::EpisodeRecord>& episodes) {
+  WinDrawLoss record;
+  for (const envs::EpisodeRecord& episode : episodes) record.Add(OutcomeOfReturn(episode.episode_return));
+  return record;
+}
+
+absl::StatusOr<bool> Evaluator::PlaySelfPlay(const EvaluationRound& round, const absl::Notification& stop,
+                                             SelfPlayFigures* figures) {
+  *figures = SelfPlayFigures{};
+  std::vector<GamesAgainst> records;
+  if (!options_.config.eval().scripted_agents().empty()) {
+    figures->scripted = CountOutcomes(round.episodes);
+    records.push_back({kAnchorRating, figures->scripted->games(), figures->scripted->score()});
+  }
+  WinDrawLoss past;
+  for (const PastVersion& opponent : past_) {
+    // Env e: the version plays seat e mod 2, so it plays both sides.
+    for (int e = 0; e < seats_->num_envs(); ++e) seats_->Seat(e, 1 - e % 2, opponent.policy.get());
+    ASSIGN_OR_RETURN(const EvaluationRound games,
+                     PlayEvaluationRound(*versus_envs_, *policy_, stop, /*video=*/nullptr, &*seats_));
+    metrics_.env_errors->Increment(games.env_failures);
+    env_steps_ += games.env_steps;
+    if (!games.finished) return false;
+    const WinDrawLoss record = CountOutcomes(games.episodes);
+    records.push_back({opponent.rating, record.games(), record.score()});
+    past.wins += record.wins;
+    past.draws += record.draws;
+    past.losses += record.losses;
+  }
+  if (!past_.empty()) {
+    figures->past = past;
+    figures->past_versions = static_cast<int>(past_.size());
+  }
+  ASSIGN_OR_RETURN(figures->rating, RateVersion(std::move(records)));
+  // This version is a later round's opponent, at the rating it got now.
+  const size_t keep = static_cast<size_t>(options_.config.self_play().eval_opponents());
+  if (keep > 0) {
+    auto copy = std::make_unique<FixedPolicySource>(versus_envs_->spec(), base_seed_);
+    RETURN_IF_ERROR(copy->Load(policy_->loaded_parameters(), policy_->version()));
+    past_.push_back(PastVersion{std::move(copy), figures->rating});
+    while (past_.size() > keep) past_.pop_front();
+  }
+  return true;
 }
 
 RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes,
@@ -173,7 +243,32 @@ void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round) {
                                                         {"return_max", round.return_max},
                                                         {"length_mean", round.length_mean}};
   for (const auto& [name, value] : round.env_metrics) fields.emplace_back(absl::StrCat("env/", name), value);
+  if (round.self_play.has_value()) {
+    const SelfPlayFigures& self_play = *round.self_play;
+    fields.emplace_back("rating", self_play.rating);
+    for (const auto& [opponent, record] : PlayedOpponents(self_play)) {
+      const double games = record.games();
+      fields.emplace_back(absl::StrCat(opponent, "/win_rate"), record.wins / games);
+      fields.emplace_back(absl::StrCat(opponent, "/draw_rate"), record.draws / games);
+      fields.emplace_back(absl::StrCat(opponent, "/loss_rate"), record.losses / games);
+      fields.emplace_back(absl::StrCat(opponent, "/games"), games);
+    }
+    if (self_play.past.has_value()) fields.emplace_back("past/versions", self_play.past_versions);
+  }
   log.Append(fields);
+}
+
+std::string FormatSelfPlay(const SelfPlayFigures& self_play) {
+  std::string text = absl::StrFormat("rating %.0f", self_play.rating);
+  const auto wdl = [](const WinDrawLoss& record) {
+    return absl::StrFormat("%d-%d-%d", record.wins, record.draws, record.losses);
+  };
+  if (self_play.scripted.has_value()) absl::StrAppend(&text, ", vs scripted ", wdl(*self_play.scripted));
+  if (self_play.past.has_value()) {
+    absl::StrAppend(&text, ", vs ", self_play.past_versions, " past version", self_play.past_versions == 1 ? "" : "s",
+                    " ", wdl(*self_play.past));
+  }
+  return absl::StrCat(text, " (won-drawn-lost)");
 }
 
 std::string FormatEnvMetrics(const std::vector<std::pair<std::string, double>>& env_metrics) {
@@ -184,8 +279,9 @@ std::string FormatEnvMetrics(const std::vector<std::pair<std::string, double>>& 
   return text;
 }
 
-void Evaluator::Report(const EvaluationRound& played) {
-  const RoundFigures round = SummarizeRound(played.episodes, played.env_metrics);
+void Evaluator::Report(const EvaluationRound& played, const std::optional<SelfPlayFigures>& self_play) {
+  RoundFigures round = SummarizeRound(played.episodes, played.env_metrics);
+  round.self_play = self_play;
   const int n = round.episodes;
   const double mean = round.return_mean, mean_length = round.length_mean;
   const double lowest = round.return_min, highest = round.return_max;
@@ -198,9 +294,21 @@ void Evaluator::Report(const EvaluationRound& played) {
   metrics_.eval_parameter_version->Set(static_cast<double>(version));
   metrics_.eval_rounds->Increment();
   for (const auto& [name, value] : round.env_metrics) metrics_.eval_env_metric->Add({{"metric", name}}).Set(value);
+  if (self_play.has_value()) SetSelfPlayMetrics(*self_play);
   RILL_LOG(INFO) << absl::StrFormat("eval: version %d, %d episodes, mean return %.1f (min %.1f, max %.1f), mean length %.1f",
                                     version, n, mean, lowest, highest, mean_length)
-                 << (round.env_metrics.empty() ? "" : "; ") << FormatEnvMetrics(round.env_metrics);
+                 << (round.env_metrics.empty() ? "" : "; ") << FormatEnvMetrics(round.env_metrics)
+                 << (self_play.has_value() ? "; " + FormatSelfPlay(*self_play) : "");
+}
+
+void Evaluator::SetSelfPlayMetrics(const SelfPlayFigures& self_play) {
+  metrics_.eval_rating->Set(self_play.rating);
+  for (const auto& [opponent, record] : PlayedOpponents(self_play)) {
+    const double games = record.games();
+    metrics_.eval_win_rate->Add({{"opponent", opponent}}).Set(record.wins / games);
+    metrics_.eval_draw_rate->Add({{"opponent", opponent}}).Set(record.draws / games);
+    metrics_.eval_loss_rate->Add({{"opponent", opponent}}).Set(record.losses / games);
+  }
 }
 
 std::optional<EpisodeVideoOptions> Evaluator::NextVideo() {
@@ -251,8 +359,13 @@ absl::Status Evaluator::Run(const absl::Notification& stop) {
     if (std::optional<EpisodeVideoOptions> options = NextVideo(); options.has_value()) video.emplace(*options);
     ASSIGN_OR_RETURN(const bool finished, RunRound(stop, &round, video.has_value() ? &*video : nullptr));
     if (!finished) break;
+    std::optional<SelfPlayFigures> self_play;
+    if (versus_envs_ != nullptr) {
+      ASSIGN_OR_RETURN(const bool played, PlaySelfPlay(round, stop, &self_play.emplace()));
+      if (!played) break;
+    }
     evaluated_version = policy_->version();
-    Report(round);
+    Report(round, self_play);
     if (video.has_value()) KeepVideo(*video, evaluated_version, round.episodes[0]);
   }
   return absl::OkStatus();

@@ -8,11 +8,26 @@
 // eval.video_every_seconds and a video folder, a round now and then draws
 // its first episode into an MP4 (episode_video.h).
 //
+// In a self-play run (config.self_play, a two-player zero-sum game such as
+// PongDuel-v0) each round also plays the version against the versions it
+// evaluated in the last self_play.eval_opponents rounds (copies it keeps,
+// loaded from the parameters it evaluated): eval.episodes games each, in
+// envs of their own where env e's seat e mod 2 is the version's and the
+// other the past version's (opponent_seats.h), deterministic on both
+// sides. A game is the version's win, draw or loss by the sign of its
+// seat's return (ratings.h: only a zero-sum game's returns say that), and
+// the version is rated on an Elo scale from its score against the scripted
+// player (eval.scripted_agents, rated kAnchorRating) and against the past
+// versions (rated when they were evaluated). Reported as rill_eval_rating
+// and rill_eval_{win,draw,loss}_rate{opponent="scripted"|"past"}, on the
+// log line and in the scalar log (AppendRound).
+//
 // Run() is called from one thread; the object is not otherwise thread-safe.
 #ifndef RILL_ACTOR_EVALUATOR_H_
 #define RILL_ACTOR_EVALUATOR_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,9 +39,12 @@
 #include "absl/time/time.h"
 #include "actor/action_sources/interface.h"
 #include "actor/action_sources/local.h"
+#include "actor/action_sources/fixed.h"
 #include "actor/actor_metrics.h"
 #include "actor/episode_video.h"
 #include "actor/lockstep_envs.h"
+#include "actor/opponent_seats.h"
+#include "actor/ratings.h"
 #include "common/scalar_log.h"
 #include "envs/episode_statistics.h"
 #include "prometheus/registry.h"
@@ -60,10 +78,30 @@ struct EvaluationRound {
 // policy or the envs; stops early when `stop` is notified. With `video`,
 // env 0's episode is drawn into it (episode_video.h: a frame after the
 // reset and after each step of that episode; a failing video stops
-// recording, never the round); the caller finishes it.
+// recording, never the round); the caller finishes it. With `seats`
+// (opponent_seats.h, made for `envs`), their opponents' deterministic
+// actions replace `policy`'s on their rows, whose episodes are left out
+// as a scripted agent's are; OpponentSeats::Act's errors.
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
                                                     const absl::Notification& stop,
-                                                    EpisodeVideo* video = nullptr);
+                                                    EpisodeVideo* video = nullptr,
+                                                    OpponentSeats* seats = nullptr);
+
+// Wins, draws and losses of the seat whose episodes `episodes` are, in a
+// two-player zero-sum game (OutcomeOfReturn: by the return's sign).
+WinDrawLoss CountOutcomes(const std::vector<envs::EpisodeRecord>& episodes);
+
+// A self-play round's results (Evaluator, above): the version's rating,
+// its games against the scripted player (none without
+// eval.scripted_agents) and against the past versions together (none in a
+// run's first round or with self_play.eval_opponents 0).
+struct SelfPlayFigures {
+  double rating = kAnchorRating;
+  std::optional<WinDrawLoss> scripted;
+  std::optional<WinDrawLoss> past;
+  // The past versions played.
+  int past_versions = 0;
+};
 
 // The base seed of evaluator `id`'s envs and policy in a run of `seed`:
 // apart from every actor's.
@@ -75,13 +113,21 @@ struct RoundFigures {
   int episodes = 0;
   double return_mean = 0, return_min = 0, return_max = 0, length_mean = 0;
   std::vector<std::pair<std::string, double>> env_metrics;  // EvaluationRound's
+  std::optional<SelfPlayFigures> self_play;                 // a self-play run's
 };
 RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes,
                             std::vector<std::pair<std::string, double>> env_metrics = {});
 
 // The round's line of the scalar log (metrics/evaluator.jsonl), as the
-// evaluator appends one every round: the env metrics as fields "env/NAME".
+// evaluator appends one every round: the env metrics as fields "env/NAME";
+// a self-play round's "rating", and "OPPONENT/win_rate", "/draw_rate",
+// "/loss_rate" and "/games" for OPPONENT "scripted" and "past" when it
+// played them ("past/versions": how many).
 void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round);
+
+// "rating 1191, vs scripted 7-1-2, vs 3 past versions 12-10-8
+// (won-drawn-lost)": a self-play round as the evaluator's line prints it.
+std::string FormatSelfPlay(const SelfPlayFigures& self_play);
 
 // "landmark_distance 0.412, collisions 1.3": the env metrics as the
 // evaluator's and rill eval's lines print them; "" for none.
@@ -121,7 +167,14 @@ class Evaluator {
   // stopped before every episode ended.
   absl::StatusOr<bool> RunRound(const absl::Notification& stop, EvaluationRound* round,
                                 EpisodeVideo* video);
-  void Report(const EvaluationRound& round);
+  // A self-play round after the plain one (`round`, against the scripted
+  // player when there is one): the games against the past versions, the
+  // rating, and the version kept as a later round's opponent. False when
+  // stopped first.
+  absl::StatusOr<bool> PlaySelfPlay(const EvaluationRound& round, const absl::Notification& stop,
+                                    SelfPlayFigures* figures);
+  void Report(const EvaluationRound& round, const std::optional<SelfPlayFigures>& self_play);
+  void SetSelfPlayMetrics(const SelfPlayFigures& self_play);
   // Whether this round draws a video (eval.video_every_seconds), and its
   // options when it does.
   std::optional<EpisodeVideoOptions> NextVideo();
@@ -135,6 +188,18 @@ class Evaluator {
   std::unique_ptr<prometheus::Registry> own_registry_;
   ActorMetrics metrics_;
   int64_t env_steps_ = 0;
+  // Self-play (config.self_play): the envs of the games against past
+  // versions (no scripted agents), their seats, and the versions evaluated
+  // in the last self_play.eval_opponents rounds, oldest first, each with
+  // the rating it was given.
+  struct PastVersion {
+    std::unique_ptr<FixedPolicySource> policy;
+    double rating = kAnchorRating;
+  };
+  std::unique_ptr<LockstepEnvs> versus_envs_;
+  std::optional<OpponentSeats> seats_;
+  std::deque<PastVersion> past_;
+  uint64_t base_seed_ = 0;
   // Videos: on until one fails; when the last one was started.
   bool videos_ = false;
   std::optional<absl::Time> last_video_;

@@ -35,6 +35,7 @@ absl::Status LocalPolicySource::Refresh() {
   }
   RETURN_IF_ERROR(policy_.Load(received->parameters, received->version));
   pool_versions_ = std::move(received->pool_versions);
+  loaded_ = std::move(received->parameters);
   if (options_.parameter_version != nullptr) options_.parameter_version->Set(static_cast<double>(policy_.version()));
   return absl::OkStatus();
 }

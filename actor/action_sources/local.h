@@ -22,6 +22,7 @@
 #include "parameters/parameter_client.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
+#include "proto/parameters.pb.h"
 
 namespace rill::actor {
 
@@ -62,6 +63,11 @@ class LocalPolicySource final : public ActionSource {
     return policy_.Act(observations, deterministic, behaviour, stop, out);
   }
 
+  // The parameters of the version taken up last (empty before the first):
+  // what the evaluator keeps of a version it evaluated, to play later
+  // versions against (self-play, evaluator.h).
+  const v1::ParameterSet& loaded_parameters() const { return loaded_; }
+
   // The stream itself: synchronous actors and the evaluator wait on it for
   // the next version.
   parameters::ParameterClient& parameters() { return parameters_; }
@@ -71,6 +77,7 @@ class LocalPolicySource final : public ActionSource {
   parameters::ParameterClient parameters_;
   FixedPolicySource policy_;
   std::vector<int64_t> pool_versions_;  // the version taken up's
+  v1::ParameterSet loaded_;  // policy_'s version's
 };
 
 }  // namespace rill::actor
