@@ -22,6 +22,8 @@
 #include "actor/action_sources/fixed.h"
 #include "actor/evaluator.h"
 #include "actor/lockstep_envs.h"
+#include "actor/opponent_seats.h"
+#include "actor/ratings.h"
 #include "common/blas.h"
 #include "common/status_macros.h"
 #include "experiment/config.h"
@@ -36,12 +38,15 @@
 #include "torch/torch.h"
 
 ABSL_FLAG(std::string, opponent_checkpoint_dir, "",
-          "rill eval: cross-play: the run folder (its checkpoints/learner or one checkpoint) whose networks the "
-          "agents named in --opponent_agents play, the others playing --checkpoint_dir's. Both runs learner.maddpg "
-          "on the same env.");
+          "rill eval: the run folder (its checkpoints/learner or one checkpoint) of the opponent. Cross-play: the "
+          "agents named in --opponent_agents play its networks, the others --checkpoint_dir's (both runs "
+          "learner.maddpg on the same env). Head to head (a two-player game of one shared policy, e.g. "
+          "PongDuel-v0): its policy plays --checkpoint_dir's, seats alternating by env; reports wins, draws, "
+          "losses and the Elo difference.");
 ABSL_FLAG(std::vector<std::string>, opponent_agents, {},
-          "rill eval: cross-play: the env's agents (comma-separated names, e.g. agent_0 of PredatorPrey-v0) that "
-          "play --opponent_checkpoint_dir's networks.");
+          "rill eval: the env's agents (comma-separated names, e.g. agent_0 of PredatorPrey-v0) that play "
+          "--opponent_checkpoint_dir's networks; head to head: the one seat (e.g. player_1) the opponent plays "
+          "in every env instead of alternating.");
 
 namespace rill::roles {
 namespace {
@@ -74,15 +79,11 @@ absl::Status NotFitting(const absl::Status& status, const std::string& checkpoin
 constexpr char kNeedsPerAgent[] =
     "cross-play needs a run whose agents each have their own network (learner.maddpg)";
 
-// Cross-play's flags come together.
-absl::Status CheckCrossPlayFlags(const EvalOptions& options) {
+// --opponent_agents names the agents of a run given as an opponent.
+absl::Status CheckOpponentFlags(const EvalOptions& options) {
   if (!options.opponent_agents.empty() && options.opponent_checkpoint_dir.empty()) {
     return absl::InvalidArgumentError(
         "--opponent_agents needs --opponent_checkpoint_dir: the run whose networks those agents play");
-  }
-  if (options.opponent_agents.empty() && !options.opponent_checkpoint_dir.empty()) {
-    return absl::InvalidArgumentError(
-        "--opponent_checkpoint_dir needs --opponent_agents: the agents that play its networks (e.g. agent_0)");
   }
   return absl::OkStatus();
 }
@@ -131,6 +132,10 @@ absl::StatusOr<std::string> LoadOpponent(const EvalOptions& options, Checkpointe
     return absl::Status(found.status().code(), absl::StrCat("--opponent_checkpoint_dir: ", found.status().message()));
   }
   const CheckpointLocation& location = *found;
+  if (options.opponent_agents.empty()) {
+    return absl::InvalidArgumentError(
+        "--opponent_checkpoint_dir needs --opponent_agents: the agents that play its networks (e.g. agent_0)");
+  }
   ASSIGN_OR_RETURN(const v1::ParameterSet opponent, learner::ReadCheckpointPolicy(location.checkpoint));
   RETURN_IF_ERROR(CheckPerAgent(opponent, "--opponent_checkpoint_dir", location.checkpoint));
   absl::StatusOr<v1::ParameterSet> mixed = policies::TakeAgents(opened.policy, opponent, agents);
@@ -142,6 +147,58 @@ absl::StatusOr<std::string> LoadOpponent(const EvalOptions& options, Checkpointe
   const absl::Status loaded = opened.source->Load(*mixed, opened.parameter_version);
   if (!loaded.ok()) return NotFitting(loaded, location.checkpoint, opened.env, opened.config);
   return location.checkpoint;
+}
+
+// Whether `opened` is a two-player game of the registry whose players are
+// rows of its one shared policy: where head to head applies.
+bool IsHeadToHeadGame(const CheckpointedPolicy& opened) {
+  const v1::EnvConfig& env = opened.run_config.env();
+  if (opened.policy.policy().kind() == policies::PerAgentPolicy::kKind || env.has_remote() || env.has_plugin() ||
+      env.joint_agents()) {
+    return false;
+  }
+  absl::StatusOr<envs::MultiAgentSpec> spec = envs::LookupMultiAgentSpec(env.name());
+  return spec.ok() && spec->num_agents() == 2 && spec->homogeneous();
+}
+
+// Head to head: the opponent's policy and the seats it plays.
+struct HeadToHead {
+  std::unique_ptr<actor::FixedPolicySource> opponent;
+  std::optional<actor::OpponentSeats> seats;
+};
+
+// Head to head: replaces opened.envs by envs without scripted agents and
+// loads the opponent of options.opponent_checkpoint_dir into seats
+// alternating by env, or into the one seat options.opponent_agents names;
+// notes the opponent in `report`.
+absl::StatusOr<HeadToHead> OpenHeadToHead(const EvalOptions& options, CheckpointedPolicy& opened,
+                                          EvalReport* report) {
+  absl::StatusOr<CheckpointLocation> found = FindCheckpoint(options.opponent_checkpoint_dir);
+  if (!found.ok()) {
+    return absl::Status(found.status().code(), absl::StrCat("--opponent_checkpoint_dir: ", found.status().message()));
+  }
+  std::vector<int> fixed_seat;
+  if (!options.opponent_agents.empty()) {
+    ASSIGN_OR_RETURN(fixed_seat, OpponentAgentIndices(opened.env, options.opponent_agents));
+  }
+  const int episodes = opened.run_config.eval().episodes();
+  ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::Create(opened.run_config.env(), episodes, opened.base_seed));
+  HeadToHead game;
+  ASSIGN_OR_RETURN(const v1::ParameterSet policy, learner::ReadCheckpointPolicy(found->checkpoint));
+  report->opponent_parameter_version = CheckpointParameterVersion(found->checkpoint);
+  game.opponent = std::make_unique<actor::FixedPolicySource>(opened.envs->spec(), opened.base_seed);
+  const absl::Status loaded = game.opponent->Load(policy, report->opponent_parameter_version);
+  if (!loaded.ok()) {
+    const absl::Status named = NotFitting(loaded, found->checkpoint, opened.env, opened.config);
+    return absl::Status(named.code(), absl::StrCat("--opponent_checkpoint_dir: ", named.message()));
+  }
+  ASSIGN_OR_RETURN(game.seats, actor::OpponentSeats::For(*opened.envs, opened.envs->size() / episodes));
+  for (int e = 0; e < game.seats->num_envs(); ++e) {
+    game.seats->Seat(e, fixed_seat.empty() ? 1 - e % 2 : fixed_seat[0], game.opponent.get());
+  }
+  report->opponent_checkpoint = found->checkpoint;
+  report->opponent_agents = options.opponent_agents;
+  return game;
 }
 
 void Summarize(EvalReport* report) {
@@ -191,6 +248,8 @@ absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& che
   const uint64_t base_seed = seed >= 0 ? static_cast<uint64_t>(seed) : config.seed();
   ASSIGN_OR_RETURN(opened.policy, learner::ReadCheckpointPolicy(location.checkpoint));
   opened.parameter_version = CheckpointParameterVersion(location.checkpoint);
+  opened.run_config = config;
+  opened.base_seed = base_seed;
 
   ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::CreateForEvaluation(config, num_envs, base_seed));
   opened.env = opened.envs->spec().name;
@@ -204,11 +263,19 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   if (options.episodes < 1) {
     return absl::InvalidArgumentError(absl::StrCat("--episodes must be at least 1, got ", options.episodes));
   }
-  RETURN_IF_ERROR(CheckCrossPlayFlags(options));
+  RETURN_IF_ERROR(CheckOpponentFlags(options));
   ASSIGN_OR_RETURN(CheckpointedPolicy opened,
                    OpenCheckpointedPolicy(options.checkpoint_dir, options.config, options.episodes, options.seed));
   EvalReport report;
-  if (!options.opponent_agents.empty()) {
+  std::optional<HeadToHead> head_to_head;
+  if (!options.opponent_checkpoint_dir.empty() && IsHeadToHeadGame(opened)) {
+    ASSIGN_OR_RETURN(head_to_head, OpenHeadToHead(options, opened, &report));
+  } else if (!options.opponent_checkpoint_dir.empty() && options.opponent_agents.empty() &&
+             opened.policy.policy().kind() != policies::PerAgentPolicy::kKind) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--opponent_checkpoint_dir: head to head needs a two-player game whose players share one policy (such as "
+        "PongDuel-v0), and ", opened.env, " is none; cross-play (with --opponent_agents) needs learner.maddpg runs"));
+  } else if (!options.opponent_checkpoint_dir.empty()) {
     ASSIGN_OR_RETURN(report.opponent_checkpoint, LoadOpponent(options, opened));
     report.opponent_agents = options.opponent_agents;
   }
@@ -222,7 +289,13 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   SetBlasThreads(1);
   // Nothing stops a round early: Ctrl-C ends the process.
   const absl::Notification never;
-  ASSIGN_OR_RETURN(actor::EvaluationRound round, actor::PlayEvaluationRound(*opened.envs, *opened.source, never));
+  ASSIGN_OR_RETURN(actor::EvaluationRound round,
+                   actor::PlayEvaluationRound(*opened.envs, *opened.source, never, /*video=*/nullptr,
+                                              head_to_head.has_value() ? &*head_to_head->seats : nullptr));
+  if (head_to_head.has_value()) {
+    report.head_to_head = actor::CountOutcomes(round.episodes);
+    report.elo_difference = actor::EloDifference(*report.head_to_head);
+  }
   report.episodes = std::move(round.episodes);
   report.env_metrics = std::move(round.env_metrics);
   Summarize(&report);
@@ -244,7 +317,18 @@ std::string FormatEvalReport(const EvalReport& report) {
                         "%s, from %s\n",
                         report.episodes.size(), report.env, report.return_mean, report.return_std, report.return_min,
                         report.return_max, report.length_mean, version, report.checkpoint);
-  if (!report.opponent_agents.empty()) {
+  if (report.head_to_head.has_value()) {
+    const actor::WinDrawLoss& games = *report.head_to_head;
+    absl::StrAppendFormat(&out,
+                          "eval: head to head against %s (%s): won %d, drawn %d, lost %d of %d, score %.3f, Elo "
+                          "difference %+.0f\n",
+                          report.opponent_checkpoint,
+                          report.opponent_agents.empty()
+                              ? std::string("seats alternating")
+                              : absl::StrCat("it played ", absl::StrJoin(report.opponent_agents, ", ")),
+                          games.wins, games.draws, games.losses, games.games(),
+                          games.games() > 0 ? games.score() / games.games() : 0.0, report.elo_difference);
+  } else if (!report.opponent_agents.empty()) {
     absl::StrAppend(&out, "eval: cross-play: ", absl::StrJoin(report.opponent_agents, ", "), " played ",
                     report.opponent_checkpoint, ", the other agents ", report.checkpoint, "\n");
   }
@@ -256,11 +340,21 @@ std::string FormatEvalReport(const EvalReport& report) {
     absl::StrAppendFormat(&env_metrics, "%s%s:%.10g", env_metrics.empty() ? "" : ",", JsonString(name), value);
   }
   std::string opponent;
-  if (!report.opponent_agents.empty()) {
+  if (!report.opponent_checkpoint.empty()) {
     std::vector<std::string> agents;
     for (const std::string& agent : report.opponent_agents) agents.push_back(JsonString(agent));
     opponent = absl::StrCat(",\"opponent_checkpoint\":", JsonString(report.opponent_checkpoint),
                             ",\"opponent_agents\":[", absl::StrJoin(agents, ","), "]");
+  }
+  if (report.head_to_head.has_value()) {
+    const actor::WinDrawLoss& games = *report.head_to_head;
+    absl::StrAppendFormat(&opponent,
+                          ",\"opponent_parameter_version\":%s,\"wins\":%d,\"draws\":%d,\"losses\":%d,"
+                          "\"score\":%.10g,\"elo_difference\":%.10g",
+                          report.opponent_parameter_version > 0 ? absl::StrCat(report.opponent_parameter_version)
+                                                                : "null",
+                          games.wins, games.draws, games.losses,
+                          games.games() > 0 ? games.score() / games.games() : 0.0, report.elo_difference);
   }
   absl::StrAppendFormat(&out,
                         "{\"episodes\":%d,\"return_mean\":%.10g,\"return_std\":%.10g,\"return_min\":%.10g,"

@@ -17,12 +17,24 @@
 // runs are per_agent policies (learner.maddpg) of the same env; the version
 // reported is DIR's.
 //
+// Head to head (`--opponent_checkpoint_dir=B` alone), for a two-player
+// zero-sum game whose players share one policy (PongDuel-v0 with PPO, a
+// self-play run): DIR's policy plays B's, both deterministic, seats
+// alternating by env (env e: DIR plays seat e mod 2, B the other:
+// actor/opponent_seats.h), without the run's eval.scripted_agents. What
+// is reported is DIR's side: its episodes, its wins, draws and losses (by
+// the sign of its return), its score (wins + draws / 2 over games) and the
+// Elo difference that implies over B (actor/ratings.h: with one virtual
+// draw, so a clean sweep is finite). There --opponent_agents may name the
+// one seat B plays in every env (e.g. player_1) instead of alternating.
+//
 // Thread-compatible: EvaluateCheckpoint runs on the calling thread.
 #ifndef RILL_ROLES_EVAL_MAIN_H_
 #define RILL_ROLES_EVAL_MAIN_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,7 +42,9 @@
 #include "absl/status/statusor.h"
 #include "actor/action_sources/fixed.h"
 #include "actor/lockstep_envs.h"
+#include "actor/ratings.h"
 #include "envs/episode_statistics.h"
+#include "proto/config.pb.h"
 #include "proto/parameters.pb.h"
 
 namespace rill::roles {
@@ -75,6 +89,12 @@ struct EvalReport {
   // it, as named; both empty otherwise.
   std::string opponent_checkpoint;
   std::vector<std::string> opponent_agents;
+  // Head to head: the checkpoint's side's games against the opponent's,
+  // and the Elo difference they imply over it (actor::EloDifference);
+  // unset otherwise. The opponent's version as parameter_version.
+  std::optional<actor::WinDrawLoss> head_to_head;
+  double elo_difference = 0;
+  int64_t opponent_parameter_version = 0;
 };
 
 // A checkpoint's deterministic policy, loaded on the actors' own code for
@@ -91,6 +111,10 @@ struct CheckpointedPolicy {
   v1::ParameterSet policy;
   std::unique_ptr<actor::LockstepEnvs> envs;
   std::unique_ptr<actor::FixedPolicySource> source;
+  // The run's config as played (eval.episodes num_envs) and the envs'
+  // base seed.
+  v1::ExperimentConfig run_config;
+  uint64_t base_seed = 0;
 };
 
 // Finds the checkpoint in `checkpoint_dir` (a run folder, a learner's
@@ -117,13 +141,20 @@ absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& che
 // every agent named, a policy of either run that is not per_agent, or an
 // opponent's agent whose network differs in shape (TakeAgents,
 // policies/per_agent.h); FindCheckpoint's errors for the opponent's folder,
-// prefixed "--opponent_checkpoint_dir: ".
+// prefixed "--opponent_checkpoint_dir: ". Head to head adds
+// InvalidArgument prefixed "--opponent_checkpoint_dir: " for an opponent
+// whose policy does not fit the env, for --opponent_checkpoint_dir alone
+// with an env that is no two-player game of shared rows, and
+// FailedPrecondition for a recurrent opponent.
 absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options);
 
 // What `rill eval` prints: a line per episode ("episode 3: return 500.0,
 // length 500"), the summary line, for cross-play which agents played the
-// opponent, and the JSON object as the last line ("opponent_checkpoint" and
-// "opponent_agents" only for cross-play).
+// opponent, for head to head the won-drawn-lost line, and the JSON object
+// as the last line ("opponent_checkpoint" and "opponent_agents" only for
+// cross-play and head to head; "wins", "draws", "losses", "score",
+// "elo_difference" and "opponent_parameter_version" only for head to
+// head).
 std::string FormatEvalReport(const EvalReport& report);
 
 // The flags as EvalOptions, EvaluateCheckpoint, FormatEvalReport to stdout.

@@ -4,7 +4,8 @@
 // left drops the pole within a dozen steps. What it prints agrees with what
 // it measured, every spelling of the folder finds the same checkpoint, and
 // bad input is refused naming the problem. Cross-play runs on MADDPG
-// checkpoints of predator-prey whose prey is made to stay or to run.
+// checkpoints of predator-prey whose prey is made to stay or to run, head
+// to head on PongDuel checkpoints of paddles that track the ball or not.
 #include "roles/eval_main.h"
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "actor/ratings.h"
 #include "common/video_testing.h"
 #include "envs/catalog.h"
 #include "envs/multi_agent/joint.h"
@@ -414,6 +416,139 @@ TEST(CrossPlayTest, RefusalsNameTheFlagAndTheProblem) {
     EXPECT_NE(report.status().message().find(c.message), std::string::npos) << c.what << ": " << report.status();
   }
   absl::StatusOr<EvalReport> nowhere = EvaluateCheckpoint(CrossPlay(run, run + "/nowhere", {"agent_0"}));
+  EXPECT_EQ(nowhere.status().code(), absl::StatusCode::kNotFound) << nowhere.status();
+  EXPECT_EQ(nowhere.status().message().rfind("--opponent_checkpoint_dir: ", 0), 0u) << nowhere.status();
+}
+
+// Head to head: PongDuel-v0 runs of one shared categorical policy, a
+// paddle that tracks the ball and one that never moves (as in
+// tests/self_play_eval_test.cc). The run's config scripts player_1 for its
+// evaluator; head to head plays without it.
+
+std::string PongDuelConfig() {
+  return ConfigFile("pong_duel.textpb",
+                    "name: \"pong\" env { name: \"PongDuel-v0\" } learner { ppo {} } "
+                    "eval { scripted_agents: \"player_1\" }");
+}
+
+// s = 11 ball_row - 9 paddle_row - 1 (the ball's row less the paddle's
+// middle cell) and -s; `track`: down where s > 0, up where s < 0.
+v1::ParameterSet Paddle(bool track) {
+  envs::EnvSpec env;
+  env.name = "PongDuel-v0";
+  env.observation_shape = {6};
+  env.discrete = true;
+  env.num_actions = 3;
+  v1::PolicySpec spec = policies::PolicySpecFor("categorical", env, {2});
+  v1::ParameterSet params = *(*policies::MakePolicy(spec, /*seed=*/1))->ExportParameters();
+  SetTensor(&params, "policy.layers.0.weight", {-9, 0, 0, 11, 0, 0, 9, 0, 0, -11, 0, 0});
+  SetTensor(&params, "policy.layers.0.bias", {-1, 1});
+  const float gain = track ? 1 : 0;
+  SetTensor(&params, "policy.layers.1.weight", {0, 0, 0, gain, gain, 0});
+  SetTensor(&params, "policy.layers.1.bias", {0.5, 0, 0});
+  return params;
+}
+
+EvalOptions HeadToHead(const std::string& dir, const std::string& opponent, std::vector<std::string> agents = {}) {
+  EvalOptions options = Options(dir, 12);
+  options.seed = 4;
+  options.opponent_checkpoint_dir = opponent;
+  options.opponent_agents = std::move(agents);
+  return options;
+}
+
+// A run against itself (the still paddle, so that the ball starts decide
+// games): every row plays the same deterministic policy on
+// the same ball starts, so each env's game is the same whoever "owns" a
+// seat. With the opponent fixed on player_1 the run's side is player_0 in
+// every env, and the reverse with player_0: its results swap exactly
+// (zero-sum), and seats alternating take env e's from the side e mod 2.
+TEST(HeadToHeadTest, ARunAgainstItselfPlaysEachGameFromBothSides) {
+  const std::string run = RunFolder("pong_still_self", Paddle(false), 99, PongDuelConfig());
+  absl::StatusOr<EvalReport> as_player_0 = EvaluateCheckpoint(HeadToHead(run, run, {"player_1"}));
+  absl::StatusOr<EvalReport> as_player_1 = EvaluateCheckpoint(HeadToHead(run, run, {"player_0"}));
+  absl::StatusOr<EvalReport> alternating = EvaluateCheckpoint(HeadToHead(run, run));
+  ASSERT_TRUE(as_player_0.ok()) << as_player_0.status();
+  ASSERT_TRUE(as_player_1.ok()) << as_player_1.status();
+  ASSERT_TRUE(alternating.ok()) << alternating.status();
+  ASSERT_EQ(as_player_0->episodes.size(), 12u);
+  ASSERT_EQ(alternating->episodes.size(), 12u);
+  ASSERT_TRUE(as_player_0->head_to_head.has_value());
+  EXPECT_GT(as_player_0->head_to_head->wins + as_player_0->head_to_head->losses, 0) << "some games are decided";
+  EXPECT_EQ(as_player_0->head_to_head->wins, as_player_1->head_to_head->losses);
+  EXPECT_EQ(as_player_0->head_to_head->draws, as_player_1->head_to_head->draws);
+  EXPECT_EQ(as_player_0->head_to_head->losses, as_player_1->head_to_head->wins);
+  EXPECT_NEAR(as_player_0->elo_difference, -as_player_1->elo_difference, 1e-9);
+  for (size_t e = 0; e < 12; ++e) {
+    const EvalReport& side = e % 2 == 0 ? *as_player_0 : *as_player_1;
+    EXPECT_EQ(alternating->episodes[e].episode_return, side.episodes[e].episode_return) << "env " << e;
+    EXPECT_EQ(as_player_0->episodes[e].episode_return, -as_player_1->episodes[e].episode_return) << "env " << e;
+  }
+  EXPECT_EQ(alternating->head_to_head->games(), 12);
+  EXPECT_EQ(alternating->parameter_version, 100);
+  EXPECT_EQ(alternating->opponent_parameter_version, 100);
+}
+
+TEST(HeadToHeadTest, TheTrackingPaddleBeatsTheStillOneFromEitherSide) {
+  const std::string tracking = RunFolder("pong_tracker", Paddle(true), 199, PongDuelConfig());
+  const std::string still = RunFolder("pong_still", Paddle(false), 49, PongDuelConfig());
+  absl::StatusOr<EvalReport> won = EvaluateCheckpoint(HeadToHead(tracking, still));
+  absl::StatusOr<EvalReport> lost = EvaluateCheckpoint(HeadToHead(still, tracking));
+  ASSERT_TRUE(won.ok()) << won.status();
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  const actor::WinDrawLoss& games = *won->head_to_head;
+  EXPECT_EQ(games.games(), 12);
+  EXPECT_GT(games.wins, games.losses);
+  EXPECT_GT(won->elo_difference, 0);
+  EXPECT_NEAR(won->elo_difference, actor::EloDifference(games), 1e-9);
+  EXPECT_GT(lost->head_to_head->losses, lost->head_to_head->wins);
+  EXPECT_LT(lost->elo_difference, 0);
+  EXPECT_EQ(won->parameter_version, 200);
+  EXPECT_EQ(won->opponent_parameter_version, 50);
+  // The env's player_0_wins figure is not the scripted round's any more:
+  // both seats are policies.
+  int returned = 0;
+  for (const envs::EpisodeRecord& episode : won->episodes) returned += episode.episode_return > 0;
+  EXPECT_EQ(returned, games.wins) << "wins are the episodes the run's side won";
+
+  const std::vector<std::string> lines = absl::StrSplit(FormatEvalReport(*won), '\n', absl::SkipEmpty());
+  const std::string expected = absl::StrFormat(
+      "eval: head to head against %s (seats alternating): won %d, drawn %d, lost %d of 12, score %.3f, Elo "
+      "difference %+.0f",
+      won->opponent_checkpoint, games.wins, games.draws, games.losses, games.score() / 12, won->elo_difference);
+  EXPECT_NE(std::find(lines.begin(), lines.end(), expected), lines.end()) << FormatEvalReport(*won);
+  EXPECT_NE(lines.back().find(absl::StrFormat("\"opponent_agents\":[],\"opponent_parameter_version\":50,"
+                                              "\"wins\":%d,\"draws\":%d,\"losses\":%d,\"score\":",
+                                              games.wins, games.draws, games.losses)),
+            std::string::npos)
+      << lines.back();
+  EXPECT_NE(lines.back().find("\"elo_difference\":"), std::string::npos) << lines.back();
+}
+
+TEST(HeadToHeadTest, RefusalsNameTheFlagAndTheProblem) {
+  const std::string run = RunFolder("pong_base", Paddle(true), 10, PongDuelConfig());
+  const std::string cartpole = RunFolder("cartpole_pong_opponent", AlwaysLeft());
+  const struct {
+    const char* what;
+    EvalOptions options;
+    const char* message;
+  } cases[] = {
+      {"both seats", HeadToHead(run, run, {"player_0", "player_1"}),
+       "--opponent_agents names every agent of PongDuel-v0"},
+      {"unknown seat", HeadToHead(run, run, {"player_2"}),
+       "--opponent_agents: PongDuel-v0 has no agent 'player_2' (its agents: player_0, player_1)"},
+      {"another env's opponent", HeadToHead(run, cartpole),
+       "--opponent_checkpoint_dir: the policy in '"},
+      {"no two-player game", HeadToHead(cartpole, run),
+       "--opponent_checkpoint_dir: head to head needs a two-player game whose players share one policy (such as "
+       "PongDuel-v0), and CartPole-v1 is none"},
+  };
+  for (const auto& c : cases) {
+    absl::StatusOr<EvalReport> report = EvaluateCheckpoint(c.options);
+    EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument) << c.what << ": " << report.status();
+    EXPECT_NE(report.status().message().find(c.message), std::string::npos) << c.what << ": " << report.status();
+  }
+  absl::StatusOr<EvalReport> nowhere = EvaluateCheckpoint(HeadToHead(run, run + "/nowhere"));
   EXPECT_EQ(nowhere.status().code(), absl::StatusCode::kNotFound) << nowhere.status();
   EXPECT_EQ(nowhere.status().message().rfind("--opponent_checkpoint_dir: ", 0), 0u) << nowhere.status();
 }
