@@ -16,7 +16,11 @@ update) from the learner's scalar log, <run_dir>/metrics/learner.jsonl,
 when there is one. When the evaluator's rounds (<run_dir>/metrics/
 evaluator.jsonl) carry an env's own figures ("env/NAME" fields), also
 writes env_figures.csv (env steps, then a column per figure) and draws
-env_figures_by_env_steps.png (a panel per figure). Exits 3
+env_figures_by_env_steps.png (a panel per figure). When its rounds are a
+self-play run's (a "rating" field), also writes self_play.csv (env steps,
+rating, and the fractions won, drawn and lost against the scripted player
+and against past versions) and draws self_play_by_env_steps.png: the
+rating, and won/drawn/lost against each kind of opponent. Exits 3
 (with one line on stderr) when matplotlib is missing, 2 on bad input.
 """
 
@@ -88,6 +92,7 @@ def main(argv):
          "wall-clock seconds since start", "learner updates / s", "no progress recorded", rate=True)
     draw_learner_statistics(plt, folder, title)
     draw_env_figures(plt, folder, title, evals)
+    draw_self_play(plt, folder, title, evals)
     return 0
 
 
@@ -156,9 +161,9 @@ def draw_learner_statistics(plt, folder, title):
 ENV_PREFIX = "env/"
 
 
-def env_figure_rounds(folder, evals):
-    """(env steps, {figure: value}) for each row of eval.csv whose round in
-    the evaluator's scalar log carries env figures.
+def matched_rounds(folder, evals):
+    """(env steps, round) for each row of eval.csv and its round in the
+    evaluator's scalar log (every field of the round's line).
 
     eval.csv's rows are the log's rounds that the launcher saw, in order
     (cli/run_monitor.cc), so a round is matched to the next row with its
@@ -173,12 +178,21 @@ def env_figure_rounds(folder, evals):
             row = evals[index]
             if (row["parameter_version"] == round_.get("parameter_version", 0)
                     and abs(row["return_mean"] - round_["return_mean"]) <= 1e-5):
-                figures = {name[len(ENV_PREFIX):]: value for name, value in round_.items()
-                           if name.startswith(ENV_PREFIX) and isinstance(value, (int, float))}
-                if figures:
-                    matched.append((row["env_steps"], figures))
+                matched.append((row["env_steps"], round_))
                 next_row = index + 1
                 break
+    return matched
+
+
+def env_figure_rounds(folder, evals):
+    """(env steps, {figure: value}) for each row of eval.csv whose round in
+    the evaluator's scalar log carries env figures (matched_rounds)."""
+    matched = []
+    for steps, round_ in matched_rounds(folder, evals):
+        figures = {name[len(ENV_PREFIX):]: value for name, value in round_.items()
+                   if name.startswith(ENV_PREFIX) and isinstance(value, (int, float))}
+        if figures:
+            matched.append((steps, figures))
     return matched
 
 
@@ -204,6 +218,59 @@ def draw_env_figures(plt, folder, title, evals):
     draw_panels(plt, os.path.join(folder, "env_figures_by_env_steps.png"),
                 f"{title}: env figures per evaluation round", series, "env steps", columns=min(3, len(names)),
                 panel_height=2.8, markersize=3)
+
+
+# A self-play round's opponents (actor/evaluator.h) and their panels' titles.
+SELF_PLAY_OPPONENTS = (("scripted", "against the scripted player"), ("past", "against past versions"))
+SELF_PLAY_OUTCOMES = (("win_rate", "won"), ("draw_rate", "drawn"), ("loss_rate", "lost"))
+
+
+def draw_self_play(plt, folder, title, evals):
+    """self_play.csv and self_play_by_env_steps.png: a self-play run's
+    Elo-style rating per evaluation round (the scripted player is 1000) by
+    env steps, and the fractions of the round's games won, drawn and lost
+    against the scripted player and against the past versions, a panel
+    each. Nothing when no round is rated."""
+    rounds = [(steps, round_) for steps, round_ in matched_rounds(folder, evals)
+              if isinstance(round_.get("rating"), (int, float))]
+    if not rounds:
+        return
+    columns = ["rating"] + [f"{opponent}/{outcome}" for opponent, _ in SELF_PLAY_OPPONENTS
+                            for outcome, _ in SELF_PLAY_OUTCOMES]
+    with open(os.path.join(folder, "self_play.csv"), "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["env_steps"] + columns)
+        for steps, round_ in rounds:
+            writer.writerow([f"{steps:.0f}"] + [f"{round_[name]:.6g}" if isinstance(round_.get(name), (int, float))
+                                                else "" for name in columns])
+    played = [(opponent, label) for opponent, label in SELF_PLAY_OPPONENTS
+              if any(f"{opponent}/win_rate" in round_ for _, round_ in rounds)]
+    figure, grid = plt.subplots(1, 1 + len(played), figsize=(4.4 * (1 + len(played)), 3.4), dpi=100,
+                                squeeze=False)
+    marker = "o" if len(rounds) < 40 else None
+    axes = grid[0][0]
+    axes.plot([steps for steps, _ in rounds], [round_["rating"] for _, round_ in rounds], marker=marker,
+              markersize=3, linewidth=1.5)
+    axes.axhline(1000, color="grey", linewidth=0.8, linestyle="--")
+    axes.set_title("rating (Elo scale, scripted player 1000)", fontsize=9)
+    for index, (opponent, label) in enumerate(played):
+        axes = grid[0][index + 1]
+        for outcome, name in SELF_PLAY_OUTCOMES:
+            points = [(steps, round_[f"{opponent}/{outcome}"]) for steps, round_ in rounds
+                      if isinstance(round_.get(f"{opponent}/{outcome}"), (int, float))]
+            axes.plot([x for x, _ in points], [y for _, y in points], marker=marker, markersize=3, linewidth=1.2,
+                      label=name)
+        axes.set_ylim(-0.02, 1.02)
+        axes.set_title(f"games {label}", fontsize=9)
+        axes.legend(fontsize=7)
+    for axes in grid.flat:
+        axes.set_xlabel("env steps", fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.grid(True, alpha=0.3)
+    figure.suptitle(f"{title}: self-play evaluation", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(os.path.join(folder, "self_play_by_env_steps.png"))
+    plt.close(figure)
 
 
 if __name__ == "__main__":

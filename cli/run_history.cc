@@ -171,13 +171,17 @@ PlotFiles WritePlots(const RunHistory& history, const std::string& run_dir, cons
   std::vector<std::string>& pngs = files.pngs;
   if (why_not.empty()) {
     for (const char* name : {"eval_return_by_env_steps.png", "eval_return_by_time.png", "env_steps_per_second.png",
-                             "updates_per_second.png", "learner_statistics.png", "env_figures_by_env_steps.png"}) {
+                             "updates_per_second.png", "learner_statistics.png", "env_figures_by_env_steps.png",
+                             "self_play_by_env_steps.png"}) {
       const std::string path = absl::StrCat(dir, "/", name);
       if (std::filesystem::exists(path)) pngs.push_back(path);
     }
     // Drawn only when the env reported figures of its own.
     const std::string env_figures = dir + "/env_figures.csv";
     if (std::filesystem::exists(env_figures)) files.csvs.push_back(env_figures);
+    // Drawn only when the evaluator rated its versions (a self-play run).
+    const std::string self_play = dir + "/self_play.csv";
+    if (std::filesystem::exists(self_play)) files.csvs.push_back(self_play);
     std::printf("plots (%.1fs): %s\n", absl::ToDoubleSeconds(absl::Now() - began), absl::StrJoin(pngs, " ").c_str());
   } else {
     std::printf("no plots: %s; the metric history is in %s/history.csv and eval.csv\n", why_not.c_str(),

@@ -74,8 +74,9 @@ struct PlotFiles {
 
 // Writes the history's CSVs into <run_dir>/plots and draws the plots there
 // with `python` (cli/plot_run.py, embedded). Lists the files there are:
-// learner_statistics.png, env_figures_by_env_steps.png and env_figures.csv
-// only when the run's scalar logs have what they show. Without Python or
+// learner_statistics.png, env_figures_by_env_steps.png and env_figures.csv,
+// self_play_by_env_steps.png and self_play.csv only when the run's scalar
+// logs have what they show. Without Python or
 // matplotlib (or if drawing fails) prints one line why and returns no PNGs.
 PlotFiles WritePlots(const RunHistory& history, const std::string& run_dir, const std::string& python);
 

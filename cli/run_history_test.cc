@@ -83,6 +83,34 @@ TEST(RunHistoryTest, RoundsWithoutEnvFiguresDrawNoEnvFigurePlot) {
   EXPECT_FALSE(std::filesystem::exists(plots + "/env_figures.csv"));
 }
 
+// A self-play run's rounds (actor/evaluator.h): the rating and the games
+// won, drawn and lost against each kind of opponent, the first round
+// having no past versions yet.
+TEST(RunHistoryTest, SelfPlayRatingsArePlottedAndListed) {
+  const std::string dir = RunDir("self_play");
+  Write(dir + "/metrics/evaluator.jsonl",
+        "{\"time\": 101.000, \"parameter_version\": 3, \"return_mean\": -12.5, \"rating\": 921.5, "
+        "\"scripted/win_rate\": 0.375, \"scripted/draw_rate\": 0, \"scripted/loss_rate\": 0.625}\n"
+        "{\"time\": 102.000, \"parameter_version\": 7, \"return_mean\": -8.25, \"rating\": 1200, "
+        "\"scripted/win_rate\": 0.75, \"scripted/draw_rate\": 0, \"scripted/loss_rate\": 0.25, "
+        "\"past/win_rate\": 0.5, \"past/draw_rate\": 0.25, \"past/loss_rate\": 0.25, \"past/versions\": 1}\n");
+  const PlotFiles files = WritePlots(TwoRounds(), dir, kPython);
+  const std::string plots = dir + "/plots";
+  EXPECT_THAT(files.pngs, Contains(plots + "/self_play_by_env_steps.png")) << ReadFile(dir + "/logs/plot.log");
+  EXPECT_GT(std::filesystem::file_size(plots + "/self_play_by_env_steps.png"), 0u);
+  EXPECT_THAT(files.csvs, Contains(plots + "/self_play.csv"));
+  EXPECT_EQ(ReadFile(plots + "/self_play.csv"),
+            "env_steps,rating,scripted/win_rate,scripted/draw_rate,scripted/loss_rate,past/win_rate,"
+            "past/draw_rate,past/loss_rate\n"
+            "1000,921.5,0.375,0,0.625,,,\n"
+            "2000,1200,0.75,0,0.25,0.5,0.25,0.25\n");
+  const std::string other = RunDir("not_self_play");
+  Write(other + "/metrics/evaluator.jsonl", "{\"time\": 101.000, \"parameter_version\": 3, \"return_mean\": -12.5}\n");
+  const PlotFiles plain = WritePlots(TwoRounds(), other, kPython);
+  EXPECT_THAT(plain.pngs, Not(Contains(HasSubstr("/self_play"))));
+  EXPECT_THAT(plain.csvs, Not(Contains(HasSubstr("/self_play"))));
+}
+
 // A round the launcher never took into eval.csv (a resumed run's earlier
 // part stopped after writing it) is skipped, not matched to the next row.
 TEST(RunHistoryTest, ARoundMissingFromTheHistoryShiftsNoFigure) {

@@ -81,6 +81,35 @@ std::string EnvFigureRows(const std::string& run_dir) {
   return rows;
 }
 
+// A self-play run's last rated round (actor/evaluator.h): its version's
+// rating and the games won, drawn and lost against each kind of opponent,
+// as table rows; none for a run whose evaluator rates nothing. The rating
+// curve is the plot self_play_by_env_steps.png.
+std::string SelfPlayRows(const std::string& run_dir) {
+  const std::vector<std::map<std::string, double>> rounds = ReadScalarLog(run_dir + "/metrics/evaluator.jsonl");
+  for (auto round = rounds.rbegin(); round != rounds.rend(); ++round) {
+    const auto rating = round->find("rating");
+    if (rating == round->end()) continue;
+    std::string rows = absl::StrFormat(
+        "<tr><th>final rating</th><td>%.0f (Elo scale, scripted player 1000)</td></tr>\n", rating->second);
+    constexpr std::pair<const char*, const char*> kOpponents[] = {{"scripted", "the scripted player"},
+                                                                  {"past", "past versions"}};
+    for (const auto& [opponent, label] : kOpponents) {
+      const auto rate = [&](const char* outcome) {
+        const auto found = round->find(absl::StrCat(opponent, "/", outcome));
+        return found == round->end() ? 0.0 : 100 * found->second;
+      };
+      if (round->count(absl::StrCat(opponent, "/win_rate")) == 0) continue;
+      absl::StrAppend(&rows, "<tr><th>final games against ", label, "</th><td>",
+                      absl::StrFormat("won %.0f%%, drawn %.0f%%, lost %.0f%%", rate("win_rate"), rate("draw_rate"),
+                                      rate("loss_rate")),
+                      "</td></tr>\n");
+    }
+    return rows;
+  }
+  return "";
+}
+
 // The parameter version a video is named by (actor/evaluator.cc:
 // "v000120_return_-150.2.mp4"), -1 for another name. By number, not by
 // name: the zero padding ends at a million versions.
@@ -219,7 +248,8 @@ std::string RunReportHtml(const std::string& run_dir) {
                                           {"replay restarts", "replay_restarts"},
                                           {"learner restarts", "learner_restarts"},
                                           {"resumes", "resumes"}}),
-                    EnvFigureRows(run_dir), "</table>\n<details><summary>", summary.has_value() ? "summary.json" : "progress.json",
+                    EnvFigureRows(run_dir), SelfPlayRows(run_dir), "</table>\n<details><summary>",
+                    summary.has_value() ? "summary.json" : "progress.json",
                     "</summary><pre>", HtmlEscape(*figures), "</pre></details>\n");
   } else {
     absl::StrAppend(&html, "<p class=\"missing\">No summary or progress yet.</p>\n");

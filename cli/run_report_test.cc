@@ -113,6 +113,26 @@ TEST(RunReportTest, ShowsTheEnvFiguresOfTheLastRoundByNameAndTheirPlot) {
   EXPECT_THAT(html, Not(HasSubstr("env_figures.csv")));
 }
 
+TEST(RunReportTest, ShowsTheLastRatingOfASelfPlayRunAndItsPlot) {
+  const std::string dir = RunDir("self_play");
+  Write(dir + "/summary.json", R"({"env_steps": 3000, "eval_return_mean": 0.5})");
+  Write(dir + "/metrics/evaluator.jsonl",
+        "{\"time\": 101.000, \"return_mean\": -0.2, \"rating\": 921.2, \"scripted/win_rate\": 0.375, "
+        "\"scripted/draw_rate\": 0, \"scripted/loss_rate\": 0.625}\n"
+        "{\"time\": 102.000, \"return_mean\": 0.5, \"rating\": 1274.6, \"scripted/win_rate\": 0.75, "
+        "\"scripted/draw_rate\": 0, \"scripted/loss_rate\": 0.25, \"past/win_rate\": 0.5, "
+        "\"past/draw_rate\": 0.25, \"past/loss_rate\": 0.25}\n");
+  Write(dir + "/plots/self_play_by_env_steps.png", "png");
+  const std::string html = RunReportHtml(dir);
+  EXPECT_THAT(html, HasSubstr("<tr><th>final rating</th><td>1275 (Elo scale, scripted player 1000)</td></tr>"));
+  EXPECT_THAT(html, HasSubstr("<tr><th>final games against the scripted player</th><td>won 75%, drawn 0%, "
+                              "lost 25%</td></tr>"));
+  EXPECT_THAT(html, HasSubstr("<tr><th>final games against past versions</th><td>won 50%, drawn 25%, "
+                              "lost 25%</td></tr>"));
+  EXPECT_THAT(html, HasSubstr("<img src=\"plots/self_play_by_env_steps.png\""));
+  EXPECT_THAT(html, Not(HasSubstr("<td>921")));
+}
+
 TEST(RunReportTest, ShowsNoEnvFiguresForAnEnvWithoutThem) {
   const std::string dir = RunDir("no_env_figures");
   Write(dir + "/summary.json", R"({"env_steps": 3000, "eval_return_mean": -146.1})");
@@ -123,6 +143,7 @@ TEST(RunReportTest, ShowsNoEnvFiguresForAnEnvWithoutThem) {
   EXPECT_THAT(html, Not(HasSubstr("<tr><th>final episodes")));
   EXPECT_THAT(html, Not(HasSubstr("<tr><th>final return_mean")));
   EXPECT_THAT(html, Not(HasSubstr("env_figures")));
+  EXPECT_THAT(html, Not(HasSubstr("final rating"))) << "no self-play";
 }
 
 TEST(RunReportTest, WritesThePageAtomicallyLeavingNoTemporaryFile) {
