@@ -89,7 +89,9 @@ const std::vector<Command>& Commands() {
       {"eval",
        "play a checkpoint's policy (--checkpoint_dir: a run folder, its checkpoints/learner or one checkpoint) for "
        "--episodes=N episodes and print the mean return and its spread; cross-play of two MADDPG runs with "
-       "--opponent_checkpoint_dir=B --opponent_agents=agent_0,... (those agents play B's networks)",
+       "--opponent_checkpoint_dir=B --opponent_agents=agent_0,... (those agents play B's networks); head to head "
+       "of a two-player game's shared policies (PongDuel-v0) with --opponent_checkpoint_dir=B alone (seats "
+       "alternating; wins, draws, losses and the Elo difference)",
        rill::roles::EvalMain, {"roles/eval_main.cc"}, {"checkpoint_dir", "config", "seed", "episodes"}},
       {"render",
        "play a checkpoint's policy (--checkpoint_dir, as eval) for --episodes=N episodes (default 1) and write what "
