@@ -113,10 +113,10 @@ def _describe(error):
 class EnvBatch:
     """Instances [first, first + count) of the stream's N, in this process."""
 
-    def __init__(self, factory_spec, count, first=0, max_episode_steps=0):
-        factory = load_factory(factory_spec)
+    def __init__(self, factory_spec, count, first=0, max_episode_steps=0, envs=None):
+        """envs: the instances, already made (open_batch's); else made here."""
         self.factory_spec = factory_spec
-        self.envs = make_envs(factory, factory_spec, count)
+        self.envs = envs if envs is not None else make_envs(load_factory(factory_spec), factory_spec, count)
         self.first = first
         # The cameras announced at open: the first instance's (all are made
         # alike).

@@ -40,6 +40,16 @@ class EnvStream:
         self.opened = self.receive().opened
         self.observations = tensors.from_tensor(self.opened.observations)
         self.num_envs = num_envs
+        # A multi-agent stream (proto/env.proto, "Multi-agent envs"): step()
+        # takes [N, A] float32 actions and also returns the live masks and
+        # states; `live` and `states` hold the newest.
+        self.multi_agent = len(self.opened.agents) > 0
+        if self.multi_agent:
+            self.action_width = sum(1 if a.action_space.HasField("discrete") else int(np.prod(a.action_space.box.shape))
+                                    for a in self.opened.agents)
+            self.live = tensors.from_tensor(self.opened.live)
+            self.states = (tensors.from_tensor(self.opened.states) if self.opened.HasField("states")
+                           else np.zeros((num_envs, 0), np.float32))
         self.region = self.socket = None
         if self.opened.HasField("shared_memory") and take_region:
             self._take_region(self.opened.shared_memory)
@@ -55,14 +65,22 @@ class EnvStream:
         self.region = mmap.mmap(fds[0], shared.size)
         socket.close(fds[0])
         observation = self.observations[0]
-        space = self.opened.action_space
-        discrete = space.HasField("discrete")
-        arrays = shared_region.region_arrays(
-            self.region, self.num_envs, {name: getattr(shared, name + "_offset") for name in shared_region.ARRAYS},
-            observation.shape, observation.dtype, () if discrete else tuple(space.box.shape),
-            np.int64 if discrete else np.float32)
+        if self.multi_agent:
+            names = shared_region.MULTI_AGENT_ARRAYS
+            arrays = shared_region.region_arrays(
+                self.region, self.num_envs, {name: getattr(shared, name + "_offset") for name in names},
+                observation.shape, np.float32, (self.action_width,), np.float32, len(self.opened.agents),
+                int(np.prod(self.opened.state_space.shape)) if self.opened.HasField("state_space") else 0)
+        else:
+            names = shared_region.ARRAYS
+            space = self.opened.action_space
+            discrete = space.HasField("discrete")
+            arrays = shared_region.region_arrays(
+                self.region, self.num_envs, {name: getattr(shared, name + "_offset") for name in names},
+                observation.shape, observation.dtype, () if discrete else tuple(space.box.shape),
+                np.int64 if discrete else np.float32)
         self._actions = arrays["actions"]
-        self._views = tuple(arrays[name] for name in shared_region.ARRAYS[1:])
+        self._views = tuple(arrays[name] for name in names[1:])
 
     def _exchange(self, payload):
         """One message through the region's socket; the answer's bytes."""
@@ -82,23 +100,35 @@ class EnvStream:
 
     def step(self, actions):
         """(observations, rewards, terminated, truncated, final_indices,
-        final_observations, errors) for one step of every instance."""
+        final_observations, errors) for one step of every instance; a
+        multi-agent stream's also (..., live, states)."""
         if self.region is not None:
             self._actions[...] = actions
             answer = self._exchange(b"")
             stepped = env_pb2.EnvResponse.FromString(answer).stepped if answer else env_pb2.EnvsStepped()
-            observations, rewards, terminated, truncated, finals = (view.copy() for view in self._views)
+            views = [view.copy() for view in self._views]
+            observations, rewards, terminated, truncated, finals = views[:5]
             self.observations = observations
-            return (observations, rewards, terminated, truncated, list(stepped.final_indices),
-                    finals[:len(stepped.final_indices)], list(stepped.errors))
+            result = (observations, rewards, terminated, truncated, list(stepped.final_indices),
+                      finals[:len(stepped.final_indices)], list(stepped.errors))
+            if self.multi_agent:
+                self.live, self.states = views[5], views[6]
+                result += (self.live, self.states)
+            return result
         request = env_pb2.EnvRequest()
         tensors.to_tensor(np.asarray(actions), request.step.actions)
         self.send(request)
         stepped = self.receive().stepped
         self.observations = tensors.from_tensor(stepped.observations)
-        return (self.observations, tensors.from_tensor(stepped.rewards), tensors.from_tensor(stepped.terminated),
-                tensors.from_tensor(stepped.truncated), list(stepped.final_indices),
-                tensors.from_tensor(stepped.final_observations), list(stepped.errors))
+        result = (self.observations, tensors.from_tensor(stepped.rewards), tensors.from_tensor(stepped.terminated),
+                  tensors.from_tensor(stepped.truncated), list(stepped.final_indices),
+                  tensors.from_tensor(stepped.final_observations), list(stepped.errors))
+        if self.multi_agent:
+            self.live = tensors.from_tensor(stepped.live)
+            self.states = (tensors.from_tensor(stepped.states) if stepped.HasField("states")
+                           else np.zeros((self.num_envs, 0), np.float32))
+            result += (self.live, self.states)
+        return result
 
     def render(self, index, width, height, camera=""):
         """(frame, error): instance `index`'s current state as a uint8

@@ -6,7 +6,9 @@
 CALLABLE() returns one env: reset(seed=...) -> (obs, info), step(action) ->
 (obs, reward, terminated, truncated, info), observation_space and
 action_space (rill.spaces says what they need), optionally
-spec.max_episode_steps. Each actor stream gets its own N instances, stepped
+spec.max_episode_steps. Or a multi-agent env in the shape of PettingZoo's
+parallel API (it has possible_agents; rill.multi_agent says what else it
+needs), served with proto/env.proto's multi-agent tensors. Each actor stream gets its own N instances, stepped
 in this process or, with --processes=K, in K worker processes. Port 0 binds
 a free port; the bound address is printed as "listening on HOST:PORT".
 
@@ -38,9 +40,9 @@ import grpc
 import numpy as np
 from google.protobuf.message import DecodeError
 
-from rill import shared_region, tensors, wire
+from rill import multi_agent, shared_region, tensors, wire
 from rill._proto import env_pb2
-from rill.env_batch import EnvBatch, FactoryError, ProcessEnvBatch
+from rill.env_batch import FactoryError, ProcessEnvBatch
 from rill.spaces import all_finite
 
 METHOD = "/rill.v1.EnvService/Connect"
@@ -161,6 +163,58 @@ class Steps:
         return actions
 
 
+class MultiAgentSteps(Steps):
+    """Steps's answers for a stream of multi-agent envs (proto/env.proto,
+    "Multi-agent envs"): [N, A] float32 actions in, the multi-agent tensors
+    out, through protobuf (no precomputed prefixes)."""
+
+    def __init__(self, stream, batch, num_envs):
+        self.stream, self.batch, self.num_envs = stream, batch, num_envs
+        self.action_shape = (num_envs, batch.action_width)
+        self.wire_dtype = np.dtype(np.float32)
+
+    def __call__(self, request):
+        request = parse_request(request)
+        if request.WhichOneof("kind") == "render":
+            return self.render(request.render)
+        if request.WhichOneof("kind") != "step":
+            raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
+                              "a stream opens once; then every message is a step or a render (got %s)"
+                              % request.WhichOneof("kind"))
+        actions = self._actions(request.step.actions, self.action_shape, self.wire_dtype)
+        return multi_agent.stepped_message(*self.step(actions))
+
+    def step(self, actions):
+        """One step of the batch: MultiAgentEnvBatch.step's outputs."""
+        # A NaN in a slot the env never sees (an agent that left) is no one's
+        # business; a live agent's is checked here, naming the env.
+        if not all_finite(actions):
+            live = self.batch.live
+            for i in range(self.num_envs):
+                for agent, is_live in zip(self.batch.agents, live[i]):
+                    if is_live and not all_finite(actions[i, agent.action_slice]):
+                        raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
+                                          "step.actions of env %d agent %s hold NaN or infinity" % (i, agent.name))
+        result = self.batch.step(actions)
+        for index, field, agent, text in result[6]:
+            log.warning("stream %d env %d%s: %s: %s", self.stream, index, " agent " + agent if agent else "",
+                        field, text)
+        return result
+
+    def serve_region(self, region):
+        for request in region.requests():
+            if request is None:
+                result = self.step(np.array(region.actions))
+                region.write(*result[:4], result[5], result[7], result[8])
+                answer = shared_region.stepped_extras(result[4], result[6])
+            else:
+                answer = self(request)
+            try:
+                region.answer(answer)
+            except OSError:
+                return
+
+
 class EnvService:
     """One stream: open N instances, then answer each step in order."""
 
@@ -168,6 +222,7 @@ class EnvService:
         self.factory_spec = factory_spec
         self.processes = processes
         self.max_episode_steps = max_episode_steps
+        self.multi_agent = None  # whether the factory's envs are, once known (--processes > 1)
         self.streams = 0
         self.lock = threading.Lock()
 
@@ -187,7 +242,8 @@ class EnvService:
             batch = self._open(first.open)
             region = self._region(stream, batch, first.open)
             yield self._opened(stream, batch, first.open, region)
-            step = Steps(stream, batch, first.open.num_envs)
+            steps = MultiAgentSteps if isinstance(batch, multi_agent.MultiAgentEnvBatch) else Steps
+            step = steps(stream, batch, first.open.num_envs)
             if region is not None:
                 if region.accept():
                     if not context.add_callback(region.shutdown):  # a cancelled stream ends the loop
@@ -222,8 +278,12 @@ class EnvService:
         host can make it, else None (the stream goes over gRPC)."""
         if not request.shared_memory or not shared_region.supported():
             return None
-        action = batch.action_space
         try:
+            if isinstance(batch, multi_agent.MultiAgentEnvBatch):
+                return shared_region.SharedRegion(request.num_envs, (batch.obs_width,), np.float32,
+                                                  (batch.action_width,), np.float32, len(batch.agents),
+                                                  batch.state_size)
+            action = batch.action_space
             return shared_region.SharedRegion(request.num_envs, batch.observation_space.shape,
                                               batch.observation_space.dtype,
                                               () if action.discrete else tuple(action.shape), action.wire_dtype())
@@ -234,16 +294,23 @@ class EnvService:
     def _opened(self, stream, batch, request, region):
         """The serialized EnvsOpened answer to `request` (an OpenEnvs)."""
         observations, errors = batch.reset_all(list(request.seeds))
-        opened = env_pb2.EnvsOpened(env_id=self.factory_spec,
-                                    observation_space=batch.observation_space.message(),
-                                    action_space=batch.action_space.message(),
-                                    max_episode_steps=batch.max_episode_steps, cameras=batch.cameras)
+        opened = env_pb2.EnvsOpened(env_id=self.factory_spec, max_episode_steps=batch.max_episode_steps,
+                                    cameras=batch.cameras)
+        if isinstance(batch, multi_agent.MultiAgentEnvBatch):
+            batch.opened_fields(opened)
+            tensors.to_tensor(batch.live, opened.live)
+            if batch.state_size:
+                tensors.to_tensor(batch.states, opened.states)
+        else:
+            opened.observation_space.CopyFrom(batch.observation_space.message())
+            opened.action_space.CopyFrom(batch.action_space.message())
+            errors = [(index, field, "", text) for index, field, text in errors]
         tensors.to_tensor(observations, opened.observations)
         if region is not None:
             opened.shared_memory.CopyFrom(region.message())
-        for index, field, text in errors:
-            log.warning("stream %d env %d: %s: %s", stream, index, field, text)
-            opened.errors.add(env_index=index, field=field, message=text)
+        for index, field, agent, text in errors:
+            log.warning("stream %d env %d%s: %s: %s", stream, index, " agent " + agent if agent else "", field, text)
+        multi_agent.add_errors(opened.errors, errors)
         log.info("stream %d: %d envs of %s", stream, request.num_envs, self.factory_spec)
         return env_pb2.EnvResponse(opened=opened).SerializeToString()
 
@@ -255,8 +322,15 @@ class EnvService:
             raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
                               "open.seeds has %d seeds for %d envs" % (len(request.seeds), request.num_envs))
         if self.processes > 1:
-            return ProcessEnvBatch(self.factory_spec, request.num_envs, self.processes, self.max_episode_steps)
-        return EnvBatch(self.factory_spec, request.num_envs, 0, self.max_episode_steps)
+            if self.multi_agent is None:
+                probe = multi_agent.open_batch(self.factory_spec, 1, self.max_episode_steps)
+                self.multi_agent = isinstance(probe, multi_agent.MultiAgentEnvBatch)
+                probe.close()
+            if not self.multi_agent:
+                return ProcessEnvBatch(self.factory_spec, request.num_envs, self.processes, self.max_episode_steps)
+            # Worker processes step single-agent envs only (so far): a
+            # multi-agent env's stream steps in this process.
+        return multi_agent.open_batch(self.factory_spec, request.num_envs, self.max_episode_steps)
 
 
 def serve(factory_spec, address, processes=1, max_episode_steps=0, max_streams=256):
@@ -302,7 +376,7 @@ def main(argv=None):
     try:
         # Fail at start-up, not at the first stream, on a factory that cannot
         # be loaded or makes an env whose spaces the protocol cannot carry.
-        probe = EnvBatch(args.factory, 1, 0, args.max_episode_steps)
+        probe = multi_agent.open_batch(args.factory, 1, args.max_episode_steps)
         probe.close()
         server, bound = serve(args.factory, args.address, args.processes, args.max_episode_steps)
     except (FactoryError, ValueError, OSError) as error:

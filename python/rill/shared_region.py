@@ -57,16 +57,25 @@ def _aligned(offset):
 
 
 ARRAYS = ("actions", "observations", "rewards", "terminated", "truncated", "final_observations")
+# A multi-agent stream's (proto/env.proto, "Multi-agent envs"): ARRAYS, then
+# the live masks and the states.
+MULTI_AGENT_ARRAYS = ARRAYS + ("live", "states")
 
 
-def region_arrays(buffer, num_envs, offsets, observation_shape, observation_dtype, action_shape, action_dtype):
-    """The region's arrays over `buffer`, by name (ARRAYS), each [N, ...]
-    at its byte offset (`offsets`: name -> offset), as both ends view it."""
+def region_arrays(buffer, num_envs, offsets, observation_shape, observation_dtype, action_shape, action_dtype,
+                  agents=0, state_size=0):
+    """The region's arrays over `buffer`, by name (ARRAYS; with `agents`
+    K > 0, a multi-agent stream's MULTI_AGENT_ARRAYS, rewards and flags
+    [N, K]), each [N, ...] at its byte offset (`offsets`: name -> offset),
+    as both ends view it."""
+    per_agent = (agents,) if agents else ()
     shapes = {"actions": (action_shape, action_dtype), "observations": (observation_shape, observation_dtype),
-              "rewards": ((), np.float32), "terminated": ((), np.bool_), "truncated": ((), np.bool_),
-              "final_observations": (observation_shape, observation_dtype)}
+              "rewards": (per_agent, np.float32), "terminated": (per_agent, np.bool_),
+              "truncated": (per_agent, np.bool_), "final_observations": (observation_shape, observation_dtype),
+              "live": (per_agent, np.bool_), "states": ((state_size,), np.float32)}
+    names = MULTI_AGENT_ARRAYS if agents else ARRAYS
     return {name: np.ndarray((num_envs,) + tuple(shapes[name][0]), shapes[name][1], buffer=buffer,
-                             offset=offsets[name]) for name in ARRAYS}
+                             offset=offsets[name]) for name in names}
 
 
 def _receive_exactly(connection, count):
@@ -85,14 +94,19 @@ class SharedRegion:
     """One stream's region: N instances of the given observation and action
     layouts (shapes without N, numpy dtypes)."""
 
-    def __init__(self, num_envs, observation_shape, observation_dtype, action_shape, action_dtype):
+    def __init__(self, num_envs, observation_shape, observation_dtype, action_shape, action_dtype, agents=0,
+                 state_size=0):
+        """agents: K > 0 for a multi-agent stream ([N, K] rewards, flags and
+        live masks; [N, state_size] states)."""
         obs_bytes = math.prod(observation_shape) * np.dtype(observation_dtype).itemsize
         action_bytes = math.prod(action_shape) * np.dtype(action_dtype).itemsize
         n = num_envs
+        k = max(agents, 1)
         layout = {}
         offset = 0
-        sizes = (n * action_bytes, n * obs_bytes, n * 4, n, n, n * obs_bytes)
-        for name, size in zip(ARRAYS, sizes):
+        sizes = (n * action_bytes, n * obs_bytes, n * k * 4, n * k, n * k, n * obs_bytes, n * k, n * state_size * 4)
+        self.array_names = MULTI_AGENT_ARRAYS if agents else ARRAYS
+        for name, size in zip(self.array_names, sizes):
             layout[name] = offset
             offset = _aligned(offset + size)
         self.size = max(offset, _ALIGN)
@@ -103,7 +117,7 @@ class SharedRegion:
             os.ftruncate(self.fd, self.size)
             self.buffer = mmap.mmap(self.fd, self.size)
             self.__dict__.update(region_arrays(self.buffer, n, layout, observation_shape, observation_dtype,
-                                               action_shape, action_dtype))
+                                               action_shape, action_dtype, agents, state_size))
             self.token = secrets.token_bytes(_TOKEN_BYTES)
             self.name = "rill-env-%d-%s" % (os.getpid(), secrets.token_hex(8))
             self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -119,7 +133,8 @@ class SharedRegion:
             socket=self.name, token=self.token, size=self.size, actions_offset=self.layout["actions"],
             observations_offset=self.layout["observations"], rewards_offset=self.layout["rewards"],
             terminated_offset=self.layout["terminated"], truncated_offset=self.layout["truncated"],
-            final_observations_offset=self.layout["final_observations"])
+            final_observations_offset=self.layout["final_observations"], live_offset=self.layout.get("live", 0),
+            states_offset=self.layout.get("states", 0))
 
     def accept(self, timeout=ACCEPT_SECONDS):
         """Waits for the stream's client: True once it holds the region,
@@ -189,14 +204,18 @@ class SharedRegion:
                 return
             yield data
 
-    def write(self, observations, rewards, terminated, truncated, final_observations):
-        """A step's tensors into the region."""
+    def write(self, observations, rewards, terminated, truncated, final_observations, live=None, states=None):
+        """A step's tensors into the region (a multi-agent stream's live
+        masks and states too)."""
         self.observations[...] = observations
         self.rewards[...] = rewards
         self.terminated[...] = terminated
         self.truncated[...] = truncated
         if len(final_observations):
             self.final_observations[:len(final_observations)] = final_observations
+        if live is not None:
+            self.live[...] = live
+            self.states[...] = states
 
     def answer(self, payload):
         """Sends one message (b"": a step with nothing but its tensors)."""
@@ -218,7 +237,7 @@ class SharedRegion:
                 held.close()
         self.connection = self.listener = None
         # The arrays view the mapping: drop them before closing it.
-        for name in ARRAYS:
+        for name in MULTI_AGENT_ARRAYS:
             self.__dict__.pop(name, None)
         if self.buffer is not None:
             try:
@@ -234,10 +253,12 @@ class SharedRegion:
 def stepped_extras(final_indices, errors):
     """The serialized answer to a region step: EnvResponse{stepped} with only
     final_indices and errors (the tensors are in the region); b"" when it
-    has neither."""
+    has neither. Errors are (index, field, message), or a multi-agent
+    stream's (index, field, agent, message)."""
     if not final_indices and not errors:
         return b""
     stepped = env_pb2.EnvsStepped(final_indices=final_indices)
-    for index, field, text in errors:
-        stepped.errors.add(env_index=index, field=field, message=text)
+    for error in errors:
+        index, field, text = error[0], error[1], error[-1]
+        stepped.errors.add(env_index=index, field=field, message=text, agent=error[2] if len(error) == 4 else "")
     return env_pb2.EnvResponse(stepped=stepped).SerializeToString()

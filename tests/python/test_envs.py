@@ -374,3 +374,181 @@ class Blind(Counter):
 
     def render(self):
         raise AssertionError("never asked")
+
+
+# Multi-agent envs (PettingZoo's parallel API by duck typing; proto/env.proto,
+# "Multi-agent envs").
+
+class Tag:
+    """Two agents of different spaces. The runner observes [t, its last
+    action, resets] and plays Discrete(4); the chaser observes
+    [[t, action[0]], [action[1], resets]] and plays a [2] box. The runner
+    terminates at step 3 and leaves; the chaser goes on alone and is
+    terminated at step 5, ending the episode. Rewards: the runner 1, the
+    chaser 2. The global state is [t, agents live]."""
+
+    fail_at = None  # the step where a misbehaving subclass misbehaves
+
+    def __init__(self):
+        self.possible_agents = ["runner", "chaser"]
+        self.agents = []
+        self.state_space = Box(None, None, (2,), np.float32)
+        self.t = 0
+        self.resets = 0
+
+    def observation_space(self, agent):
+        return Box(None, None, (3,) if agent == "runner" else (2, 2), np.float32)
+
+    def action_space(self, agent):
+        return Discrete(4) if agent == "runner" else Box(-1.0, 1.0, (2,), np.float32)
+
+    def state(self):
+        return np.array([self.t, len(self.agents)], np.float32)
+
+    def reset(self, seed=None, options=None):
+        self.t = 0
+        self.resets += 1
+        self.agents = list(self.possible_agents)
+        return {"runner": np.array([0, -1, self.resets], np.float32),
+                "chaser": np.array([[0, 0], [0, self.resets]], np.float32)}, {a: {} for a in self.agents}
+
+    def step(self, actions):
+        assert sorted(actions) == sorted(self.agents), (actions, self.agents)
+        self.t += 1
+        if self.t == self.fail_at:
+            return self.misbehave(actions)
+        obs, rewards, terms, truncs = {}, {}, {}, {}
+        if "runner" in actions:
+            obs["runner"] = np.array([self.t, actions["runner"], self.resets], np.float32)
+            rewards["runner"], terms["runner"], truncs["runner"] = 1.0, self.t >= 3, False
+        if "chaser" in actions:
+            a = actions["chaser"]
+            obs["chaser"] = np.array([[self.t, a[0]], [a[1], self.resets]], np.float32)
+            rewards["chaser"], terms["chaser"], truncs["chaser"] = 2.0, self.t >= 5, False
+        self.agents = [a for a in self.agents if not terms[a]]
+        return obs, rewards, terms, truncs, {a: {} for a in obs}
+
+
+class Swarm:
+    """Three agents of one space: agent_k observes [t, k, its last action]
+    and plays Discrete(2); agent_k leaves (truncated) after step k + 2, so
+    the episode ends at step 4. Its reward is its action."""
+
+    def __init__(self):
+        self.possible_agents = ["agent_0", "agent_1", "agent_2"]
+        self.agents = []
+        self.t = 0
+
+    def observation_space(self, agent):
+        return Box(None, None, (3,), np.float32)
+
+    def action_space(self, agent):
+        return Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        self.t = 0
+        self.agents = list(self.possible_agents)
+        return {a: np.array([0, k, 0], np.float32) for k, a in enumerate(self.agents)}, {}
+
+    def step(self, actions):
+        self.t += 1
+        obs = {a: np.array([self.t, int(a[-1]), actions[a]], np.float32) for a in actions}
+        rewards = {a: float(actions[a]) for a in actions}
+        truncs = {a: self.t >= int(a[-1]) + 2 for a in actions}
+        terms = {a: False for a in actions}
+        self.agents = [a for a in self.agents if not truncs[a]]
+        return obs, rewards, terms, truncs, {}
+
+
+class OmitsLiveAgent(Tag):
+    fail_at = 2
+
+    def misbehave(self, actions):
+        return ({"chaser": np.zeros((2, 2), np.float32)}, {"chaser": 0.0}, {"chaser": False}, {"chaser": False}, {})
+
+
+class UnknownAgent(Tag):
+    fail_at = 2
+
+    def misbehave(self, actions):
+        obs = {"runner": np.zeros(3, np.float32), "chaser": np.zeros((2, 2), np.float32),
+               "ghost": np.zeros(3, np.float32)}
+        flags = {a: False for a in obs}
+        return obs, {a: 0.0 for a in obs}, flags, dict(flags), {}
+
+
+class ChaserChangesShape(Tag):
+    fail_at = 2
+
+    def misbehave(self, actions):
+        obs = {"runner": np.zeros(3, np.float32), "chaser": np.zeros(3, np.float32)}
+        flags = {a: False for a in obs}
+        return obs, {a: 0.0 for a in obs}, flags, dict(flags), {}
+
+
+class ChaserChangesDtype(Tag):
+    fail_at = 2
+
+    def misbehave(self, actions):
+        obs = {"runner": np.zeros(3, np.float32), "chaser": np.array([["a", "b"], ["c", "d"]])}
+        flags = {a: False for a in obs}
+        return obs, {a: 0.0 for a in obs}, flags, dict(flags), {}
+
+
+class ListsNotDicts(Tag):
+    fail_at = 2
+
+    def misbehave(self, actions):
+        return [np.zeros(3, np.float32), np.zeros((2, 2), np.float32)], [0.0, 0.0], [False, False], [False, False], {}
+
+
+class NanRewardForRunner(Tag):
+    fail_at = 2
+
+    def misbehave(self, actions):
+        obs = {"runner": np.zeros(3, np.float32), "chaser": np.zeros((2, 2), np.float32)}
+        flags = {a: False for a in obs}
+        return obs, {"runner": float("nan"), "chaser": 0.0}, flags, dict(flags), {}
+
+
+class RaisesInMultiAgentStep(Tag):
+    fail_at = 2
+
+    def misbehave(self, actions):
+        raise RuntimeError("the swarm diverged")
+
+
+def tag():
+    return Tag()
+
+
+def swarm():
+    return Swarm()
+
+
+def omits_live_agent():
+    return OmitsLiveAgent()
+
+
+def unknown_agent():
+    return UnknownAgent()
+
+
+def chaser_changes_shape():
+    return ChaserChangesShape()
+
+
+def chaser_changes_dtype():
+    return ChaserChangesDtype()
+
+
+def lists_not_dicts():
+    return ListsNotDicts()
+
+
+def nan_reward_for_runner():
+    return NanRewardForRunner()
+
+
+def raises_in_multi_agent_step():
+    return RaisesInMultiAgentStep()
