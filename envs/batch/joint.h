@@ -1,5 +1,6 @@
-// JointAgentsEnvBatch: an EnvBatch of multi-agent envs in this process whose
-// row is a whole env (interface.h, "Joint rows"; envs/multi_agent/joint.h):
+// JointAgentsEnvBatch: an EnvBatch of multi-agent envs (a MultiAgentEnvs,
+// multi_agent_envs.h: in this process or on an env server) whose row is a
+// whole env (interface.h, "Joint rows"; envs/multi_agent/joint.h):
 // env e is row e, its K agents' observations concatenated, its action
 // theirs. What algorithms that train on every agent at once (MADDPG, on
 // env.joint_agents) step. The agents may differ in their spaces (a
@@ -17,8 +18,9 @@
 // the env's episode is over (no agent live): terminated when every agent's
 // episode ended by termination, else truncated; final_observations then
 // holds the joint observation it ended on and the env resets inside the
-// Step. A step error of an env (a bad action) is the Step's error, as for
-// AgentRowsEnvBatch. The envs' metrics are reported as AgentRowsEnvBatch
+// Step. A step error of a local env (a bad action) is the Step's error, as
+// for AgentRowsEnvBatch; a failed remote env's row is listed in `failures`
+// (reward 0, truncated). The envs' metrics are reported as AgentRowsEnvBatch
 // reports them (env_episode_metrics.h), first_row the env's row.
 //
 // Not thread-safe (see interface.h).
@@ -31,8 +33,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "envs/batch/env_episode_metrics.h"
 #include "envs/batch/interface.h"
+#include "envs/batch/multi_agent_envs.h"
 #include "envs/multi_agent/interface.h"
 #include "envs/multi_agent/joint.h"
 
@@ -46,48 +48,48 @@ class JointAgentsEnvBatch final : public EnvBatch {
   // that observe bytes).
   static absl::StatusOr<std::unique_ptr<JointAgentsEnvBatch>> Create(
       std::vector<std::unique_ptr<MultiAgentEnv>> envs);
+  // The same over any source of envs (a remote one: remote_multi_agent_envs.h).
+  static absl::StatusOr<std::unique_ptr<JointAgentsEnvBatch>> CreateOver(std::unique_ptr<MultiAgentEnvs> envs);
 
   // Agents per env (per row): K.
   int agents_per_env() const { return agents_; }
+  // The envs, one a row (their global state: MultiAgentEnvs::State).
+  const MultiAgentEnvs& envs() const { return *envs_; }
 
   absl::Status Reset(uint8_t* observations) override;
   absl::StatusOr<int> Step(int active, const float* actions, const EnvBatchOutput& out) override;
-  std::vector<std::string> cameras() const override { return envs_[0]->cameras(); }
+  std::vector<std::string> cameras() const override { return envs_->cameras(); }
   // Env `index`, every agent in it.
-  absl::Status Render(int index, int width, int height, const std::string& camera, RgbImage* image) override;
-  double render_fps() const override { return envs_[0]->render_fps(); }
-  std::vector<EnvMetric> metrics() const override { return episode_metrics_.metrics(); }
+  absl::Status Render(int index, int width, int height, const std::string& camera, RgbImage* image) override {
+    return envs_->Render(index, width, height, camera, image);
+  }
+  double render_fps() const override { return envs_->render_fps(); }
+  std::vector<EnvMetric> metrics() const override { return envs_->metrics(); }
 
  private:
-  JointAgentsEnvBatch(EnvSpec row, std::vector<std::unique_ptr<MultiAgentEnv>> envs);
-  // Env e's new episode: its first joint observation into row e of
-  // `observations` and of last_obs_.
-  void ResetEnv(int e, uint8_t* observations);
-  // Points agent_actions_ at row e's action of `actions`, each live agent
-  // its own (a discrete agent's index in scratch_actions_).
+  JointAgentsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgentEnvs> envs);
+  // Row e's action of `actions` as the envs take it, into row e of
+  // env_actions_: each live agent its own (a discrete agent its index).
   void SplitAction(int e, const float* actions);
-  // Writes env e's agents' outcomes of the step just taken (results_,
-  // was_live_) to row e of `out`; returns the row's reward.
+  // Writes env e's agents' outcomes of the step just taken to row e of
+  // `out`; returns the row's reward.
   float WriteAgents(int e, const EnvBatchOutput& out);
-  float* Row(std::vector<float>& buffer, int row, int width) { return &buffer[static_cast<size_t>(row) * width]; }
 
-  std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
+  std::unique_ptr<MultiAgentEnvs> envs_;
   int agents_;
   std::vector<JointSlot> layout_;  // [K]
-  int obs_dim_;  // floats of a row's observation
   int act_dim_;  // floats of a row's action
-  // [N, obs_dim]: each row's newest joint observation (a departed agent's
-  // part the one it ended on).
-  std::vector<float> last_obs_;
-  std::vector<float> next_obs_;  // [N, obs_dim], one step's
-  std::vector<float> scratch_actions_;  // [act_dim]: discrete agents' indices
-  std::vector<StepResult> results_;  // [K], one env's step
-  std::vector<const float*> agent_actions_;  // [K]
-  std::vector<float*> obs_parts_;  // [K]
-  std::vector<uint8_t> was_live_;  // [K], one env's agents live before its step
+  std::vector<float> env_actions_;  // [N, envs_->action_width()]
+  // [N, obs_width]: each agent's observation at its end this episode.
+  std::vector<float> final_obs_;
+  std::vector<float> agent_rewards_;  // [N, K], one Step's
+  std::vector<uint8_t> agent_terminated_;  // [N, K]
+  std::vector<uint8_t> agent_truncated_;  // [N, K]
+  std::vector<uint8_t> acted_;  // [N, K]
+  std::vector<uint8_t> episode_ended_;  // [N]
+  std::vector<EnvFailure> env_failures_;
   // [N]: 1 once an agent of env e's episode was truncated.
   std::vector<uint8_t> any_truncated_;
-  EnvEpisodeMetrics episode_metrics_;
 };
 
 }  // namespace rill::envs
