@@ -26,42 +26,25 @@ RemoteEnvBatch::RemoteEnvBatch(Options options)
 absl::Status RemoteEnvBatch::Open() {
   remote_.reset();
   const std::string& address = options_.address;
-  const absl::Time deadline = absl::Now() + absl::Seconds(options_.reconnect_seconds);
-  absl::Duration backoff = absl::Milliseconds(100);
-  while (true) {
-    // The first stream seeds instance i with base_seed + i + 1, as local
-    // envs are; each later one moves on by num_envs.
-    const uint64_t seed = options_.base_seed + static_cast<uint64_t>(opened_) * static_cast<uint64_t>(size());
-    const absl::Duration wait = std::clamp(deadline - absl::Now(), absl::Milliseconds(100), absl::Seconds(10));
-    absl::StatusOr<std::unique_ptr<RemoteEnvs>> opened =
-        RemoteEnvs::Open(address, size(), seed, wait, options_.transport);
-    if (opened.ok()) {
-      if (!(*opened)->shared_memory_note().empty() && opened_ == 0) {
-        RILL_LOG(WARNING) << "env server at " << address << ": " << (*opened)->shared_memory_note();
-      }
-      if (std::optional<std::string> difference = SpaceDifference((*opened)->spec(), spec())) {
-        return absl::FailedPreconditionError(absl::StrCat("env server at ", address, " (", (*opened)->spec().name,
-                                                          ") announces ", *difference));
-      }
-      remote_ = *std::move(opened);
-      ++opened_;
-      for (const RemoteEnvError& error : remote_->open_errors()) {
-        RILL_LOG(WARNING) << "env server at " << address << ": env " << error.env_index << " " << error.field << ": "
-                          << error.message;
-      }
-      fresh_ = true;
-      return absl::OkStatus();
-    }
-    const absl::Status& status = opened.status();
-    if (!absl::IsUnavailable(status) && !absl::IsDeadlineExceeded(status)) return status;
-    if (absl::Now() + backoff > deadline) {
-      return absl::UnavailableError(absl::StrCat(status.message(), "; gave up after ",
-                                                 options_.reconnect_seconds, " s (env.remote.reconnect_seconds)"));
-    }
-    RILL_LOG(WARNING) << status.message() << "; retrying in " << absl::FormatDuration(backoff);
-    absl::SleepFor(backoff);
-    backoff = std::min(2 * backoff, absl::Seconds(5));
+  // The first stream seeds instance i with base_seed + i + 1, as local envs
+  // are; each later one moves on by num_envs.
+  const uint64_t seed = options_.base_seed + static_cast<uint64_t>(opened_) * static_cast<uint64_t>(size());
+  ASSIGN_OR_RETURN(std::unique_ptr<RemoteEnvs> opened,
+                   RemoteEnvs::OpenWithBackoff(address, size(), seed, options_.reconnect_seconds, options_.transport,
+                                               opened_ == 0));
+  if (opened->multi_agent()) {
+    return absl::FailedPreconditionError(absl::StrCat("env server at ", address, " (", opened->spec().name,
+                                                      ") serves multi-agent envs; the config names a single-agent "
+                                                      "env"));
   }
+  if (std::optional<std::string> difference = SpaceDifference(opened->spec(), spec())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("env server at ", address, " (", opened->spec().name, ") announces ", *difference));
+  }
+  remote_ = std::move(opened);
+  ++opened_;
+  fresh_ = true;
+  return absl::OkStatus();
 }
 
 absl::Status RemoteEnvBatch::Reset(uint8_t* observations) {

@@ -9,7 +9,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/grpc_util.h"
+#include "common/logging.h"
 #include "common/shape.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
@@ -56,7 +58,7 @@ std::vector<int64_t> Batched(int64_t n, const std::vector<int64_t>& item) {
 
 std::vector<RemoteEnvError> ErrorsOf(const google::protobuf::RepeatedPtrField<v1::EnvError>& errors) {
   std::vector<RemoteEnvError> out;
-  for (const v1::EnvError& e : errors) out.push_back({e.env_index(), e.field(), e.message()});
+  for (const v1::EnvError& e : errors) out.push_back({e.env_index(), e.field(), e.message(), e.agent()});
   return out;
 }
 
@@ -105,9 +107,15 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
                                                        : "nothing"));
   }
   const v1::EnvsOpened& opened = envs->response_.opened();
-  ASSIGN_OR_RETURN(envs->spec_, SpecFromSpaces(opened.env_id(), opened.observation_space(), opened.action_space(),
-                                               opened.max_episode_steps()));
-  if (!envs->spec_.discrete) {
+  if (opened.agents_size() > 0) {
+    RETURN_IF_ERROR(envs->OpenAgents(opened));
+  } else {
+    ASSIGN_OR_RETURN(envs->spec_, SpecFromSpaces(opened.env_id(), opened.observation_space(), opened.action_space(),
+                                                 opened.max_episode_steps()));
+  }
+  if (envs->multi_agent()) {
+    envs->action_shape_ = {static_cast<int64_t>(envs->spec_.action_low.size())};
+  } else if (!envs->spec_.discrete) {
     envs->action_shape_.assign(opened.action_space().box().shape().begin(),
                                opened.action_space().box().shape().end());
   }
@@ -123,8 +131,13 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
     sizes.actions = n * (envs->spec_.discrete ? int64_t{sizeof(int64_t)}
                                               : static_cast<int64_t>(envs->spec_.action_low.size() * sizeof(float)));
     sizes.observations = n * envs->spec_.obs_bytes();
-    sizes.rewards = n * int64_t{sizeof(float)};
-    sizes.flags = n;
+    const int64_t k = std::max(envs->agents_, 1);
+    sizes.rewards = n * k * int64_t{sizeof(float)};
+    sizes.flags = n * k;
+    if (envs->multi_agent()) {
+      sizes.live = n * k;
+      sizes.states = n * envs->multi_agent_spec_.state_dim() * int64_t{sizeof(float)};
+    }
     // The handover waits at least as long as the server waits for it.
     bool reached = false;
     absl::StatusOr<std::unique_ptr<SharedRegion>> region =
@@ -148,6 +161,91 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
   }
   envs->request_.Clear();
   return envs;
+}
+
+absl::Status RemoteEnvs::OpenAgents(const v1::EnvsOpened& opened) {
+  const std::string server = absl::StrCat("env server at ", address_);
+  MultiAgentSpec& multi = multi_agent_spec_;
+  multi.name = opened.env_id();
+  multi.max_episode_steps = opened.max_episode_steps();
+  // The stream's row: every agent's observation and action side by side.
+  spec_ = EnvSpec{};
+  spec_.name = opened.env_id();
+  spec_.max_episode_steps = opened.max_episode_steps();
+  int64_t obs_width = 0;
+  for (const v1::AgentSpaces& agent : opened.agents()) {
+    absl::StatusOr<EnvSpec> spec =
+        SpecFromSpaces(opened.env_id(), agent.observation_space(), agent.action_space(), opened.max_episode_steps());
+    if (!spec.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(server, ": agent ", agent.name(), "'s spaces: ", spec.status().message()));
+    }
+    if (spec->uint8_observations()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(server, ": agent ", agent.name(), " observes uint8; multi-agent observations are float32"));
+    }
+    if (agent.name().empty() ||
+        std::find(multi.agents.begin(), multi.agents.end(), agent.name()) != multi.agents.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(server, " announced agent '", agent.name(),
+                                                     "': agents' names must be distinct and not empty"));
+    }
+    multi.agents.push_back(agent.name());
+    obs_width += spec->obs_dim();
+    if (spec->discrete) {  // its index, 0..n-1
+      spec_.action_low.push_back(0);
+      spec_.action_high.push_back(static_cast<float>(spec->num_actions - 1));
+    } else {
+      spec_.action_low.insert(spec_.action_low.end(), spec->action_low.begin(), spec->action_low.end());
+      spec_.action_high.insert(spec_.action_high.end(), spec->action_high.begin(), spec->action_high.end());
+    }
+    multi.agent_specs.push_back(*std::move(spec));
+  }
+  spec_.observation_shape = {obs_width};
+  multi.state_shape.assign(opened.state_space().shape().begin(), opened.state_space().shape().end());
+  agents_ = multi.num_agents();
+  const int64_t n = num_envs_;
+  RETURN_IF_ERROR(Take(opened.live(), v1::DTYPE_BOOL, {n, agents_}, "opened.live", &first_live_));
+  if (multi.state_dim() > 0) {
+    RETURN_IF_ERROR(
+        Take(opened.states(), v1::DTYPE_FLOAT32, {n, int64_t{multi.state_dim()}}, "opened.states", &first_states_));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<int64_t> RemoteEnvs::PerAgent() const {
+  if (agents_ == 0) return {num_envs_};
+  return {num_envs_, agents_};
+}
+
+absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::OpenWithBackoff(const std::string& address, int num_envs,
+                                                                        uint64_t base_seed, double reconnect_seconds,
+                                                                        Transport transport, bool first_stream) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(reconnect_seconds);
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (true) {
+    const absl::Duration wait = std::clamp(deadline - absl::Now(), absl::Milliseconds(100), absl::Seconds(10));
+    absl::StatusOr<std::unique_ptr<RemoteEnvs>> opened = Open(address, num_envs, base_seed, wait, transport);
+    if (opened.ok()) {
+      if (!(*opened)->shared_memory_note().empty() && first_stream) {
+        RILL_LOG(WARNING) << "env server at " << address << ": " << (*opened)->shared_memory_note();
+      }
+      for (const RemoteEnvError& error : (*opened)->open_errors()) {
+        RILL_LOG(WARNING) << "env server at " << address << ": env " << error.env_index
+                          << (error.agent.empty() ? "" : " agent " + error.agent) << " " << error.field << ": "
+                          << error.message;
+      }
+      return opened;
+    }
+    const absl::Status& status = opened.status();
+    if (!absl::IsUnavailable(status) && !absl::IsDeadlineExceeded(status)) return status;
+    if (absl::Now() + backoff > deadline) {
+      return absl::UnavailableError(absl::StrCat(status.message(), "; gave up after ", reconnect_seconds,
+                                                 " s (env.remote.reconnect_seconds)"));
+    }
+    RILL_LOG(WARNING) << status.message() << "; retrying in " << absl::FormatDuration(backoff);
+    absl::SleepFor(backoff);
+    backoff = std::min(2 * backoff, absl::Seconds(5));
+  }
 }
 
 RemoteEnvs::~RemoteEnvs() {
@@ -231,16 +329,29 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
       out->resize(bytes / sizeof((*out)[0]));
       if (bytes > 0) std::memcpy(out->data(), region_->at(offset), bytes);
     };
+    const size_t k = static_cast<size_t>(std::max(agents_, 1));
     copy(layout_.observations_offset(), n * obs_bytes, &step->observations);
-    copy(layout_.rewards_offset(), n * sizeof(float), &step->rewards);
-    copy(layout_.terminated_offset(), n, &step->terminated);
-    copy(layout_.truncated_offset(), n, &step->truncated);
+    copy(layout_.rewards_offset(), n * k * sizeof(float), &step->rewards);
+    copy(layout_.terminated_offset(), n * k, &step->terminated);
+    copy(layout_.truncated_offset(), n * k, &step->truncated);
+    if (multi_agent()) {
+      copy(layout_.live_offset(), n * k, &step->live);
+      copy(layout_.states_offset(), n * multi_agent_spec_.state_dim() * sizeof(float), &step->states);
+    }
   } else {
+    const std::vector<int64_t> per_agent = PerAgent();
     RETURN_IF_ERROR(Take(stepped.observations(), ObservationDType(spec_), Batched(n, spec_.observation_shape),
                          "stepped.observations", &step->observations));
-    RETURN_IF_ERROR(Take(stepped.rewards(), v1::DTYPE_FLOAT32, {n}, "stepped.rewards", &step->rewards));
-    RETURN_IF_ERROR(Take(stepped.terminated(), v1::DTYPE_BOOL, {n}, "stepped.terminated", &step->terminated));
-    RETURN_IF_ERROR(Take(stepped.truncated(), v1::DTYPE_BOOL, {n}, "stepped.truncated", &step->truncated));
+    RETURN_IF_ERROR(Take(stepped.rewards(), v1::DTYPE_FLOAT32, per_agent, "stepped.rewards", &step->rewards));
+    RETURN_IF_ERROR(Take(stepped.terminated(), v1::DTYPE_BOOL, per_agent, "stepped.terminated", &step->terminated));
+    RETURN_IF_ERROR(Take(stepped.truncated(), v1::DTYPE_BOOL, per_agent, "stepped.truncated", &step->truncated));
+    if (multi_agent()) {
+      RETURN_IF_ERROR(Take(stepped.live(), v1::DTYPE_BOOL, per_agent, "stepped.live", &step->live));
+      if (multi_agent_spec_.state_dim() > 0) {
+        RETURN_IF_ERROR(Take(stepped.states(), v1::DTYPE_FLOAT32, {n, int64_t{multi_agent_spec_.state_dim()}},
+                             "stepped.states", &step->states));
+      }
+    }
   }
   step->final_indices.assign(stepped.final_indices().begin(), stepped.final_indices().end());
   for (size_t k = 0; k < step->final_indices.size(); ++k) {

@@ -32,6 +32,15 @@
 // declines, or a region that cannot be reached (another network namespace),
 // leaves the stream on gRPC; shared_memory() says which it is.
 //
+// Multi-agent envs (proto/env.proto, "Multi-agent envs"): a server whose
+// opened answer lists agents makes a multi-agent stream: multi_agent()
+// says so and multi_agent_spec() holds the agents and their spaces. Its
+// spec() is then the stream's row, an env's agents side by side (float32
+// observations [O], continuous actions [A]: a discrete agent's index as a
+// float), so Step takes and gives rows as for one agent, with rewards,
+// terminated and truncated per agent ([N, K]) and the live masks and
+// states besides.
+//
 // Not thread-safe: one step loop owns it (Render included).
 #ifndef RILL_ENVS_REMOTE_REMOTE_ENVS_H_
 #define RILL_ENVS_REMOTE_REMOTE_ENVS_H_
@@ -43,6 +52,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "envs/multi_agent/interface.h"
 #include "envs/remote/spaces.h"
 #include "envs/render.h"
 #include "envs/spec.h"
@@ -56,15 +66,20 @@ struct RemoteEnvError {
   int env_index = 0;
   std::string field;  // "step", "reset", "observation", "reward", ...
   std::string message;
+  std::string agent;  // a multi-agent env's agent it concerns, else empty
 };
 
 // The outcome of one step of every instance.
 struct RemoteStep {
   // Observations are the bytes of spec().observation_type: [N, obs_bytes].
   std::vector<uint8_t> observations;
-  std::vector<float> rewards;       // [N]
-  std::vector<uint8_t> terminated;  // [N]
-  std::vector<uint8_t> truncated;   // [N]
+  std::vector<float> rewards;       // [N] ([N, K] for a multi-agent stream)
+  std::vector<uint8_t> terminated;  // [N] ([N, K])
+  std::vector<uint8_t> truncated;   // [N] ([N, K])
+  // A multi-agent stream's only: [N, K], the agents that act in the next
+  // step, and [N, S], each env's state.
+  std::vector<uint8_t> live;
+  std::vector<float> states;
   std::vector<int> final_indices;   // ascending
   std::vector<uint8_t> final_observations;  // [final_indices.size(), obs_bytes]
   std::vector<RemoteEnvError> errors;
@@ -86,6 +101,16 @@ class RemoteEnvs {
                                                           uint64_t base_seed, absl::Duration timeout,
                                                           Transport transport = Transport::kSharedMemoryWhenLocal);
 
+  // Open, retried with backoff (100 ms doubling to 5 s, each try waiting
+  // up to 10 s) while the server is unavailable, for up to
+  // `reconnect_seconds`: what a batch does at its first open and when its
+  // stream broke. `first_stream` says whether to log the shared-memory
+  // note. Errors: Unavailable past the deadline, naming it and
+  // env.remote.reconnect_seconds; Open's others as they are.
+  static absl::StatusOr<std::unique_ptr<RemoteEnvs>> OpenWithBackoff(const std::string& address, int num_envs,
+                                                                     uint64_t base_seed, double reconnect_seconds,
+                                                                     Transport transport, bool first_stream);
+
   // Whether `address`'s host is a loopback one (the kSharedMemoryWhenLocal
   // test).
   static bool IsLoopback(const std::string& address);
@@ -97,6 +122,12 @@ class RemoteEnvs {
   const std::vector<uint8_t>& first_observations() const { return first_observations_; }
   // Instances whose first reset failed.
   const std::vector<RemoteEnvError>& open_errors() const { return open_errors_; }
+  // Whether the server's envs are multi-agent (see above), and their
+  // agents; first_live() [N, K] and first_states() [N, S] are the open's.
+  bool multi_agent() const { return agents_ > 0; }
+  const MultiAgentSpec& multi_agent_spec() const { return multi_agent_spec_; }
+  const std::vector<uint8_t>& first_live() const { return first_live_; }
+  const std::vector<float>& first_states() const { return first_states_; }
   // The server's spaces as it announced them.
   const v1::Space& observation_space() const { return observation_space_; }
   const v1::Space& action_space() const { return action_space_; }
@@ -141,6 +172,12 @@ class RemoteEnvs {
   // Sends the actions and reads the answer into response_, over the region
   // or the stream.
   absl::Status Exchange(const float* actions);
+  // A multi-agent open's agents into multi_agent_spec_ and spec_ (the row),
+  // and its live masks and states; InvalidArgument naming the agent or
+  // field that breaks the protocol.
+  absl::Status OpenAgents(const v1::EnvsOpened& opened);
+  // The shape of one per-env array of Step: [N], or [N, K] multi-agent.
+  std::vector<int64_t> PerAgent() const;
 
   std::string address_;
   int num_envs_ = 0;
@@ -148,6 +185,10 @@ class RemoteEnvs {
   EnvSpec spec_;
   std::vector<uint8_t> first_observations_;
   std::vector<RemoteEnvError> open_errors_;
+  MultiAgentSpec multi_agent_spec_;
+  int agents_ = 0;  // K for a multi-agent stream, else 0
+  std::vector<uint8_t> first_live_;
+  std::vector<float> first_states_;
   v1::Space observation_space_;
   v1::Space action_space_;
   std::vector<std::string> cameras_;

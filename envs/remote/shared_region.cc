@@ -65,7 +65,9 @@ absl::StatusOr<std::unique_ptr<SharedRegion>> SharedRegion::Connect(const v1::Sh
                                {"rewards", shared.rewards_offset(), sizes.rewards},
                                {"terminated", shared.terminated_offset(), sizes.flags},
                                {"truncated", shared.truncated_offset(), sizes.flags},
-                               {"final_observations", shared.final_observations_offset(), sizes.observations}};
+                               {"final_observations", shared.final_observations_offset(), sizes.observations},
+                               {"live", shared.live_offset(), sizes.live},
+                               {"states", shared.states_offset(), sizes.states}};
   if (shared.size() <= 0 || shared.size() > kMaxRegionBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": a region of ", shared.size(), " bytes (1..", kMaxRegionBytes, " taken)"));
