@@ -41,6 +41,25 @@ std::string AgentSpaces(const EnvSpec& agent) {
                                      : absl::StrCat(agent.action_dim(), "-dim actions"));
 }
 
+// The spec of one agent row of `multi`, named as the env; InvalidArgument
+// when its agents differ in their spaces.
+absl::StatusOr<EnvSpec> AgentRowSpec(const MultiAgentSpec& multi) {
+  if (!multi.homogeneous()) {
+    std::vector<std::string> agents;
+    for (int k = 0; k < multi.num_agents(); ++k) {
+      agents.push_back(absl::StrCat(multi.agents[k], " ", AgentSpaces(multi.agent_specs[k])));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(multi.name, "'s agents differ in their spaces (",
+                                                   absl::StrJoin(agents, "; "),
+                                                   "), so they cannot all be rows of one policy; "
+                                                   "env.joint_agents steps them as one row, as "
+                                                   "learner.maddpg does"));
+  }
+  EnvSpec row = multi.agent_specs[0];
+  row.name = multi.name;
+  return row;
+}
+
 }  // namespace
 
 absl::StatusOr<MultiAgentSpec> LookupMultiAgentSpec(const std::string& name, int max_episode_steps) {
@@ -60,9 +79,43 @@ bool IsMultiAgentEnv(const std::string& name) {
   return false;
 }
 
+bool IsMultiAgentSection(const v1::EnvConfig& env) {
+  if (env.has_plugin()) return false;
+  if (env.has_remote()) return env.remote().agents_size() > 0;
+  return IsMultiAgentEnv(env.name());
+}
+
+absl::StatusOr<MultiAgentSpec> ConfiguredMultiAgentSpec(const v1::EnvConfig& env) {
+  if (!IsMultiAgentSection(env)) {
+    return absl::NotFoundError(absl::StrCat("env section names no multi-agent env ('", env.name(), "'",
+                                            env.has_remote() ? ", a remote env without env.remote.agents" : "", ")"));
+  }
+  if (!env.has_remote()) return LookupMultiAgentSpec(env.name(), env.max_episode_steps());
+  MultiAgentSpec multi;
+  multi.name = env.name().empty() ? "remote" : env.name();
+  multi.max_episode_steps = env.max_episode_steps();
+  for (int k = 0; k < env.remote().agents_size(); ++k) {
+    const v1::AgentSpaces& agent = env.remote().agents(k);
+    const std::string field = absl::StrCat("env.remote.agents[", k, "] (", agent.name(), ")");
+    absl::StatusOr<EnvSpec> spec =
+        SpecFromSpaces(multi.name, agent.observation_space(), agent.action_space(), env.max_episode_steps());
+    if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", spec.status().message()));
+    if (spec->uint8_observations()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": a multi-agent env's observations are float32"));
+    }
+    if (agent.name().empty() || std::find(multi.agents.begin(), multi.agents.end(), agent.name()) != multi.agents.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": agents need distinct, non-empty names"));
+    }
+    multi.agents.push_back(agent.name());
+    multi.agent_specs.push_back(*std::move(spec));
+  }
+  multi.state_shape.assign(env.remote().state_shape().begin(), env.remote().state_shape().end());
+  return multi;
+}
+
 int RowsPerEnv(const v1::EnvConfig& env) {
-  if (env.joint_agents() || env.has_plugin() || env.has_remote()) return 1;
-  absl::StatusOr<MultiAgentSpec> multi = LookupMultiAgentSpec(env.name());
+  if (env.joint_agents() || !IsMultiAgentSection(env)) return 1;
+  absl::StatusOr<MultiAgentSpec> multi = ConfiguredMultiAgentSpec(env);
   return multi.ok() ? multi->num_agents() : 1;
 }
 
@@ -75,20 +128,7 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
   }
   if (IsMultiAgentEnv(name)) {
     ASSIGN_OR_RETURN(const MultiAgentSpec multi, LookupMultiAgentSpec(name, max_episode_steps));
-    if (!multi.homogeneous()) {
-      std::vector<std::string> agents;
-      for (int k = 0; k < multi.num_agents(); ++k) {
-        agents.push_back(absl::StrCat(multi.agents[k], " ", AgentSpaces(multi.agent_specs[k])));
-      }
-      return absl::InvalidArgumentError(absl::StrCat(name, "'s agents differ in their spaces (",
-                                                     absl::StrJoin(agents, "; "),
-                                                     "), so they cannot all be rows of one policy; "
-                                                     "env.joint_agents steps them as one row, as "
-                                                     "learner.maddpg does"));
-    }
-    EnvSpec row = multi.agent_specs[0];
-    row.name = name;
-    return row;
+    return AgentRowSpec(multi);
   }
   return absl::NotFoundError(absl::StrCat("unknown environment '", name, "'; known: ",
                                           absl::StrJoin(KnownEnvNames(), ", ")));
@@ -96,7 +136,7 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
 
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
   ASSIGN_OR_RETURN(const EnvSpec base, ConfiguredBaseEnvSpec(env));
-  if (!env.has_plugin() && !env.has_remote() && IsMultiAgentEnv(env.name())) {
+  if (IsMultiAgentSection(env)) {
     // The wrappers act on one env's frames or steps; an env of agents
     // takes none of them yet.
     const char* field = env.has_pixels()        ? "env.pixels"
@@ -105,7 +145,8 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
                                                   : nullptr;
     if (field != nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field, ": ", env.name(), " is a multi-agent env, which takes no such wrapper"));
+          absl::StrCat(field, ": ", env.name().empty() ? "remote" : env.name(),
+                       " is a multi-agent env, which takes no such wrapper"));
     }
   }
   return WrappedSpec(base, env);
@@ -117,17 +158,21 @@ absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
       // An unknown name is that first, with the known ones listed.
       RETURN_IF_ERROR(LookupEnvSpec(env.name(), env.max_episode_steps()).status());
     }
-    if (env.has_plugin() || env.has_remote() || !IsMultiAgentEnv(env.name())) {
+    if (!IsMultiAgentSection(env)) {
       const std::string what = env.has_plugin()   ? std::string("a plugin's env")
-                               : env.has_remote() ? std::string("a remote env")
+                               : env.has_remote() ? std::string("a remote env without env.remote.agents")
                                                   : absl::StrCat("'", env.name(), "'");
       return absl::InvalidArgumentError(absl::StrCat("env.joint_agents: ", what, " is not a multi-agent env"));
     }
-    ASSIGN_OR_RETURN(const MultiAgentSpec multi, LookupMultiAgentSpec(env.name(), env.max_episode_steps()));
+    ASSIGN_OR_RETURN(const MultiAgentSpec multi, ConfiguredMultiAgentSpec(env));
     return JointSpec(multi);
   }
   if (env.has_plugin()) return PluginEnvSpec(env.plugin(), env.max_episode_steps());
   if (!env.has_remote()) return LookupEnvSpec(env.name(), env.max_episode_steps());
+  if (env.remote().agents_size() > 0) {
+    ASSIGN_OR_RETURN(const MultiAgentSpec multi, ConfiguredMultiAgentSpec(env));
+    return AgentRowSpec(multi);
+  }
   return SpecFromSpaces(env.name().empty() ? "remote" : env.name(), env.remote().observation_space(),
                         env.remote().action_space(), env.max_episode_steps());
 }

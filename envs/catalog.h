@@ -38,8 +38,22 @@ absl::StatusOr<MultiAgentSpec> LookupMultiAgentSpec(const std::string& name, int
 // Whether `name` is a catalogued multi-agent env.
 bool IsMultiAgentEnv(const std::string& name);
 
+// Whether a config's `env` section names a multi-agent env: a catalogued
+// one (env.name, no plugin or remote), or a remote one whose
+// env.remote.agents are set.
+bool IsMultiAgentSection(const v1::EnvConfig& env);
+
+// The agents and spaces of the multi-agent env a config's `env` section
+// names: LookupMultiAgentSpec's for a catalogued one, env.remote.agents and
+// state_shape for a remote one (named env.name or "remote"; what its server
+// must announce). NotFound for a section that names no multi-agent env;
+// InvalidArgument naming env.remote.agents for agents whose spaces the
+// actors cannot take (observations not float32, repeated names).
+absl::StatusOr<MultiAgentSpec> ConfiguredMultiAgentSpec(const v1::EnvConfig& env);
+
 // The rows one env of a config's `env` section fills in an actor's batch:
-// its agents for a multi-agent env whose agents are rows, else 1 (a
+// its agents for a multi-agent env whose agents are rows (catalogued or
+// remote), else 1 (a
 // single-agent env, or env.joint_agents: all agents one row). What turns actor.num_envs into
 // the rows an actor steps, acts for and builds items for.
 int RowsPerEnv(const v1::EnvConfig& env);
@@ -57,8 +71,11 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
 // announce), named env.name or "remote", or a plugin's from its library
 // (env.plugin, envs/plugin/plugin_envs.h). With env.joint_agents, the
 // joint row of the catalogued multi-agent env env.name
-// (envs/multi_agent/joint.h's JointSpec); InvalidArgument naming
-// env.joint_agents for a single-agent env, a plugin's or a remote one.
+// (envs/multi_agent/joint.h's JointSpec), or of a remote one with
+// env.remote.agents; InvalidArgument naming env.joint_agents for a
+// single-agent env, a plugin's or a remote one without agents. A remote
+// multi-agent env without env.joint_agents: an agent's spec, named as the
+// env (its agents must share their spaces, as LookupEnvSpec's).
 // InvalidArgument or NotFound naming the problem.
 absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env);
 

@@ -22,9 +22,17 @@ absl::StatusOr<envs::EnvSpec> FinalizeEnv(v1::EnvConfig& env_config) {
       return InvalidField("env.remote.command", "must contain {address} when env.remote.address is empty (the "
                                                 "launcher puts the address the server should bind there)");
     }
-    if (!remote.has_observation_space() || !remote.has_action_space()) {
-      return InvalidField("env.remote", "needs observation_space and action_space, as the server announces them "
-                                        "(rill envs --remote=HOST:PORT prints them)");
+    if (remote.agents_size() > 0 && (remote.has_observation_space() || remote.has_action_space())) {
+      return InvalidField("env.remote", "sets agents and observation_space/action_space: a multi-agent env's "
+                                        "spaces are its agents' (rill envs --remote=HOST:PORT prints them)");
+    }
+    if (remote.agents_size() == 0 && (!remote.has_observation_space() || !remote.has_action_space())) {
+      return InvalidField("env.remote", "needs observation_space and action_space (or, for a multi-agent env, "
+                                        "agents), as the server announces them (rill envs --remote=HOST:PORT "
+                                        "prints them)");
+    }
+    if (remote.agents_size() == 0 && remote.state_shape_size() > 0) {
+      return InvalidField("env.remote.state_shape", "is a multi-agent env's; env.remote.agents is empty");
     }
     if (remote.has_reconnect_seconds() && !(remote.reconnect_seconds() > 0)) {
       return InvalidField("env.remote.reconnect_seconds", "must be > 0");

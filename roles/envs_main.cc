@@ -58,11 +58,29 @@ int DescribeRemoteMain(const std::string& address) {
   env->set_name((*opened)->spec().name);
   v1::RemoteEnvConfig* remote = env->mutable_remote();
   remote->set_address(address);
+  const int limit = (*opened)->spec().max_episode_steps;
+  if ((*opened)->multi_agent()) {
+    const envs::MultiAgentSpec& multi = (*opened)->multi_agent_spec();
+    *remote->mutable_agents() = (*opened)->agent_spaces();
+    for (int64_t d : multi.state_shape) remote->add_state_shape(d);
+    // Agents of one space are rows of one policy; agents that differ step
+    // as joint rows (env.joint_agents, MADDPG).
+    if (!multi.homogeneous()) env->set_joint_agents(true);
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(config, &text);
+    const std::string each =
+        multi.homogeneous() ? absl::StrCat("each agent observation ", ShapeText(multi.agent_specs[0]), ", actions ",
+                                           DescribeActionSpace(multi.agent_specs[0]), "; ")
+                            : "";
+    std::printf("# %s: %s%s; %s (the server applies it)\n%s", multi.name.c_str(), each.c_str(),
+                DescribeAgents(multi).c_str(),
+                limit > 0 ? absl::StrCat("time limit ", limit).c_str() : "no time limit", text.c_str());
+    return 0;
+  }
   *remote->mutable_observation_space() = (*opened)->observation_space();
   *remote->mutable_action_space() = (*opened)->action_space();
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
-  const int limit = (*opened)->spec().max_episode_steps;
   std::printf("# %s: observation %s, actions %s, %s (the server applies it)\n%s", (*opened)->spec().name.c_str(),
               ShapeText((*opened)->spec()).c_str(),
               DescribeActionSpace((*opened)->spec()).c_str(),

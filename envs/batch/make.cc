@@ -8,10 +8,12 @@
 #include "envs/batch/frame_stack.h"
 #include "envs/batch/joint.h"
 #include "envs/batch/local.h"
+#include "envs/batch/local_multi_agent_envs.h"
 #include "envs/catalog.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/registry.h"
 #include "envs/remote/remote_env_batch.h"
+#include "envs/remote/remote_multi_agent_envs.h"
 #include "envs/wrappers.h"
 
 namespace rill::envs {
@@ -49,6 +51,30 @@ absl::StatusOr<std::vector<std::unique_ptr<MultiAgentEnv>>> MakeMultiAgentEnvs(c
   return instances;
 }
 
+RemoteEnvs::Transport RemoteTransport(const v1::RemoteEnvConfig& remote) {
+  return remote.has_shared_memory() && !remote.shared_memory() ? RemoteEnvs::Transport::kGrpc
+                                                               : RemoteEnvs::Transport::kSharedMemoryWhenLocal;
+}
+
+// The section's multi-agent envs: the registry's in this process, or a
+// remote server's (env.remote.agents).
+absl::StatusOr<std::unique_ptr<MultiAgentEnvs>> MakeMultiAgentSource(const v1::EnvConfig& env, int num_envs,
+                                                                    uint64_t base_seed) {
+  if (!env.has_remote()) {
+    ASSIGN_OR_RETURN(std::vector<std::unique_ptr<MultiAgentEnv>> instances,
+                     MakeMultiAgentEnvs(env, num_envs, base_seed));
+    return LocalMultiAgentEnvs::Create(std::move(instances));
+  }
+  RemoteMultiAgentEnvs::Options options;
+  options.address = env.remote().address();
+  options.num_envs = num_envs;
+  options.base_seed = base_seed;
+  ASSIGN_OR_RETURN(options.spec, ConfiguredMultiAgentSpec(env));
+  options.reconnect_seconds = env.remote().reconnect_seconds();
+  options.transport = RemoteTransport(env.remote());
+  return RemoteMultiAgentEnvs::Create(std::move(options));
+}
+
 absl::StatusOr<std::unique_ptr<EnvBatch>> MakeRemote(const v1::EnvConfig& env, EnvSpec spec, int num_envs,
                                                      uint64_t base_seed) {
   const v1::RemoteEnvConfig& remote = env.remote();
@@ -58,9 +84,7 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> MakeRemote(const v1::EnvConfig& env, E
   options.base_seed = base_seed;
   options.spec = std::move(spec);
   options.reconnect_seconds = remote.reconnect_seconds();
-  options.transport = remote.has_shared_memory() && !remote.shared_memory()
-                          ? RemoteEnvs::Transport::kGrpc
-                          : RemoteEnvs::Transport::kSharedMemoryWhenLocal;
+  options.transport = RemoteTransport(remote);
   return RemoteEnvBatch::Create(std::move(options));
 }
 
@@ -74,17 +98,17 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> MakeEnvBatch(const v1::EnvConfig& env,
   unstacked.clear_frame_stack();
   ASSIGN_OR_RETURN(EnvSpec row, WrappedSpec(base, unstacked));
   std::unique_ptr<EnvBatch> batch;
-  if (env.has_remote()) {
+  if (IsMultiAgentSection(env)) {
+    // Wherever the envs live, their agents as rows (`row` is an agent's
+    // spec), or each env one row.
+    ASSIGN_OR_RETURN(std::unique_ptr<MultiAgentEnvs> source, MakeMultiAgentSource(env, num_envs, base_seed));
+    if (env.joint_agents()) {
+      ASSIGN_OR_RETURN(batch, JointAgentsEnvBatch::CreateOver(std::move(source)));
+    } else {
+      ASSIGN_OR_RETURN(batch, AgentRowsEnvBatch::CreateOver(std::move(row), std::move(source)));
+    }
+  } else if (env.has_remote()) {
     ASSIGN_OR_RETURN(batch, MakeRemote(env, std::move(row), num_envs, base_seed));
-  } else if (env.joint_agents()) {
-    ASSIGN_OR_RETURN(std::vector<std::unique_ptr<MultiAgentEnv>> instances,
-                     MakeMultiAgentEnvs(env, num_envs, base_seed));
-    ASSIGN_OR_RETURN(batch, JointAgentsEnvBatch::Create(std::move(instances)));
-  } else if (!env.has_plugin() && IsMultiAgentEnv(env.name())) {
-    // Their agents as rows; `row` is an agent's spec.
-    ASSIGN_OR_RETURN(std::vector<std::unique_ptr<MultiAgentEnv>> instances,
-                     MakeMultiAgentEnvs(env, num_envs, base_seed));
-    ASSIGN_OR_RETURN(batch, AgentRowsEnvBatch::Create(std::move(row), std::move(instances)));
   } else {
     ASSIGN_OR_RETURN(batch, MakeLocal(env, std::move(row), num_envs, base_seed));
   }

@@ -203,6 +203,7 @@ absl::Status RemoteEnvs::OpenAgents(const v1::EnvsOpened& opened) {
   spec_.observation_shape = {obs_width};
   multi.state_shape.assign(opened.state_space().shape().begin(), opened.state_space().shape().end());
   agents_ = multi.num_agents();
+  agent_spaces_ = opened.agents();
   const int64_t n = num_envs_;
   RETURN_IF_ERROR(Take(opened.live(), v1::DTYPE_BOOL, {n, agents_}, "opened.live", &first_live_));
   if (multi.state_dim() > 0) {

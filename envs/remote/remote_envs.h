@@ -128,6 +128,8 @@ class RemoteEnvs {
   const MultiAgentSpec& multi_agent_spec() const { return multi_agent_spec_; }
   const std::vector<uint8_t>& first_live() const { return first_live_; }
   const std::vector<float>& first_states() const { return first_states_; }
+  // The agents' spaces as the server announced them (multi-agent only).
+  const google::protobuf::RepeatedPtrField<v1::AgentSpaces>& agent_spaces() const { return agent_spaces_; }
   // The server's spaces as it announced them.
   const v1::Space& observation_space() const { return observation_space_; }
   const v1::Space& action_space() const { return action_space_; }
@@ -189,6 +191,7 @@ class RemoteEnvs {
   int agents_ = 0;  // K for a multi-agent stream, else 0
   std::vector<uint8_t> first_live_;
   std::vector<float> first_states_;
+  google::protobuf::RepeatedPtrField<v1::AgentSpaces> agent_spaces_;
   v1::Space observation_space_;
   v1::Space action_space_;
   std::vector<std::string> cameras_;

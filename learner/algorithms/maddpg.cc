@@ -161,8 +161,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Maddpg::FromConfig(const AlgorithmCon
     return Invalid(absl::StrCat("config field env.joint_agents: maddpg trains on a multi-agent env's joint rows; ",
                                 context.env.name, "'s rows are single agents"));
   }
-  ASSIGN_OR_RETURN(const envs::MultiAgentSpec spec, envs::LookupMultiAgentSpec(context.config.env().name(),
-                                                                              context.config.env().max_episode_steps()));
+  ASSIGN_OR_RETURN(const envs::MultiAgentSpec spec, envs::ConfiguredMultiAgentSpec(context.config.env()));
   const v1::MaddpgConfig& config = learner.maddpg();
   MaddpgOptions options;
   options.env = context.env;

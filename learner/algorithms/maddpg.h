@@ -79,7 +79,7 @@ class Maddpg final : public Algorithm {
  public:
   // From a finalized config: learner.maddpg, gamma, tau,
   // network.hidden_sizes, and the layout of env.name's agents
-  // (envs::LookupMultiAgentSpec). InvalidArgument when learner.maddpg is
+  // (envs::ConfiguredMultiAgentSpec: catalogued or remote). InvalidArgument when learner.maddpg is
   // not selected, the env's rows are not joint (env.joint_agents) or a
   // value is out of range; FailedPrecondition for an unavailable device.
   static absl::StatusOr<std::unique_ptr<Algorithm>> FromConfig(const AlgorithmContext& context);

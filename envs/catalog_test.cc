@@ -1,0 +1,98 @@
+// The catalogue's view of a config's env section where the env is a remote
+// multi-agent one (env.remote.agents): its agents, the rows it fills, the
+// joint row MADDPG steps, and agents that cannot be one policy's rows.
+#include "envs/catalog.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+
+namespace rill::envs {
+namespace {
+
+using ::testing::HasSubstr;
+
+v1::EnvConfig Section(const std::string& text) {
+  v1::EnvConfig env;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &env)) << text;
+  return env;
+}
+
+// A chaser (box action) and a runner (discrete), as examples/python/pursuit.py.
+constexpr char kPursuit[] = R"pb(
+  name: "pursuit:make"
+  remote {
+    address: "127.0.0.1:1"
+    agents {
+      name: "chaser"
+      observation_space { box { shape: 2 dtype: DTYPE_FLOAT32 } }
+      action_space { box { shape: 1 dtype: DTYPE_FLOAT32 low: -1 high: 1 } }
+    }
+    agents {
+      name: "runner"
+      observation_space { box { shape: 3 dtype: DTYPE_FLOAT32 } }
+      action_space { discrete { n: 3 } }
+    }
+    state_shape: 3
+  }
+)pb";
+
+TEST(CatalogTest, ARemoteSectionWithAgentsIsMultiAgent) {
+  const v1::EnvConfig env = Section(kPursuit);
+  ASSERT_TRUE(IsMultiAgentSection(env));
+  absl::StatusOr<MultiAgentSpec> multi = ConfiguredMultiAgentSpec(env);
+  ASSERT_TRUE(multi.ok()) << multi.status();
+  EXPECT_EQ(multi->name, "pursuit:make");
+  EXPECT_EQ(multi->agents, (std::vector<std::string>{"chaser", "runner"}));
+  EXPECT_EQ(multi->agent_specs[1].num_actions, 3);
+  EXPECT_EQ(multi->state_dim(), 3);
+  EXPECT_EQ(RowsPerEnv(env), 2);
+}
+
+TEST(CatalogTest, JointAgentsOfARemoteEnvAreOneRow) {
+  v1::EnvConfig env = Section(kPursuit);
+  env.set_joint_agents(true);
+  EXPECT_EQ(RowsPerEnv(env), 1);
+  absl::StatusOr<EnvSpec> row = ConfiguredEnvSpec(env);
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->obs_dim(), 5);
+  EXPECT_EQ(row->action_dim(), 4);  // the chaser's 1, the runner's one-hot 3
+  EXPECT_EQ(row->joint_agents, 2);
+}
+
+TEST(CatalogTest, RemoteAgentsOfDifferentSpacesAreNoPolicysRows) {
+  absl::StatusOr<EnvSpec> row = ConfiguredEnvSpec(Section(kPursuit));
+  ASSERT_FALSE(row.ok());
+  EXPECT_THAT(row.status().message(), HasSubstr("pursuit:make's agents differ in their spaces"));
+  EXPECT_THAT(row.status().message(), HasSubstr("env.joint_agents"));
+}
+
+TEST(CatalogTest, RemoteAgentsOfOneSpaceAreRows) {
+  absl::StatusOr<EnvSpec> row = ConfiguredEnvSpec(Section(R"pb(
+    remote {
+      address: "127.0.0.1:1"
+      agents { name: "a" observation_space { box { shape: 3 dtype: DTYPE_FLOAT32 } } action_space { discrete { n: 2 } } }
+      agents { name: "b" observation_space { box { shape: 3 dtype: DTYPE_FLOAT32 } } action_space { discrete { n: 2 } } }
+    }
+  )pb"));
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->name, "remote");
+  EXPECT_EQ(row->obs_dim(), 3);
+  EXPECT_TRUE(row->discrete);
+}
+
+TEST(CatalogTest, RemoteAgentsObservingBytesAreRefusedByField) {
+  absl::StatusOr<MultiAgentSpec> multi = ConfiguredMultiAgentSpec(Section(R"pb(
+    remote {
+      address: "127.0.0.1:1"
+      agents { name: "eye" observation_space { box { shape: 3 dtype: DTYPE_UINT8 } } action_space { discrete { n: 2 } } }
+    }
+  )pb"));
+  ASSERT_FALSE(multi.ok());
+  EXPECT_THAT(multi.status().message(), HasSubstr("env.remote.agents[0] (eye)"));
+}
+
+}  // namespace
+}  // namespace rill::envs
