@@ -4,7 +4,8 @@
 // (rill_actor_env_errors_total), reset and the run goes on; a server killed
 // with SIGKILL and started again on its port is reconnected to, and the
 // actor goes on writing (nothing in replay is lost); a server whose spaces
-// differ from the config's is refused by name.
+// differ from the config's is refused by name; a Python multi-agent env is
+// stepped as joint rows.
 #include <signal.h>
 
 #include <fstream>
@@ -94,6 +95,33 @@ TEST(RemoteActorTest, AMisbehavingEnvIsCountedResetAndTheRunGoesOn) {
       << run->actor.process->LogTail(20);
   EXPECT_TRUE(WaitUntil([&] { return Inserted(*run) >= 64; }, absl::Seconds(60))) << run->actor.process->LogTail(20);
   EXPECT_THAT(run->actor.process->LogTail(200), HasSubstr("step: step raised RuntimeError: the simulator diverged"));
+  EXPECT_TRUE(run->actor.process->running());
+}
+
+// A Python multi-agent env of two different agents (examples/python/
+// pursuit.py), its section from `rill envs --remote` (agents, state and
+// env.joint_agents), stepped by an actor as MADDPG's joint rows: the actor
+// writes transitions, the agent that leaves when caught included.
+TEST(RemoteActorTest, AnActorStepsAPythonMultiAgentEnvAsJointRows) {
+  EnvServerProcess server("pursuit:make");
+  ASSERT_FALSE(server.address().empty()) << server.log();
+  const std::string section = server.EnvSection();
+  EXPECT_THAT(section, HasSubstr("name: \"runner\""));
+  EXPECT_THAT(section, HasSubstr("state_shape: 3"));
+  EXPECT_THAT(section, HasSubstr("joint_agents: true"));
+  const std::string path = TempDir("remote-pursuit") + "/config.textpb";
+  std::ofstream(path) << section << R"(
+network { hidden_sizes: 16 }
+replay { tables { name: "transitions" max_size: 100000 rate_limiter { min_size_to_sample: 100000 } } }
+actor { num_envs: 4 learning_starts: 10000000 insert_batch_items: 16 max_in_flight_batches: 4 }
+learner { maddpg { } batch_size: 32 num_threads: 1 }
+eval { episodes: 2 }
+topology { num_actors: 1 }
+)";
+  absl::StatusOr<Roles> run = StartRun(path);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(WaitUntil([&] { return Inserted(*run) >= 400; }, absl::Seconds(90))) << run->actor.process->LogTail(20);
+  EXPECT_EQ(SumMetric(run->actor.Metrics(), "rill_actor_env_errors_total"), 0) << run->actor.process->LogTail(20);
   EXPECT_TRUE(run->actor.process->running());
 }
 
