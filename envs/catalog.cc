@@ -57,6 +57,7 @@ absl::StatusOr<EnvSpec> AgentRowSpec(const MultiAgentSpec& multi) {
   }
   EnvSpec row = multi.agent_specs[0];
   row.name = multi.name;
+  row.state_dim = multi.state_dim();  // each row carries its env's state
   return row;
 }
 

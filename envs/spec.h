@@ -49,6 +49,11 @@ struct EnvSpec {
   // envs/multi_agent/joint.h): K, each step's transitions recording every
   // agent's reward and termination. 0: a row is one agent.
   int joint_agents = 0;
+  // A row that is one agent of a multi-agent env offering a global state
+  // (MultiAgentSpec::state_shape): the floats of that state, which the
+  // batch writes per row (EnvBatch::States) for centralised critics
+  // (learner.ppo.centralised_value). 0: no state.
+  int state_dim = 0;
 
   // Elements in one observation (the width of a network's input).
   int obs_dim() const {

@@ -45,6 +45,7 @@ absl::StatusOr<std::unique_ptr<AgentRowsEnvBatch>> AgentRowsEnvBatch::CreateOver
     return absl::InvalidArgumentError(
         absl::StrCat("a batch of ", row.name, " was given an env of other spaces: ", spec.name));
   }
+  row.state_dim = spec.state_dim();  // the rows carry their env's state
   return std::unique_ptr<AgentRowsEnvBatch>(new AgentRowsEnvBatch(std::move(row), std::move(envs)));
 }
 
@@ -55,7 +56,9 @@ AgentRowsEnvBatch::AgentRowsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgentEnvs
       obs_dim_(spec().obs_dim()),
       act_dim_(spec().discrete ? 1 : spec().action_dim()),
       acted_(static_cast<size_t>(size()), 0),
-      episode_ended_(static_cast<size_t>(envs_->size()), 0) {}
+      episode_ended_(static_cast<size_t>(envs_->size()), 0),
+      state_dim_(spec().state_dim),
+      env_final_states_(static_cast<size_t>(envs_->size()) * state_dim_, 0.f) {}
 
 absl::Status AgentRowsEnvBatch::Reset(uint8_t* observations) {
   // An env's row of agents is its agents' rows: the layouts agree.
@@ -74,9 +77,18 @@ absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, co
   agents.episode_ended = episode_ended_.data();
   agents.failures = &env_failures_;
   agents.env_episodes = out.env_episodes;
+  if (state_dim_ > 0 && out.final_states != nullptr) agents.final_states = env_final_states_.data();
   ASSIGN_OR_RETURN(const int envs, envs_->Step((active + agents_ - 1) / agents_, actions, agents));
   const int rows = std::min(size(), envs * agents_);
   for (int i = 0; i < rows; ++i) out.masked[i] = acted_[i] != 0 ? 0 : 1;
+  if (agents.final_states != nullptr) {
+    // Each ended agent's row gets its env's state after the step.
+    for (int i = 0; i < rows; ++i) {
+      if (acted_[i] == 0 || (out.terminated[i] == 0 && out.truncated[i] == 0)) continue;
+      std::copy_n(&env_final_states_[static_cast<size_t>(i / agents_) * state_dim_], state_dim_,
+                  out.final_states + static_cast<size_t>(i) * state_dim_);
+    }
+  }
   for (const EnvFailure& failure : env_failures_) {
     for (int k = 0; k < agents_; ++k) out.failures->push_back(EnvFailure{failure.index * agents_ + k, failure.message});
   }
@@ -84,6 +96,16 @@ absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, co
     for (EnvEpisodeFigures& figures : *out.env_episodes) figures.first_row *= agents_;
   }
   return rows;
+}
+
+void AgentRowsEnvBatch::States(float* states) const {
+  if (state_dim_ == 0) return;
+  const size_t width = static_cast<size_t>(state_dim_);
+  for (int e = 0; e < envs_->size(); ++e) {
+    float* first = states + static_cast<size_t>(e) * agents_ * width;
+    envs_->State(e, first);
+    for (int k = 1; k < agents_; ++k) std::copy_n(first, width, first + k * width);
+  }
 }
 
 absl::StatusOr<std::vector<int>> AgentRowsEnvBatch::ScriptAgent(int agent, const uint8_t* observations,

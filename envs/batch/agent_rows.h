@@ -60,6 +60,8 @@ class AgentRowsEnvBatch final : public EnvBatch {
   double render_fps() const override { return envs_->render_fps(); }
   std::vector<EnvMetric> metrics() const override { return envs_->metrics(); }
   absl::StatusOr<std::vector<int>> ScriptAgent(int agent, const uint8_t* observations, float* actions) override;
+  // Row e * K + k: env e's MultiAgentEnv::State (spec().state_dim floats).
+  void States(float* states) const override;
 
  private:
   AgentRowsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgentEnvs> envs);
@@ -71,6 +73,8 @@ class AgentRowsEnvBatch final : public EnvBatch {
   std::vector<uint8_t> acted_;  // [N]: one Step's rows that acted
   std::vector<uint8_t> episode_ended_;  // [envs]
   std::vector<EnvFailure> env_failures_;  // one Step's, by env
+  int state_dim_;  // floats of one env's global state; 0: none
+  std::vector<float> env_final_states_;  // [envs, state_dim]: one Step's
 };
 
 }  // namespace rill::envs

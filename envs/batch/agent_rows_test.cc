@@ -69,6 +69,30 @@ TEST(AgentRowsEnvBatchTest, AnAgentThatLeftIsMaskedUntilItsEnvResetsAllAgents) {
   EXPECT_THAT(buffers.observations(), ElementsAre(1, 11));
 }
 
+TEST(AgentRowsEnvBatchTest, EachRowCarriesItsEnvsStateAndTheStateItsAgentEndedOn) {
+  // LeaveEnv's state is its step's number; agent 0 ends at step 1, agent 1
+  // at step 3.
+  std::unique_ptr<AgentRowsEnvBatch> batch = LeaveBatch(2, {1, 3});
+  EXPECT_EQ(batch->spec().state_dim, 1);
+  Buffers buffers(4);
+  std::vector<float> states(4, -1), final_states(4, -1);
+  EnvBatchOutput out = buffers.out();
+  out.final_states = final_states.data();
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  batch->States(states.data());
+  EXPECT_THAT(states, ElementsAre(0, 0, 0, 0));
+  const float actions[] = {0, 0, 0, 0};
+  ASSERT_TRUE(batch->Step(4, actions, out).ok());
+  batch->States(states.data());
+  EXPECT_THAT(states, ElementsAre(1, 1, 1, 1));
+  EXPECT_THAT(final_states, ElementsAre(1, -1, 1, -1)) << "only the agents that ended";
+  ASSERT_TRUE(batch->Step(4, actions, out).ok());
+  ASSERT_TRUE(batch->Step(4, actions, out).ok());
+  EXPECT_THAT(final_states, ElementsAre(1, 3, 1, 3));
+  batch->States(states.data());
+  EXPECT_THAT(states, ElementsAre(0, 0, 0, 0)) << "the envs reset: their next episode's first state";
+}
+
 TEST(AgentRowsEnvBatchTest, AnEnvsMetricsAreAddedUpOverItsEpisodeAndReportedWhenItEnds) {
   // Env 0's agents end at steps 1 and 3, env 1's both at step 2.
   std::vector<std::unique_ptr<MultiAgentEnv>> envs;

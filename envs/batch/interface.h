@@ -45,6 +45,12 @@
 // together, inside that Step as above. A batch of single-agent envs is the
 // K = 1 case and never masks: spec() and size() describe rows, not envs.
 //
+// Global states: a batch whose spec().state_dim is S > 0 (agent rows of an
+// env offering one, MultiAgentEnv::State) gives each row its env's state:
+// States() the current one of every row (the state at its observation,
+// after Reset or a Step), and a Step with final_states the state an agent
+// ended on, where its observation is written to final_observations.
+//
 // Joint rows: a batch whose spec().joint_agents is K > 0 (JointAgentsEnvBatch)
 // steps an env's K agents as one row that never masks; its Step also
 // writes each agent's own reward and termination (agent_rewards,
@@ -102,6 +108,11 @@ struct EnvBatchOutput {
   //     it is live or was truncated in this step.
   float* agent_rewards = nullptr;     // [N, K]
   uint8_t* agent_terminated = nullptr;  // [N, K], 0 or 1
+  // Written only by a batch whose spec().state_dim is S > 0, when not null:
+  // the rows of final_observations, each its env's state after the step
+  // its agent ended in (what a centralised value bootstraps a truncation
+  // from).
+  float* final_states = nullptr;  // [N, S]
 };
 
 class EnvBatch {
@@ -137,6 +148,12 @@ class EnvBatch {
                                                        float* /*actions*/) {
     return absl::FailedPreconditionError(absl::StrCat(spec().name, " scripts no agent ", agent));
   }
+
+  // A batch whose spec().state_dim is S > 0: every row's env's current
+  // global state into `states` ([N, S]): after Reset its first, after a
+  // Step the one its observation was made in (the next episode's first
+  // where the env reset). A batch without states writes nothing.
+  virtual void States(float* /*states*/) const {}
 
   // The envs' own figures (spec.h), reported in env_episodes; none for
   // most envs.

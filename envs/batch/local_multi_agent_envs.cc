@@ -100,6 +100,9 @@ absl::StatusOr<int> LocalMultiAgentEnvs::Step(int active, const float* actions, 
     RETURN_IF_ERROR(env.Step(action_parts_.data(), obs_parts_.data(), results_.data()));
     episode_metrics_.Measure(e, env);
     WriteEnv(e, out);
+    if (out.final_states != nullptr && spec().state_dim() > 0) {
+      env.State(out.final_states + static_cast<size_t>(e) * spec().state_dim());
+    }
     out.episode_ended[e] = env.episode_over() ? 1 : 0;
     // The last agent ended: the whole env starts over.
     if (env.episode_over()) {

@@ -70,6 +70,12 @@ struct MultiAgentEnvsOutput {
   // Replaced when not null: the envs whose episode ended, ascending, with
   // their metrics() figures (first_row: the env's index).
   std::vector<EnvEpisodeFigures>* env_episodes = nullptr;
+  // [N, S] when not null, for envs whose spec has a state_shape: each
+  // stepped env's state right after its step, before any reset (what a
+  // centralised value bootstraps an ended agent from). Envs in this
+  // process only: a remote env's final state is not on the wire, and it
+  // leaves these rows alone.
+  float* final_states = nullptr;
 };
 
 class MultiAgentEnvs {
