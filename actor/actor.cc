@@ -80,6 +80,13 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   }
   actor->items_ = *std::move(builder);
   actor->envs_->set_core_state_size(options.items.core_state_size);
+  if (actor->items_->needs_state()) {
+    absl::Status tracked = actor->envs_->TrackStates();
+    if (!tracked.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("replay table '", table.name(), "' records the state: ", tracked.message()));
+    }
+  }
   writer_options.table = table.name();
   writer_options.signature = table.signature();
   writer_options.batch_items = config.actor().insert_batch_items();
@@ -289,6 +296,11 @@ int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std:
     step.distribution = envs_->distribution_row(i);
     step.version = policy_version_;
     if (envs_->core_state_size() > 0) step.core_state = envs_->core_state_row(i);
+    if (envs_->tracks_states()) {
+      step.state = envs_->state_row(i);
+      step.next_state = envs_->next_state_row(i);
+      step.final_state = envs_->final_state_row(i);
+    }
     if (result.terminated || result.truncated) {
       RecordEpisode(outcome.episode, env_steps_ + active);
       // The env went on from the next episode's first observation (in
@@ -371,6 +383,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
       break;
     }
     envs_->obs().swap(next_obs);
+    if (envs_->tracks_states()) envs_->AdvanceStates();
     env_steps_ += active;
     metrics_.env_steps->Increment(active);
     ExportWriterMetrics();

@@ -157,12 +157,27 @@ absl::Status LockstepEnvs::Render(int i, int width, int height, const std::strin
   return batch_->Render(i, width, height, camera, image);
 }
 
+absl::Status LockstepEnvs::TrackStates() {
+  if (spec_.state_dim <= 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        spec_.name, " offers no global state for its rows (only agents of a multi-agent env with a state do)"));
+  }
+  state_dim_ = spec_.state_dim;
+  const size_t size = static_cast<size_t>(num_envs_) * state_dim_;
+  states_.assign(size, 0.f);
+  next_states_.assign(size, 0.f);
+  final_states_.assign(size, 0.f);
+  return absl::OkStatus();
+}
+
 absl::Status LockstepEnvs::ResetAll() {
   env_episodes_.clear();
   episode_start_.assign(static_cast<size_t>(num_envs_), 1);
   returns_.assign(static_cast<size_t>(num_envs_), 0.0);
   lengths_.assign(static_cast<size_t>(num_envs_), 0);
-  return batch_->Reset(obs_.data());
+  RETURN_IF_ERROR(batch_->Reset(obs_.data()));
+  if (state_dim_ > 0) batch_->States(states_.data());
+  return absl::OkStatus();
 }
 
 absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std::vector<uint8_t>* final_obs,
@@ -184,7 +199,17 @@ absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std:
     out.agent_rewards = agent_rewards_.data();
     out.agent_terminated = agent_terminated_.data();
   }
+  if (state_dim_ > 0) out.final_states = final_states_.data();
   ASSIGN_OR_RETURN(const int stepped, batch_->Step(active, env_actions_.data(), out));
+  if (state_dim_ > 0) {
+    batch_->States(next_states_.data());
+    // A row that did not end: its final state is its next one.
+    for (int i = 0; i < stepped; ++i) {
+      if (terminated_[i] == 0 && truncated_[i] == 0) {
+        std::copy_n(next_state_row(i), state_dim_, &final_states_[static_cast<size_t>(i) * state_dim_]);
+      }
+    }
+  }
   for (envs::EnvFailure& failure : failures_) {
     EnvOutcome& outcome = (*outcomes)[failure.index];
     outcome.failed = true;

@@ -20,6 +20,12 @@
 // whose step also gives each agent's reward and termination
 // (agent_rewards_row, agent_terminated_row).
 //
+// Global states: rows of an env offering one (spec().state_dim S > 0) keep
+// their env's state beside their observation once TrackStates is called
+// (an actor whose items record it): state_row is the state obs() was made
+// in, and a Step writes next_state_row and final_state_row as it writes
+// next_obs and final_obs.
+//
 // Not thread-safe: one step loop owns it.
 #ifndef RILL_ACTOR_LOCKSTEP_ENVS_H_
 #define RILL_ACTOR_LOCKSTEP_ENVS_H_
@@ -118,6 +124,20 @@ class LockstepEnvs {
   const uint8_t* agent_terminated_row(int i) const {
     return joint_agents_ > 0 ? &agent_terminated_[static_cast<size_t>(i) * joint_agents_] : nullptr;
   }
+  // Keeps each row's env state from now on (see the header). Needs
+  // spec().state_dim > 0: FailedPrecondition naming the env otherwise.
+  // Takes effect at the next ResetAll.
+  absl::Status TrackStates();
+  bool tracks_states() const { return state_dim_ > 0; }
+  // Row i's env state (S floats) at obs(), at the last Step's next_obs and
+  // at its final_obs (where the row's episode ended in it; otherwise the
+  // next state). Only while tracks_states().
+  const float* state_row(int i) const { return &states_[static_cast<size_t>(i) * state_dim_]; }
+  const float* next_state_row(int i) const { return &next_states_[static_cast<size_t>(i) * state_dim_]; }
+  const float* final_state_row(int i) const { return &final_states_[static_cast<size_t>(i) * state_dim_]; }
+  // The last Step's next states become the current ones: the caller moves
+  // next_obs into obs() at the same time.
+  void AdvanceStates() { states_.swap(next_states_); }
   float log_prob(int i) const { return log_probs_[i]; }
   const float* distribution_row(int i) const { return &distributions_[static_cast<size_t>(i) * distribution_width_]; }
 
@@ -203,6 +223,8 @@ class LockstepEnvs {
   int joint_agents_ = 0;                  // spec_.joint_agents: K, or 0
   std::vector<float> agent_rewards_;      // [num_envs, K] when joint
   std::vector<uint8_t> agent_terminated_;  // [num_envs, K] when joint
+  int state_dim_ = 0;  // S while tracking states, else 0
+  std::vector<float> states_, next_states_, final_states_;  // [num_envs, S] each
   std::vector<envs::EnvFailure> failures_;
   std::vector<envs::EnvMetric> metrics_;
   std::vector<envs::EnvEpisodeFigures> env_episodes_;

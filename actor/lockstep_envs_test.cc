@@ -177,6 +177,60 @@ TEST(LockstepEnvsTest, AMultiAgentEnvIsOneRowPerAgentAndEndsItsEpisodeForEach) {
   EXPECT_GE((*envs)->env_episodes()[1].values[1], 0) << "a count of collisions";
 }
 
+// Each agent row carries its env's State(): the same for an env's agents,
+// as an env of the same seed stepped alone gives it, at the observation,
+// after the step and where the time limit ended the episode.
+TEST(LockstepEnvsTest, AgentRowsCarryTheirEnvsGlobalStateOnceTracked) {
+  std::unique_ptr<LockstepEnvs> envs =
+      LockstepEnvs::Create(Config(R"(name: "CooperativeNavigation-v0" max_episode_steps: 2)"), 2, kBaseSeed).value();
+  ASSERT_TRUE(envs->TrackStates().ok());
+  const int s = envs->spec().state_dim;
+  ASSERT_GT(s, 0);
+  // Env 1 alone (seeded base_seed + 2), stepped with the same actions.
+  std::unique_ptr<envs::MultiAgentEnv> alone =
+      envs::MakeMultiAgentEnv("CooperativeNavigation-v0", 2, kBaseSeed + 2).value();
+  std::vector<std::vector<float>> agent_obs(3, std::vector<float>(envs->obs_dim()));
+  std::vector<float*> obs_rows = {agent_obs[0].data(), agent_obs[1].data(), agent_obs[2].data()};
+  alone->Reset(obs_rows.data());
+  std::vector<float> expected(s);
+  auto row = [s](const float* state) { return std::vector<float>(state, state + s); };
+  ASSERT_TRUE(envs->ResetAll().ok());
+  alone->State(expected.data());
+  for (int i = 3; i < 6; ++i) EXPECT_EQ(row(envs->state_row(i)), expected) << "row " << i;
+  EXPECT_NE(row(envs->state_row(0)), expected) << "env 0 is seeded apart";
+  std::mt19937_64 rng(1);
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  for (int step = 1; step <= 2; ++step) {
+    envs->RandomActions(rng);
+    std::vector<std::vector<float>> actions(3, std::vector<float>(envs->act_dim()));
+    for (int k = 0; k < 3; ++k) envs->EnvAction(3 + k, actions[k].data());
+    std::vector<const float*> action_rows = {actions[0].data(), actions[1].data(), actions[2].data()};
+    std::vector<envs::StepResult> results(3);
+    ASSERT_TRUE(alone->Step(action_rows.data(), obs_rows.data(), results.data()).ok());
+    ASSERT_TRUE(envs->Step(6, &next_obs, &final_obs, &outcomes).ok());
+    alone->State(expected.data());
+    for (int i = 3; i < 6; ++i) EXPECT_EQ(row(envs->final_state_row(i)), expected) << "step " << step;
+    if (step == 1) {
+      for (int i = 3; i < 6; ++i) EXPECT_EQ(row(envs->next_state_row(i)), expected);
+    } else {
+      EXPECT_TRUE(outcomes[3].result.truncated);
+      EXPECT_NE(row(envs->next_state_row(3)), expected) << "the next episode's first state";
+    }
+    const std::vector<float> next = row(envs->next_state_row(3));
+    envs->obs().swap(next_obs);
+    envs->AdvanceStates();
+    EXPECT_EQ(row(envs->state_row(3)), next) << "the next state is the one the next action is chosen in";
+  }
+}
+
+TEST(LockstepEnvsTest, TrackingStatesOfAnEnvWithoutOneIsRefusedNamingIt) {
+  std::unique_ptr<LockstepEnvs> single = LockstepEnvs::Create(Config(R"(name: "CartPole-v1")"), 1, kBaseSeed).value();
+  absl::Status status = single->TrackStates();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("CartPole-v1 offers no global state"));
+}
+
 TEST(LockstepEnvsTest, AScriptedAgentsRowsTakeTheirEnvsScriptedActions) {
   absl::StatusOr<std::unique_ptr<LockstepEnvs>> envs =
       LockstepEnvs::Create(Config(R"(name: "PongDuel-v0")"), 2, kBaseSeed);

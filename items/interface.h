@@ -36,6 +36,13 @@ struct Step {
   // terminated in it or had left before it ([K] each); null otherwise.
   const float* agent_rewards = nullptr;
   const uint8_t* agent_terminated = nullptr;
+  // A row of an env offering a global state (EnvSpec::state_dim S > 0),
+  // for builders whose needs_state() is true; null otherwise. S floats
+  // each: the state `obs` was made in, the one `next_obs` was (the next
+  // episode's first after an end), and the one `final_obs` was.
+  const float* state = nullptr;
+  const float* next_state = nullptr;
+  const float* final_state = nullptr;
 
   // The behaviour policy, for builders whose needs_behaviour() is true:
   // log mu(action | obs), the parameters of the distribution the action was
@@ -74,6 +81,10 @@ class ItemBuilder {
   // Whether the next step of env `env` must carry the policy's core state
   // (Step::core_state): it begins an item that records it.
   virtual bool needs_core_state(int env) const { return false; }
+
+  // Whether steps must carry the env's global state (Step::state,
+  // next_state, final_state): the table records it.
+  virtual bool needs_state() const { return false; }
 
   // Items completed and not yet taken.
   virtual int64_t ready() const = 0;

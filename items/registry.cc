@@ -11,7 +11,8 @@ namespace rill::items {
 v1::Signature DefaultSignature(const ItemOptions& options, const envs::EnvSpec& env) {
   switch (options.kind) {
     case ItemKind::kUnroll:
-      return UnrollBuilder::DefaultSignature(env, options.unroll_length, options.core_state_size);
+      return UnrollBuilder::DefaultSignature(env, options.unroll_length, options.core_state_size,
+                                             options.global_state);
     case ItemKind::kTransition:
       break;
   }

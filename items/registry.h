@@ -34,6 +34,9 @@ struct ItemOptions {
   // state each records (0: feed-forward).
   int unroll_length = 0;
   int core_state_size = 0;
+  // Unrolls: whether the default signature records the env's global state
+  // (the state and final_state columns; a centralised value's input).
+  bool global_state = false;
 
   // Env steps one item covers (the learner's env-step accounting).
   int64_t env_steps_per_item() const { return kind == ItemKind::kUnroll ? unroll_length : 1; }

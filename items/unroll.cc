@@ -14,7 +14,7 @@ namespace rill::items {
 namespace {
 
 // Which env (or policy) a column belongs to.
-enum class Applies { kAlways, kDiscrete, kContinuous, kRecurrent };
+enum class Applies { kAlways, kDiscrete, kContinuous, kRecurrent, kState };
 
 struct KnownColumn {
   const char* name;
@@ -36,10 +36,13 @@ constexpr KnownColumn kKnownColumns[] = {
     {"behaviour_log_std", false, Applies::kContinuous},
     {"policy_version", true, Applies::kAlways},
     {"core_state", true, Applies::kRecurrent},
+    {"state", false, Applies::kState},
+    {"final_state", false, Applies::kState},
 };
 
 bool AppliesTo(const KnownColumn& known, const envs::EnvSpec& env, int core_state_size) {
   if (known.applies == Applies::kRecurrent) return core_state_size > 0;
+  if (known.applies == Applies::kState) return env.state_dim > 0;
   return known.applies == Applies::kAlways || (known.applies == Applies::kDiscrete) == env.discrete;
 }
 
@@ -68,6 +71,8 @@ bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, int64_t t
     *column = MakeColumn(name, v1::DTYPE_INT64, {});
   } else if (name == "core_state" && core_state_size > 0) {
     *column = MakeColumn(name, v1::DTYPE_FLOAT32, {core_state_size});
+  } else if ((name == "state" || name == "final_state") && env.state_dim > 0) {
+    *column = MakeColumn(name, v1::DTYPE_FLOAT32, {name == "state" ? t + 1 : t, env.state_dim});
   } else {
     return false;
   }
@@ -84,9 +89,11 @@ std::vector<std::string> KnownNames(const envs::EnvSpec& env, int core_state_siz
 
 }  // namespace
 
-v1::Signature UnrollBuilder::DefaultSignature(const envs::EnvSpec& env, int unroll_length, int core_state_size) {
+v1::Signature UnrollBuilder::DefaultSignature(const envs::EnvSpec& env, int unroll_length, int core_state_size,
+                                              bool global_state) {
   v1::Signature signature;
   for (const std::string& name : KnownNames(env, core_state_size)) {
+    if (!global_state && (name == "state" || name == "final_state")) continue;
     ExpectedColumn(name, env, unroll_length, core_state_size, signature.add_columns());
   }
   return signature;
@@ -150,10 +157,13 @@ UnrollBuilder::UnrollBuilder(const UnrollBuilderOptions& options)
                       : name == "behaviour_mean"     ? Field::kMean
                       : name == "behaviour_log_std"  ? Field::kLogStd
                       : name == "core_state"         ? Field::kCoreState
+                      : name == "state"              ? Field::kState
+                      : name == "final_state"        ? Field::kFinalState
                                                      : Field::kVersion);
     int64_t size = 1;
     for (int64_t d : column.shape()) size *= d;
     item_sizes_.push_back(size);
+    needs_state_ = needs_state_ || fields_.back() == Field::kState || fields_.back() == Field::kFinalState;
   }
   for (Field field : fields_) {
     index_column_.push_back(field == Field::kVersion || (field == Field::kAction && options_.env.discrete));
@@ -193,6 +203,10 @@ void UnrollBuilder::AddStep(int env, const Step& step) {
   if (options_.core_state_size > 0 && steps_[env] == 0 && step.core_state == nullptr) {
     RILL_LOG(FATAL) << "the first step of a recurrent policy's unroll without its core state";
   }
+  if (needs_state_ && (step.state == nullptr || step.next_state == nullptr || step.final_state == nullptr)) {
+    RILL_LOG(FATAL) << "an unroll step without the env's global state (the table records it)";
+  }
+  const size_t g = static_cast<size_t>(options_.env.state_dim);
   const int t = steps_[env];
   const int unroll_length = options_.unroll_length;
   const size_t d = static_cast<size_t>(obs_bytes_);
@@ -244,6 +258,17 @@ void UnrollBuilder::AddStep(int env, const Step& step) {
         break;
       case Field::kCoreState:
         if (t == 0) std::copy_n(step.core_state, options_.core_state_size, out);
+        break;
+      case Field::kState:
+        std::copy_n(step.state, g, out + t * g);
+        if (t + 1 == unroll_length) std::copy_n(step.next_state, g, out + (t + 1) * g);
+        break;
+      case Field::kFinalState:
+        if (step.truncated && !step.terminated) {
+          std::copy_n(step.final_state, g, out + t * g);
+        } else {
+          std::fill_n(out + t * g, g, 0.f);
+        }
         break;
     }
   }

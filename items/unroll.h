@@ -33,6 +33,15 @@
 //                                         state the unroll's first action
 //                                         was computed from (zeros at an
 //                                         episode's first step)
+//   state               float32 [T+1, G]  optional, rows of an env offering
+//                                         a global state (G = EnvSpec::
+//                                         state_dim): s_0 .. s_T, the env's
+//                                         state at each x_t (s_T the
+//                                         bootstrap state, as x_T)
+//   final_state         float32 [T, G]    optional, with state: where
+//                                         truncated, the state the episode
+//                                         ended in (final_obs's); zeros
+//                                         elsewhere
 //
 // Episode boundaries inside an unroll are marked by the masks, never by
 // dropping steps: after a boundary at t, x_{t+1} is the next episode's first
@@ -69,8 +78,10 @@ struct UnrollBuilderOptions {
 
 class UnrollBuilder final : public ItemBuilder {
  public:
-  // Every column above, the behaviour distribution's included.
-  static v1::Signature DefaultSignature(const envs::EnvSpec& env, int unroll_length, int core_state_size = 0);
+  // Every column above, the behaviour distribution's included; the state
+  // columns when `global_state` (and the env has a state).
+  static v1::Signature DefaultSignature(const envs::EnvSpec& env, int unroll_length, int core_state_size = 0,
+                                        bool global_state = false);
 
   // InvalidArgument naming the column when `signature` lacks a required
   // column, gives one another dtype or item shape, or has a column the
@@ -88,6 +99,8 @@ class UnrollBuilder final : public ItemBuilder {
   void DropPending(int env) override;
   bool needs_behaviour() const override { return true; }
   bool needs_core_state(int env) const override { return options_.core_state_size > 0 && steps_[env] == 0; }
+  // The signature has the state columns.
+  bool needs_state() const override { return needs_state_; }
   int64_t ready() const override { return ready_; }
   std::vector<const void*> Columns() const override;
   void ClearReady() override;
@@ -98,7 +111,7 @@ class UnrollBuilder final : public ItemBuilder {
  private:
   enum class Field {
     kObs, kAction, kReward, kTerminated, kTruncated, kFinalObs, kLogProb, kLogits, kMean, kLogStd, kVersion,
-    kCoreState,
+    kCoreState, kState, kFinalState,
   };
 
   explicit UnrollBuilder(const UnrollBuilderOptions& options);
@@ -106,6 +119,7 @@ class UnrollBuilder final : public ItemBuilder {
   UnrollBuilderOptions options_;
   int obs_bytes_ = 0;   // bytes per observation
   int action_dim_ = 0;  // floats per continuous action, logits per discrete step
+  bool needs_state_ = false;
   std::vector<Field> fields_;          // per signature column
   std::vector<int64_t> item_sizes_;    // elements per item, per signature column
   std::vector<bool> index_column_;     // per signature column: int64 (else float32)

@@ -326,6 +326,50 @@ TEST(UnrollBuilderTest, RecurrentUnrollsRecordTheCoreStateOfTheirFirstStep) {
   EXPECT_FALSE(plain->needs_core_state(0));
 }
 
+// A row of an env with a 2-float global state (an agent of a particle
+// task, say): the state columns record the state at each observation, the
+// bootstrap state, and the state a truncated episode ended in.
+TEST(UnrollBuilderTest, StateColumnsRecordTheEnvsStateAtEachObservationAndWhereTruncated) {
+  envs::EnvSpec env = CartPoleSpec();
+  env.state_dim = 2;
+  const v1::Signature plain = UnrollBuilder::DefaultSignature(env, 3);
+  for (const v1::ColumnSpec& column : plain.columns()) EXPECT_NE(column.name(), "state");
+  const v1::Signature signature = UnrollBuilder::DefaultSignature(env, 3, 0, /*global_state=*/true);
+  std::unique_ptr<UnrollBuilder> builder = Make(env, 3, 1, signature);
+  ASSERT_NE(builder, nullptr);
+  EXPECT_TRUE(builder->needs_state());
+  EXPECT_FALSE(Make(env, 3, 1, plain)->needs_state());
+  const float obs[4] = {0, 0, 0, 0};
+  float action_dist[2] = {0, 0};
+  // State at global step t: {t, -t}; the episode is truncated after step 1
+  // in state {20, -20} and the next begins in {100, -100}.
+  const std::vector<std::vector<float>> states = {{0, 0}, {1, -1}, {100, -100}, {101, -101}};
+  const std::vector<float> ended = {20, -20};
+  for (int t = 0; t < 3; ++t) {
+    rill::items::Step step;
+    step.obs = obs;
+    step.next_obs = obs;
+    step.final_obs = obs;
+    step.distribution = action_dist;
+    step.truncated = t == 1;
+    step.state = states[t].data();
+    step.next_state = states[t + 1].data();
+    step.final_state = t == 1 ? ended.data() : states[t + 1].data();
+    builder->AddStep(0, step);
+  }
+  ASSERT_EQ(builder->ready(), 1);
+  EXPECT_THAT(Read<float>(*builder, signature, "state", 0), ElementsAre(0, 0, 1, -1, 100, -100, 101, -101));
+  EXPECT_THAT(Read<float>(*builder, signature, "final_state", 0), ElementsAre(0, 0, 20, -20, 0, 0));
+}
+
+TEST(UnrollBuilderTest, StateColumnOfAnEnvWithoutAStateIsRefusedByName) {
+  envs::EnvSpec with_state = CartPoleSpec();
+  with_state.state_dim = 2;
+  const v1::Signature signature = UnrollBuilder::DefaultSignature(with_state, 3, 0, /*global_state=*/true);
+  const absl::Status status = UnrollBuilder::CheckSignature(signature, CartPoleSpec(), 3);
+  EXPECT_THAT(status.message(), HasSubstr("'state'"));
+}
+
 TEST(UnrollBuilderTest, CoreStateColumnOfAnotherSizeOrWithoutACoreIsRefusedByName) {
   const envs::EnvSpec env = CartPoleSpec();
   const v1::Signature recurrent = UnrollBuilder::DefaultSignature(env, 3, 4);
