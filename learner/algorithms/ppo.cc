@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "learner/algorithms/checks.h"
 #include "learner/algorithms/spec.h"
 #include "learner/algorithms/torch_errors.h"
 
@@ -134,6 +135,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Ppo::FromConfig(const AlgorithmContex
   options.vtrace = !ppo.synchronous();
   options.rho_bar = ppo.rho_bar();
   options.c_bar = ppo.c_bar();
+  options.centralised_value = ppo.centralised_value();
   options.device = context.device;
   options.seed = context.seed;
   ASSIGN_OR_RETURN(std::unique_ptr<Ppo> algorithm, Create(options));
@@ -159,6 +161,13 @@ absl::StatusOr<std::unique_ptr<Ppo>> Ppo::Create(const PpoOptions& options) {
   if (!(options.epsilon > 0)) return invalid("epsilon must be > 0");
   if (options.lr_decay_env_steps < 0) return invalid("lr_decay_env_steps must be >= 0");
   if (!(options.rho_bar > 0) || !(options.c_bar > 0)) return invalid("rho_bar and c_bar must be > 0");
+  if (options.centralised_value && options.env.state_dim < 1) {
+    return invalid(absl::StrCat("centralised_value needs rows of an env offering a global state; ", options.env.name,
+                                " offers none"));
+  }
+  if (options.centralised_value && options.lstm_size > 0) {
+    return invalid("centralised_value takes no LSTM core (its value is a feed-forward MLP)");
+  }
   ActorCriticOptions net;
   net.env = options.env;
   net.hidden = options.hidden;
@@ -168,17 +177,24 @@ absl::StatusOr<std::unique_ptr<Ppo>> Ppo::Create(const PpoOptions& options) {
   net.device = options.device;
   net.seed = options.seed;
   ASSIGN_OR_RETURN(std::unique_ptr<ActorCritic> network, ActorCritic::Create(net, "ppo"));
+  std::unique_ptr<StateValue> value;
+  if (options.centralised_value) {
+    // Another stream than the policy network's.
+    ASSIGN_OR_RETURN(value, StateValue::Create(options.env.state_dim, options.hidden, options.device,
+                                               options.seed + 0x51ed270b27a9c0d1ULL, "ppo"));
+  }
   try {
-    return std::unique_ptr<Ppo>(new Ppo(options, std::move(network)));
+    return std::unique_ptr<Ppo>(new Ppo(options, std::move(network), std::move(value)));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("ppo: ", e.what_without_backtrace()));
   }
 }
 
-Ppo::Ppo(PpoOptions options, std::unique_ptr<ActorCritic> net)
+Ppo::Ppo(PpoOptions options, std::unique_ptr<ActorCritic> net, std::unique_ptr<StateValue> value)
     : options_(std::move(options)),
       net_(std::move(net)),
       optimizer_(kOptimizer, options_.epsilon, net_->data()),
+      value_(std::move(value)),
       // Another stream than the network's initialisation (seeded with seed).
       generator_(at::detail::createCPUGenerator(options_.seed + 0x9e3779b97f4a7c15ULL)) {
   last_statistics_ = torch::zeros({kCount}, net_->data().options());
@@ -189,11 +205,38 @@ Ppo::Ppo(PpoOptions options, std::unique_ptr<ActorCritic> net)
   state_.AddCounter("ppo.optimizer_steps", &optimizer_steps_);
   state_.AddCounter("ppo.env_steps_learned", &env_steps_learned_);
   state_.AddGenerator("ppo.minibatch_generator", &generator_);
+  if (value_ != nullptr) {
+    value_optimizer_ = std::make_unique<FlatOptimizer>(kOptimizer, options_.epsilon, value_->data());
+    state_.AddTensor("ppo.state_value.params", value_->data());
+    state_.AddTensor("ppo.state_value.square_avg", value_optimizer_->square_avg());
+    state_.AddTensor("ppo.state_value.exp_avg", value_optimizer_->exp_avg());
+  }
 }
 
 const std::string& Ppo::name() const { return AlgorithmName(v1::LearnerConfig::kPpo); }
 
-std::vector<ColumnRequirement> Ppo::Columns() const { return net_->UnrollColumns(options_.unroll_length); }
+std::vector<ColumnRequirement> Ppo::Columns() const {
+  std::vector<ColumnRequirement> columns = net_->UnrollColumns(options_.unroll_length);
+  if (value_ != nullptr) {
+    const int64_t t = options_.unroll_length;
+    columns.push_back({"state", v1::DTYPE_FLOAT32, {t + 1, value_->state_dim()}});
+    columns.push_back({"final_state", v1::DTYPE_FLOAT32, {t, value_->state_dim()}});
+  }
+  return columns;
+}
+
+std::pair<torch::Tensor, torch::Tensor> Ppo::StateValues(const Batch& batch) const {
+  const int64_t s = value_->state_dim();
+  torch::Tensor states = TimeMajor(batch.column("state"));  // [T + 1, B, S]
+  const int64_t t = states.size(0) - 1, b = states.size(1);
+  torch::Tensor values = value_->Forward(states.reshape({-1, s})).reshape({t + 1, b});
+  torch::NoGradGuard no_grad;
+  // After a truncation the episode's real last state stands in (zeros
+  // elsewhere in final_state: their values are not read).
+  torch::Tensor final_values = value_->Forward(TimeMajor(batch.column("final_state")).reshape({-1, s})).reshape({t, b});
+  torch::Tensor truncated = TimeMajor(batch.column("truncated"));
+  return {values, torch::where(truncated > 0, final_values, values.narrow(0, 1, t).detach())};
+}
 
 torch::Tensor Ppo::RefusedRows(const Batch& batch) const { return ActorCritic::NonFiniteUnrollRows(batch); }
 
@@ -234,11 +277,18 @@ absl::StatusOr<Ppo::Rollout> Ppo::Prepare(const Batch& batch) const {
   torch::NoGradGuard no_grad;
   const UnrollOutputs unrolled = net_->ForwardUnroll(r.obs_all, r.starts, r.core_state);
   torch::Tensor values_plus = unrolled.value;
-  torch::Tensor values = values_plus.narrow(0, 0, t);
   torch::Tensor head = unrolled.head.narrow(0, 0, t);
-  torch::Tensor one = torch::ones({}, values.options());
-  torch::Tensor bootstrap = net_->BootstrapValues(values_plus.narrow(0, 1, t), truncated,
-                                                  TimeMajor(batch.column("final_obs")), one - 1, one, unrolled.states);
+  torch::Tensor one = torch::ones({}, values_plus.options());
+  torch::Tensor bootstrap;
+  if (value_ != nullptr) {
+    // MAPPO: V on the env's state, never the agent's observation alone.
+    std::tie(values_plus, bootstrap) = StateValues(batch);
+    r.states = TimeMajor(batch.column("state")).narrow(0, 0, t).reshape({r.n, value_->state_dim()});
+  } else {
+    bootstrap = net_->BootstrapValues(values_plus.narrow(0, 1, t), truncated, TimeMajor(batch.column("final_obs")),
+                                      one - 1, one, unrolled.states);
+  }
+  torch::Tensor values = values_plus.narrow(0, 0, t);
   torch::Tensor log_pi = net_->Evaluate(head, TimeMajor(batch.column("action"))).log_prob;
   r.kl = net_->BehaviourKl(head, batch, &TimeMajor);
   VTraceOptions vtrace{options_.gamma, options_.rho_bar, options_.c_bar, options_.lambda};
@@ -255,9 +305,8 @@ absl::StatusOr<Ppo::Rollout> Ppo::Prepare(const Batch& batch) const {
   return r;
 }
 
-absl::StatusOr<bool> Ppo::MinibatchStep(const Rollout& r, const torch::Tensor& picks, double lr, torch::Tensor& sums,
-                                        torch::Tensor& epoch_kl) {
-  const torch::Tensor& params = net_->params();
+std::pair<PpoLossTerms, PolicyTerms> Ppo::MinibatchLoss(const Rollout& r, const torch::Tensor& picks,
+                                                        torch::Tensor* picked_rows) const {
   torch::Tensor rows, head, values;
   if (r.recurrent) {
     // Unrolls `picks`, every step: rows t * B + u of the time-major
@@ -271,28 +320,52 @@ absl::StatusOr<bool> Ppo::MinibatchStep(const Rollout& r, const torch::Tensor& p
   } else {
     rows = picks;
     std::tie(head, values) = net_->Forward(r.obs.index_select(0, rows));
+    if (value_ != nullptr) values = value_->Forward(r.states.index_select(0, rows));
   }
   const PolicyTerms pi = net_->Evaluate(head, r.actions.index_select(0, rows));
   const PpoLossTerms loss =
       PpoLoss(options_, pi.log_prob, r.behaviour_log_prob.index_select(0, rows), r.advantages.index_select(0, rows),
               pi.entropy, values, r.old_values.index_select(0, rows), r.returns.index_select(0, rows));
+  *picked_rows = rows;
+  return {loss, pi};
+}
+
+absl::StatusOr<bool> Ppo::MinibatchStep(const Rollout& r, const torch::Tensor& picks, double lr, torch::Tensor& sums,
+                                        torch::Tensor& epoch_kl) {
+  const torch::Tensor& params = net_->params();
+  torch::Tensor rows;
+  const auto [loss, pi] = MinibatchLoss(r, picks, &rows);
   if (params.grad().defined()) params.mutable_grad().zero_();
+  if (value_ != nullptr && value_->params().grad().defined()) value_->params().mutable_grad().zero_();
   loss.total.backward();
   torch::NoGradGuard no_grad;
   torch::Tensor grad = params.grad();
   // The loss is averaged with the gradient so that every rank skips the
   // same minibatches.
   torch::Tensor total = loss.total.detach().reshape({1}).clone();
-  RETURN_IF_ERROR(AverageOverRanks(averager_, {grad, total}));
+  std::vector<torch::Tensor> averaged = {grad, total};
+  torch::Tensor value_grad;
+  if (value_ != nullptr) {
+    value_grad = value_->params().grad();
+    averaged.push_back(value_grad);
+  }
+  RETURN_IF_ERROR(AverageOverRanks(averager_, averaged));
   torch::Tensor grad_norm = FlatOptimizer::ClipGradient(grad, options_.max_grad_norm);
+  // MAPPO's critic is clipped on its own, as its actor is.
+  torch::Tensor value_norm = value_ != nullptr ? FlatOptimizer::ClipGradient(value_grad, options_.max_grad_norm)
+                                               : torch::zeros({}, grad_norm.options());
   // A non-finite loss or gradient never reaches the parameters (the actors
   // would act on NaN): the step is skipped and counted.
-  if (!torch::isfinite(total).item<bool>() || !torch::isfinite(grad_norm).item<bool>()) {
+  if (!torch::isfinite(total).item<bool>() || !torch::isfinite(grad_norm + value_norm).item<bool>()) {
     ++skipped_minibatches_;
     return false;
   }
   torch::Tensor data = net_->data();
   optimizer_.Step(data, grad, lr, ++optimizer_steps_);
+  if (value_ != nullptr) {
+    torch::Tensor value_data = value_->data();
+    value_optimizer_->Step(value_data, value_grad, lr, optimizer_steps_);
+  }
   // CleanRL's approximate KL, (r - 1) - log r against pi_old.
   torch::Tensor log_ratio = pi.log_prob.detach() - r.old_log_pi.index_select(0, rows);
   torch::Tensor approx_kl = (log_ratio.exp() - 1 - log_ratio).mean();
@@ -302,10 +375,38 @@ absl::StatusOr<bool> Ppo::MinibatchStep(const Rollout& r, const torch::Tensor& p
   return true;
 }
 
+absl::Status Ppo::CheckBatch(const Batch& batch) const {
+  RETURN_IF_ERROR(net_->CheckUnrollBatch(batch, options_.unroll_length));
+  if (value_ == nullptr) return absl::OkStatus();
+  const int64_t t = options_.unroll_length;
+  RETURN_IF_ERROR(CheckBatchField("state", batch.column("state"), {batch.size, t + 1, value_->state_dim()},
+                                  options_.device));
+  return CheckBatchField("final_state", batch.column("final_state"), {batch.size, t, value_->state_dim()},
+                         options_.device);
+}
+
+absl::StatusOr<torch::Tensor> Ppo::Gradient(const Batch& sampled) {
+  const Batch batch = ActorCritic::FloatObservationColumns(sampled);
+  RETURN_IF_ERROR(CheckBatch(batch));
+  torch::Tensor gradient;
+  RETURN_IF_ERROR(CatchTorchErrors("ppo gradient", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(const Rollout r, Prepare(batch));
+    torch::Tensor rows;
+    const torch::Tensor all = torch::arange(r.recurrent ? r.b : r.n, r.obs.options().dtype(torch::kInt64));
+    const PpoLossTerms loss = MinibatchLoss(r, all, &rows).first;
+    std::vector<torch::Tensor> leaves = {net_->params()};
+    if (value_ != nullptr) leaves.push_back(value_->params());
+    const std::vector<torch::Tensor> grads = torch::autograd::grad({loss.total}, leaves);
+    gradient = torch::cat(grads);
+    return absl::OkStatus();
+  }));
+  return gradient;
+}
+
 absl::Status Ppo::Update(const Batch& sampled) {
   // Images (uint8) become float32 / 255 here, on the device.
   const Batch batch = ActorCritic::FloatObservationColumns(sampled);
-  RETURN_IF_ERROR(net_->CheckUnrollBatch(batch, options_.unroll_length));
+  RETURN_IF_ERROR(CheckBatch(batch));
   return CatchTorchErrors("ppo update", [&]() -> absl::Status {
     ASSIGN_OR_RETURN(const Rollout r, Prepare(batch));
     // 3-4: epochs of minibatch steps.
@@ -366,7 +467,13 @@ std::vector<Statistic> Ppo::Statistics() const {
 
 int64_t Ppo::UpdateMatmulFlops(int64_t batch) const {
   const int64_t t = options_.unroll_length;
-  return net_->ForwardFlops((t + 1) * batch) + options_.epochs * net_->ForwardBackwardFlops(t * batch);
+  int64_t flops = net_->ForwardFlops((t + 1) * batch) + options_.epochs * net_->ForwardBackwardFlops(t * batch);
+  // The state value: a forward pass of (2T + 1) B states, then epochs x
+  // B T forward and backward (about three forwards).
+  if (value_ != nullptr) {
+    flops += value_->ForwardFlops((2 * t + 1) * batch) + options_.epochs * 3 * value_->ForwardFlops(t * batch);
+  }
+  return flops;
 }
 
 }  // namespace rill::learner

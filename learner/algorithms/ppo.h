@@ -40,6 +40,16 @@
 //   4. After an epoch whose mean approximate KL to pi_old (mean of
 //      (r - 1) - log r, r = pi / pi_old) exceeds target_kl (when > 0), the
 //      remaining epochs are skipped.
+// MAPPO (Yu et al. 2022, "The Surprising Effectiveness of PPO in
+// Cooperative Multi-Agent Games", centralised_value): the rows are agents
+// of multi-agent envs sharing the one policy, and V is a separate MLP on
+// the env's global state (state_value.h, the unrolls' state column; the
+// value of a truncated step's final_state stands in after it), with its
+// own Adam and gradient clipping at the same learning rate; the network's
+// value head is then unused. The policy and entropy terms train the
+// policy network alone, the value term the state value alone (the sum's
+// gradient is theirs, each clipped to max_grad_norm on its own, as
+// MAPPO's actor and critic are).
 // The learning rate decays linearly to 0 over lr_decay_env_steps env steps
 // learned (when set), once per batch. In a synchronous run mu is the
 // version being trained, so ratio and pi / pi_old start at 1.
@@ -61,6 +71,7 @@
 #include "learner/algorithms/context.h"
 #include "learner/algorithms/flat_optimizer.h"
 #include "learner/algorithms/interface.h"
+#include "learner/algorithms/state_value.h"
 #include "learner/algorithms/training_state.h"
 #include "learner/algorithms/vtrace.h"
 #include "proto/config.pb.h"
@@ -99,6 +110,9 @@ struct PpoOptions {
   bool vtrace = false;
   double rho_bar = 1.0;
   double c_bar = 1.0;
+  // MAPPO: V is an MLP (hidden) on the env's global state (env.state_dim
+  // floats, the unrolls' state column); false: the value head.
+  bool centralised_value = false;
   torch::Device device = torch::kCPU;
   uint64_t seed = 0;
 };
@@ -146,7 +160,8 @@ class Ppo final : public Algorithm {
   static absl::StatusOr<std::unique_ptr<Ppo>> Create(const PpoOptions& options);
 
   const std::string& name() const override;
-  // IMPALA's unroll columns (ActorCritic::UnrollColumns).
+  // IMPALA's unroll columns (ActorCritic::UnrollColumns); with
+  // centralised_value also state [T + 1, S] and final_state [T, S].
   std::vector<ColumnRequirement> Columns() const override;
   // The epochs of minibatch steps on the batch's B unrolls. InvalidArgument
   // naming the column for a missing column, a wrong shape, dtype or device,
@@ -173,6 +188,14 @@ class Ppo final : public Algorithm {
   // B T rows forward and backward (truncated steps' extra rows not counted).
   int64_t UpdateMatmulFlops(int64_t batch) const override;
 
+  // The gradient of one minibatch of every step of `batch` (the first
+  // epoch's loss with one minibatch), flat: the policy network's
+  // parameters, then (centralised_value) the state value's; nothing is
+  // stepped. Update's errors. For tests.
+  absl::StatusOr<torch::Tensor> Gradient(const Batch& batch);
+  // The state value (centralised_value), else null.
+  const StateValue* state_value() const { return value_.get(); }
+
   // The network's parameters by name: live views, for tests.
   const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const {
     return net_->named_parameters();
@@ -189,6 +212,7 @@ class Ppo final : public Algorithm {
     bool recurrent = false;
     torch::Tensor obs_all;             // [T + 1, B, ...]
     torch::Tensor obs;                 // [N, D], the first T steps
+    torch::Tensor states;              // centralised_value: [N, S], the first T steps
     torch::Tensor starts;              // [T + 1, B]
     torch::Tensor core_state;          // recurrent: [B, 2N]
     torch::Tensor actions, behaviour_log_prob;  // rows
@@ -196,10 +220,20 @@ class Ppo final : public Algorithm {
     torch::Tensor kl, clipped_rhos;
   };
 
-  Ppo(PpoOptions options, std::unique_ptr<ActorCritic> net);
+  Ppo(PpoOptions options, std::unique_ptr<ActorCritic> net, std::unique_ptr<StateValue> value);
   double LearningRate() const;
   // The batch as a Rollout, with its targets (steps 1-2 of an Update).
   absl::StatusOr<Rollout> Prepare(const Batch& batch) const;
+  // CheckUnrollBatch's checks, and the state columns' with a state value.
+  absl::Status CheckBatch(const Batch& batch) const;
+  // V of the rollout's time-major states [T1, B, S]: [T1, B] (with
+  // autograd), and the values to bootstrap from after each step ([T, B],
+  // no autograd) as ActorCritic::BootstrapValues gives them.
+  std::pair<torch::Tensor, torch::Tensor> StateValues(const Batch& batch) const;
+  // The minibatch loss on the rows (or, recurrent, the unrolls) `picks`,
+  // and `rows`: the steps it covers.
+  std::pair<PpoLossTerms, PolicyTerms> MinibatchLoss(const Rollout& rollout, const torch::Tensor& picks,
+                                                     torch::Tensor* rows) const;
   // One minibatch step on the rows (or, recurrent, the unrolls) `picks`:
   // adds its figures to `sums` and its approximate KL to `epoch_kl`.
   // False when it was skipped for a non-finite loss or gradient.
@@ -209,6 +243,8 @@ class Ppo final : public Algorithm {
   PpoOptions options_;
   std::unique_ptr<ActorCritic> net_;
   FlatOptimizer optimizer_;
+  std::unique_ptr<StateValue> value_;  // centralised_value only
+  std::unique_ptr<FlatOptimizer> value_optimizer_;  // with value_
   at::Generator generator_;  // minibatch shuffles, on the CPU
   int64_t updates_ = 0;
   int64_t optimizer_steps_ = 0;

@@ -399,5 +399,113 @@ TEST(PpoTest, BadOptionsAreRefusedByName) {
   EXPECT_THAT(Ppo::Create(options).status().message(), HasSubstr("ppo: hidden"));
 }
 
+// MAPPO: K = 3 agents of one env, each an unroll of the batch, with the
+// env's global state (the same for the three at each step).
+constexpr int kAgents = 3;
+constexpr int kStateDim = 5;
+
+envs::EnvSpec AgentRowSpec() {
+  envs::EnvSpec env = TwoArmSpec();
+  env.state_dim = kStateDim;
+  return env;
+}
+
+PpoOptions MappoOptions(int t) {
+  PpoOptions options = Options(AgentRowSpec(), t);
+  options.centralised_value = true;
+  options.num_minibatches = 1;
+  return options;
+}
+
+Batch WithStates(Batch batch, int t, uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::Tensor state = torch::randn({1, t + 1, kStateDim}).expand({batch.size, t + 1, kStateDim}).contiguous();
+  batch.columns["state"] = state;
+  batch.columns["final_state"] =
+      (state.narrow(1, 1, t) + 0.5) * batch.column("truncated").unsqueeze(-1);  // zeros unless truncated
+  return batch;
+}
+
+Batch Slice(const Batch& batch, int64_t k) {
+  Batch one;
+  one.size = 1;
+  for (const auto& [name, column] : batch.columns) one.columns[name] = column.narrow(0, k, 1).contiguous();
+  return one;
+}
+
+// The loss is a mean over the minibatch's rows, so the gradient of the
+// shared parameters (the policy network and the state value) over the K
+// agents' rows is the sum of each row's gradient over the rows: for equal
+// unrolls, the mean of the agents' own gradients. Nothing couples the
+// agents but that sum (each unroll's targets are its own) -- except the
+// per-minibatch advantage normalisation, whose mean and std are the whole
+// minibatch's: with it on, an agent's rows weigh in with statistics of
+// every agent's, and the agents' own gradients no longer add up to it.
+TEST(MappoTest, SharedGradientOverTheAgentsRowsIsTheSumOfThePerRowGradients) {
+  const int t = 6;
+  for (const bool normalize : {false, true}) {
+    PpoOptions options = MappoOptions(t);
+    options.normalize_advantages = normalize;
+    std::unique_ptr<Ppo> ppo = Make(options);
+    ASSERT_NE(ppo, nullptr);
+    const Batch batch = WithStates(ActedBatch(*ppo, AgentRowSpec(), kAgents, t, 11), t, 12);
+    absl::StatusOr<torch::Tensor> joint = ppo->Gradient(batch);
+    ASSERT_TRUE(joint.ok()) << joint.status();
+    torch::Tensor summed = torch::zeros_like(*joint);
+    for (int k = 0; k < kAgents; ++k) summed += ppo->Gradient(Slice(batch, k)).value() / kAgents;
+    const double error = (*joint - summed).abs().max().item<double>();
+    const double scale = joint->abs().max().item<double>();
+    ASSERT_GT(scale, 1e-4);
+    if (normalize) {
+      EXPECT_GT(error, 1e-3 * scale) << "per-agent normalisation would not be the minibatch's";
+    } else {
+      EXPECT_LT(error, 1e-5 * scale) << "the shared gradient is the sum over the agents' rows";
+    }
+  }
+}
+
+// The value is the state value's alone: the policy network's value head
+// gets no gradient, the state value does, and V follows the state column,
+// not the agents' observations.
+TEST(MappoTest, ValueIsASeparateNetworkOnTheGlobalState) {
+  const int t = 6;
+  std::unique_ptr<Ppo> ppo = Make(MappoOptions(t));
+  ASSERT_NE(ppo, nullptr);
+  ASSERT_NE(ppo->state_value(), nullptr);
+  const Batch batch = WithStates(ActedBatch(*ppo, AgentRowSpec(), kAgents, t, 11), t, 12);
+  torch::Tensor gradient = ppo->Gradient(batch).value();
+  int64_t policy_size = 0;
+  for (const auto& [name, p] : ppo->named_parameters()) policy_size += p.numel();
+  ASSERT_EQ(gradient.numel(), policy_size + ppo->state_value()->data().numel());
+  const float* base = ppo->named_parameters()[0].second.data_ptr<float>();
+  for (const auto& [name, p] : ppo->named_parameters()) {
+    if (name.rfind("baseline", 0) != 0) continue;
+    const int64_t offset = p.data_ptr<float>() - base;
+    EXPECT_EQ(gradient.narrow(0, offset, p.numel()).abs().max().item<float>(), 0.f) << name;
+  }
+  EXPECT_GT(gradient.narrow(0, policy_size, gradient.numel() - policy_size).abs().max().item<float>(), 0.f);
+  EXPECT_EQ(ppo->state_value()->Forward(batch.column("state").reshape({-1, kStateDim})).numel(),
+            kAgents * (t + 1));
+  // Training on the batch moves the state value (its checkpointed buffers).
+  const torch::Tensor before = ppo->state_value()->data().clone();
+  ASSERT_TRUE(ppo->Update(batch).ok());
+  EXPECT_FALSE(torch::equal(before, ppo->state_value()->data()));
+  EXPECT_FALSE(std::isnan(Stat(*ppo, "value")));
+}
+
+TEST(MappoTest, StateColumnsAreRequiredAndAnEnvWithoutAStateIsRefused) {
+  const int t = 4;
+  std::unique_ptr<Ppo> ppo = Make(MappoOptions(t));
+  ASSERT_NE(ppo, nullptr);
+  std::set<std::string> names;
+  for (const ColumnRequirement& column : ppo->Columns()) names.insert(column.name);
+  EXPECT_TRUE(names.count("state") && names.count("final_state"));
+  Batch batch = ActedBatch(*ppo, AgentRowSpec(), 2, t, 3);
+  EXPECT_THAT(ppo->Update(batch).message(), HasSubstr("state"));
+  PpoOptions stateless = MappoOptions(t);
+  stateless.env = TwoArmSpec();
+  EXPECT_THAT(Ppo::Create(stateless).status().message(), HasSubstr("centralised_value"));
+}
+
 }  // namespace
 }  // namespace rill::learner

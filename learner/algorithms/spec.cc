@@ -161,8 +161,16 @@ absl::Status FinalizeImpala(v1::LearnerConfig& learner, const envs::EnvSpec&) {
   return absl::OkStatus();
 }
 
-absl::Status FinalizePpo(v1::LearnerConfig& learner, const envs::EnvSpec&) {
+absl::Status FinalizePpo(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
   v1::PpoConfig& ppo = *learner.mutable_ppo();
+  if (ppo.centralised_value() && (env.state_dim <= 0 || env.joint_agents > 0)) {
+    return InvalidField("learner.ppo.centralised_value",
+                        absl::StrCat("needs rows that are agents of a multi-agent env offering a global state; ",
+                                     env.name,
+                                     env.joint_agents > 0 ? " is stepped with env.joint_agents (a row is every agent)"
+                                                          : " offers none (CooperativeNavigation-v0, "
+                                                            "PhysicalDeception-v0 and PongDuel-v0 do)"));
+  }
   if (!ppo.has_unroll_length()) ppo.set_unroll_length(128);
   if (ppo.unroll_length() < 1 || ppo.unroll_length() > 1000) {
     return InvalidField("learner.ppo.unroll_length",
@@ -250,6 +258,7 @@ ActorDuty PpoDuty(const v1::LearnerConfig& learner) {
   ActorDuty duty;
   duty.items.kind = items::ItemKind::kUnroll;
   duty.items.unroll_length = learner.ppo().unroll_length();
+  duty.items.global_state = learner.ppo().centralised_value();
   duty.synchronous = learner.ppo().synchronous();
   duty.synchronous_field = "learner.ppo.synchronous";
   return duty;
@@ -258,6 +267,9 @@ ActorDuty PpoDuty(const v1::LearnerConfig& learner) {
 // A network.lstm core trains on whole unrolls: PPO's minibatches then cut
 // the batch's unrolls, not its steps.
 absl::Status CheckPpoNetwork(const v1::LearnerConfig& learner, const v1::NetworkConfig& network) {
+  if (network.has_lstm() && learner.ppo().centralised_value()) {
+    return InvalidField("learner.ppo.centralised_value", "takes no network.lstm (its value is a feed-forward MLP)");
+  }
   if (network.has_lstm() && learner.batch_size() % learner.ppo().num_minibatches() != 0) {
     return InvalidField("learner.ppo.num_minibatches",
                         absl::StrCat(learner.ppo().num_minibatches(), " does not divide learner.batch_size ",

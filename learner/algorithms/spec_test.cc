@@ -255,4 +255,29 @@ TEST(AlgorithmSpecTest, MaddpgRefusesASingleAgentEnvAndNormalisedObservations) {
   EXPECT_FALSE(TrainsOnJointAgents(v1::LearnerConfig()));
 }
 
+TEST(AlgorithmSpecTest, PpoCentralisedValueNeedsAgentRowsOfAnEnvWithAState) {
+  v1::LearnerConfig learner;
+  learner.mutable_ppo()->set_centralised_value(true);
+  const envs::EnvSpec agents = *envs::LookupEnvSpec("CooperativeNavigation-v0");
+  ASSERT_GT(agents.state_dim, 0);
+  v1::LearnerConfig mappo = learner;
+  ASSERT_TRUE(FinalizeLearnerConfig(mappo, agents).ok());
+  const ActorDuty duty = ActorDutyFor(**FindAlgorithmSpec(mappo), [&mappo] {
+    v1::ExperimentConfig config;
+    *config.mutable_learner() = mappo;
+    return config;
+  }());
+  EXPECT_TRUE(duty.items.global_state) << "the unrolls record the state";
+
+  v1::LearnerConfig single = learner;
+  absl::Status status = FinalizeLearnerConfig(single, Discrete());
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("learner.ppo.centralised_value"));
+  EXPECT_THAT(status.message(), HasSubstr("CartPole-v1 offers none"));
+  v1::LearnerConfig joint = learner;
+  status = FinalizeLearnerConfig(joint, JointAgents());
+  EXPECT_THAT(status.message(), HasSubstr("learner.ppo.centralised_value"));
+  EXPECT_THAT(status.message(), HasSubstr("env.joint_agents"));
+}
+
 }  // namespace rill::learner
