@@ -95,6 +95,7 @@ TEST(ConfigTest, SelfPlayNeedsATwoPlayerGameOfSharedRowsAndFillsItsDefaults) {
       {absl::StrCat(kPong, "self_play { eval_opponents: 17 }"), "self_play.eval_opponents: 17 is out of range"},
       {absl::StrCat(kPong, "self_play {} topology { inference: CENTRAL }"), "topology.inference CENTRAL"},
       {R"(env { name: "PongDuel-v0" } learner { maddpg {} } self_play {})", "without env.joint_agents"},
+      {absl::StrCat(kPong, "network { lstm { size: 16 } } self_play {}"), "network.lstm makes a recurrent one"},
   };
   for (const auto& [text, message] : refused) {
     absl::StatusOr<v1::ExperimentConfig> refusal = ParseExperimentConfig(text);

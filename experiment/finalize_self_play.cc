@@ -23,6 +23,10 @@ absl::Status FinalizeSelfPlay(v1::ExperimentConfig& config) {
     return InvalidField("self_play", absl::StrCat(env.name(), "'s players must be rows of one shared policy: two "
                                                   "agents of the same spaces, without env.joint_agents"));
   }
+  if (config.network().has_lstm()) {
+    return InvalidField("self_play", "opponents play as feed-forward policies (actor/opponent_seats.h); "
+                                     "network.lstm makes a recurrent one");
+  }
   if (config.topology().inference() == v1::TopologyConfig::CENTRAL) {
     return InvalidField("self_play", "the actors play pool opponents with their own policy copies; "
                                      "topology.inference CENTRAL gives them none");

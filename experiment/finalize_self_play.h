@@ -14,9 +14,9 @@ namespace rill::experiment {
 // Nothing without a self_play section. With one: fills its defaults, and
 // refuses (InvalidArgument naming the field) an env that is no two-player
 // game of the registry whose players share one policy's rows (two agents
-// of the same spaces, env.joint_agents off), central inference (the
-// actors play pool opponents with their own policy copies), and settings
-// out of range.
+// of the same spaces, env.joint_agents off), a recurrent network (the
+// opponents are feed-forward), central inference (the actors play pool
+// opponents with their own policy copies), and settings out of range.
 absl::Status FinalizeSelfPlay(v1::ExperimentConfig& config);
 
 }  // namespace rill::experiment
