@@ -40,7 +40,8 @@ TEST(BreakoutTest, StartsWithThreeRowsOfBricksAndTheBallAtAnEdgeOfRowThree) {
   bool seen_left = false;
   bool seen_right = false;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
-    const Breakout::State& s = Started(seed)->state();
+    const std::unique_ptr<Breakout> env = Started(seed);  // outlives `s`
+    const Breakout::State& s = env->state();
     EXPECT_EQ(s.ball_y, 3);
     EXPECT_EQ(s.paddle_x, 4);
     EXPECT_EQ(CountBricks(s), 30);
