@@ -10,6 +10,24 @@
 #include "common/logging.h"
 
 namespace rill::parameters {
+namespace {
+
+// `update` as received now, its blob decoded; DataLoss when it does not
+// parse.
+absl::StatusOr<ReceivedParameters> Decode(const v1::ParameterUpdate& update) {
+  ReceivedParameters received;
+  received.received = absl::Now();
+  received.published = absl::FromUnixMicros(update.published_unix_micros());
+  received.version = update.version();
+  received.learner_updates = update.learner_updates();
+  received.pool_versions.assign(update.pool_versions().begin(), update.pool_versions().end());
+  if (!received.parameters.ParseFromString(update.blob())) {
+    return absl::DataLossError(absl::StrCat("parameter version ", update.version(), " does not parse"));
+  }
+  return received;
+}
+
+}  // namespace
 
 ParameterClient::ParameterClient(const std::string& learner_address, int64_t max_message_bytes,
                                  ParameterUpdateCallback on_update)
@@ -67,16 +85,12 @@ void ParameterClient::Run() {
         latest_version_.store(version);
         continue;
       }
-      ReceivedParameters received;
-      received.received = absl::Now();
-      received.published = absl::FromUnixMicros(update.published_unix_micros());
-      received.version = update.version();
-      received.learner_updates = update.learner_updates();
-      received.pool_versions.assign(update.pool_versions().begin(), update.pool_versions().end());
-      if (!received.parameters.ParseFromString(update.blob())) {
-        RILL_LOG(ERROR) << "parameter version " << update.version() << " does not parse; skipped";
+      absl::StatusOr<ReceivedParameters> decoded = Decode(update);
+      if (!decoded.ok()) {
+        RILL_LOG(ERROR) << decoded.status().message() << "; skipped";
         continue;
       }
+      ReceivedParameters received = *std::move(decoded);
       absl::MutexLock lock(&mu_);
       // Stored under the lock so that WaitForVersionAfter's condition sees it.
       latest_version_.store(update.version());
@@ -102,16 +116,7 @@ absl::StatusOr<ReceivedParameters> ParameterClient::FetchVersion(int64_t version
   v1::ParameterUpdate update;
   const grpc::Status status = stub_->GetVersion(&context, request, &update);
   if (!status.ok()) return FromGrpcStatus(status);
-  ReceivedParameters received;
-  received.received = absl::Now();
-  received.published = absl::FromUnixMicros(update.published_unix_micros());
-  received.version = update.version();
-  received.learner_updates = update.learner_updates();
-  received.pool_versions.assign(update.pool_versions().begin(), update.pool_versions().end());
-  if (!received.parameters.ParseFromString(update.blob())) {
-    return absl::DataLossError(absl::StrCat("parameter version ", version, " does not parse"));
-  }
-  return received;
+  return Decode(update);
 }
 
 }  // namespace rill::parameters
