@@ -94,15 +94,21 @@ class Steps:
             actions = actions.tolist() if self.discrete else actions.reshape(self.action_shape)
         else:
             # Anything else: parsed, and what is wrong with it named.
-            request = parse_request(request)
-            if request.WhichOneof("kind") == "render":
-                return self.render(request.render)
-            if request.WhichOneof("kind") != "step":
-                raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
-                                  "a stream opens once; then every message is a step or a render (got %s)"
-                                  % request.WhichOneof("kind"))
-            actions = self._actions(request.step.actions, self.action_shape, self.wire_dtype)
+            return self._answer(request, self.encode)
         return self.encode(*self.step(actions))
+
+    def _answer(self, request, encode):
+        """A serialized request's answer: a render's, or `encode` of the
+        step it asks for; FAILED_PRECONDITION for any other kind."""
+        request = parse_request(request)
+        if request.WhichOneof("kind") == "render":
+            return self.render(request.render)
+        if request.WhichOneof("kind") != "step":
+            raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
+                              "a stream opens once; then every message is a step or a render (got %s)"
+                              % request.WhichOneof("kind"))
+        actions = self._actions(request.step.actions, self.action_shape, self.wire_dtype)
+        return encode(*self.step(actions))
 
     def step(self, actions):
         """One step of the batch with `actions` (the stream's shape and
@@ -174,15 +180,7 @@ class MultiAgentSteps(Steps):
         self.wire_dtype = np.dtype(np.float32)
 
     def __call__(self, request):
-        request = parse_request(request)
-        if request.WhichOneof("kind") == "render":
-            return self.render(request.render)
-        if request.WhichOneof("kind") != "step":
-            raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
-                              "a stream opens once; then every message is a step or a render (got %s)"
-                              % request.WhichOneof("kind"))
-        actions = self._actions(request.step.actions, self.action_shape, self.wire_dtype)
-        return multi_agent.stepped_message(*self.step(actions))
+        return self._answer(request, multi_agent.stepped_message)
 
     def step(self, actions):
         """One step of the batch: MultiAgentEnvBatch.step's outputs."""
