@@ -385,22 +385,8 @@ class EnvBatch:
         state as a uint8 [height, width, 3] array, or (None, why not) naming
         the instance. The env draws at its own size: `width` and `height`
         are only checked. Steps nothing."""
-        name = "env %d (%s)" % (index, self.factory_spec)
-        if not self.cameras:
-            return None, "%s cannot render" % name
-        if camera not in ("", render.CAMERA):
-            return None, "%s has no camera %r; its cameras: %s" % (name, camera, ", ".join(self.cameras))
-        if not (1 <= width <= render.MAX_SIZE and 1 <= height <= render.MAX_SIZE):
-            return None, ("a render of %dx%d pixels: width and height must lie in 1..%d"
-                          % (width, height, render.MAX_SIZE))
-        try:
-            result = self.envs[index - self.first].render()
-        except Exception as error:
-            return None, "%s: render() raised %s" % (name, _describe(error))
-        try:
-            return render.frame(result), None
-        except render.FrameError as error:
-            return None, "%s: %s" % (name, error)
+        return render.answer(self.envs[index - self.first], "env %d (%s)" % (index, self.factory_spec),
+                             self.cameras, width, height, camera)
 
     def close(self):
         for env in self.envs:

@@ -294,20 +294,8 @@ class MultiAgentEnvBatch:
 
     def render(self, index, width, height, camera):
         """EnvBatch.render's answer for env `index` (of the stream)."""
-        name = "env %d (%s)" % (index, self.factory_spec)
-        if not self.cameras:
-            return None, "%s cannot render" % name
-        if camera not in ("", render.CAMERA):
-            return None, "%s has no camera %r; its cameras: %s" % (name, camera, ", ".join(self.cameras))
-        if not (1 <= width <= render.MAX_SIZE and 1 <= height <= render.MAX_SIZE):
-            return None, ("a render of %dx%d pixels: width and height must lie in 1..%d"
-                          % (width, height, render.MAX_SIZE))
-        try:
-            return render.frame(self.envs[index - self.first].render()), None
-        except render.FrameError as error:
-            return None, "%s: %s" % (name, error)
-        except Exception as error:
-            return None, "%s: render() raised %s" % (name, _describe(error))
+        return render.answer(self.envs[index - self.first], "env %d (%s)" % (index, self.factory_spec),
+                             self.cameras, width, height, camera)
 
     def close(self):
         for env in self.envs:

@@ -93,3 +93,25 @@ def frame(result):
                                 else " with values in %d..%d" % (array.min(), array.max())))
         array = array.astype(np.uint8)
     return np.ascontiguousarray(array[:, :, :3])
+
+
+def answer(env, name, env_cameras, width, height, camera):
+    """(frame, None) with `env`'s current state as a uint8 [height, width,
+    3] array, or (None, why not) naming it as `name`: what a stream's render
+    request gets, for single- and multi-agent envs alike. The env draws at
+    its own size: `width` and `height` are only checked. Steps nothing."""
+    if not env_cameras:
+        return None, "%s cannot render" % name
+    if camera not in ("", CAMERA):
+        return None, "%s has no camera %r; its cameras: %s" % (name, camera, ", ".join(env_cameras))
+    if not (1 <= width <= MAX_SIZE and 1 <= height <= MAX_SIZE):
+        return None, ("a render of %dx%d pixels: width and height must lie in 1..%d"
+                      % (width, height, MAX_SIZE))
+    try:
+        result = env.render()
+    except Exception as error:
+        return None, "%s: render() raised %s: %s" % (name, type(error).__name__, error)
+    try:
+        return frame(result), None
+    except FrameError as error:
+        return None, "%s: %s" % (name, error)
