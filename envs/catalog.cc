@@ -81,7 +81,7 @@ bool IsMultiAgentEnv(const std::string& name) {
 }
 
 bool IsMultiAgentSection(const v1::EnvConfig& env) {
-  if (env.has_plugin()) return false;
+  if (env.has_plugin()) return IsPluginMultiAgentEnv(env.plugin());
   if (env.has_remote()) return env.remote().agents_size() > 0;
   return IsMultiAgentEnv(env.name());
 }
@@ -91,6 +91,7 @@ absl::StatusOr<MultiAgentSpec> ConfiguredMultiAgentSpec(const v1::EnvConfig& env
     return absl::NotFoundError(absl::StrCat("env section names no multi-agent env ('", env.name(), "'",
                                             env.has_remote() ? ", a remote env without env.remote.agents" : "", ")"));
   }
+  if (env.has_plugin()) return PluginMultiAgentSpec(env.plugin(), env.max_episode_steps());
   if (!env.has_remote()) return LookupMultiAgentSpec(env.name(), env.max_episode_steps());
   MultiAgentSpec multi;
   multi.name = env.name().empty() ? "remote" : env.name();
@@ -146,7 +147,7 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
                                                   : nullptr;
     if (field != nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field, ": ", env.name().empty() ? "remote" : env.name(),
+          absl::StrCat(field, ": ", env.has_plugin() ? env.plugin().id() : env.name().empty() ? "remote" : env.name(),
                        " is a multi-agent env, which takes no such wrapper"));
     }
   }
@@ -168,9 +169,9 @@ absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
     ASSIGN_OR_RETURN(const MultiAgentSpec multi, ConfiguredMultiAgentSpec(env));
     return JointSpec(multi);
   }
-  if (env.has_plugin()) return PluginEnvSpec(env.plugin(), env.max_episode_steps());
-  if (!env.has_remote()) return LookupEnvSpec(env.name(), env.max_episode_steps());
-  if (env.remote().agents_size() > 0) {
+  if (env.has_plugin() && !IsMultiAgentSection(env)) return PluginEnvSpec(env.plugin(), env.max_episode_steps());
+  if (!env.has_remote() && !env.has_plugin()) return LookupEnvSpec(env.name(), env.max_episode_steps());
+  if (IsMultiAgentSection(env)) {
     ASSIGN_OR_RETURN(const MultiAgentSpec multi, ConfiguredMultiAgentSpec(env));
     return AgentRowSpec(multi);
   }

@@ -39,12 +39,14 @@ absl::StatusOr<MultiAgentSpec> LookupMultiAgentSpec(const std::string& name, int
 bool IsMultiAgentEnv(const std::string& name);
 
 // Whether a config's `env` section names a multi-agent env: a catalogued
-// one (env.name, no plugin or remote), or a remote one whose
-// env.remote.agents are set.
+// one (env.name, no plugin or remote), one of a plugin library's
+// multi-agent envs (env.plugin, loading the library), or a remote one
+// whose env.remote.agents are set.
 bool IsMultiAgentSection(const v1::EnvConfig& env);
 
 // The agents and spaces of the multi-agent env a config's `env` section
-// names: LookupMultiAgentSpec's for a catalogued one, env.remote.agents and
+// names: LookupMultiAgentSpec's for a catalogued one, the library's for a
+// plugin's (envs/plugin/plugin_envs.h), env.remote.agents and
 // state_shape for a remote one (named env.name or "remote"; what its server
 // must announce). NotFound for a section that names no multi-agent env;
 // InvalidArgument naming env.remote.agents for agents whose spaces the
@@ -71,11 +73,12 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
 // announce), named env.name or "remote", or a plugin's from its library
 // (env.plugin, envs/plugin/plugin_envs.h). With env.joint_agents, the
 // joint row of the catalogued multi-agent env env.name
-// (envs/multi_agent/joint.h's JointSpec), or of a remote one with
-// env.remote.agents; InvalidArgument naming env.joint_agents for a
-// single-agent env, a plugin's or a remote one without agents. A remote
-// multi-agent env without env.joint_agents: an agent's spec, named as the
-// env (its agents must share their spaces, as LookupEnvSpec's).
+// (envs/multi_agent/joint.h's JointSpec), of a plugin's multi-agent env or
+// of a remote one with env.remote.agents; InvalidArgument naming
+// env.joint_agents for a single-agent env (a plugin's too) or a remote one
+// without agents. A remote or plugin multi-agent env without
+// env.joint_agents: an agent's spec, named as the env (its agents must
+// share their spaces, as LookupEnvSpec's).
 // InvalidArgument or NotFound naming the problem.
 absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env);
 

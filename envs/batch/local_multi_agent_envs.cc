@@ -9,7 +9,7 @@
 namespace rill::envs {
 
 absl::StatusOr<std::unique_ptr<LocalMultiAgentEnvs>> LocalMultiAgentEnvs::Create(
-    std::vector<std::unique_ptr<MultiAgentEnv>> envs) {
+    std::vector<std::unique_ptr<MultiAgentEnv>> envs, StepErrors errors) {
   if (envs.empty()) return absl::InvalidArgumentError("a batch of multi-agent envs needs an env");
   const MultiAgentSpec& first = envs[0]->spec();
   for (const std::unique_ptr<MultiAgentEnv>& env : envs) {
@@ -32,12 +32,13 @@ absl::StatusOr<std::unique_ptr<LocalMultiAgentEnvs>> LocalMultiAgentEnvs::Create
       }
     }
   }
-  return std::unique_ptr<LocalMultiAgentEnvs>(new LocalMultiAgentEnvs(std::move(envs)));
+  return std::unique_ptr<LocalMultiAgentEnvs>(new LocalMultiAgentEnvs(std::move(envs), errors));
 }
 
-LocalMultiAgentEnvs::LocalMultiAgentEnvs(std::vector<std::unique_ptr<MultiAgentEnv>> envs)
+LocalMultiAgentEnvs::LocalMultiAgentEnvs(std::vector<std::unique_ptr<MultiAgentEnv>> envs, StepErrors errors)
     : MultiAgentEnvs(envs[0]->spec(), static_cast<int>(envs.size())),
       envs_(std::move(envs)),
+      errors_(errors),
       last_obs_(static_cast<size_t>(size()) * obs_width(), 0.f),
       next_obs_(static_cast<size_t>(obs_width()), 0.f),
       results_(num_agents()),
@@ -97,7 +98,12 @@ absl::StatusOr<int> LocalMultiAgentEnvs::Step(int active, const float* actions, 
       obs_parts_[k] = &next_obs_[obs_offset(k)];
       results_[k] = StepResult{};
     }
-    RETURN_IF_ERROR(env.Step(action_parts_.data(), obs_parts_.data(), results_.data()));
+    absl::Status stepped = env.Step(action_parts_.data(), obs_parts_.data(), results_.data());
+    if (!stepped.ok() && errors_ == StepErrors::kFailEnv) {
+      FailEnv(e, stepped, out);
+      continue;
+    }
+    RETURN_IF_ERROR(stepped);
     episode_metrics_.Measure(e, env);
     WriteEnv(e, out);
     if (out.final_states != nullptr && spec().state_dim() > 0) {
@@ -113,6 +119,11 @@ absl::StatusOr<int> LocalMultiAgentEnvs::Step(int active, const float* actions, 
     }
   }
   return envs;
+}
+
+void LocalMultiAgentEnvs::FailEnv(int e, const absl::Status& status, const MultiAgentEnvsOutput& out) {
+  WriteFailedEnv(e, std::string(status.message()), out);
+  ResetEnv(e, out.observations);
 }
 
 absl::Status LocalMultiAgentEnvs::Render(int env, int width, int height, const std::string& camera,

@@ -2,7 +2,9 @@
 // MultiAgentEnv objects in this process (the registry's C++ tasks), each
 // stepped in turn. Their metrics are added up over each env's episode
 // (env_episode_metrics.h); their scripted players and renders are theirs.
-// A step error of an env (a bad action) is the Step's error.
+// A step error of an env (a bad action) is the Step's error, or, for envs
+// that may fail on their own (a plugin library's), that env's failure
+// (multi_agent_envs.h "Failures").
 //
 // Not thread-safe (see multi_agent_envs.h).
 #ifndef RILL_ENVS_BATCH_LOCAL_MULTI_AGENT_ENVS_H_
@@ -22,10 +24,16 @@ namespace rill::envs {
 
 class LocalMultiAgentEnvs final : public MultiAgentEnvs {
  public:
+  enum class StepErrors {
+    kFailStep,  // an env's Step error is Step's error
+    kFailEnv,   // it is that env's failure; the env is reset
+  };
+
   // `envs`: the same env, seeded apart. InvalidArgument for no envs, envs
   // of other agents or agent spaces than the first's, or agents whose
   // observations are not float32.
-  static absl::StatusOr<std::unique_ptr<LocalMultiAgentEnvs>> Create(std::vector<std::unique_ptr<MultiAgentEnv>> envs);
+  static absl::StatusOr<std::unique_ptr<LocalMultiAgentEnvs>> Create(std::vector<std::unique_ptr<MultiAgentEnv>> envs,
+                                                                     StepErrors errors = StepErrors::kFailStep);
 
   bool live(int env, int agent) const override { return envs_[env]->live(agent); }
   absl::Status Reset(float* observations) override;
@@ -40,16 +48,20 @@ class LocalMultiAgentEnvs final : public MultiAgentEnvs {
   double render_fps() const override { return envs_[0]->render_fps(); }
 
  private:
-  explicit LocalMultiAgentEnvs(std::vector<std::unique_ptr<MultiAgentEnv>> envs);
+  LocalMultiAgentEnvs(std::vector<std::unique_ptr<MultiAgentEnv>> envs, StepErrors errors);
   // Env e's new episode: its first observations into row e of last_obs_
   // and of `observations`.
   void ResetEnv(int e, float* observations);
   // Writes env e's agents' outcomes of the step just taken (results_,
   // was_live_, next_obs_) to `out` and last_obs_.
   void WriteEnv(int e, const MultiAgentEnvsOutput& out);
+  // Env e failed its step with `status`: listed, reset, every agent as
+  // having acted and been cut off with no reward.
+  void FailEnv(int e, const absl::Status& status, const MultiAgentEnvsOutput& out);
   float* Row(std::vector<float>& buffer, int e) { return &buffer[static_cast<size_t>(e) * obs_width()]; }
 
   std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
+  StepErrors errors_;
   // [N, obs_width]: each agent's newest observation (one that left, the
   // one it ended on).
   std::vector<float> last_obs_;

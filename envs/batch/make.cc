@@ -44,8 +44,10 @@ absl::StatusOr<std::vector<std::unique_ptr<MultiAgentEnv>>> MakeMultiAgentEnvs(c
                                                                                uint64_t base_seed) {
   std::vector<std::unique_ptr<MultiAgentEnv>> instances;
   for (int i = 0; i < num_envs; ++i) {
+    const uint64_t seed = base_seed + i + 1;
     ASSIGN_OR_RETURN(std::unique_ptr<MultiAgentEnv> made,
-                     MakeMultiAgentEnv(env.name(), env.max_episode_steps(), base_seed + i + 1));
+                     env.has_plugin() ? MakePluginMultiAgentEnv(env.plugin(), env.max_episode_steps(), seed)
+                                      : MakeMultiAgentEnv(env.name(), env.max_episode_steps(), seed));
     instances.push_back(std::move(made));
   }
   return instances;
@@ -56,14 +58,18 @@ RemoteEnvs::Transport RemoteTransport(const v1::RemoteEnvConfig& remote) {
                                                                : RemoteEnvs::Transport::kSharedMemoryWhenLocal;
 }
 
-// The section's multi-agent envs: the registry's in this process, or a
-// remote server's (env.remote.agents).
+// The section's multi-agent envs: the registry's or a plugin library's in
+// this process, or a remote server's (env.remote.agents).
 absl::StatusOr<std::unique_ptr<MultiAgentEnvs>> MakeMultiAgentSource(const v1::EnvConfig& env, int num_envs,
                                                                     uint64_t base_seed) {
   if (!env.has_remote()) {
     ASSIGN_OR_RETURN(std::vector<std::unique_ptr<MultiAgentEnv>> instances,
                      MakeMultiAgentEnvs(env, num_envs, base_seed));
-    return LocalMultiAgentEnvs::Create(std::move(instances));
+    // A user's plugin env may fail as a remote one does: that env's
+    // failure, not the actor's.
+    return LocalMultiAgentEnvs::Create(std::move(instances), env.has_plugin()
+                                                                 ? LocalMultiAgentEnvs::StepErrors::kFailEnv
+                                                                 : LocalMultiAgentEnvs::StepErrors::kFailStep);
   }
   RemoteMultiAgentEnvs::Options options;
   options.address = env.remote().address();

@@ -1,9 +1,11 @@
 #include "envs/batch/make.h"
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "envs/catalog.h"
+#include "envs/plugin/test_libraries.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -72,6 +74,50 @@ TEST(MakeEnvBatchTest, JointAgentsMakeOneRowPerEnvThatReportsEachAgent) {
   EXPECT_THAT(agent_terminated, ElementsAre(0, 0, 0, 0, 0, 0));
   EXPECT_FLOAT_EQ(rewards[1], (agent_rewards[3] + agent_rewards[4] + agent_rewards[5]) / 3);
   EXPECT_NE(agent_rewards[3], -9);
+}
+
+// A plugin library's multi-agent env: its agents are rows like a
+// catalogued one's, and an env whose library misbehaves fails alone (its
+// rows listed, the env reset) where a C++ env's error would stop the step.
+TEST(MakeEnvBatchTest, APluginsMultiAgentEnvIsRowsAndFailsEnvByEnv) {
+  v1::EnvConfig config;
+  config.mutable_plugin()->set_library(TestPlugin("faulty_multi_agent_plugin"));
+  config.mutable_plugin()->set_id("Glitch-v0");
+  EXPECT_TRUE(IsMultiAgentSection(config));
+  EXPECT_EQ(RowsPerEnv(config), 2);
+  absl::StatusOr<std::unique_ptr<EnvBatch>> batch = MakeEnvBatch(config, 2, 0);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ((*batch)->size(), 4) << "2 envs x 2 agents";
+  EXPECT_EQ((*batch)->spec().name, "Glitch-v0");
+  EXPECT_EQ((*batch)->spec().state_dim, 1);
+
+  std::vector<float> obs(4), final_obs(4), rewards(4), final_states(4, -1);
+  std::vector<uint8_t> terminated(4), truncated(4), masked(4);
+  std::vector<EnvFailure> failures;
+  EnvBatchOutput out{reinterpret_cast<uint8_t*>(obs.data()), reinterpret_cast<uint8_t*>(final_obs.data()),
+                     rewards.data(), terminated.data(), truncated.data(), masked.data(), &failures};
+  ASSERT_TRUE((*batch)->Reset(reinterpret_cast<uint8_t*>(obs.data())).ok());
+  // Env 0 fine, env 1's agent y pulls the plug.
+  const std::vector<float> actions = {0.f, 0.f, 0.f, 0.9f};
+  ASSERT_TRUE((*batch)->Step(4, actions.data(), out).ok());
+  EXPECT_THAT(obs, ElementsAre(1, 1, 0, 0)) << "env 1 reset: its first observations";
+  EXPECT_THAT(rewards, ElementsAre(1, 1, 0, 0));
+  ASSERT_EQ(failures.size(), 2u) << "both rows of env 1";
+  EXPECT_EQ(failures[0].index, 2);
+  EXPECT_EQ(failures[1].index, 3);
+  EXPECT_THAT(failures[0].message, HasSubstr("y pulled the plug"));
+  // Both go on.
+  const std::vector<float> calm(4, 0.f);
+  ASSERT_TRUE((*batch)->Step(4, calm.data(), out).ok());
+  EXPECT_TRUE(failures.empty());
+  EXPECT_THAT(obs, ElementsAre(2, 2, 1, 1));
+
+  // With env.joint_agents, one row per env.
+  config.set_joint_agents(true);
+  absl::StatusOr<std::unique_ptr<EnvBatch>> joint = MakeEnvBatch(config, 2, 0);
+  ASSERT_TRUE(joint.ok()) << joint.status();
+  EXPECT_EQ((*joint)->size(), 2);
+  EXPECT_EQ((*joint)->spec().joint_agents, 2);
 }
 
 TEST(MakeEnvBatchTest, AnUnknownEnvIsNotFound) {

@@ -123,6 +123,22 @@ class MultiAgentEnvs {
   virtual double render_fps() const = 0;
 
  protected:
+  // Env `env` failed in this Step with `message` (see "Failures"): listed
+  // in out.failures, and each of its agents as having acted and been cut
+  // off (truncated) with no reward. Its observations are the caller's to
+  // write (its reset's).
+  void WriteFailedEnv(int env, std::string message, const MultiAgentEnvsOutput& out) const {
+    out.failures->push_back(EnvFailure{env, std::move(message)});
+    for (int k = 0; k < num_agents(); ++k) {
+      const size_t at = static_cast<size_t>(env) * num_agents() + k;
+      out.acted[at] = 1;
+      out.rewards[at] = 0;
+      out.terminated[at] = 0;
+      out.truncated[at] = 1;
+    }
+    out.episode_ended[env] = 0;
+  }
+
   MultiAgentEnvs(MultiAgentSpec spec, int size) : spec_(std::move(spec)), size_(size) {
     for (const EnvSpec& agent : spec_.agent_specs) {
       obs_offsets_.push_back(obs_width_);

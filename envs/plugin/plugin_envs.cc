@@ -84,6 +84,91 @@ absl::StatusOr<EnvSpec> SpecOfInfo(const RillEnvInfo& info, int index) {
   return spec;
 }
 
+// Multi-agent env `info` (index `index`) as a spec, or what is wrong
+// with it: each agent's spaces checked as a single-agent env's are.
+absl::StatusOr<MultiAgentSpec> SpecOfMultiAgentInfo(const RillMultiAgentEnvInfo& info, int index) {
+  if (info.id == nullptr || info.id[0] == '\0') {
+    return absl::InvalidArgumentError(absl::StrCat("multi-agent env ", index, " has no id"));
+  }
+  MultiAgentSpec spec;
+  spec.name = info.id;
+  const std::string named = absl::StrCat("multi-agent env ", spec.name);
+  if (info.num_agents < 1 || info.num_agents > RILL_ENV_PLUGIN_MAX_AGENTS || info.agents == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(named, ": num_agents ", info.num_agents, " is out of range (1..",
+                                                   RILL_ENV_PLUGIN_MAX_AGENTS, ", with agents set)"));
+  }
+  if (info.max_episode_steps <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(named, ": max_episode_steps ", info.max_episode_steps,
+                                                   " must be > 0"));
+  }
+  spec.max_episode_steps = info.max_episode_steps;
+  for (int k = 0; k < info.num_agents; ++k) {
+    const RillAgentInfo& agent = info.agents[k];
+    if (agent.name == nullptr || agent.name[0] == '\0') {
+      return absl::InvalidArgumentError(absl::StrCat(named, ": agent ", k, " has no name"));
+    }
+    const std::string name = agent.name;
+    if (std::find(spec.agents.begin(), spec.agents.end(), name) != spec.agents.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(named, ": agent ", name, " is declared twice"));
+    }
+    // An agent's spaces are a single-agent env's, float32.
+    RillEnvInfo as_env{};
+    as_env.id = info.id;
+    as_env.observation_rank = agent.observation_rank;
+    std::copy_n(agent.observation_shape, RILL_ENV_PLUGIN_MAX_RANK, as_env.observation_shape);
+    as_env.observation_dtype = RILL_DTYPE_FLOAT32;
+    as_env.num_actions = agent.num_actions;
+    as_env.action_dim = agent.action_dim;
+    as_env.action_low = agent.action_low;
+    as_env.action_high = agent.action_high;
+    as_env.max_episode_steps = info.max_episode_steps;
+    absl::StatusOr<EnvSpec> agent_spec = SpecOfInfo(as_env, index);
+    if (!agent_spec.ok()) {
+      // "env Id: observation_rank ..." becomes "multi-agent env Id, agent a: ...".
+      std::string message(agent_spec.status().message());
+      const std::string prefix = absl::StrCat("env ", spec.name, ": ");
+      if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+      return absl::InvalidArgumentError(absl::StrCat(named, ", agent ", name, ": ", message));
+    }
+    spec.agents.push_back(name);
+    spec.agent_specs.push_back(*std::move(agent_spec));
+  }
+  if (info.state_rank < 0 || info.state_rank > RILL_ENV_PLUGIN_MAX_RANK) {
+    return absl::InvalidArgumentError(absl::StrCat(named, ": state_rank ", info.state_rank, " is out of range (0..",
+                                                   RILL_ENV_PLUGIN_MAX_RANK, ")"));
+  }
+  int64_t elements = 1;
+  for (int d = 0; d < info.state_rank; ++d) {
+    const int64_t size = info.state_shape[d];
+    if (size <= 0 || elements > (int64_t{1} << 24) / size) {
+      return absl::InvalidArgumentError(absl::StrCat(named, ": state_shape[", d, "] = ", size,
+                                                     " is out of range (positive, at most 2^24 elements in all)"));
+    }
+    elements *= size;
+    spec.state_shape.push_back(size);
+  }
+  return spec;
+}
+
+// The functions a table must have for the envs it offers.
+std::vector<std::string> MissingFunctions(const RillEnvPlugin& table, bool multi_agent, bool state) {
+  std::vector<std::string> missing;
+  if (table.num_envs > 0) {
+    if (table.create == nullptr) missing.push_back("create");
+    if (table.destroy == nullptr) missing.push_back("destroy");
+    if (table.reset == nullptr) missing.push_back("reset");
+    if (table.step == nullptr) missing.push_back("step");
+  }
+  if (multi_agent) {
+    if (table.create_multi_agent == nullptr) missing.push_back("create_multi_agent");
+    if (table.destroy_multi_agent == nullptr) missing.push_back("destroy_multi_agent");
+    if (table.reset_multi_agent == nullptr) missing.push_back("reset_multi_agent");
+    if (table.step_multi_agent == nullptr) missing.push_back("step_multi_agent");
+    if (state && table.multi_agent_state == nullptr) missing.push_back("multi_agent_state (an env has a state)");
+  }
+  return missing;
+}
+
 // The error message a library wrote, or a stand-in when it wrote none.
 std::string LibraryMessage(const char* error) {
   return error[0] != '\0' ? std::string(error) : std::string("(the library gave no message)");
@@ -196,6 +281,138 @@ class PluginEnv final : public Env {
   std::vector<uint8_t> bytes_;  // uint8 envs: the observation behind Reset / Step
 };
 
+// A multi-agent env of a loaded library behind the MultiAgentEnv
+// interface: Rill keeps who is live and the time limit
+// (MultiAgentEnv::EndStep), checks the actions (CheckStep; continuous ones
+// clipped to their bounds) and what the library returns.
+class PluginMultiAgentEnv final : public MultiAgentEnv {
+ public:
+  static absl::StatusOr<std::unique_ptr<MultiAgentEnv>> Create(std::shared_ptr<const PluginLibrary> library,
+                                                               int index, MultiAgentSpec spec, uint64_t seed) {
+    char error[kErrorBytes] = {0};
+    void* handle = library->table().create_multi_agent(index, seed, error, sizeof(error));
+    if (handle == nullptr) {
+      return absl::InternalError(absl::StrCat("env ", spec.name, " of plugin ", library->path(),
+                                              ": create failed: ", LibraryMessage(error)));
+    }
+    return absl::WrapUnique<MultiAgentEnv>(new PluginMultiAgentEnv(std::move(library), std::move(spec), handle));
+  }
+
+  ~PluginMultiAgentEnv() override { library_->table().destroy_multi_agent(handle_); }
+
+  void Reset(float* const* obs) override {
+    char error[kErrorBytes] = {0};
+    StartEpisode();
+    error_.clear();
+    if (library_->table().reset_multi_agent(handle_, obs, error, sizeof(error)) != 0) {
+      error_ = absl::StrCat("reset failed: ", LibraryMessage(error));
+    } else if (std::optional<std::string> bad = NonFinite(obs, /*only_live=*/false)) {
+      error_ = absl::StrCat("reset returned ", *bad);
+    }
+    if (error_.empty()) return;
+    for (int k = 0; k < num_agents(); ++k) std::fill_n(obs[k], spec().agent_specs[k].obs_dim(), 0.f);
+  }
+
+  absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) override {
+    if (!error_.empty()) return absl::FailedPreconditionError(Named(error_));
+    if (!state_error_.empty()) {
+      // Read after the last step (perhaps as its episode ended): this
+      // step fails the env in its place.
+      const std::string what = std::exchange(state_error_, "");
+      return absl::InternalError(Named(what));
+    }
+    RETURN_IF_ERROR(CheckStep(actions));
+    for (int k = 0; k < num_agents(); ++k) {
+      const EnvSpec& agent = spec().agent_specs[k];
+      checked_[k] = nullptr;
+      if (!live(k)) continue;
+      if (agent.discrete) {
+        checked_[k] = actions[k];
+        continue;
+      }
+      for (int j = 0; j < agent.action_dim(); ++j) {
+        clipped_[k][j] = std::clamp(actions[k][j], agent.action_low[j], agent.action_high[j]);
+      }
+      checked_[k] = clipped_[k].data();
+    }
+    char error[kErrorBytes] = {0};
+    std::vector<RillEnvStepResult> out(static_cast<size_t>(num_agents()));
+    if (library_->table().step_multi_agent(handle_, checked_.data(), next_obs, out.data(), error, sizeof(error)) !=
+        0) {
+      return absl::InternalError(Named(absl::StrCat("step failed: ", LibraryMessage(error))));
+    }
+    if (std::optional<std::string> bad = NonFinite(next_obs, /*only_live=*/true)) {
+      return absl::InternalError(Named(absl::StrCat("step returned ", *bad)));
+    }
+    for (int k = 0; k < num_agents(); ++k) {
+      if (!live(k)) continue;
+      if (!std::isfinite(out[k].reward)) {
+        return absl::InternalError(
+            Named(absl::StrCat("step returned agent ", spec().agents[k], "'s reward ", out[k].reward)));
+      }
+      results[k].reward = out[k].reward;
+      results[k].terminated = out[k].terminated != 0;
+      results[k].truncated = out[k].truncated != 0 && !results[k].terminated;
+    }
+    EndStep(results);
+    return absl::OkStatus();
+  }
+
+  void State(float* state) const override {
+    const int dim = spec().state_dim();
+    char error[kErrorBytes] = {0};
+    if (library_->table().multi_agent_state(handle_, state, error, sizeof(error)) != 0) {
+      state_error_ = absl::StrCat("state failed: ", LibraryMessage(error));
+    } else {
+      for (int j = 0; j < dim; ++j) {
+        if (!std::isfinite(state[j])) {
+          state_error_ = absl::StrCat("state returned state[", j, "] = ", state[j]);
+          break;
+        }
+      }
+    }
+    // A bad state is zeros here, and the env's next Step fails.
+    if (!state_error_.empty()) std::fill_n(state, dim, 0.f);
+  }
+
+ private:
+  PluginMultiAgentEnv(std::shared_ptr<const PluginLibrary> library, MultiAgentSpec spec, void* handle)
+      : MultiAgentEnv(std::move(spec)),
+        library_(std::move(library)),
+        handle_(handle),
+        checked_(static_cast<size_t>(num_agents()), nullptr),
+        clipped_(static_cast<size_t>(num_agents())) {
+    for (int k = 0; k < num_agents(); ++k) clipped_[k].resize(static_cast<size_t>(this->spec().agent_specs[k].action_dim()));
+  }
+
+  std::string Named(const std::string& what) const {
+    return absl::StrCat("env ", name(), " of plugin ", library_->path(), ": ", what);
+  }
+  // "agent a's observation[3] = nan" for the first non-finite element of
+  // `obs` (of the live agents only, or of every agent), if any.
+  std::optional<std::string> NonFinite(const float* const* obs, bool only_live) const {
+    for (int k = 0; k < num_agents(); ++k) {
+      if (only_live && !live(k)) continue;
+      for (int j = 0; j < spec().agent_specs[k].obs_dim(); ++j) {
+        if (!std::isfinite(obs[k][j])) {
+          return absl::StrCat("agent ", spec().agents[k], "'s observation[", j, "] = ", obs[k][j]);
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::shared_ptr<const PluginLibrary> library_;
+  void* handle_;
+  // What failed in the last reset; each Step of its episode returns it.
+  std::string error_;
+  // What failed in a state read; the next Step returns it, once (a Reset
+  // in between keeps it).
+  mutable std::string state_error_;
+  std::vector<const float*> checked_;      // [K]: the actions the library sees
+  std::vector<std::vector<float>> clipped_;  // [K]: continuous actions within bounds
+};
+
 absl::Mutex loaded_mutex(absl::kConstInit);
 
 std::map<std::string, std::shared_ptr<const PluginLibrary>>& Loaded() ABSL_EXCLUSIVE_LOCKS_REQUIRED(loaded_mutex) {
@@ -241,52 +458,76 @@ absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(const s
   }
   const RillEnvPlugin* table = reinterpret_cast<Entry>(symbol)();
   if (table == nullptr) return absl::InvalidArgumentError(absl::StrCat(named, ": ", RILL_ENV_PLUGIN_SYMBOL, "() returned NULL"));
-  if (table->abi_version != RILL_ENV_PLUGIN_ABI_VERSION) {
+  if (table->abi_version < 1 || table->abi_version > RILL_ENV_PLUGIN_ABI_VERSION) {
     return absl::InvalidArgumentError(absl::StrCat(named, ": built for env plugin ABI version ", table->abi_version,
                                                    "; this Rill loads version ", RILL_ENV_PLUGIN_ABI_VERSION,
-                                                   " (rebuild it against this Rill's envs/plugin/rill_env_plugin.h)"));
+                                                   " and older (rebuild it against this Rill's envs/plugin/rill_env_plugin.h)"));
   }
-  if (table->struct_size < sizeof(RillEnvPlugin)) {
+  // A version-1 library's table ends at `step`: nothing past it is read.
+  const bool v2 = table->abi_version >= 2;
+  const size_t size = v2 ? sizeof(RillEnvPlugin) : RILL_ENV_PLUGIN_V1_STRUCT_SIZE;
+  if (table->struct_size < size) {
     return absl::InvalidArgumentError(absl::StrCat(named, ": its table is ", table->struct_size, " bytes, version ",
-                                                   RILL_ENV_PLUGIN_ABI_VERSION, "'s is ", sizeof(RillEnvPlugin)));
+                                                   table->abi_version, "'s is ", size));
   }
-  std::vector<std::string> missing;
-  if (table->create == nullptr) missing.push_back("create");
-  if (table->destroy == nullptr) missing.push_back("destroy");
-  if (table->reset == nullptr) missing.push_back("reset");
-  if (table->step == nullptr) missing.push_back("step");
-  if (!missing.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(named, ": its table has no ", absl::StrJoin(missing, ", ")));
-  }
-  if (table->num_envs < 1 || table->envs == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(named, ": offers no env (num_envs ", table->num_envs, ")"));
+  const int32_t num_multi = v2 ? table->num_multi_agent_envs : 0;
+  if (table->num_envs < 0 || (table->num_envs > 0 && table->envs == nullptr) || num_multi < 0 ||
+      (num_multi > 0 && table->multi_agent_envs == nullptr) || table->num_envs + num_multi < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(named, ": offers no env (num_envs ", table->num_envs,
+                                                   v2 ? absl::StrCat(", num_multi_agent_envs ", num_multi) : "", ")"));
   }
   auto library = std::shared_ptr<PluginLibrary>(new PluginLibrary());
   library->path_ = path;
   library->table_ = table;
+  std::vector<std::string> ids;
+  auto unique = [&](const std::string& id) -> absl::Status {
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(named, ": offers env ", id, " twice"));
+    }
+    ids.push_back(id);
+    return absl::OkStatus();
+  };
   for (int i = 0; i < table->num_envs; ++i) {
     absl::StatusOr<EnvSpec> spec = SpecOfInfo(table->envs[i], i);
     if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat(named, ": ", spec.status().message()));
-    for (const EnvSpec& earlier : library->specs_) {
-      if (earlier.name == spec->name) {
-        return absl::InvalidArgumentError(absl::StrCat(named, ": offers env ", spec->name, " twice"));
-      }
-    }
+    RETURN_IF_ERROR(unique(spec->name));
     library->specs_.push_back(*std::move(spec));
     library->dtypes_.push_back(static_cast<RillDType>(table->envs[i].observation_dtype));
+  }
+  bool any_state = false;
+  for (int i = 0; i < num_multi; ++i) {
+    absl::StatusOr<MultiAgentSpec> spec = SpecOfMultiAgentInfo(table->multi_agent_envs[i], i);
+    if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat(named, ": ", spec.status().message()));
+    RETURN_IF_ERROR(unique(spec->name));
+    any_state = any_state || !spec->state_shape.empty();
+    library->multi_agent_specs_.push_back(*std::move(spec));
+  }
+  const std::vector<std::string> missing = MissingFunctions(*table, num_multi > 0, any_state);
+  if (!missing.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(named, ": its table has no ", absl::StrJoin(missing, ", ")));
   }
   Loaded()[path] = library;
   return library;
 }
 
-absl::StatusOr<int> PluginLibrary::Find(const std::string& id) const {
+absl::StatusOr<int> PluginLibrary::Find(const std::string& id) const { return FindIn(id, /*multi_agent=*/false); }
+
+absl::StatusOr<int> PluginLibrary::FindMultiAgent(const std::string& id) const {
+  return FindIn(id, /*multi_agent=*/true);
+}
+
+absl::StatusOr<int> PluginLibrary::FindIn(const std::string& id, bool multi_agent) const {
   std::vector<std::string> ids;
   for (size_t i = 0; i < specs_.size(); ++i) {
-    if (specs_[i].name == id) return static_cast<int>(i);
+    if (specs_[i].name == id && !multi_agent) return static_cast<int>(i);
     ids.push_back(specs_[i].name);
   }
-  return absl::NotFoundError(
-      absl::StrCat("env plugin ", path_, " has no env '", id, "'; it offers: ", absl::StrJoin(ids, ", ")));
+  for (size_t i = 0; i < multi_agent_specs_.size(); ++i) {
+    if (multi_agent_specs_[i].name == id && multi_agent) return static_cast<int>(i);
+    ids.push_back(absl::StrCat(multi_agent_specs_[i].name, " (multi-agent)"));
+  }
+  return absl::NotFoundError(absl::StrCat("env plugin ", path_, " has no ", multi_agent ? "multi-agent " : "",
+                                          "env '", id, "'; it offers: ", absl::StrJoin(ids, ", ")));
 }
 
 absl::StatusOr<EnvSpec> PluginEnvSpec(const v1::PluginEnvConfig& config, int max_episode_steps) {
@@ -301,6 +542,27 @@ absl::StatusOr<std::unique_ptr<Env>> MakePluginEnv(const v1::PluginEnvConfig& co
   ASSIGN_OR_RETURN(EnvSpec spec, PluginEnvSpec(config, max_episode_steps));
   ASSIGN_OR_RETURN(auto resolved, Resolve(config));
   return PluginEnv::Create(std::move(resolved.first), resolved.second, std::move(spec), seed);
+}
+
+bool IsPluginMultiAgentEnv(const v1::PluginEnvConfig& config) {
+  absl::StatusOr<std::shared_ptr<const PluginLibrary>> library = PluginLibrary::Load(config.library());
+  return library.ok() && (*library)->FindMultiAgent(config.id()).ok();
+}
+
+absl::StatusOr<MultiAgentSpec> PluginMultiAgentSpec(const v1::PluginEnvConfig& config, int max_episode_steps) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const PluginLibrary> library, PluginLibrary::Load(config.library()));
+  ASSIGN_OR_RETURN(const int index, library->FindMultiAgent(config.id()));
+  MultiAgentSpec spec = library->multi_agent_specs()[index];
+  ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, spec.max_episode_steps));
+  return WithTimeLimit(std::move(spec), steps);
+}
+
+absl::StatusOr<std::unique_ptr<MultiAgentEnv>> MakePluginMultiAgentEnv(const v1::PluginEnvConfig& config,
+                                                                       int max_episode_steps, uint64_t seed) {
+  ASSIGN_OR_RETURN(MultiAgentSpec spec, PluginMultiAgentSpec(config, max_episode_steps));
+  ASSIGN_OR_RETURN(std::shared_ptr<const PluginLibrary> library, PluginLibrary::Load(config.library()));
+  ASSIGN_OR_RETURN(const int index, library->FindMultiAgent(config.id()));
+  return PluginMultiAgentEnv::Create(std::move(library), index, std::move(spec), seed);
 }
 
 }  // namespace rill::envs

@@ -5,15 +5,18 @@
 //
 // PluginLibrary::Load opens a library once per process and path and checks
 // it before anything calls into it: the file exists, it exports
-// rill_env_plugin, its table was built for this Rill's ABI version (both
-// numbers named otherwise), the table has every function, and every env's
-// spaces are well formed. Each check fails with a message naming the
+// rill_env_plugin, its table was built for an ABI version this Rill
+// loads (1 or 2; both numbers named otherwise), the table has every
+// function its envs need, and every env's (and every agent's) spaces are
+// well formed. Each check fails with a message naming the
 // library and what is wrong, so `rill launch` and `rill envs --plugin`
 // refuse a bad library before any process starts. A loaded library stays
 // loaded for the life of the process.
 //
 // PluginEnvSpec gives config finalization, the learner and `rill envs` an
-// env's spaces; MakePluginEnv creates an instance for an actor. A plugin
+// env's spaces; MakePluginEnv creates an instance for an actor. A
+// multi-agent env (ABI version 2) has PluginMultiAgentSpec and
+// MakePluginMultiAgentEnv instead. A plugin
 // env applies the time limit itself (envs/time_limit.h), checks the action
 // (an out-of-range index or a NaN is refused before the library sees it)
 // and what the library returns (an error it reports, a non-finite
@@ -32,6 +35,7 @@
 
 #include "absl/status/statusor.h"
 #include "envs/interface.h"
+#include "envs/multi_agent/interface.h"
 #include "envs/plugin/rill_env_plugin.h"
 #include "envs/spec.h"
 #include "proto/config.pb.h"
@@ -51,15 +55,26 @@ class PluginLibrary {
   // and its observation dtype (uint8 envs included).
   const std::vector<EnvSpec>& specs() const { return specs_; }
   const std::vector<RillDType>& observation_dtypes() const { return dtypes_; }
-  // The index of env `id`; NotFound listing the library's ids.
+  // Every multi-agent env of the library (ABI version 2), in its order,
+  // with its default time limit. Empty for a version-1 library.
+  const std::vector<MultiAgentSpec>& multi_agent_specs() const { return multi_agent_specs_; }
+  // The ABI version the library was built for (1 or 2).
+  uint32_t abi_version() const { return table_->abi_version; }
+  // The index of single-agent env `id`; NotFound listing the library's
+  // ids (naming a multi-agent one as such).
   absl::StatusOr<int> Find(const std::string& id) const;
+  // The index of multi-agent env `id`; NotFound as Find.
+  absl::StatusOr<int> FindMultiAgent(const std::string& id) const;
 
  private:
   PluginLibrary() = default;
+  absl::StatusOr<int> FindIn(const std::string& id, bool multi_agent) const;
+
   std::string path_;
   const RillEnvPlugin* table_ = nullptr;
   std::vector<EnvSpec> specs_;
   std::vector<RillDType> dtypes_;
+  std::vector<MultiAgentSpec> multi_agent_specs_;
 };
 
 // The spec of `config`'s env, its time limit `max_episode_steps` (0: the
@@ -71,6 +86,23 @@ absl::StatusOr<EnvSpec> PluginEnvSpec(const v1::PluginEnvConfig& config, int max
 // PluginEnvSpec; Internal with the library's message when create fails.
 absl::StatusOr<std::unique_ptr<Env>> MakePluginEnv(const v1::PluginEnvConfig& config, int max_episode_steps,
                                                    uint64_t seed);
+
+// Whether `config` names one of its library's multi-agent envs; false
+// too when the library cannot be loaded (PluginEnvSpec then says why).
+bool IsPluginMultiAgentEnv(const v1::PluginEnvConfig& config);
+
+// The agents and spaces of `config`'s multi-agent env, its time limit
+// `max_episode_steps` (0: the library's). Errors: as PluginEnvSpec.
+absl::StatusOr<MultiAgentSpec> PluginMultiAgentSpec(const v1::PluginEnvConfig& config, int max_episode_steps);
+
+// A new instance of `config`'s multi-agent env, seeded with `seed`:
+// stepped as interface.h's MultiAgentEnv says, with the library's errors
+// and non-finite observations, rewards or states as Step errors naming
+// the env, the agent and the field (a failed reset or state read surfaces
+// as the next Step's error). Errors: as PluginMultiAgentSpec; Internal
+// with the library's message when create fails.
+absl::StatusOr<std::unique_ptr<MultiAgentEnv>> MakePluginMultiAgentEnv(const v1::PluginEnvConfig& config,
+                                                                       int max_episode_steps, uint64_t seed);
 
 }  // namespace rill::envs
 

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "envs/episode_statistics.h"
+#include "envs/plugin/test_libraries.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -20,16 +21,9 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-std::string Runfile(const std::string& path) { return absl::StrCat(std::getenv("TEST_SRCDIR"), "/rill/", path); }
 std::string Hover() { return Runfile("examples/plugin/libhover.so"); }
-std::string TestPlugin(const std::string& name) { return Runfile(absl::StrCat("envs/plugin/testdata/lib", name, ".so")); }
 
-v1::PluginEnvConfig Config(const std::string& library, const std::string& id) {
-  v1::PluginEnvConfig config;
-  config.set_library(library);
-  config.set_id(id);
-  return config;
-}
+v1::PluginEnvConfig Config(const std::string& library, const std::string& id) { return PluginConfig(library, id); }
 
 std::unique_ptr<Env> Make(const std::string& library, const std::string& id, uint64_t seed, int max_steps = 0) {
   absl::StatusOr<std::unique_ptr<Env>> env = MakePluginEnv(Config(library, id), max_steps, seed);

@@ -42,8 +42,36 @@
  *    at a time; different instances may be used from different threads at
  *    once, so state shared between instances must be thread-safe.
  *
- * ABI version history:
- *   1: this table.
+ * Multi-agent envs (version 2), in the shape of PettingZoo's parallel API:
+ * the table's multi_agent_envs each declare their agents (names, in row
+ * order) with each one's spaces (agents may differ; observations are
+ * float32) and an optional global state for centralised critics. Named
+ * in the config like any plugin env, such an env's agents become rows of
+ * the actors' batches (or, with env.joint_agents, one row per env; see
+ * README "Many agents in one env").
+ *  - reset_multi_agent writes every agent's first observation to
+ *    observations[k]; every agent is then live.
+ *  - step_multi_agent gets actions[k] for each live agent and NULL for an
+ *    agent that has left; it writes each live agent's next observation to
+ *    observations[k] (also on its last step) and its results[k]. An agent
+ *    whose result is terminated or truncated leaves: Rill stops passing it
+ *    actions and leaves its observation alone until the next reset. The
+ *    episode is over when no agent is live; Rill then resets the env. Rill
+ *    applies the time limit (every live agent truncated at
+ *    max_episode_steps).
+ *  - state (state_rank > 0) writes the global state after a reset or a
+ *    step: what a centralised critic (MAPPO's value) sees.
+ *  - Errors, seeds and threads as above: a failed step or reset, or a
+ *    non-finite observation, reward or state, fails that env (counted,
+ *    logged, reset); create returns NULL with a message.
+ * examples/plugin/rendezvous.c is a complete multi-agent plugin in C.
+ *
+ * ABI version history (a library declares the version it was built for;
+ * Rill loads every version up to its own and refuses newer ones by
+ * number):
+ *   1: single-agent envs (the table up to `step`).
+ *   2: multi-agent envs: num_multi_agent_envs .. multi_agent_state; a
+ *      library may then offer no single-agent env (num_envs 0).
  */
 #ifndef RILL_ENVS_PLUGIN_RILL_ENV_PLUGIN_H_
 #define RILL_ENVS_PLUGIN_RILL_ENV_PLUGIN_H_
@@ -55,11 +83,13 @@
 extern "C" {
 #endif
 
-#define RILL_ENV_PLUGIN_ABI_VERSION 1
+#define RILL_ENV_PLUGIN_ABI_VERSION 2
 /* The symbol Rill looks up. */
 #define RILL_ENV_PLUGIN_SYMBOL "rill_env_plugin"
 /* Most observation dimensions. */
 #define RILL_ENV_PLUGIN_MAX_RANK 8
+/* Most agents of one multi-agent env. */
+#define RILL_ENV_PLUGIN_MAX_AGENTS 64
 
 #if defined(__GNUC__)
 #define RILL_ENV_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -95,6 +125,32 @@ typedef struct RillEnvStepResult {
   int32_t truncated;
 } RillEnvStepResult;
 
+/* One agent of a multi-agent env: its name and spaces, as RillEnvInfo's
+ * fields mean them (observations are float32). */
+typedef struct RillAgentInfo {
+  /* PettingZoo's agent name, e.g. "agent_0"; unique within its env. */
+  const char* name;
+  int32_t observation_rank; /* 1..RILL_ENV_PLUGIN_MAX_RANK */
+  int64_t observation_shape[RILL_ENV_PLUGIN_MAX_RANK];
+  int32_t num_actions;
+  int32_t action_dim;
+  const float* action_low;
+  const float* action_high;
+} RillAgentInfo;
+
+/* One multi-agent environment the library offers (version 2). */
+typedef struct RillMultiAgentEnvInfo {
+  /* Its id, unique within the library (single-agent ids included). */
+  const char* id;
+  int32_t num_agents; /* 1..RILL_ENV_PLUGIN_MAX_AGENTS */
+  const RillAgentInfo* agents; /* num_agents entries, in row order */
+  /* The global state's shape (float32); rank 0: the env offers none. */
+  int32_t state_rank; /* 0..RILL_ENV_PLUGIN_MAX_RANK */
+  int64_t state_shape[RILL_ENV_PLUGIN_MAX_RANK];
+  /* The default time limit, > 0. */
+  int32_t max_episode_steps;
+} RillMultiAgentEnvInfo;
+
 typedef struct RillEnvPlugin {
   /* RILL_ENV_PLUGIN_ABI_VERSION as the library was compiled. */
   uint32_t abi_version;
@@ -112,7 +168,30 @@ typedef struct RillEnvPlugin {
    * result. 0 on success. */
   int32_t (*step)(void* env, const float* action, void* observation, RillEnvStepResult* result, char* error,
                   size_t error_size);
+
+  /* Version 2: multi-agent envs (see above); num_multi_agent_envs 0 and
+   * the functions NULL in a library that offers none. */
+  int32_t num_multi_agent_envs;
+  const RillMultiAgentEnvInfo* multi_agent_envs; /* num_multi_agent_envs entries */
+  /* A new instance of multi_agent_envs[env_index], seeded; NULL on
+   * failure. */
+  void* (*create_multi_agent)(int32_t env_index, uint64_t seed, char* error, size_t error_size);
+  void (*destroy_multi_agent)(void* env);
+  /* Starts an episode: writes agent k's first observation to
+   * observations[k]. 0 on success. */
+  int32_t (*reset_multi_agent)(void* env, float* const* observations, char* error, size_t error_size);
+  /* One step of the live agents (actions[k] NULL for one that left):
+   * writes their next observations and results. 0 on success. */
+  int32_t (*step_multi_agent)(void* env, const float* const* actions, float* const* observations,
+                              RillEnvStepResult* results, char* error, size_t error_size);
+  /* The global state now (state_rank > 0; may be NULL otherwise). 0 on
+   * success. */
+  int32_t (*multi_agent_state)(void* env, float* state, char* error, size_t error_size);
 } RillEnvPlugin;
+
+/* The size of a version-1 table: what a library built before version 2
+ * declares in struct_size. */
+#define RILL_ENV_PLUGIN_V1_STRUCT_SIZE (offsetof(RillEnvPlugin, num_multi_agent_envs))
 
 /* What the library exports: a pointer to its table, valid until it is
  * unloaded. Declared here so that the definition is checked against it. */

@@ -139,14 +139,7 @@ absl::StatusOr<int> RemoteMultiAgentEnvs::Step(int /*active*/, const float* acti
       if (out.episode_ended[e] == 0) WriteFinals(e, nullptr, out);
       continue;
     }
-    out.failures->push_back(EnvFailure{e, failed[e]});
-    for (int k = 0; k < num_agents(); ++k) {
-      const size_t at = static_cast<size_t>(e) * num_agents() + k;
-      out.acted[at] = 1;
-      out.rewards[at] = 0;
-      out.terminated[at] = 0;
-      out.truncated[at] = 1;
-    }
+    WriteFailedEnv(e, failed[e], out);
   }
   live_ = step_.live;
   if (spec().state_dim() > 0) states_ = step_.states;
