@@ -323,12 +323,15 @@ TEST(ConfigTest, DiscreteTransitionSignatureStoresIntegerActions) {
 
 TEST(ConfigTest, EveryShippedConfigLoads) {
   // Run from a folder laid out as the repository root after `bazel build`:
-  // the plugin config names bazel-bin/examples/plugin/libhover.so.
+  // the plugin configs name bazel-bin/examples/plugin/libhover.so and
+  // librendezvous.so.
   const std::filesystem::path runfiles = std::filesystem::current_path();
   const std::filesystem::path root = std::filesystem::path(std::getenv("TEST_TMPDIR")) / "root";
   std::filesystem::create_directories(root / "bazel-bin/examples/plugin");
   std::filesystem::create_directory_symlink(runfiles / "deploy", root / "deploy");
-  std::filesystem::create_symlink(runfiles / "examples/plugin/libhover.so", root / "bazel-bin/examples/plugin/libhover.so");
+  for (const char* library : {"libhover.so", "librendezvous.so"}) {
+    std::filesystem::create_symlink(runfiles / "examples/plugin" / library, root / "bazel-bin/examples/plugin" / library);
+  }
   std::filesystem::current_path(root);
   // Every file in deploy/configs, so a new config is checked without being
   // listed here.

@@ -44,6 +44,21 @@ void PrintRow(const envs::EnvSpec& spec, const std::string& renders) {
               DescribeActionSpace(spec).c_str(), spec.max_episode_steps, renders.c_str());
 }
 
+// A multi-agent env's row of the table (one agent's spaces when its
+// agents share them, "per agent" otherwise) and its agents' line.
+void PrintMultiAgentRows(const envs::MultiAgentSpec& multi, const std::string& renders) {
+  if (multi.homogeneous()) {
+    envs::EnvSpec row = multi.agent_specs[0];
+    row.name = multi.name;
+    PrintRow(row, renders);
+  } else {
+    // No one row: each agent's spaces are on the line below.
+    std::printf("%-26s %-18s %-22s %-18d %s\n", multi.name.c_str(), "per agent", "per agent", multi.max_episode_steps,
+                renders.c_str());
+  }
+  std::printf("  %s\n", DescribeAgents(multi).c_str());
+}
+
 // `rill envs --remote=HOST:PORT`: the env section a config needs for the
 // server's envs, ready to paste.
 int DescribeRemoteMain(const std::string& address) {
@@ -109,6 +124,14 @@ int DescribePluginMain(const std::string& library) {
     absl::StrAppend(&sections, "\n", usable.ok() ? "" : absl::StrCat("# not usable: ", usable.status().message(), "\n# "),
                     "env { plugin { library: \"", library, "\" id: \"", spec.name, "\" } }\n");
   }
+  for (const envs::MultiAgentSpec& multi : (*loaded)->multi_agent_specs()) {
+    PrintMultiAgentRows(multi, "no");
+    // Agents of one space are rows of one policy; agents that differ step
+    // as joint rows (env.joint_agents, MADDPG).
+    absl::StrAppend(&sections, "\n# ", multi.name, ": ", DescribeAgents(multi), "\nenv { plugin { library: \"",
+                    library, "\" id: \"", multi.name, "\" }", multi.homogeneous() ? "" : " joint_agents: true",
+                    " }\n");
+  }
   std::printf("%s", sections.c_str());
   return 0;
 }
@@ -167,16 +190,7 @@ int ListEnvsMain() {
         std::fprintf(stderr, "rill envs: %s: %s\n", name.c_str(), std::string(multi.status().message()).c_str());
         return 1;
       }
-      if (multi->homogeneous()) {
-        envs::EnvSpec row = multi->agent_specs[0];
-        row.name = name;
-        PrintRow(row, RenderCameras(name));
-      } else {
-        // No one row: each agent's spaces are on the line below.
-        std::printf("%-26s %-18s %-22s %-18d %s\n", name.c_str(), "per agent", "per agent", multi->max_episode_steps,
-                    RenderCameras(name).c_str());
-      }
-      std::printf("  %s\n", DescribeAgents(*multi).c_str());
+      PrintMultiAgentRows(*multi, RenderCameras(name));
       continue;
     }
     absl::StatusOr<envs::EnvSpec> spec = envs::LookupEnvSpec(name);

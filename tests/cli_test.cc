@@ -87,6 +87,21 @@ TEST(CliTest, AMistypedCommandOrFlagGetsTheClosestOne) {
   EXPECT_TRUE(absl::StrContains(other.out, "Pendulum-v1")) << other.out;
 }
 
+// `rill envs --plugin` on a library of multi-agent envs (ABI version 2):
+// each env's agents and global state, and the env section to paste.
+TEST(CliTest, EnvsListsAPluginLibrarysAgentsAndTheirSection) {
+  const std::string library =
+      std::filesystem::absolute("examples/plugin/librendezvous.so").string();
+  const Outcome listed = Rill({"envs", "--plugin=" + library});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(absl::StrContains(listed.out, "agents: scout_0, scout_1, scout_2 (one row each); global state (6,)"))
+      << listed.out;
+  EXPECT_TRUE(absl::StrContains(listed.out, "Box(-1, 1, (2,))")) << listed.out;
+  EXPECT_TRUE(absl::StrContains(listed.out, absl::StrCat("env { plugin { library: \"", library,
+                                                         "\" id: \"Rendezvous-v0\" } }")))
+      << listed.out;
+}
+
 TEST(CliTest, VersionNamesTheCommitItWasBuiltFrom) {
   for (const std::string& arg : {"--version", "version"}) {
     const Outcome version = Rill({arg});
