@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,14 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     registry = actor->own_registry_.get();
   }
   actor->metrics_ = RegisterActorMetrics(*registry, "actor");
+  actor->agent_returns_ = AgentReturns::ForEnv(config.env(), actor->envs_->size());
+  if (actor->agent_returns_ != nullptr) {
+    for (const std::string& agent : actor->agent_returns_->agents()) {
+      const std::map<std::string, std::string> labels = {{"role", "actor"}, {"agent", agent}};
+      actor->agent_episodes_.push_back(&actor->metrics_.agent_episodes->Add(labels));
+      actor->agent_episode_return_.push_back(&actor->metrics_.agent_episode_return->Add(labels));
+    }
+  }
   if (options.parameter_store != nullptr) {
     actor->source_ = std::make_unique<InProcessPolicySource>(options.parameter_store, actor->envs_->spec(), base_seed);
   } else if (config.topology().inference() == v1::TopologyConfig::CENTRAL) {
@@ -240,6 +249,13 @@ void Actor::RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int
   summary_.length_sum += episode->length;
 }
 
+void Actor::RecordAgentEpisode(int row, double row_return) {
+  for (const auto& [agent, agent_return] : agent_returns_->EndEpisode(row, row_return)) {
+    agent_episodes_[agent]->Increment();
+    agent_episode_return_[agent]->Set(agent_return);
+  }
+}
+
 void Actor::LogEpisodeSummary(bool force) {
   const absl::Time now = absl::Now();
   if (!force && now - summary_.since < absl::Seconds(30)) return;
@@ -274,8 +290,10 @@ int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std:
       RILL_LOG(WARNING) << "actor " << options_.actor_id << ": env " << i << " failed and was reset: "
                         << outcome.error;
       items_->DropPending(i);
+      if (agent_returns_ != nullptr) agent_returns_->Drop(i);
       continue;
     }
+    if (agent_returns_ != nullptr) agent_returns_->AddStep(i, envs_->agent_rewards_row(i));
     // Self-play: the opponent's seat is no policy's to train.
     if (opponents_ != nullptr && !opponents_->trained_row(i)) continue;
     const envs::StepResult& result = outcome.result;
@@ -303,6 +321,9 @@ int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std:
     }
     if (result.terminated || result.truncated) {
       RecordEpisode(outcome.episode, env_steps_ + active);
+      if (agent_returns_ != nullptr && outcome.episode.has_value()) {
+        RecordAgentEpisode(i, outcome.episode->episode_return);
+      }
       // The env went on from the next episode's first observation (in
       // next); the builder still sees the real last one.
       step.final_obs = &final_obs[static_cast<size_t>(i) * obs_bytes];

@@ -27,6 +27,7 @@
 #include "actor/action_sources/interface.h"
 #include "actor/action_sources/local.h"
 #include "actor/actor_metrics.h"
+#include "actor/agent_returns.h"
 #include "actor/lockstep_envs.h"
 #include "actor/opponent_pool.h"
 #include "common/scalar_log.h"
@@ -99,6 +100,9 @@ class Actor {
   // `env_steps` counting that step), and adds it to the training log's
   // summary and the scalar log.
   void RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int64_t env_steps);
+  // A multi-agent env's row `row` finished its episode with `row_return`:
+  // each of its agents' returns to the agent-labelled metrics.
+  void RecordAgentEpisode(int row, double row_return);
   // One step's outcomes of rows [0, active): each live row's step to the
   // item builder (a failed row's pending items dropped, a masked row
   // skipped), finished episodes recorded, the envs' figures exported.
@@ -129,6 +133,11 @@ class Actor {
   std::unique_ptr<ActionSource> source_;
   LocalPolicySource* local_ = nullptr;
   std::unique_ptr<items::ItemBuilder> items_;
+  // Each agent's returns (a multi-agent env's), with its metrics' series
+  // by agent index; null for a single-agent env.
+  std::unique_ptr<AgentReturns> agent_returns_;
+  std::vector<prometheus::Counter*> agent_episodes_;
+  std::vector<prometheus::Gauge*> agent_episode_return_;
   // Self-play's opponents; null without config self_play.
   std::unique_ptr<OpponentPool> opponents_;
   prometheus::Counter* newest_opponents_ = nullptr;

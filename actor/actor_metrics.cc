@@ -32,6 +32,13 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
                                       .Help("Lengths in env steps of finished episodes").Register(*registry)
                                       .Add(labels, prometheus::Histogram::BucketBoundaries{
                                           10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000});
+  metrics.agent_episodes = &prometheus::BuildCounter().Name("rill_actor_agent_episodes_total")
+                                 .Help("Episodes of each agent of a multi-agent env finished; label agent")
+                                 .Register(*registry);
+  metrics.agent_episode_return = &prometheus::BuildGauge().Name("rill_actor_agent_episode_return")
+                                       .Help("Return of each agent's last finished episode in a multi-agent env; "
+                                             "label agent")
+                                       .Register(*registry);
   metrics.env_metric = &prometheus::BuildGauge().Name("rill_actor_env_metric")
                            .Help("A task's own figure (landmark distance, collisions, touches, wins) of the last env "
                                  "episode that ended; label metric")
@@ -59,6 +66,10 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
                                   .Help("A task's own figure (landmark distance, collisions, touches, wins) per env "
                                         "episode, the mean over the last evaluation round; label metric")
                                   .Register(*registry);
+  metrics.eval_agent_return_mean = &prometheus::BuildGauge().Name("rill_eval_agent_return_mean")
+                                         .Help("Mean return of each agent of a multi-agent env over the last "
+                                               "evaluation round; label agent")
+                                         .Register(*registry);
   metrics.eval_rating = &prometheus::BuildGauge().Name("rill_eval_rating")
                               .Help("Elo-style rating of the last evaluated version of a self-play run (the "
                                     "scripted player 1000)").Register(*registry).Add({});

@@ -25,6 +25,10 @@ struct ActorMetrics {
   // ended here, one series per label metric="collisions", ...
   prometheus::Family<prometheus::Gauge>* env_metric = nullptr;
   prometheus::Histogram* episode_length_hist = nullptr;
+  // Multi-agent envs (agent_returns.h): each agent's episodes and the
+  // return of its last one, one series per label agent="agent_0", ...
+  prometheus::Family<prometheus::Counter>* agent_episodes = nullptr;
+  prometheus::Family<prometheus::Gauge>* agent_episode_return = nullptr;
   prometheus::Gauge* parameter_version = nullptr;
   prometheus::Histogram* step_seconds = nullptr;
   // Client side of the RPCs: a written batch until its acknowledgement,
@@ -39,6 +43,9 @@ struct ActorMetrics {
   // The envs' own figures over the last round, one series per label
   // metric="landmark_distance", ... (envs::EnvMetric).
   prometheus::Family<prometheus::Gauge>* eval_env_metric = nullptr;
+  // Multi-agent envs: each agent's mean return over the last round, one
+  // series per label agent.
+  prometheus::Family<prometheus::Gauge>* eval_agent_return_mean = nullptr;
   // Self-play runs (config.self_play, evaluator.h): the last evaluated
   // version's Elo-style rating, and the fractions of its games won, drawn
   // and lost, one series per label opponent="scripted" (the env's

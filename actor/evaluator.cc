@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -62,6 +64,7 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOpti
     registry = evaluator->own_registry_.get();
   }
   evaluator->metrics_ = RegisterActorMetrics(*registry, "evaluator");
+  evaluator->agent_returns_ = AgentReturns::ForEnv(config.env(), evaluator->envs_->size());
   if (config.eval().video_every_seconds() > 0 && !options.video_dir.empty()) {
     EpisodeVideoOptions video;
     video.width = config.eval().video_width();
@@ -99,7 +102,7 @@ absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const ab
 
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
                                                     const absl::Notification& stop, EpisodeVideo* video,
-                                                    OpponentSeats* seats) {
+                                                    OpponentSeats* seats, AgentReturns* agent_returns) {
   const int n = envs.size();
   std::vector<uint8_t> next_obs(envs.obs().size());
   std::vector<uint8_t> final_obs(envs.obs().size());
@@ -116,6 +119,14 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
   // Each env's first episode's figures, by its first row.
   const std::vector<envs::EnvMetric>& metrics = envs.metrics();
   std::vector<std::vector<double>> figures(n);
+  // Each agent's returns over the counted episodes, by agent index.
+  std::vector<double> agent_sums;
+  std::vector<int> agent_counts;
+  if (agent_returns != nullptr) {
+    agent_sums.assign(agent_returns->num_agents(), 0.0);
+    agent_counts.assign(agent_returns->num_agents(), 0);
+    for (int i = 0; i < n; ++i) agent_returns->Drop(i);
+  }
   RETURN_IF_ERROR(envs.ResetAll());
   if (video != nullptr) video->Frame(envs);
   int remaining = static_cast<int>(std::count(done.begin(), done.end(), false));
@@ -136,12 +147,19 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
         // A remote env reset after an error: its episode starts over.
         ++round.env_failures;
         RILL_LOG(WARNING) << "evaluation: env " << i << " failed and was reset: " << outcomes[i].error;
+        if (agent_returns != nullptr) agent_returns->Drop(i);
         continue;
       }
+      if (agent_returns != nullptr) agent_returns->AddStep(i, envs.agent_rewards_row(i));
       if (outcomes[i].episode.has_value()) {
         episodes[i] = *outcomes[i].episode;
         done[i] = true;
         --remaining;
+        if (agent_returns == nullptr) continue;
+        for (const auto& [agent, agent_return] : agent_returns->EndEpisode(i, episodes[i].episode_return)) {
+          agent_sums[agent] += agent_return;
+          ++agent_counts[agent];
+        }
       }
     }
     envs.obs().swap(next_obs);
@@ -150,6 +168,10 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
     if (video != nullptr && !done[0] && !outcomes[0].failed) video->Frame(envs);
   }
   round.finished = remaining == 0;
+  for (size_t a = 0; a < agent_sums.size(); ++a) {
+    round.agent_return_means.push_back(agent_counts[a] > 0 ? agent_sums[a] / agent_counts[a]
+                                                           : std::numeric_limits<double>::quiet_NaN());
+  }
   for (int i = 0; i < n; ++i) {
     if (counted[i]) round.episodes.push_back(episodes[i]);
   }
@@ -168,7 +190,8 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
 
 absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, EvaluationRound* round,
                                         EpisodeVideo* video) {
-  ASSIGN_OR_RETURN(*round, PlayEvaluationRound(*envs_, *policy_, stop, video));
+  ASSIGN_OR_RETURN(*round, PlayEvaluationRound(*envs_, *policy_, stop, video, /*seats=*/nullptr,
+                                               agent_returns_.get()));
   metrics_.env_errors->Increment(round->env_failures);
   env_steps_ += round->env_steps;
   return round->finished;
@@ -294,6 +317,10 @@ void Evaluator::Report(const EvaluationRound& played, const std::optional<SelfPl
   metrics_.eval_parameter_version->Set(static_cast<double>(version));
   metrics_.eval_rounds->Increment();
   for (const auto& [name, value] : round.env_metrics) metrics_.eval_env_metric->Add({{"metric", name}}).Set(value);
+  for (size_t a = 0; a < played.agent_return_means.size(); ++a) {
+    if (std::isnan(played.agent_return_means[a])) continue;  // a scripted agent's
+    metrics_.eval_agent_return_mean->Add({{"agent", agent_returns_->agents()[a]}}).Set(played.agent_return_means[a]);
+  }
   if (self_play.has_value()) SetSelfPlayMetrics(*self_play);
   RILL_LOG(INFO) << absl::StrFormat("eval: version %d, %d episodes, mean return %.1f (min %.1f, max %.1f), mean length %.1f",
                                     version, n, mean, lowest, highest, mean_length)

@@ -41,6 +41,7 @@
 #include "actor/action_sources/local.h"
 #include "actor/action_sources/fixed.h"
 #include "actor/actor_metrics.h"
+#include "actor/agent_returns.h"
 #include "actor/episode_video.h"
 #include "actor/lockstep_envs.h"
 #include "actor/opponent_seats.h"
@@ -69,6 +70,11 @@ struct EvaluationRound {
   // episodes of the round (one per env, whatever its agents); empty for
   // most envs.
   std::vector<std::pair<std::string, double>> env_metrics;
+  // A multi-agent env's agents (PlayEvaluationRound's `agent_returns`),
+  // each agent's mean return over the counted episodes, by agent index
+  // (NaN for an agent none of whose episodes counted: a scripted one's);
+  // empty otherwise.
+  std::vector<double> agent_return_means;
 };
 
 // Plays one episode in each of `envs` (reset first) with `policy`'s
@@ -81,11 +87,14 @@ struct EvaluationRound {
 // recording, never the round); the caller finishes it. With `seats`
 // (opponent_seats.h, made for `envs`), their opponents' deterministic
 // actions replace `policy`'s on their rows, whose episodes are left out
-// as a scripted agent's are; OpponentSeats::Act's errors.
+// as a scripted agent's are; OpponentSeats::Act's errors. With
+// `agent_returns` (agent_returns.h, made for `envs`), each agent's mean
+// return fills the round's agent_return_means.
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
                                                     const absl::Notification& stop,
                                                     EpisodeVideo* video = nullptr,
-                                                    OpponentSeats* seats = nullptr);
+                                                    OpponentSeats* seats = nullptr,
+                                                    AgentReturns* agent_returns = nullptr);
 
 // Wins, draws and losses of the seat whose episodes `episodes` are, in a
 // two-player zero-sum game (OutcomeOfReturn: by the return's sign).
@@ -187,6 +196,8 @@ class Evaluator {
   std::unique_ptr<LocalPolicySource> policy_;
   std::unique_ptr<prometheus::Registry> own_registry_;
   ActorMetrics metrics_;
+  // A multi-agent env's agents' returns; null for a single-agent env.
+  std::unique_ptr<AgentReturns> agent_returns_;
   int64_t env_steps_ = 0;
   // Self-play (config.self_play): the envs of the games against past
   // versions (no scripted agents), their seats, and the versions evaluated

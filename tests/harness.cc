@@ -1,9 +1,11 @@
 #include "tests/harness.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "absl/time/clock.h"
@@ -67,6 +69,12 @@ std::string ReadFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+double JsonNumber(const std::string& json, const std::string& key) {
+  std::smatch match;
+  if (!std::regex_search(json, match, std::regex("\"" + key + "\": (-?[0-9.eE+-]+)"))) return std::nan("");
+  return std::stod(match[1].str());
 }
 
 std::string ConfigWith(const std::string& config, const std::string& name, const std::string& from,

@@ -42,6 +42,10 @@ absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::
 // The contents of the file at `path` ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
 
+// A number field of a flat JSON object (a run's summary.json or
+// progress.json): "key": value; NaN if absent.
+double JsonNumber(const std::string& json, const std::string& key);
+
 // The config at `config` with the first `from` in its text replaced by
 // `to`, written to a fresh folder named after `name`: its path, or "" when
 // the text holds no `from` (the config changed under the test).

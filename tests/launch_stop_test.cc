@@ -30,13 +30,6 @@ using ::testing::IsEmpty;
 
 constexpr char kTinyConfig[] = "tests/configs/tiny_pendulum.textpb";
 
-// A number field of the flat summary JSON; NaN if absent.
-double JsonNumber(const std::string& json, const std::string& key) {
-  std::smatch match;
-  if (!std::regex_search(json, match, std::regex("\"" + key + "\": (-?[0-9.eE+-]+)"))) return std::nan("");
-  return std::stod(match[1].str());
-}
-
 // A string field of the flat summary JSON (without escapes); "" if absent.
 std::string JsonString(const std::string& json, const std::string& key) {
   std::smatch match;

@@ -30,13 +30,6 @@ using ::testing::HasSubstr;
 
 constexpr char kConfig[] = "--config=tests/configs/tiny_pendulum.textpb";
 
-// A number field of the flat summary JSON; NaN if absent.
-double JsonNumber(const std::string& json, const std::string& key) {
-  std::smatch match;
-  if (!std::regex_search(json, match, std::regex("\"" + key + "\": (-?[0-9.eE+-]+)"))) return std::nan("");
-  return std::stod(match[1].str());
-}
-
 // Pids of live processes whose command line mentions `needle`.
 std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
   std::vector<pid_t> pids;

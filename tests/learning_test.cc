@@ -349,7 +349,29 @@ TEST(LearningTest, MappoLearnsAMultiAgentPluginEnvWithin100kAgentSteps) {
   const std::string path =
       WithPluginFromRunfiles("deploy/configs/rendezvous_ppo_plugin.textpb", "librendezvous.so");
   ASSERT_FALSE(path.empty()) << "rendezvous_ppo_plugin.textpb changed; update this test";
-  EXPECT_GE(LaunchUntil("mappo_plugin", path, 100000, -4.0), -4.0);
+  std::string summary;
+  EXPECT_GE(LaunchUntil("mappo_plugin", path, 100000, -4.0, /*num_actors=*/2, /*wall_seconds=*/nullptr, &summary),
+            -4.0);
+  // Each scout's series, by the agent label.
+  std::smatch run_dir;
+  ASSERT_TRUE(std::regex_search(summary, run_dir, std::regex("\"run_dir\": \"([^\"]+)\""))) << summary;
+  const std::string actor_metrics = ReadFile(run_dir[1].str() + "/final-metrics/actor-0.prom");
+  const std::string evaluator_metrics = ReadFile(run_dir[1].str() + "/final-metrics/evaluator.prom");
+  for (const char* scout : {"scout_0", "scout_1", "scout_2"}) {
+    const std::string labels = absl::StrCat("{agent=\"", scout, "\",role=\"actor\"} ");
+    const std::string episodes = absl::StrCat("rill_actor_agent_episodes_total", labels);
+    const size_t at = actor_metrics.find(episodes);
+    ASSERT_NE(at, std::string::npos) << actor_metrics;
+    EXPECT_GT(std::stod(actor_metrics.substr(at + episodes.size())), 0) << actor_metrics;
+    EXPECT_NE(actor_metrics.find(absl::StrCat("rill_actor_agent_episode_return", labels)), std::string::npos);
+    std::smatch mean;
+    ASSERT_TRUE(std::regex_search(
+        evaluator_metrics, mean,
+        std::regex(absl::StrCat("rill_eval_agent_return_mean\\{agent=\"", scout, "\"\\} ([-0-9.e]+)"))))
+        << evaluator_metrics;
+    // A shared reward: every scout's mean is the round's.
+    EXPECT_NEAR(std::stod(mean[1].str()), JsonNumber(summary, "eval_return_mean"), 0.01) << summary;
+  }
 }
 
 // The same with central inference: the learner acts for all 32 envs in

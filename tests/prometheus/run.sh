@@ -11,7 +11,8 @@
 #      below, installed once into ~/.cache/rill-npm); its panels have unique
 #      ids and none overlaps another, and the planted overlap of
 #      fixtures/overlapping_panels.json is reported;
-#   3. a short `rill launch --prometheus` (Pendulum SAC, 2 actors, 1 s
+#   3. a short `rill launch --prometheus` (PPO on CooperativeNavigation-v0,
+#      three agents sharing a policy, so that the per-agent series fill; 2 actors, 1 s
 #      scrapes) starts Prometheus, whose targets are every process, one job
 #      per role, labelled replay-0, learner, actor-0, actor-1, evaluator;
 #   4. every PromQL expression of consoles/rill.html, of the Grafana
@@ -239,7 +240,7 @@ if [ -x bazel-bin/rill ]; then
   t=$(now)
   # More steps than the check needs: it ends the run with SIGINT.
   launch_started=$t
-  bazel-bin/rill launch --config=deploy/configs/pendulum_sac.textpb --num_actors=2 --max_env_steps=1000000 \
+  bazel-bin/rill launch --config=deploy/configs/cooperative_navigation_ppo.textpb --num_actors=2 --max_env_steps=100000000 \
     --run_dir="$work/run" --prometheus --progress_every=10s >"$work/launch.out" 2>&1 &
   launch_pid=$!
   deadline=$(($(now) + READY_DEADLINE_S))
