@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/measure.h"
 #include "envs/batch/make.h"
 #include "envs/catalog.h"
 #include "envs/interface.h"
@@ -128,24 +129,6 @@ void RandomAction(const envs::EnvSpec& spec, std::mt19937_64& rng, float* action
   for (int j = 0; j < spec.action_dim(); ++j) {
     action[j] = std::uniform_real_distribution<float>(spec.action_low[j], spec.action_high[j])(rng);
   }
-}
-
-// Runs `step` (which performs `per_call` steps) until `duration` has passed;
-// returns steps per second.
-template <typename F>
-absl::StatusOr<double> Measure(absl::Duration duration, double per_call, F step) {
-  // A short warm-up: caches, lazy LibTorch initialisation.
-  for (int i = 0; i < 20; ++i) RETURN_IF_ERROR(step());
-  const absl::Time start = absl::Now();
-  const absl::Time end = start + duration;
-  int64_t calls = 0;
-  absl::Time now = start;
-  while (now < end) {
-    for (int i = 0; i < 10; ++i) RETURN_IF_ERROR(step());
-    calls += 10;
-    now = absl::Now();
-  }
-  return calls * per_call / absl::ToDoubleSeconds(now - start);
 }
 
 // `--render`: one env's rates with and without a frame drawn each step.
