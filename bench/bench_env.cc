@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/agents_vs_single.h"
 #include "bench/measure.h"
 #include "envs/batch/make.h"
 #include "envs/catalog.h"
@@ -46,6 +47,11 @@ ABSL_FLAG(bool, bench_env_server, false,
           "rill bench env: instead, compare --env (default CartPole-v1) stepped in-process with the same env behind "
           "the C++ env server (started in this process on 127.0.0.1:0) stepped over one stream through "
           "envs::RemoteEnvs, as an actor does, at each of --bench_env_server_envs envs per stream.");
+ABSL_FLAG(bool, bench_agents_vs_single, false,
+          "rill bench env: instead, issue 45's target: the actor loop over --bench_num_envs envs of --env (a "
+          "multi-agent env; default CooperativeNavigation-v0) against the same loop over as many rows of single-agent "
+          "envs doing one agent's share of the same env (bench/agent_turns.h), same policy; prints their "
+          "agent-steps/s and cost ratio.");
 ABSL_FLAG(std::string, bench_env_server_envs, "1,64",
           "rill bench env --bench_env_server: envs per stream, comma-separated.");
 ABSL_FLAG(std::string, render, "",
@@ -325,6 +331,10 @@ absl::Status Run() {
   const absl::Duration duration = absl::Seconds(seconds);
   if (!absl::GetFlag(FLAGS_bench_remote).empty()) return RunRemote(absl::GetFlag(FLAGS_bench_remote), num_envs, duration);
   ASSIGN_OR_RETURN(const std::vector<int> hidden, ParseWidths(absl::GetFlag(FLAGS_bench_policy_hidden)));
+  if (absl::GetFlag(FLAGS_bench_agents_vs_single)) {
+    const std::string multi = absl::GetFlag(FLAGS_env).empty() ? "CooperativeNavigation-v0" : absl::GetFlag(FLAGS_env);
+    return RunAgentsVsSingle(multi, num_envs, hidden, duration);
+  }
   // A row's spaces: an agent's, for a multi-agent env whose agents share
   // them (LookupEnvSpec names the agents of one whose do not).
   ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::LookupEnvSpec(name));

@@ -49,6 +49,13 @@
 // served), "env_us_per_message" (the same N steps in-process),
 // "us_per_message_beyond_env" (their difference: the protocol's cost)}],
 // "us_per_message_beyond_env_at_1_env"}.
+//
+// With --bench_agents_vs_single, one other measurement instead: the actor
+// loop over --bench_num_envs envs of --env (a multi-agent env, default
+// CooperativeNavigation-v0) against the same loop over as many rows of
+// single-agent envs of one agent's size and share of the env's work, with
+// the same policy (agents_vs_single.h has what is run and the JSON it
+// prints).
 // Not meant to run beside other work.
 #ifndef RILL_BENCH_BENCH_ENV_H_
 #define RILL_BENCH_BENCH_ENV_H_

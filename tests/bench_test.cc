@@ -127,6 +127,41 @@ TEST(BenchTest, EnvMeasuresStepsAgainstBarePhysics) {
   EXPECT_GT(Number(run.json, "with_policy_env_steps_per_second"), 0) << run.json;
 }
 
+// --bench_agents_vs_single: a multi-agent env's actor loop and a single-agent
+// env's, side by side in one run, each with its parts.
+TEST(BenchTest, EnvAgentsVsSingleMeasuresBothLoopsAndTheirRatio) {
+  BenchRun run = RunBench("bench_env_agents", {"bench", "env", "--bench_agents_vs_single",
+                                               "--env=CooperativeNavigation-v0", "--bench_num_envs=2",
+                                               "--bench_seconds=0.3", "--bench_policy_hidden=16,16"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(absl::StrContains(run.json, "\"bench\": \"agents_vs_single\"")) << run.json;
+  EXPECT_EQ(Number(run.json, "agents_per_env"), 3) << run.json;
+  EXPECT_EQ(Number(run.json, "rows"), 6) << run.json;
+  EXPECT_TRUE(absl::StrContains(run.json, "\"policy_hidden\": \"16,16\"")) << run.json;
+  for (const char* side : {"\"multi_agent\"", "\"single_agent\"", "\"lone_agent\""}) {
+    for (const char* key : {"agent_steps_per_second", "env_steps_per_second", "us_per_agent_step",
+                            "policy_us_per_agent_step", "env_us_per_agent_step", "bookkeeping_us_per_agent_step",
+                            "bare_env_agent_steps_per_second"}) {
+      EXPECT_GT(Number(run.json, key, side), 0) << side << " " << key << ": " << run.json;
+    }
+  }
+  EXPECT_GT(Number(run.json, "agent_step_cost_ratio"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "agent_step_cost_ratio_beyond_bare_env"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "lone_agent_cost_ratio"), 0) << run.json;
+  EXPECT_TRUE(absl::StrContains(run.json, "\"within_target\": true") ||
+              absl::StrContains(run.json, "\"within_target\": false"))
+      << run.json;
+}
+
+// A multi-agent env whose agents differ is refused with why, not measured.
+TEST(BenchTest, EnvAgentsVsSingleRefusesAgentsOfDifferentSpaces) {
+  BenchRun run = RunBench("bench_env_agents_mixed", {"bench", "env", "--bench_agents_vs_single",
+                                                     "--env=PredatorPrey-v0", "--bench_seconds=0.1"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(absl::StrContains(run.output, "differ")) << run.output;
+  EXPECT_TRUE(run.json.empty()) << run.json;
+}
+
 // --render: frames drawn per second against the same env's steps, in one run.
 TEST(BenchTest, EnvRenderMeasuresFramesAgainstTheSameEnvsSteps) {
   BenchRun run = RunBench("bench_env_render", {"bench", "env", "--env=HalfCheetah-v4", "--bench_num_envs=1",
