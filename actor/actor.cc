@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "actor/action_sources/central.h"
 #include "actor/action_sources/in_process.h"
+#include "actor/item_step.h"
 #include "common/blas.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -277,7 +278,6 @@ void Actor::LogEpisodeSummary(bool force) {
 
 int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std::vector<uint8_t>& final_obs,
                     const std::vector<EnvOutcome>& outcomes) {
-  const envs::EnvSpec& spec = envs_->spec();
   const int obs_bytes = envs_->obs_bytes();
   int failed = 0;
   for (int i = 0; i < active; ++i) {
@@ -297,38 +297,14 @@ int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std:
     // Self-play: the opponent's seat is no policy's to train.
     if (opponents_ != nullptr && !opponents_->trained_row(i)) continue;
     const envs::StepResult& result = outcome.result;
-    const uint8_t* next = &next_obs[static_cast<size_t>(i) * obs_bytes];
-    items::Step step;
-    step.obs = envs_->obs_row(i);
-    step.action = spec.discrete ? nullptr : envs_->action_row(i);
-    step.action_index = envs_->action_index(i);
-    step.reward = result.reward;
-    // Only a true terminal state stops bootstrapping; a time limit does not.
-    step.terminated = result.terminated;
-    step.truncated = result.truncated;
-    step.final_obs = next;
-    step.next_obs = next;
-    step.agent_rewards = envs_->agent_rewards_row(i);  // null unless joint
-    step.agent_terminated = envs_->agent_terminated_row(i);
-    step.log_prob = envs_->log_prob(i);
-    step.distribution = envs_->distribution_row(i);
-    step.version = policy_version_;
-    if (envs_->core_state_size() > 0) step.core_state = envs_->core_state_row(i);
-    if (envs_->tracks_states()) {
-      step.state = envs_->state_row(i);
-      step.next_state = envs_->next_state_row(i);
-      step.final_state = envs_->final_state_row(i);
-    }
+    const size_t at = static_cast<size_t>(i) * obs_bytes;
     if (result.terminated || result.truncated) {
       RecordEpisode(outcome.episode, env_steps_ + active);
       if (agent_returns_ != nullptr && outcome.episode.has_value()) {
         RecordAgentEpisode(i, outcome.episode->episode_return);
       }
-      // The env went on from the next episode's first observation (in
-      // next); the builder still sees the real last one.
-      step.final_obs = &final_obs[static_cast<size_t>(i) * obs_bytes];
     }
-    items_->AddStep(i, step);
+    items_->AddStep(i, ItemStep(*envs_, i, outcome, &next_obs[at], &final_obs[at], policy_version_));
   }
   for (const envs::EnvEpisodeFigures& ended : envs_->env_episodes()) {
     for (size_t m = 0; m < ended.values.size(); ++m) {

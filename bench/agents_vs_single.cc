@@ -16,6 +16,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "actor/action_sources/fixed.h"
+#include "actor/item_step.h"
 #include "actor/lockstep_envs.h"
 #include "bench/agent_turns.h"
 #include "bench/measure.h"
@@ -106,8 +107,7 @@ class ActorLoop {
 
   // Actor::AddSteps, without its metrics and self-play seats.
   void AddSteps(int n) {
-    const int obs_bytes = envs_->obs_bytes();
-    const bool discrete = envs_->spec().discrete;
+    const size_t obs_bytes = static_cast<size_t>(envs_->obs_bytes());
     for (int i = 0; i < n; ++i) {
       const actor::EnvOutcome& outcome = outcomes_[i];
       if (outcome.masked) continue;
@@ -115,24 +115,8 @@ class ActorLoop {
         items_->DropPending(i);
         continue;
       }
-      const envs::StepResult& result = outcome.result;
-      const uint8_t* next = &next_obs_[static_cast<size_t>(i) * obs_bytes];
-      items::Step step;
-      step.obs = envs_->obs_row(i);
-      step.action = discrete ? nullptr : envs_->action_row(i);
-      step.action_index = envs_->action_index(i);
-      step.reward = result.reward;
-      step.terminated = result.terminated;
-      step.truncated = result.truncated;
-      step.final_obs = next;
-      step.next_obs = next;
-      step.agent_rewards = envs_->agent_rewards_row(i);
-      step.agent_terminated = envs_->agent_terminated_row(i);
-      step.log_prob = envs_->log_prob(i);
-      step.distribution = envs_->distribution_row(i);
-      step.version = 1;
-      if (result.terminated || result.truncated) step.final_obs = &final_obs_[static_cast<size_t>(i) * obs_bytes];
-      items_->AddStep(i, step);
+      items_->AddStep(i, actor::ItemStep(*envs_, i, outcome, &next_obs_[i * obs_bytes], &final_obs_[i * obs_bytes],
+                                         /*version=*/1));
     }
   }
 
