@@ -48,7 +48,7 @@ ABSL_FLAG(bool, bench_env_server, false,
           "the C++ env server (started in this process on 127.0.0.1:0) stepped over one stream through "
           "envs::RemoteEnvs, as an actor does, at each of --bench_env_server_envs envs per stream.");
 ABSL_FLAG(bool, bench_agents_vs_single, false,
-          "rill bench env: instead, issue 45's target: the actor loop over --bench_num_envs envs of --env (a "
+          "rill bench env: instead, the actor loop over --bench_num_envs envs of --env (a "
           "multi-agent env; default CooperativeNavigation-v0) against the same loop over as many rows of single-agent "
           "envs doing one agent's share of the same env (bench/agent_turns.h), same policy; prints their "
           "agent-steps/s and cost ratio.");

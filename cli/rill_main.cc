@@ -116,7 +116,8 @@ const std::vector<Command>& Commands() {
       {"bench env",
        "env steps per second of --env=NAME, alone and in the actor loop with its policy, against bare physics; with "
        "--render=WxH, frames drawn per second against the same env's steps; with --bench_env_server, in-process "
-       "against behind the C++ env server at 1 and 64 envs per stream (JSON last line)",
+       "against behind the C++ env server at 1 and 64 envs per stream; with --bench_agents_vs_single, a multi-agent "
+       "env's actor loop per agent-step against single-agent envs of one agent's size (JSON last line)",
        rill::bench::RunEnvBench, {"bench/bench_env.cc", "bench/torso_flags.cc"}, {"bench_seconds", "env", "plugin"}},
       {"bench inference",
        "central inference's actions/s and round trip for 1..256 actor streams, against local inference (JSON last "
