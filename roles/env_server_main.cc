@@ -33,18 +33,26 @@ constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
 
 // The factory of --env (with --plugin, the library's env of that id),
 // checked as far as it can be without making an env: NotFound for an
-// unknown id (listing the known ones), the loader's errors for a library.
+// unknown id (listing the known ones), the loader's errors for a library,
+// InvalidArgument for a multi-agent env (this server's streams are
+// single-agent).
 absl::StatusOr<envs::EnvFactory> FactoryFromFlags(const std::string& id, const std::string& library,
                                                   int max_episode_steps) {
+  v1::PluginEnvConfig config;
+  config.set_library(library);
+  config.set_id(id);
+  if (library.empty() ? envs::IsMultiAgentEnv(id) : envs::IsPluginMultiAgentEnv(config)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        id, " is a multi-agent env, and rill env-server serves single-agent envs only so far: name it in the "
+        "config's env section (", library.empty() ? "env { name: ... }" : "env { plugin { ... } }",
+        ") for the actors to step it, or serve it from Python (python3 -m rill.env_server)"));
+  }
   if (library.empty()) {
     RETURN_IF_ERROR(envs::LookupEnvSpec(id, max_episode_steps).status());
     return envs::EnvFactory([id, max_episode_steps](uint64_t seed) {
       return envs::MakeEnv(id, max_episode_steps, seed);
     });
   }
-  v1::PluginEnvConfig config;
-  config.set_library(library);
-  config.set_id(id);
   RETURN_IF_ERROR(envs::PluginEnvSpec(config, max_episode_steps).status());
   return envs::EnvFactory([config, max_episode_steps](uint64_t seed) {
     return envs::MakePluginEnv(config, max_episode_steps, seed);

@@ -145,5 +145,24 @@ TEST(RillEnvServerTest, APluginWithoutTheEnvIsRefusedWithExitCode2NamingItsEnvs)
   EXPECT_THAT(server.log(), HasSubstr("has no env 'Nope-v0'; it offers: Hover-v0"));
 }
 
+// Its streams are single-agent: a multi-agent env, the registry's or a
+// plugin's, is refused at start with where such an env runs instead.
+TEST(RillEnvServerTest, AMultiAgentEnvIsRefusedNamingWhereItRuns) {
+  const std::string rendezvous =
+      absl::StrCat(std::getenv("TEST_SRCDIR"), "/rill/examples/plugin/librendezvous.so");
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{"--env=CooperativeNavigation-v0"},
+        std::vector<std::string>{"--env=Rendezvous-v0", "--plugin=" + rendezvous}}) {
+    std::vector<std::string> args = flags;
+    args.push_back("--address=127.0.0.1:0");
+    EnvServerChild server = StartEnvServer(args);
+    const int status = RunToExit(server);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << ChildProcess::DescribeStatus(status);
+    EXPECT_THAT(server.log(), HasSubstr("is a multi-agent env, and rill env-server serves single-agent envs only"));
+    EXPECT_THAT(server.log(), HasSubstr("python3 -m rill.env_server"));
+    EXPECT_THAT(server.log(), ::testing::Not(HasSubstr(kListening)));
+  }
+}
+
 }  // namespace
 }  // namespace rill
