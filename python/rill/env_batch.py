@@ -110,7 +110,31 @@ def _describe(error):
     return "%s: %s" % (type(error).__name__, error)
 
 
-class EnvBatch:
+class StreamEnvs:
+    """What the env batches of one stream (EnvBatch, multi_agent's
+    MultiAgentEnvBatch) share: their instances `envs`, the stream index of
+    the first (`first`), the factory they came from and its cameras."""
+
+    def render(self, index, width, height, camera):
+        """(frame, None) with instance `index`'s (of the stream) current
+        state as a uint8 [height, width, 3] array, or (None, why not) naming
+        the instance. The env draws at its own size: `width` and `height`
+        are only checked. Steps nothing."""
+        return render.answer(self.envs[index - self.first], "env %d (%s)" % (index, self.factory_spec),
+                             self.cameras, width, height, camera)
+
+    def close(self):
+        """Closes every instance that has a close(); its errors are ignored."""
+        for env in self.envs:
+            close = getattr(env, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    pass
+
+
+class EnvBatch(StreamEnvs):
     """Instances [first, first + count) of the stream's N, in this process."""
 
     def __init__(self, factory_spec, count, first=0, max_episode_steps=0, envs=None):
@@ -380,22 +404,6 @@ class EnvBatch:
                 return name, "%s %r is not a bool" % (name, flag), None
         return None, None, obs
 
-    def render(self, index, width, height, camera):
-        """(frame, None) with instance `index`'s (of the stream) current
-        state as a uint8 [height, width, 3] array, or (None, why not) naming
-        the instance. The env draws at its own size: `width` and `height`
-        are only checked. Steps nothing."""
-        return render.answer(self.envs[index - self.first], "env %d (%s)" % (index, self.factory_spec),
-                             self.cameras, width, height, camera)
-
-    def close(self):
-        for env in self.envs:
-            close = getattr(env, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception:
-                    pass
 
 
 def _worker(connection, factory_spec, count, first, max_episode_steps):

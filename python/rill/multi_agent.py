@@ -28,7 +28,7 @@ import numbers
 import numpy as np
 
 from rill import render, tensors
-from rill.env_batch import EnvBatch, FactoryError, env_time_limit, load_factory, make_envs
+from rill.env_batch import EnvBatch, FactoryError, StreamEnvs, env_time_limit, load_factory, make_envs
 from rill.spaces import ActionSpace, ObservationSpace, SpaceError, all_finite
 from rill._proto import env_pb2
 
@@ -90,7 +90,7 @@ class _Agent:
         return np.array(row[self.action_slice], np.float32).reshape(space.shape)
 
 
-class MultiAgentEnvBatch:
+class MultiAgentEnvBatch(StreamEnvs):
     """Instances [first, first + len(envs)) of a stream's N multi-agent
     envs, in this process; EnvBatch's interface (reset_all, step, render,
     close) with the multi-agent tensors."""
@@ -291,20 +291,6 @@ class MultiAgentEnvBatch:
             if term or trunc:
                 live[k] = False
         return not live.any()
-
-    def render(self, index, width, height, camera):
-        """EnvBatch.render's answer for env `index` (of the stream)."""
-        return render.answer(self.envs[index - self.first], "env %d (%s)" % (index, self.factory_spec),
-                             self.cameras, width, height, camera)
-
-    def close(self):
-        for env in self.envs:
-            close = getattr(env, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception:
-                    pass
 
 
 def stepped_message(observations, rewards, terminated, truncated, final_indices, final_observations, errors,
