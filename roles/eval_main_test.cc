@@ -34,6 +34,7 @@
 #include "gtest/gtest.h"
 #include "learner/algorithms/maddpg.h"
 #include "learner/checkpoint.h"
+#include "policies/hand_set.h"
 #include "policies/registry.h"
 #include "policies/spec.h"
 #include "proto/config.pb.h"
@@ -67,16 +68,6 @@ envs::EnvSpec CartPoleSpaces(int obs_dim) {
   return env;
 }
 
-void SetTensor(v1::ParameterSet* params, const std::string& name, const std::vector<float>& values) {
-  for (v1::NamedTensor& named : *params->mutable_tensors()) {
-    if (named.name() != name) continue;
-    ASSERT_EQ(named.tensor().data().size(), values.size() * sizeof(float)) << name;
-    named.mutable_tensor()->set_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4));
-    return;
-  }
-  FAIL() << "no tensor " << name;
-}
-
 // A categorical policy with one hidden layer of two units over CartPole's
 // (x, x_dot, theta, theta_dot): s = `gains` . obs, hidden (relu(s),
 // relu(-s)), logits (relu(-s), relu(s)) plus `bias`: action 1 (push
@@ -87,10 +78,10 @@ v1::ParameterSet LinearController(const std::vector<float>& gains, const std::ve
   v1::ParameterSet params = *(*policies::MakePolicy(spec, /*seed=*/1))->ExportParameters();
   std::vector<float> hidden(gains);
   for (float g : gains) hidden.push_back(-g);
-  SetTensor(&params, "policy.layers.0.weight", hidden);
-  SetTensor(&params, "policy.layers.0.bias", {0, 0});
-  SetTensor(&params, "policy.layers.1.weight", {0, 1, 1, 0});
-  SetTensor(&params, "policy.layers.1.bias", bias);
+  policies::SetTensor(&params, "policy.layers.0.weight", hidden);
+  policies::SetTensor(&params, "policy.layers.0.bias", {0, 0});
+  policies::SetTensor(&params, "policy.layers.1.weight", {0, 1, 1, 0});
+  policies::SetTensor(&params, "policy.layers.1.bias", bias);
   return params;
 }
 
@@ -316,7 +307,7 @@ v1::ParameterSet PredatorPreyPolicy(uint64_t seed, int prey_action, std::vector<
   EXPECT_TRUE(policy.ok()) << policy.status();
   std::vector<float> bias(5, 0.f);
   bias[prey_action] = 100;
-  SetTensor(&*policy, absl::StrCat("agent_3.policy.layers.", hidden.size(), ".bias"), bias);
+  policies::SetTensor(&*policy, absl::StrCat("agent_3.policy.layers.", hidden.size(), ".bias"), bias);
   return *policy;
 }
 
@@ -431,24 +422,6 @@ std::string PongDuelConfig() {
                     "eval { scripted_agents: \"player_1\" }");
 }
 
-// s = 11 ball_row - 9 paddle_row - 1 (the ball's row less the paddle's
-// middle cell) and -s; `track`: down where s > 0, up where s < 0.
-v1::ParameterSet Paddle(bool track) {
-  envs::EnvSpec env;
-  env.name = "PongDuel-v0";
-  env.observation_shape = {6};
-  env.discrete = true;
-  env.num_actions = 3;
-  v1::PolicySpec spec = policies::PolicySpecFor("categorical", env, {2});
-  v1::ParameterSet params = *(*policies::MakePolicy(spec, /*seed=*/1))->ExportParameters();
-  SetTensor(&params, "policy.layers.0.weight", {-9, 0, 0, 11, 0, 0, 9, 0, 0, -11, 0, 0});
-  SetTensor(&params, "policy.layers.0.bias", {-1, 1});
-  const float gain = track ? 1 : 0;
-  SetTensor(&params, "policy.layers.1.weight", {0, 0, 0, gain, gain, 0});
-  SetTensor(&params, "policy.layers.1.bias", {0.5, 0, 0});
-  return params;
-}
-
 EvalOptions HeadToHead(const std::string& dir, const std::string& opponent, std::vector<std::string> agents = {}) {
   EvalOptions options = Options(dir, 12);
   options.seed = 4;
@@ -464,7 +437,7 @@ EvalOptions HeadToHead(const std::string& dir, const std::string& opponent, std:
 // every env, and the reverse with player_0: its results swap exactly
 // (zero-sum), and seats alternating take env e's from the side e mod 2.
 TEST(HeadToHeadTest, ARunAgainstItselfPlaysEachGameFromBothSides) {
-  const std::string run = RunFolder("pong_still_self", Paddle(false), 99, PongDuelConfig());
+  const std::string run = RunFolder("pong_still_self", policies::PongDuelPaddle(false), 99, PongDuelConfig());
   absl::StatusOr<EvalReport> as_player_0 = EvaluateCheckpoint(HeadToHead(run, run, {"player_1"}));
   absl::StatusOr<EvalReport> as_player_1 = EvaluateCheckpoint(HeadToHead(run, run, {"player_0"}));
   absl::StatusOr<EvalReport> alternating = EvaluateCheckpoint(HeadToHead(run, run));
@@ -490,8 +463,8 @@ TEST(HeadToHeadTest, ARunAgainstItselfPlaysEachGameFromBothSides) {
 }
 
 TEST(HeadToHeadTest, TheTrackingPaddleBeatsTheStillOneFromEitherSide) {
-  const std::string tracking = RunFolder("pong_tracker", Paddle(true), 199, PongDuelConfig());
-  const std::string still = RunFolder("pong_still", Paddle(false), 49, PongDuelConfig());
+  const std::string tracking = RunFolder("pong_tracker", policies::PongDuelPaddle(true), 199, PongDuelConfig());
+  const std::string still = RunFolder("pong_still", policies::PongDuelPaddle(false), 49, PongDuelConfig());
   absl::StatusOr<EvalReport> won = EvaluateCheckpoint(HeadToHead(tracking, still));
   absl::StatusOr<EvalReport> lost = EvaluateCheckpoint(HeadToHead(still, tracking));
   ASSERT_TRUE(won.ok()) << won.status();
@@ -526,7 +499,7 @@ TEST(HeadToHeadTest, TheTrackingPaddleBeatsTheStillOneFromEitherSide) {
 }
 
 TEST(HeadToHeadTest, RefusalsNameTheFlagAndTheProblem) {
-  const std::string run = RunFolder("pong_base", Paddle(true), 10, PongDuelConfig());
+  const std::string run = RunFolder("pong_base", policies::PongDuelPaddle(true), 10, PongDuelConfig());
   const std::string cartpole = RunFolder("cartpole_pong_opponent", AlwaysLeft());
   const struct {
     const char* what;

@@ -21,6 +21,7 @@
 #include "experiment/config.h"
 #include "gtest/gtest.h"
 #include "parameters/parameter_service.h"
+#include "policies/hand_set.h"
 #include "policies/registry.h"
 #include "policies/spec.h"
 #include "prometheus/registry.h"
@@ -30,34 +31,6 @@ namespace rill {
 namespace {
 
 constexpr int kGames = 8;
-
-void SetTensor(v1::ParameterSet* params, const std::string& name, const std::vector<float>& values) {
-  for (v1::NamedTensor& named : *params->mutable_tensors()) {
-    if (named.name() != name) continue;
-    ASSERT_EQ(named.tensor().data().size(), values.size() * sizeof(float)) << name;
-    named.mutable_tensor()->set_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4));
-    return;
-  }
-  FAIL() << "no tensor " << name;
-}
-
-// A categorical policy over a player's PongDuel observation (own paddle
-// row / 9, opponent's / 9, ball column distance / 15, ball row / 11, vx,
-// vy) with two hidden units, s = 11 ball_row - 9 paddle_row - 1 (the ball's
-// row less the paddle's middle cell, in cells) and -s: `track` moves the
-// paddle toward the ball (down where s > 0, up where s < 0), otherwise it
-// stays put.
-v1::ParameterSet Paddle(const envs::EnvSpec& env, bool track) {
-  v1::PolicySpec spec = policies::PolicySpecFor("categorical", env, {2});
-  v1::ParameterSet params = *(*policies::MakePolicy(spec, /*seed=*/1))->ExportParameters();
-  SetTensor(&params, "policy.layers.0.weight", {-9, 0, 0, 11, 0, 0, 9, 0, 0, -11, 0, 0});
-  SetTensor(&params, "policy.layers.0.bias", {-1, 1});
-  // Logits: stay 0.5, up relu(-s), down relu(s); never moving: 0 weights.
-  const float gain = track ? 1 : 0;
-  SetTensor(&params, "policy.layers.1.weight", {0, 0, 0, gain, gain, 0});
-  SetTensor(&params, "policy.layers.1.bias", {0.5, 0, 0});
-  return params;
-}
 
 class SelfPlayEvalTest : public ::testing::Test {
  protected:
@@ -78,7 +51,9 @@ class SelfPlayEvalTest : public ::testing::Test {
     log_ = std::move(*log);
     absl::StatusOr<std::unique_ptr<actor::LockstepEnvs>> envs = actor::LockstepEnvs::Create(config_.env(), 1, 0);
     ASSERT_TRUE(envs.ok()) << envs.status();
-    env_ = (*envs)->spec();
+    // What policies::PongDuelPaddle is made for.
+    ASSERT_EQ((*envs)->spec().observation_shape, std::vector<int64_t>({6}));
+    ASSERT_EQ((*envs)->spec().num_actions, 3);
   }
   void TearDown() override {
     store_.Close();
@@ -106,7 +81,6 @@ class SelfPlayEvalTest : public ::testing::Test {
   std::unique_ptr<parameters::ParameterServiceImpl> service_;
   StartedServer server_;
   std::unique_ptr<ScalarLog> log_;
-  envs::EnvSpec env_;
 };
 
 TEST_F(SelfPlayEvalTest, EachRoundPlaysThePastVersionsAndRatesTheNewOne) {
@@ -122,9 +96,9 @@ TEST_F(SelfPlayEvalTest, EachRoundPlaysThePastVersionsAndRatesTheNewOne) {
   absl::Status ran;
   std::thread thread([&] { ran = (*evaluator)->Run(stop); });
 
-  const std::map<std::string, double> still = Evaluate(1, Paddle(env_, /*track=*/false));
-  const std::map<std::string, double> tracking = Evaluate(2, Paddle(env_, /*track=*/true));
-  const std::map<std::string, double> still_again = Evaluate(3, Paddle(env_, /*track=*/false));
+  const std::map<std::string, double> still = Evaluate(1, policies::PongDuelPaddle(/*track=*/false));
+  const std::map<std::string, double> tracking = Evaluate(2, policies::PongDuelPaddle(/*track=*/true));
+  const std::map<std::string, double> still_again = Evaluate(3, policies::PongDuelPaddle(/*track=*/false));
   stop.Notify();
   thread.join();
   EXPECT_TRUE(ran.ok()) << ran;
