@@ -18,21 +18,6 @@ using envs::particle::Vec2;
 // ParticleTask's controls: none, left, right, down, up.
 constexpr Vec2 kMoves[envs::particle::ParticleTask::kNumActions] = {{0, 0}, {-1, 0}, {1, 0}, {0, -1}, {0, 1}};
 
-// CooperativeNavigation's entities (cooperative_navigation.cc), one agent.
-ParticleWorld MakeWorld() {
-  Entity agent;
-  agent.size = CooperativeNavigation::kAgentSize;
-  agent.mass = 1.0;
-  agent.collide = true;
-  agent.movable = true;
-  agent.sensitivity = 5.0;
-  Entity landmark;
-  landmark.size = CooperativeNavigation::kLandmarkSize;
-  landmark.collide = false;
-  landmark.movable = false;
-  return ParticleWorld({agent}, std::vector<Entity>(CooperativeNavigation::kNumLandmarks, landmark));
-}
-
 }  // namespace
 
 envs::EnvSpec SoloNavigation::Spec() {
@@ -41,7 +26,7 @@ envs::EnvSpec SoloNavigation::Spec() {
   return spec;
 }
 
-SoloNavigation::SoloNavigation(uint64_t seed) : Env(Spec()), rng_(seed), world_(MakeWorld()) {}
+SoloNavigation::SoloNavigation(uint64_t seed) : Env(Spec()), rng_(seed), world_(CooperativeNavigation::MakeWorld(/*num_agents=*/1)) {}
 
 void SoloNavigation::Reset(float* obs) {
   std::uniform_real_distribution<double> uniform(-1, 1);

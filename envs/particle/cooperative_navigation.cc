@@ -17,24 +17,24 @@ constexpr char kName[] = "CooperativeNavigation-v0";
 constexpr render::Rgb kAgentColour = {89, 89, 217};
 constexpr render::Rgb kLandmarkColour = {64, 64, 64};
 
-ParticleWorld MakeWorld() {
+}  // namespace
+
+ParticleWorld CooperativeNavigation::MakeWorld(int num_agents) {
   Entity agent;
-  agent.size = CooperativeNavigation::kAgentSize;
+  agent.size = kAgentSize;
   agent.mass = 1.0;
   agent.collide = true;
   agent.movable = true;
   agent.sensitivity = 5.0;
   agent.colour = kAgentColour;
   Entity landmark;
-  landmark.size = CooperativeNavigation::kLandmarkSize;
+  landmark.size = kLandmarkSize;
   landmark.collide = false;
   landmark.movable = false;
   landmark.colour = kLandmarkColour;
-  return ParticleWorld(std::vector<Entity>(CooperativeNavigation::kNumAgents, agent),
-                       std::vector<Entity>(CooperativeNavigation::kNumLandmarks, landmark));
+  return ParticleWorld(std::vector<Entity>(num_agents, agent),
+                       std::vector<Entity>(kNumLandmarks, landmark));
 }
-
-}  // namespace
 
 MultiAgentSpec CooperativeNavigation::Spec() {
   MultiAgentSpec spec;

@@ -61,6 +61,11 @@ class CooperativeNavigation final : public ParticleTask {
   // limit: the one place they are written.
   static MultiAgentSpec Spec();
 
+  // The task's world with `num_agents` agents (the task's kNumAgents; a
+  // benchmark's lone agent, 1) and its kNumLandmarks landmarks, every
+  // entity's size, mass, sensitivity and colour as the task has them.
+  static ParticleWorld MakeWorld(int num_agents = kNumAgents);
+
   // Render (ParticleTask's) draws the agents blue, the landmarks dark grey.
 
   // The paper's figures, per episode: "landmark_distance", the mean over
