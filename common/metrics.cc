@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -95,9 +96,37 @@ MetricsServer::~MetricsServer() {
 void MetricsServer::WriteFinalSnapshot() {
   UpdateProcessMetrics();
   const absl::Status written =
-      WriteFileAtomically(final_snapshot_path_, prometheus::TextSerializer().Serialize(registry_->Collect()));
+      WriteFileAtomically(final_snapshot_path_, prometheus::TextSerializer().Serialize(Collect()));
   // The process is ending: say why on stderr, which the launcher keeps in its log.
   if (!written.ok()) std::fprintf(stderr, "final metrics: %s\n", written.ToString().c_str());
+}
+
+void MetricsServer::AddLabelledRegistry(std::shared_ptr<prometheus::Registry> registry,
+                                        std::vector<prometheus::ClientMetric::Label> labels) {
+  absl::MutexLock lock(&mu_);
+  labelled_.push_back({std::move(registry), std::move(labels)});
+}
+
+std::vector<prometheus::MetricFamily> MetricsServer::Collect() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  absl::MutexLock lock(&mu_);
+  for (const Labelled& labelled : labelled_) {
+    for (prometheus::MetricFamily& family : labelled.registry->Collect()) {
+      for (prometheus::ClientMetric& metric : family.metric) {
+        metric.label.insert(metric.label.end(), labelled.labels.begin(), labelled.labels.end());
+      }
+      // One family per name in the exposition, whichever registries hold it.
+      auto same = std::find_if(families.begin(), families.end(),
+                               [&family](const prometheus::MetricFamily& f) { return f.name == family.name; });
+      if (same == families.end()) {
+        families.push_back(std::move(family));
+      } else {
+        same->metric.insert(same->metric.end(), std::make_move_iterator(family.metric.begin()),
+                            std::make_move_iterator(family.metric.end()));
+      }
+    }
+  }
+  return families;
 }
 
 void MetricsServer::Serve() {
@@ -134,7 +163,7 @@ void MetricsServer::Answer(int connection) {
     body = "metrics are at /metrics\n";
   } else {
     UpdateProcessMetrics();
-    body = prometheus::TextSerializer().Serialize(registry_->Collect());
+    body = prometheus::TextSerializer().Serialize(Collect());
   }
   const std::string response = absl::StrCat("HTTP/1.1 ", status,
                                             "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"

@@ -13,8 +13,11 @@
 #include <string>
 #include <thread>
 #include <atomic>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -44,7 +47,15 @@ class MetricsServer {
   void set_final_snapshot_path(std::string path) { final_snapshot_path_ = std::move(path); }
   std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
 
+  // Also serves `registry`'s series, each with `labels` added (the learner
+  // process's policies: every series of one policy's learner state labelled
+  // policy="<name>"). A family of the same name in several registries is
+  // served as one.
+  void AddLabelledRegistry(std::shared_ptr<prometheus::Registry> registry,
+                           std::vector<prometheus::ClientMetric::Label> labels) ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
+  std::vector<prometheus::MetricFamily> Collect() const ABSL_LOCKS_EXCLUDED(mu_);
   MetricsServer() = default;
   void Serve();
   void Answer(int connection);
@@ -56,6 +67,12 @@ class MetricsServer {
   void WriteFinalSnapshot();
 
   std::shared_ptr<prometheus::Registry> registry_;
+  struct Labelled {
+    std::shared_ptr<prometheus::Registry> registry;
+    std::vector<prometheus::ClientMetric::Label> labels;
+  };
+  mutable absl::Mutex mu_;
+  std::vector<Labelled> labelled_ ABSL_GUARDED_BY(mu_);
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
