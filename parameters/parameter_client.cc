@@ -30,10 +30,11 @@ absl::StatusOr<ReceivedParameters> Decode(const v1::ParameterUpdate& update) {
 }  // namespace
 
 ParameterClient::ParameterClient(const std::string& learner_address, int64_t max_message_bytes,
-                                 ParameterUpdateCallback on_update)
+                                 ParameterUpdateCallback on_update, std::string policy)
     : channel_(MakeChannel(learner_address, max_message_bytes)),
       stub_(v1::ParameterService::NewStub(channel_)),
       on_update_(std::move(on_update)),
+      policy_(std::move(policy)),
       thread_([this] { Run(); }) {}
 
 ParameterClient::~ParameterClient() {
@@ -73,6 +74,7 @@ void ParameterClient::Run() {
     // after_version 0: the latest version comes first, even if a restarted
     // learner resumed from a checkpoint older than what this actor has.
     v1::SubscribeRequest request;
+    request.set_policy(policy_);
     std::unique_ptr<grpc::ClientReader<v1::ParameterUpdate>> reader = stub_->Subscribe(&context, request);
     v1::ParameterUpdate update;
     while (reader->Read(&update)) {
@@ -113,6 +115,7 @@ absl::StatusOr<ReceivedParameters> ParameterClient::FetchVersion(int64_t version
   context.set_deadline(DeadlineIn(timeout));
   v1::GetVersionRequest request;
   request.set_version(version);
+  request.set_policy(policy_);
   v1::ParameterUpdate update;
   const grpc::Status status = stub_->GetVersion(&context, request, &update);
   if (!status.ok()) return FromGrpcStatus(status);

@@ -46,8 +46,10 @@ class ParameterClient {
   // With `on_update`, each version received goes to it instead of being
   // kept for TakeNewer (which then returns nothing); latest_version and
   // WaitForVersionAfter see a version once `on_update` has returned.
+  // `policy`: the learner's policy to follow (config.policies); empty: its
+  // first, or only, one.
   ParameterClient(const std::string& learner_address, int64_t max_message_bytes,
-                  ParameterUpdateCallback on_update = nullptr);
+                  ParameterUpdateCallback on_update = nullptr, std::string policy = "");
   ~ParameterClient();
 
   // The newest version received since the last call, if any. Never blocks on
@@ -71,6 +73,7 @@ class ParameterClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ParameterService::Stub> stub_;
   const ParameterUpdateCallback on_update_;
+  const std::string policy_;
   mutable absl::Mutex mu_;
   std::optional<ReceivedParameters> pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/grpc_status.h"
 
 namespace rill::parameters {
@@ -257,14 +258,32 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* ParameterServiceImpl::Subscribe(grpc
     return new RefusedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                           "Subscribe: the request is not a rill.v1.SubscribeRequest"));
   }
-  return new SubscribeReactor(store_, parsed.after_version());
+  absl::StatusOr<ParameterStore*> store = Find(parsed.policy());
+  if (!store.ok()) return new RefusedStream(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(store.status().message())));
+  return new SubscribeReactor(*store, parsed.after_version());
+}
+
+absl::StatusOr<ParameterStore*> ParameterServiceImpl::Find(const std::string& policy) const {
+  if (policy.empty()) return stores_.front().second;
+  std::vector<std::string> names;
+  for (const auto& [name, store] : stores_) {
+    if (name == policy) return store;
+    names.push_back(name.empty() ? "(unnamed)" : name);
+  }
+  return absl::NotFoundError(absl::StrCat("this learner trains no policy '", policy, "'; its policies: ",
+                                          absl::StrJoin(names, ", ")));
 }
 
 grpc::ServerUnaryReactor* ParameterServiceImpl::GetParameters(grpc::CallbackServerContext* context,
-                                                              const v1::GetParametersRequest*,
+                                                              const v1::GetParametersRequest* request,
                                                               v1::ParameterUpdate* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ParameterUpdatePtr latest = store_->Latest();
+  absl::StatusOr<ParameterStore*> store = Find(request->policy());
+  if (!store.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(store.status().message())));
+    return reactor;
+  }
+  ParameterUpdatePtr latest = (*store)->Latest();
   if (latest == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no parameters published yet"));
   } else {
@@ -278,7 +297,12 @@ grpc::ServerUnaryReactor* ParameterServiceImpl::GetVersion(grpc::CallbackServerC
                                                            const v1::GetVersionRequest* request,
                                                            v1::ParameterUpdate* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<ParameterUpdatePtr> found = store_->Version(request->version());
+  absl::StatusOr<ParameterStore*> store = Find(request->policy());
+  if (!store.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(store.status().message())));
+    return reactor;
+  }
+  absl::StatusOr<ParameterUpdatePtr> found = (*store)->Version(request->version());
   if (!found.ok()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(found.status().message())));
   } else {
@@ -289,10 +313,15 @@ grpc::ServerUnaryReactor* ParameterServiceImpl::GetVersion(grpc::CallbackServerC
 }
 
 grpc::ServerUnaryReactor* ParameterServiceImpl::Status(grpc::CallbackServerContext* context,
-                                                       const v1::LearnerStatusRequest*,
+                                                       const v1::LearnerStatusRequest* request,
                                                        v1::LearnerStatus* response) {
-  *response = store_->Status();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<ParameterStore*> store = Find(request->policy());
+  if (!store.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(store.status().message())));
+    return reactor;
+  }
+  *response = (*store)->Status();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

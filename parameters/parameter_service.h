@@ -24,6 +24,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -121,8 +122,16 @@ class ParameterServiceImpl final
     : public v1::ParameterService::WithRawCallbackMethod_Subscribe<v1::ParameterService::CallbackService> {
  public:
   // `store` must outlive the service.
-  explicit ParameterServiceImpl(ParameterStore* store) : store_(store) {}
+  explicit ParameterServiceImpl(ParameterStore* store) : stores_({{"", store}}) {}
+  // Several policies' stores (config.policies), by name, in config order:
+  // a request names its policy, and one that names none gets the first.
+  // Each store must outlive the service; at least one.
+  explicit ParameterServiceImpl(std::vector<std::pair<std::string, ParameterStore*>> stores)
+      : stores_(std::move(stores)) {}
 
+  // Every call reads the store of its request's policy; NOT_FOUND naming
+  // the service's policies for one it has none of.
+  //
   // Streams versions newer than request.after_version, the newest one each
   // time the stream can take a write, until the client cancels (CANCELLED)
   // or the store closes (CANCELLED, "shutting down"). INVALID_ARGUMENT for
@@ -141,7 +150,9 @@ class ParameterServiceImpl final
                                    v1::LearnerStatus* response) override;
 
  private:
-  ParameterStore* store_;
+  absl::StatusOr<ParameterStore*> Find(const std::string& policy) const;
+
+  const std::vector<std::pair<std::string, ParameterStore*>> stores_;
 };
 
 }  // namespace rill::parameters

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -107,6 +109,55 @@ TEST(ParameterStoreTest, CloseWakesWaitersWithCancelled) {
   EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   waiter.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+}
+
+TEST(ParameterServiceTest, EachPolicysVersionsAreServedApartAndAnUnknownOneIsNamed) {
+  ParameterStore lead, wings;
+  ParameterServiceImpl service({{"lead", &lead}, {"wings", &wings}});
+  auto server = StartGrpcServer("127.0.0.1:0", {&service}, 1 << 20);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(lead.Publish(3, 2, "lead-v3").ok());
+  ASSERT_TRUE(wings.Publish(9, 8, "wings-v9").ok());
+  auto stub = v1::ParameterService::NewStub(MakeChannel("127.0.0.1:" + std::to_string(server->port), 1 << 20));
+  for (const auto& [policy, version, blob] : {std::tuple<std::string, int64_t, std::string>{"wings", 9, "wings-v9"},
+                                              {"lead", 3, "lead-v3"},
+                                              {"", 3, "lead-v3"}}) {  // none named: the first
+    SCOPED_TRACE(policy);
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(30)));
+    v1::SubscribeRequest request;
+    request.set_policy(policy);
+    auto reader = stub->Subscribe(&context, request);
+    v1::ParameterUpdate update;
+    ASSERT_TRUE(reader->Read(&update));
+    EXPECT_EQ(update.version(), version);
+    EXPECT_EQ(update.blob(), blob);
+    context.TryCancel();
+    reader->Finish();
+    grpc::ClientContext status_context;
+    v1::LearnerStatusRequest status_request;
+    status_request.set_policy(policy);
+    v1::LearnerStatus status;
+    ASSERT_TRUE(stub->Status(&status_context, status_request, &status).ok());
+    EXPECT_EQ(status.version(), version);
+  }
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  v1::SubscribeRequest request;
+  request.set_policy("tail");
+  auto reader = stub->Subscribe(&context, request);
+  v1::ParameterUpdate update;
+  EXPECT_FALSE(reader->Read(&update));
+  const grpc::Status refused = reader->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(refused.error_message(), "this learner trains no policy 'tail'; its policies: lead, wings");
+  grpc::ClientContext version_context;
+  v1::GetVersionRequest version_request;
+  version_request.set_policy("tail");
+  EXPECT_EQ(stub->GetVersion(&version_context, version_request, &update).error_code(), grpc::StatusCode::NOT_FOUND);
+  lead.Close();
+  wings.Close();
+  server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
 }
 
 TEST(ParameterServiceTest, SubscriberReceivesEveryNewerVersionOverGrpc) {

@@ -31,8 +31,8 @@ absl::Status CheckTensor(const v1::Tensor& tensor, const std::string& field, v1:
 
 }  // namespace
 
-CentralActionSource::CentralActionSource(std::string address, int64_t max_message_bytes)
-    : address_(std::move(address)), channel_(MakeChannel(address_, max_message_bytes)),
+CentralActionSource::CentralActionSource(std::string address, int64_t max_message_bytes, std::string policy)
+    : address_(std::move(address)), policy_(std::move(policy)), channel_(MakeChannel(address_, max_message_bytes)),
       stub_(v1::InferenceService::NewStub(channel_)) {}
 
 CentralActionSource::~CentralActionSource() {
@@ -76,6 +76,7 @@ absl::StatusOr<CentralAnswer> CentralActionSource::Exchange(const ObservationRow
     request_.set_episode_start(episode_start, static_cast<size_t>(rows));
   }
   request_.set_return_core_state(out.core_states != nullptr);
+  request_.set_policy(policy_);
   while (true) {
     if (stream_ == nullptr) Open();
     if (stream_->Write(request_) && stream_->Read(&response_)) {

@@ -38,7 +38,9 @@ struct CentralAnswer {
 
 class CentralActionSource final : public ActionSource {
  public:
-  CentralActionSource(std::string address, int64_t max_message_bytes);
+  // `policy`: the service's policy that acts (config.policies); empty: its
+  // first, or only, one.
+  CentralActionSource(std::string address, int64_t max_message_bytes, std::string policy = "");
   ~CentralActionSource() override;
 
   // Nothing to take up: the service acts with the learner's newest.
@@ -69,6 +71,7 @@ class CentralActionSource final : public ActionSource {
   absl::Status Decode(const v1::ActResponse& response, int rows, bool behaviour, const ActionBuffers& out) const;
 
   const std::string address_;
+  const std::string policy_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::InferenceService::Stub> stub_;
   std::unique_ptr<grpc::ClientContext> context_;

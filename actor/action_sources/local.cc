@@ -23,7 +23,7 @@ LocalPolicyOptions FollowLearner(const std::string& learner_address, int64_t max
 
 LocalPolicySource::LocalPolicySource(LocalPolicyOptions options)
     : options_(std::move(options)),
-      parameters_(options_.learner_address, options_.max_message_bytes),
+      parameters_(options_.learner_address, options_.max_message_bytes, nullptr, options_.policy),
       policy_(options_.env, options_.seed) {}
 
 absl::Status LocalPolicySource::Refresh() {

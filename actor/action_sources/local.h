@@ -28,6 +28,9 @@ namespace rill::actor {
 
 struct LocalPolicyOptions {
   std::string learner_address;
+  // The learner's policy to follow (config.policies); empty: its first, or
+  // only, one.
+  std::string policy;
   int64_t max_message_bytes = 0;
   envs::EnvSpec env;
   // Seeds the policy's sampling.

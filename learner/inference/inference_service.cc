@@ -2,9 +2,11 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "common/stream_finisher.h"
@@ -17,12 +19,29 @@ namespace {
 // longer awaited by the batcher; whichever comes last deletes it.
 class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActResponse> {
  public:
-  ActReactor(InferenceBatcher* batcher, int64_t stream) : batcher_(batcher), stream_(stream) { StartRead(&request_); }
+  ActReactor(const InferenceBatchers* batchers, int64_t stream) : batchers_(batchers), stream_(stream) {
+    StartRead(&request_);
+  }
 
   void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     if (!ok) {  // the actor closed its side (or went away)
       FinishLocked(grpc::Status::OK);
+      return;
+    }
+    if (batcher_ == nullptr) {
+      // The stream's first request picks its policy's batcher.
+      absl::StatusOr<InferenceBatcher*> batcher = Find(request_.policy());
+      if (!batcher.ok()) {
+        FinishLocked(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(batcher.status().message())));
+        return;
+      }
+      batcher_ = *batcher;
+      policy_ = request_.policy();
+    } else if (request_.policy() != policy_) {
+      FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                absl::StrCat("ActRequest.policy: '", request_.policy(), "', but this stream acts for "
+                                             "policy '", policy_, "' (one stream per policy)")));
       return;
     }
     if (request_.deterministic() && request_.behaviour()) {
@@ -73,10 +92,10 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
   }
 
   void OnDone() override {
-    batcher_->StreamClosed(stream_);
     bool last;
     {
       absl::MutexLock lock(&mu_);
+      if (batcher_ != nullptr) batcher_->StreamClosed(stream_);
       done_ = true;
       last = !awaiting_batcher_;
     }
@@ -138,14 +157,28 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
     return absl::OkStatus();
   }
 
+  absl::StatusOr<InferenceBatcher*> Find(const std::string& policy) const {
+    if (policy.empty()) return batchers_->front().second;
+    std::vector<std::string> names;
+    for (const auto& [name, batcher] : *batchers_) {
+      if (name == policy) return batcher;
+      names.push_back(name.empty() ? "(unnamed)" : name);
+    }
+    return absl::NotFoundError(absl::StrCat("ActRequest.policy: this inference service serves no policy '", policy,
+                                            "'; its policies: ", absl::StrJoin(names, ", ")));
+  }
+
   // Finishes once: at once, or after the write on the wire completes.
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     finisher_.Finish(*this, std::move(status));
   }
 
-  InferenceBatcher* const batcher_;
+  const InferenceBatchers* const batchers_;
   const int64_t stream_;
   absl::Mutex mu_;
+  // The stream's policy and its batcher, from its first request on.
+  InferenceBatcher* batcher_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::string policy_ ABSL_GUARDED_BY(mu_);
   v1::ActRequest request_;    // the read in progress or the request being acted on
   v1::ActResponse response_ ABSL_GUARDED_BY(mu_);
   StreamFinisher finisher_ ABSL_GUARDED_BY(mu_);
@@ -156,7 +189,7 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
 }  // namespace
 
 grpc::ServerBidiReactor<v1::ActRequest, v1::ActResponse>* InferenceServiceImpl::Act(grpc::CallbackServerContext*) {
-  return new ActReactor(batcher_, next_stream_.fetch_add(1));
+  return new ActReactor(&batchers_, next_stream_.fetch_add(1));
 }
 
 }  // namespace rill::learner

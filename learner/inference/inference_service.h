@@ -24,21 +24,32 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "learner/inference/batcher.h"
 #include "proto/inference.grpc.pb.h"
 
 namespace rill::learner {
 
+// Policies' batchers by name (config.policies), in config order.
+using InferenceBatchers = std::vector<std::pair<std::string, InferenceBatcher*>>;
+
 class InferenceServiceImpl final : public v1::InferenceService::CallbackService {
  public:
   // `batcher` must outlive the service.
-  explicit InferenceServiceImpl(InferenceBatcher* batcher) : batcher_(batcher) {}
+  explicit InferenceServiceImpl(InferenceBatcher* batcher) : batchers_({{"", batcher}}) {}
+  // Several policies (config.policies), each acting with its own batcher:
+  // a stream's first request names its policy (ActRequest.policy; none:
+  // the first), and the stream keeps it. Each must outlive the service; at
+  // least one.
+  explicit InferenceServiceImpl(InferenceBatchers batchers) : batchers_(std::move(batchers)) {}
 
   grpc::ServerBidiReactor<v1::ActRequest, v1::ActResponse>* Act(grpc::CallbackServerContext* context) override;
 
  private:
-  InferenceBatcher* const batcher_;
+  const InferenceBatchers batchers_;
   std::atomic<int64_t> next_stream_{1};
 };
 

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "common/grpc_util.h"
@@ -137,6 +138,83 @@ TEST(InferenceServiceTest, StreamsOfFourActorsAreAnsweredFromOneBatchExactly) {
     EXPECT_TRUE(actor->stream->Finish().ok());
   }
   EXPECT_EQ(served.batcher->Stats().batches, 2);
+}
+
+// Two policies' stores and batchers behind one service: each stream acts
+// with the policy its first request names, and keeps it.
+TEST(InferenceServiceTest, EachStreamActsWithItsOwnPolicyAndKeepsIt) {
+  struct Policy {
+    parameters::ParameterStore store;
+    std::unique_ptr<policies::Policy> direct;
+    std::unique_ptr<InferenceBatcher> batcher;
+  };
+  Policy served[2];
+  InferenceBatchers batchers;
+  for (int p = 0; p < 2; ++p) {
+    v1::PolicySpec spec;
+    spec.set_kind("gaussian");
+    spec.set_obs_dim(3);
+    spec.set_action_dim(1);
+    spec.add_hidden_sizes(8);
+    spec.add_action_low(-2);
+    spec.add_action_high(2);
+    absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::MakePolicy(spec, 11 + p);  // apart
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    absl::StatusOr<v1::ParameterSet> params = (*policy)->ExportParameters();
+    ASSERT_TRUE(params.ok());
+    ASSERT_TRUE(served[p].store.Publish(1 + p, 0, params->SerializeAsString()).ok());
+    served[p].direct = std::move(*policy);
+    InferenceOptions options;
+    options.max_batch = 2;
+    options.max_wait = absl::Milliseconds(1);
+    parameters::ParameterStore* store = &served[p].store;
+    served[p].batcher = std::make_unique<InferenceBatcher>(options, [store] { return store->Latest(); });
+    batchers.emplace_back(p == 0 ? "lead" : "wings", served[p].batcher.get());
+  }
+  InferenceServiceImpl service(batchers);
+  absl::StatusOr<StartedServer> server = StartGrpcServer("127.0.0.1:0", {&service}, kMessageBytes);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::InferenceService::NewStub(MakeChannel("127.0.0.1:" + std::to_string(server->port), kMessageBytes));
+  const auto request = [](const torch::Tensor& obs, const std::string& policy) {
+    v1::ActRequest request;
+    *request.mutable_observations() = *FromTorch(obs);
+    request.set_deterministic(true);
+    request.set_policy(policy);
+    return request;
+  };
+  const torch::Tensor obs = torch::randn({2, 3});
+  for (const auto& [policy, index, version] : {std::tuple<std::string, int, int64_t>{"wings", 1, 2},
+                                               {"lead", 0, 1},
+                                               {"", 0, 1}}) {  // none named: the first
+    SCOPED_TRACE(policy);
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(30)));
+    auto stream = stub->Act(&context);
+    v1::ActResponse response;
+    ASSERT_TRUE(stream->Write(request(obs, policy)) && stream->Read(&response));
+    EXPECT_EQ(response.version(), version);
+    absl::StatusOr<torch::Tensor> actions = ToTorch(response.actions());
+    ASSERT_TRUE(actions.ok());
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(*actions, Act(*served[index].direct, obs, true), 1e-5, 1e-6));
+    // Another policy on the same stream ends it, naming both.
+    ASSERT_TRUE(stream->Write(request(obs, policy == "wings" ? "lead" : "wings")));
+    EXPECT_FALSE(stream->Read(&response));
+    const grpc::Status switched = stream->Finish();
+    EXPECT_EQ(switched.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(switched.error_message(), ::testing::HasSubstr("one stream per policy"));
+  }
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  auto stream = stub->Act(&context);
+  v1::ActResponse response;
+  ASSERT_TRUE(stream->Write(request(obs, "tail")));
+  EXPECT_FALSE(stream->Read(&response));
+  const grpc::Status unknown = stream->Finish();
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(unknown.error_message(), ::testing::HasSubstr("no policy 'tail'; its policies: lead, wings"));
+  server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
+  for (Policy& policy : served) policy.batcher->Stop();
 }
 
 TEST(InferenceServiceTest, AnActorThatLeavesMidBatchDoesNotBreakTheOthers) {
