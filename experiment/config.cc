@@ -23,6 +23,7 @@
 #include "experiment/finalize_network.h"
 #include "experiment/finalize_replay.h"
 #include "experiment/finalize_self_play.h"
+#include "experiment/policies.h"
 #include "experiment/resource_bounds.h"
 #include "experiment/respelling.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -219,6 +220,7 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   RETURN_IF_ERROR(FinalizeEval(*config.mutable_eval(), config.env()));
   RETURN_IF_ERROR(FinalizeTopology(config, duty));
   RETURN_IF_ERROR(FinalizeSelfPlay(config));
+  RETURN_IF_ERROR(FinalizePolicies(config, duty));
   RETURN_IF_ERROR(FinalizeReplay(config, env, *algorithm, duty));
   RETURN_IF_ERROR(CheckResourceBounds(config, env, *algorithm, duty));
   return config;

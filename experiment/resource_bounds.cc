@@ -85,7 +85,7 @@ double InsertMessageBytes(const v1::TableConfig& table, double items) {
 // holds, and about how many bytes.
 struct MemoryPart {
   const char* field;
-  const char* what;
+  std::string what;
   double bytes;
 };
 
@@ -338,14 +338,17 @@ absl::Status CheckMemoryBounds(const v1::ExperimentConfig& config, const envs::E
   double unit_sum = observations + actions + 2 * actions + 1;
   for (int32_t width : widths) unit_sum += width;
   const double sample_bytes = static_cast<double>(replay::SampleBatchBytes(table, batch_size));
+  // The learner process holds one learner state per policy.
+  const double policies = std::max(1, config.policies_size());
+  const std::string each = policies > 1 ? absl::StrCat(", x", config.policies_size(), " policies") : "";
   RETURN_IF_ERROR(CheckFitsInMemory(
       "learner",
-      {{"network.hidden_sizes", "parameters, targets, gradients and Adam moments",
-        4 * kNetworkCopies * (MlpParameters(observations + actions, widths, 2 * actions + 1) + trunk_parameters)},
-       {"learner.batch_size", "activations of a batch",
-        4 * kActivationCopies * unit_sum * static_cast<double>(batch_size)},
-       {"learner.prefetch_batches", "prefetched batches (queued and requested, per shard)",
-        2.0 * config.learner().prefetch_batches() * topology.num_replay_shards() * sample_bytes}}));
+      {{"network.hidden_sizes", absl::StrCat("parameters, targets, gradients and Adam moments", each),
+        policies * 4 * kNetworkCopies * (MlpParameters(observations + actions, widths, 2 * actions + 1) + trunk_parameters)},
+       {"learner.batch_size", absl::StrCat("activations of a batch", each),
+        policies * 4 * kActivationCopies * unit_sum * static_cast<double>(batch_size)},
+       {"learner.prefetch_batches", absl::StrCat("prefetched batches (queued and requested, per shard)", each),
+        policies * 2.0 * config.learner().prefetch_batches() * topology.num_replay_shards() * sample_bytes}}));
   const double item_bytes = TableItemBytes(table);
   RETURN_IF_ERROR(CheckFitsInMemory(
       "actor", {{"actor.num_envs", "items being built, two per env (per agent)",
@@ -355,7 +358,6 @@ absl::Status CheckMemoryBounds(const v1::ExperimentConfig& config, const envs::E
   RETURN_IF_ERROR(CheckFitsInMemory(
       "replay shard", {{"replay.max_in_flight_inserts_per_stream", "one stream's inserts awaiting acknowledgement",
                         static_cast<double>(replay.max_in_flight_inserts_per_stream()) * insert_bytes}}));
-  return absl::OkStatus();
   return absl::OkStatus();
 }
 

@@ -350,4 +350,8 @@ int64_t SharedPlaneBytes(const v1::TableConfig& config) {
   return 0;
 }
 
+std::string PolicyTableName(const std::string& table, const std::string& policy) {
+  return policy.empty() ? table : absl::StrCat(table, ".", policy);
+}
+
 }  // namespace rill::replay

@@ -78,6 +78,11 @@ bool SharesPlanes(const v1::TableConfig& config, const std::string& column);
 // config that passes CheckTableConfig (not checked again).
 int64_t TableCapacity(const v1::TableConfig& config);
 
+// Table `table` of policy `policy` (config.policies: each policy's items go
+// to tables of their own): "<table>.<policy>", or `table` itself for the
+// unnamed policy of a run without policies.
+std::string PolicyTableName(const std::string& table, const std::string& policy);
+
 }  // namespace rill::replay
 
 #endif  // RILL_REPLAY_TABLE_CONFIG_H_

@@ -1,0 +1,197 @@
+#include "experiment/policies.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/invalid_field.h"
+#include "common/status_macros.h"
+#include "envs/catalog.h"
+#include "replay/table_config.h"
+
+namespace rill::experiment {
+namespace {
+
+constexpr int kMaxPolicyNameLength = 32;
+
+bool ValidPolicyName(const std::string& name) {
+  if (name.empty() || name.size() > kMaxPolicyNameLength) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_'; });
+}
+
+// Each agent's policy index, from the section's names and patterns; the
+// first problem named by its field.
+absl::StatusOr<PolicyMap> MapAgents(const v1::ExperimentConfig& config, const std::vector<std::string>& agents) {
+  PolicyMap map;
+  map.agent_policy.assign(agents.size(), -1);
+  for (int p = 0; p < config.policies_size(); ++p) {
+    const v1::PolicyConfig& policy = config.policies(p);
+    const std::string field = absl::StrCat("policies[", p, "]");
+    if (!ValidPolicyName(policy.name())) {
+      return InvalidField(field + ".name", absl::StrCat("'", policy.name(), "' must be 1..", kMaxPolicyNameLength,
+                                                        " characters of a-z, 0-9 and _"));
+    }
+    if (std::find(map.names.begin(), map.names.end(), policy.name()) != map.names.end()) {
+      return InvalidField(field + ".name", absl::StrCat("'", policy.name(), "' names two policies"));
+    }
+    map.names.push_back(policy.name());
+    if (policy.agents_size() == 0) {
+      return InvalidField(field + ".agents", absl::StrCat("policy '", policy.name(), "' plays no agent; the env's: ",
+                                                          absl::StrJoin(agents, ", ")));
+    }
+    for (const std::string& pattern : policy.agents()) {
+      bool matched = false;
+      for (size_t k = 0; k < agents.size(); ++k) {
+        if (!AgentPatternMatches(pattern, agents[k])) continue;
+        matched = true;
+        if (map.agent_policy[k] >= 0 && map.agent_policy[k] != p) {
+          return InvalidField(field + ".agents",
+                              absl::StrCat("agent ", agents[k], " is policy '", map.names[map.agent_policy[k]],
+                                           "''s and policy '", policy.name(), "''s; each agent plays for one policy"));
+        }
+        map.agent_policy[k] = p;
+      }
+      if (!matched) {
+        return InvalidField(field + ".agents", absl::StrCat("'", pattern, "' matches no agent of ", config.env().name(),
+                                                            "; its agents: ", absl::StrJoin(agents, ", ")));
+      }
+    }
+  }
+  for (size_t k = 0; k < agents.size(); ++k) {
+    if (map.agent_policy[k] < 0) {
+      return InvalidField("policies", absl::StrCat("agent ", agents[k], " of ", config.env().name(),
+                                                   " is no policy's; every agent plays for one"));
+    }
+  }
+  for (int p = 0; p < map.num_policies(); ++p) {
+    if (map.AgentsOf(p).empty()) {
+      return InvalidField(absl::StrCat("policies[", p, "].agents"),
+                          absl::StrCat("policy '", map.names[p], "' is left no agent (the policies before it play "
+                                                                 "all it names)"));
+    }
+  }
+  return map;
+}
+
+}  // namespace
+
+std::vector<int> PolicyMap::AgentsOf(int policy) const {
+  std::vector<int> agents;
+  for (size_t k = 0; k < agent_policy.size(); ++k) {
+    if (agent_policy[k] == policy) agents.push_back(static_cast<int>(k));
+  }
+  return agents;
+}
+
+bool AgentPatternMatches(const std::string& pattern, const std::string& name) {
+  // Greedy matching with one backtrack point: the last * seen.
+  size_t p = 0, n = 0, star = std::string::npos, resume = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
+      ++p;
+      ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = n;
+    } else if (star != std::string::npos) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+absl::Status FinalizePolicies(const v1::ExperimentConfig& config, const learner::ActorDuty& duty) {
+  if (config.policies_size() == 0) return absl::OkStatus();
+  const v1::EnvConfig& env = config.env();
+  if (!envs::IsMultiAgentSection(env)) {
+    return InvalidField("policies", absl::StrCat(env.name(), " is a single-agent env: its one agent is the one "
+                                                 "policy's (leave policies out)"));
+  }
+  if (env.joint_agents()) {
+    return InvalidField("policies", "needs agents as rows of their policies' batches; env.joint_agents makes all "
+                                    "agents one row (MADDPG already trains a policy per agent)");
+  }
+  if (config.has_self_play()) {
+    return InvalidField("policies", "self_play trains one policy against its past versions; it does not take a "
+                                    "policies section yet");
+  }
+  if (config.topology().num_learners() > 1) {
+    return InvalidField("policies", absl::StrCat("several policies train in one learner process; topology."
+                                                 "num_learners ", config.topology().num_learners(),
+                                                 " (data-parallel ranks) does not take them yet"));
+  }
+  if (config.topology().num_inference_servers() > 0) {
+    return InvalidField("policies", "the learner serves every policy's central inference itself; "
+                                    "topology.num_inference_servers does not take several policies yet");
+  }
+  ASSIGN_OR_RETURN(const PolicyMap map, ResolvePolicies(config));
+  if (duty.synchronous) {
+    // Each policy's learner waits for batch_size unrolls of its own rows.
+    for (int p = 0; p < map.num_policies(); ++p) {
+      const int64_t rows = static_cast<int64_t>(config.topology().num_actors()) * config.actor().num_envs() *
+                           static_cast<int64_t>(map.AgentsOf(p).size());
+      if (config.learner().batch_size() > rows) {
+        return InvalidField("learner.batch_size",
+                            absl::StrCat(config.learner().batch_size(), " unrolls per batch, but policy '",
+                                         map.names[p], "' plays only ", rows, " rows (num_actors x num_envs x its ",
+                                         map.AgentsOf(p).size(), " agents), each waiting for its next version"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PolicyMap> ResolvePolicies(const v1::ExperimentConfig& config) {
+  if (config.policies_size() == 0) {
+    PolicyMap map;
+    map.names = {""};
+    map.agent_policy.assign(static_cast<size_t>(envs::RowsPerEnv(config.env())), 0);
+    return map;
+  }
+  absl::StatusOr<envs::MultiAgentSpec> multi = envs::ConfiguredMultiAgentSpec(config.env());
+  if (!multi.ok()) return InvalidField("policies", multi.status().message());
+  return MapAgents(config, multi->agents);
+}
+
+v1::ReplayConfig PolicyReplay(const v1::ExperimentConfig& config) {
+  v1::ReplayConfig replay = config.replay();
+  if (config.policies_size() == 0) return replay;
+  replay.clear_tables();
+  for (const v1::PolicyConfig& policy : config.policies()) {
+    for (const v1::TableConfig& table : config.replay().tables()) {
+      v1::TableConfig* copy = replay.add_tables();
+      *copy = table;
+      copy->set_name(replay::PolicyTableName(table.name(), policy.name()));
+    }
+  }
+  return replay;
+}
+
+absl::StatusOr<v1::ExperimentConfig> PolicyView(const v1::ExperimentConfig& config, const std::string& name) {
+  if (config.policies_size() == 0) {
+    if (name.empty()) return config;
+    return absl::NotFoundError(absl::StrCat("this run has no policies section, so no policy '", name, "'"));
+  }
+  std::vector<std::string> names;
+  for (int p = 0; p < config.policies_size(); ++p) {
+    names.push_back(config.policies(p).name());
+    if (config.policies(p).name() != name) continue;
+    v1::ExperimentConfig view = config;
+    view.clear_policies();
+    for (v1::TableConfig& table : *view.mutable_replay()->mutable_tables()) {
+      table.set_name(replay::PolicyTableName(table.name(), name));
+    }
+    view.set_seed(config.seed() + 7919ULL * static_cast<uint64_t>(p));
+    return view;
+  }
+  return absl::NotFoundError(absl::StrCat("no policy '", name, "' in this run; its policies: ",
+                                          absl::StrJoin(names, ", ")));
+}
+
+}  // namespace rill::experiment

@@ -1,0 +1,71 @@
+// The policies section of the experiment config (proto/config.proto's
+// PolicyConfig): which of a multi-agent env's agents each policy plays,
+// the rules that section puts on the others, and what each policy's
+// learner state sees of the config.
+//
+// A run without a policies section has one policy, named "", that plays
+// every agent (or a single-agent env's one agent): the one-policy case of
+// the same path, so the functions below answer for it too.
+//
+// Thread-safe: pure functions.
+#ifndef RILL_EXPERIMENT_POLICIES_H_
+#define RILL_EXPERIMENT_POLICIES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "learner/algorithms/spec.h"
+#include "proto/config.pb.h"
+
+namespace rill::experiment {
+
+// The run's policies resolved against the env's agents.
+struct PolicyMap {
+  // Policy names in config order; {""} without a policies section.
+  std::vector<std::string> names;
+  // Agent k's policy (an index into names), for the rows one env fills
+  // (envs::RowsPerEnv: 1 for a single-agent env or joint agents).
+  std::vector<int> agent_policy;
+
+  int num_policies() const { return static_cast<int>(names.size()); }
+  // Whether the run has a policies section (several learner states).
+  bool several() const { return !(names.size() == 1 && names[0].empty()); }
+  // The agents (row offsets within an env) policy `policy` plays, in order.
+  std::vector<int> AgentsOf(int policy) const;
+};
+
+// Whether `name` matches `pattern`: * any run of characters, ? one.
+bool AgentPatternMatches(const std::string& pattern, const std::string& name);
+
+// Nothing without a policies section. With one, refuses (InvalidArgument
+// naming the field): a bad or repeated name, a pattern that matches no
+// agent, an agent no policy plays or two policies play, an env that is not
+// multi-agent or whose agents are not rows (env.joint_agents, which MADDPG
+// sets), and what a run of several learner states cannot have yet:
+// self_play, topology.num_learners > 1, topology.num_inference_servers > 0.
+// A synchronous `duty` (PPO) needs learner.batch_size unrolls of each
+// policy's own rows per round. Call once env, learner, actor, topology and
+// self_play are finalized.
+absl::Status FinalizePolicies(const v1::ExperimentConfig& config, const learner::ActorDuty& duty);
+
+// The map of a finalized config (its env's agents read as
+// envs::ConfiguredMultiAgentSpec does).
+absl::StatusOr<PolicyMap> ResolvePolicies(const v1::ExperimentConfig& config);
+
+// The replay section a shard serves: every table of config.replay once per
+// policy (replay::PolicyTableName), policies in config order; config.replay itself
+// without a policies section.
+v1::ReplayConfig PolicyReplay(const v1::ExperimentConfig& config);
+
+// What policy `name`'s learner state trains with: `config` with no
+// policies section, its replay tables named for the policy, and its seed
+// apart from the other policies' (config.seed + 7919 * index). For the
+// unnamed policy, `config` itself. NotFound naming the run's policies for
+// a name it has none of.
+absl::StatusOr<v1::ExperimentConfig> PolicyView(const v1::ExperimentConfig& config, const std::string& name);
+
+}  // namespace rill::experiment
+
+#endif  // RILL_EXPERIMENT_POLICIES_H_

@@ -1,0 +1,164 @@
+#include "experiment/policies.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "experiment/config.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rill::experiment {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Cooperative navigation (agent_0..agent_2) under asynchronous PPO.
+constexpr char kNavigation[] = R"(
+  env { name: "CooperativeNavigation-v0" }
+  learner { ppo { unroll_length: 25 } batch_size: 8 }
+  actor { num_envs: 4 }
+  topology { num_actors: 2 }
+)";
+
+absl::StatusOr<v1::ExperimentConfig> WithPolicies(const std::string& policies, const std::string& base = kNavigation) {
+  return ParseExperimentConfig(absl::StrCat(base, policies));
+}
+
+TEST(AgentPatternTest, MatchesStarsAndQuestionMarks) {
+  EXPECT_TRUE(AgentPatternMatches("agent_0", "agent_0"));
+  EXPECT_FALSE(AgentPatternMatches("agent_0", "agent_01"));
+  EXPECT_TRUE(AgentPatternMatches("agent_*", "agent_12"));
+  EXPECT_TRUE(AgentPatternMatches("*", "prey"));
+  EXPECT_TRUE(AgentPatternMatches("*_?", "predator_2"));
+  EXPECT_FALSE(AgentPatternMatches("*_?", "predator_12"));
+  EXPECT_TRUE(AgentPatternMatches("p*y*", "prey"));
+  EXPECT_FALSE(AgentPatternMatches("predator_*", "prey"));
+}
+
+TEST(PoliciesTest, WithoutASectionOnePolicyPlaysEveryAgent) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(kNavigation);
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<PolicyMap> map = ResolvePolicies(*config);
+  ASSERT_TRUE(map.ok()) << map.status();
+  EXPECT_FALSE(map->several());
+  EXPECT_EQ(map->agent_policy, (std::vector<int>{0, 0, 0}));
+  EXPECT_EQ(PolicyReplay(*config).tables(0).name(), config->replay().tables(0).name());
+  absl::StatusOr<v1::ExperimentConfig> view = PolicyView(*config, "");
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->SerializeAsString(), config->SerializeAsString());
+}
+
+TEST(PoliciesTest, MapsAgentsByNameAndPatternAndGivesEachPolicyItsTablesAndSeed) {
+  absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(R"(
+    policies { name: "lead" agents: "agent_0" }
+    policies { name: "wings" agents: "agent_[12]" agents: "agent_?" }
+  )");
+  // No character classes: "agent_[12]" matches nothing.
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("policies[1].agents"));
+  EXPECT_THAT(config.status().message(), HasSubstr("'agent_[12]' matches no agent"));
+
+  config = WithPolicies(R"(
+    policies { name: "lead" agents: "agent_0" }
+    policies { name: "wings" agents: "agent_1" agents: "agent_2" }
+  )");
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<PolicyMap> map = ResolvePolicies(*config);
+  ASSERT_TRUE(map.ok()) << map.status();
+  EXPECT_TRUE(map->several());
+  EXPECT_EQ(map->names, (std::vector<std::string>{"lead", "wings"}));
+  EXPECT_EQ(map->agent_policy, (std::vector<int>{0, 1, 1}));
+  EXPECT_EQ(map->AgentsOf(1), (std::vector<int>{1, 2}));
+
+  const std::string table = config->replay().tables(0).name();
+  const v1::ReplayConfig replay = PolicyReplay(*config);
+  ASSERT_EQ(replay.tables_size(), 2);
+  EXPECT_EQ(replay.tables(0).name(), table + ".lead");
+  EXPECT_EQ(replay.tables(1).name(), table + ".wings");
+
+  absl::StatusOr<v1::ExperimentConfig> wings = PolicyView(*config, "wings");
+  ASSERT_TRUE(wings.ok()) << wings.status();
+  EXPECT_EQ(wings->policies_size(), 0);
+  EXPECT_EQ(wings->replay().tables(0).name(), table + ".wings");
+  EXPECT_NE(wings->seed(), PolicyView(*config, "lead")->seed());
+  // A policy's view is a config of its own that loads again.
+  EXPECT_TRUE(FinalizeExperimentConfig(*wings).ok());
+
+  absl::StatusOr<v1::ExperimentConfig> unknown = PolicyView(*config, "tail");
+  EXPECT_TRUE(absl::IsNotFound(unknown.status()));
+  EXPECT_THAT(unknown.status().message(), HasSubstr("lead, wings"));
+}
+
+TEST(PoliciesTest, RefusesAnAgentMappedTwiceOrNotAtAll) {
+  absl::StatusOr<v1::ExperimentConfig> twice = WithPolicies(R"(
+    policies { name: "lead" agents: "agent_0" }
+    policies { name: "all" agents: "agent_*" }
+  )");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_THAT(twice.status().message(), HasSubstr("policies[1].agents"));
+  EXPECT_THAT(twice.status().message(), HasSubstr("agent agent_0 is policy 'lead''s and policy 'all''s"));
+
+  absl::StatusOr<v1::ExperimentConfig> unmapped = WithPolicies(R"(
+    policies { name: "lead" agents: "agent_0" }
+    policies { name: "second" agents: "agent_1" }
+  )");
+  ASSERT_FALSE(unmapped.ok());
+  EXPECT_THAT(unmapped.status().message(), HasSubstr("agent agent_2 of CooperativeNavigation-v0 is no policy's"));
+}
+
+TEST(PoliciesTest, RefusesWhatSeveralLearnerStatesCannotTake) {
+  const struct {
+    std::string config;
+    std::string expected;
+  } refusals[] = {
+      {R"(policies { name: "Lead" agents: "agent_*" })", "policies[0].name"},
+      {R"(policies { name: "a" agents: "agent_*" } policies { name: "a" agents: "x" })", "'a' names two policies"},
+      {R"(policies { name: "a" })", "plays no agent"},
+      {R"(policies { name: "a" agents: "agent_*" } topology_NUM_LEARNERS)", "topology.num_learners 2"},
+      {R"(policies { name: "a" agents: "agent_*" } env_JOINT)", "env.joint_agents"},
+  };
+  for (const auto& refusal : refusals) {
+    // The base's own sections, changed in place (a section may be given once).
+    const std::string base = absl::StrReplaceAll(
+        kNavigation, {{"num_actors: 2 }", refusal.config.find("NUM_LEARNERS") != std::string::npos
+                                              ? "num_actors: 2 num_learners: 2 }"
+                                              : "num_actors: 2 }"},
+                      {"\"CooperativeNavigation-v0\" }", refusal.config.find("JOINT") != std::string::npos
+                                                            ? "\"CooperativeNavigation-v0\" joint_agents: true }"
+                                                            : "\"CooperativeNavigation-v0\" }"}});
+    const std::string policies = absl::StrReplaceAll(refusal.config, {{"topology_NUM_LEARNERS", ""}, {"env_JOINT", ""}});
+    absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(policies, base);
+    ASSERT_FALSE(config.ok()) << refusal.config;
+    EXPECT_THAT(config.status().message(), HasSubstr(refusal.expected)) << refusal.config;
+  }
+  absl::StatusOr<v1::ExperimentConfig> single =
+      ParseExperimentConfig(R"(env { name: "Pendulum-v1" } policies { name: "a" agents: "*" })");
+  ASSERT_FALSE(single.ok());
+  EXPECT_THAT(single.status().message(), HasSubstr("single-agent env"));
+  absl::StatusOr<v1::ExperimentConfig> self_play =
+      ParseExperimentConfig(R"(env { name: "PongDuel-v0" } self_play {} policies { name: "a" agents: "*" })");
+  ASSERT_FALSE(self_play.ok());
+  EXPECT_THAT(self_play.status().message(), HasSubstr("self_play"));
+}
+
+TEST(PoliciesTest, ASynchronousRunNeedsABatchOfEachPolicysOwnRows) {
+  constexpr char kSynchronous[] = R"(
+    env { name: "CooperativeNavigation-v0" }
+    learner { ppo { unroll_length: 25 synchronous: true } batch_size: 16 publish_every: 1 max_policy_lag: 0 }
+    actor { num_envs: 4 }
+    topology { num_actors: 2 }
+  )";
+  // "lead" plays 2 actors x 4 envs x 1 agent = 8 rows.
+  absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(R"(
+    policies { name: "lead" agents: "agent_0" }
+    policies { name: "wings" agents: "agent_1" agents: "agent_2" }
+  )", kSynchronous);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("learner.batch_size"));
+  EXPECT_THAT(config.status().message(), HasSubstr("policy 'lead' plays only 8 rows"));
+}
+
+}  // namespace
+}  // namespace rill::experiment
