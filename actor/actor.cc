@@ -12,6 +12,7 @@
 #include "actor/action_sources/central.h"
 #include "actor/action_sources/in_process.h"
 #include "actor/item_step.h"
+#include "replay/table_config.h"
 #include "common/blas.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -50,72 +51,117 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
       actor->agent_episode_return_.push_back(&actor->metrics_.agent_episode_return->Add(labels));
     }
   }
+  if ((options.parameter_store == nullptr) != (options.insert == nullptr)) {
+    return absl::InvalidArgumentError("an actor in process needs both its parameter store and its insert");
+  }
+  if (options.replay_address.empty() && options.insert == nullptr) {
+    return absl::InvalidArgumentError("no replay address given");
+  }
+  // The rows' policies: each env's agent k plays for agent_policy[k].
+  std::vector<std::string> names = options.policy_names;
+  std::vector<int> agent_policy = options.agent_policy;
+  if (names.empty()) {
+    if (config.policies_size() > 0) {
+      return absl::InvalidArgumentError("the config names policies, but the actor was given no agent-to-policy map");
+    }
+    names = {""};
+    agent_policy.assign(static_cast<size_t>(actor->envs_->size() / std::max(1, num_envs)), 0);
+  }
+  const int agents = static_cast<int>(agent_policy.size());
+  if (agents == 0 || actor->envs_->size() != num_envs * agents) {
+    return absl::InvalidArgumentError(absl::StrCat("the agent-to-policy map has ", agents, " agents, but ",
+                                                   config.env().name(), " fills ", actor->envs_->size() / num_envs,
+                                                   " rows per env"));
+  }
+  actor->routes_.resize(names.size());
+  for (int row = 0; row < actor->envs_->size(); ++row) {
+    const int policy = agent_policy[row % agents];
+    if (policy < 0 || policy >= static_cast<int>(names.size())) {
+      return absl::InvalidArgumentError(absl::StrCat("agent ", row % agents, " has no policy (", policy, ")"));
+    }
+    actor->row_route_.push_back(policy);
+    actor->row_index_.push_back(static_cast<int>(actor->routes_[policy].rows.size()));
+    actor->routes_[policy].rows.push_back(row);
+  }
+  for (size_t p = 0; p < names.size(); ++p) {
+    actor->routes_[p].name = names[p];
+    RETURN_IF_ERROR(actor->CreateRoute(static_cast<int>(p), base_seed + 7919ULL * p));
+  }
+  if (config.has_self_play()) RETURN_IF_ERROR(actor->CreateOpponentPool(base_seed, *registry));
+  if (options.synchronous && actor->routes_[0].local == nullptr) {
+    return absl::InvalidArgumentError("a synchronous actor waits for versions on its own parameter stream; "
+                                      "with central inference or in process it has none");
+  }
+  actor->envs_->set_core_state_size(options.items.core_state_size);
+  bool needs_state = false;
+  for (const PolicyRoute& route : actor->routes_) needs_state = needs_state || route.items->needs_state();
+  if (needs_state) {
+    absl::Status tracked = actor->envs_->TrackStates();
+    if (!tracked.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("replay table '", config.replay().tables(0).name(),
+                                                     "' records the state: ", tracked.message()));
+    }
+  }
+  return actor;
+}
+
+absl::Status Actor::CreateRoute(int index, uint64_t seed) {
+  const ActorOptions& options = options_;
+  const v1::ExperimentConfig& config = options.config;
+  PolicyRoute& route = routes_[index];
+  const bool several = routes_.size() > 1;
+  const int rows = static_cast<int>(route.rows.size());
+  std::unique_ptr<ActionSource> source;
+  route.version_gauge = several ? &metrics_.parameter_versions->Add({{"role", "actor"}, {"policy", route.name}})
+                                : metrics_.parameter_version;
   if (options.parameter_store != nullptr) {
-    actor->source_ = std::make_unique<InProcessPolicySource>(options.parameter_store, actor->envs_->spec(), base_seed);
+    if (several) return absl::InvalidArgumentError("an actor in process plays one policy");
+    source = std::make_unique<InProcessPolicySource>(options.parameter_store, envs_->spec(), seed);
   } else if (config.topology().inference() == v1::TopologyConfig::CENTRAL) {
     // GA3C / SEED: no policy copy and no parameter stream here.
     std::string address = options.inference_address;
     if (address.empty()) address = config.inference().address();
     if (address.empty()) address = options.learner_address;
-    actor->source_ = std::make_unique<CentralActionSource>(address, config.replay().max_message_bytes());
+    source = std::make_unique<CentralActionSource>(address, config.replay().max_message_bytes(), route.name);
   } else {
-    auto source = std::make_unique<LocalPolicySource>(
-        FollowLearner(options.learner_address, config.replay().max_message_bytes(), actor->envs_->spec(), base_seed,
-                      actor->metrics_.parameter_delay_seconds, actor->metrics_.parameter_version));
-    actor->local_ = source.get();
-    actor->source_ = std::move(source);
+    LocalPolicyOptions follow =
+        FollowLearner(options.learner_address, config.replay().max_message_bytes(), envs_->spec(), seed,
+                      metrics_.parameter_delay_seconds, route.version_gauge);
+    follow.policy = route.name;
+    auto local = std::make_unique<LocalPolicySource>(std::move(follow));
+    route.local = local.get();
+    source = std::move(local);
   }
-  if (config.has_self_play()) RETURN_IF_ERROR(actor->CreateOpponentPool(base_seed, *registry));
-  if (options.synchronous && actor->local_ == nullptr) {
-    return absl::InvalidArgumentError("a synchronous actor waits for versions on its own parameter stream; "
-                                      "with central inference or in process it has none");
-  }
-  if ((options.parameter_store == nullptr) != (options.insert == nullptr)) {
-    return absl::InvalidArgumentError("an actor in process needs both its parameter store and its insert");
-  }
+  route.source = several ? std::make_unique<RowSubsetSource>(route.rows, std::move(source)) : std::move(source);
 
-  const v1::TableConfig& table = config.replay().tables(0);
+  v1::TableConfig table = config.replay().tables(0);
+  table.set_name(replay::PolicyTableName(table.name(), route.name));
+  absl::StatusOr<std::unique_ptr<items::ItemBuilder>> builder =
+      items::MakeItemBuilder(options.items, envs_->spec(), rows, table.signature());
+  if (!builder.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("replay table '", table.name(), "': ", builder.status().message()));
+  }
+  route.items = *std::move(builder);
+  if (options.insert != nullptr) return absl::OkStatus();
   replay::WriterOptions writer_options;
   // Every shard: the writer picks its home shard by actor id and fails
   // over to the others while it is down.
   writer_options.addresses = absl::StrSplit(options.replay_address, ',', absl::SkipEmpty());
-  if (writer_options.addresses.empty() && options.insert == nullptr) {
-    return absl::InvalidArgumentError("no replay address given");
-  }
-  absl::StatusOr<std::unique_ptr<items::ItemBuilder>> builder =
-      items::MakeItemBuilder(options.items, actor->envs_->spec(), actor->envs_->size(), table.signature());
-  if (!builder.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("replay table '", table.name(), "': ", builder.status().message()));
-  }
-  actor->items_ = *std::move(builder);
-  actor->envs_->set_core_state_size(options.items.core_state_size);
-  if (actor->items_->needs_state()) {
-    absl::Status tracked = actor->envs_->TrackStates();
-    if (!tracked.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("replay table '", table.name(), "' records the state: ", tracked.message()));
-    }
-  }
   writer_options.table = table.name();
   writer_options.signature = table.signature();
   writer_options.batch_items = config.actor().insert_batch_items();
   // The envs step in lockstep, so their unrolls complete together: one
   // insert per completed round keeps them from waiting in the writer
   // for later rounds (which would add to the policy lag).
-  if (actor->items_->needs_behaviour()) {
-    writer_options.batch_items = std::min(writer_options.batch_items, actor->envs_->size());
-  }
+  if (route.items->needs_behaviour()) writer_options.batch_items = std::min(writer_options.batch_items, rows);
   writer_options.max_in_flight_batches = config.actor().max_in_flight_batches();
   writer_options.key_prefix = static_cast<uint64_t>(options.actor_id);
   writer_options.max_message_bytes = config.replay().max_message_bytes();
-  writer_options.on_ack_latency = [histogram = actor->metrics_.insert_rpc_seconds](absl::Duration latency) {
+  writer_options.on_ack_latency = [histogram = metrics_.insert_rpc_seconds](absl::Duration latency) {
     histogram->Observe(absl::ToDoubleSeconds(latency));
   };
-  if (options.insert == nullptr) {
-    ASSIGN_OR_RETURN(actor->writer_, replay::ReplayWriter::Create(writer_options));
-  }
-  return actor;
+  ASSIGN_OR_RETURN(route.writer, replay::ReplayWriter::Create(writer_options));
+  return absl::OkStatus();
 }
 
 absl::Status Actor::CreateOpponentPool(uint64_t seed, prometheus::Registry& registry) {
@@ -130,8 +176,8 @@ absl::Status Actor::CreateOpponentPool(uint64_t seed, prometheus::Registry& regi
       }
       return received;
     };
-  } else if (local_ != nullptr) {
-    fetch = [local = local_](int64_t version) { return local->parameters().FetchVersion(version, absl::Seconds(10)); };
+  } else if (routes_[0].local != nullptr) {
+    fetch = [local = routes_[0].local](int64_t version) { return local->parameters().FetchVersion(version, absl::Seconds(10)); };
   } else {
     return absl::InvalidArgumentError("self_play: the actor needs its own policy copy (no central inference)");
   }
@@ -154,10 +200,19 @@ void Actor::PickOpponents() {
 }
 
 void Actor::ExportWriterMetrics() {
-  if (writer_ == nullptr) return;
-  const double failovers = static_cast<double>(writer_->failovers());
-  if (failovers > metrics_.replay_failovers->Value()) metrics_.replay_failovers->Increment(failovers - metrics_.replay_failovers->Value());
-  metrics_.replay_shard->Set(writer_->current_shard());
+  if (routes_[0].writer == nullptr) return;
+  int64_t failovers = 0;
+  for (const PolicyRoute& route : routes_) failovers += route.writer->failovers();
+  const double seen = metrics_.replay_failovers->Value();
+  if (failovers > seen) metrics_.replay_failovers->Increment(static_cast<double>(failovers) - seen);
+  metrics_.replay_shard->Set(routes_[0].writer->current_shard());
+}
+
+bool Actor::NeedsCoreStates() const {
+  for (int i = 0; i < envs_->size(); ++i) {
+    if (routes_[row_route_[i]].items->needs_core_state(row_index_[i])) return true;
+  }
+  return false;
 }
 
 absl::Status Actor::ChooseActions(bool random, const absl::Notification& stop) {
@@ -166,17 +221,24 @@ absl::Status Actor::ChooseActions(bool random, const absl::Notification& stop) {
     return absl::OkStatus();
   }
   // A recurrent policy's state is recorded where an item begins.
-  bool core_states = false;
-  for (int i = 0; i < envs_->size() && !core_states; ++i) core_states = items_->needs_core_state(i);
-  RETURN_IF_ERROR(source_->Act(envs_->observation_rows(), /*deterministic=*/false, items_->needs_behaviour(), stop,
-                               envs_->buffers(core_states)));
-  if (opponents_ != nullptr) {
-    opponents_->Update(source_->pool_versions());
-    RETURN_IF_ERROR(opponents_->Act(*envs_, stop));
+  const ActionBuffers buffers = envs_->buffers(NeedsCoreStates());
+  for (PolicyRoute& route : routes_) {
+    RETURN_IF_ERROR(route.source->Act(envs_->observation_rows(), /*deterministic=*/false,
+                                      route.items->needs_behaviour(), stop, buffers));
+    if (route.source->version() != route.version) {
+      route.version = route.source->version();
+      if (route.version_gauge != nullptr) route.version_gauge->Set(static_cast<double>(route.version));
+    }
   }
-  if (source_->version() != policy_version_) {
-    policy_version_ = source_->version();
-    metrics_.parameter_version->Set(static_cast<double>(policy_version_));
+  if (routes_.size() > 1) {
+    // Unlabelled: the oldest version any policy acts with.
+    int64_t oldest = routes_[0].version;
+    for (const PolicyRoute& route : routes_) oldest = std::min(oldest, route.version);
+    metrics_.parameter_version->Set(static_cast<double>(oldest));
+  }
+  if (opponents_ != nullptr) {
+    opponents_->Update(routes_[0].source->pool_versions());
+    RETURN_IF_ERROR(opponents_->Act(*envs_, stop));
   }
   return absl::OkStatus();
 }
@@ -186,48 +248,69 @@ absl::Status Actor::WaitForNextVersion(const absl::Notification& stop) {
   // one (policy lag 0).
   RETURN_IF_ERROR(Flush());
   const absl::Time give_up = absl::Now() + kMaxVersionWait;
-  while (!stop.HasBeenNotified() &&
-         !local_->parameters().WaitForVersionAfter(policy_version_, absl::Milliseconds(200))) {
-    if (absl::Now() < give_up) continue;
-    // A learner that restarted from its checkpoint may have lost these
-    // unrolls (sampled into a batch it never trained on): it waits for new
-    // ones, so waiting on would stall both for good.
-    RILL_LOG(WARNING) << "actor " << options_.actor_id << ": no parameter version after " << policy_version_ << " in "
-                      << absl::FormatDuration(kMaxVersionWait) << "; acting on with it (a restarted learner may "
-                      << "have lost the last unrolls)";
-    break;
+  for (PolicyRoute& route : routes_) {
+    while (!stop.HasBeenNotified() &&
+           !route.local->parameters().WaitForVersionAfter(route.version, absl::Milliseconds(200))) {
+      if (absl::Now() < give_up) continue;
+      // A learner that restarted from its checkpoint may have lost these
+      // unrolls (sampled into a batch it never trained on): it waits for
+      // new ones, so waiting on would stall both for good.
+      RILL_LOG(WARNING) << "actor " << options_.actor_id << ": no parameter version after " << route.version
+                        << (route.name.empty() ? "" : absl::StrCat(" of policy ", route.name)) << " in "
+                        << absl::FormatDuration(kMaxVersionWait) << "; acting on with it (a restarted learner may "
+                        << "have lost the last unrolls)";
+      return absl::OkStatus();
+    }
   }
   return absl::OkStatus();
 }
 
 absl::Status Actor::Flush() {
-  return writer_ != nullptr ? writer_->Flush(absl::Seconds(30)) : absl::OkStatus();
+  for (PolicyRoute& route : routes_) {
+    if (route.writer != nullptr) RETURN_IF_ERROR(route.writer->Flush(absl::Seconds(30)));
+  }
+  return absl::OkStatus();
 }
 
-int64_t Actor::acknowledged_items() const { return writer_ != nullptr ? writer_->acked_items() : inserted_items_; }
+int64_t Actor::acknowledged_items() const {
+  int64_t items = 0;
+  for (const PolicyRoute& route : routes_) {
+    items += route.writer != nullptr ? route.writer->acked_items() : route.inserted_items;
+  }
+  return items;
+}
 
 absl::StatusOr<bool> Actor::WriteReady(const absl::Notification& stop) {
-  if (items_->ready() == 0) return true;
+  for (PolicyRoute& route : routes_) {
+    ASSIGN_OR_RETURN(const bool written, WriteReady(route, stop));
+    if (!written) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<bool> Actor::WriteReady(PolicyRoute& route, const absl::Notification& stop) {
+  items::ItemBuilder& items = *route.items;
+  if (items.ready() == 0) return true;
   if (options_.insert != nullptr) {
     // In process: stored (and trained on) before the next step.
-    RETURN_IF_ERROR(options_.insert(items_->Columns(), items_->ready()));
-    inserted_items_ += items_->ready();
-    items_->ClearReady();
+    RETURN_IF_ERROR(options_.insert(items.Columns(), items.ready()));
+    route.inserted_items += items.ready();
+    items.ClearReady();
     return true;
   }
   absl::Status written;
   do {
-    written = writer_->Append(items_->Columns(), items_->ready());
+    written = route.writer->Append(items.Columns(), items.ready());
     // DeadlineExceeded: replay is applying backpressure (rate limiter);
     // keep waiting unless asked to stop.
   } while (absl::IsDeadlineExceeded(written) && !stop.HasBeenNotified());
   if (absl::IsDeadlineExceeded(written)) return false;
   RETURN_IF_ERROR(written);
-  items_->ClearReady();
+  items.ClearReady();
   return true;
 }
 
-void Actor::RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int64_t env_steps) {
+void Actor::RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int64_t env_steps, int64_t version) {
   if (!episode.has_value()) return;
   metrics_.episodes->Increment();
   metrics_.episode_return->Set(episode->episode_return);
@@ -238,7 +321,7 @@ void Actor::RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int
     options_.scalars->Append({{"env_steps", static_cast<double>(env_steps)},
                               {"return", episode->episode_return},
                               {"length", static_cast<double>(episode->length)},
-                              {"parameter_version", static_cast<double>(policy_version_)}});
+                              {"parameter_version", static_cast<double>(version)}});
   }
   if (summary_.episodes == 0) {
     summary_.return_min = summary_.return_max = episode->episode_return;
@@ -289,7 +372,7 @@ int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std:
       metrics_.env_errors->Increment();
       RILL_LOG(WARNING) << "actor " << options_.actor_id << ": env " << i << " failed and was reset: "
                         << outcome.error;
-      items_->DropPending(i);
+      routes_[row_route_[i]].items->DropPending(row_index_[i]);
       if (agent_returns_ != nullptr) agent_returns_->Drop(i);
       continue;
     }
@@ -298,13 +381,14 @@ int Actor::AddSteps(int active, const std::vector<uint8_t>& next_obs, const std:
     if (opponents_ != nullptr && !opponents_->trained_row(i)) continue;
     const envs::StepResult& result = outcome.result;
     const size_t at = static_cast<size_t>(i) * obs_bytes;
+    PolicyRoute& route = routes_[row_route_[i]];
     if (result.terminated || result.truncated) {
-      RecordEpisode(outcome.episode, env_steps_ + active);
+      RecordEpisode(outcome.episode, env_steps_ + active, route.version);
       if (agent_returns_ != nullptr && outcome.episode.has_value()) {
         RecordAgentEpisode(i, outcome.episode->episode_return);
       }
     }
-    items_->AddStep(i, ItemStep(*envs_, i, outcome, &next_obs[at], &final_obs[at], policy_version_));
+    route.items->AddStep(row_index_[i], ItemStep(*envs_, i, outcome, &next_obs[at], &final_obs[at], route.version));
   }
   for (const envs::EnvEpisodeFigures& ended : envs_->env_episodes()) {
     for (size_t m = 0; m < ended.values.size(); ++m) {
@@ -324,7 +408,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
   // The random-action warm-up is shared out over all actors. Builders that
   // need the behaviour policy never act at random (learning_starts is 0).
   const int64_t random_steps = (config.actor().learning_starts() + num_actors - 1) / num_actors;
-  const bool on_policy = items_->needs_behaviour();
+  const bool on_policy = routes_[0].items->needs_behaviour();
   std::vector<uint8_t> next_obs(envs_->obs().size());
   std::vector<uint8_t> final_obs(envs_->obs().size());
   std::vector<EnvOutcome> outcomes;
@@ -344,19 +428,28 @@ absl::Status Actor::Run(const absl::Notification& stop) {
                                : absl::StrCat("random actions for the first ", random_steps, " steps"));
   while (!stop.HasBeenNotified() && (options_.max_env_steps == 0 || env_steps_ < options_.max_env_steps)) {
     const absl::Time start = absl::Now();
-    RETURN_IF_ERROR(source_->Refresh());
-    if (local_ != nullptr) policy_version_ = local_->version();
-    if (on_policy && !source_->ready()) {
-      // Unrolls carry the behaviour policy: wait for the first parameters.
-      if (local_ == nullptr) {
-        return absl::FailedPreconditionError("the actor acts in process but its parameter store has no version");
+    bool ready = true;
+    for (PolicyRoute& route : routes_) {
+      RETURN_IF_ERROR(route.source->Refresh());
+      if (route.local != nullptr) route.version = route.local->version();
+      if (!route.source->ready()) ready = false;
+    }
+    if (on_policy && !ready) {
+      // Unrolls carry the behaviour policy: wait for every policy's first
+      // parameters.
+      for (PolicyRoute& route : routes_) {
+        if (route.source->ready()) continue;
+        if (route.local == nullptr) {
+          return absl::FailedPreconditionError("the actor acts in process but its parameter store has no version");
+        }
+        route.local->parameters().WaitForVersionAfter(0, absl::Milliseconds(200));
+        break;
       }
-      local_->parameters().WaitForVersionAfter(0, absl::Milliseconds(200));
       continue;
     }
-    // Local inference acts at random until the first version arrives;
-    // central inference always has the learner's newest.
-    absl::Status chosen = ChooseActions(/*random=*/env_steps_ < random_steps || !source_->ready(), stop);
+    // Local inference acts at random until every policy's first version
+    // arrives; central inference always has the learner's newest.
+    absl::Status chosen = ChooseActions(/*random=*/env_steps_ < random_steps || !ready, stop);
     if (absl::IsCancelled(chosen)) break;  // stopped while the inference service was away
     RETURN_IF_ERROR(chosen);
     // The last step of a budget that is not a multiple of num_envs steps only
@@ -364,7 +457,8 @@ absl::Status Actor::Run(const absl::Notification& stop) {
     const int active = options_.max_env_steps > 0
                            ? static_cast<int>(std::min<int64_t>(n, options_.max_env_steps - env_steps_))
                            : n;
-    const int64_t ready_before = items_->ready();
+    int64_t ready_before = 0;
+    for (const PolicyRoute& route : routes_) ready_before += route.items->ready();
     RETURN_IF_ERROR(envs_->Step(active, &next_obs, &final_obs, &outcomes));
     const int failed = AddSteps(active, next_obs, final_obs, outcomes);
     if (opponents_ != nullptr) PickOpponents();
@@ -373,7 +467,9 @@ absl::Status Actor::Run(const absl::Notification& stop) {
       return absl::FailedPreconditionError(absl::StrCat("every env failed ", all_failed_steps,
                                                         " steps in a row; the last error: ", outcomes[0].error));
     }
-    const bool completed_unrolls = on_policy && items_->ready() > ready_before;
+    int64_t ready_after = 0;
+    for (const PolicyRoute& route : routes_) ready_after += route.items->ready();
+    const bool completed_unrolls = on_policy && ready_after > ready_before;
     ASSIGN_OR_RETURN(const bool written, WriteReady(stop));
     if (!written) {
       stopped = true;
@@ -392,7 +488,7 @@ absl::Status Actor::Run(const absl::Notification& stop) {
     // Items still waiting for later steps end here: transitions as if
     // truncated (they bootstrap from the last observation they saw); a
     // partial unroll is dropped.
-    items_->FlushPending();
+    for (PolicyRoute& route : routes_) route.items->FlushPending();
     RETURN_IF_ERROR(WriteReady(stop).status());
   }
   absl::Status flushed = Flush();

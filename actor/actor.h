@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "actor/action_sources/interface.h"
 #include "actor/action_sources/local.h"
+#include "actor/action_sources/row_subset.h"
 #include "actor/actor_metrics.h"
 #include "actor/agent_returns.h"
 #include "actor/lockstep_envs.h"
@@ -70,6 +71,16 @@ struct ActorOptions {
   // ReplayWriter. Both outlive the actor.
   parameters::ParameterStore* parameter_store = nullptr;
   std::function<absl::Status(const std::vector<const void*>& columns, int num_items)> insert;
+
+  // The policies the rows play for (config.policies, as
+  // experiment::ResolvePolicies maps them; its entry point passes them, as
+  // the actor reads no config rule): their names in config order, and each
+  // env agent's policy, agent_policy[k] for row e * K + k. Both empty: one
+  // policy plays every row. Each policy follows its own parameter stream
+  // (or central inference's) and writes its rows' items to its own tables
+  // (replay::PolicyTableName).
+  std::vector<std::string> policy_names;
+  std::vector<int> agent_policy;
 };
 
 class Actor {
@@ -88,6 +99,25 @@ class Actor {
   int64_t acknowledged_items() const;
 
  private:
+  // One policy's rows and where they act from and write to.
+  struct PolicyRoute {
+    std::string name;  // "" for a run without config.policies
+    // The batch rows it plays, ascending (every row for a lone policy).
+    std::vector<int> rows;
+    // Chosen once: the local policy copy (`local` points at it) or central
+    // inference; behind a RowSubsetSource when the policy plays some rows
+    // only.
+    std::unique_ptr<ActionSource> source;
+    LocalPolicySource* local = nullptr;
+    // Its rows' items, row r of it being rows[r].
+    std::unique_ptr<items::ItemBuilder> items;
+    std::unique_ptr<replay::ReplayWriter> writer;
+    int64_t version = 0;  // the parameter version that acted last
+    prometheus::Gauge* version_gauge = nullptr;
+    // Items handed to options_.insert (the lock-step run).
+    int64_t inserted_items = 0;
+  };
+
   explicit Actor(ActorOptions options) : options_(std::move(options)) {}
   // Self-play (config self_play): the opponent pool, fetching snapshots
   // through the actor's parameter stream or its in-process store.
@@ -96,10 +126,10 @@ class Actor {
   void PickOpponents();
   // Copies the writer's failover counters into the metrics.
   void ExportWriterMetrics();
-  // Exports env i's episode if its last step finished one (the actor's
-  // `env_steps` counting that step), and adds it to the training log's
-  // summary and the scalar log.
-  void RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int64_t env_steps);
+  // Exports a row's episode if its last step finished one (the actor's
+  // `env_steps` counting that step, `version` the row's policy's), and
+  // adds it to the training log's summary and the scalar log.
+  void RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int64_t env_steps, int64_t version);
   // A multi-agent env's row `row` finished its episode with `row_return`:
   // each of its agents' returns to the agent-labelled metrics.
   void RecordAgentEpisode(int row, double row_return);
@@ -116,23 +146,29 @@ class Actor {
   // otherwise the action source's (with the behaviour policy when the item
   // builder needs it).
   absl::Status ChooseActions(bool random, const absl::Notification& stop);
-  // Writes the builder's ready items; false if asked to stop while replay
+  // Writes every policy's ready items; false if asked to stop while replay
   // held them back.
   absl::StatusOr<bool> WriteReady(const absl::Notification& stop);
+  absl::StatusOr<bool> WriteReady(PolicyRoute& route, const absl::Notification& stop);
   // Waits until replay has acknowledged every item written (in process:
   // nothing to wait for).
   absl::Status Flush();
-  // A3C style: after a round of unrolls, waits for the version they make,
-  // for at most 30 s (a restarted learner may have lost them).
+  // A3C style: after a round of unrolls, waits for the version they make
+  // of every policy, for at most 30 s (a restarted learner may have lost
+  // them).
   absl::Status WaitForNextVersion(const absl::Notification& stop);
+
+  // Makes policy `index`'s route (its source, items and writer).
+  absl::Status CreateRoute(int index, uint64_t seed);
+  // Whether any policy's items are waiting for a recurrent core state.
+  bool NeedsCoreStates() const;
 
   ActorOptions options_;
   std::unique_ptr<LockstepEnvs> envs_;
-  // Chosen once: the local policy copy (local_ points at it) or central
-  // inference.
-  std::unique_ptr<ActionSource> source_;
-  LocalPolicySource* local_ = nullptr;
-  std::unique_ptr<items::ItemBuilder> items_;
+  std::vector<PolicyRoute> routes_;
+  // Row i's policy, and its index among that policy's rows.
+  std::vector<int> row_route_;
+  std::vector<int> row_index_;
   // Each agent's returns (a multi-agent env's), with its metrics' series
   // by agent index; null for a single-agent env.
   std::unique_ptr<AgentReturns> agent_returns_;
@@ -142,14 +178,10 @@ class Actor {
   std::unique_ptr<OpponentPool> opponents_;
   prometheus::Counter* newest_opponents_ = nullptr;
   prometheus::Counter* snapshot_opponents_ = nullptr;
-  std::unique_ptr<replay::ReplayWriter> writer_;
   std::unique_ptr<prometheus::Registry> own_registry_;
   ActorMetrics metrics_;
   std::mt19937_64 rng_;
-  int64_t policy_version_ = 0;
   int64_t env_steps_ = 0;
-  // Items handed to options_.insert (the lock-step run).
-  int64_t inserted_items_ = 0;
   // Episodes finished since the last LogEpisodeSummary.
   struct EpisodeSummary {
     int64_t episodes = 0;

@@ -43,8 +43,10 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
                            .Help("A task's own figure (landmark distance, collisions, touches, wins) of the last env "
                                  "episode that ended; label metric")
                            .Register(*registry);
-  metrics.parameter_version = &prometheus::BuildGauge().Name("rill_actor_parameter_version")
-                                    .Help("Policy parameter version in use").Register(*registry).Add(labels);
+  metrics.parameter_versions = &prometheus::BuildGauge().Name("rill_actor_parameter_version")
+                                     .Help("Policy parameter version in use (label policy when the run has several)")
+                                     .Register(*registry);
+  metrics.parameter_version = &metrics.parameter_versions->Add(labels);
   metrics.step_seconds = &prometheus::BuildHistogram().Name("rill_actor_step_seconds")
                                .Help("Wall time of one lockstep step of all envs (policy + envs + write)")
                                .Register(*registry).Add(labels, LatencyBuckets());
@@ -70,6 +72,14 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
                                          .Help("Mean return of each agent of a multi-agent env over the last "
                                                "evaluation round; label agent")
                                          .Register(*registry);
+  metrics.eval_policy_return_mean = &prometheus::BuildGauge().Name("rill_eval_policy_return_mean")
+                                          .Help("Mean return of each policy's agents over the last evaluation round "
+                                                "(a run of several policies); label policy")
+                                          .Register(*registry);
+  metrics.eval_policy_version = &prometheus::BuildGauge().Name("rill_eval_policy_version")
+                                      .Help("Each policy's parameter version the last evaluation round played (a "
+                                            "run of several policies); label policy")
+                                      .Register(*registry);
   metrics.eval_rating = &prometheus::BuildGauge().Name("rill_eval_rating")
                               .Help("Elo-style rating of the last evaluated version of a self-play run (the "
                                     "scripted player 1000)").Register(*registry).Add({});

@@ -30,6 +30,8 @@ struct ActorMetrics {
   prometheus::Family<prometheus::Counter>* agent_episodes = nullptr;
   prometheus::Family<prometheus::Gauge>* agent_episode_return = nullptr;
   prometheus::Gauge* parameter_version = nullptr;
+  // Several policies (config.policies): each one's version, label policy.
+  prometheus::Family<prometheus::Gauge>* parameter_versions = nullptr;
   prometheus::Histogram* step_seconds = nullptr;
   // Client side of the RPCs: a written batch until its acknowledgement,
   // and a parameter version from the learner's publish to its receipt.
@@ -46,6 +48,11 @@ struct ActorMetrics {
   // Multi-agent envs: each agent's mean return over the last round, one
   // series per label agent.
   prometheus::Family<prometheus::Gauge>* eval_agent_return_mean = nullptr;
+  // Several policies: each one's mean return over its agents, label
+  // policy.
+  prometheus::Family<prometheus::Gauge>* eval_policy_return_mean = nullptr;
+  // ... and the version of it the round played.
+  prometheus::Family<prometheus::Gauge>* eval_policy_version = nullptr;
   // Self-play runs (config.self_play, evaluator.h): the last evaluated
   // version's Elo-style rating, and the fractions of its games won, drawn
   // and lost, one series per label opponent="scripted" (the env's

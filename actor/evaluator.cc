@@ -80,10 +80,52 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOpti
       RILL_LOG(WARNING) << "evaluation videos are off: " << can.message();
     }
   }
-  evaluator->policy_ = std::make_unique<LocalPolicySource>(
-      FollowLearner(options.learner_address, config.replay().max_message_bytes(), evaluator->envs_->spec(), base_seed,
-                    evaluator->metrics_.parameter_delay_seconds, evaluator->metrics_.parameter_version));
+  RETURN_IF_ERROR(evaluator->FollowPolicies(base_seed));
   return evaluator;
+}
+
+absl::Status Evaluator::FollowPolicies(uint64_t seed) {
+  const EvaluatorOptions& options = options_;
+  const v1::ExperimentConfig& config = options.config;
+  const auto follow = [&](const std::string& name, uint64_t policy_seed, prometheus::Gauge* version) {
+    LocalPolicyOptions follow = FollowLearner(options.learner_address, config.replay().max_message_bytes(),
+                                              envs_->spec(), policy_seed, metrics_.parameter_delay_seconds, version);
+    follow.policy = name;
+    auto source = std::make_unique<LocalPolicySource>(std::move(follow));
+    policies_.push_back(source.get());
+    return source;
+  };
+  if (options.policy_names.empty()) {
+    if (config.policies_size() > 0) {
+      return absl::InvalidArgumentError("the config names policies, but the evaluator was given no agent-to-policy map");
+    }
+    acting_ = follow("", seed, metrics_.parameter_version);
+    policy_ = policies_[0];
+    return absl::OkStatus();
+  }
+  const int agents = static_cast<int>(options.agent_policy.size());
+  if (agents == 0 || envs_->size() % agents != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("the agent-to-policy map has ", agents, " agents; ",
+                                                   config.env().name(), "'s batch has ", envs_->size(), " rows"));
+  }
+  std::vector<std::unique_ptr<RowSubsetSource>> parts;
+  for (size_t p = 0; p < options.policy_names.size(); ++p) {
+    std::vector<int> rows;
+    policy_agents_.emplace_back();
+    for (int row = 0; row < envs_->size(); ++row) {
+      if (options.agent_policy[row % agents] == static_cast<int>(p)) rows.push_back(row);
+    }
+    for (int k = 0; k < agents; ++k) {
+      if (options.agent_policy[k] == static_cast<int>(p)) policy_agents_.back().push_back(k);
+    }
+    const std::string& name = options.policy_names[p];
+    parts.push_back(std::make_unique<RowSubsetSource>(
+        std::move(rows), follow(name, seed + 7919ULL * p,
+                                &metrics_.parameter_versions->Add({{"role", "evaluator"}, {"policy", name}}))));
+  }
+  acting_ = std::make_unique<SplitSource>(std::move(parts));
+  policy_ = policies_[0];
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const absl::Notification& stop) {
@@ -96,8 +138,9 @@ absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const ab
     seen = parameters.latest_version();
   }
   if (stop.HasBeenNotified()) return false;
-  RETURN_IF_ERROR(policy_->Refresh());
-  return policy_->version() > evaluated_version;
+  RETURN_IF_ERROR(acting_->Refresh());
+  // Every policy has a version to play (the others' newest).
+  return policy_->version() > evaluated_version && acting_->ready();
 }
 
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
@@ -190,7 +233,7 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
 
 absl::StatusOr<bool> Evaluator::RunRound(const absl::Notification& stop, EvaluationRound* round,
                                         EpisodeVideo* video) {
-  ASSIGN_OR_RETURN(*round, PlayEvaluationRound(*envs_, *policy_, stop, video, /*seats=*/nullptr,
+  ASSIGN_OR_RETURN(*round, PlayEvaluationRound(*envs_, *acting_, stop, video, /*seats=*/nullptr,
                                                agent_returns_.get()));
   metrics_.env_errors->Increment(round->env_failures);
   env_steps_ += round->env_steps;
@@ -266,6 +309,7 @@ void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round) {
                                                         {"return_max", round.return_max},
                                                         {"length_mean", round.length_mean}};
   for (const auto& [name, value] : round.env_metrics) fields.emplace_back(absl::StrCat("env/", name), value);
+  for (const auto& [name, value] : round.policy_returns) fields.emplace_back(absl::StrCat("policy/", name, "/return"), value);
   if (round.self_play.has_value()) {
     const SelfPlayFigures& self_play = *round.self_play;
     fields.emplace_back("rating", self_play.rating);
@@ -305,6 +349,26 @@ std::string FormatEnvMetrics(const std::vector<std::pair<std::string, double>>& 
 void Evaluator::Report(const EvaluationRound& played, const std::optional<SelfPlayFigures>& self_play) {
   RoundFigures round = SummarizeRound(played.episodes, played.env_metrics);
   round.self_play = self_play;
+  std::string versions;
+  for (size_t p = 0; p < policy_agents_.size(); ++p) {
+    // Several policies: each one's mean over its agents that played.
+    double sum = 0;
+    int counted = 0;
+    for (int agent : policy_agents_[p]) {
+      if (agent >= static_cast<int>(played.agent_return_means.size())) continue;
+      const double mean = played.agent_return_means[agent];
+      if (std::isnan(mean)) continue;  // a scripted agent's
+      sum += mean;
+      ++counted;
+    }
+    const std::string& name = options_.policy_names[p];
+    metrics_.eval_policy_version->Add({{"policy", name}}).Set(static_cast<double>(policies_[p]->version()));
+    absl::StrAppend(&versions, versions.empty() ? "" : ", ", name, " v", policies_[p]->version());
+    if (counted == 0) continue;
+    round.policy_returns.emplace_back(name, sum / counted);
+    metrics_.eval_policy_return_mean->Add({{"policy", name}}).Set(sum / counted);
+    absl::StrAppend(&versions, absl::StrFormat(" %.1f", sum / counted));
+  }
   const int n = round.episodes;
   const double mean = round.return_mean, mean_length = round.length_mean;
   const double lowest = round.return_min, highest = round.return_max;
@@ -324,6 +388,7 @@ void Evaluator::Report(const EvaluationRound& played, const std::optional<SelfPl
   if (self_play.has_value()) SetSelfPlayMetrics(*self_play);
   RILL_LOG(INFO) << absl::StrFormat("eval: version %d, %d episodes, mean return %.1f (min %.1f, max %.1f), mean length %.1f",
                                     version, n, mean, lowest, highest, mean_length)
+                 << (versions.empty() ? "" : absl::StrCat("; policies ", versions))
                  << (round.env_metrics.empty() ? "" : "; ") << FormatEnvMetrics(round.env_metrics)
                  << (self_play.has_value() ? "; " + FormatSelfPlay(*self_play) : "");
 }

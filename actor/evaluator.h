@@ -40,6 +40,7 @@
 #include "actor/action_sources/interface.h"
 #include "actor/action_sources/local.h"
 #include "actor/action_sources/fixed.h"
+#include "actor/action_sources/row_subset.h"
 #include "actor/actor_metrics.h"
 #include "actor/agent_returns.h"
 #include "actor/episode_video.h"
@@ -123,12 +124,16 @@ struct RoundFigures {
   double return_mean = 0, return_min = 0, return_max = 0, length_mean = 0;
   std::vector<std::pair<std::string, double>> env_metrics;  // EvaluationRound's
   std::optional<SelfPlayFigures> self_play;                 // a self-play run's
+  // A run of several policies: each one's mean return over its agents, by
+  // name in config order.
+  std::vector<std::pair<std::string, double>> policy_returns;
 };
 RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes,
                             std::vector<std::pair<std::string, double>> env_metrics = {});
 
 // The round's line of the scalar log (metrics/evaluator.jsonl), as the
 // evaluator appends one every round: the env metrics as fields "env/NAME";
+// each policy's return as "policy/NAME/return";
 // a self-play round's "rating", and "OPPONENT/win_rate", "/draw_rate",
 // "/loss_rate" and "/games" for OPPONENT "scripted" and "past" when it
 // played them ("past/versions": how many).
@@ -155,6 +160,12 @@ struct EvaluatorOptions {
   // Where eval.video_every_seconds puts its videos (the folder is made);
   // empty: no videos whatever the config says.
   std::string video_dir;
+  // The policies the rows play for (ActorOptions' fields of the same
+  // names). Several: each follows its own parameter stream, and the first
+  // one's versions pace the rounds (a round every eval.every_updates of
+  // its versions, with the others' newest).
+  std::vector<std::string> policy_names;
+  std::vector<int> agent_policy;
 };
 
 class Evaluator {
@@ -169,6 +180,9 @@ class Evaluator {
 
  private:
   explicit Evaluator(EvaluatorOptions options) : options_(std::move(options)) {}
+  // Makes the policy copies that act (acting_, policy_, policies_), each
+  // following its parameter stream.
+  absl::Status FollowPolicies(uint64_t seed);
   // Waits for the version the next round evaluates and takes it up; false
   // when stopped first.
   absl::StatusOr<bool> AwaitVersion(int64_t evaluated_version, const absl::Notification& stop);
@@ -193,7 +207,14 @@ class Evaluator {
 
   EvaluatorOptions options_;
   std::unique_ptr<LockstepEnvs> envs_;
-  std::unique_ptr<LocalPolicySource> policy_;
+  // What acts in a round: the one policy copy, or a SplitSource of every
+  // policy's (row_subset.h). `policy_` is the (first) policy's copy, whose
+  // versions pace the rounds; `policies_` every policy's, in config order.
+  std::unique_ptr<ActionSource> acting_;
+  LocalPolicySource* policy_ = nullptr;
+  std::vector<LocalPolicySource*> policies_;
+  // Several policies: each one's agents (row offsets within an env).
+  std::vector<std::vector<int>> policy_agents_;
   std::unique_ptr<prometheus::Registry> own_registry_;
   ActorMetrics metrics_;
   // A multi-agent env's agents' returns; null for a single-agent env.

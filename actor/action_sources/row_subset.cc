@@ -1,0 +1,90 @@
+#include "actor/action_sources/row_subset.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace rill::actor {
+namespace {
+
+// Row r of `subset` (`width` values each) to row rows[r] of `batch`.
+template <typename T>
+void ScatterRows(const std::vector<int>& rows, int width, const T* subset, T* batch) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::copy_n(subset + r * width, width, batch + static_cast<size_t>(rows[r]) * width);
+  }
+}
+
+}  // namespace
+
+absl::Status RowSubsetSource::Act(const ObservationRows& observations, bool deterministic, bool behaviour,
+                                  const absl::Notification& stop, const ActionBuffers& out) {
+  const int m = static_cast<int>(rows_.size());
+  if (m > 0 && rows_.back() >= observations.rows) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("row ", rows_.back(), " of this policy is outside the batch of ", observations.rows, " rows"));
+  }
+  const size_t row_bytes = static_cast<size_t>(observations.obs_dim) * envs::ObservationTypeBytes(observations.type);
+  observations_.resize(m * row_bytes);
+  const auto* all = static_cast<const uint8_t*>(observations.data);
+  for (int r = 0; r < m; ++r) std::memcpy(&observations_[r * row_bytes], all + rows_[r] * row_bytes, row_bytes);
+  ObservationRows mine{observations_.data(), observations.type, m, observations.obs_dim, nullptr};
+  if (observations.episode_start != nullptr) {
+    episode_start_.resize(m);
+    for (int r = 0; r < m; ++r) episode_start_[r] = observations.episode_start[rows_[r]];
+    mine.episode_start = episode_start_.data();
+  }
+  ActionBuffers answers = out;
+  if (out.actions != nullptr) {
+    actions_.resize(static_cast<size_t>(m) * out.action_dim);
+    answers.actions = actions_.data();
+  }
+  if (out.action_indices != nullptr) {
+    action_indices_.resize(m);
+    answers.action_indices = action_indices_.data();
+  }
+  if (behaviour && out.log_probs != nullptr) {
+    log_probs_.resize(m);
+    answers.log_probs = log_probs_.data();
+  }
+  if (behaviour && out.distributions != nullptr) {
+    distributions_.resize(static_cast<size_t>(m) * out.distribution_width);
+    answers.distributions = distributions_.data();
+  }
+  if (out.core_states != nullptr) {
+    // The rows' states before the step, as the inner source reads them.
+    core_states_.resize(static_cast<size_t>(m) * out.state_width);
+    answers.core_states = core_states_.data();
+  }
+  RETURN_IF_ERROR(inner_->Act(mine, deterministic, behaviour, stop, answers));
+  if (out.actions != nullptr) ScatterRows(rows_, out.action_dim, actions_.data(), out.actions);
+  if (out.action_indices != nullptr) ScatterRows(rows_, 1, action_indices_.data(), out.action_indices);
+  if (answers.log_probs != out.log_probs) ScatterRows(rows_, 1, log_probs_.data(), out.log_probs);
+  if (answers.distributions != out.distributions) {
+    ScatterRows(rows_, out.distribution_width, distributions_.data(), out.distributions);
+  }
+  if (out.core_states != nullptr) ScatterRows(rows_, out.state_width, core_states_.data(), out.core_states);
+  return absl::OkStatus();
+}
+
+absl::Status SplitSource::Refresh() {
+  for (auto& part : parts_) RETURN_IF_ERROR(part->Refresh());
+  return absl::OkStatus();
+}
+
+bool SplitSource::ready() const {
+  for (const auto& part : parts_) {
+    if (!part->ready()) return false;
+  }
+  return true;
+}
+
+absl::Status SplitSource::Act(const ObservationRows& observations, bool deterministic, bool behaviour,
+                              const absl::Notification& stop, const ActionBuffers& out) {
+  for (auto& part : parts_) RETURN_IF_ERROR(part->Act(observations, deterministic, behaviour, stop, out));
+  return absl::OkStatus();
+}
+
+}  // namespace rill::actor
