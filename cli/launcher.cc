@@ -175,6 +175,10 @@ RunMonitor::Options Launch::MonitorOptions(const std::string& run_dir,
   options.started_at = previous.has_value() && !previous->started_at.empty() ? previous->started_at
                                                                               : identity_.started_at;
   options.final_eval_timeout = absl::GetFlag(FLAGS_final_eval_timeout);
+  if (config_.policies_size() > 0) {
+    options.version_series =
+        absl::StrCat("rill_learner_parameter_version{policy=\"", config_.policies(0).name(), "\"}");
+  }
   return options;
 }
 
@@ -198,9 +202,11 @@ void Launch::Announce() const {
   }
   if (resumed_) {
     const RunProgress& previous = monitor_.previous();
-    const std::string learner = std::filesystem::exists(run_dir_ + "/checkpoints/learner/latest")
-                                    ? "the learner from its last checkpoint"
-                                    : "the learner from scratch (no checkpoint)";
+    const std::vector<std::string> latest = LatestLearnerCheckpoints(config_, run_dir_);
+    const bool checkpointed = std::all_of(latest.begin(), latest.end(),
+                                          [](const std::string& path) { return std::filesystem::exists(path); });
+    const std::string learner = checkpointed ? "the learner from its last checkpoint"
+                                             : "the learner from scratch (no checkpoint)";
     const std::string replay = config_.replay().durability().mode() != v1::DurabilityConfig::NONE
                                    ? absl::StrCat("replay from its ", v1::DurabilityConfig::Mode_Name(
                                                                          config_.replay().durability().mode()),

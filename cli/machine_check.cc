@@ -9,6 +9,7 @@
 #include "common/invalid_field.h"
 #include "common/os.h"
 #include "common/tensor_codec.h"
+#include "experiment/policies.h"
 
 namespace rill::cli {
 
@@ -20,7 +21,8 @@ std::string GiB(double bytes) { return absl::StrFormat("%.1f GiB", bytes / (1 <<
 // when max_bytes caps them).
 double TableBytes(const v1::ExperimentConfig& config) {
   double table_bytes = 0;
-  for (const v1::TableConfig& table : config.replay().tables()) {
+  const v1::ReplayConfig replay = experiment::PolicyReplay(config);  // every policy's tables
+  for (const v1::TableConfig& table : replay.tables()) {
     double item_bytes = 0;
     for (const v1::ColumnSpec& column : table.signature().columns()) {
       item_bytes += static_cast<double>(ItemBytes(column).value_or(0));

@@ -13,7 +13,7 @@ Writes eval_return_by_env_steps.png, eval_return_by_time.png (every
 evaluation round), env_steps_per_second.png and updates_per_second.png
 beside the CSVs, and learner_statistics.png (each loss and statistic by
 update) from the learner's scalar log, <run_dir>/metrics/learner.jsonl,
-when there is one. When the evaluator's rounds (<run_dir>/metrics/
+or each policy's (learner.<policy>.jsonl), when there is one. When the evaluator's rounds (<run_dir>/metrics/
 evaluator.jsonl) carry an env's own figures ("env/NAME" fields), also
 writes env_figures.csv (env steps, then a column per figure) and draws
 env_figures_by_env_steps.png (a panel per figure). When its rounds are a
@@ -143,17 +143,28 @@ NOT_STATISTICS = {"time", "updates", "samples", "updates_per_second", "env_steps
 
 def draw_learner_statistics(plt, folder, title):
     """learner_statistics.png: every loss and statistic of the learner's
-    scalar log (<run_dir>/metrics/learner.jsonl) by update, one panel each."""
-    rows = read_jsonl(os.path.join(folder, os.pardir, "metrics", "learner.jsonl"))
-    names = []
-    for row in rows:
-        for name in row:
-            if name not in NOT_STATISTICS and name not in names:
-                names.append(name)
-    if not names:
+    scalar log (<run_dir>/metrics/learner.jsonl) by update, one panel each;
+    for a run of several policies, of each policy's log
+    (metrics/learner.<policy>.jsonl), its panels titled "<policy>: NAME"."""
+    metrics = os.path.join(folder, os.pardir, "metrics")
+    logs = [("", os.path.join(metrics, "learner.jsonl"))]
+    if os.path.isdir(metrics):
+        for name in sorted(os.listdir(metrics)):
+            if name.startswith("learner.") and name.endswith(".jsonl") and name != "learner.jsonl":
+                logs.append((name[len("learner."):-len(".jsonl")] + ": ", os.path.join(metrics, name)))
+    series = {}
+    for prefix, path in logs:
+        rows = read_jsonl(path)
+        names = []
+        for row in rows:
+            for name in row:
+                if name not in NOT_STATISTICS and name not in names:
+                    names.append(name)
+        for name in names:
+            series[prefix + name] = [(row["updates"], row[name]) for row in rows
+                                     if "updates" in row and isinstance(row.get(name), (int, float))]
+    if not series:
         return
-    series = {name: [(row["updates"], row[name]) for row in rows
-                     if "updates" in row and isinstance(row.get(name), (int, float))] for name in names}
     draw_panels(plt, os.path.join(folder, "learner_statistics.png"), f"{title}: learner statistics", series,
                 "updates", columns=3, panel_height=2.6, markersize=2)
 

@@ -88,6 +88,14 @@ absl::Status CheckSameRun(const v1::ExperimentConfig& config, const std::string&
       "): continue that run with --resume=", run_dir, " (its own config), or choose another --run_dir"));
 }
 
+std::vector<std::string> LatestLearnerCheckpoints(const v1::ExperimentConfig& config, const std::string& run_dir) {
+  const std::string learner = run_dir + "/checkpoints/learner";
+  if (config.policies_size() == 0) return {learner + "/latest"};
+  std::vector<std::string> latest;
+  for (const v1::PolicyConfig& policy : config.policies()) latest.push_back(absl::StrCat(learner, "/", policy.name(), "/latest"));
+  return latest;
+}
+
 absl::StatusOr<std::string> WriteEffectiveConfig(const v1::ExperimentConfig& config, const std::string& run_dir,
                                                  bool continued) {
   std::error_code error;
@@ -95,7 +103,11 @@ absl::StatusOr<std::string> WriteEffectiveConfig(const v1::ExperimentConfig& con
   const std::string effective = run_dir + "/config.textpb";
   RETURN_IF_ERROR(experiment::WriteExperimentConfig(config, effective));
   // A learner killed while it swapped its checkpoint in left the one before.
-  if (!continued || !learner::RecoverCheckpoint(run_dir + "/checkpoints/learner/latest")) return effective;
+  bool recovered = false;
+  for (const std::string& latest : LatestLearnerCheckpoints(config, run_dir)) {
+    recovered = continued && learner::RecoverCheckpoint(latest) ? true : recovered;
+  }
+  if (!recovered) return effective;
   // The run's own config.textpb keeps its setting.
   v1::ExperimentConfig resumed = config;
   resumed.mutable_actor()->set_learning_starts(0);

@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -49,6 +50,11 @@ absl::Status CheckSameRun(const v1::ExperimentConfig& config, const std::string&
 // has a checkpoint <run_dir>/config-resumed.textpb, the same with
 // actor.learning_starts 0 (no second warm-up: the actors act with the
 // restored policy from their first step).
+// Where the run's learner keeps its newest checkpoint: RUN/checkpoints/
+// learner/latest, or one RUN/checkpoints/learner/<policy>/latest per policy
+// (config.policies), in config order.
+std::vector<std::string> LatestLearnerCheckpoints(const v1::ExperimentConfig& config, const std::string& run_dir);
+
 absl::StatusOr<std::string> WriteEffectiveConfig(const v1::ExperimentConfig& config, const std::string& run_dir,
                                                  bool continued);
 

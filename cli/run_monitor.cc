@@ -147,7 +147,9 @@ std::string RunMonitor::FinalEvaluation(absl::Notification& stop) {
   absl::Time stable_since = absl::Now();
   while (absl::Now() < deadline) {
     supervisor_.RefreshLearners();
-    const double current = SumMetric(supervisor_.lead().current, "rill_learner_parameter_version");
+    const MetricSamples& learner = supervisor_.lead().current;
+    const auto found = learner.find(options_.version_series);
+    const double current = found != learner.end() ? found->second : SumMetric(learner, options_.version_series);
     if (current != version) {
       version = current;
       stable_since = absl::Now();

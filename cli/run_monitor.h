@@ -40,6 +40,11 @@ class RunMonitor {
     std::string started_at;
     // How long FinalEvaluation waits for a round of the final version.
     absl::Duration final_eval_timeout = absl::Seconds(60);
+    // The learner's series whose version the evaluator's rounds report:
+    // rill_learner_parameter_version, or for a run of several policies
+    // (config.policies) the first one's, whose versions pace the evaluator
+    // (rill_learner_parameter_version{policy="<first>"}).
+    std::string version_series = "rill_learner_parameter_version";
   };
 
   // An evaluator's round as the summary reports it.

@@ -7,6 +7,7 @@
 #include "flags/flags.h"
 #include "common/logging.h"
 #include "common/process.h"
+#include "experiment/policies.h"
 #include "learner/algorithms/spec.h"
 #include "roles/role.h"
 
@@ -73,6 +74,9 @@ int ActorMain() {
   if (!env_address.ok()) return ExitWith("bad config", env_address);
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics = StartMetricsFromFlags();
   if (!metrics.ok()) return ExitWith("metrics", metrics.status());
+  // Which policy each agent plays for (config.policies).
+  absl::StatusOr<experiment::PolicyMap> policies = experiment::ResolvePolicies(*config);
+  if (!policies.ok()) return ExitWith("bad config", policies.status());
 
   if (eval) {
     actor::EvaluatorOptions options;
@@ -80,6 +84,10 @@ int ActorMain() {
     options.id = absl::GetFlag(FLAGS_actor_id);
     options.learner_address = absl::GetFlag(FLAGS_learner_address);
     options.seed = config->seed();
+    if (policies->several()) {
+      options.policy_names = policies->names;
+      options.agent_policy = policies->agent_policy;
+    }
     absl::StatusOr<std::unique_ptr<ScalarLog>> scalars = OpenScalarLogFromFlags();
     if (!scalars.ok()) return ExitWith("flags", scalars.status());
     options.scalars = scalars->get();
@@ -106,6 +114,10 @@ int ActorMain() {
   options.seed = config->seed();
   options.items = duty.items;
   options.synchronous = duty.synchronous;
+  if (policies->several()) {
+    options.policy_names = policies->names;
+    options.agent_policy = policies->agent_policy;
+  }
   if (options.max_env_steps < 0) return ExitWith("flags", absl::InvalidArgumentError("--actor_max_env_steps must be >= 0"));
   absl::StatusOr<std::unique_ptr<ScalarLog>> scalars = OpenScalarLogFromFlags();
   if (!scalars.ok()) return ExitWith("flags", scalars.status());

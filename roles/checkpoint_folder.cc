@@ -1,5 +1,6 @@
 #include "roles/checkpoint_folder.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 #include <vector>
@@ -37,6 +38,20 @@ absl::StatusOr<CheckpointLocation> FindCheckpoint(const std::string& dir) {
   if (HoldsCheckpoint(asked)) return CheckpointLocation{asked.string(), false};
   if (HoldsCheckpoint(learner_folder)) return CheckpointLocation{learner_folder.string(), false};
   if (HoldsCheckpoint(run_folder)) return CheckpointLocation{run_folder.string(), true};
+  // A run of several policies (config.policies) keeps one learner folder
+  // per policy: the caller names one.
+  std::vector<std::string> policies;
+  for (const fs::path& learner : {asked, asked / kRunLearnerCheckpoints}) {
+    if (!fs::is_directory(learner, error)) continue;
+    for (const fs::directory_entry& entry : fs::directory_iterator(learner, error)) {
+      if (HoldsCheckpoint(entry.path() / kLatestCheckpoint)) policies.push_back(entry.path().string());
+    }
+  }
+  if (!policies.empty()) {
+    std::sort(policies.begin(), policies.end());
+    return absl::NotFoundError(absl::StrCat("'", dir, "' holds a run of several policies, a learner folder each: ",
+                                            "name one of ", absl::StrJoin(policies, ", ")));
+  }
   std::vector<std::string> looked_for;
   for (const fs::path& folder : {asked, learner_folder, run_folder}) {
     looked_for.push_back((folder / learner::kCheckpointPolicyFile).string());

@@ -64,6 +64,26 @@ TEST(CheckpointFolderTest, FolderWithoutACheckpointIsNotFoundNamingWhatWasLooked
   EXPECT_NE(message.find("keeps its learner's checkpoints in checkpoints/learner"), std::string::npos) << message;
 }
 
+TEST(CheckpointFolderTest, ARunOfSeveralPoliciesNamesEachPolicysFolder) {
+  const std::string run = Folder("policies");
+  Touch(fs::path(run) / "config.textpb");
+  for (const std::string policy : {"wings", "lead"}) {
+    Touch(fs::path(run) / "checkpoints/learner" / policy / "latest" / learner::kCheckpointPolicyFile);
+  }
+  for (const std::string& asked : {run, run + "/checkpoints/learner"}) {
+    absl::StatusOr<CheckpointLocation> found = FindCheckpoint(asked);
+    EXPECT_EQ(found.status().code(), absl::StatusCode::kNotFound) << asked;
+    const std::string message(found.status().message());
+    EXPECT_NE(message.find("several policies"), std::string::npos) << message;
+    EXPECT_NE(message.find(run + "/checkpoints/learner/lead, " + run + "/checkpoints/learner/wings"), std::string::npos)
+        << message;
+  }
+  // A policy's own folder is a learner's checkpoint folder.
+  absl::StatusOr<CheckpointLocation> lead = FindCheckpoint(run + "/checkpoints/learner/lead");
+  ASSERT_TRUE(lead.ok()) << lead.status();
+  EXPECT_EQ(lead->checkpoint, run + "/checkpoints/learner/lead/latest");
+}
+
 TEST(CheckpointFolderTest, MissingFolderIsNotFoundSayingSo) {
   absl::StatusOr<CheckpointLocation> found = FindCheckpoint(Folder("gone") + "/nowhere");
   EXPECT_EQ(found.status().code(), absl::StatusCode::kNotFound);

@@ -1,5 +1,11 @@
 #include "roles/learner_main.h"
 
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -8,7 +14,10 @@
 #include "common/logging.h"
 #include "common/os.h"
 #include "common/process.h"
+#include "common/scalar_log.h"
+#include "common/status_macros.h"
 #include "experiment/config.h"
+#include "experiment/policies.h"
 #include "roles/role.h"
 #include "learner/inference/batcher.h"
 #include "learner/inference/inference_service.h"
@@ -40,6 +49,116 @@ using learner::Learner;
 using learner::InferenceOptions;
 using learner::LearnerOptions;
 
+namespace {
+
+// One policy's learner state in this process.
+struct PolicyLearner {
+  std::string name;  // "" without config.policies
+  std::unique_ptr<parameters::ParameterStore> store = std::make_unique<parameters::ParameterStore>();
+  // Its own series, served labelled policy="<name>" when the run names
+  // policies; the process's registry otherwise.
+  std::shared_ptr<prometheus::Registry> registry;
+  std::unique_ptr<ScalarLog> scalars;
+  std::unique_ptr<Learner> learner;
+  std::unique_ptr<InferenceBatcher> batcher;
+};
+
+// "<dir>/metrics/learner.jsonl" for policy "red": "<dir>/metrics/learner.red.jsonl".
+std::string PolicyScalarsPath(const std::string& path, const std::string& policy) {
+  const size_t dot = path.rfind('.');
+  const size_t slash = path.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return absl::StrCat(path, ".", policy);
+  return absl::StrCat(path.substr(0, dot), ".", policy, path.substr(dot));
+}
+
+// Makes `policy`'s learner state from the process's `options` (whose
+// config is the whole run's): its view of the config, its checkpoint
+// folder <checkpoint_dir>/<name>, its scalar log and its registry.
+absl::Status MakePolicyLearner(const v1::ExperimentConfig& config, const LearnerOptions& options,
+                               MetricsServer* metrics, PolicyLearner& policy) {
+  LearnerOptions mine = options;
+  ASSIGN_OR_RETURN(mine.config, experiment::PolicyView(config, policy.name));
+  if (!policy.name.empty()) {
+    mine.seed = mine.config.seed();
+    if (!mine.checkpoint_dir.empty()) mine.checkpoint_dir = absl::StrCat(options.checkpoint_dir, "/", policy.name);
+    if (!absl::GetFlag(FLAGS_scalars_file).empty()) {
+      ASSIGN_OR_RETURN(policy.scalars, ScalarLog::Open(PolicyScalarsPath(absl::GetFlag(FLAGS_scalars_file), policy.name)));
+      mine.scalars = policy.scalars.get();
+    }
+    if (metrics != nullptr) {
+      policy.registry = std::make_shared<prometheus::Registry>();
+      metrics->AddLabelledRegistry(policy.registry, {{"policy", policy.name}});
+    }
+  } else if (metrics != nullptr) {
+    policy.registry = metrics->shared_registry();
+  }
+  ASSIGN_OR_RETURN(policy.learner, Learner::Create(mine, policy.store.get(), policy.registry.get()));
+  if (!policy.name.empty() && !mine.checkpoint_dir.empty()) {
+    // The policy's own config (a run of it alone), what `rill eval` and
+    // `rill export` read beside its checkpoints.
+    RETURN_IF_ERROR(experiment::WriteExperimentConfig(mine.config, mine.checkpoint_dir + "/config.textpb"));
+  }
+  return absl::OkStatus();
+}
+
+// Runs every policy's learner until `stop`, each on a thread of its own
+// when there are several; the first to fail stops the others, and its
+// error (naming the policy) is returned.
+absl::Status RunPolicyLearners(std::vector<PolicyLearner>& policies, const absl::Notification& stop) {
+  if (policies.size() == 1) return policies[0].learner->Run(stop);
+  absl::Notification quit;
+  absl::Mutex mu;
+  absl::Status first;
+  int running = static_cast<int>(policies.size());
+  std::vector<std::thread> threads;
+  for (PolicyLearner& policy : policies) {
+    threads.emplace_back([&, learner = policy.learner.get(), name = policy.name] {
+      absl::Status status = learner->Run(quit);
+      absl::MutexLock lock(&mu);
+      --running;
+      if (!status.ok() && first.ok()) {
+        first = absl::Status(status.code(), absl::StrCat("policy '", name, "': ", status.message()));
+      }
+    });
+  }
+  // Until the process is told to stop, a learner fails, or all are done
+  // (their max_updates).
+  auto ended = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !first.ok() || running == 0; };
+  while (!stop.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+    absl::MutexLock lock(&mu);
+    if (ended()) break;
+  }
+  quit.Notify();
+  for (std::thread& thread : threads) thread.join();
+  return first;
+}
+
+// Central inference: the actors' policies run here, each on its newest
+// version with a batcher of its own, unless inference.address or
+// topology.num_inference_servers says separate `rill inference` processes
+// serve it (then null, as without central inference).
+std::unique_ptr<InferenceServiceImpl> ServeCentralInference(const v1::ExperimentConfig& config,
+                                                            std::vector<PolicyLearner>& policies) {
+  if (config.topology().inference() != v1::TopologyConfig::CENTRAL) return nullptr;
+  if (!config.inference().address().empty() || config.topology().num_inference_servers() > 0) {
+    RILL_LOG(INFO) << "central inference is served by "
+                   << (config.inference().address().empty()
+                           ? absl::StrCat(config.topology().num_inference_servers(), " rill inference processes")
+                           : absl::StrCat(config.inference().address(), " (rill inference)"));
+    return nullptr;
+  }
+  learner::InferenceBatchers batchers;
+  for (PolicyLearner& policy : policies) {
+    parameters::ParameterStore* store = policy.store.get();
+    policy.batcher = std::make_unique<InferenceBatcher>(InferenceOptions::FromConfig(config),
+                                                        [store] { return store->Latest(); }, policy.registry.get());
+    batchers.emplace_back(policy.name, policy.batcher.get());
+  }
+  return std::make_unique<InferenceServiceImpl>(std::move(batchers));
+}
+
+}  // namespace
+
 int LearnerMain() {
   absl::Notification& stop = InstallShutdownSignals();
   SetLogRole("learner");
@@ -61,7 +180,9 @@ int LearnerMain() {
   options.seed = config->seed();
   options.max_updates = absl::GetFlag(FLAGS_max_updates);
   if (options.replay_addresses.empty()) return ExitWith("flags", absl::InvalidArgumentError("--replay_address is empty"));
-  absl::StatusOr<std::unique_ptr<ScalarLog>> scalars = OpenScalarLogFromFlags();
+  // A run of several policies logs each one's scalars apart (MakePolicyLearner).
+  absl::StatusOr<std::unique_ptr<ScalarLog>> scalars =
+      config->policies_size() == 0 ? OpenScalarLogFromFlags() : std::unique_ptr<ScalarLog>();
   if (!scalars.ok()) return ExitWith("flags", scalars.status());
   options.scalars = scalars->get();
 
@@ -101,34 +222,28 @@ int LearnerMain() {
     if (group->rank() != 0) options.checkpoint_dir.clear();
   }
 
-  parameters::ParameterStore store;
-  absl::StatusOr<std::unique_ptr<Learner>> learner =
-      Learner::Create(options, &store, *metrics ? &(*metrics)->registry() : nullptr);
-  if (!learner.ok()) return ExitWith("cannot start the learner", learner.status());
+  // One learner state per policy (config.policies; without it, one named
+  // ""), each with its own store, checkpoints, scalars and metrics.
+  absl::StatusOr<experiment::PolicyMap> map = experiment::ResolvePolicies(*config);
+  if (!map.ok()) return ExitWith("bad config", map.status());
+  std::vector<PolicyLearner> policies(static_cast<size_t>(map->num_policies()));
+  for (int p = 0; p < map->num_policies(); ++p) {
+    PolicyLearner& policy = policies[p];
+    policy.name = map->names[p];
+    absl::Status made = MakePolicyLearner(*config, options, *metrics ? metrics->get() : nullptr, policy);
+    if (!made.ok()) return ExitWith("cannot start the learner", made);
+  }
   if (!options.checkpoint_dir.empty()) {
     // The config the run used, beside its checkpoints (Create made the folder).
     absl::Status written = experiment::WriteExperimentConfig(*config, options.checkpoint_dir + "/config.textpb");
     if (!written.ok()) return ExitWith("cannot start the learner", written);
   }
-  parameters::ParameterServiceImpl service(&store);
+  std::vector<std::pair<std::string, parameters::ParameterStore*>> stores;
+  for (PolicyLearner& policy : policies) stores.emplace_back(policy.name, policy.store.get());
+  parameters::ParameterServiceImpl service(std::move(stores));
   std::vector<grpc::Service*> services = {&service};
-  // Central inference: the actors' policy runs here, on the newest version,
-  // unless inference.address or topology.num_inference_servers says separate
-  // `rill inference` processes serve it.
-  std::unique_ptr<InferenceBatcher> batcher;
-  std::unique_ptr<InferenceServiceImpl> inference;
-  const bool central = config->topology().inference() == v1::TopologyConfig::CENTRAL;
-  if (central && (!config->inference().address().empty() || config->topology().num_inference_servers() > 0)) {
-    RILL_LOG(INFO) << "central inference is served by "
-                   << (config->inference().address().empty()
-                           ? absl::StrCat(config->topology().num_inference_servers(), " rill inference processes")
-                           : absl::StrCat(config->inference().address(), " (rill inference)"));
-  } else if (central) {
-    batcher = std::make_unique<InferenceBatcher>(InferenceOptions::FromConfig(*config), [&store] { return store.Latest(); },
-                                                 *metrics ? &(*metrics)->registry() : nullptr);
-    inference = std::make_unique<InferenceServiceImpl>(batcher.get());
-    services.push_back(inference.get());
-  }
+  std::unique_ptr<InferenceServiceImpl> inference = ServeCentralInference(*config, policies);
+  if (inference) services.push_back(inference.get());
   absl::StatusOr<StartedServer> server =
       StartGrpcServer(HostPort(absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_port)), services,
                       config->replay().max_message_bytes());
@@ -146,9 +261,11 @@ int LearnerMain() {
   absl::Status ready = AnnounceReady(absl::GetFlag(FLAGS_ready_fd), ports);
   if (!ready.ok()) return ExitWith("ready", ready);
 
-  absl::Status status = (*learner)->Run(stop);
-  store.Close();
-  if (batcher) batcher->Stop();  // queued requests end CANCELLED, streams finish
+  absl::Status status = RunPolicyLearners(policies, stop);
+  for (PolicyLearner& policy : policies) {
+    policy.store->Close();
+    if (policy.batcher) policy.batcher->Stop();  // queued requests end CANCELLED, streams finish
+  }
   server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
   if (!status.ok()) return ExitWith("learner failed", status);
   return 0;

@@ -138,6 +138,10 @@ absl::StatusOr<v1::ExperimentConfig> LockstepConfig(v1::ExperimentConfig config)
         "env.remote.command is set: ", why,
         "; start the env server yourself and give its env.remote.address (it must seed its envs as asked)"));
   }
+  if (config.policies_size() > 0) {
+    return absl::InvalidArgumentError(absl::StrCat("policies names ", config.policies_size(), " policies: ", why,
+                                                   " and one policy"));
+  }
   if (config.replay().tables_size() != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("replay.tables has ", config.replay().tables_size(), " tables: ", why, " and one table"));

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "experiment/config.h"
+#include "experiment/policies.h"
 #include "flags/flags.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
@@ -94,6 +95,8 @@ int ReplayMain() {
     metrics->set_final_snapshot_path(absl::GetFlag(FLAGS_final_metrics_file));
   }
 
+  // Every policy's tables (config.policies), or the config's own.
+  const v1::ReplayConfig replay = experiment::PolicyReplay(*config);
   ReplayShardOptions options;
   options.address = HostPort(host, port);
   options.shard_index = shard_index;
@@ -111,7 +114,7 @@ int ReplayMain() {
     }
     options.durability_dir = *dir;
   }
-  absl::StatusOr<std::unique_ptr<ReplayShard>> started = ReplayShard::Start(config->replay(), std::move(options));
+  absl::StatusOr<std::unique_ptr<ReplayShard>> started = ReplayShard::Start(replay, std::move(options));
   if (!started.ok()) {
     RILL_LOG(ERROR) << started.status().message();
     // A config or a checkpoint that does not fit it: the operator's to fix.
@@ -126,7 +129,7 @@ int ReplayMain() {
   });
 
   std::vector<std::string> tables;
-  for (const v1::TableConfig& table : config->replay().tables()) {
+  for (const v1::TableConfig& table : replay.tables()) {
     tables.push_back(absl::StrCat(table.name(), " (max_size ", table.max_size(), ")"));
   }
   const int bound_metrics_port = metrics ? metrics->port() : -1;
@@ -156,7 +159,7 @@ int ReplayMain() {
   housekeeper.join();
   RILL_LOG(INFO) << "shutting down";
   shard.Stop().IgnoreError();  // logged by Stop
-  for (const v1::TableConfig& table : config->replay().tables()) {
+  for (const v1::TableConfig& table : replay.tables()) {
     const TableStats stats = shard.FindTable(table.name())->Stats();
     RILL_LOG(INFO) << "table " << table.name() << ": " << stats.size << " items held, " << stats.items_inserted
                    << " inserted, " << stats.items_sampled << " sampled";
