@@ -12,7 +12,8 @@
 #      ids and none overlaps another, and the planted overlap of
 #      fixtures/overlapping_panels.json is reported;
 #   3. a short `rill launch --prometheus` (PPO on CooperativeNavigation-v0,
-#      three agents sharing a policy, so that the per-agent series fill; 2 actors, 1 s
+#      three agents with a policy each, so that the per-agent and per-policy
+#      series fill; 2 actors, 1 s
 #      scrapes) starts Prometheus, whose targets are every process, one job
 #      per role, labelled replay-0, learner, actor-0, actor-1, evaluator;
 #   4. every PromQL expression of consoles/rill.html, of the Grafana
@@ -240,7 +241,7 @@ if [ -x bazel-bin/rill ]; then
   t=$(now)
   # More steps than the check needs: it ends the run with SIGINT.
   launch_started=$t
-  bazel-bin/rill launch --config=deploy/configs/cooperative_navigation_ppo.textpb --num_actors=2 --max_env_steps=100000000 \
+  bazel-bin/rill launch --config=deploy/configs/cooperative_navigation_policies.textpb --num_actors=2 --max_env_steps=100000000 \
     --run_dir="$work/run" --prometheus --progress_every=10s >"$work/launch.out" 2>&1 &
   launch_pid=$!
   deadline=$(($(now) + READY_DEADLINE_S))
