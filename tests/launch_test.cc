@@ -52,12 +52,13 @@ struct Launched {
   std::string summary;
 };
 
-Launched StartLaunch(const std::string& name, const std::vector<std::string>& extra) {
+Launched StartLaunch(const std::string& name, const std::vector<std::string>& extra,
+                     const std::string& config = kConfig) {
   Launched launched;
   launched.run_dir = TempDir("run-" + name);
   launched.log = launched.run_dir + "-launch.log";
   launched.summary = launched.run_dir + "/summary.json";
-  std::vector<std::string> args = {"launch", kConfig, "--run_dir=" + launched.run_dir,
+  std::vector<std::string> args = {"launch", config, "--run_dir=" + launched.run_dir,
                                    "--summary_json=" + launched.summary, "--progress_every=1s"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto child = ChildProcess::Start(name, RillBinary(), args, launched.log);
@@ -851,6 +852,61 @@ TEST(LaunchTest, EnvServerThatNeverListensTimesOutNamingTheCommandAndItsLog) {
   EXPECT_THAT(log, HasSubstr(run.run_dir + "/logs/env-server.log"));
   // The launcher killed what it started.
   EXPECT_THAT(ProcessesMentioning(sleep), ::testing::IsEmpty());
+}
+
+// The value of series `series` (name and labels as written) in a final
+// metrics file, or -1 when it has none.
+double SeriesIn(const std::string& prom, const std::string& series) {
+  std::istringstream lines(prom);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInference) {
+  const std::string base = ReadFile("tests/configs/tiny_navigation_policies.textpb");
+  ASSERT_THAT(base, HasSubstr("topology { num_actors: 1 }"));
+  for (const bool central : {false, true}) {
+    SCOPED_TRACE(central ? "central inference" : "actors' own policy copies");
+    std::string text = base;
+    if (central) text.replace(text.find("num_actors: 1 }"), 15, "num_actors: 1 inference: CENTRAL }");
+    const std::string config = TempDir(central ? "policies-central" : "policies") + "/config.textpb";
+    std::ofstream(config) << text;
+    Launched run = StartLaunch(central ? "policies-central" : "policies", {"--max_env_steps=3000"}, "--config=" + config);
+    ASSERT_NE(run.process, nullptr);
+    std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+    ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+    ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+    EXPECT_EQ(JsonNumber(ReadFile(run.summary), "env_steps"), 3000);
+
+    // Each policy trained on its own table, with its own versions.
+    const std::string learner = ReadFile(run.run_dir + "/final-metrics/learner.prom");
+    const std::string replay = ReadFile(run.run_dir + "/final-metrics/replay.prom");
+    for (const std::string policy : {"lead", "wings"}) {
+      SCOPED_TRACE(policy);
+      EXPECT_GT(SeriesIn(learner, "rill_learner_updates_total{policy=\"" + policy + "\"}"), 0) << learner;
+      EXPECT_GT(SeriesIn(replay, "rill_replay_items_inserted_total{table=\"unrolls." + policy + "\"}"), 0) << replay;
+      // Its checkpoint, beside a config of its own (one policy, its table).
+      const std::string folder = run.run_dir + "/checkpoints/learner/" + policy;
+      EXPECT_TRUE(std::filesystem::exists(folder + "/latest")) << folder;
+      const std::string own = ReadFile(folder + "/config.textpb");
+      EXPECT_THAT(own, HasSubstr("name: \"unrolls." + policy + "\""));
+      EXPECT_THAT(own, ::testing::Not(HasSubstr("policies {")));
+      EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/metrics/learner." + policy + ".jsonl"));
+    }
+    // "wings" (two agents) wrote about twice the items of "lead" (one).
+    const double lead = SeriesIn(replay, "rill_replay_items_inserted_total{table=\"unrolls.lead\"}");
+    const double wings = SeriesIn(replay, "rill_replay_items_inserted_total{table=\"unrolls.wings\"}");
+    EXPECT_NEAR(wings / lead, 2.0, 0.35) << replay;
+    // The evaluator played both, each with its own stream.
+    const std::string evaluator = ReadFile(run.run_dir + "/final-metrics/evaluator.prom");
+    EXPECT_GT(SeriesIn(evaluator, "rill_eval_policy_version{policy=\"wings\"}"), 0) << evaluator;
+    EXPECT_NE(SeriesIn(evaluator, "rill_eval_policy_return_mean{policy=\"lead\"}"), -1) << evaluator;
+    EXPECT_THAT(ReadFile(run.run_dir + "/metrics/evaluator.jsonl"), HasSubstr("\"policy/wings/return\""));
+    // Each policy's losses, drawn from its own scalar log.
+    EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/plots/learner_statistics.png"));
+  }
 }
 
 }  // namespace
