@@ -45,6 +45,16 @@ std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
   return pids;
 }
 
+// The value of series `series` (name and labels as written) in a final
+// metrics file, or -1 when it has none.
+double SeriesIn(const std::string& prom, const std::string& series) {
+  std::istringstream lines(prom);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
 struct Launched {
   std::unique_ptr<ChildProcess> process;
   std::string run_dir;
@@ -611,6 +621,43 @@ TEST(LaunchTest, KilledLearnerIsRestartedAndResumesFromItsCheckpoint) {
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
 
+// A learner of several policies killed mid-run: the launcher restarts it,
+// and each policy resumes from its own checkpoint (its own update count).
+TEST(LaunchTest, KilledLearnerOfSeveralPoliciesResumesEachFromItsOwnCheckpoint) {
+  Launched run = StartLaunch("policies-kill", {"--max_env_steps=12000"},
+                             "--config=tests/configs/tiny_navigation_policies.textpb");
+  ASSERT_NE(run.process, nullptr);
+  const std::string checkpoint_dir = run.run_dir + "/checkpoints/learner";
+  // tiny_navigation_policies checkpoints every 50 updates of each policy.
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(checkpoint_dir + "/lead/latest") &&
+                                     std::filesystem::exists(checkpoint_dir + "/wings/latest"); },
+                        absl::Seconds(120)))
+      << ReadFile(run.log);
+  std::vector<pid_t> learner = ProcessesMentioning("--checkpoint_dir=" + checkpoint_dir);
+  ASSERT_EQ(learner.size(), 1u);
+  ASSERT_EQ(kill(learner[0], SIGKILL), 0);
+  const std::string summary = SummaryAfterRecovery(run, "learner ended");
+  ASSERT_FALSE(summary.empty());
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 12000) << summary;
+  EXPECT_EQ(JsonNumber(summary, "learner_restarts"), 1) << summary;
+  // Each policy resumed from its own folder at its own update, and went on.
+  const std::string learner_log = ReadFile(run.run_dir + "/logs/learner.log");
+  const std::string learner_metrics = ReadFile(run.run_dir + "/final-metrics/learner.prom");
+  for (const std::string policy : {"lead", "wings"}) {
+    SCOPED_TRACE(policy);
+    std::smatch resumed;
+    ASSERT_TRUE(std::regex_search(learner_log, resumed,
+                                  std::regex("resumed from [^ ]*/" + policy + "/[^ ]* at update ([0-9]+)")))
+        << learner_log;
+    EXPECT_GE(std::stod(resumed[1].str()), 50);
+    // The version count went on from the checkpoint's.
+    EXPECT_GT(SeriesIn(learner_metrics, "rill_learner_parameter_version{policy=\"" + policy + "\"}"),
+              std::stod(resumed[1].str()))
+        << learner_metrics;
+  }
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
 // `rill launch --num_learners=2`: two ranks of one learner group train in
 // step. kill -9 of rank 1 ends rank 0 too (its next collective fails,
 // naming rank 1; it checkpoints what it has), and the launcher restarts
@@ -852,16 +899,6 @@ TEST(LaunchTest, EnvServerThatNeverListensTimesOutNamingTheCommandAndItsLog) {
   EXPECT_THAT(log, HasSubstr(run.run_dir + "/logs/env-server.log"));
   // The launcher killed what it started.
   EXPECT_THAT(ProcessesMentioning(sleep), ::testing::IsEmpty());
-}
-
-// The value of series `series` (name and labels as written) in a final
-// metrics file, or -1 when it has none.
-double SeriesIn(const std::string& prom, const std::string& series) {
-  std::istringstream lines(prom);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return -1;
 }
 
 TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInference) {
