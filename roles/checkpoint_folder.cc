@@ -40,17 +40,13 @@ absl::StatusOr<CheckpointLocation> FindCheckpoint(const std::string& dir) {
   if (HoldsCheckpoint(run_folder)) return CheckpointLocation{run_folder.string(), true};
   // A run of several policies (config.policies) keeps one learner folder
   // per policy: the caller names one.
-  std::vector<std::string> policies;
-  for (const fs::path& learner : {asked, asked / kRunLearnerCheckpoints}) {
-    if (!fs::is_directory(learner, error)) continue;
-    for (const fs::directory_entry& entry : fs::directory_iterator(learner, error)) {
-      if (HoldsCheckpoint(entry.path() / kLatestCheckpoint)) policies.push_back(entry.path().string());
+  if (std::optional<PolicyCheckpoints> policies = FindPolicyCheckpoints(dir); policies.has_value()) {
+    std::vector<std::string> folders;
+    for (const auto& [name, checkpoint] : policies->checkpoints) {
+      folders.push_back((fs::path(policies->learner_folder) / name).string());
     }
-  }
-  if (!policies.empty()) {
-    std::sort(policies.begin(), policies.end());
     return absl::NotFoundError(absl::StrCat("'", dir, "' holds a run of several policies, a learner folder each: ",
-                                            "name one of ", absl::StrJoin(policies, ", ")));
+                                            "name one of ", absl::StrJoin(folders, ", ")));
   }
   std::vector<std::string> looked_for;
   for (const fs::path& folder : {asked, learner_folder, run_folder}) {
@@ -60,6 +56,25 @@ absl::StatusOr<CheckpointLocation> FindCheckpoint(const std::string& dir) {
       "no checkpoint in '", dir, "': looked for ", absl::StrJoin(looked_for, ", "),
       ". A run folder (rill launch --run_dir) keeps its learner's checkpoints in ", kRunLearnerCheckpoints,
       " inside it; the learner writes its first one after its first checkpoint interval"));
+}
+
+std::optional<PolicyCheckpoints> FindPolicyCheckpoints(const std::string& dir) {
+  std::error_code error;
+  const fs::path asked(dir);
+  for (const fs::path& learner : {asked, asked / kRunLearnerCheckpoints}) {
+    if (!fs::is_directory(learner, error) || HoldsCheckpoint(learner / kLatestCheckpoint)) continue;
+    PolicyCheckpoints found;
+    found.learner_folder = learner.string();
+    for (const fs::directory_entry& entry : fs::directory_iterator(learner, error)) {
+      const fs::path latest = entry.path() / kLatestCheckpoint;
+      learner::RecoverCheckpoint(latest.string());
+      if (HoldsCheckpoint(latest)) found.checkpoints.emplace_back(entry.path().filename().string(), latest.string());
+    }
+    if (found.checkpoints.empty()) continue;
+    std::sort(found.checkpoints.begin(), found.checkpoints.end());
+    return found;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> FindRunConfig(const std::string& checkpoint) {

@@ -10,6 +10,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -33,11 +35,25 @@ struct CheckpointLocation {
 
 // The checkpoint `dir` names, tried in this order: `dir` itself holds one
 // (policy.pb); `dir` is a learner's checkpoint folder (dir/latest); `dir`
-// is a run folder (dir/checkpoints/learner/latest). InvalidArgument for an
+// is a run folder (dir/checkpoints/learner/latest). A run of several
+// policies is NotFound naming each policy's folder (FindPolicyCheckpoints). InvalidArgument for an
 // empty `dir`; NotFound when `dir` does not exist, or when none of these
 // holds a checkpoint (the message names every path looked for and where a
 // run folder keeps its checkpoints).
 absl::StatusOr<CheckpointLocation> FindCheckpoint(const std::string& dir);
+
+// A run of several policies (config.policies): its learner folder
+// (RUN/checkpoints/learner) and each policy's newest checkpoint in it
+// (<learner folder>/<policy>/latest), by policy name, sorted.
+struct PolicyCheckpoints {
+  std::string learner_folder;
+  std::vector<std::pair<std::string, std::string>> checkpoints;
+};
+
+// The policies' checkpoints when `dir` is the run folder or the learner
+// folder of a run of several policies (one that holds no checkpoint of its
+// own but policy folders that do); nullopt otherwise.
+std::optional<PolicyCheckpoints> FindPolicyCheckpoints(const std::string& dir);
 
 // The run's config.textpb: in `checkpoint` or one of its three enclosing
 // folders (RUN/checkpoints/learner/latest is three below RUN), no further,

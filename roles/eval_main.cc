@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "actor/action_sources/fixed.h"
+#include "actor/action_sources/row_subset.h"
 #include "actor/evaluator.h"
 #include "actor/lockstep_envs.h"
 #include "actor/opponent_seats.h"
@@ -27,6 +28,7 @@
 #include "common/blas.h"
 #include "common/status_macros.h"
 #include "experiment/config.h"
+#include "experiment/policies.h"
 #include "common/json_string.h"
 #include "envs/catalog.h"
 #include "flags/flags.h"
@@ -221,9 +223,78 @@ void Summarize(EvalReport* report) {
 
 }  // namespace
 
+namespace {
+
+// A run of several policies: its config (`config_file`, or the one its
+// learner folder keeps), envs, and every policy's newest checkpoint loaded
+// into a copy that acts for that policy's agents' rows.
+absl::StatusOr<CheckpointedPolicy> OpenPolicyTeam(const PolicyCheckpoints& found, const std::string& config_file,
+                                                  int num_envs, int64_t seed) {
+  CheckpointedPolicy opened;
+  opened.config = config_file;
+  if (opened.config.empty()) {
+    std::optional<std::string> config = FindRunConfig(found.learner_folder);
+    if (!config.has_value()) {
+      return absl::NotFoundError(absl::StrCat("no ", kRunConfigFile, " in '", found.learner_folder,
+                                              "' or above it; name the run's config with --config=FILE"));
+    }
+    opened.config = *config;
+  }
+  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(opened.config));
+  config.mutable_eval()->set_episodes(num_envs);
+  absl::StatusOr<v1::ExperimentConfig> bounded = experiment::FinalizeExperimentConfig(config);
+  if (!bounded.ok()) {
+    return absl::Status(bounded.status().code(),
+                        absl::StrCat("--episodes=", num_envs, ": ", bounded.status().message()));
+  }
+  ASSIGN_OR_RETURN(const experiment::PolicyMap map, experiment::ResolvePolicies(config));
+  if (!map.several()) {
+    return absl::InvalidArgumentError(absl::StrCat("'", found.learner_folder, "' holds policy folders, but ",
+                                                   opened.config, " names no policies"));
+  }
+  opened.run_config = config;
+  opened.base_seed = seed >= 0 ? static_cast<uint64_t>(seed) : config.seed();
+  ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::CreateForEvaluation(config, num_envs, opened.base_seed));
+  opened.env = opened.envs->spec().name;
+  const int agents = static_cast<int>(map.agent_policy.size());
+  std::vector<std::unique_ptr<actor::RowSubsetSource>> parts;
+  for (int p = 0; p < map.num_policies(); ++p) {
+    const std::string& name = map.names[p];
+    const auto checkpoint = std::find_if(found.checkpoints.begin(), found.checkpoints.end(),
+                                         [&name](const auto& entry) { return entry.first == name; });
+    if (checkpoint == found.checkpoints.end()) {
+      return absl::NotFoundError(absl::StrCat("policy '", name, "' of ", opened.config, " has no checkpoint in '",
+                                              found.learner_folder, "/", name, "' yet"));
+    }
+    ASSIGN_OR_RETURN(const v1::ParameterSet policy, learner::ReadCheckpointPolicy(checkpoint->second));
+    const int64_t version = CheckpointParameterVersion(checkpoint->second);
+    auto copy = std::make_unique<actor::FixedPolicySource>(opened.envs->spec(), opened.base_seed + 7919ULL * p);
+    const absl::Status loaded = copy->Load(policy, version);
+    if (!loaded.ok()) return NotFitting(loaded, checkpoint->second, opened.env, opened.config);
+    std::vector<int> rows;
+    for (int row = 0; row < opened.envs->size(); ++row) {
+      if (map.agent_policy[row % agents] == p) rows.push_back(row);
+    }
+    parts.push_back(std::make_unique<actor::RowSubsetSource>(std::move(rows), std::move(copy)));
+    opened.policies.push_back(name);
+    if (p == 0) {
+      opened.policy = policy;
+      opened.parameter_version = version;
+    }
+  }
+  opened.team = std::make_unique<actor::SplitSource>(std::move(parts));
+  opened.checkpoint = found.learner_folder;
+  return opened;
+}
+
+}  // namespace
+
 absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& checkpoint_dir,
                                                           const std::string& config_file, int num_envs,
                                                           int64_t seed) {
+  if (std::optional<PolicyCheckpoints> team = FindPolicyCheckpoints(checkpoint_dir); team.has_value()) {
+    return OpenPolicyTeam(*team, config_file, num_envs, seed);
+  }
   ASSIGN_OR_RETURN(const CheckpointLocation location, FindCheckpoint(checkpoint_dir));
   CheckpointedPolicy opened;
   opened.checkpoint = location.checkpoint;
@@ -266,6 +337,12 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   RETURN_IF_ERROR(CheckOpponentFlags(options));
   ASSIGN_OR_RETURN(CheckpointedPolicy opened,
                    OpenCheckpointedPolicy(options.checkpoint_dir, options.config, options.episodes, options.seed));
+  if (opened.team && !options.opponent_checkpoint_dir.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--opponent_checkpoint_dir: '", options.checkpoint_dir, "' is a run of several policies (",
+        absl::StrJoin(opened.policies, ", "), "), which plays as it was trained; name one policy's folder to play "
+        "it against an opponent"));
+  }
   EvalReport report;
   std::optional<HeadToHead> head_to_head;
   if (!options.opponent_checkpoint_dir.empty() && IsHeadToHeadGame(opened)) {
@@ -290,7 +367,7 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   // Nothing stops a round early: Ctrl-C ends the process.
   const absl::Notification never;
   ASSIGN_OR_RETURN(actor::EvaluationRound round,
-                   actor::PlayEvaluationRound(*opened.envs, *opened.source, never, /*video=*/nullptr,
+                   actor::PlayEvaluationRound(*opened.envs, opened.acting(), never, /*video=*/nullptr,
                                               head_to_head.has_value() ? &*head_to_head->seats : nullptr));
   if (head_to_head.has_value()) {
     report.head_to_head = actor::CountOutcomes(round.episodes);

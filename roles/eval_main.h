@@ -41,6 +41,7 @@
 
 #include "absl/status/statusor.h"
 #include "actor/action_sources/fixed.h"
+#include "actor/action_sources/interface.h"
 #include "actor/lockstep_envs.h"
 #include "actor/ratings.h"
 #include "envs/episode_statistics.h"
@@ -111,6 +112,15 @@ struct CheckpointedPolicy {
   v1::ParameterSet policy;
   std::unique_ptr<actor::LockstepEnvs> envs;
   std::unique_ptr<actor::FixedPolicySource> source;
+  // A run of several policies (config.policies): every policy's copy, each
+  // acting for its agents' rows (actor::SplitSource); `source` is then null,
+  // `checkpoint` the run's learner folder, and `policy` and
+  // `parameter_version` the first policy's. `policies` names them, in
+  // config order.
+  std::unique_ptr<actor::ActionSource> team;
+  std::vector<std::string> policies;
+  // What plays a round: the team, or the one source.
+  actor::ActionSource& acting() { return team ? *team : static_cast<actor::ActionSource&>(*source); }
   // The run's config as played (eval.episodes num_envs) and the envs'
   // base seed.
   v1::ExperimentConfig run_config;
@@ -120,7 +130,9 @@ struct CheckpointedPolicy {
 // Finds the checkpoint in `checkpoint_dir` (a run folder, a learner's
 // checkpoint folder or one checkpoint) and its config (`config_file`, or
 // the run's config.textpb found beside it), makes `num_envs` envs seeded
-// from `seed` (< 0: the config's) and loads the policy. Errors: NotFound
+// from `seed` (< 0: the config's) and loads the policy. The run folder or
+// learner folder of a run of several policies loads every policy's newest
+// checkpoint into the team, each playing its agents. Errors: NotFound
 // for a folder without a checkpoint or no config found (asking for
 // --config); InvalidArgument for a policy that does not fit the env
 // (naming both) or num_envs beyond the config's bound on eval.episodes

@@ -59,7 +59,7 @@ absl::StatusOr<RenderReport> RenderCheckpoint(const RenderOptions& options) {
   actor::EpisodeVideo video(video_options);
   for (int episode = 0; episode < options.episodes; ++episode) {
     ASSIGN_OR_RETURN(actor::EvaluationRound round,
-                     actor::PlayEvaluationRound(*opened.envs, *opened.source, never, &video));
+                     actor::PlayEvaluationRound(*opened.envs, opened.acting(), never, &video));
     report.episodes.push_back(round.episodes[0]);
   }
   report.frames = video.frames();

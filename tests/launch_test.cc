@@ -943,6 +943,23 @@ TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInfere
     EXPECT_THAT(ReadFile(run.run_dir + "/metrics/evaluator.jsonl"), HasSubstr("\"policy/wings/return\""));
     // Each policy's losses, drawn from its own scalar log.
     EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/plots/learner_statistics.png"));
+    if (central) continue;
+    // `rill eval` of the run plays every policy's checkpoint with its
+    // agents; `rill export` wants one policy's folder, and names them.
+    auto eval = ChildProcess::Start("eval-policies", RillBinary(), {"eval", "--checkpoint_dir=" + run.run_dir,
+                                    "--episodes=2"}, run.run_dir + "-eval.log");
+    ASSERT_TRUE(eval.ok()) << eval.status();
+    std::optional<int> evaluated = (*eval)->WaitExit(absl::Seconds(60));
+    ASSERT_TRUE(evaluated.has_value() && WIFEXITED(*evaluated) && WEXITSTATUS(*evaluated) == 0) << (*eval)->LogTail(10);
+    const std::string played = ReadFile(run.run_dir + "-eval.log");
+    EXPECT_THAT(played, HasSubstr("\"episodes\":6,"));  // 2 envs x 3 agents
+    EXPECT_THAT(played, HasSubstr("\"checkpoint\":\"" + run.run_dir + "/checkpoints/learner\""));
+    auto exported = ChildProcess::Start("export-policies", RillBinary(), {"export", "--checkpoint_dir=" + run.run_dir,
+                                        "--out=" + run.run_dir + "/policy.onnx"}, run.run_dir + "-export.log");
+    ASSERT_TRUE(exported.ok()) << exported.status();
+    std::optional<int> refused = (*exported)->WaitExit(absl::Seconds(60));
+    ASSERT_TRUE(refused.has_value() && WIFEXITED(*refused) && WEXITSTATUS(*refused) != 0);
+    EXPECT_THAT(ReadFile(run.run_dir + "-export.log"), HasSubstr(run.run_dir + "/checkpoints/learner/lead, "));
   }
 }
 
