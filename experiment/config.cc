@@ -201,12 +201,6 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   RETURN_IF_ERROR(CheckObservationNormalization(env, config.learner()));
   RETURN_IF_ERROR(FinalizeNetwork(*config.mutable_network(), env));
   RETURN_IF_ERROR(learner::FinalizeLearnerConfig(*config.mutable_learner(), env));
-  if (config.learner().has_ppo() && config.learner().ppo().centralised_value() && config.env().has_remote()) {
-    // MultiAgentEnvsOutput::final_states: not on the env protocol yet.
-    return InvalidField("learner.ppo.centralised_value",
-                        "a remote env's final global state is not on the wire yet, so MAPPO cannot bootstrap its "
-                        "truncations; use an env of the registry, or IPPO (centralised_value off)");
-  }
   // The algorithm's spec, looked up once: every section below reads it.
   ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
   RETURN_IF_ERROR(CheckNetworkFitsAlgorithm(config.network(), config.learner(), *algorithm));

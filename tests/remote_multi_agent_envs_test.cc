@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "envs/batch/agent_rows.h"
 #include "envs/batch/joint.h"
 #include "gmock/gmock.h"
@@ -162,6 +163,49 @@ TEST_P(RemoteMultiAgentEnvsTest, HeterogeneousAgentsStepAsJointRowsAndLeaveMidEp
   EXPECT_EQ(o.final_obs(0, 7, 3), 5.f);
   EXPECT_EQ(o.obs(0, 7, 0), 0.f);
   EXPECT_EQ(o.obs(0, 7, 2), 2.f);  // its second reset
+}
+
+// Each stepped env's state right after its step comes over the wire:
+// Tag's state is [t, agents live]; the env that ended at step 5 reports the
+// state it ended in ([5, 0]), though it is reset to [0, 2] in that step.
+TEST_P(RemoteMultiAgentEnvsTest, AnEndedEnvsFinalStateIsTheOneBeforeItsReset) {
+  PythonServer server("test_envs:tag");
+  absl::StatusOr<std::unique_ptr<RemoteMultiAgentEnvs>> opened = Open(server, 2, Announced(server));
+  ASSERT_TRUE(opened.ok()) << opened.status() << server.log();
+  RemoteMultiAgentEnvs& envs = **opened;
+  ASSERT_EQ(envs.spec().state_dim(), 2);
+  const int n = 2, k = 2, width = 7;
+  std::vector<float> observations(n * width), final_observations(n * width), rewards(n * k);
+  std::vector<float> final_states(n * 2, -1.f);
+  std::vector<uint8_t> terminated(n * k), truncated(n * k), acted(n * k), episode_ended(n);
+  std::vector<EnvFailure> failures;
+  MultiAgentEnvsOutput out;
+  out.observations = observations.data();
+  out.final_observations = final_observations.data();
+  out.rewards = rewards.data();
+  out.terminated = terminated.data();
+  out.truncated = truncated.data();
+  out.acted = acted.data();
+  out.episode_ended = episode_ended.data();
+  out.failures = &failures;
+  out.final_states = final_states.data();
+  ASSERT_TRUE(envs.Reset(observations.data()).ok());
+  // Each agent's slots: the runner's index (as a float), the chaser's box.
+  const std::vector<float> actions = {2, 0.5f, -0.25f, 3, 0, 1};
+  for (int t = 1; t <= 5; ++t) {
+    absl::StatusOr<int> stepped = envs.Step(n, actions.data(), out);
+    ASSERT_TRUE(stepped.ok()) << stepped.status();
+    ASSERT_TRUE(failures.empty()) << failures[0].message;
+    for (int e = 0; e < n; ++e) {
+      SCOPED_TRACE(absl::StrCat("step ", t, ", env ", e));
+      EXPECT_EQ(final_states[e * 2], t);
+      EXPECT_EQ(final_states[e * 2 + 1], t < 3 ? 2 : t < 5 ? 1 : 0);
+      EXPECT_EQ(episode_ended[e], t == 5 ? 1 : 0);
+      float state[2];
+      envs.State(e, state);
+      EXPECT_EQ(state[0], t < 5 ? t : 0);  // reset at step 5
+    }
+  }
 }
 
 // Swarm as agent rows: 2 envs x 3 agents of one space; agent k truncated

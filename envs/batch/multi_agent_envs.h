@@ -72,9 +72,8 @@ struct MultiAgentEnvsOutput {
   std::vector<EnvEpisodeFigures>* env_episodes = nullptr;
   // [N, S] when not null, for envs whose spec has a state_shape: each
   // stepped env's state right after its step, before any reset (what a
-  // centralised value bootstraps an ended agent from). Envs in this
-  // process only: a remote env's final state is not on the wire, and it
-  // leaves these rows alone.
+  // centralised value bootstraps an ended agent from), a remote env's
+  // as its server sent it (EnvsStepped.final_states).
   float* final_states = nullptr;
 };
 

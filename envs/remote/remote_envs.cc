@@ -363,14 +363,26 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
                                                      "]: not ascending indices below ", num_envs_));
     }
   }
+  const int64_t ended = static_cast<int64_t>(step->final_indices.size());
+  const int64_t state_dim = multi_agent() ? multi_agent_spec_.state_dim() : 0;
   if (region_ != nullptr) {
     const size_t bytes = step->final_indices.size() * obs_bytes;  // at most N rows: checked ascending below N
     step->final_observations.resize(bytes);
     if (bytes > 0) std::memcpy(step->final_observations.data(), region_->at(layout_.final_observations_offset()), bytes);
+    step->final_states.resize(static_cast<size_t>(ended * state_dim));
+    if (!step->final_states.empty()) {
+      std::memcpy(step->final_states.data(), region_->at(layout_.final_states_offset()),
+                  step->final_states.size() * sizeof(float));
+    }
   } else {
     RETURN_IF_ERROR(Take(stepped.final_observations(), ObservationDType(spec_),
-                         Batched(static_cast<int64_t>(step->final_indices.size()), spec_.observation_shape),
-                         "stepped.final_observations", &step->final_observations));
+                         Batched(ended, spec_.observation_shape), "stepped.final_observations",
+                         &step->final_observations));
+    step->final_states.clear();
+    if (state_dim > 0 && ended > 0) {
+      RETURN_IF_ERROR(Take(stepped.final_states(), v1::DTYPE_FLOAT32, {ended, state_dim}, "stepped.final_states",
+                           &step->final_states));
+    }
   }
   step->errors = ErrorsOf(stepped.errors());
   for (const RemoteEnvError& error : step->errors) {

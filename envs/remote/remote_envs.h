@@ -82,6 +82,9 @@ struct RemoteStep {
   std::vector<float> states;
   std::vector<int> final_indices;   // ascending
   std::vector<uint8_t> final_observations;  // [final_indices.size(), obs_bytes]
+  // A multi-agent stream with a state: [final_indices.size(), S], each ended
+  // env's state at its episode's end (before the server's reset).
+  std::vector<float> final_states;
   std::vector<RemoteEnvError> errors;
 };
 

@@ -128,11 +128,20 @@ absl::StatusOr<int> RemoteMultiAgentEnvs::Step(int /*active*/, const float* acti
     absl::StrAppend(&message, message.empty() ? "" : "; ", error.agent.empty() ? "" : "agent " + error.agent + ": ",
                     error.field, ": ", error.message);
   }
+  const int state_dim = spec().state_dim();
+  if (out.final_states != nullptr && state_dim > 0) {
+    // Each env's state after its step: the one it goes on from, or for an
+    // env that ended, the one it ended in (below).
+    std::copy(step_.states.begin(), step_.states.end(), out.final_states);
+  }
   for (size_t k = 0; k < step_.final_indices.size(); ++k) {
     const int e = step_.final_indices[k];
     if (!failed[e].empty()) continue;
     out.episode_ended[e] = 1;
     WriteFinals(e, reinterpret_cast<const float*>(step_.final_observations.data()) + k * obs_width(), out);
+    if (out.final_states != nullptr && state_dim > 0) {
+      std::copy_n(&step_.final_states[k * state_dim], state_dim, out.final_states + static_cast<size_t>(e) * state_dim);
+    }
   }
   for (int e = 0; e < size(); ++e) {
     if (failed[e].empty()) {

@@ -67,7 +67,8 @@ absl::StatusOr<std::unique_ptr<SharedRegion>> SharedRegion::Connect(const v1::Sh
                                {"truncated", shared.truncated_offset(), sizes.flags},
                                {"final_observations", shared.final_observations_offset(), sizes.observations},
                                {"live", shared.live_offset(), sizes.live},
-                               {"states", shared.states_offset(), sizes.states}};
+                               {"states", shared.states_offset(), sizes.states},
+                               {"final_states", shared.final_states_offset(), sizes.states}};
   if (shared.size() <= 0 || shared.size() > kMaxRegionBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": a region of ", shared.size(), " bytes (1..", kMaxRegionBytes, " taken)"));

@@ -34,7 +34,8 @@ struct RegionSizes {
   int64_t observations = 0;  // N rows; the final observations take as many
   int64_t rewards = 0;
   int64_t flags = 0;  // terminated, and truncated as many
-  // A multi-agent stream's live masks and states (0: none).
+  // A multi-agent stream's live masks and states (0: none); its ended
+  // envs' final states take as many as the states.
   int64_t live = 0;
   int64_t states = 0;
 };

@@ -101,7 +101,7 @@ class EnvStream:
     def step(self, actions):
         """(observations, rewards, terminated, truncated, final_indices,
         final_observations, errors) for one step of every instance; a
-        multi-agent stream's also (..., live, states)."""
+        multi-agent stream's also (..., live, states, final_states)."""
         if self.region is not None:
             self._actions[...] = actions
             answer = self._exchange(b"")
@@ -113,7 +113,7 @@ class EnvStream:
                       finals[:len(stepped.final_indices)], list(stepped.errors))
             if self.multi_agent:
                 self.live, self.states = views[5], views[6]
-                result += (self.live, self.states)
+                result += (self.live, self.states, views[7][:len(stepped.final_indices)])
             return result
         request = env_pb2.EnvRequest()
         tensors.to_tensor(np.asarray(actions), request.step.actions)
@@ -127,7 +127,9 @@ class EnvStream:
             self.live = tensors.from_tensor(stepped.live)
             self.states = (tensors.from_tensor(stepped.states) if stepped.HasField("states")
                            else np.zeros((self.num_envs, 0), np.float32))
-            result += (self.live, self.states)
+            final_states = (tensors.from_tensor(stepped.final_states) if stepped.HasField("final_states")
+                            else np.zeros((len(stepped.final_indices), 0), np.float32))
+            result += (self.live, self.states, final_states)
         return result
 
     def render(self, index, width, height, camera=""):

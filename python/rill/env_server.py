@@ -203,7 +203,7 @@ class MultiAgentSteps(Steps):
         for request in region.requests():
             if request is None:
                 result = self.step(np.array(region.actions))
-                region.write(*result[:4], result[5], result[7], result[8])
+                region.write(*result[:4], result[5], result[7], result[8], result[9])
                 answer = shared_region.stepped_extras(result[4], result[6])
             else:
                 answer = self(request)

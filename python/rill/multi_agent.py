@@ -206,13 +206,15 @@ class MultiAgentEnvBatch(StreamEnvs):
     def step(self, actions):
         """Steps every env's live agents with their slots of `actions`
         ([N, A] float32): (observations, rewards, terminated, truncated,
-        final_indices, final_observations, errors, live, states), indices
-        relative to the stream, errors as (index, field, agent, message)."""
+        final_indices, final_observations, errors, live, states,
+        final_states), indices relative to the stream, errors as (index,
+        field, agent, message); final_states [len(final_indices), S], each
+        ended env's state before its reset."""
         count, k = len(self.envs), len(self.agents)
         rewards = np.zeros((count, k), np.float32)
         terminated = np.zeros((count, k), np.bool_)
         truncated = np.zeros((count, k), np.bool_)
-        final_indices, finals, errors = [], [], []
+        final_indices, finals, final_states, errors = [], [], [], []
         for i in range(count):
             if self.failed[i]:
                 # Its last reset failed: retry it; this step is its error row.
@@ -231,10 +233,12 @@ class MultiAgentEnvBatch(StreamEnvs):
             if ended:
                 final_indices.append(self.first + i)
                 finals.append(self.current[i].copy())
+                final_states.append(self.states[i].copy())
                 self.failed[i] = not self._reset(i, None, errors)
         final = np.stack(finals) if finals else np.zeros((0, self.obs_width), np.float32)
+        final_state = np.stack(final_states) if final_states else np.zeros((0, self.state_size), np.float32)
         return (self.current.copy(), rewards, terminated, truncated, final_indices, final, errors,
-                self.live.copy(), self.states.copy())
+                self.live.copy(), self.states.copy(), final_state)
 
     def _step_one(self, i, row, rewards, terminated, truncated):
         """Steps env i; writes its agents' outcomes; True when no agent is
@@ -294,7 +298,7 @@ class MultiAgentEnvBatch(StreamEnvs):
 
 
 def stepped_message(observations, rewards, terminated, truncated, final_indices, final_observations, errors,
-                    live, states):
+                    live, states, final_states):
     """The serialized EnvResponse{stepped} of one MultiAgentEnvBatch.step."""
     message = env_pb2.EnvsStepped(final_indices=final_indices)
     for array, field in ((observations, message.observations), (rewards, message.rewards),
@@ -303,6 +307,7 @@ def stepped_message(observations, rewards, terminated, truncated, final_indices,
         tensors.to_tensor(array, field)
     if states.shape[1]:
         tensors.to_tensor(states, message.states)
+        tensors.to_tensor(final_states, message.final_states)
     add_errors(message.errors, errors)
     return env_pb2.EnvResponse(stepped=message).SerializeToString()
 

@@ -58,8 +58,8 @@ def _aligned(offset):
 
 ARRAYS = ("actions", "observations", "rewards", "terminated", "truncated", "final_observations")
 # A multi-agent stream's (proto/env.proto, "Multi-agent envs"): ARRAYS, then
-# the live masks and the states.
-MULTI_AGENT_ARRAYS = ARRAYS + ("live", "states")
+# the live masks, the states and the ended envs' final states.
+MULTI_AGENT_ARRAYS = ARRAYS + ("live", "states", "final_states")
 
 
 def region_arrays(buffer, num_envs, offsets, observation_shape, observation_dtype, action_shape, action_dtype,
@@ -72,7 +72,8 @@ def region_arrays(buffer, num_envs, offsets, observation_shape, observation_dtyp
     shapes = {"actions": (action_shape, action_dtype), "observations": (observation_shape, observation_dtype),
               "rewards": (per_agent, np.float32), "terminated": (per_agent, np.bool_),
               "truncated": (per_agent, np.bool_), "final_observations": (observation_shape, observation_dtype),
-              "live": (per_agent, np.bool_), "states": ((state_size,), np.float32)}
+              "live": (per_agent, np.bool_), "states": ((state_size,), np.float32),
+              "final_states": ((state_size,), np.float32)}
     names = MULTI_AGENT_ARRAYS if agents else ARRAYS
     return {name: np.ndarray((num_envs,) + tuple(shapes[name][0]), shapes[name][1], buffer=buffer,
                              offset=offsets[name]) for name in names}
@@ -104,7 +105,8 @@ class SharedRegion:
         k = max(agents, 1)
         layout = {}
         offset = 0
-        sizes = (n * action_bytes, n * obs_bytes, n * k * 4, n * k, n * k, n * obs_bytes, n * k, n * state_size * 4)
+        sizes = (n * action_bytes, n * obs_bytes, n * k * 4, n * k, n * k, n * obs_bytes, n * k, n * state_size * 4,
+                 n * state_size * 4)
         self.array_names = MULTI_AGENT_ARRAYS if agents else ARRAYS
         for name, size in zip(self.array_names, sizes):
             layout[name] = offset
@@ -134,7 +136,7 @@ class SharedRegion:
             observations_offset=self.layout["observations"], rewards_offset=self.layout["rewards"],
             terminated_offset=self.layout["terminated"], truncated_offset=self.layout["truncated"],
             final_observations_offset=self.layout["final_observations"], live_offset=self.layout.get("live", 0),
-            states_offset=self.layout.get("states", 0))
+            states_offset=self.layout.get("states", 0), final_states_offset=self.layout.get("final_states", 0))
 
     def accept(self, timeout=ACCEPT_SECONDS):
         """Waits for the stream's client: True once it holds the region,
@@ -204,9 +206,10 @@ class SharedRegion:
                 return
             yield data
 
-    def write(self, observations, rewards, terminated, truncated, final_observations, live=None, states=None):
+    def write(self, observations, rewards, terminated, truncated, final_observations, live=None, states=None,
+              final_states=None):
         """A step's tensors into the region (a multi-agent stream's live
-        masks and states too)."""
+        masks, states and final states too)."""
         self.observations[...] = observations
         self.rewards[...] = rewards
         self.terminated[...] = terminated
@@ -216,6 +219,8 @@ class SharedRegion:
         if live is not None:
             self.live[...] = live
             self.states[...] = states
+            if len(final_states):
+                self.final_states[:len(final_states)] = final_states
 
     def answer(self, payload):
         """Sends one message (b"": a step with nothing but its tensors)."""

@@ -72,7 +72,8 @@ class TagTest(unittest.TestCase):
         # the chaser's box.
         actions = np.array([[2, 0.5, -0.25], [3, 0.0, 1.0]], np.float32)
         for t in range(1, 6):
-            obs, rewards, terminated, truncated, final_indices, finals, errors, live, states = stream.step(actions)
+            obs, rewards, terminated, truncated, final_indices, finals, errors, live, states, final_states = \
+                stream.step(actions)
             self.assertEqual(errors, [])
             self.assertEqual(rewards.shape, (2, 2))
             if t <= 3:
@@ -88,6 +89,7 @@ class TagTest(unittest.TestCase):
                 np.testing.assert_array_equal(live, [[t < 3, True]] * 2)
                 np.testing.assert_array_equal(states, [[t, 2 if t < 3 else 1]] * 2)
                 self.assertEqual(final_indices, [])
+                self.assertEqual(final_states.shape, (0, 2))
             else:
                 # The chaser's end is the episode's: reset in the same step.
                 np.testing.assert_array_equal(terminated[:, 1], [True, True])
@@ -96,6 +98,9 @@ class TagTest(unittest.TestCase):
                 np.testing.assert_array_equal(obs[0], [0, -1, 2, 0, 0, 0, 2])
                 np.testing.assert_array_equal(live, [[True, True]] * 2)
                 np.testing.assert_array_equal(states, [[0, 2]] * 2)
+                # The state each env ended in, before its reset: step 5, no
+                # agent left.
+                np.testing.assert_array_equal(final_states, [[5, 0]] * 2)
 
 
 class SwarmTest(unittest.TestCase):
@@ -109,7 +114,7 @@ class SwarmTest(unittest.TestCase):
                     try:
                         actions = np.ones((3, 3), np.float32)
                         for t in range(1, 5):
-                            obs, rewards, _, truncated, final_indices, _, errors, live, _ = stream.step(actions)
+                            obs, rewards, _, truncated, final_indices, _, errors, live, _, _ = stream.step(actions)
                             self.assertEqual(errors, [])
                             for k in range(3):
                                 acted = t <= k + 2
@@ -146,7 +151,7 @@ class MisbehavingMultiAgentEnvTest(unittest.TestCase):
                     try:
                         actions = np.zeros((2, 3), np.float32)
                         stream.step(actions)
-                        obs, rewards, terminated, truncated, final_indices, _, errors, live, _ = stream.step(actions)
+                        obs, rewards, terminated, truncated, final_indices, _, errors, live, _, _ = stream.step(actions)
                         self.assertEqual(sorted(e.env_index for e in errors), [0, 1])
                         for error in errors:
                             self.assertEqual((error.field, error.agent), (field, agent), error)
