@@ -139,8 +139,13 @@ absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const ab
   }
   if (stop.HasBeenNotified()) return false;
   RETURN_IF_ERROR(acting_->Refresh());
-  // Every policy has a version to play (the others' newest).
-  return policy_->version() > evaluated_version && acting_->ready();
+  if (!acting_->ready()) {
+    // Another policy's first version is still on its way: look again soon
+    // rather than at once.
+    stop.WaitForNotificationWithTimeout(absl::Milliseconds(50));
+    return false;
+  }
+  return policy_->version() > evaluated_version;
 }
 
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
