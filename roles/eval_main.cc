@@ -225,6 +225,21 @@ void Summarize(EvalReport* report) {
 
 namespace {
 
+// The run's config in `path`, checked as playing `num_envs` episodes at
+// once: an episode per env in lockstep, as the run's evaluator plays
+// eval.episodes, so the config's bound on that is this one's
+// ("--episodes=N: ...").
+absl::StatusOr<v1::ExperimentConfig> LoadForEpisodes(const std::string& path, int num_envs) {
+  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(path));
+  config.mutable_eval()->set_episodes(num_envs);
+  absl::StatusOr<v1::ExperimentConfig> bounded = experiment::FinalizeExperimentConfig(config);
+  if (!bounded.ok()) {
+    return absl::Status(bounded.status().code(),
+                        absl::StrCat("--episodes=", num_envs, ": ", bounded.status().message()));
+  }
+  return config;
+}
+
 // A run of several policies: its config (`config_file`, or the one its
 // learner folder keeps), envs, and every policy's newest checkpoint loaded
 // into a copy that acts for that policy's agents' rows.
@@ -240,13 +255,7 @@ absl::StatusOr<CheckpointedPolicy> OpenPolicyTeam(const PolicyCheckpoints& found
     }
     opened.config = *config;
   }
-  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(opened.config));
-  config.mutable_eval()->set_episodes(num_envs);
-  absl::StatusOr<v1::ExperimentConfig> bounded = experiment::FinalizeExperimentConfig(config);
-  if (!bounded.ok()) {
-    return absl::Status(bounded.status().code(),
-                        absl::StrCat("--episodes=", num_envs, ": ", bounded.status().message()));
-  }
+  ASSIGN_OR_RETURN(const v1::ExperimentConfig config, LoadForEpisodes(opened.config, num_envs));
   ASSIGN_OR_RETURN(const experiment::PolicyMap map, experiment::ResolvePolicies(config));
   if (!map.several()) {
     return absl::InvalidArgumentError(absl::StrCat("'", found.learner_folder, "' holds policy folders, but ",
@@ -307,15 +316,7 @@ absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& che
                                             "' or in the three folders above it, where a run folder keeps it; name "
                                             "the run's config with --config=FILE"));
   }
-  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(opened.config));
-  // An episode per env in lockstep, as the run's evaluator plays
-  // eval.episodes: the config's bound on that is this one's.
-  config.mutable_eval()->set_episodes(num_envs);
-  absl::StatusOr<v1::ExperimentConfig> bounded = experiment::FinalizeExperimentConfig(config);
-  if (!bounded.ok()) {
-    return absl::Status(bounded.status().code(),
-                        absl::StrCat("--episodes=", num_envs, ": ", bounded.status().message()));
-  }
+  ASSIGN_OR_RETURN(const v1::ExperimentConfig config, LoadForEpisodes(opened.config, num_envs));
   const uint64_t base_seed = seed >= 0 ? static_cast<uint64_t>(seed) : config.seed();
   ASSIGN_OR_RETURN(opened.policy, learner::ReadCheckpointPolicy(location.checkpoint));
   opened.parameter_version = CheckpointParameterVersion(location.checkpoint);
