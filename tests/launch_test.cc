@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -595,17 +596,31 @@ std::string SummaryAfterRecovery(Launched& run, const std::string& message) {
   return ReadFile(run.summary);
 }
 
+// Waits for each of `checkpoints` (folders under the run's
+// checkpoints/learner) to exist, kills the learner process with SIGKILL,
+// and returns the run's summary once the launcher has restarted it and the
+// run has ended; "" (with the failure recorded) when any of that fails.
+std::string KillTheLearnerOnceCheckpointed(Launched& run, const std::vector<std::string>& checkpoints) {
+  const std::string checkpoint_dir = run.run_dir + "/checkpoints/learner";
+  const bool checkpointed = WaitUntil(
+      [&] {
+        return std::all_of(checkpoints.begin(), checkpoints.end(), [&](const std::string& folder) {
+          return std::filesystem::exists(checkpoint_dir + "/" + folder);
+        });
+      },
+      absl::Seconds(120));
+  EXPECT_TRUE(checkpointed) << ReadFile(run.log);
+  const std::vector<pid_t> learner = ProcessesMentioning("--checkpoint_dir=" + checkpoint_dir);
+  EXPECT_EQ(learner.size(), 1u);
+  if (!checkpointed || learner.size() != 1 || kill(learner[0], SIGKILL) != 0) return "";
+  return SummaryAfterRecovery(run, "learner ended");
+}
+
 TEST(LaunchTest, KilledLearnerIsRestartedAndResumesFromItsCheckpoint) {
   Launched run = StartLaunch("learner-kill", {"--max_env_steps=8000"});
   ASSERT_NE(run.process, nullptr);
-  const std::string checkpoint_dir = run.run_dir + "/checkpoints/learner";
   // tiny_pendulum checkpoints every 500 updates.
-  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(checkpoint_dir + "/latest"); }, absl::Seconds(120)))
-      << ReadFile(run.log);
-  std::vector<pid_t> learner = ProcessesMentioning("--checkpoint_dir=" + checkpoint_dir);
-  ASSERT_EQ(learner.size(), 1u);
-  ASSERT_EQ(kill(learner[0], SIGKILL), 0);
-  const std::string summary = SummaryAfterRecovery(run, "learner ended");
+  const std::string summary = KillTheLearnerOnceCheckpointed(run, {"latest"});
   ASSERT_FALSE(summary.empty());
   EXPECT_EQ(JsonNumber(summary, "env_steps"), 8000) << summary;
   EXPECT_EQ(JsonNumber(summary, "learner_restarts"), 1) << summary;
@@ -627,16 +642,8 @@ TEST(LaunchTest, KilledLearnerOfSeveralPoliciesResumesEachFromItsOwnCheckpoint) 
   Launched run = StartLaunch("policies-kill", {"--max_env_steps=12000"},
                              "--config=tests/configs/tiny_navigation_policies.textpb");
   ASSERT_NE(run.process, nullptr);
-  const std::string checkpoint_dir = run.run_dir + "/checkpoints/learner";
   // tiny_navigation_policies checkpoints every 50 updates of each policy.
-  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(checkpoint_dir + "/lead/latest") &&
-                                     std::filesystem::exists(checkpoint_dir + "/wings/latest"); },
-                        absl::Seconds(120)))
-      << ReadFile(run.log);
-  std::vector<pid_t> learner = ProcessesMentioning("--checkpoint_dir=" + checkpoint_dir);
-  ASSERT_EQ(learner.size(), 1u);
-  ASSERT_EQ(kill(learner[0], SIGKILL), 0);
-  const std::string summary = SummaryAfterRecovery(run, "learner ended");
+  const std::string summary = KillTheLearnerOnceCheckpointed(run, {"lead/latest", "wings/latest"});
   ASSERT_FALSE(summary.empty());
   EXPECT_EQ(JsonNumber(summary, "env_steps"), 12000) << summary;
   EXPECT_EQ(JsonNumber(summary, "learner_restarts"), 1) << summary;
