@@ -12,9 +12,13 @@
 namespace rill::bench {
 
 absl::StatusOr<std::unique_ptr<AgentTurns>> AgentTurns::Create(const std::string& name, uint64_t seed) {
-  // One agent's spaces; InvalidArgument when they differ between agents.
   ASSIGN_OR_RETURN(envs::EnvSpec spec, envs::LookupEnvSpec(name));
   ASSIGN_OR_RETURN(std::unique_ptr<envs::MultiAgentEnv> env, envs::MakeMultiAgentEnv(name, 0, seed));
+  // One agent's spaces are every turn's.
+  if (!env->spec().homogeneous()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, "'s agents differ in their spaces; turns of one env "
+                                                   "need agents of one space"));
+  }
   spec.name = absl::StrCat("AgentTurns(", name, ")");
   spec.max_episode_steps = env->max_episode_steps() * env->num_agents();
   // WrapUnique: the constructor is private, so make_unique cannot reach it.

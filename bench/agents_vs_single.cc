@@ -367,6 +367,15 @@ absl::StatusOr<std::vector<std::pair<std::string, double>>> SingleAgentLayers(co
   return layers;
 }
 
+// The comparison takes agents of one space (an agent's spec is every
+// row's); InvalidArgument otherwise.
+absl::Status CheckAgentsOfOneSpace(const std::string& name) {
+  ASSIGN_OR_RETURN(const envs::MultiAgentSpec spec, envs::LookupMultiAgentSpec(name));
+  if (spec.homogeneous()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--bench_agents_vs_single: ", name, "'s agents differ in their "
+                                                 "spaces; the comparison needs agents of one space"));
+}
+
 }  // namespace
 
 absl::Status RunAgentsVsSingle(const std::string& name, int num_envs, const std::vector<int>& hidden,
@@ -374,8 +383,7 @@ absl::Status RunAgentsVsSingle(const std::string& name, int num_envs, const std:
   if (!envs::IsMultiAgentEnv(name)) {
     return absl::InvalidArgumentError(absl::StrCat("--bench_agents_vs_single: ", name, " is no multi-agent env"));
   }
-  // An agent's spaces (InvalidArgument, naming them, when they differ
-  // between agents).
+  RETURN_IF_ERROR(CheckAgentsOfOneSpace(name));
   ASSIGN_OR_RETURN(const envs::EnvSpec row, envs::LookupEnvSpec(name));
   if (!row.discrete || row.observation_type != envs::ObservationType::kFloat32) {
     return absl::InvalidArgumentError(absl::StrCat("--bench_agents_vs_single: ", name,

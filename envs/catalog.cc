@@ -41,24 +41,56 @@ std::string AgentSpaces(const EnvSpec& agent) {
                                      : absl::StrCat(agent.action_dim(), "-dim actions"));
 }
 
-// The spec of one agent row of `multi`, named as the env; InvalidArgument
-// when its agents differ in their spaces.
-absl::StatusOr<EnvSpec> AgentRowSpec(const MultiAgentSpec& multi) {
-  if (!multi.homogeneous()) {
-    std::vector<std::string> agents;
-    for (int k = 0; k < multi.num_agents(); ++k) {
-      agents.push_back(absl::StrCat(multi.agents[k], " ", AgentSpaces(multi.agent_specs[k])));
+// The spec of one agent row of `multi`, named as the env, with its env's
+// state: the spec of `row_agents` (env.row_agents: one policy's agents,
+// which must share their spaces) when given; else every agent's, which
+// must share their action space, observations of different sizes
+// zero-padded to the widest (flat float32 only). InvalidArgument naming
+// the agents otherwise.
+absl::StatusOr<EnvSpec> AgentRowSpec(const MultiAgentSpec& multi, const std::vector<std::string>& row_agents = {}) {
+  const auto described = [&multi](int k) { return absl::StrCat(multi.agents[k], " ", AgentSpaces(multi.agent_specs[k])); };
+  std::vector<int> chosen;
+  for (const std::string& name : row_agents) {
+    const auto found = std::find(multi.agents.begin(), multi.agents.end(), name);
+    if (found == multi.agents.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("env.row_agents: ", multi.name, " has no agent '", name,
+                                                     "'; its agents: ", absl::StrJoin(multi.agents, ", ")));
     }
+    chosen.push_back(static_cast<int>(found - multi.agents.begin()));
+  }
+  for (int k : chosen) {
+    if (!MultiAgentSpec::SameSpaces(multi.agent_specs[k], multi.agent_specs[chosen[0]])) {
+      return absl::InvalidArgumentError(absl::StrCat("env.row_agents: ", described(chosen[0]), " and ", described(k),
+                                                     " differ in their spaces, so they cannot be rows of one policy"));
+    }
+  }
+  const auto row_of = [&multi](EnvSpec row) {
+    row.name = multi.name;
+    row.state_dim = multi.state_dim();  // each row carries its env's state
+    return row;
+  };
+  if (!chosen.empty()) return row_of(multi.agent_specs[chosen[0]]);
+  if (multi.homogeneous()) return row_of(multi.agent_specs[0]);
+  // Agents that act alike and observe flat vectors of different sizes
+  // share rows zero-padded to the widest (what PettingZoo users pad by
+  // hand for parameter sharing).
+  bool paddable = true;
+  EnvSpec widest = multi.agent_specs[0];
+  for (const EnvSpec& agent : multi.agent_specs) {
+    paddable = paddable && MultiAgentSpec::SameActions(agent, multi.agent_specs[0]) &&
+               agent.observation_shape.size() == 1 && !agent.uint8_observations();
+    if (agent.obs_dim() > widest.obs_dim()) widest = agent;
+  }
+  if (!paddable) {
+    std::vector<std::string> agents;
+    for (int k = 0; k < multi.num_agents(); ++k) agents.push_back(described(k));
     return absl::InvalidArgumentError(absl::StrCat(multi.name, "'s agents differ in their spaces (",
                                                    absl::StrJoin(agents, "; "),
-                                                   "), so they cannot all be rows of one policy; "
-                                                   "env.joint_agents steps them as one row, as "
-                                                   "learner.maddpg does"));
+                                                   "), so they cannot all be rows of one batch: rows share one "
+                                                   "action space and flat observations; env.joint_agents steps "
+                                                   "them as one row, as learner.maddpg does"));
   }
-  EnvSpec row = multi.agent_specs[0];
-  row.name = multi.name;
-  row.state_dim = multi.state_dim();  // each row carries its env's state
-  return row;
+  return row_of(widest);
 }
 
 }  // namespace
@@ -156,6 +188,9 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {
 
 absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
   if (env.joint_agents()) {
+    if (env.row_agents_size() > 0) {
+      return absl::InvalidArgumentError("env.row_agents: set with env.joint_agents, whose row is every agent");
+    }
     if (!env.has_plugin() && !env.has_remote() && !IsMultiAgentEnv(env.name())) {
       // An unknown name is that first, with the known ones listed.
       RETURN_IF_ERROR(LookupEnvSpec(env.name(), env.max_episode_steps()).status());
@@ -170,13 +205,37 @@ absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
     return JointSpec(multi);
   }
   if (env.has_plugin() && !IsMultiAgentSection(env)) return PluginEnvSpec(env.plugin(), env.max_episode_steps());
-  if (!env.has_remote() && !env.has_plugin()) return LookupEnvSpec(env.name(), env.max_episode_steps());
+  if (env.row_agents_size() > 0 && !IsMultiAgentSection(env)) {
+    return absl::InvalidArgumentError(absl::StrCat("env.row_agents: '", env.name(), "' is not a multi-agent env"));
+  }
+  if (!env.has_remote() && !env.has_plugin() && !IsMultiAgentEnv(env.name())) {
+    return LookupEnvSpec(env.name(), env.max_episode_steps());
+  }
   if (IsMultiAgentSection(env)) {
     ASSIGN_OR_RETURN(const MultiAgentSpec multi, ConfiguredMultiAgentSpec(env));
-    return AgentRowSpec(multi);
+    return AgentRowSpec(multi, {env.row_agents().begin(), env.row_agents().end()});
   }
   return SpecFromSpaces(env.name().empty() ? "remote" : env.name(), env.remote().observation_space(),
                         env.remote().action_space(), env.max_episode_steps());
+}
+
+absl::StatusOr<EnvSpec> PolicyRowSpec(const v1::EnvConfig& env, const std::vector<int>& agent_policy, int policy) {
+  const bool one_policy = std::all_of(agent_policy.begin(), agent_policy.end(), [&](int p) { return p == policy; });
+  if (one_policy || env.joint_agents() || !IsMultiAgentSection(env)) return ConfiguredEnvSpec(env);
+  ASSIGN_OR_RETURN(const MultiAgentSpec multi, ConfiguredMultiAgentSpec(env));
+  if (static_cast<int>(agent_policy.size()) != multi.num_agents()) {
+    return absl::InvalidArgumentError(absl::StrCat("the agent-to-policy map has ", agent_policy.size(),
+                                                   " agents; ", multi.name, " has ", multi.num_agents()));
+  }
+  v1::EnvConfig mine = env;
+  mine.clear_row_agents();
+  for (int k = 0; k < multi.num_agents(); ++k) {
+    if (agent_policy[k] == policy) mine.add_row_agents(multi.agents[k]);
+  }
+  if (mine.row_agents_size() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("policy ", policy, " plays no agent of ", multi.name));
+  }
+  return ConfiguredEnvSpec(mine);
 }
 
 std::vector<std::string> KnownEnvNames() {

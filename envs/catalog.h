@@ -23,11 +23,14 @@ namespace rill::envs {
 
 // The spec of the environment with Gymnasium id `name`, its time limit set
 // to `max_episode_steps` (0: the env's default). For a multi-agent env, the
-// spec of one of its rows: an agent's, named as the env (every agent
-// shares it: MultiAgentSpec::homogeneous).
+// spec of one of its rows, named as the env: an agent's when every agent
+// shares it (MultiAgentSpec::homogeneous), else the widest agent's, the
+// others' observations zero-padded to it (agents that act alike and
+// observe flat float vectors; what one policy over all of them sees).
 // Errors: NotFound for an unknown name (the message lists the known ones);
 // InvalidArgument for a negative max_episode_steps, or for a multi-agent
-// env whose agents' spaces differ.
+// env whose agents' spaces cannot share rows (different actions, or
+// observations that are not flat float32).
 absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_steps = 0);
 
 // The spec of the multi-agent env `name` (envs/multi_agent/interface.h),
@@ -67,6 +70,18 @@ int RowsPerEnv(const v1::EnvConfig& env);
 // InvalidArgument or NotFound naming the problem.
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
 
+// The spec of the rows policy `policy` plays in an actor's batch of the
+// envs a config's `env` section makes, where env agent k plays for
+// agent_policy[k] (experiment::ResolvePolicies): ConfiguredEnvSpec of the
+// section with env.row_agents set to that policy's agents. The batch's own
+// rows (every agent's, zero-padded to the widest observation) hold each
+// agent's observation first, so a policy reads the first obs_dim values
+// of each of its rows. ConfiguredEnvSpec(env) itself when every agent
+// plays for `policy`, for env.joint_agents and for a single-agent env.
+// InvalidArgument for a map of the wrong length, a policy of no agent, or
+// agents of one policy that differ in their spaces.
+absl::StatusOr<EnvSpec> PolicyRowSpec(const v1::EnvConfig& env, const std::vector<int>& agent_policy, int policy);
+
 // The spec of the env a config's `env` section names, before its wrappers:
 // a registered one (LookupEnvSpec), a remote one from the spaces the
 // section states (env.remote, envs/remote/spaces.h; what its server must
@@ -76,9 +91,10 @@ absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env);
 // (envs/multi_agent/joint.h's JointSpec), of a plugin's multi-agent env or
 // of a remote one with env.remote.agents; InvalidArgument naming
 // env.joint_agents for a single-agent env (a plugin's too) or a remote one
-// without agents. A remote or plugin multi-agent env without
-// env.joint_agents: an agent's spec, named as the env (its agents must
-// share their spaces, as LookupEnvSpec's).
+// without agents. A multi-agent env without env.joint_agents: a row's
+// spec, named as the env, as LookupEnvSpec's; with env.row_agents, the
+// spec those agents share (InvalidArgument naming env.row_agents for an
+// unknown agent or agents whose spaces differ).
 // InvalidArgument or NotFound naming the problem.
 absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env);
 

@@ -94,5 +94,64 @@ TEST(CatalogTest, RemoteAgentsObservingBytesAreRefusedByField) {
   EXPECT_THAT(multi.status().message(), HasSubstr("env.remote.agents[0] (eye)"));
 }
 
+// Two chasers and a runner that act alike and observe 2 and 3 floats.
+constexpr char kChase[] = R"pb(
+  name: "chase:make"
+  remote {
+    address: "127.0.0.1:1"
+    agents {
+      name: "chaser_0"
+      observation_space { box { shape: 2 dtype: DTYPE_FLOAT32 } }
+      action_space { discrete { n: 3 } }
+    }
+    agents {
+      name: "chaser_1"
+      observation_space { box { shape: 2 dtype: DTYPE_FLOAT32 } }
+      action_space { discrete { n: 3 } }
+    }
+    agents {
+      name: "runner"
+      observation_space { box { shape: 3 dtype: DTYPE_FLOAT32 } }
+      action_space { discrete { n: 3 } }
+    }
+  }
+)pb";
+
+TEST(CatalogTest, AgentsThatActAlikeAreRowsPaddedToTheWidestObservation) {
+  absl::StatusOr<EnvSpec> row = ConfiguredEnvSpec(Section(kChase));
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->obs_dim(), 3);
+  EXPECT_EQ(row->num_actions, 3);
+  EXPECT_EQ(RowsPerEnv(Section(kChase)), 3);
+}
+
+TEST(CatalogTest, EachPolicysRowsAreItsOwnAgentsSpec) {
+  const v1::EnvConfig env = Section(kChase);
+  absl::StatusOr<EnvSpec> chasers = PolicyRowSpec(env, {0, 0, 1}, 0);
+  ASSERT_TRUE(chasers.ok()) << chasers.status();
+  EXPECT_EQ(chasers->obs_dim(), 2);
+  EXPECT_EQ(PolicyRowSpec(env, {0, 0, 1}, 1)->obs_dim(), 3);
+  // One policy of every agent: the batch's padded rows.
+  EXPECT_EQ(PolicyRowSpec(env, {0, 0, 0}, 0)->obs_dim(), 3);
+  // env.row_agents is what a policy's view of the config says.
+  v1::EnvConfig view = env;
+  view.add_row_agents("chaser_1");
+  EXPECT_EQ(ConfiguredEnvSpec(view)->obs_dim(), 2);
+}
+
+TEST(CatalogTest, APolicyOfAgentsOfDifferentSpacesOrOfNoneIsRefused) {
+  const v1::EnvConfig env = Section(kChase);
+  absl::StatusOr<EnvSpec> mixed = PolicyRowSpec(env, {0, 1, 1}, 1);
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_THAT(mixed.status().message(), HasSubstr("env.row_agents: chaser_1 (2) 3 actions and runner (3) 3 actions "
+                                                  "differ in their spaces"));
+  EXPECT_THAT(PolicyRowSpec(env, {0, 0, 0}, 1).status().message(), HasSubstr("plays no agent"));
+  EXPECT_THAT(PolicyRowSpec(env, {0, 1}, 1).status().message(), HasSubstr("has 3"));
+  v1::EnvConfig unknown = env;
+  unknown.add_row_agents("hider");
+  EXPECT_THAT(ConfiguredEnvSpec(unknown).status().message(),
+              HasSubstr("env.row_agents: chase:make has no agent 'hider'; its agents: chaser_0, chaser_1, runner"));
+}
+
 }  // namespace
 }  // namespace rill::envs

@@ -87,7 +87,17 @@ TEST(LookupEnvSpecTest, AMultiAgentEnvsRowIsOneAgentsSpecUnderTheEnvsName) {
 }
 
 TEST(LookupEnvSpecTest, AMultiAgentEnvWhoseAgentsDifferNamesEachAgentsSpaces) {
+  // Agents that act alike: rows of the widest observation.
   absl::StatusOr<EnvSpec> row = LookupEnvSpec("PredatorPrey-v0");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->obs_dim(), 16);
+  v1::EnvConfig section;
+  section.set_name("PredatorPrey-v0");
+  section.add_row_agents("agent_0");
+  EXPECT_EQ(ConfiguredEnvSpec(section)->obs_dim(), 14);
+  // One policy's rows cannot mix them.
+  section.add_row_agents("adversary_0");
+  row = ConfiguredEnvSpec(section);
   EXPECT_EQ(row.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(row.status().message(), AllOf(HasSubstr("adversary_0 (16) 5 actions"), HasSubstr("agent_0 (14) 5 actions")));
   EXPECT_FALSE(LookupMultiAgentSpec("PredatorPrey-v0").value().homogeneous());

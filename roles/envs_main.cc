@@ -78,9 +78,10 @@ int DescribeRemoteMain(const std::string& address) {
     const envs::MultiAgentSpec& multi = (*opened)->multi_agent_spec();
     *remote->mutable_agents() = (*opened)->agent_spaces();
     for (int64_t d : multi.state_shape) remote->add_state_shape(d);
-    // Agents of one space are rows of one policy; agents that differ step
-    // as joint rows (env.joint_agents, MADDPG).
-    if (!multi.homogeneous()) env->set_joint_agents(true);
+    // Agents that act alike are rows (of one policy, or of `policies`);
+    // agents whose actions differ step as joint rows (env.joint_agents,
+    // MADDPG).
+    if (!envs::ConfiguredEnvSpec(*env).ok()) env->set_joint_agents(true);
     std::string text;
     google::protobuf::TextFormat::PrintToString(config, &text);
     const std::string each =

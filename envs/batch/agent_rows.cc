@@ -20,10 +20,6 @@ absl::StatusOr<std::unique_ptr<AgentRowsEnvBatch>> AgentRowsEnvBatch::Create(
       return absl::InvalidArgumentError(
           absl::StrCat("a batch of ", row.name, " was given an env of other agents: ", env->name()));
     }
-    if (!env->spec().homogeneous()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          env->name(), "'s agents differ in their spaces, so they cannot share one policy's rows"));
-    }
   }
   ASSIGN_OR_RETURN(std::unique_ptr<LocalMultiAgentEnvs> local, LocalMultiAgentEnvs::Create(std::move(envs)));
   return CreateOver(std::move(row), std::move(local));
@@ -35,15 +31,13 @@ absl::StatusOr<std::unique_ptr<AgentRowsEnvBatch>> AgentRowsEnvBatch::CreateOver
     return absl::InvalidArgumentError(absl::StrCat(row.name, ": agents' observations must be float32"));
   }
   const MultiAgentSpec& spec = envs->spec();
-  if (!spec.homogeneous()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(spec.name, "'s agents differ in their spaces, so they cannot share one policy's rows"));
-  }
-  const EnvSpec& agent = spec.agent_specs[0];
-  if (agent.obs_bytes() != row.obs_bytes() || agent.action_dim() != row.action_dim() ||
-      agent.discrete != row.discrete || agent.uint8_observations()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a batch of ", row.name, " was given an env of other spaces: ", spec.name));
+  for (int k = 0; k < spec.num_agents(); ++k) {
+    const EnvSpec& agent = spec.agent_specs[k];
+    if (!MultiAgentSpec::SameActions(agent, row) || agent.uint8_observations() ||
+        agent.obs_dim() > row.obs_dim() || (agent.obs_dim() < row.obs_dim() && agent.observation_shape.size() != 1)) {
+      return absl::InvalidArgumentError(absl::StrCat("a batch of ", row.name, " was given an env of other spaces: ",
+                                                     spec.name, "'s agent ", spec.agents[k], " does not fit its rows"));
+    }
   }
   row.state_dim = spec.state_dim();  // the rows carry their env's state
   return std::unique_ptr<AgentRowsEnvBatch>(new AgentRowsEnvBatch(std::move(row), std::move(envs)));
@@ -58,18 +52,44 @@ AgentRowsEnvBatch::AgentRowsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgentEnvs
       acted_(static_cast<size_t>(size()), 0),
       episode_ended_(static_cast<size_t>(envs_->size()), 0),
       state_dim_(spec().state_dim),
-      env_final_states_(static_cast<size_t>(envs_->size()) * state_dim_, 0.f) {}
+      env_final_states_(static_cast<size_t>(envs_->size()) * state_dim_, 0.f),
+      padded_(envs_->obs_width() != agents_ * obs_dim_) {
+  if (padded_) {
+    packed_observations_.assign(static_cast<size_t>(envs_->size()) * envs_->obs_width(), 0.f);
+    packed_final_observations_.assign(packed_observations_.size(), 0.f);
+  }
+}
+
+void AgentRowsEnvBatch::Unpack(int envs, const float* packed, float* rows, const uint8_t* ended_only) const {
+  const MultiAgentSpec& spec = envs_->spec();
+  for (int e = 0; e < envs; ++e) {
+    for (int k = 0; k < agents_; ++k) {
+      const int i = e * agents_ + k;
+      if (ended_only != nullptr && ended_only[i] == 0) continue;
+      const int width = spec.agent_specs[k].obs_dim();
+      float* row = rows + static_cast<size_t>(i) * obs_dim_;
+      std::copy_n(packed + static_cast<size_t>(e) * envs_->obs_width() + envs_->obs_offset(k), width, row);
+      std::fill(row + width, row + obs_dim_, 0.f);
+    }
+  }
+}
 
 absl::Status AgentRowsEnvBatch::Reset(uint8_t* observations) {
-  // An env's row of agents is its agents' rows: the layouts agree.
-  return envs_->Reset(reinterpret_cast<float*>(observations));
+  auto* rows = reinterpret_cast<float*>(observations);
+  // Agents of one space: an env's row of agents is its agents' rows, the
+  // layouts agree.
+  if (!padded_) return envs_->Reset(rows);
+  RETURN_IF_ERROR(envs_->Reset(packed_observations_.data()));
+  Unpack(envs_->size(), packed_observations_.data(), rows, nullptr);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, const EnvBatchOutput& out) {
   out.failures->clear();
   MultiAgentEnvsOutput agents;
-  agents.observations = reinterpret_cast<float*>(out.observations);
-  agents.final_observations = reinterpret_cast<float*>(out.final_observations);
+  agents.observations = padded_ ? packed_observations_.data() : reinterpret_cast<float*>(out.observations);
+  agents.final_observations =
+      padded_ ? packed_final_observations_.data() : reinterpret_cast<float*>(out.final_observations);
   agents.rewards = out.rewards;
   agents.terminated = out.terminated;
   agents.truncated = out.truncated;
@@ -81,6 +101,16 @@ absl::StatusOr<int> AgentRowsEnvBatch::Step(int active, const float* actions, co
   ASSIGN_OR_RETURN(const int envs, envs_->Step((active + agents_ - 1) / agents_, actions, agents));
   const int rows = std::min(size(), envs * agents_);
   for (int i = 0; i < rows; ++i) out.masked[i] = acted_[i] != 0 ? 0 : 1;
+  if (padded_) {
+    Unpack(envs, packed_observations_.data(), reinterpret_cast<float*>(out.observations), nullptr);
+    // The final observation of each agent that ended, as agents of one
+    // space get theirs.
+    ended_.assign(static_cast<size_t>(rows), 0);
+    for (int i = 0; i < rows; ++i) {
+      ended_[i] = acted_[i] != 0 && (out.terminated[i] != 0 || out.truncated[i] != 0) ? 1 : 0;
+    }
+    Unpack(envs, packed_final_observations_.data(), reinterpret_cast<float*>(out.final_observations), ended_.data());
+  }
   if (agents.final_states != nullptr) {
     // Each ended agent's row gets its env's state after the step.
     for (int i = 0; i < rows; ++i) {

@@ -1,8 +1,10 @@
 // AgentRowsEnvBatch: an EnvBatch of multi-agent envs whose rows are agents
 // (interface.h, "Rows that are agents"): env e's agent k is row e * K + k.
-// What agents sharing one policy step through: its rows are one row spec,
-// so every agent of the envs must have the same spaces
-// (MultiAgentSpec::homogeneous). The envs are a MultiAgentEnvs
+// What agents sharing one policy step through: its rows are one row spec.
+// Agents of different observation sizes (a predator's and its prey's) are
+// rows zero-padded to the widest, each agent's observation first; every
+// agent must act alike (envs/catalog.h's LookupEnvSpec). A policy of some
+// agents reads the first values of its rows (PolicyRowSpec). The envs are a MultiAgentEnvs
 // (multi_agent_envs.h): in this process, or on an env server.
 //
 // A Step steps each env with a row in [0, active) (whole envs: it returns
@@ -35,9 +37,10 @@ namespace rill::envs {
 class AgentRowsEnvBatch final : public EnvBatch {
  public:
   // A batch of `envs` (the same env, seeded apart), whose rows are `row`
-  // (the spec of one agent, named as the env). InvalidArgument for no envs,
-  // envs of different agents, agents whose spaces differ from each other or
-  // from `row`, or observations that are not float32.
+  // (the spec of one row, named as the env: catalog.h's). InvalidArgument
+  // for no envs, envs of different agents, agents that act otherwise than
+  // `row` or observe more than it (or observe other than flat vectors of
+  // fewer values), or observations that are not float32.
   static absl::StatusOr<std::unique_ptr<AgentRowsEnvBatch>> Create(EnvSpec row,
                                                                    std::vector<std::unique_ptr<MultiAgentEnv>> envs);
   // The same over any source of envs (a remote one: remote_multi_agent_envs.h).
@@ -75,6 +78,16 @@ class AgentRowsEnvBatch final : public EnvBatch {
   std::vector<EnvFailure> env_failures_;  // one Step's, by env
   int state_dim_;  // floats of one env's global state; 0: none
   std::vector<float> env_final_states_;  // [envs, state_dim]: one Step's
+
+  // Agents of different observation sizes: the envs write their layout
+  // ([envs, obs_width]) here, and Unpack copies it into the padded rows.
+  // Rows [e * K, (e + 1) * K) of `rows` from `packed` for envs [0, envs),
+  // only the rows where `ended_only` is 1 when it is not null.
+  void Unpack(int envs, const float* packed, float* rows, const uint8_t* ended_only) const;
+  bool padded_;
+  std::vector<float> packed_observations_;
+  std::vector<float> packed_final_observations_;
+  std::vector<uint8_t> ended_;  // [N]: one Step's rows that ended
 };
 
 }  // namespace rill::envs

@@ -149,5 +149,40 @@ TEST(AgentRowsEnvBatchTest, EnvsOfOtherSpacesAreRefused) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(AgentRowsEnvBatchTest, AgentsOfDifferentObservationSizesAreRowsPaddedToTheWidest) {
+  // Agent 0 observes 1 float, agent 1 three: rows of 3, agent 0's padded.
+  const std::vector<int> widths = {1, 3};
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  for (int i = 0; i < 2; ++i) envs.push_back(std::make_unique<LeaveEnv>(std::vector<int>{1, 2}, widths));
+  EnvSpec row = LeaveEnv::Spec(2, widths).agent_specs[1];
+  absl::StatusOr<std::unique_ptr<AgentRowsEnvBatch>> batch = AgentRowsEnvBatch::Create(row, std::move(envs));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  Buffers buffers(4, 3);
+  ASSERT_TRUE((*batch)->Reset(buffers.obs.data()).ok());
+  EXPECT_THAT(buffers.observations(), ElementsAre(100, 0, 0, 110, 111, 112, 100, 0, 0, 110, 111, 112));
+  const float actions[] = {0, 1, 1, 0};
+  ASSERT_EQ((*batch)->Step(4, actions, buffers.out()).value(), 4);
+  EXPECT_THAT(buffers.observations(), ElementsAre(1, 0, 0, 11, 12, 13, 1, 0, 0, 11, 12, 13));
+  // Agent 0 ended on its first step: its final observation, padded; agent
+  // 1's row of final observations is left alone.
+  EXPECT_THAT(buffers.terminated, ElementsAre(1, 0, 1, 0));
+  EXPECT_THAT(buffers.final_observations(), ElementsAre(1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0));
+  ASSERT_EQ((*batch)->Step(4, actions, buffers.out()).value(), 4);
+  // Agent 1 ended too, so each env was reset within the step.
+  EXPECT_THAT(buffers.terminated, ElementsAre(0, 1, 0, 1));
+  EXPECT_THAT(buffers.final_observations(), ElementsAre(1, 0, 0, 12, 13, 14, 1, 0, 0, 12, 13, 14));
+  EXPECT_THAT(buffers.observations(), ElementsAre(200, 0, 0, 210, 211, 212, 200, 0, 0, 210, 211, 212));
+}
+
+TEST(AgentRowsEnvBatchTest, RowsNarrowerThanAnAgentsObservationAreRefused) {
+  const std::vector<int> widths = {1, 3};
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  envs.push_back(std::make_unique<LeaveEnv>(std::vector<int>{1, 2}, widths));
+  absl::StatusOr<std::unique_ptr<AgentRowsEnvBatch>> batch =
+      AgentRowsEnvBatch::Create(LeaveEnv::Spec(2, widths).agent_specs[0], std::move(envs));
+  ASSERT_EQ(batch.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(batch.status().message()), ::testing::HasSubstr("agent_1 does not fit its rows"));
+}
+
 }  // namespace
 }  // namespace rill::envs

@@ -96,7 +96,12 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> MakeRemote(const v1::EnvConfig& env, E
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<EnvBatch>> MakeEnvBatch(const v1::EnvConfig& env, int num_envs, uint64_t base_seed) {
+absl::StatusOr<std::unique_ptr<EnvBatch>> MakeEnvBatch(const v1::EnvConfig& section, int num_envs,
+                                                      uint64_t base_seed) {
+  // The batch holds every agent, whichever one policy's view the section is
+  // (env.row_agents: PolicyRowSpec's rows are a part of each batch row).
+  v1::EnvConfig env = section;
+  env.clear_row_agents();
   ASSIGN_OR_RETURN(const EnvSpec base, ConfiguredBaseEnvSpec(env));
   // Every wrapper's spec is checked before anything is made.
   RETURN_IF_ERROR(WrappedSpec(base, env).status());

@@ -35,7 +35,8 @@ namespace rill::envs {
 // uint8 [C, H, W], ...), the registry's or the plugin's when an instance
 // cannot be made, the wrappers', and RemoteEnvBatch::Create's (a server
 // that cannot be reached within env.remote.reconnect_seconds, or whose
-// spaces differ from the section's).
+// spaces differ from the section's). A multi-agent env's rows are every
+// agent's, env.row_agents or not (catalog.h's PolicyRowSpec).
 absl::StatusOr<std::unique_ptr<EnvBatch>> MakeEnvBatch(const v1::EnvConfig& env, int num_envs, uint64_t base_seed);
 
 }  // namespace rill::envs

@@ -4,7 +4,9 @@
 // lengths[k] (terminated), so agents leave at different steps; each step's
 // reward of agent k is k + 1. Discrete, 2 actions; the global state is the
 // step's number. Its metrics: "steps" (1 a step, summed) and "step" (the
-// step's number, averaged over the episode).
+// step's number, averaged over the episode). Given `widths`, agent k
+// observes widths[k] floats instead, the first as above and value j the
+// first + j (agents of different observation sizes).
 #ifndef RILL_ENVS_BATCH_TEST_MULTI_AGENT_ENV_H_
 #define RILL_ENVS_BATCH_TEST_MULTI_AGENT_ENV_H_
 
@@ -19,7 +21,7 @@ namespace rill::envs {
 
 class LeaveEnv final : public MultiAgentEnv {
  public:
-  static MultiAgentSpec Spec(int num_agents) {
+  static MultiAgentSpec Spec(int num_agents, const std::vector<int>& widths = {}) {
     MultiAgentSpec spec;
     spec.name = "Leave-v0";
     EnvSpec agent;
@@ -31,26 +33,27 @@ class LeaveEnv final : public MultiAgentEnv {
     for (int k = 0; k < num_agents; ++k) {
       spec.agents.push_back("agent_" + std::to_string(k));
       spec.agent_specs.push_back(agent);
+      if (!widths.empty()) spec.agent_specs.back().observation_shape = {widths[k]};
     }
     spec.state_shape = {1};
     spec.max_episode_steps = 1000;
     return spec;
   }
-  explicit LeaveEnv(std::vector<int> lengths)
-      : MultiAgentEnv(Spec(static_cast<int>(lengths.size()))), lengths_(std::move(lengths)) {}
+  explicit LeaveEnv(std::vector<int> lengths, const std::vector<int>& widths = {})
+      : MultiAgentEnv(Spec(static_cast<int>(lengths.size()), widths)), lengths_(std::move(lengths)) {}
 
   void Reset(float* const* obs) override {
     StartEpisode();
     step_ = 0;
     ++episodes_;
-    for (int k = 0; k < num_agents(); ++k) obs[k][0] = 100.f * episodes_ + 10.f * k;
+    for (int k = 0; k < num_agents(); ++k) Observe(k, 100.f * episodes_ + 10.f * k, obs[k]);
   }
   absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) override {
     if (absl::Status checked = CheckStep(actions); !checked.ok()) return checked;
     ++step_;
     for (int k = 0; k < num_agents(); ++k) {
       if (!live(k)) continue;
-      next_obs[k][0] = 10.f * k + step_;
+      Observe(k, 10.f * k + step_, next_obs[k]);
       results[k] = StepResult{static_cast<float>(k + 1), step_ == lengths_[k], false};
     }
     EndStep(results);
@@ -66,6 +69,10 @@ class LeaveEnv final : public MultiAgentEnv {
   }
 
  private:
+  void Observe(int k, float first, float* obs) const {
+    for (int j = 0; j < spec().agent_specs[k].obs_dim(); ++j) obs[j] = first + static_cast<float>(j);
+  }
+
   std::vector<int> lengths_;
   int step_ = 0;
   int episodes_ = 0;

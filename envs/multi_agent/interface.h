@@ -59,14 +59,21 @@ struct MultiAgentSpec {
   // (rows of one batch) need.
   bool homogeneous() const {
     for (const EnvSpec& spec : agent_specs) {
-      const EnvSpec& first = agent_specs[0];
-      if (spec.observation_shape != first.observation_shape || spec.observation_type != first.observation_type ||
-          spec.discrete != first.discrete || spec.num_actions != first.num_actions ||
-          spec.action_low != first.action_low || spec.action_high != first.action_high) {
-        return false;
-      }
+      if (!SameSpaces(spec, agent_specs[0])) return false;
     }
     return true;
+  }
+
+  // Whether two agents act alike: the same kind, count and bounds of
+  // actions.
+  static bool SameActions(const EnvSpec& a, const EnvSpec& b) {
+    return a.discrete == b.discrete && a.num_actions == b.num_actions && a.action_low == b.action_low &&
+           a.action_high == b.action_high;
+  }
+  // Whether two agents observe and act alike.
+  static bool SameSpaces(const EnvSpec& a, const EnvSpec& b) {
+    return a.observation_shape == b.observation_shape && a.observation_type == b.observation_type &&
+           SameActions(a, b);
   }
 };
 
