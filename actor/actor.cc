@@ -16,6 +16,7 @@
 #include "common/blas.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "envs/catalog.h"
 
 namespace rill::actor {
 namespace {
@@ -83,8 +84,18 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     actor->row_index_.push_back(static_cast<int>(actor->routes_[policy].rows.size()));
     actor->routes_[policy].rows.push_back(row);
   }
+  if (!options.policy_tables.empty() && options.policy_tables.size() != names.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("the actor was given ", options.policy_tables.size(),
+                                                   " policy tables for ", names.size(), " policies"));
+  }
   for (size_t p = 0; p < names.size(); ++p) {
-    actor->routes_[p].name = names[p];
+    PolicyRoute& route = actor->routes_[p];
+    route.name = names[p];
+    if (names.size() == 1) {
+      route.spec = actor->envs_->spec();
+    } else {
+      ASSIGN_OR_RETURN(route.spec, envs::PolicyRowSpec(config.env(), agent_policy, static_cast<int>(p)));
+    }
     RETURN_IF_ERROR(actor->CreateRoute(static_cast<int>(p), base_seed + 7919ULL * p));
   }
   if (config.has_self_play()) RETURN_IF_ERROR(actor->CreateOpponentPool(base_seed, *registry));
@@ -116,7 +127,7 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
                                 : metrics_.parameter_version;
   if (options.parameter_store != nullptr) {
     if (several) return absl::InvalidArgumentError("an actor in process plays one policy");
-    source = std::make_unique<InProcessPolicySource>(options.parameter_store, envs_->spec(), seed);
+    source = std::make_unique<InProcessPolicySource>(options.parameter_store, route.spec, seed);
   } else if (config.topology().inference() == v1::TopologyConfig::CENTRAL) {
     // GA3C / SEED: no policy copy and no parameter stream here.
     std::string address = options.inference_address;
@@ -125,19 +136,21 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
     source = std::make_unique<CentralActionSource>(address, config.replay().max_message_bytes(), route.name);
   } else {
     LocalPolicyOptions follow =
-        FollowLearner(options.learner_address, config.replay().max_message_bytes(), envs_->spec(), seed,
+        FollowLearner(options.learner_address, config.replay().max_message_bytes(), route.spec, seed,
                       metrics_.parameter_delay_seconds, route.version_gauge);
     follow.policy = route.name;
     auto local = std::make_unique<LocalPolicySource>(std::move(follow));
     route.local = local.get();
     source = std::move(local);
   }
-  route.source = several ? std::make_unique<RowSubsetSource>(route.rows, std::move(source)) : std::move(source);
+  route.source = several ? std::make_unique<RowSubsetSource>(route.rows, std::move(source), route.spec.obs_dim())
+                         : std::move(source);
 
   v1::TableConfig table = config.replay().tables(0);
   table.set_name(replay::PolicyTableName(table.name(), route.name));
+  if (!options.policy_tables.empty()) table = options.policy_tables[index];
   absl::StatusOr<std::unique_ptr<items::ItemBuilder>> builder =
-      items::MakeItemBuilder(options.items, envs_->spec(), rows, table.signature());
+      items::MakeItemBuilder(options.items, route.spec, rows, table.signature());
   if (!builder.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("replay table '", table.name(), "': ", builder.status().message()));
   }

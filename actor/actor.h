@@ -81,6 +81,12 @@ struct ActorOptions {
   // (replay::PolicyTableName).
   std::vector<std::string> policy_names;
   std::vector<int> agent_policy;
+  // Each policy's first table, in policy_names order: its view's
+  // (experiment::PolicyView: its name, and its signature, which follows its
+  // agents' spaces). Empty: config.replay.tables(0) renamed for each
+  // (replay::PolicyTableName), for policies whose agents share the
+  // batch's spaces.
+  std::vector<v1::TableConfig> policy_tables;
 };
 
 class Actor {
@@ -104,6 +110,9 @@ class Actor {
     std::string name;  // "" for a run without config.policies
     // The batch rows it plays, ascending (every row for a lone policy).
     std::vector<int> rows;
+    // What its rows are to it: the first spec.obs_dim() values of each
+    // batch row (envs::PolicyRowSpec).
+    envs::EnvSpec spec;
     // Chosen once: the local policy copy (`local` points at it) or central
     // inference; behind a RowSubsetSource when the policy plays some rows
     // only.

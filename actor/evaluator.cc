@@ -19,6 +19,7 @@
 #include "common/blas.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "envs/catalog.h"
 
 namespace rill::actor {
 namespace {
@@ -87,9 +88,10 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOpti
 absl::Status Evaluator::FollowPolicies(uint64_t seed) {
   const EvaluatorOptions& options = options_;
   const v1::ExperimentConfig& config = options.config;
-  const auto follow = [&](const std::string& name, uint64_t policy_seed, prometheus::Gauge* version) {
-    LocalPolicyOptions follow = FollowLearner(options.learner_address, config.replay().max_message_bytes(),
-                                              envs_->spec(), policy_seed, metrics_.parameter_delay_seconds, version);
+  const auto follow = [&](const std::string& name, const envs::EnvSpec& spec, uint64_t policy_seed,
+                          prometheus::Gauge* version) {
+    LocalPolicyOptions follow = FollowLearner(options.learner_address, config.replay().max_message_bytes(), spec,
+                                              policy_seed, metrics_.parameter_delay_seconds, version);
     follow.policy = name;
     auto source = std::make_unique<LocalPolicySource>(std::move(follow));
     policies_.push_back(source.get());
@@ -99,7 +101,7 @@ absl::Status Evaluator::FollowPolicies(uint64_t seed) {
     if (config.policies_size() > 0) {
       return absl::InvalidArgumentError("the config names policies, but the evaluator was given no agent-to-policy map");
     }
-    acting_ = follow("", seed, metrics_.parameter_version);
+    acting_ = follow("", envs_->spec(), seed, metrics_.parameter_version);
     policy_ = policies_[0];
     return absl::OkStatus();
   }
@@ -119,9 +121,13 @@ absl::Status Evaluator::FollowPolicies(uint64_t seed) {
       if (options.agent_policy[k] == static_cast<int>(p)) policy_agents_.back().push_back(k);
     }
     const std::string& name = options.policy_names[p];
+    ASSIGN_OR_RETURN(const envs::EnvSpec spec,
+                     envs::PolicyRowSpec(config.env(), options.agent_policy, static_cast<int>(p)));
     parts.push_back(std::make_unique<RowSubsetSource>(
-        std::move(rows), follow(name, seed + 7919ULL * p,
-                                &metrics_.parameter_versions->Add({{"role", "evaluator"}, {"policy", name}}))));
+        std::move(rows),
+        follow(name, spec, seed + 7919ULL * p,
+               &metrics_.parameter_versions->Add({{"role", "evaluator"}, {"policy", name}})),
+        spec.obs_dim()));
   }
   acting_ = std::make_unique<SplitSource>(std::move(parts));
   policy_ = policies_[0];

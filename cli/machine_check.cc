@@ -21,7 +21,8 @@ std::string GiB(double bytes) { return absl::StrFormat("%.1f GiB", bytes / (1 <<
 // when max_bytes caps them).
 double TableBytes(const v1::ExperimentConfig& config) {
   double table_bytes = 0;
-  const v1::ReplayConfig replay = experiment::PolicyReplay(config);  // every policy's tables
+  // Every policy's tables (a finalized config's views do not fail).
+  const v1::ReplayConfig replay = experiment::PolicyReplay(config).value_or(config.replay());
   for (const v1::TableConfig& table : replay.tables()) {
     double item_bytes = 0;
     for (const v1::ColumnSpec& column : table.signature().columns()) {

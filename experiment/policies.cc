@@ -1,6 +1,7 @@
 #include "experiment/policies.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,7 @@
 #include "common/invalid_field.h"
 #include "common/status_macros.h"
 #include "envs/catalog.h"
+#include "items/registry.h"
 #include "replay/table_config.h"
 
 namespace rill::experiment {
@@ -130,7 +132,34 @@ absl::Status FinalizePolicies(const v1::ExperimentConfig& config, const learner:
     return InvalidField("policies", "the learner serves every policy's central inference itself; "
                                     "topology.num_inference_servers does not take several policies yet");
   }
+  if (env.row_agents_size() > 0) {
+    return InvalidField("env.row_agents", "is set in each policy's view of the config, by the run; with a policies "
+                                          "section, leave it out");
+  }
   ASSIGN_OR_RETURN(const PolicyMap map, ResolvePolicies(config));
+  absl::StatusOr<envs::EnvSpec> batch_row = envs::ConfiguredEnvSpec(env);
+  if (!batch_row.ok()) {
+    // Its message starts with the field (env.pixels: ...).
+    return absl::InvalidArgumentError(absl::StrCat("config field ", batch_row.status().message()));
+  }
+  // What finalization fills in for a table without one (a run's processes
+  // finalize the config the launcher wrote out again).
+  const std::string filled = items::DefaultSignature(duty.items, *batch_row).SerializeAsString();
+  for (int p = 0; p < map.num_policies(); ++p) {
+    absl::StatusOr<envs::EnvSpec> row = envs::PolicyRowSpec(env, map.agent_policy, p);
+    if (!row.ok()) return InvalidField(absl::StrCat("policies[", p, "].agents"), row.status().message());
+    for (int t = 0; t < config.replay().tables_size(); ++t) {
+      const v1::Signature& signature = config.replay().tables(t).signature();
+      if (row->obs_dim() == batch_row->obs_dim() || signature.columns_size() == 0 ||
+          signature.SerializeAsString() == filled) {
+        continue;
+      }
+      return InvalidField(absl::StrCat("replay.tables[", t, "].signature"),
+                          absl::StrCat("policy '", map.names[p], "''s agents observe ", row->obs_dim(),
+                                       " values, others ", batch_row->obs_dim(), ": each policy's tables take the "
+                                       "signature of its own agents, so leave it out"));
+    }
+  }
   if (duty.synchronous) {
     // Each policy's learner waits for batch_size unrolls of its own rows.
     for (int p = 0; p < map.num_policies(); ++p) {
@@ -159,16 +188,13 @@ absl::StatusOr<PolicyMap> ResolvePolicies(const v1::ExperimentConfig& config) {
   return MapAgents(config, multi->agents);
 }
 
-v1::ReplayConfig PolicyReplay(const v1::ExperimentConfig& config) {
+absl::StatusOr<v1::ReplayConfig> PolicyReplay(const v1::ExperimentConfig& config) {
   v1::ReplayConfig replay = config.replay();
   if (config.policies_size() == 0) return replay;
   replay.clear_tables();
   for (const v1::PolicyConfig& policy : config.policies()) {
-    for (const v1::TableConfig& table : config.replay().tables()) {
-      v1::TableConfig* copy = replay.add_tables();
-      *copy = table;
-      copy->set_name(replay::PolicyTableName(table.name(), policy.name()));
-    }
+    ASSIGN_OR_RETURN(const v1::ExperimentConfig view, PolicyView(config, policy.name()));
+    for (const v1::TableConfig& table : view.replay().tables()) *replay.add_tables() = table;
   }
   return replay;
 }
@@ -179,19 +205,33 @@ absl::StatusOr<v1::ExperimentConfig> PolicyView(const v1::ExperimentConfig& conf
     return absl::NotFoundError(absl::StrCat("this run has no policies section, so no policy '", name, "'"));
   }
   std::vector<std::string> names;
-  for (int p = 0; p < config.policies_size(); ++p) {
-    names.push_back(config.policies(p).name());
-    if (config.policies(p).name() != name) continue;
-    v1::ExperimentConfig view = config;
-    view.clear_policies();
-    for (v1::TableConfig& table : *view.mutable_replay()->mutable_tables()) {
-      table.set_name(replay::PolicyTableName(table.name(), name));
-    }
-    view.set_seed(config.seed() + 7919ULL * static_cast<uint64_t>(p));
-    return view;
+  for (const v1::PolicyConfig& policy : config.policies()) names.push_back(policy.name());
+  const auto found = std::find(names.begin(), names.end(), name);
+  if (found == names.end()) {
+    return absl::NotFoundError(absl::StrCat("no policy '", name, "' in this run; its policies: ",
+                                            absl::StrJoin(names, ", ")));
   }
-  return absl::NotFoundError(absl::StrCat("no policy '", name, "' in this run; its policies: ",
-                                          absl::StrJoin(names, ", ")));
+  const int p = static_cast<int>(found - names.begin());
+  ASSIGN_OR_RETURN(const PolicyMap map, ResolvePolicies(config));
+  ASSIGN_OR_RETURN(const envs::MultiAgentSpec multi, envs::ConfiguredMultiAgentSpec(config.env()));
+  v1::ExperimentConfig view = config;
+  view.clear_policies();
+  for (int k : map.AgentsOf(p)) view.mutable_env()->add_row_agents(multi.agents[k]);
+  ASSIGN_OR_RETURN(const envs::EnvSpec batch_row, envs::ConfiguredEnvSpec(config.env()));
+  ASSIGN_OR_RETURN(const envs::EnvSpec row, envs::ConfiguredEnvSpec(view.env()));
+  // Agents that observe otherwise than the batch's rows: their own items
+  // (FinalizePolicies refused a signature the config gave).
+  std::optional<v1::Signature> signature;
+  if (row.obs_dim() != batch_row.obs_dim()) {
+    ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
+    signature = items::DefaultSignature(learner::ActorDutyFor(*algorithm, config).items, row);
+  }
+  for (v1::TableConfig& table : *view.mutable_replay()->mutable_tables()) {
+    table.set_name(replay::PolicyTableName(table.name(), name));
+    if (signature.has_value()) *table.mutable_signature() = *signature;
+  }
+  view.set_seed(config.seed() + 7919ULL * static_cast<uint64_t>(p));
+  return view;
 }
 
 }  // namespace rill::experiment

@@ -45,9 +45,13 @@ bool AgentPatternMatches(const std::string& pattern, const std::string& name);
 // multi-agent or whose agents are not rows (env.joint_agents, which MADDPG
 // sets), and what a run of several learner states cannot have yet:
 // self_play, topology.num_learners > 1, topology.num_inference_servers > 0.
-// A synchronous `duty` (PPO) needs learner.batch_size unrolls of each
-// policy's own rows per round. Call once env, learner, actor, topology and
-// self_play are finalized.
+// A policy's agents must share their spaces (envs::PolicyRowSpec);
+// policies whose agents observe differently each get their tables'
+// signature from their own spaces, so replay.tables.signature must be left
+// out (or be the one finalization fills in); env.row_agents is the views' (PolicyView), never a run's with
+// policies. A synchronous `duty` (PPO) needs learner.batch_size unrolls of
+// each policy's own rows per round. Call once env, learner, actor,
+// topology and self_play are finalized, before replay.
 absl::Status FinalizePolicies(const v1::ExperimentConfig& config, const learner::ActorDuty& duty);
 
 // The map of a finalized config (its env's agents read as
@@ -55,12 +59,16 @@ absl::Status FinalizePolicies(const v1::ExperimentConfig& config, const learner:
 absl::StatusOr<PolicyMap> ResolvePolicies(const v1::ExperimentConfig& config);
 
 // The replay section a shard serves: every table of config.replay once per
-// policy (replay::PolicyTableName), policies in config order; config.replay itself
-// without a policies section.
-v1::ReplayConfig PolicyReplay(const v1::ExperimentConfig& config);
+// policy, as each policy's view has it (PolicyView: named for the policy,
+// its signature its agents'), policies in config order; config.replay
+// itself without a policies section. Errors: PolicyView's.
+absl::StatusOr<v1::ReplayConfig> PolicyReplay(const v1::ExperimentConfig& config);
 
-// What policy `name`'s learner state trains with: `config` with no
-// policies section, its replay tables named for the policy, and its seed
+// What policy `name`'s learner state trains with, of a finalized config:
+// `config` with no policies section, env.row_agents its agents (the spec
+// its networks see: envs::ConfiguredEnvSpec), its replay tables named for
+// the policy (replay::PolicyTableName) with their signature its agents'
+// items where they observe otherwise than the batch's rows, and its seed
 // apart from the other policies' (config.seed + 7919 * index). For the
 // unnamed policy, `config` itself. NotFound naming the run's policies for
 // a name it has none of.

@@ -44,7 +44,7 @@ TEST(PoliciesTest, WithoutASectionOnePolicyPlaysEveryAgent) {
   ASSERT_TRUE(map.ok()) << map.status();
   EXPECT_FALSE(map->several());
   EXPECT_EQ(map->agent_policy, (std::vector<int>{0, 0, 0}));
-  EXPECT_EQ(PolicyReplay(*config).tables(0).name(), config->replay().tables(0).name());
+  EXPECT_EQ(PolicyReplay(*config)->tables(0).name(), config->replay().tables(0).name());
   absl::StatusOr<v1::ExperimentConfig> view = PolicyView(*config, "");
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->SerializeAsString(), config->SerializeAsString());
@@ -73,7 +73,7 @@ TEST(PoliciesTest, MapsAgentsByNameAndPatternAndGivesEachPolicyItsTablesAndSeed)
   EXPECT_EQ(map->AgentsOf(1), (std::vector<int>{1, 2}));
 
   const std::string table = config->replay().tables(0).name();
-  const v1::ReplayConfig replay = PolicyReplay(*config);
+  const v1::ReplayConfig replay = PolicyReplay(*config).value();
   ASSERT_EQ(replay.tables_size(), 2);
   EXPECT_EQ(replay.tables(0).name(), table + ".lead");
   EXPECT_EQ(replay.tables(1).name(), table + ".wings");
@@ -89,6 +89,78 @@ TEST(PoliciesTest, MapsAgentsByNameAndPatternAndGivesEachPolicyItsTablesAndSeed)
   absl::StatusOr<v1::ExperimentConfig> unknown = PolicyView(*config, "tail");
   EXPECT_TRUE(absl::IsNotFound(unknown.status()));
   EXPECT_THAT(unknown.status().message(), HasSubstr("lead, wings"));
+}
+
+// Predator-prey under asynchronous PPO: three predators (adversary_0..2,
+// 16 floats each) and one prey (agent_0, 14 floats).
+constexpr char kPredatorPrey[] = R"(
+  env { name: "PredatorPrey-v0" }
+  learner { ppo { unroll_length: 25 } batch_size: 8 }
+  actor { num_envs: 4 }
+  topology { num_actors: 2 }
+)";
+
+// The last dimension of table column `name`; -1 when it has none.
+int64_t ColumnWidth(const v1::TableConfig& table, const std::string& name) {
+  for (const v1::ColumnSpec& column : table.signature().columns()) {
+    if (column.name() == name && column.shape_size() > 0) return column.shape(column.shape_size() - 1);
+  }
+  return -1;
+}
+
+TEST(PoliciesTest, PoliciesOfAgentsThatObserveDifferentlyGetTablesOfTheirOwnSpaces) {
+  absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(R"(
+    policies { name: "predators" agents: "adversary_*" }
+    policies { name: "prey" agents: "agent_0" }
+  )", kPredatorPrey);
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<v1::ExperimentConfig> predators = PolicyView(*config, "predators");
+  absl::StatusOr<v1::ExperimentConfig> prey = PolicyView(*config, "prey");
+  ASSERT_TRUE(predators.ok() && prey.ok()) << predators.status() << prey.status();
+  EXPECT_THAT(predators->env().row_agents(), ::testing::ElementsAre("adversary_0", "adversary_1", "adversary_2"));
+  EXPECT_THAT(prey->env().row_agents(), ::testing::ElementsAre("agent_0"));
+  EXPECT_EQ(ColumnWidth(predators->replay().tables(0), "obs"), 16);
+  EXPECT_EQ(ColumnWidth(prey->replay().tables(0), "obs"), 14);
+  // The shards serve both, each with its own signature.
+  const v1::ReplayConfig replay = PolicyReplay(*config).value();
+  ASSERT_EQ(replay.tables_size(), 2);
+  EXPECT_EQ(ColumnWidth(replay.tables(1), "obs"), 14);
+  // The run's config loads again as the launcher wrote it out, and a view
+  // as it is (a policy's checkpoint config).
+  EXPECT_TRUE(FinalizeExperimentConfig(*config).ok()) << FinalizeExperimentConfig(*config).status();
+  absl::StatusOr<v1::ExperimentConfig> again = FinalizeExperimentConfig(*prey);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->replay().tables(0).signature().SerializeAsString(),
+            prey->replay().tables(0).signature().SerializeAsString());
+}
+
+TEST(PoliciesTest, RefusesAPolicyOfAgentsThatObserveDifferentlyAndASignatureForAll) {
+  absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(R"(
+    policies { name: "hunt" agents: "adversary_0" agents: "agent_0" }
+    policies { name: "pack" agents: "adversary_1" agents: "adversary_2" }
+  )", kPredatorPrey);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("policies[0].agents"));
+  EXPECT_THAT(config.status().message(), HasSubstr("differ in their spaces"));
+
+  const std::string signed_table = absl::StrReplaceAll(kPredatorPrey, {{"actor {", R"(replay { tables {
+    name: "unrolls" selector { fifo {} }
+    signature { columns { name: "obs" dtype: DTYPE_FLOAT32 shape: 26 shape: 16 } } } }
+    actor {)"}});
+  config = WithPolicies(R"(
+    policies { name: "predators" agents: "adversary_*" }
+    policies { name: "prey" agents: "agent_0" }
+  )", signed_table);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("replay.tables[0].signature"));
+  EXPECT_THAT(config.status().message(), HasSubstr("policy 'prey''s agents observe 14 values, others 16"));
+
+  config = WithPolicies(R"(
+    policies { name: "predators" agents: "adversary_*" }
+    policies { name: "prey" agents: "agent_0" }
+  )", absl::StrReplaceAll(kPredatorPrey, {{"\"PredatorPrey-v0\"", "\"PredatorPrey-v0\" row_agents: \"agent_0\""}}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("env.row_agents"));
 }
 
 TEST(PoliciesTest, RefusesAnAgentMappedTwiceOrNotAtAll) {

@@ -117,6 +117,11 @@ int ActorMain() {
   if (policies->several()) {
     options.policy_names = policies->names;
     options.agent_policy = policies->agent_policy;
+    for (const std::string& name : policies->names) {
+      absl::StatusOr<v1::ExperimentConfig> view = experiment::PolicyView(*config, name);
+      if (!view.ok()) return ExitWith("bad config", view.status());
+      options.policy_tables.push_back(view->replay().tables(0));
+    }
   }
   if (options.max_env_steps < 0) return ExitWith("flags", absl::InvalidArgumentError("--actor_max_env_steps must be >= 0"));
   absl::StatusOr<std::unique_ptr<ScalarLog>> scalars = OpenScalarLogFromFlags();

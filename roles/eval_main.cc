@@ -277,14 +277,15 @@ absl::StatusOr<CheckpointedPolicy> OpenPolicyTeam(const PolicyCheckpoints& found
     }
     ASSIGN_OR_RETURN(const v1::ParameterSet policy, learner::ReadCheckpointPolicy(checkpoint->second));
     const int64_t version = CheckpointParameterVersion(checkpoint->second);
-    auto copy = std::make_unique<actor::FixedPolicySource>(opened.envs->spec(), opened.base_seed + 7919ULL * p);
+    ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::PolicyRowSpec(config.env(), map.agent_policy, p));
+    auto copy = std::make_unique<actor::FixedPolicySource>(spec, opened.base_seed + 7919ULL * p);
     const absl::Status loaded = copy->Load(policy, version);
     if (!loaded.ok()) return NotFitting(loaded, checkpoint->second, opened.env, opened.config);
     std::vector<int> rows;
     for (int row = 0; row < opened.envs->size(); ++row) {
       if (map.agent_policy[row % agents] == p) rows.push_back(row);
     }
-    parts.push_back(std::make_unique<actor::RowSubsetSource>(std::move(rows), std::move(copy)));
+    parts.push_back(std::make_unique<actor::RowSubsetSource>(std::move(rows), std::move(copy), spec.obs_dim()));
     opened.policies.push_back(name);
     if (p == 0) {
       opened.policy = policy;
@@ -325,6 +326,15 @@ absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& che
 
   ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::CreateForEvaluation(config, num_envs, base_seed));
   opened.env = opened.envs->spec().name;
+  ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::ConfiguredEnvSpec(config.env()));
+  if (spec.obs_dim() != opened.envs->spec().obs_dim()) {
+    // One policy of a run whose policies observe differently: it cannot
+    // play every agent.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", checkpoint_dir, "' is the policy of ", absl::StrJoin(config.env().row_agents(), ", "),
+        " only, whose observations differ from the other agents' of ", opened.env,
+        "; evaluate the run's learner folder (the folder above) to play every policy"));
+  }
   opened.source = std::make_unique<actor::FixedPolicySource>(opened.envs->spec(), base_seed);
   const absl::Status loaded = opened.source->Load(opened.policy, opened.parameter_version);
   if (!loaded.ok()) return NotFitting(loaded, location.checkpoint, opened.env, opened.config);

@@ -96,7 +96,11 @@ int ReplayMain() {
   }
 
   // Every policy's tables (config.policies), or the config's own.
-  const v1::ReplayConfig replay = experiment::PolicyReplay(*config);
+  const absl::StatusOr<v1::ReplayConfig> replay = experiment::PolicyReplay(*config);
+  if (!replay.ok()) {
+    RILL_LOG(ERROR) << replay.status().ToString();
+    return 1;
+  }
   ReplayShardOptions options;
   options.address = HostPort(host, port);
   options.shard_index = shard_index;
@@ -114,7 +118,7 @@ int ReplayMain() {
     }
     options.durability_dir = *dir;
   }
-  absl::StatusOr<std::unique_ptr<ReplayShard>> started = ReplayShard::Start(replay, std::move(options));
+  absl::StatusOr<std::unique_ptr<ReplayShard>> started = ReplayShard::Start(*replay, std::move(options));
   if (!started.ok()) {
     RILL_LOG(ERROR) << started.status().message();
     // A config or a checkpoint that does not fit it: the operator's to fix.
@@ -129,7 +133,7 @@ int ReplayMain() {
   });
 
   std::vector<std::string> tables;
-  for (const v1::TableConfig& table : replay.tables()) {
+  for (const v1::TableConfig& table : replay->tables()) {
     tables.push_back(absl::StrCat(table.name(), " (max_size ", table.max_size(), ")"));
   }
   const int bound_metrics_port = metrics ? metrics->port() : -1;
@@ -159,7 +163,7 @@ int ReplayMain() {
   housekeeper.join();
   RILL_LOG(INFO) << "shutting down";
   shard.Stop().IgnoreError();  // logged by Stop
-  for (const v1::TableConfig& table : replay.tables()) {
+  for (const v1::TableConfig& table : replay->tables()) {
     const TableStats stats = shard.FindTable(table.name())->Stats();
     RILL_LOG(INFO) << "table " << table.name() << ": " << stats.size << " items held, " << stats.items_inserted
                    << " inserted, " << stats.items_sampled << " sampled";

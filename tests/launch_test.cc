@@ -970,5 +970,44 @@ TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInfere
   }
 }
 
+TEST(LaunchTest, PoliciesOfAgentsThatObserveDifferentlyTrainOnTheirOwnSpaces) {
+  // Predators (3 agents, 16 floats) and prey (1 agent, 14 floats).
+  Launched run = StartLaunch("policies-spaces", {"--max_env_steps=2000"},
+                             "--config=tests/configs/tiny_predator_prey_policies.textpb");
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string learner = ReadFile(run.run_dir + "/final-metrics/learner.prom");
+  const std::string replay = ReadFile(run.run_dir + "/final-metrics/replay.prom");
+  for (const std::string policy : {"predators", "prey"}) {
+    SCOPED_TRACE(policy);
+    EXPECT_GT(SeriesIn(learner, "rill_learner_updates_total{policy=\"" + policy + "\"}"), 0) << learner;
+    // Its own config names its agents, whose spaces its networks took.
+    const std::string own = ReadFile(run.run_dir + "/checkpoints/learner/" + policy + "/config.textpb");
+    EXPECT_THAT(own, HasSubstr(policy == "prey" ? "row_agents: \"agent_0\"" : "row_agents: \"adversary_2\""));
+  }
+  // Three predators' rows to one prey's.
+  const double predators = SeriesIn(replay, "rill_replay_items_inserted_total{table=\"unrolls.predators\"}");
+  const double prey = SeriesIn(replay, "rill_replay_items_inserted_total{table=\"unrolls.prey\"}");
+  EXPECT_NEAR(predators / prey, 3.0, 0.5) << replay;
+
+  // `rill eval` of the run plays both policies on their own agents; one
+  // policy's folder cannot play the agents that observe otherwise.
+  auto eval = ChildProcess::Start("eval-spaces", RillBinary(), {"eval", "--checkpoint_dir=" + run.run_dir,
+                                  "--episodes=2"}, run.run_dir + "-eval.log");
+  ASSERT_TRUE(eval.ok()) << eval.status();
+  std::optional<int> evaluated = (*eval)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(evaluated.has_value() && WIFEXITED(*evaluated) && WEXITSTATUS(*evaluated) == 0) << (*eval)->LogTail(10);
+  EXPECT_THAT(ReadFile(run.run_dir + "-eval.log"), HasSubstr("\"episodes\":8,"));  // 2 envs x 4 agents
+  const std::string prey_folder = run.run_dir + "/checkpoints/learner/prey";
+  auto alone = ChildProcess::Start("eval-prey", RillBinary(), {"eval", "--checkpoint_dir=" + prey_folder,
+                                   "--episodes=1"}, run.run_dir + "-prey.log");
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  std::optional<int> refused = (*alone)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(refused.has_value() && WIFEXITED(*refused) && WEXITSTATUS(*refused) != 0);
+  EXPECT_THAT(ReadFile(run.run_dir + "-prey.log"), HasSubstr("is the policy of agent_0 only"));
+}
+
 }  // namespace
 }  // namespace rill::testing

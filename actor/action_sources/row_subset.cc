@@ -26,11 +26,18 @@ absl::Status RowSubsetSource::Act(const ObservationRows& observations, bool dete
     return absl::InvalidArgumentError(
         absl::StrCat("row ", rows_.back(), " of this policy is outside the batch of ", observations.rows, " rows"));
   }
-  const size_t row_bytes = static_cast<size_t>(observations.obs_dim) * envs::ObservationTypeBytes(observations.type);
+  const int obs_dim = obs_dim_ > 0 ? obs_dim_ : observations.obs_dim;
+  if (obs_dim > observations.obs_dim) {
+    return absl::InvalidArgumentError(absl::StrCat("this policy's rows of ", obs_dim,
+                                                   " values are wider than the batch's of ", observations.obs_dim));
+  }
+  const size_t value_bytes = envs::ObservationTypeBytes(observations.type);
+  const size_t batch_row_bytes = static_cast<size_t>(observations.obs_dim) * value_bytes;
+  const size_t row_bytes = static_cast<size_t>(obs_dim) * value_bytes;
   observations_.resize(m * row_bytes);
   const auto* all = static_cast<const uint8_t*>(observations.data);
-  for (int r = 0; r < m; ++r) std::memcpy(&observations_[r * row_bytes], all + rows_[r] * row_bytes, row_bytes);
-  ObservationRows mine{observations_.data(), observations.type, m, observations.obs_dim, nullptr};
+  for (int r = 0; r < m; ++r) std::memcpy(&observations_[r * row_bytes], all + rows_[r] * batch_row_bytes, row_bytes);
+  ObservationRows mine{observations_.data(), observations.type, m, obs_dim, nullptr};
   if (observations.episode_start != nullptr) {
     episode_start_.resize(m);
     for (int r = 0; r < m; ++r) episode_start_[r] = observations.episode_start[rows_[r]];

@@ -24,16 +24,20 @@ namespace rill::actor {
 class RowSubsetSource final : public ActionSource {
  public:
   // `rows`: the batch rows this source acts for, ascending; `inner` acts
-  // for them as rows 0..rows.size()-1 of a batch of its own.
-  RowSubsetSource(std::vector<int> rows, std::unique_ptr<ActionSource> inner)
-      : rows_(std::move(rows)), inner_(std::move(inner)) {}
+  // for them as rows 0..rows.size()-1 of a batch of its own, each the
+  // first `obs_dim` values of its batch row (a policy of agents that
+  // observe less than the batch's widest: envs/catalog.h's PolicyRowSpec);
+  // 0: the batch's whole rows.
+  RowSubsetSource(std::vector<int> rows, std::unique_ptr<ActionSource> inner, int obs_dim = 0)
+      : rows_(std::move(rows)), inner_(std::move(inner)), obs_dim_(obs_dim) {}
 
   absl::Status Refresh() override { return inner_->Refresh(); }
   bool ready() const override { return inner_->ready(); }
   int64_t version() const override { return inner_->version(); }
   const std::vector<int64_t>& pool_versions() const override { return inner_->pool_versions(); }
-  // InvalidArgument when a row of this source is outside `observations`;
-  // otherwise the inner source's answer.
+  // InvalidArgument when a row of this source is outside `observations`,
+  // or its rows are wider than the batch's; otherwise the inner source's
+  // answer.
   absl::Status Act(const ObservationRows& observations, bool deterministic, bool behaviour,
                    const absl::Notification& stop, const ActionBuffers& out) override;
 
@@ -43,6 +47,7 @@ class RowSubsetSource final : public ActionSource {
  private:
   const std::vector<int> rows_;
   std::unique_ptr<ActionSource> inner_;
+  const int obs_dim_;  // 0: the batch's
   // The gathered rows, and what the inner source wrote for them (reused:
   // a step allocates nothing once warm).
   std::vector<uint8_t> observations_;

@@ -84,5 +84,35 @@ TEST(RowSubsetSourceTest, RefusesRowsOutsideTheBatch) {
   EXPECT_NE(status.message().find("row 3"), std::string::npos) << status;
 }
 
+TEST(RowSubsetSourceTest, APolicyOfNarrowerRowsSeesTheFirstValuesOfEach) {
+  // 3 rows of 3 floats: row i observes (i, 10 + i, 20 + i); the inner
+  // source's rows are 2 wide.
+  std::vector<float> obs;
+  for (int i = 0; i < 3; ++i) obs.insert(obs.end(), {static_cast<float>(i), 10.f + i, 20.f + i});
+  auto echo = std::make_unique<EchoSource>();
+  EchoSource* inner = echo.get();
+  RowSubsetSource source({0, 2}, std::move(echo), /*obs_dim=*/2);
+  std::vector<float> actions(3), log_probs(3, -99), distributions(3 * 2, -99);
+  std::vector<int64_t> indices(3, -99);
+  ActionBuffers out{actions.data(), indices.data(), log_probs.data(), distributions.data(), 1, 2, nullptr, 0};
+  absl::Notification stop;
+  ASSERT_TRUE(
+      source.Act({obs.data(), envs::ObservationType::kFloat32, 3, 3, nullptr}, false, /*behaviour=*/true, stop, out)
+          .ok());
+  EXPECT_EQ(inner->rows_seen, std::vector<int>{2});
+  // The echo's distribution is the row it saw: each row's first two values.
+  EXPECT_EQ(distributions[0], 0);
+  EXPECT_EQ(distributions[1], 10);
+  EXPECT_EQ(distributions[4], 2);
+  EXPECT_EQ(distributions[5], 12);
+  EXPECT_EQ(distributions[2], -99);
+
+  RowSubsetSource wider({0}, std::make_unique<EchoSource>(), /*obs_dim=*/4);
+  const absl::Status status =
+      wider.Act({obs.data(), envs::ObservationType::kFloat32, 3, 3, nullptr}, false, false, stop, out);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_NE(status.message().find("wider than the batch's of 3"), std::string::npos) << status;
+}
+
 }  // namespace
 }  // namespace rill::actor
