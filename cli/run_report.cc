@@ -94,7 +94,9 @@ std::string SelfPlayRows(const std::string& run_dir) {
         "<tr><th>final rating</th><td>%.0f (Elo scale, scripted player 1000)</td></tr>\n", rating->second);
     constexpr std::pair<const char*, const char*> kOpponents[] = {{"scripted", "the scripted player"},
                                                                   {"past", "past versions"}};
-    for (const auto& [opponent, label] : kOpponents) {
+    for (const auto& [opponent_name, label] : kOpponents) {
+      // A copy: C++17 (the clang checks' standard) cannot capture a binding.
+      const char* const opponent = opponent_name;
       const auto rate = [&](const char* outcome) {
         const auto found = round->find(absl::StrCat(opponent, "/", outcome));
         return found == round->end() ? 0.0 : 100 * found->second;
