@@ -2,7 +2,8 @@
 # Installs what is missing, builds everything and runs every test: unit tests
 # beside the code, then the multi-process integration and learning tests in
 # tests/, then clang's thread-safety analysis (tests/tsa/run.sh: a
-# `--config=tsa` build and a planted violation) and the ThreadSanitizer
+# `--config=tsa` build of the files that lock, and a planted violation) and
+# the ThreadSanitizer
 # tests (`--config=tsan`), then the package graph's
 # checks (tests/layers/run.sh), the Kubernetes checks (tests/k8s/run.sh:
 # manifests, image, podman run), the Prometheus checks
@@ -66,8 +67,9 @@ bazel test //... "$@" 2>&1 | filter
 test_rc=${PIPESTATUS[0]}
 part_done test
 
-# Clang's thread-safety analysis of every source file, and a planted
-# violation it must refuse (--config=tsa in .bazelrc).
+# Clang's thread-safety analysis of every source file that locks or
+# includes a header that does, and a planted violation it must refuse
+# (--config=tsa in .bazelrc).
 run_checks "thread-safety analysis" tests/tsa/run.sh
 
 # ThreadSanitizer (--config=tsan in .bazelrc, third_party/tsan): the replay
