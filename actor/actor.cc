@@ -84,8 +84,8 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     actor->row_index_.push_back(static_cast<int>(actor->routes_[policy].rows.size()));
     actor->routes_[policy].rows.push_back(row);
   }
-  if (!options.policy_tables.empty() && options.policy_tables.size() != names.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("the actor was given ", options.policy_tables.size(),
+  if (!options.policy_writes.empty() && options.policy_writes.size() != names.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("the actor was given ", options.policy_writes.size(),
                                                    " policy tables for ", names.size(), " policies"));
   }
   for (size_t p = 0; p < names.size(); ++p) {
@@ -148,9 +148,13 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
 
   v1::TableConfig table = config.replay().tables(0);
   table.set_name(replay::PolicyTableName(table.name(), route.name));
-  if (!options.policy_tables.empty()) table = options.policy_tables[index];
+  items::ItemOptions item_options = options.items;
+  if (!options.policy_writes.empty()) {
+    table = options.policy_writes[index].table;
+    item_options = options.policy_writes[index].items;
+  }
   absl::StatusOr<std::unique_ptr<items::ItemBuilder>> builder =
-      items::MakeItemBuilder(options.items, route.spec, rows, table.signature());
+      items::MakeItemBuilder(item_options, route.spec, rows, table.signature());
   if (!builder.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("replay table '", table.name(), "': ", builder.status().message()));
   }

@@ -81,12 +81,17 @@ struct ActorOptions {
   // (replay::PolicyTableName).
   std::vector<std::string> policy_names;
   std::vector<int> agent_policy;
-  // Each policy's first table, in policy_names order: its view's
-  // (experiment::PolicyView: its name, and its signature, which follows its
-  // agents' spaces). Empty: config.replay.tables(0) renamed for each
-  // (replay::PolicyTableName), for policies whose agents share the
-  // batch's spaces.
-  std::vector<v1::TableConfig> policy_tables;
+  // What each policy's rows write, in policy_names order, from its view
+  // (experiment::PolicyView): its first table (its name, and its
+  // signature, which follows its agents' spaces and its own learner
+  // section) and its algorithm's items. Empty: config.replay.tables(0)
+  // renamed for each (replay::PolicyTableName) and `items`, for policies
+  // whose items are the batch's rows'.
+  struct PolicyWrite {
+    v1::TableConfig table;
+    items::ItemOptions items;
+  };
+  std::vector<PolicyWrite> policy_writes;
 };
 
 class Actor {

@@ -165,8 +165,9 @@ absl::Status FinalizeTopology(v1::ExperimentConfig& config, const learner::Actor
                         "a synchronous run waits for each version in the actors; with topology.inference CENTRAL "
                         "the actors hold no policy (and central inference already acts with the newest version)");
   }
-  if (duty.synchronous) {
-    // Rows: each agent of a multi-agent env writes its own unrolls.
+  if (duty.synchronous && config.policies_size() == 0) {
+    // Rows: each agent of a multi-agent env writes its own unrolls (with
+    // policies, each policy's: FinalizePolicies).
     const int64_t envs = static_cast<int64_t>(config.topology().num_actors()) * config.actor().num_envs() *
                          envs::RowsPerEnv(config.env());
     if (config.learner().batch_size() > envs) {
@@ -200,6 +201,8 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   ASSIGN_OR_RETURN(const envs::EnvSpec env, FinalizeEnv(*config.mutable_env()));
   RETURN_IF_ERROR(CheckObservationNormalization(env, config.learner()));
   RETURN_IF_ERROR(FinalizeNetwork(*config.mutable_network(), env));
+  // Policies' own learner sections merge over the run's as given.
+  const v1::LearnerConfig given_learner = config.learner();
   RETURN_IF_ERROR(learner::FinalizeLearnerConfig(*config.mutable_learner(), env));
   // The algorithm's spec, looked up once: every section below reads it.
   ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
@@ -214,7 +217,7 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   RETURN_IF_ERROR(FinalizeEval(*config.mutable_eval(), config.env()));
   RETURN_IF_ERROR(FinalizeTopology(config, duty));
   RETURN_IF_ERROR(FinalizeSelfPlay(config));
-  RETURN_IF_ERROR(FinalizePolicies(config, duty));
+  RETURN_IF_ERROR(FinalizePolicies(config, duty, given_learner));
   RETURN_IF_ERROR(FinalizeReplay(config, env, *algorithm, duty));
   RETURN_IF_ERROR(CheckResourceBounds(config, env, *algorithm, duty));
   return config;

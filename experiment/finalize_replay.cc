@@ -63,20 +63,41 @@ absl::Status FinalizeReplayService(v1::ReplayConfig& replay) {
   return absl::OkStatus();
 }
 
+// The default queue of unrolls' sizes, for the learner's batches of
+// `batch` items: each unroll is sampled once, oldest first, in whole
+// batches; actors run at most 4 batches ahead of the learner (the rate
+// limiter blocks their inserts before the table would have to evict).
+void SizeUnrollQueue(int64_t batch, v1::TableConfig& table) {
+  table.set_max_size(4 * batch);
+  table.mutable_rate_limiter()->set_min_size_to_sample(batch);
+  table.mutable_rate_limiter()->set_samples_per_insert(1);
+  table.mutable_rate_limiter()->set_error_buffer(3 * batch);
+}
+
+// An off-policy table's default rate limiter for batches of `batch` items:
+// one update per env step. An off-policy learner gets it unless the table
+// says otherwise, as SB3 and CleanRL do: without a limiter the actors
+// outrun the learner (TD3 on MountainCarContinuous measured 5,000 env
+// steps against 31 updates) and the run trains on little.
+v1::RateLimiterConfig OneUpdatePerEnvStep(int64_t batch, int64_t learning_starts, int64_t max_size) {
+  int64_t warm_up = std::max<int64_t>(batch, learning_starts);
+  if (max_size > 0) warm_up = std::min(warm_up, max_size);
+  v1::RateLimiterConfig limiter;
+  limiter.set_min_size_to_sample(warm_up);
+  limiter.set_samples_per_insert(static_cast<double>(batch));
+  // 50 env steps of slack, as the stock configs have (12,800 for 256).
+  limiter.set_error_buffer(50.0 * static_cast<double>(batch));
+  return limiter;
+}
+
 // The table a config that lists none gets, for the learner's batches of
 // `batch` items.
 void AddDefaultTable(bool unrolls, int64_t batch, v1::ReplayConfig& replay) {
   if (unrolls) {
-    // A queue: each unroll is sampled once, oldest first, in whole batches;
-    // actors run at most 4 batches ahead of the learner (the rate limiter
-    // blocks their inserts before the table would have to evict).
     v1::TableConfig* table = replay.add_tables();
     table->set_name("unrolls");
     table->mutable_selector()->mutable_fifo();
-    table->set_max_size(4 * batch);
-    table->mutable_rate_limiter()->set_min_size_to_sample(batch);
-    table->mutable_rate_limiter()->set_samples_per_insert(1);
-    table->mutable_rate_limiter()->set_error_buffer(3 * batch);
+    SizeUnrollQueue(batch, *table);
   } else {
     v1::TableConfig* table = replay.add_tables();
     table->set_name("transitions");
@@ -119,21 +140,13 @@ absl::Status FinalizeTable(v1::ExperimentConfig& config, int i, const envs::EnvS
     table->mutable_remover()->mutable_fifo();
   }
   // An off-policy learner gets one update per env step unless the table
-  // says otherwise, as SB3 and CleanRL do: without a limiter the actors
-  // outrun the learner (TD3 on MountainCarContinuous measured 5,000 env
-  // steps against 31 updates) and the run trains on little. A table that
-  // bounds its sampling itself (fifo, max_times_sampled) keeps its own
-  // rule, and `rate_limiter {}` written out means none.
+  // says otherwise (OneUpdatePerEnvStep). A table that bounds its sampling
+  // itself (fifo, max_times_sampled) keeps its own rule, and
+  // `rate_limiter {}` written out means none.
   if (!unrolls && i == 0 && !table->has_rate_limiter() && table->max_times_sampled() == 0 &&
       table->selector().kind_case() != v1::SelectorConfig::kFifo) {
-    const int64_t batch = config.learner().batch_size();
-    int64_t warm_up = std::max<int64_t>(batch, config.actor().learning_starts());
-    if (table->max_size() > 0) warm_up = std::min(warm_up, table->max_size());
-    v1::RateLimiterConfig* limiter = table->mutable_rate_limiter();
-    limiter->set_min_size_to_sample(warm_up);
-    limiter->set_samples_per_insert(static_cast<double>(batch));
-    // 50 env steps of slack, as the stock configs have (12,800 for 256).
-    limiter->set_error_buffer(50.0 * static_cast<double>(batch));
+    *table->mutable_rate_limiter() =
+        OneUpdatePerEnvStep(config.learner().batch_size(), config.actor().learning_starts(), table->max_size());
   }
   // The learner samples the first table. An algorithm of unrolls trains
   // on each one once, oldest first: a table that samples at random
@@ -154,6 +167,22 @@ absl::Status FinalizeTable(v1::ExperimentConfig& config, int i, const envs::EnvS
 }
 
 }  // namespace
+
+v1::TableConfig SizeTableForBatch(v1::TableConfig table, bool unrolls, int64_t run_batch, int64_t batch,
+                                  int64_t learning_starts) {
+  if (run_batch == batch) return table;
+  if (unrolls) {
+    v1::TableConfig sized = table;
+    SizeUnrollQueue(run_batch, sized);
+    if (sized.SerializeAsString() != table.SerializeAsString()) return table;
+    SizeUnrollQueue(batch, table);
+    return table;
+  }
+  const v1::RateLimiterConfig run = OneUpdatePerEnvStep(run_batch, learning_starts, table.max_size());
+  if (!table.has_rate_limiter() || table.rate_limiter().SerializeAsString() != run.SerializeAsString()) return table;
+  *table.mutable_rate_limiter() = OneUpdatePerEnvStep(batch, learning_starts, table.max_size());
+  return table;
+}
 
 absl::Status FinalizeReplay(v1::ExperimentConfig& config, const envs::EnvSpec& env,
                             const learner::AlgorithmSpec& algorithm, const learner::ActorDuty& duty) {

@@ -7,6 +7,8 @@
 #ifndef RILL_EXPERIMENT_FINALIZE_REPLAY_H_
 #define RILL_EXPERIMENT_FINALIZE_REPLAY_H_
 
+#include <cstdint>
+
 #include "absl/status/status.h"
 #include "envs/spec.h"
 #include "learner/algorithms/spec.h"
@@ -23,6 +25,15 @@ namespace rill::experiment {
 // and env sections. InvalidArgument naming the field.
 absl::Status FinalizeReplay(v1::ExperimentConfig& config, const envs::EnvSpec& env,
                             const learner::AlgorithmSpec& algorithm, const learner::ActorDuty& duty);
+
+// The first table of a finalized replay section as a learner of `batch`
+// items has it (a policy's own learner.batch_size), where finalization
+// sized it from the run's `run_batch`: the default queue of unrolls
+// (max_size and rate limiter), or an off-policy table's default rate
+// limiter (one update per env step, with actor.learning_starts). A table
+// the config sized itself is returned as it is.
+v1::TableConfig SizeTableForBatch(v1::TableConfig table, bool unrolls, int64_t run_batch, int64_t batch,
+                                  int64_t learning_starts);
 
 }  // namespace rill::experiment
 

@@ -6,9 +6,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/invalid_field.h"
 #include "common/status_macros.h"
 #include "envs/catalog.h"
+#include "experiment/finalize_network.h"
+#include "experiment/finalize_replay.h"
 #include "items/registry.h"
 #include "replay/table_config.h"
 
@@ -77,6 +80,66 @@ absl::StatusOr<PolicyMap> MapAgents(const v1::ExperimentConfig& config, const st
   return map;
 }
 
+// A refusal of the merged learner section of policy `p`, named for that
+// policy's section: "config field learner.x: ..." becomes "config field
+// policies[p].learner.x: ...".
+absl::Status InPolicySection(const absl::Status& status, int p) {
+  constexpr absl::string_view kRunField = "config field learner";
+  absl::string_view message = status.message();
+  if (!absl::ConsumePrefix(&message, kRunField)) return status;
+  return absl::Status(status.code(), absl::StrCat("config field policies[", p, "].learner", message));
+}
+
+// Policy `p`'s own learner section, where it has one: the section as the
+// config gave it (`given`) with the policy's fields over it, finalized for
+// the policy's agents (`row`) and written back into the policy's section;
+// refused where the actors or the learner process could not follow it.
+absl::Status FinalizePolicyLearner(v1::ExperimentConfig& config, int p, const v1::LearnerConfig& given,
+                                   const envs::EnvSpec& row, const learner::ActorDuty& duty) {
+  v1::PolicyConfig& policy = *config.mutable_policies(p);
+  if (!policy.has_learner()) return absl::OkStatus();
+  const std::string field = absl::StrCat("policies[", p, "].learner");
+  v1::LearnerConfig merged = given;
+  // An algorithm of the policy's own replaces the run's (proto merging
+  // switches the oneof), with its own defaults.
+  merged.MergeFrom(policy.learner());
+  const v1::LearnerConfig& run = config.learner();
+  if (merged.device() != run.device()) {
+    return InvalidField(field + ".device", "one learner process trains every policy, on learner.device; set it there");
+  }
+  if (merged.num_threads() != run.num_threads()) {
+    return InvalidField(field + ".num_threads",
+                        "one learner process trains every policy, with learner.num_threads; set it there");
+  }
+  if (learner::TrainsOnJointAgents(merged)) {
+    return InvalidField(field, "an algorithm of joint agents (maddpg) trains every agent as one row, not a policy "
+                               "of its own; set it in learner, without policies");
+  }
+  RETURN_IF_ERROR(InPolicySection(learner::FinalizeLearnerConfig(merged, row), p));
+  ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(merged));
+  RETURN_IF_ERROR(InPolicySection(CheckNetworkFitsAlgorithm(config.network(), merged, *algorithm), p));
+  if (merged.batch_size() > replay::kMaxSampleBatchItems) {
+    return InvalidField(field + ".batch_size", absl::StrCat(merged.batch_size(), " is out of range: one sample "
+                                                            "holds 1..", replay::kMaxSampleBatchItems, " items"));
+  }
+  v1::ExperimentConfig mine = config;
+  *mine.mutable_learner() = merged;
+  const learner::ActorDuty own = learner::ActorDutyFor(*algorithm, mine);
+  if (own.items.kind != duty.items.kind || own.synchronous != duty.synchronous) {
+    ASSIGN_OR_RETURN(const learner::AlgorithmSpec* run_algorithm, learner::FindAlgorithmSpec(run));
+    auto what = [](const learner::ActorDuty& d) {
+      return absl::StrCat(d.items.kind == items::ItemKind::kUnroll ? "unrolls" : "transitions",
+                          d.synchronous ? ", waiting for each version" : "");
+    };
+    return InvalidField(absl::StrCat(field, ".", algorithm->name),
+                        absl::StrCat(algorithm->name, " has the actors write ", what(own), "; the run's ",
+                                     run_algorithm->name, " ", what(duty), ": every policy's actors write one "
+                                     "kind of item and wait alike"));
+  }
+  *policy.mutable_learner() = merged;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<int> PolicyMap::AgentsOf(int policy) const {
@@ -108,7 +171,8 @@ bool AgentPatternMatches(const std::string& pattern, const std::string& name) {
   return p == pattern.size();
 }
 
-absl::Status FinalizePolicies(const v1::ExperimentConfig& config, const learner::ActorDuty& duty) {
+absl::Status FinalizePolicies(v1::ExperimentConfig& config, const learner::ActorDuty& duty,
+                              const v1::LearnerConfig& given_learner) {
   if (config.policies_size() == 0) return absl::OkStatus();
   const v1::EnvConfig& env = config.env();
   if (!envs::IsMultiAgentSection(env)) {
@@ -148,28 +212,33 @@ absl::Status FinalizePolicies(const v1::ExperimentConfig& config, const learner:
   for (int p = 0; p < map.num_policies(); ++p) {
     absl::StatusOr<envs::EnvSpec> row = envs::PolicyRowSpec(env, map.agent_policy, p);
     if (!row.ok()) return InvalidField(absl::StrCat("policies[", p, "].agents"), row.status().message());
+    RETURN_IF_ERROR(FinalizePolicyLearner(config, p, given_learner, *row, duty));
+    const bool own_items = row->obs_dim() != batch_row->obs_dim() || config.policies(p).has_learner();
     for (int t = 0; t < config.replay().tables_size(); ++t) {
       const v1::Signature& signature = config.replay().tables(t).signature();
-      if (row->obs_dim() == batch_row->obs_dim() || signature.columns_size() == 0 ||
-          signature.SerializeAsString() == filled) {
-        continue;
-      }
+      if (!own_items || signature.columns_size() == 0 || signature.SerializeAsString() == filled) continue;
       return InvalidField(absl::StrCat("replay.tables[", t, "].signature"),
-                          absl::StrCat("policy '", map.names[p], "''s agents observe ", row->obs_dim(),
-                                       " values, others ", batch_row->obs_dim(), ": each policy's tables take the "
-                                       "signature of its own agents, so leave it out"));
+                          row->obs_dim() != batch_row->obs_dim()
+                              ? absl::StrCat("policy '", map.names[p], "''s agents observe ", row->obs_dim(),
+                                             " values, others ", batch_row->obs_dim(), ": each policy's tables take "
+                                             "the signature of its own agents, so leave it out")
+                              : absl::StrCat("policy '", map.names[p], "' has a learner section of its own: each "
+                                             "policy's tables take the signature of its own items, so leave it out"));
     }
   }
   if (duty.synchronous) {
-    // Each policy's learner waits for batch_size unrolls of its own rows.
+    // Each policy's learner waits for its batch_size unrolls of its own rows.
     for (int p = 0; p < map.num_policies(); ++p) {
+      const v1::PolicyConfig& policy = config.policies(p);
+      const int64_t batch = policy.has_learner() ? policy.learner().batch_size() : config.learner().batch_size();
       const int64_t rows = static_cast<int64_t>(config.topology().num_actors()) * config.actor().num_envs() *
                            static_cast<int64_t>(map.AgentsOf(p).size());
-      if (config.learner().batch_size() > rows) {
-        return InvalidField("learner.batch_size",
-                            absl::StrCat(config.learner().batch_size(), " unrolls per batch, but policy '",
-                                         map.names[p], "' plays only ", rows, " rows (num_actors x num_envs x its ",
-                                         map.AgentsOf(p).size(), " agents), each waiting for its next version"));
+      if (batch > rows) {
+        return InvalidField(policy.has_learner() ? absl::StrCat("policies[", p, "].learner.batch_size")
+                                                 : std::string("learner.batch_size"),
+                            absl::StrCat(batch, " unrolls per batch, but policy '", map.names[p], "' plays only ",
+                                         rows, " rows (num_actors x num_envs x its ", map.AgentsOf(p).size(),
+                                         " agents), each waiting for its next version"));
       }
     }
   }
@@ -212,21 +281,36 @@ absl::StatusOr<v1::ExperimentConfig> PolicyView(const v1::ExperimentConfig& conf
                                             absl::StrJoin(names, ", ")));
   }
   const int p = static_cast<int>(found - names.begin());
+  const v1::PolicyConfig& policy = config.policies(p);
   ASSIGN_OR_RETURN(const PolicyMap map, ResolvePolicies(config));
   ASSIGN_OR_RETURN(const envs::MultiAgentSpec multi, envs::ConfiguredMultiAgentSpec(config.env()));
   v1::ExperimentConfig view = config;
   view.clear_policies();
   for (int k : map.AgentsOf(p)) view.mutable_env()->add_row_agents(multi.agents[k]);
+  if (policy.has_learner()) {
+    *view.mutable_learner() = policy.learner();
+    // The process's (a learner given --learner_threads after it loaded the
+    // config sets the run's).
+    view.mutable_learner()->set_num_threads(config.learner().num_threads());
+  }
   ASSIGN_OR_RETURN(const envs::EnvSpec batch_row, envs::ConfiguredEnvSpec(config.env()));
   ASSIGN_OR_RETURN(const envs::EnvSpec row, envs::ConfiguredEnvSpec(view.env()));
-  // Agents that observe otherwise than the batch's rows: their own items
-  // (FinalizePolicies refused a signature the config gave).
+  ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(view.learner()));
+  const learner::ActorDuty duty = learner::ActorDutyFor(*algorithm, view);
+  // Agents that observe otherwise than the batch's rows, or items of a
+  // learner of the policy's own: their own signature (FinalizePolicies
+  // refused one the config gave).
   std::optional<v1::Signature> signature;
-  if (row.obs_dim() != batch_row.obs_dim()) {
-    ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
-    signature = items::DefaultSignature(learner::ActorDutyFor(*algorithm, config).items, row);
+  if (row.obs_dim() != batch_row.obs_dim() || policy.has_learner()) {
+    signature = items::DefaultSignature(duty.items, row);
   }
-  for (v1::TableConfig& table : *view.mutable_replay()->mutable_tables()) {
+  const bool unrolls = duty.items.kind == items::ItemKind::kUnroll;
+  for (int t = 0; t < view.replay().tables_size(); ++t) {
+    v1::TableConfig& table = *view.mutable_replay()->mutable_tables(t);
+    if (t == 0) {
+      table = SizeTableForBatch(table, unrolls, config.learner().batch_size(), view.learner().batch_size(),
+                                config.actor().learning_starts());
+    }
     table.set_name(replay::PolicyTableName(table.name(), name));
     if (signature.has_value()) *table.mutable_signature() = *signature;
   }

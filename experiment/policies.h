@@ -45,14 +45,22 @@ bool AgentPatternMatches(const std::string& pattern, const std::string& name);
 // multi-agent or whose agents are not rows (env.joint_agents, which MADDPG
 // sets), and what a run of several learner states cannot have yet:
 // self_play, topology.num_learners > 1, topology.num_inference_servers > 0.
-// A policy's agents must share their spaces (envs::PolicyRowSpec);
-// policies whose agents observe differently each get their tables'
-// signature from their own spaces, so replay.tables.signature must be left
-// out (or be the one finalization fills in); env.row_agents is the views' (PolicyView), never a run's with
-// policies. A synchronous `duty` (PPO) needs learner.batch_size unrolls of
-// each policy's own rows per round. Call once env, learner, actor,
-// topology and self_play are finalized, before replay.
-absl::Status FinalizePolicies(const v1::ExperimentConfig& config, const learner::ActorDuty& duty);
+// A policy's agents must share their spaces (envs::PolicyRowSpec).
+// A policy's own learner section is merged over `given_learner` (the
+// run's learner section as the config gave it, before its defaults),
+// finalized for the policy's agents and written back; it must keep the
+// actors' duty (`duty`: the same kind of item, synchronous alike) and the
+// process's device and threads, and cannot be an algorithm of joint
+// agents. Policies whose items differ from the batch's rows' (agents that
+// observe differently, or a learner of their own) each get their tables'
+// signature from their own items, so replay.tables.signature must be left
+// out (or be the one finalization fills in); env.row_agents is the views'
+// (PolicyView), never a run's with policies. A synchronous `duty` (PPO)
+// needs each policy's learner.batch_size unrolls of its own rows per
+// round. Call once env, learner, actor, topology and self_play are
+// finalized, before replay.
+absl::Status FinalizePolicies(v1::ExperimentConfig& config, const learner::ActorDuty& duty,
+                              const v1::LearnerConfig& given_learner);
 
 // The map of a finalized config (its env's agents read as
 // envs::ConfiguredMultiAgentSpec does).
@@ -66,9 +74,12 @@ absl::StatusOr<v1::ReplayConfig> PolicyReplay(const v1::ExperimentConfig& config
 
 // What policy `name`'s learner state trains with, of a finalized config:
 // `config` with no policies section, env.row_agents its agents (the spec
-// its networks see: envs::ConfiguredEnvSpec), its replay tables named for
-// the policy (replay::PolicyTableName) with their signature its agents'
-// items where they observe otherwise than the batch's rows, and its seed
+// its networks see: envs::ConfiguredEnvSpec), its own learner section
+// where it has one (with the run's learner.num_threads), its replay tables
+// named for the policy (replay::PolicyTableName) with their signature its
+// own items where they differ from the batch's rows' (agents that observe
+// otherwise, a learner of its own) and the first sized for its
+// batch_size where finalization sized it (SizeTableForBatch), and its seed
 // apart from the other policies' (config.seed + 7919 * index). For the
 // unnamed policy, `config` itself. NotFound naming the run's policies for
 // a name it has none of.

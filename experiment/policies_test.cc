@@ -232,5 +232,125 @@ TEST(PoliciesTest, ASynchronousRunNeedsABatchOfEachPolicysOwnRows) {
   EXPECT_THAT(config.status().message(), HasSubstr("policy 'lead' plays only 8 rows"));
 }
 
+TEST(PoliciesTest, APolicysOwnLearnerSectionMergesOverTheRunsAndSizesItsQueue) {
+  // No table given: the default queue of unrolls, sized per policy.
+  absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(R"(
+    policies { name: "predators" agents: "adversary_*" learner { batch_size: 24 ppo { epochs: 2 } } }
+    policies { name: "prey" agents: "agent_0" }
+  )", kPredatorPrey);
+  ASSERT_TRUE(config.ok()) << config.status();
+  // Written out merged and finalized: what ran, in the run's config.textpb.
+  const v1::LearnerConfig& written = config->policies(0).learner();
+  EXPECT_EQ(written.batch_size(), 24);
+  EXPECT_EQ(written.ppo().epochs(), 2);
+  EXPECT_EQ(written.ppo().unroll_length(), 25);  // the run's
+  EXPECT_EQ(written.publish_every(), config->learner().publish_every());
+  EXPECT_FALSE(config->policies(1).has_learner());
+
+  absl::StatusOr<v1::ExperimentConfig> predators = PolicyView(*config, "predators");
+  absl::StatusOr<v1::ExperimentConfig> prey = PolicyView(*config, "prey");
+  ASSERT_TRUE(predators.ok() && prey.ok()) << predators.status() << prey.status();
+  EXPECT_EQ(predators->learner().batch_size(), 24);
+  EXPECT_EQ(prey->learner().batch_size(), 8);
+  EXPECT_NE(predators->learner().ppo().epochs(), prey->learner().ppo().epochs());
+  // Four batches of each policy's own in its queue.
+  EXPECT_EQ(predators->replay().tables(0).max_size(), 96);
+  EXPECT_EQ(predators->replay().tables(0).rate_limiter().min_size_to_sample(), 24);
+  EXPECT_EQ(prey->replay().tables(0).max_size(), 32);
+  EXPECT_EQ(PolicyReplay(*config)->tables(0).max_size(), 96);
+
+  // Finalizing again (each process reads the config the launcher wrote)
+  // changes nothing, and a policy's view loads as it is.
+  absl::StatusOr<v1::ExperimentConfig> again = FinalizeExperimentConfig(*config);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->SerializeAsString(), config->SerializeAsString());
+  absl::StatusOr<v1::ExperimentConfig> alone = FinalizeExperimentConfig(*predators);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  EXPECT_EQ(alone->learner().batch_size(), 24);
+  EXPECT_EQ(alone->replay().tables(0).max_size(), 96);
+
+  // A table given by hand keeps its sizes.
+  config = WithPolicies(R"(
+    policies { name: "predators" agents: "adversary_*" learner { batch_size: 24 } }
+    policies { name: "prey" agents: "agent_0" }
+    replay { tables { name: "unrolls" selector { fifo {} } max_size: 64 } }
+  )", kPredatorPrey);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(PolicyView(*config, "predators")->replay().tables(0).max_size(), 64);
+}
+
+TEST(PoliciesTest, APolicyMayTrainWithAnotherAlgorithmOfTheSameItems) {
+  // IMPALA's unrolls beside PPO's.
+  absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(R"(
+    policies { name: "predators" agents: "adversary_*" }
+    policies { name: "prey" agents: "agent_0" learner { impala { learning_rate: 0.001 } batch_size: 4 } }
+  )", kPredatorPrey);
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<v1::ExperimentConfig> prey = PolicyView(*config, "prey");
+  ASSERT_TRUE(prey.ok()) << prey.status();
+  EXPECT_TRUE(prey->learner().has_impala());
+  EXPECT_FALSE(prey->learner().has_ppo());
+  EXPECT_TRUE(PolicyView(*config, "predators")->learner().has_ppo());
+  EXPECT_EQ(prey->learner().batch_size(), 4);
+
+  // Transitions: the default rate limiter follows the policy's batch (one
+  // update per env step).
+  config = WithPolicies(R"(
+    policies { name: "lead" agents: "agent_0" learner { batch_size: 64 } }
+    policies { name: "wings" agents: "agent_1" agents: "agent_2" }
+  )", R"(env { name: "CooperativeNavigation-v0" } actor { num_envs: 2 })");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->learner().has_sac_discrete());
+  EXPECT_EQ(PolicyView(*config, "lead")->replay().tables(0).rate_limiter().samples_per_insert(), 64);
+  EXPECT_EQ(PolicyView(*config, "wings")->replay().tables(0).rate_limiter().samples_per_insert(), 256);
+}
+
+TEST(PoliciesTest, RefusesAPolicyLearnerTheActorsOrTheProcessCannotFollow) {
+  const struct {
+    std::string policy_learner;
+    std::string expected;
+  } refusals[] = {
+      // The actors write PPO's unrolls for every policy.
+      {"sac_discrete {}", "policies[1].learner.sac_discrete: sac_discrete has the actors write transitions; the "
+                          "run's ppo unrolls"},
+      {"ppo { synchronous: true } publish_every: 1 max_policy_lag: 0", "waiting for each version"},
+      {"device: CPU", "policies[1].learner.device"},
+      {"num_threads: 3", "policies[1].learner.num_threads"},
+      {"maddpg {}", "an algorithm of joint agents"},
+      // The learner's own rules, named for the policy's section.
+      {"batch_size: -1", "config field policies[1].learner.batch_size: must be > 0"},
+      {"ppo { clip_range: -1 }", "config field policies[1].learner.ppo.clip_range"},
+  };
+  for (const auto& refusal : refusals) {
+    absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(absl::StrCat(R"(
+      policies { name: "lead" agents: "agent_0" }
+      policies { name: "wings" agents: "agent_1" agents: "agent_2" learner { )", refusal.policy_learner, " } }"));
+    ASSERT_FALSE(config.ok()) << refusal.policy_learner;
+    EXPECT_THAT(config.status().message(), HasSubstr(refusal.expected)) << refusal.policy_learner;
+  }
+}
+
+TEST(PoliciesTest, ASynchronousRunNeedsEachPolicysOwnBatchOfItsRows) {
+  constexpr char kSynchronous[] = R"(
+    env { name: "PredatorPrey-v0" }
+    learner { ppo { unroll_length: 25 synchronous: true } batch_size: 8 publish_every: 1 max_policy_lag: 0 }
+    actor { num_envs: 4 }
+    topology { num_actors: 2 }
+  )";
+  // 24 predator rows and 8 prey rows: a batch of each side's own.
+  absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(R"(
+    policies { name: "predators" agents: "adversary_*" learner { batch_size: 24 } }
+    policies { name: "prey" agents: "agent_0" }
+  )", kSynchronous);
+  ASSERT_TRUE(config.ok()) << config.status();
+  config = WithPolicies(R"(
+    policies { name: "predators" agents: "adversary_*" }
+    policies { name: "prey" agents: "agent_0" learner { batch_size: 16 } }
+  )", kSynchronous);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("policies[1].learner.batch_size"));
+  EXPECT_THAT(config.status().message(), HasSubstr("policy 'prey' plays only 8 rows"));
+}
+
 }  // namespace
 }  // namespace rill::experiment

@@ -15,6 +15,7 @@
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
 #include "envs/catalog.h"
+#include "experiment/policies.h"
 #include "policies/torso.h"
 #include "replay/table_config.h"
 
@@ -301,6 +302,15 @@ absl::Status CheckMessageBounds(const v1::ExperimentConfig& config, const envs::
   if (std::optional<FieldIssue> issue = replay::FindSampleBatchIssue(table, batch_size, max_message_bytes)) {
     return InvalidField("learner.batch_size", issue->why);
   }
+  for (int p = 0; p < config.policies_size(); ++p) {
+    if (!config.policies(p).has_learner()) continue;
+    // The policy's batches, from its own table.
+    ASSIGN_OR_RETURN(const v1::ExperimentConfig view, PolicyView(config, config.policies(p).name()));
+    if (std::optional<FieldIssue> issue = replay::FindSampleBatchIssue(
+            view.replay().tables(0), view.learner().batch_size(), max_message_bytes)) {
+      return InvalidField(absl::StrCat("policies[", p, "].learner.batch_size"), issue->why);
+    }
+  }
   const auto [observations, trunk_parameters] = PolicyInputsFor(config, env, algorithm);
   const double actions = env.action_dim();
   const google::protobuf::RepeatedField<int32_t>& widths = config.network().hidden_sizes();
@@ -330,7 +340,11 @@ absl::Status CheckMemoryBounds(const v1::ExperimentConfig& config, const envs::E
   const v1::ReplayConfig& replay = config.replay();
   const v1::TableConfig& table = replay.tables(0);
   const v1::TopologyConfig& topology = config.topology();
-  const int64_t batch_size = config.learner().batch_size();
+  // The largest of the policies' batches, for each policy's.
+  int64_t batch_size = config.learner().batch_size();
+  for (const v1::PolicyConfig& policy : config.policies()) {
+    batch_size = std::max<int64_t>(batch_size, policy.learner().batch_size());
+  }
   const double insert_bytes = ActorInsertSize(config, duty).bytes;
   const auto [observations, trunk_parameters] = PolicyInputsFor(config, env, algorithm);
   const double actions = env.action_dim();

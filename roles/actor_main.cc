@@ -120,7 +120,9 @@ int ActorMain() {
     for (const std::string& name : policies->names) {
       absl::StatusOr<v1::ExperimentConfig> view = experiment::PolicyView(*config, name);
       if (!view.ok()) return ExitWith("bad config", view.status());
-      options.policy_tables.push_back(view->replay().tables(0));
+      absl::StatusOr<const learner::AlgorithmSpec*> own = learner::FindAlgorithmSpec(view->learner());
+      if (!own.ok()) return ExitWith("bad config", own.status());
+      options.policy_writes.push_back({view->replay().tables(0), learner::ActorDutyFor(**own, *view).items});
     }
   }
   if (options.max_env_steps < 0) return ExitWith("flags", absl::InvalidArgumentError("--actor_max_env_steps must be >= 0"));

@@ -971,7 +971,8 @@ TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInfere
 }
 
 TEST(LaunchTest, PoliciesOfAgentsThatObserveDifferentlyTrainOnTheirOwnSpaces) {
-  // Predators (3 agents, 16 floats) and prey (1 agent, 14 floats).
+  // Predators (3 agents, 16 floats) and prey (1 agent, 14 floats), the
+  // prey with a learner section of its own (IMPALA, batches of 2).
   Launched run = StartLaunch("policies-spaces", {"--max_env_steps=2000"},
                              "--config=tests/configs/tiny_predator_prey_policies.textpb");
   ASSERT_NE(run.process, nullptr);
@@ -986,7 +987,12 @@ TEST(LaunchTest, PoliciesOfAgentsThatObserveDifferentlyTrainOnTheirOwnSpaces) {
     // Its own config names its agents, whose spaces its networks took.
     const std::string own = ReadFile(run.run_dir + "/checkpoints/learner/" + policy + "/config.textpb");
     EXPECT_THAT(own, HasSubstr(policy == "prey" ? "row_agents: \"agent_0\"" : "row_agents: \"adversary_2\""));
+    EXPECT_THAT(own, HasSubstr(policy == "prey" ? "impala {" : "ppo {"));
+    EXPECT_THAT(own, HasSubstr(policy == "prey" ? "batch_size: 2\n" : "batch_size: 4\n"));
   }
+  // Each side's learner takes batches of its own size.
+  EXPECT_EQ(SeriesIn(learner, "rill_learner_samples_total{policy=\"prey\"}"),
+            2 * SeriesIn(learner, "rill_learner_updates_total{policy=\"prey\"}")) << learner;
   // Three predators' rows to one prey's.
   const double predators = SeriesIn(replay, "rill_replay_items_inserted_total{table=\"unrolls.predators\"}");
   const double prey = SeriesIn(replay, "rill_replay_items_inserted_total{table=\"unrolls.prey\"}");
