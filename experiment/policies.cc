@@ -192,10 +192,6 @@ absl::Status FinalizePolicies(v1::ExperimentConfig& config, const learner::Actor
                                                  "num_learners ", config.topology().num_learners(),
                                                  " (data-parallel ranks) does not take them yet"));
   }
-  if (config.topology().num_inference_servers() > 0) {
-    return InvalidField("policies", "the learner serves every policy's central inference itself; "
-                                    "topology.num_inference_servers does not take several policies yet");
-  }
   if (env.row_agents_size() > 0) {
     return InvalidField("env.row_agents", "is set in each policy's view of the config, by the run; with a policies "
                                           "section, leave it out");

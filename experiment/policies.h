@@ -44,7 +44,7 @@ bool AgentPatternMatches(const std::string& pattern, const std::string& name);
 // agent, an agent no policy plays or two policies play, an env that is not
 // multi-agent or whose agents are not rows (env.joint_agents, which MADDPG
 // sets), and what a run of several learner states cannot have yet:
-// self_play, topology.num_learners > 1, topology.num_inference_servers > 0.
+// self_play, topology.num_learners > 1.
 // A policy's agents must share their spaces (envs::PolicyRowSpec).
 // A policy's own learner section is merged over `given_learner` (the
 // run's learner section as the config gave it, before its defaults),

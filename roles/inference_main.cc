@@ -4,10 +4,12 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "parameters/parameter_client.h"
@@ -16,6 +18,7 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/process.h"
+#include "experiment/policies.h"
 #include "roles/role.h"
 #include "learner/inference/batcher.h"
 #include "learner/inference/inference_service.h"
@@ -38,8 +41,9 @@ namespace {
 // for more than the swap of a pointer.
 class NewestParameters {
  public:
-  // With a registry it exports rill_inference_parameter_version.
-  explicit NewestParameters(prometheus::Registry* registry) {
+  // With a registry it exports rill_inference_parameter_version. `policy`
+  // names the stream in the log ("" for a run without policies).
+  NewestParameters(prometheus::Registry* registry, std::string policy) : policy_(std::move(policy)) {
     if (registry == nullptr) return;
     version_gauge_ = &prometheus::BuildGauge()
                           .Name("rill_inference_parameter_version")
@@ -61,7 +65,8 @@ class NewestParameters {
     // A version older than the last one: the learner restarted from a
     // checkpoint; its versions count on from there.
     if (previous == 0 || version < previous) {
-      RILL_LOG(INFO) << "parameter version " << version << " from the learner"
+      RILL_LOG(INFO) << (policy_.empty() ? "" : absl::StrCat("policy '", policy_, "': ")) << "parameter version "
+                     << version << " from the learner"
                      << (previous == 0 ? "" : absl::StrCat(" (after version ", previous, ")"));
     }
   }
@@ -73,9 +78,19 @@ class NewestParameters {
   }
 
  private:
+  const std::string policy_;
   mutable absl::Mutex mu_;
   parameters::ParameterUpdatePtr latest_ ABSL_GUARDED_BY(mu_);
   prometheus::Gauge* version_gauge_ = nullptr;
+};
+
+// One policy served here. Members in dependency order, so that they go in
+// reverse: the client's callback and the batcher both read `newest`.
+struct PolicyServing {
+  std::shared_ptr<prometheus::Registry> registry;  // null: the process's
+  std::unique_ptr<NewestParameters> newest;
+  std::unique_ptr<InferenceBatcher> batcher;
+  std::unique_ptr<parameters::ParameterClient> client;
 };
 
 }  // namespace
@@ -104,13 +119,35 @@ int InferenceMain() {
   }
   const int64_t max_message_bytes = config->replay().max_message_bytes();
 
-  // Declared in dependency order, so that they go in reverse: the client's
-  // callback and the batcher both read `newest`.
-  NewestParameters newest(registry);
-  InferenceBatcher batcher(InferenceOptions::FromConfig(*config), [&newest] { return newest.Get(); }, registry);
-  InferenceServiceImpl service(&batcher);
-  parameters::ParameterClient parameters(learner_address, max_message_bytes,
-                                    [&newest](v1::ParameterUpdate update) { newest.Set(std::move(update)); });
+  // Every policy of the run (config.policies), each on its own parameter
+  // stream with a batcher of its own; its series labelled policy="<name>"
+  // when the run names policies.
+  absl::StatusOr<experiment::PolicyMap> policies = experiment::ResolvePolicies(*config);
+  if (!policies.ok()) return ExitWith("bad config", policies.status());
+  std::vector<PolicyServing> servings(policies->names.size());
+  learner::InferenceBatchers batchers;
+  for (size_t p = 0; p < servings.size(); ++p) {
+    PolicyServing& serving = servings[p];
+    const std::string& name = policies->names[p];
+    prometheus::Registry* own = registry;
+    if (policies->several() && *metrics) {
+      serving.registry = std::make_shared<prometheus::Registry>();
+      (*metrics)->AddLabelledRegistry(serving.registry, {{"policy", name}});
+      own = serving.registry.get();
+    }
+    serving.newest = std::make_unique<NewestParameters>(own, name);
+    NewestParameters* newest = serving.newest.get();
+    serving.batcher = std::make_unique<InferenceBatcher>(InferenceOptions::FromConfig(*config),
+                                                         [newest] { return newest->Get(); }, own);
+    batchers.emplace_back(name, serving.batcher.get());
+  }
+  InferenceServiceImpl service(std::move(batchers));
+  for (size_t p = 0; p < servings.size(); ++p) {
+    NewestParameters* newest = servings[p].newest.get();
+    servings[p].client = std::make_unique<parameters::ParameterClient>(
+        learner_address, max_message_bytes, [newest](v1::ParameterUpdate update) { newest->Set(std::move(update)); },
+        policies->names[p]);
+  }
 
   absl::StatusOr<StartedServer> server =
       StartGrpcServer(HostPort(absl::GetFlag(FLAGS_host), port), {&service}, max_message_bytes);
@@ -131,11 +168,21 @@ int InferenceMain() {
 
   stop.WaitForNotification();
   RILL_LOG(INFO) << "shutting down";
-  batcher.Stop();  // queued requests end CANCELLED, streams finish
+  // Queued requests end CANCELLED, streams finish.
+  for (PolicyServing& serving : servings) serving.batcher->Stop();
   server->server->Shutdown(DeadlineIn(absl::Seconds(2)));
-  const InferenceStats stats = batcher.Stats();
-  RILL_LOG(INFO) << "stopped after " << stats.requests << " requests in " << stats.batches << " batches ("
-                 << stats.rows << " rows), last with parameter version " << stats.version;
+  InferenceStats total;
+  std::vector<std::string> versions;
+  for (size_t p = 0; p < servings.size(); ++p) {
+    const InferenceStats stats = servings[p].batcher->Stats();
+    total.requests += stats.requests;
+    total.batches += stats.batches;
+    total.rows += stats.rows;
+    versions.push_back(policies->several() ? absl::StrCat(policies->names[p], " ", stats.version)
+                                           : absl::StrCat(stats.version));
+  }
+  RILL_LOG(INFO) << "stopped after " << total.requests << " requests in " << total.batches << " batches ("
+                 << total.rows << " rows), last with parameter version " << absl::StrJoin(versions, ", ");
   return 0;
 }
 

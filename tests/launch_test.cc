@@ -911,13 +911,21 @@ TEST(LaunchTest, EnvServerThatNeverListensTimesOutNamingTheCommandAndItsLog) {
 TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInference) {
   const std::string base = ReadFile("tests/configs/tiny_navigation_policies.textpb");
   ASSERT_THAT(base, HasSubstr("topology { num_actors: 1 }"));
-  for (const bool central : {false, true}) {
-    SCOPED_TRACE(central ? "central inference" : "actors' own policy copies");
+  // The actors' own copies; central inference in the learner; in a `rill
+  // inference` process of its own.
+  for (const std::string inference : {"", "learner", "server"}) {
+    SCOPED_TRACE(inference.empty() ? "actors' own policy copies" : "central inference in the " + inference);
+    const bool central = !inference.empty();
     std::string text = base;
-    if (central) text.replace(text.find("num_actors: 1 }"), 15, "num_actors: 1 inference: CENTRAL }");
-    const std::string config = TempDir(central ? "policies-central" : "policies") + "/config.textpb";
+    if (central) {
+      text.replace(text.find("num_actors: 1 }"), 15,
+                   inference == "server" ? "num_actors: 1 inference: CENTRAL num_inference_servers: 1 }"
+                                         : "num_actors: 1 inference: CENTRAL }");
+    }
+    const std::string name = central ? "policies-central-" + inference : "policies";
+    const std::string config = TempDir(name) + "/config.textpb";
     std::ofstream(config) << text;
-    Launched run = StartLaunch(central ? "policies-central" : "policies", {"--max_env_steps=3000"}, "--config=" + config);
+    Launched run = StartLaunch(name, {"--max_env_steps=3000"}, "--config=" + config);
     ASSERT_NE(run.process, nullptr);
     std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
     ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
@@ -950,6 +958,13 @@ TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInfere
     EXPECT_THAT(ReadFile(run.run_dir + "/metrics/evaluator.jsonl"), HasSubstr("\"policy/wings/return\""));
     // Each policy's losses, drawn from its own scalar log.
     EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/plots/learner_statistics.png"));
+    if (inference == "server") {
+      // One process served both policies, each from its own stream.
+      const std::string log = ReadFile(run.run_dir + "/logs/inference-0.log");
+      EXPECT_THAT(log, HasSubstr("policy 'lead': parameter version")) << log;
+      EXPECT_THAT(log, HasSubstr("policy 'wings': parameter version")) << log;
+      EXPECT_THAT(log, ::testing::ContainsRegex("last with parameter version lead [0-9]+, wings [0-9]+")) << log;
+    }
     if (central) continue;
     // `rill eval` of the run plays every policy's checkpoint with its
     // agents; `rill export` wants one policy's folder, and names them.
