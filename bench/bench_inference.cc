@@ -38,6 +38,7 @@
 #include "policies/registry.h"
 #include "policies/spec.h"
 #include "prometheus/registry.h"
+#include "torch/torch.h"
 
 ABSL_FLAG(std::string, bench_streams, "1,16,64,256", "Actor streams per inference bench case, comma-separated.");
 ABSL_FLAG(std::string, bench_envs, "1,8", "Envs per actor (rows per request), comma-separated.");

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/torch_types.h"
 #include "proto/parameters.pb.h"
 #include "proto/tensor.pb.h"
-#include "torch/torch.h"
 
 namespace rill {
 

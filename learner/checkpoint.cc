@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 

@@ -20,8 +20,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/torch_types.h"
 #include "proto/parameters.pb.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 

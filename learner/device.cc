@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "torch/torch.h"
 #include "torch/version.h"
 
 namespace rill::learner {

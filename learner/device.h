@@ -11,8 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/torch_types.h"
 #include "proto/config.pb.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ATen/Parallel.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "torch/torch.h"
+#include "common/torch_types.h"
 
 namespace rill::learner {
 

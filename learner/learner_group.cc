@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 

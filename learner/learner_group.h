@@ -37,8 +37,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/torch_types.h"
 #include "learner/algorithms/gradient_averager.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 

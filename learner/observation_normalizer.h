@@ -20,11 +20,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/torch_types.h"
 #include "learner/algorithms/gradient_averager.h"
 #include "learner/algorithms/training_state.h"
 #include "policies/spec.h"
 #include "proto/parameters.pb.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 

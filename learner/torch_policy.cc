@@ -14,6 +14,8 @@
 #include "policies/gaussian.h"
 #include "policies/registry.h"
 #include "policies/torso.h"
+#include "torch/script.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 namespace {

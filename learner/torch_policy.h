@@ -13,10 +13,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/torch_types.h"
 #include "policies/interface.h"
 #include "proto/parameters.pb.h"
-#include "torch/script.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 

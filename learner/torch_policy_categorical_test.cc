@@ -8,6 +8,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
+#include "torch/script.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 namespace {

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 namespace {

@@ -22,6 +22,7 @@
 #include "replay/client/sampler.h"
 #include "tests/harness.h"
 #include "torch/script.h"
+#include "torch/torch.h"
 
 namespace rill::testing {
 namespace {

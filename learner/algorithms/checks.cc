@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "envs/observation.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 

@@ -11,16 +11,16 @@
 
 #include "absl/status/status.h"
 #include "common/shape.h"
+#include "common/torch_types.h"
 #include "envs/spec.h"
 #include "proto/tensor.pb.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 
 // InvalidArgument naming "batch.<name>" when `t` is undefined, not of
 // `dtype`, not on `device` or not of `shape`.
 absl::Status CheckBatchField(const char* name, const torch::Tensor& t, const std::vector<int64_t>& shape,
-                             const torch::Device& device, torch::ScalarType dtype = torch::kFloat32);
+                             const torch::Device& device, torch::ScalarType dtype = torch::kFloat);
 
 // The dtype of `env`'s observation columns in replay: float32, or uint8
 // for images (items/columns.h writes them so).

@@ -20,6 +20,7 @@
 #include "policies/registry.h"
 #include "policies/spec.h"
 #include "policies/torso.h"
+#include "torch/script.h"
 
 namespace rill::learner {
 namespace {

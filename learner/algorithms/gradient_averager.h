@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "torch/torch.h"
+#include "common/torch_types.h"
 
 namespace rill::learner {
 

@@ -21,11 +21,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/torch_types.h"
 #include "learner/algorithms/gradient_averager.h"
 #include "learner/algorithms/training_state.h"
 #include "proto/parameters.pb.h"
 #include "proto/tensor.pb.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 namespace {

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/torch_types.h"
 #include "learner/flat_adam.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 

@@ -6,6 +6,7 @@
 #include "ATen/CPUGeneratorImpl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 namespace {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "learner/algorithms/checks.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 

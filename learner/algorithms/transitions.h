@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/torch_types.h"
 #include "envs/spec.h"
 #include "learner/algorithms/interface.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 

@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
 #include "policies/registry.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 

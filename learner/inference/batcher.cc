@@ -15,6 +15,7 @@
 #include "envs/observation.h"
 #include "policies/registry.h"
 #include "proto/parameters.pb.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 

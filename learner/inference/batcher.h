@@ -57,6 +57,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/torch_types.h"
 #include "envs/spec.h"
 #include "parameters/parameter_service.h"
 #include "policies/interface.h"
@@ -66,7 +67,6 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "proto/config.pb.h"
-#include "torch/torch.h"
 
 namespace rill::learner {
 

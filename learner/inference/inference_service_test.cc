@@ -13,6 +13,7 @@
 #include "learner/inference/counting_policy.h"
 #include "learner/torch_policy.h"
 #include "policies/registry.h"
+#include "torch/torch.h"
 
 namespace rill::learner {
 namespace {
