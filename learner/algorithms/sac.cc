@@ -12,15 +12,13 @@
 #include "common/status_macros.h"
 #include "learner/algorithms/checks.h"
 #include "learner/algorithms/spec.h"
+#include "learner/algorithms/tanh_gaussian.h"
 #include "learner/algorithms/torch_errors.h"
 #include "learner/checkpoint.h"
 #include "policies/gaussian.h"
 
 namespace rill::learner {
 namespace {
-
-// SB3's epsilon in the tanh correction log(1 - tanh(u)^2 + eps).
-constexpr double kTanhEps = 1e-6;
 
 std::vector<int64_t> Hidden(const SacOptions& options) {
   return std::vector<int64_t>(options.hidden.begin(), options.hidden.end());
@@ -157,17 +155,9 @@ absl::Status Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Ten
   // actor does not change before its own step, and one [2B]-row matmul runs
   // faster than two [B]-row ones. Only the s rows are differentiated.
   torch::Tensor out = actor_.Forward(torch::cat({batch.next_obs, batch.obs}, 0), actor_trace_).squeeze(0);
-  torch::Tensor raw_log_std = out.narrow(1, a_dim, a_dim);
-  torch::Tensor log_std = raw_log_std.clamp(policies::kLogStdMin, policies::kLogStdMax);
-  torch::Tensor std_dev = log_std.exp();
-  // Reparameterised: u = mean + std * eps, a = tanh(u).
-  torch::Tensor action = torch::addcmul(out.narrow(1, 0, a_dim), std_dev, noise).tanh_();
-  torch::Tensor one_minus_a2 = 1 - action.square();
-  // log N(u; mean, std) = sum_j(-eps_j^2 / 2 - log_std_j) - A log(2 pi) / 2,
-  // minus the tanh correction sum_j log(1 - a_j^2 + 1e-6), as SB3.
-  torch::Tensor log_prob =
-      (noise.square().mul_(-0.5).sub_(log_std).sub_(torch::log(one_minus_a2 + kTanhEps))).sum(1).sub_(
-          0.5 * a_dim * std::log(2 * M_PI));
+  const TanhGaussianSample pi = SampleTanhGaussian(out, noise, a_dim);
+  torch::Tensor action = pi.action;
+  torch::Tensor log_prob = pi.log_prob;
   torch::Tensor alpha = log_alpha_.exp();  // [1]; every loss uses the temperature before this update
 
   // 2. TD target, no gradient: y = r + gamma (1 - terminated) (min(Q1t, Q2t)(s', a') - alpha logp(a'|s')).
@@ -193,27 +183,13 @@ absl::Status Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Ten
   // Loss = mean(alpha * logp(a|s) - min(Q1, Q2)(s, a)).
   torch::Tensor pi_action = action.narrow(0, b, b);
   torch::Tensor pi_log_prob = log_prob.narrow(0, b, b);
-  torch::Tensor pi_one_minus_a2 = one_minus_a2.narrow(0, b, b);
   torch::Tensor q_pi = critic_.Forward(torch::cat({batch.obs, pi_action}, 1), pi_trace_);  // [2, B, 1]
   torch::Tensor min_q_pi = torch::minimum(q_pi[0], q_pi[1]).view({b});
-  // d loss / d Q_e = -1/B for the smaller critic (torch.min splits ties):
-  // with s = sign(Q1 - Q2), dQ1 = -(1 - s) / 2B and dQ2 = -(1 + s) / 2B.
-  torch::Tensor sign = (q_pi[0] - q_pi[1]).sign_();
-  torch::Tensor grad_q_pi = torch::stack({sign - 1, sign.neg() - 1}).mul_(0.5 / b);
+  torch::Tensor grad_q_pi = MinOfTwinsGrad(q_pi[0], q_pi[1], -1.0 / b);
   torch::Tensor grad_action =
       critic_.Backward(pi_trace_, grad_q_pi, 0, /*weight_grads=*/false, std::make_pair(o_dim, o_dim + a_dim))
           .sum(0);  // [B, A]
-  // Through a = tanh(u) and logp: with c = alpha / B (d loss / d logp),
-  // d/du = g_a (1 - a^2) + c * 2a (1 - a^2) / (1 - a^2 + 1e-6),
-  // d/dmean = d/du, d/dlog_std = d/du * std * eps - c (zero where clamped).
-  torch::Tensor c = alpha / static_cast<double>(b);
-  torch::Tensor grad_u = grad_action.mul_(pi_one_minus_a2)
-                             .add_(pi_action.mul(pi_one_minus_a2).div_(pi_one_minus_a2 + kTanhEps).mul_(2 * c));
-  torch::Tensor pi_raw_log_std = raw_log_std.narrow(0, b, b);
-  torch::Tensor in_range = pi_raw_log_std.ge(policies::kLogStdMin).logical_and_(pi_raw_log_std.le(policies::kLogStdMax));
-  torch::Tensor grad_log_std =
-      (grad_u * std_dev.narrow(0, b, b) * noise.narrow(0, b, b)).sub_(c).mul_(in_range);
-  torch::Tensor grad_out = torch::cat({grad_u, grad_log_std}, 1).unsqueeze(0);  // [1, B, 2A]
+  torch::Tensor grad_out = TanhGaussianOutputGrad(pi, noise, b, b, grad_action, alpha / static_cast<double>(b));
   actor_.Backward(actor_trace_, grad_out, /*row_begin=*/b, /*weight_grads=*/true, std::nullopt);
 
   // 5. Temperature: loss = -mean(log_alpha * (logp + target_entropy)) with
