@@ -229,6 +229,17 @@ absl::Status ReplayWriter::Flush(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+absl::Status ReplayWriter::FlushWhileAcknowledged(absl::Duration idle_timeout) {
+  int64_t acked = acked_items();
+  while (true) {
+    absl::Status flushed = Flush(idle_timeout);
+    if (!absl::IsDeadlineExceeded(flushed)) return flushed;
+    const int64_t now_acked = acked_items();
+    if (now_acked == acked) return flushed;
+    acked = now_acked;
+  }
+}
+
 int64_t ReplayWriter::acked_items() const {
   absl::MutexLock lock(&mu_);
   return acked_items_;

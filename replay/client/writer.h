@@ -132,6 +132,14 @@ class ReplayWriter {
   // shard wait for it, or for rebind_grace), or a permanent error.
   absl::Status Flush(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Flush for as long as the shards keep acknowledging: a shard may hold
+  // items back for its rate limiter, admitting them only as fast as the
+  // learner samples (at 20 updates per env step, the batches two actors
+  // keep in flight take the learner half a minute), which is progress, not
+  // a fault. DeadlineExceeded, as Flush's, once a whole `idle_timeout`
+  // passes without an acknowledgement; a permanent error at once.
+  absl::Status FlushWhileAcknowledged(absl::Duration idle_timeout) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Items acknowledged, over all shards and per shard.
   int64_t acked_items() const ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<int64_t> acked_items_by_shard() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -290,6 +290,34 @@ TEST(ReplayWriterTest, AShardHoldingAcknowledgementsBackForItsRateLimiterIsNotFa
   EXPECT_EQ(b->table().Info().size(), 0);
 }
 
+TEST(ReplayWriterTest, FlushWhileAcknowledgedWaitsOnAShardThatAdmitsItemsSlowly) {
+  // Admits two items ahead of samples; a learner samples one item every
+  // 150 ms, so the six items take longer than one idle window to drain.
+  std::unique_ptr<TestShard> shard = StartShard(TestTableConfig(1000, 1, 1.0, 1.0));
+  WriterOptions options = Options(*shard);
+  options.batch_items = 1;
+  options.max_in_flight_batches = 6;
+  std::unique_ptr<ReplayWriter> writer = MakeWriter(options);
+  ASSERT_TRUE(AppendItems(*writer, 0, 6).ok());
+  absl::Notification done;
+  std::thread learner([&] {
+    while (!done.WaitForNotificationWithTimeout(absl::Milliseconds(150))) {
+      v1::SampleResponse response;
+      (void)shard->table().Sample(1, absl::Now() + absl::Milliseconds(100), &response);
+    }
+  });
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(writer->FlushWhileAcknowledged(absl::Milliseconds(400)).ok());
+  EXPECT_GT(absl::Now() - start, absl::Milliseconds(400));  // longer than one window: Flush(400ms) would fail
+  EXPECT_EQ(writer->acked_items(), 6);
+  done.Notify();
+  learner.join();
+
+  // With nothing sampled, an idle window fails it.
+  ASSERT_TRUE(AppendItems(*writer, 6, 4).ok());
+  EXPECT_EQ(writer->FlushWhileAcknowledged(absl::Milliseconds(300)).code(), absl::StatusCode::kDeadlineExceeded);
+}
+
 // Item 2 is sent to home shard A, which holds it back (its rate limiter
 // admits two items ahead of samples), and then A dies. Item 2 stays bound to
 // A; items 3..6, never sent to A, go to shard B.
