@@ -107,6 +107,19 @@ void RunMonitor::PrintProgress() {
   const int shards_up = supervisor_.ShardsUp(&replay_items);
   absl::StrAppendFormat(&line, " | replay %d/%d shards up, %s items", shards_up,
                         static_cast<int>(supervisor_.replays().size()), FormatCount(replay_items));
+  // After ShardsUp, which scraped the shards' counters.
+  if (options_.updates_per_env_step.has_value()) {
+    double inserted = 0;
+    for (const Role& shard : supervisor_.replays()) inserted += shard.Total(kItemsInsertedTotal);
+    const double updates = supervisor_.LearnerUpdates();
+    if (inserted > inserted_shown_ && updates > updates_shown_ && updates_shown_ > 0) {
+      absl::StrAppendFormat(&line, " | UTD %.2f of %g",
+                            (updates - updates_shown_) * options_.num_learners / (inserted - inserted_shown_),
+                            *options_.updates_per_env_step);
+    }
+    inserted_shown_ = inserted;
+    updates_shown_ = updates;
+  }
   const double inference_batches = supervisor_.InferenceBatches(), inference_rows = supervisor_.InferenceRows();
   if (inference_batches > inference_batches_shown_) {
     // Central inference: the mean batch since the last line.

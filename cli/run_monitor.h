@@ -45,6 +45,14 @@ class RunMonitor {
     // (config.policies) the first one's, whose versions pace the evaluator
     // (rill_learner_parameter_version{policy="<first>"}).
     std::string version_series = "rill_learner_parameter_version";
+    // learner.updates_per_env_step of an off-policy run of one policy: the
+    // progress line then shows the ratio achieved since the last line,
+    // updates of all `num_learners` data-parallel ranks (each samples its
+    // own batch) per item the replay stored (an env step's transition: the
+    // actors' step counts jump by whole insert batches, the stored items
+    // follow the learner smoothly).
+    std::optional<double> updates_per_env_step;
+    int num_learners = 1;
   };
 
   // An evaluator's round as the summary reports it.
@@ -113,6 +121,9 @@ class RunMonitor {
   // Central inference: what the last progress line had seen of the batch
   // counters.
   double inference_rows_shown_ = 0, inference_batches_shown_ = 0;
+  // Items the shards had stored and updates made at the last line (the
+  // ratio of updates to inserts since then is the UTD it shows).
+  double inserted_shown_ = 0, updates_shown_ = 0;
   bool have_eval_ = false;
   Evaluation eval_;
   std::optional<Evaluation> reached_;

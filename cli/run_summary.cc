@@ -91,7 +91,8 @@ std::vector<std::string> ListVideos(const std::string& run_dir) {
 std::string SummaryJson(const RunSummary& s) {
   return absl::StrFormat(
       "{%s, \"resumes\": %d, \"env_steps\": %.0f, \"learner_updates\": %.0f, \"replay_items_inserted\": %.0f, \"wall_seconds\": %.3f, "
-      "\"env_steps_per_second\": %.3f, \"updates_per_second\": %.3f, \"eval_return_mean\": %s, "
+      "\"env_steps_per_second\": %.3f, \"updates_per_second\": %.3f, \"updates_per_env_step\": %s, "
+      "\"updates_per_env_step_target\": %s, \"eval_return_mean\": %s, "
       "\"eval_episodes\": %.0f, \"eval_parameter_version\": %.0f, \"final_eval\": %s, \"stop_at_eval_return\": %s, "
       "\"num_actors\": %d, "
       "\"actor_restarts\": %d, \"replay_shards\": %d, \"replay_restarts\": %d, \"num_learners\": %d, \"learner_restarts\": %d, "
@@ -99,7 +100,8 @@ std::string SummaryJson(const RunSummary& s) {
       "\"inference_servers\": %d, \"inference_restarts\": %d, \"stop_seconds\": %.3f, \"killed_at_stop\": %s, "
       "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s, \"videos\": %s, \"report\": %s, \"deterministic\": %s, \"policy_digest\": %s}",
       IdentityFields(s.identity), s.resumes, s.env_steps, s.learner_updates, s.replay_items_inserted, s.wall_seconds, s.env_steps / s.wall_seconds,
-      s.learner_updates / s.wall_seconds, NumberOrNull(s.eval_return_mean), s.eval_episodes,
+      s.learner_updates / s.wall_seconds, NumberOrNull(s.updates_per_env_step),
+      NumberOrNull(s.updates_per_env_step_target), NumberOrNull(s.eval_return_mean), s.eval_episodes,
       s.eval_parameter_version, Quoted(s.final_eval), NumberOrNull(s.stop_at_eval_return), s.num_actors, s.actor_restarts, s.replay_shards,
       s.replay_restarts, s.num_learners, s.learner_restarts, s.evaluator_restarts, s.env_server_restarts,
       NumberOrNull(s.inference_batch_rows_mean), s.inference_servers, s.inference_restarts, s.stop_seconds,

@@ -78,6 +78,10 @@ struct RunSummary {
   // Central inference: the mean batch (none when no batch was served) and
   // the `rill inference` processes and their restarts.
   std::optional<double> inference_batch_rows_mean;
+  // An off-policy run of one policy: learner.updates_per_env_step, and the
+  // ratio achieved: updates of all learner ranks per env step after the
+  // first table's min_size_to_sample.
+  std::optional<double> updates_per_env_step_target, updates_per_env_step;
   int inference_servers = 0, inference_restarts = 0;
   // Stopping the processes: how long it took, and those killed because they
   // still ran at --stop_timeout.

@@ -300,6 +300,47 @@ TEST(ConfigTest, AnOffPolicyTableWithoutALimiterGetsOneUpdatePerEnvStep) {
   }
 }
 
+// learner.updates_per_env_step (UTD) sizes the default limiter, is read
+// back from a table's own, and is refused where it cannot hold.
+TEST(ConfigTest, UpdatesPerEnvStepSetsTheLimiterAndAgreesWithATablesOwn) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(
+      "env { name: \"Pendulum-v1\" } learner { sac {} batch_size: 128 updates_per_env_step: 20 }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const v1::RateLimiterConfig& limiter = config->replay().tables(0).rate_limiter();
+  EXPECT_EQ(limiter.samples_per_insert(), 2560);   // 20 batches of 128 per inserted transition
+  EXPECT_EQ(limiter.error_buffer(), 50 * 2560);    // 50 env steps of slack
+  EXPECT_EQ(limiter.min_size_to_sample(), 1000);
+  // Unstated: 1, written out so that config.textpb says what ran.
+  config = ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { sac {} batch_size: 64 }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->learner().updates_per_env_step(), 1);
+  EXPECT_EQ(config->replay().tables(0).rate_limiter().samples_per_insert(), 64);
+  // A table's own limiter states the ratio; a stated ratio that agrees is kept.
+  const std::string own =
+      "env { name: \"Pendulum-v1\" } replay { tables { name: \"t\" max_size: 1000 rate_limiter { "
+      "min_size_to_sample: 300 samples_per_insert: 512 error_buffer: 9000 } } } learner { batch_size: 256 ";
+  config = ParseExperimentConfig(own + "}");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->learner().updates_per_env_step(), 2);
+  EXPECT_TRUE(ParseExperimentConfig(own + "updates_per_env_step: 2 }").ok());
+  // Refused, by name: a ratio the table's limiter contradicts, one out of
+  // range, one for an algorithm of unrolls, one for a table without a limiter.
+  for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{
+           {own + "updates_per_env_step: 4 }", "samples_per_insert 1024"},
+           {"env { name: \"Pendulum-v1\" } learner { updates_per_env_step: 0 }", "out of range"},
+           {"env { name: \"Pendulum-v1\" } learner { updates_per_env_step: 2000 }", "out of range"},
+           {"env { name: \"CartPole-v1\" } learner { ppo {} updates_per_env_step: 2 }", "each unroll once"},
+           {"env { name: \"Pendulum-v1\" } learner { updates_per_env_step: 2 } replay { tables { name: \"t\" "
+            "max_size: 100 max_times_sampled: 1 } }",
+            "bounds its own sampling"},
+       }) {
+    config = ParseExperimentConfig(text);
+    ASSERT_TRUE(absl::IsInvalidArgument(config.status())) << text;
+    EXPECT_TRUE(absl::StrContains(config.status().message(), "learner.updates_per_env_step")) << config.status();
+    EXPECT_TRUE(absl::StrContains(config.status().message(), why)) << config.status();
+  }
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadExperimentConfig("/nonexistent/x.textpb").status().code(), absl::StatusCode::kNotFound);
 }

@@ -1,6 +1,7 @@
 #include "experiment/finalize_replay.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 
@@ -74,20 +75,53 @@ void SizeUnrollQueue(int64_t batch, v1::TableConfig& table) {
   table.mutable_rate_limiter()->set_error_buffer(3 * batch);
 }
 
-// An off-policy table's default rate limiter for batches of `batch` items:
-// one update per env step. An off-policy learner gets it unless the table
+// An off-policy table's default rate limiter for batches of `batch` items
+// at `updates_per_env_step` updates per env step (learner.
+// updates_per_env_step). An off-policy learner gets it unless the table
 // says otherwise, as SB3 and CleanRL do: without a limiter the actors
 // outrun the learner (TD3 on MountainCarContinuous measured 5,000 env
 // steps against 31 updates) and the run trains on little.
-v1::RateLimiterConfig OneUpdatePerEnvStep(int64_t batch, int64_t learning_starts, int64_t max_size) {
+v1::RateLimiterConfig OffPolicyLimiter(int64_t batch, double updates_per_env_step, int64_t learning_starts,
+                                       int64_t max_size) {
   int64_t warm_up = std::max<int64_t>(batch, learning_starts);
   if (max_size > 0) warm_up = std::min(warm_up, max_size);
   v1::RateLimiterConfig limiter;
   limiter.set_min_size_to_sample(warm_up);
-  limiter.set_samples_per_insert(static_cast<double>(batch));
+  const double samples_per_insert = static_cast<double>(batch) * updates_per_env_step;
+  limiter.set_samples_per_insert(samples_per_insert);
   // 50 env steps of slack, as the stock configs have (12,800 for 256).
-  limiter.set_error_buffer(50.0 * static_cast<double>(batch));
+  limiter.set_error_buffer(50.0 * samples_per_insert);
   return limiter;
+}
+
+// The first table's rate limiter and learner.updates_per_env_step agree:
+// a table without one gets OffPolicyLimiter at the stated ratio (1 where
+// none is stated); a table with its own states the ratio, written into
+// the learner section so that config.textpb says what runs; a limiter
+// that disagrees with a stated ratio is refused.
+absl::Status ReconcileUpdatesPerEnvStep(v1::ExperimentConfig& config, v1::TableConfig& table) {
+  v1::LearnerConfig& learner = *config.mutable_learner();
+  const double batch = static_cast<double>(learner.batch_size());
+  if (!table.has_rate_limiter()) {
+    if (!learner.has_updates_per_env_step()) learner.set_updates_per_env_step(1);
+    *table.mutable_rate_limiter() = OffPolicyLimiter(learner.batch_size(), learner.updates_per_env_step(),
+                                                     config.actor().learning_starts(), table.max_size());
+    return absl::OkStatus();
+  }
+  const double samples_per_insert = table.rate_limiter().samples_per_insert();
+  if (!learner.has_updates_per_env_step()) {
+    if (samples_per_insert > 0) learner.set_updates_per_env_step(samples_per_insert / batch);
+    return absl::OkStatus();
+  }
+  const double stated = learner.updates_per_env_step() * batch;
+  if (std::abs(samples_per_insert - stated) > 1e-9 * std::max(1.0, stated)) {
+    return InvalidField("learner.updates_per_env_step",
+                        absl::StrCat(learner.updates_per_env_step(), " updates of ", learner.batch_size(),
+                                     " per env step need samples_per_insert ", stated,
+                                     "; replay.tables[0].rate_limiter states ", samples_per_insert,
+                                     " (drop one of the two)"));
+  }
+  return absl::OkStatus();
 }
 
 // The table a config that lists none gets, for the learner's batches of
@@ -139,14 +173,19 @@ absl::Status FinalizeTable(v1::ExperimentConfig& config, int i, const envs::EnvS
   if (!table->has_remover() || table->remover().kind_case() == v1::RemoverConfig::KIND_NOT_SET) {
     table->mutable_remover()->mutable_fifo();
   }
-  // An off-policy learner gets one update per env step unless the table
-  // says otherwise (OneUpdatePerEnvStep). A table that bounds its sampling
-  // itself (fifo, max_times_sampled) keeps its own rule, and
-  // `rate_limiter {}` written out means none.
-  if (!unrolls && i == 0 && !table->has_rate_limiter() && table->max_times_sampled() == 0 &&
-      table->selector().kind_case() != v1::SelectorConfig::kFifo) {
-    *table->mutable_rate_limiter() =
-        OneUpdatePerEnvStep(config.learner().batch_size(), config.actor().learning_starts(), table->max_size());
+  // An off-policy learner gets learner.updates_per_env_step (one unless
+  // stated) unless the table says otherwise (ReconcileUpdatesPerEnvStep).
+  // A table that bounds its sampling itself (fifo, max_times_sampled)
+  // keeps its own rule, and `rate_limiter {}` written out means none.
+  if (!unrolls && i == 0) {
+    if (table->max_times_sampled() == 0 && table->selector().kind_case() != v1::SelectorConfig::kFifo) {
+      RETURN_IF_ERROR(ReconcileUpdatesPerEnvStep(config, *table));
+    } else if (config.learner().has_updates_per_env_step()) {
+      return InvalidField("learner.updates_per_env_step",
+                          absl::StrCat(field, " bounds its own sampling (",
+                                       table->max_times_sampled() > 0 ? "max_times_sampled" : "a fifo selector",
+                                       "): no rate limiter sets the ratio"));
+    }
   }
   // The learner samples the first table. An algorithm of unrolls trains
   // on each one once, oldest first: a table that samples at random
@@ -169,18 +208,21 @@ absl::Status FinalizeTable(v1::ExperimentConfig& config, int i, const envs::EnvS
 }  // namespace
 
 v1::TableConfig SizeTableForBatch(v1::TableConfig table, bool unrolls, int64_t run_batch, int64_t batch,
+                                  double run_updates_per_env_step, double updates_per_env_step,
                                   int64_t learning_starts) {
-  if (run_batch == batch) return table;
   if (unrolls) {
+    if (run_batch == batch) return table;
     v1::TableConfig sized = table;
     SizeUnrollQueue(run_batch, sized);
     if (sized.SerializeAsString() != table.SerializeAsString()) return table;
     SizeUnrollQueue(batch, table);
     return table;
   }
-  const v1::RateLimiterConfig run = OneUpdatePerEnvStep(run_batch, learning_starts, table.max_size());
+  if (run_batch == batch && run_updates_per_env_step == updates_per_env_step) return table;
+  const v1::RateLimiterConfig run =
+      OffPolicyLimiter(run_batch, run_updates_per_env_step, learning_starts, table.max_size());
   if (!table.has_rate_limiter() || table.rate_limiter().SerializeAsString() != run.SerializeAsString()) return table;
-  *table.mutable_rate_limiter() = OneUpdatePerEnvStep(batch, learning_starts, table.max_size());
+  *table.mutable_rate_limiter() = OffPolicyLimiter(batch, updates_per_env_step, learning_starts, table.max_size());
   return table;
 }
 

@@ -30,9 +30,11 @@ absl::Status FinalizeReplay(v1::ExperimentConfig& config, const envs::EnvSpec& e
 // items has it (a policy's own learner.batch_size), where finalization
 // sized it from the run's `run_batch`: the default queue of unrolls
 // (max_size and rate limiter), or an off-policy table's default rate
-// limiter (one update per env step, with actor.learning_starts). A table
-// the config sized itself is returned as it is.
+// limiter (the run's updates per env step, with actor.learning_starts),
+// resized for the policy's batch and `updates_per_env_step`. A table the
+// config sized itself is returned as it is.
 v1::TableConfig SizeTableForBatch(v1::TableConfig table, bool unrolls, int64_t run_batch, int64_t batch,
+                                  double run_updates_per_env_step, double updates_per_env_step,
                                   int64_t learning_starts);
 
 }  // namespace rill::experiment

@@ -304,7 +304,11 @@ absl::StatusOr<v1::ExperimentConfig> PolicyView(const v1::ExperimentConfig& conf
   for (int t = 0; t < view.replay().tables_size(); ++t) {
     v1::TableConfig& table = *view.mutable_replay()->mutable_tables(t);
     if (t == 0) {
+      const double run_ratio = config.learner().updates_per_env_step();
       table = SizeTableForBatch(table, unrolls, config.learner().batch_size(), view.learner().batch_size(),
+                                run_ratio,
+                                view.learner().has_updates_per_env_step() ? view.learner().updates_per_env_step()
+                                                                          : run_ratio,
                                 config.actor().learning_starts());
     }
     table.set_name(replay::PolicyTableName(table.name(), name));

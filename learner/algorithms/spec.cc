@@ -446,6 +446,18 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSp
                    absl::StrCat(learner.observation_clip(), " is out of range: must be in (0, inf)"));
   }
   const ActorDuty duty = (*spec)->actor_duty(learner);
+  if (learner.has_updates_per_env_step()) {
+    const double ratio = learner.updates_per_env_step();
+    if (duty.items.kind == items::ItemKind::kUnroll) {
+      return InvalidField("learner.updates_per_env_step",
+                          absl::StrCat((*spec)->name, " trains on each unroll once, as it arrives: the ratio of "
+                                       "updates to env steps is not its to set (it is for the off-policy learners)"));
+    }
+    if (!std::isfinite(ratio) || !(ratio > 0) || ratio > 1000) {
+      return InvalidField("learner.updates_per_env_step",
+                          absl::StrCat(ratio, " is out of range: must be in (0, 1000]"));
+    }
+  }
   if (duty.synchronous && learner.publish_every() != 1) {
     return InvalidField(duty.synchronous_field,
                    absl::StrCat("needs learner.publish_every 1 (actors wait for every new version; got ",
