@@ -10,6 +10,9 @@
 //     and acts with its newest policy) and with two data-parallel learner
 //     ranks.
 //   TD3 on Pendulum-v1: >= -250 within 20,000 env steps.
+//   DSAC-T on Pendulum-v1: >= -250 within 20,000 env steps (4 runs
+//     reached it at 6,400 to 6,480 env steps, about 28 s; one run to the
+//     budget ended at -144).
 //   SAC-discrete on CartPole-v1: >= 300 within 50,000 env steps.
 //   IMPALA on CartPole-v1 (4 actors): >= 450 within 500,000 env steps, with
 //     local and with central inference, and on CartPole-v1's dynamics in
@@ -135,6 +138,19 @@ TEST(LearningTest, SacWithTwoLearnerRanksReachesMinus250OnPendulumWithin20kSteps
 
 TEST(LearningTest, Td3ReachesMinus250OnPendulumWithin20kStepsAcrossProcesses) {
   EXPECT_GE(LaunchUntil("td3", "deploy/configs/pendulum_td3.textpb", 20000, -250.0), -250.0);
+}
+
+// DSAC-T, with the summary's update-to-data ratio: one update per env
+// step after the warm-up, as learner.updates_per_env_step states.
+TEST(LearningTest, DsacTReachesMinus250OnPendulumWithin20kStepsAcrossProcesses) {
+  std::string summary;
+  EXPECT_GE(LaunchUntil("dsac_t", "deploy/configs/pendulum_dsac_t.textpb", 20000, -250.0, 2, nullptr, &summary),
+            -250.0);
+  std::smatch ratio;
+  ASSERT_TRUE(std::regex_search(summary, ratio, std::regex("\"updates_per_env_step\": ([0-9.]+)"))) << summary;
+  EXPECT_GT(std::stod(ratio[1].str()), 0.8) << summary;
+  EXPECT_LT(std::stod(ratio[1].str()), 1.2) << summary;
+  EXPECT_NE(summary.find("\"updates_per_env_step_target\": 1.000"), std::string::npos) << summary;
 }
 
 TEST(LearningTest, SacDiscreteReaches300OnCartPoleWithin50kStepsAcrossProcesses) {

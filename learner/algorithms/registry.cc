@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "learner/algorithms/drqv2.h"
+#include "learner/algorithms/dsac_t.h"
 #include "learner/algorithms/impala.h"
 #include "learner/algorithms/maddpg.h"
 #include "learner/algorithms/ppo.h"
@@ -29,6 +30,7 @@ constexpr Factory kFactories[] = {
     {v1::LearnerConfig::kPpo, &Ppo::FromConfig},
     {v1::LearnerConfig::kDrqv2, &DrqV2::FromConfig},
     {v1::LearnerConfig::kMaddpg, &Maddpg::FromConfig},
+    {v1::LearnerConfig::kDsacT, &DsacT::FromConfig},
 };
 
 }  // namespace

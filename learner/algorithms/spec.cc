@@ -65,6 +65,24 @@ absl::Status FinalizeSac(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
   return absl::OkStatus();
 }
 
+absl::Status FinalizeDsacT(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
+  v1::DsacTConfig& dsac = *learner.mutable_dsac_t();
+  RILL_FILL(dsac, "learner.dsac_t", actor_lr, 1e-4, 0, kInf, true);
+  RILL_FILL(dsac, "learner.dsac_t", critic_lr, 1e-4, 0, kInf, true);
+  RILL_FILL(dsac, "learner.dsac_t", alpha_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(dsac, "learner.dsac_t", initial_alpha, 1.0, 0, kInf, true);
+  RILL_FILL(dsac, "learner.dsac_t", target_entropy, -static_cast<double>(env.action_dim()), -kInf, kInf, false);
+  RILL_FILL(dsac, "learner.dsac_t", td_clip_stds, 3.0, 0, kInf, true);
+  RILL_FILL(dsac, "learner.dsac_t", std_average_rate, 0.005, 0, 1, true);
+  RILL_FILL(dsac, "learner.dsac_t", gradient_bias, 0.1, 0, kInf, true);
+  if (!dsac.has_policy_delay()) dsac.set_policy_delay(2);
+  if (dsac.policy_delay() < 1 || dsac.policy_delay() > 1000) {
+    return InvalidField("learner.dsac_t.policy_delay",
+                        absl::StrCat(dsac.policy_delay(), " is out of range: must be in 1..1000"));
+  }
+  return absl::OkStatus();
+}
+
 // TD3 and DDPG share the message and every rule; only the defaults differ.
 absl::Status FinalizeTd3Like(v1::Td3Config& td3, const std::string& prefix, int critics, double noise, int delay) {
   RILL_FILL(td3, prefix, actor_lr, 1e-3, 0, kInf, true);
@@ -332,6 +350,7 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
        .finalize = &FinalizeMaddpg,
        .actor_duty = &TransitionDuty,
        .joint_agents = true},
+      {.config_case = C::kDsacT, .finalize = &FinalizeDsacT, .actor_duty = &TransitionDuty},
   });
   return *kSpecs;
 }

@@ -1,5 +1,10 @@
 #include "learner/algorithms/spec.h"
 
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "envs/catalog.h"
 #include "envs/multi_agent/joint.h"
 #include "gmock/gmock.h"
@@ -19,7 +24,7 @@ envs::EnvSpec Discrete() { return *envs::LookupEnvSpec("CartPole-v1"); }
 envs::EnvSpec JointAgents() { return *envs::JointSpec(*envs::LookupMultiAgentSpec("CooperativeNavigation-v0")); }
 
 TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
-  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2, maddpg");
+  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2, maddpg, dsac_t");
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
     absl::StatusOr<const AlgorithmSpec*> by_name = FindAlgorithmSpec(spec.name);
     ASSERT_TRUE(by_name.ok()) << spec.name;
@@ -62,6 +67,32 @@ TEST(AlgorithmSpecTest, SacTargetEntropyDefaultsToMinusTheActionDims) {
   EXPECT_DOUBLE_EQ(learner.sac().actor_lr(), 3e-4);
   EXPECT_EQ(learner.batch_size(), 256);
   EXPECT_EQ(learner.n_step(), 1);
+}
+
+TEST(AlgorithmSpecTest, DsacTTakesThePapersSettingsAndRefusesBadOnesByName) {
+  v1::LearnerConfig learner;
+  learner.mutable_dsac_t();
+  ASSERT_TRUE(FinalizeLearnerConfig(learner, Continuous()).ok());
+  EXPECT_DOUBLE_EQ(learner.dsac_t().actor_lr(), 1e-4);
+  EXPECT_DOUBLE_EQ(learner.dsac_t().critic_lr(), 1e-4);
+  EXPECT_DOUBLE_EQ(learner.dsac_t().alpha_lr(), 3e-4);
+  EXPECT_EQ(learner.dsac_t().policy_delay(), 2);
+  EXPECT_DOUBLE_EQ(learner.dsac_t().td_clip_stds(), 3);
+  EXPECT_DOUBLE_EQ(learner.dsac_t().target_entropy(), -1);
+  for (const auto& [set, field] : std::vector<std::pair<void (*)(v1::DsacTConfig&), std::string>>{
+           {[](v1::DsacTConfig& d) { d.set_policy_delay(0); }, "learner.dsac_t.policy_delay"},
+           {[](v1::DsacTConfig& d) { d.set_td_clip_stds(0); }, "learner.dsac_t.td_clip_stds"},
+           {[](v1::DsacTConfig& d) { d.set_std_average_rate(1.5); }, "learner.dsac_t.std_average_rate"},
+           {[](v1::DsacTConfig& d) { d.set_gradient_bias(-1); }, "learner.dsac_t.gradient_bias"},
+           {[](v1::DsacTConfig& d) { d.set_critic_lr(NAN); }, "learner.dsac_t.critic_lr"},
+       }) {
+    v1::LearnerConfig bad;
+    set(*bad.mutable_dsac_t());
+    EXPECT_THAT(FinalizeLearnerConfig(bad, Continuous()).message(), HasSubstr(field)) << field;
+  }
+  v1::LearnerConfig discrete;
+  discrete.mutable_dsac_t();
+  EXPECT_THAT(FinalizeLearnerConfig(discrete, Discrete()).message(), HasSubstr("dsac_t needs a continuous"));
 }
 
 TEST(AlgorithmSpecTest, ExplicitZeroTunablesAreKept) {
