@@ -178,8 +178,8 @@ RunMonitor::Options Launch::MonitorOptions(const std::string& run_dir,
   if (config_.policies_size() > 0) {
     options.version_series =
         absl::StrCat("rill_learner_parameter_version{policy=\"", config_.policies(0).name(), "\"}");
-  } else if (config_.learner().has_updates_per_env_step()) {
-    options.updates_per_env_step = config_.learner().updates_per_env_step();
+  } else {
+    options.updates_per_env_step = experiment::UpdatesPerEnvStep(config_);
   }
   options.num_learners = config_.topology().num_learners();
   return options;
@@ -303,9 +303,9 @@ RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string
   if (supervisor_.InferenceBatches() > 0) {
     summary.inference_batch_rows_mean = supervisor_.InferenceRows() / supervisor_.InferenceBatches();
   }
-  if (config_.policies_size() == 0 && config_.learner().has_updates_per_env_step()) {
+  if (config_.policies_size() == 0) summary.updates_per_env_step_target = experiment::UpdatesPerEnvStep(config_);
+  if (summary.updates_per_env_step_target.has_value()) {
     // Updates of every rank per env step after the first table's warm-up.
-    summary.updates_per_env_step_target = config_.learner().updates_per_env_step();
     const double warm_up = static_cast<double>(config_.replay().tables(0).rate_limiter().min_size_to_sample());
     summary.updates_per_env_step =
         summary.learner_updates * supervisor_.num_learners() / std::max(1.0, summary.env_steps - warm_up);

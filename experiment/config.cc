@@ -265,4 +265,16 @@ absl::Status WriteExperimentConfig(const v1::ExperimentConfig& config, const std
   return WriteFileAtomically(path, text);
 }
 
+std::optional<double> UpdatesPerEnvStep(const v1::ExperimentConfig& config) {
+  if (config.learner().has_updates_per_env_step()) return config.learner().updates_per_env_step();
+  if (config.replay().tables_size() == 0 || config.learner().batch_size() <= 0) return std::nullopt;
+  const v1::TableConfig& table = config.replay().tables(0);
+  absl::StatusOr<const learner::AlgorithmSpec*> spec = learner::FindAlgorithmSpec(config.learner());
+  if (!spec.ok() || (*spec)->item_kind == items::ItemKind::kUnroll) return std::nullopt;
+  if (table.selector().has_fifo() || table.max_times_sampled() > 0) return std::nullopt;
+  const double samples_per_insert = table.rate_limiter().samples_per_insert();
+  if (samples_per_insert <= 0) return std::nullopt;
+  return samples_per_insert / static_cast<double>(config.learner().batch_size());
+}
+
 }  // namespace rill::experiment

@@ -9,6 +9,7 @@
 #ifndef RILL_EXPERIMENT_CONFIG_H_
 #define RILL_EXPERIMENT_CONFIG_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,13 @@ absl::Status WriteExperimentConfig(const v1::ExperimentConfig& config, const std
 // and by this machine's memory), so that a config no role could run is
 // refused here, naming its field, instead of crashing or hanging the run.
 absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConfig config);
+
+// The update-to-data ratio an off-policy run of a finalized config holds
+// to: learner.updates_per_env_step where stated (or defaulted with the
+// first table's limiter), else what that table's own rate limiter states
+// (samples_per_insert / batch_size); none for an algorithm of unrolls or a
+// table that bounds its sampling otherwise.
+std::optional<double> UpdatesPerEnvStep(const v1::ExperimentConfig& config);
 
 }  // namespace rill::experiment
 

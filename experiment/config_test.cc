@@ -321,8 +321,28 @@ TEST(ConfigTest, UpdatesPerEnvStepSetsTheLimiterAndAgreesWithATablesOwn) {
       "min_size_to_sample: 300 samples_per_insert: 512 error_buffer: 9000 } } } learner { batch_size: 256 ";
   config = ParseExperimentConfig(own + "}");
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->learner().updates_per_env_step(), 2);
+  EXPECT_FALSE(config->learner().has_updates_per_env_step());
+  EXPECT_EQ(UpdatesPerEnvStep(*config), 2);
   EXPECT_TRUE(ParseExperimentConfig(own + "updates_per_env_step: 2 }").ok());
+  // A finalized config finalized again with another batch (a sweep's
+  // setting): the default limiter is sized again, at the same ratio; a
+  // table's own is kept as it is.
+  config = ParseExperimentConfig("env { name: \"Pendulum-v1\" } learner { batch_size: 64 updates_per_env_step: 3 }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  config->mutable_learner()->set_batch_size(16);
+  config = FinalizeExperimentConfig(*config);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->replay().tables(0).rate_limiter().samples_per_insert(), 48);
+  config = ParseExperimentConfig(own + "}");
+  config->mutable_learner()->set_batch_size(128);
+  config = FinalizeExperimentConfig(*config);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->replay().tables(0).rate_limiter().samples_per_insert(), 512);
+  EXPECT_EQ(UpdatesPerEnvStep(*config), 4);
+  // Algorithms of unrolls hold no ratio.
+  config = ParseExperimentConfig("env { name: \"CartPole-v1\" } learner { ppo {} }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(UpdatesPerEnvStep(*config).has_value());
   // Refused, by name: a ratio the table's limiter contradicts, one out of
   // range, one for an algorithm of unrolls, one for a table without a limiter.
   for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{

@@ -96,32 +96,37 @@ v1::RateLimiterConfig OffPolicyLimiter(int64_t batch, double updates_per_env_ste
 
 // The first table's rate limiter and learner.updates_per_env_step agree:
 // a table without one gets OffPolicyLimiter at the stated ratio (1 where
-// none is stated); a table with its own states the ratio, written into
-// the learner section so that config.textpb says what runs; a limiter
-// that disagrees with a stated ratio is refused.
+// none is stated, then written out so that config.textpb says it); a
+// table with its own states the ratio itself (UpdatesPerEnvStep reads it
+// back). A stated ratio with a limiter that contradicts it is refused,
+// unless that limiter is the default sized for another batch (a config
+// finalized before, its batch_size changed since: a sweep's setting), which
+// is sized again for this one.
 absl::Status ReconcileUpdatesPerEnvStep(v1::ExperimentConfig& config, v1::TableConfig& table) {
   v1::LearnerConfig& learner = *config.mutable_learner();
-  const double batch = static_cast<double>(learner.batch_size());
+  const int64_t learning_starts = config.actor().learning_starts();
   if (!table.has_rate_limiter()) {
     if (!learner.has_updates_per_env_step()) learner.set_updates_per_env_step(1);
-    *table.mutable_rate_limiter() = OffPolicyLimiter(learner.batch_size(), learner.updates_per_env_step(),
-                                                     config.actor().learning_starts(), table.max_size());
+    *table.mutable_rate_limiter() =
+        OffPolicyLimiter(learner.batch_size(), learner.updates_per_env_step(), learning_starts, table.max_size());
     return absl::OkStatus();
   }
+  if (!learner.has_updates_per_env_step()) return absl::OkStatus();
+  const double ratio = learner.updates_per_env_step();
+  const double stated = ratio * static_cast<double>(learner.batch_size());
   const double samples_per_insert = table.rate_limiter().samples_per_insert();
-  if (!learner.has_updates_per_env_step()) {
-    if (samples_per_insert > 0) learner.set_updates_per_env_step(samples_per_insert / batch);
+  if (std::abs(samples_per_insert - stated) <= 1e-9 * std::max(1.0, stated)) return absl::OkStatus();
+  const double old_batch = std::round(samples_per_insert / ratio);
+  if (old_batch >= 1 && table.rate_limiter().SerializeAsString() ==
+                            OffPolicyLimiter(static_cast<int64_t>(old_batch), ratio, learning_starts, table.max_size())
+                                .SerializeAsString()) {
+    *table.mutable_rate_limiter() = OffPolicyLimiter(learner.batch_size(), ratio, learning_starts, table.max_size());
     return absl::OkStatus();
   }
-  const double stated = learner.updates_per_env_step() * batch;
-  if (std::abs(samples_per_insert - stated) > 1e-9 * std::max(1.0, stated)) {
-    return InvalidField("learner.updates_per_env_step",
-                        absl::StrCat(learner.updates_per_env_step(), " updates of ", learner.batch_size(),
-                                     " per env step need samples_per_insert ", stated,
-                                     "; replay.tables[0].rate_limiter states ", samples_per_insert,
-                                     " (drop one of the two)"));
-  }
-  return absl::OkStatus();
+  return InvalidField("learner.updates_per_env_step",
+                      absl::StrCat(ratio, " updates of ", learner.batch_size(), " per env step need samples_per_insert ",
+                                   stated, "; replay.tables[0].rate_limiter states ", samples_per_insert,
+                                   " (drop one of the two)"));
 }
 
 // The table a config that lists none gets, for the learner's batches of
