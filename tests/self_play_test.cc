@@ -80,7 +80,13 @@ TEST(SelfPlayTest, ActorsPlayPoolSnapshotsAndAResumedLearnerServesTheSamePool) {
   for (const v1::ParameterUpdate& snapshot : saved.snapshots()) versions.push_back(snapshot.version());
 
   const double snapshot_episodes = Sample(*actor, kSnapshotEpisodes);
+  // Replay paused while the new learner starts and is asked: it can make
+  // no update meanwhile, so its pool is still the saved one (a snapshot
+  // every 2 updates would soon push the newest saved one out of a pool of
+  // 3). A pause of seconds stays within the streams' keepalive.
+  replay->process->Signal(SIGSTOP);
   absl::StatusOr<RoleProcess> second = StartRole("learner-2", learner_args, "", learner->grpc_port);
+  if (!second.ok()) replay->process->Signal(SIGCONT);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_THAT(second->process->LogTail(1 << 20),
               HasSubstr(absl::StrCat("self-play: resumed the opponent pool of versions ", absl::StrJoin(versions, ", "))));
@@ -90,6 +96,7 @@ TEST(SelfPlayTest, ActorsPlayPoolSnapshotsAndAResumedLearnerServesTheSamePool) {
   ASSERT_TRUE(served.ok()) << served.status();
   EXPECT_EQ(served->blob(), newest.blob());
   EXPECT_EQ(served->learner_updates(), newest.learner_updates());
+  replay->process->Signal(SIGCONT);
   // The actor, still running, follows the new learner and plays its pool.
   EXPECT_TRUE(WaitUntil([&] { return Sample(*actor, kSnapshotEpisodes) >= snapshot_episodes + 8; },
                         absl::Seconds(120)))
