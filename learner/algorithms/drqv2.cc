@@ -25,12 +25,6 @@ constexpr int kCritics = 2;
 // (-1, 1), as the paper's truncated normal does.
 constexpr double kActionEdge = 1 - 1e-6;
 
-int64_t Elements(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
 }  // namespace
 
 torch::Tensor ShiftImages(const torch::Tensor& images, int pad, const torch::Tensor& offsets) {
@@ -53,25 +47,6 @@ torch::Tensor RandomShift(const torch::Tensor& images, int pad, c10::optional<at
   return ShiftImages(images, pad, offsets);
 }
 
-void DrqV2::Layout::Add(const std::string& name, std::vector<int64_t> shape, int64_t fan_in, bool scale) {
-  size += Elements(shape);
-  names.push_back(name);
-  shapes.push_back(std::move(shape));
-  fan_ins.push_back(fan_in);
-  is_scale.push_back(scale);
-}
-
-std::vector<torch::Tensor> DrqV2::Layout::Views(const torch::Tensor& flat) const {
-  std::vector<torch::Tensor> views;
-  int64_t offset = 0;
-  for (const std::vector<int64_t>& shape : shapes) {
-    const int64_t n = Elements(shape);
-    views.push_back(flat.narrow(0, offset, n).view(shape));
-    offset += n;
-  }
-  return views;
-}
-
 DrqV2::DrqV2(const DrqV2Options& options, TorchTorso torso)
     : options_(options),
       obs_dim_(options.env.obs_dim()),
@@ -79,7 +54,7 @@ DrqV2::DrqV2(const DrqV2Options& options, TorchTorso torso)
       torso_(std::move(torso)) {
   const int64_t features = torso_.out_dim(), trunk = options.feature_dim;
   // The actor: trunk, then the MLP (its parameter names are the policy's).
-  for (Layout* layout : {&actor_layout_, &critic_layout_}) {
+  for (FlatLayout* layout : {&actor_layout_, &critic_layout_}) {
     const std::string prefix = layout == &actor_layout_ ? "actor" : "critic";
     layout->Add(prefix + ".trunk.weight", {trunk, features}, features);
     layout->Add(prefix + ".trunk.bias", {trunk}, features);
@@ -110,23 +85,10 @@ DrqV2::DrqV2(const DrqV2Options& options, TorchTorso torso)
   // Initial values as torch.nn's layers draw them (uniform in
   // +-1/sqrt(fan_in); LayerNorm scale 1, shift 0), on the CPU from the seed.
   at::Generator init = at::detail::createCPUGenerator(options.seed * 2654435761ULL + 11);
-  auto initialised = [&](const Layout& layout) {
-    torch::Tensor flat = torch::empty({layout.size}, torch::kFloat32);
-    std::vector<torch::Tensor> views = layout.Views(flat);
-    for (size_t i = 0; i < views.size(); ++i) {
-      if (layout.fan_ins[i] > 0) {
-        const double bound = 1.0 / std::sqrt(static_cast<double>(layout.fan_ins[i]));
-        views[i].uniform_(-bound, bound, init);
-      } else {
-        views[i].fill_(layout.is_scale[i] ? 1.0 : 0.0);
-      }
-    }
-    return flat;
-  };
   torch::Tensor encoder = torch::empty({torso_.NumParameters()}, torch::kFloat32);
   InitTorsoParameters(torso_.Parameters(policies::kPolicyPrefix), encoder, init);
-  const torch::Tensor actor = initialised(actor_layout_);
-  const torch::Tensor critic = initialised(critic_layout_);
+  const torch::Tensor actor = actor_layout_.Initialised(init);
+  const torch::Tensor critic = critic_layout_.Initialised(init);
   auto on_device = [&](const torch::Tensor& t) { return t.to(options.device, false, /*copy=*/true); };
   encoder_ = on_device(encoder).requires_grad_(true);
   actor_ = on_device(actor).requires_grad_(true);
@@ -454,9 +416,9 @@ std::map<std::string, torch::Tensor> DrqV2::ParametersForTesting() {
   const std::vector<torch::Tensor> encoder = torso_.Views(encoder_.detach());
   for (size_t i = 0; i < parameters.size(); ++i) named[parameters[i].name] = encoder[i];
   for (const auto& [layout, flat, prefix] :
-       {std::tuple<Layout*, torch::Tensor, std::string>{&actor_layout_, actor_.detach(), ""},
-        std::tuple<Layout*, torch::Tensor, std::string>{&critic_layout_, critic_.detach(), ""},
-        std::tuple<Layout*, torch::Tensor, std::string>{&critic_layout_, critic_target_, "critic_target"}}) {
+       {std::tuple<FlatLayout*, torch::Tensor, std::string>{&actor_layout_, actor_.detach(), ""},
+        std::tuple<FlatLayout*, torch::Tensor, std::string>{&critic_layout_, critic_.detach(), ""},
+        std::tuple<FlatLayout*, torch::Tensor, std::string>{&critic_layout_, critic_target_, "critic_target"}}) {
     const std::vector<torch::Tensor> views = layout->Views(flat);
     for (size_t i = 0; i < views.size(); ++i) {
       const std::string& name = layout->names[i];

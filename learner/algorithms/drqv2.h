@@ -45,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "envs/spec.h"
 #include "learner/algorithms/context.h"
+#include "learner/algorithms/flat_layout.h"
 #include "learner/algorithms/interface.h"
 #include "learner/algorithms/training_state.h"
 #include "learner/algorithms/transitions.h"
@@ -150,17 +151,6 @@ class DrqV2 final : public Algorithm {
   torch::Tensor LastTargetForTesting() const { return last_.target; }
 
  private:
-  // One network's parameters as named views of one flat buffer.
-  struct Layout {
-    std::vector<std::string> names;
-    std::vector<std::vector<int64_t>> shapes;
-    std::vector<int64_t> fan_ins;  // 0: a LayerNorm's scale (1) or shift (0)
-    std::vector<bool> is_scale;
-    int64_t size = 0;
-    void Add(const std::string& name, std::vector<int64_t> shape, int64_t fan_in, bool scale = false);
-    std::vector<torch::Tensor> Views(const torch::Tensor& flat) const;
-  };
-
   DrqV2(const DrqV2Options& options, TorchTorso torso);
   absl::Status CheckBatch(const TransitionBatch& batch) const;
   absl::Status UpdateUnchecked(const TransitionBatch& batch);
@@ -178,7 +168,7 @@ class DrqV2 final : public Algorithm {
   DrqV2Options options_;
   int64_t obs_dim_, act_dim_;
   TorchTorso torso_;
-  Layout actor_layout_, critic_layout_;
+  FlatLayout actor_layout_, critic_layout_;
   int critic_layers_ = 0;  // layers of each critic MLP
   torch::Tensor encoder_, actor_, critic_, critic_target_;  // flat; the first three require grad
   FlatAdam encoder_adam_, actor_adam_, critic_adam_;
