@@ -1,6 +1,7 @@
 #include "learner/algorithms/registry.h"
 
 #include "absl/strings/str_cat.h"
+#include "learner/algorithms/droq.h"
 #include "learner/algorithms/drqv2.h"
 #include "learner/algorithms/dsac_t.h"
 #include "learner/algorithms/impala.h"
@@ -31,6 +32,7 @@ constexpr Factory kFactories[] = {
     {v1::LearnerConfig::kDrqv2, &DrqV2::FromConfig},
     {v1::LearnerConfig::kMaddpg, &Maddpg::FromConfig},
     {v1::LearnerConfig::kDsacT, &DsacT::FromConfig},
+    {v1::LearnerConfig::kDroq, &Droq::FromConfig},
 };
 
 }  // namespace

@@ -83,6 +83,35 @@ absl::Status FinalizeDsacT(v1::LearnerConfig& learner, const envs::EnvSpec& env)
   return absl::OkStatus();
 }
 
+absl::Status FinalizeDroq(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
+  v1::DroqConfig& droq = *learner.mutable_droq();
+  RILL_FILL(droq, "learner.droq", actor_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(droq, "learner.droq", critic_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(droq, "learner.droq", alpha_lr, 3e-4, 0, kInf, true);
+  RILL_FILL(droq, "learner.droq", initial_alpha, 1.0, 0, kInf, true);
+  RILL_FILL(droq, "learner.droq", target_entropy, -static_cast<double>(env.action_dim()), -kInf, kInf, false);
+  RILL_FILL(droq, "learner.droq", dropout_rate, 0.01, 0, 1, false);
+  if (droq.dropout_rate() == 1) {
+    return InvalidField("learner.droq.dropout_rate", "1 is out of range: must be in [0, 1) (1 drops every unit)");
+  }
+  if (!droq.has_layer_norm()) droq.set_layer_norm(true);
+  if (!droq.has_num_critics()) droq.set_num_critics(2);
+  if (droq.num_critics() < 1 || droq.num_critics() > 10) {
+    return InvalidField("learner.droq.num_critics",
+                        absl::StrCat(droq.num_critics(), " is out of range: must be in 1..10"));
+  }
+  if (!droq.has_policy_delay()) {
+    const double ratio = learner.updates_per_env_step();
+    const bool stated = learner.has_updates_per_env_step() && std::isfinite(ratio) && ratio >= 1 && ratio <= 1000;
+    droq.set_policy_delay(stated ? static_cast<int>(std::lround(ratio)) : 1);
+  }
+  if (droq.policy_delay() < 1 || droq.policy_delay() > 1000) {
+    return InvalidField("learner.droq.policy_delay",
+                        absl::StrCat(droq.policy_delay(), " is out of range: must be in 1..1000"));
+  }
+  return absl::OkStatus();
+}
+
 // TD3 and DDPG share the message and every rule; only the defaults differ.
 absl::Status FinalizeTd3Like(v1::Td3Config& td3, const std::string& prefix, int critics, double noise, int delay) {
   RILL_FILL(td3, prefix, actor_lr, 1e-3, 0, kInf, true);
@@ -351,6 +380,7 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
        .actor_duty = &TransitionDuty,
        .joint_agents = true},
       {.config_case = C::kDsacT, .finalize = &FinalizeDsacT, .actor_duty = &TransitionDuty},
+      {.config_case = C::kDroq, .finalize = &FinalizeDroq, .actor_duty = &TransitionDuty},
   });
   return *kSpecs;
 }

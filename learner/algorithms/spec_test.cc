@@ -24,7 +24,7 @@ envs::EnvSpec Discrete() { return *envs::LookupEnvSpec("CartPole-v1"); }
 envs::EnvSpec JointAgents() { return *envs::JointSpec(*envs::LookupMultiAgentSpec("CooperativeNavigation-v0")); }
 
 TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
-  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2, maddpg, dsac_t");
+  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2, maddpg, dsac_t, droq");
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
     absl::StatusOr<const AlgorithmSpec*> by_name = FindAlgorithmSpec(spec.name);
     ASSERT_TRUE(by_name.ok()) << spec.name;
@@ -93,6 +93,31 @@ TEST(AlgorithmSpecTest, DsacTTakesThePapersSettingsAndRefusesBadOnesByName) {
   v1::LearnerConfig discrete;
   discrete.mutable_dsac_t();
   EXPECT_THAT(FinalizeLearnerConfig(discrete, Discrete()).message(), HasSubstr("dsac_t needs a continuous"));
+}
+
+TEST(AlgorithmSpecTest, DroqTakesThePapersSettingsAndOneActorStepPerEnvStep) {
+  v1::LearnerConfig learner;
+  learner.mutable_droq();
+  learner.set_updates_per_env_step(20);
+  ASSERT_TRUE(FinalizeLearnerConfig(learner, Continuous()).ok());
+  EXPECT_DOUBLE_EQ(learner.droq().dropout_rate(), 0.01);
+  EXPECT_TRUE(learner.droq().layer_norm());
+  EXPECT_EQ(learner.droq().num_critics(), 2);
+  EXPECT_EQ(learner.droq().policy_delay(), 20);  // the actor once per env step
+  v1::LearnerConfig one;
+  one.mutable_droq();
+  ASSERT_TRUE(FinalizeLearnerConfig(one, Continuous()).ok());
+  EXPECT_EQ(one.droq().policy_delay(), 1);
+  for (const auto& [set, field] : std::vector<std::pair<void (*)(v1::DroqConfig&), std::string>>{
+           {[](v1::DroqConfig& d) { d.set_dropout_rate(1); }, "learner.droq.dropout_rate"},
+           {[](v1::DroqConfig& d) { d.set_dropout_rate(-0.1); }, "learner.droq.dropout_rate"},
+           {[](v1::DroqConfig& d) { d.set_num_critics(11); }, "learner.droq.num_critics"},
+           {[](v1::DroqConfig& d) { d.set_policy_delay(0); }, "learner.droq.policy_delay"},
+       }) {
+    v1::LearnerConfig bad;
+    set(*bad.mutable_droq());
+    EXPECT_THAT(FinalizeLearnerConfig(bad, Continuous()).message(), HasSubstr(field)) << field;
+  }
 }
 
 TEST(AlgorithmSpecTest, ExplicitZeroTunablesAreKept) {
