@@ -43,31 +43,23 @@ FlatLayout CriticLayout(const DroqOptions& options) {
 
 Droq::Droq(const DroqOptions& options, FlatMlp actor, FlatLayout critic_layout, torch::Tensor critic)
     : options_(options),
-      target_entropy_(options.target_entropy.value_or(-static_cast<double>(options.act_dim))),
       actor_(std::move(actor)),
       critic_layout_(std::move(critic_layout)),
       critic_(critic.to(options.device, false, /*copy=*/true).requires_grad_(true)),
       critic_target_(critic.to(options.device, false, /*copy=*/true)),
       critic_grad_(torch::zeros_like(critic_target_)),
-      log_alpha_(torch::full({1}, std::log(options.initial_alpha),
-                             torch::TensorOptions().dtype(torch::kFloat32).device(options.device))),
-      log_alpha_grad_(torch::zeros_like(log_alpha_)),
+      temperature_(MakeTemperature(options.initial_alpha, options.alpha_lr,
+                                   options.target_entropy.value_or(-static_cast<double>(options.act_dim)),
+                                   options.fixed_alpha, options.device)),
       actor_adam_(actor_.params(), options.actor_lr),
-      critic_adam_(critic_target_, options.critic_lr),
-      alpha_adam_(log_alpha_, options.alpha_lr) {
+      critic_adam_(critic_target_, options.critic_lr) {
   if (options.device.is_cpu()) generator_ = at::detail::createCPUGenerator(options.seed * 2654435761ULL + 7);
   RegisterState();
 }
 
 absl::StatusOr<std::unique_ptr<Droq>> Droq::Create(const DroqOptions& options) {
-  if (options.obs_dim <= 0 || options.act_dim <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("obs_dim (", options.obs_dim, ") and act_dim (", options.act_dim, ") must be positive"));
-  }
-  if (options.hidden.empty()) return absl::InvalidArgumentError("hidden must name at least one layer");
-  for (int h : options.hidden) {
-    if (h <= 0) return absl::InvalidArgumentError(absl::StrCat("hidden sizes must be positive, got ", h));
-  }
+  RETURN_IF_ERROR(CheckSoftActorCriticSizes(options.obs_dim, options.act_dim, options.hidden, options.action_low,
+                                            options.action_high, options.device));
   if (!(options.dropout_rate >= 0 && options.dropout_rate < 1)) {
     return absl::InvalidArgumentError(absl::StrCat("dropout_rate ", options.dropout_rate, " must be in [0, 1)"));
   }
@@ -76,19 +68,6 @@ absl::StatusOr<std::unique_ptr<Droq>> Droq::Create(const DroqOptions& options) {
   }
   if (options.policy_delay < 1) {
     return absl::InvalidArgumentError(absl::StrCat("policy_delay ", options.policy_delay, " must be >= 1"));
-  }
-  if (!options.action_low.empty() || !options.action_high.empty()) {
-    if (options.action_low.size() != static_cast<size_t>(options.act_dim) ||
-        options.action_high.size() != static_cast<size_t>(options.act_dim)) {
-      return absl::InvalidArgumentError(absl::StrCat("action_low and action_high need act_dim (", options.act_dim,
-                                                     ") values each"));
-    }
-  }
-  if (options.device.is_cuda() && !torch::cuda::is_available()) {
-    return absl::FailedPreconditionError(absl::StrCat("device ", options.device.str(), " is not available"));
-  }
-  if (!options.device.is_cpu() && !options.device.is_cuda()) {
-    return absl::InvalidArgumentError(absl::StrCat("unsupported device ", options.device.str()));
   }
   std::vector<int64_t> hidden(options.hidden.begin(), options.hidden.end());
   MlpShape actor_shape{options.obs_dim, hidden, 2 * static_cast<int64_t>(options.act_dim), 1};
@@ -114,26 +93,11 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Droq::FromConfig(const AlgorithmConte
   }
   const v1::DroqConfig& droq = learner.droq();
   DroqOptions options;
-  options.obs_dim = context.env.obs_dim();
-  options.observation_type = context.env.observation_type;
-  options.act_dim = context.env.action_dim();
-  options.hidden = context.hidden();
-  options.actor_lr = droq.actor_lr();
-  options.critic_lr = droq.critic_lr();
-  options.alpha_lr = droq.alpha_lr();
-  options.gamma = learner.gamma();
-  options.tau = learner.tau();
-  options.initial_alpha = droq.initial_alpha();
-  if (droq.has_target_entropy()) options.target_entropy = droq.target_entropy();
-  options.fixed_alpha = droq.fixed_alpha();
+  FillSoftActorCriticOptions(context, droq, options);
   options.dropout_rate = droq.dropout_rate();
   options.layer_norm = droq.layer_norm();
   options.num_critics = droq.num_critics();
   options.policy_delay = droq.policy_delay();
-  options.action_low = context.env.action_low;
-  options.action_high = context.env.action_high;
-  options.device = context.device;
-  options.seed = context.seed;
   ASSIGN_OR_RETURN(std::unique_ptr<Droq> algorithm, Create(options));
   return std::unique_ptr<Algorithm>(std::move(algorithm));
 }
@@ -141,12 +105,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Droq::FromConfig(const AlgorithmConte
 const std::string& Droq::name() const { return AlgorithmName(v1::LearnerConfig::kDroq); }
 
 std::vector<ColumnRequirement> Droq::Columns() const {
-  envs::EnvSpec env;
-  env.observation_shape = {options_.obs_dim};
-  env.observation_type = options_.observation_type;
-  env.action_low.assign(options_.act_dim, -1.f);
-  env.action_high.assign(options_.act_dim, 1.f);
-  return TransitionColumns(env);
+  return ContinuousTransitionColumns(options_.obs_dim, options_.observation_type, options_.act_dim);
 }
 
 absl::Status Droq::Update(const Batch& batch) {
@@ -211,7 +170,7 @@ absl::Status Droq::UpdateUnchecked(const TransitionBatch& batch, const torch::Te
   torch::Tensor actor_in = policy_step ? torch::cat({batch.next_obs, batch.obs}, 0) : batch.next_obs;
   torch::Tensor out = actor_.Forward(actor_in, actor_trace_).squeeze(0);
   const TanhGaussianSample pi = SampleTanhGaussian(out, noise.narrow(0, 0, out.size(0)), options_.act_dim);
-  torch::Tensor alpha = log_alpha_.exp();  // [1]; every loss uses the temperature before this update
+  torch::Tensor alpha = temperature_.log_alpha.exp();  // [1]; every loss uses the temperature before this update
 
   // 2. The target through the target critics, dropout active.
   torch::Tensor q_next = Critics(critic_layout_.Views(critic_target_),
@@ -234,7 +193,7 @@ absl::Status Droq::UpdateUnchecked(const TransitionBatch& batch, const torch::Te
   last_.q = q.detach();
   last_.target = target;
   last_.weight = batch.weight.defined() ? batch.weight.clone() : torch::Tensor();
-  last_.log_alpha = log_alpha_.clone();
+  last_.log_alpha = temperature_.log_alpha.clone();
   ++updates_;
   if (policy_step) RETURN_IF_ERROR(PolicyStep(batch, noise, pi, alpha));
   // 4. Polyak: target = tau * online + (1 - tau) * target.
@@ -258,14 +217,7 @@ absl::Status Droq::PolicyStep(const TransitionBatch& batch, const torch::Tensor&
   }
   torch::Tensor grad_out = TanhGaussianOutputGrad(pi, noise, b, b, grad_action, alpha / static_cast<double>(b));
   actor_.Backward(actor_trace_, grad_out, /*row_begin=*/b, /*weight_grads=*/true, std::nullopt);
-  if (!options_.fixed_alpha) {
-    at::mean_out(log_alpha_grad_, pi_log_prob, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
-  }
-  RETURN_IF_ERROR(AverageOverRanks(averager_, options_.fixed_alpha
-                                                  ? std::vector<torch::Tensor>{actor_.grads()}
-                                                  : std::vector<torch::Tensor>{actor_.grads(), log_alpha_grad_}));
-  actor_adam_.Step(actor_.params(), actor_.grads());
-  if (!options_.fixed_alpha) alpha_adam_.Step(log_alpha_, log_alpha_grad_);
+  RETURN_IF_ERROR(StepActorAndTemperature(averager_, actor_, actor_adam_, temperature_, pi_log_prob));
   last_.log_prob = pi_log_prob;
   last_.actor_loss = (alpha * pi_log_prob - q_pi.detach()).mean();
   return absl::OkStatus();
@@ -305,17 +257,8 @@ DroqStats Droq::LastStats() const {
 }
 
 absl::StatusOr<rill::v1::ParameterSet> Droq::ExportPolicy() const {
-  ASSIGN_OR_RETURN(rill::v1::ParameterSet set, ToParameterSet(actor_.NamedParameters(policies::kPolicyPrefix)));
-  envs::EnvSpec env;
-  env.observation_shape = {options_.obs_dim};
-  env.action_low = options_.action_low;
-  env.action_high = options_.action_high;
-  if (env.action_low.empty()) {
-    env.action_low.assign(options_.act_dim, -1.f);
-    env.action_high.assign(options_.act_dim, 1.f);
-  }
-  *set.mutable_policy() = policies::PolicySpecFor(policies::GaussianPolicy::kKind, env, options_.hidden);
-  return set;
+  return ExportTanhGaussianPolicy(actor_, options_.obs_dim, options_.act_dim, options_.hidden, options_.action_low,
+                                  options_.action_high);
 }
 
 std::vector<Statistic> Droq::Statistics() const {
@@ -336,7 +279,7 @@ std::map<std::string, torch::Tensor> Droq::ParametersForTesting() {
     named[critic_layout_.names[i]] = live[i];
     named["critic_target" + critic_layout_.names[i].substr(6)] = target[i];
   }
-  named["log_alpha"] = log_alpha_;
+  named["log_alpha"] = temperature_.log_alpha;
   return named;
 }
 
@@ -345,7 +288,7 @@ std::map<std::string, torch::Tensor> Droq::GradientsForTesting() {
   for (auto& [name, t] : actor_.NamedGradients(policies::kPolicyPrefix)) named[name] = t;
   const std::vector<torch::Tensor> grads = critic_layout_.Views(critic_grad_);
   for (size_t i = 0; i < grads.size(); ++i) named[critic_layout_.names[i]] = grads[i];
-  named["log_alpha"] = log_alpha_grad_;
+  named["log_alpha"] = temperature_.grad;
   return named;
 }
 
@@ -353,10 +296,10 @@ void Droq::RegisterState() {
   state_.AddTensor("actor", actor_.params());
   state_.AddTensor("critic", critic_);
   state_.AddTensor("critic_target", critic_target_);
-  state_.AddTensor("log_alpha", log_alpha_);
+  state_.AddTensor("log_alpha", temperature_.log_alpha);
   state_.AddAdam("actor_adam", &actor_adam_);
   state_.AddAdam("critic_adam", &critic_adam_);
-  state_.AddAdam("alpha_adam", &alpha_adam_);
+  state_.AddAdam("alpha_adam", &temperature_.adam);
   state_.AddCounter("updates", &updates_);
   if (generator_.has_value()) state_.AddGenerator("generator", &*generator_);
 }

@@ -37,6 +37,7 @@
 #include "learner/algorithms/context.h"
 #include "learner/algorithms/flat_layout.h"
 #include "learner/algorithms/interface.h"
+#include "learner/algorithms/soft_actor.h"
 #include "learner/algorithms/tanh_gaussian.h"
 #include "learner/algorithms/training_state.h"
 #include "learner/algorithms/transitions.h"
@@ -128,15 +129,13 @@ class Droq final : public Algorithm {
   void RegisterState();
 
   DroqOptions options_;
-  double target_entropy_;
   FlatMlp actor_;
   FlatLayout critic_layout_;
   torch::Tensor critic_;         // flat, requires grad
   torch::Tensor critic_target_;  // flat
   torch::Tensor critic_grad_;
-  torch::Tensor log_alpha_;       // [1]
-  torch::Tensor log_alpha_grad_;  // [1]
-  FlatAdam actor_adam_, critic_adam_, alpha_adam_;
+  Temperature temperature_;
+  FlatAdam actor_adam_, critic_adam_;
   c10::optional<at::Generator> generator_;  // CPU; the device's default generator elsewhere
   int64_t updates_ = 0;
   TrainingState state_;

@@ -27,30 +27,22 @@ std::vector<int64_t> Hidden(const DsacTOptions& options) {
 
 DsacT::DsacT(const DsacTOptions& options, FlatMlp actor, FlatMlp critic)
     : options_(options),
-      target_entropy_(options.target_entropy.value_or(-static_cast<double>(options.act_dim))),
       actor_(std::move(actor)),
       critic_(std::move(critic)),
       critic_target_(critic_.Clone()),
-      log_alpha_(torch::full({1}, std::log(options.initial_alpha),
-                             torch::TensorOptions().dtype(torch::kFloat32).device(options.device))),
-      log_alpha_grad_(torch::zeros_like(log_alpha_)),
-      std_average_(torch::full({2}, -1.0, log_alpha_.options())),
+      temperature_(MakeTemperature(options.initial_alpha, options.alpha_lr,
+                                   options.target_entropy.value_or(-static_cast<double>(options.act_dim)),
+                                   options.fixed_alpha, options.device)),
+      std_average_(torch::full({2}, -1.0, temperature_.log_alpha.options())),
       actor_adam_(actor_.params(), options.actor_lr),
-      critic_adam_(critic_.params(), options.critic_lr),
-      alpha_adam_(log_alpha_, options.alpha_lr) {
+      critic_adam_(critic_.params(), options.critic_lr) {
   if (options.device.is_cpu()) generator_ = at::detail::createCPUGenerator(options.seed * 2654435761ULL + 5);
   RegisterState();
 }
 
 absl::StatusOr<std::unique_ptr<DsacT>> DsacT::Create(const DsacTOptions& options) {
-  if (options.obs_dim <= 0 || options.act_dim <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("obs_dim (", options.obs_dim, ") and act_dim (", options.act_dim, ") must be positive"));
-  }
-  if (options.hidden.empty()) return absl::InvalidArgumentError("hidden must name at least one layer");
-  for (int h : options.hidden) {
-    if (h <= 0) return absl::InvalidArgumentError(absl::StrCat("hidden sizes must be positive, got ", h));
-  }
+  RETURN_IF_ERROR(CheckSoftActorCriticSizes(options.obs_dim, options.act_dim, options.hidden, options.action_low,
+                                            options.action_high, options.device));
   if (options.policy_delay < 1) {
     return absl::InvalidArgumentError(absl::StrCat("policy_delay ", options.policy_delay, " must be >= 1"));
   }
@@ -59,19 +51,6 @@ absl::StatusOr<std::unique_ptr<DsacT>> DsacT::Create(const DsacTOptions& options
     return absl::InvalidArgumentError(absl::StrCat("td_clip_stds (", options.td_clip_stds, ") and gradient_bias (",
                                                    options.gradient_bias, ") must be > 0, std_average_rate (",
                                                    options.std_average_rate, ") in (0, 1]"));
-  }
-  if (!options.action_low.empty() || !options.action_high.empty()) {
-    if (options.action_low.size() != static_cast<size_t>(options.act_dim) ||
-        options.action_high.size() != static_cast<size_t>(options.act_dim)) {
-      return absl::InvalidArgumentError(absl::StrCat("action_low and action_high need act_dim (", options.act_dim,
-                                                     ") values each"));
-    }
-  }
-  if (options.device.is_cuda() && !torch::cuda::is_available()) {
-    return absl::FailedPreconditionError(absl::StrCat("device ", options.device.str(), " is not available"));
-  }
-  if (!options.device.is_cpu() && !options.device.is_cuda()) {
-    return absl::InvalidArgumentError(absl::StrCat("unsupported device ", options.device.str()));
   }
   MlpShape actor_shape{options.obs_dim, Hidden(options), 2 * static_cast<int64_t>(options.act_dim), 1};
   // Two members, each [mean, sigma before the softplus].
@@ -96,26 +75,11 @@ absl::StatusOr<std::unique_ptr<Algorithm>> DsacT::FromConfig(const AlgorithmCont
   }
   const v1::DsacTConfig& dsac = learner.dsac_t();
   DsacTOptions options;
-  options.obs_dim = context.env.obs_dim();
-  options.observation_type = context.env.observation_type;
-  options.act_dim = context.env.action_dim();
-  options.hidden = context.hidden();
-  options.actor_lr = dsac.actor_lr();
-  options.critic_lr = dsac.critic_lr();
-  options.alpha_lr = dsac.alpha_lr();
-  options.gamma = learner.gamma();
-  options.tau = learner.tau();
-  options.initial_alpha = dsac.initial_alpha();
-  if (dsac.has_target_entropy()) options.target_entropy = dsac.target_entropy();
-  options.fixed_alpha = dsac.fixed_alpha();
+  FillSoftActorCriticOptions(context, dsac, options);
   options.policy_delay = dsac.policy_delay();
   options.td_clip_stds = dsac.td_clip_stds();
   options.std_average_rate = dsac.std_average_rate();
   options.gradient_bias = dsac.gradient_bias();
-  options.action_low = context.env.action_low;
-  options.action_high = context.env.action_high;
-  options.device = context.device;
-  options.seed = context.seed;
   ASSIGN_OR_RETURN(std::unique_ptr<DsacT> algorithm, Create(options));
   return std::unique_ptr<Algorithm>(std::move(algorithm));
 }
@@ -123,12 +87,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> DsacT::FromConfig(const AlgorithmCont
 const std::string& DsacT::name() const { return AlgorithmName(v1::LearnerConfig::kDsacT); }
 
 std::vector<ColumnRequirement> DsacT::Columns() const {
-  envs::EnvSpec env;
-  env.observation_shape = {options_.obs_dim};
-  env.observation_type = options_.observation_type;
-  env.action_low.assign(options_.act_dim, -1.f);
-  env.action_high.assign(options_.act_dim, 1.f);
-  return TransitionColumns(env);
+  return ContinuousTransitionColumns(options_.obs_dim, options_.observation_type, options_.act_dim);
 }
 
 absl::Status DsacT::Update(const Batch& batch) {
@@ -173,7 +132,7 @@ absl::Status DsacT::UpdateUnchecked(const TransitionBatch& batch, const torch::T
   torch::Tensor actor_in = policy_step ? torch::cat({batch.next_obs, batch.obs}, 0) : batch.next_obs;
   torch::Tensor out = actor_.Forward(actor_in, actor_trace_).squeeze(0);
   const TanhGaussianSample pi = SampleTanhGaussian(out, noise.narrow(0, 0, out.size(0)), options_.act_dim);
-  torch::Tensor alpha = log_alpha_.exp();  // [1]; every loss uses the temperature before this update
+  torch::Tensor alpha = temperature_.log_alpha.exp();  // [1]; every loss uses the temperature before this update
 
   // 2. Targets from the target critic of the smaller mean (ties: the first).
   torch::Tensor soft_next_log_prob = alpha * pi.log_prob.narrow(0, 0, b);
@@ -222,7 +181,7 @@ absl::Status DsacT::UpdateUnchecked(const TransitionBatch& batch, const torch::T
   last_.sigma = sigma;
   last_.target = target;
   last_.sampled_target = sampled_target;
-  last_.log_alpha = log_alpha_.clone();
+  last_.log_alpha = temperature_.log_alpha.clone();
   ++updates_;
   if (!policy_step) return absl::OkStatus();
   RETURN_IF_ERROR(PolicyStep(batch, noise, pi, alpha));
@@ -251,14 +210,7 @@ absl::Status DsacT::PolicyStep(const TransitionBatch& batch, const torch::Tensor
   actor_.Backward(actor_trace_, grad_out, /*row_begin=*/b, /*weight_grads=*/true, std::nullopt);
 
   // The temperature as SAC's: d loss / d log_alpha = -mean(logp + target_entropy).
-  if (!options_.fixed_alpha) {
-    at::mean_out(log_alpha_grad_, pi_log_prob, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
-  }
-  RETURN_IF_ERROR(AverageOverRanks(averager_, options_.fixed_alpha
-                                                  ? std::vector<torch::Tensor>{actor_.grads()}
-                                                  : std::vector<torch::Tensor>{actor_.grads(), log_alpha_grad_}));
-  actor_adam_.Step(actor_.params(), actor_.grads());
-  if (!options_.fixed_alpha) alpha_adam_.Step(log_alpha_, log_alpha_grad_);
+  RETURN_IF_ERROR(StepActorAndTemperature(averager_, actor_, actor_adam_, temperature_, pi_log_prob));
   last_.log_prob = pi_log_prob;
   last_.actor_loss = (alpha * pi_log_prob - torch::minimum(q_pi[0], q_pi[1]).view({b})).mean();
   return absl::OkStatus();
@@ -298,17 +250,8 @@ DsacTStats DsacT::LastStats() const {
 }
 
 absl::StatusOr<rill::v1::ParameterSet> DsacT::ExportPolicy() const {
-  ASSIGN_OR_RETURN(rill::v1::ParameterSet set, ToParameterSet(actor_.NamedParameters(policies::kPolicyPrefix)));
-  envs::EnvSpec env;
-  env.observation_shape = {options_.obs_dim};
-  env.action_low = options_.action_low;
-  env.action_high = options_.action_high;
-  if (env.action_low.empty()) {
-    env.action_low.assign(options_.act_dim, -1.f);
-    env.action_high.assign(options_.act_dim, 1.f);
-  }
-  *set.mutable_policy() = policies::PolicySpecFor(policies::GaussianPolicy::kKind, env, options_.hidden);
-  return set;
+  return ExportTanhGaussianPolicy(actor_, options_.obs_dim, options_.act_dim, options_.hidden, options_.action_low,
+                                  options_.action_high);
 }
 
 std::vector<Statistic> DsacT::Statistics() const {
@@ -329,7 +272,7 @@ std::map<std::string, torch::Tensor> DsacT::ParametersForTesting() {
   for (auto& [name, t] : actor_.NamedParameters(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : critic_.NamedParameters("critic")) named[name] = t;
   for (auto& [name, t] : critic_target_.NamedParameters("critic_target")) named[name] = t;
-  named["log_alpha"] = log_alpha_;
+  named["log_alpha"] = temperature_.log_alpha;
   named["std_average"] = std_average_;
   return named;
 }
@@ -338,7 +281,7 @@ std::map<std::string, torch::Tensor> DsacT::GradientsForTesting() {
   std::map<std::string, torch::Tensor> named;
   for (auto& [name, t] : actor_.NamedGradients(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : critic_.NamedGradients("critic")) named[name] = t;
-  named["log_alpha"] = log_alpha_grad_;
+  named["log_alpha"] = temperature_.grad;
   return named;
 }
 
@@ -346,11 +289,11 @@ void DsacT::RegisterState() {
   state_.AddTensor("actor", actor_.params());
   state_.AddTensor("critic", critic_.params());
   state_.AddTensor("critic_target", critic_target_.params());
-  state_.AddTensor("log_alpha", log_alpha_);
+  state_.AddTensor("log_alpha", temperature_.log_alpha);
   state_.AddTensor("std_average", std_average_);
   state_.AddAdam("actor_adam", &actor_adam_);
   state_.AddAdam("critic_adam", &critic_adam_);
-  state_.AddAdam("alpha_adam", &alpha_adam_);
+  state_.AddAdam("alpha_adam", &temperature_.adam);
   state_.AddCounter("updates", &updates_);
   if (generator_.has_value()) state_.AddGenerator("generator", &*generator_);
 }

@@ -39,6 +39,7 @@
 #include "envs/spec.h"
 #include "learner/algorithms/context.h"
 #include "learner/algorithms/interface.h"
+#include "learner/algorithms/soft_actor.h"
 #include "learner/algorithms/tanh_gaussian.h"
 #include "learner/algorithms/training_state.h"
 #include "learner/algorithms/transitions.h"
@@ -142,14 +143,12 @@ class DsacT final : public Algorithm {
   void RegisterState();
 
   DsacTOptions options_;
-  double target_entropy_;
   FlatMlp actor_;
   FlatMlp critic_;
   FlatMlp critic_target_;
-  torch::Tensor log_alpha_;       // [1]
-  torch::Tensor log_alpha_grad_;  // [1]
+  Temperature temperature_;
   torch::Tensor std_average_;     // [2]; negative until the first update
-  FlatAdam actor_adam_, critic_adam_, alpha_adam_;
+  FlatAdam actor_adam_, critic_adam_;
   c10::optional<at::Generator> generator_;
   int64_t updates_ = 0;
   TrainingState state_;

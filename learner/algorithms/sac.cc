@@ -28,42 +28,21 @@ std::vector<int64_t> Hidden(const SacOptions& options) {
 
 Sac::Sac(const SacOptions& options, FlatMlp actor, FlatMlp critic)
     : options_(options),
-      target_entropy_(options.target_entropy.value_or(-static_cast<double>(options.act_dim))),
       actor_(std::move(actor)),
       critic_(std::move(critic)),
       critic_target_(critic_.Clone()),
-      log_alpha_(torch::full({1}, std::log(options.initial_alpha),
-                             torch::TensorOptions().dtype(torch::kFloat32).device(options.device))),
-      log_alpha_grad_(torch::zeros_like(log_alpha_)),
+      temperature_(MakeTemperature(options.initial_alpha, options.alpha_lr,
+                                   options.target_entropy.value_or(-static_cast<double>(options.act_dim)),
+                                   options.fixed_alpha, options.device)),
       actor_adam_(actor_.params(), options.actor_lr),
-      critic_adam_(critic_.params(), options.critic_lr),
-      alpha_adam_(log_alpha_, options.alpha_lr) {
+      critic_adam_(critic_.params(), options.critic_lr) {
   if (options.device.is_cpu()) generator_ = at::detail::createCPUGenerator(options.seed * 2654435761ULL + 3);
   RegisterState();
 }
 
 absl::StatusOr<std::unique_ptr<Sac>> Sac::Create(const SacOptions& options) {
-  if (options.obs_dim <= 0 || options.act_dim <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("obs_dim (", options.obs_dim, ") and act_dim (", options.act_dim, ") must be positive"));
-  }
-  if (options.hidden.empty()) return absl::InvalidArgumentError("hidden must name at least one layer");
-  for (int h : options.hidden) {
-    if (h <= 0) return absl::InvalidArgumentError(absl::StrCat("hidden sizes must be positive, got ", h));
-  }
-  if (!options.action_low.empty() || !options.action_high.empty()) {
-    if (options.action_low.size() != static_cast<size_t>(options.act_dim) ||
-        options.action_high.size() != static_cast<size_t>(options.act_dim)) {
-      return absl::InvalidArgumentError(absl::StrCat("action_low and action_high need act_dim (", options.act_dim,
-                                                     ") values each"));
-    }
-  }
-  if (options.device.is_cuda() && !torch::cuda::is_available()) {
-    return absl::FailedPreconditionError(absl::StrCat("device ", options.device.str(), " is not available"));
-  }
-  if (!options.device.is_cpu() && !options.device.is_cuda()) {
-    return absl::InvalidArgumentError(absl::StrCat("unsupported device ", options.device.str()));
-  }
+  RETURN_IF_ERROR(CheckSoftActorCriticSizes(options.obs_dim, options.act_dim, options.hidden, options.action_low,
+                                            options.action_high, options.device));
   MlpShape actor_shape{options.obs_dim, Hidden(options), 2 * static_cast<int64_t>(options.act_dim), 1};
   MlpShape critic_shape{options.obs_dim + options.act_dim, Hidden(options), 1, 2};
   ASSIGN_OR_RETURN(FlatMlp actor, FlatMlp::Create(actor_shape, options.seed * 2654435761ULL + 1, options.device));
@@ -86,22 +65,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Sac::FromConfig(const AlgorithmContex
   }
   const v1::SacConfig& sac = learner.sac();
   SacOptions options;
-  options.obs_dim = context.env.obs_dim();
-  options.observation_type = context.env.observation_type;
-  options.act_dim = context.env.action_dim();
-  options.hidden = context.hidden();
-  options.actor_lr = sac.actor_lr();
-  options.critic_lr = sac.critic_lr();
-  options.alpha_lr = sac.alpha_lr();
-  options.gamma = learner.gamma();
-  options.tau = learner.tau();
-  options.initial_alpha = sac.initial_alpha();
-  if (sac.has_target_entropy()) options.target_entropy = sac.target_entropy();
-  options.fixed_alpha = sac.fixed_alpha();
-  options.action_low = context.env.action_low;
-  options.action_high = context.env.action_high;
-  options.device = context.device;
-  options.seed = context.seed;
+  FillSoftActorCriticOptions(context, sac, options);
   ASSIGN_OR_RETURN(std::unique_ptr<Sac> algorithm, Create(options));
   return std::unique_ptr<Algorithm>(std::move(algorithm));
 }
@@ -109,12 +73,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Sac::FromConfig(const AlgorithmContex
 const std::string& Sac::name() const { return AlgorithmName(v1::LearnerConfig::kSac); }
 
 std::vector<ColumnRequirement> Sac::Columns() const {
-  envs::EnvSpec env;
-  env.observation_shape = {options_.obs_dim};
-  env.observation_type = options_.observation_type;
-  env.action_low.assign(options_.act_dim, -1.f);
-  env.action_high.assign(options_.act_dim, 1.f);
-  return TransitionColumns(env);
+  return ContinuousTransitionColumns(options_.obs_dim, options_.observation_type, options_.act_dim);
 }
 
 absl::Status Sac::Update(const Batch& batch) {
@@ -158,7 +117,7 @@ absl::Status Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Ten
   const TanhGaussianSample pi = SampleTanhGaussian(out, noise, a_dim);
   torch::Tensor action = pi.action;
   torch::Tensor log_prob = pi.log_prob;
-  torch::Tensor alpha = log_alpha_.exp();  // [1]; every loss uses the temperature before this update
+  torch::Tensor alpha = temperature_.log_alpha.exp();  // [1]; every loss uses the temperature before this update
 
   // 2. TD target, no gradient: y = r + gamma (1 - terminated) (min(Q1t, Q2t)(s', a') - alpha logp(a'|s')).
   torch::Tensor next_action = action.narrow(0, 0, b);
@@ -195,15 +154,8 @@ absl::Status Sac::UpdateUnchecked(const TransitionBatch& batch, const torch::Ten
   // 5. Temperature: loss = -mean(log_alpha * (logp + target_entropy)) with
   // logp detached, so d loss / d log_alpha = -mean(logp + target_entropy).
   // Its gradient is averaged over the ranks with the actor's, in one go.
-  torch::Tensor log_alpha_before = log_alpha_.clone();
-  if (!options_.fixed_alpha) {
-    at::mean_out(log_alpha_grad_, pi_log_prob, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
-  }
-  RETURN_IF_ERROR(AverageOverRanks(averager_, options_.fixed_alpha
-                                                  ? std::vector<torch::Tensor>{actor_.grads()}
-                                                  : std::vector<torch::Tensor>{actor_.grads(), log_alpha_grad_}));
-  actor_adam_.Step(actor_.params(), actor_.grads());
-  if (!options_.fixed_alpha) alpha_adam_.Step(log_alpha_, log_alpha_grad_);
+  torch::Tensor log_alpha_before = temperature_.log_alpha.clone();
+  RETURN_IF_ERROR(StepActorAndTemperature(averager_, actor_, actor_adam_, temperature_, pi_log_prob));
 
   // 6. Polyak: target = tau * online + (1 - tau) * target.
   critic_target_.params().lerp_(critic_.params(), options_.tau);
@@ -232,7 +184,7 @@ SacStats Sac::LastStats() const {
   torch::Tensor all = torch::stack({
                                        (last_.q - last_.target.view({1, -1, 1})).square().mean({1, 2}).sum() * 0.5,
                                        (alpha * last_.log_prob - last_.min_q_pi).mean(),
-                                       -(last_.log_alpha * (last_.log_prob + target_entropy_)).mean(),
+                                       -(last_.log_alpha * (last_.log_prob + temperature_.target_entropy)).mean(),
                                        alpha.squeeze(0),
                                        last_.q.mean(),
                                        last_.log_prob.mean(),
@@ -249,17 +201,8 @@ SacStats Sac::LastStats() const {
 }
 
 absl::StatusOr<rill::v1::ParameterSet> Sac::ExportPolicy() const {
-  ASSIGN_OR_RETURN(rill::v1::ParameterSet set, ToParameterSet(actor_.NamedParameters(policies::kPolicyPrefix)));
-  envs::EnvSpec env;
-  env.observation_shape = {options_.obs_dim};
-  env.action_low = options_.action_low;
-  env.action_high = options_.action_high;
-  if (env.action_low.empty()) {
-    env.action_low.assign(options_.act_dim, -1.f);
-    env.action_high.assign(options_.act_dim, 1.f);
-  }
-  *set.mutable_policy() = policies::PolicySpecFor(policies::GaussianPolicy::kKind, env, options_.hidden);
-  return set;
+  return ExportTanhGaussianPolicy(actor_, options_.obs_dim, options_.act_dim, options_.hidden, options_.action_low,
+                                  options_.action_high);
 }
 
 std::vector<Statistic> Sac::Statistics() const {
@@ -279,7 +222,7 @@ std::map<std::string, torch::Tensor> Sac::ParametersForTesting() {
   for (auto& [name, t] : actor_.NamedParameters(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : critic_.NamedParameters("critic")) named[name] = t;
   for (auto& [name, t] : critic_target_.NamedParameters("critic_target")) named[name] = t;
-  named["log_alpha"] = log_alpha_;
+  named["log_alpha"] = temperature_.log_alpha;
   return named;
 }
 
@@ -287,7 +230,7 @@ std::map<std::string, torch::Tensor> Sac::GradientsForTesting() {
   std::map<std::string, torch::Tensor> named;
   for (auto& [name, t] : actor_.NamedGradients(policies::kPolicyPrefix)) named[name] = t;
   for (auto& [name, t] : critic_.NamedGradients("critic")) named[name] = t;
-  named["log_alpha"] = log_alpha_grad_;
+  named["log_alpha"] = temperature_.grad;
   return named;
 }
 
@@ -295,10 +238,10 @@ void Sac::RegisterState() {
   state_.AddTensor("actor", actor_.params());
   state_.AddTensor("critic", critic_.params());
   state_.AddTensor("critic_target", critic_target_.params());
-  state_.AddTensor("log_alpha", log_alpha_);
+  state_.AddTensor("log_alpha", temperature_.log_alpha);
   state_.AddAdam("actor_adam", &actor_adam_);
   state_.AddAdam("critic_adam", &critic_adam_);
-  state_.AddAdam("alpha_adam", &alpha_adam_);
+  state_.AddAdam("alpha_adam", &temperature_.adam);
   state_.AddCounter("updates", &updates_);
   if (generator_.has_value()) state_.AddGenerator("generator", &*generator_);
 }

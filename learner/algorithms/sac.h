@@ -32,6 +32,7 @@
 #include "envs/spec.h"
 #include "learner/algorithms/context.h"
 #include "learner/algorithms/interface.h"
+#include "learner/algorithms/soft_actor.h"
 #include "learner/algorithms/training_state.h"
 #include "learner/algorithms/transitions.h"
 #include "learner/flat_adam.h"
@@ -149,13 +150,11 @@ class Sac final : public Algorithm {
   void RegisterState();
 
   SacOptions options_;
-  double target_entropy_;
   FlatMlp actor_;
   FlatMlp critic_;
   FlatMlp critic_target_;
-  torch::Tensor log_alpha_;       // [1]
-  torch::Tensor log_alpha_grad_;  // [1]
-  FlatAdam actor_adam_, critic_adam_, alpha_adam_;
+  Temperature temperature_;
+  FlatAdam actor_adam_, critic_adam_;
   c10::optional<at::Generator> generator_;  // CPU; the device's default generator elsewhere
   int64_t updates_ = 0;
   TrainingState state_;
