@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/algorithms/soft_actor_testing.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/torch_policy.h"
 #include "policies/gaussian.h"
@@ -300,28 +301,10 @@ TEST(DsacTTest, CriticLearnsTheMeanAndSpreadOfANoisyReturn) {
 }
 
 TEST(DsacTTest, PolicyLearnsTheBestActionOfAOneStepProblem) {
-  DsacTOptions options;
-  options.obs_dim = 1;
-  options.act_dim = 1;
-  options.hidden = {32, 32};
-  options.gamma = 0;
-  options.actor_lr = options.critic_lr = 3e-3;
+  DsacTOptions options = OneStepProblemOptions<DsacTOptions>();
   options.policy_delay = 1;
-  options.seed = 2;
   std::unique_ptr<DsacT> dsac = *DsacT::Create(options);
-  torch::manual_seed(0);
-  for (int i = 0; i < 600; ++i) {
-    TransitionBatch batch;
-    batch.obs = torch::ones({64, 1});
-    batch.action = torch::rand({64, 1}) * 2 - 1;
-    batch.reward = -4 * (batch.action.squeeze(1) - 0.5).square();
-    batch.terminated = torch::ones({64});
-    batch.next_obs = torch::ones({64, 1});
-    ASSERT_TRUE(dsac->Update(batch).ok());
-  }
-  std::unique_ptr<policies::GaussianPolicy> policy = *policies::GaussianPolicy::Create(1, 1, {32, 32}, 0);
-  ASSERT_TRUE(policy->LoadParameters(*dsac->ExportPolicy()).ok());
-  EXPECT_NEAR(Act(*policy, torch::ones({1, 1}), /*deterministic=*/true).item<float>(), 0.5f, 0.1f);
+  EXPECT_NEAR(OneStepProblemAction(*dsac), 0.5f, 0.1f);
 }
 
 TEST(DsacTTest, RestoredStateReproducesTheNextUpdateExactly) {

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/torch_policy.h"
+#include "learner/algorithms/soft_actor_testing.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/networks.h"
 #include "policies/gaussian.h"
@@ -331,28 +332,8 @@ TEST(SacTest, CriticLossFallsOnAFixedRegressionProblem) {
 }
 
 TEST(SacTest, PolicyLearnsTheBestActionOfAOneStepProblem) {
-  // One state, reward -4 (a - 0.5)^2, no bootstrap: the best action is 0.5.
-  SacOptions options;
-  options.obs_dim = 1;
-  options.act_dim = 1;
-  options.hidden = {32, 32};
-  options.gamma = 0;
-  options.actor_lr = options.critic_lr = 3e-3;
-  options.seed = 2;
-  std::unique_ptr<Sac> sac = *Sac::Create(options);
-  torch::manual_seed(0);
-  for (int i = 0; i < 600; ++i) {
-    TransitionBatch batch;
-    batch.obs = torch::ones({64, 1});
-    batch.action = torch::rand({64, 1}) * 2 - 1;  // replay covers the whole action range
-    batch.reward = -4 * (batch.action.squeeze(1) - 0.5).square();
-    batch.terminated = torch::ones({64});
-    batch.next_obs = torch::ones({64, 1});
-    ASSERT_TRUE(sac->Update(batch).ok());
-  }
-  std::unique_ptr<policies::GaussianPolicy> policy = *policies::GaussianPolicy::Create(1, 1, {32, 32}, 0);
-  ASSERT_TRUE(policy->LoadParameters(*sac->ExportPolicy()).ok());
-  EXPECT_NEAR(Act(*policy, torch::ones({1, 1}), /*deterministic=*/true).item<float>(), 0.5f, 0.1f);
+  std::unique_ptr<Sac> sac = *Sac::Create(OneStepProblemOptions<SacOptions>());
+  EXPECT_NEAR(OneStepProblemAction(*sac), 0.5f, 0.1f);
 }
 
 std::string TempDir(const std::string& name) {

@@ -1,0 +1,58 @@
+// A check every soft actor-critic's unit test makes (SAC, DSAC-T, DroQ):
+// one state, reward -4 (a - 0.5)^2, no bootstrap, replayed actions over
+// the whole range; the best action is 0.5, and the exported policy (the one
+// the actors run) must find it.
+#ifndef RILL_LEARNER_ALGORITHMS_SOFT_ACTOR_TESTING_H_
+#define RILL_LEARNER_ALGORITHMS_SOFT_ACTOR_TESTING_H_
+
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "learner/algorithms/transitions.h"
+#include "learner/torch_policy.h"
+#include "policies/gaussian.h"
+#include "torch/torch.h"
+
+namespace rill::learner {
+
+// Options of the one-step problem: one observation and one action, two
+// hidden layers of 32, gamma 0, Adam at 3e-3, seed 2.
+template <typename Options>
+Options OneStepProblemOptions() {
+  Options options;
+  options.obs_dim = 1;
+  options.act_dim = 1;
+  options.hidden = {32, 32};
+  options.gamma = 0;
+  options.actor_lr = options.critic_lr = 3e-3;
+  options.seed = 2;
+  return options;
+}
+
+// 600 updates of 64 transitions, then the exported policy's deterministic
+// action at the state (NaN if an update or the export fails, which fails
+// the test too).
+template <typename Algorithm>
+float OneStepProblemAction(Algorithm& algorithm) {
+  torch::manual_seed(0);
+  for (int i = 0; i < 600; ++i) {
+    TransitionBatch batch;
+    batch.obs = torch::ones({64, 1});
+    batch.action = torch::rand({64, 1}) * 2 - 1;
+    batch.reward = -4 * (batch.action.squeeze(1) - 0.5).square();
+    batch.terminated = torch::ones({64});
+    batch.next_obs = torch::ones({64, 1});
+    absl::Status updated = algorithm.Update(batch);
+    EXPECT_TRUE(updated.ok()) << updated;
+    if (!updated.ok()) return NAN;
+  }
+  std::unique_ptr<policies::GaussianPolicy> policy = *policies::GaussianPolicy::Create(1, 1, {32, 32}, 0);
+  absl::Status loaded = policy->LoadParameters(*algorithm.ExportPolicy());
+  EXPECT_TRUE(loaded.ok()) << loaded;
+  if (!loaded.ok()) return NAN;
+  return Act(*policy, torch::ones({1, 1}), /*deterministic=*/true).item<float>();
+}
+
+}  // namespace rill::learner
+
+#endif  // RILL_LEARNER_ALGORITHMS_SOFT_ACTOR_TESTING_H_
