@@ -13,13 +13,15 @@
 namespace rill::learner {
 
 // Adam (Kingma & Ba; torch.optim.Adam's defaults: betas 0.9 / 0.999, eps
-// 1e-8, no weight decay) over one flat parameter buffer.
+// 1e-8, no weight decay) over one flat parameter buffer. beta1 may differ
+// (CrossQ's 0.5).
 struct FlatAdam {
   double lr = 3e-4;
+  double beta1 = 0.9;
   int64_t step = 0;
   torch::Tensor exp_avg, exp_avg_sq, scratch;
 
-  explicit FlatAdam(const torch::Tensor& like, double lr);
+  FlatAdam(const torch::Tensor& like, double lr, double beta1 = 0.9);
   FlatAdam() = default;
   void Step(const torch::Tensor& params, const torch::Tensor& grads);
 };
