@@ -45,7 +45,7 @@ Droq::Droq(const DroqOptions& options, FlatMlp actor, FlatLayout critic_layout, 
     : options_(options),
       actor_(std::move(actor)),
       critic_layout_(std::move(critic_layout)),
-      critic_(critic.to(options.device, false, /*copy=*/true).requires_grad_(true)),
+      critic_(critic.to(options.device, false, /*copy=*/true)),
       critic_target_(critic.to(options.device, false, /*copy=*/true)),
       critic_grad_(torch::zeros_like(critic_target_)),
       temperature_(MakeTemperature(options.initial_alpha, options.alpha_lr,
@@ -158,7 +158,7 @@ torch::Tensor Droq::Critics(const std::vector<torch::Tensor>& views, const torch
 
 torch::Tensor Droq::CriticsForTesting(const torch::Tensor& obs, const torch::Tensor& action, bool training) {
   torch::NoGradGuard no_grad;
-  return Critics(critic_layout_.Views(critic_.detach()), torch::cat({obs, action}, 1), training);
+  return Critics(critic_layout_.Views(critic_), torch::cat({obs, action}, 1), training);
 }
 
 absl::Status Droq::UpdateUnchecked(const TransitionBatch& batch, const torch::Tensor& noise) {
@@ -182,10 +182,11 @@ absl::Status Droq::UpdateUnchecked(const TransitionBatch& batch, const torch::Te
   torch::Tensor q;
   {
     torch::AutoGradMode enable(true);
-    q = Critics(critic_layout_.Views(critic_), torch::cat({batch.obs, batch.action}, 1), /*dropout=*/true);
+    const std::vector<torch::Tensor> leaves = critic_layout_.Leaves(critic_);
+    q = Critics(leaves, torch::cat({batch.obs, batch.action}, 1), /*dropout=*/true);
     torch::Tensor squared = (q - target.view({1, b})).square();
     if (batch.weight.defined()) squared = squared * batch.weight.view({1, b});
-    critic_grad_ = torch::autograd::grad({squared.mean(1).sum() * 0.5}, {critic_})[0];
+    critic_layout_.CopyToFlat(torch::autograd::grad({squared.mean(1).sum() * 0.5}, leaves), critic_grad_);
   }
   RETURN_IF_ERROR(AverageOverRanks(averager_, {critic_grad_}));
   critic_adam_.Step(critic_, critic_grad_);
@@ -197,7 +198,7 @@ absl::Status Droq::UpdateUnchecked(const TransitionBatch& batch, const torch::Te
   ++updates_;
   if (policy_step) RETURN_IF_ERROR(PolicyStep(batch, noise, pi, alpha));
   // 4. Polyak: target = tau * online + (1 - tau) * target.
-  critic_target_.lerp_(critic_.detach(), options_.tau);
+  critic_target_.lerp_(critic_, options_.tau);
   return absl::OkStatus();
 }
 
@@ -211,7 +212,7 @@ absl::Status Droq::PolicyStep(const TransitionBatch& batch, const torch::Tensor&
   {
     torch::AutoGradMode enable(true);
     torch::Tensor action = pi.action.narrow(0, b, b).detach().requires_grad_(true);
-    q_pi = Critics(critic_layout_.Views(critic_.detach()), torch::cat({batch.obs, action}, 1), /*dropout=*/true)
+    q_pi = Critics(critic_layout_.Views(critic_), torch::cat({batch.obs, action}, 1), /*dropout=*/true)
                .mean(0);  // [B]
     grad_action = torch::autograd::grad({q_pi.sum() * (-1.0 / static_cast<double>(b))}, {action})[0];
   }
@@ -273,7 +274,7 @@ std::vector<Statistic> Droq::Statistics() const {
 std::map<std::string, torch::Tensor> Droq::ParametersForTesting() {
   std::map<std::string, torch::Tensor> named;
   for (auto& [name, t] : actor_.NamedParameters(policies::kPolicyPrefix)) named[name] = t;
-  const std::vector<torch::Tensor> live = critic_layout_.Views(critic_.detach());
+  const std::vector<torch::Tensor> live = critic_layout_.Views(critic_);
   const std::vector<torch::Tensor> target = critic_layout_.Views(critic_target_);
   for (size_t i = 0; i < live.size(); ++i) {
     named[critic_layout_.names[i]] = live[i];

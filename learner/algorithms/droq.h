@@ -131,7 +131,7 @@ class Droq final : public Algorithm {
   DroqOptions options_;
   FlatMlp actor_;
   FlatLayout critic_layout_;
-  torch::Tensor critic_;         // flat, requires grad
+  torch::Tensor critic_;         // flat
   torch::Tensor critic_target_;  // flat
   torch::Tensor critic_grad_;
   Temperature temperature_;

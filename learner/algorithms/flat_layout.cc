@@ -35,6 +35,18 @@ std::vector<torch::Tensor> FlatLayout::Views(const torch::Tensor& flat) const {
   return views;
 }
 
+std::vector<torch::Tensor> FlatLayout::Leaves(const torch::Tensor& flat) const {
+  std::vector<torch::Tensor> leaves = Views(flat.detach());
+  for (torch::Tensor& leaf : leaves) leaf.requires_grad_(true);
+  return leaves;
+}
+
+void FlatLayout::CopyToFlat(const std::vector<torch::Tensor>& grads, const torch::Tensor& flat_grad) const {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> views = Views(flat_grad);
+  for (size_t i = 0; i < views.size(); ++i) views[i].copy_(grads[i]);
+}
+
 torch::Tensor FlatLayout::Initialised(at::Generator& generator) const {
   torch::NoGradGuard no_grad;
   torch::Tensor flat = torch::empty({size}, torch::kFloat32);

@@ -30,6 +30,14 @@ struct FlatLayout {
   // One view per entry, in the order added; views of a flat tensor that
   // requires grad carry autograd back into it.
   std::vector<torch::Tensor> Views(const torch::Tensor& flat) const;
+  // The views of `flat` as leaves of their own for autograd, sharing its
+  // storage. Differentiate with respect to these, not to a flat tensor
+  // through Views: autograd's backward of each view of a leaf writes a
+  // zero tensor the size of the whole buffer (CrossQ's 2 x 2048 critics
+  // spent four fifths of an update there).
+  std::vector<torch::Tensor> Leaves(const torch::Tensor& flat) const;
+  // Copies one gradient per entry (of Leaves) into `flat_grad`'s views.
+  void CopyToFlat(const std::vector<torch::Tensor>& grads, const torch::Tensor& flat_grad) const;
   // A new float32 CPU buffer of `size` with every entry initialised as its
   // Init says, drawn from `generator`.
   torch::Tensor Initialised(at::Generator& generator) const;
