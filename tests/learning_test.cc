@@ -167,6 +167,12 @@ TEST(LearningTest, DroqReachesMinus250OnPendulumWithin5kStepsAtTenUpdatesPerStep
   EXPECT_LT(std::stod(ratio[1].str()), 12.0) << summary;
 }
 
+// CrossQ: no target networks, batch renormalisation, one update per env
+// step.
+TEST(LearningTest, CrossQReachesMinus250OnPendulumWithin10kStepsAcrossProcesses) {
+  EXPECT_GE(LaunchUntil("crossq", "deploy/configs/pendulum_crossq.textpb", 10000, -250.0), -250.0);
+}
+
 TEST(LearningTest, SacDiscreteReaches300OnCartPoleWithin50kStepsAcrossProcesses) {
   EXPECT_GE(LaunchUntil("sac_discrete", "deploy/configs/cartpole_sac_discrete.textpb", 50000, 300.0), 300.0);
 }

@@ -1,6 +1,7 @@
 #include "learner/algorithms/registry.h"
 
 #include "absl/strings/str_cat.h"
+#include "learner/algorithms/crossq.h"
 #include "learner/algorithms/droq.h"
 #include "learner/algorithms/drqv2.h"
 #include "learner/algorithms/dsac_t.h"
@@ -33,6 +34,7 @@ constexpr Factory kFactories[] = {
     {v1::LearnerConfig::kMaddpg, &Maddpg::FromConfig},
     {v1::LearnerConfig::kDsacT, &DsacT::FromConfig},
     {v1::LearnerConfig::kDroq, &Droq::FromConfig},
+    {v1::LearnerConfig::kCrossq, &CrossQ::FromConfig},
 };
 
 }  // namespace

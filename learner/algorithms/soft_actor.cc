@@ -50,7 +50,14 @@ absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(const FlatMlp& actor, 
                                                           const std::vector<int>& hidden,
                                                           const std::vector<float>& action_low,
                                                           const std::vector<float>& action_high) {
-  ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(actor.NamedParameters(policies::kPolicyPrefix)));
+  return ExportTanhGaussianPolicy(actor.NamedParameters(policies::kPolicyPrefix), obs_dim, act_dim, hidden,
+                                  action_low, action_high);
+}
+
+absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(
+    const std::vector<std::pair<std::string, torch::Tensor>>& named, int obs_dim, int act_dim,
+    const std::vector<int>& hidden, const std::vector<float>& action_low, const std::vector<float>& action_high) {
+  ASSIGN_OR_RETURN(v1::ParameterSet set, ToParameterSet(named));
   envs::EnvSpec env;
   env.observation_shape = {obs_dim};
   env.action_low = action_low;
@@ -77,13 +84,19 @@ Temperature MakeTemperature(double initial_alpha, double lr, double target_entro
 
 absl::Status StepActorAndTemperature(GradientAverager* averager, FlatMlp& actor, FlatAdam& actor_adam,
                                      Temperature& temperature, const torch::Tensor& log_prob) {
+  return StepActorAndTemperature(averager, actor.params(), actor.grads(), actor_adam, temperature, log_prob);
+}
+
+absl::Status StepActorAndTemperature(GradientAverager* averager, const torch::Tensor& params,
+                                     const torch::Tensor& grads, FlatAdam& actor_adam, Temperature& temperature,
+                                     const torch::Tensor& log_prob) {
   if (!temperature.fixed) {
     at::mean_out(temperature.grad, log_prob, {0}, /*keepdim=*/true).add_(temperature.target_entropy).neg_();
   }
   RETURN_IF_ERROR(AverageOverRanks(averager, temperature.fixed
-                                                 ? std::vector<torch::Tensor>{actor.grads()}
-                                                 : std::vector<torch::Tensor>{actor.grads(), temperature.grad}));
-  actor_adam.Step(actor.params(), actor.grads());
+                                                 ? std::vector<torch::Tensor>{grads}
+                                                 : std::vector<torch::Tensor>{grads, temperature.grad}));
+  actor_adam.Step(params, grads);
   if (!temperature.fixed) temperature.adam.Step(temperature.log_alpha, temperature.grad);
   return absl::OkStatus();
 }

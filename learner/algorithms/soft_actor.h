@@ -8,6 +8,8 @@
 #ifndef RILL_LEARNER_ALGORITHMS_SOFT_ACTOR_H_
 #define RILL_LEARNER_ALGORITHMS_SOFT_ACTOR_H_
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,7 +28,8 @@ namespace rill::learner {
 // The fields of a soft actor-critic's options that come from the env, the
 // network and the learner section alike, and the ones its algorithm
 // section names the same in every one of them (actor_lr, critic_lr,
-// alpha_lr, initial_alpha, target_entropy, fixed_alpha).
+// alpha_lr, initial_alpha, target_entropy, fixed_alpha); tau where the
+// options have it.
 template <typename Options, typename Section>
 void FillSoftActorCriticOptions(const AlgorithmContext& context, const Section& section, Options& options) {
   const v1::LearnerConfig& learner = context.config.learner();
@@ -38,7 +41,7 @@ void FillSoftActorCriticOptions(const AlgorithmContext& context, const Section& 
   options.critic_lr = section.critic_lr();
   options.alpha_lr = section.alpha_lr();
   options.gamma = learner.gamma();
-  options.tau = learner.tau();
+  if constexpr (requires { options.tau; }) options.tau = learner.tau();  // not CrossQ's: no target networks
   options.initial_alpha = section.initial_alpha();
   if (section.has_target_entropy()) options.target_entropy = section.target_entropy();
   options.fixed_alpha = section.fixed_alpha();
@@ -66,6 +69,12 @@ absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(const FlatMlp& actor, 
                                                           const std::vector<int>& hidden,
                                                           const std::vector<float>& action_low,
                                                           const std::vector<float>& action_high);
+// The same from named parameters: "policy.layers.<l>.weight" [out, in] and
+// ".bias" [out] of a ReLU MLP of `hidden` (an actor that is no FlatMlp,
+// its layers already in that form).
+absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(
+    const std::vector<std::pair<std::string, torch::Tensor>>& named, int obs_dim, int act_dim,
+    const std::vector<int>& hidden, const std::vector<float>& action_low, const std::vector<float>& action_high);
 
 // The temperature log alpha, its gradient and its Adam.
 struct Temperature {
@@ -87,6 +96,11 @@ Temperature MakeTemperature(double initial_alpha, double lr, double target_entro
 // each (the temperature's unless fixed).
 absl::Status StepActorAndTemperature(GradientAverager* averager, FlatMlp& actor, FlatAdam& actor_adam,
                                      Temperature& temperature, const torch::Tensor& log_prob);
+// The same for an actor whose parameters and gradient are the flat
+// buffers `params` and `grads`.
+absl::Status StepActorAndTemperature(GradientAverager* averager, const torch::Tensor& params,
+                                     const torch::Tensor& grads, FlatAdam& actor_adam, Temperature& temperature,
+                                     const torch::Tensor& log_prob);
 
 }  // namespace rill::learner
 

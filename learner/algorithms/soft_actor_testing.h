@@ -31,17 +31,19 @@ Options OneStepProblemOptions() {
 
 // 600 updates of 64 transitions, then the exported policy's deterministic
 // action at the state (NaN if an update or the export fails, which fails
-// the test too).
+// the test too). With `state_noise`, the observations are 1 plus that much
+// standard-normal noise the reward ignores (states a batch's statistics
+// can normalise).
 template <typename Algorithm>
-float OneStepProblemAction(Algorithm& algorithm) {
+float OneStepProblemAction(Algorithm& algorithm, float state_noise = 0) {
   torch::manual_seed(0);
   for (int i = 0; i < 600; ++i) {
     TransitionBatch batch;
-    batch.obs = torch::ones({64, 1});
+    batch.obs = torch::ones({64, 1}) + state_noise * torch::randn({64, 1});
     batch.action = torch::rand({64, 1}) * 2 - 1;
     batch.reward = -4 * (batch.action.squeeze(1) - 0.5).square();
     batch.terminated = torch::ones({64});
-    batch.next_obs = torch::ones({64, 1});
+    batch.next_obs = batch.obs.clone();
     absl::Status updated = algorithm.Update(batch);
     EXPECT_TRUE(updated.ok()) << updated;
     if (!updated.ok()) return NAN;

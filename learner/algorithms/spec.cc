@@ -112,6 +112,51 @@ absl::Status FinalizeDroq(v1::LearnerConfig& learner, const envs::EnvSpec& env) 
   return absl::OkStatus();
 }
 
+absl::Status FinalizeCrossQ(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
+  v1::CrossQConfig& crossq = *learner.mutable_crossq();
+  const std::string prefix = "learner.crossq";
+  RILL_FILL(crossq, prefix, actor_lr, 1e-3, 0, kInf, true);
+  RILL_FILL(crossq, prefix, critic_lr, 1e-3, 0, kInf, true);
+  RILL_FILL(crossq, prefix, alpha_lr, 1e-3, 0, kInf, true);
+  RILL_FILL(crossq, prefix, initial_alpha, 1.0, 0, kInf, true);
+  RILL_FILL(crossq, prefix, target_entropy, -static_cast<double>(env.action_dim()), -kInf, kInf, false);
+  RILL_FILL(crossq, prefix, adam_beta1, 0.5, 0, 1, false);
+  if (crossq.adam_beta1() == 1) {
+    return InvalidField(prefix + ".adam_beta1", "1 is out of range: must be in [0, 1) (1 never moves)");
+  }
+  RILL_FILL(crossq, prefix, renorm_momentum, 0.01, 0, 1, true);
+  RILL_FILL(crossq, prefix, renorm_epsilon, 1e-3, 0, kInf, true);
+  RILL_FILL(crossq, prefix, renorm_r_max, 3.0, 1, kInf, false);
+  RILL_FILL(crossq, prefix, renorm_d_max, 5.0, 0, kInf, false);
+  if (!crossq.has_renorm_warmup_steps()) crossq.set_renorm_warmup_steps(100000);
+  if (crossq.renorm_warmup_steps() < 0) {
+    return InvalidField(prefix + ".renorm_warmup_steps",
+                        absl::StrCat(crossq.renorm_warmup_steps(), " is out of range: must be >= 0"));
+  }
+  if (!crossq.has_policy_delay()) crossq.set_policy_delay(3);
+  if (crossq.policy_delay() < 1 || crossq.policy_delay() > 1000) {
+    return InvalidField(prefix + ".policy_delay",
+                        absl::StrCat(crossq.policy_delay(), " is out of range: must be in 1..1000"));
+  }
+  if (!crossq.has_num_critics()) crossq.set_num_critics(2);
+  if (crossq.num_critics() < 1 || crossq.num_critics() > 10) {
+    return InvalidField(prefix + ".num_critics",
+                        absl::StrCat(crossq.num_critics(), " is out of range: must be in 1..10"));
+  }
+  if (crossq.critic_hidden_sizes().empty()) {
+    crossq.add_critic_hidden_sizes(2048);
+    crossq.add_critic_hidden_sizes(2048);
+  }
+  for (int i = 0; i < crossq.critic_hidden_sizes_size(); ++i) {
+    const int size = crossq.critic_hidden_sizes(i);
+    if (size < 1 || size > 65536) {
+      return InvalidField(absl::StrCat(prefix, ".critic_hidden_sizes[", i, "]"),
+                          absl::StrCat(size, " is out of range: must be in 1..65536"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // TD3 and DDPG share the message and every rule; only the defaults differ.
 absl::Status FinalizeTd3Like(v1::Td3Config& td3, const std::string& prefix, int critics, double noise, int delay) {
   RILL_FILL(td3, prefix, actor_lr, 1e-3, 0, kInf, true);
@@ -381,6 +426,7 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
        .joint_agents = true},
       {.config_case = C::kDsacT, .finalize = &FinalizeDsacT, .actor_duty = &TransitionDuty},
       {.config_case = C::kDroq, .finalize = &FinalizeDroq, .actor_duty = &TransitionDuty},
+      {.config_case = C::kCrossq, .finalize = &FinalizeCrossQ, .actor_duty = &TransitionDuty},
   });
   return *kSpecs;
 }

@@ -24,7 +24,7 @@ envs::EnvSpec Discrete() { return *envs::LookupEnvSpec("CartPole-v1"); }
 envs::EnvSpec JointAgents() { return *envs::JointSpec(*envs::LookupMultiAgentSpec("CooperativeNavigation-v0")); }
 
 TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
-  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2, maddpg, dsac_t, droq");
+  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2, maddpg, dsac_t, droq, crossq");
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
     absl::StatusOr<const AlgorithmSpec*> by_name = FindAlgorithmSpec(spec.name);
     ASSERT_TRUE(by_name.ok()) << spec.name;
@@ -116,6 +116,36 @@ TEST(AlgorithmSpecTest, DroqTakesThePapersSettingsAndOneActorStepPerEnvStep) {
        }) {
     v1::LearnerConfig bad;
     set(*bad.mutable_droq());
+    EXPECT_THAT(FinalizeLearnerConfig(bad, Continuous()).message(), HasSubstr(field)) << field;
+  }
+}
+
+TEST(AlgorithmSpecTest, CrossQTakesThePapersSettings) {
+  v1::LearnerConfig learner;
+  learner.mutable_crossq();
+  ASSERT_TRUE(FinalizeLearnerConfig(learner, Continuous()).ok());
+  const v1::CrossQConfig& crossq = learner.crossq();
+  EXPECT_DOUBLE_EQ(crossq.critic_lr(), 1e-3);
+  EXPECT_DOUBLE_EQ(crossq.adam_beta1(), 0.5);
+  EXPECT_EQ(crossq.policy_delay(), 3);
+  EXPECT_THAT(std::vector<int>(crossq.critic_hidden_sizes().begin(), crossq.critic_hidden_sizes().end()),
+              ::testing::ElementsAre(2048, 2048));
+  EXPECT_EQ(crossq.renorm_warmup_steps(), 100000);
+  EXPECT_DOUBLE_EQ(crossq.renorm_momentum(), 0.01);
+  v1::LearnerConfig narrow;
+  narrow.mutable_crossq()->add_critic_hidden_sizes(256);
+  ASSERT_TRUE(FinalizeLearnerConfig(narrow, Continuous()).ok());
+  EXPECT_EQ(narrow.crossq().critic_hidden_sizes_size(), 1);
+  for (const auto& [set, field] : std::vector<std::pair<void (*)(v1::CrossQConfig&), std::string>>{
+           {[](v1::CrossQConfig& c) { c.set_adam_beta1(1); }, "learner.crossq.adam_beta1"},
+           {[](v1::CrossQConfig& c) { c.set_renorm_momentum(0); }, "learner.crossq.renorm_momentum"},
+           {[](v1::CrossQConfig& c) { c.set_renorm_r_max(0.5); }, "learner.crossq.renorm_r_max"},
+           {[](v1::CrossQConfig& c) { c.set_renorm_warmup_steps(-1); }, "learner.crossq.renorm_warmup_steps"},
+           {[](v1::CrossQConfig& c) { c.set_policy_delay(0); }, "learner.crossq.policy_delay"},
+           {[](v1::CrossQConfig& c) { c.add_critic_hidden_sizes(0); }, "learner.crossq.critic_hidden_sizes[0]"},
+       }) {
+    v1::LearnerConfig bad;
+    set(*bad.mutable_crossq());
     EXPECT_THAT(FinalizeLearnerConfig(bad, Continuous()).message(), HasSubstr(field)) << field;
   }
 }
