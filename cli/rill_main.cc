@@ -107,7 +107,7 @@ const std::vector<Command>& Commands() {
       {"health",
        "whether the gRPC server on 127.0.0.1:--port is SERVING (exit 0), as a Kubernetes probe of a TLS server asks it",
        rill::roles::HealthMain, {"roles/health_main.cc"}, With({"port"}, kTls)},
-      {"bench learner", "update throughput of --algo=sac|td3|ddpg|sac_discrete|impala|ppo (JSON on the last line)",
+      {"bench learner", "update throughput of --algo=sac|td3|ppo|dsac_t|droq|crossq|... (JSON on the last line)",
        rill::bench::RunLearnerBench, {"bench/bench_learner.cc"}, {"bench_seconds", "num_learners"}},
       {"bench replay",
        "replay shard insert / sample throughput and memory per stored byte, against a real shard process (JSON last "
