@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <regex>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -17,6 +18,7 @@
 #include "common/invalid_field.h"
 #include "common/os.h"
 #include "common/shape.h"
+#include "common/spelling.h"
 #include "common/status_macros.h"
 #include "envs/catalog.h"
 #include "experiment/finalize_env.h"
@@ -26,6 +28,7 @@
 #include "experiment/policies.h"
 #include "experiment/resource_bounds.h"
 #include "experiment/respelling.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "items/registry.h"
@@ -56,6 +59,21 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
   std::string errors_;
   std::optional<Error> first_;
 };
+
+// " (did you mean 'NAME'?)" when the parser's `message` is protobuf's
+// `Message type "T" has no field named "F".` and T has a field close to F;
+// "" otherwise.
+std::string FieldSpellingHint(const std::string& message) {
+  static const std::regex kNoField(R"re(Message type "([\w.]+)" has no field named "(\w+)")re");
+  std::smatch match;
+  if (!std::regex_search(message, match, kNoField)) return "";
+  const google::protobuf::Descriptor* type =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(match[1].str());
+  if (type == nullptr) return "";
+  std::vector<std::string> known;
+  for (int f = 0; f < type->field_count(); ++f) known.push_back(type->field(f)->name());
+  return DidYouMean(match[2].str(), known);
+}
 
 // The hint for a setting written in a spelling the config had before its
 // closed sets became types (respelling.h), or "".
@@ -231,7 +249,10 @@ absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& te
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &config)) {
     std::string message = errors.errors();
-    if (absl::StrContains(message, "rill.v1.LearnerConfig") && absl::StrContains(message, "has no field named")) {
+    const std::string spelling = errors.first().has_value() ? FieldSpellingHint(errors.first()->message) : "";
+    if (!spelling.empty()) {
+      absl::StrAppend(&message, spelling);
+    } else if (absl::StrContains(message, "rill.v1.LearnerConfig") && absl::StrContains(message, "has no field named")) {
       absl::StrAppend(&message, " (learner.algorithm is one of: ", learner::KnownAlgorithmNames(),
                       "; write e.g. learner { td3 { } })");
     } else if (absl::StrContains(message, "rill.v1.ExperimentConfig\" has no field named \"sac\"")) {

@@ -50,6 +50,22 @@ TEST(ConfigTest, ParseErrorNamesTheLine) {
   EXPECT_THAT(config.status().message(), HasSubstr("line 2"));
 }
 
+// A mistyped field gets the closest field of its section; a word that is
+// no typo of one keeps the section's own hint.
+TEST(ConfigTest, AMistypedFieldGetsTheClosestName) {
+  for (const auto& [text, hint] : std::vector<std::pair<std::string, std::string>>{
+           {"learner { batch_sise: 64 }", "(did you mean 'batch_size'?)"},
+           {"learner { sack { } }", "(did you mean 'sac'?)"},
+           {"actor { learnng_starts: 5 }", "(did you mean 'learning_starts'?)"},
+           {"replay { tables { name: \"t\" max_sise: 9 } }", "(did you mean 'max_size'?)"},
+           {"learner { rainbow { } }", "(learner.algorithm is one of: sac"},
+       }) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"Pendulum-v1\" }\n" + text);
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr(hint)) << text;
+  }
+}
+
 TEST(ConfigTest, UnknownEnvironmentIsNotFound) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig("env { name: \"Pong\" }");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
