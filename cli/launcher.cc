@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "cli/config_settings.h"
 #include "cli/deterministic_launch.h"
 #include "cli/launch_role.h"
 #include "cli/launch_tls.h"
@@ -34,6 +35,9 @@
 #include "flags/tls_flags.h"
 #include "roles/lockstep_run.h"
 #include "roles/role.h"
+
+// The config settings of --set (cli/config_settings.cc), one value each.
+ABSL_DECLARE_FLAG(std::string, set);
 
 ABSL_FLAG(int32_t, num_actors, -1, "Actors to start; -1 uses the config's topology.num_actors.");
 ABSL_FLAG(int64_t, max_env_steps, -1, "Stop after this many env steps over all actors; -1 uses the config.");
@@ -453,6 +457,15 @@ int LaunchMain() {
   absl::StatusOr<v1::ExperimentConfig> config =
       resume.empty() ? roles::LoadConfigFromFlags() : experiment::LoadExperimentConfig(*run_dir + "/config.textpb");
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
+  if (!absl::GetFlag(FLAGS_set).empty()) {
+    if (!resume.empty()) {
+      return roles::ExitWith("flags", absl::InvalidArgumentError(absl::StrCat(
+                                          "--set and --resume: a resumed run keeps its config (", *run_dir,
+                                          "/config.textpb)")));
+    }
+    config = ApplyLaunchSettings(*config, absl::GetFlag(FLAGS_set));
+    if (!config.ok()) return roles::ExitWith("bad config", config.status());
+  }
   absl::Status flags = CheckFlags();
   if (!flags.ok()) return roles::ExitWith("flags", flags);
   config = EffectiveConfig(*std::move(config));

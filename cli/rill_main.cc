@@ -66,12 +66,12 @@ const std::vector<Command>& Commands() {
       {"config", "host", "port", "metrics_port", "ready_fd", "final_metrics_file", "seed"}, kTls);
   static const auto* const kCommands = new std::vector<Command>{
       {"launch", "run replay, learner, actors and evaluator on this machine", rill::cli::LaunchMain,
-       {"cli/launcher.cc"}, With({"config", "seed", "num_learners"}, kTls)},
+       {"cli/launcher.cc"}, With({"config", "seed", "num_learners", "set"}, kTls)},
       {"sweep",
        "a grid of runs: every combination of --set=\"PATH=V1,V2;...\" for every seed of --seeds=1-5, each a launch "
        "with its own run folder, then a comparison (table of final and best returns, wall and steps/s with their "
        "spread per setting; a plot of the mean curves)",
-       rill::cli::SweepMain, {"cli/sweep.cc"}, {"config", "max_env_steps", "num_actors", "plot_python"}},
+       rill::cli::SweepMain, {"cli/sweep.cc"}, {"config", "max_env_steps", "num_actors", "plot_python", "set"}},
       {"replay", "one replay shard (gRPC server)", rill::roles::ReplayMain, {"roles/replay_main.cc"},
        With(process, {"checkpoint_dir"})},
       {"replay info", "a running shard's tables, rate limiters and last checkpoint (--address=HOST:PORT)",

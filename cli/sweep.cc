@@ -35,22 +35,18 @@
 #include "common/process.h"
 #include "common/status_macros.h"
 #include "experiment/config.h"
-#include "google/protobuf/text_format.h"
 #include "roles/role.h"
 
 ABSL_FLAG(std::string, seeds, "1-3", "rill sweep: the seeds of every setting: a range (1-5), a list (1,3,7) or both.");
-ABSL_FLAG(std::string, set, "",
-          "rill sweep: the settings to sweep, `PATH=V1,V2,...` separated by ';', PATH a config field "
-          "(learner.sac.actor_lr, learner.batch_size, actor.num_envs); every combination runs. Empty: the config "
-          "as it is, over the seeds.");
 ABSL_FLAG(std::string, sweep_dir, "", "rill sweep: folder of the runs and the comparison; default .rill-sweeps/<name>-<time>.");
 ABSL_FLAG(int32_t, parallel, 0,
           "rill sweep: runs at once; 0: as many as the cores hold, one per (actors + 2) cores, at least one.");
 
-// `rill launch`'s own, passed on to every run.
+// `rill launch`'s own, passed on to every run; --set is config_settings'.
 ABSL_DECLARE_FLAG(int64_t, max_env_steps);
 ABSL_DECLARE_FLAG(int32_t, num_actors);
 ABSL_DECLARE_FLAG(std::string, plot_python);
+ABSL_DECLARE_FLAG(std::string, set);
 
 namespace rill::cli {
 
@@ -176,29 +172,6 @@ absl::StatusOr<std::vector<int64_t>> ParseSeeds(const std::string& text) {
   return seeds;
 }
 
-absl::StatusOr<std::vector<SweptSetting>> ParseSettings(const std::string& text) {
-  std::vector<SweptSetting> settings;
-  for (absl::string_view part : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
-    part = absl::StripAsciiWhitespace(part);
-    const size_t equals = part.find('=');
-    SweptSetting setting;
-    if (equals != absl::string_view::npos) {
-      setting.path = std::string(absl::StripAsciiWhitespace(part.substr(0, equals)));
-      for (absl::string_view value : absl::StrSplit(part.substr(equals + 1), ',', absl::SkipWhitespace())) {
-        setting.values.emplace_back(absl::StripAsciiWhitespace(value));
-      }
-    }
-    const bool path_ok = !setting.path.empty() && setting.path.find_first_not_of(
-                                                      "abcdefghijklmnopqrstuvwxyz0123456789_.") == std::string::npos;
-    if (!path_ok || setting.values.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--set: '", part, "' is not PATH=V1,V2,... (e.g. learner.sac.actor_lr=1e-3,3e-4)"));
-    }
-    settings.push_back(std::move(setting));
-  }
-  return settings;
-}
-
 std::vector<std::vector<std::pair<std::string, std::string>>> Grid(const std::vector<SweptSetting>& settings) {
   std::vector<std::vector<std::pair<std::string, std::string>>> grid = {{}};
   for (const SweptSetting& setting : settings) {
@@ -212,29 +185,6 @@ std::vector<std::vector<std::pair<std::string, std::string>>> Grid(const std::ve
     grid = std::move(next);
   }
   return grid;
-}
-
-absl::StatusOr<v1::ExperimentConfig> ApplySettings(const v1::ExperimentConfig& config,
-                                                   const std::vector<std::pair<std::string, std::string>>& combination) {
-  v1::ExperimentConfig changed = config;
-  for (const auto& [path, value] : combination) {
-    // learner.sac.actor_lr=1e-3 as learner { sac { actor_lr: 1e-3 } }.
-    const std::vector<std::string> parts = absl::StrSplit(path, '.');
-    std::string text = absl::StrCat(parts.back(), ": ", value);
-    for (auto part = parts.rbegin() + 1; part != parts.rend(); ++part) text = absl::StrCat(*part, " { ", text, " }");
-    google::protobuf::TextFormat::Parser parser;
-    if (!parser.MergeFromString(text, &changed)) {
-      // A string field takes its value quoted.
-      const std::string quoted = absl::StrCat(text.substr(0, text.rfind(value)), "\"", value, "\"",
-                                              text.substr(text.rfind(value) + value.size()));
-      if (!parser.MergeFromString(quoted, &changed)) {
-        return absl::InvalidArgumentError(absl::StrCat("--set: ", path, "=", value,
-                                                       " does not fit the config (no such field, or not a value "
-                                                       "of its type): ", text));
-      }
-    }
-  }
-  return changed;
 }
 
 std::string CombinationName(const std::vector<std::pair<std::string, std::string>>& combination) {

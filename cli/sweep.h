@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cli/config_settings.h"
 #include "proto/config.pb.h"
 
 namespace rill::cli {
@@ -23,26 +24,9 @@ namespace rill::cli {
 // naming the bad part; at most 1,000 seeds.
 absl::StatusOr<std::vector<int64_t>> ParseSeeds(const std::string& text);
 
-// One swept setting: a dotted config path and its values as text.
-struct SweptSetting {
-  std::string path;  // "learner.sac.actor_lr"
-  std::vector<std::string> values;
-};
-
-// "learner.sac.actor_lr=1e-3,3e-4;learner.batch_size=128,256".
-// InvalidArgument naming the part that is not PATH=V1[,V2...].
-absl::StatusOr<std::vector<SweptSetting>> ParseSettings(const std::string& text);
-
 // Every combination of the settings' values, each as (path, value) pairs
 // in the settings' order; one empty combination when there are none.
 std::vector<std::vector<std::pair<std::string, std::string>>> Grid(const std::vector<SweptSetting>& settings);
-
-// `config` with each (path, value) set: the path's last part is a scalar
-// field, the others messages ("learner.sac.actor_lr=1e-3" is
-// learner { sac { actor_lr: 1e-3 } }), merged over what the config has.
-// InvalidArgument naming the setting the config's schema refuses.
-absl::StatusOr<v1::ExperimentConfig> ApplySettings(const v1::ExperimentConfig& config,
-                                                   const std::vector<std::pair<std::string, std::string>>& combination);
 
 // A folder name for a combination: "actor_lr=0.001,batch_size=128" (the
 // paths' last parts), "default" for none.
