@@ -71,7 +71,8 @@ def main(argv):
             mean = sum(values) / len(values)
             xs.append(x)
             means.append(mean)
-            stds.append(math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)))
+            # The sample standard deviation over the seeds (n - 1), as the table's.
+            stds.append(math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0)
         line, = axes.plot(xs, means, linewidth=1.6, marker="o" if len(set(xs)) < 40 else None, markersize=3,
                           label=f"{setting} ({len(runs)} seeds)")
         axes.fill_between(xs, [m - s for m, s in zip(means, stds)], [m + s for m, s in zip(means, stds)],
@@ -79,7 +80,7 @@ def main(argv):
     if not curves:
         axes.text(0.5, 0.5, "no evaluation finished in any run", ha="center", va="center", transform=axes.transAxes)
     axes.set_xlabel("env steps")
-    axes.set_ylabel("eval return (mean over seeds, ± 1 std)")
+    axes.set_ylabel("eval return (mean over seeds, ± 1 sample s.d.)")
     axes.set_title(os.path.basename(os.path.abspath(folder)), fontsize=10)
     axes.grid(True, alpha=0.3)
     if curves:

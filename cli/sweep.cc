@@ -117,6 +117,8 @@ std::vector<std::string> EnvFigureNames(const std::vector<Run>& runs) {
   return {names.begin(), names.end()};
 }
 
+// The mean over seeds and the sample standard deviation (n - 1 in the
+// denominator, what papers report over seeds); none for a single seed.
 struct Spread {
   double mean = 0, std = 0;
   int count = 0;
@@ -127,19 +129,24 @@ Spread SpreadOf(const std::vector<double>& values) {
   spread.count = static_cast<int>(values.size());
   if (values.empty()) return spread;
   for (double value : values) spread.mean += value / values.size();
-  for (double value : values) spread.std += (value - spread.mean) * (value - spread.mean) / values.size();
+  if (values.size() < 2) return spread;
+  for (double value : values) spread.std += (value - spread.mean) * (value - spread.mean) / (values.size() - 1);
   spread.std = std::sqrt(spread.std);
   return spread;
 }
 
 std::string Cell(const Spread& spread) {
-  return spread.count == 0 ? "-" : absl::StrFormat("%.1f ± %.1f", spread.mean, spread.std);
+  if (spread.count == 0) return "-";
+  return spread.count == 1 ? absl::StrFormat("%.1f", spread.mean)
+                           : absl::StrFormat("%.1f ± %.1f", spread.mean, spread.std);
 }
 
 // An env figure's cell: distances and counts below 1 need more digits
 // than returns.
 std::string FigureCell(const Spread& spread) {
-  return spread.count == 0 ? "-" : absl::StrFormat("%.3g ± %.2g", spread.mean, spread.std);
+  if (spread.count == 0) return "-";
+  return spread.count == 1 ? absl::StrFormat("%.3g", spread.mean)
+                           : absl::StrFormat("%.3g ± %.2g", spread.mean, spread.std);
 }
 
 std::string Optional(const std::optional<double>& value) {
@@ -306,6 +313,7 @@ absl::StatusOr<int> RunAll(std::vector<Run>& runs, int parallel, const std::vect
 // evaluation round.
 std::string ComparisonTable(const std::vector<Run>& runs, const std::vector<std::string>& names, size_t num_seeds) {
   const std::vector<std::string> figures = EnvFigureNames(runs);
+  // Cells: mean ± sample standard deviation over the setting's seeds.
   std::string table = "| setting | runs | final return | best return | wall s | env steps/s |";
   std::string rule = "|---|---|---|---|---|---|";
   for (const std::string& figure : figures) {
@@ -363,7 +371,7 @@ absl::Status WriteComparison(const std::vector<Run>& runs, const std::vector<std
   }
   const std::string table = ComparisonTable(runs, names, num_seeds);
   std::string markdown = absl::StrCat("# ", config_name, ": ", names.size(), " setting(s) x ", num_seeds,
-                                      " seed(s)\n\nMean ± standard deviation over the seeds of each setting.\n\n",
+                                      " seed(s)\n\nMean ± sample standard deviation (n - 1) over the seeds of each setting.\n\n",
                                       table, "\nEvery run: comparison.csv; each run's folder: <setting>/seed-<k>.\n");
   for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
            {"comparison.csv", csv}, {"comparison.md", markdown}, {"curves.csv", curves}}) {

@@ -47,6 +47,7 @@ TEST(SweepTest, RunsTheGridAndComparesItsSettings) {
   EXPECT_TRUE(absl::StrContains(table, "| batch_size=16 | 2/2 | -")) << table;
   EXPECT_TRUE(absl::StrContains(table, "| batch_size=32 | 2/2 | -")) << table;
   EXPECT_TRUE(absl::StrContains(table, " ± ")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "sample standard deviation (n - 1)")) << table;
   EXPECT_TRUE(absl::StrContains((*sweep)->LogTail(30), "comparison: ")) << (*sweep)->LogTail(30);
   EXPECT_TRUE(std::filesystem::file_size(dir + "/return_by_env_steps.png") > 0) << ReadFile(dir + "/plot.log");
 }
