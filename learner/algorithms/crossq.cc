@@ -104,14 +104,8 @@ absl::StatusOr<std::unique_ptr<CrossQ>> CrossQ::Create(const CrossQOptions& opti
 }
 
 absl::StatusOr<std::unique_ptr<Algorithm>> CrossQ::FromConfig(const AlgorithmContext& context) {
+  RETURN_IF_ERROR(CheckSoftActorCriticSection(context, v1::LearnerConfig::kCrossq));
   const v1::LearnerConfig& learner = context.config.learner();
-  if (learner.algorithm_case() != v1::LearnerConfig::kCrossq) {
-    return absl::InvalidArgumentError("config field learner.crossq: is not the selected algorithm");
-  }
-  if (context.env.discrete) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "config field learner.crossq: crossq needs a continuous action space; ", context.env.name, " is discrete"));
-  }
   const v1::CrossQConfig& crossq = learner.crossq();
   CrossQOptions options;
   FillSoftActorCriticOptions(context, crossq, options);
@@ -219,9 +213,8 @@ absl::Status CrossQ::UpdateUnchecked(const TransitionBatch& batch, const torch::
     q_next = q_all.narrow(1, b, b).detach();
     target = torch::addcmul(batch.reward, BootstrapDiscount(batch, options_.gamma),
                             q_next.amin(0) - alpha * next.log_prob);
-    torch::Tensor squared = (q - target.view({1, b})).square();
-    if (batch.weight.defined()) squared = squared * batch.weight.view({1, b});
-    critic_.layout.CopyToFlat(torch::autograd::grad({squared.mean(1).sum() * 0.5}, leaves), critic_.grad);
+    critic_.layout.CopyToFlat(torch::autograd::grad({EnsembleCriticLoss(q, target, batch.weight)}, leaves),
+                              critic_.grad);
   }
   // The ranks' running statistics stay one: averaged with the gradient.
   RETURN_IF_ERROR(AverageOverRanks(averager_, {critic_.grad, critic_.stats}));
@@ -275,9 +268,7 @@ absl::Status CrossQ::PolicyStep(const TransitionBatch& batch, const torch::Tenso
 }
 
 torch::Tensor CrossQ::LastTdErrors() const {
-  if (!last_.q.defined()) return {};
-  torch::NoGradGuard no_grad;
-  return (last_.q - last_.target.view({1, -1})).abs_().mean(0);
+  return last_.q.defined() ? EnsembleTdErrors(last_.q, last_.target) : torch::Tensor();
 }
 
 CrossQStats CrossQ::LastStats() const {
@@ -286,10 +277,8 @@ CrossQStats CrossQ::LastStats() const {
   torch::NoGradGuard no_grad;
   const torch::Tensor alpha = last_.log_alpha.exp().squeeze(0);
   const torch::Tensor zero = torch::zeros({}, alpha.options());
-  torch::Tensor squared = (last_.q - last_.target.view({1, -1})).square();
-  if (last_.weight.defined()) squared = squared * last_.weight.view({1, -1});
   torch::Tensor all = torch::stack({
-                                       squared.mean(1).sum() * 0.5,
+                                       EnsembleCriticLoss(last_.q, last_.target, last_.weight),
                                        last_.actor_loss.defined() ? last_.actor_loss : zero,
                                        alpha,
                                        last_.q.mean(),

@@ -83,14 +83,8 @@ absl::StatusOr<std::unique_ptr<Droq>> Droq::Create(const DroqOptions& options) {
 }
 
 absl::StatusOr<std::unique_ptr<Algorithm>> Droq::FromConfig(const AlgorithmContext& context) {
+  RETURN_IF_ERROR(CheckSoftActorCriticSection(context, v1::LearnerConfig::kDroq));
   const v1::LearnerConfig& learner = context.config.learner();
-  if (learner.algorithm_case() != v1::LearnerConfig::kDroq) {
-    return absl::InvalidArgumentError("config field learner.droq: is not the selected algorithm");
-  }
-  if (context.env.discrete) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "config field learner.droq: droq needs a continuous action space; ", context.env.name, " is discrete"));
-  }
   const v1::DroqConfig& droq = learner.droq();
   DroqOptions options;
   FillSoftActorCriticOptions(context, droq, options);
@@ -184,9 +178,8 @@ absl::Status Droq::UpdateUnchecked(const TransitionBatch& batch, const torch::Te
     torch::AutoGradMode enable(true);
     const std::vector<torch::Tensor> leaves = critic_layout_.Leaves(critic_);
     q = Critics(leaves, torch::cat({batch.obs, batch.action}, 1), /*dropout=*/true);
-    torch::Tensor squared = (q - target.view({1, b})).square();
-    if (batch.weight.defined()) squared = squared * batch.weight.view({1, b});
-    critic_layout_.CopyToFlat(torch::autograd::grad({squared.mean(1).sum() * 0.5}, leaves), critic_grad_);
+    critic_layout_.CopyToFlat(torch::autograd::grad({EnsembleCriticLoss(q, target, batch.weight)}, leaves),
+                              critic_grad_);
   }
   RETURN_IF_ERROR(AverageOverRanks(averager_, {critic_grad_}));
   critic_adam_.Step(critic_, critic_grad_);
@@ -225,9 +218,7 @@ absl::Status Droq::PolicyStep(const TransitionBatch& batch, const torch::Tensor&
 }
 
 torch::Tensor Droq::LastTdErrors() const {
-  if (!last_.q.defined()) return {};
-  torch::NoGradGuard no_grad;
-  return (last_.q - last_.target.view({1, -1})).abs_().mean(0);
+  return last_.q.defined() ? EnsembleTdErrors(last_.q, last_.target) : torch::Tensor();
 }
 
 DroqStats Droq::LastStats() const {
@@ -236,10 +227,8 @@ DroqStats Droq::LastStats() const {
   torch::NoGradGuard no_grad;
   const torch::Tensor alpha = last_.log_alpha.exp().squeeze(0);
   const torch::Tensor zero = torch::zeros({}, alpha.options());
-  torch::Tensor squared = (last_.q - last_.target.view({1, -1})).square();
-  if (last_.weight.defined()) squared = squared * last_.weight.view({1, -1});
   torch::Tensor all = torch::stack({
-                                       squared.mean(1).sum() * 0.5,
+                                       EnsembleCriticLoss(last_.q, last_.target, last_.weight),
                                        last_.actor_loss.defined() ? last_.actor_loss : zero,
                                        alpha,
                                        last_.q.mean(),

@@ -65,14 +65,8 @@ absl::StatusOr<std::unique_ptr<DsacT>> DsacT::Create(const DsacTOptions& options
 }
 
 absl::StatusOr<std::unique_ptr<Algorithm>> DsacT::FromConfig(const AlgorithmContext& context) {
+  RETURN_IF_ERROR(CheckSoftActorCriticSection(context, v1::LearnerConfig::kDsacT));
   const v1::LearnerConfig& learner = context.config.learner();
-  if (learner.algorithm_case() != v1::LearnerConfig::kDsacT) {
-    return absl::InvalidArgumentError("config field learner.dsac_t: is not the selected algorithm");
-  }
-  if (context.env.discrete) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "config field learner.dsac_t: dsac_t needs a continuous action space; ", context.env.name, " is discrete"));
-  }
   const v1::DsacTConfig& dsac = learner.dsac_t();
   DsacTOptions options;
   FillSoftActorCriticOptions(context, dsac, options);

@@ -55,14 +55,8 @@ absl::StatusOr<std::unique_ptr<Sac>> Sac::Create(const SacOptions& options) {
 }
 
 absl::StatusOr<std::unique_ptr<Algorithm>> Sac::FromConfig(const AlgorithmContext& context) {
+  RETURN_IF_ERROR(CheckSoftActorCriticSection(context, v1::LearnerConfig::kSac));
   const v1::LearnerConfig& learner = context.config.learner();
-  if (learner.algorithm_case() != v1::LearnerConfig::kSac) {
-    return absl::InvalidArgumentError("config field learner.sac: is not the selected algorithm");
-  }
-  if (context.env.discrete) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config field learner.sac: sac needs a continuous action space; ", context.env.name, " is discrete"));
-  }
   const v1::SacConfig& sac = learner.sac();
   SacOptions options;
   FillSoftActorCriticOptions(context, sac, options);

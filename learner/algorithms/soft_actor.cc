@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "learner/algorithms/spec.h"
 #include "learner/algorithms/transitions.h"
 #include "policies/gaussian.h"
 #include "torch/torch.h"
@@ -32,6 +33,20 @@ absl::Status CheckSoftActorCriticSizes(int obs_dim, int act_dim, const std::vect
   }
   if (!device.is_cpu() && !device.is_cuda()) {
     return absl::InvalidArgumentError(absl::StrCat("unsupported device ", device.str()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSoftActorCriticSection(const AlgorithmContext& context,
+                                         v1::LearnerConfig::AlgorithmCase config_case) {
+  const std::string& name = AlgorithmName(config_case);
+  if (context.config.learner().algorithm_case() != config_case) {
+    return absl::InvalidArgumentError(absl::StrCat("config field learner.", name, ": is not the selected algorithm"));
+  }
+  if (context.env.discrete) {
+    return absl::InvalidArgumentError(absl::StrCat("config field learner.", name, ": ", name,
+                                                   " needs a continuous action space; ", context.env.name,
+                                                   " is discrete"));
   }
   return absl::OkStatus();
 }
@@ -68,6 +83,17 @@ absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(
   }
   *set.mutable_policy() = policies::PolicySpecFor(policies::GaussianPolicy::kKind, env, hidden);
   return set;
+}
+
+torch::Tensor EnsembleCriticLoss(const torch::Tensor& q, const torch::Tensor& target, const torch::Tensor& weight) {
+  torch::Tensor squared = (q - target.view({1, -1})).square();
+  if (weight.defined()) squared = squared * weight.view({1, -1});
+  return squared.mean(1).sum() * 0.5;
+}
+
+torch::Tensor EnsembleTdErrors(const torch::Tensor& q, const torch::Tensor& target) {
+  torch::NoGradGuard no_grad;
+  return (q - target.view({1, -1})).abs_().mean(0);
 }
 
 Temperature MakeTemperature(double initial_alpha, double lr, double target_entropy, bool fixed,

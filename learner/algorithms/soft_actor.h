@@ -51,6 +51,12 @@ void FillSoftActorCriticOptions(const AlgorithmContext& context, const Section& 
   options.seed = context.seed;
 }
 
+// InvalidArgument naming learner.<name> unless `config_case` is the
+// config's algorithm and the env's actions are continuous: the check every
+// soft actor-critic's FromConfig makes first.
+absl::Status CheckSoftActorCriticSection(const AlgorithmContext& context,
+                                         v1::LearnerConfig::AlgorithmCase config_case);
+
 // InvalidArgument for non-positive sizes or bounds of another length than
 // act_dim (empty bounds: [-1, 1]); FailedPrecondition for a CUDA device
 // LibTorch does not see.
@@ -75,6 +81,13 @@ absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(const FlatMlp& actor, 
 absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(
     const std::vector<std::pair<std::string, torch::Tensor>>& named, int obs_dim, int act_dim,
     const std::vector<int>& hidden, const std::vector<float>& action_low, const std::vector<float>& action_high);
+
+// For an ensemble of critics' values `q` [E, B] against the target [B]
+// (DroQ, CrossQ): 0.5 sum_e mean_i w_i (Q_e - y_i)^2, w the importance
+// weights [B] or undefined (differentiable in `q`) ...
+torch::Tensor EnsembleCriticLoss(const torch::Tensor& q, const torch::Tensor& target, const torch::Tensor& weight);
+// ... and |Q_e - y| averaged over the members [B], the replay priorities.
+torch::Tensor EnsembleTdErrors(const torch::Tensor& q, const torch::Tensor& target);
 
 // The temperature log alpha, its gradient and its Adam.
 struct Temperature {
