@@ -8,8 +8,8 @@ torch::Tensor BatchRenormTrain(const torch::Tensor& x, const torch::Tensor& scal
                                const torch::Tensor& running_mean, const torch::Tensor& running_var, int64_t steps,
                                const BatchRenormOptions& options) {
   const int64_t rows = x.size(-2);
-  torch::Tensor mean = x.mean(-2, /*keepdim=*/true);                    // [1, F] or [E, 1, F]
-  torch::Tensor var = x.var(-2, /*unbiased=*/false, /*keepdim=*/true);  // the same
+  // One pass over the rows for both: [1, F] or [E, 1, F].
+  auto [var, mean] = torch::var_mean(x, {-2}, /*unbiased=*/false, /*keepdim=*/true);
   torch::Tensor std_dev = (var + options.epsilon).sqrt();
   torch::Tensor x_hat = (x - mean) / std_dev;
   if (steps >= options.warmup_steps) {
