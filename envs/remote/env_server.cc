@@ -27,12 +27,14 @@ const char* KindName(const v1::EnvRequest& request) {
       return "step";
     case v1::EnvRequest::kRender:
       return "render";
+    case v1::EnvRequest::kReset:
+      return "reset";
     default:
-      return "a message with neither open, step nor render";
+      return "a message with neither open, step, render nor reset";
   }
 }
 
-// One actor's stream: open, then one answer per step or render request,
+// One actor's stream: open, then one answer per step, render or reset request,
 // each written before the next request is read (an actor waits for its
 // answer, and an unread request stays in the transport's flow control).
 // Deletes itself in OnDone.
@@ -92,17 +94,23 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
     return &response_;
   }
 
-  // The answer to a request after the open: a step's or a render's.
+  // The answer to a request after the open: a step's, a render's or a
+  // reset's.
   absl::StatusOr<const v1::EnvResponse*> Answer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (request_.has_render()) {
       batch_->Render(request_.render(), rendered_.mutable_rendered());
       return &rendered_;
     }
+    if (request_.has_reset()) {
+      RETURN_IF_ERROR(batch_->Reset(request_.reset(), reset_.mutable_reset()));
+      LogErrors(reset_.reset().errors());
+      return &reset_;
+    }
     if (!request_.has_step()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "a stream opens once; then every message is a step or a render (got ", KindName(request_), ")"));
+          "a stream opens once; then every message is a step, a render or a reset (got ", KindName(request_), ")"));
     }
-    RETURN_IF_ERROR(batch_->Step(request_.step().actions(), response_.mutable_stepped()));
+    RETURN_IF_ERROR(batch_->Step(request_.step(), response_.mutable_stepped()));
     LogErrors(response_.stepped().errors());
     return &response_;
   }
@@ -130,9 +138,11 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
   // Written by gRPC between StartRead and OnReadDone, read only after.
   v1::EnvRequest request_;
   // Reused from step to step, so its tensors keep their buffers; renders
-  // are answered in their own message, which leaves them so.
+  // and resets are answered in their own messages, which leaves them so
+  // (a oneof would drop the stepped answer to hold another).
   v1::EnvResponse response_ ABSL_GUARDED_BY(mu_);
   v1::EnvResponse rendered_ ABSL_GUARDED_BY(mu_);
+  v1::EnvResponse reset_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<EnvServerBatch> batch_ ABSL_GUARDED_BY(mu_);
   int logged_errors_ ABSL_GUARDED_BY(mu_) = 0;
   StreamFinisher finisher_ ABSL_GUARDED_BY(mu_);

@@ -13,11 +13,18 @@
 // gRPC's threads. A request the server cannot serve ends its stream only:
 // FAILED_PRECONDITION when the first message is not an open, for a second
 // open, or when the factory fails; INVALID_ARGUMENT naming open.num_envs,
-// open.seeds or step.actions. Per-instance failures are answered in
-// `errors` and the stream goes on. The opened answer lists the env's
-// cameras (Env::cameras()); a render request between steps is answered
-// with the instance's frame (envs::RenderInto), or with an error naming
-// what was wrong, and the stream goes on.
+// open.seeds, step.actions, step.step_mask or reset.env_indices.
+// Per-instance failures are answered in `errors` and the stream goes on.
+// The opened answer lists the env's cameras (Env::cameras()); a render
+// request between steps is answered with the instance's frame
+// (envs::RenderInto), or with an error naming what was wrong, and the
+// stream goes on. The opened answer announces row_control (the protocol's
+// "Row control"): a step may carry a step mask, which steps only the
+// instances it marks, and defer_resets, which leaves an instance whose
+// episode ends at its last state until a reset request names it; a reset
+// request is answered with those instances' first observations. The
+// server does not step through shared memory: every step is a gRPC
+// message.
 //
 // EnvServer starts one on HOST:PORT (port 0 picks a free one) with the
 // message limit of the client (256 MiB) and grpc.health.v1.

@@ -118,6 +118,7 @@ EnvServerBatch::EnvServerBatch(EnvSpec spec, std::vector<std::unique_ptr<Env>> e
       envs_(std::move(envs)) {
   const size_t n = envs_.size();
   failed_.assign(n, false);
+  ended_.assign(n, false);
   observations_.assign(n * static_cast<size_t>(obs_bytes_), 0);
   actions_.assign(n * static_cast<size_t>(action_width_), 0.f);
   rewards_.assign(n, 0.f);
@@ -159,6 +160,7 @@ absl::StatusOr<std::unique_ptr<EnvServerBatch>> EnvServerBatch::Open(const EnvFa
   *opened->mutable_observation_space() = ObservationSpaceOf(spec);
   *opened->mutable_action_space() = ActionSpaceOf(spec);
   opened->set_max_episode_steps(spec.max_episode_steps);
+  opened->set_row_control(true);
   for (const std::string& camera : batch->envs_[0]->cameras()) opened->add_cameras(camera);
   for (int i = 0; i < n; ++i) batch->failed_[i] = !batch->ResetInstance(i, opened->mutable_errors());
   WriteObservations(spec, n, batch->observations_.data(), opened->mutable_observations());
@@ -167,6 +169,7 @@ absl::StatusOr<std::unique_ptr<EnvServerBatch>> EnvServerBatch::Open(const EnvFa
 
 bool EnvServerBatch::ResetInstance(int i, google::protobuf::RepeatedPtrField<v1::EnvError>* errors) {
   uint8_t* obs = row(i);
+  ended_[i] = false;
   envs_[i]->ResetRaw(obs);
   if (std::optional<std::string> problem = ObservationProblem(spec_, obs)) {
     AddError(i, "observation", "reset's observation " + *problem, errors);
@@ -185,7 +188,22 @@ void EnvServerBatch::FailInstance(int i, const std::string& field, const std::st
   failed_[i] = !ResetInstance(i, stepped->mutable_errors());
 }
 
-absl::Status EnvServerBatch::TakeActions(const v1::Tensor& actions) {
+absl::StatusOr<const uint8_t*> EnvServerBatch::TakeStepMask(const v1::StepEnvs& step) const {
+  if (!step.has_step_mask()) return nullptr;
+  const v1::Tensor& mask = step.step_mask();
+  if (mask.dtype() != v1::DTYPE_BOOL || mask.shape_size() != 1 || mask.shape(0) != size()) {
+    return absl::InvalidArgumentError(absl::StrCat("step.step_mask has dtype ", DTypeName(mask.dtype()), " and shape ",
+                                                   ShapeString(mask.shape()), "; this stream takes ",
+                                                   DTypeName(v1::DTYPE_BOOL), " [", size(), "]"));
+  }
+  if (mask.data().size() != static_cast<size_t>(size())) {
+    return absl::InvalidArgumentError(absl::StrCat("step.step_mask holds ", mask.data().size(),
+                                                   " bytes; its dtype and shape [", size(), "] need ", size()));
+  }
+  return reinterpret_cast<const uint8_t*>(mask.data().data());
+}
+
+absl::Status EnvServerBatch::TakeActions(const v1::Tensor& actions, const uint8_t* mask) {
   const int64_t n = size();
   std::vector<int64_t> want = {n};
   if (!spec_.discrete) want.push_back(action_width_);
@@ -210,6 +228,7 @@ absl::Status EnvServerBatch::TakeActions(const v1::Tensor& actions) {
   }
   std::memcpy(actions_.data(), actions.data().data(), bytes);
   for (size_t k = 0; k < elements; ++k) {
+    if (mask != nullptr && mask[k / action_width_] == 0) continue;
     if (!std::isfinite(actions_[k])) {
       return absl::InvalidArgumentError(absl::StrCat("step.actions holds NaN or infinity (env ", k / action_width_,
                                                      ", action[", k % action_width_, "] = ", actions_[k], ")"));
@@ -218,18 +237,33 @@ absl::Status EnvServerBatch::TakeActions(const v1::Tensor& actions) {
   return absl::OkStatus();
 }
 
-absl::Status EnvServerBatch::Step(const v1::Tensor& actions, v1::EnvsStepped* stepped) {
-  RETURN_IF_ERROR(TakeActions(actions));
+absl::Status EnvServerBatch::Step(const v1::StepEnvs& step, v1::EnvsStepped* stepped) {
+  ASSIGN_OR_RETURN(const uint8_t* mask, TakeStepMask(step));
+  RETURN_IF_ERROR(TakeActions(step.actions(), mask));
   stepped->clear_final_indices();
   stepped->clear_errors();
   final_observations_.clear();
   for (int i = 0; i < size(); ++i) {
+    if (mask != nullptr && mask[i] == 0) {
+      // Not stepped: its row keeps its observation (an ended instance's
+      // last one), and nothing of it is reported.
+      rewards_[i] = 0.f;
+      terminated_[i] = 0;
+      truncated_[i] = 0;
+      continue;
+    }
     if (failed_[i]) {
       // Its last reset failed: retry it; this step is its error row.
       rewards_[i] = 0.f;
       terminated_[i] = 0;
       truncated_[i] = 1;
       failed_[i] = !ResetInstance(i, stepped->mutable_errors());
+      continue;
+    }
+    if (ended_[i]) {
+      FailInstance(i, "step",
+                   "its episode ended in a step with defer_resets and it was stepped before a reset request named it",
+                   stepped);
       continue;
     }
     if (spec_.discrete && (indices_[i] < 0 || indices_[i] >= spec_.num_actions)) {
@@ -258,7 +292,11 @@ absl::Status EnvServerBatch::Step(const v1::Tensor& actions, v1::EnvsStepped* st
     if (result->terminated || result->truncated) {
       stepped->add_final_indices(i);
       final_observations_.insert(final_observations_.end(), obs, obs + obs_bytes_);
-      failed_[i] = !ResetInstance(i, stepped->mutable_errors());
+      if (step.defer_resets()) {
+        ended_[i] = true;
+      } else {
+        failed_[i] = !ResetInstance(i, stepped->mutable_errors());
+      }
     }
   }
   WriteObservations(spec_, size(), observations_.data(), stepped->mutable_observations());
@@ -271,6 +309,32 @@ absl::Status EnvServerBatch::Step(const v1::Tensor& actions, v1::EnvsStepped* st
   WriteFlags(truncated_, stepped->mutable_truncated());
   WriteObservations(spec_, stepped->final_indices_size(), final_observations_.data(),
                     stepped->mutable_final_observations());
+  return absl::OkStatus();
+}
+
+absl::Status EnvServerBatch::Reset(const v1::ResetEnvs& reset, v1::EnvsReset* answer) {
+  const google::protobuf::RepeatedField<int32_t>& indices = reset.env_indices();
+  for (int k = 0; k < indices.size(); ++k) {
+    const int i = indices[k];
+    if (i < 0 || i >= size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("reset.env_indices[", k, "] = ", i, " is out of range (0..", size() - 1, ")"));
+    }
+    if (k > 0 && i == indices[k - 1]) {
+      return absl::InvalidArgumentError(absl::StrCat("reset.env_indices names env ", i, " twice"));
+    }
+    if (k > 0 && i < indices[k - 1]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("reset.env_indices is not ascending: [", k, "] = ", i, " follows ", indices[k - 1]));
+    }
+  }
+  answer->clear_errors();
+  reset_observations_.clear();
+  for (const int i : indices) {
+    failed_[i] = !ResetInstance(i, answer->mutable_errors());
+    reset_observations_.insert(reset_observations_.end(), row(i), row(i) + obs_bytes_);
+  }
+  WriteObservations(spec_, indices.size(), reset_observations_.data(), answer->mutable_observations());
   return absl::OkStatus();
 }
 

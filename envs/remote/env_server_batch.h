@@ -12,16 +12,23 @@
 //   - An instance whose episode ends in a step (terminated, or truncated by
 //     the time limit inside the Env) is reset in the same step: its row of
 //     `observations` is the first of its next episode, and the observation
-//     the episode ended on goes to `final_observations`.
+//     the episode ended on goes to `final_observations`. A step with
+//     defer_resets leaves it ended instead, its row the observation it
+//     ended on, until Reset names it (the protocol's "Row control": what a
+//     client needs to repeat actions and draw an episode's last frame).
+//   - A step with a step_mask steps only the marked instances; the others'
+//     envs are not called and their rows keep their observations.
 //   - An instance that fails (its Step returns an error, a discrete action
 //     outside 0..n-1, a non-finite float32 observation or reward) is named in
 //     `errors` (index, field, message) and reset; its row then holds the
-//     first observation after that reset, reward 0, truncated. A reset
-//     whose observation is not finite leaves the row zeros and is retried
-//     at the next step. (A C++ Env's Reset cannot fail; a plugin env's
+//     first observation after that reset, reward 0, truncated (with
+//     defer_resets too). A reset whose observation is not finite leaves
+//     the row zeros and is retried at the next step that steps it, or at
+//     a reset request naming it. (A C++ Env's Reset cannot fail; a plugin env's
 //     failed reset shows as its next Step's error, field "step".)
 //   - A request that cannot be served at all is refused with a status
-//     naming the field (see Open and Step); nothing is stepped then.
+//     naming the field (see Open, Step and Reset); nothing is stepped or
+//     reset then.
 //   - A render request draws one instance through envs::RenderInto and
 //     touches nothing else; a frame it cannot draw is answered with an
 //     error naming the instance, and the stream goes on.
@@ -66,7 +73,8 @@ class EnvServerBatch {
  public:
   // Makes open.num_envs instances of `spec`'s env, instance i with
   // factory(open.seeds(i)), resets each and fills `opened` (env_id, spaces,
-  // time limit, first observations, errors). Errors, nothing made:
+  // time limit, first observations, errors, and row_control: Step and Reset
+  // serve it). Errors, nothing made:
   //   InvalidArgument naming open.num_envs (outside 1..kMaxEnvsPerStream)
   //     or open.seeds (not one per instance);
   //   FailedPrecondition naming the instance when the factory fails or
@@ -80,17 +88,33 @@ class EnvServerBatch {
 
   int size() const { return static_cast<int>(envs_.size()); }
 
-  // Steps every instance with its row of `actions` ([N] int64 for a
-  // discrete action space, [N, action_dim] float32 for a Box) and writes
-  // every field of `stepped` (a message reused from the last step keeps
-  // its buffers). InvalidArgument naming step.actions for a tensor of the
-  // wrong dtype, shape or byte count, or a Box action holding NaN or
-  // infinity; no instance is stepped then.
-  absl::Status Step(const v1::Tensor& actions, v1::EnvsStepped* stepped);
+  // Steps the instances step.step_mask marks (every instance when it is
+  // absent), each with its row of step.actions ([N] int64 for a discrete
+  // action space, [N, action_dim] float32 for a Box), and writes every
+  // field of `stepped` (a message reused from the last step keeps its
+  // buffers). An unmarked instance's env is not called and its action is
+  // not looked at: its row is its current observation, reward 0, flags
+  // false, and it is never in final_indices or errors. With
+  // step.defer_resets an instance whose episode ends is left ended (see
+  // Reset); stepping an ended instance fails it (field "step"), which
+  // resets it. InvalidArgument naming step.actions for a tensor of the
+  // wrong dtype, shape or byte count, or a marked Box action holding NaN
+  // or infinity, and naming step.step_mask for a mask that is not [N]
+  // bool; no instance is stepped then.
+  absl::Status Step(const v1::StepEnvs& step, v1::EnvsStepped* stepped);
+
+  // Resets the instances reset.env_indices names, ended or not (an
+  // instance's random stream goes on), and writes their first observations
+  // in that order, and the resets that failed, to `answer` (zeros for such
+  // an instance, whose next step retries its reset). InvalidArgument naming
+  // reset.env_indices when they are not ascending, each in 0..N-1 and
+  // named once; nothing is reset then.
+  absl::Status Reset(const v1::ResetEnvs& reset, v1::EnvsReset* answer);
 
   // Draws instance render.env_index at render.width x render.height from
   // render.camera ("" for the default) into `rendered` (a message reused
-  // from the last render keeps its buffer). Never fails the stream: an
+  // from the last render keeps its buffer); an ended instance is drawn as
+  // its episode ended. Never fails the stream: an
   // index outside 0..N-1, a size outside 1..kMaxRenderSize, an unknown
   // camera or the env's own failure (Env::Render) is answered in
   // rendered->error, naming the instance. Steps nothing.
@@ -99,12 +123,17 @@ class EnvServerBatch {
  private:
   EnvServerBatch(EnvSpec spec, std::vector<std::unique_ptr<Env>> envs);
 
+  // Checks step.step_mask and returns its N bytes (nonzero: step that
+  // instance), or nullptr when the step has none (step every instance).
+  // The bytes are the request's: valid while `step` is.
+  absl::StatusOr<const uint8_t*> TakeStepMask(const v1::StepEnvs& step) const;
   // Checks `actions` and leaves them in actions_, one row of action_width_
   // floats per instance (a discrete index as a float), and for a discrete
-  // space the raw indices in indices_.
-  absl::Status TakeActions(const v1::Tensor& actions);
-  // Resets instance i into its row; false (an error added, the row zeros)
-  // when the observation cannot be sent.
+  // space the raw indices in indices_. Rows `mask` leaves out are copied
+  // but not checked.
+  absl::Status TakeActions(const v1::Tensor& actions, const uint8_t* mask);
+  // Resets instance i into its row, ending its ended state; false (an
+  // error added, the row zeros) when the observation cannot be sent.
   bool ResetInstance(int i, google::protobuf::RepeatedPtrField<v1::EnvError>* errors);
   // Names instance i's failure, marks it truncated and resets it.
   void FailInstance(int i, const std::string& field, const std::string& message, v1::EnvsStepped* stepped);
@@ -117,10 +146,15 @@ class EnvServerBatch {
   std::vector<std::unique_ptr<Env>> envs_;
   // Instances whose last reset failed: the next step retries it.
   std::vector<bool> failed_;
+  // Instances whose episode ended in a step with defer_resets: their row
+  // and env hold the episode's last state until a reset.
+  std::vector<bool> ended_;
   // [N, obs_bytes]: each instance's current observation, as the bytes of
   // spec_.observation_type (Env::ResetRaw / StepRaw write them).
   std::vector<uint8_t> observations_;
   std::vector<uint8_t> final_observations_;
+  // The first observations of a reset request's instances, in its order.
+  std::vector<uint8_t> reset_observations_;
   std::vector<float> actions_;
   std::vector<int64_t> indices_;
   std::vector<float> rewards_;

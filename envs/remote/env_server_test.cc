@@ -6,7 +6,10 @@
 // that stream only, with a status naming the field. Renders: the env's
 // cameras announced, frames drawn between steps without stepping anything,
 // bad requests answered by name while the stream goes on, and frames no
-// server should send refused by RemoteEnvs.
+// server should send refused by RemoteEnvs. Row control: a step mask steps
+// only the instances it marks, deferred episode ends wait at their final
+// observation for a reset request, and malformed masks and reset indices
+// end the stream naming the field.
 #include "envs/remote/env_server.h"
 
 #include <algorithm>
@@ -854,6 +857,307 @@ TEST(EnvServerTest, RenderRefusesAnAnswerForAnotherInstance) {
   absl::StatusOr<RgbImage> image = RenderAnswered(Frame(v1::DTYPE_UINT8, {1, 1, 3}, 3, /*index=*/1));
   EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(image.status().message(), HasSubstr("answered a render of env 0 for env 1"));
+}
+
+// ---- Row control ----
+
+// An env whose observation tells what happened to it: [seed, episode,
+// t, calls] (episode: resets since creation, less one; t: steps since the
+// last reset; calls: every Step ever called). Discrete(2): action 1 ends
+// the episode (terminated), 0 goes on; each step pays 1. It draws every
+// pixel as (episode, t, calls).
+class Counter final : public Env {
+ public:
+  explicit Counter(uint64_t seed) : Env(Spec()), seed_(seed) {}
+  static EnvSpec Spec() {
+    EnvSpec spec;
+    spec.name = "Counter-v0";
+    spec.observation_shape = {4};
+    spec.discrete = true;
+    spec.num_actions = 2;
+    spec.max_episode_steps = 100;
+    return spec;
+  }
+  void Reset(float* obs) override {
+    ++episode_;
+    t_ = 0;
+    Observe(obs);
+  }
+  absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override {
+    ++t_;
+    ++calls_;
+    Observe(next_obs);
+    return StepResult{1.f, action[0] == 1.f, false};
+  }
+  std::vector<std::string> cameras() const override { return {"default"}; }
+  absl::Status Render(int width, int height, const std::string&, uint8_t* rgb) override {
+    for (int p = 0; p < width * height; ++p) {
+      rgb[3 * p] = static_cast<uint8_t>(episode_);
+      rgb[3 * p + 1] = static_cast<uint8_t>(t_);
+      rgb[3 * p + 2] = static_cast<uint8_t>(calls_);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  void Observe(float* obs) const {
+    obs[0] = static_cast<float>(seed_);
+    obs[1] = static_cast<float>(episode_);
+    obs[2] = static_cast<float>(t_);
+    obs[3] = static_cast<float>(calls_);
+  }
+
+  const uint64_t seed_;
+  int episode_ = -1;
+  int t_ = 0;
+  int calls_ = 0;
+};
+
+EnvFactory MakeCounter() {
+  return [](uint64_t seed) -> absl::StatusOr<std::unique_ptr<Env>> { return std::make_unique<Counter>(seed); };
+}
+
+// A step of Discrete actions with a step mask (none when `mask` is empty)
+// and defer_resets.
+v1::EnvRequest MaskedStep(const std::vector<int64_t>& actions, const std::vector<uint8_t>& mask, bool defer_resets) {
+  v1::EnvRequest request = Step<int64_t>(v1::DTYPE_INT64, {static_cast<int64_t>(actions.size())}, actions);
+  if (!mask.empty()) {
+    v1::Tensor* step_mask = request.mutable_step()->mutable_step_mask();
+    step_mask->set_dtype(v1::DTYPE_BOOL);
+    step_mask->add_shape(static_cast<int64_t>(mask.size()));
+    step_mask->set_data(mask.data(), mask.size());
+  }
+  request.mutable_step()->set_defer_resets(defer_resets);
+  return request;
+}
+
+v1::EnvRequest ResetRequest(const std::vector<int>& indices) {
+  v1::EnvRequest request;
+  v1::ResetEnvs* reset = request.mutable_reset();  // set even when it names none
+  for (const int i : indices) reset->add_env_indices(i);
+  return request;
+}
+
+std::vector<float> Floats(const v1::Tensor& tensor) {
+  std::vector<float> values(tensor.data().size() / sizeof(float));
+  std::memcpy(values.data(), tensor.data().data(), values.size() * sizeof(float));
+  return values;
+}
+
+// Counter's observation: instance i of a stream opened with Open(n, n) is
+// seeded 100 + i.
+std::vector<float> CounterRow(int i, int episode, int t, int calls) {
+  return {static_cast<float>(100 + i), static_cast<float>(episode), static_cast<float>(t), static_cast<float>(calls)};
+}
+
+std::vector<float> Rows(std::initializer_list<std::vector<float>> rows) {
+  std::vector<float> values;
+  for (const std::vector<float>& row : rows) values.insert(values.end(), row.begin(), row.end());
+  return values;
+}
+
+TEST(EnvServerTest, OpenedAnnouncesRowControl) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCounter());
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(2, 2), &response));
+  EXPECT_TRUE(response.opened().row_control());
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+TEST(EnvServerTest, AMaskedStepStepsOnlyTheMarkedInstancesAndLeavesTheOthersRowsAsTheyWere) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCounter());
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(3, 3), &response));
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0, 0}, {}, false), &response));
+  // Instance 1 is left out with an action that would end its episode, and
+  // instance 2 with one outside Discrete(2): neither is looked at.
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 1, 5}, {1, 0, 0}, false), &response));
+  const v1::EnvsStepped& stepped = response.stepped();
+  EXPECT_EQ(Floats(stepped.observations()),
+            Rows({CounterRow(0, 0, 2, 2), CounterRow(1, 0, 1, 1), CounterRow(2, 0, 1, 1)}));
+  EXPECT_EQ(Floats(stepped.rewards()), std::vector<float>({1.f, 0.f, 0.f}));
+  EXPECT_EQ(stepped.terminated().data(), std::string("\0\0\0", 3));
+  EXPECT_EQ(stepped.truncated().data(), std::string("\0\0\0", 3));
+  EXPECT_TRUE(stepped.final_indices().empty());
+  EXPECT_EQ(stepped.final_observations().data(), "");
+  EXPECT_EQ(stepped.errors_size(), 0);
+
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0, 0}, {}, false), &response));
+  EXPECT_EQ(Floats(response.stepped().observations()),
+            Rows({CounterRow(0, 0, 3, 3), CounterRow(1, 0, 2, 2), CounterRow(2, 0, 2, 2)}))
+      << "the left-out instances were stepped once in two steps";
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+TEST(EnvServerTest, ADeferredEpisodeEndWaitsAtItsFinalObservationUntilAResetRequest) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCounter());
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(2, 2), &response));
+  ASSERT_TRUE(stream.Call(MaskedStep({1, 0}, {}, true), &response));
+  {
+    const v1::EnvsStepped& stepped = response.stepped();
+    EXPECT_EQ(Floats(stepped.observations()), Rows({CounterRow(0, 0, 1, 1), CounterRow(1, 0, 1, 1)}))
+        << "instance 0 not reset";
+    EXPECT_THAT(stepped.final_indices(), ElementsAre(0));
+    EXPECT_EQ(Floats(stepped.final_observations()), CounterRow(0, 0, 1, 1));
+    EXPECT_EQ(stepped.terminated().data(), std::string("\1\0", 2));
+    EXPECT_EQ(Floats(stepped.rewards()), std::vector<float>({1.f, 1.f}));
+    EXPECT_EQ(stepped.errors_size(), 0);
+  }
+
+  ASSERT_TRUE(stream.Call(Render(0, 2, 1), &response));
+  EXPECT_EQ(response.rendered().frame().data(), std::string("\0\1\1\0\1\1", 6)) << "the episode's last state";
+
+  // Ended, left out of a step: its row is still the observation it ended on.
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0}, {0, 1}, true), &response));
+  EXPECT_EQ(Floats(response.stepped().observations()), Rows({CounterRow(0, 0, 1, 1), CounterRow(1, 0, 2, 2)}));
+  EXPECT_TRUE(response.stepped().final_indices().empty());
+  EXPECT_EQ(response.stepped().errors_size(), 0);
+
+  ASSERT_TRUE(stream.Call(ResetRequest({0}), &response));
+  ASSERT_TRUE(response.has_reset());
+  EXPECT_THAT(response.reset().observations().shape(), ElementsAre(1, 4));
+  EXPECT_EQ(Floats(response.reset().observations()), CounterRow(0, 1, 0, 1)) << "its next episode's first";
+  EXPECT_EQ(response.reset().errors_size(), 0);
+
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0}, {}, true), &response));
+  EXPECT_EQ(Floats(response.stepped().observations()), Rows({CounterRow(0, 1, 1, 2), CounterRow(1, 0, 3, 3)}));
+  EXPECT_EQ(response.stepped().errors_size(), 0);
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+TEST(EnvServerTest, AResetRequestAnswersInItsOrderAndResetsInstancesThatHaveNotEnded) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCounter());
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(3, 3), &response));
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0, 0}, {}, false), &response));
+  ASSERT_TRUE(stream.Call(ResetRequest({0, 2}), &response));
+  EXPECT_EQ(Floats(response.reset().observations()), Rows({CounterRow(0, 1, 0, 1), CounterRow(2, 1, 0, 1)}));
+  ASSERT_TRUE(stream.Call(ResetRequest({}), &response));
+  EXPECT_THAT(response.reset().observations().shape(), ElementsAre(0, 4));
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0, 0}, {}, false), &response));
+  EXPECT_EQ(Floats(response.stepped().observations()),
+            Rows({CounterRow(0, 1, 1, 2), CounterRow(1, 0, 2, 2), CounterRow(2, 1, 1, 2)}));
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+TEST(EnvServerTest, SteppingAnEndedInstanceBeforeItsResetFailsItAndResetsIt) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCounter());
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(2, 2), &response));
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 1}, {}, true), &response));
+  ASSERT_THAT(response.stepped().final_indices(), ElementsAre(1));
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0}, {}, true), &response));
+  const v1::EnvsStepped& stepped = response.stepped();
+  ASSERT_EQ(stepped.errors_size(), 1);
+  EXPECT_EQ(stepped.errors(0).env_index(), 1);
+  EXPECT_EQ(stepped.errors(0).field(), "step");
+  EXPECT_THAT(stepped.errors(0).message(), HasSubstr("stepped before a reset request named it"));
+  EXPECT_EQ(stepped.truncated().data(), std::string("\0\1", 2));
+  EXPECT_EQ(stepped.terminated().data(), std::string("\0\0", 2));
+  EXPECT_EQ(Floats(stepped.rewards()), std::vector<float>({1.f, 0.f}));
+  EXPECT_TRUE(stepped.final_indices().empty());
+  // Instance 1's env was reset, not stepped (one call, in the first step).
+  EXPECT_EQ(Floats(stepped.observations()), Rows({CounterRow(0, 0, 2, 2), CounterRow(1, 1, 0, 1)}));
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0}, {}, true), &response));
+  EXPECT_EQ(response.stepped().errors_size(), 0);
+  EXPECT_EQ(Floats(response.stepped().observations()), Rows({CounterRow(0, 0, 3, 3), CounterRow(1, 1, 1, 2)}));
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+TEST(EnvServerTest, AnInstanceThatFailsInAStepWithDeferredResetsIsResetInThatStep) {
+  std::unique_ptr<EnvServer> server = Serve(MakeMisbehaving());
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(2, 2), &response));
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 1}, {}, true), &response));  // 1: a NaN reward
+  ASSERT_EQ(response.stepped().errors_size(), 1);
+  EXPECT_EQ(response.stepped().errors(0).field(), "reward");
+  EXPECT_EQ(Floats(response.stepped().observations()), std::vector<float>({1.f, 1.f, 0.f, 0.f}));
+  EXPECT_EQ(response.stepped().truncated().data(), std::string("\0\1", 2));
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0}, {}, true), &response));
+  EXPECT_EQ(response.stepped().errors_size(), 0) << "reset already: stepping it is no error";
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+TEST(EnvServerTest, AFailedResetIsRetriedOnlyInAStepThatMarksIt) {
+  std::unique_ptr<EnvServer> server = Serve(MakeMisbehaving());
+  ASSERT_NE(server, nullptr);
+  RawStream stream(server->address());
+  v1::EnvResponse response;
+  v1::EnvRequest open = Open(2, 0);
+  open.mutable_open()->add_seeds(12);
+  open.mutable_open()->add_seeds(13);  // resets to NaN
+  ASSERT_TRUE(stream.Call(open, &response));
+  ASSERT_EQ(response.opened().errors_size(), 1);
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0}, {1, 0}, false), &response));
+  EXPECT_EQ(response.stepped().errors_size(), 0);
+  EXPECT_EQ(response.stepped().truncated().data(), std::string("\0\0", 2));
+  ASSERT_TRUE(stream.Call(MaskedStep({0, 0}, {0, 1}, false), &response));
+  ASSERT_EQ(response.stepped().errors_size(), 1);
+  EXPECT_EQ(response.stepped().errors(0).env_index(), 1);
+  EXPECT_THAT(response.stepped().errors(0).message(), HasSubstr("reset's observation holds NaN"));
+  EXPECT_EQ(response.stepped().truncated().data(), std::string("\0\1", 2));
+  ASSERT_TRUE(stream.Call(ResetRequest({1}), &response));
+  ASSERT_EQ(response.reset().errors_size(), 1);
+  EXPECT_EQ(response.reset().errors(0).env_index(), 1);
+  EXPECT_EQ(response.reset().errors(0).field(), "observation");
+  EXPECT_EQ(Floats(response.reset().observations()), std::vector<float>({0.f, 0.f})) << "zeros";
+  EXPECT_TRUE(stream.Finish().ok());
+}
+
+TEST(EnvServerTest, AStepMaskThatIsNotNBoolsEndsTheStreamWithInvalidArgumentNamingTheField) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCounter());
+  ASSERT_NE(server, nullptr);
+  struct Case {
+    v1::DType dtype;
+    std::vector<int64_t> shape;
+    std::string data, names;
+  };
+  for (const Case& c :
+       {Case{v1::DTYPE_FLOAT32, {2}, std::string(8, '\0'), "step.step_mask has dtype DTYPE_FLOAT32 and shape [2]"},
+        Case{v1::DTYPE_BOOL, {3}, std::string(3, '\1'), "step.step_mask has dtype DTYPE_BOOL and shape [3]"},
+        Case{v1::DTYPE_BOOL, {2, 1}, std::string(2, '\1'), "step.step_mask has dtype DTYPE_BOOL and shape [2, 1]"},
+        Case{v1::DTYPE_BOOL, {}, "", "step.step_mask has dtype DTYPE_BOOL and shape []"},
+        Case{v1::DTYPE_BOOL, {2}, std::string(1, '\1'), "step.step_mask holds 1 bytes"}}) {
+    v1::EnvRequest step = MaskedStep({0, 0}, {}, false);
+    v1::Tensor* mask = step.mutable_step()->mutable_step_mask();
+    mask->set_dtype(c.dtype);
+    for (int64_t d : c.shape) mask->add_shape(d);
+    mask->set_data(c.data);
+    SCOPED_TRACE(c.names);
+    ExpectStreamEnds(server->address(), Open(2, 2), step, grpc::StatusCode::INVALID_ARGUMENT, c.names);
+  }
+  ExpectServes(server->address());
+}
+
+TEST(EnvServerTest, ResetIndicesThatAreNotAscendingInRangeAndOnceEachEndTheStreamWithInvalidArgument) {
+  std::unique_ptr<EnvServer> server = Serve(MakeCounter());
+  ASSERT_NE(server, nullptr);
+  struct Case {
+    std::vector<int> indices;
+    std::string names;
+  };
+  for (const Case& c : {Case{{0, 3}, "reset.env_indices[1] = 3 is out of range (0..2)"},
+                        Case{{-1}, "reset.env_indices[0] = -1 is out of range (0..2)"},
+                        Case{{2, 0}, "reset.env_indices is not ascending: [1] = 0 follows 2"},
+                        Case{{0, 1, 1}, "reset.env_indices names env 1 twice"}}) {
+    SCOPED_TRACE(c.names);
+    ExpectStreamEnds(server->address(), Open(3, 3), ResetRequest(c.indices), grpc::StatusCode::INVALID_ARGUMENT,
+                     c.names);
+  }
+  ExpectServes(server->address());
 }
 
 }  // namespace

@@ -2,8 +2,12 @@
 and error rules (proto/env.proto): an instance whose episode ends is reset
 in the same step and its final observation kept aside; an instance that
 fails is named, reset and goes on; a render draws one instance and
-touches nothing else. EnvBatch steps its instances in this process;
-ProcessEnvBatch spreads them over worker processes.
+touches nothing else. Row control ("Row control"): a step may name the
+instances it steps (the others are not called, and nothing of them
+changes) and may defer the resets of the episodes that end in it, leaving
+those instances at their final state until reset_some resets them.
+EnvBatch steps its instances in this process; ProcessEnvBatch spreads them
+over worker processes.
 """
 
 import importlib
@@ -87,6 +91,8 @@ _REAL_TYPE_SET = frozenset(_REAL_TYPES)
 _call = operator.call
 # What a batch whose every instance behaved is made of (EnvBatch._finish_batch).
 _TUPLE, _FIVE, _NDARRAY, _BOOL = {tuple}, {5}, {np.ndarray}, {bool}
+# The error of an instance stepped while it waits, ended, for its reset.
+STEPPED_AFTER_END = "stepped after its episode ended, before a reset request"
 
 
 class _Raised:
@@ -156,6 +162,10 @@ class EnvBatch(StreamEnvs):
         # Bound once: the first pass of a step calls nothing else.
         self.step_fns = [env.step for env in self.envs]
         self.failed = [False] * count
+        # The instances (indices in this batch) whose episode ended in a step
+        # that deferred resets: each waits at its final state for
+        # reset_some; stepping it before fails it.
+        self.ended = set()
         space = self.observation_space
         # Each instance's current observation, one row each, in the wire's
         # dtype (zeros while its reset fails).
@@ -192,15 +202,39 @@ class EnvBatch(StreamEnvs):
     def reset_all(self, seeds):
         """Resets instance i with seeds[i]: (observations, errors)."""
         errors = []
+        self.ended.clear()
         for i, seed in enumerate(seeds):
             self.failed[i] = not self._reset(i, int(seed), errors)
         return self.current.copy(), errors
 
-    def step(self, actions):
+    def reset_some(self, indices):
+        """Resets the instances `indices` (relative to the stream, ascending,
+        each once) without a seed, their random streams going on, whether
+        or not their episode ended: (their first observations
+        [len(indices), ...], errors). One whose reset fails has a row of
+        zeros, and its next step retries the reset."""
+        errors = []
+        rows = [index - self.first for index in indices]
+        for i in rows:
+            self.ended.discard(i)
+            self.failed[i] = not self._reset(i, None, errors)
+        return self.current[rows], errors
+
+    def step(self, actions, step_mask=None, defer_resets=False):
         """Steps every instance with its row of `actions` (an array, or for
         a discrete space also a list of ints): (observations, rewards,
         terminated, truncated, final_indices, final_observations, errors),
         indices relative to the stream.
+
+        step_mask: None, or [count] bools, the instances to step. An
+        unmarked instance is not called and nothing of it changes (a failed
+        reset is not retried, its action not looked at); its row is its
+        current observation, reward 0 and both flags false, and it is in
+        neither final_indices nor errors. defer_resets: an instance whose
+        episode ends is not reset; its row is the observation it ended on
+        (in final_observations too) and it waits in `ended` for reset_some.
+        Stepping it before fails it (field "step"): it is reset, as any
+        failure is.
 
         Two passes. The first calls every instance's step and keeps what it
         returned (or raised); nothing else happens per instance. The second
@@ -211,7 +245,9 @@ class EnvBatch(StreamEnvs):
         (an instance that failed before, an action outside the space, one
         misbehaving env) sends the whole step through the per-instance
         checks (_finish_each), which name each offender exactly as if every
-        instance had been checked on its own."""
+        instance had been checked on its own. A step with a mask or deferred
+        resets, or while an instance waits for its reset, takes the
+        per-instance checks from the start."""
         space = self.action_space
         count = len(self.envs)
         if space.discrete:
@@ -229,7 +265,7 @@ class EnvBatch(StreamEnvs):
             else:
                 env_actions = [np.array(action, dtype=np.float32) for action in actions]
         step_fns = self.step_fns
-        if in_space and not any(self.failed):
+        if in_space and step_mask is None and not defer_resets and not self.ended and not any(self.failed):
             # Every instance's step, called from C (map): a step that raises
             # stops extend() after the results before it; the map goes on
             # with the next instance.
@@ -245,16 +281,19 @@ class EnvBatch(StreamEnvs):
             if finished is not None:
                 return finished
         else:
+            if step_mask is not None and type(step_mask) is not list:
+                step_mask = step_mask.tolist()
             results = [None] * count
             n = space.n
             for i in range(count):
-                if self.failed[i] or (space.discrete and not 0 <= actions[i] < n):
-                    continue  # _finish_each resets it; its env is not stepped
+                if ((step_mask is not None and not step_mask[i]) or self.failed[i] or i in self.ended
+                        or (space.discrete and not 0 <= actions[i] < n)):
+                    continue  # _finish_each answers for it; its env is not stepped
                 try:
                     results[i] = step_fns[i](env_actions[i])
                 except Exception as error:
                     results[i] = _Raised(error)
-        return self._finish_each(actions, results)
+        return self._finish_each(actions, results, step_mask, defer_resets)
 
     def _finish_batch(self, results):
         """The step's outputs when every instance behaved (see step), else
@@ -298,10 +337,11 @@ class EnvBatch(StreamEnvs):
             self.steps_to_limit = self.max_episode_steps - int(steps.max())
         return (self.current.copy(), rewards.astype(np.float32), terminated, truncated, final_indices, final, errors)
 
-    def _finish_each(self, actions, results):
+    def _finish_each(self, actions, results, step_mask=None, defer_resets=False):
         """The step's outputs from `results` (what each instance's step
         returned or raised; None where it was not stepped), every instance
-        checked on its own."""
+        checked on its own; step_mask (a list, or None) and defer_resets as
+        step takes them."""
         count = len(self.envs)
         rewards = [0.0] * count
         terminated = [False] * count
@@ -310,15 +350,23 @@ class EnvBatch(StreamEnvs):
         space = self.action_space
         discrete, n = space.discrete, space.n
         limit = self.max_episode_steps
-        current, steps, failed, first = self.current, self.steps, self.failed, self.first
+        current, steps, failed, first, ended = self.current, self.steps, self.failed, self.first, self.ended
         obs_shape, obs_dtype = self.observation_space.shape, self.observation_space.dtype
         check_finite = self.check_finite
         ndarray, real_types, isfinite = np.ndarray, _REAL_TYPE_SET, math.isfinite
         for i in range(count):
+            if step_mask is not None and not step_mask[i]:
+                continue  # not stepped: its row as it was, reward 0, flags false
             if failed[i]:
                 # Its last reset failed: retry it; this step is its error row.
                 failed[i] = not self._reset(i, None, errors)
                 truncated[i] = True
+                continue
+            if ended and i in ended:
+                ended.discard(i)
+                errors.append((first + i, "step", STEPPED_AFTER_END))
+                truncated[i] = True
+                failed[i] = not self._reset(i, None, errors)
                 continue
             if discrete and not 0 <= actions[i] < n:
                 errors.append((first + i, "action", "action %d is outside Discrete(%d)" % (actions[i], n)))
@@ -365,7 +413,11 @@ class EnvBatch(StreamEnvs):
                 final_indices.append(first + i)
                 # A copy: an env may reuse its observation's array in reset.
                 final_observations.append(obs.copy())
-                failed[i] = not self._reset(i, None, errors)
+                if defer_resets:
+                    current[i] = obs  # its row until reset_some resets it
+                    ended.add(i)
+                else:
+                    failed[i] = not self._reset(i, None, errors)
             else:
                 rewards[i] = reward
                 current[i] = obs
@@ -422,7 +474,9 @@ def _worker(connection, factory_spec, count, first, max_episode_steps):
         if command == "reset":
             connection.send(batch.reset_all(argument))
         elif command == "step":
-            connection.send(batch.step(argument))
+            connection.send(batch.step(*argument))
+        elif command == "reset_some":
+            connection.send(batch.reset_some(argument))
         elif command == "render":
             connection.send(batch.render(*argument))
         else:
@@ -462,13 +516,20 @@ class ProcessEnvBatch:
         self.observation_space, self.action_space = probe.observation_space, probe.action_space
         self.max_episode_steps = probe.max_episode_steps
         self.cameras = probe.cameras
+        self.no_rows = probe.no_finals  # reset_some's observations of no instance
         probe.close()
 
     def _gather(self, command, split):
-        for (_, connection, first, size), argument in zip(self.workers, split):
-            connection.send((command, argument))
+        """Sends each worker `command` with its part of `split`, then takes
+        their answers, in worker order; a worker whose part is None is not
+        asked."""
+        asked = []
+        for worker, argument in zip(self.workers, split):
+            if argument is not None:
+                worker[1].send((command, argument))
+                asked.append(worker)
         results = []
-        for process, connection, _, _ in self.workers:
+        for process, connection, _, _ in asked:
             try:
                 results.append(connection.recv())
             except EOFError:
@@ -480,8 +541,26 @@ class ProcessEnvBatch:
         results = self._gather("reset", [seeds[first:first + size] for _, _, first, size in self.workers])
         return np.concatenate([obs for obs, _ in results]), [e for _, errors in results for e in errors]
 
-    def step(self, actions):
-        results = self._gather("step", [actions[first:first + size] for _, _, first, size in self.workers])
+    def reset_some(self, indices):
+        """EnvBatch.reset_some, by the workers that hold `indices`
+        (ascending: the workers hold consecutive ranges, so their answers
+        follow one another in the request's order)."""
+        split = [[index for index in indices if first <= index < first + size] or None
+                 for _, _, first, size in self.workers]
+        results = self._gather("reset_some", split)
+        if not results:
+            return self.no_rows, []
+        return np.concatenate([obs for obs, _ in results]), [e for _, errors in results for e in errors]
+
+    def step(self, actions, step_mask=None, defer_resets=False):
+        """EnvBatch.step, each worker stepping its rows (and its part of
+        step_mask)."""
+        if step_mask is None and not defer_resets:
+            split = [(actions[first:first + size],) for _, _, first, size in self.workers]
+        else:
+            split = [(actions[first:first + size], None if step_mask is None else step_mask[first:first + size],
+                      defer_resets) for _, _, first, size in self.workers]
+        results = self._gather("step", split)
         finals = [r[5] for r in results]
         return (np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results]),
                 np.concatenate([r[2] for r in results]), np.concatenate([r[3] for r in results]),

@@ -18,7 +18,8 @@ _MAX_MESSAGE_BYTES = 256 << 20
 
 class EnvStream:
     """One stream: `opened` holds the server's EnvsOpened; step() sends one
-    action tensor and returns the EnvsStepped answer with numpy fields."""
+    action tensor and returns the EnvsStepped answer with numpy fields;
+    render() and reset() (row control) ask for the other answers."""
 
     def __init__(self, address, num_envs, seeds=None, timeout=30.0, shared_memory=False, take_region=True):
         """shared_memory: ask the server to step through a shared region
@@ -98,13 +99,25 @@ class EnvStream:
         """The next answer; grpc.RpcError when the server ended the stream."""
         return next(self.responses)
 
-    def step(self, actions):
+    def step(self, actions, step_mask=None, defer_resets=False):
         """(observations, rewards, terminated, truncated, final_indices,
         final_observations, errors) for one step of every instance; a
-        multi-agent stream's also (..., live, states, final_states)."""
+        multi-agent stream's also (..., live, states, final_states).
+        step_mask ([N] bool: the instances to step) and defer_resets are
+        row control (proto/env.proto), for a server that announces
+        opened.row_control; any array is sent as it is, so a test can send
+        a wrong one."""
+        row_control = None
+        if step_mask is not None or defer_resets:
+            row_control = env_pb2.StepEnvs(defer_resets=defer_resets)
+            if step_mask is not None:
+                tensors.to_tensor(np.asarray(step_mask), row_control.step_mask)
         if self.region is not None:
             self._actions[...] = actions
-            answer = self._exchange(b"")
+            # A step with row control carries it, and no actions (those
+            # are in the region).
+            answer = self._exchange(b"" if row_control is None else
+                                    env_pb2.EnvRequest(step=row_control).SerializeToString())
             stepped = env_pb2.EnvResponse.FromString(answer).stepped if answer else env_pb2.EnvsStepped()
             views = [view.copy() for view in self._views]
             observations, rewards, terminated, truncated, finals = views[:5]
@@ -116,6 +129,8 @@ class EnvStream:
                 result += (self.live, self.states, views[7][:len(stepped.final_indices)])
             return result
         request = env_pb2.EnvRequest()
+        if row_control is not None:
+            request.step.CopyFrom(row_control)
         tensors.to_tensor(np.asarray(actions), request.step.actions)
         self.send(request)
         stepped = self.receive().stepped
@@ -131,6 +146,23 @@ class EnvStream:
                             else np.zeros((len(stepped.final_indices), 0), np.float32))
             result += (self.live, self.states, final_states)
         return result
+
+    def reset(self, indices):
+        """(observations [len(indices), ...], errors): resets the instances
+        `indices` (row control: ascending, each once) and gives their first
+        observations; `observations` holds them in their rows too."""
+        request = env_pb2.EnvRequest(reset=env_pb2.ResetEnvs(env_indices=indices))
+        if self.region is not None:
+            answer = env_pb2.EnvResponse.FromString(self._exchange(request.SerializeToString())).reset
+            # The server wrote them to their rows of the region.
+            first = self._views[0][list(indices)].copy()
+        else:
+            self.send(request)
+            answer = self.receive().reset
+            first = tensors.from_tensor(answer.observations)
+        self.observations = np.array(self.observations)
+        self.observations[list(indices)] = first
+        return first, list(answer.errors)
 
     def render(self, index, width, height, camera=""):
         """(frame, error): instance `index`'s current state as a uint8

@@ -18,6 +18,14 @@ shared with it (rill.shared_region; proto/env.proto, "Shared memory"),
 with the same answers and errors, and the gRPC stream carries only the
 open and the final status.
 
+Row control (proto/env.proto, "Row control"; single-agent streams, which
+announce it in EnvsOpened.row_control): a step may carry step_mask, the
+instances to step, and defer_resets, which leaves an instance whose
+episode ended at its final state until a reset request names it (a render
+draws that state); a reset request resets the instances it names and is
+answered with their first observations. A multi-agent stream refuses all
+three with INVALID_ARGUMENT.
+
 Rendering (rill.render): a CALLABLE that takes a `render_mode` parameter
 (a Gymnasium-style env class, or a function passing it on) is called with
 render_mode="rgb_array"; an env so made, or one with a render() and no
@@ -70,9 +78,9 @@ def parse_request(data):
 
 
 class Steps:
-    """Answers the steps and renders of one stream: a serialized request
-    in, the serialized EnvResponse out, or a StreamError that ends the
-    stream."""
+    """Answers the steps, renders and resets of one stream: a serialized
+    request in, the serialized EnvResponse out, or a StreamError that ends
+    the stream."""
 
     def __init__(self, stream, batch, num_envs):
         self.stream, self.batch, self.num_envs = stream, batch, num_envs
@@ -98,45 +106,110 @@ class Steps:
         return self.encode(*self.step(actions))
 
     def _answer(self, request, encode):
-        """A serialized request's answer: a render's, or `encode` of the
-        step it asks for; FAILED_PRECONDITION for any other kind."""
+        """A serialized request's answer: a render's, a reset's, or `encode`
+        of the step it asks for; FAILED_PRECONDITION for any other kind."""
         request = parse_request(request)
-        if request.WhichOneof("kind") == "render":
+        kind = request.WhichOneof("kind")
+        if kind == "render":
             return self.render(request.render)
-        if request.WhichOneof("kind") != "step":
+        if kind == "reset":
+            observations, errors = self.reset(request.reset)
+            return reset_answer(observations, errors)
+        if kind != "step":
             raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
-                              "a stream opens once; then every message is a step or a render (got %s)"
-                              % request.WhichOneof("kind"))
+                              "a stream opens once; then every message is a step, a render or a reset (got %s)"
+                              % kind)
+        step_mask, defer_resets = self._row_control(request.step)
         actions = self._actions(request.step.actions, self.action_shape, self.wire_dtype)
-        return encode(*self.step(actions))
+        return encode(*self.step(actions, step_mask, defer_resets))
 
-    def step(self, actions):
+    def step(self, actions, step_mask=None, defer_resets=False):
         """One step of the batch with `actions` (the stream's shape and
-        dtype; Python ints for a discrete space): EnvBatch.step's outputs."""
-        if not self.discrete and not all_finite(actions):
+        dtype; Python ints for a discrete space), step_mask ([N] bool or
+        None) and defer_resets: EnvBatch.step's outputs. A NaN in the row
+        of an instance the mask leaves out is no one's business."""
+        if not self.discrete and not all_finite(actions) and (step_mask is None
+                                                              or not all_finite(actions[step_mask])):
             raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "step.actions holds NaN or infinity")
-        result = self.batch.step(actions)
+        result = self.batch.step(actions, step_mask, defer_resets)
         for index, field, text in result[6]:
             log.warning("stream %d env %d: %s: %s", self.stream, index, field, text)
         return result
 
+    def reset(self, request):
+        """Resets the instances a ResetEnvs names (checked: ascending, each
+        in 0..N-1, each once; INVALID_ARGUMENT otherwise): their first
+        observations and the resets that failed, as EnvBatch.reset_some."""
+        indices = list(request.env_indices)
+        for k, index in enumerate(indices):
+            if not 0 <= index < self.num_envs:
+                raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "reset.env_indices: %d is out of range (0..%d)"
+                                  % (index, self.num_envs - 1))
+            if k and index <= indices[k - 1]:
+                raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
+                                  "reset.env_indices names %d twice" % index if index == indices[k - 1] else
+                                  "reset.env_indices are not ascending: %d after %d" % (index, indices[k - 1]))
+        observations, errors = self.batch.reset_some(indices)
+        for index, field, text in errors:
+            log.warning("stream %d env %d: %s: %s", self.stream, index, field, text)
+        return observations, errors
+
+    def _row_control(self, step):
+        """(step_mask as an [N] bool array or None, defer_resets) of a
+        StepEnvs; a StreamError naming a mask of another shape or dtype."""
+        if not step.HasField("step_mask"):
+            return None, step.defer_resets
+        try:
+            step_mask = tensors.from_tensor(step.step_mask)
+        except ValueError as error:
+            raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "step.step_mask: %s" % error) from None
+        if step_mask.shape != (self.num_envs,) or step_mask.dtype != np.bool_:
+            raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
+                              "step.step_mask has dtype %s and shape %s; this stream takes bool [%d]"
+                              % (step_mask.dtype.name, list(step_mask.shape), self.num_envs))
+        return step_mask, step.defer_resets
+
+    def _region_actions(self, region):
+        """The actions in the region: a copy (they stay put while the batch
+        steps) in the form a gRPC step gives the batch."""
+        return region.actions.tolist() if self.discrete else np.array(region.actions)
+
     def serve_region(self, region):
         """Answers the stream's messages through its shared region until the
-        client closes it (proto/env.proto, "Shared memory")."""
+        client closes it (proto/env.proto, "Shared memory" and "Row
+        control"): a plain step (no message), a step message that carries
+        row control and no actions (the actions are in the region, and so
+        is the answer's tensors), a reset (its first observations go to
+        those instances' rows of the region), or any other message, which
+        is answered as over gRPC."""
         for request in region.requests():
             if request is None:
-                # A copy: the actions stay put while the batch steps, and
-                # the batch gets the form a gRPC step gives it.
-                actions = region.actions.tolist() if self.discrete else np.array(region.actions)
-                result = self.step(actions)
+                result = self.step(self._region_actions(region))
                 region.write(*result[:4], result[5])
                 answer = shared_region.stepped_extras(result[4], result[6])
             else:
-                answer = self(request)
+                answer = self._region_answer(region, request)
             try:
                 region.answer(answer)
             except OSError:  # the client went away mid-step: the stream is over
                 return
+
+    def _region_answer(self, region, data):
+        """The answer to a serialized request through the region."""
+        request = parse_request(data)
+        kind = request.WhichOneof("kind")
+        if kind == "step" and not request.step.HasField("actions"):
+            step_mask, defer_resets = self._row_control(request.step)
+            result = self.step(self._region_actions(region), step_mask, defer_resets)
+            region.write(*result[:4], result[5])
+            return shared_region.stepped_extras(result[4], result[6])
+        if kind == "reset":
+            observations, errors = self.reset(request.reset)
+            region.observations[list(request.reset.env_indices)] = observations
+            return reset_answer(None, errors)
+        if kind == "render":
+            return self.render(request.render)
+        return self(data)  # a step carrying its actions, or a kind the stream refuses
 
     def render(self, request):
         """The serialized EnvResponse{rendered} for a RenderEnv: the
@@ -182,8 +255,23 @@ class MultiAgentSteps(Steps):
     def __call__(self, request):
         return self._answer(request, multi_agent.stepped_message)
 
-    def step(self, actions):
-        """One step of the batch: MultiAgentEnvBatch.step's outputs."""
+    def _row_control(self, step):
+        """A multi-agent stream has no row control: a step that asks for it
+        ends the stream."""
+        for field, asked in (("step_mask", step.HasField("step_mask")), ("defer_resets", step.defer_resets)):
+            if asked:
+                raise StreamError(grpc.StatusCode.INVALID_ARGUMENT,
+                                  "step.%s: a multi-agent stream has no row control" % field)
+        return None, False
+
+    def reset(self, request):
+        """A multi-agent stream has no row control: a reset request ends
+        the stream."""
+        raise StreamError(grpc.StatusCode.INVALID_ARGUMENT, "reset: a multi-agent stream has no row control")
+
+    def step(self, actions, step_mask=None, defer_resets=False):
+        """One step of the batch: MultiAgentEnvBatch.step's outputs (never
+        row control: _row_control refused it)."""
         # A NaN in a slot the env never sees (an agent that left) is no one's
         # business; a live agent's is checked here, naming the env.
         if not all_finite(actions):
@@ -206,18 +294,33 @@ class MultiAgentSteps(Steps):
                 region.write(*result[:4], result[5], result[7], result[8], result[9])
                 answer = shared_region.stepped_extras(result[4], result[6])
             else:
-                answer = self(request)
+                answer = self(request)  # answered as over gRPC; row control refused
             try:
                 region.answer(answer)
             except OSError:
                 return
 
 
+def reset_answer(observations, errors):
+    """The serialized EnvResponse{reset}: the first observations (None
+    through a shared region, where they are in its rows) and the resets
+    that failed, as (index, field, message)."""
+    answer = env_pb2.EnvsReset()
+    if observations is not None:
+        tensors.to_tensor(observations, answer.observations)
+    for index, field, text in errors:
+        answer.errors.add(env_index=index, field=field, message=text)
+    return env_pb2.EnvResponse(reset=answer).SerializeToString()
+
+
 class EnvService:
     """One stream: open N instances, then answer each step in order."""
 
-    def __init__(self, factory_spec, processes, max_episode_steps):
+    def __init__(self, factory_spec, processes, max_episode_steps, row_control=True):
         self.factory_spec = factory_spec
+        # Whether opened answers announce row control (--no_row_control: as
+        # servers before it, for testing clients).
+        self.row_control = row_control
         self.processes = processes
         self.max_episode_steps = max_episode_steps
         self.multi_agent = None  # whether the factory's envs are, once known (--processes > 1)
@@ -302,6 +405,7 @@ class EnvService:
         else:
             opened.observation_space.CopyFrom(batch.observation_space.message())
             opened.action_space.CopyFrom(batch.action_space.message())
+            opened.row_control = self.row_control
             errors = [(index, field, "", text) for index, field, text in errors]
         tensors.to_tensor(observations, opened.observations)
         if region is not None:
@@ -331,9 +435,9 @@ class EnvService:
         return multi_agent.open_batch(self.factory_spec, request.num_envs, self.max_episode_steps)
 
 
-def serve(factory_spec, address, processes=1, max_episode_steps=0, max_streams=256):
+def serve(factory_spec, address, processes=1, max_episode_steps=0, max_streams=256, row_control=True):
     """Starts the server; returns (server, bound address)."""
-    service = EnvService(factory_spec, processes, max_episode_steps)
+    service = EnvService(factory_spec, processes, max_episode_steps, row_control)
     handler = grpc.method_handlers_generic_handler("rill.v1.EnvService", {
         "Connect": grpc.stream_stream_rpc_method_handler(
             service.connect,
@@ -365,6 +469,9 @@ def main(argv=None):
                         help="worker processes per stream that step its envs (1: in this process)")
     parser.add_argument("--max_episode_steps", type=int, default=0,
                         help="truncate episodes after this many steps (0: the env's spec, else none)")
+    parser.add_argument("--no_row_control", dest="row_control", action="store_false",
+                        help="announce no row control (proto/env.proto), as servers before it did: for "
+                             "testing clients")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[env_server] %(levelname).1s %(asctime)s %(message)s")
     if args.processes < 1:
@@ -376,7 +483,8 @@ def main(argv=None):
         # be loaded or makes an env whose spaces the protocol cannot carry.
         probe = multi_agent.open_batch(args.factory, 1, args.max_episode_steps)
         probe.close()
-        server, bound = serve(args.factory, args.address, args.processes, args.max_episode_steps)
+        server, bound = serve(args.factory, args.address, args.processes, args.max_episode_steps,
+                              row_control=args.row_control)
     except (FactoryError, ValueError, OSError) as error:
         print("rill.env_server: %s" % error, file=sys.stderr)
         return 2

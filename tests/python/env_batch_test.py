@@ -46,7 +46,8 @@ def reference_check(space, obs):
 
 class ReferenceBatch:
     """The server's EnvBatch as it was: every instance's outputs checked on
-    their own, in instance order."""
+    their own, in instance order; with row control (proto/env.proto, "Row
+    control") written the same way."""
 
     def __init__(self, factory_spec, count, first=0, max_episode_steps=0):
         factory = load_factory(factory_spec)
@@ -57,6 +58,7 @@ class ReferenceBatch:
         self.max_episode_steps = max_episode_steps
         self.steps = [0] * count
         self.failed = [False] * count
+        self.ended = [False] * count  # waiting, at the end of an episode, for reset_some
         self.zeros = np.zeros(self.observation_space.shape, self.observation_space.dtype)
         self.rows = [self.zeros] * count
 
@@ -83,15 +85,33 @@ class ReferenceBatch:
             self.failed[i] = not self._reset(i, int(seed), errors)
         return np.stack(self.rows), errors
 
-    def step(self, actions):
+    def reset_some(self, indices):
+        errors = []
+        for index in indices:
+            i = index - self.first
+            self.ended[i] = False
+            self.failed[i] = not self._reset(i, None, errors)
+        rows = [self.rows[index - self.first] for index in indices]
+        return (np.stack(rows) if rows else np.zeros((0,) + self.observation_space.shape,
+                                                     self.observation_space.dtype)), errors
+
+    def step(self, actions, step_mask=None, defer_resets=False):
         count = len(self.envs)
         rewards, terminated, truncated = [0.0] * count, [False] * count, [False] * count
         final_indices, final_observations, errors = [], [], []
         space = self.action_space
         for i in range(count):
+            if step_mask is not None and not step_mask[i]:
+                continue
             if self.failed[i]:
                 self.failed[i] = not self._reset(i, None, errors)
                 truncated[i] = True
+                continue
+            if self.ended[i]:
+                self.ended[i] = False
+                errors.append((self.first + i, "step", "stepped after its episode ended, before a reset request"))
+                truncated[i] = True
+                self.failed[i] = not self._reset(i, None, errors)
                 continue
             action = actions[i]
             if space.discrete:
@@ -131,7 +151,11 @@ class ReferenceBatch:
             if term or trunc:
                 final_indices.append(self.first + i)
                 final_observations.append(obs)
-                self.failed[i] = not self._reset(i, None, errors)
+                if defer_resets:
+                    self.rows[i] = obs
+                    self.ended[i] = True
+                else:
+                    self.failed[i] = not self._reset(i, None, errors)
             else:
                 self.rows[i] = obs
         final = (np.stack(final_observations) if final_observations
@@ -160,6 +184,18 @@ def random_actions(rng, space, count, valid=False):
     if space.discrete:
         return rng.integers(0, space.n, count) if valid else rng.integers(-1, space.n + 1, count)  # a few outside
     return rng.uniform(-1, 1, (count,) + tuple(space.shape)).astype(np.float32)
+
+
+def random_row_control(rng, count, ended):
+    """A step's (step_mask, defer_resets) and the instances to reset after
+    it, drawn so that each rule is met: no mask, masks of every density,
+    deferred and plain resets, resets of ended instances (`ended`: those
+    the last step ended) and of running ones, and ended instances stepped
+    before their reset."""
+    step_mask = None if rng.random() < 0.3 else rng.random(count) < rng.uniform(0.2, 0.9)
+    defer_resets = bool(rng.random() < 0.6)
+    resets = {i for i in ended if rng.random() < 0.7} | {i for i in range(count) if rng.random() < 0.05}
+    return step_mask, defer_resets, sorted(resets)
 
 
 class EnvBatchTest(unittest.TestCase):
@@ -243,6 +279,77 @@ class EnvBatchTest(unittest.TestCase):
         with mock.patch.object(sys, "warnoptions", sys.warnoptions + ["ignore::RuntimeWarning"]):
             self.run_alike("test_envs:chaos", 6, 60, make=lambda factory, count, first, limit: ProcessEnvBatch(
                 factory, count, 2, limit))
+
+    def run_row_control_alike(self, factory, count, steps, first=0, max_episode_steps=0, make=EnvBatch):
+        """Steps a batch and the reference alike with random row control;
+        the fields of the errors seen."""
+        batch = make(factory, count, first, max_episode_steps)
+        reference = ReferenceBatch(factory, count, first, max_episode_steps)
+        seeds = list(range(200, 200 + count))
+        try:
+            with np.errstate(over="ignore"):
+                self.assert_same_step(batch.reset_all(seeds), reference.reset_all(seeds), "reset_all")
+                rng = np.random.default_rng(count + 1)
+                fields, ended = set(), []
+                for t in range(steps):
+                    actions = random_actions(rng, batch.action_space, count)
+                    step_mask, defer_resets, resets = random_row_control(rng, count, ended)
+                    got = batch.step(actions, step_mask, defer_resets)
+                    where = "%s step %d (mask %s, defer %s)" % (factory, t, step_mask, defer_resets)
+                    self.assert_same_step(got, reference.step(actions, step_mask, defer_resets), where)
+                    if step_mask is not None:
+                        unmarked = np.flatnonzero(~step_mask)
+                        self.assertFalse(set(unmarked + first) & set(got[4] + [e[0] for e in got[6]]), where)
+                        self.assertFalse(got[1][unmarked].any() or got[2][unmarked].any() or got[3][unmarked].any())
+                    fields.update(field for _, field, _ in got[6])
+                    ended = [index - first for index in got[4]] if defer_resets else []
+                    resets = [i + first for i in resets]
+                    self.assert_same_step(batch.reset_some(resets), reference.reset_some(resets),
+                                          "%s reset %s after step %d" % (factory, resets, t))
+            return fields
+        finally:
+            batch.close()
+
+    def test_row_control_follows_the_rules_however_the_instances_misbehave(self):
+        # Masked steps, deferred resets and reset_some, on envs that fail
+        # in every way: the per-instance reference's answers, error for
+        # error, ended instances stepped before their reset among them.
+        for factory, count in [("test_envs:chaos", 5), ("test_envs:chaos", 32), ("test_envs:chaos_box", 16),
+                               ("cartpole:make", 16)]:
+            with self.subTest(factory=factory, count=count):
+                fields = self.run_row_control_alike(factory, count, 2000 // count + 30,
+                                                    first=3 if count == 5 else 0,
+                                                    max_episode_steps=6 if count == 16 else 0)
+                self.assertIn("step", fields)
+                if "chaos" in factory:
+                    self.assertTrue({"reset", "observation", "reward"} <= fields, fields)
+
+    def test_worker_processes_follow_row_control_as_the_reference(self):
+        # Three workers of 3, 2 and 2 instances: masks and resets split
+        # among them, answers joined in order.
+        with mock.patch.object(sys, "warnoptions", sys.warnoptions + ["ignore::RuntimeWarning"]):
+            fields = self.run_row_control_alike("test_envs:chaos", 7, 80, make=lambda factory, count, first, limit:
+                                                ProcessEnvBatch(factory, count, 3, limit))
+        self.assertIn("step", fields)
+
+    def test_a_plain_step_after_row_control_takes_the_batch_pass_again(self):
+        # Once every ended instance is reset, a step with no mask and no
+        # deferral is the batch pass alone; while one waits, it is not.
+        batch = EnvBatch("test_envs:short_episodes", 3)
+        batch.reset_all([0, 1, 2])
+        actions = np.zeros(3, np.int64)
+        with mock.patch.object(EnvBatch, "_finish_each", wraps=batch._finish_each) as each:
+            for _ in range(3):
+                final_indices = batch.step(actions, defer_resets=True)[4]
+            self.assertEqual(final_indices, [0, 1, 2])
+            self.assertEqual(each.call_count, 3)
+            batch.reset_some([0, 1])
+            errors = batch.step(actions)[6]
+            self.assertEqual(each.call_count, 4)
+            self.assertEqual([(i, field) for i, field, _ in errors], [(2, "step")])
+            obs = batch.step(actions)[0]
+            self.assertEqual(each.call_count, 4)
+            np.testing.assert_array_equal(obs, [[2, 2], [2, 2], [1, 2]])  # 2 reset by its failure
 
     def test_observations_that_go_on_are_checked_for_finiteness_in_one_pass(self):
         batch = EnvBatch("test_envs:counter", 3)

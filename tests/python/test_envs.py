@@ -362,6 +362,21 @@ def bad_painter(render_mode=None):
     return BadPainter(render_mode)
 
 
+class ShortEpisodes(Painter):
+    """Painter whose episodes end by themselves: terminated at step 3. Its
+    observation [t, resets] says how far into its episode it was stepped
+    and how often it was reset, its frame the step it was drawn at
+    (tests/python/row_control_test.py)."""
+
+    def step(self, action):
+        obs, reward, _, truncated, info = super().step(action)
+        return obs, reward, self.t >= 3, truncated, info
+
+
+def short_episodes(render_mode=None):
+    return ShortEpisodes(render_mode)
+
+
 class Blind(Counter):
     """A Gymnasium-style env that declares no RGB frames: the server makes
     it without render_mode and it does not render."""
