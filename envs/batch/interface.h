@@ -16,10 +16,11 @@
 //   AgentRowsEnvBatch (agent_rows.h): multi-agent envs, each agent a row.
 //   JointAgentsEnvBatch (joint.h): multi-agent envs, each env's agents one
 //     row (env.joint_agents, envs/multi_agent/joint.h).
-// Batch wrappers change what every implementation returns, the same way:
-// FrameStackBatch (frame_stack.h) for env.frame_stack. (env.action_repeat
-// and env.pixels still wrap each local instance: a remote env refuses both,
-// envs/wrappers.h.)
+// Batch wrappers change what every implementation returns, the same way,
+// in this order (envs/wrappers.h): ActionRepeatBatch (action_repeat.h) for
+// env.action_repeat, PixelsBatch (pixels.h) for env.pixels, FrameStackBatch
+// (frame_stack.h) for env.frame_stack. The first two need row control
+// (below), which local, plugin and remote single-agent batches have.
 //
 // Episodes: an instance whose episode ends in a Step (terminated, or
 // truncated by its time limit) is reset inside that Step: its row of
@@ -55,6 +56,14 @@
 // steps an env's K agents as one row that never masks; its Step also
 // writes each agent's own reward and termination (agent_rewards,
 // agent_terminated below).
+//
+// Row control (row_control()): StepRows steps chosen rows only, and can
+// leave a row whose episode ended unreset (its observation the one it
+// ended on, drawable by Render) until ResetRows starts its next episode.
+// Action repeat stops stepping a row whose episode ended mid-repeat; pixel
+// observations draw an episode's last state before its reset. A remote
+// batch has it when its server announces it (proto/env.proto, "Row
+// control"); agent and joint rows do not.
 //
 // Not thread-safe: one step loop owns a batch (Render included).
 #ifndef RILL_ENVS_BATCH_INTERFACE_H_
@@ -138,6 +147,33 @@ class EnvBatch {
   // N for a batch that steps all its instances at once (a remote one); rows
   // past that are left as they were. Errors: see "Failures" above.
   virtual absl::StatusOr<int> Step(int active, const float* actions, const EnvBatchOutput& out) = 0;
+
+  // Whether StepRows and ResetRows work (see "Row control" above).
+  virtual bool row_control() const { return false; }
+
+  // Steps the rows i whose `step[i]` is 1 ([N] bytes) with their rows of
+  // `actions` and writes their outcomes to `out` as Step does; the rows of
+  // `out` of the others are left as they were. With `defer_resets` a row
+  // whose episode ends is not reset: its row of `observations` is the
+  // observation it ended on (written to `final_observations` too), and it
+  // must go through ResetRows before it steps again. A failed row is reset
+  // either way. Errors: Step's; FailedPrecondition without row control.
+  virtual absl::Status StepRows(const uint8_t* /*step*/, bool /*defer_resets*/, const float* /*actions*/,
+                                const EnvBatchOutput& /*out*/) {
+    return absl::FailedPreconditionError(absl::StrCat(spec().name, "'s batch cannot step chosen rows"));
+  }
+
+  // Starts the next episode of the rows i whose `reset[i]` is 1 and writes
+  // their first observations to their rows of `observations`; the others'
+  // rows are left as they were. `failures` is replaced by the rows that
+  // failed instead (a reset that failed: the row's observation is zeros
+  // and its next step fails it again; or every row, each holding a new
+  // first observation, when a remote batch's stream broke). Errors: as
+  // StepRows.
+  virtual absl::Status ResetRows(const uint8_t* /*reset*/, uint8_t* /*observations*/,
+                                 std::vector<EnvFailure>* /*failures*/) {
+    return absl::FailedPreconditionError(absl::StrCat(spec().name, "'s batch cannot reset chosen rows"));
+  }
 
   // The rows of agent `agent` (its index in the env's agents) in every env,
   // ascending, each given its env's scripted action (MultiAgentEnv::

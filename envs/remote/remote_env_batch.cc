@@ -54,38 +54,60 @@ absl::Status RemoteEnvBatch::Reset(uint8_t* observations) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> RemoteEnvBatch::Step(int active, const float* actions, const EnvBatchOutput& out) {
+absl::StatusOr<int> RemoteEnvBatch::Step(int /*active*/, const float* actions, const EnvBatchOutput& out) {
+  RETURN_IF_ERROR(StepStream(actions, nullptr, false, out));
+  return size();
+}
+
+absl::Status RemoteEnvBatch::StepRows(const uint8_t* step, bool defer_resets, const float* actions,
+                                      const EnvBatchOutput& out) {
+  if (!row_control()) {
+    return absl::FailedPreconditionError(absl::StrCat("the env server at ", options_.address,
+                                                      " cannot step chosen envs: it announced no row control"));
+  }
+  return StepStream(actions, step, defer_resets, out);
+}
+
+absl::Status RemoteEnvBatch::Reopen(const absl::Status& why, uint8_t* observations, std::vector<EnvFailure>* failures) {
+  // The server went away (or broke the protocol): every instance starts
+  // over on a new stream.
+  RILL_LOG(WARNING) << why.message() << "; reconnecting";
+  RETURN_IF_ERROR(Open());
+  fresh_ = false;
+  const std::vector<uint8_t>& first = remote_->first_observations();
+  std::copy(first.begin(), first.end(), observations);
+  for (int i = 0; i < size(); ++i) failures->push_back(EnvFailure{i, std::string(why.message())});
+  return absl::OkStatus();
+}
+
+absl::Status RemoteEnvBatch::StepStream(const float* actions, const uint8_t* step, bool defer_resets,
+                                        const EnvBatchOutput& out) {
   out.failures->clear();
   fresh_ = false;
   const int n = size();
-  absl::Status stepped = remote_ != nullptr ? remote_->Step(actions, &step_) : absl::UnavailableError("no stream");
+  absl::Status stepped =
+      remote_ != nullptr ? remote_->Step(actions, &step_, step, defer_resets) : absl::UnavailableError("no stream");
   if (!stepped.ok()) {
-    // The server went away (or broke the protocol): every instance starts
-    // over on a new stream.
-    RILL_LOG(WARNING) << stepped.message() << "; reconnecting";
-    RETURN_IF_ERROR(Open());
-    fresh_ = false;
-    const std::vector<uint8_t>& first = remote_->first_observations();
-    std::copy(first.begin(), first.end(), out.observations);
+    RETURN_IF_ERROR(Reopen(stepped, out.observations, out.failures));
     for (int i = 0; i < n; ++i) {
-      out.failures->push_back(EnvFailure{i, std::string(stepped.message())});
       out.rewards[i] = 0;
       out.terminated[i] = 0;
       out.truncated[i] = 1;
       out.masked[i] = 0;
     }
-    return n;
-  }
-  std::copy(step_.observations.begin(), step_.observations.end(), out.observations);
-  for (size_t k = 0; k < step_.final_indices.size(); ++k) {
-    std::copy_n(&step_.final_observations[k * obs_bytes_], obs_bytes_,
-                out.final_observations + static_cast<size_t>(step_.final_indices[k]) * obs_bytes_);
+    return absl::OkStatus();
   }
   for (int i = 0; i < n; ++i) {
+    if (step != nullptr && step[i] == 0) continue;  // left as it was
+    std::copy_n(&step_.observations[i * obs_bytes_], obs_bytes_, out.observations + i * obs_bytes_);
     out.rewards[i] = step_.rewards[i];
     out.terminated[i] = step_.terminated[i] != 0 ? 1 : 0;
     out.truncated[i] = step_.truncated[i] != 0 && step_.terminated[i] == 0 ? 1 : 0;
     out.masked[i] = 0;
+  }
+  for (size_t k = 0; k < step_.final_indices.size(); ++k) {
+    std::copy_n(&step_.final_observations[k * obs_bytes_], obs_bytes_,
+                out.final_observations + static_cast<size_t>(step_.final_indices[k]) * obs_bytes_);
   }
   // The server names each failed instance once, in any order.
   for (const RemoteEnvError& error : step_.errors) {
@@ -94,7 +116,32 @@ absl::StatusOr<int> RemoteEnvBatch::Step(int active, const float* actions, const
   }
   std::sort(out.failures->begin(), out.failures->end(),
             [](const EnvFailure& a, const EnvFailure& b) { return a.index < b.index; });
-  return n;
+  return absl::OkStatus();
+}
+
+absl::Status RemoteEnvBatch::ResetRows(const uint8_t* reset, uint8_t* observations, std::vector<EnvFailure>* failures) {
+  failures->clear();
+  if (!row_control()) {
+    return absl::FailedPreconditionError(absl::StrCat("the env server at ", options_.address,
+                                                      " cannot reset chosen envs: it announced no row control"));
+  }
+  reset_indices_.clear();
+  for (int i = 0; i < size(); ++i) {
+    if (reset[i] != 0) reset_indices_.push_back(i);
+  }
+  absl::Status done = remote_ != nullptr ? remote_->ResetSome(reset_indices_, &reset_observations_, &reset_errors_)
+                                         : absl::UnavailableError("no stream");
+  if (!done.ok()) return Reopen(done, observations, failures);
+  for (size_t k = 0; k < reset_indices_.size(); ++k) {
+    std::copy_n(&reset_observations_[k * obs_bytes_], obs_bytes_,
+                observations + static_cast<size_t>(reset_indices_[k]) * obs_bytes_);
+  }
+  for (const RemoteEnvError& error : reset_errors_) {
+    failures->push_back(EnvFailure{error.env_index, absl::StrCat(error.field, ": ", error.message)});
+  }
+  std::sort(failures->begin(), failures->end(),
+            [](const EnvFailure& a, const EnvFailure& b) { return a.index < b.index; });
+  return absl::OkStatus();
 }
 
 std::vector<std::string> RemoteEnvBatch::cameras() const {

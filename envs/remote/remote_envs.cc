@@ -125,6 +125,7 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
   envs->observation_space_ = opened.observation_space();
   envs->action_space_ = opened.action_space();
   envs->cameras_.assign(opened.cameras().begin(), opened.cameras().end());
+  envs->row_control_ = opened.row_control();
   if (opened.has_shared_memory()) {
     const int64_t n = num_envs;
     RegionSizes sizes;
@@ -276,7 +277,18 @@ absl::Status RemoteEnvs::FailRegion(const std::string& what, const absl::Status&
   return absl::Status(status.code(), absl::StrCat("env server at ", address_, " (", what, "): ", status.message()));
 }
 
-absl::Status RemoteEnvs::Exchange(const float* actions) {
+absl::Status RemoteEnvs::Exchange(const float* actions, const uint8_t* step_mask, bool defer_resets) {
+  v1::StepEnvs* step = request_.mutable_step();
+  if (step_mask != nullptr) {
+    v1::Tensor* mask = step->mutable_step_mask();
+    mask->clear_shape();
+    mask->add_shape(num_envs_);
+    mask->set_dtype(v1::DTYPE_BOOL);
+    mask->set_data(step_mask, static_cast<size_t>(num_envs_));
+  } else {
+    step->clear_step_mask();
+  }
+  step->set_defer_resets(defer_resets);
   if (region_ != nullptr) {
     uint8_t* out = region_->at(layout_.actions_offset());
     if (spec_.discrete) {
@@ -287,7 +299,16 @@ absl::Status RemoteEnvs::Exchange(const float* actions) {
     } else {
       std::memcpy(out, actions, static_cast<size_t>(num_envs_) * spec_.action_low.size() * sizeof(float));
     }
-    if (absl::Status exchanged = region_->Exchange("", &answer_, timeout_); !exchanged.ok()) {
+    // A plain step is an empty message; one with row control carries it
+    // (and no actions: those are in the region).
+    step_bytes_.clear();
+    if (step_mask != nullptr || defer_resets) {
+      v1::EnvRequest controlled;
+      if (step_mask != nullptr) *controlled.mutable_step()->mutable_step_mask() = step->step_mask();
+      controlled.mutable_step()->set_defer_resets(defer_resets);
+      controlled.SerializeToString(&step_bytes_);
+    }
+    if (absl::Status exchanged = region_->Exchange(step_bytes_, &answer_, timeout_); !exchanged.ok()) {
       return FailRegion("step", exchanged);
     }
     response_.Clear();
@@ -318,9 +339,16 @@ absl::Status RemoteEnvs::Exchange(const float* actions) {
   return absl::OkStatus();
 }
 
-absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
+absl::Status RemoteEnvs::CheckRowControl(const char* what) const {
+  if (row_control_ && !multi_agent()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat("env server at ", address_, " (", spec_.name, ") cannot ", what,
+                                                    ": it announced no row control (proto/env.proto)"));
+}
+
+absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step, const uint8_t* step_mask, bool defer_resets) {
   if (stream_ == nullptr) return absl::FailedPreconditionError(absl::StrCat("env server at ", address_, ": stream closed"));
-  RETURN_IF_ERROR(Exchange(actions));
+  if (step_mask != nullptr || defer_resets) RETURN_IF_ERROR(CheckRowControl("step chosen envs or defer resets"));
+  RETURN_IF_ERROR(Exchange(actions, step_mask, defer_resets));
   const v1::EnvsStepped& stepped = response_.stepped();
   const int64_t n = num_envs_;
   const size_t obs_bytes = static_cast<size_t>(spec_.obs_bytes());
@@ -389,6 +417,58 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step) {
     if (error.env_index < 0 || error.env_index >= num_envs_) {
       return absl::InvalidArgumentError(
           absl::StrCat("env server answered an error for env ", error.env_index, " of ", num_envs_));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoteEnvs::ResetSome(const std::vector<int>& indices, std::vector<uint8_t>* observations,
+                                   std::vector<RemoteEnvError>* errors) {
+  const std::string server = absl::StrCat("env server at ", address_);
+  if (stream_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(server, ": stream closed"));
+  RETURN_IF_ERROR(CheckRowControl("reset chosen envs"));
+  for (size_t k = 0; k < indices.size(); ++k) {
+    if (indices[k] < 0 || indices[k] >= num_envs_ || (k > 0 && indices[k] <= indices[k - 1])) {
+      return absl::InvalidArgumentError(absl::StrCat(server, ": a reset of envs [", absl::StrJoin(indices, ", "),
+                                                     "]: not ascending indices below ", num_envs_));
+    }
+  }
+  observations->clear();
+  errors->clear();
+  if (indices.empty()) return absl::OkStatus();
+  v1::EnvRequest request;
+  request.mutable_reset()->mutable_env_indices()->Assign(indices.begin(), indices.end());
+  v1::EnvResponse response;
+  if (region_ != nullptr) {
+    request.SerializeToString(&render_bytes_);
+    if (absl::Status exchanged = region_->Exchange(render_bytes_, &answer_, timeout_); !exchanged.ok()) {
+      return FailRegion("reset", exchanged);
+    }
+    if (!response.ParseFromString(answer_)) response.Clear();
+  } else if (!stream_->Write(request) || !stream_->Read(&response)) {
+    return Fail("reset");
+  }
+  if (!response.has_reset()) {
+    return absl::InvalidArgumentError(absl::StrCat(server, " answered a reset with no reset answer"));
+  }
+  const size_t obs_bytes = static_cast<size_t>(spec_.obs_bytes());
+  if (region_ != nullptr) {
+    // Each instance's first observation is in its row of the region's.
+    observations->resize(indices.size() * obs_bytes);
+    const uint8_t* rows = region_->at(layout_.observations_offset());
+    for (size_t k = 0; k < indices.size(); ++k) {
+      std::memcpy(observations->data() + k * obs_bytes, rows + static_cast<size_t>(indices[k]) * obs_bytes, obs_bytes);
+    }
+  } else {
+    RETURN_IF_ERROR(Take(response.reset().observations(), ObservationDType(spec_),
+                         Batched(static_cast<int64_t>(indices.size()), spec_.observation_shape), "reset.observations",
+                         observations));
+  }
+  *errors = ErrorsOf(response.reset().errors());
+  for (const RemoteEnvError& error : *errors) {
+    if (!std::binary_search(indices.begin(), indices.end(), error.env_index)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(server, " answered a reset error for env ", error.env_index, ", which it was not asked to reset"));
     }
   }
   return absl::OkStatus();

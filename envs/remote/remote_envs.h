@@ -139,7 +139,28 @@ class RemoteEnvs {
 
   // Steps every instance. `actions`: [N, act_dim] floats in env units for a
   // Box action space; [N] action indices (as floats) for a discrete one.
-  absl::Status Step(const float* actions, RemoteStep* step);
+  // With row control (row_control(); proto/env.proto, "Row control"): only
+  // the instances whose `step_mask` byte is 1 when it is not null (the
+  // others' rows are their current observations, reward 0, neither flag),
+  // and with `defer_resets` an instance whose episode ends is left ended,
+  // its row the observation it ended on, until ResetSome names it.
+  // FailedPrecondition for either without row control (nothing sent).
+  absl::Status Step(const float* actions, RemoteStep* step, const uint8_t* step_mask = nullptr,
+                    bool defer_resets = false);
+
+  // Whether the server steps chosen instances and defers resets (its
+  // opened answer said so; never for a multi-agent stream).
+  bool row_control() const { return row_control_ && !multi_agent(); }
+
+  // Row control: starts the next episode of the instances `indices`
+  // (ascending, each below size()) and writes their first observations,
+  // in that order, to `observations` ([len, obs_bytes]; zeros for one
+  // whose reset failed, which is in `errors` and fails at its next step).
+  // Errors: FailedPrecondition without row control; InvalidArgument for
+  // indices that are not ascending below size() (nothing sent) or an
+  // answer that breaks the protocol; the stream's status as for Step.
+  absl::Status ResetSome(const std::vector<int>& indices, std::vector<uint8_t>* observations,
+                         std::vector<RemoteEnvError>* errors);
 
   // The cameras the server's envs render from, the default first, as its
   // opened answer listed them; empty when they cannot render (or the
@@ -174,9 +195,12 @@ class RemoteEnvs {
   // A region exchange's failure: the stream's status when the socket
   // closed (the server ended the stream), else `status`.
   absl::Status FailRegion(const std::string& what, const absl::Status& status);
-  // Sends the actions and reads the answer into response_, over the region
-  // or the stream.
-  absl::Status Exchange(const float* actions);
+  // Sends the actions (and the row control, when there is any) and reads
+  // the answer into response_, over the region or the stream.
+  absl::Status Exchange(const float* actions, const uint8_t* step_mask, bool defer_resets);
+  // OK with row control, else FailedPrecondition saying the server cannot
+  // `what`.
+  absl::Status CheckRowControl(const char* what) const;
   // A multi-agent open's agents into multi_agent_spec_ and spec_ (the row),
   // and its live masks and states; InvalidArgument naming the agent or
   // field that breaks the protocol.
@@ -198,6 +222,7 @@ class RemoteEnvs {
   v1::Space observation_space_;
   v1::Space action_space_;
   std::vector<std::string> cameras_;
+  bool row_control_ = false;  // as the opened answer said
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::EnvRequest, v1::EnvResponse>> stream_;
@@ -213,6 +238,7 @@ class RemoteEnvs {
   v1::SharedMemory layout_;
   std::string answer_;
   std::string render_bytes_;
+  std::string step_bytes_;  // a region step's message: empty, or its row control
   std::string shared_memory_note_;
 };
 
