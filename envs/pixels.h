@@ -1,34 +1,22 @@
 // Pixel observations of any env that renders (env.pixels in the config):
-// the wrapped env's observation is replaced by the frame its renderer draws
-// of the state that observation described, uint8 [3, H, W] (channels
-// first, as the conv torsos take them) or [1, H, W] in grayscale. This is
-// what turns the MuJoCo tasks and Pendulum into pixel tasks (DrQ-v2,
-// "Mastering Visual Continuous Control", learns from such frames, with
-// action repeat and frame stacking around them).
+// the env's observation is replaced by the frame its renderer draws of the
+// state that observation described, uint8 [3, H, W] (channels first, as
+// the conv torsos take them) or [1, H, W] in grayscale. This is what turns
+// the MuJoCo tasks and Pendulum into pixel tasks (DrQ-v2, "Mastering
+// Visual Continuous Control", learns from such frames, with action repeat
+// and frame stacking around them). PixelsBatch (envs/batch/pixels.h) does
+// it for every kind of env; this is its spec and its frame.
 //
-// Each Reset and Step renders once at the configured size from the
-// configured camera (the env's default for ""), after the wrapped env has
-// moved; the state observation is read into a scratch buffer and dropped.
-// A frame that cannot be drawn is an error of the step that needed it (the
-// wrapped env has stepped; the observation is the previous frame), and of
-// Create for the first: envs whose renderer cannot start (no OpenGL for
-// MuJoCo) are refused before any episode, with the renderer's message.
-//
-// Rendering (videos) draws the wrapped env at any size, as it is.
-// Not thread-safe (see Env).
+// Thread-safe: pure functions.
 #ifndef RILL_ENVS_PIXELS_H_
 #define RILL_ENVS_PIXELS_H_
 
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
-#include "envs/interface.h"
 #include "envs/render.h"
 #include "envs/spec.h"
-#include "envs/wrapper.h"
 
 namespace rill::envs {
 
@@ -48,32 +36,11 @@ struct PixelsOptions {
 // outside 1..kMaxPixelsSize.
 absl::StatusOr<EnvSpec> PixelsSpec(const EnvSpec& spec, const PixelsOptions& options);
 
-class Pixels final : public Wrapper {
- public:
-  // Wraps `env`. Errors: PixelsSpec's; Unimplemented for an env that cannot
-  // render and InvalidArgument for a camera it does not have
-  // (ResolveCamera's); the env's renderer's own (FailedPrecondition naming
-  // the missing OpenGL packages), found by drawing one frame now.
-  static absl::StatusOr<std::unique_ptr<Pixels>> Create(std::unique_ptr<Env> env, const PixelsOptions& options);
-
-  // The frame as uint8 [C, H, W] (obs_bytes()).
-  void ResetRaw(void* obs) override;
-  absl::StatusOr<StepResult> StepRaw(const float* action, void* next_obs) override;
-  // The same frame's values (0..255) as floats, as every uint8 env gives them.
-  void Reset(float* obs) override;
-  absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override;
-
- private:
-  Pixels(std::unique_ptr<Env> env, EnvSpec spec, const PixelsOptions& options, std::string camera);
-  // Draws the wrapped env's state into `frame` ([C, H, W] bytes).
-  absl::Status Draw(uint8_t* frame);
-
-  PixelsOptions options_;
-  std::string camera_;               // resolved
-  std::vector<uint8_t> state_;       // the wrapped env's observation, dropped
-  RgbImage image_;                   // the rendered frame, [H, W, 3]
-  std::vector<uint8_t> last_frame_;  // [C, H, W]: what a failed draw leaves
-};
+// `image` as the observation `options` asks for, into `frame`
+// ([C, H, W] bytes): RGB planes, or one luma plane (ITU-R BT.601, rounded)
+// in grayscale. An image of another size (a remote Python env's render()
+// draws at its own) is sampled to width x height, nearest pixel.
+void FrameOfImage(const RgbImage& image, const PixelsOptions& options, uint8_t* frame);
 
 }  // namespace rill::envs
 

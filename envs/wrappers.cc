@@ -1,9 +1,6 @@
 #include "envs/wrappers.h"
 
-#include <utility>
-
 #include "absl/strings/str_cat.h"
-#include "common/status_macros.h"
 #include "envs/action_repeat.h"
 #include "envs/frame_stack.h"
 
@@ -27,16 +24,6 @@ PixelsOptions PixelsOptionsOf(const v1::PixelsConfig& pixels) {
 }
 
 absl::StatusOr<EnvSpec> WrappedSpec(const EnvSpec& base, const v1::EnvConfig& env) {
-  if (env.has_remote()) {
-    if (env.action_repeat() > 1) {
-      return absl::InvalidArgumentError(
-          "env.action_repeat: a remote env is stepped on its server; repeat actions there (or leave it 0)");
-    }
-    if (env.has_pixels()) {
-      return absl::InvalidArgumentError(
-          "env.pixels: a remote env is stepped on its server; have it return images (uint8 [C, H, W]) itself");
-    }
-  }
   absl::StatusOr<EnvSpec> spec = ActionRepeatedSpec(base, env.action_repeat());
   if (!spec.ok()) return InField("env.action_repeat", spec.status());
   if (env.has_pixels()) {
@@ -46,28 +33,6 @@ absl::StatusOr<EnvSpec> WrappedSpec(const EnvSpec& base, const v1::EnvConfig& en
   spec = FrameStackedSpec(*spec, env.frame_stack());
   if (!spec.ok()) return InField("env.frame_stack", spec.status());
   return spec;
-}
-
-absl::StatusOr<std::unique_ptr<Env>> WrapInstanceAsConfigured(std::unique_ptr<Env> env, const v1::EnvConfig& config) {
-  RETURN_IF_ERROR(WrappedSpec(env->spec(), config).status());
-  if (config.action_repeat() > 1) {
-    absl::StatusOr<std::unique_ptr<ActionRepeat>> repeated = ActionRepeat::Create(std::move(env), config.action_repeat());
-    if (!repeated.ok()) return InField("env.action_repeat", repeated.status());
-    env = *std::move(repeated);
-  }
-  if (config.has_pixels()) {
-    absl::StatusOr<std::unique_ptr<Pixels>> pixels = Pixels::Create(std::move(env), PixelsOptionsOf(config.pixels()));
-    if (!pixels.ok()) return InField("env.pixels", pixels.status());
-    env = *std::move(pixels);
-  }
-  return env;
-}
-
-absl::StatusOr<std::unique_ptr<Env>> WrapAsConfigured(std::unique_ptr<Env> env, const v1::EnvConfig& config) {
-  ASSIGN_OR_RETURN(env, WrapInstanceAsConfigured(std::move(env), config));
-  absl::StatusOr<std::unique_ptr<Env>> stacked = StackFrames(std::move(env), config.frame_stack());
-  if (!stacked.ok()) return InField("env.frame_stack", stacked.status());
-  return stacked;
 }
 
 }  // namespace rill::envs

@@ -698,6 +698,13 @@ TEST(ConfigTest, PluginEnvProblemsNameTheField) {
     EXPECT_FALSE(config.ok()) << text;
     EXPECT_THAT(config.status().message(), HasSubstr(expected)) << text;
   }
+  // A remote env takes both as a local one does (its server steps chosen
+  // envs and draws the frames: proto/env.proto, "Row control").
+  absl::StatusOr<v1::ExperimentConfig> remote = ParseExperimentConfig(
+      "env { pixels { } action_repeat: 2 remote { address: \"127.0.0.1:1\" observation_space { box { shape: 4 "
+      "dtype: DTYPE_FLOAT32 low: [-4.8, -inf, -0.42, -inf] high: [4.8, inf, 0.42, inf] } } action_space { discrete { "
+      "n: 2 } } } } learner { impala { } }");
+  EXPECT_TRUE(remote.ok()) << remote.status();
 }
 
 // A torso preset expands into its layers and its usual head, and a config
@@ -822,10 +829,6 @@ TEST(ConfigTest, PixelsActionRepeatAndDrqV2ProblemsNameTheField) {
        "config field env.pixels: frames of 2000x84 pixels: width and height must lie in 1..1024"},
       {"env { name: \"Pendulum-v1\" action_repeat: 100 }",
        "config field env.action_repeat: repeating each action 100 times: out of range 0..64"},
-      {"env { pixels { } remote { address: \"127.0.0.1:1\" observation_space { box { shape: 4 dtype: DTYPE_FLOAT32 "
-       "low: [-4.8, -inf, -0.42, -inf] high: [4.8, inf, 0.42, inf] } } action_space { discrete { n: 2 } } } } "
-       "learner { impala { } }",
-       "config field env.pixels: a remote env is stepped on its server"},
       {"env { name: \"Pendulum-v1\" } learner { drqv2 { } }",
        "config field learner.drqv2: drqv2 learns from images [C, H, W]; env Pendulum-v1 observes [3]"},
       {"env { name: \"Pendulum-v1\" pixels { } } learner { drqv2 { } }",

@@ -1,7 +1,8 @@
 // `rill launch --deterministic` as a user runs it: the same config and seed
 // twice give the same episodes, the same final policy (its digest) and the
 // same evaluation; another seed gives another run. SAC on transitions with
-// a uniform table, and IMPALA on unrolls with a FIFO one.
+// a uniform table, and IMPALA on unrolls with a FIFO one; DrQ-v2 on pixels
+// of an env in the actor and of the same env served.
 #include <sys/wait.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "common/child_process.h"
 #include "gtest/gtest.h"
 #include "tests/harness.h"
 
@@ -96,6 +98,55 @@ TEST(DeterministicTest, SacOnPendulumRepeatsBitForBit) {
 
 TEST(DeterministicTest, ImpalaOnCartPoleRepeatsBitForBit) {
   ExpectRepeats("--config=tests/configs/tiny_cartpole_impala.textpb", "--max_env_steps=3000", "impala");
+}
+
+// `rill env-server` on 127.0.0.1:0 serving `env`; its "listening on"
+// address, or "" (a test failure) when it does not print one in a minute.
+std::string ServeEnv(const std::string& env, std::unique_ptr<ChildProcess>* server) {
+  const std::string log = TempDir("deterministic-env-server") + "/env-server.log";
+  absl::StatusOr<std::unique_ptr<ChildProcess>> started = ChildProcess::StartProgram(
+      "env-server", RillBinary(), {"env-server", "--env=" + env, "--address=127.0.0.1:0"}, log);
+  EXPECT_TRUE(started.ok()) << started.status();
+  if (!started.ok()) return "";
+  *server = *std::move(started);
+  const std::string listening = "listening on ";
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(log).find(listening) != std::string::npos || !(*server)->running(); },
+                        absl::Seconds(60)))
+      << ReadFile(log);
+  const std::string text = ReadFile(log);
+  const size_t at = text.find(listening);
+  if (at == std::string::npos) return "";
+  return text.substr(at + listening.size(), text.find('\n', at) - at - listening.size());
+}
+
+// Action repeat and pixels are batch wrappers, the same for every kind of
+// env: DrQ-v2 on Pendulum's frames learns the same policy, step for step,
+// whether Pendulum runs in the actor or on `rill env-server` (which steps
+// only the envs still inside a repeat and draws each frame before an ended
+// episode's reset).
+TEST(DeterministicTest, PixelsOfAServedEnvRepeatTheLocalRunBitForBit) {
+  std::unique_ptr<ChildProcess> server;
+  const std::string address = ServeEnv("Pendulum-v1", &server);
+  ASSERT_FALSE(address.empty());
+  const std::string served = ConfigWith("deploy/configs/pendulum_pixels_drqv2_remote.textpb", "deterministic-served",
+                                        "command: \"bazel-bin/rill env-server --env=Pendulum-v1 --address={address}\"",
+                                        "address: \"" + address + "\"");
+  ASSERT_FALSE(served.empty());
+  const std::string steps = "--max_env_steps=1150";
+  const LockstepLaunch local = Launch("pixels-local", {"--config=deploy/configs/pendulum_pixels_drqv2.textpb", steps});
+  const LockstepLaunch remote = Launch("pixels-served", {"--config=" + served, steps});
+  ASSERT_EQ(local.exit_code, 0) << ReadFile(local.log);
+  ASSERT_EQ(remote.exit_code, 0) << ReadFile(remote.log);
+  const std::string a = ReadFile(local.summary), b = ReadFile(remote.summary);
+  EXPECT_GT(std::stod(JsonField(a, "learner_updates")), 0) << a;
+  for (const char* same : {"policy_digest", "env_steps", "learner_updates", "eval_return_mean"}) {
+    EXPECT_EQ(JsonField(b, same), JsonField(a, same)) << same << "\n" << a << "\n" << b;
+  }
+  // 11 episodes of 100 agent steps: the episode ends (the time limit, in
+  // the middle of no repeat) and their returns agree too.
+  const std::vector<std::string> episodes = WithoutTimes(ReadFile(local.run_dir + "/metrics/actor-0.jsonl"));
+  ASSERT_GE(episodes.size(), 10u) << ReadFile(local.log);
+  EXPECT_EQ(WithoutTimes(ReadFile(remote.run_dir + "/metrics/actor-0.jsonl")), episodes);
 }
 
 // Plots are drawn as for any run, though a lock-step run starts no process

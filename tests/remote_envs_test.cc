@@ -6,7 +6,9 @@
 // and a user's env's render() frames (or what is wrong with them) between
 // steps. Every case runs twice: over gRPC messages, and through the shared
 // region a client on the server's host takes (proto/env.proto, "Shared
-// memory"), with the same answers and errors.
+// memory"), with the same answers and errors. The batch wrappers that need
+// row control (action repeat, pixels) over a served env, and a server
+// without it refused by name.
 #include "envs/remote/remote_envs.h"
 
 #include <signal.h>
@@ -22,6 +24,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/child_process.h"
+#include "envs/batch/make.h"
+#include "envs/batch/test_outputs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/env_server_process.h"
@@ -252,6 +256,72 @@ TEST_P(RemoteEnvsTest, NonFiniteBoxActionsEndTheStreamWithTheServersStatus) {
   ASSERT_TRUE(again.ok()) << again.status();
   actions[4] = 0.f;
   EXPECT_TRUE((*again)->Step(actions.data(), &step).ok());
+}
+
+// The config's env section for `server`'s test_envs:Painter, served with
+// a time limit of 3 steps, as the actors' MakeEnvBatch takes it.
+v1::EnvConfig PainterSection(const std::string& address, Transport transport) {
+  v1::EnvConfig env;
+  env.set_name("test_envs:Painter");
+  env.set_max_episode_steps(3);
+  v1::RemoteEnvConfig* remote = env.mutable_remote();
+  remote->set_address(address);
+  remote->set_shared_memory(transport == Transport::kSharedMemoryWhenLocal);
+  remote->set_reconnect_seconds(10);
+  v1::BoxSpace* box = remote->mutable_observation_space()->mutable_box();
+  box->add_shape(2);
+  box->set_dtype(v1::DTYPE_FLOAT32);
+  remote->mutable_action_space()->mutable_discrete()->set_n(3);
+  return env;
+}
+
+TEST_P(RemoteEnvsTest, ActionRepeatAndPixelsWrapARemoteEnvAsTheyWrapALocalOne) {
+  PythonServer server("test_envs:Painter", 0, {"--max_episode_steps=3"});
+  v1::EnvConfig env = PainterSection(server.address(), GetParam());
+  env.set_action_repeat(2);
+  env.mutable_pixels()->set_width(5);
+  env.mutable_pixels()->set_height(6);
+  absl::StatusOr<std::unique_ptr<EnvBatch>> batch = MakeEnvBatch(env, 2, 0);
+  ASSERT_TRUE(batch.ok()) << batch.status() << server.log();
+  ASSERT_EQ((*batch)->spec().obs_bytes(), 3 * 6 * 5);
+  EXPECT_EQ((*batch)->spec().max_episode_steps, 2);  // ceil(3 / 2)
+  // Each row one [3, 6, 5] frame; the batch test buffers count floats.
+  StepBuffers buffers(2, 3 * 6 * 5 / 4 + 1);
+  buffers.obs.resize(2 * 90);
+  buffers.final_obs.resize(2 * 90);
+  ASSERT_TRUE((*batch)->Reset(buffers.obs.data()).ok()) << server.log();
+  // Red is the step the frame was drawn at (PainterFrame, as planes).
+  const auto red = [&](const std::vector<uint8_t>& frames, int row) { return frames[static_cast<size_t>(row) * 90]; };
+  EXPECT_EQ(red(buffers.obs, 0), 0);
+  const std::vector<float> actions = {0, 0};
+  ASSERT_TRUE((*batch)->Step(2, actions.data(), buffers.out()).ok()) << server.log();
+  EXPECT_EQ(buffers.rewards, std::vector<float>({2, 2})) << "two env steps, reward 1 each";
+  EXPECT_EQ(red(buffers.obs, 1), 2);
+  EXPECT_TRUE(buffers.failures.empty()) << buffers.failures[0].message;
+  // The third env step truncates: the repeat stops there, the final frame
+  // is the state at step 3, and the next episode's first frame is drawn
+  // after the server's deferred reset.
+  ASSERT_TRUE((*batch)->Step(2, actions.data(), buffers.out()).ok()) << server.log();
+  EXPECT_EQ(buffers.rewards, std::vector<float>({1, 1}));
+  EXPECT_EQ(buffers.truncated, std::vector<uint8_t>({1, 1}));
+  EXPECT_EQ(red(buffers.final_obs, 0), 3);
+  EXPECT_EQ(red(buffers.obs, 0), 0);
+  // The planes: green is the row, blue the column of the pixel.
+  EXPECT_EQ(buffers.obs[30 + 5 * 4], 4);
+  EXPECT_EQ(buffers.obs[60 + 3], 3);
+  ASSERT_TRUE((*batch)->Step(2, actions.data(), buffers.out()).ok()) << server.log();
+  EXPECT_EQ(red(buffers.obs, 1), 2) << "the new episode took both repeats";
+}
+
+TEST_P(RemoteEnvsTest, AServerWithoutRowControlIsRefusedForActionRepeatByName) {
+  // A server that predates row control: the C++ client sees no
+  // row_control in its opened answer.
+  PythonServer server("test_envs:Painter", 0, {"--no_row_control"});
+  v1::EnvConfig env = PainterSection(server.address(), GetParam());
+  env.set_action_repeat(2);
+  absl::StatusOr<std::unique_ptr<EnvBatch>> batch = MakeEnvBatch(env, 2, 0);
+  ASSERT_FALSE(batch.ok());
+  EXPECT_THAT(batch.status().message(), HasSubstr("env.action_repeat: test_envs:Painter's envs cannot repeat actions"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, RemoteEnvsTest,

@@ -1,8 +1,12 @@
-#include "envs/action_repeat.h"
+#include "envs/batch/action_repeat.h"
 
 #include <memory>
+#include <utility>
 #include <vector>
 
+#include "envs/action_repeat.h"
+#include "envs/batch/local.h"
+#include "envs/batch/test_outputs.h"
 #include "envs/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -10,6 +14,7 @@
 namespace rill::envs {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // Reward 1 a step; the episode terminates after `length` steps, and the
@@ -49,84 +54,126 @@ class Counter final : public Env {
   int total_steps_ = 0;
 };
 
-TEST(ActionRepeatTest, SumsTheRewardsOfTheRepeatedSteps) {
+// `envs` in a local batch (each step error the Step's, as the registry's
+// envs have it) with each action repeated `repeat` times.
+std::unique_ptr<ActionRepeatBatch> Repeated(std::vector<std::unique_ptr<Env>> envs, int repeat) {
+  EnvSpec spec = envs[0]->spec();
+  absl::StatusOr<std::unique_ptr<LocalEnvBatch>> batch =
+      LocalEnvBatch::Create(std::move(spec), std::move(envs), LocalEnvBatch::StepErrors::kFailStep);
+  EXPECT_TRUE(batch.ok()) << batch.status();
+  absl::StatusOr<std::unique_ptr<ActionRepeatBatch>> repeated = ActionRepeatBatch::Create(*std::move(batch), repeat);
+  EXPECT_TRUE(repeated.ok()) << repeated.status();
+  return *std::move(repeated);
+}
+
+std::unique_ptr<ActionRepeatBatch> Repeated(std::unique_ptr<Env> env, int repeat) {
+  std::vector<std::unique_ptr<Env>> envs;
+  envs.push_back(std::move(env));
+  return Repeated(std::move(envs), repeat);
+}
+
+TEST(ActionRepeatBatchTest, SumsTheRewardsOfTheRepeatedSteps) {
   auto counter = std::make_unique<Counter>(100);
   Counter* inner = counter.get();
-  absl::StatusOr<std::unique_ptr<ActionRepeat>> env = ActionRepeat::Create(std::move(counter), 3);
-  ASSERT_TRUE(env.ok()) << env.status();
-  float obs = -1, action = 0;
-  (*env)->Reset(&obs);
-  absl::StatusOr<StepResult> step = (*env)->Step(&action, &obs);
-  ASSERT_TRUE(step.ok()) << step.status();
-  EXPECT_EQ(step->reward, 3);
-  EXPECT_EQ(obs, 3);
+  std::unique_ptr<ActionRepeatBatch> env = Repeated(std::move(counter), 3);
+  StepBuffers buffers(1);
+  ASSERT_TRUE(env->Reset(buffers.obs.data()).ok());
+  const float action = 0;
+  absl::StatusOr<int> stepped = env->Step(1, &action, buffers.out());
+  ASSERT_TRUE(stepped.ok()) << stepped.status();
+  EXPECT_EQ(buffers.rewards[0], 3);
+  EXPECT_THAT(buffers.observations(), ElementsAre(3));
   EXPECT_EQ(inner->total_steps(), 3);
-  EXPECT_FALSE(step->terminated);
+  EXPECT_EQ(buffers.terminated[0], 0);
 }
 
-TEST(ActionRepeatTest, StopsAtTheStepThatEndsTheEpisode) {
-  absl::StatusOr<std::unique_ptr<ActionRepeat>> env = ActionRepeat::Create(std::make_unique<Counter>(5), 4);
-  ASSERT_TRUE(env.ok()) << env.status();
-  float obs = -1, action = 0;
-  (*env)->Reset(&obs);
-  ASSERT_TRUE((*env)->Step(&action, &obs).ok());
-  absl::StatusOr<StepResult> last = (*env)->Step(&action, &obs);
-  ASSERT_TRUE(last.ok()) << last.status();
-  EXPECT_TRUE(last->terminated);
-  EXPECT_EQ(last->reward, 1);  // step 5 alone: 6..8 are not taken
-  EXPECT_EQ(obs, 5);           // the observation the episode ended on
+TEST(ActionRepeatBatchTest, StopsAtTheStepThatEndsTheEpisode) {
+  auto counter = std::make_unique<Counter>(5);
+  Counter* inner = counter.get();
+  std::unique_ptr<ActionRepeatBatch> env = Repeated(std::move(counter), 4);
+  StepBuffers buffers(1);
+  ASSERT_TRUE(env->Reset(buffers.obs.data()).ok());
+  const float action = 0;
+  ASSERT_TRUE(env->Step(1, &action, buffers.out()).ok());
+  ASSERT_TRUE(env->Step(1, &action, buffers.out()).ok());
+  EXPECT_EQ(buffers.terminated[0], 1);
+  EXPECT_EQ(buffers.rewards[0], 1);                       // step 5 alone: 6..8 are not taken
+  EXPECT_THAT(buffers.final_observations(), ElementsAre(5));  // the observation the episode ended on
+  EXPECT_THAT(buffers.observations(), ElementsAre(0));    // the next episode's first
+  EXPECT_EQ(inner->total_steps(), 5) << "no step of the next episode with the stale action";
 }
 
-TEST(ActionRepeatTest, TruncatesWhereTheWrappedTimeLimitDoesAndSaysSoInItsSpec) {
-  absl::StatusOr<std::unique_ptr<ActionRepeat>> env = ActionRepeat::Create(std::make_unique<Counter>(1000, 7), 2);
-  ASSERT_TRUE(env.ok()) << env.status();
-  EXPECT_EQ((*env)->max_episode_steps(), 4);  // ceil(7 / 2)
-  float obs = -1, action = 0;
-  (*env)->Reset(&obs);
+TEST(ActionRepeatBatchTest, StopsEachRowAtItsOwnEndWhileTheOthersGoOn) {
+  std::vector<std::unique_ptr<Env>> envs;
+  envs.push_back(std::make_unique<Counter>(3));
+  envs.push_back(std::make_unique<Counter>(100));
+  Counter* short_one = static_cast<Counter*>(envs[0].get());
+  Counter* long_one = static_cast<Counter*>(envs[1].get());
+  std::unique_ptr<ActionRepeatBatch> env = Repeated(std::move(envs), 4);
+  StepBuffers buffers(2);
+  ASSERT_TRUE(env->Reset(buffers.obs.data()).ok());
+  const float actions[2] = {0, 0};
+  ASSERT_TRUE(env->Step(2, actions, buffers.out()).ok());
+  EXPECT_THAT(buffers.rewards, ElementsAre(3, 4));
+  EXPECT_THAT(buffers.terminated, ElementsAre(1, 0));
+  EXPECT_EQ(buffers.final_observations()[0], 3);
+  EXPECT_THAT(buffers.observations(), ElementsAre(0, 4));
+  EXPECT_EQ(short_one->total_steps(), 3);
+  EXPECT_EQ(long_one->total_steps(), 4);
+}
+
+TEST(ActionRepeatBatchTest, TruncatesWhereTheWrappedTimeLimitDoesAndSaysSoInItsSpec) {
+  std::unique_ptr<ActionRepeatBatch> env = Repeated(std::make_unique<Counter>(1000, 7), 2);
+  EXPECT_EQ(env->spec().max_episode_steps, 4);  // ceil(7 / 2)
+  StepBuffers buffers(1);
+  ASSERT_TRUE(env->Reset(buffers.obs.data()).ok());
+  const float action = 0;
   int steps = 0;
-  StepResult result;
-  while (!result.truncated && steps < 10) {
-    absl::StatusOr<StepResult> step = (*env)->Step(&action, &obs);
-    ASSERT_TRUE(step.ok()) << step.status();
-    result = *step;
+  while (buffers.truncated[0] == 0 && steps < 10) {
+    ASSERT_TRUE(env->Step(1, &action, buffers.out()).ok());
     ++steps;
   }
   EXPECT_EQ(steps, 4);
-  EXPECT_TRUE(result.truncated);
-  EXPECT_FALSE(result.terminated);
-  EXPECT_EQ(result.reward, 1);  // the 7th env step alone
+  EXPECT_EQ(buffers.truncated[0], 1);
+  EXPECT_EQ(buffers.terminated[0], 0);
+  EXPECT_EQ(buffers.rewards[0], 1);  // the 7th env step alone
 }
 
-TEST(ActionRepeatTest, AFailedFirstStepIsReturnedAndTakesNoStep) {
+TEST(ActionRepeatBatchTest, AFailedFirstStepIsReturnedAndTakesNoStep) {
   auto counter = std::make_unique<Counter>(100);
   Counter* inner = counter.get();
-  absl::StatusOr<std::unique_ptr<ActionRepeat>> env = ActionRepeat::Create(std::move(counter), 2);
-  ASSERT_TRUE(env.ok()) << env.status();
-  float obs = -1, bad = 5;
-  (*env)->Reset(&obs);
-  absl::StatusOr<StepResult> step = (*env)->Step(&bad, &obs);
-  EXPECT_EQ(step.status().code(), absl::StatusCode::kInvalidArgument);
+  std::unique_ptr<ActionRepeatBatch> env = Repeated(std::move(counter), 2);
+  StepBuffers buffers(1);
+  ASSERT_TRUE(env->Reset(buffers.obs.data()).ok());
+  const float bad = 5;
+  absl::StatusOr<int> stepped = env->Step(1, &bad, buffers.out());
+  EXPECT_EQ(stepped.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(inner->total_steps(), 0);
 }
 
-TEST(ActionRepeatTest, RefusesRepeatsOutOfRangeByName) {
+TEST(ActionRepeatBatchTest, RefusesRepeatsOutOfRangeByName) {
   EXPECT_THAT(ActionRepeatedSpec(Counter::Spec(10), 65).status().message(), HasSubstr("out of range 0..64"));
   EXPECT_THAT(ActionRepeatedSpec(Counter::Spec(10), -1).status().message(), HasSubstr("out of range"));
   EXPECT_EQ(ActionRepeatedSpec(Counter::Spec(10), 1)->max_episode_steps, 10);
-  EXPECT_FALSE(ActionRepeat::Create(std::make_unique<Counter>(3), 1).ok());
+  std::vector<std::unique_ptr<Env>> envs;
+  envs.push_back(std::make_unique<Counter>(3));
+  absl::StatusOr<std::unique_ptr<LocalEnvBatch>> batch =
+      LocalEnvBatch::Create(Counter::Spec(100), std::move(envs), LocalEnvBatch::StepErrors::kFailStep);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_FALSE(ActionRepeatBatch::Create(*std::move(batch), 1).ok());
 }
 
-TEST(ActionRepeatTest, PendulumRepeatedTwiceMatchesTwoStepsOfTheSameEnv) {
+TEST(ActionRepeatBatchTest, PendulumRepeatedTwiceMatchesTwoStepsOfTheSameEnv) {
   absl::StatusOr<std::unique_ptr<Env>> plain = MakeEnv("Pendulum-v1", 0, 7);
   absl::StatusOr<std::unique_ptr<Env>> inner = MakeEnv("Pendulum-v1", 0, 7);
   ASSERT_TRUE(plain.ok() && inner.ok());
-  absl::StatusOr<std::unique_ptr<ActionRepeat>> repeated = ActionRepeat::Create(*std::move(inner), 2);
-  ASSERT_TRUE(repeated.ok()) << repeated.status();
-  EXPECT_EQ((*repeated)->max_episode_steps(), 100);
-  std::vector<float> a(3), b(3);
+  std::unique_ptr<ActionRepeatBatch> repeated = Repeated(*std::move(inner), 2);
+  EXPECT_EQ(repeated->spec().max_episode_steps, 100);
+  std::vector<float> a(3);
+  StepBuffers buffers(1, 3);
   (*plain)->Reset(a.data());
-  (*repeated)->Reset(b.data());
-  EXPECT_EQ(a, b);
+  ASSERT_TRUE(repeated->Reset(buffers.obs.data()).ok());
+  EXPECT_EQ(a, buffers.observations());
   for (int t = 0; t < 100; ++t) {
     const float torque = 0.02f * static_cast<float>(t % 50) - 0.5f;
     float reward = 0;
@@ -137,11 +184,10 @@ TEST(ActionRepeatTest, PendulumRepeatedTwiceMatchesTwoStepsOfTheSameEnv) {
       reward += step->reward;
       expected = *step;
     }
-    absl::StatusOr<StepResult> got = (*repeated)->Step(&torque, b.data());
-    ASSERT_TRUE(got.ok());
-    ASSERT_EQ(a, b) << "step " << t;
-    EXPECT_FLOAT_EQ(got->reward, reward);
-    EXPECT_EQ(got->truncated, expected.truncated) << "step " << t;
+    ASSERT_TRUE(repeated->Step(1, &torque, buffers.out()).ok());
+    ASSERT_EQ(a, expected.truncated ? buffers.final_observations() : buffers.observations()) << "step " << t;
+    EXPECT_FLOAT_EQ(buffers.rewards[0], reward);
+    EXPECT_EQ(buffers.truncated[0] != 0, expected.truncated) << "step " << t;
   }
 }
 

@@ -3,12 +3,15 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "envs/batch/action_repeat.h"
 #include "envs/batch/agent_rows.h"
 #include "envs/batch/frame_stack.h"
 #include "envs/batch/joint.h"
 #include "envs/batch/local.h"
 #include "envs/batch/local_multi_agent_envs.h"
+#include "envs/batch/pixels.h"
 #include "envs/catalog.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/registry.h"
@@ -19,8 +22,35 @@
 namespace rill::envs {
 namespace {
 
-// The section's envs in this process, wrapped per instance; `spec` is
-// their row's.
+// `status` with the config field it concerns in front of its message.
+absl::Status InField(const char* field, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat(field, ": ", status.message()));
+}
+
+// The section's batch wrappers around `batch`, in their one order
+// (envs/wrappers.h). Errors name the field.
+absl::StatusOr<std::unique_ptr<EnvBatch>> WrapAsConfigured(std::unique_ptr<EnvBatch> batch,
+                                                           const v1::EnvConfig& env) {
+  if (env.action_repeat() > 1) {
+    absl::StatusOr<std::unique_ptr<ActionRepeatBatch>> repeated =
+        ActionRepeatBatch::Create(std::move(batch), env.action_repeat());
+    if (!repeated.ok()) return InField("env.action_repeat", repeated.status());
+    batch = *std::move(repeated);
+  }
+  if (env.has_pixels()) {
+    absl::StatusOr<std::unique_ptr<PixelsBatch>> pixels = PixelsBatch::Create(std::move(batch), PixelsOptionsOf(env.pixels()));
+    if (!pixels.ok()) return InField("env.pixels", pixels.status());
+    batch = *std::move(pixels);
+  }
+  if (env.frame_stack() > 1) {
+    absl::StatusOr<std::unique_ptr<FrameStackBatch>> stacked = FrameStackBatch::Create(std::move(batch), env.frame_stack());
+    if (!stacked.ok()) return InField("env.frame_stack", stacked.status());
+    batch = *std::move(stacked);
+  }
+  return batch;
+}
+
+// The section's envs in this process; `spec` is their own.
 absl::StatusOr<std::unique_ptr<EnvBatch>> MakeLocal(const v1::EnvConfig& env, EnvSpec spec, int num_envs,
                                                     uint64_t base_seed) {
   std::vector<std::unique_ptr<Env>> instances;
@@ -29,7 +59,6 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> MakeLocal(const v1::EnvConfig& env, En
     ASSIGN_OR_RETURN(std::unique_ptr<Env> made, env.has_plugin()
                                                      ? MakePluginEnv(env.plugin(), env.max_episode_steps(), seed)
                                                      : MakeEnv(env.name(), env.max_episode_steps(), seed));
-    ASSIGN_OR_RETURN(made, WrapInstanceAsConfigured(std::move(made), env));
     instances.push_back(std::move(made));
   }
   // A user's plugin env may fail as a remote one does: a row's failure,
@@ -105,28 +134,22 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> MakeEnvBatch(const v1::EnvConfig& sect
   ASSIGN_OR_RETURN(const EnvSpec base, ConfiguredBaseEnvSpec(env));
   // Every wrapper's spec is checked before anything is made.
   RETURN_IF_ERROR(WrappedSpec(base, env).status());
-  v1::EnvConfig unstacked = env;
-  unstacked.clear_frame_stack();
-  ASSIGN_OR_RETURN(EnvSpec row, WrappedSpec(base, unstacked));
   std::unique_ptr<EnvBatch> batch;
   if (IsMultiAgentSection(env)) {
-    // Wherever the envs live, their agents as rows (`row` is an agent's
+    // Wherever the envs live, their agents as rows (`base` is an agent's
     // spec), or each env one row.
     ASSIGN_OR_RETURN(std::unique_ptr<MultiAgentEnvs> source, MakeMultiAgentSource(env, num_envs, base_seed));
     if (env.joint_agents()) {
       ASSIGN_OR_RETURN(batch, JointAgentsEnvBatch::CreateOver(std::move(source)));
     } else {
-      ASSIGN_OR_RETURN(batch, AgentRowsEnvBatch::CreateOver(std::move(row), std::move(source)));
+      ASSIGN_OR_RETURN(batch, AgentRowsEnvBatch::CreateOver(base, std::move(source)));
     }
   } else if (env.has_remote()) {
-    ASSIGN_OR_RETURN(batch, MakeRemote(env, std::move(row), num_envs, base_seed));
+    ASSIGN_OR_RETURN(batch, MakeRemote(env, base, num_envs, base_seed));
   } else {
-    ASSIGN_OR_RETURN(batch, MakeLocal(env, std::move(row), num_envs, base_seed));
+    ASSIGN_OR_RETURN(batch, MakeLocal(env, base, num_envs, base_seed));
   }
-  if (env.frame_stack() > 1) {
-    ASSIGN_OR_RETURN(batch, FrameStackBatch::Create(std::move(batch), env.frame_stack()));
-  }
-  return batch;
+  return WrapAsConfigured(std::move(batch), env);
 }
 
 }  // namespace rill::envs

@@ -12,9 +12,10 @@
 //     rows are their agents (num_envs envs of K agents are K * num_envs
 //     rows);
 //   otherwise:  a LocalEnvBatch of the registry's envs (envs/registry.h).
-// Local instances are wrapped per instance (env.action_repeat, env.pixels:
-// envs/wrappers.h), and any batch with env.frame_stack > 1 in a
-// FrameStackBatch. Instance i is seeded base_seed + i + 1.
+// Whatever the batch, the section's batch wrappers go around it in their
+// one order (envs/wrappers.h): an ActionRepeatBatch for env.action_repeat
+// > 1, a PixelsBatch for env.pixels, a FrameStackBatch for env.frame_stack
+// > 1; errors name the field. Instance i is seeded base_seed + i + 1.
 //
 // Thread-safe: a pure function.
 #ifndef RILL_ENVS_BATCH_MAKE_H_

@@ -1,10 +1,14 @@
-#include "envs/pixels.h"
+#include "envs/batch/pixels.h"
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "envs/batch/local.h"
+#include "envs/batch/make.h"
+#include "envs/batch/test_outputs.h"
 #include "envs/registry.h"
 #include "envs/render.h"
 #include "envs/wrappers.h"
@@ -27,70 +31,143 @@ std::vector<uint8_t> Planes(Env& env, int w, int h) {
   return planes;
 }
 
-TEST(PixelsTest, ObservesPendulumAsItsRenderInChannelsFirstBytes) {
-  absl::StatusOr<std::unique_ptr<Env>> made = MakeEnv("Pendulum-v1", 0, 3);
-  ASSERT_TRUE(made.ok());
-  absl::StatusOr<std::unique_ptr<Pixels>> pixels = Pixels::Create(*std::move(made), PixelsOptions{48, 32, "", false});
+// `envs` as one local batch.
+std::unique_ptr<EnvBatch> Batch(std::vector<std::unique_ptr<Env>> envs) {
+  EnvSpec spec = envs[0]->spec();
+  return LocalEnvBatch::Create(std::move(spec), std::move(envs), LocalEnvBatch::StepErrors::kFailStep).value();
+}
+
+std::unique_ptr<EnvBatch> Batch(std::unique_ptr<Env> env) {
+  std::vector<std::unique_ptr<Env>> envs;
+  envs.push_back(std::move(env));
+  return Batch(std::move(envs));
+}
+
+absl::StatusOr<std::unique_ptr<PixelsBatch>> PixelsOf(std::unique_ptr<Env> env, const PixelsOptions& options) {
+  return PixelsBatch::Create(Batch(std::move(env)), options);
+}
+
+TEST(PixelsBatchTest, ObservesPendulumAsItsRenderInChannelsFirstBytes) {
+  absl::StatusOr<std::unique_ptr<PixelsBatch>> pixels =
+      PixelsOf(MakeEnv("Pendulum-v1", 0, 3).value(), PixelsOptions{48, 32, "", false});
   ASSERT_TRUE(pixels.ok()) << pixels.status();
   EXPECT_THAT((*pixels)->spec().observation_shape, ElementsAre(3, 32, 48));
   EXPECT_TRUE((*pixels)->spec().uint8_observations());
   EXPECT_EQ((*pixels)->spec().action_dim(), 1);
-  EXPECT_EQ((*pixels)->max_episode_steps(), 200);
+  EXPECT_EQ((*pixels)->spec().max_episode_steps, 200);
 
   // A twin stepped alongside, rendered directly, gives the same bytes.
   absl::StatusOr<std::unique_ptr<Env>> twin = MakeEnv("Pendulum-v1", 0, 3);
   ASSERT_TRUE(twin.ok());
   std::vector<float> state(3);
-  std::vector<uint8_t> frame(static_cast<size_t>((*pixels)->spec().obs_bytes()));
-  (*pixels)->ResetRaw(frame.data());
+  const int frame_bytes = (*pixels)->spec().obs_bytes();
+  StepBuffers buffers(1, frame_bytes / 4);
+  ASSERT_TRUE((*pixels)->Reset(buffers.obs.data()).ok());
   (*twin)->Reset(state.data());
-  EXPECT_EQ(frame, Planes(**twin, 48, 32));
-  std::vector<uint8_t> first = frame;
+  EXPECT_EQ(buffers.obs, Planes(**twin, 48, 32));
+  std::vector<uint8_t> first = buffers.obs;
   const float torque = 2.0f;
   for (int t = 0; t < 10; ++t) {
-    ASSERT_TRUE((*pixels)->StepRaw(&torque, frame.data()).ok());
+    ASSERT_TRUE((*pixels)->Step(1, &torque, buffers.out()).ok());
     ASSERT_TRUE((*twin)->Step(&torque, state.data()).ok());
   }
-  EXPECT_EQ(frame, Planes(**twin, 48, 32));
-  EXPECT_NE(frame, first) << "the pendulum moved; its frame must too";
+  EXPECT_EQ(buffers.obs, Planes(**twin, 48, 32));
+  EXPECT_NE(buffers.obs, first) << "the pendulum moved; its frame must too";
 }
 
-TEST(PixelsTest, FloatCallsGiveTheSameValuesAsTheBytes) {
-  absl::StatusOr<std::unique_ptr<Pixels>> a =
-      Pixels::Create(MakeEnv("Pendulum-v1", 0, 5).value(), PixelsOptions{16, 16, "", false});
-  absl::StatusOr<std::unique_ptr<Pixels>> b =
-      Pixels::Create(MakeEnv("Pendulum-v1", 0, 5).value(), PixelsOptions{16, 16, "", false});
-  ASSERT_TRUE(a.ok() && b.ok());
-  std::vector<uint8_t> bytes(3 * 16 * 16);
-  std::vector<float> floats(3 * 16 * 16);
-  (*a)->ResetRaw(bytes.data());
-  (*b)->Reset(floats.data());
-  for (size_t i = 0; i < bytes.size(); ++i) ASSERT_EQ(static_cast<float>(bytes[i]), floats[i]) << i;
-}
-
-TEST(PixelsTest, GrayscaleIsOneLumaPlaneOfTheRgbFrame) {
-  absl::StatusOr<std::unique_ptr<Pixels>> gray =
-      Pixels::Create(MakeEnv("Pendulum-v1", 0, 1).value(), PixelsOptions{24, 24, "default", true});
+TEST(PixelsBatchTest, GrayscaleIsOneLumaPlaneOfTheRgbFrame) {
+  absl::StatusOr<std::unique_ptr<PixelsBatch>> gray =
+      PixelsOf(MakeEnv("Pendulum-v1", 0, 1).value(), PixelsOptions{24, 24, "default", true});
   ASSERT_TRUE(gray.ok()) << gray.status();
   EXPECT_THAT((*gray)->spec().observation_shape, ElementsAre(1, 24, 24));
-  std::vector<uint8_t> frame(24 * 24);
+  absl::StatusOr<std::unique_ptr<Env>> twin = MakeEnv("Pendulum-v1", 0, 1);
+  std::vector<float> state(3);
+  (*twin)->Reset(state.data());
+  StepBuffers buffers(1, 24 * 24 / 4);
   const float torque = -1.0f;
-  (*gray)->ResetRaw(frame.data());
-  ASSERT_TRUE((*gray)->StepRaw(&torque, frame.data()).ok());
-  // The wrapped env is in the state the frame shows: drawn in RGB, its luma.
-  const std::vector<uint8_t> rgb = Planes((*gray)->wrapped(), 24, 24);
+  ASSERT_TRUE((*gray)->Reset(buffers.obs.data()).ok());
+  ASSERT_TRUE((*gray)->Step(1, &torque, buffers.out()).ok());
+  ASSERT_TRUE((*twin)->Step(&torque, state.data()).ok());
+  // The twin is in the state the frame shows: drawn in RGB, its luma.
+  const std::vector<uint8_t> rgb = Planes(**twin, 24, 24);
   int dark = 0;
   for (int p = 0; p < 24 * 24; ++p) {
     const int luma = (299 * rgb[p] + 587 * rgb[576 + p] + 114 * rgb[1152 + p] + 500) / 1000;
-    ASSERT_EQ(frame[static_cast<size_t>(p)], luma) << "pixel " << p;
+    ASSERT_EQ(buffers.obs[static_cast<size_t>(p)], luma) << "pixel " << p;
     dark += luma < 128;
   }
   EXPECT_GT(dark, 0) << "the rod and axle are darker than the background";
 }
 
-TEST(PixelsTest, RefusesAnUnknownCameraNamingTheOnesItHas) {
-  absl::StatusOr<std::unique_ptr<Pixels>> pixels =
-      Pixels::Create(MakeEnv("Pendulum-v1", 0, 1).value(), PixelsOptions{84, 84, "overhead", false});
+// An env that draws its step count: every pixel's red is the step within
+// the episode (0 after a reset); episodes terminate at step `length`.
+class Painted final : public Env {
+ public:
+  explicit Painted(int length) : Env(Spec()), length_(length) {}
+  static EnvSpec Spec() {
+    EnvSpec spec;
+    spec.name = "Painted-v0";
+    spec.observation_shape = {1};
+    spec.discrete = true;
+    spec.num_actions = 2;
+    spec.max_episode_steps = 100;
+    return spec;
+  }
+  void Reset(float* obs) override { obs[0] = static_cast<float>(step_ = 0); }
+  absl::StatusOr<StepResult> Step(const float*, float* next_obs) override {
+    next_obs[0] = static_cast<float>(++step_);
+    return StepResult{0, step_ == length_, false};
+  }
+  std::vector<std::string> cameras() const override { return {"default"}; }
+  absl::Status Render(int width, int height, const std::string&, uint8_t* rgb) override {
+    for (int p = 0; p < width * height; ++p) {
+      rgb[3 * p] = static_cast<uint8_t>(step_);
+      rgb[3 * p + 1] = rgb[3 * p + 2] = 0;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int length_;
+  int step_ = 0;
+};
+
+TEST(PixelsBatchTest, AnEndedEpisodesFinalFrameIsItsLastStateAndTheNextFrameItsReset) {
+  std::vector<std::unique_ptr<Env>> envs;
+  envs.push_back(std::make_unique<Painted>(2));
+  envs.push_back(std::make_unique<Painted>(50));
+  absl::StatusOr<std::unique_ptr<PixelsBatch>> pixels =
+      PixelsBatch::Create(Batch(std::move(envs)), PixelsOptions{2, 2, "", true});
+  ASSERT_TRUE(pixels.ok()) << pixels.status();
+  StepBuffers buffers(2, 1);  // one float's bytes: a 2x2 gray frame a row
+  ASSERT_TRUE((*pixels)->Reset(buffers.obs.data()).ok());
+  const float actions[2] = {0, 0};
+  ASSERT_TRUE((*pixels)->Step(2, actions, buffers.out()).ok());
+  ASSERT_TRUE((*pixels)->Step(2, actions, buffers.out()).ok());
+  EXPECT_THAT(buffers.terminated, ElementsAre(1, 0));
+  // Luma of red r: (299 r + 500) / 1000.
+  const auto luma = [](int red) { return static_cast<uint8_t>((299 * red + 500) / 1000); };
+  EXPECT_EQ(buffers.final_obs[0], luma(2)) << "the state the episode ended in";
+  EXPECT_EQ(buffers.obs[0], luma(0)) << "the next episode's first state";
+  EXPECT_EQ(buffers.obs[4], luma(2)) << "the other row goes on";
+}
+
+TEST(PixelsBatchTest, AFrameOfAnotherSizeIsSampledToTheConfiguredOne) {
+  RgbImage image;
+  image.width = 4;
+  image.height = 2;
+  // Columns 0..3 red 10, 20, 30, 40; rows alike.
+  for (int y = 0; y < 2; ++y) {
+    for (int x = 0; x < 4; ++x) image.rgb.insert(image.rgb.end(), {static_cast<uint8_t>(10 * (x + 1)), 0, 0});
+  }
+  std::vector<uint8_t> frame(3 * 2 * 1);
+  FrameOfImage(image, PixelsOptions{2, 1, "", false}, frame.data());
+  EXPECT_THAT(frame, ElementsAre(20, 40, 0, 0, 0, 0)) << "the nearest source pixel to each centre";
+}
+
+TEST(PixelsBatchTest, RefusesAnUnknownCameraNamingTheOnesItHas) {
+  absl::StatusOr<std::unique_ptr<PixelsBatch>> pixels =
+      PixelsOf(MakeEnv("Pendulum-v1", 0, 1).value(), PixelsOptions{84, 84, "overhead", false});
   ASSERT_FALSE(pixels.ok());
   EXPECT_EQ(pixels.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(pixels.status().message(), HasSubstr("overhead"));
@@ -117,14 +194,14 @@ class Blind final : public Env {
   }
 };
 
-TEST(PixelsTest, RefusesAnEnvThatCannotRenderByName) {
-  absl::StatusOr<std::unique_ptr<Pixels>> pixels = Pixels::Create(std::make_unique<Blind>(), PixelsOptions{});
+TEST(PixelsBatchTest, RefusesAnEnvThatCannotRenderByName) {
+  absl::StatusOr<std::unique_ptr<PixelsBatch>> pixels = PixelsOf(std::make_unique<Blind>(), PixelsOptions{});
   ASSERT_FALSE(pixels.ok());
   EXPECT_EQ(pixels.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(pixels.status().message(), HasSubstr("Blind-v0 cannot render"));
 }
 
-TEST(PixelsTest, RefusesSizesOutOfRange) {
+TEST(PixelsBatchTest, RefusesSizesOutOfRange) {
   EXPECT_THAT(PixelsSpec(Blind::Spec(), PixelsOptions{0, 84, "", false}).status().message(),
               HasSubstr("must lie in 1..1024"));
   EXPECT_THAT(PixelsSpec(Blind::Spec(), PixelsOptions{84, 2000, "", false}).status().message(),
@@ -149,37 +226,25 @@ TEST(WrappersTest, RepeatThenPixelsThenStackMakeTheSpecEveryProcessDerives) {
   EXPECT_TRUE(spec->uint8_observations());
   EXPECT_EQ(spec->max_episode_steps, 100);
 
-  absl::StatusOr<std::unique_ptr<Env>> env = WrapAsConfigured(MakeEnv("Pendulum-v1", 0, 1).value(), config);
+  absl::StatusOr<std::unique_ptr<EnvBatch>> env = MakeEnvBatch(config, 1, 0);
   ASSERT_TRUE(env.ok()) << env.status();
   EXPECT_EQ((*env)->spec().observation_shape, spec->observation_shape);
-  EXPECT_EQ((*env)->max_episode_steps(), 100);
-  std::vector<uint8_t> obs(static_cast<size_t>((*env)->spec().obs_bytes()));
-  (*env)->ResetRaw(obs.data());
+  EXPECT_EQ((*env)->spec().max_episode_steps, 100);
+  StepBuffers buffers(1, (*env)->spec().obs_bytes() / 4);
+  ASSERT_TRUE((*env)->Reset(buffers.obs.data()).ok());
   int steps = 0;
   const float torque = 0.5f;
-  StepResult result;
-  while (!result.truncated && !result.terminated && steps < 500) {
-    absl::StatusOr<StepResult> step = (*env)->StepRaw(&torque, obs.data());
+  while (buffers.truncated[0] == 0 && buffers.terminated[0] == 0 && steps < 500) {
+    absl::StatusOr<int> step = (*env)->Step(1, &torque, buffers.out());
     ASSERT_TRUE(step.ok()) << step.status();
-    result = *step;
     ++steps;
   }
   EXPECT_EQ(steps, 100) << "Pendulum's 200 steps, two at a time";
-  EXPECT_TRUE(result.truncated);
+  EXPECT_EQ(buffers.truncated[0], 1);
   // Videos draw the state env at any size.
-  EXPECT_TRUE(RenderFrame(**env, 64, 64).ok());
-}
-
-TEST(WrappersTest, PixelsAndActionRepeatOfARemoteEnvAreRefusedByName) {
-  v1::EnvConfig config = PixelPendulumConfig();
-  config.mutable_remote()->set_address("localhost:1");
-  absl::StatusOr<EnvSpec> spec = WrappedSpec(Blind::Spec(), config);
-  ASSERT_FALSE(spec.ok());
-  EXPECT_THAT(spec.status().message(), HasSubstr("env.action_repeat: a remote env"));
-  config.set_action_repeat(0);
-  spec = WrappedSpec(Blind::Spec(), config);
-  ASSERT_FALSE(spec.ok());
-  EXPECT_THAT(spec.status().message(), HasSubstr("env.pixels: a remote env"));
+  RgbImage image;
+  EXPECT_TRUE((*env)->Render(0, 64, 64, "", &image).ok());
+  EXPECT_EQ(image.width, 64);
 }
 
 TEST(WrappersTest, FrameStackOfAStateEnvIsStillRefusedWithItsField) {
@@ -191,12 +256,17 @@ TEST(WrappersTest, FrameStackOfAStateEnvIsStillRefusedWithItsField) {
   EXPECT_THAT(spec.status().message(), HasSubstr("env.frame_stack: stacking 4 frames needs uint8"));
 }
 
-TEST(WrappersTest, PixelsOfARenderlessEnvFailToWrapNamingTheField) {
+// (An env that cannot render is refused by PixelsBatch::Create above; every
+// registered env renders.)
+TEST(WrappersTest, PixelsOfAnUnknownCameraFailToWrapNamingTheField) {
   v1::EnvConfig config;
-  config.mutable_pixels();
-  absl::StatusOr<std::unique_ptr<Env>> env = WrapAsConfigured(std::make_unique<Blind>(), config);
+  config.set_name("CartPole-v1");
+  config.mutable_pixels()->set_camera("overhead");
+  absl::StatusOr<std::unique_ptr<EnvBatch>> env = MakeEnvBatch(config, 1, 0);
   ASSERT_FALSE(env.ok());
-  EXPECT_THAT(env.status().message(), HasSubstr("env.pixels: Blind-v0 cannot render"));
+  EXPECT_THAT(env.status().message(), HasSubstr("env.pixels: CartPole-v1 has no camera 'overhead'"));
+  config.clear_pixels();
+  config.mutable_pixels();
   EXPECT_THAT(PixelsOptionsOf(config.pixels()).width, 84);
 }
 
