@@ -24,9 +24,11 @@ namespace rill::envs {
 // already 3 MB an observation.
 inline constexpr int kMaxPixelsSize = 1024;
 
+// What a frame is: env.pixels's settings (PixelsOptionsOf in
+// envs/wrappers.h, with their defaults).
 struct PixelsOptions {
-  int width = 84;
-  int height = 84;
+  int width = 0;
+  int height = 0;
   std::string camera;  // "": the env's default
   bool grayscale = false;
 };

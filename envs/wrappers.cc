@@ -1,6 +1,7 @@
 #include "envs/wrappers.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/declared_defaults.h"
 #include "envs/action_repeat.h"
 #include "envs/frame_stack.h"
 
@@ -14,10 +15,14 @@ absl::Status InField(const char* field, const absl::Status& status) {
 
 }  // namespace
 
-PixelsOptions PixelsOptionsOf(const v1::PixelsConfig& pixels) {
+PixelsOptions PixelsOptionsOf(const v1::PixelsConfig& section) {
+  // A section that config finalization has not filled (a test's, a tool's)
+  // gets the same declared defaults.
+  v1::PixelsConfig pixels = section;
+  FillDeclaredDefaults(pixels);
   PixelsOptions options;
-  if (pixels.width() != 0) options.width = pixels.width();
-  if (pixels.height() != 0) options.height = pixels.height();
+  options.width = pixels.width();
+  options.height = pixels.height();
   options.camera = pixels.camera();
   options.grayscale = pixels.grayscale();
   return options;

@@ -24,7 +24,8 @@
 
 namespace rill::envs {
 
-// env.pixels as PixelsOptions (0 width or height: 84).
+// env.pixels as PixelsOptions, the declared defaults (proto/config.proto)
+// where a size is 0.
 PixelsOptions PixelsOptionsOf(const v1::PixelsConfig& pixels);
 
 // The spec of the envs the section's wrappers make of envs of `base`.

@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/declared_defaults.h"
 #include "common/invalid_field.h"
 #include "envs/catalog.h"
 #include "envs/wrappers.h"
@@ -61,9 +62,8 @@ absl::StatusOr<envs::EnvSpec> FinalizeEnv(v1::EnvConfig& env_config) {
   // The spec every process derives from it (envs::ConfiguredEnvSpec).
   env = envs::WrappedSpec(*env, env_config);
   if (!env.ok()) return absl::Status(env.status().code(), absl::StrCat("config field ", env.status().message()));
-  if (env_config.has_remote() && !env_config.remote().has_reconnect_seconds()) {
-    env_config.mutable_remote()->set_reconnect_seconds(60);
-  }
+  if (env_config.has_remote()) FillDeclaredDefaults(*env_config.mutable_remote());
+  if (env_config.has_pixels()) FillDeclaredDefaults(*env_config.mutable_pixels());
   return env;
 }
 

@@ -195,7 +195,7 @@ class Blind final : public Env {
 };
 
 TEST(PixelsBatchTest, RefusesAnEnvThatCannotRenderByName) {
-  absl::StatusOr<std::unique_ptr<PixelsBatch>> pixels = PixelsOf(std::make_unique<Blind>(), PixelsOptions{});
+  absl::StatusOr<std::unique_ptr<PixelsBatch>> pixels = PixelsOf(std::make_unique<Blind>(), PixelsOptions{84, 84, "", false});
   ASSERT_FALSE(pixels.ok());
   EXPECT_EQ(pixels.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(pixels.status().message(), HasSubstr("Blind-v0 cannot render"));

@@ -45,8 +45,9 @@ class RemoteMultiAgentEnvs final : public MultiAgentEnvs {
     uint64_t base_seed = 0;
     // What the server must announce (the config's agents and spaces).
     MultiAgentSpec spec;
-    // env.remote.reconnect_seconds.
-    double reconnect_seconds = 60;
+    // How long a server may stay away, at the open and at every reconnect:
+    // env.remote.reconnect_seconds, which config finalization sets.
+    double reconnect_seconds = 0;
     RemoteEnvs::Transport transport = RemoteEnvs::Transport::kSharedMemoryWhenLocal;
   };
 
