@@ -25,20 +25,12 @@ absl::StatusOr<std::unique_ptr<ActionRepeatBatch>> ActionRepeatBatch::Create(std
 ActionRepeatBatch::ActionRepeatBatch(std::unique_ptr<EnvBatch> batch, EnvSpec spec, int repeat)
     : EnvBatch(std::move(spec), batch->size()),
       batch_(std::move(batch)),
-      active_(static_cast<size_t>(size())),
       repeat_(repeat),
       going_(static_cast<size_t>(size())),
       rewards_(static_cast<size_t>(size())),
       terminated_(static_cast<size_t>(size())),
       truncated_(static_cast<size_t>(size())),
       masked_(static_cast<size_t>(size())) {}
-
-absl::StatusOr<int> ActionRepeatBatch::Step(int active, const float* actions, const EnvBatchOutput& out) {
-  std::fill(active_.begin(), active_.end(), 0);
-  std::fill_n(active_.begin(), active, 1);
-  RETURN_IF_ERROR(StepRows(active_.data(), /*defer_resets=*/false, actions, out));
-  return active;
-}
 
 absl::Status ActionRepeatBatch::StepRows(const uint8_t* step, bool defer_resets, const float* actions,
                                          const EnvBatchOutput& out) {

@@ -35,7 +35,9 @@ class ActionRepeatBatch final : public EnvBatch {
   static absl::StatusOr<std::unique_ptr<ActionRepeatBatch>> Create(std::unique_ptr<EnvBatch> batch, int repeat);
 
   absl::Status Reset(uint8_t* observations) override { return batch_->Reset(observations); }
-  absl::StatusOr<int> Step(int active, const float* actions, const EnvBatchOutput& out) override;
+  absl::StatusOr<int> Step(int active, const float* actions, const EnvBatchOutput& out) override {
+    return StepFirstRows(active, actions, out);
+  }
   bool row_control() const override { return true; }
   absl::Status StepRows(const uint8_t* step, bool defer_resets, const float* actions,
                         const EnvBatchOutput& out) override;
@@ -55,7 +57,6 @@ class ActionRepeatBatch final : public EnvBatch {
   ActionRepeatBatch(std::unique_ptr<EnvBatch> batch, EnvSpec spec, int repeat);
 
   std::unique_ptr<EnvBatch> batch_;
-  std::vector<uint8_t> active_;  // [N]: a Step's rows, [0, active) 1
   int repeat_;
   std::vector<uint8_t> going_;  // [N]: rows still stepping in this repeat
   // One repeated step's outcomes, [N] each.

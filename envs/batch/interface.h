@@ -69,6 +69,7 @@
 #ifndef RILL_ENVS_BATCH_INTERFACE_H_
 #define RILL_ENVS_BATCH_INTERFACE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -210,9 +211,20 @@ class EnvBatch {
  protected:
   EnvBatch(EnvSpec spec, int size) : spec_(std::move(spec)), size_(size) {}
 
+  // Step for a batch that steps through its StepRows (a batch wrapper):
+  // the rows [0, active), resets not deferred.
+  absl::StatusOr<int> StepFirstRows(int active, const float* actions, const EnvBatchOutput& out) {
+    first_rows_.assign(static_cast<size_t>(size_), 0);
+    std::fill_n(first_rows_.begin(), active, 1);
+    absl::Status stepped = StepRows(first_rows_.data(), /*defer_resets=*/false, actions, out);
+    if (!stepped.ok()) return stepped;
+    return active;
+  }
+
  private:
   EnvSpec spec_;
   int size_;
+  std::vector<uint8_t> first_rows_;  // StepFirstRows's mask, kept for its buffer
 };
 
 }  // namespace rill::envs

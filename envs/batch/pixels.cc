@@ -49,7 +49,6 @@ absl::StatusOr<std::unique_ptr<PixelsBatch>> PixelsBatch::Create(std::unique_ptr
 PixelsBatch::PixelsBatch(std::unique_ptr<EnvBatch> batch, EnvSpec spec, const PixelsOptions& options)
     : EnvBatch(std::move(spec), batch->size()),
       batch_(std::move(batch)),
-      active_(static_cast<size_t>(size())),
       options_(options),
       frame_bytes_(static_cast<size_t>(this->spec().obs_bytes())),
       states_(static_cast<size_t>(size()) * batch_->spec().obs_bytes()),
@@ -70,13 +69,6 @@ absl::Status PixelsBatch::Reset(uint8_t* observations) {
   RETURN_IF_ERROR(batch_->Reset(states_.data()));
   for (int i = 0; i < size(); ++i) RETURN_IF_ERROR(Draw(i, observations));
   return absl::OkStatus();
-}
-
-absl::StatusOr<int> PixelsBatch::Step(int active, const float* actions, const EnvBatchOutput& out) {
-  std::fill(active_.begin(), active_.end(), 0);
-  std::fill_n(active_.begin(), active, 1);
-  RETURN_IF_ERROR(StepRows(active_.data(), /*defer_resets=*/false, actions, out));
-  return active;
 }
 
 absl::Status PixelsBatch::StepRows(const uint8_t* step, bool defer_resets, const float* actions,

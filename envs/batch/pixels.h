@@ -42,7 +42,9 @@ class PixelsBatch final : public EnvBatch {
                                                              const PixelsOptions& options);
 
   absl::Status Reset(uint8_t* observations) override;
-  absl::StatusOr<int> Step(int active, const float* actions, const EnvBatchOutput& out) override;
+  absl::StatusOr<int> Step(int active, const float* actions, const EnvBatchOutput& out) override {
+    return StepFirstRows(active, actions, out);
+  }
   bool row_control() const override { return true; }
   absl::Status StepRows(const uint8_t* step, bool defer_resets, const float* actions,
                         const EnvBatchOutput& out) override;
@@ -63,7 +65,6 @@ class PixelsBatch final : public EnvBatch {
   void DrawFailed(int i, uint8_t* observations);
 
   std::unique_ptr<EnvBatch> batch_;
-  std::vector<uint8_t> active_;  // [N]: a Step's rows, [0, active) 1
   PixelsOptions options_;  // its camera resolved
   size_t frame_bytes_;
   std::vector<uint8_t> states_;        // [N, state bytes]: the wrapped observations, dropped
