@@ -68,8 +68,8 @@ ABSL_FLAG(int32_t, bench_insert_request_kib, 512,
 ABSL_FLAG(int32_t, bench_in_flight, 4, "Requests (inserts) or batches (samples) in flight per stream.");
 ABSL_FLAG(int32_t, bench_sample_batch, 256, "Items per sampled batch.");
 ABSL_FLAG(bool, bench_memory, true,
-          "Also measure resident memory per stored payload byte (and in the compression section, each shard's "
-          "resident memory at rest).");
+          "Also measure resident memory per stored payload byte (and in the compression and planes sections, each "
+          "shard's resident memory at rest, which waits 6 s a case for the shard to return freed buffers).");
 ABSL_FLAG(int64_t, bench_memory_mib, 1024, "Payload (MiB) the memory section stores of each small item size.");
 ABSL_FLAG(int64_t, bench_memory_large_mib, 1024, "Payload (MiB) the memory section stores of 28 KB items.");
 ABSL_FLAG(bool, bench_wal, true, "Also time inserts into a shard in WAL durability mode.");
@@ -84,6 +84,8 @@ ABSL_FLAG(int64_t, bench_planes_transitions, 16384,
           "Transitions of 84x84x4 frame stacks the shared-planes case stores (obs and next_obs as a frame-stacking "
           "env gives them, every frame from one random play): resident memory per transition as is, with "
           "share_planes and with zstd, against one 84x84 frame. 0 skips the case.");
+ABSL_FLAG(std::string, bench_planes_layouts, "as_is,share_planes,zstd",
+          "The layouts the planes section measures, comma-separated: as_is, share_planes, zstd.");
 ABSL_FLAG(std::string, bench_baseline, "",
           "A `rill` binary of another build (e.g. the previous release): the throughput cases run again against a "
           "shard it starts, in the same run, and each case reports its ratio to that baseline.");
@@ -1055,8 +1057,9 @@ absl::StatusOr<std::string> PlanesCase(const std::string& dir, const FrameItems&
   const double insert_cpu = ProcessCpuSeconds(pid) - cpu0;
   // What holding the transitions takes: resident memory at rest after the
   // inserts (replay_main returns freed buffers every 5 s), before sampling
-  // leaves its batch buffers behind.
-  absl::SleepFor(absl::Seconds(6));
+  // leaves its batch buffers behind; not measured without --bench_memory.
+  const bool memory = absl::GetFlag(FLAGS_bench_memory);
+  if (memory) absl::SleepFor(absl::Seconds(6));
   ASSIGN_OR_RETURN(const int64_t rss, ProcStatusBytes(pid, "VmRSS"));
   const int sample_in_flight = SampleInFlight(kind, batch_size, in_flight);
   PhaseResult sample = RunPhase(samplers, seconds, pid, [&](int, const std::atomic<bool>& stop,
@@ -1079,19 +1082,22 @@ absl::StatusOr<std::string> PlanesCase(const std::string& dir, const FrameItems&
   const double item_mb = static_cast<double>(items.item_bytes) / 1e6;
   std::cerr << absl::StrFormat(
       "  planes %-12s: %d transitions of %d B; insert %7.0f items/s %7.1f MB/s (shard cpu %.2f s); sample %6.1f "
-      "batches/s %7.1f MB/s (shard cpu %.2f); stored %.0f B and RSS %.0f B per transition = %.2fx one %.0f B frame\n",
+      "batches/s %7.1f MB/s (shard cpu %.2f); stored %.0f B per transition%s\n",
       layout, items.count, items.item_bytes, insert_per_second, insert_per_second * item_mb, insert_cpu,
-      sample.per_second, sample.per_second * batch_size * item_mb, sample.shard_cpu_cores, stored_per, rss_per,
-      rss_per / frame_bytes, frame_bytes);
+      sample.per_second, sample.per_second * batch_size * item_mb, sample.shard_cpu_cores, stored_per,
+      memory ? absl::StrFormat(", RSS %.0f B per transition = %.2fx one %.0f B frame", rss_per,
+                               rss_per / frame_bytes, frame_bytes)
+             : " (RSS not measured: --bench_memory=false)");
+  const auto measured = [&](const std::string& value) { return memory ? value : std::string("null"); };
   return absl::StrFormat(
       "{\"layout\":\"%s\",\"insert_items_per_second\":%s,\"insert_mb_per_second\":%s,\"insert_shard_cpu_seconds\":%s,"
       "\"sample_batches_per_second\":%s,\"sample_mb_per_second\":%s,\"sample_shard_cpu_cores\":%s,"
-      "\"stored_bytes_per_transition\":%s,\"rss_over_empty_bytes\":%d,\"rss_bytes_per_transition\":%s,"
+      "\"stored_bytes_per_transition\":%s,\"rss_over_empty_bytes\":%s,\"rss_bytes_per_transition\":%s,"
       "\"rss_per_transition_vs_one_frame\":%s,\"rss_bytes_per_distinct_frame\":%s}",
       layout, Num(insert_per_second), Num(insert_per_second * item_mb), Num(insert_cpu), Num(sample.per_second),
-      Num(sample.per_second * batch_size * item_mb), Num(sample.shard_cpu_cores), Num(stored_per), rss - empty_rss,
-      Num(rss_per), Num(rss_per / frame_bytes),
-      Num(static_cast<double>(rss - empty_rss) / static_cast<double>(std::max<int64_t>(1, distinct_frames))));
+      Num(sample.per_second * batch_size * item_mb), Num(sample.shard_cpu_cores), Num(stored_per),
+      measured(absl::StrCat(rss - empty_rss)), measured(Num(rss_per)), measured(Num(rss_per / frame_bytes)),
+      measured(Num(static_cast<double>(rss - empty_rss) / static_cast<double>(std::max<int64_t>(1, distinct_frames)))));
 }
 
 // The section's JSON object: the data, the target, and each layout's case.
@@ -1103,7 +1109,14 @@ absl::StatusOr<std::string> PlanesSection(const std::string& dir, int in_flight,
   std::cerr << "  planes data: " << items.description << " (" << count << " transitions, " << distinct
             << " distinct frames among their " << count + 4 << ")\n";
   std::vector<std::string> cases;
-  for (const char* layout : {"as_is", "share_planes", "zstd"}) {
+  const std::vector<std::string> layouts = absl::StrSplit(absl::GetFlag(FLAGS_bench_planes_layouts), ',');
+  for (const std::string& layout : layouts) {
+    if (layout != "as_is" && layout != "share_planes" && layout != "zstd") {
+      return absl::InvalidArgumentError(absl::StrCat("--bench_planes_layouts: '", layout,
+                                                     "' is not a layout (as_is, share_planes, zstd)"));
+    }
+  }
+  for (const std::string& layout : layouts) {
     ASSIGN_OR_RETURN(std::string c, PlanesCase(dir, items, distinct, layout,
                                                absl::GetFlag(FLAGS_bench_compression_writers), in_flight, batch_size,
                                                seconds));

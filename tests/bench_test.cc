@@ -64,7 +64,8 @@ double Number(const std::string& json, const std::string& key, const std::string
 TEST(BenchTest, ReplayMeasuresInsertsSamplesAndTheCrowd) {
   BenchRun run = RunBench("bench_replay", {"bench", "replay", "--bench_tables=pendulum", "--bench_writers=2",
                                            "--bench_seconds=0.4", "--bench_memory=false", "--bench_wal=false",
-                                           "--bench_crowd_writers=40", "--bench_planes_transitions=512"});
+                                           "--bench_crowd_writers=40", "--bench_planes_transitions=512",
+                                           "--bench_planes_layouts=as_is,share_planes", "--bench_compression=false"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_FALSE(run.json.empty()) << run.output;
   EXPECT_GT(Number(run.json, "insert_items_per_second"), 0) << run.json;
