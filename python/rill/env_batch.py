@@ -7,7 +7,9 @@ instances it steps (the others are not called, and nothing of them
 changes) and may defer the resets of the episodes that end in it, leaving
 those instances at their final state until reset_some resets them.
 EnvBatch steps its instances in this process; ProcessEnvBatch spreads them
-over worker processes.
+over worker processes, each holding a batch of a consecutive range of them
+(an EnvBatch; a MultiAgentEnvBatch for multi_agent's
+MultiAgentProcessBatch), with the answers of one batch in one process.
 """
 
 import importlib
@@ -458,38 +460,49 @@ class EnvBatch(StreamEnvs):
 
 
 
-def _worker(connection, factory_spec, count, first, max_episode_steps):
-    """A worker process: one EnvBatch, driven over `connection`."""
+def _worker(connection, open_batch, factory_spec, count, first, max_episode_steps):
+    """A worker process: open_batch(factory_spec, count, first,
+    max_episode_steps), driven over `connection`. Each message names one
+    of the batch's methods and its arguments; the answer is what it
+    returns. "close" ends the worker."""
     try:
-        batch = EnvBatch(factory_spec, count, first, max_episode_steps)
+        batch = open_batch(factory_spec, count, first, max_episode_steps)
     except Exception as error:
         connection.send(("error", str(error) if isinstance(error, FactoryError) else traceback.format_exc()))
         return
     connection.send(("ready", None))
     while True:
         try:
-            command, argument = connection.recv()
+            method, arguments = connection.recv()
         except EOFError:
             break
-        if command == "reset":
-            connection.send(batch.reset_all(argument))
-        elif command == "step":
-            connection.send(batch.step(*argument))
-        elif command == "reset_some":
-            connection.send(batch.reset_some(argument))
-        elif command == "render":
-            connection.send(batch.render(*argument))
-        else:
+        if method == "close":
             break
+        connection.send(getattr(batch, method)(*arguments))
     batch.close()
+
+
+def _join(answers):
+    """One answer from the workers' answers to one call (in worker order,
+    so in instance order): each array field concatenated along its rows,
+    each list field (final_indices, errors) joined."""
+    return tuple([item for part in parts for item in part] if type(parts[0]) is list else np.concatenate(parts)
+                 for parts in zip(*answers))
 
 
 class ProcessEnvBatch:
     """The stream's N instances spread over `processes` worker processes
-    (spawned, so the server's gRPC threads are not forked), stepped in
-    parallel; the same interface as EnvBatch."""
+    (spawned, so the server's gRPC threads are not forked) and stepped in
+    parallel, each worker holding a batch of a consecutive range of them,
+    made by `open_batch` (an EnvBatch; multi_agent's MultiAgentProcessBatch
+    has them make MultiAgentEnvBatches). It has that batch's interface,
+    the workers' answers joined in instance order: what one batch of all N
+    answers in one process."""
 
-    def __init__(self, factory_spec, count, processes, max_episode_steps=0):
+    def __init__(self, factory_spec, count, processes, max_episode_steps=0, open_batch=EnvBatch):
+        """open_batch(factory_spec, count, first, max_episode_steps): a
+        batch of instances [first, first + count), in the process that
+        calls it; a FactoryError names why it cannot be made."""
         context = multiprocessing.get_context("spawn")
         processes = max(1, min(processes, count))
         sizes = [count // processes + (1 if k < count % processes else 0) for k in range(processes)]
@@ -498,8 +511,8 @@ class ProcessEnvBatch:
         try:
             for size in sizes:
                 parent, child = context.Pipe()
-                process = context.Process(target=_worker, args=(child, factory_spec, size, first, max_episode_steps),
-                                          daemon=True)
+                process = context.Process(target=_worker, args=(child, open_batch, factory_spec, size, first,
+                                                                max_episode_steps), daemon=True)
                 process.start()
                 child.close()
                 self.workers.append((process, parent, first, size))
@@ -508,25 +521,34 @@ class ProcessEnvBatch:
                 status, detail = connection.recv()
                 if status != "ready":
                     raise FactoryError(detail)
+            # The spaces, from an instance made here (cheap, and the same
+            # factory).
+            probe = open_batch(factory_spec, 1, 0, max_episode_steps)
+            try:
+                self._describe(probe)
+            finally:
+                probe.close()
         except Exception:
             self.close()
             raise
-        # The spaces, from an instance made here (cheap, and the same factory).
-        probe = EnvBatch(factory_spec, 1, 0, max_episode_steps)
+
+    def _describe(self, probe):
+        """Takes what the stream announces (its spaces, time limit and
+        cameras) from `probe`, a batch of one instance."""
         self.observation_space, self.action_space = probe.observation_space, probe.action_space
         self.max_episode_steps = probe.max_episode_steps
         self.cameras = probe.cameras
         self.no_rows = probe.no_finals  # reset_some's observations of no instance
-        probe.close()
 
-    def _gather(self, command, split):
-        """Sends each worker `command` with its part of `split`, then takes
-        their answers, in worker order; a worker whose part is None is not
-        asked."""
+    def _gather(self, method, split):
+        """Calls `method` of each worker's batch with its part of `split`
+        (a tuple of arguments), then takes their answers, in worker order;
+        a worker whose part is None is not asked. RuntimeError when a
+        worker died."""
         asked = []
-        for worker, argument in zip(self.workers, split):
-            if argument is not None:
-                worker[1].send((command, argument))
+        for worker, arguments in zip(self.workers, split):
+            if arguments is not None:
+                worker[1].send((method, arguments))
                 asked.append(worker)
         results = []
         for process, connection, _, _ in asked:
@@ -538,51 +560,43 @@ class ProcessEnvBatch:
         return results
 
     def reset_all(self, seeds):
-        results = self._gather("reset", [seeds[first:first + size] for _, _, first, size in self.workers])
-        return np.concatenate([obs for obs, _ in results]), [e for _, errors in results for e in errors]
+        """The batch's reset_all, each worker resetting its instances with
+        their seeds."""
+        return _join(self._gather("reset_all", [(seeds[first:first + size],) for _, _, first, size in self.workers]))
 
     def reset_some(self, indices):
         """EnvBatch.reset_some, by the workers that hold `indices`
         (ascending: the workers hold consecutive ranges, so their answers
         follow one another in the request's order)."""
-        split = [[index for index in indices if first <= index < first + size] or None
-                 for _, _, first, size in self.workers]
-        results = self._gather("reset_some", split)
+        parts = [[index for index in indices if first <= index < first + size] for _, _, first, size in self.workers]
+        results = self._gather("reset_some", [(part,) if part else None for part in parts])
         if not results:
             return self.no_rows, []
-        return np.concatenate([obs for obs, _ in results]), [e for _, errors in results for e in errors]
+        return _join(results)
 
     def step(self, actions, step_mask=None, defer_resets=False):
-        """EnvBatch.step, each worker stepping its rows (and its part of
+        """The batch's step, each worker stepping its rows (and its part of
         step_mask)."""
         if step_mask is None and not defer_resets:
             split = [(actions[first:first + size],) for _, _, first, size in self.workers]
         else:
             split = [(actions[first:first + size], None if step_mask is None else step_mask[first:first + size],
                       defer_resets) for _, _, first, size in self.workers]
-        results = self._gather("step", split)
-        finals = [r[5] for r in results]
-        return (np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results]),
-                np.concatenate([r[2] for r in results]), np.concatenate([r[3] for r in results]),
-                [i for r in results for i in r[4]], np.concatenate(finals),
-                [e for r in results for e in r[6]])
+        return _join(self._gather("step", split))
 
     def render(self, index, width, height, camera):
-        """EnvBatch.render, by the worker that holds instance `index`."""
-        for process, connection, first, size in self.workers:
+        """The batch's render, by the worker that holds instance `index`."""
+        for worker in self.workers:
+            first, size = worker[2], worker[3]
             if first <= index < first + size:
-                connection.send(("render", (index, width, height, camera)))
-                try:
-                    return connection.recv()
-                except EOFError:
-                    raise RuntimeError("env worker process %d died (exit code %s)"
-                                       % (process.pid, process.exitcode)) from None
+                split = [(index, width, height, camera) if w is worker else None for w in self.workers]
+                return self._gather("render", split)[0]
         raise IndexError(index)
 
     def close(self):
         for process, connection, _, _ in self.workers:
             try:
-                connection.send(("close", None))
+                connection.send(("close", ()))
             except (OSError, ValueError):
                 pass
             connection.close()

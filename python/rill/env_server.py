@@ -8,9 +8,12 @@ CALLABLE() returns one env: reset(seed=...) -> (obs, info), step(action) ->
 action_space (rill.spaces says what they need), optionally
 spec.max_episode_steps. Or a multi-agent env in the shape of PettingZoo's
 parallel API (it has possible_agents; rill.multi_agent says what else it
-needs), served with proto/env.proto's multi-agent tensors. Each actor stream gets its own N instances, stepped
-in this process or, with --processes=K, in K worker processes. Port 0 binds
-a free port; the bound address is printed as "listening on HOST:PORT".
+needs), served with proto/env.proto's multi-agent tensors. Each actor
+stream gets its own N instances, stepped in this process or, with
+--processes=K, in K worker processes, each stepping a consecutive range of
+them (single- and multi-agent envs alike), with the same answers. Port 0
+binds a free port; the bound address is printed as "listening on
+HOST:PORT".
 
 A client on this host may ask for shared memory at open (the C++ actors do
 for a loopback address): its stream's steps then go through a region
@@ -343,7 +346,7 @@ class EnvService:
             batch = self._open(first.open)
             region = self._region(stream, batch, first.open)
             yield self._opened(stream, batch, first.open, region)
-            steps = MultiAgentSteps if isinstance(batch, multi_agent.MultiAgentEnvBatch) else Steps
+            steps = MultiAgentSteps if isinstance(batch, multi_agent.MultiAgentBatch) else Steps
             step = steps(stream, batch, first.open.num_envs)
             if region is not None:
                 if region.accept():
@@ -380,7 +383,7 @@ class EnvService:
         if not request.shared_memory or not shared_region.supported():
             return None
         try:
-            if isinstance(batch, multi_agent.MultiAgentEnvBatch):
+            if isinstance(batch, multi_agent.MultiAgentBatch):
                 return shared_region.SharedRegion(request.num_envs, (batch.obs_width,), np.float32,
                                                   (batch.action_width,), np.float32, len(batch.agents),
                                                   batch.state_size)
@@ -394,15 +397,16 @@ class EnvService:
 
     def _opened(self, stream, batch, request, region):
         """The serialized EnvsOpened answer to `request` (an OpenEnvs)."""
-        observations, errors = batch.reset_all(list(request.seeds))
         opened = env_pb2.EnvsOpened(env_id=self.factory_spec, max_episode_steps=batch.max_episode_steps,
                                     cameras=batch.cameras)
-        if isinstance(batch, multi_agent.MultiAgentEnvBatch):
+        if isinstance(batch, multi_agent.MultiAgentBatch):
+            observations, errors, live, states = batch.reset_all(list(request.seeds))
             batch.opened_fields(opened)
-            tensors.to_tensor(batch.live, opened.live)
+            tensors.to_tensor(live, opened.live)
             if batch.state_size:
-                tensors.to_tensor(batch.states, opened.states)
+                tensors.to_tensor(states, opened.states)
         else:
+            observations, errors = batch.reset_all(list(request.seeds))
             opened.observation_space.CopyFrom(batch.observation_space.message())
             opened.action_space.CopyFrom(batch.action_space.message())
             opened.row_control = self.row_control
@@ -426,12 +430,10 @@ class EnvService:
         if self.processes > 1:
             if self.multi_agent is None:
                 probe = multi_agent.open_batch(self.factory_spec, 1, self.max_episode_steps)
-                self.multi_agent = isinstance(probe, multi_agent.MultiAgentEnvBatch)
+                self.multi_agent = isinstance(probe, multi_agent.MultiAgentBatch)
                 probe.close()
-            if not self.multi_agent:
-                return ProcessEnvBatch(self.factory_spec, request.num_envs, self.processes, self.max_episode_steps)
-            # Worker processes step single-agent envs only (so far): a
-            # multi-agent env's stream steps in this process.
+            spread = multi_agent.MultiAgentProcessBatch if self.multi_agent else ProcessEnvBatch
+            return spread(self.factory_spec, request.num_envs, self.processes, self.max_episode_steps)
         return multi_agent.open_batch(self.factory_spec, request.num_envs, self.max_episode_steps)
 
 

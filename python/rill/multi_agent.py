@@ -20,6 +20,10 @@ leaves out a live agent, names an agent it never declared, answers with an
 observation of another shape or dtype, a reward that is not a finite
 number, or something other than five dicts) is named by (env index, agent,
 field) and that env is reset; the batch itself never raises for it.
+
+MultiAgentEnvBatch steps its envs in this process; MultiAgentProcessBatch
+spreads them over worker processes (env_batch.ProcessEnvBatch), each a
+MultiAgentEnvBatch of a consecutive range, with the same answers.
 """
 
 import math
@@ -28,7 +32,8 @@ import numbers
 import numpy as np
 
 from rill import render, tensors
-from rill.env_batch import EnvBatch, FactoryError, StreamEnvs, env_time_limit, load_factory, make_envs
+from rill.env_batch import (EnvBatch, FactoryError, ProcessEnvBatch, StreamEnvs, env_time_limit, load_factory,
+                             make_envs)
 from rill.spaces import ActionSpace, ObservationSpace, SpaceError, all_finite
 from rill._proto import env_pb2
 
@@ -90,16 +95,18 @@ class _Agent:
         return np.array(row[self.action_slice], np.float32).reshape(space.shape)
 
 
-class MultiAgentEnvBatch(StreamEnvs):
-    """Instances [first, first + len(envs)) of a stream's N multi-agent
-    envs, in this process; EnvBatch's interface (reset_all, step, render,
-    close) with the multi-agent tensors."""
+class MultiAgentBatch:
+    """What a stream's batch of multi-agent envs announces and answers,
+    wherever its envs step (MultiAgentEnvBatch in this process,
+    MultiAgentProcessBatch in worker processes): its agents, each with its
+    spaces and slots in a row (`agents`, `names`, `obs_width`,
+    `action_width`), the state space (`state_space`, `state_size`), the
+    time limit and the cameras; `live` holds the agents that act in the
+    next step, [N, K]."""
 
-    def __init__(self, envs, factory_spec, first=0, max_episode_steps=0):
-        self.envs = envs
-        self.factory_spec = factory_spec
-        self.first = first
-        env = envs[0]
+    def _read_agents(self, env, factory_spec, max_episode_steps):
+        """Reads the agents and spaces of `env`, one of the stream's;
+        FactoryError when the protocol cannot carry them."""
         try:
             names = [str(agent) for agent in env.possible_agents]
         except TypeError:
@@ -124,18 +131,30 @@ class MultiAgentEnvBatch(StreamEnvs):
         self.state_size = math.prod(self.state_space.shape) if self.state_space else 0
         self.max_episode_steps = env_time_limit(env, max_episode_steps)
         self.cameras = render.cameras(env)
-        count, k = len(envs), len(names)
-        self.current = np.zeros((count, self.obs_width), np.float32)
-        self.live = np.zeros((count, k), np.bool_)
-        self.states = np.zeros((count, self.state_size), np.float32)
-        self.steps = [0] * count
-        self.failed = [False] * count
 
     def opened_fields(self, opened):
         """Fills an EnvsOpened's multi-agent fields (agents, state_space)."""
         opened.agents.extend(agent.message() for agent in self.agents)
         if self.state_space is not None:
             opened.state_space.CopyFrom(self.state_space.message().box)
+
+
+class MultiAgentEnvBatch(StreamEnvs, MultiAgentBatch):
+    """Instances [first, first + len(envs)) of a stream's N multi-agent
+    envs, in this process; EnvBatch's interface (reset_all, step, render,
+    close) with the multi-agent tensors."""
+
+    def __init__(self, envs, factory_spec, first=0, max_episode_steps=0):
+        self.envs = envs
+        self.factory_spec = factory_spec
+        self.first = first
+        self._read_agents(envs[0], factory_spec, max_episode_steps)
+        count, k = len(envs), len(self.names)
+        self.current = np.zeros((count, self.obs_width), np.float32)
+        self.live = np.zeros((count, k), np.bool_)
+        self.states = np.zeros((count, self.state_size), np.float32)
+        self.steps = [0] * count
+        self.failed = [False] * count
 
     # One env's reset into its rows; False (and its error) when it failed.
     def _reset(self, i, seed, errors):
@@ -196,12 +215,12 @@ class MultiAgentEnvBatch(StreamEnvs):
             raise _EnvFailed("state", "", "state() " + str(error)) from None
 
     def reset_all(self, seeds):
-        """Resets env i with seeds[i]: (observations, errors), errors as
-        (index, field, agent, message)."""
+        """Resets env i with seeds[i]: (observations, errors, live, states),
+        errors as (index, field, agent, message)."""
         errors = []
         for i, seed in enumerate(seeds):
             self.failed[i] = not self._reset(i, int(seed), errors)
-        return self.current.copy(), errors
+        return self.current.copy(), errors, self.live.copy(), self.states.copy()
 
     def step(self, actions):
         """Steps every env's live agents with their slots of `actions`
@@ -327,8 +346,21 @@ def open_batch(factory_spec, count, max_episode_steps=0):
     envs = make_envs(load_factory(factory_spec), factory_spec, count)
     if not is_multi_agent(envs[0]):
         return EnvBatch(factory_spec, count, 0, max_episode_steps, envs=envs)
+    return _batch_of(envs, factory_spec, 0, max_episode_steps)
+
+
+def open_range(factory_spec, count, first, max_episode_steps):
+    """A MultiAgentEnvBatch of the stream's envs [first, first + count),
+    made here: what each worker of a MultiAgentProcessBatch holds."""
+    return _batch_of(make_envs(load_factory(factory_spec), factory_spec, count), factory_spec, first,
+                     max_episode_steps)
+
+
+def _batch_of(envs, factory_spec, first, max_episode_steps):
+    """A MultiAgentEnvBatch of `envs`; FactoryError (having closed them)
+    when the protocol cannot carry their spaces."""
     try:
-        return MultiAgentEnvBatch(envs, factory_spec, 0, max_episode_steps)
+        return MultiAgentEnvBatch(envs, factory_spec, first, max_episode_steps)
     except FactoryError as error:
         for env in envs:
             close = getattr(env, "close", None)
@@ -338,3 +370,28 @@ def open_batch(factory_spec, count, max_episode_steps=0):
                 except Exception:
                     pass
         raise FactoryError("%s makes an env whose %s" % (factory_spec, error)) from None
+
+
+class MultiAgentProcessBatch(ProcessEnvBatch, MultiAgentBatch):
+    """A stream's N multi-agent envs spread over worker processes, each a
+    MultiAgentEnvBatch of its consecutive range (open_range):
+    MultiAgentEnvBatch's interface and answers, stream-relative indices and
+    all. No row control, as MultiAgentEnvBatch."""
+
+    def __init__(self, factory_spec, count, processes, max_episode_steps=0):
+        super().__init__(factory_spec, count, processes, max_episode_steps, open_range)
+        self.live = np.zeros((count, len(self.agents)), np.bool_)
+
+    def _describe(self, probe):
+        """The agents and spaces, from `probe`'s env (ProcessEnvBatch's)."""
+        self._read_agents(probe.envs[0], probe.factory_spec, probe.max_episode_steps)
+
+    def reset_all(self, seeds):
+        answer = super().reset_all(seeds)
+        self.live = answer[2]
+        return answer
+
+    def step(self, actions):
+        answer = super().step(actions)
+        self.live = answer[7]
+        return answer

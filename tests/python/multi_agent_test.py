@@ -2,7 +2,8 @@
 envs"), a real server process on port 0 stepped over gRPC and through a
 shared region: heterogeneous spaces, agents leaving mid-episode, the
 global state, and each way a multi-agent env can misbehave, named by env,
-agent and field with the env reset and the stream going on."""
+agent and field with the env reset and the stream going on; and worker
+processes (--processes) answering exactly as one process does."""
 
 import os
 import sys
@@ -14,6 +15,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"))
 
 from env_server_test import Server  # noqa: E402
+from row_control_test import assert_stream_ends  # noqa: E402
+from rill._proto import env_pb2  # noqa: E402
 from rill.env_client import EnvStream  # noqa: E402
 
 TRANSPORTS = (("grpc", False), ("shared memory", True))
@@ -66,6 +69,16 @@ class TagTest(unittest.TestCase):
                     self._play_one_episode(stream)
                 finally:
                     stream.close()
+
+    def test_fewer_envs_than_worker_processes_play_the_same_episode(self):
+        with Server("test_envs:tag", "--processes=3") as server:
+            for transport, shared in TRANSPORTS:
+                with self.subTest(transport=transport):
+                    stream = open_stream(server, 2, shared)
+                    try:
+                        self._play_one_episode(stream)
+                    finally:
+                        stream.close()
 
     def _play_one_episode(self, stream):
         # Each agent's action lands in its own slot: the runner's index, then
@@ -167,6 +180,97 @@ class MisbehavingMultiAgentEnvTest(unittest.TestCase):
                         self.assertEqual(errors, [])
                     finally:
                         stream.close()
+
+
+def described(errors):
+    return [(e.env_index, e.field, e.agent, e.message) for e in errors]
+
+
+class WorkerProcessesTest(unittest.TestCase):
+    """--processes=K spreads a multi-agent stream's envs over K worker
+    processes: every answer is the one the server gives stepping them
+    itself."""
+
+    def test_three_workers_answer_as_one_process_step_for_step(self):
+        # SquadChaos draws from each env's own generator whether an agent
+        # leaves, the episode ends or the env misbehaves: the same random
+        # actions and renders must give the same answers, error for error,
+        # whether one process or three workers (3, 2 and 2 envs) step the
+        # envs, over gRPC or through a shared region.
+        traces, seen = {}, set()
+        for flags in [(), ("--processes=3",)]:
+            with Server("test_envs:squad_chaos", "--max_episode_steps=6", *flags) as server:
+                for transport, shared in TRANSPORTS:
+                    stream = open_stream(server, 7, shared)
+                    try:
+                        traces[flags, transport] = self.play(stream, np.random.default_rng(5), seen)
+                    finally:
+                        stream.close()
+        self.assertTrue({"step", "agents", "reward", "observation", "truncated", "state", "reset", "action",
+                         "final", "left", "frame", "render error"} <= seen, seen)
+        reference = traces[(), "grpc"]
+        for key, trace in traces.items():
+            self.assertEqual(len(trace), len(reference), key)
+            for t, (got, want) in enumerate(zip(trace, reference)):
+                if isinstance(want, np.ndarray):
+                    np.testing.assert_array_equal(got, want, "%s: entry %d" % (key, t))
+                else:
+                    self.assertEqual(got, want, "%s: entry %d" % (key, t))
+
+    @staticmethod
+    def play(stream, rng, seen):
+        """Everything the stream answers to random actions and renders: the
+        opened answer, then each step's answer and one env's render; what
+        was seen (error fields, episode ends, agents leaving, frames and
+        render errors) added to `seen`."""
+        opened = env_pb2.EnvsOpened()
+        opened.CopyFrom(stream.opened)
+        opened.ClearField("shared_memory")
+        trace = [opened]
+        seen.update(error.field for error in opened.errors)
+        for _ in range(150):
+            # Slots: the scout's index, the tank's box [2], the medic's index.
+            actions = rng.uniform(-1, 1, (7, 4)).astype(np.float32)
+            actions[:, 0] = rng.integers(0, 3, 7) + (rng.random(7) < 0.03)  # now and then outside Discrete(3)
+            actions[:, 3] = rng.integers(0, 2, 7)
+            # An agent that is not live has its slot ignored, NaN or not.
+            for k, slots in enumerate((slice(0, 1), slice(1, 3), slice(3, 4))):
+                actions[~stream.live[:, k], slots] = np.nan
+            step = stream.step(actions)
+            trace += [np.array(x) for x in step[:4]] + [list(step[4]), step[5].copy(), described(step[6])]
+            trace += [np.array(x) for x in step[7:]]
+            seen.update(error.field for error in step[6])
+            stray = [e.message for e in step[6] if "AssertionError" in e.message]
+            if stray:
+                raise AssertionError("the server gave actions to agents that are not live: %s" % stray)
+            live = step[7]
+            if step[4]:
+                seen.add("final")
+            if (live.any(axis=1) & ~live.all(axis=1)).any():
+                seen.add("left")
+            index = int(rng.integers(7))
+            frame, error = stream.render(index, 3, 4)
+            trace.append(frame if error is None else error)
+            seen.add("frame" if error is None else "render error")
+        return trace
+
+    def test_a_nan_action_of_a_live_agent_ends_the_stream_naming_it(self):
+        for flags in [(), ("--processes=3",)]:
+            with Server("test_envs:tag", *flags) as server:
+                for transport, shared in TRANSPORTS:
+                    with self.subTest(flags=flags, transport=transport):
+                        stream = open_stream(server, 4, shared)
+                        try:
+                            actions = np.zeros((4, 3), np.float32)
+                            for _ in range(3):  # the runners leave after step 3
+                                self.assertEqual(stream.step(actions)[6], [])
+                            actions[:, 0] = np.nan  # the runners' slots: ignored
+                            self.assertEqual(stream.step(actions)[6], [])
+                            actions[2, 2] = np.inf  # env 2's chaser is live
+                            assert_stream_ends(self, stream, lambda: stream.step(actions),
+                                               "step.actions of env 2 agent chaser hold NaN or infinity")
+                        finally:
+                            stream.close()
 
 
 if __name__ == "__main__":

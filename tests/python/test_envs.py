@@ -567,3 +567,105 @@ def nan_reward_for_runner():
 
 def raises_in_multi_agent_step():
     return RaisesInMultiAgentStep()
+
+
+class SquadChaos:
+    """Three agents of different spaces: the scout observes [2] and plays
+    Discrete(3), the tank observes [2, 2] and plays a [2] box, the medic
+    observes [1] and plays Discrete(2); the global state is [t, agents
+    live, resets]. Each reset and step draws from the instance's own
+    generator (seeded by reset(seed=...)) whether to behave, to end one
+    agent's part or the episode, or to misbehave in one of the ways the
+    server names, so two servers whose streams are driven alike see the
+    same sequence (tests/python/multi_agent_test.py). A reward is its
+    agent's action summed, plus t: a test sees that actions arrive. Made
+    with render_mode="rgb_array", render() draws a [4, 3, 3] frame of (t,
+    resets, agents live), and raises at every fourth step of an episode."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+    SHAPES = {"scout": (2,), "tank": (2, 2), "medic": (1,)}
+    OUTCOMES = ("ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "leaves", "leaves", "ends", "raises",
+                "omits_live_agent", "unknown_agent", "nan_reward", "string_reward", "wrong_shape", "int_flag",
+                "lists", "state_raises")
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+        self.possible_agents = ["scout", "tank", "medic"]
+        self.agents = []
+        self.state_space = Box(None, None, (3,), np.float32)
+        self.rng = np.random.default_rng(0)
+        self.t = 0
+        self.resets = 0
+        self.state_fails = False
+
+    def observation_space(self, agent):
+        return Box(None, None, self.SHAPES[agent], np.float32)
+
+    def action_space(self, agent):
+        return Box(-1.0, 1.0, (2,), np.float32) if agent == "tank" else Discrete(3 if agent == "scout" else 2)
+
+    def state(self):
+        if self.state_fails:
+            raise RuntimeError("the squad lost its global view")
+        return np.array([self.t, len(self.agents), self.resets], np.float32)
+
+    def observation(self, agent):
+        return self.rng.uniform(-2, 2, self.SHAPES[agent]).astype(np.float32)
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self.t = 0
+        self.resets += 1
+        self.state_fails = False
+        if self.rng.random() < 0.05:
+            raise ValueError("reset failed")
+        self.agents = list(self.possible_agents)
+        return {a: self.observation(a) for a in self.agents}, {}
+
+    def step(self, actions):
+        assert sorted(actions) == sorted(self.agents), (actions, self.agents)
+        self.t += 1
+        outcome = self.OUTCOMES[self.rng.integers(len(self.OUTCOMES))]
+        victim = self.agents[self.rng.integers(len(self.agents))]
+        obs = {a: self.observation(a) for a in self.agents}
+        rewards = {a: float(np.sum(actions[a])) + self.t for a in self.agents}
+        terms = {a: False for a in self.agents}
+        truncs = dict(terms)
+        if outcome == "leaves":
+            (terms if self.rng.random() < 0.5 else truncs)[victim] = True
+        elif outcome == "ends":
+            terms = {a: True for a in self.agents}
+        elif outcome == "raises":
+            raise RuntimeError("the squad diverged")
+        elif outcome == "omits_live_agent":
+            del rewards[victim]
+        elif outcome == "unknown_agent":
+            obs["ghost"] = np.zeros(2, np.float32)
+        elif outcome == "nan_reward":
+            rewards[victim] = float("nan")
+        elif outcome == "string_reward":
+            rewards[victim] = "plenty"
+        elif outcome == "wrong_shape":
+            obs[victim] = np.zeros(5, np.float32)
+        elif outcome == "int_flag":
+            truncs[victim] = 0
+        elif outcome == "lists":
+            return list(obs.values()), list(rewards.values()), list(terms.values()), list(truncs.values()), {}
+        elif outcome == "state_raises":
+            self.state_fails = True
+        self.agents = [a for a in self.agents if not (terms[a] or truncs[a])]
+        return obs, rewards, terms, truncs, {}
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        if self.t % 4 == 3:
+            raise RuntimeError("the renderer lost its GL context")
+        frame = np.zeros((4, 3, 3), np.uint8)
+        frame[:, :, 0], frame[:, :, 1], frame[:, :, 2] = self.t, self.resets, len(self.agents)
+        return frame
+
+
+def squad_chaos(render_mode=None):
+    return SquadChaos(render_mode)
