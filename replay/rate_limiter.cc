@@ -37,6 +37,22 @@ std::optional<FieldIssue> RateLimiter::FindConfigIssue(const v1::RateLimiterConf
   if (!(config.error_buffer() >= 0) || std::isinf(config.error_buffer())) {
     return FieldIssue{"error_buffer", absl::StrCat(config.error_buffer(), " must be finite and >= 0")};
   }
+  // The limiter counts in doubles, exact for whole numbers up to 2^53;
+  // beyond that a bound is absurd (no run inserts or samples that many),
+  // and what is derived from it (the largest admitted batch, its window)
+  // would overflow.
+  const double min_size = static_cast<double>(config.min_size_to_sample());
+  const double spi = config.samples_per_insert();
+  if (config.error_buffer() > kMaxLimiterCount) {
+    return FieldIssue{"error_buffer", absl::StrCat(config.error_buffer(), " is above 2^53 = ", static_cast<int64_t>(kMaxLimiterCount),
+                                                   ", the most the limiter counts exactly")};
+  }
+  if (min_size * spi + config.error_buffer() > kMaxLimiterCount) {
+    return FieldIssue{"samples_per_insert",
+                      absl::StrCat(spi, " times min_size_to_sample ", config.min_size_to_sample(),
+                                   " plus error_buffer ", config.error_buffer(), " is above 2^53 = ", static_cast<int64_t>(kMaxLimiterCount),
+                                   ", the most the limiter counts exactly")};
+  }
   if (config.samples_per_insert() > 0 && config.error_buffer() < std::max(1.0, config.samples_per_insert())) {
     return FieldIssue{"error_buffer",
                       absl::StrCat(config.error_buffer(), " is smaller than max(1, samples_per_insert ",

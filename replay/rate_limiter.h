@@ -26,13 +26,19 @@
 
 namespace rill::replay {
 
+// The largest count the limiter's bounds may reach: 2^53, below which
+// doubles hold whole numbers exactly.
+inline constexpr double kMaxLimiterCount = 9007199254740992.0;
+
 class RateLimiter {
  public:
   enum class Side { kInsert, kSample };
 
   // The first rule `config` breaks, or nullopt: a negative or non-finite
-  // value, or a ratio with error_buffer < max(1, samples_per_insert), where
-  // neither one insert nor one sample could ever proceed. The fields are
+  // value, an error_buffer or upper bound (min_size_to_sample *
+  // samples_per_insert + error_buffer) above kMaxLimiterCount, or a ratio
+  // with error_buffer < max(1, samples_per_insert), where neither one
+  // insert nor one sample could ever proceed. The fields are
   // relative to the limiter ("error_buffer"); the table's rules
   // (table_config.h) prefix them.
   static std::optional<FieldIssue> FindConfigIssue(const v1::RateLimiterConfig& config);

@@ -125,6 +125,23 @@ TEST(RateLimiterTest, RejectsErrorBufferThatWouldDeadlock) {
   EXPECT_THAT(limiter.status().message(), HasSubstr("error_buffer"));
 }
 
+// A bound no run reaches, whose derived window would overflow (2 * 1e308
+// is infinite), is refused by name instead of admitting anything.
+TEST(RateLimiterTest, RejectsBoundsBeyondExactCounts) {
+  v1::RateLimiterConfig config;
+  config.set_min_size_to_sample(1000);
+  config.set_samples_per_insert(256);
+  config.set_error_buffer(1e308);
+  absl::StatusOr<RateLimiter> limiter = RateLimiter::Create(config);
+  EXPECT_EQ(limiter.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(limiter.status().message(), HasSubstr("rate_limiter.error_buffer 1e+308 is above 2^53"));
+  config.set_error_buffer(12800);
+  config.set_samples_per_insert(1e13);
+  EXPECT_THAT(RateLimiter::Create(config).status().message(), HasSubstr("rate_limiter.samples_per_insert 1e+13 times"));
+  config.set_samples_per_insert(256);
+  EXPECT_TRUE(RateLimiter::Create(config).ok());
+}
+
 TEST(RateLimiterTest, RejectsNegativeMinSize) {
   v1::RateLimiterConfig config;
   config.set_min_size_to_sample(-1);

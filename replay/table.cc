@@ -94,7 +94,8 @@ int64_t Table::LargestAdmittedBatch(const v1::RateLimiterConfig& config) {
   // inserts keep at or below min_size_to_sample + error_buffer.
   double most = 2 * config.error_buffer();
   if (spi == 1) most = std::min(most, static_cast<double>(config.min_size_to_sample()) + config.error_buffer());
-  return static_cast<int64_t>(std::floor(most));
+  // At most 2 * kMaxLimiterCount for a checked config; no cast past int64.
+  return static_cast<int64_t>(std::floor(std::min(most, 2 * kMaxLimiterCount)));
 }
 
 std::string Table::ClosedMessage() const {
