@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,32 +32,46 @@ namespace {
 // How long open streams may take to end by themselves once a signal came.
 constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
 
-// The factory of --env (with --plugin, the library's env of that id),
-// checked as far as it can be without making an env: NotFound for an
-// unknown id (listing the known ones), the loader's errors for a library,
-// InvalidArgument for a multi-agent env (this server's streams are
-// single-agent).
-absl::StatusOr<envs::EnvFactory> FactoryFromFlags(const std::string& id, const std::string& library,
-                                                  int max_episode_steps) {
+// Starts the server of the checked env on an address: Start's or
+// StartMultiAgent's errors.
+using ServerStarter = std::function<absl::StatusOr<std::unique_ptr<envs::EnvServer>>(const std::string& address)>;
+
+// What serves --env (with --plugin, the library's env of that id), a
+// single-agent env or a multi-agent one, checked as far as it can be
+// without making an env: NotFound for an unknown id (listing the known
+// ones), the loader's errors for a library.
+absl::StatusOr<ServerStarter> StarterFromFlags(const std::string& id, const std::string& library,
+                                               int max_episode_steps) {
   v1::PluginEnvConfig config;
   config.set_library(library);
   config.set_id(id);
   if (library.empty() ? envs::IsMultiAgentEnv(id) : envs::IsPluginMultiAgentEnv(config)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        id, " is a multi-agent env, and rill env-server serves single-agent envs only so far: name it in the "
-        "config's env section (", library.empty() ? "env { name: ... }" : "env { plugin { ... } }",
-        ") for the actors to step it, or serve it from Python (python3 -m rill.env_server)"));
-  }
-  if (library.empty()) {
-    RETURN_IF_ERROR(envs::LookupEnvSpec(id, max_episode_steps).status());
-    return envs::EnvFactory([id, max_episode_steps](uint64_t seed) {
-      return envs::MakeEnv(id, max_episode_steps, seed);
+    envs::MultiAgentEnvFactory factory;
+    if (library.empty()) {
+      RETURN_IF_ERROR(envs::LookupMultiAgentSpec(id, max_episode_steps).status());
+      factory = [id, max_episode_steps](uint64_t seed) { return envs::MakeMultiAgentEnv(id, max_episode_steps, seed); };
+    } else {
+      RETURN_IF_ERROR(envs::PluginMultiAgentSpec(config, max_episode_steps).status());
+      factory = [config, max_episode_steps](uint64_t seed) {
+        return envs::MakePluginMultiAgentEnv(config, max_episode_steps, seed);
+      };
+    }
+    return ServerStarter([factory = std::move(factory)](const std::string& address) {
+      return envs::EnvServer::StartMultiAgent(address, factory);
     });
   }
-  RETURN_IF_ERROR(envs::PluginEnvSpec(config, max_episode_steps).status());
-  return envs::EnvFactory([config, max_episode_steps](uint64_t seed) {
-    return envs::MakePluginEnv(config, max_episode_steps, seed);
-  });
+  envs::EnvFactory factory;
+  if (library.empty()) {
+    RETURN_IF_ERROR(envs::LookupEnvSpec(id, max_episode_steps).status());
+    factory = [id, max_episode_steps](uint64_t seed) { return envs::MakeEnv(id, max_episode_steps, seed); };
+  } else {
+    RETURN_IF_ERROR(envs::PluginEnvSpec(config, max_episode_steps).status());
+    factory = [config, max_episode_steps](uint64_t seed) {
+      return envs::MakePluginEnv(config, max_episode_steps, seed);
+    };
+  }
+  return ServerStarter(
+      [factory = std::move(factory)](const std::string& address) { return envs::EnvServer::Start(address, factory); });
 }
 
 int BadInput(const std::string& message) {
@@ -79,17 +94,16 @@ int EnvServerMain() {
                                                    "` lists the library's ids)"));
   }
   if (max_episode_steps < 0) return BadInput(absl::StrCat("--max_episode_steps ", max_episode_steps, " must be >= 0"));
-  absl::StatusOr<envs::EnvFactory> factory = FactoryFromFlags(id, library, max_episode_steps);
-  if (!factory.ok()) return BadInput(std::string(factory.status().message()));
-  absl::StatusOr<std::unique_ptr<envs::EnvServer>> server = envs::EnvServer::Start(address, *std::move(factory));
+  absl::StatusOr<ServerStarter> start = StarterFromFlags(id, library, max_episode_steps);
+  if (!start.ok()) return BadInput(std::string(start.status().message()));
+  absl::StatusOr<std::unique_ptr<envs::EnvServer>> server = (*start)(address);
   if (!server.ok()) {
     std::fprintf(stderr, "rill env-server: %s\n", std::string(server.status().message()).c_str());
     return absl::IsUnavailable(server.status()) ? kExitFailure : kExitBadInput;
   }
   std::unique_ptr<ShutdownHook> not_serving = OnShutdownSignal([&server] { (*server)->SetNotServing(); });
-  const envs::EnvSpec& spec = (*server)->spec();
-  RILL_LOG(INFO) << "serving " << spec.name << (library.empty() ? "" : absl::StrCat(" of ", library)) << " on "
-                 << (*server)->address() << " (time limit " << spec.max_episode_steps << ")";
+  RILL_LOG(INFO) << "serving " << (*server)->env_name() << (library.empty() ? "" : absl::StrCat(" of ", library))
+                 << " on " << (*server)->address() << " (time limit " << (*server)->max_episode_steps() << ")";
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
   const absl::Status ready = AnnounceReady(absl::GetFlag(FLAGS_ready_fd), {{"grpc_port", (*server)->port()}});

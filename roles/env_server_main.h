@@ -1,7 +1,9 @@
 // `rill env-server --env=ID [--plugin=LIBRARY] --address=HOST:PORT
 // [--max_episode_steps=T]`: serves a registered env, or a plugin library's
 // env, over rill.v1.EnvService (envs/remote/env_server.h), so that actors
-// with `env { remote { address: ... } }` step it. Like the Python server
+// with `env { remote { address: ... } }` step it. A multi-agent env (the
+// registry's or a plugin's) is served with the protocol's multi-agent
+// streams, for actors whose env.remote lists its agents. Like the Python server
 // (python/rill/env_server.py) it prints "listening on HOST:PORT" on stdout
 // once it serves (port 0 picks a free port), writes the ready line to
 // --ready_fd when given, and stops on SIGTERM / SIGINT: health turns

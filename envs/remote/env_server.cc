@@ -40,8 +40,8 @@ const char* KindName(const v1::EnvRequest& request) {
 // Deletes itself in OnDone.
 class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::EnvResponse> {
  public:
-  ConnectReactor(const EnvFactory* factory, const EnvSpec* spec, int64_t stream)
-      : factory_(factory), spec_(spec), stream_(stream) {
+  ConnectReactor(const EnvServiceImpl::StreamOpener* open, const std::string* env_name, int64_t stream)
+      : open_(open), env_name_(env_name), stream_(stream) {
     StartRead(&request_);
   }
 
@@ -85,11 +85,8 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
       return absl::FailedPreconditionError(
           absl::StrCat("the first message of a stream must be open (got ", KindName(request_), ")"));
     }
-    absl::StatusOr<std::unique_ptr<EnvServerBatch>> batch =
-        EnvServerBatch::Open(*factory_, *spec_, request_.open(), response_.mutable_opened());
-    if (!batch.ok()) return batch.status();
-    batch_ = *std::move(batch);
-    RILL_LOG(INFO) << "env stream " << stream_ << ": " << batch_->size() << " envs of " << spec_->name;
+    ASSIGN_OR_RETURN(batch_, (*open_)(request_.open(), response_.mutable_opened()));
+    RILL_LOG(INFO) << "env stream " << stream_ << ": " << batch_->size() << " envs of " << *env_name_;
     LogErrors(response_.opened().errors());
     return &response_;
   }
@@ -121,7 +118,8 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
         RILL_LOG(WARNING) << "env stream " << stream_ << ": further errors are answered but not logged";
       }
       if (logged_errors_++ >= kLoggedErrorsPerStream) return;
-      RILL_LOG(WARNING) << "env stream " << stream_ << " env " << error.env_index() << ": " << error.field() << ": "
+      RILL_LOG(WARNING) << "env stream " << stream_ << " env " << error.env_index()
+                        << (error.agent().empty() ? "" : " agent " + error.agent()) << ": " << error.field() << ": "
                         << error.message();
     }
   }
@@ -131,8 +129,8 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
     finisher_.Finish(*this, std::move(status));
   }
 
-  const EnvFactory* const factory_;
-  const EnvSpec* const spec_;
+  const EnvServiceImpl::StreamOpener* const open_;
+  const std::string* const env_name_;
   const int64_t stream_;
   absl::Mutex mu_;
   // Written by gRPC between StartRead and OnReadDone, read only after.
@@ -143,7 +141,7 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::EnvRequest, v1::
   v1::EnvResponse response_ ABSL_GUARDED_BY(mu_);
   v1::EnvResponse rendered_ ABSL_GUARDED_BY(mu_);
   v1::EnvResponse reset_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<EnvServerBatch> batch_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ServerBatch> batch_ ABSL_GUARDED_BY(mu_);
   int logged_errors_ ABSL_GUARDED_BY(mu_) = 0;
   StreamFinisher finisher_ ABSL_GUARDED_BY(mu_);
 };
@@ -160,14 +158,55 @@ absl::StatusOr<std::unique_ptr<EnvServiceImpl>> EnvServiceImpl::Create(EnvFactor
     return absl::FailedPreconditionError("cannot make the env to serve: the factory returned none");
   }
   EnvSpec spec = (*probe)->spec();
-  return std::unique_ptr<EnvServiceImpl>(new EnvServiceImpl(std::move(factory), std::move(spec)));
+  std::string name = spec.name;
+  const int max_episode_steps = spec.max_episode_steps;
+  StreamOpener open = [factory = std::move(factory), spec = std::move(spec)](
+                          const v1::OpenEnvs& request,
+                          v1::EnvsOpened* opened) -> absl::StatusOr<std::unique_ptr<ServerBatch>> {
+    ASSIGN_OR_RETURN(std::unique_ptr<EnvServerBatch> batch, EnvServerBatch::Open(factory, spec, request, opened));
+    return batch;
+  };
+  return std::unique_ptr<EnvServiceImpl>(new EnvServiceImpl(std::move(name), max_episode_steps, std::move(open)));
+}
+
+absl::StatusOr<std::unique_ptr<EnvServiceImpl>> EnvServiceImpl::CreateMultiAgent(MultiAgentEnvFactory factory) {
+  if (factory == nullptr) return absl::InvalidArgumentError("the env server has no multi-agent env factory");
+  absl::StatusOr<std::unique_ptr<MultiAgentEnv>> probe = factory(0);
+  if (!probe.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot make the env to serve: ", probe.status().message()));
+  }
+  if (*probe == nullptr) {
+    return absl::FailedPreconditionError("cannot make the env to serve: the factory returned none");
+  }
+  MultiAgentSpec spec = (*probe)->spec();
+  RETURN_IF_ERROR(CheckServableAgents(spec));
+  std::string name = spec.name;
+  const int max_episode_steps = spec.max_episode_steps;
+  StreamOpener open = [factory = std::move(factory), spec = std::move(spec)](
+                          const v1::OpenEnvs& request,
+                          v1::EnvsOpened* opened) -> absl::StatusOr<std::unique_ptr<ServerBatch>> {
+    ASSIGN_OR_RETURN(std::unique_ptr<MultiAgentServerBatch> batch,
+                     MultiAgentServerBatch::Open(factory, spec, request, opened));
+    return batch;
+  };
+  return std::unique_ptr<EnvServiceImpl>(new EnvServiceImpl(std::move(name), max_episode_steps, std::move(open)));
 }
 
 grpc::ServerBidiReactor<v1::EnvRequest, v1::EnvResponse>* EnvServiceImpl::Connect(grpc::CallbackServerContext*) {
-  return new ConnectReactor(&factory_, &spec_, next_stream_.fetch_add(1));
+  return new ConnectReactor(&open_, &env_name_, next_stream_.fetch_add(1));
 }
 
 absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::Start(const std::string& address, EnvFactory factory) {
+  return Serve(address, EnvServiceImpl::Create(std::move(factory)));
+}
+
+absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::StartMultiAgent(const std::string& address,
+                                                                      MultiAgentEnvFactory factory) {
+  return Serve(address, EnvServiceImpl::CreateMultiAgent(std::move(factory)));
+}
+
+absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::Serve(const std::string& address,
+                                                            absl::StatusOr<std::unique_ptr<EnvServiceImpl>> service) {
   const size_t colon = address.rfind(':');
   int port = -1;
   if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
@@ -177,7 +216,7 @@ absl::StatusOr<std::unique_ptr<EnvServer>> EnvServer::Start(const std::string& a
   std::string host = address.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   std::unique_ptr<EnvServer> server(new EnvServer());
-  ASSIGN_OR_RETURN(server->service_, EnvServiceImpl::Create(std::move(factory)));
+  ASSIGN_OR_RETURN(server->service_, std::move(service));
   ASSIGN_OR_RETURN(StartedServer started,
                    StartGrpcServer(address, {server->service_.get()}, kMaxMessageBytes));
   server->server_ = std::move(started.server);

@@ -111,6 +111,29 @@ std::string SpecDifference(const EnvSpec& made, const EnvSpec& served) {
   return "";
 }
 
+void WriteFrame(const RgbImage& frame, v1::EnvRendered* rendered) {
+  v1::Tensor* tensor = rendered->mutable_frame();
+  tensor->set_dtype(v1::DTYPE_UINT8);
+  tensor->clear_shape();
+  tensor->add_shape(frame.height);
+  tensor->add_shape(frame.width);
+  tensor->add_shape(3);
+  tensor->mutable_data()->assign(reinterpret_cast<const char*>(frame.rgb.data()), frame.rgb.size());
+}
+
+absl::Status CheckOpenEnvs(const v1::OpenEnvs& open) {
+  const int n = open.num_envs();
+  if (n < 1 || n > kMaxEnvsPerStream) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("open.num_envs ", n, " is out of range (1..", kMaxEnvsPerStream, ")"));
+  }
+  if (open.seeds_size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("open.seeds has ", open.seeds_size(), " seeds for ", n, " envs"));
+  }
+  return absl::OkStatus();
+}
+
 EnvServerBatch::EnvServerBatch(EnvSpec spec, std::vector<std::unique_ptr<Env>> envs)
     : spec_(std::move(spec)),
       obs_bytes_(spec_.obs_bytes()),
@@ -129,15 +152,8 @@ EnvServerBatch::EnvServerBatch(EnvSpec spec, std::vector<std::unique_ptr<Env>> e
 absl::StatusOr<std::unique_ptr<EnvServerBatch>> EnvServerBatch::Open(const EnvFactory& factory, const EnvSpec& spec,
                                                                      const v1::OpenEnvs& open,
                                                                      v1::EnvsOpened* opened) {
+  RETURN_IF_ERROR(CheckOpenEnvs(open));
   const int n = open.num_envs();
-  if (n < 1 || n > kMaxEnvsPerStream) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("open.num_envs ", n, " is out of range (1..", kMaxEnvsPerStream, ")"));
-  }
-  if (open.seeds_size() != n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("open.seeds has ", open.seeds_size(), " seeds for ", n, " envs"));
-  }
   std::vector<std::unique_ptr<Env>> envs;
   envs.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
@@ -351,12 +367,7 @@ void EnvServerBatch::Render(const v1::RenderEnv& render, v1::EnvRendered* render
     rendered->set_error(absl::StrCat("env ", i, " of ", spec_.name, ": ", drawn.message()));
     return;
   }
-  v1::Tensor* frame = rendered->mutable_frame();
-  frame->set_dtype(v1::DTYPE_UINT8);
-  frame->add_shape(frame_.height);
-  frame->add_shape(frame_.width);
-  frame->add_shape(3);
-  frame->mutable_data()->assign(reinterpret_cast<const char*>(frame_.rgb.data()), frame_.rgb.size());
+  WriteFrame(frame_, rendered);
 }
 
 }  // namespace rill::envs

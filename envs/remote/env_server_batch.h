@@ -69,14 +69,44 @@ v1::Space ActionSpaceOf(const EnvSpec& spec);
 // the server's is [4]"; empty when they agree.
 std::string SpecDifference(const EnvSpec& made, const EnvSpec& served);
 
-class EnvServerBatch {
+// The checks of an open every stream takes: InvalidArgument naming
+// open.num_envs (outside 1..kMaxEnvsPerStream) or open.seeds (not one per
+// instance).
+absl::Status CheckOpenEnvs(const v1::OpenEnvs& open);
+
+// A render's answer: `frame` as rendered.frame, uint8 [height, width, 3]
+// (rendered's env_index and error are left as they are).
+void WriteFrame(const RgbImage& frame, v1::EnvRendered* rendered);
+
+// The server's side of one stream's N instances after its open, whatever
+// they are: single-agent (EnvServerBatch) or multi-agent
+// (MultiAgentServerBatch, multi_agent_server_batch.h). EnvServiceImpl's
+// reactor answers every request after the open through it; a method's
+// error ends the stream with that status, nothing stepped or reset.
+// Thread-compatible: one stream's reactor calls it, one call at a time.
+class ServerBatch {
+ public:
+  virtual ~ServerBatch() = default;
+
+  // N, the instances the stream opened.
+  virtual int size() const = 0;
+  // Steps the instances and writes every field of `stepped` (a message
+  // reused from the last step keeps its buffers).
+  virtual absl::Status Step(const v1::StepEnvs& step, v1::EnvsStepped* stepped) = 0;
+  // Answers a reset request (row control), or refuses it.
+  virtual absl::Status Reset(const v1::ResetEnvs& reset, v1::EnvsReset* answer) = 0;
+  // Draws one instance into `rendered`, or says there why it cannot;
+  // never ends the stream and steps nothing.
+  virtual void Render(const v1::RenderEnv& render, v1::EnvRendered* rendered) = 0;
+};
+
+class EnvServerBatch final : public ServerBatch {
  public:
   // Makes open.num_envs instances of `spec`'s env, instance i with
   // factory(open.seeds(i)), resets each and fills `opened` (env_id, spaces,
   // time limit, first observations, errors, and row_control: Step and Reset
   // serve it). Errors, nothing made:
-  //   InvalidArgument naming open.num_envs (outside 1..kMaxEnvsPerStream)
-  //     or open.seeds (not one per instance);
+  //   CheckOpenEnvs's;
   //   FailedPrecondition naming the instance when the factory fails or
   //     makes an env whose spaces differ from `spec`.
   // `opened` lists the first instance's cameras (Env::cameras()).
@@ -86,7 +116,7 @@ class EnvServerBatch {
   EnvServerBatch(const EnvServerBatch&) = delete;
   EnvServerBatch& operator=(const EnvServerBatch&) = delete;
 
-  int size() const { return static_cast<int>(envs_.size()); }
+  int size() const override { return static_cast<int>(envs_.size()); }
 
   // Steps the instances step.step_mask marks (every instance when it is
   // absent), each with its row of step.actions ([N] int64 for a discrete
@@ -101,7 +131,7 @@ class EnvServerBatch {
   // wrong dtype, shape or byte count, or a marked Box action holding NaN
   // or infinity, and naming step.step_mask for a mask that is not [N]
   // bool; no instance is stepped then.
-  absl::Status Step(const v1::StepEnvs& step, v1::EnvsStepped* stepped);
+  absl::Status Step(const v1::StepEnvs& step, v1::EnvsStepped* stepped) override;
 
   // Resets the instances reset.env_indices names, ended or not (an
   // instance's random stream goes on), and writes their first observations
@@ -109,7 +139,7 @@ class EnvServerBatch {
   // an instance, whose next step retries its reset). InvalidArgument naming
   // reset.env_indices when they are not ascending, each in 0..N-1 and
   // named once; nothing is reset then.
-  absl::Status Reset(const v1::ResetEnvs& reset, v1::EnvsReset* answer);
+  absl::Status Reset(const v1::ResetEnvs& reset, v1::EnvsReset* answer) override;
 
   // Draws instance render.env_index at render.width x render.height from
   // render.camera ("" for the default) into `rendered` (a message reused
@@ -118,7 +148,7 @@ class EnvServerBatch {
   // index outside 0..N-1, a size outside 1..kMaxRenderSize, an unknown
   // camera or the env's own failure (Env::Render) is answered in
   // rendered->error, naming the instance. Steps nothing.
-  void Render(const v1::RenderEnv& render, v1::EnvRendered* rendered);
+  void Render(const v1::RenderEnv& render, v1::EnvRendered* rendered) override;
 
  private:
   EnvServerBatch(EnvSpec spec, std::vector<std::unique_ptr<Env>> envs);

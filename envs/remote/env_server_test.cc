@@ -24,6 +24,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_util.h"
+#include "envs/remote/raw_env_stream.h"
 #include "envs/plugin/plugin_envs.h"
 #include "envs/registry.h"
 #include "envs/remote/remote_envs.h"
@@ -60,35 +61,6 @@ std::unique_ptr<EnvServer> Serve(EnvFactory factory) {
   return server.ok() ? *std::move(server) : nullptr;
 }
 
-// A stream written by hand, to send what RemoteEnvs never would.
-class RawStream {
- public:
-  explicit RawStream(const std::string& address)
-      : stub_(v1::EnvService::NewStub(MakeChannel(address, EnvServer::kMaxMessageBytes))) {
-    context_.set_deadline(DeadlineIn(kTimeout));
-    stream_ = stub_->Connect(&context_);
-  }
-
-  // Writes `request` and reads the answer; false when the server ended the
-  // stream instead (Finish then says why).
-  bool Call(const v1::EnvRequest& request, v1::EnvResponse* response) {
-    return stream_->Write(request) && stream_->Read(response);
-  }
-
-  grpc::Status Finish() {
-    stream_->WritesDone();
-    v1::EnvResponse ignored;
-    while (stream_->Read(&ignored)) {
-    }
-    return stream_->Finish();
-  }
-
- private:
-  std::unique_ptr<v1::EnvService::Stub> stub_;
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::EnvRequest, v1::EnvResponse>> stream_;
-};
-
 v1::EnvRequest Open(int num_envs, int num_seeds) {
   v1::EnvRequest request;
   request.mutable_open()->set_num_envs(num_envs);
@@ -110,7 +82,7 @@ v1::EnvRequest Step(v1::DType dtype, std::vector<int64_t> shape, const std::vect
 // message containing `names`.
 void ExpectStreamEnds(const std::string& address, const v1::EnvRequest& open, const v1::EnvRequest& bad,
                       grpc::StatusCode code, const std::string& names) {
-  RawStream stream(address);
+  RawEnvStream stream(address);
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(open, &response));
   ASSERT_TRUE(response.has_opened());
@@ -275,7 +247,7 @@ TEST(EnvServerTest, AFirstMessageThatIsNotOpenEndsTheStreamWithFailedPreconditio
   std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
   ASSERT_NE(server, nullptr);
   for (const v1::EnvRequest& first : {Step<int64_t>(v1::DTYPE_INT64, {1}, {0}), v1::EnvRequest()}) {
-    RawStream stream(server->address());
+    RawEnvStream stream(server->address());
     v1::EnvResponse response;
     EXPECT_FALSE(stream.Call(first, &response));
     const grpc::Status status = stream.Finish();
@@ -296,14 +268,14 @@ TEST(EnvServerTest, NumEnvsOutOfRangeEndsTheStreamWithInvalidArgument) {
   std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
   ASSERT_NE(server, nullptr);
   for (const int n : {0, -1, kMaxEnvsPerStream + 1}) {
-    RawStream stream(server->address());
+    RawEnvStream stream(server->address());
     v1::EnvResponse response;
     EXPECT_FALSE(stream.Call(Open(n, std::max(n, 0)), &response));
     const grpc::Status status = stream.Finish();
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << n;
     EXPECT_THAT(status.error_message(), HasSubstr(absl::StrCat("open.num_envs ", n, " is out of range (1..4096)")));
   }
-  RawStream most(server->address());
+  RawEnvStream most(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(most.Call(Open(kMaxEnvsPerStream, kMaxEnvsPerStream), &response));
   EXPECT_THAT(response.opened().observations().shape(), ElementsAre(kMaxEnvsPerStream, 4));
@@ -313,7 +285,7 @@ TEST(EnvServerTest, NumEnvsOutOfRangeEndsTheStreamWithInvalidArgument) {
 TEST(EnvServerTest, SeedsThatAreNotOnePerEnvEndTheStreamWithInvalidArgument) {
   std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   EXPECT_FALSE(stream.Call(Open(3, 2), &response));
   const grpc::Status status = stream.Finish();
@@ -324,7 +296,7 @@ TEST(EnvServerTest, SeedsThatAreNotOnePerEnvEndTheStreamWithInvalidArgument) {
 TEST(EnvServerTest, ADiscreteActionOutOfRangeIsThatInstancesErrorAndTheStreamGoesOn) {
   std::unique_ptr<EnvServer> server = Serve(Registered("CartPole-v1"));
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(Open(2, 2), &response));
   ASSERT_TRUE(stream.Call(Step<int64_t>(v1::DTYPE_INT64, {2}, {1, 5}), &response));
@@ -399,7 +371,7 @@ TEST(EnvServerTest, Uint8ObservationsTravelAsUint8) {
   // t and channel 1 to 100 + 50 a, and pays a.
   std::unique_ptr<EnvServer> server = Serve(Plugin(TestPlugin("faulty_plugin"), "Camera-v0"));
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(Open(2, 2), &response));  // seeds 100, 101
   const v1::EnvsOpened& opened = response.opened();
@@ -505,7 +477,7 @@ TEST(EnvServerTest, AFactoryThatFailsAtOpenEndsThatStreamWithFailedPrecondition)
     return MakeEnv("CartPole-v1", 0, seed);
   });
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   EXPECT_FALSE(stream.Call(Open(3, 3), &response));  // seeds 100, 101, 102
   const grpc::Status status = stream.Finish();
@@ -709,7 +681,7 @@ TEST(EnvServerTest, RemoteEnvsRefusesARenderOutsideTheStreamWithoutAsking) {
 TEST(EnvServerTest, ARenderTheServerCannotDrawIsAnsweredWithAnErrorAndTheStreamGoesOn) {
   std::unique_ptr<EnvServer> server = Serve(MakeCanvas());
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(Open(2, 2), &response));
   EXPECT_THAT(response.opened().cameras(), ElementsAre("front", "top"));
@@ -959,7 +931,7 @@ std::vector<float> Rows(std::initializer_list<std::vector<float>> rows) {
 TEST(EnvServerTest, OpenedAnnouncesRowControl) {
   std::unique_ptr<EnvServer> server = Serve(MakeCounter());
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(Open(2, 2), &response));
   EXPECT_TRUE(response.opened().row_control());
@@ -969,7 +941,7 @@ TEST(EnvServerTest, OpenedAnnouncesRowControl) {
 TEST(EnvServerTest, AMaskedStepStepsOnlyTheMarkedInstancesAndLeavesTheOthersRowsAsTheyWere) {
   std::unique_ptr<EnvServer> server = Serve(MakeCounter());
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(Open(3, 3), &response));
   ASSERT_TRUE(stream.Call(MaskedStep({0, 0, 0}, {}, false), &response));
@@ -996,7 +968,7 @@ TEST(EnvServerTest, AMaskedStepStepsOnlyTheMarkedInstancesAndLeavesTheOthersRows
 TEST(EnvServerTest, ADeferredEpisodeEndWaitsAtItsFinalObservationUntilAResetRequest) {
   std::unique_ptr<EnvServer> server = Serve(MakeCounter());
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(Open(2, 2), &response));
   ASSERT_TRUE(stream.Call(MaskedStep({1, 0}, {}, true), &response));
@@ -1035,7 +1007,7 @@ TEST(EnvServerTest, ADeferredEpisodeEndWaitsAtItsFinalObservationUntilAResetRequ
 TEST(EnvServerTest, AResetRequestAnswersInItsOrderAndResetsInstancesThatHaveNotEnded) {
   std::unique_ptr<EnvServer> server = Serve(MakeCounter());
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(Open(3, 3), &response));
   ASSERT_TRUE(stream.Call(MaskedStep({0, 0, 0}, {}, false), &response));
@@ -1052,7 +1024,7 @@ TEST(EnvServerTest, AResetRequestAnswersInItsOrderAndResetsInstancesThatHaveNotE
 TEST(EnvServerTest, SteppingAnEndedInstanceBeforeItsResetFailsItAndResetsIt) {
   std::unique_ptr<EnvServer> server = Serve(MakeCounter());
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(Open(2, 2), &response));
   ASSERT_TRUE(stream.Call(MaskedStep({0, 1}, {}, true), &response));
@@ -1078,7 +1050,7 @@ TEST(EnvServerTest, SteppingAnEndedInstanceBeforeItsResetFailsItAndResetsIt) {
 TEST(EnvServerTest, AnInstanceThatFailsInAStepWithDeferredResetsIsResetInThatStep) {
   std::unique_ptr<EnvServer> server = Serve(MakeMisbehaving());
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   ASSERT_TRUE(stream.Call(Open(2, 2), &response));
   ASSERT_TRUE(stream.Call(MaskedStep({0, 1}, {}, true), &response));  // 1: a NaN reward
@@ -1094,7 +1066,7 @@ TEST(EnvServerTest, AnInstanceThatFailsInAStepWithDeferredResetsIsResetInThatSte
 TEST(EnvServerTest, AFailedResetIsRetriedOnlyInAStepThatMarksIt) {
   std::unique_ptr<EnvServer> server = Serve(MakeMisbehaving());
   ASSERT_NE(server, nullptr);
-  RawStream stream(server->address());
+  RawEnvStream stream(server->address());
   v1::EnvResponse response;
   v1::EnvRequest open = Open(2, 0);
   open.mutable_open()->add_seeds(12);
