@@ -313,6 +313,40 @@ TEST_P(RemoteEnvsTest, ActionRepeatAndPixelsWrapARemoteEnvAsTheyWrapALocalOne) {
   EXPECT_EQ(red(buffers.obs, 1), 2) << "the new episode took both repeats";
 }
 
+// A server that dies under the wrappers: the step fails every row, each
+// drawn from the restarted server's first state, and stepping goes on.
+TEST_P(RemoteEnvsTest, ARestartedServerUnderTheWrappersFailsEveryRowAndStepsOn) {
+  auto server = std::make_unique<PythonServer>("test_envs:Painter", 0, std::vector<std::string>{"--max_episode_steps=3"});
+  const int port = server->port();
+  v1::EnvConfig env = PainterSection(server->address(), GetParam());
+  env.set_action_repeat(2);
+  env.mutable_pixels()->set_width(5);
+  env.mutable_pixels()->set_height(6);
+  absl::StatusOr<std::unique_ptr<EnvBatch>> batch = MakeEnvBatch(env, 2, 0);
+  ASSERT_TRUE(batch.ok()) << batch.status() << server->log();
+  StepBuffers buffers(2, 23);
+  buffers.obs.resize(2 * 90);
+  buffers.final_obs.resize(2 * 90);
+  ASSERT_TRUE((*batch)->Reset(buffers.obs.data()).ok());
+  const std::vector<float> actions = {0, 0};
+  ASSERT_TRUE((*batch)->Step(2, actions.data(), buffers.out()).ok());
+  ASSERT_EQ(buffers.obs[0], 2);
+  server->child().Signal(SIGKILL);
+  ASSERT_TRUE(server->child().WaitExit(absl::Seconds(10)).has_value());
+  server = std::make_unique<PythonServer>("test_envs:Painter", port, std::vector<std::string>{"--max_episode_steps=3"});
+  ASSERT_EQ(server->port(), port) << server->log();
+  ASSERT_TRUE((*batch)->Step(2, actions.data(), buffers.out()).ok()) << server->log();
+  ASSERT_EQ(buffers.failures.size(), 2u);
+  EXPECT_EQ(buffers.failures[0].index, 0);
+  EXPECT_EQ(buffers.failures[1].index, 1);
+  EXPECT_EQ(buffers.obs[0], 0) << "row 0 drawn from the new stream's first state";
+  EXPECT_EQ(buffers.obs[90], 0) << "row 1 too";
+  ASSERT_TRUE((*batch)->Step(2, actions.data(), buffers.out()).ok()) << server->log();
+  EXPECT_TRUE(buffers.failures.empty());
+  EXPECT_EQ(buffers.rewards, std::vector<float>({2, 2}));
+  EXPECT_EQ(buffers.obs[90], 2);
+}
+
 TEST_P(RemoteEnvsTest, AServerWithoutRowControlIsRefusedForActionRepeatByName) {
   // A server that predates row control: the C++ client sees no
   // row_control in its opened answer.

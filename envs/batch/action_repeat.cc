@@ -78,8 +78,12 @@ absl::Status ActionRepeatBatch::StepRows(const uint8_t* step, bool defer_resets,
   // A failed row's reward is 0, whatever its repeats before the failure
   // earned (the caller drops that row's step).
   for (const EnvFailure& failure : *out.failures) out.rewards[failure.index] = 0;
-  std::sort(out.failures->begin(), out.failures->end(),
-            [](const EnvFailure& a, const EnvFailure& b) { return a.index < b.index; });
+  // Each failed row once (a broken stream fails every row again).
+  std::stable_sort(out.failures->begin(), out.failures->end(),
+                   [](const EnvFailure& a, const EnvFailure& b) { return a.index < b.index; });
+  out.failures->erase(std::unique(out.failures->begin(), out.failures->end(),
+                                  [](const EnvFailure& a, const EnvFailure& b) { return a.index == b.index; }),
+                      out.failures->end());
   if (out.env_episodes != nullptr) {
     std::sort(out.env_episodes->begin(), out.env_episodes->end(),
               [](const EnvEpisodeFigures& a, const EnvEpisodeFigures& b) { return a.first_row < b.first_row; });

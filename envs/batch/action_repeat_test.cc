@@ -6,6 +6,7 @@
 
 #include "envs/action_repeat.h"
 #include "envs/batch/local.h"
+#include "envs/batch/test_failing_batch.h"
 #include "envs/batch/test_outputs.h"
 #include "envs/registry.h"
 #include "gmock/gmock.h"
@@ -120,6 +121,32 @@ TEST(ActionRepeatBatchTest, StopsEachRowAtItsOwnEndWhileTheOthersGoOn) {
   EXPECT_THAT(buffers.observations(), ElementsAre(0, 4));
   EXPECT_EQ(short_one->total_steps(), 3);
   EXPECT_EQ(long_one->total_steps(), 4);
+}
+
+TEST(ActionRepeatBatchTest, ARowThatFailsStopsItsRepeatAndIsReportedOnceEvenWhenEveryRowFailsLater) {
+  auto failing = std::make_unique<FailingBatch>(3);
+  FailingBatch* inner = failing.get();
+  absl::StatusOr<std::unique_ptr<ActionRepeatBatch>> env = ActionRepeatBatch::Create(std::move(failing), 2);
+  ASSERT_TRUE(env.ok()) << env.status();
+  StepBuffers buffers(3);
+  ASSERT_TRUE((*env)->Reset(buffers.obs.data()).ok());
+  const float actions[3] = {0, 0, 0};
+  // Step 1: row 0 fails alone in the first repeat; rows 1 and 2 take both.
+  inner->fail_row = 0;
+  ASSERT_TRUE((*env)->Step(3, actions, buffers.out()).ok());
+  ASSERT_EQ(buffers.failures.size(), 1u);
+  EXPECT_EQ(buffers.failures[0].index, 0);
+  EXPECT_THAT(buffers.rewards, ElementsAre(0, 2, 2));
+  EXPECT_THAT(buffers.observations(), ElementsAre(0, 2, 2));
+  // Step 2: row 1 fails alone in the first repeat, then every row in the
+  // second (a broken stream), row 1 among them again: once each.
+  inner->fail_row = 1;
+  inner->break_in_calls = 1;
+  ASSERT_TRUE((*env)->Step(3, actions, buffers.out()).ok());
+  ASSERT_EQ(buffers.failures.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(buffers.failures[i].index, i);
+  EXPECT_THAT(buffers.rewards, ElementsAre(0, 0, 0));
+  EXPECT_THAT(buffers.observations(), ElementsAre(0, 0, 0)) << "each row's new first observation";
 }
 
 TEST(ActionRepeatBatchTest, TruncatesWhereTheWrappedTimeLimitDoesAndSaysSoInItsSpec) {

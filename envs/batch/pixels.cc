@@ -83,12 +83,14 @@ absl::Status PixelsBatch::StepRows(const uint8_t* step, bool defer_resets, const
   size_t failure = 0;
   bool any_reset = false;
   for (int i = 0; i < n; ++i) {
-    if (step[i] == 0) continue;
+    // A failed row has been reset (every row, stepped or not, when a
+    // remote batch's stream broke): its frame is its new state's.
     while (failure < out.failures->size() && (*out.failures)[failure].index < i) ++failure;
     if (failure < out.failures->size() && (*out.failures)[failure].index == i) {
       DrawFailed(i, out.observations);
       continue;
     }
+    if (step[i] == 0) continue;
     RETURN_IF_ERROR(Draw(i, out.observations));
     if (out.terminated[i] == 0 && out.truncated[i] == 0) continue;
     std::memcpy(out.final_observations + static_cast<size_t>(i) * frame_bytes_,

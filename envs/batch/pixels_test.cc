@@ -8,6 +8,7 @@
 
 #include "envs/batch/local.h"
 #include "envs/batch/make.h"
+#include "envs/batch/test_failing_batch.h"
 #include "envs/batch/test_outputs.h"
 #include "envs/registry.h"
 #include "envs/render.h"
@@ -150,6 +151,33 @@ TEST(PixelsBatchTest, AnEndedEpisodesFinalFrameIsItsLastStateAndTheNextFrameItsR
   EXPECT_EQ(buffers.final_obs[0], luma(2)) << "the state the episode ended in";
   EXPECT_EQ(buffers.obs[0], luma(0)) << "the next episode's first state";
   EXPECT_EQ(buffers.obs[4], luma(2)) << "the other row goes on";
+}
+
+TEST(PixelsBatchTest, EveryFailedRowIsDrawnAfreshSteppedOrNot) {
+  auto failing = std::make_unique<FailingBatch>(2);
+  FailingBatch* inner = failing.get();
+  absl::StatusOr<std::unique_ptr<PixelsBatch>> pixels =
+      PixelsBatch::Create(std::move(failing), PixelsOptions{1, 1, "", false});
+  ASSERT_TRUE(pixels.ok()) << pixels.status();
+  std::vector<uint8_t> frames(2 * 3), finals(2 * 3);
+  std::vector<float> rewards(2);
+  std::vector<uint8_t> terminated(2), truncated(2), masked(2);
+  std::vector<EnvFailure> failures;
+  const EnvBatchOutput out{frames.data(),     finals.data(), rewards.data(), terminated.data(),
+                           truncated.data(),  masked.data(), &failures,      nullptr};
+  ASSERT_TRUE((*pixels)->Reset(frames.data()).ok());
+  const float actions[2] = {0, 0};
+  ASSERT_TRUE((*pixels)->Step(2, actions, out).ok());
+  ASSERT_TRUE((*pixels)->Step(2, actions, out).ok());
+  EXPECT_EQ(frames[3], 2) << "row 1's red: its state";
+  // Row 0 alone is stepped, and the stream breaks: row 1, not stepped, is
+  // reset too, and its frame must show it.
+  inner->break_in_calls = 0;
+  const uint8_t row_zero[2] = {1, 0};
+  ASSERT_TRUE((*pixels)->StepRows(row_zero, false, actions, out).ok());
+  ASSERT_EQ(failures.size(), 2u);
+  EXPECT_EQ(frames[0], 0);
+  EXPECT_EQ(frames[3], 0) << "the unstepped row's frame is its new state's, not the one before the break";
 }
 
 TEST(PixelsBatchTest, AFrameOfAnotherSizeIsSampledToTheConfiguredOne) {
