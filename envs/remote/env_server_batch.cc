@@ -154,22 +154,7 @@ absl::StatusOr<std::unique_ptr<EnvServerBatch>> EnvServerBatch::Open(const EnvFa
                                                                      v1::EnvsOpened* opened) {
   RETURN_IF_ERROR(CheckOpenEnvs(open));
   const int n = open.num_envs();
-  std::vector<std::unique_ptr<Env>> envs;
-  envs.reserve(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    absl::StatusOr<std::unique_ptr<Env>> env = factory(open.seeds(i));
-    if (!env.ok() || *env == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot make env ", i, " of ", spec.name, " (seed ", open.seeds(i), "): ",
-                       env.ok() ? "the factory returned no env" : env.status().ToString()));
-    }
-    const std::string difference = SpecDifference((*env)->spec(), spec);
-    if (!difference.empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("env ", i, " of ", spec.name, " (seed ", open.seeds(i), ") has ", difference));
-    }
-    envs.push_back(*std::move(env));
-  }
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Env>> envs, MakeStreamEnvs<Env>(factory, spec, open, SpecDifference));
   std::unique_ptr<EnvServerBatch> batch(new EnvServerBatch(spec, std::move(envs)));
   opened->Clear();
   opened->set_env_id(spec.name);

@@ -45,6 +45,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "envs/interface.h"
 #include "envs/render.h"
 #include "envs/spec.h"
@@ -77,6 +78,34 @@ absl::Status CheckOpenEnvs(const v1::OpenEnvs& open);
 // A render's answer: `frame` as rendered.frame, uint8 [height, width, 3]
 // (rendered's env_index and error are left as they are).
 void WriteFrame(const RgbImage& frame, v1::EnvRendered* rendered);
+
+// A stream's instances, instance i made by factory(open.seeds(i)) (an Env
+// or a MultiAgentEnv) and checked against the served `spec` by
+// `difference(made spec, spec)`, which is empty when they agree.
+// FailedPrecondition naming the instance and its seed when the factory
+// fails or makes an env that differs; nothing is kept then.
+template <typename EnvType, typename Factory, typename Spec, typename Difference>
+absl::StatusOr<std::vector<std::unique_ptr<EnvType>>> MakeStreamEnvs(const Factory& factory, const Spec& spec,
+                                                                     const v1::OpenEnvs& open,
+                                                                     const Difference& difference) {
+  std::vector<std::unique_ptr<EnvType>> envs;
+  envs.reserve(static_cast<size_t>(open.num_envs()));
+  for (int i = 0; i < open.num_envs(); ++i) {
+    absl::StatusOr<std::unique_ptr<EnvType>> env = factory(open.seeds(i));
+    if (!env.ok() || *env == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot make env ", i, " of ", spec.name, " (seed ", open.seeds(i), "): ",
+                       env.ok() ? "the factory returned no env" : env.status().ToString()));
+    }
+    const std::string differs = difference((*env)->spec(), spec);
+    if (!differs.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("env ", i, " of ", spec.name, " (seed ", open.seeds(i), ") has ", differs));
+    }
+    envs.push_back(*std::move(env));
+  }
+  return envs;
+}
 
 // The server's side of one stream's N instances after its open, whatever
 // they are: single-agent (EnvServerBatch) or multi-agent

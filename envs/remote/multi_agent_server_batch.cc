@@ -112,22 +112,8 @@ absl::StatusOr<std::unique_ptr<MultiAgentServerBatch>> MultiAgentServerBatch::Op
                                                                                    v1::EnvsOpened* opened) {
   RETURN_IF_ERROR(CheckOpenEnvs(open));
   const int n = open.num_envs();
-  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
-  envs.reserve(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    absl::StatusOr<std::unique_ptr<MultiAgentEnv>> env = factory(open.seeds(i));
-    if (!env.ok() || *env == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot make env ", i, " of ", spec.name, " (seed ", open.seeds(i),
-                       "): ", env.ok() ? "the factory returned no env" : env.status().ToString()));
-    }
-    const std::string difference = MultiAgentSpecDifference((*env)->spec(), spec);
-    if (!difference.empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("env ", i, " of ", spec.name, " (seed ", open.seeds(i), ") has ", difference));
-    }
-    envs.push_back(*std::move(env));
-  }
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<MultiAgentEnv>> envs,
+                   MakeStreamEnvs<MultiAgentEnv>(factory, spec, open, MultiAgentSpecDifference));
   std::unique_ptr<MultiAgentServerBatch> batch(new MultiAgentServerBatch(spec, std::move(envs)));
   opened->Clear();
   opened->set_env_id(spec.name);
