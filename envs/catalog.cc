@@ -1,10 +1,14 @@
 #include "envs/catalog.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/spelling.h"
 #include "common/status_macros.h"
 #include "envs/env_list.h"
 #include "envs/multi_agent/joint.h"
@@ -164,8 +168,14 @@ absl::StatusOr<EnvSpec> LookupEnvSpec(const std::string& name, int max_episode_s
     ASSIGN_OR_RETURN(const MultiAgentSpec multi, LookupMultiAgentSpec(name, max_episode_steps));
     return AgentRowSpec(multi);
   }
-  return absl::NotFoundError(absl::StrCat("unknown environment '", name, "'; known: ",
-                                          absl::StrJoin(KnownEnvNames(), ", ")));
+  // The closest id when one is a likely typo, else the whole list (a short
+  // one: the ids compiled in; plugins and served envs are named otherwise).
+  const std::vector<std::string> known = KnownEnvNames();
+  if (std::optional<std::string> closest = ClosestName(name, known); closest.has_value()) {
+    return absl::NotFoundError(absl::StrCat("unknown environment '", name, "' (did you mean '", *closest,
+                                            "'?); `rill envs` lists all ", known.size()));
+  }
+  return absl::NotFoundError(absl::StrCat("unknown environment '", name, "'; known: ", absl::StrJoin(known, ", ")));
 }
 
 absl::StatusOr<EnvSpec> ConfiguredEnvSpec(const v1::EnvConfig& env) {

@@ -153,5 +153,17 @@ TEST(CatalogTest, APolicyOfAgentsOfDifferentSpacesOrOfNoneIsRefused) {
               HasSubstr("env.row_agents: chase:make has no agent 'hider'; its agents: chaser_0, chaser_1, runner"));
 }
 
+// A mistyped id gets the closest one and where the rest are listed; a name
+// like none of them gets the whole list.
+TEST(CatalogTest, UnknownEnvIdSuggestsTheClosestOrListsTheKnownOnes) {
+  const std::string typo(LookupEnvSpec("CartPol-v1", 0).status().message());
+  EXPECT_THAT(typo, HasSubstr("unknown environment 'CartPol-v1' (did you mean 'CartPole-v1'?); `rill envs` lists all"));
+  EXPECT_THAT(typo, ::testing::Not(HasSubstr("Pendulum-v1")));
+  const std::string other(LookupEnvSpec("Zebra", 0).status().message());
+  EXPECT_THAT(other, HasSubstr("unknown environment 'Zebra'; known: "));
+  EXPECT_THAT(other, HasSubstr("CartPole-v1"));
+  EXPECT_THAT(other, HasSubstr("Pendulum-v1"));
+}
+
 }  // namespace
 }  // namespace rill::envs
