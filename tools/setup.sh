@@ -40,8 +40,11 @@ PACKAGES=(
   ffmpeg                   # rill render and the evaluator's videos encode H.264 MP4 with it (common/video_writer.h)
   python3-matplotlib       # the plots `rill launch` draws at the end of every run (cli/plot_run.py)
   # python/rill: the env server for users' Python envs (its message classes
-  # come from proto/ through protoc, above).
+  # come from proto/ through protoc, above), and what installs it offline
+  # from the checkout (python/pyproject.toml; tests/python/install_test.py):
+  # a venv that sees these packages, pip, setuptools and wheel.
   python3-grpcio python3-protobuf python3-numpy
+  python3-venv python3-pip python3-setuptools python3-wheel
 )
 
 missing=()
