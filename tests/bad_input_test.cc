@@ -46,9 +46,12 @@ replay { tables { name: "t" max_size: 1000
   ExpectRefused({"replay", "--config=" + path}, "deadlock");
 }
 
+// A name close to none lists the known ones; a likely typo gets the closest.
 TEST(BadInputTest, UnknownEnvironmentListsTheKnownOnes) {
-  const std::string path = WriteConfig("env", "env { name: \"Walker-v9\" }");
+  const std::string path = WriteConfig("env", "env { name: \"Zebra-v9\" }");
   ExpectRefused({"actor", "--config=" + path}, "Pendulum-v1");
+  const std::string typo = WriteConfig("env-typo", "env { name: \"Walker-v9\" }");
+  ExpectRefused({"actor", "--config=" + typo}, "(did you mean 'Walker2d-v4'?)");
 }
 
 TEST(BadInputTest, UnknownAlgorithmIsNamedWithTheKnownOnes) {
