@@ -6,7 +6,7 @@
 // comma-separated list of shard addresses (and, when the config has
 // env.remote.command, first starts that env server, waits until it listens
 // and gives actors and evaluator --env_address with the address it bound;
-// cli/env_server_role.h), restarts an actor that crashes
+// roles/env_server_role.h), restarts an actor that crashes
 // (with the rest of its step budget), a replay shard that ends (on its old
 // ports, so that writers and sampler find it again) and the env server (on
 // its address, so that the actors reconnect), prints a progress

@@ -83,7 +83,7 @@ const std::vector<Command>& Commands() {
        "--learner_address",
        rill::roles::InferenceMain, {"roles/inference_main.cc"}, With(process, {"learner_address"})},
       {"actor", "one actor; with --eval, the evaluator", rill::roles::ActorMain, {"roles/actor_main.cc"},
-       With(process, {"replay_address", "learner_address", "scalars_file"})},
+       With(process, {"replay_address", "learner_address", "scalars_file", "env_address"})},
       {"export", "a learner checkpoint's policy as TorchScript (--checkpoint_dir=DIR --out=policy.pt)",
        rill::roles::ExportMain, {"roles/export_main.cc"}, {"checkpoint_dir", "out"}},
       {"eval",
@@ -91,12 +91,15 @@ const std::vector<Command>& Commands() {
        "--episodes=N episodes and print the mean return and its spread; cross-play of two MADDPG runs with "
        "--opponent_checkpoint_dir=B --opponent_agents=agent_0,... (those agents play B's networks); head to head "
        "of a two-player game's shared policies (PongDuel-v0) with --opponent_checkpoint_dir=B alone (seats "
-       "alternating; wins, draws, losses and the Elo difference)",
-       rill::roles::EvalMain, {"roles/eval_main.cc"}, {"checkpoint_dir", "config", "seed", "episodes"}},
+       "alternating; wins, draws, losses and the Elo difference); a run of remote envs on the server its "
+       "env.remote.command starts (as launch does, stopped at the end) or on --env_address=HOST:PORT",
+       rill::roles::EvalMain, {"roles/eval_main.cc"}, {"checkpoint_dir", "config", "seed", "episodes", "env_address"}},
       {"render",
        "play a checkpoint's policy (--checkpoint_dir, as eval) for --episodes=N episodes (default 1) and write what "
-       "the env shows as an MP4 (--out=episode.mp4, --size=480x480, --camera, --fps; needs ffmpeg)",
-       rill::roles::RenderMain, {"roles/render_main.cc"}, {"checkpoint_dir", "config", "seed", "episodes", "out"}},
+       "the env shows as an MP4 (--out=episode.mp4, --size=480x480, --camera, --fps; needs ffmpeg); remote envs "
+       "as eval plays them (env.remote.command's server, or --env_address)",
+       rill::roles::RenderMain, {"roles/render_main.cc"},
+       {"checkpoint_dir", "config", "seed", "episodes", "out", "env_address"}},
       {"envs", "the environments, with their spaces and time limits, and which render from which cameras", rill::roles::ListEnvsMain,
        {"roles/envs_main.cc"}, {"plugin"}},
       {"env-server",

@@ -130,12 +130,14 @@ void Supervisor::StopPrometheus() {
 
 absl::Status Supervisor::StartEnvServer() {
   if (!plan_.has_env_server) return absl::OkStatus();
-  EnvServerRole::Options options;
+  roles::EnvServerRole::Options options;
   options.command = plan_.env_server.command;
   options.address = plan_.env_server.address;
   options.log_path = plan_.env_server.log_path;
   options.start_timeout = options_.start_timeout;
-  ASSIGN_OR_RETURN(env_server_, EnvServerRole::Start(options));
+  options.start_timeout_flag = "--start_timeout";
+  options.stop = &stop_;
+  ASSIGN_OR_RETURN(env_server_, roles::EnvServerRole::Start(options));
   std::printf("env server listening on %s after %.1fs (pid %d); log in %s\n", env_server_->address().c_str(),
               absl::ToDoubleSeconds(absl::Now() - options_.run_start), static_cast<int>(env_server_->pid()),
               options.log_path.c_str());

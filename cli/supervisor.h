@@ -30,10 +30,10 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "cli/env_server_role.h"
 #include "cli/launch_role.h"
 #include "cli/prometheus_server.h"
 #include "cli/run_plan.h"
+#include "roles/env_server_role.h"
 
 namespace rill::cli {
 
@@ -171,7 +171,7 @@ class Supervisor {
   Role evaluator_;
   std::vector<Role> inference_;
   std::vector<Role> actors_;
-  std::unique_ptr<EnvServerRole> env_server_;     // with env.remote.command
+  std::unique_ptr<roles::EnvServerRole> env_server_;  // with env.remote.command
   std::unique_ptr<PrometheusServer> prometheus_;  // with options.prometheus
   absl::Duration stop_duration_;
   // When each role's current child became ready, and how its previous

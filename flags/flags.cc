@@ -44,6 +44,10 @@ ABSL_FLAG(std::string, out, "",
 ABSL_FLAG(std::string, address, "",
           "HOST:PORT. `rill replay info`: the replay shard it asks (required). `rill env-server`: where it serves "
           "(default 127.0.0.1:0; port 0 picks a free one, printed as \"listening on HOST:PORT\").");
+ABSL_FLAG(std::string, env_address, "",
+          "Remote envs: the env server to dial (HOST:PORT), in place of the config's env.remote.address. rill "
+          "actor: `rill launch` passes the address of the server its env.remote.command started. rill eval, rill "
+          "render: a server already running, in place of the one they otherwise start from env.remote.command.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate (chain) this process presents as a gRPC server and as a client. With --tls_key and "
           "--tls_ca: mutual TLS on every gRPC server and channel; all three empty: plain text.");

@@ -29,6 +29,7 @@ ABSL_DECLARE_FLAG(int32_t, episodes);        // `rill eval`, `rill render`; -1: 
 ABSL_DECLARE_FLAG(std::string, out);          // the file `rill export` and `rill render` write
 ABSL_DECLARE_FLAG(int32_t, num_learners);    // learner ranks: `rill launch`, `rill bench learner`; -1: default
 ABSL_DECLARE_FLAG(std::string, address);     // HOST:PORT: `rill replay info`, `rill env-server`
+ABSL_DECLARE_FLAG(std::string, env_address);  // remote envs' server: `rill actor`, `rill eval`, `rill render`
 // Mutual TLS for every gRPC server and channel (common/tls.h, tls_flags.h): all three PEM
 // files, or none for plain text.
 ABSL_DECLARE_FLAG(std::string, tls_cert);     // this process's certificate (chain)

@@ -9,6 +9,7 @@
 #include "common/process.h"
 #include "experiment/policies.h"
 #include "learner/algorithms/spec.h"
+#include "roles/remote_env_serving.h"
 #include "roles/role.h"
 
 ABSL_FLAG(int32_t, actor_id, 0, "This actor's id: picks its seed, its replay shard and its item keys.");
@@ -20,34 +21,9 @@ ABSL_FLAG(int64_t, actor_max_env_steps, 0, "Stop after this many env steps; 0 ru
 ABSL_FLAG(std::string, inference_address, "",
           "Central inference: the InferenceService to stream to (HOST:PORT), in place of the config's "
           "inference.address (`rill launch` points each actor at one of its `rill inference` processes).");
-ABSL_FLAG(std::string, env_address, "",
-          "Remote envs: the env server to dial (HOST:PORT), in place of the config's env.remote.address (`rill "
-          "launch` passes the address its env.remote.command server bound).");
 
 namespace rill::roles {
 namespace {
-
-// Puts --env_address into the config's env.remote.address, which the
-// actor's and the evaluator's envs dial. InvalidArgument naming the flag
-// when the config steps no remote envs, and naming both when neither gives
-// an address (a config whose server `rill launch` starts from
-// env.remote.command may leave the address empty).
-absl::Status ApplyEnvAddress(v1::ExperimentConfig& config) {
-  const std::string address = absl::GetFlag(FLAGS_env_address);
-  if (!address.empty()) {
-    if (!config.env().has_remote()) {
-      return absl::InvalidArgumentError(absl::StrCat("--env_address=", address,
-                                                     " is set, but the config's env has no remote section"));
-    }
-    config.mutable_env()->mutable_remote()->set_address(address);
-  }
-  if (config.env().has_remote() && config.env().remote().address().empty()) {
-    return absl::InvalidArgumentError(
-        "config field env.remote.address is empty and no --env_address was given: name the env server's "
-        "HOST:PORT in one of them (`rill launch` passes --env_address when it starts env.remote.command)");
-  }
-  return absl::OkStatus();
-}
 
 // Announces readiness (the metrics port, if any) and runs `role` until it
 // ends or `stop` is notified.
@@ -70,7 +46,7 @@ int ActorMain() {
   SetLogRole(eval ? "evaluator" : absl::StrCat("actor/", absl::GetFlag(FLAGS_actor_id)));
   absl::StatusOr<v1::ExperimentConfig> config = LoadConfigFromFlags();
   if (!config.ok()) return ExitWith("bad config", config.status());
-  absl::Status env_address = ApplyEnvAddress(*config);
+  absl::Status env_address = ApplyEnvAddress(absl::GetFlag(FLAGS_env_address), *config);
   if (!env_address.ok()) return ExitWith("bad config", env_address);
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics = StartMetricsFromFlags();
   if (!metrics.ok()) return ExitWith("metrics", metrics.status());

@@ -30,6 +30,7 @@
 #include "experiment/config.h"
 #include "experiment/policies.h"
 #include "common/json_string.h"
+#include "common/process.h"
 #include "envs/catalog.h"
 #include "flags/flags.h"
 #include "learner/checkpoint.h"
@@ -37,6 +38,7 @@
 #include "proto/config.pb.h"
 #include "proto/parameters.pb.h"
 #include "roles/checkpoint_folder.h"
+#include "roles/remote_env_serving.h"
 #include "torch/torch.h"
 
 ABSL_FLAG(std::string, opponent_checkpoint_dir, "",
@@ -203,6 +205,33 @@ absl::StatusOr<HeadToHead> OpenHeadToHead(const EvalOptions& options, Checkpoint
   return game;
 }
 
+// The opponent of options.opponent_checkpoint_dir, if any: head to head
+// (returned, with the seats it plays) or cross-play (loaded into
+// opened.source); notes it in `report`. EvaluateCheckpoint's opponent
+// errors.
+absl::StatusOr<std::optional<HeadToHead>> SetUpOpponent(const EvalOptions& options, CheckpointedPolicy& opened,
+                                                        EvalReport* report) {
+  if (opened.team && !options.opponent_checkpoint_dir.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--opponent_checkpoint_dir: '", options.checkpoint_dir, "' is a run of several policies (",
+        absl::StrJoin(opened.policies, ", "), "), which plays as it was trained; name one policy's folder to play "
+        "it against an opponent"));
+  }
+  std::optional<HeadToHead> head_to_head;
+  if (!options.opponent_checkpoint_dir.empty() && IsHeadToHeadGame(opened)) {
+    ASSIGN_OR_RETURN(head_to_head, OpenHeadToHead(options, opened, report));
+  } else if (!options.opponent_checkpoint_dir.empty() && options.opponent_agents.empty() &&
+             opened.policy.policy().kind() != policies::PerAgentPolicy::kKind) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--opponent_checkpoint_dir: head to head needs a two-player game whose players share one policy (such as "
+        "PongDuel-v0), and ", opened.env, " is none; cross-play (with --opponent_agents) needs learner.maddpg runs"));
+  } else if (!options.opponent_checkpoint_dir.empty()) {
+    ASSIGN_OR_RETURN(report->opponent_checkpoint, LoadOpponent(options, opened));
+    report->opponent_agents = options.opponent_agents;
+  }
+  return head_to_head;
+}
+
 void Summarize(EvalReport* report) {
   const std::vector<envs::EpisodeRecord>& episodes = report->episodes;
   const double n = static_cast<double>(episodes.size());
@@ -240,27 +269,31 @@ absl::StatusOr<v1::ExperimentConfig> LoadForEpisodes(const std::string& path, in
   return config;
 }
 
+// `config_file`, or else the run's config found from `path` (a checkpoint
+// or a learner folder) up; NotFound saying `where` it was looked for.
+absl::StatusOr<std::string> RunConfig(const std::string& path, const std::string& config_file,
+                                      const std::string& where) {
+  if (!config_file.empty()) return config_file;
+  if (std::optional<std::string> found = FindRunConfig(path); found.has_value()) return *found;
+  return absl::NotFoundError(
+      absl::StrCat("no ", kRunConfigFile, " ", where, "; name the run's config with --config=FILE"));
+}
+
 // A run of several policies: its config (`config_file`, or the one its
 // learner folder keeps), envs, and every policy's newest checkpoint loaded
 // into a copy that acts for that policy's agents' rows.
 absl::StatusOr<CheckpointedPolicy> OpenPolicyTeam(const PolicyCheckpoints& found, const std::string& config_file,
-                                                  int num_envs, int64_t seed) {
+                                                  int num_envs, int64_t seed, const RemoteEnvServing& remote_envs) {
   CheckpointedPolicy opened;
-  opened.config = config_file;
-  if (opened.config.empty()) {
-    std::optional<std::string> config = FindRunConfig(found.learner_folder);
-    if (!config.has_value()) {
-      return absl::NotFoundError(absl::StrCat("no ", kRunConfigFile, " in '", found.learner_folder,
-                                              "' or above it; name the run's config with --config=FILE"));
-    }
-    opened.config = *config;
-  }
-  ASSIGN_OR_RETURN(const v1::ExperimentConfig config, LoadForEpisodes(opened.config, num_envs));
+  ASSIGN_OR_RETURN(opened.config, RunConfig(found.learner_folder, config_file,
+                                            absl::StrCat("in '", found.learner_folder, "' or above it")));
+  ASSIGN_OR_RETURN(v1::ExperimentConfig config, LoadForEpisodes(opened.config, num_envs));
   ASSIGN_OR_RETURN(const experiment::PolicyMap map, experiment::ResolvePolicies(config));
   if (!map.several()) {
     return absl::InvalidArgumentError(absl::StrCat("'", found.learner_folder, "' holds policy folders, but ",
                                                    opened.config, " names no policies"));
   }
+  ASSIGN_OR_RETURN(opened.env_server, ServeRemoteEnvs(remote_envs, config));
   opened.run_config = config;
   opened.base_seed = seed >= 0 ? static_cast<uint64_t>(seed) : config.seed();
   ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::CreateForEvaluation(config, num_envs, opened.base_seed));
@@ -301,26 +334,22 @@ absl::StatusOr<CheckpointedPolicy> OpenPolicyTeam(const PolicyCheckpoints& found
 
 absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& checkpoint_dir,
                                                           const std::string& config_file, int num_envs,
-                                                          int64_t seed) {
+                                                          int64_t seed, const RemoteEnvServing& remote_envs) {
   if (std::optional<PolicyCheckpoints> team = FindPolicyCheckpoints(checkpoint_dir); team.has_value()) {
-    return OpenPolicyTeam(*team, config_file, num_envs, seed);
+    return OpenPolicyTeam(*team, config_file, num_envs, seed, remote_envs);
   }
   ASSIGN_OR_RETURN(const CheckpointLocation location, FindCheckpoint(checkpoint_dir));
   CheckpointedPolicy opened;
   opened.checkpoint = location.checkpoint;
-  if (!config_file.empty()) {
-    opened.config = config_file;
-  } else if (std::optional<std::string> found = FindRunConfig(location.checkpoint); found.has_value()) {
-    opened.config = *found;
-  } else {
-    return absl::NotFoundError(absl::StrCat("no ", kRunConfigFile, " beside the checkpoint '", location.checkpoint,
-                                            "' or in the three folders above it, where a run folder keeps it; name "
-                                            "the run's config with --config=FILE"));
-  }
-  ASSIGN_OR_RETURN(const v1::ExperimentConfig config, LoadForEpisodes(opened.config, num_envs));
+  ASSIGN_OR_RETURN(opened.config,
+                   RunConfig(location.checkpoint, config_file,
+                             absl::StrCat("beside the checkpoint '", location.checkpoint,
+                                          "' or in the three folders above it, where a run folder keeps it")));
+  ASSIGN_OR_RETURN(v1::ExperimentConfig config, LoadForEpisodes(opened.config, num_envs));
   const uint64_t base_seed = seed >= 0 ? static_cast<uint64_t>(seed) : config.seed();
   ASSIGN_OR_RETURN(opened.policy, learner::ReadCheckpointPolicy(location.checkpoint));
   opened.parameter_version = CheckpointParameterVersion(location.checkpoint);
+  ASSIGN_OR_RETURN(opened.env_server, ServeRemoteEnvs(remote_envs, config));
   opened.run_config = config;
   opened.base_seed = base_seed;
 
@@ -347,26 +376,10 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   }
   RETURN_IF_ERROR(CheckOpponentFlags(options));
   ASSIGN_OR_RETURN(CheckpointedPolicy opened,
-                   OpenCheckpointedPolicy(options.checkpoint_dir, options.config, options.episodes, options.seed));
-  if (opened.team && !options.opponent_checkpoint_dir.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--opponent_checkpoint_dir: '", options.checkpoint_dir, "' is a run of several policies (",
-        absl::StrJoin(opened.policies, ", "), "), which plays as it was trained; name one policy's folder to play "
-        "it against an opponent"));
-  }
+                   OpenCheckpointedPolicy(options.checkpoint_dir, options.config, options.episodes, options.seed,
+                                          {options.env_address, /*log_path=*/"", options.stop}));
   EvalReport report;
-  std::optional<HeadToHead> head_to_head;
-  if (!options.opponent_checkpoint_dir.empty() && IsHeadToHeadGame(opened)) {
-    ASSIGN_OR_RETURN(head_to_head, OpenHeadToHead(options, opened, &report));
-  } else if (!options.opponent_checkpoint_dir.empty() && options.opponent_agents.empty() &&
-             opened.policy.policy().kind() != policies::PerAgentPolicy::kKind) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--opponent_checkpoint_dir: head to head needs a two-player game whose players share one policy (such as "
-        "PongDuel-v0), and ", opened.env, " is none; cross-play (with --opponent_agents) needs learner.maddpg runs"));
-  } else if (!options.opponent_checkpoint_dir.empty()) {
-    ASSIGN_OR_RETURN(report.opponent_checkpoint, LoadOpponent(options, opened));
-    report.opponent_agents = options.opponent_agents;
-  }
+  ASSIGN_OR_RETURN(std::optional<HeadToHead> head_to_head, SetUpOpponent(options, opened, &report));
   report.checkpoint = opened.checkpoint;
   report.config = opened.config;
   report.parameter_version = opened.parameter_version;
@@ -375,11 +388,12 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   // The policy's forwards are small: the BLAS's own threads would only
   // compete with the envs (as in the evaluator).
   SetBlasThreads(1);
-  // Nothing stops a round early: Ctrl-C ends the process.
   const absl::Notification never;
   ASSIGN_OR_RETURN(actor::EvaluationRound round,
-                   actor::PlayEvaluationRound(*opened.envs, opened.acting(), never, /*video=*/nullptr,
+                   actor::PlayEvaluationRound(*opened.envs, opened.acting(), options.stop ? *options.stop : never,
+                                              /*video=*/nullptr,
                                               head_to_head.has_value() ? &*head_to_head->seats : nullptr));
+  if (!round.finished) return absl::CancelledError("interrupted before every episode had ended");
   if (head_to_head.has_value()) {
     report.head_to_head = actor::CountOutcomes(round.episodes);
     report.elo_difference = actor::EloDifference(*report.head_to_head);
@@ -457,7 +471,11 @@ std::string FormatEvalReport(const EvalReport& report) {
 }
 
 int EvalMain() {
+  // Ctrl-C ends the play and stops the env server it started.
+  absl::Notification& stop = InstallShutdownSignals();
   EvalOptions options;
+  options.stop = &stop;
+  options.env_address = absl::GetFlag(FLAGS_env_address);
   options.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
   // -1 (not given): EvalOptions' default.
   if (absl::GetFlag(FLAGS_episodes) != -1) options.episodes = absl::GetFlag(FLAGS_episodes);

@@ -9,7 +9,12 @@
 //
 // DIR is a run folder, its learner's checkpoint folder or one checkpoint
 // (roles/checkpoint_folder.h). The env comes from the run's config.textpb,
-// found beside the checkpoint, unless --config names one.
+// found beside the checkpoint, unless --config names one. Remote envs
+// (env.remote) play on the server --env_address names, or else on the one
+// the config's env.remote.command starts, started as `rill launch` starts
+// it and stopped at the end, on every error and on Ctrl-C or SIGTERM
+// (roles/remote_env_serving.h); a remote env that none of these serves is
+// refused at once, naming env.remote.address.
 //
 // Cross-play (`--opponent_checkpoint_dir=B --opponent_agents=agent_0,...`),
 // as the MADDPG paper pits MADDPG predators against DDPG prey: the agents
@@ -28,7 +33,8 @@
 // draw, so a clean sweep is finite). There --opponent_agents may name the
 // one seat B plays in every env (e.g. player_1) instead of alternating.
 //
-// Thread-compatible: EvaluateCheckpoint runs on the calling thread.
+// Thread-compatible: EvaluateCheckpoint runs on the calling thread; only
+// `stop` is notified from another.
 #ifndef RILL_ROLES_EVAL_MAIN_H_
 #define RILL_ROLES_EVAL_MAIN_H_
 
@@ -40,6 +46,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "actor/action_sources/fixed.h"
 #include "actor/action_sources/interface.h"
 #include "actor/lockstep_envs.h"
@@ -47,6 +54,8 @@
 #include "envs/episode_statistics.h"
 #include "proto/config.pb.h"
 #include "proto/parameters.pb.h"
+#include "roles/env_server_role.h"
+#include "roles/remote_env_serving.h"
 
 namespace rill::roles {
 
@@ -64,6 +73,12 @@ struct EvalOptions {
   // networks the agents named in opponent_agents play. Both empty: none.
   std::string opponent_checkpoint_dir;
   std::vector<std::string> opponent_agents;
+  // Remote envs: a running env server (HOST:PORT) in place of the config's
+  // env.remote.address and of the server env.remote.command would start.
+  std::string env_address;
+  // Ends the play (and the wait for a started env server) early, with
+  // Cancelled; may be null.
+  const absl::Notification* stop = nullptr;
 };
 
 struct EvalReport {
@@ -110,6 +125,9 @@ struct CheckpointedPolicy {
   int64_t parameter_version = 0;
   // The checkpoint's policy, as loaded into `source`.
   v1::ParameterSet policy;
+  // The env server started from env.remote.command for `envs` (null when
+  // none was): declared before them, so that it outlives them.
+  std::unique_ptr<EnvServerRole> env_server;
   std::unique_ptr<actor::LockstepEnvs> envs;
   std::unique_ptr<actor::FixedPolicySource> source;
   // A run of several policies (config.policies): every policy's copy, each
@@ -121,8 +139,8 @@ struct CheckpointedPolicy {
   std::vector<std::string> policies;
   // What plays a round: the team, or the one source.
   actor::ActionSource& acting() { return team ? *team : static_cast<actor::ActionSource&>(*source); }
-  // The run's config as played (eval.episodes num_envs) and the envs'
-  // base seed.
+  // The run's config as played (eval.episodes num_envs, remote envs'
+  // address filled in) and the envs' base seed.
   v1::ExperimentConfig run_config;
   uint64_t base_seed = 0;
 };
@@ -130,17 +148,18 @@ struct CheckpointedPolicy {
 // Finds the checkpoint in `checkpoint_dir` (a run folder, a learner's
 // checkpoint folder or one checkpoint) and its config (`config_file`, or
 // the run's config.textpb found beside it), makes `num_envs` envs seeded
-// from `seed` (< 0: the config's) and loads the policy. The run folder or
-// learner folder of a run of several policies loads every policy's newest
-// checkpoint into the team, each playing its agents. Errors: NotFound
-// for a folder without a checkpoint or no config found (asking for
-// --config); InvalidArgument for a policy that does not fit the env
-// (naming both) or num_envs beyond the config's bound on eval.episodes
-// ("--episodes=N: ..."); the config loader's, the env's and the checkpoint
-// reader's own.
+// from `seed` (< 0: the config's) and loads the policy. Remote envs dial
+// the server `remote_envs` names or starts (ServeRemoteEnvs). The run
+// folder or learner folder of a run of several policies loads every
+// policy's newest checkpoint into the team, each playing its agents.
+// Errors: NotFound for a folder without a checkpoint or no config found
+// (asking for --config); InvalidArgument for a policy that does not fit
+// the env (naming both) or num_envs beyond the config's bound on
+// eval.episodes ("--episodes=N: ..."); ServeRemoteEnvs's; the config
+// loader's, the env's and the checkpoint reader's own.
 absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& checkpoint_dir,
                                                           const std::string& config_file, int num_envs,
-                                                          int64_t seed);
+                                                          int64_t seed, const RemoteEnvServing& remote_envs);
 
 // Plays options.episodes episodes, one per env in lockstep. Errors:
 // InvalidArgument for episodes < 1 or a policy that does not fit the
@@ -157,7 +176,8 @@ absl::StatusOr<CheckpointedPolicy> OpenCheckpointedPolicy(const std::string& che
 // InvalidArgument prefixed "--opponent_checkpoint_dir: " for an opponent
 // whose policy does not fit the env, for --opponent_checkpoint_dir alone
 // with an env that is no two-player game of shared rows, and
-// FailedPrecondition for a recurrent opponent.
+// FailedPrecondition for a recurrent opponent. Cancelled when
+// options.stop is notified before every episode has ended.
 absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options);
 
 // What `rill eval` prints: a line per episode ("episode 3: return 500.0,
@@ -169,10 +189,11 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options);
 // head).
 std::string FormatEvalReport(const EvalReport& report);
 
-// The flags as EvalOptions, EvaluateCheckpoint, FormatEvalReport to stdout.
-// Returns the exit code: 0; 2 for a missing flag, a folder without a
-// checkpoint or config, or a policy that does not fit the env (the message
-// says which); 1 for other failures.
+// The flags as EvalOptions, EvaluateCheckpoint, FormatEvalReport to stdout;
+// Ctrl-C or SIGTERM stops it (and the env server it started). Returns the
+// exit code: 0; 2 for a missing flag, a folder without a checkpoint or
+// config, a remote env without a server, or a policy that does not fit the
+// env (the message says which); 1 for other failures and interruptions.
 int EvalMain();
 
 }  // namespace rill::roles

@@ -15,6 +15,7 @@
 #include "actor/evaluator.h"
 #include "common/blas.h"
 #include "common/json_string.h"
+#include "common/process.h"
 #include "common/status_macros.h"
 #include "envs/render.h"
 #include "flags/flags.h"
@@ -26,6 +27,19 @@ ABSL_FLAG(std::string, camera, "",
 ABSL_FLAG(double, fps, 0, "rill render: the video's frames per second; 0: the env's real-time rate (a frame a step).");
 
 namespace rill::roles {
+namespace {
+
+actor::EpisodeVideoOptions VideoOptions(const RenderOptions& options) {
+  actor::EpisodeVideoOptions video;
+  video.path = options.out;
+  video.width = options.width;
+  video.height = options.height;
+  video.camera = options.camera;
+  video.fps = options.fps;
+  return video;
+}
+
+}  // namespace
 
 absl::StatusOr<RenderReport> RenderCheckpoint(const RenderOptions& options) {
   if (options.episodes < 1) {
@@ -34,14 +48,10 @@ absl::StatusOr<RenderReport> RenderCheckpoint(const RenderOptions& options) {
   if (options.fps < 0 || options.fps > 1000) {
     return absl::InvalidArgumentError(absl::StrCat("--fps=", options.fps, ": must lie in [0, 1000] (0: the env's)"));
   }
-  ASSIGN_OR_RETURN(CheckpointedPolicy opened, OpenCheckpointedPolicy(options.checkpoint_dir, options.config,
-                                                                     /*num_envs=*/1, options.seed));
-  actor::EpisodeVideoOptions video_options;
-  video_options.path = options.out;
-  video_options.width = options.width;
-  video_options.height = options.height;
-  video_options.camera = options.camera;
-  video_options.fps = options.fps;
+  ASSIGN_OR_RETURN(CheckpointedPolicy opened,
+                   OpenCheckpointedPolicy(options.checkpoint_dir, options.config, /*num_envs=*/1, options.seed,
+                                          {options.env_address, /*log_path=*/"", options.stop}));
+  const actor::EpisodeVideoOptions video_options = VideoOptions(options);
   RETURN_IF_ERROR(actor::EpisodeVideo::CheckCanRecord(*opened.envs, video_options));
 
   RenderReport report;
@@ -59,7 +69,9 @@ absl::StatusOr<RenderReport> RenderCheckpoint(const RenderOptions& options) {
   actor::EpisodeVideo video(video_options);
   for (int episode = 0; episode < options.episodes; ++episode) {
     ASSIGN_OR_RETURN(actor::EvaluationRound round,
-                     actor::PlayEvaluationRound(*opened.envs, opened.acting(), never, &video));
+                     actor::PlayEvaluationRound(*opened.envs, opened.acting(), options.stop ? *options.stop : never,
+                                                &video));
+    if (!round.finished) return absl::CancelledError("interrupted before the last episode had ended");
     report.episodes.push_back(round.episodes[0]);
   }
   report.frames = video.frames();
@@ -95,7 +107,11 @@ std::string FormatRenderReport(const RenderReport& report) {
 }
 
 int RenderMain() {
+  // Ctrl-C ends the play and stops the env server it started.
+  absl::Notification& stop = InstallShutdownSignals();
   RenderOptions options;
+  options.stop = &stop;
+  options.env_address = absl::GetFlag(FLAGS_env_address);
   options.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
   if (absl::GetFlag(FLAGS_episodes) != -1) options.episodes = absl::GetFlag(FLAGS_episodes);
   if (!absl::GetFlag(FLAGS_out).empty()) options.out = absl::GetFlag(FLAGS_out);

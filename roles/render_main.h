@@ -9,9 +9,12 @@
 // The video plays in real time by default (the env's render_fps: one frame
 // a step). Envs that cannot render are refused by name at the start, as
 // is a missing ffmpeg (common/video_writer.h says why the program and not
-// the library).
+// the library). Remote envs play as `rill eval` plays them: on the server
+// of --env_address, or on the one env.remote.command starts, stopped at the
+// end, on every error and on Ctrl-C or SIGTERM.
 //
-// Thread-compatible: RenderCheckpoint runs on the calling thread.
+// Thread-compatible: RenderCheckpoint runs on the calling thread; only
+// `stop` is notified from another.
 #ifndef RILL_ROLES_RENDER_MAIN_H_
 #define RILL_ROLES_RENDER_MAIN_H_
 
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "envs/episode_statistics.h"
 
 namespace rill::roles {
@@ -37,6 +41,10 @@ struct RenderOptions {
   int height = 480;
   std::string camera;  // "": the env's default
   double fps = 0;      // 0: the env's real-time rate
+  // As EvalOptions': a running env server for remote envs (HOST:PORT), and
+  // what ends the play early (Cancelled; may be null).
+  std::string env_address;
+  const absl::Notification* stop = nullptr;
 };
 
 struct RenderReport {
@@ -55,7 +63,8 @@ struct RenderReport {
 // Plays and records options.episodes episodes. Errors: InvalidArgument for
 // episodes < 1, a bad size or fps, an unknown camera; Unimplemented for an
 // env that cannot render; FailedPrecondition without ffmpeg or a folder for
-// --out; OpenCheckpointedPolicy's; the env's renderer's.
+// --out; OpenCheckpointedPolicy's; the env's renderer's; Cancelled when
+// options.stop is notified before the last episode has ended.
 absl::StatusOr<RenderReport> RenderCheckpoint(const RenderOptions& options);
 
 // What `rill render` prints: a line per episode, the summary line, and the
@@ -63,8 +72,9 @@ absl::StatusOr<RenderReport> RenderCheckpoint(const RenderOptions& options);
 std::string FormatRenderReport(const RenderReport& report);
 
 // The flags as RenderOptions, RenderCheckpoint, FormatRenderReport to
-// stdout. Returns the exit code: 0; 2 for bad flags or input (the message
-// says which); 1 for other failures.
+// stdout; Ctrl-C or SIGTERM stops it (and the env server it started).
+// Returns the exit code: 0; 2 for bad flags or input (the message says
+// which); 1 for other failures and interruptions.
 int RenderMain();
 
 }  // namespace rill::roles

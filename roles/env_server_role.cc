@@ -1,4 +1,4 @@
-#include "cli/env_server_role.h"
+#include "roles/env_server_role.h"
 
 #include <netdb.h>
 #include <signal.h>
@@ -21,7 +21,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 
-namespace rill::cli {
+namespace rill::roles {
 namespace {
 
 constexpr char kListening[] = "listening on ";
@@ -190,6 +190,10 @@ absl::Status EnvServerRole::Launch(const std::string& address) {
                                           "\n} &\nwait $!\n");
   ASSIGN_OR_RETURN(process_, ChildProcess::StartProgram("env server", "/bin/sh", {"-c", script}, options_.log_path));
   group_may_live_ = true;
+  return AwaitListening(address, log_offset);
+}
+
+absl::Status EnvServerRole::AwaitListening(const std::string& address, int64_t log_offset) {
   // A fixed port is also known to be up once it accepts a connection, for
   // servers that print no "listening on" line.
   std::optional<HostPort> fixed = SplitHostPort(address);
@@ -209,10 +213,15 @@ absl::Status EnvServerRole::Launch(const std::string& address) {
           "the env server exited before it listened (", ChildProcess::DescribeStatus(*status), "): /bin/sh -c '",
           expanded_command_, "'; its log ", options_.log_path, " ends with:\n", process_->LogTail(15)));
     }
+    if (options_.stop != nullptr && options_.stop->HasBeenNotified()) {
+      return absl::CancelledError(
+          absl::StrCat("interrupted while the env server started: /bin/sh -c '", expanded_command_, "'"));
+    }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "the env server did not listen within ", absl::FormatDuration(options_.start_timeout),
-          " (--start_timeout): /bin/sh -c '", expanded_command_, "' printed no \"listening on HOST:PORT\" line",
+          options_.start_timeout_flag.empty() ? "" : absl::StrCat(" (", options_.start_timeout_flag, ")"),
+          ": /bin/sh -c '", expanded_command_, "' printed no \"listening on HOST:PORT\" line",
           fixed.has_value() ? absl::StrCat(" and accepted no connection on ", address) : "", "; see its log ",
           options_.log_path, ", which ends with:\n", process_->LogTail(15)));
     }
@@ -231,4 +240,4 @@ void EnvServerRole::KillGroup(absl::Duration timeout) {
   }
 }
 
-}  // namespace rill::cli
+}  // namespace rill::roles
