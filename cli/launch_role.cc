@@ -1,6 +1,7 @@
 #include "cli/launch_role.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -41,6 +42,15 @@ absl::Status StartRole(const std::string& name, Role& role, absl::Duration start
   return AwaitRole(name, role, start_timeout, while_waiting);
 }
 
+std::optional<std::string> TorchFreeBinary(absl::string_view command) {
+  const char* binary = command == "replay" ? "rill-replay" : command == "actor" ? "rill-actor" : nullptr;
+  absl::StatusOr<std::string> self = SelfBinary();
+  if (binary == nullptr || !self.ok()) return std::nullopt;
+  std::string path = absl::StrCat(self->substr(0, self->rfind('/') + 1), binary);
+  if (access(path.c_str(), X_OK) != 0) return std::nullopt;
+  return path;
+}
+
 absl::Status SpawnRole(const std::string& name, Role& role) {
   RILL_LOG(INFO) << "starting " << name;
   std::vector<std::string> args = role.args;
@@ -49,7 +59,12 @@ absl::Status SpawnRole(const std::string& name, Role& role) {
     std::remove(role.final_metrics_path.c_str());
     args.push_back(absl::StrCat("--final_metrics_file=", role.final_metrics_path));
   }
-  auto child = ChildProcess::Start(name, SelfBinary().value_or("rill"), args, role.log_path);
+  std::string binary = SelfBinary().value_or("rill");
+  if (std::optional<std::string> torch_free = args.empty() ? std::nullopt : TorchFreeBinary(args.front())) {
+    binary = *torch_free;
+    args.erase(args.begin());
+  }
+  auto child = ChildProcess::Start(name, binary, args, role.log_path);
   if (!child.ok()) return child.status();
   role.process = std::move(*child);
   return absl::OkStatus();

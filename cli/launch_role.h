@@ -11,10 +11,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/child_process.h"
 #include "common/metrics_scrape.h"
@@ -51,7 +53,16 @@ struct Role {
 // that its peers find it again at the address they were given.
 void PinPorts(Role& role);
 
-// Starts this binary with `role.args` (and --final_metrics_file, after
+// The binary beside this one that runs `rill <command>` linked without
+// LibTorch: rill-replay for "replay", rill-actor for "actor" (about 150 MB
+// less resident memory a process, and a start that skips LibTorch's
+// initialisation, about 1 s of CPU). nullopt for another command, or when
+// it is not there (the role then runs in `rill` itself).
+std::optional<std::string> TorchFreeBinary(absl::string_view command);
+
+// Starts this binary with `role.args` (its command's TorchFreeBinary, when
+// there is one, with the rest of them: what `rill replay` and `rill actor`
+// would exec after a start of their own) (and --final_metrics_file, after
 // removing what an earlier process left there), waits up to
 // `start_timeout` for its ready line (ports) and, for a gRPC server, for
 // grpc.health.v1 SERVING. Meanwhile `while_waiting`, when given, runs

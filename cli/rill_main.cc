@@ -42,6 +42,7 @@
 #include "roles/health_main.h"
 #include "flags/flags.h"
 #include "cli/cli.h"
+#include "cli/launch_role.h"
 #include "cli/launcher.h"
 #include "cli/sweep.h"
 #include "cli/version.h"
@@ -137,22 +138,19 @@ const std::vector<Command>& Commands() {
   return *kCommands;
 }
 
-// `rill replay` and `rill actor`: replace this process with `binary`
-// (rill-replay, rill-actor) from the same folder, the role linked without
-// LibTorch (about 150 MB less resident memory per process). The pid, open
-// descriptors (the ready pipe) and arguments carry over. Returns only when
-// there is no such binary or the exec fails; the role then runs in this
-// process.
-void ExecTorchFreeRole(const char* binary, const char* command, int argc, char** argv, int consumed) {
-  absl::StatusOr<std::string> self = rill::SelfBinary();
-  if (!self.ok()) return;
-  std::string path = self->substr(0, self->rfind('/') + 1) + binary;
-  if (access(path.c_str(), X_OK) != 0) return;
-  std::vector<char*> args = {path.data()};
+// `rill replay` and `rill actor`: replace this process with the role's
+// TorchFreeBinary (cli/launch_role.h), the role linked without LibTorch.
+// The pid, open descriptors (the ready pipe) and arguments carry over.
+// Returns only when there is no such binary or the exec fails; the role
+// then runs in this process.
+void ExecTorchFreeRole(const std::string& command, int argc, char** argv, int consumed) {
+  std::optional<std::string> path = rill::cli::TorchFreeBinary(command);
+  if (!path.has_value()) return;
+  std::vector<char*> args = {path->data()};
   for (int i = consumed; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
-  execv(path.c_str(), args.data());
-  std::fprintf(stderr, "rill %s: cannot run %s (%s); running it in this process\n", command, path.c_str(),
+  execv(path->c_str(), args.data());
+  std::fprintf(stderr, "rill %s: cannot run %s (%s); running it in this process\n", command.c_str(), path->c_str(),
                std::strerror(errno));
 }
 
@@ -209,8 +207,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const std::string& warning : warnings) std::fprintf(stderr, "rill %s: %s\n", command.name.c_str(), warning.c_str());
-  if (command.name == "replay") ExecTorchFreeRole("rill-replay", "replay", argc, argv, consumed);
-  if (command.name == "actor") ExecTorchFreeRole("rill-actor", "actor", argc, argv, consumed);
+  ExecTorchFreeRole(command.name, argc, argv, consumed);
   absl::FlagsUsageConfig usage;
   usage.version_string = [] { return absl::StrCat("rill ", rill::cli::BuildCommit(), "\n"); };
   absl::SetFlagsUsageConfig(usage);
