@@ -134,10 +134,13 @@ absl::StatusOr<MultiAgentSpec> ConfiguredMultiAgentSpec(const v1::EnvConfig& env
   multi.max_episode_steps = env.max_episode_steps();
   for (int k = 0; k < env.remote().agents_size(); ++k) {
     const v1::AgentSpaces& agent = env.remote().agents(k);
-    const std::string field = absl::StrCat("env.remote.agents[", k, "] (", agent.name(), ")");
-    absl::StatusOr<EnvSpec> spec =
-        SpecFromSpaces(multi.name, agent.observation_space(), agent.action_space(), env.max_episode_steps());
-    if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", spec.status().message()));
+    const std::string path = absl::StrCat("env.remote.agents[", k, "]");
+    const std::string field = absl::StrCat(path, " (", agent.name(), ")");
+    absl::StatusOr<EnvSpec> spec = SpecFromSpaces(multi.name, agent.observation_space(), agent.action_space(),
+                                                  env.max_episode_steps(), SpaceSource::Config(path));
+    if (!spec.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(spec.status().message(), " (agent ", agent.name(), ")"));
+    }
     if (spec->uint8_observations()) {
       return absl::InvalidArgumentError(absl::StrCat(field, ": a multi-agent env's observations are float32"));
     }
@@ -226,7 +229,7 @@ absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
     return AgentRowSpec(multi, {env.row_agents().begin(), env.row_agents().end()});
   }
   return SpecFromSpaces(env.name().empty() ? "remote" : env.name(), env.remote().observation_space(),
-                        env.remote().action_space(), env.max_episode_steps());
+                        env.remote().action_space(), env.max_episode_steps(), SpaceSource::Config("env.remote"));
 }
 
 absl::StatusOr<EnvSpec> PolicyRowSpec(const v1::EnvConfig& env, const std::vector<int>& agent_policy, int policy) {

@@ -607,6 +607,49 @@ TEST(ConfigTest, RemoteEnvCommandNeedsNoAddressWhenItTakesOne) {
   EXPECT_TRUE(fixed.ok()) << fixed.status();
 }
 
+TEST(ConfigTest, RemoteScalarObservationsAreOneValueAndBoundsBroadcast) {
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(env { remote { address: "127.0.0.1:1"
+    observation_space { box { dtype: DTYPE_FLOAT32 low: -2 high: 2 } }
+    action_space { box { shape: [2, 2] dtype: DTYPE_FLOAT32 low: -1 high: [1, 2, 3, 4] } } } }
+    learner { sac { } })");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const v1::Signature& signature = config->replay().tables(0).signature();
+  ASSERT_EQ(signature.columns(0).name(), "obs");
+  EXPECT_THAT(signature.columns(0).shape(), ::testing::ElementsAre(1));
+  absl::StatusOr<envs::EnvSpec> spec = envs::ConfiguredEnvSpec(config->env());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_THAT(spec->action_low, ::testing::ElementsAre(-1, -1, -1, -1));
+  EXPECT_THAT(spec->action_high, ::testing::ElementsAre(1, 2, 3, 4));
+}
+
+// One rule for a box's bounds, observations and actions alike (one value,
+// or one per element): the config's field is named, not the env server.
+TEST(ConfigTest, RemoteBoxBoundsOfTheWrongLengthAreRefusedNamingTheConfigField) {
+  const std::pair<std::string, std::string> cases[] = {
+      {R"(remote { address: "127.0.0.1:1"
+          observation_space { box { shape: 4 dtype: DTYPE_FLOAT32 low: -inf high: inf } }
+          action_space { box { shape: 2 dtype: DTYPE_FLOAT32 low: [-1, -1, -1] high: 1 } } })",
+       "config field env.remote.action_space.box.low: 3 values for shape [2]; a box bound is one value for every "
+       "element or one value per element (2)"},
+      {R"(remote { address: "127.0.0.1:1"
+          observation_space { box { shape: 4 dtype: DTYPE_FLOAT32 low: [-1, -1] high: [1, 1] } }
+          action_space { discrete { n: 2 } } })",
+       "config field env.remote.observation_space.box.low: 2 values for shape [4]"},
+      {R"(remote { address: "127.0.0.1:1"
+          agents { name: "a" observation_space { box { shape: 2 dtype: DTYPE_FLOAT32 } }
+                   action_space { box { shape: 1 dtype: DTYPE_FLOAT32 low: -1 high: 1 } } }
+          agents { name: "b" observation_space { box { shape: 2 dtype: DTYPE_FLOAT32 } }
+                   action_space { box { shape: 1 dtype: DTYPE_FLOAT32 low: -1 high: [1, 1] } } } })",
+       "config field env.remote.agents[1].action_space.box.high: 2 values for shape [1]"},
+  };
+  for (const auto& [remote, expected] : cases) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(absl::StrCat("env { ", remote, " }"));
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << remote;
+    EXPECT_THAT(config.status().message(), HasSubstr(expected)) << remote;
+    EXPECT_THAT(config.status().message(), ::testing::Not(HasSubstr("env server"))) << remote;
+  }
+}
+
 TEST(ConfigTest, RemoteImagesGetUint8ColumnsAndRefuseObservationNormalisation) {
   constexpr char kImages[] = R"(env { remote { address: "127.0.0.1:1"
     observation_space { box { shape: [3, 8, 8] dtype: DTYPE_UINT8 } }

@@ -51,6 +51,11 @@ absl::StatusOr<envs::EnvSpec> FinalizeEnv(v1::EnvConfig& env_config) {
     if (env_config.name().empty()) env_config.set_name(plugin.id());
   }
   absl::StatusOr<envs::EnvSpec> env = envs::ConfiguredBaseEnvSpec(env_config);
+  // A refusal that names its field (a remote env's spaces, envs/remote/spaces.h:
+  // "env.remote.action_space.box.low: ...") reads "config field <it>: why".
+  if (!env.ok() && absl::StartsWith(env.status().message(), "env.")) {
+    return absl::Status(env.status().code(), absl::StrCat("config field ", env.status().message()));
+  }
   if (!env.ok()) {
     return absl::Status(env.status().code(), absl::StrCat("config field ",
                                                           remote_env   ? "env.remote"

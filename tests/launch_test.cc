@@ -908,6 +908,29 @@ TEST(LaunchTest, EnvServerThatNeverListensTimesOutNamingTheCommandAndItsLog) {
   EXPECT_THAT(ProcessesMentioning(sleep), ::testing::IsEmpty());
 }
 
+// A Python env whose observation is a scalar (a Box of shape ()) and whose
+// action is one too, served from env.remote.command: the config states its
+// spaces as `rill envs --remote` prints them (no shape, one value per
+// bound), the actors take one value per observation, and SAC learns to
+// steer it (doing nothing scores -10; see the config).
+TEST(LaunchTest, APythonEnvOfScalarObservationsTrainsThroughTheLauncher) {
+  Launched run = StartLaunch("env-scalar", {"--config=tests/configs/tiny_drift_python.textpb", "--max_env_steps=2000",
+                                            "--plot_python="});
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(180));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 2000) << summary;
+  EXPECT_EQ(JsonNumber(summary, "env_errors"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "learner_updates"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  EXPECT_GT(JsonNumber(summary, "eval_return_mean"), -6.0) << summary;
+  // The actor's stream (the evaluator's may open first).
+  EXPECT_THAT(ReadFile(run.run_dir + "/logs/env-server.log"), HasSubstr(": 4 envs of test_envs:drift"));
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
 TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInference) {
   const std::string base = ReadFile("tests/configs/tiny_navigation_policies.textpb");
   ASSERT_THAT(base, HasSubstr("topology { num_actors: 1 }"));

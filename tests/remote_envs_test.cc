@@ -8,12 +8,13 @@
 // region a client on the server's host takes (proto/env.proto, "Shared
 // memory"), with the same answers and errors. The batch wrappers that need
 // row control (action repeat, pixels) over a served env, and a server
-// without it refused by name.
+// without it refused by name. A scalar observation and one of rank 4.
 #include "envs/remote/remote_envs.h"
 
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -150,6 +151,55 @@ TEST_P(RemoteEnvsTest, Uint8ImagesAndABoxOfTwoDimensionsTravelAsTheyAre) {
   EXPECT_EQ(step.final_observations[192], 60);
   EXPECT_EQ(step.final_observations[383], 60);
   EXPECT_EQ(step.observations[192], 0);
+}
+
+// test_envs.Drift: a scalar observation (a Box of shape ()) and a scalar
+// Box action. The actors see one value, shape [1]; the server's tensors are
+// [N], the same bytes.
+TEST_P(RemoteEnvsTest, AScalarObservationArrivesAsOneValueAndAScalarActionAsOne) {
+  PythonServer server("test_envs:drift");
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 3, 0);
+  ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
+  const EnvSpec& spec = (*envs)->spec();
+  EXPECT_EQ(spec.observation_shape, std::vector<int64_t>{1});
+  EXPECT_EQ(spec.obs_bytes(), 4);
+  EXPECT_FALSE(spec.discrete);
+  EXPECT_EQ(spec.action_low, std::vector<float>{-1.f});
+  EXPECT_EQ(spec.action_high, std::vector<float>{1.f});
+  EXPECT_EQ(spec.max_episode_steps, 20);
+  EXPECT_TRUE((*envs)->observation_space().box().shape().empty());  // as the server announced it
+  const std::vector<float> first = Floats((*envs)->first_observations());
+  ASSERT_EQ(first.size(), 3u);
+  for (float x : first) EXPECT_LE(std::abs(x), 1.f);
+  RemoteStep step;
+  const std::vector<float> actions = {1, -1, 0};
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  const std::vector<float> moved = Floats(step.observations);
+  ASSERT_EQ(moved.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NEAR(moved[i], std::clamp(first[i] + 0.1f * actions[i], -2.f, 2.f), 1e-6) << i;
+    EXPECT_NEAR(step.rewards[i], -std::abs(moved[i]), 1e-6) << i;
+  }
+  for (int t = 2; t <= 20; ++t) ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  EXPECT_EQ(step.final_indices, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(step.final_observations.size(), 3u * sizeof(float));
+  EXPECT_EQ(step.truncated, std::vector<uint8_t>(3, 1));
+  EXPECT_TRUE(step.errors.empty());
+}
+
+// test_envs.RankFour: a float observation [2, 1, 2, 2], bounds one per
+// element.
+TEST_P(RemoteEnvsTest, AnObservationOfRankFourTravelsAsItIs) {
+  PythonServer server("test_envs:rank_four");
+  absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = Open(server.address(), 2, 0);
+  ASSERT_TRUE(envs.ok()) << envs.status() << server.log();
+  EXPECT_EQ((*envs)->spec().observation_shape, (std::vector<int64_t>{2, 1, 2, 2}));
+  RemoteStep step;
+  const std::vector<float> actions = {0, 1};
+  ASSERT_TRUE((*envs)->Step(actions.data(), &step).ok());
+  const std::vector<float> observations = Floats(step.observations);
+  ASSERT_EQ(observations.size(), 16u);
+  for (int k = 0; k < 8; ++k) EXPECT_NEAR(observations[8 + k], 1 + k / 10.f, 1e-6) << k;
 }
 
 TEST_P(RemoteEnvsTest, AKilledServerIsReportedAsUnavailableNamingItsAddress) {

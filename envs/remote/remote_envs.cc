@@ -110,8 +110,17 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
   if (opened.agents_size() > 0) {
     RETURN_IF_ERROR(envs->OpenAgents(opened));
   } else {
-    ASSIGN_OR_RETURN(envs->spec_, SpecFromSpaces(opened.env_id(), opened.observation_space(), opened.action_space(),
-                                                 opened.max_episode_steps()));
+    absl::StatusOr<EnvSpec> spec = SpecFromSpaces(opened.env_id(), opened.observation_space(),
+                                                  opened.action_space(), opened.max_episode_steps(),
+                                                  SpaceSource::Server());
+    if (!spec.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("env server at ", address, ": ", spec.status().message()));
+    }
+    envs->spec_ = *std::move(spec);
+    // A scalar observation travels as [N] tensors: the server's shape, not
+    // the spec's [1] (envs/remote/spaces.h).
+    envs->observation_shape_.assign(opened.observation_space().box().shape().begin(),
+                                    opened.observation_space().box().shape().end());
   }
   if (envs->multi_agent()) {
     envs->action_shape_ = {static_cast<int64_t>(envs->spec_.action_low.size())};
@@ -119,7 +128,8 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
     envs->action_shape_.assign(opened.action_space().box().shape().begin(),
                                opened.action_space().box().shape().end());
   }
-  RETURN_IF_ERROR(Take(opened.observations(), ObservationDType(envs->spec_), Batched(num_envs, envs->spec_.observation_shape),
+  RETURN_IF_ERROR(Take(opened.observations(), ObservationDType(envs->spec_),
+                       Batched(num_envs, envs->observation_shape_),
                        "opened.observations", &envs->first_observations_));
   envs->open_errors_ = ErrorsOf(opened.errors());
   envs->observation_space_ = opened.observation_space();
@@ -175,12 +185,9 @@ absl::Status RemoteEnvs::OpenAgents(const v1::EnvsOpened& opened) {
   spec_.max_episode_steps = opened.max_episode_steps();
   int64_t obs_width = 0;
   for (const v1::AgentSpaces& agent : opened.agents()) {
-    absl::StatusOr<EnvSpec> spec =
-        SpecFromSpaces(opened.env_id(), agent.observation_space(), agent.action_space(), opened.max_episode_steps());
-    if (!spec.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(server, ": agent ", agent.name(), "'s spaces: ", spec.status().message()));
-    }
+    absl::StatusOr<EnvSpec> spec = SpecFromSpaces(opened.env_id(), agent.observation_space(), agent.action_space(),
+                                                  opened.max_episode_steps(), SpaceSource::Server(agent.name()));
+    if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat(server, ": ", spec.status().message()));
     if (spec->uint8_observations()) {
       return absl::InvalidArgumentError(
           absl::StrCat(server, ": agent ", agent.name(), " observes uint8; multi-agent observations are float32"));
@@ -202,6 +209,7 @@ absl::Status RemoteEnvs::OpenAgents(const v1::EnvsOpened& opened) {
     multi.agent_specs.push_back(*std::move(spec));
   }
   spec_.observation_shape = {obs_width};
+  observation_shape_ = spec_.observation_shape;
   multi.state_shape.assign(opened.state_space().shape().begin(), opened.state_space().shape().end());
   agents_ = multi.num_agents();
   agent_spaces_ = opened.agents();
@@ -369,7 +377,7 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step, const uint
     }
   } else {
     const std::vector<int64_t> per_agent = PerAgent();
-    RETURN_IF_ERROR(Take(stepped.observations(), ObservationDType(spec_), Batched(n, spec_.observation_shape),
+    RETURN_IF_ERROR(Take(stepped.observations(), ObservationDType(spec_), Batched(n, observation_shape_),
                          "stepped.observations", &step->observations));
     RETURN_IF_ERROR(Take(stepped.rewards(), v1::DTYPE_FLOAT32, per_agent, "stepped.rewards", &step->rewards));
     RETURN_IF_ERROR(Take(stepped.terminated(), v1::DTYPE_BOOL, per_agent, "stepped.terminated", &step->terminated));
@@ -404,7 +412,7 @@ absl::Status RemoteEnvs::Step(const float* actions, RemoteStep* step, const uint
     }
   } else {
     RETURN_IF_ERROR(Take(stepped.final_observations(), ObservationDType(spec_),
-                         Batched(ended, spec_.observation_shape), "stepped.final_observations",
+                         Batched(ended, observation_shape_), "stepped.final_observations",
                          &step->final_observations));
     step->final_states.clear();
     if (state_dim > 0 && ended > 0) {
@@ -461,7 +469,7 @@ absl::Status RemoteEnvs::ResetSome(const std::vector<int>& indices, std::vector<
     }
   } else {
     RETURN_IF_ERROR(Take(response.reset().observations(), ObservationDType(spec_),
-                         Batched(static_cast<int64_t>(indices.size()), spec_.observation_shape), "reset.observations",
+                         Batched(static_cast<int64_t>(indices.size()), observation_shape_), "reset.observations",
                          observations));
   }
   *errors = ErrorsOf(response.reset().errors());

@@ -212,6 +212,10 @@ class RemoteEnvs {
   int num_envs_ = 0;
   absl::Duration timeout_;
   EnvSpec spec_;
+  // One observation's shape in the server's tensors: its space's (a scalar's
+  // is [], where spec_ says [1]; envs/remote/spaces.h), or a multi-agent
+  // stream's row.
+  std::vector<int64_t> observation_shape_;
   std::vector<uint8_t> first_observations_;
   std::vector<RemoteEnvError> open_errors_;
   MultiAgentSpec multi_agent_spec_;
@@ -231,7 +235,7 @@ class RemoteEnvs {
   // A render's own messages, so the step's keep their buffers.
   v1::EnvRequest render_request_;
   v1::EnvResponse render_response_;
-  std::vector<int64_t> action_shape_;  // a Box action's shape
+  std::vector<int64_t> action_shape_;  // a Box action's shape, as the server's space says ([] for a scalar)
   std::vector<int64_t> indices_;
   // The shared region, its layout and an answer's bytes (null: gRPC).
   std::unique_ptr<SharedRegion> region_;

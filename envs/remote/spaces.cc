@@ -9,53 +9,118 @@
 #include "common/tensor_codec.h"
 
 namespace rill::envs {
+namespace {
+
+// A box's shape as the EnvSpec holds it (a scalar as [1]) and its element
+// count; InvalidArgument naming `space`'s shape when a dimension is < 1.
+absl::StatusOr<std::vector<int64_t>> BoxShape(const v1::BoxSpace& box, const std::string& space,
+                                              const SpaceSource& source) {
+  const std::vector<int64_t> shape(box.shape().begin(), box.shape().end());
+  absl::StatusOr<int64_t> elements = NumElements(shape);
+  if (!elements.ok() || *elements < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(source.Name(space + ".box.shape"), ": ", ShapeString(shape),
+                                                   " holds no element (every dimension must be >= 1)"));
+  }
+  // A scalar is carried as one element: see the header.
+  if (shape.empty()) return std::vector<int64_t>{1};
+  return shape;
+}
+
+// One bound (`which`: "low" or "high") of `space`'s box, one value per
+// element under the rule of the header; empty when the box states none.
+absl::StatusOr<std::vector<float>> BroadcastBound(const google::protobuf::RepeatedField<float>& values,
+                                                  const v1::BoxSpace& box, int64_t elements, const std::string& space,
+                                                  const char* which, const SpaceSource& source) {
+  if (values.empty()) return std::vector<float>{};
+  if (values.size() != 1 && values.size() != elements) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source.Name(absl::StrCat(space, ".box.", which)), ": ", values.size(), " values for shape ",
+        ShapeString(box.shape()), "; a box bound is one value for every element or one value per element (",
+        elements, ")"));
+  }
+  if (values.size() == 1) return std::vector<float>(static_cast<size_t>(elements), values[0]);
+  return std::vector<float>(values.begin(), values.end());
+}
+
+// `space`'s bounds, one value per element each (both empty: the box states
+// none, which only an observation may), checked under the rule of the
+// header; `finite` for an action's.
+absl::Status BoxBounds(const v1::BoxSpace& box, int64_t elements, const std::string& space, bool required,
+                       bool finite, const SpaceSource& source, std::vector<float>* low, std::vector<float>* high) {
+  if (box.low().empty() && box.high().empty()) {
+    if (!required) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(source.Name(space + ".box"),
+                                                   ": no low/high; an action box needs bounds (one value for every "
+                                                   "element or one per element)"));
+  }
+  if (box.low().empty() != box.high().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(source.Name(space + ".box"), ": ",
+                                                   box.low().empty() ? "high without low" : "low without high",
+                                                   "; a box states both bounds or neither (unbounded)"));
+  }
+  absl::StatusOr<std::vector<float>> lows = BroadcastBound(box.low(), box, elements, space, "low", source);
+  if (!lows.ok()) return lows.status();
+  absl::StatusOr<std::vector<float>> highs = BroadcastBound(box.high(), box, elements, space, "high", source);
+  if (!highs.ok()) return highs.status();
+  for (int64_t i = 0; i < elements; ++i) {
+    const float l = (*lows)[i], h = (*highs)[i];
+    const bool usable = finite ? std::isfinite(l) && std::isfinite(h) : !std::isnan(l) && !std::isnan(h);
+    if (!usable || l > h) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source.Name(space + ".box"), ": element ", i, "'s bounds are [", l, ", ", h, "]; ",
+          finite ? "an action's bounds must be finite" : "bounds must not be NaN", ", with low <= high"));
+    }
+  }
+  *low = *std::move(lows);
+  *high = *std::move(highs);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space& observation,
-                                       const v1::Space& action, int max_episode_steps) {
+                                       const v1::Space& action, int max_episode_steps, const SpaceSource& source) {
   EnvSpec spec;
   spec.name = name;
   spec.max_episode_steps = max_episode_steps;
   if (!observation.has_box()) {
-    return absl::InvalidArgumentError("env server's observation_space is not a box (a tensor)");
+    return absl::InvalidArgumentError(
+        absl::StrCat(source.Name("observation_space"), ": not a box (a tensor); Rill observes a float32 or uint8 box"));
   }
   const v1::BoxSpace& obs = observation.box();
   if (obs.dtype() != v1::DTYPE_FLOAT32 && obs.dtype() != v1::DTYPE_UINT8) {
-    return absl::InvalidArgumentError(absl::StrCat("env server's observations are ", v1::DType_Name(obs.dtype()),
+    return absl::InvalidArgumentError(absl::StrCat(source.Name("observation_space.box.dtype"), ": ",
+                                                   v1::DType_Name(obs.dtype()),
                                                    "; Rill takes DTYPE_FLOAT32 or DTYPE_UINT8 observations"));
   }
   spec.observation_type = obs.dtype() == v1::DTYPE_UINT8 ? ObservationType::kUint8 : ObservationType::kFloat32;
-  spec.observation_shape.assign(obs.shape().begin(), obs.shape().end());
-  absl::StatusOr<int64_t> observation_elements = NumElements(spec.observation_shape);
-  if (spec.observation_shape.empty() || !observation_elements.ok() || *observation_elements < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("env server's observation shape ",
-                                                   ShapeString(spec.observation_shape), " holds no element"));
-  }
+  absl::StatusOr<std::vector<int64_t>> observation_shape = BoxShape(obs, "observation_space", source);
+  if (!observation_shape.ok()) return observation_shape.status();
+  spec.observation_shape = *std::move(observation_shape);
+  // Checked, not kept: nothing downstream reads an observation's bounds.
+  std::vector<float> observation_low, observation_high;
+  absl::Status bounds = BoxBounds(obs, spec.obs_dim(), "observation_space", /*required=*/false, /*finite=*/false,
+                                  source, &observation_low, &observation_high);
+  if (!bounds.ok()) return bounds;
   if (action.has_discrete()) {
     if (action.discrete().n() < 2 || action.discrete().n() > (1 << 20)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("env server's action_space Discrete(", action.discrete().n(), ") needs 2..1048576 actions"));
+      return absl::InvalidArgumentError(absl::StrCat(source.Name("action_space.discrete.n"), ": ",
+                                                     action.discrete().n(), "; Rill needs 2..1048576 actions"));
     }
     spec.discrete = true;
     spec.num_actions = static_cast<int>(action.discrete().n());
     return spec;
   }
-  if (!action.has_box()) return absl::InvalidArgumentError("env server's action_space is neither a box nor discrete");
+  if (!action.has_box()) {
+    return absl::InvalidArgumentError(absl::StrCat(source.Name("action_space"), ": neither a box nor discrete"));
+  }
   const v1::BoxSpace& box = action.box();
-  const int64_t dims = NumElements(box.shape()).value_or(0);
-  if (box.shape().empty() || dims < 1 || box.low_size() != dims || box.high_size() != dims) {
-    return absl::InvalidArgumentError(absl::StrCat("env server's action box of shape ",
-                                                   ShapeString(std::vector<int64_t>(box.shape().begin(),
-                                                                                    box.shape().end())),
-                                                   " needs one low and one high per element (got ", box.low_size(),
-                                                   " and ", box.high_size(), ")"));
-  }
-  for (int i = 0; i < dims; ++i) {
-    if (!std::isfinite(box.low(i)) || !std::isfinite(box.high(i)) || box.low(i) > box.high(i)) {
-      return absl::InvalidArgumentError(absl::StrCat("env server's action bound ", i, " is [", box.low(i), ", ",
-                                                     box.high(i), "]: bounds must be finite and low <= high"));
-    }
-  }
-  spec.action_low.assign(box.low().begin(), box.low().end());
-  spec.action_high.assign(box.high().begin(), box.high().end());
+  absl::StatusOr<std::vector<int64_t>> action_shape = BoxShape(box, "action_space", source);
+  if (!action_shape.ok()) return action_shape.status();
+  const int64_t dims = *NumElements(*action_shape);  // >= 1: checked
+  bounds = BoxBounds(box, dims, "action_space", /*required=*/true, /*finite=*/true, source, &spec.action_low,
+                     &spec.action_high);
+  if (!bounds.ok()) return bounds;
   return spec;
 }
 

@@ -7,6 +7,17 @@ Discrete-like (an integer `n`, no dimensions) or Box-like (`shape`, `low`,
 `high`, finite, float32 on the wire). Anything else is refused with a
 SpaceError naming the space and what it lacks; gymnasium itself is never
 imported.
+
+A Box follows one rule, for observations and actions alike (the actors
+apply the same one to what a server announces and to a config's
+env.remote spaces: envs/remote/spaces.h):
+  - shape: any rank, every dimension >= 1. A scalar (shape ()) is served
+    as it is, [N] tensors for N envs; the actors take it as one value,
+    shape [1].
+  - low and high: each ONE value, which every element takes, or one value
+    per element (an array of the space's shape, or flat in row-major
+    order). No NaN, low <= high, and an action's bounds finite. On the
+    wire a bound whose elements are all equal travels as that one value.
 """
 
 import math
@@ -57,22 +68,47 @@ def _shape_of(space, which):
     return shape
 
 
+def _bound(value, shape, which):
+    """`value` (a space's low or high) as a float32 array of `shape`: one
+    value broadcast, or one value per element; SpaceError otherwise."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise SpaceError("%s is not a number or an array of numbers (%s)" % (which, error)) from None
+    elements = math.prod(shape)
+    if array.size == 1:
+        return np.full(shape, array.reshape(()), np.float32)
+    if array.size == elements and (array.shape == shape or array.ndim == 1):
+        return array.reshape(shape).astype(np.float32)
+    raise SpaceError("%s has shape %s for a space of shape %s: a box bound is one value for every element or "
+                     "one value per element (%d)" % (which, array.shape, shape, elements))
+
+
 def _bounds(space, shape, which, required):
     low, high = getattr(space, "low", None), getattr(space, "high", None)
-    if low is None or high is None:
+    if low is None and high is None:
         if required:
             raise SpaceError("%s %r has no low/high bounds" % (which, space))
         return None, None
-    try:
-        low = np.broadcast_to(np.asarray(low, dtype=np.float64), shape).astype(np.float32)
-        high = np.broadcast_to(np.asarray(high, dtype=np.float64), shape).astype(np.float32)
-    except (TypeError, ValueError) as error:
-        raise SpaceError("%s bounds do not fit its shape %s: %s" % (which, shape, error)) from None
+    if low is None or high is None:
+        raise SpaceError("%s has %s but no %s: a box states both bounds or neither"
+                         % (which, "high" if low is None else "low", "low" if low is None else "high"))
+    low, high = _bound(low, shape, which + " low"), _bound(high, shape, which + " high")
+    if np.isnan(low).any() or np.isnan(high).any():
+        raise SpaceError("%s bounds hold NaN (low %s, high %s)" % (which, low.tolist(), high.tolist()))
     if required and not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
         raise SpaceError("%s bounds must be finite (low %s, high %s)" % (which, low.tolist(), high.tolist()))
     if np.any(low > high):
         raise SpaceError("%s has low > high" % which)
     return low, high
+
+
+def _wire_bound(bound):
+    """A bound's values on the wire: one when every element's is the same."""
+    flat = bound.ravel()
+    if flat.size > 1 and (flat == flat[0]).all():
+        return [float(flat[0])]
+    return flat.tolist()
 
 
 class ObservationSpace:
@@ -98,8 +134,8 @@ class ObservationSpace:
         box = env_pb2.BoxSpace(shape=self.shape, dtype=(tensor_pb2.DTYPE_UINT8 if self.dtype == np.uint8
                                                          else tensor_pb2.DTYPE_FLOAT32))
         if self.low is not None:
-            box.low.extend(self.low.ravel().tolist())
-            box.high.extend(self.high.ravel().tolist())
+            box.low.extend(_wire_bound(self.low))
+            box.high.extend(_wire_bound(self.high))
         return env_pb2.Space(box=box)
 
     def check(self, obs):
@@ -148,7 +184,7 @@ class ActionSpace:
         if self.discrete:
             return env_pb2.Space(discrete=env_pb2.DiscreteSpace(n=self.n))
         return env_pb2.Space(box=env_pb2.BoxSpace(shape=self.shape, dtype=tensor_pb2.DTYPE_FLOAT32,
-                                                  low=self.low.ravel().tolist(), high=self.high.ravel().tolist()))
+                                                  low=_wire_bound(self.low), high=_wire_bound(self.high)))
 
     def wire_dtype(self):
         return np.dtype(np.int64) if self.discrete else np.dtype(np.float32)

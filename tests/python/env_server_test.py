@@ -244,10 +244,11 @@ class ServerTest(unittest.TestCase):
             space = stream.opened.observation_space.box
             self.assertEqual(list(space.shape), [3, 8, 8])
             self.assertEqual(space.dtype, tensors.dtype_code(np.uint8))
-            self.assertEqual(len(space.low), 3 * 8 * 8)
+            # Bounds alike for every element travel as one value.
+            self.assertEqual((list(space.low), list(space.high)), ([0.0], [255.0]))
             action = stream.opened.action_space.box
             self.assertEqual(list(action.shape), [2, 3])
-            self.assertEqual(list(action.low), [-1.0] * 6)
+            self.assertEqual(list(action.low), [-1.0])
             self.assertEqual(stream.observations.dtype, np.uint8)
             np.testing.assert_array_equal(stream.observations[:, 0, 0, 0], [5, 6])
             actions = np.zeros((2, 2, 3), np.float32)
@@ -328,6 +329,9 @@ class ServerTest(unittest.TestCase):
         for factory, text in [("test_envs:factory_raises", "OSError: license server unreachable"),
                               ("test_envs:string_observation_space",
                                "observation_space dtype <U0: the protocol carries float32 and uint8"),
+                              ("test_envs:wrong_length_action_bounds",
+                               "action_space low has shape (3,) for a space of shape (2,): a box bound is one "
+                               "value for every element or one value per element (2)"),
                               ("no_such_module:make", "cannot import no_such_module"),
                               ("cartpole", "is not MODULE:CALLABLE")]:
             with self.subTest(factory=factory):

@@ -35,6 +35,61 @@ class Echo:
         return np.full((3, 8, 8), value, np.uint8), float(self.t), self.t >= 4, False, {}
 
 
+class Spec:
+    def __init__(self, max_episode_steps):
+        self.max_episode_steps = max_episode_steps
+
+
+class Drift:
+    """A scalar observation (a Box of shape (), as Gymnasium allows): a
+    point's position x in [-2, 2]; a scalar Box action in [-1, 1] moves it
+    by 0.1 * action. Reward -|x| per step, so steering to 0 earns the most:
+    from x uniform in [-1, 1] at reset, about -1.7 per 20-step episode
+    against about -12 for random actions. Bounds of one value each."""
+
+    spec = Spec(20)
+
+    def __init__(self):
+        self.observation_space = Box(-2.0, 2.0, (), np.float32)
+        self.action_space = Box(-1.0, 1.0, (), np.float32)
+        self.rng = np.random.default_rng(0)
+        self.x = 0.0
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self.x = float(self.rng.uniform(-1, 1))
+        return np.array(self.x, np.float32), {}
+
+    def step(self, action):
+        assert np.shape(action) == (), np.shape(action)
+        self.x = min(max(self.x + 0.1 * float(action), -2.0), 2.0)
+        return np.array(self.x, np.float32), -abs(self.x), False, False, {}
+
+
+class RankFour:
+    """A float observation of rank 4, [2, 1, 2, 2], every element the
+    episode's step count plus its index / 10; Discrete(2); bounds one per
+    element."""
+
+    def __init__(self):
+        shape = (2, 1, 2, 2)
+        self.observation_space = Box(np.full(shape, -1.0), np.arange(8.0).reshape(shape) + 100, shape, np.float32)
+        self.action_space = Discrete(2)
+        self.t = 0
+
+    def observation(self):
+        return (self.t + np.arange(8, dtype=np.float32) / 10).reshape(2, 1, 2, 2)
+
+    def reset(self, seed=None, options=None):
+        self.t = 0
+        return self.observation(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self.observation(), 1.0, self.t >= 3, False, {}
+
+
 class Counter:
     """A float observation [t, reset count]; Discrete(3); never ends by
     itself. The base of the misbehaving envs below."""
@@ -129,6 +184,14 @@ def counter():
     return Counter()
 
 
+def drift():
+    return Drift()
+
+
+def rank_four():
+    return RankFour()
+
+
 def raises_in_step():
     return RaisesInStep()
 
@@ -155,6 +218,18 @@ def raises_in_reset():
 
 def string_observation_space():
     return StringObservationSpace()
+
+
+class WrongLengthActionBounds(Counter):
+    """A box action of shape (2,) whose low holds 3 values."""
+
+    def __init__(self):
+        super().__init__()
+        self.action_space = Box([-1.0, -1.0, -1.0], 1.0, (2,), np.float32)
+
+
+def wrong_length_action_bounds():
+    return WrongLengthActionBounds()
 
 
 def factory_raises():
