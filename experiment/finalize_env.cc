@@ -17,7 +17,8 @@ absl::StatusOr<envs::EnvSpec> FinalizeEnv(v1::EnvConfig& env_config) {
   if (remote_env) {
     const v1::RemoteEnvConfig& remote = env_config.remote();
     if (remote.address().empty() && remote.command().empty()) {
-      return InvalidField("env.remote.address", "is required (HOST:PORT of the env server)");
+      return InvalidField("env.remote.address", "is required (HOST:PORT of the env server), or env.remote.command "
+                                                "to start one");
     }
     if (remote.address().empty() && !absl::StrContains(remote.command(), "{address}")) {
       return InvalidField("env.remote.command", "must contain {address} when env.remote.address is empty (the "
