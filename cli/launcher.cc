@@ -79,6 +79,12 @@ ABSL_FLAG(int32_t, max_learner_restarts, 5,
           "from its last checkpoint.");
 ABSL_FLAG(int32_t, max_env_server_restarts, 5,
           "Restarts allowed to the env server that env.remote.command starts before the run fails.");
+ABSL_FLAG(double, max_env_error_fraction, std::numeric_limits<double>::quiet_NaN(),
+          "Fail the run (exit code 1, naming this flag and the fraction measured) when more than this fraction "
+          "of the actors' env steps failed (the env raised or returned what its spaces do not allow; each such "
+          "step resets its env and drops its item): checked at each progress line once the actors have made "
+          "1,000 env steps (a run over it stops there, writing its summary) and at the end. Unset: failed steps "
+          "are counted in the progress line, summary and report but never fail the run.");
 ABSL_FLAG(bool, prometheus, false,
           "Also run Debian's Prometheus on a free local port, scraping every process each second with the rules and "
           "console dashboard of --prometheus_assets; its data stays in <run_dir>/prometheus/data.");
@@ -102,6 +108,25 @@ namespace rill::cli {
 namespace {
 
 constexpr absl::Duration kTick = absl::Milliseconds(250);
+
+// Env steps before --max_env_error_fraction judges a run that goes on: a
+// few early failures are no fraction yet.
+constexpr int64_t kEnvStepsToJudgeErrors = 1000;
+
+// The summary's final_eval of a run that --max_env_error_fraction stopped.
+constexpr char kSkippedEnvErrors[] = "skipped: too many env errors (--max_env_error_fraction)";
+
+// FailedPrecondition naming --max_env_error_fraction when more than it of
+// `env_steps` failed; OK without the flag.
+absl::Status CheckEnvErrorFraction(double env_errors, double env_steps) {
+  const double max_fraction = absl::GetFlag(FLAGS_max_env_error_fraction);
+  const double fraction = EnvErrorFraction(env_errors, env_steps);
+  if (std::isnan(max_fraction) || fraction <= max_fraction) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "the env failed %.1f%% of the actors' env steps (%s of %s; the actors' logs name each error), more than "
+      "--max_env_error_fraction=%g",
+      100 * fraction, FormatCount(env_errors), FormatCount(env_steps), max_fraction));
+}
 
 int Cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
@@ -138,8 +163,15 @@ class Launch {
   // Whether the latest evaluation reached --stop_at_eval_return: then the
   // run ends as done with that round.
   bool ReachedTarget(double stop_at);
+  // Whether more of the actors' env steps failed than
+  // --max_env_error_fraction allows, once they have made enough to judge:
+  // then the run stops, and fails once its summary is written (Close).
+  bool TooManyEnvErrors();
   // The run's figures for the summary JSON.
   RunSummary Summary(const PlotFiles& plots, const std::vector<std::string>& killed) const;
+  // Writes the summary (and the page with it); then the exit code: 1 when
+  // more of the env steps failed than --max_env_error_fraction allows.
+  int Close(const RunSummary& summary) const;
 
   v1::ExperimentConfig config_;
   std::string run_dir_;
@@ -247,6 +279,17 @@ bool Launch::ReachedTarget(double stop_at) {
   return true;
 }
 
+bool Launch::TooManyEnvErrors() {
+  if (monitor_.EnvSteps() < kEnvStepsToJudgeErrors) return false;
+  const absl::Status errors =
+      CheckEnvErrorFraction(static_cast<double>(monitor_.EnvErrors()), static_cast<double>(monitor_.EnvSteps()));
+  if (errors.ok()) return false;
+  std::printf("%s; stopping\n", std::string(errors.message()).c_str());
+  std::fflush(stdout);
+  final_eval_ = kSkippedEnvErrors;
+  return true;
+}
+
 absl::Status Launch::Supervise() {
   const int64_t max_steps = config_.max_env_steps();
   const absl::Duration progress_every = absl::GetFlag(FLAGS_progress_every);
@@ -258,6 +301,7 @@ absl::Status Launch::Supervise() {
     if (all_done || monitor_.ProgressDue(progress_every)) {
       supervisor_.RefreshActors();
       monitor_.PrintProgress();
+      if (!all_done && TooManyEnvErrors()) return absl::OkStatus();
     }
     if (all_done) {
       std::printf("reached %s env steps; final evaluation\n",
@@ -278,6 +322,7 @@ absl::Status Launch::Supervise() {
 RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string>& killed) const {
   RunSummary summary;
   summary.env_steps = static_cast<double>(monitor_.EnvSteps());
+  summary.env_errors = static_cast<double>(monitor_.EnvErrors());
   summary.learner_updates = monitor_.LearnerUpdates();
   summary.identity = identity_;
   summary.resumes = monitor_.previous().resumes;
@@ -365,8 +410,18 @@ int Launch::Run() {
     std::fprintf(stderr, "rill launch failed: %s\n", std::string(status.message()).c_str());
     return absl::IsInvalidArgument(status) ? roles::kExitBadInput : roles::kExitFailure;
   }
-  absl::Status written = WriteRunSummary(Summary(plots, killed), run_dir_, absl::GetFlag(FLAGS_summary_json));
+  return Close(Summary(plots, killed));
+}
+
+int Launch::Close(const RunSummary& summary) const {
+  absl::Status written = WriteRunSummary(summary, run_dir_, absl::GetFlag(FLAGS_summary_json));
   if (!written.ok()) return roles::ExitWith("summary", written);
+  // The summary says how many steps failed; too many fail the run.
+  absl::Status env_errors = CheckEnvErrorFraction(summary.env_errors, summary.env_steps);
+  if (!env_errors.ok()) {
+    std::fprintf(stderr, "rill launch failed: %s\n", std::string(env_errors.message()).c_str());
+    return roles::kExitFailure;
+  }
   return 0;
 }
 
@@ -380,6 +435,11 @@ absl::Status CheckFlags() {
   }
   if (absl::GetFlag(FLAGS_num_learners) == 0 || absl::GetFlag(FLAGS_num_learners) < -1) {
     return absl::InvalidArgumentError("--num_learners must be >= 1 (or -1 for the config's)");
+  }
+  const double max_env_error_fraction = absl::GetFlag(FLAGS_max_env_error_fraction);
+  if (!std::isnan(max_env_error_fraction) && !(max_env_error_fraction >= 0 && max_env_error_fraction <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_env_error_fraction must be a fraction in [0, 1], not ", max_env_error_fraction));
   }
   if (absl::GetFlag(FLAGS_stop_timeout) <= absl::ZeroDuration() ||
       absl::GetFlag(FLAGS_final_eval_timeout) < absl::ZeroDuration()) {

@@ -38,6 +38,8 @@ int64_t RunMonitor::EnvSteps() const { return options_.previous.env_steps + supe
 
 double RunMonitor::LearnerUpdates() const { return options_.previous.learner_updates + supervisor_.LearnerUpdates(); }
 
+int64_t RunMonitor::EnvErrors() const { return options_.previous.env_errors + supervisor_.EnvErrors(); }
+
 void RunMonitor::ReadEarlierHistory() {
   absl::Status read = history_.ReadCsv(options_.run_dir + "/plots");
   if (!read.ok()) RILL_LOG(WARNING) << "the earlier history is not in the plots: " << read.message();
@@ -84,6 +86,7 @@ void RunMonitor::TakeEvalRounds(absl::Time now) {
 void RunMonitor::SaveProgress() {
   RunProgress progress = options_.previous;
   progress.env_steps = EnvSteps();
+  progress.env_errors = EnvErrors();
   progress.learner_updates = LearnerUpdates();
   progress.wall_seconds = absl::ToDoubleSeconds(absl::Now() - start_);
   progress.started_at = options_.started_at;
@@ -120,6 +123,20 @@ void RunMonitor::PrintProgress() {
     inserted_shown_ = inserted;
     updates_shown_ = updates;
   }
+  AppendInference(line);
+  AppendEnvErrors(line);
+  AppendRestarts(line);
+  if (have_eval_) {
+    absl::StrAppendFormat(&line, " | eval return %.1f (version %.0f)", eval_.return_mean, eval_.version);
+  } else {
+    line += " | eval return -";
+  }
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+  last_progress_ = now;
+}
+
+void RunMonitor::AppendInference(std::string& line) {
   const double inference_batches = supervisor_.InferenceBatches(), inference_rows = supervisor_.InferenceRows();
   if (inference_batches > inference_batches_shown_) {
     // Central inference: the mean batch since the last line.
@@ -128,6 +145,18 @@ void RunMonitor::PrintProgress() {
   }
   inference_rows_shown_ = inference_rows;
   inference_batches_shown_ = inference_batches;
+}
+
+void RunMonitor::AppendEnvErrors(std::string& line) const {
+  // Each failed step's env was reset and its item dropped: the actors
+  // log each one, the line says how many, once there is one.
+  const int64_t errors = EnvErrors();
+  if (errors == 0) return;
+  const double fraction = EnvErrorFraction(static_cast<double>(errors), static_cast<double>(EnvSteps()));
+  absl::StrAppendFormat(&line, " | env errors %s (%.1f%%)", FormatCount(static_cast<double>(errors)), 100 * fraction);
+}
+
+void RunMonitor::AppendRestarts(std::string& line) const {
   // Every kind of process the launcher restarted, once it has restarted one.
   std::vector<std::string> restarts;
   const auto add_restarts = [&restarts](const char* kind, int count) {
@@ -140,14 +169,6 @@ void RunMonitor::PrintProgress() {
   add_restarts("inference", Restarts(supervisor_.inference()));
   add_restarts("env server", supervisor_.env_server_restarts());
   if (!restarts.empty()) absl::StrAppend(&line, " | restarts: ", absl::StrJoin(restarts, ", "));
-  if (have_eval_) {
-    absl::StrAppendFormat(&line, " | eval return %.1f (version %.0f)", eval_.return_mean, eval_.version);
-  } else {
-    line += " | eval return -";
-  }
-  std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
-  last_progress_ = now;
 }
 
 std::string RunMonitor::FinalEvaluation(absl::Notification& stop) {

@@ -1,12 +1,13 @@
 // RunMonitor: what `rill launch` tells of a run while it goes: the
 // progress line every few seconds (env steps and updates with their
-// rates, replay shards up and items, central inference's mean batch,
-// restarts of every kind, the latest evaluation), the evaluator's rounds
-// (its metrics and its scalar log <run_dir>/metrics/evaluator.jsonl, each
-// round placed in the metric history at its own time), progress.json and
-// the history's CSVs after every line (so that a run whose launcher is
-// killed can be resumed and its plots go on), the final evaluation, and
-// whether an evaluation reached --stop_at_eval_return.
+// rates, replay shards up and items, central inference's mean batch, the
+// env steps that failed, restarts of every kind, the latest evaluation),
+// the evaluator's rounds (its metrics and its scalar log
+// <run_dir>/metrics/evaluator.jsonl, each round placed in the metric
+// history at its own time), progress.json and the history's CSVs after
+// every line (so that a run whose launcher is killed can be resumed and
+// its plots go on), the final evaluation, and whether an evaluation
+// reached --stop_at_eval_return.
 //
 // Its figures are the Supervisor's plus those of the run's earlier parts
 // (a resumed run). Not thread-safe: the launcher's one thread drives it.
@@ -70,6 +71,8 @@ class RunMonitor {
   // Over every actor and learner process so far, with the earlier parts'.
   int64_t EnvSteps() const;
   double LearnerUpdates() const;
+  // Of EnvSteps, those whose env failed.
+  int64_t EnvErrors() const;
 
   // A resumed run's plots go on from the earlier parts' history (a
   // warning when it cannot be read).
@@ -108,6 +111,11 @@ class RunMonitor {
   void TakeEvalRounds(absl::Time now);
   // progress.json, the history's CSVs and the report page.
   void SaveProgress();
+  // The progress line's parts after the replay's: central inference's
+  // mean batch since the last line, the env errors, the restarts.
+  void AppendInference(std::string& line);
+  void AppendEnvErrors(std::string& line) const;
+  void AppendRestarts(std::string& line) const;
   std::string EvalLogPath() const { return options_.run_dir + "/metrics/evaluator.jsonl"; }
 
   Supervisor& supervisor_;

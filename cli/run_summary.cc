@@ -46,8 +46,9 @@ std::string IdentityJson(const RunIdentity& identity) { return absl::StrCat("{",
 
 std::string ProgressJson(const RunProgress& progress) {
   return absl::StrFormat(
-      "{\"env_steps\": %d, \"learner_updates\": %.0f, \"wall_seconds\": %.3f, \"resumes\": %d, \"started_at\": %s}",
-      progress.env_steps, progress.learner_updates, progress.wall_seconds, progress.resumes,
+      "{\"env_steps\": %d, \"env_errors\": %d, \"learner_updates\": %.0f, \"wall_seconds\": %.3f, \"resumes\": %d, "
+      "\"started_at\": %s}",
+      progress.env_steps, progress.env_errors, progress.learner_updates, progress.wall_seconds, progress.resumes,
       Quoted(progress.started_at));
 }
 
@@ -68,6 +69,9 @@ absl::StatusOr<RunProgress> ReadProgress(const std::string& path) {
   RunProgress progress;
   ASSIGN_OR_RETURN(const double env_steps, number("env_steps"));
   progress.env_steps = static_cast<int64_t>(env_steps);
+  // Older files have no env_errors: none counted.
+  const absl::StatusOr<double> env_errors = number("env_errors");
+  if (env_errors.ok()) progress.env_errors = static_cast<int64_t>(*env_errors);
   ASSIGN_OR_RETURN(progress.learner_updates, number("learner_updates"));
   ASSIGN_OR_RETURN(progress.wall_seconds, number("wall_seconds"));
   ASSIGN_OR_RETURN(const double resumes, number("resumes"));
@@ -75,6 +79,10 @@ absl::StatusOr<RunProgress> ReadProgress(const std::string& path) {
   std::smatch started;
   if (std::regex_search(json, started, std::regex("\"started_at\": \"([^\"]*)\""))) progress.started_at = started[1].str();
   return progress;
+}
+
+double EnvErrorFraction(double env_errors, double env_steps) {
+  return env_steps > 0 ? env_errors / env_steps : 0;
 }
 
 std::vector<std::string> ListVideos(const std::string& run_dir) {
@@ -90,7 +98,8 @@ std::vector<std::string> ListVideos(const std::string& run_dir) {
 
 std::string SummaryJson(const RunSummary& s) {
   return absl::StrFormat(
-      "{%s, \"resumes\": %d, \"env_steps\": %.0f, \"learner_updates\": %.0f, \"replay_items_inserted\": %.0f, \"wall_seconds\": %.3f, "
+      "{%s, \"resumes\": %d, \"env_steps\": %.0f, \"learner_updates\": %.0f, \"replay_items_inserted\": %.0f, "
+      "\"env_errors\": %.0f, \"env_error_fraction\": %.6f, \"wall_seconds\": %.3f, "
       "\"env_steps_per_second\": %.3f, \"updates_per_second\": %.3f, \"updates_per_env_step\": %s, "
       "\"updates_per_env_step_target\": %s, \"eval_return_mean\": %s, "
       "\"eval_episodes\": %.0f, \"eval_parameter_version\": %.0f, \"final_eval\": %s, \"stop_at_eval_return\": %s, "
@@ -99,7 +108,8 @@ std::string SummaryJson(const RunSummary& s) {
       "\"evaluator_restarts\": %d, \"env_server_restarts\": %d, \"inference_batch_rows_mean\": %s, "
       "\"inference_servers\": %d, \"inference_restarts\": %d, \"stop_seconds\": %.3f, \"killed_at_stop\": %s, "
       "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s, \"videos\": %s, \"report\": %s, \"deterministic\": %s, \"policy_digest\": %s}",
-      IdentityFields(s.identity), s.resumes, s.env_steps, s.learner_updates, s.replay_items_inserted, s.wall_seconds, s.env_steps / s.wall_seconds,
+      IdentityFields(s.identity), s.resumes, s.env_steps, s.learner_updates, s.replay_items_inserted, s.env_errors,
+      EnvErrorFraction(s.env_errors, s.env_steps), s.wall_seconds, s.env_steps / s.wall_seconds,
       s.learner_updates / s.wall_seconds, NumberOrNull(s.updates_per_env_step),
       NumberOrNull(s.updates_per_env_step_target), NumberOrNull(s.eval_return_mean), s.eval_episodes,
       s.eval_parameter_version, Quoted(s.final_eval), NumberOrNull(s.stop_at_eval_return), s.num_actors, s.actor_restarts, s.replay_shards,

@@ -37,6 +37,8 @@ std::string IdentityJson(const RunIdentity& identity);
 // since the last line.
 struct RunProgress {
   int64_t env_steps = 0;
+  // Of those, the steps whose env failed (rill_actor_env_errors_total).
+  int64_t env_errors = 0;
   double learner_updates = 0;
   double wall_seconds = 0;  // running time, the time between parts not counted
   int resumes = 0;          // how many times the run has been continued
@@ -45,7 +47,7 @@ struct RunProgress {
 
 std::string ProgressJson(const RunProgress& progress);
 // The progress in `path`. NotFound without the file; InvalidArgument when a
-// field is missing or malformed.
+// field is missing or malformed (env_errors, which older files lack, is 0).
 absl::StatusOr<RunProgress> ReadProgress(const std::string& path);
 
 struct RunSummary {
@@ -58,6 +60,9 @@ struct RunSummary {
   double env_steps = 0, learner_updates = 0, wall_seconds = 0;
   // Items the replay shards stored, which is what they acknowledged.
   double replay_items_inserted = 0;
+  // The actors' env steps that failed (the env raised or returned what its
+  // spaces do not allow; it was reset and the step's item dropped).
+  double env_errors = 0;
   // The final evaluation; no mean when no round finished.
   std::optional<double> eval_return_mean;
   double eval_episodes = 0, eval_parameter_version = 0;
@@ -99,6 +104,9 @@ struct RunSummary {
   bool deterministic = false;
   std::string policy_digest;
 };
+
+// The share of `env_steps` whose env failed; 0 without steps.
+double EnvErrorFraction(double env_errors, double env_steps);
 
 // The MP4 videos in `run_dir`/videos, by name (so by version: the
 // evaluator names them v000123_return_...).

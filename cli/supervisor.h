@@ -40,6 +40,7 @@ namespace rill::cli {
 // The counters the run's figures are read from, in the processes' metrics
 // (while they run, and in the final metrics each writes as it exits).
 inline constexpr char kEnvStepsTotal[] = "rill_actor_env_steps_total";
+inline constexpr char kEnvErrorsTotal[] = "rill_actor_env_errors_total";
 inline constexpr char kUpdatesTotal[] = "rill_learner_updates_total";
 inline constexpr char kItemsInsertedTotal[] = "rill_replay_items_inserted_total";
 inline constexpr char kBatchRowsCount[] = "rill_inference_batch_rows_count";
@@ -106,6 +107,9 @@ class Supervisor {
   // ones included. Updates are rank 0's (the ranks update in step).
   int64_t EnvSteps() const;
   double LearnerUpdates() const;
+  // The actors' env steps that failed (the evaluator's are not counted:
+  // they are not among EnvSteps).
+  int64_t EnvErrors() const;
   // Central inference: batches served and the rows in them, by the learner
   // or by the `rill inference` processes.
   double InferenceBatches() const { return InferenceTotal(kBatchRowsCount); }

@@ -124,6 +124,24 @@ class RaisesInStep(Counter):
         raise RuntimeError("the simulator diverged")
 
 
+class RaisesEveryFifthStep(Counter):
+    """Raises on every fifth step of the instance, whichever episode it is
+    in, so that a fifth of its steps fail (tests/launch_env_errors_test.cc);
+    its episodes end after 3 good steps, so evaluation rounds finish."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps % 5 == 0:
+            raise RuntimeError("the simulator diverged")
+        self.t += 1
+        observation, reward, _, truncated, info = self.good_step()
+        return observation, reward, self.t >= 3, truncated, info
+
+
 class WrongShape(Counter):
     fail_at = 2
 
@@ -194,6 +212,10 @@ def rank_four():
 
 def raises_in_step():
     return RaisesInStep()
+
+
+def raises_every_fifth_step():
+    return RaisesEveryFifthStep()
 
 
 def wrong_shape():
