@@ -340,7 +340,8 @@ void Actor::RecordEpisode(const std::optional<envs::EpisodeRecord>& episode, int
     options_.scalars->Append({{"env_steps", static_cast<double>(env_steps)},
                               {"return", episode->episode_return},
                               {"length", static_cast<double>(episode->length)},
-                              {"parameter_version", static_cast<double>(version)}});
+                              {"parameter_version", static_cast<double>(version)},
+                              {"episode", metrics_.episodes->Value()}});
   }
   if (summary_.episodes == 0) {
     summary_.return_min = summary_.return_max = episode->episode_return;

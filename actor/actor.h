@@ -58,9 +58,11 @@ struct ActorOptions {
   // A3C style: after each round of items, wait for the version they
   // produce.
   bool synchronous = false;
-  // Where each finished episode is appended (common/scalar_log.h): env
-  // steps, return, length, the policy version it ended with. Null: nowhere.
-  // Outlives the actor.
+  // Where each finished episode is appended (common/scalar_log.h): this
+  // process's env steps, return, length, the policy version it ended with,
+  // and "episode", this process's count of finished episodes (1 for its
+  // first: a reader tells a restarted or resumed actor's lines by it).
+  // Null: nowhere. Outlives the actor.
   ScalarLog* scalars = nullptr;
 
   // The lock-step run (roles/lockstep_run.h) sets both, and the actor then

@@ -137,7 +137,11 @@ absl::Status Evaluator::FollowPolicies(uint64_t seed) {
 absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const absl::Notification& stop) {
   parameters::ParameterClient& parameters = policy_->parameters();
   if (!parameters.WaitForVersionAfter(evaluated_version, absl::Milliseconds(200))) return false;
-  const int64_t every = std::max<int64_t>(0, options_.config.eval().every_updates());
+  // The first round plays the first version there is (the untrained policy,
+  // or a resumed run's restored one), so that every evaluation curve starts
+  // where training did; later rounds wait for eval.every_updates more.
+  const int64_t every =
+      evaluated_version == 0 ? 0 : std::max<int64_t>(0, options_.config.eval().every_updates());
   int64_t seen = parameters.latest_version();
   while (seen < evaluated_version + every && !stop.HasBeenNotified()) {
     if (!parameters.WaitForVersionAfter(seen, absl::Seconds(1))) break;  // stable: evaluate it
@@ -312,7 +316,7 @@ RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes,
   return round;
 }
 
-void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round) {
+void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round, absl::Time began) {
   std::vector<std::pair<std::string, double>> fields = {{"parameter_version", static_cast<double>(version)},
                                                         {"episodes", static_cast<double>(round.episodes)},
                                                         {"return_mean", round.return_mean},
@@ -333,7 +337,7 @@ void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round) {
     }
     if (self_play.past.has_value()) fields.emplace_back("past/versions", self_play.past_versions);
   }
-  log.Append(fields);
+  log.Append(fields, began);
 }
 
 std::string FormatSelfPlay(const SelfPlayFigures& self_play) {
@@ -357,7 +361,8 @@ std::string FormatEnvMetrics(const std::vector<std::pair<std::string, double>>& 
   return text;
 }
 
-void Evaluator::Report(const EvaluationRound& played, const std::optional<SelfPlayFigures>& self_play) {
+void Evaluator::Report(const EvaluationRound& played, const std::optional<SelfPlayFigures>& self_play,
+                       absl::Time began) {
   RoundFigures round = SummarizeRound(played.episodes, played.env_metrics);
   round.self_play = self_play;
   std::string versions;
@@ -385,7 +390,7 @@ void Evaluator::Report(const EvaluationRound& played, const std::optional<SelfPl
   const double lowest = round.return_min, highest = round.return_max;
   const int64_t version = policy_->version();
   // The line first: a reader that has seen the round counted finds it.
-  if (options_.scalars != nullptr) AppendRound(*options_.scalars, version, round);
+  if (options_.scalars != nullptr) AppendRound(*options_.scalars, version, round, began);
   metrics_.eval_episodes->Increment(n);
   metrics_.eval_return_mean->Set(mean);
   metrics_.eval_episode_length_mean->Set(mean_length);
@@ -458,6 +463,7 @@ absl::Status Evaluator::Run(const absl::Notification& stop) {
   while (!stop.HasBeenNotified()) {
     ASSIGN_OR_RETURN(const bool take, AwaitVersion(evaluated_version, stop));
     if (!take) continue;
+    const absl::Time began = absl::Now();
     std::optional<EpisodeVideo> video;
     if (std::optional<EpisodeVideoOptions> options = NextVideo(); options.has_value()) video.emplace(*options);
     ASSIGN_OR_RETURN(const bool finished, RunRound(stop, &round, video.has_value() ? &*video : nullptr));
@@ -468,7 +474,7 @@ absl::Status Evaluator::Run(const absl::Notification& stop) {
       if (!played) break;
     }
     evaluated_version = policy_->version();
-    Report(round, self_play);
+    Report(round, self_play, began);
     if (video.has_value()) KeepVideo(*video, evaluated_version, round.episodes[0]);
   }
   return absl::OkStatus();

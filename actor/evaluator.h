@@ -1,12 +1,14 @@
 // The evaluator: `eval.episodes` envs run in lockstep with the deterministic
 // policy of the newest parameter version (its own policy copy, following the
 // learner's parameter stream: action_sources/local.h), one episode per env
-// per round, writing nothing. Each round evaluates a version at least
-// `eval.every_updates` newer than the last one evaluated, or the final one
-// once the learner has stopped publishing for a second, and reports the
-// round's mean return and length (metrics rill_eval_*, and the log). With
-// eval.video_every_seconds and a video folder, a round now and then draws
-// its first episode into an MP4 (episode_video.h).
+// per round, writing nothing. The first round evaluates the first version
+// the learner publishes (the untrained policy: a curve's first point); each
+// later one a version at least `eval.every_updates` newer than the last one
+// evaluated, or the final one once the learner has stopped publishing for a
+// second. Each reports the round's mean return and length (metrics
+// rill_eval_*, and the log). With eval.video_every_seconds and a video
+// folder, a round now and then draws its first episode into an MP4
+// (episode_video.h).
 //
 // In a self-play run (config.self_play, a two-player zero-sum game such as
 // PongDuel-v0) each round also plays the version against the versions it
@@ -36,6 +38,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "actor/action_sources/interface.h"
 #include "actor/action_sources/local.h"
@@ -136,8 +139,10 @@ RoundFigures SummarizeRound(const std::vector<envs::EpisodeRecord>& episodes,
 // each policy's return as "policy/NAME/return";
 // a self-play round's "rating", and "OPPONENT/win_rate", "/draw_rate",
 // "/loss_rate" and "/games" for OPPONENT "scripted" and "past" when it
-// played them ("past/versions": how many).
-void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round);
+// played them ("past/versions": how many). Its "time" is `began`, when the
+// round took its version: the launcher places the round at the env steps
+// of that moment, the policy's.
+void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round, absl::Time began = absl::Now());
 
 // "rating 1191, vs scripted 7-1-2, vs 3 past versions 12-10-8
 // (won-drawn-lost)": a self-play round as the evaluator's line prints it.
@@ -196,7 +201,9 @@ class Evaluator {
   // stopped first.
   absl::StatusOr<bool> PlaySelfPlay(const EvaluationRound& round, const absl::Notification& stop,
                                     SelfPlayFigures* figures);
-  void Report(const EvaluationRound& round, const std::optional<SelfPlayFigures>& self_play);
+  // A finished round, which took its version at `began`: its metrics, its
+  // line of the scalar log and of the log.
+  void Report(const EvaluationRound& round, const std::optional<SelfPlayFigures>& self_play, absl::Time began);
   void SetSelfPlayMetrics(const SelfPlayFigures& self_play);
   // Whether this round draws a video (eval.video_every_seconds), and its
   // options when it does.

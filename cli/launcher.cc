@@ -295,6 +295,12 @@ absl::Status Launch::Supervise() {
   const absl::Duration progress_every = absl::GetFlag(FLAGS_progress_every);
   const double stop_at = absl::GetFlag(FLAGS_stop_at_eval_return);
   absl::Time next_target_check = absl::Now();
+  // A first line as soon as every process is ready: the history's first
+  // row, where the actors have barely begun, places what came before it
+  // (the evaluator's first round, of the untrained policy) near 0 env steps
+  // rather than on a pace averaged over the start-up.
+  supervisor_.RefreshActors();
+  monitor_.PrintProgress();
   while (!stop_.WaitForNotificationWithTimeout(kTick)) {
     RETURN_IF_ERROR(supervisor_.SuperviseOnce());
     const bool all_done = max_steps > 0 && supervisor_.ActorsFinished();

@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -55,17 +57,51 @@ const RunHistory::Progress& RunHistory::AddProgress(absl::Duration since_start, 
   row.env_steps_per_second = static_cast<double>(env_steps - previous.env_steps) / interval;
   row.updates_per_second = (learner_updates - previous.learner_updates) / interval;
   progress_.push_back(row);
+  for (Evaluation& evaluation : evaluations_) {
+    if (evaluation.seconds > seconds) continue;
+    std::tie(evaluation.env_steps, evaluation.learner_updates) =
+        Interpolate(evaluation.seconds, seconds, env_steps, learner_updates);
+  }
   return progress_.back();
 }
 
 std::pair<int64_t, double> RunHistory::Interpolate(double seconds, double now_seconds, int64_t now_env_steps,
                                                    double now_updates) const {
-  const Progress before = progress_.empty() ? Progress{} : progress_.back();
-  if (now_seconds <= before.seconds) return {now_env_steps, now_updates};
-  const double fraction = std::clamp((seconds - before.seconds) / (now_seconds - before.seconds), 0.0, 1.0);
-  const int64_t steps =
-      before.env_steps + static_cast<int64_t>(std::llround(fraction * static_cast<double>(now_env_steps - before.env_steps)));
-  return {steps, before.learner_updates + fraction * (now_updates - before.learner_updates)};
+  // The rows around `seconds`: the first row at or after it (`now` after
+  // the last), and the one before (the start before the first row).
+  const auto after = std::lower_bound(progress_.begin(), progress_.end(), seconds,
+                                      [](const Progress& row, double at) { return row.seconds < at; });
+  const Progress before = after == progress_.begin() ? Progress{} : *std::prev(after);
+  Progress next;
+  if (after != progress_.end()) {
+    next = *after;
+  } else {
+    next.seconds = now_seconds;
+    next.env_steps = now_env_steps;
+    next.learner_updates = now_updates;
+  }
+  if (next.seconds <= before.seconds) return {next.env_steps, next.learner_updates};
+  const double fraction = std::clamp((seconds - before.seconds) / (next.seconds - before.seconds), 0.0, 1.0);
+  double steps = static_cast<double>(before.env_steps) +
+                 fraction * static_cast<double>(next.env_steps - before.env_steps);
+  double updates = before.learner_updates + fraction * (next.learner_updates - before.learner_updates);
+  const bool starting = after == progress_.begin() ||
+                        std::any_of(resumes_.begin(), resumes_.end(),
+                                    [&](const Resume& resume) { return resume.seconds == before.seconds; });
+  if (starting && after != progress_.end() && std::next(after) != progress_.end()) {
+    // The processes were starting, not stepping, for part of the interval:
+    // back from the next row at the pace of the interval after it, where
+    // that says fewer.
+    const Progress& later = *std::next(after);
+    const double back = next.seconds - seconds, span = later.seconds - next.seconds;
+    steps = std::min(steps, std::max(static_cast<double>(before.env_steps),
+                                     static_cast<double>(next.env_steps) -
+                                         static_cast<double>(later.env_steps - next.env_steps) / span * back));
+    updates = std::min(updates, std::max(before.learner_updates,
+                                         next.learner_updates -
+                                             (later.learner_updates - next.learner_updates) / span * back));
+  }
+  return {static_cast<int64_t>(std::llround(steps)), updates};
 }
 
 absl::Status RunHistory::WriteCsv(const std::string& dir) const {
@@ -83,7 +119,12 @@ absl::Status RunHistory::WriteCsv(const std::string& dir) const {
     absl::StrAppendFormat(&eval, "%.3f,%d,%.0f,%.0f,%.6f\n", row.seconds, row.env_steps, row.learner_updates,
                           row.parameter_version, row.return_mean);
   }
-  return WriteFileAtomically(dir + "/eval.csv", eval);
+  RETURN_IF_ERROR(WriteFileAtomically(dir + "/eval.csv", eval));
+  std::string resumes = "seconds,env_steps,learner_updates\n";
+  for (const Resume& row : resumes_) {
+    absl::StrAppendFormat(&resumes, "%.3f,%d,%.0f\n", row.seconds, row.env_steps, row.learner_updates);
+  }
+  return WriteFileAtomically(dir + "/resumes.csv", resumes);
 }
 
 namespace {
@@ -114,12 +155,25 @@ absl::StatusOr<std::vector<std::vector<double>>> ReadNumbers(const std::string& 
 
 }  // namespace
 
+absl::StatusOr<std::vector<RunHistory::Resume>> ReadResumes(const std::string& plots_dir) {
+  absl::StatusOr<std::vector<std::vector<double>>> rows = ReadNumbers(plots_dir + "/resumes.csv", 3);
+  if (absl::IsNotFound(rows.status())) return std::vector<RunHistory::Resume>{};
+  if (!rows.ok()) return rows.status();
+  std::vector<RunHistory::Resume> resumes;
+  for (const std::vector<double>& row : *rows) {
+    resumes.push_back(RunHistory::Resume{row[0], static_cast<int64_t>(row[1]), row[2]});
+  }
+  return resumes;
+}
+
 absl::Status RunHistory::ReadCsv(const std::string& dir) {
   ASSIGN_OR_RETURN(const std::vector<std::vector<double>> history, ReadNumbers(dir + "/history.csv", 5));
   absl::StatusOr<std::vector<std::vector<double>>> eval = ReadNumbers(dir + "/eval.csv", 5);
   if (!eval.ok() && !absl::IsNotFound(eval.status())) return eval.status();
+  ASSIGN_OR_RETURN(std::vector<Resume> resumes, ReadResumes(dir));
   progress_.clear();
   evaluations_.clear();
+  resumes_ = std::move(resumes);
   for (const std::vector<double>& row : history) {
     progress_.push_back(Progress{row[0], static_cast<int64_t>(row[1]), row[2], row[3], row[4]});
   }
@@ -127,6 +181,12 @@ absl::Status RunHistory::ReadCsv(const std::string& dir) {
     for (const std::vector<double>& row : *eval) {
       evaluations_.push_back(Evaluation{row[0], static_cast<int64_t>(row[1]), row[2], row[3], row[4]});
     }
+  }
+  // The part that reads this goes on from the last row. A part stopped
+  // before its first progress line left the same last row: one mark.
+  if (!progress_.empty() && (resumes_.empty() || resumes_.back().seconds < progress_.back().seconds)) {
+    const Progress& last = progress_.back();
+    resumes_.push_back(Resume{last.seconds, last.env_steps, last.learner_updates});
   }
   return absl::OkStatus();
 }
@@ -140,7 +200,7 @@ PlotFiles WritePlots(const RunHistory& history, const std::string& run_dir, cons
     std::fflush(stdout);
     return files;
   }
-  files.csvs = {dir + "/history.csv", dir + "/eval.csv"};
+  files.csvs = {dir + "/history.csv", dir + "/eval.csv", dir + "/resumes.csv"};
   const absl::Time began = absl::Now();
   const std::string why_not = [&]() -> std::string {
     if (python.empty()) return "--plot_python is empty";
@@ -170,12 +230,15 @@ PlotFiles WritePlots(const RunHistory& history, const std::string& run_dir, cons
   }();
   std::vector<std::string>& pngs = files.pngs;
   if (why_not.empty()) {
-    for (const char* name : {"eval_return_by_env_steps.png", "eval_return_by_time.png", "env_steps_per_second.png",
-                             "updates_per_second.png", "learner_statistics.png", "env_figures_by_env_steps.png",
-                             "self_play_by_env_steps.png"}) {
+    for (const char* name : {"training_return_by_env_steps.png", "eval_return_by_env_steps.png",
+                             "eval_return_by_time.png", "env_steps_per_second.png", "updates_per_second.png",
+                             "learner_statistics.png", "env_figures_by_env_steps.png", "self_play_by_env_steps.png"}) {
       const std::string path = absl::StrCat(dir, "/", name);
       if (std::filesystem::exists(path)) pngs.push_back(path);
     }
+    // Written only when an actor finished an episode.
+    const std::string training = dir + "/training_return.csv";
+    if (std::filesystem::exists(training)) files.csvs.push_back(training);
     // Drawn only when the env reported figures of its own.
     const std::string env_figures = dir + "/env_figures.csv";
     if (std::filesystem::exists(env_figures)) files.csvs.push_back(env_figures);

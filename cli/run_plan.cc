@@ -149,10 +149,11 @@ std::string InferencePlaceholder(int index) { return absl::StrCat("{inference/",
 
 std::vector<const ProcessPlan*> RunPlan::StartOrder() const {
   std::vector<const ProcessPlan*> order;
-  for (const std::vector<ProcessPlan>* group : {&replays, &learners, &inference, &actors}) {
+  for (const std::vector<ProcessPlan>* group : {&replays, &learners, &inference}) {
     for (const ProcessPlan& process : *group) order.push_back(&process);
   }
   order.push_back(&evaluator);
+  for (const ProcessPlan& process : actors) order.push_back(&process);
   return order;
 }
 

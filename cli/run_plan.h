@@ -26,8 +26,9 @@ namespace rill::cli {
 
 // The kinds of process a run is made of, in start order (the env server
 // first: it depends on nothing, and a command that fails then fails the
-// run in seconds).
-enum class RoleKind { kEnvServer, kReplay, kLearner, kInference, kActor, kEvaluator };
+// run in seconds; the evaluator before the actors, so that its first round
+// plays the untrained policy).
+enum class RoleKind { kEnvServer, kReplay, kLearner, kInference, kEvaluator, kActor };
 
 // "replay", "learner", ... (for messages and the plan's tests).
 const char* RoleKindName(RoleKind kind);

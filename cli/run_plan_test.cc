@@ -55,17 +55,17 @@ bool HasArg(const ProcessPlan& process, const std::string& arg) {
   return std::find(process.args.begin(), process.args.end(), arg) != process.args.end();
 }
 
-TEST(RunPlanTest, StartsReplayThenLearnerThenActorsThenEvaluator) {
+TEST(RunPlanTest, StartsReplayThenLearnerThenEvaluatorThenActors) {
   const RunPlan plan = PlanRun(Config(), Options());
-  EXPECT_THAT(Names(plan), ElementsAre("replay/0", "learner/0", "actor/0", "actor/1", "actor/2", "evaluator"));
+  EXPECT_THAT(Names(plan), ElementsAre("replay/0", "learner/0", "evaluator", "actor/0", "actor/1", "actor/2"));
   EXPECT_FALSE(plan.has_env_server);
 }
 
 TEST(RunPlanTest, ShardsAndInferenceServersComeInTheirOrder) {
   const RunPlan plan =
       PlanRun(Config("num_replay_shards: 2 inference: CENTRAL num_inference_servers: 2"), Options());
-  EXPECT_THAT(Names(plan), ElementsAre("replay/0", "replay/1", "learner/0", "inference/0", "inference/1", "actor/0",
-                                       "actor/1", "actor/2", "evaluator"));
+  EXPECT_THAT(Names(plan), ElementsAre("replay/0", "replay/1", "learner/0", "inference/0", "inference/1", "evaluator",
+                                       "actor/0", "actor/1", "actor/2"));
   EXPECT_EQ(plan.replays[1].log_path, "/runs/a/logs/replay-1.log");
   EXPECT_TRUE(HasArg(plan.replays[1], "--shard_index=1"));
   // Actor i streams to inference server i mod N.

@@ -12,11 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "cli/run_history.h"
 #include "common/os.h"
 #include "common/scalar_log.h"
 
@@ -129,35 +131,143 @@ std::string RelativeLink(const std::string& folder, const std::string& name) {
   return HtmlEscape(absl::StrCat(folder, "/", name));
 }
 
+// A warning when more than kReportEnvErrorFraction of the env steps in
+// `figures` (summary.json or progress.json) failed; empty otherwise.
+std::string EnvErrorWarning(const std::string& figures) {
+  double errors = 0, steps = 0;
+  if (!absl::SimpleAtod(JsonField(figures, "env_errors").value_or("0"), &errors) ||
+      !absl::SimpleAtod(JsonField(figures, "env_steps").value_or("0"), &steps) || steps <= 0 ||
+      errors <= kReportEnvErrorFraction * steps) {
+    return "";
+  }
+  return absl::StrFormat(
+      "<p class=\"warning\" id=\"env-errors\">Env errors: the env failed %.0f of %.0f env steps (%.1f%%). Each "
+      "failed step reset its env and dropped its item; the actors' logs (logs/actor-*.log) name each error, and "
+      "<code>rill launch --max_env_error_fraction</code> fails a run with too many.</p>\n",
+      errors, steps, 100 * errors / steps);
+}
+
+// The plots the launcher draws (cli/plot_run.py) in the page's order, each
+// with its caption; a wide one (a page of panels) takes a row of its own,
+// two others share one.
+struct ShownPlot {
+  const char* name;
+  const char* caption;
+  bool wide;
+};
+constexpr ShownPlot kShownPlots[] = {
+    {"training_return_by_env_steps.png",
+     "Training return: each episode the actors finished, its running mean, and the evaluations", true},
+    {"eval_return_by_env_steps.png", "Evaluation return by env steps (the first round: the untrained policy)",
+     false},
+    {"eval_return_by_time.png", "Evaluation return by wall-clock time", false},
+    {"env_steps_per_second.png", "Env steps per second", false},
+    {"updates_per_second.png", "Learner updates per second", false},
+    {"env_figures_by_env_steps.png", "The env's own figures per evaluation round", true},
+    {"self_play_by_env_steps.png", "Self-play: rating and games per evaluation round", true},
+    {"learner_statistics.png", "Learner losses and statistics by update", true},
+};
+
+// One plot as a figure: id "plot-<name without .png>", the image linked
+// to itself, and its caption.
+std::string PlotFigure(const std::string& name, const std::string& caption, bool wide) {
+  const std::string link = RelativeLink("plots", name);
+  return absl::StrCat("<figure id=\"plot-", HtmlEscape(std::string(absl::StripSuffix(name, ".png"))), "\"",
+                      wide ? " class=\"wide\"" : "", "><a href=\"", link, "\"><img src=\"", link, "\" alt=\"",
+                      HtmlEscape(name), "\"></a><figcaption>", HtmlEscape(caption), "</figcaption></figure>\n");
+}
+
+// The plots in <run_dir>/plots: the known ones in kShownPlots' order, then
+// any other PNG by name.
+std::string PlotFigures(const std::string& run_dir) {
+  std::vector<std::string> names = FilesIn(run_dir + "/plots", ".png");
+  std::string figures;
+  for (const ShownPlot& plot : kShownPlots) {
+    const auto found = std::find(names.begin(), names.end(), plot.name);
+    if (found == names.end()) continue;
+    names.erase(found);
+    absl::StrAppend(&figures, PlotFigure(plot.name, plot.caption, plot.wide));
+  }
+  for (const std::string& name : names) absl::StrAppend(&figures, PlotFigure(name, name, false));
+  return figures;
+}
+
+// Where a resumed run's parts began (plots/resumes.csv), which the plots
+// mark with dashed lines; empty for a run of one part.
+std::string ResumeNote(const std::string& run_dir) {
+  absl::StatusOr<std::vector<RunHistory::Resume>> resumes = ReadResumes(run_dir + "/plots");
+  if (!resumes.ok() || resumes->empty()) return "";
+  std::string parts;
+  for (size_t i = 0; i < resumes->size(); ++i) {
+    const RunHistory::Resume& resume = (*resumes)[i];
+    absl::StrAppendFormat(&parts, "%spart %d went on from %d env steps and %.0f updates, %.0f s in",
+                          i == 0 ? "" : "; ", i + 2, resume.env_steps, resume.learner_updates, resume.seconds);
+  }
+  return absl::StrCat("<p id=\"resumes\">Resumed ", resumes->size(), resumes->size() == 1 ? " time" : " times",
+                      " (<code>rill launch --resume</code>): ", parts,
+                      ". A dashed red line marks each resume on the plots.</p>\n");
+}
+
 constexpr char kStyle[] = R"(<style>
-body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1100px; }
+body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1300px; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; } th, td { text-align: left; padding: 2px 12px 2px 0; vertical-align: top; }
 th { font-weight: 600; color: #555; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 0.85em; }
-.plots img { max-width: 520px; margin: 4px; border: 1px solid #ddd; }
+.plots { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 12px; align-items: start; }
+.plots figure { margin: 0; min-width: 0; }
+.plots figure.wide { grid-column: 1 / -1; }
+.plots img { display: block; width: 100%; height: auto; border: 1px solid #ddd; box-sizing: border-box; }
+.plots figure.wide img { width: auto; max-width: 100%; }
+.plots figcaption { font-size: 0.9em; color: #555; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .videos figure { display: inline-block; margin: 4px 12px 12px 0; }
 .missing { color: #888; font-style: italic; }
-#media-status { color: #555; font-size: 0.9em; }
+.warning { background: #fff3cd; border: 1px solid #e0a800; padding: 8px; font-weight: 600; }
+#media-status { color: #a00; font-weight: 600; }
 </style>
 )";
 
 // Counts the page's images and videos as they load or fail, and writes the
-// tally into #media-status and <body data-media>: "loaded I/N images, V/M
-// videos; failed: names".
+// tally into <body data-media>: "loaded I/N images, V/M videos; failed:
+// names"; and into #media-status, shown at the head of the page, only when
+// something failed. Once every image has loaded or failed, measures the
+// plots' layout into <body data-plot-gap>: the most blank pixels between a
+// plot and the next one below it (or the end of the plots).
 constexpr char kMediaScript[] = R"(<script>
 (function () {
   var images = Array.prototype.slice.call(document.images);
   var videos = Array.prototype.slice.call(document.getElementsByTagName('video'));
-  var loadedImages = 0, loadedVideos = 0, failed = [];
+  var loadedImages = 0, settledImages = 0, loadedVideos = 0, failed = [];
+  function plotGap() {
+    var grid = document.querySelector('.plots');
+    if (!grid) return 0;
+    var figures = Array.prototype.slice.call(grid.getElementsByTagName('figure'));
+    var end = grid.getBoundingClientRect().bottom, gap = 0;
+    figures.forEach(function (f) {
+      var a = f.getBoundingClientRect(), below = end;
+      figures.forEach(function (g) {
+        var b = g.getBoundingClientRect();
+        if (g !== f && b.top >= a.bottom - 1 && b.left < a.right && b.right > a.left) below = Math.min(below, b.top);
+      });
+      gap = Math.max(gap, below - a.bottom);
+    });
+    return Math.round(gap);
+  }
   function show() {
     var text = 'loaded ' + loadedImages + '/' + images.length + ' images, ' + loadedVideos + '/' + videos.length +
         ' videos' + (failed.length ? '; failed: ' + failed.join(' ') : '');
-    document.getElementById('media-status').textContent = text;
+    var status = document.getElementById('media-status');
+    status.textContent = failed.length ? 'Not every plot or video loaded: ' + text : '';
+    status.hidden = !failed.length;
     document.body.setAttribute('data-media', text);
+    if (settledImages === images.length) document.body.setAttribute('data-plot-gap', plotGap());
   }
   images.forEach(function (img) {
-    function done() { if (img.naturalWidth > 0) { loadedImages++; } else { failed.push(img.getAttribute('src')); } show(); }
+    function done() {
+      settledImages++;
+      if (img.naturalWidth > 0) { loadedImages++; } else { failed.push(img.getAttribute('src')); }
+      show();
+    }
     if (img.complete) { done(); } else { img.addEventListener('load', done); img.addEventListener('error', done); }
   });
   videos.forEach(function (video) {
@@ -217,7 +327,8 @@ std::string RunReportHtml(const std::string& run_dir) {
 
   std::string html = absl::StrCat("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>",
                                   HtmlEscape(config_name), " - rill run report</title>\n", kStyle, "</head>\n<body>\n");
-  absl::StrAppend(&html, "<h1>", HtmlEscape(config_name), "</h1>\n<p id=\"media-status\"></p>\n");
+  absl::StrAppend(&html, "<h1>", HtmlEscape(config_name), "</h1>\n<p id=\"media-status\" hidden></p>\n");
+  absl::StrAppend(&html, EnvErrorWarning(summary.value_or(progress.value_or(""))));
 
   absl::StrAppend(&html, "<h2>Run</h2>\n");
   if (identity.has_value()) {
@@ -239,6 +350,8 @@ std::string RunReportHtml(const std::string& run_dir) {
   if (figures.has_value()) {
     absl::StrAppend(&html, "<table>\n",
                     FigureRows(*figures, {{"env steps", "env_steps"},
+                                          {"env errors", "env_errors"},
+                                          {"env error fraction", "env_error_fraction"},
                                           {"learner updates", "learner_updates"},
                                           {"wall seconds", "wall_seconds"},
                                           {"env steps / s", "env_steps_per_second"},
@@ -258,16 +371,11 @@ std::string RunReportHtml(const std::string& run_dir) {
   }
 
   absl::StrAppend(&html, "<h2>Plots</h2>\n");
-  const std::vector<std::string> plots = FilesIn(run_dir + "/plots", ".png");
+  const std::string plots = PlotFigures(run_dir);
   if (plots.empty()) {
     absl::StrAppend(&html, "<p class=\"missing\">No plots yet (they are drawn when the run ends).</p>\n");
   } else {
-    absl::StrAppend(&html, "<div class=\"plots\">\n");
-    for (const std::string& plot : plots) {
-      absl::StrAppend(&html, "<a href=\"", RelativeLink("plots", plot), "\"><img src=\"", RelativeLink("plots", plot),
-                      "\" alt=\"", HtmlEscape(plot), "\"></a>\n");
-    }
-    absl::StrAppend(&html, "</div>\n");
+    absl::StrAppend(&html, ResumeNote(run_dir), "<div class=\"plots\">\n", plots, "</div>\n");
   }
 
   absl::StrAppend(&html, "<h2>Videos</h2>\n");

@@ -73,6 +73,36 @@ TEST(RunReportTest, OrdersVideosByVersionNumberPastAMillion) {
   EXPECT_LT(newest, older);
 }
 
+TEST(RunReportTest, ShowsEachPlotAsACaptionedFigureTheTrainingReturnFirst) {
+  const std::string dir = RunDir("figures");
+  for (const char* name : {"eval_return_by_env_steps.png", "learner_statistics.png", "mine.png",
+                           "training_return_by_env_steps.png"}) {
+    Write(dir + "/plots/" + name, "png");
+  }
+  const std::string html = RunReportHtml(dir);
+  const size_t training = html.find("<figure id=\"plot-training_return_by_env_steps\" class=\"wide\">");
+  const size_t eval = html.find("<figure id=\"plot-eval_return_by_env_steps\">");
+  const size_t statistics = html.find("<figure id=\"plot-learner_statistics\" class=\"wide\">");
+  const size_t other = html.find("<figure id=\"plot-mine\">");
+  ASSERT_NE(training, std::string::npos) << html;
+  EXPECT_LT(training, eval);
+  EXPECT_LT(eval, statistics);
+  EXPECT_LT(statistics, other) << "a plot the page does not know comes last";
+  EXPECT_THAT(html, HasSubstr("<figcaption>Training return: each episode the actors finished"));
+  EXPECT_THAT(html, HasSubstr("<p id=\"media-status\" hidden></p>")) << "no tally on the page while all is well";
+  EXPECT_THAT(html, Not(HasSubstr("id=\"resumes\""))) << "a run of one part";
+}
+
+TEST(RunReportTest, SaysWhereEachResumedPartWentOnFrom) {
+  const std::string dir = RunDir("resumed");
+  Write(dir + "/plots/eval_return_by_time.png", "png");
+  Write(dir + "/plots/resumes.csv", "seconds,env_steps,learner_updates\n35.250,1234,567\n80.000,5000,4000\n");
+  EXPECT_THAT(RunReportHtml(dir),
+              HasSubstr("<p id=\"resumes\">Resumed 2 times (<code>rill launch --resume</code>): part 2 went on "
+                        "from 1234 env steps and 567 updates, 35 s in; part 3 went on from 5000 env steps and 4000 "
+                        "updates, 80 s in. A dashed red line marks each resume on the plots.</p>"));
+}
+
 TEST(RunReportTest, SaysWhatIsMissingWhileTheRunIsYoung) {
   const std::string dir = RunDir("young");
   Write(dir + "/progress.json", R"({"env_steps": 1200, "learner_updates": 300, "wall_seconds": 12.5})");
@@ -94,6 +124,34 @@ TEST(RunReportTest, TheSummaryTakesOverFromTheProgressAtTheEnd) {
   EXPECT_THAT(html, HasSubstr("<tr><th>final evaluation return</th><td>-146.1</td></tr>"));
   EXPECT_THAT(html, HasSubstr("<tr><th>final evaluation</th><td>done</td></tr>"));
   EXPECT_THAT(html, Not(HasSubstr("<td>1200</td>")));
+}
+
+TEST(RunReportTest, WarnsAtItsHeadWhenMoreThanOnePercentOfTheEnvStepsFailed) {
+  const std::string dir = RunDir("env_errors");
+  Write(dir + "/summary.json", R"({"env_steps": 3000, "env_errors": 666, "env_error_fraction": 0.222000})");
+  const std::string html = RunReportHtml(dir);
+  EXPECT_THAT(html, HasSubstr("class=\"warning\" id=\"env-errors\">Env errors: the env failed 666 of 3000 env "
+                              "steps (22.2%)"));
+  EXPECT_LT(html.find("id=\"env-errors\""), html.find("<h2>Run</h2>")) << "above everything else";
+  EXPECT_THAT(html, HasSubstr("<tr><th>env errors</th><td>666</td></tr>"));
+  EXPECT_THAT(html, HasSubstr("<tr><th>env error fraction</th><td>0.222000</td></tr>"));
+}
+
+TEST(RunReportTest, WarnsWhileTheRunGoesOnFromItsProgress) {
+  const std::string dir = RunDir("env_errors_progress");
+  Write(dir + "/progress.json", R"({"env_steps": 1000, "env_errors": 50, "learner_updates": 300})");
+  EXPECT_THAT(RunReportHtml(dir), HasSubstr("the env failed 50 of 1000 env steps (5.0%)"));
+}
+
+TEST(RunReportTest, DoesNotWarnAtOnePercentOrLessOfFailedSteps) {
+  const std::string dir = RunDir("env_errors_few");
+  Write(dir + "/summary.json", R"({"env_steps": 3000, "env_errors": 30, "env_error_fraction": 0.010000})");
+  const std::string html = RunReportHtml(dir);
+  EXPECT_THAT(html, Not(HasSubstr("id=\"env-errors\"")));
+  EXPECT_THAT(html, HasSubstr("<tr><th>env errors</th><td>30</td></tr>")) << "counted all the same";
+  // A summary from before the count: no warning, no row.
+  Write(dir + "/summary.json", R"({"env_steps": 3000})");
+  EXPECT_THAT(RunReportHtml(dir), Not(HasSubstr("env errors")));
 }
 
 TEST(RunReportTest, ShowsTheEnvFiguresOfTheLastRoundByNameAndTheirPlot) {

@@ -172,13 +172,16 @@ absl::Status Supervisor::StartAll() {
     RETURN_IF_ERROR(Start(plan_.inference[i].name, inference_[i]));
     endpoints_.inference.push_back(absl::StrCat("127.0.0.1:", inference_[i].grpc_port));
   }
+  // The evaluator before the actors: its first round plays the learner's
+  // first version while they start, the point every evaluation curve
+  // starts from.
+  evaluator_ = MakeRole(plan_.evaluator);
+  RETURN_IF_ERROR(Start(plan_.evaluator.name, evaluator_));
   actors_.resize(plan_.actors.size());
   for (size_t i = 0; i < actors_.size(); ++i) {
     actors_[i] = MakeRole(plan_.actors[i]);
     RETURN_IF_ERROR(Start(plan_.actors[i].name, actors_[i]));
   }
-  evaluator_ = MakeRole(plan_.evaluator);
-  RETURN_IF_ERROR(Start(plan_.evaluator.name, evaluator_));
   std::printf("all processes ready after %.1fs: replay %s, learner :%d\n",
               absl::ToDoubleSeconds(absl::Now() - options_.run_start), absl::StrJoin(endpoints_.replay, ",").c_str(),
               lead().grpc_port);

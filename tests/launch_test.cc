@@ -324,7 +324,8 @@ TEST(LaunchTest, RunEndsWithPlotsDrawnFromItsMetricHistory) {
     std::vector<std::string> lines = absl::StrSplit(
         ReadFile(absl::StrCat(run.run_dir, "/metrics/actor-", actor, ".jsonl")), '\n', absl::SkipEmpty());
     for (const std::string& line : lines) {
-      for (const char* field : {"\"env_steps\": ", "\"return\": ", "\"length\": 200", "\"parameter_version\": "}) {
+      for (const char* field : {"\"env_steps\": ", "\"return\": ", "\"length\": 200", "\"parameter_version\": ",
+                                "\"episode\": "}) {
         EXPECT_THAT(line, HasSubstr(field)) << "actor " << actor;
       }
     }
@@ -497,6 +498,11 @@ TEST(LaunchTest, AKilledLauncherIsResumedWhereTheRunWas) {
     after = after || history[i].at("env_steps") > steps_at_kill;
   }
   EXPECT_TRUE(before && after) << ReadFile(run_dir + "/plots/history.csv");
+  // The plots mark the resume where the first part's history ends.
+  const std::vector<std::map<std::string, double>> resumes = ReadCsv(run_dir + "/plots/resumes.csv");
+  ASSERT_EQ(resumes.size(), 1u) << ReadFile(run_dir + "/plots/resumes.csv");
+  EXPECT_LE(resumes[0].at("env_steps"), steps_at_kill);
+  EXPECT_GE(resumes[0].at("env_steps"), history.front().at("env_steps"));
   EXPECT_THAT(ProcessesMentioning(run_dir), ::testing::IsEmpty());
 
   // Its budget spent, the run says so rather than starting again.
@@ -822,7 +828,9 @@ TEST(LaunchTest, StartsTheConfigsEnvServerAndTheActorsStepItsEnvsToTheBudget) {
   EXPECT_NE(address, "127.0.0.1:0");
   const std::string server_log = ReadFile(run.run_dir + "/logs/env-server.log");
   EXPECT_THAT(server_log, HasSubstr("listening on " + address));
-  EXPECT_THAT(server_log, HasSubstr("stream 1: 4 envs of cartpole:make"));
+  // An actor's stream of 4 envs (the evaluator, started first, opens its
+  // own first).
+  EXPECT_THAT(server_log, HasSubstr(": 4 envs of cartpole:make"));
   // Stopped with the rest.
   EXPECT_THAT(PythonProcessesInGroup(group), ::testing::IsEmpty());
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
