@@ -202,9 +202,13 @@ TEST(LookupEnvSpecTest, SpecsDescribeTheSpacesTheEnvsHave) {
 TEST(LookupEnvSpecTest, TimeLimitOverridesTheDefaultAndBadInputIsNamed) {
   EXPECT_EQ(LookupEnvSpec("CartPole-v1", 100).value().max_episode_steps, 100);
   EXPECT_EQ(LookupEnvSpec("CartPole-v1", -1).status().code(), absl::StatusCode::kInvalidArgument);
-  absl::StatusOr<EnvSpec> unknown = LookupEnvSpec("Walker-v9");
+  // A name close to none lists the known ones; a likely typo gets the closest.
+  absl::StatusOr<EnvSpec> unknown = LookupEnvSpec("Zebra-v9");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("Pendulum-v1"));
+  absl::StatusOr<EnvSpec> typo = LookupEnvSpec("Walker-v9");
+  EXPECT_EQ(typo.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(typo.status().message()), HasSubstr("(did you mean 'Walker2d-v4'?)"));
 }
 
 TEST(MakeEnvTest, UnknownNameIsNotFoundAndListsKnownNames) {
