@@ -86,21 +86,9 @@ std::pair<std::string, pid_t> StartedEnvServer(const std::string& output) {
 // command line holds `needle` when `group` is 0.
 std::vector<pid_t> LiveProcesses(pid_t group, const std::string& needle = "") {
   std::vector<pid_t> pids;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = ReadFile(entry.path().string() + "/stat");
-    const size_t comm_end = stat.rfind(')');
-    if (comm_end == std::string::npos) continue;
-    std::istringstream fields(stat.substr(comm_end + 1));
-    std::string state;
-    pid_t parent = 0, process_group = 0;
-    fields >> state >> parent >> process_group;
-    if (state == "Z") continue;
-    std::string cmdline = ReadFile(entry.path().string() + "/cmdline");
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    if (group != 0 ? process_group == group : cmdline.find(needle) != std::string::npos) {
-      pids.push_back(std::stoi(name));
+  for (const LiveProcess& process : ListLiveProcesses()) {
+    if (group != 0 ? process.group == group : process.cmdline.find(needle) != std::string::npos) {
+      pids.push_back(process.pid);
     }
   }
   return pids;

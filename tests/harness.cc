@@ -7,6 +7,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <utility>
 
 #include "absl/time/clock.h"
 
@@ -69,6 +70,28 @@ std::string ReadFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::vector<LiveProcess> ListLiveProcesses() {
+  std::vector<LiveProcess> live;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = ReadFile(entry.path().string() + "/stat");
+    const size_t comm_end = stat.rfind(')');
+    if (comm_end == std::string::npos) continue;
+    std::istringstream fields(stat.substr(comm_end + 1));
+    std::string state;
+    int parent = 0;
+    LiveProcess process;
+    fields >> state >> parent >> process.group;
+    if (state == "Z") continue;
+    process.pid = std::stoi(name);
+    process.cmdline = ReadFile(entry.path().string() + "/cmdline");
+    std::replace(process.cmdline.begin(), process.cmdline.end(), '\0', ' ');
+    live.push_back(std::move(process));
+  }
+  return live;
 }
 
 double JsonNumber(const std::string& json, const std::string& key) {

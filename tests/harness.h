@@ -42,6 +42,15 @@ absl::StatusOr<RoleProcess> StartRole(const std::string& name, std::vector<std::
 // The contents of the file at `path` ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
 
+// A live (not zombie) process, read from /proc: its pid, its process group
+// and its command line (arguments joined by spaces).
+struct LiveProcess {
+  int pid = 0;
+  int group = 0;
+  std::string cmdline;
+};
+std::vector<LiveProcess> ListLiveProcesses();
+
 // A number field of a flat JSON object (a run's summary.json or
 // progress.json): "key": value; NaN if absent.
 double JsonNumber(const std::string& json, const std::string& key);

@@ -787,18 +787,8 @@ std::pair<std::string, pid_t> EnvServerStarted(const Launched& run) {
 // started it) in process group `group`.
 std::vector<pid_t> PythonProcessesInGroup(pid_t group) {
   std::vector<pid_t> pids;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = ReadFile(entry.path().string() + "/stat");
-    const size_t comm_end = stat.rfind(')');
-    if (comm_end == std::string::npos) continue;
-    std::istringstream fields(stat.substr(comm_end + 1));
-    std::string state;
-    pid_t parent = 0, process_group = 0;
-    fields >> state >> parent >> process_group;
-    if (process_group != group || state == "Z") continue;
-    if (ReadFile(entry.path().string() + "/cmdline").rfind("/usr/bin/python3", 0) == 0) pids.push_back(std::stoi(name));
+  for (const LiveProcess& process : ListLiveProcesses()) {
+    if (process.group == group && process.cmdline.rfind("/usr/bin/python3", 0) == 0) pids.push_back(process.pid);
   }
   return pids;
 }
