@@ -1,7 +1,14 @@
 #include "bench/bench_learner.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -29,6 +36,7 @@
 #include "learner/device.h"
 #include "learner/learner_group.h"
 #include "learner/networks.h"
+#include "learner/thread_tuner.h"
 #include "learner/torch_torso.h"
 #include "policies/torso.h"
 #include "torch/torch.h"
@@ -49,6 +57,10 @@ ABSL_FLAG(int, lstm, 0,
           "over every unroll. 0: feed-forward.");
 ABSL_FLAG(std::string, device, "auto", "Where the benchmarked update runs: auto (CUDA when LibTorch sees a GPU), cpu or cuda.");
 ABSL_FLAG(int, bench_threads, 0, "Intra-op threads for the benchmark (0: all cores).");
+ABSL_FLAG(bool, bench_contention, false,
+          "Also time the update alone and beside one busy process (a child spinning on one core), with the threads "
+          "the learner picks by measuring (learner/thread_tuner.h, up to --bench_threads) and with all "
+          "--bench_threads fixed, --bench_seconds each, in this run.");
 namespace rill::bench {
 
 using learner::ActionSpaces;
@@ -218,6 +230,91 @@ double ProjectedAllreduceSeconds(double bytes, double allreduces, int ranks, dou
   return allreduces * (steps * step_latency) + 2.0 * (ranks - 1) / ranks * bytes / (gbps * 1e9 / 8);
 }
 
+// A process that keeps one core busy until destroyed: the neighbour of
+// --bench_contention.
+class BusyProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<BusyProcess>> Start() {
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) return absl::InternalError(absl::StrCat("cannot fork a busy process: ", std::strerror(errno)));
+    if (pid == 0) {
+      // Only async-signal-safe calls in the child of a threaded process; it
+      // dies with the benchmark, however that ends.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(0);
+      volatile uint64_t spin = 0;
+      for (;;) spin = spin + 1;
+    }
+    return std::unique_ptr<BusyProcess>(new BusyProcess(pid));
+  }
+  ~BusyProcess() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+
+ private:
+  explicit BusyProcess(pid_t pid) : pid_(pid) {}
+  const pid_t pid_;
+};
+
+// Updates for `seconds` with `tuner` picking their threads, as the learner's
+// loop does (its probes included): updates per second.
+double TunedRate(learner::ThreadTuner& tuner, double seconds, const std::function<void()>& update) {
+  int64_t updates = 0;
+  const absl::Time start = absl::Now();
+  absl::Time now = start;
+  while (now - start < absl::Seconds(seconds)) {
+    const absl::Time begin = now;
+    update();
+    now = absl::Now();
+    tuner.Observe(now - begin);
+    ++updates;
+  }
+  return static_cast<double>(updates) / absl::ToDoubleSeconds(now - start);
+}
+
+// --bench_contention: the update alone and beside one busy process, with
+// the threads the learner picks and with `threads` fixed (whose rate alone
+// is `fixed_alone`). Returns the JSON fields.
+absl::StatusOr<std::string> MeasureContention(int threads, double seconds, double fixed_alone,
+                                              const std::function<void()>& update) {
+  learner::ThreadTuner::Options options;
+  options.max_threads = threads;
+  learner::ThreadTuner tuner(options, [](int n) { torch::set_num_threads(n); });
+  const double alone = TunedRate(tuner, seconds, update);
+  const int alone_threads = tuner.kept();
+  const std::string alone_measured = tuner.Describe();
+  double beside = 0;
+  double fixed_beside = 0;
+  int beside_threads = 0;
+  std::string beside_measured;
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<BusyProcess> busy, BusyProcess::Start());
+    // The same tuner: a neighbour that starts while the learner trains.
+    beside = TunedRate(tuner, seconds, update);
+    beside_threads = tuner.kept();
+    beside_measured = tuner.Describe();
+    torch::set_num_threads(threads);
+    fixed_beside = Rate(seconds, 5, update, [] {});
+  }
+  torch::set_num_threads(threads);
+  std::cerr << absl::StrFormat(
+      "learner bench: beside one busy process (a child spinning on one core), %.0f s each:\n"
+      "  threads picked by measuring (up to %d): %.1f updates/s alone on %d (%s), %.1f beside it on %d (%s): "
+      "keeps %.0f%%\n"
+      "  %d threads fixed: %.1f alone, %.1f beside it: keeps %.0f%%\n",
+      seconds, threads, alone, alone_threads, alone_measured, beside, beside_threads, beside_measured,
+      100 * beside / alone, threads, fixed_alone, fixed_beside, 100 * fixed_beside / fixed_alone);
+  return absl::StrFormat(
+      ",\"contention\":{\"busy_processes\":1,\"seconds\":%.1f,\"tuned_alone_updates_per_second\":%.2f,"
+      "\"tuned_alone_threads\":%d,\"tuned_beside_busy_updates_per_second\":%.2f,\"tuned_beside_busy_threads\":%d,"
+      "\"tuned_kept_fraction\":%.4f,\"fixed_threads\":%d,\"fixed_alone_updates_per_second\":%.2f,"
+      "\"fixed_beside_busy_updates_per_second\":%.2f,\"fixed_kept_fraction\":%.4f}",
+      seconds, alone, alone_threads, beside, beside_threads, beside / alone, threads, fixed_alone, fixed_beside,
+      fixed_beside / fixed_alone);
+}
+
 absl::Status Run() {
   const std::string algo = absl::GetFlag(FLAGS_algo);
   ASSIGN_OR_RETURN(const AlgorithmSpec* spec, FindAlgorithmSpec(algo));
@@ -307,6 +404,12 @@ absl::Status Run() {
   auto sync_algorithm = [&] { (void)algorithm->Statistics(); };
   const double updates_per_second = Rate(seconds, 20, update, sync_algorithm);
   RETURN_IF_ERROR(update_status);
+  std::string contention_json;
+  if (absl::GetFlag(FLAGS_bench_contention)) {
+    if (!device.is_cpu()) return absl::InvalidArgumentError("--bench_contention measures a CPU learner (--device=cpu)");
+    ASSIGN_OR_RETURN(contention_json, MeasureContention(threads, seconds, updates_per_second, update));
+    RETURN_IF_ERROR(update_status);
+  }
   const std::vector<Statistic> stats = algorithm->Statistics();
 
   // Data-parallel ranks in this process: the same update on every rank,
@@ -430,7 +533,7 @@ absl::Status Run() {
                    achieved_gflops, matmul_gflops, matmul_shape, flops_per_update, achieved_gflops / matmul_gflops,
                    torso_name, absl::StrJoin(context.env.observation_shape, ","), torso_updates_per_second,
                    torso_updates_per_second > 0 ? updates_per_second / torso_updates_per_second : 0.0)
-            << ranks_json << "}" << std::endl;
+            << ranks_json << contention_json << "}" << std::endl;
   return absl::OkStatus();
 }
 

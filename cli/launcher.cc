@@ -234,9 +234,13 @@ void Launch::Announce() const {
       std::printf("learner: %d ranks of %d CPU threads each, their share of the cores the actors leave (%d cores; "
                   "learner.num_threads sets them)\n",
                   static_cast<int>(plan.learners.size()), plan.learner_threads, Cores());
-    } else {
+    } else if (plan.learner_threads > 0) {
       std::printf("learner: %d CPU threads, the cores the actors leave it (%d cores; learner.num_threads sets them)\n",
                   plan.learner_threads, Cores());
+    } else {
+      std::printf("learner: up to %d CPU threads, as many as update fastest beside the actors, measured as it "
+                  "trains (learner.num_threads fixes them)\n",
+                  Cores());
     }
   }
   if (resumed_) {

@@ -174,6 +174,7 @@ RestartPolicy RunPlan::restart(RoleKind kind) const {
 }
 
 int LearnerThreads(const v1::ExperimentConfig& config, int cores) {
+  if (config.topology().num_learners() <= 1 && config.policies_size() <= 1) return 0;
   const int busy = config.topology().num_actors() +
                    (config.topology().inference() == v1::TopologyConfig::CENTRAL
                         ? std::max(1, config.topology().num_inference_servers())

@@ -104,7 +104,8 @@ struct RunPlan {
   bool has_env_server = false;
   EnvServerPlan env_server;  // with has_env_server
   // Each learner rank's intra-op threads, given as --learner_threads when
-  // learner.num_threads is 0 (then > 0); 0 otherwise.
+  // learner.num_threads is 0 and LearnerThreads fixes them (then > 0); 0
+  // otherwise.
   int learner_threads = 0;
 
   // Every process in start order (the env server, which is no
@@ -122,10 +123,14 @@ struct RunPlan {
 // steps, so the budgets add up to it exactly.
 RunPlan PlanRun(const v1::ExperimentConfig& config, const PlanOptions& options);
 
-// Each learner rank's intra-op threads when learner.num_threads is 0: its
-// share of the `cores` this machine's actors and inference servers leave
-// (each of them keeps about one core busy), and at least one. On a machine
-// of its own (a Kubernetes pod) the learner takes every core instead.
+// Each learner rank's intra-op threads when learner.num_threads is 0.
+// One learner training one policy: 0, it measures them itself (up to every
+// core: learner/thread_tuner.h), since what the actors leave it depends on
+// their envs (a Pendulum actor keeps 2% of a core busy, a MuJoCo one all of
+// it). Several ranks, or several policies in one learner process, cannot
+// each tune the threads they share: each rank gets its share of the `cores`
+// the actors and inference servers leave (each counted as one busy core),
+// at least one.
 int LearnerThreads(const v1::ExperimentConfig& config, int cores);
 
 // The addresses known once processes have started.

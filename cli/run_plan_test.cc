@@ -124,18 +124,32 @@ TEST(RunPlanTest, LearnerRanksGetTheirRankAndAStoreSetAtStart) {
   EXPECT_EQ(plan.learners[1].log_path, "/runs/a/logs/learner-1.log");
 }
 
-TEST(RunPlanTest, LearnerThreadsAreTheCoresTheActorsLeave) {
-  // 8 cores, 3 actors: 5 threads; learner.num_threads set: none given.
-  EXPECT_EQ(PlanRun(Config(), Options()).learner_threads, 5);
-  EXPECT_TRUE(HasArg(PlanRun(Config(), Options()).learners[0], "--learner_threads=5"));
-  v1::ExperimentConfig two_threads = Config();
+TEST(RunPlanTest, OneLearnerMeasuresItsThreadsAndRanksShareTheCoresTheActorsLeave) {
+  // One learner: none given, it measures how many of the cores update
+  // fastest beside the actors.
+  EXPECT_EQ(PlanRun(Config(), Options()).learner_threads, 0);
+  EXPECT_THAT(PlanRun(Config(), Options()).learners[0].args, Not(Contains(HasSubstr("--learner_threads"))));
+  // Two ranks, 8 cores, 3 actors: (8 - 3) / 2 each.
+  v1::ExperimentConfig ranks = Config();
+  ranks.mutable_topology()->set_num_learners(2);
+  const RunPlan split = PlanRun(ranks, Options());
+  EXPECT_EQ(split.learner_threads, 2);
+  EXPECT_TRUE(HasArg(split.learners[0], "--learner_threads=2"));
+  EXPECT_TRUE(HasArg(split.learners[1], "--learner_threads=2"));
+  // Several policies in one learner process: the cores the actors leave.
+  v1::ExperimentConfig policies = Config();
+  policies.add_policies()->set_name("red");
+  policies.add_policies()->set_name("blue");
+  EXPECT_EQ(PlanRun(policies, Options()).learner_threads, 5);
+  // learner.num_threads set: none given.
+  v1::ExperimentConfig two_threads = ranks;
   two_threads.mutable_learner()->set_num_threads(2);
   const RunPlan fixed = PlanRun(two_threads, Options());
   EXPECT_EQ(fixed.learner_threads, 0);
   EXPECT_THAT(fixed.learners[0].args, Not(Contains(HasSubstr("--learner_threads"))));
   PlanOptions two_cores = Options();
   two_cores.cores = 2;
-  EXPECT_EQ(PlanRun(Config(), two_cores).learner_threads, 1);  // at least one
+  EXPECT_EQ(PlanRun(ranks, two_cores).learner_threads, 1);  // at least one
 }
 
 TEST(RunPlanTest, AnEnvServerCommandStartsFirstAndItsAddressGoesToEveryEnvStepper) {

@@ -84,10 +84,18 @@ absl::Status Learner::UseDevice() {
     // Set explicitly, as the benchmark does: SAC runs its twin critics on
     // the intra-op threads side by side.
     int threads = config.learner().num_threads();
+    const bool tune = threads <= 0 && options_.group == nullptr && options_.alone_in_process;
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
-    RILL_LOG(INFO) << "learner: " << at::get_num_threads() << " intra-op threads, BLAS kernels "
-                   << EnsureFastOpenBlasKernels();
+    RILL_LOG(INFO) << "learner: " << (tune ? "up to " : "") << at::get_num_threads() << " intra-op threads"
+                   << (tune ? ", as many as update fastest, measured as it trains (learner.num_threads fixes them)"
+                            : "")
+                   << "; BLAS kernels " << EnsureFastOpenBlasKernels();
+    if (tune) {
+      ThreadTuner::Options tuning;
+      tuning.max_threads = threads;
+      thread_tuner_ = std::make_unique<ThreadTuner>(tuning, [](int n) { torch::set_num_threads(n); });
+    }
   }
   return absl::OkStatus();
 }
@@ -299,6 +307,12 @@ void Learner::InitMetrics(prometheus::Registry& registry_ref) {
   priority_updates_failed_ = &priority_updates.Add({{"result", "failed"}});
   batch_wait_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_batch_wait_seconds")
       .Help("Time the update loop waited for a sampled batch").Register(*registry).Add({}, LatencyBuckets());
+  intra_op_threads_ = gauge("rill_learner_intra_op_threads",
+                            "Intra-op threads the learner's updates run on (on a CPU learner with learner.num_threads 0, "
+                            "as many as updated fastest when last measured)");
+  intra_op_threads_->Set(thread_tuner_ != nullptr ? thread_tuner_->threads()
+                         : device_.is_cpu()       ? at::get_num_threads()
+                                                  : 0);
   update_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_update_seconds")
       .Help("Time of one gradient update").Register(*registry).Add({}, LatencyBuckets());
   checkpoint_seconds_ = &prometheus::BuildHistogram().Name("rill_learner_checkpoint_seconds")
@@ -589,7 +603,9 @@ absl::Status Learner::Train(const v1::SampleResponse& response, int shard) {
 
 absl::Status Learner::Apply(const v1::SampleResponse& response, int shard, Batch& batch, absl::Time update_start) {
   RETURN_IF_ERROR(NormalizeObservations(batch));
+  const absl::Time compute_start = absl::Now();
   RETURN_IF_ERROR(algorithm_->Update(batch));
+  if (thread_tuner_ != nullptr) ObserveUpdateTime(absl::Now() - compute_start);
   RETURN_IF_ERROR(SendPriorities(response, shard));
   update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - update_start));
   const int64_t batch_items = batch.size;
@@ -604,6 +620,18 @@ absl::Status Learner::Apply(const v1::SampleResponse& response, int shard, Batch
   const absl::Duration elapsed = absl::Now() - interval_start_;
   if (elapsed >= absl::Seconds(2)) LogInterval(updates, absl::ToDoubleSeconds(elapsed));
   return absl::OkStatus();
+}
+
+void Learner::ObserveUpdateTime(absl::Duration update_time) {
+  const int kept = thread_tuner_->kept();
+  thread_tuner_->Observe(update_time);
+  intra_op_threads_->Set(thread_tuner_->threads());
+  // Say what the first probe found, and every change after it.
+  if (thread_tuner_->kept() != kept) {
+    RILL_LOG(INFO) << "learner: " << thread_tuner_->kept() << " intra-op thread"
+                   << (thread_tuner_->kept() == 1 ? "" : "s") << (kept == 0 ? "" : " from now on") << " ("
+                   << thread_tuner_->Describe() << ")";
+  }
 }
 
 void Learner::LogInterval(int64_t updates, double seconds) {

@@ -39,6 +39,7 @@
 #include "learner/algorithms/interface.h"
 #include "learner/learner_group.h"
 #include "learner/observation_normalizer.h"
+#include "learner/thread_tuner.h"
 #include "learner/training_health.h"
 #include "common/scalar_log.h"
 #include "parameters/parameter_service.h"
@@ -75,6 +76,10 @@ struct LearnerOptions {
   // from its state (broadcast once, after rank 0's resume). Null: one
   // learner. Outlives the learner.
   LearnerGroup* group = nullptr;
+  // False where other learners share this process (several policies): the
+  // intra-op thread count is the process's, so none of them tunes it
+  // (learner/thread_tuner.h); each keeps learner.num_threads, or every core.
+  bool alone_in_process = true;
   // Without replay addresses, for a prioritized table: where the priorities
   // of each update's items go (their keys, |TD error| + epsilon).
   std::function<absl::Status(std::vector<uint64_t> keys, std::vector<double> priorities)> send_priorities;
@@ -166,6 +171,8 @@ class Learner {
   // The figures of the interval since the last: metrics, log line, scalar
   // log, training-health warnings.
   void LogInterval(int64_t updates, double seconds);
+  // Hands one update's compute time to the thread tuner; logs what it keeps.
+  void ObserveUpdateTime(absl::Duration update_time);
   // Copies the sampler's view of the replay shards into the metrics.
   void ExportShardMetrics();
   // Reads the algorithm's statistics (synchronizes with the device) into the
@@ -219,11 +226,15 @@ class Learner {
   // Warnings of a run going wrong (learner/training_health.h), and their
   // counters by kind.
   std::unique_ptr<TrainingHealth> health_;
+  // On a CPU learner alone in its process with learner.num_threads 0; null
+  // otherwise.
+  std::unique_ptr<ThreadTuner> thread_tuner_;
   prometheus::Family<prometheus::Counter>* warnings_ = nullptr;
 
   prometheus::Counter* updates_total_ = nullptr;
   prometheus::Counter* samples_total_ = nullptr;
   prometheus::Gauge* version_gauge_ = nullptr;
+  prometheus::Gauge* intra_op_threads_ = nullptr;
   prometheus::Gauge* updates_per_second_ = nullptr;
   prometheus::Gauge* samples_per_second_ = nullptr;
   prometheus::Gauge* env_steps_per_second_ = nullptr;

@@ -25,8 +25,9 @@
 
 ABSL_FLAG(int64_t, max_updates, 0, "Stop after this many updates; 0 trains until stopped.");
 ABSL_FLAG(int32_t, learner_threads, 0,
-          "Intra-op threads on the CPU when the config's learner.num_threads is 0: what `rill launch` leaves the "
-          "learner beside its actors. 0: every core.");
+          "Intra-op threads on the CPU when the config's learner.num_threads is 0: each rank's share of the cores "
+          "the actors leave when `rill launch` runs several ranks or policies. 0: up to every core, as many as "
+          "update fastest, measured as the learner trains.");
 ABSL_FLAG(int32_t, world_size, 0,
           "Data-parallel learner ranks of this run; 0: the config's topology.num_learners (1: this learner alone).");
 ABSL_FLAG(int32_t, rank, 0,
@@ -227,6 +228,7 @@ int LearnerMain() {
   absl::StatusOr<experiment::PolicyMap> map = experiment::ResolvePolicies(*config);
   if (!map.ok()) return ExitWith("bad config", map.status());
   std::vector<PolicyLearner> policies(static_cast<size_t>(map->num_policies()));
+  options.alone_in_process = policies.size() == 1;
   for (int p = 0; p < map->num_policies(); ++p) {
     PolicyLearner& policy = policies[p];
     policy.name = map->names[p];

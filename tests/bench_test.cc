@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -195,6 +196,29 @@ TEST(BenchTest, LearnerMeasuresUpdatesAgainstAMatmul) {
   // The reference is the update's widest layer: batch x width x width.
   EXPECT_TRUE(absl::StrContains(run.json, "\"matmul_shape\":\"32x32x32\"")) << run.json;
   EXPECT_TRUE(absl::StrContains(run.json, "\"libtorch\":\"")) << run.json;
+}
+
+TEST(BenchTest, LearnerContentionTimesTheUpdateAloneAndBesideABusyProcessThatEndsWithIt) {
+  const std::vector<std::string> args = {"bench", "learner", "--algo=sac", "--obs_dim=3", "--act_dim=1",
+                                         "--batch=32", "--hidden=32,32", "--bench_seconds=1",
+                                         "--bench_contention"};
+  BenchRun run = RunBench("bench_learner_contention", args);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  for (const char* rate : {"tuned_alone_updates_per_second", "tuned_beside_busy_updates_per_second",
+                           "fixed_alone_updates_per_second", "fixed_beside_busy_updates_per_second"}) {
+    EXPECT_GT(Number(run.json, rate, "\"contention\":"), 0) << rate << ": " << run.json;
+  }
+  for (const char* threads : {"tuned_alone_threads", "tuned_beside_busy_threads"}) {
+    EXPECT_GE(Number(run.json, threads, "\"contention\":"), 1) << threads << ": " << run.json;
+    EXPECT_LE(Number(run.json, threads, "\"contention\":"), cores) << threads << ": " << run.json;
+  }
+  EXPECT_EQ(Number(run.json, "fixed_threads", "\"contention\":"), cores) << run.json;
+  EXPECT_TRUE(absl::StrContains(run.output, "beside one busy process")) << run.output;
+  // The busy child went with the benchmark.
+  for (const LiveProcess& process : ListLiveProcesses()) {
+    EXPECT_FALSE(absl::StrContains(process.cmdline, "--bench_contention")) << process.pid << " " << process.cmdline;
+  }
 }
 
 TEST(BenchTest, LearnerOnCudaWithoutOneSaysWhy) {

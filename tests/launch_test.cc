@@ -12,6 +12,7 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -79,7 +80,8 @@ Launched StartLaunch(const std::string& name, const std::vector<std::string>& ex
 }
 
 TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
-  Launched run = StartLaunch("max-steps", {"--max_env_steps=2000", "--seed=11"});
+  // learner.num_threads 0, the default (tiny_pendulum fixes 1 thread).
+  Launched run = StartLaunch("max-steps", {"--max_env_steps=2000", "--seed=11", "--set=learner.num_threads=0"});
   ASSERT_NE(run.process, nullptr);
   std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
   ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
@@ -93,6 +95,17 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
   EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
   EXPECT_LE(JsonNumber(summary, "eval_return_mean"), 0) << summary;  // Pendulum returns are negative
   EXPECT_THAT(ReadFile(run.log), HasSubstr("env steps"));
+  // One learner measures its intra-op threads, up to every core, and says so.
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  EXPECT_THAT(ReadFile(run.log), HasSubstr(absl::StrCat("learner: up to ", cores, " CPU threads, as many as update "
+                                                        "fastest beside the actors")));
+  const double threads = SeriesIn(ReadFile(run.run_dir + "/final-metrics/learner.prom"), "rill_learner_intra_op_threads");
+  EXPECT_GE(threads, 1);
+  EXPECT_LE(threads, cores);
+  if (cores > 1) {
+    EXPECT_THAT(ReadFile(run.run_dir + "/logs/learner.log"),
+                ::testing::ContainsRegex("learner: [0-9]+ intra-op threads? \\([0-9]+ threads: [0-9.]+ ms per update, "));
+  }
   // The run says what ran, in its summary and in run.json from its start.
   for (const std::string& described : {summary, ReadFile(run.run_dir + "/run.json")}) {
     EXPECT_THAT(described, HasSubstr("\"config_name\": \"tiny_pendulum\"")) << described;
