@@ -32,6 +32,22 @@ RunMonitor::RunMonitor(Supervisor& supervisor, Options options)
     const uintmax_t size = std::filesystem::file_size(EvalLogPath(), error);
     if (!error) eval_log_offset_ = static_cast<int64_t>(size);
   }
+  absl::StatusOr<std::unique_ptr<RunTensorBoard>> board = RunTensorBoard::Open(options_.run_dir, options_.resumed);
+  if (board.ok()) {
+    tensorboard_ = *std::move(board);
+  } else {
+    RILL_LOG(WARNING) << "no TensorBoard events for this run: " << board.status().message();
+  }
+}
+
+void RunMonitor::WriteTensorBoard(absl::Time now) {
+  if (tensorboard_ == nullptr) return;
+  const double now_seconds = absl::ToDoubleSeconds(now - start_);
+  const int64_t env_steps = EnvSteps();
+  const double updates = LearnerUpdates();
+  tensorboard_->TakeScalarLogs([&](absl::Time when) {
+    return history_.Interpolate(absl::ToDoubleSeconds(when - start_), now_seconds, env_steps, updates).first;
+  });
 }
 
 int64_t RunMonitor::EnvSteps() const { return options_.previous.env_steps + supervisor_.EnvSteps(); }
@@ -103,6 +119,10 @@ void RunMonitor::PrintProgress() {
   TakeEvalRounds(now);
   const RunHistory::Progress& row = history_.AddProgress(now - start_, EnvSteps(), LearnerUpdates());
   SaveProgress();
+  WriteTensorBoard(now);
+  if (tensorboard_ != nullptr) {
+    tensorboard_->AddProgress(row.env_steps, now, row.env_steps_per_second, row.updates_per_second);
+  }
   std::string line = absl::StrFormat("[%6.1fs] env steps %s (%.0f/s) | updates %s (%.0f/s)", row.seconds,
                                      FormatCount(static_cast<double>(row.env_steps)), row.env_steps_per_second,
                                      FormatCount(row.learner_updates), row.updates_per_second);
@@ -205,6 +225,7 @@ void RunMonitor::Finish(absl::Time end, bool history_began) {
   TakeEvalRounds(end);
   history_.AddProgress(end - start_, EnvSteps(), LearnerUpdates());
   SaveProgress();
+  WriteTensorBoard(end);
 }
 
 }  // namespace rill::cli

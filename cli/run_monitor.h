@@ -15,6 +15,7 @@
 #define RILL_CLI_RUN_MONITOR_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,7 @@
 #include "absl/time/time.h"
 #include "cli/run_history.h"
 #include "cli/run_summary.h"
+#include "cli/run_tensorboard.h"
 #include "cli/supervisor.h"
 
 namespace rill::cli {
@@ -109,6 +111,9 @@ class RunMonitor {
   // history, each at its own time and at the env steps and updates
   // interpolated to it up to `now`.
   void TakeEvalRounds(absl::Time now);
+  // The scalar logs' new lines into <run_dir>/tb, placed at the run's env
+  // steps by the history as it is at `now`.
+  void WriteTensorBoard(absl::Time now);
   // progress.json, the history's CSVs and the report page.
   void SaveProgress();
   // The progress line's parts after the replay's: central inference's
@@ -126,6 +131,8 @@ class RunMonitor {
   // How far the evaluator's scalar log has been read (a resumed run starts
   // after the earlier parts' rounds, which its history already holds).
   int64_t eval_log_offset_ = 0;
+  // <run_dir>/tb; null when it could not be made (warned once).
+  std::unique_ptr<RunTensorBoard> tensorboard_;
   // Central inference: what the last progress line had seen of the batch
   // counters.
   double inference_rows_shown_ = 0, inference_batches_shown_ = 0;
