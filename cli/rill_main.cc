@@ -6,7 +6,9 @@
 #include <climits>
 #include <cstdio>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "roles/actor_main.h"
 #include "bench/bench_env.h"
 #include "roles/env_server_main.h"
@@ -112,7 +115,8 @@ const std::vector<Command>& Commands() {
        "whether the gRPC server on 127.0.0.1:--port is SERVING (exit 0), as a Kubernetes probe of a TLS server asks it",
        rill::roles::HealthMain, {"roles/health_main.cc"}, With({"port"}, kTls)},
       {"bench learner", "update throughput of --algo=sac|td3|ppo|dsac_t|droq|crossq|... (JSON on the last line)",
-       rill::bench::RunLearnerBench, {"bench/bench_learner.cc"}, {"bench_seconds", "num_learners"}},
+       rill::bench::RunLearnerBench, {"bench/bench_learner.cc", "bench/torso_flags.cc"},
+       {"bench_seconds", "num_learners"}},
       {"bench replay",
        "replay shard insert / sample throughput and memory per stored byte, against a real shard process (JSON last "
        "line)",
@@ -126,7 +130,7 @@ const std::vector<Command>& Commands() {
       {"bench inference",
        "central inference's actions/s and round trip for 1..256 actor streams, against local inference (JSON last "
        "line)",
-       rill::bench::RunInferenceBench, {"bench/bench_inference.cc"}, {"bench_seconds"}},
+       rill::bench::RunInferenceBench, {"bench/bench_inference.cc", "bench/torso_flags.cc"}, {"bench_seconds"}},
       {"bench parameters",
        "time for a new policy version to reach --bench_subscribers=1000 subscribed actors (JSON last line)",
        rill::bench::RunParameterBench, {"bench/bench_parameters.cc"}, {"bench_seconds"}},
@@ -156,10 +160,65 @@ void ExecTorchFreeRole(const std::string& command, int argc, char** argv, int co
 
 }  // namespace
 
+namespace {
+
+// RILL_CHECK_COMMAND_LINES=FILE: checks each line of FILE (a command line's
+// words after `rill`, separated by tabs) as rill would before running it,
+// prints each problem ("line N: ...": an unknown command or flag, a flag
+// of another command) and runs nothing: 0 when there is none, 1 otherwise.
+// tests/cli_test.cc checks every command line the README and docs show.
+int CheckCommandLines(const std::vector<Command>& commands, const char* path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "rill: cannot read %s\n", path);
+    return 2;
+  }
+  int problems = 0;
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    std::vector<std::string> words = absl::StrSplit(line, '\t', absl::SkipEmpty());
+    if (words.empty()) continue;
+    // What main answers before it looks for a command: `rill help [COMMAND]`
+    // (the command is checked), --version, --helpfull.
+    const std::string& first = words[0];
+    if (first == "--version" || first == "-version" || first == "version" || first == "--helpfull") continue;
+    if (first == "help" || first == "--help" || first == "-h" || first == "-help") {
+      if (words.size() == 1) continue;
+      words.erase(words.begin());
+      if (!rill::cli::MatchCommand(commands, words).has_value()) {
+        std::printf("line %d: %s\n", number, rill::cli::UnknownCommandMessage(commands, words).c_str());
+        ++problems;
+      }
+      continue;
+    }
+    std::optional<rill::cli::CommandMatch> match = rill::cli::MatchCommand(commands, words);
+    if (!match.has_value()) {
+      std::printf("line %d: %s\n", number, rill::cli::UnknownCommandMessage(commands, words).c_str());
+      ++problems;
+      continue;
+    }
+    const std::vector<std::string> args(words.begin() + match->words, words.end());
+    std::vector<std::string> warnings;
+    const absl::Status names = rill::cli::CheckFlagNames(*match->command, commands, args, &warnings);
+    if (!names.ok()) warnings.emplace_back(names.message());
+    for (const std::string& warning : warnings) {
+      std::printf("line %d: rill %s: %s\n", number, match->command->name.c_str(), warning.c_str());
+      ++problems;
+    }
+  }
+  return problems == 0 ? 0 : 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   rill::ConfigureLockOrderChecking();  // before any thread or mutex: see common/lock_order.h
   rill::TuneMallocForLargeMessages();   // see common/malloc_tuning.h
   const std::vector<Command>& commands = Commands();
+  if (const char* lines = std::getenv("RILL_CHECK_COMMAND_LINES"); lines != nullptr && *lines != '\0') {
+    return CheckCommandLines(commands, lines);
+  }
   std::vector<std::string> words(argv + 1, argv + argc);
   if (words.empty()) {
     std::fputs(rill::cli::Overview(commands).c_str(), stderr);

@@ -5,11 +5,17 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "tests/harness.h"
 
@@ -35,6 +41,165 @@ Outcome Rill(const std::vector<std::string>& args, const std::string& folder = "
   outcome.out = ReadFile(dir + "/out");
   outcome.err = ReadFile(dir + "/err");
   return outcome;
+}
+
+// A shell line's words and operators ("|", "&&", ";", ">" ...), quotes
+// removed; a "#" outside quotes ends it.
+std::vector<std::string> ShellWords(const std::string& line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  auto end_word = [&] {
+    if (in_word) words.push_back(word);
+    word.clear();
+    in_word = false;
+  };
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote != 0) {
+      if (c == quote) {
+        quote = 0;
+      } else {
+        word += c;
+      }
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t') {
+      end_word();
+    } else if (c == '#' && !in_word) {
+      break;
+    } else if (c == '|' || c == '&' || c == ';' || c == '>' || c == '<') {
+      // "2>" is a redirection, not the word "2".
+      if (c == '>' && word == "2") word.clear(), in_word = false;
+      end_word();
+      std::string op(1, c);
+      while (i + 1 < line.size() && (line[i + 1] == c || line[i + 1] == '&')) op += line[++i];
+      words.push_back(op);
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  end_word();
+  return words;
+}
+
+struct DocumentedCommand {
+  std::string where;                // file:line
+  std::vector<std::string> words;  // after `rill`
+};
+
+// Every `rill ...` (or `bazel-bin/rill ...`) command in the shell blocks of
+// `path`: each pipeline part whose first word (after VAR=value settings)
+// is the binary.
+std::vector<DocumentedCommand> DocumentedCommands(const std::string& path) {
+  std::vector<DocumentedCommand> commands;
+  std::istringstream lines(ReadFile(path));
+  bool shell = false;
+  std::string joined;
+  int number = 0, first = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++number;
+    if (absl::StartsWith(line, "```")) {
+      const std::string kind = std::string(absl::StripAsciiWhitespace(line.substr(3)));
+      shell = !shell && (kind == "sh" || kind == "bash" || kind == "shell");
+      continue;
+    }
+    if (!shell) continue;
+    if (joined.empty()) first = number;
+    if (absl::EndsWith(line, "\\")) {
+      joined += line.substr(0, line.size() - 1) + " ";
+      continue;
+    }
+    joined += line;
+    const std::vector<std::string> words = ShellWords(joined);
+    joined.clear();
+    bool at_start = true;
+    for (size_t i = 0; i < words.size(); ++i) {
+      const std::string& w = words[i];
+      const bool op = absl::StrContains("|&;<>", w.substr(0, 1));
+      if (op) {
+        at_start = w != ">" && w != ">>" && w != "<";  // after a redirection comes its file
+        continue;
+      }
+      if (!at_start) continue;
+      if (w.find('=') != std::string::npos && w[0] != '-') continue;  // VAR=value
+      at_start = false;
+      if (w != "rill" && !absl::EndsWith(w, "/rill")) continue;
+      DocumentedCommand command;
+      command.where = absl::StrCat(path, ":", first);
+      for (size_t j = i + 1; j < words.size() && !absl::StrContains("|&;<>", words[j].substr(0, 1)); ++j) {
+        command.words.push_back(words[j]);
+      }
+      if (!command.words.empty()) commands.push_back(command);
+    }
+  }
+  return commands;
+}
+
+TEST(CliTest, EveryCommandLineTheDocsShowUsesOnlyItsCommandsFlags) {
+  std::vector<DocumentedCommand> commands;
+  for (const std::string& page : {"README.md", "deploy/k8s/README.md", "docs/extending.md"}) {
+    const std::vector<DocumentedCommand> found = DocumentedCommands(page);
+    commands.insert(commands.end(), found.begin(), found.end());
+  }
+  ASSERT_GT(commands.size(), 50u);
+  const std::string file = TempDir("documented-commands") + "/lines.tsv";
+  {
+    std::ofstream out(file);
+    for (const DocumentedCommand& command : commands) out << absl::StrJoin(command.words, "\t") << "\n";
+  }
+  const std::string dir = TempDir("documented-commands-out");
+  const std::string shell = absl::StrCat("RILL_CHECK_COMMAND_LINES='", file, "' '",
+                                         std::filesystem::absolute(RillBinary()).string(), "' >", dir, "/out 2>&1");
+  const int status = std::system(shell.c_str());
+  const std::string out = ReadFile(dir + "/out");
+  // "line N: ..." names the command's page and line.
+  std::string named;
+  for (absl::string_view problem : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    size_t line = 0;
+    if (absl::StartsWith(problem, "line ") &&
+        absl::SimpleAtoi(problem.substr(5, problem.find(':') - 5), &line) && line >= 1 && line <= commands.size()) {
+      absl::StrAppend(&named, commands[line - 1].where, ": rill ", absl::StrJoin(commands[line - 1].words, " "),
+                      "\n  ", problem.substr(problem.find(':') + 2), "\n");
+    } else {
+      absl::StrAppend(&named, problem, "\n");
+    }
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << named;
+  EXPECT_EQ(named, "");
+}
+
+TEST(CliTest, ACommandLineOfAnotherCommandsFlagIsNamedByTheCheck) {
+  // The check itself: a flag of another command, an unknown flag and an
+  // unknown command are each reported by line; a good line is not.
+  const std::string file = TempDir("check-lines") + "/lines.tsv";
+  std::ofstream(file) << "launch\t--config=x\t--num_actors=2\n"
+                      << "bench\tinference\t--torso=minatar_cnn\t--obs_shape=4,10,10\n"
+                      << "envs\t--out=x\n"
+                      << "launch\t--nope=1\n"
+                      << "lanch\n"
+                      << "help\tbench\tlearner\n"
+                      << "--version\n";
+  const std::string dir = TempDir("check-lines-out");
+  const int status = std::system(absl::StrCat("RILL_CHECK_COMMAND_LINES='", file, "' '",
+                                              std::filesystem::absolute(RillBinary()).string(), "' >", dir,
+                                              "/out 2>&1").c_str());
+  const std::string out = ReadFile(dir + "/out");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << out;
+  EXPECT_FALSE(absl::StrContains(out, "line 1:")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "line 2:")) << out;  // the torso flags are bench inference's
+  EXPECT_TRUE(absl::StrContains(out, "line 3: rill envs: --out is not a flag of `rill envs`")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "line 4: rill launch: unknown flag --nope")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "line 5: rill: unknown command 'lanch'")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "line 6:")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "line 7:")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "line 6:")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "line 7:")) << out;
 }
 
 TEST(CliTest, HelpGoesToStdoutAndExitsZero) {
