@@ -33,6 +33,7 @@
 #include "experiment/config.h"
 #include "flags/flags.h"
 #include "flags/tls_flags.h"
+#include "roles/env_spaces.h"
 #include "roles/lockstep_run.h"
 #include "roles/role.h"
 
@@ -525,7 +526,8 @@ int LaunchMain() {
   absl::StatusOr<std::string> run_dir = ChooseRunDir(absl::GetFlag(FLAGS_run_dir), resume);
   if (!run_dir.ok()) return roles::ExitWith("flags", run_dir.status());
   absl::StatusOr<v1::ExperimentConfig> config =
-      resume.empty() ? roles::LoadConfigFromFlags() : experiment::LoadExperimentConfig(*run_dir + "/config.textpb");
+      resume.empty() ? roles::LoadConfigFromFlags([&stop](v1::EnvConfig& env) { return roles::AskEnvForSpaces(env, &stop); })
+                     : experiment::LoadExperimentConfig(*run_dir + "/config.textpb");
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
   if (!absl::GetFlag(FLAGS_set).empty()) {
     if (!resume.empty()) {

@@ -242,7 +242,13 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
 }
 
 
-absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text) {
+bool LacksRemoteSpaces(const v1::EnvConfig& env) {
+  if (!env.has_remote()) return false;
+  const v1::RemoteEnvConfig& remote = env.remote();
+  return remote.agents_size() == 0 && !remote.has_observation_space() && !remote.has_action_space();
+}
+
+absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text, const EnvSpacesSource& ask) {
   v1::ExperimentConfig config;
   google::protobuf::TextFormat::Parser parser;
   CollectErrors errors;
@@ -263,15 +269,16 @@ absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& te
     }
     return absl::InvalidArgumentError(absl::StrCat("experiment config: ", message));
   }
+  if (ask != nullptr && LacksRemoteSpaces(config.env())) RETURN_IF_ERROR(ask(*config.mutable_env()));
   return FinalizeExperimentConfig(std::move(config));
 }
 
-absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path) {
+absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path, const EnvSpacesSource& ask) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open experiment config '", path, "'"));
   std::stringstream text;
   text << in.rdbuf();
-  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text.str());
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text.str(), ask);
   if (!config.ok()) {
     return absl::Status(config.status().code(), absl::StrCat(path, ": ", config.status().message()));
   }

@@ -9,21 +9,35 @@
 #ifndef RILL_EXPERIMENT_CONFIG_H_
 #define RILL_EXPERIMENT_CONFIG_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/config.pb.h"
 #include "proto/tensor.pb.h"
 
 namespace rill::experiment {
 
-// Parses the text, fills defaults and validates. InvalidArgument names the
-// field (and the line, for a parse error).
-absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text);
+// Fills in the spaces of a remote env whose config leaves them out, by
+// asking the env (roles/env_spaces.h); its errors name the field.
+using EnvSpacesSource = std::function<absl::Status(v1::EnvConfig& env)>;
 
-// Reads the file; NotFound if it is missing.
-absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path);
+// Whether `env` is served (env.remote) and its config states neither its
+// spaces nor its agents: what an EnvSpacesSource fills.
+bool LacksRemoteSpaces(const v1::EnvConfig& env);
+
+// Parses the text, fills defaults and validates. InvalidArgument names the
+// field (and the line, for a parse error). With `ask`, a remote env's
+// spaces that the text leaves out come from it before the config is
+// finalized; without, they are required.
+absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text,
+                                                           const EnvSpacesSource& ask = nullptr);
+
+// Reads the file (then as ParseExperimentConfig); NotFound if it is missing.
+absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path,
+                                                          const EnvSpacesSource& ask = nullptr);
 
 // Writes the config as text (atomic rename), e.g. next to checkpoints.
 absl::Status WriteExperimentConfig(const v1::ExperimentConfig& config, const std::string& path);

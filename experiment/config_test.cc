@@ -607,6 +607,43 @@ TEST(ConfigTest, RemoteEnvCommandNeedsNoAddressWhenItTakesOne) {
   EXPECT_TRUE(fixed.ok()) << fixed.status();
 }
 
+// A remote env whose config states no spaces: they come from the source
+// the reader passes (`rill launch` asks the env server), before the config
+// is finalized; a config that states them is not asked for them.
+TEST(ConfigTest, ARemoteEnvsSpacesLeftOutComeFromTheEnvAskedForThem) {
+  const std::string without = R"(env { remote { address: "127.0.0.1:1" } } learner { sac { } })";
+  absl::StatusOr<v1::ExperimentConfig> unasked = ParseExperimentConfig(without);
+  EXPECT_EQ(unasked.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(unasked.status().message(), HasSubstr("needs observation_space and action_space"));
+  int asked = 0;
+  const EnvSpacesSource ask = [&](v1::EnvConfig& env) {
+    ++asked;
+    v1::BoxSpace* observation = env.mutable_remote()->mutable_observation_space()->mutable_box();
+    observation->add_shape(3);
+    observation->set_dtype(v1::DTYPE_FLOAT32);
+    v1::BoxSpace* action = env.mutable_remote()->mutable_action_space()->mutable_box();
+    action->add_shape(1);
+    action->set_dtype(v1::DTYPE_FLOAT32);
+    action->add_low(-2);
+    action->add_high(2);
+    return absl::OkStatus();
+  };
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(without, ask);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(asked, 1);
+  EXPECT_THAT(config->replay().tables(0).signature().columns(0).shape(), ::testing::ElementsAre(3));
+  // Stated: not asked.
+  ASSERT_TRUE(ParseExperimentConfig(RemoteEnvConfig(R"(address: "127.0.0.1:1")"), ask).ok());
+  EXPECT_EQ(asked, 1);
+  // The source's refusal is the parse's.
+  const EnvSpacesSource refuse = [](v1::EnvConfig&) { return absl::UnavailableError("env.remote: nobody home"); };
+  EXPECT_EQ(ParseExperimentConfig(without, refuse).status(), absl::UnavailableError("env.remote: nobody home"));
+  // One space without the other is a mistake, not a request.
+  absl::StatusOr<v1::ExperimentConfig> half = ParseExperimentConfig(R"(env { remote { address: "127.0.0.1:1"
+      action_space { discrete { n: 2 } } } } learner { impala { } })", ask);
+  EXPECT_THAT(half.status().message(), HasSubstr("sets only one of observation_space and action_space"));
+}
+
 TEST(ConfigTest, RemoteScalarObservationsAreOneValueAndBoundsBroadcast) {
   absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(R"(env { remote { address: "127.0.0.1:1"
     observation_space { box { dtype: DTYPE_FLOAT32 low: -2 high: 2 } }

@@ -28,10 +28,15 @@ absl::StatusOr<envs::EnvSpec> FinalizeEnv(v1::EnvConfig& env_config) {
       return InvalidField("env.remote", "sets agents and observation_space/action_space: a multi-agent env's "
                                         "spaces are its agents' (rill envs --remote=HOST:PORT prints them)");
     }
-    if (remote.agents_size() == 0 && (!remote.has_observation_space() || !remote.has_action_space())) {
+    if (remote.agents_size() == 0 && remote.has_observation_space() != remote.has_action_space()) {
+      return InvalidField("env.remote", "sets only one of observation_space and action_space: give both, as the "
+                                        "server announces them (rill envs --remote=HOST:PORT prints them), or "
+                                        "neither, and `rill launch` asks the server");
+    }
+    if (remote.agents_size() == 0 && !remote.has_observation_space()) {
       return InvalidField("env.remote", "needs observation_space and action_space (or, for a multi-agent env, "
                                         "agents), as the server announces them (rill envs --remote=HOST:PORT "
-                                        "prints them)");
+                                        "prints them); `rill launch` and the roles ask the server for them");
     }
     if (remote.agents_size() == 0 && remote.state_shape_size() > 0) {
       return InvalidField("env.remote.state_shape", "is a multi-agent env's; env.remote.agents is empty");

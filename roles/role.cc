@@ -9,8 +9,8 @@
 
 namespace rill::roles {
 
-absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags() {
-  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(absl::GetFlag(FLAGS_config)));
+absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags(const experiment::EnvSpacesSource& ask) {
+  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(absl::GetFlag(FLAGS_config), ask));
   if (absl::GetFlag(FLAGS_seed) >= 0) config.set_seed(static_cast<uint64_t>(absl::GetFlag(FLAGS_seed)));
   return config;
 }

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "common/metrics.h"
 #include "common/scalar_log.h"
+#include "experiment/config.h"
 #include "proto/config.pb.h"
 
 namespace rill::roles {
@@ -19,7 +20,10 @@ inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitFailure = 1;
 
 // Loads and finalizes the config named by --config; --seed >= 0 overrides.
-absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags();
+// With `ask`, a remote env's spaces that the config leaves out come from it
+// (`rill launch` passes roles/env_spaces.h's; a role reads the run folder's
+// config, which has them).
+absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags(const experiment::EnvSpacesSource& ask = nullptr);
 
 // The exposer on --host:--metrics_port, or null when --metrics_port is -1.
 absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetricsFromFlags();

@@ -2,7 +2,10 @@
 // by Ctrl-C, with an actor, a replay shard, the learner or one of two
 // learner ranks killed mid-run, and with the env server that
 // env.remote.command starts (killed mid-run too).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -940,6 +943,71 @@ TEST(LaunchTest, APythonEnvOfScalarObservationsTrainsThroughTheLauncher) {
   // The actor's stream (the evaluator's may open first).
   EXPECT_THAT(ReadFile(run.run_dir + "/logs/env-server.log"), HasSubstr(": 4 envs of test_envs:drift"));
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
+// Whether something accepts TCP connections on 127.0.0.1:`port`.
+bool ListensOnLoopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool connected = connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+  close(fd);
+  return connected;
+}
+
+// A served env whose config states no spaces: the launcher starts its
+// command once to ask the server for them, stops it, and runs with them
+// (the run folder's config has them, for every process and for `rill
+// eval`); a command that cannot serve is named instead.
+TEST(LaunchTest, AServedEnvsSpacesComeFromItsServerWhenTheConfigLeavesThemOut) {
+  std::string text;
+  {
+    std::istringstream lines(ReadFile("tests/configs/tiny_drift_python.textpb"));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("_space {") == std::string::npos) text += line + "\n";
+    }
+  }
+  ASSERT_THAT(text, ::testing::Not(HasSubstr("observation_space")));
+  const std::string config = TempDir("spaces-from-env") + "/config.textpb";
+  std::ofstream(config) << text;
+  Launched run = StartLaunch("spaces-from-env", {"--config=" + config, "--max_env_steps=1000", "--plot_python="});
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(180));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  EXPECT_EQ(JsonNumber(ReadFile(run.summary), "env_steps"), 1000);
+  EXPECT_THAT(ReadFile(run.log), HasSubstr("env.remote: the spaces of test_envs:drift as the env server at"));
+  // The server's scalar Box, as it announces it.
+  const std::string effective = ReadFile(run.run_dir + "/config.textpb");
+  EXPECT_THAT(effective, HasSubstr("observation_space {"));
+  EXPECT_THAT(effective, HasSubstr("low: -2"));
+  EXPECT_THAT(effective, HasSubstr("name: \"test_envs:drift\""));
+  // The server asked was stopped before the run's own started: its
+  // address no longer answers (and the run's own is gone with the run).
+  const std::regex asked("the env server at 127\\.0\\.0\\.1:([0-9]+) announces");
+  std::smatch match;
+  const std::string log = ReadFile(run.log);
+  ASSERT_TRUE(std::regex_search(log, match, asked)) << log;
+  EXPECT_FALSE(ListensOnLoopback(std::stoi(match[1].str()))) << match[0];
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+
+  // A command that exits at once: named, with its log, before anything starts.
+  std::string broken = text;
+  const size_t command = broken.find("command: \"");
+  ASSERT_NE(command, std::string::npos);
+  broken.replace(command, broken.find('\n', command) - command, "command: \"echo no server here {address}; exit 3\"");
+  const std::string broken_config = TempDir("spaces-from-broken-env") + "/config.textpb";
+  std::ofstream(broken_config) << broken;
+  Launched failed = StartLaunch("spaces-from-broken-env", {"--config=" + broken_config});
+  ASSERT_NE(failed.process, nullptr);
+  std::optional<int> refused = failed.process->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(WEXITSTATUS(*refused), 2) << ReadFile(failed.log);
+  EXPECT_THAT(ReadFile(failed.log), HasSubstr("config field env.remote: states no spaces, and the env server that "
+                                              "env.remote.command starts, asked for them, failed"));
+  EXPECT_THAT(ReadFile(failed.log), HasSubstr("no server here"));
 }
 
 TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInference) {
