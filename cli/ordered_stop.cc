@@ -57,6 +57,7 @@ StopOutcome StopInOrder(const StopGroups& groups, absl::Duration timeout) {
     }
   };
 
+  if (groups.release_inserts) groups.release_inserts();
   wait(signal(steppers), begin + timeout / 4);
   const std::vector<ChildProcess*> server_group = signal(servers);
   if (groups.stop_env_server) groups.stop_env_server(std::max(absl::ZeroDuration(), begin + timeout / 2 - absl::Now()));

@@ -12,10 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/ordered_stop.h"
+#include "absl/time/clock.h"
 #include "common/child_process.h"
+#include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/metrics_scrape.h"
 #include "common/status_macros.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/replay.grpc.pb.h"
 #include "roles/role.h"
 
 namespace rill::cli {
@@ -463,6 +467,25 @@ int Supervisor::ShardsUp(double* items) {
   return up;
 }
 
+void Supervisor::ReleaseReplayInserts() {
+  for (size_t i = 0; i < endpoints_.replay.size() && i < replays_.size(); ++i) {
+    if (replays_[i].process == nullptr || replays_[i].process->Poll().has_value()) continue;
+    std::unique_ptr<v1::ReplayService::Stub> stub =
+        v1::ReplayService::NewStub(MakeChannel(endpoints_.replay[i], int64_t{1} << 20));
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    v1::ReleaseInsertsRequest request;
+    v1::ReleaseInsertsResponse response;
+    const grpc::Status status = stub->ReleaseInserts(&context, request, &response);
+    // A shard that does not answer still stops in its turn; its writers
+    // then flush as the rate limiter lets them.
+    if (!status.ok()) {
+      RILL_LOG(WARNING) << replays_[i].process->name()
+                        << ": the stop could not release its inserts: " << status.error_message();
+    }
+  }
+}
+
 std::vector<std::string> Supervisor::StopAll() {
   StopGroups groups;
   groups.steppers = {&evaluator_};
@@ -472,6 +495,7 @@ std::vector<std::string> Supervisor::StopAll() {
   for (Role& shard : replays_) groups.shards.push_back(&shard);
   // The last of the env steppers' peers; it stops beside the learner.
   if (env_server_ != nullptr) groups.stop_env_server = [this](absl::Duration left) { env_server_->Stop(left); };
+  groups.release_inserts = [this] { ReleaseReplayInserts(); };
   const StopOutcome outcome = StopInOrder(groups, options_.stop_timeout);
   stop_duration_ = outcome.took;
   return outcome.killed;

@@ -83,9 +83,10 @@ class Supervisor {
   bool ActorsFinished() const;
 
   // Stops every process that was started, in order under
-  // options.stop_timeout (cli/ordered_stop.h: the env steppers, then the
-  // learner, inference and env servers, then replay). Returns the names of
-  // the killed processes.
+  // options.stop_timeout (cli/ordered_stop.h: the replay shards are told
+  // to admit every insert, then the env steppers stop, then the learner,
+  // inference and env servers, then replay). Returns the names of the
+  // killed processes.
   std::vector<std::string> StopAll();
 
   // Once every process has stopped: each role's figures from the final
@@ -134,6 +135,9 @@ class Supervisor {
   absl::Duration stop_duration() const { return stop_duration_; }
 
  private:
+  // ReplayService.ReleaseInserts to every running shard (2 s each; a
+  // shard that does not answer is warned about and stops in its turn).
+  void ReleaseReplayInserts();
   Role& mutable_lead() { return learners_.front(); }
   double InferenceTotal(const std::string& name) const;
   // StartRole with the env server supervised meanwhile, then Prometheus'

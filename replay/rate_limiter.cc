@@ -82,6 +82,7 @@ double RateLimiter::Diff(int64_t extra_inserts, int64_t extra_samples) const {
 }
 
 bool RateLimiter::CanInsert(int64_t num_items) const {
+  if (inserts_released_) return true;
   // Until the min size is reached inserts are free to progress.
   if (!ratio_enabled() || size() + num_items <= min_size_to_sample_) return true;
   return Diff(num_items, 0) <= max_diff_;

@@ -49,6 +49,11 @@ class RateLimiter {
 
   // Whether `num_items` more items may be inserted / sampled now.
   bool CanInsert(int64_t num_items) const;
+  // From now on every insert is admitted (CanInsert is true): the run is
+  // stopping and nothing will sample for the ratio. For the life of this
+  // limiter; a restarted shard limits again.
+  void ReleaseInserts() { inserts_released_ = true; }
+  bool inserts_released() const { return inserts_released_; }
   bool CanSample(int64_t num_items) const;
 
   // The largest k <= num_items with CanInsert(k) / CanSample(k): how many of
@@ -117,6 +122,7 @@ class RateLimiter {
   int64_t inserts_ = 0;
   int64_t samples_ = 0;
   int64_t deletes_ = 0;
+  bool inserts_released_ = false;
   WaitClock insert_wait_;
   WaitClock sample_wait_;
 };

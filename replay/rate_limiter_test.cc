@@ -54,6 +54,20 @@ TEST(RateLimiterTest, ZeroSamplesPerInsertNeverBlocksInsertsOrSamplesAfterMinSiz
   EXPECT_EQ(limiter.InsertBlockedReason(), "");
 }
 
+TEST(RateLimiterTest, ReleasedInsertsAreAdmittedPastTheRatioAndSamplesStillWait) {
+  RateLimiter limiter = MakeLimiter(/*min_size=*/1, /*spi=*/1, /*error_buffer=*/2);
+  limiter.Inserted(3);
+  ASSERT_FALSE(limiter.CanInsert(1));
+  limiter.ReleaseInserts();
+  EXPECT_TRUE(limiter.inserts_released());
+  EXPECT_TRUE(limiter.CanInsert(1000));
+  EXPECT_EQ(limiter.MaxInsertable(10), 10);
+  EXPECT_EQ(limiter.InsertBlockedReason(), "");
+  // Sampling keeps its own rule: the ratio bounds it from below only.
+  limiter.Inserted(1000);
+  EXPECT_TRUE(limiter.CanSample(1));
+}
+
 TEST(RateLimiterTest, BlocksInsertWhenTooFarAheadOfSamples) {
   // max diff = 1 * 1 + 2 = 3: three inserts ahead of samples at most.
   RateLimiter limiter = MakeLimiter(/*min_size=*/1, /*spi=*/1, /*error_buffer=*/2);

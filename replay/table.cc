@@ -495,6 +495,17 @@ void Table::Close() {
   NotifyChanged();
 }
 
+bool Table::ReleaseInserts() {
+  bool blocked = false;
+  {
+    absl::MutexLock lock(&mu_);
+    blocked = !limiter_.CanInsert(1);
+    limiter_.ReleaseInserts();
+  }
+  NotifyChanged();
+  return blocked;
+}
+
 v1::TableInfo Table::Info() const {
   v1::TableInfo info;
   info.set_name(name_);

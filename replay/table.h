@@ -212,6 +212,11 @@ class Table {
   // the same way. Stored items stay readable through Info. Idempotent.
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Admits every insert from now on, past the rate limiter, and wakes the
+  // inserts that wait for samples (RateLimiter::ReleaseInserts). Returns
+  // whether an insert was blocked. Idempotent.
+  bool ReleaseInserts() ABSL_LOCKS_EXCLUDED(mu_);
+
   v1::TableInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);
   TableStats Stats() const ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -279,6 +279,28 @@ TEST(TableTest, BlockedInsertProceedsOnceSampled) {
   EXPECT_THAT(blocked_stored, ElementsAre(3));
 }
 
+TEST(TableTest, ReleasedInsertsProceedWithoutSamples) {
+  std::unique_ptr<Table> table = MakeTable(MakeConfig(10, 1, 1.0, 1.0));
+  std::vector<uint64_t> stored;
+  ASSERT_TRUE(table->Insert(MakeRequest({1, 2}), Later(), &stored).ok());
+  absl::Notification done;
+  absl::Status insert_status;
+  std::vector<uint64_t> blocked_stored;
+  std::thread writer([&] {
+    insert_status = table->Insert(MakeRequest({3, 4, 5}), Later(), &blocked_stored);
+    done.Notify();
+  });
+  EXPECT_FALSE(done.WaitForNotificationWithTimeout(kStillBlocked));
+  EXPECT_TRUE(table->ReleaseInserts());  // it was blocked
+  EXPECT_TRUE(done.WaitForNotificationWithTimeout(kReleased));
+  writer.join();
+  EXPECT_TRUE(insert_status.ok()) << insert_status;
+  EXPECT_THAT(blocked_stored, ElementsAre(3, 4, 5));
+  // Later inserts too; a second release finds nothing blocked.
+  ASSERT_TRUE(table->Insert(MakeRequest({6, 7, 8}), absl::Now() + absl::Milliseconds(100), &stored).ok());
+  EXPECT_FALSE(table->ReleaseInserts());
+}
+
 TEST(TableTest, BlockedSampleProceedsOnceMinSizeIsReached) {
   std::unique_ptr<Table> table = MakeTable(MakeConfig(10, /*min_size=*/2));
   absl::Notification done;

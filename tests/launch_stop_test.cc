@@ -166,6 +166,42 @@ TEST(LaunchStopTest, RunningLaunchWithEightActorsStopsWithinFiveSecondsOfCtrlC) 
       << summary;
 }
 
+// Eight actors whose inserts wait for samples (each item needs 256 updates
+// of the learner, so their last batches would take minutes to be admitted):
+// the stop first tells replay to admit every insert, so each actor stores
+// its last batches, writes its final metrics and ends on its own.
+TEST(LaunchStopTest, ActorsHeldBackByTheRateLimiterFlushTheirLastBatchesAtTheStop) {
+  const std::string config = TinyConfigWith("held-back", "samples_per_insert: 32 error_buffer: 3200",
+                                            "samples_per_insert: 8192 error_buffer: 16384");
+  ASSERT_FALSE(config.empty());
+  Launched run = StartLaunch("held-back", config, {"--num_actors=8", "--max_env_steps=0"});
+  ASSERT_NE(run.process, nullptr);
+  const std::regex training("updates [1-9][0-9,]* \\(");
+  ASSERT_TRUE(WaitUntil([&] { return std::regex_search(ReadFile(run.log), training) || !run.process->running(); },
+                        absl::Seconds(120)));
+  ASSERT_TRUE(run.process->running()) << ReadFile(run.log);
+  // Held back: replay says so once an insert has waited a while.
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(run.run_dir + "/logs/replay.log").find("insert blocked") !=
+                                     std::string::npos; },
+                        absl::Seconds(60)))
+      << ReadFile(run.run_dir + "/logs/replay.log");
+  int status = 0;
+  const std::optional<absl::Duration> took = TerminateAndTime(run, &status, absl::Seconds(60), SIGINT);
+  ASSERT_TRUE(took.has_value()) << "launch still runs 60 s after SIGINT:\n" << ReadFile(run.log);
+  EXPECT_LT(*took, absl::Seconds(5)) << ReadFile(run.log);
+  EXPECT_TRUE(ExitedWith(status, 0)) << ChildProcess::DescribeStatus(status) << "\n" << ReadFile(run.log);
+  EXPECT_THAT(ReadFile(run.run_dir + "/logs/replay.log"),
+              HasSubstr("the run is stopping: every insert is admitted from now on, past the rate limiter (inserts "
+                        "were waiting for samples in transitions)"));
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_THAT(summary, HasSubstr("\"killed_at_stop\": []")) << summary;
+  EXPECT_FALSE(run.LogHas("no final metrics from")) << ReadFile(run.log);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_TRUE(std::filesystem::exists(absl::StrCat(run.run_dir, "/final-metrics/actor-", i, ".prom"))) << i;
+  }
+  EXPECT_THAT(run.Processes(), IsEmpty());
+}
+
 // The learner refuses max_policy_lag without a policy_version column to
 // measure it by; the launcher's own checks let it through.
 TEST(LaunchStopTest, ChildThatRefusesItsConfigEndsTheLaunchWithExitCodeTwoAndItsMessage) {

@@ -698,6 +698,22 @@ grpc::ServerUnaryReactor* ReplayServiceImpl::UpdatePriorities(grpc::CallbackServ
   return reactor;
 }
 
+grpc::ServerUnaryReactor* ReplayServiceImpl::ReleaseInserts(grpc::CallbackServerContext* context,
+                                                            const v1::ReleaseInsertsRequest* /*request*/,
+                                                            v1::ReleaseInsertsResponse* response) {
+  for (const auto& table : tables_) {
+    if (table->ReleaseInserts()) response->add_blocked_tables(table->name());
+  }
+  RILL_LOG(INFO) << "the run is stopping: every insert is admitted from now on, past the rate limiter"
+                 << (response->blocked_tables_size() > 0
+                         ? absl::StrCat(" (inserts were waiting for samples in ",
+                                        absl::StrJoin(response->blocked_tables(), ", "), ")")
+                         : std::string());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* ReplayServiceImpl::Info(grpc::CallbackServerContext* context,
                                                   const v1::InfoRequest* /*request*/, v1::InfoResponse* response) {
   const absl::Time start = absl::Now();

@@ -104,6 +104,13 @@ class ReplayServiceImpl final : public v1::ReplayService::CallbackService {
   grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* context, const v1::InfoRequest* request,
                                  v1::InfoResponse* response) override;
 
+  // The run is stopping: every table admits every insert from now on
+  // (Table::ReleaseInserts), so that the actors' last batches are stored
+  // without waiting for samples. Answers the tables that were blocked.
+  grpc::ServerUnaryReactor* ReleaseInserts(grpc::CallbackServerContext* context,
+                                           const v1::ReleaseInsertsRequest* request,
+                                           v1::ReleaseInsertsResponse* response) override;
+
   // Stops the service in two steps. Drain: new calls and requests waiting
   // in an admission queue end (CANCELLED), an Insert stream ends
   // (UNAVAILABLE, "shutting down") right after acknowledging the request it
