@@ -365,10 +365,14 @@ RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string
   }
   if (config_.policies_size() == 0) summary.updates_per_env_step_target = experiment::UpdatesPerEnvStep(config_);
   if (summary.updates_per_env_step_target.has_value()) {
-    // Updates of every rank per env step after the first table's warm-up.
+    // Updates of every rank per env step after the first table's warm-up,
+    // leaving out the actors' last batches, which the stop stored past the
+    // rate limiter (ReplayService.ReleaseInserts): learned from at no ratio.
     const double warm_up = static_cast<double>(config_.replay().tables(0).rate_limiter().min_size_to_sample());
-    summary.updates_per_env_step =
-        summary.learner_updates * supervisor_.num_learners() / std::max(1.0, summary.env_steps - warm_up);
+    double at_stop = 0;
+    for (const Role& shard : supervisor_.replays()) at_stop += shard.Total("rill_replay_items_inserted_at_stop");
+    summary.updates_per_env_step = summary.learner_updates * supervisor_.num_learners() /
+                                   std::max(1.0, summary.env_steps - warm_up - at_stop);
   }
   summary.inference_servers = static_cast<int>(supervisor_.inference().size());
   summary.inference_restarts = Restarts(supervisor_.inference());

@@ -500,6 +500,7 @@ bool Table::ReleaseInserts() {
   {
     absl::MutexLock lock(&mu_);
     blocked = !limiter_.CanInsert(1);
+    if (inserts_at_release_ < 0) inserts_at_release_ = limiter_.inserts();
     limiter_.ReleaseInserts();
   }
   NotifyChanged();
@@ -546,6 +547,7 @@ TableStats Table::Stats() const {
   stats.items_inserted = limiter_.inserts();
   stats.items_sampled = limiter_.samples();
   stats.items_evicted = limiter_.deletes();
+  if (inserts_at_release_ >= 0) stats.items_inserted_at_stop = limiter_.inserts() - inserts_at_release_;
   stats.insert_blocked = limiter_.BlockedTime(RateLimiter::Side::kInsert, now);
   stats.sample_blocked = limiter_.BlockedTime(RateLimiter::Side::kSample, now);
   return stats;

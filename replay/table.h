@@ -99,6 +99,9 @@ struct TableStats {
   int64_t items_inserted = 0;
   int64_t items_sampled = 0;
   int64_t items_evicted = 0;
+  // Of items_inserted, those stored after ReleaseInserts (the run's stop):
+  // past the rate limiter, so not learned from at its ratio.
+  int64_t items_inserted_at_stop = 0;
   absl::Duration insert_blocked;
   absl::Duration sample_blocked;
 };
@@ -364,6 +367,8 @@ class Table {
   // Priority of items inserted without one: the largest given so far.
   double default_priority_ ABSL_GUARDED_BY(mu_) = 1.0;
   RateLimiter limiter_ ABSL_GUARDED_BY(mu_);
+  // limiter_.inserts() when ReleaseInserts was first called; -1 before.
+  int64_t inserts_at_release_ ABSL_GUARDED_BY(mu_) = -1;
   std::unique_ptr<ItemSelector> selector_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<ItemRemover> remover_ ABSL_GUARDED_BY(mu_);
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);

@@ -299,6 +299,9 @@ TEST(TableTest, ReleasedInsertsProceedWithoutSamples) {
   // Later inserts too; a second release finds nothing blocked.
   ASSERT_TRUE(table->Insert(MakeRequest({6, 7, 8}), absl::Now() + absl::Milliseconds(100), &stored).ok());
   EXPECT_FALSE(table->ReleaseInserts());
+  // Counted apart: stored at the stop, not learned from at the ratio.
+  EXPECT_EQ(table->Stats().items_inserted_at_stop, 6);
+  EXPECT_EQ(table->Stats().items_inserted, 8);
 }
 
 TEST(TableTest, BlockedSampleProceedsOnceMinSizeIsReached) {

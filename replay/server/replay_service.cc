@@ -509,6 +509,9 @@ ReplayServiceImpl::ReplayServiceImpl(std::vector<std::unique_ptr<Table>> tables,
                           "Items stored in a replay table (retries not counted again).");
   auto& sampled =
       family(prometheus::BuildCounter(), "rill_replay_items_sampled_total", "Items drawn from a replay table.");
+  auto& at_stop = family(prometheus::BuildGauge(), "rill_replay_items_inserted_at_stop",
+                         "Of the items stored, those the run's stop admitted past the rate limiter "
+                         "(ReleaseInserts): the actors' last batches, not learned from at the table's ratio.");
   auto& size = family(prometheus::BuildGauge(), "rill_replay_table_size", "Items a replay table holds.");
   auto& bytes = family(prometheus::BuildGauge(), "rill_replay_table_bytes", "Payload bytes a replay table holds.");
   auto& blocked = family(prometheus::BuildCounter(), "rill_replay_rate_limiter_blocked_seconds_total",
@@ -521,6 +524,7 @@ ReplayServiceImpl::ReplayServiceImpl(std::vector<std::unique_ptr<Table>> tables,
     const std::string& name = table->name();
     metrics->inserted = &inserted.Add({{"table", name}});
     metrics->sampled = &sampled.Add({{"table", name}});
+    metrics->inserted_at_stop = &at_stop.Add({{"table", name}});
     metrics->size = &size.Add({{"table", name}});
     metrics->bytes = &bytes.Add({{"table", name}});
     metrics->insert_blocked_seconds = &blocked.Add({{"table", name}, {"side", "insert"}});
@@ -651,6 +655,7 @@ void ReplayServiceImpl::UpdateMetrics(Table* table) {
     m.sample_blocked_seconds->Increment(absl::ToDoubleSeconds(stats.sample_blocked - m.reported.sample_blocked));
     m.reported.sample_blocked = stats.sample_blocked;
   }
+  m.inserted_at_stop->Set(static_cast<double>(stats.items_inserted_at_stop));
   m.size->Set(static_cast<double>(stats.size));
   m.bytes->Set(static_cast<double>(stats.bytes));
 }

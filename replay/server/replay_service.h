@@ -158,6 +158,7 @@ class ReplayServiceImpl final : public v1::ReplayService::CallbackService {
   struct TableMetrics {
     prometheus::Counter* inserted = nullptr;
     prometheus::Counter* sampled = nullptr;
+    prometheus::Gauge* inserted_at_stop = nullptr;
     prometheus::Gauge* size = nullptr;
     prometheus::Gauge* bytes = nullptr;
     prometheus::Counter* insert_blocked_seconds = nullptr;
