@@ -259,43 +259,55 @@ TEST(TableTest, InsertTimesOutWhenAheadOfSamplesAndARetryFinishesTheRequest) {
   EXPECT_EQ(table->Info().items_inserted(), 3);
 }
 
+// An Insert of `keys` on a thread of its own, into a table whose rate
+// limiter holds it back; joined when destroyed.
+class BlockedInsert {
+ public:
+  BlockedInsert(Table& table, std::vector<uint64_t> keys)
+      : writer_([this, &table, keys] {
+          status_ = table.Insert(MakeRequest(keys), Later(), &stored_);
+          done_.Notify();
+        }) {}
+  ~BlockedInsert() { writer_.join(); }
+
+  bool StillBlocked() { return !done_.WaitForNotificationWithTimeout(kStillBlocked); }
+  bool Released() { return done_.WaitForNotificationWithTimeout(kReleased); }
+  // After Released().
+  const absl::Status& status() const { return status_; }
+  const std::vector<uint64_t>& stored() const { return stored_; }
+
+ private:
+  absl::Notification done_;
+  absl::Status status_;
+  std::vector<uint64_t> stored_;
+  std::thread writer_;  // last: it starts once the rest exists
+};
+
 TEST(TableTest, BlockedInsertProceedsOnceSampled) {
   std::unique_ptr<Table> table = MakeTable(MakeConfig(10, 1, 1.0, 1.0));
   std::vector<uint64_t> stored;
   ASSERT_TRUE(table->Insert(MakeRequest({1, 2}), Later(), &stored).ok());
-  absl::Notification done;
-  absl::Status insert_status;
-  std::vector<uint64_t> blocked_stored;
-  std::thread writer([&] {
-    insert_status = table->Insert(MakeRequest({3}), Later(), &blocked_stored);
-    done.Notify();
-  });
-  EXPECT_FALSE(done.WaitForNotificationWithTimeout(kStillBlocked));
+  BlockedInsert insert(*table, {3});
+  EXPECT_TRUE(insert.StillBlocked());
   v1::SampleResponse response;
   ASSERT_TRUE(table->Sample(1, Later(), &response).ok());
-  EXPECT_TRUE(done.WaitForNotificationWithTimeout(kReleased));
-  writer.join();
-  EXPECT_TRUE(insert_status.ok()) << insert_status;
-  EXPECT_THAT(blocked_stored, ElementsAre(3));
+  ASSERT_TRUE(insert.Released());
+  EXPECT_TRUE(insert.status().ok()) << insert.status();
+  EXPECT_THAT(insert.stored(), ElementsAre(3));
 }
 
 TEST(TableTest, ReleasedInsertsProceedWithoutSamples) {
   std::unique_ptr<Table> table = MakeTable(MakeConfig(10, 1, 1.0, 1.0));
   std::vector<uint64_t> stored;
   ASSERT_TRUE(table->Insert(MakeRequest({1, 2}), Later(), &stored).ok());
-  absl::Notification done;
-  absl::Status insert_status;
-  std::vector<uint64_t> blocked_stored;
-  std::thread writer([&] {
-    insert_status = table->Insert(MakeRequest({3, 4, 5}), Later(), &blocked_stored);
-    done.Notify();
-  });
-  EXPECT_FALSE(done.WaitForNotificationWithTimeout(kStillBlocked));
-  EXPECT_TRUE(table->ReleaseInserts());  // it was blocked
-  EXPECT_TRUE(done.WaitForNotificationWithTimeout(kReleased));
-  writer.join();
-  EXPECT_TRUE(insert_status.ok()) << insert_status;
-  EXPECT_THAT(blocked_stored, ElementsAre(3, 4, 5));
+  {
+    BlockedInsert insert(*table, {3, 4, 5});
+    EXPECT_TRUE(insert.StillBlocked());
+    EXPECT_TRUE(table->ReleaseInserts());  // it was blocked
+    ASSERT_TRUE(insert.Released());
+    EXPECT_TRUE(insert.status().ok()) << insert.status();
+    EXPECT_THAT(insert.stored(), ElementsAre(3, 4, 5));
+  }
   // Later inserts too; a second release finds nothing blocked.
   ASSERT_TRUE(table->Insert(MakeRequest({6, 7, 8}), absl::Now() + absl::Milliseconds(100), &stored).ok());
   EXPECT_FALSE(table->ReleaseInserts());
