@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "cli/ordered_stop.h"
 #include "absl/time/clock.h"
+#include "cli/ordered_stop.h"
 #include "common/child_process.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"

@@ -15,6 +15,8 @@ namespace rill::roles {
 
 absl::Status AskEnvForSpaces(v1::EnvConfig& env, const absl::Notification* stop) {
   v1::RemoteEnvConfig& remote = *env.mutable_remote();
+  // Nowhere to ask: the config's own check names the missing field.
+  if (remote.address().empty() && remote.command().empty()) return absl::OkStatus();
   std::unique_ptr<EnvServerRole> server;
   std::string address = remote.address();
   const std::string server_log =
@@ -35,18 +37,8 @@ absl::Status AskEnvForSpaces(v1::EnvConfig& env, const absl::Notification* stop)
     server = *std::move(started);
     address = server->address();
   }
-  if (address.empty()) {
-    return absl::InvalidArgumentError(
-        "config field env.remote.address: is required (HOST:PORT of the env server), or env.remote.command to "
-        "start one");
-  }
   absl::StatusOr<std::unique_ptr<envs::RemoteEnvs>> opened =
       envs::RemoteEnvs::Open(address, 1, 0, absl::Seconds(30), envs::RemoteEnvs::Transport::kGrpc);
-  if (server != nullptr) {
-    server->Stop(absl::Seconds(5));
-    std::error_code ignored;
-    if (opened.ok()) std::filesystem::remove(server_log, ignored);  // a failure's log stays, for its reader
-  }
   if (!opened.ok()) {
     return absl::Status(opened.status().code(),
                         absl::StrCat("config field env.remote: states no spaces, and the env server at ", address,
@@ -59,10 +51,19 @@ absl::Status AskEnvForSpaces(v1::EnvConfig& env, const absl::Notification* stop)
     *remote.mutable_observation_space() = (*opened)->observation_space();
     *remote.mutable_action_space() = (*opened)->action_space();
   }
+  const std::string served = (*opened)->spec().name;
+  const bool agents = (*opened)->multi_agent();
+  // Closed before its server stops, which then has no stream to end.
+  opened->reset();
+  if (server != nullptr) {
+    server->Stop(absl::Seconds(5));
+    std::error_code ignored;
+    std::filesystem::remove(server_log, ignored);  // a failure's log stays, for its reader
+  }
   // The run is named after what the server serves (rather than "remote").
-  if (env.name().empty()) env.set_name((*opened)->spec().name);
-  RILL_LOG(INFO) << "env.remote: the spaces of " << (*opened)->spec().name << " as the env server at " << address
-                 << " announces them (" << ((*opened)->multi_agent() ? "its agents" : "observation and action")
+  if (env.name().empty()) env.set_name(served);
+  RILL_LOG(INFO) << "env.remote: the spaces of " << served << " as the env server at " << address
+                 << " announces them (" << (agents ? "its agents" : "observation and action")
                  << "; `rill envs --remote` prints them for the config)";
   return absl::OkStatus();
 }
