@@ -57,8 +57,11 @@ StopOutcome StopInOrder(const StopGroups& groups, absl::Duration timeout) {
     }
   };
 
+  // Signalled first, so that the evaluator ends on the round the launcher
+  // saw last; their flushes meet the release a moment later.
+  const std::vector<ChildProcess*> stepper_group = signal(steppers);
   if (groups.release_inserts) groups.release_inserts();
-  wait(signal(steppers), begin + timeout / 4);
+  wait(stepper_group, begin + timeout / 4);
   const std::vector<ChildProcess*> server_group = signal(servers);
   if (groups.stop_env_server) groups.stop_env_server(std::max(absl::ZeroDuration(), begin + timeout / 2 - absl::Now()));
   wait(server_group, begin + timeout / 2);

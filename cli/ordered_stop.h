@@ -1,9 +1,10 @@
 // The ordered stop of a `rill launch` run's processes (Supervisor::StopAll):
 // three groups, each signalled (SIGTERM) at once so that its processes
-// drain in parallel, under one deadline. First the replay shards are told
-// that the run is stopping, so that they admit every insert past their
-// rate limiters; then the env steppers (actors and the evaluator) flush
-// their writes in flight, for at most a quarter of the deadline; then
+// drain in parallel, under one deadline. First the env steppers (actors
+// and the evaluator), and at once the replay shards are told that the run
+// is stopping, so that they admit every insert past their rate limiters:
+// the steppers' writes in flight are stored as they flush them, for at
+// most a quarter of the deadline; then
 // the servers (learner ranks, inference servers, and the env server beside
 // them: final checkpoint), up to half of it; then the replay shards (final
 // checkpoint). Steppers still flushing once replay has stopped wait for
@@ -32,8 +33,8 @@ struct StopGroups {
   std::vector<Role*> shards;    // replay
   // Stops the env server within the time it is given; none when empty.
   std::function<void(absl::Duration)> stop_env_server;
-  // Tells the replay shards that the run is stopping, before the steppers
-  // are: their last batches are then stored at once, past the rate limiter
+  // Tells the replay shards that the run is stopping, right after the
+  // steppers are: their last batches are then stored at once, past the rate limiter
   // (otherwise they wait for samples that a learner about to stop takes
   // slowly, if at all). None when empty.
   std::function<void()> release_inserts;

@@ -83,10 +83,10 @@ class Supervisor {
   bool ActorsFinished() const;
 
   // Stops every process that was started, in order under
-  // options.stop_timeout (cli/ordered_stop.h: the replay shards are told
-  // to admit every insert, then the env steppers stop, then the learner,
-  // inference and env servers, then replay). Returns the names of the
-  // killed processes.
+  // options.stop_timeout (cli/ordered_stop.h: the env steppers, with the
+  // replay shards told to admit every insert, then the learner, inference
+  // and env servers, then replay). Returns the names of the killed
+  // processes.
   std::vector<std::string> StopAll();
 
   // Once every process has stopped: each role's figures from the final
