@@ -1,6 +1,7 @@
-// Elo-style ratings of the versions a self-play run evaluates (README
-// "Ratings"), and the Elo difference a head-to-head score implies (`rill
-// eval --opponent_checkpoint_dir`). Pure arithmetic, no state.
+// Elo-style ratings of the versions a self-play run evaluates
+// (docs/multi-agent.md, "Self-play: ratings and head to head"), and the Elo
+// difference a head-to-head score implies (`rill eval
+// --opponent_checkpoint_dir`). Pure arithmetic, no state.
 //
 // The scale is Elo's: a player rated d above its opponent is expected to
 // score 1 / (1 + 10^(-d / 400)) of a game (a win 1, a draw 1/2, a loss 0).

@@ -28,7 +28,7 @@ absl::StatusOr<torch::Device> PickDevice(absl::string_view wanted, absl::string_
 #else
     return absl::FailedPreconditionError(absl::StrCat(
         setting, " cuda: this binary links LibTorch ", LibTorchDescription(),
-        " without CUDA; build it with RILL_LIBTORCH naming a CUDA LibTorch (README: On a GPU)"));
+        " without CUDA; build it with RILL_LIBTORCH naming a CUDA LibTorch (docs/distributed.md: On a GPU)"));
 #endif
   }
   if (wanted == "cpu" || !cuda) return torch::Device(torch::kCPU);

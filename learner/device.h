@@ -4,8 +4,8 @@
 // Where the learner's networks live: the one choice of device shared by the
 // learner (config `learner.device`) and `rill bench learner --device`. CUDA
 // is there only when the binary was built against a CUDA LibTorch
-// (RILL_LIBTORCH, third_party/libtorch, README "On a GPU") and the driver
-// shows a GPU. Thread-safe.
+// (RILL_LIBTORCH, third_party/libtorch, docs/distributed.md, "On a GPU")
+// and the driver shows a GPU. Thread-safe.
 
 #include <string>
 

@@ -1,9 +1,9 @@
 // Every `rill bench` command, run as a user runs it (a real process, real
 // servers on ports it picks), at sizes small enough for CI: it exits 0 and
-// its last line is the JSON the README describes, with the figures measured
-// (a bench that silently measured nothing would print zeros). What the
-// figures are on this machine is the closing notes' business, not a test's;
-// these only keep the benchmarks working from one change to the next.
+// its last line is the JSON docs/benchmarks.md describes, with the figures
+// measured (a bench that silently measured nothing would print zeros). What
+// the figures are on this machine is the closing notes' business, not a
+// test's; these only keep the benchmarks working from one change to the next.
 #include <sys/wait.h>
 
 #include <cmath>

@@ -198,7 +198,7 @@ TEST(LearningTest, ImpalaLearnsCartPoleWithin500kStepsAndThreeMinutesAcrossProce
 // while the actors wait for the version it makes. The target is eval
 // >= 490 within 500,000 env steps and 60 s on two cores; the bound on the
 // wall time leaves room for a machine that other jobs load (see the config
-// and the PPO section of README.md for the measured spread).
+// and the PPO section of docs/algorithms.md for the measured spread).
 TEST(LearningTest, PpoLearnsCartPoleWithin500kStepsAndAMinuteAcrossProcesses) {
   double wall = 0;
   EXPECT_GE(LaunchUntil("ppo", "deploy/configs/cartpole_ppo.textpb", 500000, 490.0, /*num_actors=*/4, &wall), 490.0);

@@ -138,7 +138,7 @@ TEST(SeamsTest, ShuffledColumnsHoldWhatTheEnvProducedAndTheExportedPolicyRunsInC
   ASSERT_EQ(cpp.sizes(), (std::vector<int64_t>{3, 1}));
   EXPECT_LE(cpp.abs().max().item<float>(), 2.f);
 
-  // Python: torch.jit.load, the README's two lines.
+  // Python: torch.jit.load, docs/trained-policy.md's two lines.
   const std::string out = TempDir("seams-python") + "/actions.txt";
   const std::string script = absl::StrCat(
       "import torch\n"

@@ -48,7 +48,7 @@
  * float32) and an optional global state for centralised critics. Named
  * in the config like any plugin env, such an env's agents become rows of
  * the actors' batches (or, with env.joint_agents, one row per env; see
- * README "Many agents in one env").
+ * docs/multi-agent.md, "Many agents in one env").
  *  - reset_multi_agent writes every agent's first observation to
  *    observations[k]; every agent is then live.
  *  - step_multi_agent gets actions[k] for each live agent and NULL for an

@@ -1,6 +1,6 @@
 """Pursuit on a line: a multi-agent env in the shape of PettingZoo's parallel
-API, served to Rill by rill.env_server (README, "A multi-agent env in
-Python"). No pettingzoo import: the server finds possible_agents,
+API, served to Rill by rill.env_server (docs/own-env.md, "A multi-agent env
+in Python"). No pettingzoo import: the server finds possible_agents,
 observation_space(agent), action_space(agent), reset, step, state and
 state_space by duck typing.
 

@@ -2,8 +2,8 @@
 
 The .proto files are the one source, compiled by rill._protoc; nothing
 generated is checked in or edited by hand. An installed rill (pip install
-./python, README "Your own environment, served over gRPC") carries them,
-compiled at install, as rill._generated. Run from a checkout
+./python, docs/own-env.md, "Your own environment, served over gRPC")
+carries them, compiled at install, as rill._generated. Run from a checkout
 (PYTHONPATH=python), rill compiles them on first import into a cache folder
 named by a hash of the .proto files, so an edited proto regenerates: the
 folder is $RILL_PROTO_CACHE, else $XDG_CACHE_HOME/rill/python-protos, else

@@ -1,5 +1,5 @@
-"""Rill's Python side installed as a user installs it (README, "Your own
-environment, served over gRPC"): pip, offline, from a copy of the checkout
+"""Rill's Python side installed as a user installs it (docs/own-env.md,
+"Your own environment, served over gRPC"): pip, offline, from a copy of the checkout
 into a throwaway venv that sees Debian's grpcio, protobuf and numpy; then,
 with no PYTHONPATH, the installed package and its rill-env-server command."""
 
