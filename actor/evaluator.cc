@@ -160,7 +160,8 @@ absl::StatusOr<bool> Evaluator::AwaitVersion(int64_t evaluated_version, const ab
 
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
                                                     const absl::Notification& stop, EpisodeVideo* video,
-                                                    OpponentSeats* seats, AgentReturns* agent_returns) {
+                                                    OpponentSeats* seats, AgentReturns* agent_returns,
+                                                    bool deterministic) {
   const int n = envs.size();
   std::vector<uint8_t> next_obs(envs.obs().size());
   std::vector<uint8_t> final_obs(envs.obs().size());
@@ -189,10 +190,9 @@ absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSo
   if (video != nullptr) video->Frame(envs);
   int remaining = static_cast<int>(std::count(done.begin(), done.end(), false));
   while (remaining > 0 && !stop.HasBeenNotified()) {
-    RETURN_IF_ERROR(policy.Act(envs.observation_rows(), /*deterministic=*/true, /*behaviour=*/false, stop,
-                               envs.buffers()));
+    RETURN_IF_ERROR(policy.Act(envs.observation_rows(), deterministic, /*behaviour=*/false, stop, envs.buffers()));
     RETURN_IF_ERROR(envs.ApplyScripts());
-    if (seats != nullptr) RETURN_IF_ERROR(seats->Act(envs, /*deterministic=*/true, stop));
+    if (seats != nullptr) RETURN_IF_ERROR(seats->Act(envs, deterministic, stop));
     // Every env steps; one that has finished its episode of this round goes
     // on into the next, which is not counted.
     RETURN_IF_ERROR(envs.Step(n, &next_obs, &final_obs, &outcomes));
@@ -274,7 +274,9 @@ absl::StatusOr<bool> Evaluator::PlaySelfPlay(const EvaluationRound& round, const
     // Env e: the version plays seat e mod 2, so it plays both sides.
     for (int e = 0; e < seats_->num_envs(); ++e) seats_->Seat(e, 1 - e % 2, opponent.policy.get());
     ASSIGN_OR_RETURN(const EvaluationRound games,
-                     PlayEvaluationRound(*versus_envs_, *policy_, stop, /*video=*/nullptr, &*seats_));
+                     PlayEvaluationRound(*versus_envs_, *policy_, stop, /*video=*/nullptr, &*seats_,
+                                         /*agent_returns=*/nullptr,
+                                         /*deterministic=*/!options_.config.self_play().eval_sample_past_games()));
     metrics_.env_errors->Increment(games.env_failures);
     env_steps_ += games.env_steps;
     if (!games.finished) return false;

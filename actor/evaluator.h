@@ -93,12 +93,14 @@ struct EvaluationRound {
 // actions replace `policy`'s on their rows, whose episodes are left out
 // as a scripted agent's are; OpponentSeats::Act's errors. With
 // `agent_returns` (agent_returns.h, made for `envs`), each agent's mean
-// return fills the round's agent_return_means.
+// return fills the round's agent_return_means. `deterministic` false:
+// `policy` and the seats' opponents sample their actions instead.
 absl::StatusOr<EvaluationRound> PlayEvaluationRound(LockstepEnvs& envs, ActionSource& policy,
                                                     const absl::Notification& stop,
                                                     EpisodeVideo* video = nullptr,
                                                     OpponentSeats* seats = nullptr,
-                                                    AgentReturns* agent_returns = nullptr);
+                                                    AgentReturns* agent_returns = nullptr,
+                                                    bool deterministic = true);
 
 // Wins, draws and losses of the seat whose episodes `episodes` are, in a
 // two-player zero-sum game (OutcomeOfReturn: by the return's sign).

@@ -95,6 +95,10 @@ TEST(ConfigTest, SelfPlayNeedsATwoPlayerGameOfSharedRowsAndFillsItsDefaults) {
   EXPECT_EQ(config->self_play().snapshot_every(), 20);
   EXPECT_DOUBLE_EQ(config->self_play().latest_probability(), 0.8);
   EXPECT_EQ(config->self_play().eval_opponents(), 3);
+  EXPECT_TRUE(config->self_play().eval_sample_past_games());
+  config = ParseExperimentConfig(absl::StrCat(kPong, "self_play { eval_sample_past_games: false }"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->self_play().eval_sample_past_games());
   // 0 is a value of the optional fields.
   config = ParseExperimentConfig(absl::StrCat(kPong, "self_play { latest_probability: 0 eval_opponents: 0 }"));
   ASSERT_TRUE(config.ok()) << config.status();
