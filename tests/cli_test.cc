@@ -1,12 +1,16 @@
 // The `rill` command line as a user meets it, run as a real process: help on
 // stdout with exit 0, a command's own flags, did-you-mean for commands and
-// flags, --version, and configs by name from any folder.
+// flags, --version, and configs by name from any folder; and the docs' shell
+// blocks: every `rill` line's flags checked, the blocks marked
+// `<!-- docs-test: run -->` run.
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -89,6 +93,74 @@ std::vector<std::string> ShellWords(const std::string& line) {
   return words;
 }
 
+// How the docs' shell blocks are tested (docs/README.md, "How these pages
+// are tested"): the `rill` command lines of every ```sh (bash, shell) block
+// are checked against their commands' flags; a block whose fence follows
+// the line `<!-- docs-test: run -->` is also run as it stands, from a
+// folder laid out like a checkout after `bazel build //:rill`.
+constexpr absl::string_view kMarkerPrefix = "<!-- docs-test:";
+constexpr absl::string_view kRunMarker = "<!-- docs-test: run -->";
+
+struct ShellBlock {
+  std::string page;
+  int first_line = 0;              // the page's line after the opening fence
+  std::vector<std::string> lines;  // up to the closing fence
+  bool run = false;                // marked `<!-- docs-test: run -->`
+};
+
+struct PageBlocks {
+  std::vector<ShellBlock> blocks;
+  std::vector<std::string> problems;  // "page:line: why", for misplaced or unknown markers
+};
+
+bool IsShellFence(absl::string_view line) {
+  if (!absl::StartsWith(line, "```")) return false;
+  const absl::string_view kind = absl::StripAsciiWhitespace(line.substr(3));
+  return kind == "sh" || kind == "bash" || kind == "shell";
+}
+
+// The shell blocks of the Markdown page `path`, in order.
+PageBlocks ShellBlocks(const std::string& path) {
+  PageBlocks page;
+  std::istringstream lines(ReadFile(path));
+  enum { kProse, kShell, kOther } where = kProse;
+  int number = 0, marker = 0;  // marker: the line of a run marker awaiting its fence
+  for (std::string line; std::getline(lines, line);) {
+    ++number;
+    if (where != kProse) {
+      if (absl::StartsWith(line, "```")) {
+        where = kProse;
+      } else if (where == kShell) {
+        page.blocks.back().lines.push_back(line);
+      }
+      continue;
+    }
+    const bool shell_fence = IsShellFence(line);
+    if (marker != 0 && !shell_fence) {
+      page.problems.push_back(absl::StrCat(path, ":", marker, ": ", kRunMarker,
+                                           " is not on the line right before a ```sh fence"));
+    }
+    if (shell_fence) {
+      page.blocks.push_back(ShellBlock{path, number + 1, {}, marker != 0});
+      where = kShell;
+    } else if (absl::StartsWith(line, "```")) {
+      where = kOther;
+    }
+    marker = 0;
+    const absl::string_view text = absl::StripAsciiWhitespace(line);
+    if (text == kRunMarker) {
+      marker = number;
+    } else if (absl::StartsWith(text, kMarkerPrefix)) {
+      page.problems.push_back(absl::StrCat(path, ":", number, ": unknown marker ", text, " (the one marker is ",
+                                           kRunMarker, ")"));
+    }
+  }
+  if (marker != 0) {
+    page.problems.push_back(absl::StrCat(path, ":", marker, ": ", kRunMarker, " ends the page"));
+  }
+  return page;
+}
+
 struct DocumentedCommand {
   std::string where;                // file:line
   std::vector<std::string> words;  // after `rill`
@@ -99,44 +171,39 @@ struct DocumentedCommand {
 // is the binary.
 std::vector<DocumentedCommand> DocumentedCommands(const std::string& path) {
   std::vector<DocumentedCommand> commands;
-  std::istringstream lines(ReadFile(path));
-  bool shell = false;
-  std::string joined;
-  int number = 0, first = 0;
-  for (std::string line; std::getline(lines, line);) {
-    ++number;
-    if (absl::StartsWith(line, "```")) {
-      const std::string kind = std::string(absl::StripAsciiWhitespace(line.substr(3)));
-      shell = !shell && (kind == "sh" || kind == "bash" || kind == "shell");
-      continue;
-    }
-    if (!shell) continue;
-    if (joined.empty()) first = number;
-    if (absl::EndsWith(line, "\\")) {
-      joined += line.substr(0, line.size() - 1) + " ";
-      continue;
-    }
-    joined += line;
-    const std::vector<std::string> words = ShellWords(joined);
-    joined.clear();
-    bool at_start = true;
-    for (size_t i = 0; i < words.size(); ++i) {
-      const std::string& w = words[i];
-      const bool op = absl::StrContains("|&;<>", w.substr(0, 1));
-      if (op) {
-        at_start = w != ">" && w != ">>" && w != "<";  // after a redirection comes its file
+  for (const ShellBlock& block : ShellBlocks(path).blocks) {
+    std::string joined;
+    int first = 0;
+    for (size_t k = 0; k < block.lines.size(); ++k) {
+      const std::string& line = block.lines[k];
+      const int number = block.first_line + static_cast<int>(k);
+      if (joined.empty()) first = number;
+      if (absl::EndsWith(line, "\\")) {
+        joined += line.substr(0, line.size() - 1) + " ";
         continue;
       }
-      if (!at_start) continue;
-      if (w.find('=') != std::string::npos && w[0] != '-') continue;  // VAR=value
-      at_start = false;
-      if (w != "rill" && !absl::EndsWith(w, "/rill")) continue;
-      DocumentedCommand command;
-      command.where = absl::StrCat(path, ":", first);
-      for (size_t j = i + 1; j < words.size() && !absl::StrContains("|&;<>", words[j].substr(0, 1)); ++j) {
-        command.words.push_back(words[j]);
+      joined += line;
+      const std::vector<std::string> words = ShellWords(joined);
+      joined.clear();
+      bool at_start = true;
+      for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& w = words[i];
+        const bool op = absl::StrContains("|&;<>", w.substr(0, 1));
+        if (op) {
+          at_start = w != ">" && w != ">>" && w != "<";  // after a redirection comes its file
+          continue;
+        }
+        if (!at_start) continue;
+        if (w.find('=') != std::string::npos && w[0] != '-') continue;  // VAR=value
+        at_start = false;
+        if (w != "rill" && !absl::EndsWith(w, "/rill")) continue;
+        DocumentedCommand command;
+        command.where = absl::StrCat(path, ":", first);
+        for (size_t j = i + 1; j < words.size() && !absl::StrContains("|&;<>", words[j].substr(0, 1)); ++j) {
+          command.words.push_back(words[j]);
+        }
+        if (!command.words.empty()) commands.push_back(command);
       }
-      if (!command.words.empty()) commands.push_back(command);
     }
   }
   return commands;
@@ -187,6 +254,73 @@ TEST(CliTest, EveryCommandLineTheDocsShowUsesOnlyItsCommandsFlags) {
   }
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << named;
   EXPECT_EQ(named, "");
+}
+
+TEST(CliTest, EveryDocsTestMarkerSitsRightBeforeAShellBlock) {
+  std::string problems;
+  for (const std::string& page : UserDocs()) {
+    for (const std::string& problem : ShellBlocks(page).problems) absl::StrAppend(&problems, problem, "\n");
+  }
+  EXPECT_EQ(problems, "");
+}
+
+TEST(CliTest, AMarkerOffItsFenceOrMisspeltIsNamedByTheCheck) {
+  const std::string page = TempDir("markers") + "/page.md";
+  std::ofstream(page) << "<!-- docs-test: run -->\n```sh\nrill help\n```\n"  // a marked block
+                      << "<!-- docs-test: run -->\n\n```sh\nrill envs\n```\n"  // a blank line between
+                      << "<!-- docs-test: runn -->\n```sh\nrill envs\n```\n"   // misspelt
+                      << "```sh\nrill --version\n```\n";                          // unmarked
+  const PageBlocks blocks = ShellBlocks(page);
+  ASSERT_EQ(blocks.blocks.size(), 4u);
+  EXPECT_TRUE(blocks.blocks[0].run);
+  EXPECT_EQ(blocks.blocks[0].first_line, 3);
+  EXPECT_FALSE(blocks.blocks[1].run);
+  EXPECT_FALSE(blocks.blocks[2].run);
+  EXPECT_FALSE(blocks.blocks[3].run);
+  ASSERT_EQ(blocks.problems.size(), 2u) << absl::StrJoin(blocks.problems, "\n");
+  EXPECT_TRUE(absl::StrContains(blocks.problems[0], ":5: <!-- docs-test: run --> is not on the line right before"))
+      << blocks.problems[0];
+  EXPECT_TRUE(absl::StrContains(blocks.problems[1], ":10: unknown marker <!-- docs-test: runn -->"))
+      << blocks.problems[1];
+}
+
+// Each block marked `<!-- docs-test: run -->` runs as the page shows it
+// (bash -x, stopping at the first command that fails), in a folder laid out
+// like a checkout after `bazel build //:rill`: the runfiles' folders, and
+// bazel-bin/rill. Marked blocks are cheap (docs/README.md): together well
+// under a minute on 2 cores; each has 120 s.
+TEST(CliTest, EveryShellBlockMarkedRunRunsToTheEnd) {
+  const std::filesystem::path root = std::filesystem::current_path();
+  std::vector<ShellBlock> marked;
+  for (const std::string& page : UserDocs()) {
+    for (const ShellBlock& block : ShellBlocks(page).blocks) {
+      if (block.run) marked.push_back(block);
+    }
+  }
+  ASSERT_GE(marked.size(), 3u);
+  for (size_t i = 0; i < marked.size(); ++i) {
+    const ShellBlock& block = marked[i];
+    const std::string where = absl::StrCat(block.page, ":", block.first_line);
+    const std::filesystem::path dir = TempDir(absl::StrCat("docs-block-", i));
+    for (const std::filesystem::directory_entry& entry : std::filesystem::directory_iterator(root)) {
+      std::filesystem::create_symlink(entry.path(), dir / entry.path().filename());
+    }
+    std::filesystem::create_directory(dir / "bazel-bin");
+    for (const char* binary : {"rill", "rill-replay", "rill-actor"}) {
+      if (std::filesystem::exists(root / binary)) std::filesystem::create_symlink(root / binary, dir / "bazel-bin" / binary);
+    }
+    std::ofstream(dir / "docs-block.sh") << "set -e -o pipefail -x\n" << absl::StrJoin(block.lines, "\n") << "\n";
+    const auto start = std::chrono::steady_clock::now();
+    const int status = std::system(
+        absl::StrCat("cd '", dir.string(), "' && timeout 120 bash docs-block.sh >out.txt 2>&1 </dev/null").c_str());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << where << ": " << seconds << " s\n";
+    const std::string out = ReadFile((dir / "out.txt").string());
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    EXPECT_EQ(code, 0) << where << ": the block marked " << kRunMarker << " exited " << code
+                       << (code == 124 ? " (past its 120 s)" : "") << "; the end of its output:\n"
+                       << out.substr(out.size() > 3000 ? out.size() - 3000 : 0);
+  }
 }
 
 TEST(CliTest, ACommandLineOfAnotherCommandsFlagIsNamedByTheCheck) {
