@@ -28,6 +28,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/random_batch.h"
 #include "bench/torso_flags.h"
 #include "flags/flags.h"
 #include "common/status_macros.h"
@@ -95,34 +96,6 @@ double Rate(double seconds, int warmup, Step step, Sync sync) {
     now = absl::Now();
   }
   return static_cast<double>(calls) / absl::ToDoubleSeconds(now - start);
-}
-
-// A batch of random items with the columns `algorithm` reads.
-Batch RandomBatch(const Algorithm& algorithm, int64_t batch, const torch::Device& device) {
-  const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  Batch random;
-  random.size = batch;
-  for (const ColumnRequirement& column : algorithm.Columns()) {
-    if (column.optional) continue;
-    std::vector<int64_t> shape = {batch};
-    shape.insert(shape.end(), column.shape.begin(), column.shape.end());
-    torch::Tensor values;
-    if (column.dtype == v1::DTYPE_UINT8) {
-      values = torch::randint(0, 256, shape, float_options.dtype(torch::kUInt8));
-    } else if (column.dtype == v1::DTYPE_INT64) {
-      values = torch::randint(0, absl::GetFlag(FLAGS_act_dim), shape, float_options.dtype(torch::kInt64));
-    } else if (column.name == "action") {
-      values = torch::rand(shape, float_options).mul_(2).sub_(1);
-    } else if (column.name == "core_state") {
-      values = torch::randn(shape, float_options).mul_(0.1);
-    } else if (column.name == "terminated" || column.name == "truncated") {
-      values = torch::rand(shape, float_options).lt(0.05).to(torch::kFloat32);
-    } else {
-      values = torch::randn(shape, float_options);
-    }
-    random.columns[column.name] = values;
-  }
-  return random;
 }
 
 // What N ranks measured: each rank's updates per second with its
@@ -394,7 +367,7 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, CreateAlgorithm(context));
   const torch::Device device = context.device;
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  const Batch items = RandomBatch(*algorithm, batch, device);
+  const Batch items = RandomBatch(*algorithm, batch, absl::GetFlag(FLAGS_act_dim), device);
 
   absl::Status update_status;
   auto update = [&] {

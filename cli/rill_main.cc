@@ -39,6 +39,7 @@
 #include "roles/export_main.h"
 #include "roles/learner_main.h"
 #include "bench/bench_replay.h"
+#include "bench/bench_system.h"
 #include "bench/bench_torso.h"
 #include "roles/info_main.h"
 #include "roles/replay_main.h"
@@ -138,6 +139,11 @@ const std::vector<Command>& Commands() {
        "the actors' conv forward (MinAtar, Nature, IMPALA ResNet torsos) against LibTorch's on the same shapes, one "
        "core each (JSON last line)",
        rill::bench::RunTorsoBench, {"bench/bench_torso.cc", "bench/torso_flags.cc"}, {"bench_seconds"}},
+      {"bench system",
+       "--config=NAME's run for --bench_seconds (default 30) after a warm-up, against its roofline: the env steps/s "
+       "the machine's cores would make if they did only the config's env step, policy forward, learner updates and "
+       "the run's other processes, each timed alone (JSON last line)",
+       rill::bench::RunSystemBench, {"bench/bench_system.cc"}, {"bench_seconds", "config"}},
   };
   return *kCommands;
 }

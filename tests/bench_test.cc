@@ -221,6 +221,34 @@ TEST(BenchTest, LearnerContentionTimesTheUpdateAloneAndBesideABusyProcessThatEnd
   }
 }
 
+TEST(BenchTest, SystemRunsTheConfigAndTimesEachPartAgainstItsBound) {
+  // The run's folder goes under TMPDIR; it is left for the user to read.
+  const std::string dir = TempDir("bench_system_tmp");
+  setenv("TMPDIR", dir.c_str(), 1);
+  BenchRun run = RunBench("bench_system", {"bench", "system", "--config=pendulum_sac", "--bench_seconds=2",
+                                           "--bench_warmup_seconds=0"});
+  unsetenv("TMPDIR");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  for (const char* figure : {"env_steps_per_second", "updates_per_second", "bound_env_steps_per_second",
+                             "fraction_of_bound", "run_cores_used", "update_us_one_thread"}) {
+    EXPECT_GT(Number(run.json, figure), 0) << figure << ": " << run.json;
+  }
+  // SAC's rate limiter: one update per env step, as pendulum_sac sets it.
+  EXPECT_NEAR(Number(run.json, "updates_per_env_step"), 1, 0.3) << run.json;
+  for (const char* stage : {"env_step", "policy_forward", "learner_update", "replay_in_run"}) {
+    EXPECT_GT(Number(run.json, stage, "\"stage_us_per_env_step\":"), 0) << stage << ": " << run.json;
+  }
+  for (const char* role : {"actor", "learner", "replay", "launcher"}) {
+    EXPECT_GT(Number(run.json, role, "\"run_cores\":"), 0) << role << ": " << run.json;
+  }
+  EXPECT_TRUE(absl::StrContains(run.json, "\"below_bound_by\": \"")) << run.json;
+  EXPECT_TRUE(absl::StrContains(run.json, absl::StrCat("\"run_dir\": \"", dir))) << run.json;
+  // The run it measured has stopped, every process of it.
+  for (const LiveProcess& process : ListLiveProcesses()) {
+    EXPECT_FALSE(absl::StrContains(process.cmdline, dir)) << process.pid << " " << process.cmdline;
+  }
+}
+
 TEST(BenchTest, LearnerOnCudaWithoutOneSaysWhy) {
   BenchRun run = RunBench("bench_learner_cuda", {"bench", "learner", "--device=cuda", "--batch=32",
                                                  "--hidden=32,32", "--bench_seconds=0.5"});
@@ -239,6 +267,9 @@ TEST(BenchTest, BadFlagsAreNamed) {
   BenchRun learner = RunBench("bench_learner_bad", {"bench", "learner", "--device=tpu"});
   EXPECT_NE(learner.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(learner.output, "--device 'tpu'")) << learner.output;
+  BenchRun system = RunBench("bench_system_bad", {"bench", "system", "--config=no_such_config"});
+  EXPECT_NE(system.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(system.output, "no_such_config")) << system.output;
 }
 
 }  // namespace

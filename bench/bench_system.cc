@@ -1,0 +1,399 @@
+#include "bench/bench_system.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "actor/action_sources/fixed.h"
+#include "actor/lockstep_envs.h"
+#include "bench/random_batch.h"
+#include "common/blas.h"
+#include "common/child_process.h"
+#include "common/os.h"
+#include "common/status_macros.h"
+#include "envs/catalog.h"
+#include "experiment/config.h"
+#include "flags/flags.h"
+#include "learner/algorithms/registry.h"
+#include "learner/algorithms/spec.h"
+#include "torch/torch.h"
+
+ABSL_FLAG(double, bench_warmup_seconds, 10,
+          "`rill bench system`: seconds of the run (after its first learner update) left out before the "
+          "measured window.");
+
+namespace rill::bench {
+namespace {
+
+// One process of the tree: its parent, its role and its CPU seconds.
+struct ProcessCpu {
+  int parent = 0;
+  std::string role;
+  double seconds = 0;
+};
+
+std::optional<std::string> ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::string RoleOfCommandLine(const std::string& cmdline) {
+  const std::vector<std::string> args = absl::StrSplit(cmdline, '\0', absl::SkipEmpty());
+  const std::string binary = std::filesystem::path(args.empty() ? "" : args[0]).filename().string();
+  // The evaluator is an actor started with --eval (cli/run_plan.cc).
+  const bool eval = std::find(args.begin(), args.end(), "--eval") != args.end();
+  std::string role = binary;
+  if (absl::StartsWith(binary, "rill-")) role = binary.substr(5);
+  if (binary == "rill" && args.size() >= 2) role = args[1] == "launch" ? "launcher" : args[1];
+  return role == "actor" && eval ? "evaluator" : role;
+}
+
+namespace {
+
+// /proc/PID/stat: the parent and utime + stime (fields 4, 14 and 15; the
+// command name, field 2, may hold spaces, so fields count from its ')').
+std::optional<ProcessCpu> ReadProcess(int pid) {
+  const std::optional<std::string> stat = ReadWhole(absl::StrCat("/proc/", pid, "/stat"));
+  const std::optional<std::string> cmdline = ReadWhole(absl::StrCat("/proc/", pid, "/cmdline"));
+  if (!stat.has_value() || !cmdline.has_value()) return std::nullopt;
+  const size_t close = stat->rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  const std::vector<std::string> fields = absl::StrSplit(stat->substr(close + 2), ' ');
+  // fields[0] is field 3 (state).
+  int64_t parent = 0, utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[1], &parent) || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return std::nullopt;
+  }
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return ProcessCpu{static_cast<int>(parent), RoleOfCommandLine(*cmdline), static_cast<double>(utime + stime) / tick};
+}
+
+double ProcessCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+}  // namespace
+
+std::map<std::string, double> ProcessTreeCpuSeconds(int root) {
+  std::map<int, ProcessCpu> processes;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    if (std::optional<ProcessCpu> process = ReadProcess(pid)) processes[pid] = *process;
+  }
+  std::map<std::string, double> by_role;
+  for (const auto& [pid, process] : processes) {
+    // In the tree when root is an ancestor (bounded: /proc holds no cycle,
+    // but a pid reused mid-scan could make one).
+    int at = pid;
+    for (int hops = 0; hops < 64 && at > 1 && at != root; ++hops) {
+      const auto parent = processes.find(at);
+      at = parent == processes.end() ? 0 : parent->second.parent;
+    }
+    if (at == root) by_role[process.role] += process.seconds;
+  }
+  return by_role;
+}
+
+double ProgressField(const std::string& json, const std::string& name) {
+  const std::string key = absl::StrCat("\"", name, "\": ");
+  const size_t at = json.find(key);
+  if (at == std::string::npos) return -1;
+  const size_t begin = at + key.size();
+  const size_t end = json.find_first_of(",}", begin);
+  double value = 0;
+  if (end == std::string::npos || !absl::SimpleAtod(json.substr(begin, end - begin), &value)) return -1;
+  return value;
+}
+
+namespace {
+
+// What the run had done at one progress line, and its processes' CPU then.
+struct Snapshot {
+  double env_steps = 0, updates = 0, run_seconds = 0;
+  std::map<std::string, double> cpu;
+  absl::Time at;
+};
+
+// The measured window of a run.
+struct SystemWindow {
+  Snapshot first, last;
+  std::string run_dir;
+};
+
+std::optional<Snapshot> TakeSnapshot(const std::string& progress_path, int root, std::string* seen) {
+  const std::optional<std::string> json = ReadWhole(progress_path);
+  if (!json.has_value() || *json == *seen || json->empty() || json->back() != '\n') return std::nullopt;
+  *seen = *json;
+  Snapshot snapshot;
+  snapshot.cpu = ProcessTreeCpuSeconds(root);
+  snapshot.at = absl::Now();
+  snapshot.env_steps = ProgressField(*json, "env_steps");
+  snapshot.updates = ProgressField(*json, "learner_updates");
+  snapshot.run_seconds = ProgressField(*json, "wall_seconds");
+  if (snapshot.env_steps < 0 || snapshot.updates < 0 || snapshot.run_seconds < 0) return std::nullopt;
+  return snapshot;
+}
+
+// Runs `rill launch --config` until the window after the warm-up is
+// measured (from one progress line to the first at least `window` later),
+// then stops it as Ctrl-C would. Its log is <run_dir>.log.
+absl::StatusOr<SystemWindow> MeasureRun(const std::string& config, const std::string& run_dir, absl::Duration warmup,
+                                       absl::Duration window) {
+  ASSIGN_OR_RETURN(const std::string binary, SelfBinary());
+  ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> launch,
+                   ChildProcess::StartProgram("launch", binary,
+                                              {"launch", absl::StrCat("--config=", config),
+                                               absl::StrCat("--run_dir=", run_dir), "--max_env_steps=1000000000000"},
+                                              run_dir + ".log"));
+  const std::string progress = run_dir + "/progress.json";
+  std::string seen;
+  std::optional<Snapshot> first;
+  const absl::Time began = absl::Now();
+  const absl::Time deadline = began + warmup + window + absl::Minutes(5);
+  while (absl::Now() < deadline) {
+    if (!launch->running()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("rill launch --config=", config, " ended before the window was measured:\n", launch->LogTail(20)));
+    }
+    std::optional<Snapshot> snapshot = TakeSnapshot(progress, launch->pid(), &seen);
+    if (snapshot.has_value() && snapshot->updates > 0 && snapshot->at >= began + warmup) {
+      if (!first.has_value()) {
+        first = std::move(snapshot);
+      } else if (snapshot->at - first->at >= window) {
+        launch->Stop(absl::Seconds(60));
+        return SystemWindow{*std::move(first), *std::move(snapshot), run_dir};
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  launch->Stop(absl::Seconds(60));
+  return absl::DeadlineExceededError(absl::StrCat("rill launch --config=", config, " made no learner update (or no ",
+                                                  "progress line) within ", absl::FormatDuration(deadline - began)));
+}
+
+// CPU seconds of this process per unit of `step` (which does `per_call`
+// units), over `duration` after 10 untimed calls.
+template <typename F>
+absl::StatusOr<double> CpuSecondsPer(absl::Duration duration, double per_call, F step) {
+  for (int i = 0; i < 10; ++i) RETURN_IF_ERROR(step());
+  const double cpu = ProcessCpuSeconds();
+  const absl::Time end = absl::Now() + duration;
+  int64_t calls = 0;
+  while (absl::Now() < end) {
+    RETURN_IF_ERROR(step());
+    ++calls;
+  }
+  return (ProcessCpuSeconds() - cpu) / (static_cast<double>(calls) * per_call);
+}
+
+// Each part of an env step alone, in CPU seconds.
+struct PartCosts {
+  double env_step = 0;           // per env step (a row of the actors' batch)
+  double forward = 0;            // the policy's, per env step
+  double update = 0;             // one learner update, on one thread
+  std::string forward_where;     // "actors" or "inference server"
+};
+
+absl::StatusOr<PartCosts> TimeParts(const v1::ExperimentConfig& config, absl::Duration each) {
+  torch::set_num_threads(1);
+  learner::AlgorithmContext context;
+  context.config = config;
+  ASSIGN_OR_RETURN(context.env, envs::ConfiguredEnvSpec(config.env()));
+  context.seed = config.seed();
+  ASSIGN_OR_RETURN(std::unique_ptr<learner::Algorithm> algorithm, learner::CreateAlgorithm(context));
+  const learner::Batch batch = RandomBatch(*algorithm, config.learner().batch_size(), context.env.num_actions);
+  PartCosts costs;
+  ASSIGN_OR_RETURN(costs.update, CpuSecondsPer(each, 1, [&] { return algorithm->Update(batch); }));
+
+  ASSIGN_OR_RETURN(std::unique_ptr<actor::LockstepEnvs> envs,
+                   actor::LockstepEnvs::Create(config.env(), config.actor().num_envs(), config.seed() + 1));
+  actor::FixedPolicySource policy(envs->spec(), config.seed() + 2);
+  ASSIGN_OR_RETURN(const v1::ParameterSet exported, algorithm->ExportPolicy());
+  RETURN_IF_ERROR(policy.Load(exported, 1));
+  RETURN_IF_ERROR(envs->ResetAll());
+  const absl::Notification never;
+  ASSIGN_OR_RETURN(const learner::AlgorithmSpec* spec, learner::FindAlgorithmSpec(config.learner()));
+  // Unrolls carry the behaviour policy's log-probabilities (IMPALA, PPO).
+  const bool behaviour = spec->item_kind == items::ItemKind::kUnroll;
+  auto act = [&] { return policy.Act(envs->observation_rows(), false, behaviour, never, envs->buffers()); };
+  const int n = envs->size();
+  ASSIGN_OR_RETURN(costs.forward, CpuSecondsPer(each, n, act));
+  std::vector<uint8_t> next(envs->obs().size()), final_obs(envs->obs().size());
+  std::vector<actor::EnvOutcome> outcomes;
+  // The env steps on the last forward's actions (its cost, not the
+  // policy's choice, is what is timed).
+  ASSIGN_OR_RETURN(costs.env_step, CpuSecondsPer(each, n, [&]() -> absl::Status {
+                     RETURN_IF_ERROR(envs->Step(n, &next, &final_obs, &outcomes));
+                     envs->obs().swap(next);
+                     return absl::OkStatus();
+                   }));
+  costs.forward_where = config.topology().inference() == v1::TopologyConfig::CENTRAL ? "inference server" : "actors";
+  return costs;
+}
+
+// What the window of the run measured, per env step and per second.
+struct RunFigures {
+  double env_steps_per_second = 0, updates_per_second = 0, updates_per_env_step = 0;
+  // CPU seconds per env step and cores in use, by role.
+  std::map<std::string, double> cpu_per_env_step, cores;
+  double cores_used = 0;
+};
+
+RunFigures FiguresOf(const SystemWindow& run) {
+  RunFigures figures;
+  const double steps = run.last.env_steps - run.first.env_steps;
+  const double seconds = run.last.run_seconds - run.first.run_seconds;
+  const double wall = absl::ToDoubleSeconds(run.last.at - run.first.at);
+  figures.env_steps_per_second = seconds > 0 ? steps / seconds : 0;
+  figures.updates_per_second = seconds > 0 ? (run.last.updates - run.first.updates) / seconds : 0;
+  figures.updates_per_env_step = steps > 0 ? (run.last.updates - run.first.updates) / steps : 0;
+  for (const auto& [role, cpu] : run.last.cpu) {
+    const auto before = run.first.cpu.find(role);
+    const double used = cpu - (before == run.first.cpu.end() ? 0 : before->second);
+    figures.cpu_per_env_step[role] = steps > 0 ? used / steps : 0;
+    figures.cores[role] = wall > 0 ? used / wall : 0;
+    figures.cores_used += figures.cores[role];
+  }
+  return figures;
+}
+
+double Lookup(const std::map<std::string, double>& values, const std::string& key) {
+  const auto found = values.find(key);
+  return found == values.end() ? 0 : found->second;
+}
+
+// The bound's stages, CPU seconds per env step: the parts timed alone, and
+// the processes costed from the run.
+std::vector<std::pair<std::string, double>> Stages(const PartCosts& parts, const RunFigures& run) {
+  std::vector<std::pair<std::string, double>> stages = {
+      {"env_step", parts.env_step},
+      {"policy_forward", parts.forward},
+      {"learner_update", parts.update * run.updates_per_env_step},
+  };
+  for (const auto& [role, cpu] : run.cpu_per_env_step) {
+    if (role != "actor" && role != "learner" && role != "inference") stages.emplace_back(role + "_in_run", cpu);
+  }
+  return stages;
+}
+
+// The stage that keeps the run below its bound: idle cores when the run
+// used less than 80% of them, else the process furthest above its parts
+// timed alone (CPU per env step in the run less alone).
+std::string Shortfall(const PartCosts& parts, const RunFigures& run, int cores) {
+  if (run.cores_used < 0.8 * cores) {
+    return absl::StrFormat("idle cores: the run kept %.2f of %d busy (it waits: rate limiter, policy lag or a round "
+                           "trip), so the bound's cores are not all at work",
+                           run.cores_used, cores);
+  }
+  const double actors = Lookup(run.cpu_per_env_step, "actor") + Lookup(run.cpu_per_env_step, "inference");
+  const double actors_alone = parts.env_step + parts.forward;
+  const double learner = Lookup(run.cpu_per_env_step, "learner");
+  const double learner_alone = parts.update * run.updates_per_env_step;
+  if (actors - actors_alone >= learner - learner_alone) {
+    return absl::StrFormat("actors: %.2f us of CPU per env step in the run against %.2f us for the env step and "
+                           "forward alone (items, replay writes, parameter updates, contention)",
+                           1e6 * actors, 1e6 * actors_alone);
+  }
+  return absl::StrFormat("learner: %.2f us of CPU per env step in the run against %.2f us for its updates on one "
+                         "thread alone (its threads' waits, sampling, publishing)",
+                         1e6 * learner, 1e6 * learner_alone);
+}
+
+std::string JsonMap(const std::map<std::string, double>& values, double scale) {
+  std::vector<std::string> fields;
+  for (const auto& [name, value] : values) fields.push_back(absl::StrFormat("\"%s\": %.4g", name, scale * value));
+  return absl::StrCat("{", absl::StrJoin(fields, ", "), "}");
+}
+
+absl::Status BenchSystem(absl::Duration window) {
+  const std::string config_flag = absl::GetFlag(FLAGS_config);
+  const std::string run_dir = absl::StrCat(std::filesystem::temp_directory_path().string(), "/rill-bench-system-",
+                                           getpid(), "-", absl::ToUnixMillis(absl::Now()));
+  const absl::Duration warmup = absl::Seconds(absl::GetFlag(FLAGS_bench_warmup_seconds));
+  if (warmup < absl::ZeroDuration()) return absl::InvalidArgumentError("--bench_warmup_seconds must be >= 0");
+  ASSIGN_OR_RETURN(const SystemWindow window_run, MeasureRun(config_flag, run_dir, warmup, window));
+  ASSIGN_OR_RETURN(const v1::ExperimentConfig config, experiment::LoadExperimentConfig(run_dir + "/config.textpb"));
+  if (config.policies_size() > 0) return absl::InvalidArgumentError("bench system: runs of several policies are not costed");
+  if (config.env().has_remote()) {
+    return absl::InvalidArgumentError("bench system: a remote env's step is its server's, which the run does not start");
+  }
+  const RunFigures run = FiguresOf(window_run);
+  EnsureFastOpenBlasKernels();
+  ASSIGN_OR_RETURN(const PartCosts parts, TimeParts(config, std::max(window / 6, absl::Seconds(1))));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  double per_step = 0;
+  std::vector<std::string> stages;
+  for (const auto& [name, cost] : Stages(parts, run)) {
+    per_step += cost;
+    stages.push_back(absl::StrFormat("\"%s\": %.4g", name, 1e6 * cost));
+  }
+  const double bound = per_step > 0 ? cores / per_step : 0;
+  const double fraction = bound > 0 ? run.env_steps_per_second / bound : 0;
+  std::printf("%s: %.0f env steps/s, %.1f updates/s (%.4g per env step) over %.1f s; bound %.0f env steps/s on %d "
+              "cores: %.0f%%\n",
+              config.name().c_str(), run.env_steps_per_second, run.updates_per_second, run.updates_per_env_step,
+              window_run.last.run_seconds - window_run.first.run_seconds, bound, cores, 100 * fraction);
+  std::printf("{\"config\": \"%s\", \"cores\": %d, \"window_seconds\": %.2f, \"env_steps_per_second\": %.1f, "
+              "\"updates_per_second\": %.2f, \"updates_per_env_step\": %.5g, \"bound_env_steps_per_second\": %.1f, "
+              "\"bound_updates_per_second\": %.2f, \"fraction_of_bound\": %.3f, \"stage_us_per_env_step\": {%s}, "
+              "\"update_us_one_thread\": %.1f, \"forward_on\": \"%s\", \"run_us_per_env_step\": %s, "
+              "\"run_cores\": %s, \"run_cores_used\": %.2f, \"below_bound_by\": \"%s\", \"run_dir\": \"%s\"}\n",
+              config.name().c_str(), cores, window_run.last.run_seconds - window_run.first.run_seconds,
+              run.env_steps_per_second, run.updates_per_second, run.updates_per_env_step, bound,
+              bound * run.updates_per_env_step, fraction, absl::StrJoin(stages, ", ").c_str(), 1e6 * parts.update,
+              parts.forward_where.c_str(), JsonMap(run.cpu_per_env_step, 1e6).c_str(), JsonMap(run.cores, 1).c_str(),
+              run.cores_used, Shortfall(parts, run, cores).c_str(), run_dir.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunSystemBench() {
+  double seconds = absl::GetFlag(FLAGS_bench_seconds);
+  if (seconds == 0) seconds = 30;  // the flag is shared with other benchmarks
+  if (!(seconds > 0)) {
+    std::fprintf(stderr, "rill bench system: --bench_seconds must be positive\n");
+    return 2;
+  }
+  const absl::Status ran = BenchSystem(absl::Seconds(seconds));
+  if (!ran.ok()) {
+    std::fprintf(stderr, "rill bench system: %s\n", std::string(ran.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace rill::bench

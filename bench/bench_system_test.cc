@@ -1,0 +1,70 @@
+// bench_system's pieces that read the machine: a process tree's CPU by
+// role, from /proc, of real processes; progress.json's fields.
+#include "bench/bench_system.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace rill::bench {
+namespace {
+
+TEST(BenchSystemTest, RolesComeFromTheCommandLine) {
+  using std::string_literals::operator""s;
+  EXPECT_EQ(RoleOfCommandLine("/opt/rill/bin/rill-actor\0--config=x\0"s), "actor");
+  EXPECT_EQ(RoleOfCommandLine("bazel-bin/rill-replay\0"s), "replay");
+  EXPECT_EQ(RoleOfCommandLine("bazel-bin/rill-actor\0--config=x\0--eval\0"s), "evaluator");
+  EXPECT_EQ(RoleOfCommandLine("bazel-bin/rill\0launch\0--config=x\0"s), "launcher");
+  EXPECT_EQ(RoleOfCommandLine("/usr/bin/rill\0learner\0--port=0\0"s), "learner");
+  EXPECT_EQ(RoleOfCommandLine("/usr/bin/python3\0server.py\0"s), "python3");
+  EXPECT_EQ(RoleOfCommandLine("rill\0"s), "rill");
+}
+
+TEST(BenchSystemTest, ATreesCpuCountsItsDescendantsAndNothingElse) {
+  // A child that spins in a shell loop, then sleeps: its shell's CPU
+  // shows under "sh" in its tree and in ours, and nothing of ours in its.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    execl("/bin/sh", "sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exec sleep 60",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  double spun = 0;
+  while (absl::Now() < deadline) {
+    spun = ProcessTreeCpuSeconds(child)["sleep"];
+    if (spun > 0) break;  // the loop is done, its CPU is the sleep's
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const std::map<std::string, double> its = ProcessTreeCpuSeconds(child);
+  const std::map<std::string, double> ours = ProcessTreeCpuSeconds(getpid());
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_GT(spun, 0.05) << "300,000 shell iterations take more than 50 ms of CPU";
+  EXPECT_EQ(its.size(), 1u) << "the child's tree is the child alone";
+  ASSERT_TRUE(ours.count("sleep"));
+  EXPECT_GE(ours.at("sleep"), spun);
+  EXPECT_EQ(ProcessTreeCpuSeconds(999999999).size(), 0u) << "no such process: an empty tree";
+}
+
+TEST(BenchSystemTest, ProgressFieldsAreRead) {
+  const std::string json =
+      "{\"env_steps\": 20000, \"env_errors\": 0, \"learner_updates\": 19050.5, \"wall_seconds\": 99.902, "
+      "\"resumes\": 0}\n";
+  EXPECT_EQ(ProgressField(json, "env_steps"), 20000);
+  EXPECT_EQ(ProgressField(json, "learner_updates"), 19050.5);
+  EXPECT_EQ(ProgressField(json, "wall_seconds"), 99.902);
+  EXPECT_EQ(ProgressField(json, "resumes"), 0);
+  EXPECT_EQ(ProgressField(json, "missing"), -1);
+  EXPECT_EQ(ProgressField("{\"env_steps\": x}", "env_steps"), -1);
+}
+
+}  // namespace
+}  // namespace rill::bench
