@@ -401,7 +401,13 @@ int Launch::Run() {
 
   absl::Status status = supervisor_.StartAll();
   const bool all_ready = status.ok();  // every process started; the metric history began
-  if (all_ready) status = Supervise();
+  if (all_ready) {
+    // A script (or a test) that started the launch with --ready_fd learns
+    // that the whole run is up, as the launcher learns it of each role.
+    const absl::Status ready = AnnounceReady(absl::GetFlag(FLAGS_ready_fd), {});
+    if (!ready.ok()) std::fprintf(stderr, "rill launch: --ready_fd: %s\n", std::string(ready.message()).c_str());
+    status = Supervise();
+  }
   if (absl::IsCancelled(status) && stop_.HasBeenNotified()) {
     // Ctrl-C while a process was (re)starting: an interrupted run, not a failed one.
     final_eval_ = kSkippedInterrupted;

@@ -71,7 +71,7 @@ const std::vector<Command>& Commands() {
       {"config", "host", "port", "metrics_port", "ready_fd", "final_metrics_file", "seed"}, kTls);
   static const auto* const kCommands = new std::vector<Command>{
       {"launch", "run replay, learner, actors and evaluator on this machine", rill::cli::LaunchMain,
-       {"cli/launcher.cc"}, With({"config", "seed", "num_learners", "set"}, kTls)},
+       {"cli/launcher.cc"}, With({"config", "seed", "num_learners", "set", "ready_fd"}, kTls)},
       {"sweep",
        "a grid of runs: every combination of --set=\"PATH=V1,V2;...\" for every seed of --seeds=1-5, each a launch "
        "with its own run folder, then a comparison (table of final and best returns, wall and steps/s with their "

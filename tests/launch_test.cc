@@ -32,6 +32,7 @@ namespace rill::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kConfig[] = "--config=tests/configs/tiny_pendulum.textpb";
 
@@ -86,6 +87,10 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
   // learner.num_threads 0, the default (tiny_pendulum fixes 1 thread).
   Launched run = StartLaunch("max-steps", {"--max_env_steps=2000", "--seed=11", "--set=learner.num_threads=0"});
   ASSERT_NE(run.process, nullptr);
+  // --ready_fd (ChildProcess::Start's pipe): "ready" once the run is up,
+  // and no warning that the flag is not launch's.
+  const absl::StatusOr<std::map<std::string, int>> ready = run.process->WaitReady(absl::Seconds(120));
+  ASSERT_TRUE(ready.ok()) << ready.status();
   std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
   ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
   ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
@@ -98,6 +103,7 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
   EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
   EXPECT_LE(JsonNumber(summary, "eval_return_mean"), 0) << summary;  // Pendulum returns are negative
   EXPECT_THAT(ReadFile(run.log), HasSubstr("env steps"));
+  EXPECT_THAT(ReadFile(run.log), Not(HasSubstr("not a flag")));
   // One learner measures its intra-op threads, up to every core, and says so.
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   EXPECT_THAT(ReadFile(run.log), HasSubstr(absl::StrCat("learner: up to ", cores, " CPU threads, as many as update "
