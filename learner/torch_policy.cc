@@ -9,6 +9,7 @@
 #include "envs/observation.h"
 #include "common/status_macros.h"
 #include "common/torch_tensor.h"
+#include "policies/blas_hyperspherical.h"
 #include "policies/categorical.h"
 #include "policies/deterministic.h"
 #include "policies/gaussian.h"
@@ -179,6 +180,32 @@ absl::Status ScriptTorso(Script& script) {
   return absl::OkStatus();
 }
 
+// h as l2(h) over its rows (policies/blas_hyperspherical.h's l2).
+std::string ScriptL2(const std::string& v) {
+  return absl::StrCat("    ", v, " = ", v, " / torch.clamp(torch.sqrt(torch.sum(", v, " * ", v, ", [1], True)), min=",
+                      absl::StrFormat("%.9g", policies::kSphereNormEpsilon), ")\n");
+}
+
+// The hyperspherical network (spec.hyperspherical) from h to `out`.
+absl::Status ScriptSphere(Script& script) {
+  const v1::HypersphericalNet& sphere = script.spec.hyperspherical();
+  std::string& source = script.source;
+  for (const char* name : {"embed_w", "embed_s"}) RETURN_IF_ERROR(script.Take(name));
+  absl::StrAppend(&source, "    h = torch.cat([h, torch.full([h.size(0), 1], ",
+                  absl::StrFormat("%.9g", sphere.shift()), ", dtype=h.dtype)], 1)\n", ScriptL2("h"),
+                  "    h = torch.mm(h, self.embed_w.t()) * self.embed_s\n", ScriptL2("h"));
+  for (int b = 0; b < sphere.blocks(); ++b) {
+    const std::string k = absl::StrCat("b", b);
+    for (const char* name : {"_w1", "_s", "_w2", "_a"}) RETURN_IF_ERROR(script.Take(k + name));
+    absl::StrAppend(&source, "    t = torch.relu(torch.mm(h, self.", k, "_w1.t()) * self.", k, "_s)\n",
+                    "    t = torch.mm(t, self.", k, "_w2.t())\n", ScriptL2("t"), "    h = h + self.", k,
+                    "_a * (t - h)\n", ScriptL2("h"));
+  }
+  for (const char* name : {"out_w", "out_s", "out_b"}) RETURN_IF_ERROR(script.Take(name));
+  absl::StrAppend(&source, "    out = torch.mm(h, self.out_w.t()) * self.out_s + self.out_b\n");
+  return absl::OkStatus();
+}
+
 // The trunk, the observation normaliser, the MLP and (recurrent) the
 // LSTM's cell, up to the head's output `out`.
 absl::Status ScriptBody(Script& script) {
@@ -198,14 +225,18 @@ absl::Status ScriptBody(Script& script) {
   // and the head's two.
   const int layers = spec.hidden_sizes_size() + (recurrent ? 0 : 1);
   const int mlp_first = script.next;
+  // The network's tensors, before the normaliser's.
+  const int network_tensors =
+      spec.has_hyperspherical() ? 5 + 4 * spec.hyperspherical().blocks() : 2 * layers + (recurrent ? 5 : 0);
   if (spec.observation_clip() > 0) {
-    script.next = mlp_first + 2 * layers + (recurrent ? 5 : 0);
+    script.next = mlp_first + network_tensors;
     RETURN_IF_ERROR(script.Take("obs_mean"));
     RETURN_IF_ERROR(script.Take("obs_std"));
     script.next = mlp_first;
     absl::StrAppend(&source, "    h = torch.clamp((h - self.obs_mean) / self.obs_std, ", -spec.observation_clip(),
                     ", ", spec.observation_clip(), ")\n");
   }
+  if (spec.has_hyperspherical()) return ScriptSphere(script);
   for (int l = 0; l < layers; ++l) {
     RETURN_IF_ERROR(script.Take(absl::StrCat("w", l)));
     RETURN_IF_ERROR(script.Take(absl::StrCat("b", l)));

@@ -56,6 +56,11 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
       // Not the parameters' stream: a policy's noise does not repeat its
       // initial weights.
       rng_(seed ^ 0x9e3779b97f4a7c15ULL) {
+  if (spec_.has_hyperspherical()) {
+    sphere_ = std::make_unique<BlasHypersphericalMlp>(spec_.obs_dim(), spec_.hidden_sizes(0),
+                                                      spec_.hyperspherical().blocks(), outputs,
+                                                      spec_.hyperspherical().shift(), kPolicyPrefix, seed);
+  }
   if (spec_.lstm_size() > 0) {
     lstm_ = std::make_unique<BlasLstm>(mlp_.out_dim(), spec_.lstm_size(), kPolicyPrefix, seed ^ 0x2545f4914f6cdd1dULL);
     // One linear layer, initialised as torch.nn.Linear, under the head's names.
@@ -79,7 +84,7 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
     named_.push_back(&trunk_norm_weight_);
     named_.push_back(&trunk_norm_bias_);
   }
-  for (NamedParameter& param : mlp_.parameters()) named_.push_back(&param);
+  for (NamedParameter& param : sphere_ ? sphere_->parameters() : mlp_.parameters()) named_.push_back(&param);
   if (lstm_) {
     for (NamedParameter& param : lstm_->parameters()) named_.push_back(&param);
     for (NamedParameter& param : head_->parameters()) named_.push_back(&param);
@@ -91,6 +96,7 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
 }
 
 const float* MlpPolicy::Forward(const float* obs, int64_t batch) {
+  if (sphere_) return sphere_->Forward(Features(obs, batch), batch);
   const float* hidden = mlp_.Forward(Features(obs, batch), batch);
   if (!lstm_) return hidden;
   core_input_.resize(static_cast<size_t>(batch) * mlp_.out_dim());

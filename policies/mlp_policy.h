@@ -8,6 +8,11 @@
 // (PolicySpec.trunk_size, DrQ-v2's) follows the torso. A subclass says
 // how many outputs the head has and how an action is drawn from them.
 //
+// A hyperspherical spec (PolicySpec.hyperspherical, SimbaV2's actor) runs
+// a BlasHypersphericalMlp on the (normalised) observation in place of the
+// MLP; its parameters ("policy.embed.*", "policy.blocks.<b>.*",
+// "policy.output.*") come before the normaliser's.
+//
 // A recurrent spec (lstm_size N > 0) puts a BlasLstm between the hidden
 // layers, every one of them ReLU'd then, and a linear head: the
 // parameters are then "policy.layers.<l>.*" for the hidden layers only,
@@ -29,6 +34,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "policies/blas_hyperspherical.h"
 #include "policies/blas_lstm.h"
 #include "policies/blas_mlp.h"
 #include "policies/blas_torso.h"
@@ -76,6 +82,9 @@ class MlpPolicy : public Policy {
   // Feed-forward: obs -> hidden -> head. Recurrent: obs -> hidden, the
   // last of which is mlp_'s (unReLU'd) output.
   BlasMlp mlp_;
+  // With spec_.hyperspherical(): the network in mlp_'s place (mlp_ is then
+  // neither run nor named). Null otherwise.
+  std::unique_ptr<BlasHypersphericalMlp> sphere_;
   // Recurrent only (null otherwise): the core and the head, which is a
   // BlasMlp without hidden layers whose two tensors are named
   // "policy.head.*".

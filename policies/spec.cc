@@ -35,7 +35,7 @@ absl::Status CheckBounds(const v1::PolicySpec& spec) {
 // theirs summed.
 absl::Status CheckPerAgent(const v1::PolicySpec& spec) {
   if (spec.hidden_sizes_size() > 0 || spec.lstm_size() != 0 || spec.torso_size() > 0 || spec.trunk_size() != 0 ||
-      spec.observation_clip() != 0 || spec.observation_shape_size() > 0) {
+      spec.observation_clip() != 0 || spec.observation_shape_size() > 0 || spec.has_hyperspherical()) {
     return Invalid("hidden_sizes", "a per_agent spec has no network of its own (hidden_sizes, lstm_size, torso, "
                                    "trunk_size, observation_clip are its agents')");
   }
@@ -85,6 +85,27 @@ absl::Status CheckTorso(const v1::PolicySpec& spec) {
   absl::StatusOr<std::vector<ImageShape>> shapes =
       TorsoShapes(std::vector<v1::TorsoLayer>(spec.torso().begin(), spec.torso().end()), input);
   if (!shapes.ok()) return Invalid("torso", std::string(shapes.status().message()));
+  return absl::OkStatus();
+}
+
+// A hyperspherical network: one width, feed-forward, on flat observations.
+absl::Status CheckHyperspherical(const v1::PolicySpec& spec) {
+  if (!spec.has_hyperspherical()) return absl::OkStatus();
+  const v1::HypersphericalNet& sphere = spec.hyperspherical();
+  if (spec.hidden_sizes_size() != 1) {
+    return Invalid("hidden_sizes", absl::StrCat("a hyperspherical network has one width, got ",
+                                                spec.hidden_sizes_size(), " sizes"));
+  }
+  if (spec.lstm_size() != 0 || spec.torso_size() > 0 || spec.trunk_size() != 0) {
+    return Invalid("hyperspherical", "is feed-forward on flat observations (no lstm_size, torso or trunk_size)");
+  }
+  if (sphere.blocks() < 0 || sphere.blocks() > kMaxHypersphericalBlocks) {
+    return Invalid("hyperspherical.blocks",
+                   absl::StrCat(sphere.blocks(), " is out of range: must be in 0..", kMaxHypersphericalBlocks));
+  }
+  if (!(sphere.shift() >= 0) || std::isinf(sphere.shift())) {
+    return Invalid("hyperspherical.shift", absl::StrCat(sphere.shift(), " must be finite and >= 0"));
+  }
   return absl::OkStatus();
 }
 
@@ -146,6 +167,7 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind) {
     return Invalid("observation_clip", absl::StrCat(spec.observation_clip(), " must be finite and >= 0"));
   }
   RETURN_IF_ERROR(CheckTorso(spec));
+  RETURN_IF_ERROR(CheckHyperspherical(spec));
   if (IsDiscrete(kind)) return absl::OkStatus();
   return CheckBounds(spec);
 }

@@ -36,6 +36,9 @@ inline constexpr char kPolicyTrunkNormBiasName[] = "policy.trunk.norm.bias";
 inline constexpr int kMaxTrunkSize = 4096;
 inline constexpr double kTrunkNormEpsilon = 1e-5;
 
+// The most blocks of a hyperspherical network (PolicySpec.hyperspherical).
+inline constexpr int kMaxHypersphericalBlocks = 16;
+
 // Names of the observation normaliser's tensors, the last two of a
 // ParameterSet whose PolicySpec has observation_clip > 0 ([obs_dim] each).
 inline constexpr char kObsNormMeanName[] = "obs_norm.mean";
