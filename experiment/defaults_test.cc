@@ -210,6 +210,16 @@ std::string Normalized(absl::string_view text) {
   return "";
 }
 
+// `text`'s value as an integer field spells it ("1000000", which
+// Normalized's double spelling writes "1e+06"), or "" when it starts with
+// no integer.
+std::string IntegerSpelled(absl::string_view text) {
+  const absl::string_view stripped = absl::StripAsciiWhitespace(text);
+  int64_t number = 0;
+  if (absl::SimpleAtoi(stripped.substr(0, stripped.find_first_of(" (:;")), &number)) return absl::StrCat(number);
+  return "";
+}
+
 // What the comments of the learner section say `spec`'s algorithm gets by
 // default, by field, against what its finalizer gives, for every field
 // whose comment disagrees.
@@ -229,7 +239,8 @@ std::vector<std::string> AlgorithmDefaultDisagreements(const learner::AlgorithmS
   std::vector<std::string> disagreements;
   auto check = [&](const google::protobuf::Message& message, const FieldDescriptor& field, absl::string_view said) {
     const std::string expected = Normalized(said), got = Spelled(message, field);
-    if (!expected.empty() && expected != got) {
+    const std::string integer = IntegerSpelled(said);
+    if (!expected.empty() && expected != got && (integer.empty() || integer != got)) {
       disagreements.push_back(absl::StrCat(spec.name, ": ", field.full_name(), " is ", got,
                                            " by default; its comment says ", said));
     }

@@ -9,6 +9,7 @@
 #include "learner/algorithms/maddpg.h"
 #include "learner/algorithms/ppo.h"
 #include "learner/algorithms/sac.h"
+#include "learner/algorithms/simbav2.h"
 #include "learner/algorithms/sac_discrete.h"
 #include "learner/algorithms/spec.h"
 #include "learner/algorithms/td3.h"
@@ -35,6 +36,7 @@ constexpr Factory kFactories[] = {
     {v1::LearnerConfig::kDsacT, &DsacT::FromConfig},
     {v1::LearnerConfig::kDroq, &Droq::FromConfig},
     {v1::LearnerConfig::kCrossq, &CrossQ::FromConfig},
+    {v1::LearnerConfig::kSimbav2, &SimbaV2::FromConfig},
 };
 
 }  // namespace

@@ -157,6 +157,40 @@ absl::Status FinalizeCrossQ(v1::LearnerConfig& learner, const envs::EnvSpec& env
   return absl::OkStatus();
 }
 
+// An int field of `message` set to `fallback` when unset, then required in
+// [low, high].
+#define RILL_FILL_INT(message, prefix, field, fallback, low, high)                                              \
+  do {                                                                                                          \
+    if (!(message).has_##field()) (message).set_##field(fallback);                                              \
+    if ((message).field() < (low) || (message).field() > (high)) {                                              \
+      return InvalidField(absl::StrCat(prefix, "." #field),                                                     \
+                          absl::StrCat((message).field(), " is out of range: must be in ", low, "..", high));   \
+    }                                                                                                           \
+  } while (0)
+
+// SimbaV2's network begins with the running-statistics normalisation of
+// the observations, so it sets learner.normalize_observations.
+absl::Status FinalizeSimbaV2(v1::LearnerConfig& learner, const envs::EnvSpec& env) {
+  v1::SimbaV2Config& simba = *learner.mutable_simbav2();
+  const std::string prefix = "learner.simbav2";
+  RILL_FILL(simba, prefix, actor_lr, 1e-4, 0, kInf, true);
+  RILL_FILL(simba, prefix, critic_lr, 1e-4, 0, kInf, true);
+  RILL_FILL(simba, prefix, alpha_lr, 1e-4, 0, kInf, true);
+  RILL_FILL(simba, prefix, initial_alpha, 0.01, 0, kInf, true);
+  RILL_FILL(simba, prefix, target_entropy, -0.5 * env.action_dim(), -kInf, kInf, false);
+  RILL_FILL(simba, prefix, final_lr_fraction, 0.5, 0, 1, true);
+  RILL_FILL_INT(simba, prefix, lr_decay_updates, 1000000, 1, int64_t{1} << 40);
+  RILL_FILL_INT(simba, prefix, actor_hidden_size, 128, 1, 65536);
+  RILL_FILL_INT(simba, prefix, actor_blocks, 1, 0, 16);
+  RILL_FILL_INT(simba, prefix, critic_hidden_size, 512, 1, 65536);
+  RILL_FILL_INT(simba, prefix, critic_blocks, 2, 0, 16);
+  RILL_FILL_INT(simba, prefix, num_atoms, 101, 2, 1001);
+  RILL_FILL(simba, prefix, v_max, 5.0, 0, kInf, true);
+  RILL_FILL(simba, prefix, shift, 3.0, 0, kInf, false);
+  learner.set_normalize_observations(true);
+  return absl::OkStatus();
+}
+
 // TD3 and DDPG share the message and every rule; only the defaults differ.
 absl::Status FinalizeTd3Like(v1::Td3Config& td3, const std::string& prefix, int critics, double noise, int delay) {
   RILL_FILL(td3, prefix, actor_lr, 1e-3, 0, kInf, true);
@@ -427,6 +461,7 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
       {.config_case = C::kDsacT, .finalize = &FinalizeDsacT, .actor_duty = &TransitionDuty},
       {.config_case = C::kDroq, .finalize = &FinalizeDroq, .actor_duty = &TransitionDuty},
       {.config_case = C::kCrossq, .finalize = &FinalizeCrossQ, .actor_duty = &TransitionDuty},
+      {.config_case = C::kSimbav2, .finalize = &FinalizeSimbaV2, .actor_duty = &TransitionDuty},
   });
   return *kSpecs;
 }

@@ -24,7 +24,7 @@ envs::EnvSpec Discrete() { return *envs::LookupEnvSpec("CartPole-v1"); }
 envs::EnvSpec JointAgents() { return *envs::JointSpec(*envs::LookupMultiAgentSpec("CooperativeNavigation-v0")); }
 
 TEST(AlgorithmSpecTest, EveryAlgorithmIsFoundByNameAndByItsConfigField) {
-  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2, maddpg, dsac_t, droq, crossq");
+  EXPECT_EQ(KnownAlgorithmNames(), "sac, td3, ddpg, sac_discrete, impala, ppo, drqv2, maddpg, dsac_t, droq, crossq, simbav2");
   for (const AlgorithmSpec& spec : AlgorithmSpecs()) {
     absl::StatusOr<const AlgorithmSpec*> by_name = FindAlgorithmSpec(spec.name);
     ASSERT_TRUE(by_name.ok()) << spec.name;
@@ -146,6 +146,38 @@ TEST(AlgorithmSpecTest, CrossQTakesThePapersSettings) {
        }) {
     v1::LearnerConfig bad;
     set(*bad.mutable_crossq());
+    EXPECT_THAT(FinalizeLearnerConfig(bad, Continuous()).message(), HasSubstr(field)) << field;
+  }
+}
+
+TEST(AlgorithmSpecTest, SimbaV2TakesThePapersSettingsAndNormalisesObservations) {
+  v1::LearnerConfig learner;
+  learner.mutable_simbav2();
+  ASSERT_TRUE(FinalizeLearnerConfig(learner, Continuous()).ok());
+  const v1::SimbaV2Config& simba = learner.simbav2();
+  EXPECT_DOUBLE_EQ(simba.critic_lr(), 1e-4);
+  EXPECT_DOUBLE_EQ(simba.final_lr_fraction(), 0.5);
+  EXPECT_EQ(simba.lr_decay_updates(), 1000000);
+  EXPECT_EQ(simba.critic_hidden_size(), 512);
+  EXPECT_EQ(simba.critic_blocks(), 2);
+  EXPECT_EQ(simba.actor_hidden_size(), 128);
+  EXPECT_EQ(simba.actor_blocks(), 1);
+  EXPECT_EQ(simba.num_atoms(), 101);
+  EXPECT_DOUBLE_EQ(simba.v_max(), 5);
+  EXPECT_DOUBLE_EQ(simba.shift(), 3);
+  EXPECT_DOUBLE_EQ(simba.target_entropy(), -0.5 * Continuous().action_dim());
+  EXPECT_TRUE(learner.normalize_observations());
+  for (const auto& [set, field] : std::vector<std::pair<void (*)(v1::SimbaV2Config&), std::string>>{
+           {[](v1::SimbaV2Config& c) { c.set_final_lr_fraction(0); }, "learner.simbav2.final_lr_fraction"},
+           {[](v1::SimbaV2Config& c) { c.set_lr_decay_updates(0); }, "learner.simbav2.lr_decay_updates"},
+           {[](v1::SimbaV2Config& c) { c.set_critic_blocks(17); }, "learner.simbav2.critic_blocks"},
+           {[](v1::SimbaV2Config& c) { c.set_actor_hidden_size(0); }, "learner.simbav2.actor_hidden_size"},
+           {[](v1::SimbaV2Config& c) { c.set_num_atoms(1); }, "learner.simbav2.num_atoms"},
+           {[](v1::SimbaV2Config& c) { c.set_v_max(0); }, "learner.simbav2.v_max"},
+           {[](v1::SimbaV2Config& c) { c.set_shift(-1); }, "learner.simbav2.shift"},
+       }) {
+    v1::LearnerConfig bad;
+    set(*bad.mutable_simbav2());
     EXPECT_THAT(FinalizeLearnerConfig(bad, Continuous()).message(), HasSubstr(field)) << field;
   }
 }
