@@ -44,7 +44,7 @@
 
 ABSL_FLAG(std::string, algo, "sac",
           "Algorithm whose update the learner benchmark times, by its config name: sac, td3, ddpg, sac_discrete, "
-          "impala, ppo, drqv2, maddpg, dsac_t, droq, crossq.");
+          "impala, ppo, drqv2, maddpg, dsac_t, droq, crossq, simbav2.");
 ABSL_FLAG(int, obs_dim, 17, "Observation size of the benchmarked networks.");
 ABSL_FLAG(int, act_dim, 6, "Action size of the benchmarked networks (number of actions for a discrete algorithm).");
 ABSL_FLAG(int, batch, 256, "Items per benchmarked update (transitions, or unrolls for impala and ppo).");
