@@ -97,6 +97,22 @@ std::optional<ProcessCpu> ReadProcess(int pid) {
   return ProcessCpu{static_cast<int>(parent), RoleOfCommandLine(*cmdline), static_cast<double>(utime + stime) / tick};
 }
 
+// Seconds every core of the machine has spent busy since boot (/proc/stat's
+// first line: all but idle and iowait); -1 when it cannot be read.
+double MachineBusySeconds() {
+  const std::optional<std::string> stat = ReadWhole("/proc/stat");
+  if (!stat.has_value()) return -1;
+  const std::vector<std::string> fields =
+      absl::StrSplit(stat->substr(0, stat->find('\n')), ' ', absl::SkipEmpty());
+  double busy = 0;
+  for (size_t i = 1; i < fields.size(); ++i) {
+    int64_t ticks = 0;
+    if (!absl::SimpleAtoi(fields[i], &ticks)) return -1;
+    if (i != 4 && i != 5) busy += static_cast<double>(ticks);  // 4 idle, 5 iowait
+  }
+  return busy / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 double ProcessCpuSeconds() {
   timespec now{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
@@ -144,6 +160,7 @@ namespace {
 struct Snapshot {
   double env_steps = 0, updates = 0, run_seconds = 0;
   std::map<std::string, double> cpu;
+  double machine_busy = 0;  // MachineBusySeconds
   absl::Time at;
 };
 
@@ -159,6 +176,7 @@ std::optional<Snapshot> TakeSnapshot(const std::string& progress_path, int root,
   *seen = *json;
   Snapshot snapshot;
   snapshot.cpu = ProcessTreeCpuSeconds(root);
+  snapshot.machine_busy = MachineBusySeconds();
   snapshot.at = absl::Now();
   snapshot.env_steps = ProgressField(*json, "env_steps");
   snapshot.updates = ProgressField(*json, "learner_updates");
@@ -270,6 +288,9 @@ struct RunFigures {
   // CPU seconds per env step and cores in use, by role.
   std::map<std::string, double> cpu_per_env_step, cores;
   double cores_used = 0;
+  // Cores the machine kept busy in the window beyond the run's own: other
+  // work on the machine, which the bound's cores were not free of.
+  double other_cores = 0;
 };
 
 RunFigures FiguresOf(const SystemWindow& run) {
@@ -286,6 +307,10 @@ RunFigures FiguresOf(const SystemWindow& run) {
     figures.cpu_per_env_step[role] = steps > 0 ? used / steps : 0;
     figures.cores[role] = wall > 0 ? used / wall : 0;
     figures.cores_used += figures.cores[role];
+  }
+  if (wall > 0 && run.first.machine_busy >= 0 && run.last.machine_busy >= 0) {
+    const double machine = (run.last.machine_busy - run.first.machine_busy) / wall;
+    figures.other_cores = std::max(0.0, machine - figures.cores_used);
   }
   return figures;
 }
@@ -313,6 +338,10 @@ std::vector<std::pair<std::string, double>> Stages(const PartCosts& parts, const
 // used less than 80% of them, else the process furthest above its parts
 // timed alone (CPU per env step in the run less alone).
 std::string Shortfall(const PartCosts& parts, const RunFigures& run, int cores) {
+  if (run.other_cores > 0.2 * cores) {
+    return absl::StrFormat("other work: processes outside the run kept %.2f of %d cores busy", run.other_cores,
+                           cores);
+  }
   if (run.cores_used < 0.8 * cores) {
     return absl::StrFormat("idle cores: the run kept %.2f of %d busy (it waits: rate limiter, policy lag or a round "
                            "trip), so the bound's cores are not all at work",
@@ -370,12 +399,13 @@ absl::Status BenchSystem(absl::Duration window) {
               "\"updates_per_second\": %.2f, \"updates_per_env_step\": %.5g, \"bound_env_steps_per_second\": %.1f, "
               "\"bound_updates_per_second\": %.2f, \"fraction_of_bound\": %.3f, \"stage_us_per_env_step\": {%s}, "
               "\"update_us_one_thread\": %.1f, \"forward_on\": \"%s\", \"run_us_per_env_step\": %s, "
-              "\"run_cores\": %s, \"run_cores_used\": %.2f, \"below_bound_by\": \"%s\", \"run_dir\": \"%s\"}\n",
+              "\"run_cores\": %s, \"run_cores_used\": %.2f, \"other_cores\": %.2f, \"below_bound_by\": \"%s\", "
+              "\"run_dir\": \"%s\"}\n",
               config.name().c_str(), cores, window_run.last.run_seconds - window_run.first.run_seconds,
               run.env_steps_per_second, run.updates_per_second, run.updates_per_env_step, bound,
               bound * run.updates_per_env_step, fraction, absl::StrJoin(stages, ", ").c_str(), 1e6 * parts.update,
               parts.forward_where.c_str(), JsonMap(run.cpu_per_env_step, 1e6).c_str(), JsonMap(run.cores, 1).c_str(),
-              run.cores_used, Shortfall(parts, run, cores).c_str(), run_dir.c_str());
+              run.cores_used, run.other_cores, Shortfall(parts, run, cores).c_str(), run_dir.c_str());
   return absl::OkStatus();
 }
 

@@ -14,7 +14,8 @@
 // The bound is the machine's cores divided by the sum of those costs per
 // env step: the env steps/s the run would make if every core worked on
 // nothing else. Where the run falls short, the JSON names the stage that
-// keeps it below: cores left idle (the run waits: its rate limiter, its
+// keeps it below: other work (cores busy outside the run, from
+// /proc/stat), cores left idle (the run waits: its rate limiter, its
 // policy lag, a slow round trip), or the process whose CPU per env step in
 // the run is furthest above its parts timed alone.
 //

@@ -241,6 +241,7 @@ TEST(BenchTest, SystemRunsTheConfigAndTimesEachPartAgainstItsBound) {
   for (const char* role : {"actor", "learner", "replay", "launcher"}) {
     EXPECT_GT(Number(run.json, role, "\"run_cores\":"), 0) << role << ": " << run.json;
   }
+  EXPECT_GE(Number(run.json, "other_cores"), 0) << run.json;
   EXPECT_TRUE(absl::StrContains(run.json, "\"below_bound_by\": \"")) << run.json;
   EXPECT_TRUE(absl::StrContains(run.json, absl::StrCat("\"run_dir\": \"", dir))) << run.json;
   // The run it measured has stopped, every process of it.
