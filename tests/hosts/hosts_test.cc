@@ -1,0 +1,437 @@
+// Faults between hosts, with Rill's real processes: a replay shard, a
+// learner and actors each in a network namespace of its own (tests/hosts/
+// hosts.h), on real addresses of a private /24, with a FaultProxy
+// (latency, loss) or iptables partitions between them. Each scenario prints
+// one line with its figures:
+//   scenario X: env steps/s clean A, faulty B (B/A), acked lost N, recovered in T s
+// Skips where namespaces cannot be made (not root, no `ip`).
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cli/throwaway_tls.h"
+#include "common/grpc_util.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/replay.grpc.pb.h"
+#include "tests/hosts/fault_proxy.h"
+#include "tests/hosts/hosts.h"
+
+namespace rill::testing::hosts {
+namespace {
+
+const std::vector<std::string> kHosts = {"replay", "learner", "actors-a", "actors-b"};
+
+std::string Runfile(const std::string& name) { return std::filesystem::absolute(name).string(); }
+
+std::string TestDir(const std::string& name) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::string dir = std::string(root != nullptr ? root : "/tmp") + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// tiny_pendulum with a rate limiter that never holds the actors back in
+// these short runs (the error buffer outlasts them) and a learner batch large
+// enough to keep up: env steps/s measure the network, not the learner.
+std::string WriteConfig(const std::string& dir) {
+  const std::string path = dir + "/config.textpb";
+  std::ofstream(path) << R"(name: "hosts"
+env { name: "Pendulum-v1" }
+network { hidden_sizes: 32 hidden_sizes: 32 }
+replay {
+  tables {
+    name: "transitions"
+    max_size: 1000000
+    rate_limiter { min_size_to_sample: 200 samples_per_insert: 1 error_buffer: 200000 }
+  }
+}
+actor { num_envs: 2 learning_starts: 200 insert_batch_items: 16 max_in_flight_batches: 4 }
+learner { sac { } batch_size: 256 publish_every: 20 prefetch_batches: 2 num_threads: 1 }
+topology { num_actors: 2 }
+seed: 7
+)";
+  return path;
+}
+
+// The last non-empty line of `text`.
+std::string LastLine(absl::string_view text) {
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  const size_t at = text.rfind('\n');
+  return std::string(at == absl::string_view::npos ? text : text.substr(at + 1));
+}
+
+double EnvSteps(const HostProcess& actor) { return SumMetric(actor.Metrics(), "rill_actor_env_steps_total"); }
+
+// Polls every 50 ms until `condition` holds or the timeout passes.
+bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return condition();
+}
+
+// The shard's one table, asked over the bridge (plain text).
+absl::StatusOr<v1::TableInfo> TableInfo(const HostProcess& replay) {
+  auto stub = v1::ReplayService::NewStub(grpc::CreateChannel(replay.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(10)));
+  v1::InfoResponse info;
+  grpc::Status status = stub->Info(&context, v1::InfoRequest(), &info);
+  if (!status.ok()) return absl::UnavailableError(status.error_message());
+  if (info.tables_size() != 1) return absl::InternalError("not one table");
+  return info.tables(0);
+}
+
+// What an actor's last log line says it had acknowledged:
+// "actor N stops after X env steps (Y items acknowledged by replay)".
+int64_t AckedItems(const HostProcess& actor) {
+  std::smatch match;
+  const std::string log = ReadAll(actor.log_path);
+  if (!std::regex_search(log, match, std::regex(R"(stops after [0-9]+ env steps \(([0-9]+) items acknowledged)"))) {
+    return -1;
+  }
+  return std::stoll(match[1].str());
+}
+
+// SIGTERM (a graceful stop: the actor flushes and logs what was acknowledged)
+// and wait for the end; true when it exited 0.
+bool StopGracefully(HostProcess& role) {
+  role.process->Signal(SIGTERM);
+  std::optional<int> status = role.process->WaitExit(absl::Seconds(60));
+  return status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+}
+
+class HostsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const absl::Status available = Hosts::Available();
+    if (!available.ok()) GTEST_SKIP() << "no network namespaces here: " << available.message();
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = TestDir(name);
+    config_ = WriteConfig(dir_);
+    absl::StatusOr<std::unique_ptr<Hosts>> hosts = Hosts::Create(kHosts, dir_ + "/logs");
+    ASSERT_TRUE(hosts.ok()) << hosts.status();
+    hosts_ = *std::move(hosts);
+  }
+
+  absl::StatusOr<HostProcess> StartReplay(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--config=" + config_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return hosts_->StartRole("replay", "replay", Runfile("rill-replay"), args);
+  }
+  absl::StatusOr<HostProcess> StartLearner(const std::string& replay_address, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"learner", "--config=" + config_, "--replay_address=" + replay_address};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return hosts_->StartRole("learner", "learner", Runfile("rill"), args);
+  }
+  absl::StatusOr<HostProcess> StartActor(const std::string& host, int id, const std::string& replay_address,
+                                         const std::string& learner_address, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--config=" + config_, absl::StrCat("--actor_id=", id),
+                                     "--replay_address=" + replay_address, "--learner_address=" + learner_address};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return hosts_->StartRole(host, absl::StrCat("actor-", id), Runfile("rill-actor"), args);
+  }
+  // A FaultProxy in the replay host in front of the shard.
+  std::unique_ptr<FaultProxy> ProxyFor(const HostProcess& replay) {
+    FaultProxyOptions options;
+    options.listen_host = hosts_->Address("replay");
+    options.target_host = hosts_->Address("replay");
+    options.target_port = replay.grpc_port;
+    options.netns_path = hosts_->NamespacePath("replay");
+    options.allowed_subnets = {hosts_->Subnet()};
+    absl::StatusOr<std::unique_ptr<FaultProxy>> proxy = FaultProxy::Create(options);
+    EXPECT_TRUE(proxy.ok()) << proxy.status();
+    return proxy.ok() ? *std::move(proxy) : nullptr;
+  }
+
+  std::string dir_;
+  std::string config_;
+  // Outlives the processes, which are locals of each test body.
+  std::unique_ptr<Hosts> hosts_;
+};
+
+// Two actors' env steps per second together, and the items they said
+// replay acknowledged.
+struct ActorRun {
+  double steps_per_second = 0;
+  int64_t acked = 0;
+};
+
+TEST_F(HostsTest, LatencyAndLossBetweenActorsLearnerAndReplayLoseNoAcknowledgedItem) {
+  absl::StatusOr<HostProcess> replay = StartReplay();
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  std::unique_ptr<FaultProxy> proxy = ProxyFor(*replay);
+  ASSERT_NE(proxy, nullptr);
+  // The learner samples through the proxy throughout; the actors of each
+  // run write through it.
+  absl::StatusOr<HostProcess> learner = StartLearner(proxy->address());
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  // Each run: two fresh actors (actors-a, actors-b); once both step, their
+  // env steps over a timed window, then a graceful stop (flush) and the
+  // items each says replay acknowledged.
+  const absl::Duration kWindow = absl::Seconds(3);
+  int next_id = 0;
+  auto run = [&](const std::string& what) -> ActorRun {
+    ActorRun result;
+    std::vector<HostProcess> actors;
+    for (const std::string host : {"actors-a", "actors-b"}) {
+      absl::StatusOr<HostProcess> actor = StartActor(host, next_id++, proxy->address(), learner->address());
+      EXPECT_TRUE(actor.ok()) << actor.status();
+      if (!actor.ok()) return result;
+      actors.push_back(*std::move(actor));
+    }
+    auto steps = [&] { return EnvSteps(actors[0]) + EnvSteps(actors[1]); };
+    EXPECT_TRUE(WaitUntil([&] { return EnvSteps(actors[0]) > 200 && EnvSteps(actors[1]) > 200; }, absl::Seconds(60)))
+        << what << ": the actors do not step";
+    const double first = steps();
+    const absl::Time start = absl::Now();
+    absl::SleepFor(kWindow);  // the measurement window
+    result.steps_per_second = (steps() - first) / absl::ToDoubleSeconds(absl::Now() - start);
+    for (HostProcess& actor : actors) {
+      EXPECT_TRUE(StopGracefully(actor)) << what << ": " << actor.process->name() << " did not stop cleanly: "
+                                         << actor.process->LogTail(10);
+      result.acked += AckedItems(actor);
+    }
+    return result;
+  };
+  const ActorRun clean = run("clean");
+  LinkFaults faults;
+  faults.latency = absl::Milliseconds(25);  // 50 ms round trip
+  faults.jitter = absl::Milliseconds(5);
+  faults.loss = 0.01;
+  faults.loss_stall = absl::Milliseconds(200);
+  proxy->SetFaults(faults);
+  const ActorRun faulty = run("faulty");
+  proxy->SetFaults(LinkFaults());
+  // Every item the actors were told is stored is in the table (no eviction
+  // at this max_size, and keys make resends idempotent).
+  absl::StatusOr<v1::TableInfo> table = TableInfo(*replay);
+  ASSERT_TRUE(table.ok()) << table.status();
+  const int64_t acked = clean.acked + faulty.acked;
+  const int64_t lost = std::max<int64_t>(0, acked - table->size());
+  EXPECT_GT(clean.acked, 0);
+  EXPECT_GT(faulty.acked, 0);
+  EXPECT_EQ(lost, 0) << "acknowledged " << acked << ", the shard holds " << table->size();
+  EXPECT_GT(proxy->stalls(), 0) << "no lost segment was modelled";
+  EXPECT_TRUE(learner->process->running()) << learner->process->LogTail(10);
+  EXPECT_GT(SumMetric(learner->Metrics(), "rill_learner_updates_total"), 0) << "the learner sampled nothing";
+  std::printf("scenario latency+loss (50 ms RTT, 1%% loss = 200 ms stall): env steps/s clean %.0f, faulty %.0f "
+              "(%.2f), acked lost %lld (acked %lld, stored %lld), proxy stalls %lld\n",
+              clean.steps_per_second, faulty.steps_per_second, faulty.steps_per_second / clean.steps_per_second,
+              static_cast<long long>(lost), static_cast<long long>(acked), static_cast<long long>(table->size()),
+              static_cast<long long>(proxy->stalls()));
+}
+
+TEST_F(HostsTest, PartitionedActorHostResumesAfterHealWhileTheOtherKeepsStepping) {
+  absl::StatusOr<HostProcess> replay = StartReplay();
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  absl::StatusOr<HostProcess> learner = StartLearner(replay->address());
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::StatusOr<HostProcess> a = StartActor("actors-a", 0, replay->address(), learner->address());
+  ASSERT_TRUE(a.ok()) << a.status();
+  absl::StatusOr<HostProcess> b = StartActor("actors-b", 1, replay->address(), learner->address());
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(WaitUntil([&] { return EnvSteps(*a) > 1000 && EnvSteps(*b) > 1000; }, absl::Seconds(60)));
+
+  const absl::Duration kPartition = absl::Seconds(12);
+  const double a_before = EnvSteps(*a);
+  const double b_before = EnvSteps(*b);
+  ASSERT_TRUE(hosts_->Partition("actors-a", "replay").ok());
+  // The timed partition itself.
+  absl::SleepFor(absl::Seconds(2));
+  const double a_settled = EnvSteps(*a);  // what it did while its in-flight batches filled
+  absl::SleepFor(kPartition - absl::Seconds(2));
+  const double a_during = EnvSteps(*a);
+  const double b_during = EnvSteps(*b);
+  const absl::Time healed = absl::Now();
+  ASSERT_TRUE(hosts_->Heal("actors-a", "replay").ok());
+  EXPECT_GT(b_during - b_before, 1000) << "the other actor host stopped stepping during the partition";
+  const bool recovered = WaitUntil([&] { return EnvSteps(*a) > a_during + 500; }, absl::Seconds(60));
+  const double recovery_seconds = absl::ToDoubleSeconds(absl::Now() - healed);
+  EXPECT_TRUE(recovered) << "the partitioned actor did not step again after the heal: " << a->process->LogTail(10);
+  EXPECT_TRUE(a->process->running() && b->process->running() && replay->process->running());
+
+  ASSERT_TRUE(StopGracefully(*a)) << a->process->LogTail(10);
+  ASSERT_TRUE(StopGracefully(*b)) << b->process->LogTail(10);
+  absl::StatusOr<v1::TableInfo> table = TableInfo(*replay);
+  ASSERT_TRUE(table.ok()) << table.status();
+  const int64_t acked = AckedItems(*a) + AckedItems(*b);
+  const int64_t lost = std::max<int64_t>(0, acked - table->size());
+  EXPECT_EQ(lost, 0) << "acknowledged " << acked << ", the shard holds " << table->size();
+  const bool blocked = a_during - a_settled < 100;
+  std::printf("scenario partition (actors-a cut from replay %.0f s): env steps during it: actors-a %.0f (%.0f in "
+              "its first 2 s, %.0f after: %s), actors-b %.0f; acked lost %lld (acked %lld, stored %lld); "
+              "recovered in %.1f s\n",
+              absl::ToDoubleSeconds(kPartition), a_during - a_before, a_settled - a_before, a_during - a_settled,
+              blocked ? "blocks" : "keeps stepping", b_during - b_before, static_cast<long long>(lost),
+              static_cast<long long>(acked), static_cast<long long>(table->size()), recovery_seconds);
+}
+
+TEST_F(HostsTest, FlappingLinkEndsNoProcessAndKeepsTheActorsMemoryBounded) {
+  absl::StatusOr<HostProcess> replay = StartReplay();
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  absl::StatusOr<HostProcess> learner = StartLearner(replay->address());
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::StatusOr<HostProcess> actor = StartActor("actors-b", 0, replay->address(), learner->address());
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  ASSERT_TRUE(WaitUntil([&] { return EnvSteps(*actor) > 2000; }, absl::Seconds(60)));
+  const int64_t rss_before = actor->ResidentBytes();
+  const double steps_before = EnvSteps(*actor);
+  // 1 s up / 1 s down, five times: the timed flaps themselves.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(hosts_->Partition("actors-b", "replay").ok());
+    absl::SleepFor(absl::Seconds(1));
+    ASSERT_TRUE(hosts_->Heal("actors-b", "replay").ok());
+    absl::SleepFor(absl::Seconds(1));
+  }
+  const double steps_after_flaps = EnvSteps(*actor);
+  const absl::Time settled = absl::Now();
+  EXPECT_TRUE(WaitUntil([&] { return EnvSteps(*actor) > steps_after_flaps + 1000; }, absl::Seconds(60)))
+      << "the actor does not step after the link settled: " << actor->process->LogTail(10);
+  const double settle_seconds = absl::ToDoubleSeconds(absl::Now() - settled);
+  const int64_t rss_after = actor->ResidentBytes();
+  EXPECT_TRUE(actor->process->running()) << actor->process->LogTail(10);
+  EXPECT_TRUE(replay->process->running()) << replay->process->LogTail(10);
+  EXPECT_TRUE(learner->process->running()) << learner->process->LogTail(10);
+  EXPECT_LT(rss_after, rss_before + (16 << 20)) << "the actor's memory grew by more than 16 MiB";
+  std::printf("scenario flapping (actors-b <-> replay 1 s up / 1 s down x5): no process ended, actor RSS %.1f -> "
+              "%.1f MiB, env steps during the flaps %.0f, stepping again %.1f s after\n",
+              rss_before / 1048576.0, rss_after / 1048576.0, steps_after_flaps - steps_before, settle_seconds);
+}
+
+// Certificates for the hosts' addresses: a CA, a peer certificate for every
+// host (serving and dialling), and one from another CA.
+absl::Status MakeCertificates(const std::string& dir, const Hosts& hosts) {
+  std::string names;
+  for (const std::string& host : kHosts) names += absl::StrCat(names.empty() ? "" : ", ", "IP:", hosts.Address(host));
+  std::ofstream(dir + "/openssl.cnf") << cli::ThrowawayOpensslConfig() << "\n[hosts_ext]\n"
+                                      << "basicConstraints = critical, CA:FALSE\n"
+                                      << "keyUsage = critical, digitalSignature\n"
+                                      << "extendedKeyUsage = serverAuth, clientAuth\n"
+                                      << "subjectAltName = " << names << "\n";
+  auto req = [&](std::vector<std::string> args) {
+    std::vector<std::string> full = {"req", "-config", dir + "/openssl.cnf", "-newkey", "ec", "-pkeyopt",
+                                     "ec_paramgen_curve:P-256", "-noenc", "-x509", "-days", "2"};
+    full.insert(full.end(), args.begin(), args.end());
+    return cli::RunOpenssl("/usr/bin/openssl", full, dir + "/openssl.log", absl::Seconds(60));
+  };
+  for (const std::string ca : {"ca", "other-ca"}) {
+    absl::Status made = req({"-subj", "/CN=" + ca, "-extensions", "ca_ext", "-keyout", dir + "/" + ca + ".key", "-out",
+                             dir + "/" + ca + ".crt"});
+    if (!made.ok()) return made;
+  }
+  for (const auto& [name, ca] : std::vector<std::pair<std::string, std::string>>{{"host", "ca"}, {"stranger", "other-ca"}}) {
+    absl::Status made = req({"-subj", "/CN=" + name, "-extensions", "hosts_ext", "-CA", dir + "/" + ca + ".crt",
+                             "-CAkey", dir + "/" + ca + ".key", "-keyout", dir + "/" + name + ".key", "-out",
+                             dir + "/" + name + ".crt"});
+    if (!made.ok()) return made;
+  }
+  return absl::OkStatus();
+}
+
+TEST_F(HostsTest, MutualTlsAcrossHostsServesTheRunAndRefusesAnotherCasClient) {
+  const std::string tls = dir_ + "/tls";
+  std::filesystem::create_directories(tls);
+  ASSERT_TRUE(MakeCertificates(tls, *hosts_).ok());
+  // The stranger trusts both CAs: it accepts the shard's certificate, and
+  // its own passes the start-up check that it chains to --tls_ca, so the
+  // refusal is the shard's, in the handshake.
+  std::ofstream(tls + "/both-ca.crt") << ReadAll(tls + "/ca.crt") << ReadAll(tls + "/other-ca.crt");
+  auto flags = [&](const std::string& name) {
+    return std::vector<std::string>{"--tls_cert=" + tls + "/" + name + ".crt", "--tls_key=" + tls + "/" + name + ".key",
+                                    "--tls_ca=" + tls + (name == "stranger" ? "/both-ca.crt" : "/ca.crt")};
+  };
+  absl::StatusOr<HostProcess> replay = StartReplay(flags("host"));
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  absl::StatusOr<HostProcess> learner = StartLearner(replay->address(), flags("host"));
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::StatusOr<HostProcess> actor = StartActor("actors-a", 0, replay->address(), learner->address(), flags("host"));
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  // Items cross from actors-a to replay, batches from replay to the learner,
+  // parameters from the learner to actors-a: all over mutual TLS.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return SumMetric(learner->Metrics(), "rill_learner_updates_total") >= 10 &&
+               SumMetric(actor->Metrics(), "rill_actor_parameter_version") > 0;
+      },
+      absl::Seconds(90)))
+      << learner->process->LogTail(10) << actor->process->LogTail(10);
+
+  // `rill replay info` from actors-b: with the run's certificate it reads the
+  // table; with one of another CA the shard refuses it in the handshake.
+  auto info = [&](const std::string& cert) {
+    std::vector<std::string> args = {Runfile("rill"), "replay", "info", "--address=" + replay->address(),
+                                     "--info_timeout=3s"};
+    for (const std::string& flag : flags(cert)) args.push_back(flag);
+    return hosts_->RunIn("actors-b", args, absl::Seconds(60));
+  };
+  const absl::Status good = info("host");
+  EXPECT_TRUE(good.ok()) << good;
+  const absl::Status stranger = info("stranger");
+  EXPECT_FALSE(stranger.ok()) << "a client certificate of another CA was served";
+  EXPECT_EQ(std::string(stranger.message()).find("does not chain"), std::string::npos)
+      << "the client refused itself at start-up, the shard was never asked: " << stranger;
+  // The shard's own word: gRPC logs each refused handshake.
+  EXPECT_NE(ReadAll(replay->log_path).find("Handshake failed"), std::string::npos) << replay->process->LogTail(10);
+  EXPECT_TRUE(replay->process->running()) << replay->process->LogTail(10);
+  // Plain text from the test process is refused too.
+  EXPECT_FALSE(TableInfo(*replay).ok());
+  std::printf("scenario mTLS across hosts: run served (learner updates %.0f, actor parameter version %.0f), another "
+              "CA's client refused: %s\n",
+              SumMetric(learner->Metrics(), "rill_learner_updates_total"),
+              SumMetric(actor->Metrics(), "rill_actor_parameter_version"),
+              LastLine(stranger.message()).c_str());
+}
+
+TEST(HostsHarnessTest, RemovesEveryNamespaceAndLinkItMade) {
+  if (!Hosts::Available().ok()) GTEST_SKIP() << Hosts::Available().message();
+  const std::string dir = TestDir("harness");
+  std::vector<std::string> namespaces;
+  {
+    absl::StatusOr<std::unique_ptr<Hosts>> hosts = Hosts::Create({"one", "two"}, dir);
+    ASSERT_TRUE(hosts.ok()) << hosts.status();
+    for (const std::string host : {"one", "two"}) namespaces.push_back((*hosts)->Namespace(host));
+    for (const std::string& ns : namespaces) EXPECT_TRUE(std::filesystem::exists("/run/netns/" + ns));
+    // Hosts reach each other (a TCP connect from one to a listener of a
+    // FaultProxy in two); a partition cuts them; a heal joins them again.
+    FaultProxyOptions options;
+    options.listen_host = (*hosts)->Address("two");
+    options.target_host = "127.0.0.1";
+    options.target_port = 9;
+    options.netns_path = (*hosts)->NamespacePath("two");
+    options.allowed_subnets = {(*hosts)->Subnet()};
+    absl::StatusOr<std::unique_ptr<FaultProxy>> listener = FaultProxy::Create(options);
+    ASSERT_TRUE(listener.ok()) << listener.status();
+    const std::vector<std::string> connect = {
+        "/usr/bin/timeout", "2", "/bin/bash", "-c", absl::StrCat("exec 3<>/dev/tcp/", (*hosts)->Address("two"), "/", (*listener)->port())};
+    EXPECT_TRUE((*hosts)->RunIn("one", connect).ok());
+    ASSERT_TRUE((*hosts)->Partition("one", "two").ok());
+    EXPECT_FALSE((*hosts)->RunIn("one", connect).ok());
+    ASSERT_TRUE((*hosts)->Heal("one", "two").ok());
+    EXPECT_TRUE((*hosts)->RunIn("one", connect).ok());
+  }
+  for (const std::string& ns : namespaces) EXPECT_FALSE(std::filesystem::exists("/run/netns/" + ns)) << ns;
+  EXPECT_FALSE(std::filesystem::exists("/sys/class/net/rhb" + std::to_string(getpid())));
+}
+
+}  // namespace
+}  // namespace rill::testing::hosts
