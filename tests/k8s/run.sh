@@ -239,12 +239,16 @@ if [ -n "$image_ok" ]; then
     fail "image-env-server" "podman run: $(tail -n 1 <<<"$out")"
   else
     deadline=$(($(now) + 30))
-    until podman logs "$health_container" 2>&1 | grep -q "^listening on 127.0.0.1:$port$" || [ "$(now)" -ge "$deadline" ] ||
+    # Anywhere in a line: podman's log can join the server's stdout line to
+    # a stderr line written at the same moment (a full run once found no
+    # such line from a server that then answered rill envs --remote).
+    listening="listening on 127\.0\.0\.1:$port([^0-9]|\$)"
+    until podman logs "$health_container" 2>&1 | grep -Eq "$listening" || [ "$(now)" -ge "$deadline" ] ||
           [ "$(podman inspect --format '{{.State.Running}}' "$health_container" 2>/dev/null)" != true ]; do
       sleep 0.2  # the next look at the log: nothing notifies a line written
     done
     spaces=$(podman run --rm --network=host "$image" envs --remote="127.0.0.1:$port" 2>&1)
-    if ! podman logs "$health_container" 2>&1 | grep -q "^listening on 127.0.0.1:$port$"; then
+    if ! podman logs "$health_container" 2>&1 | grep -Eq "$listening"; then
       fail "image-env-server" "no \"listening on\" line within 30 s: $(podman logs "$health_container" 2>&1 | tail -n 2 | tr '\n' ' ')"
     elif ! grep -q "discrete" <<<"$spaces" || ! grep -q "shape: 4" <<<"$spaces"; then
       fail "image-env-server" "rill envs --remote: $(tail -n 2 <<<"$spaces" | tr '\n' ' ')"
