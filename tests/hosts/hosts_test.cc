@@ -22,6 +22,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/replay.grpc.pb.h"
+#include "tests/harness.h"
 #include "tests/hosts/fault_proxy.h"
 #include "tests/hosts/hosts.h"
 
@@ -31,21 +32,6 @@ namespace {
 const std::vector<std::string> kHosts = {"replay", "learner", "actors-a", "actors-b"};
 
 std::string Runfile(const std::string& name) { return std::filesystem::absolute(name).string(); }
-
-std::string TestDir(const std::string& name) {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const std::string dir = std::string(root != nullptr ? root : "/tmp") + "/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // tiny_pendulum with a rate limiter that never holds the actors back in
 // these short runs (the error buffer outlasts them) and a learner batch large
@@ -79,16 +65,6 @@ std::string LastLine(absl::string_view text) {
 
 double EnvSteps(const HostProcess& actor) { return SumMetric(actor.Metrics(), "rill_actor_env_steps_total"); }
 
-// Polls every 50 ms until `condition` holds or the timeout passes.
-bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return condition();
-}
-
 // The shard's one table, asked over the bridge (plain text).
 absl::StatusOr<v1::TableInfo> TableInfo(const HostProcess& replay) {
   auto stub = v1::ReplayService::NewStub(grpc::CreateChannel(replay.address(), grpc::InsecureChannelCredentials()));
@@ -105,7 +81,7 @@ absl::StatusOr<v1::TableInfo> TableInfo(const HostProcess& replay) {
 // "actor N stops after X env steps (Y items acknowledged by replay)".
 int64_t AckedItems(const HostProcess& actor) {
   std::smatch match;
-  const std::string log = ReadAll(actor.log_path);
+  const std::string log = ReadFile(actor.log_path);
   if (!std::regex_search(log, match, std::regex(R"(stops after [0-9]+ env steps \(([0-9]+) items acknowledged)"))) {
     return -1;
   }
@@ -126,7 +102,7 @@ class HostsTest : public ::testing::Test {
     const absl::Status available = Hosts::Available();
     if (!available.ok()) GTEST_SKIP() << "no network namespaces here: " << available.message();
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = TestDir(name);
+    dir_ = TempDir(name);
     config_ = WriteConfig(dir_);
     absl::StatusOr<std::unique_ptr<Hosts>> hosts = Hosts::Create(kHosts, dir_ + "/logs");
     ASSERT_TRUE(hosts.ok()) << hosts.status();
@@ -355,7 +331,7 @@ TEST_F(HostsTest, MutualTlsAcrossHostsServesTheRunAndRefusesAnotherCasClient) {
   // The stranger trusts both CAs: it accepts the shard's certificate, and
   // its own passes the start-up check that it chains to --tls_ca, so the
   // refusal is the shard's, in the handshake.
-  std::ofstream(tls + "/both-ca.crt") << ReadAll(tls + "/ca.crt") << ReadAll(tls + "/other-ca.crt");
+  std::ofstream(tls + "/both-ca.crt") << ReadFile(tls + "/ca.crt") << ReadFile(tls + "/other-ca.crt");
   auto flags = [&](const std::string& name) {
     return std::vector<std::string>{"--tls_cert=" + tls + "/" + name + ".crt", "--tls_key=" + tls + "/" + name + ".key",
                                     "--tls_ca=" + tls + (name == "stranger" ? "/both-ca.crt" : "/ca.crt")};
@@ -391,7 +367,7 @@ TEST_F(HostsTest, MutualTlsAcrossHostsServesTheRunAndRefusesAnotherCasClient) {
   EXPECT_EQ(std::string(stranger.message()).find("does not chain"), std::string::npos)
       << "the client refused itself at start-up, the shard was never asked: " << stranger;
   // The shard's own word: gRPC logs each refused handshake.
-  EXPECT_NE(ReadAll(replay->log_path).find("Handshake failed"), std::string::npos) << replay->process->LogTail(10);
+  EXPECT_NE(ReadFile(replay->log_path).find("Handshake failed"), std::string::npos) << replay->process->LogTail(10);
   EXPECT_TRUE(replay->process->running()) << replay->process->LogTail(10);
   // Plain text from the test process is refused too.
   EXPECT_FALSE(TableInfo(*replay).ok());
@@ -404,7 +380,7 @@ TEST_F(HostsTest, MutualTlsAcrossHostsServesTheRunAndRefusesAnotherCasClient) {
 
 TEST(HostsHarnessTest, RemovesEveryNamespaceAndLinkItMade) {
   if (!Hosts::Available().ok()) GTEST_SKIP() << Hosts::Available().message();
-  const std::string dir = TestDir("harness");
+  const std::string dir = TempDir("harness");
   std::vector<std::string> namespaces;
   {
     absl::StatusOr<std::unique_ptr<Hosts>> hosts = Hosts::Create({"one", "two"}, dir);
