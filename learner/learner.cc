@@ -687,6 +687,10 @@ absl::Status Learner::Finish() {
   if (options_.scalars != nullptr && algorithm_->updates() > 0) LogScalars(ExportStatistics(), {}, std::nullopt);
   RETURN_IF_ERROR(Publish());
   RETURN_IF_ERROR(Checkpoint());
+  if (thread_tuner_ != nullptr && thread_tuner_->kept() == 0 && algorithm_->updates() > 0) {
+    // A short run (or a loaded machine) can end before the first probe.
+    RILL_LOG(INFO) << "learner: stopped while measuring its intra-op threads, before choosing a count";
+  }
   RILL_LOG(INFO) << "learner stops after " << algorithm_->updates() << " updates, parameter version " << version_;
   return absl::OkStatus();
 }

@@ -238,9 +238,11 @@ TEST(BenchTest, SystemRunsTheConfigAndTimesEachPartAgainstItsBound) {
   for (const char* stage : {"env_step", "policy_forward", "learner_update", "replay_in_run"}) {
     EXPECT_GT(Number(run.json, stage, "\"stage_us_per_env_step\":"), 0) << stage << ": " << run.json;
   }
-  for (const char* role : {"actor", "learner", "replay", "launcher"}) {
+  for (const char* role : {"actor", "learner", "replay"}) {
     EXPECT_GT(Number(run.json, role, "\"run_cores\":"), 0) << role << ": " << run.json;
   }
+  // The launcher mostly waits: over 2 s it may not use one clock tick.
+  EXPECT_GE(Number(run.json, "launcher", "\"run_cores\":"), 0) << run.json;
   EXPECT_GE(Number(run.json, "other_cores"), 0) << run.json;
   EXPECT_TRUE(absl::StrContains(run.json, "\"below_bound_by\": \"")) << run.json;
   EXPECT_TRUE(absl::StrContains(run.json, absl::StrCat("\"run_dir\": \"", dir))) << run.json;
