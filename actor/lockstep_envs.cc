@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "envs/action_mask.h"
 #include "envs/catalog.h"
 #include "common/status_macros.h"
 #include "envs/batch/make.h"
@@ -17,6 +18,9 @@ absl::StatusOr<std::unique_ptr<LockstepEnvs>> LockstepEnvs::Create(const v1::Env
   ASSIGN_OR_RETURN(std::unique_ptr<envs::EnvBatch> batch, envs::MakeEnvBatch(env, num_envs, base_seed));
   std::unique_ptr<LockstepEnvs> lockstep = OverBatch(std::move(batch), env.has_remote());
   lockstep->env_name_ = env.name();
+  // The batch keeps the env's own spec (a server's mask is compared with
+  // the config's); what acts here ignores the mask when told to.
+  if (env.ignore_action_mask()) lockstep->spec_.action_mask = false;
   return lockstep;
 }
 
@@ -130,7 +134,9 @@ ActionBuffers LockstepEnvs::buffers(bool core_states) {
 }
 
 void LockstepEnvs::RandomActions(std::mt19937_64& rng) {
-  if (spec_.discrete) {
+  if (spec_.action_mask) {
+    for (int i = 0; i < num_envs_; ++i) action_indices_[i] = envs::UniformAllowedAction(spec_, obs_row(i), rng);
+  } else if (spec_.discrete) {
     std::uniform_int_distribution<int64_t> uniform(0, spec_.num_actions - 1);
     for (int64_t& a : action_indices_) a = uniform(rng);
   } else {
@@ -177,6 +183,41 @@ absl::Status LockstepEnvs::ResetAll() {
   lengths_.assign(static_cast<size_t>(num_envs_), 0);
   RETURN_IF_ERROR(batch_->Reset(obs_.data()));
   if (state_dim_ > 0) batch_->States(states_.data());
+  return CheckMasks(obs_.data(), num_envs_, nullptr);
+}
+
+absl::Status LockstepEnvs::CheckMasks(const uint8_t* observations, int rows,
+                                      const std::vector<EnvOutcome>* outcomes) const {
+  if (!spec_.action_mask) return absl::OkStatus();
+  for (int i = 0; i < rows; ++i) {
+    const uint8_t* row = observations + static_cast<size_t>(i) * obs_bytes_;
+    // A failed instance's row holds no observation of its env: after a
+    // Step its outcome says so; after ResetAll, which reports no failures,
+    // it is all zeros (what a failed reset leaves; its next step fails it).
+    if (outcomes != nullptr && ((*outcomes)[i].masked || (*outcomes)[i].failed)) continue;
+    if (outcomes == nullptr && std::all_of(row, row + obs_bytes_, [](uint8_t byte) { return byte == 0; })) continue;
+    absl::Status mask = envs::CheckActionMask(spec_, row);
+    if (!mask.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(spec_.name, " (row ", i, "): its observation ends in an ", mask.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LockstepEnvs::CheckActionsAllowed(int active) const {
+  if (!spec_.action_mask) return absl::OkStatus();
+  for (int i = 0; i < active; ++i) {
+    // A row whose mask allows nothing is a failed instance's (CheckMasks
+    // let no other through): the env ignores its action.
+    if (masked_[i] != 0 || envs::ActionAllowed(spec_, obs_row(i), action_indices_[i]) ||
+        envs::CountAllowed(spec_, obs_row(i)) == 0) {
+      continue;
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        spec_.name, " (row ", i, "): action ", action_indices_[i], " is forbidden by the observation's action mask ",
+        envs::MaskString(spec_, obs_row(i)), "; the policy or scripted agent that chose it ignores the mask"));
+  }
   return absl::OkStatus();
 }
 
@@ -185,6 +226,7 @@ absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std:
   next_obs->resize(obs_.size());
   final_obs->resize(obs_.size());
   outcomes->assign(static_cast<size_t>(num_envs_), EnvOutcome{});
+  RETURN_IF_ERROR(CheckActionsAllowed(active));
   for (int i = 0; i < num_envs_; ++i) EnvAction(i, &env_actions_[static_cast<size_t>(i) * act_dim_]);
   envs::EnvBatchOutput out;
   out.observations = next_obs->data();
@@ -245,7 +287,7 @@ absl::Status LockstepEnvs::Step(int active, std::vector<uint8_t>* next_obs, std:
     // What the next observations begin.
     episode_start_[i] = outcome.failed || outcome.result.terminated || outcome.result.truncated ? 1 : 0;
   }
-  return absl::OkStatus();
+  return CheckMasks(next_obs->data(), stepped, outcomes);
 }
 
 }  // namespace rill::actor

@@ -153,7 +153,8 @@ class LockstepEnvs {
   // the policy acted on every row). Errors: the batch's.
   absl::Status ApplyScripts();
 
-  // Uniform random actions for every env (the warm-up of off-policy runs).
+  // Uniform random actions for every env (the warm-up of off-policy runs),
+  // among the actions each row's mask allows where the env has one.
   void RandomActions(std::mt19937_64& rng);
   // Env i's chosen action in env units (the policy acts in [-1, 1], the
   // env in [low, high]; a discrete env gets its index as a float).
@@ -188,11 +189,26 @@ class LockstepEnvs {
   // that went away is reconnected with backoff: every env fails that step
   // and starts over. Errors: a local env's Step error; a server that stays
   // away longer than env.remote.reconnect_seconds.
+  //
+  // Action masks (spec().action_mask): a row's chosen action that its
+  // observation's mask forbids is refused before any env steps
+  // (InvalidArgument naming the row, the action and the mask), and an
+  // observation to act from whose mask is malformed or allows nothing
+  // (after ResetAll too) is an InvalidArgument naming the env and row; a
+  // failed instance's row is not checked (after ResetAll, a row of zeros).
+  // UniformAllowedAction's rows and the policies' acting on such a row are
+  // moot: the env ignores that action.
   absl::Status Step(int active, std::vector<uint8_t>* next_obs, std::vector<uint8_t>* final_obs,
                     std::vector<EnvOutcome>* outcomes);
 
  private:
   LockstepEnvs() = default;
+
+  // Step's action-mask checks (see Step): `rows` observations from
+  // `observations`, skipping the rows `outcomes` says left their env; the
+  // chosen actions of rows [0, active) against obs().
+  absl::Status CheckMasks(const uint8_t* observations, int rows, const std::vector<EnvOutcome>* outcomes) const;
+  absl::Status CheckActionsAllowed(int active) const;
 
   int num_envs_ = 0;
   bool remote_ = false;

@@ -11,7 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "envs/batch/agent_rows.h"
 #include "envs/batch/joint.h"
+#include "envs/batch/local.h"
 #include "envs/batch/test_multi_agent_env.h"
+#include "envs/interface.h"
 #include "envs/registry.h"
 #include "envs/remote/env_server.h"
 #include "gmock/gmock.h"
@@ -344,6 +346,108 @@ TEST(LockstepEnvsTest, JointAgentsOfTheConfigMakeOneRowPerEnvAndOtherRowsHaveNoA
       LockstepEnvs::Create(Config(R"(name: "CooperativeNavigation-v0")"), 1, kBaseSeed).value();
   EXPECT_EQ(rows->agent_rewards_row(0), nullptr);
   EXPECT_EQ(rows->agent_terminated_row(0), nullptr);
+}
+
+}  // namespace
+}  // namespace rill::actor
+
+namespace rill::actor {
+namespace {
+
+// A masked env whose mask is what the test sets: [state, mask of 2].
+class SetMaskEnv final : public envs::Env {
+ public:
+  static envs::EnvSpec Spec() {
+    envs::EnvSpec spec;
+    spec.name = "SetMask-v0";
+    spec.observation_shape = {3};
+    spec.discrete = true;
+    spec.num_actions = 2;
+    spec.max_episode_steps = 100;
+    spec.action_mask = true;
+    return spec;
+  }
+  explicit SetMaskEnv(std::vector<float>* mask) : Env(Spec()), mask_(mask) {}
+  void Reset(float* obs) override { Write(obs); }
+  absl::StatusOr<envs::StepResult> Step(const float*, float* next_obs) override {
+    Write(next_obs);
+    return envs::StepResult{};
+  }
+
+ private:
+  void Write(float* obs) const {
+    obs[0] = 0.5f;
+    obs[1] = (*mask_)[0];
+    obs[2] = (*mask_)[1];
+  }
+  std::vector<float>* mask_;
+};
+
+std::unique_ptr<LockstepEnvs> SetMaskEnvs(std::vector<float>* mask) {
+  std::vector<std::unique_ptr<envs::Env>> made;
+  made.push_back(std::make_unique<SetMaskEnv>(mask));
+  return LockstepEnvs::OverBatch(
+      envs::LocalEnvBatch::Create(SetMaskEnv::Spec(), std::move(made), envs::LocalEnvBatch::StepErrors::kFailStep)
+          .value(),
+      false);
+}
+
+TEST(LockstepEnvsTest, RandomActionsOfAMaskedEnvAreAllowedOnes) {
+  std::unique_ptr<LockstepEnvs> envs = LockstepEnvs::Create(Config(R"(name: "MaskedPick-v0")"), 8, kBaseSeed).value();
+  ASSERT_TRUE(envs->ResetAll().ok());
+  std::mt19937_64 rng(1);
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  for (int step = 0; step < 200; ++step) {
+    envs->RandomActions(rng);
+    ASSERT_TRUE(envs->Step(8, &next_obs, &final_obs, &outcomes).ok()) << "step " << step;
+    for (const EnvOutcome& outcome : outcomes) {
+      EXPECT_GE(outcome.result.reward, 0) << "a random action was a forbidden pick";
+    }
+    envs->obs().swap(next_obs);
+  }
+}
+
+TEST(LockstepEnvsTest, AnActionTheMaskForbidsIsRefusedBeforeTheEnvStepsNamingIt) {
+  std::vector<float> mask = {1, 0};
+  std::unique_ptr<LockstepEnvs> envs = SetMaskEnvs(&mask);
+  ASSERT_TRUE(envs->ResetAll().ok());
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  envs->buffers(false).action_indices[0] = 1;
+  const absl::Status status = envs->Step(1, &next_obs, &final_obs, &outcomes);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("SetMask-v0 (row 0): action 1 is forbidden by the observation's action "
+                                          "mask [1, 0]"));
+  envs->buffers(false).action_indices[0] = 0;
+  EXPECT_TRUE(envs->Step(1, &next_obs, &final_obs, &outcomes).ok());
+}
+
+TEST(LockstepEnvsTest, AMaskThatAllowsNothingOrIsNotZeroOrOneIsNamed) {
+  std::vector<float> mask = {0, 0};
+  std::unique_ptr<LockstepEnvs> envs = SetMaskEnvs(&mask);
+  EXPECT_THAT(envs->ResetAll().message(), HasSubstr("SetMask-v0 (row 0): its observation ends in an action mask "
+                                                    "[0, 0] allows no action"));
+  mask = {1, 1};
+  ASSERT_TRUE(envs->ResetAll().ok());
+  mask = {1, 0.5f};
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  envs->buffers(false).action_indices[0] = 0;
+  EXPECT_THAT(envs->Step(1, &next_obs, &final_obs, &outcomes).message(), HasSubstr("element 1 is 0.5, not 0 or 1"));
+}
+
+TEST(LockstepEnvsTest, AMaskCannotGoWithAWrapperThatHidesItAndCanBeIgnored) {
+  for (const char* wrapper : {"action_repeat: 2", "frame_stack: 2"}) {
+    absl::StatusOr<std::unique_ptr<LockstepEnvs>> envs =
+        LockstepEnvs::Create(Config(absl::StrCat(R"(name: "MaskedPick-v0" )", wrapper)), 1, kBaseSeed);
+    ASSERT_FALSE(envs.ok()) << wrapper;
+    EXPECT_THAT(envs.status().message(), HasSubstr("observations end in an action mask, which takes no such wrapper"));
+  }
+  std::unique_ptr<LockstepEnvs> ignored =
+      LockstepEnvs::Create(Config(R"(name: "MaskedPick-v0" ignore_action_mask: true)"), 1, kBaseSeed).value();
+  EXPECT_FALSE(ignored->spec().action_mask);
+  EXPECT_EQ(ignored->spec().obs_dim(), 16) << "the mask stays in the observation";
 }
 
 }  // namespace

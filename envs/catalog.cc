@@ -228,8 +228,11 @@ absl::StatusOr<EnvSpec> ConfiguredBaseEnvSpec(const v1::EnvConfig& env) {
     ASSIGN_OR_RETURN(const MultiAgentSpec multi, ConfiguredMultiAgentSpec(env));
     return AgentRowSpec(multi, {env.row_agents().begin(), env.row_agents().end()});
   }
-  return SpecFromSpaces(env.name().empty() ? "remote" : env.name(), env.remote().observation_space(),
-                        env.remote().action_space(), env.max_episode_steps(), SpaceSource::Config("env.remote"));
+  ASSIGN_OR_RETURN(EnvSpec spec, SpecFromSpaces(env.name().empty() ? "remote" : env.name(),
+                                                env.remote().observation_space(), env.remote().action_space(),
+                                                env.max_episode_steps(), SpaceSource::Config("env.remote")));
+  spec.action_mask = env.remote().action_mask();
+  return spec;
 }
 
 absl::StatusOr<EnvSpec> PolicyRowSpec(const v1::EnvConfig& env, const std::vector<int>& agent_policy, int policy) {

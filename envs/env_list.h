@@ -30,6 +30,7 @@
 #include "envs/minatar/seaquest.h"
 #include "envs/minatar/space_invaders.h"
 #include "envs/mujoco/specs.h"
+#include "envs/games/masked_pick.h"
 #include "envs/games/pong_duel.h"
 #include "envs/particle/cooperative_navigation.h"
 #include "envs/particle/physical_deception.h"
@@ -42,6 +43,7 @@
   X(MountainCar, MountainCar::Spec)                                            \
   X(MountainCarContinuous, MountainCarContinuous::Spec)                        \
   X(Pendulum, Pendulum::Spec)                                                  \
+  X(games::MaskedPick, games::MaskedPick::Spec) /* action masks */             \
   X(HalfCheetah, HalfCheetahSpec)                                              \
   X(Hopper, HopperSpec)                                                        \
   X(Walker2d, Walker2dSpec)                                                    \

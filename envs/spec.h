@@ -54,6 +54,14 @@ struct EnvSpec {
   // batch writes per row (EnvBatch::States) for centralised critics
   // (learner.ppo.centralised_value). 0: no state.
   int state_dim = 0;
+  // Discrete envs with flat observations only: the observation's last
+  // num_actions elements are the action mask (Gymnasium's "action_mask"
+  // leaf, flattened after the rest): 1 where the action is allowed in this
+  // state, 0 where it is not (envs/action_mask.h reads and checks it). The
+  // networks see it as part of the observation; the policies, the random
+  // warm-up actions and the learners' losses give its 0s no probability.
+  // A final observation of a terminated episode may allow nothing.
+  bool action_mask = false;
 
   // Elements in one observation (the width of a network's input).
   int obs_dim() const {

@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/declared_defaults.h"
+#include "common/status_macros.h"
+#include "envs/action_mask.h"
 #include "envs/action_repeat.h"
 #include "envs/frame_stack.h"
 
@@ -28,7 +30,24 @@ PixelsOptions PixelsOptionsOf(const v1::PixelsConfig& section) {
   return options;
 }
 
-absl::StatusOr<EnvSpec> WrappedSpec(const EnvSpec& base, const v1::EnvConfig& env) {
+absl::StatusOr<EnvSpec> WrappedSpec(const EnvSpec& masked, const v1::EnvConfig& env) {
+  RETURN_IF_ERROR(CheckActionMaskSpec(masked));
+  EnvSpec base = masked;
+  if (env.ignore_action_mask()) base.action_mask = false;
+  if (base.action_mask) {
+    // Each would hide the mask of the state acted in: a repeated action
+    // may be masked by the second step, a stack holds old masks, pixels
+    // none.
+    const char* field = env.action_repeat() > 1 ? "env.action_repeat"
+                        : env.has_pixels()      ? "env.pixels"
+                        : env.frame_stack() > 1 ? "env.frame_stack"
+                                                : nullptr;
+    if (field != nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": ", base.name, "'s observations end in an action mask, which takes no such wrapper (",
+          "env.ignore_action_mask: true drops the mask)"));
+    }
+  }
   absl::StatusOr<EnvSpec> spec = ActionRepeatedSpec(base, env.action_repeat());
   if (!spec.ok()) return InField("env.action_repeat", spec.status());
   if (env.has_pixels()) {

@@ -28,9 +28,12 @@ namespace rill::envs {
 // where a size is 0.
 PixelsOptions PixelsOptionsOf(const v1::PixelsConfig& pixels);
 
-// The spec of the envs the section's wrappers make of envs of `base`.
-// InvalidArgument whose message starts with the config field at fault
-// ("env.action_repeat: ...", "env.pixels: ...", "env.frame_stack: ...").
+// The spec of the envs the section's wrappers make of envs of `base`,
+// its action mask dropped with env.ignore_action_mask. InvalidArgument
+// whose message starts with the config field at fault ("env.action_repeat:
+// ...", "env.pixels: ...", "env.frame_stack: ...", also for a wrapper
+// that cannot keep an action mask), or a mask `base` cannot have
+// (CheckActionMaskSpec).
 absl::StatusOr<EnvSpec> WrappedSpec(const EnvSpec& base, const v1::EnvConfig& env);
 
 }  // namespace rill::envs

@@ -327,6 +327,37 @@ TEST(ExportTest, ImagePolicyTakesUint8ImagesInCppAndPython) {
   }
 }
 
+// A masked categorical policy (PolicySpec.action_mask): the module reads
+// the mask from the observation's last elements as the actors do, so its
+// action is the policy's and never a forbidden one.
+TEST(ExportTest, MaskedCategoricalModuleActsAsThePolicyAndHonoursTheMask) {
+  v1::PolicySpec spec = Spec("categorical", 8, 3);
+  spec.set_action_mask(true);
+  std::unique_ptr<policies::Policy> policy = *policies::MakePolicy(spec, /*seed=*/11);
+  const std::string path = Path("categorical-masked.pt");
+  ASSERT_TRUE(ExportTorchScript(*policy->ExportParameters(), path).ok());
+  // Masks of one or two allowed actions, every pattern in turn.
+  const torch::Tensor patterns = torch::tensor({1.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f, 0.f, 1.f, 1.f, 1.f, 0.f, 0.f, 1.f, 1.f, 1.f, 0.f, 1.f}).view({6, 3});
+  torch::Tensor obs = torch::randn({600, 8});
+  obs.narrow(1, 5, 3).copy_(patterns.repeat({100, 1}));
+  const torch::Tensor scripted = torch::jit::load(path).forward({obs}).toTensor();
+  EXPECT_TRUE(torch::equal(scripted, Act(*policy, obs, /*deterministic=*/true)));
+  const torch::Tensor chosen_allowed = obs.narrow(1, 5, 3).gather(1, scripted.unsqueeze(1));
+  EXPECT_TRUE(chosen_allowed.eq(1).all().item<bool>());
+}
+
+TEST(ExportTest, MaskLogitsSetsForbiddenActionsToTheMaskedLogit) {
+  const torch::Tensor logits = torch::tensor({0.5f, 2.f, -1.f, 3.f, 0.f, 1.f}).view({2, 3});
+  const torch::Tensor obs = torch::tensor({9.f, 1.f, 0.f, 1.f, 9.f, 0.f, 0.f, 1.f}).view({2, 4});
+  const torch::Tensor masked = MaskLogits(logits, obs);
+  const float m = policies::kMaskedLogit;
+  EXPECT_TRUE(torch::equal(masked, torch::tensor({0.5f, m, -1.f, m, m, 1.f}).view({2, 3})));
+  // Softmax gives the forbidden actions exactly nothing, and p log p stays finite.
+  const torch::Tensor log_p = torch::log_softmax(masked, 1);
+  EXPECT_EQ(log_p.exp()[0][1].item<float>(), 0.f);
+  EXPECT_TRUE(torch::isfinite((log_p.exp() * log_p).sum()).item<bool>());
+}
+
 TEST(ExportTest, UnknownKindIsRefusedNamingIt) {
   v1::ParameterSet params;
   params.mutable_policy()->set_kind("beta");

@@ -111,11 +111,13 @@ absl::Status Learner::CreateAlgorithmAndNormalizer() {
   // IMPALA and PPO keep a policy exploring with their entropy_cost.
   ASSIGN_OR_RETURN(const AlgorithmSpec* spec, FindAlgorithmSpec(config.learner()));
   const bool entropy_cost = spec->item_kind == items::ItemKind::kUnroll;
-  health_ = std::make_unique<TrainingHealth>(context.env.discrete ? context.env.num_actions : 0,
+  // A mask lowers the entropy's maximum state by state: no collapse check.
+  health_ = std::make_unique<TrainingHealth>(context.env.discrete && !context.env.action_mask ? context.env.num_actions : 0,
                                              entropy_cost ? absl::StrCat("learner.", spec->name, ".entropy_cost") : "");
   if (config.learner().normalize_observations()) {
-    normalizer_ = std::make_unique<ObservationNormalizer>(context.env.obs_dim(),
-                                                                   config.learner().observation_clip(), device_);
+    normalizer_ = std::make_unique<ObservationNormalizer>(
+        context.env.obs_dim(), config.learner().observation_clip(), device_,
+        /*raw_tail=*/context.env.action_mask ? context.env.num_actions : 0);
   }
   return absl::OkStatus();
 }

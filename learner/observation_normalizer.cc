@@ -12,8 +12,8 @@ constexpr double kVarianceEpsilon = 1e-8;
 
 }  // namespace
 
-ObservationNormalizer::ObservationNormalizer(int64_t obs_dim, double clip, torch::Device device)
-    : obs_dim_(obs_dim), clip_(clip) {
+ObservationNormalizer::ObservationNormalizer(int64_t obs_dim, double clip, torch::Device device, int64_t raw_tail)
+    : obs_dim_(obs_dim), clip_(clip), raw_tail_(raw_tail) {
   const auto options = torch::TensorOptions().dtype(torch::kFloat64).device(device);
   mean_ = torch::zeros({obs_dim}, options);
   m2_ = torch::zeros({obs_dim}, options);
@@ -60,6 +60,11 @@ absl::Status ObservationNormalizer::Update(const torch::Tensor& obs, GradientAve
   m2_.add_(batch_m2 + delta.pow(2) * count_ * n_b / n);
   mean_.add_(delta * n_b / n);
   count_.copy_(n);
+  if (raw_tail_ > 0) {
+    // Mean 0 and variance 1, whatever they saw: the tail passes through.
+    mean_.narrow(0, obs_dim_ - raw_tail_, raw_tail_).zero_();
+    m2_.narrow(0, obs_dim_ - raw_tail_, raw_tail_).copy_(count_.expand({raw_tail_}));
+  }
   return absl::OkStatus();
 }
 

@@ -30,8 +30,11 @@ namespace rill::learner {
 
 class ObservationNormalizer {
  public:
-  // `obs_dim` > 0, `clip` > 0. Statistics live on `device`.
-  ObservationNormalizer(int64_t obs_dim, double clip, torch::Device device);
+  // `obs_dim` > 0, `clip` > 0. Statistics live on `device`. The last
+  // `raw_tail` elements (an action mask, envs/action_mask.h) keep mean 0
+  // and std 1: they pass through (times 1 / sqrt(1 + 1e-8)), so a mask
+  // element stays above 0 exactly where it was.
+  ObservationNormalizer(int64_t obs_dim, double clip, torch::Device device, int64_t raw_tail = 0);
 
   // Merges the observations `obs` ([..., obs_dim], any leading shape) into
   // the running statistics. InvalidArgument (nothing changed) when the last
@@ -61,6 +64,7 @@ class ObservationNormalizer {
 
   int64_t obs_dim_;
   double clip_;
+  int64_t raw_tail_;
   torch::Tensor mean_;   // float64 [obs_dim]
   torch::Tensor m2_;     // float64 [obs_dim]
   torch::Tensor count_;  // float64 []

@@ -270,6 +270,12 @@ absl::Status ScriptOutput(Script& script) {
     script.module.register_buffer(
         "high", torch::tensor(std::vector<float>(spec.action_high().begin(), spec.action_high().end())));
   }
+  if (spec.action_mask()) {
+    // The env's mask, the observation's last action_dim elements (as the
+    // actors read it: a forbidden action is never the argmax).
+    absl::StrAppend(&script.source, "    out = out.masked_fill(obs[:, ", spec.obs_dim() - spec.action_dim(),
+                    ":] <= 0, ", absl::StrFormat("%.9g", policies::kMaskedLogit), ")\n");
+  }
   script.source += ScriptHead(kind, spec.action_dim());
   absl::StrAppend(&script.source, "    if single:\n        action = action.squeeze(0)\n");
   if (script.recurrent()) {
@@ -312,6 +318,11 @@ absl::Status ExportTorchScript(const v1::ParameterSet& params, const std::string
     return absl::InternalError(absl::StrCat("cannot write '", path, "': ", e.what_without_backtrace()));
   }
   return absl::OkStatus();
+}
+
+torch::Tensor MaskLogits(const torch::Tensor& logits, const torch::Tensor& obs) {
+  const int64_t a = logits.size(-1);
+  return logits.masked_fill(obs.narrow(-1, obs.size(-1) - a, a).le(0), policies::kMaskedLogit);
 }
 
 torch::Tensor SquashedGaussianLogProb(const torch::Tensor& mean, const torch::Tensor& log_std,

@@ -36,7 +36,9 @@ absl::StatusOr<torch::Tensor> ActWithBehaviour(policies::Policy& policy, const t
 // The deterministic policy as a TorchScript module with no Rill code in it:
 // forward(obs: [B, obs_dim]) returns the action in env units ([B,
 // action_dim] float32) or, for discrete actions, the action index ([B]
-// int64). Internal if the module cannot be built.
+// int64), the argmax among the actions the observation's mask allows for a
+// masked categorical policy (PolicySpec.action_mask). Internal if the
+// module cannot be built.
 //
 // What forward takes, so that a Gymnasium env's observation goes in as it
 // comes out:
@@ -69,6 +71,13 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
 // (loadable by torch.jit.load and torch::jit::load with no Rill code).
 // InvalidArgument for a bad ParameterSet, Internal for I/O errors.
 absl::Status ExportTorchScript(const v1::ParameterSet& params, const std::string& path);
+
+// A categorical head's `logits` [..., A] with every action that the mask
+// in `obs` [..., D] (its last A elements, same leading shape, any dtype)
+// forbids set to policies::kMaskedLogit, as the actors' CategoricalPolicy
+// does (PolicySpec.action_mask). A row that allows nothing comes back all
+// kMaskedLogit: a uniform softmax, finite sums.
+torch::Tensor MaskLogits(const torch::Tensor& logits, const torch::Tensor& obs);
 
 // log N(atanh(action); mean, exp(log_std)) summed over the action's
 // dimensions: [B, A] each -> [B]; GaussianPolicy's behaviour log_prob (see

@@ -32,9 +32,24 @@ int64_t CategoricalPolicy::Draw(const float* logits, int64_t n) {
   return 0;
 }
 
+const float* CategoricalPolicy::Logits(const float* obs, int64_t batch) {
+  const float* logits = Forward(obs, batch);
+  if (!spec().action_mask()) return logits;
+  const int64_t n = num_actions();
+  const int64_t d = obs_dim();
+  masked_.assign(logits, logits + batch * n);
+  for (int64_t r = 0; r < batch; ++r) {
+    const float* mask = obs + r * d + (d - n);
+    for (int64_t i = 0; i < n; ++i) {
+      if (!(mask[i] > 0)) masked_[r * n + i] = kMaskedLogit;
+    }
+  }
+  return masked_.data();
+}
+
 void CategoricalPolicy::Act(const float* obs, int64_t batch, bool deterministic, PolicyOutput* out) {
   const int64_t n = num_actions();
-  const float* logits = Forward(obs, batch);
+  const float* logits = Logits(obs, batch);
   out->indices.resize(static_cast<size_t>(batch));
   for (int64_t r = 0; r < batch; ++r) {
     const float* row = logits + r * n;
@@ -44,7 +59,7 @@ void CategoricalPolicy::Act(const float* obs, int64_t batch, bool deterministic,
 
 absl::Status CategoricalPolicy::ActWithBehaviour(const float* obs, int64_t batch, PolicyOutput* out) {
   const int64_t n = num_actions();
-  const float* logits = Forward(obs, batch);
+  const float* logits = Logits(obs, batch);
   out->indices.resize(static_cast<size_t>(batch));
   out->log_prob.resize(static_cast<size_t>(batch));
   out->distribution.assign(logits, logits + batch * n);

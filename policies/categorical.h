@@ -1,7 +1,9 @@
 // CategoricalPolicy: SAC-discrete's softmax policy. obs -> MLP -> one logit
 // per action; the exploring action is drawn from softmax(logits), the
 // deterministic one is the argmax (the most probable action; the first of
-// equal ones).
+// equal ones). With spec.action_mask the logits of the actions the
+// observation's mask forbids are kMaskedLogit first: never drawn, never the
+// argmax, and so recorded in the behaviour distribution.
 //
 // Thread safety: none (see interface.h).
 #ifndef RILL_POLICIES_CATEGORICAL_H_
@@ -9,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "policies/mlp_policy.h"
@@ -33,9 +36,12 @@ class CategoricalPolicy final : public MlpPolicy {
 
  private:
   using MlpPolicy::MlpPolicy;
+  // Forward's logits, masked when the spec says so (into masked_).
+  const float* Logits(const float* obs, int64_t batch);
   // One draw from softmax(logits[0..n)); `probabilities` is scratch.
   int64_t Draw(const float* logits, int64_t n);
   std::vector<double> probabilities_;
+  std::vector<float> masked_;
 };
 
 }  // namespace rill::policies

@@ -168,6 +168,13 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind) {
   }
   RETURN_IF_ERROR(CheckTorso(spec));
   RETURN_IF_ERROR(CheckHyperspherical(spec));
+  if (spec.action_mask()) {
+    if (kind != PolicyKind::kCategorical) return Invalid("action_mask", "is read by kind categorical only");
+    if (spec.torso_size() > 0 || spec.obs_dim() <= spec.action_dim()) {
+      return Invalid("action_mask", absl::StrCat("needs flat observations longer than the ", spec.action_dim(),
+                                                 " actions (obs_dim ", spec.obs_dim(), ")"));
+    }
+  }
   if (IsDiscrete(kind)) return absl::OkStatus();
   return CheckBounds(spec);
 }
@@ -183,6 +190,7 @@ v1::PolicySpec PolicySpecFor(const std::string& kind, const envs::EnvSpec& env, 
   if (env.uint8_observations()) spec.set_observation_dtype(v1::DTYPE_UINT8);
   for (float low : env.action_low) spec.add_action_low(low);
   for (float high : env.action_high) spec.add_action_high(high);
+  spec.set_action_mask(env.action_mask && kind == PolicyKindName(PolicyKind::kCategorical));
   return spec;
 }
 

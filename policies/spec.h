@@ -56,6 +56,12 @@ inline constexpr double kLogStdMax = 2.0;
 // kPerAgent: a joint row's agents, each with a categorical or deterministic
 // policy of its own (PolicySpec.agents, policies/per_agent.h); it acts in a
 // continuous row (one-hots for its discrete agents).
+// The logit of an action the observation's mask forbids
+// (PolicySpec.action_mask): finite, so that sums of p * log p stay numbers
+// (0 * -1e9 is 0), and far enough below any logit a network makes that
+// softmax gives it exactly 0.
+inline constexpr float kMaskedLogit = -1e9f;
+
 enum class PolicyKind { kGaussian, kDeterministic, kCategorical, kPerAgent };
 
 // "gaussian", "deterministic", "categorical", "per_agent".

@@ -50,6 +50,7 @@ absl::Status AskEnvForSpaces(v1::EnvConfig& env, const absl::Notification* stop)
   } else {
     *remote.mutable_observation_space() = (*opened)->observation_space();
     *remote.mutable_action_space() = (*opened)->action_space();
+    remote.set_action_mask((*opened)->spec().action_mask);
   }
   const std::string served = (*opened)->spec().name;
   const bool agents = (*opened)->multi_agent();

@@ -95,6 +95,7 @@ int DescribeRemoteMain(const std::string& address) {
   }
   *remote->mutable_observation_space() = (*opened)->observation_space();
   *remote->mutable_action_space() = (*opened)->action_space();
+  remote->set_action_mask((*opened)->spec().action_mask);
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
   std::printf("# %s: observation %s, actions %s, %s (the server applies it)\n%s", (*opened)->spec().name.c_str(),
@@ -155,7 +156,11 @@ std::string RenderCameras(const std::string& name) {
 }
 
 std::string DescribeActionSpace(const envs::EnvSpec& spec) {
-  if (spec.discrete) return absl::StrCat("Discrete(", spec.num_actions, ")");
+  if (spec.discrete) {
+    return absl::StrCat("Discrete(", spec.num_actions, ")",
+                        spec.action_mask ? absl::StrCat(", masked by the observation's last ", spec.num_actions)
+                                         : "");
+  }
   const bool uniform = std::all_of(spec.action_low.begin(), spec.action_low.end(),
                                    [&](float v) { return v == spec.action_low[0]; }) &&
                        std::all_of(spec.action_high.begin(), spec.action_high.end(),

@@ -162,6 +162,7 @@ absl::StatusOr<std::unique_ptr<EnvServerBatch>> EnvServerBatch::Open(const EnvFa
   *opened->mutable_action_space() = ActionSpaceOf(spec);
   opened->set_max_episode_steps(spec.max_episode_steps);
   opened->set_row_control(true);
+  opened->set_action_mask(spec.action_mask);
   for (const std::string& camera : batch->envs_[0]->cameras()) opened->add_cameras(camera);
   for (int i = 0; i < n; ++i) batch->failed_[i] = !batch->ResetInstance(i, opened->mutable_errors());
   WriteObservations(spec, n, batch->observations_.data(), opened->mutable_observations());

@@ -117,6 +117,7 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
       return absl::InvalidArgumentError(absl::StrCat("env server at ", address, ": ", spec.status().message()));
     }
     envs->spec_ = *std::move(spec);
+    envs->spec_.action_mask = opened.action_mask();
     // A scalar observation travels as [N] tensors: the server's shape, not
     // the spec's [1] (envs/remote/spaces.h).
     envs->observation_shape_.assign(opened.observation_space().box().shape().begin(),

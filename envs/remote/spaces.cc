@@ -139,6 +139,11 @@ std::optional<std::string> SpaceDifference(const EnvSpec& announced, const EnvSp
   if (action(announced) != action(expected)) {
     return absl::StrCat("action space ", action(announced), ", the config says ", action(expected));
   }
+  if (announced.action_mask != expected.action_mask) {
+    return absl::StrCat("observations ", announced.action_mask ? "end" : "do not end",
+                        " in an action mask, the config says they ", expected.action_mask ? "do" : "do not",
+                        " (env.remote.action_mask)");
+  }
   return std::nullopt;
 }
 

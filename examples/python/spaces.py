@@ -1,6 +1,6 @@
-"""The two spaces the examples need, with the attributes Gymnasium's Box and
-Discrete have (Rill finds them by duck typing; gymnasium's own classes work
-the same)."""
+"""The spaces the examples need, with the attributes Gymnasium's Box,
+Discrete, MultiBinary and Dict have (Rill finds them by duck typing;
+gymnasium's own classes work the same)."""
 
 import numpy as np
 
@@ -18,6 +18,18 @@ class Discrete:
         self.n = n
         self.shape = ()
         self.dtype = np.dtype(np.int64)
+
+
+class MultiBinary:
+    def __init__(self, n):
+        self.n = n
+        self.shape = (n,)
+        self.dtype = np.dtype(np.int8)
+
+
+class Dict:
+    def __init__(self, spaces):
+        self.spaces = dict(spaces)
 
 
 class Spec:

@@ -187,7 +187,8 @@ std::pair<torch::Tensor, torch::Tensor> ActorCritic::Heads(const torch::Tensor& 
 }
 
 std::pair<torch::Tensor, torch::Tensor> ActorCritic::Forward(const torch::Tensor& obs) const {
-  return Heads(Features(obs));
+  auto [head, value] = Heads(Features(obs));
+  return {Masked(head, obs), value};
 }
 
 std::pair<torch::Tensor, torch::Tensor> ActorCritic::LstmStep(const torch::Tensor& input_gates, const torch::Tensor& h,
@@ -208,7 +209,7 @@ UnrollOutputs ActorCritic::ForwardUnroll(const torch::Tensor& obs, const torch::
   torch::Tensor features = Features(obs.reshape({t1 * b, obs_dim_}));
   if (!recurrent()) {
     auto [head, value] = Heads(features);
-    out.head = head.view({t1, b, head_outputs_});
+    out.head = Masked(head.view({t1, b, head_outputs_}), obs);
     out.value = value.view({t1, b});
     return out;
   }
@@ -229,10 +230,14 @@ UnrollOutputs ActorCritic::ForwardUnroll(const torch::Tensor& obs, const torch::
     states.push_back(torch::cat({h, c}, 1).detach());
   }
   auto [head, value] = Heads(torch::stack(outputs).view({t1 * b, n}));
-  out.head = head.view({t1, b, head_outputs_});
+  out.head = Masked(head.view({t1, b, head_outputs_}), obs);
   out.value = value.view({t1, b});
   out.states = torch::stack(states);
   return out;
+}
+
+torch::Tensor ActorCritic::Masked(const torch::Tensor& head, const torch::Tensor& obs) const {
+  return options_.env.action_mask ? MaskLogits(head, obs) : head;
 }
 
 torch::Tensor ActorCritic::EpisodeStarts(const torch::Tensor& terminated, const torch::Tensor& truncated) {

@@ -93,7 +93,9 @@ class ActorCritic {
                                                              const std::string& who);
 
   // The network on rows [N, obs_dim] (float32): policy head [N, out] and
-  // value [N], with autograd into params().
+  // value [N], with autograd into params(). A discrete head's logits are
+  // masked by the observations' action mask where the env has one
+  // (MaskLogits), here and in ForwardUnroll.
   // Feed-forward networks only.
   std::pair<torch::Tensor, torch::Tensor> Forward(const torch::Tensor& obs) const;
 
@@ -176,6 +178,9 @@ class ActorCritic {
   bool state_independent_log_std() const { return options_.state_independent_log_std && !options_.env.discrete; }
 
  private:
+  // `head` [..., A] masked by `obs` [..., obs_dim] when the env has an
+  // action mask; itself otherwise.
+  torch::Tensor Masked(const torch::Tensor& head, const torch::Tensor& obs) const;
   explicit ActorCritic(ActorCriticOptions options);
 
   // named_[i] as a view of params_ (with autograd).

@@ -1,11 +1,14 @@
 #include "learner/algorithms/actor_critic.h"
 
+#include <cmath>
 #include <memory>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/algorithms/unroll_testing.h"
+#include "learner/torch_policy.h"
 #include "policies/registry.h"
+#include "policies/spec.h"
 
 namespace rill::learner {
 namespace {
@@ -113,6 +116,44 @@ TEST(ActorCriticTest, TruncationBootstrapsFromTheStateTheTruncatedStepLeft) {
   // Elsewhere: V(x_{t+1}) as computed.
   EXPECT_TRUE(torch::equal(bootstrap[2], out.value[3]));
   EXPECT_TRUE(torch::equal(bootstrap[1][1], out.value[2][1]));
+}
+
+// With an action mask (the observation's last num_actions elements), the
+// head's forbidden logits are policies::kMaskedLogit, as the actors'
+// policy records them, for feed-forward and recurrent nets alike: IMPALA
+// and PPO read log-probabilities and entropies over the allowed actions.
+TEST(ActorCriticTest, MaskedHeadsGiveForbiddenActionsNoProbabilityAsTheActorsPolicyDoes) {
+  envs::EnvSpec env;
+  env.name = "Masked-v0";
+  env.observation_shape = {6};
+  env.discrete = true;
+  env.num_actions = 3;
+  env.action_mask = true;
+  for (int lstm : {0, 6}) {
+    SCOPED_TRACE(lstm);
+    std::unique_ptr<ActorCritic> net = Recurrent(env, lstm);
+    ASSERT_NE(net, nullptr);
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(3);
+    torch::Tensor obs = torch::randn({4, 2, 6});
+    obs.narrow(2, 3, 3).copy_(torch::tensor({1.f, 0.f, 1.f}));
+    const UnrollOutputs out = net->ForwardUnroll(obs, torch::zeros({4, 2}), torch::zeros({2, 2 * lstm}));
+    EXPECT_TRUE(out.head.select(2, 1).eq(policies::kMaskedLogit).all().item<bool>());
+    EXPECT_TRUE(out.head.select(2, 0).gt(policies::kMaskedLogit).all().item<bool>());
+    const PolicyTerms terms = net->Evaluate(out.head, torch::zeros({4, 2}, torch::kInt64));
+    EXPECT_TRUE(torch::isfinite(terms.log_prob).all().item<bool>());
+    EXPECT_TRUE(terms.entropy.le(std::log(2.0) + 1e-5).all().item<bool>()) << "two actions allowed";
+    absl::StatusOr<v1::ParameterSet> policy = net->ExportPolicy();
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    EXPECT_TRUE(policy->policy().action_mask());
+    if (lstm == 0) {
+      // The actors' policy on the same observations: the same masked logits.
+      std::unique_ptr<policies::Policy> actor = *policies::PolicyFromParameters(*policy, 1);
+      Behaviour behaviour;
+      ASSERT_TRUE(ActWithBehaviour(*actor, obs.view({8, 6}), &behaviour).ok());
+      EXPECT_TRUE(torch::allclose(behaviour.distribution, out.head.view({8, 3}), 1e-4, 1e-4));
+    }
+  }
 }
 
 TEST(ActorCriticTest, RecurrentNetworksNeedTheCoreStateColumnAndARangeOfUnits) {

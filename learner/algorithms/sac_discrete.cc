@@ -10,6 +10,7 @@
 #include "learner/algorithms/checks.h"
 #include "learner/algorithms/spec.h"
 #include "learner/algorithms/torch_errors.h"
+#include "learner/torch_policy.h"
 #include "policies/categorical.h"
 #include "policies/registry.h"
 #include "policies/spec.h"
@@ -33,6 +34,7 @@ envs::EnvSpec DiscreteEnv(const SacDiscreteOptions& options) {
   env.observation_type = options.observation_type;
   env.discrete = true;
   env.num_actions = options.num_actions;
+  env.action_mask = options.action_mask;
   return env;
 }
 
@@ -88,6 +90,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> SacDiscrete::FromConfig(const Algorit
   options.obs_dim = context.env.obs_dim();
   options.observation_type = context.env.observation_type;
   options.num_actions = context.env.num_actions;
+  options.action_mask = context.env.action_mask;
   options.hidden = context.hidden();
   options.torso = context.torso();
   options.observation_shape = context.env.observation_shape;
@@ -109,6 +112,10 @@ absl::StatusOr<std::unique_ptr<SacDiscrete>> SacDiscrete::Create(const SacDiscre
   if (options.obs_dim <= 0 || options.num_actions <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("obs_dim (", options.obs_dim, ") and num_actions (",
                                                    options.num_actions, ") must be positive"));
+  }
+  if (options.action_mask && (options.obs_dim <= options.num_actions || !options.torso.empty())) {
+    return absl::InvalidArgumentError(absl::StrCat("an action mask needs flat observations longer than its ",
+                                                   options.num_actions, " actions (obs_dim ", options.obs_dim, ")"));
   }
   if (options.hidden.empty()) return absl::InvalidArgumentError("hidden must name at least one layer");
   for (int h : options.hidden) {
@@ -225,6 +232,11 @@ absl::Status SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   // 1. The policy on s' (rows [0, B)) and s (rows [B, 2B)) in one pass: it
   // does not change before its own step. Only the s rows are differentiated.
   torch::Tensor logits = policy_.Forward(torch::cat({next_obs, obs}, 0), policy_trace_).squeeze(0);
+  torch::Tensor raw_obs;  // s' then s as the env gave them, masks and all
+  if (options_.action_mask) {
+    raw_obs = torch::cat({batch.next_obs, batch.obs}, 0);
+    logits = MaskLogits(logits, raw_obs);
+  }
   torch::Tensor log_p = torch::log_softmax(logits, 1);  // [2B, A]
   torch::Tensor p = log_p.exp();
   torch::Tensor alpha = log_alpha_.exp();  // [1]; every loss uses the temperature before this update
@@ -288,9 +300,7 @@ absl::Status SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   // averaged over the ranks with the policy's, in one go.
   torch::Tensor neg_entropy = (pi_p * pi_log_p).sum(1);  // [B]
   torch::Tensor log_alpha_before = log_alpha_.clone();
-  if (!options_.fixed_alpha) {
-    at::mean_out(log_alpha_grad_, neg_entropy, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
-  }
+  if (!options_.fixed_alpha) SetAlphaGradient(neg_entropy, options_.action_mask ? raw_obs.narrow(0, b, b) : raw_obs);
   RETURN_IF_ERROR(AverageOverRanks(averager_, options_.fixed_alpha
                                                   ? std::vector<torch::Tensor>{policy_.grads()}
                                                   : std::vector<torch::Tensor>{policy_.grads(), log_alpha_grad_}));
@@ -314,6 +324,19 @@ torch::Tensor SacDiscrete::Priorities() const {
   if (!last_.q.defined()) return {};
   torch::NoGradGuard no_grad;
   return (last_.q - last_.target.view({1, -1})).abs_().mean(0);
+}
+
+void SacDiscrete::SetAlphaGradient(const torch::Tensor& neg_entropy, const torch::Tensor& masked_obs) {
+  if (!options_.action_mask) {
+    at::mean_out(log_alpha_grad_, neg_entropy, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
+    return;
+  }
+  // Each state's own target: the fraction of log(the actions it allows).
+  const int64_t a = options_.num_actions;
+  torch::Tensor allowed = masked_obs.narrow(1, options_.obs_dim - a, a).gt(0);
+  torch::Tensor targets =
+      allowed.sum(1).to(torch::kFloat32).clamp_min(1).log().mul_(options_.target_entropy_fraction);
+  at::mean_out(log_alpha_grad_, neg_entropy + targets, {0}, /*keepdim=*/true).neg_();
 }
 
 std::vector<Statistic> SacDiscrete::Statistics() const {

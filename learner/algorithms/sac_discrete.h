@@ -45,6 +45,12 @@ struct SacDiscreteOptions {
   // float32, or uint8 (images: the replay columns are uint8, scaled by 1/255 on the device).
   envs::ObservationType observation_type = envs::ObservationType::kFloat32;
   int num_actions = 0;  // >= 2
+  // The observations' last num_actions elements are the env's action mask
+  // (envs/action_mask.h): the policy gives forbidden actions no probability
+  // (in acting, the soft value of s' and the policy loss), and the target
+  // entropy of a state is target_entropy_fraction of the log of the number
+  // of actions it allows.
+  bool action_mask = false;
   std::vector<int> hidden = {256, 256};
   // A convolutional torso (image observations of observation_shape
   // [C, H, W], obs_dim = C * H * W) in front of the policy and the critics;
@@ -126,6 +132,10 @@ class SacDiscrete final : public Algorithm {
   SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, FlatMlp critic, TorchTorso torso);
   // Views of a flat torso buffer in the torso's parameter order.
   std::vector<torch::Tensor> TorsoViews(const torch::Tensor& flat) const;
+  // log_alpha_grad_ = entropy - target, the mean over the batch's states
+  // s, from `neg_entropy` [B] (sum_a p log p at each s); with an action
+  // mask, each state's target from its row of `masked_obs` [B, obs_dim].
+  void SetAlphaGradient(const torch::Tensor& neg_entropy, const torch::Tensor& masked_obs);
 
   absl::Status CheckBatch(const TransitionBatch& batch) const;
   absl::Status UpdateUnchecked(const TransitionBatch& batch);

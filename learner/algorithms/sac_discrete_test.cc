@@ -364,6 +364,53 @@ TEST(SacDiscreteTest, PolicyLearnsTheBestActionOfAOneStepProblem) {
   EXPECT_NEAR(sac->Statistics()[4].value, 1.0 / 3, 0.1);  // q_mean: E[r] under the uniform replay
 }
 
+// The same problem with an action mask after the state (obs_dim 6): in
+// half the transitions the matching action is forbidden, and the replay
+// holds only allowed actions, as masked actors write it. The policy learns
+// the matching action where it is allowed and never puts probability on a
+// forbidden one; the temperature, aimed at each state's own entropy, stays
+// a number.
+TEST(SacDiscreteTest, MaskedPolicyLearnsTheBestAllowedActionAndNeverAForbiddenOne) {
+  SacDiscreteOptions options;
+  options.obs_dim = 6;
+  options.num_actions = 3;
+  options.action_mask = true;
+  options.hidden = {32, 32};
+  options.actor_lr = options.critic_lr = 3e-3;
+  options.seed = 2;
+  std::unique_ptr<SacDiscrete> sac = *SacDiscrete::Create(options);
+  torch::manual_seed(0);
+  auto masked_obs = [](const torch::Tensor& state, const torch::Tensor& forbid_match) {
+    torch::Tensor one_hot = torch::one_hot(state, 3).to(torch::kFloat32);
+    torch::Tensor mask = 1 - one_hot * forbid_match.unsqueeze(1);
+    return torch::cat({one_hot, mask}, 1);
+  };
+  for (int i = 0; i < 400; ++i) {
+    TransitionBatch batch;
+    torch::Tensor state = torch::randint(3, {64}, torch::kInt64);
+    torch::Tensor forbid = torch::randint(2, {64}).to(torch::kFloat32);
+    batch.obs = masked_obs(state, forbid);
+    // A uniform allowed action: the matching one only where it is allowed.
+    torch::Tensor action = torch::randint(3, {64}, torch::kInt64);
+    action = torch::where(forbid.gt(0) & action.eq(state), (action + 1) % 3, action);
+    batch.action = action;
+    batch.reward = action.eq(state).to(torch::kFloat32);
+    batch.terminated = torch::ones({64});
+    batch.next_obs = batch.obs;
+    ASSERT_TRUE(sac->Update(batch).ok());
+  }
+  v1::ParameterSet exported = *sac->ExportPolicy();
+  EXPECT_TRUE(exported.policy().action_mask());
+  std::unique_ptr<policies::Policy> policy = *policies::PolicyFromParameters(exported, 0);
+  const torch::Tensor states = torch::arange(3, torch::kInt64);
+  EXPECT_TRUE(torch::equal(Act(*policy, masked_obs(states, torch::zeros({3})), /*deterministic=*/true), states));
+  for (int round = 0; round < 20; ++round) {
+    torch::Tensor sampled = Act(*policy, masked_obs(states, torch::ones({3})), /*deterministic=*/false);
+    EXPECT_FALSE(sampled.eq(states).any().item<bool>()) << "a forbidden action was drawn: " << sampled;
+  }
+  for (const Statistic& stat : sac->Statistics()) EXPECT_TRUE(std::isfinite(stat.value)) << stat.name;
+}
+
 TEST(SacDiscreteTest, CriticsLearnDiscountedReturnsOfAChain) {
   // A chain 0 -> 1 -> 2 -> end with reward 1 per step and a single action
   // (both actions do the same): Q = 1 + gamma + gamma^2 at state 0 with gamma

@@ -23,7 +23,7 @@ import traceback
 import numpy as np
 
 from rill import render
-from rill.spaces import ActionSpace, ObservationSpace, SpaceError, all_finite
+from rill.spaces import ActionSpace, SpaceError, all_finite, observation_space_of
 
 log = logging.getLogger("rill.env_server")
 
@@ -95,6 +95,10 @@ _call = operator.call
 _TUPLE, _FIVE, _NDARRAY, _BOOL = {tuple}, {5}, {np.ndarray}, {bool}
 # The error of an instance stepped while it waits, ended, for its reset.
 STEPPED_AFTER_END = "stepped after its episode ended, before a reset request"
+# The error of an action mask that allows nothing where the agent must act
+# (a reset's observation, or a step's that did not end the episode; a final
+# observation may allow nothing).
+ALLOWS_NOTHING = '%s observation "action_mask" allows no action, and the agent must act from it'
 
 
 class _Raised:
@@ -154,8 +158,9 @@ class EnvBatch(StreamEnvs):
         # alike).
         self.cameras = render.cameras(self.envs[0])
         try:
-            self.observation_space = ObservationSpace(getattr(self.envs[0], "observation_space", None))
             self.action_space = ActionSpace(getattr(self.envs[0], "action_space", None))
+            self.observation_space = observation_space_of(getattr(self.envs[0], "observation_space", None),
+                                                          self.action_space)
         except SpaceError as error:
             raise FactoryError("%s makes an env whose %s" % (factory_spec, error)) from None
         self.max_episode_steps = env_time_limit(self.envs[0], max_episode_steps)
@@ -174,8 +179,13 @@ class EnvBatch(StreamEnvs):
         self.zeros = np.zeros(space.shape, space.dtype)
         self.current = np.zeros((count,) + space.shape, space.dtype)
         self.no_finals = np.zeros((0,) + space.shape, space.dtype)
-        # The (shape, dtype) every observation of a well-behaved step has.
-        self.obs_layout = {(space.shape, space.dtype)}
+        # The (shape, dtype) every observation of a well-behaved step has
+        # ((None, None) for dicts with an action mask, which no array has:
+        # they are checked one by one).
+        self.obs_layout = {space.env_layout}
+        # Observations that end in an action mask: one that allows no
+        # action is an error where the agent must act from it.
+        self.masked = space.action_mask
         # Steps until the instance furthest into its episode reaches the
         # time limit (_finish_batch checks the limit only then).
         self.steps_to_limit = self.max_episode_steps
@@ -197,6 +207,10 @@ class EnvBatch(StreamEnvs):
             self.current[i] = self.observation_space.check(obs)
         except SpaceError as error:
             errors.append((self.first + i, "observation", "reset's observation " + str(error)))
+            self.current[i] = self.zeros
+            return False
+        if self.masked and self.observation_space.allows_nothing(self.current[i]):
+            errors.append((self.first + i, "observation", ALLOWS_NOTHING % "reset's"))
             self.current[i] = self.zeros
             return False
         return True
@@ -249,7 +263,10 @@ class EnvBatch(StreamEnvs):
         checks (_finish_each), which name each offender exactly as if every
         instance had been checked on its own. A step with a mask or deferred
         resets, or while an instance waits for its reset, takes the
-        per-instance checks from the start."""
+        per-instance checks from the start; so does every step of an env
+        whose observations are dicts with an action mask (rill.spaces'
+        MaskedObservationSpace flattens each), whose mask must also allow
+        some action wherever the episode goes on."""
         space = self.action_space
         count = len(self.envs)
         if space.discrete:
@@ -353,8 +370,8 @@ class EnvBatch(StreamEnvs):
         discrete, n = space.discrete, space.n
         limit = self.max_episode_steps
         current, steps, failed, first, ended = self.current, self.steps, self.failed, self.first, self.ended
-        obs_shape, obs_dtype = self.observation_space.shape, self.observation_space.dtype
-        check_finite = self.check_finite
+        obs_shape, obs_dtype = self.observation_space.env_layout
+        check_finite, masked = self.check_finite, self.masked
         ndarray, real_types, isfinite = np.ndarray, _REAL_TYPE_SET, math.isfinite
         for i in range(count):
             if step_mask is not None and not step_mask[i]:
@@ -420,6 +437,10 @@ class EnvBatch(StreamEnvs):
                     ended.add(i)
                 else:
                     failed[i] = not self._reset(i, None, errors)
+            elif masked and self.observation_space.allows_nothing(obs):
+                errors.append((first + i, "observation", ALLOWS_NOTHING % "step's"))
+                truncated[i] = True
+                failed[i] = not self._reset(i, None, errors)
             else:
                 rewards[i] = reward
                 current[i] = obs

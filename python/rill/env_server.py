@@ -6,14 +6,19 @@
 CALLABLE() returns one env: reset(seed=...) -> (obs, info), step(action) ->
 (obs, reward, terminated, truncated, info), observation_space and
 action_space (rill.spaces says what they need), optionally
-spec.max_episode_steps. Or a multi-agent env in the shape of PettingZoo's
-parallel API (it has possible_agents; rill.multi_agent says what else it
-needs), served with proto/env.proto's multi-agent tensors. Each actor
-stream gets its own N instances, stepped in this process or, with
---processes=K, in K worker processes, each stepping a consecutive range of
-them (single- and multi-agent envs alike), with the same answers. Port 0
-binds a free port; the bound address is printed as "listening on
-HOST:PORT".
+spec.max_episode_steps. An observation_space that is a Dict of
+"observation" (a Box) and "action_mask" (one element per action of a
+Discrete action space) is served flat, the mask last, and announced in
+EnvsOpened.action_mask; each observation dict is checked (the mask's
+length, 0 or 1 in each element, and at least one 1 where the agent must
+act from it) and flattened (rill.spaces). Or a multi-agent env in the
+shape of PettingZoo's parallel API (it has possible_agents;
+rill.multi_agent says what else it needs), served with proto/env.proto's
+multi-agent tensors. Each actor stream gets its own N instances, stepped
+in this process or, with --processes=K, in K worker processes, each
+stepping a consecutive range of them (single- and multi-agent envs
+alike), with the same answers. Port 0 binds a free port; the bound
+address is printed as "listening on HOST:PORT".
 
 A client on this host may ask for shared memory at open (the C++ actors do
 for a loopback address): its stream's steps then go through a region
@@ -410,6 +415,7 @@ class EnvService:
             opened.observation_space.CopyFrom(batch.observation_space.message())
             opened.action_space.CopyFrom(batch.action_space.message())
             opened.row_control = self.row_control
+            opened.action_mask = batch.observation_space.action_mask
             errors = [(index, field, "", text) for index, field, text in errors]
         tensors.to_tensor(observations, opened.observations)
         if region is not None:

@@ -18,8 +18,17 @@ env.remote spaces: envs/remote/spaces.h):
     per element (an array of the space's shape, or flat in row-major
     order). No NaN, low <= high, and an action's bounds finite. On the
     wire a bound whose elements are all equal travels as that one value.
+
+One Dict-like observation space (a `spaces` mapping, Gymnasium's Dict) is
+carried, for a single-agent env with a Discrete(n) action space: exactly
+"observation" (a Box) and "action_mask" (n elements, 1 where the action is
+allowed). It is served as a flat Box of the observation's elements then
+the mask's, in the observation's dtype, and announced in
+EnvsOpened.action_mask (proto/env.proto; the actors read it as
+EnvSpec.action_mask, envs/spec.h). Other Dicts are refused.
 """
 
+import collections.abc
 import math
 import numbers
 
@@ -103,6 +112,17 @@ def _bounds(space, shape, which, required):
     return low, high
 
 
+def _as_array(value, what):
+    """`value` as a numpy array; SpaceError "<what> (<numpy's reason>)"
+    for an object numpy cannot read."""
+    if type(value) is np.ndarray:
+        return value
+    try:
+        return np.asarray(value)
+    except Exception as error:  # an object numpy cannot read
+        raise SpaceError("%s (%s)" % (what, error)) from None
+
+
 def _wire_bound(bound):
     """A bound's values on the wire: one when every element's is the same."""
     flat = bound.ravel()
@@ -111,24 +131,46 @@ def _wire_bound(bound):
     return flat.tolist()
 
 
-class ObservationSpace:
-    """The checked form of an env's observation space."""
+_MASK_KEYS = ("observation", "action_mask")
+_DICT_RULE = ('the protocol carries a Box, or for a single-agent env with a Discrete action space a Dict of '
+              'exactly "observation" (a Box) and "action_mask" (one element per action)')
 
-    def __init__(self, space):
-        self.shape = _shape_of(space, "observation_space")
+
+def _dict_keys(space):
+    """The keys of a Dict-like space (a `spaces` mapping), else None."""
+    spaces = getattr(space, "spaces", None)
+    if not isinstance(spaces, collections.abc.Mapping):
+        return None
+    return list(spaces)
+
+
+class ObservationSpace:
+    """The checked form of an env's observation space: a Box."""
+
+    # Whether observations end in an action mask (MaskedObservationSpace).
+    action_mask = False
+
+    def __init__(self, space, name="observation_space"):
+        """name: how errors call the space."""
+        keys = _dict_keys(space)
+        if keys is not None:
+            raise SpaceError("%s is a Dict of %s: %s" % (name, keys, _DICT_RULE))
+        self.shape = _shape_of(space, name)
         dtype = getattr(space, "dtype", None)
         try:
             dtype = np.dtype(dtype if dtype is not None else np.float32)
         except TypeError:
-            raise SpaceError("observation_space dtype %r is not a numpy dtype" % (dtype,)) from None
+            raise SpaceError("%s dtype %r is not a numpy dtype" % (name, dtype)) from None
         if dtype == np.uint8:
             self.dtype = np.dtype(np.uint8)
         elif np.issubdtype(dtype, np.floating):
             self.dtype = np.dtype(np.float32)
         else:
-            raise SpaceError("observation_space dtype %s: the protocol carries float32 and uint8 observations"
-                             % dtype)
-        self.low, self.high = _bounds(space, self.shape, "observation_space", required=False)
+            raise SpaceError("%s dtype %s: the protocol carries float32 and uint8 observations" % (name, dtype))
+        self.low, self.high = _bounds(space, self.shape, name, required=False)
+        # The (shape, dtype) of an observation the env returns that needs
+        # no conversion: the batch takes such arrays as they are.
+        self.env_layout = (self.shape, self.dtype)
 
     def message(self):
         box = env_pb2.BoxSpace(shape=self.shape, dtype=(tensor_pb2.DTYPE_UINT8 if self.dtype == np.uint8
@@ -141,11 +183,7 @@ class ObservationSpace:
     def check(self, obs):
         """`obs` as an array of the space's shape and wire dtype; SpaceError
         naming what is wrong (shape, dtype, NaN or infinity)."""
-        if type(obs) is not np.ndarray:
-            try:
-                obs = np.asarray(obs)
-            except Exception as error:  # an object numpy cannot read
-                raise SpaceError("is not an array (%s)" % error) from None
+        obs = _as_array(obs, "is not an array")
         if obs.shape != self.shape:
             raise SpaceError("has shape %s, the observation space says %s" % (obs.shape, self.shape))
         if self.dtype == _UINT8:
@@ -159,6 +197,88 @@ class ObservationSpace:
         if not all_finite(obs):
             raise SpaceError("holds NaN or infinity")
         return obs
+
+
+class MaskedObservationSpace(ObservationSpace):
+    """A Dict of "observation" (a Box) and "action_mask" (n elements, n the
+    Discrete action space's), served as one flat Box: the observation's
+    elements in row-major order, then the mask's as 0 and 1, in the
+    observation's wire dtype (proto/env.proto, EnvsOpened.action_mask)."""
+
+    action_mask = True
+
+    def __init__(self, space, action_space):
+        """space: a Dict-like whose keys are exactly _MASK_KEYS;
+        action_space: the env's ActionSpace."""
+        leaf, mask = space.spaces["observation"], space.spaces["action_mask"]
+        if not action_space.discrete:
+            raise SpaceError('observation_space has an "action_mask", which needs a Discrete action space; '
+                             "the action space is a Box of shape %s" % (action_space.shape,))
+        if _dict_keys(leaf) is not None or getattr(leaf, "n", None) is not None:
+            raise SpaceError('observation_space["observation"] %r is not a Box: an observation beside an action '
+                             "mask is a Box of float or uint8" % (leaf,))
+        self.leaf = ObservationSpace(leaf, 'observation_space["observation"]')
+        self.n = action_space.n
+        mask_elements = math.prod(_shape_of(mask, 'observation_space["action_mask"]'))
+        if mask_elements != self.n:
+            raise SpaceError('observation_space["action_mask"] has %d elements, the action space has %d actions'
+                             % (mask_elements, self.n))
+        self.leaf_size = math.prod(self.leaf.shape)
+        self.shape = (self.leaf_size + self.n,)
+        self.dtype = self.leaf.dtype
+        self.low = self.high = None
+        if self.leaf.low is not None:
+            self.low = np.concatenate([self.leaf.low.ravel(), np.zeros(self.n, np.float32)])
+            self.high = np.concatenate([self.leaf.high.ravel(), np.ones(self.n, np.float32)])
+        # An env returns dicts, never arrays that could be taken as they are.
+        self.env_layout = (None, None)
+
+    def check(self, obs):
+        """`obs`, a dict of "observation" and "action_mask", as the flat
+        array the wire carries; SpaceError naming what is wrong (not such a
+        dict; the observation's shape, dtype, NaN or infinity; a mask of
+        another length, not numbers, or with an element other than 0 and
+        1). A mask that allows nothing passes: whether it may is the
+        batch's question (allows_nothing)."""
+        if not isinstance(obs, collections.abc.Mapping):
+            raise SpaceError('is %s, not a dict of "observation" and "action_mask"' % type(obs).__name__)
+        if len(obs) != 2 or "observation" not in obs or "action_mask" not in obs:
+            raise SpaceError('has keys %s, not "observation" and "action_mask"' % list(obs))
+        try:
+            leaf = self.leaf.check(obs["observation"])
+        except SpaceError as error:
+            raise SpaceError('"observation" %s' % error) from None
+        mask = _as_array(obs["action_mask"], '"action_mask" is not an array')
+        if mask.size != self.n:
+            raise SpaceError('"action_mask" has %d elements, the action space has %d' % (mask.size, self.n))
+        if mask.dtype.kind not in "biuf":
+            raise SpaceError('"action_mask" has dtype %s, not numbers read as 0 or 1' % mask.dtype)
+        mask = mask.reshape(-1)
+        if mask.dtype.kind != "b":
+            wrong = (mask != 0) & (mask != 1)
+            if wrong.any():
+                raise SpaceError('"action_mask" holds %r: each element is 1 (allowed) or 0 (forbidden)'
+                                 % mask[wrong][0].item())
+        flat = np.empty(self.shape, self.dtype)
+        flat[:self.leaf_size] = leaf.reshape(-1)
+        flat[self.leaf_size:] = mask
+        return flat
+
+    def allows_nothing(self, row):
+        """Whether the mask at the end of `row` (a checked observation)
+        forbids every action: wrong where the agent must act from it."""
+        return not row[self.leaf_size:].any()
+
+
+def observation_space_of(space, action_space):
+    """The checked form of a single-agent env's observation space, given its
+    ActionSpace: a MaskedObservationSpace for a Dict of exactly
+    "observation" and "action_mask", else an ObservationSpace (which
+    refuses any other Dict)."""
+    keys = _dict_keys(space)
+    if keys is not None and sorted(keys) == sorted(_MASK_KEYS):
+        return MaskedObservationSpace(space, action_space)
+    return ObservationSpace(space)
 
 
 class ActionSpace:

@@ -766,3 +766,160 @@ class SquadChaos:
 
 def squad_chaos(render_mode=None):
     return SquadChaos(render_mode)
+
+
+# Action masks (proto/env.proto, EnvsOpened.action_mask): a Dict of
+# "observation" and "action_mask", served flat with the mask last.
+
+class Dict:
+    def __init__(self, spaces):
+        self.spaces = dict(spaces)
+
+
+class MultiBinary:
+    def __init__(self, n):
+        self.n, self.shape, self.dtype = n, (n,), np.dtype(np.int8)
+
+
+# What each instance of MaskChaos does, by the seed of its first reset.
+MASK_CHAOS = ("good", "not_a_dict", "no_mask", "short_mask", "string_mask", "mask_of_two", "allows_nothing",
+              "terminates_allowing_nothing", "truncates_allowing_nothing", "next_reset_allows_nothing",
+              "first_reset_allows_nothing")
+
+
+class MaskChaos:
+    """A Dict observation: "observation" a [2, 2] float Box in [-1, 100],
+    [[t, reset count], [kind, 7]], and "action_mask" over Discrete(3)
+    allowing every action but t % 3 (a bool array on odd steps, a list of
+    ints on even ones). Instance `kind` (the seed of its first reset,
+    MASK_CHAOS's index) misbehaves in its first episode as MASK_CHAOS
+    names; "terminates_..." and "truncates_..." end that episode at step 2
+    on a mask that allows nothing, which a final observation may. Episodes
+    last 5 steps."""
+
+    def __init__(self):
+        self.observation_space = Dict({"observation": Box(-1.0, 100.0, (2, 2), np.float32),
+                                       "action_mask": Box(0, 1, (3,), np.int8)})
+        self.action_space = Discrete(3)
+        self.kind = "good"
+        self.t = self.resets = 0
+
+    def observation(self, mask=None):
+        if mask is None:
+            mask = [0 if a == self.t % 3 else 1 for a in range(3)]
+            mask = np.array(mask, np.bool_) if self.t % 2 else mask
+        return {"observation": np.array([[self.t, self.resets], [MASK_CHAOS.index(self.kind), 7]], np.float32),
+                "action_mask": mask}
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.kind = MASK_CHAOS[seed]
+        self.t = 0
+        self.resets += 1
+        if (self.kind, self.resets) in (("first_reset_allows_nothing", 1), ("next_reset_allows_nothing", 2)):
+            return self.observation([0, 0, 0]), {}
+        return self.observation(), {}
+
+    def step(self, action):
+        self.t += 1
+        obs, ended = self.observation(), self.t >= 5
+        if self.t != 2 or self.resets != 1:
+            return obs, 1.0, ended, False, {}
+        kind = self.kind
+        if kind == "not_a_dict":
+            obs = np.zeros(7, np.float32)
+        elif kind == "no_mask":
+            del obs["action_mask"]
+        elif kind == "short_mask":
+            obs["action_mask"] = np.ones(2, np.int8)
+        elif kind == "string_mask":
+            obs["action_mask"] = np.array(["1", "0", "1"])
+        elif kind == "mask_of_two":
+            obs["action_mask"] = [1, 2, 0]
+        elif kind in ("allows_nothing", "terminates_allowing_nothing", "truncates_allowing_nothing"):
+            obs["action_mask"] = np.zeros(3, np.int8)
+        return (obs, 1.0, kind in ("terminates_allowing_nothing", "next_reset_allows_nothing"),
+                kind == "truncates_allowing_nothing", {})
+
+
+def mask_chaos():
+    return MaskChaos()
+
+
+class MaskedUint8:
+    """A uint8 [2] "observation" (the step count, 255) and a MultiBinary(2)
+    mask allowing action t % 2 only; never ends by itself."""
+
+    def __init__(self):
+        self.observation_space = Dict({"action_mask": MultiBinary(2),
+                                       "observation": Box(0, 255, (2,), np.uint8)})
+        self.action_space = Discrete(2)
+        self.t = 0
+
+    def observation(self):
+        mask = np.zeros(2, np.int8)
+        mask[self.t % 2] = 1
+        return {"observation": np.array([self.t, 255], np.uint8), "action_mask": mask}
+
+    def reset(self, seed=None, options=None):
+        self.t = 0
+        return self.observation(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self.observation(), 1.0, False, False, {}
+
+
+def masked_uint8():
+    return MaskedUint8()
+
+
+class MaskBesideOtherKeys(MaskedUint8):
+    def __init__(self):
+        super().__init__()
+        self.observation_space.spaces["goal"] = Box(0, 1, (2,), np.float32)
+
+
+class MaskOfWrongLength(MaskedUint8):
+    def __init__(self):
+        super().__init__()
+        self.observation_space.spaces["action_mask"] = MultiBinary(3)
+
+
+class MaskWithBoxActions(MaskedUint8):
+    def __init__(self):
+        super().__init__()
+        self.action_space = Box(-1.0, 1.0, (2,), np.float32)
+
+
+class MaskBesideDiscreteObservation(MaskedUint8):
+    def __init__(self):
+        super().__init__()
+        self.observation_space.spaces["observation"] = Discrete(5)
+
+
+class DictWithoutMask(MaskedUint8):
+    def __init__(self):
+        super().__init__()
+        self.observation_space = Dict({"position": Box(0, 1, (2,), np.float32),
+                                       "velocity": Box(0, 1, (2,), np.float32)})
+
+
+def mask_beside_other_keys():
+    return MaskBesideOtherKeys()
+
+
+def mask_of_wrong_length():
+    return MaskOfWrongLength()
+
+
+def mask_with_box_actions():
+    return MaskWithBoxActions()
+
+
+def mask_beside_discrete_observation():
+    return MaskBesideDiscreteObservation()
+
+
+def dict_without_mask():
+    return DictWithoutMask()
