@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,7 +30,8 @@
 namespace rill::testing::hosts {
 namespace {
 
-const std::vector<std::string> kHosts = {"replay", "learner", "actors-a", "actors-b"};
+// "replay-b": a second shard, for the scenario that cuts the learner from one.
+const std::vector<std::string> kHosts = {"replay", "replay-b", "learner", "actors-a", "actors-b"};
 
 std::string Runfile(const std::string& name) { return std::filesystem::absolute(name).string(); }
 
@@ -262,6 +264,83 @@ TEST_F(HostsTest, PartitionedActorHostResumesAfterHealWhileTheOtherKeepsStepping
               absl::ToDoubleSeconds(kPartition), a_during - a_before, a_settled - a_before, a_during - a_settled,
               blocked ? "blocks" : "keeps stepping", b_during - b_before, static_cast<long long>(lost),
               static_cast<long long>(acked), static_cast<long long>(stored), recovery_seconds);
+}
+
+// The learner cut from one of two replay shards, and from one actor host's
+// parameter subscription, for 12 s: it goes on sampling from the other
+// shard (updates keep coming; the cut shard is reported down), the cut
+// actor steps on with the version it has, and after the heal the shard is
+// sampled again and the actor takes up the learner's newest version.
+TEST_F(HostsTest, LearnerCutFromOneOfTwoShardsSamplesTheOtherAndSubscribersCatchUp) {
+  absl::StatusOr<HostProcess> shard0 = StartReplay();
+  ASSERT_TRUE(shard0.ok()) << shard0.status();
+  absl::StatusOr<HostProcess> shard1 =
+      hosts_->StartRole("replay-b", "replay-b", Runfile("rill-replay"), {"--config=" + config_});
+  ASSERT_TRUE(shard1.ok()) << shard1.status();
+  const std::string shards = shard0->address() + "," + shard1->address();
+  absl::StatusOr<HostProcess> learner = StartLearner(shards);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::StatusOr<HostProcess> a = StartActor("actors-a", 0, shards, learner->address());
+  ASSERT_TRUE(a.ok()) << a.status();
+  absl::StatusOr<HostProcess> b = StartActor("actors-b", 1, shards, learner->address());
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto metric = [](const HostProcess& role, const std::string& series) {
+    const MetricSamples samples = role.Metrics();
+    const auto found = samples.find(series);
+    return found == samples.end() ? -1.0 : found->second;
+  };
+  const std::string shard1_up = R"(rill_learner_replay_shard_up{shard="1"})";
+  auto updates = [&] { return SumMetric(learner->Metrics(), "rill_learner_updates_total"); };
+  auto version_of = [&](const HostProcess& role, const char* name) { return SumMetric(role.Metrics(), name); };
+  ASSERT_TRUE(WaitUntil([&] { return updates() > 200 && metric(*learner, shard1_up) == 1; }, absl::Seconds(60)))
+      << learner->process->LogTail(10);
+
+  const absl::Duration kPartition = absl::Seconds(12);
+  const double updates_at_cut = updates();
+  const absl::Time cut = absl::Now();
+  ASSERT_TRUE(hosts_->Partition("learner", "replay-b").ok());
+  ASSERT_TRUE(hosts_->Partition("learner", "actors-a").ok());
+  const bool noticed = WaitUntil([&] { return metric(*learner, shard1_up) == 0; }, kPartition);
+  const double notice_seconds = absl::ToDoubleSeconds(absl::Now() - cut);
+  const double updates_noticed = updates();
+  absl::SleepFor(cut + kPartition - absl::Now());
+  const double updates_during = updates() - updates_noticed;
+  const double learner_version = version_of(*learner, "rill_learner_parameter_version");
+  const double a_version_during = version_of(*a, "rill_actor_parameter_version");
+  const absl::Time healed = absl::Now();
+  ASSERT_TRUE(hosts_->Heal("learner", "replay-b").ok());
+  ASSERT_TRUE(hosts_->Heal("learner", "actors-a").ok());
+  EXPECT_TRUE(noticed) << "the learner never reported shard 1 down: " << learner->process->LogTail(10);
+  EXPECT_GT(updates_during, 0) << "sampling stopped with one shard of two cut off";
+  EXPECT_LT(a_version_during, learner_version) << "the cut actor kept receiving versions";
+  const bool shard_back = WaitUntil([&] { return metric(*learner, shard1_up) == 1; }, absl::Seconds(60));
+  const double shard_seconds = absl::ToDoubleSeconds(absl::Now() - healed);
+  const bool caught_up = WaitUntil(
+      [&] { return version_of(*a, "rill_actor_parameter_version") >= learner_version; }, absl::Seconds(60));
+  const double version_seconds = absl::ToDoubleSeconds(absl::Now() - healed);
+  EXPECT_TRUE(shard_back) << "shard 1 was not sampled again after the heal: " << learner->process->LogTail(10);
+  EXPECT_TRUE(caught_up) << "actor 0 did not take up the learner's newer versions: " << a->process->LogTail(10);
+  EXPECT_TRUE(learner->process->running() && a->process->running() && b->process->running());
+
+  ASSERT_TRUE(StopGracefully(*a)) << a->process->LogTail(10);
+  ASSERT_TRUE(StopGracefully(*b)) << b->process->LogTail(10);
+  int64_t stored = 0;
+  for (const HostProcess* shard : {&*shard0, &*shard1}) {
+    absl::StatusOr<v1::TableInfo> table = TableInfo(*shard);
+    ASSERT_TRUE(table.ok()) << table.status();
+    stored += table->size() + table->items_evicted();
+  }
+  const int64_t acked = AckedItems(*a) + AckedItems(*b);
+  const int64_t lost = std::max<int64_t>(0, acked - stored);
+  EXPECT_EQ(lost, 0) << "acknowledged " << acked << ", the shards took " << stored;
+  std::printf("scenario learner cut from shard 1 of 2 and from actors-a's subscription (%.0f s): shard reported "
+              "down after %.1f s (%.0f updates before that, %.0f from the other shard after), actor version %.0f vs "
+              "the learner's %.0f; after the heal shard sampled again in %.1f s, actor caught up in %.1f s; acked "
+              "lost %lld (acked %lld, stored %lld)\n",
+              absl::ToDoubleSeconds(kPartition), notice_seconds, updates_noticed - updates_at_cut, updates_during,
+              a_version_during, learner_version,
+              shard_seconds, version_seconds, static_cast<long long>(lost), static_cast<long long>(acked),
+              static_cast<long long>(stored));
 }
 
 TEST_F(HostsTest, FlappingLinkEndsNoProcessAndKeepsTheActorsMemoryBounded) {
