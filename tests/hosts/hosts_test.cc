@@ -30,18 +30,24 @@
 namespace rill::testing::hosts {
 namespace {
 
-// "replay-b": a second shard, for the scenario that cuts the learner from one.
-const std::vector<std::string> kHosts = {"replay", "replay-b", "learner", "actors-a", "actors-b"};
+// "replay-b": a second shard, for the scenario that cuts the learner from
+// one; "inference" and "env-server" for the central inference server and
+// a remote env's server.
+const std::vector<std::string> kHosts = {"replay",   "replay-b",  "learner",   "actors-a",
+                                         "actors-b", "inference", "env-server"};
 
 std::string Runfile(const std::string& name) { return std::filesystem::absolute(name).string(); }
 
 // tiny_pendulum with a rate limiter that never holds the actors back in
 // these short runs (the error buffer outlasts them) and a learner batch large
 // enough to keep up: env steps/s measure the network, not the learner.
-std::string WriteConfig(const std::string& dir) {
+// `env` replaces the env section (a remote env's); `central`: the actors
+// act through a central inference server (--inference_address).
+std::string WriteConfig(const std::string& dir, const std::string& env = R"(env { name: "Pendulum-v1" })",
+                        bool central = false) {
   const std::string path = dir + "/config.textpb";
   std::ofstream(path) << R"(name: "hosts"
-env { name: "Pendulum-v1" }
+)" << env << R"(
 network { hidden_sizes: 32 hidden_sizes: 32 }
 replay {
   tables {
@@ -52,7 +58,7 @@ replay {
 }
 actor { num_envs: 2 learning_starts: 200 insert_batch_items: 16 max_in_flight_batches: 4 }
 learner { sac { } batch_size: 256 publish_every: 20 prefetch_batches: 2 num_threads: 1 }
-topology { num_actors: 2 }
+topology { num_actors: 2 )" << (central ? "inference: CENTRAL " : "") << R"(}
 seed: 7
 )";
   return path;
@@ -267,7 +273,7 @@ TEST_F(HostsTest, PartitionedActorHostResumesAfterHealWhileTheOtherKeepsStepping
 }
 
 // The learner cut from one of two replay shards, and from one actor host's
-// parameter subscription, for 12 s: it goes on sampling from the other
+// parameter subscription, for 15 s: it goes on sampling from the other
 // shard (updates keep coming; the cut shard is reported down), the cut
 // actor steps on with the version it has, and after the heal the shard is
 // sampled again and the actor takes up the learner's newest version.
@@ -295,23 +301,28 @@ TEST_F(HostsTest, LearnerCutFromOneOfTwoShardsSamplesTheOtherAndSubscribersCatch
   ASSERT_TRUE(WaitUntil([&] { return updates() > 200 && metric(*learner, shard1_up) == 1; }, absl::Seconds(60)))
       << learner->process->LogTail(10);
 
-  const absl::Duration kPartition = absl::Seconds(12);
+  // Long enough for the learner to give the cut shard up (5.7 to 11.7 s
+  // here), with 3 s after that in which only the other shard is sampled.
+  const absl::Duration kPartition = absl::Seconds(15);
   const double updates_at_cut = updates();
   const absl::Time cut = absl::Now();
   ASSERT_TRUE(hosts_->Partition("learner", "replay-b").ok());
   ASSERT_TRUE(hosts_->Partition("learner", "actors-a").ok());
-  const bool noticed = WaitUntil([&] { return metric(*learner, shard1_up) == 0; }, kPartition);
+  const bool noticed = WaitUntil([&] { return metric(*learner, shard1_up) == 0; }, kPartition - absl::Seconds(3));
   const double notice_seconds = absl::ToDoubleSeconds(absl::Now() - cut);
   const double updates_noticed = updates();
+  absl::SleepFor(cut + kPartition - absl::Seconds(3) - absl::Now());
+  const double updates_last_3s = updates();
   absl::SleepFor(cut + kPartition - absl::Now());
   const double updates_during = updates() - updates_noticed;
+  const double updates_at_end = updates() - updates_last_3s;
   const double learner_version = version_of(*learner, "rill_learner_parameter_version");
   const double a_version_during = version_of(*a, "rill_actor_parameter_version");
   const absl::Time healed = absl::Now();
   ASSERT_TRUE(hosts_->Heal("learner", "replay-b").ok());
   ASSERT_TRUE(hosts_->Heal("learner", "actors-a").ok());
   EXPECT_TRUE(noticed) << "the learner never reported shard 1 down: " << learner->process->LogTail(10);
-  EXPECT_GT(updates_during, 0) << "sampling stopped with one shard of two cut off";
+  EXPECT_GT(updates_at_end, 0) << "sampling stopped with one shard of two cut off";
   EXPECT_LT(a_version_during, learner_version) << "the cut actor kept receiving versions";
   const bool shard_back = WaitUntil([&] { return metric(*learner, shard1_up) == 1; }, absl::Seconds(60));
   const double shard_seconds = absl::ToDoubleSeconds(absl::Now() - healed);
@@ -341,6 +352,101 @@ TEST_F(HostsTest, LearnerCutFromOneOfTwoShardsSamplesTheOtherAndSubscribersCatch
               a_version_during, learner_version,
               shard_seconds, version_seconds, static_cast<long long>(lost), static_cast<long long>(acked),
               static_cast<long long>(stored));
+}
+
+// The seconds from `from` until `actor`'s env steps grow by `steps` (its
+// recovery after a heal), or -1 when they do not within a minute.
+double SecondsUntilSteps(const HostProcess& actor, double steps, absl::Time from) {
+  const double start = EnvSteps(actor);
+  if (!WaitUntil([&] { return EnvSteps(actor) > start + steps; }, absl::Seconds(60))) return -1;
+  return absl::ToDoubleSeconds(absl::Now() - from);
+}
+
+// Two actors acting through a central inference server on another host,
+// one cut from it for 12 s: that actor waits (it has no policy of its
+// own) and steps again after the heal; the other never stalls.
+TEST_F(HostsTest, ActorCutFromItsInferenceServerWaitsNamesItAndResumesAfterTheHeal) {
+  config_ = WriteConfig(dir_, R"(env { name: "Pendulum-v1" })", /*central=*/true);
+  absl::StatusOr<HostProcess> replay = StartReplay();
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  absl::StatusOr<HostProcess> learner = StartLearner(replay->address());
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::StatusOr<HostProcess> inference = hosts_->StartRole(
+      "inference", "inference", Runfile("rill"),
+      {"inference", "--config=" + config_, "--learner_address=" + learner->address()});
+  ASSERT_TRUE(inference.ok()) << inference.status();
+  absl::StatusOr<HostProcess> a = StartActor("actors-a", 0, replay->address(), learner->address(),
+                                             {"--inference_address=" + inference->address()});
+  ASSERT_TRUE(a.ok()) << a.status();
+  absl::StatusOr<HostProcess> b = StartActor("actors-b", 1, replay->address(), learner->address(),
+                                             {"--inference_address=" + inference->address()});
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(WaitUntil([&] { return EnvSteps(*a) > 1000 && EnvSteps(*b) > 1000; }, absl::Seconds(60)));
+
+  const absl::Duration kPartition = absl::Seconds(12);
+  const double b_before = EnvSteps(*b);
+  ASSERT_TRUE(hosts_->Partition("actors-a", "inference").ok());
+  absl::SleepFor(absl::Seconds(2));
+  const double a_settled = EnvSteps(*a);
+  absl::SleepFor(kPartition - absl::Seconds(2));
+  const double a_during = EnvSteps(*a) - a_settled;
+  const double b_during = EnvSteps(*b) - b_before;
+  const absl::Time healed = absl::Now();
+  ASSERT_TRUE(hosts_->Heal("actors-a", "inference").ok());
+  const double recovery = SecondsUntilSteps(*a, 200, healed);
+  EXPECT_LT(a_during, 100) << "the cut actor stepped without its inference server";
+  EXPECT_GT(b_during, 1000) << "the other actor stalled";
+  EXPECT_GE(recovery, 0) << "the actor did not step again after the heal: " << a->process->LogTail(10);
+  EXPECT_TRUE(a->process->running() && inference->process->running());
+  ASSERT_TRUE(StopGracefully(*a)) << a->process->LogTail(10);
+  ASSERT_TRUE(StopGracefully(*b)) << b->process->LogTail(10);
+  const bool named = ReadFile(a->log_path).find("inference stream to " + inference->address()) != std::string::npos;
+  EXPECT_TRUE(named) << "the cut actor's log does not name its inference server";
+  std::printf("scenario actors-a cut from its inference server (%.0f s): actors-a %.0f steps after the first 2 s "
+              "of the cut, actors-b %.0f; actors-a steps again %.1f s after the heal; its log names the server: "
+              "%s\n",
+              absl::ToDoubleSeconds(kPartition), a_during, b_during, recovery, named ? "yes" : "no");
+}
+
+// An actor whose envs live on an env server on another host, cut from it
+// for 12 s: the actor waits, retries the server with backoff (its log
+// names it), and its envs step again after the heal.
+TEST_F(HostsTest, ActorCutFromItsEnvServerRetriesItAndResumesAfterTheHeal) {
+  absl::StatusOr<HostProcess> server =
+      hosts_->StartRole("env-server", "env-server", Runfile("rill"),
+                        {"env-server", "--env=Pendulum-v1", "--address=" + hosts_->Address("env-server") + ":0"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  config_ = WriteConfig(dir_, absl::StrCat(R"(env { name: "Pendulum-v1" remote { address: ")", server->address(),
+                                           R"(" reconnect_seconds: 120
+      observation_space { box { shape: 3 dtype: DTYPE_FLOAT32 } }
+      action_space { box { shape: 1 dtype: DTYPE_FLOAT32 low: -2 high: 2 } } } })"));
+  absl::StatusOr<HostProcess> replay = StartReplay();
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  absl::StatusOr<HostProcess> learner = StartLearner(replay->address());
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::StatusOr<HostProcess> a = StartActor("actors-a", 0, replay->address(), learner->address());
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(WaitUntil([&] { return EnvSteps(*a) > 1000; }, absl::Seconds(60))) << a->process->LogTail(10);
+
+  const absl::Duration kPartition = absl::Seconds(12);
+  ASSERT_TRUE(hosts_->Partition("actors-a", "env-server").ok());
+  absl::SleepFor(absl::Seconds(2));
+  const double a_settled = EnvSteps(*a);
+  absl::SleepFor(kPartition - absl::Seconds(2));
+  const double a_during = EnvSteps(*a) - a_settled;
+  const absl::Time healed = absl::Now();
+  ASSERT_TRUE(hosts_->Heal("actors-a", "env-server").ok());
+  const double recovery = SecondsUntilSteps(*a, 200, healed);
+  EXPECT_LT(a_during, 100) << "the actor stepped envs it could not reach";
+  EXPECT_GE(recovery, 0) << "the actor's envs did not step again after the heal: " << a->process->LogTail(10);
+  EXPECT_TRUE(a->process->running() && server->process->running());
+  ASSERT_TRUE(StopGracefully(*a)) << a->process->LogTail(10);
+  const std::string log = ReadFile(a->log_path);
+  const bool named = log.find("env server at " + server->address()) != std::string::npos;
+  EXPECT_TRUE(named) << "the cut actor's log does not name its env server";
+  std::printf("scenario actors-a cut from its env server (%.0f s): %.0f env steps after the first 2 s of the cut; "
+              "steps again %.1f s after the heal; its log names the server: %s\n",
+              absl::ToDoubleSeconds(kPartition), a_during, recovery, named ? "yes" : "no");
 }
 
 TEST_F(HostsTest, FlappingLinkEndsNoProcessAndKeepsTheActorsMemoryBounded) {
