@@ -148,7 +148,10 @@ TEST(BenchTest, EnvAgentsVsSingleMeasuresBothLoopsAndTheirRatio) {
     }
   }
   EXPECT_GT(Number(run.json, "agent_step_cost_ratio"), 0) << run.json;
-  EXPECT_GT(Number(run.json, "agent_step_cost_ratio_beyond_bare_env"), 0) << run.json;
+  // A ratio of two differences of 0.3 s timings: on a loaded machine the
+  // bare env can time slower than the loop around it, and the ratio goes
+  // below 0. It must be there and be a number.
+  EXPECT_TRUE(std::isfinite(Number(run.json, "agent_step_cost_ratio_beyond_bare_env"))) << run.json;
   EXPECT_GT(Number(run.json, "lone_agent_cost_ratio"), 0) << run.json;
   EXPECT_TRUE(absl::StrContains(run.json, "\"within_target\": true") ||
               absl::StrContains(run.json, "\"within_target\": false"))
