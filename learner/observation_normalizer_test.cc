@@ -44,6 +44,23 @@ TEST(ObservationNormalizerTest, NormalizesAnyLeadingShapeAndClips) {
       << normalized;
 }
 
+// An action mask's elements (the raw tail) keep mean 0 and std 1 while the
+// state before them is normalised: a mask element stays above 0 exactly
+// where it was, here and in the actors' policy that ships the statistics.
+TEST(ObservationNormalizerTest, TheRawTailPassesThroughWhileTheRestIsNormalized) {
+  torch::manual_seed(5);
+  ObservationNormalizer normalizer(5, 10, torch::kCPU, /*raw_tail=*/2);
+  torch::Tensor obs = torch::cat({torch::randn({400, 3}) * 7 + 3, torch::randint(2, {400, 2}).to(torch::kFloat32)}, 1);
+  ASSERT_TRUE(normalizer.Update(obs.narrow(0, 0, 150)).ok());
+  ASSERT_TRUE(normalizer.Update(obs.narrow(0, 150, 250)).ok());
+  EXPECT_TRUE(torch::allclose(normalizer.mean().narrow(0, 3, 2), torch::zeros({2})));
+  EXPECT_TRUE(torch::allclose(normalizer.std().narrow(0, 3, 2), torch::ones({2})));
+  EXPECT_TRUE(torch::allclose(normalizer.mean().narrow(0, 0, 3), obs.narrow(1, 0, 3).mean(0), 1e-4, 1e-4));
+  const torch::Tensor normalized = normalizer.Normalize(obs);
+  EXPECT_TRUE(torch::equal(normalized.narrow(1, 3, 2).gt(0), obs.narrow(1, 3, 2).gt(0)));
+  EXPECT_TRUE(torch::allclose(normalized.narrow(1, 3, 2), obs.narrow(1, 3, 2), 1e-6, 1e-6));
+}
+
 TEST(ObservationNormalizerTest, BeforeAnyObservationItIsTheIdentity) {
   ObservationNormalizer normalizer(2, 10, torch::kCPU);
   EXPECT_TRUE(torch::allclose(normalizer.std(), torch::ones({2}), 0, 1e-6));
