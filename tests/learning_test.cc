@@ -404,7 +404,7 @@ TEST(LearningTest, PpoWithAnActionMaskPicksWellFromTheStartAndSoonerThanWithoutI
 
 // The same task in Python (examples/python/masked_pick.py, a Dict
 // observation with its "action_mask"), served by the Python env server
-// over each transport: the launcher reads the mask from the server, the
+// over each transport: the server's mask matches the config's, the
 // first evaluation is already the random-among-pickable 2.0, and 2.4
 // comes within 20,000 env steps (2.47 at 20k over both, 3.4-3.7 s).
 TEST(LearningTest, PpoHonoursAPythonEnvsActionMaskOverGrpcAndSharedMemory) {

@@ -155,5 +155,16 @@ TEST(SpacesTest, AScalarAndOneElementAndBroadcastAndListedBoundsAgree) {
   EXPECT_EQ(SpaceDifference(*announced, *two), "observations float32 [1], the config says float32 [2]");
 }
 
+TEST(SpacesTest, AnActionMaskTheConfigDoesNotSayIsADifferenceNamingTheField) {
+  absl::StatusOr<EnvSpec> announced = Spec("box { shape: 6 dtype: DTYPE_FLOAT32 }", kTwoActions, kServer);
+  ASSERT_TRUE(announced.ok()) << announced.status();
+  EnvSpec configured = *announced;
+  announced->action_mask = true;
+  EXPECT_EQ(SpaceDifference(*announced, configured),
+            "observations end in an action mask, the config says they do not (env.remote.action_mask)");
+  configured.action_mask = true;
+  EXPECT_EQ(SpaceDifference(*announced, configured), std::nullopt);
+}
+
 }  // namespace
 }  // namespace rill::envs
