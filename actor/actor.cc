@@ -242,6 +242,10 @@ absl::Status Actor::ChooseActions(bool random, const absl::Notification& stop) {
   for (PolicyRoute& route : routes_) {
     RETURN_IF_ERROR(route.source->Act(envs_->observation_rows(), /*deterministic=*/false,
                                       route.items->needs_behaviour(), stop, buffers));
+    if (route.source->reconnects() != route.reconnects) {
+      metrics_.inference_reconnects->Increment(static_cast<double>(route.source->reconnects() - route.reconnects));
+      route.reconnects = route.source->reconnects();
+    }
     if (route.source->version() != route.version) {
       route.version = route.source->version();
       if (route.version_gauge != nullptr) route.version_gauge->Set(static_cast<double>(route.version));

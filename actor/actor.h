@@ -129,6 +129,7 @@ class Actor {
     std::unique_ptr<items::ItemBuilder> items;
     std::unique_ptr<replay::ReplayWriter> writer;
     int64_t version = 0;  // the parameter version that acted last
+    int64_t reconnects = 0;  // source->reconnects() as last counted
     prometheus::Gauge* version_gauge = nullptr;
     // Items handed to options_.insert (the lock-step run).
     int64_t inserted_items = 0;

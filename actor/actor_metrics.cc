@@ -17,6 +17,10 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
                             .Help("Env steps that failed (a remote env that raised or broke its spaces, or a server "
                                   "that went away); the env was reset")
                             .Register(*registry).Add(labels);
+  metrics.inference_reconnects = &prometheus::BuildCounter().Name("rill_actor_inference_reconnects_total")
+                            .Help("Streams to the central inference server that ended (it went away, or the link "
+                                  "was cut) and were reopened with backoff")
+                            .Register(*registry).Add(labels);
   metrics.episodes = &prometheus::BuildCounter().Name("rill_actor_episodes_total")
                            .Help("Episodes finished").Register(*registry).Add(labels);
   metrics.episode_return = &prometheus::BuildGauge().Name("rill_actor_episode_return")

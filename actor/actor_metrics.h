@@ -17,6 +17,8 @@ namespace rill::actor {
 struct ActorMetrics {
   prometheus::Counter* env_steps = nullptr;
   prometheus::Counter* env_errors = nullptr;
+  // Streams to a central inference server that ended and were reopened.
+  prometheus::Counter* inference_reconnects = nullptr;
   prometheus::Counter* episodes = nullptr;
   prometheus::Gauge* episode_return = nullptr;
   prometheus::Histogram* episode_return_hist = nullptr;

@@ -376,6 +376,7 @@ RunSummary Launch::Summary(const PlotFiles& plots, const std::vector<std::string
   }
   summary.inference_servers = static_cast<int>(supervisor_.inference().size());
   summary.inference_restarts = Restarts(supervisor_.inference());
+  summary.inference_reconnects = static_cast<double>(supervisor_.InferenceReconnects());
   summary.stop_seconds = absl::ToDoubleSeconds(supervisor_.stop_duration());
   summary.killed_at_stop = killed;
   summary.run_dir = run_dir_;

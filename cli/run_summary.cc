@@ -106,7 +106,7 @@ std::string SummaryJson(const RunSummary& s) {
       "\"num_actors\": %d, "
       "\"actor_restarts\": %d, \"replay_shards\": %d, \"replay_restarts\": %d, \"num_learners\": %d, \"learner_restarts\": %d, "
       "\"evaluator_restarts\": %d, \"env_server_restarts\": %d, \"inference_batch_rows_mean\": %s, "
-      "\"inference_servers\": %d, \"inference_restarts\": %d, \"stop_seconds\": %.3f, \"killed_at_stop\": %s, "
+      "\"inference_servers\": %d, \"inference_restarts\": %d, \"inference_reconnects\": %.0f, \"stop_seconds\": %.3f, \"killed_at_stop\": %s, "
       "\"run_dir\": %s, \"plots\": %s, \"plot_data\": %s, \"videos\": %s, \"report\": %s, \"deterministic\": %s, \"policy_digest\": %s}",
       IdentityFields(s.identity), s.resumes, s.env_steps, s.learner_updates, s.replay_items_inserted, s.env_errors,
       EnvErrorFraction(s.env_errors, s.env_steps), s.wall_seconds, s.env_steps / s.wall_seconds,
@@ -114,7 +114,8 @@ std::string SummaryJson(const RunSummary& s) {
       NumberOrNull(s.updates_per_env_step_target), NumberOrNull(s.eval_return_mean), s.eval_episodes,
       s.eval_parameter_version, Quoted(s.final_eval), NumberOrNull(s.stop_at_eval_return), s.num_actors, s.actor_restarts, s.replay_shards,
       s.replay_restarts, s.num_learners, s.learner_restarts, s.evaluator_restarts, s.env_server_restarts,
-      NumberOrNull(s.inference_batch_rows_mean), s.inference_servers, s.inference_restarts, s.stop_seconds,
+      NumberOrNull(s.inference_batch_rows_mean), s.inference_servers, s.inference_restarts, s.inference_reconnects,
+      s.stop_seconds,
       QuotedList(s.killed_at_stop), Quoted(s.run_dir), QuotedList(s.plots.pngs), QuotedList(s.plots.csvs),
       QuotedList(s.videos), s.report.empty() ? std::string("null") : Quoted(s.report), s.deterministic ? "true" : "false", s.policy_digest.empty() ? std::string("null") : Quoted(s.policy_digest));
 }

@@ -88,6 +88,9 @@ struct RunSummary {
   // first table's min_size_to_sample.
   std::optional<double> updates_per_env_step_target, updates_per_env_step;
   int inference_servers = 0, inference_restarts = 0;
+  // The actors' streams to central inference that ended and were reopened
+  // (rill_actor_inference_reconnects_total), in this part of the run.
+  double inference_reconnects = 0;
   // Stopping the processes: how long it took, and those killed because they
   // still ran at --stop_timeout.
   double stop_seconds = 0;

@@ -445,6 +445,12 @@ int64_t Supervisor::EnvErrors() const {
   return static_cast<int64_t>(total);
 }
 
+int64_t Supervisor::InferenceReconnects() const {
+  double total = 0;
+  for (const Role& actor : actors_) total += actor.Total(kInferenceReconnectsTotal);
+  return static_cast<int64_t>(total);
+}
+
 // A restarted learner's counter starts again at 0; its checkpoint's
 // updates are counted by the process that made them.
 double Supervisor::LearnerUpdates() const { return lead().Total(kUpdatesTotal); }

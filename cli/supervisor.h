@@ -41,6 +41,7 @@ namespace rill::cli {
 // (while they run, and in the final metrics each writes as it exits).
 inline constexpr char kEnvStepsTotal[] = "rill_actor_env_steps_total";
 inline constexpr char kEnvErrorsTotal[] = "rill_actor_env_errors_total";
+inline constexpr char kInferenceReconnectsTotal[] = "rill_actor_inference_reconnects_total";
 inline constexpr char kUpdatesTotal[] = "rill_learner_updates_total";
 inline constexpr char kItemsInsertedTotal[] = "rill_replay_items_inserted_total";
 inline constexpr char kBatchRowsCount[] = "rill_inference_batch_rows_count";
@@ -111,6 +112,8 @@ class Supervisor {
   // The actors' env steps that failed (the evaluator's are not counted:
   // they are not among EnvSteps).
   int64_t EnvErrors() const;
+  // The actors' streams to central inference that ended and were reopened.
+  int64_t InferenceReconnects() const;
   // Central inference: batches served and the rows in them, by the learner
   // or by the `rill inference` processes.
   double InferenceBatches() const { return InferenceTotal(kBatchRowsCount); }

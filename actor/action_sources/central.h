@@ -64,7 +64,7 @@ class CentralActionSource final : public ActionSource {
   absl::StatusOr<CentralAnswer> Exchange(const ObservationRows& observations, bool behaviour,
                                          const absl::Notification& stop, const ActionBuffers& out);
 
-  int64_t reconnects() const { return reconnects_; }
+  int64_t reconnects() const override { return reconnects_; }
 
  private:
   void Open();

@@ -73,6 +73,10 @@ class ActionSource {
     return kNone;
   }
 
+  // How many times the source lost its service and opened a new stream
+  // (central inference); always 0 for a local policy.
+  virtual int64_t reconnects() const { return 0; }
+
   // Fills `out` for the rows of `observations`.
   // `deterministic`: the policy's mode (evaluation). `behaviour`: also the
   // log-probabilities and distribution parameters; FailedPrecondition when

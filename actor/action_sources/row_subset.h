@@ -35,6 +35,7 @@ class RowSubsetSource final : public ActionSource {
   bool ready() const override { return inner_->ready(); }
   int64_t version() const override { return inner_->version(); }
   const std::vector<int64_t>& pool_versions() const override { return inner_->pool_versions(); }
+  int64_t reconnects() const override { return inner_->reconnects(); }
   // InvalidArgument when a row of this source is outside `observations`,
   // or its rows are wider than the batch's; otherwise the inner source's
   // answer.

@@ -398,14 +398,16 @@ TEST_F(HostsTest, ActorCutFromItsInferenceServerWaitsNamesItAndResumesAfterTheHe
   EXPECT_GT(b_during, 1000) << "the other actor stalled";
   EXPECT_GE(recovery, 0) << "the actor did not step again after the heal: " << a->process->LogTail(10);
   EXPECT_TRUE(a->process->running() && inference->process->running());
+  const double reconnects = SumMetric(a->Metrics(), "rill_actor_inference_reconnects_total");
+  EXPECT_GE(reconnects, 1) << "the cut actor counted no reopened stream";
   ASSERT_TRUE(StopGracefully(*a)) << a->process->LogTail(10);
   ASSERT_TRUE(StopGracefully(*b)) << b->process->LogTail(10);
   const bool named = ReadFile(a->log_path).find("inference stream to " + inference->address()) != std::string::npos;
   EXPECT_TRUE(named) << "the cut actor's log does not name its inference server";
   std::printf("scenario actors-a cut from its inference server (%.0f s): actors-a %.0f steps after the first 2 s "
-              "of the cut, actors-b %.0f; actors-a steps again %.1f s after the heal; its log names the server: "
-              "%s\n",
-              absl::ToDoubleSeconds(kPartition), a_during, b_during, recovery, named ? "yes" : "no");
+              "of the cut, actors-b %.0f; actors-a steps again %.1f s after the heal, %.0f reopened stream(s) "
+              "counted; its log names the server: %s\n",
+              absl::ToDoubleSeconds(kPartition), a_during, b_during, recovery, reconnects, named ? "yes" : "no");
 }
 
 // An actor whose envs live on an env server on another host, cut from it
@@ -440,13 +442,17 @@ TEST_F(HostsTest, ActorCutFromItsEnvServerRetriesItAndResumesAfterTheHeal) {
   EXPECT_LT(a_during, 100) << "the actor stepped envs it could not reach";
   EXPECT_GE(recovery, 0) << "the actor's envs did not step again after the heal: " << a->process->LogTail(10);
   EXPECT_TRUE(a->process->running() && server->process->running());
+  // The reopened stream failed every env's step once: env errors, which
+  // the summary counts.
+  const double errors = SumMetric(a->Metrics(), "rill_actor_env_errors_total");
+  EXPECT_GE(errors, 1) << "the cut actor counted no failed env step";
   ASSERT_TRUE(StopGracefully(*a)) << a->process->LogTail(10);
   const std::string log = ReadFile(a->log_path);
   const bool named = log.find("env server at " + server->address()) != std::string::npos;
   EXPECT_TRUE(named) << "the cut actor's log does not name its env server";
   std::printf("scenario actors-a cut from its env server (%.0f s): %.0f env steps after the first 2 s of the cut; "
-              "steps again %.1f s after the heal; its log names the server: %s\n",
-              absl::ToDoubleSeconds(kPartition), a_during, recovery, named ? "yes" : "no");
+              "steps again %.1f s after the heal, %.0f env errors counted; its log names the server: %s\n",
+              absl::ToDoubleSeconds(kPartition), a_during, recovery, errors, named ? "yes" : "no");
 }
 
 TEST_F(HostsTest, FlappingLinkEndsNoProcessAndKeepsTheActorsMemoryBounded) {
