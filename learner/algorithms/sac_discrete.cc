@@ -300,7 +300,9 @@ absl::Status SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   // averaged over the ranks with the policy's, in one go.
   torch::Tensor neg_entropy = (pi_p * pi_log_p).sum(1);  // [B]
   torch::Tensor log_alpha_before = log_alpha_.clone();
-  if (!options_.fixed_alpha) SetAlphaGradient(neg_entropy, options_.action_mask ? raw_obs.narrow(0, b, b) : raw_obs);
+  const torch::Tensor entropy_targets =
+      options_.action_mask ? MaskedEntropyTargets(raw_obs.narrow(0, b, b)) : torch::Tensor();
+  if (!options_.fixed_alpha) SetAlphaGradient(neg_entropy, entropy_targets);
   RETURN_IF_ERROR(AverageOverRanks(averager_, options_.fixed_alpha
                                                   ? std::vector<torch::Tensor>{policy_.grads()}
                                                   : std::vector<torch::Tensor>{policy_.grads(), log_alpha_grad_}));
@@ -316,6 +318,7 @@ absl::Status SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   last_.log_alpha = log_alpha_before;
   last_.actor_loss = actor_loss.view({b});
   last_.neg_entropy = neg_entropy;
+  last_.entropy_targets = entropy_targets;
   ++updates_;
   return absl::OkStatus();
 }
@@ -326,17 +329,19 @@ torch::Tensor SacDiscrete::Priorities() const {
   return (last_.q - last_.target.view({1, -1})).abs_().mean(0);
 }
 
-void SacDiscrete::SetAlphaGradient(const torch::Tensor& neg_entropy, const torch::Tensor& masked_obs) {
-  if (!options_.action_mask) {
-    at::mean_out(log_alpha_grad_, neg_entropy, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
-    return;
-  }
+torch::Tensor SacDiscrete::MaskedEntropyTargets(const torch::Tensor& obs) const {
   // Each state's own target: the fraction of log(the actions it allows).
   const int64_t a = options_.num_actions;
-  torch::Tensor allowed = masked_obs.narrow(1, options_.obs_dim - a, a).gt(0);
-  torch::Tensor targets =
-      allowed.sum(1).to(torch::kFloat32).clamp_min(1).log().mul_(options_.target_entropy_fraction);
-  at::mean_out(log_alpha_grad_, neg_entropy + targets, {0}, /*keepdim=*/true).neg_();
+  torch::Tensor allowed = obs.narrow(1, options_.obs_dim - a, a).gt(0);
+  return allowed.sum(1).to(torch::kFloat32).clamp_min(1).log().mul_(options_.target_entropy_fraction);
+}
+
+void SacDiscrete::SetAlphaGradient(const torch::Tensor& neg_entropy, const torch::Tensor& entropy_targets) {
+  if (entropy_targets.defined()) {
+    at::mean_out(log_alpha_grad_, neg_entropy + entropy_targets, {0}, /*keepdim=*/true).neg_();
+  } else {
+    at::mean_out(log_alpha_grad_, neg_entropy, {0}, /*keepdim=*/true).add_(target_entropy_).neg_();
+  }
 }
 
 std::vector<Statistic> SacDiscrete::Statistics() const {
@@ -352,7 +357,9 @@ std::vector<Statistic> SacDiscrete::Statistics() const {
         torch::stack({
                          (last_.q - last_.target.view({1, -1})).square().mean(1).sum() * 0.5,
                          last_.actor_loss.mean(),
-                         -(last_.log_alpha * (last_.neg_entropy + target_entropy_)).mean(),
+                         last_.entropy_targets.defined()
+                             ? -(last_.log_alpha * (last_.neg_entropy + last_.entropy_targets)).mean()
+                             : -(last_.log_alpha * (last_.neg_entropy + target_entropy_)).mean(),
                          last_.log_alpha.exp().squeeze(0),
                          last_.q.mean(),
                          -last_.neg_entropy.mean(),

@@ -132,10 +132,13 @@ class SacDiscrete final : public Algorithm {
   SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, FlatMlp critic, TorchTorso torso);
   // Views of a flat torso buffer in the torso's parameter order.
   std::vector<torch::Tensor> TorsoViews(const torch::Tensor& flat) const;
+  // With an action mask: each state's target entropy [B], from its row of
+  // `obs` [B, obs_dim] (the fraction of the log of the actions it allows).
+  torch::Tensor MaskedEntropyTargets(const torch::Tensor& obs) const;
   // log_alpha_grad_ = entropy - target, the mean over the batch's states
-  // s, from `neg_entropy` [B] (sum_a p log p at each s); with an action
-  // mask, each state's target from its row of `masked_obs` [B, obs_dim].
-  void SetAlphaGradient(const torch::Tensor& neg_entropy, const torch::Tensor& masked_obs);
+  // s, from `neg_entropy` [B] (sum_a p log p at each s): target_entropy_,
+  // or each state's own where `entropy_targets` [B] is defined.
+  void SetAlphaGradient(const torch::Tensor& neg_entropy, const torch::Tensor& entropy_targets);
 
   absl::Status CheckBatch(const TransitionBatch& batch) const;
   absl::Status UpdateUnchecked(const TransitionBatch& batch);
@@ -167,6 +170,7 @@ class SacDiscrete final : public Algorithm {
     torch::Tensor log_alpha;  // [1] before the update
     torch::Tensor actor_loss; // [B] sum_a pi(a|s) (alpha log pi(a|s) - min(Q1, Q2)(s, a))
     torch::Tensor neg_entropy;  // [B] sum_a pi(a|s) log pi(a|s)
+    torch::Tensor entropy_targets;  // [B] with an action mask; undefined otherwise
   } last_;
 };
 

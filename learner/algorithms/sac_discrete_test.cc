@@ -411,6 +411,35 @@ TEST(SacDiscreteTest, MaskedPolicyLearnsTheBestAllowedActionAndNeverAForbiddenOn
   for (const Statistic& stat : sac->Statistics()) EXPECT_TRUE(std::isfinite(stat.value)) << stat.name;
 }
 
+// Where every state allows one action, its entropy is 0 and so is its
+// target (the fraction of log 1): the temperature has nothing to chase
+// and stays where it is, and its loss reads 0. Against log(num_actions)'s
+// fraction it would rise every update.
+TEST(SacDiscreteTest, MaskedTemperatureAimsAtEachStatesOwnEntropy) {
+  SacDiscreteOptions options;
+  options.obs_dim = 6;
+  options.num_actions = 3;
+  options.action_mask = true;
+  options.hidden = {16};
+  options.initial_alpha = 0.5;
+  options.alpha_lr = 1e-2;
+  std::unique_ptr<SacDiscrete> sac = *SacDiscrete::Create(options);
+  torch::manual_seed(4);
+  for (int i = 0; i < 20; ++i) {
+    TransitionBatch batch;
+    torch::Tensor action = torch::randint(3, {32}, torch::kInt64);
+    batch.obs = torch::cat({torch::randn({32, 3}), torch::one_hot(action, 3).to(torch::kFloat32)}, 1);
+    batch.action = action;
+    batch.reward = torch::rand({32});
+    batch.terminated = torch::zeros({32});
+    batch.next_obs = batch.obs.flip(0);
+    ASSERT_TRUE(sac->Update(batch).ok());
+  }
+  EXPECT_NEAR(Find(sac->Statistics(), "alpha", /*is_loss=*/false).value, 0.5, 1e-5);
+  EXPECT_NEAR(Find(sac->Statistics(), "alpha", /*is_loss=*/true).value, 0, 1e-5);
+  EXPECT_NEAR(Find(sac->Statistics(), "entropy", /*is_loss=*/false).value, 0, 1e-5);
+}
+
 TEST(SacDiscreteTest, CriticsLearnDiscountedReturnsOfAChain) {
   // A chain 0 -> 1 -> 2 -> end with reward 1 per step and a single action
   // (both actions do the same): Q = 1 + gamma + gamma^2 at state 0 with gamma
