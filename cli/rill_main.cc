@@ -89,8 +89,10 @@ const std::vector<Command>& Commands() {
        rill::roles::InferenceMain, {"roles/inference_main.cc"}, With(process, {"learner_address"})},
       {"actor", "one actor; with --eval, the evaluator", rill::roles::ActorMain, {"roles/actor_main.cc"},
        With(process, {"replay_address", "learner_address", "scalars_file", "env_address"})},
-      {"export", "a learner checkpoint's policy as TorchScript (--checkpoint_dir=DIR --out=policy.pt)",
-       rill::roles::ExportMain, {"roles/export_main.cc"}, {"checkpoint_dir", "out"}},
+      {"export",
+       "a learner checkpoint's policy as TorchScript or ONNX (--checkpoint_dir=DIR --out=policy.pt or "
+       "--out=policy.onnx; --format=torchscript|onnx)",
+       rill::roles::ExportMain, {"roles/export_main.cc"}, {"checkpoint_dir", "out", "format"}},
       {"eval",
        "play a checkpoint's policy (--checkpoint_dir: a run folder, its checkpoints/learner or one checkpoint) for "
        "--episodes=N episodes and print the mean return and its spread; cross-play of two MADDPG runs with "

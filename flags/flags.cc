@@ -39,8 +39,11 @@ ABSL_FLAG(int32_t, episodes, -1,
           "Episodes to play with a checkpoint's deterministic policy. rill eval: -1 plays 10. rill render: -1 plays "
           "1, each episode a video.");
 ABSL_FLAG(std::string, out, "",
-          "The file written. rill export: the TorchScript policy (required, e.g. policy.pt). rill render: the MP4 "
-          "video (default episode.mp4).");
+          "The file written. rill export: the policy (required, e.g. policy.pt, or policy.onnx). rill render: the "
+          "MP4 video (default episode.mp4).");
+ABSL_FLAG(std::string, format, "",
+          "rill export: torchscript (LibTorch, torch.jit.load) or onnx (ONNX Runtime and other ONNX runtimes); "
+          "empty: onnx when --out ends in .onnx, torchscript otherwise.");
 ABSL_FLAG(std::string, address, "",
           "HOST:PORT. `rill replay info`: the replay shard it asks (required). `rill env-server`: where it serves "
           "(default 127.0.0.1:0; port 0 picks a free one, printed as \"listening on HOST:PORT\").");

@@ -27,6 +27,7 @@ ABSL_DECLARE_FLAG(std::string, env);         // an env id: `rill bench env`, `ri
 ABSL_DECLARE_FLAG(std::string, plugin);      // an env plugin library: `rill envs`, `rill env-server`
 ABSL_DECLARE_FLAG(int32_t, episodes);        // `rill eval`, `rill render`; -1: the command's default
 ABSL_DECLARE_FLAG(std::string, out);          // the file `rill export` and `rill render` write
+ABSL_DECLARE_FLAG(std::string, format);       // `rill export`: torchscript or onnx
 ABSL_DECLARE_FLAG(int32_t, num_learners);    // learner ranks: `rill launch`, `rill bench learner`; -1: default
 ABSL_DECLARE_FLAG(std::string, address);     // HOST:PORT: `rill replay info`, `rill env-server`
 ABSL_DECLARE_FLAG(std::string, env_address);  // remote envs' server: `rill actor`, `rill eval`, `rill render`

@@ -4,11 +4,13 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "flags/flags.h"
 #include "learner/checkpoint.h"
 #include "learner/torch_policy.h"  // ExportTorchScript
+#include "policies/onnx_export.h"
 #include "policies/registry.h"
 #include "roles/checkpoint_folder.h"
 
@@ -18,11 +20,34 @@ namespace rill::roles {
 using learner::ExportTorchScript;
 using learner::ReadCheckpointPolicy;
 
+namespace {
+
+// What the ONNX model takes and gives (policies/onnx_export.h).
+std::string OnnxSignature(const v1::PolicySpec& spec) {
+  const std::string obs =
+      absl::StrCat(spec.observation_dtype() == v1::DTYPE_UINT8 ? "uint8 " : "float32 ", "[batch, ",
+                   spec.torso_size() > 0 ? absl::StrJoin(spec.observation_shape(), ", ") : absl::StrCat(spec.obs_dim()),
+                   "]");
+  const std::string action = spec.kind() == "categorical" ? "action int64 [batch]"
+                                                          : absl::StrCat("action float32 [batch, ", spec.action_dim(), "]");
+  if (spec.lstm_size() == 0) return absl::StrCat("obs ", obs, " -> ", action);
+  const std::string state = absl::StrCat("float32 [batch, ", 2 * spec.lstm_size(), "]");
+  return absl::StrCat("obs ", obs, ", state ", state, " -> ", action, ", new_state ", state);
+}
+
+}  // namespace
+
 int ExportMain() {
   const std::string dir = absl::GetFlag(FLAGS_checkpoint_dir);
   const std::string out = absl::GetFlag(FLAGS_out);
   if (dir.empty() || out.empty()) {
     std::fprintf(stderr, "rill export: --checkpoint_dir and --out are required\n");
+    return 2;
+  }
+  std::string format = absl::GetFlag(FLAGS_format);
+  if (format.empty()) format = absl::EndsWithIgnoreCase(out, ".onnx") ? "onnx" : "torchscript";
+  if (format != "onnx" && format != "torchscript") {
+    std::fprintf(stderr, "rill export: --format=%s is unknown (known: torchscript, onnx)\n", format.c_str());
     return 2;
   }
   // One checkpoint, a learner's checkpoint folder or a run folder.
@@ -41,12 +66,20 @@ int ExportMain() {
     std::fprintf(stderr, "rill export: %s\n", std::string(policy.status().message()).c_str());
     return 2;
   }
-  absl::Status written = ExportTorchScript(*policy, out);
+  const bool onnx = format == "onnx";
+  absl::Status written = onnx ? policies::ExportOnnx(*policy, out) : ExportTorchScript(*policy, out);
   if (!written.ok()) {
     std::fprintf(stderr, "rill export: %s\n", std::string(written.message()).c_str());
     return absl::IsInvalidArgument(written) ? 2 : 1;
   }
   const v1::PolicySpec& spec = policy->policy();
+  if (onnx) {
+    std::printf("wrote %s: ONNX (opset %d) %s policy, %s, hidden [%s]%s, from %s\n", out.c_str(),
+                policies::kOnnxOpset, spec.kind().c_str(), OnnxSignature(spec).c_str(),
+                absl::StrJoin(spec.hidden_sizes(), ", ").c_str(),
+                spec.lstm_size() > 0 ? absl::StrCat(", LSTM ", spec.lstm_size()).c_str() : "", checkpoint.c_str());
+    return 0;
+  }
   // What the module takes: uint8 images [B, C, H, W] (scaled by 1/255
   // inside it), uint8 rows, or float rows; or one of them without B.
   const std::string obs =

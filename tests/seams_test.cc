@@ -153,6 +153,48 @@ TEST(SeamsTest, ShuffledColumnsHoldWhatTheEnvProducedAndTheExportedPolicyRunsInC
   const std::vector<std::string> values = absl::StrSplit(ReadFile(out), ' ', absl::SkipEmpty());
   ASSERT_EQ(values.size(), 3u) << ReadFile(out);
   for (int i = 0; i < 3; ++i) EXPECT_NEAR(std::stod(values[i]), cpp[i][0].item<float>(), 1e-5) << "row " << i;
+
+  // rill export to a .onnx file: ONNX, which onnx.checker accepts with the
+  // signature the export printed (tests/onnx/run.sh runs such models under
+  // ONNX Runtime against this forward).
+  const std::string onnx = TempDir("seams-onnx") + "/policy.onnx";
+  auto onnx_exporter = ChildProcess::Start(
+      "export-onnx", RillBinary(), {"export", "--checkpoint_dir=" + checkpoints, "--out=" + onnx},
+      TempDir("seams-onnx-log") + "/out.log");
+  ASSERT_TRUE(onnx_exporter.ok()) << onnx_exporter.status();
+  exported = (*onnx_exporter)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(exported.has_value() && WIFEXITED(*exported) && WEXITSTATUS(*exported) == 0)
+      << (*onnx_exporter)->LogTail(10);
+  EXPECT_THAT((*onnx_exporter)->LogTail(5),
+              ::testing::HasSubstr("ONNX (opset 17) deterministic policy, obs float32 [batch, 3] -> action float32 "
+                                   "[batch, 1]"));
+  const std::string checked = TempDir("seams-onnx-check") + "/checked.txt";
+  const std::string check = absl::StrCat(
+      "import onnx\n"
+      "model = onnx.load('", onnx, "')\n",
+      "onnx.checker.check_model(model, full_check=True)\n"
+      "shape = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]\n"
+      "open('", checked, "', 'w').write(' '.join(v.name + str(shape(v)) for v in list(model.graph.input) + "
+      "list(model.graph.output)))\n");
+  auto checker = ChildProcess::Start("onnx-checker", "/usr/bin/python3", {"-c", check},
+                                     TempDir("seams-onnx-check-log") + "/out.log");
+  ASSERT_TRUE(checker.ok()) << checker.status();
+  ran = (*checker)->WaitExit(absl::Seconds(120));
+  ASSERT_TRUE(ran.has_value() && WIFEXITED(*ran) && WEXITSTATUS(*ran) == 0) << (*checker)->LogTail(20);
+  EXPECT_EQ(ReadFile(checked), "obs['batch', 3] action['batch', 1]");
+
+  // A format it does not write is refused by name, and writes nothing.
+  const std::string refused_path = TempDir("seams-refused") + "/policy.tflite";
+  auto refused = ChildProcess::Start(
+      "export-refused", RillBinary(),
+      {"export", "--checkpoint_dir=" + checkpoints, "--out=" + refused_path, "--format=tflite"},
+      TempDir("seams-refused-log") + "/out.log");
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  exported = (*refused)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(exported.has_value() && WIFEXITED(*exported));
+  EXPECT_EQ(WEXITSTATUS(*exported), 2);
+  EXPECT_THAT((*refused)->LogTail(5), ::testing::HasSubstr("--format=tflite is unknown (known: torchscript, onnx)"));
+  EXPECT_FALSE(std::filesystem::exists(refused_path));
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ PACKAGES=(
   libegl1 libegl-mesa0 libgl1-mesa-dri libgl1
   iproute2 procps curl     # tests: network namespaces, process checks, metric scrapes
   python3-torch            # tests: the exported TorchScript policy runs in Python (torch.jit.load)
+  python3-onnx             # tests/onnx: onnx.checker checks the exported ONNX policies
   # tests/k8s: the image built and run with podman (runc, not the crun it
   # defaults to; catatonit for `podman kube play`'s pod infra containers) on
   # a debootstrapped bookworm base; python3-grpcio asks a shard in the image

@@ -8,12 +8,13 @@
 # checks (tests/layers/run.sh), the Kubernetes checks (tests/k8s/run.sh:
 # manifests, image, podman run), the Prometheus checks
 # (tests/prometheus/run.sh: rules, dashboard queries against a live run,
-# headless chromium) and the LibTorch checks (tests/libtorch/run.sh: the
-# RILL_LIBTORCH switch) and the Python env server's. Prints how long each
+# headless chromium), the LibTorch checks (tests/libtorch/run.sh: the
+# RILL_LIBTORCH switch), the Python env server's and the ONNX export's
+# (tests/onnx/run.sh: onnx.checker and ONNX Runtime). Prints how long each
 # part took, then ends with the line "N passed, N failed" (test cases, read
 # from the JUnit XML each test target writes, plus one per ThreadSanitizer
 # test target and one per thread-safety, layering, Kubernetes, Prometheus,
-# LibTorch or Python check), and exits non-zero if anything failed.
+# LibTorch, Python or ONNX check), and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,6 +100,9 @@ run_checks prometheus tests/prometheus/run.sh
 run_checks libtorch tests/libtorch/run.sh
 # The Python env server (python/rill): real server processes over gRPC.
 run_checks "python env server" tests/python/run.sh
+# ONNX export: each policy kind's model through onnx.checker, then ONNX
+# Runtime against the actors' forward and the TorchScript export.
+run_checks onnx tests/onnx/run.sh
 
 # Count test cases from the XML each test target wrote.
 testlogs=$(bazel info bazel-testlogs 2>/dev/null)
