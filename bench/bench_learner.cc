@@ -53,6 +53,9 @@ ABSL_FLAG(std::string, action_space, "auto",
           "discrete or continuous, for an algorithm that acts in both (impala); auto: the algorithm's only one, "
           "discrete for impala.");
 ABSL_FLAG(std::string, hidden, "256,256", "Hidden layer widths of the benchmarked networks, comma-separated.");
+ABSL_FLAG(std::string, activation, "",
+          "RELU or GELU: the hidden layers' nonlinearity (network.activation; GELU for sac and dsac_t); empty: the "
+          "algorithm's default (GELU for dsac_t).");
 ABSL_FLAG(int, lstm, 0,
           "impala, ppo: units of a recurrent core (network.lstm) after the hidden layers; the update then re-runs it "
           "over every unroll. 0: feed-forward.");
@@ -343,6 +346,16 @@ absl::Status Run() {
     absl::StrAppend(&hidden_text, hidden_text.empty() ? "" : "x", h);
   }
   if (context.config.network().hidden_sizes_size() == 0) return absl::InvalidArgumentError("--hidden is empty");
+  const std::string activation_flag = absl::GetFlag(FLAGS_activation);
+  v1::Activation activation = spec->default_activation;
+  if (!activation_flag.empty() && (!v1::Activation_Parse(activation_flag, &activation) ||
+                                   activation == v1::ACTIVATION_DEFAULT)) {
+    return absl::InvalidArgumentError(absl::StrCat("--activation '", activation_flag, "' (known: RELU, GELU)"));
+  }
+  if (activation == v1::GELU && !spec->gelu) {
+    return absl::InvalidArgumentError(absl::StrCat("--activation GELU: ", spec->name, " trains ReLU networks only"));
+  }
+  context.config.mutable_network()->set_activation(activation);
   const int lstm = absl::GetFlag(FLAGS_lstm);
   if (lstm < 0 || lstm > 4096) return absl::InvalidArgumentError(absl::StrCat("--lstm ", lstm, " is out of range (0..4096)"));
   if (lstm > 0) {
@@ -490,22 +503,24 @@ absl::Status Run() {
   }
 
   std::cerr << absl::StrFormat(
-      "learner bench: %s obs %d act %d (%s) hidden %s batch %d x %d steps on %s, %d threads (OpenBLAS core: %s)\n"
+      "learner bench: %s obs %d act %d (%s) hidden %s %s batch %d x %d steps on %s, %d threads (OpenBLAS core: %s)\n"
       "  %.1f updates/s (%.0f env steps/s learned), %.2f MFLOP/update -> %.1f GFLOP/s; %s matmul %.1f "
       "GFLOP/s (%.0f%%)\n"
       "  last update: %s\n",
-      algo, context.env.obs_dim(), act_dim, context.env.discrete ? "discrete" : "continuous", hidden_text, batch, steps_per_item,
-      device_name, threads, blas_core.empty() ? "n/a" : blas_core, updates_per_second, env_steps_per_second,
+      algo, context.env.obs_dim(), act_dim, context.env.discrete ? "discrete" : "continuous", hidden_text,
+      v1::Activation_Name(context.config.network().activation()), batch, steps_per_item, device_name, threads,
+      blas_core.empty() ? "n/a" : blas_core, updates_per_second, env_steps_per_second,
       flops_per_update / 1e6, achieved_gflops, matmul_shape, matmul_gflops, 100 * achieved_gflops / matmul_gflops,
       last);
   std::cout << absl::StrFormat(
-                   "{\"algo\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"discrete\":%s,\"hidden\":\"%s\","
+                   "{\"algo\":\"%s\",\"obs_dim\":%d,\"act_dim\":%d,\"discrete\":%s,\"hidden\":\"%s\",\"activation\":\"%s\","
                    "\"batch\":%d,\"steps_per_item\":%d,\"threads\":%d,\"device\":\"%s\",\"libtorch\":\"%s\","
                    "\"updates_per_second\":%.2f,\"env_steps_per_second\":%.1f,\"achieved_gflops\":%.3f,"
                    "\"matmul_gflops\":%.3f,\"matmul_shape\":\"%s\",\"flops_per_update\":%d,"
                    "\"fraction_of_matmul\":%.4f,\"torso\":\"%s\",\"obs_shape\":\"%s\","
                    "\"torso_reference_updates_per_second\":%.3f,\"fraction_of_torso_reference\":%.4f",
-                   algo, context.env.obs_dim(), act_dim, context.env.discrete ? "true" : "false", hidden_text, batch, steps_per_item,
+                   algo, context.env.obs_dim(), act_dim, context.env.discrete ? "true" : "false", hidden_text,
+                   v1::Activation_Name(context.config.network().activation()), batch, steps_per_item,
                    threads, device_name, LibTorchDescription(), updates_per_second, env_steps_per_second,
                    achieved_gflops, matmul_gflops, matmul_shape, flops_per_update, achieved_gflops / matmul_gflops,
                    torso_name, absl::StrJoin(context.env.observation_shape, ","), torso_updates_per_second,

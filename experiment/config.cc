@@ -224,6 +224,9 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   RETURN_IF_ERROR(learner::FinalizeLearnerConfig(*config.mutable_learner(), env));
   // The algorithm's spec, looked up once: every section below reads it.
   ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
+  if (config.network().activation() == v1::ACTIVATION_DEFAULT) {
+    config.mutable_network()->set_activation(algorithm->default_activation);
+  }
   RETURN_IF_ERROR(CheckNetworkFitsAlgorithm(config.network(), config.learner(), *algorithm));
   // Before a default table is sized from it.
   if (config.learner().batch_size() > replay::kMaxSampleBatchItems) {

@@ -856,6 +856,40 @@ TEST(ConfigTest, LstmCoreAddsTheCoreStateColumnAndItsProblemsNameTheField) {
   }
 }
 
+// network.activation: unset takes the algorithm's (DSAC-T's paper uses
+// GELU), a stated one stays, and an algorithm or network that cannot train
+// GELU layers refuses it by name.
+TEST(ConfigTest, ActivationDefaultsPerAlgorithmAndGeluIsRefusedWhereItIsNotTrained) {
+  const std::pair<std::string, v1::Activation> defaults[] = {
+      {"env { name: \"Pendulum-v1\" } learner { dsac_t {} }", v1::GELU},
+      {"env { name: \"Pendulum-v1\" } learner { sac {} }", v1::RELU},
+      {"env { name: \"Pendulum-v1\" } learner { td3 {} }", v1::RELU},
+      {"env { name: \"Pendulum-v1\" } network { activation: RELU } learner { dsac_t {} }", v1::RELU},
+      {"env { name: \"Pendulum-v1\" } network { activation: GELU } learner { sac {} }", v1::GELU},
+  };
+  for (const auto& [text, activation] : defaults) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text);
+    ASSERT_TRUE(config.ok()) << text << ": " << config.status();
+    EXPECT_EQ(config->network().activation(), activation) << text;
+    absl::StatusOr<v1::ExperimentConfig> again = FinalizeExperimentConfig(*config);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->SerializeAsString(), config->SerializeAsString()) << text;
+  }
+  const std::pair<std::string, std::string> refused[] = {
+      {"env { name: \"Pendulum-v1\" } network { activation: GELU } learner { td3 {} }",
+       "config field network.activation: GELU: td3 trains ReLU networks only (sac, dsac_t train GELU ones)"},
+      {"env { name: \"CartPole-v1\" } network { activation: GELU } learner { ppo {} }",
+       "GELU: ppo trains ReLU networks only"},
+      {"env { name: \"Pendulum-v1\" } network { activation: 9 } learner { sac {} }",
+       "config field network.activation: 9 is unknown (known: RELU, GELU; unset: the algorithm's)"},
+  };
+  for (const auto& [text, message] : refused) {
+    absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text);
+    EXPECT_FALSE(config.ok()) << text;
+    EXPECT_THAT(config.status().message(), HasSubstr(message)) << text;
+  }
+}
+
 TEST(ConfigTest, TorsoProblemsNameTheFieldAndTheLayer) {
   const std::pair<std::string, std::string> cases[] = {
       // Nature's second conv (4x4) would see MinAtar's 10x10 grid as 1x1.

@@ -135,6 +135,18 @@ absl::Status CheckNetworkFitsAlgorithm(const v1::NetworkConfig& network, const v
                                        AlgorithmsThat(&learner::AlgorithmSpec::recurrent_core), " do)"));
     }
   }
+  if (!v1::Activation_IsValid(network.activation())) {
+    return InvalidField("network.activation",
+                        absl::StrCat(network.activation(), " is unknown (known: RELU, GELU; unset: the algorithm's)"));
+  }
+  if (network.activation() == v1::GELU && !algorithm.gelu) {
+    return InvalidField("network.activation",
+                        absl::StrCat("GELU: ", algorithm.name, " trains ReLU networks only (",
+                                     AlgorithmsThat(&learner::AlgorithmSpec::gelu), " train GELU ones)"));
+  }
+  if (network.activation() == v1::GELU && (network.torso_layers_size() > 0 || network.has_lstm())) {
+    return InvalidField("network.activation", "GELU: for feed-forward MLPs on flat observations (no torso, no lstm)");
+  }
   // The algorithm's own rules on the network (spec.cc).
   if (algorithm.check_network != nullptr) return algorithm.check_network(learner, network);
   return absl::OkStatus();

@@ -23,12 +23,15 @@ std::vector<policies::NamedParameter*> Pointers(policies::BlasMlp& mlp) {
 // outputs (the two share names and layouts; the learner trains one, the
 // actors run the other).
 TEST(BlasMlpTest, ForwardMatchesTheLearnersNetworkOnTheSameParameters) {
+  for (const v1::Activation activation : {v1::RELU, v1::GELU})
   for (const int64_t batch : {1, 7, 256}) {
-    policies::BlasMlp mlp(17, {64, 32}, 12, "policy", /*seed=*/3);
+    SCOPED_TRACE(v1::Activation_Name(activation));
+    policies::BlasMlp mlp(17, {64, 32}, 12, "policy", /*seed=*/3, activation);
     MlpShape shape;
     shape.in_dim = 17;
     shape.hidden = {64, 32};
     shape.out_dim = 12;
+    shape.activation = activation;
     FlatMlp reference = *FlatMlp::Create(shape, /*seed=*/99, torch::kCPU);
     ASSERT_TRUE(CopyFromParameterSet(ExportNamedParameters(Pointers(mlp)), reference.NamedParameters("policy")).ok());
     torch::manual_seed(batch);

@@ -75,6 +75,29 @@ TEST_P(ExportTest, LoadedModuleGivesThePolicysDeterministicActions) {
   }
 }
 
+// GELU hidden layers (PolicySpec.activation) export as torch.gelu, the
+// exact one the actors and the learner compute.
+TEST_P(ExportTest, GeluPolicyExportsItsActivation) {
+  v1::PolicySpec spec = Spec(GetParam(), 5, 3);
+  spec.set_activation(v1::GELU);
+  std::unique_ptr<policies::Policy> policy = *policies::MakePolicy(spec, /*seed=*/11);
+  const std::string path = Path(GetParam() + "-gelu.pt");
+  ASSERT_TRUE(ExportTorchScript(*policy->ExportParameters(), path).ok());
+  const torch::Tensor obs = torch::randn({64, 5}) * 2;
+  const torch::Tensor scripted = torch::jit::load(path).forward({obs}).toTensor();
+  const torch::Tensor expected = Act(*policy, obs, /*deterministic=*/true);
+  if (GetParam() == "categorical") {
+    EXPECT_TRUE(torch::equal(scripted, expected));
+  } else {
+    EXPECT_TRUE(torch::allclose(scripted, EnvUnits(spec, expected), 1e-5, 1e-5));
+  }
+  // The ReLU network of the same parameters acts otherwise.
+  v1::ParameterSet relu = *policy->ExportParameters();
+  relu.mutable_policy()->set_activation(v1::RELU);
+  const torch::Tensor relu_actions = Act(**policies::PolicyFromParameters(relu, 11), obs, true);
+  EXPECT_FALSE(torch::equal(relu_actions, expected));
+}
+
 // What a Gymnasium env hands over goes in as it is: numpy's float64, and
 // one observation [obs_dim] rather than a batch, whose action comes back
 // without the batch dimension. Both act as the float32 batch does.

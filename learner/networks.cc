@@ -127,9 +127,12 @@ torch::Tensor FlatMlp::Forward(const torch::Tensor& x, MlpTrace& trace, int64_t 
   const bool shared = x.dim() == 2;
   const int64_t rows = x.size(shared ? 0 : 1);
   const int layers = num_layers();
+  const bool gelu = shape_.activation == v1::GELU;
   trace.input = x;
   trace.outputs.resize(layers);
   for (int l = 0; l < layers; ++l) Reuse(trace.outputs[l], {e, rows, weights_[l].size(1)}, params_.options());
+  trace.pre.resize(gelu ? layers - 1 : 0);
+  for (int l = 0; l + 1 < layers && gelu; ++l) Reuse(trace.pre[l], {e, rows, weights_[l].size(1)}, params_.options());
   const int64_t blocks = RowBlocks(e, rows);
   RunTasks(e * blocks, params_.is_cpu(), [&](int64_t task) {
     const int64_t member = task / blocks, block = task % blocks;
@@ -137,9 +140,16 @@ torch::Tensor FlatMlp::Forward(const torch::Tensor& x, MlpTrace& trace, int64_t 
     torch::Tensor h = (shared ? x : x[member]).narrow(0, begin, n);
     for (int l = 0; l < layers; ++l) {
       torch::Tensor z = trace.outputs[l][member].narrow(0, begin, n);
-      // bias + h @ W^T
-      at::addmm_out(z, biases_[l][member][0], h, weights_[l][member].t());
-      if (l + 1 < layers) z.relu_();
+      if (gelu && l + 1 < layers) {
+        // GELU's gradient needs its input: bias + h @ W^T goes to pre.
+        torch::Tensor pre = trace.pre[l][member].narrow(0, begin, n);
+        at::addmm_out(pre, biases_[l][member][0], h, weights_[l][member].t());
+        at::gelu_out(z, pre);
+      } else {
+        // bias + h @ W^T
+        at::addmm_out(z, biases_[l][member][0], h, weights_[l][member].t());
+        if (l + 1 < layers) z.relu_();
+      }
       h = z;
     }
   });
@@ -201,8 +211,13 @@ torch::Tensor FlatMlp::Backward(MlpTrace& trace, const torch::Tensor& grad_out, 
         } else {
           at::mm_out(grad_input, g, w);
         }
-        // ReLU: the gradient passes where the layer's output (our input) > 0.
-        at::threshold_backward_out(grad_input, grad_input, input, 0);
+        if (shape_.activation == v1::GELU) {
+          // GELU: times its derivative Phi(x) + x phi(x) at the input it had.
+          at::gelu_backward_out(grad_input, grad_input, trace.pre[l - 1][member].narrow(0, row_begin + begin, n));
+        } else {
+          // ReLU: the gradient passes where the layer's output (our input) > 0.
+          at::threshold_backward_out(grad_input, grad_input, input, 0);
+        }
         g = grad_input;
       } else if (input_columns.has_value()) {
         const auto [first, end] = *input_columns;

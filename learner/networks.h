@@ -1,7 +1,7 @@
 // Networks shared by the learner and the actors.
 //
-// FlatMlp is an ensemble of E independent MLPs (ReLU hidden layers, linear
-// output) whose parameters live in ONE contiguous float32 buffer, with a
+// FlatMlp is an ensemble of E independent MLPs (ReLU or GELU hidden layers,
+// linear output) whose parameters live in ONE contiguous float32 buffer, with a
 // second buffer of the same layout for gradients. Keeping a whole network in
 // one buffer turns an optimizer step or a Polyak average into a handful of
 // large element-wise ops; the ensemble holds SAC's twin critics, which then
@@ -37,6 +37,8 @@ struct MlpShape {
   std::vector<int64_t> hidden;
   int64_t out_dim = 0;
   int64_t ensemble = 1;
+  // The hidden layers': GELU (the exact one), or ReLU for anything else.
+  v1::Activation activation = v1::RELU;
 };
 
 // What Forward keeps for Backward, and the buffers Forward and Backward write
@@ -44,7 +46,8 @@ struct MlpShape {
 // memory (large per-call allocations cost page faults on every update).
 struct MlpTrace {
   torch::Tensor input;                     // [B, in] shared by all members, or [E, B, in]
-  std::vector<torch::Tensor> outputs;      // outputs[l]: [M, B, out_l], after the ReLU (M members run)
+  std::vector<torch::Tensor> outputs;      // outputs[l]: [M, B, out_l], after the activation (M members run)
+  std::vector<torch::Tensor> pre;          // GELU: pre[l], hidden layer l before it (ReLU needs none)
   std::vector<torch::Tensor> input_grads;  // Backward's d loss / d input of layer l
   torch::Tensor partial_grads;             // [row blocks - 1, num_parameters]
 };

@@ -73,38 +73,59 @@ TEST(FlatMlpTest, BackwardMatchesHandComputation) {
   EXPECT_TRUE(torch::equal(input_grad, torch::tensor({1.f, -3.f, 0.f, 1.f}).view({2, 1, 2})));
 }
 
-TEST(FlatMlpTest, BackwardMatchesAutogradOnRandomNetwork) {
-  FlatMlp mlp = *FlatMlp::Create(MlpShape{5, {7, 4}, 3, 2}, /*seed=*/3, torch::kCPU);
-  torch::Tensor x = torch::randn({6, 5});
-  torch::Tensor grad_out = torch::randn({2, 6, 3});
+// Forward and Backward of a random ensemble against torch autograd over
+// the same parameters, for rows [row_begin, rows) and input columns [1, 4),
+// run on `threads` intra-op threads (more rows than kMinRowsPerTask per
+// thread split each member's rows into blocks).
+void ExpectBackwardMatchesAutograd(v1::Activation activation, int64_t rows, int64_t row_begin, int threads) {
+  const int saved_threads = at::get_num_threads();
+  at::set_num_threads(threads);
+  MlpShape shape{5, {7, 4}, 3, 2};
+  shape.activation = activation;
+  FlatMlp mlp = *FlatMlp::Create(shape, /*seed=*/3, torch::kCPU);
+  torch::Tensor x = torch::randn({rows, 5});
+  torch::Tensor grad_out = torch::randn({2, rows, 3});
+  const int64_t n = rows - row_begin;
   MlpTrace trace;
-  mlp.Forward(x, trace);
-  // Differentiate rows [2, 6) only, and ask for input columns [1, 4).
-  torch::Tensor input_grad =
-      mlp.Backward(trace, grad_out.narrow(1, 2, 4), /*row_begin=*/2, true, std::make_pair<int64_t, int64_t>(1, 4));
+  const torch::Tensor out = mlp.Forward(x, trace).clone();
+  torch::Tensor input_grad = mlp.Backward(trace, grad_out.narrow(1, row_begin, n).contiguous(), row_begin, true,
+                                          std::make_pair<int64_t, int64_t>(1, 4));
 
-  // The reference: torch autograd over the same parameters.
   auto params = ByName(mlp.NamedParameters("net"));
   std::map<std::string, torch::Tensor> leaves;
   for (auto& [name, t] : params) leaves[name] = t.detach().clone().requires_grad_(true);
   torch::Tensor x_leaf = x.detach().clone().requires_grad_(true);
   torch::Tensor loss = torch::zeros({});
   for (int e = 0; e < 2; ++e) {
-    torch::Tensor h = x_leaf.narrow(0, 2, 4);
+    torch::Tensor h = x_leaf;
     for (int l = 0; l < 3; ++l) {
       const std::string prefix = "net.layers." + std::to_string(l);
       h = torch::nn::functional::linear(h, leaves[prefix + ".weight"][e], leaves[prefix + ".bias"][e]);
-      if (l < 2) h = torch::relu(h);
+      if (l < 2) h = activation == v1::GELU ? torch::gelu(h) : torch::relu(h);
     }
-    loss = loss + (h * grad_out[e].narrow(0, 2, 4)).sum();
+    EXPECT_TRUE(torch::allclose(out[e], h.detach(), 1e-5, 1e-6)) << "member " << e;
+    loss = loss + (h.narrow(0, row_begin, n) * grad_out[e].narrow(0, row_begin, n)).sum();
   }
   loss.backward();
   auto grads = ByName(mlp.NamedGradients("net"));
   for (auto& [name, leaf] : leaves) {
-    EXPECT_TRUE(torch::allclose(grads[name], leaf.grad(), 1e-5, 1e-6)) << name;
+    EXPECT_TRUE(torch::allclose(grads[name], leaf.grad(), 1e-4, 1e-5)) << name;
   }
   // The input gradient sums over members in autograd; ours is per member.
-  EXPECT_TRUE(torch::allclose(input_grad.sum(0), x_leaf.grad().narrow(0, 2, 4).narrow(1, 1, 3), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(input_grad.sum(0), x_leaf.grad().narrow(0, row_begin, n).narrow(1, 1, 3), 1e-5, 1e-6));
+  at::set_num_threads(saved_threads);
+}
+
+TEST(FlatMlpTest, BackwardMatchesAutogradOnRandomNetwork) {
+  // Differentiate rows [2, 6) only.
+  ExpectBackwardMatchesAutograd(v1::RELU, 6, 2, 1);
+}
+
+TEST(FlatMlpTest, GeluBackwardMatchesAutogradInOneBlockAndAcrossRowBlocks) {
+  ExpectBackwardMatchesAutograd(v1::GELU, 6, 2, 1);
+  // 4 threads, 300 rows: each member's rows in two blocks; rows [40, 300).
+  ExpectBackwardMatchesAutograd(v1::GELU, 300, 40, 4);
+  ExpectBackwardMatchesAutograd(v1::RELU, 300, 40, 4);
 }
 
 TEST(FlatMlpTest, FirstMemberAloneMatchesItsPartOfTheFullPass) {

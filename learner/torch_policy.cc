@@ -241,7 +241,9 @@ absl::Status ScriptBody(Script& script) {
     RETURN_IF_ERROR(script.Take(absl::StrCat("w", l)));
     RETURN_IF_ERROR(script.Take(absl::StrCat("b", l)));
     if (l + 1 < layers || recurrent) {
-      absl::StrAppend(&source, "    h = torch.relu(torch.addmm(self.b", l, ", h, self.w", l, ".t()))\n");
+      // The exact GELU (approximate="none"), as the learner's FlatMlp.
+      absl::StrAppend(&source, spec.activation() == v1::GELU ? "    h = torch.gelu(" : "    h = torch.relu(",
+                      "torch.addmm(self.b", l, ", h, self.w", l, ".t()))\n");
     } else {
       absl::StrAppend(&source, "    out = torch.addmm(self.b", l, ", h, self.w", l, ".t())\n");
     }

@@ -60,7 +60,9 @@ v1::ParameterSet ExportNamedParameters(const std::vector<NamedParameter*>& param
   return set;
 }
 
-BlasMlp::BlasMlp(int in_dim, const std::vector<int>& hidden, int out_dim, const std::string& prefix, uint64_t seed) {
+BlasMlp::BlasMlp(int in_dim, const std::vector<int>& hidden, int out_dim, const std::string& prefix, uint64_t seed,
+                 v1::Activation activation)
+    : gelu_(activation == v1::GELU) {
   EnsureFastOpenBlasKernels();
   widths_.push_back(in_dim);
   widths_.insert(widths_.end(), hidden.begin(), hidden.end());
@@ -93,7 +95,10 @@ const float* BlasMlp::Forward(const float* input, int64_t batch) {
     // y [batch, out] += x [batch, in] * W^T, W being [out, in].
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(batch), out, in, 1.f, x, in,
                 parameters_[2 * l].values.data(), in, 1.f, y.data(), out);
-    if (l + 1 < num_layers()) {
+    if (l + 1 < num_layers() && gelu_) {
+      // x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2))).
+      for (float& v : y) v = 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f));
+    } else if (l + 1 < num_layers()) {
       for (float& v : y) v = std::max(v, 0.f);
     }
     x = y.data();

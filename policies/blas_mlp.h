@@ -1,5 +1,5 @@
-// BlasMlp: the forward pass of the policies actors run (ReLU hidden layers,
-// a linear head) over plain float buffers, one cblas_sgemm per layer, so an
+// BlasMlp: the forward pass of the policies actors run (ReLU or GELU hidden
+// layers, a linear head) over plain float buffers, one cblas_sgemm per layer, so an
 // actor needs no LibTorch. Its parameters carry the names and shapes of the
 // learner's FlatMlp ("<prefix>.layers.<l>.weight" [out, in], ".bias" [out]),
 // so a published ParameterSet loads into either.
@@ -38,7 +38,9 @@ class BlasMlp {
   // in_dim -> hidden... -> out_dim, initialised as torch.nn.Linear is
   // (weights and biases uniform in +-1/sqrt(fan_in)), drawn from `seed`.
   // Sizes must be positive (the caller has checked its spec).
-  BlasMlp(int in_dim, const std::vector<int>& hidden, int out_dim, const std::string& prefix, uint64_t seed);
+  // `activation`: GELU (the exact one), or ReLU for anything else.
+  BlasMlp(int in_dim, const std::vector<int>& hidden, int out_dim, const std::string& prefix, uint64_t seed,
+          v1::Activation activation = v1::RELU);
 
   int in_dim() const { return widths_.front(); }
   int out_dim() const { return widths_.back(); }
@@ -54,6 +56,7 @@ class BlasMlp {
 
  private:
   std::vector<int> widths_;  // in_dim, hidden..., out_dim
+  bool gelu_ = false;
   std::vector<NamedParameter> parameters_;
   std::vector<float> buffers_[2];  // activations, alternating per layer
 };

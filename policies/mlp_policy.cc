@@ -52,7 +52,8 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
       trunk_(MakeTrunk(spec_, torso_.get(), seed ^ 0x94d049bb133111ebULL)),
       // A recurrent policy's hidden layers draw what a feed-forward one's
       // of the same sizes would.
-      mlp_(MlpInput(spec_, torso_.get()), MlpHidden(spec_), MlpOutputs(spec_, outputs), kPolicyPrefix, seed),
+      mlp_(MlpInput(spec_, torso_.get()), MlpHidden(spec_), MlpOutputs(spec_, outputs), kPolicyPrefix, seed,
+           spec_.activation()),
       // Not the parameters' stream: a policy's noise does not repeat its
       // initial weights.
       rng_(seed ^ 0x9e3779b97f4a7c15ULL) {

@@ -1,5 +1,5 @@
 // MlpPolicy: the part every policy in this folder shares. The network is one
-// BlasMlp (obs -> hidden ReLU layers -> a linear head) whose parameters are
+// BlasMlp (obs -> hidden ReLU or GELU layers -> a linear head) whose parameters are
 // named "policy.layers.<l>.weight" ([out, in]) and ".bias" ([out]), the
 // names the learner's algorithms export; when the spec normalises
 // observations, "obs_norm.mean" and "obs_norm.std" follow. When the spec

@@ -285,6 +285,38 @@ TEST(MlpPolicyTest, LstmSizeOutOfRangeOrWithoutAHiddenLayerIsRefusedNamingTheFie
   EXPECT_THAT(status.message(), HasSubstr("hidden"));
 }
 
+// GELU hidden layers: x * Phi(x) by hand on a one-hidden-layer network,
+// and refused where the spec's network is not a flat feed-forward MLP.
+TEST(MlpPolicyTest, GeluPolicyActsThroughTheExactGeluAndIsRefusedOutsideFlatMlps) {
+  v1::PolicySpec spec;
+  spec.set_kind(DeterministicPolicy::kKind);
+  spec.set_obs_dim(1);
+  spec.set_action_dim(1);
+  spec.add_hidden_sizes(1);
+  spec.add_action_low(-1);
+  spec.add_action_high(1);
+  spec.set_activation(v1::GELU);
+  std::unique_ptr<Policy> policy = *MakePolicy(spec, 1);
+  // w0 = 1, b0 = 0, w1 = 1, b1 = 0: the action is tanh(gelu(x)).
+  v1::ParameterSet params = *policy->ExportParameters();
+  for (int k = 0; k < 4; ++k) {
+    const float value = k % 2 == 0 ? 1.f : 0.f;
+    params.mutable_tensors(k)->mutable_tensor()->set_data(&value, sizeof(value));
+  }
+  ASSERT_TRUE(policy->LoadParameters(params).ok());
+  for (const float x : {-2.f, -0.5f, 0.f, 0.7f, 3.f}) {
+    PolicyOutput out;
+    policy->Act(&x, 1, /*deterministic=*/true, &out);
+    const double gelu = 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    EXPECT_NEAR(out.actions[0], std::tanh(gelu), 1e-6) << x;
+  }
+  spec.set_lstm_size(4);
+  const absl::Status refused = MakePolicy(spec, 1).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("activation"));
+  EXPECT_THAT(refused.message(), HasSubstr("feed-forward MLP on flat observations"));
+}
+
 // A deterministic policy with DrQ-v2's trunk (PolicySpec.trunk_size).
 v1::PolicySpec TrunkSpec(int trunk_size) {
   v1::PolicySpec spec;

@@ -99,6 +99,12 @@ class Graph {
     if (!b.empty()) inputs.push_back(b);
     return Node("Gemm", inputs, {Attribute::Int("transB", 1)});
   }
+  // The exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2))): opset 17
+  // has Erf, not Gelu (opset 20).
+  std::string Gelu(const std::string& x) {
+    const std::string erf = Node("Erf", {Node("Mul", {x, Scalar(0.70710678118654752f)})});
+    return Node("Mul", {Node("Mul", {x, Scalar(0.5f)}), Node("Add", {erf, Scalar(1)})});
+  }
   // v / max(|v|, kSphereNormEpsilon) per row (policies/blas_hyperspherical.h).
   std::string L2(const std::string& v) {
     const std::string norm = Node("ReduceL2", {v}, {Attribute::Ints("axes", {1}), Attribute::Int("keepdims", 1)});
@@ -315,7 +321,7 @@ absl::Status Body(Writer& w) {
     ASSIGN_OR_RETURN(const std::string weight, w.Take(absl::StrCat("w", l)));
     ASSIGN_OR_RETURN(const std::string bias, w.Take(absl::StrCat("b", l)));
     w.h = g.Linear(w.h, weight, bias);
-    if (l + 1 < layers || recurrent) w.h = g.Node("Relu", {w.h});
+    if (l + 1 < layers || recurrent) w.h = spec.activation() == v1::GELU ? g.Gelu(w.h) : g.Node("Relu", {w.h});
   }
   if (recurrent) return Lstm(w);
   return absl::OkStatus();

@@ -71,7 +71,7 @@ void ExpectWellFormed(const onnx::ModelProto& model) {
   for (const auto& tensor : graph.initializer()) {
     EXPECT_TRUE(defined.insert(tensor.name()).second) << "initializer " << tensor.name() << " defined twice";
   }
-  const std::set<std::string> standard = {"Add", "ArgMax", "Cast", "Clip", "Concat", "Conv", "Div", "Flatten",
+  const std::set<std::string> standard = {"Add", "ArgMax", "Cast", "Clip", "Concat", "Conv", "Div", "Erf", "Flatten",
                                           "Gemm", "LayerNormalization", "LessOrEqual", "Max", "MaxPool", "Mul",
                                           "Pad", "ReduceL2", "Relu", "Sigmoid", "Slice", "Split", "Sub", "Tanh",
                                           "Where"};
@@ -185,6 +185,23 @@ TEST(OnnxExportTest, EveryParameterIsWrittenOnceWithItsBytes) {
   EXPECT_EQ(written.count(params.tensors(network).tensor().data()), 1u) << "the normaliser's mean";
   EXPECT_THAT(model->metadata_props(), ::testing::Contains(::testing::Property(
                                            &onnx::StringStringEntryProto::value, "deterministic")));
+}
+
+// GELU hidden layers as opset 17 writes them: x * 0.5 * (1 + erf(x / sqrt 2)),
+// one Erf per hidden layer and no Relu.
+TEST(OnnxExportTest, GeluLayersAreWrittenThroughErf) {
+  v1::PolicySpec spec = Spec("gaussian", 5, 3);
+  spec.set_activation(v1::GELU);
+  absl::StatusOr<onnx::ModelProto> model = ToOnnx(Parameters(spec));
+  ASSERT_TRUE(model.ok()) << model.status();
+  ExpectWellFormed(*model);
+  int erfs = 0, relus = 0;
+  for (const auto& node : model->graph().node()) {
+    erfs += node.op_type() == "Erf";
+    relus += node.op_type() == "Relu";
+  }
+  EXPECT_EQ(erfs, 2);
+  EXPECT_EQ(relus, 0);
 }
 
 TEST(OnnxExportTest, MaskedCategoricalReadsTheObservationsTail) {

@@ -168,6 +168,14 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind) {
   }
   RETURN_IF_ERROR(CheckTorso(spec));
   RETURN_IF_ERROR(CheckHyperspherical(spec));
+  if (!v1::Activation_IsValid(spec.activation())) {
+    return Invalid("activation", absl::StrCat(spec.activation(), " is unknown (known: RELU, GELU)"));
+  }
+  if (spec.activation() == v1::GELU &&
+      (spec.lstm_size() > 0 || spec.torso_size() > 0 || spec.trunk_size() > 0 || spec.has_hyperspherical())) {
+    return Invalid("activation", "GELU is for a feed-forward MLP on flat observations (no lstm_size, torso, trunk "
+                                 "or hyperspherical)");
+  }
   if (spec.action_mask()) {
     if (kind != PolicyKind::kCategorical) return Invalid("action_mask", "is read by kind categorical only");
     if (spec.torso_size() > 0 || spec.obs_dim() <= spec.action_dim()) {

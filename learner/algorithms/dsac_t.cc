@@ -52,9 +52,10 @@ absl::StatusOr<std::unique_ptr<DsacT>> DsacT::Create(const DsacTOptions& options
                                                    options.gradient_bias, ") must be > 0, std_average_rate (",
                                                    options.std_average_rate, ") in (0, 1]"));
   }
-  MlpShape actor_shape{options.obs_dim, Hidden(options), 2 * static_cast<int64_t>(options.act_dim), 1};
+  MlpShape actor_shape{options.obs_dim, Hidden(options), 2 * static_cast<int64_t>(options.act_dim), 1,
+                       options.activation};
   // Two members, each [mean, sigma before the softplus].
-  MlpShape critic_shape{options.obs_dim + options.act_dim, Hidden(options), 2, 2};
+  MlpShape critic_shape{options.obs_dim + options.act_dim, Hidden(options), 2, 2, options.activation};
   ASSIGN_OR_RETURN(FlatMlp actor, FlatMlp::Create(actor_shape, options.seed * 2654435761ULL + 1, options.device));
   ASSIGN_OR_RETURN(FlatMlp critic, FlatMlp::Create(critic_shape, options.seed * 2654435761ULL + 2, options.device));
   try {

@@ -54,6 +54,8 @@ struct DsacTOptions {
   envs::ObservationType observation_type = envs::ObservationType::kFloat32;
   int act_dim = 0;
   std::vector<int> hidden = {256, 256};
+  // The actor's and the critics' hidden layers (network.activation).
+  v1::Activation activation = v1::RELU;
   double actor_lr = 1e-4;
   double critic_lr = 1e-4;
   double alpha_lr = 3e-4;

@@ -307,6 +307,18 @@ TEST(DsacTTest, PolicyLearnsTheBestActionOfAOneStepProblem) {
   EXPECT_NEAR(OneStepProblemAction(*dsac), 0.5f, 0.1f);
 }
 
+// GELU hidden layers (the paper's, network.activation's default for
+// dsac_t) learn it too, and the export says GELU, so the actors' policy is
+// the trained one.
+TEST(DsacTTest, GeluNetworksLearnTheBestActionAndExportTheirActivation) {
+  DsacTOptions options = OneStepProblemOptions<DsacTOptions>();
+  options.policy_delay = 1;
+  options.activation = v1::GELU;
+  std::unique_ptr<DsacT> dsac = *DsacT::Create(options);
+  EXPECT_NEAR(OneStepProblemAction(*dsac), 0.5f, 0.1f);
+  EXPECT_EQ(dsac->ExportPolicy()->policy().activation(), v1::GELU);
+}
+
 TEST(DsacTTest, RestoredStateReproducesTheNextUpdateExactly) {
   DsacTOptions options;
   options.obs_dim = 4;

@@ -43,8 +43,9 @@ Sac::Sac(const SacOptions& options, FlatMlp actor, FlatMlp critic)
 absl::StatusOr<std::unique_ptr<Sac>> Sac::Create(const SacOptions& options) {
   RETURN_IF_ERROR(CheckSoftActorCriticSizes(options.obs_dim, options.act_dim, options.hidden, options.action_low,
                                             options.action_high, options.device));
-  MlpShape actor_shape{options.obs_dim, Hidden(options), 2 * static_cast<int64_t>(options.act_dim), 1};
-  MlpShape critic_shape{options.obs_dim + options.act_dim, Hidden(options), 1, 2};
+  MlpShape actor_shape{options.obs_dim, Hidden(options), 2 * static_cast<int64_t>(options.act_dim), 1,
+                       options.activation};
+  MlpShape critic_shape{options.obs_dim + options.act_dim, Hidden(options), 1, 2, options.activation};
   ASSIGN_OR_RETURN(FlatMlp actor, FlatMlp::Create(actor_shape, options.seed * 2654435761ULL + 1, options.device));
   ASSIGN_OR_RETURN(FlatMlp critic, FlatMlp::Create(critic_shape, options.seed * 2654435761ULL + 2, options.device));
   try {

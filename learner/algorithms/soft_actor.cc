@@ -65,8 +65,10 @@ absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(const FlatMlp& actor, 
                                                           const std::vector<int>& hidden,
                                                           const std::vector<float>& action_low,
                                                           const std::vector<float>& action_high) {
-  return ExportTanhGaussianPolicy(actor.NamedParameters(policies::kPolicyPrefix), obs_dim, act_dim, hidden,
-                                  action_low, action_high);
+  ASSIGN_OR_RETURN(v1::ParameterSet set, ExportTanhGaussianPolicy(actor.NamedParameters(policies::kPolicyPrefix),
+                                                                   obs_dim, act_dim, hidden, action_low, action_high));
+  if (actor.shape().activation == v1::GELU) set.mutable_policy()->set_activation(v1::GELU);
+  return set;
 }
 
 absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(

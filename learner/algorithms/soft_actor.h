@@ -37,6 +37,7 @@ void FillSoftActorCriticOptions(const AlgorithmContext& context, const Section& 
   options.observation_type = context.env.observation_type;
   options.act_dim = context.env.action_dim();
   options.hidden = context.hidden();
+  if constexpr (requires { options.activation; }) options.activation = context.config.network().activation();
   options.actor_lr = section.actor_lr();
   options.critic_lr = section.critic_lr();
   options.alpha_lr = section.alpha_lr();
@@ -70,7 +71,8 @@ std::vector<ColumnRequirement> ContinuousTransitionColumns(int obs_dim, envs::Ob
                                                            int act_dim);
 
 // The actor ([mean, raw log std] per action) as the tanh-squashed Gaussian
-// policy the actors load, with the env's action bounds (empty: [-1, 1]).
+// policy the actors load, with the env's action bounds (empty: [-1, 1])
+// and the actor's activation.
 absl::StatusOr<v1::ParameterSet> ExportTanhGaussianPolicy(const FlatMlp& actor, int obs_dim, int act_dim,
                                                           const std::vector<int>& hidden,
                                                           const std::vector<float>& action_low,

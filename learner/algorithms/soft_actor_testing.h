@@ -11,6 +11,7 @@
 #include "learner/algorithms/transitions.h"
 #include "learner/torch_policy.h"
 #include "policies/gaussian.h"
+#include "policies/registry.h"
 #include "torch/torch.h"
 
 namespace rill::learner {
@@ -48,11 +49,16 @@ float OneStepProblemAction(Algorithm& algorithm, float state_noise = 0) {
     EXPECT_TRUE(updated.ok()) << updated;
     if (!updated.ok()) return NAN;
   }
-  std::unique_ptr<policies::GaussianPolicy> policy = *policies::GaussianPolicy::Create(1, 1, {32, 32}, 0);
-  absl::Status loaded = policy->LoadParameters(*algorithm.ExportPolicy());
-  EXPECT_TRUE(loaded.ok()) << loaded;
-  if (!loaded.ok()) return NAN;
-  return Act(*policy, torch::ones({1, 1}), /*deterministic=*/true).item<float>();
+  // The policy the export describes (its kind, sizes and activation), as
+  // an actor builds it.
+  absl::StatusOr<v1::ParameterSet> exported = algorithm.ExportPolicy();
+  EXPECT_TRUE(exported.ok()) << exported.status();
+  if (!exported.ok()) return NAN;
+  EXPECT_EQ(exported->policy().kind(), policies::GaussianPolicy::kKind);
+  absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::PolicyFromParameters(*exported, 0);
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  if (!policy.ok()) return NAN;
+  return Act(**policy, torch::ones({1, 1}), /*deterministic=*/true).item<float>();
 }
 
 }  // namespace rill::learner

@@ -425,7 +425,7 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
   using items::ItemKind;
   // One row per algorithm, in the oneof's order.
   static const std::vector<AlgorithmSpec>* const kSpecs = WithNames({
-      {.config_case = C::kSac, .finalize = &FinalizeSac, .actor_duty = &TransitionDuty},
+      {.config_case = C::kSac, .finalize = &FinalizeSac, .actor_duty = &TransitionDuty, .gelu = true},
       {.config_case = C::kTd3, .finalize = &FinalizeTd3, .actor_duty = &TransitionDuty},
       {.config_case = C::kDdpg, .finalize = &FinalizeDdpg, .actor_duty = &TransitionDuty},
       {.config_case = C::kSacDiscrete,
@@ -458,7 +458,11 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
        .finalize = &FinalizeMaddpg,
        .actor_duty = &TransitionDuty,
        .joint_agents = true},
-      {.config_case = C::kDsacT, .finalize = &FinalizeDsacT, .actor_duty = &TransitionDuty},
+      {.config_case = C::kDsacT,
+       .finalize = &FinalizeDsacT,
+       .actor_duty = &TransitionDuty,
+       .gelu = true,
+       .default_activation = v1::GELU},  // the paper's networks
       {.config_case = C::kDroq, .finalize = &FinalizeDroq, .actor_duty = &TransitionDuty},
       {.config_case = C::kCrossq, .finalize = &FinalizeCrossQ, .actor_duty = &TransitionDuty},
       {.config_case = C::kSimbav2, .finalize = &FinalizeSimbaV2, .actor_duty = &TransitionDuty},

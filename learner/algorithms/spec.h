@@ -79,6 +79,10 @@ struct AlgorithmSpec {
   // network section (a recurrent core's minibatches, say); null: none.
   // InvalidArgument naming the field.
   absl::Status (*check_network)(const v1::LearnerConfig& learner, const v1::NetworkConfig& network) = nullptr;
+  // Trains MLPs with GELU hidden layers (network.activation GELU).
+  bool gelu = false;
+  // network.activation when the config leaves it unset.
+  v1::Activation default_activation = v1::RELU;
 };
 
 // The actors' duty under a finalized experiment config: the algorithm's,

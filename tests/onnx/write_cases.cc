@@ -120,6 +120,9 @@ std::vector<Case> Cases() {
     recurrent.set_lstm_size(32);
     cases.push_back({absl::StrCat(kind, "_lstm"), Normalized(Parameters(recurrent, 8), 5)});
   }
+  v1::PolicySpec gelu = Flat("gaussian", 11, 3);
+  gelu.set_activation(v1::GELU);
+  cases.push_back({"gaussian_gelu", Normalized(Parameters(gelu, 10), 5), 5});
   v1::PolicySpec sphere = Flat("gaussian", 11, 3);
   sphere.clear_hidden_sizes();
   sphere.add_hidden_sizes(64);
