@@ -98,6 +98,35 @@ TEST_P(ExportTest, GeluPolicyExportsItsActivation) {
   EXPECT_FALSE(torch::equal(relu_actions, expected));
 }
 
+// A joint row's agents (per_agent, MADDPG's): the module acts as the
+// policy does, a one-hot for the discrete agent, the row's bounds for the
+// continuous one, with one observation too.
+TEST(ExportTest, PerAgentModuleActsAsTheJointPolicy) {
+  v1::PolicySpec joint;
+  joint.set_kind("per_agent");
+  *joint.add_agents() = Spec("categorical", 4, 3);
+  *joint.add_agents() = Spec("deterministic", 5, 2);
+  joint.set_obs_dim(9);
+  joint.set_action_dim(5);
+  for (int k = 0; k < 5; ++k) {
+    joint.add_action_low(k < 3 ? -1.f : joint.agents(1).action_low(k - 3));
+    joint.add_action_high(k < 3 ? 1.f : joint.agents(1).action_high(k - 3));
+  }
+  absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::MakePolicy(joint, /*seed=*/5);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  const std::string path = Path("per-agent.pt");
+  absl::Status exported = ExportTorchScript(*(*policy)->ExportParameters(), path);
+  ASSERT_TRUE(exported.ok()) << exported;
+  torch::jit::Module module = torch::jit::load(path);
+  const torch::Tensor obs = torch::randn({32, 9}) * 2;
+  const torch::Tensor scripted = module.forward({obs}).toTensor();
+  const torch::Tensor expected = EnvUnits(joint, Act(**policy, obs, /*deterministic=*/true));
+  ASSERT_EQ(scripted.sizes(), (std::vector<int64_t>{32, 5}));
+  EXPECT_TRUE(torch::allclose(scripted, expected, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::equal(scripted.narrow(1, 0, 3).sum(1), torch::ones({32})));  // one-hots
+  EXPECT_TRUE(torch::allclose(module.forward({obs[3]}).toTensor(), expected[3], 1e-5, 1e-5));
+}
+
 // What a Gymnasium env hands over goes in as it is: numpy's float64, and
 // one observation [obs_dim] rather than a batch, whose action comes back
 // without the batch dimension. Both act as the float32 batch does.

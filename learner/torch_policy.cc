@@ -289,17 +289,70 @@ absl::Status ScriptOutput(Script& script) {
   return absl::OkStatus();
 }
 
+// A joint row's agents (PolicySpec.agents), as PerAgentPolicy acts: each
+// agent's MLP on its slice of the row (its parameters in order, agent 0's
+// first), a categorical agent's argmax as a one-hot, the agents' actions
+// concatenated and mapped to the row's bounds.
+absl::Status ScriptPerAgent(Script& script) {
+  const v1::PolicySpec& spec = script.spec;
+  std::string& source = script.source;
+  absl::StrAppend(&source, "    row = h\n");
+  std::vector<std::string> actions;
+  int offset = 0;
+  for (int k = 0; k < spec.agents_size(); ++k) {
+    const v1::PolicySpec& agent = spec.agents(k);
+    if (agent.lstm_size() > 0 || agent.torso_size() > 0 || agent.trunk_size() > 0 || agent.observation_clip() > 0 ||
+        agent.has_hyperspherical() || agent.action_mask()) {
+      return absl::UnimplementedError(absl::StrCat("agents[", k, "]: only a feed-forward MLP agent exports"));
+    }
+    absl::StrAppend(&source, "    h = row[:, ", offset, ":", offset + agent.obs_dim(), "]\n");
+    offset += agent.obs_dim();
+    const int layers = agent.hidden_sizes_size() + 1;
+    for (int l = 0; l < layers; ++l) {
+      const std::string w = absl::StrCat("a", k, "_w", l), b = absl::StrCat("a", k, "_b", l);
+      RETURN_IF_ERROR(script.Take(w));
+      RETURN_IF_ERROR(script.Take(b));
+      const std::string linear = absl::StrCat("torch.addmm(self.", b, ", h, self.", w, ".t())");
+      if (l + 1 < layers) {
+        absl::StrAppend(&source, "    h = ", agent.activation() == v1::GELU ? "torch.gelu(" : "torch.relu(", linear,
+                        ")\n");
+      } else {
+        absl::StrAppend(&source, "    out = ", linear, "\n");
+      }
+    }
+    const std::string act = absl::StrCat("act", k);
+    if (agent.kind() == policies::PolicyKindName(policies::PolicyKind::kCategorical)) {
+      absl::StrAppend(&source, "    ", act, " = torch.zeros([out.size(0), ", agent.action_dim(),
+                      "], dtype=out.dtype).scatter(1, torch.argmax(out, dim=1).unsqueeze(1), 1.0)\n");
+    } else {
+      absl::StrAppend(&source, "    ", act, " = torch.tanh(out)\n");
+    }
+    actions.push_back(act);
+  }
+  script.module.register_buffer(
+      "low", torch::tensor(std::vector<float>(spec.action_low().begin(), spec.action_low().end())));
+  script.module.register_buffer(
+      "high", torch::tensor(std::vector<float>(spec.action_high().begin(), spec.action_high().end())));
+  absl::StrAppend(&source, "    a = torch.cat([", absl::StrJoin(actions, ", "), "], 1)\n",
+                  "    action = self.low + (a + 1.0) * 0.5 * (self.high - self.low)\n",
+                  "    if single:\n        action = action.squeeze(0)\n", "    return action\n");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy) {
-  if (policy.spec().kind() == policies::PolicyKindName(policies::PolicyKind::kPerAgent)) {
-    return absl::UnimplementedError("a per_agent policy (a joint row's agents) has no TorchScript export yet");
-  }
   ASSIGN_OR_RETURN(const v1::ParameterSet params, policy.ExportParameters());
   try {
     torch::NoGradGuard no_grad;
     Script script{policy.spec(), params};
     ScriptInput(script);
+    if (policy.spec().kind() == policies::PolicyKindName(policies::PolicyKind::kPerAgent)) {
+      RETURN_IF_ERROR(ScriptPerAgent(script));
+      script.module.define(script.source);
+      script.module.eval();
+      return script.module;
+    }
     if (script.image()) RETURN_IF_ERROR(ScriptTorso(script));
     RETURN_IF_ERROR(ScriptBody(script));
     RETURN_IF_ERROR(ScriptOutput(script));

@@ -64,7 +64,11 @@ absl::StatusOr<torch::Tensor> ActWithBehaviour(policies::Policy& policy, const t
 // observation the state may be [2N] too, and comes back so. A state of
 // another shape is refused by an assert that names the expected one.
 // The module steps exactly as the policy's Act does with set_state.
-// Unimplemented for a per_agent policy (a joint row's agents).
+// A per_agent policy (a joint row's agents, MADDPG's) exports forward(obs)
+// on the row's observation [B, obs_dim] (or [obs_dim]), giving the row's
+// action [B, action_dim] as PerAgentPolicy acts: each agent's in its slice,
+// a categorical agent's as a one-hot; Unimplemented for an agent that is
+// not a feed-forward MLP.
 absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy);
 
 // Saves the deterministic policy of `params` as TorchScript to `path`

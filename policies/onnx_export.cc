@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -133,6 +134,8 @@ struct Writer {
   Graph& graph;
   int next = 0;  // the next of params' tensors
   std::string obs = "obs";
+  // Before every initializer's name: a joint row's agent's ("agent_0.").
+  std::string prefix;
   std::string h;  // the value the network has reached
 
   // The next parameter as the initializer `name`.
@@ -148,7 +151,7 @@ struct Writer {
       return absl::InvalidArgumentError(
           absl::StrCat("parameter '", named.name(), "' is not a float32 tensor of its shape"));
     }
-    return graph.Floats(name, {tensor.shape().begin(), tensor.shape().end()}, tensor.data().data(), count);
+    return graph.Floats(prefix + name, {tensor.shape().begin(), tensor.shape().end()}, tensor.data().data(), count);
   }
   bool recurrent() const { return spec.lstm_size() > 0; }
   bool image() const { return spec.torso_size() > 0; }
@@ -327,8 +330,10 @@ absl::Status Body(Writer& w) {
   return absl::OkStatus();
 }
 
-// The deterministic action from the head's output, as the graph's "action".
-absl::Status Output(Writer& w) {
+// The deterministic action from the head's output: a categorical policy's
+// index ([batch] int64, the argmax the mask allows), a continuous one's
+// action in the policy's units ([batch, n] in [-1, 1]).
+absl::StatusOr<std::string> Act(Writer& w) {
   Graph& g = w.graph;
   const v1::PolicySpec& spec = w.spec;
   ASSIGN_OR_RETURN(const PolicyKind kind, KindOf(spec));
@@ -343,19 +348,52 @@ absl::Status Output(Writer& w) {
                                    : g.Scalar(0);
       w.h = g.Node("Where", {g.Node("LessOrEqual", {mask, zero}), g.Scalar(kMaskedLogit), w.h});
     }
-    g.Node("ArgMax", {w.h}, {Attribute::Int("axis", 1), Attribute::Int("keepdims", 0)});
-    g.NameOutput(0, "action");
-    return absl::OkStatus();
+    return g.Node("ArgMax", {w.h}, {Attribute::Int("axis", 1), Attribute::Int("keepdims", 0)});
   }
+  return g.Node("Tanh", {kind == PolicyKind::kGaussian ? g.Slice(w.h, 0, spec.action_dim()) : w.h});
+}
+
+// The graph's "action": `a` in the policy's units mapped to `spec`'s
+// bounds, low + (a + 1) * 0.5 * (high - low) in torch's order of operations.
+void EnvUnits(Graph& g, const v1::PolicySpec& spec, const std::string& a) {
   const int64_t n = spec.action_dim();
-  const std::string a = g.Node("Tanh", {kind == PolicyKind::kGaussian ? g.Slice(w.h, 0, n) : w.h});
   std::vector<float> range(n);
   for (int64_t k = 0; k < n; ++k) range[k] = spec.action_high(k) - spec.action_low(k);
   const std::string low = g.Floats("low", {n}, spec.action_low().data(), n);
   const std::string span = g.Floats("range", {n}, range.data(), n);
-  // low + (a + 1) * 0.5 * (high - low), in torch's order of operations.
   g.Node("Add", {low, g.Node("Mul", {g.Node("Mul", {g.Node("Add", {a, g.Scalar(1)}), g.Scalar(0.5f)}), span})});
   g.NameOutput(0, "action");
+}
+
+// A joint row's agents (PolicySpec.agents), as PerAgentPolicy acts: each
+// agent's network on its slice of the row's observation, a categorical
+// agent's index as a one-hot, the agents' actions concatenated and mapped
+// to the row's bounds (-1 / 1 for one-hot entries: unchanged).
+absl::Status PerAgent(const v1::PolicySpec& spec, const v1::ParameterSet& params, Graph& g) {
+  std::vector<std::string> actions;
+  int64_t offset = 0;
+  for (int k = 0; k < spec.agents_size(); ++k) {
+    const v1::PolicySpec& agent = spec.agents(k);
+    const std::string prefix = absl::StrCat("agent_", k, ".");
+    v1::ParameterSet own;
+    for (const v1::NamedTensor& tensor : params.tensors()) {
+      if (absl::StartsWith(tensor.name(), prefix)) *own.add_tensors() = tensor;
+    }
+    Writer writer{agent, own, g};
+    writer.obs = g.Slice("obs", offset, offset + agent.obs_dim());
+    writer.prefix = prefix;
+    offset += agent.obs_dim();
+    Input(writer);
+    RETURN_IF_ERROR(Body(writer));
+    ASSIGN_OR_RETURN(std::string action, Act(writer));
+    if (agent.kind() == PolicyKindName(PolicyKind::kCategorical)) {
+      const float off_on[2] = {0.f, 1.f};
+      action = g.Node("OneHot", {action, g.Int64s({agent.action_dim()}), g.Floats(prefix + "off_on", {2}, off_on, 2)},
+                      {Attribute::Int("axis", -1)});
+    }
+    actions.push_back(action);
+  }
+  EnvUnits(g, spec, g.Node("Concat", actions, {Attribute::Int("axis", 1)}));
   return absl::OkStatus();
 }
 
@@ -364,9 +402,6 @@ absl::Status Output(Writer& w) {
 absl::StatusOr<onnx::ModelProto> ToOnnx(const v1::ParameterSet& params) {
   ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, PolicyFromParameters(params, /*seed=*/0));
   const v1::PolicySpec& spec = policy->spec();
-  if (spec.kind() == PolicyKindName(PolicyKind::kPerAgent)) {
-    return absl::UnimplementedError("a per_agent policy (a joint row's agents) has no ONNX export yet");
-  }
   ASSIGN_OR_RETURN(const v1::ParameterSet canonical, policy->ExportParameters());
   onnx::ModelProto model;
   model.set_ir_version(kOnnxIrVersion);
@@ -382,11 +417,20 @@ absl::StatusOr<onnx::ModelProto> ToOnnx(const v1::ParameterSet& params) {
   graph_proto->set_name("rill_policy");
   Signature(spec, graph_proto);
   Graph graph(graph_proto);
+  if (spec.kind() == PolicyKindName(PolicyKind::kPerAgent)) {
+    RETURN_IF_ERROR(PerAgent(spec, canonical, graph));
+    return model;
+  }
   Writer writer{spec, canonical, graph};
   Input(writer);
   if (writer.image()) RETURN_IF_ERROR(Torso(writer));
   RETURN_IF_ERROR(Body(writer));
-  RETURN_IF_ERROR(Output(writer));
+  ASSIGN_OR_RETURN(const std::string action, Act(writer));
+  if (spec.kind() == PolicyKindName(PolicyKind::kCategorical)) {
+    graph.NameOutput(0, "action");  // the ArgMax's
+  } else {
+    EnvUnits(graph, spec, action);
+  }
   return model;
 }
 

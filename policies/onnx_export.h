@@ -18,6 +18,10 @@
 //                       (PolicySpec.action_mask);
 //           "new_state" [batch, 2N] float32, recurrent only: the state to
 //                       pass back at the row's next step.
+// A per_agent policy (a joint row's agents, MADDPG's) takes the row's
+// observation, the agents' concatenated, and gives the row's "action"
+// [batch, action_dim] float32 as PerAgentPolicy acts: each agent's action
+// in its slice, a categorical agent's as a one-hot of its actions.
 // The batch dimension is named "batch" and may be any size; one
 // observation is a batch of one.
 //
@@ -40,8 +44,7 @@ inline constexpr int kOnnxOpset = 17;
 inline constexpr int kOnnxIrVersion = 8;
 
 // The model of `params`' policy. InvalidArgument for a ParameterSet that
-// PolicyFromParameters refuses (the field or tensor named), Unimplemented
-// for a per_agent policy (a joint row's agents).
+// PolicyFromParameters refuses (the field or tensor named).
 absl::StatusOr<onnx::ModelProto> ToOnnx(const v1::ParameterSet& params);
 
 // ToOnnx written to `path`; Internal naming the path when it cannot be.

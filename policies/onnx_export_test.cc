@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -72,7 +73,7 @@ void ExpectWellFormed(const onnx::ModelProto& model) {
     EXPECT_TRUE(defined.insert(tensor.name()).second) << "initializer " << tensor.name() << " defined twice";
   }
   const std::set<std::string> standard = {"Add", "ArgMax", "Cast", "Clip", "Concat", "Conv", "Div", "Erf", "Flatten",
-                                          "Gemm", "LayerNormalization", "LessOrEqual", "Max", "MaxPool", "Mul",
+                                          "Gemm", "LayerNormalization", "LessOrEqual", "Max", "MaxPool", "Mul", "OneHot",
                                           "Pad", "ReduceL2", "Relu", "Sigmoid", "Slice", "Split", "Sub", "Tanh",
                                           "Where"};
   for (const auto& node : graph.node()) {
@@ -187,6 +188,38 @@ TEST(OnnxExportTest, EveryParameterIsWrittenOnceWithItsBytes) {
                                            &onnx::StringStringEntryProto::value, "deterministic")));
 }
 
+// A joint row's agents: one network per agent on its slice of the row,
+// each agent's initializers under its prefix, a one-hot for a categorical
+// agent, the row's action float32 [batch, sum of the agents' actions].
+TEST(OnnxExportTest, PerAgentPolicyWritesEachAgentOnItsSlice) {
+  v1::PolicySpec joint;
+  joint.set_kind("per_agent");
+  *joint.add_agents() = Spec("categorical", 4, 2);
+  *joint.add_agents() = Spec("deterministic", 3, 2);
+  joint.set_obs_dim(7);
+  joint.set_action_dim(4);
+  for (int k = 0; k < 4; ++k) {
+    joint.add_action_low(-1);
+    joint.add_action_high(1);
+  }
+  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(joint, 1);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  absl::StatusOr<onnx::ModelProto> model = ToOnnx(*(*policy)->ExportParameters());
+  ASSERT_TRUE(model.ok()) << model.status();
+  ExpectWellFormed(*model);
+  EXPECT_EQ(Describe(model->graph().input(0)), "obs: 1 [batch,7,]");
+  EXPECT_EQ(Describe(model->graph().output(0)), "action: 1 [batch,4,]");
+  int one_hots = 0, agent0 = 0, agent1 = 0;
+  for (const auto& node : model->graph().node()) one_hots += node.op_type() == "OneHot";
+  for (const auto& tensor : model->graph().initializer()) {
+    agent0 += absl::StartsWith(tensor.name(), "agent_0.");
+    agent1 += absl::StartsWith(tensor.name(), "agent_1.");
+  }
+  EXPECT_EQ(one_hots, 1);
+  EXPECT_EQ(agent0, 6 + 1);  // three layers' weights and biases, and the one-hot's values
+  EXPECT_EQ(agent1, 6);
+}
+
 // GELU hidden layers as opset 17 writes them: x * 0.5 * (1 + erf(x / sqrt 2)),
 // one Erf per hidden layer and no Relu.
 TEST(OnnxExportTest, GeluLayersAreWrittenThroughErf) {
@@ -235,21 +268,6 @@ TEST(OnnxExportTest, RefusalsNameTheProblem) {
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(model.status().message(), HasSubstr(params.tensors(0).name()));
 
-  v1::PolicySpec joint;
-  joint.set_kind("per_agent");
-  *joint.add_agents() = Spec("categorical", 4, 2);
-  *joint.add_agents() = Spec("deterministic", 3, 2);
-  joint.set_obs_dim(7);
-  joint.set_action_dim(4);
-  for (int k = 0; k < 4; ++k) {
-    joint.add_action_low(-1);
-    joint.add_action_high(1);
-  }
-  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(joint, 1);
-  ASSERT_TRUE(policy.ok()) << policy.status();
-  model = ToOnnx(*(*policy)->ExportParameters());
-  EXPECT_EQ(model.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(model.status().message(), HasSubstr("per_agent"));
 
   const absl::Status written = ExportOnnx(Parameters(Spec("gaussian", 5, 3)), "/nonexistent-folder/policy.onnx");
   EXPECT_EQ(written.code(), absl::StatusCode::kInternal);

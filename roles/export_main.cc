@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
@@ -33,6 +34,19 @@ std::string OnnxSignature(const v1::PolicySpec& spec) {
   if (spec.lstm_size() == 0) return absl::StrCat("obs ", obs, " -> ", action);
   const std::string state = absl::StrCat("float32 [batch, ", 2 * spec.lstm_size(), "]");
   return absl::StrCat("obs ", obs, ", state ", state, " -> ", action, ", new_state ", state);
+}
+
+// "hidden [256, 256], GELU, LSTM 64", or a joint row's "2 agents
+// (categorical, deterministic)".
+std::string Network(const v1::PolicySpec& spec) {
+  if (spec.agents_size() > 0) {
+    std::vector<std::string> kinds;
+    for (const v1::PolicySpec& agent : spec.agents()) kinds.push_back(agent.kind());
+    return absl::StrCat(spec.agents_size(), " agents (", absl::StrJoin(kinds, ", "), ")");
+  }
+  return absl::StrCat("hidden [", absl::StrJoin(spec.hidden_sizes(), ", "), "]",
+                      spec.activation() == v1::GELU ? ", GELU" : "",
+                      spec.lstm_size() > 0 ? absl::StrCat(", LSTM ", spec.lstm_size()) : "");
 }
 
 }  // namespace
@@ -74,10 +88,8 @@ int ExportMain() {
   }
   const v1::PolicySpec& spec = policy->policy();
   if (onnx) {
-    std::printf("wrote %s: ONNX (opset %d) %s policy, %s, hidden [%s]%s, from %s\n", out.c_str(),
-                policies::kOnnxOpset, spec.kind().c_str(), OnnxSignature(spec).c_str(),
-                absl::StrJoin(spec.hidden_sizes(), ", ").c_str(),
-                spec.lstm_size() > 0 ? absl::StrCat(", LSTM ", spec.lstm_size()).c_str() : "", checkpoint.c_str());
+    std::printf("wrote %s: ONNX (opset %d) %s policy, %s, %s, from %s\n", out.c_str(), policies::kOnnxOpset,
+                spec.kind().c_str(), OnnxSignature(spec).c_str(), Network(spec).c_str(), checkpoint.c_str());
     return 0;
   }
   // What the module takes: uint8 images [B, C, H, W] (scaled by 1/255
@@ -98,10 +110,8 @@ int ExportMain() {
   const std::string signature = spec.lstm_size() > 0
                                     ? absl::StrCat("(obs ", obs, ", ", state, ") -> (", action, ", new ", state, ")")
                                     : absl::StrCat("obs ", obs, " -> ", action);
-  const std::string core = spec.lstm_size() > 0 ? absl::StrCat(", LSTM ", spec.lstm_size()) : "";
-  std::printf("wrote %s: %s policy, %s, hidden [%s]%s, from %s\n", out.c_str(), spec.kind().c_str(),
-              signature.c_str(), absl::StrJoin(spec.hidden_sizes(), ", ").c_str(),
-              core.c_str(), checkpoint.c_str());
+  std::printf("wrote %s: %s policy, %s, %s, from %s\n", out.c_str(), spec.kind().c_str(), signature.c_str(),
+              Network(spec).c_str(), checkpoint.c_str());
   return 0;
 }
 

@@ -120,6 +120,21 @@ std::vector<Case> Cases() {
     recurrent.set_lstm_size(32);
     cases.push_back({absl::StrCat(kind, "_lstm"), Normalized(Parameters(recurrent, 8), 5)});
   }
+  // A joint row of two agents (MADDPG's per_agent): a discrete one, whose
+  // action is a one-hot, and a continuous one with GELU layers.
+  v1::PolicySpec joint;
+  joint.set_kind("per_agent");
+  *joint.add_agents() = Flat("categorical", 6, 4);
+  v1::PolicySpec continuous = Flat("deterministic", 5, 2);
+  continuous.set_activation(v1::GELU);
+  *joint.add_agents() = continuous;
+  joint.set_obs_dim(11);
+  joint.set_action_dim(6);
+  for (int k = 0; k < 6; ++k) {
+    joint.add_action_low(k < 4 ? -1.f : continuous.action_low(k - 4));
+    joint.add_action_high(k < 4 ? 1.f : continuous.action_high(k - 4));
+  }
+  cases.push_back({"per_agent_joint", Parameters(joint, 11)});
   v1::PolicySpec gelu = Flat("gaussian", 11, 3);
   gelu.set_activation(v1::GELU);
   cases.push_back({"gaussian_gelu", Normalized(Parameters(gelu, 10), 5), 5});
