@@ -295,6 +295,20 @@ absl::StatusOr<std::string> MeasureContention(int threads, double seconds, doubl
       fixed_beside / fixed_alone);
 }
 
+// --activation, or the algorithm's default. InvalidArgument for an unknown
+// name or GELU where the algorithm trains ReLU networks only.
+absl::StatusOr<v1::Activation> ActivationFromFlag(const AlgorithmSpec& spec) {
+  const std::string flag = absl::GetFlag(FLAGS_activation);
+  v1::Activation activation = spec.default_activation;
+  if (!flag.empty() && (!v1::Activation_Parse(flag, &activation) || activation == v1::ACTIVATION_DEFAULT)) {
+    return absl::InvalidArgumentError(absl::StrCat("--activation '", flag, "' (known: RELU, GELU)"));
+  }
+  if (activation == v1::GELU && !spec.gelu) {
+    return absl::InvalidArgumentError(absl::StrCat("--activation GELU: ", spec.name, " trains ReLU networks only"));
+  }
+  return activation;
+}
+
 absl::Status Run() {
   const std::string algo = absl::GetFlag(FLAGS_algo);
   ASSIGN_OR_RETURN(const AlgorithmSpec* spec, FindAlgorithmSpec(algo));
@@ -346,15 +360,7 @@ absl::Status Run() {
     absl::StrAppend(&hidden_text, hidden_text.empty() ? "" : "x", h);
   }
   if (context.config.network().hidden_sizes_size() == 0) return absl::InvalidArgumentError("--hidden is empty");
-  const std::string activation_flag = absl::GetFlag(FLAGS_activation);
-  v1::Activation activation = spec->default_activation;
-  if (!activation_flag.empty() && (!v1::Activation_Parse(activation_flag, &activation) ||
-                                   activation == v1::ACTIVATION_DEFAULT)) {
-    return absl::InvalidArgumentError(absl::StrCat("--activation '", activation_flag, "' (known: RELU, GELU)"));
-  }
-  if (activation == v1::GELU && !spec->gelu) {
-    return absl::InvalidArgumentError(absl::StrCat("--activation GELU: ", spec->name, " trains ReLU networks only"));
-  }
+  ASSIGN_OR_RETURN(const v1::Activation activation, ActivationFromFlag(*spec));
   context.config.mutable_network()->set_activation(activation);
   const int lstm = absl::GetFlag(FLAGS_lstm);
   if (lstm < 0 || lstm > 4096) return absl::InvalidArgumentError(absl::StrCat("--lstm ", lstm, " is out of range (0..4096)"));

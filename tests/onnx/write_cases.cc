@@ -4,6 +4,7 @@
 // same policy by the actors' own forward ("rill": BLAS, oneDNN) and by its
 // TorchScript export ("torchscript"), for tests/onnx/run.sh to run the model
 // under ONNX Runtime and compare. case.json says what each file holds.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -169,6 +170,115 @@ std::string Output(const std::string& name, const std::string& dtype, const std:
                       ".rill.bin\", \"torchscript\": \"", stem, ".torchscript.bin\"}}");
 }
 
+// One case's inputs: the env's observations as the model takes them
+// (pixels for an image policy) and as floats the actors' forward takes
+// (images scaled by 1/255, as actors do), and core states.
+struct Inputs {
+  std::vector<int64_t> obs_shape;
+  std::vector<uint8_t> pixels;
+  std::vector<float> obs;
+  std::vector<float> state;
+};
+
+Inputs MakeInputs(const Case& c, const policies::Policy& policy, uint64_t seed) {
+  const v1::PolicySpec& spec = policy.spec();
+  const int64_t obs_dim = spec.obs_dim();
+  const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
+  Inputs in;
+  in.obs_shape = {kRows};
+  if (spec.torso_size() > 0) {
+    in.obs_shape.insert(in.obs_shape.end(), spec.observation_shape().begin(), spec.observation_shape().end());
+  } else {
+    in.obs_shape.push_back(obs_dim);
+  }
+  std::mt19937_64 rng(seed);
+  in.pixels.resize(kRows * obs_dim);
+  in.obs.resize(kRows * obs_dim);
+  std::normal_distribution<float> normal(0.f, c.scale);
+  std::bernoulli_distribution allowed(0.6);
+  for (int64_t r = 0; r < kRows; ++r) {
+    for (int64_t k = 0; k < obs_dim; ++k) {
+      float& x = in.obs[r * obs_dim + k];
+      if (bytes) {
+        in.pixels[r * obs_dim + k] = static_cast<uint8_t>(rng() % 256);
+        x = in.pixels[r * obs_dim + k] * envs::kUint8ObservationScale;
+      } else if (k >= obs_dim - c.mask_size) {
+        x = r % 50 == 0 ? 0.f : static_cast<float>(allowed(rng));  // every 50th row allows nothing
+      } else {
+        x = normal(rng);
+      }
+    }
+  }
+  const int64_t state_size = policy.state_size();
+  in.state.resize(kRows * state_size);
+  std::normal_distribution<float> state_normal(0.f, 0.5f);
+  for (int64_t r = 0; r < kRows; ++r) {
+    if (r % 4 == 0) continue;  // an episode's first step: zeros
+    for (int64_t k = 0; k < state_size; ++k) in.state[r * state_size + k] = state_normal(rng);
+  }
+  return in;
+}
+
+// Rill's own forward, the actors' policy stepping a copy of the state:
+// action.rill.bin (continuous actions in env units, as the actor maps
+// them), new_state.rill.bin, and for a discrete policy ties.bin.
+void WriteRillActions(policies::Policy& policy, const Inputs& in, const std::string& dir) {
+  const v1::PolicySpec& spec = policy.spec();
+  const int64_t state_size = policy.state_size();
+  std::vector<float> state = in.state;
+  policy.set_state(state_size > 0 ? state.data() : nullptr);
+  policies::PolicyOutput out;
+  policy.Act(in.obs.data(), kRows, /*deterministic=*/true, &out);
+  if (state_size > 0) WriteBytes(dir + "/new_state.rill.bin", state.data(), state.size() * sizeof(float));
+  if (spec.kind() != "categorical") {
+    const int64_t n = spec.action_dim();
+    for (size_t k = 0; k < out.actions.size(); ++k) {
+      const float low = spec.action_low(k % n);
+      out.actions[k] = low + (out.actions[k] + 1.f) * 0.5f * (spec.action_high(k % n) - low);
+    }
+    WriteBytes(dir + "/action.rill.bin", out.actions.data(), out.actions.size() * sizeof(float));
+    return;
+  }
+  WriteBytes(dir + "/action.rill.bin", out.indices.data(), out.indices.size() * sizeof(int64_t));
+  // Ties from the probabilities of the same policy on the same state.
+  state = in.state;
+  policy.set_state(state_size > 0 ? state.data() : nullptr);
+  policies::PolicyOutput behaviour;
+  if (absl::Status acted = policy.ActWithBehaviour(in.obs.data(), kRows, &behaviour); !acted.ok()) {
+    std::fprintf(stderr, "write_cases: %s\n", std::string(acted.message()).c_str());
+    std::exit(1);
+  }
+  const int64_t actions = spec.action_dim();
+  std::vector<uint8_t> ties(kRows, 0);
+  for (int64_t r = 0; r < kRows; ++r) {
+    std::vector<float> p(behaviour.distribution.begin() + r * actions,
+                         behaviour.distribution.begin() + (r + 1) * actions);
+    std::sort(p.begin(), p.end());
+    ties[r] = p[actions - 1] - p[actions - 2] < kTieGap ? 1 : 0;
+  }
+  WriteBytes(dir + "/ties.bin", ties.data(), ties.size());
+}
+
+// The TorchScript export's forward on the same inputs.
+void WriteTorchScriptActions(const policies::Policy& policy, Inputs in, const std::string& dir) {
+  const bool bytes = policy.spec().observation_dtype() == v1::DTYPE_UINT8;
+  const int64_t state_size = policy.state_size();
+  torch::jit::Module module = *learner::ToTorchScript(policy);
+  torch::Tensor input = bytes ? torch::from_blob(in.pixels.data(), in.obs_shape, torch::kUInt8)
+                              : torch::from_blob(in.obs.data(), in.obs_shape, torch::kFloat32);
+  torch::Tensor action;
+  if (state_size > 0) {
+    const auto result =
+        module.forward({input, torch::from_blob(in.state.data(), {kRows, state_size}, torch::kFloat32)}).toTuple();
+    action = result->elements()[0].toTensor().contiguous();
+    const torch::Tensor new_state = result->elements()[1].toTensor().contiguous();
+    WriteBytes(dir + "/new_state.torchscript.bin", new_state.data_ptr(), new_state.numel() * sizeof(float));
+  } else {
+    action = module.forward({input}).toTensor().contiguous();
+  }
+  WriteBytes(dir + "/action.torchscript.bin", action.data_ptr(), action.numel() * action.element_size());
+}
+
 void Write(const Case& c, const std::string& dir, uint64_t seed) {
   std::filesystem::create_directories(dir);
   if (absl::Status exported = policies::ExportOnnx(c.params, dir + "/model.onnx"); !exported.ok()) {
@@ -177,102 +287,20 @@ void Write(const Case& c, const std::string& dir, uint64_t seed) {
   }
   std::unique_ptr<policies::Policy> policy = *policies::PolicyFromParameters(c.params, seed);
   const v1::PolicySpec& spec = policy->spec();
-  const int64_t obs_dim = spec.obs_dim();
   const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
   const bool discrete = spec.kind() == "categorical";
   const int64_t state_size = policy->state_size();
-
-  std::mt19937_64 rng(seed);
-  std::vector<int64_t> obs_shape = {kRows};
-  if (spec.torso_size() > 0) {
-    obs_shape.insert(obs_shape.end(), spec.observation_shape().begin(), spec.observation_shape().end());
-  } else {
-    obs_shape.push_back(obs_dim);
-  }
-  // The env's observations as the model takes them, and as floats the
-  // actors' forward takes (images scaled by 1/255, as actors do).
-  std::vector<uint8_t> pixels(kRows * obs_dim);
-  std::vector<float> obs(kRows * obs_dim);
-  std::normal_distribution<float> normal(0.f, c.scale);
-  std::bernoulli_distribution allowed(0.6);
-  for (int64_t r = 0; r < kRows; ++r) {
-    for (int64_t k = 0; k < obs_dim; ++k) {
-      float& x = obs[r * obs_dim + k];
-      if (bytes) {
-        pixels[r * obs_dim + k] = static_cast<uint8_t>(rng() % 256);
-        x = pixels[r * obs_dim + k] * envs::kUint8ObservationScale;
-      } else if (k >= obs_dim - c.mask_size) {
-        x = r % 50 == 0 ? 0.f : static_cast<float>(allowed(rng));  // every 50th row allows nothing
-      } else {
-        x = normal(rng);
-      }
-    }
-  }
-  std::vector<float> state(kRows * state_size);
-  std::normal_distribution<float> state_normal(0.f, 0.5f);
-  for (int64_t r = 0; r < kRows; ++r) {
-    if (r % 4 == 0) continue;  // an episode's first step: zeros
-    for (int64_t k = 0; k < state_size; ++k) state[r * state_size + k] = state_normal(rng);
-  }
+  const Inputs in = MakeInputs(c, *policy, seed);
   if (bytes) {
-    WriteBytes(dir + "/obs.bin", pixels.data(), pixels.size());
+    WriteBytes(dir + "/obs.bin", in.pixels.data(), in.pixels.size());
   } else {
-    WriteBytes(dir + "/obs.bin", obs.data(), obs.size() * sizeof(float));
+    WriteBytes(dir + "/obs.bin", in.obs.data(), in.obs.size() * sizeof(float));
   }
-  if (state_size > 0) WriteBytes(dir + "/state.bin", state.data(), state.size() * sizeof(float));
+  if (state_size > 0) WriteBytes(dir + "/state.bin", in.state.data(), in.state.size() * sizeof(float));
+  WriteRillActions(*policy, in, dir);
+  WriteTorchScriptActions(*policy, in, dir);
 
-  // Rill's own forward: the actors' policy, stepping a copy of the state.
-  std::vector<float> rill_state = state;
-  policy->set_state(state_size > 0 ? rill_state.data() : nullptr);
-  policies::PolicyOutput out;
-  policy->Act(obs.data(), kRows, /*deterministic=*/true, &out);
-  if (discrete) {
-    WriteBytes(dir + "/action.rill.bin", out.indices.data(), out.indices.size() * sizeof(int64_t));
-    // Ties from the probabilities of the same policy on the same state.
-    std::vector<float> tie_state = state;
-    policy->set_state(state_size > 0 ? tie_state.data() : nullptr);
-    policies::PolicyOutput behaviour;
-    if (absl::Status acted = policy->ActWithBehaviour(obs.data(), kRows, &behaviour); !acted.ok()) {
-      std::fprintf(stderr, "write_cases: %s\n", std::string(acted.message()).c_str());
-      std::exit(1);
-    }
-    const int64_t actions = spec.action_dim();
-    std::vector<uint8_t> ties(kRows, 0);
-    for (int64_t r = 0; r < kRows; ++r) {
-      std::vector<float> p(behaviour.distribution.begin() + r * actions,
-                           behaviour.distribution.begin() + (r + 1) * actions);
-      std::sort(p.begin(), p.end());
-      ties[r] = p[actions - 1] - p[actions - 2] < kTieGap ? 1 : 0;
-    }
-    WriteBytes(dir + "/ties.bin", ties.data(), ties.size());
-  } else {
-    // The policy acts in [-1, 1]; the actor maps that to env units so.
-    const int64_t n = spec.action_dim();
-    for (size_t k = 0; k < out.actions.size(); ++k) {
-      const float low = spec.action_low(k % n);
-      out.actions[k] = low + (out.actions[k] + 1.f) * 0.5f * (spec.action_high(k % n) - low);
-    }
-    WriteBytes(dir + "/action.rill.bin", out.actions.data(), out.actions.size() * sizeof(float));
-  }
-  if (state_size > 0) WriteBytes(dir + "/new_state.rill.bin", rill_state.data(), rill_state.size() * sizeof(float));
-
-  // The TorchScript export's forward on the same inputs.
-  torch::jit::Module module = *learner::ToTorchScript(*policy);
-  torch::Tensor input = bytes ? torch::from_blob(pixels.data(), obs_shape, torch::kUInt8)
-                              : torch::from_blob(obs.data(), obs_shape, torch::kFloat32);
-  torch::Tensor action;
-  if (state_size > 0) {
-    const auto result =
-        module.forward({input, torch::from_blob(state.data(), {kRows, state_size}, torch::kFloat32)}).toTuple();
-    action = result->elements()[0].toTensor().contiguous();
-    const torch::Tensor new_state = result->elements()[1].toTensor().contiguous();
-    WriteBytes(dir + "/new_state.torchscript.bin", new_state.data_ptr(), new_state.numel() * sizeof(float));
-  } else {
-    action = module.forward({input}).toTensor().contiguous();
-  }
-  WriteBytes(dir + "/action.torchscript.bin", action.data_ptr(), action.numel() * action.element_size());
-
-  std::vector<std::string> inputs = {Tensor("obs", bytes ? "uint8" : "float32", obs_shape, "obs.bin")};
+  std::vector<std::string> inputs = {Tensor("obs", bytes ? "uint8" : "float32", in.obs_shape, "obs.bin")};
   std::vector<std::string> outputs = {discrete ? Output("action", "int64", {kRows}, "action")
                                                : Output("action", "float32", {kRows, spec.action_dim()}, "action")};
   if (state_size > 0) {
