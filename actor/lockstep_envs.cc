@@ -195,6 +195,13 @@ absl::Status LockstepEnvs::CheckMasks(const uint8_t* observations, int rows,
     // Step its outcome says so; after ResetAll, which reports no failures,
     // it is all zeros (what a failed reset leaves; its next step fails it).
     if (outcomes != nullptr && ((*outcomes)[i].masked || (*outcomes)[i].failed)) continue;
+    // An agent that left before its env's episode ended keeps the
+    // observation it ended on, which may allow nothing; a single-agent
+    // row that ended holds its next episode's first observation.
+    if (outcomes != nullptr && batch_->rows_are_agents() &&
+        ((*outcomes)[i].result.terminated || (*outcomes)[i].result.truncated)) {
+      continue;
+    }
     if (outcomes == nullptr && std::all_of(row, row + obs_bytes_, [](uint8_t byte) { return byte == 0; })) continue;
     absl::Status mask = envs::CheckActionMask(spec_, row);
     if (!mask.ok()) {

@@ -311,6 +311,87 @@ TEST(LockstepEnvsTest, AnAgentThatLeftIsMaskedAndStartsItsNextEpisodeWithItsEnv)
                                   ElementsAre(true, false)));
 }
 
+// Two agents whose observations end in a mask of 2 actions ([step, m0,
+// m1]): agent 0 leaves after step 1 on a mask that allows nothing (a final
+// observation may); agent 1 acts until step 3, its mask allowing action 0,
+// except at `empty_at` where it allows nothing though the agent is live.
+class MaskedLeaveEnv final : public envs::MultiAgentEnv {
+ public:
+  static envs::MultiAgentSpec Spec() {
+    envs::MultiAgentSpec spec;
+    spec.name = "MaskedLeave-v0";
+    envs::EnvSpec agent;
+    agent.name = spec.name;
+    agent.observation_shape = {3};
+    agent.discrete = true;
+    agent.num_actions = 2;
+    agent.action_mask = true;
+    agent.max_episode_steps = 100;
+    spec.agents = {"agent_0", "agent_1"};
+    spec.agent_specs = {agent, agent};
+    spec.max_episode_steps = 100;
+    return spec;
+  }
+  explicit MaskedLeaveEnv(int empty_at) : MultiAgentEnv(Spec()), empty_at_(empty_at) {}
+
+  void Reset(float* const* obs) override {
+    StartEpisode();
+    step_ = 0;
+    for (int k = 0; k < 2; ++k) Observe(obs[k], 1.f);
+  }
+  absl::Status Step(const float* const* actions, float* const* next_obs, envs::StepResult* results) override {
+    if (absl::Status checked = CheckStep(actions); !checked.ok()) return checked;
+    ++step_;
+    if (live(0)) {
+      Observe(next_obs[0], 0.f);  // it leaves: nothing allowed any more
+      results[0] = envs::StepResult{1.f, true, false};
+    }
+    if (live(1)) {
+      Observe(next_obs[1], step_ == empty_at_ ? 0.f : 1.f);
+      results[1] = envs::StepResult{1.f, step_ == 3, false};
+    }
+    EndStep(results);
+    return absl::OkStatus();
+  }
+
+ private:
+  void Observe(float* obs, float allowed) const {
+    obs[0] = static_cast<float>(step_);
+    obs[1] = allowed;
+    obs[2] = 0.f;
+  }
+
+  int empty_at_;
+  int step_ = 0;
+};
+
+std::unique_ptr<LockstepEnvs> MaskedLeaveRows(int empty_at) {
+  std::vector<std::unique_ptr<envs::MultiAgentEnv>> made;
+  made.push_back(std::make_unique<MaskedLeaveEnv>(empty_at));
+  return LockstepEnvs::OverBatch(
+      envs::AgentRowsEnvBatch::Create(MaskedLeaveEnv::Spec().agent_specs[0], std::move(made)).value(), false);
+}
+
+TEST(LockstepEnvsTest, AnAgentMayLeaveOnAMaskThatAllowsNothingButALiveOneMayNot) {
+  std::unique_ptr<LockstepEnvs> envs = MaskedLeaveRows(/*empty_at=*/0);
+  ASSERT_TRUE(envs->ResetAll().ok());
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  for (int step = 1; step <= 4; ++step) {
+    absl::Status stepped = envs->Step(2, &next_obs, &final_obs, &outcomes);
+    ASSERT_TRUE(stepped.ok()) << "step " << step << ": " << stepped;
+    envs->obs().swap(next_obs);
+  }
+
+  envs = MaskedLeaveRows(/*empty_at=*/2);
+  ASSERT_TRUE(envs->ResetAll().ok());
+  ASSERT_TRUE(envs->Step(2, &next_obs, &final_obs, &outcomes).ok());
+  envs->obs().swap(next_obs);
+  const absl::Status refused = envs->Step(2, &next_obs, &final_obs, &outcomes);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("MaskedLeave-v0 (row 1): its observation ends in an"));
+}
+
 TEST(LockstepEnvsTest, JointRowsExposeEachAgentsRewardAndTermination) {
   std::vector<std::unique_ptr<envs::MultiAgentEnv>> made;
   made.push_back(std::make_unique<envs::LeaveEnv>(std::vector<int>{2, 3}));  // agents end at steps 2 and 3

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/spelling.h"
 #include "common/status_macros.h"
+#include "envs/action_mask.h"
 #include "envs/env_list.h"
 #include "envs/multi_agent/joint.h"
 #include "envs/plugin/plugin_envs.h"
@@ -81,8 +82,9 @@ absl::StatusOr<EnvSpec> AgentRowSpec(const MultiAgentSpec& multi, const std::vec
   bool paddable = true;
   EnvSpec widest = multi.agent_specs[0];
   for (const EnvSpec& agent : multi.agent_specs) {
+    // A mask must end its row: padding would follow it.
     paddable = paddable && MultiAgentSpec::SameActions(agent, multi.agent_specs[0]) &&
-               agent.observation_shape.size() == 1 && !agent.uint8_observations();
+               agent.observation_shape.size() == 1 && !agent.uint8_observations() && !agent.action_mask;
     if (agent.obs_dim() > widest.obs_dim()) widest = agent;
   }
   if (!paddable) {
@@ -143,6 +145,10 @@ absl::StatusOr<MultiAgentSpec> ConfiguredMultiAgentSpec(const v1::EnvConfig& env
     }
     if (spec->uint8_observations()) {
       return absl::InvalidArgumentError(absl::StrCat(field, ": a multi-agent env's observations are float32"));
+    }
+    spec->action_mask = agent.action_mask();
+    if (absl::Status mask = CheckActionMaskSpec(*spec); !mask.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".action_mask: ", mask.message()));
     }
     if (agent.name().empty() || std::find(multi.agents.begin(), multi.agents.end(), agent.name()) != multi.agents.end()) {
       return absl::InvalidArgumentError(absl::StrCat(field, ": agents need distinct, non-empty names"));

@@ -4,7 +4,9 @@
 #include "envs/catalog.h"
 
 #include <string>
+#include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -92,6 +94,51 @@ TEST(CatalogTest, RemoteAgentsObservingBytesAreRefusedByField) {
   )pb"));
   ASSERT_FALSE(multi.ok());
   EXPECT_THAT(multi.status().message(), HasSubstr("env.remote.agents[0] (eye)"));
+}
+
+// Agents whose observations end in an action mask (AgentSpaces.action_mask)
+// are rows whose spec says so; a mask where it cannot be, masked agents
+// padded to another's width (the mask would not end the row) and masked
+// agents in a joint row are refused by name.
+TEST(CatalogTest, MaskedAgentsAreMaskedRowsAndRefusedWhereAMaskCannotBe) {
+  const std::string picker = R"pb(
+      observation_space { box { shape: 6 dtype: DTYPE_FLOAT32 } } action_space { discrete { n: 4 } }
+      action_mask: true)pb";
+  v1::EnvConfig env = Section(absl::StrCat(R"pb(remote { address: "127.0.0.1:1" agents { name: "p0" )pb", picker,
+                                           R"pb( } agents { name: "p1" )pb", picker, " } }"));
+  absl::StatusOr<EnvSpec> row = ConfiguredEnvSpec(env);
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_TRUE(row->action_mask);
+  EXPECT_EQ(RowsPerEnv(env), 2);
+
+  env.set_joint_agents(true);
+  row = ConfiguredEnvSpec(env);
+  ASSERT_FALSE(row.ok());
+  EXPECT_THAT(row.status().message(), HasSubstr("agent p0's observations end in an action mask, which a joint "
+                                                "row's agents (MADDPG's) do not read yet"));
+
+  const std::pair<std::string, std::string> refused[] = {
+      {R"pb(remote { address: "127.0.0.1:1" agents { name: "arm"
+            observation_space { box { shape: 6 dtype: DTYPE_FLOAT32 } }
+            action_space { box { shape: 1 dtype: DTYPE_FLOAT32 low: -1 high: 1 } } action_mask: true } })pb",
+       "env.remote.agents[0] (arm).action_mask: "},
+      {R"pb(remote { address: "127.0.0.1:1" agents { name: "tiny"
+            observation_space { box { shape: 3 dtype: DTYPE_FLOAT32 } } action_space { discrete { n: 4 } }
+            action_mask: true } })pb",
+       "env.remote.agents[0] (tiny).action_mask: "},
+  };
+  for (const auto& [text, message] : refused) {
+    absl::StatusOr<MultiAgentSpec> multi = ConfiguredMultiAgentSpec(Section(text));
+    ASSERT_FALSE(multi.ok()) << text;
+    EXPECT_THAT(multi.status().message(), HasSubstr(message)) << text;
+  }
+
+  // A masked agent beside a wider one: padding would follow its mask.
+  row = ConfiguredEnvSpec(Section(absl::StrCat(
+      R"pb(remote { address: "127.0.0.1:1" agents { name: "p0" )pb", picker,
+      R"pb( } agents { name: "wide" observation_space { box { shape: 9 dtype: DTYPE_FLOAT32 } }
+            action_space { discrete { n: 4 } } } })pb")));
+  EXPECT_FALSE(row.ok());
 }
 
 // Two chasers and a runner that act alike and observe 2 and 3 floats.

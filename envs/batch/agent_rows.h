@@ -49,6 +49,7 @@ class AgentRowsEnvBatch final : public EnvBatch {
 
   // Agents per env: K.
   int agents_per_env() const { return agents_; }
+  bool rows_are_agents() const override { return true; }
   // The envs the rows are agents of (their global state: MultiAgentEnvs::
   // State of env row / K).
   const MultiAgentEnvs& envs() const { return *envs_; }

@@ -152,6 +152,11 @@ class EnvBatch {
   // Whether StepRows and ResetRows work (see "Row control" above).
   virtual bool row_control() const { return false; }
 
+  // Whether the rows are a multi-agent env's agents (AgentRowsEnvBatch):
+  // then a row that ended while its env goes on (an agent that left) keeps
+  // the observation it ended on, rather than a next episode's first.
+  virtual bool rows_are_agents() const { return false; }
+
   // Steps the rows i whose `step[i]` is 1 ([N] bytes) with their rows of
   // `actions` and writes their outcomes to `out` as Step does; the rows of
   // `out` of the others are left as they were. With `defer_resets` a row

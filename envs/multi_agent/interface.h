@@ -70,10 +70,11 @@ struct MultiAgentSpec {
     return a.discrete == b.discrete && a.num_actions == b.num_actions && a.action_low == b.action_low &&
            a.action_high == b.action_high;
   }
-  // Whether two agents observe and act alike.
+  // Whether two agents observe and act alike (their observations ending in
+  // an action mask, or not, included).
   static bool SameSpaces(const EnvSpec& a, const EnvSpec& b) {
     return a.observation_shape == b.observation_shape && a.observation_type == b.observation_type &&
-           SameActions(a, b);
+           a.action_mask == b.action_mask && SameActions(a, b);
   }
 };
 

@@ -34,6 +34,12 @@ absl::StatusOr<EnvSpec> JointSpec(const MultiAgentSpec& spec) {
       return absl::InvalidArgumentError(absl::StrCat(spec.name, ": agent ", spec.agents[k],
                                                      " observes bytes; a joint row takes float32 observations"));
     }
+    if (agent.action_mask) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          spec.name, ": agent ", spec.agents[k], "'s observations end in an action mask, which a joint row's "
+          "agents (MADDPG's) do not read yet; train it as rows of a shared policy, or drop the mask with "
+          "env.ignore_action_mask: true"));
+    }
     obs += agent.obs_dim();
     for (int j = 0; j < agent.action_dim(); ++j) {
       row.action_low.push_back(agent.discrete ? -1.0f : agent.action_low[j]);

@@ -123,6 +123,7 @@ absl::StatusOr<std::unique_ptr<MultiAgentServerBatch>> MultiAgentServerBatch::Op
     agent->set_name(spec.agents[k]);
     *agent->mutable_observation_space() = ObservationSpaceOf(spec.agent_specs[k]);
     *agent->mutable_action_space() = ActionSpaceOf(spec.agent_specs[k]);
+    agent->set_action_mask(spec.agent_specs[k].action_mask);
   }
   if (batch->state_dim_ > 0) {
     v1::BoxSpace* state = opened->mutable_state_space();

@@ -15,6 +15,7 @@
 #include "common/shape.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
+#include "envs/action_mask.h"
 #include "envs/remote/shared_region.h"
 
 namespace rill::envs {
@@ -192,6 +193,10 @@ absl::Status RemoteEnvs::OpenAgents(const v1::EnvsOpened& opened) {
     if (spec->uint8_observations()) {
       return absl::InvalidArgumentError(
           absl::StrCat(server, ": agent ", agent.name(), " observes uint8; multi-agent observations are float32"));
+    }
+    spec->action_mask = agent.action_mask();
+    if (absl::Status mask = CheckActionMaskSpec(*spec); !mask.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(server, ": agent ", agent.name(), "'s ", mask.message()));
     }
     if (agent.name().empty() ||
         std::find(multi.agents.begin(), multi.agents.end(), agent.name()) != multi.agents.end()) {

@@ -3,8 +3,9 @@ multi-agent rules (proto/env.proto, "Multi-agent envs").
 
 The env is any PettingZoo-parallel-style class, found by duck typing
 (pettingzoo is never imported): `possible_agents`, `observation_space(agent)`
-and `action_space(agent)` (rill.spaces: observations float32 Boxes, actions
-Boxes or Discretes; agents may differ), `reset(seed=...) -> (obs, infos)`
+and `action_space(agent)` (rill.spaces: observations float32 Boxes, or for
+a Discrete agent a Dict of "observation" and "action_mask", served flat
+with the mask last; actions Boxes or Discretes; agents may differ), `reset(seed=...) -> (obs, infos)`
 and `step(actions) -> (obs, rewards, terminations, truncations, infos)`,
 dicts keyed by agent; optionally `agents` (the live ones after a reset;
 else every agent that reset observed), `state()` with `state_space` (a
@@ -19,7 +20,8 @@ the env resets when none is left. Anything an env does wrong (it raises,
 leaves out a live agent, names an agent it never declared, answers with an
 observation of another shape or dtype, a reward that is not a finite
 number, or something other than five dicts) is named by (env index, agent,
-field) and that env is reset; the batch itself never raises for it.
+field) and that env is reset; so is a live agent's mask that allows no
+action. The batch itself never raises for it.
 
 MultiAgentEnvBatch steps its envs in this process; MultiAgentProcessBatch
 spreads them over worker processes (env_batch.ProcessEnvBatch), each a
@@ -32,9 +34,9 @@ import numbers
 import numpy as np
 
 from rill import render, tensors
-from rill.env_batch import (EnvBatch, FactoryError, ProcessEnvBatch, StreamEnvs, env_time_limit, load_factory,
-                             make_envs)
-from rill.spaces import ActionSpace, ObservationSpace, SpaceError, all_finite
+from rill.env_batch import (ALLOWS_NOTHING, EnvBatch, FactoryError, ProcessEnvBatch, StreamEnvs, env_time_limit,
+                             load_factory, make_envs)
+from rill.spaces import ActionSpace, ObservationSpace, SpaceError, all_finite, observation_space_of
 from rill._proto import env_pb2
 
 
@@ -65,8 +67,10 @@ class _Agent:
         except Exception as error:
             raise FactoryError("observation_space(%r) raised %s" % (name, _describe(error))) from None
         try:
-            self.observation_space = ObservationSpace(space)
             self.action_space = ActionSpace(env.action_space(name))
+            # A Dict of "observation" and "action_mask" travels flat, the
+            # mask last (MaskedObservationSpace), as a single-agent env's.
+            self.observation_space = observation_space_of(space, self.action_space)
         except SpaceError as error:
             raise FactoryError("agent %s's %s" % (name, error)) from None
         except Exception as error:
@@ -81,7 +85,14 @@ class _Agent:
 
     def message(self):
         return env_pb2.AgentSpaces(name=self.name, observation_space=self.observation_space.message(),
-                                   action_space=self.action_space.message())
+                                   action_space=self.action_space.message(),
+                                   action_mask=self.observation_space.action_mask)
+
+    def check_allows_something(self, observation, what):
+        """_EnvFailed when this agent's checked `observation` ends in a mask
+        that allows no action, though the agent must act from it."""
+        if self.observation_space.action_mask and self.observation_space.allows_nothing(observation):
+            raise _EnvFailed("observation", self.name, ALLOWS_NOTHING % ("%s %s" % (what, self.name)))
 
     def env_action(self, row):
         """The env's form of this agent's slot of an action row; _EnvFailed
@@ -185,7 +196,9 @@ class MultiAgentEnvBatch(StreamEnvs, MultiAgentBatch):
                 if name not in obs:
                     raise _EnvFailed("agents", name, "reset gave live agent %s no observation" % name)
                 agent = self.agents[self.index[name]]
-                self.current[i, agent.obs_slice] = self._observation(agent, obs[name], "reset's")
+                observation = self._observation(agent, obs[name], "reset's")
+                agent.check_allows_something(observation, "reset's")
+                self.current[i, agent.obs_slice] = observation
                 self.live[i, self.index[name]] = True
             self._state(i)
         except _EnvFailed as failure:
@@ -287,6 +300,8 @@ class MultiAgentEnvBatch(StreamEnvs, MultiAgentBatch):
                                      % (field, agent.name))
         # Everything is checked before anything of the env's row changes.
         checked = []
+        # Whether this step reaches the time limit, which ends every agent.
+        limit = self.max_episode_steps and self.steps[i] + 1 >= self.max_episode_steps
         for agent in acting:
             name = agent.name
             observation = self._observation(agent, obs[name], "step's")
@@ -301,10 +316,11 @@ class MultiAgentEnvBatch(StreamEnvs, MultiAgentBatch):
                 if not isinstance(flag, (bool, np.bool_)):
                     raise _EnvFailed(field, name, "%s %r of %s is not a bool" % (field, flag, name))
                 flags.append(bool(flag))
+            if not (flags[0] or flags[1] or limit):
+                agent.check_allows_something(observation, "step's")
             checked.append((agent, observation, float(reward), flags[0], flags[1]))
         self._state(i)
         self.steps[i] += 1
-        limit = self.max_episode_steps and self.steps[i] >= self.max_episode_steps
         for agent, observation, reward, term, trunc in checked:
             k = self.index[agent.name]
             self.current[i, agent.obs_slice] = observation

@@ -923,3 +923,38 @@ def mask_beside_discrete_observation():
 
 def dict_without_mask():
     return DictWithoutMask()
+
+
+class EmptyHandedParty:
+    """examples/python/pick_party.py's PickParty, but picker_0's first step
+    leaves it live with a mask that allows nothing: the server must name
+    the agent and reset the env."""
+
+    def __init__(self):
+        import pick_party
+        self.env = pick_party.make()
+        self.possible_agents = self.env.possible_agents
+        self.spec = self.env.spec
+
+    def observation_space(self, agent):
+        return self.env.observation_space(agent)
+
+    def action_space(self, agent):
+        return self.env.action_space(agent)
+
+    @property
+    def agents(self):
+        return self.env.agents
+
+    def reset(self, seed=None, options=None):
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, actions):
+        obs, rewards, terminations, truncations, infos = self.env.step(actions)
+        if "picker_0" in obs and not terminations["picker_0"]:
+            obs["picker_0"]["action_mask"][:] = 0
+        return obs, rewards, terminations, truncations, infos
+
+
+def empty_handed_party():
+    return EmptyHandedParty()
