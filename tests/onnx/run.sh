@@ -12,7 +12,9 @@
 #      installed once into ~/.cache/rill-npm) runs every model, and every
 #      output matches both references: float32 within case.json's tolerance
 #      and no NaN, discrete actions exactly except in tied rows; again at
-#      batch 1 and 7 (run_models.cjs).
+#      batch 1 and 7 (run_models.cjs);
+#   4. a tiny MADDPG run's checkpoint exported by `rill export` to ONNX and
+#      TorchScript passes checks 2 and 3 against its TorchScript.
 # Prints one line per check, `PASS <name>` or `FAIL <name>: <why>` (a line
 # per case from checks 2 and 3; other lines are details), and exits non-zero
 # if any failed. Removes its temporary folder, on failure and on Ctrl-C too.
@@ -108,6 +110,32 @@ if [ "$written" -gt 0 ]; then
   checks "check-models" /usr/bin/python3 tests/onnx/check_models.py "$cases"
   if [ -n "$ort_ok" ]; then
     checks "run-models" env NODE_PATH="$NPM_DIR/node_modules" node tests/onnx/run_models.cjs "$cases"
+  fi
+fi
+
+# ------------------------------------------------------------ 4. a trained run through the CLI
+# tests/configs' tiny MADDPG run (cooperative navigation's three agents as
+# one joint row, 1,200 env steps), `rill export` of its checkpoint to
+# ONNX and to TorchScript, and ONNX Runtime against the TorchScript on
+# 1,000 rows (trained_case.py writes them).
+echo "  building //:rill and training the tiny MADDPG run ..."
+team="$work/trained_maddpg"
+mkdir -p "$team"
+if ! out=$(bazel build //:rill 2>&1); then
+  fail "trained-export" "bazel build //:rill: $(grep -E 'ERROR' <<<"$out" | head -n 3 | tr '\n' ' ')"
+elif ! bazel-bin/rill launch --config=tests/configs/tiny_cooperative_navigation_maddpg.textpb --max_env_steps=1200 \
+       --run_dir="$work/maddpg_run" >"$work/launch.log" 2>&1; then
+  fail "trained-export" "the tiny MADDPG run failed: $(tail -n 2 "$work/launch.log" | tr '\n' ' ')"
+elif ! exported=$(bazel-bin/rill export --checkpoint_dir="$work/maddpg_run" --out="$team/model.onnx" 2>&1 &&
+                  bazel-bin/rill export --checkpoint_dir="$work/maddpg_run" --out="$work/team.pt" 2>&1); then
+  fail "trained-export" "rill export: $(tail -n 1 <<<"$exported")"
+elif ! out=$(/usr/bin/python3 tests/onnx/trained_case.py "$work/team.pt" "$team" 2>&1); then
+  fail "trained-export" "trained_case.py: $(tail -n 1 <<<"$out")"
+else
+  pass "trained-export (a MADDPG checkpoint to ONNX and TorchScript: $(grep -o '[0-9]* agents ([^)]*)' <<<"$exported" | head -n 1))"
+  checks "check-trained" /usr/bin/python3 tests/onnx/check_models.py "$team"
+  if [ -n "$ort_ok" ]; then
+    checks "run-trained" env NODE_PATH="$NPM_DIR/node_modules" node tests/onnx/run_models.cjs "$team"
   fi
 fi
 
