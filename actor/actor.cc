@@ -133,7 +133,13 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
     std::string address = options.inference_address;
     if (address.empty()) address = config.inference().address();
     if (address.empty()) address = options.learner_address;
-    source = std::make_unique<CentralActionSource>(address, config.replay().max_message_bytes(), route.name);
+    CentralOptions central;
+    central.address = address;
+    central.max_message_bytes = config.replay().max_message_bytes();
+    central.policy = route.name;
+    central.shared_memory = config.inference().shared_memory();
+    central.max_rows = rows;
+    source = std::make_unique<CentralActionSource>(std::move(central));
   } else {
     LocalPolicyOptions follow =
         FollowLearner(options.learner_address, config.replay().max_message_bytes(), route.spec, seed,

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "actor/action_sources/central.h"
 #include "bench/torso_flags.h"
 #include "common/bench_probes.h"
 #include "common/blas.h"
@@ -43,6 +44,9 @@
 ABSL_FLAG(std::string, bench_streams, "1,16,64,256", "Actor streams per inference bench case, comma-separated.");
 ABSL_FLAG(std::string, bench_envs, "1,8", "Envs per actor (rows per request), comma-separated.");
 ABSL_FLAG(int64_t, bench_max_wait_micros, 2000, "The inference bench's batch max_wait.");
+ABSL_FLAG(std::string, bench_transport, "grpc,shared_memory",
+          "How the inference bench's actors reach the service, comma-separated: grpc (messages) and/or "
+          "shared_memory (a region on this host, proto/inference.proto).");
 
 namespace rill::bench {
 
@@ -254,12 +258,114 @@ struct CentralResult {
   double uint8_observation_bytes = 0, float32_observation_bytes = 0;
 };
 
+enum class Transport { kGrpc, kSharedMemory };
+
+const char* TransportName(Transport transport) {
+  return transport == Transport::kGrpc ? "grpc" : "shared_memory";
+}
+
+// What an actor's step asks of the service: its outputs' widths.
+struct ActShape {
+  int action_dim = 0;  // 0: discrete
+  int distribution_width = 0;
+};
+
+// One actor through a shared region: the actor's own CentralActionSource,
+// on a thread of its own, sending `request`'s rows again as soon as it is
+// answered.
+void SharedMemoryActor(const std::string& address, const v1::ActRequest& request, int rows, ActShape shape,
+                       Shared* shared, absl::Status* failed) {
+  actor::CentralOptions options;
+  options.address = address;
+  options.max_message_bytes = kMessageBytes;
+  options.shared_memory = true;
+  options.max_rows = rows;
+  actor::CentralActionSource source(options);
+  const v1::Tensor& tensor = request.observations();
+  const envs::ObservationType type =
+      tensor.dtype() == v1::DTYPE_UINT8 ? envs::ObservationType::kUint8 : envs::ObservationType::kFloat32;
+  const actor::ObservationRows observations{tensor.data().data(), type, rows, static_cast<int>(tensor.shape(1))};
+  std::vector<float> actions(static_cast<size_t>(rows) * std::max(shape.action_dim, 1));
+  std::vector<int64_t> indices(rows);
+  std::vector<float> log_probs(rows), distributions(static_cast<size_t>(rows) * shape.distribution_width);
+  actor::ActionBuffers out;
+  out.actions = actions.data();
+  out.action_indices = indices.data();
+  out.action_dim = shape.action_dim;
+  out.log_probs = log_probs.data();
+  out.distributions = distributions.data();
+  out.distribution_width = shape.distribution_width;
+  absl::Notification never;
+  bool first = true;
+  while (!shared->stop.load()) {
+    const absl::Time sent = absl::Now();
+    absl::StatusOr<actor::CentralAnswer> answer = source.Exchange(observations, request.behaviour(), never, out);
+    if (!answer.ok()) {
+      *failed = answer.status();
+      return;
+    }
+    if (first && !source.shared_memory()) {
+      *failed = absl::FailedPreconditionError("the service offered no shared region on this host");
+      return;
+    }
+    first = false;
+    if (shared->timing.load(std::memory_order_relaxed)) {
+      shared->latencies.Add(absl::ToDoubleMilliseconds(absl::Now() - sent));
+      shared->actions.fetch_add(rows, std::memory_order_relaxed);
+    }
+  }
+}
+
+// A case's actor streams, over either transport.
+class BenchActors {
+ public:
+  void Start(Transport transport, const std::string& address, const v1::ActRequest& request, int rows, int streams,
+             ActShape shape, Shared* shared) {
+    failures_.resize(transport == Transport::kSharedMemory ? streams : 0);
+    for (int i = 0; i < streams && transport == Transport::kSharedMemory; ++i) {
+      threads_.emplace_back(SharedMemoryActor, address, std::cref(request), rows, shape, shared, &failures_[i]);
+    }
+    for (int i = 0; i < streams && transport == Transport::kGrpc; ++i) {
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(static_cast<int>(kMessageBytes));
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection per actor process
+      stubs_.push_back(v1::InferenceService::NewStub(
+          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+      reactors_.push_back(std::make_unique<BenchActor>(stubs_.back().get(), request, rows, shared));
+    }
+  }
+  // After Shared::stop: every stream's end, the first failure.
+  absl::Status Wait() {
+    absl::Status first;
+    for (auto& reactor : reactors_) {
+      grpc::Status status = reactor->Wait();
+      if (!status.ok() && first.ok()) {
+        first = absl::InternalError(absl::StrCat("an actor stream failed: ", status.error_message()));
+      }
+    }
+    for (std::thread& thread : threads_) thread.join();
+    for (const absl::Status& failure : failures_) {
+      if (!failure.ok() && first.ok()) first = absl::InternalError(absl::StrCat("an actor stream failed: ", failure.message()));
+    }
+    return first;
+  }
+
+ private:
+  std::vector<std::unique_ptr<v1::InferenceService::Stub>> stubs_;
+  std::vector<std::unique_ptr<BenchActor>> reactors_;
+  std::vector<std::thread> threads_;
+  std::vector<absl::Status> failures_;
+};
+
 // Serves the newest version in `store` to `streams` actor streams, each
 // sending `request` (of `rows` rows) again as soon as it is answered, for
-// `seconds` after a warm-up.
+// `seconds` after a warm-up: over gRPC (an async client per stream, the
+// cheapest gRPC client there is) or through shared regions (the actors'
+// own client, a thread per stream).
 absl::StatusOr<CentralResult> MeasureCentral(parameters::ParameterStore& store, const v1::ActRequest& request,
                                              int rows, int streams, double seconds, int64_t max_wait,
-                                             envs::ObservationType observation_type) {
+                                             envs::ObservationType observation_type, Transport transport,
+                                             ActShape shape) {
   InferenceOptions options;
   options.max_wait = absl::Microseconds(max_wait);
   options.observation_type = observation_type;
@@ -269,16 +375,8 @@ absl::StatusOr<CentralResult> MeasureCentral(parameters::ParameterStore& store, 
   ASSIGN_OR_RETURN(StartedServer server, StartGrpcServer("127.0.0.1:0", {&service}, kMessageBytes));
   const std::string address = absl::StrCat("127.0.0.1:", server.port);
   Shared shared;
-  std::vector<std::unique_ptr<v1::InferenceService::Stub>> stubs;
-  std::vector<std::unique_ptr<BenchActor>> actors;
-  for (int i = 0; i < streams; ++i) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(static_cast<int>(kMessageBytes));
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection per actor process
-    stubs.push_back(
-        v1::InferenceService::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
-    actors.push_back(std::make_unique<BenchActor>(stubs.back().get(), request, rows, &shared));
-  }
+  BenchActors actors;
+  actors.Start(transport, address, request, rows, streams, shape, &shared);
   absl::SleepFor(absl::Seconds(std::clamp(seconds / 4, 0.3, 1.0)));  // warm-up: connections
   const InferenceStats before = batcher.Stats();
   const double forward_before = MetricSum(registry, "rill_inference_forward_seconds");
@@ -300,10 +398,7 @@ absl::StatusOr<CentralResult> MeasureCentral(parameters::ParameterStore& store, 
       MetricSum(registry, "rill_inference_observation_bytes_total", "float32") - float32_before;
   result.threads = ThreadCount(getpid());
   shared.stop.store(true);
-  for (auto& actor : actors) {
-    grpc::Status status = actor->Wait();
-    if (!status.ok()) return absl::InternalError(absl::StrCat("an actor stream failed: ", status.error_message()));
-  }
+  RETURN_IF_ERROR(actors.Wait());
   server.server->Shutdown(DeadlineIn(absl::Seconds(2)));
   batcher.Stop();
   std::vector<double> latencies = shared.latencies.Take();
@@ -321,6 +416,7 @@ absl::StatusOr<CentralResult> MeasureCentral(parameters::ParameterStore& store, 
 
 struct Setup {
   double seconds = 0;
+  std::vector<Transport> transports;
   std::vector<int> streams, envs;
   int64_t max_wait = 0;
   int cores = 0;
@@ -346,23 +442,32 @@ absl::Status RunMlp(const Setup& setup) {
       v1::ActRequest request;
       ASSIGN_OR_RETURN(*request.mutable_observations(), FromTorch(torch::randn({rows, obs_dim})));
       for (int n : setup.streams) {
-        ASSIGN_OR_RETURN(const CentralResult central,
-                         MeasureCentral(store, request, rows, n, setup.seconds, setup.max_wait,
-                                        envs::ObservationType::kFloat32));
-        std::cerr << absl::StrFormat(
-            "  %-11s %3d streams x %d envs: central %9.0f actions/s, round trip p50 %.2f ms p99 %.2f ms, mean batch "
-            "%.1f | local %9.0f actions/s per core (%.0f on %d cores)\n",
-            env_name, n, rows, central.actions_per_second, central.p50, central.p99, central.mean_batch,
-            local_per_core, local_per_core * setup.cores, setup.cores);
-        cases.push_back(absl::StrFormat(
-            "{\"obs\":\"%s\",\"obs_dim\":%d,\"streams\":%d,\"envs_per_stream\":%d,\"central_actions_per_second\":%.1f,"
-            "\"round_trip_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"mean_batch_rows\":%.2f,\"threads\":%d,"
-            "\"local_actions_per_second_per_core\":%.1f,\"local_actions_per_second_all_cores\":%.1f}",
-            env_name, obs_dim, n, rows, central.actions_per_second, central.p50, central.p99, central.mean_batch,
-            central.threads, local_per_core, local_per_core * setup.cores));
-        if (n == 256 && central.actions_per_second > headline) {
-          headline = central.actions_per_second;
-          headline_p99 = central.p99;
+        for (Transport transport : setup.transports) {
+          ASSIGN_OR_RETURN(const CentralResult central,
+                           MeasureCentral(store, request, rows, n, setup.seconds, setup.max_wait,
+                                          envs::ObservationType::kFloat32, transport, ActShape{act_dim, 0}));
+          const double central_per_core =
+              central.cpu_cores_busy > 0 ? central.actions_per_second / central.cpu_cores_busy : 0;
+          const double ratio = local_per_core > 0 ? central_per_core / local_per_core : 0;
+          std::cerr << absl::StrFormat(
+              "  %-11s %-13s %3d streams x %d envs: central %9.0f actions/s on %.2f cores = %8.0f per core, round "
+              "trip p50 %.3f ms p99 %.2f ms, mean batch %.1f | local %9.0f actions/s per core | central/local per "
+              "core %.2f\n",
+              env_name, TransportName(transport), n, rows, central.actions_per_second, central.cpu_cores_busy,
+              central_per_core, central.p50, central.p99, central.mean_batch, local_per_core, ratio);
+          cases.push_back(absl::StrFormat(
+              "{\"obs\":\"%s\",\"obs_dim\":%d,\"transport\":\"%s\",\"streams\":%d,\"envs_per_stream\":%d,"
+              "\"central_actions_per_second\":%.1f,\"round_trip_ms\":{\"p50\":%.3f,\"p99\":%.3f},"
+              "\"mean_batch_rows\":%.2f,\"threads\":%d,\"central_cpu_cores_busy\":%.3f,"
+              "\"central_actions_per_second_per_core\":%.1f,\"local_actions_per_second_per_core\":%.1f,"
+              "\"local_actions_per_second_all_cores\":%.1f,\"central_to_local_per_core\":%.3f}",
+              env_name, obs_dim, TransportName(transport), n, rows, central.actions_per_second, central.p50,
+              central.p99, central.mean_batch, central.threads, central.cpu_cores_busy, central_per_core,
+              local_per_core, local_per_core * setup.cores, ratio));
+          if (n == 256 && central.actions_per_second > headline) {
+            headline = central.actions_per_second;
+            headline_p99 = central.p99;
+          }
         }
       }
     }
@@ -376,6 +481,37 @@ absl::Status RunMlp(const Setup& setup) {
                    absl::StrJoin(cases, ","), headline, headline_p99)
             << std::endl;
   return absl::OkStatus();
+}
+
+// One image case's line on stderr and JSON object (into `cases`); returns
+// its central/local per-core ratio.
+double ReportImageCase(const envs::EnvSpec& env, Transport transport, int n, int rows, const CentralResult& central,
+                       double local_before, double local_after, int cores, std::vector<std::string>* cases) {
+  const double local_per_core = (local_before + local_after) / 2;
+  const double central_per_core =
+      central.cpu_cores_busy > 0 ? central.actions_per_second / central.cpu_cores_busy : 0;
+  const double ratio = local_per_core > 0 ? central_per_core / local_per_core : 0;
+  std::cerr << absl::StrFormat(
+      "  %s %-13s %3d streams x %d envs: central %7.0f actions/s on %.2f cores = %7.0f per core (batch forward alone "
+      "%7.0f rows/s), round trip p50 %.1f ms p99 %.1f ms, mean batch %.1f | local %7.0f actions/s per core "
+      "(%.0f, %.0f) | central/local per core %.2f\n",
+      env.name, TransportName(transport), n, rows, central.actions_per_second, central.cpu_cores_busy, central_per_core,
+      central.forward_rows_per_second, central.p50, central.p99, central.mean_batch, local_per_core,
+      local_before, local_after, ratio);
+  cases->push_back(absl::StrFormat(
+      "{\"obs\":\"%s\",\"obs_dim\":%d,\"transport\":\"%s\",\"streams\":%d,\"envs_per_stream\":%d,"
+      "\"central_actions_per_second\":%.1f,"
+      "\"round_trip_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"mean_batch_rows\":%.2f,\"threads\":%d,"
+      "\"central_cpu_cores_busy\":%.3f,\"central_actions_per_second_per_core\":%.1f,"
+      "\"central_forward_rows_per_second\":%.1f,\"uint8_observation_bytes\":%.0f,"
+      "\"float32_observation_bytes\":%.0f,\"local_actions_per_second_per_core\":%.1f,"
+      "\"local_samples\":[%.1f,%.1f],\"local_actions_per_second_all_cores\":%.1f,"
+      "\"central_to_local_per_core\":%.3f}",
+      env.name, env.obs_dim(), TransportName(transport), n, rows, central.actions_per_second, central.p50,
+      central.p99, central.mean_batch, central.threads, central.cpu_cores_busy, central_per_core, central.forward_rows_per_second,
+      central.uint8_observation_bytes, central.float32_observation_bytes, local_per_core, local_before,
+      local_after, local_per_core * cores, ratio));
+  return ratio;
 }
 
 // Actions of the image policy: Atari's and MinAtar's full action set.
@@ -416,40 +552,21 @@ absl::Status RunImage(const Setup& setup, const BenchTorso& torso) {
                      FromTorch(torch::from_blob(const_cast<uint8_t*>(pixels.data()), {rows, env.obs_dim()},
                                                 torch::kUInt8)));
     for (int n : setup.streams) {
-      // Local before and after the central case, so a burst of other load
-      // on the machine weighs on both sides.
-      ASSIGN_OR_RETURN(const double local_before, LocalImageActionsPerSecond(*policy, env, rows, local_seconds));
-      ASSIGN_OR_RETURN(const CentralResult central,
-                       MeasureCentral(store, request, rows, n, setup.seconds, setup.max_wait,
-                                      envs::ObservationType::kUint8));
-      ASSIGN_OR_RETURN(const double local_after, LocalImageActionsPerSecond(*policy, env, rows, local_seconds));
-      const double local_per_core = (local_before + local_after) / 2;
-      const double central_per_core =
-          central.cpu_cores_busy > 0 ? central.actions_per_second / central.cpu_cores_busy : 0;
-      const double ratio = local_per_core > 0 ? central_per_core / local_per_core : 0;
-      std::cerr << absl::StrFormat(
-          "  %s %3d streams x %d envs: central %7.0f actions/s on %.2f cores = %7.0f per core (batch forward alone "
-          "%7.0f rows/s), round trip p50 %.1f ms p99 %.1f ms, mean batch %.1f | local %7.0f actions/s per core "
-          "(%.0f, %.0f) | central/local per core %.2f\n",
-          env.name, n, rows, central.actions_per_second, central.cpu_cores_busy, central_per_core,
-          central.forward_rows_per_second, central.p50, central.p99, central.mean_batch, local_per_core,
-          local_before, local_after, ratio);
-      cases.push_back(absl::StrFormat(
-          "{\"obs\":\"%s\",\"obs_dim\":%d,\"streams\":%d,\"envs_per_stream\":%d,\"central_actions_per_second\":%.1f,"
-          "\"round_trip_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"mean_batch_rows\":%.2f,\"threads\":%d,"
-          "\"central_cpu_cores_busy\":%.3f,\"central_actions_per_second_per_core\":%.1f,"
-          "\"central_forward_rows_per_second\":%.1f,\"uint8_observation_bytes\":%.0f,"
-          "\"float32_observation_bytes\":%.0f,\"local_actions_per_second_per_core\":%.1f,"
-          "\"local_samples\":[%.1f,%.1f],\"local_actions_per_second_all_cores\":%.1f,"
-          "\"central_to_local_per_core\":%.3f}",
-          env.name, env.obs_dim(), n, rows, central.actions_per_second, central.p50, central.p99, central.mean_batch,
-          central.threads, central.cpu_cores_busy, central_per_core, central.forward_rows_per_second,
-          central.uint8_observation_bytes, central.float32_observation_bytes, local_per_core, local_before,
-          local_after, local_per_core * setup.cores, ratio));
-      if (n == 256 && ratio > headline_ratio) {
-        headline = central.actions_per_second;
-        headline_p99 = central.p99;
-        headline_ratio = ratio;
+      for (Transport transport : setup.transports) {
+        // Local before and after the central case, so a burst of other
+        // load on the machine weighs on both sides.
+        ASSIGN_OR_RETURN(const double local_before, LocalImageActionsPerSecond(*policy, env, rows, local_seconds));
+        ASSIGN_OR_RETURN(const CentralResult central,
+                         MeasureCentral(store, request, rows, n, setup.seconds, setup.max_wait,
+                                        envs::ObservationType::kUint8, transport, ActShape{0, kImageActions}));
+        ASSIGN_OR_RETURN(const double local_after, LocalImageActionsPerSecond(*policy, env, rows, local_seconds));
+        const double ratio =
+            ReportImageCase(env, transport, n, rows, central, local_before, local_after, setup.cores, &cases);
+        if (n == 256 && ratio > headline_ratio) {
+          headline = central.actions_per_second;
+          headline_p99 = central.p99;
+          headline_ratio = ratio;
+        }
       }
     }
   }
@@ -474,6 +591,17 @@ absl::Status Run() {
   if (!(setup.seconds > 0)) return absl::InvalidArgumentError("--bench_seconds must be positive");
   ASSIGN_OR_RETURN(setup.streams, Counts("bench_streams", absl::GetFlag(FLAGS_bench_streams), 1024));
   ASSIGN_OR_RETURN(setup.envs, Counts("bench_envs", absl::GetFlag(FLAGS_bench_envs), 4096));
+  for (absl::string_view word : absl::StrSplit(absl::GetFlag(FLAGS_bench_transport), ',', absl::SkipEmpty())) {
+    if (word == "grpc") {
+      setup.transports.push_back(Transport::kGrpc);
+    } else if (word == "shared_memory") {
+      setup.transports.push_back(Transport::kSharedMemory);
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--bench_transport: '", word, "' is not a transport (grpc, shared_memory)"));
+    }
+  }
+  if (setup.transports.empty()) return absl::InvalidArgumentError("--bench_transport lists nothing");
   setup.max_wait = absl::GetFlag(FLAGS_bench_max_wait_micros);
   if (setup.max_wait <= 0) return absl::InvalidArgumentError("--bench_max_wait_micros must be positive");
   ASSIGN_OR_RETURN(const std::optional<BenchTorso> torso, TorsoFromFlags());

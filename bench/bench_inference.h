@@ -13,6 +13,13 @@
 // (actions/s per core, and for all cores). Prints a summary to stderr and
 // one JSON object as the last line of stdout.
 //
+// --bench_transport=grpc,shared_memory (default both): each case runs over
+// gRPC (async callback reactors, above) and through shared regions (the
+// actors' own CentralActionSource, a thread per stream, each stream's
+// requests and answers through its region: proto/inference.proto, "Shared
+// memory"); each case's JSON names its transport, and the MLP cases also
+// report central actions/s per core and central_to_local_per_core.
+//
 // With --torso and --obs_shape (bench/torso_flags.h) the cases are instead
 // one image env's: a categorical policy of 6 actions with that conv torso
 // and its preset's MLP width, on uint8 [C, H, W] observations, acting with

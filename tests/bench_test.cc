@@ -107,6 +107,21 @@ TEST(BenchTest, InferenceMeasuresCentralAndLocal) {
   EXPECT_GT(Number(run.json, "p99", "\"round_trip_ms\":"), 0) << run.json;
 }
 
+TEST(BenchTest, InferenceThroughSharedMemoryMeasuresTheRegionsTransport) {
+  BenchRun run = RunBench("bench_inference_shared",
+                          {"bench", "inference", "--bench_transport=shared_memory", "--bench_streams=2",
+                           "--bench_envs=1", "--bench_seconds=0.3"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(absl::StrContains(run.json, "\"transport\":\"shared_memory\"")) << run.json;
+  EXPECT_FALSE(absl::StrContains(run.json, "\"transport\":\"grpc\"")) << run.json;
+  EXPECT_GT(Number(run.json, "central_actions_per_second"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "central_to_local_per_core"), 0) << run.json;
+  BenchRun refused = RunBench("bench_inference_bad_transport",
+                              {"bench", "inference", "--bench_transport=tcp", "--bench_seconds=0.3"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_TRUE(absl::StrContains(refused.output, "--bench_transport: 'tcp' is not a transport")) << refused.output;
+}
+
 TEST(BenchTest, InferenceWithAConvTorsoSendsPixelsAndComparesPerCore) {
   BenchRun run = RunBench("bench_inference_torso",
                           {"bench", "inference", "--torso=MINATAR_CNN", "--obs_shape=4,10,10", "--bench_streams=2",

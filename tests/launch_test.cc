@@ -1069,6 +1069,12 @@ TEST(LaunchTest, SeveralPoliciesTrainApartInOneLearnerWithOrWithoutCentralInfere
     EXPECT_THAT(ReadFile(run.run_dir + "/metrics/evaluator.jsonl"), HasSubstr("\"policy/wings/return\""));
     // Each policy's losses, drawn from its own scalar log.
     EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/plots/learner_statistics.png"));
+    if (central) {
+      // The actor shares the service's host: its streams went through
+      // shared regions, not gRPC messages.
+      const std::string actor = ReadFile(run.run_dir + "/logs/actor-0.log");
+      EXPECT_THAT(actor, HasSubstr("through shared region @rill-inference-")) << actor;
+    }
     if (inference == "server") {
       // One process served both policies, each from its own stream.
       const std::string log = ReadFile(run.run_dir + "/logs/inference-0.log");

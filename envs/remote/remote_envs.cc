@@ -13,10 +13,10 @@
 #include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/shape.h"
+#include "common/shared_region.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
 #include "envs/action_mask.h"
-#include "envs/remote/shared_region.h"
 
 namespace rill::envs {
 namespace {
@@ -140,21 +140,31 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
   envs->row_control_ = opened.row_control();
   if (opened.has_shared_memory()) {
     const int64_t n = num_envs;
-    RegionSizes sizes;
-    sizes.actions = n * (envs->spec_.discrete ? int64_t{sizeof(int64_t)}
-                                              : static_cast<int64_t>(envs->spec_.action_low.size() * sizeof(float)));
-    sizes.observations = n * envs->spec_.obs_bytes();
+    const int64_t actions = n * (envs->spec_.discrete ? int64_t{sizeof(int64_t)}
+                                                      : static_cast<int64_t>(envs->spec_.action_low.size() *
+                                                                             sizeof(float)));
+    const int64_t observations = n * envs->spec_.obs_bytes();
     const int64_t k = std::max(envs->agents_, 1);
-    sizes.rewards = n * k * int64_t{sizeof(float)};
-    sizes.flags = n * k;
-    if (envs->multi_agent()) {
-      sizes.live = n * k;
-      sizes.states = n * envs->multi_agent_spec_.state_dim() * int64_t{sizeof(float)};
-    }
+    const int64_t flags = n * k;
+    const int64_t live = envs->multi_agent() ? n * k : 0;
+    const int64_t states =
+        envs->multi_agent() ? n * envs->multi_agent_spec_.state_dim() * int64_t{sizeof(float)} : 0;
+    const v1::SharedMemory& layout = opened.shared_memory();
+    const std::vector<RegionArray> arrays = {
+        {"actions", layout.actions_offset(), actions},
+        {"observations", layout.observations_offset(), observations},
+        {"rewards", layout.rewards_offset(), flags * int64_t{sizeof(float)}},
+        {"terminated", layout.terminated_offset(), flags},
+        {"truncated", layout.truncated_offset(), flags},
+        {"final_observations", layout.final_observations_offset(), observations},
+        {"live", layout.live_offset(), live},
+        {"states", layout.states_offset(), states},
+        {"final_states", layout.final_states_offset(), states}};
     // The handover waits at least as long as the server waits for it.
     bool reached = false;
     absl::StatusOr<std::unique_ptr<SharedRegion>> region =
-        SharedRegion::Connect(opened.shared_memory(), sizes, std::max(timeout, absl::Seconds(5)), &reached);
+        SharedRegion::Connect({layout.socket(), layout.token(), layout.size()}, arrays,
+                              std::max(timeout, absl::Seconds(5)), &reached);
     if (region.ok()) {
       envs->region_ = *std::move(region);
       envs->layout_ = opened.shared_memory();

@@ -52,6 +52,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/shared_region.h"
 #include "envs/multi_agent/interface.h"
 #include "envs/remote/spaces.h"
 #include "envs/render.h"
@@ -87,8 +88,6 @@ struct RemoteStep {
   std::vector<float> final_states;
   std::vector<RemoteEnvError> errors;
 };
-
-class SharedRegion;
 
 class RemoteEnvs {
  public:

@@ -13,6 +13,12 @@
 // the problem; the other streams, the ones batched with it included, are
 // answered as usual.
 //
+// An actor on this host may ask for a shared region instead
+// (proto/inference.proto, "Shared memory"): its requests then come as
+// frames on the region's socket, served by one thread for all regions
+// (common/region_server.h), and are acted on by the same batcher with the
+// same checks and the same answers.
+//
 // A recurrent policy's core states live in the batcher, one block per
 // stream (this reactor's id): an actor's envs carry theirs from step to step
 // for as long as it keeps its stream open, and one that reconnects starts
@@ -23,11 +29,13 @@
 #define RILL_LEARNER_INFERENCE_INFERENCE_SERVICE_H_
 
 #include <atomic>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/region_server.h"
 #include "learner/inference/batcher.h"
 #include "proto/inference.grpc.pb.h"
 
@@ -39,17 +47,23 @@ using InferenceBatchers = std::vector<std::pair<std::string, InferenceBatcher*>>
 class InferenceServiceImpl final : public v1::InferenceService::CallbackService {
  public:
   // `batcher` must outlive the service.
-  explicit InferenceServiceImpl(InferenceBatcher* batcher) : batchers_({{"", batcher}}) {}
+  explicit InferenceServiceImpl(InferenceBatcher* batcher) : InferenceServiceImpl(InferenceBatchers{{"", batcher}}) {}
   // Several policies (config.policies), each acting with its own batcher:
   // a stream's first request names its policy (ActRequest.policy; none:
   // the first), and the stream keeps it. Each must outlive the service; at
   // least one.
-  explicit InferenceServiceImpl(InferenceBatchers batchers) : batchers_(std::move(batchers)) {}
+  explicit InferenceServiceImpl(InferenceBatchers batchers);
+  // The gRPC server serving it must be shut down first.
+  ~InferenceServiceImpl() override;
 
   grpc::ServerBidiReactor<v1::ActRequest, v1::ActResponse>* Act(grpc::CallbackServerContext* context) override;
 
+  // Actor streams whose client holds its shared region now.
+  int shared_memory_streams() const;
+
  private:
   const InferenceBatchers batchers_;
+  std::unique_ptr<RegionServer> regions_;  // null where this host has no shared memory
   std::atomic<int64_t> next_stream_{1};
 };
 

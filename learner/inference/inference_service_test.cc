@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/grpc_util.h"
+#include "common/shared_region.h"
 #include "common/torch_tensor.h"
 #include "envs/observation.h"
 #include "gmock/gmock.h"
@@ -383,6 +384,57 @@ TEST(InferenceServiceTest, AFeedForwardPolicyAnswersFlaggedRequestsAsBeforeWithN
     EXPECT_TRUE(torch::allclose(*ToTorch(response.actions()), Act(*served.direct, obs, true), 1e-5, 1e-6));
   }
   EXPECT_TRUE(actor.Close().ok());
+}
+
+// A request asking for a region, over gRPC: [1, 3] observations.
+v1::ActRequest AskingRequest(int rows) {
+  v1::ActRequest request;
+  absl::StatusOr<v1::Tensor> encoded = FromTorch(torch::zeros({1, 3}));
+  EXPECT_TRUE(encoded.ok());
+  *request.mutable_observations() = *encoded;
+  request.set_deterministic(true);
+  v1::ActRegionAsk* ask = request.mutable_shared_memory();
+  ask->set_rows(rows);
+  ask->set_observation_bytes(12);
+  ask->set_action_dim(1);
+  return request;
+}
+
+TEST(InferenceServiceTest, AnAskOutOfRangeEndsTheStreamNamingItsField) {
+  Served served(1);
+  ActorStream actor(served);
+  v1::ActResponse response;
+  ASSERT_TRUE(actor.stream->Write(AskingRequest(0)));
+  EXPECT_FALSE(actor.stream->Read(&response));
+  const grpc::Status status = actor.stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("ActRequest.shared_memory.rows: 0 is out of range"));
+}
+
+TEST(InferenceServiceTest, AFrameThatIsNoActRequestEndsTheStreamAndClosesTheRegion) {
+  Served served(1);
+  ActorStream actor(served);
+  v1::ActResponse response;
+  ASSERT_TRUE(actor.stream->Write(AskingRequest(4)));
+  ASSERT_TRUE(actor.stream->Read(&response));
+  ASSERT_TRUE(response.has_shared_memory());
+  EXPECT_FALSE(response.actions().data().empty());  // the asking request itself is answered over gRPC
+  const v1::ActRegion& layout = response.shared_memory();
+  EXPECT_EQ(layout.observations_offset() % 64, 0);
+  EXPECT_EQ(layout.actions_offset() % 64, 0);
+  absl::StatusOr<std::unique_ptr<SharedRegion>> region =
+      SharedRegion::Connect({layout.socket(), layout.token(), layout.size()},
+                            {{"observations", layout.observations_offset(), 4 * 12},
+                             {"actions", layout.actions_offset(), 4 * 8}},
+                            absl::Seconds(5));
+  ASSERT_TRUE(region.ok()) << region.status();
+  EXPECT_EQ(served.service->shared_memory_streams(), 1);
+  std::string answer;
+  const absl::Status exchanged = (*region)->Exchange("\xff\xff not a message", &answer, absl::Seconds(10));
+  EXPECT_TRUE(absl::IsUnavailable(exchanged)) << exchanged;  // the service closed the socket
+  const grpc::Status status = actor.stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("not a serialized ActRequest"));
 }
 
 }  // namespace

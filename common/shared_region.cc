@@ -1,4 +1,4 @@
-#include "envs/remote/shared_region.h"
+#include "common/shared_region.h"
 
 #include <poll.h>
 #include <sched.h>
@@ -19,93 +19,51 @@
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 
-namespace rill::envs {
+namespace rill {
 namespace {
 
-constexpr size_t kTokenBytes = 16;
-// The largest region and answer a client takes (a server's say otherwise is
-// refused, not mapped or read).
+// The largest region a client takes (a server's say otherwise is refused,
+// not mapped).
 constexpr int64_t kMaxRegionBytes = int64_t{4} << 30;
-constexpr uint32_t kMaxAnswerBytes = uint32_t{256} << 20;
-// How long a client polls for an answer before it sleeps in poll(): at
-// least kMinSpinNanos, and for a server that answers within kMaxSpinNanos a
-// little longer than its answers have taken (SharedRegion::SpinNanos).
-constexpr int64_t kMinSpinNanos = 100'000;
-constexpr int64_t kMaxSpinNanos = 1'000'000;
 
 std::string Errno(int error) { return std::strerror(error); }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<SharedRegion>> SharedRegion::Connect(const v1::SharedMemory& shared,
-                                                                    const RegionSizes& sizes,
-                                                                    absl::Duration timeout, bool* reached) {
-  if (reached != nullptr) *reached = false;
-  std::unique_ptr<SharedRegion> region(new SharedRegion());
-  region->name_ = shared.socket();
-  const std::string where = absl::StrCat("shared region socket @", shared.socket());
-  sockaddr_un address = {};
-  address.sun_family = AF_UNIX;
-  if (shared.socket().empty() || shared.socket().size() > sizeof(address.sun_path) - 1) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": the name must have 1..", sizeof(address.sun_path) - 1,
-                                                   " bytes"));
-  }
-  if (shared.token().size() != kTokenBytes) {
+// The token's size, the region's, and every array inside the region
+// without overlapping another; InvalidArgument naming the first that is
+// not.
+absl::Status CheckLayout(const std::string& where, const RegionAddress& shared,
+                         const std::vector<RegionArray>& arrays) {
+  if (shared.token.size() != SharedRegion::kTokenBytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat(where, ": the token has ", shared.token().size(), " bytes; the protocol says ", kTokenBytes));
+        absl::StrCat(where, ": the token has ", shared.token.size(), " bytes; the protocol says ", SharedRegion::kTokenBytes));
   }
   // Every array inside the region, none overlapping another.
-  struct Range {
-    const char* name;
-    int64_t offset;
-    int64_t bytes;
-  };
-  std::vector<Range> ranges = {{"actions", shared.actions_offset(), sizes.actions},
-                               {"observations", shared.observations_offset(), sizes.observations},
-                               {"rewards", shared.rewards_offset(), sizes.rewards},
-                               {"terminated", shared.terminated_offset(), sizes.flags},
-                               {"truncated", shared.truncated_offset(), sizes.flags},
-                               {"final_observations", shared.final_observations_offset(), sizes.observations},
-                               {"live", shared.live_offset(), sizes.live},
-                               {"states", shared.states_offset(), sizes.states},
-                               {"final_states", shared.final_states_offset(), sizes.states}};
-  if (shared.size() <= 0 || shared.size() > kMaxRegionBytes) {
+  std::vector<RegionArray> ranges = arrays;
+  if (shared.size <= 0 || shared.size > kMaxRegionBytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat(where, ": a region of ", shared.size(), " bytes (1..", kMaxRegionBytes, " taken)"));
+        absl::StrCat(where, ": a region of ", shared.size, " bytes (1..", kMaxRegionBytes, " taken)"));
   }
-  for (const Range& range : ranges) {
-    if (range.offset < 0 || range.bytes < 0 || range.offset > shared.size() - range.bytes) {
+  for (const RegionArray& range : ranges) {
+    if (range.offset < 0 || range.bytes < 0 || range.offset > shared.size - range.bytes) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": ", range.name, " at offset ", range.offset, " (",
-                                                     range.bytes, " bytes) is outside the region of ", shared.size(),
+                                                     range.bytes, " bytes) is outside the region of ", shared.size,
                                                      " bytes"));
     }
   }
-  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.offset < b.offset; });
+  std::sort(ranges.begin(), ranges.end(),
+            [](const RegionArray& a, const RegionArray& b) { return a.offset < b.offset; });
   for (size_t k = 1; k < ranges.size(); ++k) {
     if (ranges[k - 1].bytes > 0 && ranges[k].bytes > 0 && ranges[k - 1].offset + ranges[k - 1].bytes > ranges[k].offset) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": ", ranges[k - 1].name, " and ", ranges[k].name, " overlap in the region"));
     }
   }
+  return absl::OkStatus();
+}
 
-  region->socket_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (region->socket_ < 0) return absl::UnavailableError(absl::StrCat(where, ": socket: ", Errno(errno)));
-  // The abstract namespace: a leading NUL, then the name (no terminator).
-  std::memcpy(address.sun_path + 1, shared.socket().data(), shared.socket().size());
-  const socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + shared.socket().size());
-  if (::connect(region->socket_, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
-    return absl::UnavailableError(absl::StrCat(where, ": connect: ", Errno(errno)));
-  }
-  if (reached != nullptr) *reached = true;
-  RETURN_IF_ERROR(region->Send(shared.token()));
-
-  // One byte and the region's descriptor.
-  const absl::Time deadline = absl::Now() + timeout;
-  pollfd wait = {region->socket_, POLLIN, 0};
-  const int ms = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
-  if (::poll(&wait, 1, ms) <= 0) {
-    return absl::DeadlineExceededError(absl::StrCat(where, ": no region within ", absl::FormatDuration(timeout)));
-  }
+// The server's one byte and the region's file descriptor (-1 when the
+// message carried none).
+absl::StatusOr<int> ReceiveDescriptor(const std::string& where, int socket) {
   char byte = 0;
   iovec io = {&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -114,7 +72,7 @@ absl::StatusOr<std::unique_ptr<SharedRegion>> SharedRegion::Connect(const v1::Sh
   message.msg_iovlen = 1;
   message.msg_control = control;
   message.msg_controllen = sizeof(control);
-  const ssize_t got = ::recvmsg(region->socket_, &message, MSG_CMSG_CLOEXEC);
+  const ssize_t got = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
   if (got <= 0) {
     return absl::UnavailableError(
         absl::StrCat(where, got == 0 ? ": closed before handing over the region" : ": recvmsg: " + Errno(errno)));
@@ -126,18 +84,59 @@ absl::StatusOr<std::unique_ptr<SharedRegion>> SharedRegion::Connect(const v1::Sh
       std::memcpy(&fd, CMSG_DATA(header), sizeof(int));
     }
   }
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SharedRegion>> SharedRegion::Connect(const RegionAddress& shared,
+                                                                    const std::vector<RegionArray>& arrays,
+                                                                    absl::Duration timeout, bool* reached,
+                                                                    SpinRule spin) {
+  if (reached != nullptr) *reached = false;
+  std::unique_ptr<SharedRegion> region(new SharedRegion());
+  region->name_ = shared.socket;
+  region->spin_ = spin;
+  const std::string where = absl::StrCat("shared region socket @", shared.socket);
+  sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  if (shared.socket.empty() || shared.socket.size() > sizeof(address.sun_path) - 1) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": the name must have 1..", sizeof(address.sun_path) - 1,
+                                                   " bytes"));
+  }
+  RETURN_IF_ERROR(CheckLayout(where, shared, arrays));
+
+  region->socket_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (region->socket_ < 0) return absl::UnavailableError(absl::StrCat(where, ": socket: ", Errno(errno)));
+  // The abstract namespace: a leading NUL, then the name (no terminator).
+  std::memcpy(address.sun_path + 1, shared.socket.data(), shared.socket.size());
+  const socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + shared.socket.size());
+  if (::connect(region->socket_, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
+    return absl::UnavailableError(absl::StrCat(where, ": connect: ", Errno(errno)));
+  }
+  if (reached != nullptr) *reached = true;
+  RETURN_IF_ERROR(region->Send(shared.token));
+
+  // One byte and the region's descriptor.
+  const absl::Time deadline = absl::Now() + timeout;
+  pollfd wait = {region->socket_, POLLIN, 0};
+  const int ms = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
+  if (::poll(&wait, 1, ms) <= 0) {
+    return absl::DeadlineExceededError(absl::StrCat(where, ": no region within ", absl::FormatDuration(timeout)));
+  }
+  ASSIGN_OR_RETURN(const int fd, ReceiveDescriptor(where, region->socket_));
   if (fd < 0) return absl::InvalidArgumentError(absl::StrCat(where, ": the answer carried no file descriptor"));
   struct stat status = {};
-  if (::fstat(fd, &status) != 0 || status.st_size < shared.size()) {
+  if (::fstat(fd, &status) != 0 || status.st_size < shared.size) {
     ::close(fd);
     return absl::InvalidArgumentError(absl::StrCat(where, ": the region's file has ", status.st_size,
-                                                   " bytes; the opened answer says ", shared.size()));
+                                                   " bytes; the server's answer says ", shared.size));
   }
-  void* base = ::mmap(nullptr, static_cast<size_t>(shared.size()), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* base = ::mmap(nullptr, static_cast<size_t>(shared.size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ::close(fd);
   if (base == MAP_FAILED) return absl::UnavailableError(absl::StrCat(where, ": mmap: ", Errno(errno)));
   region->base_ = static_cast<uint8_t*>(base);
-  region->size_ = static_cast<size_t>(shared.size());
+  region->size_ = static_cast<size_t>(shared.size);
   return region;
 }
 
@@ -160,11 +159,11 @@ absl::Status SharedRegion::Send(std::string_view bytes) {
 }
 
 int64_t SharedRegion::SpinNanos() const {
-  // A server that answers within kMaxSpinNanos is waited for awake, a quarter
+  // A server that answers within max_nanos is waited for awake, a quarter
   // longer than its answers take (with a margin); a slower one is not
   // worth a core: its wake-up is small beside its step.
-  if (answer_nanos_ < 0 || answer_nanos_ > kMaxSpinNanos) return kMinSpinNanos;
-  return std::clamp(answer_nanos_ + answer_nanos_ / 4 + 20'000, kMinSpinNanos, kMaxSpinNanos);
+  if (answer_nanos_ < 0 || answer_nanos_ > spin_.max_nanos) return spin_.min_nanos;
+  return std::clamp(answer_nanos_ + answer_nanos_ / 4 + 20'000, spin_.min_nanos, spin_.max_nanos);
 }
 
 absl::Status SharedRegion::Receive(char* out, size_t count, absl::Time deadline) {
@@ -214,12 +213,12 @@ absl::Status SharedRegion::Exchange(std::string_view request, std::string* answe
   answer_nanos_ = answer_nanos_ < 0 ? took : answer_nanos_ + (took - answer_nanos_) / 8;
   const uint32_t size = uint32_t{header[0]} | uint32_t{header[1]} << 8 | uint32_t{header[2]} << 16 |
                         uint32_t{header[3]} << 24;
-  if (size > kMaxAnswerBytes) {
+  if (size > kMaxRegionMessageBytes) {
     return absl::InvalidArgumentError(absl::StrCat("shared region socket @", name_, ": an answer of ", size,
-                                                   " bytes (at most ", kMaxAnswerBytes, ")"));
+                                                   " bytes (at most ", kMaxRegionMessageBytes, ")"));
   }
   answer->resize(size);
   return Receive(answer->data(), size, deadline);
 }
 
-}  // namespace rill::envs
+}  // namespace rill
