@@ -157,9 +157,9 @@ std::string RenderCameras(const std::string& name) {
 
 std::string DescribeActionSpace(const envs::EnvSpec& spec) {
   if (spec.discrete) {
-    return absl::StrCat("Discrete(", spec.num_actions, ")",
-                        spec.action_mask ? absl::StrCat(", masked by the observation's last ", spec.num_actions)
-                                         : "");
+    // "masked": the observation's last num_actions elements are the mask
+    // (short, so the table's columns stay aligned).
+    return absl::StrCat("Discrete(", spec.num_actions, ")", spec.action_mask ? ", masked" : "");
   }
   const bool uniform = std::all_of(spec.action_low.begin(), spec.action_low.end(),
                                    [&](float v) { return v == spec.action_low[0]; }) &&
