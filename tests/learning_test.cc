@@ -26,7 +26,9 @@
 //     numpy served by the Python env server (env.remote).
 //   SAC on Hover-v0 from an env plugin library (env.plugin): >= 150 within
 //     6,000 env steps; MAPPO on Rendezvous-v0, a multi-agent env from a C
-//     plugin library: >= -4 per scout within 100,000 agent-steps.
+//     plugin library: >= -4 per scout within 100,000 agent-steps; PPO on
+//     Gate-v0, a plugin env with an action mask: >= 6.8 within 200,000
+//     env steps, its first evaluation >= 4.8.
 //   PPO on CartPole-v1 (synchronous, 4 actors): >= 490 within 500,000 env
 //     steps.
 //   PPO with an LSTM core on the memory task, CartPoleNoVelocity-v1
@@ -493,6 +495,23 @@ TEST(LearningTest, SacLearnsThePluginHoverEnvWithin6kSteps) {
   const std::string path = WithPluginFromRunfiles("deploy/configs/hover_sac_plugin.textpb", "libhover.so");
   ASSERT_FALSE(path.empty()) << "hover_sac_plugin.textpb changed; update this test";
   EXPECT_GE(LaunchUntil("sac_plugin", path, 6000, 150.0), 150.0);
+}
+
+// PPO on Gate-v0, a plugin env whose library declares an action mask (ABI
+// version 3, examples/plugin/gate.c): its policy never passes a locked
+// gate, so its first evaluation is already about the 5.0 of a uniform pick
+// among the open ones (the same run without the mask first scores -1.13),
+// and it takes the larger open prizes from there: seeds 1-2 passed 6.8 at
+// 110k-125k env steps and ended at 7.01 and 7.06 at 200k (6 s each; the
+// best possible is about 7.5).
+TEST(LearningTest, PpoOnAMaskedPluginEnvNeverPassesALockedGate) {
+  const std::string path = WithPluginFromRunfiles("deploy/configs/gate_ppo_plugin.textpb", "libgate.so");
+  ASSERT_FALSE(path.empty()) << "gate_ppo_plugin.textpb changed; update this test";
+  std::string summary;
+  EXPECT_GE(LaunchUntil("masked_plugin", path, 200000, 6.8, /*num_actors=*/2, nullptr, &summary), 6.8);
+  const EvaluationCurve curve = EvaluationRounds(summary);
+  ASSERT_FALSE(curve.points.empty());
+  EXPECT_GE(curve.points.front().second, 4.8) << "evaluations (env steps:return): " << curve.text;
 }
 
 // MAPPO on Rendezvous-v0, three agents of a multi-agent env from a C plugin

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/shape.h"
 #include "common/status_macros.h"
+#include "envs/action_mask.h"
 #include "envs/time_limit.h"
 
 namespace rill::envs {
@@ -463,9 +464,13 @@ absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(const s
                                                    "; this Rill loads version ", RILL_ENV_PLUGIN_ABI_VERSION,
                                                    " and older (rebuild it against this Rill's envs/plugin/rill_env_plugin.h)"));
   }
-  // A version-1 library's table ends at `step`: nothing past it is read.
+  // A version-1 library's table ends at `step`, a version-2 one's at
+  // `multi_agent_state`: nothing past its own end is read.
   const bool v2 = table->abi_version >= 2;
-  const size_t size = v2 ? sizeof(RillEnvPlugin) : RILL_ENV_PLUGIN_V1_STRUCT_SIZE;
+  const bool v3 = table->abi_version >= 3;
+  const size_t size = v3   ? sizeof(RillEnvPlugin)
+                      : v2 ? RILL_ENV_PLUGIN_V2_STRUCT_SIZE
+                           : RILL_ENV_PLUGIN_V1_STRUCT_SIZE;
   if (table->struct_size < size) {
     return absl::InvalidArgumentError(absl::StrCat(named, ": its table is ", table->struct_size, " bytes, version ",
                                                    table->abi_version, "'s is ", size));
@@ -491,6 +496,14 @@ absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(const s
     absl::StatusOr<EnvSpec> spec = SpecOfInfo(table->envs[i], i);
     if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat(named, ": ", spec.status().message()));
     RETURN_IF_ERROR(unique(spec->name));
+    if (v3 && table->env_action_masks != nullptr && table->env_action_masks[i] != 0) {
+      spec->action_mask = true;
+      if (absl::Status mask = CheckActionMaskSpec(*spec); !mask.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(named, ": env ", spec->name, ": env_action_masks says its observations end in an action "
+                         "mask, but ", mask.message()));
+      }
+    }
     library->specs_.push_back(*std::move(spec));
     library->dtypes_.push_back(static_cast<RillDType>(table->envs[i].observation_dtype));
   }
@@ -499,6 +512,18 @@ absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(const s
     absl::StatusOr<MultiAgentSpec> spec = SpecOfMultiAgentInfo(table->multi_agent_envs[i], i);
     if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat(named, ": ", spec.status().message()));
     RETURN_IF_ERROR(unique(spec->name));
+    const int32_t* masks =
+        v3 && table->agent_action_masks != nullptr ? table->agent_action_masks[i] : nullptr;
+    for (size_t k = 0; masks != nullptr && k < spec->agents.size(); ++k) {
+      if (masks[k] == 0) continue;
+      EnvSpec& agent = spec->agent_specs[k];
+      agent.action_mask = true;
+      if (absl::Status mask = CheckActionMaskSpec(agent); !mask.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(named, ": multi-agent env ", spec->name, ", agent ", spec->agents[k],
+                         ": agent_action_masks says its observations end in an action mask, but ", mask.message()));
+      }
+    }
     any_state = any_state || !spec->state_shape.empty();
     library->multi_agent_specs_.push_back(*std::move(spec));
   }

@@ -6,9 +6,9 @@
 // PluginLibrary::Load opens a library once per process and path and checks
 // it before anything calls into it: the file exists, it exports
 // rill_env_plugin, its table was built for an ABI version this Rill
-// loads (1 or 2; both numbers named otherwise), the table has every
+// loads (1 to 3; both numbers named otherwise), the table has every
 // function its envs need, and every env's (and every agent's) spaces are
-// well formed. Each check fails with a message naming the
+// well formed, an action mask it declares (version 3) included. Each check fails with a message naming the
 // library and what is wrong, so `rill launch` and `rill envs --plugin`
 // refuse a bad library before any process starts. A loaded library stays
 // loaded for the life of the process.
@@ -58,7 +58,7 @@ class PluginLibrary {
   // Every multi-agent env of the library (ABI version 2), in its order,
   // with its default time limit. Empty for a version-1 library.
   const std::vector<MultiAgentSpec>& multi_agent_specs() const { return multi_agent_specs_; }
-  // The ABI version the library was built for (1 or 2).
+  // The ABI version the library was built for (1 to 3).
   uint32_t abi_version() const { return table_->abi_version; }
   // The index of single-agent env `id`; NotFound listing the library's
   // ids (naming a multi-agent one as such).

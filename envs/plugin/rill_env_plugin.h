@@ -66,12 +66,23 @@
  *    logged, reset); create returns NULL with a message.
  * examples/plugin/rendezvous.c is a complete multi-agent plugin in C.
  *
+ * Action masks (version 3), Gymnasium's "action_mask": an env (or an
+ * agent) with Discrete actions and flat (rank-1) observations may end each
+ * observation in num_actions elements, 1 where the state allows that
+ * action and 0 where it does not, and say so in env_action_masks (or
+ * agent_action_masks). Rill then gives masked actions no probability in
+ * acting, in the random warm-up, in the losses and in the export, and
+ * names a masked action that reaches the env; every observation an agent
+ * acts from must allow at least one action (an episode's final one may
+ * allow none). examples/plugin/gate.c is a complete masked plugin.
+ *
  * ABI version history (a library declares the version it was built for;
  * Rill loads every version up to its own and refuses newer ones by
  * number):
  *   1: single-agent envs (the table up to `step`).
  *   2: multi-agent envs: num_multi_agent_envs .. multi_agent_state; a
  *      library may then offer no single-agent env (num_envs 0).
+ *   3: action masks: env_action_masks and agent_action_masks.
  */
 #ifndef RILL_ENVS_PLUGIN_RILL_ENV_PLUGIN_H_
 #define RILL_ENVS_PLUGIN_RILL_ENV_PLUGIN_H_
@@ -83,7 +94,7 @@
 extern "C" {
 #endif
 
-#define RILL_ENV_PLUGIN_ABI_VERSION 2
+#define RILL_ENV_PLUGIN_ABI_VERSION 3
 /* The symbol Rill looks up. */
 #define RILL_ENV_PLUGIN_SYMBOL "rill_env_plugin"
 /* Most observation dimensions. */
@@ -187,11 +198,21 @@ typedef struct RillEnvPlugin {
   /* The global state now (state_rank > 0; may be NULL otherwise). 0 on
    * success. */
   int32_t (*multi_agent_state)(void* env, float* state, char* error, size_t error_size);
+
+  /* Version 3: action masks (see above). NULL, or num_envs flags:
+   * nonzero where envs[i]'s observations end in its action mask. */
+  const int32_t* env_action_masks;
+  /* NULL, or num_multi_agent_envs entries, each NULL or that env's
+   * num_agents flags: nonzero where the agent's observations end in its
+   * action mask. */
+  const int32_t* const* agent_action_masks;
 } RillEnvPlugin;
 
 /* The size of a version-1 table: what a library built before version 2
  * declares in struct_size. */
 #define RILL_ENV_PLUGIN_V1_STRUCT_SIZE (offsetof(RillEnvPlugin, num_multi_agent_envs))
+/* ...and of a version-2 table. */
+#define RILL_ENV_PLUGIN_V2_STRUCT_SIZE (offsetof(RillEnvPlugin, env_action_masks))
 
 /* What the library exports: a pointer to its table, valid until it is
  * unloaded. Declared here so that the definition is checked against it. */
