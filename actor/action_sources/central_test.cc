@@ -1,5 +1,7 @@
 #include "actor/action_sources/central.h"
 
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
@@ -23,7 +25,10 @@ constexpr int64_t kMessageBytes = 4 << 20;
 // feed-forward policy.
 class FakeInferenceService final : public v1::InferenceService::Service {
  public:
-  explicit FakeInferenceService(int state_width) : state_width_(state_width) {}
+  // `offer_out_of_reach`: answer a request that asks for a shared region
+  // with one whose socket does not exist.
+  explicit FakeInferenceService(int state_width, bool offer_out_of_reach = false)
+      : state_width_(state_width), offer_out_of_reach_(offer_out_of_reach) {}
 
   grpc::Status Act(grpc::ServerContext*,
                    grpc::ServerReaderWriter<v1::ActResponse, v1::ActRequest>* stream) override {
@@ -41,6 +46,18 @@ class FakeInferenceService final : public v1::InferenceService::Service {
         Fill(states, {rows, state_width_}, response.mutable_core_state());
       }
       response.set_version(7);
+      if (request.has_shared_memory() && offer_out_of_reach_) {
+        // A region whose socket no client on this host can reach, as one
+        // in another network namespace would be.
+        v1::ActRegion* region = response.mutable_shared_memory();
+        region->set_socket("rill-test-no-such-socket-" + std::to_string(::getpid()));
+        region->set_token(std::string(16, 't'));
+        region->set_size(4096);
+        region->set_actions_offset(1024);
+        region->set_log_prob_offset(2048);
+        region->set_distribution_offset(3072);
+        region->set_core_state_offset(4032);
+      }
       {
         absl::MutexLock lock(&mu_);
         requests_.push_back(request);
@@ -63,6 +80,7 @@ class FakeInferenceService final : public v1::InferenceService::Service {
   }
 
   const int state_width_;
+  const bool offer_out_of_reach_;
   mutable absl::Mutex mu_;
   std::vector<v1::ActRequest> requests_ ABSL_GUARDED_BY(mu_);
 };
@@ -153,6 +171,34 @@ TEST(CentralActionSourceTest, CoreStatesAskedOfAFeedForwardPolicyFailNamingTheFi
   // Without core states asked, the same service answers.
   Step plain;
   EXPECT_TRUE(connected.source->Act(plain.rows(), false, false, stop, plain.buffers()).ok());
+}
+
+TEST(CentralActionSourceTest, ARegionOutOfReachLeavesTheStreamOnGrpcAndIsNotAskedForAgain) {
+  FakeInferenceService service(/*state_width=*/0, /*offer_out_of_reach=*/true);
+  absl::StatusOr<StartedServer> started = StartGrpcServer("127.0.0.1:0", {&service}, kMessageBytes);
+  ASSERT_TRUE(started.ok()) << started.status();
+  CentralOptions options;
+  options.address = "127.0.0.1:" + std::to_string(started->port);
+  options.max_message_bytes = kMessageBytes;
+  options.shared_memory = true;
+  options.max_rows = 2;
+  CentralActionSource source(options);
+  absl::Notification stop;
+  for (int i = 0; i < 3; ++i) {
+    Step step;
+    ASSERT_TRUE(source.Act(step.rows(), false, false, stop, step.buffers()).ok());
+    EXPECT_FALSE(source.shared_memory());
+  }
+  const std::vector<v1::ActRequest> requests = service.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_TRUE(requests[0].has_shared_memory());
+  EXPECT_EQ(requests[0].shared_memory().rows(), 2);
+  EXPECT_EQ(requests[0].shared_memory().observation_bytes(), 4);
+  EXPECT_EQ(requests[0].shared_memory().action_dim(), 1);
+  EXPECT_FALSE(requests[1].has_shared_memory());
+  EXPECT_FALSE(requests[2].has_shared_memory());
+  EXPECT_EQ(source.reconnects(), 0);
+  started->server->Shutdown(DeadlineIn(absl::Seconds(2)));
 }
 
 }  // namespace
