@@ -46,7 +46,8 @@ ABSL_FLAG(bool, bench_remote_grpc, false,
 ABSL_FLAG(bool, bench_env_server, false,
           "rill bench env: instead, compare --env (default CartPole-v1) stepped in-process with the same env behind "
           "the C++ env server (started in this process on 127.0.0.1:0) stepped over one stream through "
-          "envs::RemoteEnvs, as an actor does, at each of --bench_env_server_envs envs per stream.");
+          "envs::RemoteEnvs, as an actor does, at each of --bench_env_server_envs envs per stream: through the "
+          "stream's shared region and over gRPC messages, both in the same run.");
 ABSL_FLAG(bool, bench_agents_vs_single, false,
           "rill bench env: instead, the actor loop over --bench_num_envs envs of --env (a "
           "multi-agent env; default CooperativeNavigation-v0) against the same loop over as many rows of single-agent "
@@ -232,10 +233,12 @@ absl::Status RunRemote(const std::string& address, int num_envs, absl::Duration 
 struct ServerCase {
   int num_envs = 0;
   double in_process_rate = 0;  // env steps/s
-  double served_rate = 0;      // env steps/s
+  double served_rate = 0;      // env steps/s, through the stream's shared region
+  double grpc_rate = 0;        // env steps/s, over gRPC messages
   // Microseconds per message (one step of all N envs) served, and what the
   // same N steps take in-process; the difference is the protocol's cost.
   double us_per_message() const { return 1e6 * num_envs / served_rate; }
+  double grpc_us_per_message() const { return 1e6 * num_envs / grpc_rate; }
   double env_us_per_message() const { return 1e6 * num_envs / in_process_rate; }
 };
 
@@ -253,6 +256,26 @@ absl::StatusOr<std::vector<int>> ParseCounts(const std::string& text) {
   return counts;
 }
 
+// Env steps/s of `n` envs of the server at `address` stepped over one
+// stream, through its shared region or over gRPC, random actions.
+absl::StatusOr<double> MeasureServed(const std::string& address, const envs::EnvSpec& spec, int n, bool shared,
+                                     absl::Duration duration, std::mt19937_64& rng) {
+  ASSIGN_OR_RETURN(std::unique_ptr<envs::RemoteEnvs> remote,
+                   envs::RemoteEnvs::Open(address, n, 1000, absl::Seconds(10),
+                                          shared ? envs::RemoteEnvs::Transport::kSharedMemoryWhenLocal
+                                                 : envs::RemoteEnvs::Transport::kGrpc));
+  if (shared && !remote->shared_memory()) {
+    return absl::InternalError(absl::StrCat("the env server offered no shared region: ", remote->shared_memory_note()));
+  }
+  const int act_width = spec.discrete ? 1 : spec.action_dim();
+  std::vector<float> actions(static_cast<size_t>(n) * act_width);
+  envs::RemoteStep step;
+  return Measure(duration, n, [&]() -> absl::Status {
+    for (int i = 0; i < n; ++i) RandomAction(spec, rng, &actions[static_cast<size_t>(i) * act_width]);
+    return remote->Step(actions.data(), &step);
+  });
+}
+
 // `--bench_env_server`: env steps/s of N envs stepped in a plain loop
 // against the same envs behind the C++ EnvService server (in this process,
 // over loopback TCP), stepped through RemoteEnvs; random actions in both.
@@ -265,7 +288,6 @@ absl::Status RunEnvServer(const std::string& name, absl::Duration duration) {
   ASSIGN_OR_RETURN(std::unique_ptr<envs::EnvServer> server, envs::EnvServer::Start("127.0.0.1:0", factory));
   std::fprintf(stderr, "bench env --bench_env_server: %s on %s, %u cores, load average %s, %.1f s per measurement\n",
                name.c_str(), server->address().c_str(), cores, load_before.c_str(), absl::ToDoubleSeconds(duration));
-  const int act_width = spec.discrete ? 1 : spec.action_dim();
   std::mt19937_64 rng(7);
   std::vector<ServerCase> cases;
   for (const int n : counts) {
@@ -276,21 +298,15 @@ absl::Status RunEnvServer(const std::string& name, absl::Duration duration) {
                        for (int i = 0; i < n; ++i) RandomAction(spec, rng, local->action_row(i));
                        return local->Step();
                      }));
-    ASSIGN_OR_RETURN(std::unique_ptr<envs::RemoteEnvs> remote,
-                     envs::RemoteEnvs::Open(server->address(), n, 1000, absl::Seconds(10)));
-    std::vector<float> actions(static_cast<size_t>(n) * act_width);
-    envs::RemoteStep step;
-    ASSIGN_OR_RETURN(c.served_rate, Measure(duration, n, [&]() -> absl::Status {
-                       for (int i = 0; i < n; ++i) {
-                         RandomAction(spec, rng, &actions[static_cast<size_t>(i) * act_width]);
-                       }
-                       return remote->Step(actions.data(), &step);
-                     }));
+    ASSIGN_OR_RETURN(c.served_rate, MeasureServed(server->address(), spec, n, /*shared=*/true, duration, rng));
+    ASSIGN_OR_RETURN(c.grpc_rate, MeasureServed(server->address(), spec, n, /*shared=*/false, duration, rng));
     std::fprintf(stderr,
                  "bench env --bench_env_server %s, %d envs per stream: in-process %.0f env steps/s, served %.0f env "
-                 "steps/s (%.3f of in-process); %.1f us per message, %.1f us of it beyond the env\n",
+                 "steps/s through shared memory (%.3f of in-process; %.1f us per message, %.1f us of it beyond the "
+                 "env), %.0f over gRPC (%.1f us per message)\n",
                  name.c_str(), n, c.in_process_rate, c.served_rate, c.served_rate / c.in_process_rate,
-                 c.us_per_message(), c.us_per_message() - c.env_us_per_message());
+                 c.us_per_message(), c.us_per_message() - c.env_us_per_message(), c.grpc_rate,
+                 c.grpc_us_per_message());
     cases.push_back(c);
   }
   server->Stop(absl::Seconds(1));
@@ -302,9 +318,9 @@ absl::Status RunEnvServer(const std::string& name, absl::Duration duration) {
     parts.push_back(absl::StrFormat(
         "{\"num_envs\": %d, \"in_process_env_steps_per_second\": %.1f, \"served_env_steps_per_second\": %.1f, "
         "\"served_fraction_of_in_process\": %.4f, \"us_per_message\": %.2f, \"env_us_per_message\": %.2f, "
-        "\"us_per_message_beyond_env\": %.2f}",
+        "\"us_per_message_beyond_env\": %.2f, \"grpc_env_steps_per_second\": %.1f, \"grpc_us_per_message\": %.2f}",
         c.num_envs, c.in_process_rate, c.served_rate, c.served_rate / c.in_process_rate, c.us_per_message(),
-        c.env_us_per_message(), beyond));
+        c.env_us_per_message(), beyond, c.grpc_rate, c.grpc_us_per_message()));
   }
   std::printf("%s\n", absl::StrFormat("{\"bench\": \"env_server\", \"env\": \"%s\", \"cores\": %u, "
                                       "\"load_average_1m_before\": %s, \"load_average_1m_after\": %s, "

@@ -136,6 +136,15 @@ TEST(BenchTest, InferenceWithAConvTorsoSendsPixelsAndComparesPerCore) {
   EXPECT_EQ(Number(run.json, "float32_observation_bytes"), 0) << run.json;
 }
 
+TEST(BenchTest, EnvServerMeasuresBothTransportsAgainstInProcess) {
+  BenchRun run = RunBench("bench_env_server", {"bench", "env", "--bench_env_server", "--bench_env_server_envs=1",
+                                               "--bench_seconds=0.3"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GT(Number(run.json, "in_process_env_steps_per_second"), 0) << run.json;
+  EXPECT_GT(Number(run.json, "served_env_steps_per_second"), 0) << run.json;  // through the shared region
+  EXPECT_GT(Number(run.json, "grpc_env_steps_per_second"), 0) << run.json;
+}
+
 TEST(BenchTest, EnvMeasuresStepsAgainstBarePhysics) {
   BenchRun run = RunBench("bench_env", {"bench", "env", "--env=Pendulum-v1", "--bench_num_envs=2",
                                         "--bench_seconds=0.3", "--bench_policy_hidden=16,16"});

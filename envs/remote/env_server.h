@@ -29,8 +29,12 @@
 // multi-agent stream announces its agents, their spaces and the env's
 // state, steps [N, A] actions into the protocol's multi-agent tensors, and
 // has no row control: a step mask, defer_resets or a reset request ends it
-// with INVALID_ARGUMENT naming the field. The server does not step through
-// shared memory: every step is a gRPC message.
+// with INVALID_ARGUMENT naming the field. A stream that asks for shared
+// memory (OpenEnvs.shared_memory: a client on this host) is offered a
+// region laid out as the Python server lays it out, served by a thread of
+// its own (common/region_server.h), so streams still step in parallel;
+// its steps, renders and resets then come as frames on the region's socket
+// and are answered exactly as over gRPC, their tensors in the region.
 //
 // EnvServer starts one on HOST:PORT (port 0 picks a free one) with the
 // message limit of the client (256 MiB) and grpc.health.v1.

@@ -116,15 +116,19 @@ std::vector<float> Floats(const std::vector<uint8_t>& bytes) {
 }
 
 // Steps `name` served and in-process with the same seeds and actions for
-// `steps` steps; returns the episode ends seen.
-int ExpectSameAsInProcess(const std::string& name, int num_envs, int steps) {
+// `steps` steps, over `transport` (shared memory: through the stream's
+// region, which the server offers a client on its host); returns the
+// episode ends seen.
+int ExpectSameAsInProcess(const std::string& name, int num_envs, int steps, RemoteEnvs::Transport transport) {
   std::unique_ptr<EnvServer> server = Serve(Registered(name));
   if (server == nullptr) return 0;
   constexpr uint64_t kBaseSeed = 40;
   absl::StatusOr<std::unique_ptr<RemoteEnvs>> remote =
-      RemoteEnvs::Open(server->address(), num_envs, kBaseSeed, kTimeout);
+      RemoteEnvs::Open(server->address(), num_envs, kBaseSeed, kTimeout, transport);
   EXPECT_TRUE(remote.ok()) << remote.status();
   if (!remote.ok()) return 0;
+  EXPECT_EQ((*remote)->shared_memory(), transport == RemoteEnvs::Transport::kSharedMemoryWhenLocal)
+      << (*remote)->shared_memory_note();
   const EnvSpec& spec = (*remote)->spec();
   const int obs_dim = spec.obs_dim();
   const int width = spec.discrete ? 1 : spec.action_dim();
@@ -186,13 +190,17 @@ int ExpectSameAsInProcess(const std::string& name, int num_envs, int steps) {
 }
 
 TEST(EnvServerTest, ServedCartPoleStepsBitForBitAsInProcessThroughEpisodeEnds) {
-  const int ends = ExpectSameAsInProcess("CartPole-v1", 4, 400);
-  EXPECT_GT(ends, 20) << "random CartPole episodes last a few dozen steps";
+  for (RemoteEnvs::Transport transport : {RemoteEnvs::Transport::kGrpc, RemoteEnvs::Transport::kSharedMemoryWhenLocal}) {
+    const int ends = ExpectSameAsInProcess("CartPole-v1", 4, 400, transport);
+    EXPECT_GT(ends, 20) << "random CartPole episodes last a few dozen steps";
+  }
 }
 
 TEST(EnvServerTest, ServedPendulumStepsBitForBitAsInProcessThroughTimeLimits) {
-  const int ends = ExpectSameAsInProcess("Pendulum-v1", 3, 450);
-  EXPECT_EQ(ends, 6) << "each instance truncated at steps 200 and 400";
+  for (RemoteEnvs::Transport transport : {RemoteEnvs::Transport::kGrpc, RemoteEnvs::Transport::kSharedMemoryWhenLocal}) {
+    const int ends = ExpectSameAsInProcess("Pendulum-v1", 3, 450, transport);
+    EXPECT_EQ(ends, 6) << "each instance truncated at steps 200 and 400";
+  }
 }
 
 TEST(EnvServerTest, OpenedAnnouncesTheSpacesAndTheEnvsTimeLimit) {
@@ -1130,6 +1138,48 @@ TEST(EnvServerTest, ResetIndicesThatAreNotAscendingInRangeAndOnceEachEndTheStrea
                      c.names);
   }
   ExpectServes(server->address());
+}
+
+// Row control through the region: masked steps, deferred episode ends
+// and resets of chosen instances answer exactly as over gRPC.
+TEST(EnvServerTest, RowControlThroughTheSharedRegionAnswersAsOverGrpc) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("Pendulum-v1", 5));
+  ASSERT_NE(server, nullptr);
+  std::vector<std::vector<uint8_t>> seen[2];
+  int index = 0;
+  for (RemoteEnvs::Transport transport : {RemoteEnvs::Transport::kGrpc, RemoteEnvs::Transport::kSharedMemoryWhenLocal}) {
+    absl::StatusOr<std::unique_ptr<RemoteEnvs>> envs = RemoteEnvs::Open(server->address(), 3, 11, kTimeout, transport);
+    ASSERT_TRUE(envs.ok()) << envs.status();
+    ASSERT_TRUE((*envs)->row_control());
+    EXPECT_EQ((*envs)->shared_memory(), index == 1) << (*envs)->shared_memory_note();
+    std::vector<std::vector<uint8_t>>& out = seen[index++];
+    const std::vector<float> actions = {0.5f, -1.f, 2.f};
+    const uint8_t mask[] = {1, 0, 1};
+    RemoteStep step;
+    for (int t = 0; t < 7; ++t) {
+      // Instance 1 is stepped every other step; ends wait for a reset.
+      ASSERT_TRUE((*envs)->Step(actions.data(), &step, t % 2 == 0 ? mask : nullptr, /*defer_resets=*/true).ok());
+      out.push_back(step.observations);
+      out.push_back(std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(step.rewards.data()),
+                                         reinterpret_cast<const uint8_t*>(step.rewards.data() + step.rewards.size())));
+      out.push_back(step.truncated);
+      out.push_back(std::vector<uint8_t>(step.final_indices.begin(), step.final_indices.end()));
+      std::vector<int> ended;
+      for (int i = 0; i < 3; ++i) {
+        if (step.truncated[i] || step.terminated[i]) ended.push_back(i);
+      }
+      if (!ended.empty()) {
+        std::vector<uint8_t> first;
+        std::vector<RemoteEnvError> errors;
+        ASSERT_TRUE((*envs)->ResetSome(ended, &first, &errors).ok());
+        EXPECT_TRUE(errors.empty());
+        out.push_back(first);
+      }
+    }
+  }
+  ASSERT_EQ(seen[0].size(), seen[1].size());
+  EXPECT_GT(seen[0].size(), 7u * 4) << "some instance reached its 5-step limit and was reset";
+  for (size_t k = 0; k < seen[0].size(); ++k) EXPECT_EQ(seen[0][k], seen[1][k]) << "answer part " << k;
 }
 
 }  // namespace
