@@ -16,6 +16,7 @@
 #include "learner/inference/counting_policy.h"
 #include "learner/inference/inference_service.h"
 #include "policies/registry.h"
+#include "prometheus/registry.h"
 
 namespace rill {
 namespace {
@@ -35,6 +36,7 @@ constexpr int kObsDim = 3;
 // its batcher and the service on a port of its own.
 struct Served {
   parameters::ParameterStore store;
+  prometheus::Registry registry;
   std::unique_ptr<learner::InferenceBatcher> batcher;
   std::unique_ptr<learner::InferenceServiceImpl> service;
   StartedServer server;
@@ -57,7 +59,7 @@ struct Served {
     options.max_wait = absl::Microseconds(200);
     options.observation_type = type;
     if (counting) options.make_policy = CountingPolicy::FromParameters;
-    batcher = std::make_unique<learner::InferenceBatcher>(options, [this] { return store.Latest(); });
+    batcher = std::make_unique<learner::InferenceBatcher>(options, [this] { return store.Latest(); }, &registry);
     service = std::make_unique<learner::InferenceServiceImpl>(batcher.get());
     absl::StatusOr<StartedServer> started = StartGrpcServer("127.0.0.1:0", {service.get()}, kMessageBytes);
     EXPECT_TRUE(started.ok()) << started.status();
@@ -66,6 +68,13 @@ struct Served {
   ~Served() {
     server.server->Shutdown(DeadlineIn(absl::Seconds(2)));
     batcher->Stop();
+  }
+  // rill_inference_shared_memory_streams now.
+  double SharedStreamsGauge() const {
+    for (const prometheus::MetricFamily& family : registry.Collect()) {
+      if (family.name == "rill_inference_shared_memory_streams") return family.metric.at(0).gauge.value;
+    }
+    return -1;
   }
   std::unique_ptr<CentralActionSource> Source(bool shared_memory, int max_rows) const {
     CentralOptions options;
@@ -132,6 +141,7 @@ TEST(InferenceSharedMemoryTest, ARegionAnswersExactlyAsGrpcDoesForTheSameObserva
     for (int r = 0; r < 8; ++r) EXPECT_TRUE(std::isfinite(through_region->log_probs[r]));
   }
   EXPECT_EQ(served.service->shared_memory_streams(), 1);
+  EXPECT_EQ(served.SharedStreamsGauge(), 1);
   // Fewer rows than the region holds go through it; more go over gRPC,
   // answered all the same.
   const std::vector<float> few = Observations(3, 1.f), many = Observations(12, 1.f);
@@ -144,6 +154,10 @@ TEST(InferenceSharedMemoryTest, ARegionAnswersExactlyAsGrpcDoesForTheSameObserva
   ASSERT_TRUE(large_grpc.ok());
   EXPECT_EQ(large->distributions, large_grpc->distributions);
   EXPECT_EQ(shared->reconnects(), 0);
+  shared.reset();  // the actor leaves: its stream no longer counts
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (served.SharedStreamsGauge() != 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(served.SharedStreamsGauge(), 0);
 }
 
 TEST(InferenceSharedMemoryTest, Uint8ObservationsGoThroughTheRegionAsBytesAndActAsTheirScaledFloats) {

@@ -78,6 +78,11 @@ InferenceBatcher::InferenceBatcher(InferenceOptions options, LatestParameters la
                                       .Help("Actor streams that sent a request and are still open")
                                       .Register(*registry)
                                       .Add({});
+    metrics_.shared_memory_streams = &prometheus::BuildGauge()
+                                          .Name("rill_inference_shared_memory_streams")
+                                          .Help("Open actor streams whose requests come through a shared region")
+                                          .Register(*registry)
+                                          .Add({});
     auto& observation_bytes = prometheus::BuildCounter()
                                   .Name("rill_inference_observation_bytes_total")
                                   .Help("Bytes of observations the requests carried, by dtype (uint8: images)")
@@ -145,11 +150,20 @@ absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations
   return absl::OkStatus();
 }
 
+void InferenceBatcher::StreamThroughSharedMemory(int64_t stream) {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(stream);
+  if (it == streams_.end() || it->second.shared_memory) return;
+  it->second.shared_memory = true;
+  if (metrics_.shared_memory_streams != nullptr) metrics_.shared_memory_streams->Increment();
+}
+
 void InferenceBatcher::StreamClosed(int64_t stream) {
   absl::MutexLock lock(&mu_);
   auto it = streams_.find(stream);
   if (it == streams_.end()) return;
   connected_rows_ -= it->second.rows;
+  if (it->second.shared_memory && metrics_.shared_memory_streams != nullptr) metrics_.shared_memory_streams->Decrement();
   streams_.erase(it);
   if (metrics_.connected_streams != nullptr) metrics_.connected_streams->Decrement();
   ++submissions_;  // the target may have dropped below what is queued

@@ -137,7 +137,8 @@ class InferenceBatcher {
 
   // Starts the inference thread. With a registry it exports
   // rill_inference_batch_rows, _queue_wait_seconds, _forward_seconds
-  // (histograms), _requests_total, _connected_streams and
+  // (histograms), _requests_total, _connected_streams,
+  // _shared_memory_streams and
   // _observation_bytes_total{dtype} (what the requests carried, "float32" or
   // "uint8").
   InferenceBatcher(InferenceOptions options, LatestParameters latest, prometheus::Registry* registry = nullptr);
@@ -157,6 +158,11 @@ class InferenceBatcher {
   // core states stay as they were then).
   absl::Status Submit(int64_t stream, torch::Tensor observations, ActKind kind, ActDone done,
                       CoreStateRequest core = {}) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Stream `stream` (open: it has submitted) now sends its requests through
+  // a shared region: counted in rill_inference_shared_memory_streams until
+  // it closes.
+  void StreamThroughSharedMemory(int64_t stream) ABSL_LOCKS_EXCLUDED(mu_);
 
   // A stream ended: it no longer counts toward the automatic batch size,
   // and its core states are dropped (a stream of the same id would start
@@ -180,6 +186,7 @@ class InferenceBatcher {
   };
   struct Stream {
     int64_t rows = 0;  // per request: the automatic batch size
+    bool shared_memory = false;  // its requests come through a shared region
     // Shared with the stream's requests in flight, which may outlive the
     // stream (StreamClosed drops this reference, not theirs).
     std::shared_ptr<CoreStates> core_states;
@@ -218,6 +225,7 @@ class InferenceBatcher {
     prometheus::Histogram* forward_seconds = nullptr;
     prometheus::Counter* requests = nullptr;
     prometheus::Gauge* connected_streams = nullptr;
+    prometheus::Gauge* shared_memory_streams = nullptr;
     prometheus::Counter* float32_observation_bytes = nullptr;
     prometheus::Counter* uint8_observation_bytes = nullptr;
   } metrics_;

@@ -197,6 +197,10 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
       return;
     }
     HandleLocked(region_request_, /*through_region=*/true);
+    if (!counted_shared_ && batcher_ != nullptr && !finisher_.finished()) {
+      counted_shared_ = true;  // its first request through the region has been submitted
+      batcher_->StreamThroughSharedMemory(stream_);
+    }
   }
 
   // The region serves no more (its server's thread).
@@ -406,6 +410,7 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
   v1::ActRegion layout_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<HostedRegion> region_ ABSL_GUARDED_BY(mu_);
   v1::ActRequest region_request_ ABSL_GUARDED_BY(mu_);
+  bool counted_shared_ ABSL_GUARDED_BY(mu_) = false;  // told the batcher
 };
 
 }  // namespace
