@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "envs/multi_agent/joint.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -97,9 +98,10 @@ TEST(CatalogTest, RemoteAgentsObservingBytesAreRefusedByField) {
 }
 
 // Agents whose observations end in an action mask (AgentSpaces.action_mask)
-// are rows whose spec says so; a mask where it cannot be, masked agents
-// padded to another's width (the mask would not end the row) and masked
-// agents in a joint row are refused by name.
+// are rows whose spec says so; in a joint row (MADDPG's) each masked
+// agent's slot says so instead; a mask where it cannot be and masked
+// agents padded to another's width (the mask would not end the row) are
+// refused by name.
 TEST(CatalogTest, MaskedAgentsAreMaskedRowsAndRefusedWhereAMaskCannotBe) {
   const std::string picker = R"pb(
       observation_space { box { shape: 6 dtype: DTYPE_FLOAT32 } } action_space { discrete { n: 4 } }
@@ -113,9 +115,12 @@ TEST(CatalogTest, MaskedAgentsAreMaskedRowsAndRefusedWhereAMaskCannotBe) {
 
   env.set_joint_agents(true);
   row = ConfiguredEnvSpec(env);
-  ASSERT_FALSE(row.ok());
-  EXPECT_THAT(row.status().message(), HasSubstr("agent p0's observations end in an action mask, which a joint "
-                                                "row's agents (MADDPG's) do not read yet"));
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_FALSE(row->action_mask);  // the row is no one agent's: its slots are masked
+  EXPECT_EQ(row->joint_agents, 2);
+  absl::StatusOr<MultiAgentSpec> agents = ConfiguredMultiAgentSpec(env);
+  ASSERT_TRUE(agents.ok()) << agents.status();
+  for (const JointSlot& slot : JointLayout(*agents)) EXPECT_TRUE(slot.masked);
 
   const std::pair<std::string, std::string> refused[] = {
       {R"pb(remote { address: "127.0.0.1:1" agents { name: "arm"

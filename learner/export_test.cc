@@ -101,10 +101,11 @@ TEST_P(ExportTest, GeluPolicyExportsItsActivation) {
 // A joint row's agents (per_agent, MADDPG's): the module acts as the
 // policy does, a one-hot for the discrete agent, the row's bounds for the
 // continuous one, with one observation too.
-TEST(ExportTest, PerAgentModuleActsAsTheJointPolicy) {
+void ExpectPerAgentModuleActsAsThePolicy(bool masked) {
   v1::PolicySpec joint;
   joint.set_kind("per_agent");
   *joint.add_agents() = Spec("categorical", 4, 3);
+  joint.mutable_agents(0)->set_action_mask(masked);
   *joint.add_agents() = Spec("deterministic", 5, 2);
   joint.set_obs_dim(9);
   joint.set_action_dim(5);
@@ -114,17 +115,32 @@ TEST(ExportTest, PerAgentModuleActsAsTheJointPolicy) {
   }
   absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::MakePolicy(joint, /*seed=*/5);
   ASSERT_TRUE(policy.ok()) << policy.status();
-  const std::string path = Path("per-agent.pt");
+  const std::string path = Path(masked ? "per-agent-masked.pt" : "per-agent.pt");
   absl::Status exported = ExportTorchScript(*(*policy)->ExportParameters(), path);
   ASSERT_TRUE(exported.ok()) << exported;
   torch::jit::Module module = torch::jit::load(path);
-  const torch::Tensor obs = torch::randn({32, 9}) * 2;
+  torch::Tensor obs = torch::randn({32, 9}) * 2;
+  // A mask of 0s and 1s, each row allowing something: the last 3 of the
+  // discrete agent's 4.
+  if (masked) obs.narrow(1, 1, 3).copy_((torch::rand({32, 3}) < 0.5).to(torch::kFloat32)).select(1, 2).fill_(1);
   const torch::Tensor scripted = module.forward({obs}).toTensor();
   const torch::Tensor expected = EnvUnits(joint, Act(**policy, obs, /*deterministic=*/true));
   ASSERT_EQ(scripted.sizes(), (std::vector<int64_t>{32, 5}));
   EXPECT_TRUE(torch::allclose(scripted, expected, 1e-5, 1e-5));
   EXPECT_TRUE(torch::equal(scripted.narrow(1, 0, 3).sum(1), torch::ones({32})));  // one-hots
+  if (masked) {
+    const torch::Tensor chosen = scripted.narrow(1, 0, 3).argmax(1);
+    const torch::Tensor allowed = obs.narrow(1, 1, 3).gather(1, chosen.unsqueeze(1)).squeeze(1);
+    EXPECT_TRUE(torch::equal(allowed, torch::ones({32}))) << "every chosen action is one its mask allows";
+  }
   EXPECT_TRUE(torch::allclose(module.forward({obs[3]}).toTensor(), expected[3], 1e-5, 1e-5));
+}
+
+TEST(ExportTest, PerAgentModuleActsAsTheJointPolicy) {
+  for (const bool masked : {false, true}) {
+    SCOPED_TRACE(masked ? "the discrete agent's observation ends in its action mask" : "no mask");
+    ExpectPerAgentModuleActsAsThePolicy(masked);
+  }
 }
 
 // What a Gymnasium env hands over goes in as it is: numpy's float64, and

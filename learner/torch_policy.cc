@@ -302,10 +302,12 @@ absl::Status ScriptPerAgent(Script& script) {
   for (int k = 0; k < spec.agents_size(); ++k) {
     const v1::PolicySpec& agent = spec.agents(k);
     if (agent.lstm_size() > 0 || agent.torso_size() > 0 || agent.trunk_size() > 0 || agent.observation_clip() > 0 ||
-        agent.has_hyperspherical() || agent.action_mask()) {
+        agent.has_hyperspherical()) {
       return absl::UnimplementedError(absl::StrCat("agents[", k, "]: only a feed-forward MLP agent exports"));
     }
     absl::StrAppend(&source, "    h = row[:, ", offset, ":", offset + agent.obs_dim(), "]\n");
+    // A masked agent's mask: the last action_dim elements of its slice.
+    const int mask_from = offset + agent.obs_dim() - agent.action_dim();
     offset += agent.obs_dim();
     const int layers = agent.hidden_sizes_size() + 1;
     for (int l = 0; l < layers; ++l) {
@@ -321,6 +323,10 @@ absl::Status ScriptPerAgent(Script& script) {
       }
     }
     const std::string act = absl::StrCat("act", k);
+    if (agent.action_mask()) {
+      absl::StrAppend(&source, "    out = out.masked_fill(row[:, ", mask_from, ":", offset, "] <= 0, ",
+                      absl::StrFormat("%.9g", policies::kMaskedLogit), ")\n");
+    }
     if (agent.kind() == policies::PolicyKindName(policies::PolicyKind::kCategorical)) {
       absl::StrAppend(&source, "    ", act, " = torch.zeros([out.size(0), ", agent.action_dim(),
                       "], dtype=out.dtype).scatter(1, torch.argmax(out, dim=1).unsqueeze(1), 1.0)\n");

@@ -19,12 +19,14 @@ absl::StatusOr<std::unique_ptr<JointAgentsEnvBatch>> JointAgentsEnvBatch::Create
   return CreateOver(std::move(local));
 }
 
-absl::StatusOr<std::unique_ptr<JointAgentsEnvBatch>> JointAgentsEnvBatch::CreateOver(std::unique_ptr<MultiAgentEnvs> envs) {
+absl::StatusOr<std::unique_ptr<JointAgentsEnvBatch>> JointAgentsEnvBatch::CreateOver(std::unique_ptr<MultiAgentEnvs> envs,
+                                                                                  bool use_action_masks) {
   ASSIGN_OR_RETURN(EnvSpec row, JointSpec(envs->spec()));
-  return std::unique_ptr<JointAgentsEnvBatch>(new JointAgentsEnvBatch(std::move(row), std::move(envs)));
+  return std::unique_ptr<JointAgentsEnvBatch>(
+      new JointAgentsEnvBatch(std::move(row), std::move(envs), use_action_masks));
 }
 
-JointAgentsEnvBatch::JointAgentsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgentEnvs> envs)
+JointAgentsEnvBatch::JointAgentsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgentEnvs> envs, bool use_action_masks)
     : EnvBatch(std::move(row), envs->size()),
       envs_(std::move(envs)),
       agents_(envs_->num_agents()),
@@ -37,12 +39,27 @@ JointAgentsEnvBatch::JointAgentsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgent
       agent_truncated_(agent_rewards_.size(), 0),
       acted_(agent_rewards_.size(), 0),
       episode_ended_(static_cast<size_t>(size()), 0),
-      any_truncated_(static_cast<size_t>(size()), 0) {}
+      any_truncated_(static_cast<size_t>(size()), 0) {
+  if (!use_action_masks) {
+    for (JointSlot& slot : layout_) slot.masked = false;
+  }
+  // The rows acted from, for agents whose action masks pick their actions.
+  if (std::any_of(layout_.begin(), layout_.end(), [](const JointSlot& slot) { return slot.masked; })) {
+    current_obs_.assign(static_cast<size_t>(size()) * envs_->obs_width(), 0.f);
+  }
+}
 
 absl::Status JointAgentsEnvBatch::Reset(uint8_t* observations) {
   std::fill(any_truncated_.begin(), any_truncated_.end(), 0);
   // A joint row is the env's row of agents (JointLayout's offsets).
-  return envs_->Reset(reinterpret_cast<float*>(observations));
+  RETURN_IF_ERROR(envs_->Reset(reinterpret_cast<float*>(observations)));
+  KeepObservations(observations, size());
+  return absl::OkStatus();
+}
+
+void JointAgentsEnvBatch::KeepObservations(const uint8_t* observations, int rows) {
+  if (current_obs_.empty()) return;
+  std::memcpy(current_obs_.data(), observations, static_cast<size_t>(rows) * envs_->obs_width() * sizeof(float));
 }
 
 void JointAgentsEnvBatch::SplitAction(int e, const float* actions) {
@@ -53,7 +70,17 @@ void JointAgentsEnvBatch::SplitAction(int e, const float* actions) {
     if (!envs_->live(e, k)) continue;
     const float* part = row + slot.action_offset;
     float* to = env_row + envs_->action_offset(k);
-    if (slot.discrete) {
+    if (slot.masked) {
+      // The largest entry the agent's mask (the last action_width floats of
+      // its observation) allows; the first of equal ones.
+      const float* mask = &current_obs_[static_cast<size_t>(e) * envs_->obs_width() + slot.obs_offset +
+                                        slot.obs_dim - slot.action_width];
+      int best = -1;
+      for (int a = 0; a < slot.action_width; ++a) {
+        if (mask[a] > 0 && (best < 0 || part[a] > part[best])) best = a;
+      }
+      *to = static_cast<float>(best >= 0 ? best : std::max_element(part, part + slot.action_width) - part);
+    } else if (slot.discrete) {
       // max_element keeps the first of equal largest entries.
       *to = static_cast<float>(std::max_element(part, part + slot.action_width) - part);
     } else {
@@ -116,6 +143,7 @@ absl::StatusOr<int> JointAgentsEnvBatch::Step(int active, const float* actions, 
     out.truncated[e] = 1;
     any_truncated_[e] = 0;
   }
+  KeepObservations(out.observations, rows);
   return rows;
 }
 

@@ -49,7 +49,10 @@ class JointAgentsEnvBatch final : public EnvBatch {
   static absl::StatusOr<std::unique_ptr<JointAgentsEnvBatch>> Create(
       std::vector<std::unique_ptr<MultiAgentEnv>> envs);
   // The same over any source of envs (a remote one: remote_multi_agent_envs.h).
-  static absl::StatusOr<std::unique_ptr<JointAgentsEnvBatch>> CreateOver(std::unique_ptr<MultiAgentEnvs> envs);
+  // `use_action_masks` false (env.ignore_action_mask): a masked agent plays
+  // its largest entry as any other does.
+  static absl::StatusOr<std::unique_ptr<JointAgentsEnvBatch>> CreateOver(std::unique_ptr<MultiAgentEnvs> envs,
+                                                                         bool use_action_masks = true);
 
   // Agents per env (per row): K.
   int agents_per_env() const { return agents_; }
@@ -67,13 +70,16 @@ class JointAgentsEnvBatch final : public EnvBatch {
   std::vector<EnvMetric> metrics() const override { return envs_->metrics(); }
 
  private:
-  JointAgentsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgentEnvs> envs);
+  JointAgentsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgentEnvs> envs, bool use_action_masks);
   // Row e's action of `actions` as the envs take it, into row e of
   // env_actions_: each live agent its own (a discrete agent its index).
   void SplitAction(int e, const float* actions);
   // Writes env e's agents' outcomes of the step just taken to row e of
   // `out`; returns the row's reward.
   float WriteAgents(int e, const EnvBatchOutput& out);
+  // The first `rows` rows of `observations` into current_obs_ (when an
+  // agent is masked): what the next step's actions are chosen from.
+  void KeepObservations(const uint8_t* observations, int rows);
 
   std::unique_ptr<MultiAgentEnvs> envs_;
   int agents_;
@@ -90,6 +96,8 @@ class JointAgentsEnvBatch final : public EnvBatch {
   std::vector<EnvFailure> env_failures_;
   // [N]: 1 once an agent of env e's episode was truncated.
   std::vector<uint8_t> any_truncated_;
+  // [N, obs_width]: the rows acted from; empty when no agent is masked.
+  std::vector<float> current_obs_;
 };
 
 }  // namespace rill::envs

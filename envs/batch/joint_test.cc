@@ -97,6 +97,81 @@ TEST(JointAgentsEnvBatchTest, OneHotsPlayTheirLargestEntryAsTheEnvItselfWouldSte
   }
 }
 
+// Agent 0 (Discrete(3)) observes [step, its action mask], the mask
+// allowing only action step mod 3; agent 1 (Discrete(2), unmasked) observes
+// [step]. Each step records the indices the env was given.
+class GateDuoEnv final : public MultiAgentEnv {
+ public:
+  static MultiAgentSpec Spec() {
+    MultiAgentSpec spec;
+    spec.name = "GateDuo-v0";
+    spec.max_episode_steps = 100;
+    EnvSpec masked;
+    masked.name = spec.name;
+    masked.observation_shape = {4};
+    masked.discrete = true;
+    masked.num_actions = 3;
+    masked.action_mask = true;
+    masked.max_episode_steps = 100;
+    EnvSpec plain = masked;
+    plain.observation_shape = {1};
+    plain.num_actions = 2;
+    plain.action_mask = false;
+    spec.agents = {"gated", "free"};
+    spec.agent_specs = {masked, plain};
+    return spec;
+  }
+  GateDuoEnv() : MultiAgentEnv(Spec()) {}
+
+  void Reset(float* const* obs) override {
+    StartEpisode();
+    step_ = 0;
+    Observe(obs);
+  }
+  absl::Status Step(const float* const* actions, float* const* next_obs, StepResult* results) override {
+    if (absl::Status checked = CheckStep(actions); !checked.ok()) return checked;
+    played.push_back({static_cast<int>(actions[0][0]), static_cast<int>(actions[1][0])});
+    ++step_;
+    Observe(next_obs);
+    results[0] = StepResult{0.f, false, false};
+    results[1] = StepResult{0.f, false, false};
+    EndStep(results);
+    return absl::OkStatus();
+  }
+  std::vector<std::pair<int, int>> played;
+
+ private:
+  void Observe(float* const* obs) const {
+    obs[0][0] = static_cast<float>(step_);
+    for (int a = 0; a < 3; ++a) obs[0][1 + a] = a == step_ % 3 ? 1.f : 0.f;
+    obs[1][0] = static_cast<float>(step_);
+  }
+  int step_ = 0;
+};
+
+TEST(JointAgentsEnvBatchTest, AMaskedAgentPlaysTheLargestEntryItsMaskAllows) {
+  auto env = std::make_unique<GateDuoEnv>();
+  GateDuoEnv* raw = env.get();
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  envs.push_back(std::move(env));
+  std::unique_ptr<JointAgentsEnvBatch> batch = JointAgentsEnvBatch::Create(std::move(envs)).value();
+  ASSERT_EQ(batch->spec().action_dim(), 5);
+  Buffers buffers(1, 5, 2);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  for (int t = 0; t < 6; ++t) {
+    // Agent 0's largest entry is always action 2; only step mod 3 is
+    // allowed, so that one (the largest among the allowed) is played.
+    // Agent 1 plays its largest entry as ever.
+    const float row[5] = {0.1f, 0.2f, 0.9f, -1.f, 1.f};
+    ASSERT_TRUE(batch->Step(1, row, buffers.out()).ok());
+  }
+  ASSERT_EQ(raw->played.size(), 6u);
+  for (int t = 0; t < 6; ++t) {
+    EXPECT_EQ(raw->played[t].first, t % 3) << "step " << t;
+    EXPECT_EQ(raw->played[t].second, 1) << "step " << t;
+  }
+}
+
 TEST(JointAgentsEnvBatchTest, AnAgentThatLeftStaysTerminatedWithItsObservationFrozenUntilTheEnvResets) {
   // Agent 0 ends at step 2, agent 1 at step 4.
   std::unique_ptr<JointAgentsEnvBatch> batch = LeaveBatch({{2, 4}});

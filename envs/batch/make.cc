@@ -140,7 +140,7 @@ absl::StatusOr<std::unique_ptr<EnvBatch>> MakeEnvBatch(const v1::EnvConfig& sect
     // spec), or each env one row.
     ASSIGN_OR_RETURN(std::unique_ptr<MultiAgentEnvs> source, MakeMultiAgentSource(env, num_envs, base_seed));
     if (env.joint_agents()) {
-      ASSIGN_OR_RETURN(batch, JointAgentsEnvBatch::CreateOver(std::move(source)));
+      ASSIGN_OR_RETURN(batch, JointAgentsEnvBatch::CreateOver(std::move(source), !env.ignore_action_mask()));
     } else {
       ASSIGN_OR_RETURN(batch, AgentRowsEnvBatch::CreateOver(base, std::move(source)));
     }

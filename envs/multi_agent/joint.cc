@@ -15,6 +15,7 @@ std::vector<JointSlot> JointLayout(const MultiAgentSpec& spec) {
     slot.action_offset = action;
     slot.action_width = agent.action_dim();
     slot.discrete = agent.discrete;
+    slot.masked = agent.discrete && agent.action_mask;
     obs += slot.obs_dim;
     action += slot.action_width;
     slots.push_back(slot);
@@ -33,12 +34,6 @@ absl::StatusOr<EnvSpec> JointSpec(const MultiAgentSpec& spec) {
     if (agent.observation_type != ObservationType::kFloat32) {
       return absl::InvalidArgumentError(absl::StrCat(spec.name, ": agent ", spec.agents[k],
                                                      " observes bytes; a joint row takes float32 observations"));
-    }
-    if (agent.action_mask) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          spec.name, ": agent ", spec.agents[k], "'s observations end in an action mask, which a joint row's "
-          "agents (MADDPG's) do not read yet; train it as rows of a shared policy, or drop the mask with "
-          "env.ignore_action_mask: true"));
     }
     obs += agent.obs_dim();
     for (int j = 0; j < agent.action_dim(); ++j) {

@@ -5,7 +5,8 @@
 //     (float32, agent k's obs_dim floats at its obs_offset);
 //   action: continuous, the agents' actions concatenated; a discrete agent
 //     takes num_actions entries, a one-hot in [-1, 1] units (bounds -1 and
-//     1), of which the env plays the largest (ties: the first); a
+//     1), of which the env plays the largest (ties: the first) that the
+//     agent's action mask allows, when its observation ends in one; a
 //     continuous agent its action_dim entries with its own bounds;
 //   reward: the mean of the agents' rewards (a team's return per agent,
 //     comparable with the rows of agents that act alone); the agents' own
@@ -31,6 +32,11 @@ struct JointSlot {
   int action_offset = 0;  // first entry of its action in the row's
   int action_width = 0;   // num_actions (one-hot) or action_dim
   bool discrete = false;
+  // Discrete agents only: its observation ends in its action mask (the
+  // last action_width floats of its slice; EnvSpec::action_mask). The row
+  // plays the largest entry the mask allows, and MADDPG gives the others
+  // no probability.
+  bool masked = false;
 };
 
 // Agent k's slot is element k.

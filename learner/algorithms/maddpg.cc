@@ -20,6 +20,17 @@ namespace {
 // Keeps the Gumbel noise finite where the uniform draw is 0 or 1.
 constexpr double kGumbelEpsilon = 1e-20;
 
+// A masked agent's logits `out` with the actions its observation `own`
+// forbids (its last action_width elements not above 0) at
+// policies::kMaskedLogit: no probability in the Gumbel-softmax, never the
+// argmax while another is allowed, as the published policy acts. Others'
+// as they are.
+torch::Tensor Masked(const envs::JointSlot& slot, const torch::Tensor& own, const torch::Tensor& out) {
+  if (!slot.masked) return out;
+  const torch::Tensor mask = own.narrow(1, slot.obs_dim - slot.action_width, slot.action_width);
+  return out.masked_fill(mask.le(0), policies::kMaskedLogit);
+}
+
 absl::Status Invalid(const std::string& why) { return absl::InvalidArgumentError(why); }
 
 // The slots tile the row: contiguous from 0, summing to its sizes.
@@ -36,6 +47,10 @@ absl::Status CheckSlots(const MaddpgOptions& options) {
     if (slot.obs_offset != obs || slot.action_offset != action || slot.obs_dim <= 0 || slot.action_width <= 0) {
       return Invalid(absl::StrCat("slots[", k, "]: obs ", slot.obs_offset, "+", slot.obs_dim, ", action ",
                                   slot.action_offset, "+", slot.action_width, " does not follow the agent before it"));
+    }
+    if (slot.masked && (!slot.discrete || slot.obs_dim <= slot.action_width)) {
+      return Invalid(absl::StrCat("slots[", k, "]: an action mask needs a discrete agent whose observation of ",
+                                  slot.obs_dim, " floats is longer than its ", slot.action_width, " actions"));
     }
     obs += slot.obs_dim;
     action += slot.action_width;
@@ -166,6 +181,9 @@ absl::StatusOr<std::unique_ptr<Algorithm>> Maddpg::FromConfig(const AlgorithmCon
   MaddpgOptions options;
   options.env = context.env;
   options.slots = envs::JointLayout(spec);
+  if (context.config.env().ignore_action_mask()) {
+    for (envs::JointSlot& slot : options.slots) slot.masked = false;  // the masks are just observations then
+  }
   options.hidden = context.hidden();
   options.actor_lr = config.actor_lr();
   options.critic_lr = config.critic_lr();
@@ -257,8 +275,8 @@ torch::Tensor Maddpg::DeterministicActions(const torch::Tensor& obs) const {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> actions;
   for (const Agent& agent : agents_) {
-    const torch::Tensor out =
-        agent.actor_layers.Forward(agent.actor.detach(), obs.narrow(1, agent.slot.obs_offset, agent.slot.obs_dim));
+    const torch::Tensor own = obs.narrow(1, agent.slot.obs_offset, agent.slot.obs_dim);
+    const torch::Tensor out = Masked(agent.slot, own, agent.actor_layers.Forward(agent.actor.detach(), own));
     actions.push_back(agent.slot.discrete ? OneHotArgmax(out) : out.tanh());
   }
   return torch::cat(actions, 1);
@@ -278,8 +296,8 @@ torch::Tensor Maddpg::TargetsUnchecked(const TransitionBatch& batch) const {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> next_actions;
   for (const Agent& agent : agents_) {
-    const torch::Tensor out = agent.actor_layers.Forward(
-        agent.actor_target, batch.next_obs.narrow(1, agent.slot.obs_offset, agent.slot.obs_dim));
+    const torch::Tensor own = batch.next_obs.narrow(1, agent.slot.obs_offset, agent.slot.obs_dim);
+    const torch::Tensor out = Masked(agent.slot, own, agent.actor_layers.Forward(agent.actor_target, own));
     next_actions.push_back(agent.slot.discrete ? OneHotArgmax(out) : out.tanh());
   }
   const torch::Tensor next_action = torch::cat(next_actions, 1);
@@ -340,8 +358,9 @@ absl::StatusOr<torch::Tensor> Maddpg::ActorStep(int k, const TransitionBatch& ba
   torch::Tensor loss, grad;
   {
     torch::AutoGradMode enable(true);
-    const torch::Tensor out = agent.actor_layers.Forward(agent.actor, batch.obs.narrow(1, slot.obs_offset, slot.obs_dim));
-    const torch::Tensor mine = DifferentiableAction(k, out);
+    const torch::Tensor own = batch.obs.narrow(1, slot.obs_offset, slot.obs_dim);
+    const torch::Tensor out = agent.actor_layers.Forward(agent.actor, own);
+    const torch::Tensor mine = DifferentiableAction(k, Masked(slot, own, out));
     const int64_t after = slot.action_offset + slot.action_width;
     const torch::Tensor action = torch::cat({batch.action.narrow(1, 0, slot.action_offset), mine,
                                              batch.action.narrow(1, after, a_dim - after)},
@@ -424,6 +443,7 @@ absl::StatusOr<v1::ParameterSet> Maddpg::ExportPolicy() const {
                                                            : policies::PolicyKind::kDeterministic));
     inner->set_obs_dim(slot.obs_dim);
     inner->set_action_dim(slot.action_width);
+    inner->set_action_mask(slot.masked);
     for (int h : options_.hidden) inner->add_hidden_sizes(h);
     if (!slot.discrete) {
       inner->set_exploration_noise(options_.exploration_noise);

@@ -251,6 +251,58 @@ TEST(MaddpgTest, PublishedPolicyActsAsTheLearnersActorsOnHeterogeneousAgents) {
   ExpectPublishedPolicyActsAsTheLearner(tiny);
 }
 
+// TinyOptions with agent 0's observation ending in its action mask: it
+// observes [value, allow 0, allow 1].
+MaddpgOptions MaskedTinyOptions() {
+  MaddpgOptions options = TinyOptions();
+  options.env.observation_shape = {4};
+  options.slots[0].obs_dim = 3;
+  options.slots[0].masked = true;
+  options.slots[1].obs_offset = 3;
+  return options;
+}
+
+TEST(MaddpgTest, AMaskedAgentActsLearnsAndIsPublishedWithinItsMask) {
+  MaddpgOptions options = MaskedTinyOptions();
+  options.hidden = {8};
+  std::unique_ptr<Maddpg> maddpg = Make(options);
+  ASSERT_NE(maddpg, nullptr);
+  // Rows forbidding action 1, then action 0: the argmax is the allowed one
+  // whatever the network prefers.
+  torch::manual_seed(3);
+  torch::Tensor obs = torch::randn({16, 4});
+  obs.narrow(1, 1, 2).copy_(torch::tensor({1.f, 0.f}).repeat({16, 1}));
+  obs.narrow(0, 8, 8).narrow(1, 1, 2).copy_(torch::tensor({0.f, 1.f}).repeat({8, 1}));
+  const torch::Tensor actions = maddpg->DeterministicActions(obs);
+  for (int64_t i = 0; i < 16; ++i) {
+    EXPECT_EQ(actions[i][0].item<float>(), i < 8 ? 1.f : 0.f) << "row " << i;
+    EXPECT_EQ(actions[i][1].item<float>(), i < 8 ? 0.f : 1.f) << "row " << i;
+  }
+  // The published policy masks as the learner does (the BLAS actors', on
+  // random observations and so random masks).
+  ExpectPublishedPolicyActsAsTheLearner(options);
+  const v1::ParameterSet params = maddpg->ExportPolicy().value();
+  EXPECT_TRUE(params.policy().agents(0).action_mask());
+  EXPECT_FALSE(params.policy().agents(1).action_mask());
+  // Updates run (the Gumbel-softmax over the masked logits).
+  TransitionBatch batch;
+  batch.obs = obs;
+  batch.action = torch::cat({actions.narrow(1, 0, 2), torch::zeros({16, 1})}, 1);
+  batch.reward = torch::zeros({16});
+  batch.terminated = torch::zeros({16});
+  batch.next_obs = obs.flip(0).contiguous();
+  batch.agent_rewards = torch::ones({16, 2});
+  batch.agent_terminated = torch::zeros({16, 2});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(maddpg->Update(batch).ok());
+  // A mask on a continuous agent, or one as long as its observation, is
+  // refused naming the slot.
+  MaddpgOptions continuous = MaskedTinyOptions();
+  continuous.slots[1].masked = true;
+  absl::StatusOr<std::unique_ptr<Maddpg>> refused = Maddpg::Create(continuous);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("slots[1]: an action mask needs a discrete agent"));
+}
+
 TEST(MaddpgTest, PublishedSpecIsPerAgentWithEachAgentsKindSizesAndBounds) {
   MaddpgOptions options = TinyOptions();
   options.hidden = {4, 3};
