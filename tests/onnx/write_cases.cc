@@ -136,6 +136,21 @@ std::vector<Case> Cases() {
     joint.add_action_high(k < 4 ? 1.f : continuous.action_high(k - 4));
   }
   cases.push_back({"per_agent_joint", Parameters(joint, 11)});
+  // The same kinds with the discrete agent last and masked: its mask ends
+  // the row (MADDPG's joint rows keep each agent's mask in its slice).
+  v1::PolicySpec masked_joint;
+  masked_joint.set_kind("per_agent");
+  *masked_joint.add_agents() = continuous;
+  v1::PolicySpec picker = Flat("categorical", 7, 4);
+  picker.set_action_mask(true);
+  *masked_joint.add_agents() = picker;
+  masked_joint.set_obs_dim(12);
+  masked_joint.set_action_dim(6);
+  for (int k = 0; k < 6; ++k) {
+    masked_joint.add_action_low(k < 2 ? continuous.action_low(k) : -1.f);
+    masked_joint.add_action_high(k < 2 ? continuous.action_high(k) : 1.f);
+  }
+  cases.push_back({"per_agent_joint_masked", Parameters(masked_joint, 12), 3, 4});
   v1::PolicySpec gelu = Flat("gaussian", 11, 3);
   gelu.set_activation(v1::GELU);
   cases.push_back({"gaussian_gelu", Normalized(Parameters(gelu, 10), 5), 5});
