@@ -29,6 +29,21 @@ constexpr int kMaxAllFailedSteps = 100;
 // under this; a learner that restarted takes longer and may never come.
 constexpr absl::Duration kMaxVersionWait = absl::Seconds(30);
 
+// Where policy `policy`'s central inference is and how this actor's
+// stream of `rows` rows reaches it.
+CentralOptions CentralSourceOptions(const ActorOptions& options, const std::string& policy, int rows) {
+  const v1::ExperimentConfig& config = options.config;
+  CentralOptions central;
+  central.address = options.inference_address;
+  if (central.address.empty()) central.address = config.inference().address();
+  if (central.address.empty()) central.address = options.learner_address;
+  central.max_message_bytes = config.replay().max_message_bytes();
+  central.policy = policy;
+  central.shared_memory = config.inference().shared_memory();
+  central.max_rows = rows;
+  return central;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options, prometheus::Registry* registry) {
@@ -130,16 +145,7 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
     source = std::make_unique<InProcessPolicySource>(options.parameter_store, route.spec, seed);
   } else if (config.topology().inference() == v1::TopologyConfig::CENTRAL) {
     // GA3C / SEED: no policy copy and no parameter stream here.
-    std::string address = options.inference_address;
-    if (address.empty()) address = config.inference().address();
-    if (address.empty()) address = options.learner_address;
-    CentralOptions central;
-    central.address = address;
-    central.max_message_bytes = config.replay().max_message_bytes();
-    central.policy = route.name;
-    central.shared_memory = config.inference().shared_memory();
-    central.max_rows = rows;
-    source = std::make_unique<CentralActionSource>(std::move(central));
+    source = std::make_unique<CentralActionSource>(CentralSourceOptions(options, route.name, rows));
   } else {
     LocalPolicyOptions follow =
         FollowLearner(options.learner_address, config.replay().max_message_bytes(), route.spec, seed,
