@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "envs/action_mask.h"
 #include "envs/batch/local_multi_agent_envs.h"
 
 namespace rill::envs {
@@ -54,6 +55,27 @@ absl::Status JointAgentsEnvBatch::Reset(uint8_t* observations) {
   // A joint row is the env's row of agents (JointLayout's offsets).
   RETURN_IF_ERROR(envs_->Reset(reinterpret_cast<float*>(observations)));
   KeepObservations(observations, size());
+  return absl::OkStatus();
+}
+
+absl::Status JointAgentsEnvBatch::CheckMasks() const {
+  if (current_obs_.empty()) return absl::OkStatus();
+  const MultiAgentSpec& spec = envs_->spec();
+  for (int e = 0; e < size(); ++e) {
+    const float* row = &current_obs_[static_cast<size_t>(e) * envs_->obs_width()];
+    for (int k = 0; k < agents_; ++k) {
+      const JointSlot& slot = layout_[k];
+      if (!slot.masked || !envs_->live(e, k)) continue;
+      const float* own = row + slot.obs_offset;
+      // A failed reset leaves zeros (its next step fails the env), as for
+      // masked rows.
+      if (std::all_of(own, own + slot.obs_dim, [](float x) { return x == 0.f; })) continue;
+      if (absl::Status mask = CheckActionMask(spec.agent_specs[k], own); !mask.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(spec.name, " (joint row ", e, ", agent ", spec.agents[k],
+                                                       "): its observation ends in an ", mask.message()));
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -109,6 +131,7 @@ float JointAgentsEnvBatch::WriteAgents(int e, const EnvBatchOutput& out) {
 
 absl::StatusOr<int> JointAgentsEnvBatch::Step(int active, const float* actions, const EnvBatchOutput& out) {
   out.failures->clear();
+  RETURN_IF_ERROR(CheckMasks());
   // Every row's action is split: a remote source steps all of them.
   for (int e = 0; e < size(); ++e) SplitAction(e, actions);
   MultiAgentEnvsOutput agents;

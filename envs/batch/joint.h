@@ -77,6 +77,9 @@ class JointAgentsEnvBatch final : public EnvBatch {
   // Writes env e's agents' outcomes of the step just taken to row e of
   // `out`; returns the row's reward.
   float WriteAgents(int e, const EnvBatchOutput& out);
+  // Every live masked agent's mask in current_obs_ is 0s and 1s allowing
+  // something; InvalidArgument naming the row, the agent and the mask.
+  absl::Status CheckMasks() const;
   // The first `rows` rows of `observations` into current_obs_ (when an
   // agent is masked): what the next step's actions are chosen from.
   void KeepObservations(const uint8_t* observations, int rows);

@@ -121,7 +121,8 @@ class GateDuoEnv final : public MultiAgentEnv {
     spec.agent_specs = {masked, plain};
     return spec;
   }
-  GateDuoEnv() : MultiAgentEnv(Spec()) {}
+  // `lie_at`: the step after which agent 0's mask allows nothing (0: never).
+  explicit GateDuoEnv(int lie_at = 0) : MultiAgentEnv(Spec()), lie_at_(lie_at) {}
 
   void Reset(float* const* obs) override {
     StartEpisode();
@@ -143,9 +144,10 @@ class GateDuoEnv final : public MultiAgentEnv {
  private:
   void Observe(float* const* obs) const {
     obs[0][0] = static_cast<float>(step_);
-    for (int a = 0; a < 3; ++a) obs[0][1 + a] = a == step_ % 3 ? 1.f : 0.f;
+    for (int a = 0; a < 3; ++a) obs[0][1 + a] = a == step_ % 3 && (lie_at_ == 0 || step_ != lie_at_) ? 1.f : 0.f;
     obs[1][0] = static_cast<float>(step_);
   }
+  const int lie_at_ = 0;
   int step_ = 0;
 };
 
@@ -170,6 +172,20 @@ TEST(JointAgentsEnvBatchTest, AMaskedAgentPlaysTheLargestEntryItsMaskAllows) {
     EXPECT_EQ(raw->played[t].first, t % 3) << "step " << t;
     EXPECT_EQ(raw->played[t].second, 1) << "step " << t;
   }
+}
+
+TEST(JointAgentsEnvBatchTest, AMaskThatAllowsNothingForALiveAgentIsNamed) {
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  envs.push_back(std::make_unique<GateDuoEnv>(/*lie_at=*/2));
+  std::unique_ptr<JointAgentsEnvBatch> batch = JointAgentsEnvBatch::Create(std::move(envs)).value();
+  Buffers buffers(1, 5, 2);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  const float row[5] = {0.1f, 0.2f, 0.9f, -1.f, 1.f};
+  ASSERT_TRUE(batch->Step(1, row, buffers.out()).ok());
+  ASSERT_TRUE(batch->Step(1, row, buffers.out()).ok());  // its observation now allows nothing
+  const absl::Status refused = batch->Step(1, row, buffers.out()).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
+  EXPECT_THAT(std::string(refused.message()), ::testing::HasSubstr("GateDuo-v0 (joint row 0, agent gated)"));
 }
 
 TEST(JointAgentsEnvBatchTest, AnAgentThatLeftStaysTerminatedWithItsObservationFrozenUntilTheEnvResets) {
