@@ -238,21 +238,31 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
     return absl::OkStatus();
   }
 
+  // The bytes of each of the region's arrays for `ask`.
+  struct ArrayBytes {
+    int64_t observations, actions, log_prob, distribution, core_state;
+  };
+  static ArrayBytes Bytes(const v1::ActRegionAsk& ask) {
+    const int64_t rows = ask.rows();
+    return {rows * ask.observation_bytes(), rows * std::max<int64_t>(4 * int64_t{ask.action_dim()}, 8), rows * 4,
+            rows * 4 * int64_t{ask.distribution_width()}, rows * 4 * int64_t{ask.state_width()}};
+  }
+
   // The region's arrays for `ask`, each aligned to 64 bytes.
   static v1::ActRegion Layout(const v1::ActRegionAsk& ask) {
-    const int64_t rows = ask.rows();
+    const ArrayBytes bytes = Bytes(ask);
     int64_t offset = 0;
-    auto next = [&offset](int64_t bytes) {
+    auto next = [&offset](int64_t size) {
       const int64_t at = offset;
-      offset = (offset + bytes + 63) / 64 * 64;
+      offset = (offset + size + 63) / 64 * 64;
       return at;
     };
     v1::ActRegion layout;
-    layout.set_observations_offset(next(rows * ask.observation_bytes()));
-    layout.set_actions_offset(next(rows * std::max<int64_t>(4 * int64_t{ask.action_dim()}, 8)));
-    layout.set_log_prob_offset(next(rows * 4));
-    layout.set_distribution_offset(next(rows * 4 * int64_t{ask.distribution_width()}));
-    layout.set_core_state_offset(next(rows * 4 * int64_t{ask.state_width()}));
+    layout.set_observations_offset(next(bytes.observations));
+    layout.set_actions_offset(next(bytes.actions));
+    layout.set_log_prob_offset(next(bytes.log_prob));
+    layout.set_distribution_offset(next(bytes.distribution));
+    layout.set_core_state_offset(next(bytes.core_state));
     layout.set_size(std::max<int64_t>(offset, 64));
     return layout;
   }
@@ -308,7 +318,7 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
   // than the stream asked for.
   absl::Status EncodeIntoRegionLocked(const ActResult& result, v1::ActResponse* response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const int64_t rows = ask_.rows();
+    const ArrayBytes bytes = Bytes(ask_);
     struct Output {
       const char* name;
       const torch::Tensor* tensor;
@@ -317,27 +327,27 @@ class ActReactor final : public grpc::ServerBidiReactor<v1::ActRequest, v1::ActR
       int64_t capacity;
     };
     const Output outputs[] = {
-        {"actions", &result.actions, &v1::ActResponse::mutable_actions, layout_.actions_offset(),
-         rows * std::max<int64_t>(4 * int64_t{ask_.action_dim()}, 8)},
-        {"log_prob", &result.log_prob, &v1::ActResponse::mutable_log_prob, layout_.log_prob_offset(), rows * 4},
+        {"actions", &result.actions, &v1::ActResponse::mutable_actions, layout_.actions_offset(), bytes.actions},
+        {"log_prob", &result.log_prob, &v1::ActResponse::mutable_log_prob, layout_.log_prob_offset(),
+         bytes.log_prob},
         {"distribution", &result.distribution, &v1::ActResponse::mutable_distribution,
-         layout_.distribution_offset(), rows * 4 * int64_t{ask_.distribution_width()}},
+         layout_.distribution_offset(), bytes.distribution},
         {"core_state", &result.core_state, &v1::ActResponse::mutable_core_state, layout_.core_state_offset(),
-         rows * 4 * int64_t{ask_.state_width()}}};
+         bytes.core_state}};
     for (const Output& output : outputs) {
       if (!output.tensor->defined()) continue;  // only what the result holds is set
       const torch::Tensor tensor = output.tensor->contiguous();
       ASSIGN_OR_RETURN(const v1::DType dtype, FromTorchDType(tensor.scalar_type()));
-      const int64_t bytes = static_cast<int64_t>(tensor.nbytes());
-      if (bytes > output.capacity) {
+      const int64_t size = static_cast<int64_t>(tensor.nbytes());
+      if (size > output.capacity) {
         return absl::FailedPreconditionError(
-            absl::StrCat("the policy's ", output.name, " take ", bytes, " bytes, more than the ", output.capacity,
+            absl::StrCat("the policy's ", output.name, " take ", size, " bytes, more than the ", output.capacity,
                          " the actor's shared region holds (its ActRegionAsk is narrower than the policy)"));
       }
       v1::Tensor* meta = (response->*output.meta)();
       meta->set_dtype(dtype);
       for (int64_t d : tensor.sizes()) meta->add_shape(d);
-      if (bytes > 0) std::memcpy(region_->at(output.offset), tensor.data_ptr(), static_cast<size_t>(bytes));
+      if (size > 0) std::memcpy(region_->at(output.offset), tensor.data_ptr(), static_cast<size_t>(size));
     }
     response->set_version(result.version);
     response->set_batch_rows(result.batch_rows);
