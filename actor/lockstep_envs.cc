@@ -90,7 +90,7 @@ std::unique_ptr<LockstepEnvs> LockstepEnvs::OverBatch(std::unique_ptr<envs::EnvB
   lockstep->spec_ = lockstep->batch_->spec();
   lockstep->metrics_ = lockstep->batch_->metrics();
   const envs::EnvSpec& spec = lockstep->spec_;
-  lockstep->obs_dim_ = spec.obs_dim();
+  lockstep->obs_dim_ = spec.stored_width();
   lockstep->obs_bytes_ = spec.obs_bytes();
   lockstep->act_dim_ = spec.discrete ? 1 : spec.action_dim();
   lockstep->distribution_width_ = spec.discrete ? spec.num_actions : 2 * lockstep->act_dim_;

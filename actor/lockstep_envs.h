@@ -87,6 +87,8 @@ class LockstepEnvs {
   const envs::EnvSpec& spec() const { return spec_; }
   // Whether the envs are on an env server (env.remote).
   bool remote() const { return remote_; }
+  // Elements of one observation's row, of the env's type: obs_dim, or a
+  // packed row's bytes (EnvSpec::stored_width).
   int obs_dim() const { return obs_dim_; }
   // Bytes in one observation (obs_dim floats, or obs_dim uint8 pixels).
   int obs_bytes() const { return obs_bytes_; }

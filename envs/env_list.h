@@ -30,6 +30,7 @@
 #include "envs/minatar/seaquest.h"
 #include "envs/minatar/space_invaders.h"
 #include "envs/mujoco/specs.h"
+#include "envs/games/beacon.h"
 #include "envs/games/masked_pick.h"
 #include "envs/games/pong_duel.h"
 #include "envs/particle/cooperative_navigation.h"
@@ -44,6 +45,9 @@
   X(MountainCarContinuous, MountainCarContinuous::Spec)                        \
   X(Pendulum, Pendulum::Spec)                                                  \
   X(games::MaskedPick, games::MaskedPick::Spec) /* action masks */             \
+  X(games::Beacon, games::Beacon::Spec) /* a Dict observation: image + vector */ \
+  X(games::BeaconImage, games::BeaconImage::Spec) /* Beacon's image alone */   \
+  X(games::BeaconPosition, games::BeaconPosition::Spec) /* its vector alone */ \
   X(HalfCheetah, HalfCheetahSpec)                                              \
   X(Hopper, HopperSpec)                                                        \
   X(Walker2d, Walker2dSpec)                                                    \

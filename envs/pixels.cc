@@ -12,6 +12,9 @@ absl::StatusOr<EnvSpec> PixelsSpec(const EnvSpec& spec, const PixelsOptions& opt
   EnvSpec pixels = spec;
   pixels.observation_shape = {options.grayscale ? 1 : 3, options.height, options.width};
   pixels.observation_type = ObservationType::kUint8;
+  // The frames replace the whole observation, leaves and all.
+  pixels.observation_leaves.clear();
+  pixels.flat_dim = 0;
   return pixels;
 }
 

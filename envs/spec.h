@@ -8,7 +8,9 @@
 //
 // Observations are float32, or uint8 (images: they travel as uint8 through
 // the actor's buffers, items and replay, and become float32 / 255 only at a
-// network's input, envs/observation.h).
+// network's input, envs/observation.h). A Dict or Tuple observation (an
+// image and a state vector) is one row of its leaves, each keeping its
+// dtype (EnvSpec::observation_leaves).
 //
 // Plain data; thread-compatible.
 #ifndef RILL_ENVS_SPEC_H_
@@ -29,12 +31,44 @@ inline const char* ObservationTypeName(ObservationType type) {
 
 inline int ObservationTypeBytes(ObservationType type) { return type == ObservationType::kUint8 ? 1 : 4; }
 
+// One leaf of a Dict or Tuple observation, as the env declares it.
+struct ObservationLeaf {
+  std::string name;  // a Dict's key; a Tuple's index ("0", "1", ...)
+  std::vector<int64_t> shape;
+  ObservationType type = ObservationType::kFloat32;
+
+  int64_t elements() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  bool operator==(const ObservationLeaf& other) const {
+    return name == other.name && shape == other.shape && type == other.type;
+  }
+};
+
 struct EnvSpec {
   // The Gymnasium id, e.g. "Pendulum-v1".
   std::string name;
-  // Shape of one observation.
+  // Shape of one observation (of a Dict observation with an image leaf,
+  // that leaf's).
   std::vector<int64_t> observation_shape;
   ObservationType observation_type = ObservationType::kFloat32;
+  // A Dict or Tuple observation (Gymnasium's spaces of those names): its
+  // leaves in the order a row holds them; empty for one Box. Rill keeps
+  // such an observation as ONE row, so that every buffer, item, replay
+  // column and transport carries it as it carries a Box:
+  //   - an image leaf (rank 3, [C, H, W]) comes first, when there is one;
+  //     it is observation_shape and observation_type (uint8 stays uint8);
+  //   - the flat leaves follow, every element as float32: flat_dim of
+  //     them (leaves of rank 0-2 are flattened row-major).
+  // Without an image leaf the row is the flat leaves alone:
+  // observation_shape [flat elements], float32, flat_dim 0. A network runs
+  // its torso on the image and reads the torso's features followed by the
+  // flat elements (PolicySpec.flat_dim). Rill's networks take at most one
+  // image leaf (CheckObservationLeaves).
+  std::vector<ObservationLeaf> observation_leaves;
+  int flat_dim = 0;
   bool discrete = false;
   // Discrete: number of actions (indices 0..num_actions-1).
   int num_actions = 0;
@@ -63,15 +97,26 @@ struct EnvSpec {
   // A final observation of a terminated episode may allow nothing.
   bool action_mask = false;
 
-  // Elements in one observation (the width of a network's input).
-  int obs_dim() const {
+  // Elements of observation_shape: all of a Box observation's, a Dict
+  // observation's image leaf's.
+  int shape_elements() const {
     int64_t n = 1;
     for (int64_t d : observation_shape) n *= d;
     return static_cast<int>(n);
   }
+  // Elements in one observation (the width of a network's input): the
+  // image's and the flat leaves'.
+  int obs_dim() const { return shape_elements() + flat_dim; }
   // Bytes in one observation.
-  int obs_bytes() const { return obs_dim() * ObservationTypeBytes(observation_type); }
+  int obs_bytes() const { return shape_elements() * ObservationTypeBytes(observation_type) + 4 * flat_dim; }
   bool uint8_observations() const { return observation_type == ObservationType::kUint8; }
+  // A row of uint8 image bytes followed by float32 flat leaves: stored and
+  // sent as obs_bytes() uint8s, read as floats only at a network's input
+  // (envs/observation.h, learner/algorithms/checks.h).
+  bool packed_observations() const { return uint8_observations() && flat_dim > 0; }
+  // Elements of an observation column (items, replay): obs_bytes() uint8s
+  // for a packed row, else obs_dim() of the observation's type.
+  int stored_width() const { return packed_observations() ? obs_bytes() : obs_dim(); }
   // Continuous: action dimensions. Discrete: number of actions.
   int action_dim() const { return discrete ? num_actions : static_cast<int>(action_low.size()); }
 };

@@ -227,7 +227,7 @@ absl::StatusOr<v1::ExperimentConfig> FinalizeExperimentConfig(v1::ExperimentConf
   if (config.network().activation() == v1::ACTIVATION_DEFAULT) {
     config.mutable_network()->set_activation(algorithm->default_activation);
   }
-  RETURN_IF_ERROR(CheckNetworkFitsAlgorithm(config.network(), config.learner(), *algorithm));
+  RETURN_IF_ERROR(CheckNetworkFitsAlgorithm(config.network(), config.learner(), env, *algorithm));
   // Before a default table is sized from it.
   if (config.learner().batch_size() > replay::kMaxSampleBatchItems) {
     return InvalidField("learner.batch_size", absl::StrCat(config.learner().batch_size(), " is out of range: one "

@@ -114,6 +114,7 @@ absl::Status FinalizeNetwork(v1::NetworkConfig& network, const envs::EnvSpec& en
 }
 
 absl::Status CheckNetworkFitsAlgorithm(const v1::NetworkConfig& network, const v1::LearnerConfig& learner,
+                                       const envs::EnvSpec& env,
                                        const learner::AlgorithmSpec& algorithm) {
   if (network.torso_layers_size() == 0 && algorithm.needs_torso) {
     return InvalidField("network.torso", absl::StrCat(algorithm.name, " learns through a convolutional encoder: "
@@ -122,6 +123,14 @@ absl::Status CheckNetworkFitsAlgorithm(const v1::NetworkConfig& network, const v
   if (network.torso_layers_size() > 0 && !algorithm.conv_torso) {
     return InvalidField("network.torso", absl::StrCat(algorithm.name, " does not train a convolutional torso yet (",
                                                       AlgorithmsThat(&learner::AlgorithmSpec::conv_torso), " does)"));
+  }
+  const bool torso = network.torso_layers_size() > 0;
+  if (env.flat_dim > 0 && (torso || env.packed_observations()) && !algorithm.dict_observations) {
+    return InvalidField(torso ? "network.torso" : "learner",
+                        absl::StrCat(algorithm.name, " does not train on a Dict observation of ",
+                                     envs::ObservationTypeName(env.observation_type), " image ",
+                                     ShapeString(env.observation_shape), " and flat leaves yet (env ", env.name, "; ",
+                                     AlgorithmsThat(&learner::AlgorithmSpec::dict_observations), " do)"));
   }
   if (network.has_lstm()) {
     const int32_t units = network.lstm().size();

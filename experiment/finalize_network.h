@@ -21,11 +21,13 @@ absl::Status FinalizeNetwork(v1::NetworkConfig& network, const envs::EnvSpec& en
 
 // That `algorithm` (the finalized `learner` section's) trains the network
 // the section describes: a torso where it needs one, none where it trains
-// none, a recurrent core only where it trains one (of 1..4096 units), GELU
+// none, a Dict observation of an image and flat leaves only where it trains
+// on one, a recurrent core only where it trains one (of 1..4096 units), GELU
 // only where it trains GELU MLPs (and on flat observations), and the
 // algorithm's own network rules (AlgorithmSpec::check_network).
 // InvalidArgument naming the field.
 absl::Status CheckNetworkFitsAlgorithm(const v1::NetworkConfig& network, const v1::LearnerConfig& learner,
+                                       const envs::EnvSpec& env,
                                        const learner::AlgorithmSpec& algorithm);
 
 }  // namespace rill::experiment

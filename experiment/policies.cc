@@ -117,7 +117,7 @@ absl::Status FinalizePolicyLearner(v1::ExperimentConfig& config, int p, const v1
   }
   RETURN_IF_ERROR(InPolicySection(learner::FinalizeLearnerConfig(merged, row), p));
   ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(merged));
-  RETURN_IF_ERROR(InPolicySection(CheckNetworkFitsAlgorithm(config.network(), merged, *algorithm), p));
+  RETURN_IF_ERROR(InPolicySection(CheckNetworkFitsAlgorithm(config.network(), merged, row, *algorithm), p));
   if (merged.batch_size() > replay::kMaxSampleBatchItems) {
     return InvalidField(field + ".batch_size", absl::StrCat(merged.batch_size(), " is out of range: one sample "
                                                             "holds 1..", replay::kMaxSampleBatchItems, " items"));

@@ -40,12 +40,11 @@ bool Required(const std::string& name, const envs::EnvSpec& env, int n_step) {
 // The column the builder writes for `name` in `env`; false for an unknown
 // name (an agent column of an env that is not a joint row among them).
 bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, v1::ColumnSpec* column) {
-  const int64_t obs_dim = env.obs_dim();
   if (IsAgentColumn(name)) {
     if (env.joint_agents <= 0) return false;
     *column = MakeColumn(name, v1::DTYPE_FLOAT32, {env.joint_agents});
   } else if (name == kObs || name == kNextObs) {
-    *column = MakeColumn(name, ObservationDType(env), {obs_dim});
+    *column = MakeColumn(name, ObservationDType(env), {env.stored_width()});
   } else if (name == kAction) {
     *column = env.discrete ? MakeColumn(name, v1::DTYPE_INT64, {})
                              : MakeColumn(name, v1::DTYPE_FLOAT32, {static_cast<int64_t>(env.action_low.size())});

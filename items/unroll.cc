@@ -54,7 +54,7 @@ int64_t ActionWidth(const envs::EnvSpec& env) {
 // know or one of the other action space.
 bool ExpectedColumn(const std::string& name, const envs::EnvSpec& env, int64_t t, int core_state_size,
                     v1::ColumnSpec* column) {
-  const int64_t d = env.obs_dim();
+  const int64_t d = env.stored_width();
   const int64_t a = ActionWidth(env);
   if (name == "obs") {
     *column = MakeColumn(name, ObservationDType(env), {t + 1, d});

@@ -348,6 +348,7 @@ absl::Status ScriptPerAgent(Script& script) {
 }  // namespace
 
 absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy) {
+  if (policy.spec().flat_dim() > 0) return policies::DictNotExported(policy.spec(), "TorchScript");
   ASSIGN_OR_RETURN(const v1::ParameterSet params, policy.ExportParameters());
   try {
     torch::NoGradGuard no_grad;

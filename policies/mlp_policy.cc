@@ -23,11 +23,11 @@ std::vector<int> MlpHidden(const v1::PolicySpec& spec) {
   return hidden;
 }
 
-// The width of what the MLP reads: the trunk's, the torso's features or
-// the observation.
+// The width of what the MLP reads: the trunk's, the torso's features (and
+// the flat leaves beside them) or the observation.
 int MlpInput(const v1::PolicySpec& spec, const BlasTorso* torso) {
   if (spec.trunk_size() > 0) return spec.trunk_size();
-  return torso != nullptr ? static_cast<int>(torso->out_dim()) : spec.obs_dim();
+  return torso != nullptr ? static_cast<int>(torso->out_dim()) + spec.flat_dim() : spec.obs_dim();
 }
 
 std::unique_ptr<BlasMlp> MakeTrunk(const v1::PolicySpec& spec, const BlasTorso* torso, uint64_t seed) {
@@ -112,7 +112,7 @@ const float* MlpPolicy::Forward(const float* obs, int64_t batch) {
 }
 
 const float* MlpPolicy::Features(const float* obs, int64_t batch) {
-  const float* features = torso_ ? torso_->Forward(obs, batch) : obs;
+  const float* features = torso_ ? TorsoFeatures(obs, batch) : obs;
   if (!trunk_) return Normalized(features, batch);
   // tanh(LayerNorm(W x + b)), row by row, in double for the moments.
   const int n = spec_.trunk_size();
@@ -132,6 +132,25 @@ const float* MlpPolicy::Features(const float* obs, int64_t batch) {
     }
   }
   return trunk_out_.data();
+}
+
+const float* MlpPolicy::TorsoFeatures(const float* obs, int64_t batch) {
+  const int64_t flat = spec_.flat_dim();
+  if (flat == 0) return torso_->Forward(obs, batch);
+  // A Dict observation: the torso on each row's image, then its features
+  // and the row's flat leaves side by side.
+  const int64_t d = spec_.obs_dim();
+  const int64_t image = d - flat;
+  image_rows_.resize(static_cast<size_t>(batch * image));
+  for (int64_t r = 0; r < batch; ++r) std::copy_n(obs + r * d, image, &image_rows_[r * image]);
+  const float* features = torso_->Forward(image_rows_.data(), batch);
+  const int64_t out = torso_->out_dim();
+  beside_.resize(static_cast<size_t>(batch * (out + flat)));
+  for (int64_t r = 0; r < batch; ++r) {
+    std::copy_n(features + r * out, out, &beside_[r * (out + flat)]);
+    std::copy_n(obs + r * d + image, flat, &beside_[r * (out + flat) + out]);
+  }
+  return beside_.data();
 }
 
 const float* MlpPolicy::Normalized(const float* obs, int64_t batch) {

@@ -402,6 +402,7 @@ absl::Status PerAgent(const v1::PolicySpec& spec, const v1::ParameterSet& params
 absl::StatusOr<onnx::ModelProto> ToOnnx(const v1::ParameterSet& params) {
   ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, PolicyFromParameters(params, /*seed=*/0));
   const v1::PolicySpec& spec = policy->spec();
+  if (spec.flat_dim() > 0) return DictNotExported(spec, "ONNX");
   ASSIGN_OR_RETURN(const v1::ParameterSet canonical, policy->ExportParameters());
   onnx::ModelProto model;
   model.set_ir_version(kOnnxIrVersion);

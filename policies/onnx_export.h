@@ -44,7 +44,8 @@ inline constexpr int kOnnxOpset = 17;
 inline constexpr int kOnnxIrVersion = 8;
 
 // The model of `params`' policy. InvalidArgument for a ParameterSet that
-// PolicyFromParameters refuses (the field or tensor named).
+// PolicyFromParameters refuses (the field or tensor named); Unimplemented
+// for a policy on a Dict observation (DictNotExported).
 absl::StatusOr<onnx::ModelProto> ToOnnx(const v1::ParameterSet& params);
 
 // ToOnnx written to `path`; Internal naming the path when it cannot be.

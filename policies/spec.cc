@@ -66,7 +66,7 @@ absl::Status CheckPerAgent(const v1::PolicySpec& spec) {
 }
 
 // The torso's layers fit the observation shape, which is [C, H, W] and
-// obs_dim elements.
+// obs_dim - flat_dim elements.
 absl::Status CheckTorso(const v1::PolicySpec& spec) {
   if (spec.torso_size() == 0) {
     if (spec.observation_shape_size() != 0) return Invalid("observation_shape", "is read with a torso only");
@@ -77,9 +77,10 @@ absl::Status CheckTorso(const v1::PolicySpec& spec) {
                                                      " dimensions"));
   }
   const ImageShape input{spec.observation_shape(0), spec.observation_shape(1), spec.observation_shape(2)};
-  if (input.c < 1 || input.h < 1 || input.w < 1 || input.size() != spec.obs_dim()) {
-    return Invalid("observation_shape", absl::StrCat(ImageShapeString(input), " does not hold obs_dim ",
-                                                     spec.obs_dim(), " elements"));
+  if (input.c < 1 || input.h < 1 || input.w < 1 || input.size() != spec.obs_dim() - spec.flat_dim()) {
+    return Invalid("observation_shape",
+                   absl::StrCat(ImageShapeString(input), " does not hold obs_dim ", spec.obs_dim(), " elements",
+                                spec.flat_dim() > 0 ? absl::StrCat(" less flat_dim ", spec.flat_dim()) : ""));
   }
   if (spec.observation_clip() > 0) return Invalid("observation_clip", "is not read with a torso (images)");
   absl::StatusOr<std::vector<ImageShape>> shapes =
@@ -166,6 +167,10 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind) {
   if (!(spec.observation_clip() >= 0) || std::isinf(spec.observation_clip())) {
     return Invalid("observation_clip", absl::StrCat(spec.observation_clip(), " must be finite and >= 0"));
   }
+  if (spec.flat_dim() < 0 || spec.flat_dim() > spec.obs_dim()) {
+    return Invalid("flat_dim", absl::StrCat(spec.flat_dim(), " is out of range: must be in 0..obs_dim ", spec.obs_dim()));
+  }
+  if (spec.flat_dim() > 0 && spec.trunk_size() > 0) return Invalid("flat_dim", "is not read with a trunk");
   RETURN_IF_ERROR(CheckTorso(spec));
   RETURN_IF_ERROR(CheckHyperspherical(spec));
   if (!v1::Activation_IsValid(spec.activation())) {
@@ -196,15 +201,24 @@ v1::PolicySpec PolicySpecFor(const std::string& kind, const envs::EnvSpec& env, 
   for (int h : hidden) spec.add_hidden_sizes(h);
   spec.set_exploration_noise(exploration_noise);
   if (env.uint8_observations()) spec.set_observation_dtype(v1::DTYPE_UINT8);
+  spec.set_flat_dim(env.flat_dim);
   for (float low : env.action_low) spec.add_action_low(low);
   for (float high : env.action_high) spec.add_action_high(high);
   spec.set_action_mask(env.action_mask && kind == PolicyKindName(PolicyKind::kCategorical));
   return spec;
 }
 
+absl::Status DictNotExported(const v1::PolicySpec& spec, absl::string_view format) {
+  return absl::UnimplementedError(absl::StrCat(
+      "this policy acts on a Dict observation (", spec.obs_dim() - spec.flat_dim(), " image elements and ",
+      spec.flat_dim(), " flat ones), which ", format,
+      " export does not take yet; Rill's actors and central inference run it"));
+}
+
 absl::Status SetTorso(const envs::EnvSpec& env, const std::vector<v1::TorsoLayer>& torso, v1::PolicySpec* spec) {
   spec->clear_observation_shape();
   spec->clear_torso();
+  spec->set_flat_dim(env.flat_dim);
   if (torso.empty()) return absl::OkStatus();
   if (env.observation_shape.size() != 3) {
     return absl::InvalidArgumentError(absl::StrCat("a convolutional torso needs [C, H, W] observations; env ",

@@ -25,12 +25,22 @@ ABSL_FLAG(std::string, remote, "",
 namespace rill::roles {
 namespace {
 
+// Python's spelling of a shape: (3,) for one dimension, (2,84,84) beyond;
+// "uint8 (3,64,64)" for image observations.
+std::string ShapeText(const std::vector<int64_t>& shape, envs::ObservationType type) {
+  const std::string dims = absl::StrJoin(shape, ",");
+  return absl::StrCat(type == envs::ObservationType::kUint8 ? "uint8 " : "",
+                      shape.size() == 1 ? absl::StrCat("(", dims, ",)") : absl::StrCat("(", dims, ")"));
+}
+
+// A Box's shape, or a Dict's leaves: "Dict(image: uint8 (1,7,7), beacon: (2,))".
 std::string ShapeText(const envs::EnvSpec& spec) {
-  // Python's spelling of a shape: (3,) for one dimension, (2,84,84) beyond;
-  // "uint8 (3,64,64)" for image observations.
-  const std::string dims = absl::StrJoin(spec.observation_shape, ",");
-  return absl::StrCat(spec.uint8_observations() ? "uint8 " : "",
-                      spec.observation_shape.size() == 1 ? absl::StrCat("(", dims, ",)") : absl::StrCat("(", dims, ")"));
+  if (spec.observation_leaves.empty()) return ShapeText(spec.observation_shape, spec.observation_type);
+  std::vector<std::string> leaves;
+  for (const envs::ObservationLeaf& leaf : spec.observation_leaves) {
+    leaves.push_back(absl::StrCat(leaf.name, ": ", ShapeText(leaf.shape, leaf.type)));
+  }
+  return absl::StrCat("Dict(", absl::StrJoin(leaves, ", "), ")");
 }
 
 void PrintHeader() {

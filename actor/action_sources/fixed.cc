@@ -19,10 +19,12 @@ absl::Status FixedPolicySource::Load(const v1::ParameterSet& parameters, int64_t
         absl::StrCat("parameter version ", version, " is not a usable policy: ", kind.status().message()));
   }
   const bool categorical = policies::IsDiscrete(*kind);
-  if (spec.obs_dim() != env_.obs_dim() || spec.action_dim() != env_.action_dim() || categorical != env_.discrete) {
+  if (spec.obs_dim() != env_.obs_dim() || spec.flat_dim() != env_.flat_dim || spec.action_dim() != env_.action_dim() ||
+      categorical != env_.discrete) {
+    auto obs = [](int dim, int flat) { return flat > 0 ? absl::StrCat(dim, " (", flat, " flat)") : absl::StrCat(dim); };
     return absl::InvalidArgumentError(absl::StrCat(
-        "parameter version ", version, " is a ", spec.kind(), " policy for obs ", spec.obs_dim(), ", actions ",
-        spec.action_dim(), "; ", env_.name, " has obs ", env_.obs_dim(), ", ",
+        "parameter version ", version, " is a ", spec.kind(), " policy for obs ", obs(spec.obs_dim(), spec.flat_dim()),
+        ", actions ", spec.action_dim(), "; ", env_.name, " has obs ", obs(env_.obs_dim(), env_.flat_dim), ", ",
         env_.discrete ? "discrete actions " : "continuous actions ", env_.action_dim()));
   }
   absl::Status status;

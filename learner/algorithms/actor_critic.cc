@@ -77,7 +77,7 @@ ActorCritic::ActorCritic(ActorCriticOptions options) : options_(std::move(option
   const std::vector<policies::TorsoParameter> torso_parameters = torso_.Parameters(policies::kPolicyPrefix);
   torso_tensors_ = static_cast<int>(torso_parameters.size());
   num_hidden_ = static_cast<int>(options_.hidden.size());
-  int64_t in = torso_.empty() ? obs_dim_ : torso_.out_dim();
+  int64_t in = MlpInput();
   for (int l = 0; l < num_hidden_; ++l) {
     linear(absl::StrCat(policies::kPolicyPrefix, ".layers.", l), in, options_.hidden[l]);
     in = options_.hidden[l];
@@ -164,7 +164,15 @@ torch::Tensor ActorCritic::Features(const torch::Tensor& obs) const {
   if (!torso_.empty()) {
     std::vector<torch::Tensor> torso_params;
     for (int i = 0; i < torso_tensors_; ++i) torso_params.push_back(Param(i));
-    h = torso_.Forward(obs, torso_params);
+    const int64_t flat = options_.env.flat_dim;
+    if (flat == 0) {
+      h = torso_.Forward(obs, torso_params);
+    } else {
+      // A Dict observation: the torso's features of the image, then the
+      // flat leaves beside them.
+      const int64_t image = obs_dim_ - flat;
+      h = torch::cat({torso_.Forward(obs.narrow(1, 0, image), torso_params), obs.narrow(1, image, flat)}, 1);
+    }
   }
   for (int l = 0; l < num_hidden_; ++l) {
     h = torch::relu(torch::addmm(Param(torso_tensors_ + 2 * l + 1), h, Param(torso_tensors_ + 2 * l).t()));
@@ -285,7 +293,9 @@ torch::Tensor ActorCritic::BehaviourKl(const torch::Tensor& head, const Batch& b
 }
 
 std::vector<ColumnRequirement> ActorCritic::UnrollColumns(int t) const {
-  const int64_t d = obs_dim_;
+  // A packed row (a Dict observation's image and flat leaves) is stored as
+  // its bytes.
+  const int64_t d = options_.env.stored_width();
   const int64_t a = action_width_;
   std::vector<ColumnRequirement> columns = {
       {"obs", ObservationColumnDType(options_.env), {t + 1, d}},
@@ -360,11 +370,11 @@ torch::Tensor ActorCritic::NonFiniteUnrollRows(const Batch& batch) {
   }
 }
 
-Batch ActorCritic::FloatObservationColumns(const Batch& sampled) {
+Batch ActorCritic::FloatObservationColumns(const Batch& sampled) const {
   Batch batch = sampled;
   for (const char* name : {"obs", "final_obs"}) {
     auto column = batch.columns.find(name);
-    if (column != batch.columns.end()) column->second = FloatObservations(column->second);
+    if (column != batch.columns.end()) column->second = FloatObservations(column->second, options_.env.flat_dim);
   }
   return batch;
 }
@@ -414,7 +424,7 @@ absl::StatusOr<v1::ParameterSet> ActorCritic::ExportPolicy() const {
 }
 
 int64_t ActorCritic::ForwardFlops(int64_t rows) const {
-  std::vector<int64_t> sizes = {torso_.empty() ? obs_dim_ : torso_.out_dim()};
+  std::vector<int64_t> sizes = {MlpInput()};
   for (int h : options_.hidden) sizes.push_back(h);
   const int64_t torso = torso_.empty() ? 0 : 2 * rows * torso_.MultiplyAdds();
   const int64_t lstm = options_.lstm_size;
@@ -433,7 +443,7 @@ int64_t ActorCritic::ForwardBackwardFlops(int64_t rows) const {
     // first layer's input gradients, which autograd skips, are small).
     return 3 * ForwardFlops(rows);
   }
-  std::vector<int64_t> sizes = {torso_.empty() ? obs_dim_ : torso_.out_dim()};
+  std::vector<int64_t> sizes = {MlpInput()};
   for (int h : options_.hidden) sizes.push_back(h);
   sizes.push_back(head_outputs_);
   const int64_t value_head = 2 * rows * options_.hidden.back();

@@ -134,8 +134,9 @@ class ActorCritic {
   // Rows whose behaviour log-probability, rewards or observations are not
   // finite; undefined for a malformed batch (the update names the column).
   static torch::Tensor NonFiniteUnrollRows(const Batch& batch);
-  // `batch` with its uint8 obs and final_obs as float32 / 255.
-  static Batch FloatObservationColumns(const Batch& batch);
+  // `batch` with its uint8 obs and final_obs as float32 / 255 (a packed
+  // row's flat leaves as their float32s, FloatObservations).
+  Batch FloatObservationColumns(const Batch& batch) const;
 
   // V of the observation after each step of time-major unrolls: `next`
   // ([T, B], V(x_{t+1})) except after a truncation, where the value of the
@@ -193,6 +194,9 @@ class ActorCritic {
   // state (h, c), returning the new (h, c).
   std::pair<torch::Tensor, torch::Tensor> LstmStep(const torch::Tensor& input_gates, const torch::Tensor& h,
                                                    const torch::Tensor& c, const torch::Tensor& w_hh) const;
+  // The width the MLP reads: the observation's, or the torso's features
+  // and the flat leaves beside them.
+  int64_t MlpInput() const { return torso_.empty() ? obs_dim_ : torso_.out_dim() + options_.env.flat_dim; }
   // The heads on features [N, width]: policy head [N, out], value [N].
   std::pair<torch::Tensor, torch::Tensor> Heads(const torch::Tensor& features) const;
 

@@ -1,10 +1,14 @@
 #include "learner/algorithms/actor_critic.h"
 
 #include <cmath>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "gmock/gmock.h"
+#include "envs/observation.h"
 #include "gtest/gtest.h"
+#include "learner/algorithms/checks.h"
 #include "learner/algorithms/unroll_testing.h"
 #include "learner/torch_policy.h"
 #include "policies/registry.h"
@@ -154,6 +158,73 @@ TEST(ActorCriticTest, MaskedHeadsGiveForbiddenActionsNoProbabilityAsTheActorsPol
       EXPECT_TRUE(torch::allclose(behaviour.distribution, out.head.view({8, 3}), 1e-4, 1e-4));
     }
   }
+}
+
+// A Dict observation of a uint8 image and flat float32 leaves, stored as
+// packed rows: the learner reads a row as the actors do (the image / 255,
+// then the floats), runs its torso on the image with the flat leaves
+// beside the features, and gets the actors' BLAS policy's logits; the flat
+// leaves move them.
+TEST(ActorCriticTest, ADictObservationsImageAndFlatLeavesReachTheHeadsAsTheActorsPolicyReadsThem) {
+  envs::EnvSpec env;
+  env.name = "Dict-v0";
+  env.observation_leaves = {{"image", {1, 4, 4}, envs::ObservationType::kUint8},
+                            {"goal", {2}, envs::ObservationType::kFloat32}};
+  env.observation_shape = {1, 4, 4};
+  env.observation_type = envs::ObservationType::kUint8;
+  env.flat_dim = 2;
+  env.discrete = true;
+  env.num_actions = 3;
+  ActorCriticOptions options;
+  options.env = env;
+  options.hidden = {16};
+  v1::TorsoLayer conv;
+  conv.set_kind(v1::TorsoLayer::CONV);
+  conv.set_channels(4);
+  conv.set_kernel(3);
+  conv.set_stride(1);
+  conv.set_relu(true);
+  options.torso = {conv};
+  options.seed = 5;
+  absl::StatusOr<std::unique_ptr<ActorCritic>> net = ActorCritic::Create(options, "test");
+  ASSERT_TRUE(net.ok()) << net.status();
+  for (const ColumnRequirement& column : (*net)->UnrollColumns(4)) {
+    if (column.name == "obs") {
+      EXPECT_EQ(column.shape, (std::vector<int64_t>{5, 16 + 8})) << "a row's bytes";
+    }
+  }
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(5);
+  const int rows = 6;
+  // Packed rows: 16 pixels, then two float32s' bytes.
+  torch::Tensor packed = torch::randint(0, 256, {rows, 24}).to(torch::kUInt8);
+  const torch::Tensor goals = 3 * torch::randn({rows, 2});
+  for (int r = 0; r < rows; ++r) std::memcpy(packed[r].data_ptr<uint8_t>() + 16, goals[r].data_ptr<float>(), 8);
+  const torch::Tensor floats = FloatObservations(packed, env.flat_dim);
+  ASSERT_EQ(floats.sizes(), (std::vector<int64_t>{rows, 18}));
+  EXPECT_TRUE(torch::equal(floats.narrow(1, 16, 2), goals));
+  EXPECT_TRUE(torch::allclose(floats.narrow(1, 0, 16), packed.narrow(1, 0, 16).to(torch::kFloat32) / 255.0));
+  // The actors' own reading of the same bytes (envs/observation.h).
+  std::vector<float> scratch;
+  const float* actor_floats = envs::ObservationsAsFloat(env, packed.data_ptr<uint8_t>(), rows, &scratch);
+  EXPECT_TRUE(torch::equal(torch::from_blob(const_cast<float*>(actor_floats), {rows, 18}), floats));
+
+  const torch::Tensor head = (*net)->Forward(floats).first;
+  absl::StatusOr<v1::ParameterSet> policy = (*net)->ExportPolicy();
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->policy().flat_dim(), 2);
+  std::unique_ptr<policies::Policy> actor = *policies::PolicyFromParameters(*policy, 1);
+  Behaviour behaviour;
+  ASSERT_TRUE(ActWithBehaviour(*actor, floats, &behaviour).ok());
+  EXPECT_TRUE(torch::allclose(behaviour.distribution, head, 1e-5, 1e-6))
+      << "largest difference " << (behaviour.distribution - head).abs().max().item<float>();
+  // Other goals, the same images: other logits, on both sides alike.
+  torch::Tensor moved = floats.clone();
+  moved.narrow(1, 16, 2).mul_(-1);
+  const torch::Tensor moved_head = (*net)->Forward(moved).first;
+  EXPECT_FALSE(torch::allclose(moved_head, head, 1e-7, 1e-7));
+  ASSERT_TRUE(ActWithBehaviour(*actor, moved, &behaviour).ok());
+  EXPECT_TRUE(torch::allclose(behaviour.distribution, moved_head, 1e-5, 1e-6));
 }
 
 TEST(ActorCriticTest, RecurrentNetworksNeedTheCoreStateColumnAndARangeOfUnits) {

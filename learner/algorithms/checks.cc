@@ -25,9 +25,17 @@ absl::Status CheckBatchField(const char* name, const torch::Tensor& t, const std
   return absl::OkStatus();
 }
 
-torch::Tensor FloatObservations(const torch::Tensor& observations) {
+torch::Tensor FloatObservations(const torch::Tensor& observations, int64_t flat_dim) {
   if (!observations.defined() || observations.scalar_type() != torch::kUInt8) return observations;
-  return observations.to(torch::kFloat32).mul_(envs::kUint8ObservationScale);
+  if (flat_dim == 0) return observations.to(torch::kFloat32).mul_(envs::kUint8ObservationScale);
+  const int64_t width = observations.size(-1);
+  const int64_t image = width - 4 * flat_dim;
+  TORCH_CHECK(image >= 0, "observation rows of ", width, " bytes cannot hold ", flat_dim, " float32 flat leaves");
+  // The flat leaves' bytes, copied out contiguous, read as the float32s
+  // they are.
+  torch::Tensor flat = observations.narrow(-1, image, 4 * flat_dim).contiguous().view(torch::kFloat32);
+  torch::Tensor pixels = observations.narrow(-1, 0, image).to(torch::kFloat32).mul_(envs::kUint8ObservationScale);
+  return torch::cat({pixels, flat}, -1);
 }
 
 int64_t MatmulFlops(const std::vector<int64_t>& sizes, int64_t rows, size_t first) {

@@ -28,11 +28,15 @@ inline v1::DType ObservationColumnDType(const envs::EnvSpec& env) {
   return env.uint8_observations() ? v1::DTYPE_UINT8 : v1::DTYPE_FLOAT32;
 }
 
-// A sampled observation column as the networks take it: uint8 (images)
-// becomes float32 scaled by 1/255 on its own device, as the actors scale it
-// (envs/observation.h); float32 and undefined tensors are returned as they
-// are.
-torch::Tensor FloatObservations(const torch::Tensor& observations);
+// Observation rows [..., W] as the networks take them, on their own device
+// and as the actors see them (envs/observation.h): uint8 (images) becomes
+// float32 scaled by 1/255; a packed row of a Dict observation (uint8
+// [..., image + 4 * flat_dim], EnvSpec::packed_observations) becomes its
+// image's elements scaled followed by its flat leaves' float32s, [...,
+// image + flat_dim]; float32 and undefined tensors are returned as they
+// are. InvalidArgument-worthy widths (a packed row narrower than its flat
+// leaves) throw c10::Error, as other malformed tensors do.
+torch::Tensor FloatObservations(const torch::Tensor& observations, int64_t flat_dim = 0);
 
 // 2 * rows * in * out summed over the layers l in [first, last) of an MLP
 // with layer widths `sizes` (input first, output last).

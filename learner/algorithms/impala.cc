@@ -144,7 +144,7 @@ absl::Status Impala::UpdateValueScale(const torch::Tensor& vs) {
 
 absl::Status Impala::Update(const Batch& sampled) {
   // Images (uint8) become float32 / 255 here, on the device.
-  const Batch batch = ActorCritic::FloatObservationColumns(sampled);
+  const Batch batch = net_->FloatObservationColumns(sampled);
   RETURN_IF_ERROR(net_->CheckUnrollBatch(batch, options_.unroll_length));
   return CatchTorchErrors("impala update", [&]() -> absl::Status {
     const int64_t b = batch.size;

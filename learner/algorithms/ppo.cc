@@ -386,7 +386,7 @@ absl::Status Ppo::CheckBatch(const Batch& batch) const {
 }
 
 absl::StatusOr<torch::Tensor> Ppo::Gradient(const Batch& sampled) {
-  const Batch batch = ActorCritic::FloatObservationColumns(sampled);
+  const Batch batch = net_->FloatObservationColumns(sampled);
   RETURN_IF_ERROR(CheckBatch(batch));
   torch::Tensor gradient;
   RETURN_IF_ERROR(CatchTorchErrors("ppo gradient", [&]() -> absl::Status {
@@ -405,7 +405,7 @@ absl::StatusOr<torch::Tensor> Ppo::Gradient(const Batch& sampled) {
 
 absl::Status Ppo::Update(const Batch& sampled) {
   // Images (uint8) become float32 / 255 here, on the device.
-  const Batch batch = ActorCritic::FloatObservationColumns(sampled);
+  const Batch batch = net_->FloatObservationColumns(sampled);
   RETURN_IF_ERROR(CheckBatch(batch));
   return CatchTorchErrors("ppo update", [&]() -> absl::Status {
     ASSIGN_OR_RETURN(const Rollout r, Prepare(batch));

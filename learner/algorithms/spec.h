@@ -63,6 +63,12 @@ struct AlgorithmSpec {
   // Whether it trains a convolutional torso (network.torso) for image
   // observations.
   bool conv_torso = false;
+  // Whether it trains on a Dict observation of an image and flat leaves
+  // (EnvSpec::flat_dim): rows of uint8 image bytes and float32 leaves
+  // (EnvSpec::packed_observations), and its torso on the image with the
+  // flat leaves beside the torso's features. Others take a Dict
+  // observation only as all-float32 rows through their MLP.
+  bool dict_observations = false;
   // Trains a recurrent core (network.lstm).
   bool recurrent_core = false;
   // Cannot train without a convolutional torso (network.torso).

@@ -40,7 +40,7 @@ absl::Status CheckTransitionBatch(const TransitionBatch& batch, int64_t obs_dim,
 }
 
 std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env) {
-  const int64_t obs = env.obs_dim();
+  const int64_t obs = env.stored_width();
   std::vector<ColumnRequirement> columns;
   columns.push_back({"obs", ObservationColumnDType(env), {obs}, false});
   if (env.discrete) {

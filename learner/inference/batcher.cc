@@ -14,6 +14,7 @@
 #include "common/metrics.h"
 #include "envs/catalog.h"
 #include "envs/observation.h"
+#include "learner/algorithms/checks.h"
 #include "policies/registry.h"
 #include "proto/parameters.pb.h"
 #include "torch/torch.h"
@@ -42,6 +43,7 @@ InferenceOptions InferenceOptions::FromConfig(const v1::ExperimentConfig& config
   absl::StatusOr<envs::EnvSpec> env = envs::ConfiguredEnvSpec(config.env());
   if (env.ok()) {
     options.observation_type = env->observation_type;
+    options.flat_dim = env->flat_dim;
   } else {
     RILL_LOG(ERROR) << "inference: the config's env has no spec (" << env.status()
                     << "); taking float32 observations only";
@@ -95,6 +97,24 @@ InferenceBatcher::InferenceBatcher(InferenceOptions options, LatestParameters la
 
 InferenceBatcher::~InferenceBatcher() { Stop(); }
 
+absl::StatusOr<torch::Tensor> InferenceBatcher::NetworkInput(torch::Tensor observations) const {
+  if (observations.scalar_type() != torch::kUInt8) {
+    if (!AllFinite(observations)) return absl::InvalidArgumentError("observations hold a NaN or infinite value");
+    return observations;
+  }
+  // Images: the floats a local policy would see (envs/observation.h).
+  if (options_.flat_dim == 0) return FloatObservations(observations);
+  // A Dict observation: an image's bytes, then its flat leaves' floats.
+  if (observations.size(1) <= 4 * options_.flat_dim) {
+    return absl::InvalidArgumentError(absl::StrCat("uint8 observation rows of ", observations.size(1),
+                                                   " bytes cannot hold an image and the env's ", options_.flat_dim,
+                                                   " float32 flat leaves"));
+  }
+  observations = FloatObservations(observations, options_.flat_dim);
+  if (!AllFinite(observations)) return absl::InvalidArgumentError("observations hold a NaN or infinite value");
+  return observations;
+}
+
 absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations, ActKind kind, ActDone done,
                                      CoreStateRequest core) {
   const bool uint8 = observations.defined() && observations.scalar_type() == torch::kUInt8;
@@ -120,12 +140,9 @@ absl::Status InferenceBatcher::Submit(int64_t stream, torch::Tensor observations
                                                    " flags for ", rows, " rows of observations: one per row, or none"));
   }
   const double received_bytes = static_cast<double>(observations.nbytes());
-  if (uint8) {
-    // Images: the floats a local policy would see (envs/observation.h).
-    observations = observations.to(torch::kFloat32).mul_(envs::kUint8ObservationScale);
-  } else if (!AllFinite(observations)) {
-    return absl::InvalidArgumentError("observations hold a NaN or infinite value");
-  }
+  absl::StatusOr<torch::Tensor> floats = NetworkInput(std::move(observations));
+  if (!floats.ok()) return floats.status();
+  observations = *std::move(floats);
   prometheus::Counter* received = uint8 ? metrics_.uint8_observation_bytes : metrics_.float32_observation_bytes;
   if (received != nullptr) received->Increment(received_bytes);
   absl::MutexLock lock(&mu_);

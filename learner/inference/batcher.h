@@ -82,6 +82,10 @@ struct InferenceOptions {
   // only for a uint8 env. Float32 requests are taken from any env (a uint8
   // env's already scaled by 1/255).
   envs::ObservationType observation_type = envs::ObservationType::kFloat32;
+  // A uint8 env's Dict observation: each uint8 row is its image's bytes
+  // and then this many float32 flat leaves' (EnvSpec::packed_observations),
+  // which Submit reads as those floats. 0: every byte is a pixel.
+  int flat_dim = 0;
   // Builds the policy of a published version that the loaded one cannot
   // load in place, seeded with `seed`. Null: policies::PolicyFromParameters.
   // Tests inject policies of their own here.
@@ -177,6 +181,13 @@ class InferenceBatcher {
   int64_t TargetRows() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // A request's observations (checked: [rows, d], float32, or uint8 of a
+  // uint8 env) as the policy takes them: float32 as they are, uint8 pixels
+  // scaled, a packed Dict row read as its image and its flat leaves'
+  // floats (InferenceOptions::flat_dim). InvalidArgument for a NaN or
+  // infinity, or a packed row too short for its floats.
+  absl::StatusOr<torch::Tensor> NetworkInput(torch::Tensor observations) const;
+
   // One stream's recurrent core states, [rows, state_size] row-major.
   // Submit creates them empty; the inference thread alone sizes, reads and
   // advances them.

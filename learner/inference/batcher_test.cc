@@ -1,5 +1,7 @@
 #include "learner/inference/batcher.h"
 
+#include <cmath>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -267,6 +269,49 @@ TEST(InferenceBatcherTest, Uint8ObservationsActExactlyAsTheirFloatsScaledBy1Over
       EXPECT_TRUE(torch::equal((*from_pixels.result)->distribution, (*from_floats.result)->distribution));
     }
   }
+}
+
+// A Dict observation's packed rows (EnvSpec::packed_observations): a
+// pixel's byte, then two float32s' bytes. The batcher reads them as an
+// actor's local policy does; rows too short for the floats, or holding a
+// NaN among them, are refused by name.
+TEST(InferenceBatcherTest, PackedDictRowsActAsTheFloatsALocalPolicyReadsFromThem) {
+  parameters::ParameterStore store;
+  std::unique_ptr<policies::Policy> direct = PublishPolicy(store, 1, 7);  // obs_dim 3
+  InferenceOptions options;
+  options.max_batch = 4;
+  options.max_wait = absl::Hours(1);
+  options.observation_type = envs::ObservationType::kUint8;
+  options.flat_dim = 2;
+  InferenceBatcher batcher(options, From(store));
+  envs::EnvSpec spec;
+  spec.observation_shape = {1};
+  spec.observation_type = envs::ObservationType::kUint8;
+  spec.flat_dim = 2;
+  torch::Tensor packed = torch::randint(0, 256, {4, 9}, torch::kUInt8);
+  const torch::Tensor leaves = torch::randn({4, 2});
+  for (int r = 0; r < 4; ++r) std::memcpy(packed[r].data_ptr<uint8_t>() + 1, leaves[r].data_ptr<float>(), 8);
+  std::vector<float> scratch;
+  const float* local = envs::ObservationsAsFloat(spec, packed.data_ptr<uint8_t>(), 4, &scratch);
+  const torch::Tensor floats = torch::from_blob(const_cast<float*>(local), {4, 3}, torch::kFloat32).clone();
+  EXPECT_TRUE(torch::equal(floats.narrow(1, 1, 2), leaves));
+  Answer answer;
+  ASSERT_TRUE(batcher.Submit(1, packed, ActKind::kDeterministic, answer.Callback()).ok());
+  ASSERT_TRUE(answer.Wait());
+  ASSERT_TRUE(answer.result->ok()) << answer.result->status();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose((*answer.result)->actions, Act(*direct, floats, true), 1e-5, 1e-6));
+
+  Answer ignored;
+  const absl::Status short_rows =
+      batcher.Submit(2, torch::zeros({2, 8}, torch::kUInt8), ActKind::kExplore, ignored.Callback());
+  EXPECT_EQ(short_rows.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(short_rows.message()), ::testing::HasSubstr("8 bytes cannot hold an image and the env's 2"));
+  const float nan = std::nanf("");
+  std::memcpy(packed[2].data_ptr<uint8_t>() + 5, &nan, 4);
+  const absl::Status not_finite = batcher.Submit(3, packed, ActKind::kExplore, ignored.Callback());
+  EXPECT_THAT(std::string(not_finite.message()), ::testing::HasSubstr("NaN or infinite"));
+  EXPECT_FALSE(ignored.arrived.HasBeenNotified());
 }
 
 TEST(InferenceBatcherTest, Uint8ObservationsOfAFloatEnvOrOfTheWrongShapeAreRefusedByName) {
