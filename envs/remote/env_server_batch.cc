@@ -24,23 +24,34 @@ v1::DType ObservationDType(const EnvSpec& spec) {
 }
 
 // `rows` observations of `spec`'s env, row-major, as the tensor the wire
-// carries: [rows, observation shape...].
+// carries: [rows, observation shape...]; a Dict's [rows, row width]
+// (proto/env.proto, DictSpace).
 void WriteObservations(const EnvSpec& spec, int64_t rows, const uint8_t* data, v1::Tensor* tensor) {
   tensor->set_dtype(ObservationDType(spec));
   tensor->clear_shape();
   tensor->add_shape(rows);
-  for (int64_t d : spec.observation_shape) tensor->add_shape(d);
+  if (spec.observation_leaves.empty()) {
+    for (int64_t d : spec.observation_shape) tensor->add_shape(d);
+  } else {
+    tensor->add_shape(spec.stored_width());
+  }
   tensor->mutable_data()->assign(reinterpret_cast<const char*>(data), static_cast<size_t>(rows) * spec.obs_bytes());
 }
 
 // Why one observation cannot be sent ("holds NaN or infinity
 // (observation[2] = nan)"), if it cannot. Every uint8 observation can.
 std::optional<std::string> ObservationProblem(const EnvSpec& spec, const uint8_t* row) {
-  if (spec.uint8_observations()) return std::nullopt;
-  for (int k = 0; k < spec.obs_dim(); ++k) {
+  // The float32 elements: all, or a packed row's flat leaves after its
+  // image's bytes.
+  const int first = spec.uint8_observations() ? spec.shape_elements() : 0;
+  const size_t skip = spec.uint8_observations() ? static_cast<size_t>(first) : 0;
+  const int floats = spec.uint8_observations() ? spec.flat_dim : spec.obs_dim();
+  for (int k = 0; k < floats; ++k) {
     float value;
-    std::memcpy(&value, row + static_cast<size_t>(k) * sizeof(float), sizeof(float));
-    if (!std::isfinite(value)) return absl::StrCat("holds NaN or infinity (observation[", k, "] = ", value, ")");
+    std::memcpy(&value, row + skip + static_cast<size_t>(k) * sizeof(float), sizeof(float));
+    if (!std::isfinite(value)) {
+      return absl::StrCat("holds NaN or infinity (observation[", first + k, "] = ", value, ")");
+    }
   }
   return std::nullopt;
 }
@@ -72,6 +83,17 @@ std::string ActionText(const EnvSpec& spec) {
 
 v1::Space ObservationSpaceOf(const EnvSpec& spec) {
   v1::Space space;
+  if (!spec.observation_leaves.empty()) {
+    // A Dict, leaf by leaf in the row's order, flat leaves as float32.
+    for (const ObservationLeaf& leaf : spec.observation_leaves) {
+      v1::DictSpace::Leaf* out = space.mutable_dict()->add_leaves();
+      out->set_name(leaf.name);
+      for (int64_t d : leaf.shape) out->mutable_box()->add_shape(d);
+      const bool image = leaf.shape.size() == 3 && leaf.type == ObservationType::kUint8;
+      out->mutable_box()->set_dtype(image ? v1::DTYPE_UINT8 : v1::DTYPE_FLOAT32);
+    }
+    return space;
+  }
   v1::BoxSpace* box = space.mutable_box();
   for (int64_t d : spec.observation_shape) box->add_shape(d);
   box->set_dtype(ObservationDType(spec));
@@ -93,6 +115,10 @@ v1::Space ActionSpaceOf(const EnvSpec& spec) {
 }
 
 std::string SpecDifference(const EnvSpec& made, const EnvSpec& served) {
+  if (made.observation_leaves != served.observation_leaves || made.flat_dim != served.flat_dim) {
+    return absl::StrCat("observation leaves of ", made.observation_leaves.size(), ", the server's are ",
+                        served.observation_leaves.size(), " (or differ in a name, shape or dtype)");
+  }
   if (made.observation_shape != served.observation_shape) {
     return absl::StrCat("observation shape ", ShapeString(made.observation_shape), ", the server's is ",
                         ShapeString(served.observation_shape));

@@ -406,6 +406,44 @@ TEST(EnvServerTest, Uint8ObservationsTravelAsUint8) {
   EXPECT_TRUE(stream.Finish().ok());
 }
 
+// Beacon-v0's Dict observation (envs/games/beacon.h): announced leaf by
+// leaf, sent as rows of the image's bytes then the vector's float32s, and
+// read back by RemoteEnvs over either transport as the spec the env has
+// in-process, with the same rows.
+TEST(EnvServerTest, ADictObservationTravelsAsRowsOfItsLeavesOverEitherTransport) {
+  std::unique_ptr<EnvServer> server = Serve(Registered("Beacon-v0"));
+  ASSERT_NE(server, nullptr);
+  RawEnvStream stream(server->address());
+  v1::EnvResponse response;
+  ASSERT_TRUE(stream.Call(Open(2, 2), &response));
+  const v1::DictSpace& dict = response.opened().observation_space().dict();
+  ASSERT_EQ(dict.leaves_size(), 2);
+  EXPECT_EQ(dict.leaves(0).name(), "image");
+  EXPECT_THAT(dict.leaves(0).box().shape(), ElementsAre(1, 7, 7));
+  EXPECT_EQ(dict.leaves(0).box().dtype(), v1::DTYPE_UINT8);
+  EXPECT_EQ(dict.leaves(1).name(), "beacon");
+  EXPECT_EQ(dict.leaves(1).box().dtype(), v1::DTYPE_FLOAT32);
+  EXPECT_EQ(response.opened().observations().dtype(), v1::DTYPE_UINT8);
+  EXPECT_THAT(response.opened().observations().shape(), ElementsAre(2, 49 + 8));
+  EXPECT_TRUE(stream.Finish().ok());
+
+  const EnvSpec local_spec = (*MakeEnv("Beacon-v0", 0, 1))->spec();
+  for (RemoteEnvs::Transport transport : {RemoteEnvs::Transport::kGrpc, RemoteEnvs::Transport::kSharedMemoryWhenLocal}) {
+    absl::StatusOr<std::unique_ptr<RemoteEnvs>> remote =
+        RemoteEnvs::Open(server->address(), 3, /*base_seed=*/40, kTimeout, transport);
+    ASSERT_TRUE(remote.ok()) << remote.status();
+    const EnvSpec& spec = (*remote)->spec();
+    EXPECT_EQ(spec.observation_leaves, local_spec.observation_leaves);
+    EXPECT_EQ(spec.observation_shape, local_spec.observation_shape);
+    EXPECT_EQ(spec.flat_dim, 2);
+    EXPECT_TRUE(spec.packed_observations());
+    // The first rows are what the same seeds give in this process.
+    std::vector<uint8_t> rows(3 * spec.obs_bytes());
+    for (int i = 0; i < 3; ++i) (*MakeEnv("Beacon-v0", 0, 40 + i + 1))->ResetRaw(&rows[i * spec.obs_bytes()]);
+    EXPECT_EQ((*remote)->first_observations(), rows);
+  }
+}
+
 // An env whose outputs the server must refuse: action 1 returns a NaN
 // reward, action 2 an infinite observation; seed 13 resets to NaN.
 class Misbehaving final : public Env {

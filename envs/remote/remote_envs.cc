@@ -51,6 +51,14 @@ v1::DType ObservationDType(const EnvSpec& spec) {
   return spec.uint8_observations() ? v1::DTYPE_UINT8 : v1::DTYPE_FLOAT32;
 }
 
+// One observation's shape in the server's tensors: a scalar's [] (its [N]
+// tensors; the spec's [1], envs/remote/spaces.h), a box's own, or a
+// Dict's row width (proto/env.proto, DictSpace).
+std::vector<int64_t> WireObservationShape(const v1::Space& space, const EnvSpec& spec) {
+  if (space.has_dict()) return {spec.stored_width()};
+  return std::vector<int64_t>(space.box().shape().begin(), space.box().shape().end());
+}
+
 std::vector<int64_t> Batched(int64_t n, const std::vector<int64_t>& item) {
   std::vector<int64_t> shape = {n};
   shape.insert(shape.end(), item.begin(), item.end());
@@ -119,10 +127,7 @@ absl::StatusOr<std::unique_ptr<RemoteEnvs>> RemoteEnvs::Open(const std::string& 
     }
     envs->spec_ = *std::move(spec);
     envs->spec_.action_mask = opened.action_mask();
-    // A scalar observation travels as [N] tensors: the server's shape, not
-    // the spec's [1] (envs/remote/spaces.h).
-    envs->observation_shape_.assign(opened.observation_space().box().shape().begin(),
-                                    opened.observation_space().box().shape().end());
+    envs->observation_shape_ = WireObservationShape(opened.observation_space(), envs->spec_);
   }
   if (envs->multi_agent()) {
     envs->action_shape_ = {static_cast<int64_t>(envs->spec_.action_low.size())};

@@ -1,11 +1,14 @@
 #include "envs/remote/spaces.h"
 
 #include <cmath>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/shape.h"
+#include "common/status_macros.h"
 #include "common/tensor_codec.h"
 
 namespace rill::envs {
@@ -76,6 +79,69 @@ absl::Status BoxBounds(const v1::BoxSpace& box, int64_t elements, const std::str
   return absl::OkStatus();
 }
 
+// The most leaves a Dict observation may have.
+constexpr int kMaxLeaves = 64;
+
+// `spec`'s observation from a Dict or Tuple of boxes, laid out as
+// proto/env.proto's DictSpace says; InvalidArgument naming the leaf.
+absl::Status DictObservation(const v1::DictSpace& dict, const SpaceSource& source, EnvSpec* spec) {
+  if (dict.leaves().empty() || dict.leaves_size() > kMaxLeaves) {
+    return absl::InvalidArgumentError(absl::StrCat(source.Name("observation_space.dict"), ": ", dict.leaves_size(),
+                                                   " leaves; a Dict observation has 1..", kMaxLeaves));
+  }
+  int64_t flat = 0;
+  for (int k = 0; k < dict.leaves_size(); ++k) {
+    const v1::DictSpace::Leaf& leaf = dict.leaves(k);
+    const std::string field = absl::StrCat("observation_space.dict.leaves[", k, "]");
+    const std::string name = dict.tuple() ? absl::StrCat(k) : leaf.name();
+    if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(source.Name(field), ": a Dict leaf has no name"));
+    for (const ObservationLeaf& other : spec->observation_leaves) {
+      if (other.name == name) {
+        return absl::InvalidArgumentError(absl::StrCat(source.Name(field), ": a second leaf named '", name, "'"));
+      }
+    }
+    const v1::BoxSpace& box = leaf.box();
+    if (box.dtype() != v1::DTYPE_FLOAT32 && box.dtype() != v1::DTYPE_UINT8) {
+      return absl::InvalidArgumentError(absl::StrCat(source.Name(field + ".box.dtype"), ": leaf '", name, "' is ",
+                                                     v1::DType_Name(box.dtype()),
+                                                     "; Rill takes DTYPE_FLOAT32 or DTYPE_UINT8 leaves"));
+    }
+    ASSIGN_OR_RETURN(std::vector<int64_t> shape, BoxShape(box, field, source));
+    const int64_t elements = *NumElements(shape);
+    std::vector<float> low, high;  // checked, not kept
+    RETURN_IF_ERROR(BoxBounds(box, elements, field, /*required=*/false, /*finite=*/false, source, &low, &high));
+    const ObservationType type = box.dtype() == v1::DTYPE_UINT8 ? ObservationType::kUint8 : ObservationType::kFloat32;
+    if (shape.size() == 3) {
+      if (k != 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            source.Name(field), ": leaf '", name, "' is an image ", ShapeString(shape), " after ",
+            spec->observation_leaves.front().name,
+            "; one image leaf comes first, and Rill's networks take one (stack several as channels)"));
+      }
+      spec->observation_shape = shape;
+      spec->observation_type = type;
+    } else if (shape.size() > 3) {
+      return absl::InvalidArgumentError(absl::StrCat(source.Name(field), ": leaf '", name, "' has shape ",
+                                                     ShapeString(shape), "; a leaf is an image [C, H, W] or flat"));
+    } else {
+      if (type != ObservationType::kFloat32) {
+        return absl::InvalidArgumentError(absl::StrCat(source.Name(field + ".box.dtype"), ": flat leaf '", name,
+                                                       "' is uint8; flat leaves travel as float32"));
+      }
+      flat += elements;
+    }
+    spec->observation_leaves.push_back({name, shape, type});
+  }
+  if (spec->observation_shape.empty()) {
+    // Flat leaves alone: one float32 vector.
+    spec->observation_shape = {flat};
+    spec->observation_type = ObservationType::kFloat32;
+  } else {
+    spec->flat_dim = static_cast<int>(flat);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space& observation,
@@ -83,9 +149,14 @@ absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space&
   EnvSpec spec;
   spec.name = name;
   spec.max_episode_steps = max_episode_steps;
+  if (observation.has_dict()) {
+    RETURN_IF_ERROR(DictObservation(observation.dict(), source, &spec));
+    return WithActionSpace(std::move(spec), action, source);
+  }
   if (!observation.has_box()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source.Name("observation_space"), ": not a box (a tensor); Rill observes a float32 or uint8 box"));
+    return absl::InvalidArgumentError(absl::StrCat(source.Name("observation_space"),
+                                                   ": not a box (a tensor) or a dict; Rill observes a float32 or "
+                                                   "uint8 box, or a Dict of them"));
   }
   const v1::BoxSpace& obs = observation.box();
   if (obs.dtype() != v1::DTYPE_FLOAT32 && obs.dtype() != v1::DTYPE_UINT8) {
@@ -102,6 +173,10 @@ absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space&
   absl::Status bounds = BoxBounds(obs, spec.obs_dim(), "observation_space", /*required=*/false, /*finite=*/false,
                                   source, &observation_low, &observation_high);
   if (!bounds.ok()) return bounds;
+  return WithActionSpace(std::move(spec), action, source);
+}
+
+absl::StatusOr<EnvSpec> WithActionSpace(EnvSpec spec, const v1::Space& action, const SpaceSource& source) {
   if (action.has_discrete()) {
     if (action.discrete().n() < 2 || action.discrete().n() > (1 << 20)) {
       return absl::InvalidArgumentError(absl::StrCat(source.Name("action_space.discrete.n"), ": ",
@@ -118,13 +193,24 @@ absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space&
   absl::StatusOr<std::vector<int64_t>> action_shape = BoxShape(box, "action_space", source);
   if (!action_shape.ok()) return action_shape.status();
   const int64_t dims = *NumElements(*action_shape);  // >= 1: checked
-  bounds = BoxBounds(box, dims, "action_space", /*required=*/true, /*finite=*/true, source, &spec.action_low,
+  absl::Status bounds = BoxBounds(box, dims, "action_space", /*required=*/true, /*finite=*/true, source, &spec.action_low,
                      &spec.action_high);
   if (!bounds.ok()) return bounds;
   return spec;
 }
 
 std::optional<std::string> SpaceDifference(const EnvSpec& announced, const EnvSpec& expected) {
+  if (announced.observation_leaves != expected.observation_leaves) {
+    auto leaves = [](const EnvSpec& spec) {
+      if (spec.observation_leaves.empty()) return std::string("a box");
+      std::vector<std::string> named;
+      for (const ObservationLeaf& leaf : spec.observation_leaves) {
+        named.push_back(absl::StrCat(leaf.name, ": ", ObservationTypeName(leaf.type), " ", ShapeString(leaf.shape)));
+      }
+      return absl::StrCat("Dict(", absl::StrJoin(named, ", "), ")");
+    };
+    return absl::StrCat("observations ", leaves(announced), ", the config says ", leaves(expected));
+  }
   if (announced.observation_shape != expected.observation_shape ||
       announced.observation_type != expected.observation_type) {
     return absl::StrCat("observations ", ObservationTypeName(announced.observation_type), " ",

@@ -55,13 +55,18 @@ class SpaceSource {
   std::string prefix_;
 };
 
-// The EnvSpec of the spaces (float32 or uint8 observations of any shape; a Box
+// The EnvSpec of the spaces (float32 or uint8 observations of any shape, or
+// a Dict of them laid out as proto/env.proto's DictSpace says; a Box
 // action of any shape, flattened, or Discrete(n)), named `name` and with
 // time limit `max_episode_steps`, under the rule above. InvalidArgument
 // "<field>: <why>", the field named by `source` ("env.remote.action_space.box.low:
 // 3 values for shape [2]; ...").
 absl::StatusOr<EnvSpec> SpecFromSpaces(const std::string& name, const v1::Space& observation,
                                        const v1::Space& action, int max_episode_steps, const SpaceSource& source);
+
+// `spec` with `action`'s space (a Box of any shape, flattened, or
+// Discrete(n)); InvalidArgument naming the field as SpecFromSpaces does.
+absl::StatusOr<EnvSpec> WithActionSpace(EnvSpec spec, const v1::Space& action, const SpaceSource& source);
 
 // How `announced` (a server's) differs from `expected` (the config's), e.g.
 // "observations float32 [5], the config says float32 [4]"; nullopt when the spaces

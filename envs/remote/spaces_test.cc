@@ -140,6 +140,75 @@ TEST(SpacesTest, OtherSpacesAreRefusedNamingTheirField) {
   }
 }
 
+// A Dict (proto/env.proto, DictSpace): the image leaf first, then flat
+// float32 leaves; a row of bytes with a uint8 image, of floats otherwise.
+constexpr char kImageAndVector[] =
+    "dict { leaves { name: 'image' box { shape: [1, 3, 3] dtype: DTYPE_UINT8 low: 0 high: 255 } } "
+    "leaves { name: 'goal' box { shape: 2 dtype: DTYPE_FLOAT32 } } "
+    "leaves { name: 'speed' box { dtype: DTYPE_FLOAT32 } } }";
+
+TEST(SpacesTest, ADictOfAnImageAndFlatLeavesIsOnePackedRow) {
+  absl::StatusOr<EnvSpec> spec = Spec(kImageAndVector, kTwoActions, kServer);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_THAT(spec->observation_shape, ElementsAre(1, 3, 3));
+  EXPECT_EQ(spec->observation_type, ObservationType::kUint8);
+  EXPECT_EQ(spec->flat_dim, 3);
+  EXPECT_EQ(spec->obs_dim(), 12);
+  EXPECT_TRUE(spec->packed_observations());
+  EXPECT_EQ(spec->stored_width(), 9 + 12);
+  ASSERT_EQ(spec->observation_leaves.size(), 3u);
+  EXPECT_EQ(spec->observation_leaves[2].name, "speed");
+  EXPECT_THAT(spec->observation_leaves[2].shape, ElementsAre(1));
+
+  absl::StatusOr<EnvSpec> flat = Spec(
+      "dict { tuple: true leaves { box { shape: 2 dtype: DTYPE_FLOAT32 } } leaves { box { shape: [2, 2] dtype: "
+      "DTYPE_FLOAT32 } } }",
+      kTwoActions);
+  ASSERT_TRUE(flat.ok()) << flat.status();
+  EXPECT_THAT(flat->observation_shape, ElementsAre(6));
+  EXPECT_EQ(flat->flat_dim, 0);
+  EXPECT_FALSE(flat->packed_observations());
+  EXPECT_EQ(flat->observation_leaves[1].name, "1");
+}
+
+TEST(SpacesTest, DictsRillCannotTakeAreRefusedNamingTheLeaf) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"dict { }", "env.remote.observation_space.dict: 0 leaves"},
+      {"dict { leaves { name: 'goal' box { shape: 2 dtype: DTYPE_FLOAT32 } } leaves { name: 'image' box { shape: "
+       "[1, 3, 3] dtype: DTYPE_UINT8 } } }",
+       "env.remote.observation_space.dict.leaves[1]: leaf 'image' is an image [1, 3, 3] after goal; one image leaf "
+       "comes first"},
+      {"dict { leaves { name: 'count' box { shape: 2 dtype: DTYPE_UINT8 } } }",
+       "env.remote.observation_space.dict.leaves[0].box.dtype: flat leaf 'count' is uint8; flat leaves travel as "
+       "float32"},
+      {"dict { leaves { name: 'x' box { shape: 2 dtype: DTYPE_FLOAT32 } } leaves { name: 'x' box { shape: 1 dtype: "
+       "DTYPE_FLOAT32 } } }",
+       "env.remote.observation_space.dict.leaves[1]: a second leaf named 'x'"},
+      {"dict { leaves { box { shape: 2 dtype: DTYPE_FLOAT32 } } }",
+       "env.remote.observation_space.dict.leaves[0]: a Dict leaf has no name"},
+      {"dict { leaves { name: 'video' box { shape: [2, 1, 3, 3] dtype: DTYPE_UINT8 } } }",
+       "env.remote.observation_space.dict.leaves[0]: leaf 'video' has shape [2, 1, 3, 3]"},
+      {"dict { leaves { name: 'x' box { shape: 2 dtype: DTYPE_INT64 } } }",
+       "env.remote.observation_space.dict.leaves[0].box.dtype: leaf 'x' is DTYPE_INT64"},
+      {"dict { leaves { name: 'x' box { shape: 2 dtype: DTYPE_FLOAT32 low: 1 high: 0 } } }",
+       "env.remote.observation_space.dict.leaves[0].box: element 0's bounds are [1, 0]"},
+  };
+  for (const auto& [space, message] : cases) {
+    EXPECT_THAT(Why(Spec(space, kTwoActions)), StartsWith(message)) << message;
+  }
+}
+
+TEST(SpacesTest, DictsThatDifferAreNamedLeafByLeaf) {
+  const EnvSpec served = *Spec(kImageAndVector, kTwoActions, kServer);
+  EXPECT_EQ(SpaceDifference(served, served), std::nullopt);
+  EnvSpec other = served;
+  other.observation_leaves[1].shape = {3};
+  EXPECT_THAT(SpaceDifference(served, other).value_or(""),
+              HasSubstr("observations Dict(image: uint8 [1, 3, 3], goal: float32 [2], speed: float32 [1]), the config "
+                        "says Dict(image: uint8 [1, 3, 3], goal: float32 [3]"));
+  EXPECT_THAT(SpaceDifference(served, *Spec(kFourFloats, kTwoActions)).value_or(""), HasSubstr("the config says a box"));
+}
+
 TEST(SpacesTest, AScalarAndOneElementAndBroadcastAndListedBoundsAgree) {
   absl::StatusOr<EnvSpec> announced =
       Spec("box { dtype: DTYPE_FLOAT32 }", "box { shape: 2 dtype: DTYPE_FLOAT32 low: [-1, -1] high: [1, 1] }", kServer);

@@ -19,13 +19,17 @@ env.remote spaces: envs/remote/spaces.h):
     order). No NaN, low <= high, and an action's bounds finite. On the
     wire a bound whose elements are all equal travels as that one value.
 
-One Dict-like observation space (a `spaces` mapping, Gymnasium's Dict) is
-carried, for a single-agent env with a Discrete(n) action space: exactly
-"observation" (a Box) and "action_mask" (n elements, 1 where the action is
-allowed). It is served as a flat Box of the observation's elements then
-the mask's, in the observation's dtype, and announced in
-EnvsOpened.action_mask (proto/env.proto; the actors read it as
-EnvSpec.action_mask, envs/spec.h). Other Dicts are refused.
+A Dict-like observation space (a `spaces` mapping, Gymnasium's Dict) or a
+Tuple-like one (a `spaces` sequence, Gymnasium's Tuple) of Boxes is
+carried as proto/env.proto's DictSpace says (DictObservationSpace): one
+row per observation, the image leaf (rank 3, at most one) first in its
+dtype, then the other leaves' elements as float32; a uint8 image makes the
+row bytes. A leaf "action_mask" (a Discrete(n) action space's n elements)
+goes last and is announced in EnvsOpened.action_mask (the actors read it
+as EnvSpec.action_mask, envs/spec.h). A Dict of exactly "observation" (a
+Box) and "action_mask" is served as before, as a flat Box of the
+observation's elements then the mask's, in the observation's dtype
+(MaskedObservationSpace).
 """
 
 import collections.abc
@@ -132,8 +136,6 @@ def _wire_bound(bound):
 
 
 _MASK_KEYS = ("observation", "action_mask")
-_DICT_RULE = ('the protocol carries a Box, or for a single-agent env with a Discrete action space a Dict of '
-              'exactly "observation" (a Box) and "action_mask" (one element per action)')
 
 
 def _dict_keys(space):
@@ -144,17 +146,30 @@ def _dict_keys(space):
     return list(spaces)
 
 
+def _leaves(space):
+    """(name, leaf space) pairs of a Dict-like (keys) or Tuple-like
+    (indices "0", "1", ...) space, and whether it is a Tuple; None for
+    anything else."""
+    spaces = getattr(space, "spaces", None)
+    if isinstance(spaces, collections.abc.Mapping):
+        return [(str(key), leaf) for key, leaf in spaces.items()], False
+    if isinstance(spaces, (tuple, list)):
+        return [(str(k), leaf) for k, leaf in enumerate(spaces)], True
+    return None
+
+
 class ObservationSpace:
     """The checked form of an env's observation space: a Box."""
 
     # Whether observations end in an action mask (MaskedObservationSpace).
     action_mask = False
 
-    def __init__(self, space, name="observation_space"):
-        """name: how errors call the space."""
-        keys = _dict_keys(space)
-        if keys is not None:
-            raise SpaceError("%s is a Dict of %s: %s" % (name, keys, _DICT_RULE))
+    def __init__(self, space, name="observation_space", numbers=False):
+        """name: how errors call the space; numbers: integer and bool
+        dtypes are taken too, as float32 (a Dict's flat leaves)."""
+        if _leaves(space) is not None:
+            raise SpaceError("%s is a Dict or Tuple: a single-agent env's observation may be one, an agent's or a "
+                             "state's is a Box" % name)
         self.shape = _shape_of(space, name)
         dtype = getattr(space, "dtype", None)
         try:
@@ -163,7 +178,7 @@ class ObservationSpace:
             raise SpaceError("%s dtype %r is not a numpy dtype" % (name, dtype)) from None
         if dtype == np.uint8:
             self.dtype = np.dtype(np.uint8)
-        elif np.issubdtype(dtype, np.floating):
+        elif np.issubdtype(dtype, np.floating) or (numbers and dtype.kind in "biu"):
             self.dtype = np.dtype(np.float32)
         else:
             raise SpaceError("%s dtype %s: the protocol carries float32 and uint8 observations" % (name, dtype))
@@ -270,14 +285,121 @@ class MaskedObservationSpace(ObservationSpace):
         return not row[self.leaf_size:].any()
 
 
+class DictObservationSpace:
+    """A Dict or Tuple of Boxes, served as proto/env.proto's DictSpace
+    says: each observation one row, the image leaf (rank 3, at most one)
+    first in its dtype, then the flat leaves' elements as float32, an
+    "action_mask" leaf last. A uint8 image makes the rows bytes (`shape`
+    (bytes,), dtype uint8), whose flat part is the float32s' bytes;
+    otherwise the rows are float32 (`shape` (elements,))."""
+
+    def __init__(self, space, action_space, name="observation_space"):
+        leaves, self.tuple = _leaves(space)
+        if not leaves:
+            raise SpaceError("%s is a %s with no leaves" % (name, "Tuple" if self.tuple else "Dict"))
+        checked = []
+        for key, leaf in leaves:
+            what = "%s[%s]" % (name, key if self.tuple else repr(key))
+            discrete = getattr(leaf, "n", None) is not None and tuple(getattr(leaf, "shape", None) or ()) == ()
+            if _leaves(leaf) is not None or discrete:
+                raise SpaceError("%s %r is not a Box: Rill takes a Dict or Tuple of Boxes, not nested" % (what, leaf))
+            flat = len(_shape_of(leaf, what)) < 3
+            checked.append((key, ObservationSpace(leaf, what, numbers=flat)))
+        images = [key for key, leaf in checked if len(leaf.shape) == 3]
+        if len(images) > 1:
+            raise SpaceError("%s has %d image leaves (%s): Rill's networks take one; stack them as channels"
+                             % (name, len(images), ", ".join(images)))
+        for key, leaf in checked:
+            if len(leaf.shape) > 3:
+                raise SpaceError("%s[%r] has shape %s: a leaf is an image (C, H, W) or flat" % (name, key, leaf.shape))
+        self.action_mask = any(key == "action_mask" for key, _ in checked) and not self.tuple
+        if self.action_mask:
+            if not action_space.discrete:
+                raise SpaceError('%s has an "action_mask", which needs a Discrete action space; the action space '
+                                 "is a Box of shape %s" % (name, action_space.shape))
+            if images:
+                raise SpaceError('%s has an "action_mask" beside the image leaf %r: Rill takes an action mask '
+                                 "beside flat leaves only" % (name, images[0]))
+            mask = dict(checked)["action_mask"]
+            if math.prod(mask.shape) != action_space.n:
+                raise SpaceError('%s["action_mask"] has %d elements, the action space has %d actions'
+                                 % (name, math.prod(mask.shape), action_space.n))
+        # The row's order: the image, the flat leaves as the env lists them,
+        # the mask.
+        order = ([kv for kv in checked if len(kv[1].shape) == 3]
+                 + [kv for kv in checked if len(kv[1].shape) < 3 and kv[0] != "action_mask"]
+                 + [kv for kv in checked if kv[0] == "action_mask"])
+        self.leaves = order
+        self.n = action_space.n if self.action_mask else 0
+        image = order[0][1] if images else None
+        self.packed = image is not None and image.dtype == _UINT8
+        self.image_size = math.prod(image.shape) if image is not None else 0
+        self.flat_size = sum(math.prod(leaf.shape) for key, leaf in order if len(leaf.shape) < 3)
+        if self.packed:
+            self.shape, self.dtype = (self.image_size + 4 * self.flat_size,), _UINT8
+        else:
+            self.shape, self.dtype = (self.image_size + self.flat_size,), _FLOAT32
+        self.env_layout = (None, None)  # dicts, checked one by one
+
+    def message(self):
+        dict_space = env_pb2.DictSpace(tuple=self.tuple)
+        for key, leaf in self.leaves:
+            box = leaf.message().box
+            if len(leaf.shape) < 3:
+                box.dtype = tensor_pb2.DTYPE_FLOAT32  # flat leaves travel as float32
+            dict_space.leaves.add(name="" if self.tuple else key, box=box)
+        return env_pb2.Space(dict=dict_space)
+
+    def check(self, obs):
+        """`obs`, a dict (a tuple) of the space's leaves, as the row the
+        wire carries; SpaceError naming the leaf and what is wrong with it
+        (missing, extra, shape, dtype, NaN or infinity, a mask element
+        other than 0 and 1)."""
+        if self.tuple:
+            if not isinstance(obs, (tuple, list)) or len(obs) != len(self.leaves):
+                raise SpaceError("is %s, not a tuple of %d leaves" % (type(obs).__name__, len(self.leaves)))
+            values = {str(k): value for k, value in enumerate(obs)}
+        else:
+            if not isinstance(obs, collections.abc.Mapping):
+                raise SpaceError("is %s, not a dict of %s" % (type(obs).__name__, [k for k, _ in self.leaves]))
+            if len(obs) != len(self.leaves) or any(key not in obs for key, _ in self.leaves):
+                raise SpaceError("has keys %s, the observation space %s" % (list(obs), [k for k, _ in self.leaves]))
+            values = obs
+        row = np.empty(self.shape, self.dtype)
+        floats = row[self.image_size:].view(np.float32) if self.packed else row[self.image_size:]
+        at = 0
+        for key, leaf in self.leaves:
+            try:
+                value = leaf.check(values[key])
+            except SpaceError as error:
+                raise SpaceError("leaf %r %s" % (key, error)) from None
+            if len(leaf.shape) == 3:
+                row[:self.image_size] = value.reshape(-1)
+                continue
+            flat = value.reshape(-1)
+            if key == "action_mask" and self.action_mask and ((flat != 0) & (flat != 1)).any():
+                raise SpaceError('leaf "action_mask" holds %r: each element is 1 (allowed) or 0 (forbidden)'
+                                 % flat[(flat != 0) & (flat != 1)][0].item())
+            floats[at:at + flat.size] = flat
+            at += flat.size
+        return row
+
+    def allows_nothing(self, row):
+        """Whether the mask at the end of `row` (a checked observation)
+        forbids every action."""
+        return not row[-self.n:].any()
+
+
 def observation_space_of(space, action_space):
     """The checked form of a single-agent env's observation space, given its
     ActionSpace: a MaskedObservationSpace for a Dict of exactly
-    "observation" and "action_mask", else an ObservationSpace (which
-    refuses any other Dict)."""
+    "observation" and "action_mask", a DictObservationSpace for any other
+    Dict or Tuple, else an ObservationSpace."""
     keys = _dict_keys(space)
     if keys is not None and sorted(keys) == sorted(_MASK_KEYS):
         return MaskedObservationSpace(space, action_space)
+    if _leaves(space) is not None:
+        return DictObservationSpace(space, action_space)
     return ObservationSpace(space)
 
 

@@ -184,10 +184,6 @@ class MaskedSpacesTest(unittest.TestCase):
 
     def test_spaces_that_cannot_carry_a_mask_stop_the_server_at_start(self):
         for factory, text in [
-                ("mask_beside_other_keys", "observation_space is a Dict of ['action_mask', 'observation', 'goal']: "
-                                           "the protocol carries a Box, or for a single-agent env with a Discrete "
-                                           'action space a Dict of exactly "observation" (a Box) and "action_mask"'),
-                ("dict_without_mask", "observation_space is a Dict of ['position', 'velocity']"),
                 ("mask_of_wrong_length", 'observation_space["action_mask"] has 3 elements, the action space has 2 '
                                          "actions"),
                 ("mask_with_box_actions", 'observation_space has an "action_mask", which needs a Discrete action '
@@ -205,8 +201,7 @@ class MaskedSpacesTest(unittest.TestCase):
         space = Dict({"observation": Box(0, 1, (2,), np.float32), "action_mask": MultiBinary(2)})
         with self.assertRaises(SpaceError) as raised:
             ObservationSpace(space)
-        self.assertIn("observation_space is a Dict of ['observation', 'action_mask']: the protocol carries a Box",
-                      str(raised.exception))
+        self.assertIn("observation_space is a Dict or Tuple", str(raised.exception))
         # A Dict leaf beside a mask is no Box either.
         nested = Dict({"observation": Dict({"x": Box(0, 1, (2,), np.float32)}), "action_mask": MultiBinary(2)})
         with self.assertRaises(SpaceError) as raised:

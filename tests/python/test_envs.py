@@ -875,9 +875,17 @@ def masked_uint8():
 
 
 class MaskBesideOtherKeys(MaskedUint8):
+    """MaskedUint8 with a float32 "goal" of (0.25, 0.5) too: a Dict of flat
+    leaves and a mask (DictSpace)."""
+
     def __init__(self):
         super().__init__()
         self.observation_space.spaces["goal"] = Box(0, 1, (2,), np.float32)
+
+    def observation(self):
+        obs = super().observation()
+        obs["goal"] = np.array([0.25, 0.5], np.float32)
+        return obs
 
 
 class MaskOfWrongLength(MaskedUint8):
@@ -898,13 +906,6 @@ class MaskBesideDiscreteObservation(MaskedUint8):
         self.observation_space.spaces["observation"] = Discrete(5)
 
 
-class DictWithoutMask(MaskedUint8):
-    def __init__(self):
-        super().__init__()
-        self.observation_space = Dict({"position": Box(0, 1, (2,), np.float32),
-                                       "velocity": Box(0, 1, (2,), np.float32)})
-
-
 def mask_beside_other_keys():
     return MaskBesideOtherKeys()
 
@@ -919,10 +920,6 @@ def mask_with_box_actions():
 
 def mask_beside_discrete_observation():
     return MaskBesideDiscreteObservation()
-
-
-def dict_without_mask():
-    return DictWithoutMask()
 
 
 class EmptyHandedParty:
@@ -958,3 +955,133 @@ class EmptyHandedParty:
 
 def empty_handed_party():
     return EmptyHandedParty()
+
+
+# Dict and Tuple observations (proto/env.proto, DictSpace): one row each,
+# the image leaf first, then the flat leaves as float32.
+
+# What each instance of DictChaos does, by the seed of its first reset.
+DICT_CHAOS = ("good", "not_a_dict", "missing_leaf", "extra_leaf", "image_of_floats", "state_of_nan",
+              "state_too_long", "image_raises")
+
+
+class DictChaos:
+    """A Dict observation: "image" a uint8 [1, 2, 2] of (t, resets, kind,
+    255), and "state" a float32 [2] of (t / 2, -1.5), over Discrete(2).
+    Instance `kind` (the seed of its first reset, DICT_CHAOS's index)
+    misbehaves at step 2 of its first episode as DICT_CHAOS names. Episodes
+    last 5 steps."""
+
+    def __init__(self):
+        self.observation_space = Dict({"state": Box(-10.0, 10.0, (2,), np.float32),
+                                       "image": Box(0, 255, (1, 2, 2), np.uint8)})
+        self.action_space = Discrete(2)
+        self.kind = "good"
+        self.t = self.resets = 0
+
+    def observation(self):
+        image = np.array([[[self.t, self.resets], [DICT_CHAOS.index(self.kind), 255]]], np.uint8)
+        return {"state": np.array([self.t / 2, -1.5], np.float32), "image": image}
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.kind = DICT_CHAOS[seed]
+        self.t = 0
+        self.resets += 1
+        return self.observation(), {}
+
+    def step(self, action):
+        self.t += 1
+        obs, ended = self.observation(), self.t >= 5
+        if self.t != 2 or self.resets != 1:
+            return obs, 1.0, ended, False, {}
+        kind = self.kind
+        if kind == "not_a_dict":
+            obs = np.zeros(6, np.float32)
+        elif kind == "missing_leaf":
+            del obs["state"]
+        elif kind == "extra_leaf":
+            obs["goal"] = np.zeros(2, np.float32)
+        elif kind == "image_of_floats":
+            obs["image"] = obs["image"].astype(np.float32)
+        elif kind == "state_of_nan":
+            obs["state"][1] = np.nan
+        elif kind == "state_too_long":
+            obs["state"] = np.zeros(3, np.float32)
+        elif kind == "image_raises":
+            raise RuntimeError("camera unplugged")
+        return obs, 1.0, ended, False, {}
+
+
+def dict_chaos():
+    return DictChaos()
+
+
+class Tuple:
+    def __init__(self, spaces):
+        self.spaces = tuple(spaces)
+
+
+class TupleOfFloats:
+    """A Tuple of a float32 [2] and a float64 scalar over Discrete(2); the
+    observation is ((t, 1), t / 4)."""
+
+    def __init__(self):
+        self.observation_space = Tuple([Box(-1.0, 9.0, (2,), np.float32), Box(0.0, 1.0, (), np.float64)])
+        self.action_space = Discrete(2)
+        self.t = 0
+
+    def observation(self):
+        return (np.array([self.t, 1], np.float32), np.float64(self.t / 4))
+
+    def reset(self, seed=None, options=None):
+        self.t = 0
+        return self.observation(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self.observation(), 0.0, self.t >= 4, False, {}
+
+
+def tuple_of_floats():
+    return TupleOfFloats()
+
+
+class TwoImages(DictChaos):
+    def __init__(self):
+        super().__init__()
+        self.observation_space.spaces["depth"] = Box(0, 255, (1, 2, 2), np.uint8)
+
+
+class MaskBesideImage(DictChaos):
+    def __init__(self):
+        super().__init__()
+        self.observation_space.spaces["action_mask"] = MultiBinary(2)
+
+
+class NestedDict(DictChaos):
+    def __init__(self):
+        super().__init__()
+        self.observation_space.spaces["arm"] = Dict({"joints": Box(-1.0, 1.0, (3,), np.float32)})
+
+
+class RankFourLeaf(DictChaos):
+    def __init__(self):
+        super().__init__()
+        self.observation_space.spaces["video"] = Box(0, 255, (2, 1, 2, 2), np.uint8)
+
+
+def two_images():
+    return TwoImages()
+
+
+def mask_beside_image():
+    return MaskBesideImage()
+
+
+def nested_dict():
+    return NestedDict()
+
+
+def rank_four_leaf():
+    return RankFourLeaf()
