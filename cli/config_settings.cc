@@ -11,6 +11,7 @@
 #include "common/spelling.h"
 #include "experiment/config.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
 ABSL_FLAG(std::string, set, "",
@@ -21,6 +22,13 @@ ABSL_FLAG(std::string, set, "",
 
 namespace rill::cli {
 namespace {
+
+// Keeps a parse attempt's errors off stderr: ApplySettings tries a value
+// bare, then quoted, and says itself what neither fits.
+class QuietErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int, int, const std::string&) override {}
+};
 
 // Why `path` names no scalar field of ExperimentConfig, with the closest
 // field's name where one part is mistyped; nullopt when it names one.
@@ -108,6 +116,8 @@ absl::StatusOr<v1::ExperimentConfig> ApplySettings(const v1::ExperimentConfig& c
     std::string text = absl::StrCat(parts.back(), ": ", list);
     for (auto part = parts.rbegin() + 1; part != parts.rend(); ++part) text = absl::StrCat(*part, " { ", text, " }");
     google::protobuf::TextFormat::Parser parser;
+    QuietErrors quiet;
+    parser.RecordErrorsTo(&quiet);
     if (!parser.MergeFromString(text, &changed)) {
       // A string field takes its value quoted.
       const std::string quoted = absl::StrCat(text.substr(0, text.rfind(list)), "\"", list, "\"",
@@ -121,10 +131,9 @@ absl::StatusOr<v1::ExperimentConfig> ApplySettings(const v1::ExperimentConfig& c
   return changed;
 }
 
-absl::StatusOr<v1::ExperimentConfig> ApplyLaunchSettings(const v1::ExperimentConfig& config, const std::string& text) {
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LaunchSettings(const std::string& text) {
   absl::StatusOr<std::vector<SweptSetting>> settings = ParseSettings(text);
   if (!settings.ok()) return settings.status();
-  if (settings->empty()) return config;
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const SweptSetting& setting : *settings) {
     if (setting.values.size() != 1) {
@@ -134,7 +143,14 @@ absl::StatusOr<v1::ExperimentConfig> ApplyLaunchSettings(const v1::ExperimentCon
     }
     pairs.emplace_back(setting.path, setting.values[0]);
   }
-  absl::StatusOr<v1::ExperimentConfig> changed = ApplySettings(config, pairs);
+  return pairs;
+}
+
+absl::StatusOr<v1::ExperimentConfig> ApplyLaunchSettings(const v1::ExperimentConfig& config, const std::string& text) {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> pairs = LaunchSettings(text);
+  if (!pairs.ok()) return pairs.status();
+  if (pairs->empty()) return config;
+  absl::StatusOr<v1::ExperimentConfig> changed = ApplySettings(config, *pairs);
   if (!changed.ok()) return changed.status();
   return experiment::FinalizeExperimentConfig(*std::move(changed));
 }

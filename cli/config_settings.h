@@ -34,11 +34,16 @@ absl::StatusOr<std::vector<SweptSetting>> ParseSettings(const std::string& text)
 absl::StatusOr<v1::ExperimentConfig> ApplySettings(const v1::ExperimentConfig& config,
                                                    const std::vector<std::pair<std::string, std::string>>& settings);
 
-// `rill launch --set=TEXT` on `config`: every setting of TEXT (ParseSettings'
-// syntax) with one value, applied, then the config finalized again, as the
-// launch flags' overrides are. InvalidArgument for a setting of several
-// values (a sweep: `rill sweep`) or one the schema or the config's rules
-// refuse. Empty TEXT: `config` as it is.
+// The settings of `rill launch --set=TEXT` (ParseSettings' syntax), each
+// (path, its one value). InvalidArgument for a setting of several values
+// (a sweep: `rill sweep`). Empty TEXT: none.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LaunchSettings(const std::string& text);
+
+// LaunchSettings(TEXT) applied to `config`, then the config finalized
+// again. InvalidArgument for a setting the schema or the config's rules
+// refuse. Empty TEXT: `config` as it is. `rill launch` applies them to the
+// config as given instead (experiment::ConfigEdit), so that a setting of
+// the env sizes what finalization fills from it.
 absl::StatusOr<v1::ExperimentConfig> ApplyLaunchSettings(const v1::ExperimentConfig& config, const std::string& text);
 
 }  // namespace rill::cli

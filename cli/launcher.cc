@@ -522,6 +522,23 @@ PlanOptions PlanOptionsFromFlags(const std::string& run_dir, const std::optional
   return options;
 }
 
+// A new run's config: --config's, with --set's settings applied as given
+// (before finalization sizes anything from them: --set=env.name=...
+// resizes the replay signature too) and a remote env's spaces asked of it
+// where the config leaves them out.
+absl::StatusOr<v1::ExperimentConfig> LoadLaunchConfig(absl::Notification& stop) {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> settings = LaunchSettings(absl::GetFlag(FLAGS_set));
+  if (!settings.ok()) return settings.status();
+  auto apply_settings = [&settings](v1::ExperimentConfig& given) -> absl::Status {
+    absl::StatusOr<v1::ExperimentConfig> changed = ApplySettings(given, *settings);
+    if (!changed.ok()) return changed.status();
+    given = *std::move(changed);
+    return absl::OkStatus();
+  };
+  return roles::LoadConfigFromFlags([&stop](v1::EnvConfig& env) { return roles::AskEnvForSpaces(env, &stop); },
+                                    apply_settings);
+}
+
 }  // namespace
 
 int LaunchMain() {
@@ -536,19 +553,14 @@ int LaunchMain() {
   }
   absl::StatusOr<std::string> run_dir = ChooseRunDir(absl::GetFlag(FLAGS_run_dir), resume);
   if (!run_dir.ok()) return roles::ExitWith("flags", run_dir.status());
-  absl::StatusOr<v1::ExperimentConfig> config =
-      resume.empty() ? roles::LoadConfigFromFlags([&stop](v1::EnvConfig& env) { return roles::AskEnvForSpaces(env, &stop); })
-                     : experiment::LoadExperimentConfig(*run_dir + "/config.textpb");
-  if (!config.ok()) return roles::ExitWith("bad config", config.status());
-  if (!absl::GetFlag(FLAGS_set).empty()) {
-    if (!resume.empty()) {
-      return roles::ExitWith("flags", absl::InvalidArgumentError(absl::StrCat(
-                                          "--set and --resume: a resumed run keeps its config (", *run_dir,
-                                          "/config.textpb)")));
-    }
-    config = ApplyLaunchSettings(*config, absl::GetFlag(FLAGS_set));
-    if (!config.ok()) return roles::ExitWith("bad config", config.status());
+  if (!absl::GetFlag(FLAGS_set).empty() && !resume.empty()) {
+    return roles::ExitWith("flags", absl::InvalidArgumentError(absl::StrCat(
+                                        "--set and --resume: a resumed run keeps its config (", *run_dir,
+                                        "/config.textpb)")));
   }
+  absl::StatusOr<v1::ExperimentConfig> config =
+      resume.empty() ? LoadLaunchConfig(stop) : experiment::LoadExperimentConfig(*run_dir + "/config.textpb");
+  if (!config.ok()) return roles::ExitWith("bad config", config.status());
   absl::Status flags = CheckFlags();
   if (!flags.ok()) return roles::ExitWith("flags", flags);
   config = EffectiveConfig(*std::move(config));

@@ -213,7 +213,8 @@ bool Succeeded(const Run& run) {
   return run.status.has_value() && WIFEXITED(*run.status) && WEXITSTATUS(*run.status) == 0;
 }
 
-// Every combination's config, finalized (so that a bad one fails before
+// Every combination's config: its settings applied to `config` (the config
+// as given), then finalized (so that a bad one fails before
 // any run starts) and written to <sweep_dir>/<name>/config.textpb; the
 // combinations' names in `names`, their files in `configs`. On an error,
 // `failed` says what failed: "bad setting" or "sweep folder".
@@ -400,7 +401,13 @@ void DrawSweepPlot(const std::string& sweep_dir, const std::string& python) {
 
 int SweepMain() {
   absl::Notification& stop = InstallShutdownSignals();
-  absl::StatusOr<v1::ExperimentConfig> config = roles::LoadConfigFromFlags();
+  // The config as given too: each combination's settings change it before
+  // it is finalized, as `rill launch --set` does.
+  v1::ExperimentConfig given;
+  absl::StatusOr<v1::ExperimentConfig> config = roles::LoadConfigFromFlags(nullptr, [&given](v1::ExperimentConfig& c) {
+    given = c;
+    return absl::OkStatus();
+  });
   if (!config.ok()) return roles::ExitWith("bad config", config.status());
   absl::StatusOr<std::vector<int64_t>> seeds = ParseSeeds(absl::GetFlag(FLAGS_seeds));
   if (!seeds.ok()) return roles::ExitWith("flags", seeds.status());
@@ -419,7 +426,8 @@ int SweepMain() {
   }
   std::vector<std::string> names, configs;
   const char* failed_step = "";
-  absl::Status written = WriteCombinationConfigs(*config, grid, sweep_dir, names, configs, &failed_step);
+  given.set_seed(config->seed());  // --seed's, as the finalized config has it
+  absl::Status written = WriteCombinationConfigs(given, grid, sweep_dir, names, configs, &failed_step);
   if (!written.ok()) return roles::ExitWith(failed_step, written);
   const int num_actors =
       absl::GetFlag(FLAGS_num_actors) > 0 ? absl::GetFlag(FLAGS_num_actors) : config->topology().num_actors();

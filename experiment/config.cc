@@ -251,7 +251,8 @@ bool LacksRemoteSpaces(const v1::EnvConfig& env) {
   return remote.agents_size() == 0 && !remote.has_observation_space() && !remote.has_action_space();
 }
 
-absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text, const EnvSpacesSource& ask) {
+absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text, const EnvSpacesSource& ask,
+                                                           const ConfigEdit& edit) {
   v1::ExperimentConfig config;
   google::protobuf::TextFormat::Parser parser;
   CollectErrors errors;
@@ -272,16 +273,18 @@ absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& te
     }
     return absl::InvalidArgumentError(absl::StrCat("experiment config: ", message));
   }
+  if (edit != nullptr) RETURN_IF_ERROR(edit(config));
   if (ask != nullptr && LacksRemoteSpaces(config.env())) RETURN_IF_ERROR(ask(*config.mutable_env()));
   return FinalizeExperimentConfig(std::move(config));
 }
 
-absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path, const EnvSpacesSource& ask) {
+absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path, const EnvSpacesSource& ask,
+                                                          const ConfigEdit& edit) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open experiment config '", path, "'"));
   std::stringstream text;
   text << in.rdbuf();
-  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text.str(), ask);
+  absl::StatusOr<v1::ExperimentConfig> config = ParseExperimentConfig(text.str(), ask, edit);
   if (!config.ok()) {
     return absl::Status(config.status().code(), absl::StrCat(path, ": ", config.status().message()));
   }

@@ -28,16 +28,25 @@ using EnvSpacesSource = std::function<absl::Status(v1::EnvConfig& env)>;
 // spaces nor its agents: what an EnvSpacesSource fills.
 bool LacksRemoteSpaces(const v1::EnvConfig& env);
 
+// A change to a config as its text gives it, before finalization fills
+// anything from it (`rill launch --set`, a sweep's settings): a change of
+// env then sizes the replay signature, the networks and the algorithm's
+// defaults as if the text had said it.
+using ConfigEdit = std::function<absl::Status(v1::ExperimentConfig& given)>;
+
 // Parses the text, fills defaults and validates. InvalidArgument names the
-// field (and the line, for a parse error). With `ask`, a remote env's
-// spaces that the text leaves out come from it before the config is
-// finalized; without, they are required.
+// field (and the line, for a parse error). With `edit`, the config as
+// given is changed first. With `ask`, a remote env's spaces that the text
+// leaves out come from it before the config is finalized; without, they
+// are required.
 absl::StatusOr<v1::ExperimentConfig> ParseExperimentConfig(const std::string& text,
-                                                           const EnvSpacesSource& ask = nullptr);
+                                                           const EnvSpacesSource& ask = nullptr,
+                                                           const ConfigEdit& edit = nullptr);
 
 // Reads the file (then as ParseExperimentConfig); NotFound if it is missing.
 absl::StatusOr<v1::ExperimentConfig> LoadExperimentConfig(const std::string& path,
-                                                          const EnvSpacesSource& ask = nullptr);
+                                                          const EnvSpacesSource& ask = nullptr,
+                                                          const ConfigEdit& edit = nullptr);
 
 // Writes the config as text (atomic rename), e.g. next to checkpoints.
 absl::Status WriteExperimentConfig(const v1::ExperimentConfig& config, const std::string& path);

@@ -848,6 +848,23 @@ TEST(ConfigTest, DictObservationsTrainWithTheAlgorithmsThatReadThemAndAreRefused
   EXPECT_THAT(torso.status().message(), HasSubstr("network.torso"));
 }
 
+// An edit of the config as given (`rill launch --set`) comes before
+// finalization: another env sizes the replay signature as if the text had
+// named it, and an edit's refusal is the parse's.
+TEST(ConfigTest, AnEditOfTheConfigAsGivenIsFinalizedAsIfTheTextSaidIt) {
+  const std::string text = "env { name: \"Beacon-v0\" } network { torso: MINATAR_CNN } learner { ppo {} }";
+  absl::StatusOr<v1::ExperimentConfig> image = ParseExperimentConfig(text, nullptr, [](v1::ExperimentConfig& given) {
+    given.mutable_env()->set_name("BeaconImage-v0");
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(image.ok()) << image.status();
+  const v1::ColumnSpec& obs = image->replay().tables(0).signature().columns(0);
+  EXPECT_EQ(obs.shape(obs.shape_size() - 1), 49) << "the image's bytes alone";
+  absl::StatusOr<v1::ExperimentConfig> refused = ParseExperimentConfig(
+      text, nullptr, [](v1::ExperimentConfig&) { return absl::InvalidArgumentError("--set: nope"); });
+  EXPECT_EQ(refused.status().message(), "--set: nope");
+}
+
 // A recurrent core: the default unroll table records its state, and what
 // cannot train one, an absurd size, or PPO minibatches that split unrolls
 // are refused by name.

@@ -9,8 +9,10 @@
 
 namespace rill::roles {
 
-absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags(const experiment::EnvSpacesSource& ask) {
-  ASSIGN_OR_RETURN(v1::ExperimentConfig config, experiment::LoadExperimentConfig(absl::GetFlag(FLAGS_config), ask));
+absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags(const experiment::EnvSpacesSource& ask,
+                                                         const experiment::ConfigEdit& edit) {
+  ASSIGN_OR_RETURN(v1::ExperimentConfig config,
+                   experiment::LoadExperimentConfig(absl::GetFlag(FLAGS_config), ask, edit));
   if (absl::GetFlag(FLAGS_seed) >= 0) config.set_seed(static_cast<uint64_t>(absl::GetFlag(FLAGS_seed)));
   return config;
 }

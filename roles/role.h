@@ -22,8 +22,10 @@ inline constexpr int kExitFailure = 1;
 // Loads and finalizes the config named by --config; --seed >= 0 overrides.
 // With `ask`, a remote env's spaces that the config leaves out come from it
 // (`rill launch` passes roles/env_spaces.h's; a role reads the run folder's
-// config, which has them).
-absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags(const experiment::EnvSpacesSource& ask = nullptr);
+// config, which has them). With `edit`, the config as given is changed
+// before it is finalized (`rill launch --set`).
+absl::StatusOr<v1::ExperimentConfig> LoadConfigFromFlags(const experiment::EnvSpacesSource& ask = nullptr,
+                                                         const experiment::ConfigEdit& edit = nullptr);
 
 // The exposer on --host:--metrics_port, or null when --metrics_port is -1.
 absl::StatusOr<std::unique_ptr<MetricsServer>> StartMetricsFromFlags();
