@@ -1,6 +1,7 @@
 #include "envs/action_mask.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -10,6 +11,13 @@ namespace {
 
 // Element k of `obs`'s mask, as a float.
 float MaskElement(const EnvSpec& spec, const void* obs, int64_t k) {
+  if (spec.packed_observations()) {
+    // The last of a packed row's flat float32s, after the image's bytes.
+    float value;
+    const size_t at = static_cast<size_t>(spec.obs_bytes() - 4 * (spec.num_actions - k));
+    std::memcpy(&value, static_cast<const uint8_t*>(obs) + at, sizeof(value));
+    return value;
+  }
   const int64_t at = spec.obs_dim() - spec.num_actions + k;
   if (spec.uint8_observations()) return static_cast<const uint8_t*>(obs)[at];
   return static_cast<const float*>(obs)[at];
@@ -21,6 +29,12 @@ absl::Status CheckActionMaskSpec(const EnvSpec& spec) {
   if (!spec.action_mask) return absl::OkStatus();
   if (!spec.discrete) {
     return absl::InvalidArgumentError(absl::StrCat(spec.name, ": an action mask needs discrete actions"));
+  }
+  if (spec.flat_dim > 0) {
+    // A Dict observation with an image: the mask ends its flat leaves.
+    if (spec.flat_dim >= spec.num_actions) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(spec.name, ": an action mask of ", spec.num_actions,
+                                                   " actions ends the flat leaves, and there are ", spec.flat_dim));
   }
   if (spec.observation_shape.size() != 1 || spec.obs_dim() <= spec.num_actions) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -19,7 +19,9 @@
 namespace rill::envs {
 
 // OK when `spec`'s mask can be: discrete actions and flat (1-D)
-// observations with more elements than actions. InvalidArgument naming
+// observations with more elements than actions, or a Dict observation's
+// flat leaves (EnvSpec::flat_dim) at least as many as the actions (the
+// mask ends them, float32 in a packed row). InvalidArgument naming
 // what is not so; OK without a mask.
 absl::Status CheckActionMaskSpec(const EnvSpec& spec);
 

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <string>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -34,6 +36,24 @@ TEST(ActionMaskTest, ReadsTheLastElementsOfFloatAndByteObservations) {
     EXPECT_TRUE(CheckActionMask(spec, obs).ok());
     EXPECT_EQ(MaskString(spec, obs), "[0, 1, 1, 0]");
   }
+}
+
+// A Dict observation's packed row: a uint8 [1, 1, 3] image's bytes, then
+// five float32s (a state of one, then the mask), at an odd byte offset.
+TEST(ActionMaskTest, ReadsTheFloatsThatEndAPackedDictRow) {
+  EnvSpec spec = MaskedSpec(ObservationType::kUint8);
+  spec.observation_shape = {1, 1, 3};
+  spec.flat_dim = 5;
+  ASSERT_TRUE(CheckActionMaskSpec(spec).ok());
+  std::array<uint8_t, 3 + 20> row = {200, 0, 255};
+  const float flat[5] = {7.5f, 0, 1, 1, 0};
+  std::memcpy(row.data() + 3, flat, sizeof(flat));
+  EXPECT_EQ(MaskString(spec, row.data()), "[0, 1, 1, 0]");
+  EXPECT_TRUE(ActionAllowed(spec, row.data(), 2));
+  EXPECT_FALSE(ActionAllowed(spec, row.data(), 3));
+  EXPECT_TRUE(CheckActionMask(spec, row.data()).ok());
+  spec.flat_dim = 3;  // fewer flat leaves than actions
+  EXPECT_NE(CheckActionMaskSpec(spec).message().find("ends the flat leaves, and there are 3"), std::string::npos);
 }
 
 TEST(ActionMaskTest, WithoutAMaskEveryActionIsAllowed) {

@@ -102,15 +102,19 @@ void ScriptInput(Script& script) {
   const v1::PolicySpec& spec = script.spec;
   const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
   const bool image = script.image();
-  // One observation's shape, and how many dimensions a batch of them has.
+  const int64_t flat = spec.flat_dim();
+  // One observation's shape (a Dict observation's image leaf), and how
+  // many dimensions a batch of them has.
   const std::string one = image ? absl::StrCat("[", absl::StrJoin(spec.observation_shape(), ", "), "]")
-                                : absl::StrCat("[", spec.obs_dim(), "]");
+                                : absl::StrCat("[", spec.obs_dim() - flat, "]");
   const std::string shapes = absl::StrCat("[B, ", one.substr(1), " or ", one);
   const int batch_dims = image ? 4 : 2;
   const int lstm_size = spec.lstm_size();
   std::string& source = script.source;
-  source = script.recurrent() ? "def forward(self, obs: Tensor, state: Tensor) -> Tuple[Tensor, Tensor]:\n"
-                              : "def forward(self, obs: Tensor) -> Tensor:\n";
+  const std::string flat_arg = flat > 0 ? "flat: Tensor, " : "";
+  source = script.recurrent()
+               ? absl::StrCat("def forward(self, obs: Tensor, ", flat_arg, "state: Tensor) -> Tuple[Tensor, Tensor]:\n")
+               : absl::StrCat("def forward(self, obs: Tensor", flat > 0 ? ", flat: Tensor" : "", ") -> Tensor:\n");
   absl::StrAppend(&source, "    got = obs.size()\n");
   absl::StrAppend(&source, "    assert ", bytes ? "not " : "", "obs.is_floating_point(), 'this policy takes ",
                   bytes ? "uint8 observations " : "float observations ", shapes,
@@ -124,9 +128,16 @@ void ScriptInput(Script& script) {
   if (image) {
     for (int d = 0; d < 3; ++d) absl::StrAppend(&fits, " and obs.size(", d + 1, ") == ", spec.observation_shape(d));
   } else {
-    absl::StrAppend(&fits, " and obs.size(1) == ", spec.obs_dim());
+    absl::StrAppend(&fits, " and obs.size(1) == ", spec.obs_dim() - flat);
   }
   absl::StrAppend(&source, "    assert ", fits, ", 'this policy takes observations ", shapes, "; got ' + str(got)\n");
+  if (flat > 0) {
+    // A Dict observation's flat leaves, beside its image, row for row.
+    absl::StrAppend(&source, "    flat_got = flat.size()\n", "    if flat.dim() == 1:\n        flat = flat.unsqueeze(0)\n",
+                    "    assert flat.is_floating_point() and flat.dim() == 2 and flat.size(0) == obs.size(0) and ",
+                    "flat.size(1) == ", flat, ", 'this policy takes the flat leaves of a Dict observation [B, ", flat,
+                    "] (or [", flat, "] with one observation) beside its image; got ' + str(flat_got)\n");
+  }
   if (script.recurrent()) {
     // The state's rank follows the caller's: [2N] comes back as [2N].
     absl::StrAppend(&source, "    state_got = state.size()\n", "    single_state = state.dim() == 1\n",
@@ -274,9 +285,12 @@ absl::Status ScriptOutput(Script& script) {
   }
   if (spec.action_mask()) {
     // The env's mask, the observation's last action_dim elements (as the
-    // actors read it: a forbidden action is never the argmax).
-    absl::StrAppend(&script.source, "    out = out.masked_fill(obs[:, ", spec.obs_dim() - spec.action_dim(),
-                    ":] <= 0, ", absl::StrFormat("%.9g", policies::kMaskedLogit), ")\n");
+    // actors read it: a forbidden action is never the argmax): a Dict
+    // observation's the last of its flat leaves.
+    const bool flat = spec.flat_dim() > 0;
+    absl::StrAppend(&script.source, "    out = out.masked_fill(", flat ? "flat" : "obs", "[:, ",
+                    (flat ? spec.flat_dim() : spec.obs_dim()) - spec.action_dim(), ":] <= 0, ",
+                    absl::StrFormat("%.9g", policies::kMaskedLogit), ")\n");
   }
   script.source += ScriptHead(kind, spec.action_dim());
   absl::StrAppend(&script.source, "    if single:\n        action = action.squeeze(0)\n");
@@ -348,7 +362,6 @@ absl::Status ScriptPerAgent(Script& script) {
 }  // namespace
 
 absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy) {
-  if (policy.spec().flat_dim() > 0) return policies::DictNotExported(policy.spec(), "TorchScript");
   ASSIGN_OR_RETURN(const v1::ParameterSet params, policy.ExportParameters());
   try {
     torch::NoGradGuard no_grad;
@@ -361,6 +374,8 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
       return script.module;
     }
     if (script.image()) RETURN_IF_ERROR(ScriptTorso(script));
+    // A Dict observation: the flat leaves beside the image's features.
+    if (policy.spec().flat_dim() > 0) absl::StrAppend(&script.source, "    h = torch.cat([h, flat.float()], 1)\n");
     RETURN_IF_ERROR(ScriptBody(script));
     RETURN_IF_ERROR(ScriptOutput(script));
     script.module.define(script.source);

@@ -53,6 +53,10 @@ absl::StatusOr<torch::Tensor> ActWithBehaviour(policies::Policy& policy, const t
 //     observation [obs_dim] ([C, H, W]), which is acted on as a batch of
 //     one and gives its action without the batch dimension ([action_dim],
 //     or a 0-d index).
+//   - a policy on a Dict observation (spec().flat_dim() F > 0) exports
+//     forward(obs, flat) (a recurrent one forward(obs, flat, state)): obs
+//     its image leaf as above ([B, obs_dim - F] without a torso), flat the
+//     flat leaves' floats [B, F] (or [F] with one observation).
 //   Any other dtype or shape is refused by an assert whose message names
 //   the shapes the policy takes and the one it got.
 //

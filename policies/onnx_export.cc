@@ -171,10 +171,17 @@ void Signature(const v1::PolicySpec& spec, onnx::GraphProto* graph) {
   const bool image = spec.torso_size() > 0;
   const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
   const int64_t state = 2 * static_cast<int64_t>(spec.lstm_size());
+  const int64_t flat = spec.flat_dim();
   add(graph->mutable_input(), "obs", bytes ? TensorProto::UINT8 : TensorProto::FLOAT,
       image ? std::vector<int64_t>(spec.observation_shape().begin(), spec.observation_shape().end())
-            : std::vector<int64_t>{spec.obs_dim()},
-      bytes ? "the env's observations, uint8 (pixels 0..255, scaled by 1/255 inside)" : "the env's observations");
+            : std::vector<int64_t>{spec.obs_dim() - flat},
+      absl::StrCat(bytes ? "the env's observations, uint8 (pixels 0..255, scaled by 1/255 inside)"
+                         : "the env's observations",
+                   flat > 0 ? ": a Dict observation's image leaf" : ""));
+  if (flat > 0) {
+    add(graph->mutable_input(), "flat", TensorProto::FLOAT, {flat},
+        "a Dict observation's flat leaves, float32, flattened one after another in the env's row order");
+  }
   if (state > 0) {
     add(graph->mutable_input(), "state", TensorProto::FLOAT, {state},
         "the core state: h, then c; zeros at an episode's first step");
@@ -342,8 +349,11 @@ absl::StatusOr<std::string> Act(Writer& w) {
       // The env's mask, the observation's last action_dim elements, as the
       // actors read it: an action whose element is not above 0 is never the
       // argmax while another is allowed.
-      const std::string mask = g.Slice(w.obs, spec.obs_dim() - spec.action_dim(), spec.obs_dim());
-      const std::string zero = spec.observation_dtype() == v1::DTYPE_UINT8
+      // A Dict observation's: the last of its flat leaves (float32).
+      const bool flat = spec.flat_dim() > 0;
+      const std::string mask = flat ? g.Slice("flat", spec.flat_dim() - spec.action_dim(), spec.flat_dim())
+                                    : g.Slice(w.obs, spec.obs_dim() - spec.action_dim(), spec.obs_dim());
+      const std::string zero = spec.observation_dtype() == v1::DTYPE_UINT8 && !flat
                                    ? g.Node("Cast", {g.Scalar(0)}, {Attribute::Int("to", TensorProto::UINT8)})
                                    : g.Scalar(0);
       w.h = g.Node("Where", {g.Node("LessOrEqual", {mask, zero}), g.Scalar(kMaskedLogit), w.h});
@@ -402,7 +412,6 @@ absl::Status PerAgent(const v1::PolicySpec& spec, const v1::ParameterSet& params
 absl::StatusOr<onnx::ModelProto> ToOnnx(const v1::ParameterSet& params) {
   ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, PolicyFromParameters(params, /*seed=*/0));
   const v1::PolicySpec& spec = policy->spec();
-  if (spec.flat_dim() > 0) return DictNotExported(spec, "ONNX");
   ASSIGN_OR_RETURN(const v1::ParameterSet canonical, policy->ExportParameters());
   onnx::ModelProto model;
   model.set_ir_version(kOnnxIrVersion);
@@ -425,6 +434,8 @@ absl::StatusOr<onnx::ModelProto> ToOnnx(const v1::ParameterSet& params) {
   Writer writer{spec, canonical, graph};
   Input(writer);
   if (writer.image()) RETURN_IF_ERROR(Torso(writer));
+  // A Dict observation: the flat leaves beside the image's features.
+  if (spec.flat_dim() > 0) writer.h = graph.Node("Concat", {writer.h, "flat"}, {Attribute::Int("axis", 1)});
   RETURN_IF_ERROR(Body(writer));
   ASSIGN_OR_RETURN(const std::string action, Act(writer));
   if (spec.kind() == PolicyKindName(PolicyKind::kCategorical)) {

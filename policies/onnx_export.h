@@ -10,6 +10,9 @@
 //   inputs  "obs"   [batch, obs_dim] float32, or for an image policy
 //                   (PolicySpec.torso) [batch, C, H, W] uint8 pixels
 //                   (scaled by 1/255 inside) or float32 as the spec says;
+//           "flat"  [batch, flat_dim] float32, a Dict observation's flat
+//                   leaves (PolicySpec.flat_dim > 0): "obs" is then its
+//                   image leaf ([batch, obs_dim - flat_dim] without a torso);
 //           "state" [batch, 2N] float32, a recurrent policy's core state
 //                   (lstm_size N: h, then c; zeros at an episode's start).
 //   outputs "action"    [batch, action_dim] float32 in env units, or for a
@@ -44,8 +47,7 @@ inline constexpr int kOnnxOpset = 17;
 inline constexpr int kOnnxIrVersion = 8;
 
 // The model of `params`' policy. InvalidArgument for a ParameterSet that
-// PolicyFromParameters refuses (the field or tensor named); Unimplemented
-// for a policy on a Dict observation (DictNotExported).
+// PolicyFromParameters refuses (the field or tensor named).
 absl::StatusOr<onnx::ModelProto> ToOnnx(const v1::ParameterSet& params);
 
 // ToOnnx written to `path`; Internal naming the path when it cannot be.

@@ -183,9 +183,12 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind) {
   }
   if (spec.action_mask()) {
     if (kind != PolicyKind::kCategorical) return Invalid("action_mask", "is read by kind categorical only");
-    if (spec.torso_size() > 0 || spec.obs_dim() <= spec.action_dim()) {
+    // The mask ends the observation: its flat leaves', beside a torso.
+    const bool fits = spec.torso_size() > 0 ? spec.flat_dim() >= spec.action_dim() : spec.obs_dim() > spec.action_dim();
+    if (!fits) {
       return Invalid("action_mask", absl::StrCat("needs flat observations longer than the ", spec.action_dim(),
-                                                 " actions (obs_dim ", spec.obs_dim(), ")"));
+                                                 " actions (obs_dim ", spec.obs_dim(), "), or beside a torso ",
+                                                 "that many flat leaves (flat_dim ", spec.flat_dim(), ")"));
     }
   }
   if (IsDiscrete(kind)) return absl::OkStatus();
@@ -206,13 +209,6 @@ v1::PolicySpec PolicySpecFor(const std::string& kind, const envs::EnvSpec& env, 
   for (float high : env.action_high) spec.add_action_high(high);
   spec.set_action_mask(env.action_mask && kind == PolicyKindName(PolicyKind::kCategorical));
   return spec;
-}
-
-absl::Status DictNotExported(const v1::PolicySpec& spec, absl::string_view format) {
-  return absl::UnimplementedError(absl::StrCat(
-      "this policy acts on a Dict observation (", spec.obs_dim() - spec.flat_dim(), " image elements and ",
-      spec.flat_dim(), " flat ones), which ", format,
-      " export does not take yet; Rill's actors and central inference run it"));
 }
 
 absl::Status SetTorso(const envs::EnvSpec& env, const std::vector<v1::TorsoLayer>& torso, v1::PolicySpec* spec) {

@@ -88,12 +88,6 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind);
 v1::PolicySpec PolicySpecFor(const std::string& kind, const envs::EnvSpec& env, const std::vector<int>& hidden,
                              double exploration_noise = 0);
 
-// Unimplemented: `format` ("ONNX", "TorchScript") does not export a policy
-// on a Dict observation (spec.flat_dim() > 0) yet; the message names its
-// leaves' sizes and what does run it (the actors' policies, central
-// inference).
-absl::Status DictNotExported(const v1::PolicySpec& spec, absl::string_view format);
-
 // Makes `spec` an image policy: `env`'s [C, H, W] observation shape (a
 // Dict observation's image leaf, the flat leaves beside the torso's
 // features) and `torso` before the MLP (none when empty). InvalidArgument when the env's

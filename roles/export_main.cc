@@ -25,10 +25,12 @@ namespace {
 
 // What the ONNX model takes and gives (policies/onnx_export.h).
 std::string OnnxSignature(const v1::PolicySpec& spec) {
-  const std::string obs =
-      absl::StrCat(spec.observation_dtype() == v1::DTYPE_UINT8 ? "uint8 " : "float32 ", "[batch, ",
-                   spec.torso_size() > 0 ? absl::StrJoin(spec.observation_shape(), ", ") : absl::StrCat(spec.obs_dim()),
-                   "]");
+  // A Dict observation's image leaf, then its flat leaves as "flat".
+  const int flat = spec.flat_dim();
+  const std::string obs = absl::StrCat(
+      spec.observation_dtype() == v1::DTYPE_UINT8 ? "uint8 " : "float32 ", "[batch, ",
+      spec.torso_size() > 0 ? absl::StrJoin(spec.observation_shape(), ", ") : absl::StrCat(spec.obs_dim() - flat), "]",
+      flat > 0 ? absl::StrCat(", flat float32 [batch, ", flat, "]") : "");
   const std::string action = spec.kind() == "categorical" ? "action int64 [batch]"
                                                           : absl::StrCat("action float32 [batch, ", spec.action_dim(), "]");
   if (spec.lstm_size() == 0) return absl::StrCat("obs ", obs, " -> ", action);
@@ -97,10 +99,11 @@ int ExportMain() {
   const std::string obs =
       absl::StrCat(spec.observation_dtype() == v1::DTYPE_UINT8 ? "uint8 " : "float ",
                    spec.torso_size() > 0 ? absl::StrCat("[B, ", absl::StrJoin(spec.observation_shape(), ", "), "]")
-                                         : absl::StrCat("[B, ", spec.obs_dim(), "]"),
+                                         : absl::StrCat("[B, ", spec.obs_dim() - spec.flat_dim(), "]"),
                    " (or one, without B)",
                    spec.torso_size() > 0 ? absl::StrCat(" through a ", spec.torso_size(), "-layer conv torso") : "",
-                   spec.trunk_size() > 0 ? absl::StrCat(" and a ", spec.trunk_size(), "-unit LayerNorm trunk") : "");
+                   spec.trunk_size() > 0 ? absl::StrCat(" and a ", spec.trunk_size(), "-unit LayerNorm trunk") : "",
+                   spec.flat_dim() > 0 ? absl::StrCat(", flat float [B, ", spec.flat_dim(), "] beside it") : "");
   // A recurrent module also takes and returns its core state (see
   // learner/torch_policy.h).
   const absl::StatusOr<policies::PolicyKind> kind = policies::KindOf(spec);

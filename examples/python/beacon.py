@@ -1,16 +1,17 @@
 """Beacon-v0's rules behind Gymnasium's env API (envs/games/beacon.h is the
 C++ one), with a Dict observation of an image and a vector, as a robot
 sees a camera frame beside its state:
-    "image"  uint8 (1, 7, 7): 255 on the agent's cell, 0 elsewhere;
-    "beacon" float32 (2,): the beacon's column and row, each / 6.
+    "image"       uint8 (1, 7, 7): 255 on the agent's cell, 0 elsewhere;
+    "beacon"      float32 (2,): the beacon's column and row, each / 6;
+    "action_mask" int8 (4,): 1 for each move that stays on the grid.
 The agent walks a 7 x 7 grid to the beacon (Discrete(4): up, right, down,
 left; a move into the edge stays put): reaching it pays +1 and ends the
 episode, every other step costs 0.02; episodes are cut at 40 steps.
 
 Rill serves the Dict as one row per observation, the image's bytes then
-the vector's float32s (proto/env.proto, DictSpace), and PPO's conv torso
-runs on the image with the vector beside its features
-(deploy/configs/beacon_ppo_python.textpb).
+the vector's and the mask's float32s (proto/env.proto, DictSpace), and
+PPO's conv torso runs on the image with the rest beside its features; a
+move off the grid gets no probability (deploy/configs/beacon_ppo_python.textpb).
 
 Mean returns over the 1000 episodes of seeds 0..999
 (`python3 examples/python/beacon.py` measures them):
@@ -22,7 +23,7 @@ Mean returns over the 1000 episodes of seeds 0..999
 
 import numpy as np
 
-from spaces import Box, Dict, Discrete, Spec
+from spaces import Box, Dict, Discrete, MultiBinary, Spec
 
 SIZE = 7
 BEACON_REWARD = 1.0
@@ -33,7 +34,8 @@ MOVES = ((0, -1), (1, 0), (0, 1), (-1, 0))  # (column, row) per action
 class Beacon:
     def __init__(self):
         self.observation_space = Dict({"image": Box(0, 255, (1, SIZE, SIZE), np.uint8),
-                                       "beacon": Box(0.0, 1.0, (2,), np.float32)})
+                                       "beacon": Box(0.0, 1.0, (2,), np.float32),
+                                       "action_mask": MultiBinary(len(MOVES))})
         self.action_space = Discrete(len(MOVES))
         self.spec = Spec(max_episode_steps=40)
         self._rng = np.random.default_rng()
@@ -58,7 +60,9 @@ class Beacon:
     def _observation(self):
         image = np.zeros((1, SIZE, SIZE), np.uint8)
         image[0, self.agent[1], self.agent[0]] = 255
-        return {"image": image, "beacon": np.array(self.beacon, np.float32) / (SIZE - 1)}
+        mask = np.array([0 <= self.agent[0] + dc < SIZE and 0 <= self.agent[1] + dr < SIZE for dc, dr in MOVES],
+                        np.int8)
+        return {"image": image, "beacon": np.array(self.beacon, np.float32) / (SIZE - 1), "action_mask": mask}
 
 
 def make():

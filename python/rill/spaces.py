@@ -317,9 +317,6 @@ class DictObservationSpace:
             if not action_space.discrete:
                 raise SpaceError('%s has an "action_mask", which needs a Discrete action space; the action space '
                                  "is a Box of shape %s" % (name, action_space.shape))
-            if images:
-                raise SpaceError('%s has an "action_mask" beside the image leaf %r: Rill takes an action mask '
-                                 "beside flat leaves only" % (name, images[0]))
             mask = dict(checked)["action_mask"]
             if math.prod(mask.shape) != action_space.n:
                 raise SpaceError('%s["action_mask"] has %d elements, the action space has %d actions'
@@ -385,8 +382,10 @@ class DictObservationSpace:
         return row
 
     def allows_nothing(self, row):
-        """Whether the mask at the end of `row` (a checked observation)
-        forbids every action."""
+        """Whether the mask at the end of `row` (a checked observation: a
+        packed row ends in its float32s' bytes) forbids every action."""
+        if self.packed:
+            return not row[-4 * self.n:].view(np.float32).any()
         return not row[-self.n:].any()
 
 

@@ -86,11 +86,12 @@ v1::ParameterSet Normalized(v1::ParameterSet params, float clip) {
 }
 
 v1::ParameterSet Image(const std::string& kind, const std::vector<v1::TorsoLayer>& torso, std::vector<int64_t> shape,
-                       int trunk, uint64_t seed) {
+                       int trunk, uint64_t seed, int flat_dim = 0) {
   envs::EnvSpec env;
   env.name = "image";
   env.observation_shape = shape;
   env.observation_type = envs::ObservationType::kUint8;
+  env.flat_dim = flat_dim;  // a Dict observation's flat leaves beside the image
   env.discrete = kind == "categorical";
   env.num_actions = 6;
   env.action_low = {-1.f, 0.f};
@@ -102,6 +103,17 @@ v1::ParameterSet Image(const std::string& kind, const std::vector<v1::TorsoLayer
   }
   spec.set_trunk_size(trunk);
   return Parameters(spec, seed);
+}
+
+// Dict observations (PolicySpec.flat_dim): an image leaf through a
+// torso beside 9 flat floats that end in the mask of its 6 actions, and
+// an image leaf without a torso (flattened) beside 3.
+void AddDictCases(std::vector<Case>* cases) {
+  v1::ParameterSet dict_masked =
+      Image("categorical", policies::MinAtarCnnLayers(), {2, 8, 8}, 0, 13, /*flat_dim=*/9);
+  dict_masked.mutable_policy()->set_action_mask(true);
+  cases->push_back({"categorical_dict_torso_masked", dict_masked, 3, 6});
+  cases->push_back({"gaussian_dict_flat", Image("gaussian", {}, {1, 4, 4}, 0, 14, /*flat_dim=*/3)});
 }
 
 std::vector<Case> Cases() {
@@ -116,6 +128,7 @@ std::vector<Case> Cases() {
   cases.push_back({"gaussian_image_trunk",
                    Image("gaussian", policies::MinAtarCnnLayers(), {4, 10, 10}, /*trunk=*/16, 6)});
   cases.push_back({"categorical_image_resnet", Image("categorical", policies::ImpalaResnetLayers(), {3, 20, 20}, 0, 7)});
+  AddDictCases(&cases);
   for (const char* kind : {"gaussian", "categorical"}) {
     v1::PolicySpec recurrent = Flat(kind, 11, 3);
     recurrent.set_lstm_size(32);
@@ -192,36 +205,43 @@ struct Inputs {
   std::vector<int64_t> obs_shape;
   std::vector<uint8_t> pixels;
   std::vector<float> obs;
+  // A Dict observation's flat leaves ([kRows, flat_dim], the last flat_dim
+  // of each row of obs too): the models' "flat" input.
+  std::vector<float> flat;
   std::vector<float> state;
 };
 
 Inputs MakeInputs(const Case& c, const policies::Policy& policy, uint64_t seed) {
   const v1::PolicySpec& spec = policy.spec();
   const int64_t obs_dim = spec.obs_dim();
+  const int64_t flat = spec.flat_dim();
+  const int64_t image = obs_dim - flat;
   const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
   Inputs in;
   in.obs_shape = {kRows};
   if (spec.torso_size() > 0) {
     in.obs_shape.insert(in.obs_shape.end(), spec.observation_shape().begin(), spec.observation_shape().end());
   } else {
-    in.obs_shape.push_back(obs_dim);
+    in.obs_shape.push_back(image);
   }
   std::mt19937_64 rng(seed);
-  in.pixels.resize(kRows * obs_dim);
+  in.pixels.resize(kRows * image);
   in.obs.resize(kRows * obs_dim);
+  in.flat.resize(kRows * flat);
   std::normal_distribution<float> normal(0.f, c.scale);
   std::bernoulli_distribution allowed(0.6);
   for (int64_t r = 0; r < kRows; ++r) {
     for (int64_t k = 0; k < obs_dim; ++k) {
       float& x = in.obs[r * obs_dim + k];
-      if (bytes) {
-        in.pixels[r * obs_dim + k] = static_cast<uint8_t>(rng() % 256);
-        x = in.pixels[r * obs_dim + k] * envs::kUint8ObservationScale;
-      } else if (k >= obs_dim - c.mask_size) {
+      if (k >= obs_dim - c.mask_size) {
         x = r % 50 == 0 ? 0.f : static_cast<float>(allowed(rng));  // every 50th row allows nothing
+      } else if (bytes && k < image) {
+        in.pixels[r * image + k] = static_cast<uint8_t>(rng() % 256);
+        x = in.pixels[r * image + k] * envs::kUint8ObservationScale;
       } else {
         x = normal(rng);
       }
+      if (k >= image) in.flat[r * flat + k - image] = x;
     }
   }
   const int64_t state_size = policy.state_size();
@@ -281,15 +301,18 @@ void WriteTorchScriptActions(const policies::Policy& policy, Inputs in, const st
   torch::jit::Module module = *learner::ToTorchScript(policy);
   torch::Tensor input = bytes ? torch::from_blob(in.pixels.data(), in.obs_shape, torch::kUInt8)
                               : torch::from_blob(in.obs.data(), in.obs_shape, torch::kFloat32);
+  std::vector<torch::jit::IValue> inputs = {input};
+  const int64_t flat = policy.spec().flat_dim();
+  if (flat > 0) inputs.push_back(torch::from_blob(in.flat.data(), {kRows, flat}, torch::kFloat32));
   torch::Tensor action;
   if (state_size > 0) {
-    const auto result =
-        module.forward({input, torch::from_blob(in.state.data(), {kRows, state_size}, torch::kFloat32)}).toTuple();
+    inputs.push_back(torch::from_blob(in.state.data(), {kRows, state_size}, torch::kFloat32));
+    const auto result = module.forward(inputs).toTuple();
     action = result->elements()[0].toTensor().contiguous();
     const torch::Tensor new_state = result->elements()[1].toTensor().contiguous();
     WriteBytes(dir + "/new_state.torchscript.bin", new_state.data_ptr(), new_state.numel() * sizeof(float));
   } else {
-    action = module.forward({input}).toTensor().contiguous();
+    action = module.forward(inputs).toTensor().contiguous();
   }
   WriteBytes(dir + "/action.torchscript.bin", action.data_ptr(), action.numel() * action.element_size());
 }
@@ -305,6 +328,10 @@ void Write(const Case& c, const std::string& dir, uint64_t seed) {
   const bool bytes = spec.observation_dtype() == v1::DTYPE_UINT8;
   const bool discrete = spec.kind() == "categorical";
   const int64_t state_size = policy->state_size();
+  if (spec.flat_dim() > 0 && !bytes) {
+    std::fprintf(stderr, "write_cases: %s: a Dict case's image leaf is uint8 here\n", c.name.c_str());
+    std::exit(1);
+  }
   const Inputs in = MakeInputs(c, *policy, seed);
   if (bytes) {
     WriteBytes(dir + "/obs.bin", in.pixels.data(), in.pixels.size());
@@ -316,6 +343,10 @@ void Write(const Case& c, const std::string& dir, uint64_t seed) {
   WriteTorchScriptActions(*policy, in, dir);
 
   std::vector<std::string> inputs = {Tensor("obs", bytes ? "uint8" : "float32", in.obs_shape, "obs.bin")};
+  if (spec.flat_dim() > 0) {
+    WriteBytes(dir + "/flat.bin", in.flat.data(), in.flat.size() * sizeof(float));
+    inputs.push_back(Tensor("flat", "float32", {kRows, spec.flat_dim()}, "flat.bin"));
+  }
   std::vector<std::string> outputs = {discrete ? Output("action", "int64", {kRows}, "action")
                                                : Output("action", "float32", {kRows, spec.action_dim()}, "action")};
   if (state_size > 0) {

@@ -128,6 +128,31 @@ class DictSpacesTest(unittest.TestCase):
                     finally:
                         stream.close()
 
+    def test_a_mask_beside_an_image_ends_the_rows_floats_and_one_that_allows_nothing_is_named(self):
+        with Server("test_envs:mask_beside_image") as server:
+            for shared_memory in (False, True):
+                with self.subTest(shared_memory=shared_memory):
+                    stream = EnvStream(server.address, 1, shared_memory=shared_memory)
+                    try:
+                        opened = stream.opened
+                        self.assertTrue(opened.action_mask)
+                        self.assertEqual([leaf.name for leaf in opened.observation_space.dict.leaves],
+                                         ["image", "state", "action_mask"])
+                        first = stream.observations
+                        self.assertEqual((first.shape, first.dtype), ((1, 4 + 16), np.uint8))
+                        self.assertEqual(first[0, 4:].view(np.float32).tolist(), [0, -1.5, 1, 0])
+                        obs, _, _, _, _, _, errors = stream.step(np.zeros(1, np.int64))
+                        self.assertEqual(errors, [])
+                        self.assertEqual(obs[0, 4:].view(np.float32).tolist(), [0.5, -1.5, 0, 1])
+                        stream.step(np.ones(1, np.int64))
+                        obs, _, _, truncated, _, _, errors = stream.step(np.zeros(1, np.int64))
+                        self.assertEqual(named(errors), [(0, "observation", "step's observation \"action_mask\" "
+                                                                            "allows no action, and the agent must act "
+                                                                            "from it")])
+                        self.assertTrue(truncated[0])
+                    finally:
+                        stream.close()
+
     def test_a_tuple_travels_as_its_leaves_in_order(self):
         with Server("test_envs:tuple_of_floats") as server:
             stream = EnvStream(server.address, 2)
@@ -145,7 +170,6 @@ class DictSpacesTest(unittest.TestCase):
         for factory, text in [
                 ("two_images", "observation_space has 2 image leaves (image, depth): Rill's networks take one; "
                                "stack them as channels"),
-                ("mask_beside_image", 'observation_space has an "action_mask" beside the image leaf \'image\''),
                 ("nested_dict", "observation_space['arm']"),
                 ("rank_four_leaf", "observation_space['video'] has shape (2, 1, 2, 2): a leaf is an image (C, H, "
                                    "W) or flat")]:

@@ -1054,9 +1054,20 @@ class TwoImages(DictChaos):
 
 
 class MaskBesideImage(DictChaos):
+    """DictChaos (kind "good") with an "action_mask" allowing action t % 2
+    only, and none at all from step 3 on."""
+
     def __init__(self):
         super().__init__()
         self.observation_space.spaces["action_mask"] = MultiBinary(2)
+
+    def observation(self):
+        obs = super().observation()
+        mask = np.zeros(2, np.int8)
+        if self.t < 3:
+            mask[self.t % 2] = 1
+        obs["action_mask"] = mask
+        return obs
 
 
 class NestedDict(DictChaos):
