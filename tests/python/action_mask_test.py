@@ -22,7 +22,7 @@ from rill import tensors  # noqa: E402
 from rill.env_batch import EnvBatch  # noqa: E402
 from rill.env_client import EnvStream  # noqa: E402
 from rill.spaces import ActionSpace, ObservationSpace, SpaceError, observation_space_of  # noqa: E402
-from env_server_test import Server, refused_start  # noqa: E402
+from env_server_test import Server, named, refused_start  # noqa: E402
 from test_envs import MASK_CHAOS, Box, Dict, Discrete, MultiBinary  # noqa: E402
 
 KIND = {kind: index for index, kind in enumerate(MASK_CHAOS)}
@@ -32,11 +32,6 @@ ALLOWS_NOTHING = '"action_mask" allows no action, and the agent must act from it
 def row(t, resets, kind, mask):
     """MaskChaos's flat observation: [[t, resets], [kind, 7]], then the mask."""
     return [t, resets, KIND[kind], 7] + list(mask)
-
-
-def named(errors):
-    """(index, field, message) of each EnvError."""
-    return [(e.env_index, e.field, e.message) for e in errors]
 
 
 class MaskChaosTest(unittest.TestCase):

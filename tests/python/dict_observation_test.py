@@ -22,7 +22,7 @@ for path in (os.path.join(ROOT, "python"), HERE):
 from rill import tensors  # noqa: E402
 from rill.env_client import EnvStream  # noqa: E402
 from rill.spaces import ActionSpace, ObservationSpace, SpaceError, observation_space_of  # noqa: E402
-from env_server_test import Server, refused_start  # noqa: E402
+from env_server_test import Server, named, refused_start  # noqa: E402
 from test_envs import DICT_CHAOS, Box, Dict, Discrete, MultiBinary  # noqa: E402
 
 KIND = {kind: index for index, kind in enumerate(DICT_CHAOS)}
@@ -32,10 +32,6 @@ def row(t, resets, kind):
     """DictChaos's row: the image's four bytes, then (t / 2, -1.5)'s."""
     floats = np.array([t / 2, -1.5], np.float32).view(np.uint8).tolist()
     return [t, resets, KIND[kind], 255] + floats
-
-
-def named(errors):
-    return [(e.env_index, e.field, e.message) for e in errors]
 
 
 class DictChaosTest(unittest.TestCase):

@@ -61,6 +61,11 @@ class Server:
         self.stop()
 
 
+def named(errors):
+    """(index, field, message) of each EnvError."""
+    return [(e.env_index, e.field, e.message) for e in errors]
+
+
 def refused_start(factory):
     """(exit code, stderr) of a server that must refuse to start."""
     process = subprocess.run([sys.executable, "-m", "rill.env_server", "--factory=" + factory],
