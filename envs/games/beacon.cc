@@ -50,7 +50,11 @@ EnvSpec BeaconEnv::MakeSpec(const std::string& name, View view) {
 }
 
 BeaconEnv::BeaconEnv(EnvSpec spec, View view, uint64_t seed)
-    : Env(spec), view_(view), rng_(seed), time_limit_(spec.max_episode_steps) {}
+    : Env(spec),
+      view_(view),
+      rng_(seed),
+      time_limit_(spec.max_episode_steps),
+      bytes_(static_cast<size_t>(spec.obs_bytes())) {}
 
 absl::StatusOr<std::unique_ptr<Beacon>> Beacon::Create(int max_episode_steps, uint64_t seed) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
@@ -88,8 +92,7 @@ void BeaconEnv::Reset(float* obs) {
 }
 
 absl::StatusOr<StepResult> BeaconEnv::Step(const float* action, float* next_obs) {
-  std::vector<uint8_t> bytes(static_cast<size_t>(spec().obs_bytes()));
-  ASSIGN_OR_RETURN(const StepResult result, StepRaw(action, bytes.data()));
+  ASSIGN_OR_RETURN(const StepResult result, StepRaw(action, bytes_.data()));
   WriteFloats(next_obs);
   return result;
 }
@@ -126,15 +129,14 @@ void BeaconEnv::WriteBytes(uint8_t* obs) const {
   if (view_ == View::kBoth) std::memcpy(obs + kCells, beacon, sizeof(beacon));
 }
 
-void BeaconEnv::WriteFloats(float* obs) const {
-  std::vector<uint8_t> bytes(static_cast<size_t>(spec().obs_bytes()));
-  WriteBytes(bytes.data());
+void BeaconEnv::WriteFloats(float* obs) {
+  WriteBytes(bytes_.data());
   if (view_ == View::kPosition) {
-    std::memcpy(obs, bytes.data(), bytes.size());
+    std::memcpy(obs, bytes_.data(), bytes_.size());
     return;
   }
-  for (int k = 0; k < kCells; ++k) obs[k] = bytes[k];
-  if (view_ == View::kBoth) std::memcpy(obs + kCells, bytes.data() + kCells, 2 * sizeof(float));
+  for (int k = 0; k < kCells; ++k) obs[k] = bytes_[k];
+  if (view_ == View::kBoth) std::memcpy(obs + kCells, bytes_.data() + kCells, 2 * sizeof(float));
 }
 
 void BeaconEnv::SetCellsForTesting(int agent_col, int agent_row, int beacon_col, int beacon_row) {

@@ -70,13 +70,15 @@ class BeaconEnv : public Env {
  private:
   void Start();
   void WriteBytes(uint8_t* obs) const;
-  void WriteFloats(float* obs) const;
+  // The same values as floats, through bytes_.
+  void WriteFloats(float* obs);
 
   View view_;
   SeededRng rng_;
   TimeLimit time_limit_;
   int agent_col_ = 0, agent_row_ = 0;
   int beacon_col_ = 0, beacon_row_ = 0;
+  std::vector<uint8_t> bytes_;  // one row of obs_bytes(), for the float path
 };
 
 // The three registered views, each a class for the env list (env_list.h).
