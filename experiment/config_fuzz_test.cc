@@ -356,16 +356,16 @@ class ConfigFuzzTest : public ::testing::Test {
  protected:
   // Run from a folder laid out as the repository root after `bazel build`
   // (as config_test's EveryShippedConfigLoads does): the plugin configs
-  // name bazel-bin/examples/plugin/libhover.so, librendezvous.so and
-  // libgate.so.
+  // name bazel-bin/examples/plugin/lib*.so (every example library this
+  // test's data has).
   static void SetUpTestSuite() {
     runfiles_ = new std::filesystem::path(std::filesystem::current_path());
     const std::filesystem::path root = std::filesystem::path(std::getenv("TEST_TMPDIR")) / "root";
     std::filesystem::create_directories(root / "bazel-bin/examples/plugin");
     std::filesystem::create_directory_symlink(*runfiles_ / "deploy", root / "deploy");
-    for (const char* library : {"libhover.so", "librendezvous.so", "libgate.so"}) {
-      std::filesystem::create_symlink(*runfiles_ / "examples/plugin" / library,
-                                      root / "bazel-bin/examples/plugin" / library);
+    for (const auto& library : std::filesystem::directory_iterator(*runfiles_ / "examples/plugin")) {
+      if (library.path().extension() != ".so") continue;
+      std::filesystem::create_symlink(library.path(), root / "bazel-bin/examples/plugin" / library.path().filename());
     }
     std::filesystem::current_path(root);
     InstallCrashReport();

@@ -404,14 +404,15 @@ TEST(ConfigTest, DiscreteTransitionSignatureStoresIntegerActions) {
 
 TEST(ConfigTest, EveryShippedConfigLoads) {
   // Run from a folder laid out as the repository root after `bazel build`:
-  // the plugin configs name bazel-bin/examples/plugin/libhover.so,
-  // librendezvous.so and libgate.so.
+  // the plugin configs name bazel-bin/examples/plugin/lib*.so (every
+  // example library this test's data has).
   const std::filesystem::path runfiles = std::filesystem::current_path();
   const std::filesystem::path root = std::filesystem::path(std::getenv("TEST_TMPDIR")) / "root";
   std::filesystem::create_directories(root / "bazel-bin/examples/plugin");
   std::filesystem::create_directory_symlink(runfiles / "deploy", root / "deploy");
-  for (const char* library : {"libhover.so", "librendezvous.so", "libgate.so"}) {
-    std::filesystem::create_symlink(runfiles / "examples/plugin" / library, root / "bazel-bin/examples/plugin" / library);
+  for (const auto& library : std::filesystem::directory_iterator(runfiles / "examples/plugin")) {
+    if (library.path().extension() != ".so") continue;
+    std::filesystem::create_symlink(library.path(), root / "bazel-bin/examples/plugin" / library.path().filename());
   }
   std::filesystem::current_path(root);
   // Every file in deploy/configs, so a new config is checked without being

@@ -26,33 +26,53 @@ namespace {
 
 constexpr size_t kErrorBytes = 1024;
 
-// The library's env `info` as a spec, or what is wrong with it.
-absl::StatusOr<EnvSpec> SpecOfInfo(const RillEnvInfo& info, int index) {
+// `shape`'s first `rank` sizes, or what is wrong with them ("<field>[d] =
+// ..."): each positive, at most 2^28 elements in all.
+absl::StatusOr<std::vector<int64_t>> ShapeOf(const int64_t* shape, int rank, const std::string& field) {
+  std::vector<int64_t> sizes;
+  int64_t elements = 1;
+  for (int d = 0; d < rank; ++d) {
+    const int64_t size = shape[d];
+    if (size <= 0 || size > (int64_t{1} << 24) || elements > (int64_t{1} << 28) / size) {
+      return absl::InvalidArgumentError(absl::StrCat(field, "[", d, "] = ", size,
+                                                     " is out of range (positive, at most 2^28 elements in all)"));
+    }
+    elements *= size;
+    sizes.push_back(size);
+  }
+  return sizes;
+}
+
+// A RillDType as an observation type, or what is wrong with it.
+absl::StatusOr<ObservationType> TypeOf(int32_t dtype, const std::string& field) {
+  if (dtype == RILL_DTYPE_FLOAT32) return ObservationType::kFloat32;
+  if (dtype == RILL_DTYPE_UINT8) return ObservationType::kUint8;
+  return absl::InvalidArgumentError(absl::StrCat(field, " ", dtype, " is not a RillDType (float32 = 1, uint8 = 2)"));
+}
+
+// The library's env `info` as a spec, or what is wrong with it. An env
+// with a Dict observation (`dict`) declares observation_rank 0, and its
+// observation is set from the Dict (DictObservation).
+absl::StatusOr<EnvSpec> SpecOfInfo(const RillEnvInfo& info, int index, bool dict = false) {
   const std::string where = absl::StrCat("env ", index);
   if (info.id == nullptr || info.id[0] == '\0') return absl::InvalidArgumentError(absl::StrCat(where, " has no id"));
   EnvSpec spec;
   spec.name = info.id;
   const std::string named = absl::StrCat("env ", spec.name);
-  if (info.observation_rank < 1 || info.observation_rank > RILL_ENV_PLUGIN_MAX_RANK) {
-    return absl::InvalidArgumentError(absl::StrCat(named, ": observation_rank ", info.observation_rank,
-                                                   " is out of range (1..", RILL_ENV_PLUGIN_MAX_RANK, ")"));
-  }
-  int64_t elements = 1;
-  for (int d = 0; d < info.observation_rank; ++d) {
-    const int64_t size = info.observation_shape[d];
-    if (size <= 0 || size > (int64_t{1} << 24) || elements > (int64_t{1} << 28) / size) {
-      return absl::InvalidArgumentError(absl::StrCat(named, ": observation_shape[", d, "] = ", size,
-                                                     " is out of range (positive, at most 2^28 elements in all)"));
+  if (dict) {
+    if (info.observation_rank != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(named, ": observation_rank ", info.observation_rank,
+                                                     " beside a Dict in env_dict_spaces; a Dict env declares 0"));
     }
-    elements *= size;
-    spec.observation_shape.push_back(size);
+  } else {
+    if (info.observation_rank < 1 || info.observation_rank > RILL_ENV_PLUGIN_MAX_RANK) {
+      return absl::InvalidArgumentError(absl::StrCat(named, ": observation_rank ", info.observation_rank,
+                                                     " is out of range (1..", RILL_ENV_PLUGIN_MAX_RANK, ")"));
+    }
+    ASSIGN_OR_RETURN(spec.observation_shape, ShapeOf(info.observation_shape, info.observation_rank,
+                                                     absl::StrCat(named, ": observation_shape")));
+    ASSIGN_OR_RETURN(spec.observation_type, TypeOf(info.observation_dtype, absl::StrCat(named, ": observation_dtype")));
   }
-  if (info.observation_dtype != RILL_DTYPE_FLOAT32 && info.observation_dtype != RILL_DTYPE_UINT8) {
-    return absl::InvalidArgumentError(absl::StrCat(named, ": observation_dtype ", info.observation_dtype,
-                                                   " is not a RillDType (float32 = 1, uint8 = 2)"));
-  }
-  spec.observation_type =
-      info.observation_dtype == RILL_DTYPE_UINT8 ? ObservationType::kUint8 : ObservationType::kFloat32;
   if (info.num_actions < 0) {
     return absl::InvalidArgumentError(absl::StrCat(named, ": num_actions ", info.num_actions, " is negative"));
   }
@@ -83,6 +103,84 @@ absl::StatusOr<EnvSpec> SpecOfInfo(const RillEnvInfo& info, int index) {
   }
   spec.max_episode_steps = info.max_episode_steps;
   return spec;
+}
+
+// Leaf `k` of a Dict (`named`: its env, for messages), or what is wrong
+// with it on its own: a name, rank 0 to 3, a shape, a dtype (float32
+// unless an image).
+absl::StatusOr<ObservationLeaf> LeafOf(const RillObservationLeaf& leaf, int k, const std::string& named) {
+  if (leaf.name == nullptr || leaf.name[0] == '\0') {
+    return absl::InvalidArgumentError(absl::StrCat(named, ": leaf ", k, " has no name"));
+  }
+  const std::string where = absl::StrCat(named, ": leaf '", leaf.name, "'");
+  if (leaf.rank < 0 || leaf.rank > 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, " has rank ", leaf.rank, "; a leaf is an image (rank 3, [C, H, W]) or flat (rank 0 to 2)"));
+  }
+  ASSIGN_OR_RETURN(std::vector<int64_t> shape, ShapeOf(leaf.shape, leaf.rank, absl::StrCat(where, ": shape")));
+  ASSIGN_OR_RETURN(const ObservationType type, TypeOf(leaf.dtype, absl::StrCat(where, ": dtype")));
+  if (leaf.rank < 3 && type != ObservationType::kFloat32) {
+    return absl::InvalidArgumentError(absl::StrCat(where, " is uint8; a flat leaf is float32"));
+  }
+  return ObservationLeaf{leaf.name, std::move(shape), type};
+}
+
+// `spec`'s observation from the Dict `dict` (`spec` has its actions):
+// the leaves in the order a row holds them (EnvSpec::observation_leaves:
+// the image, the flat leaves, with `masked` the "action_mask" leaf last),
+// and `order`, for each of them, its index in the table. What is wrong
+// with the Dict otherwise, naming the leaf.
+absl::Status DictObservation(const RillDictSpace& dict, bool masked, EnvSpec* spec, std::vector<int>* order) {
+  const std::string named = absl::StrCat("env ", spec->name, ": its Dict observation");
+  if (dict.num_leaves < 1 || dict.num_leaves > RILL_ENV_PLUGIN_MAX_LEAVES || dict.leaves == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(named, " has num_leaves ", dict.num_leaves, " (1..",
+                                                   RILL_ENV_PLUGIN_MAX_LEAVES, ", with leaves set)"));
+  }
+  std::vector<ObservationLeaf> leaves;
+  int image = -1, mask = -1;
+  int64_t flat = 0;
+  for (int k = 0; k < dict.num_leaves; ++k) {
+    ASSIGN_OR_RETURN(ObservationLeaf leaf, LeafOf(dict.leaves[k], k, named));
+    const std::string where = absl::StrCat(named, ": leaf '", leaf.name, "'");
+    for (const ObservationLeaf& other : leaves) {
+      if (other.name == leaf.name) return absl::InvalidArgumentError(absl::StrCat(where, " is declared twice"));
+    }
+    if (leaf.shape.size() == 3) {
+      if (image >= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(where, " is a second image beside '", leaves[image].name,
+                                                       "'; Rill's networks take one (stack several as channels)"));
+      }
+      image = k;
+    } else {
+      if (masked && leaf.name == "action_mask") mask = k;
+      flat += leaf.elements();
+    }
+    leaves.push_back(std::move(leaf));
+  }
+  if (masked && (mask < 0 || leaves[mask].elements() != spec->num_actions)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        named, ": env_action_masks says it has an action mask, so it needs a flat leaf 'action_mask' of its ",
+        spec->num_actions, " actions", mask < 0 ? "" : absl::StrCat(" (it has ", leaves[mask].elements(), ")")));
+  }
+  if (flat > (int64_t{1} << 24)) {
+    return absl::InvalidArgumentError(absl::StrCat(named, " has ", flat, " flat elements; at most 2^24"));
+  }
+  if (image >= 0) order->push_back(image);
+  for (int k = 0; k < dict.num_leaves; ++k) {
+    if (k != image && k != mask) order->push_back(k);
+  }
+  if (mask >= 0) order->push_back(mask);
+  for (const int k : *order) spec->observation_leaves.push_back(leaves[k]);
+  if (image >= 0) {
+    spec->observation_shape = leaves[image].shape;
+    spec->observation_type = leaves[image].type;
+    spec->flat_dim = static_cast<int>(flat);
+  } else {
+    // Flat leaves alone: one float32 vector.
+    spec->observation_shape = {flat};
+    spec->observation_type = ObservationType::kFloat32;
+  }
+  return absl::OkStatus();
 }
 
 // Multi-agent env `info` (index `index`) as a spec, or what is wrong
@@ -152,13 +250,20 @@ absl::StatusOr<MultiAgentSpec> SpecOfMultiAgentInfo(const RillMultiAgentEnvInfo&
 }
 
 // The functions a table must have for the envs it offers.
-std::vector<std::string> MissingFunctions(const RillEnvPlugin& table, bool multi_agent, bool state) {
+std::vector<std::string> MissingFunctions(const RillEnvPlugin& table, bool box, bool dict, bool multi_agent,
+                                          bool state) {
   std::vector<std::string> missing;
   if (table.num_envs > 0) {
     if (table.create == nullptr) missing.push_back("create");
     if (table.destroy == nullptr) missing.push_back("destroy");
+  }
+  if (box) {
     if (table.reset == nullptr) missing.push_back("reset");
     if (table.step == nullptr) missing.push_back("step");
+  }
+  if (dict) {
+    if (table.reset_dict == nullptr) missing.push_back("reset_dict (an env has a Dict observation)");
+    if (table.step_dict == nullptr) missing.push_back("step_dict (an env has a Dict observation)");
   }
   if (multi_agent) {
     if (table.create_multi_agent == nullptr) missing.push_back("create_multi_agent");
@@ -186,7 +291,8 @@ class PluginEnv final : public Env {
       return absl::InternalError(absl::StrCat("env ", spec.name, " of plugin ", library->path(),
                                               ": create failed: ", LibraryMessage(error)));
     }
-    return absl::WrapUnique<Env>(new PluginEnv(std::move(library), std::move(spec), handle));
+    std::vector<int> order = library->leaf_orders()[index];
+    return absl::WrapUnique<Env>(new PluginEnv(std::move(library), std::move(spec), std::move(order), handle));
   }
 
   ~PluginEnv() override { library_->table().destroy(handle_); }
@@ -194,20 +300,22 @@ class PluginEnv final : public Env {
   void Reset(float* obs) override {
     if (!spec().uint8_observations()) return ResetRaw(obs);
     ResetRaw(bytes_.data());
-    std::copy_n(bytes_.data(), obs_dim(), obs);
+    AsFloats(obs);
   }
 
   absl::StatusOr<StepResult> Step(const float* action, float* next_obs) override {
     if (!spec().uint8_observations()) return StepRaw(action, next_obs);
     absl::StatusOr<StepResult> result = StepRaw(action, bytes_.data());
-    if (result.ok()) std::copy_n(bytes_.data(), obs_dim(), next_obs);
+    if (result.ok()) AsFloats(next_obs);
     return result;
   }
 
   void ResetRaw(void* obs) override {
     char error[kErrorBytes] = {0};
     reset_error_.clear();
-    if (library_->table().reset(handle_, obs, error, sizeof(error)) != 0) {
+    const int32_t failed = dict() ? library_->table().reset_dict(handle_, leaves_.data(), error, sizeof(error))
+                                  : library_->table().reset(handle_, obs, error, sizeof(error));
+    if (failed != 0) {
       reset_error_ = absl::StrCat("reset failed: ", LibraryMessage(error));
     } else if (std::optional<std::string> bad = NonFinite(obs)) {
       reset_error_ = absl::StrCat("reset returned ", *bad);
@@ -216,6 +324,7 @@ class PluginEnv final : public Env {
       std::memset(obs, 0, static_cast<size_t>(spec().obs_bytes()));  // never read: the next Step fails
       return;
     }
+    Pack(obs);
     time_limit_.StartEpisode();
   }
 
@@ -239,13 +348,15 @@ class PluginEnv final : public Env {
     }
     char error[kErrorBytes] = {0};
     RillEnvStepResult out{};
-    if (library_->table().step(handle_, checked, next_obs, &out, error, sizeof(error)) != 0) {
-      return absl::InternalError(Named(absl::StrCat("step failed: ", LibraryMessage(error))));
-    }
+    const int32_t failed =
+        dict() ? library_->table().step_dict(handle_, checked, leaves_.data(), &out, error, sizeof(error))
+               : library_->table().step(handle_, checked, next_obs, &out, error, sizeof(error));
+    if (failed != 0) return absl::InternalError(Named(absl::StrCat("step failed: ", LibraryMessage(error))));
     if (std::optional<std::string> bad = NonFinite(next_obs)) {
       return absl::InternalError(Named(absl::StrCat("step returned ", *bad)));
     }
     if (!std::isfinite(out.reward)) return absl::InternalError(Named(absl::StrCat("step returned reward ", out.reward)));
+    Pack(next_obs);
     StepResult result;
     result.reward = out.reward;
     result.terminated = out.terminated != 0;
@@ -255,21 +366,66 @@ class PluginEnv final : public Env {
   }
 
  private:
-  PluginEnv(std::shared_ptr<const PluginLibrary> library, EnvSpec spec, void* handle)
+  // `order`: LeafOrders()'s entry for the env (empty for a Box).
+  PluginEnv(std::shared_ptr<const PluginLibrary> library, EnvSpec spec, std::vector<int> order, void* handle)
       : Env(spec), library_(std::move(library)), handle_(handle), time_limit_(spec.max_episode_steps) {
-    if (spec.uint8_observations()) bytes_.resize(static_cast<size_t>(spec.obs_dim()));
+    if (spec.uint8_observations()) bytes_.resize(static_cast<size_t>(spec.obs_bytes()));
+    leaves_.resize(order.size());
+    for (size_t p = 0; p < order.size(); ++p) {
+      const ObservationLeaf& leaf = spec.observation_leaves[p];
+      // Floats, so that every leaf is aligned for its dtype.
+      leaf_values_.emplace_back(static_cast<size_t>((leaf.elements() * ObservationTypeBytes(leaf.type) + 3) / 4));
+      leaves_[static_cast<size_t>(order[p])] = leaf_values_.back().data();
+    }
+  }
+
+  // Whether the env observes a Dict (reset_dict and step_dict, one buffer
+  // per leaf).
+  bool dict() const { return !leaf_values_.empty(); }
+
+  // A Dict observation's leaves, as the library wrote them, into one row
+  // at `obs` (their order in observation_leaves); nothing for a Box, which
+  // the library wrote there itself.
+  void Pack(void* obs) const {
+    uint8_t* row = static_cast<uint8_t*>(obs);
+    for (size_t p = 0; p < leaf_values_.size(); ++p) {
+      const ObservationLeaf& leaf = spec().observation_leaves[p];
+      const size_t bytes = static_cast<size_t>(leaf.elements() * ObservationTypeBytes(leaf.type));
+      std::memcpy(row, leaf_values_[p].data(), bytes);
+      row += bytes;
+    }
+  }
+
+  // The uint8 row in bytes_ as floats (the image's 0..255, then a Dict's
+  // flat leaves as they are).
+  void AsFloats(float* obs) const {
+    const int image = spec().shape_elements();
+    std::copy_n(bytes_.data(), image, obs);
+    std::memcpy(obs + image, bytes_.data() + image, static_cast<size_t>(spec().flat_dim) * sizeof(float));
   }
 
   std::string Named(const std::string& what) const {
     return absl::StrCat("env ", name(), " of plugin ", library_->path(), ": ", what);
   }
-  // "observation[3] = nan" for the first non-finite element, if any
-  // (uint8 observations always are).
+  // "observation[3] = nan" (a Dict's: "leaf 'name'[3] = nan") for the
+  // first non-finite element the library wrote, if any (uint8 elements
+  // always are).
   std::optional<std::string> NonFinite(const void* raw) const {
-    if (spec().uint8_observations()) return std::nullopt;
-    const float* obs = static_cast<const float*>(raw);
-    for (int k = 0; k < obs_dim(); ++k) {
-      if (!std::isfinite(obs[k])) return absl::StrCat("observation[", k, "] = ", obs[k]);
+    if (!dict()) {
+      if (spec().uint8_observations()) return std::nullopt;
+      const float* obs = static_cast<const float*>(raw);
+      for (int k = 0; k < obs_dim(); ++k) {
+        if (!std::isfinite(obs[k])) return absl::StrCat("observation[", k, "] = ", obs[k]);
+      }
+      return std::nullopt;
+    }
+    for (size_t p = 0; p < leaf_values_.size(); ++p) {
+      const ObservationLeaf& leaf = spec().observation_leaves[p];
+      if (leaf.type != ObservationType::kFloat32) continue;
+      for (int64_t k = 0; k < leaf.elements(); ++k) {
+        const float value = leaf_values_[p][static_cast<size_t>(k)];
+        if (!std::isfinite(value)) return absl::StrCat("leaf '", leaf.name, "'[", k, "] = ", value);
+      }
     }
     return std::nullopt;
   }
@@ -280,6 +436,11 @@ class PluginEnv final : public Env {
   std::string reset_error_;
   std::vector<float> clipped_;
   std::vector<uint8_t> bytes_;  // uint8 envs: the observation behind Reset / Step
+  // A Dict env: each leaf's buffer, in observation_leaves' order, and
+  // the same buffers in the table's order (what reset_dict and step_dict
+  // are passed).
+  std::vector<std::vector<float>> leaf_values_;
+  std::vector<void*> leaves_;
 };
 
 // A multi-agent env of a loaded library behind the MultiAgentEnv
@@ -428,14 +589,10 @@ absl::StatusOr<std::pair<std::shared_ptr<const PluginLibrary>, int>> Resolve(con
   return std::make_pair(std::move(library), index);
 }
 
-}  // namespace
-
-absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(const std::string& path) {
-  absl::MutexLock lock(&loaded_mutex);
-  auto found = Loaded().find(path);
-  if (found != Loaded().end()) return found->second;
-
-  const std::string named = absl::StrCat("env plugin ", path);
+// The table of the library at `path` (`named` in messages), opened and
+// checked up to its envs: a file, its symbol, an ABI version this Rill
+// loads, the version's size, at least one env.
+absl::StatusOr<const RillEnvPlugin*> OpenTable(const std::string& path, const std::string& named) {
   struct stat file_status;
   if (path.empty() || ::stat(path.c_str(), &file_status) != 0) {
     return absl::NotFoundError(absl::StrCat(named, ": no such file"));
@@ -464,39 +621,77 @@ absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(const s
                                                    "; this Rill loads version ", RILL_ENV_PLUGIN_ABI_VERSION,
                                                    " and older (rebuild it against this Rill's envs/plugin/rill_env_plugin.h)"));
   }
-  // A version-1 library's table ends at `step`, a version-2 one's at
-  // `multi_agent_state`: nothing past its own end is read.
-  const bool v2 = table->abi_version >= 2;
-  const bool v3 = table->abi_version >= 3;
-  const size_t size = v3   ? sizeof(RillEnvPlugin)
-                      : v2 ? RILL_ENV_PLUGIN_V2_STRUCT_SIZE
-                           : RILL_ENV_PLUGIN_V1_STRUCT_SIZE;
+  // Each older version's table ends before the next one's fields: nothing
+  // past its own end is read.
+  const uint32_t version = table->abi_version;
+  const size_t size = version >= 4   ? sizeof(RillEnvPlugin)
+                      : version == 3 ? RILL_ENV_PLUGIN_V3_STRUCT_SIZE
+                      : version == 2 ? RILL_ENV_PLUGIN_V2_STRUCT_SIZE
+                                     : RILL_ENV_PLUGIN_V1_STRUCT_SIZE;
   if (table->struct_size < size) {
     return absl::InvalidArgumentError(absl::StrCat(named, ": its table is ", table->struct_size, " bytes, version ",
-                                                   table->abi_version, "'s is ", size));
+                                                   version, "'s is ", size));
   }
-  const int32_t num_multi = v2 ? table->num_multi_agent_envs : 0;
+  const int32_t num_multi = version >= 2 ? table->num_multi_agent_envs : 0;
   if (table->num_envs < 0 || (table->num_envs > 0 && table->envs == nullptr) || num_multi < 0 ||
       (num_multi > 0 && table->multi_agent_envs == nullptr) || table->num_envs + num_multi < 1) {
     return absl::InvalidArgumentError(absl::StrCat(named, ": offers no env (num_envs ", table->num_envs,
-                                                   v2 ? absl::StrCat(", num_multi_agent_envs ", num_multi) : "", ")"));
+                                                   version >= 2 ? absl::StrCat(", num_multi_agent_envs ", num_multi) : "",
+                                                   ")"));
   }
+  return table;
+}
+
+// Adds `id` to the library's `ids`; InvalidArgument when it is there.
+absl::Status AddId(const std::string& named, const std::string& id, std::vector<std::string>* ids) {
+  if (std::find(ids->begin(), ids->end(), id) != ids->end()) {
+    return absl::InvalidArgumentError(absl::StrCat(named, ": offers env ", id, " twice"));
+  }
+  ids->push_back(id);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(const std::string& path) {
+  absl::MutexLock lock(&loaded_mutex);
+  auto found = Loaded().find(path);
+  if (found != Loaded().end()) return found->second;
+
+  const std::string named = absl::StrCat("env plugin ", path);
   auto library = std::shared_ptr<PluginLibrary>(new PluginLibrary());
   library->path_ = path;
-  library->table_ = table;
+  ASSIGN_OR_RETURN(library->table_, OpenTable(path, named));
   std::vector<std::string> ids;
-  auto unique = [&](const std::string& id) -> absl::Status {
-    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(named, ": offers env ", id, " twice"));
-    }
-    ids.push_back(id);
-    return absl::OkStatus();
-  };
-  for (int i = 0; i < table->num_envs; ++i) {
-    absl::StatusOr<EnvSpec> spec = SpecOfInfo(table->envs[i], i);
+  Needs needs;
+  RETURN_IF_ERROR(library->AddEnvs(named, &ids, &needs));
+  RETURN_IF_ERROR(library->AddMultiAgentEnvs(named, &ids, &needs));
+  const std::vector<std::string> missing =
+      MissingFunctions(*library->table_, needs.box, needs.dict, !library->multi_agent_specs_.empty(), needs.state);
+  if (!missing.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(named, ": its table has no ", absl::StrJoin(missing, ", ")));
+  }
+  Loaded()[path] = library;
+  return library;
+}
+
+absl::Status PluginLibrary::AddEnvs(const std::string& named, std::vector<std::string>* ids, Needs* needs) {
+  const RillEnvPlugin& table = *table_;
+  const bool v3 = table.abi_version >= 3, v4 = table.abi_version >= 4;
+  for (int i = 0; i < table.num_envs; ++i) {
+    const RillDictSpace* dict = v4 && table.env_dict_spaces != nullptr ? table.env_dict_spaces[i] : nullptr;
+    const bool masked = v3 && table.env_action_masks != nullptr && table.env_action_masks[i] != 0;
+    absl::StatusOr<EnvSpec> spec = SpecOfInfo(table.envs[i], i, dict != nullptr);
     if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat(named, ": ", spec.status().message()));
-    RETURN_IF_ERROR(unique(spec->name));
-    if (v3 && table->env_action_masks != nullptr && table->env_action_masks[i] != 0) {
+    RETURN_IF_ERROR(AddId(named, spec->name, ids));
+    std::vector<int> order;
+    if (dict != nullptr) {
+      if (absl::Status leaves = DictObservation(*dict, masked, &*spec, &order); !leaves.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(named, ": ", leaves.message()));
+      }
+    }
+    (dict != nullptr ? needs->dict : needs->box) = true;
+    if (masked) {
       spec->action_mask = true;
       if (absl::Status mask = CheckActionMaskSpec(*spec); !mask.ok()) {
         return absl::InvalidArgumentError(
@@ -504,16 +699,21 @@ absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(const s
                          "mask, but ", mask.message()));
       }
     }
-    library->specs_.push_back(*std::move(spec));
-    library->dtypes_.push_back(static_cast<RillDType>(table->envs[i].observation_dtype));
+    specs_.push_back(*std::move(spec));
+    leaf_orders_.push_back(std::move(order));
   }
-  bool any_state = false;
+  return absl::OkStatus();
+}
+
+absl::Status PluginLibrary::AddMultiAgentEnvs(const std::string& named, std::vector<std::string>* ids, Needs* needs) {
+  const RillEnvPlugin& table = *table_;
+  const int32_t num_multi = table.abi_version >= 2 ? table.num_multi_agent_envs : 0;
   for (int i = 0; i < num_multi; ++i) {
-    absl::StatusOr<MultiAgentSpec> spec = SpecOfMultiAgentInfo(table->multi_agent_envs[i], i);
+    absl::StatusOr<MultiAgentSpec> spec = SpecOfMultiAgentInfo(table.multi_agent_envs[i], i);
     if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat(named, ": ", spec.status().message()));
-    RETURN_IF_ERROR(unique(spec->name));
+    RETURN_IF_ERROR(AddId(named, spec->name, ids));
     const int32_t* masks =
-        v3 && table->agent_action_masks != nullptr ? table->agent_action_masks[i] : nullptr;
+        table.abi_version >= 3 && table.agent_action_masks != nullptr ? table.agent_action_masks[i] : nullptr;
     for (size_t k = 0; masks != nullptr && k < spec->agents.size(); ++k) {
       if (masks[k] == 0) continue;
       EnvSpec& agent = spec->agent_specs[k];
@@ -524,15 +724,10 @@ absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(const s
                          ": agent_action_masks says its observations end in an action mask, but ", mask.message()));
       }
     }
-    any_state = any_state || !spec->state_shape.empty();
-    library->multi_agent_specs_.push_back(*std::move(spec));
+    needs->state = needs->state || !spec->state_shape.empty();
+    multi_agent_specs_.push_back(*std::move(spec));
   }
-  const std::vector<std::string> missing = MissingFunctions(*table, num_multi > 0, any_state);
-  if (!missing.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(named, ": its table has no ", absl::StrJoin(missing, ", ")));
-  }
-  Loaded()[path] = library;
-  return library;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> PluginLibrary::Find(const std::string& id) const { return FindIn(id, /*multi_agent=*/false); }

@@ -6,10 +6,12 @@
 // PluginLibrary::Load opens a library once per process and path and checks
 // it before anything calls into it: the file exists, it exports
 // rill_env_plugin, its table was built for an ABI version this Rill
-// loads (1 to 3; both numbers named otherwise), the table has every
+// loads (1 to 4; both numbers named otherwise), the table has every
 // function its envs need, and every env's (and every agent's) spaces are
-// well formed, an action mask it declares (version 3) included. Each check fails with a message naming the
-// library and what is wrong, so `rill launch` and `rill envs --plugin`
+// well formed, an action mask (version 3) and a Dict observation (version
+// 4, its leaves laid out as one row: EnvSpec::observation_leaves)
+// included. Each check fails with a message naming the library and what
+// is wrong, so `rill launch` and `rill envs --plugin`
 // refuse a bad library before any process starts. A loaded library stays
 // loaded for the life of the process.
 //
@@ -21,7 +23,9 @@
 // (an out-of-range index or a NaN is refused before the library sees it)
 // and what the library returns (an error it reports, a non-finite
 // observation or reward), each as a Step error naming the env and the
-// field; a failed reset surfaces as the next Step's error.
+// field; a failed reset surfaces as the next Step's error. A Dict env's
+// leaves, written to one buffer each, are packed into its row after each
+// reset and step.
 //
 // Thread-safe: Load may be called from any thread. A PluginEnv is not
 // thread-safe (see interface.h).
@@ -51,14 +55,16 @@ class PluginLibrary {
 
   const std::string& path() const { return path_; }
   const RillEnvPlugin& table() const { return *table_; }
-  // Every env of the library, in its order, with its default time limit
-  // and its observation dtype (uint8 envs included).
+  // Every env of the library, in its order, with its default time limit.
   const std::vector<EnvSpec>& specs() const { return specs_; }
-  const std::vector<RillDType>& observation_dtypes() const { return dtypes_; }
+  // For each env, in its order: empty for a Box observation; for a Dict
+  // one (ABI version 4), the table's index of each leaf of its spec's
+  // observation_leaves (the order a row holds them).
+  const std::vector<std::vector<int>>& leaf_orders() const { return leaf_orders_; }
   // Every multi-agent env of the library (ABI version 2), in its order,
   // with its default time limit. Empty for a version-1 library.
   const std::vector<MultiAgentSpec>& multi_agent_specs() const { return multi_agent_specs_; }
-  // The ABI version the library was built for (1 to 3).
+  // The ABI version the library was built for (1 to 4).
   uint32_t abi_version() const { return table_->abi_version; }
   // The index of single-agent env `id`; NotFound listing the library's
   // ids (naming a multi-agent one as such).
@@ -67,19 +73,29 @@ class PluginLibrary {
   absl::StatusOr<int> FindMultiAgent(const std::string& id) const;
 
  private:
+  // What the table's envs need of it: reset and step (a Box env),
+  // reset_dict and step_dict (a Dict env), multi_agent_state.
+  struct Needs {
+    bool box = false, dict = false, state = false;
+  };
+
   PluginLibrary() = default;
   absl::StatusOr<int> FindIn(const std::string& id, bool multi_agent) const;
+  // The table's single-agent (multi-agent) envs, checked, into specs_ and
+  // leaf_orders_ (multi_agent_specs_); their ids into `ids`, which each
+  // must not be in already. `named`: the library, for messages.
+  absl::Status AddEnvs(const std::string& named, std::vector<std::string>* ids, Needs* needs);
+  absl::Status AddMultiAgentEnvs(const std::string& named, std::vector<std::string>* ids, Needs* needs);
 
   std::string path_;
   const RillEnvPlugin* table_ = nullptr;
   std::vector<EnvSpec> specs_;
-  std::vector<RillDType> dtypes_;
+  std::vector<std::vector<int>> leaf_orders_;
   std::vector<MultiAgentSpec> multi_agent_specs_;
 };
 
 // The spec of `config`'s env, its time limit `max_episode_steps` (0: the
-// library's). Errors: Load's; NotFound for an unknown id; InvalidArgument
-// for an env whose observations the actors cannot take yet (uint8).
+// library's). Errors: Load's; NotFound for an unknown id.
 absl::StatusOr<EnvSpec> PluginEnvSpec(const v1::PluginEnvConfig& config, int max_episode_steps);
 
 // A new instance of `config`'s env, seeded with `seed`. Errors: as

@@ -76,6 +76,20 @@
  * acts from must allow at least one action (an episode's final one may
  * allow none). examples/plugin/gate.c is a complete masked plugin.
  *
+ * Dict observations (version 4), Gymnasium's Dict (or Tuple) of boxes:
+ * an env whose entry in env_dict_spaces is set observes a Dict of leaves,
+ * each with its name, shape and dtype: at most one image (rank 3,
+ * [C, H, W], uint8 or float32) and any flat leaves (rank 0 to 2, float32;
+ * a Tuple's leaves are named "0", "1", ...). Its RillEnvInfo then has
+ * observation_rank 0, and reset_dict and step_dict take the place of reset
+ * and step: Rill passes one buffer per leaf, leaves[k] for the table's
+ * k-th leaf, each aligned for its dtype, and the env writes every leaf.
+ * Rill keeps the observation as one row: the image first (uint8 stays
+ * uint8), then the flat leaves in the table's order, as float32. With
+ * env_action_masks set, the leaf named "action_mask" (num_actions floats,
+ * flat) is the mask and goes last. A non-finite float fails the step, as
+ * above. examples/plugin/beacon.c is a complete Dict plugin.
+ *
  * ABI version history (a library declares the version it was built for;
  * Rill loads every version up to its own and refuses newer ones by
  * number):
@@ -83,6 +97,7 @@
  *   2: multi-agent envs: num_multi_agent_envs .. multi_agent_state; a
  *      library may then offer no single-agent env (num_envs 0).
  *   3: action masks: env_action_masks and agent_action_masks.
+ *   4: Dict observations: env_dict_spaces, reset_dict and step_dict.
  */
 #ifndef RILL_ENVS_PLUGIN_RILL_ENV_PLUGIN_H_
 #define RILL_ENVS_PLUGIN_RILL_ENV_PLUGIN_H_
@@ -94,13 +109,15 @@
 extern "C" {
 #endif
 
-#define RILL_ENV_PLUGIN_ABI_VERSION 3
+#define RILL_ENV_PLUGIN_ABI_VERSION 4
 /* The symbol Rill looks up. */
 #define RILL_ENV_PLUGIN_SYMBOL "rill_env_plugin"
 /* Most observation dimensions. */
 #define RILL_ENV_PLUGIN_MAX_RANK 8
 /* Most agents of one multi-agent env. */
 #define RILL_ENV_PLUGIN_MAX_AGENTS 64
+/* Most leaves of one Dict observation. */
+#define RILL_ENV_PLUGIN_MAX_LEAVES 64
 
 #if defined(__GNUC__)
 #define RILL_ENV_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -117,7 +134,7 @@ typedef enum RillDType {
 typedef struct RillEnvInfo {
   /* Its id, e.g. "Hover-v0"; unique within the library. */
   const char* id;
-  int32_t observation_rank; /* 1..RILL_ENV_PLUGIN_MAX_RANK */
+  int32_t observation_rank; /* 1..RILL_ENV_PLUGIN_MAX_RANK; 0 with a Dict */
   int64_t observation_shape[RILL_ENV_PLUGIN_MAX_RANK];
   int32_t observation_dtype; /* a RillDType */
   /* > 0: Discrete(num_actions). 0: a Box of action_dim floats. */
@@ -148,6 +165,23 @@ typedef struct RillAgentInfo {
   const float* action_low;
   const float* action_high;
 } RillAgentInfo;
+
+/* One leaf of a Dict observation (version 4). */
+typedef struct RillObservationLeaf {
+  /* Gymnasium's key, e.g. "image"; unique within its env. */
+  const char* name;
+  /* 3: an image [C, H, W]; 0..2: a flat leaf (rank 0 is one number). */
+  int32_t rank;
+  int64_t shape[RILL_ENV_PLUGIN_MAX_RANK];
+  int32_t dtype; /* a RillDType; flat leaves are float32 */
+} RillObservationLeaf;
+
+/* A Dict observation (version 4): its leaves, in the order reset_dict and
+ * step_dict's `leaves` hold them. */
+typedef struct RillDictSpace {
+  int32_t num_leaves; /* 1..RILL_ENV_PLUGIN_MAX_LEAVES */
+  const RillObservationLeaf* leaves;
+} RillDictSpace;
 
 /* One multi-agent environment the library offers (version 2). */
 typedef struct RillMultiAgentEnvInfo {
@@ -206,13 +240,23 @@ typedef struct RillEnvPlugin {
    * num_agents flags: nonzero where the agent's observations end in its
    * action mask. */
   const int32_t* const* agent_action_masks;
+
+  /* Version 4: Dict observations (see above). NULL, or num_envs entries,
+   * each NULL (the env observes its RillEnvInfo's box) or the env's Dict. */
+  const RillDictSpace* const* env_dict_spaces;
+  /* A Dict env's reset and step: they write leaf k of the observation to
+   * leaves[k]. Needed when an env has a Dict; may be NULL otherwise. */
+  int32_t (*reset_dict)(void* env, void* const* leaves, char* error, size_t error_size);
+  int32_t (*step_dict)(void* env, const float* action, void* const* leaves, RillEnvStepResult* result,
+                       char* error, size_t error_size);
 } RillEnvPlugin;
 
 /* The size of a version-1 table: what a library built before version 2
  * declares in struct_size. */
 #define RILL_ENV_PLUGIN_V1_STRUCT_SIZE (offsetof(RillEnvPlugin, num_multi_agent_envs))
-/* ...and of a version-2 table. */
+/* ...and of a version-2 and a version-3 table. */
 #define RILL_ENV_PLUGIN_V2_STRUCT_SIZE (offsetof(RillEnvPlugin, env_action_masks))
+#define RILL_ENV_PLUGIN_V3_STRUCT_SIZE (offsetof(RillEnvPlugin, env_dict_spaces))
 
 /* What the library exports: a pointer to its table, valid until it is
  * unloaded. Declared here so that the definition is checked against it. */
