@@ -46,6 +46,7 @@
   X(Pendulum, Pendulum::Spec)                                                  \
   X(games::MaskedPick, games::MaskedPick::Spec) /* action masks */             \
   X(games::Beacon, games::Beacon::Spec) /* a Dict observation: image + vector */ \
+  X(games::BeaconCameras, games::BeaconCameras::Spec) /* two image leaves */  \
   X(games::BeaconImage, games::BeaconImage::Spec) /* Beacon's image alone */   \
   X(games::BeaconPosition, games::BeaconPosition::Spec) /* its vector alone */ \
   X(HalfCheetah, HalfCheetahSpec)                                              \

@@ -16,11 +16,13 @@ absl::StatusOr<EnvSpec> FrameStackedSpec(const EnvSpec& spec, int frame_stack) {
         absl::StrCat(frame_stack, " frames: out of range 0..", kMaxFrameStack, " (0 and 1 stack nothing)"));
   }
   if (frame_stack <= 1) return spec;
-  if (!spec.uint8_observations() || spec.observation_shape.size() != 3 || spec.flat_dim > 0) {
+  const bool several_images = !spec.image_channels().empty();
+  if (!spec.uint8_observations() || spec.observation_shape.size() != 3 || spec.flat_dim > 0 || several_images) {
     return absl::InvalidArgumentError(absl::StrCat("stacking ", frame_stack, " frames needs uint8 [C, H, W] images; ",
                                                    spec.name, " observes ", ObservationTypeName(spec.observation_type),
                                                    " [", absl::StrJoin(spec.observation_shape, ", "), "]",
-                                                   spec.flat_dim > 0 ? " and flat leaves" : ""));
+                                                   spec.flat_dim > 0 ? " and flat leaves" : "",
+                                                   several_images ? " as several image leaves" : ""));
   }
   EnvSpec stacked = spec;
   stacked.observation_shape[0] *= frame_stack;

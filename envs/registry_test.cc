@@ -21,7 +21,7 @@ TEST(MakeEnvTest, CreatesEachKnownEnvironmentUnderItsName) {
     EXPECT_EQ((*env)->name(), name);
   }
   EXPECT_THAT(KnownEnvNames(),
-              ElementsAre("Acrobot-v1", "Ant-v4", "Beacon-v0", "BeaconImage-v0", "BeaconPosition-v0", "CartPole-v1",
+              ElementsAre("Acrobot-v1", "Ant-v4", "Beacon-v0", "BeaconCameras-v0", "BeaconImage-v0", "BeaconPosition-v0", "CartPole-v1",
                           "CartPoleNoVelocity-v1", "CooperativeNavigation-v0", "HalfCheetah-v4", "Hopper-v4",
                           "Humanoid-v4", "MaskedPick-v0", "MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v1",
                           "MinAtar/Seaquest-v1", "MinAtar/SpaceInvaders-v1", "MountainCar-v0",

@@ -58,15 +58,17 @@ struct EnvSpec {
   // leaves in the order a row holds them; empty for one Box. Rill keeps
   // such an observation as ONE row, so that every buffer, item, replay
   // column and transport carries it as it carries a Box:
-  //   - an image leaf (rank 3, [C, H, W]) comes first, when there is one;
-  //     it is observation_shape and observation_type (uint8 stays uint8);
+  //   - the image leaves (rank 3, [C, H, W]) come first, when there are
+  //     any; several must share H, W and dtype, and sit one after another
+  //     as one image of all their channels (image_channels()); that image
+  //     is observation_shape and observation_type (uint8 stays uint8);
   //   - the flat leaves follow, every element as float32: flat_dim of
   //     them (leaves of rank 0-2 are flattened row-major).
   // Without an image leaf the row is the flat leaves alone:
   // observation_shape [flat elements], float32, flat_dim 0. A network runs
   // its torso on the image and reads the torso's features followed by the
-  // flat elements (PolicySpec.flat_dim). Rill's networks take at most one
-  // image leaf (CheckObservationLeaves).
+  // flat elements (PolicySpec.flat_dim); with several image leaves each
+  // has a torso of its own (PolicySpec.image_channels).
   std::vector<ObservationLeaf> observation_leaves;
   int flat_dim = 0;
   bool discrete = false;
@@ -97,8 +99,18 @@ struct EnvSpec {
   // A final observation of a terminated episode may allow nothing.
   bool action_mask = false;
 
+  // A Dict observation of several image leaves: each one's channels of
+  // observation_shape, in the row's order. Empty for one image or none.
+  std::vector<int32_t> image_channels() const {
+    std::vector<int32_t> channels;
+    for (const ObservationLeaf& leaf : observation_leaves) {
+      if (leaf.shape.size() == 3) channels.push_back(static_cast<int32_t>(leaf.shape[0]));
+    }
+    if (channels.size() < 2) channels.clear();
+    return channels;
+  }
   // Elements of observation_shape: all of a Box observation's, a Dict
-  // observation's image leaf's.
+  // observation's image leaves'.
   int shape_elements() const {
     int64_t n = 1;
     for (int64_t d : observation_shape) n *= d;

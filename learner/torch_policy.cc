@@ -152,18 +152,20 @@ void ScriptInput(Script& script) {
                                  : "    h = obs.float()\n");
 }
 
-// The convolutional torso's layers, then the flattening.
-absl::Status ScriptTorso(Script& script) {
+// One image leaf's torso (`leaf` its index, naming its buffers): its
+// layers on h, then the flattening.
+absl::Status ScriptLeafTorso(Script& script, int leaf) {
   const std::vector<v1::TorsoLayer> layers(script.spec.torso().begin(), script.spec.torso().end());
   std::string& source = script.source;
+  const std::string t = leaf == 0 ? "t" : absl::StrCat("i", leaf, "t");
   for (size_t l = 0; l < layers.size(); ++l) {
     const v1::TorsoLayer& layer = layers[l];
     const int64_t stride = policies::LayerStride(layer);
     switch (layer.kind()) {
       case v1::TorsoLayer::CONV:
-        RETURN_IF_ERROR(script.Take(absl::StrCat("t", l, "w")));
-        RETURN_IF_ERROR(script.Take(absl::StrCat("t", l, "b")));
-        absl::StrAppend(&source, "    h = torch.conv2d(h, self.t", l, "w, self.t", l, "b, [", stride, ", ", stride,
+        RETURN_IF_ERROR(script.Take(absl::StrCat(t, l, "w")));
+        RETURN_IF_ERROR(script.Take(absl::StrCat(t, l, "b")));
+        absl::StrAppend(&source, "    h = torch.conv2d(h, self.", t, l, "w, self.", t, l, "b, [", stride, ", ", stride,
                         "], [", layer.padding(), ", ", layer.padding(), "])\n");
         if (layer.relu()) absl::StrAppend(&source, "    h = torch.relu(h)\n");
         break;
@@ -173,12 +175,12 @@ absl::Status ScriptTorso(Script& script) {
         break;
       case v1::TorsoLayer::RESIDUAL:
         for (const char* conv : {"c0", "c1"}) {
-          RETURN_IF_ERROR(script.Take(absl::StrCat("t", l, conv, "w")));
-          RETURN_IF_ERROR(script.Take(absl::StrCat("t", l, conv, "b")));
+          RETURN_IF_ERROR(script.Take(absl::StrCat(t, l, conv, "w")));
+          RETURN_IF_ERROR(script.Take(absl::StrCat(t, l, conv, "b")));
         }
-        absl::StrAppend(&source, "    r = torch.conv2d(torch.relu(h), self.t", l, "c0w, self.t", l,
-                        "c0b, [1, 1], [1, 1])\n", "    h = h + torch.conv2d(torch.relu(r), self.t", l,
-                        "c1w, self.t", l, "c1b, [1, 1], [1, 1])\n");
+        absl::StrAppend(&source, "    r = torch.conv2d(torch.relu(h), self.", t, l, "c0w, self.", t, l,
+                        "c0b, [1, 1], [1, 1])\n", "    h = h + torch.conv2d(torch.relu(r), self.", t, l,
+                        "c1w, self.", t, l, "c1b, [1, 1], [1, 1])\n");
         break;
       case v1::TorsoLayer::RELU:
         absl::StrAppend(&source, "    h = torch.relu(h)\n");
@@ -188,6 +190,27 @@ absl::Status ScriptTorso(Script& script) {
     }
   }
   absl::StrAppend(&source, "    h = torch.flatten(h, 1)\n");
+  return absl::OkStatus();
+}
+
+// The convolutional torso; with several image leaves
+// (PolicySpec.image_channels), each leaf's torso on its channels, their
+// features side by side.
+absl::Status ScriptTorso(Script& script) {
+  if (script.spec.image_channels_size() == 0) return ScriptLeafTorso(script, 0);
+  std::string& source = script.source;
+  absl::StrAppend(&source, "    image = h\n");
+  std::vector<std::string> features;
+  int64_t channel = 0;
+  for (int k = 0; k < script.spec.image_channels_size(); ++k) {
+    const int64_t c = script.spec.image_channels(k);
+    absl::StrAppend(&source, "    h = image[:, ", channel, ":", channel + c, "]\n");
+    RETURN_IF_ERROR(ScriptLeafTorso(script, k));
+    absl::StrAppend(&source, "    f", k, " = h\n");
+    features.push_back(absl::StrCat("f", k));
+    channel += c;
+  }
+  absl::StrAppend(&source, "    h = torch.cat([", absl::StrJoin(features, ", "), "], 1)\n");
   return absl::OkStatus();
 }
 

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <utility>
 
+#include "common/status_macros.h"
+
 namespace rill::learner {
 namespace {
 
@@ -14,13 +16,40 @@ int64_t Elements(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
-absl::StatusOr<TorchTorso> TorchTorso::Create(std::vector<v1::TorsoLayer> layers, policies::ImageShape input) {
-  absl::StatusOr<std::vector<policies::ImageShape>> shapes = policies::TorsoShapes(layers, input);
-  if (!shapes.ok()) return shapes.status();
+absl::StatusOr<TorchTorso> TorchTorso::Create(std::vector<v1::TorsoLayer> layers, policies::ImageShape input,
+                                              const std::vector<int32_t>& image_channels) {
+  ASSIGN_OR_RETURN(const std::vector<policies::ImageShape> inputs, policies::ImageLeafInputs(input, image_channels));
   TorchTorso torso;
+  for (const policies::ImageShape& leaf : inputs) {
+    ASSIGN_OR_RETURN(std::vector<policies::ImageShape> shapes, policies::TorsoShapes(layers, leaf));
+    torso.shapes_.push_back(std::move(shapes));
+  }
   torso.layers_ = std::move(layers);
-  torso.shapes_ = *std::move(shapes);
+  torso.input_ = input;
   return torso;
+}
+
+int64_t TorchTorso::out_dim() const {
+  int64_t total = 0;
+  for (const auto& shapes : shapes_) total += shapes.back().size();
+  return total;
+}
+
+int64_t TorchTorso::MultiplyAdds() const {
+  int64_t total = 0;
+  for (const auto& shapes : shapes_) total += policies::TorsoMultiplyAdds(layers_, shapes);
+  return total;
+}
+
+std::vector<policies::TorsoParameter> TorchTorso::Parameters(const std::string& prefix) const {
+  std::vector<policies::TorsoParameter> parameters;
+  for (size_t k = 0; k < shapes_.size(); ++k) {
+    for (policies::TorsoParameter& parameter :
+         policies::TorsoParameters(layers_, shapes_[k], policies::ImageLeafPrefix(prefix, k))) {
+      parameters.push_back(std::move(parameter));
+    }
+  }
+  return parameters;
 }
 
 int64_t TorchTorso::NumParameters() const {
@@ -30,8 +59,25 @@ int64_t TorchTorso::NumParameters() const {
 }
 
 torch::Tensor TorchTorso::Forward(const torch::Tensor& x, const std::vector<torch::Tensor>& params) const {
-  const policies::ImageShape& in = shapes_.front();
-  torch::Tensor h = x.reshape({x.size(0), in.c, in.h, in.w});
+  const torch::Tensor image = x.reshape({x.size(0), input_.c, input_.h, input_.w});
+  if (shapes_.size() == 1) return LeafForward(image, params);
+  // A torso per image leaf, each on its channels with its own parameters.
+  const size_t per_leaf = params.size() / shapes_.size();
+  TORCH_CHECK(per_leaf * shapes_.size() == params.size(), "TorchTorso::Forward: ", params.size(),
+              " parameters for ", shapes_.size(), " image leaves");
+  std::vector<torch::Tensor> features;
+  int64_t channel = 0;
+  for (size_t k = 0; k < shapes_.size(); ++k) {
+    const int64_t c = shapes_[k].front().c;
+    features.push_back(LeafForward(image.narrow(1, channel, c),
+                                   std::vector<torch::Tensor>(params.begin() + static_cast<int64_t>(k * per_leaf),
+                                                              params.begin() + static_cast<int64_t>((k + 1) * per_leaf))));
+    channel += c;
+  }
+  return torch::cat(features, 1);
+}
+
+torch::Tensor TorchTorso::LeafForward(torch::Tensor h, const std::vector<torch::Tensor>& params) const {
   size_t p = 0;
   for (const v1::TorsoLayer& layer : layers_) {
     const int64_t stride = policies::LayerStride(layer);

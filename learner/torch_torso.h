@@ -23,22 +23,25 @@ namespace rill::learner {
 class TorchTorso {
  public:
   // InvalidArgument naming the layer when `layers` do not fit `input`.
-  static absl::StatusOr<TorchTorso> Create(std::vector<v1::TorsoLayer> layers, policies::ImageShape input);
+  // With `image_channels` (PolicySpec.image_channels: several image leaves
+  // stacked in `input`), one torso of `layers` per leaf
+  // (policies::ImageLeafInputs), their features side by side.
+  static absl::StatusOr<TorchTorso> Create(std::vector<v1::TorsoLayer> layers, policies::ImageShape input,
+                                           const std::vector<int32_t>& image_channels = {});
 
   TorchTorso() = default;
 
   bool empty() const { return layers_.empty(); }
   const std::vector<v1::TorsoLayer>& layers() const { return layers_; }
-  const policies::ImageShape& input() const { return shapes_.front(); }
-  // Elements of one sample's flattened output.
-  int64_t out_dim() const { return shapes_.back().size(); }
+  const policies::ImageShape& input() const { return input_; }
+  // Elements of one sample's flattened output (every leaf's torso's).
+  int64_t out_dim() const;
   // Multiply-adds of one sample's forward pass.
-  int64_t MultiplyAdds() const { return policies::TorsoMultiplyAdds(layers_, shapes_); }
+  int64_t MultiplyAdds() const;
 
-  // The parameters' names ("<prefix>.torso.<l>.weight"), shapes and fan-ins.
-  std::vector<policies::TorsoParameter> Parameters(const std::string& prefix) const {
-    return policies::TorsoParameters(layers_, shapes_, prefix);
-  }
+  // The parameters' names ("<prefix>.torso.<l>.weight"; a later image
+  // leaf's under policies::ImageLeafPrefix), shapes and fan-ins.
+  std::vector<policies::TorsoParameter> Parameters(const std::string& prefix) const;
   // Elements of all parameters.
   int64_t NumParameters() const;
   // Views of `flat` (NumParameters() elements, the parameters one after
@@ -52,8 +55,14 @@ class TorchTorso {
   torch::Tensor Forward(const torch::Tensor& x, const std::vector<torch::Tensor>& params) const;
 
  private:
+  // One leaf's torso on x [N, c, H, W] with `params` (its own).
+  torch::Tensor LeafForward(torch::Tensor h, const std::vector<torch::Tensor>& params) const;
+
   std::vector<v1::TorsoLayer> layers_;
-  std::vector<policies::ImageShape> shapes_;  // input, then after each layer
+  policies::ImageShape input_;
+  // Per image leaf (one without image_channels): its input, then the
+  // shape after each layer.
+  std::vector<std::vector<policies::ImageShape>> shapes_;
 };
 
 // Initialises `flat` (Parameters() laid out one after another) as

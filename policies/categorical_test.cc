@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "policies/registry.h"
 #include "policies/spec.h"
+#include "policies/torso.h"
 
 namespace rill::policies {
 namespace {
@@ -103,6 +104,39 @@ TEST(CategoricalPolicyTest, AMaskIsRefusedWhereItCannotBe) {
   v1::PolicySpec narrow = MaskedSpec();
   narrow.set_obs_dim(kActions);
   EXPECT_THAT(MakePolicy(narrow, 1).status().message(), HasSubstr("longer than the 4 actions"));
+}
+
+// A spec of several image leaves (PolicySpec.image_channels), as a
+// published ParameterSet may carry it: well formed it makes a torso per
+// leaf, and leaves that do not add up to the image are refused by name.
+TEST(CategoricalPolicyTest, ImageLeavesMustAddUpToTheImage) {
+  v1::PolicySpec spec;
+  spec.set_kind(CategoricalPolicy::kKind);
+  spec.set_obs_dim(3 * 5 * 5);
+  spec.set_action_dim(kActions);
+  spec.add_hidden_sizes(8);
+  spec.set_observation_dtype(v1::DTYPE_UINT8);
+  for (int d : {3, 5, 5}) spec.add_observation_shape(d);
+  *spec.add_torso() = MinAtarCnnLayers().front();
+  spec.add_image_channels(1);
+  spec.add_image_channels(2);
+  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(spec, 1);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  absl::StatusOr<v1::ParameterSet> parameters = (*policy)->ExportParameters();
+  ASSERT_TRUE(parameters.ok()) << parameters.status();
+  int torsos = 0;
+  for (const v1::NamedTensor& tensor : parameters->tensors()) {
+    torsos += tensor.name() == "policy.torso.0.weight" || tensor.name() == "policy.image1.torso.0.weight";
+  }
+  EXPECT_EQ(torsos, 2);
+  v1::PolicySpec short_by_one = spec;
+  short_by_one.set_image_channels(1, 1);
+  EXPECT_THAT(MakePolicy(short_by_one, 1).status().message(),
+              HasSubstr("image_channels: image leaves of 1 + 1 channels in an image of 3"));
+  v1::PolicySpec one = spec;
+  one.clear_image_channels();
+  one.add_image_channels(3);
+  EXPECT_THAT(MakePolicy(one, 1).status().message(), HasSubstr("image_channels: has one entry; a single image has none"));
 }
 
 }  // namespace

@@ -8,11 +8,28 @@
 namespace rill::policies {
 namespace {
 
-std::unique_ptr<BlasTorso> MakeTorso(const v1::PolicySpec& spec, uint64_t seed) {
-  if (spec.torso_size() == 0) return nullptr;
+// A torso per image leaf (one for a single image), in the row's order;
+// none without spec.torso().
+std::vector<std::unique_ptr<BlasTorso>> MakeTorsos(const v1::PolicySpec& spec, uint64_t seed) {
+  std::vector<std::unique_ptr<BlasTorso>> torsos;
+  if (spec.torso_size() == 0) return torsos;
   const ImageShape input{spec.observation_shape(0), spec.observation_shape(1), spec.observation_shape(2)};
-  return std::make_unique<BlasTorso>(std::vector<v1::TorsoLayer>(spec.torso().begin(), spec.torso().end()), input,
-                                     kPolicyPrefix, seed ^ 0x5851f42d4c957f2dULL);
+  // Checked by CheckPolicySpec.
+  const std::vector<ImageShape> leaves = *ImageLeafInputs(
+      input, std::vector<int32_t>(spec.image_channels().begin(), spec.image_channels().end()));
+  for (size_t k = 0; k < leaves.size(); ++k) {
+    torsos.push_back(std::make_unique<BlasTorso>(std::vector<v1::TorsoLayer>(spec.torso().begin(), spec.torso().end()),
+                                                 leaves[k], ImageLeafPrefix(kPolicyPrefix, k),
+                                                 (seed + k) ^ 0x5851f42d4c957f2dULL));
+  }
+  return torsos;
+}
+
+// The width of every torso's features together; 0 without a torso.
+int64_t TorsoOutDim(const std::vector<std::unique_ptr<BlasTorso>>& torsos) {
+  int64_t total = 0;
+  for (const auto& torso : torsos) total += torso->out_dim();
+  return total;
 }
 
 // The widths mlp_ runs through before its last layer: every hidden layer
@@ -25,14 +42,14 @@ std::vector<int> MlpHidden(const v1::PolicySpec& spec) {
 
 // The width of what the MLP reads: the trunk's, the torso's features (and
 // the flat leaves beside them) or the observation.
-int MlpInput(const v1::PolicySpec& spec, const BlasTorso* torso) {
+int MlpInput(const v1::PolicySpec& spec, int64_t torso_out) {
   if (spec.trunk_size() > 0) return spec.trunk_size();
-  return torso != nullptr ? static_cast<int>(torso->out_dim()) + spec.flat_dim() : spec.obs_dim();
+  return torso_out > 0 ? static_cast<int>(torso_out) + spec.flat_dim() : spec.obs_dim();
 }
 
-std::unique_ptr<BlasMlp> MakeTrunk(const v1::PolicySpec& spec, const BlasTorso* torso, uint64_t seed) {
+std::unique_ptr<BlasMlp> MakeTrunk(const v1::PolicySpec& spec, int64_t torso_out, uint64_t seed) {
   if (spec.trunk_size() <= 0) return nullptr;
-  const int in = torso != nullptr ? static_cast<int>(torso->out_dim()) : spec.obs_dim();
+  const int in = torso_out > 0 ? static_cast<int>(torso_out) : spec.obs_dim();
   auto trunk = std::make_unique<BlasMlp>(in, std::vector<int>{}, spec.trunk_size(), kPolicyPrefix, seed);
   trunk->parameters()[0].name = kPolicyTrunkWeightName;
   trunk->parameters()[1].name = kPolicyTrunkBiasName;
@@ -48,11 +65,12 @@ int MlpOutputs(const v1::PolicySpec& spec, int outputs) {
 MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
     : spec_(std::move(spec)),
       outputs_(outputs),
-      torso_(MakeTorso(spec_, seed)),
-      trunk_(MakeTrunk(spec_, torso_.get(), seed ^ 0x94d049bb133111ebULL)),
+      torsos_(MakeTorsos(spec_, seed)),
+      torso_out_(TorsoOutDim(torsos_)),
+      trunk_(MakeTrunk(spec_, torso_out_, seed ^ 0x94d049bb133111ebULL)),
       // A recurrent policy's hidden layers draw what a feed-forward one's
       // of the same sizes would.
-      mlp_(MlpInput(spec_, torso_.get()), MlpHidden(spec_), MlpOutputs(spec_, outputs), kPolicyPrefix, seed,
+      mlp_(MlpInput(spec_, torso_out_), MlpHidden(spec_), MlpOutputs(spec_, outputs), kPolicyPrefix, seed,
            spec_.activation()),
       // Not the parameters' stream: a policy's noise does not repeat its
       // initial weights.
@@ -74,8 +92,8 @@ MlpPolicy::MlpPolicy(v1::PolicySpec spec, int outputs, uint64_t seed)
     obs_mean_ = {kObsNormMeanName, {spec_.obs_dim()}, std::vector<float>(spec_.obs_dim(), 0.f)};
     obs_std_ = {kObsNormStdName, {spec_.obs_dim()}, std::vector<float>(spec_.obs_dim(), 1.f)};
   }
-  if (torso_) {
-    for (NamedParameter& param : torso_->parameters()) named_.push_back(&param);
+  for (auto& torso : torsos_) {
+    for (NamedParameter& param : torso->parameters()) named_.push_back(&param);
   }
   if (trunk_) {
     const int n = spec_.trunk_size();
@@ -112,7 +130,7 @@ const float* MlpPolicy::Forward(const float* obs, int64_t batch) {
 }
 
 const float* MlpPolicy::Features(const float* obs, int64_t batch) {
-  const float* features = torso_ ? TorsoFeatures(obs, batch) : obs;
+  const float* features = torsos_.empty() ? obs : TorsoFeatures(obs, batch);
   if (!trunk_) return Normalized(features, batch);
   // tanh(LayerNorm(W x + b)), row by row, in double for the moments.
   const int n = spec_.trunk_size();
@@ -136,25 +154,28 @@ const float* MlpPolicy::Features(const float* obs, int64_t batch) {
 
 const float* MlpPolicy::TorsoFeatures(const float* obs, int64_t batch) {
   const int64_t flat = spec_.flat_dim();
-  if (flat == 0) return torso_->Forward(obs, batch);
-  // A Dict observation: the torso on each row's image, then its features
-  // and the row's flat leaves side by side.
+  if (flat == 0 && torsos_.size() == 1) return torsos_.front()->Forward(obs, batch);
+  // A Dict observation: each image leaf's torso on its channels of each
+  // row, then their features and the row's flat leaves side by side.
   const int64_t d = spec_.obs_dim();
-  const int64_t image = d - flat;
-  image_rows_.resize(static_cast<size_t>(batch * image));
-  for (int64_t r = 0; r < batch; ++r) std::copy_n(obs + r * d, image, &image_rows_[r * image]);
-  const float* features = torso_->Forward(image_rows_.data(), batch);
-  const int64_t out = torso_->out_dim();
-  beside_.resize(static_cast<size_t>(batch * (out + flat)));
-  for (int64_t r = 0; r < batch; ++r) {
-    std::copy_n(features + r * out, out, &beside_[r * (out + flat)]);
-    std::copy_n(obs + r * d + image, flat, &beside_[r * (out + flat) + out]);
+  const int64_t width = torso_out_ + flat;
+  beside_.resize(static_cast<size_t>(batch * width));
+  int64_t offset = 0, column = 0;  // in a row of obs, of beside_
+  for (const auto& torso : torsos_) {
+    const int64_t in = torso->in_dim(), out = torso->out_dim();
+    image_rows_.resize(static_cast<size_t>(batch * in));
+    for (int64_t r = 0; r < batch; ++r) std::copy_n(obs + r * d + offset, in, &image_rows_[r * in]);
+    const float* features = torso->Forward(image_rows_.data(), batch);
+    for (int64_t r = 0; r < batch; ++r) std::copy_n(features + r * out, out, &beside_[r * width + column]);
+    offset += in;
+    column += out;
   }
+  for (int64_t r = 0; r < batch; ++r) std::copy_n(obs + r * d + offset, flat, &beside_[r * width + column]);
   return beside_.data();
 }
 
 const float* MlpPolicy::Normalized(const float* obs, int64_t batch) {
-  if (torso_) return obs;  // the spec has no normaliser with a torso
+  if (!torsos_.empty()) return obs;  // the spec has no normaliser with a torso
   if (obs_mean_.values.empty()) return obs;
   const int64_t d = spec_.obs_dim();
   const float clip = static_cast<float>(spec_.observation_clip());

@@ -67,17 +67,22 @@ class MlpPolicy : public Policy {
   // The observations as the MLP reads them: the torso's features, the
   // normalised rows, or `obs` itself; through the trunk when there is one.
   const float* Features(const float* obs, int64_t batch);
-  // The torso's features of `obs`, followed in each row by its flat leaves
-  // when the spec has them (PolicySpec.flat_dim).
+  // The torsos' features of `obs` (each image leaf's, one after another),
+  // followed in each row by its flat leaves when the spec has them
+  // (PolicySpec.flat_dim).
   const float* TorsoFeatures(const float* obs, int64_t batch);
   // `obs` normalised when the spec says so (no torso), else itself.
   const float* Normalized(const float* obs, int64_t batch);
 
   v1::PolicySpec spec_;
   int outputs_;
-  std::unique_ptr<BlasTorso> torso_;  // null without spec_.torso()
-  // With flat leaves: each row's image, and the torso's features with the
-  // flat leaves beside them, [batch, out_dim + flat_dim].
+  // One per image leaf (PolicySpec.image_channels; one for a single
+  // image), in the row's order; none without spec_.torso().
+  std::vector<std::unique_ptr<BlasTorso>> torsos_;
+  int64_t torso_out_;  // their features' width together
+  // With flat leaves or several image leaves: each row's image leaf, and
+  // the torsos' features with the flat leaves beside them,
+  // [batch, torso_out_ + flat_dim].
   std::vector<float> image_rows_, beside_;
   // spec_.trunk_size() > 0: the trunk's linear layer (a BlasMlp without
   // hidden layers, named "policy.trunk.*"), its LayerNorm's scale and shift,

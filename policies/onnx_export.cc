@@ -202,7 +202,9 @@ void Input(Writer& w) {
   }
 }
 
-absl::Status Torso(Writer& w) {
+// One image leaf's torso (`leaf` its index, naming its initializers) on
+// w.h, flattened.
+absl::Status LeafTorso(Writer& w, int leaf) {
   Graph& g = w.graph;
   // A convolution whose weight is the next parameter (its kernel is the
   // weight's, as ONNX infers it).
@@ -217,7 +219,7 @@ absl::Status Torso(Writer& w) {
   for (int l = 0; l < w.spec.torso_size(); ++l) {
     const v1::TorsoLayer& layer = w.spec.torso(l);
     const int64_t stride = LayerStride(layer);
-    const std::string name = absl::StrCat("t", l);
+    const std::string name = leaf == 0 ? absl::StrCat("t", l) : absl::StrCat("i", leaf, "t", l);
     switch (layer.kind()) {
       case v1::TorsoLayer::CONV: {
         ASSIGN_OR_RETURN(w.h, conv(w.h, name, stride, layer.padding()));
@@ -244,6 +246,26 @@ absl::Status Torso(Writer& w) {
     }
   }
   w.h = g.Node("Flatten", {w.h}, {Attribute::Int("axis", 1)});
+  return absl::OkStatus();
+}
+
+// The torso on the image; with several image leaves
+// (PolicySpec.image_channels), each leaf's torso on its channels, their
+// features side by side.
+absl::Status Torso(Writer& w) {
+  if (w.spec.image_channels_size() == 0) return LeafTorso(w, 0);
+  Graph& g = w.graph;
+  const std::string image = w.h;
+  std::vector<std::string> features;
+  int64_t channel = 0;
+  for (int k = 0; k < w.spec.image_channels_size(); ++k) {
+    const int64_t c = w.spec.image_channels(k);
+    w.h = g.Slice(image, channel, channel + c);
+    RETURN_IF_ERROR(LeafTorso(w, k));
+    features.push_back(w.h);
+    channel += c;
+  }
+  w.h = g.Node("Concat", features, {Attribute::Int("axis", 1)});
   return absl::OkStatus();
 }
 

@@ -70,6 +70,7 @@ absl::Status CheckPerAgent(const v1::PolicySpec& spec) {
 absl::Status CheckTorso(const v1::PolicySpec& spec) {
   if (spec.torso_size() == 0) {
     if (spec.observation_shape_size() != 0) return Invalid("observation_shape", "is read with a torso only");
+    if (spec.image_channels_size() != 0) return Invalid("image_channels", "is read with a torso only");
     return absl::OkStatus();
   }
   if (spec.observation_shape_size() != 3) {
@@ -83,9 +84,15 @@ absl::Status CheckTorso(const v1::PolicySpec& spec) {
                                 spec.flat_dim() > 0 ? absl::StrCat(" less flat_dim ", spec.flat_dim()) : ""));
   }
   if (spec.observation_clip() > 0) return Invalid("observation_clip", "is not read with a torso (images)");
-  absl::StatusOr<std::vector<ImageShape>> shapes =
-      TorsoShapes(std::vector<v1::TorsoLayer>(spec.torso().begin(), spec.torso().end()), input);
-  if (!shapes.ok()) return Invalid("torso", std::string(shapes.status().message()));
+  if (spec.image_channels_size() == 1) return Invalid("image_channels", "has one entry; a single image has none");
+  absl::StatusOr<std::vector<ImageShape>> inputs = ImageLeafInputs(
+      input, std::vector<int32_t>(spec.image_channels().begin(), spec.image_channels().end()));
+  if (!inputs.ok()) return Invalid("image_channels", std::string(inputs.status().message()));
+  for (const ImageShape& leaf : *inputs) {
+    absl::StatusOr<std::vector<ImageShape>> shapes =
+        TorsoShapes(std::vector<v1::TorsoLayer>(spec.torso().begin(), spec.torso().end()), leaf);
+    if (!shapes.ok()) return Invalid("torso", std::string(shapes.status().message()));
+  }
   return absl::OkStatus();
 }
 
@@ -214,6 +221,7 @@ v1::PolicySpec PolicySpecFor(const std::string& kind, const envs::EnvSpec& env, 
 absl::Status SetTorso(const envs::EnvSpec& env, const std::vector<v1::TorsoLayer>& torso, v1::PolicySpec* spec) {
   spec->clear_observation_shape();
   spec->clear_torso();
+  spec->clear_image_channels();
   spec->set_flat_dim(env.flat_dim);
   if (torso.empty()) return absl::OkStatus();
   if (env.observation_shape.size() != 3) {
@@ -223,6 +231,7 @@ absl::Status SetTorso(const envs::EnvSpec& env, const std::vector<v1::TorsoLayer
   }
   for (int64_t d : env.observation_shape) spec->add_observation_shape(static_cast<int32_t>(d));
   for (const v1::TorsoLayer& layer : torso) *spec->add_torso() = layer;
+  for (const int32_t c : env.image_channels()) spec->add_image_channels(c);
   return CheckTorso(*spec);
 }
 

@@ -1,6 +1,7 @@
 #include "policies/torso.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace rill::policies {
 namespace {
@@ -36,6 +37,26 @@ int64_t WindowOutput(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
 
 std::string ImageShapeString(const ImageShape& shape) {
   return absl::StrCat("[", shape.c, ", ", shape.h, ", ", shape.w, "]");
+}
+
+absl::StatusOr<std::vector<ImageShape>> ImageLeafInputs(ImageShape input, const std::vector<int32_t>& channels) {
+  if (channels.empty()) return std::vector<ImageShape>{input};
+  std::vector<ImageShape> inputs;
+  int64_t total = 0;
+  for (const int32_t c : channels) {
+    if (c < 1) return absl::InvalidArgumentError(absl::StrCat("an image leaf of ", c, " channels"));
+    inputs.push_back({c, input.h, input.w});
+    total += c;
+  }
+  if (total != input.c) {
+    return absl::InvalidArgumentError(absl::StrCat("image leaves of ", absl::StrJoin(channels, " + "),
+                                                   " channels in an image of ", input.c));
+  }
+  return inputs;
+}
+
+std::string ImageLeafPrefix(const std::string& prefix, size_t k) {
+  return k == 0 ? prefix : absl::StrCat(prefix, ".image", k);
 }
 
 std::string TorsoLayerString(const v1::TorsoLayer& layer) {

@@ -56,6 +56,18 @@ int64_t TorsoMultiplyAdds(const std::vector<v1::TorsoLayer>& layers, const std::
 // The stride and padding a layer uses (stride 0 reads as 1).
 inline int64_t LayerStride(const v1::TorsoLayer& layer) { return layer.stride() > 0 ? layer.stride() : 1; }
 
+// A torso per image leaf of a Dict observation: several images of one
+// height and width sit in a row as one [C, H, W] image, `channels[k]` of
+// its channels leaf k's (PolicySpec.image_channels). Each leaf has its own
+// torso of the same layers, its features after the previous leaf's. The
+// input of each leaf's torso; `input` alone when `channels` is empty.
+// InvalidArgument when `channels` do not add up to input.c.
+absl::StatusOr<std::vector<ImageShape>> ImageLeafInputs(ImageShape input, const std::vector<int32_t>& channels);
+
+// The parameter prefix of leaf `k`'s torso: `prefix` for the first (a
+// single image's names), "<prefix>.image<k>" after it.
+std::string ImageLeafPrefix(const std::string& prefix, size_t k);
+
 // The presets of network.torso (proto/config.proto says what each is).
 std::vector<v1::TorsoLayer> NatureCnnLayers();
 std::vector<v1::TorsoLayer> ImpalaResnetLayers();

@@ -501,6 +501,19 @@ TEST(LearningTest, PpoOnADictObservationWalksToTheBeaconWhereEitherLeafAloneCann
   }
 }
 
+// Two image leaves (BeaconCameras-v0: where the agent is, where the
+// beacon is, uint8 [1, 7, 7] each), a torso on each
+// (PolicySpec.image_channels) in the learner, the actors and the
+// evaluator. Seeds 1-4 reached 0.85 at 57k-113k env steps and ended at
+// 0.911-0.933 after 200k (12 s each).
+TEST(LearningTest, PpoWithATorsoPerImageLeafWalksToTheBeacon) {
+  std::string summary;
+  EXPECT_GE(LaunchUntil("beacon-cameras", "deploy/configs/beacon_ppo.textpb", 200000, 0.85, /*num_actors=*/2,
+                        nullptr, &summary, {"--set=env.name=BeaconCameras-v0"}),
+            0.85);
+  EXPECT_THAT(summary, ::testing::HasSubstr("\"env\": \"BeaconCameras-v0\""));
+}
+
 // The same task in Python (examples/python/beacon.py, a Gymnasium-style
 // Dict of a uint8 image, a float32 vector and an action mask of the moves
 // that stay on the grid), served by the Python env server over each

@@ -45,6 +45,14 @@ EnvSpec BeaconEnv::MakeSpec(const std::string& name, View view) {
     case View::kPosition:
       spec.observation_shape = beacon.shape;
       break;
+    case View::kCameras:
+      // Two image leaves of one size: one [2, 7, 7] image in a row, a
+      // torso each.
+      spec.observation_leaves = {{"agent", {1, kSize, kSize}, ObservationType::kUint8},
+                                 {"beacon", {1, kSize, kSize}, ObservationType::kUint8}};
+      spec.observation_shape = {2, kSize, kSize};
+      spec.observation_type = ObservationType::kUint8;
+      break;
   }
   return spec;
 }
@@ -63,6 +71,10 @@ absl::StatusOr<std::unique_ptr<Beacon>> Beacon::Create(int max_episode_steps, ui
 absl::StatusOr<std::unique_ptr<BeaconImage>> BeaconImage::Create(int max_episode_steps, uint64_t seed) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
   return std::unique_ptr<BeaconImage>(new BeaconImage(WithTimeLimit(Spec(), steps), View::kImage, seed));
+}
+absl::StatusOr<std::unique_ptr<BeaconCameras>> BeaconCameras::Create(int max_episode_steps, uint64_t seed) {
+  ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
+  return std::unique_ptr<BeaconCameras>(new BeaconCameras(WithTimeLimit(Spec(), steps), View::kCameras, seed));
 }
 absl::StatusOr<std::unique_ptr<BeaconPosition>> BeaconPosition::Create(int max_episode_steps, uint64_t seed) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
@@ -125,6 +137,12 @@ void BeaconEnv::WriteBytes(uint8_t* obs) const {
   }
   std::fill_n(obs, kCells, 0);
   obs[agent_row_ * kSize + agent_col_] = kOn;
+  if (view_ == View::kCameras) {
+    // The second image: the beacon's cell.
+    std::fill_n(obs + kCells, kCells, 0);
+    obs[kCells + beacon_row_ * kSize + beacon_col_] = kOn;
+    return;
+  }
   // The flat leaf's float32s follow the image's bytes, at any alignment.
   if (view_ == View::kBoth) std::memcpy(obs + kCells, beacon, sizeof(beacon));
 }
@@ -135,7 +153,7 @@ void BeaconEnv::WriteFloats(float* obs) {
     std::memcpy(obs, bytes_.data(), bytes_.size());
     return;
   }
-  for (int k = 0; k < kCells; ++k) obs[k] = bytes_[k];
+  for (int k = 0; k < spec().shape_elements(); ++k) obs[k] = bytes_[k];
   if (view_ == View::kBoth) std::memcpy(obs + kCells, bytes_.data() + kCells, 2 * sizeof(float));
 }
 

@@ -14,7 +14,10 @@
 // distance - 1), a distance of 4.57 on average). Two ablations observe one
 // leaf each, as a plain Box: BeaconImage-v0 the image, BeaconPosition-v0
 // the vector; the return each reaches measures what the other leaf adds
-// (docs/algorithms.md, "Dict observations").
+// (docs/algorithms.md, "Dict observations"). BeaconCameras-v0 observes a
+// Dict of two images, "agent" and "beacon", uint8 [1, 7, 7] each (255 on
+// the agent's, the beacon's cell): a torso runs on each
+// (PolicySpec.image_channels).
 //
 // Renders (one camera, "default") the grid, the agent and the beacon.
 // Not thread-safe (see Env).
@@ -43,13 +46,14 @@ class BeaconEnv : public Env {
   static constexpr int kDefaultMaxEpisodeSteps = 40;
 
   // What a row observes.
-  enum class View { kBoth, kImage, kPosition };
+  enum class View { kBoth, kImage, kPosition, kCameras };
 
   // The spec of `view` under `name`.
   static EnvSpec MakeSpec(const std::string& name, View view);
 
   // Starts an episode; writes obs_bytes() bytes (the image's, then the
-  // beacon's two float32s for kBoth).
+  // beacon's two float32s for kBoth; the agent's image, then the beacon's,
+  // for kCameras).
   void ResetRaw(void* obs) final;
   // action[0]: 0 up, 1 right, 2 down, 3 left (else InvalidArgument).
   absl::StatusOr<StepResult> StepRaw(const float* action, void* next_obs) final;
@@ -98,6 +102,16 @@ class BeaconImage final : public BeaconEnv {
   static constexpr char kName[] = "BeaconImage-v0";
   static EnvSpec Spec() { return MakeSpec(kName, View::kImage); }
   static absl::StatusOr<std::unique_ptr<BeaconImage>> Create(int max_episode_steps, uint64_t seed);
+
+ private:
+  using BeaconEnv::BeaconEnv;
+};
+
+class BeaconCameras final : public BeaconEnv {
+ public:
+  static constexpr char kName[] = "BeaconCameras-v0";
+  static EnvSpec Spec() { return MakeSpec(kName, View::kCameras); }
+  static absl::StatusOr<std::unique_ptr<BeaconCameras>> Create(int max_episode_steps, uint64_t seed);
 
  private:
   using BeaconEnv::BeaconEnv;

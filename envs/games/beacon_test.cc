@@ -109,6 +109,28 @@ TEST(BeaconTest, ViewsObserveOneLeafEach) {
   EXPECT_LE(vector[0], 1.f);
 }
 
+TEST(BeaconTest, CamerasAreTwoImageLeavesOneAfterTheOther) {
+  const EnvSpec spec = BeaconCameras::Spec();
+  EXPECT_EQ(spec.observation_shape, (std::vector<int64_t>{2, 7, 7}));
+  EXPECT_EQ(spec.image_channels(), (std::vector<int32_t>{1, 1}));
+  EXPECT_EQ(spec.flat_dim, 0);
+  auto env = *BeaconCameras::Create(0, 5);
+  std::vector<uint8_t> row(spec.obs_bytes());
+  env->ResetRaw(row.data());
+  env->SetCellsForTesting(2, 3, 6, 0);
+  const float up = 0;
+  ASSERT_TRUE(env->StepRaw(&up, row.data()).ok());  // to (2, 2)
+  for (int k = 0; k < kCells; ++k) {
+    EXPECT_EQ(row[k], k == 2 * 7 + 2 ? 255 : 0) << "agent cell " << k;
+    EXPECT_EQ(row[kCells + k], k == 6 ? 255 : 0) << "beacon cell " << k;
+  }
+  std::vector<float> floats(spec.obs_dim());
+  env->Reset(floats.data());
+  int on = 0;
+  for (float value : floats) on += value == 255.f;
+  EXPECT_EQ(on, 2);
+}
+
 TEST(BeaconTest, Renders) {
   auto env = *Beacon::Create(0, 3);
   std::vector<uint8_t> row(env->spec().obs_bytes());

@@ -164,7 +164,8 @@ TEST(PluginDictObservationsTest, ADictEnvBesideABoxEnvAndANonFiniteLeafNamed) {
 
 TEST(PluginDictObservationsTest, EachMalformedDictIsRefusedByName) {
   const std::vector<std::pair<int, std::string>> cases = {
-      {1, "env Pair-v0: its Dict observation: leaf 'depth' is a second image beside 'image'"},
+      {1, "env Pair-v0: its Dict observation: image leaf 'depth' is uint8 [1, 3, 3] beside 'image', uint8 [1, 2, 2]; "
+          "image leaves share height, width and dtype"},
       {2, "leaf 'image' is uint8; a flat leaf is float32"},
       {3, "env Pair-v0: observation_rank 1 beside a Dict in env_dict_spaces; a Dict env declares 0"},
       {4, "leaf 'state' is declared twice"},

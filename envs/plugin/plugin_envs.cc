@@ -19,6 +19,7 @@
 #include "common/shape.h"
 #include "common/status_macros.h"
 #include "envs/action_mask.h"
+#include "envs/observation_leaves.h"
 #include "envs/time_limit.h"
 
 namespace rill::envs {
@@ -127,7 +128,7 @@ absl::StatusOr<ObservationLeaf> LeafOf(const RillObservationLeaf& leaf, int k, c
 
 // `spec`'s observation from the Dict `dict` (`spec` has its actions):
 // the leaves in the order a row holds them (EnvSpec::observation_leaves:
-// the image, the flat leaves, with `masked` the "action_mask" leaf last),
+// the images, the flat leaves, with `masked` the "action_mask" leaf last),
 // and `order`, for each of them, its index in the table. What is wrong
 // with the Dict otherwise, naming the leaf.
 absl::Status DictObservation(const RillDictSpace& dict, bool masked, EnvSpec* spec, std::vector<int>* order) {
@@ -137,7 +138,8 @@ absl::Status DictObservation(const RillDictSpace& dict, bool masked, EnvSpec* sp
                                                    RILL_ENV_PLUGIN_MAX_LEAVES, ", with leaves set)"));
   }
   std::vector<ObservationLeaf> leaves;
-  int image = -1, mask = -1;
+  std::vector<int> images;
+  int mask = -1;
   int64_t flat = 0;
   for (int k = 0; k < dict.num_leaves; ++k) {
     ASSIGN_OR_RETURN(ObservationLeaf leaf, LeafOf(dict.leaves[k], k, named));
@@ -146,11 +148,8 @@ absl::Status DictObservation(const RillDictSpace& dict, bool masked, EnvSpec* sp
       if (other.name == leaf.name) return absl::InvalidArgumentError(absl::StrCat(where, " is declared twice"));
     }
     if (leaf.shape.size() == 3) {
-      if (image >= 0) {
-        return absl::InvalidArgumentError(absl::StrCat(where, " is a second image beside '", leaves[image].name,
-                                                       "'; Rill's networks take one (stack several as channels)"));
-      }
-      image = k;
+      if (!images.empty()) RETURN_IF_ERROR(CheckSameImage(leaves[images.front()], leaf, named));
+      images.push_back(k);
     } else {
       if (masked && leaf.name == "action_mask") mask = k;
       flat += leaf.elements();
@@ -165,15 +164,17 @@ absl::Status DictObservation(const RillDictSpace& dict, bool masked, EnvSpec* sp
   if (flat > (int64_t{1} << 24)) {
     return absl::InvalidArgumentError(absl::StrCat(named, " has ", flat, " flat elements; at most 2^24"));
   }
-  if (image >= 0) order->push_back(image);
+  *order = images;
   for (int k = 0; k < dict.num_leaves; ++k) {
-    if (k != image && k != mask) order->push_back(k);
+    if (leaves[k].shape.size() != 3 && k != mask) order->push_back(k);
   }
   if (mask >= 0) order->push_back(mask);
   for (const int k : *order) spec->observation_leaves.push_back(leaves[k]);
-  if (image >= 0) {
-    spec->observation_shape = leaves[image].shape;
-    spec->observation_type = leaves[image].type;
+  if (!images.empty()) {
+    // The images one after another: one image of all their channels.
+    spec->observation_shape = leaves[images.front()].shape;
+    spec->observation_type = leaves[images.front()].type;
+    for (size_t i = 1; i < images.size(); ++i) spec->observation_shape[0] += leaves[images[i]].shape[0];
     spec->flat_dim = static_cast<int>(flat);
   } else {
     // Flat leaves alone: one float32 vector.

@@ -78,14 +78,15 @@
  *
  * Dict observations (version 4), Gymnasium's Dict (or Tuple) of boxes:
  * an env whose entry in env_dict_spaces is set observes a Dict of leaves,
- * each with its name, shape and dtype: at most one image (rank 3,
- * [C, H, W], uint8 or float32) and any flat leaves (rank 0 to 2, float32;
- * a Tuple's leaves are named "0", "1", ...). Its RillEnvInfo then has
+ * each with its name, shape and dtype: images (rank 3, [C, H, W], uint8
+ * or float32; several share H, W and dtype, and each gets a torso of its
+ * own) and flat leaves (rank 0 to 2, float32; a Tuple's leaves are named
+ * "0", "1", ...). Its RillEnvInfo then has
  * observation_rank 0, and reset_dict and step_dict take the place of reset
  * and step: Rill passes one buffer per leaf, leaves[k] for the table's
  * k-th leaf, each aligned for its dtype, and the env writes every leaf.
- * Rill keeps the observation as one row: the image first (uint8 stays
- * uint8), then the flat leaves in the table's order, as float32. With
+ * Rill keeps the observation as one row: the images first, in the table's
+ * order (uint8 stays uint8), then the flat leaves in the table's order, as float32. With
  * env_action_masks set, the leaf named "action_mask" (num_actions floats,
  * flat) is the mask and goes last. A non-finite float fails the step, as
  * above. examples/plugin/beacon.c is a complete Dict plugin.

@@ -10,6 +10,7 @@
 #include "common/shape.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
+#include "envs/observation_leaves.h"
 
 namespace rill::envs {
 namespace {
@@ -82,6 +83,26 @@ absl::Status BoxBounds(const v1::BoxSpace& box, int64_t elements, const std::str
 // The most leaves a Dict observation may have.
 constexpr int kMaxLeaves = 64;
 
+// The image leaf `leaf` (`where`: its field) after `spec`'s leaves so
+// far: the images come first, one image of all their channels
+// (observation_shape), each sharing the first's height, width and dtype.
+absl::Status AddImageLeaf(const ObservationLeaf& leaf, const std::string& where, EnvSpec* spec) {
+  if (spec->observation_leaves.empty()) {
+    spec->observation_shape = leaf.shape;
+    spec->observation_type = leaf.type;
+    return absl::OkStatus();
+  }
+  if (spec->observation_leaves.back().shape.size() != 3) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": leaf '", leaf.name, "' is an image ",
+                                                   ShapeString(leaf.shape), " after the flat leaf '",
+                                                   spec->observation_leaves.back().name,
+                                                   "'; the image leaves come first"));
+  }
+  RETURN_IF_ERROR(CheckSameImage(spec->observation_leaves.front(), leaf, where));
+  spec->observation_shape[0] += leaf.shape[0];  // one image of all their channels
+  return absl::OkStatus();
+}
+
 // `spec`'s observation from a Dict or Tuple of boxes, laid out as
 // proto/env.proto's DictSpace says; InvalidArgument naming the leaf.
 absl::Status DictObservation(const v1::DictSpace& dict, const SpaceSource& source, EnvSpec* spec) {
@@ -112,14 +133,7 @@ absl::Status DictObservation(const v1::DictSpace& dict, const SpaceSource& sourc
     RETURN_IF_ERROR(BoxBounds(box, elements, field, /*required=*/false, /*finite=*/false, source, &low, &high));
     const ObservationType type = box.dtype() == v1::DTYPE_UINT8 ? ObservationType::kUint8 : ObservationType::kFloat32;
     if (shape.size() == 3) {
-      if (k != 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            source.Name(field), ": leaf '", name, "' is an image ", ShapeString(shape), " after ",
-            spec->observation_leaves.front().name,
-            "; one image leaf comes first, and Rill's networks take one (stack several as channels)"));
-      }
-      spec->observation_shape = shape;
-      spec->observation_type = type;
+      RETURN_IF_ERROR(AddImageLeaf({name, shape, type}, source.Name(field), spec));
     } else if (shape.size() > 3) {
       return absl::InvalidArgumentError(absl::StrCat(source.Name(field), ": leaf '", name, "' has shape ",
                                                      ShapeString(shape), "; a leaf is an image [C, H, W] or flat"));

@@ -171,13 +171,29 @@ TEST(SpacesTest, ADictOfAnImageAndFlatLeavesIsOnePackedRow) {
   EXPECT_EQ(flat->observation_leaves[1].name, "1");
 }
 
+TEST(SpacesTest, SeveralImagesOfOneSizeAreOneImageOfTheirChannels) {
+  absl::StatusOr<EnvSpec> spec = Spec(
+      "dict { leaves { name: 'rgb' box { shape: [3, 4, 4] dtype: DTYPE_UINT8 } } leaves { name: 'depth' box { "
+      "shape: [1, 4, 4] dtype: DTYPE_UINT8 } } leaves { name: 'speed' box { shape: 2 dtype: DTYPE_FLOAT32 } } }",
+      kTwoActions);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_THAT(spec->observation_shape, ElementsAre(4, 4, 4));
+  EXPECT_THAT(spec->image_channels(), ElementsAre(3, 1));
+  EXPECT_EQ(spec->flat_dim, 2);
+  EXPECT_EQ(spec->obs_bytes(), 64 + 8);
+}
+
 TEST(SpacesTest, DictsRillCannotTakeAreRefusedNamingTheLeaf) {
   const std::pair<std::string, std::string> cases[] = {
       {"dict { }", "env.remote.observation_space.dict: 0 leaves"},
       {"dict { leaves { name: 'goal' box { shape: 2 dtype: DTYPE_FLOAT32 } } leaves { name: 'image' box { shape: "
        "[1, 3, 3] dtype: DTYPE_UINT8 } } }",
-       "env.remote.observation_space.dict.leaves[1]: leaf 'image' is an image [1, 3, 3] after goal; one image leaf "
-       "comes first"},
+       "env.remote.observation_space.dict.leaves[1]: leaf 'image' is an image [1, 3, 3] after the flat leaf 'goal'; "
+       "the image leaves come first"},
+      {"dict { leaves { name: 'rgb' box { shape: [3, 4, 4] dtype: DTYPE_UINT8 } } leaves { name: 'depth' box { "
+       "shape: [1, 4, 4] dtype: DTYPE_FLOAT32 } } }",
+       "env.remote.observation_space.dict.leaves[1]: image leaf 'depth' is float32 [1, 4, 4] beside 'rgb', uint8 "
+       "[3, 4, 4]; image leaves share height, width and dtype"},
       {"dict { leaves { name: 'count' box { shape: 2 dtype: DTYPE_UINT8 } } }",
        "env.remote.observation_space.dict.leaves[0].box.dtype: flat leaf 'count' is uint8; flat leaves travel as "
        "float32"},

@@ -72,7 +72,8 @@ ActorCritic::ActorCritic(ActorCriticOptions options) : options_(std::move(option
   };
   if (!options_.torso.empty()) {
     const std::vector<int64_t>& shape = options_.env.observation_shape;
-    torso_ = *TorchTorso::Create(options_.torso, {shape[0], shape[1], shape[2]});  // checked by Create
+    torso_ = *TorchTorso::Create(options_.torso, {shape[0], shape[1], shape[2]},
+                                 options_.env.image_channels());  // checked by Create
   }
   const std::vector<policies::TorsoParameter> torso_parameters = torso_.Parameters(policies::kPolicyPrefix);
   torso_tensors_ = static_cast<int>(torso_parameters.size());

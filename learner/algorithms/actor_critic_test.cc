@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -160,6 +161,23 @@ TEST(ActorCriticTest, MaskedHeadsGiveForbiddenActionsNoProbabilityAsTheActorsPol
   }
 }
 
+// A network on `env` (an image, perhaps beside flat leaves): one conv
+// layer of 4 3x3 filters, then 16 hidden units.
+ActorCriticOptions SmallTorsoOptions(const envs::EnvSpec& env, uint64_t seed) {
+  ActorCriticOptions options;
+  options.env = env;
+  options.hidden = {16};
+  v1::TorsoLayer conv;
+  conv.set_kind(v1::TorsoLayer::CONV);
+  conv.set_channels(4);
+  conv.set_kernel(3);
+  conv.set_stride(1);
+  conv.set_relu(true);
+  options.torso = {conv};
+  options.seed = seed;
+  return options;
+}
+
 // A Dict observation of a uint8 image and flat float32 leaves, stored as
 // packed rows: the learner reads a row as the actors do (the image / 255,
 // then the floats), runs its torso on the image with the flat leaves
@@ -175,18 +193,7 @@ TEST(ActorCriticTest, ADictObservationsImageAndFlatLeavesReachTheHeadsAsTheActor
   env.flat_dim = 2;
   env.discrete = true;
   env.num_actions = 3;
-  ActorCriticOptions options;
-  options.env = env;
-  options.hidden = {16};
-  v1::TorsoLayer conv;
-  conv.set_kind(v1::TorsoLayer::CONV);
-  conv.set_channels(4);
-  conv.set_kernel(3);
-  conv.set_stride(1);
-  conv.set_relu(true);
-  options.torso = {conv};
-  options.seed = 5;
-  absl::StatusOr<std::unique_ptr<ActorCritic>> net = ActorCritic::Create(options, "test");
+  absl::StatusOr<std::unique_ptr<ActorCritic>> net = ActorCritic::Create(SmallTorsoOptions(env, 5), "test");
   ASSERT_TRUE(net.ok()) << net.status();
   for (const ColumnRequirement& column : (*net)->UnrollColumns(4)) {
     if (column.name == "obs") {
@@ -221,6 +228,53 @@ TEST(ActorCriticTest, ADictObservationsImageAndFlatLeavesReachTheHeadsAsTheActor
   // Other goals, the same images: other logits, on both sides alike.
   torch::Tensor moved = floats.clone();
   moved.narrow(1, 16, 2).mul_(-1);
+  const torch::Tensor moved_head = (*net)->Forward(moved).first;
+  EXPECT_FALSE(torch::allclose(moved_head, head, 1e-7, 1e-7));
+  ASSERT_TRUE(ActWithBehaviour(*actor, moved, &behaviour).ok());
+  EXPECT_TRUE(torch::allclose(behaviour.distribution, moved_head, 1e-5, 1e-6));
+}
+
+// Two image leaves of one size (a row holds them as one [3, 4, 4] image)
+// and a flat leaf: each image gets a torso of its own, named apart, and
+// the actors' BLAS policy reads the same rows to the same logits.
+TEST(ActorCriticTest, EachImageLeafHasATorsoOfItsOwnOnBothSides) {
+  envs::EnvSpec env;
+  env.name = "TwoCameras-v0";
+  env.observation_leaves = {{"rgb", {1, 4, 4}, envs::ObservationType::kUint8},
+                            {"depth", {2, 4, 4}, envs::ObservationType::kUint8},
+                            {"goal", {2}, envs::ObservationType::kFloat32}};
+  env.observation_shape = {3, 4, 4};
+  env.observation_type = envs::ObservationType::kUint8;
+  env.flat_dim = 2;
+  env.discrete = true;
+  env.num_actions = 3;
+  absl::StatusOr<std::unique_ptr<ActorCritic>> net = ActorCritic::Create(SmallTorsoOptions(env, 7), "test");
+  ASSERT_TRUE(net.ok()) << net.status();
+  absl::StatusOr<v1::ParameterSet> policy = (*net)->ExportPolicy();
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_THAT(policy->policy().image_channels(), ::testing::ElementsAre(1, 2));
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const v1::NamedTensor& tensor : policy->tensors()) {
+    shapes[tensor.name()] = {tensor.tensor().shape().begin(), tensor.tensor().shape().end()};
+  }
+  EXPECT_EQ(shapes["policy.torso.0.weight"], (std::vector<int64_t>{4, 1, 3, 3}));
+  EXPECT_EQ(shapes["policy.image1.torso.0.weight"], (std::vector<int64_t>{4, 2, 3, 3}));
+  // Two torsos of 4 x 2 x 2 features each, then the goal.
+  EXPECT_EQ(shapes["policy.layers.0.weight"], (std::vector<int64_t>{16, 2 * 16 + 2}));
+
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(7);
+  const int rows = 5;
+  torch::Tensor floats = torch::cat({torch::rand({rows, 48}), torch::randn({rows, 2})}, 1);
+  const torch::Tensor head = (*net)->Forward(floats).first;
+  std::unique_ptr<policies::Policy> actor = *policies::PolicyFromParameters(*policy, 1);
+  Behaviour behaviour;
+  ASSERT_TRUE(ActWithBehaviour(*actor, floats, &behaviour).ok());
+  EXPECT_TRUE(torch::allclose(behaviour.distribution, head, 1e-5, 1e-6))
+      << "largest difference " << (behaviour.distribution - head).abs().max().item<float>();
+  // The depth leaf alone changed: other logits, on both sides alike.
+  torch::Tensor moved = floats.clone();
+  moved.narrow(1, 16, 32).mul_(0.5);
   const torch::Tensor moved_head = (*net)->Forward(moved).first;
   EXPECT_FALSE(torch::allclose(moved_head, head, 1e-7, 1e-7));
   ASSERT_TRUE(ActWithBehaviour(*actor, moved, &behaviour).ok());

@@ -194,7 +194,8 @@ absl::StatusOr<std::unique_ptr<DrqV2>> DrqV2::Create(const DrqV2Options& options
     return absl::InvalidArgumentError(absl::StrCat("unsupported device ", options.device.str()));
   }
   const std::vector<int64_t>& shape = env.observation_shape;
-  ASSIGN_OR_RETURN(TorchTorso torso, TorchTorso::Create(options.torso, {shape[0], shape[1], shape[2]}));
+  ASSIGN_OR_RETURN(TorchTorso torso,
+                   TorchTorso::Create(options.torso, {shape[0], shape[1], shape[2]}, env.image_channels()));
   try {
     return std::unique_ptr<DrqV2>(new DrqV2(options, std::move(torso)));
   } catch (const c10::Error& e) {

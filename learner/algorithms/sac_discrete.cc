@@ -94,6 +94,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> SacDiscrete::FromConfig(const Algorit
   options.hidden = context.hidden();
   options.torso = context.torso();
   options.observation_shape = context.env.observation_shape;
+  options.image_channels = context.env.image_channels();
   options.actor_lr = config.actor_lr();
   options.critic_lr = config.critic_lr();
   options.alpha_lr = config.alpha_lr();
@@ -153,7 +154,7 @@ absl::StatusOr<std::unique_ptr<SacDiscrete>> SacDiscrete::Create(const SacDiscre
                                                      options.obs_dim, " elements, got [",
                                                      absl::StrJoin(shape, ", "), "]"));
     }
-    ASSIGN_OR_RETURN(torso, TorchTorso::Create(options.torso, {shape[0], shape[1], shape[2]}));
+    ASSIGN_OR_RETURN(torso, TorchTorso::Create(options.torso, {shape[0], shape[1], shape[2]}, options.image_channels));
   }
   const int64_t input = torso.empty() ? options.obs_dim : torso.out_dim();
   std::vector<int64_t> hidden(options.hidden.begin(), options.hidden.end());
@@ -386,6 +387,12 @@ absl::StatusOr<v1::ParameterSet> SacDiscrete::ExportPolicy() const {
     *set.mutable_policy() = policies::PolicySpecFor(policies::CategoricalPolicy::kKind, env, options_.hidden);
     if (!torso_.empty()) {
       env.observation_shape = options_.observation_shape;
+      for (const int32_t c : options_.image_channels) {
+        // Several image leaves, as the env declared them (EnvSpec::image_channels).
+        env.observation_leaves.push_back({absl::StrCat("image", env.observation_leaves.size()),
+                                          {c, env.observation_shape[1], env.observation_shape[2]},
+                                          options_.observation_type});
+      }
       RETURN_IF_ERROR(policies::SetTorso(env, options_.torso, set.mutable_policy()));
     }
     return set;

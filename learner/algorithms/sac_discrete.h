@@ -59,6 +59,9 @@ struct SacDiscreteOptions {
   // critics read a Polyak-averaged copy (at tau).
   std::vector<v1::TorsoLayer> torso;
   std::vector<int64_t> observation_shape;
+  // Several image leaves in observation_shape: each one's channels, a
+  // torso each (EnvSpec::image_channels). Empty: one.
+  std::vector<int32_t> image_channels;
   double actor_lr = 3e-4;
   double critic_lr = 3e-4;
   double alpha_lr = 3e-4;

@@ -22,8 +22,9 @@ env.remote spaces: envs/remote/spaces.h):
 A Dict-like observation space (a `spaces` mapping, Gymnasium's Dict) or a
 Tuple-like one (a `spaces` sequence, Gymnasium's Tuple) of Boxes is
 carried as proto/env.proto's DictSpace says (DictObservationSpace): one
-row per observation, the image leaf (rank 3, at most one) first in its
-dtype, then the other leaves' elements as float32; a uint8 image makes the
+row per observation, the image leaves (rank 3; several share height,
+width and dtype) first in their dtype, then the other leaves' elements as
+float32; a uint8 image makes the
 row bytes. A leaf "action_mask" (a Discrete(n) action space's n elements)
 goes last and is announced in EnvsOpened.action_mask (the actors read it
 as EnvSpec.action_mask, envs/spec.h). A Dict of exactly "observation" (a
@@ -287,8 +288,9 @@ class MaskedObservationSpace(ObservationSpace):
 
 class DictObservationSpace:
     """A Dict or Tuple of Boxes, served as proto/env.proto's DictSpace
-    says: each observation one row, the image leaf (rank 3, at most one)
-    first in its dtype, then the flat leaves' elements as float32, an
+    says: each observation one row, the image leaves (rank 3; several share
+    height, width and dtype, and a network runs a torso on each) first in
+    their dtype, then the flat leaves' elements as float32, an
     "action_mask" leaf last. A uint8 image makes the rows bytes (`shape`
     (bytes,), dtype uint8), whose flat part is the float32s' bytes;
     otherwise the rows are float32 (`shape` (elements,))."""
@@ -305,10 +307,13 @@ class DictObservationSpace:
                 raise SpaceError("%s %r is not a Box: Rill takes a Dict or Tuple of Boxes, not nested" % (what, leaf))
             flat = len(_shape_of(leaf, what)) < 3
             checked.append((key, ObservationSpace(leaf, what, numbers=flat)))
-        images = [key for key, leaf in checked if len(leaf.shape) == 3]
-        if len(images) > 1:
-            raise SpaceError("%s has %d image leaves (%s): Rill's networks take one; stack them as channels"
-                             % (name, len(images), ", ".join(images)))
+        images = [(key, leaf) for key, leaf in checked if len(leaf.shape) == 3]
+        for key, leaf in images[1:]:
+            first_key, first = images[0]
+            if leaf.shape[1:] != first.shape[1:] or leaf.dtype != first.dtype:
+                raise SpaceError("%s[%r] is an image %s %s beside %r, %s %s: image leaves share height, width and "
+                                 "dtype (a row holds them as one image, a torso each); resize or convert one"
+                                 % (name, key, leaf.dtype, leaf.shape, first_key, first.dtype, first.shape))
         for key, leaf in checked:
             if len(leaf.shape) > 3:
                 raise SpaceError("%s[%r] has shape %s: a leaf is an image (C, H, W) or flat" % (name, key, leaf.shape))
@@ -328,9 +333,9 @@ class DictObservationSpace:
                  + [kv for kv in checked if kv[0] == "action_mask"])
         self.leaves = order
         self.n = action_space.n if self.action_mask else 0
-        image = order[0][1] if images else None
+        image = images[0][1] if images else None
         self.packed = image is not None and image.dtype == _UINT8
-        self.image_size = math.prod(image.shape) if image is not None else 0
+        self.image_size = sum(math.prod(leaf.shape) for _, leaf in images)
         self.flat_size = sum(math.prod(leaf.shape) for key, leaf in order if len(leaf.shape) < 3)
         if self.packed:
             self.shape, self.dtype = (self.image_size + 4 * self.flat_size,), _UINT8
@@ -365,13 +370,15 @@ class DictObservationSpace:
         row = np.empty(self.shape, self.dtype)
         floats = row[self.image_size:].view(np.float32) if self.packed else row[self.image_size:]
         at = 0
+        pixels = 0
         for key, leaf in self.leaves:
             try:
                 value = leaf.check(values[key])
             except SpaceError as error:
                 raise SpaceError("leaf %r %s" % (key, error)) from None
             if len(leaf.shape) == 3:
-                row[:self.image_size] = value.reshape(-1)
+                row[pixels:pixels + value.size] = value.reshape(-1)
+                pixels += value.size
                 continue
             flat = value.reshape(-1)
             if key == "action_mask" and self.action_mask and ((flat != 0) & (flat != 1)).any():

@@ -86,10 +86,14 @@ v1::ParameterSet Normalized(v1::ParameterSet params, float clip) {
 }
 
 v1::ParameterSet Image(const std::string& kind, const std::vector<v1::TorsoLayer>& torso, std::vector<int64_t> shape,
-                       int trunk, uint64_t seed, int flat_dim = 0) {
+                       int trunk, uint64_t seed, int flat_dim = 0, const std::vector<int64_t>& image_channels = {}) {
   envs::EnvSpec env;
   env.name = "image";
   env.observation_shape = shape;
+  // Several image leaves of the shape's height and width (a torso each).
+  for (const int64_t c : image_channels) {
+    env.observation_leaves.push_back({absl::StrCat("image", c), {c, shape[1], shape[2]}, envs::ObservationType::kUint8});
+  }
   env.observation_type = envs::ObservationType::kUint8;
   env.flat_dim = flat_dim;  // a Dict observation's flat leaves beside the image
   env.discrete = kind == "categorical";
@@ -106,14 +110,17 @@ v1::ParameterSet Image(const std::string& kind, const std::vector<v1::TorsoLayer
 }
 
 // Dict observations (PolicySpec.flat_dim): an image leaf through a
-// torso beside 9 flat floats that end in the mask of its 6 actions, and
-// an image leaf without a torso (flattened) beside 3.
+// torso beside 9 flat floats that end in the mask of its 6 actions, an
+// image leaf without a torso (flattened) beside 3, and two image leaves
+// (1 and 2 channels, a torso each) beside 2.
 void AddDictCases(std::vector<Case>* cases) {
   v1::ParameterSet dict_masked =
       Image("categorical", policies::MinAtarCnnLayers(), {2, 8, 8}, 0, 13, /*flat_dim=*/9);
   dict_masked.mutable_policy()->set_action_mask(true);
   cases->push_back({"categorical_dict_torso_masked", dict_masked, 3, 6});
   cases->push_back({"gaussian_dict_flat", Image("gaussian", {}, {1, 4, 4}, 0, 14, /*flat_dim=*/3)});
+  cases->push_back({"categorical_dict_two_images",
+                    Image("categorical", policies::MinAtarCnnLayers(), {3, 8, 8}, 0, 15, /*flat_dim=*/2, {1, 2})});
 }
 
 std::vector<Case> Cases() {

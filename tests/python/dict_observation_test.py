@@ -149,6 +149,24 @@ class DictSpacesTest(unittest.TestCase):
                     finally:
                         stream.close()
 
+    def test_two_images_travel_one_after_another_before_the_flat_leaves(self):
+        with Server("test_envs:two_images") as server:
+            for shared_memory in (False, True):
+                with self.subTest(shared_memory=shared_memory):
+                    stream = EnvStream(server.address, 1, shared_memory=shared_memory)
+                    try:
+                        leaves = stream.opened.observation_space.dict.leaves
+                        self.assertEqual([(leaf.name, list(leaf.box.shape)) for leaf in leaves],
+                                         [("image", [1, 2, 2]), ("depth", [2, 2, 2]), ("state", [2])])
+                        obs, _, _, _, _, _, errors = stream.step(np.zeros(1, np.int64))
+                        self.assertEqual(errors, [])
+                        # image (4 bytes), depth (8 bytes of 10 + t), then the state's float32s.
+                        self.assertEqual(obs.shape, (1, 4 + 8 + 8))
+                        self.assertEqual(obs[0, 4:12].tolist(), [11] * 8)
+                        self.assertEqual(obs[0, 12:].view(np.float32).tolist(), [0.5, -1.5])
+                    finally:
+                        stream.close()
+
     def test_a_tuple_travels_as_its_leaves_in_order(self):
         with Server("test_envs:tuple_of_floats") as server:
             stream = EnvStream(server.address, 2)
@@ -164,8 +182,8 @@ class DictSpacesTest(unittest.TestCase):
 
     def test_spaces_rill_cannot_take_stop_the_server_at_start(self):
         for factory, text in [
-                ("two_images", "observation_space has 2 image leaves (image, depth): Rill's networks take one; "
-                               "stack them as channels"),
+                ("images_of_two_sizes", "observation_space['depth'] is an image uint8 (1, 3, 3) beside 'image', "
+                                        "uint8 (1, 2, 2): image leaves share height, width and dtype"),
                 ("nested_dict", "observation_space['arm']"),
                 ("rank_four_leaf", "observation_space['video'] has shape (2, 1, 2, 2): a leaf is an image (C, H, "
                                    "W) or flat")]:

@@ -1048,9 +1048,23 @@ def tuple_of_floats():
 
 
 class TwoImages(DictChaos):
+    """DictChaos (kind "good") with a second image, "depth" uint8 [2, 2, 2]
+    of 10 + t in every pixel, declared after the state."""
+
     def __init__(self):
         super().__init__()
-        self.observation_space.spaces["depth"] = Box(0, 255, (1, 2, 2), np.uint8)
+        self.observation_space.spaces["depth"] = Box(0, 255, (2, 2, 2), np.uint8)
+
+    def observation(self):
+        obs = super().observation()
+        obs["depth"] = np.full((2, 2, 2), 10 + self.t, np.uint8)
+        return obs
+
+
+class ImagesOfTwoSizes(DictChaos):
+    def __init__(self):
+        super().__init__()
+        self.observation_space.spaces["depth"] = Box(0, 255, (1, 3, 3), np.uint8)
 
 
 class MaskBesideImage(DictChaos):
@@ -1084,6 +1098,10 @@ class RankFourLeaf(DictChaos):
 
 def two_images():
     return TwoImages()
+
+
+def images_of_two_sizes():
+    return ImagesOfTwoSizes()
 
 
 def mask_beside_image():

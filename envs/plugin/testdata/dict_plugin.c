@@ -10,7 +10,7 @@
  *
  * Each other case breaks one rule of the Dict table, which Rill refuses by
  * name:
- *   1: two image leaves;
+ *   1: two image leaves of different sizes;
  *   2: a uint8 flat leaf;
  *   3: observation_rank 1 beside a Dict;
  *   4: a leaf declared twice;
@@ -102,7 +102,7 @@ static const RillObservationLeaf kLeaves[] = {
     {"state", 1, {3}, RILL_DTYPE_FLOAT32},
 #if BAD_CASE == 1
     {"image", 3, {1, 2, 2}, RILL_DTYPE_UINT8},
-    {"depth", 3, {1, 2, 2}, RILL_DTYPE_UINT8},
+    {"depth", 3, {1, 3, 3}, RILL_DTYPE_UINT8},
 #elif BAD_CASE == 2
     {"image", 1, {4}, RILL_DTYPE_UINT8},
 #elif BAD_CASE == 4
