@@ -31,6 +31,11 @@ std::vector<int64_t> LayerSizes(const SacDiscreteOptions& options, int64_t input
 envs::EnvSpec DiscreteEnv(const SacDiscreteOptions& options) {
   envs::EnvSpec env;
   env.observation_shape = {options.obs_dim};
+  if (options.flat_dim > 0) {
+    // A Dict observation: its image's shape, the flat leaves beside it.
+    env.observation_shape = options.observation_shape;
+    env.flat_dim = options.flat_dim;
+  }
   env.observation_type = options.observation_type;
   env.discrete = true;
   env.num_actions = options.num_actions;
@@ -78,6 +83,15 @@ SacDiscrete::SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, Flat
 
 std::vector<torch::Tensor> SacDiscrete::TorsoViews(const torch::Tensor& flat) const { return torso_.Views(flat); }
 
+torch::Tensor SacDiscrete::Features(const torch::Tensor& obs, const torch::Tensor& encoder) const {
+  const int64_t flat = options_.flat_dim;
+  if (flat == 0) return torso_.Forward(obs, TorsoViews(encoder));
+  // A Dict observation: the torso's features of the image, then the flat
+  // leaves beside them.
+  const int64_t image = obs.size(1) - flat;
+  return torch::cat({torso_.Forward(obs.narrow(1, 0, image), TorsoViews(encoder)), obs.narrow(1, image, flat)}, 1);
+}
+
 absl::StatusOr<std::unique_ptr<Algorithm>> SacDiscrete::FromConfig(const AlgorithmContext& context) {
   if (!context.env.discrete) {
     return absl::InvalidArgumentError(absl::StrCat("config field learner.sac_discrete: sac_discrete needs a discrete "
@@ -95,6 +109,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> SacDiscrete::FromConfig(const Algorit
   options.torso = context.torso();
   options.observation_shape = context.env.observation_shape;
   options.image_channels = context.env.image_channels();
+  options.flat_dim = context.env.flat_dim;
   options.actor_lr = config.actor_lr();
   options.critic_lr = config.critic_lr();
   options.alpha_lr = config.alpha_lr();
@@ -114,9 +129,16 @@ absl::StatusOr<std::unique_ptr<SacDiscrete>> SacDiscrete::Create(const SacDiscre
     return absl::InvalidArgumentError(absl::StrCat("obs_dim (", options.obs_dim, ") and num_actions (",
                                                    options.num_actions, ") must be positive"));
   }
-  if (options.action_mask && (options.obs_dim <= options.num_actions || !options.torso.empty())) {
+  if (options.action_mask && (options.torso.empty() ? options.obs_dim <= options.num_actions
+                                                    : options.flat_dim < options.num_actions)) {
     return absl::InvalidArgumentError(absl::StrCat("an action mask needs flat observations longer than its ",
-                                                   options.num_actions, " actions (obs_dim ", options.obs_dim, ")"));
+                                                   options.num_actions, " actions (obs_dim ", options.obs_dim,
+                                                   "), or beside a torso that many flat leaves (flat_dim ",
+                                                   options.flat_dim, ")"));
+  }
+  if (options.flat_dim < 0 || options.flat_dim >= options.obs_dim) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("flat_dim ", options.flat_dim, " is out of range 0..", options.obs_dim - 1));
   }
   if (options.hidden.empty()) return absl::InvalidArgumentError("hidden must name at least one layer");
   for (int h : options.hidden) {
@@ -149,14 +171,14 @@ absl::StatusOr<std::unique_ptr<SacDiscrete>> SacDiscrete::Create(const SacDiscre
   TorchTorso torso;
   if (!options.torso.empty()) {
     const std::vector<int64_t>& shape = options.observation_shape;
-    if (shape.size() != 3 || shape[0] * shape[1] * shape[2] != options.obs_dim) {
+    if (shape.size() != 3 || shape[0] * shape[1] * shape[2] != options.obs_dim - options.flat_dim) {
       return absl::InvalidArgumentError(absl::StrCat("a torso needs observation_shape [C, H, W] of obs_dim ",
-                                                     options.obs_dim, " elements, got [",
-                                                     absl::StrJoin(shape, ", "), "]"));
+                                                     options.obs_dim, " elements less flat_dim ", options.flat_dim,
+                                                     ", got [", absl::StrJoin(shape, ", "), "]"));
     }
     ASSIGN_OR_RETURN(torso, TorchTorso::Create(options.torso, {shape[0], shape[1], shape[2]}, options.image_channels));
   }
-  const int64_t input = torso.empty() ? options.obs_dim : torso.out_dim();
+  const int64_t input = torso.empty() ? options.obs_dim : torso.out_dim() + options.flat_dim;
   std::vector<int64_t> hidden(options.hidden.begin(), options.hidden.end());
   MlpShape policy_shape{input, hidden, options.num_actions, 1};
   MlpShape critic_shape{input, hidden, options.num_actions, 2};
@@ -200,7 +222,7 @@ absl::Status SacDiscrete::CheckBatch(const TransitionBatch& batch) const {
 }
 
 absl::Status SacDiscrete::Update(const Batch& batch) {
-  ASSIGN_OR_RETURN(TransitionBatch view, ToTransitionBatch(batch));
+  ASSIGN_OR_RETURN(TransitionBatch view, ToTransitionBatch(batch, options_.flat_dim));
   return Update(view);
 }
 
@@ -223,11 +245,11 @@ absl::Status SacDiscrete::UpdateUnchecked(const TransitionBatch& batch) {
   if (!torso_.empty()) {
     {
       torch::AutoGradMode enable(true);
-      features = torso_.Forward(batch.obs, TorsoViews(encoder_));
+      features = Features(batch.obs, encoder_);
     }
     obs = features.detach();
-    next_obs = torso_.Forward(batch.next_obs, TorsoViews(encoder_.detach()));
-    target_next_obs = torso_.Forward(batch.next_obs, TorsoViews(encoder_target_));
+    next_obs = Features(batch.next_obs, encoder_.detach());
+    target_next_obs = Features(batch.next_obs, encoder_target_);
   }
 
   // 1. The policy on s' (rows [0, B)) and s (rows [B, 2B)) in one pass: it
@@ -387,6 +409,7 @@ absl::StatusOr<v1::ParameterSet> SacDiscrete::ExportPolicy() const {
     *set.mutable_policy() = policies::PolicySpecFor(policies::CategoricalPolicy::kKind, env, options_.hidden);
     if (!torso_.empty()) {
       env.observation_shape = options_.observation_shape;
+      env.flat_dim = options_.flat_dim;
       for (const int32_t c : options_.image_channels) {
         // Several image leaves, as the env declared them (EnvSpec::image_channels).
         env.observation_leaves.push_back({absl::StrCat("image", env.observation_leaves.size()),
@@ -403,7 +426,8 @@ absl::StatusOr<v1::ParameterSet> SacDiscrete::ExportPolicy() const {
 
 int64_t SacDiscrete::UpdateMatmulFlops(int64_t batch) const {
   // The policy and one critic have the same layer sizes.
-  const std::vector<int64_t> net = LayerSizes(options_, torso_.empty() ? options_.obs_dim : torso_.out_dim());
+  const std::vector<int64_t> net =
+      LayerSizes(options_, torso_.empty() ? options_.obs_dim : torso_.out_dim() + options_.flat_dim);
   const int64_t b = batch;
   int64_t flops = 0;
   flops += MatmulFlops(net, 2 * b);     // policy forward on s' and s

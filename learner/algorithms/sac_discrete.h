@@ -62,6 +62,10 @@ struct SacDiscreteOptions {
   // Several image leaves in observation_shape: each one's channels, a
   // torso each (EnvSpec::image_channels). Empty: one.
   std::vector<int32_t> image_channels;
+  // A Dict observation's flat leaves beside the image (EnvSpec::flat_dim):
+  // the torso runs on the image, and the policy and critics read its
+  // features followed by these; obs_dim counts them.
+  int flat_dim = 0;
   double actor_lr = 3e-4;
   double critic_lr = 3e-4;
   double alpha_lr = 3e-4;
@@ -133,6 +137,9 @@ class SacDiscrete final : public Algorithm {
 
  private:
   SacDiscrete(const SacDiscreteOptions& options, FlatMlp policy, FlatMlp critic, TorchTorso torso);
+  // The torso's features of `obs` with the encoder `encoder` (the flat
+  // leaves beside them for a Dict observation).
+  torch::Tensor Features(const torch::Tensor& obs, const torch::Tensor& encoder) const;
   // Views of a flat torso buffer in the torso's parameter order.
   std::vector<torch::Tensor> TorsoViews(const torch::Tensor& flat) const;
   // With an action mask: each state's target entropy [B], from its row of

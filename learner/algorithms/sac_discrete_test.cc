@@ -1,6 +1,7 @@
 #include "learner/algorithms/sac_discrete.h"
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -822,6 +823,68 @@ TEST(SacDiscreteTest, ConvTorsoIsExportedWithThePolicyAndCheckpointed) {
   std::map<std::string, torch::Tensor> a = original->ParametersForTesting();
   std::map<std::string, torch::Tensor> b = restored->ParametersForTesting();
   for (auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b[name])) << name;
+}
+
+// A Dict observation (a uint8 [1, 5, 5] image and 3 float32 flat leaves,
+// the last 2 of them the mask): packed rows train, the torso runs on the
+// image with the flat leaves beside its features, and the exported policy
+// (flat_dim 3, masked) picks what the learner's policy network does.
+TEST(SacDiscreteTest, ADictObservationsFlatLeavesSitBesideTheTorsosFeatures) {
+  SacDiscreteOptions options;
+  options.observation_shape = {1, 5, 5};
+  options.flat_dim = 3;
+  options.obs_dim = 25 + 3;
+  options.observation_type = envs::ObservationType::kUint8;
+  options.num_actions = 2;
+  options.action_mask = true;
+  options.hidden = {16};
+  options.torso = policies::MinAtarCnnLayers();
+  options.seed = 4;
+  absl::StatusOr<std::unique_ptr<SacDiscrete>> sac = SacDiscrete::Create(options);
+  ASSERT_TRUE(sac.ok()) << sac.status();
+  const std::vector<ColumnRequirement> columns = (*sac)->Columns();
+  ASSERT_EQ(columns[0].name, "obs");
+  EXPECT_EQ(columns[0].dtype, v1::DTYPE_UINT8);
+  EXPECT_EQ(columns[0].shape, (std::vector<int64_t>{25 + 12})) << "a packed row's bytes";
+  // Packed rows: 25 pixels, then (goal, mask_0, mask_1) as float32 bytes.
+  auto rows = [](int64_t b, uint64_t seed) {
+    torch::manual_seed(seed);
+    torch::Tensor packed = torch::randint(0, 256, {b, 37}).to(torch::kUInt8);
+    const torch::Tensor flat = torch::stack({torch::randn({b}), torch::ones({b}), (torch::rand({b}) < 0.5).to(torch::kFloat32)}, 1);
+    for (int64_t r = 0; r < b; ++r) std::memcpy(packed[r].data_ptr<uint8_t>() + 25, flat[r].data_ptr<float>(), 12);
+    return packed;
+  };
+  for (int i = 0; i < 3; ++i) {
+    Batch batch;
+    batch.size = 8;
+    batch.columns = {{"obs", rows(8, i)}, {"action", torch::zeros({8}, torch::kInt64)},
+                     {"reward", torch::randn({8})}, {"terminated", torch::zeros({8})},
+                     {"next_obs", rows(8, 100 + i)}};
+    ASSERT_TRUE((*sac)->Update(batch).ok());
+  }
+  EXPECT_EQ((*sac)->updates(), 3);
+
+  const v1::ParameterSet exported = *(*sac)->ExportPolicy();
+  EXPECT_EQ(exported.policy().flat_dim(), 3);
+  EXPECT_EQ(exported.policy().obs_dim(), 28);
+  EXPECT_TRUE(exported.policy().action_mask());
+  absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::PolicyFromParameters(exported, 1);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  // The learner's policy network on the same floats: the torso on the
+  // image (its encoder), the flat leaves beside, then the MLP; masked.
+  const torch::Tensor obs = FloatObservations(rows(64, 7), 3);
+  std::map<std::string, torch::Tensor> p = (*sac)->ParametersForTesting();
+  TorchTorso torso = *TorchTorso::Create(options.torso, {1, 5, 5});
+  const torch::Tensor features =
+      torch::cat({torso.Forward(obs.narrow(1, 0, 25), torso.Views(p["encoder"])), obs.narrow(1, 25, 3)}, 1);
+  const torch::Tensor logits = Mlp(features, p, "policy", 2, -1);
+  const torch::Tensor allowed = obs.narrow(1, 26, 2) > 0;
+  const torch::Tensor expected = logits.masked_fill(allowed.logical_not(), -1e30).argmax(1);
+  EXPECT_TRUE(torch::equal(Act(**policy, obs, /*deterministic=*/true), expected));
+  // The flat leaves move the logits.
+  torch::Tensor moved = features.clone();
+  moved.narrow(1, features.size(1) - 3, 1).mul_(-5);
+  EXPECT_FALSE(torch::allclose(Mlp(moved, p, "policy", 2, -1), logits));
 }
 
 }  // namespace

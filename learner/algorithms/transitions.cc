@@ -61,7 +61,7 @@ std::vector<ColumnRequirement> JointAgentColumns(const envs::EnvSpec& env) {
           {kAgentTerminatedColumn, v1::DTYPE_FLOAT32, {env.joint_agents}, false}};
 }
 
-absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch) {
+absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch, int64_t flat_dim) {
   TransitionBatch view;
   struct Field {
     const char* name;
@@ -74,8 +74,8 @@ absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch) {
       return absl::InvalidArgumentError(absl::StrCat("sampled batch lacks column '", field.name, "'"));
     }
   }
-  view.obs = FloatObservations(view.obs);
-  view.next_obs = FloatObservations(view.next_obs);
+  view.obs = FloatObservations(view.obs, flat_dim);
+  view.next_obs = FloatObservations(view.next_obs, flat_dim);
   view.discount = batch.column("discount");
   view.weight = batch.weight;
   view.agent_rewards = batch.column(kAgentRewardsColumn);

@@ -53,9 +53,11 @@ std::vector<ColumnRequirement> TransitionColumns(const envs::EnvSpec& env);
 std::vector<ColumnRequirement> JointAgentColumns(const envs::EnvSpec& env);
 
 // The typed view of a sampled batch (no copies, but for uint8 observations,
-// which become float32 / 255 here). InvalidArgument naming the
-// column when a required one is missing.
-absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch);
+// which become float32 / 255 here; a Dict observation's packed rows, of
+// `flat_dim` flat leaves, their image scaled and their floats beside it:
+// FloatObservations). InvalidArgument naming the column when a required
+// one is missing.
+absl::StatusOr<TransitionBatch> ToTransitionBatch(const Batch& batch, int64_t flat_dim = 0);
 
 // The checks every transition algorithm makes before an update: obs and
 // next_obs [B, obs_dim] float32 with B > 0, action [B, act_dim] float32 or,
