@@ -825,9 +825,9 @@ TEST(ConfigTest, TorsoPresetExpandsIntoLayersAndHeadAndRefinalizesUnchanged) {
 
 // A Dict observation (Beacon-v0: a uint8 image and a float32 vector):
 // PPO, IMPALA and SAC-discrete train on its packed rows, whose replay
-// columns are the rows' bytes, with or without a torso. (DrQ-v2, the one
-// torso algorithm that does not, is refused by name with these three:
-// finalize_network.cc's AlgorithmsThat.)
+// columns are the rows' bytes, with or without a torso. (DrQ-v2 does too,
+// on continuous actions; an algorithm without a torso of its own is refused
+// by name with those that can: finalize_network.cc's AlgorithmsThat.)
 TEST(ConfigTest, DictObservationsTrainWithTheAlgorithmsThatReadThem) {
   for (const char* algorithm : {"ppo", "impala", "sac_discrete"}) {
     for (const char* network : {"network { torso: MINATAR_CNN }", ""}) {

@@ -253,6 +253,8 @@ absl::Status ScriptBody(Script& script) {
     absl::StrAppend(&source, "    h = torch.tanh(torch.layer_norm(torch.addmm(self.trunk_b, h, self.trunk_w.t()), [",
                     spec.trunk_size(), "], self.trunk_nw, self.trunk_nb, ",
                     absl::StrFormat("%.9g", policies::kTrunkNormEpsilon), "))\n");
+    // A Dict observation's flat leaves beside the trunk's output.
+    if (spec.flat_dim() > 0) absl::StrAppend(&source, "    h = torch.cat([h, flat.float()], 1)\n");
   }
   // Feed-forward: the hidden layers and the head, as layers of one MLP.
   // Recurrent: the hidden layers (all ReLU'd), the LSTM's three tensors
@@ -398,7 +400,7 @@ absl::StatusOr<torch::jit::Module> ToTorchScript(const policies::Policy& policy)
     }
     if (script.image()) RETURN_IF_ERROR(ScriptTorso(script));
     // A Dict observation: the flat leaves beside the image's features.
-    if (policy.spec().flat_dim() > 0) absl::StrAppend(&script.source, "    h = torch.cat([h, flat.float()], 1)\n");
+    if (policy.spec().flat_dim() > 0 && policy.spec().trunk_size() == 0) absl::StrAppend(&script.source, "    h = torch.cat([h, flat.float()], 1)\n");
     RETURN_IF_ERROR(ScriptBody(script));
     RETURN_IF_ERROR(ScriptOutput(script));
     script.module.define(script.source);

@@ -43,7 +43,7 @@ std::vector<int> MlpHidden(const v1::PolicySpec& spec) {
 // The width of what the MLP reads: the trunk's, the torso's features (and
 // the flat leaves beside them) or the observation.
 int MlpInput(const v1::PolicySpec& spec, int64_t torso_out) {
-  if (spec.trunk_size() > 0) return spec.trunk_size();
+  if (spec.trunk_size() > 0) return spec.trunk_size() + spec.flat_dim();
   return torso_out > 0 ? static_cast<int>(torso_out) + spec.flat_dim() : spec.obs_dim();
 }
 
@@ -132,11 +132,24 @@ const float* MlpPolicy::Forward(const float* obs, int64_t batch) {
 const float* MlpPolicy::Features(const float* obs, int64_t batch) {
   const float* features = torsos_.empty() ? obs : TorsoFeatures(obs, batch);
   if (!trunk_) return Normalized(features, batch);
-  // tanh(LayerNorm(W x + b)), row by row, in double for the moments.
+  // tanh(LayerNorm(W x + b)), row by row, in double for the moments; a
+  // Dict observation's flat leaves beside it (TorsoFeatures put them after
+  // the torsos' features, where the trunk does not read them).
   const int n = spec_.trunk_size();
-  const float* linear = trunk_->Forward(features, batch);
-  trunk_out_.resize(static_cast<size_t>(batch) * n);
+  const int64_t flat = spec_.flat_dim();
+  const int64_t width = n + flat;
+  const float* trunk_in = features;
+  if (flat > 0) {
+    trunk_in_.resize(static_cast<size_t>(batch * torso_out_));
+    for (int64_t r = 0; r < batch; ++r) {
+      std::copy_n(features + r * (torso_out_ + flat), torso_out_, &trunk_in_[r * torso_out_]);
+    }
+    trunk_in = trunk_in_.data();
+  }
+  const float* linear = trunk_->Forward(trunk_in, batch);
+  trunk_out_.resize(static_cast<size_t>(batch * width));
   for (int64_t r = 0; r < batch; ++r) {
+    std::copy_n(features + r * (torso_out_ + flat) + torso_out_, flat, &trunk_out_[r * width + n]);
     const float* row = linear + r * n;
     double mean = 0, var = 0;
     for (int j = 0; j < n; ++j) mean += row[j];
@@ -146,7 +159,7 @@ const float* MlpPolicy::Features(const float* obs, int64_t batch) {
     const double inv = 1.0 / std::sqrt(var + kTrunkNormEpsilon);
     for (int j = 0; j < n; ++j) {
       const double z = (row[j] - mean) * inv * trunk_norm_weight_.values[j] + trunk_norm_bias_.values[j];
-      trunk_out_[static_cast<size_t>(r * n + j)] = static_cast<float>(std::tanh(z));
+      trunk_out_[static_cast<size_t>(r * width + j)] = static_cast<float>(std::tanh(z));
     }
   }
   return trunk_out_.data();

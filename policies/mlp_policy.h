@@ -89,7 +89,10 @@ class MlpPolicy : public Policy {
   // and its output tanh(LayerNorm(...)), [batch, trunk_size]. Null otherwise.
   std::unique_ptr<BlasMlp> trunk_;
   NamedParameter trunk_norm_weight_, trunk_norm_bias_;
-  std::vector<float> trunk_out_;
+  // With flat leaves: the torsos' features alone (the trunk's input), and
+  // the trunk's output with the flat leaves beside it,
+  // [batch, trunk_size + flat_dim].
+  std::vector<float> trunk_in_, trunk_out_;
   // Feed-forward: obs -> hidden -> head. Recurrent: obs -> hidden, the
   // last of which is mlp_'s (unReLU'd) output.
   BlasMlp mlp_;

@@ -333,6 +333,8 @@ absl::Status Body(Writer& w) {
     w.h = g.Node("Tanh", {g.Node("LayerNormalization", {g.Linear(w.h, weight, bias), scale, shift},
                                  {Attribute::Int("axis", -1),
                                   Attribute::Float("epsilon", static_cast<float>(kTrunkNormEpsilon))})});
+    // A Dict observation's flat leaves beside the trunk's output.
+    if (spec.flat_dim() > 0) w.h = g.Node("Concat", {w.h, "flat"}, {Attribute::Int("axis", 1)});
   }
   const bool recurrent = w.recurrent();
   const int layers = spec.hidden_sizes_size() + (recurrent ? 0 : 1);
@@ -456,8 +458,9 @@ absl::StatusOr<onnx::ModelProto> ToOnnx(const v1::ParameterSet& params) {
   Writer writer{spec, canonical, graph};
   Input(writer);
   if (writer.image()) RETURN_IF_ERROR(Torso(writer));
-  // A Dict observation: the flat leaves beside the image's features.
-  if (spec.flat_dim() > 0) writer.h = graph.Node("Concat", {writer.h, "flat"}, {Attribute::Int("axis", 1)});
+  // A Dict observation: the flat leaves beside the image's features (after
+  // the trunk when there is one: Body).
+  if (spec.flat_dim() > 0 && spec.trunk_size() == 0) writer.h = graph.Node("Concat", {writer.h, "flat"}, {Attribute::Int("axis", 1)});
   RETURN_IF_ERROR(Body(writer));
   ASSIGN_OR_RETURN(const std::string action, Act(writer));
   if (spec.kind() == PolicyKindName(PolicyKind::kCategorical)) {

@@ -177,7 +177,9 @@ absl::Status CheckPolicySpec(const v1::PolicySpec& spec, PolicyKind kind) {
   if (spec.flat_dim() < 0 || spec.flat_dim() > spec.obs_dim()) {
     return Invalid("flat_dim", absl::StrCat(spec.flat_dim(), " is out of range: must be in 0..obs_dim ", spec.obs_dim()));
   }
-  if (spec.flat_dim() > 0 && spec.trunk_size() > 0) return Invalid("flat_dim", "is not read with a trunk");
+  if (spec.flat_dim() > 0 && spec.trunk_size() > 0 && spec.torso_size() == 0) {
+    return Invalid("flat_dim", "is read with a trunk only beside a torso");
+  }
   RETURN_IF_ERROR(CheckTorso(spec));
   RETURN_IF_ERROR(CheckHyperspherical(spec));
   if (!v1::Activation_IsValid(spec.activation())) {

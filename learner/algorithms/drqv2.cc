@@ -61,8 +61,10 @@ DrqV2::DrqV2(const DrqV2Options& options, TorchTorso torso)
     layout->Add(prefix + ".trunk.norm.weight", {trunk}, 0, /*scale=*/true);
     layout->Add(prefix + ".trunk.norm.bias", {trunk}, 0);
   }
-  std::vector<int64_t> actor_sizes = {trunk};
-  std::vector<int64_t> critic_sizes = {trunk + act_dim_};
+  // A Dict observation's flat leaves sit beside the trunk's output.
+  const int64_t flat = options.env.flat_dim;
+  std::vector<int64_t> actor_sizes = {trunk + flat};
+  std::vector<int64_t> critic_sizes = {trunk + flat + act_dim_};
   for (int h : options.hidden) {
     actor_sizes.push_back(h);
     critic_sizes.push_back(h);
@@ -219,7 +221,7 @@ absl::Status DrqV2::CheckBatch(const TransitionBatch& batch) const {
 }
 
 absl::Status DrqV2::Update(const Batch& batch) {
-  ASSIGN_OR_RETURN(TransitionBatch view, ToTransitionBatch(batch));
+  ASSIGN_OR_RETURN(TransitionBatch view, ToTransitionBatch(batch, options_.env.flat_dim));
   return Update(view);
 }
 
@@ -228,14 +230,20 @@ absl::Status DrqV2::Update(const TransitionBatch& batch) {
   return CatchTorchErrors("drqv2 update failed", [&] { return UpdateUnchecked(batch); });
 }
 
-torch::Tensor DrqV2::Encode(const torch::Tensor& encoder, const torch::Tensor& obs) const {
-  return torso_.Forward(obs, torso_.Views(encoder));
+torch::Tensor DrqV2::Encode(const torch::Tensor& encoder, const torch::Tensor& obs, const torch::Tensor& flat) const {
+  const torch::Tensor features = torso_.Forward(obs, torso_.Views(encoder));
+  return flat.defined() ? torch::cat({features, flat}, 1) : features;
 }
 
 torch::Tensor DrqV2::Trunk(const std::vector<torch::Tensor>& views, size_t first, const torch::Tensor& h) const {
-  torch::Tensor z = torch::addmm(views[first + 1], h, views[first].t());
-  return torch::layer_norm(z, {options_.feature_dim}, views[first + 2], views[first + 3], policies::kTrunkNormEpsilon)
-      .tanh();
+  // The trunk reads the encoder's features; a Dict observation's flat
+  // leaves, after them in h, pass beside it.
+  const int64_t flat = options_.env.flat_dim;
+  const torch::Tensor encoded = flat > 0 ? h.narrow(1, 0, h.size(1) - flat) : h;
+  torch::Tensor z = torch::addmm(views[first + 1], encoded, views[first].t());
+  z = torch::layer_norm(z, {options_.feature_dim}, views[first + 2], views[first + 3], policies::kTrunkNormEpsilon)
+          .tanh();
+  return flat > 0 ? torch::cat({z, h.narrow(1, h.size(1) - flat, flat)}, 1) : z;
 }
 
 torch::Tensor DrqV2::Actor(const std::vector<torch::Tensor>& views, const torch::Tensor& features) const {
@@ -274,17 +282,22 @@ absl::Status DrqV2::UpdateUnchecked(const TransitionBatch& batch) {
   const std::vector<int64_t>& shape = options_.env.observation_shape;
   const double std = Std(updates_);
 
-  // 0. Each observation shifted on its own; the encoder on s with its graph
-  // (the critic loss trains it), on s' without.
-  const torch::Tensor obs = RandomShift(batch.obs.view({b, shape[0], shape[1], shape[2]}), options_.pad, generator_);
-  const torch::Tensor next_obs =
-      RandomShift(batch.next_obs.view({b, shape[0], shape[1], shape[2]}), options_.pad, generator_);
+  // 0. Each observation's image shifted on its own (a Dict observation's
+  // flat leaves are not); the encoder on s with its graph (the critic loss
+  // trains it), on s' without.
+  const int64_t image = shape[0] * shape[1] * shape[2], flat = options_.env.flat_dim;
+  auto image_of = [&](const torch::Tensor& rows) {
+    return RandomShift(rows.narrow(1, 0, image).reshape({b, shape[0], shape[1], shape[2]}), options_.pad, generator_);
+  };
+  auto flat_of = [&](const torch::Tensor& rows) { return flat > 0 ? rows.narrow(1, image, flat) : torch::Tensor(); };
+  const torch::Tensor obs = image_of(batch.obs);
+  const torch::Tensor next_obs = image_of(batch.next_obs);
   torch::Tensor features;
   {
     torch::AutoGradMode enable(true);
-    features = Encode(encoder_, obs);
+    features = Encode(encoder_, obs, flat_of(batch.obs));
   }
-  const torch::Tensor next_features = Encode(encoder_.detach(), next_obs);
+  const torch::Tensor next_features = Encode(encoder_.detach(), next_obs, flat_of(batch.next_obs));
 
   // 1. TD target, no gradient: a' = clamp(mu(h') + clipped noise, -1, 1),
   // y = reward_scale * r + discount * min_e Q_target_e(h', a').
@@ -392,7 +405,8 @@ absl::StatusOr<v1::ParameterSet> DrqV2::ExportPolicy() const {
 int64_t DrqV2::UpdateMatmulFlops(int64_t batch) const {
   const int64_t b = batch;
   const int64_t trunk = 2 * b * torso_.out_dim() * options_.feature_dim;  // one trunk's forward
-  std::vector<int64_t> actor = {options_.feature_dim}, critic = {options_.feature_dim + act_dim_};
+  const int64_t flat = options_.env.flat_dim;
+  std::vector<int64_t> actor = {options_.feature_dim + flat}, critic = {options_.feature_dim + flat + act_dim_};
   for (int h : options_.hidden) {
     actor.push_back(h);
     critic.push_back(h);
@@ -435,7 +449,10 @@ std::map<std::string, torch::Tensor> DrqV2::GradientsForTesting() const {
 
 torch::Tensor DrqV2::EncodeForTesting(const torch::Tensor& obs) const {
   torch::NoGradGuard no_grad;
-  return Encode(encoder_.detach(), obs);
+  const int64_t flat = options_.env.flat_dim;
+  if (flat == 0) return Encode(encoder_.detach(), obs, torch::Tensor());
+  const int64_t image = obs.size(1) - flat;
+  return Encode(encoder_.detach(), obs.narrow(1, 0, image), obs.narrow(1, image, flat));
 }
 
 torch::Tensor DrqV2::ActorForTesting(const torch::Tensor& features) const {

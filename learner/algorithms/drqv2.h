@@ -161,7 +161,10 @@ class DrqV2 final : public Algorithm {
   // [2, B] from the critic's views.
   torch::Tensor Critic(const std::vector<torch::Tensor>& views, const torch::Tensor& features,
                        const torch::Tensor& action) const;
-  torch::Tensor Encode(const torch::Tensor& encoder, const torch::Tensor& obs) const;
+  // The encoder's features of the images `obs` [B, C, H, W], followed by
+  // a Dict observation's flat leaves `flat` [B, flat_dim] (undefined:
+  // none).
+  torch::Tensor Encode(const torch::Tensor& encoder, const torch::Tensor& obs, const torch::Tensor& flat) const;
   // [B, act_dim] Gaussian noise of std `std`, clipped at std_clip.
   torch::Tensor ClippedNoise(int64_t b, double std, const torch::TensorOptions& options);
 

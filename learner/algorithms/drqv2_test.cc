@@ -4,6 +4,7 @@
 // actors' side and in TorchScript, and checkpoints.
 #include "learner/algorithms/drqv2.h"
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/algorithms/checks.h"
 #include "learner/algorithms/test_util.h"
 #include "learner/torch_policy.h"
 #include "learner/torch_torso.h"
@@ -265,6 +267,60 @@ TEST(DrqV2Test, ExportedPolicyActsOnTheActorsSideAndInTorchScriptAsTheLearnerCom
   ASSERT_TRUE(module.ok()) << module.status();
   const torch::Tensor scripted = module->forward({bytes}).toTensor();
   EXPECT_TRUE(torch::allclose(scripted, expected * scale, 1e-4, 1e-5)) << scripted << "\n" << expected * scale;
+}
+
+// Pixels beside proprioception: a Dict observation of the [2, 12, 12]
+// image and 3 float32 flat leaves, trained from packed rows (the image
+// shifted, the flat leaves not). The flat leaves pass beside the trunk
+// into the actor and the critics; the exported policy (flat_dim 3) acts on
+// the actors' side and in TorchScript (obs, flat) as the learner computes.
+TEST(DrqV2Test, ADictObservationsFlatLeavesPassBesideTheTrunk) {
+  DrqV2Options options = SmallOptions();
+  options.env.observation_leaves = {{"camera", {kC, kH, kW}, envs::ObservationType::kUint8},
+                                    {"joints", {3}, envs::ObservationType::kFloat32}};
+  options.env.flat_dim = 3;
+  std::unique_ptr<DrqV2> drq = DrqV2::Create(options).value();
+  const int64_t image = kC * kH * kW;
+  EXPECT_EQ(drq->Columns()[0].shape, (std::vector<int64_t>{image + 12})) << "a packed row's bytes";
+  auto packed = [&](int64_t b) {
+    torch::Tensor rows = torch::randint(0, 256, {b, image + 12}).to(torch::kUInt8);
+    const torch::Tensor joints = torch::randn({b, 3});
+    for (int64_t r = 0; r < b; ++r) std::memcpy(rows[r].data_ptr<uint8_t>() + image, joints[r].data_ptr<float>(), 12);
+    return rows;
+  };
+  torch::manual_seed(4);
+  for (int i = 0; i < 3; ++i) {
+    Batch batch;
+    batch.size = 8;
+    batch.columns = {{"obs", packed(8)}, {"action", torch::rand({8, kActions}) * 2 - 1},
+                     {"reward", torch::randn({8})}, {"terminated", torch::zeros({8})}, {"next_obs", packed(8)}};
+    ASSERT_TRUE(drq->Update(batch).ok());
+  }
+  absl::StatusOr<v1::ParameterSet> set = drq->ExportPolicy();
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->policy().flat_dim(), 3);
+  EXPECT_EQ(set->policy().trunk_size(), 5);
+  absl::StatusOr<std::unique_ptr<policies::Policy>> policy = policies::PolicyFromParameters(*set, 1);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+
+  const int64_t b = 4;
+  const torch::Tensor rows = packed(b);
+  const torch::Tensor floats = FloatObservations(rows, 3);
+  const torch::Tensor expected = drq->ActorForTesting(drq->EncodeForTesting(floats));
+  policies::PolicyOutput out;
+  (*policy)->Act(floats.contiguous().data_ptr<float>(), b, /*deterministic=*/true, &out);
+  const torch::Tensor actions = torch::from_blob(out.actions.data(), {b, kActions}, torch::kFloat32).clone();
+  EXPECT_TRUE(torch::allclose(actions, expected, 1e-4, 1e-5)) << actions << "\n" << expected;
+  // The flat leaves move the action.
+  torch::Tensor moved = floats.clone();
+  moved.narrow(1, image, 3).mul_(-4);
+  EXPECT_FALSE(torch::allclose(drq->ActorForTesting(drq->EncodeForTesting(moved)), expected, 1e-6, 1e-6));
+  // TorchScript: forward(obs uint8 [B, C, H, W], flat [B, 3]), in env units.
+  absl::StatusOr<torch::jit::Module> module = ToTorchScript(**policy);
+  ASSERT_TRUE(module.ok()) << module.status();
+  const torch::Tensor bytes = rows.narrow(1, 0, image).reshape({b, kC, kH, kW});
+  const torch::Tensor scripted = module->forward({bytes, floats.narrow(1, image, 3).contiguous()}).toTensor();
+  EXPECT_TRUE(torch::allclose(scripted, expected * torch::tensor({2.0f, 1.0f}), 1e-4, 1e-5)) << scripted;
 }
 
 TEST(DrqV2Test, RestoredTrainingStateReproducesTheNextUpdateExactly) {

@@ -455,6 +455,7 @@ const std::vector<AlgorithmSpec>& AlgorithmSpecs() {
        .finalize = &FinalizeDrqV2,
        .actor_duty = &TransitionDuty,
        .conv_torso = true,
+       .dict_observations = true,
        .needs_torso = true,
        .policy_trunk = &DrqV2Trunk},
       {.config_case = C::kMaddpg,

@@ -112,13 +112,17 @@ v1::ParameterSet Image(const std::string& kind, const std::vector<v1::TorsoLayer
 // Dict observations (PolicySpec.flat_dim): an image leaf through a
 // torso beside 9 flat floats that end in the mask of its 6 actions, an
 // image leaf without a torso (flattened) beside 3, and two image leaves
-// (1 and 2 channels, a torso each) beside 2.
+// (1 and 2 channels, a torso each) beside 2; and DrQ-v2's trunk with 3
+// flat leaves beside its output.
 void AddDictCases(std::vector<Case>* cases) {
   v1::ParameterSet dict_masked =
       Image("categorical", policies::MinAtarCnnLayers(), {2, 8, 8}, 0, 13, /*flat_dim=*/9);
   dict_masked.mutable_policy()->set_action_mask(true);
   cases->push_back({"categorical_dict_torso_masked", dict_masked, 3, 6});
   cases->push_back({"gaussian_dict_flat", Image("gaussian", {}, {1, 4, 4}, 0, 14, /*flat_dim=*/3)});
+  v1::ParameterSet trunk_flat = Image("deterministic", policies::MinAtarCnnLayers(), {1, 9, 9}, /*trunk=*/6, 16,
+                                           /*flat_dim=*/3);
+  cases->push_back({"deterministic_dict_trunk", trunk_flat});
   cases->push_back({"categorical_dict_two_images",
                     Image("categorical", policies::MinAtarCnnLayers(), {3, 8, 8}, 0, 15, /*flat_dim=*/2, {1, 2})});
 }
