@@ -1,6 +1,7 @@
 #include "envs/pixels.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace rill::envs {
 
@@ -9,12 +10,25 @@ absl::StatusOr<EnvSpec> PixelsSpec(const EnvSpec& spec, const PixelsOptions& opt
     return absl::InvalidArgumentError(absl::StrCat("frames of ", options.width, "x", options.height,
                                                    " pixels: width and height must lie in 1..", kMaxPixelsSize));
   }
+  if (options.state && (spec.observation_type != ObservationType::kFloat32 || spec.observation_shape.size() != 1 ||
+                        !spec.observation_leaves.empty())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "state: ", spec.name, " observes ", ObservationTypeName(spec.observation_type), " [",
+        absl::StrJoin(spec.observation_shape, ", "), "]", spec.observation_leaves.empty() ? "" : " as a Dict",
+        "; the state beside a frame is one float32 vector"));
+  }
   EnvSpec pixels = spec;
   pixels.observation_shape = {options.grayscale ? 1 : 3, options.height, options.width};
   pixels.observation_type = ObservationType::kUint8;
-  // The frames replace the whole observation, leaves and all.
+  // The frames replace the whole observation, leaves and all, or sit
+  // beside the state.
   pixels.observation_leaves.clear();
   pixels.flat_dim = 0;
+  if (options.state) {
+    pixels.observation_leaves = {{"pixels", pixels.observation_shape, ObservationType::kUint8},
+                                 {"state", spec.observation_shape, ObservationType::kFloat32}};
+    pixels.flat_dim = spec.shape_elements();
+  }
   return pixels;
 }
 

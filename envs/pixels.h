@@ -31,11 +31,15 @@ struct PixelsOptions {
   int height = 0;
   std::string camera;  // "": the env's default
   bool grayscale = false;
+  // The env's own observation kept beside the frame (env.pixels.state).
+  bool state = false;
 };
 
 // The spec of `spec`'s env observed through its renderer: uint8
-// [channels, height, width], the rest as it is. InvalidArgument for a size
-// outside 1..kMaxPixelsSize.
+// [channels, height, width], the rest as it is; with options.state, a
+// Dict of that frame ("pixels") and the env's observation ("state", its
+// flat_dim elements after the frame's bytes). InvalidArgument for a size
+// outside 1..kMaxPixelsSize, or a state that is not one float32 vector.
 absl::StatusOr<EnvSpec> PixelsSpec(const EnvSpec& spec, const PixelsOptions& options);
 
 // `image` as the observation `options` asks for, into `frame`

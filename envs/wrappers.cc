@@ -27,6 +27,7 @@ PixelsOptions PixelsOptionsOf(const v1::PixelsConfig& section) {
   options.height = pixels.height();
   options.camera = pixels.camera();
   options.grayscale = pixels.grayscale();
+  options.state = pixels.state();
   return options;
 }
 

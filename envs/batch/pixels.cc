@@ -61,7 +61,13 @@ absl::Status PixelsBatch::Draw(int i, uint8_t* observations) {
     return absl::Status(drawn.code(),
                         absl::StrCat("cannot draw ", batch_->spec().name, " instance ", i, "'s frame: ", drawn.message()));
   }
-  FrameOfImage(image_, options_, observations + static_cast<size_t>(i) * frame_bytes_);
+  uint8_t* row = observations + static_cast<size_t>(i) * frame_bytes_;
+  FrameOfImage(image_, options_, row);
+  if (options_.state) {
+    // The state the frame shows, its float32s after the frame's bytes.
+    const size_t state_bytes = states_.size() / static_cast<size_t>(size());
+    std::memcpy(row + frame_bytes_ - state_bytes, states_.data() + static_cast<size_t>(i) * state_bytes, state_bytes);
+  }
   return absl::OkStatus();
 }
 

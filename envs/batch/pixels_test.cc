@@ -1,6 +1,8 @@
 #include "envs/batch/pixels.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -74,6 +76,48 @@ TEST(PixelsBatchTest, ObservesPendulumAsItsRenderInChannelsFirstBytes) {
   }
   EXPECT_EQ(buffers.obs, Planes(**twin, 48, 32));
   EXPECT_NE(buffers.obs, first) << "the pendulum moved; its frame must too";
+}
+
+// env.pixels.state: the frame and, after its bytes, the state it shows as
+// float32s (a Dict of "pixels" and "state").
+TEST(PixelsBatchTest, TheStateSitsBesideTheFrameItShows) {
+  const PixelsOptions frame_only{48, 32, "", true};
+  PixelsOptions with_state = frame_only;
+  with_state.state = true;
+  absl::StatusOr<std::unique_ptr<PixelsBatch>> both = PixelsOf(MakeEnv("Pendulum-v1", 0, 3).value(), with_state);
+  absl::StatusOr<std::unique_ptr<PixelsBatch>> frames = PixelsOf(MakeEnv("Pendulum-v1", 0, 3).value(), frame_only);
+  ASSERT_TRUE(both.ok() && frames.ok()) << both.status();
+  const EnvSpec& spec = (*both)->spec();
+  EXPECT_THAT(spec.observation_shape, ElementsAre(1, 32, 48));
+  ASSERT_EQ(spec.observation_leaves.size(), 2u);
+  EXPECT_EQ(spec.observation_leaves[1].name, "state");
+  EXPECT_EQ(spec.flat_dim, 3);
+  EXPECT_TRUE(spec.packed_observations());
+  ASSERT_EQ(spec.obs_bytes(), 48 * 32 + 12);
+  absl::StatusOr<std::unique_ptr<Env>> twin = MakeEnv("Pendulum-v1", 0, 3);
+  std::vector<float> state(3);
+  StepBuffers rows(1, spec.obs_bytes() / 4), frame(1, 48 * 32 / 4);
+  ASSERT_TRUE((*both)->Reset(rows.obs.data()).ok());
+  ASSERT_TRUE((*frames)->Reset(frame.obs.data()).ok());
+  (*twin)->Reset(state.data());
+  const float torque = -1.5f;
+  for (int t = 0; t <= 5; ++t) {
+    EXPECT_TRUE(std::equal(frame.obs.begin(), frame.obs.end(), rows.obs.begin())) << "step " << t;
+    float beside[3];
+    std::memcpy(beside, rows.obs.data() + 48 * 32, sizeof(beside));
+    EXPECT_THAT(beside, ElementsAre(state[0], state[1], state[2])) << "step " << t;
+    ASSERT_TRUE((*both)->Step(1, &torque, rows.out()).ok());
+    ASSERT_TRUE((*frames)->Step(1, &torque, frame.out()).ok());
+    ASSERT_TRUE((*twin)->Step(&torque, state.data()).ok());
+  }
+  // Only a float32 vector can sit beside a frame.
+  PixelsOptions small = with_state;
+  small.width = small.height = 10;
+  absl::StatusOr<EnvSpec> images = PixelsSpec(MakeEnv("Beacon-v0", 0, 1).value()->spec(), small);
+  ASSERT_FALSE(images.ok());
+  EXPECT_THAT(images.status().message(),
+              ::testing::HasSubstr("state: Beacon-v0 observes uint8 [1, 7, 7] as a Dict; the state beside a frame is "
+                                   "one float32 vector"));
 }
 
 TEST(PixelsBatchTest, GrayscaleIsOneLumaPlaneOfTheRgbFrame) {
