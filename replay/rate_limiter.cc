@@ -133,7 +133,15 @@ void RateLimiter::BeginWait(Side side, absl::Time now) {
 
 void RateLimiter::EndWait(Side side, absl::Time now) {
   WaitClock& c = clock(side);
-  if (c.waiters > 0 && --c.waiters == 0) c.total += now - c.blocked_since;
+  if (c.waiters > 0 && --c.waiters == 0) {
+    c.total += now - c.blocked_since;
+    c.last_end = now;
+  }
+}
+
+bool RateLimiter::WaitedSince(Side side, absl::Time since) const {
+  const WaitClock& c = clock(side);
+  return c.waiters > 0 || c.last_end >= since;
 }
 
 absl::Duration RateLimiter::BlockedTime(Side side, absl::Time now) const {

@@ -86,6 +86,10 @@ class RateLimiter {
   void EndWait(Side side, absl::Time now);
   // Cumulative blocked time of `side` up to `now`, including a wait in progress.
   absl::Duration BlockedTime(Side side, absl::Time now) const;
+  // Whether a caller waits on `side` now, or the last wait ended at or
+  // after `since`: a side held back by the ratio, whose callers are admitted
+  // one at a time, is not caught between two waits.
+  bool WaitedSince(Side side, absl::Time since) const;
 
   int64_t inserts() const { return inserts_; }
   int64_t samples() const { return samples_; }
@@ -100,6 +104,7 @@ class RateLimiter {
     int waiters = 0;
     absl::Time blocked_since;
     absl::Duration total;
+    absl::Time last_end = absl::InfinitePast();
   };
 
   RateLimiter(int64_t min_size_to_sample, double samples_per_insert, double error_buffer);

@@ -68,6 +68,21 @@ TEST(RateLimiterTest, ReleasedInsertsAreAdmittedPastTheRatioAndSamplesStillWait)
   EXPECT_TRUE(limiter.CanSample(1));
 }
 
+// A side whose callers are admitted one at a time between waits still
+// counts as held back for a while after its last wait ended.
+TEST(RateLimiterTest, WaitedSinceSeesAWaitInProgressOrOneThatEndedSince) {
+  RateLimiter limiter = MakeLimiter(/*min_size=*/1, /*spi=*/1, /*error_buffer=*/2);
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  const RateLimiter::Side insert = RateLimiter::Side::kInsert;
+  EXPECT_FALSE(limiter.WaitedSince(insert, t0 - absl::Hours(1))) << "never waited";
+  limiter.BeginWait(insert, t0);
+  EXPECT_TRUE(limiter.WaitedSince(insert, t0 + absl::Hours(1))) << "waiting now";
+  limiter.EndWait(insert, t0 + absl::Seconds(3));
+  EXPECT_TRUE(limiter.WaitedSince(insert, t0 + absl::Seconds(2)));
+  EXPECT_FALSE(limiter.WaitedSince(insert, t0 + absl::Seconds(4)));
+  EXPECT_FALSE(limiter.WaitedSince(RateLimiter::Side::kSample, t0 - absl::Hours(1))) << "the other side";
+}
+
 TEST(RateLimiterTest, BlocksInsertWhenTooFarAheadOfSamples) {
   // max diff = 1 * 1 + 2 = 3: three inserts ahead of samples at most.
   RateLimiter limiter = MakeLimiter(/*min_size=*/1, /*spi=*/1, /*error_buffer=*/2);

@@ -16,6 +16,10 @@
 namespace rill::replay {
 namespace {
 
+// How far back a wait for samples still makes ReleaseInserts report the
+// inserts as held back.
+constexpr absl::Duration kReleaseLookBack = absl::Seconds(2);
+
 static_assert(kMaxSlots <= KeyIndex::kMaxCapacity, "every slot of a table must fit its key index");
 
 // `keys`, one per item, name the offending item in the message.
@@ -499,7 +503,12 @@ bool Table::ReleaseInserts() {
   bool blocked = false;
   {
     absl::MutexLock lock(&mu_);
-    blocked = !limiter_.CanInsert(1);
+    // Held back now, or a moment ago: inserts admitted one at a time
+    // between waits for samples count as held back. Nothing is, once
+    // released.
+    blocked = !limiter_.inserts_released() &&
+              (!limiter_.CanInsert(1) ||
+               limiter_.WaitedSince(RateLimiter::Side::kInsert, absl::Now() - kReleaseLookBack));
     if (inserts_at_release_ < 0) inserts_at_release_ = limiter_.inserts();
     limiter_.ReleaseInserts();
   }

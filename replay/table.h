@@ -217,7 +217,9 @@ class Table {
 
   // Admits every insert from now on, past the rate limiter, and wakes the
   // inserts that wait for samples (RateLimiter::ReleaseInserts). Returns
-  // whether an insert was blocked. Idempotent.
+  // whether inserts were held back: one could not be admitted now, one
+  // waits, or one waited in the last 2 s (false once released).
+  // Idempotent.
   bool ReleaseInserts() ABSL_LOCKS_EXCLUDED(mu_);
 
   v1::TableInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);
