@@ -104,68 +104,68 @@ class DictChaosTest(unittest.TestCase):
 
 
 class DictSpacesTest(unittest.TestCase):
+    def each_transport(self, factory, check):
+        """check(stream) on one env of a server of `factory`, over gRPC and
+        then over shared memory, each in its own subTest."""
+        with Server(factory) as server:
+            for shared_memory in (False, True):
+                with self.subTest(shared_memory=shared_memory):
+                    stream = EnvStream(server.address, 1, shared_memory=shared_memory)
+                    try:
+                        check(stream)
+                    finally:
+                        stream.close()
+
     def test_flat_leaves_alone_travel_as_float32_the_mask_last(self):
         # MaskedUint8's uint8 "observation", a float "goal" and its mask.
-        with Server("test_envs:mask_beside_other_keys") as server:
-            for shared_memory in (False, True):
-                with self.subTest(shared_memory=shared_memory):
-                    stream = EnvStream(server.address, 1, shared_memory=shared_memory)
-                    try:
-                        opened = stream.opened
-                        self.assertTrue(opened.action_mask)
-                        self.assertEqual([leaf.name for leaf in opened.observation_space.dict.leaves],
-                                         ["observation", "goal", "action_mask"])
-                        self.assertEqual(stream.observations.dtype, np.float32)
-                        # (0, 255), the goal, then the mask allowing action 0.
-                        self.assertEqual(stream.observations.tolist(), [[0, 255, 0.25, 0.5, 1, 0]])
-                        obs, _, _, _, _, _, errors = stream.step(np.zeros(1, np.int64))
-                        self.assertEqual(errors, [])
-                        self.assertEqual(obs.tolist(), [[1, 255, 0.25, 0.5, 0, 1]])
-                    finally:
-                        stream.close()
+        def check(stream):
+            opened = stream.opened
+            self.assertTrue(opened.action_mask)
+            self.assertEqual([leaf.name for leaf in opened.observation_space.dict.leaves],
+                             ["observation", "goal", "action_mask"])
+            self.assertEqual(stream.observations.dtype, np.float32)
+            # (0, 255), the goal, then the mask allowing action 0.
+            self.assertEqual(stream.observations.tolist(), [[0, 255, 0.25, 0.5, 1, 0]])
+            obs, _, _, _, _, _, errors = stream.step(np.zeros(1, np.int64))
+            self.assertEqual(errors, [])
+            self.assertEqual(obs.tolist(), [[1, 255, 0.25, 0.5, 0, 1]])
+
+        self.each_transport("test_envs:mask_beside_other_keys", check)
 
     def test_a_mask_beside_an_image_ends_the_rows_floats_and_one_that_allows_nothing_is_named(self):
-        with Server("test_envs:mask_beside_image") as server:
-            for shared_memory in (False, True):
-                with self.subTest(shared_memory=shared_memory):
-                    stream = EnvStream(server.address, 1, shared_memory=shared_memory)
-                    try:
-                        opened = stream.opened
-                        self.assertTrue(opened.action_mask)
-                        self.assertEqual([leaf.name for leaf in opened.observation_space.dict.leaves],
-                                         ["image", "state", "action_mask"])
-                        first = stream.observations
-                        self.assertEqual((first.shape, first.dtype), ((1, 4 + 16), np.uint8))
-                        self.assertEqual(first[0, 4:].view(np.float32).tolist(), [0, -1.5, 1, 0])
-                        obs, _, _, _, _, _, errors = stream.step(np.zeros(1, np.int64))
-                        self.assertEqual(errors, [])
-                        self.assertEqual(obs[0, 4:].view(np.float32).tolist(), [0.5, -1.5, 0, 1])
-                        stream.step(np.ones(1, np.int64))
-                        obs, _, _, truncated, _, _, errors = stream.step(np.zeros(1, np.int64))
-                        self.assertEqual(named(errors), [(0, "observation", "step's observation \"action_mask\" "
-                                                                            "allows no action, and the agent must act "
-                                                                            "from it")])
-                        self.assertTrue(truncated[0])
-                    finally:
-                        stream.close()
+        def check(stream):
+            opened = stream.opened
+            self.assertTrue(opened.action_mask)
+            self.assertEqual([leaf.name for leaf in opened.observation_space.dict.leaves],
+                             ["image", "state", "action_mask"])
+            first = stream.observations
+            self.assertEqual((first.shape, first.dtype), ((1, 4 + 16), np.uint8))
+            self.assertEqual(first[0, 4:].view(np.float32).tolist(), [0, -1.5, 1, 0])
+            obs, _, _, _, _, _, errors = stream.step(np.zeros(1, np.int64))
+            self.assertEqual(errors, [])
+            self.assertEqual(obs[0, 4:].view(np.float32).tolist(), [0.5, -1.5, 0, 1])
+            stream.step(np.ones(1, np.int64))
+            obs, _, _, truncated, _, _, errors = stream.step(np.zeros(1, np.int64))
+            self.assertEqual(named(errors), [(0, "observation", "step's observation \"action_mask\" "
+                                                                "allows no action, and the agent must act "
+                                                                "from it")])
+            self.assertTrue(truncated[0])
+
+        self.each_transport("test_envs:mask_beside_image", check)
 
     def test_two_images_travel_one_after_another_before_the_flat_leaves(self):
-        with Server("test_envs:two_images") as server:
-            for shared_memory in (False, True):
-                with self.subTest(shared_memory=shared_memory):
-                    stream = EnvStream(server.address, 1, shared_memory=shared_memory)
-                    try:
-                        leaves = stream.opened.observation_space.dict.leaves
-                        self.assertEqual([(leaf.name, list(leaf.box.shape)) for leaf in leaves],
-                                         [("image", [1, 2, 2]), ("depth", [2, 2, 2]), ("state", [2])])
-                        obs, _, _, _, _, _, errors = stream.step(np.zeros(1, np.int64))
-                        self.assertEqual(errors, [])
-                        # image (4 bytes), depth (8 bytes of 10 + t), then the state's float32s.
-                        self.assertEqual(obs.shape, (1, 4 + 8 + 8))
-                        self.assertEqual(obs[0, 4:12].tolist(), [11] * 8)
-                        self.assertEqual(obs[0, 12:].view(np.float32).tolist(), [0.5, -1.5])
-                    finally:
-                        stream.close()
+        def check(stream):
+            leaves = stream.opened.observation_space.dict.leaves
+            self.assertEqual([(leaf.name, list(leaf.box.shape)) for leaf in leaves],
+                             [("image", [1, 2, 2]), ("depth", [2, 2, 2]), ("state", [2])])
+            obs, _, _, _, _, _, errors = stream.step(np.zeros(1, np.int64))
+            self.assertEqual(errors, [])
+            # image (4 bytes), depth (8 bytes of 10 + t), then the state's float32s.
+            self.assertEqual(obs.shape, (1, 4 + 8 + 8))
+            self.assertEqual(obs[0, 4:12].tolist(), [11] * 8)
+            self.assertEqual(obs[0, 12:].view(np.float32).tolist(), [0.5, -1.5])
+
+        self.each_transport("test_envs:two_images", check)
 
     def test_a_tuple_travels_as_its_leaves_in_order(self):
         with Server("test_envs:tuple_of_floats") as server:
