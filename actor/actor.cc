@@ -184,6 +184,7 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
   // for later rounds (which would add to the policy lag).
   if (route.items->needs_behaviour()) writer_options.batch_items = std::min(writer_options.batch_items, rows);
   writer_options.max_in_flight_batches = config.actor().max_in_flight_batches();
+  writer_options.max_in_flight_bytes = config.actor().max_in_flight_bytes();
   writer_options.key_prefix = static_cast<uint64_t>(options.actor_id);
   writer_options.max_message_bytes = config.replay().max_message_bytes();
   writer_options.on_ack_latency = [histogram = metrics_.insert_rpc_seconds](absl::Duration latency) {
@@ -235,6 +236,7 @@ void Actor::ExportWriterMetrics() {
   const double seen = metrics_.replay_failovers->Value();
   if (failovers > seen) metrics_.replay_failovers->Increment(static_cast<double>(failovers) - seen);
   metrics_.replay_shard->Set(routes_[0].writer->current_shard());
+  metrics_.insert_window_batches->Set(routes_[0].writer->window_batches());
 }
 
 bool Actor::NeedsCoreStates() const {

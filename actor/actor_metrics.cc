@@ -100,6 +100,11 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
                                    .Help("Times the replay writer left a down shard for another").Register(*registry).Add(labels);
   metrics.replay_shard = &prometheus::BuildGauge().Name("rill_actor_replay_shard")
                                .Help("Replay shard the writer sends new items to").Register(*registry).Add(labels);
+  metrics.insert_window_batches =
+      &prometheus::BuildGauge().Name("rill_actor_insert_window_batches")
+           .Help("Insert messages the writer keeps unacknowledged on its current shard before it waits: "
+                 "actor.max_in_flight_batches, or the link's bandwidth-delay product where that is more")
+           .Register(*registry).Add(labels);
   metrics.eval_parameter_version = &prometheus::BuildGauge().Name("rill_eval_parameter_version")
                                          .Help("Parameter version the last evaluation round used").Register(*registry).Add({});
   return metrics;

@@ -64,9 +64,10 @@ struct ActorMetrics {
   prometheus::Family<prometheus::Gauge>* eval_draw_rate = nullptr;
   prometheus::Family<prometheus::Gauge>* eval_loss_rate = nullptr;
   // Replay writer failover: times it left a down shard, and the shard it
-  // writes to now.
+  // writes to now; that shard's insert window (replay/client/link_window.h).
   prometheus::Counter* replay_failovers = nullptr;
   prometheus::Gauge* replay_shard = nullptr;
+  prometheus::Gauge* insert_window_batches = nullptr;
 };
 
 // Registers every family in `registry` with the label role=`role`.

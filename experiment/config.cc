@@ -103,6 +103,7 @@ absl::Status FinalizeActor(v1::ActorConfig& actor, const learner::AlgorithmSpec&
   if (actor.learning_starts() < 0) return InvalidField("actor.learning_starts", "must be >= 0");
   if (actor.insert_batch_items() < 0) return InvalidField("actor.insert_batch_items", "must be > 0");
   if (actor.max_in_flight_batches() < 0) return InvalidField("actor.max_in_flight_batches", "must be > 0");
+  if (actor.max_in_flight_bytes() < 0) return InvalidField("actor.max_in_flight_bytes", "must be >= 0");
   return absl::OkStatus();
 }
 

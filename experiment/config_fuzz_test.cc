@@ -292,6 +292,8 @@ const std::set<std::string>& MustRefuseAtMax() {
   static const std::set<std::string>* const kFields = new std::set<std::string>{
       "eval.episodes",
       "learner.prefetch_batches",
+      "learner.max_prefetch_bytes",
+      "actor.max_in_flight_bytes",
       "learner.batch_size",
       "learner.num_threads",
       "network.hidden_sizes",

@@ -150,9 +150,9 @@ TEST(DefaultsTest, EveryDeclaredDefaultIsWhatItsCommentSays) {
 
 TEST(DefaultsTest, ACommentThatDriftedFromItsDeclaredDefaultIsNamed) {
   std::string proto = ReadConfigProto();
-  const std::string said = "Sampled batches buffered ahead of the update loop. Default 8.";
+  const std::string said = "past it (see below). Default 8.\n  int32 prefetch_batches";
   ASSERT_THAT(proto, HasSubstr(said));
-  absl::StrReplaceAll({{said, "Sampled batches buffered ahead of the update loop. Default 80."}}, &proto);
+  absl::StrReplaceAll({{said, "past it (see below). Default 80.\n  int32 prefetch_batches"}}, &proto);
   EXPECT_THAT(DeclaredDefaultDisagreements(proto),
               ElementsAre(HasSubstr("rill.v1.LearnerConfig.prefetch_batches declares default 8")));
 }

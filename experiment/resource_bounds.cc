@@ -362,13 +362,21 @@ absl::Status CheckMemoryBounds(const v1::ExperimentConfig& config, const envs::E
        {"learner.batch_size", absl::StrCat("activations of a batch", each),
         policies * 4 * kActivationCopies * unit_sum * static_cast<double>(batch_size)},
        {"learner.prefetch_batches", absl::StrCat("prefetched batches (queued and requested, per shard)", each),
-        policies * 2.0 * config.learner().prefetch_batches() * topology.num_replay_shards() * sample_bytes}}));
+        policies * 2.0 * config.learner().prefetch_batches() * topology.num_replay_shards() * sample_bytes},
+       {"learner.max_prefetch_bytes", absl::StrCat("the prefetch window's growth on a long link, per shard", each),
+        policies * topology.num_replay_shards() *
+            std::max(0.0, static_cast<double>(config.learner().max_prefetch_bytes()) -
+                              config.learner().prefetch_batches() * sample_bytes)}}));
   const double item_bytes = TableItemBytes(table);
   RETURN_IF_ERROR(CheckFitsInMemory(
       "actor", {{"actor.num_envs", "items being built, two per env (per agent)",
                  2.0 * actor.num_envs() * envs::RowsPerEnv(config.env()) * item_bytes},
                 {"actor.max_in_flight_batches", "insert messages awaiting acknowledgement",
-                 static_cast<double>(actor.max_in_flight_batches()) * insert_bytes}}));
+                 static_cast<double>(actor.max_in_flight_batches()) * insert_bytes},
+                {"actor.max_in_flight_bytes", "the insert window's growth on a long link, per shard",
+                 topology.num_replay_shards() *
+                     std::max(0.0, static_cast<double>(actor.max_in_flight_bytes()) -
+                                       actor.max_in_flight_batches() * insert_bytes)}}));
   RETURN_IF_ERROR(CheckFitsInMemory(
       "replay shard", {{"replay.max_in_flight_inserts_per_stream", "one stream's inserts awaiting acknowledgement",
                         static_cast<double>(replay.max_in_flight_inserts_per_stream()) * insert_bytes}}));

@@ -239,6 +239,7 @@ absl::Status Learner::ConnectReplay(prometheus::Registry& registry) {
   sampler.table = table.name();
   sampler.batch_size = config.learner().batch_size();
   sampler.prefetch_batches = config.learner().prefetch_batches();
+  sampler.max_prefetch_bytes = config.learner().max_prefetch_bytes();
   sampler.max_message_bytes = config.replay().max_message_bytes();
   sampler.on_batch_latency = observer(&client_rpc.Add({{"role", "learner"}, {"method", "Sample"}}, LatencyBuckets()));
   ASSIGN_OR_RETURN(sampler_, replay::ReplaySampler::Create(sampler));
@@ -296,9 +297,17 @@ void Learner::InitMetrics(prometheus::Registry& registry_ref) {
       .Help("1 while the sampler reaches this replay shard, 0 while it is down").Register(*registry);
   auto& shard_size = prometheus::BuildGauge().Name("rill_learner_replay_shard_table_size")
       .Help("Table size of this replay shard at its latest sampled batch").Register(*registry);
+  auto& window = prometheus::BuildGauge().Name("rill_learner_sample_window_batches")
+      .Help("Batches queued and requested that the sampler allows this replay shard: learner.prefetch_batches, or "
+            "the link's bandwidth-delay product where that is more").Register(*registry);
+  auto& round_trip = prometheus::BuildGauge().Name("rill_learner_replay_round_trip_seconds")
+      .Help("Longest health-check round trip to this replay shard in the last 10 s, which sizes its window")
+      .Register(*registry);
   for (size_t i = 0; i < options_.replay_addresses.size(); ++i) {
     shard_up_.push_back(&shard_up.Add({{"shard", std::to_string(i)}}));
     shard_table_size_.push_back(&shard_size.Add({{"shard", std::to_string(i)}}));
+    shard_window_.push_back(&window.Add({{"shard", std::to_string(i)}}));
+    shard_round_trip_.push_back(&round_trip.Add({{"shard", std::to_string(i)}}));
   }
   ExportShardMetrics();
   auto& priority_updates = prometheus::BuildGauge().Name("rill_learner_priority_updates")
@@ -438,6 +447,8 @@ void Learner::ExportShardMetrics() {
     up += stats[i].up ? 1 : 0;
     shard_up_[i]->Set(stats[i].up ? 1 : 0);
     if (stats[i].table_size >= 0) shard_table_size_[i]->Set(static_cast<double>(stats[i].table_size));
+    shard_window_[i]->Set(stats[i].window_batches);
+    shard_round_trip_[i]->Set(absl::ToDoubleSeconds(stats[i].round_trip));
   }
   shards_up_->Set(up);
 }

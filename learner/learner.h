@@ -247,6 +247,8 @@ class Learner {
   // each shard's table size at its latest batch.
   prometheus::Gauge* shards_up_ = nullptr;
   std::vector<prometheus::Gauge*> shard_up_;
+  std::vector<prometheus::Gauge*> shard_window_;
+  std::vector<prometheus::Gauge*> shard_round_trip_;
   std::vector<prometheus::Gauge*> shard_table_size_;
   prometheus::Gauge* priority_updates_sent_ = nullptr;
   prometheus::Gauge* priority_updates_dropped_ = nullptr;

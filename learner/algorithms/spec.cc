@@ -568,6 +568,7 @@ absl::Status FinalizeLearnerConfig(v1::LearnerConfig& learner, const envs::EnvSp
                                      kMaxPrefetchBatches, " (batches queued per shard ahead of the update loop, "
                                      "which takes one at a time)"));
   }
+  if (learner.max_prefetch_bytes() < 0) return InvalidField("learner.max_prefetch_bytes", "must be >= 0");
   if (learner.checkpoint_every() < 0) return InvalidField("learner.checkpoint_every", "must be >= 0");
   if (learner.num_threads() < 0) return InvalidField("learner.num_threads", "must be >= 0");
   if (learner.num_threads() > MaxLearnerThreads()) {

@@ -1,6 +1,7 @@
 #include "replay/client/sampler.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/random/distributions.h"
@@ -35,17 +36,23 @@ absl::StatusOr<std::unique_ptr<ReplaySampler>> ReplaySampler::Create(const Sampl
   if (options.shard_patience < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("SamplerOptions.shard_patience must be >= 0");
   }
-  if (options.probe_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("SamplerOptions.probe_timeout must be > 0");
+  if (options.probe_timeout <= absl::ZeroDuration() || options.probe_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("SamplerOptions.probe_timeout and probe_interval must be > 0");
   }
   std::unique_ptr<ReplaySampler> sampler(new ReplaySampler(options));
   for (int i = 0; i < static_cast<int>(options.addresses.size()); ++i) {
     sampler->threads_.emplace_back([s = sampler.get(), i] { s->ShardLoop(i); });
   }
+  // A fixed window needs no round trip.
+  if (options.max_prefetch_bytes > 0) sampler->threads_.emplace_back([s = sampler.get()] { s->ProbeLoop(); });
   return sampler;
 }
 
 ReplaySampler::ReplaySampler(const SamplerOptions& options) : options_(options), shards_(options.addresses.size()) {
+  LinkWindowOptions window;
+  window.min_batches = options.prefetch_batches;
+  window.max_batches = options.prefetch_batches;  // until the first batch's size is known
+  for (ShardState& shard : shards_) shard.window = LinkWindow(window);
   for (const std::string& address : options.addresses) {
     channels_.push_back(MakeChannel(address, options.max_message_bytes));
     stubs_.push_back(v1::ReplayService::NewStub(channels_.back()));
@@ -78,7 +85,8 @@ std::vector<SamplerShardStats> ReplaySampler::shard_stats() const {
   std::vector<SamplerShardStats> stats;
   for (size_t i = 0; i < shards_.size(); ++i) {
     const ShardState& state = shards_[i];
-    stats.push_back({options_.addresses[i], state.up, state.table_size, state.batches, state.downs});
+    stats.push_back({options_.addresses[i], state.up, state.table_size, state.batches, state.downs,
+                     state.window.batches(), state.window.round_trip()});
   }
   return stats;
 }
@@ -123,6 +131,7 @@ std::unique_ptr<v1::SampleResponse> ReplaySampler::TakeLocked(int shard, int* sh
   std::unique_ptr<v1::SampleResponse> batch = std::move(state.ready.front());
   state.ready.pop_front();
   ++state.batches;
+  state.window.AddDelivered(1, absl::Now());
   return batch;
 }
 
@@ -164,6 +173,30 @@ absl::StatusOr<std::unique_ptr<v1::SampleResponse>> ReplaySampler::Next(absl::Du
   }
 }
 
+std::optional<int> ReplaySampler::QueueBatch(int shard, std::unique_ptr<v1::SampleResponse> batch,
+                                             size_t outstanding) {
+  absl::MutexLock lock(&mu_);
+  ShardState& state = shards_[shard];
+  if (!state.window_capped) {
+    state.window_capped = true;
+    const int64_t batch_bytes = std::max<int64_t>(1, static_cast<int64_t>(batch->ByteSizeLong()));
+    state.window.SetMaxBatches(static_cast<int>(std::min<int64_t>(options_.max_prefetch_bytes / batch_bytes, 1 << 20)));
+  }
+  state.table_size = batch->table_size();
+  state.starved = false;
+  state.ready.push_back(std::move(batch));
+  // Credits plus queued batches stay within the window. With credits still
+  // out, their batches will wake the stream's thread; with none, it waits
+  // here for the learner to make room.
+  auto room = [this, shard, outstanding]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || outstanding > 0 ||
+           shards_[shard].ready.size() < static_cast<size_t>(shards_[shard].window.batches());
+  };
+  mu_.Await(absl::Condition(&room));
+  if (closed_) return std::nullopt;
+  return state.window.batches() - static_cast<int>(state.ready.size() + outstanding);
+}
+
 absl::Status ReplaySampler::RunStream(int shard) {
   // A shard that went away before its stream connected (or never came up)
   // is down like one whose stream broke; wait_for_ready below would wait
@@ -187,14 +220,15 @@ absl::Status ReplaySampler::RunStream(int shard) {
   v1::SampleRequest request;
   request.set_table(options_.table);
   request.set_batch_size(options_.batch_size);
-  request.set_num_batches(options_.prefetch_batches);
+  {
+    absl::MutexLock lock(&mu_);
+    request.set_num_batches(shards_[shard].window.batches());
+  }
   // When each outstanding credit was granted, oldest first: the server
   // answers credits in order.
-  std::deque<absl::Time> asked_at(static_cast<size_t>(options_.prefetch_batches), absl::Now());
+  std::deque<absl::Time> asked_at(static_cast<size_t>(request.num_batches()), absl::Now());
   bool open = stream->Write(request);
   v1::SampleRequest credit;
-  credit.set_num_batches(1);
-  const size_t capacity = static_cast<size_t>(options_.prefetch_batches);
   while (open) {
     auto batch = std::make_unique<v1::SampleResponse>();
     if (!stream->Read(batch.get())) break;
@@ -202,22 +236,14 @@ absl::Status ReplaySampler::RunStream(int shard) {
       if (options_.on_batch_latency) options_.on_batch_latency(absl::Now() - asked_at.front());
       asked_at.pop_front();
     }
-    {
-      absl::MutexLock lock(&mu_);
-      auto room = [this, shard, capacity]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return closed_ || shards_[shard].ready.size() < capacity;
-      };
-      mu_.Await(absl::Condition(&room));
-      if (closed_) {
-        context.TryCancel();
-        break;
-      }
-      ShardState& state = shards_[shard];
-      state.table_size = batch->table_size();
-      state.starved = false;
-      state.ready.push_back(std::move(batch));
+    const std::optional<int> grant = QueueBatch(shard, std::move(batch), asked_at.size());
+    if (!grant.has_value()) {
+      context.TryCancel();
+      break;
     }
-    asked_at.push_back(absl::Now());
+    if (*grant <= 0) continue;
+    credit.set_num_batches(*grant);
+    asked_at.insert(asked_at.end(), static_cast<size_t>(*grant), absl::Now());
     open = stream->Write(credit);
   }
   if (!open) {
@@ -245,6 +271,27 @@ void ReplaySampler::MarkDownLocked(int shard, const absl::Status& why) {
   state.table_size = -1;
   state.down_since = absl::Now();
   ++state.downs;
+}
+
+void ReplaySampler::ProbeLoop() {
+  while (true) {
+    std::vector<int> up;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&closed_), options_.probe_interval);
+      if (closed_) return;
+      for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
+        if (shards_[i].up) up.push_back(i);
+      }
+    }
+    for (int i : up) {
+      const absl::Time start = absl::Now();
+      if (!CheckHealth(*channels_[i], options_.probe_timeout).ok()) continue;
+      const absl::Time now = absl::Now();
+      absl::MutexLock lock(&mu_);
+      shards_[i].window.AddRoundTrip(now - start, now);
+    }
+  }
 }
 
 void ReplaySampler::ShardLoop(int shard) {

@@ -37,6 +37,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +52,7 @@
 #include "common/grpc_util.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/replay.grpc.pb.h"
+#include "replay/client/link_window.h"
 
 namespace rill::replay {
 
@@ -58,8 +60,13 @@ struct SamplerOptions {
   std::vector<std::string> addresses;  // HOST:PORT of every shard
   std::string table;
   int batch_size = 256;
-  // Credits per shard stream, and the capacity of each shard's queue.
+  // Credits plus queued batches per shard: at least (the window's floor)...
   int prefetch_batches = 8;
+  // ...and at most, in bytes, as the window grows to the link's
+  // bandwidth-delay product; <= a floor's worth: a fixed window.
+  int64_t max_prefetch_bytes = 0;
+  // How often each shard's round trip is measured, while the window may grow.
+  absl::Duration probe_interval = absl::Milliseconds(500);
   int64_t max_message_bytes = kDefaultMaxMessageBytes;
   // Longest wait for the shard Next picked before it takes another one.
   absl::Duration shard_patience = absl::Milliseconds(20);
@@ -82,6 +89,10 @@ struct SamplerShardStats {
   int64_t batches = 0;
   // Times it went down.
   int64_t downs = 0;
+  // Credits plus queued batches it may have, and the round trip that was
+  // sized from (zero before the first probe).
+  int window_batches = 0;
+  absl::Duration round_trip;
 };
 
 class ReplaySampler {
@@ -123,10 +134,20 @@ class ReplaySampler {
     int64_t batches = 0;
     int64_t downs = 0;
     absl::Time down_since;
+    LinkWindow window;
+    // The ceiling is set from the first batch's size.
+    bool window_capped = false;
   };
 
   explicit ReplaySampler(const SamplerOptions& options);
   void ShardLoop(int shard) ABSL_LOCKS_EXCLUDED(mu_);
+  // Times a health check of every shard that is up, for the windows.
+  void ProbeLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Queues a batch that arrived on the shard's stream with `outstanding`
+  // credits still out, waiting for room where none is out; returns the
+  // credits to grant now (<= 0: none), nullopt once the sampler is closed.
+  std::optional<int> QueueBatch(int shard, std::unique_ptr<v1::SampleResponse> batch, size_t outstanding)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Runs one Sample stream until it ends; returns how it ended.
   absl::Status RunStream(int shard) ABSL_LOCKS_EXCLUDED(mu_);
   // A shard picked with probability proportional to its table size among

@@ -63,7 +63,7 @@ absl::StatusOr<std::unique_ptr<ReplayWriter>> ReplayWriter::Create(const WriterO
                                                    batch_bytes, " bytes, over max_message_bytes ",
                                                    options.max_message_bytes, "; lower batch_items"));
   }
-  std::unique_ptr<ReplayWriter> writer(new ReplayWriter(options, std::move(column_bytes)));
+  std::unique_ptr<ReplayWriter> writer(new ReplayWriter(options, std::move(column_bytes), batch_bytes));
   const int num_shards = static_cast<int>(options.addresses.size());
   {
     absl::MutexLock lock(&writer->mu_);
@@ -77,7 +77,7 @@ absl::StatusOr<std::unique_ptr<ReplayWriter>> ReplayWriter::Create(const WriterO
   return writer;
 }
 
-ReplayWriter::ReplayWriter(const WriterOptions& options, std::vector<int64_t> column_bytes)
+ReplayWriter::ReplayWriter(const WriterOptions& options, std::vector<int64_t> column_bytes, int64_t batch_bytes)
     : options_(options),
       column_bytes_(std::move(column_bytes)),
       home_(static_cast<int>(options.key_prefix % options.addresses.size())),
@@ -86,6 +86,10 @@ ReplayWriter::ReplayWriter(const WriterOptions& options, std::vector<int64_t> co
       next_sequence_(options.first_sequence >= 0
                          ? static_cast<uint64_t>(options.first_sequence)
                          : static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {
+  LinkWindowOptions window;
+  window.min_batches = options.max_in_flight_batches;
+  window.max_batches = static_cast<int>(std::min<int64_t>(options.max_in_flight_bytes / batch_bytes, 1 << 20));
+  for (ShardState& shard : shards_) shard.window = LinkWindow(window);
   for (const std::string& address : options.addresses) {
     channels_.push_back(MakeChannel(address, options.max_message_bytes));
     stubs_.push_back(v1::ReplayService::NewStub(channels_.back()));
@@ -128,10 +132,12 @@ size_t ReplayWriter::TotalInFlightLocked() const {
 }
 
 absl::Status ReplayWriter::WaitForRoomLocked(int num_batches, absl::Time deadline) {
-  const size_t limit = static_cast<size_t>(std::max(options_.max_in_flight_batches, num_batches));
-  // The current shard may change while we wait (a failover makes room).
-  auto room = [this, num_batches, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return closed_ || !error_.ok() || shards_[current_].in_flight.size() + num_batches <= limit;
+  // The current shard may change while we wait (a failover makes room), and
+  // its window may grow.
+  auto room = [this, num_batches]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const ShardState& shard = shards_[current_];
+    const size_t limit = static_cast<size_t>(std::max(shard.window.batches(), num_batches));
+    return closed_ || !error_.ok() || shard.in_flight.size() + num_batches <= limit;
   };
   const bool fits = mu_.AwaitWithDeadline(absl::Condition(&room), deadline);
   if (!error_.ok()) return error_;
@@ -139,8 +145,8 @@ absl::Status ReplayWriter::WaitForRoomLocked(int num_batches, absl::Time deadlin
   if (!fits) {
     return absl::DeadlineExceededError(absl::StrCat(Describe(), ": ", shards_[current_].in_flight.size(),
                                                     " batches still await acknowledgement by ",
-                                                    DescribeShard(current_), " (max_in_flight_batches ",
-                                                    options_.max_in_flight_batches, ")"));
+                                                    DescribeShard(current_), " (its window: ",
+                                                    shards_[current_].window.batches(), " batches)"));
   }
   return absl::OkStatus();
 }
@@ -277,6 +283,16 @@ bool ReplayWriter::shard_up(int shard) const {
   return shard >= 0 && shard < static_cast<int>(shards_.size()) && shards_[shard].up;
 }
 
+int ReplayWriter::window_batches() const {
+  absl::MutexLock lock(&mu_);
+  return shards_[current_].window.batches();
+}
+
+absl::Duration ReplayWriter::round_trip() const {
+  absl::MutexLock lock(&mu_);
+  return shards_[current_].window.round_trip();
+}
+
 void ReplayWriter::MoveBatchesLocked(int from, size_t from_index) {
   ShardState& source = shards_[from];
   if (from == current_ || from_index >= source.in_flight.size()) return;
@@ -342,6 +358,7 @@ void ReplayWriter::SenderLoop(int shard) {
       if (state.sent == 0) state.waiting_since = absl::Now();
       batch = state.in_flight[state.sent++];
       state.sent_at.push_back(absl::Now());
+      state.sent_since_probe = true;
       state.ever_sent = std::max(state.ever_sent, state.sent);
       stream = state.stream;
     }
@@ -370,10 +387,12 @@ void ReplayWriter::HandleAck(int shard, uint64_t generation, const v1::InsertRes
   state.acked_items += response.keys_size();
   state.in_flight.pop_front();
   --state.sent;
-  if (options_.on_ack_latency) options_.on_ack_latency(absl::Now() - state.sent_at.front());
+  const absl::Time now = absl::Now();
+  state.window.AddDelivered(1, now);
+  if (options_.on_ack_latency) options_.on_ack_latency(now - state.sent_at.front());
   state.sent_at.pop_front();
   --state.ever_sent;
-  state.waiting_since = state.sent > 0 ? absl::Now() : absl::InfiniteFuture();
+  state.waiting_since = state.sent > 0 ? now : absl::InfiniteFuture();
   MarkUpLocked(shard, "it acknowledged a batch");
 }
 
@@ -422,6 +441,30 @@ void ReplayWriter::ReaderLoop(int shard) {
   }
 }
 
+void ReplayWriter::RebindLocked(absl::Time now) {
+  for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
+    ShardState& state = shards_[i];
+    if (state.up || i == current_ || state.in_flight.empty() || !shards_[current_].up ||
+        now - state.down_since < options_.rebind_grace) {
+      continue;
+    }
+    const size_t moved = state.in_flight.size();
+    RILL_LOG(WARNING) << Describe() << ": " << DescribeShard(i) << " has been down for "
+                      << absl::FormatDuration(now - state.down_since) << "; moving its " << moved
+                      << " unacknowledged batches to " << DescribeShard(current_)
+                      << ": an item it had stored without acknowledging may now be stored twice";
+    rebound_batches_ += static_cast<int64_t>(moved);
+    // Acks from the abandoned stream no longer match: ignore them.
+    ++state.generation;
+    state.stream->context.TryCancel();
+    MoveBatchesLocked(i, 0);
+    state.sent = 0;
+    state.sent_at.clear();
+    state.ever_sent = 0;
+    state.waiting_since = absl::InfiniteFuture();
+  }
+}
+
 void ReplayWriter::MonitorLoop() {
   while (true) {
     std::vector<int> to_probe;
@@ -430,14 +473,25 @@ void ReplayWriter::MonitorLoop() {
       mu_.AwaitWithTimeout(absl::Condition(&closed_), options_.probe_interval);
       if (closed_) return;
       const absl::Time now = absl::Now();
+      // Down or stale shards, for failover; shards that carried batches
+      // since the last probe, for the round trip their windows are sized
+      // from.
       for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
-        const ShardState& state = shards_[i];
-        if (!state.up || now - state.waiting_since >= options_.ack_timeout) to_probe.push_back(i);
+        ShardState& state = shards_[i];
+        if (!state.up || now - state.waiting_since >= options_.ack_timeout || state.sent_since_probe) {
+          to_probe.push_back(i);
+        }
+        state.sent_since_probe = false;
       }
     }
     // Health checks block up to probe_timeout each: without the lock.
     std::vector<absl::Status> health;
-    for (int i : to_probe) health.push_back(CheckHealth(*channels_[i], options_.probe_timeout));
+    std::vector<absl::Duration> round_trips;
+    for (int i : to_probe) {
+      const absl::Time start = absl::Now();
+      health.push_back(CheckHealth(*channels_[i], options_.probe_timeout));
+      round_trips.push_back(absl::Now() - start);
+    }
 
     absl::MutexLock lock(&mu_);
     if (closed_) return;
@@ -446,6 +500,7 @@ void ReplayWriter::MonitorLoop() {
       const int i = to_probe[p];
       ShardState& state = shards_[i];
       if (health[p].ok()) {
+        if (state.up) state.window.AddRoundTrip(round_trips[p], now);
         if (!state.up) {
           MarkUpLocked(i, "its health check answers SERVING");
         } else if (now - state.waiting_since >= options_.ack_timeout) {
@@ -457,27 +512,7 @@ void ReplayWriter::MonitorLoop() {
                                        " and its health check failed: ", health[p].message()));
       }
     }
-    for (int i = 0; i < static_cast<int>(shards_.size()); ++i) {
-      ShardState& state = shards_[i];
-      if (state.up || i == current_ || state.in_flight.empty() || !shards_[current_].up ||
-          now - state.down_since < options_.rebind_grace) {
-        continue;
-      }
-      const size_t moved = state.in_flight.size();
-      RILL_LOG(WARNING) << Describe() << ": " << DescribeShard(i) << " has been down for "
-                        << absl::FormatDuration(now - state.down_since) << "; moving its " << moved
-                        << " unacknowledged batches to " << DescribeShard(current_)
-                        << ": an item it had stored without acknowledging may now be stored twice";
-      rebound_batches_ += static_cast<int64_t>(moved);
-      // Acks from the abandoned stream no longer match: ignore them.
-      ++state.generation;
-      state.stream->context.TryCancel();
-      MoveBatchesLocked(i, 0);
-      state.sent = 0;
-      state.sent_at.clear();
-      state.ever_sent = 0;
-      state.waiting_since = absl::InfiniteFuture();
-    }
+    RebindLocked(now);
   }
 }
 

@@ -1,9 +1,11 @@
 // ReplayWriter: how an actor writes items to a sharded replay table. Items
 // are copied into batches of `batch_items` and sent over one long-lived
 // Insert stream per shard; a reader thread per shard takes the server's
-// acknowledgements. At most `max_in_flight_batches` batches per shard wait
-// for acknowledgement: past that, Append blocks (backpressure from the
-// shard's rate limiter reaches the actor here).
+// acknowledgements. At most a window of batches per shard wait for
+// acknowledgement: past that, Append blocks (backpressure from the shard's
+// rate limiter reaches the actor here). The window is max_in_flight_batches,
+// or more on a long link: it grows to the link's bandwidth-delay product,
+// measured with health checks (link_window.h), up to max_in_flight_bytes.
 //
 // Each item gets a key: key_prefix (the actor id) in the high 24 bits, a
 // sequence number in the low 40. If a stream breaks (the shard restarted,
@@ -60,6 +62,7 @@
 #include "grpcpp/grpcpp.h"
 #include "proto/replay.grpc.pb.h"
 #include "proto/tensor.pb.h"
+#include "replay/client/link_window.h"
 
 namespace rill::replay {
 
@@ -70,8 +73,12 @@ struct WriterOptions {
   // The table's signature; Append takes one pointer per column, in this order.
   v1::Signature signature;
   int batch_items = 64;
-  // Per shard: batches sent to one shard and not yet acknowledged by it.
+  // Per shard: batches sent to one shard and not yet acknowledged by it, at
+  // least (the window's floor)...
   int max_in_flight_batches = 8;
+  // ...and at most, in bytes, as the window grows to the link's
+  // bandwidth-delay product; <= a floor's worth: a fixed window.
+  int64_t max_in_flight_bytes = 0;
   // The actor id, < 2^24: the high 24 bits of every key; it also picks the
   // home shard (key_prefix mod the number of shards).
   uint64_t key_prefix = 0;
@@ -154,6 +161,10 @@ class ReplayWriter {
   int home_shard() const { return home_; }
   // Whether shard i is considered up.
   bool shard_up(int shard) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The current shard's window (batches in flight before Append waits) and
+  // the round trip it was sized from (zero before the first probe).
+  int window_batches() const ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Duration round_trip() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   using Batch = v1::InsertRequest;
@@ -184,15 +195,21 @@ class ReplayWriter {
     absl::Time waiting_since = absl::InfiniteFuture();
     absl::Time down_since = absl::InfinitePast();
     int64_t acked_items = 0;
+    // Batches in flight before Append waits.
+    LinkWindow window;
+    // A batch went out since the last round-trip probe.
+    bool sent_since_probe = false;
   };
 
-  ReplayWriter(const WriterOptions& options, std::vector<int64_t> column_bytes);
+  ReplayWriter(const WriterOptions& options, std::vector<int64_t> column_bytes, int64_t batch_bytes);
 
   std::shared_ptr<Stream> OpenStream(int shard);
   void SenderLoop(int shard) ABSL_LOCKS_EXCLUDED(mu_);
   void ReaderLoop(int shard) ABSL_LOCKS_EXCLUDED(mu_);
   // Health checks stale and down shards; rebinds batches past the grace.
   void MonitorLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Moves the batches of shards down for rebind_grace to the current shard.
+  void RebindLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleAck(int shard, uint64_t generation, const v1::InsertResponse& response) ABSL_LOCKS_EXCLUDED(mu_);
   void MarkDownLocked(int shard, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkUpLocked(int shard, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
