@@ -153,6 +153,17 @@ class HostsTest : public ::testing::Test {
   std::unique_ptr<Hosts> hosts_;
 };
 
+// A cross-zone link: 50 ms round trip with jitter, and 1% "loss" (a chunk
+// held one retransmission timeout, 200 ms).
+LinkFaults WideAreaLink() {
+  LinkFaults faults;
+  faults.latency = absl::Milliseconds(25);
+  faults.jitter = absl::Milliseconds(5);
+  faults.loss = 0.01;
+  faults.loss_stall = absl::Milliseconds(200);
+  return faults;
+}
+
 // Two actors' env steps per second together, and the items they said
 // replay acknowledged.
 struct ActorRun {
@@ -198,12 +209,7 @@ TEST_F(HostsTest, LatencyAndLossBetweenActorsLearnerAndReplayLoseNoAcknowledgedI
     return result;
   };
   const ActorRun clean = run("clean");
-  LinkFaults faults;
-  faults.latency = absl::Milliseconds(25);  // 50 ms round trip
-  faults.jitter = absl::Milliseconds(5);
-  faults.loss = 0.01;
-  faults.loss_stall = absl::Milliseconds(200);
-  proxy->SetFaults(faults);
+  proxy->SetFaults(WideAreaLink());
   const ActorRun faulty = run("faulty");
   proxy->SetFaults(LinkFaults());
   // Every item the actors were told is stored went into the table: it is
@@ -224,6 +230,81 @@ TEST_F(HostsTest, LatencyAndLossBetweenActorsLearnerAndReplayLoseNoAcknowledgedI
               clean.steps_per_second, faulty.steps_per_second, faulty.steps_per_second / clean.steps_per_second,
               static_cast<long long>(lost), static_cast<long long>(acked), static_cast<long long>(stored),
               static_cast<long long>(proxy->stalls()));
+}
+
+// A training run's pace over the same link: SAC at one update per env step
+// (the default rate limiter: the actors wait for the learner), the default
+// networks and batch, so env steps/s are set by the learner, which samples
+// 256-item batches through the proxy. The insert and prefetch windows grow
+// to the link's bandwidth-delay product (replay/client/link_window.h); the
+// run on the faulty link is measured against the same run on clean links.
+TEST_F(HostsTest, LatencyAndLossKeepATrainingRunsPace) {
+  std::ofstream(config_) << R"(name: "hosts"
+env { name: "Pendulum-v1" }
+replay { tables { name: "transitions" max_size: 1000000 } }
+actor { num_envs: 2 learning_starts: 200 }
+learner { sac { } publish_every: 20 num_threads: 1 }
+topology { num_actors: 2 }
+seed: 7
+)";
+  absl::StatusOr<HostProcess> replay = StartReplay();
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  std::unique_ptr<FaultProxy> proxy = ProxyFor(*replay);
+  ASSERT_NE(proxy, nullptr);
+  absl::StatusOr<HostProcess> learner = StartLearner(proxy->address());
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  std::vector<HostProcess> actors;
+  int id = 0;
+  for (const std::string host : {"actors-a", "actors-b"}) {
+    absl::StatusOr<HostProcess> actor = StartActor(host, id++, proxy->address(), learner->address());
+    ASSERT_TRUE(actor.ok()) << actor.status();
+    actors.push_back(*std::move(actor));
+  }
+  auto steps = [&] { return EnvSteps(actors[0]) + EnvSteps(actors[1]); };
+  auto updates = [&] { return SumMetric(learner->Metrics(), "rill_learner_updates_total"); };
+  // Env steps/s and updates/s over a window that starts once the pace has
+  // settled (a few seconds of it: the windows grow within a second).
+  const absl::Duration kSettle = absl::Seconds(4);
+  const absl::Duration kWindow = absl::Seconds(8);
+  auto pace = [&](const std::string& what) -> std::pair<double, double> {
+    const double updates_before = updates();
+    EXPECT_TRUE(WaitUntil([&] { return updates() > updates_before + 100; }, absl::Seconds(60)))
+        << what << ": the learner does not update: " << learner->process->LogTail(10);
+    absl::SleepFor(kSettle);
+    const double first_steps = steps();
+    const double first_updates = updates();
+    const absl::Time start = absl::Now();
+    absl::SleepFor(kWindow);  // the measurement window
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    return {(steps() - first_steps) / seconds, (updates() - first_updates) / seconds};
+  };
+  const auto [clean_steps, clean_updates] = pace("clean");
+  proxy->SetFaults(WideAreaLink());
+  const auto [faulty_steps, faulty_updates] = pace("faulty");
+  const auto learner_metrics = learner->Metrics();
+  const double prefetch_window = SumMetric(learner_metrics, "rill_learner_sample_window_batches");
+  const double insert_window = SumMetric(actors[0].Metrics(), "rill_actor_insert_window_batches");
+  proxy->SetFaults(LinkFaults());
+
+  int64_t acked = 0;
+  for (HostProcess& actor : actors) {
+    EXPECT_TRUE(StopGracefully(actor)) << actor.process->name() << ": " << actor.process->LogTail(10);
+    acked += AckedItems(actor);
+  }
+  absl::StatusOr<v1::TableInfo> table = TableInfo(*replay);
+  ASSERT_TRUE(table.ok()) << table.status();
+  const int64_t stored = table->size() + table->items_evicted();
+  const int64_t lost = std::max<int64_t>(0, acked - stored);
+  EXPECT_EQ(lost, 0) << "acknowledged " << acked << ", the shard took " << stored;
+  EXPECT_GT(proxy->stalls(), 0) << "no lost segment was modelled";
+  EXPECT_GT(faulty_updates, 0) << "the learner stopped over the faulty link";
+  EXPECT_TRUE(learner->process->running()) << learner->process->LogTail(10);
+  std::printf("scenario training pace (50 ms RTT, 1%% loss = 200 ms stall): env steps/s clean %.0f, faulty %.0f "
+              "(%.2f); updates/s clean %.0f, faulty %.0f (%.2f); windows on the faulty link: prefetch %.0f "
+              "batches, actor-0 inserts %.0f; acked lost %lld (acked %lld, stored %lld)\n",
+              clean_steps, faulty_steps, faulty_steps / clean_steps, clean_updates, faulty_updates,
+              faulty_updates / clean_updates, prefetch_window, insert_window, static_cast<long long>(lost),
+              static_cast<long long>(acked), static_cast<long long>(stored));
 }
 
 TEST_F(HostsTest, PartitionedActorHostResumesAfterHealWhileTheOtherKeepsStepping) {
