@@ -232,9 +232,17 @@ void Actor::PickOpponents() {
 void Actor::ExportWriterMetrics() {
   if (routes_[0].writer == nullptr) return;
   int64_t failovers = 0;
-  for (const PolicyRoute& route : routes_) failovers += route.writer->failovers();
+  absl::Duration blocked;
+  for (const PolicyRoute& route : routes_) {
+    failovers += route.writer->failovers();
+    blocked += route.writer->blocked();
+  }
   const double seen = metrics_.replay_failovers->Value();
   if (failovers > seen) metrics_.replay_failovers->Increment(static_cast<double>(failovers) - seen);
+  const double blocked_seen = metrics_.replay_blocked_seconds->Value();
+  if (absl::ToDoubleSeconds(blocked) > blocked_seen) {
+    metrics_.replay_blocked_seconds->Increment(absl::ToDoubleSeconds(blocked) - blocked_seen);
+  }
   metrics_.replay_shard->Set(routes_[0].writer->current_shard());
   metrics_.insert_window_batches->Set(routes_[0].writer->window_batches());
 }

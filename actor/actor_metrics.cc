@@ -100,6 +100,11 @@ ActorMetrics RegisterActorMetrics(prometheus::Registry& registry_ref, const std:
                                    .Help("Times the replay writer left a down shard for another").Register(*registry).Add(labels);
   metrics.replay_shard = &prometheus::BuildGauge().Name("rill_actor_replay_shard")
                                .Help("Replay shard the writer sends new items to").Register(*registry).Add(labels);
+  metrics.replay_blocked_seconds =
+      &prometheus::BuildCounter().Name("rill_actor_replay_blocked_seconds_total")
+           .Help("Time the actor waited for room among its unacknowledged inserts: replay's rate limiter, a slow "
+                 "link or a shard out of reach (an actor blocks rather than drop items)")
+           .Register(*registry).Add(labels);
   metrics.insert_window_batches =
       &prometheus::BuildGauge().Name("rill_actor_insert_window_batches")
            .Help("Insert messages the writer keeps unacknowledged on its current shard before it waits: "

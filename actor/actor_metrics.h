@@ -68,6 +68,8 @@ struct ActorMetrics {
   prometheus::Counter* replay_failovers = nullptr;
   prometheus::Gauge* replay_shard = nullptr;
   prometheus::Gauge* insert_window_batches = nullptr;
+  // Time it waited on that window.
+  prometheus::Counter* replay_blocked_seconds = nullptr;
 };
 
 // Registers every family in `registry` with the label role=`role`.

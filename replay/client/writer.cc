@@ -139,7 +139,9 @@ absl::Status ReplayWriter::WaitForRoomLocked(int num_batches, absl::Time deadlin
     const size_t limit = static_cast<size_t>(std::max(shard.window.batches(), num_batches));
     return closed_ || !error_.ok() || shard.in_flight.size() + num_batches <= limit;
   };
+  const absl::Time start = absl::Now();
   const bool fits = mu_.AwaitWithDeadline(absl::Condition(&room), deadline);
+  blocked_ += absl::Now() - start;
   if (!error_.ok()) return error_;
   if (closed_) return absl::CancelledError(absl::StrCat(Describe(), " is closed"));
   if (!fits) {
@@ -261,6 +263,11 @@ std::vector<int64_t> ReplayWriter::acked_items_by_shard() const {
 int64_t ReplayWriter::reconnects() const {
   absl::MutexLock lock(&mu_);
   return reconnects_;
+}
+
+absl::Duration ReplayWriter::blocked() const {
+  absl::MutexLock lock(&mu_);
+  return blocked_;
 }
 
 int64_t ReplayWriter::failovers() const {

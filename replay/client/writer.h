@@ -152,6 +152,9 @@ class ReplayWriter {
   std::vector<int64_t> acked_items_by_shard() const ABSL_LOCKS_EXCLUDED(mu_);
   // Times a stream was reopened after it broke.
   int64_t reconnects() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Time Append spent waiting for room in a window (backpressure: a rate
+  // limiter, a slow link, a shard out of reach).
+  absl::Duration blocked() const ABSL_LOCKS_EXCLUDED(mu_);
   // Times the current shard changed because it went down.
   int64_t failovers() const ABSL_LOCKS_EXCLUDED(mu_);
   // Batches moved off a shard after rebind_grace (possible duplicates).
@@ -240,6 +243,7 @@ class ReplayWriter {
   int64_t reconnects_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t failovers_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t rebound_batches_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration blocked_ ABSL_GUARDED_BY(mu_);
   absl::Status error_ ABSL_GUARDED_BY(mu_);  // sticky permanent error
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 

@@ -147,6 +147,8 @@ TEST(ReplayWriterTest, AppendBlocksWhileMaxInFlightBatchesAreUnacknowledged) {
   actor.join();
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_EQ(writer->acked_items(), 3);
+  // The wait is counted (rill_actor_replay_blocked_seconds_total).
+  EXPECT_GE(writer->blocked(), kStillBlocked);
 }
 
 TEST(ReplayWriterTest, AppendTimesOutWithDeadlineExceededAndTakesNothing) {

@@ -335,6 +335,15 @@ TEST_F(HostsTest, PartitionedActorHostResumesAfterHealWhileTheOtherKeepsStepping
   const double recovery_seconds = absl::ToDoubleSeconds(absl::Now() - healed);
   EXPECT_TRUE(recovered) << "the partitioned actor did not step again after the heal: " << a->process->LogTail(10);
   EXPECT_TRUE(a->process->running() && b->process->running() && replay->process->running());
+  // It blocked rather than dropped, and counted the wait: most of the cut
+  // (its window filled in the first moments).
+  auto blocked_seconds = [](const HostProcess& actor) {
+    return SumMetric(actor.Metrics(), "rill_actor_replay_blocked_seconds_total");
+  };
+  EXPECT_TRUE(WaitUntil([&] { return blocked_seconds(*a) >= absl::ToDoubleSeconds(kPartition) / 2; }, absl::Seconds(30)))
+      << "actors-a counted " << blocked_seconds(*a) << " s blocked on replay";
+  const double a_blocked = blocked_seconds(*a);
+  const double b_blocked = blocked_seconds(*b);
 
   ASSERT_TRUE(StopGracefully(*a)) << a->process->LogTail(10);
   ASSERT_TRUE(StopGracefully(*b)) << b->process->LogTail(10);
@@ -346,11 +355,12 @@ TEST_F(HostsTest, PartitionedActorHostResumesAfterHealWhileTheOtherKeepsStepping
   EXPECT_EQ(lost, 0) << "acknowledged " << acked << ", the shard took " << stored;
   const bool blocked = a_during - a_settled < 100;
   std::printf("scenario partition (actors-a cut from replay %.0f s): env steps during it: actors-a %.0f (%.0f in "
-              "its first 2 s, %.0f after: %s), actors-b %.0f; acked lost %lld (acked %lld, stored %lld); "
-              "recovered in %.1f s\n",
+              "its first 2 s, %.0f after: %s), actors-b %.0f; blocked on replay (rill_actor_replay_blocked_seconds_total): "
+              "actors-a %.1f s, actors-b %.1f s; acked lost %lld (acked %lld, stored %lld); recovered in %.1f s\n",
               absl::ToDoubleSeconds(kPartition), a_during - a_before, a_settled - a_before, a_during - a_settled,
-              blocked ? "blocks" : "keeps stepping", b_during - b_before, static_cast<long long>(lost),
-              static_cast<long long>(acked), static_cast<long long>(stored), recovery_seconds);
+              blocked ? "blocks" : "keeps stepping", b_during - b_before, a_blocked, b_blocked,
+              static_cast<long long>(lost), static_cast<long long>(acked), static_cast<long long>(stored),
+              recovery_seconds);
 }
 
 // The learner cut from one of two replay shards, and from one actor host's
