@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "cli/throwaway_tls.h"
 #include "common/grpc_util.h"
@@ -62,6 +65,16 @@ topology { num_actors: 2 )" << (central ? "inference: CENTRAL " : "") << R"(}
 seed: 7
 )";
   return path;
+}
+
+// A fault's length: `ci` in CI, `issue` (the lengths issue 48 asks for: a
+// 60 s cut of an actor host, a 30 s cut of the learner, 30 s of flaps) with
+// RILL_HOSTS_FULL_LENGTH=1 in the test's environment:
+//   bazel test //tests/hosts:hosts_test --test_env=RILL_HOSTS_FULL_LENGTH=1
+// CI's shorter cuts show the same behaviour within the harness's budget.
+absl::Duration FaultLength(absl::Duration ci, absl::Duration issue) {
+  const char* full = std::getenv("RILL_HOSTS_FULL_LENGTH");
+  return full != nullptr && std::string(full) == "1" ? issue : ci;
 }
 
 // The last non-empty line of `text`.
@@ -209,6 +222,7 @@ TEST_F(HostsTest, LatencyAndLossBetweenActorsLearnerAndReplayLoseNoAcknowledgedI
     return result;
   };
   const ActorRun clean = run("clean");
+  const double link_bytes_per_item = static_cast<double>(proxy->bytes_forwarded()) / std::max<int64_t>(1, clean.acked);
   proxy->SetFaults(WideAreaLink());
   const ActorRun faulty = run("faulty");
   proxy->SetFaults(LinkFaults());
@@ -225,11 +239,18 @@ TEST_F(HostsTest, LatencyAndLossBetweenActorsLearnerAndReplayLoseNoAcknowledgedI
   EXPECT_GT(proxy->stalls(), 0) << "no lost segment was modelled";
   EXPECT_TRUE(learner->process->running()) << learner->process->LogTail(10);
   EXPECT_GT(SumMetric(learner->Metrics(), "rill_learner_updates_total"), 0) << "the learner sampled nothing";
+  // What real TCP would carry at 1% packet loss and 50 ms: about
+  // MSS / RTT x 1.22 / sqrt(loss) per connection (Mathis et al., 1997), for
+  // the two actors' streams and the learner's, in items of this flood.
+  const double tcp_bytes_per_second = 3 * 1460 / 0.050 * 1.22 / std::sqrt(0.01);
+  const double tcp_items_per_second = tcp_bytes_per_second / link_bytes_per_item;
   std::printf("scenario latency+loss (50 ms RTT, 1%% loss = 200 ms stall): env steps/s clean %.0f, faulty %.0f "
-              "(%.2f), acked lost %lld (acked %lld, stored %lld), proxy stalls %lld\n",
+              "(%.2f), acked lost %lld (acked %lld, stored %lld), proxy stalls %lld; %.0f link bytes per item, so "
+              "TCP at 1%% packet loss would carry about %.0f items/s (%.3f of clean)\n",
               clean.steps_per_second, faulty.steps_per_second, faulty.steps_per_second / clean.steps_per_second,
               static_cast<long long>(lost), static_cast<long long>(acked), static_cast<long long>(stored),
-              static_cast<long long>(proxy->stalls()));
+              static_cast<long long>(proxy->stalls()), link_bytes_per_item, tcp_items_per_second,
+              tcp_items_per_second / clean.steps_per_second);
 }
 
 // A training run's pace over the same link: SAC at one update per env step
@@ -318,7 +339,7 @@ TEST_F(HostsTest, PartitionedActorHostResumesAfterHealWhileTheOtherKeepsStepping
   ASSERT_TRUE(b.ok()) << b.status();
   ASSERT_TRUE(WaitUntil([&] { return EnvSteps(*a) > 1000 && EnvSteps(*b) > 1000; }, absl::Seconds(60)));
 
-  const absl::Duration kPartition = absl::Seconds(12);
+  const absl::Duration kPartition = FaultLength(absl::Seconds(12), absl::Seconds(60));
   const double a_before = EnvSteps(*a);
   const double b_before = EnvSteps(*b);
   ASSERT_TRUE(hosts_->Partition("actors-a", "replay").ok());
@@ -394,7 +415,7 @@ TEST_F(HostsTest, LearnerCutFromOneOfTwoShardsSamplesTheOtherAndSubscribersCatch
 
   // Long enough for the learner to give the cut shard up (5.7 to 11.7 s
   // here), with 3 s after that in which only the other shard is sampled.
-  const absl::Duration kPartition = absl::Seconds(15);
+  const absl::Duration kPartition = FaultLength(absl::Seconds(15), absl::Seconds(30));
   const double updates_at_cut = updates();
   const absl::Time cut = absl::Now();
   ASSERT_TRUE(hosts_->Partition("learner", "replay-b").ok());
@@ -561,12 +582,15 @@ TEST_F(HostsTest, FlappingLinkEndsNoProcessAndKeepsTheActorsMemoryBounded) {
   ASSERT_TRUE(WaitUntil([&] { return EnvSteps(*actor) > 2000; }, absl::Seconds(60)));
   const int64_t rss_before = actor->ResidentBytes();
   const double steps_before = EnvSteps(*actor);
-  // 1 s up / 1 s down, five times: the timed flaps themselves.
-  for (int i = 0; i < 5; ++i) {
+  // 1 s up / 1 s down: the timed flaps themselves.
+  const int flaps = static_cast<int>(FaultLength(absl::Seconds(10), absl::Seconds(30)) / absl::Seconds(2));
+  std::vector<int64_t> rss;  // after each flap
+  for (int i = 0; i < flaps; ++i) {
     ASSERT_TRUE(hosts_->Partition("actors-b", "replay").ok());
     absl::SleepFor(absl::Seconds(1));
     ASSERT_TRUE(hosts_->Heal("actors-b", "replay").ok());
     absl::SleepFor(absl::Seconds(1));
+    rss.push_back(actor->ResidentBytes());
   }
   const double steps_after_flaps = EnvSteps(*actor);
   const absl::Time settled = absl::Now();
@@ -577,10 +601,19 @@ TEST_F(HostsTest, FlappingLinkEndsNoProcessAndKeepsTheActorsMemoryBounded) {
   EXPECT_TRUE(actor->process->running()) << actor->process->LogTail(10);
   EXPECT_TRUE(replay->process->running()) << replay->process->LogTail(10);
   EXPECT_TRUE(learner->process->running()) << learner->process->LogTail(10);
-  EXPECT_LT(rss_after, rss_before + (16 << 20)) << "the actor's memory grew by more than 16 MiB";
-  std::printf("scenario flapping (actors-b <-> replay 1 s up / 1 s down x5): no process ended, actor RSS %.1f -> "
-              "%.1f MiB, env steps during the flaps %.0f, stepping again %.1f s after\n",
-              rss_before / 1048576.0, rss_after / 1048576.0, steps_after_flaps - steps_before, settle_seconds);
+  // Bounded: the flood fills the writer's window up to its ceiling
+  // (actor.max_in_flight_bytes, 16 MiB by default) in the first flaps, plus
+  // gRPC's buffers and the allocator's slack; after that the memory stays.
+  constexpr int64_t kMiB = 1 << 20;
+  EXPECT_LT(rss_after, rss_before + 24 * kMiB) << "the actor's memory grew past its window's ceiling and 8 MiB";
+  const int64_t rss_half = rss[rss.size() / 2 - 1];
+  EXPECT_LT(rss_after, rss_half + 4 * kMiB) << "the actor's memory still grew in the second half of the flaps";
+  std::string series;
+  for (int64_t bytes : rss) absl::StrAppendFormat(&series, "%s%.1f", series.empty() ? "" : " ", bytes / 1048576.0);
+  std::printf("scenario flapping (actors-b <-> replay 1 s up / 1 s down x%d): no process ended, actor RSS %.1f -> "
+              "%.1f MiB (after each flap: %s), env steps during the flaps %.0f, stepping again %.1f s after\n",
+              flaps, rss_before / 1048576.0, rss_after / 1048576.0, series.c_str(), steps_after_flaps - steps_before,
+              settle_seconds);
 }
 
 // Certificates for the hosts' addresses: a CA, a peer certificate for every
