@@ -1,7 +1,9 @@
 #include "learner/algorithms/actor_critic.h"
 
 #include <cmath>
+#include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -353,22 +355,52 @@ absl::Status ActorCritic::CheckUnrollBatch(const Batch& batch, int t) const {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Sets bad[row] for each row (first dimension) of `t` holding a NaN or an
+// infinity; false when `t` has no rows or not `bad.size()` of them. A
+// contiguous float32 tensor on the CPU is read in place: an unroll batch
+// is small, and the dozen torch ops per column that checked it cost 8% of
+// IMPALA's CartPole update on the learner's thread. Integers are finite.
+bool MarkNonFiniteRows(const torch::Tensor& t, std::vector<uint8_t>& bad) {
+  const int64_t rows = static_cast<int64_t>(bad.size());
+  if (t.dim() == 0 || t.size(0) != rows) return false;
+  if (!c10::isFloatingType(t.scalar_type())) return true;
+  if (t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous()) {
+    const int64_t width = t.numel() / rows;
+    const float* data = t.data_ptr<float>();
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = data + r * width;
+      bool finite = true;
+      for (int64_t i = 0; i < width; ++i) finite &= std::isfinite(row[i]);
+      if (!finite) bad[r] = 1;
+    }
+    return true;
+  }
+  const torch::Tensor row_bad =
+      torch::isfinite(t).reshape({rows, -1}).all(1).logical_not().to(torch::kCPU, torch::kUInt8).contiguous();
+  const uint8_t* flags = row_bad.data_ptr<uint8_t>();
+  for (int64_t r = 0; r < rows; ++r) bad[r] |= flags[r];
+  return true;
+}
+
+}  // namespace
+
 torch::Tensor ActorCritic::NonFiniteUnrollRows(const Batch& batch) {
   const torch::Tensor log_prob = batch.column("behaviour_log_prob");
   const torch::Tensor reward = batch.column("reward");
   const torch::Tensor obs = batch.column("obs");
   const torch::Tensor final_obs = batch.column("final_obs");
   if (!log_prob.defined() || !reward.defined() || !obs.defined() || !final_obs.defined() || batch.size < 1) return {};
-  try {
-    auto finite_rows = [&](const torch::Tensor& t) { return torch::isfinite(t).reshape({t.size(0), -1}).all(1); };
-    torch::Tensor finite = finite_rows(log_prob).logical_and(finite_rows(reward))
-        .logical_and(finite_rows(obs)).logical_and(finite_rows(final_obs));
-    const torch::Tensor core_state = batch.column("core_state");
-    if (core_state.defined()) finite = finite.logical_and(finite_rows(core_state));
-    return finite.logical_not();
-  } catch (const c10::Error&) {
-    return {};  // a malformed batch: the update names the column
+  if (log_prob.dim() == 0) return {};
+  std::vector<uint8_t> bad(static_cast<size_t>(log_prob.size(0)), 0);
+  std::vector<torch::Tensor> columns = {log_prob, reward, obs, final_obs};
+  const torch::Tensor core_state = batch.column("core_state");
+  if (core_state.defined()) columns.push_back(core_state);
+  for (const torch::Tensor& column : columns) {
+    if (!MarkNonFiniteRows(column, bad)) return {};  // a malformed batch: the update names the column
   }
+  return torch::from_blob(bad.data(), {static_cast<int64_t>(bad.size())}, torch::kUInt8).to(torch::kBool);
 }
 
 Batch ActorCritic::FloatObservationColumns(const Batch& sampled) const {

@@ -129,6 +129,18 @@ TEST(ImpalaTest, RefusedRowsAreThoseWithNonFiniteInputs) {
   torch::Tensor refused = impala->RefusedRows(batch);
   ASSERT_TRUE(refused.defined());
   EXPECT_TRUE(torch::equal(refused, torch::tensor({false, true, false, true})));
+
+  // The last observation of an unroll, read in place as float32; a float64
+  // column goes through torch's own check, with the same answer.
+  batch.columns["final_obs"][0][1] = -INFINITY;
+  EXPECT_TRUE(torch::equal(impala->RefusedRows(batch), torch::tensor({true, true, false, true})));
+  batch.columns["obs"] = batch.columns["obs"].to(torch::kFloat64);
+  batch.columns["obs"][2][4][0] = NAN;
+  EXPECT_TRUE(torch::equal(impala->RefusedRows(batch), torch::tensor({true, true, true, true})));
+
+  // A column with other rows than the batch's is left to the update to name.
+  batch.columns["reward"] = batch.columns["reward"].narrow(0, 0, 3);
+  EXPECT_FALSE(impala->RefusedRows(batch).defined());
 }
 
 TEST(ImpalaTest, LearningRateDecaysLinearlyToZero) {
