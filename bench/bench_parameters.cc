@@ -216,10 +216,12 @@ int RunParameterBench() {
   std::string blob(blob_bytes, '\0');
   std::vector<double> warmup_delivered;  // per warm-up version: until every subscriber had it
   std::vector<double> all_delivered;     // the same, per measured version
+  std::vector<double> publish_calls;     // per measured version: until Publish returned (the training loop's cost)
   for (int version = 1; version <= versions; ++version) {
     std::memcpy(blob.data(), &version, sizeof(version));
     const absl::Time published = absl::Now();
     absl::Status status = store.Publish(version, version, blob);
+    if (version > warmup) publish_calls.push_back(absl::ToDoubleMilliseconds(absl::Now() - published));
     if (!status.ok()) {
       std::cerr << "bench parameters: " << status << "\n";
       return 1;
@@ -263,10 +265,11 @@ int RunParameterBench() {
       Percentile(all_delivered, 0.5), Percentile(all_delivered, 0.99), *loopback_mb, reference);
   std::cout << absl::StrFormat(
                    "{\"bench\":\"parameters\",\"subscribers\":%d,\"blob_bytes\":%d,\"versions\":%d,"
-                   "\"warmup_versions\":%d,\"delivery_ms\":%s,\"all_delivered_ms\":%s,\"warmup_all_delivered_ms\":%s,\"threads_idle\":%d,\"threads\":%d,\"rss_mb\":%.1f,"
+                   "\"warmup_versions\":%d,\"delivery_ms\":%s,\"all_delivered_ms\":%s,\"warmup_all_delivered_ms\":%s,"
+                   "\"publish_call_ms\":%s,\"threads_idle\":%d,\"threads\":%d,\"rss_mb\":%.1f,"
                    "\"loopback_mb_per_second\":%.0f,\"reference_loopback_ms\":%.2f,\"cores\":%d,\"load_average_1m\":%s}",
                    subscribers, blob_bytes, measured, warmup, Summary(latencies), Summary(all_delivered),
-                   Summary(warmup_delivered), threads_idle,
+                   Summary(warmup_delivered), Summary(publish_calls), threads_idle,
                    threads_open, rss, *loopback_mb, reference, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)), LoadAverage())
             << std::endl;
   return 0;

@@ -47,10 +47,29 @@ absl::Status ParameterStore::Publish(int64_t version, int64_t learner_updates, s
     pool_.push_back(latest_->update);
     while (static_cast<int>(pool_.size()) > pool_size_) pool_.pop_front();
   }
-  // Under the lock, so that listeners see versions in publishing order; each
-  // call only starts a write (or keeps the update for later).
-  for (ParameterListener* listener : listeners_) listener->OnPublished(latest_);
-  return absl::OkStatus();
+  return absl::OkStatus();  // releasing mu_ wakes the fan-out thread
+}
+
+ParameterStore::~ParameterStore() {
+  std::thread fan_out;
+  {
+    absl::MutexLock lock(&mu_);
+    destroying_ = true;
+    fan_out = std::move(fan_out_);
+  }
+  if (fan_out.joinable()) fan_out.join();
+}
+
+void ParameterStore::FanOutLoop() {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return destroying_ || closed_ || latest_ != fanned_out_; };
+  while (true) {
+    mu_.Await(absl::Condition(&ready));
+    if (destroying_ || closed_) return;
+    fanned_out_ = latest_;
+    // Each call only starts a write (or keeps the version for later).
+    for (ParameterListener* listener : listeners_) listener->OnPublished(fanned_out_);
+  }
 }
 
 void ParameterStore::KeepSnapshots(int size, int64_t every_updates) {
@@ -119,6 +138,7 @@ void ParameterStore::AddListener(ParameterListener* listener) {
   }
   listeners_.insert(listener);
   if (latest_ != nullptr) listener->OnPublished(latest_);
+  if (!fan_out_.joinable()) fan_out_ = std::thread(&ParameterStore::FanOutLoop, this);
 }
 
 void ParameterStore::RemoveListener(ParameterListener* listener) {

@@ -78,7 +78,7 @@ run_checks "thread-safety analysis" tests/tsa/run.sh
 # target. The first run on a machine rebuilds Debian's Abseil with TSAN.
 echo "== thread sanitizer (bazel test --config=tsan)"
 tsan_log=$(mktemp)
-bazel test --config=tsan //replay/... //tests:failover_test //tests:backpressure_test 2>&1 | filter | tee "$tsan_log"
+bazel test --config=tsan //replay/... //parameters/... //tests:failover_test //tests:backpressure_test 2>&1 | filter | tee "$tsan_log"
 tsan_rc=${PIPESTATUS[0]}
 part_done "thread sanitizer"
 tsan_passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$tsan_log")
