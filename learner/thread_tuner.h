@@ -18,7 +18,8 @@
 // (a neighbour came or went), otherwise after `recheck`, an interval that
 // doubles each time a probe keeps the count (up to `max_recheck`). A probe
 // measures the kept count's neighbours and then the kept count itself, and
-// changes it only for one faster by more than `margin`.
+// changes it only for one faster by more than `margin`, or for fewer threads
+// that are no slower (more threads take cores from the processes beside).
 //
 // Time is the updates' own duration as the caller measures it (not the wait
 // for batches), so the tuner reads no clock and a test drives it with any

@@ -131,6 +131,18 @@ TEST(ThreadTunerTest, KeepsItsCountAgainstOneWithinTheMarginAndProbesLessOften) 
   EXPECT_GE(updates.tuner().probes(), 8);
 }
 
+TEST(ThreadTunerTest, FewerThreadsThatAreNoSlowerWinWithinTheMargin) {
+  // PPO on HalfCheetah beside its actors (`rill bench system`): a second
+  // thread bought nothing, and the first probe had kept it.
+  FakeUpdates updates(2);
+  updates.set_costs({{2, 157.0}, {1, 150.0}});
+  EXPECT_GE(updates.SecondsUntilKept(1, 30), 0);
+  EXPECT_EQ(updates.tuner().changes(), 0);  // kept 1 at the first probe
+  updates.Run(120);
+  EXPECT_EQ(updates.tuner().kept(), 1);  // 2 is not faster by the margin
+  EXPECT_EQ(updates.tuner().changes(), 0);
+}
+
 TEST(ThreadTunerTest, RechecksMeasureOnlyTheKeptCountsNeighbours) {
   FakeUpdates updates(8);
   updates.set_costs({{8, 6.0}, {4, 3.0}, {2, 4.0}, {1, 7.0}});
