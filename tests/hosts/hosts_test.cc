@@ -177,6 +177,11 @@ LinkFaults WideAreaLink() {
   return faults;
 }
 
+// What real TCP would carry over WideAreaLink's 50 ms and 1% packet loss
+// on `connections` connections: about MSS / RTT x 1.22 / sqrt(loss) each
+// (Mathis et al., 1997), 356 KB/s.
+double WideAreaTcpBytesPerSecond(int connections) { return connections * 1460 / 0.050 * 1.22 / std::sqrt(0.01); }
+
 // Two actors' env steps per second together, and the items they said
 // replay acknowledged.
 struct ActorRun {
@@ -239,11 +244,8 @@ TEST_F(HostsTest, LatencyAndLossBetweenActorsLearnerAndReplayLoseNoAcknowledgedI
   EXPECT_GT(proxy->stalls(), 0) << "no lost segment was modelled";
   EXPECT_TRUE(learner->process->running()) << learner->process->LogTail(10);
   EXPECT_GT(SumMetric(learner->Metrics(), "rill_learner_updates_total"), 0) << "the learner sampled nothing";
-  // What real TCP would carry at 1% packet loss and 50 ms: about
-  // MSS / RTT x 1.22 / sqrt(loss) per connection (Mathis et al., 1997), for
-  // the two actors' streams and the learner's, in items of this flood.
-  const double tcp_bytes_per_second = 3 * 1460 / 0.050 * 1.22 / std::sqrt(0.01);
-  const double tcp_items_per_second = tcp_bytes_per_second / link_bytes_per_item;
+  // The two actors' streams and the learner's, in items of this flood.
+  const double tcp_items_per_second = WideAreaTcpBytesPerSecond(3) / link_bytes_per_item;
   std::printf("scenario latency+loss (50 ms RTT, 1%% loss = 200 ms stall): env steps/s clean %.0f, faulty %.0f "
               "(%.2f), acked lost %lld (acked %lld, stored %lld), proxy stalls %lld; %.0f link bytes per item, so "
               "TCP at 1%% packet loss would carry about %.0f items/s (%.3f of clean)\n",
