@@ -603,13 +603,15 @@ TEST_F(HostsTest, FlappingLinkEndsNoProcessAndKeepsTheActorsMemoryBounded) {
   EXPECT_TRUE(actor->process->running()) << actor->process->LogTail(10);
   EXPECT_TRUE(replay->process->running()) << replay->process->LogTail(10);
   EXPECT_TRUE(learner->process->running()) << learner->process->LogTail(10);
-  // Bounded: the flood fills the writer's window up to its ceiling
-  // (actor.max_in_flight_bytes, 16 MiB by default) in the first flaps, plus
-  // gRPC's buffers and the allocator's slack; after that the memory stays.
+  // Bounded: the flood grows the writer's window toward its ceiling
+  // (actor.max_in_flight_bytes, 16 MiB by default) at some flap, sooner or
+  // later with the machine's pace, plus gRPC's buffers and the allocator's
+  // slack; no flap takes the memory past that.
   constexpr int64_t kMiB = 1 << 20;
+  for (int64_t bytes : rss) {
+    EXPECT_LT(bytes, rss_before + 24 * kMiB) << "the actor's memory grew past its window's ceiling and 8 MiB";
+  }
   EXPECT_LT(rss_after, rss_before + 24 * kMiB) << "the actor's memory grew past its window's ceiling and 8 MiB";
-  const int64_t rss_half = rss[rss.size() / 2 - 1];
-  EXPECT_LT(rss_after, rss_half + 4 * kMiB) << "the actor's memory still grew in the second half of the flaps";
   std::string series;
   for (int64_t bytes : rss) absl::StrAppendFormat(&series, "%s%.1f", series.empty() ? "" : " ", bytes / 1048576.0);
   std::printf("scenario flapping (actors-b <-> replay 1 s up / 1 s down x%d): no process ended, actor RSS %.1f -> "
