@@ -95,6 +95,13 @@ absl::Status CheckHealth(grpc::Channel& channel, absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<absl::Duration> TimedHealthCheck(grpc::Channel& channel, absl::Duration timeout) {
+  const absl::Time start = absl::Now();
+  absl::Status health = CheckHealth(channel, timeout);
+  if (!health.ok()) return health;
+  return absl::Now() - start;
+}
+
 std::string HostPort(const std::string& host, int port) {
   if (host.find(':') != std::string::npos && host.front() != '[') return absl::StrCat("[", host, "]:", port);
   return absl::StrCat(host, ":", port);

@@ -62,6 +62,9 @@ bool WaitForConnected(grpc::Channel& channel, absl::Duration timeout);
 
 // Calls grpc.health.v1.Health/Check; OK when the server reports SERVING.
 absl::Status CheckHealth(grpc::Channel& channel, absl::Duration timeout);
+// CheckHealth, and the round trip of its SERVING answer: what the replay
+// clients size their windows from (replay/client/link_window.h).
+absl::StatusOr<absl::Duration> TimedHealthCheck(grpc::Channel& channel, absl::Duration timeout);
 
 // "HOST:PORT", bracketing an IPv6 host ("[::1]:50051").
 std::string HostPort(const std::string& host, int port);

@@ -285,11 +285,10 @@ void ReplaySampler::ProbeLoop() {
       }
     }
     for (int i : up) {
-      const absl::Time start = absl::Now();
-      if (!CheckHealth(*channels_[i], options_.probe_timeout).ok()) continue;
-      const absl::Time now = absl::Now();
+      const absl::StatusOr<absl::Duration> round_trip = TimedHealthCheck(*channels_[i], options_.probe_timeout);
+      if (!round_trip.ok()) continue;
       absl::MutexLock lock(&mu_);
-      shards_[i].window.AddRoundTrip(now - start, now);
+      shards_[i].window.AddRoundTrip(*round_trip, absl::Now());
     }
   }
 }

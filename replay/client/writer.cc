@@ -492,13 +492,8 @@ void ReplayWriter::MonitorLoop() {
       }
     }
     // Health checks block up to probe_timeout each: without the lock.
-    std::vector<absl::Status> health;
-    std::vector<absl::Duration> round_trips;
-    for (int i : to_probe) {
-      const absl::Time start = absl::Now();
-      health.push_back(CheckHealth(*channels_[i], options_.probe_timeout));
-      round_trips.push_back(absl::Now() - start);
-    }
+    std::vector<absl::StatusOr<absl::Duration>> health;
+    for (int i : to_probe) health.push_back(TimedHealthCheck(*channels_[i], options_.probe_timeout));
 
     absl::MutexLock lock(&mu_);
     if (closed_) return;
@@ -507,7 +502,7 @@ void ReplayWriter::MonitorLoop() {
       const int i = to_probe[p];
       ShardState& state = shards_[i];
       if (health[p].ok()) {
-        if (state.up) state.window.AddRoundTrip(round_trips[p], now);
+        if (state.up) state.window.AddRoundTrip(*health[p], now);
         if (!state.up) {
           MarkUpLocked(i, "its health check answers SERVING");
         } else if (now - state.waiting_since >= options_.ack_timeout) {
@@ -516,7 +511,7 @@ void ReplayWriter::MonitorLoop() {
         }
       } else if (state.up && now - state.waiting_since >= options_.ack_timeout) {
         MarkDownLocked(i, absl::StrCat("no acknowledgement for ", absl::FormatDuration(now - state.waiting_since),
-                                       " and its health check failed: ", health[p].message()));
+                                       " and its health check failed: ", health[p].status().message()));
       }
     }
     RebindLocked(now);
