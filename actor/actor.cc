@@ -231,11 +231,15 @@ void Actor::PickOpponents() {
 
 void Actor::ExportWriterMetrics() {
   if (routes_[0].writer == nullptr) return;
+  // One lock per writer per step.
   int64_t failovers = 0;
   absl::Duration blocked;
-  for (const PolicyRoute& route : routes_) {
-    failovers += route.writer->failovers();
-    blocked += route.writer->blocked();
+  replay::WriterStats first;
+  for (size_t r = 0; r < routes_.size(); ++r) {
+    const replay::WriterStats stats = routes_[r].writer->stats();
+    if (r == 0) first = stats;
+    failovers += stats.failovers;
+    blocked += stats.blocked;
   }
   const double seen = metrics_.replay_failovers->Value();
   if (failovers > seen) metrics_.replay_failovers->Increment(static_cast<double>(failovers) - seen);
@@ -243,8 +247,8 @@ void Actor::ExportWriterMetrics() {
   if (absl::ToDoubleSeconds(blocked) > blocked_seen) {
     metrics_.replay_blocked_seconds->Increment(absl::ToDoubleSeconds(blocked) - blocked_seen);
   }
-  metrics_.replay_shard->Set(routes_[0].writer->current_shard());
-  metrics_.insert_window_batches->Set(routes_[0].writer->window_batches());
+  metrics_.replay_shard->Set(first.current_shard);
+  metrics_.insert_window_batches->Set(first.window_batches);
 }
 
 bool Actor::NeedsCoreStates() const {

@@ -295,6 +295,11 @@ int ReplayWriter::window_batches() const {
   return shards_[current_].window.batches();
 }
 
+WriterStats ReplayWriter::stats() const {
+  absl::MutexLock lock(&mu_);
+  return {failovers_, blocked_, current_, shards_[current_].window.batches()};
+}
+
 absl::Duration ReplayWriter::round_trip() const {
   absl::MutexLock lock(&mu_);
   return shards_[current_].window.round_trip();

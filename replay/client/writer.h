@@ -106,6 +106,14 @@ struct WriterOptions {
   std::function<void(absl::Duration)> on_ack_latency;
 };
 
+// What an actor exports after each step, read under one lock.
+struct WriterStats {
+  int64_t failovers = 0;
+  absl::Duration blocked;
+  int current_shard = 0;
+  int window_batches = 0;
+};
+
 class ReplayWriter {
  public:
   static constexpr int kSequenceBits = 40;
@@ -168,6 +176,8 @@ class ReplayWriter {
   // the round trip it was sized from (zero before the first probe).
   int window_batches() const ABSL_LOCKS_EXCLUDED(mu_);
   absl::Duration round_trip() const ABSL_LOCKS_EXCLUDED(mu_);
+  // failovers, blocked, current_shard and window_batches at once.
+  WriterStats stats() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   using Batch = v1::InsertRequest;

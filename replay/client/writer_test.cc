@@ -152,6 +152,12 @@ TEST(ReplayWriterTest, AppendBlocksWhileMaxInFlightBatchesAreUnacknowledged) {
   // count is held to half the wait observed here (CI once counted 198.7 ms of
   // a 200 ms wait).
   EXPECT_GE(writer->blocked(), kStillBlocked / 2);
+  // The actor's per-step snapshot says the same under one lock.
+  const WriterStats stats = writer->stats();
+  EXPECT_EQ(stats.blocked, writer->blocked());
+  EXPECT_EQ(stats.window_batches, writer->window_batches());
+  EXPECT_EQ(stats.current_shard, 0);
+  EXPECT_EQ(stats.failovers, 0);
 }
 
 TEST(ReplayWriterTest, AppendTimesOutWithDeadlineExceededAndTakesNothing) {
