@@ -187,11 +187,6 @@ absl::Status FinalizePolicies(v1::ExperimentConfig& config, const learner::Actor
     return InvalidField("policies", "self_play trains one policy against its past versions; it does not take a "
                                     "policies section yet");
   }
-  if (config.topology().num_learners() > 1) {
-    return InvalidField("policies", absl::StrCat("several policies train in one learner process; topology."
-                                                 "num_learners ", config.topology().num_learners(),
-                                                 " (data-parallel ranks) does not take them yet"));
-  }
   if (env.row_agents_size() > 0) {
     return InvalidField("env.row_agents", "is set in each policy's view of the config, by the run; with a policies "
                                           "section, leave it out");

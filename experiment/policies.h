@@ -44,7 +44,8 @@ bool AgentPatternMatches(const std::string& pattern, const std::string& name);
 // agent, an agent no policy plays or two policies play, an env that is not
 // multi-agent or whose agents are not rows (env.joint_agents, which MADDPG
 // sets), and what a run of several learner states cannot have yet:
-// self_play, topology.num_learners > 1.
+// self_play. (With topology.num_learners > 1 every rank trains every
+// policy, each policy averaging through a subgroup of its own.)
 // A policy's agents must share their spaces (envs::PolicyRowSpec).
 // A policy's own learner section is merged over `given_learner` (the
 // run's learner section as the config gave it, before its defaults),

@@ -180,6 +180,26 @@ TEST(PoliciesTest, RefusesAnAgentMappedTwiceOrNotAtAll) {
   EXPECT_THAT(unmapped.status().message(), HasSubstr("agent agent_2 of CooperativeNavigation-v0 is no policy's"));
 }
 
+// Data-parallel ranks train every policy (each through a subgroup of its
+// own, roles/learner_main.cc): the section takes topology.num_learners,
+// and each policy's view keeps the run's ranks.
+TEST(PoliciesTest, TakesDataParallelLearnerRanks) {
+  const std::string asynchronous =
+      absl::StrReplaceAll(kNavigation, {{"unroll_length: 25 }", "unroll_length: 25 synchronous: false }"},
+                                        {"num_actors: 2 }", "num_actors: 2 num_learners: 2 }"}});
+  absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(R"(
+    policies { name: "lead" agents: "agent_0" }
+    policies { name: "wings" agents: "agent_1" agents: "agent_2" }
+  )", asynchronous);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->topology().num_learners(), 2);
+  for (const std::string name : {"lead", "wings"}) {
+    absl::StatusOr<v1::ExperimentConfig> view = PolicyView(*config, name);
+    ASSERT_TRUE(view.ok()) << view.status();
+    EXPECT_EQ(view->topology().num_learners(), 2) << name;
+  }
+}
+
 TEST(PoliciesTest, RefusesWhatSeveralLearnerStatesCannotTake) {
   const struct {
     std::string config;
@@ -188,19 +208,15 @@ TEST(PoliciesTest, RefusesWhatSeveralLearnerStatesCannotTake) {
       {R"(policies { name: "Lead" agents: "agent_*" })", "policies[0].name"},
       {R"(policies { name: "a" agents: "agent_*" } policies { name: "a" agents: "x" })", "'a' names two policies"},
       {R"(policies { name: "a" })", "plays no agent"},
-      {R"(policies { name: "a" agents: "agent_*" } topology_NUM_LEARNERS)", "topology.num_learners 2"},
       {R"(policies { name: "a" agents: "agent_*" } env_JOINT)", "env.joint_agents"},
   };
   for (const auto& refusal : refusals) {
     // The base's own sections, changed in place (a section may be given once).
     const std::string base = absl::StrReplaceAll(
-        kNavigation, {{"num_actors: 2 }", refusal.config.find("NUM_LEARNERS") != std::string::npos
-                                              ? "num_actors: 2 num_learners: 2 }"
-                                              : "num_actors: 2 }"},
-                      {"\"CooperativeNavigation-v0\" }", refusal.config.find("JOINT") != std::string::npos
+        kNavigation, {{"\"CooperativeNavigation-v0\" }", refusal.config.find("JOINT") != std::string::npos
                                                             ? "\"CooperativeNavigation-v0\" joint_agents: true }"
                                                             : "\"CooperativeNavigation-v0\" }"}});
-    const std::string policies = absl::StrReplaceAll(refusal.config, {{"topology_NUM_LEARNERS", ""}, {"env_JOINT", ""}});
+    const std::string policies = absl::StrReplaceAll(refusal.config, {{"env_JOINT", ""}});
     absl::StatusOr<v1::ExperimentConfig> config = WithPolicies(policies, base);
     ASSERT_FALSE(config.ok()) << refusal.config;
     EXPECT_THAT(config.status().message(), HasSubstr(refusal.expected)) << refusal.config;

@@ -696,6 +696,8 @@ absl::Status Learner::Finish() {
     if (!flushed.ok()) RILL_LOG(WARNING) << "last priority updates not sent: " << flushed;
   }
   store_->SetProgress(algorithm_->updates(), samples_, 0);
+  // The group's figures since the last interval, for the final metrics.
+  ExportGroupMetrics();
   // The last figures, after the last interval's line.
   if (options_.scalars != nullptr && algorithm_->updates() > 0) LogScalars(ExportStatistics(), {}, std::nullopt);
   RETURN_IF_ERROR(Publish());

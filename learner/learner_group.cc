@@ -134,28 +134,7 @@ absl::Status LearnerGroup::Connect() {
                        ")"));
     }
     c10d_->store->set(Key(absl::StrCat("alive/", rank)), Bytes(absl::StrCat(absl::ToUnixSeconds(absl::Now()))));
-    auto options = c10d::ProcessGroupGloo::Options::create(Millis(options_.timeout));
-    const bool loopback = host_ == "127.0.0.1" || host_ == "localhost";
-    options->devices.push_back(loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                        : c10d::ProcessGroupGloo::createDefaultDevice());
-    options->threads = 1;
-    c10d_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>(Key("gloo"), c10d_->store),
-                                                         rank, world, options);
-    // The fast path's mesh (see C10d): Gloo's own context over the store.
-    c10d_->gloo_store = std::make_unique<c10d::ProcessGroupGloo::GlooStore>(
-        c10::make_intrusive<c10d::PrefixStore>(Key("direct"), c10d_->store));
-    c10d_->device = loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                             : c10d::ProcessGroupGloo::createDefaultDevice();
-    c10d_->context = std::make_shared<gloo::rendezvous::Context>(rank, world);
-    c10d_->context->setTimeout(Millis(options_.timeout));
-    c10d_->context->connectFullMesh(*c10d_->gloo_store, c10d_->device);
-    for (int peer = 0; peer < world; ++peer) {
-      if (peer != rank) c10d_->context->getPair(peer)->setSync(/*sync=*/true, /*busyPoll=*/false);
-    }
-    c10d_->flag.buffer = torch::zeros({1});
-    c10d_->flag.allreduce = std::make_unique<gloo::AllreduceRingChunked<float>>(
-        c10d_->context, std::vector<float*>{c10d_->flag.buffer.data_ptr<float>()}, 1,
-        gloo::ReductionFunction<float>::max);
+    MakeCollectives();
   } catch (const std::exception& e) {
     return absl::DeadlineExceededError(absl::StrCat(where, ": the group did not form within ",
                                                     absl::FormatDuration(options_.timeout), " (are all ", world,
@@ -167,6 +146,62 @@ absl::Status LearnerGroup::Connect() {
 }
 
 LearnerGroup::LearnerGroup(const LearnerGroupOptions& options) : options_(options) {}
+
+// This group's own collectives over its store: c10d's process group and
+// the fast path's mesh, under keys of its prefix. A collective rendezvous:
+// every rank makes them, in the same order. Throws what c10d and Gloo throw.
+void LearnerGroup::MakeCollectives() {
+  const int rank = options_.rank, world = options_.world_size;
+  auto options = c10d::ProcessGroupGloo::Options::create(Millis(options_.timeout));
+  const bool loopback = host_ == "127.0.0.1" || host_ == "localhost";
+  options->devices.push_back(loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                      : c10d::ProcessGroupGloo::createDefaultDevice());
+  options->threads = 1;
+  c10d_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+      c10::make_intrusive<c10d::PrefixStore>(Key(prefix_ + "gloo"), c10d_->store), rank, world, options);
+  // The fast path's mesh (see C10d): Gloo's own context over the store.
+  c10d_->gloo_store = std::make_unique<c10d::ProcessGroupGloo::GlooStore>(
+      c10::make_intrusive<c10d::PrefixStore>(Key(prefix_ + "direct"), c10d_->store));
+  c10d_->device = loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                           : c10d::ProcessGroupGloo::createDefaultDevice();
+  c10d_->context = std::make_shared<gloo::rendezvous::Context>(rank, world);
+  c10d_->context->setTimeout(Millis(options_.timeout));
+  c10d_->context->connectFullMesh(*c10d_->gloo_store, c10d_->device);
+  for (int peer = 0; peer < world; ++peer) {
+    if (peer != rank) c10d_->context->getPair(peer)->setSync(/*sync=*/true, /*busyPoll=*/false);
+  }
+  c10d_->flag.buffer = torch::zeros({1});
+  c10d_->flag.allreduce = std::make_unique<gloo::AllreduceRingChunked<float>>(
+      c10d_->context, std::vector<float*>{c10d_->flag.buffer.data_ptr<float>()}, 1,
+      gloo::ReductionFunction<float>::max);
+}
+
+absl::StatusOr<std::unique_ptr<LearnerGroup>> LearnerGroup::Subgroup(const std::string& name) const {
+  if (name.empty() || name.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("learner group: subgroup name '", name,
+                                                   "' must be non-empty and without '/'"));
+  }
+  LearnerGroupOptions options = options_;
+  options.on_store_port = nullptr;
+  std::unique_ptr<LearnerGroup> group(new LearnerGroup(options));
+  group->host_ = host_;
+  group->store_port_ = store_port_;
+  group->prefix_ = absl::StrCat(prefix_, "groups/", name, "/");
+  const std::string where = absl::StrCat("learner rank ", options.rank, " of ", options.world_size, ", subgroup '",
+                                         name, "'");
+  group->c10d_ = std::make_unique<C10d>();
+  try {
+    // A store client of its own: the parent's serves the parent's thread.
+    group->c10d_->store = Dial(host_, store_port_, /*server=*/false, options.timeout);
+    group->MakeCollectives();
+  } catch (const std::exception& e) {
+    return absl::DeadlineExceededError(absl::StrCat(where, ": did not form within ",
+                                                    absl::FormatDuration(options.timeout),
+                                                    " (does every rank make it?): ", e.what()));
+  }
+  RILL_LOG(INFO) << where << " formed";
+  return group;
+}
 
 LearnerGroup::~LearnerGroup() {
   stop_heartbeat_.Notify();

@@ -91,11 +91,22 @@ class LearnerGroup final : public GradientAverager {
   // rank leaves another waiting in a collective it will never join.
   absl::StatusOr<bool> AnyRank(bool local);
 
+  // A group of the same ranks over the same store whose collectives are
+  // its own (its own Gloo pairs and keys under "groups/<name>/"): what a
+  // rank's several policies, each training on a thread of its own, average
+  // their gradients through, so that one policy's collectives never meet
+  // another's. Every rank makes the same subgroups in the same order (a
+  // rendezvous, within the timeout: DeadlineExceeded otherwise). The
+  // subgroup shares this group's heartbeat and must not outlive it.
+  // InvalidArgument for an empty name or one with '/'.
+  absl::StatusOr<std::unique_ptr<LearnerGroup>> Subgroup(const std::string& name) const;
+
   LearnerGroupStats stats() const;
 
  private:
   explicit LearnerGroup(const LearnerGroupOptions& options);
   absl::Status Connect();
+  void MakeCollectives();
   // Unavailable for a failed collective `what`, naming the ranks that have
   // gone as far as the store tells.
   absl::Status Failed(const std::string& what, const std::string& error);
@@ -104,6 +115,9 @@ class LearnerGroup final : public GradientAverager {
   LearnerGroupOptions options_;
   std::string host_;
   uint16_t store_port_ = 0;
+  // Where this group's collectives keep their keys: "" for the group that
+  // joined, "groups/<name>/" for a subgroup (under "rill/").
+  std::string prefix_;
   // The store and the process group (c10d's types stay in the .cc).
   struct C10d;
   std::unique_ptr<C10d> c10d_;

@@ -3,7 +3,7 @@
 // as separate processes would have. Two ranks with batch B each end where
 // one learner with both batches (2B) ends, for IMPALA and SAC-discrete; a
 // rank that goes makes the other fail, naming it; bad rendezvous is refused
-// by name.
+// by name; subgroups (one per policy) average at once, each apart.
 #include "learner/learner_group.h"
 
 #include <functional>
@@ -243,6 +243,59 @@ TEST(LearnerGroupTest, AnyRankIsTrueEverywhereOnceOneRankSaysSo) {
     EXPECT_TRUE(torch::equal(a, torch::full({7}, 1.0f)));
     EXPECT_TRUE(torch::equal(b, torch::full({2, 3}, 3.0f)));
   });
+}
+
+// A rank's policies train on threads of their own, each averaging through
+// its own subgroup: the subgroups' collectives run at the same time, in no
+// order between policies, and each policy's average is its own ranks'.
+TEST(LearnerGroupTest, SubgroupsAverageAtTheSameTimeEachOverItsOwnRanks) {
+  constexpr int kWorld = 2, kPolicies = 2, kSteps = 200;
+  std::vector<std::unique_ptr<LearnerGroup>> groups = JoinAll(kWorld);
+  for (const auto& group : groups) ASSERT_NE(group, nullptr);
+  // subgroups[rank][policy], made in the same order on every rank.
+  std::vector<std::vector<std::unique_ptr<LearnerGroup>>> subgroups(kWorld);
+  OnEveryRank(kWorld, [&](int rank) {
+    for (const char* name : {"red", "blue"}) {
+      absl::StatusOr<std::unique_ptr<LearnerGroup>> made = groups[rank]->Subgroup(name);
+      ASSERT_TRUE(made.ok()) << made.status();
+      subgroups[rank].push_back(*std::move(made));
+    }
+  });
+  for (const auto& made : subgroups) ASSERT_EQ(made.size(), kPolicies);
+  std::vector<int> wrong(kWorld * kPolicies, 0);
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < kWorld; ++rank) {
+    for (int policy = 0; policy < kPolicies; ++policy) {
+      threads.emplace_back([&, rank, policy] {
+        for (int step = 0; step < kSteps; ++step) {
+          // Policy p's ranks hold 100p + step + rank: their mean is
+          // 100p + step + 0.5. A sum that mixed in the other policy's
+          // values would be off by 50 or more.
+          torch::Tensor grad = torch::full({5 + policy}, static_cast<float>(100 * policy + step + rank));
+          if (!subgroups[rank][policy]->Average({grad}).ok() ||
+              !torch::equal(grad, torch::full({5 + policy}, 100.0f * policy + step + 0.5f))) {
+            ++wrong[rank * kPolicies + policy];
+          }
+        }
+      });
+    }
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_THAT(wrong, ::testing::Each(0));
+  for (int rank = 0; rank < kWorld; ++rank) {
+    for (int policy = 0; policy < kPolicies; ++policy) {
+      EXPECT_EQ(subgroups[rank][policy]->stats().allreduces, kSteps);
+    }
+    EXPECT_EQ(groups[rank]->stats().allreduces, 0) << "the subgroups' allreduces are their own";
+  }
+  // The group itself still averages; a subgroup's name is checked.
+  OnEveryRank(kWorld, [&](int rank) {
+    torch::Tensor grad = torch::full({3}, static_cast<float>(rank));
+    ASSERT_TRUE(groups[rank]->Average({grad}).ok());
+    EXPECT_TRUE(torch::equal(grad, torch::full({3}, 0.5f)));
+  });
+  EXPECT_THAT(std::string(groups[0]->Subgroup("a/b").status().message()), HasSubstr("without '/'"));
+  EXPECT_THAT(std::string(groups[0]->Subgroup("").status().message()), HasSubstr("non-empty"));
 }
 
 TEST(LearnerGroupTest, ARankThatGoesMakesTheOthersFailNamingIt) {

@@ -158,6 +158,30 @@ std::unique_ptr<InferenceServiceImpl> ServeCentralInference(const v1::Experiment
   return std::make_unique<InferenceServiceImpl>(std::move(batchers));
 }
 
+// The data-parallel group of --world_size ranks this learner joins as
+// --rank (null for a learner alone): InvalidArgument for bad flags.
+absl::StatusOr<std::unique_ptr<learner::LearnerGroup>> JoinGroupFromFlags(int world_size) {
+  if (world_size <= 1 && absl::GetFlag(FLAGS_rank) == 0) return nullptr;
+  learner::LearnerGroupOptions group_options;
+  group_options.rank = absl::GetFlag(FLAGS_rank);
+  group_options.world_size = world_size;
+  group_options.store_address = absl::GetFlag(FLAGS_store);
+  group_options.timeout = absl::GetFlag(FLAGS_group_timeout);
+  if (group_options.store_address.empty()) {
+    return absl::InvalidArgumentError("--world_size > 1 needs --store=HOST:PORT (rank 0's store)");
+  }
+  if (group_options.rank == 0) {
+    group_options.on_store_port = [](uint16_t port) {
+      RILL_LOG(INFO) << "learner group store listening on port " << port;
+      const std::string file = absl::GetFlag(FLAGS_store_port_file);
+      if (file.empty()) return;
+      absl::Status written = WriteFileAtomically(file, absl::StrCat(port, "\n"));
+      if (!written.ok()) RILL_LOG(WARNING) << "cannot write --store_port_file: " << written;
+    };
+  }
+  return learner::LearnerGroup::Join(group_options);
+}
+
 }  // namespace
 
 int LearnerMain() {
@@ -189,49 +213,42 @@ int LearnerMain() {
 
   // Data-parallel ranks: the group is joined before the learner is made
   // (its first act is to take rank 0's state).
-  std::unique_ptr<learner::LearnerGroup> group;
   const int world_size =
       absl::GetFlag(FLAGS_world_size) > 0 ? absl::GetFlag(FLAGS_world_size) : config->topology().num_learners();
-  if (world_size > 1 || absl::GetFlag(FLAGS_rank) != 0) {
-    learner::LearnerGroupOptions group_options;
-    group_options.rank = absl::GetFlag(FLAGS_rank);
-    group_options.world_size = world_size;
-    group_options.store_address = absl::GetFlag(FLAGS_store);
-    group_options.timeout = absl::GetFlag(FLAGS_group_timeout);
-    if (group_options.store_address.empty()) {
-      return ExitWith("flags", absl::InvalidArgumentError("--world_size > 1 needs --store=HOST:PORT (rank 0's store)"));
-    }
-    if (group_options.rank == 0) {
-      group_options.on_store_port = [](uint16_t port) {
-        RILL_LOG(INFO) << "learner group store listening on port " << port;
-        const std::string file = absl::GetFlag(FLAGS_store_port_file);
-        if (file.empty()) return;
-        absl::Status written = WriteFileAtomically(file, absl::StrCat(port, "\n"));
-        if (!written.ok()) RILL_LOG(WARNING) << "cannot write --store_port_file: " << written;
-      };
-    }
-    absl::StatusOr<std::unique_ptr<learner::LearnerGroup>> joined = learner::LearnerGroup::Join(group_options);
-    if (!joined.ok()) {
-      return ExitWith(absl::IsInvalidArgument(joined.status()) ? "flags" : "cannot join the learner group",
-                      joined.status());
-    }
-    group = *std::move(joined);
-    options.group = group.get();
+  absl::StatusOr<std::unique_ptr<learner::LearnerGroup>> group = JoinGroupFromFlags(world_size);
+  if (!group.ok()) {
+    return ExitWith(absl::IsInvalidArgument(group.status()) ? "flags" : "cannot join the learner group",
+                    group.status());
+  }
+  if (*group != nullptr) {
+    options.group = group->get();
     // Each rank its own noise (the networks are rank 0's, broadcast).
-    options.seed = config->seed() + static_cast<uint64_t>(group->rank()) * 1000003;
+    options.seed = config->seed() + static_cast<uint64_t>((*group)->rank()) * 1000003;
     // Only rank 0 keeps checkpoints; the others start from its state.
-    if (group->rank() != 0) options.checkpoint_dir.clear();
+    if ((*group)->rank() != 0) options.checkpoint_dir.clear();
   }
 
   // One learner state per policy (config.policies; without it, one named
   // ""), each with its own store, checkpoints, scalars and metrics.
   absl::StatusOr<experiment::PolicyMap> map = experiment::ResolvePolicies(*config);
   if (!map.ok()) return ExitWith("bad config", map.status());
+  // Ranks of several policies: each policy averages through a subgroup of
+  // its own, since the policies train on threads of their own and one
+  // group's collectives must come in the same order on every rank.
+  // Declared before the learners, so that they outlive them.
+  std::vector<std::unique_ptr<learner::LearnerGroup>> policy_groups;
+  for (const std::string& name : map->names) {
+    if (*group == nullptr || !map->several()) break;
+    absl::StatusOr<std::unique_ptr<learner::LearnerGroup>> made = (*group)->Subgroup(name);
+    if (!made.ok()) return ExitWith("cannot join the learner group", made.status());
+    policy_groups.push_back(*std::move(made));
+  }
   std::vector<PolicyLearner> policies(static_cast<size_t>(map->num_policies()));
   options.alone_in_process = policies.size() == 1;
   for (int p = 0; p < map->num_policies(); ++p) {
     PolicyLearner& policy = policies[p];
     policy.name = map->names[p];
+    if (!policy_groups.empty()) options.group = policy_groups[p].get();
     absl::Status made = MakePolicyLearner(*config, options, *metrics ? metrics->get() : nullptr, policy);
     if (!made.ok()) return ExitWith("cannot start the learner", made);
   }

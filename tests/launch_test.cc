@@ -743,6 +743,39 @@ TEST(LaunchTest, KilledLearnerRankRestartsTheGroupFromRankZerosCheckpoint) {
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
 
+// `rill launch --num_learners=2` of a run of several policies: every rank
+// trains every policy, each policy's gradients averaged through a subgroup
+// of its own (learner/learner_group.h), so each policy's ranks update in
+// step; rank 0 alone checkpoints each policy.
+TEST(LaunchTest, TwoLearnerRanksOfSeveralPoliciesTrainEachPolicyInStep) {
+  Launched run = StartLaunch("policies-ranks", {"--max_env_steps=12000", "--num_learners=2"},
+                             "--config=tests/configs/tiny_navigation_policies.textpb");
+  ASSERT_NE(run.process, nullptr);
+  std::optional<int> status = run.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << "launch did not finish:\n" << run.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.process->LogTail(30);
+  const std::string summary = ReadFile(run.summary);
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 12000) << summary;
+  EXPECT_EQ(JsonNumber(summary, "num_learners"), 2) << summary;
+  EXPECT_EQ(JsonNumber(summary, "learner_restarts"), 0) << summary;
+  const std::string rank0 = ReadFile(run.run_dir + "/final-metrics/learner.prom");
+  const std::string rank1 = ReadFile(run.run_dir + "/final-metrics/learner-1.prom");
+  for (const std::string policy : {"lead", "wings"}) {
+    SCOPED_TRACE(policy);
+    const std::string updates0 = "rill_learner_updates_total{rank=\"0\",policy=\"" + policy + "\"}";
+    const std::string updates1 = "rill_learner_updates_total{rank=\"1\",policy=\"" + policy + "\"}";
+    EXPECT_GT(SeriesIn(rank0, updates0), 10) << rank0;
+    // Every update of a policy is an allreduce with the other rank's.
+    EXPECT_EQ(SeriesIn(rank0, updates0), SeriesIn(rank1, updates1)) << rank0 << rank1;
+    // At least one allreduce per update (the final metrics count them all).
+    EXPECT_GE(SeriesIn(rank1, "rill_learner_allreduces_total{rank=\"1\",policy=\"" + policy + "\"}"),
+              SeriesIn(rank1, updates1))
+        << rank1;
+    EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/checkpoints/learner/" + policy + "/latest"));
+  }
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
 // `rill launch --tls`: the launcher makes a throwaway CA and certificate in
 // <run_dir>/tls, every process serves and dials mutual TLS with them, and the
 // run trains to its budget. Meanwhile the replay shard answers a client with
