@@ -42,7 +42,8 @@ struct MultiAgentEntry {
 
 template <typename E>
 absl::StatusOr<std::unique_ptr<MultiAgentEnv>> MakeMultiAgent(int max_episode_steps, uint64_t seed) {
-  ASSIGN_OR_RETURN(std::unique_ptr<E> env, E::Create(max_episode_steps, seed));
+  // E::Create's own pointer (a ContinuousActions twin makes its Task).
+  ASSIGN_OR_RETURN(auto env, E::Create(max_episode_steps, seed));
   return std::unique_ptr<MultiAgentEnv>(std::move(env));
 }
 

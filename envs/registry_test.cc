@@ -22,11 +22,13 @@ TEST(MakeEnvTest, CreatesEachKnownEnvironmentUnderItsName) {
   }
   EXPECT_THAT(KnownEnvNames(),
               ElementsAre("Acrobot-v1", "Ant-v4", "Beacon-v0", "BeaconCameras-v0", "BeaconImage-v0", "BeaconPosition-v0", "CartPole-v1",
-                          "CartPoleNoVelocity-v1", "CooperativeNavigation-v0", "HalfCheetah-v4", "Hopper-v4",
+                          "CartPoleNoVelocity-v1", "CooperativeNavigation-v0", "CooperativeNavigationContinuous-v0",
+                          "HalfCheetah-v4", "Hopper-v4",
                           "Humanoid-v4", "MaskedPick-v0", "MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v1",
                           "MinAtar/Seaquest-v1", "MinAtar/SpaceInvaders-v1", "MountainCar-v0",
-                          "MountainCarContinuous-v0", "Pendulum-v1", "PhysicalDeception-v0", "PongDuel-v0",
-                          "PredatorPrey-v0", "Walker2d-v4"));
+                          "MountainCarContinuous-v0", "Pendulum-v1", "PhysicalDeception-v0",
+                          "PhysicalDeceptionContinuous-v0", "PongDuel-v0", "PredatorPrey-v0",
+                          "PredatorPreyContinuous-v0", "Walker2d-v4"));
 }
 
 TEST(MakeEnvTest, ZeroMaxEpisodeStepsTakesTheEnvDefault) {

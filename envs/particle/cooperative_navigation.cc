@@ -54,15 +54,15 @@ MultiAgentSpec CooperativeNavigation::Spec() {
   return spec;
 }
 
-absl::StatusOr<std::unique_ptr<CooperativeNavigation>> CooperativeNavigation::Create(int max_episode_steps,
-                                                                                     uint64_t seed) {
+absl::StatusOr<std::unique_ptr<CooperativeNavigation>> CooperativeNavigation::Create(int max_episode_steps, uint64_t seed,
+                                                       ParticleActions actions) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
   // WrapUnique: the constructor is private, so make_unique cannot reach it.
-  return absl::WrapUnique(new CooperativeNavigation(steps, seed));
+  return absl::WrapUnique(new CooperativeNavigation(steps, seed, actions));
 }
 
-CooperativeNavigation::CooperativeNavigation(int max_episode_steps, uint64_t seed)
-    : ParticleTask(WithTimeLimit(Spec(), max_episode_steps), seed, MakeWorld()) {}
+CooperativeNavigation::CooperativeNavigation(int max_episode_steps, uint64_t seed, ParticleActions actions)
+    : ParticleTask(WithTimeLimit(WithActions(Spec(), actions), max_episode_steps), seed, MakeWorld()) {}
 
 void CooperativeNavigation::PlaceEntities() { Scatter(/*agent_bound=*/1, /*landmark_bound=*/1); }
 

@@ -55,7 +55,9 @@ class CooperativeNavigation final : public ParticleTask {
   static constexpr double kLandmarkSize = 0.05;
 
   // `max_episode_steps`: 0 = 25. InvalidArgument if negative.
-  static absl::StatusOr<std::unique_ptr<CooperativeNavigation>> Create(int max_episode_steps, uint64_t seed);
+  // `actions`: kContinuous for the twin of 2-D forces (ContinuousActions).
+  static absl::StatusOr<std::unique_ptr<CooperativeNavigation>> Create(int max_episode_steps, uint64_t seed,
+                                                       ParticleActions actions = ParticleActions::kDiscrete);
 
   // The agents, their spaces, the state's shape and the default time
   // limit: the one place they are written.
@@ -87,7 +89,7 @@ class CooperativeNavigation final : public ParticleTask {
   absl::Status SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& landmarks);
 
  private:
-  CooperativeNavigation(int max_episode_steps, uint64_t seed);
+  CooperativeNavigation(int max_episode_steps, uint64_t seed, ParticleActions actions);
 
   void PlaceEntities() override;
   void WriteObs(int agent, float* obs) const override;

@@ -1,5 +1,7 @@
 #include "envs/particle/particle_task.h"
 
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +15,22 @@ namespace {
 constexpr Vec2 kMoves[ParticleTask::kNumActions] = {{0, 0}, {-1, 0}, {1, 0}, {0, -1}, {0, 1}};
 
 }  // namespace
+
+MultiAgentSpec WithActions(MultiAgentSpec spec, ParticleActions actions) {
+  if (actions == ParticleActions::kDiscrete) return spec;
+  const size_t version = spec.name.rfind("-v");
+  spec.name = version == std::string::npos
+                  ? absl::StrCat(spec.name, "Continuous")
+                  : absl::StrCat(spec.name.substr(0, version), "Continuous", spec.name.substr(version));
+  for (EnvSpec& agent : spec.agent_specs) {
+    agent.name = spec.name;
+    agent.discrete = false;
+    agent.num_actions = 0;
+    agent.action_low = {-1, -1};
+    agent.action_high = {1, 1};
+  }
+  return spec;
+}
 
 ParticleTask::ParticleTask(MultiAgentSpec spec, uint64_t seed, ParticleWorld world)
     : MultiAgentEnv(std::move(spec)), rng_(seed), world_(std::move(world)) {}
@@ -28,7 +46,15 @@ absl::Status ParticleTask::Step(const float* const* actions, float* const* next_
   // Every agent is live here: they all leave together, at the time limit.
   const int n = num_agents();
   std::vector<Vec2> controls(n);
-  for (int k = 0; k < n; ++k) controls[k] = kMoves[static_cast<int>(actions[k][0])];
+  for (int k = 0; k < n; ++k) {
+    if (spec().agent_specs[k].discrete) {
+      controls[k] = kMoves[static_cast<int>(actions[k][0])];
+    } else {
+      // Clipped to the Box: an actor's exploration noise may step past it.
+      controls[k] = {std::clamp(static_cast<double>(actions[k][0]), -1.0, 1.0),
+                     std::clamp(static_cast<double>(actions[k][1]), -1.0, 1.0)};
+    }
+  }
   RETURN_IF_ERROR(world_.Step(controls));
   for (int k = 0; k < n; ++k) {
     WriteObs(k, next_obs[k]);

@@ -11,7 +11,10 @@
 //   order), StartEpisode, then each agent's first observation.
 //   Step: CheckStep; each agent's discrete action (5: 0 no-op, 1 left
 //   (-x), 2 right (+x), 3 down (-y), 4 up (+y)) becomes a unit control
-//   (force = the agent's sensitivity); ParticleWorld::Step; then each
+//   (force = the agent's sensitivity), or, in a task's continuous twin
+//   (ContinuousActions, "<Task>Continuous-v0"), its action in [-1, 1]^2
+//   (clipped to it) is the control itself, a fraction of the full force on
+//   each axis, as MPE's continuous actions give; ParticleWorld::Step; then each
 //   agent's observation and reward on the state after the step. Agents
 //   never terminate: the time limit (EndStep) truncates them all together.
 //   State: each agent's position and velocity, then each landmark's
@@ -26,16 +29,27 @@
 #define RILL_ENVS_PARTICLE_PARTICLE_TASK_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "envs/interface.h"
 #include "envs/multi_agent/interface.h"
 #include "envs/particle/particle_world.h"
 #include "envs/seeded_rng.h"
 
 namespace rill::envs::particle {
+
+// How a particle task's agents act: the five discrete moves, or a control
+// in [-1, 1]^2 (the task's continuous twin).
+enum class ParticleActions { kDiscrete, kContinuous };
+
+// `spec` as agents of `actions` act: unchanged for kDiscrete; for
+// kContinuous every agent's action a Box [-1, 1]^2 and the env named
+// "<Name>Continuous-v0" ("PredatorPrey-v0" -> "PredatorPreyContinuous-v0").
+MultiAgentSpec WithActions(MultiAgentSpec spec, ParticleActions actions);
 
 class ParticleTask : public MultiAgentEnv {
  public:
@@ -87,6 +101,18 @@ class ParticleTask : public MultiAgentEnv {
 
   SeededRng rng_;
   ParticleWorld world_;
+};
+
+// A particle task's continuous twin as the registry lists it (envs/
+// env_list.h): Task's game with every agent's action a control in
+// [-1, 1]^2 (PettingZoo MPE's continuous_actions), under its own name.
+template <typename Task>
+class ContinuousActions {
+ public:
+  static MultiAgentSpec Spec() { return WithActions(Task::Spec(), ParticleActions::kContinuous); }
+  static absl::StatusOr<std::unique_ptr<Task>> Create(int max_episode_steps, uint64_t seed) {
+    return Task::Create(max_episode_steps, seed, ParticleActions::kContinuous);
+  }
 };
 
 }  // namespace rill::envs::particle

@@ -67,14 +67,15 @@ MultiAgentSpec PhysicalDeception::Spec() {
   return spec;
 }
 
-absl::StatusOr<std::unique_ptr<PhysicalDeception>> PhysicalDeception::Create(int max_episode_steps, uint64_t seed) {
+absl::StatusOr<std::unique_ptr<PhysicalDeception>> PhysicalDeception::Create(int max_episode_steps, uint64_t seed,
+                                                       ParticleActions actions) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
   // WrapUnique: the constructor is private, so make_unique cannot reach it.
-  return absl::WrapUnique(new PhysicalDeception(steps, seed));
+  return absl::WrapUnique(new PhysicalDeception(steps, seed, actions));
 }
 
-PhysicalDeception::PhysicalDeception(int max_episode_steps, uint64_t seed)
-    : ParticleTask(WithTimeLimit(Spec(), max_episode_steps), seed, MakeWorld()) {
+PhysicalDeception::PhysicalDeception(int max_episode_steps, uint64_t seed, ParticleActions actions)
+    : ParticleTask(WithTimeLimit(WithActions(Spec(), actions), max_episode_steps), seed, MakeWorld()) {
   ChooseGoal(0);
 }
 

@@ -66,7 +66,9 @@ class PhysicalDeception final : public ParticleTask {
   static constexpr double kLandmarkSize = 0.08;
 
   // `max_episode_steps`: 0 = 25. InvalidArgument if negative.
-  static absl::StatusOr<std::unique_ptr<PhysicalDeception>> Create(int max_episode_steps, uint64_t seed);
+  // `actions`: kContinuous for the twin of 2-D forces (ContinuousActions).
+  static absl::StatusOr<std::unique_ptr<PhysicalDeception>> Create(int max_episode_steps, uint64_t seed,
+                                                       ParticleActions actions = ParticleActions::kDiscrete);
 
   // The agents, their spaces, the state's shape and the default time
   // limit: the one place they are written.
@@ -110,7 +112,7 @@ class PhysicalDeception final : public ParticleTask {
   absl::Status SetGoal(int goal);
 
  private:
-  PhysicalDeception(int max_episode_steps, uint64_t seed);
+  PhysicalDeception(int max_episode_steps, uint64_t seed, ParticleActions actions);
 
   // Makes `goal` the goal and paints the landmarks accordingly.
   void ChooseGoal(int goal);

@@ -86,14 +86,15 @@ MultiAgentSpec PredatorPrey::Spec() {
   return spec;
 }
 
-absl::StatusOr<std::unique_ptr<PredatorPrey>> PredatorPrey::Create(int max_episode_steps, uint64_t seed) {
+absl::StatusOr<std::unique_ptr<PredatorPrey>> PredatorPrey::Create(int max_episode_steps, uint64_t seed,
+                                                       ParticleActions actions) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
   // WrapUnique: the constructor is private, so make_unique cannot reach it.
-  return absl::WrapUnique(new PredatorPrey(steps, seed));
+  return absl::WrapUnique(new PredatorPrey(steps, seed, actions));
 }
 
-PredatorPrey::PredatorPrey(int max_episode_steps, uint64_t seed)
-    : ParticleTask(WithTimeLimit(Spec(), max_episode_steps), seed, MakeWorld()) {}
+PredatorPrey::PredatorPrey(int max_episode_steps, uint64_t seed, ParticleActions actions)
+    : ParticleTask(WithTimeLimit(WithActions(Spec(), actions), max_episode_steps), seed, MakeWorld()) {}
 
 void PredatorPrey::PlaceEntities() { Scatter(kAgentBound, kObstacleBound); }
 

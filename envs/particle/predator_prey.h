@@ -70,7 +70,9 @@ class PredatorPrey final : public ParticleTask {
   static constexpr double kTouchReward = 10.0;
 
   // `max_episode_steps`: 0 = 25. InvalidArgument if negative.
-  static absl::StatusOr<std::unique_ptr<PredatorPrey>> Create(int max_episode_steps, uint64_t seed);
+  // `actions`: kContinuous for the twin of 2-D forces (ContinuousActions).
+  static absl::StatusOr<std::unique_ptr<PredatorPrey>> Create(int max_episode_steps, uint64_t seed,
+                                                       ParticleActions actions = ParticleActions::kDiscrete);
 
   // The agents, their spaces, the state's shape and the default time
   // limit: the one place they are written.
@@ -97,7 +99,7 @@ class PredatorPrey final : public ParticleTask {
   absl::Status SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& obstacles);
 
  private:
-  PredatorPrey(int max_episode_steps, uint64_t seed);
+  PredatorPrey(int max_episode_steps, uint64_t seed, ParticleActions actions);
 
   void PlaceEntities() override;
   void WriteObs(int agent, float* obs) const override;

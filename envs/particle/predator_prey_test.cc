@@ -199,6 +199,61 @@ TEST(PredatorPreyTest, PredatorsAndThePreyNeverExceedTheirMaxSpeed) {
   EXPECT_NEAR(buffers.obs[kPrey][0], 1.3, kTol);
 }
 
+// The continuous twin (MPE's continuous actions): every agent acts with a
+// control in [-1, 1]^2. A control of one axis at full force steps exactly
+// as the discrete move along it; a fraction of it is that fraction of the
+// force; a control past the Box is clipped to it; NaN is refused by name.
+TEST(PredatorPreyTest, ContinuousTwinActsWithAFractionOfTheForceOnEachAxis) {
+  const MultiAgentSpec spec = ContinuousActions<PredatorPrey>::Spec();
+  EXPECT_EQ(spec.name, "PredatorPreyContinuous-v0");
+  ASSERT_EQ(spec.num_agents(), kAgents);
+  for (int k = 0; k < kAgents; ++k) {
+    const EnvSpec& agent = spec.agent_specs[k];
+    EXPECT_FALSE(agent.discrete) << k;
+    EXPECT_THAT(agent.action_low, ElementsAre(-1, -1));
+    EXPECT_THAT(agent.action_high, ElementsAre(1, 1));
+    EXPECT_EQ(agent.obs_dim(), PredatorPrey::Spec().agent_specs[k].obs_dim());
+  }
+
+  Buffers discrete_buffers;
+  auto discrete = MakeStarted(discrete_buffers, 0, /*seed=*/3);
+  absl::StatusOr<std::unique_ptr<PredatorPrey>> made = ContinuousActions<PredatorPrey>::Create(0, /*seed=*/3);
+  ASSERT_TRUE(made.ok()) << made.status();
+  PredatorPrey& continuous = **made;
+  EXPECT_EQ(continuous.name(), "PredatorPreyContinuous-v0");
+  Buffers buffers;
+  continuous.Reset(buffers.obs_rows());
+  // Far apart, obstacles out of the way: no contact forces.
+  const std::vector<Vec2> apart = {{-3, 0}, {-1, 0}, {1, 0}, {3, 0}}, away = {{0, -5}, {0, 5}};
+  ASSERT_TRUE(discrete->SetPositions(apart, away).ok());
+  ASSERT_TRUE(continuous.SetPositions(apart, away).ok());
+  std::array<std::array<float, 2>, kAgents> controls = {{{1, 0}, {-7, 0}, {0, 1}, {0, 0}}};
+  std::array<const float*, kAgents> rows{};
+  for (int k = 0; k < kAgents; ++k) rows[k] = controls[k].data();
+  for (int step = 0; step < 3; ++step) {
+    // Right, left (clipped from -7), up, no-op.
+    ASSERT_TRUE(StepWith(*discrete, discrete_buffers, {2, 1, 4, 0}).ok());
+    ASSERT_TRUE(continuous.Step(rows.data(), buffers.obs_rows(), buffers.results.data()).ok());
+    EXPECT_EQ(StateOf(continuous), StateOf(*discrete)) << "step " << step;
+  }
+
+  // Half the force along x from rest: half the velocity after one step.
+  continuous.Reset(buffers.obs_rows());
+  ASSERT_TRUE(continuous.SetPositions(apart, away).ok());
+  controls = {{{0.5f, 0}, {0, -0.25f}, {0, 0}, {0, 0}}};
+  ASSERT_TRUE(continuous.Step(rows.data(), buffers.obs_rows(), buffers.results.data()).ok());
+  discrete->Reset(discrete_buffers.obs_rows());
+  ASSERT_TRUE(discrete->SetPositions(apart, away).ok());
+  ASSERT_TRUE(StepWith(*discrete, discrete_buffers, {2, 3, 0, 0}).ok());
+  EXPECT_GT(discrete_buffers.obs[0][0], 0);
+  EXPECT_NEAR(buffers.obs[0][0], 0.5 * discrete_buffers.obs[0][0], kTol);
+  EXPECT_NEAR(buffers.obs[1][1], 0.25 * discrete_buffers.obs[1][1], kTol);
+
+  controls[kPrey][1] = std::nanf("");
+  const absl::Status nan = continuous.Step(rows.data(), buffers.obs_rows(), buffers.results.data());
+  EXPECT_THAT(std::string(nan.message()), HasSubstr("agent agent_0's action[1] is NaN"));
+}
+
 TEST(PredatorPreyTest, StateListsAgentsPositionAndVelocityThenObstacles) {
   Buffers buffers;
   auto env = MakeStarted(buffers);
