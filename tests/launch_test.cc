@@ -776,6 +776,52 @@ TEST(LaunchTest, TwoLearnerRanksOfSeveralPoliciesTrainEachPolicyInStep) {
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
 
+// kill -9 of rank 1 of a run of several policies: rank 0's next allreduce
+// of some policy fails, the launcher restarts the whole group, and each
+// policy resumes from rank 0's checkpoint of it; the ranks then go on in
+// step to the budget.
+TEST(LaunchTest, KilledRankOfSeveralPoliciesRestartsTheGroupAndEachPolicyResumes) {
+  Launched run = StartLaunch("policies-rank-kill", {"--max_env_steps=100000", "--num_learners=2"},
+                             "--config=tests/configs/tiny_navigation_policies.textpb");
+  ASSERT_NE(run.process, nullptr);
+  const std::string checkpoints = run.run_dir + "/checkpoints/learner/";
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return std::filesystem::exists(checkpoints + "lead/latest") &&
+               std::filesystem::exists(checkpoints + "wings/latest");
+      },
+      absl::Seconds(120)))
+      << ReadFile(run.log);
+  std::vector<pid_t> rank1;
+  for (pid_t pid : ProcessesMentioning(run.run_dir)) {
+    if (ReadFile(absl::StrCat("/proc/", pid, "/cmdline")).find("--rank=1") != std::string::npos) rank1.push_back(pid);
+  }
+  ASSERT_EQ(rank1.size(), 1u);
+  ASSERT_EQ(kill(rank1[0], SIGKILL), 0);
+  const std::string summary = SummaryAfterRecovery(run, "restarting the learner group");
+  ASSERT_FALSE(summary.empty());
+  EXPECT_EQ(JsonNumber(summary, "env_steps"), 100000) << summary;
+  EXPECT_EQ(JsonNumber(summary, "learner_restarts"), 1) << summary;
+  EXPECT_EQ(JsonNumber(summary, "actor_restarts"), 0) << summary;
+  const std::string log0 = ReadFile(run.run_dir + "/logs/learner.log");
+  EXPECT_THAT(log0, HasSubstr("rank 1 has gone"));
+  const std::string rank0 = ReadFile(run.run_dir + "/final-metrics/learner.prom");
+  const std::string rank1_metrics = ReadFile(run.run_dir + "/final-metrics/learner-1.prom");
+  for (const std::string policy : {"lead", "wings"}) {
+    SCOPED_TRACE(policy);
+    std::smatch resumed;
+    ASSERT_TRUE(std::regex_search(log0, resumed, std::regex("resumed from [^ ]*/" + policy + "/[^ ]* at update ([0-9]+)")))
+        << log0;
+    EXPECT_GE(std::stod(resumed[1].str()), 50);
+    // The new group's counts go on from the checkpoint, alike on both ranks.
+    const double updates0 = SeriesIn(rank0, "rill_learner_updates_total{rank=\"0\",policy=\"" + policy + "\"}");
+    EXPECT_GT(updates0, std::stod(resumed[1].str())) << rank0;
+    EXPECT_EQ(updates0, SeriesIn(rank1_metrics, "rill_learner_updates_total{rank=\"1\",policy=\"" + policy + "\"}"))
+        << rank0 << rank1_metrics;
+  }
+  EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+}
+
 // `rill launch --tls`: the launcher makes a throwaway CA and certificate in
 // <run_dir>/tls, every process serves and dials mutual TLS with them, and the
 // run trains to its budget. Meanwhile the replay shard answers a client with
