@@ -696,6 +696,23 @@ TEST(LaunchTest, KilledLearnerOfSeveralPoliciesResumesEachFromItsOwnCheckpoint) 
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
 
+// Kills this run's learner rank 1 (its command line names the run's
+// folder) with SIGKILL and returns the run's summary once the launcher has
+// restarted the group and the run has ended; "" (with the failure
+// recorded) when any of that fails.
+std::string KillRankOneAndRecover(Launched& run) {
+  std::vector<pid_t> rank1;
+  for (pid_t pid : ProcessesMentioning(run.run_dir)) {
+    if (ReadFile(absl::StrCat("/proc/", pid, "/cmdline")).find("--rank=1") != std::string::npos) rank1.push_back(pid);
+  }
+  EXPECT_EQ(rank1.size(), 1u);
+  if (rank1.size() != 1 || kill(rank1[0], SIGKILL) != 0) {
+    ADD_FAILURE() << "cannot kill rank 1";
+    return "";
+  }
+  return SummaryAfterRecovery(run, "restarting the learner group");
+}
+
 // `rill launch --num_learners=2`: two ranks of one learner group train in
 // step. kill -9 of rank 1 ends rank 0 too (its next collective fails,
 // naming rank 1; it checkpoints what it has), and the launcher restarts
@@ -710,14 +727,7 @@ TEST(LaunchTest, KilledLearnerRankRestartsTheGroupFromRankZerosCheckpoint) {
   ASSERT_TRUE(WaitUntil([&] { return ReadFile(rank1_log).find("updates/s") != std::string::npos; },
                         absl::Seconds(120)))
       << ReadFile(run.log) << ReadFile(rank1_log);
-  // This run's rank 1 (its command line names the run's config).
-  std::vector<pid_t> rank1;
-  for (pid_t pid : ProcessesMentioning(run.run_dir)) {
-    if (ReadFile(absl::StrCat("/proc/", pid, "/cmdline")).find("--rank=1") != std::string::npos) rank1.push_back(pid);
-  }
-  ASSERT_EQ(rank1.size(), 1u);
-  ASSERT_EQ(kill(rank1[0], SIGKILL), 0);
-  const std::string summary = SummaryAfterRecovery(run, "restarting the learner group");
+  const std::string summary = KillRankOneAndRecover(run);
   ASSERT_FALSE(summary.empty());
   EXPECT_EQ(JsonNumber(summary, "env_steps"), 8000) << summary;
   EXPECT_EQ(JsonNumber(summary, "num_learners"), 2) << summary;
@@ -792,13 +802,7 @@ TEST(LaunchTest, KilledRankOfSeveralPoliciesRestartsTheGroupAndEachPolicyResumes
       },
       absl::Seconds(120)))
       << ReadFile(run.log);
-  std::vector<pid_t> rank1;
-  for (pid_t pid : ProcessesMentioning(run.run_dir)) {
-    if (ReadFile(absl::StrCat("/proc/", pid, "/cmdline")).find("--rank=1") != std::string::npos) rank1.push_back(pid);
-  }
-  ASSERT_EQ(rank1.size(), 1u);
-  ASSERT_EQ(kill(rank1[0], SIGKILL), 0);
-  const std::string summary = SummaryAfterRecovery(run, "restarting the learner group");
+  const std::string summary = KillRankOneAndRecover(run);
   ASSERT_FALSE(summary.empty());
   EXPECT_EQ(JsonNumber(summary, "env_steps"), 100000) << summary;
   EXPECT_EQ(JsonNumber(summary, "learner_restarts"), 1) << summary;
