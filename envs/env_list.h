@@ -64,11 +64,12 @@
   X(particle::CooperativeNavigation, particle::CooperativeNavigation::Spec) /* MPE's simple_spread */ \
   X(particle::PredatorPrey, particle::PredatorPrey::Spec) /* MPE's simple_tag */                    \
   X(particle::PhysicalDeception, particle::PhysicalDeception::Spec) /* MPE's simple_adversary */     \
-  X(games::PongDuel, games::PongDuel::Spec) /* two players, zero-sum: self-play */ \
-  X(particle::ContinuousActions<particle::CooperativeNavigation>, /* forces in [-1, 1]^2 */  \
-    particle::ContinuousActions<particle::CooperativeNavigation>::Spec)                      \
+  X(games::PongDuel, games::PongDuel::Spec) /* two players, zero-sum: self-play */                  \
+  /* The particle tasks' continuous twins: forces in [-1, 1]^2 (PettingZoo's continuous_actions). */  \
+  X(particle::ContinuousActions<particle::CooperativeNavigation>,                                      \
+    particle::ContinuousActions<particle::CooperativeNavigation>::Spec)                                \
   X(particle::ContinuousActions<particle::PredatorPrey>, particle::ContinuousActions<particle::PredatorPrey>::Spec) \
-  X(particle::ContinuousActions<particle::PhysicalDeception>,                                \
+  X(particle::ContinuousActions<particle::PhysicalDeception>,                                          \
     particle::ContinuousActions<particle::PhysicalDeception>::Spec)
 
 #endif  // RILL_ENVS_ENV_LIST_H_

@@ -54,8 +54,9 @@ MultiAgentSpec CooperativeNavigation::Spec() {
   return spec;
 }
 
-absl::StatusOr<std::unique_ptr<CooperativeNavigation>> CooperativeNavigation::Create(int max_episode_steps, uint64_t seed,
-                                                       ParticleActions actions) {
+absl::StatusOr<std::unique_ptr<CooperativeNavigation>> CooperativeNavigation::Create(int max_episode_steps,
+                                                                                     uint64_t seed,
+                                                                                     ParticleActions actions) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
   // WrapUnique: the constructor is private, so make_unique cannot reach it.
   return absl::WrapUnique(new CooperativeNavigation(steps, seed, actions));

@@ -56,8 +56,8 @@ class CooperativeNavigation final : public ParticleTask {
 
   // `max_episode_steps`: 0 = 25. InvalidArgument if negative.
   // `actions`: kContinuous for the twin of 2-D forces (ContinuousActions).
-  static absl::StatusOr<std::unique_ptr<CooperativeNavigation>> Create(int max_episode_steps, uint64_t seed,
-                                                       ParticleActions actions = ParticleActions::kDiscrete);
+  static absl::StatusOr<std::unique_ptr<CooperativeNavigation>> Create(
+      int max_episode_steps, uint64_t seed, ParticleActions actions = ParticleActions::kDiscrete);
 
   // The agents, their spaces, the state's shape and the default time
   // limit: the one place they are written.

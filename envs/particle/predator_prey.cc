@@ -87,7 +87,7 @@ MultiAgentSpec PredatorPrey::Spec() {
 }
 
 absl::StatusOr<std::unique_ptr<PredatorPrey>> PredatorPrey::Create(int max_episode_steps, uint64_t seed,
-                                                       ParticleActions actions) {
+                                                                   ParticleActions actions) {
   ASSIGN_OR_RETURN(const int steps, ResolveMaxEpisodeSteps(max_episode_steps, kDefaultMaxEpisodeSteps));
   // WrapUnique: the constructor is private, so make_unique cannot reach it.
   return absl::WrapUnique(new PredatorPrey(steps, seed, actions));
