@@ -112,11 +112,8 @@ absl::Status Evaluator::FollowPolicies(uint64_t seed) {
   }
   std::vector<std::unique_ptr<RowSubsetSource>> parts;
   for (size_t p = 0; p < options.policy_names.size(); ++p) {
-    std::vector<int> rows;
+    std::vector<int> rows = RowsOfPolicy(options.agent_policy, envs_->size(), static_cast<int>(p));
     policy_agents_.emplace_back();
-    for (int row = 0; row < envs_->size(); ++row) {
-      if (options.agent_policy[row % agents] == static_cast<int>(p)) rows.push_back(row);
-    }
     for (int k = 0; k < agents; ++k) {
       if (options.agent_policy[k] == static_cast<int>(p)) policy_agents_.back().push_back(k);
     }
@@ -355,6 +352,20 @@ std::string FormatSelfPlay(const SelfPlayFigures& self_play) {
   return absl::StrCat(text, " (won-drawn-lost)");
 }
 
+std::optional<double> PolicyReturnMean(const std::vector<double>& agent_return_means, const std::vector<int>& agents) {
+  double sum = 0;
+  int counted = 0;
+  for (const int agent : agents) {
+    if (agent >= static_cast<int>(agent_return_means.size())) continue;
+    const double mean = agent_return_means[static_cast<size_t>(agent)];
+    if (std::isnan(mean)) continue;  // a scripted agent's
+    sum += mean;
+    ++counted;
+  }
+  if (counted == 0) return std::nullopt;
+  return sum / counted;
+}
+
 std::string FormatEnvMetrics(const std::vector<std::pair<std::string, double>>& env_metrics) {
   std::string text;
   for (const auto& [name, value] : env_metrics) {
@@ -370,22 +381,14 @@ void Evaluator::Report(const EvaluationRound& played, const std::optional<SelfPl
   std::string versions;
   for (size_t p = 0; p < policy_agents_.size(); ++p) {
     // Several policies: each one's mean over its agents that played.
-    double sum = 0;
-    int counted = 0;
-    for (int agent : policy_agents_[p]) {
-      if (agent >= static_cast<int>(played.agent_return_means.size())) continue;
-      const double mean = played.agent_return_means[agent];
-      if (std::isnan(mean)) continue;  // a scripted agent's
-      sum += mean;
-      ++counted;
-    }
+    const std::optional<double> mean = PolicyReturnMean(played.agent_return_means, policy_agents_[p]);
     const std::string& name = options_.policy_names[p];
     metrics_.eval_policy_version->Add({{"policy", name}}).Set(static_cast<double>(policies_[p]->version()));
     absl::StrAppend(&versions, versions.empty() ? "" : ", ", name, " v", policies_[p]->version());
-    if (counted == 0) continue;
-    round.policy_returns.emplace_back(name, sum / counted);
-    metrics_.eval_policy_return_mean->Add({{"policy", name}}).Set(sum / counted);
-    absl::StrAppend(&versions, absl::StrFormat(" %.1f", sum / counted));
+    if (!mean.has_value()) continue;
+    round.policy_returns.emplace_back(name, *mean);
+    metrics_.eval_policy_return_mean->Add({{"policy", name}}).Set(*mean);
+    absl::StrAppend(&versions, absl::StrFormat(" %.1f", *mean));
   }
   const int n = round.episodes;
   const double mean = round.return_mean, mean_length = round.length_mean;

@@ -150,6 +150,12 @@ void AppendRound(ScalarLog& log, int64_t version, const RoundFigures& round, abs
 // (won-drawn-lost)": a self-play round as the evaluator's line prints it.
 std::string FormatSelfPlay(const SelfPlayFigures& self_play);
 
+// A policy's mean return in a round: the mean over `agents` (agent
+// indices, the policy's) of their EvaluationRound::agent_return_means,
+// leaving out the agents none of whose episodes counted (a scripted
+// agent's); none when no agent of it counted.
+std::optional<double> PolicyReturnMean(const std::vector<double>& agent_return_means, const std::vector<int>& agents);
+
 // "landmark_distance 0.412, collisions 1.3": the env metrics as the
 // evaluator's and rill eval's lines print them; "" for none.
 std::string FormatEnvMetrics(const std::vector<std::pair<std::string, double>>& env_metrics);

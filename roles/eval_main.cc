@@ -298,7 +298,6 @@ absl::StatusOr<CheckpointedPolicy> OpenPolicyTeam(const PolicyCheckpoints& found
   opened.base_seed = seed >= 0 ? static_cast<uint64_t>(seed) : config.seed();
   ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::CreateForEvaluation(config, num_envs, opened.base_seed));
   opened.env = opened.envs->spec().name;
-  const int agents = static_cast<int>(map.agent_policy.size());
   std::vector<std::unique_ptr<actor::RowSubsetSource>> parts;
   for (int p = 0; p < map.num_policies(); ++p) {
     const std::string& name = map.names[p];
@@ -314,11 +313,8 @@ absl::StatusOr<CheckpointedPolicy> OpenPolicyTeam(const PolicyCheckpoints& found
     auto copy = std::make_unique<actor::FixedPolicySource>(spec, opened.base_seed + 7919ULL * p);
     const absl::Status loaded = copy->Load(policy, version);
     if (!loaded.ok()) return NotFitting(loaded, checkpoint->second, opened.env, opened.config);
-    std::vector<int> rows;
-    for (int row = 0; row < opened.envs->size(); ++row) {
-      if (map.agent_policy[row % agents] == p) rows.push_back(row);
-    }
-    parts.push_back(std::make_unique<actor::RowSubsetSource>(std::move(rows), std::move(copy), spec.obs_dim()));
+    parts.push_back(std::make_unique<actor::RowSubsetSource>(
+        actor::RowsOfPolicy(map.agent_policy, opened.envs->size(), p), std::move(copy), spec.obs_dim()));
     opened.policies.push_back(name);
     if (p == 0) {
       opened.policy = policy;

@@ -94,4 +94,14 @@ absl::Status SplitSource::Act(const ObservationRows& observations, bool determin
   return absl::OkStatus();
 }
 
+std::vector<int> RowsOfPolicy(const std::vector<int>& agent_policy, int batch_rows, int policy) {
+  std::vector<int> rows;
+  const int agents = static_cast<int>(agent_policy.size());
+  if (agents == 0) return rows;
+  for (int row = 0; row < batch_rows; ++row) {
+    if (agent_policy[row % agents] == policy) rows.push_back(row);
+  }
+  return rows;
+}
+
 }  // namespace rill::actor

@@ -82,6 +82,11 @@ class SplitSource final : public ActionSource {
   std::vector<std::unique_ptr<RowSubsetSource>> parts_;
 };
 
+// The rows of a batch of `batch_rows` rows that policy `policy` plays,
+// ascending, when agent k of every env plays for agent_policy[k] (row
+// e * K + k of K agents per env).
+std::vector<int> RowsOfPolicy(const std::vector<int>& agent_policy, int batch_rows, int policy);
+
 }  // namespace rill::actor
 
 #endif  // RILL_ACTOR_ACTION_SOURCES_ROW_SUBSET_H_

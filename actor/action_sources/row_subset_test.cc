@@ -114,5 +114,15 @@ TEST(RowSubsetSourceTest, APolicyOfNarrowerRowsSeesTheFirstValuesOfEach) {
   EXPECT_NE(status.message().find("wider than the batch's of 3"), std::string::npos) << status;
 }
 
+// Three agents per env, agent 0 policy 0 and agents 1 and 2 policy 1: in
+// a batch of two envs, rows 0 and 3 and rows 1, 2, 4 and 5.
+TEST(RowsOfPolicyTest, TakesEachEnvsRowsOfThePolicysAgents) {
+  const std::vector<int> agent_policy = {0, 1, 1};
+  EXPECT_EQ(RowsOfPolicy(agent_policy, 6, 0), (std::vector<int>{0, 3}));
+  EXPECT_EQ(RowsOfPolicy(agent_policy, 6, 1), (std::vector<int>{1, 2, 4, 5}));
+  EXPECT_TRUE(RowsOfPolicy(agent_policy, 6, 2).empty());
+  EXPECT_TRUE(RowsOfPolicy({}, 6, 0).empty());
+}
+
 }  // namespace
 }  // namespace rill::actor
