@@ -67,8 +67,8 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
       actor->agent_episode_return_.push_back(&actor->metrics_.agent_episode_return->Add(labels));
     }
   }
-  if ((options.parameter_store == nullptr) != (options.insert == nullptr)) {
-    return absl::InvalidArgumentError("an actor in process needs both its parameter store and its insert");
+  if (options.parameter_stores.empty() != (options.insert == nullptr)) {
+    return absl::InvalidArgumentError("an actor in process needs both its parameter stores and its insert");
   }
   if (options.replay_address.empty() && options.insert == nullptr) {
     return absl::InvalidArgumentError("no replay address given");
@@ -98,6 +98,10 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     actor->row_route_.push_back(policy);
     actor->row_index_.push_back(static_cast<int>(actor->routes_[policy].rows.size()));
     actor->routes_[policy].rows.push_back(row);
+  }
+  if (!options.parameter_stores.empty() && options.parameter_stores.size() != names.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("the actor in process was given ", options.parameter_stores.size(),
+                                                   " parameter stores for ", names.size(), " policies"));
   }
   if (!options.policy_writes.empty() && options.policy_writes.size() != names.size()) {
     return absl::InvalidArgumentError(absl::StrCat("the actor was given ", options.policy_writes.size(),
@@ -140,9 +144,9 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
   std::unique_ptr<ActionSource> source;
   route.version_gauge = several ? &metrics_.parameter_versions->Add({{"role", "actor"}, {"policy", route.name}})
                                 : metrics_.parameter_version;
-  if (options.parameter_store != nullptr) {
-    if (several) return absl::InvalidArgumentError("an actor in process plays one policy");
-    source = std::make_unique<InProcessPolicySource>(options.parameter_store, route.spec, seed);
+  if (!options.parameter_stores.empty()) {
+    source = std::make_unique<InProcessPolicySource>(options.parameter_stores[static_cast<size_t>(index)], route.spec,
+                                                     seed);
   } else if (config.topology().inference() == v1::TopologyConfig::CENTRAL) {
     // GA3C / SEED: no policy copy and no parameter stream here.
     source = std::make_unique<CentralActionSource>(CentralSourceOptions(options, route.name, rows));
@@ -196,8 +200,8 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
 
 absl::Status Actor::CreateOpponentPool(uint64_t seed, prometheus::Registry& registry) {
   OpponentPool::Fetch fetch;
-  if (options_.parameter_store != nullptr) {
-    fetch = [store = options_.parameter_store](int64_t version) -> absl::StatusOr<parameters::ReceivedParameters> {
+  if (!options_.parameter_stores.empty()) {
+    fetch = [store = options_.parameter_stores[0]](int64_t version) -> absl::StatusOr<parameters::ReceivedParameters> {
       ASSIGN_OR_RETURN(const parameters::ParameterUpdatePtr update, store->Version(version));
       parameters::ReceivedParameters received;
       received.version = update->version();
@@ -330,19 +334,20 @@ int64_t Actor::acknowledged_items() const {
 }
 
 absl::StatusOr<bool> Actor::WriteReady(const absl::Notification& stop) {
-  for (PolicyRoute& route : routes_) {
+  for (int route = 0; route < static_cast<int>(routes_.size()); ++route) {
     ASSIGN_OR_RETURN(const bool written, WriteReady(route, stop));
     if (!written) return false;
   }
   return true;
 }
 
-absl::StatusOr<bool> Actor::WriteReady(PolicyRoute& route, const absl::Notification& stop) {
+absl::StatusOr<bool> Actor::WriteReady(int index, const absl::Notification& stop) {
+  PolicyRoute& route = routes_[static_cast<size_t>(index)];
   items::ItemBuilder& items = *route.items;
   if (items.ready() == 0) return true;
   if (options_.insert != nullptr) {
     // In process: stored (and trained on) before the next step.
-    RETURN_IF_ERROR(options_.insert(items.Columns(), items.ready()));
+    RETURN_IF_ERROR(options_.insert(index, items.Columns(), items.ready()));
     route.inserted_items += items.ready();
     items.ClearReady();
     return true;

@@ -66,13 +66,14 @@ struct ActorOptions {
   ScalarLog* scalars = nullptr;
 
   // The lock-step run (roles/lockstep_run.h) sets both, and the actor then
-  // needs no address: its policy copy takes the newest version of
-  // `parameter_store` before every step (whatever the topology), and each
-  // step's ready items go to `insert` on the actor's own thread, which
-  // stores them and trains on them before it returns, instead of to a
-  // ReplayWriter. Both outlive the actor.
-  parameters::ParameterStore* parameter_store = nullptr;
-  std::function<absl::Status(const std::vector<const void*>& columns, int num_items)> insert;
+  // needs no address: each policy's copy takes the newest version of its
+  // store (one per policy, in policy_names order; one for a lone policy)
+  // before every step, whatever the topology, and each step's ready items
+  // go to `insert` with their policy's index, on the actor's own thread,
+  // which stores them and trains on them before it returns, instead of to
+  // a ReplayWriter. Both outlive the actor.
+  std::vector<parameters::ParameterStore*> parameter_stores;
+  std::function<absl::Status(int policy, const std::vector<const void*>& columns, int num_items)> insert;
 
   // The policies the rows play for (config.policies, as
   // experiment::ResolvePolicies maps them; its entry point passes them, as
@@ -166,7 +167,7 @@ class Actor {
   // Writes every policy's ready items; false if asked to stop while replay
   // held them back.
   absl::StatusOr<bool> WriteReady(const absl::Notification& stop);
-  absl::StatusOr<bool> WriteReady(PolicyRoute& route, const absl::Notification& stop);
+  absl::StatusOr<bool> WriteReady(int route, const absl::Notification& stop);
   // Waits until replay has acknowledged every item written (in process:
   // nothing to wait for).
   absl::Status Flush();

@@ -1,7 +1,9 @@
 #include "cli/deterministic_launch.h"
 
 #include <cstdio>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cli/launch_role.h"
 #include "cli/run_folder.h"
@@ -42,9 +44,13 @@ int LaunchDeterministic(const v1::ExperimentConfig& config, const std::string& r
   const absl::Time start = absl::Now();
   absl::Status described = WriteFileAtomically(run_dir + "/run.json", IdentityJson(identity) + "\n");
   if (!described.ok()) return roles::ExitWith("run folder", described);
-  std::printf("rill launch --deterministic: %s, one actor (%d envs), its table and the learner in this process, "
+  const std::string tables_and_learners =
+      config.policies_size() == 0
+          ? std::string("its table and the learner")
+          : absl::StrCat("the tables and learner states of ", config.policies_size(), " policies");
+  std::printf("rill launch --deterministic: %s, one actor (%d envs), %s in this process, "
               "%s env steps, seed %llu; files in %s\n",
-              config.env().name().c_str(), config.actor().num_envs(),
+              config.env().name().c_str(), config.actor().num_envs(), tables_and_learners.c_str(),
               FormatCount(static_cast<double>(config.max_env_steps())).c_str(),
               static_cast<unsigned long long>(config.seed()), run_dir.c_str());
   std::fflush(stdout);

@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "actor/action_sources/fixed.h"
+#include "actor/action_sources/row_subset.h"
 #include "actor/actor.h"
+#include "actor/agent_returns.h"
 #include "actor/evaluator.h"
 #include "actor/lockstep_envs.h"
 #include "common/blas.h"
@@ -16,6 +20,9 @@
 #include "common/scalar_log.h"
 #include "common/status_macros.h"
 #include "common/tensor_codec.h"
+#include "envs/catalog.h"
+#include "experiment/config.h"
+#include "experiment/policies.h"
 #include "learner/algorithms/spec.h"
 #include "learner/learner.h"
 #include "parameters/parameter_service.h"
@@ -56,21 +63,42 @@ absl::StatusOr<v1::InsertRequest> InsertRequestOf(const v1::TableConfig& table, 
   return request;
 }
 
-// The actor's items go into `table`, and the learner trains on every batch
-// the table's rate limiter then allows: one turn of the run.
+// One policy's side of the run (the run's one policy without a policies
+// section): its view of the config (experiment::PolicyView), its table, the
+// store its versions go to and its learner state.
+struct PolicySide {
+  std::string name;
+  v1::ExperimentConfig config;
+  std::unique_ptr<replay::Table> table;
+  parameters::ParameterStore store;
+  std::unique_ptr<ScalarLog> scalars;
+  std::unique_ptr<learner::Learner> learner;
+  // A batch its table's limiter allowed only in part, kept for its next
+  // turn.
+  v1::SampleResponse pending;
+  uint64_t next_key = 1;
+};
+
+// The actor's items go into their policy's table, and that policy's
+// learner trains on every batch the table's rate limiter then allows: one
+// turn of the run.
 class Turns {
  public:
-  Turns(const LockstepOptions& options, replay::Table* table, learner::Learner* learner)
-      : options_(options), table_(table), learner_(learner), last_progress_(absl::Now()) {}
+  Turns(const LockstepOptions& options, std::vector<std::unique_ptr<PolicySide>>& sides)
+      : options_(options), sides_(sides), last_progress_(absl::Now()) {}
 
-  absl::Status Insert(const std::vector<const void*>& columns, int num_items) {
-    const v1::TableConfig& config = options_.config.replay().tables(0);
-    ASSIGN_OR_RETURN(const v1::InsertRequest request, InsertRequestOf(config, columns, num_items, &next_key_));
+  absl::Status Insert(int policy, const std::vector<const void*>& columns, int num_items) {
+    if (policy < 0 || policy >= static_cast<int>(sides_.size())) {
+      return absl::InternalError(absl::StrCat("items of policy ", policy, " of ", sides_.size()));
+    }
+    PolicySide& side = *sides_[static_cast<size_t>(policy)];
+    const v1::TableConfig& config = side.config.replay().tables(0);
+    ASSIGN_OR_RETURN(const v1::InsertRequest request, InsertRequestOf(config, columns, num_items, &side.next_key));
     std::vector<uint64_t> stored;
     // The learner has sampled all it may after every turn, so the limiter
     // never holds an insert back; a deadline keeps a wrong limiter from
     // hanging the run.
-    const absl::Status inserted = table_->Insert(request, absl::Now() + absl::Seconds(10), &stored);
+    const absl::Status inserted = side.table->Insert(request, absl::Now() + absl::Seconds(10), &stored);
     if (absl::IsDeadlineExceeded(inserted)) {
       return absl::FailedPreconditionError(
           absl::StrCat("replay table '", config.name(), "': its rate limiter holds an insert back although the "
@@ -78,12 +106,12 @@ class Turns {
     }
     RETURN_IF_ERROR(inserted);
     items_inserted_ += num_items;
-    RETURN_IF_ERROR(TrainWhileAllowed());
+    RETURN_IF_ERROR(TrainWhileAllowed(side));
     if (options_.on_progress && absl::Now() - last_progress_ >= options_.progress_every) {
       last_progress_ = absl::Now();
       // The actor counts a step once its items are handed over: this one
       // is not counted yet.
-      options_.on_progress(actor_ != nullptr ? actor_->env_steps() : 0, learner_->updates());
+      options_.on_progress(actor_ != nullptr ? actor_->env_steps() : 0, updates());
     }
     return absl::OkStatus();
   }
@@ -91,33 +119,141 @@ class Turns {
   // The actor whose steps the progress reports; called on its thread.
   void set_actor(const actor::Actor* actor) { actor_ = actor; }
   int64_t items_inserted() const { return items_inserted_; }
+  // Every policy's updates together.
+  int64_t updates() const {
+    int64_t updates = 0;
+    for (const std::unique_ptr<PolicySide>& side : sides_) updates += side->learner->updates();
+    return updates;
+  }
 
  private:
-  absl::Status TrainWhileAllowed() {
-    const int batch_size = options_.config.learner().batch_size();
+  absl::Status TrainWhileAllowed(PolicySide& side) {
+    const int batch_size = side.config.learner().batch_size();
     while (true) {
       // A deadline already past: take what the limiter allows now. A batch
-      // it allows only in part stays in `pending_` for the next turn.
-      const absl::Status sampled = table_->Sample(batch_size, absl::InfinitePast(), &pending_);
+      // it allows only in part stays pending for the next turn.
+      const absl::Status sampled = side.table->Sample(batch_size, absl::InfinitePast(), &side.pending);
       if (absl::IsDeadlineExceeded(sampled)) return absl::OkStatus();
       RETURN_IF_ERROR(sampled);
-      RETURN_IF_ERROR(learner_->Train(pending_, /*shard=*/0));
-      pending_.Clear();
+      const absl::Status trained = side.learner->Train(side.pending, /*shard=*/0);
+      if (!trained.ok() && !side.name.empty()) {
+        return absl::Status(trained.code(), absl::StrCat("policy '", side.name, "': ", trained.message()));
+      }
+      RETURN_IF_ERROR(trained);
+      side.pending.Clear();
     }
   }
 
   const LockstepOptions& options_;
-  replay::Table* table_;
-  learner::Learner* learner_;
+  std::vector<std::unique_ptr<PolicySide>>& sides_;
   const actor::Actor* actor_ = nullptr;
-  v1::SampleResponse pending_;
-  uint64_t next_key_ = 1;
   int64_t items_inserted_ = 0;
   absl::Time last_progress_;
 };
 
 absl::StatusOr<std::unique_ptr<ScalarLog>> OpenLog(const std::string& run_dir, const std::string& name) {
   return ScalarLog::Open(absl::StrCat(run_dir, "/metrics/", name, ".jsonl"));
+}
+
+// Policy `name`'s side, trained from scratch: its table, seeded from its
+// view's seed; its learner state, checkpointed in
+// <run_dir>/checkpoints/learner (/<name> for a named policy, beside its own
+// config, as a launched learner keeps it) and logging to
+// metrics/learner.jsonl (learner.<name>.jsonl).
+absl::StatusOr<std::unique_ptr<PolicySide>> MakePolicySide(const LockstepOptions& options, const std::string& name) {
+  auto side = std::make_unique<PolicySide>();
+  side->name = name;
+  ASSIGN_OR_RETURN(side->config, experiment::PolicyView(options.config, name));
+  ASSIGN_OR_RETURN(side->table, replay::Table::Create(side->config.replay().tables(0)));
+  side->table->SeedSampling(side->config.seed() ^ kTableSeedSalt);
+  ASSIGN_OR_RETURN(side->scalars, OpenLog(options.run_dir, name.empty() ? "learner" : "learner." + name));
+  learner::LearnerOptions learner_options;
+  learner_options.config = side->config;
+  learner_options.checkpoint_dir = options.run_dir + "/checkpoints/learner";
+  if (!name.empty()) absl::StrAppend(&learner_options.checkpoint_dir, "/", name);
+  learner_options.seed = side->config.seed();
+  learner_options.scalars = side->scalars.get();
+  learner_options.alone_in_process = name.empty();
+  if (side->config.replay().tables(0).selector().has_prioritized()) {
+    learner_options.send_priorities = [table = side->table.get()](std::vector<uint64_t> keys,
+                                                                  std::vector<double> priorities) {
+      v1::UpdatePrioritiesRequest request;
+      request.set_table(table->name());
+      request.mutable_keys()->Add(keys.begin(), keys.end());
+      request.mutable_priorities()->Add(priorities.begin(), priorities.end());
+      int64_t updated = 0;
+      return table->UpdatePriorities(request, &updated);
+    };
+  }
+  ASSIGN_OR_RETURN(side->learner, learner::Learner::Create(learner_options, &side->store, nullptr));
+  if (side->learner->updates() > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "'", learner_options.checkpoint_dir, "' holds a checkpoint at update ", side->learner->updates(),
+        ": a deterministic run starts from scratch; choose a new --run_dir"));
+  }
+  if (!name.empty()) {
+    // What `rill eval` and `rill export` read beside a policy's checkpoints.
+    RETURN_IF_ERROR(
+        experiment::WriteExperimentConfig(side->config, learner_options.checkpoint_dir + "/config.textpb"));
+  }
+  return side;
+}
+
+// The final versions, played as the launched evaluator plays a round: one
+// policy copy, or each policy's copy acting for its agents' rows.
+absl::Status EvaluateFinal(const v1::ExperimentConfig& config, const experiment::PolicyMap& map,
+                           std::vector<std::unique_ptr<PolicySide>>& sides, ScalarLog& eval_log,
+                           const absl::Notification& stop, LockstepResult* result) {
+  const uint64_t eval_seed = actor::EvaluatorSeed(config.seed(), 0);
+  ASSIGN_OR_RETURN(std::unique_ptr<actor::LockstepEnvs> envs,
+                   actor::LockstepEnvs::CreateForEvaluation(config, config.eval().episodes(), eval_seed));
+  std::vector<std::unique_ptr<actor::RowSubsetSource>> parts;
+  std::unique_ptr<actor::ActionSource> acting;
+  for (int p = 0; p < map.num_policies(); ++p) {
+    const parameters::ParameterUpdatePtr version = sides[static_cast<size_t>(p)]->store.Latest();
+    v1::ParameterSet parameters;
+    if (!parameters.ParseFromString(version->blob())) {
+      return absl::InternalError("the final version is not a serialized ParameterSet");
+    }
+    envs::EnvSpec spec = envs->spec();
+    if (map.several()) {
+      ASSIGN_OR_RETURN(spec, envs::PolicyRowSpec(config.env(), map.agent_policy, p));
+    }
+    auto policy = std::make_unique<actor::FixedPolicySource>(spec, eval_seed + 7919ULL * p);
+    RETURN_IF_ERROR(policy->Load(parameters, version->version()));
+    if (p == 0) result->eval_parameter_version = version->version();
+    if (!map.several()) {
+      acting = std::move(policy);
+      break;
+    }
+    parts.push_back(std::make_unique<actor::RowSubsetSource>(actor::RowsOfPolicy(map.agent_policy, envs->size(), p),
+                                                             std::move(policy), spec.obs_dim()));
+  }
+  if (acting == nullptr) acting = std::make_unique<actor::SplitSource>(std::move(parts));
+  std::unique_ptr<actor::AgentReturns> agent_returns = actor::AgentReturns::ForEnv(config.env(), envs->size());
+  ASSIGN_OR_RETURN(const actor::EvaluationRound round,
+                   actor::PlayEvaluationRound(*envs, *acting, stop, /*video=*/nullptr, /*seats=*/nullptr,
+                                              agent_returns.get()));
+  if (!round.finished) {
+    result->final_eval = "skipped: interrupted";
+    return absl::OkStatus();
+  }
+  actor::RoundFigures figures = actor::SummarizeRound(round.episodes, round.env_metrics);
+  std::string policy_returns;
+  for (int p = 0; p < map.num_policies() && map.several(); ++p) {
+    const std::optional<double> mean = actor::PolicyReturnMean(round.agent_return_means, map.AgentsOf(p));
+    if (!mean.has_value()) continue;
+    figures.policy_returns.emplace_back(map.names[p], *mean);
+    absl::StrAppend(&policy_returns, absl::StrFormat(", %s %.1f", map.names[p], *mean));
+  }
+  result->eval_return_mean = figures.return_mean;
+  result->eval_episodes = figures.episodes;
+  result->final_eval = "done";
+  actor::AppendRound(eval_log, result->eval_parameter_version, figures);
+  RILL_LOG(INFO) << absl::StrFormat("final evaluation of version %d: %d episodes, return mean %.1f%s",
+                                    result->eval_parameter_version, figures.episodes, figures.return_mean,
+                                    policy_returns);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -137,10 +273,6 @@ absl::StatusOr<v1::ExperimentConfig> LockstepConfig(v1::ExperimentConfig config)
     return absl::InvalidArgumentError(absl::StrCat(
         "env.remote.command is set: ", why,
         "; start the env server yourself and give its env.remote.address (it must seed its envs as asked)"));
-  }
-  if (config.policies_size() > 0) {
-    return absl::InvalidArgumentError(absl::StrCat("policies names ", config.policies_size(), " policies: ", why,
-                                                   " and one policy"));
   }
   if (config.replay().tables_size() != 1) {
     return absl::InvalidArgumentError(
@@ -162,38 +294,20 @@ absl::StatusOr<LockstepResult> RunLockstep(const LockstepOptions& options, const
   // sums in the same order every time.
   SetBlasThreads(1);
   ASSIGN_OR_RETURN(const learner::AlgorithmSpec* algorithm, learner::FindAlgorithmSpec(config.learner()));
+  ASSIGN_OR_RETURN(const experiment::PolicyMap map, experiment::ResolvePolicies(config));
 
-  ASSIGN_OR_RETURN(std::unique_ptr<replay::Table> table, replay::Table::Create(config.replay().tables(0)));
-  table->SeedSampling(config.seed() ^ kTableSeedSalt);
-
-  ASSIGN_OR_RETURN(std::unique_ptr<ScalarLog> learner_log, OpenLog(options.run_dir, "learner"));
+  // Each policy's side, in config order (one unnamed side without a
+  // policies section).
+  std::vector<std::unique_ptr<PolicySide>> sides;
+  for (const std::string& name : map.names) {
+    ASSIGN_OR_RETURN(std::unique_ptr<PolicySide> side, MakePolicySide(options, name));
+    sides.push_back(std::move(side));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<ScalarLog> actor_log, OpenLog(options.run_dir, "actor-0"));
   ASSIGN_OR_RETURN(std::unique_ptr<ScalarLog> eval_log, OpenLog(options.run_dir, "evaluator"));
-  parameters::ParameterStore store;
-  learner::LearnerOptions learner_options;
-  learner_options.config = config;
-  learner_options.checkpoint_dir = options.run_dir + "/checkpoints/learner";
-  learner_options.seed = config.seed();
-  learner_options.scalars = learner_log.get();
-  if (config.replay().tables(0).selector().has_prioritized()) {
-    learner_options.send_priorities = [&table](std::vector<uint64_t> keys, std::vector<double> priorities) {
-      v1::UpdatePrioritiesRequest request;
-      request.set_table(table->name());
-      request.mutable_keys()->Add(keys.begin(), keys.end());
-      request.mutable_priorities()->Add(priorities.begin(), priorities.end());
-      int64_t updated = 0;
-      return table->UpdatePriorities(request, &updated);
-    };
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<learner::Learner> learner, learner::Learner::Create(learner_options, &store, nullptr));
-  if (learner->updates() > 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "'", learner_options.checkpoint_dir, "' holds a checkpoint at update ", learner->updates(),
-        ": a deterministic run starts from scratch; choose a new --run_dir"));
-  }
-  RETURN_IF_ERROR(learner->Start());
+  for (std::unique_ptr<PolicySide>& side : sides) RETURN_IF_ERROR(side->learner->Start());
 
-  Turns turns(options, table.get(), learner.get());
+  Turns turns(options, sides);
   actor::ActorOptions actor_options;
   actor_options.config = config;
   actor_options.actor_id = 0;
@@ -201,50 +315,45 @@ absl::StatusOr<LockstepResult> RunLockstep(const LockstepOptions& options, const
   actor_options.max_env_steps = config.max_env_steps();
   actor_options.items = learner::ActorDutyFor(*algorithm, config).items;
   actor_options.scalars = actor_log.get();
-  actor_options.parameter_store = &store;
-  actor_options.insert = [&turns](const std::vector<const void*>& columns, int num_items) {
-    return turns.Insert(columns, num_items);
+  for (std::unique_ptr<PolicySide>& side : sides) actor_options.parameter_stores.push_back(&side->store);
+  if (map.several()) {
+    // As a launched actor is told (roles/actor_main.cc).
+    actor_options.policy_names = map.names;
+    actor_options.agent_policy = map.agent_policy;
+    for (const std::unique_ptr<PolicySide>& side : sides) {
+      ASSIGN_OR_RETURN(const learner::AlgorithmSpec* own, learner::FindAlgorithmSpec(side->config.learner()));
+      actor_options.policy_writes.push_back(
+          {side->config.replay().tables(0), learner::ActorDutyFor(*own, side->config).items});
+    }
+  }
+  actor_options.insert = [&turns](int policy, const std::vector<const void*>& columns, int num_items) {
+    return turns.Insert(policy, columns, num_items);
   };
   ASSIGN_OR_RETURN(std::unique_ptr<actor::Actor> actor, actor::Actor::Create(actor_options, nullptr));
   turns.set_actor(actor.get());
   RETURN_IF_ERROR(actor->Run(stop));
-  RETURN_IF_ERROR(learner->Finish());
 
   LockstepResult result;
   result.env_steps = actor->env_steps();
-  result.learner_updates = learner->updates();
   result.items_inserted = turns.items_inserted();
-  const parameters::ParameterUpdatePtr final_version = store.Latest();
-  if (final_version == nullptr) return absl::InternalError("the learner published no version");
-  result.policy_digest = Fnv1a64(final_version->blob());
+  // The digest of every policy's final version, in config order.
+  std::string final_versions;
+  for (std::unique_ptr<PolicySide>& side : sides) {
+    RETURN_IF_ERROR(side->learner->Finish());
+    const parameters::ParameterUpdatePtr final_version = side->store.Latest();
+    if (final_version == nullptr) {
+      const std::string whose = side->name.empty() ? "" : absl::StrCat(" of policy '", side->name, "'");
+      return absl::InternalError(absl::StrCat("the learner", whose, " published no version"));
+    }
+    final_versions += final_version->blob();
+  }
+  result.learner_updates = turns.updates();
+  result.policy_digest = Fnv1a64(final_versions);
   if (stop.HasBeenNotified()) {
     result.final_eval = "skipped: interrupted";
     return result;
   }
-
-  // The final version, played as the launched evaluator plays a round.
-  const uint64_t eval_seed = actor::EvaluatorSeed(config.seed(), 0);
-  ASSIGN_OR_RETURN(std::unique_ptr<actor::LockstepEnvs> envs,
-                   actor::LockstepEnvs::CreateForEvaluation(config, config.eval().episodes(), eval_seed));
-  actor::FixedPolicySource policy(envs->spec(), eval_seed);
-  v1::ParameterSet parameters;
-  if (!parameters.ParseFromString(final_version->blob())) {
-    return absl::InternalError("the final version is not a serialized ParameterSet");
-  }
-  RETURN_IF_ERROR(policy.Load(parameters, final_version->version()));
-  ASSIGN_OR_RETURN(const actor::EvaluationRound round, actor::PlayEvaluationRound(*envs, policy, stop));
-  if (!round.finished) {
-    result.final_eval = "skipped: interrupted";
-    return result;
-  }
-  const actor::RoundFigures figures = actor::SummarizeRound(round.episodes, round.env_metrics);
-  result.eval_return_mean = figures.return_mean;
-  result.eval_episodes = figures.episodes;
-  result.eval_parameter_version = final_version->version();
-  result.final_eval = "done";
-  actor::AppendRound(*eval_log, final_version->version(), figures);
-  RILL_LOG(INFO) << absl::StrFormat("final evaluation of version %d: %d episodes, return mean %.1f",
-                                    final_version->version(), figures.episodes, figures.return_mean);
+  RETURN_IF_ERROR(EvaluateFinal(config, map, sides, *eval_log, stop, &result));
   return result;
 }
 

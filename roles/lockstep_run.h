@@ -24,9 +24,17 @@
 // (the actor acts with its own copy), remote envs (their server runs
 // elsewhere) and resuming (a resumed run is a different run).
 //
-// Files, as a launched run writes them: <run_dir>/checkpoints/learner, and
-// metrics/learner.jsonl, actor-0.jsonl and evaluator.jsonl (the last
-// evaluation's round).
+// Several policies (config.policies): each has its own side, as in a
+// launched run: its table (its view's, experiment::PolicyView, sampled
+// from a generator seeded by its view's seed), its store and its learner
+// state. The actor hands each policy's items to its table, and that
+// policy's learner trains on every batch its table then allows, in the
+// actor's order of policies (config order).
+//
+// Files, as a launched run writes them: <run_dir>/checkpoints/learner
+// (/NAME for each policy, beside its view's config.textpb), and
+// metrics/learner.jsonl (learner.NAME.jsonl), actor-0.jsonl and
+// evaluator.jsonl (the last evaluation's round).
 #ifndef RILL_ROLES_LOCKSTEP_RUN_H_
 #define RILL_ROLES_LOCKSTEP_RUN_H_
 
@@ -54,16 +62,19 @@ struct LockstepOptions {
 
 struct LockstepResult {
   int64_t env_steps = 0;
-  int64_t learner_updates = 0;
+  int64_t learner_updates = 0;  // every policy's together
   int64_t items_inserted = 0;
-  // The final version's evaluation; none when Ctrl-C came first.
+  // The final version's evaluation (each policy's final version playing
+  // its agents); none when Ctrl-C came first. The version is the first
+  // policy's.
   std::optional<double> eval_return_mean;
   int eval_episodes = 0;
   int64_t eval_parameter_version = 0;
   // "done" or "skipped: interrupted".
   std::string final_eval;
-  // FNV-1a (64 bits, hex) of the final policy's serialized ParameterSet:
-  // two runs that repeat each other print the same.
+  // FNV-1a (64 bits, hex) of the final policy's serialized ParameterSet
+  // (every policy's, one after another in config order): two runs that
+  // repeat each other print the same.
   std::string policy_digest;
 };
 

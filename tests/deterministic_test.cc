@@ -2,7 +2,8 @@
 // twice give the same episodes, the same final policy (its digest) and the
 // same evaluation; another seed gives another run. SAC on transitions with
 // a uniform table, and IMPALA on unrolls with a FIFO one; DrQ-v2 on pixels
-// of an env in the actor and of the same env served.
+// of an env in the actor and of the same env served; two policies of a
+// multi-agent env, each with its own table and learner state.
 #include <sys/wait.h>
 
 #include <cmath>
@@ -98,6 +99,39 @@ TEST(DeterministicTest, SacOnPendulumRepeatsBitForBit) {
 
 TEST(DeterministicTest, ImpalaOnCartPoleRepeatsBitForBit) {
   ExpectRepeats("--config=tests/configs/tiny_cartpole_impala.textpb", "--max_env_steps=3000", "impala");
+}
+
+// Several policies whose agents observe differently (predator-prey's
+// predators 16 floats, its prey 14): each policy's own table, learner
+// state and files, and the final evaluation of each policy's agents,
+// repeat as the one policy's do.
+TEST(DeterministicTest, SeveralPoliciesRepeatBitForBit) {
+  const std::string config = "--config=tests/configs/tiny_predator_prey_policies.textpb";
+  ExpectRepeats(config, "--max_env_steps=4000", "policies");
+
+  const LockstepLaunch run = Launch("policies-files", {config, "--max_env_steps=4000"});
+  ASSERT_EQ(run.exit_code, 0) << ReadFile(run.log);
+  EXPECT_NE(ReadFile(run.log).find("the tables and learner states of 2 policies"), std::string::npos)
+      << ReadFile(run.log);
+  for (const std::string policy : {"predators", "prey"}) {
+    // Each policy's own checkpoints and config, as a launched learner
+    // keeps them, and its own scalar log.
+    const std::string folder = run.run_dir + "/checkpoints/learner/" + policy;
+    EXPECT_TRUE(std::filesystem::exists(folder + "/config.textpb")) << folder;
+    const std::string scalars = ReadFile(run.run_dir + "/metrics/learner." + policy + ".jsonl");
+    std::smatch updates;
+    ASSERT_TRUE(std::regex_search(scalars, updates, std::regex("\"updates\": ([0-9]+)"))) << policy << scalars;
+    EXPECT_GT(std::stoi(updates[1].str()), 0) << policy << scalars;
+  }
+  // The prey's own view of the env: its agent's 14 floats.
+  EXPECT_NE(ReadFile(run.run_dir + "/checkpoints/learner/prey/config.textpb").find("row_agents: \"agent_0\""),
+            std::string::npos)
+      << ReadFile(run.run_dir + "/checkpoints/learner/prey/config.textpb");
+  // The final round's figures of each policy, and the env's own.
+  const std::string evaluation = ReadFile(run.run_dir + "/metrics/evaluator.jsonl");
+  EXPECT_NE(evaluation.find("\"policy/predators/return\""), std::string::npos) << evaluation;
+  EXPECT_NE(evaluation.find("\"policy/prey/return\""), std::string::npos) << evaluation;
+  EXPECT_NE(evaluation.find("\"env/touches\""), std::string::npos) << evaluation;
 }
 
 // `rill env-server` on 127.0.0.1:0 serving `env`; its "listening on"
