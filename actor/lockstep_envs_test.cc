@@ -1,5 +1,6 @@
 #include "actor/lockstep_envs.h"
 
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -262,6 +263,45 @@ TEST(LockstepEnvsTest, AScriptedAgentsRowsTakeTheirEnvsScriptedActions) {
   }
   EXPECT_GE(chosen.size(), 2u);
   for (int64_t a : chosen) EXPECT_TRUE(a >= 0 && a < 3) << a;
+}
+
+// Joint rows (MADDPG): the scripted prey is a slot of every row, so no
+// row is the script's and every row's episode counts; the envs step the
+// prey by its script whatever the row's slot says.
+TEST(LockstepEnvsTest, AScriptedAgentOfJointRowsLeavesEveryRowThePolicys) {
+  std::unique_ptr<LockstepEnvs> envs =
+      LockstepEnvs::Create(Config(R"(name: "PredatorPrey-v0" joint_agents: true)"), 2, kBaseSeed).value();
+  ASSERT_TRUE(envs->ScriptAgents({"agent_0"}).ok());
+  EXPECT_FALSE(envs->scripted(0));
+  EXPECT_FALSE(envs->scripted(1));
+  ASSERT_TRUE(envs->ResetAll().ok());
+  // The prey's velocity in row r: its slot follows the predators' 3 x 16
+  // floats and starts with it.
+  const int width = envs->spec().obs_dim();
+  const auto prey_speed = [&](int r) {
+    const float* prey = reinterpret_cast<const float*>(envs->obs().data()) + r * width + 3 * 16;
+    return std::hypot(prey[0], prey[1]);
+  };
+  std::vector<uint8_t> next_obs, final_obs;
+  std::vector<EnvOutcome> outcomes;
+  for (int step = 1; step <= 25; ++step) {
+    // Every slot all zeros: a discrete agent's no-op (the first of equal
+    // entries).
+    ActionBuffers buffers = envs->buffers();
+    std::fill(buffers.actions, buffers.actions + 2 * envs->act_dim(), 0.f);
+    ASSERT_TRUE(envs->ApplyScripts().ok());
+    ASSERT_TRUE(envs->Step(2, &next_obs, &final_obs, &outcomes).ok());
+    envs->obs().swap(next_obs);
+    if (step == 3) {
+      // The slots say no-op; the script pushes the prey (0.4 after its
+      // first push of force 4, more after three).
+      EXPECT_GT(prey_speed(0), 0.3f);
+      EXPECT_GT(prey_speed(1), 0.3f);
+    }
+  }
+  // 25 steps: both rows' episodes ended (the time limit), and they count.
+  EXPECT_TRUE(outcomes[0].result.truncated);
+  EXPECT_TRUE(outcomes[1].result.truncated);
 }
 
 TEST(LockstepEnvsTest, ScriptingAnAgentTheEnvLacksOrASingleAgentEnvIsRefusedByName) {

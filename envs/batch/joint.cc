@@ -40,7 +40,8 @@ JointAgentsEnvBatch::JointAgentsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgent
       agent_truncated_(agent_rewards_.size(), 0),
       acted_(agent_rewards_.size(), 0),
       episode_ended_(static_cast<size_t>(size()), 0),
-      any_truncated_(static_cast<size_t>(size()), 0) {
+      any_truncated_(static_cast<size_t>(size()), 0),
+      scripted_(static_cast<size_t>(agents_), 0) {
   if (!use_action_masks) {
     for (JointSlot& slot : layout_) slot.masked = false;
   }
@@ -92,6 +93,10 @@ void JointAgentsEnvBatch::SplitAction(int e, const float* actions) {
     if (!envs_->live(e, k)) continue;
     const float* part = row + slot.action_offset;
     float* to = env_row + envs_->action_offset(k);
+    const float* own_obs = current_obs_.empty()
+                               ? nullptr
+                               : &current_obs_[static_cast<size_t>(e) * envs_->obs_width() + slot.obs_offset];
+    if (scripted_[k] != 0 && envs_->ScriptedAction(e, k, own_obs, to)) continue;
     if (slot.masked) {
       // The largest entry the agent's mask (the last action_width floats of
       // its observation) allows; the first of equal ones.
@@ -109,6 +114,28 @@ void JointAgentsEnvBatch::SplitAction(int e, const float* actions) {
       std::copy_n(part, slot.action_width, to);
     }
   }
+}
+
+absl::StatusOr<std::vector<int>> JointAgentsEnvBatch::ScriptAgent(int agent, const uint8_t* observations,
+                                                                   float* /*actions*/) {
+  if (agent < 0 || agent >= agents_) {
+    return absl::InvalidArgumentError(absl::StrCat(spec().name, " has no agent ", agent, " (it has ", agents_, ")"));
+  }
+  if (scripted_[agent] != 0) return std::vector<int>{};
+  const JointSlot& slot = layout_[agent];
+  std::vector<float> action(static_cast<size_t>(std::max(1, slot.action_width)));
+  const float* own = reinterpret_cast<const float*>(observations) + slot.obs_offset;
+  if (!envs_->ScriptedAction(0, agent, own, action.data())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(spec().name, " scripts no player for its agent ", envs_->spec().agents[agent]));
+  }
+  scripted_[agent] = 1;
+  if (current_obs_.empty()) {
+    // The scripts act on the newest observations from now on.
+    current_obs_.assign(static_cast<size_t>(size()) * envs_->obs_width(), 0.f);
+    KeepObservations(observations, size());
+  }
+  return std::vector<int>{};
 }
 
 float JointAgentsEnvBatch::WriteAgents(int e, const EnvBatchOutput& out) {

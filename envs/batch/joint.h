@@ -68,6 +68,13 @@ class JointAgentsEnvBatch final : public EnvBatch {
   }
   double render_fps() const override { return envs_->render_fps(); }
   std::vector<EnvMetric> metrics() const override { return envs_->metrics(); }
+  // A joint row is every agent's, so no row is the scripted agent's alone:
+  // from the first call on, every Step plays agent `agent` of each env with
+  // its env's scripted action for the agent's observation (whatever the
+  // row's slot holds), and the call returns no rows. InvalidArgument for an
+  // agent the envs do not have; FailedPrecondition when they script no
+  // player for it.
+  absl::StatusOr<std::vector<int>> ScriptAgent(int agent, const uint8_t* observations, float* actions) override;
 
  private:
   JointAgentsEnvBatch(EnvSpec row, std::unique_ptr<MultiAgentEnvs> envs, bool use_action_masks);
@@ -99,8 +106,11 @@ class JointAgentsEnvBatch final : public EnvBatch {
   std::vector<EnvFailure> env_failures_;
   // [N]: 1 once an agent of env e's episode was truncated.
   std::vector<uint8_t> any_truncated_;
-  // [N, obs_width]: the rows acted from; empty when no agent is masked.
+  // [N, obs_width]: the rows acted from; empty when no agent is masked or
+  // scripted.
   std::vector<float> current_obs_;
+  // [K]: 1 for an agent its envs' scripts play (ScriptAgent).
+  std::vector<uint8_t> scripted_;
 };
 
 }  // namespace rill::envs

@@ -97,6 +97,56 @@ TEST(JointAgentsEnvBatchTest, OneHotsPlayTheirLargestEntryAsTheEnvItselfWouldSte
   }
 }
 
+// The prey scripted (eval.scripted_agents): whatever its slot of the row
+// says, it plays its env's script for its own observation, as its twin
+// does when given the script's action; the predators play their slots.
+TEST(JointAgentsEnvBatchTest, AScriptedAgentPlaysItsEnvsScriptWhateverItsSlotSays) {
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  envs.push_back(MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value());
+  std::unique_ptr<JointAgentsEnvBatch> batch = JointAgentsEnvBatch::Create(std::move(envs)).value();
+  std::unique_ptr<MultiAgentEnv> twin = MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value();
+  const std::vector<JointSlot> slots = JointLayout(twin->spec());
+  const int k_agents = twin->spec().num_agents();
+  const int prey = k_agents - 1;
+  const int obs_dim = batch->spec().obs_dim();
+  std::vector<float> twin_obs(obs_dim);
+  std::vector<float*> twin_parts;
+  for (const JointSlot& slot : slots) twin_parts.push_back(&twin_obs[slot.obs_offset]);
+  Buffers buffers(1, obs_dim, k_agents);
+  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
+  twin->Reset(twin_parts.data());
+  absl::StatusOr<std::vector<int>> rows = batch->ScriptAgent(prey, buffers.obs.data(), nullptr);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_TRUE(rows->empty()) << "a joint row is every agent's, not the scripted one's";
+
+  std::vector<StepResult> results(k_agents);
+  int scripted_moves = 0;
+  for (int t = 0; t < 12; ++t) {
+    // Every agent's slot says "up" (4); the twin's prey gets the script's
+    // action for its observation instead.
+    std::vector<float> row(batch->spec().action_dim(), -1.f);
+    for (int k = 0; k < k_agents; ++k) row[slots[k].action_offset + 4] = 1.f;
+    std::vector<float> indices(k_agents, 4.f);
+    ASSERT_TRUE(twin->ScriptedAction(prey, twin_parts[prey], &indices[prey]));
+    if (indices[prey] != 4.f) ++scripted_moves;
+    std::vector<const float*> twin_actions;
+    for (int k = 0; k < k_agents; ++k) twin_actions.push_back(&indices[k]);
+    ASSERT_TRUE(batch->Step(1, row.data(), buffers.out()).ok());
+    ASSERT_TRUE(twin->Step(twin_actions.data(), twin_parts.data(), results.data()).ok());
+    EXPECT_THAT(buffers.observations(), ElementsAreArray(twin_obs)) << "step " << t;
+  }
+  EXPECT_GT(scripted_moves, 0) << "the script never moved otherwise than the slot: the test shows nothing";
+
+  // An env that scripts no player for an agent, and an agent it lacks.
+  std::unique_ptr<JointAgentsEnvBatch> unscripted = LeaveBatch({{5, 5}});
+  Buffers leave_buffers(1, 2, 2);
+  ASSERT_TRUE(unscripted->Reset(leave_buffers.obs.data()).ok());
+  EXPECT_EQ(unscripted->ScriptAgent(0, leave_buffers.obs.data(), nullptr).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(batch->ScriptAgent(k_agents, buffers.obs.data(), nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 // Agent 0 (Discrete(3)) observes [step, its action mask], the mask
 // allowing only action step mod 3; agent 1 (Discrete(2), unmasked) observes
 // [step]. Each step records the indices the env was given.

@@ -1,6 +1,7 @@
 #include "envs/particle/particle_task.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -65,6 +66,25 @@ absl::Status ParticleTask::Step(const float* const* actions, float* const* next_
   // The time limit truncates them all together.
   EndStep(results);
   return absl::OkStatus();
+}
+
+void ParticleTask::WriteControl(int agent, Vec2 direction, float* action) const {
+  const double length = std::hypot(direction[0], direction[1]);
+  if (!spec().agent_specs[agent].discrete) {
+    action[0] = length > 0 ? static_cast<float>(direction[0] / length) : 0.f;
+    action[1] = length > 0 ? static_cast<float>(direction[1] / length) : 0.f;
+    return;
+  }
+  int best = 0;
+  double best_along = 0;
+  for (int move = 1; move < kNumActions && length > 0; ++move) {
+    const double along = kMoves[move][0] * direction[0] + kMoves[move][1] * direction[1];
+    if (along > best_along) {
+      best = move;
+      best_along = along;
+    }
+  }
+  action[0] = static_cast<float>(best);
 }
 
 void ParticleTask::State(float* state) const { WriteWorldState(state); }

@@ -86,6 +86,13 @@ class ParticleTask : public MultiAgentEnv {
   // Agent k's reward on the current state.
   virtual double Reward(int agent) const = 0;
 
+  // For a task's scripted players (ScriptedAction): agent k's action, in
+  // Step's units, for a wish to push along `direction`: the continuous
+  // twin's control, `direction` scaled to unit length (none for a zero
+  // one); a discrete agent's move most along it (the first of equal ones),
+  // the no-op for a zero one.
+  void WriteControl(int agent, Vec2 direction, float* action) const;
+
   // For PlaceEntities: every agent's position uniformly in
   // [-agent_bound, agent_bound]^2 (in agent order, x before y), then every
   // landmark's in [-landmark_bound, landmark_bound]^2, all velocities 0.

@@ -144,6 +144,35 @@ double PredatorPrey::Reward(int k) const {
   return -kTouchReward * TouchesOf(k) - BoundaryPenalty(p[0]) - BoundaryPenalty(p[1]);
 }
 
+bool PredatorPrey::ScriptedAction(int agent, const float* obs, float* action) {
+  if (agent < 0 || agent >= kNumAgents) return false;
+  // The other agents' relative positions start after the agent's velocity,
+  // position and the obstacles'.
+  const float* others = obs + 4 + 2 * kNumObstacles;
+  if (IsPredator(agent)) {
+    // The prey is the last of a predator's others.
+    const float* prey = others + 2 * (kNumAgents - 2);
+    WriteControl(agent, {prey[0], prey[1]}, action);
+    return true;
+  }
+  Vec2 away = {0, 0};
+  for (int k = 0; k < kNumPredators; ++k) {
+    const double dx = others[2 * k], dy = others[2 * k + 1];
+    const double squared = std::max(dx * dx + dy * dy, 1e-3);
+    away[0] -= dx / squared;
+    away[1] -= dy / squared;
+  }
+  const double x = obs[2], y = obs[3];
+  const double radius = std::hypot(x, y);
+  if (radius > kScriptedPreyRadius) {
+    const double pull = kScriptedPreyPull * (radius - kScriptedPreyRadius) / radius;
+    away[0] -= pull * x;
+    away[1] -= pull * y;
+  }
+  WriteControl(agent, away, action);
+  return true;
+}
+
 absl::Status PredatorPrey::SetPositions(const std::vector<Vec2>& agents, const std::vector<Vec2>& obstacles) {
   return PlaceExactly(agents, obstacles, "obstacles");
 }

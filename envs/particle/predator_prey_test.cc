@@ -391,5 +391,63 @@ TEST(PredatorPreyTest, SetPositionsRefusesTheWrongNumberOfEntities) {
   EXPECT_EQ(StateOf(*env), before);
 }
 
+// The scripted players: a predator heads for the prey; the prey flees the
+// predators, and turns back toward the centre once past 0.7 with more
+// force than far predators push it out with. Both action kinds.
+TEST(PredatorPreyTest, ScriptedPredatorsHeadForThePreyAndTheScriptedPreyFleesInsideTheArena) {
+  for (const ParticleActions actions : {ParticleActions::kDiscrete, ParticleActions::kContinuous}) {
+    const bool discrete = actions == ParticleActions::kDiscrete;
+    auto made = PredatorPrey::Create(0, 7, actions);
+    ASSERT_TRUE(made.ok()) << made.status();
+    PredatorPrey& env = **made;
+    std::array<std::array<float, kMaxObs>, kAgents> obs{};
+    std::array<float*, kAgents> rows{};
+    for (int k = 0; k < kAgents; ++k) rows[k] = obs[k].data();
+    env.Reset(rows.data());
+    // Predator 0 right of the prey, predator 1 above it, predator 2 far
+    // below-left; the prey at (0.2, 0.1), near predators 0 and 1.
+    ASSERT_TRUE(env.SetPositions({{0.5, 0.1}, {0.2, 0.45}, {-0.9, -0.9}, {0.2, 0.1}}, {{0, 0.9}, {0.9, 0.9}}).ok());
+    std::array<float, 2> step_zero = {0, 0};
+    std::array<const float*, kAgents> still{};
+    for (int k = 0; k < kAgents; ++k) still[k] = step_zero.data();
+    std::array<StepResult, kAgents> results{};
+    // A no-op step writes the placed state's observations.
+    ASSERT_TRUE(env.Step(still.data(), rows.data(), results.data()).ok());
+
+    std::array<float, 2> action = {-7, -7};
+    ASSERT_TRUE(env.ScriptedAction(0, obs[0].data(), action.data()));
+    if (discrete) {
+      EXPECT_EQ(action[0], 1.f) << "predator 0 moves left, toward the prey";
+    } else {
+      EXPECT_NEAR(action[0], -1.f, kTol);
+      EXPECT_NEAR(action[1], 0.f, kTol);
+    }
+    ASSERT_TRUE(env.ScriptedAction(1, obs[1].data(), action.data()));
+    if (discrete) EXPECT_EQ(action[0], 3.f) << "predator 1 moves down, toward the prey";
+    ASSERT_TRUE(env.ScriptedAction(3, obs[3].data(), action.data()));
+    if (discrete) {
+      EXPECT_THAT(action[0], ::testing::AnyOf(1.f, 3.f)) << "away from predators right of and above it";
+    } else {
+      // Away from (0.3, 0) and (0, 0.35), less from the far predator:
+      // down-left, a unit push.
+      EXPECT_LT(action[0], 0.f);
+      EXPECT_LT(action[1], 0.f);
+      EXPECT_NEAR(std::hypot(action[0], action[1]), 1.0, kTol);
+    }
+
+    // The prey at (0.95, 0) with every predator far to its left: the pull
+    // back (30 x 0.25) outweighs their push out (about 0.5 each).
+    ASSERT_TRUE(env.SetPositions({{-0.9, -0.9}, {-0.9, 0.9}, {-0.95, 0}, {0.95, 0}}, {{0, 0.9}, {0.9, 0.9}}).ok());
+    ASSERT_TRUE(env.Step(still.data(), rows.data(), results.data()).ok());
+    ASSERT_TRUE(env.ScriptedAction(3, obs[3].data(), action.data()));
+    if (discrete) {
+      EXPECT_EQ(action[0], 1.f) << "back left, into the arena";
+    } else {
+      EXPECT_LT(action[0], -0.99f);
+    }
+    EXPECT_FALSE(env.ScriptedAction(kAgents, obs[0].data(), action.data())) << "no such agent";
+  }
+}
+
 }  // namespace
 }  // namespace rill::envs::particle
