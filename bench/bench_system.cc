@@ -237,11 +237,29 @@ absl::StatusOr<double> CpuSecondsPer(absl::Duration duration, double per_call, F
   return (ProcessCpuSeconds() - cpu) / (static_cast<double>(calls) * per_call);
 }
 
+// Wall seconds per call of `step`, over `duration` after 10 untimed calls.
+template <typename F>
+absl::StatusOr<double> WallSecondsPer(absl::Duration duration, F step) {
+  for (int i = 0; i < 10; ++i) RETURN_IF_ERROR(step());
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + duration;
+  int64_t calls = 0;
+  while (absl::Now() < end) {
+    RETURN_IF_ERROR(step());
+    ++calls;
+  }
+  return absl::ToDoubleSeconds(absl::Now() - start) / static_cast<double>(calls);
+}
+
 // Each part of an env step alone, in CPU seconds.
 struct PartCosts {
   double env_step = 0;           // per env step (a row of the actors' batch)
   double forward = 0;            // the policy's, per env step
   double update = 0;             // one learner update, on one thread
+  // The fastest update alone in wall seconds, on 1 thread or on every
+  // core (update_threads): the serial stage's bound.
+  double update_wall = 0;
+  int update_threads = 1;
   std::string forward_where;     // "actors" or "inference server"
 };
 
@@ -255,6 +273,18 @@ absl::StatusOr<PartCosts> TimeParts(const v1::ExperimentConfig& config, absl::Du
   const learner::Batch batch = RandomBatch(*algorithm, config.learner().batch_size(), context.env.num_actions);
   PartCosts costs;
   ASSIGN_OR_RETURN(costs.update, CpuSecondsPer(each, 1, [&] { return algorithm->Update(batch); }));
+  // The training thread's fastest: on one thread, or on every core.
+  ASSIGN_OR_RETURN(costs.update_wall, WallSecondsPer(each, [&] { return algorithm->Update(batch); }));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (cores > 1) {
+    torch::set_num_threads(cores);
+    ASSIGN_OR_RETURN(const double wide, WallSecondsPer(each, [&] { return algorithm->Update(batch); }));
+    torch::set_num_threads(1);
+    if (wide < costs.update_wall) {
+      costs.update_wall = wide;
+      costs.update_threads = cores;
+    }
+  }
 
   ASSIGN_OR_RETURN(std::unique_ptr<actor::LockstepEnvs> envs,
                    actor::LockstepEnvs::Create(config.env(), config.actor().num_envs(), config.seed() + 1));
@@ -334,13 +364,21 @@ std::vector<std::pair<std::string, double>> Stages(const PartCosts& parts, const
   return stages;
 }
 
-// The stage that keeps the run below its bound: idle cores when the run
-// used less than 80% of them, else the process furthest above its parts
+// The stage that keeps the run below its bound: other work on the
+// machine; where the learner's one thread sets the bound, that thread's
+// updates in the run against its fastest alone; idle cores when the run
+// used less than 80% of them; else the process furthest above its parts
 // timed alone (CPU per env step in the run less alone).
-std::string Shortfall(const PartCosts& parts, const RunFigures& run, int cores) {
+std::string Shortfall(const PartCosts& parts, const RunFigures& run, int cores, const Roofline& roofline) {
   if (run.other_cores > 0.2 * cores) {
     return absl::StrFormat("other work: processes outside the run kept %.2f of %d cores busy", run.other_cores,
                            cores);
+  }
+  if (roofline.bound_by == "learner thread" && parts.update_wall > 0) {
+    return absl::StrFormat("learner thread: %.0f updates/s in the run against %.0f for its fastest update alone "
+                           "(%.1f us on %d thread%s): it shares its core with the run's other threads",
+                           run.updates_per_second, 1 / parts.update_wall, 1e6 * parts.update_wall,
+                           parts.update_threads, parts.update_threads == 1 ? "" : "s");
   }
   if (run.cores_used < 0.8 * cores) {
     return absl::StrFormat("idle cores: the run kept %.2f of %d busy (it waits: rate limiter, policy lag or a round "
@@ -360,6 +398,24 @@ std::string Shortfall(const PartCosts& parts, const RunFigures& run, int cores) 
                          "thread alone (its threads' waits, sampling, publishing)",
                          1e6 * learner, 1e6 * learner_alone);
 }
+
+}  // namespace
+
+Roofline RooflineOf(double cpu_per_env_step, int cores, double update_wall_seconds, double updates_per_env_step) {
+  Roofline roofline;
+  roofline.cores_bound = cpu_per_env_step > 0 ? cores / cpu_per_env_step : 0;
+  const double serial = update_wall_seconds * updates_per_env_step;
+  roofline.serial_bound = serial > 0 ? 1 / serial : 0;
+  roofline.bound = roofline.cores_bound;
+  roofline.bound_by = "cores";
+  if (roofline.serial_bound > 0 && (roofline.bound == 0 || roofline.serial_bound < roofline.bound)) {
+    roofline.bound = roofline.serial_bound;
+    roofline.bound_by = "learner thread";
+  }
+  return roofline;
+}
+
+namespace {
 
 std::string JsonMap(const std::map<std::string, double>& values, double scale) {
   std::vector<std::string> fields;
@@ -389,23 +445,29 @@ absl::Status BenchSystem(absl::Duration window) {
     per_step += cost;
     stages.push_back(absl::StrFormat("\"%s\": %.4g", name, 1e6 * cost));
   }
-  const double bound = per_step > 0 ? cores / per_step : 0;
+  const Roofline roofline = RooflineOf(per_step, cores, parts.update_wall, run.updates_per_env_step);
+  const double bound = roofline.bound;
   const double fraction = bound > 0 ? run.env_steps_per_second / bound : 0;
-  std::printf("%s: %.0f env steps/s, %.1f updates/s (%.4g per env step) over %.1f s; bound %.0f env steps/s on %d "
-              "cores: %.0f%%\n",
+  std::printf("%s: %.0f env steps/s, %.1f updates/s (%.4g per env step) over %.1f s; bound %.0f env steps/s (set by "
+              "the %s: %.0f for %d cores, %.0f for one update after another): %.0f%%\n",
               config.name().c_str(), run.env_steps_per_second, run.updates_per_second, run.updates_per_env_step,
-              window_run.last.run_seconds - window_run.first.run_seconds, bound, cores, 100 * fraction);
+              window_run.last.run_seconds - window_run.first.run_seconds, bound, roofline.bound_by.c_str(),
+              roofline.cores_bound, cores, roofline.serial_bound, 100 * fraction);
   std::printf("{\"config\": \"%s\", \"cores\": %d, \"window_seconds\": %.2f, \"env_steps_per_second\": %.1f, "
               "\"updates_per_second\": %.2f, \"updates_per_env_step\": %.5g, \"bound_env_steps_per_second\": %.1f, "
-              "\"bound_updates_per_second\": %.2f, \"fraction_of_bound\": %.3f, \"stage_us_per_env_step\": {%s}, "
-              "\"update_us_one_thread\": %.1f, \"forward_on\": \"%s\", \"run_us_per_env_step\": %s, "
+              "\"bound_updates_per_second\": %.2f, \"fraction_of_bound\": %.3f, \"bound_by\": \"%s\", "
+              "\"cores_bound_env_steps_per_second\": %.1f, \"serial_bound_env_steps_per_second\": %.1f, "
+              "\"stage_us_per_env_step\": {%s}, \"update_us_one_thread\": %.1f, \"update_wall_us_fastest\": %.1f, "
+              "\"update_fastest_threads\": %d, \"forward_on\": \"%s\", \"run_us_per_env_step\": %s, "
               "\"run_cores\": %s, \"run_cores_used\": %.2f, \"other_cores\": %.2f, \"below_bound_by\": \"%s\", "
               "\"run_dir\": \"%s\"}\n",
               config.name().c_str(), cores, window_run.last.run_seconds - window_run.first.run_seconds,
               run.env_steps_per_second, run.updates_per_second, run.updates_per_env_step, bound,
-              bound * run.updates_per_env_step, fraction, absl::StrJoin(stages, ", ").c_str(), 1e6 * parts.update,
-              parts.forward_where.c_str(), JsonMap(run.cpu_per_env_step, 1e6).c_str(), JsonMap(run.cores, 1).c_str(),
-              run.cores_used, run.other_cores, Shortfall(parts, run, cores).c_str(), run_dir.c_str());
+              bound * run.updates_per_env_step, fraction, roofline.bound_by.c_str(), roofline.cores_bound,
+              roofline.serial_bound, absl::StrJoin(stages, ", ").c_str(), 1e6 * parts.update,
+              1e6 * parts.update_wall, parts.update_threads, parts.forward_where.c_str(),
+              JsonMap(run.cpu_per_env_step, 1e6).c_str(), JsonMap(run.cores, 1).c_str(), run.cores_used,
+              run.other_cores, Shortfall(parts, run, cores, roofline).c_str(), run_dir.c_str());
   return absl::OkStatus();
 }
 

@@ -13,7 +13,11 @@
 //
 // The bound is the machine's cores divided by the sum of those costs per
 // env step: the env steps/s the run would make if every core worked on
-// nothing else. Where the run falls short, the JSON names the stage that
+// nothing else; or, where it is lower, the serial stage's: the learner
+// trains one update after another on one training thread, so however many
+// cores are free it makes at most one update per its fastest update alone
+// (wall time, on one thread or on every core, whichever is faster). Where
+// the run falls short, the JSON names the stage that
 // keeps it below: other work (cores busy outside the run, from
 // /proc/stat), cores left idle (the run waits: its rate limiter, its
 // policy lag, a slow round trip), or the process whose CPU per env step in
@@ -45,6 +49,18 @@ std::string RoleOfCommandLine(const std::string& cmdline);
 // Reads a field of progress.json's one-line JSON object (cli/run_monitor:
 // env_steps, learner_updates, wall_seconds); -1 when it is not there.
 double ProgressField(const std::string& json, const std::string& name);
+
+// The bound of a run (see above) and what sets it.
+struct Roofline {
+  double cores_bound = 0;   // cores / the stages' CPU seconds per env step
+  double serial_bound = 0;  // 1 / (update wall seconds x updates per env step); 0: no updates
+  double bound = 0;         // the lower of the two (cores_bound without updates)
+  std::string bound_by;     // "cores" or "learner thread"
+};
+// From the stages' CPU seconds per env step (their sum), the machine's
+// cores, the learner's fastest update alone in wall seconds and the run's
+// updates per env step.
+Roofline RooflineOf(double cpu_per_env_step, int cores, double update_wall_seconds, double updates_per_env_step);
 
 int RunSystemBench();
 

@@ -66,5 +66,27 @@ TEST(BenchSystemTest, ProgressFieldsAreRead) {
   EXPECT_EQ(ProgressField("{\"env_steps\": x}", "env_steps"), -1);
 }
 
+// 2 cores and 4 us of CPU per env step: 500k env steps/s if the cores did
+// nothing else; an update of 0.6 ms every 320 env steps (IMPALA's batch of
+// 16 unrolls of 20) allows one thread 533k, so the cores bound; at 0.7 ms
+// the thread allows 457k and bounds. No updates: the cores.
+TEST(BenchSystemTest, TheBoundIsTheCoresOrTheLearnersOneThreadWhicheverIsLower) {
+  const Roofline cores = RooflineOf(4e-6, 2, 0.6e-3, 1.0 / 320);
+  EXPECT_NEAR(cores.cores_bound, 500000, 1);
+  EXPECT_NEAR(cores.serial_bound, 533333, 1);
+  EXPECT_NEAR(cores.bound, 500000, 1);
+  EXPECT_EQ(cores.bound_by, "cores");
+
+  const Roofline serial = RooflineOf(4e-6, 2, 0.7e-3, 1.0 / 320);
+  EXPECT_NEAR(serial.serial_bound, 457143, 1);
+  EXPECT_NEAR(serial.bound, 457143, 1);
+  EXPECT_EQ(serial.bound_by, "learner thread");
+
+  const Roofline no_updates = RooflineOf(4e-6, 2, 0.7e-3, 0);
+  EXPECT_EQ(no_updates.serial_bound, 0);
+  EXPECT_NEAR(no_updates.bound, 500000, 1);
+  EXPECT_EQ(no_updates.bound_by, "cores");
+}
+
 }  // namespace
 }  // namespace rill::bench

@@ -6,6 +6,7 @@
 // test's; these only keep the benchmarks working from one change to the next.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -257,9 +258,20 @@ TEST(BenchTest, SystemRunsTheConfigAndTimesEachPartAgainstItsBound) {
   unsetenv("TMPDIR");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   for (const char* figure : {"env_steps_per_second", "updates_per_second", "bound_env_steps_per_second",
-                             "fraction_of_bound", "run_cores_used", "update_us_one_thread"}) {
+                             "fraction_of_bound", "run_cores_used", "update_us_one_thread",
+                             "cores_bound_env_steps_per_second", "serial_bound_env_steps_per_second",
+                             "update_wall_us_fastest", "update_fastest_threads"}) {
     EXPECT_GT(Number(run.json, figure), 0) << figure << ": " << run.json;
   }
+  // The bound is the lower of the cores' and the learner thread's, and says
+  // which.
+  EXPECT_DOUBLE_EQ(Number(run.json, "bound_env_steps_per_second"),
+                   std::min(Number(run.json, "cores_bound_env_steps_per_second"),
+                            Number(run.json, "serial_bound_env_steps_per_second")))
+      << run.json;
+  EXPECT_TRUE(absl::StrContains(run.json, "\"bound_by\": \"cores\"") ||
+              absl::StrContains(run.json, "\"bound_by\": \"learner thread\""))
+      << run.json;
   // SAC's rate limiter: one update per env step, as pendulum_sac sets it.
   EXPECT_NEAR(Number(run.json, "updates_per_env_step"), 1, 0.3) << run.json;
   for (const char* stage : {"env_step", "policy_forward", "learner_update", "replay_in_run"}) {
