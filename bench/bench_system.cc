@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "actor/action_sources/fixed.h"
+#include "actor/action_sources/row_subset.h"
 #include "actor/lockstep_envs.h"
 #include "bench/random_batch.h"
 #include "common/blas.h"
@@ -36,6 +37,7 @@
 #include "common/status_macros.h"
 #include "envs/catalog.h"
 #include "experiment/config.h"
+#include "experiment/policies.h"
 #include "flags/flags.h"
 #include "learner/algorithms/registry.h"
 #include "learner/algorithms/spec.h"
@@ -154,15 +156,41 @@ double ProgressField(const std::string& json, const std::string& name) {
   return value;
 }
 
+std::map<std::string, double> PolicyUpdates(const std::string& run_dir) {
+  std::map<std::string, double> updates;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(run_dir + "/metrics", error)) {
+    const std::string file = entry.path().filename().string();
+    if (!absl::StartsWith(file, "learner.") && file != "learner.jsonl") continue;
+    if (!absl::EndsWith(file, ".jsonl")) continue;
+    std::string policy = file.substr(0, file.size() - std::string(".jsonl").size());
+    policy = policy == "learner" ? "" : policy.substr(std::string("learner.").size());
+    const std::optional<std::string> text = ReadWhole(entry.path().string());
+    if (!text.has_value()) continue;
+    // The last whole line (a line being written has no newline yet).
+    const size_t end = text->rfind('\n');
+    if (end == std::string::npos || end == 0) continue;
+    const size_t before = text->rfind('\n', end - 1);
+    const size_t begin = before == std::string::npos ? 0 : before + 1;
+    const double value = ProgressField(text->substr(begin, end - begin), "updates");
+    if (value >= 0) updates[policy] = value;
+  }
+  return updates;
+}
+
 namespace {
 
 // What the run had done at one progress line, and its processes' CPU then.
 struct Snapshot {
   double env_steps = 0, updates = 0, run_seconds = 0;
+  // Each policy's updates as its learner log last said (PolicyUpdates).
+  std::map<std::string, double> policy_updates;
   std::map<std::string, double> cpu;
   double machine_busy = 0;  // MachineBusySeconds
   absl::Time at;
 };
+
+
 
 // The measured window of a run.
 struct SystemWindow {
@@ -182,6 +210,7 @@ std::optional<Snapshot> TakeSnapshot(const std::string& progress_path, int root,
   snapshot.updates = ProgressField(*json, "learner_updates");
   snapshot.run_seconds = ProgressField(*json, "wall_seconds");
   if (snapshot.env_steps < 0 || snapshot.updates < 0 || snapshot.run_seconds < 0) return std::nullopt;
+  snapshot.policy_updates = PolicyUpdates(std::filesystem::path(progress_path).parent_path().string());
   return snapshot;
 }
 
@@ -252,51 +281,87 @@ absl::StatusOr<double> WallSecondsPer(absl::Duration duration, F step) {
 }
 
 // Each part of an env step alone, in CPU seconds.
+// One policy's learner update alone.
+struct UpdateCosts {
+  std::string policy;  // "" without config.policies
+  double cpu = 0;      // CPU seconds per update, on one thread
+  // The fastest update alone in wall seconds, on 1 thread or on every
+  // core (threads): the bound of its training thread.
+  double wall = 0;
+  int threads = 1;
+};
+
 struct PartCosts {
   double env_step = 0;           // per env step (a row of the actors' batch)
-  double forward = 0;            // the policy's, per env step
-  double update = 0;             // one learner update, on one thread
-  // The fastest update alone in wall seconds, on 1 thread or on every
-  // core (update_threads): the serial stage's bound.
-  double update_wall = 0;
-  int update_threads = 1;
+  double forward = 0;            // the policies', per env step
+  std::vector<UpdateCosts> updates;  // each policy's, in config order
   std::string forward_where;     // "actors" or "inference server"
 };
 
-absl::StatusOr<PartCosts> TimeParts(const v1::ExperimentConfig& config, absl::Duration each) {
-  torch::set_num_threads(1);
+// Policy `name`'s update timed alone (its view of `config`: its agents'
+// spaces, its own learner section), and its exported policy in `exported`.
+absl::StatusOr<UpdateCosts> TimeUpdate(const v1::ExperimentConfig& config, const std::string& name,
+                                       absl::Duration each, v1::ParameterSet* exported) {
+  UpdateCosts costs;
+  costs.policy = name;
   learner::AlgorithmContext context;
-  context.config = config;
-  ASSIGN_OR_RETURN(context.env, envs::ConfiguredEnvSpec(config.env()));
-  context.seed = config.seed();
+  ASSIGN_OR_RETURN(context.config, experiment::PolicyView(config, name));
+  ASSIGN_OR_RETURN(context.env, envs::ConfiguredEnvSpec(context.config.env()));
+  context.seed = context.config.seed();
   ASSIGN_OR_RETURN(std::unique_ptr<learner::Algorithm> algorithm, learner::CreateAlgorithm(context));
-  const learner::Batch batch = RandomBatch(*algorithm, config.learner().batch_size(), context.env.num_actions);
-  PartCosts costs;
-  ASSIGN_OR_RETURN(costs.update, CpuSecondsPer(each, 1, [&] { return algorithm->Update(batch); }));
+  const learner::Batch batch =
+      RandomBatch(*algorithm, context.config.learner().batch_size(), context.env.num_actions);
+  auto update = [&] { return algorithm->Update(batch); };
+  ASSIGN_OR_RETURN(costs.cpu, CpuSecondsPer(each, 1, update));
   // The training thread's fastest: on one thread, or on every core.
-  ASSIGN_OR_RETURN(costs.update_wall, WallSecondsPer(each, [&] { return algorithm->Update(batch); }));
+  ASSIGN_OR_RETURN(costs.wall, WallSecondsPer(each, update));
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (cores > 1) {
     torch::set_num_threads(cores);
-    ASSIGN_OR_RETURN(const double wide, WallSecondsPer(each, [&] { return algorithm->Update(batch); }));
+    ASSIGN_OR_RETURN(const double wide, WallSecondsPer(each, update));
     torch::set_num_threads(1);
-    if (wide < costs.update_wall) {
-      costs.update_wall = wide;
-      costs.update_threads = cores;
+    if (wide < costs.wall) {
+      costs.wall = wide;
+      costs.threads = cores;
     }
   }
+  ASSIGN_OR_RETURN(*exported, algorithm->ExportPolicy());
+  return costs;
+}
 
+absl::StatusOr<PartCosts> TimeParts(const v1::ExperimentConfig& config, absl::Duration each) {
+  torch::set_num_threads(1);
+  ASSIGN_OR_RETURN(const experiment::PolicyMap map, experiment::ResolvePolicies(config));
   ASSIGN_OR_RETURN(std::unique_ptr<actor::LockstepEnvs> envs,
                    actor::LockstepEnvs::Create(config.env(), config.actor().num_envs(), config.seed() + 1));
-  actor::FixedPolicySource policy(envs->spec(), config.seed() + 2);
-  ASSIGN_OR_RETURN(const v1::ParameterSet exported, algorithm->ExportPolicy());
-  RETURN_IF_ERROR(policy.Load(exported, 1));
+  PartCosts costs;
+  // What acts: the one policy, or each policy on its agents' rows.
+  std::unique_ptr<actor::ActionSource> acting;
+  std::vector<std::unique_ptr<actor::RowSubsetSource>> parts;
+  for (int p = 0; p < map.num_policies(); ++p) {
+    v1::ParameterSet exported;
+    ASSIGN_OR_RETURN(UpdateCosts update, TimeUpdate(config, map.names[p], each, &exported));
+    costs.updates.push_back(std::move(update));
+    envs::EnvSpec spec = envs->spec();
+    if (map.several()) {
+      ASSIGN_OR_RETURN(spec, envs::PolicyRowSpec(config.env(), map.agent_policy, p));
+    }
+    auto policy = std::make_unique<actor::FixedPolicySource>(spec, config.seed() + 2 + p);
+    RETURN_IF_ERROR(policy->Load(exported, 1));
+    if (!map.several()) {
+      acting = std::move(policy);
+      break;
+    }
+    parts.push_back(std::make_unique<actor::RowSubsetSource>(actor::RowsOfPolicy(map.agent_policy, envs->size(), p),
+                                                             std::move(policy), spec.obs_dim()));
+  }
+  if (acting == nullptr) acting = std::make_unique<actor::SplitSource>(std::move(parts));
   RETURN_IF_ERROR(envs->ResetAll());
   const absl::Notification never;
   ASSIGN_OR_RETURN(const learner::AlgorithmSpec* spec, learner::FindAlgorithmSpec(config.learner()));
   // Unrolls carry the behaviour policy's log-probabilities (IMPALA, PPO).
   const bool behaviour = spec->item_kind == items::ItemKind::kUnroll;
-  auto act = [&] { return policy.Act(envs->observation_rows(), false, behaviour, never, envs->buffers()); };
+  auto act = [&] { return acting->Act(envs->observation_rows(), false, behaviour, never, envs->buffers()); };
   const int n = envs->size();
   ASSIGN_OR_RETURN(costs.forward, CpuSecondsPer(each, n, act));
   std::vector<uint8_t> next(envs->obs().size()), final_obs(envs->obs().size());
@@ -321,6 +386,14 @@ struct RunFigures {
   // Cores the machine kept busy in the window beyond the run's own: other
   // work on the machine, which the bound's cores were not free of.
   double other_cores = 0;
+  // Each policy's updates per env step: its share of the window's updates
+  // in its learner log, times the run's (all of them for one policy).
+  std::map<std::string, double> policy_updates_per_env_step;
+
+  double UpdatesPerEnvStep(const std::string& policy) const {
+    const auto found = policy_updates_per_env_step.find(policy);
+    return found != policy_updates_per_env_step.end() ? found->second : updates_per_env_step;
+  }
 };
 
 RunFigures FiguresOf(const SystemWindow& run) {
@@ -337,6 +410,16 @@ RunFigures FiguresOf(const SystemWindow& run) {
     figures.cpu_per_env_step[role] = steps > 0 ? used / steps : 0;
     figures.cores[role] = wall > 0 ? used / wall : 0;
     figures.cores_used += figures.cores[role];
+  }
+  double logged = 0;
+  std::map<std::string, double> policy_logged;
+  for (const auto& [policy, updates] : run.last.policy_updates) {
+    const auto before = run.first.policy_updates.find(policy);
+    policy_logged[policy] = updates - (before == run.first.policy_updates.end() ? 0 : before->second);
+    logged += policy_logged[policy];
+  }
+  for (const auto& [policy, updates] : policy_logged) {
+    if (logged > 0) figures.policy_updates_per_env_step[policy] = figures.updates_per_env_step * updates / logged;
   }
   if (wall > 0 && run.first.machine_busy >= 0 && run.last.machine_busy >= 0) {
     const double machine = (run.last.machine_busy - run.first.machine_busy) / wall;
@@ -356,12 +439,31 @@ std::vector<std::pair<std::string, double>> Stages(const PartCosts& parts, const
   std::vector<std::pair<std::string, double>> stages = {
       {"env_step", parts.env_step},
       {"policy_forward", parts.forward},
-      {"learner_update", parts.update * run.updates_per_env_step},
   };
+  for (const UpdateCosts& update : parts.updates) {
+    stages.emplace_back(update.policy.empty() ? "learner_update" : "learner_update/" + update.policy,
+                        update.cpu * run.UpdatesPerEnvStep(update.policy));
+  }
   for (const auto& [role, cpu] : run.cpu_per_env_step) {
     if (role != "actor" && role != "learner" && role != "inference") stages.emplace_back(role + "_in_run", cpu);
   }
   return stages;
+}
+
+// The policy whose training thread needs the most wall time per env step
+// alone (each policy's learner trains on a thread of its own); null
+// without updates.
+const UpdateCosts* SlowestThread(const PartCosts& parts, const RunFigures& run) {
+  const UpdateCosts* slowest = nullptr;
+  double most = 0;
+  for (const UpdateCosts& update : parts.updates) {
+    const double seconds = update.wall * run.UpdatesPerEnvStep(update.policy);
+    if (seconds > most) {
+      most = seconds;
+      slowest = &update;
+    }
+  }
+  return slowest;
 }
 
 // The stage that keeps the run below its bound: other work on the
@@ -374,11 +476,13 @@ std::string Shortfall(const PartCosts& parts, const RunFigures& run, int cores, 
     return absl::StrFormat("other work: processes outside the run kept %.2f of %d cores busy", run.other_cores,
                            cores);
   }
-  if (roofline.bound_by == "learner thread" && parts.update_wall > 0) {
-    return absl::StrFormat("learner thread: %.0f updates/s in the run against %.0f for its fastest update alone "
+  const UpdateCosts* slowest = SlowestThread(parts, run);
+  if (roofline.bound_by == "learner thread" && slowest != nullptr && slowest->wall > 0) {
+    const std::string whose = slowest->policy.empty() ? "" : absl::StrCat(" (policy ", slowest->policy, ")");
+    return absl::StrFormat("learner thread%s: %.0f updates/s in the run against %.0f for its fastest update alone "
                            "(%.1f us on %d thread%s): it shares its core with the run's other threads",
-                           run.updates_per_second, 1 / parts.update_wall, 1e6 * parts.update_wall,
-                           parts.update_threads, parts.update_threads == 1 ? "" : "s");
+                           whose, run.env_steps_per_second * run.UpdatesPerEnvStep(slowest->policy),
+                           1 / slowest->wall, 1e6 * slowest->wall, slowest->threads, slowest->threads == 1 ? "" : "s");
   }
   if (run.cores_used < 0.8 * cores) {
     return absl::StrFormat("idle cores: the run kept %.2f of %d busy (it waits: rate limiter, policy lag or a round "
@@ -388,7 +492,8 @@ std::string Shortfall(const PartCosts& parts, const RunFigures& run, int cores, 
   const double actors = Lookup(run.cpu_per_env_step, "actor") + Lookup(run.cpu_per_env_step, "inference");
   const double actors_alone = parts.env_step + parts.forward;
   const double learner = Lookup(run.cpu_per_env_step, "learner");
-  const double learner_alone = parts.update * run.updates_per_env_step;
+  double learner_alone = 0;
+  for (const UpdateCosts& update : parts.updates) learner_alone += update.cpu * run.UpdatesPerEnvStep(update.policy);
   if (actors - actors_alone >= learner - learner_alone) {
     return absl::StrFormat("actors: %.2f us of CPU per env step in the run against %.2f us for the env step and "
                            "forward alone (items, replay writes, parameter updates, contention)",
@@ -401,11 +506,10 @@ std::string Shortfall(const PartCosts& parts, const RunFigures& run, int cores, 
 
 }  // namespace
 
-Roofline RooflineOf(double cpu_per_env_step, int cores, double update_wall_seconds, double updates_per_env_step) {
+Roofline RooflineOf(double cpu_per_env_step, int cores, double serial_seconds_per_env_step) {
   Roofline roofline;
   roofline.cores_bound = cpu_per_env_step > 0 ? cores / cpu_per_env_step : 0;
-  const double serial = update_wall_seconds * updates_per_env_step;
-  roofline.serial_bound = serial > 0 ? 1 / serial : 0;
+  roofline.serial_bound = serial_seconds_per_env_step > 0 ? 1 / serial_seconds_per_env_step : 0;
   roofline.bound = roofline.cores_bound;
   roofline.bound_by = "cores";
   if (roofline.serial_bound > 0 && (roofline.bound == 0 || roofline.serial_bound < roofline.bound)) {
@@ -431,7 +535,6 @@ absl::Status BenchSystem(absl::Duration window) {
   if (warmup < absl::ZeroDuration()) return absl::InvalidArgumentError("--bench_warmup_seconds must be >= 0");
   ASSIGN_OR_RETURN(const SystemWindow window_run, MeasureRun(config_flag, run_dir, warmup, window));
   ASSIGN_OR_RETURN(const v1::ExperimentConfig config, experiment::LoadExperimentConfig(run_dir + "/config.textpb"));
-  if (config.policies_size() > 0) return absl::InvalidArgumentError("bench system: runs of several policies are not costed");
   if (config.env().has_remote()) {
     return absl::InvalidArgumentError("bench system: a remote env's step is its server's, which the run does not start");
   }
@@ -445,7 +548,19 @@ absl::Status BenchSystem(absl::Duration window) {
     per_step += cost;
     stages.push_back(absl::StrFormat("\"%s\": %.4g", name, 1e6 * cost));
   }
-  const Roofline roofline = RooflineOf(per_step, cores, parts.update_wall, run.updates_per_env_step);
+  const UpdateCosts* slowest = SlowestThread(parts, run);
+  const Roofline roofline =
+      RooflineOf(per_step, cores, slowest != nullptr ? slowest->wall * run.UpdatesPerEnvStep(slowest->policy) : 0);
+  // The first policy's update (the run's only one without policies), and
+  // each policy's where there are several.
+  const UpdateCosts& first = parts.updates.front();
+  std::vector<std::string> policies;
+  for (const UpdateCosts& update : parts.updates) {
+    if (update.policy.empty()) continue;
+    policies.push_back(absl::StrFormat(
+        "\"%s\": {\"updates_per_env_step\": %.5g, \"update_us_one_thread\": %.1f, \"update_wall_us_fastest\": %.1f}",
+        update.policy, run.UpdatesPerEnvStep(update.policy), 1e6 * update.cpu, 1e6 * update.wall));
+  }
   const double bound = roofline.bound;
   const double fraction = bound > 0 ? run.env_steps_per_second / bound : 0;
   std::printf("%s: %.0f env steps/s, %.1f updates/s (%.4g per env step) over %.1f s; bound %.0f env steps/s (set by "
@@ -458,14 +573,14 @@ absl::Status BenchSystem(absl::Duration window) {
               "\"bound_updates_per_second\": %.2f, \"fraction_of_bound\": %.3f, \"bound_by\": \"%s\", "
               "\"cores_bound_env_steps_per_second\": %.1f, \"serial_bound_env_steps_per_second\": %.1f, "
               "\"stage_us_per_env_step\": {%s}, \"update_us_one_thread\": %.1f, \"update_wall_us_fastest\": %.1f, "
-              "\"update_fastest_threads\": %d, \"forward_on\": \"%s\", \"run_us_per_env_step\": %s, "
+              "\"update_fastest_threads\": %d, \"policies\": {%s}, \"forward_on\": \"%s\", \"run_us_per_env_step\": %s, "
               "\"run_cores\": %s, \"run_cores_used\": %.2f, \"other_cores\": %.2f, \"below_bound_by\": \"%s\", "
               "\"run_dir\": \"%s\"}\n",
               config.name().c_str(), cores, window_run.last.run_seconds - window_run.first.run_seconds,
               run.env_steps_per_second, run.updates_per_second, run.updates_per_env_step, bound,
               bound * run.updates_per_env_step, fraction, roofline.bound_by.c_str(), roofline.cores_bound,
-              roofline.serial_bound, absl::StrJoin(stages, ", ").c_str(), 1e6 * parts.update,
-              1e6 * parts.update_wall, parts.update_threads, parts.forward_where.c_str(),
+              roofline.serial_bound, absl::StrJoin(stages, ", ").c_str(), 1e6 * first.cpu, 1e6 * first.wall,
+              first.threads, absl::StrJoin(policies, ", ").c_str(), parts.forward_where.c_str(),
               JsonMap(run.cpu_per_env_step, 1e6).c_str(), JsonMap(run.cores, 1).c_str(), run.cores_used,
               run.other_cores, Shortfall(parts, run, cores, roofline).c_str(), run_dir.c_str());
   return absl::OkStatus();

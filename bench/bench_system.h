@@ -23,8 +23,12 @@
 // policy lag, a slow round trip), or the process whose CPU per env step in
 // the run is furthest above its parts timed alone.
 //
-// One-policy runs of local envs (built-in or plugin); a remote env's cost
-// is its server's, which the run does not start. Stateless; call from the
+// Runs of local envs (built-in or plugin); a remote env's cost is its
+// server's, which the run does not start. A run of several policies costs
+// each policy's update (its view of the config) at its own updates per env
+// step, its share of the window's updates in its learner log
+// (metrics/learner.NAME.jsonl), and the forward of each policy on its
+// agents' rows. Stateless; call from the
 // main thread (it forks the launcher).
 #ifndef RILL_BENCH_BENCH_SYSTEM_H_
 #define RILL_BENCH_BENCH_SYSTEM_H_
@@ -58,9 +62,15 @@ struct Roofline {
   std::string bound_by;     // "cores" or "learner thread"
 };
 // From the stages' CPU seconds per env step (their sum), the machine's
-// cores, the learner's fastest update alone in wall seconds and the run's
-// updates per env step.
-Roofline RooflineOf(double cpu_per_env_step, int cores, double update_wall_seconds, double updates_per_env_step);
+// cores and the serial stage's wall seconds per env step: the learner's
+// fastest update alone times the run's updates per env step (of the
+// policy whose thread needs most, where each policy trains on its own).
+Roofline RooflineOf(double cpu_per_env_step, int cores, double serial_seconds_per_env_step);
+
+// Each policy's learner updates as its scalar log in `run_dir` last says
+// (the "updates" of its last whole line): metrics/learner.jsonl's under
+// "", metrics/learner.NAME.jsonl's under NAME. Empty where there are none.
+std::map<std::string, double> PolicyUpdates(const std::string& run_dir);
 
 int RunSystemBench();
 

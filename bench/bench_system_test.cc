@@ -1,11 +1,15 @@
 // bench_system's pieces that read the machine: a process tree's CPU by
-// role, from /proc, of real processes; progress.json's fields.
+// role, from /proc, of real processes; progress.json's fields; the
+// policies' learner logs; the bound.
 #include "bench/bench_system.h"
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 
 #include "absl/time/clock.h"
@@ -71,21 +75,40 @@ TEST(BenchSystemTest, ProgressFieldsAreRead) {
 // 16 unrolls of 20) allows one thread 533k, so the cores bound; at 0.7 ms
 // the thread allows 457k and bounds. No updates: the cores.
 TEST(BenchSystemTest, TheBoundIsTheCoresOrTheLearnersOneThreadWhicheverIsLower) {
-  const Roofline cores = RooflineOf(4e-6, 2, 0.6e-3, 1.0 / 320);
+  const Roofline cores = RooflineOf(4e-6, 2, 0.6e-3 / 320);
   EXPECT_NEAR(cores.cores_bound, 500000, 1);
   EXPECT_NEAR(cores.serial_bound, 533333, 1);
   EXPECT_NEAR(cores.bound, 500000, 1);
   EXPECT_EQ(cores.bound_by, "cores");
 
-  const Roofline serial = RooflineOf(4e-6, 2, 0.7e-3, 1.0 / 320);
+  const Roofline serial = RooflineOf(4e-6, 2, 0.7e-3 / 320);
   EXPECT_NEAR(serial.serial_bound, 457143, 1);
   EXPECT_NEAR(serial.bound, 457143, 1);
   EXPECT_EQ(serial.bound_by, "learner thread");
 
-  const Roofline no_updates = RooflineOf(4e-6, 2, 0.7e-3, 0);
+  const Roofline no_updates = RooflineOf(4e-6, 2, 0);
   EXPECT_EQ(no_updates.serial_bound, 0);
   EXPECT_NEAR(no_updates.bound, 500000, 1);
   EXPECT_EQ(no_updates.bound_by, "cores");
+}
+
+// Each policy's last whole line: a line still being written (no newline)
+// is not read, and files that are no learner's are left alone.
+TEST(BenchSystemTest, PolicyUpdatesAreEachLearnerLogsLastWholeLine) {
+  const std::filesystem::path run = std::filesystem::path(::testing::TempDir()) / "policy-updates";
+  std::filesystem::remove_all(run);
+  std::filesystem::create_directories(run / "metrics");
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(run / "metrics" / name) << text;
+  };
+  write("learner.predators.jsonl", "{\"time\": 1, \"updates\": 10}\n{\"time\": 3, \"updates\": 40, \"x\": 1}\n");
+  write("learner.prey.jsonl", "{\"time\": 1, \"updates\": 7}\n{\"time\": 2, \"upda");
+  write("learner.jsonl", "{\"updates\": 5}\n");
+  write("actor-0.jsonl", "{\"updates\": 99}\n");
+  write("learner.empty.jsonl", "");
+  const std::map<std::string, double> updates = PolicyUpdates(run.string());
+  EXPECT_EQ(updates, (std::map<std::string, double>{{"", 5}, {"predators", 40}, {"prey", 7}}));
+  EXPECT_TRUE(PolicyUpdates((run / "missing").string()).empty());
 }
 
 }  // namespace

@@ -291,6 +291,35 @@ TEST(BenchTest, SystemRunsTheConfigAndTimesEachPartAgainstItsBound) {
   }
 }
 
+// Several policies: each policy's update is costed at its own share of the
+// run's updates, from its learner log (a line every 2 s: the 4 s window
+// holds at least one of each), and each is in the JSON.
+TEST(BenchTest, SystemCostsEachPolicysUpdates) {
+  const std::string dir = TempDir("bench_system_policies_tmp");
+  setenv("TMPDIR", dir.c_str(), 1);
+  BenchRun run = RunBench("bench_system_policies", {"bench", "system",
+                                                    "--config=tests/configs/tiny_predator_prey_policies.textpb",
+                                                    "--bench_seconds=4", "--bench_warmup_seconds=1"});
+  unsetenv("TMPDIR");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  double shares = 0;
+  for (const char* policy : {"predators", "prey"}) {
+    EXPECT_GT(Number(run.json, absl::StrCat("learner_update/", policy), "\"stage_us_per_env_step\":"), 0)
+        << policy << ": " << run.json;
+    const std::string section = absl::StrCat("\"", policy, "\": {");
+    EXPECT_GT(Number(run.json, "update_us_one_thread", section), 0) << policy << ": " << run.json;
+    const double share = Number(run.json, "updates_per_env_step", section);
+    EXPECT_GT(share, 0) << policy << ": " << run.json;
+    shares += share;
+  }
+  // The policies' shares make up the run's updates per env step.
+  EXPECT_NEAR(shares, Number(run.json, "updates_per_env_step"), 1e-3 * shares) << run.json;
+  EXPECT_GT(Number(run.json, "fraction_of_bound"), 0) << run.json;
+  for (const LiveProcess& process : ListLiveProcesses()) {
+    EXPECT_FALSE(absl::StrContains(process.cmdline, dir)) << process.pid << " " << process.cmdline;
+  }
+}
+
 TEST(BenchTest, LearnerOnCudaWithoutOneSaysWhy) {
   BenchRun run = RunBench("bench_learner_cuda", {"bench", "learner", "--device=cuda", "--batch=32",
                                                  "--hidden=32,32", "--bench_seconds=0.5"});
