@@ -195,6 +195,21 @@ std::string DescribeAgents(const envs::MultiAgentSpec& spec) {
                       spec.state_shape.empty() ? "none" : absl::StrCat("(", absl::StrJoin(spec.state_shape, ","), ",)"));
 }
 
+std::string DescribeScriptedAgents(const std::string& name) {
+  absl::StatusOr<std::unique_ptr<envs::MultiAgentEnv>> env = envs::MakeMultiAgentEnv(name, 0, 0);
+  if (!env.ok()) return "";
+  const envs::MultiAgentSpec& spec = (*env)->spec();
+  std::vector<std::string> scripted;
+  for (int k = 0; k < spec.num_agents(); ++k) {
+    // Asked of a fresh env on a zero observation: whether it has a player
+    // for the agent, not what the player does.
+    const std::vector<float> obs(static_cast<size_t>(spec.agent_specs[k].obs_dim()), 0.f);
+    std::vector<float> action(static_cast<size_t>(std::max(1, spec.agent_specs[k].action_dim())), 0.f);
+    if ((*env)->ScriptedAction(k, obs.data(), action.data())) scripted.push_back(spec.agents[k]);
+  }
+  return scripted.empty() ? "" : absl::StrCat("scripted players: ", absl::StrJoin(scripted, ", "));
+}
+
 int ListEnvsMain() {
   if (!absl::GetFlag(FLAGS_remote).empty()) return DescribeRemoteMain(absl::GetFlag(FLAGS_remote));
   if (!absl::GetFlag(FLAGS_plugin).empty()) return DescribePluginMain(absl::GetFlag(FLAGS_plugin));
@@ -207,6 +222,9 @@ int ListEnvsMain() {
         return 1;
       }
       PrintMultiAgentRows(*multi, RenderCameras(name));
+      if (const std::string scripted = DescribeScriptedAgents(name); !scripted.empty()) {
+        std::printf("  %s\n", scripted.c_str());
+      }
       continue;
     }
     absl::StatusOr<envs::EnvSpec> spec = envs::LookupEnvSpec(name);

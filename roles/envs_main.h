@@ -27,6 +27,11 @@ std::string RenderCameras(const std::string& name);
 // agent_2 (one row each); global state (18,)".
 std::string DescribeAgents(const envs::MultiAgentSpec& spec);
 
+// The agents a built-in multi-agent env `name` scripts a player for
+// (MultiAgentEnv::ScriptedAction: what eval.scripted_agents may name), in
+// agent order: "scripted players: player_0, player_1"; "" for none.
+std::string DescribeScriptedAgents(const std::string& name);
+
 // Prints the table (or the remote env's section) to stdout; returns the
 // process exit code (0; 1 when the server cannot be asked).
 int ListEnvsMain();

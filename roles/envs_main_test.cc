@@ -36,5 +36,15 @@ TEST(DescribeAgentsTest, NamesEachAgentAndTheGlobalState) {
             "agents: agent_0 (18,) Discrete(5), agent_1 (18,) Discrete(5), agent_2 (18,) Discrete(3); global state none");
 }
 
+TEST(DescribeScriptedAgentsTest, NamesTheAgentsAnEnvHasAPlayerFor) {
+  EXPECT_EQ(DescribeScriptedAgents("PongDuel-v0"), "scripted players: player_0, player_1");
+  EXPECT_EQ(DescribeScriptedAgents("PredatorPrey-v0"),
+            "scripted players: adversary_0, adversary_1, adversary_2, agent_0");
+  EXPECT_EQ(DescribeScriptedAgents("PredatorPreyContinuous-v0"),
+            "scripted players: adversary_0, adversary_1, adversary_2, agent_0");
+  EXPECT_EQ(DescribeScriptedAgents("CooperativeNavigation-v0"), "");
+  EXPECT_EQ(DescribeScriptedAgents("no-such-env"), "");
+}
+
 }  // namespace
 }  // namespace rill::roles
