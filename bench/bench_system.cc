@@ -336,26 +336,20 @@ absl::StatusOr<PartCosts> TimeParts(const v1::ExperimentConfig& config, absl::Du
                    actor::LockstepEnvs::Create(config.env(), config.actor().num_envs(), config.seed() + 1));
   PartCosts costs;
   // What acts: the one policy, or each policy on its agents' rows.
-  std::unique_ptr<actor::ActionSource> acting;
-  std::vector<std::unique_ptr<actor::RowSubsetSource>> parts;
+  std::vector<std::unique_ptr<actor::ActionSource>> policies;
+  std::vector<int> obs_dims;
   for (int p = 0; p < map.num_policies(); ++p) {
     v1::ParameterSet exported;
     ASSIGN_OR_RETURN(UpdateCosts update, TimeUpdate(config, map.names[p], each, &exported));
     costs.updates.push_back(std::move(update));
-    envs::EnvSpec spec = envs->spec();
-    if (map.several()) {
-      ASSIGN_OR_RETURN(spec, envs::PolicyRowSpec(config.env(), map.agent_policy, p));
-    }
-    auto policy = std::make_unique<actor::FixedPolicySource>(spec, config.seed() + 2 + p);
+    ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::PolicyRowSpec(config.env(), map.agent_policy, p));
+    auto policy = std::make_unique<actor::FixedPolicySource>(map.several() ? spec : envs->spec(), config.seed() + 2 + p);
     RETURN_IF_ERROR(policy->Load(exported, 1));
-    if (!map.several()) {
-      acting = std::move(policy);
-      break;
-    }
-    parts.push_back(std::make_unique<actor::RowSubsetSource>(actor::RowsOfPolicy(map.agent_policy, envs->size(), p),
-                                                             std::move(policy), spec.obs_dim()));
+    policies.push_back(std::move(policy));
+    obs_dims.push_back(spec.obs_dim());
   }
-  if (acting == nullptr) acting = std::make_unique<actor::SplitSource>(std::move(parts));
+  const std::unique_ptr<actor::ActionSource> acting =
+      actor::ActingTogether(std::move(policies), obs_dims, map.agent_policy, envs->size());
   RETURN_IF_ERROR(envs->ResetAll());
   const absl::Notification never;
   ASSIGN_OR_RETURN(const learner::AlgorithmSpec* spec, learner::FindAlgorithmSpec(config.learner()));

@@ -298,7 +298,8 @@ absl::StatusOr<CheckpointedPolicy> OpenPolicyTeam(const PolicyCheckpoints& found
   opened.base_seed = seed >= 0 ? static_cast<uint64_t>(seed) : config.seed();
   ASSIGN_OR_RETURN(opened.envs, actor::LockstepEnvs::CreateForEvaluation(config, num_envs, opened.base_seed));
   opened.env = opened.envs->spec().name;
-  std::vector<std::unique_ptr<actor::RowSubsetSource>> parts;
+  std::vector<std::unique_ptr<actor::ActionSource>> copies;
+  std::vector<int> obs_dims;
   for (int p = 0; p < map.num_policies(); ++p) {
     const std::string& name = map.names[p];
     const auto checkpoint = std::find_if(found.checkpoints.begin(), found.checkpoints.end(),
@@ -313,15 +314,15 @@ absl::StatusOr<CheckpointedPolicy> OpenPolicyTeam(const PolicyCheckpoints& found
     auto copy = std::make_unique<actor::FixedPolicySource>(spec, opened.base_seed + 7919ULL * p);
     const absl::Status loaded = copy->Load(policy, version);
     if (!loaded.ok()) return NotFitting(loaded, checkpoint->second, opened.env, opened.config);
-    parts.push_back(std::make_unique<actor::RowSubsetSource>(
-        actor::RowsOfPolicy(map.agent_policy, opened.envs->size(), p), std::move(copy), spec.obs_dim()));
+    copies.push_back(std::move(copy));
+    obs_dims.push_back(spec.obs_dim());
     opened.policies.push_back(name);
     if (p == 0) {
       opened.policy = policy;
       opened.parameter_version = version;
     }
   }
-  opened.team = std::make_unique<actor::SplitSource>(std::move(parts));
+  opened.team = actor::ActingTogether(std::move(copies), obs_dims, map.agent_policy, opened.envs->size());
   opened.checkpoint = found.learner_folder;
   return opened;
 }

@@ -207,14 +207,15 @@ absl::Status EvaluateFinal(const v1::ExperimentConfig& config, const experiment:
   const uint64_t eval_seed = actor::EvaluatorSeed(config.seed(), 0);
   ASSIGN_OR_RETURN(std::unique_ptr<actor::LockstepEnvs> envs,
                    actor::LockstepEnvs::CreateForEvaluation(config, config.eval().episodes(), eval_seed));
-  std::vector<std::unique_ptr<actor::RowSubsetSource>> parts;
-  std::unique_ptr<actor::ActionSource> acting;
+  std::vector<std::unique_ptr<actor::ActionSource>> policies;
+  std::vector<int> obs_dims;
   for (int p = 0; p < map.num_policies(); ++p) {
     const parameters::ParameterUpdatePtr version = sides[static_cast<size_t>(p)]->store.Latest();
     v1::ParameterSet parameters;
     if (!parameters.ParseFromString(version->blob())) {
       return absl::InternalError("the final version is not a serialized ParameterSet");
     }
+    // The envs' own spec for a lone policy (pixels and all), else its rows'.
     envs::EnvSpec spec = envs->spec();
     if (map.several()) {
       ASSIGN_OR_RETURN(spec, envs::PolicyRowSpec(config.env(), map.agent_policy, p));
@@ -222,14 +223,11 @@ absl::Status EvaluateFinal(const v1::ExperimentConfig& config, const experiment:
     auto policy = std::make_unique<actor::FixedPolicySource>(spec, eval_seed + 7919ULL * p);
     RETURN_IF_ERROR(policy->Load(parameters, version->version()));
     if (p == 0) result->eval_parameter_version = version->version();
-    if (!map.several()) {
-      acting = std::move(policy);
-      break;
-    }
-    parts.push_back(std::make_unique<actor::RowSubsetSource>(actor::RowsOfPolicy(map.agent_policy, envs->size(), p),
-                                                             std::move(policy), spec.obs_dim()));
+    policies.push_back(std::move(policy));
+    obs_dims.push_back(spec.obs_dim());
   }
-  if (acting == nullptr) acting = std::make_unique<actor::SplitSource>(std::move(parts));
+  const std::unique_ptr<actor::ActionSource> acting =
+      actor::ActingTogether(std::move(policies), obs_dims, map.agent_policy, envs->size());
   std::unique_ptr<actor::AgentReturns> agent_returns = actor::AgentReturns::ForEnv(config.env(), envs->size());
   ASSIGN_OR_RETURN(const actor::EvaluationRound round,
                    actor::PlayEvaluationRound(*envs, *acting, stop, /*video=*/nullptr, /*seats=*/nullptr,

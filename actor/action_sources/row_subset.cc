@@ -94,6 +94,18 @@ absl::Status SplitSource::Act(const ObservationRows& observations, bool determin
   return absl::OkStatus();
 }
 
+std::unique_ptr<ActionSource> ActingTogether(std::vector<std::unique_ptr<ActionSource>> sources,
+                                             const std::vector<int>& obs_dims, const std::vector<int>& agent_policy,
+                                             int batch_rows) {
+  if (sources.size() == 1) return std::move(sources.front());
+  std::vector<std::unique_ptr<RowSubsetSource>> parts;
+  for (size_t p = 0; p < sources.size(); ++p) {
+    parts.push_back(std::make_unique<RowSubsetSource>(RowsOfPolicy(agent_policy, batch_rows, static_cast<int>(p)),
+                                                      std::move(sources[p]), obs_dims[p]));
+  }
+  return std::make_unique<SplitSource>(std::move(parts));
+}
+
 std::vector<int> RowsOfPolicy(const std::vector<int>& agent_policy, int batch_rows, int policy) {
   std::vector<int> rows;
   const int agents = static_cast<int>(agent_policy.size());

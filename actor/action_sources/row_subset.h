@@ -82,6 +82,15 @@ class SplitSource final : public ActionSource {
   std::vector<std::unique_ptr<RowSubsetSource>> parts_;
 };
 
+// Every policy's source acting together on a batch of `batch_rows` rows
+// whose envs' agent k plays for agent_policy[k]: sources[p] on policy p's
+// rows (RowsOfPolicy), each seen as its first obs_dims[p] values (0: the
+// whole row), behind a SplitSource; one source (a lone policy) as it is.
+// `sources` and `obs_dims` in policy order, at least one.
+std::unique_ptr<ActionSource> ActingTogether(std::vector<std::unique_ptr<ActionSource>> sources,
+                                             const std::vector<int>& obs_dims, const std::vector<int>& agent_policy,
+                                             int batch_rows);
+
 // The rows of a batch of `batch_rows` rows that policy `policy` plays,
 // ascending, when agent k of every env plays for agent_policy[k] (row
 // e * K + k of K agents per env).

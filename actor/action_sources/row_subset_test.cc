@@ -114,6 +114,34 @@ TEST(RowSubsetSourceTest, APolicyOfNarrowerRowsSeesTheFirstValuesOfEach) {
   EXPECT_NE(status.message().find("wider than the batch's of 3"), std::string::npos) << status;
 }
 
+// A lone source is handed back as it is; several act together, each on
+// its policy's rows only.
+TEST(ActingTogetherTest, ALoneSourceAsItIsAndSeveralEachOnItsPolicysRows) {
+  std::vector<std::unique_ptr<ActionSource>> lone;
+  lone.push_back(std::make_unique<EchoSource>());
+  const ActionSource* alone = lone.front().get();
+  EXPECT_EQ(ActingTogether(std::move(lone), {0}, {0}, 4).get(), alone);
+
+  // Two envs of three agents, agent 0 the first policy's: rows 0 and 3.
+  std::vector<std::unique_ptr<ActionSource>> two;
+  auto first = std::make_unique<EchoSource>();
+  auto second = std::make_unique<EchoSource>();
+  EchoSource* first_seen = first.get();
+  EchoSource* second_seen = second.get();
+  two.push_back(std::move(first));
+  two.push_back(std::move(second));
+  std::unique_ptr<ActionSource> together = ActingTogether(std::move(two), {1, 1}, {0, 1, 1}, 6);
+  std::vector<float> obs = {0, 1, 2, 3, 4, 5};
+  std::vector<int64_t> indices(6, -99);
+  ActionBuffers out{nullptr, indices.data(), nullptr, nullptr, 0, 0, nullptr, 0};
+  const ObservationRows rows{obs.data(), envs::ObservationType::kFloat32, 6, 1, nullptr};
+  absl::Notification stop;
+  ASSERT_TRUE(together->Act(rows, false, /*behaviour=*/false, stop, out).ok());
+  EXPECT_EQ(first_seen->rows_seen, std::vector<int>{2});
+  EXPECT_EQ(second_seen->rows_seen, std::vector<int>{4});
+  EXPECT_EQ(indices, (std::vector<int64_t>{0, 1, 2, 3, 4, 5})) << "each row's own answer, written back to it";
+}
+
 // Three agents per env, agent 0 policy 0 and agents 1 and 2 policy 1: in
 // a batch of two envs, rows 0 and 3 and rows 1, 2, 4 and 5.
 TEST(RowsOfPolicyTest, TakesEachEnvsRowsOfThePolicysAgents) {

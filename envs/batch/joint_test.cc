@@ -51,23 +51,40 @@ TEST(JointAgentsEnvBatchTest, EachEnvIsOneRowOfItsAgentsTogether) {
   EXPECT_THAT(buffers.truncated, ElementsAre(0, 0));
 }
 
+// One PredatorPrey-v0 (seed 7) as a joint batch beside its twin stepped
+// directly, both reset: the twin's agents observe into twin_obs, laid out
+// as the batch's row.
+struct BatchAndTwin {
+  BatchAndTwin() : twin(MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value()) {
+    std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+    envs.push_back(MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value());
+    batch = JointAgentsEnvBatch::Create(std::move(envs)).value();
+    slots = JointLayout(twin->spec());
+    k_agents = twin->spec().num_agents();
+    obs_dim = batch->spec().obs_dim();
+    twin_obs.assign(obs_dim, 0.f);
+    for (const JointSlot& slot : slots) twin_parts.push_back(&twin_obs[slot.obs_offset]);
+    buffers = std::make_unique<Buffers>(1, obs_dim, k_agents);
+    EXPECT_TRUE(batch->Reset(buffers->obs.data()).ok());
+    twin->Reset(twin_parts.data());
+  }
+
+  std::unique_ptr<MultiAgentEnv> twin;
+  std::unique_ptr<JointAgentsEnvBatch> batch;
+  std::vector<JointSlot> slots;
+  int k_agents = 0;
+  int obs_dim = 0;
+  std::vector<float> twin_obs;
+  std::vector<float*> twin_parts;
+  std::unique_ptr<Buffers> buffers;
+};
+
 TEST(JointAgentsEnvBatchTest, OneHotsPlayTheirLargestEntryAsTheEnvItselfWouldStep) {
   // The same seed twice: one env stepped through the batch with one-hots,
   // its twin directly with the indices the one-hots stand for.
-  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
-  envs.push_back(MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value());
-  std::unique_ptr<JointAgentsEnvBatch> batch = JointAgentsEnvBatch::Create(std::move(envs)).value();
-  std::unique_ptr<MultiAgentEnv> twin = MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value();
-  const MultiAgentSpec& spec = twin->spec();
-  const std::vector<JointSlot> slots = JointLayout(spec);
-  const int k_agents = spec.num_agents();
-  const int obs_dim = batch->spec().obs_dim();
-  std::vector<float> twin_obs(obs_dim);
-  std::vector<float*> twin_parts;
-  for (const JointSlot& slot : slots) twin_parts.push_back(&twin_obs[slot.obs_offset]);
-  Buffers buffers(1, obs_dim, k_agents);
-  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
-  twin->Reset(twin_parts.data());
+  BatchAndTwin made;
+  auto& [twin, batch, slots, k_agents, obs_dim, twin_obs, twin_parts, buffers_owned] = made;
+  Buffers& buffers = *buffers_owned;
   EXPECT_THAT(buffers.observations(), ElementsAreArray(twin_obs));
 
   std::vector<StepResult> results(k_agents);
@@ -101,20 +118,10 @@ TEST(JointAgentsEnvBatchTest, OneHotsPlayTheirLargestEntryAsTheEnvItselfWouldSte
 // says, it plays its env's script for its own observation, as its twin
 // does when given the script's action; the predators play their slots.
 TEST(JointAgentsEnvBatchTest, AScriptedAgentPlaysItsEnvsScriptWhateverItsSlotSays) {
-  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
-  envs.push_back(MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value());
-  std::unique_ptr<JointAgentsEnvBatch> batch = JointAgentsEnvBatch::Create(std::move(envs)).value();
-  std::unique_ptr<MultiAgentEnv> twin = MakeMultiAgentEnv("PredatorPrey-v0", 0, 7).value();
-  const std::vector<JointSlot> slots = JointLayout(twin->spec());
-  const int k_agents = twin->spec().num_agents();
+  BatchAndTwin made;
+  auto& [twin, batch, slots, k_agents, obs_dim, twin_obs, twin_parts, buffers_owned] = made;
+  Buffers& buffers = *buffers_owned;
   const int prey = k_agents - 1;
-  const int obs_dim = batch->spec().obs_dim();
-  std::vector<float> twin_obs(obs_dim);
-  std::vector<float*> twin_parts;
-  for (const JointSlot& slot : slots) twin_parts.push_back(&twin_obs[slot.obs_offset]);
-  Buffers buffers(1, obs_dim, k_agents);
-  ASSERT_TRUE(batch->Reset(buffers.obs.data()).ok());
-  twin->Reset(twin_parts.data());
   absl::StatusOr<std::vector<int>> rows = batch->ScriptAgent(prey, buffers.obs.data(), nullptr);
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_TRUE(rows->empty()) << "a joint row is every agent's, not the scripted one's";
