@@ -27,6 +27,24 @@
 
 namespace rill::actor {
 
+// Buffers one opponent's rows are gathered into for its forward (reused, so
+// a warm step allocates nothing).
+struct OpponentScratch {
+  std::vector<uint8_t> observations;
+  std::vector<uint8_t> episode_start;
+  std::vector<float> actions;
+  std::vector<int64_t> action_indices;
+};
+
+// Lets `policy` act (its mode when `deterministic`, a sample otherwise)
+// for rows `rows` of `envs`, each read as its first `obs_values` values
+// (0: the whole row; float32 observations when fewer), and writes its
+// actions over theirs in envs.buffers(). FailedPrecondition for a
+// recurrent policy (its rows change from step to step); the policy's
+// errors.
+absl::Status ActOnRows(FixedPolicySource& policy, const std::vector<int>& rows, int obs_values, bool deterministic,
+                       LockstepEnvs& envs, const absl::Notification& stop, OpponentScratch& scratch);
+
 class OpponentSeats {
  public:
   // The seats of `envs`, whose rows are the 2 players of each env.
@@ -68,10 +86,7 @@ class OpponentSeats {
   // One opponent's rows gathered for its forward (reused, so a step
   // allocates nothing once warm).
   std::vector<int> rows_;
-  std::vector<uint8_t> observations_;
-  std::vector<uint8_t> episode_start_;
-  std::vector<float> actions_;
-  std::vector<int64_t> action_indices_;
+  OpponentScratch scratch_;
 };
 
 }  // namespace rill::actor
