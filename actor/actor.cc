@@ -12,6 +12,7 @@
 #include "actor/action_sources/central.h"
 #include "actor/action_sources/in_process.h"
 #include "actor/item_step.h"
+#include "actor/policy_opponents.h"
 #include "replay/table_config.h"
 #include "common/blas.h"
 #include "common/logging.h"
@@ -198,10 +199,10 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
   return absl::OkStatus();
 }
 
-absl::Status Actor::CreateOpponentPool(uint64_t seed, prometheus::Registry& registry) {
-  OpponentPool::Fetch fetch;
+absl::StatusOr<OpponentPool::Fetch> Actor::PoolFetch(int route) const {
   if (!options_.parameter_stores.empty()) {
-    fetch = [store = options_.parameter_stores[0]](int64_t version) -> absl::StatusOr<parameters::ReceivedParameters> {
+    return [store = options_.parameter_stores[static_cast<size_t>(route)]](
+               int64_t version) -> absl::StatusOr<parameters::ReceivedParameters> {
       ASSIGN_OR_RETURN(const parameters::ParameterUpdatePtr update, store->Version(version));
       parameters::ReceivedParameters received;
       received.version = update->version();
@@ -210,12 +211,28 @@ absl::Status Actor::CreateOpponentPool(uint64_t seed, prometheus::Registry& regi
       }
       return received;
     };
-  } else if (routes_[0].local != nullptr) {
-    fetch = [local = routes_[0].local](int64_t version) { return local->parameters().FetchVersion(version, absl::Seconds(10)); };
-  } else {
-    return absl::InvalidArgumentError("self_play: the actor needs its own policy copy (no central inference)");
   }
-  ASSIGN_OR_RETURN(opponents_, OpponentPool::Create(options_.config.self_play(), *envs_, std::move(fetch), seed));
+  if (routes_[static_cast<size_t>(route)].local != nullptr) {
+    return [local = routes_[static_cast<size_t>(route)].local](int64_t version) {
+      return local->parameters().FetchVersion(version, absl::Seconds(10));
+    };
+  }
+  return absl::InvalidArgumentError("self_play: the actor needs its own policy copy (no central inference)");
+}
+
+absl::Status Actor::CreateOpponentPool(uint64_t seed, prometheus::Registry& registry) {
+  if (routes_.size() == 1) {
+    ASSIGN_OR_RETURN(OpponentPool::Fetch fetch, PoolFetch(0));
+    ASSIGN_OR_RETURN(opponents_, OpponentPool::Create(options_.config.self_play(), *envs_, std::move(fetch), seed));
+  } else {
+    std::vector<PolicyOpponents::Side> sides;
+    for (int route = 0; route < static_cast<int>(routes_.size()); ++route) {
+      ASSIGN_OR_RETURN(OpponentPool::Fetch fetch, PoolFetch(route));
+      sides.push_back({routes_[static_cast<size_t>(route)].spec, std::move(fetch)});
+    }
+    ASSIGN_OR_RETURN(opponents_, PolicyOpponents::Create(options_.config.self_play(), *envs_, options_.agent_policy,
+                                                         std::move(sides), seed));
+  }
   auto& picks = prometheus::BuildCounter()
                     .Name("rill_actor_self_play_episodes_total")
                     .Help("Self-play: episodes begun by opponent (the newest version, or a pool snapshot)")
@@ -288,7 +305,9 @@ absl::Status Actor::ChooseActions(bool random, const absl::Notification& stop) {
     metrics_.parameter_version->Set(static_cast<double>(oldest));
   }
   if (opponents_ != nullptr) {
-    opponents_->Update(routes_[0].source->pool_versions());
+    for (size_t r = 0; r < routes_.size(); ++r) {
+      opponents_->Update(static_cast<int>(r), routes_[r].source->pool_versions());
+    }
     RETURN_IF_ERROR(opponents_->Act(*envs_, stop));
   }
   return absl::OkStatus();

@@ -140,6 +140,9 @@ class Actor {
   // Self-play (config self_play): the opponent pool, fetching snapshots
   // through the actor's parameter stream or its in-process store.
   absl::Status CreateOpponentPool(uint64_t seed, prometheus::Registry& registry);
+  // How self-play gets route `route`'s pool versions: from its store in
+  // process, else from its learner. InvalidArgument without a policy copy.
+  absl::StatusOr<OpponentPool::Fetch> PoolFetch(int route) const;
   // Picks the opponents of the envs whose episode starts and counts them.
   void PickOpponents();
   // Copies the writer's failover counters into the metrics.
@@ -192,8 +195,10 @@ class Actor {
   std::unique_ptr<AgentReturns> agent_returns_;
   std::vector<prometheus::Counter*> agent_episodes_;
   std::vector<prometheus::Gauge*> agent_episode_return_;
-  // Self-play's opponents; null without config self_play.
-  std::unique_ptr<OpponentPool> opponents_;
+  // Self-play's opponents (config.self_play): one policy against its own
+  // past versions, or several policies against each other's; null without
+  // self_play.
+  std::unique_ptr<SelfPlayOpponents> opponents_;
   prometheus::Counter* newest_opponents_ = nullptr;
   prometheus::Counter* snapshot_opponents_ = nullptr;
   std::unique_ptr<prometheus::Registry> own_registry_;

@@ -53,7 +53,10 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluatorOpti
   const uint64_t base_seed = EvaluatorSeed(options.seed, options.id);
   ASSIGN_OR_RETURN(evaluator->envs_, LockstepEnvs::CreateForEvaluation(config, config.eval().episodes(), base_seed));
   evaluator->base_seed_ = base_seed;
-  if (config.has_self_play()) {
+  // Self-play of one policy also rates each version against the past ones;
+  // between policies (config.policies) the rounds play every policy's
+  // newest, each policy's return reported.
+  if (config.has_self_play() && config.policies_size() == 0) {
     // Seeded past the plain round's envs (env i: base_seed + i + 1).
     const int episodes = config.eval().episodes();
     ASSIGN_OR_RETURN(evaluator->versus_envs_, LockstepEnvs::Create(config.env(), episodes, base_seed + episodes));

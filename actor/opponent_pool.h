@@ -40,7 +40,31 @@ namespace rill::actor {
 // probability.
 int64_t ChooseOpponent(double latest_probability, const std::vector<int64_t>& pool, std::mt19937_64& rng);
 
-class OpponentPool {
+// What a training actor's self-play does, whoever its opponents are: one
+// policy against its own past versions (OpponentPool, below), or the
+// policies of a run of several against each other's (policy_opponents.h).
+// Not thread-safe: the actor's step loop owns it.
+class SelfPlayOpponents {
+ public:
+  virtual ~SelfPlayOpponents() = default;
+  // Whether row `row`'s steps are a trained policy's: the actor writes
+  // items and records episodes for those rows alone.
+  virtual bool trained_row(int row) const = 0;
+  // Takes up policy `policy`'s learner pool as of the version the actor
+  // acts with (ActionSource::pool_versions; policy in config order, 0
+  // alone).
+  virtual void Update(int policy, const std::vector<int64_t>& pool_versions) = 0;
+  // Picks new opponents for every env that starts an episode in `envs`.
+  virtual void PickOpponents(const LockstepEnvs& envs) = 0;
+  // After the policies acted on every row: the snapshots' actions on the
+  // rows they play (sampled, as in training).
+  virtual absl::Status Act(LockstepEnvs& envs, const absl::Notification& stop) = 0;
+  // Opponents picked so far: newest versions and pool snapshots.
+  virtual int64_t newest_picks() const = 0;
+  virtual int64_t snapshot_picks() const = 0;
+};
+
+class OpponentPool final : public SelfPlayOpponents {
  public:
   // Gets a pool version from the learner (ParameterClient::FetchVersion, or
   // the store of an in-process run).
@@ -53,26 +77,27 @@ class OpponentPool {
 
   // Whether row `row`'s steps are the trained policy's: the seat env
   // row / 2 trains (row / 2 mod 2).
-  bool trained_row(int row) const { return row % 2 == (row / 2) % 2; }
+  bool trained_row(int row) const override { return row % 2 == (row / 2) % 2; }
 
   // Takes up the learner's pool as of the version the actor acts with
   // (ActionSource::pool_versions): snapshots that left it are forgotten
   // once no env is playing them.
   void Update(const std::vector<int64_t>& pool_versions);
+  void Update(int /*policy*/, const std::vector<int64_t>& pool_versions) override { Update(pool_versions); }
 
   // Picks a new opponent for every env whose row 2e starts an episode in
   // `envs` (after ResetAll, an episode's end, a failed env's reset).
-  void PickOpponents(const LockstepEnvs& envs);
+  void PickOpponents(const LockstepEnvs& envs) override;
 
   // After the trained policy acted on every row: the opponents' actions on
   // theirs (sampled, as in training). OpponentSeats::Act's errors.
-  absl::Status Act(LockstepEnvs& envs, const absl::Notification& stop) {
+  absl::Status Act(LockstepEnvs& envs, const absl::Notification& stop) override {
     return seats_.Act(envs, /*deterministic=*/false, stop);
   }
 
   // Episodes begun against the newest version and against a snapshot.
-  int64_t newest_picks() const { return newest_picks_; }
-  int64_t snapshot_picks() const { return snapshot_picks_; }
+  int64_t newest_picks() const override { return newest_picks_; }
+  int64_t snapshot_picks() const override { return snapshot_picks_; }
   const OpponentSeats& seats() const { return seats_; }
 
  private:

@@ -15,13 +15,25 @@ absl::Status FinalizeSelfPlay(v1::ExperimentConfig& config) {
   FillDeclaredDefaults(self_play);
   const v1::EnvConfig& env = config.env();
   absl::StatusOr<envs::MultiAgentSpec> multi = envs::LookupMultiAgentSpec(env.name());
-  if (env.has_remote() || env.has_plugin() || !multi.ok() || multi->num_agents() != 2) {
+  if (config.policies_size() > 0) {
+    // Between policies (actor/policy_opponents.h): any multi-agent env of
+    // the registry whose agents are rows; the policies section checks its
+    // map (experiment/policies.h).
+    if (env.has_remote() || env.has_plugin() || !multi.ok()) {
+      return InvalidField("self_play", absl::StrCat(env.name(), " is no multi-agent env of the registry (`rill "
+                                                    "envs` lists them)"));
+    }
+  } else if (env.has_remote() || env.has_plugin() || !multi.ok() || multi->num_agents() != 2) {
     return InvalidField("self_play", absl::StrCat(env.name(), " is no two-player game of the registry (`rill envs` "
-                                                  "lists them: PongDuel-v0)"));
-  }
-  if (!multi->homogeneous() || env.joint_agents()) {
+                                                  "lists them: PongDuel-v0); a game of more agents takes "
+                                                  "self_play between policies (policies { })"));
+  } else if (!multi->homogeneous()) {
     return InvalidField("self_play", absl::StrCat(env.name(), "'s players must be rows of one shared policy: two "
                                                   "agents of the same spaces, without env.joint_agents"));
+  }
+  if (env.joint_agents()) {
+    return InvalidField("self_play", absl::StrCat(env.name(), "'s players must be rows of their policies, without "
+                                                  "env.joint_agents"));
   }
   if (config.network().has_lstm()) {
     return InvalidField("self_play", "opponents play as feed-forward policies (actor/opponent_seats.h); "

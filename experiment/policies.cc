@@ -18,6 +18,32 @@
 namespace rill::experiment {
 namespace {
 
+// The envs of an actor in which policy `p` trains: all of them, or with
+// self_play env e for e mod P == p (actor/policy_opponents.h).
+int64_t TrainingEnvs(const v1::ExperimentConfig& config, const PolicyMap& map, int p) {
+  const int64_t envs = config.actor().num_envs();
+  if (!config.has_self_play()) return envs;
+  const int64_t policies = map.num_policies();
+  return envs > p ? (envs - p + policies - 1) / policies : 0;
+}
+
+// Self-play between policies: each trains in env e mod P against the
+// others' past versions, so there must be two or more, and an env for
+// each.
+absl::Status CheckSelfPlayBetweenPolicies(const v1::ExperimentConfig& config, const PolicyMap& map) {
+  if (map.num_policies() < 2) {
+    return InvalidField("policies", absl::StrCat("self_play beside one policy: with self_play each policy plays the "
+                                                 "others' past versions; for one policy against its own, leave "
+                                                 "policies out"));
+  }
+  if (config.actor().num_envs() < map.num_policies()) {
+    return InvalidField("actor.num_envs", absl::StrCat(config.actor().num_envs(), " envs for ", map.num_policies(),
+                                                       " policies: with self_play env e trains policy e mod ",
+                                                       map.num_policies(), ", so each policy needs an env"));
+  }
+  return absl::OkStatus();
+}
+
 constexpr int kMaxPolicyNameLength = 32;
 
 bool ValidPolicyName(const std::string& name) {
@@ -183,15 +209,12 @@ absl::Status FinalizePolicies(v1::ExperimentConfig& config, const learner::Actor
     return InvalidField("policies", "needs agents as rows of their policies' batches; env.joint_agents makes all "
                                     "agents one row (MADDPG already trains a policy per agent)");
   }
-  if (config.has_self_play()) {
-    return InvalidField("policies", "self_play trains one policy against its past versions; it does not take a "
-                                    "policies section yet");
-  }
   if (env.row_agents_size() > 0) {
     return InvalidField("env.row_agents", "is set in each policy's view of the config, by the run; with a policies "
                                           "section, leave it out");
   }
   ASSIGN_OR_RETURN(const PolicyMap map, ResolvePolicies(config));
+  if (config.has_self_play()) RETURN_IF_ERROR(CheckSelfPlayBetweenPolicies(config, map));
   absl::StatusOr<envs::EnvSpec> batch_row = envs::ConfiguredEnvSpec(env);
   if (!batch_row.ok()) {
     // Its message starts with the field (env.pixels: ...).
@@ -222,13 +245,18 @@ absl::Status FinalizePolicies(v1::ExperimentConfig& config, const learner::Actor
     for (int p = 0; p < map.num_policies(); ++p) {
       const v1::PolicyConfig& policy = config.policies(p);
       const int64_t batch = policy.has_learner() ? policy.learner().batch_size() : config.learner().batch_size();
-      const int64_t rows = static_cast<int64_t>(config.topology().num_actors()) * config.actor().num_envs() *
+      // With self_play a policy trains in 1 env of every P (env e mod P).
+      const int64_t envs = TrainingEnvs(config, map, p);
+      const int64_t rows = static_cast<int64_t>(config.topology().num_actors()) * envs *
                            static_cast<int64_t>(map.AgentsOf(p).size());
       if (batch > rows) {
         return InvalidField(policy.has_learner() ? absl::StrCat("policies[", p, "].learner.batch_size")
                                                  : std::string("learner.batch_size"),
                             absl::StrCat(batch, " unrolls per batch, but policy '", map.names[p], "' plays only ",
-                                         rows, " rows (num_actors x num_envs x its ", map.AgentsOf(p).size(),
+                                         rows, " rows (num_actors x ",
+                                         config.has_self_play() ? absl::StrCat("the ", envs, " envs it trains in")
+                                                                : std::string("num_envs"),
+                                         " x its ", map.AgentsOf(p).size(),
                                          " agents), each waiting for its next version"));
       }
     }

@@ -43,9 +43,10 @@ bool AgentPatternMatches(const std::string& pattern, const std::string& name);
 // naming the field): a bad or repeated name, a pattern that matches no
 // agent, an agent no policy plays or two policies play, an env that is not
 // multi-agent or whose agents are not rows (env.joint_agents, which MADDPG
-// sets), and what a run of several learner states cannot have yet:
-// self_play. (With topology.num_learners > 1 every rank trains every
-// policy, each policy averaging through a subgroup of its own.)
+// sets), and with self_play (between policies, actor/policy_opponents.h)
+// fewer than two policies or fewer actor.num_envs than policies. (With
+// topology.num_learners > 1 every rank trains every policy, each policy
+// averaging through a subgroup of its own.)
 // A policy's agents must share their spaces (envs::PolicyRowSpec).
 // A policy's own learner section is merged over `given_learner` (the
 // run's learner section as the config gave it, before its defaults),
@@ -58,8 +59,8 @@ bool AgentPatternMatches(const std::string& pattern, const std::string& name);
 // out (or be the one finalization fills in); env.row_agents is the views'
 // (PolicyView), never a run's with policies. A synchronous `duty` (PPO)
 // needs each policy's learner.batch_size unrolls of its own rows per
-// round. Call once env, learner, actor, topology and self_play are
-// finalized, before replay.
+// round (with self_play, of the envs it trains in). Call once env,
+// learner, actor, topology and self_play are finalized, before replay.
 absl::Status FinalizePolicies(v1::ExperimentConfig& config, const learner::ActorDuty& duty,
                               const v1::LearnerConfig& given_learner);
 

@@ -134,6 +134,21 @@ TEST(DeterministicTest, SeveralPoliciesRepeatBitForBit) {
   EXPECT_NE(evaluation.find("\"env/touches\""), std::string::npos) << evaluation;
 }
 
+// Self-play between those policies: each env's opponents drawn from the
+// other policy's pool, by the actor's seeded picks, repeat as well.
+TEST(DeterministicTest, SelfPlayBetweenPoliciesRepeatsBitForBit) {
+  ExpectRepeats("--config=tests/configs/tiny_predator_prey_self_play.textpb", "--max_env_steps=8000",
+                "policies-self-play");
+  const LockstepLaunch run =
+      Launch("policies-self-play-picks", {"--config=tests/configs/tiny_predator_prey_self_play.textpb",
+                                          "--max_env_steps=8000"});
+  ASSERT_EQ(run.exit_code, 0) << ReadFile(run.log);
+  std::smatch picks;
+  const std::string log = ReadFile(run.log);
+  ASSERT_TRUE(std::regex_search(log, picks, std::regex("([0-9]+) against pool snapshots"))) << log;
+  EXPECT_GT(std::stoi(picks[1].str()), 0) << log;
+}
+
 // `rill env-server` on 127.0.0.1:0 serving `env`; its "listening on"
 // address, or "" (a test failure) when it does not print one in a minute.
 std::string ServeEnv(const std::string& env, std::unique_ptr<ChildProcess>* server) {

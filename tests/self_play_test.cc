@@ -2,13 +2,19 @@
 // of its versions, an actor plays them on its envs' untrained seats
 // (fetched with GetVersion), and a learner stopped with SIGTERM saves the
 // pool with its final checkpoint, from which the next one serves the same
-// snapshots while the actor goes on playing them.
+// snapshots while the actor goes on playing them. Between policies, each
+// policy plays the others' snapshots and keeps a pool of its own.
+#include <sys/wait.h>
+
 #include <csignal>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/child_process.h"
 #include "common/grpc_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -101,6 +107,44 @@ TEST(SelfPlayTest, ActorsPlayPoolSnapshotsAndAResumedLearnerServesTheSamePool) {
   EXPECT_TRUE(WaitUntil([&] { return Sample(*actor, kSnapshotEpisodes) >= snapshot_episodes + 8; },
                         absl::Seconds(120)))
       << actor->process->LogTail(20);
+}
+
+// Self-play between policies, as a user launches it: predator-prey's
+// predators and prey each train in half the envs against the other's
+// newest version or one of its pool snapshots, and each policy's learner
+// keeps and saves a pool of its own.
+TEST(SelfPlayTest, PoliciesEachPlayTheOthersSnapshotsAndKeepPoolsOfTheirOwn) {
+  const std::string run_dir = TempDir("self-play-policies");
+  absl::StatusOr<std::unique_ptr<ChildProcess>> launch = ChildProcess::Start(
+      "launch", RillBinary(),
+      {"launch", "--config=tests/configs/tiny_predator_prey_self_play.textpb", "--run_dir=" + run_dir,
+       "--max_env_steps=60000", "--plot_python="},
+      run_dir + "-launch.log");
+  ASSERT_TRUE(launch.ok()) << launch.status();
+  const std::optional<int> status = (*launch)->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << (*launch)->LogTail(30);
+
+  // Some episodes met a snapshot, some the newest versions.
+  const std::string actor = ReadFile(run_dir + "/final-metrics/actor-0.prom");
+  for (const std::string opponent : {"snapshot", "newest"}) {
+    const std::string series =
+        absl::StrCat("rill_actor_self_play_episodes_total{opponent=\"", opponent, "\",role=\"actor\"} ");
+    const size_t at = actor.find(series);
+    ASSERT_NE(at, std::string::npos) << series << "\n" << actor;
+    EXPECT_GT(std::stod(actor.substr(at + series.size())), 0) << series;
+  }
+  for (const std::string policy : {"predators", "prey"}) {
+    SCOPED_TRACE(policy);
+    v1::ParameterPool saved;
+    ASSERT_TRUE(saved.ParseFromString(ReadFile(run_dir + "/checkpoints/learner/" + policy + "/latest/pool.pb")))
+        << "no pool beside the policy's checkpoint";
+    EXPECT_GE(saved.snapshots_size(), 1);
+    EXPECT_LE(saved.snapshots_size(), 3) << "self_play.pool_size";
+  }
+  // The evaluator plays both policies' newest and reports each.
+  const std::string evaluations = ReadFile(run_dir + "/metrics/evaluator.jsonl");
+  EXPECT_THAT(evaluations, HasSubstr("\"policy/predators/return\""));
+  EXPECT_THAT(evaluations, HasSubstr("\"policy/prey/return\""));
 }
 
 }  // namespace
