@@ -112,7 +112,7 @@ TEST(SelfPlayTest, ActorsPlayPoolSnapshotsAndAResumedLearnerServesTheSamePool) {
 // Self-play between policies, as a user launches it: predator-prey's
 // predators and prey each train in half the envs against the other's
 // newest version or one of its pool snapshots, and each policy's learner
-// keeps and saves a pool of its own.
+// keeps and saves a pool of its own, which a resumed run plays on.
 TEST(SelfPlayTest, PoliciesEachPlayTheOthersSnapshotsAndKeepPoolsOfTheirOwn) {
   const std::string run_dir = TempDir("self-play-policies");
   absl::StatusOr<std::unique_ptr<ChildProcess>> launch = ChildProcess::Start(
@@ -133,6 +133,7 @@ TEST(SelfPlayTest, PoliciesEachPlayTheOthersSnapshotsAndKeepPoolsOfTheirOwn) {
     ASSERT_NE(at, std::string::npos) << series << "\n" << actor;
     EXPECT_GT(std::stod(actor.substr(at + series.size())), 0) << series;
   }
+  std::vector<std::string> pools;
   for (const std::string policy : {"predators", "prey"}) {
     SCOPED_TRACE(policy);
     v1::ParameterPool saved;
@@ -140,11 +141,27 @@ TEST(SelfPlayTest, PoliciesEachPlayTheOthersSnapshotsAndKeepPoolsOfTheirOwn) {
         << "no pool beside the policy's checkpoint";
     EXPECT_GE(saved.snapshots_size(), 1);
     EXPECT_LE(saved.snapshots_size(), 3) << "self_play.pool_size";
+    std::vector<int64_t> versions;
+    for (const v1::ParameterUpdate& snapshot : saved.snapshots()) versions.push_back(snapshot.version());
+    pools.push_back(absl::StrJoin(versions, ", "));
   }
   // The evaluator plays both policies' newest and reports each.
   const std::string evaluations = ReadFile(run_dir + "/metrics/evaluator.jsonl");
   EXPECT_THAT(evaluations, HasSubstr("\"policy/predators/return\""));
   EXPECT_THAT(evaluations, HasSubstr("\"policy/prey/return\""));
+
+  // Resumed, each policy's learner plays on against the pool it saved.
+  absl::StatusOr<std::unique_ptr<ChildProcess>> resumed = ChildProcess::Start(
+      "resume", RillBinary(), {"launch", "--resume=" + run_dir, "--max_env_steps=90000", "--plot_python="},
+      run_dir + "-resume.log");
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  const std::optional<int> resumed_status = (*resumed)->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(resumed_status.has_value() && WIFEXITED(*resumed_status) && WEXITSTATUS(*resumed_status) == 0)
+      << (*resumed)->LogTail(30);
+  const std::string learner_log = ReadFile(run_dir + "/logs/learner.log");
+  for (const std::string& pool : pools) {
+    EXPECT_THAT(learner_log, HasSubstr("self-play: resumed the opponent pool of versions " + pool)) << learner_log;
+  }
 }
 
 }  // namespace
