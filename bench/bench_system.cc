@@ -342,8 +342,12 @@ absl::StatusOr<PartCosts> TimeParts(const v1::ExperimentConfig& config, absl::Du
     v1::ParameterSet exported;
     ASSIGN_OR_RETURN(UpdateCosts update, TimeUpdate(config, map.names[p], each, &exported));
     costs.updates.push_back(std::move(update));
-    ASSIGN_OR_RETURN(const envs::EnvSpec spec, envs::PolicyRowSpec(config.env(), map.agent_policy, p));
-    auto policy = std::make_unique<actor::FixedPolicySource>(map.several() ? spec : envs->spec(), config.seed() + 2 + p);
+    // The envs' own spec for a lone policy, else its rows' (as the actor).
+    envs::EnvSpec spec = envs->spec();
+    if (map.several()) {
+      ASSIGN_OR_RETURN(spec, envs::PolicyRowSpec(config.env(), map.agent_policy, p));
+    }
+    auto policy = std::make_unique<actor::FixedPolicySource>(spec, config.seed() + 2 + p);
     RETURN_IF_ERROR(policy->Load(exported, 1));
     policies.push_back(std::move(policy));
     obs_dims.push_back(spec.obs_dim());

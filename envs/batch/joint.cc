@@ -93,10 +93,11 @@ void JointAgentsEnvBatch::SplitAction(int e, const float* actions) {
     if (!envs_->live(e, k)) continue;
     const float* part = row + slot.action_offset;
     float* to = env_row + envs_->action_offset(k);
-    const float* own_obs = current_obs_.empty()
-                               ? nullptr
-                               : &current_obs_[static_cast<size_t>(e) * envs_->obs_width() + slot.obs_offset];
-    if (scripted_[k] != 0 && envs_->ScriptedAction(e, k, own_obs, to)) continue;
+    if (scripted_[k] != 0) {
+      // ScriptAgent made current_obs_: the agent's own observation.
+      const float* own = &current_obs_[static_cast<size_t>(e) * envs_->obs_width() + slot.obs_offset];
+      if (envs_->ScriptedAction(e, k, own, to)) continue;
+    }
     if (slot.masked) {
       // The largest entry the agent's mask (the last action_width floats of
       // its observation) allows; the first of equal ones.
