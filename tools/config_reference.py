@@ -156,7 +156,8 @@ def parse(path, messages, enums):
         if code == "}":
             scopes.pop()
             continue
-        if kind == "service" or code.startswith(("syntax", "package", "option", "reserved", "extensions")):
+        # `option`, not `optional`: a word of its own.
+        if kind == "service" or re.match(r"^(syntax|package|option|reserved|extensions)\b", code):
             continue
         m = re.match(r'^import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;$', code)
         if m:
