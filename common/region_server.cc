@@ -1,10 +1,12 @@
 #include "common/region_server.h"
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -130,12 +132,22 @@ RegionServer::~RegionServer() {
   if (epoll_ >= 0) ::close(epoll_);
 }
 
-absl::Status RegionServer::MakeRegion(HostedRegion& region) {
+absl::Status RegionServer::MakeRegion(HostedRegion& region, int memfd) {
   const int64_t size = region.address_.size;
-  region.memfd_ = ::memfd_create("rill-region", MFD_CLOEXEC);
-  if (region.memfd_ < 0) return absl::UnavailableError(absl::StrCat("memfd_create: ", Errno(errno)));
-  if (::ftruncate(region.memfd_, size) != 0) {
-    return absl::ResourceExhaustedError(absl::StrCat("a region of ", size, " bytes: ftruncate: ", Errno(errno)));
+  if (memfd >= 0) {
+    struct stat status = {};
+    if (::fstat(memfd, &status) != 0 || status.st_size < size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a region of ", size, " bytes in a file of ", status.st_size, " bytes"));
+    }
+    region.memfd_ = ::fcntl(memfd, F_DUPFD_CLOEXEC, 0);
+    if (region.memfd_ < 0) return absl::UnavailableError(absl::StrCat("fcntl(F_DUPFD_CLOEXEC): ", Errno(errno)));
+  } else {
+    region.memfd_ = ::memfd_create("rill-region", MFD_CLOEXEC);
+    if (region.memfd_ < 0) return absl::UnavailableError(absl::StrCat("memfd_create: ", Errno(errno)));
+    if (::ftruncate(region.memfd_, size) != 0) {
+      return absl::ResourceExhaustedError(absl::StrCat("a region of ", size, " bytes: ftruncate: ", Errno(errno)));
+    }
   }
   void* base = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, region.memfd_, 0);
   if (base == MAP_FAILED) return absl::ResourceExhaustedError(absl::StrCat("mmap: ", Errno(errno)));
@@ -157,6 +169,19 @@ absl::Status RegionServer::MakeRegion(HostedRegion& region) {
 
 absl::StatusOr<std::shared_ptr<HostedRegion>> RegionServer::Offer(int64_t size, HostedRegion::Handlers handlers,
                                                                   absl::Duration accept_within) {
+  return OfferRegion(-1, size, std::move(handlers), accept_within);
+}
+
+absl::StatusOr<std::shared_ptr<HostedRegion>> RegionServer::OfferFile(int memfd, int64_t size,
+                                                                      HostedRegion::Handlers handlers,
+                                                                      absl::Duration accept_within) {
+  if (memfd < 0) return absl::InvalidArgumentError("OfferFile: no file descriptor");
+  return OfferRegion(memfd, size, std::move(handlers), accept_within);
+}
+
+absl::StatusOr<std::shared_ptr<HostedRegion>> RegionServer::OfferRegion(int memfd, int64_t size,
+                                                                        HostedRegion::Handlers handlers,
+                                                                        absl::Duration accept_within) {
   if (size <= 0 || size > kMaxRegionBytes) {
     return absl::InvalidArgumentError(absl::StrCat("a region of ", size, " bytes (1..", kMaxRegionBytes, ")"));
   }
@@ -170,7 +195,7 @@ absl::StatusOr<std::shared_ptr<HostedRegion>> RegionServer::Offer(int64_t size, 
   int listener;
   {
     absl::MutexLock io(&region->io_mu_);
-    RETURN_IF_ERROR(MakeRegion(*region));
+    RETURN_IF_ERROR(MakeRegion(*region, memfd));
     listener = region->listener_;
   }
   {

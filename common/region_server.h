@@ -117,6 +117,13 @@ class RegionServer {
   // itself within `accept_within`.
   absl::StatusOr<std::shared_ptr<HostedRegion>> Offer(int64_t size, HostedRegion::Handlers handlers,
                                                       absl::Duration accept_within) ABSL_LOCKS_EXCLUDED(mu_);
+  // The same for a region whose bytes are `memfd`'s (the caller's, of at
+  // least `size` bytes; duplicated, so the caller keeps its own): several
+  // clients then read one set of bytes, each through its own socket and
+  // token (the learner's parameter versions, parameters/parameter_region.h).
+  // InvalidArgument for a file shorter than `size`.
+  absl::StatusOr<std::shared_ptr<HostedRegion>> OfferFile(int memfd, int64_t size, HostedRegion::Handlers handlers,
+                                                          absl::Duration accept_within) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Closes `region`: its socket (the client's Exchange fails with
   // Unavailable) and its handlers (none runs after this returns). From a
@@ -128,9 +135,13 @@ class RegionServer {
 
  private:
   RegionServer() = default;
-  // The region's memfd, mapping and listening socket; the caller holds
-  // its io_mu_.
-  absl::Status MakeRegion(HostedRegion& region) ABSL_EXCLUSIVE_LOCKS_REQUIRED(region.io_mu_);
+  // Offer's and OfferFile's work: `memfd` -1 makes the region a file of
+  // its own.
+  absl::StatusOr<std::shared_ptr<HostedRegion>> OfferRegion(int memfd, int64_t size, HostedRegion::Handlers handlers,
+                                                            absl::Duration accept_within) ABSL_LOCKS_EXCLUDED(mu_);
+  // The region's memfd (a new one, or a duplicate of `memfd`), mapping and
+  // listening socket; the caller holds its io_mu_.
+  absl::Status MakeRegion(HostedRegion& region, int memfd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(region.io_mu_);
   void Loop();
   // The server's thread: one readiness event of `region`'s descriptor `fd`.
   void Serve(const std::shared_ptr<HostedRegion>& region, int fd);
