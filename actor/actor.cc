@@ -156,6 +156,7 @@ absl::Status Actor::CreateRoute(int index, uint64_t seed) {
         FollowLearner(options.learner_address, config.replay().max_message_bytes(), route.spec, seed,
                       metrics_.parameter_delay_seconds, route.version_gauge);
     follow.policy = route.name;
+    follow.shared_memory = config.learner().shared_memory_parameters();
     auto local = std::make_unique<LocalPolicySource>(std::move(follow));
     route.local = local.get();
     source = std::move(local);

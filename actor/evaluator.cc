@@ -96,6 +96,7 @@ absl::Status Evaluator::FollowPolicies(uint64_t seed) {
     LocalPolicyOptions follow = FollowLearner(options.learner_address, config.replay().max_message_bytes(), spec,
                                               policy_seed, metrics_.parameter_delay_seconds, version);
     follow.policy = name;
+    follow.shared_memory = config.learner().shared_memory_parameters();
     auto source = std::make_unique<LocalPolicySource>(std::move(follow));
     policies_.push_back(source.get());
     return source;

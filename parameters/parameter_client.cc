@@ -30,11 +30,13 @@ absl::StatusOr<ReceivedParameters> Decode(const v1::ParameterUpdate& update) {
 }  // namespace
 
 ParameterClient::ParameterClient(const std::string& learner_address, int64_t max_message_bytes,
-                                 ParameterUpdateCallback on_update, std::string policy)
-    : channel_(MakeChannel(learner_address, max_message_bytes)),
+                                 ParameterUpdateCallback on_update, std::string policy, bool shared_memory)
+    : address_(learner_address),
+      channel_(MakeChannel(learner_address, max_message_bytes)),
       stub_(v1::ParameterService::NewStub(channel_)),
       on_update_(std::move(on_update)),
       policy_(std::move(policy)),
+      ask_region_(shared_memory && on_update_ == nullptr),
       thread_([this] { Run(); }) {}
 
 ParameterClient::~ParameterClient() {
@@ -47,19 +49,109 @@ ParameterClient::~ParameterClient() {
 }
 
 std::optional<ReceivedParameters> ParameterClient::TakeNewer() {
-  absl::MutexLock lock(&mu_);
-  std::optional<ReceivedParameters> taken = std::move(pending_);
-  pending_.reset();
+  std::optional<ReceivedParameters> taken;
+  std::shared_ptr<ParameterRegionReader> region;
+  int64_t have;
+  {
+    absl::MutexLock lock(&mu_);
+    taken = std::move(pending_);
+    pending_.reset();
+    region = RegionLocked();
+    have = std::max(taken_version_, taken.has_value() ? taken->version : 0);
+  }
+  if (region != nullptr) {
+    // Parsed here, on the caller's thread, and only the version taken up.
+    absl::StatusOr<std::optional<v1::ParameterUpdate>> read = region->ReadNewer(have);
+    if (!read.ok()) {
+      if (region_errors_++ % 1000 == 0) RILL_LOG(ERROR) << read.status().message() << "; skipped";
+    } else if (read->has_value()) {
+      absl::StatusOr<ReceivedParameters> decoded = Decode(**read);
+      if (decoded.ok()) {
+        taken = *std::move(decoded);
+      } else {
+        if (region_errors_++ % 1000 == 0) RILL_LOG(ERROR) << decoded.status().message() << "; skipped";
+      }
+    }
+  }
+  if (taken.has_value()) {
+    absl::MutexLock lock(&mu_);
+    taken_version_ = std::max(taken_version_, taken->version);
+  }
   return taken;
 }
 
-bool ParameterClient::WaitForVersionAfter(int64_t version, absl::Duration timeout) {
+std::shared_ptr<ParameterRegionReader> ParameterClient::Region() {
   absl::MutexLock lock(&mu_);
-  auto newer = [this, version]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return latest_version_.load() > version || stopping_;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&newer), timeout);
-  return latest_version_.load() > version;
+  return RegionLocked();
+}
+
+const std::shared_ptr<ParameterRegionReader>& ParameterClient::RegionLocked() {
+  if (region_ != nullptr && region_->retired()) {
+    RILL_LOG(INFO) << "the learner retired its parameter region; versions come over gRPC";
+    region_.reset();
+  }
+  return region_;
+}
+
+int64_t ParameterClient::latest_version() const {
+  absl::MutexLock lock(&mu_);
+  return std::max(latest_version_.load(), region_ != nullptr ? region_->latest_version() : 0);
+}
+
+bool ParameterClient::shared_memory() const {
+  absl::MutexLock lock(&mu_);
+  return region_ != nullptr;
+}
+
+bool ParameterClient::WaitForVersionAfter(int64_t version, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    std::shared_ptr<ParameterRegionReader> region;
+    {
+      absl::MutexLock lock(&mu_);
+      // Over the stream: woken by the version, a region or stopping.
+      auto newer = [this, version]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return latest_version_.load() > version || stopping_ || region_ != nullptr;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&newer), deadline);
+      if (latest_version_.load() > version) return true;
+      if (stopping_) return false;
+      region = region_;
+    }
+    if (region == nullptr) return false;  // the deadline
+    // In the region: woken by the learner's write. Slices of 100 ms see a
+    // dropped region or a stopping client.
+    const absl::Duration left = deadline - absl::Now();
+    if (region->WaitNewer(version, std::min(left, absl::Milliseconds(100)))) return true;
+    if (left <= absl::Milliseconds(100)) return region->latest_version() > version;
+    if (Region() == nullptr) continue;  // retired: the stream again
+  }
+}
+
+void ParameterClient::TakeRegion(const v1::ParameterRegionOffer& offer) {
+  RegionAddress address;
+  address.socket = offer.socket();
+  address.token = offer.token();
+  address.size = offer.size();
+  bool reached = false;
+  absl::StatusOr<std::unique_ptr<SharedRegion>> mapped =
+      SharedRegion::Connect(address, {{"parameters", 0, offer.size()}}, absl::Seconds(5), &reached);
+  absl::StatusOr<std::unique_ptr<ParameterRegionReader>> region =
+      mapped.ok() ? ParameterRegionReader::Open(*std::move(mapped), offer.size()) : mapped.status();
+  if (!region.ok()) {
+    // Another host (the socket is not there): the stream it is.
+    if (reached) {
+      RILL_LOG(WARNING) << region.status().message() << "; parameter versions from " << address_ << " over gRPC";
+    } else {
+      RILL_LOG(INFO) << "parameter versions from " << address_ << " over gRPC: its shared region is out of reach ("
+                     << region.status().message() << ")";
+    }
+    return;
+  }
+  RILL_LOG(INFO) << "parameter versions from " << address_ << " through shared region @" << offer.socket();
+  absl::MutexLock lock(&mu_);
+  region_ = *std::move(region);
+  taken_version_ = 0;
 }
 
 void ParameterClient::Run() {
@@ -75,10 +167,15 @@ void ParameterClient::Run() {
     // learner resumed from a checkpoint older than what this actor has.
     v1::SubscribeRequest request;
     request.set_policy(policy_);
+    request.set_shared_memory(ask_region_);
     std::unique_ptr<grpc::ClientReader<v1::ParameterUpdate>> reader = stub_->Subscribe(&context, request);
     v1::ParameterUpdate update;
     while (reader->Read(&update)) {
       backoff.Reset();
+      if (update.has_shared_memory()) {
+        TakeRegion(update.shared_memory());
+        continue;
+      }
       if (on_update_) {
         const int64_t version = update.version();
         on_update_(std::move(update));
@@ -101,6 +198,7 @@ void ParameterClient::Run() {
     grpc::Status status = reader->Finish();
     absl::MutexLock lock(&mu_);
     active_context_ = nullptr;
+    region_.reset();  // the learner's: the next stream offers its new one
     if (stopping_) return;
     const absl::Duration wait = backoff.Next();
     RILL_LOG(WARNING) << "parameter stream ended (" << status.error_message() << "); reconnecting in "

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/grpc_status.h"
+#include "common/logging.h"
 
 namespace rill::parameters {
 
@@ -61,15 +62,43 @@ ParameterStore::~ParameterStore() {
 }
 
 void ParameterStore::FanOutLoop() {
-  absl::MutexLock lock(&mu_);
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return destroying_ || closed_ || latest_ != fanned_out_; };
+  bool told_region_failure = false;
   while (true) {
-    mu_.Await(absl::Condition(&ready));
+    PublishedPtr version;
+    ParameterRegionWriter* region;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(&ready));
+      if (destroying_ || closed_) return;
+      version = latest_;
+      region = region_.get();
+    }
+    // In the region before any stream hears of it: a stream whose client
+    // holds the region sends nothing for it.
+    if (region != nullptr) {
+      absl::Status written = region->Write(*version->update);
+      if (!written.ok() && !told_region_failure) {
+        told_region_failure = true;
+        RILL_LOG(WARNING) << "parameter versions over gRPC only: " << written.message();
+      }
+    }
+    absl::MutexLock lock(&mu_);
     if (destroying_ || closed_) return;
-    fanned_out_ = latest_;
+    fanned_out_ = version;
     // Each call only starts a write (or keeps the version for later).
     for (ParameterListener* listener : listeners_) listener->OnPublished(fanned_out_);
   }
+}
+
+void ParameterStore::ShareOnHost(RegionServer* regions) {
+  absl::MutexLock lock(&mu_);
+  region_ = std::make_unique<ParameterRegionWriter>(regions);
+}
+
+ParameterRegionWriter* ParameterStore::region() const {
+  absl::MutexLock lock(&mu_);
+  return region_.get();
 }
 
 void ParameterStore::KeepSnapshots(int size, int64_t every_updates) {
@@ -182,9 +211,15 @@ namespace {
 // replaced (not queued) when a newer one arrives meanwhile. The bytes
 // written are the store's shared serialized version, kept alive by
 // `in_flight_`.
+//
+// With shared memory (`region_`): the stream's first write is the region's
+// offer, made with the first version the region holds; from the moment
+// its client holds the region, versions are not written (the region has
+// them), unless the region is retired.
 class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public ParameterListener {
  public:
-  SubscribeReactor(ParameterStore* store, int64_t after_version) : store_(store), newest_version_(after_version) {
+  SubscribeReactor(ParameterStore* store, int64_t after_version, ParameterRegionWriter* region)
+      : store_(store), region_(region), newest_version_(after_version) {
     // Reactions may start in the constructor; gRPC holds them until the
     // stream is bound.
     store_->AddListener(this);
@@ -192,8 +227,16 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
 
   void OnPublished(const PublishedPtr& version) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    if (finishing_ || version->update->version() <= newest_version_) return;
+    if (finishing_) return;
+    // Tried with every version the store hands out: the first may come
+    // before the region holds one.
+    if (region_ != nullptr && !offered_) OfferLocked();
+    if (version->update->version() <= newest_version_) {
+      if (offer_pending_ && !writing_) WriteLocked();
+      return;
+    }
     newest_version_ = version->update->version();
+    if (ClientHoldsRegionLocked()) return;
     pending_ = version;
     if (!writing_) WriteLocked();
   }
@@ -211,8 +254,10 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
       Finish(final_status_);
     } else if (!ok) {
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscriber went away"));
-    } else if (pending_ != nullptr) {
+    } else if (offer_pending_ || (pending_ != nullptr && !ClientHoldsRegionLocked())) {
       WriteLocked();
+    } else {
+      pending_ = nullptr;
     }
   }
 
@@ -225,16 +270,51 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
     store_->RemoveListener(this);
     // OnStoreClosed may have called Finish under mu_ from the store's thread:
     // wait until it has let go of the lock before the reactor goes.
-    { absl::MutexLock lock(&mu_); }
+    std::shared_ptr<HostedRegion> hosted;
+    {
+      absl::MutexLock lock(&mu_);
+      hosted = std::move(hosted_);
+    }
+    if (hosted != nullptr) region_->Withdraw(hosted.get());
     delete this;
   }
 
  private:
   void WriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    writing_ = true;
+    if (offer_pending_) {
+      offer_pending_ = false;
+      StartWrite(&offer_wire_);
+      return;
+    }
     in_flight_ = std::move(pending_);
     pending_ = nullptr;
-    writing_ = true;
     StartWrite(&in_flight_->wire);
+  }
+
+  // Makes the stream's offer, once the region holds a version (until then
+  // Offer says FailedPrecondition, and the next version tries again).
+  void OfferLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    absl::StatusOr<std::shared_ptr<HostedRegion>> hosted = region_->Offer(absl::Seconds(5));
+    if (!hosted.ok()) {
+      if (!absl::IsFailedPrecondition(hosted.status()) || region_->retired()) offered_ = true;
+      return;
+    }
+    offered_ = true;
+    hosted_ = *std::move(hosted);
+    v1::ParameterUpdate offer;
+    v1::ParameterRegionOffer* where = offer.mutable_shared_memory();
+    where->set_socket(hosted_->address().socket);
+    where->set_token(hosted_->address().token);
+    where->set_size(hosted_->size());
+    bool own_buffer = false;
+    offer_pending_ =
+        grpc::SerializationTraits<v1::ParameterUpdate>::Serialize(offer, &offer_wire_, &own_buffer).ok();
+  }
+
+  // The client maps the region, and the region takes every version.
+  bool ClientHoldsRegionLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return hosted_ != nullptr && hosted_->connected() && !region_->retired();
   }
 
   // Finishes now, or when the write on the wire completes (a stream may
@@ -243,6 +323,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
     if (finishing_) return;
     finishing_ = true;
     pending_ = nullptr;
+    offer_pending_ = false;
     if (writing_) {
       final_status_ = std::move(status);
       return;
@@ -251,8 +332,13 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
   }
 
   ParameterStore* const store_;
+  ParameterRegionWriter* const region_;  // null: no shared memory for this stream
   absl::Mutex mu_;
   int64_t newest_version_ ABSL_GUARDED_BY(mu_);
+  bool offered_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<HostedRegion> hosted_ ABSL_GUARDED_BY(mu_);
+  bool offer_pending_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ByteBuffer offer_wire_ ABSL_GUARDED_BY(mu_);
   PublishedPtr pending_ ABSL_GUARDED_BY(mu_);
   PublishedPtr in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
@@ -280,7 +366,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* ParameterServiceImpl::Subscribe(grpc
   }
   absl::StatusOr<ParameterStore*> store = Find(parsed.policy());
   if (!store.ok()) return new RefusedStream(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(store.status().message())));
-  return new SubscribeReactor(*store, parsed.after_version());
+  return new SubscribeReactor(*store, parsed.after_version(), parsed.shared_memory() ? (*store)->region() : nullptr);
 }
 
 absl::StatusOr<ParameterStore*> ParameterServiceImpl::Find(const std::string& policy) const {

@@ -39,6 +39,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/region_server.h"
+#include "parameters/parameter_region.h"
 #include "proto/parameters.grpc.pb.h"
 
 namespace rill::parameters {
@@ -112,13 +114,23 @@ class ParameterStore {
   // NotFound naming the versions there are otherwise.
   absl::StatusOr<ParameterUpdatePtr> Version(int64_t version) const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Shared memory (parameter_region.h): from now on each version is also
+  // written into one region that Subscribe streams asking for it are
+  // offered, through `regions` (not owned; outlives the store). Called
+  // before the first Publish.
+  void ShareOnHost(RegionServer* regions) ABSL_LOCKS_EXCLUDED(mu_);
+  // The region's writer: null without ShareOnHost.
+  ParameterRegionWriter* region() const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Progress the Status RPC reports; set by the training loop.
   void SetProgress(int64_t updates, int64_t samples, double updates_per_second);
   v1::LearnerStatus Status() const;
 
  private:
   // Hands each version newer than the last it handed out to every listener,
-  // under mu_ (so in order), until the store closes or is destroyed.
+  // under mu_ (so in order), until the store closes or is destroyed; writes
+  // it into the shared region first, outside mu_ (a 3 MB policy's copy
+  // does not hold Publish up).
   void FanOutLoop() ABSL_LOCKS_EXCLUDED(mu_);
 
   mutable absl::Mutex mu_;
@@ -132,6 +144,7 @@ class ParameterStore {
   int pool_size_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t pool_every_ ABSL_GUARDED_BY(mu_) = 1;
   std::deque<ParameterUpdatePtr> pool_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ParameterRegionWriter> region_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> updates_{0};
   std::atomic<int64_t> samples_{0};
   std::atomic<double> updates_per_second_{0};
@@ -156,7 +169,9 @@ class ParameterServiceImpl final
   // Streams versions newer than request.after_version, the newest one each
   // time the stream can take a write, until the client cancels (CANCELLED)
   // or the store closes (CANCELLED, "shutting down"). INVALID_ARGUMENT for
-  // a request that is not a SubscribeRequest.
+  // a request that is not a SubscribeRequest. A request that asks for
+  // shared memory, to a store that shares on its host, is offered the
+  // region first and sent no versions while its client holds it.
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* context,
                                                         const grpc::ByteBuffer* request) override;
   // The latest version; UNAVAILABLE before the first publish.

@@ -226,6 +226,88 @@ struct ServedStore {
   }
 };
 
+// Reads the stream until its shared-memory offer (versions may come first,
+// sent before the region held one); false when the stream ends first.
+bool ReadOffer(grpc::ClientReader<v1::ParameterUpdate>& reader, v1::ParameterRegionOffer* offer) {
+  v1::ParameterUpdate update;
+  while (reader.Read(&update)) {
+    if (update.has_shared_memory()) {
+      EXPECT_EQ(update.version(), 0) << "an offer carries no version";
+      *offer = update.shared_memory();
+      return true;
+    }
+  }
+  return false;
+}
+
+std::unique_ptr<RegionServer> MakeRegions() {
+  absl::StatusOr<std::unique_ptr<RegionServer>> regions = RegionServer::Create("rill-parameters-test");
+  EXPECT_TRUE(regions.ok()) << regions.status();
+  return regions.ok() ? *std::move(regions) : nullptr;
+}
+
+// A store that shares its versions on this host, version 1 published,
+// and a Subscribe stream that asked for shared memory, read up to its
+// offer.
+struct OfferedStream {
+  std::unique_ptr<RegionServer> regions = MakeRegions();  // outlives the store
+  ServedStore served;
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::ParameterUpdate>> reader;
+  v1::ParameterRegionOffer offer;
+  bool offered = false;
+
+  OfferedStream() {
+    if (regions == nullptr) return;
+    served.store.ShareOnHost(regions.get());
+    EXPECT_TRUE(served.store.Publish(1, 0, "v1").ok());
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    v1::SubscribeRequest request;
+    request.set_shared_memory(true);
+    reader = served.stub->Subscribe(&context, request);
+    offered = ReadOffer(*reader, &offer);
+  }
+};
+
+TEST(ParameterServiceTest, AStreamWhoseClientHoldsTheRegionCarriesNoMoreVersions) {
+  OfferedStream stream;
+  ASSERT_TRUE(stream.offered);
+  const v1::ParameterRegionOffer& offer = stream.offer;
+  auto mapped = SharedRegion::Connect({offer.socket(), offer.token(), offer.size()}, {{"parameters", 0, offer.size()}},
+                                      absl::Seconds(30));
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  auto region = ParameterRegionReader::Open(*std::move(mapped), offer.size());
+  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_TRUE(WaitFor([&] { return stream.regions->connected_regions() == 1; }));
+
+  for (int64_t version = 2; version <= 5; ++version) {
+    ASSERT_TRUE(stream.served.store.Publish(version, version, "v" + std::to_string(version)).ok());
+  }
+  ASSERT_TRUE((*region)->WaitNewer(4, absl::Seconds(30)));
+  auto newest = (*region)->ReadNewer(0);
+  ASSERT_TRUE(newest.ok() && newest->has_value());
+  EXPECT_EQ((*newest)->version(), 5);
+  EXPECT_EQ((*newest)->blob(), "v5");
+  // The stream ends at Close with nothing after the region was taken.
+  stream.served.store.Close();
+  v1::ParameterUpdate update;
+  while (stream.reader->Read(&update)) EXPECT_LE(update.version(), 1) << "version " << update.version() << " over gRPC";
+  EXPECT_EQ(stream.reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST(ParameterServiceTest, AStreamWhoseClientNeverTakesTheRegionCarriesEveryVersion) {
+  OfferedStream stream;  // on another host: the offer's socket is not there
+  ASSERT_TRUE(stream.offered);
+  ASSERT_TRUE(stream.served.store.Publish(2, 1, "v2").ok());
+  v1::ParameterUpdate update;
+  do {
+    ASSERT_TRUE(stream.reader->Read(&update));
+  } while (update.version() < 2);
+  EXPECT_EQ(update.version(), 2);
+  EXPECT_EQ(update.blob(), "v2");
+  stream.context.TryCancel();
+}
+
 TEST(ParameterServiceTest, GetVersionServesThePoolOverGrpc) {
   ServedStore served;
   served.store.KeepSnapshots(2, 1);

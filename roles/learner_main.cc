@@ -14,6 +14,7 @@
 #include "common/logging.h"
 #include "common/os.h"
 #include "common/process.h"
+#include "common/region_server.h"
 #include "common/scalar_log.h"
 #include "common/status_macros.h"
 #include "experiment/config.h"
@@ -158,6 +159,19 @@ std::unique_ptr<InferenceServiceImpl> ServeCentralInference(const v1::Experiment
   return std::make_unique<InferenceServiceImpl>(std::move(batchers));
 }
 
+// The region server through which subscribers on this host take parameter
+// versions (learner.shared_memory_parameters), or null: not asked for, or
+// this host has no shared memory (they follow the gRPC stream).
+std::unique_ptr<RegionServer> ShareParametersOnHost(const v1::ExperimentConfig& config) {
+  if (!config.learner().shared_memory_parameters()) return nullptr;
+  absl::StatusOr<std::unique_ptr<RegionServer>> regions = RegionServer::Create("rill-parameters");
+  if (!regions.ok()) {
+    RILL_LOG(WARNING) << "parameter versions over gRPC only: " << regions.status().message();
+    return nullptr;
+  }
+  return *std::move(regions);
+}
+
 // The data-parallel group of --world_size ranks this learner joins as
 // --rank (null for a learner alone): InvalidArgument for bad flags.
 absl::StatusOr<std::unique_ptr<learner::LearnerGroup>> JoinGroupFromFlags(int world_size) {
@@ -243,11 +257,15 @@ int LearnerMain() {
     if (!made.ok()) return ExitWith("cannot join the learner group", made.status());
     policy_groups.push_back(*std::move(made));
   }
+  // Shared memory for subscribers on this host (declared before the
+  // stores, which write into its regions, so that it outlives them).
+  std::unique_ptr<RegionServer> parameter_regions = ShareParametersOnHost(*config);
   std::vector<PolicyLearner> policies(static_cast<size_t>(map->num_policies()));
   options.alone_in_process = policies.size() == 1;
   for (int p = 0; p < map->num_policies(); ++p) {
     PolicyLearner& policy = policies[p];
     policy.name = map->names[p];
+    if (parameter_regions != nullptr) policy.store->ShareOnHost(parameter_regions.get());
     if (!policy_groups.empty()) options.group = policy_groups[p].get();
     absl::Status made = MakePolicyLearner(*config, options, *metrics ? metrics->get() : nullptr, policy);
     if (!made.ok()) return ExitWith("cannot start the learner", made);

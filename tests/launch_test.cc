@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <iterator>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -664,6 +665,12 @@ TEST(LaunchTest, KilledLearnerIsRestartedAndResumesFromItsCheckpoint) {
   EXPECT_GE(std::stod(resumed[1].str()), 500);
   EXPECT_GT(JsonNumber(summary, "learner_updates"), std::stod(resumed[1].str())) << summary;
   EXPECT_GT(JsonNumber(summary, "eval_episodes"), 0) << summary;
+  // The actor took versions through each learner's shared region: the
+  // restarted learner offered a new one.
+  const std::string actor_log = ReadFile(run.run_dir + "/logs/actor-0.log");
+  const std::regex through("parameter versions from .* through shared region @rill-parameters-");
+  EXPECT_GE(std::distance(std::sregex_iterator(actor_log.begin(), actor_log.end(), through), std::sregex_iterator()), 2)
+      << actor_log;
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
 }
 

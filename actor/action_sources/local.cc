@@ -23,7 +23,8 @@ LocalPolicyOptions FollowLearner(const std::string& learner_address, int64_t max
 
 LocalPolicySource::LocalPolicySource(LocalPolicyOptions options)
     : options_(std::move(options)),
-      parameters_(options_.learner_address, options_.max_message_bytes, nullptr, options_.policy),
+      parameters_(options_.learner_address, options_.max_message_bytes, nullptr, options_.policy,
+                  options_.shared_memory),
       policy_(options_.env, options_.seed) {}
 
 absl::Status LocalPolicySource::Refresh() {

@@ -32,6 +32,9 @@ struct LocalPolicyOptions {
   // only, one.
   std::string policy;
   int64_t max_message_bytes = 0;
+  // Take versions from the learner's shared region when it is on this host
+  // (learner.shared_memory_parameters).
+  bool shared_memory = false;
   envs::EnvSpec env;
   // Seeds the policy's sampling.
   uint64_t seed = 0;
