@@ -10,7 +10,9 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -22,11 +24,15 @@
 #include "absl/time/clock.h"
 #include "common/bench_probes.h"
 #include "common/grpc_util.h"
+#include "common/region_server.h"
+#include "common/status_macros.h"
+#include "flags/flags.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/proto_buffer_writer.h"
+#include "parameters/parameter_client.h"
 #include "parameters/parameter_service.h"
 
 ABSL_FLAG(int32_t, bench_subscribers, 1000, "Subscribe streams (one channel each) the parameter bench opens.");
@@ -36,6 +42,14 @@ ABSL_FLAG(int32_t, bench_warmup_versions, 10,
           "TCP windows and the subscribers' buffers grow, a version takes several times the steady-state time.");
 ABSL_FLAG(int64_t, bench_policy_floats, 67330,
           "Float32s in each published version; 67,330 is the Pendulum SAC policy (3-256-256-2).");
+ABSL_FLAG(int32_t, bench_followers, 0,
+          "Instead of the subscriber bench: this many ParameterClients follow the learner as actors on its host do "
+          "(TakeNewer every --bench_step_micros), over gRPC and then through the shared region, each for "
+          "--bench_seconds (default 5) while versions are published at --bench_publish_hz.");
+ABSL_FLAG(int32_t, bench_publish_hz, 800,
+          "Versions per second the follower bench publishes (800: IMPALA on CartPole publishes about 790).");
+ABSL_FLAG(int32_t, bench_step_micros, 125,
+          "How often each follower takes the newest version (125 us: an actor of 8 CartPole envs).");
 
 namespace rill::bench {
 namespace {
@@ -143,9 +157,144 @@ double RssMegabytes() {
   return rss.ok() ? static_cast<double>(*rss) / (1 << 20) : 0;
 }
 
+// What the followers of one transport cost and got over a window.
+struct FollowedWindow {
+  int64_t published = 0;
+  int64_t taken = 0;     // versions taken up, all followers
+  double cores = 0;      // the process's CPU over the window, learner side and followers
+  std::vector<double> delay_ms;  // publish to take, per version taken
+};
+
+// `followers` ParameterClients (shared memory asked or not) follow a store
+// served on a real port, each taking the newest version every `step` on a
+// thread of its own, while versions of `blob` are published at `hz` for
+// `seconds` after a second of warm-up.
+absl::StatusOr<FollowedWindow> Follow(bool shared_memory, int followers, const std::string& blob, int hz,
+                                      absl::Duration step, double seconds) {
+  std::unique_ptr<RegionServer> regions;  // outlives the store
+  parameters::ParameterStore store;
+  if (shared_memory) {
+    ASSIGN_OR_RETURN(regions, RegionServer::Create("rill-bench-parameters"));
+    store.ShareOnHost(regions.get());
+  }
+  parameters::ParameterServiceImpl service(&store);
+  const int64_t max_message = static_cast<int64_t>(blob.size()) + (4 << 20);
+  ASSIGN_OR_RETURN(StartedServer server, StartGrpcServer("127.0.0.1:0", {&service}, max_message));
+  const std::string address = absl::StrCat("127.0.0.1:", server.port);
+  int64_t version = 1;
+  RETURN_IF_ERROR(store.Publish(version, version, blob));
+  std::atomic<bool> measuring{false}, stop{false};
+  absl::Mutex mu;
+  FollowedWindow window;
+  std::vector<std::thread> threads;
+  for (int f = 0; f < followers; ++f) {
+    threads.emplace_back([&] {
+      parameters::ParameterClient client(address, max_message, nullptr, "", shared_memory);
+      std::vector<double> delays;
+      while (!stop.load()) {
+        std::optional<parameters::ReceivedParameters> taken = client.TakeNewer();
+        if (taken.has_value() && measuring.load()) {
+          delays.push_back(absl::ToDoubleMilliseconds(absl::Now() - taken->published));
+        }
+        absl::SleepFor(step);
+      }
+      absl::MutexLock lock(&mu);
+      window.taken += static_cast<int64_t>(delays.size());
+      window.delay_ms.insert(window.delay_ms.end(), delays.begin(), delays.end());
+    });
+  }
+  // hz 0: no versions, the followers' own loop alone (the floor).
+  const absl::Duration period = hz > 0 ? absl::Seconds(1.0 / hz) : absl::InfiniteDuration();
+  auto publish_for = [&](absl::Duration span) -> absl::Status {
+    const absl::Time start = absl::Now();
+    if (hz == 0) absl::SleepFor(span);
+    for (int64_t n = 1; hz > 0 && absl::Now() - start < span; ++n) {
+      ++version;
+      RETURN_IF_ERROR(store.Publish(version, version, blob));
+      absl::SleepFor(start + n * period - absl::Now());
+    }
+    return absl::OkStatus();
+  };
+  absl::Status published = publish_for(absl::Seconds(1));  // the followers connect and settle
+  const int64_t first = version;
+  const double cpu = SelfCpuSeconds();
+  const absl::Time start = absl::Now();
+  measuring.store(true);
+  if (published.ok()) published = publish_for(absl::Seconds(seconds));
+  measuring.store(false);
+  window.cores = (SelfCpuSeconds() - cpu) / absl::ToDoubleSeconds(absl::Now() - start);
+  window.published = version - first;
+  stop.store(true);  // the followers add what they took
+  for (std::thread& thread : threads) thread.join();
+  store.Close();
+  server.server->Shutdown(DeadlineIn(absl::Seconds(2)));
+  if (!published.ok()) return published;
+  return window;
+}
+
+// `rill bench parameters --bench_followers=N`: what following the learner
+// costs its host's actors over each transport, in one run.
+int RunFollowerBench(int followers) {
+  const int hz = absl::GetFlag(FLAGS_bench_publish_hz);
+  const int step_micros = absl::GetFlag(FLAGS_bench_step_micros);
+  const int64_t floats = absl::GetFlag(FLAGS_bench_policy_floats);
+  const double seconds = absl::GetFlag(FLAGS_bench_seconds) > 0 ? absl::GetFlag(FLAGS_bench_seconds) : 5;
+  if (followers > 64 || hz < 1 || hz > 100000 || step_micros < 1 || floats < 1 || floats > (int64_t{1} << 24)) {
+    std::cerr << "bench parameters: --bench_followers must be 1..64, --bench_publish_hz 1..100000, "
+                 "--bench_step_micros >= 1 and --bench_policy_floats 1..2^24\n";
+    return 1;
+  }
+  v1::ParameterSet set;
+  v1::NamedTensor* tensor = set.add_tensors();
+  tensor->set_name("policy");
+  tensor->mutable_tensor()->set_dtype(v1::DTYPE_FLOAT32);
+  tensor->mutable_tensor()->add_shape(floats);
+  tensor->mutable_tensor()->set_data(std::string(static_cast<size_t>(floats) * 4, '\0'));
+  const std::string blob = set.SerializeAsString();
+  // The followers' loop with nothing published: what both transports
+  // cost above it is the parameters'.
+  absl::StatusOr<FollowedWindow> idle = Follow(false, followers, blob, 0, absl::Microseconds(step_micros), seconds);
+  if (!idle.ok()) {
+    std::cerr << "bench parameters (idle): " << idle.status() << "\n";
+    return 1;
+  }
+  std::string transports;
+  for (const bool shared_memory : {false, true}) {
+    const char* name = shared_memory ? "shared_memory" : "grpc";
+    absl::StatusOr<FollowedWindow> window =
+        Follow(shared_memory, followers, blob, hz, absl::Microseconds(step_micros), seconds);
+    if (!window.ok()) {
+      std::cerr << "bench parameters (" << name << "): " << window.status() << "\n";
+      return 1;
+    }
+    const double per_version_us =
+        window->published > 0 ? (window->cores - idle->cores) * seconds * 1e6 / window->published : 0;
+    std::cerr << absl::StrFormat(
+        "%s: %d followers, %d versions of %d KB published, %d taken (%.0f%%), %.2f cores (%.2f with nothing "
+        "published), %.1f us of CPU above that per version published, publish to take p50 %.2f ms p99 %.2f ms\n",
+        name, followers, window->published, blob.size() / 1024, window->taken,
+        100.0 * window->taken / std::max<int64_t>(1, window->published * followers), window->cores, idle->cores,
+        per_version_us,
+        Percentile(window->delay_ms, 0.5), Percentile(window->delay_ms, 0.99));
+    absl::StrAppend(&transports, transports.empty() ? "" : ",",
+                    absl::StrFormat("\"%s\":{\"published\":%d,\"taken\":%d,\"cores\":%.4f,"
+                                    "\"cpu_us_per_version_above_idle\":%.2f,\"publish_to_take_ms\":%s}",
+                                    name, window->published, window->taken, window->cores, per_version_us,
+                                    Summary(window->delay_ms)));
+  }
+  std::cout << absl::StrFormat(
+                   "{\"bench\":\"parameters\",\"followers\":%d,\"blob_bytes\":%d,\"publish_hz\":%d,"
+                   "\"step_micros\":%d,\"seconds\":%.1f,\"idle_cores\":%.4f,%s,\"cores\":%d,\"load_average_1m\":%s}",
+                   followers, blob.size(), hz, step_micros, seconds, idle->cores, transports,
+                   static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)), LoadAverage())
+            << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int RunParameterBench() {
+  if (absl::GetFlag(FLAGS_bench_followers) > 0) return RunFollowerBench(absl::GetFlag(FLAGS_bench_followers));
   const int subscribers = absl::GetFlag(FLAGS_bench_subscribers);
   const int measured = absl::GetFlag(FLAGS_bench_versions);
   const int warmup = absl::GetFlag(FLAGS_bench_warmup_versions);

@@ -18,6 +18,17 @@
 // process with every stream open, "rss_mb", "loopback_mb_per_second",
 // "reference_loopback_ms",
 // "cores", "load_average_1m"}.
+//
+// With --bench_followers=N it measures instead what following the learner
+// costs the actors on its host: N ParameterClients each take the newest
+// version every --bench_step_micros on a thread of their own (as an
+// actor's step loop does) while versions of --bench_policy_floats are
+// published at --bench_publish_hz, over gRPC and then through the shared
+// region, --bench_seconds each, with the same loop and nothing published
+// as the floor. JSON: {"followers", "blob_bytes", "publish_hz",
+// "idle_cores", "grpc" and "shared_memory" each {"published", "taken",
+// "cores", "cpu_us_per_version_above_idle", "publish_to_take_ms" {p50,
+// p99, max}}, "cores", "load_average_1m"}.
 #ifndef RILL_BENCH_BENCH_PARAMETERS_H_
 #define RILL_BENCH_BENCH_PARAMETERS_H_
 

@@ -135,7 +135,9 @@ const std::vector<Command>& Commands() {
        "line)",
        rill::bench::RunInferenceBench, {"bench/bench_inference.cc", "bench/torso_flags.cc"}, {"bench_seconds"}},
       {"bench parameters",
-       "time for a new policy version to reach --bench_subscribers=1000 subscribed actors (JSON last line)",
+       "time for a new policy version to reach --bench_subscribers=1000 subscribed actors; with "
+       "--bench_followers=N, what following the learner costs N actors on its host over gRPC and through the "
+       "shared region (JSON last line)",
        rill::bench::RunParameterBench, {"bench/bench_parameters.cc"}, {"bench_seconds"}},
       {"bench torso",
        "the actors' conv forward (MinAtar, Nature, IMPALA ResNet torsos) against LibTorch's on the same shapes, one "

@@ -99,6 +99,25 @@ TEST(BenchTest, ParametersReachEverySubscriber) {
   EXPECT_GT(Number(run.json, "max", "\"warmup_all_delivered_ms\":"), 0) << run.json;
 }
 
+// Followers of both transports, in one run: each took versions, and the
+// region's followers took them without a message each.
+TEST(BenchTest, ParameterFollowersMeasureGrpcAndTheSharedRegion) {
+  BenchRun run = RunBench("bench_parameter_followers",
+                          {"bench", "parameters", "--bench_followers=2", "--bench_seconds=1", "--bench_publish_hz=200",
+                           "--bench_policy_floats=5000"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(Number(run.json, "followers"), 2) << run.json;
+  EXPECT_GT(Number(run.json, "idle_cores"), 0) << run.json;
+  for (const std::string transport : {"grpc", "shared_memory"}) {
+    SCOPED_TRACE(transport);
+    const std::string at = "\"" + transport + "\":";
+    EXPECT_GT(Number(run.json, "published", at), 50) << run.json;
+    EXPECT_GT(Number(run.json, "taken", at), 50) << run.json;
+    EXPECT_GT(Number(run.json, "p50", at), 0) << run.json;
+    EXPECT_FALSE(std::isnan(Number(run.json, "cpu_us_per_version_above_idle", at))) << run.json;
+  }
+}
+
 TEST(BenchTest, InferenceMeasuresCentralAndLocal) {
   BenchRun run = RunBench("bench_inference",
                           {"bench", "inference", "--bench_streams=2", "--bench_envs=1", "--bench_seconds=0.3"});
@@ -335,6 +354,9 @@ TEST(BenchTest, BadFlagsAreNamed) {
   BenchRun parameters = RunBench("bench_parameters_bad", {"bench", "parameters", "--bench_warmup_versions=-1"});
   EXPECT_NE(parameters.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(parameters.output, "--bench_warmup_versions")) << parameters.output;
+  BenchRun followers = RunBench("bench_followers_bad", {"bench", "parameters", "--bench_followers=100"});
+  EXPECT_NE(followers.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(followers.output, "--bench_followers must be 1..64")) << followers.output;
   BenchRun learner = RunBench("bench_learner_bad", {"bench", "learner", "--device=tpu"});
   EXPECT_NE(learner.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(learner.output, "--device 'tpu'")) << learner.output;
