@@ -108,12 +108,14 @@ run_checks onnx tests/onnx/run.sh
 testlogs=$(bazel info bazel-testlogs 2>/dev/null)
 passed=0
 failed=0
+failed_xmls=()
 while read -r target; do
   [ -n "$target" ] || continue
   path="${target#//}"
   xml="$testlogs/${path/://}/test.xml"
   if [ ! -f "$xml" ]; then
     failed=$((failed + 1))
+    failed_xmls+=("$target -")
     continue
   fi
   read -r t f e < <(python3 - "$xml" <<'PY'
@@ -127,6 +129,7 @@ print(tests, failures, errors)
 PY
 )
   bad=$((f + e))
+  if [ "$bad" -gt 0 ]; then failed_xmls+=("$target $xml"); fi
   if [ "$t" -eq 0 ]; then t=1; fi
   passed=$((passed + t - bad))
   failed=$((failed + bad))
@@ -137,6 +140,30 @@ if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
 fi
 passed=$((passed + tsan_passed + script_passed))
 failed=$((failed + tsan_failed + script_failed))
+# What failed, where the end of CI's output shows it: each failed case and
+# the start of its first assertion, read from its target's XML.
+if [ "${#failed_xmls[@]}" -gt 0 ]; then
+  echo "== failed test cases"
+  for entry in "${failed_xmls[@]}"; do
+    python3 - "${entry%% *}" "${entry#* }" <<'PY'
+import sys, xml.etree.ElementTree as ET
+target, path = sys.argv[1], sys.argv[2]
+if path == "-":
+    print(f"  {target}: wrote no XML (a build error, a crash or a timeout)")
+    sys.exit(0)
+for case in ET.parse(path).getroot().iter("testcase"):
+    problems = case.findall("failure") + case.findall("error")
+    if not problems:
+        continue
+    text = (problems[0].get("message") or problems[0].text or "").strip()
+    lines = [line for line in text.splitlines() if line.strip()][:8]
+    print(f"  {target} {case.get('classname')}.{case.get('name')}")
+    for line in lines:
+        print(f"    {line[:300]}")
+PY
+  done
+fi
+
 echo "== time by part"
 for part in "${parts[@]}"; do echo "  $part"; done
 echo "  all $(($(date +%s) - run_start)) s"
