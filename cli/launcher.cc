@@ -267,20 +267,18 @@ void Launch::Announce() const {
 }
 
 bool Launch::ReachedTarget(double stop_at) {
-  monitor_.RefreshEval();
-  const std::optional<RunMonitor::Evaluation> eval = monitor_.latest_eval();
-  if (!eval.has_value() || eval->return_mean < stop_at) return false;
   // The round that reached the target is the run's evaluation: the
   // progress line below, and the evaluator's final metrics at the stop,
   // may read a later round that scored less.
-  monitor_.ReachTarget();
+  if (!monitor_.ReachTarget(stop_at)) return false;
+  const RunMonitor::Evaluation eval = *monitor_.reached();
   supervisor_.RefreshActors();
   monitor_.PrintProgress();
   std::printf("evaluation of version %.0f returned %.3f >= %g (--stop_at_eval_return) after %s env steps; "
               "stopping\n",
-              eval->version, eval->return_mean, stop_at, FormatCount(static_cast<double>(monitor_.EnvSteps())).c_str());
+              eval.version, eval.return_mean, stop_at, FormatCount(static_cast<double>(monitor_.EnvSteps())).c_str());
   std::fflush(stdout);
-  final_eval_ = absl::StrFormat("target reached: %.3f >= %g", eval->return_mean, stop_at);
+  final_eval_ = absl::StrFormat("target reached: %.3f >= %g", eval.return_mean, stop_at);
   return true;
 }
 
@@ -299,7 +297,6 @@ absl::Status Launch::Supervise() {
   const int64_t max_steps = config_.max_env_steps();
   const absl::Duration progress_every = absl::GetFlag(FLAGS_progress_every);
   const double stop_at = absl::GetFlag(FLAGS_stop_at_eval_return);
-  absl::Time next_target_check = absl::Now();
   // A first line as soon as every process is ready: the history's first
   // row, where the actors have barely begun, places what came before it
   // (the evaluator's first round, of the untrained policy) near 0 env steps
@@ -308,6 +305,10 @@ absl::Status Launch::Supervise() {
   monitor_.PrintProgress();
   while (!stop_.WaitForNotificationWithTimeout(kTick)) {
     RETURN_IF_ERROR(supervisor_.SuperviseOnce());
+    // Every tick, and before the budget's end: the evaluator logs each
+    // round as it ends, and a round that met the bar ends the run even if
+    // the actors have just spent the budget.
+    if (!std::isnan(stop_at) && ReachedTarget(stop_at)) return absl::OkStatus();
     const bool all_done = max_steps > 0 && supervisor_.ActorsFinished();
     if (all_done || monitor_.ProgressDue(progress_every)) {
       supervisor_.RefreshActors();
@@ -320,10 +321,6 @@ absl::Status Launch::Supervise() {
       std::fflush(stdout);
       final_eval_ = monitor_.FinalEvaluation(stop_);
       return absl::OkStatus();
-    }
-    if (!std::isnan(stop_at) && absl::Now() >= next_target_check) {
-      next_target_check = absl::Now() + absl::Seconds(1);
-      if (ReachedTarget(stop_at)) return absl::OkStatus();
     }
   }
   final_eval_ = kSkippedInterrupted;

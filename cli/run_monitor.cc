@@ -30,7 +30,7 @@ RunMonitor::RunMonitor(Supervisor& supervisor, Options options)
     ++options_.previous.resumes;
     std::error_code error;
     const uintmax_t size = std::filesystem::file_size(EvalLogPath(), error);
-    if (!error) eval_log_offset_ = static_cast<int64_t>(size);
+    if (!error) eval_log_offset_ = target_log_offset_ = static_cast<int64_t>(size);
   }
   absl::StatusOr<std::unique_ptr<RunTensorBoard>> board = RunTensorBoard::Open(options_.run_dir, options_.resumed);
   if (board.ok()) {
@@ -79,6 +79,24 @@ void RunMonitor::TakeEval() {
 std::optional<RunMonitor::Evaluation> RunMonitor::latest_eval() const {
   if (!have_eval_) return std::nullopt;
   return eval_;
+}
+
+bool RunMonitor::ReachTarget(double bar) {
+  if (reached_.has_value()) return true;
+  // Its own offset: the history takes the same rounds at the progress
+  // lines, where the actors' steps it places them at are fresh.
+  int64_t next = target_log_offset_;
+  const std::vector<std::map<std::string, double>> rounds = ReadScalarLog(EvalLogPath(), target_log_offset_, &next);
+  target_log_offset_ = next;
+  for (const std::map<std::string, double>& round : rounds) {
+    const auto mean = round.find("return_mean");
+    if (mean == round.end() || !(mean->second >= bar)) continue;
+    RefreshEval();
+    const auto version = round.find("parameter_version");
+    reached_ = Evaluation{mean->second, eval_.episodes, version != round.end() ? version->second : 0};
+    return true;
+  }
+  return false;
 }
 
 void RunMonitor::TakeEvalRounds(absl::Time now) {

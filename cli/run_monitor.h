@@ -99,8 +99,13 @@ class RunMonitor {
   std::optional<Evaluation> latest_eval() const;
   // The round that met --stop_at_eval_return, once one did (ReachTarget).
   const std::optional<Evaluation>& reached() const { return reached_; }
-  // Keeps the latest round as the one that met the target.
-  void ReachTarget() { reached_ = latest_eval(); }
+  // Takes the rounds the evaluator logged since the last look: the first
+  // whose mean return is at least `bar` becomes reached() (its episodes
+  // are all the evaluator had played by then), and ReachTarget says
+  // whether one did. Every round counts, not only the latest: a run
+  // evaluating several times a second has moved on to a lower round by
+  // the time the launcher looks.
+  bool ReachTarget(double bar);
   const RunHistory& history() const { return history_; }
   const RunProgress& previous() const { return options_.previous; }
 
@@ -131,6 +136,8 @@ class RunMonitor {
   // How far the evaluator's scalar log has been read (a resumed run starts
   // after the earlier parts' rounds, which its history already holds).
   int64_t eval_log_offset_ = 0;
+  // How far ReachTarget has read it.
+  int64_t target_log_offset_ = 0;
   // <run_dir>/tb; null when it could not be made (warned once).
   std::unique_ptr<RunTensorBoard> tensorboard_;
   // Central inference: what the last progress line had seen of the batch

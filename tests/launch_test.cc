@@ -145,8 +145,10 @@ TEST(LaunchTest, RunsToMaxEnvStepsAndWritesTheSummary) {
 
 // --stop_at_eval_return: a target any evaluation reaches ends the run at the
 // first round, far inside a budget it would take minutes to spend, as a
-// finished run (checkpoint, plots, summary); one no round can reach leaves
-// the run to its budget and its usual final evaluation.
+// finished run (checkpoint, plots, summary); so does the first round of a
+// run evaluating several times a second that reaches a bar, even when a
+// later round falls below it; one no round can reach leaves the run to its
+// budget and its usual final evaluation.
 TEST(LaunchTest, StopAtEvalReturnEndsTheRunAtTheFirstEvaluationThatReachesIt) {
   Launched run = StartLaunch("stop-at", {"--max_env_steps=1000000", "--stop_at_eval_return=-100000"});
   ASSERT_NE(run.process, nullptr);
@@ -173,6 +175,38 @@ TEST(LaunchTest, StopAtEvalReturnEndsTheRunAtTheFirstEvaluationThatReachesIt) {
   EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/checkpoints/learner/latest"));
   EXPECT_TRUE(std::filesystem::exists(run.run_dir + "/plots/eval.csv"));
   EXPECT_THAT(ProcessesMentioning(run.run_dir), ::testing::IsEmpty());
+
+  // Every round counts, not only the one the launcher happens to see:
+  // MaskedPick-v0's PPO evaluates 400 episodes several times a second and
+  // its rounds go up and down by a few hundredths, so the latest round at
+  // a look is often below a bar an earlier one met. The run stops at the
+  // first round of the evaluator's log that reaches the bar (about 2.3
+  // comes at 6k-12k env steps, the budget's tenth).
+  Launched fast = StartLaunch("stop-at-fast", {"--max_env_steps=100000", "--stop_at_eval_return=2.3"},
+                              "--config=deploy/configs/masked_pick_ppo.textpb");
+  ASSERT_NE(fast.process, nullptr);
+  status = fast.process->WaitExit(absl::Seconds(240));
+  ASSERT_TRUE(status.has_value()) << fast.process->LogTail(20);
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << fast.process->LogTail(30);
+  const std::string fast_summary = ReadFile(fast.summary);
+  EXPECT_THAT(fast_summary, HasSubstr("\"final_eval\": \"target reached: ")) << fast_summary;
+  const std::string rounds = ReadFile(fast.run_dir + "/metrics/evaluator.jsonl");
+  std::string before;
+  for (const std::string& line : std::vector<std::string>(absl::StrSplit(rounds, '\n', absl::SkipEmpty()))) {
+    std::smatch round;
+    ASSERT_TRUE(std::regex_search(line, round,
+                                  std::regex("\"parameter_version\": ([0-9]+),.*\"return_mean\": (-?[0-9.e+-]+)")))
+        << line;
+    if (std::stod(round[2].str()) < 2.3) {
+      absl::StrAppend(&before, round[1].str(), ":", round[2].str(), " ");
+      continue;
+    }
+    EXPECT_EQ(JsonNumber(fast_summary, "eval_parameter_version"), std::stod(round[1].str()))
+        << "the first round to reach 2.3 was version " << round[1] << " (after " << before << "): " << fast_summary;
+    EXPECT_NEAR(JsonNumber(fast_summary, "eval_return_mean"), std::stod(round[2].str()), 0.0005) << fast_summary;
+    break;
+  }
+  EXPECT_LT(JsonNumber(fast_summary, "env_steps"), 100000) << fast_summary;
 
   Launched unreached = StartLaunch("stop-at-unreached", {"--max_env_steps=1000", "--stop_at_eval_return=1000"});
   ASSERT_NE(unreached.process, nullptr);
