@@ -87,10 +87,21 @@ absl::Status ParameterRegionWriter::Create(int64_t first_bytes) {
   return absl::OkStatus();
 }
 
-absl::Status ParameterRegionWriter::Write(const v1::ParameterUpdate& update) {
+absl::Status ParameterRegionWriter::Write(std::shared_ptr<const v1::ParameterUpdate> update) {
   absl::MutexLock lock(&mu_);
   if (retired_) return absl::FailedPreconditionError("the parameter region is retired");
   if (unavailable_) return absl::UnavailableError("no parameter region on this host");
+  // The first version is written whoever reads: it sizes the region, and
+  // an offer needs a region to offer.
+  if (base_ != nullptr && open_ways_->load() == 0) {
+    kept_ = std::move(update);
+    return absl::OkStatus();
+  }
+  kept_.reset();
+  return WriteLocked(*update);
+}
+
+absl::Status ParameterRegionWriter::WriteLocked(const v1::ParameterUpdate& update) {
   const int64_t bytes = static_cast<int64_t>(update.ByteSizeLong());
   if (base_ == nullptr) {
     absl::Status created = Create(bytes);
@@ -131,22 +142,43 @@ absl::Status ParameterRegionWriter::Write(const v1::ParameterUpdate& update) {
 }
 
 absl::StatusOr<std::shared_ptr<HostedRegion>> ParameterRegionWriter::Offer(absl::Duration accept_within) {
-  int memfd;
-  int64_t size;
-  {
-    absl::MutexLock lock(&mu_);
-    if (base_ == nullptr || retired_) {
-      return absl::FailedPreconditionError(base_ == nullptr ? "no parameter version written yet"
-                                                            : "the parameter region is retired");
+  absl::MutexLock lock(&mu_);
+  if (base_ == nullptr || retired_) {
+    return absl::FailedPreconditionError(base_ == nullptr ? "no parameter version written yet"
+                                                          : "the parameter region is retired");
+  }
+  // Counted before the kept version is written: a Write from now on
+  // writes too, so the client finds the newest whichever came first.
+  auto way = std::make_shared<Way>(open_ways_);
+  if (kept_ != nullptr) {
+    const absl::Status written = WriteLocked(*kept_);
+    kept_.reset();
+    if (!written.ok()) {
+      way->Close();
+      return written;
     }
-    memfd = memfd_;
-    size = size_;
   }
   // The subscriber never sends frames; it holds its socket while it reads.
   HostedRegion::Handlers handlers;
   handlers.on_message = [](std::string_view) {};
-  handlers.on_closed = [](const absl::Status&) {};
-  return regions_->OfferFile(memfd, size, std::move(handlers), accept_within);
+  handlers.on_closed = [way](const absl::Status&) { way->Close(); };
+  absl::StatusOr<std::shared_ptr<HostedRegion>> hosted =
+      regions_->OfferFile(memfd_, size_, std::move(handlers), accept_within);
+  if (!hosted.ok()) {
+    way->Close();
+    return hosted.status();
+  }
+  ways_[hosted->get()] = std::move(way);
+  return hosted;
+}
+
+void ParameterRegionWriter::Withdraw(HostedRegion* region) {
+  regions_->Close(region);
+  absl::MutexLock lock(&mu_);
+  const auto way = ways_.find(region);
+  if (way == ways_.end()) return;
+  way->second->Close();
+  ways_.erase(way);
 }
 
 bool ParameterRegionWriter::retired() const {

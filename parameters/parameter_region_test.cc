@@ -18,12 +18,12 @@ namespace {
 
 // Version `version` with a blob of `bytes` bytes, each the version's low
 // byte: a reader that mixed two versions' bytes would see it.
-v1::ParameterUpdate Version(int64_t version, size_t bytes) {
-  v1::ParameterUpdate update;
-  update.set_version(version);
-  update.set_learner_updates(10 * version);
-  update.set_blob(std::string(bytes, static_cast<char>(version & 0xff)));
-  update.add_pool_versions(version);
+std::shared_ptr<const v1::ParameterUpdate> Version(int64_t version, size_t bytes) {
+  auto update = std::make_shared<v1::ParameterUpdate>();
+  update->set_version(version);
+  update->set_learner_updates(10 * version);
+  update->set_blob(std::string(bytes, static_cast<char>(version & 0xff)));
+  update->add_pool_versions(version);
   return update;
 }
 
@@ -82,6 +82,54 @@ TEST_F(ParameterRegionTest, EverySubscriberReadsTheNewestVersionOfOneFile) {
     EXPECT_EQ((*newest)->blob(), std::string(1000, '\x05'));
     EXPECT_EQ((*newest)->pool_versions(0), 5);
   }
+}
+
+// Nobody reading, nothing written: with no way in open (withdrawn, or an
+// offer nobody took) a version is only kept, and the next offer writes the
+// newest kept one before its client maps the region.
+TEST_F(ParameterRegionTest, NothingIsWrittenWhileNoWayInIsOpen) {
+  ASSERT_TRUE(writer_->Write(Version(1, 1000)).ok()) << "the first sizes the region";
+  EXPECT_EQ(writer_->open_ways(), 0);
+  // A spy: a reader whose way in is withdrawn still maps the file.
+  absl::StatusOr<std::shared_ptr<HostedRegion>> hosted = writer_->Offer(absl::Seconds(10));
+  ASSERT_TRUE(hosted.ok()) << hosted.status();
+  auto mapped = SharedRegion::Connect((*hosted)->address(), {{"parameters", 0, (*hosted)->size()}}, absl::Seconds(10));
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  auto spy = ParameterRegionReader::Open(*std::move(mapped), (*hosted)->size());
+  ASSERT_TRUE(spy.ok()) << spy.status();
+  EXPECT_EQ(writer_->open_ways(), 1);
+  ASSERT_TRUE(writer_->Write(Version(2, 1000)).ok());
+  EXPECT_EQ((*spy)->latest_version(), 2) << "written while a client holds the region";
+  writer_->Withdraw(hosted->get());
+  EXPECT_EQ(writer_->open_ways(), 0);
+  for (int64_t version = 3; version <= 5; ++version) ASSERT_TRUE(writer_->Write(Version(version, 1000)).ok());
+  EXPECT_EQ((*spy)->latest_version(), 2) << "kept, not written";
+
+  // An offer writes the newest kept version; one nobody takes lapses, and
+  // the writes stop again.
+  auto lapsing = writer_->Offer(absl::Milliseconds(100));
+  ASSERT_TRUE(lapsing.ok()) << lapsing.status();
+  EXPECT_EQ((*spy)->latest_version(), 5);
+  ASSERT_TRUE(writer_->Write(Version(6, 1000)).ok());
+  EXPECT_EQ((*spy)->latest_version(), 6) << "written while an offer is open";
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (writer_->open_ways() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_EQ(writer_->open_ways(), 0) << "the offer nobody took lapsed";
+  ASSERT_TRUE(writer_->Write(Version(7, 1000)).ok());
+  EXPECT_EQ((*spy)->latest_version(), 6);
+
+  // A client that comes reads the newest, whole.
+  auto reader = Subscribe(*writer_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto newest = (*reader)->ReadNewer(0);
+  ASSERT_TRUE(newest.ok() && newest->has_value());
+  EXPECT_EQ((*newest)->version(), 7);
+  EXPECT_EQ((*newest)->blob(), std::string(1000, '\x07'));
+  EXPECT_EQ(writer_->open_ways(), 1);
+  reader->reset();
+  const absl::Time left_by = absl::Now() + absl::Seconds(30);
+  while (writer_->open_ways() > 0 && absl::Now() < left_by) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(writer_->open_ways(), 0) << "a client that left closes its way in";
 }
 
 TEST_F(ParameterRegionTest, AVersionTooBigRetiresTheRegion) {

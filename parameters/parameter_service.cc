@@ -77,7 +77,7 @@ void ParameterStore::FanOutLoop() {
     // In the region before any stream hears of it: a stream whose client
     // holds the region sends nothing for it.
     if (region != nullptr) {
-      absl::Status written = region->Write(*version->update);
+      absl::Status written = region->Write(version->update);
       if (!written.ok() && !told_region_failure) {
         told_region_failure = true;
         RILL_LOG(WARNING) << "parameter versions over gRPC only: " << written.message();
