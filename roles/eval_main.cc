@@ -52,6 +52,11 @@ ABSL_FLAG(std::vector<std::string>, opponent_agents, {},
           "--opponent_checkpoint_dir's networks; head to head: the one seat (e.g. player_1) the opponent plays "
           "in every env instead of alternating.");
 
+ABSL_FLAG(bool, sample_actions, false,
+          "rill eval: act as the actors do in training rather than deterministically: a discrete policy draws its "
+          "action, a Gaussian one samples, a deterministic one adds its exploration noise (every side of a "
+          "cross-play or head-to-head game alike). The draws follow --seed.");
+
 namespace rill::roles {
 namespace {
 
@@ -381,6 +386,7 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   report.config = opened.config;
   report.parameter_version = opened.parameter_version;
   report.env = opened.env;
+  report.sampled_actions = options.sample_actions;
 
   // The policy's forwards are small: the BLAS's own threads would only
   // compete with the envs (as in the evaluator).
@@ -389,7 +395,9 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   ASSIGN_OR_RETURN(actor::EvaluationRound round,
                    actor::PlayEvaluationRound(*opened.envs, opened.acting(), options.stop ? *options.stop : never,
                                               /*video=*/nullptr,
-                                              head_to_head.has_value() ? &*head_to_head->seats : nullptr));
+                                              head_to_head.has_value() ? &*head_to_head->seats : nullptr,
+                                              /*agent_returns=*/nullptr,
+                                              /*deterministic=*/!options.sample_actions));
   if (!round.finished) return absl::CancelledError("interrupted before every episode had ended");
   if (head_to_head.has_value()) {
     report.head_to_head = actor::CountOutcomes(round.episodes);
@@ -401,39 +409,10 @@ absl::StatusOr<EvalReport> EvaluateCheckpoint(const EvalOptions& options) {
   return report;
 }
 
-std::string FormatEvalReport(const EvalReport& report) {
-  std::string out;
-  for (size_t i = 0; i < report.episodes.size(); ++i) {
-    const envs::EpisodeRecord& episode = report.episodes[i];
-    absl::StrAppendFormat(&out, "episode %d: return %.1f, length %d%s\n", i + 1, episode.episode_return,
-                          episode.length, episode.terminated ? "" : " (time limit)");
-  }
-  const std::string version =
-      report.parameter_version > 0 ? absl::StrCat("policy version ", report.parameter_version)
-                                   : std::string("policy version unknown");
-  absl::StrAppendFormat(&out,
-                        "eval: %d episodes of %s, mean return %.1f ± %.1f (min %.1f, max %.1f), mean length %.1f, "
-                        "%s, from %s\n",
-                        report.episodes.size(), report.env, report.return_mean, report.return_std, report.return_min,
-                        report.return_max, report.length_mean, version, report.checkpoint);
-  if (report.head_to_head.has_value()) {
-    const actor::WinDrawLoss& games = *report.head_to_head;
-    absl::StrAppendFormat(&out,
-                          "eval: head to head against %s (%s): won %d, drawn %d, lost %d of %d, score %.3f, Elo "
-                          "difference %+.0f\n",
-                          report.opponent_checkpoint,
-                          report.opponent_agents.empty()
-                              ? std::string("seats alternating")
-                              : absl::StrCat("it played ", absl::StrJoin(report.opponent_agents, ", ")),
-                          games.wins, games.draws, games.losses, games.games(),
-                          games.games() > 0 ? games.score() / games.games() : 0.0, report.elo_difference);
-  } else if (!report.opponent_agents.empty()) {
-    absl::StrAppend(&out, "eval: cross-play: ", absl::StrJoin(report.opponent_agents, ", "), " played ",
-                    report.opponent_checkpoint, ", the other agents ", report.checkpoint, "\n");
-  }
-  if (!report.env_metrics.empty()) {
-    absl::StrAppend(&out, "eval: ", actor::FormatEnvMetrics(report.env_metrics), " (means over env episodes)\n");
-  }
+namespace {
+
+// The report's JSON line, the last of FormatEvalReport's.
+std::string EvalReportJson(const EvalReport& report) {
   std::string env_metrics;
   for (const auto& [name, value] : report.env_metrics) {
     absl::StrAppendFormat(&env_metrics, "%s%s:%.10g", env_metrics.empty() ? "" : ",", JsonString(name), value);
@@ -455,15 +434,54 @@ std::string FormatEvalReport(const EvalReport& report) {
                           games.wins, games.draws, games.losses,
                           games.games() > 0 ? games.score() / games.games() : 0.0, report.elo_difference);
   }
+  return absl::StrFormat("{\"episodes\":%d,\"return_mean\":%.10g,\"return_std\":%.10g,\"return_min\":%.10g,"
+                         "\"return_max\":%.10g,\"length_mean\":%.10g,\"parameter_version\":%s,\"env\":%s,"
+                         "\"checkpoint\":%s,\"config\":%s,\"sampled_actions\":%s%s%s}\n",
+                         report.episodes.size(), report.return_mean, report.return_std, report.return_min,
+                         report.return_max, report.length_mean,
+                         report.parameter_version > 0 ? absl::StrCat(report.parameter_version) : "null",
+                         JsonString(report.env), JsonString(report.checkpoint), JsonString(report.config),
+                         report.sampled_actions ? "true" : "false", opponent,
+                         report.env_metrics.empty() ? "" : absl::StrCat(",\"env_metrics\":{", env_metrics, "}"));
+}
+
+}  // namespace
+
+std::string FormatEvalReport(const EvalReport& report) {
+  std::string out;
+  for (size_t i = 0; i < report.episodes.size(); ++i) {
+    const envs::EpisodeRecord& episode = report.episodes[i];
+    absl::StrAppendFormat(&out, "episode %d: return %.1f, length %d%s\n", i + 1, episode.episode_return,
+                          episode.length, episode.terminated ? "" : " (time limit)");
+  }
+  const std::string version =
+      report.parameter_version > 0 ? absl::StrCat("policy version ", report.parameter_version)
+                                   : std::string("policy version unknown");
   absl::StrAppendFormat(&out,
-                        "{\"episodes\":%d,\"return_mean\":%.10g,\"return_std\":%.10g,\"return_min\":%.10g,"
-                        "\"return_max\":%.10g,\"length_mean\":%.10g,\"parameter_version\":%s,\"env\":%s,"
-                        "\"checkpoint\":%s,\"config\":%s%s%s}\n",
-                        report.episodes.size(), report.return_mean, report.return_std, report.return_min,
-                        report.return_max, report.length_mean,
-                        report.parameter_version > 0 ? absl::StrCat(report.parameter_version) : "null",
-                        JsonString(report.env), JsonString(report.checkpoint), JsonString(report.config), opponent,
-                        report.env_metrics.empty() ? "" : absl::StrCat(",\"env_metrics\":{", env_metrics, "}"));
+                        "eval: %d episodes of %s, mean return %.1f ± %.1f (min %.1f, max %.1f), mean length %.1f, "
+                        "%s%s, from %s\n",
+                        report.episodes.size(), report.env, report.return_mean, report.return_std, report.return_min,
+                        report.return_max, report.length_mean, version,
+                        report.sampled_actions ? ", sampled actions" : "", report.checkpoint);
+  if (report.head_to_head.has_value()) {
+    const actor::WinDrawLoss& games = *report.head_to_head;
+    absl::StrAppendFormat(&out,
+                          "eval: head to head against %s (%s): won %d, drawn %d, lost %d of %d, score %.3f, Elo "
+                          "difference %+.0f\n",
+                          report.opponent_checkpoint,
+                          report.opponent_agents.empty()
+                              ? std::string("seats alternating")
+                              : absl::StrCat("it played ", absl::StrJoin(report.opponent_agents, ", ")),
+                          games.wins, games.draws, games.losses, games.games(),
+                          games.games() > 0 ? games.score() / games.games() : 0.0, report.elo_difference);
+  } else if (!report.opponent_agents.empty()) {
+    absl::StrAppend(&out, "eval: cross-play: ", absl::StrJoin(report.opponent_agents, ", "), " played ",
+                    report.opponent_checkpoint, ", the other agents ", report.checkpoint, "\n");
+  }
+  if (!report.env_metrics.empty()) {
+    absl::StrAppend(&out, "eval: ", actor::FormatEnvMetrics(report.env_metrics), " (means over env episodes)\n");
+  }
+  absl::StrAppend(&out, EvalReportJson(report));
   return out;
 }
 
@@ -479,6 +497,7 @@ int EvalMain() {
   options.seed = absl::GetFlag(FLAGS_seed);
   options.opponent_checkpoint_dir = absl::GetFlag(FLAGS_opponent_checkpoint_dir);
   options.opponent_agents = absl::GetFlag(FLAGS_opponent_agents);
+  options.sample_actions = absl::GetFlag(FLAGS_sample_actions);
   // --config has a default for the roles of a run; eval takes it only when
   // it is given, and otherwise the run's own. (This absl keeps
   // CommandLineFlag::IsSpecifiedOnCommandLine private; the parser's own

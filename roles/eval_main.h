@@ -1,7 +1,9 @@
 // `rill eval --checkpoint_dir=DIR [--episodes=N] [--config=C] [--seed=S]`:
 // how good a learner checkpoint's policy is, as SB3's evaluate_policy and
 // Sample Factory's enjoy tell it. It plays N episodes (default 10) of the
-// run's env with the checkpoint's deterministic policy, on the actors' own
+// run's env with the checkpoint's deterministic policy (or, with
+// --sample_actions, its actions drawn as the actors draw them in
+// training), on the actors' own
 // OpenBLAS policy code (actor/action_sources/fixed.h) and the evaluator's
 // lockstep round (actor/evaluator.h), so what it reports is what the
 // run's evaluator would have seen for that version. It prints one line per
@@ -76,6 +78,12 @@ struct EvalOptions {
   // Remote envs: a running env server (HOST:PORT) in place of the config's
   // env.remote.address and of the server env.remote.command would start.
   std::string env_address;
+  // Acts as the actors do in training (SB3's deterministic=False): a
+  // discrete policy draws its action from its distribution, a Gaussian
+  // one samples, a deterministic one adds its exploration noise; every
+  // side of a cross-play or head-to-head game alike. The draws follow
+  // `seed`. False: each policy's deterministic action.
+  bool sample_actions = false;
   // Ends the play (and the wait for a started env server) early, with
   // Cancelled; may be null.
   const absl::Notification* stop = nullptr;
@@ -105,6 +113,8 @@ struct EvalReport {
   // it, as named; both empty otherwise.
   std::string opponent_checkpoint;
   std::vector<std::string> opponent_agents;
+  // EvalOptions::sample_actions, as played.
+  bool sampled_actions = false;
   // Head to head: the checkpoint's side's games against the opponent's,
   // and the Elo difference they imply over it (actor::EloDifference);
   // unset otherwise. The opponent's version as parameter_version.

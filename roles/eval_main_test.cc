@@ -206,6 +206,38 @@ TEST(EvalTest, SeedChoosesTheEpisodes) {
   EXPECT_NE(lengths[0], lengths[2]);
 }
 
+// Logits (0, 0): the deterministic action is always the first (push
+// left: the pole falls within a dozen steps), a drawn one a fair coin
+// (uniform random play: about 22 steps an episode). The draws follow the
+// seed, and the printed lines and the JSON say they were drawn.
+TEST(EvalTest, SampledActionsDrawFromThePolicyAndFollowTheSeed) {
+  const std::string run = RunFolder("coin", LinearController({0, 0, 0, 0}, {0, 0}));
+  EvalOptions options = Options(run, 16);
+  options.seed = 3;
+  absl::StatusOr<EvalReport> argmax = EvaluateCheckpoint(options);
+  ASSERT_TRUE(argmax.ok()) << argmax.status();
+  EXPECT_FALSE(argmax->sampled_actions);
+  EXPECT_LE(argmax->return_max, 12.0);
+  options.sample_actions = true;
+  absl::StatusOr<EvalReport> drawn = EvaluateCheckpoint(options);
+  ASSERT_TRUE(drawn.ok()) << drawn.status();
+  EXPECT_TRUE(drawn->sampled_actions);
+  EXPECT_GT(drawn->return_mean, 15.0);
+  EXPECT_GT(drawn->return_max, 30.0);
+  absl::StatusOr<EvalReport> again = EvaluateCheckpoint(options);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->return_mean, drawn->return_mean);
+  options.seed = 4;
+  absl::StatusOr<EvalReport> other = EvaluateCheckpoint(options);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_NE(other->return_mean, drawn->return_mean);
+
+  const std::string printed = FormatEvalReport(*drawn);
+  EXPECT_NE(printed.find(", sampled actions, from "), std::string::npos) << printed;
+  EXPECT_NE(printed.find(",\"sampled_actions\":true"), std::string::npos) << printed;
+  EXPECT_NE(FormatEvalReport(*argmax).find(",\"sampled_actions\":false"), std::string::npos);
+}
+
 TEST(EvalTest, FolderWithoutACheckpointIsNotFoundNamingWhatWasLookedFor) {
   const fs::path empty = fs::path(std::getenv("TEST_TMPDIR")) / "no_checkpoint";
   fs::create_directories(empty);
