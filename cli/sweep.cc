@@ -16,7 +16,9 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
@@ -29,7 +31,9 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "cli/cross_play.h"
 #include "cli/run_report.h"
+#include "cli/seed_spread.h"
 #include "common/child_process.h"
 #include "common/os.h"
 #include "common/process.h"
@@ -39,6 +43,15 @@
 
 ABSL_FLAG(std::string, seeds, "1-3", "rill sweep: the seeds of every setting: a range (1-5), a list (1,3,7) or both.");
 ABSL_FLAG(std::string, sweep_dir, "", "rill sweep: folder of the runs and the comparison; default .rill-sweeps/<name>-<time>.");
+ABSL_FLAG(std::vector<std::string>, cross_play_agents, {},
+          "rill sweep: after the runs, play each setting's runs with these agents (comma-separated env agent "
+          "names, e.g. agent_0 of PredatorPrey-v0) on every other setting's networks of the same seed, and write "
+          "cross_play.md and cross_play.csv (the MADDPG paper's MADDPG-against-DDPG table). Needs two settings "
+          "or more.");
+ABSL_FLAG(int32_t, cross_play_episodes, 100, "rill sweep: episodes per cross-play game (rill eval --episodes).");
+ABSL_FLAG(bool, cross_play_sample_actions, false,
+          "rill sweep: cross-play games draw their actions as the actors do in training (rill eval "
+          "--sample_actions).");
 ABSL_FLAG(int32_t, parallel, 0,
           "rill sweep: runs at once; 0: as many as the cores hold, one per (actors + 2) cores, at least one.");
 
@@ -115,38 +128,6 @@ std::vector<std::string> EnvFigureNames(const std::vector<Run>& runs) {
     for (const auto& [name, value] : run.final_env) names.insert(name);
   }
   return {names.begin(), names.end()};
-}
-
-// The mean over seeds and the sample standard deviation (n - 1 in the
-// denominator, what papers report over seeds); none for a single seed.
-struct Spread {
-  double mean = 0, std = 0;
-  int count = 0;
-};
-
-Spread SpreadOf(const std::vector<double>& values) {
-  Spread spread;
-  spread.count = static_cast<int>(values.size());
-  if (values.empty()) return spread;
-  for (double value : values) spread.mean += value / values.size();
-  if (values.size() < 2) return spread;
-  for (double value : values) spread.std += (value - spread.mean) * (value - spread.mean) / (values.size() - 1);
-  spread.std = std::sqrt(spread.std);
-  return spread;
-}
-
-std::string Cell(const Spread& spread) {
-  if (spread.count == 0) return "-";
-  return spread.count == 1 ? absl::StrFormat("%.1f", spread.mean)
-                           : absl::StrFormat("%.1f ± %.1f", spread.mean, spread.std);
-}
-
-// An env figure's cell: distances and counts below 1 need more digits
-// than returns.
-std::string FigureCell(const Spread& spread) {
-  if (spread.count == 0) return "-";
-  return spread.count == 1 ? absl::StrFormat("%.3g", spread.mean)
-                           : absl::StrFormat("%.3g ± %.2g", spread.mean, spread.std);
 }
 
 std::string Optional(const std::optional<double>& value) {
@@ -397,6 +378,58 @@ void DrawSweepPlot(const std::string& sweep_dir, const std::string& python) {
   }
 }
 
+// Every setting's run of every seed, each with its folder.
+std::vector<Run> PlanRuns(const std::vector<std::string>& names, const std::vector<int64_t>& seeds,
+                          const std::string& sweep_dir) {
+  std::vector<Run> runs;
+  for (size_t c = 0; c < names.size(); ++c) {
+    for (int64_t seed : seeds) {
+      Run run;
+      run.combination = c;
+      run.seed = seed;
+      run.run_dir = absl::StrCat(sweep_dir, "/", names[c], "/seed-", seed);
+      runs.push_back(std::move(run));
+    }
+  }
+  return runs;
+}
+
+// --cross_play_* as options; InvalidArgument naming the flag for agents
+// with fewer than two settings or fewer than one episode.
+absl::StatusOr<CrossPlayOptions> CrossPlayFromFlags(size_t num_settings) {
+  CrossPlayOptions options;
+  options.agents = absl::GetFlag(FLAGS_cross_play_agents);
+  options.episodes = absl::GetFlag(FLAGS_cross_play_episodes);
+  options.sample_actions = absl::GetFlag(FLAGS_cross_play_sample_actions);
+  if (options.agents.empty()) return options;
+  if (num_settings < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--cross_play_agents: cross-play sets the settings' runs against each other, and this sweep has ",
+        num_settings, " setting; give --set two values or more"));
+  }
+  if (options.episodes < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cross_play_episodes must be at least 1, got ", options.episodes));
+  }
+  return options;
+}
+
+// The sweep's runs set against each other (cli/cross_play.h), written into
+// `sweep_dir`.
+absl::Status CrossPlay(const std::vector<Run>& runs, const std::vector<std::string>& names,
+                       const CrossPlayOptions& options, const std::string& sweep_dir,
+                       const absl::Notification& stop) {
+  ASSIGN_OR_RETURN(const std::string self, SelfBinary());
+  std::vector<CrossPlayRun> played;
+  for (const Run& run : runs) played.push_back({run.combination, run.seed, run.run_dir, Succeeded(run)});
+  ASSIGN_OR_RETURN(const std::vector<CrossPlayGame> games,
+                   PlayCrossPlay(self, played, names, options, sweep_dir, stop));
+  RETURN_IF_ERROR(WriteCrossPlay(games, names, options, sweep_dir));
+  std::printf("cross-play: %s/cross_play.md and cross_play.csv\n", sweep_dir.c_str());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int SweepMain() {
@@ -414,6 +447,8 @@ int SweepMain() {
   absl::StatusOr<std::vector<SweptSetting>> settings = ParseSettings(absl::GetFlag(FLAGS_set));
   if (!settings.ok()) return roles::ExitWith("flags", settings.status());
   const auto grid = Grid(*settings);
+  absl::StatusOr<CrossPlayOptions> cross_play = CrossPlayFromFlags(grid.size());
+  if (!cross_play.ok()) return roles::ExitWith("flags", cross_play.status());
   if (grid.size() * seeds->size() > kMaxRuns) {
     return roles::ExitWith("flags", absl::InvalidArgumentError(absl::StrCat(
                                         grid.size(), " settings x ", seeds->size(), " seeds is more than ", kMaxRuns,
@@ -434,16 +469,7 @@ int SweepMain() {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int parallel = absl::GetFlag(FLAGS_parallel) > 0 ? absl::GetFlag(FLAGS_parallel)
                                                          : std::max(1, cores / (std::max(1, num_actors) + 2));
-  std::vector<Run> runs;
-  for (size_t c = 0; c < grid.size(); ++c) {
-    for (int64_t seed : *seeds) {
-      Run run;
-      run.combination = c;
-      run.seed = seed;
-      run.run_dir = absl::StrCat(sweep_dir, "/", names[c], "/seed-", seed);
-      runs.push_back(std::move(run));
-    }
-  }
+  std::vector<Run> runs = PlanRuns(names, *seeds, sweep_dir);
   std::printf("rill sweep: %zu setting(s) x %zu seed(s) = %zu runs of %s, %d at once, in %s\n", grid.size(),
               seeds->size(), runs.size(), config->name().c_str(), parallel, sweep_dir.c_str());
   std::fflush(stdout);
@@ -454,6 +480,10 @@ int SweepMain() {
   DrawSweepPlot(sweep_dir, absl::GetFlag(FLAGS_plot_python));
   std::printf("comparison: %s/comparison.md and comparison.csv\n", sweep_dir.c_str());
   std::fflush(stdout);
+  if (!cross_play->agents.empty() && !stop.HasBeenNotified()) {
+    const absl::Status played = CrossPlay(runs, names, *cross_play, sweep_dir, stop);
+    if (!played.ok()) return roles::ExitWith("cross-play", played);
+  }
   if (stop.HasBeenNotified()) return roles::kExitFailure;
   return *failed > 0 ? roles::kExitFailure : 0;
 }

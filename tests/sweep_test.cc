@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@
 
 namespace rill::testing {
 namespace {
+
+namespace fs = std::filesystem;
 
 TEST(SweepTest, RunsTheGridAndComparesItsSettings) {
   const std::string dir = TempDir("sweep") + "/grid";
@@ -49,18 +52,21 @@ TEST(SweepTest, RunsTheGridAndComparesItsSettings) {
   EXPECT_TRUE(absl::StrContains(table, " ± ")) << table;
   EXPECT_TRUE(absl::StrContains(table, "sample standard deviation (n - 1)")) << table;
   EXPECT_TRUE(absl::StrContains((*sweep)->LogTail(30), "comparison: ")) << (*sweep)->LogTail(30);
-  EXPECT_TRUE(std::filesystem::file_size(dir + "/return_by_env_steps.png") > 0) << ReadFile(dir + "/plot.log");
+  EXPECT_TRUE(fs::file_size(dir + "/return_by_env_steps.png") > 0) << ReadFile(dir + "/plot.log");
 }
 
 // A multi-agent task's own figures (cooperative navigation's landmark
 // distance and collisions) are compared with the returns: MADDPG against
-// its independent-critics baseline, an enum setting.
-TEST(SweepTest, ComparesAnEnvsOwnFiguresAcrossSettings) {
+// its independent-critics baseline, an enum setting. Then cross-play sets
+// agent_0 of each setting's run beside the other agents of each: four
+// real `rill eval` games.
+TEST(SweepTest, ComparesAnEnvsOwnFiguresAcrossSettingsAndInCrossPlay) {
   const std::string dir = TempDir("sweep-env") + "/grid";
   auto sweep = ChildProcess::Start("sweep-env", RillBinary(),
                                    {"sweep", "--config=tests/configs/tiny_cooperative_navigation_maddpg.textpb",
                                     "--seeds=1", "--set=learner.maddpg.critic=CENTRALISED,OWN",
-                                    "--max_env_steps=1200", "--sweep_dir=" + dir},
+                                    "--max_env_steps=1200", "--sweep_dir=" + dir, "--cross_play_agents=agent_0",
+                                    "--cross_play_episodes=4"},
                                    dir + "-sweep.log");
   ASSERT_TRUE(sweep.ok()) << sweep.status();
   std::optional<int> status = (*sweep)->WaitExit(absl::Seconds(300));
@@ -81,6 +87,42 @@ TEST(SweepTest, ComparesAnEnvsOwnFiguresAcrossSettings) {
   EXPECT_TRUE(absl::StrContains(table, "| final collisions | final landmark_distance |")) << table;
   EXPECT_TRUE(absl::StrContains(table, "| critic=CENTRALISED | 1/1 | ")) << table;
   EXPECT_TRUE(absl::StrContains(table, "| critic=OWN | 1/1 | ")) << table;
+
+  const std::vector<std::string> games = absl::StrSplit(ReadFile(dir + "/cross_play.csv"), '\n', absl::SkipEmpty());
+  ASSERT_EQ(games.size(), 5u) << ReadFile(dir + "/cross_play.csv");
+  EXPECT_EQ(games[0], "setting,opponent_setting,seed,return_mean,collisions,landmark_distance");
+  std::map<std::string, double> returns;
+  for (size_t i = 1; i < games.size(); ++i) {
+    const std::vector<std::string> fields = absl::StrSplit(games[i], ',');
+    ASSERT_EQ(fields.size(), 6u) << games[i];
+    EXPECT_EQ(fields[2], "1") << games[i];
+    double distance = 0;
+    EXPECT_TRUE(absl::SimpleAtod(fields[5], &distance) && distance > 0) << games[i];
+    ASSERT_TRUE(absl::SimpleAtod(fields[3], &returns[fields[0] + " vs " + fields[1]])) << games[i];
+  }
+  ASSERT_EQ(returns.size(), 4u) << ReadFile(dir + "/cross_play.csv");
+  // Another run's agent_0 changes what the team scores.
+  EXPECT_NE(returns["critic=CENTRALISED vs critic=OWN"], returns["critic=CENTRALISED vs critic=CENTRALISED"]);
+  EXPECT_NE(returns["critic=OWN vs critic=CENTRALISED"], returns["critic=OWN vs critic=OWN"]);
+  const std::string matrices = ReadFile(dir + "/cross_play.md");
+  EXPECT_TRUE(absl::StrContains(matrices, "| the others \\ agent_0 | critic=CENTRALISED | critic=OWN |")) << matrices;
+  EXPECT_TRUE(absl::StrContains(matrices, "### landmark_distance")) << matrices;
+  EXPECT_TRUE(fs::exists(dir + "/cross_play/critic=OWN-vs-critic=CENTRALISED-seed-1.log"));
+  EXPECT_TRUE(absl::StrContains((*sweep)->LogTail(40), "cross-play: ")) << (*sweep)->LogTail(40);
+}
+
+TEST(SweepTest, CrossPlayOfASingleSettingIsRefusedBeforeAnyRun) {
+  const std::string dir = TempDir("sweep-cross-one") + "/grid";
+  auto sweep = ChildProcess::Start("sweep-cross-one", RillBinary(),
+                                   {"sweep", "--config=tests/configs/tiny_cooperative_navigation_maddpg.textpb",
+                                    "--seeds=1", "--cross_play_agents=agent_0", "--sweep_dir=" + dir},
+                                   dir + "-sweep.log");
+  ASSERT_TRUE(sweep.ok());
+  std::optional<int> status = (*sweep)->WaitExit(absl::Seconds(60));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(WEXITSTATUS(*status), 2);
+  EXPECT_TRUE(absl::StrContains((*sweep)->LogTail(5), "--cross_play_agents")) << (*sweep)->LogTail(5);
+  EXPECT_FALSE(fs::exists(dir + "/default/seed-1"));
 }
 
 TEST(SweepTest, ASettingTheConfigDoesNotHaveIsRefusedBeforeAnyRun) {
@@ -94,7 +136,7 @@ TEST(SweepTest, ASettingTheConfigDoesNotHaveIsRefusedBeforeAnyRun) {
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(WEXITSTATUS(*status), 2);
   EXPECT_TRUE(absl::StrContains((*sweep)->LogTail(5), "learner.batch_sise=16")) << (*sweep)->LogTail(5);
-  EXPECT_FALSE(std::filesystem::exists(dir + "/batch_sise=16/seed-1"));
+  EXPECT_FALSE(fs::exists(dir + "/batch_sise=16/seed-1"));
 }
 
 }  // namespace
