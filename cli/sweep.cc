@@ -45,7 +45,7 @@ ABSL_FLAG(std::string, seeds, "1-3", "rill sweep: the seeds of every setting: a 
 ABSL_FLAG(std::string, sweep_dir, "", "rill sweep: folder of the runs and the comparison; default .rill-sweeps/<name>-<time>.");
 ABSL_FLAG(std::vector<std::string>, cross_play_agents, {},
           "rill sweep: after the runs, play each setting's runs with these agents (comma-separated env agent "
-          "names, e.g. agent_0 of PredatorPrey-v0) on every other setting's networks of the same seed, and write "
+          "names, e.g. agent_0 of PredatorPrey-v0) on each setting's networks of the same seed, and write "
           "cross_play.md and cross_play.csv (the MADDPG paper's MADDPG-against-DDPG table). Needs two settings "
           "or more.");
 ABSL_FLAG(int32_t, cross_play_episodes, 100, "rill sweep: episodes per cross-play game (rill eval --episodes).");

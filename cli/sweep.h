@@ -5,7 +5,9 @@
 // per run: setting, seed, final and best evaluation, wall, env steps/s),
 // comparison.md (per setting the mean and spread over seeds, then every
 // run) and return_by_env_steps.png (per setting the mean evaluation curve
-// with its spread), and prints the per-setting table.
+// with its spread), and prints the per-setting table. With
+// --cross_play_agents it then sets the settings' runs against each other
+// (cli/cross_play.h).
 #ifndef RILL_CLI_SWEEP_H_
 #define RILL_CLI_SWEEP_H_
 
